@@ -1,0 +1,106 @@
+// Hogwild! native core: the C++ API that the Node-API addon and the standalone replay tool share.
+//
+// The host (TypeScript, or a C++ program) describes a model once (ModelSpec: dimensions plus where every
+// tensor's bytes are in the checkpoint files) and then sends one flat Plan per forward pass. The core knows
+// nothing about tokens' text or what blocks mean: it writes new keys/values into pages and attends over views.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hogwild {
+
+// Every error the core reports to its host: bad spec, bad plan, unreadable file, exhausted pool.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class DType : uint32_t { BF16 = 0, F16 = 1, F32 = 2 };
+enum class RopeType : uint32_t { Default = 0, Llama3 = 1, Linear = 2 };
+
+struct TensorSource {
+  std::string name;  // canonical: "embed", "lm_head", "norm", "L3.q", "L3.q_bias", "L3.q_norm", ...
+  std::string path;  // checkpoint file
+  uint64_t offset = 0, nbytes = 0;  // absolute byte range in the file
+  DType dtype = DType::BF16;
+  std::vector<int64_t> shape;
+};
+
+struct ModelSpec {
+  int hidden = 0, intermediate = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, vocab = 0;
+  double rms_eps = 1e-6, rope_theta = 10000.0;
+  RopeType rope_type = RopeType::Default;
+  double rope_factor = 1, rope_low_freq = 1, rope_high_freq = 4, rope_original_max = 8192;
+  bool qkv_bias = false, qk_norm = false, tied_embeddings = false;
+  // random=true: weights are made in memory from random_seed (benchmarks); tensors is then empty.
+  bool random = false;
+  uint64_t random_seed = 0;
+  std::vector<TensorSource> tensors;
+};
+
+// Binary encodings shared with engine/spec.ts (see there for the layout).
+ModelSpec decode_spec(const uint8_t* data, size_t size);
+
+// RoPE inverse frequencies (head_dim/2 of them) in double, with llama3 / linear scaling applied.
+std::vector<double> rope_inv_freq(const ModelSpec& spec);
+
+// One forward pass, as flat int32 arrays pointing into the host's buffer (engine/plan.ts writes it).
+// T new tokens grouped in R rows; B blocks; E view entries; L tokens that want logits; P block pages.
+struct Plan {
+  int T = 0, R = 0, B = 0, E = 0, L = 0, P = 0;
+  bool key_rotation = false;  // the slow reference path: rotate every key by its block's offset
+  const int32_t* tokens = nullptr;           // [T]
+  const int32_t* row_token_start = nullptr;  // [R+1]
+  const int32_t* row_block = nullptr;        // [R]   block the row's new tokens are written to
+  const int32_t* row_write_start = nullptr;  // [R]   block-local position of the row's first new token
+  const int32_t* row_query_start = nullptr;  // [R]   view position of the row's first new token
+  const int32_t* row_view_start = nullptr;   // [R+1]
+  const int32_t* view_block = nullptr;       // [E]
+  const int32_t* view_offset = nullptr;      // [E]
+  const int32_t* block_len = nullptr;        // [B]   length after this pass's writes
+  const int32_t* block_page_start = nullptr; // [B+1]
+  const int32_t* block_pages = nullptr;      // [P]
+  const int32_t* logit_tokens = nullptr;     // [L]   indices into tokens
+};
+
+// Decodes and validates a plan against the model and the cache geometry; throws Error naming the field.
+Plan decode_plan(const int32_t* data, size_t count, int vocab, int pages, int page_size);
+
+// The KV pool: `pages` pages of `page_size` token slots, for every layer.
+class Cache {
+ public:
+  virtual ~Cache() = default;
+  virtual int pages() const = 0;
+  virtual int page_size() const = 0;
+  virtual size_t bytes() const = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelSpec& spec() const = 0;
+  virtual std::string device() const = 0;
+  virtual size_t weight_bytes() const = 0;
+  virtual std::unique_ptr<Cache> new_cache(int pages, int page_size) = 0;
+  // Writes the new tokens' keys/values into `cache`, then fills logits[L * vocab] for plan.logit_tokens.
+  virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;
+};
+
+// device: "cpu" (or "cuda" once that backend exists). Reads the checkpoint bytes itself.
+std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device);
+
+// Host memory copy bandwidth in bytes/s (median of `reps` copies of `bytes`, all cores): the CPU floor.
+double copy_bandwidth(size_t bytes, int reps);
+
+struct CudaInfo {
+  bool compiled = false;
+  int device_count = 0;
+  std::string error, name;
+  int selftest = -1;  // 1: a kernel ran and gave the right answer; 0: wrong answer; -1: not run
+};
+CudaInfo cuda_info();
+
+}  // namespace hogwild

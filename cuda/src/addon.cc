@@ -1,0 +1,141 @@
+// Node-API binding of the core: loadModel (a Promise), Model.newCache, Model.forward, and machine facts.
+#include <napi.h>
+#include <omp.h>
+
+#include "hogwild.h"
+
+namespace {
+
+using hogwild::Error;
+
+class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
+ public:
+  static Napi::FunctionReference ctor;
+  static void Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "Cache",
+                                   {InstanceAccessor<&CacheWrap::Bytes>("bytes"),
+                                    InstanceAccessor<&CacheWrap::Pages>("pages"),
+                                    InstanceAccessor<&CacheWrap::PageSize>("pageSize")});
+    ctor = Napi::Persistent(f);
+  }
+  explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {}
+  std::unique_ptr<hogwild::Cache> cache;
+
+ private:
+  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(cache->bytes())); }
+  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cache->pages()); }
+  Napi::Value PageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cache->page_size()); }
+};
+Napi::FunctionReference CacheWrap::ctor;
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::FunctionReference ctor;
+  static void Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "Model",
+                                   {InstanceMethod<&ModelWrap::NewCache>("newCache"),
+                                    InstanceMethod<&ModelWrap::Forward>("forward"),
+                                    InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
+                                    InstanceAccessor<&ModelWrap::Device>("device")});
+    ctor = Napi::Persistent(f);
+  }
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
+  std::unique_ptr<hogwild::Model> model;
+
+ private:
+  Napi::Value NewCache(const Napi::CallbackInfo& info) {
+    Napi::Object obj = CacheWrap::ctor.New({});
+    CacheWrap::Unwrap(obj)->cache = model->new_cache(info[0].As<Napi::Number>().Int32Value(),
+                                                     info[1].As<Napi::Number>().Int32Value());
+    return obj;
+  }
+
+  // forward(cache, plan: Int32Array, logits: Float32Array): blocks for the pass (tens of ms on a GPU).
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
+    auto plan = info[1].As<Napi::Int32Array>();
+    auto out = info[2].As<Napi::Float32Array>();
+    hogwild::Cache& cache = *c->cache;
+    const hogwild::Plan p =
+        hogwild::decode_plan(plan.Data(), plan.ElementLength(), model->spec().vocab, cache.pages(), cache.page_size());
+    if (out.ElementLength() < size_t(p.L) * model->spec().vocab)
+      throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
+    model->forward(cache, p, out.Data());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value WeightBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), double(model->weight_bytes()));
+  }
+  Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), model->device()); }
+};
+Napi::FunctionReference ModelWrap::ctor;
+
+// Loading reads gigabytes: it runs off the JavaScript thread and resolves a Promise.
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, std::vector<uint8_t> spec, std::string device)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), spec_(std::move(spec)),
+        device_(std::move(device)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      model_ = hogwild::load_model(hogwild::decode_spec(spec_.data(), spec_.size()), device_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Object obj = ModelWrap::ctor.New({});
+    ModelWrap::Unwrap(obj)->model = std::move(model_);
+    deferred_.Resolve(obj);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> spec_;
+  std::string device_;
+  std::unique_ptr<hogwild::Model> model_;
+};
+
+Napi::Value LoadModel(const Napi::CallbackInfo& info) {
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  std::vector<uint8_t> spec(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  auto* w = new LoadWorker(info.Env(), std::move(spec), info[1].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), hogwild::copy_bandwidth(size_t(info[0].As<Napi::Number>().Int64Value()),
+                                                               info[1].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
+  const hogwild::CudaInfo c = hogwild::cuda_info();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("compiled", c.compiled);
+  o.Set("deviceCount", c.device_count);
+  o.Set("error", c.error);
+  o.Set("name", c.name);
+  o.Set("selftest", c.selftest);
+  return o;
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), omp_get_max_threads()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  CacheWrap::Init(env);
+  ModelWrap::Init(env);
+  exports.Set("loadModel", Napi::Function::New(env, LoadModel));
+  exports.Set("copyBandwidth", Napi::Function::New(env, CopyBandwidth));
+  exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hogwild, Init)

@@ -1,0 +1,431 @@
+// The CPU implementation: the reference path (CI, tests) and a usable engine for small models.
+// Weights stay in their checkpoint dtype (bf16 stays bf16); everything is computed in float32.
+//
+// Determinism: every output element is computed by the same instruction sequence whatever the number of
+// rows in the pass (matmuls always run four rows at a time, padding with a zero row), so a row's results do
+// not depend on what else shares its forward pass.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "weights.h"
+
+namespace hogwild {
+namespace {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+  if (exp == 0) {
+    if (man == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while (!(man & 0x400)) { man <<= 1; exp--; }
+      u = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    u = sign | 0x7f800000 | (man << 13);
+  } else {
+    u = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// A weight matrix [rows, cols] in bf16 (checkpoint dtype) or float32 (f32 / f16 checkpoints).
+struct Matrix {
+  int rows = 0, cols = 0;
+  std::vector<uint16_t> bf;
+  std::vector<float> f32;
+  size_t bytes() const { return bf.size() * 2 + f32.size() * 4; }
+  void row(int i, float* out) const {
+    if (!bf.empty()) {
+      const uint16_t* w = bf.data() + size_t(i) * cols;
+      for (int k = 0; k < cols; k++) out[k] = bf16_to_float(w[k]);
+    } else {
+      std::memcpy(out, f32.data() + size_t(i) * cols, sizeof(float) * cols);
+    }
+  }
+};
+
+struct Layer {
+  std::vector<float> attn_norm, mlp_norm, q_bias, k_bias, v_bias, q_norm, k_norm;
+  Matrix q, k, v, o, gate, up, down;
+};
+
+class CpuCache : public Cache {
+ public:
+  CpuCache(const ModelSpec& s, int pages, int page_size)
+      : pages_(pages), page_size_(page_size), slot_(size_t(s.kv_heads) * s.head_dim),
+        page_(slot_ * page_size), k_(s.layers), v_(s.layers) {
+    if (pages <= 0 || page_size <= 0) throw Error("cache: pages and page_size must be positive");
+    for (int l = 0; l < s.layers; l++) {
+      k_[l].assign(size_t(pages) * page_, 0.0f);
+      v_[l].assign(size_t(pages) * page_, 0.0f);
+    }
+  }
+  int pages() const override { return pages_; }
+  int page_size() const override { return page_size_; }
+  size_t bytes() const override { return k_.size() * 2 * size_t(pages_) * page_ * sizeof(float); }
+  float* key(int layer, int page, int slot) { return k_[layer].data() + size_t(page) * page_ + size_t(slot) * slot_; }
+  float* value(int layer, int page, int slot) { return v_[layer].data() + size_t(page) * page_ + size_t(slot) * slot_; }
+
+ private:
+  int pages_, page_size_;
+  size_t slot_, page_;  // floats per token slot (all KV heads), per page
+  std::vector<std::vector<float>> k_, v_;
+};
+
+// y[m][n] = sum_k x[m][k] * W[n][k] + bias[n], for m < M; rows are read through `xs` (row stride K).
+template <class W, class Conv>
+void matmul_impl(const float* x, int M, int K, const W* w, int N, const float* bias, float* y, Conv conv,
+                 const float* zero) {
+  constexpr int kNB = 16;
+  const int nblocks = (N + kNB - 1) / kNB;
+#pragma omp parallel for schedule(static)
+  for (int nb = 0; nb < nblocks; nb++) {
+    const int n1 = std::min(N, (nb + 1) * kNB);
+    for (int m0 = 0; m0 < M; m0 += 4) {
+      const float* x0 = x + size_t(m0) * K;
+      const float* x1 = m0 + 1 < M ? x0 + K : zero;
+      const float* x2 = m0 + 2 < M ? x0 + 2 * size_t(K) : zero;
+      const float* x3 = m0 + 3 < M ? x0 + 3 * size_t(K) : zero;
+      for (int n = nb * kNB; n < n1; n++) {
+        const W* wr = w + size_t(n) * K;
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+        for (int k = 0; k < K; k++) {
+          const float wk = conv(wr[k]);
+          a0 += x0[k] * wk;
+          a1 += x1[k] * wk;
+          a2 += x2[k] * wk;
+          a3 += x3[k] * wk;
+        }
+        const float b = bias ? bias[n] : 0.0f;
+        float* yr = y + size_t(m0) * N + n;
+        yr[0] = a0 + b;
+        if (m0 + 1 < M) yr[N] = a1 + b;
+        if (m0 + 2 < M) yr[2 * size_t(N)] = a2 + b;
+        if (m0 + 3 < M) yr[3 * size_t(N)] = a3 + b;
+      }
+    }
+  }
+}
+
+void rmsnorm(const float* x, const float* w, int n, double eps, float* out) {
+  double ss = 0;
+  for (int i = 0; i < n; i++) ss += double(x[i]) * x[i];
+  const float r = float(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; i++) out[i] = w[i] * (x[i] * r);
+}
+
+// RoPE in the rotate_half pairing (i, i + d/2) that Qwen and Llama checkpoints use.
+void rotate(const float* x, const float* cos, const float* sin, int half, float* out) {
+  for (int i = 0; i < half; i++) {
+    const float a = x[i], b = x[i + half];
+    out[i] = a * cos[i] - b * sin[i];
+    out[i + half] = b * cos[i] + a * sin[i];
+  }
+}
+
+float dot(const float* a, const float* b, int n) {
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+class CpuModel : public Model {
+ public:
+  explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(rope_inv_freq(spec)), layers_(spec.layers) {
+    for (const auto& t : expected_tensors(s_)) load(t);
+    zero_.assign(std::max({s_.hidden, s_.intermediate, s_.heads * s_.head_dim}), 0.0f);
+  }
+
+  const ModelSpec& spec() const override { return s_; }
+  std::string device() const override { return "cpu"; }
+  size_t weight_bytes() const override { return weight_bytes_; }
+
+  std::unique_ptr<Cache> new_cache(int pages, int page_size) override {
+    return std::make_unique<CpuCache>(s_, pages, page_size);
+  }
+
+  void forward(Cache& base, const Plan& p, float* logits) override {
+    auto* cache = dynamic_cast<CpuCache*>(&base);
+    if (!cache) throw Error("forward: the cache was not made by a CPU model");
+    const int T = p.T, H = s_.hidden, hd = s_.head_dim, qdim = s_.heads * hd, kvdim = s_.kv_heads * hd;
+    prepare(p);
+    x_.resize(size_t(T) * H);
+    h_.resize(size_t(T) * H);
+    tmp_.resize(size_t(T) * H);
+    q_.resize(size_t(T) * qdim);
+    k_.resize(size_t(T) * kvdim);
+    v_.resize(size_t(T) * kvdim);
+    att_.resize(size_t(T) * qdim);
+    g_.resize(size_t(T) * s_.intermediate);
+    u_.resize(size_t(T) * s_.intermediate);
+
+    for (int t = 0; t < T; t++) embed_.row(p.tokens[t], x_.data() + size_t(t) * H);
+    for (int l = 0; l < s_.layers; l++) {
+      const Layer& L = layers_[l];
+      norm_rows(x_.data(), L.attn_norm.data(), T, h_.data());
+      matmul(h_.data(), T, L.q, L.q_bias, q_.data());
+      matmul(h_.data(), T, L.k, L.k_bias, k_.data());
+      matmul(h_.data(), T, L.v, L.v_bias, v_.data());
+      if (s_.qk_norm) {
+        for (int i = 0; i < T * s_.heads; i++) rmsnorm(&q_[size_t(i) * hd], L.q_norm.data(), hd, s_.rms_eps, &q_[size_t(i) * hd]);
+        for (int i = 0; i < T * s_.kv_heads; i++) rmsnorm(&k_[size_t(i) * hd], L.k_norm.data(), hd, s_.rms_eps, &k_[size_t(i) * hd]);
+      }
+      write_kv(*cache, l, p);
+      attention(*cache, l, p);
+      matmul(att_.data(), T, L.o, {}, tmp_.data());
+      for (size_t i = 0; i < x_.size(); i++) x_[i] += tmp_[i];
+      norm_rows(x_.data(), L.mlp_norm.data(), T, h_.data());
+      matmul(h_.data(), T, L.gate, {}, g_.data());
+      matmul(h_.data(), T, L.up, {}, u_.data());
+      for (size_t i = 0; i < g_.size(); i++) g_[i] = g_[i] / (1.0f + std::exp(-g_[i])) * u_[i];
+      matmul(g_.data(), T, L.down, {}, tmp_.data());
+      for (size_t i = 0; i < x_.size(); i++) x_[i] += tmp_[i];
+    }
+    if (p.L == 0) return;
+    h_.resize(size_t(p.L) * H);
+    for (int i = 0; i < p.L; i++)
+      rmsnorm(x_.data() + size_t(p.logit_tokens[i]) * H, final_norm_.data(), H, s_.rms_eps, h_.data() + size_t(i) * H);
+    matmul(h_.data(), p.L, s_.tied_embeddings ? embed_ : lm_head_, {}, logits);
+  }
+
+ private:
+  void load(const TensorShape& t) {
+    Matrix m;
+    m.rows = int(t.shape[0]);
+    m.cols = t.shape.size() > 1 ? int(t.shape[1]) : 1;
+    const size_t n = element_count(t.shape);
+    if (s_.random) {
+      m.bf.resize(n);
+      random_tensor(s_.random_seed, t, m.bf.data());
+    } else {
+      const TensorSource& src = find_tensor(s_, t);
+      if (src.dtype == DType::BF16) {
+        m.bf.resize(n);
+        read_tensor(src, m.bf.data());
+      } else if (src.dtype == DType::F32) {
+        m.f32.resize(n);
+        read_tensor(src, m.f32.data());
+      } else {
+        std::vector<uint16_t> h(n);
+        read_tensor(src, h.data());
+        m.f32.resize(n);
+        for (size_t i = 0; i < n; i++) m.f32[i] = half_to_float(h[i]);
+      }
+    }
+    weight_bytes_ += m.bytes();
+    if (t.shape.size() == 1) {  // vectors are used in float32
+      std::vector<float> v(n);
+      if (!m.bf.empty()) {
+        for (size_t i = 0; i < n; i++) v[i] = bf16_to_float(m.bf[i]);
+      } else {
+        v = m.f32;
+      }
+      vector_slot(t.name) = std::move(v);
+    } else {
+      matrix_slot(t.name) = std::move(m);
+    }
+  }
+
+  Matrix& matrix_slot(const std::string& name) {
+    if (name == "embed") return embed_;
+    if (name == "lm_head") return lm_head_;
+    Layer& L = layers_[std::stoi(name.substr(1))];
+    const std::string f = name.substr(name.find('.') + 1);
+    if (f == "q") return L.q;
+    if (f == "k") return L.k;
+    if (f == "v") return L.v;
+    if (f == "o") return L.o;
+    if (f == "gate") return L.gate;
+    if (f == "up") return L.up;
+    return L.down;
+  }
+
+  std::vector<float>& vector_slot(const std::string& name) {
+    if (name == "norm") return final_norm_;
+    Layer& L = layers_[std::stoi(name.substr(1))];
+    const std::string f = name.substr(name.find('.') + 1);
+    if (f == "attn_norm") return L.attn_norm;
+    if (f == "mlp_norm") return L.mlp_norm;
+    if (f == "q_bias") return L.q_bias;
+    if (f == "k_bias") return L.k_bias;
+    if (f == "v_bias") return L.v_bias;
+    if (f == "q_norm") return L.q_norm;
+    return L.k_norm;
+  }
+
+  void matmul(const float* x, int M, const Matrix& w, const std::vector<float>& bias, float* y) {
+    const float* b = bias.empty() ? nullptr : bias.data();
+    if (!w.bf.empty())
+      matmul_impl(x, M, w.cols, w.bf.data(), w.rows, b, y, bf16_to_float, zero_.data());
+    else
+      matmul_impl(x, M, w.cols, w.f32.data(), w.rows, b, y, [](float v) { return v; }, zero_.data());
+  }
+
+  void norm_rows(const float* x, const float* w, int T, float* out) {
+    const int H = s_.hidden;
+#pragma omp parallel for schedule(static) if (T > 8)
+    for (int t = 0; t < T; t++) rmsnorm(x + size_t(t) * H, w, H, s_.rms_eps, out + size_t(t) * H);
+  }
+
+  // Per-token row index, and a RoPE table long enough for every position and offset in the plan.
+  void prepare(const Plan& p) {
+    tok_row_.resize(p.T);
+    int64_t max_pos = 0;
+    for (int r = 0; r < p.R; r++) {
+      for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) tok_row_[t] = r;
+      max_pos = std::max<int64_t>(max_pos, int64_t(p.row_query_start[r]) + p.row_token_start[r + 1] - p.row_token_start[r]);
+    }
+    for (int e = 0; e < p.E; e++) max_pos = std::max<int64_t>(max_pos, int64_t(p.view_offset[e]) + p.block_len[p.view_block[e]]);
+    if (max_pos > (int64_t(1) << 24)) throw Error("plan: positions beyond 16M tokens");
+    const int half = s_.head_dim / 2;
+    const int64_t have = int64_t(cos_.size()) / half;
+    if (max_pos + 1 <= have) return;
+    cos_.resize(size_t(max_pos + 1) * half);
+    sin_.resize(size_t(max_pos + 1) * half);
+    for (int64_t pos = have; pos <= max_pos; pos++)
+      for (int i = 0; i < half; i++) {
+        const double a = double(pos) * inv_freq_[i];
+        cos_[size_t(pos) * half + i] = float(std::cos(a));
+        sin_[size_t(pos) * half + i] = float(std::sin(a));
+      }
+  }
+
+  const float* cosp(int64_t pos) const { return cos_.data() + size_t(pos) * (s_.head_dim / 2); }
+  const float* sinp(int64_t pos) const { return sin_.data() + size_t(pos) * (s_.head_dim / 2); }
+
+  // Keys are stored rotated at their block-local position; the rule: every row writes before anyone reads.
+  void write_kv(CpuCache& c, int l, const Plan& p) {
+    const int hd = s_.head_dim, half = hd / 2, kv = s_.kv_heads, ps = c.page_size();
+    for (int t = 0; t < p.T; t++) {
+      const int r = tok_row_[t], b = p.row_block[r];
+      const int local = p.row_write_start[r] + (t - p.row_token_start[r]);
+      const int page = p.block_pages[p.block_page_start[b] + local / ps];
+      float* kd = c.key(l, page, local % ps);
+      float* vd = c.value(l, page, local % ps);
+      for (int g = 0; g < kv; g++)
+        rotate(&k_[(size_t(t) * kv + g) * hd], cosp(local), sinp(local), half, kd + size_t(g) * hd);
+      std::memcpy(vd, &v_[size_t(t) * kv * hd], sizeof(float) * kv * hd);
+    }
+  }
+
+  // Each new token attends over its row's view: blocks in order, causal over view positions, one softmax.
+  // Fast path: the query is rotated by (p - offset) per block. Reference path (key_rotation): every key is
+  // rotated by its block's offset and the query by p, as in ordinary attention over a materialised sequence.
+  void attention(CpuCache& c, int l, const Plan& p) {
+    const int hd = s_.head_dim, half = hd / 2, kv = s_.kv_heads, G = s_.heads / kv, ps = c.page_size();
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const int work = p.T * kv;
+#pragma omp parallel
+    {
+      std::vector<float> qr(size_t(G) * hd), krot(hd), scores;
+      std::vector<int> seg;  // (entry, visible length) pairs
+#pragma omp for schedule(dynamic, 1)
+      for (int wi = 0; wi < work; wi++) {
+        const int t = wi / kv, g = wi % kv, r = tok_row_[t];
+        const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
+        const float* q = &q_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
+        seg.clear();
+        int64_t total = 0;
+        for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
+          const int64_t rel = pos - p.view_offset[e];
+          const int64_t n = std::min<int64_t>(p.block_len[p.view_block[e]], rel + 1);
+          if (n <= 0) continue;
+          seg.push_back(e);
+          seg.push_back(int(n));
+          total += n;
+        }
+        if (scores.size() < size_t(total) * G) scores.resize(size_t(total) * G);
+        if (p.key_rotation)
+          for (int gi = 0; gi < G; gi++) rotate(q + size_t(gi) * hd, cosp(pos), sinp(pos), half, &qr[size_t(gi) * hd]);
+        int64_t at = 0;
+        for (size_t si = 0; si < seg.size(); si += 2) {
+          const int e = seg[si], n = seg[si + 1], b = p.view_block[e], off = p.view_offset[e];
+          const int32_t* pages = p.block_pages + p.block_page_start[b];
+          if (!p.key_rotation)
+            for (int gi = 0; gi < G; gi++)
+              rotate(q + size_t(gi) * hd, cosp(pos - off), sinp(pos - off), half, &qr[size_t(gi) * hd]);
+          for (int j = 0; j < n; j++, at++) {
+            const float* key = c.key(l, pages[j / ps], j % ps) + size_t(g) * hd;
+            if (p.key_rotation) {
+              rotate(key, cosp(off), sinp(off), half, krot.data());
+              key = krot.data();
+            }
+            for (int gi = 0; gi < G; gi++) scores[size_t(gi) * total + at] = dot(&qr[size_t(gi) * hd], key, hd) * scale;
+          }
+        }
+        for (int gi = 0; gi < G; gi++) {
+          float* s = &scores[size_t(gi) * total];
+          float mx = -INFINITY;
+          for (int64_t i = 0; i < total; i++) mx = std::max(mx, s[i]);
+          float sum = 0;
+          for (int64_t i = 0; i < total; i++) sum += (s[i] = std::exp(s[i] - mx));
+          const float inv = 1.0f / sum;
+          for (int64_t i = 0; i < total; i++) s[i] *= inv;
+        }
+        float* out = &att_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
+        std::fill(out, out + size_t(G) * hd, 0.0f);
+        at = 0;
+        for (size_t si = 0; si < seg.size(); si += 2) {
+          const int e = seg[si], n = seg[si + 1], b = p.view_block[e];
+          const int32_t* pages = p.block_pages + p.block_page_start[b];
+          for (int j = 0; j < n; j++, at++) {
+            const float* val = c.value(l, pages[j / ps], j % ps) + size_t(g) * hd;
+            for (int gi = 0; gi < G; gi++) {
+              const float w = scores[size_t(gi) * total + at];
+              float* o = out + size_t(gi) * hd;
+#pragma omp simd
+              for (int d = 0; d < hd; d++) o[d] += w * val[d];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  ModelSpec s_;
+  std::vector<double> inv_freq_;
+  std::vector<Layer> layers_;
+  Matrix embed_, lm_head_;
+  std::vector<float> final_norm_, zero_;
+  size_t weight_bytes_ = 0;
+  // Scratch, reused across passes (no allocation in the steady state).
+  std::vector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_;
+  std::vector<int> tok_row_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_cpu_model(const ModelSpec& spec) { return std::make_unique<CpuModel>(spec); }
+
+double copy_bandwidth(size_t bytes, int reps) {
+  const size_t n = bytes / sizeof(float);
+  std::vector<float> a(n, 1.0f), b(n, 0.0f);
+  std::vector<double> secs;
+  for (int r = 0; r < reps + 1; r++) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel
+    {
+      const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      const size_t lo = n * id / nt, hi = n * (id + 1) / nt;
+      std::memcpy(b.data() + lo, a.data() + lo, (hi - lo) * sizeof(float));
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    if (r > 0) secs.push_back(std::chrono::duration<double>(t1 - t0).count());  // first copy warms the pages
+  }
+  std::sort(secs.begin(), secs.end());
+  // A copy reads and writes every byte: count both, as the floor's "bytes moved" does.
+  return 2.0 * double(n * sizeof(float)) / secs[secs.size() / 2];
+}
+
+}  // namespace hogwild

@@ -1,0 +1,130 @@
+#include "weights.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace hogwild {
+
+std::vector<TensorShape> expected_tensors(const ModelSpec& s) {
+  const int64_t q = int64_t(s.heads) * s.head_dim, kv = int64_t(s.kv_heads) * s.head_dim;
+  std::vector<TensorShape> t = {{"embed", {s.vocab, s.hidden}}, {"norm", {s.hidden}}};
+  if (!s.tied_embeddings) t.push_back({"lm_head", {s.vocab, s.hidden}});
+  for (int i = 0; i < s.layers; i++) {
+    const std::string L = "L" + std::to_string(i) + ".";
+    t.push_back({L + "attn_norm", {s.hidden}});
+    t.push_back({L + "q", {q, s.hidden}});
+    t.push_back({L + "k", {kv, s.hidden}});
+    t.push_back({L + "v", {kv, s.hidden}});
+    t.push_back({L + "o", {s.hidden, q}});
+    if (s.qkv_bias) {
+      t.push_back({L + "q_bias", {q}});
+      t.push_back({L + "k_bias", {kv}});
+      t.push_back({L + "v_bias", {kv}});
+    }
+    if (s.qk_norm) {
+      t.push_back({L + "q_norm", {s.head_dim}});
+      t.push_back({L + "k_norm", {s.head_dim}});
+    }
+    t.push_back({L + "mlp_norm", {s.hidden}});
+    t.push_back({L + "gate", {s.intermediate, s.hidden}});
+    t.push_back({L + "up", {s.intermediate, s.hidden}});
+    t.push_back({L + "down", {s.hidden, s.intermediate}});
+  }
+  return t;
+}
+
+size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+
+size_t element_count(const std::vector<int64_t>& shape) {
+  size_t n = 1;
+  for (auto d : shape) n *= size_t(d);
+  return n;
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffff) > 0x7f800000) return 0x7fc0;  // NaN
+  u += 0x7fff + ((u >> 16) & 1);                        // round to nearest even
+  return uint16_t(u >> 16);
+}
+
+const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want) {
+  for (const auto& t : spec.tensors) {
+    if (t.name != want.name) continue;
+    if (t.shape != want.shape) {
+      std::string got, exp;
+      for (auto d : t.shape) got += (got.empty() ? "" : ",") + std::to_string(d);
+      for (auto d : want.shape) exp += (exp.empty() ? "" : ",") + std::to_string(d);
+      throw Error("tensor " + want.name + " in " + t.path + ": shape [" + got + "], expected [" + exp + "]");
+    }
+    if (t.nbytes != element_count(t.shape) * dtype_size(t.dtype))
+      throw Error("tensor " + want.name + " in " + t.path + ": byte size does not match its shape and dtype");
+    return t;
+  }
+  throw Error("tensor " + want.name + " is missing from the model spec");
+}
+
+void read_tensor(const TensorSource& t, void* dst) {
+  int fd = ::open(t.path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(t.path + ": cannot open (" + std::strerror(errno) + ")");
+  auto* out = static_cast<char*>(dst);
+  uint64_t done = 0;
+  while (done < t.nbytes) {
+    const size_t chunk = size_t(std::min<uint64_t>(t.nbytes - done, uint64_t(1) << 30));
+    ssize_t n = ::pread(fd, out + done, chunk, off_t(t.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw Error(t.path + ": tensor " + t.name + " is truncated (read " + std::to_string(done) + " of " +
+                  std::to_string(t.nbytes) + " bytes at offset " + std::to_string(t.offset) + ")");
+    }
+    done += uint64_t(n);
+  }
+  ::close(fd);
+}
+
+namespace {
+uint64_t splitmix(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+uint64_t hash_name(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+bool ends_with(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+}  // namespace
+
+void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst) {
+  const size_t n = element_count(t.shape);
+  const bool norm = ends_with(t.name, "norm");
+  const bool bias = ends_with(t.name, "_bias");
+  const float center = norm ? 1.0f : 0.0f;
+  // Uniform with the standard deviation of a typical initialisation (0.02), a little more for norms.
+  const float half = (norm ? 0.1f : 0.02f) * std::sqrt(3.0f);
+  const uint64_t base = seed ^ hash_name(t.name);
+  constexpr size_t kChunk = 1 << 16;
+  const int64_t chunks = int64_t((n + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) {
+    uint64_t state = base + uint64_t(c) * 0x632be59bd9b4e019ull;
+    const size_t end = std::min(n, size_t(c + 1) * kChunk);
+    for (size_t i = size_t(c) * kChunk; i < end; i++) {
+      const float u = float(splitmix(state) >> 40) * (1.0f / 16777216.0f);  // [0, 1)
+      dst[i] = float_to_bf16(center + (bias ? 0.5f : 1.0f) * half * (2 * u - 1));
+    }
+  }
+}
+
+}  // namespace hogwild

@@ -1,0 +1,39 @@
+// Where a model's tensors come from: the checkpoint files (read by the core, never by the host) or a
+// seeded random generator (benchmarks). Shared by every device implementation.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "hogwild.h"
+
+namespace hogwild {
+
+struct TensorShape {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// Every canonical tensor the spec's model needs, with its expected shape.
+std::vector<TensorShape> expected_tensors(const ModelSpec& spec);
+
+size_t dtype_size(DType t);
+size_t element_count(const std::vector<int64_t>& shape);
+
+inline float bf16_to_float(uint16_t b) {
+  uint32_t u = uint32_t(b) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t float_to_bf16(float f);
+
+// A tensor's bytes, read from its file into `dst` (tensor.nbytes bytes).
+void read_tensor(const TensorSource& tensor, void* dst);
+
+// Finds the spec's source for `name` and checks its shape; throws Error naming the tensor.
+const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want);
+
+// Seeded random values for tensor `name` (norm weights near 1, biases and matrices near 0), as bf16.
+void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst);
+
+}  // namespace hogwild

@@ -1,0 +1,157 @@
+/**
+ * deno task engine <command>: the engine from the command line, JSON on stdout (or in --out FILE).
+ *
+ *   logits   --model DIR --ids 5,17,300 [--last K]
+ *   script   --model DIR --script FILE [--key-rotation] [--record FILE.hwrec]
+ *   generate --model DIR (--ids … | --prompt TEXT [--chat] [--system TEXT]) --max-new-tokens N
+ *            [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--sample] [--suppress IDS] [--ignore-eos]
+ *
+ * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
+ */
+import { parseArgs } from "node:util";
+import { writeFileSync } from "node:fs";
+import { check, InputError, runMain } from "./errors.ts";
+import { readJson } from "./config.ts";
+import { type Device, Engine } from "./model.ts";
+import { generate } from "./generate.ts";
+import { GREEDY, Sampler, type SamplingOptions, validateSampling } from "./sampler.ts";
+import { parseScript, runScript, scriptTokens } from "./script.ts";
+
+const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|random:SHAPE [flags]
+  logits   --ids 5,17,300 [--last K]          logits of every position (or the last K)
+  script   --script FILE [--key-rotation] [--record FILE]
+                                              run a shared-cache pass script, logits of every new token
+  generate (--ids 1,2,3 | --prompt TEXT [--chat] [--system TEXT] [--no-think]) --max-new-tokens N
+           [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--suppress IDS]
+           [--sample] [--ignore-eos]           greedy unless a sampling flag (or --sample) is given
+common:    --device cpu|cuda  --out FILE`;
+
+const OPTIONS = {
+  model: { type: "string" },
+  device: { type: "string", default: "cpu" },
+  out: { type: "string" },
+  ids: { type: "string" },
+  last: { type: "string" },
+  script: { type: "string" },
+  "key-rotation": { type: "boolean" },
+  record: { type: "string" },
+  prompt: { type: "string" },
+  chat: { type: "boolean" },
+  system: { type: "string" },
+  "no-think": { type: "boolean" },
+  "max-new-tokens": { type: "string" },
+  seed: { type: "string" },
+  temperature: { type: "string" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  suppress: { type: "string" },
+  sample: { type: "boolean" },
+  "ignore-eos": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parseIds(v: string, flag: string): number[] {
+  const ids = v.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  check(ids.length > 0 && ids.every((x) => Number.isInteger(x) && x >= 0), `--${flag}: expected comma-separated token ids, got "${v}"`);
+  return ids;
+}
+
+function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  check(v.trim() !== "" && Number.isFinite(n) && (!integer || Number.isInteger(n)), `--${flag}: expected ${integer ? "an integer" : "a number"}, got "${v}"`);
+  return n;
+}
+
+function checkIds(ids: number[], vocab: number, flag: string) {
+  for (const id of ids) check(id < vocab, `--${flag}: token id ${id} is out of range for a vocabulary of ${vocab}`);
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: Deno.args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new InputError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const { values: f, positionals } = parsed;
+  if (f.help) return console.log(USAGE);
+  const command = positionals[0];
+  check(positionals.length === 1 && ["logits", "script", "generate"].includes(command), `expected one command: logits, script or generate\n${USAGE}`);
+  check(f.model, `--model is required (a model folder or random:SHAPE)`);
+  check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  const engine = await Engine.load(f.model, { device: f.device as Device });
+  let result: unknown;
+
+  if (command === "logits") {
+    check(f.ids, `logits: --ids is required`);
+    const ids = parseIds(f.ids, "ids");
+    checkIds(ids, engine.vocab, "ids");
+    const last = parseNumber(f.last, "last", true) ?? ids.length;
+    check(last >= 1 && last <= ids.length, `--last: expected 1..${ids.length}, got ${last}`);
+    const cache = engine.newCache({ tokens: ids.length });
+    const block = cache.newBlock("sequence");
+    const [logits] = engine.forward(cache, [{ block, view: [block], tokens: ids, logits: "all" }]);
+    const rows = [];
+    for (let i = ids.length - last; i < ids.length; i++) rows.push(Array.from(logits.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+    result = { logits: rows };
+  } else if (command === "script") {
+    check(f.script, `script: --script FILE is required`);
+    const script = parseScript(readJson(f.script), f.script, engine.vocab);
+    const blocks = new Set(script.passes.flatMap((p) => p.rows.map((r) => r.block))).size;
+    const cache = engine.newCache({ tokens: scriptTokens(script) + 16 * blocks });
+    const recorder = f.record ? engine.record(cache) : undefined;
+    const logits = runScript(engine, cache, script, { keyRotation: f["key-rotation"] });
+    if (recorder) writeFileSync(f.record!, recorder.bytes());
+    result = {
+      passes: logits.map((rows) => ({
+        rows: rows.map((l) => {
+          const out = [];
+          for (let i = 0; i < l.length / engine.vocab; i++) out.push(Array.from(l.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+          return { logits: out };
+        }),
+      })),
+    };
+  } else {
+    const max = parseNumber(f["max-new-tokens"], "max-new-tokens", true);
+    check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
+    check(!!f.ids !== !!f.prompt, `generate: give exactly one of --ids or --prompt`);
+    const tok = engine.tokenizer;
+    let prompt: number[];
+    if (f.ids) {
+      prompt = parseIds(f.ids, "ids");
+      checkIds(prompt, engine.vocab, "ids");
+    } else {
+      check(tok, `--prompt: ${f.model} has no tokenizer.json; use --ids`);
+      let text = f.prompt!;
+      if (f.chat) {
+        const messages = [...(f.system ? [{ role: "system" as const, content: f.system }] : []), { role: "user" as const, content: text }];
+        text = tok.applyChatTemplate(messages, { addGenerationPrompt: true, enableThinking: f["no-think"] ? false : undefined });
+      }
+      prompt = tok.encode(text);
+    }
+    const g = engine.generation;
+    const sampling = f.sample || f.temperature !== undefined || f["top-k"] !== undefined || f["top-p"] !== undefined || f["min-p"] !== undefined;
+    const options: SamplingOptions = sampling
+      ? {
+        temperature: parseNumber(f.temperature, "temperature") ?? g.temperature,
+        topK: parseNumber(f["top-k"], "top-k", true) ?? g.topK,
+        topP: parseNumber(f["top-p"], "top-p") ?? g.topP,
+        minP: parseNumber(f["min-p"], "min-p") ?? g.minP,
+        suppress: [],
+      }
+      : { ...GREEDY };
+    options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
+    const bad = validateSampling(options);
+    check(!bad, `generate: ${bad}`);
+    const sampler = new Sampler(options, parseNumber(f.seed, "seed", true) ?? 0);
+    const ids = generate(engine, prompt, { maxNewTokens: max, sampler, stopIds: f["ignore-eos"] ? [] : g.eosTokenIds });
+    result = tok ? { ids, text: tok.decode(ids) } : { ids };
+  }
+  const json = JSON.stringify(result);
+  if (f.out) writeFileSync(f.out, json + "\n");
+  else console.log(json);
+}
+
+if (import.meta.main) runMain(main);

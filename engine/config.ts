@@ -1,0 +1,192 @@
+/**
+ * Reading a Hugging Face model folder's config.json and generation_config.json into the engine's terms.
+ * Both config layouts are accepted: the older one (`rope_theta`, `rope_scaling`, `torch_dtype`) that QwQ-32B
+ * and Llama 3.2 ship, and the newer one (`rope_parameters`, `dtype`).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { check, InputError } from "./errors.ts";
+
+export type Family = "llama" | "qwen2" | "qwen3";
+export type RopeType = "default" | "llama3" | "linear";
+export type DType = "BF16" | "F16" | "F32";
+
+export interface RopeConfig {
+  theta: number;
+  type: RopeType;
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositions: number;
+}
+
+export interface ModelConfig {
+  family: Family;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  rmsEps: number;
+  rope: RopeConfig;
+  /** q/k/v projections carry biases (Qwen2 family). */
+  qkvBias: boolean;
+  /** per-head RMSNorm of queries and keys before RoPE (Qwen3). */
+  qkNorm: boolean;
+  tiedEmbeddings: boolean;
+  /** The checkpoint's weight dtype, as the config states it. */
+  dtype: DType;
+}
+
+export interface GenerationConfig {
+  bosTokenId?: number;
+  eosTokenIds: number[];
+  doSample: boolean;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+}
+
+const FAMILIES: Record<string, { family: Family; note: string }> = {
+  llama: { family: "llama", note: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
+  qwen2: { family: "qwen2", note: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
+  qwen3: { family: "qwen3", note: "Qwen3" },
+};
+
+export const SUPPORTED_MODEL_TYPES = Object.entries(FAMILIES).map(([k, v]) => `${k} (${v.note})`).join(", ");
+
+const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float32: "F32" };
+
+export function readJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  check(v !== null && typeof v === "object" && !Array.isArray(v), `${file}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function int(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = c[key] ?? fallback;
+  check(v !== undefined, `${file}: missing field "${key}"`);
+  check(Number.isInteger(v) && (v as number) > 0, `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+function num(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = c[key] ?? fallback;
+  check(v !== undefined, `${file}: missing field "${key}"`);
+  check(typeof v === "number" && Number.isFinite(v) && v > 0, `${file}: field "${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
+  // Newer layout: everything under rope_parameters. Older: rope_theta at top level, scaling in rope_scaling.
+  const params = c.rope_parameters as Record<string, unknown> | undefined;
+  const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
+  const where = params ? "rope_parameters" : "rope_scaling";
+  const theta = params ? num(params, "rope_theta", `${file} (rope_parameters)`) : num(c, "rope_theta", file, 10000);
+  const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
+  const rope: RopeConfig = { theta, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+  if (type === "default") return rope;
+  const s = scaling as Record<string, unknown>;
+  const f = `${file} (${where})`;
+  if (type === "linear") return { ...rope, type, factor: num(s, "factor", f) };
+  if (type === "llama3") {
+    return {
+      ...rope,
+      type,
+      factor: num(s, "factor", f),
+      lowFreqFactor: num(s, "low_freq_factor", f),
+      highFreqFactor: num(s, "high_freq_factor", f),
+      originalMaxPositions: num(s, "original_max_position_embeddings", f),
+    };
+  }
+  throw new InputError(`${file}: ${where}.rope_type "${type}" is not supported; supported: default, llama3, linear`);
+}
+
+/** Parses config.json (already read as `c`); `file` names it in errors. */
+export function parseConfig(c: Record<string, unknown>, file: string): ModelConfig {
+  const type = c.model_type;
+  check(typeof type === "string", `${file}: missing field "model_type"; supported: ${SUPPORTED_MODEL_TYPES}`);
+  const fam = FAMILIES[type];
+  check(fam, `${file}: model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES}`);
+  const hidden = int(c, "hidden_size", file);
+  const heads = int(c, "num_attention_heads", file);
+  const kvHeads = int(c, "num_key_value_heads", file, heads);
+  check(heads % kvHeads === 0, `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
+  const headDim = int(c, "head_dim", file, Math.floor(hidden / heads));
+  check(headDim % 2 === 0, `${file}: head_dim must be even, got ${headDim}`);
+  const dtypeName = String(c.dtype ?? c.torch_dtype ?? "bfloat16");
+  const dtype = DTYPES[dtypeName];
+  check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
+  check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
+  if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
+  const eps = c.rms_norm_eps ?? 1e-6;
+  check(typeof eps === "number" && eps > 0, `${file}: field "rms_norm_eps" must be a positive number`);
+  return {
+    family: fam.family,
+    hidden,
+    intermediate: int(c, "intermediate_size", file),
+    layers: int(c, "num_hidden_layers", file),
+    heads,
+    kvHeads,
+    headDim,
+    vocab: int(c, "vocab_size", file),
+    rmsEps: eps,
+    rope: parseRope(c, file),
+    qkvBias: fam.family === "qwen2",
+    qkNorm: fam.family === "qwen3",
+    tiedEmbeddings: c.tie_word_embeddings === true,
+    dtype,
+  };
+}
+
+export function readModelConfig(dir: string): ModelConfig {
+  const file = join(dir, "config.json");
+  return parseConfig(readJson(file), file);
+}
+
+function ids(v: unknown): number[] {
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x) => Number.isInteger(x)) as number[];
+}
+
+/** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
+export function readGenerationConfig(dir: string, modelJson?: Record<string, unknown>): GenerationConfig {
+  const file = join(dir, "generation_config.json");
+  let g: Record<string, unknown> = {};
+  try {
+    Deno.statSync(file);
+    g = readJson(file);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+  }
+  const number = (key: string, fallback: number) => {
+    const v = g[key] ?? fallback;
+    check(typeof v === "number" && Number.isFinite(v) && v >= 0, `${file}: field "${key}" must be a non-negative number`);
+    return v;
+  };
+  const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id);
+  const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id)[0];
+  return {
+    bosTokenId: bos,
+    eosTokenIds: eos,
+    doSample: g.do_sample === true,
+    temperature: number("temperature", 1),
+    topK: number("top_k", 50), // transformers' default when the file has none,
+    topP: number("top_p", 1),
+    minP: number("min_p", 0),
+  };
+}

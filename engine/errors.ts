@@ -1,0 +1,22 @@
+/** A problem with what the user gave (a file, a field, a flag): reported as one line, never a stack trace. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/** Throws an InputError when `ok` is false. */
+export function check(ok: unknown, message: string): asserts ok {
+  if (!ok) throw new InputError(message);
+}
+
+/** Runs a command-line entry point: an InputError (or an error the native core raised about its input) is
+ * one line on stderr and exit code 2; anything else is a bug and keeps its stack. */
+export async function runMain(main: () => Promise<void> | void): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    const err = e as Error;
+    const userFacing = err instanceof InputError || /^(plan|model spec|tensor|cache|device|KV cache)\b/.test(err.message ?? "");
+    console.error(userFacing ? `error: ${err.message}` : err);
+    Deno.exit(userFacing ? 2 : 1);
+  }
+}

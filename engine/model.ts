@@ -1,0 +1,102 @@
+/**
+ * The engine's public entry: load a model (a Hugging Face folder, or random:SHAPE), make KV caches, run
+ * forward passes as plans. It knows blocks, views, tokens and logits; nothing about prompts or workers.
+ */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { KVCache } from "./cache.ts";
+import { type GenerationConfig, type ModelConfig, readGenerationConfig, readJson, readModelConfig } from "./config.ts";
+import { InputError } from "./errors.ts";
+import { loadNative, type NativeModel } from "./native.ts";
+import { commitPlan, encodePlan, type Row } from "./plan.ts";
+import { Recorder } from "./record.ts";
+import { readCheckpoint } from "./safetensors.ts";
+import { shapeConfig } from "./shapes.ts";
+import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
+import { TextTokenizer } from "./tokenizer.ts";
+
+export type Device = "cpu" | "cuda";
+
+export interface LoadOptions {
+  device?: Device;
+  /** seed of random:SHAPE weights */
+  seed?: number;
+}
+
+export interface CacheOptions {
+  /** capacity in tokens (rounded up to whole pages); default 65536 */
+  tokens?: number;
+  pageSize?: number;
+}
+
+export interface ForwardOptions {
+  /** the slow reference path: keys rotated by their block's offset, then ordinary attention */
+  keyRotation?: boolean;
+}
+
+export class Engine {
+  #recorders = new WeakMap<KVCache, Recorder>();
+
+  private constructor(
+    readonly source: string,
+    readonly config: ModelConfig,
+    readonly generation: GenerationConfig,
+    readonly tokenizer: TextTokenizer | undefined,
+    readonly spec: ModelSpec,
+    readonly native: NativeModel,
+  ) {}
+
+  /** `source`: a model folder (config.json + safetensors), or `random:SHAPE` (see engine/shapes.ts). */
+  static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
+    const device = opts.device ?? "cpu";
+    let spec: ModelSpec, generation: GenerationConfig, tokenizer: TextTokenizer | undefined;
+    if (source.startsWith("random:")) {
+      const config = shapeConfig(source.slice("random:".length));
+      spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
+      // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes.
+      tokenizer = config.family === "llama" ? undefined : TextTokenizer.qwen3();
+      const im_end = tokenizer?.tokenId("<|im_end|>");
+      generation = { eosTokenIds: im_end === undefined ? [] : [im_end], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+    } else {
+      if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
+      const config = readModelConfig(source);
+      spec = specFromCheckpoint(config, readCheckpoint(source), source);
+      generation = readGenerationConfig(source, readJson(join(source, "config.json")));
+      tokenizer = TextTokenizer.fromDir(source);
+    }
+    let native: NativeModel;
+    try {
+      native = await loadNative().loadModel(encodeSpec(spec), device);
+    } catch (e) {
+      throw new InputError(`${source}: ${(e as Error).message}`);
+    }
+    return new Engine(source, spec.config, generation, tokenizer, spec, native);
+  }
+
+  get vocab(): number {
+    return this.config.vocab;
+  }
+
+  newCache(opts: CacheOptions = {}): KVCache {
+    const pageSize = opts.pageSize ?? 16;
+    const pages = Math.ceil((opts.tokens ?? 65536) / pageSize);
+    return new KVCache(this.native.newCache(pages, pageSize));
+  }
+
+  /** Records every later pass on `cache` for cuda/tools/replay.cc; returns the recorder. */
+  record(cache: KVCache): Recorder {
+    const r = new Recorder(encodeSpec(this.spec), cache.native.pages, cache.pageSize);
+    this.#recorders.set(cache, r);
+    return r;
+  }
+
+  /** One forward pass over `rows`; returns each row's requested logits, [rows of the row][vocab] flattened. */
+  forward(cache: KVCache, rows: readonly Row[], opts: ForwardOptions = {}): Float32Array[] {
+    const { plan, logitRows, logitCount } = encodePlan(cache, rows, opts.keyRotation);
+    const logits = new Float32Array(logitCount * this.vocab);
+    this.native.forward(cache.native, plan, logits);
+    commitPlan(rows);
+    this.#recorders.get(cache)?.add(plan, logits);
+    return logitRows.map(([first, n]) => logits.subarray(first * this.vocab, (first + n) * this.vocab));
+  }
+}

@@ -1,0 +1,47 @@
+/** The native core's Node-API addon (cuda/), loaded once. Build it with `deno task build`. */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { InputError } from "./errors.ts";
+
+export interface NativeCache {
+  readonly bytes: number;
+  readonly pages: number;
+  readonly pageSize: number;
+}
+
+export interface NativeModel {
+  readonly weightBytes: number;
+  readonly device: string;
+  newCache(pages: number, pageSize: number): NativeCache;
+  /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
+  forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
+}
+
+export interface CudaInfo {
+  compiled: boolean;
+  deviceCount: number;
+  error: string;
+  name: string;
+  selftest: number;
+}
+
+export interface Native {
+  loadModel(spec: Uint8Array, device: string): Promise<NativeModel>;
+  /** bytes moved per second (read + write) by a large memcpy on all cores */
+  copyBandwidth(bytes: number, reps: number): number;
+  cudaInfo(): CudaInfo;
+  threads(): number;
+}
+
+export const ADDON_PATH = fileURLToPath(new URL("../cuda/build/Release/hogwild.node", import.meta.url));
+export const REPLAY_PATH = fileURLToPath(new URL("../cuda/build/hogwild-replay", import.meta.url));
+
+let native: Native | undefined;
+
+export function loadNative(): Native {
+  if (native) return native;
+  if (!existsSync(ADDON_PATH)) throw new InputError(`the native library is not built (${ADDON_PATH}): run \`deno task build\``);
+  native = createRequire(import.meta.url)(ADDON_PATH) as Native;
+  return native;
+}

@@ -1,0 +1,113 @@
+/**
+ * One forward pass as one batched plan: rows, each with its new tokens, the block they are appended to, and
+ * the row's view (ordered blocks; a block's offset is the sum of the lengths before it). The rule: all rows
+ * write their new tokens first, then every new token attends over its row's view, causal over view
+ * positions, so rows of the same pass see each other's new tokens where their views place them.
+ *
+ * encodePlan flattens the rows into the Int32Array that cuda/src/spec.cc decodes.
+ */
+import type { Block, KVCache } from "./cache.ts";
+
+export interface Row {
+  /** where the new tokens are written, appended at its current length */
+  block: Block;
+  /** the blocks this row reads, in order; `block` must appear exactly once */
+  view: readonly Block[];
+  tokens: ArrayLike<number>;
+  /** which new tokens' logits to return (default "last") */
+  logits?: "all" | "last" | "none";
+}
+
+export interface EncodedPlan {
+  plan: Int32Array;
+  /** per row: [first logit row, number of logit rows] in the pass's logits */
+  logitRows: [number, number][];
+  logitCount: number;
+}
+
+const MAGIC = 0x4c505748; // "HWPL"
+
+/** Validates rows, reserves pages, and encodes the plan. Block lengths advance only via commitPlan. */
+export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = false): EncodedPlan {
+  if (rows.length === 0) throw new Error("plan: no rows");
+  const blockIndex = new Map<Block, number>();
+  const blocks: Block[] = [];
+  const newLen = new Map<Block, number>();
+  const index = (b: Block) => {
+    let i = blockIndex.get(b);
+    if (i === undefined) {
+      if (!cache.owns(b)) throw new Error(`plan: block ${b.label || b.id} is not (or no longer) in this cache`);
+      i = blocks.length;
+      blockIndex.set(b, i);
+      blocks.push(b);
+    }
+    return i;
+  };
+  let T = 0, E = 0, L = 0;
+  for (const [r, row] of rows.entries()) {
+    const n = row.tokens.length;
+    if (n === 0) throw new Error(`plan: row ${r} has no tokens`);
+    if (newLen.has(row.block)) throw new Error(`plan: two rows write to block ${row.block.label || row.block.id} in one pass`);
+    let own = 0;
+    for (const b of row.view) if (b === row.block) own++;
+    if (own !== 1) throw new Error(`plan: row ${r}'s view holds its own block ${own} times (exactly once is required)`);
+    newLen.set(row.block, row.block.length + n);
+    T += n;
+    E += row.view.length;
+    L += row.logits === "all" ? n : row.logits === "none" ? 0 : 1;
+  }
+  for (const row of rows) for (const b of row.view) index(b);
+  for (const [b, len] of newLen) cache.reserve(b, len);
+  const lenOf = (b: Block) => newLen.get(b) ?? b.length;
+  const B = blocks.length;
+  let P = 0;
+  for (const b of blocks) P += Math.ceil(lenOf(b) / cache.pageSize);
+  const R = rows.length;
+  const plan = new Int32Array(8 + T + (R + 1) + 3 * R + (R + 1) + 2 * E + B + (B + 1) + P + L);
+  plan.set([MAGIC, T, R, B, E, L, keyRotation ? 1 : 0, P]);
+  let at = 8;
+  const tokens = at, rowTokenStart = (at += T), rowBlock = (at += R + 1), rowWrite = (at += R), rowQuery = (at += R);
+  const rowView = (at += R), viewBlock = (at += R + 1), viewOffset = (at += E), blockLen = (at += E);
+  const blockPageStart = (at += B), blockPages = (at += B + 1), logitTokens = at + P;
+  const logitRows: [number, number][] = [];
+  let t = 0, e = 0, l = 0;
+  for (const [r, row] of rows.entries()) {
+    const n = row.tokens.length;
+    plan[rowTokenStart + r] = t;
+    plan[rowBlock + r] = blockIndex.get(row.block)!;
+    plan[rowWrite + r] = row.block.length;
+    plan[rowView + r] = e;
+    let offset = 0;
+    for (const b of row.view) {
+      if (b === row.block) plan[rowQuery + r] = offset + row.block.length;
+      plan[viewBlock + e] = blockIndex.get(b)!;
+      plan[viewOffset + e] = offset;
+      offset += lenOf(b);
+      e++;
+    }
+    const first = row.logits === "all" ? 0 : row.logits === "none" ? n : n - 1;
+    logitRows.push([l, n - first]);
+    for (let i = first; i < n; i++) plan[logitTokens + l++] = t + i;
+    for (let i = 0; i < n; i++) {
+      const id = row.tokens[i];
+      if (id !== (id | 0) || id < 0) throw new Error(`plan: row ${r} token ${i} is ${id}, not a token id`);
+      plan[tokens + t++] = id;
+    }
+  }
+  plan[rowTokenStart + R] = T;
+  plan[rowView + R] = E;
+  let p = 0;
+  for (const [i, b] of blocks.entries()) {
+    plan[blockLen + i] = lenOf(b);
+    plan[blockPageStart + i] = p;
+    const pages = Math.ceil(lenOf(b) / cache.pageSize);
+    for (let k = 0; k < pages; k++) plan[blockPages + p++] = b.pages[k];
+  }
+  plan[blockPageStart + B] = P;
+  return { plan, logitRows, logitCount: L };
+}
+
+/** After a pass has run: the rows' blocks now hold their new tokens. */
+export function commitPlan(rows: readonly Row[]): void {
+  for (const row of rows) row.block.length += row.tokens.length;
+}

