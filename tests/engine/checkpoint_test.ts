@@ -1,0 +1,60 @@
+/** Sharded checkpoints (model.safetensors.index.json) load to the same model as a single file. */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Engine } from "../../engine/model.ts";
+import { readHeader } from "../../engine/safetensors.ts";
+import { fixtureDir } from "../helpers.ts";
+
+/** Splits a fixture's model.safetensors into `shards` files plus an index, as the hub ships large models. */
+function shard(name: string, shards: number): string {
+  const src = join(fixtureDir(name), "model.safetensors");
+  const bytes = readFileSync(src);
+  const tensors = readHeader(src);
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-shard-"));
+  for (const f of ["config.json", "generation_config.json"]) copyFileSync(join(fixtureDir(name), f), join(dir, f));
+  const weightMap: Record<string, string> = {};
+  for (let s = 0; s < shards; s++) {
+    const file = `model-0000${s + 1}-of-0000${shards}.safetensors`;
+    const mine = tensors.filter((_, i) => i % shards === s);
+    const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
+    let at = 0;
+    for (const t of mine) {
+      header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.nbytes] };
+      at += t.nbytes;
+      weightMap[t.name] = file;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + json.length + at);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    let o = 8 + json.length;
+    for (const t of mine) (out.set(bytes.subarray(t.offset, t.offset + t.nbytes), o), o += t.nbytes);
+    writeFileSync(join(dir, file), out);
+  }
+  writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  return dir;
+}
+
+Deno.test("a sharded checkpoint gives the same logits as the single file", async () => {
+  const ids = [3, 14, 15, 92, 65, 35, 89, 79];
+  const logits = async (dir: string) => {
+    const engine = await Engine.load(dir);
+    const cache = engine.newCache();
+    const b = cache.newBlock();
+    return Array.from(engine.forward(cache, [{ block: b, view: [b], tokens: ids, logits: "all" }])[0]);
+  };
+  const dir = shard("qwen2-tiny", 3);
+  assert.deepEqual(await logits(dir), await logits(fixtureDir("qwen2-tiny")));
+});
+
+Deno.test("an index that names a shard without the tensor is refused", async () => {
+  const dir = shard("qwen3-tiny", 2);
+  const file = join(dir, "model.safetensors.index.json");
+  const index = JSON.parse(readFileSync(file, "utf8"));
+  const files = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"];
+  index.weight_map["model.norm.weight"] = files.find((f) => f !== index.weight_map["model.norm.weight"]);
+  writeFileSync(file, JSON.stringify(index));
+  await assert.rejects(Engine.load(dir), /model\.safetensors\.index\.json: weight_map says model\.norm\.weight is in model-0000\d-of-00002\.safetensors, but that file does not hold it/);
+});

