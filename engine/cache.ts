@@ -59,6 +59,15 @@ export class KVCache {
     return this.#live.has(block);
   }
 
+  /**
+   * Grows a block to `length` tokens without a forward pass, keeping whatever the pages hold. Only for
+   * benchmarks, whose timings do not depend on the keys' values (a 4096-token prefill would dominate them).
+   */
+  claimForBenchmark(block: Block, length: number): void {
+    this.reserve(block, length);
+    block.length = length;
+  }
+
   /** Makes room in `block` for `length` tokens in all; throws when the pool is exhausted. */
   reserve(block: Block, length: number): void {
     const need = Math.ceil(length / this.pageSize) - block.pages.length;

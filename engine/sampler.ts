@@ -64,40 +64,38 @@ export class Rng {
 
 export class Sampler {
   readonly #rng: Rng;
-  readonly #suppressed: Set<number>;
   constructor(readonly options: SamplingOptions, seed = 0) {
     const bad = validateSampling(options);
     if (bad) throw new RangeError(bad);
     this.#rng = new Rng(seed);
-    this.#suppressed = new Set(options.suppress);
   }
 
   sample(logits: Float32Array): number {
     const o = this.options;
-    if (o.temperature === 0) return this.#argmax(logits);
+    const allowed = this.#allowed(logits.length);
+    if (o.temperature === 0) return this.#argmax(logits, allowed);
     const inv = 1 / o.temperature;
     let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if (!this.#suppressed.has(i) && logits[i] > max) max = logits[i];
-    // Candidates: a token below max - 50·T has probability < e^-50 of the top one. The short list is used
-    // only where it provably holds every token that can be chosen (the nucleus or the top k lie inside it).
-    const take = (floor: number) => {
-      const c: number[] = [];
-      for (let i = 0; i < logits.length; i++) if (logits[i] >= floor && !this.#suppressed.has(i)) c.push(i);
-      return c;
-    };
-    const weights = (ids: number[]) => ids.map((i) => Math.exp((logits[i] - max) * inv));
-    const total = (w: number[]) => w.reduce((a, b) => a + b, 0);
-    const all = take(-Infinity);
-    let cand = all;
-    if (o.topK > 0 || o.topP < 1) {
-      const short = take(max - 50 * o.temperature);
-      const holdsTopK = o.topK > 0 && short.length >= o.topK;
-      const holdsNucleus = o.topP < 1 && total(weights(short)) / total(weights(all)) >= o.topP;
-      if (holdsTopK || holdsNucleus) cand = short;
+    for (let i = 0; i < logits.length; i++) if (allowed[i] && logits[i] > max) max = logits[i];
+    // The short list: tokens within 50·T of the top one (the others have probability < e^-50 of it). It is
+    // used only where it provably holds every token that can be chosen (the top k, or the nucleus).
+    const floor = max - 50 * o.temperature;
+    let short: number[] = [], massAll = 0, massShort = 0;
+    for (let i = 0; i < logits.length; i++) {
+      if (!allowed[i]) continue;
+      const w = Math.exp((logits[i] - max) * inv);
+      massAll += w;
+      if (logits[i] >= floor) (short.push(i), massShort += w);
     }
-    cand.sort((a, b) => logits[b] - logits[a] || a - b);
+    const holds = (o.topK > 0 && short.length >= o.topK) || (o.topP < 1 && massShort / massAll >= o.topP);
+    if (!holds && short.length < logits.length) {
+      short = [];
+      for (let i = 0; i < logits.length; i++) if (allowed[i]) short.push(i);
+    }
+    const cand = short.sort((a, b) => logits[b] - logits[a] || a - b);
     if (o.topK > 0 && cand.length > o.topK) cand.length = o.topK;
-    let w = weights(cand);
+    let w = cand.map((i) => Math.exp((logits[i] - max) * inv));
+    const total = (x: number[]) => x.reduce((a, b) => a + b, 0);
     if (o.topP < 1) {
       // Keep the smallest prefix whose mass reaches top_p (the top token always stays).
       const sum = total(w);
@@ -122,10 +120,19 @@ export class Sampler {
     return cand[cand.length - 1];
   }
 
-  #argmax(logits: Float32Array): number {
+  #mask?: Uint8Array;
+  #allowed(vocab: number): Uint8Array {
+    if (this.#mask?.length !== vocab) {
+      this.#mask = new Uint8Array(vocab).fill(1);
+      for (const id of this.options.suppress) if (id >= 0 && id < vocab) this.#mask[id] = 0;
+    }
+    return this.#mask;
+  }
+
+  #argmax(logits: Float32Array, allowed: Uint8Array): number {
     let best = -1, max = -Infinity;
     for (let i = 0; i < logits.length; i++) {
-      if (logits[i] > max && !this.#suppressed.has(i)) {
+      if (logits[i] > max && allowed[i]) {
         max = logits[i];
         best = i;
       }
