@@ -64,13 +64,23 @@ export class Engine {
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));
       tokenizer = TextTokenizer.fromDir(source);
     }
+    return await Engine.fromSpec(spec, { device, generation, tokenizer, source });
+  }
+
+  /** A model from a spec built by hand (random weights of any shape, for tests and benchmarks). */
+  static async fromSpec(
+    spec: ModelSpec,
+    opts: { device?: Device; generation?: GenerationConfig; tokenizer?: TextTokenizer; source?: string } = {},
+  ): Promise<Engine> {
+    const source = opts.source ?? "spec";
     let native: NativeModel;
     try {
-      native = await loadNative().loadModel(encodeSpec(spec), device);
+      native = await loadNative().loadModel(encodeSpec(spec), opts.device ?? "cpu");
     } catch (e) {
       throw new InputError(`${source}: ${(e as Error).message}`);
     }
-    return new Engine(source, spec.config, generation, tokenizer, spec, native);
+    const generation = opts.generation ?? { eosTokenIds: [], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+    return new Engine(source, spec.config, generation, opts.tokenizer, spec, native);
   }
 
   get vocab(): number {

@@ -1,26 +1,31 @@
 /**
  * Recordings of forward passes for cuda/tools/replay.cc, which replays them with no JavaScript (the GPU
- * machines have no node): the model spec, the cache geometry, then each pass's plan and its logits.
+ * machines have no node): the model spec, the cache geometry, then each pass's plan and the logits to
+ * compare against (the recording engine's own, a reference's, or none for timing-only passes).
  */
 export class Recorder {
-  readonly #parts: Uint8Array[] = [];
-  #passes = 0;
+  readonly #passes: { plan: Int32Array; logits: Float32Array }[] = [];
 
-  constructor(spec: Uint8Array, readonly pages: number, readonly pageSize: number) {
-    this.#parts.push(u32s(0x43525748, 1, spec.length), spec, i32s(pages, pageSize));
-  }
+  constructor(readonly spec: Uint8Array, readonly pages: number, readonly pageSize: number) {}
 
   add(plan: Int32Array, logits: Float32Array): void {
-    this.#parts.push(u32s(plan.length), new Uint8Array(plan.slice().buffer), u32s(logits.length), new Uint8Array(logits.slice().buffer));
-    this.#passes++;
+    this.#passes.push({ plan: plan.slice(), logits: logits.slice() });
+  }
+
+  /** Replaces the logits pass `index` is compared against (e.g. transformers' instead of this engine's). */
+  expect(index: number, logits: Float32Array): void {
+    const pass = this.#passes[index];
+    if (!pass || pass.logits.length !== logits.length) throw new RangeError(`expect: pass ${index} has no logits of that size`);
+    pass.logits = logits.slice();
   }
 
   get passes(): number {
-    return this.#passes;
+    return this.#passes.length;
   }
 
   bytes(): Uint8Array {
-    const parts = [...this.#parts.slice(0, 3), u32s(this.#passes), ...this.#parts.slice(3)];
+    const parts: Uint8Array[] = [u32s(0x43525748, 1, this.spec.length), this.spec, i32s(this.pages, this.pageSize), u32s(this.#passes.length)];
+    for (const p of this.#passes) parts.push(u32s(p.plan.length), bytesOf(p.plan), u32s(p.logits.length), bytesOf(p.logits));
     const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
     let at = 0;
     for (const p of parts) (out.set(p, at), at += p.length);
@@ -28,6 +33,9 @@ export class Recorder {
   }
 }
 
+function bytesOf(a: Int32Array | Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
 function u32s(...v: number[]): Uint8Array {
   return new Uint8Array(new Uint32Array(v).buffer);
 }

@@ -50,8 +50,8 @@ export function parseScript(v: unknown, file: string, vocab: number): Script {
   return obj as Script;
 }
 
-/** Runs the script; returns logits[pass][row] as [new tokens][vocab] flattened. */
-export function runScript(engine: Engine, cache: KVCache, script: Script, opts: ForwardOptions = {}): Float32Array[][] {
+/** Runs the script; returns logits[pass][row] as [new tokens][vocab] flattened (or the last token's only). */
+export function runScript(engine: Engine, cache: KVCache, script: Script, opts: ForwardOptions & { logits?: "all" | "last" } = {}): Float32Array[][] {
   const blocks = new Map<string, Block>();
   const block = (name: string) => {
     let b = blocks.get(name);
@@ -59,7 +59,7 @@ export function runScript(engine: Engine, cache: KVCache, script: Script, opts: 
     return b;
   };
   return script.passes.map((pass) => {
-    const rows: Row[] = pass.rows.map((r) => ({ block: block(r.block), view: r.view.map(block), tokens: r.tokens, logits: "all" }));
+    const rows: Row[] = pass.rows.map((r) => ({ block: block(r.block), view: r.view.map(block), tokens: r.tokens, logits: opts.logits ?? "all" }));
     return engine.forward(cache, rows, opts).map((l) => l.slice());
   });
 }

@@ -1,6 +1,8 @@
 /** Shared by the tests: fixture paths, reference tensors, and comparisons that report their worst error. */
 import { fileURLToPath } from "node:url";
 import { readSmallFile } from "../engine/safetensors.ts";
+import type { Script, ScriptRow } from "../engine/script.ts";
+import type { Rng } from "../engine/sampler.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export const CASES = ["qwen2-tiny", "qwen3-tiny", "llama3-tiny"] as const;
@@ -24,9 +26,35 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** A seeded generator for random tests (the engine's own Rng, exposed with helpers). */
 export { Rng } from "../engine/sampler.ts";
 
 export function randInt(rng: { next(): number }, lo: number, hi: number): number {
   return lo + Math.floor(rng.next() * (hi - lo + 1));
 }
+
+/** A random shared-cache script: blocks that grow across passes, views in random orders with repeats. */
+export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
+  const names = Array.from({ length: randInt(rng, 2, 7) }, (_, i) => `b${i}`);
+  const exists = new Set<string>();
+  const passes: Script["passes"] = [];
+  const nPasses = randInt(rng, 3, 8);
+  for (let p = 0; p < nPasses; p++) {
+    const writers = names.filter(() => rng.next() < 0.5);
+    if (writers.length === 0) writers.push(names[randInt(rng, 0, names.length - 1)]);
+    for (const w of writers) exists.add(w);
+    const rows: ScriptRow[] = writers.map((block) => {
+      const others = [...exists].filter((b) => b !== block && rng.next() < 0.7);
+      if (others.length && rng.next() < 0.4) others.push(others[randInt(rng, 0, others.length - 1)]); // a repeated block
+      const view = [...others, block];
+      for (let i = view.length - 1; i > 0; i--) {
+        const j = randInt(rng, 0, i);
+        [view[i], view[j]] = [view[j], view[i]];
+      }
+      const n = rng.next() < 0.15 ? randInt(rng, maxLen / 2, maxLen) : rng.next() < 0.5 ? 1 : randInt(rng, 2, 40);
+      return { block, view, tokens: Array.from({ length: n }, () => randInt(rng, 0, vocab - 1)) };
+    });
+    passes.push({ rows });
+  }
+  return { passes };
+}
+

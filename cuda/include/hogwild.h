@@ -69,6 +69,16 @@ struct Plan {
 // Decodes and validates a plan against the model and the cache geometry; throws Error naming the field.
 Plan decode_plan(const int32_t* data, size_t count, int vocab, int pages, int page_size);
 
+// How one logits row becomes a token: greedy (temperature 0), or temperature -> top-k -> top-p -> min-p.
+// u is a uniform draw in [0, 1) from the host's seeded generator: the same u gives the same token.
+struct SampleSpec {
+  float temperature = 0, top_p = 1, min_p = 0, u = 0;
+  int top_k = 0;
+};
+
+// The sampling rule, on the host: the reference that every device sampler must agree with.
+int sample_reference(const float* logits, int vocab, const SampleSpec& spec, const int32_t* suppress, int n_suppress);
+
 // The KV pool: `pages` pages of `page_size` token slots, for every layer.
 class Cache {
  public:
@@ -87,6 +97,9 @@ class Model {
   virtual std::unique_ptr<Cache> new_cache(int pages, int page_size) = 0;
   // Writes the new tokens' keys/values into `cache`, then fills logits[L * vocab] for plan.logit_tokens.
   virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;
+  // The same pass, sampling one token per logits row (specs[L]) where the logits are: only ids come back.
+  virtual void forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
+                              int n_suppress, int32_t* ids);
 };
 
 // device: "cpu" (or "cuda" once that backend exists). Reads the checkpoint bytes itself.
@@ -94,6 +107,9 @@ std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& devi
 
 // Host memory copy bandwidth in bytes/s (median of `reps` copies of `bytes`, all cores): the CPU floor.
 double copy_bandwidth(size_t bytes, int reps);
+
+// Device memory copy bandwidth in bytes/s (read + write) of `bytes`-sized copies, median of `reps`: the GPU floor.
+double device_copy_bandwidth(size_t bytes, int reps);
 
 struct CudaInfo {
   bool compiled = false;

@@ -4,7 +4,13 @@
 // Determinism: every output element is computed by the same instruction sequence whatever the number of
 // rows in the pass (matmuls always run four rows at a time, padding with a zero row), so a row's results do
 // not depend on what else shares its forward pass.
+#ifdef _OPENMP
 #include <omp.h>
+#else
+inline int omp_get_num_threads() { return 1; }
+inline int omp_get_thread_num() { return 0; }
+inline int omp_get_max_threads() { return 1; }
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -15,27 +21,6 @@
 
 namespace hogwild {
 namespace {
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
-  if (exp == 0) {
-    if (man == 0) {
-      u = sign;
-    } else {  // subnormal: normalise
-      exp = 127 - 15 + 1;
-      while (!(man & 0x400)) { man <<= 1; exp--; }
-      u = sign | (exp << 23) | ((man & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    u = sign | 0x7f800000 | (man << 13);
-  } else {
-    u = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  }
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 inline float load_scalar(float v) { return v; }
 inline float load_scalar(uint16_t v) { return bf16_to_float(v); }
@@ -237,14 +222,8 @@ class CpuModel : public Model {
       if (src.dtype == DType::BF16) {
         m.bf.resize(n);
         read_tensor(src, m.bf.data());
-      } else if (src.dtype == DType::F32) {
-        m.f32.resize(n);
-        read_tensor(src, m.f32.data());
       } else {
-        std::vector<uint16_t> h(n);
-        read_tensor(src, h.data());
-        m.f32.resize(n);
-        for (size_t i = 0; i < n; i++) m.f32[i] = half_to_float(h[i]);
+        m.f32 = read_as_float(src);
       }
     }
     weight_bytes_ += m.bytes();

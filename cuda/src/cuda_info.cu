@@ -2,6 +2,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -48,6 +49,31 @@ int selftest() {
 }
 
 }  // namespace
+
+double device_copy_bandwidth(size_t bytes, int reps) {
+  void *a, *b;
+  if (cudaMalloc(&a, bytes) || cudaMalloc(&b, bytes)) throw Error("device_copy_bandwidth: cudaMalloc failed");
+  cudaMemset(a, 1, bytes);
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  std::vector<float> ms;
+  for (int r = 0; r <= reps; r++) {
+    cudaEventRecord(e0);
+    cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(e1);
+    cudaEventSynchronize(e1);
+    float t;
+    cudaEventElapsedTime(&t, e0, e1);
+    if (r) ms.push_back(t);  // the first copy warms up
+  }
+  cudaFree(a);
+  cudaFree(b);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * double(bytes) / (ms[ms.size() / 2] / 1e3);
+}
 
 CudaInfo cuda_info() {
   CudaInfo info;

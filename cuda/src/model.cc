@@ -4,13 +4,20 @@
 namespace hogwild {
 
 std::unique_ptr<Model> make_cpu_model(const ModelSpec& spec);
+#ifdef HOGWILD_HAVE_CUDA
+std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec);
+#endif
 
 std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device) {
   if (device == "cpu") return make_cpu_model(spec);
   if (device == "cuda") {
+#ifdef HOGWILD_HAVE_CUDA
     const CudaInfo info = cuda_info();
-    if (!info.compiled) throw Error("device cuda: this build has no CUDA (nvcc was not found when it was built)");
-    throw Error("device cuda: the CUDA forward pass is not part of this build yet; use --device cpu");
+    if (info.device_count == 0) throw Error("device cuda: no usable GPU (" + info.error + ")");
+    return make_cuda_model(spec);
+#else
+    throw Error("device cuda: this build has no CUDA (nvcc was not found when it was built)");
+#endif
   }
   throw Error("device '" + device + "': expected cpu or cuda");
 }

@@ -3,4 +3,5 @@
 
 namespace hogwild {
 CudaInfo cuda_info() { return CudaInfo{}; }
+double device_copy_bandwidth(size_t, int) { throw Error("device_copy_bandwidth: this build has no CUDA"); }
 }  // namespace hogwild

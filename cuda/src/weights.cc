@@ -69,6 +69,52 @@ const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want) 
   throw Error("tensor " + want.name + " is missing from the model spec");
 }
 
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+  if (exp == 0) {
+    if (man == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while (!(man & 0x400)) { man <<= 1; exp--; }
+      u = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    u = sign | 0x7f800000 | (man << 13);
+  } else {
+    u = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+std::vector<float> read_as_float(const TensorSource& t) {
+  const size_t n = element_count(t.shape);
+  std::vector<float> out(n);
+  if (t.dtype == DType::F32) {
+    read_tensor(t, out.data());
+    return out;
+  }
+  std::vector<uint16_t> raw(n);
+  read_tensor(t, raw.data());
+  for (size_t i = 0; i < n; i++) out[i] = t.dtype == DType::BF16 ? bf16_to_float(raw[i]) : half_to_float(raw[i]);
+  return out;
+}
+
+std::vector<uint16_t> read_as_bf16(const TensorSource& t) {
+  const size_t n = element_count(t.shape);
+  std::vector<uint16_t> out(n);
+  if (t.dtype == DType::BF16) {
+    read_tensor(t, out.data());
+    return out;
+  }
+  const std::vector<float> f = read_as_float(t);
+  for (size_t i = 0; i < n; i++) out[i] = float_to_bf16(f[i]);
+  return out;
+}
+
 void read_tensor(const TensorSource& t, void* dst) {
   int fd = ::open(t.path.c_str(), O_RDONLY);
   if (fd < 0) throw Error(t.path + ": cannot open (" + std::strerror(errno) + ")");
@@ -106,14 +152,18 @@ bool ends_with(const std::string& s, const char* suffix) {
 }
 }  // namespace
 
+uint64_t tensor_seed(uint64_t seed, const std::string& name) { return seed ^ hash_name(name); }
+bool is_norm_tensor(const std::string& name) { return ends_with(name, "norm"); }
+bool is_bias_tensor(const std::string& name) { return ends_with(name, "_bias"); }
+
 void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst) {
   const size_t n = element_count(t.shape);
-  const bool norm = ends_with(t.name, "norm");
-  const bool bias = ends_with(t.name, "_bias");
+  const bool norm = is_norm_tensor(t.name);
+  const bool bias = is_bias_tensor(t.name);
   const float center = norm ? 1.0f : 0.0f;
   // Uniform with the standard deviation of a typical initialisation (0.02), a little more for norms.
   const float half = (norm ? 0.1f : 0.02f) * std::sqrt(3.0f);
-  const uint64_t base = seed ^ hash_name(t.name);
+  const uint64_t base = tensor_seed(seed, t.name);
   constexpr size_t kChunk = 1 << 16;
   const int64_t chunks = int64_t((n + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static)

@@ -27,11 +27,22 @@ inline float bf16_to_float(uint16_t b) {
 }
 uint16_t float_to_bf16(float f);
 
+float half_to_float(uint16_t h);
+
+// A tensor's values converted on the host (checkpoints in any of BF16, F16, F32).
+std::vector<float> read_as_float(const TensorSource& tensor);
+std::vector<uint16_t> read_as_bf16(const TensorSource& tensor);
+
 // A tensor's bytes, read from its file into `dst` (tensor.nbytes bytes).
 void read_tensor(const TensorSource& tensor, void* dst);
 
 // Finds the spec's source for `name` and checks its shape; throws Error naming the tensor.
 const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want);
+
+// The generator state of tensor `name` (the device generator in elementwise.cu uses the same).
+uint64_t tensor_seed(uint64_t seed, const std::string& name);
+bool is_norm_tensor(const std::string& name);
+bool is_bias_tensor(const std::string& name);
 
 // Seeded random values for tensor `name` (norm weights near 1, biases and matrices near 0), as bf16.
 void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst);

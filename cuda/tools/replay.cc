@@ -1,9 +1,16 @@
 // hogwild-replay: loads a model and replays recorded forward passes with no JavaScript involved
-// (the GPU machines have no node). The recording (engine/record.ts writes it) holds the model spec, the
-// cache geometry, and every pass's plan with the logits the recording engine produced.
+// (the GPU machines have no node). A recording (engine/record.ts writes it) holds the model spec, the
+// cache geometry, and every pass's plan with the logits to compare against (none for timing-only passes).
 //
-//   hogwild-replay FILE [--device cpu|cuda] [--tol 1e-4]
-// Prints one line per pass (worst |difference| to the recorded logits, ms) and exits 1 if any exceeds tol.
+//   hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
+//                       [--path-prefix OLD=NEW]
+//
+// Per pass: the worst |difference| to the recorded logits and the relative L2 error ‖got−want‖/‖want‖; a pass
+// fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
+// prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
+// measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
+// against the host's rule on the same logits. Exits 1 on any failure, 2 on bad input.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -36,19 +43,62 @@ struct In {
   }
 };
 
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The fewest bytes a pass must read: every weight once (the embedding table only as the LM head, when
+// tied) and the keys and values of every distinct block of the plan once.
+double floor_bytes(const hogwild::Model& m, const hogwild::Plan& p, size_t kv_elem_bytes) {
+  const auto& s = m.spec();
+  double bytes = double(m.weight_bytes());
+  if (!s.tied_embeddings) bytes -= double(s.vocab) * s.hidden * 2;
+  for (int b = 0; b < p.B; b++) bytes += double(p.block_len[b]) * s.layers * 2 * s.kv_heads * s.head_dim * kv_elem_bytes;
+  return bytes;
+}
+
+// Matrix-product FLOPs of a pass (the attention's are not counted): 2 per weight per token.
+double matmul_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
+  const double q = double(s.heads) * s.head_dim, kv = double(s.kv_heads) * s.head_dim;
+  const double per_token = s.layers * (s.hidden * (2 * q + 2 * kv) + 3.0 * s.hidden * s.intermediate);
+  return 2 * (p.T * per_token + double(p.L) * s.vocab * s.hidden);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: hogwild-replay FILE [--device cpu|cuda] [--tol 1e-4]\n");
+    std::fprintf(stderr,
+                 "usage: hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling] "
+                 "[--path-prefix OLD=NEW]\n");
     return 2;
   }
-  std::string device = "cpu";
-  double tol = 1e-4;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--tol")) tol = std::atof(argv[i + 1]);
-    else { std::fprintf(stderr, "unknown flag %s\n", argv[i]); return 2; }
+  std::string device = "cpu", prefix_old, prefix_new;
+  double tol = 1e-4, rtol = 0;
+  int repeat = 0;
+  bool check_sampling = false;
+  for (int i = 2; i < argc; i++) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw hogwild::Error("flag " + a + " needs a value");
+      return argv[++i];
+    };
+    try {
+      if (a == "--device") device = value();
+      else if (a == "--tol") tol = std::stod(value());
+      else if (a == "--rtol") rtol = std::stod(value());
+      else if (a == "--repeat") repeat = std::stoi(value());
+      else if (a == "--check-sampling") check_sampling = true;
+      else if (a == "--path-prefix") {
+        const std::string v = value();
+        const size_t eq = v.find('=');
+        if (eq == std::string::npos) throw hogwild::Error("--path-prefix expects OLD=NEW");
+        prefix_old = v.substr(0, eq), prefix_new = v.substr(eq + 1);
+      } else throw hogwild::Error("unknown flag " + a);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
   }
   try {
     std::ifstream f(argv[1], std::ios::binary);
@@ -57,32 +107,94 @@ int main(int argc, char** argv) {
     if (in.get<uint32_t>() != 0x43525748) throw hogwild::Error(std::string(argv[1]) + ": not a Hogwild! recording");
     if (in.get<uint32_t>() != 1) throw hogwild::Error(std::string(argv[1]) + ": unknown recording version");
     const auto spec_bytes = in.array<uint8_t>(in.get<uint32_t>());
-    const hogwild::ModelSpec spec = hogwild::decode_spec(spec_bytes.data(), spec_bytes.size());
+    hogwild::ModelSpec spec = hogwild::decode_spec(spec_bytes.data(), spec_bytes.size());
+    if (!prefix_old.empty())
+      for (auto& t : spec.tensors)
+        if (t.path.compare(0, prefix_old.size(), prefix_old) == 0) t.path = prefix_new + t.path.substr(prefix_old.size());
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
+    const double t_load = now_ms();
     auto model = hogwild::load_model(spec, device);
+    const double load_s = (now_ms() - t_load) / 1e3;
     auto cache = model->new_cache(pages, page_size);
     const uint32_t passes = in.get<uint32_t>();
-    double worst = 0;
+    double bandwidth = 0;
+    if (repeat > 0) {
+      bandwidth = device == "cuda" ? hogwild::device_copy_bandwidth(size_t(1) << 30, 9)
+                                   : hogwild::copy_bandwidth(size_t(512) << 20, 7);
+      std::printf("model loaded in %.1f s: %.2f GB of weights on %s; copy bandwidth %.0f GB/s (read + write)\n", load_s,
+                  model->weight_bytes() / 1e9, device.c_str(), bandwidth / 1e9);
+      std::printf("| pass | rows | tokens | ms/pass (median of %d) | GB read | floor ms | ratio | achieved GB/s | matmul TFLOP/s |\n", repeat);
+      std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    }
+    double worst = 0, worst_rel = 0;
+    int failed = 0, sampled = 0, sample_mismatch = 0, greedy_mismatch = 0;
+    const size_t kv_elem = device == "cuda" ? 2 : 4;
     for (uint32_t i = 0; i < passes; i++) {
       const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
       const auto want = in.array<float>(in.get<uint32_t>());
       const hogwild::Plan p = hogwild::decode_plan(plan_ints.data(), plan_ints.size(), spec.vocab, pages, page_size);
       std::vector<float> got(size_t(p.L) * spec.vocab);
-      const auto t0 = std::chrono::steady_clock::now();
+      const double t0 = now_ms();
       model->forward(*cache, p, got.data());
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      double err = 0;
+      const double once = now_ms() - t0;
+      if (repeat > 0) {
+        std::vector<double> ms;
+        for (int r = 0; r < repeat + 2; r++) {
+          const double a = now_ms();
+          model->forward(*cache, p, got.data());
+          if (r >= 2) ms.push_back(now_ms() - a);
+        }
+        std::sort(ms.begin(), ms.end());
+        const double med = ms[ms.size() / 2], bytes = floor_bytes(*model, p, kv_elem), fl = bytes / bandwidth * 1e3;
+        std::printf("| %u | %d | %d | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f |\n", i, p.R, p.T, med, bytes / 1e9, fl,
+                    med / fl, bytes / (med / 1e3) / 1e9, matmul_flops(spec, p) / (med / 1e3) / 1e12);
+      }
       if (!want.empty()) {
         if (want.size() != got.size()) throw hogwild::Error("recording: pass " + std::to_string(i) + " logits size");
-        for (size_t k = 0; k < got.size(); k++) err = std::max(err, double(std::fabs(got[k] - want[k])));
+        double err = 0, num = 0, den = 0;
+        for (size_t k = 0; k < got.size(); k++) {
+          const double d = double(got[k]) - want[k];
+          err = std::max(err, std::fabs(d));
+          num += d * d;
+          den += double(want[k]) * want[k];
+        }
+        const double rel = std::sqrt(num / std::max(den, 1e-30));
         if (!(err == err)) err = INFINITY;
+        const bool ok = err <= tol || (rtol > 0 && rel <= rtol);
+        failed += !ok;
+        worst = std::max(worst, err);
+        worst_rel = std::max(worst_rel, rel);
+        if (repeat == 0)
+          std::printf("pass %u rows %d tokens %d logits %d max_abs_diff %.3g rel_l2 %.3g ms %.2f %s\n", i, p.R, p.T, p.L,
+                      err, rel, once, ok ? "ok" : "FAIL");
       }
-      worst = std::max(worst, err);
-      std::printf("pass %u rows %d tokens %d logits %d max_abs_diff %.3g ms %.3f\n", i, p.R, p.T, p.L, err, ms);
+      if (check_sampling && p.L > 0) {
+        // Same pass again (it rewrites the same slots with the same values), sampling on the device.
+        std::vector<hogwild::SampleSpec> specs(p.L);
+        const int32_t suppress[2] = {0, 1};
+        for (int r = 0; r < p.L; r++) {
+          specs[r].u = float((r * 7919 + i * 104729) % 1000) / 1000.f;
+          specs[r].temperature = r % 4 == 0 ? 0.f : 0.6f + 0.2f * (r % 3);
+          specs[r].top_p = r % 2 ? 0.95f : 1.f;
+          specs[r].top_k = r % 3 == 1 ? 20 : 0;
+          specs[r].min_p = r % 5 == 2 ? 0.05f : 0.f;
+        }
+        std::vector<int32_t> ids(p.L);
+        model->forward_sample(*cache, p, specs.data(), suppress, 2, ids.data());
+        for (int r = 0; r < p.L; r++) {
+          const int want_id = hogwild::sample_reference(got.data() + size_t(r) * spec.vocab, spec.vocab, specs[r], suppress, 2);
+          sampled++;
+          if (ids[r] != want_id) (specs[r].temperature == 0 ? greedy_mismatch : sample_mismatch)++;
+        }
+      }
     }
-    std::printf("replayed %u passes on %s: worst max_abs_diff %.3g (tol %.3g) %s\n", passes, device.c_str(), worst,
-                tol, worst <= tol ? "OK" : "FAIL");
-    return worst <= tol ? 0 : 1;
+    if (check_sampling)
+      std::printf("sampling on %s: %d rows, greedy mismatches %d, sampled mismatches %d (boundary rounding)\n",
+                  device.c_str(), sampled, greedy_mismatch, sample_mismatch);
+    const bool sampling_ok = greedy_mismatch == 0 && sample_mismatch * 50 <= sampled;
+    std::printf("replayed %u passes on %s: worst max_abs_diff %.3g (tol %.3g), worst rel_l2 %.3g (rtol %.3g): %s\n", passes,
+                device.c_str(), worst, tol, worst_rel, rtol, failed == 0 && sampling_ok ? "OK" : "FAIL");
+    return failed == 0 && sampling_ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

@@ -1,0 +1,91 @@
+// The CUDA backend's kernels, as host-side launch functions (one stream, no allocation inside).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "hogwild.h"
+
+namespace hogwild::cuda {
+
+void check(cudaError_t e, const char* what);
+#define HW_CUDA(x) ::hogwild::cuda::check((x), #x)
+
+using bf16 = __nv_bfloat16;
+
+// ---- GEMM: y[M][N] (fp32) = x[M][K] (bf16) · W[N][K]ᵀ (bf16) (+ bias[N]) ----
+class Gemm {
+ public:
+  Gemm();  // loads libcublas.so.13 at run time when present (absent: own kernels only)
+  ~Gemm();
+  void run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+  bool has_cublas() const { return handle_ != nullptr; }
+  // "auto" (own kernel for M <= 8, cuBLAS above), "own" (own kernel wherever it applies), "cublas".
+  void set_policy(const std::string& p) { policy_ = p; }
+
+ private:
+  void* lib_ = nullptr;
+  void* handle_ = nullptr;
+  std::string policy_ = "auto";
+  int (*gemm_ex_)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int,
+                  const void*, void*, int, int, int, int) = nullptr;
+  int (*set_stream_)(void*, cudaStream_t) = nullptr;
+  int (*destroy_)(void*) = nullptr;
+};
+constexpr int kOwnGemmMaxRows = 8;
+void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N);
+
+// ---- element-wise and per-row kernels ----
+void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int H, float* x);
+// RMSNorm fused with the residual: x += delta (if given); out = bf16(rmsnorm(x) * w).
+void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out);
+void swiglu(cudaStream_t s, const float* gate_up, int T, int I, bf16* out);
+void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst);
+void gather_rows(cudaStream_t s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst);
+void bf16_to_f32(cudaStream_t s, const bf16* src, size_t n, float* dst);
+
+// RoPE table: cos/sin of pos * inv_freq[i] for pos < positions, computed in double.
+void rope_table(cudaStream_t s, const double* inv_freq, int half, int64_t from, int64_t to, float2* table);
+
+// ---- attention (the Hogwild! shared cache) ----
+struct AttnGeometry {
+  int heads, kv_heads, head_dim, page_size;
+};
+// Metadata built on the host once per pass (see cuda_model.cu); device pointers.
+struct AttnPlan {
+  int T, S, items, chunk;                 // tokens, segments, work items, keys per chunk
+  const int32_t* seg_token;               // [S]
+  const int32_t* seg_rel;                 // [S]   query position - block offset (rotation and causal bound)
+  const int32_t* seg_n;                   // [S]   visible keys
+  const int32_t* seg_slot;                // [S]   first partial slot (one per chunk of its block)
+  const int32_t* tok_seg_start;           // [T+1] segments of token t, with seg_chunks
+  const int32_t* seg_chunks;              // [S]
+  const int32_t* item_block;              // [items]
+  const int32_t* item_chunk;              // [items]
+  const int32_t* item_seg_start;          // [items] range into item_segs
+  const int32_t* item_seg_count;          // [items]
+  const int32_t* item_segs;               // segment ids grouped per item
+  const int32_t* block_page_start;        // [B+1]
+  const int32_t* block_pages;             // [P]
+};
+// q: fp32 [T][heads][hd] unrotated; k_cache/v_cache: bf16 [pages][page_size][kv][hd]; out bf16 [T][heads*hd].
+void attention(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
+               const bf16* v_cache, const float2* rope, float* partial, bf16* out);
+// Raises the kernels' shared-memory limits (once per model, before any graph capture).
+void attention_prepare(const AttnGeometry& g);
+size_t attention_partial_floats(const AttnGeometry& g, int slots);
+int attention_max_segments_per_item(const AttnGeometry& g);
+
+// After the qkv projection: bias, q/k RMSNorm, RoPE of keys at block-local positions, K/V into pages.
+void qkv_post(cudaStream_t s, const AttnGeometry& g, float* qkv, int T, const float* q_norm, const float* k_norm,
+              double eps, const int32_t* tok_page, const int32_t* tok_slot, const int32_t* tok_local,
+              const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache);
+
+// ---- sampling: one token per logits row, by sample_reference's rule ----
+void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+            int n_suppress, int32_t* out);
+
+}  // namespace hogwild::cuda

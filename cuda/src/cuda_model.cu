@@ -1,0 +1,435 @@
+// The CUDA implementation of the plan API: bf16 weights and KV pages in device memory, one stream.
+// Per pass the host turns the plan into flat metadata (token write slots; attention segments and work
+// items), uploads it in one copy, and launches per layer: RMSNorm+residual, the fused q/k/v projection,
+// its epilogue (norms, RoPE of new keys, writes into pages), the Hogwild! attention, the output projection,
+// the fused gate/up projection, SwiGLU, the down projection; then the LM head on the rows that want logits.
+#include <algorithm>
+#include <cmath>
+
+#include "cuda_kernels.h"
+#include "weights.h"
+
+namespace hogwild {
+namespace {
+
+using cuda::bf16;
+
+// A device buffer that grows (never inside a running pass: sizes are known before the first launch).
+template <class T>
+class DevBuf {
+ public:
+  DevBuf() = default;
+  DevBuf(const DevBuf&) = delete;
+  ~DevBuf() {
+    if (p_) cudaFree(p_);
+  }
+  T* get(size_t n) {
+    if (n > cap_) {
+      if (p_) HW_CUDA(cudaFree(p_));
+      cap_ = std::max(n, cap_ + cap_ / 2);
+      HW_CUDA(cudaMalloc(&p_, cap_ * sizeof(T)));
+    }
+    return p_;
+  }
+  T* ptr() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+template <class T>
+T* dev_alloc(size_t n, size_t& total) {
+  T* p;
+  HW_CUDA(cudaMalloc(&p, n * sizeof(T)));
+  total += n * sizeof(T);
+  return p;
+}
+
+class CudaCache : public Cache {
+ public:
+  CudaCache(const ModelSpec& s, int pages, int page_size) : pages_(pages), page_size_(page_size), layers_(s.layers) {
+    if (pages <= 0 || page_size <= 0) throw Error("cache: pages and page_size must be positive");
+    per_layer_ = size_t(pages) * page_size * s.kv_heads * s.head_dim;
+    HW_CUDA(cudaMalloc(&k_, per_layer_ * s.layers * sizeof(bf16)));
+    HW_CUDA(cudaMalloc(&v_, per_layer_ * s.layers * sizeof(bf16)));
+    // Zeroed: a page read before it is written (benchmarks claim blocks without prefilling) holds no NaN.
+    HW_CUDA(cudaMemset(k_, 0, per_layer_ * s.layers * sizeof(bf16)));
+    HW_CUDA(cudaMemset(v_, 0, per_layer_ * s.layers * sizeof(bf16)));
+    HW_CUDA(cudaDeviceSynchronize());  // the model's stream does not wait for the legacy stream
+  }
+  ~CudaCache() override {
+    cudaFree(k_);
+    cudaFree(v_);
+  }
+  int pages() const override { return pages_; }
+  int page_size() const override { return page_size_; }
+  size_t bytes() const override { return 2 * per_layer_ * layers_ * sizeof(bf16); }
+  bf16* k(int layer) { return k_ + per_layer_ * layer; }
+  bf16* v(int layer) { return v_ + per_layer_ * layer; }
+
+ private:
+  int pages_, page_size_, layers_;
+  size_t per_layer_;
+  bf16 *k_ = nullptr, *v_ = nullptr;
+};
+
+struct DevLayer {
+  float *attn_norm, *mlp_norm, *qkv_bias = nullptr, *q_norm = nullptr, *k_norm = nullptr;
+  bf16 *w_qkv, *w_o, *w_gu, *w_down;
+};
+
+class CudaModel : public Model {
+ public:
+  explicit CudaModel(const ModelSpec& spec) : s_(spec) {
+    HW_CUDA(cudaSetDevice(0));
+    HW_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    cudaDeviceProp prop;
+    HW_CUDA(cudaGetDeviceProperties(&prop, 0));
+    sms_ = prop.multiProcessorCount;
+    if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(gemm_policy_ = p);
+    if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
+    geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0};
+    seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
+    cuda::attention_prepare(geom_);
+    load_weights();
+    const std::vector<double> inv = rope_inv_freq(s_);
+    HW_CUDA(cudaMalloc(&inv_freq_, inv.size() * sizeof(double)));
+    HW_CUDA(cudaMemcpy(inv_freq_, inv.data(), inv.size() * sizeof(double), cudaMemcpyHostToDevice));
+    HW_CUDA(cudaDeviceSynchronize());
+  }
+  ~CudaModel() override {
+    if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+    for (void* p : owned_) cudaFree(p);
+    cudaFree(inv_freq_);
+    cudaStreamDestroy(stream_);
+  }
+
+  const ModelSpec& spec() const override { return s_; }
+  std::string device() const override { return "cuda"; }
+  size_t weight_bytes() const override { return weight_bytes_; }
+  std::unique_ptr<Cache> new_cache(int pages, int page_size) override {
+    return std::make_unique<CudaCache>(s_, pages, page_size);
+  }
+
+  void forward(Cache& cache, const Plan& p, float* logits) override {
+    run(cache, p);
+    if (p.L)
+      HW_CUDA(cudaMemcpyAsync(logits, logits_.ptr(), size_t(p.L) * s_.vocab * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    HW_CUDA(cudaStreamSynchronize(stream_));
+  }
+
+  void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
+                      int32_t* ids) override {
+    run(cache, p);
+    if (p.L == 0) return HW_CUDA(cudaStreamSynchronize(stream_));
+    SampleSpec* dspecs = specs_.get(p.L);
+    int32_t* dsup = suppress_.get(std::max(1, n_suppress));
+    int32_t* dids = ids_.get(p.L);
+    HW_CUDA(cudaMemcpyAsync(dspecs, specs, sizeof(SampleSpec) * p.L, cudaMemcpyHostToDevice, stream_));
+    if (n_suppress) HW_CUDA(cudaMemcpyAsync(dsup, suppress, sizeof(int32_t) * n_suppress, cudaMemcpyHostToDevice, stream_));
+    cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, n_suppress, dids);
+    HW_CUDA(cudaMemcpyAsync(ids, dids, sizeof(int32_t) * p.L, cudaMemcpyDeviceToHost, stream_));
+    HW_CUDA(cudaStreamSynchronize(stream_));
+  }
+
+ private:
+  template <class T>
+  T* alloc(size_t n) {
+    T* p = dev_alloc<T>(n, weight_bytes_);
+    owned_.push_back(p);
+    return p;
+  }
+
+  // Places canonical tensor `name` (shape checked against the spec) at dst, as bf16 or float32.
+  void place(const TensorShape& t, bf16* dst_bf16, float* dst_f32) {
+    const size_t n = element_count(t.shape);
+    if (s_.random) {
+      bf16* target = dst_bf16 ? dst_bf16 : staging_.get(n);
+      cuda::random_bf16(stream_, tensor_seed(s_.random_seed, t.name), is_norm_tensor(t.name), is_bias_tensor(t.name), n, target);
+      if (dst_f32) cuda::bf16_to_f32(stream_, target, n, dst_f32);
+      HW_CUDA(cudaStreamSynchronize(stream_));
+      return;
+    }
+    const TensorSource& src = find_tensor(s_, t);
+    if (dst_bf16) {
+      const std::vector<uint16_t> v = read_as_bf16(src);
+      HW_CUDA(cudaMemcpy(dst_bf16, v.data(), n * 2, cudaMemcpyHostToDevice));
+    } else {
+      const std::vector<float> v = read_as_float(src);
+      HW_CUDA(cudaMemcpy(dst_f32, v.data(), n * 4, cudaMemcpyHostToDevice));
+    }
+  }
+
+  void load_weights() {
+    const int64_t H = s_.hidden, I = s_.intermediate, Q = int64_t(s_.heads) * s_.head_dim,
+                  KV = int64_t(s_.kv_heads) * s_.head_dim;
+    auto shape = [](std::string n, std::vector<int64_t> sh) { return TensorShape{std::move(n), std::move(sh)}; };
+    embed_ = alloc<bf16>(size_t(s_.vocab) * H);
+    place(shape("embed", {s_.vocab, H}), embed_, nullptr);
+    lm_head_ = embed_;
+    if (!s_.tied_embeddings) {
+      lm_head_ = alloc<bf16>(size_t(s_.vocab) * H);
+      place(shape("lm_head", {s_.vocab, H}), lm_head_, nullptr);
+    }
+    final_norm_ = alloc<float>(H);
+    place(shape("norm", {H}), nullptr, final_norm_);
+    for (int i = 0; i < s_.layers; i++) {
+      const std::string L = "L" + std::to_string(i) + ".";
+      DevLayer d;
+      d.attn_norm = alloc<float>(H);
+      place(shape(L + "attn_norm", {H}), nullptr, d.attn_norm);
+      d.mlp_norm = alloc<float>(H);
+      place(shape(L + "mlp_norm", {H}), nullptr, d.mlp_norm);
+      // q, k and v stacked along the output dimension: one product for all three.
+      d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
+      place(shape(L + "q", {Q, H}), d.w_qkv, nullptr);
+      place(shape(L + "k", {KV, H}), d.w_qkv + size_t(Q) * H, nullptr);
+      place(shape(L + "v", {KV, H}), d.w_qkv + size_t(Q + KV) * H, nullptr);
+      if (s_.qkv_bias) {
+        d.qkv_bias = alloc<float>(Q + 2 * KV);
+        place(shape(L + "q_bias", {Q}), nullptr, d.qkv_bias);
+        place(shape(L + "k_bias", {KV}), nullptr, d.qkv_bias + Q);
+        place(shape(L + "v_bias", {KV}), nullptr, d.qkv_bias + Q + KV);
+      }
+      if (s_.qk_norm) {
+        d.q_norm = alloc<float>(s_.head_dim);
+        d.k_norm = alloc<float>(s_.head_dim);
+        place(shape(L + "q_norm", {s_.head_dim}), nullptr, d.q_norm);
+        place(shape(L + "k_norm", {s_.head_dim}), nullptr, d.k_norm);
+      }
+      d.w_o = alloc<bf16>(size_t(H) * Q);
+      place(shape(L + "o", {H, Q}), d.w_o, nullptr);
+      d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
+      place(shape(L + "gate", {I, H}), d.w_gu, nullptr);
+      place(shape(L + "up", {I, H}), d.w_gu + size_t(I) * H, nullptr);
+      d.w_down = alloc<bf16>(size_t(H) * I);
+      place(shape(L + "down", {H, I}), d.w_down, nullptr);
+      layers_.push_back(d);
+    }
+  }
+
+  // The plan as the kernels want it, in one int32 buffer; returns the largest RoPE position needed.
+  int64_t build_meta(const Plan& p, int page_size) {
+    meta_.clear();
+    auto section = [&](size_t n) {
+      const size_t at = meta_.size();
+      meta_.resize(at + n);
+      return at;
+    };
+    const int T = p.T;
+    const size_t tokens = section(T), tok_page = section(T), tok_slot = section(T), tok_local = section(T);
+    std::copy(p.tokens, p.tokens + T, meta_.begin() + tokens);
+    int64_t max_pos = 0;
+    seg_token_.clear(), seg_block_.clear(), seg_rel_.clear(), seg_n_.clear();
+    tok_seg_start_.assign(1, 0);
+    for (int r = 0; r < p.R; r++) {
+      const int b = p.row_block[r];
+      const int32_t* pages = p.block_pages + p.block_page_start[b];
+      for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) {
+        const int i = t - p.row_token_start[r], local = p.row_write_start[r] + i;
+        meta_[tok_page + t] = pages[local / page_size];
+        meta_[tok_slot + t] = local % page_size;
+        meta_[tok_local + t] = local;
+        max_pos = std::max<int64_t>(max_pos, local);
+        const int64_t pos = int64_t(p.row_query_start[r]) + i;
+        for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
+          const int64_t rel = pos - p.view_offset[e];
+          const int64_t n = std::min<int64_t>(p.block_len[p.view_block[e]], rel + 1);
+          if (n <= 0) continue;
+          seg_token_.push_back(t);
+          seg_block_.push_back(p.view_block[e]);
+          seg_rel_.push_back(int32_t(rel));
+          seg_n_.push_back(int32_t(n));
+          max_pos = std::max<int64_t>(max_pos, rel);
+        }
+        tok_seg_start_.push_back(int32_t(seg_token_.size()));
+      }
+    }
+    const int S = int(seg_token_.size());
+    // Segments grouped by block; a block's keys are cut into chunks so that the grid fills the chip.
+    std::vector<std::vector<int32_t>> by_block(p.B);
+    std::vector<int32_t> maxn(p.B, 0);
+    for (int s = 0; s < S; s++) {
+      by_block[seg_block_[s]].push_back(s);
+      maxn[seg_block_[s]] = std::max(maxn[seg_block_[s]], seg_n_[s]);
+    }
+    int64_t work = 0;
+    for (int b = 0; b < p.B; b++)
+      work += int64_t(maxn[b]) * ((by_block[b].size() + seg_per_item_ - 1) / seg_per_item_);
+    const int64_t target = std::max(1, 2 * sms_ / s_.kv_heads);
+    constexpr int kTile = 64;
+    const int chunk = int(std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile));
+    std::vector<int32_t> chunks(p.B);
+    for (int b = 0; b < p.B; b++) chunks[b] = (maxn[b] + chunk - 1) / chunk;
+    const size_t seg_token = section(S), seg_rel = section(S), seg_n = section(S), seg_slot = section(S),
+                 seg_chunks = section(S), tok_seg_start = section(T + 1);
+    int32_t slots = 0;
+    for (int s = 0; s < S; s++) {
+      meta_[seg_token + s] = seg_token_[s];
+      meta_[seg_rel + s] = seg_rel_[s];
+      meta_[seg_n + s] = seg_n_[s];
+      meta_[seg_slot + s] = slots;
+      meta_[seg_chunks + s] = chunks[seg_block_[s]];
+      slots += chunks[seg_block_[s]];
+    }
+    std::copy(tok_seg_start_.begin(), tok_seg_start_.end(), meta_.begin() + tok_seg_start);
+    item_block_.clear(), item_chunk_.clear(), item_start_.clear(), item_count_.clear(), item_segs_.clear();
+    for (int b = 0; b < p.B; b++)
+      for (size_t g0 = 0; g0 < by_block[b].size(); g0 += seg_per_item_) {
+        const int count = int(std::min<size_t>(seg_per_item_, by_block[b].size() - g0));
+        const int start = int(item_segs_.size());
+        item_segs_.insert(item_segs_.end(), by_block[b].begin() + g0, by_block[b].begin() + g0 + count);
+        for (int c = 0; c < chunks[b]; c++) {
+          item_block_.push_back(b);
+          item_chunk_.push_back(c);
+          item_start_.push_back(start);
+          item_count_.push_back(count);
+        }
+      }
+    const int items = int(item_block_.size());
+    const size_t i_block = section(items), i_chunk = section(items), i_start = section(items), i_count = section(items),
+                 i_segs = section(item_segs_.size()), b_start = section(p.B + 1), b_pages = section(p.P),
+                 logit_rows = section(p.L);
+    std::copy(item_block_.begin(), item_block_.end(), meta_.begin() + i_block);
+    std::copy(item_chunk_.begin(), item_chunk_.end(), meta_.begin() + i_chunk);
+    std::copy(item_start_.begin(), item_start_.end(), meta_.begin() + i_start);
+    std::copy(item_count_.begin(), item_count_.end(), meta_.begin() + i_count);
+    std::copy(item_segs_.begin(), item_segs_.end(), meta_.begin() + i_segs);
+    std::copy(p.block_page_start, p.block_page_start + p.B + 1, meta_.begin() + b_start);
+    std::copy(p.block_pages, p.block_pages + p.P, meta_.begin() + b_pages);
+    std::copy(p.logit_tokens, p.logit_tokens + p.L, meta_.begin() + logit_rows);
+
+    int32_t* d = dmeta_.get(meta_.size());
+    HW_CUDA(cudaMemcpyAsync(d, meta_.data(), meta_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    d_tokens_ = d + tokens;
+    d_tok_page_ = d + tok_page;
+    d_tok_slot_ = d + tok_slot;
+    d_tok_local_ = d + tok_local;
+    d_logit_rows_ = d + logit_rows;
+    ap_ = cuda::AttnPlan{T, S, items, chunk, d + seg_token, d + seg_rel, d + seg_n, d + seg_slot, d + tok_seg_start,
+                         d + seg_chunks, d + i_block, d + i_chunk, d + i_start, d + i_count, d + i_segs, d + b_start,
+                         d + b_pages};
+    slots_ = slots;
+    return max_pos;
+  }
+
+  void ensure_rope(int64_t max_pos) {
+    const int half = s_.head_dim / 2;
+    if (max_pos < rope_positions_) return;
+    const int64_t cap = std::max<int64_t>(max_pos + 1, rope_positions_ * 2);
+    HW_CUDA(cudaStreamSynchronize(stream_));
+    float2* table = rope_.get(size_t(cap) * half);
+    cuda::rope_table(stream_, inv_freq_, half, 0, cap, table);
+    rope_positions_ = cap;
+  }
+
+  void run(Cache& base, const Plan& p) {
+    auto* cache = dynamic_cast<CudaCache*>(&base);
+    if (!cache) throw Error("forward: the cache was not made by a CUDA model");
+    const int T = p.T, H = s_.hidden, I = s_.intermediate, Q = s_.heads * s_.head_dim;
+    const int W = Q + 2 * s_.kv_heads * s_.head_dim;
+    HW_CUDA(cudaStreamSynchronize(stream_));  // buffers may grow below
+    geom_.page_size = cache->page_size();
+    ensure_rope(build_meta(p, cache->page_size()));
+    Bufs b;
+    b.x = x_.get(size_t(T) * H);
+    b.tmp = tmp_.get(size_t(T) * H);
+    b.h = h_.get(size_t(T) * std::max(H, std::max(I, Q)));
+    b.qkv = qkv_.get(size_t(T) * std::max(W, 2 * I));
+    b.q = q_.get(size_t(T) * Q);
+    b.partial = partial_.get(std::max<size_t>(1, cuda::attention_partial_floats(geom_, slots_)));
+    b.hl = hl_.get(size_t(std::max(1, p.L)) * H);
+    b.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
+    // Decode passes (a few rows, no cuBLAS) replay a captured CUDA graph: one launch instead of ~10 per
+    // layer. The graph is captured again whenever anything it bakes in (sizes, pointers) changes.
+    const bool graph = graphs_ && T <= cuda::kOwnGemmMaxRows && p.L <= cuda::kOwnGemmMaxRows && gemm_policy_ != "cublas";
+    if (!graph) return launch(*cache, p, b);
+    std::vector<uintptr_t> key = {uintptr_t(T), uintptr_t(p.L), uintptr_t(ap_.S), uintptr_t(ap_.items), uintptr_t(ap_.chunk),
+                                  uintptr_t(slots_), uintptr_t(cache), uintptr_t(geom_.page_size), uintptr_t(rope_.ptr()),
+                                  uintptr_t(dmeta_.ptr())};
+    for (const void* ptr : {(const void*)ap_.seg_token, (const void*)ap_.item_segs, (const void*)ap_.block_pages,
+                            (const void*)d_logit_rows_, (const void*)b.x, (const void*)b.tmp, (const void*)b.h,
+                            (const void*)b.qkv, (const void*)b.q, (const void*)b.partial, (const void*)b.hl,
+                            (const void*)b.logits, (const void*)ap_.block_page_start, (const void*)ap_.item_block})
+      key.push_back(uintptr_t(ptr));
+    if (key != graph_key_ || !graph_exec_) {
+      if (graph_exec_) HW_CUDA(cudaGraphExecDestroy(graph_exec_)), graph_exec_ = nullptr;
+      cudaGraph_t g;
+      HW_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      try {
+        launch(*cache, p, b);
+      } catch (...) {
+        cudaStreamEndCapture(stream_, &g);
+        throw;
+      }
+      HW_CUDA(cudaStreamEndCapture(stream_, &g));
+      HW_CUDA(cudaGraphInstantiate(&graph_exec_, g, 0));
+      HW_CUDA(cudaGraphDestroy(g));
+      graph_key_ = std::move(key);
+    }
+    HW_CUDA(cudaGraphLaunch(graph_exec_, stream_));
+  }
+
+  struct Bufs {
+    float *x, *tmp, *qkv, *q, *partial, *logits;
+    bf16 *h, *hl;
+  };
+
+  void launch(CudaCache& cache, const Plan& p, const Bufs& b) {
+    const int T = p.T, H = s_.hidden, I = s_.intermediate, Q = s_.heads * s_.head_dim;
+    const int W = Q + 2 * s_.kv_heads * s_.head_dim;
+    cuda::embed(stream_, embed_, d_tokens_, T, H, b.x);
+    for (int l = 0; l < s_.layers; l++) {
+      const DevLayer& L = layers_[l];
+      cuda::add_rmsnorm(stream_, b.x, l ? b.tmp : nullptr, L.attn_norm, T, H, s_.rms_eps, b.h);
+      gemm_.run(stream_, b.h, T, H, L.w_qkv, W, L.qkv_bias, b.qkv);
+      cuda::qkv_post(stream_, geom_, b.qkv, T, L.q_norm, L.k_norm, s_.rms_eps, d_tok_page_, d_tok_slot_, d_tok_local_,
+                     rope_.ptr(), b.q, cache.k(l), cache.v(l));
+      cuda::attention(stream_, geom_, ap_, b.q, cache.k(l), cache.v(l), rope_.ptr(), b.partial, b.h);
+      gemm_.run(stream_, b.h, T, Q, L.w_o, H, nullptr, b.tmp);
+      cuda::add_rmsnorm(stream_, b.x, b.tmp, L.mlp_norm, T, H, s_.rms_eps, b.h);
+      gemm_.run(stream_, b.h, T, H, L.w_gu, 2 * I, nullptr, b.qkv);
+      cuda::swiglu(stream_, b.qkv, T, I, b.h);
+      gemm_.run(stream_, b.h, T, I, L.w_down, H, nullptr, b.tmp);
+    }
+    if (p.L == 0) return;
+    cuda::add_rmsnorm(stream_, b.x, b.tmp, final_norm_, T, H, s_.rms_eps, b.h);
+    cuda::gather_rows(stream_, b.h, d_logit_rows_, p.L, H, b.hl);
+    gemm_.run(stream_, b.hl, p.L, H, lm_head_, s_.vocab, nullptr, b.logits);
+  }
+
+  ModelSpec s_;
+  cudaStream_t stream_ = nullptr;
+  int sms_ = 0, seg_per_item_ = 1, slots_ = 0;
+  cuda::Gemm gemm_;
+  cuda::AttnGeometry geom_;
+  size_t weight_bytes_ = 0;
+  std::vector<void*> owned_;
+  bf16 *embed_ = nullptr, *lm_head_ = nullptr;
+  float* final_norm_ = nullptr;
+  std::vector<DevLayer> layers_;
+  double* inv_freq_ = nullptr;
+  int64_t rope_positions_ = 0;
+  DevBuf<float2> rope_;
+  DevBuf<bf16> staging_, h_, hl_;
+  DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_;
+  DevBuf<int32_t> dmeta_, suppress_, ids_;
+  DevBuf<SampleSpec> specs_;
+  // Host-side plan translation, reused across passes.
+  std::vector<int32_t> meta_, seg_token_, seg_block_, seg_rel_, seg_n_, tok_seg_start_, item_block_, item_chunk_,
+      item_start_, item_count_, item_segs_;
+  int32_t *d_tokens_ = nullptr, *d_tok_page_ = nullptr, *d_tok_slot_ = nullptr, *d_tok_local_ = nullptr,
+          *d_logit_rows_ = nullptr;
+  cuda::AttnPlan ap_{};
+  bool graphs_ = true;
+  std::string gemm_policy_ = "auto";
+  std::vector<uintptr_t> graph_key_;
+  cudaGraphExec_t graph_exec_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec) { return std::make_unique<CudaModel>(spec); }
+
+}  // namespace hogwild

@@ -1,0 +1,144 @@
+// Projections. Decode-shaped products (a few rows) are memory-bound: the own kernel streams each weight
+// once with 16-byte loads, several output rows per warp so that one activation load serves them all.
+// Larger products go to cuBLAS (tensor cores), loaded at run time: the build never needs it.
+#include <dlfcn.h>
+
+#include "cuda_kernels.h"
+
+namespace hogwild::cuda {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string("CUDA error ") + cudaGetErrorString(e) + " in " + what);
+}
+
+namespace {
+
+constexpr int kRowsPerWarp = 4;
+constexpr int kWarps = 8;
+
+union Pack16 {
+  uint4 u;
+  __nv_bfloat162 h[4];
+};
+
+template <int M>
+__global__ void __launch_bounds__(kWarps * 32)
+    skinny_kernel(const bf16* __restrict__ x, int K, const bf16* __restrict__ w, int N, const float* __restrict__ bias,
+                  float* __restrict__ y) {
+  const int lane = threadIdx.x % 32;
+  const int warp = blockIdx.x * kWarps + threadIdx.x / 32;
+  const int n0 = warp * kRowsPerWarp;
+  if (n0 >= N) return;
+  const int K8 = K / 8;  // 16-byte chunks per row
+  float acc[M][kRowsPerWarp];
+#pragma unroll
+  for (int m = 0; m < M; m++)
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) acc[m][r] = 0.f;
+  const uint4* wv[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; r++)
+    wv[r] = reinterpret_cast<const uint4*>(w + size_t(min(n0 + r, N - 1)) * K);
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int c = lane; c < K8; c += 32) {
+    Pack16 wp[kRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) wp[r].u = __ldg(wv[r] + c);  // independent loads in flight
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+      Pack16 xp;
+      xp.u = __ldg(xv + size_t(m) * K8 + c);
+#pragma unroll
+      for (int i = 0; i < 4; i++) {
+        const float2 xf = __bfloat1622float2(xp.h[i]);
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+          const float2 wf = __bfloat1622float2(wp[r].h[i]);
+          acc[m][r] = fmaf(xf.x, wf.x, fmaf(xf.y, wf.y, acc[m][r]));
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < M; m++)
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+      float v = acc[m][r];
+#pragma unroll
+      for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
+      acc[m][r] = v;
+    }
+  if (lane < M * kRowsPerWarp) {  // lane (m, r) writes one output
+    const int m = lane / kRowsPerWarp, r = lane % kRowsPerWarp, n = n0 + r;
+    float v = 0;
+#pragma unroll
+    for (int mm = 0; mm < M; mm++)
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; rr++)
+        if (mm == m && rr == r) v = acc[mm][rr];
+    if (n < N) y[size_t(m) * N + n] = v + (bias ? bias[n] : 0.f);
+  }
+}
+
+__global__ void add_bias_kernel(float* y, const float* bias, int M, int N) {
+  const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < size_t(M) * N) y[i] += bias[i % N];
+}
+
+}  // namespace
+
+void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+  if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
+  const int blocks = (N + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp);
+  switch (M) {
+#define HW_CASE(m) \
+  case m: skinny_kernel<m><<<blocks, kWarps * 32, 0, s>>>(x, K, w, N, bias, y); break;
+    HW_CASE(1) HW_CASE(2) HW_CASE(3) HW_CASE(4) HW_CASE(5) HW_CASE(6) HW_CASE(7) HW_CASE(8)
+#undef HW_CASE
+    default: throw Error("gemm_skinny: M must be 1..8");
+  }
+  HW_CUDA(cudaGetLastError());
+}
+
+void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N) {
+  const size_t n = size_t(M) * N;
+  add_bias_kernel<<<unsigned((n + 255) / 256), 256, 0, s>>>(y, bias, M, N);
+  HW_CUDA(cudaGetLastError());
+}
+
+Gemm::Gemm() {
+  lib_ = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+  if (!lib_) lib_ = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
+  if (!lib_) return;
+  auto create = reinterpret_cast<int (*)(void**)>(dlsym(lib_, "cublasCreate_v2"));
+  gemm_ex_ = reinterpret_cast<decltype(gemm_ex_)>(dlsym(lib_, "cublasGemmEx"));
+  set_stream_ = reinterpret_cast<decltype(set_stream_)>(dlsym(lib_, "cublasSetStream_v2"));
+  destroy_ = reinterpret_cast<decltype(destroy_)>(dlsym(lib_, "cublasDestroy_v2"));
+  if (!create || !gemm_ex_ || !set_stream_ || !destroy_ || create(&handle_) != 0) handle_ = nullptr;
+}
+
+Gemm::~Gemm() {
+  if (handle_) destroy_(handle_);
+  if (lib_) dlclose(lib_);
+}
+
+void Gemm::run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+  const bool own = M <= kOwnGemmMaxRows && (policy_ != "cublas" || !handle_);
+  if (own) return gemm_skinny(s, x, M, K, w, N, bias, y);
+  if (!handle_) {
+    // Without cuBLAS, larger products run as groups of up to 8 rows (correct, slower).
+    for (int m0 = 0; m0 < M; m0 += kOwnGemmMaxRows)
+      gemm_skinny(s, x + size_t(m0) * K, std::min(kOwnGemmMaxRows, M - m0), K, w, N, bias, y + size_t(m0) * N);
+    return;
+  }
+  // Row-major y[M][N] = x[M][K]·Wᵀ is, column-major, yᵀ(N×M) = op_T(W: K×N) · xᵀ(K×M).
+  constexpr int kOpN = 0, kOpT = 1, kBF16 = 14, kF32 = 0, kCompute32F = 68, kDefaultAlgo = -1;
+  const float one = 1.f, zero = 0.f;
+  if (set_stream_(handle_, s) != 0) throw Error("cuBLAS: cublasSetStream failed");
+  const int st = gemm_ex_(handle_, kOpT, kOpN, N, M, K, &one, w, kBF16, K, x, kBF16, K, &zero, y, kF32, N,
+                          kCompute32F, kDefaultAlgo);
+  if (st != 0) throw Error("cuBLAS: cublasGemmEx failed with status " + std::to_string(st));
+  if (bias) add_bias(s, y, bias, M, N);
+}
+
+}  // namespace hogwild::cuda

@@ -1,0 +1,63 @@
+// The sampling rule on the host (the device sampler in sampling.cu follows it step by step), and the
+// default Model::forward_sample: logits, then this rule per row.
+#include <cfloat>
+#include <cmath>
+#include <vector>
+
+#include "hogwild.h"
+
+namespace hogwild {
+
+int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32_t* suppress, int n_suppress) {
+  std::vector<char> ok(vocab, 1);
+  for (int k = 0; k < n_suppress; k++)
+    if (suppress[k] >= 0 && suppress[k] < vocab) ok[suppress[k]] = 0;
+  int best = -1;
+  float mx = -FLT_MAX, mn = FLT_MAX;
+  for (int i = 0; i < vocab; i++)
+    if (ok[i]) {
+      if (best < 0 || l[i] > mx) mx = l[i], best = i;
+      mn = std::fmin(mn, l[i]);
+    }
+  if (best < 0) throw Error("sampling: every token is suppressed");
+  if (p.temperature <= 0) return best;
+  const float inv_t = 1.f / p.temperature;
+  auto total = [&](float tau, bool count) {
+    double s = 0;
+    for (int i = 0; i < vocab; i++)
+      if (ok[i] && l[i] >= tau) s += count ? 1.0 : std::exp(double(l[i] - mx) * inv_t);
+    return s;
+  };
+  auto bisect = [&](float lo, float hi, double target, bool count) {
+    for (int it = 0; it < 48; it++) {
+      const float mid = 0.5f * (lo + hi);
+      if (mid <= lo || mid >= hi) break;
+      if (total(mid, count) >= target) lo = mid; else hi = mid;
+    }
+    return lo;
+  };
+  float tau = mn;
+  if (p.top_k > 0) tau = bisect(mn, mx + 1.f, p.top_k, true);
+  if (p.top_p < 1.f) tau = bisect(tau, mx + 1.f, p.top_p * total(tau, false), false);
+  if (p.min_p > 0.f) tau = std::fmax(tau, mx + p.temperature * std::log(p.min_p));
+  const double target = p.u * total(tau, false);
+  double run = 0;
+  int last = best;
+  for (int i = 0; i < vocab; i++) {
+    if (!ok[i] || l[i] < tau) continue;
+    run += std::exp(double(l[i] - mx) * inv_t);
+    last = i;
+    if (run > target) return i;
+  }
+  return last;
+}
+
+void Model::forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
+                           int n_suppress, int32_t* ids) {
+  const int V = spec().vocab;
+  std::vector<float> logits(size_t(plan.L) * V);
+  forward(cache, plan, logits.data());
+  for (int r = 0; r < plan.L; r++) ids[r] = sample_reference(logits.data() + size_t(r) * V, V, specs[r], suppress, n_suppress);
+}
+
+}  // namespace hogwild

@@ -1,0 +1,134 @@
+// Sampling on the device, one CTA per logits row, so that only token ids cross to the host. The choice rule
+// is sample_reference's (sampling.cc): thresholds in logit space found by bisection (top-k, then top-p
+// over the top-k set, then min-p), then inverse-CDF over the kept tokens in index order with the host's u.
+#include <cub/block/block_reduce.cuh>
+#include <cub/block/block_scan.cuh>
+#include <cfloat>
+
+#include "cuda_kernels.h"
+
+namespace hogwild::cuda {
+namespace {
+
+constexpr int kThreads = 1024;
+constexpr int kMaxSuppress = 64;
+constexpr int kBisections = 48;
+
+struct ArgMax {
+  float v;
+  int i;
+};
+struct MinOp {
+  __device__ float operator()(float a, float b) const { return fminf(a, b); }
+};
+struct ArgMaxOp {
+  __device__ ArgMax operator()(const ArgMax& a, const ArgMax& b) const {
+    return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
+  }
+};
+
+__global__ void __launch_bounds__(kThreads)
+    sample_kernel(const float* logits, int vocab, const SampleSpec* params, const int32_t* suppress, int n_suppress,
+                  int32_t* out) {
+  using Reduce = cub::BlockReduce<float, kThreads>;
+  using ReduceArg = cub::BlockReduce<ArgMax, kThreads>;
+  using Scan = cub::BlockScan<float, kThreads>;
+  __shared__ union {
+    typename Reduce::TempStorage r;
+    typename ReduceArg::TempStorage a;
+    typename Scan::TempStorage s;
+  } tmp;
+  __shared__ int sup[kMaxSuppress];
+  __shared__ float bcast;
+  __shared__ int pick;
+  const float* l = logits + size_t(blockIdx.x) * vocab;
+  const SampleSpec P = params[blockIdx.x];
+  for (int i = threadIdx.x; i < n_suppress; i += kThreads) sup[i] = suppress[i];
+  __syncthreads();
+  auto allowed = [&](int i) {
+    for (int k = 0; k < n_suppress; k++)
+      if (sup[k] == i) return false;
+    return true;
+  };
+
+  ArgMax best{-FLT_MAX, vocab}, mn{FLT_MAX, 0};
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    if (allowed(i)) {
+      best = ArgMaxOp()(best, ArgMax{l[i], i});
+      mn.v = fminf(mn.v, l[i]);
+    }
+  const ArgMax top = ReduceArg(tmp.a).Reduce(best, ArgMaxOp());
+  if (threadIdx.x == 0) pick = top.i, bcast = top.v;
+  __syncthreads();
+  const float mx = bcast;
+  if (P.temperature <= 0.f) {
+    if (threadIdx.x == 0) out[blockIdx.x] = pick;
+    return;
+  }
+  __syncthreads();
+  const float lo_all = Reduce(tmp.r).Reduce(mn.v, MinOp());
+  if (threadIdx.x == 0) bcast = lo_all;
+  __syncthreads();
+  const float lmin = bcast;
+  const float inv_t = 1.f / P.temperature;
+
+  // Sum over allowed tokens with logit >= tau of f(logit): a block-wide reduction.
+  auto total = [&](float tau, bool count) {
+    float acc = 0.f;
+    for (int i = threadIdx.x; i < vocab; i += kThreads)
+      if (l[i] >= tau && allowed(i)) acc += count ? 1.f : __expf((l[i] - mx) * inv_t);
+    __syncthreads();
+    const float s = Reduce(tmp.r).Sum(acc);
+    if (threadIdx.x == 0) bcast = s;
+    __syncthreads();
+    return bcast;
+  };
+  // Largest tau in [lo, hi) keeping f(tau) >= target (f decreasing in tau).
+  auto bisect = [&](float lo, float hi, float target, bool count) {
+    for (int it = 0; it < kBisections; it++) {
+      const float mid = 0.5f * (lo + hi);
+      if (mid <= lo || mid >= hi) break;
+      if (total(mid, count) >= target) lo = mid; else hi = mid;
+    }
+    return lo;
+  };
+  float tau = lmin;
+  if (P.top_k > 0) tau = bisect(lmin, mx + 1.f, float(P.top_k), true);
+  if (P.top_p < 1.f) tau = bisect(tau, mx + 1.f, P.top_p * total(tau, false), false);
+  if (P.min_p > 0.f) tau = fmaxf(tau, mx + P.temperature * logf(P.min_p));
+  const float target = P.u * total(tau, false);
+
+  // Inverse CDF in index order: chunk by chunk, a block-wide inclusive scan of the kept weights.
+  float run = 0.f;
+  if (threadIdx.x == 0) pick = -1;
+  for (int base = 0; base < vocab; base += kThreads) {
+    const int i = base + threadIdx.x;
+    const float w = (i < vocab && l[i] >= tau && allowed(i)) ? __expf((l[i] - mx) * inv_t) : 0.f;
+    float incl, chunk;
+    __syncthreads();
+    Scan(tmp.s).InclusiveSum(w, incl, chunk);
+    if (w > 0.f && run + incl > target && run + incl - w <= target) pick = i;
+    __syncthreads();
+    if (pick >= 0) break;
+    run += chunk;
+  }
+  if (threadIdx.x == 0) {
+    if (pick < 0) {  // rounding left the target past the end: take the last kept token
+      for (int i = vocab - 1; i >= 0; i--)
+        if (l[i] >= tau && allowed(i)) { pick = i; break; }
+    }
+    out[blockIdx.x] = pick;
+  }
+}
+
+}  // namespace
+
+void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* params,
+            const int32_t* suppress, int n_suppress, int32_t* out) {
+  if (n_suppress > kMaxSuppress) throw Error("sampling: at most " + std::to_string(kMaxSuppress) + " suppressed ids");
+  if (rows == 0) return;
+  sample_kernel<<<rows, kThreads, 0, s>>>(logits, vocab, params, suppress, n_suppress, out);
+  HW_CUDA(cudaGetLastError());
+}
+
+}  // namespace hogwild::cuda

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The CUDA backend on a GPU machine, in one go (those machines have no node): build the core and
+# hogwild-replay, check the GPU against transformers (fixtures) and against this project's CPU path (random
+# plans on many shapes, recorded on a CPU machine), run compute-sanitizer, then time random:qwq-32b.
+#
+# Prepare on a machine with node first:   deno run -A tools/make-recordings.ts      (writes .device/recordings)
+# Then, on the GPU machine, from the repo:  tools/device-check.sh
+# Logs go to $OUT (default /tmp/hogwild-device); the last lines printed are the summary tables.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/hogwild-device}
+REC=.device/recordings
+BUILD=${BUILD:-/tmp/hogwild-build}
+mkdir -p "$OUT"
+[[ -f $REC/ROOT ]] || { echo "no $REC: run tools/make-recordings.ts on a machine with node first"; exit 2; }
+ROOT=$(cat "$REC/ROOT")
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
+
+t0=$SECONDS
+if ! { cmake -S cuda -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 &&
+       cmake --build "$BUILD" -j "$(nproc)"; } >"$OUT/build.log" 2>&1; then
+  tail -40 "$OUT/build.log"; echo "BUILD FAILED"; exit 1
+fi
+echo "build: $((SECONDS - t0)) s"
+R="$BUILD/hogwild-replay"
+status=0
+summary=()
+
+run() {  # name, then the replay arguments
+  local name=$1; shift
+  local t=$SECONDS
+  if "$R" "$@" >"$OUT/$name.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
+  summary+=("$(printf '%-34s %-4s %3ss  %s' "$name" "$r" $((SECONDS - t)) "$(grep -E '^(replayed|sampling|error)' "$OUT/$name.log" | tr '\n' ' ')")")
+}
+
+for f in "$REC"/fixture-*.hwrec; do  # bf16 GPU vs float32 transformers
+  run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
+done
+for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
+  run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+done
+t=$SECONDS
+if compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 \
+    --path-prefix "$ROOT=$PWD" >"$OUT/memcheck.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
+summary+=("$(printf '%-34s %-4s %3ss  %s' memcheck "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck.log")")")
+
+printf '%s\n' "${summary[@]}"
+for f in "$REC"/perf-*.hwrec; do
+  echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
+  for policy in auto cublas; do
+    echo "### GEMM policy: $policy (auto: own kernel for up to 8 rows, cuBLAS above)"
+    HOGWILD_GEMM=$policy "$R" "$f" --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy.log" | grep -E '^\||^model|error'
+  done
+done
+echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
+exit $status

@@ -1,0 +1,120 @@
+/**
+ * Prepares what tools/device-check.sh replays on a GPU machine (which has no node): recordings made here.
+ *  - fixture-NAME.hwrec: the fixture models' sequences and shared-cache script, with transformers' logits
+ *    (reference.safetensors) and the float64 script reference as the expected values;
+ *  - random-NAME.hwrec: random scripts on random-weight models of many shapes (head_dim 16…256, GQA 1…8,
+ *    Qwen2 biases, Qwen3 norms, llama3 RoPE), with this machine's CPU logits as the expected values;
+ *  - perf-SHAPE.hwrec: timing-only passes on random:SHAPE (no logits): R workers sharing a C-token context,
+ *    one token each, and a 4096-token prefill.
+ *
+ *   deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { KVCache } from "../engine/cache.ts";
+import type { ModelConfig } from "../engine/config.ts";
+import { Engine } from "../engine/model.ts";
+import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
+import { Recorder } from "../engine/record.ts";
+import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
+import { shapeConfig } from "../engine/shapes.ts";
+import { encodeSpec } from "../engine/spec.ts";
+import { CASES, fixtureDir, randomScript, reference, Rng } from "../tests/helpers.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { out: { type: "string", default: ".device/recordings" }, "perf-shape": { type: "string", default: "qwq-32b" } } });
+const out = values.out;
+mkdirSync(out, { recursive: true });
+
+async function fixtures() {
+  for (const name of CASES) {
+    const engine = await Engine.load(fixtureDir(name));
+    const cache = engine.newCache({ tokens: 8192 });
+    const rec = engine.record(cache);
+    const ref = reference(name);
+    for (let s = 0; ref.has(`seq${s}.ids`); s++) {
+      const block = cache.newBlock();
+      engine.forward(cache, [{ block, view: [block], tokens: Array.from(ref.get(`seq${s}.ids`)!.data), logits: "all" }]);
+      rec.expect(rec.passes - 1, ref.get(`seq${s}.logits`)!.data as Float32Array);
+    }
+    const file = join(fixtureDir(name), "hogwild-script.json");
+    const script = parseScript(JSON.parse(readFileSync(file, "utf8")), file, engine.vocab);
+    const first = rec.passes;
+    runScript(engine, cache, script);
+    const sref = reference(name, "hogwild-script.safetensors");
+    script.passes.forEach((pass, i) => {
+      const rows = pass.rows.map((_, j) => sref.get(`p${i}.r${j}`)!.data as Float32Array);
+      const all = new Float32Array(rows.reduce((a, r) => a + r.length, 0));
+      let at = 0;
+      for (const r of rows) (all.set(r, at), at += r.length);
+      rec.expect(first + i, all);
+    });
+    writeFileSync(join(out, `fixture-${name}.hwrec`), rec.bytes());
+    console.log(`fixture-${name}.hwrec: ${rec.passes} passes`);
+  }
+}
+
+const base = { rmsEps: 1e-6, dtype: "BF16", tiedEmbeddings: false, vocab: 2048, layers: 2 } as const;
+const rope = (type: "default" | "llama3", theta = 1e6) => ({ theta, type, factor: type === "llama3" ? 8 : 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+const RANDOM: Record<string, ModelConfig> = {
+  "qwen2-hd64-gqa7": { ...base, family: "qwen2", hidden: 448, intermediate: 1024, heads: 14, kvHeads: 2, headDim: 64, rope: rope("default"), qkvBias: true, qkNorm: false },
+  "qwen2-hd128-gqa5": { ...base, family: "qwen2", hidden: 640, intermediate: 1024, heads: 10, kvHeads: 2, headDim: 128, rope: rope("default"), qkvBias: true, qkNorm: false },
+  "qwen3-hd128-gqa8": { ...base, family: "qwen3", hidden: 512, intermediate: 1024, heads: 8, kvHeads: 1, headDim: 128, rope: rope("default"), qkvBias: false, qkNorm: true, tiedEmbeddings: true },
+  "qwen3-hd256-gqa2": { ...base, family: "qwen3", hidden: 256, intermediate: 512, heads: 4, kvHeads: 2, headDim: 256, rope: rope("default"), qkvBias: false, qkNorm: true },
+  "llama-hd64-gqa1": { ...base, family: "llama", hidden: 256, intermediate: 768, heads: 4, kvHeads: 4, headDim: 64, rope: rope("llama3", 5e5), qkvBias: false, qkNorm: false, tiedEmbeddings: true },
+  "llama-hd32-gqa3": { ...base, family: "llama", hidden: 192, intermediate: 512, heads: 6, kvHeads: 2, headDim: 32, rope: rope("llama3", 5e5), qkvBias: false, qkNorm: false },
+};
+
+async function random() {
+  for (const [name, config] of Object.entries(RANDOM)) {
+    const engine = await Engine.fromSpec({ config, randomSeed: 11, tensors: [] }, { source: name });
+    const rng = new Rng(name.length * 31);
+    let passes = 0;
+    const scripts = [randomScript(rng, config.vocab, 2000), randomScript(rng, config.vocab, 300), randomScript(rng, config.vocab, 300)];
+    const cache = engine.newCache({ tokens: scripts.reduce((a, s) => a + scriptTokens(s), 0) + 4096 });
+    const rec = engine.record(cache);
+    for (const s of scripts) (runScript(engine, cache, s, { logits: "last" }), passes += s.passes.length);
+    writeFileSync(join(out, `random-${name}.hwrec`), rec.bytes());
+    console.log(`random-${name}.hwrec: ${passes} passes`);
+  }
+}
+
+/** Timing-only plans, made without running them (the model may be far too big for this machine). */
+function perf(shape: string) {
+  const config = shapeConfig(shape);
+  const pageSize = 16, own = 32;
+  const cache = new KVCache({ bytes: 0, pages: Math.ceil((16384 + 8 * (own + pageSize) + 4096 + 64) / pageSize) + 64, pageSize });
+  const rec = new Recorder(encodeSpec({ config, randomSeed: 0, tensors: [] }), cache.native.pages, pageSize);
+  const plan = (rows: Row[]) => {
+    rec.add(encodePlan(cache, rows).plan, new Float32Array(0));
+    commitPlan(rows);
+  };
+  const lines = [];
+  for (const context of [4096, 16384]) {
+    for (const workers of [1, 2, 4, 8]) {
+      const ctx = cache.newBlock("context");
+      cache.claimForBenchmark(ctx, context);
+      const blocks = Array.from({ length: workers }, () => {
+        const b = cache.newBlock();
+        cache.claimForBenchmark(b, own);
+        return b;
+      });
+      plan(blocks.map((b, i) => ({ block: b, view: [ctx, ...blocks.filter((o) => o !== b), b], tokens: [100 + i] })));
+      lines.push(`pass ${rec.passes - 1}: ${workers} workers, ${context} cached tokens`);
+      for (const b of [ctx, ...blocks]) cache.free(b);
+    }
+  }
+  const prefill = cache.newBlock("prefill");
+  const rng = new Rng(1);
+  plan([{ block: prefill, view: [prefill], tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * 150000)) }]);
+  lines.push(`pass ${rec.passes - 1}: prefill of 4096 tokens`);
+  writeFileSync(join(out, `perf-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(out, `perf-${shape}.txt`), lines.join("\n") + "\n");
+  console.log(`perf-${shape}.hwrec: ${rec.passes} passes`);
+}
+
+// Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
+writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
+await fixtures();
+await random();
+perf(values["perf-shape"]);
