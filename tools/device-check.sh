@@ -36,6 +36,8 @@ run() {  # name, then the replay arguments
 for f in "$REC"/fixture-*.hwrec; do  # bf16 GPU vs float32 transformers
   run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
 done
+HOGWILD_GRAPHS=0 run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 \
+  --path-prefix "$ROOT=$PWD"
 for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
   run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
 done
@@ -47,9 +49,11 @@ summary+=("$(printf '%-34s %-4s %3ss  %s' memcheck "$r" $((SECONDS - t)) "$(grep
 printf '%s\n' "${summary[@]}"
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
-  for policy in auto cublas; do
-    echo "### GEMM policy: $policy (auto: own kernel for up to 8 rows, cuBLAS above)"
-    HOGWILD_GEMM=$policy "$R" "$f" --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy.log" | grep -E '^\||^model|error'
+  for setting in "auto 1" "auto 0" "cublas 0"; do
+    read -r policy graphs <<<"$setting"
+    echo "### GEMM $policy (auto: own kernel up to 8 rows, cuBLAS above), CUDA graphs $graphs"
+    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs "$R" "$f" --device cuda --repeat 20 2>&1 |
+      tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs.log" | grep -E '^\||^model|error'
   done
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
