@@ -41,6 +41,9 @@ HOGWILD_GRAPHS=0 run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec"
 for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
   run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
 done
+for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
+  HOGWILD_ATTN=simple run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --tol 0 --rtol 2e-2
+done
 t=$SECONDS
 if compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 \
     --path-prefix "$ROOT=$PWD" >"$OUT/memcheck.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
@@ -49,11 +52,12 @@ summary+=("$(printf '%-34s %-4s %3ss  %s' memcheck "$r" $((SECONDS - t)) "$(grep
 printf '%s\n' "${summary[@]}"
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
-  for setting in "auto 1" "auto 0" "cublas 0"; do
-    read -r policy graphs <<<"$setting"
-    echo "### GEMM $policy (auto: own kernel up to 8 rows, cuBLAS above), CUDA graphs $graphs"
-    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs "$R" "$f" --device cuda --repeat 20 2>&1 |
-      tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs.log" | grep -E '^\||^model|error'
+  # GEMM auto: own kernel up to 2 rows, cuBLAS above; attention mma: tensor cores for head_dim 64/128.
+  for setting in "auto 1 mma 0" "auto 1 simple 0" "own 1 mma 0" "auto 0 mma 1"; do
+    read -r policy graphs attn profile <<<"$setting"
+    echo "### GEMM $policy, CUDA graphs $graphs, attention $attn$([[ $profile == 1 ]] && echo ', per-stage profile')"
+    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile "$R" "$f" --device cuda \
+      --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn.log" | grep -E '^\||^model|error|^profile'
   done
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"

@@ -7,7 +7,10 @@
 // is read from memory once, not once per worker. Partial softmax states go to a workspace, and a second
 // kernel merges each token's states over all its blocks and chunks: one softmax over the whole view.
 #include <cfloat>
+#include <cstdlib>
+#include <cstring>
 
+#include "attention_mma.cuh"
 #include "cuda_kernels.h"
 
 namespace hogwild::cuda {
@@ -188,14 +191,33 @@ __global__ void attn_merge_kernel(AttnGeometry g, AttnPlan p, const float* __res
   if (d < HD) out[(size_t(t) * g.heads + h) * HD + d] = __float2bfloat16(a / L);
 }
 
+// Tensor cores for head_dim 64 and 128 unless HOGWILD_ATTN=simple (the CUDA-core kernel, the reference).
+bool use_mma = true;
+
+template <int HD>
+constexpr bool has_mma() {
+  return HD == 64 || HD == 128;
+}
+
 template <int HD>
 void launch(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* kc, const bf16* vc,
             const float2* rope, float* partial, bf16* out) {
   using C = Cfg<HD>;
   const float scale_log2 = 1.4426950408889634f / sqrtf(float(HD));
   if (p.items > 0) {
-    attn_partial_kernel<HD><<<dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s>>>(g, p, scale_log2, q, kc, vc,
-                                                                                     rope, partial);
+    if constexpr (has_mma<HD>()) {
+      if (use_mma) {
+        static_assert(mma::kRows == C::kMaxQueries, "work items are grouped for the CUDA-core kernel's query limit");
+        mma::attn_partial_mma<HD><<<dim3(p.items, g.kv_heads), mma::kWarps * 32, mma::smem_bytes<HD>(), s>>>(
+            g, p, scale_log2, q, kc, vc, rope, partial);
+      } else {
+        attn_partial_kernel<HD><<<dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s>>>(g, p, scale_log2, q, kc,
+                                                                                         vc, rope, partial);
+      }
+    } else {
+      attn_partial_kernel<HD><<<dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s>>>(g, p, scale_log2, q, kc, vc,
+                                                                                       rope, partial);
+    }
     HW_CUDA(cudaGetLastError());
   }
   attn_merge_kernel<HD><<<dim3(p.T, g.heads), (HD + 31) / 32 * 32, 0, s>>>(g, p, partial, out);
@@ -205,6 +227,11 @@ void launch(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const floa
 template <int HD>
 void prepare() {
   HW_CUDA(cudaFuncSetAttribute(attn_partial_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Cfg<HD>::kSmem)));
+  if constexpr (has_mma<HD>())
+    HW_CUDA(cudaFuncSetAttribute(mma::attn_partial_mma<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 int(mma::smem_bytes<HD>())));
+  const char* choice = std::getenv("HOGWILD_ATTN");
+  use_mma = !(choice && std::strcmp(choice, "simple") == 0);
 }
 
 }  // namespace

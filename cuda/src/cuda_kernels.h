@@ -22,19 +22,21 @@ class Gemm {
   ~Gemm();
   void run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
   bool has_cublas() const { return handle_ != nullptr; }
-  // "auto" (own kernel for M <= 8, cuBLAS above), "own" (own kernel wherever it applies), "cublas".
+  // "auto" (own kernel for M <= kOwnAutoRows, cuBLAS above), "own" (own kernel up to 8 rows), "cublas".
   void set_policy(const std::string& p) { policy_ = p; }
 
  private:
   void* lib_ = nullptr;
   void* handle_ = nullptr;
+  void* workspace_ = nullptr;
+  static constexpr size_t kWorkspace = size_t(32) << 20;
   std::string policy_ = "auto";
   int (*gemm_ex_)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int,
                   const void*, void*, int, int, int, int) = nullptr;
   int (*set_stream_)(void*, cudaStream_t) = nullptr;
   int (*destroy_)(void*) = nullptr;
 };
-constexpr int kOwnGemmMaxRows = 8;
+constexpr int kOwnGemmMaxRows = 8, kOwnAutoRows = 2;
 void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
 void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N);
 

@@ -5,6 +5,7 @@
 // the fused gate/up projection, SwiGLU, the down projection; then the LM head on the rows that want logits.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "cuda_kernels.h"
 #include "weights.h"
@@ -89,6 +90,7 @@ class CudaModel : public Model {
     sms_ = prop.multiProcessorCount;
     if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(gemm_policy_ = p);
     if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
+    if (const char* g = std::getenv("HOGWILD_PROFILE")) profile_ = std::string(g) == "1";
     geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0};
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);
@@ -99,6 +101,14 @@ class CudaModel : public Model {
     HW_CUDA(cudaDeviceSynchronize());
   }
   ~CudaModel() override {
+    if (profile_passes_) {
+      double total = 0;
+      for (auto& kv : profile_ms_) total += kv.second;
+      std::fprintf(stderr, "profile: %d passes, %.3f ms per pass:", profile_passes_, total / profile_passes_);
+      for (auto& kv : profile_ms_) std::fprintf(stderr, " | %s %.3f", kv.first.c_str(), kv.second / profile_passes_);
+      std::fprintf(stderr, "\n");
+    }
+    for (cudaEvent_t e : events_) cudaEventDestroy(e);
     if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
     for (void* p : owned_) cudaFree(p);
     cudaFree(inv_freq_);
@@ -117,6 +127,7 @@ class CudaModel : public Model {
     if (p.L)
       HW_CUDA(cudaMemcpyAsync(logits, logits_.ptr(), size_t(p.L) * s_.vocab * sizeof(float), cudaMemcpyDeviceToHost, stream_));
     HW_CUDA(cudaStreamSynchronize(stream_));
+    collect_profile();
   }
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
@@ -131,6 +142,7 @@ class CudaModel : public Model {
     cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, n_suppress, dids);
     HW_CUDA(cudaMemcpyAsync(ids, dids, sizeof(int32_t) * p.L, cudaMemcpyDeviceToHost, stream_));
     HW_CUDA(cudaStreamSynchronize(stream_));
+    collect_profile();
   }
 
  private:
@@ -257,7 +269,7 @@ class CudaModel : public Model {
     int64_t work = 0;
     for (int b = 0; b < p.B; b++)
       work += int64_t(maxn[b]) * ((by_block[b].size() + seg_per_item_ - 1) / seg_per_item_);
-    const int64_t target = std::max(1, 2 * sms_ / s_.kv_heads);
+    const int64_t target = std::max(1, 4 * sms_ / s_.kv_heads);  // about four CTAs per SM
     constexpr int kTile = 64;
     const int chunk = int(std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile));
     std::vector<int32_t> chunks(p.B);
@@ -343,7 +355,7 @@ class CudaModel : public Model {
     b.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
     // Decode passes (a few rows, no cuBLAS) replay a captured CUDA graph: one launch instead of ~10 per
     // layer. The graph is captured again whenever anything it bakes in (sizes, pointers) changes.
-    const bool graph = graphs_ && T <= cuda::kOwnGemmMaxRows && p.L <= cuda::kOwnGemmMaxRows && gemm_policy_ != "cublas";
+    const bool graph = graphs_ && !profile_ && T <= cuda::kOwnGemmMaxRows && p.L <= cuda::kOwnGemmMaxRows;
     if (!graph) return launch(*cache, p, b);
     std::vector<uintptr_t> key = {uintptr_t(T), uintptr_t(p.L), uintptr_t(ap_.S), uintptr_t(ap_.items), uintptr_t(ap_.chunk),
                                   uintptr_t(slots_), uintptr_t(cache), uintptr_t(geom_.page_size), uintptr_t(rope_.ptr()),
@@ -355,18 +367,25 @@ class CudaModel : public Model {
       key.push_back(uintptr_t(ptr));
     if (key != graph_key_ || !graph_exec_) {
       if (graph_exec_) HW_CUDA(cudaGraphExecDestroy(graph_exec_)), graph_exec_ = nullptr;
-      cudaGraph_t g;
+      cudaGraph_t g = nullptr;
       HW_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      bool captured = true;
       try {
         launch(*cache, p, b);
-      } catch (...) {
-        cudaStreamEndCapture(stream_, &g);
-        throw;
+      } catch (const std::exception& e) {
+        captured = false;
+        std::fprintf(stderr, "hogwild: CUDA graph capture failed (%s); running without graphs\n", e.what());
       }
-      HW_CUDA(cudaStreamEndCapture(stream_, &g));
-      HW_CUDA(cudaGraphInstantiate(&graph_exec_, g, 0));
-      HW_CUDA(cudaGraphDestroy(g));
-      graph_key_ = std::move(key);
+      const cudaError_t end = cudaStreamEndCapture(stream_, &g);
+      if (captured && end == cudaSuccess && cudaGraphInstantiate(&graph_exec_, g, 0) == cudaSuccess) {
+        graph_key_ = std::move(key);
+      } else {
+        graphs_ = false;  // e.g. a library that cannot be captured: plain launches from now on
+        graph_exec_ = nullptr;
+      }
+      if (g) cudaGraphDestroy(g);
+      cudaGetLastError();
+      if (!graphs_) return launch(*cache, p, b);
     }
     HW_CUDA(cudaGraphLaunch(graph_exec_, stream_));
   }
@@ -379,24 +398,65 @@ class CudaModel : public Model {
   void launch(CudaCache& cache, const Plan& p, const Bufs& b) {
     const int T = p.T, H = s_.hidden, I = s_.intermediate, Q = s_.heads * s_.head_dim;
     const int W = Q + 2 * s_.kv_heads * s_.head_dim;
+    mark("embed");
     cuda::embed(stream_, embed_, d_tokens_, T, H, b.x);
     for (int l = 0; l < s_.layers; l++) {
       const DevLayer& L = layers_[l];
+      mark("rmsnorm");
       cuda::add_rmsnorm(stream_, b.x, l ? b.tmp : nullptr, L.attn_norm, T, H, s_.rms_eps, b.h);
+      mark("gemm qkv");
       gemm_.run(stream_, b.h, T, H, L.w_qkv, W, L.qkv_bias, b.qkv);
+      mark("qkv epilogue");
       cuda::qkv_post(stream_, geom_, b.qkv, T, L.q_norm, L.k_norm, s_.rms_eps, d_tok_page_, d_tok_slot_, d_tok_local_,
                      rope_.ptr(), b.q, cache.k(l), cache.v(l));
+      mark("attention");
       cuda::attention(stream_, geom_, ap_, b.q, cache.k(l), cache.v(l), rope_.ptr(), b.partial, b.h);
+      mark("gemm o");
       gemm_.run(stream_, b.h, T, Q, L.w_o, H, nullptr, b.tmp);
+      mark("rmsnorm");
       cuda::add_rmsnorm(stream_, b.x, b.tmp, L.mlp_norm, T, H, s_.rms_eps, b.h);
+      mark("gemm gate/up");
       gemm_.run(stream_, b.h, T, H, L.w_gu, 2 * I, nullptr, b.qkv);
+      mark("swiglu");
       cuda::swiglu(stream_, b.qkv, T, I, b.h);
+      mark("gemm down");
       gemm_.run(stream_, b.h, T, I, L.w_down, H, nullptr, b.tmp);
     }
-    if (p.L == 0) return;
-    cuda::add_rmsnorm(stream_, b.x, b.tmp, final_norm_, T, H, s_.rms_eps, b.h);
-    cuda::gather_rows(stream_, b.h, d_logit_rows_, p.L, H, b.hl);
-    gemm_.run(stream_, b.hl, p.L, H, lm_head_, s_.vocab, nullptr, b.logits);
+    if (p.L > 0) {
+      mark("rmsnorm");
+      cuda::add_rmsnorm(stream_, b.x, b.tmp, final_norm_, T, H, s_.rms_eps, b.h);
+      cuda::gather_rows(stream_, b.h, d_logit_rows_, p.L, H, b.hl);
+      mark("gemm lm_head");
+      gemm_.run(stream_, b.hl, p.L, H, lm_head_, s_.vocab, nullptr, b.logits);
+    }
+    mark(nullptr);
+  }
+
+  // HOGWILD_PROFILE=1: device time per stage (events between launches; no graphs), summed over passes and
+  // printed when the model goes away.
+  void mark(const char* stage) {
+    if (!profile_) return;
+    if (marks_ == events_.size()) {
+      cudaEvent_t e;
+      HW_CUDA(cudaEventCreate(&e));
+      events_.push_back(e);
+      stages_.emplace_back();
+    }
+    HW_CUDA(cudaEventRecord(events_[marks_], stream_));
+    stages_[marks_++] = stage ? stage : "";
+  }
+
+  void collect_profile() {
+    if (!profile_ || marks_ == 0) return;
+    HW_CUDA(cudaEventSynchronize(events_[marks_ - 1]));
+    for (size_t i = 0; i + 1 < marks_; i++) {
+      float ms;
+      HW_CUDA(cudaEventElapsedTime(&ms, events_[i], events_[i + 1]));
+      auto it = std::find_if(profile_ms_.begin(), profile_ms_.end(), [&](auto& kv) { return kv.first == stages_[i]; });
+      if (it == profile_ms_.end()) profile_ms_.push_back({stages_[i], ms}); else it->second += ms;
+    }
+    marks_ = 0;
+    profile_passes_++;
   }
 
   ModelSpec s_;
@@ -426,6 +486,12 @@ class CudaModel : public Model {
   std::string gemm_policy_ = "auto";
   std::vector<uintptr_t> graph_key_;
   cudaGraphExec_t graph_exec_ = nullptr;
+  bool profile_ = false;
+  size_t marks_ = 0;
+  int profile_passes_ = 0;
+  std::vector<cudaEvent_t> events_;
+  std::vector<std::string> stages_;
+  std::vector<std::pair<std::string, double>> profile_ms_;
 };
 
 }  // namespace

@@ -40,21 +40,29 @@ __global__ void __launch_bounds__(kWarps * 32)
   for (int r = 0; r < kRowsPerWarp; r++)
     wv[r] = reinterpret_cast<const uint4*>(w + size_t(min(n0 + r, N - 1)) * K);
   const uint4* xv = reinterpret_cast<const uint4*>(x);
-  for (int c = lane; c < K8; c += 32) {
-    Pack16 wp[kRowsPerWarp];
+  // Two 16-byte chunks per row per step: 2 x kRowsPerWarp independent weight loads in flight per lane.
+  for (int c0 = lane; c0 < K8; c0 += 64) {
+    Pack16 wp[2][kRowsPerWarp];
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; r++) wp[r].u = __ldg(wv[r] + c);  // independent loads in flight
+    for (int u = 0; u < 2; u++)
 #pragma unroll
-    for (int m = 0; m < M; m++) {
-      Pack16 xp;
-      xp.u = __ldg(xv + size_t(m) * K8 + c);
+      for (int r = 0; r < kRowsPerWarp; r++) wp[u][r].u = c0 + 32 * u < K8 ? __ldg(wv[r] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
 #pragma unroll
-      for (int i = 0; i < 4; i++) {
-        const float2 xf = __bfloat1622float2(xp.h[i]);
+    for (int u = 0; u < 2; u++) {
+      const int c = c0 + 32 * u;
+      if (c >= K8) break;
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; r++) {
-          const float2 wf = __bfloat1622float2(wp[r].h[i]);
-          acc[m][r] = fmaf(xf.x, wf.x, fmaf(xf.y, wf.y, acc[m][r]));
+      for (int m = 0; m < M; m++) {
+        Pack16 xp;
+        xp.u = __ldg(xv + size_t(m) * K8 + c);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+          const float2 xf = __bfloat1622float2(xp.h[i]);
+#pragma unroll
+          for (int r = 0; r < kRowsPerWarp; r++) {
+            const float2 wf = __bfloat1622float2(wp[u][r].h[i]);
+            acc[m][r] = fmaf(xf.x, wf.x, fmaf(xf.y, wf.y, acc[m][r]));
+          }
         }
       }
     }
@@ -114,16 +122,25 @@ Gemm::Gemm() {
   gemm_ex_ = reinterpret_cast<decltype(gemm_ex_)>(dlsym(lib_, "cublasGemmEx"));
   set_stream_ = reinterpret_cast<decltype(set_stream_)>(dlsym(lib_, "cublasSetStream_v2"));
   destroy_ = reinterpret_cast<decltype(destroy_)>(dlsym(lib_, "cublasDestroy_v2"));
-  if (!create || !gemm_ex_ || !set_stream_ || !destroy_ || create(&handle_) != 0) handle_ = nullptr;
+  auto set_workspace = reinterpret_cast<int (*)(void*, void*, size_t)>(dlsym(lib_, "cublasSetWorkspace_v2"));
+  if (!create || !gemm_ex_ || !set_stream_ || !destroy_ || create(&handle_) != 0) {
+    handle_ = nullptr;
+    return;
+  }
+  // A workspace of our own: cuBLAS then allocates nothing while a CUDA graph is being captured.
+  if (set_workspace && cudaMalloc(&workspace_, kWorkspace) == cudaSuccess) set_workspace(handle_, workspace_, kWorkspace);
 }
 
 Gemm::~Gemm() {
   if (handle_) destroy_(handle_);
+  if (workspace_) cudaFree(workspace_);
   if (lib_) dlclose(lib_);
 }
 
 void Gemm::run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
-  const bool own = M <= kOwnGemmMaxRows && (policy_ != "cublas" || !handle_);
+  // Measured on an H200 (cuda/NOTES.md): the own kernel wins at 1-2 rows, cuBLAS from 4.
+  const int own_rows = policy_ == "own" ? kOwnGemmMaxRows : policy_ == "cublas" ? 0 : kOwnAutoRows;
+  const bool own = (M <= own_rows) || (!handle_ && M <= kOwnGemmMaxRows);
   if (own) return gemm_skinny(s, x, M, K, w, N, bias, y);
   if (!handle_) {
     // Without cuBLAS, larger products run as groups of up to 8 rows (correct, slower).
