@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "cuda_kernels.h"
 #include "weights.h"
@@ -101,11 +102,11 @@ class CudaModel : public Model {
     HW_CUDA(cudaDeviceSynchronize());
   }
   ~CudaModel() override {
-    if (profile_passes_) {
+    for (auto& [tokens, pr] : profiles_) {
       double total = 0;
-      for (auto& kv : profile_ms_) total += kv.second;
-      std::fprintf(stderr, "profile: %d passes, %.3f ms per pass:", profile_passes_, total / profile_passes_);
-      for (auto& kv : profile_ms_) std::fprintf(stderr, " | %s %.3f", kv.first.c_str(), kv.second / profile_passes_);
+      for (auto& kv : pr.ms) total += kv.second;
+      std::fprintf(stderr, "profile: %d tokens, %d passes, %.3f ms per pass:", tokens, pr.passes, total / pr.passes);
+      for (auto& kv : pr.ms) std::fprintf(stderr, " | %s %.3f", kv.first.c_str(), kv.second / pr.passes);
       std::fprintf(stderr, "\n");
     }
     for (cudaEvent_t e : events_) cudaEventDestroy(e);
@@ -127,7 +128,7 @@ class CudaModel : public Model {
     if (p.L)
       HW_CUDA(cudaMemcpyAsync(logits, logits_.ptr(), size_t(p.L) * s_.vocab * sizeof(float), cudaMemcpyDeviceToHost, stream_));
     HW_CUDA(cudaStreamSynchronize(stream_));
-    collect_profile();
+    collect_profile(p.T);
   }
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
@@ -142,7 +143,7 @@ class CudaModel : public Model {
     cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, n_suppress, dids);
     HW_CUDA(cudaMemcpyAsync(ids, dids, sizeof(int32_t) * p.L, cudaMemcpyDeviceToHost, stream_));
     HW_CUDA(cudaStreamSynchronize(stream_));
-    collect_profile();
+    collect_profile(p.T);
   }
 
  private:
@@ -446,17 +447,19 @@ class CudaModel : public Model {
     stages_[marks_++] = stage ? stage : "";
   }
 
-  void collect_profile() {
+  // Per-stage times are kept per number of new tokens in the pass (decode and prefill apart).
+  void collect_profile(int tokens) {
     if (!profile_ || marks_ == 0) return;
     HW_CUDA(cudaEventSynchronize(events_[marks_ - 1]));
+    Profile& pr = profiles_[tokens];
     for (size_t i = 0; i + 1 < marks_; i++) {
       float ms;
       HW_CUDA(cudaEventElapsedTime(&ms, events_[i], events_[i + 1]));
-      auto it = std::find_if(profile_ms_.begin(), profile_ms_.end(), [&](auto& kv) { return kv.first == stages_[i]; });
-      if (it == profile_ms_.end()) profile_ms_.push_back({stages_[i], ms}); else it->second += ms;
+      auto it = std::find_if(pr.ms.begin(), pr.ms.end(), [&](auto& kv) { return kv.first == stages_[i]; });
+      if (it == pr.ms.end()) pr.ms.push_back({stages_[i], ms}); else it->second += ms;
     }
     marks_ = 0;
-    profile_passes_++;
+    pr.passes++;
   }
 
   ModelSpec s_;
@@ -488,10 +491,13 @@ class CudaModel : public Model {
   cudaGraphExec_t graph_exec_ = nullptr;
   bool profile_ = false;
   size_t marks_ = 0;
-  int profile_passes_ = 0;
+  struct Profile {
+    int passes = 0;
+    std::vector<std::pair<std::string, double>> ms;
+  };
+  std::map<int, Profile> profiles_;
   std::vector<cudaEvent_t> events_;
   std::vector<std::string> stages_;
-  std::vector<std::pair<std::string, double>> profile_ms_;
 };
 
 }  // namespace
