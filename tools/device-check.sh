@@ -53,7 +53,7 @@ printf '%s\n' "${summary[@]}"
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
   # GEMM auto: own kernel up to 2 rows, cuBLAS above; attention mma: tensor cores for head_dim 64/128.
-  for setting in "auto 1 mma 0" "auto 1 simple 0" "own 1 mma 0" "auto 0 mma 1"; do
+  for setting in "auto 1 mma 0" "own 1 mma 0" "auto 0 mma 1"; do
     read -r policy graphs attn profile <<<"$setting"
     echo "### GEMM $policy, CUDA graphs $graphs, attention $attn$([[ $profile == 1 ]] && echo ', per-stage profile')"
     HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile "$R" "$f" --device cuda \
