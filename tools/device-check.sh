@@ -53,12 +53,14 @@ printf '%s\n' "${summary[@]}"
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
   # GEMM auto: own kernel up to 2 rows, cuBLAS above; attention mma: tensor cores for head_dim 64/128.
-  for setting in "auto 1 mma 0" "own 1 mma 0" "auto 0 mma 1"; do
+  # PERF_SETTINGS (one "gemm graphs attention profile" per line) narrows the timing runs.
+  while read -r setting; do
+    [[ -n $setting ]] || continue
     read -r policy graphs attn profile <<<"$setting"
     echo "### GEMM $policy, CUDA graphs $graphs, attention $attn$([[ $profile == 1 ]] && echo ', per-stage profile')"
     HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile "$R" "$f" --device cuda \
       --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn.log" | grep -E '^\||^model|error|^profile'
-  done
+  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0\nown 1 mma 0\nauto 0 mma 1'}"
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
 exit $status

@@ -168,26 +168,41 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+// One pass over a token's partial states with a running maximum; four slots are loaded before they are
+// combined, so that their loads are in flight together.
 template <int HD>
 __global__ void attn_merge_kernel(AttnGeometry g, AttnPlan p, const float* __restrict__ partial, bf16* __restrict__ out) {
   const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
-  float M = kNegInf;
-  for (int s = p.tok_seg_start[t]; s < p.tok_seg_start[t + 1]; s++)
-    for (int c = 0; c < p.seg_chunks[s]; c++) {
-      const float* st = partial + (size_t(p.seg_slot[s] + c) * g.heads + h) * (HD + 2);
-      if (st[HD + 1] > 0.f) M = fmaxf(M, st[HD]);
-    }
-  float L = 0.f, a = 0.f;
-  for (int s = p.tok_seg_start[t]; s < p.tok_seg_start[t + 1]; s++)
-    for (int c = 0; c < p.seg_chunks[s]; c++) {
-      const float* st = partial + (size_t(p.seg_slot[s] + c) * g.heads + h) * (HD + 2);
-      const float l = st[HD + 1];
-      if (l > 0.f) {
-        const float w = exp2f(st[HD] - M);
-        L += w * l;
-        if (d < HD) a += w * st[d];
+  float M = kNegInf, L = 0.f, a = 0.f;
+  auto fold = [&](float m, float l, float v) {
+    if (!(l > 0.f)) return;
+    const float mn = fmaxf(M, m), cold = exp2f(M - mn), cnew = exp2f(m - mn);
+    L = L * cold + l * cnew;
+    a = a * cold + v * cnew;
+    M = mn;
+  };
+  for (int s = p.tok_seg_start[t]; s < p.tok_seg_start[t + 1]; s++) {
+    const float* base = partial + (size_t(p.seg_slot[s]) * g.heads + h) * (HD + 2);
+    const size_t stride = size_t(g.heads) * (HD + 2);
+    const int n = p.seg_chunks[s];
+    int c = 0;
+    for (; c + 4 <= n; c += 4) {
+      float m[4], l[4], v[4];
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        const float* st = base + (c + u) * stride;
+        m[u] = st[HD];
+        l[u] = st[HD + 1];
+        v[u] = d < HD ? st[d] : 0.f;
       }
+#pragma unroll
+      for (int u = 0; u < 4; u++) fold(m[u], l[u], v[u]);
     }
+    for (; c < n; c++) {
+      const float* st = base + c * stride;
+      fold(st[HD], st[HD + 1], d < HD ? st[d] : 0.f);
+    }
+  }
   if (d < HD) out[(size_t(t) * g.heads + h) * HD + d] = __float2bfloat16(a / L);
 }
 

@@ -270,7 +270,7 @@ class CudaModel : public Model {
     int64_t work = 0;
     for (int b = 0; b < p.B; b++)
       work += int64_t(maxn[b]) * ((by_block[b].size() + seg_per_item_ - 1) / seg_per_item_);
-    const int64_t target = std::max(1, 4 * sms_ / s_.kv_heads);  // about four CTAs per SM
+    const int64_t target = std::max(1, 2 * sms_ / s_.kv_heads);  // about two CTAs per SM: one wave
     constexpr int kTile = 64;
     const int chunk = int(std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile));
     std::vector<int32_t> chunks(p.B);
