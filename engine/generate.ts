@@ -1,6 +1,6 @@
 /** Plain generation: one row whose view is its one block. The same plan path as every other pass. */
 import type { Engine } from "./model.ts";
-import { Sampler } from "./sampler.ts";
+import type { Sampler } from "./sampler.ts";
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -17,8 +17,7 @@ export function generate(engine: Engine, prompt: readonly number[], opts: Genera
   const out: number[] = [];
   let next: ArrayLike<number> = prompt;
   while (out.length < opts.maxNewTokens) {
-    const [logits] = engine.forward(cache, [{ block, view: [block], tokens: next }]);
-    const id = opts.sampler.sample(logits);
+    const [id] = engine.forwardSample(cache, [{ block, view: [block], tokens: next }], [opts.sampler]);
     out.push(id);
     if (stop.has(id)) break;
     next = [id];

@@ -10,6 +10,7 @@ import { InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
 import { commitPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
+import { type Sampler, sharedSuppress } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
 import { shapeConfig } from "./shapes.ts";
 import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
@@ -98,6 +99,25 @@ export class Engine {
     const r = new Recorder(encodeSpec(this.spec), cache.native.pages, cache.pageSize);
     this.#recorders.set(cache, r);
     return r;
+  }
+
+  /**
+   * One forward pass that samples the next token of every row with a sampler (its last new token's logits,
+   * sampled where they are: on a GPU only ids come back). Returns one id per row, -1 where no sampler.
+   */
+  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+    if (samplers.length !== rows.length) throw new RangeError("forwardSample: one sampler (or undefined) per row");
+    const planned = rows.map((r, i) => ({ ...r, logits: samplers[i] ? "last" as const : "none" as const }));
+    const { plan, logitCount } = encodePlan(cache, planned);
+    const active = samplers.filter((s): s is Sampler => s !== undefined);
+    const specs = new Float32Array(logitCount * 5);
+    active.forEach((s, i) => s.draw(specs, i * 5));
+    const ids = new Int32Array(logitCount);
+    this.native.forwardSample(cache.native, plan, specs, sharedSuppress(active), ids);
+    commitPlan(rows);
+    this.#recorders.get(cache)?.add(plan, new Float32Array(0));
+    let k = 0;
+    return samplers.map((s) => (s ? ids[k++] : -1));
   }
 
   /** One forward pass over `rows`; returns each row's requested logits, [rows of the row][vocab] flattened. */

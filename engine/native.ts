@@ -16,6 +16,8 @@ export interface NativeModel {
   newCache(pages: number, pageSize: number): NativeCache;
   /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
   forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
+  /** The pass, then one token per logits row by the core's sampling rule (specs: 5 floats per row). */
+  forwardSample(cache: NativeCache, plan: Int32Array, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
 }
 
 export interface CudaInfo {
@@ -30,6 +32,10 @@ export interface Native {
   loadModel(spec: Uint8Array, device: string): Promise<NativeModel>;
   /** bytes moved per second (read + write) by a large memcpy on all cores */
   copyBandwidth(bytes: number, reps: number): number;
+  /** the same for GPU memory (read + write), on the first GPU */
+  deviceCopyBandwidth(bytes: number, reps: number): number;
+  /** the core's sampling rule on given logits rows */
+  sampleLogits(logits: Float32Array, vocab: number, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
   cudaInfo(): CudaInfo;
   threads(): number;
 }

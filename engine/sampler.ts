@@ -1,7 +1,8 @@
 /**
- * Next-token choice from one row of logits: greedy, or temperature → top-k → top-p → min-p (the order
- * transformers applies them), with suppressed ids. Seeded: the same seed gives the same tokens.
+ * Next-token choice: greedy, or temperature → top-k → top-p → min-p (the order transformers applies them),
+ * with suppressed ids. Seeded: the same seed gives the same tokens.
  */
+import { loadNative } from "./native.ts";
 
 export interface SamplingOptions {
   /** 0 means greedy */
@@ -62,6 +63,12 @@ export class Rng {
   }
 }
 
+/**
+ * One row's sampling: its options and a seeded stream of uniform draws. The choice itself is the native
+ * core's rule (cuda/src/sampling.cc, and the same rule on the GPU): thresholds in logit space for top-k,
+ * then top-p over the top-k set, then min-p, and the inverse CDF of the kept tokens in id order at the
+ * drawn u. So a seed gives the same tokens on the CPU and on a GPU (up to their logits' differences).
+ */
 export class Sampler {
   readonly #rng: Rng;
   constructor(readonly options: SamplingOptions, seed = 0) {
@@ -70,73 +77,33 @@ export class Sampler {
     this.#rng = new Rng(seed);
   }
 
-  sample(logits: Float32Array): number {
+  /** Writes the next row's spec at `out[at..at+5)`: temperature, top_p, min_p, u, top_k (one draw). */
+  draw(out: Float32Array, at: number): void {
     const o = this.options;
-    const allowed = this.#allowed(logits.length);
-    if (o.temperature === 0) return this.#argmax(logits, allowed);
-    const inv = 1 / o.temperature;
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if (allowed[i] && logits[i] > max) max = logits[i];
-    // The short list: tokens within 50·T of the top one (the others have probability < e^-50 of it). It is
-    // used only where it provably holds every token that can be chosen (the top k, or the nucleus).
-    const floor = max - 50 * o.temperature;
-    let short: number[] = [], massAll = 0, massShort = 0;
-    for (let i = 0; i < logits.length; i++) {
-      if (!allowed[i]) continue;
-      const w = Math.exp((logits[i] - max) * inv);
-      massAll += w;
-      if (logits[i] >= floor) (short.push(i), massShort += w);
-    }
-    const holds = (o.topK > 0 && short.length >= o.topK) || (o.topP < 1 && massShort / massAll >= o.topP);
-    if (!holds && short.length < logits.length) {
-      short = [];
-      for (let i = 0; i < logits.length; i++) if (allowed[i]) short.push(i);
-    }
-    const cand = short.sort((a, b) => logits[b] - logits[a] || a - b);
-    if (o.topK > 0 && cand.length > o.topK) cand.length = o.topK;
-    let w = cand.map((i) => Math.exp((logits[i] - max) * inv));
-    const total = (x: number[]) => x.reduce((a, b) => a + b, 0);
-    if (o.topP < 1) {
-      // Keep the smallest prefix whose mass reaches top_p (the top token always stays).
-      const sum = total(w);
-      let acc = 0, keep = 0;
-      while (keep < w.length) {
-        acc += w[keep++] / sum;
-        if (acc >= o.topP) break;
-      }
-      cand.length = keep;
-      w = w.slice(0, keep);
-    }
-    if (o.minP > 0) {
-      const keep = w.filter((x) => x >= o.minP * w[0]).length;
-      cand.length = keep;
-      w = w.slice(0, keep);
-    }
-    let r = this.#rng.next() * total(w);
-    for (let i = 0; i < cand.length; i++) {
-      r -= w[i];
-      if (r < 0) return cand[i];
-    }
-    return cand[cand.length - 1];
+    out[at] = o.temperature;
+    out[at + 1] = o.topP;
+    out[at + 2] = o.minP;
+    out[at + 3] = this.#rng.next();
+    out[at + 4] = o.topK;
   }
+}
 
-  #mask?: Uint8Array;
-  #allowed(vocab: number): Uint8Array {
-    if (this.#mask?.length !== vocab) {
-      this.#mask = new Uint8Array(vocab).fill(1);
-      for (const id of this.options.suppress) if (id >= 0 && id < vocab) this.#mask[id] = 0;
+/** The suppressed ids shared by `samplers` (one list per forward pass). */
+export function sharedSuppress(samplers: readonly Sampler[]): Int32Array {
+  const first = samplers[0]?.options.suppress ?? [];
+  for (const s of samplers) {
+    const list = s.options.suppress;
+    if (list.length !== first.length || list.some((id, i) => id !== first[i])) {
+      throw new RangeError("samplers of one pass must suppress the same ids");
     }
-    return this.#mask;
   }
+  return Int32Array.from(first);
+}
 
-  #argmax(logits: Float32Array, allowed: Uint8Array): number {
-    let best = -1, max = -Infinity;
-    for (let i = 0; i < logits.length; i++) {
-      if (logits[i] > max && allowed[i]) {
-        max = logits[i];
-        best = i;
-      }
-    }
-    return best;
-  }
+/** The core's rule on one row of logits (the forward pass usually samples by itself: Engine.forwardSample). */
+export function sampleLogits(logits: Float32Array, sampler: Sampler): number {
+  const specs = new Float32Array(5), ids = new Int32Array(1);
+  sampler.draw(specs, 0);
+  loadNative().sampleLogits(logits, logits.length, specs, sharedSuppress([sampler]), ids);
+  return ids[0];
 }

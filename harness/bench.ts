@@ -39,16 +39,16 @@ async function main() {
   const cache = engine.newCache({ tokens: prompt.length + 2 * (steps + 32) });
   const shared = cache.newBlock("prompt");
   const own = names.map((n) => cache.newBlock(n));
-  const sampler = new Sampler({ ...GREEDY, suppress: engine.generation.eosTokenIds });
+  const samplers = names.map(() => new Sampler({ ...GREEDY, suppress: engine.generation.eosTokenIds }));
   const t0 = performance.now();
   engine.forward(cache, [{ block: shared, view: [shared], tokens: prompt, logits: "none" }]);
   let next = names.map((n) => tok.encode(`**${n} [1]:** `));
   const written: number[][] = names.map(() => []);
   for (let s = 0; s < steps; s++) {
     const rows = own.map((b, i) => ({ block: b, view: [shared, own[1 - i], b], tokens: next[i] }));
-    const logits = engine.forward(cache, rows);
+    const ids = engine.forwardSample(cache, rows, samplers);
     written.forEach((w, i) => w.push(...next[i]));
-    next = logits.map((l) => [sampler.sample(l)]);
+    next = ids.map((id) => [id]);
   }
   const seconds = (performance.now() - t0) / 1000;
   const workers = names.map((name, i) => ({ name, text: tok.decode(written[i]) }));

@@ -14,6 +14,21 @@ namespace {
 
 using hogwild::Error;
 
+// Sampling specs travel as 5 floats per row: temperature, top_p, min_p, u, top_k.
+std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int rows) {
+  if (a.ElementLength() != size_t(rows) * 5) throw Error("sampling: expected 5 values per logits row");
+  std::vector<hogwild::SampleSpec> specs(rows);
+  for (int r = 0; r < rows; r++) {
+    const float* v = a.Data() + size_t(r) * 5;
+    specs[r].temperature = v[0];
+    specs[r].top_p = v[1];
+    specs[r].min_p = v[2];
+    specs[r].u = v[3];
+    specs[r].top_k = int(v[4]);
+  }
+  return specs;
+}
+
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
  public:
   static Napi::FunctionReference ctor;
@@ -41,6 +56,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Function f = DefineClass(env, "Model",
                                    {InstanceMethod<&ModelWrap::NewCache>("newCache"),
                                     InstanceMethod<&ModelWrap::Forward>("forward"),
+                                    InstanceMethod<&ModelWrap::ForwardSample>("forwardSample"),
                                     InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
                                     InstanceAccessor<&ModelWrap::Device>("device")});
     ctor = Napi::Persistent(f);
@@ -67,6 +83,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     if (out.ElementLength() < size_t(p.L) * model->spec().vocab)
       throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
     model->forward(cache, p, out.Data());
+    return info.Env().Undefined();
+  }
+
+  // forwardSample(cache, plan, specs: Float32Array [L*5], suppress: Int32Array, ids: Int32Array): the pass, then
+  // one token per logits row where the logits are (on a GPU only ids come back).
+  Napi::Value ForwardSample(const Napi::CallbackInfo& info) {
+    CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
+    auto plan = info[1].As<Napi::Int32Array>();
+    hogwild::Cache& cache = *c->cache;
+    const hogwild::Plan p =
+        hogwild::decode_plan(plan.Data(), plan.ElementLength(), model->spec().vocab, cache.pages(), cache.page_size());
+    const std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), p.L);
+    auto suppress = info[3].As<Napi::Int32Array>();
+    auto ids = info[4].As<Napi::Int32Array>();
+    if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
+    model->forward_sample(cache, p, specs.data(), suppress.Data(), int(suppress.ElementLength()), ids.Data());
     return info.Env().Undefined();
   }
 
@@ -119,6 +151,27 @@ Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
                                                                info[1].As<Napi::Number>().Int32Value()));
 }
 
+// sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids): the core's rule on given logits.
+Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
+  auto logits = info[0].As<Napi::Float32Array>();
+  const int vocab = info[1].As<Napi::Number>().Int32Value();
+  if (vocab <= 0 || logits.ElementLength() % size_t(vocab)) throw Error("sampleLogits: logits are not whole rows");
+  const int rows = int(logits.ElementLength() / vocab);
+  const std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), rows);
+  auto suppress = info[3].As<Napi::Int32Array>();
+  auto ids = info[4].As<Napi::Int32Array>();
+  if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
+  for (int r = 0; r < rows; r++)
+    ids.Data()[r] = hogwild::sample_reference(logits.Data() + size_t(r) * vocab, vocab, specs[r], suppress.Data(),
+                                              int(suppress.ElementLength()));
+  return info.Env().Undefined();
+}
+
+Napi::Value DeviceCopyBandwidth(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), hogwild::device_copy_bandwidth(size_t(info[0].As<Napi::Number>().Int64Value()),
+                                                                      info[1].As<Napi::Number>().Int32Value()));
+}
+
 Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   const hogwild::CudaInfo c = hogwild::cuda_info();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -137,6 +190,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ModelWrap::Init(env);
   exports.Set("loadModel", Napi::Function::New(env, LoadModel));
   exports.Set("copyBandwidth", Napi::Function::New(env, CopyBandwidth));
+  exports.Set("deviceCopyBandwidth", Napi::Function::New(env, DeviceCopyBandwidth));
+  exports.Set("sampleLogits", Napi::Function::New(env, SampleLogits));
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("threads", Napi::Function::New(env, Threads));
   return exports;
