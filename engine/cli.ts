@@ -8,9 +8,8 @@
  *
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
-import { check, InputError, runMain } from "./errors.ts";
+import { check, parseFlags, runMain } from "./errors.ts";
 import { readJson } from "./config.ts";
 import { type Device, Engine } from "./model.ts";
 import { generate } from "./generate.ts";
@@ -69,13 +68,7 @@ function checkIds(ids: number[], vocab: number, flag: string) {
 }
 
 async function main() {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: Deno.args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new InputError(`${(e as Error).message}\n${USAGE}`);
-  }
-  const { values: f, positionals } = parsed;
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE);
   if (f.help) return console.log(USAGE);
   const command = positionals[0];
   check(positionals.length === 1 && ["logits", "script", "generate"].includes(command), `expected one command: logits, script or generate\n${USAGE}`);

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** A problem with what the user gave (a file, a field, a flag): reported as one line, never a stack trace. */
 export class InputError extends Error {
   override name = "InputError";
@@ -6,6 +8,15 @@ export class InputError extends Error {
 /** Throws an InputError when `ok` is false. */
 export function check(ok: unknown, message: string): asserts ok {
   if (!ok) throw new InputError(message);
+}
+
+/** Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`. */
+export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usage = "") {
+  try {
+    return parseArgs({ args: Deno.args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new InputError(usage ? `${(e as Error).message}\n${usage}` : (e as Error).message);
+  }
 }
 
 /** Runs a command-line entry point: an InputError (or an error the native core raised about its input) is

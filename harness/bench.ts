@@ -6,29 +6,20 @@
  *
  *   deno task bench [--model DIR|random:SHAPE] [--tokens N] [--out results/demo]
  */
-import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { check, InputError, runMain } from "../engine/errors.ts";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { Engine } from "../engine/model.ts";
 import { GREEDY, Sampler } from "../engine/sampler.ts";
 
 const PROBLEM = "Two workers share one page. Alice adds 17 and 25; Bob multiplies the result by 3. What do they get?";
 
 async function main() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string", default: "random:qwen3-demo" },
-        tokens: { type: "string", default: "24" },
-        out: { type: "string", default: "results/demo" },
-      },
-    }));
-  } catch (e) {
-    throw new InputError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    model: { type: "string", default: "random:qwen3-demo" },
+    tokens: { type: "string", default: "24" },
+    out: { type: "string", default: "results/demo" },
+  });
   const steps = Number(values.tokens);
   check(Number.isInteger(steps) && steps > 0, `--tokens: expected a positive integer, got "${values.tokens}"`);
   const engine = await Engine.load(values.model);

@@ -11,10 +11,9 @@
  *
  * On a GPU machine without node, tools/device-check.sh prints the same table through hogwild-replay.
  */
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { Bench } from "tinybench";
-import { check, InputError, runMain } from "../engine/errors.ts";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 
@@ -27,22 +26,14 @@ function list(v: string, flag: string): number[] {
 }
 
 async function main() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string", default: "random:qwen2.5-0.5b" },
-        device: { type: "string", default: "cpu" },
-        workers: { type: "string", default: "1,2,4,8" },
-        context: { type: "string", default: "512,4096" },
-        iterations: { type: "string", default: "8" },
-        json: { type: "string" },
-      },
-    }));
-  } catch (e) {
-    throw new InputError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    model: { type: "string", default: "random:qwen2.5-0.5b" },
+    device: { type: "string", default: "cpu" },
+    workers: { type: "string", default: "1,2,4,8" },
+    context: { type: "string", default: "512,4096" },
+    iterations: { type: "string", default: "8" },
+    json: { type: "string" },
+  });
   const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
   check(values.device === "cpu" || values.device === "cuda", `--device: expected cpu or cuda, got "${values.device}"`);
   const cuda = values.device === "cuda";

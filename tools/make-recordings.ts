@@ -11,9 +11,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { KVCache } from "../engine/cache.ts";
 import type { ModelConfig } from "../engine/config.ts";
+import { parseFlags } from "../engine/errors.ts";
 import { Engine } from "../engine/model.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { Recorder } from "../engine/record.ts";
@@ -22,7 +22,7 @@ import { shapeConfig } from "../engine/shapes.ts";
 import { encodeSpec } from "../engine/spec.ts";
 import { CASES, fixtureDir, randomScript, reference, Rng } from "../tests/helpers.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { out: { type: "string", default: ".device/recordings" }, "perf-shape": { type: "string", default: "qwq-32b" } } });
+const { values } = parseFlags({ out: { type: "string", default: ".device/recordings" }, "perf-shape": { type: "string", default: "qwq-32b" } });
 const out = values.out;
 mkdirSync(out, { recursive: true });
 

@@ -1,14 +1,8 @@
 // Node-API binding of the core: loadModel (a Promise), Model.newCache, Model.forward, and machine facts.
 #include <napi.h>
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_get_num_threads() { return 1; }
-inline int omp_get_thread_num() { return 0; }
-inline int omp_get_max_threads() { return 1; }
-#endif
 
 #include "hogwild.h"
+#include "parallel.h"
 
 namespace {
 

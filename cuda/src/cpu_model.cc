@@ -4,19 +4,13 @@
 // Determinism: every output element is computed by the same instruction sequence whatever the number of
 // rows in the pass (matmuls always run four rows at a time, padding with a zero row), so a row's results do
 // not depend on what else shares its forward pass.
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_get_num_threads() { return 1; }
-inline int omp_get_thread_num() { return 0; }
-inline int omp_get_max_threads() { return 1; }
-#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 
+#include "parallel.h"
 #include "weights.h"
 
 namespace hogwild {
