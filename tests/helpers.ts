@@ -58,3 +58,6 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
   return { passes };
 }
 
+
+/** The project's shared evaluation sets, beside the repository (never committed). */
+export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? fileURLToPath(new URL("../../shared/data", import.meta.url));

@@ -1,0 +1,85 @@
+/**
+ * The grader: finds the answer in generated text and compares it with the gold answer(s), with two
+ * verdicts (strict and lenient) and whether an answer was found at all, apart from whether it is right.
+ * Every record carries GRADER_VERSION so that results graded by different rules are never mixed silently.
+ */
+import { lastBoxed, lenientAnswer } from "./answer.ts";
+import { equivalentAny, type Mode } from "./equivalence.ts";
+
+export const GRADER_VERSION = "hogwild-grader/1";
+
+export interface Grade {
+  /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
+  extracted: string | null;
+  /** the lenient extraction, or null */
+  extracted_lenient: string | null;
+  equal_strict: boolean;
+  equal_lenient: boolean;
+}
+
+/** Grades generated text (never the prompt) against one or several accepted gold answers. */
+export function grade(generated: string, golds: string | readonly string[]): Grade {
+  const all = typeof golds === "string" ? [golds] : golds;
+  const strict = lastBoxed(generated) ?? null;
+  const lenient = lenientAnswer(generated) ?? null;
+  return {
+    extracted: strict,
+    extracted_lenient: lenient,
+    equal_strict: strict !== null && equivalentAny(strict, all, "strict"),
+    equal_lenient: lenient !== null && equivalentAny(lenient, all, "lenient"),
+  };
+}
+
+/**
+ * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match.
+ * A box with the wrong number of answers still scores the positions it has.
+ */
+export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
+  const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
+  if (box === undefined) return 0;
+  const parts = splitAnswers(box);
+  let right = 0;
+  golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
+  return right / golds.length;
+}
+
+/** Top-level comma-separated answers (commas inside braces or brackets do not split). */
+function splitAnswers(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < s.length; i++) {
+    if ("([{".includes(s[i])) depth++;
+    else if (")]}".includes(s[i])) depth--;
+    else if (s[i] === "," && depth === 0 && !/^\d{3}(\D|$)/.test(s.slice(i + 1)) ) {
+      out.push(s.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start).trim());
+  return out;
+}
+
+export interface ProblemGrade extends Grade {
+  /** 1 or 0; for "list" problems the fraction of answers right */
+  score_strict: number;
+  score_lenient: number;
+  grader: string;
+}
+
+/** Grades generated text against a problem, whatever its grading. */
+export function gradeProblem(p: { golds: readonly string[]; grading: "single" | "list" }, generated: string): ProblemGrade {
+  if (p.grading === "list") {
+    const strict = gradeList(generated, p.golds, "strict"), lenient = gradeList(generated, p.golds, "lenient");
+    return {
+      extracted: lastBoxed(generated) ?? null,
+      extracted_lenient: lenientAnswer(generated) ?? null,
+      equal_strict: strict === 1,
+      equal_lenient: lenient === 1,
+      score_strict: strict,
+      score_lenient: lenient,
+      grader: GRADER_VERSION,
+    };
+  }
+  const g = grade(generated, p.golds);
+  return { ...g, score_strict: +g.equal_strict, score_lenient: +g.equal_lenient, grader: GRADER_VERSION };
+}

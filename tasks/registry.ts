@@ -1,0 +1,254 @@
+/**
+ * The tasks, as data: each entry says where its problems come from, how records become problems, how they
+ * are graded, and how many tokens the finisher may use to state the answer.
+ *
+ * Sources, in order of precedence: a local file or folder (--data), a hub file (hf:REPO[:FILE]), the
+ * --data-dir layout (DIR/<folder>/<files>, as in the project's shared data), else the task's hub default.
+ */
+import { join } from "node:path";
+import { check, InputError } from "../engine/errors.ts";
+import { hubFile, type HubOptions } from "./hub.ts";
+import type { Problem } from "./problem.ts";
+import { dataFiles, type RawRecord, readRecords, textField } from "./records.ts";
+import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
+
+export interface TaskSpec {
+  id: string;
+  description: string;
+  /** greedy tokens the finisher may spend on the answer */
+  finisherTokens: number;
+  /** where the data comes from */
+  source: string;
+  /** the folder and files in the --data-dir layout */
+  dataDir?: { folder: string; files: string[] };
+  /** the default hub source */
+  hub?: { repo: string; file: string };
+  /** records in the complete set: a load of the whole set with another count is refused */
+  expected?: number;
+  problems(records: RawRecord[], o: LoadOptions): Problem[];
+}
+
+export interface LoadOptions {
+  /** a local file or folder (.jsonl, .json, .parquet) */
+  data?: string;
+  /** hf:REPO[:FILE] */
+  hub?: string;
+  /** a folder in the shared-data layout */
+  dataDir?: string;
+  hubOptions?: HubOptions;
+  /** skip malformed records (and count them) instead of failing */
+  skipBad?: boolean;
+  /** the first N problems */
+  limit?: number;
+  /** for seeded groupings (gsm8k-x5) and the synthetic task */
+  seed?: number;
+  synthetic?: Partial<SyntheticOptions>;
+}
+
+export interface Loaded {
+  task: TaskSpec;
+  problems: Problem[];
+  /** where the records were read */
+  files: string[];
+  skipped: { file: string; line: number; reason: string }[];
+}
+
+function single(r: RawRecord, id: unknown, text: string, gold: string): Problem {
+  return { id: String(id ?? `${r.line}`), task: "", text, golds: [gold], grading: "single" };
+}
+
+/** 27.0 -> "27": AMC answers are written as floats. */
+function numberText(v: string): string {
+  return /^-?\d+\.0+$/.test(v) ? v.replace(/\.0+$/, "") : v;
+}
+
+/** OlympiadBench's final_answer: a list, or a list written inside a string ("['$2$']"). */
+function answerList(r: RawRecord): string[] {
+  let v = r.value.final_answer;
+  if (typeof v === "string") {
+    // A Python list's text: ['a', "b"], its backslashes and quotes escaped as Python writes them.
+    const t = v.trim();
+    const items = t.startsWith("[") ? [...t.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)] : [];
+    v = t.startsWith("[") ? items.map((m) => (m[1] ?? m[2]).replace(/\\(.)/g, "$1")) : [t];
+  }
+  check(Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string"), `${r.file}:${r.line}: field "final_answer" must be a non-empty list of strings`);
+  return (v as string[]).map((x) => x.replace(/\$/g, "").trim());
+}
+
+const limo: TaskSpec = {
+  id: "limo",
+  description: "LIMO: 817 curated competition-level problems (the paper's main task in v4)",
+  finisherTokens: 16,
+  source: "GAIR/LIMO on the Hugging Face hub (limo.jsonl; fields question, solution, answer)",
+  dataDir: { folder: "limo", files: ["limo.jsonl"] },
+  hub: { repo: "GAIR/LIMO", file: "limo.jsonl" },
+  expected: 817,
+  problems: (rs) => rs.map((r, i) => single(r, r.value.id ?? i, textField(r, ["question", "problem"]), textField(r, ["answer"]))),
+};
+
+const gsm8kGold = (r: RawRecord) => {
+  const a = textField(r, ["answer"]);
+  const m = /####\s*(.+)\s*$/.exec(a);
+  check(m, `${r.file}:${r.line}: field "answer" has no "#### " final answer`);
+  return m[1].replace(/,/g, "").trim();
+};
+
+const gsm8k: TaskSpec = {
+  id: "gsm8k",
+  description: "GSM8K test split: 1319 grade-school word problems",
+  finisherTokens: 16,
+  source: "openai/grade-school-math (MIT); on the hub: openai/gsm8k",
+  dataDir: { folder: "gsm8k", files: ["test.jsonl"] },
+  hub: { repo: "openai/gsm8k", file: "main/test-00000-of-00001.parquet" },
+  expected: 1319,
+  problems: (rs) => rs.map((r, i) => single(r, i, textField(r, ["question"]), gsm8kGold(r))),
+};
+
+export const X5_GROUPS = 128, X5_SIZE = 5;
+
+const gsm8kX5: TaskSpec = {
+  ...gsm8k,
+  id: "gsm8k-x5",
+  description: "GSM8K×5: 128 samples of 5 distinct GSM8K test questions answered together (seeded grouping), scored as the fraction right",
+  finisherTokens: 64,
+  problems: (rs, o) => {
+    const base = gsm8k.problems(rs, o);
+    check(base.length >= X5_GROUPS * X5_SIZE, `gsm8k-x5 needs ${X5_GROUPS * X5_SIZE} GSM8K questions, got ${base.length}`);
+    // A seeded shuffle (the paper's grouping is unpublished), then consecutive groups: no question twice.
+    const order = base.map((_, i) => i);
+    let s = (o.seed ?? 0) * 2654435761 + 12345;
+    for (let i = order.length - 1; i > 0; i--) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      const j = s % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return Array.from({ length: X5_GROUPS }, (_, g) => {
+      const qs = order.slice(g * X5_SIZE, (g + 1) * X5_SIZE).map((i) => base[i]);
+      const text = `Solve the ${X5_SIZE} problems below. Give the ${X5_SIZE} answers in order, separated by commas, ` +
+        `in one box: \\boxed{answer 1, answer 2, answer 3, answer 4, answer 5}.\n\n` +
+        qs.map((q, k) => `Problem ${k + 1}: ${q.text}`).join("\n\n");
+      return { id: `x5-s${o.seed ?? 0}-${g}:${qs.map((q) => q.id).join("+")}`, task: "", text, golds: qs.map((q) => q.golds[0]), grading: "list" as const };
+    });
+  },
+};
+
+const math500: TaskSpec = {
+  id: "math500",
+  description: "MATH-500: the 500-problem MATH test subset of PRM800K",
+  finisherTokens: 32,
+  source: "openai/prm800k (MIT), MATH (Hendrycks et al.); on the hub: HuggingFaceH4/MATH-500",
+  dataDir: { folder: "math500", files: ["test.jsonl"] },
+  hub: { repo: "HuggingFaceH4/MATH-500", file: "test.jsonl" },
+  expected: 500,
+  problems: (rs) => rs.map((r) => single(r, r.value.unique_id, textField(r, ["problem"]), textField(r, ["answer"]))),
+};
+
+const aime24: TaskSpec = {
+  id: "aime24",
+  description: "AIME 2024 I and II: 30 problems, integer answers 0-999",
+  finisherTokens: 16,
+  source: "QwenLM/Qwen2.5-Math evaluation/data/aime24 (MIT harness; MAA problems)",
+  dataDir: { folder: "aime24", files: ["test.jsonl"] },
+  expected: 30,
+  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), textField(r, ["answer"]))),
+};
+
+const aime25: TaskSpec = {
+  id: "aime25",
+  description: "AIME 2025 I and II: 30 problems (the paper averages 10 seeds)",
+  finisherTokens: 16,
+  source: "GAIR-NLP/AIME-Preview eval/data/aime (MAA problems)",
+  dataDir: { folder: "aime25", files: ["test2025-I.jsonl", "test2025-II.jsonl"] },
+  hub: { repo: "math-ai/aime25", file: "test.jsonl" },
+  expected: 30,
+  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), textField(r, ["answer"]))),
+};
+
+const amc23: TaskSpec = {
+  id: "amc23",
+  description: "AMC 2023 (12A/12B): 40 problems; answers are stored as floats",
+  finisherTokens: 16,
+  source: "QwenLM/Qwen2.5-Math evaluation/data/amc23 (MIT harness; MAA problems)",
+  dataDir: { folder: "amc23", files: ["test.jsonl"] },
+  expected: 40,
+  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))),
+};
+
+const olympiadbench: TaskSpec = {
+  id: "olympiadbench",
+  description: "OlympiadBench, maths, English, open-ended (OE_TO_maths_en_COMP): 675 problems; multiple answers, units",
+  finisherTokens: 64,
+  source: "OlympiadBench (He et al., 2024) via QwenLM/Qwen2.5-Math evaluation/data/olympiadbench",
+  dataDir: { folder: "olympiadbench", files: ["test.jsonl"] },
+  expected: 675,
+  problems: (rs) =>
+    rs.map((r) => {
+      const answers = answerList(r);
+      const context = typeof r.value.context === "string" && r.value.context.trim() ? `${r.value.context}\n\n` : "";
+      // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
+      const golds = r.value.is_multiple_answer === true ? [answers.join(", ")] : answers;
+      return { id: String(r.value.id ?? r.line), task: "", text: context + textField(r, ["question", "problem"]), golds, grading: "single" as const };
+    }),
+};
+
+const synthetic: TaskSpec = {
+  id: "synthetic",
+  description: "Synthetic: generated multi-part arithmetic problems with exact answers (knobs: parts, digits, count, seed)",
+  finisherTokens: 24,
+  source: "generated by tasks/synthetic.ts: nothing to download",
+  problems: () => [],
+};
+
+export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
+  [limo, { ...limo, id: "limo-512", description: "LIMO, the first 512 problems (the paper's earlier subset)", expected: undefined }, gsm8k, gsm8kX5, math500, aime24, aime25, amc23, olympiadbench, synthetic]
+    .map((t) => [t.id, t]),
+);
+
+export function taskSpec(id: string): TaskSpec {
+  const t = TASKS[id];
+  if (!t) throw new InputError(`unknown task "${id}"; known: ${Object.keys(TASKS).join(", ")}`);
+  return t;
+}
+
+async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
+  if (o.data) return dataFiles(o.data);
+  if (o.hub) {
+    const m = /^hf:([\w.-]+\/[\w.-]+)(?::(.+))?$/.exec(o.hub);
+    check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
+    const file = m[2] ?? t.hub?.file;
+    check(file, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
+    return [await hubFile(m[1], file, o.hubOptions)];
+  }
+  if (o.dataDir) {
+    check(t.dataDir, `task ${t.id} has no place in the --data-dir layout; give --data FILE or --hub hf:REPO:FILE`);
+    return t.dataDir.files.map((f) => join(o.dataDir!, t.dataDir!.folder, f));
+  }
+  check(t.hub, `task ${t.id}: give its data with --data FILE, --data-dir DIR or --hub hf:REPO:FILE`);
+  return [await hubFile(t.hub.repo, t.hub.file, o.hubOptions)];
+}
+
+/** The problems of task `id`, from the source the options name. */
+export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded> {
+  const t = taskSpec(id);
+  if (t.id === "synthetic") {
+    const so = { ...SYNTHETIC_DEFAULTS, seed: o.seed ?? 0, ...o.synthetic };
+    check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= 26, "synthetic: parts must be 1..26");
+    check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, "synthetic: digits must be 1..6");
+    check(Number.isInteger(so.count) && so.count >= 1, "synthetic: count must be a positive integer");
+    return { task: t, problems: syntheticProblems(so).slice(0, o.limit), files: [], skipped: [] };
+  }
+  const files = await sourceFiles(t, o);
+  const { records, skipped } = await readRecords(files, { skipBad: o.skipBad });
+  if (t.expected !== undefined && skipped.length === 0 && !o.data && !o.hub) {
+    check(records.length === t.expected, `${files.join(", ")}: ${records.length} records, task ${t.id} has ${t.expected}`);
+  }
+  let problems = t.problems(records, o);
+  if (t.id === "limo-512") problems = problems.slice(0, 512);
+  const ids = new Set<string>();
+  for (const p of problems) {
+    check(!ids.has(p.id), `${files.join(", ")}: problem id "${p.id}" appears twice`);
+    ids.add(p.id);
+  }
+  problems = problems.map((p) => ({ ...p, task: t.id }));
+  return { task: t, problems: o.limit ? problems.slice(0, o.limit) : problems, files, skipped };
+}

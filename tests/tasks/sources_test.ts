@@ -1,0 +1,129 @@
+/** Where problems come from: local JSONL/JSON/parquet, the --data-dir layout, the hub's cache; bad input. */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { InputError } from "../../engine/errors.ts";
+import { cachedFile, hubFile } from "../../tasks/hub.ts";
+import { loadTask, TASKS } from "../../tasks/registry.ts";
+import { DATA_DIR } from "../helpers.ts";
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), "hogwild-tasks-"));
+}
+
+function jsonl(dir: string, name: string, lines: string[]): string {
+  const f = join(dir, name);
+  writeFileSync(f, lines.join("\n") + "\n");
+  return f;
+}
+
+const limoLine = (i: number, answer = String(i)) => JSON.stringify({ question: `What is ${i}?`, solution: "…", answer });
+
+Deno.test("LIMO from a local file in its format (JSONL, JSON and parquet give the same problems)", async () => {
+  const dir = tmp();
+  const lines = Array.from({ length: 5 }, (_, i) => limoLine(i));
+  const a = await loadTask("limo", { data: jsonl(dir, "limo.jsonl", lines) });
+  writeFileSync(join(dir, "limo.json"), JSON.stringify({ data: lines.map((l) => JSON.parse(l)) }));
+  const b = await loadTask("limo", { data: join(dir, "limo.json") });
+  const rows = lines.map((l) => JSON.parse(l));
+  const buf = parquetWriteBuffer({ columnData: ["question", "solution", "answer"].map((name) => ({ name, data: rows.map((r) => r[name]), type: "STRING" as const })) });
+  writeFileSync(join(dir, "limo.parquet"), new Uint8Array(buf));
+  const c = await loadTask("limo", { data: join(dir, "limo.parquet") });
+  assert.equal(a.problems.length, 5);
+  assert.deepEqual(b.problems, a.problems);
+  assert.deepEqual(c.problems.map((p) => [p.text, p.golds]), a.problems.map((p) => [p.text, p.golds]));
+  assert.equal(a.problems[3].text, "What is 3?");
+  assert.deepEqual(a.problems[3].golds, ["3"]);
+  const folder = await loadTask("limo", { data: dir }); // a folder: all its data files, by name
+  assert.equal(folder.problems.length, 15);
+  assert.equal(folder.files.length, 3);
+});
+
+Deno.test("limo-512 is the first 512 problems", async () => {
+  const dir = tmp();
+  const f = jsonl(dir, "limo.jsonl", Array.from({ length: 817 }, (_, i) => limoLine(i)));
+  const all = await loadTask("limo", { data: f }), first = await loadTask("limo-512", { data: f });
+  assert.equal(all.problems.length, 817);
+  assert.equal(first.problems.length, 512);
+  assert.deepEqual(first.problems.map((p) => p.text), all.problems.slice(0, 512).map((p) => p.text));
+  assert.equal(first.problems[0].task, "limo-512");
+});
+
+Deno.test("a malformed line is one error with the file and line, or skipped and counted on request", async () => {
+  const dir = tmp();
+  const f = jsonl(dir, "bad.jsonl", [limoLine(0), "{ not json", limoLine(2), JSON.stringify({ question: "no answer" })]);
+  await assert.rejects(loadTask("limo", { data: f }), (e: Error) => e instanceof InputError && /bad\.jsonl:2: not valid JSON/.test(e.message));
+  const skipped = tmp();
+  const g = jsonl(skipped, "x.jsonl", [limoLine(0), "{ not json", limoLine(2)]);
+  const r = await loadTask("limo", { data: g, skipBad: true });
+  assert.equal(r.problems.length, 2);
+  assert.deepEqual(r.skipped.map((s) => s.line), [2]);
+  await assert.rejects(loadTask("limo", { data: f, skipBad: true }), /bad\.jsonl:4: missing field "answer"/);
+});
+
+Deno.test("broken escapes (\\frac written with one backslash) are caught, not read as a form feed", async () => {
+  const dir = tmp();
+  const f = jsonl(dir, "aime.jsonl", ['{"problem": "Find $\\frac{1}{2}$.", "answer": "5"}']);
+  await assert.rejects(loadTask("aime25", { data: f }), /aime\.jsonl:1: holds control characters/);
+});
+
+Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside a string", async () => {
+  const dir = tmp();
+  const amc = jsonl(dir, "amc.jsonl", ['{"id": 0, "problem": "p", "answer": 27.0}', '{"id": 1, "problem": "q", "answer": 3.5}']);
+  const a = await loadTask("amc23", { data: amc });
+  assert.deepEqual(a.problems.map((p) => p.golds), [["27"], ["3.5"]]);
+  const ob = jsonl(dir, "ob.jsonl", [
+    JSON.stringify({ id: 7, question: "q", final_answer: "['$\\\\frac{1}{2}$']", is_multiple_answer: false }),
+    JSON.stringify({ id: 8, question: "r", final_answer: ["$1$", "$3$"], is_multiple_answer: true }),
+  ]);
+  const o = await loadTask("olympiadbench", { data: ob });
+  assert.deepEqual(o.problems.map((p) => p.golds), [["\\frac{1}{2}"], ["1, 3"]]);
+});
+
+Deno.test("the --data-dir layout, and the expected count guards a truncated set", async () => {
+  const r = await loadTask("aime25", { dataDir: DATA_DIR });
+  assert.equal(r.problems.length, 30);
+  assert.deepEqual(r.problems.slice(0, 3).map((p) => p.golds[0]), ["70", "588", "16"]);
+  const dir = tmp();
+  mkdirSync(join(dir, "amc23"));
+  jsonl(join(dir, "amc23"), "test.jsonl", ['{"id": 0, "problem": "p", "answer": 1.0}']);
+  await assert.rejects(loadTask("amc23", { dataDir: dir }), /1 records, task amc23 has 40/);
+  await assert.rejects(loadTask("aime24", { dataDir: tmp() }), /aime24\/test\.jsonl: cannot read/);
+});
+
+Deno.test("unknown tasks and missing sources get a clear error", async () => {
+  await assert.rejects(loadTask("mmlu"), /unknown task "mmlu"; known: limo, limo-512, gsm8k/);
+  await assert.rejects(loadTask("aime24", { hub: "nonsense" }), /--hub: expected hf:OWNER\/NAME\[:FILE\]/);
+  assert.ok(Object.keys(TASKS).length >= 10);
+});
+
+/** A hub cache as @huggingface/hub lays it out: datasets--OWNER--NAME/{refs/main, snapshots/SHA/FILE}. */
+function fakeCache(lines: string[]): { cache: string; sha: string } {
+  const cache = tmp(), sha = "0123456789abcdef0123456789abcdef01234567";
+  const root = join(cache, "datasets--GAIR--LIMO");
+  mkdirSync(join(root, "refs"), { recursive: true });
+  mkdirSync(join(root, "snapshots", sha), { recursive: true });
+  writeFileSync(join(root, "refs", "main"), sha);
+  writeFileSync(join(root, "snapshots", sha, "limo.jsonl"), lines.join("\n") + "\n");
+  return { cache, sha };
+}
+
+const noNetwork = (() => Promise.reject(new Error("network unreachable"))) as typeof fetch;
+
+Deno.test("hub: the cached snapshot is used offline, and when the hub cannot be reached", async () => {
+  const { cache, sha } = fakeCache(Array.from({ length: 817 }, (_, i) => limoLine(i)));
+  assert.equal(cachedFile(cache, "GAIR/LIMO", "limo.jsonl"), join(cache, "datasets--GAIR--LIMO", "snapshots", sha, "limo.jsonl"));
+  assert.equal(cachedFile(cache, "GAIR/LIMO", "limo.jsonl", sha), cachedFile(cache, "GAIR/LIMO", "limo.jsonl"));
+  const offline = await loadTask("limo", { hubOptions: { cacheDir: cache, offline: true } });
+  assert.equal(offline.problems.length, 817);
+  const unreachable = await hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: cache, fetch: noNetwork });
+  assert.equal(unreachable, offline.files[0]);
+});
+
+Deno.test("hub: nothing cached and no network is one clear error", async () => {
+  const empty = tmp();
+  await assert.rejects(hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, offline: true }), /hf:GAIR\/LIMO: limo\.jsonl \(revision main\) is not in the cache .*\(HF_HUB_OFFLINE=1\)/);
+  await assert.rejects(hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, fetch: noNetwork }), /hf:GAIR\/LIMO: cannot download limo\.jsonl .* not in the cache/);
+});
