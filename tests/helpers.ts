@@ -1,4 +1,6 @@
 /** Shared by the tests: fixture paths, reference tensors, and comparisons that report their worst error. */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
@@ -59,5 +61,19 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
 }
 
 
-/** The project's shared evaluation sets, beside the repository (never committed). */
-export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? fileURLToPath(new URL("../../shared/data", import.meta.url));
+/**
+ * The project's shared evaluation sets (never committed): HOGWILD_DATA_DIR, else the nearest shared/data
+ * beside the repository or beside one of the folders above it (../shared/data for a checkout next to it).
+ */
+export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? findSharedData();
+
+function findSharedData(): string {
+  let dir = fileURLToPath(new URL("../..", import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "shared", "data");
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) return fileURLToPath(new URL("../../shared/data", import.meta.url));
+    dir = up;
+  }
+}
