@@ -1,0 +1,64 @@
+/**
+ * deno task tasks: the task registry from the command line.
+ *
+ *   tasks list                                               every task, its finisher limit and source
+ *   tasks load --task ID [--data FILE|DIR | --hub hf:REPO[:FILE] | --data-dir DIR] [--limit N] [--skip-bad]
+ *              [--seed S] [--parts K --digits D --count N]    (synthetic knobs)  [--out FILE.jsonl]
+ * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}).
+ */
+import { writeFileSync } from "node:fs";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { loadTask, TASKS } from "./registry.ts";
+
+const USAGE = `usage: deno task tasks list
+       deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
+                            [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]`;
+
+function int(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  check(Number.isInteger(n) && n >= 0, `--${flag}: expected a non-negative integer, got "${v}"`);
+  return n;
+}
+
+async function main() {
+  const { values: f, positionals } = parseFlags({
+    task: { type: "string" },
+    data: { type: "string" },
+    hub: { type: "string" },
+    "data-dir": { type: "string" },
+    limit: { type: "string" },
+    "skip-bad": { type: "boolean" },
+    seed: { type: "string" },
+    parts: { type: "string" },
+    digits: { type: "string" },
+    count: { type: "string" },
+    out: { type: "string" },
+  }, USAGE);
+  const command = positionals[0];
+  check(positionals.length === 1 && (command === "list" || command === "load"), `expected one command: list or load\n${USAGE}`);
+  if (command === "list") {
+    for (const t of Object.values(TASKS)) console.log(`${t.id.padEnd(14)} finisher ${String(t.finisherTokens).padStart(2)} tokens  ${t.description}\n${"".padEnd(14)} source: ${t.source}`);
+    return;
+  }
+  check(f.task, `load: --task ID is required\n${USAGE}`);
+  const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
+  check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
+  const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
+  const loaded = await loadTask(f.task, {
+    data: f.data,
+    hub: f.hub,
+    dataDir: f["data-dir"],
+    limit: int(f.limit, "limit"),
+    skipBad: f["skip-bad"],
+    seed: int(f.seed, "seed"),
+    synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
+  });
+  const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
+  if (f.out) writeFileSync(f.out, lines);
+  else Deno.stdout.writeSync(new TextEncoder().encode(lines));
+  console.error(`${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
+    (loaded.skipped.length ? `; skipped ${loaded.skipped.length} malformed records (${loaded.skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ")}…)` : ""));
+}
+
+if (import.meta.main) runMain(main);
