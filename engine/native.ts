@@ -16,7 +16,7 @@ export interface NativeModel {
   newCache(pages: number, pageSize: number): NativeCache;
   /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
   forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
-  /** The pass, then one token per logits row by the core's sampling rule (specs: 5 floats per row). */
+  /** The pass, then one token per logits row by the core's sampling rule (specs: 7 floats per row). */
   forwardSample(cache: NativeCache, plan: Int32Array, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
 }
 

@@ -77,33 +77,30 @@ export class Sampler {
     this.#rng = new Rng(seed);
   }
 
-  /** Writes the next row's spec at `out[at..at+5)`: temperature, top_p, min_p, u, top_k (one draw). */
-  draw(out: Float32Array, at: number): void {
+  /** Writes the next row's spec at `out[at..at+7)` (one draw); its suppressed ids sit at `suppressStart`. */
+  draw(out: Float32Array, at: number, suppressStart: number): void {
     const o = this.options;
-    out[at] = o.temperature;
-    out[at + 1] = o.topP;
-    out[at + 2] = o.minP;
-    out[at + 3] = this.#rng.next();
-    out[at + 4] = o.topK;
+    out.set([o.temperature, o.topP, o.minP, this.#rng.next(), o.topK, suppressStart, o.suppress.length], at);
   }
 }
 
-/** The suppressed ids shared by `samplers` (one list per forward pass). */
-export function sharedSuppress(samplers: readonly Sampler[]): Int32Array {
-  const first = samplers[0]?.options.suppress ?? [];
-  for (const s of samplers) {
-    const list = s.options.suppress;
-    if (list.length !== first.length || list.some((id, i) => id !== first[i])) {
-      throw new RangeError("samplers of one pass must suppress the same ids");
-    }
-  }
-  return Int32Array.from(first);
+/** Floats per row in the specs the core reads: temperature, top_p, min_p, u, top_k, suppress start, count. */
+export const SPEC_FLOATS = 7;
+
+/** The specs (one draw per sampler) and the concatenated suppressed ids, as the core reads them. */
+export function packSamplers(samplers: readonly Sampler[]): { specs: Float32Array; suppress: Int32Array } {
+  const specs = new Float32Array(samplers.length * SPEC_FLOATS);
+  const suppress: number[] = [];
+  samplers.forEach((s, i) => {
+    s.draw(specs, i * SPEC_FLOATS, suppress.length);
+    suppress.push(...s.options.suppress);
+  });
+  return { specs, suppress: Int32Array.from(suppress) };
 }
 
 /** The core's rule on one row of logits (the forward pass usually samples by itself: Engine.forwardSample). */
 export function sampleLogits(logits: Float32Array, sampler: Sampler): number {
-  const specs = new Float32Array(5), ids = new Int32Array(1);
-  sampler.draw(specs, 0);
-  loadNative().sampleLogits(logits, logits.length, specs, sharedSuppress([sampler]), ids);
+  const { specs, suppress } = packSamplers([sampler]), ids = new Int32Array(1);
+  loadNative().sampleLogits(logits, logits.length, specs, suppress, ids);
   return ids[0];
 }

@@ -27,14 +27,35 @@ function tokenText(v: unknown): string | undefined {
   return undefined;
 }
 
+/** GPT-2's byte-level alphabet: each byte is written as one printable character in the vocabulary. */
+function byteLevelDecoder(): Map<string, number> {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  return new Map(bs.map((b, i) => [String.fromCharCode(cs[i]), b]));
+}
+
 export class TextTokenizer {
   readonly #tok: Tokenizer;
+  readonly #byteLevel: Map<string, number> | undefined;
+  readonly #bytes = new Map<number, Uint8Array>();
   readonly #template?: Template;
   readonly #config: Record<string, unknown>;
 
   constructor(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>, template: string | undefined, readonly source: string) {
     this.#tok = new Tokenizer(tokenizerJson, config);
     this.#config = config;
+    const decoder = tokenizerJson.decoder as { type?: string } | undefined;
+    this.#byteLevel = decoder?.type === "ByteLevel" ? byteLevelDecoder() : undefined;
     if (template !== undefined) {
       try {
         this.#template = new Template(template);
@@ -74,6 +95,29 @@ export class TextTokenizer {
 
   decode(ids: ArrayLike<number>, skipSpecialTokens = false): string {
     return this.#tok.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+  }
+
+  /** The bytes a token stands for (byte-level vocabularies: exact, even for part of a UTF-8 character). */
+  tokenBytes(id: number): Uint8Array {
+    let b = this.#bytes.get(id);
+    if (b) return b;
+    const piece = this.#tok.id_to_token(id) ?? "";
+    const map = this.#byteLevel;
+    const special = this.#tok.get_added_tokens_decoder().has(id);
+    b = map && !special && [...piece].every((c) => map.has(c))
+      ? Uint8Array.from([...piece], (c) => map.get(c)!)
+      : new TextEncoder().encode(map ? piece : this.decode([id]));
+    this.#bytes.set(id, b);
+    return b;
+  }
+
+  /**
+   * An incremental decoder: each call takes one token and returns the text it completes. Characters split
+   * across tokens come out whole with the token that ends them; nothing is ever decoded twice.
+   */
+  decoder(): (id: number) => string {
+    const utf8 = new TextDecoder("utf-8", { fatal: false });
+    return (id) => utf8.decode(this.tokenBytes(id), { stream: true });
   }
 
   tokenId(token: string): number | undefined {

@@ -71,13 +71,17 @@ Plan decode_plan(const int32_t* data, size_t count, int vocab, int pages, int pa
 
 // How one logits row becomes a token: greedy (temperature 0), or temperature -> top-k -> top-p -> min-p.
 // u is a uniform draw in [0, 1) from the host's seeded generator: the same u gives the same token.
+// Suppressed ids are suppress[suppress_start, suppress_start + suppress_count) of the list passed with the specs.
 struct SampleSpec {
   float temperature = 0, top_p = 1, min_p = 0, u = 0;
-  int top_k = 0;
+  int top_k = 0, suppress_start = 0, suppress_count = 0;
 };
 
 // The sampling rule, on the host: the reference that every device sampler must agree with.
-int sample_reference(const float* logits, int vocab, const SampleSpec& spec, const int32_t* suppress, int n_suppress);
+int sample_reference(const float* logits, int vocab, const SampleSpec& spec, const int32_t* suppress);
+
+// Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids.
+void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total);
 
 // The KV pool: `pages` pages of `page_size` token slots, for every layer.
 class Cache {
@@ -99,7 +103,7 @@ class Model {
   virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;
   // The same pass, sampling one token per logits row (specs[L]) where the logits are: only ids come back.
   virtual void forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
-                              int n_suppress, int32_t* ids);
+                              int suppress_total, int32_t* ids);
 };
 
 // device: "cpu" (or "cuda" once that backend exists). Reads the checkpoint bytes itself.

@@ -8,17 +8,20 @@ namespace {
 
 using hogwild::Error;
 
-// Sampling specs travel as 5 floats per row: temperature, top_p, min_p, u, top_k.
+// Sampling specs travel as 7 floats per row: temperature, top_p, min_p, u, top_k, suppress_start, suppress_count.
+constexpr int kSpecFloats = 7;
 std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int rows) {
-  if (a.ElementLength() != size_t(rows) * 5) throw Error("sampling: expected 5 values per logits row");
+  if (a.ElementLength() != size_t(rows) * kSpecFloats) throw Error("sampling: expected 7 values per logits row");
   std::vector<hogwild::SampleSpec> specs(rows);
   for (int r = 0; r < rows; r++) {
-    const float* v = a.Data() + size_t(r) * 5;
+    const float* v = a.Data() + size_t(r) * kSpecFloats;
     specs[r].temperature = v[0];
     specs[r].top_p = v[1];
     specs[r].min_p = v[2];
     specs[r].u = v[3];
     specs[r].top_k = int(v[4]);
+    specs[r].suppress_start = int(v[5]);
+    specs[r].suppress_count = int(v[6]);
   }
   return specs;
 }
@@ -80,7 +83,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return info.Env().Undefined();
   }
 
-  // forwardSample(cache, plan, specs: Float32Array [L*5], suppress: Int32Array, ids: Int32Array): the pass, then
+  // forwardSample(cache, plan, specs: Float32Array [L*7], suppress: Int32Array, ids: Int32Array): the pass, then
   // one token per logits row where the logits are (on a GPU only ids come back).
   Napi::Value ForwardSample(const Napi::CallbackInfo& info) {
     CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
@@ -155,9 +158,9 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   auto suppress = info[3].As<Napi::Int32Array>();
   auto ids = info[4].As<Napi::Int32Array>();
   if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
+  hogwild::check_suppress_ranges(specs.data(), rows, int(suppress.ElementLength()));
   for (int r = 0; r < rows; r++)
-    ids.Data()[r] = hogwild::sample_reference(logits.Data() + size_t(r) * vocab, vocab, specs[r], suppress.Data(),
-                                              int(suppress.ElementLength()));
+    ids.Data()[r] = hogwild::sample_reference(logits.Data() + size_t(r) * vocab, vocab, specs[r], suppress.Data());
   return info.Env().Undefined();
 }
 

@@ -87,7 +87,9 @@ void qkv_post(cudaStream_t s, const AttnGeometry& g, float* qkv, int T, const fl
               const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache);
 
 // ---- sampling: one token per logits row, by sample_reference's rule ----
+// At most kMaxSuppressPerRow suppressed ids per row.
+constexpr int kMaxSuppressPerRow = 64;
 void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
-            int n_suppress, int32_t* out);
+            int32_t* out);
 
 }  // namespace hogwild::cuda

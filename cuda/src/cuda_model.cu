@@ -133,6 +133,10 @@ class CudaModel : public Model {
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
                       int32_t* ids) override {
+    check_suppress_ranges(specs, p.L, n_suppress);
+    for (int r = 0; r < p.L; r++)
+      if (specs[r].suppress_count > cuda::kMaxSuppressPerRow)
+        throw Error("sampling: at most " + std::to_string(cuda::kMaxSuppressPerRow) + " suppressed ids per row on a GPU");
     run(cache, p);
     if (p.L == 0) return HW_CUDA(cudaStreamSynchronize(stream_));
     SampleSpec* dspecs = specs_.get(p.L);
@@ -140,7 +144,7 @@ class CudaModel : public Model {
     int32_t* dids = ids_.get(p.L);
     HW_CUDA(cudaMemcpyAsync(dspecs, specs, sizeof(SampleSpec) * p.L, cudaMemcpyHostToDevice, stream_));
     if (n_suppress) HW_CUDA(cudaMemcpyAsync(dsup, suppress, sizeof(int32_t) * n_suppress, cudaMemcpyHostToDevice, stream_));
-    cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, n_suppress, dids);
+    cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, dids);
     HW_CUDA(cudaMemcpyAsync(ids, dids, sizeof(int32_t) * p.L, cudaMemcpyDeviceToHost, stream_));
     HW_CUDA(cudaStreamSynchronize(stream_));
     collect_profile(p.T);

@@ -8,10 +8,12 @@
 
 namespace hogwild {
 
-int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32_t* suppress, int n_suppress) {
+int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32_t* suppress) {
   std::vector<char> ok(vocab, 1);
-  for (int k = 0; k < n_suppress; k++)
-    if (suppress[k] >= 0 && suppress[k] < vocab) ok[suppress[k]] = 0;
+  for (int k = 0; k < p.suppress_count; k++) {
+    const int id = suppress[p.suppress_start + k];
+    if (id >= 0 && id < vocab) ok[id] = 0;
+  }
   int best = -1;
   float mx = -FLT_MAX, mn = FLT_MAX;
   for (int i = 0; i < vocab; i++)
@@ -52,12 +54,20 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
   return last;
 }
 
+void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total) {
+  for (int r = 0; r < rows; r++)
+    if (specs[r].suppress_start < 0 || specs[r].suppress_count < 0 ||
+        specs[r].suppress_start + specs[r].suppress_count > suppress_total)
+      throw Error("sampling: row " + std::to_string(r) + "'s suppressed ids lie outside the list");
+}
+
 void Model::forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
-                           int n_suppress, int32_t* ids) {
+                           int suppress_total, int32_t* ids) {
+  check_suppress_ranges(specs, plan.L, suppress_total);
   const int V = spec().vocab;
   std::vector<float> logits(size_t(plan.L) * V);
   forward(cache, plan, logits.data());
-  for (int r = 0; r < plan.L; r++) ids[r] = sample_reference(logits.data() + size_t(r) * V, V, specs[r], suppress, n_suppress);
+  for (int r = 0; r < plan.L; r++) ids[r] = sample_reference(logits.data() + size_t(r) * V, V, specs[r], suppress);
 }
 
 }  // namespace hogwild

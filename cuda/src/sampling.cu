@@ -11,7 +11,7 @@ namespace hogwild::cuda {
 namespace {
 
 constexpr int kThreads = 1024;
-constexpr int kMaxSuppress = 64;
+constexpr int kMaxSuppress = kMaxSuppressPerRow;
 constexpr int kBisections = 48;
 
 struct ArgMax {
@@ -28,8 +28,7 @@ struct ArgMaxOp {
 };
 
 __global__ void __launch_bounds__(kThreads)
-    sample_kernel(const float* logits, int vocab, const SampleSpec* params, const int32_t* suppress, int n_suppress,
-                  int32_t* out) {
+    sample_kernel(const float* logits, int vocab, const SampleSpec* params, const int32_t* suppress, int32_t* out) {
   using Reduce = cub::BlockReduce<float, kThreads>;
   using ReduceArg = cub::BlockReduce<ArgMax, kThreads>;
   using Scan = cub::BlockScan<float, kThreads>;
@@ -43,7 +42,8 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ int pick;
   const float* l = logits + size_t(blockIdx.x) * vocab;
   const SampleSpec P = params[blockIdx.x];
-  for (int i = threadIdx.x; i < n_suppress; i += kThreads) sup[i] = suppress[i];
+  const int n_suppress = P.suppress_count;
+  for (int i = threadIdx.x; i < n_suppress; i += kThreads) sup[i] = suppress[P.suppress_start + i];
   __syncthreads();
   auto allowed = [&](int i) {
     for (int k = 0; k < n_suppress; k++)
@@ -124,10 +124,9 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* params,
-            const int32_t* suppress, int n_suppress, int32_t* out) {
-  if (n_suppress > kMaxSuppress) throw Error("sampling: at most " + std::to_string(kMaxSuppress) + " suppressed ids");
+            const int32_t* suppress, int32_t* out) {
   if (rows == 0) return;
-  sample_kernel<<<rows, kThreads, 0, s>>>(logits, vocab, params, suppress, n_suppress, out);
+  sample_kernel<<<rows, kThreads, 0, s>>>(logits, vocab, params, suppress, out);
   HW_CUDA(cudaGetLastError());
 }
 

@@ -178,11 +178,12 @@ int main(int argc, char** argv) {
           specs[r].top_p = r % 2 ? 0.95f : 1.f;
           specs[r].top_k = r % 3 == 1 ? 20 : 0;
           specs[r].min_p = r % 5 == 2 ? 0.05f : 0.f;
+          specs[r].suppress_count = r % 3 == 2 ? 0 : 2;  // rows with and without suppressed ids
         }
         std::vector<int32_t> ids(p.L);
         model->forward_sample(*cache, p, specs.data(), suppress, 2, ids.data());
         for (int r = 0; r < p.L; r++) {
-          const int want_id = hogwild::sample_reference(got.data() + size_t(r) * spec.vocab, spec.vocab, specs[r], suppress, 2);
+          const int want_id = hogwild::sample_reference(got.data() + size_t(r) * spec.vocab, spec.vocab, specs[r], suppress);
           sampled++;
           if (ids[r] != want_id) (specs[r].temperature == 0 ? greedy_mismatch : sample_mismatch)++;
         }

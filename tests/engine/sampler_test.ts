@@ -1,6 +1,8 @@
 /** Sampling: greedy, temperature, top-k, top-p, min-p, suppressed ids; seeded and reproducible (the core's rule). */
 import assert from "node:assert/strict";
+import { Engine } from "../../engine/model.ts";
 import { GREEDY, Rng, sampleLogits, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import { fixtureDir } from "../helpers.ts";
 
 const opts = (o: Partial<SamplingOptions>): SamplingOptions => ({ temperature: 1, topK: 0, topP: 1, minP: 0, suppress: [], ...o });
 
@@ -93,4 +95,17 @@ Deno.test("bad sampling options are refused", () => {
   assert.throws(() => new Sampler(opts({ topP: 0 })), /top-p must be in \(0, 1\]/);
   assert.throws(() => new Sampler(opts({ topK: 1.5 })), /top-k must be an integer/);
   assert.throws(() => new Sampler(opts({ minP: 1 })), /min-p must be in \[0, 1\)/);
+});
+
+Deno.test("rows of one pass may suppress different ids", async () => {
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"));
+  const cache = engine.newCache();
+  const [a, b] = [cache.newBlock(), cache.newBlock()];
+  const tokens = [5, 17, 300];
+  const ref = engine.newCache(), r = ref.newBlock();
+  const [logits] = engine.forward(ref, [{ block: r, view: [r], tokens }]);
+  const best = sampleLogits(logits, new Sampler(GREEDY));
+  const second = sampleLogits(logits, new Sampler({ ...GREEDY, suppress: [best] }));
+  const ids = engine.forwardSample(cache, [{ block: a, view: [a], tokens }, { block: b, view: [b], tokens }], [new Sampler({ ...GREEDY, suppress: [best] }), new Sampler(GREEDY)]);
+  assert.deepEqual(ids, [second, best]);
 });

@@ -45,3 +45,13 @@ Deno.test("qwen3 chat template renders as Qwen does", () => {
   ]);
   assert.ok(multi.includes("<|im_start|>assistant\n4<|im_end|>"), multi);
 });
+
+Deno.test("the incremental decoder gives back the text exactly, token by token, split characters included", () => {
+  for (const text of ["求解方程 x^2 = 4。\n\nDone.", "emoji 🧮 and ü", "<think>\nx\n</think>\n\n**Alice [1]:** ok.\n\n"]) {
+    const ids = tok.encode(text);
+    const next = tok.decoder();
+    let out = "";
+    for (const id of ids) out += next(id);
+    assert.equal(out, text);
+  }
+});
