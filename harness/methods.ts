@@ -1,0 +1,113 @@
+/**
+ * Methods by name, and the run a method makes for a problem:
+ *   hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab]  N workers over the shared cache
+ *   sequential                 one worker, the plain prompt, the finisher at checkpoints
+ *   sequential-no-early-stop   one worker, only answers the model gave itself count
+ *   sc:N[:fork]                self-consistency: N independent workers that share only the prompt; the answer
+ *                              from the concatenated traces (finisher), and by majority vote
+ */
+import type { GenerationConfig } from "../engine/config.ts";
+import { check } from "../engine/errors.ts";
+import type { SamplingOptions } from "../engine/sampler.ts";
+import type { TextTokenizer } from "../engine/tokenizer.ts";
+import { DEFAULT_NAMES, loadProtocol, loadTemplate, promptIds, type Protocol, renderTemplate, singleTokenIds } from "./prompts.ts";
+import type { FinisherMode, Layout, ProtocolIds, RunSpec } from "./run.ts";
+
+export interface Method {
+  id: string;
+  workers: number;
+  layout: Layout;
+  collab: boolean;
+  earlyStop: boolean;
+  finisher: FinisherMode;
+  prompt: "collab" | "plain";
+}
+
+const LAYOUTS = ["combined", "contiguous", "interleaved"];
+
+export function parseMethod(id: string): Method {
+  const [name, n, ...opts] = id.split(":");
+  const count = (what: string) => {
+    const k = Number(n);
+    check(Number.isInteger(k) && k >= 1 && k <= DEFAULT_NAMES.length, `method ${id}: ${what} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${name}:2)`);
+    return k;
+  };
+  if (name === "sequential" || name === "sequential-no-early-stop") {
+    check(n === undefined, `method ${id}: sequential takes no options`);
+    const early = name === "sequential";
+    return { id, workers: 1, layout: "independent", collab: false, earlyStop: early, finisher: early ? "reencode" : "none", prompt: "plain" };
+  }
+  if (name === "sc") {
+    for (const o of opts) check(o === "fork", `method ${id}: unknown option "${o}" (sc takes :fork)`);
+    return { id, workers: count("sc"), layout: "independent", collab: false, earlyStop: true, finisher: opts.includes("fork") ? "fork" : "reencode", prompt: "plain" };
+  }
+  if (name === "hogwild") {
+    const m: Method = { id, workers: count("hogwild"), layout: "combined", collab: true, earlyStop: true, finisher: "reencode", prompt: "collab" };
+    for (const o of opts) {
+      if (LAYOUTS.includes(o)) m.layout = o as Layout;
+      else if (o === "fork") m.finisher = "fork";
+      else if (o === "no-collab") (m.collab = false, m.prompt = "plain"); // no collaboration text at all
+      else check(false, `method ${id}: unknown option "${o}"; options: ${[...LAYOUTS, "fork", "no-collab"].join(", ")}`);
+    }
+    return m;
+  }
+  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab], sequential, sequential-no-early-stop, sc:N[:fork]`);
+}
+
+/** What every run of an experiment shares: the model's texts and settings. */
+export interface RunContext {
+  tokenizer: TextTokenizer;
+  generation: GenerationConfig;
+  protocol?: Protocol;
+  /** prompt template files (default: harness/prompts/*.txt) */
+  collabTemplate?: string;
+  plainTemplate?: string;
+  names?: string[];
+  budgets: number[];
+  finisherTokens: number;
+  redundancyEvery?: number;
+  /** sampling (default: the model's generation_config; greedy when it does not sample) */
+  sampling?: Omit<SamplingOptions, "suppress">;
+}
+
+export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
+  return {
+    othersHeader: tok.encode(p.othersHeader),
+    ownHeader: tok.encode(p.ownHeader),
+    marker: tok.encode(p.marker),
+    finisherSuffix: tok.encode(p.finisherSuffix),
+    redundancyCheck: tok.encode(p.redundancyCheck),
+    stepPrefix: (name, step) => tok.encode(p.stepPrefix.replaceAll("{name}", name).replaceAll("{step}", String(step))),
+  };
+}
+
+/** The run of `method` on a problem's text, with seed `seed`. */
+export function runSpec(method: Method, problem: string, seed: number, ctx: RunContext): RunSpec {
+  const tok = ctx.tokenizer, g = ctx.generation;
+  const protocol = ctx.protocol ?? loadProtocol();
+  const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
+  check(names.length === method.workers, `method ${method.id}: ${method.workers} workers but only ${names.length} names`);
+  const template = loadTemplate(method.prompt, method.prompt === "collab" ? ctx.collabTemplate : ctx.plainTemplate);
+  const eos = g.eosTokenIds;
+  // Hogwild! workers can neither end their turn nor close their reasoning; the baselines may stop at EOS.
+  const forbidden = method.prompt === "collab" ? [...singleTokenIds(tok, protocol.forbidden), ...eos, ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])] : [];
+  const sampling = ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  return {
+    prompt: promptIds(tok, renderTemplate(template, problem, names)),
+    workers: names,
+    layout: method.layout,
+    collab: method.collab,
+    redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
+    sampling: { ...sampling, suppress: [...new Set(forbidden)] },
+    seed,
+    stopIds: method.prompt === "collab" ? [] : eos,
+    eosIds: eos,
+    budgets: ctx.budgets,
+    earlyStop: method.earlyStop,
+    finisher: method.finisher,
+    finisherTokens: ctx.finisherTokens,
+    finisherSuppress: [],
+    decoder: () => tok.decoder(),
+    ids: protocolIds(tok, protocol),
+  };
+}

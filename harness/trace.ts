@@ -1,0 +1,63 @@
+/**
+ * deno task trace: what each worker of a Hogwild! run wrote, step by step, as the steps finish (in colour
+ * on a terminal), then every worker's unfinished step. The tool for looking at collaboration.
+ *
+ *   deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout combined]
+ *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
+ * --steps counts forward passes.
+ */
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { type Device, Engine } from "../engine/model.ts";
+import { parseMethod, runSpec } from "./methods.ts";
+import { Run } from "./run.ts";
+import { runAll } from "./schedule.ts";
+
+const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
+const RESET = "\x1b[0m";
+
+async function main() {
+  const { values: f } = parseFlags({
+    model: { type: "string" },
+    prompt: { type: "string" },
+    workers: { type: "string", default: "3" },
+    steps: { type: "string", default: "256" },
+    layout: { type: "string", default: "combined" },
+    seed: { type: "string", default: "0" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "redundancy-every": { type: "string", default: "1024" },
+    device: { type: "string", default: "cpu" },
+  });
+  check(f.model, "--model is required (a model folder or random:SHAPE)");
+  check(f.prompt, "--prompt TEXT is required");
+  const num = (v: string, flag: string) => {
+    const n = Number(v);
+    check(Number.isFinite(n) && n >= 0, `--${flag}: expected a non-negative number, got "${v}"`);
+    return n;
+  };
+  const passes = num(f.steps, "steps");
+  check(Number.isInteger(passes) && passes > 0, `--steps: expected a positive integer`);
+  const method = parseMethod(`hogwild:${f.workers}:${f.layout}`);
+  const engine = await Engine.load(f.model, { device: f.device as Device });
+  check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
+  const g = engine.generation;
+  const temperature = f.temperature !== undefined ? num(f.temperature, "temperature") : g.doSample ? g.temperature : 0;
+  const spec = runSpec(method, f.prompt, num(f.seed, "seed"), {
+    tokenizer: engine.tokenizer,
+    generation: g,
+    budgets: [passes],
+    finisherTokens: 16,
+    redundancyEvery: num(f["redundancy-every"], "redundancy-every"),
+    sampling: { temperature, topK: g.topK, topP: f["top-p"] !== undefined ? num(f["top-p"], "top-p") : g.topP, minP: g.minP },
+  });
+  const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);
+  const cache = engine.newCache({ tokens: spec.prompt.length + 64 + method.workers * (passes + 64) * 2 });
+  const run = new Run(cache, { ...spec, finisher: "none", earlyStop: false });
+  run.onStep = (s) => console.log(paint(s.worker, `── ${spec.workers[s.worker]} [${s.step}] (pass ${s.pass})\n`) + s.text.trim() + "\n");
+  await runAll(engine, cache, [run]);
+  console.log(`── after ${run.passes} passes, the unfinished steps:`);
+  spec.workers.forEach((name, i) => console.log(paint(i, `── ${name} (unfinished)\n`) + run.currentStep(i).trim() + "\n"));
+}
+
+if (import.meta.main) runMain(main);

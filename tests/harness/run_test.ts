@@ -1,0 +1,120 @@
+/**
+ * The whole life of a Hogwild! run with a scripted model (the test dictates every worker's next tokens):
+ * step prefixes, steps that end and join the history with their finishing token, views that change, the
+ * transcript chain, the redundancy check, checkpoints read by the finisher, and the early stop.
+ */
+import assert from "node:assert/strict";
+import { Block, KVCache } from "../../engine/cache.ts";
+import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
+import type { Sampler } from "../../engine/sampler.ts";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { parseMethod, runSpec } from "../../harness/methods.ts";
+import { Run } from "../../harness/run.ts";
+import type { StepModel } from "../../harness/schedule.ts";
+import { runAll } from "../../harness/schedule.ts";
+
+const tok = TextTokenizer.qwen3();
+
+/** Dictates tokens per writer: a worker's rows by its block's name ("Alice.3"), the finisher's by "finisher". */
+class ScriptedModel implements StepModel {
+  readonly passes: Row[][] = [];
+  readonly #queues = new Map<string, number[]>();
+  constructor(scripts: Record<string, string>) {
+    for (const [who, text] of Object.entries(scripts)) this.#queues.set(who, tok.encode(text));
+  }
+  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+    encodePlan(cache, rows); // validates the plan and reserves pages, as the engine does
+    commitPlan(rows);
+    this.passes.push(rows.map((r) => ({ ...r, view: [...r.view] })));
+    return rows.map((r, i) => {
+      if (!samplers[i]) return -1;
+      const who = r.block.label.split(".")[0];
+      const q = this.#queues.get(who);
+      assert.ok(q && q.length, `the script of ${who} ran out`);
+      return q.shift()!;
+    });
+  }
+}
+
+const names = (view: readonly Block[]) => view.map((b) => b.label);
+
+function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024) {
+  const spec = runSpec(parseMethod("hogwild:2"), "What is 2+2?", 0, {
+    tokenizer: tok,
+    generation: { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
+    budgets,
+    finisherTokens: 8,
+    redundancyEvery,
+  });
+  return new Run(cache, spec);
+}
+
+Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain, checkpoints, early stop", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel({
+    Alice: "I add: 2+2 is 4.\n\nLet me also write it down. So the answer is \\boxed{4}.\n\nextra extra extra",
+    Bob: "I will check Alice's sum once more here now.\n\nIt holds.\n\n" + "more ".repeat(60),
+    finisher: "4}".repeat(5),
+  });
+  const run = hogwildRun(cache, [4, 12, 60, 200]);
+  await runAll(model, cache, [run]);
+
+  // Pass 1 prefills the prompt and the three protocol blocks, and writes each worker's step prefix.
+  const first = model.passes[0];
+  assert.deepEqual(first.slice(0, 4).map((r) => r.block.label), ["prompt", "others-header", "own-header", "marker"]);
+  assert.deepEqual(names(first[4].view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
+  assert.equal(tok.decode(first[4].tokens), "**Alice [1]:** ");
+
+  // Alice's and Bob's first steps end on ".\n\n" at the same pass; each finishing token goes into the old
+  // block in its writer's old view, and the second steps begin in new blocks with both old ones in the
+  // history (commit order: by worker), in the same pass.
+  const i = model.passes.findIndex((p) => p.some((r) => r.block.label === "Alice.2"));
+  const pass = model.passes[i];
+  const finishing = pass.find((r) => r.block.label === "Alice.1")!;
+  assert.equal(tok.decode(finishing.tokens), ".\n\n");
+  assert.deepEqual(names(finishing.view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
+  assert.equal(finishing.logits, "none");
+  const second = pass.find((r) => r.block.label === "Alice.2")!;
+  assert.equal(tok.decode(second.tokens), "**Alice [2]:** ");
+  assert.deepEqual(names(second.view), ["prompt", "Alice.1", "Bob.1", "others-header", "Bob.2", "own-header", "Alice.2"]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.1")!.view), ["prompt", "others-header", "Alice.1", "own-header", "Bob.1"]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.2")!.view), ["prompt", "Alice.1", "Bob.1", "others-header", "Alice.2", "own-header", "Bob.2"]);
+
+  // The finished step rides along once into the transcript chain, encoded in order after the prompt.
+  const chain = model.passes.find((p) => p.some((r) => r.block.label === "transcript"))!.find((r) => r.block.label === "transcript")!;
+  assert.equal(tok.decode(chain.tokens), "**Alice [1]:** I add: 2+2 is 4.\n\n**Bob [1]:** I will check Alice's sum once more here now.\n\n");
+  assert.deepEqual(names(chain.view), ["prompt", "transcript"]);
+
+  // Steps, in the order they ended.
+  assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
+    [0, 1, "**Alice [1]:** I add: 2+2 is 4.\n\n"],
+    [1, 1, "**Bob [1]:** I will check Alice's sum once more here now.\n\n"],
+    [1, 2, "**Bob [2]:** It holds.\n\n"],
+    [0, 2, "**Alice [2]:** Let me also write it down. So the answer is \\boxed{4}.\n\n"],
+  ]);
+
+  // Checkpoint 4 came before any answer was written: the finisher read it (passes not counted);
+  // Alice's boxed step then stopped the run, and its answer stands for every later checkpoint.
+  assert.equal(run.done, true);
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[4, "4", "finisher"], [12, "4", "finisher"], [60, "4", "early-stop"], [200, "4", "early-stop"]]);
+  assert.equal(run.checkpoints[0].finisherText, "4}");
+  assert.equal(run.checkpoints[0].finisherPasses, 2);
+  const finisherRow = model.passes.flat().find((r) => r.block.label === "finisher")!;
+  assert.match(tok.decode(finisherRow.tokens), /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[1\]:\*\* I add.*<\.\.\.>\n\n.*the final answer is \\boxed\{$/s);
+  assert.equal(run.checkpoints[2].passes, run.checkpoints[3].passes);
+  assert.ok(run.checkpoints[2].passes > 12 && run.checkpoints[2].passes < 60);
+});
+
+Deno.test("the redundancy check joins the next new step after enough generated tokens", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel({
+    Alice: "One two three four five six seven.\n\nAnd on.\n\n yes, go on" + " and on".repeat(60),
+    Bob: "Short.\n\nMore words here for the counter to grow" + " and grow".repeat(60),
+    finisher: "1}".repeat(5),
+  });
+  const run = hogwildRun(cache, [24], 10);
+  await runAll(model, cache, [run]);
+  const checks = run.steps.filter((s) => s.text.includes("Quick check: is someone else already doing what I am doing? (yes/no): "));
+  assert.ok(checks.length >= 1, run.steps.map((s) => s.text).join(" | "));
+  assert.match(checks[0].text, /^\*\*(Alice|Bob) \[2\]:\*\* Quick check/);
+});
