@@ -36,7 +36,7 @@ function lastRow(l: Float32Array): Float32Array {
   return l.subarray(l.length - engine.vocab);
 }
 
-for (const method of ["hogwild:3", "hogwild:2:contiguous", "hogwild:2:interleaved", "hogwild:2:fork", "sc:2", "sequential"]) {
+for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwild:6", "hogwild:8", "hogwild:2:contiguous", "hogwild:2:interleaved", "hogwild:2:fork", "sc:2", "sequential"]) {
   Deno.test(`${method}: every row's logits equal the slow key-rotation path through steps, commits and checkpoints`, () => {
     const [ca, cb] = [engine.newCache(), engine.newCache()];
     const [a, b] = [makeRun(ca, method, [9, 20, 34]), makeRun(cb, method, [9, 20, 34])];
