@@ -11,9 +11,9 @@ export function check(ok: unknown, message: string): asserts ok {
 }
 
 /** Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`. */
-export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usage = "") {
+export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usage = "", args: string[] = Deno.args) {
   try {
-    return parseArgs({ args: Deno.args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new InputError(usage ? `${(e as Error).message}\n${usage}` : (e as Error).message);
   }

@@ -1,55 +1,226 @@
 /**
- * deno task bench: for now, an end-to-end demo on the embedded tiny model (random weights, the real Qwen3
- * tokenizer and chat template): the prompt is prefilled once as a shared block, then two workers decode in
- * one batched pass each step, each seeing the other's tokens as they appear (view: prompt, other, own).
- * The full benchmark (methods × tasks × budgets, curves) replaces this with the benchmark issue.
- *
- *   deno task bench [--model DIR|random:SHAPE] [--tokens N] [--out results/demo]
+ * deno task bench: methods × tasks × budgets on one model, into a resumable run folder with records,
+ * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
+ * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { check, parseFlags, runMain } from "../engine/errors.ts";
-import { Engine } from "../engine/model.ts";
-import { GREEDY, Sampler } from "../engine/sampler.ts";
+import cliProgress from "cli-progress";
+import { check, runMain } from "../engine/errors.ts";
+import { hubModel } from "../engine/hub.ts";
+import { type Device, Engine } from "../engine/model.ts";
+import { loadNative } from "../engine/native.ts";
+import { GradePool } from "../tasks/grade_pool.ts";
+import { GRADER_VERSION } from "../tasks/grader.ts";
+import type { Problem } from "../tasks/problem.ts";
+import { loadTask } from "../tasks/registry.ts";
+import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
+import { curves, curvesCsv, summaryBudgets, summaryTable } from "./curves.ts";
+import { parseMethod, runSpec } from "./methods.ts";
+import { writePlots } from "./plots.ts";
+import { loadProtocol } from "./prompts.ts";
+import { Run } from "./run.ts";
+import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
+import { step } from "./schedule.ts";
 
-const PROBLEM = "Two workers share one page. Alice adds 17 and 25; Bob multiplies the result by 3. What do they get?";
+interface Job {
+  problem: Problem;
+  method: string;
+  seed: number;
+  finisherTokens: number;
+}
+
+/** A local model folder for --model: a folder, random:SHAPE, or a hub id (into the HF cache). */
+async function modelSource(model: string): Promise<string> {
+  if (model.startsWith("random:") || existsSync(model)) return model;
+  check(/^[\w.-]+\/[\w.-]+$/.test(model), `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`);
+  return await hubModel(model);
+}
+
+function git(...args: string[]): string | undefined {
+  try {
+    const out = new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function modelInfo(source: string, engine: Engine) {
+  const config = join(source, "config.json");
+  const text = existsSync(config) ? readFileSync(config, "utf8") : JSON.stringify(engine.config);
+  const snapshot = /snapshots\/([0-9a-f]{40})/.exec(source)?.[1];
+  return { source, revision: snapshot ?? (source.startsWith("random:") ? source : "local folder"), config_sha256: createHash("sha256").update(text).digest("hex"), family: engine.config.family };
+}
+
+function machine(device: string) {
+  const cuda = device === "cuda" ? loadNative().cudaInfo() : undefined;
+  return { os: `${Deno.build.os}-${Deno.build.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: +(totalmem() / 2 ** 30).toFixed(1), gpu: cuda?.name || null };
+}
+
+function progress(total: number) {
+  if (Deno.stderr.isTerminal()) {
+    const bar = new cliProgress.SingleBar({ format: "bench |{bar}| {value}/{total} problems | {pps} passes/s | ETA {eta_formatted}", hideCursor: true }, cliProgress.Presets.shades_classic);
+    bar.start(total, 0, { pps: "0" });
+    return { update: (done: number, pps: number) => bar.update(done, { pps: pps.toFixed(1) }), stop: () => bar.stop() };
+  }
+  let last = 0;
+  const t0 = performance.now();
+  return {
+    update: (done: number, pps: number) => {
+      const now = performance.now();
+      if (now - last < 10_000 && done < total) return;
+      last = now;
+      const eta = done ? ((now - t0) / done) * (total - done) / 1000 : NaN;
+      console.error(`bench: ${done}/${total} problems, ${pps.toFixed(1)} passes/s, ${Number.isFinite(eta) ? `about ${Math.round(eta)} s left` : "starting"}`);
+    },
+    stop: () => {},
+  };
+}
 
 async function main() {
-  const { values } = parseFlags({
-    model: { type: "string", default: "random:qwen3-demo" },
-    tokens: { type: "string", default: "24" },
-    out: { type: "string", default: "results/demo" },
-  });
-  const steps = Number(values.tokens);
-  check(Number.isInteger(steps) && steps > 0, `--tokens: expected a positive integer, got "${values.tokens}"`);
-  const engine = await Engine.load(values.model);
-  const tok = engine.tokenizer;
-  check(tok?.hasChatTemplate, `--model ${values.model}: the demo needs a tokenizer with a chat template`);
-  const prompt = tok.encode(tok.applyChatTemplate([{ role: "user", content: PROBLEM }]));
-  const names = ["Alice", "Bob"];
-  const cache = engine.newCache({ tokens: prompt.length + 2 * (steps + 32) });
-  const shared = cache.newBlock("prompt");
-  const own = names.map((n) => cache.newBlock(n));
-  const samplers = names.map(() => new Sampler({ ...GREEDY, suppress: engine.generation.eosTokenIds }));
-  const t0 = performance.now();
-  engine.forward(cache, [{ block: shared, view: [shared], tokens: prompt, logits: "none" }]);
-  let next = names.map((n) => tok.encode(`**${n} [1]:** `));
-  const written: number[][] = names.map(() => []);
-  for (let s = 0; s < steps; s++) {
-    const rows = own.map((b, i) => ({ block: b, view: [shared, own[1 - i], b], tokens: next[i] }));
-    const ids = engine.forwardSample(cache, rows, samplers);
-    written.forEach((w, i) => w.push(...next[i]));
-    next = ids.map((id) => [id]);
+  const spec = parseBenchSpec(Deno.args);
+  if (!spec) return console.log(HELP);
+  const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
+  const protocol = loadProtocol(spec.protocol);
+  for (const m of spec.methods) parseMethod(m);
+
+  // Problems first: bad task options fail before the model loads.
+  const jobs: Job[] = [];
+  for (const id of spec.tasks) {
+    const loaded = await loadTask(id, {
+      data: spec.data, dataDir: spec.dataDir, hub: spec.hub, skipBad: spec.skipBad, limit: spec.limit, seed: spec.seeds[0],
+      synthetic: id === "synthetic" ? spec.synthetic : undefined,
+    });
+    if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
+    const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
+    for (const problem of problems) {
+      for (const method of spec.methods) {
+        for (const seed of spec.seeds) jobs.push({ problem, method, seed, finisherTokens: spec.finisherTokens ?? loaded.task.finisherTokens });
+      }
+    }
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const workers = names.map((name, i) => ({ name, text: tok.decode(written[i]) }));
-  mkdirSync(values.out, { recursive: true });
-  const file = join(values.out, "demo.json");
-  writeFileSync(file, JSON.stringify({ model: values.model, prompt: PROBLEM, promptTokens: prompt.length, passes: steps + 1, seconds, workers }, null, 1) + "\n");
-  console.log(`model ${values.model}: prompt of ${prompt.length} tokens prefilled once, then ${steps} passes of ${names.length} workers (${seconds.toFixed(2)} s)`);
-  for (const w of workers) console.log(`  ${w.name}: ${JSON.stringify(w.text.slice(0, 160))}`);
-  console.log(`(random weights write gibberish; the path is real: tokenizer, chat template, shared cache)\nwrote ${file}`);
-  console.log(`run a real model: deno task bench --model /path/to/Qwen3-8B   (a Hugging Face folder)`);
+  const source = await modelSource(spec.model);
+  const engine = await Engine.load(source, { device: spec.device as Device });
+  const tok = engine.tokenizer;
+  check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  const keyOf = (j: Job) => recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
+  const dir = RunDir.open(out, resumeKey(spec), {
+    spec_full: spec,
+    model: modelInfo(source, engine),
+    versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },
+    machine: machine(spec.device),
+    started: new Date().toISOString(),
+    planned: jobs.map(keyOf),
+  });
+  const todo = jobs.filter((j) => !dir.done.has(keyOf(j)));
+  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - todo.length} already there, ${todo.length} to run`);
+
+  const maxWorkers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
+  const maxBudget = spec.budgets[spec.budgets.length - 1];
+  const perRun = 4096 + maxWorkers * 2 * (maxBudget + 256);
+  const cache = engine.newCache({ tokens: Math.min(todo.length || 1, spec.concurrency) * perRun });
+  const pool = new GradePool({ workers: 2 });
+  const ctx = {
+    tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
+    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling,
+  };
+  const bar = progress(jobs.length);
+  let finished = jobs.length - todo.length, passes = 0;
+  const t0 = performance.now();
+  const writes: Promise<void>[] = [];
+  let queue = todo.slice();
+  const active: { job: Job; run: Run }[] = [];
+  try {
+    while (queue.length || active.length) {
+      while (active.length < spec.concurrency && queue.length) {
+        const job = queue[0];
+        queue = queue.slice(1);
+        const method = parseMethod(job.method);
+        active.push({ job, run: new Run(cache, runSpec(method, job.problem.text, job.seed, { ...ctx, finisherTokens: job.finisherTokens })) });
+      }
+      step(engine, cache, active.map((a) => a.run));
+      passes++;
+      for (const a of active.filter((x) => x.run.done)) {
+        active.splice(active.indexOf(a), 1);
+        a.run.free();
+        writes.push(grade(a.job, a.run, pool).then(([record, trace]) => {
+          dir.append(record, trace);
+          finished++;
+        }));
+      }
+      bar.update(finished, passes / ((performance.now() - t0) / 1000));
+    }
+    await Promise.all(writes);
+  } finally {
+    bar.update(finished, passes / ((performance.now() - t0) / 1000));
+    bar.stop();
+    pool.close();
+  }
+  await report(out, spec, dir.records(), (performance.now() - t0) / 1000);
+}
+
+/** Grades every checkpoint off the generation's path; resolves to the record and the trace to append. */
+async function grade(job: Job, run: Run, pool: GradePool): Promise<[BenchRecord, Parameters<RunDir["append"]>[1]]> {
+  const p = job.problem;
+  const verdict = (answer: string | null | undefined) =>
+    pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
+  const checkpoints: RecordCheckpoint[] = [];
+  for (const c of run.checkpoints) {
+    const g = await verdict(c.answer);
+    const cp: RecordCheckpoint = {
+      budget: c.budget, passes: c.passes, answer: c.answer, source: c.source, equal_strict: g.equal_strict, equal_lenient: g.equal_lenient,
+      score_strict: g.score_strict, score_lenient: g.score_lenient, tokens: c.tokens, wall_ms: +c.wallMs.toFixed(2), finisher_passes: c.finisherPasses,
+    };
+    if (g.timed_out) cp.timed_out = true;
+    if (c.vote !== undefined) {
+      cp.vote = c.vote;
+      cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
+    }
+    checkpoints.push(cp);
+  }
+  const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };
+  const last = run.checkpoints[run.checkpoints.length - 1];
+  const record: BenchRecord = { ...key, golds: p.golds, grading: p.grading, checkpoints, steps: run.steps.length, wall_ms: +(last?.wallMs ?? 0).toFixed(2), grader: GRADER_VERSION };
+  const workers = parseMethod(job.method).workers;
+  const trace = {
+    ...key,
+    workers: Array.from({ length: workers }, (_, i) => run.workerText(i)),
+    steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
+  };
+  return [record, trace];
+}
+
+/** curves.csv, the plots and summary.md, from every record of the folder. */
+export async function report(out: string, spec: BenchSpec, records: BenchRecord[], seconds?: number): Promise<void> {
+  const points = curves(records);
+  writeFileSync(join(out, "curves.csv"), curvesCsv(points));
+  const title = `${spec.model} on ${spec.tasks.join(", ")}`;
+  const files = points.length ? await writePlots(out, points, title) : [];
+  const budgets = summaryBudgets(spec.budgets);
+  const concurrent = spec.concurrency > 1;
+  const summary = [
+    `# ${title}`,
+    "",
+    `${records.length} records (problem × method × seed) of ${spec.tasks.join(", ")} with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
+    `budgets ${spec.budgets[0]}–${spec.budgets[spec.budgets.length - 1]} forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
+    `${spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""}. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
+    `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
+    (concurrent
+      ? `Times: up to ${spec.concurrency} runs shared each forward pass; a run's time is the wall time of the passes it took part in, each counted whole, so it is an upper bound of its time alone.`
+      : `Times: runs went one at a time, so a run's time is its own wall time.`) +
+    (seconds !== undefined ? ` The run took ${seconds.toFixed(1)} s.` : ""),
+    "",
+    summaryTable(points, budgets),
+  ].join("\n");
+  writeFileSync(join(out, "summary.md"), summary + "\n");
+  console.error(`bench: wrote ${["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => f.split("/").pop())].join(", ")} in ${out}`);
+  if (spec.model === "random:qwen3-demo") {
+    console.error("This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
+      "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25");
+  }
 }
 
 if (import.meta.main) runMain(main);

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
-import { hubFile, type HubOptions } from "./hub.ts";
+import { hubFile, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
 import { dataFiles, type RawRecord, readRecords, textField } from "./records.ts";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";

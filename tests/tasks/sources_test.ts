@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { InputError } from "../../engine/errors.ts";
-import { cachedFile, hubFile } from "../../tasks/hub.ts";
+import { cachedFile, hubFile } from "../../engine/hub.ts";
 import { loadTask, TASKS } from "../../tasks/registry.ts";
 import { DATA_DIR } from "../helpers.ts";
 

@@ -1,0 +1,164 @@
+/**
+ * The benchmark's spec: flags parsed, checked and completed with defaults before any work starts. With no
+ * flags at all it is the embedded default: the project's tiny model on the synthetic task, every method,
+ * small budgets, on the CPU.
+ */
+import { check, parseFlags } from "../engine/errors.ts";
+import { parseMethod } from "./methods.ts";
+import { taskSpec } from "../tasks/registry.ts";
+
+export interface BenchSpec {
+  model: string;
+  device: "cpu" | "cuda";
+  tasks: string[];
+  methods: string[];
+  budgets: number[];
+  seeds: number[];
+  limit?: number;
+  concurrency: number;
+  out: string;
+  shard?: { index: number; count: number };
+  data?: string;
+  dataDir?: string;
+  hub?: string;
+  skipBad: boolean;
+  finisherTokens?: number;
+  redundancyEvery: number;
+  sampling?: { temperature: number; topK: number; topP: number; minP: number };
+  synthetic: { parts: number; digits: number; count: number };
+  collabTemplate?: string;
+  plainTemplate?: string;
+  protocol?: string;
+}
+
+export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
+
+  --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
+                                  once there) or random weights of a known shape   [random:qwen3-demo]
+  --task ID[,ID]                  tasks (deno task tasks list)                       [synthetic]
+  --methods LIST                  hogwild:N[:layout][:fork][:no-collab], sequential,
+                                  sequential-no-early-stop, sc:N[:fork]
+                                  [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
+  --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:48:8]
+  --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
+  --limit N                       the first N problems of each task                   [all; 6 synthetic]
+  --concurrency P                 runs in flight at once, sharing forward passes      [4]
+  --device cpu|cuda                                                                   [cpu]
+  --out results/NAME              the run's folder (resumed when it exists)          [results/default]
+  --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
+                                  SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
+  --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[:FILE], --skip-bad      where task data comes from
+  --finisher-tokens M             the finisher's limit                                [the task's]
+  --redundancy-every K            tokens between redundancy checks                    [1024]
+  --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
+  --parts K --digits D --count N  the synthetic task's knobs                         [2, 1, 6]
+  --collab-prompt FILE --plain-prompt FILE --protocol FILE       your own prompt texts
+  --help                          this text`;
+
+const OPTIONS = {
+  model: { type: "string" }, device: { type: "string" }, task: { type: "string" }, methods: { type: "string" },
+  budgets: { type: "string" }, seeds: { type: "string" }, limit: { type: "string" }, concurrency: { type: "string" },
+  out: { type: "string" }, shard: { type: "string" }, data: { type: "string" }, "data-dir": { type: "string" },
+  hub: { type: "string" }, "skip-bad": { type: "boolean" }, "finisher-tokens": { type: "string" },
+  "redundancy-every": { type: "string" }, temperature: { type: "string" }, "top-k": { type: "string" },
+  "top-p": { type: "string" }, "min-p": { type: "string" }, parts: { type: "string" }, digits: { type: "string" },
+  count: { type: "string" }, "collab-prompt": { type: "string" }, "plain-prompt": { type: "string" },
+  protocol: { type: "string" }, help: { type: "boolean", short: "h" },
+} as const;
+
+function int(v: string | undefined, flag: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  check(v.trim() !== "" && Number.isInteger(n) && n >= min, `--${flag}: expected an integer ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  check(v.trim() !== "" && Number.isFinite(n) && n >= 0, `--${flag}: expected a number ≥ 0, got "${v}"`);
+  return n;
+}
+
+export function parseBudgets(v: string): number[] {
+  const range = /^(\d+):(\d+):(\d+)$/.exec(v);
+  let list: number[];
+  if (range) {
+    const [a, b, s] = range.slice(1).map(Number);
+    check(a > 0 && b >= a && s > 0, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0`);
+    check((b - a) / s < 10000, `--budgets ${v}: more than 10000 checkpoints`);
+    list = [];
+    for (let x = a; x <= b; x += s) list.push(x);
+  } else {
+    list = v.split(",").map((x) => Number(x.trim()));
+    check(list.length > 0 && list.every((x) => Number.isInteger(x) && x > 0), `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`);
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function parseShard(v: string | undefined): BenchSpec["shard"] {
+  const env = (k: string) => Deno.env.get(k);
+  if (v === undefined && env("SLURM_ARRAY_TASK_ID") !== undefined && env("SLURM_ARRAY_TASK_COUNT") !== undefined) {
+    const id = Number(env("SLURM_ARRAY_TASK_ID")) - Number(env("SLURM_ARRAY_TASK_MIN") ?? 0);
+    v = `${id}/${env("SLURM_ARRAY_TASK_COUNT")}`;
+  }
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  check(m && Number(m[2]) >= 1 && Number(m[1]) < Number(m[2]), `--shard: expected i/n with 0 ≤ i < n, got "${v}"`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/** The spec from command-line flags; null when --help was asked for. */
+export function parseBenchSpec(args: string[]): BenchSpec | null {
+  const { values: f, positionals } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
+  check(positionals.length === 0, `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`);
+  if (f.help) return null;
+  const tasks = (f.task ?? "synthetic").split(",").map((t) => t.trim());
+  for (const t of tasks) taskSpec(t);
+  const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) => m.trim());
+  for (const m of methods) parseMethod(m);
+  check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
+  const seeds = (f.seeds ?? "1").split(",").map((s) => int(s.trim(), "seeds", 0)!);
+  check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
+  const device = f.device ?? "cpu";
+  check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
+  const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
+  check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
+  check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
+  const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
+  const topP = num(f["top-p"], "top-p");
+  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
+  const minP = num(f["min-p"], "min-p");
+  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
+  return {
+    model: f.model ?? "random:qwen3-demo",
+    device,
+    tasks,
+    methods,
+    budgets: parseBudgets(f.budgets ?? "8:48:8"),
+    seeds,
+    limit: int(f.limit, "limit"),
+    concurrency: int(f.concurrency, "concurrency") ?? 4,
+    out: f.out ?? "results/default",
+    shard: parseShard(f.shard),
+    data: f.data,
+    dataDir: f["data-dir"],
+    hub: f.hub,
+    skipBad: f["skip-bad"] ?? false,
+    finisherTokens: int(f["finisher-tokens"], "finisher-tokens"),
+    redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
+    sampling: sampled
+      ? { temperature: num(f.temperature, "temperature") ?? 1, topK: int(f["top-k"], "top-k", 0) ?? 0, topP: topP ?? 1, minP: minP ?? 0 }
+      : undefined,
+    synthetic: { parts: int(f.parts, "parts") ?? 2, digits: int(f.digits, "digits") ?? 1, count: int(f.count, "count") ?? 6 },
+    collabTemplate: f["collab-prompt"],
+    plainTemplate: f["plain-prompt"],
+    protocol: f.protocol,
+  };
+}
+
+/** What must match for a run folder to be resumed (everything that changes results). */
+export function resumeKey(s: BenchSpec): Record<string, unknown> {
+  const { concurrency: _c, ...rest } = s;
+  return JSON.parse(JSON.stringify(rest));
+}

@@ -1,0 +1,89 @@
+/**
+ * From records to curves: accuracy per task, method and budget with a 95% interval (Wilson's for right or
+ * wrong answers; the normal one for fractional scores such as GSM8K×5), mean passes and mean wall time.
+ */
+import type { BenchRecord } from "./rundir.ts";
+
+export interface CurvePoint {
+  task: string;
+  method: string;
+  budget: number;
+  n: number;
+  accuracy: number;
+  ci_low: number;
+  ci_high: number;
+  accuracy_lenient: number;
+  /** self-consistency's majority vote, where the method has one */
+  accuracy_vote?: number;
+  mean_passes: number;
+  mean_time_s: number;
+}
+
+function interval(scores: number[]): [number, number] {
+  const n = scores.length, z = 1.96;
+  const mean = scores.reduce((a, b) => a + b, 0) / n;
+  if (scores.every((s) => s === 0 || s === 1)) {
+    const d = 1 + z * z / n, c = (mean + z * z / (2 * n)) / d;
+    const h = z * Math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / d;
+    return [Math.max(0, c - h), Math.min(1, c + h)];
+  }
+  const sd = Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / Math.max(1, n - 1));
+  return [Math.max(0, mean - z * sd / Math.sqrt(n)), Math.min(1, mean + z * sd / Math.sqrt(n))];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function curves(records: readonly BenchRecord[]): CurvePoint[] {
+  const groups = new Map<string, { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"] }>();
+  for (const r of records) {
+    for (const c of r.checkpoints) {
+      const k = `${r.task}\t${r.method}\t${c.budget}`;
+      if (!groups.has(k)) groups.set(k, { task: r.task, method: r.method, budget: c.budget, cps: [] });
+      groups.get(k)!.cps.push(c);
+    }
+  }
+  return [...groups.values()]
+    .sort((a, b) => a.task.localeCompare(b.task) || a.method.localeCompare(b.method) || a.budget - b.budget)
+    .map(({ task, method, budget, cps }) => {
+      const strict = cps.map((c) => c.score_strict);
+      const [lo, hi] = interval(strict);
+      const point: CurvePoint = {
+        task, method, budget, n: cps.length, accuracy: mean(strict), ci_low: lo, ci_high: hi,
+        accuracy_lenient: mean(cps.map((c) => c.score_lenient)),
+        mean_passes: mean(cps.map((c) => c.passes)), mean_time_s: mean(cps.map((c) => c.wall_ms)) / 1000,
+      };
+      if (cps.some((c) => c.vote !== undefined)) point.accuracy_vote = mean(cps.map((c) => +(c.vote_equal_strict ?? false)));
+      return point;
+    });
+}
+
+export function curvesCsv(points: readonly CurvePoint[]): string {
+  const cols = ["task", "method", "budget", "n", "accuracy", "ci_low", "ci_high", "accuracy_lenient", "accuracy_vote", "mean_passes", "mean_time_s"] as const;
+  const cell = (v: unknown) => (v === undefined ? "" : typeof v === "number" ? String(+v.toFixed(6)) : String(v));
+  return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
+}
+
+/** The budgets the paper reports (v4 Tables 3/4) that the run has, else up to eight of the run's own. */
+export function summaryBudgets(budgets: readonly number[]): number[] {
+  const paper = [2048, 4096, 6144, 8192, 10240, 12288, 14336, 16384].filter((b) => budgets.includes(b));
+  if (paper.length) return paper;
+  if (budgets.length <= 8) return [...budgets];
+  const step = (budgets.length - 1) / 7;
+  return [...new Set(Array.from({ length: 8 }, (_, i) => budgets[Math.round(i * step)]))];
+}
+
+export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
+  const lines: string[] = [];
+  for (const task of [...new Set(points.map((p) => p.task))]) {
+    lines.push(`### ${task}`, "", `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`, `|---|${budgets.map(() => "---:").join("|")}|`);
+    for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
+      const cells = budgets.map((b) => {
+        const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
+        return p ? `${(100 * p.accuracy).toFixed(1)}% (n=${p.n}, ${p.mean_time_s.toFixed(1)} s)` : "";
+      });
+      lines.push(`| ${method} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}

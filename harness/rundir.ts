@@ -1,0 +1,141 @@
+/**
+ * A run on disk (results/NAME/): run.json (what the run is), records.jsonl (append-only: one line per
+ * problem × method × seed, written whole once graded) and traces.jsonl (what the workers wrote). A run that
+ * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
+ * again, so every record is present exactly once. A changed spec is refused, naming what differs.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { check, InputError } from "../engine/errors.ts";
+
+export interface RecordCheckpoint {
+  budget: number;
+  passes: number;
+  answer: string | null;
+  source: string;
+  equal_strict: boolean;
+  equal_lenient: boolean;
+  score_strict: number;
+  score_lenient: number;
+  timed_out?: boolean;
+  /** self-consistency: the majority vote's answer and verdict */
+  vote?: string | null;
+  vote_equal_strict?: boolean;
+  tokens: number[];
+  wall_ms: number;
+  finisher_passes: number;
+}
+
+export interface BenchRecord {
+  task: string;
+  problem_id: string;
+  method: string;
+  seed: number;
+  golds: string[];
+  grading: "single" | "list";
+  checkpoints: RecordCheckpoint[];
+  steps: number;
+  wall_ms: number;
+  grader: string;
+}
+
+export interface TraceLine {
+  task: string;
+  problem_id: string;
+  method: string;
+  seed: number;
+  workers: string[];
+  steps: { worker: number; step: number; pass: number; text: string }[];
+}
+
+export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {
+  return [r.task, r.problem_id, r.method, r.seed].join("\t");
+}
+
+/** Reads a JSONL file written by appends, cutting off a last line that a kill left half-written. */
+function readLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  let text = readFileSync(file, "utf8");
+  if (text.length && !text.endsWith("\n")) {
+    const keep = text.lastIndexOf("\n") + 1;
+    truncateSync(file, new TextEncoder().encode(text.slice(0, keep)).length);
+    text = text.slice(0, keep);
+  }
+  return text.split("\n").filter((l) => l !== "").map((l, i) => {
+    try {
+      return JSON.parse(l) as T;
+    } catch {
+      throw new InputError(`${file}:${i + 1}: not a JSON record (the file was changed by hand?)`);
+    }
+  });
+}
+
+function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`);
+}
+
+export class RunDir {
+  readonly done = new Set<string>();
+  readonly #records: string;
+  readonly #traces: string;
+
+  private constructor(readonly dir: string) {
+    this.#records = join(dir, "records.jsonl");
+    this.#traces = join(dir, "traces.jsonl");
+  }
+
+  /** Creates the folder, or resumes it when its run.json holds the same spec. */
+  static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
+    mkdirSync(dir, { recursive: true });
+    const runFile = join(dir, "run.json");
+    if (existsSync(runFile)) {
+      let stored: { spec?: Record<string, unknown> };
+      try {
+        stored = JSON.parse(readFileSync(runFile, "utf8"));
+      } catch {
+        throw new InputError(`${runFile}: not valid JSON; remove the folder or choose another --out`);
+      }
+      const diff = differences(stored.spec ?? {}, spec);
+      check(diff.length === 0, `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`);
+    } else {
+      writeFileSync(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
+    }
+    const run = new RunDir(dir);
+    for (const r of readLines<BenchRecord>(run.#records)) {
+      const k = recordKey(r);
+      check(!run.done.has(k), `${run.#records}: the record ${k.replaceAll("\t", " / ")} appears twice`);
+      run.done.add(k);
+    }
+    // Traces of records that never got written (a kill between the two appends) are dropped.
+    const traces = readLines<TraceLine>(run.#traces);
+    const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));
+    if (kept.size !== traces.length) writeFileSync(run.#traces, [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""));
+    return run;
+  }
+
+  /** Appends a finished problem: its trace, then its record (the record is what counts as done). */
+  append(record: BenchRecord, trace: TraceLine): void {
+    const k = recordKey(record);
+    if (this.done.has(k)) throw new Error(`record ${k} written twice`);
+    appendFileSync(this.#traces, JSON.stringify(trace) + "\n");
+    appendFileSync(this.#records, JSON.stringify(record) + "\n");
+    this.done.add(k);
+  }
+
+  records(): BenchRecord[] {
+    return readLines<BenchRecord>(this.#records);
+  }
+}
+
+export function readRecords(dir: string): BenchRecord[] {
+  const file = join(dir, "records.jsonl");
+  check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
+  return readLines<BenchRecord>(file);
+}
+
+export function readRunJson(dir: string): Record<string, unknown> {
+  const file = join(dir, "run.json");
+  check(existsSync(file), `${dir}: no run.json (not a run folder?)`);
+  return JSON.parse(readFileSync(file, "utf8"));
+}
