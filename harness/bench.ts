@@ -133,6 +133,7 @@ async function main() {
   const writes: Promise<void>[] = [];
   let queue = todo.slice();
   const active: { job: Job; run: Run }[] = [];
+  let yielded = performance.now();
   try {
     while (queue.length || active.length) {
       while (active.length < spec.concurrency && queue.length) {
@@ -152,6 +153,11 @@ async function main() {
         }));
       }
       bar.update(finished, passes / ((performance.now() - t0) / 1000));
+      // Let finished gradings land in records.jsonl (and signals, timers run) about every 20 ms.
+      if (performance.now() - yielded > 20) {
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
     }
     await Promise.all(writes);
   } finally {

@@ -136,10 +136,13 @@ void rotate(const float* x, const float* cos, const float* sin, int half, float*
   }
 }
 
+// Lane-wise sums in a fixed order (not a compiler reduction): the same bits whatever the vector width.
 float dot(const float* a, const float* b, int n) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  const int n16 = n / 16 * 16;
+  v16f acc = {};
+  for (int i = 0; i < n16; i += 16) acc += load16(a + i) * load16(b + i);
+  float s = hsum(acc);
+  for (int i = n16; i < n; i++) s += a[i] * b[i];
   return s;
 }
 

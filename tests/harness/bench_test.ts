@@ -1,0 +1,158 @@
+/**
+ * deno task bench end to end: the default writes every file; bad flags are refused before any work; a run
+ * killed at random moments resumes with every record present exactly once (and the same as an unbroken
+ * run's); a changed spec is refused; shards merge; and a CI regression against a committed expected result.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
+import { randInt, Rng } from "../helpers.ts";
+
+const SMALL = ["--methods", "hogwild:2,sequential,sc:2", "--budgets", "4:20:4", "--count", "4", "--concurrency", "2"];
+
+function bench(args: string[]) {
+  return new Deno.Command(Deno.execPath(), { args: ["run", "-A", "harness/bench.ts", ...args], stdout: "piped", stderr: "piped" });
+}
+
+async function runBench(...args: string[]) {
+  const out = await bench(args).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+function records(dir: string): BenchRecord[] {
+  return readFileSync(join(dir, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/** What a record says, without the wall times (which differ from run to run). */
+function content(r: BenchRecord) {
+  return { ...r, wall_ms: 0, checkpoints: r.checkpoints.map((c) => ({ ...c, wall_ms: 0 })) };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-bench-"));
+
+Deno.test("the default bench writes every file of a run", async () => {
+  const out = join(tmp(), "default");
+  const r = await runBench("--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of ["run.json", "records.jsonl", "traces.jsonl", "curves.csv", "summary.md", "accuracy_vs_steps.svg", "accuracy_vs_steps.png", "accuracy_vs_time.svg", "accuracy_vs_time.png"]) {
+    assert.ok(existsSync(join(out, f)) && statSync(join(out, f)).size > 100, f);
+  }
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.spec.model, "random:qwen3-demo");
+  assert.equal(run.versions.grader, "hogwild-grader/1");
+  assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
+  assert.equal(records(out).length, 30); // 6 synthetic problems × 5 methods × 1 seed
+  assert.match(readFileSync(join(out, "curves.csv"), "utf8"), /^task,method,budget,n,accuracy,ci_low,ci_high/);
+  assert.match(r.stderr, /A real model: +deno task bench --model/);
+});
+
+Deno.test("bad flags are refused before any work starts", async () => {
+  for (
+    const [args, pattern] of [
+      [["--budgets", "0:10:5"], /--budgets 0:10:5: expected START:STOP:STEP/],
+      [["--methods", "hogwild:0"], /method hogwild:0: hogwild needs a worker count/],
+      [["--methods", "greedy"], /unknown method "greedy"/],
+      [["--task", "nope"], /unknown task "nope"/],
+      [["--shard", "2/2"], /--shard: expected i\/n with 0 ≤ i < n/],
+      [["--device", "gpu"], /--device: expected cpu or cuda/],
+      [["--top-p", "2"], /--top-p: expected a number in \(0, 1\]/],
+      [["--concurrency", "0"], /--concurrency: expected an integer ≥ 1/],
+      [["--model", "nobody/nothing-here", "--limit", "1"], /--model nobody\/nothing-here|hf:nobody\/nothing-here|cannot download/],
+      [["--wat"], /Unknown option '--wat'/],
+    ] as [string[], RegExp][]
+  ) {
+    const out = join(tmp(), "never");
+    const r = await runBench(...args, "--out", out);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.ok(!existsSync(join(out, "records.jsonl")), `${args.join(" ")} did work`);
+  }
+});
+
+Deno.test("a run killed at random moments resumes with every record exactly once, as an unbroken run has it", async () => {
+  const whole = join(tmp(), "whole");
+  assert.equal((await runBench(...SMALL, "--out", whole)).code, 0);
+  const broken = join(tmp(), "broken");
+  const rng = new Rng(42);
+  let kills = 0;
+  const counts: number[] = [];
+  const written = () => (existsSync(join(broken, "records.jsonl")) ? readFileSync(join(broken, "records.jsonl"), "utf8").split("\n").length - 1 : 0);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const before = written();
+    const child = bench([...SMALL, "--out", broken]).spawn();
+    if (attempt % 2 === 0) {
+      // Wait for the run to make progress, then kill it a random moment later (mid-run, mid-write maybe).
+      for (let t = 0; t < 600 && written() === before; t++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, randInt(rng, 0, 300)));
+    } else {
+      await new Promise((r) => setTimeout(r, randInt(rng, 200, 2500))); // any moment, start-up included
+    }
+    try {
+      child.kill("SIGKILL");
+      kills++;
+    } catch {
+      // it finished before the kill
+    }
+    await child.output();
+    counts.push(written());
+  }
+  // The kills fell inside the run: some records were written, not all.
+  assert.ok(counts.some((n) => n > 0 && n < 12), `records after each kill: ${counts}`);
+  const last = await runBench(...SMALL, "--out", broken);
+  assert.equal(last.code, 0, last.stderr);
+  const got = records(broken), want = records(whole);
+  const keys = got.map(recordKey);
+  assert.equal(new Set(keys).size, keys.length, "a record appears twice");
+  assert.deepEqual(new Set(keys), new Set(want.map(recordKey)));
+  const byKey = new Map(want.map((r) => [recordKey(r), content(r)]));
+  for (const r of got) assert.deepEqual(content(r), byKey.get(recordKey(r)));
+  const traces = readFileSync(join(broken, "traces.jsonl"), "utf8").trim().split("\n").map((l) => recordKey(JSON.parse(l)));
+  assert.deepEqual(new Set(traces), new Set(keys));
+  assert.equal(traces.length, keys.length);
+  console.log(`${kills} kills (records after each: ${counts.join(", ")}), then ${got.length} records, each once`);
+});
+
+Deno.test("a run folder with another spec is refused, naming what differs", async () => {
+  const out = join(tmp(), "spec");
+  assert.equal((await runBench(...SMALL, "--out", out)).code, 0);
+  const r = await runBench(...SMALL.map((a) => (a === "4:20:4" ? "4:24:4" : a)), "--out", out);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(budgets: was \[4,8,12,16,20\], now \[4,8,12,16,20,24\]\)/);
+});
+
+Deno.test("shards run apart and merge into the whole; a missing shard is refused", async () => {
+  const base = tmp();
+  for (const i of [0, 1, 2]) assert.equal((await runBench(...SMALL, "--shard", `${i}/3`, "--out", base)).code, 0);
+  const merge = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "harness/merge.ts", ...args], stdout: "piped", stderr: "piped" }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const shards = [0, 1, 2].map((i) => join(base, `shard-${i}-of-3`));
+  const merged = join(base, "merged");
+  const ok = await merge(...shards, "--out", merged);
+  assert.equal(ok.code, 0, ok.stderr);
+  const whole = join(tmp(), "whole");
+  await runBench(...SMALL, "--out", whole);
+  assert.deepEqual(records(merged).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))), records(whole).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))));
+  const missing = await merge(shards[0], shards[2], "--out", join(base, "m2"));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /shards 1 of 3 are missing/);
+  const twice = await merge(shards[0], shards[0], shards[1], "--out", join(base, "m3"));
+  assert.match(twice.stderr, /shard 0 given twice/);
+});
+
+Deno.test("CI regression: a greedy run on the embedded model gives the committed result", async () => {
+  const out = join(tmp(), "regression");
+  const r = await runBench("--methods", "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork", "--budgets", "6:30:6", "--count", "3", "--parts", "3", "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const got = records(out).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
+  const file = new URL("./expected/regression.json", import.meta.url);
+  if (Deno.env.get("HOGWILD_UPDATE_REGRESSION") === "1") {
+    writeFileSync(file, JSON.stringify(got, null, 1) + "\n");
+    return;
+  }
+  const want = JSON.parse(readFileSync(file, "utf8"));
+  assert.deepEqual(got, want, "numerics or protocol changed; if intended, regenerate with HOGWILD_UPDATE_REGRESSION=1 deno task test");
+});
