@@ -7,7 +7,11 @@
  * + the KV of every distinct block, once), the floor (bytes / measured copy bandwidth) and the ratio.
  *
  *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--workers 1,2,4,8] [--context 512,4096]
- *                  [--iterations 8] [--json FILE]
+ *                  [--iterations 8] [--json FILE] [--skip-engine] [--skip-harness]
+ *
+ * Then the harness's own cost per forward pass, with a backend that does nothing (plans are built and
+ * checked, tokens decoded, steps detected, commits and bookkeeping done) for 1-8 workers and 1-32 problems
+ * at once: it must stay a small part of a real pass (under 0.4 ms at 8 workers: 2% of ~20 ms for 32B on an H100).
  *
  * On a GPU machine without node, tools/device-check.sh prints the same table through hogwild-replay.
  */
@@ -16,6 +20,13 @@ import { Bench } from "tinybench";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
+import { KVCache } from "../engine/cache.ts";
+import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
+import type { Sampler } from "../engine/sampler.ts";
+import { TextTokenizer } from "../engine/tokenizer.ts";
+import { parseMethod, runSpec } from "./methods.ts";
+import { Run } from "./run.ts";
+import { step, type StepModel } from "./schedule.ts";
 
 const OWN_TOKENS = 32;
 
@@ -33,8 +44,17 @@ async function main() {
     context: { type: "string", default: "512,4096" },
     iterations: { type: "string", default: "8" },
     json: { type: "string" },
+    "skip-engine": { type: "boolean" },
+    "skip-harness": { type: "boolean" },
   });
   const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
+  const report: Record<string, unknown> = {};
+  if (!values["skip-engine"]) report.engine = await enginePerf(values, workers, contexts);
+  if (!values["skip-harness"]) report.harness = await harnessPerf(workers);
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));
+}
+
+async function enginePerf(values: { model: string; device: string; iterations: string }, workers: number[], contexts: number[]) {
   check(values.device === "cpu" || values.device === "cuda", `--device: expected cpu or cuda, got "${values.device}"`);
   const cuda = values.device === "cuda";
   const iterations = list(values.iterations, "iterations")[0];
@@ -82,7 +102,45 @@ async function main() {
       console.log(`| ${R} | ${C} | ${ms.toFixed(1)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(1)} | ${(ms / floorMs).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`);
     }
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ model: values.model, device: engine.native.device, bandwidth, results }, null, 1));
+  return { model: values.model, device: engine.native.device, bandwidth, results };
+}
+
+/** A backend that does nothing but what the harness needs of one: plans checked, pages reserved, tokens out. */
+class NullModel implements StepModel {
+  #at = 0;
+  constructor(readonly ids: number[]) {}
+  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    return samplers.map((s) => (s ? this.ids[this.#at++ % this.ids.length] : -1));
+  }
+}
+
+async function harnessPerf(workerCounts: number[]) {
+  const tok = TextTokenizer.qwen3();
+  // Text with sentence ends and blank lines, so that steps end and commit as they do in real runs.
+  const ids = tok.encode(Array.from({ length: 40 }, (_, i) => `Step ${i}: we compute the sum of the first ${i + 3} squares, which gives a number we check twice.\n\n`).join(""));
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  console.log(`\n# the harness's own cost per forward pass (a backend that does nothing), median of 400 passes\n`);
+  console.log("| workers | problems | ms/pass (median) | µs per worker row |");
+  console.log("|---:|---:|---:|---:|");
+  const results = [];
+  for (const w of workerCounts) {
+    for (const problems of [1, 8, 32]) {
+      const cache = new KVCache({ bytes: 0, pages: 1 << 22, pageSize: 16 });
+      const model = new NullModel(ids);
+      const runs = Array.from({ length: problems }, (_, i) =>
+        new Run(cache, runSpec(parseMethod(`hogwild:${w}`), `Problem ${i}: add the numbers.`, i, { tokenizer: tok, generation, budgets: [1_000_000], finisherTokens: 16 })));
+      for (let i = 0; i < 50; i++) step(model, cache, runs); // past the prefill
+      const bench = new Bench({ iterations: 400, time: 0, warmupIterations: 20, warmupTime: 0 });
+      bench.add("pass", () => void step(model, cache, runs));
+      await bench.run();
+      const ms = bench.tasks[0].result.state === "completed" ? bench.tasks[0].result.latency.p50 : NaN;
+      results.push({ workers: w, problems, ms });
+      console.log(`| ${w} | ${problems} | ${ms.toFixed(3)} | ${(1000 * ms / (w * problems)).toFixed(1)} |`);
+    }
+  }
+  return results;
 }
 
 if (import.meta.main) runMain(main);
