@@ -143,36 +143,37 @@ const math500: TaskSpec = {
   problems: (rs) => rs.map((r) => single(r, r.value.unique_id, textField(r, ["problem"]), textField(r, ["answer"]))),
 };
 
-const aime24: TaskSpec = {
+/** A competition set: records with an id, a problem text and one answer (numbers given as text). */
+const competition = (o: Omit<TaskSpec, "problems" | "finisherTokens">): TaskSpec => ({
+  ...o,
+  finisherTokens: 16,
+  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))),
+});
+
+const aime24 = competition({
   id: "aime24",
   description: "AIME 2024 I and II: 30 problems, integer answers 0-999",
-  finisherTokens: 16,
   source: "QwenLM/Qwen2.5-Math evaluation/data/aime24 (MIT harness; MAA problems)",
   dataDir: { folder: "aime24", files: ["test.jsonl"] },
   expected: 30,
-  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), textField(r, ["answer"]))),
-};
+});
 
-const aime25: TaskSpec = {
+const aime25 = competition({
   id: "aime25",
   description: "AIME 2025 I and II: 30 problems (the paper averages 10 seeds)",
-  finisherTokens: 16,
   source: "GAIR-NLP/AIME-Preview eval/data/aime (MAA problems)",
   dataDir: { folder: "aime25", files: ["test2025-I.jsonl", "test2025-II.jsonl"] },
   hub: { repo: "math-ai/aime25", file: "test.jsonl" },
   expected: 30,
-  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), textField(r, ["answer"]))),
-};
+});
 
-const amc23: TaskSpec = {
+const amc23 = competition({
   id: "amc23",
   description: "AMC 2023 (12A/12B): 40 problems; answers are stored as floats",
-  finisherTokens: 16,
   source: "QwenLM/Qwen2.5-Math evaluation/data/amc23 (MIT harness; MAA problems)",
   dataDir: { folder: "amc23", files: ["test.jsonl"] },
   expected: 40,
-  problems: (rs) => rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))),
-};
+});
 
 const olympiadbench: TaskSpec = {
   id: "olympiadbench",
