@@ -115,23 +115,23 @@ async function main() {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
-  const todo = jobs.filter((j) => !dir.done.has(keyOf(j)));
-  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - todo.length} already there, ${todo.length} to run`);
+  const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
+  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
 
   const maxWorkers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const maxBudget = spec.budgets[spec.budgets.length - 1];
   const perRun = 4096 + maxWorkers * 2 * (maxBudget + 256);
-  const cache = engine.newCache({ tokens: Math.min(todo.length || 1, spec.concurrency) * perRun });
+  const cache = engine.newCache({ tokens: Math.min(pending.length || 1, spec.concurrency) * perRun });
   const pool = new GradePool({ workers: 2 });
   const ctx = {
     tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
     budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling,
   };
   const bar = progress(jobs.length);
-  let finished = jobs.length - todo.length, passes = 0;
+  let finished = jobs.length - pending.length, passes = 0;
   const t0 = performance.now();
   const writes: Promise<void>[] = [];
-  let queue = todo.slice();
+  let queue = pending.slice();
   const active: { job: Job; run: Run }[] = [];
   let yielded = performance.now();
   try {
