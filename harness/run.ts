@@ -350,7 +350,7 @@ export class Run {
       return this.#readAnswer();
     }
     if (this.#s.budgets.includes(this.#passes)) this.#readAnswer();
-    if (this.#passes >= last && this.#phase === "decode") this.#finishRun();
+    if (this.#passes >= last && this.#phase === "decode") this.#phase = "done";
   }
 
   /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
@@ -376,7 +376,7 @@ export class Run {
     }
     this.#finisherText = "";
     this.#finisherPasses = 0;
-    if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#finishRun();
+    if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#phase = "done";
   }
 
   #vote(): string | null {
@@ -469,11 +469,6 @@ export class Run {
     this.#tail = undefined;
     this.#phase = "decode";
     this.#record(answer ?? null, "finisher");
-  }
-
-  #finishRun() {
-    if (this.#phase === "done") return;
-    this.#phase = "done";
   }
 
   /** The run's blocks back to the pool. */
