@@ -195,6 +195,7 @@ async function grade(job: Job, run: Run, pool: GradePool): Promise<[BenchRecord,
     ...key,
     workers: Array.from({ length: workers }, (_, i) => run.workerText(i)),
     steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
+    pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),
   };
   return [record, trace];
 }

@@ -118,6 +118,8 @@ export type Phase = "decode" | "finish" | "done";
 export class Run {
   readonly steps: StepRecord[] = [];
   readonly checkpoints: Checkpoint[] = [];
+  /** wall time of every pass this run took part in, in order (finisher passes included), ms */
+  readonly passMs: number[] = [];
   /** called when a step is finished (tracing) */
   onStep?: (s: StepRecord, run: Run) => void;
 
@@ -290,6 +292,7 @@ export class Run {
   /** The ids sampled for the rows that had samplers, in plan order; `ms`: the pass's wall time. */
   accept(ids: readonly number[], ms: number): void {
     this.#wallMs += ms;
+    this.passMs.push(ms);
     if (this.#phase === "finish") return this.#finisherAccept(ids[0]);
     this.#passes++;
     const sampled = this.#sampledOrder;

@@ -46,6 +46,8 @@ export interface TraceLine {
   seed: number;
   workers: string[];
   steps: { worker: number; step: number; pass: number; text: string }[];
+  /** wall time of each pass the run took part in (ms; shared passes counted whole) */
+  pass_ms: number[];
 }
 
 export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {
