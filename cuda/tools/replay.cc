@@ -3,13 +3,14 @@
 // cache geometry, and every pass's plan with the logits to compare against (none for timing-only passes).
 //
 //   hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
-//                       [--path-prefix OLD=NEW]
+//                       [--path-prefix OLD=NEW] [--only PASS]
 //
 // Per pass: the worst |difference| to the recorded logits and the relative L2 error ‖got−want‖/‖want‖; a pass
 // fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
-// against the host's rule on the same logits. Exits 1 on any failure, 2 on bad input.
+// against the host's rule on the same logits. --only runs that one pass (for profilers). Exits 1 on any
+// failure, 2 on bad input.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
   }
   std::string device = "cpu", prefix_old, prefix_new;
   double tol = 1e-4, rtol = 0;
-  int repeat = 0;
+  int repeat = 0, only = -1;
   bool check_sampling = false;
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
       else if (a == "--rtol") rtol = std::stod(value());
       else if (a == "--repeat") repeat = std::stoi(value());
       else if (a == "--check-sampling") check_sampling = true;
+      else if (a == "--only") only = std::stoi(value());
       else if (a == "--path-prefix") {
         const std::string v = value();
         const size_t eq = v.find('=');
@@ -133,6 +135,7 @@ int main(int argc, char** argv) {
       const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
       const auto want = in.array<float>(in.get<uint32_t>());
       const hogwild::Plan p = hogwild::decode_plan(plan_ints.data(), plan_ints.size(), spec.vocab, pages, page_size);
+      if (only >= 0 && int(i) != only) continue;
       std::vector<float> got(size_t(p.L) * spec.vocab);
       const double t0 = now_ms();
       model->forward(*cache, p, got.data());

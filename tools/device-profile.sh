@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Per-kernel device time of one decode pass (Nsight Compute, no CUDA graphs): where a pass's time goes
+# between kernels and gaps. Needs .device/recordings (tools/make-recordings.ts) and a GPU machine with ncu.
+#   tools/device-profile.sh [PASS ...]      (passes of perf-qwq-32b.hwrec; default 0 and 7)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/hogwild-profile}
+BUILD=${BUILD:-/tmp/hogwild-build}
+mkdir -p "$OUT"
+cmake -S cuda -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/build.log" 2>&1 &&
+  cmake --build "$BUILD" -j "$(nproc)" --target hogwild-replay >>"$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log"; exit 1; }
+REC=.device/recordings/perf-qwq-32b.hwrec
+KERNELS='regex:skinny|add_rmsnorm|qkv_post|attn_|swiglu|embed_kernel|gather|sample|gemm|Kernel|sm90'
+[[ $# -gt 0 ]] || set -- 0 7
+for pass in "$@"; do
+  HOGWILD_GRAPHS=0 ncu --csv --metrics gpu__time_duration.sum --kernel-name "$KERNELS" \
+    "$BUILD/hogwild-replay" "$REC" --device cuda --only "$pass" >"$OUT/pass$pass.csv" 2>"$OUT/pass$pass.err"
+  echo "## pass $pass ($(sed -n "$((pass + 1))p" "${REC%.hwrec}.txt"))"
+  # kernel name (shortened) -> calls, total µs
+  awk -F'","' 'NR > 1 && $(NF-2) == "gpu__time_duration.sum" {
+      name = $5; sub(/\(.*/, "", name); sub(/.*::/, "", name); v = $NF; gsub(/[",]/, "", v)
+      unit = $(NF-1); if (unit == "nsecond") v /= 1000; else if (unit == "msecond") v *= 1000
+      n[name]++; t[name] += v; total += v }
+    END { for (k in t) printf "%-40s %5d calls %10.1f us\n", k, n[k], t[k]; printf "%-40s %5s       %10.1f us\n", "all kernels", "", total }' \
+    "$OUT/pass$pass.csv" | sort -k4 -n -r
+done
