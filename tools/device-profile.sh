@@ -16,10 +16,10 @@ for pass in "$@"; do
   HOGWILD_GRAPHS=0 ncu --csv --metrics gpu__time_duration.sum --kernel-name "$KERNELS" \
     "$BUILD/hogwild-replay" "$REC" --device cuda --only "$pass" >"$OUT/pass$pass.csv" 2>"$OUT/pass$pass.err"
   echo "## pass $pass ($(sed -n "$((pass + 1))p" "${REC%.hwrec}.txt"))"
-  # kernel name (shortened) -> calls, total µs
-  awk -F'","' 'NR > 1 && $(NF-2) == "gpu__time_duration.sum" {
+  # kernel name (shortened) -> calls, total µs (ncu's CSV follows the program's own output lines)
+  awk -F'","' '/^"/ && $(NF-2) == "gpu__time_duration.sum" {
       name = $5; sub(/\(.*/, "", name); sub(/.*::/, "", name); v = $NF; gsub(/[",]/, "", v)
-      unit = $(NF-1); if (unit == "nsecond") v /= 1000; else if (unit == "msecond") v *= 1000
+      unit = $(NF-1); if (unit == "ns" || unit == "nsecond") v /= 1000; else if (unit == "ms" || unit == "msecond") v *= 1000
       n[name]++; t[name] += v; total += v }
     END { for (k in t) printf "%-40s %5d calls %10.1f us\n", k, n[k], t[k]; printf "%-40s %5s       %10.1f us\n", "all kernels", "", total }' \
     "$OUT/pass$pass.csv" | sort -k4 -n -r
