@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { check, runMain } from "../engine/errors.ts";
+import { check, InputError, runMain } from "../engine/errors.ts";
 import { hubModel } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
@@ -121,7 +121,13 @@ async function main() {
   const maxWorkers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const maxBudget = spec.budgets[spec.budgets.length - 1];
   const perRun = 4096 + maxWorkers * 2 * (maxBudget + 256);
-  const cache = engine.newCache({ tokens: Math.min(pending.length || 1, spec.concurrency) * perRun });
+  const kvTokens = spec.kvTokens ?? Math.min(pending.length || 1, spec.concurrency) * perRun;
+  let cache;
+  try {
+    cache = engine.newCache({ tokens: kvTokens });
+  } catch (e) {
+    throw new InputError(`a KV cache of ${kvTokens} tokens does not fit (${(e as Error).message}); lower --concurrency or give --kv-tokens`);
+  }
   const pool = new GradePool({ workers: 2 });
   const ctx = {
     tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,

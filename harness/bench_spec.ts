@@ -16,6 +16,8 @@ export interface BenchSpec {
   seeds: number[];
   limit?: number;
   concurrency: number;
+  /** KV cache capacity in tokens (default: enough for `concurrency` runs of the largest method) */
+  kvTokens?: number;
   out: string;
   shard?: { index: number; count: number };
   data?: string;
@@ -44,6 +46,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --limit N                       the first N problems of each task                   [all; 6 synthetic]
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
+  --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
+                                  [4096 + 2 × workers × (max budget + 256), times the concurrency]
   --out results/NAME              the run's folder (resumed when it exists)          [results/default]
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
@@ -58,6 +62,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
 const OPTIONS = {
   model: { type: "string" }, device: { type: "string" }, task: { type: "string" }, methods: { type: "string" },
   budgets: { type: "string" }, seeds: { type: "string" }, limit: { type: "string" }, concurrency: { type: "string" },
+  "kv-tokens": { type: "string" },
   out: { type: "string" }, shard: { type: "string" }, data: { type: "string" }, "data-dir": { type: "string" },
   hub: { type: "string" }, "skip-bad": { type: "boolean" }, "finisher-tokens": { type: "string" },
   "redundancy-every": { type: "string" }, temperature: { type: "string" }, "top-k": { type: "string" },
@@ -139,6 +144,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     seeds,
     limit: int(f.limit, "limit"),
     concurrency: int(f.concurrency, "concurrency") ?? 4,
+    kvTokens: int(f["kv-tokens"], "kv-tokens", 1024),
     out: f.out ?? "results/default",
     shard: parseShard(f.shard),
     data: f.data,
@@ -157,8 +163,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   };
 }
 
-/** What must match for a run folder to be resumed (everything that changes results). */
+/** What must match for a run folder to be resumed (everything that changes results; not how many runs share passes or the cache's size). */
 export function resumeKey(s: BenchSpec): Record<string, unknown> {
-  const { concurrency: _c, ...rest } = s;
+  const { concurrency: _c, kvTokens: _k, ...rest } = s;
   return JSON.parse(JSON.stringify(rest));
 }
