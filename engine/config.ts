@@ -50,6 +50,9 @@ export interface GenerationConfig {
   minP: number;
 }
 
+/** transformers' defaults for a model without generation_config.json: greedy, no stop token known. */
+export const DEFAULT_GENERATION: GenerationConfig = { eosTokenIds: [], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+
 const FAMILIES: Record<string, { family: Family; note: string }> = {
   llama: { family: "llama", note: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
   qwen2: { family: "qwen2", note: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },

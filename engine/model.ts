@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { KVCache } from "./cache.ts";
-import { type GenerationConfig, type ModelConfig, readGenerationConfig, readJson, readModelConfig } from "./config.ts";
+import { DEFAULT_GENERATION, type GenerationConfig, type ModelConfig, readGenerationConfig, readJson, readModelConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
 import { commitPlan, encodePlan, type Row } from "./plan.ts";
@@ -57,7 +57,7 @@ export class Engine {
       // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes.
       tokenizer = config.family === "llama" ? undefined : TextTokenizer.qwen3();
       const im_end = tokenizer?.tokenId("<|im_end|>");
-      generation = { eosTokenIds: im_end === undefined ? [] : [im_end], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+      generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {
       if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
       const config = readModelConfig(source);
@@ -80,7 +80,7 @@ export class Engine {
     } catch (e) {
       throw new InputError(`${source}: ${(e as Error).message}`);
     }
-    const generation = opts.generation ?? { eosTokenIds: [], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+    const generation = opts.generation ?? DEFAULT_GENERATION;
     return new Engine(source, spec.config, generation, opts.tokenizer, spec, native);
   }
 

@@ -136,8 +136,8 @@ interface Structure {
   parts: string[];
 }
 
-/** Splits at depth-0 commas; undefined when there is no such comma. */
-function splitTop(s: string, sep = ","): string[] | undefined {
+/** Splits at depth-0 commas (or `sep`); undefined when there is no such separator. */
+export function splitTop(s: string, sep = ","): string[] | undefined {
   const parts: string[] = [];
   let depth = 0, start = 0;
   for (let i = 0; i < s.length; i++) {

@@ -4,7 +4,7 @@
  * Every record carries GRADER_VERSION so that results graded by different rules are never mixed silently.
  */
 import { lastBoxed, lenientAnswer } from "./answer.ts";
-import { equivalentAny, type Mode } from "./equivalence.ts";
+import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
 
 export const GRADER_VERSION = "hogwild-grader/1";
 
@@ -43,20 +43,14 @@ export function gradeList(generated: string, golds: readonly string[], mode: Mod
   return right / golds.length;
 }
 
-/** Top-level comma-separated answers (commas inside braces or brackets do not split). */
+/** Top-level comma-separated answers; a comma before three digits is a thousands separator (70,000). */
 function splitAnswers(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < s.length; i++) {
-    if ("([{".includes(s[i])) depth++;
-    else if (")]}".includes(s[i])) depth--;
-    else if (s[i] === "," && depth === 0 && !/^\d{3}(\D|$)/.test(s.slice(i + 1)) ) {
-      out.push(s.slice(start, i).trim());
-      start = i + 1;
-    }
+  for (const part of splitTop(s) ?? [s]) {
+    if (out.length && /^\d{3}(\D|$)/.test(part)) out[out.length - 1] += "," + part;
+    else out.push(part);
   }
-  out.push(s.slice(start).trim());
-  return out;
+  return out.map((p) => p.trim());
 }
 
 export interface ProblemGrade extends Grade {
