@@ -22,6 +22,8 @@ export interface LoadOptions {
   device?: Device;
   /** seed of random:SHAPE weights */
   seed?: number;
+  /** false: no tokenizer (ids in, ids out; for benchmarks, and bundles that carry no tokenizer files) */
+  tokenizer?: boolean;
 }
 
 export interface CacheOptions {
@@ -55,7 +57,7 @@ export class Engine {
       const config = shapeConfig(source.slice("random:".length));
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
       // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes.
-      tokenizer = config.family === "llama" ? undefined : TextTokenizer.qwen3();
+      tokenizer = config.family === "llama" || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
       const im_end = tokenizer?.tokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {
@@ -63,7 +65,7 @@ export class Engine {
       const config = readModelConfig(source);
       spec = specFromCheckpoint(config, readCheckpoint(source), source);
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));
-      tokenizer = TextTokenizer.fromDir(source);
+      tokenizer = opts.tokenizer === false ? undefined : TextTokenizer.fromDir(source);
     }
     return await Engine.fromSpec(spec, { device, generation, tokenizer, source });
   }

@@ -40,14 +40,20 @@ export interface Native {
   threads(): number;
 }
 
-export const ADDON_PATH = fileURLToPath(new URL("../cuda/build/Release/hogwild.node", import.meta.url));
+/** The addon `deno task build` makes, or HOGWILD_ADDON (one built by plain CMake, as tools/device-check.sh does). */
+export const ADDON_PATH = Deno.env.get("HOGWILD_ADDON") ??
+  fileURLToPath(new URL("../cuda/build/Release/hogwild.node", import.meta.url));
 export const REPLAY_PATH = fileURLToPath(new URL("../cuda/build/hogwild-replay", import.meta.url));
 
 let native: Native | undefined;
 
 export function loadNative(): Native {
   if (native) return native;
-  if (!existsSync(ADDON_PATH)) throw new InputError(`the native library is not built (${ADDON_PATH}): run \`deno task build\``);
+  if (!existsSync(ADDON_PATH)) {
+    throw new InputError(Deno.env.get("HOGWILD_ADDON")
+      ? `HOGWILD_ADDON: no such file: ${ADDON_PATH}`
+      : `the native library is not built (${ADDON_PATH}): run \`deno task build\``);
+  }
   native = createRequire(import.meta.url)(ADDON_PATH) as Native;
   return native;
 }

@@ -4,7 +4,8 @@
  * For a model shape (random weights made in memory: no file) and R workers that share one context of C cached
  * tokens, each with its own short block (the Hogwild! decode shape), it times one forward pass (one new
  * token per row) with tinybench and prints the median ms, the bytes a pass must read at the least (weights
- * + the KV of every distinct block, once), the floor (bytes / measured copy bandwidth) and the ratio.
+ * + the KV of every distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the
+ * bandwidth achieved (bytes / time) and the time against the first worker count at the same context.
  *
  *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--workers 1,2,4,8] [--context 512,4096]
  *                  [--iterations 8] [--json FILE] [--skip-engine] [--skip-harness]
@@ -13,7 +14,7 @@
  * checked, tokens decoded, steps detected, commits and bookkeeping done) for 1-8 workers and 1-32 problems
  * at once: it must stay a small part of a real pass (under 0.4 ms at 8 workers: 2% of ~20 ms for 32B on an H100).
  *
- * On a GPU machine without node, tools/device-check.sh prints the same table through hogwild-replay.
+ * GPU machines have no node: tools/device-check.sh runs this file there as a bundle with a carried Deno.
  */
 import { writeFileSync } from "node:fs";
 import { Bench } from "tinybench";
@@ -59,9 +60,11 @@ async function enginePerf(values: { model: string; device: string; iterations: s
   const cuda = values.device === "cuda";
   const iterations = list(values.iterations, "iterations")[0];
   const native = loadNative();
+  const gpu = native.cudaInfo();
+  check(!cuda || gpu.deviceCount > 0, `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`);
   const bandwidth = cuda ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
   const t0 = performance.now();
-  const engine = await Engine.load(values.model, { device: values.device as Device });
+  const engine = await Engine.load(values.model, { device: values.device as Device, tokenizer: false });
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config;
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
@@ -73,8 +76,9 @@ async function enginePerf(values: { model: string; device: string; iterations: s
   console.log(`weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
     `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write, median of 7)`);
   console.log(`each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`);
-  console.log("| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | tokens/s |");
-  console.log("|---:|---:|---:|---:|---:|---:|---:|");
+  const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
+  console.log(`| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`);
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const results = [];
   for (const C of contexts) {
     for (const R of workers) {
@@ -98,8 +102,10 @@ async function enginePerf(values: { model: string; device: string; iterations: s
       const ms = r.latency.p50;
       const bytes = weightBytes + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
       const floorMs = bytes / bandwidth * 1000;
-      results.push({ workers: R, context: C, ms, bytes, floorMs, ratio: ms / floorMs });
-      console.log(`| ${R} | ${C} | ${ms.toFixed(1)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(1)} | ${(ms / floorMs).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`);
+      const first = results.find((r) => r.context === C)?.ms ?? ms;
+      results.push({ workers: R, context: C, ms, bytes, floorMs, ratio: ms / floorMs, gbPerS: bytes / ms / 1e6, vsFirst: ms / first });
+      console.log(`| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${(ms / floorMs).toFixed(2)} | ` +
+        `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`);
     }
   }
   return { model: values.model, device: engine.native.device, bandwidth, results };

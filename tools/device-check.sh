@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The CUDA backend on a GPU machine, in one go (those machines have no node): build the core and
+# The CUDA backend on a GPU machine, in one go (those machines have no node): build the core, the addon and
 # hogwild-replay, check the GPU against transformers (fixtures) and against this project's CPU path (random
-# plans on many shapes, recorded on a CPU machine), run compute-sanitizer, then time random:qwq-32b.
+# plans on many shapes, recorded on a CPU machine), run compute-sanitizer, then time random:qwq-32b with
+# `deno task perf`'s own code (bundled, run by a carried Deno) and with hogwild-replay (prefill, A/B switches).
 #
-# Prepare on a machine with node first:   deno run -A tools/make-recordings.ts      (writes .device/recordings)
-# Then, on the GPU machine, from the repo:  tools/device-check.sh
+# Prepare on a machine with node first:   deno task device:prepare        (writes .device: ~34 MiB)
+# Then, on the GPU machine, from the repo:  tools/device-check.sh         (carry .device)
 # Logs go to $OUT (default /tmp/hogwild-device); the last lines printed are the summary tables.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,13 +13,16 @@ OUT=${OUT:-/tmp/hogwild-device}
 REC=.device/recordings
 BUILD=${BUILD:-/tmp/hogwild-build}
 mkdir -p "$OUT"
-[[ -f $REC/ROOT ]] || { echo "no $REC: run tools/make-recordings.ts on a machine with node first"; exit 2; }
+for f in "$REC/ROOT" .device/perf.js .device/deno.xz .device/node-api/napi.h; do
+  [[ -f $f ]] || { echo "no $f: run \`deno task device:prepare\` on a machine with node first"; exit 2; }
+done
 ROOT=$(cat "$REC/ROOT")
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
 
 t0=$SECONDS
-if ! { cmake -S cuda -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 &&
-       cmake --build "$BUILD" -j "$(nproc)"; } >"$OUT/build.log" 2>&1; then
+if ! { cmake -S cuda -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+         -DCMAKE_JS_INC="$PWD/.device/node-api" && cmake --build "$BUILD" -j "$(nproc)" &&
+       xz -dc .device/deno.xz >"$BUILD/deno" && chmod +x "$BUILD/deno"; } >"$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"; echo "BUILD FAILED"; exit 1
 fi
 echo "build: $((SECONDS - t0)) s"
@@ -50,17 +54,23 @@ if compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3
 summary+=("$(printf '%-34s %-4s %3ss  %s' memcheck "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck.log")")")
 
 printf '%s\n' "${summary[@]}"
+
+echo; echo "## deno task perf --device cuda (harness/perf.ts as .device/perf.js)"
+if HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi --allow-env --allow-sys \
+    .device/perf.js --device cuda --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 --skip-harness \
+    --json "$OUT/perf.json" >"$OUT/perf.log" 2>&1; then cat "$OUT/perf.log"; else tail -20 "$OUT/perf.log"; echo "perf FAILED"; status=1; fi
+
 for f in "$REC"/perf-*.hwrec; do
-  echo; echo "## $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
+  echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
   # GEMM auto: own kernel up to 2 rows, cuBLAS above; attention mma: tensor cores for head_dim 64/128.
-  # PERF_SETTINGS (one "gemm graphs attention profile" per line) narrows the timing runs.
+  # PERF_SETTINGS (one "gemm graphs attention profile" per line) chooses the timing runs.
   while read -r setting; do
     [[ -n $setting ]] || continue
     read -r policy graphs attn profile <<<"$setting"
     echo "### GEMM $policy, CUDA graphs $graphs, attention $attn$([[ $profile == 1 ]] && echo ', per-stage profile')"
     HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile "$R" "$f" --device cuda \
       --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn.log" | grep -E '^\||^model|error|^profile'
-  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0\nown 1 mma 0\nauto 0 mma 1'}"
+  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0\nauto 0 mma 1'}"
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
 exit $status

@@ -42,7 +42,9 @@ void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N);
 
 // ---- element-wise and per-row kernels ----
 void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int H, float* x);
-// RMSNorm fused with the residual: x += delta (if given); out = bf16(rmsnorm(x) * w).
+// RMSNorm fused with the residual: x += delta (if given); out = bf16(rmsnorm(x) * w). One row per CTA in
+// registers: hidden sizes up to kMaxHidden.
+constexpr int kMaxHidden = 16384;
 void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out);
 void swiglu(cudaStream_t s, const float* gate_up, int T, int I, bf16* out);
 void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst);
@@ -63,7 +65,7 @@ struct AttnPlan {
   const int32_t* seg_rel;                 // [S]   query position - block offset (rotation and causal bound)
   const int32_t* seg_n;                   // [S]   visible keys
   const int32_t* seg_slot;                // [S]   first partial slot (one per chunk of its block)
-  const int32_t* tok_seg_start;           // [T+1] segments of token t, with seg_chunks
+  const int32_t* tok_seg_start;           // [T+1] segments of token t (never none: its own block)
   const int32_t* seg_chunks;              // [S]
   const int32_t* item_block;              // [items]
   const int32_t* item_chunk;              // [items]

@@ -92,6 +92,8 @@ class CudaModel : public Model {
     if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(gemm_policy_ = p);
     if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
     if (const char* g = std::getenv("HOGWILD_PROFILE")) profile_ = std::string(g) == "1";
+    if (s_.hidden > cuda::kMaxHidden)
+      throw Error("CUDA: hidden size " + std::to_string(s_.hidden) + " (at most " + std::to_string(cuda::kMaxHidden) + ")");
     geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0};
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);

@@ -23,18 +23,41 @@ __global__ void embed_kernel(const bf16* table, const int32_t* tokens, int H, fl
   for (int i = threadIdx.x; i < H; i += blockDim.x) x[size_t(t) * H + i] = __bfloat162float(row[i]);
 }
 
-__global__ void add_rmsnorm_kernel(float* x, const float* delta, const float* w, int H, float eps, bf16* out) {
+// One CTA per row, each thread holding V elements in registers: every load of x and delta is issued before
+// any store (restrict: they cannot alias), so a row costs one memory round trip, not one per loop step.
+template <int V>
+__global__ void __launch_bounds__(1024)
+    add_rmsnorm_kernel(float* __restrict__ x, const float* __restrict__ delta, const float* __restrict__ w, int H,
+                       float eps, bf16* __restrict__ out) {
   __shared__ float scratch[32];
-  const int r = blockIdx.x;
-  float* xr = x + size_t(r) * H;
-  float ss = 0;
-  for (int i = threadIdx.x; i < H; i += blockDim.x) {
-    float v = xr[i];
-    if (delta) xr[i] = v = v + delta[size_t(r) * H + i];
-    ss += v * v;
+  const size_t row = size_t(blockIdx.x) * H;
+  float v[V];
+  float ss = 0.f;
+#pragma unroll
+  for (int k = 0; k < V; k++) {
+    const int i = threadIdx.x + k * blockDim.x;
+    v[k] = i < H ? x[row + i] + (delta ? delta[row + i] : 0.f) : 0.f;
+    ss += v[k] * v[k];
+  }
+  if (delta) {
+#pragma unroll
+    for (int k = 0; k < V; k++) {
+      const int i = threadIdx.x + k * blockDim.x;
+      if (i < H) x[row + i] = v[k];
+    }
   }
   const float inv = rsqrtf(block_sum(ss, scratch) / H + eps);
-  for (int i = threadIdx.x; i < H; i += blockDim.x) out[size_t(r) * H + i] = __float2bfloat16(w[i] * (xr[i] * inv));
+#pragma unroll
+  for (int k = 0; k < V; k++) {
+    const int i = threadIdx.x + k * blockDim.x;
+    if (i < H) out[row + i] = __float2bfloat16(w[i] * (v[k] * inv));
+  }
+}
+
+template <int V>
+void launch_add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, float eps, bf16* out) {
+  const int threads = ((H + V - 1) / V + 31) / 32 * 32;
+  add_rmsnorm_kernel<V><<<T, threads, 0, s>>>(x, delta, w, H, eps, out);
 }
 
 __global__ void swiglu_kernel(const float* gu, int I, bf16* out) {
@@ -125,7 +148,13 @@ void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int 
 }
 
 void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out) {
-  add_rmsnorm_kernel<<<T, 256, 0, s>>>(x, delta, w, H, float(eps), out);
+  // The fewest registers per thread that fit the row in 1024 threads.
+  if (H <= 1024) launch_add_rmsnorm<1>(s, x, delta, w, T, H, float(eps), out);
+  else if (H <= 2048) launch_add_rmsnorm<2>(s, x, delta, w, T, H, float(eps), out);
+  else if (H <= 4096) launch_add_rmsnorm<4>(s, x, delta, w, T, H, float(eps), out);
+  else if (H <= 8192) launch_add_rmsnorm<8>(s, x, delta, w, T, H, float(eps), out);
+  else if (H <= kMaxHidden) launch_add_rmsnorm<kMaxHidden / 1024>(s, x, delta, w, T, H, float(eps), out);
+  else throw Error("CUDA: hidden size above " + std::to_string(kMaxHidden) + " is not supported");
   HW_CUDA(cudaGetLastError());
 }
 

@@ -1,0 +1,55 @@
+/** deno task perf: its flags, its refusals, and the harness-overhead table. */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadNative } from "../../engine/native.ts";
+
+const PERF = new URL("../../harness/perf.ts", import.meta.url).pathname;
+
+async function perf(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", "--allow-sys", PERF, ...args],
+    env: { RUST_BACKTRACE: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("perf refuses bad flags with one line naming the flag", async () => {
+  for (const [args, message] of [
+    [["--workers", "0,2"], /^error: --workers: expected comma-separated positive integers, got "0,2"\n$/],
+    [["--context", "4k"], /^error: --context: expected comma-separated positive integers, got "4k"\n$/],
+    [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
+    [["--model", "random:nope"], /^error: .*nope/],
+  ] as const) {
+    const r = await perf(...args, "--skip-harness");
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+Deno.test("perf --device cuda says why when there is no usable GPU", async () => {
+  const gpu = loadNative().cudaInfo();
+  const r = await perf("--device", "cuda", "--model", "random:qwen3-demo", "--workers", "1", "--context", "16", "--iterations", "1", "--skip-harness");
+  if (gpu.deviceCount > 0) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\| 1 \| 16 \| /m);
+  } else {
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --device cuda: no usable GPU \(.+\)\n$/);
+  }
+});
+
+Deno.test("perf times the harness alone on a backend that does nothing", async () => {
+  const json = join(mkdtempSync(join(tmpdir(), "hogwild-perf-")), "perf.json");
+  const r = await perf("--skip-engine", "--workers", "2", "--json", json);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(readFileSync(json, "utf8")).harness as { workers: number; problems: number; ms: number }[];
+  assert.deepEqual(rows.map((x) => [x.workers, x.problems]), [[2, 1], [2, 8], [2, 32]]);
+  for (const x of rows) {
+    assert.ok(x.ms > 0 && x.ms < 50, `${x.problems} problems: ${x.ms} ms per pass`);
+    assert.match(r.stdout, new RegExp(`^\\| 2 \\| ${x.problems} \\| ${x.ms.toFixed(3)} \\|`, "m"));
+  }
+});
