@@ -22,8 +22,13 @@ class Gemm {
   ~Gemm();
   void run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
   bool has_cublas() const { return handle_ != nullptr; }
-  // "auto" (own kernel for M <= kOwnAutoRows, cuBLAS above), "own" (own kernel up to 8 rows), "cublas".
-  void set_policy(const std::string& p) { policy_ = p; }
+  // "auto" (own kernel for M <= kOwnAutoRows, cuBLAS above), "own" (own kernel up to 8 rows), "cublas",
+  // "mma" (own tensor-core kernel up to kMmaGemmMaxRows rows, cuBLAS above).
+  void set_policy(const std::string& p) {
+    if (p != "auto" && p != "own" && p != "cublas" && p != "mma")
+      throw Error("HOGWILD_GEMM: expected auto, own, cublas or mma, got \"" + p + "\"");
+    policy_ = p;
+  }
 
  private:
   void* lib_ = nullptr;
@@ -36,8 +41,9 @@ class Gemm {
   int (*set_stream_)(void*, cudaStream_t) = nullptr;
   int (*destroy_)(void*) = nullptr;
 };
-constexpr int kOwnGemmMaxRows = 8, kOwnAutoRows = 2;
+constexpr int kOwnGemmMaxRows = 8, kOwnAutoRows = 2, kMmaGemmMaxRows = 32;
 void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
 void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N);
 
 // ---- element-wise and per-row kernels ----

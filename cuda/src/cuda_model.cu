@@ -89,7 +89,7 @@ class CudaModel : public Model {
     cudaDeviceProp prop;
     HW_CUDA(cudaGetDeviceProperties(&prop, 0));
     sms_ = prop.multiProcessorCount;
-    if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(gemm_policy_ = p);
+    if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(p);
     if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
     if (const char* g = std::getenv("HOGWILD_PROFILE")) profile_ = std::string(g) == "1";
     if (s_.hidden > cuda::kMaxHidden)
@@ -492,7 +492,6 @@ class CudaModel : public Model {
           *d_logit_rows_ = nullptr;
   cuda::AttnPlan ap_{};
   bool graphs_ = true;
-  std::string gemm_policy_ = "auto";
   std::vector<uintptr_t> graph_key_;
   cudaGraphExec_t graph_exec_ = nullptr;
   bool profile_ = false;

@@ -1,9 +1,11 @@
-// Projections. Decode-shaped products (a few rows) are memory-bound: the own kernel streams each weight
-// once with 16-byte loads, several output rows per warp so that one activation load serves them all.
+// Projections. Decode-shaped products (a few rows) are memory-bound: the own kernels stream each weight
+// once with 16-byte loads, on CUDA cores (several output rows per warp so that one activation load serves
+// them all) or on tensor cores (which keep the arithmetic off the critical path for up to 32 rows).
 // Larger products go to cuBLAS (tensor cores), loaded at run time: the build never needs it.
 #include <dlfcn.h>
 
 #include "cuda_kernels.h"
+#include "ptx.cuh"
 
 namespace hogwild::cuda {
 
@@ -91,6 +93,71 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+// The same product on tensor cores, for up to 8·MT rows: mma.sync m16n8k16 with the weights as A (16 output
+// features × 16 k) and the activations as B (16 k × 8 rows), so that neither needs a transpose or shared
+// memory. A thread loads 16 bytes of one weight row and 16 of one activation row per 32 k; k is permuted
+// alike in A and B (lane quad t's 8 contiguous k serve fragment columns 2t, 2t+1, 8+2t, 9+2t of two k-steps),
+// which a dot product does not see. A CTA owns 16 output features; its warps split K and add up in shared
+// memory, so that even N = 5120 gives 320 CTAs of 8 warps each, loads of 8 steps in flight per warp.
+constexpr int kMmaWarps = 8, kMmaUnroll = 4;
+
+template <int MT>
+__global__ void __launch_bounds__(kMmaWarps * 32)
+    skinny_mma_kernel(const bf16* __restrict__ x, int M, int K, const bf16* __restrict__ w, int N,
+                      const float* __restrict__ bias, float* __restrict__ y) {
+  __shared__ float red[kMmaWarps][MT * 4][32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
+  const int n0 = blockIdx.x * 16;
+  const int K8 = K / 8, steps = (K8 + 3) / 4;  // a step: 32 k, 16 bytes of a row per lane of a quad
+  const uint4* wlo = reinterpret_cast<const uint4*>(w + size_t(min(n0 + g, N - 1)) * K);
+  const uint4* whi = reinterpret_cast<const uint4*>(w + size_t(min(n0 + g + 8, N - 1)) * K);
+  const uint4* xr[MT];
+  bool xok[MT];
+#pragma unroll
+  for (int j = 0; j < MT; j++) {
+    xok[j] = j * 8 + g < M;
+    xr[j] = reinterpret_cast<const uint4*>(x + size_t(min(j * 8 + g, M - 1)) * K);
+  }
+  float acc[MT][4];
+#pragma unroll
+  for (int j = 0; j < MT; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
+  const uint4 zero = make_uint4(0, 0, 0, 0);
+  for (int s0 = warp; s0 < steps; s0 += kMmaWarps * kMmaUnroll) {
+    uint4 lo[kMmaUnroll], hi[kMmaUnroll], xv[kMmaUnroll][MT];
+#pragma unroll
+    for (int u = 0; u < kMmaUnroll; u++) {
+      const int c = 4 * (s0 + u * kMmaWarps) + t;
+      const bool ok = c < K8;
+      lo[u] = ok ? __ldg(wlo + c) : zero;
+      hi[u] = ok ? __ldg(whi + c) : zero;
+#pragma unroll
+      for (int j = 0; j < MT; j++) xv[u][j] = ok && xok[j] ? __ldg(xr[j] + c) : zero;
+    }
+#pragma unroll
+    for (int u = 0; u < kMmaUnroll; u++)
+#pragma unroll
+      for (int j = 0; j < MT; j++) {
+        mma16816(acc[j], lo[u].x, hi[u].x, lo[u].y, hi[u].y, xv[u][j].x, xv[u][j].y);
+        mma16816(acc[j], lo[u].z, hi[u].z, lo[u].w, hi[u].w, xv[u][j].z, xv[u][j].w);
+      }
+  }
+  // acc[j][i]: output feature n0 + g (+8 for i >= 2), row j*8 + 2t + (i & 1).
+#pragma unroll
+  for (int j = 0; j < MT; j++)
+#pragma unroll
+    for (int i = 0; i < 4; i++) red[warp][j * 4 + i][lane] = acc[j][i];
+  __syncthreads();
+  for (int e = threadIdx.x; e < MT * 4 * 32; e += blockDim.x) {
+    const int ji = e / 32, l = e % 32, j = ji / 4, i = ji % 4;
+    const int n = n0 + l / 4 + (i >= 2 ? 8 : 0), m = j * 8 + 2 * (l % 4) + (i & 1);
+    if (n >= N || m >= M) continue;
+    float v = 0.f;
+#pragma unroll
+    for (int wi = 0; wi < kMmaWarps; wi++) v += red[wi][ji][l];
+    y[size_t(m) * N + n] = v + (bias ? bias[n] : 0.f);
+  }
+}
+
 __global__ void add_bias_kernel(float* y, const float* bias, int M, int N) {
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < size_t(M) * N) y[i] += bias[i % N];
@@ -108,6 +175,16 @@ void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int
 #undef HW_CASE
     default: throw Error("gemm_skinny: M must be 1..8");
   }
+  HW_CUDA(cudaGetLastError());
+}
+
+void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+  if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
+  const int blocks = (N + 15) / 16;
+  if (M <= 8) skinny_mma_kernel<1><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
+  else if (M <= 16) skinny_mma_kernel<2><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
+  else if (M <= kMmaGemmMaxRows) skinny_mma_kernel<kMmaGemmMaxRows / 8><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
+  else throw Error("gemm_skinny_mma: M must be 1.." + std::to_string(kMmaGemmMaxRows));
   HW_CUDA(cudaGetLastError());
 }
 
@@ -141,8 +218,9 @@ Gemm::~Gemm() {
 }
 
 void Gemm::run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+  if (policy_ == "mma" && M <= kMmaGemmMaxRows) return gemm_skinny_mma(s, x, M, K, w, N, bias, y);
   // Measured on an H200 (cuda/NOTES.md): the own kernel wins at 1-2 rows, cuBLAS from 4.
-  const int own_rows = policy_ == "own" ? kOwnGemmMaxRows : policy_ == "cublas" ? 0 : kOwnAutoRows;
+  const int own_rows = policy_ == "own" ? kOwnGemmMaxRows : policy_ == "cublas" || policy_ == "mma" ? 0 : kOwnAutoRows;
   const bool own = (M <= own_rows) || (!handle_ && M <= kOwnGemmMaxRows);
   if (own) return gemm_skinny(s, x, M, K, w, N, bias, y);
   if (!handle_) {
