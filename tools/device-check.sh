@@ -48,10 +48,17 @@ done
 for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
   HOGWILD_ATTN=simple run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --tol 0 --rtol 2e-2
 done
-for f in "$REC"/random-*.hwrec; do   # the tensor-core skinny GEMM (HOGWILD_GEMM=mma) on the same plans
-  HOGWILD_GEMM=mma run "$(basename "$f" .hwrec)-gemm-mma" "$f" --device cuda --tol 0 --rtol 2e-2
+# The switches under test, each on every random plan and a fixture: the tensor-core skinny GEMM, programmatic
+# dependent launch, both.
+for variant in "HOGWILD_GEMM=mma" "HOGWILD_PDL=1" "HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+  tag=$(sed -e 's/HOGWILD_GEMM=mma/gemm-mma/' -e 's/HOGWILD_PDL=1/pdl/' -e 's/ /+/' <<<"$variant")
+  export $variant
+  for f in "$REC"/random-*.hwrec; do
+    run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+  done
+  run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD"
+  unset HOGWILD_GEMM HOGWILD_PDL
 done
-HOGWILD_GEMM=mma run fixture-qwen3-tiny-gemm-mma "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD"
 for gemm in auto mma; do
   t=$SECONDS
   if HOGWILD_GEMM=$gemm compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda \
@@ -61,26 +68,28 @@ done
 
 printf '%s\n' "${summary[@]}"
 
-for gemm in auto mma; do
-  echo; echo "## deno task perf --device cuda (harness/perf.ts as .device/perf.js), HOGWILD_GEMM=$gemm"
-  if HOGWILD_GEMM=$gemm HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
+for variant in "HOGWILD_GEMM=auto" "HOGWILD_GEMM=mma" "HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+  tag=$(tr ' =' '_-' <<<"$variant")
+  echo; echo "## deno task perf --device cuda (harness/perf.ts as .device/perf.js), $variant"
+  if env $variant HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
       --allow-env --allow-sys .device/perf.js --device cuda --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
-      --skip-harness --json "$OUT/perf-$gemm.json" >"$OUT/perf-$gemm.log" 2>&1; then cat "$OUT/perf-$gemm.log"
-  else tail -20 "$OUT/perf-$gemm.log"; echo "perf FAILED"; status=1; fi
+      --skip-harness --json "$OUT/perf-$tag.json" >"$OUT/perf-$tag.log" 2>&1; then cat "$OUT/perf-$tag.log"
+  else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
 done
 
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
   # GEMM auto: own CUDA-core kernel up to 2 rows, cuBLAS above; GEMM mma: own tensor-core kernel up to 32 rows;
   # attention mma: tensor cores for head_dim 64/128.
-  # PERF_SETTINGS (one "gemm graphs attention profile" per line) chooses the timing runs.
+  # PERF_SETTINGS (one "gemm graphs attention profile pdl" per line) chooses the timing runs.
   while read -r setting; do
     [[ -n $setting ]] || continue
-    read -r policy graphs attn profile <<<"$setting"
-    echo "### GEMM $policy, CUDA graphs $graphs, attention $attn$([[ $profile == 1 ]] && echo ', per-stage profile')"
-    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile "$R" "$f" --device cuda \
-      --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn.log" | grep -E '^\||^model|error|^profile'
-  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0\nmma 1 mma 0\nauto 0 mma 1\nmma 0 mma 1'}"
+    read -r policy graphs attn profile pdl <<<"$setting"
+    echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
+    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile HOGWILD_PDL=$pdl "$R" "$f" \
+      --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
+      grep -E '^\||^model|error|^profile'
+  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0 0\nmma 1 mma 0 1\nmma 0 mma 1 0'}"
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
 exit $status

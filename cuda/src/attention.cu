@@ -42,6 +42,7 @@ __global__ void __launch_bounds__(256)
   bf16* ks = reinterpret_cast<bf16*>(qs + C::kMaxQueries * HD);  // [kTile][kKeyStride]
   bf16* vs = ks + C::kTile * C::kKeyStride;                   // [kTile][HD]
   int* qn = reinterpret_cast<int*>(vs + C::kTile * HD);        // [kMaxQueries] visible keys
+  pdl_enter();
 
   const int item = blockIdx.x, kvh = blockIdx.y, G = g.heads / g.kv_heads, half = HD / 2;
   const int b = p.item_block[item], c = p.item_chunk[item];
@@ -174,6 +175,7 @@ __global__ void __launch_bounds__(256)
 template <int HD>
 __global__ void attn_merge_kernel(AttnGeometry g, AttnPlan p, const float* __restrict__ partial, bf16* __restrict__ out) {
   constexpr int kInFlight = 8;
+  pdl_enter();
   const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
   float M = kNegInf, L = 0.f, a = 0.f;
   auto fold = [&](float m, float l, float v) {
@@ -216,7 +218,7 @@ constexpr bool has_mma() {
 }
 
 template <int HD>
-void launch(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* kc, const bf16* vc,
+void run(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* kc, const bf16* vc,
             const float2* rope, float* partial, bf16* out) {
   using C = Cfg<HD>;
   const float scale_log2 = 1.4426950408889634f / sqrtf(float(HD));
@@ -224,20 +226,18 @@ void launch(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const floa
     if constexpr (has_mma<HD>()) {
       if (use_mma) {
         static_assert(mma::kRows == C::kMaxQueries, "work items are grouped for the CUDA-core kernel's query limit");
-        mma::attn_partial_mma<HD><<<dim3(p.items, g.kv_heads), mma::kWarps * 32, mma::smem_bytes<HD>(), s>>>(
-            g, p, scale_log2, q, kc, vc, rope, partial);
+        launch(mma::attn_partial_mma<HD>, dim3(p.items, g.kv_heads), mma::kWarps * 32, mma::smem_bytes<HD>(), s, g, p,
+               scale_log2, q, kc, vc, rope, partial);
       } else {
-        attn_partial_kernel<HD><<<dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s>>>(g, p, scale_log2, q, kc,
-                                                                                         vc, rope, partial);
+        launch(attn_partial_kernel<HD>, dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s, g, p, scale_log2, q,
+               kc, vc, rope, partial);
       }
     } else {
-      attn_partial_kernel<HD><<<dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s>>>(g, p, scale_log2, q, kc, vc,
-                                                                                       rope, partial);
+      launch(attn_partial_kernel<HD>, dim3(p.items, g.kv_heads), C::kWarps * 32, C::kSmem, s, g, p, scale_log2, q, kc,
+             vc, rope, partial);
     }
-    HW_CUDA(cudaGetLastError());
   }
-  attn_merge_kernel<HD><<<dim3(p.T, g.heads), (HD + 31) / 32 * 32, 0, s>>>(g, p, partial, out);
-  HW_CUDA(cudaGetLastError());
+  launch(attn_merge_kernel<HD>, dim3(p.T, g.heads), (HD + 31) / 32 * 32, 0, s, g, p, partial, out);
 }
 
 template <int HD>
@@ -277,11 +277,11 @@ size_t attention_partial_floats(const AttnGeometry& g, int slots) {
 void attention(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
                const bf16* v_cache, const float2* rope, float* partial, bf16* out) {
   switch (g.head_dim) {
-    case 16: return launch<16>(s, g, p, q, k_cache, v_cache, rope, partial, out);
-    case 32: return launch<32>(s, g, p, q, k_cache, v_cache, rope, partial, out);
-    case 64: return launch<64>(s, g, p, q, k_cache, v_cache, rope, partial, out);
-    case 128: return launch<128>(s, g, p, q, k_cache, v_cache, rope, partial, out);
-    case 256: return launch<256>(s, g, p, q, k_cache, v_cache, rope, partial, out);
+    case 16: return run<16>(s, g, p, q, k_cache, v_cache, rope, partial, out);
+    case 32: return run<32>(s, g, p, q, k_cache, v_cache, rope, partial, out);
+    case 64: return run<64>(s, g, p, q, k_cache, v_cache, rope, partial, out);
+    case 128: return run<128>(s, g, p, q, k_cache, v_cache, rope, partial, out);
+    case 256: return run<256>(s, g, p, q, k_cache, v_cache, rope, partial, out);
     default: throw Error("CUDA attention: head_dim " + std::to_string(g.head_dim) + " (supported: 16, 32, 64, 128, 256)");
   }
 }

@@ -34,6 +34,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   unsigned char* kvs = smem + kRows * HD * 2;               // stage s: K at s*2*kTileBytes, V after it
   int* qn = reinterpret_cast<int*>(kvs + 4 * kTileBytes);  // [kRows] visible keys
   const uint32_t qs_a = uint32_t(__cvta_generic_to_shared(qs)), kvs_a = uint32_t(__cvta_generic_to_shared(kvs));
+  pdl_enter();
 
   const int item = blockIdx.x, kvh = blockIdx.y, G = g.heads / g.kv_heads, half = HD / 2;
   const int b = p.item_block[item], c = p.item_chunk[item];

@@ -15,6 +15,33 @@ void check(cudaError_t e, const char* what);
 
 using bf16 = __nv_bfloat16;
 
+// ---- programmatic dependent launch (HOGWILD_PDL=1; sm_90) ----
+// A pass's kernels go out with launch(): with PDL on, each may be scheduled while the one before drains its
+// last wave, hiding the gap between kernels. Safe because every such kernel starts with pdl_enter(), which
+// waits until the grid before it has finished and its writes are visible (a no-op without PDL).
+void set_pdl(bool on);
+bool pdl();
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t s, Args... args) {
+  cudaLaunchAttribute attr;
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cfg.attrs = &attr;
+  cfg.numAttrs = pdl() ? 1 : 0;
+  HW_CUDA(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...));
+}
+__device__ __forceinline__ void pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 // ---- GEMM: y[M][N] (fp32) = x[M][K] (bf16) · W[N][K]ᵀ (bf16) (+ bias[N]) ----
 class Gemm {
  public:

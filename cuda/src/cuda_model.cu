@@ -92,6 +92,7 @@ class CudaModel : public Model {
     if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(p);
     if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
     if (const char* g = std::getenv("HOGWILD_PROFILE")) profile_ = std::string(g) == "1";
+    if (const char* g = std::getenv("HOGWILD_PDL")) cuda::set_pdl(std::string(g) == "1");
     if (s_.hidden > cuda::kMaxHidden)
       throw Error("CUDA: hidden size " + std::to_string(s_.hidden) + " (at most " + std::to_string(cuda::kMaxHidden) + ")");
     geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0};

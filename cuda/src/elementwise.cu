@@ -18,6 +18,7 @@ __device__ float block_sum(float v, float* scratch) {
 }
 
 __global__ void embed_kernel(const bf16* table, const int32_t* tokens, int H, float* x) {
+  pdl_enter();
   const int t = blockIdx.x;
   const bf16* row = table + size_t(tokens[t]) * H;
   for (int i = threadIdx.x; i < H; i += blockDim.x) x[size_t(t) * H + i] = __bfloat162float(row[i]);
@@ -30,6 +31,7 @@ __global__ void __launch_bounds__(1024)
     add_rmsnorm_kernel(float* __restrict__ x, const float* __restrict__ delta, const float* __restrict__ w, int H,
                        float eps, bf16* __restrict__ out) {
   __shared__ float scratch[32];
+  pdl_enter();
   const size_t row = size_t(blockIdx.x) * H;
   float v[V];
   float ss = 0.f;
@@ -57,10 +59,11 @@ __global__ void __launch_bounds__(1024)
 template <int V>
 void launch_add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, float eps, bf16* out) {
   const int threads = ((H + V - 1) / V + 31) / 32 * 32;
-  add_rmsnorm_kernel<V><<<T, threads, 0, s>>>(x, delta, w, H, eps, out);
+  launch(add_rmsnorm_kernel<V>, T, threads, 0, s, x, delta, w, H, eps, out);
 }
 
 __global__ void swiglu_kernel(const float* gu, int I, bf16* out) {
+  pdl_enter();
   const int t = blockIdx.y;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < I; i += gridDim.x * blockDim.x) {
     const float g = gu[size_t(t) * 2 * I + i], u = gu[size_t(t) * 2 * I + I + i];
@@ -86,6 +89,7 @@ __global__ void random_kernel(uint64_t base, bool norm, bool bias, size_t n, bf1
 }
 
 __global__ void gather_kernel(const bf16* src, const int32_t* rows, int width, bf16* dst) {
+  pdl_enter();
   for (int i = threadIdx.x; i < width; i += blockDim.x) dst[size_t(blockIdx.x) * width + i] = src[size_t(rows[blockIdx.x]) * width + i];
 }
 
@@ -111,6 +115,7 @@ __global__ void qkv_post_kernel(AttnGeometry g, float* qkv, const float* q_norm,
                                 const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache) {
   __shared__ float scratch[32];
   __shared__ float row[256];
+  pdl_enter();
   const int t = blockIdx.x, head = blockIdx.y, d = threadIdx.x, hd = g.head_dim, half = hd / 2;
   const bool active = d < hd;
   const int width = (g.heads + 2 * g.kv_heads) * hd;
@@ -143,8 +148,7 @@ unsigned grid_for(size_t n) { return unsigned(std::min<size_t>((n + 255) / 256, 
 }  // namespace
 
 void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int H, float* x) {
-  embed_kernel<<<T, 256, 0, s>>>(table, tokens, H, x);
-  HW_CUDA(cudaGetLastError());
+  launch(embed_kernel, T, 256, 0, s, table, tokens, H, x);
 }
 
 void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out) {
@@ -155,12 +159,10 @@ void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, i
   else if (H <= 8192) launch_add_rmsnorm<8>(s, x, delta, w, T, H, float(eps), out);
   else if (H <= kMaxHidden) launch_add_rmsnorm<kMaxHidden / 1024>(s, x, delta, w, T, H, float(eps), out);
   else throw Error("CUDA: hidden size above " + std::to_string(kMaxHidden) + " is not supported");
-  HW_CUDA(cudaGetLastError());
 }
 
 void swiglu(cudaStream_t s, const float* gate_up, int T, int I, bf16* out) {
-  swiglu_kernel<<<dim3((I + 255) / 256, T), 256, 0, s>>>(gate_up, I, out);
-  HW_CUDA(cudaGetLastError());
+  launch(swiglu_kernel, dim3((I + 255) / 256, T), 256, 0, s, gate_up, I, out);
 }
 
 void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst) {
@@ -170,8 +172,7 @@ void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, 
 
 void gather_rows(cudaStream_t s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst) {
   if (n == 0) return;
-  gather_kernel<<<n, 256, 0, s>>>(src, rows, width, dst);
-  HW_CUDA(cudaGetLastError());
+  launch(gather_kernel, n, 256, 0, s, src, rows, width, dst);
 }
 
 void bf16_to_f32(cudaStream_t s, const bf16* src, size_t n, float* dst) {
@@ -189,9 +190,8 @@ void qkv_post(cudaStream_t s, const AttnGeometry& g, float* qkv, int T, const fl
               double eps, const int32_t* tok_page, const int32_t* tok_slot, const int32_t* tok_local,
               const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache) {
   if (g.head_dim > 256) throw Error("CUDA: head_dim above 256 is not supported");
-  qkv_post_kernel<<<dim3(T, g.heads + 2 * g.kv_heads), (g.head_dim + 31) / 32 * 32, 0, s>>>(
-      g, qkv, q_norm, k_norm, float(eps), tok_page, tok_slot, tok_local, rope, q_out, k_cache, v_cache);
-  HW_CUDA(cudaGetLastError());
+  launch(qkv_post_kernel, dim3(T, g.heads + 2 * g.kv_heads), (g.head_dim + 31) / 32 * 32, 0, s, g, qkv, q_norm, k_norm,
+         float(eps), tok_page, tok_slot, tok_local, rope, q_out, k_cache, v_cache);
 }
 
 }  // namespace hogwild::cuda

@@ -14,6 +14,12 @@ void check(cudaError_t e, const char* what) {
 }
 
 namespace {
+bool pdl_on = false;
+}
+void set_pdl(bool on) { pdl_on = on; }
+bool pdl() { return pdl_on; }
+
+namespace {
 
 // Small CTAs (4 warps × 2 rows): even N = 5120 makes 640 CTAs, several per SM, so no SM idles in a last
 // partial wave (with 8 warps × 4 rows, 160 CTAs on 132 SMs left o_proj and down_proj at 60-77% of the floor).
@@ -30,6 +36,7 @@ template <int M>
 __global__ void __launch_bounds__(kWarps * 32)
     skinny_kernel(const bf16* __restrict__ x, int K, const bf16* __restrict__ w, int N, const float* __restrict__ bias,
                   float* __restrict__ y) {
+  pdl_enter();
   const int lane = threadIdx.x % 32;
   const int warp = blockIdx.x * kWarps + threadIdx.x / 32;
   const int n0 = warp * kRowsPerWarp;
@@ -106,6 +113,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32)
     skinny_mma_kernel(const bf16* __restrict__ x, int M, int K, const bf16* __restrict__ w, int N,
                       const float* __restrict__ bias, float* __restrict__ y) {
   __shared__ float red[kMmaWarps][MT * 4][32];
+  pdl_enter();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
   const int n0 = blockIdx.x * 16;
   const int K8 = K / 8, steps = (K8 + 3) / 4;  // a step: 32 k, 16 bytes of a row per lane of a quad
@@ -159,6 +167,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32)
 }
 
 __global__ void add_bias_kernel(float* y, const float* bias, int M, int N) {
+  pdl_enter();
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < size_t(M) * N) y[i] += bias[i % N];
 }
@@ -170,28 +179,25 @@ void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int
   const int blocks = (N + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp);
   switch (M) {
 #define HW_CASE(m) \
-  case m: skinny_kernel<m><<<blocks, kWarps * 32, 0, s>>>(x, K, w, N, bias, y); break;
+  case m: launch(skinny_kernel<m>, blocks, kWarps * 32, 0, s, x, K, w, N, bias, y); break;
     HW_CASE(1) HW_CASE(2) HW_CASE(3) HW_CASE(4) HW_CASE(5) HW_CASE(6) HW_CASE(7) HW_CASE(8)
 #undef HW_CASE
     default: throw Error("gemm_skinny: M must be 1..8");
   }
-  HW_CUDA(cudaGetLastError());
 }
 
 void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
   if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
   const int blocks = (N + 15) / 16;
-  if (M <= 8) skinny_mma_kernel<1><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
-  else if (M <= 16) skinny_mma_kernel<2><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
-  else if (M <= kMmaGemmMaxRows) skinny_mma_kernel<kMmaGemmMaxRows / 8><<<blocks, kMmaWarps * 32, 0, s>>>(x, M, K, w, N, bias, y);
+  if (M <= 8) launch(skinny_mma_kernel<1>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
+  else if (M <= 16) launch(skinny_mma_kernel<2>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
+  else if (M <= kMmaGemmMaxRows) launch(skinny_mma_kernel<kMmaGemmMaxRows / 8>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
   else throw Error("gemm_skinny_mma: M must be 1.." + std::to_string(kMmaGemmMaxRows));
-  HW_CUDA(cudaGetLastError());
 }
 
 void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N) {
   const size_t n = size_t(M) * N;
-  add_bias_kernel<<<unsigned((n + 255) / 256), 256, 0, s>>>(y, bias, M, N);
-  HW_CUDA(cudaGetLastError());
+  launch(add_bias_kernel, unsigned((n + 255) / 256), 256, 0, s, y, bias, M, N);
 }
 
 Gemm::Gemm() {

@@ -38,6 +38,7 @@ __global__ void __launch_bounds__(kThreads)
     typename Scan::TempStorage s;
   } tmp;
   __shared__ int sup[kMaxSuppress];
+  pdl_enter();
   __shared__ float bcast;
   __shared__ int pick;
   const float* l = logits + size_t(blockIdx.x) * vocab;
@@ -126,8 +127,7 @@ __global__ void __launch_bounds__(kThreads)
 void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* params,
             const int32_t* suppress, int32_t* out) {
   if (rows == 0) return;
-  sample_kernel<<<rows, kThreads, 0, s>>>(logits, vocab, params, suppress, out);
-  HW_CUDA(cudaGetLastError());
+  launch(sample_kernel, rows, kThreads, 0, s, logits, vocab, params, suppress, out);
 }
 
 }  // namespace hogwild::cuda
