@@ -79,7 +79,7 @@ async function enginePerf(values: { model: string; device: string; iterations: s
   const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
   console.log(`| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`);
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  const results = [];
+  const results: { workers: number; context: number; ms: number; bytes: number; floorMs: number; ratio: number; gbPerS: number; vsFirst: number }[] = [];
   for (const C of contexts) {
     for (const R of workers) {
       const cache = engine.newCache({ tokens: C + R * (OWN_TOKENS + 16) + 64 });
@@ -102,7 +102,7 @@ async function enginePerf(values: { model: string; device: string; iterations: s
       const ms = r.latency.p50;
       const bytes = weightBytes + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
       const floorMs = bytes / bandwidth * 1000;
-      const first = results.find((r) => r.context === C)?.ms ?? ms;
+      const first: number = results.find((r) => r.context === C)?.ms ?? ms;
       results.push({ workers: R, context: C, ms, bytes, floorMs, ratio: ms / floorMs, gbPerS: bytes / ms / 1e6, vsFirst: ms / first });
       console.log(`| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${(ms / floorMs).toFixed(2)} | ` +
         `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`);

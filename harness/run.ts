@@ -18,8 +18,9 @@
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
-import { GREEDY, Sampler, type SamplingOptions } from "../engine/sampler.ts";
+import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
+import { Finisher, type FinisherSettings } from "./finisher.ts";
 import { StepDetector } from "./steps.ts";
 
 export type Layout = "combined" | "contiguous" | "interleaved" | "independent";
@@ -143,15 +144,8 @@ export class Run {
   #sinceCheck = 0;
   #early: { answer: string } | undefined;
   #final = false;
-  // finisher state
-  #tail?: Block;
-  #tailFirst: number[] = [];
-  #finisherView: Block[] = [];
-  #finisherIds: number[] = [];
-  #finisherText = "";
-  #finisherDecode?: (id: number) => string;
-  #finisherPasses = 0;
-  readonly #finisherSampler: Sampler;
+  #finisher?: Finisher;
+  readonly #finisherSettings: FinisherSettings;
 
   constructor(cache: KVCache, spec: RunSpec) {
     if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
@@ -160,7 +154,7 @@ export class Run {
     }
     this.#s = spec;
     this.#cache = cache;
-    this.#finisherSampler = new Sampler({ ...GREEDY, suppress: spec.finisherSuppress });
+    this.#finisherSettings = { eosIds: spec.eosIds, maxTokens: spec.finisherTokens, suppress: spec.finisherSuppress, decoder: spec.decoder };
     // Without step prefixes, each worker's first token comes from its own row: the prompt's last token
     // opens the worker's first block.
     this.#promptIds = spec.collab ? spec.prompt : spec.prompt.slice(0, -1);
@@ -368,7 +362,7 @@ export class Run {
   /** Records the answer at the current checkpoint (for all later ones too once the run is final). */
   #record(answer: string | null, source: Checkpoint["source"]) {
     const base = {
-      passes: this.#passes, answer, source, finisherText: this.#finisherText, finisherPasses: this.#finisherPasses,
+      passes: this.#passes, answer, source, finisherText: this.#finisher?.text ?? "", finisherPasses: this.#finisher?.passes ?? 0,
       tokens: this.#workers.map((w) => w.generated), wallMs: this.#wallMs,
     };
     const vote = this.#s.layout === "independent" && this.#workers.length > 1 ? { vote: this.#vote() } : {};
@@ -377,8 +371,7 @@ export class Run {
       if (!this.#final && budget !== this.#passes) continue;
       this.checkpoints.push({ budget, ...base, ...vote });
     }
-    this.#finisherText = "";
-    this.#finisherPasses = 0;
+    this.#finisher = undefined;
     if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#phase = "done";
   }
 
@@ -402,31 +395,27 @@ export class Run {
   #startFinisher() {
     const ids = this.#s.ids, h = this.#headers;
     this.#phase = "finish";
-    this.#tail = this.#cache.newBlock("finisher");
-    this.#finisherIds = [];
-    this.#finisherText = "";
-    this.#finisherPasses = 0;
-    this.#finisherDecode = this.#s.decoder();
     const ws = this.#workers;
     const fork = this.#s.finisher === "fork";
+    let before: Block[], first: number[];
     if (this.#s.layout === "independent") {
       // Traces one after another: the first is already a chain in write order (its unwritten tokens follow
       // in the tail); the others are encoded after it.
-      const [first, ...rest] = ws;
-      const chains = fork ? ws.flatMap((w) => [...w.history, w.own]) : [...first.history, first.own];
-      this.#finisherView = [this.#prompt, ...chains, this.#tail];
-      this.#tailFirst = fork ? [...ids.finisherSuffix] : [...this.#unwritten(first), ...rest.flatMap((w) => w.trace), ...ids.finisherSuffix];
+      const [w0, ...rest] = ws;
+      before = [this.#prompt, ...(fork ? ws.flatMap((w) => [...w.history, w.own]) : [...w0.history, w0.own])];
+      first = fork ? [...ids.finisherSuffix] : [...this.#unwritten(w0), ...rest.flatMap((w) => w.trace), ...ids.finisherSuffix];
     } else if (fork) {
       // The workers' own blocks, no encoding at all (not identical to a re-encode: keys carry their writer's view).
       const history = this.#s.layout === "contiguous" ? [] : this.#history;
-      this.#finisherView = [this.#prompt, ...history, h.others, ...ws.flatMap((w) => [w.own, h.marker]), this.#tail];
-      this.#tailFirst = [...ids.finisherSuffix];
+      before = [this.#prompt, ...history, h.others, ...ws.flatMap((w) => [w.own, h.marker])];
+      first = [...ids.finisherSuffix];
     } else {
       // reencode: prompt + history chain (encoded once, in commit order) + the unfinished tail + the suffix.
       const unfinished = ws.flatMap((w) => [...(this.#s.layout === "contiguous" ? w.trace : w.stepIds), ...ids.marker]);
-      this.#finisherView = this.#chain ? [this.#prompt, this.#chain, this.#tail] : [this.#prompt, this.#tail];
-      this.#tailFirst = [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix];
+      before = this.#chain ? [this.#prompt, this.#chain] : [this.#prompt];
+      first = [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix];
     }
+    this.#finisher = new Finisher(this.#cache, before, first, this.#finisherSettings);
   }
 
   /** Tokens a worker has decided but not yet written into its blocks. */
@@ -442,7 +431,7 @@ export class Run {
   finisherTranscript(): number[] {
     if (this.#phase !== "finish") throw new Error("finisherTranscript: the run is not at a checkpoint");
     const chain = this.#s.layout === "independent" ? this.#workers[0].trace.slice(0, this.#workers[0].trace.length - this.#unwritten(this.#workers[0]).length) : this.#chainAll;
-    return [...this.#promptIds, ...chain, ...this.#tailFirst];
+    return [...this.#promptIds, ...chain, ...this.#finisher!.first];
   }
 
   get phase(): Phase {
@@ -456,27 +445,22 @@ export class Run {
       samplers.push(undefined);
       this.#chainPending = [];
     }
-    const tokens = this.#finisherPasses === 0 ? this.#tailFirst : this.#finisherIds.slice(-1);
-    rows.push({ block: this.#tail!, view: this.#finisherView, tokens, logits: "last" });
-    samplers.push(this.#finisherSampler);
+    const { row, sampler } = this.#finisher!.row();
+    rows.push(row);
+    samplers.push(sampler);
     return { rows, samplers };
   }
 
   #finisherAccept(id: number) {
-    this.#finisherPasses++;
-    this.#finisherIds.push(id);
-    this.#finisherText += this.#finisherDecode!(id);
-    const answer = lastBoxed("\\boxed{" + this.#finisherText);
-    if (answer === undefined && this.#finisherIds.length < this.#s.finisherTokens && !this.#s.eosIds.includes(id)) return;
-    this.#cache.free(this.#tail!);
-    this.#tail = undefined;
+    const answer = this.#finisher!.accept(id);
+    if (answer === undefined) return;
     this.#phase = "decode";
-    this.#record(answer ?? null, "finisher");
+    this.#record(answer, "finisher");
   }
 
   /** The run's blocks back to the pool. */
   free(): void {
-    const blocks = [this.#prompt, ...Object.values(this.#headers), ...this.#history, ...(this.#chain ? [this.#chain] : []), ...(this.#tail ? [this.#tail] : [])];
+    const blocks = [this.#prompt, ...Object.values(this.#headers), ...this.#history, ...(this.#chain ? [this.#chain] : []), ...(this.#finisher ? [this.#finisher.tail] : [])];
     for (const w of this.#workers) blocks.push(...w.history, w.own);
     for (const b of blocks) this.#cache.free(b);
   }
