@@ -18,12 +18,11 @@ import type { Problem } from "../tasks/problem.ts";
 import { loadTask } from "../tasks/registry.ts";
 import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
 import { curves, curvesCsv, summaryBudgets, summaryTable } from "./curves.ts";
-import { parseMethod, runSpec } from "./methods.ts";
+import { kvTokensPerRun, newSolver, parseMethod } from "./methods.ts";
 import { writePlots } from "./plots.ts";
-import { loadProtocol } from "./prompts.ts";
-import { Run } from "./run.ts";
+import { loadProtocol, loadSot } from "./prompts.ts";
 import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
-import { step } from "./schedule.ts";
+import { type Solver, step } from "./schedule.ts";
 
 interface Job {
   problem: Problem;
@@ -85,6 +84,7 @@ async function main() {
   if (!spec) return console.log(HELP);
   const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
   const protocol = loadProtocol(spec.protocol);
+  const sot = loadSot(spec.sotPrompts);
   for (const m of spec.methods) parseMethod(m);
 
   // Problems first: bad task options fail before the model loads.
@@ -118,9 +118,8 @@ async function main() {
   const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
   console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
 
-  const maxWorkers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const maxBudget = spec.budgets[spec.budgets.length - 1];
-  const perRun = 4096 + maxWorkers * 2 * (maxBudget + 256);
+  const perRun = Math.max(...spec.methods.map((m) => kvTokensPerRun(parseMethod(m), maxBudget, { sot })));
   const kvTokens = spec.kvTokens ?? Math.min(pending.length || 1, spec.concurrency) * perRun;
   let cache;
   try {
@@ -131,14 +130,14 @@ async function main() {
   const pool = new GradePool({ workers: 2 });
   const ctx = {
     tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
-    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling,
+    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling, sot,
   };
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, passes = 0;
   const t0 = performance.now();
   const writes: Promise<void>[] = [];
   let queue = pending.slice();
-  const active: { job: Job; run: Run }[] = [];
+  const active: { job: Job; run: Solver }[] = [];
   let yielded = performance.now();
   try {
     while (queue.length || active.length) {
@@ -146,7 +145,7 @@ async function main() {
         const job = queue[0];
         queue = queue.slice(1);
         const method = parseMethod(job.method);
-        active.push({ job, run: new Run(cache, runSpec(method, job.problem.text, job.seed, { ...ctx, finisherTokens: job.finisherTokens })) });
+        active.push({ job, run: newSolver(cache, method, job.problem.text, job.seed, { ...ctx, finisherTokens: job.finisherTokens }) });
       }
       step(engine, cache, active.map((a) => a.run));
       passes++;
@@ -175,7 +174,7 @@ async function main() {
 }
 
 /** Grades every checkpoint off the generation's path; resolves to the record and the trace to append. */
-async function grade(job: Job, run: Run, pool: GradePool): Promise<[BenchRecord, Parameters<RunDir["append"]>[1]]> {
+async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchRecord, Parameters<RunDir["append"]>[1]]> {
   const p = job.problem;
   const verdict = (answer: string | null | undefined) =>
     pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
@@ -196,10 +195,9 @@ async function grade(job: Job, run: Run, pool: GradePool): Promise<[BenchRecord,
   const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };
   const last = run.checkpoints[run.checkpoints.length - 1];
   const record: BenchRecord = { ...key, golds: p.golds, grading: p.grading, checkpoints, steps: run.steps.length, wall_ms: +(last?.wallMs ?? 0).toFixed(2), grader: GRADER_VERSION };
-  const workers = parseMethod(job.method).workers;
   const trace = {
     ...key,
-    workers: Array.from({ length: workers }, (_, i) => run.workerText(i)),
+    workers: run.texts(),
     steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
     pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),
   };

@@ -31,6 +31,7 @@ export interface BenchSpec {
   collabTemplate?: string;
   plainTemplate?: string;
   protocol?: string;
+  sotPrompts?: string;
 }
 
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
@@ -39,7 +40,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   once there) or random weights of a known shape   [random:qwen3-demo]
   --task ID[,ID]                  tasks (deno task tasks list)                       [synthetic]
   --methods LIST                  hogwild:N[:layout][:fork][:no-collab], sequential,
-                                  sequential-no-early-stop, sc:N[:fork]
+                                  sequential-no-early-stop, sc:N[:fork], sot[:N]
                                   [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:48:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
@@ -47,7 +48,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
   --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
-                                  [4096 + 2 × workers × (max budget + 256), times the concurrency]
+                                  [a run's most (hogwild/sc: 4096 + 2 × workers × (max budget + 256)),
+                                  times the concurrency]
   --out results/NAME              the run's folder (resumed when it exists)          [results/default]
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
@@ -56,7 +58,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
   --parts K --digits D --count N  the synthetic task's knobs                         [2, 1, 6]
-  --collab-prompt FILE --plain-prompt FILE --protocol FILE       your own prompt texts
+  --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
   --help                          this text`;
 
 const OPTIONS = {
@@ -68,7 +70,7 @@ const OPTIONS = {
   "redundancy-every": { type: "string" }, temperature: { type: "string" }, "top-k": { type: "string" },
   "top-p": { type: "string" }, "min-p": { type: "string" }, parts: { type: "string" }, digits: { type: "string" },
   count: { type: "string" }, "collab-prompt": { type: "string" }, "plain-prompt": { type: "string" },
-  protocol: { type: "string" }, help: { type: "boolean", short: "h" },
+  protocol: { type: "string" }, "sot-prompts": { type: "string" }, help: { type: "boolean", short: "h" },
 } as const;
 
 function int(v: string | undefined, flag: string, min = 1): number | undefined {
@@ -160,6 +162,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     collabTemplate: f["collab-prompt"],
     plainTemplate: f["plain-prompt"],
     protocol: f.protocol,
+    sotPrompts: f["sot-prompts"],
   };
 }
 

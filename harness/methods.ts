@@ -5,13 +5,20 @@
  *   sequential-no-early-stop   one worker, only answers the model gave itself count
  *   sc:N[:fork]                self-consistency: N independent workers that share only the prompt; the answer
  *                              from the concatenated traces (finisher), and by majority vote
+ *   sot[:N]                    Skeleton-of-Thought: a plan, its points worked out in parallel (all at once, or N
+ *                              rows a pass in turns), then one writer goes on after all of it (sot.ts)
  */
 import type { GenerationConfig } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 import type { SamplingOptions } from "../engine/sampler.ts";
+import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
-import { DEFAULT_NAMES, loadProtocol, loadTemplate, promptIds, type Protocol, renderTemplate, singleTokenIds } from "./prompts.ts";
-import type { FinisherMode, Layout, ProtocolIds, RunSpec } from "./run.ts";
+import {
+  DEFAULT_NAMES, loadProtocol, loadSot, loadTemplate, promptIds, type Protocol, renderTemplate, singleTokenIds, type SotTexts,
+} from "./prompts.ts";
+import { type FinisherMode, type Layout, type ProtocolIds, Run, type RunSpec } from "./run.ts";
+import type { Solver } from "./schedule.ts";
+import { type SotSpec, SotRun } from "./sot.ts";
 
 export interface Method {
   id: string;
@@ -21,6 +28,8 @@ export interface Method {
   earlyStop: boolean;
   finisher: FinisherMode;
   prompt: "collab" | "plain";
+  /** Skeleton-of-Thought: its points' rows per pass (0: all) */
+  sot?: { threadsPerPass: number };
 }
 
 const LAYOUTS = ["combined", "contiguous", "interleaved"];
@@ -41,6 +50,14 @@ export function parseMethod(id: string): Method {
     for (const o of opts) check(o === "fork", `method ${id}: unknown option "${o}" (sc takes :fork)`);
     return { id, workers: count("sc"), layout: "independent", collab: false, earlyStop: true, finisher: opts.includes("fork") ? "fork" : "reencode", prompt: "plain" };
   }
+  if (name === "sot") {
+    check(opts.length === 0, `method ${id}: sot takes only a thread count (sot or sot:N)`);
+    const threads = n === undefined ? 0 : count("sot");
+    return {
+      id, workers: Math.max(threads, 1), layout: "independent", collab: false, earlyStop: true, finisher: "reencode", prompt: "plain",
+      sot: { threadsPerPass: threads },
+    };
+  }
   if (name === "hogwild") {
     const m: Method = { id, workers: count("hogwild"), layout: "combined", collab: true, earlyStop: true, finisher: "reencode", prompt: "collab" };
     for (const o of opts) {
@@ -51,7 +68,7 @@ export function parseMethod(id: string): Method {
     }
     return m;
   }
-  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab], sequential, sequential-no-early-stop, sc:N[:fork]`);
+  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab], sequential, sequential-no-early-stop, sc:N[:fork], sot[:N]`);
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */
@@ -68,6 +85,8 @@ export interface RunContext {
   redundancyEvery?: number;
   /** sampling (default: the model's generation_config; greedy when it does not sample) */
   sampling?: Omit<SamplingOptions, "suppress">;
+  /** Skeleton-of-Thought's texts (default: harness/prompts/sot.json) */
+  sot?: SotTexts;
 }
 
 export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
@@ -78,6 +97,50 @@ export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
     finisherSuffix: tok.encode(p.finisherSuffix),
     redundancyCheck: tok.encode(p.redundancyCheck),
     stepPrefix: (name, step) => tok.encode(p.stepPrefix.replaceAll("{name}", name).replaceAll("{step}", String(step))),
+  };
+}
+
+/** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
+export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
+  return method.sot ? new SotRun(cache, sotSpec(method, problem, seed, ctx)) : new Run(cache, runSpec(method, problem, seed, ctx));
+}
+
+/** KV tokens one run of `method` may hold at once, with budgets up to `maxBudget` passes. */
+export function kvTokensPerRun(method: Method, maxBudget: number, ctx: { sot?: SotTexts } = {}): number {
+  if (!method.sot) return 4096 + method.workers * 2 * (maxBudget + 256);
+  const t = ctx.sot ?? loadSot();
+  // prompts, each point's prompt and work, the work re-encoded for the continuation (or the finisher), its budget
+  return 4096 + t.outlineTokens + t.maxPoints * (2048 + 2 * t.pointTokens) + 2 * maxBudget;
+}
+
+/** Skeleton-of-Thought's run of a problem. */
+export function sotSpec(method: Method, problem: string, seed: number, ctx: RunContext): SotSpec {
+  const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
+  const protocol = ctx.protocol ?? loadProtocol();
+  const fill = (text: string, vars: Record<string, string>) => Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{{${k}}}`, v), text);
+  const outlineStartIds = tok.encode(t.outlineStart);
+  const sampling = ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  return {
+    outlinePrompt: [...promptIds(tok, fill(t.outline, { problem })), ...outlineStartIds],
+    outlineStart: t.outlineStart,
+    outlineStartIds,
+    pointPrompt: (outline, k, point) => promptIds(tok, fill(t.point, { problem, outline, k: String(k), point })),
+    mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
+    resume: tok.encode(t.resume),
+    pointHeader: (k, point) => tok.encode(fill(t.pointHeader, { k: String(k), point })),
+    join: tok.encode(t.join),
+    threadsPerPass: method.sot!.threadsPerPass,
+    outlineTokens: t.outlineTokens,
+    pointTokens: t.pointTokens,
+    maxPoints: t.maxPoints,
+    sampling: { ...sampling, suppress: [] },
+    seed,
+    stopIds: g.eosTokenIds,
+    budgets: ctx.budgets,
+    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
+    marker: tok.encode(protocol.marker),
+    finisherSuffix: tok.encode(protocol.finisherSuffix),
+    decoder: () => tok.decoder(),
   };
 }
 

@@ -21,6 +21,7 @@ import type { Row } from "../engine/plan.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
+import type { Solver } from "./schedule.ts";
 import { StepDetector } from "./steps.ts";
 
 export type Layout = "combined" | "contiguous" | "interleaved" | "independent";
@@ -91,6 +92,17 @@ export interface StepRecord {
   pass: number;
 }
 
+/**
+ * An answer for the budget grid: the checkpoint at the current passes gets it; once the run is final, so
+ * does every budget still without one (the answer stands from then on).
+ */
+export function recordCheckpoint(into: Checkpoint[], budgets: readonly number[], c: Omit<Checkpoint, "budget">, final: boolean): void {
+  for (const budget of budgets) {
+    if (into.some((x) => x.budget === budget) || (!final && budget !== c.passes)) continue;
+    into.push({ budget, ...c });
+  }
+}
+
 interface Worker {
   index: number;
   name: string;
@@ -116,7 +128,7 @@ interface Worker {
 
 export type Phase = "decode" | "finish" | "done";
 
-export class Run {
+export class Run implements Solver {
   readonly steps: StepRecord[] = [];
   readonly checkpoints: Checkpoint[] = [];
   /** wall time of every pass this run took part in, in order (finisher passes included), ms */
@@ -178,9 +190,9 @@ export class Run {
   get passes(): number {
     return this.#passes;
   }
-  /** a worker's text so far (its trace), for tracing and tests */
-  workerText(i: number): string {
-    return this.#workers[i].traceText;
+  /** each worker's text so far (its trace) */
+  texts(): string[] {
+    return this.#workers.map((w) => w.traceText);
   }
   /** a worker's current (unfinished) step text */
   currentStep(i: number): string {
@@ -366,11 +378,7 @@ export class Run {
       tokens: this.#workers.map((w) => w.generated), wallMs: this.#wallMs,
     };
     const vote = this.#s.layout === "independent" && this.#workers.length > 1 ? { vote: this.#vote() } : {};
-    const pending = this.#s.budgets.filter((b) => !this.checkpoints.some((c) => c.budget === b));
-    for (const budget of pending) {
-      if (!this.#final && budget !== this.#passes) continue;
-      this.checkpoints.push({ budget, ...base, ...vote });
-    }
+    recordCheckpoint(this.checkpoints, this.#s.budgets, { ...base, ...vote }, this.#final);
     this.#finisher = undefined;
     if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#phase = "done";
   }

@@ -35,6 +35,7 @@ export function normalize(answer: string): string {
   s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{");
   s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}");
   s = s.replace(/\s+/g, " ").trim();
+  // deno-lint-ignore no-control-regex -- NUL stands in for a space that must survive the next replace
   s = s.replace(/(\\[a-zA-Z]+) (?=[a-zA-Z])/g, "$1\u0000").replace(/ /g, "").replace(/\u0000/g, " ");
   s = s.replace(/\.$/, "");
   // "x = 3", "k=3", "x \in [1,2]": the value, when the rest holds no other relation

@@ -101,6 +101,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   return out;
 }
 
+// deno-lint-ignore no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
 function hasControlChars(v: unknown): boolean {

@@ -2,9 +2,13 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { KVCache } from "../engine/cache.ts";
+import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
-import type { Rng } from "../engine/sampler.ts";
+import type { Rng, Sampler } from "../engine/sampler.ts";
+import type { TextTokenizer } from "../engine/tokenizer.ts";
+import type { StepModel } from "../harness/schedule.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export const CASES = ["qwen2-tiny", "qwen3-tiny", "llama3-tiny"] as const;
@@ -75,5 +79,30 @@ function findSharedData(): string {
     const up = dirname(dir);
     if (up === dir) return fileURLToPath(new URL("../../shared/data", import.meta.url));
     dir = up;
+  }
+}
+
+/**
+ * A model whose next tokens the test dictates, per writer: a row's writer is its block's label up to the
+ * first "." ("Alice.3" is Alice's); each writer's script is a text, tokenized. It checks and commits every
+ * plan as the engine does, and keeps the rows of every pass.
+ */
+export class ScriptedModel implements StepModel {
+  readonly passes: Row[][] = [];
+  readonly #queues = new Map<string, number[]>();
+  constructor(tok: TextTokenizer, scripts: Record<string, string>) {
+    for (const [who, text] of Object.entries(scripts)) this.#queues.set(who, tok.encode(text));
+  }
+  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    this.passes.push(rows.map((r) => ({ ...r, view: [...r.view] })));
+    return rows.map((r, i) => {
+      if (!samplers[i]) return -1;
+      const who = r.block.label.split(".")[0];
+      const q = this.#queues.get(who);
+      if (!q || q.length === 0) throw new Error(`the script of ${who} ran out`);
+      return q.shift()!;
+    });
   }
 }

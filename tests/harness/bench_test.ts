@@ -54,6 +54,9 @@ Deno.test("bad flags are refused before any work starts", async () => {
       [["--budgets", "0:10:5"], /--budgets 0:10:5: expected START:STOP:STEP/],
       [["--methods", "hogwild:0"], /method hogwild:0: hogwild needs a worker count/],
       [["--methods", "greedy"], /unknown method "greedy"/],
+      [["--methods", "sot:0"], /method sot:0: sot needs a worker count/],
+      [["--methods", "sot:2:fork"], /method sot:2:fork: sot takes only a thread count/],
+      [["--sot-prompts", "/nonexistent/sot.json"], /\/nonexistent\/sot\.json/],
       [["--task", "nope"], /unknown task "nope"/],
       [["--shard", "2/2"], /--shard: expected i\/n with 0 ≤ i < n/],
       [["--device", "gpu"], /--device: expected cpu or cuda/],
@@ -145,7 +148,10 @@ Deno.test("shards run apart and merge into the whole; a missing shard is refused
 
 Deno.test("CI regression: a greedy run on the embedded model gives the committed result", async () => {
   const out = join(tmp(), "regression");
-  const r = await runBench("--methods", "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork", "--budgets", "6:30:6", "--count", "3", "--parts", "3", "--out", out);
+  // Skeleton-of-Thought with small limits (and a plan begun for it), so that it goes through every stage.
+  const sot = new URL("./expected/sot-small.json", import.meta.url).pathname;
+  const r = await runBench("--methods", "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork,sot:2", "--sot-prompts", sot,
+    "--budgets", "6:30:6", "--count", "3", "--parts", "3", "--out", out);
   assert.equal(r.code, 0, r.stderr);
   const got = records(out).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
   const file = new URL("./expected/regression.json", import.meta.url);

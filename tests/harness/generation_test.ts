@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import type { KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
-import type { Row } from "../../engine/plan.ts";
 import { parseMethod, runSpec } from "../../harness/methods.ts";
 import { Run } from "../../harness/run.ts";
 import { runAll } from "../../harness/schedule.ts";
@@ -124,7 +123,7 @@ Deno.test("Hogwild! with one worker and no collaboration text generates exactly 
       tokenizer: tok, generation: engine.generation, budgets: [40], finisherTokens: 4, sampling,
     }));
     await runAll(engine, cache, [run]);
-    texts.push(run.workerText(0));
+    texts.push(run.texts()[0]);
   }
   assert.ok(texts[0].length > 20);
   assert.equal(texts[0], texts[1]);
@@ -138,7 +137,7 @@ Deno.test("a problem's greedy results are bit-identical alone or batched with ot
   const b = makeRun(shared, "hogwild:2", [10, 25], 3, "Find x.");
   const others = [makeRun(shared, "hogwild:3", [7, 30], 1, "Another problem."), makeRun(shared, "sequential", [12], 2, "A third one."), makeRun(shared, "sc:2", [9], 4, "A fourth.")];
   await runAll(engine, shared, [others[0], b, ...others.slice(1)]);
-  assert.equal(a.workerText(0), b.workerText(0));
-  assert.equal(a.workerText(1), b.workerText(1));
+  assert.equal(a.texts()[0], b.texts()[0]);
+  assert.equal(a.texts()[1], b.texts()[1]);
   assert.deepEqual(a.checkpoints.map(({ wallMs: _w, ...c }) => c), b.checkpoints.map(({ wallMs: _w, ...c }) => c));
 });

@@ -5,36 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { Block, KVCache } from "../../engine/cache.ts";
-import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
-import type { Sampler } from "../../engine/sampler.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../../harness/methods.ts";
 import { Run } from "../../harness/run.ts";
-import type { StepModel } from "../../harness/schedule.ts";
 import { runAll } from "../../harness/schedule.ts";
+import { ScriptedModel } from "../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
-
-/** Dictates tokens per writer: a worker's rows by its block's name ("Alice.3"), the finisher's by "finisher". */
-class ScriptedModel implements StepModel {
-  readonly passes: Row[][] = [];
-  readonly #queues = new Map<string, number[]>();
-  constructor(scripts: Record<string, string>) {
-    for (const [who, text] of Object.entries(scripts)) this.#queues.set(who, tok.encode(text));
-  }
-  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
-    encodePlan(cache, rows); // validates the plan and reserves pages, as the engine does
-    commitPlan(rows);
-    this.passes.push(rows.map((r) => ({ ...r, view: [...r.view] })));
-    return rows.map((r, i) => {
-      if (!samplers[i]) return -1;
-      const who = r.block.label.split(".")[0];
-      const q = this.#queues.get(who);
-      assert.ok(q && q.length, `the script of ${who} ran out`);
-      return q.shift()!;
-    });
-  }
-}
 
 const names = (view: readonly Block[]) => view.map((b) => b.label);
 
@@ -51,7 +28,7 @@ function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024) {
 
 Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain, checkpoints, early stop", async () => {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
-  const model = new ScriptedModel({
+  const model = new ScriptedModel(tok, {
     Alice: "I add: 2+2 is 4.\n\nLet me also write it down. So the answer is \\boxed{4}.\n\nextra extra extra",
     Bob: "I will check Alice's sum once more here now.\n\nIt holds.\n\n" + "more ".repeat(60),
     finisher: "4}".repeat(5),
@@ -107,7 +84,7 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
 
 Deno.test("the redundancy check joins the next new step after enough generated tokens", async () => {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
-  const model = new ScriptedModel({
+  const model = new ScriptedModel(tok, {
     Alice: "One two three four five six seven.\n\nAnd on.\n\n yes, go on" + " and on".repeat(60),
     Bob: "Short.\n\nMore words here for the counter to grow" + " and grow".repeat(60),
     finisher: "1}".repeat(5),

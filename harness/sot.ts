@@ -1,0 +1,290 @@
+/**
+ * Skeleton-of-Thought, the paper's other parallel baseline, on the same cache and scheduler as Hogwild! runs.
+ *
+ *  1. outline: one writer drafts a plan, a numbered list of short points (its opening, e.g. "Plan:\n1.", is
+ *     written for it), until a paragraph that is not a point begins, an end-of-sequence id or its limit;
+ *  2. points: one thread per point, each under its own prompt (the problem, the plan, "work out point k"),
+ *     their common beginning one shared block; all unfinished threads write in every pass (`sot`), or N of
+ *     them in turns (`sot:N`: N rows per pass, round-robin, as the paper's two-worker variant); a thread ends
+ *     at an end-of-sequence id or its token limit;
+ *  3. continue: the main writer re-encodes the plan and every point's work after the plain prompt and goes
+ *     on reasoning, with the early stop on a finished step holding \boxed{…}, until end of sequence.
+ *
+ * Every pass in which it samples counts toward the budget. At a checkpoint the answer is the early stop's,
+ * one already written, or the finisher's: after the continuation, or, before it, after the work so far
+ * re-encoded (unfinished pieces followed by the marker).
+ */
+import type { Block, KVCache } from "../engine/cache.ts";
+import type { Row } from "../engine/plan.ts";
+import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
+import { lastBoxed } from "../tasks/answer.ts";
+import { Finisher, type FinisherSettings } from "./finisher.ts";
+import { type Checkpoint, recordCheckpoint, type StepRecord } from "./run.ts";
+import type { Solver } from "./schedule.ts";
+import { StepDetector } from "./steps.ts";
+
+export interface SotSpec {
+  /** the outline request, the assistant's turn opened, then the outline's opening */
+  outlinePrompt: number[];
+  /** the outline's opening, as text and ids: points are read from it and what the writer adds */
+  outlineStart: string;
+  outlineStartIds: number[];
+  /** thread k's whole prompt (k from 1) */
+  pointPrompt(outline: string, k: number, point: string): number[];
+  /** the plain prompt: the continuation and the finisher read after it */
+  mainPrompt: number[];
+  /** opens the re-encoded work in the continuation */
+  resume: number[];
+  /** before point k's work in the re-encoded work */
+  pointHeader(k: number, point: string): number[];
+  /** after the last point's work, where the continuation takes over */
+  join: number[];
+  /** rows per pass while the threads run; 0: every unfinished thread */
+  threadsPerPass: number;
+  outlineTokens: number;
+  pointTokens: number;
+  maxPoints: number;
+  sampling: SamplingOptions;
+  seed: number;
+  /** ids that end a writer (not written) */
+  stopIds: number[];
+  /** checkpoints, in passes, ascending */
+  budgets: number[];
+  finisher: FinisherSettings;
+  /** after each unfinished piece of the work in the finisher's transcript */
+  marker: number[];
+  finisherSuffix: number[];
+  decoder: () => (id: number) => string;
+}
+
+/** The plan's points: its lines "1. …" or "2) …", in order, at most `max`. */
+export function parsePoints(outline: string, max: number): string[] {
+  const points: string[] = [];
+  for (const line of outline.split("\n")) {
+    const m = /^\s*\d+\s*[.)]\s*(\S.*?)\s*$/.exec(line);
+    if (m && points.length < max) points.push(m[1]);
+  }
+  return points;
+}
+
+interface Writer {
+  label: string;
+  block: Block;
+  view: Block[];
+  /** tokens to write in the next pass */
+  next: number[];
+  /** what it generated */
+  ids: number[];
+  text: string;
+  decode: (id: number) => string;
+  sampler: Sampler;
+  limit: number;
+  done: boolean;
+}
+
+type Stage = "outline" | "points" | "continue";
+
+export class SotRun implements Solver {
+  readonly steps: StepRecord[] = [];
+  readonly checkpoints: Checkpoint[] = [];
+  readonly passMs: number[] = [];
+
+  readonly #s: SotSpec;
+  readonly #cache: KVCache;
+  readonly #main: Block;
+  #mainWritten = false;
+  readonly #outline: Writer;
+  #points: string[] = [];
+  /** the threads' prompts' common beginning, and whether it still has to be written */
+  #shared?: { block: Block; ids: number[]; written: boolean };
+  #threads: Writer[] = [];
+  #cursor = 0;
+  #cont?: Writer;
+  #detector = new StepDetector();
+  #stage: Stage = "outline";
+  #sampled: Writer[] = [];
+  #writers = 0;
+  #finisher?: Finisher;
+  #done = false;
+  #passes = 0;
+  #wallMs = 0;
+  #early?: string;
+  #final = false;
+
+  constructor(cache: KVCache, spec: SotSpec) {
+    if (spec.budgets.length === 0 || spec.budgets.some((b, i) => !(b > 0) || (i > 0 && b <= spec.budgets[i - 1]))) {
+      throw new RangeError("budgets must be positive and ascending");
+    }
+    this.#s = spec;
+    this.#cache = cache;
+    this.#main = cache.newBlock("prompt");
+    this.#outline = this.#writer("outline", spec.outlinePrompt, [], spec.outlineTokens);
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+  get passes(): number {
+    return this.#passes;
+  }
+  /** the plan's points, once the outline is written */
+  get points(): readonly string[] {
+    return this.#points;
+  }
+
+  texts(): string[] {
+    return [this.#s.outlineStart + this.#outline.text, ...this.#threads.map((t) => t.text), ...(this.#cont ? [this.#cont.text] : [])];
+  }
+
+  #writer(label: string, first: number[], before: Block[], limit: number): Writer {
+    const block = this.#cache.newBlock(label), index = this.#writers++;
+    return {
+      label, block, view: [...before, block], next: [...first], ids: [], text: "", decode: this.#s.decoder(), limit, done: false,
+      sampler: new Sampler(this.#s.sampling, (this.#s.seed * 1000003 + index * 7919) >>> 0),
+    };
+  }
+
+  plan(): { rows: Row[]; samplers: (Sampler | undefined)[] } {
+    if (this.#finisher) {
+      const { row, sampler } = this.#finisher.row();
+      return { rows: [row], samplers: [sampler] };
+    }
+    const rows: Row[] = [], samplers: (Sampler | undefined)[] = [];
+    if (!this.#mainWritten) {
+      this.#mainWritten = true;
+      rows.push({ block: this.#main, view: [this.#main], tokens: this.#s.mainPrompt, logits: "none" });
+      samplers.push(undefined);
+    }
+    if (this.#shared && !this.#shared.written) {
+      this.#shared.written = true;
+      rows.push({ block: this.#shared.block, view: [this.#shared.block], tokens: this.#shared.ids, logits: "none" });
+      samplers.push(undefined);
+    }
+    this.#sampled = this.#active();
+    for (const w of this.#sampled) {
+      rows.push({ block: w.block, view: w.view, tokens: w.next, logits: "last" });
+      samplers.push(w.sampler);
+      w.next = [];
+    }
+    return { rows, samplers };
+  }
+
+  /** The writers of the next pass. */
+  #active(): Writer[] {
+    if (this.#stage === "outline") return [this.#outline];
+    if (this.#stage === "continue") return [this.#cont!];
+    const n = this.#s.threadsPerPass, all = this.#threads;
+    // In turns: the next n unfinished threads from the cursor, cyclically.
+    const order = [...all.slice(this.#cursor), ...all.slice(0, this.#cursor)].filter((t) => !t.done);
+    const chosen = n === 0 ? order : order.slice(0, n);
+    if (chosen.length) this.#cursor = (all.indexOf(chosen[chosen.length - 1]) + 1) % all.length;
+    return chosen;
+  }
+
+  accept(ids: readonly number[], ms: number): void {
+    this.#wallMs += ms;
+    this.passMs.push(ms);
+    if (this.#finisher) {
+      const answer = this.#finisher.accept(ids[0]);
+      if (answer !== undefined) this.#record(answer, "finisher");
+      return;
+    }
+    this.#passes++;
+    if (ids.length !== this.#sampled.length) throw new Error(`sot: ${ids.length} ids for ${this.#sampled.length} sampled rows`);
+    this.#sampled.forEach((w, i) => this.#take(w, ids[i]));
+    this.#advance();
+    const budgets = this.#s.budgets, last = budgets[budgets.length - 1];
+    if (this.#early !== undefined || this.#cont?.done) {
+      this.#final = true;
+      return this.#readAnswer();
+    }
+    if (budgets.includes(this.#passes)) this.#readAnswer();
+    if (this.#passes >= last && !this.#finisher) this.#done = true;
+  }
+
+  #take(w: Writer, id: number) {
+    if (this.#s.stopIds.includes(id)) {
+      w.done = true;
+      return;
+    }
+    const text = w.decode(id);
+    // The plan ends where a paragraph that is not a numbered point begins (that token is not kept).
+    if (w === this.#outline && /\n[ \t]*\n\s*[^\d\s]/.test(w.text + text)) {
+      w.done = true;
+      return;
+    }
+    w.ids.push(id);
+    w.text += text;
+    w.next = [id];
+    if (w === this.#cont && this.#detector.push(text)) {
+      const step = this.#detector.text, answer = lastBoxed(step);
+      this.steps.push({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: [], pass: this.#passes });
+      this.#detector = new StepDetector();
+      if (answer) this.#early = answer;
+    }
+    if (w.ids.length >= w.limit) w.done = true;
+  }
+
+  /** From the outline to the points once it is written, from the points to the continuation once all end. */
+  #advance() {
+    if (this.#stage === "outline" && this.#outline.done) {
+      const outline = (this.#s.outlineStart + this.#outline.text).trimEnd();
+      this.#points = parsePoints(outline, this.#s.maxPoints);
+      this.#stage = "points";
+      const prompts = this.#points.map((p, i) => this.#s.pointPrompt(outline, i + 1, p));
+      // The common beginning (the problem and the plan, mostly) is written once; each thread keeps at least
+      // its last token, so that its first row samples.
+      let common = prompts.length > 1 ? Math.min(...prompts.map((p) => p.length - 1)) : 0;
+      for (const p of prompts) {
+        let i = 0;
+        while (i < common && p[i] === prompts[0][i]) i++;
+        common = i;
+      }
+      if (common > 0) this.#shared = { block: this.#cache.newBlock("points"), ids: prompts[0].slice(0, common), written: false };
+      const before = this.#shared ? [this.#shared.block] : [];
+      this.#threads = prompts.map((p, i) => this.#writer(`point${i + 1}`, p.slice(common), before, this.#s.pointTokens));
+    }
+    if (this.#stage === "points" && this.#threads.every((t) => t.done)) {
+      this.#stage = "continue";
+      this.#cont = this.#writer("main", [...this.#work(false), ...this.#s.join], [this.#main], Infinity);
+    }
+  }
+
+  /** The plan and every point's work as ids, after `resume`; with `markers`, each unfinished piece is marked. */
+  #work(markers: boolean): number[] {
+    const s = this.#s, mark = (w: Writer) => (markers && !w.done ? s.marker : []);
+    return [
+      ...s.resume, ...s.outlineStartIds, ...this.#outline.ids, ...mark(this.#outline),
+      ...this.#threads.flatMap((t, i) => [...s.pointHeader(i + 1, this.#points[i]), ...t.ids, ...mark(t)]),
+    ];
+  }
+
+  /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
+  #readAnswer() {
+    if (this.#early !== undefined) return this.#record(this.#early, "early-stop");
+    const written = lastBoxed(this.texts().slice(1).join("\n\n"));
+    if (written) return this.#record(written, "generated");
+    const s = this.#s;
+    this.#finisher = this.#cont
+      ? new Finisher(this.#cache, [this.#main, this.#cont.block], [...this.#cont.next, ...s.finisherSuffix], s.finisher)
+      : new Finisher(this.#cache, [this.#main], [...this.#work(true), ...s.finisherSuffix], s.finisher);
+  }
+
+  #record(answer: string | null, source: Checkpoint["source"]) {
+    const writers = [this.#outline, ...this.#threads, ...(this.#cont ? [this.#cont] : [])];
+    recordCheckpoint(this.checkpoints, this.#s.budgets, {
+      passes: this.#passes, answer, source, finisherText: this.#finisher?.text ?? "", finisherPasses: this.#finisher?.passes ?? 0,
+      tokens: writers.map((w) => w.ids.length), wallMs: this.#wallMs,
+    }, this.#final);
+    this.#finisher = undefined;
+    if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#done = true;
+  }
+
+  free(): void {
+    const blocks = [this.#main, this.#outline.block, ...this.#threads.map((t) => t.block)];
+    if (this.#shared) blocks.push(this.#shared.block);
+    if (this.#cont) blocks.push(this.#cont.block);
+    if (this.#finisher) blocks.push(this.#finisher.tail);
+    for (const b of blocks) this.#cache.free(b);
+  }
+}
