@@ -1,6 +1,7 @@
 /**
  * Methods by name, and the run a method makes for a problem:
- *   hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab]  N workers over the shared cache
+ *   hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab][:reencode-steps]  N workers over the shared
+ *                              cache (reencode-steps: the paper's "re-encode" ablation, see run.ts)
  *   sequential                 one worker, the plain prompt, the finisher at checkpoints
  *   sequential-no-early-stop   one worker, only answers the model gave itself count
  *   sc:N[:fork]                self-consistency: N independent workers that share only the prompt; the answer
@@ -25,6 +26,7 @@ export interface Method {
   workers: number;
   layout: Layout;
   collab: boolean;
+  reencodeSteps: boolean;
   earlyStop: boolean;
   finisher: FinisherMode;
   prompt: "collab" | "plain";
@@ -44,31 +46,33 @@ export function parseMethod(id: string): Method {
   if (name === "sequential" || name === "sequential-no-early-stop") {
     check(n === undefined, `method ${id}: sequential takes no options`);
     const early = name === "sequential";
-    return { id, workers: 1, layout: "independent", collab: false, earlyStop: early, finisher: early ? "reencode" : "none", prompt: "plain" };
+    return { id, workers: 1, layout: "independent", collab: false, reencodeSteps: false, earlyStop: early, finisher: early ? "reencode" : "none", prompt: "plain" };
   }
   if (name === "sc") {
     for (const o of opts) check(o === "fork", `method ${id}: unknown option "${o}" (sc takes :fork)`);
-    return { id, workers: count("sc"), layout: "independent", collab: false, earlyStop: true, finisher: opts.includes("fork") ? "fork" : "reencode", prompt: "plain" };
+    return { id, workers: count("sc"), layout: "independent", collab: false, reencodeSteps: false, earlyStop: true, finisher: opts.includes("fork") ? "fork" : "reencode", prompt: "plain" };
   }
   if (name === "sot") {
     check(opts.length === 0, `method ${id}: sot takes only a thread count (sot or sot:N)`);
     const threads = n === undefined ? 0 : count("sot");
     return {
-      id, workers: Math.max(threads, 1), layout: "independent", collab: false, earlyStop: true, finisher: "reencode", prompt: "plain",
+      id, workers: Math.max(threads, 1), layout: "independent", collab: false, reencodeSteps: false, earlyStop: true, finisher: "reencode", prompt: "plain",
       sot: { threadsPerPass: threads },
     };
   }
   if (name === "hogwild") {
-    const m: Method = { id, workers: count("hogwild"), layout: "combined", collab: true, earlyStop: true, finisher: "reencode", prompt: "collab" };
+    const m: Method = { id, workers: count("hogwild"), layout: "combined", collab: true, reencodeSteps: false, earlyStop: true, finisher: "reencode", prompt: "collab" };
     for (const o of opts) {
       if (LAYOUTS.includes(o)) m.layout = o as Layout;
       else if (o === "fork") m.finisher = "fork";
       else if (o === "no-collab") (m.collab = false, m.prompt = "plain"); // no collaboration text at all
-      else check(false, `method ${id}: unknown option "${o}"; options: ${[...LAYOUTS, "fork", "no-collab"].join(", ")}`);
+      else if (o === "reencode-steps") m.reencodeSteps = true;
+      else check(false, `method ${id}: unknown option "${o}"; options: ${[...LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")}`);
     }
+    check(!m.reencodeSteps || (m.collab && m.layout !== "contiguous"), `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`);
     return m;
   }
-  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab], sequential, sequential-no-early-stop, sc:N[:fork], sot[:N]`);
+  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab][:reencode-steps], sequential, sequential-no-early-stop, sc:N[:fork], sot[:N]`);
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */
@@ -160,6 +164,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     workers: names,
     layout: method.layout,
     collab: method.collab,
+    reencodeSteps: method.reencodeSteps,
     redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
     sampling: { ...sampling, suppress: [...new Set(forbidden)] },
     seed,

@@ -15,6 +15,10 @@
  * its finishing token: the next pass writes that token into the old block in the worker's old view, and the
  * new step's prefix into a new block in the new view; both in one pass, so no pass is lost. (The reference
  * code writes the finishing token at the head of the worker's next step instead.)
+ *
+ * The paper's "re-encode" ablation (reencodeSteps): a finished step joins the history encoded again, after
+ * the history before it, instead of keeping the keys and values its writer computed; its old block goes back
+ * to the pool. The history is then a chain read in write order, the same as a plain pass over it.
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
@@ -45,6 +49,8 @@ export interface RunSpec {
   layout: Layout;
   /** headers, step prefixes and the redundancy check */
   collab: boolean;
+  /** finished steps join the history encoded again after it (needs a shared history and collab text) */
+  reencodeSteps: boolean;
   /** generated tokens (all workers) between redundancy checks; 0: never */
   redundancyEvery: number;
   /** the workers' sampling; its suppress list holds the forbidden ids */
@@ -161,6 +167,9 @@ export class Run implements Solver {
 
   constructor(cache: KVCache, spec: RunSpec) {
     if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
+    if (spec.reencodeSteps && !(spec.collab && (spec.layout === "combined" || spec.layout === "interleaved"))) {
+      throw new RangeError("reencodeSteps needs a shared history (combined or interleaved) and the collaboration text");
+    }
     if (spec.budgets.length === 0 || spec.budgets.some((b, i) => !(b > 0) || (i > 0 && b <= spec.budgets[i - 1]))) {
       throw new RangeError("budgets must be positive and ascending");
     }
@@ -172,7 +181,8 @@ export class Run implements Solver {
     this.#promptIds = spec.collab ? spec.prompt : spec.prompt.slice(0, -1);
     this.#prompt = cache.newBlock("prompt");
     this.#headers = { others: cache.newBlock("others-header"), own: cache.newBlock("own-header"), marker: cache.newBlock("marker") };
-    if (spec.finisher === "reencode" && this.#sharedHistory) this.#chain = cache.newBlock("transcript");
+    // The reencode finisher's transcript chain; with re-encoded steps the history is that chain already.
+    if (spec.finisher === "reencode" && this.#sharedHistory && !spec.reencodeSteps) this.#chain = cache.newBlock("transcript");
     this.#workers = spec.workers.map((name, index) => {
       const w: Worker = {
         index, name, own: cache.newBlock(`${name}.1`), step: 1, stepIds: [], detector: new StepDetector(), decode: spec.decoder(),
@@ -246,14 +256,23 @@ export class Run implements Solver {
     }
     const active = this.#workers.filter((w) => !w.done);
     const committing = this.#s.layout === "contiguous" ? [] : active.filter((w) => w.finishing !== undefined);
-    // The finishing token goes into the old block, in the worker's old view; then the step joins the history.
+    // The finishing token goes into the old block, in the worker's old view; then the step joins the history
+    // (re-encoded steps: the whole step is written again after the history, the finishing token with it).
     this.#sampledOrder = [];
-    for (const w of committing) {
+    for (const w of this.#s.reencodeSteps ? [] : committing) {
       rows.push({ block: w.own, view: this.#view(w), tokens: [w.finishing!], logits: this.#s.collab ? "none" : "last" });
       samplers.push(this.#s.collab ? undefined : w.sampler);
       if (!this.#s.collab) this.#sampledOrder.push(w);
     }
-    for (const w of committing) this.#commit(w);
+    for (const w of committing) {
+      const ids = w.stepIds;
+      this.#commit(w);
+      if (this.#s.reencodeSteps) {
+        const h = this.#history[this.#history.length - 1];
+        rows.push({ block: h, view: [this.#prompt, ...this.#history], tokens: ids, logits: "none" });
+        samplers.push(undefined);
+      }
+    }
     for (const w of active) {
       if (w.next.length === 0) continue; // its next token is sampled from the finishing row
       rows.push({ block: w.own, view: this.#view(w), tokens: w.next, logits: "last" });
@@ -273,11 +292,14 @@ export class Run implements Solver {
     const record: StepRecord = { worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.#passes };
     this.steps.push(record);
     this.onStep?.(record, this);
-    (this.#s.layout === "independent" ? w.history : this.#history).push(w.own);
-    if (this.#chain) {
-      this.#chainPending.push(...w.stepIds);
-      this.#chainAll.push(...w.stepIds);
+    if (this.#s.reencodeSteps) {
+      this.#cache.free(w.own);
+      this.#history.push(this.#cache.newBlock(`${w.name}.${w.step}.history`));
+    } else {
+      (this.#s.layout === "independent" ? w.history : this.#history).push(w.own);
     }
+    if (this.#chain) this.#chainPending.push(...w.stepIds);
+    if (this.#chain || this.#s.reencodeSteps) this.#chainAll.push(...w.stepIds);
     w.finishing = undefined;
     w.step++;
     w.own = this.#cache.newBlock(`${w.name}.${w.step}`);
@@ -420,7 +442,7 @@ export class Run implements Solver {
     } else {
       // reencode: prompt + history chain (encoded once, in commit order) + the unfinished tail + the suffix.
       const unfinished = ws.flatMap((w) => [...(this.#s.layout === "contiguous" ? w.trace : w.stepIds), ...ids.marker]);
-      before = this.#chain ? [this.#prompt, this.#chain] : [this.#prompt];
+      before = this.#chain ? [this.#prompt, this.#chain] : this.#s.reencodeSteps ? [this.#prompt, ...this.#history] : [this.#prompt];
       first = [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix];
     }
     this.#finisher = new Finisher(this.#cache, before, first, this.#finisherSettings);

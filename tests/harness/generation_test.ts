@@ -1,6 +1,7 @@
 /**
  * Hogwild! generation on a real engine (random:qwen3-demo: random weights, the real Qwen3 tokenizer):
- *  - after arbitrary steps and commits, every worker's logits equal the engine's slow key-rotation path;
+ *  - after arbitrary steps and commits, every worker's logits equal the engine's slow key-rotation path (steps
+ *    kept as written, or re-encoded into the history);
  *  - the reencode finisher's logits equal a plain forward pass over its transcript, at several states;
  *  - the fork finisher's logits equal the slow key-rotation path on the same cache;
  *  - one worker without collaboration text generates exactly what the sequential baseline generates;
@@ -35,7 +36,7 @@ function lastRow(l: Float32Array): Float32Array {
   return l.subarray(l.length - engine.vocab);
 }
 
-for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwild:6", "hogwild:8", "hogwild:2:contiguous", "hogwild:2:interleaved", "hogwild:2:fork", "sc:2", "sequential"]) {
+for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwild:6", "hogwild:8", "hogwild:2:contiguous", "hogwild:2:interleaved", "hogwild:2:fork", "hogwild:3:reencode-steps", "hogwild:2:interleaved:reencode-steps:fork", "sc:2", "sequential"]) {
   Deno.test(`${method}: every row's logits equal the slow key-rotation path through steps, commits and checkpoints`, () => {
     const [ca, cb] = [engine.newCache(), engine.newCache()];
     const [a, b] = [makeRun(ca, method, [9, 20, 34]), makeRun(cb, method, [9, 20, 34])];
@@ -57,7 +58,8 @@ for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwi
   });
 }
 
-for (const method of ["hogwild:2", "hogwild:3:interleaved", "sequential", "sc:2"]) {
+// With reencode-steps the history itself is the finisher's chain: this checks the re-encoded steps too.
+for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-steps", "sequential", "sc:2"]) {
   Deno.test(`${method}: the reencode finisher's logits equal a plain forward pass over its transcript`, () => {
     const cache = engine.newCache();
     const run = makeRun(cache, method, [5, 13, 24, 31]);

@@ -15,8 +15,8 @@ const tok = TextTokenizer.qwen3();
 
 const names = (view: readonly Block[]) => view.map((b) => b.label);
 
-function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024) {
-  const spec = runSpec(parseMethod("hogwild:2"), "What is 2+2?", 0, {
+function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024, method = "hogwild:2") {
+  const spec = runSpec(parseMethod(method), "What is 2+2?", 0, {
     tokenizer: tok,
     generation: { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
     budgets,
@@ -94,4 +94,33 @@ Deno.test("the redundancy check joins the next new step after enough generated t
   const checks = run.steps.filter((s) => s.text.includes("Quick check: is someone else already doing what I am doing? (yes/no): "));
   assert.ok(checks.length >= 1, run.steps.map((s) => s.text).join(" | "));
   assert.match(checks[0].text, /^\*\*(Alice|Bob) \[2\]:\*\* Quick check/);
+});
+
+Deno.test("re-encoded steps (the paper's ablation): a finished step is written again after the history, its old block freed", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "I add: 2+2 is 4.\n\nSo the answer is \\boxed{4}.\n\nextra extra",
+    Bob: "I will check Alice's sum once more here now.\n\nIt holds.\n\n" + "more ".repeat(60),
+    finisher: "4}".repeat(5),
+  });
+  const run = hogwildRun(cache, [60, 200], 1024, "hogwild:2:reencode-steps");
+  await runAll(model, cache, [run]);
+  // Both first steps end in the same pass: no finishing rows; each step is written whole into a new history
+  // block after the history before it; the new steps' views hold those blocks.
+  const i = model.passes.findIndex((p) => p.some((r) => r.block.label === "Alice.2"));
+  const pass = model.passes[i];
+  assert.ok(!pass.some((r) => r.block.label === "Alice.1" || r.block.label === "Bob.1"), "no finishing rows");
+  const ha = pass.find((r) => r.block.label === "Alice.1.history")!, hb = pass.find((r) => r.block.label === "Bob.1.history")!;
+  assert.equal(tok.decode(ha.tokens), "**Alice [1]:** I add: 2+2 is 4.\n\n");
+  assert.deepEqual(names(ha.view), ["prompt", "Alice.1.history"]);
+  assert.equal(ha.logits, "none");
+  assert.deepEqual(names(hb.view), ["prompt", "Alice.1.history", "Bob.1.history"]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Alice.2")!.view), ["prompt", "Alice.1.history", "Bob.1.history", "others-header", "Bob.2", "own-header", "Alice.2"]);
+  // The old blocks went back to the pool at once; everything does at the end.
+  assert.ok(!model.passes.slice(i).some((p) => p.some((r) => r.view.some((b) => b.label === "Alice.1" || b.label === "Bob.1"))));
+  assert.deepEqual(run.checkpoints.map((c) => [c.answer, c.source]), [["4", "early-stop"], ["4", "early-stop"]]);
+  run.free();
+  assert.equal(cache.freePages, 4096);
+  assert.throws(() => parseMethod("hogwild:2:contiguous:reencode-steps"), /reencode-steps needs a history/);
+  assert.throws(() => parseMethod("hogwild:2:no-collab:reencode-steps"), /reencode-steps needs a history/);
 });
