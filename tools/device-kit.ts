@@ -12,12 +12,17 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { check, InputError, parseFlags, runMain } from "../engine/errors.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
 async function run(cmd: string, args: string[], stdout?: string) {
-  const out = await new Deno.Command(cmd, { args, stdout: stdout ? "piped" : "inherit", stderr: "inherit" }).output();
+  let out;
+  try {
+    out = await new Deno.Command(cmd, { args, stdout: stdout ? "piped" : "inherit", stderr: "inherit" }).output();
+  } catch (e) {
+    throw new InputError(`${cmd}: cannot run it (${(e as Error).message})${cmd === "xz" ? "; install xz-utils" : ""}`);
+  }
   check(out.success, `${cmd} ${args.join(" ")}: exit code ${out.code}`);
   if (stdout) writeFileSync(stdout, out.stdout);
 }
