@@ -17,7 +17,7 @@ import { GRADER_VERSION } from "../tasks/grader.ts";
 import type { Problem } from "../tasks/problem.ts";
 import { loadTask } from "../tasks/registry.ts";
 import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
-import { curves, curvesCsv, summaryBudgets, summaryTable } from "./curves.ts";
+import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, summaryTable } from "./curves.ts";
 import { kvTokensPerRun, newSolver, parseMethod } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot } from "./prompts.ts";
@@ -225,6 +225,7 @@ export async function report(out: string, spec: BenchSpec, records: BenchRecord[
     (seconds !== undefined ? ` The run took ${seconds.toFixed(1)} s.` : ""),
     "",
     summaryTable(points, budgets),
+    forkAgreementText(forkAgreement(records)),
   ].join("\n");
   writeFileSync(join(out, "summary.md"), summary + "\n");
   console.error(`bench: wrote ${["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => f.split("/").pop())].join(", ")} in ${out}`);

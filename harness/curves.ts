@@ -87,3 +87,51 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
   }
   return lines.join("\n");
 }
+
+export interface ForkAgreement {
+  /** a method with the fork finisher, and the same method with the re-encode finisher */
+  fork: string;
+  reencode: string;
+  /** checkpoints where the re-encode answer came from the finisher (elsewhere both runs share the answer) */
+  checkpoints: number;
+  sameAnswer: number;
+  sameVerdict: number;
+}
+
+/**
+ * How often the fork finisher (no encoding: the workers' own blocks in one more view) gives the answer the
+ * exact re-encode finisher gives. Same seeds generate the same workers' text under both, so only the
+ * finisher differs; pairs are matched by task, problem, seed and budget.
+ */
+export function forkAgreement(records: readonly BenchRecord[]): ForkAgreement[] {
+  const byKey = new Map(records.map((r) => [`${r.task}\t${r.problem_id}\t${r.method}\t${r.seed}`, r]));
+  const out: ForkAgreement[] = [];
+  for (const fork of [...new Set(records.map((r) => r.method))].filter((m) => m.split(":").includes("fork")).sort()) {
+    const reencode = fork.split(":").filter((o) => o !== "fork").join(":");
+    const a: ForkAgreement = { fork, reencode, checkpoints: 0, sameAnswer: 0, sameVerdict: 0 };
+    for (const r of records.filter((x) => x.method === fork)) {
+      const other = byKey.get(`${r.task}\t${r.problem_id}\t${reencode}\t${r.seed}`);
+      for (const c of other?.checkpoints ?? []) {
+        const f = r.checkpoints.find((x) => x.budget === c.budget);
+        if (!f || c.source !== "finisher") continue;
+        a.checkpoints++;
+        a.sameAnswer += +(f.answer === c.answer);
+        a.sameVerdict += +(f.equal_strict === c.equal_strict);
+      }
+    }
+    if (a.checkpoints > 0) out.push(a);
+  }
+  return out;
+}
+
+export function forkAgreementText(rows: readonly ForkAgreement[]): string {
+  if (rows.length === 0) return "";
+  const pct = (k: number, n: number) => `${(100 * k / n).toFixed(1)}%`;
+  return [
+    "### Fork finisher against re-encode", "",
+    "Same seeds, same workers' text: only the finisher differs. Checkpoints where the re-encode answer came from the finisher:", "",
+    "| fork | re-encode | checkpoints | same answer | same verdict |", "|---|---|---:|---:|---:|",
+    ...rows.map((a) => `| ${a.fork} | ${a.reencode} | ${a.checkpoints} | ${pct(a.sameAnswer, a.checkpoints)} | ${pct(a.sameVerdict, a.checkpoints)} |`),
+    "",
+  ].join("\n");
+}

@@ -143,3 +143,16 @@ Deno.test("a problem's greedy results are bit-identical alone or batched with ot
   assert.equal(a.texts()[1], b.texts()[1]);
   assert.deepEqual(a.checkpoints.map(({ wallMs: _w, ...c }) => c), b.checkpoints.map(({ wallMs: _w, ...c }) => c));
 });
+
+Deno.test("the fork and the re-encode finisher runs of one seed write the same workers' text (only the finisher differs)", async () => {
+  const sampling = { temperature: 0.8, topK: 0, topP: 0.95, minP: 0 };
+  for (const method of ["hogwild:2", "sc:2"]) {
+    const cache = engine.newCache();
+    const make = (m: string) => new Run(cache, runSpec(parseMethod(m), "Find x.", 9, { tokenizer: tok, generation: engine.generation, budgets: [8, 16, 30], finisherTokens: 4, sampling }));
+    const [exact, fork] = [make(method), make(`${method}:fork`)];
+    await runAll(engine, cache, [exact, fork]);
+    assert.ok(exact.texts()[0].length > 20);
+    assert.deepEqual(fork.texts(), exact.texts(), method);
+    assert.equal(fork.checkpoints.filter((c) => c.source === "finisher").length, exact.checkpoints.filter((c) => c.source === "finisher").length);
+  }
+});
