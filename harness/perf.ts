@@ -80,9 +80,11 @@ async function enginePerf(values: { model: string; device: string; iterations: s
   console.log(`| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`);
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const results: { workers: number; context: number; ms: number; bytes: number; floorMs: number; ratio: number; gbPerS: number; vsFirst: number }[] = [];
+  // One cache for every configuration (its blocks freed after each): a 32B model's weights and the largest
+  // configuration's KV must fit on the card together, not every configuration's at once.
+  const cache = engine.newCache({ tokens: Math.max(...contexts) + Math.max(...workers) * (OWN_TOKENS + 16) + 64 });
   for (const C of contexts) {
     for (const R of workers) {
-      const cache = engine.newCache({ tokens: C + R * (OWN_TOKENS + 16) + 64 });
       const context = cache.newBlock("context");
       cache.claimForBenchmark(context, C);
       const own = Array.from({ length: R }, (_, i) => {
@@ -98,6 +100,7 @@ async function enginePerf(values: { model: string; device: string; iterations: s
       bench.add("pass", pass);
       await bench.run();
       const r = bench.tasks[0].result;
+      for (const b of [context, ...own]) cache.free(b);
       if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
       const ms = r.latency.p50;
       const bytes = weightBytes + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once

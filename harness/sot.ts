@@ -100,7 +100,9 @@ export class SotRun implements Solver {
   #threads: Writer[] = [];
   #cursor = 0;
   #cont?: Writer;
+  /** the continuation's current step (steps end as in Hogwild! runs; the early stop reads them) */
   #detector = new StepDetector();
+  #stepIds: number[] = [];
   #stage: Stage = "outline";
   #sampled: Writer[] = [];
   #writers = 0;
@@ -216,11 +218,15 @@ export class SotRun implements Solver {
     w.ids.push(id);
     w.text += text;
     w.next = [id];
-    if (w === this.#cont && this.#detector.push(text)) {
-      const step = this.#detector.text, answer = lastBoxed(step);
-      this.steps.push({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: [], pass: this.#passes });
-      this.#detector = new StepDetector();
-      if (answer) this.#early = answer;
+    if (w === this.#cont) {
+      this.#stepIds.push(id);
+      if (this.#detector.push(text)) {
+        const step = this.#detector.text, answer = lastBoxed(step);
+        this.steps.push({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: this.#stepIds, pass: this.#passes });
+        this.#detector = new StepDetector();
+        this.#stepIds = [];
+        if (answer) this.#early = answer;
+      }
     }
     if (w.ids.length >= w.limit) w.done = true;
   }

@@ -94,6 +94,10 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   assert.ok(run.done);
   assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[3, "7", "finisher"], [80, "4", "early-stop"], [200, "4", "early-stop"]]);
   assert.equal(run.checkpoints[1].passes, run.passes);
+  assert.deepEqual(run.steps.map((x) => [x.worker, x.step, x.text, tok.decode(x.ids)]), [
+    [3, 1, "Both points agree.\n\n", "Both points agree.\n\n"],
+    [3, 2, "So the answer is \\boxed{4}.\n\n", "So the answer is \\boxed{4}.\n\n"],
+  ]);
   assert.deepEqual(run.texts(), [
     "Plan:\n1. Add the two numbers\n2. Check the sum\n\n", "2 plus 2 is 4.", "4 minus 2 is 2, so the sum holds.",
     "Both points agree.\n\nSo the answer is \\boxed{4}.\n\n",
