@@ -10,6 +10,7 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { hubModel } from "../engine/hub.ts";
+import type { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
@@ -118,15 +119,16 @@ async function main() {
   const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
   console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
 
+  // Each run is admitted only while the KV its method may need at most is free, so the cache never runs
+  // out mid-run: a smaller cache (given, or all that fits) means fewer runs at a time, not a crash.
   const maxBudget = spec.budgets[spec.budgets.length - 1];
-  const perRun = Math.max(...spec.methods.map((m) => kvTokensPerRun(parseMethod(m), maxBudget, { sot })));
-  const kvTokens = spec.kvTokens ?? Math.min(pending.length || 1, spec.concurrency) * perRun;
-  let cache;
-  try {
-    cache = engine.newCache({ tokens: kvTokens });
-  } catch (e) {
-    throw new InputError(`a KV cache of ${kvTokens} tokens does not fit (${(e as Error).message}); lower --concurrency or give --kv-tokens`);
+  const bound = new Map(spec.methods.map((m) => [m, kvTokensPerRun(parseMethod(m), maxBudget, { sot })]));
+  const perRun = Math.max(...bound.values());
+  const cache = newBenchCache(engine, spec.kvTokens, Math.min(pending.length || 1, spec.concurrency) * perRun, perRun);
+  if (cache.capacityTokens < Math.min(spec.concurrency, pending.length) * perRun) {
+    console.error(`bench: the KV cache holds ${cache.capacityTokens} tokens and a run may need up to ${perRun}: fewer than ${spec.concurrency} runs may go at a time`);
   }
+  let reserved = 0, atOnce = 0;
   const pool = new GradePool({ workers: 2 });
   const ctx = {
     tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
@@ -141,16 +143,19 @@ async function main() {
   let yielded = performance.now();
   try {
     while (queue.length || active.length) {
-      while (active.length < spec.concurrency && queue.length) {
+      while (active.length < spec.concurrency && queue.length && (active.length === 0 || reserved + bound.get(queue[0].method)! <= cache.capacityTokens)) {
         const job = queue[0];
         queue = queue.slice(1);
+        reserved += bound.get(job.method)!;
         const method = parseMethod(job.method);
+        atOnce = Math.max(atOnce, active.length + 1);
         active.push({ job, run: newSolver(cache, method, job.problem.text, job.seed, { ...ctx, finisherTokens: job.finisherTokens }) });
       }
       step(engine, cache, active.map((a) => a.run));
       passes++;
       for (const a of active.filter((x) => x.run.done)) {
         active.splice(active.indexOf(a), 1);
+        reserved -= bound.get(a.job.method)!;
         a.run.free();
         writes.push(grade(a.job, a.run, pool).then(([record, trace]) => {
           dir.append(record, trace);
@@ -170,7 +175,25 @@ async function main() {
     bar.stop();
     pool.close();
   }
-  await report(out, spec, dir.records(), (performance.now() - t0) / 1000);
+  await report(out, spec, dir.records(), (performance.now() - t0) / 1000, atOnce || spec.concurrency);
+}
+
+/**
+ * The KV cache: `given` tokens (--kv-tokens), or `wanted`; when `wanted` does not fit on the device, the
+ * largest that does, halving down to one run's `perRun`.
+ */
+function newBenchCache(engine: Engine, given: number | undefined, wanted: number, perRun: number): KVCache {
+  for (let tokens = given ?? wanted;; tokens = Math.max(perRun, Math.floor(tokens / 2))) {
+    try {
+      const cache = engine.newCache({ tokens });
+      if (given === undefined && tokens < wanted) console.error(`bench: a KV cache of ${wanted} tokens does not fit; using ${tokens}`);
+      return cache;
+    } catch (e) {
+      if (given !== undefined || tokens <= perRun) {
+        throw new InputError(`a KV cache of ${tokens} tokens does not fit (${(e as Error).message}); ${given !== undefined ? "give a smaller --kv-tokens" : "one run needs that much: lower the budgets"}`);
+      }
+    }
+  }
 }
 
 /** Grades every checkpoint off the generation's path; resolves to the record and the trace to append. */
@@ -205,13 +228,13 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
 }
 
 /** curves.csv, the plots and summary.md, from every record of the folder. */
-export async function report(out: string, spec: BenchSpec, records: BenchRecord[], seconds?: number): Promise<void> {
+export async function report(out: string, spec: BenchSpec, records: BenchRecord[], seconds?: number, atOnce = spec.concurrency): Promise<void> {
   const points = curves(records);
   writeFileSync(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
   const files = points.length ? await writePlots(out, points, title) : [];
   const budgets = summaryBudgets(spec.budgets);
-  const concurrent = spec.concurrency > 1;
+  const concurrent = atOnce > 1;
   const summary = [
     `# ${title}`,
     "",
@@ -220,7 +243,7 @@ export async function report(out: string, spec: BenchSpec, records: BenchRecord[
     `${spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""}. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
     (concurrent
-      ? `Times: up to ${spec.concurrency} runs shared each forward pass; a run's time is the wall time of the passes it took part in, each counted whole, so it is an upper bound of its time alone.`
+      ? `Times: up to ${atOnce} runs shared each forward pass; a run's time is the wall time of the passes it took part in, each counted whole, so it is an upper bound of its time alone.`
       : `Times: runs went one at a time, so a run's time is its own wall time.`) +
     (seconds !== undefined ? ` The run took ${seconds.toFixed(1)} s.` : ""),
     "",

@@ -49,7 +49,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --device cpu|cuda                                                                   [cpu]
   --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
                                   [a run's most (hogwild/sc: 4096 + 2 × workers × (max budget + 256)),
-                                  times the concurrency]
+                                  times the concurrency, or all that fits]; a run starts only while its
+                                  most is free, so a smaller cache means fewer runs at a time
   --out results/NAME              the run's folder (resumed when it exists)          [results/default]
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
