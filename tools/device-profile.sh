@@ -18,7 +18,8 @@ for pass in "$@"; do
   echo "## pass $pass ($(sed -n "$((pass + 1))p" "${REC%.hwrec}.txt"))"
   # kernel name (shortened) -> calls, total µs (ncu's CSV follows the program's own output lines)
   awk -F'","' '/^"/ && $(NF-2) == "gpu__time_duration.sum" {
-      name = $5; sub(/\(.*/, "", name); sub(/.*::/, "", name); v = $NF; gsub(/[",]/, "", v)
+      name = $5; gsub(/\(anonymous namespace\)/, "anon", name); sub(/\(.*/, "", name); sub(/.*::/, "", name)
+      v = $NF; gsub(/[",]/, "", v)
       unit = $(NF-1); if (unit == "ns" || unit == "nsecond") v /= 1000; else if (unit == "ms" || unit == "msecond") v *= 1000
       n[name]++; t[name] += v; total += v }
     END { for (k in t) printf "%-40s %5d calls %10.1f us\n", k, n[k], t[k]; printf "%-40s %5s       %10.1f us\n", "all kernels", "", total }' \
