@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "attn_meta.h"
 #include "cuda_kernels.h"
 #include "weights.h"
 
@@ -229,109 +230,21 @@ class CudaModel : public Model {
     }
   }
 
-  // The plan as the kernels want it, in one int32 buffer; returns the largest RoPE position needed.
+  // The plan as the kernels want it (attn_meta.cc), uploaded in one copy; returns the largest RoPE position.
   int64_t build_meta(const Plan& p, int page_size) {
-    meta_.clear();
-    auto section = [&](size_t n) {
-      const size_t at = meta_.size();
-      meta_.resize(at + n);
-      return at;
-    };
-    const int T = p.T;
-    const size_t tokens = section(T), tok_page = section(T), tok_slot = section(T), tok_local = section(T);
-    std::copy(p.tokens, p.tokens + T, meta_.begin() + tokens);
-    int64_t max_pos = 0;
-    seg_token_.clear(), seg_block_.clear(), seg_rel_.clear(), seg_n_.clear();
-    tok_seg_start_.assign(1, 0);
-    for (int r = 0; r < p.R; r++) {
-      const int b = p.row_block[r];
-      const int32_t* pages = p.block_pages + p.block_page_start[b];
-      for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) {
-        const int i = t - p.row_token_start[r], local = p.row_write_start[r] + i;
-        meta_[tok_page + t] = pages[local / page_size];
-        meta_[tok_slot + t] = local % page_size;
-        meta_[tok_local + t] = local;
-        max_pos = std::max<int64_t>(max_pos, local);
-        const int64_t pos = int64_t(p.row_query_start[r]) + i;
-        for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
-          const int64_t rel = pos - p.view_offset[e];
-          const int64_t n = std::min<int64_t>(p.block_len[p.view_block[e]], rel + 1);
-          if (n <= 0) continue;
-          seg_token_.push_back(t);
-          seg_block_.push_back(p.view_block[e]);
-          seg_rel_.push_back(int32_t(rel));
-          seg_n_.push_back(int32_t(n));
-          max_pos = std::max<int64_t>(max_pos, rel);
-        }
-        tok_seg_start_.push_back(int32_t(seg_token_.size()));
-      }
-    }
-    const int S = int(seg_token_.size());
-    // Segments grouped by block; a block's keys are cut into chunks so that the grid fills the chip.
-    std::vector<std::vector<int32_t>> by_block(p.B);
-    std::vector<int32_t> maxn(p.B, 0);
-    for (int s = 0; s < S; s++) {
-      by_block[seg_block_[s]].push_back(s);
-      maxn[seg_block_[s]] = std::max(maxn[seg_block_[s]], seg_n_[s]);
-    }
-    int64_t work = 0;
-    for (int b = 0; b < p.B; b++)
-      work += int64_t(maxn[b]) * ((by_block[b].size() + seg_per_item_ - 1) / seg_per_item_);
-    const int64_t target = std::max(1, 2 * sms_ / s_.kv_heads);  // about two CTAs per SM: one wave
-    constexpr int kTile = 64;
-    const int chunk = int(std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile));
-    std::vector<int32_t> chunks(p.B);
-    for (int b = 0; b < p.B; b++) chunks[b] = (maxn[b] + chunk - 1) / chunk;
-    const size_t seg_token = section(S), seg_rel = section(S), seg_n = section(S), seg_slot = section(S),
-                 seg_chunks = section(S), tok_seg_start = section(T + 1);
-    int32_t slots = 0;
-    for (int s = 0; s < S; s++) {
-      meta_[seg_token + s] = seg_token_[s];
-      meta_[seg_rel + s] = seg_rel_[s];
-      meta_[seg_n + s] = seg_n_[s];
-      meta_[seg_slot + s] = slots;
-      meta_[seg_chunks + s] = chunks[seg_block_[s]];
-      slots += chunks[seg_block_[s]];
-    }
-    std::copy(tok_seg_start_.begin(), tok_seg_start_.end(), meta_.begin() + tok_seg_start);
-    item_block_.clear(), item_chunk_.clear(), item_start_.clear(), item_count_.clear(), item_segs_.clear();
-    for (int b = 0; b < p.B; b++)
-      for (size_t g0 = 0; g0 < by_block[b].size(); g0 += seg_per_item_) {
-        const int count = int(std::min<size_t>(seg_per_item_, by_block[b].size() - g0));
-        const int start = int(item_segs_.size());
-        item_segs_.insert(item_segs_.end(), by_block[b].begin() + g0, by_block[b].begin() + g0 + count);
-        for (int c = 0; c < chunks[b]; c++) {
-          item_block_.push_back(b);
-          item_chunk_.push_back(c);
-          item_start_.push_back(start);
-          item_count_.push_back(count);
-        }
-      }
-    const int items = int(item_block_.size());
-    const size_t i_block = section(items), i_chunk = section(items), i_start = section(items), i_count = section(items),
-                 i_segs = section(item_segs_.size()), b_start = section(p.B + 1), b_pages = section(p.P),
-                 logit_rows = section(p.L);
-    std::copy(item_block_.begin(), item_block_.end(), meta_.begin() + i_block);
-    std::copy(item_chunk_.begin(), item_chunk_.end(), meta_.begin() + i_chunk);
-    std::copy(item_start_.begin(), item_start_.end(), meta_.begin() + i_start);
-    std::copy(item_count_.begin(), item_count_.end(), meta_.begin() + i_count);
-    std::copy(item_segs_.begin(), item_segs_.end(), meta_.begin() + i_segs);
-    std::copy(p.block_page_start, p.block_page_start + p.B + 1, meta_.begin() + b_start);
-    std::copy(p.block_pages, p.block_pages + p.P, meta_.begin() + b_pages);
-    std::copy(p.logit_tokens, p.logit_tokens + p.L, meta_.begin() + logit_rows);
-
-    int32_t* d = dmeta_.get(meta_.size());
-    HW_CUDA(cudaMemcpyAsync(d, meta_.data(), meta_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
-    d_tokens_ = d + tokens;
-    d_tok_page_ = d + tok_page;
-    d_tok_slot_ = d + tok_slot;
-    d_tok_local_ = d + tok_local;
-    d_logit_rows_ = d + logit_rows;
-    ap_ = cuda::AttnPlan{T, S, items, chunk, d + seg_token, d + seg_rel, d + seg_n, d + seg_slot, d + tok_seg_start,
-                         d + seg_chunks, d + i_block, d + i_chunk, d + i_start, d + i_count, d + i_segs, d + b_start,
-                         d + b_pages};
-    slots_ = slots;
-    return max_pos;
+    const AttnMeta& m = meta_.build(p, page_size, std::max(1, 2 * sms_ / s_.kv_heads), seg_per_item_);
+    int32_t* d = dmeta_.get(m.buf.size());
+    HW_CUDA(cudaMemcpyAsync(d, m.buf.data(), m.buf.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    d_tokens_ = d + m.tokens;
+    d_tok_page_ = d + m.tok_page;
+    d_tok_slot_ = d + m.tok_slot;
+    d_tok_local_ = d + m.tok_local;
+    d_logit_rows_ = d + m.logit_rows;
+    ap_ = cuda::AttnPlan{m.T, m.S, m.items, m.chunk, d + m.seg_token, d + m.seg_rel, d + m.seg_n, d + m.seg_slot,
+                         d + m.tok_seg_start, d + m.seg_chunks, d + m.item_block, d + m.item_chunk, d + m.item_seg_start,
+                         d + m.item_seg_count, d + m.item_segs, d + m.block_page_start, d + m.block_pages};
+    slots_ = m.slots;
+    return m.max_pos;
   }
 
   void ensure_rope(int64_t max_pos) {
@@ -486,9 +399,7 @@ class CudaModel : public Model {
   DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_;
   DevBuf<int32_t> dmeta_, suppress_, ids_;
   DevBuf<SampleSpec> specs_;
-  // Host-side plan translation, reused across passes.
-  std::vector<int32_t> meta_, seg_token_, seg_block_, seg_rel_, seg_n_, tok_seg_start_, item_block_, item_chunk_,
-      item_start_, item_count_, item_segs_;
+  AttnMetaBuilder meta_;  // host-side plan translation, reused across passes
   int32_t *d_tokens_ = nullptr, *d_tok_page_ = nullptr, *d_tok_slot_ = nullptr, *d_tok_local_ = nullptr,
           *d_logit_rows_ = nullptr;
   cuda::AttnPlan ap_{};

@@ -4,13 +4,16 @@
 //
 //   hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
 //                       [--path-prefix OLD=NEW] [--only PASS]
+//   hogwild-replay FILE --check-attn-plans
 //
 // Per pass: the worst |difference| to the recorded logits and the relative L2 error ‖got−want‖/‖want‖; a pass
 // fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
-// against the host's rule on the same logits. --only runs that one pass (for profilers). Exits 1 on any
-// failure, 2 on bad input.
+// against the host's rule on the same logits. --only runs that one pass (for profilers).
+// --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
+// several grid targets and group sizes, and checks what the kernels rely on (below). Exits 1 on any failure,
+// 2 on bad input.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "attn_meta.h"
 #include "hogwild.h"
 
 namespace {
@@ -78,6 +82,57 @@ double attention_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
   return 4 * keys * s.head_dim * s.heads * s.layers;
 }
 
+// What the attention kernels rely on: every token has segments, contiguous in token order; slots numbered
+// segment by segment (so a token's slots are one range, as the merge reads them); each segment's visible
+// keys are those of its block at its position and its chunks cover them; every (segment, chunk) slot is
+// written by exactly one work item of the segment's block; no item serves more than seg_per_item segments.
+std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, int seg_per_item) {
+  auto fail = [](const std::string& what) { return what; };
+  const int32_t *tss = m.at(m.tok_seg_start), *seg_token = m.at(m.seg_token), *seg_slot = m.at(m.seg_slot),
+                *seg_chunks = m.at(m.seg_chunks), *seg_n = m.at(m.seg_n), *seg_rel = m.at(m.seg_rel);
+  if (tss[0] != 0 || tss[m.T] != m.S) return fail("tok_seg_start does not span the segments");
+  for (int t = 0; t < m.T; t++) {
+    if (tss[t + 1] <= tss[t]) return fail("token " + std::to_string(t) + " has no segment");
+    for (int s = tss[t]; s < tss[t + 1]; s++)
+      if (seg_token[s] != t) return fail("segment " + std::to_string(s) + " is not token " + std::to_string(t) + "'s");
+  }
+  for (int s = 0; s < m.S; s++) {
+    const int next = s + 1 < m.S ? seg_slot[s + 1] : m.slots;
+    if ((s == 0 && seg_slot[0] != 0) || next != seg_slot[s] + seg_chunks[s])
+      return fail("slots are not numbered segment by segment at segment " + std::to_string(s));
+    if (seg_n[s] < 1 || int64_t(seg_chunks[s]) * m.chunk < seg_n[s])
+      return fail("segment " + std::to_string(s) + ": its chunks do not cover its keys");
+  }
+  std::vector<int> written(m.slots, 0), block_of(m.S, -1);
+  for (int it = 0; it < m.items; it++) {
+    const int b = m.at(m.item_block)[it], c = m.at(m.item_chunk)[it], start = m.at(m.item_seg_start)[it];
+    const int count = m.at(m.item_seg_count)[it];
+    if (count < 1 || count > seg_per_item) return fail("item " + std::to_string(it) + " serves " + std::to_string(count) + " segments");
+    for (int k = 0; k < count; k++) {
+      const int s = m.at(m.item_segs)[start + k];
+      if (block_of[s] >= 0 && block_of[s] != b) return fail("segment " + std::to_string(s) + " is in items of two blocks");
+      block_of[s] = b;
+      if (c >= seg_chunks[s]) return fail("item " + std::to_string(it) + ": chunk past segment " + std::to_string(s) + "'s");
+      written[seg_slot[s] + c]++;
+    }
+  }
+  for (int i = 0; i < m.slots; i++)
+    if (written[i] != 1) return fail("slot " + std::to_string(i) + " is written " + std::to_string(written[i]) + " times");
+  for (int s = 0; s < m.S; s++)
+    if (block_of[s] < 0 || seg_n[s] != std::min<int64_t>(p.block_len[block_of[s]], int64_t(seg_rel[s]) + 1))
+      return fail("segment " + std::to_string(s) + ": visible keys are not its block's at its position");
+  // Each token visits each block of its row's view where it sees keys, once.
+  std::vector<int> visits;
+  for (int r = 0; r < p.R; r++)
+    for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) {
+      const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
+      int want = 0;
+      for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) want += pos - p.view_offset[e] >= 0 && p.block_len[p.view_block[e]] > 0;
+      if (tss[t + 1] - tss[t] != want) return fail("token " + std::to_string(t) + " has " + std::to_string(tss[t + 1] - tss[t]) + " segments, its view " + std::to_string(want));
+    }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +145,7 @@ int main(int argc, char** argv) {
   std::string device = "cpu", prefix_old, prefix_new;
   double tol = 1e-4, rtol = 0;
   int repeat = 0, only = -1;
-  bool check_sampling = false;
+  bool check_sampling = false, check_plans = false;
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -103,6 +158,7 @@ int main(int argc, char** argv) {
       else if (a == "--rtol") rtol = std::stod(value());
       else if (a == "--repeat") repeat = std::stoi(value());
       else if (a == "--check-sampling") check_sampling = true;
+      else if (a == "--check-attn-plans") check_plans = true;
       else if (a == "--only") only = std::stoi(value());
       else if (a == "--path-prefix") {
         const std::string v = value();
@@ -127,6 +183,25 @@ int main(int argc, char** argv) {
       for (auto& t : spec.tensors)
         if (t.path.compare(0, prefix_old.size(), prefix_old) == 0) t.path = prefix_new + t.path.substr(prefix_old.size());
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
+    if (check_plans) {
+      const uint32_t passes = in.get<uint32_t>();
+      const std::pair<int64_t, int> settings[] = {{66, 12}, {1, 1}, {7, 3}, {1000, 64}, {33, 2}};
+      hogwild::AttnMetaBuilder builder;
+      for (uint32_t i = 0; i < passes; i++) {
+        const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
+        in.array<float>(in.get<uint32_t>());
+        const hogwild::Plan p = hogwild::decode_plan(plan_ints.data(), plan_ints.size(), spec.vocab, pages, page_size);
+        for (const auto& [target, per_item] : settings) {
+          const std::string bad = check_attn_meta(p, builder.build(p, page_size, target, per_item), per_item);
+          if (!bad.empty()) {
+            std::printf("attention plan of pass %u (items target %lld, %d segments an item): %s\n", i, (long long)target, per_item, bad.c_str());
+            return 1;
+          }
+        }
+      }
+      std::printf("attention plans: %u passes × %zu settings: every invariant holds\n", passes, std::size(settings));
+      return 0;
+    }
     const double t_load = now_ms();
     auto model = hogwild::load_model(spec, device);
     const double load_s = (now_ms() - t_load) / 1e3;
