@@ -53,12 +53,35 @@ const AttnMeta& AttnMetaBuilder::build(const Plan& p, int page_size, int64_t ite
     by_block[seg_block_[s]].push_back(s);
     maxn[seg_block_[s]] = std::max(maxn[seg_block_[s]], seg_n_[s]);
   }
-  int64_t work = 0;
-  for (int b = 0; b < p.B; b++) work += int64_t(maxn[b]) * ((by_block[b].size() + seg_per_item - 1) / seg_per_item);
-  const int64_t target = std::max<int64_t>(1, items_target);
+  // The smallest chunk (a multiple of the key tile) whose work items fit the target: one wave, as many CTAs
+  // as possible. Blocks seen by few tokens still need an item each, so when even one chunk per block group
+  // is too many, the chunk just evens out the work instead.
   constexpr int kTile = 64;
-  const int chunk = int(std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile));
-  m.chunk = chunk;
+  const int64_t target = std::max<int64_t>(1, items_target);
+  int64_t work = 0, groups = 0;
+  int32_t longest = 0;
+  for (int b = 0; b < p.B; b++) {
+    const int64_t g = (by_block[b].size() + seg_per_item - 1) / seg_per_item;
+    work += int64_t(maxn[b]) * g;
+    groups += g;
+    longest = std::max(longest, maxn[b]);
+  }
+  auto items_for = [&](int64_t c) {
+    int64_t n = 0;
+    for (int b = 0; b < p.B; b++) n += (by_block[b].size() + seg_per_item - 1) / seg_per_item * ((maxn[b] + c - 1) / c);
+    return n;
+  };
+  int64_t chunk = std::max<int64_t>(kTile, (work / target + kTile - 1) / kTile * kTile);
+  if (groups <= target) {
+    int64_t lo = 1, hi = std::max<int64_t>(1, (longest + kTile - 1) / kTile);  // in tiles; items_for(hi) == groups
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      if (items_for(mid * kTile) <= target) hi = mid;
+      else lo = mid + 1;
+    }
+    chunk = lo * kTile;
+  }
+  m.chunk = int(chunk);
   std::vector<int32_t> chunks(p.B);
   for (int b = 0; b < p.B; b++) chunks[b] = (maxn[b] + chunk - 1) / chunk;
   m.seg_token = section(S), m.seg_rel = section(S), m.seg_n = section(S), m.seg_slot = section(S),

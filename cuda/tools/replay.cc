@@ -85,8 +85,9 @@ double attention_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
 // What the attention kernels rely on: every token has segments, contiguous in token order; slots numbered
 // segment by segment (so a token's slots are one range, as the merge reads them); each segment's visible
 // keys are those of its block at its position and its chunks cover them; every (segment, chunk) slot is
-// written by exactly one work item of the segment's block; no item serves more than seg_per_item segments.
-std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, int seg_per_item) {
+// written by exactly one work item of the segment's block; no item serves more than seg_per_item segments;
+// and the items fit the grid target whenever one item per block group would.
+std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, int64_t items_target, int seg_per_item) {
   auto fail = [](const std::string& what) { return what; };
   const int32_t *tss = m.at(m.tok_seg_start), *seg_token = m.at(m.seg_token), *seg_slot = m.at(m.seg_slot),
                 *seg_chunks = m.at(m.seg_chunks), *seg_n = m.at(m.seg_n), *seg_rel = m.at(m.seg_rel);
@@ -118,6 +119,13 @@ std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, 
   }
   for (int i = 0; i < m.slots; i++)
     if (written[i] != 1) return fail("slot " + std::to_string(i) + " is written " + std::to_string(written[i]) + " times");
+  // One wave where it can be: if one item per (block, group of segments) fits the target, all items do.
+  std::vector<std::pair<int, int>> groups;
+  for (int it = 0; it < m.items; it++) groups.emplace_back(m.at(m.item_block)[it], m.at(m.item_seg_start)[it]);
+  std::sort(groups.begin(), groups.end());
+  const int64_t least = std::unique(groups.begin(), groups.end()) - groups.begin();
+  if (least <= items_target && m.items > items_target)
+    return fail(std::to_string(m.items) + " items for a target of " + std::to_string(items_target) + " (" + std::to_string(least) + " would do)");
   for (int s = 0; s < m.S; s++)
     if (block_of[s] < 0 || seg_n[s] != std::min<int64_t>(p.block_len[block_of[s]], int64_t(seg_rel[s]) + 1))
       return fail("segment " + std::to_string(s) + ": visible keys are not its block's at its position");
@@ -185,14 +193,14 @@ int main(int argc, char** argv) {
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
     if (check_plans) {
       const uint32_t passes = in.get<uint32_t>();
-      const std::pair<int64_t, int> settings[] = {{66, 12}, {1, 1}, {7, 3}, {1000, 64}, {33, 2}};
+      const std::pair<int64_t, int> settings[] = {{33, 12}, {66, 12}, {1, 1}, {7, 3}, {1000, 64}, {33, 2}};  // the first: QwQ-32B on 132 SMs
       hogwild::AttnMetaBuilder builder;
       for (uint32_t i = 0; i < passes; i++) {
         const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
         in.array<float>(in.get<uint32_t>());
         const hogwild::Plan p = hogwild::decode_plan(plan_ints.data(), plan_ints.size(), spec.vocab, pages, page_size);
         for (const auto& [target, per_item] : settings) {
-          const std::string bad = check_attn_meta(p, builder.build(p, page_size, target, per_item), per_item);
+          const std::string bad = check_attn_meta(p, builder.build(p, page_size, target, per_item), target, per_item);
           if (!bad.empty()) {
             std::printf("attention plan of pass %u (items target %lld, %d segments an item): %s\n", i, (long long)target, per_item, bad.c_str());
             return 1;

@@ -53,6 +53,6 @@ Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels'
   for (const f of files) {
     const r = await check(f);
     assert.equal(r.code, 0, `${f}: ${r.text}`);
-    assert.match(r.text, /^attention plans: \d+ passes × 5 settings: every invariant holds\n$/);
+    assert.match(r.text, /^attention plans: \d+ passes × \d+ settings: every invariant holds\n$/);
   }
 });
