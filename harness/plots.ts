@@ -27,11 +27,12 @@ interface Row {
   hi: number;
 }
 
-function chart(rows: Row[], refs: Row[], xTitle: string, title: string) {
+function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX = false) {
   const tasks = new Set([...rows, ...refs].map((r) => r.task));
+  const xAxis = wholeX ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
   const layer = {
     layer: [
-      { data: { values: rows }, mark: { type: "area", opacity: 0.15 }, encoding: { x: { field: "x", type: "quantitative", title: xTitle }, y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } }, y2: { field: "hi" }, color: { field: "series", type: "nominal", title: "Method" } } },
+      { data: { values: rows }, mark: { type: "area", opacity: 0.15 }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, ...xAxis }, y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } }, y2: { field: "hi" }, color: { field: "series", type: "nominal", title: "Method" } } },
       { data: { values: rows }, mark: { type: "line", point: true, strokeWidth: 2 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "accuracy", type: "quantitative" }, color: { field: "series", type: "nominal", title: "Method" }, tooltip: [{ field: "series" }, { field: "x" }, { field: "accuracy" }] } },
       ...(refs.length ? [{ data: { values: refs }, mark: { type: "point", shape: "diamond", size: 90, filled: true }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "accuracy", type: "quantitative" }, color: { field: "series", type: "nominal" } } }] : []),
     ],
@@ -58,7 +59,7 @@ export async function writePlots(dir: string, points: readonly CurvePoint[], tit
   const rows = (x: (p: CurvePoint) => number): Row[] => points.map((p) => ({ task: p.task, series: p.method, x: x(p), accuracy: pct(p.accuracy), lo: pct(p.ci_low), hi: pct(p.ci_high) }));
   const refRows = refs.map((r) => ({ task: r.task, series: r.label, x: r.budget, accuracy: pct(r.accuracy), lo: pct(r.accuracy), hi: pct(r.accuracy) }));
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
-  await render(chart(rows((p) => p.budget), refRows, "Budget (forward passes)", `${title}: accuracy against forward passes`), steps);
+  await render(chart(rows((p) => p.budget), refRows, "Budget (forward passes)", `${title}: accuracy against forward passes`, true), steps);
   await render(chart(rows((p) => p.mean_time_s), [], "Wall time per problem (s)", `${title}: accuracy against wall time`), time);
   return [steps, time].flatMap((f) => [`${f}.svg`, `${f}.png`]);
 }
