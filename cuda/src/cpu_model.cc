@@ -87,34 +87,49 @@ inline float hsum(v16f v) {
   return s;
 }
 
-// y[m][n] = sum_k x[m][k] * W[n][k] + bias[n], for m < M. Four rows of x share each weight load.
+// R rows of x (R <= 4) against weight row n: each sum lane-wise in k order, then hsum, so the bits do not
+// depend on R (a row computed in a group of four or alone is the same).
+template <int R, class W>
+inline void matmul_row(const float* const* xs, int K, const W* wr, float* acc) {
+  const int K16 = K / 16 * 16;
+  v16f a[R] = {};
+  for (int k = 0; k < K16; k += 16) {
+    const v16f wk = load16(wr + k);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++) a[i] += load16(xs[i] + k) * wk;
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < R; i++) acc[i] = hsum(a[i]);
+  for (int k = K16; k < K; k++) {
+    const float wk = load_scalar(wr[k]);
+    for (int i = 0; i < R; i++) acc[i] += xs[i][k] * wk;
+  }
+}
+
+// y[m][n] = sum_k x[m][k] * W[n][k] + bias[n], for m < M. Up to four rows of x share each weight load; a
+// group of fewer rows (one worker's decode) does no work for the missing ones.
 template <class W>
-void matmul_impl(const float* x, int M, int K, const W* w, int N, const float* bias, float* y, const float* zero) {
+void matmul_impl(const float* x, int M, int K, const W* w, int N, const float* bias, float* y) {
   constexpr int kNB = 16;
-  const int nblocks = (N + kNB - 1) / kNB, K16 = K / 16 * 16;
+  const int nblocks = (N + kNB - 1) / kNB;
 #pragma omp parallel for schedule(static)
   for (int nb = 0; nb < nblocks; nb++) {
     const int n1 = std::min(N, (nb + 1) * kNB);
     for (int m0 = 0; m0 < M; m0 += 4) {
-      const float* xs[4] = {x + size_t(m0) * K, m0 + 1 < M ? x + size_t(m0 + 1) * K : zero,
-                            m0 + 2 < M ? x + size_t(m0 + 2) * K : zero, m0 + 3 < M ? x + size_t(m0 + 3) * K : zero};
+      const int rows = std::min(4, M - m0);
+      const float* xs[4];
+      for (int i = 0; i < rows; i++) xs[i] = x + size_t(m0 + i) * K;
       for (int n = nb * kNB; n < n1; n++) {
         const W* wr = w + size_t(n) * K;
-        v16f a0 = {}, a1 = {}, a2 = {}, a3 = {};
-        for (int k = 0; k < K16; k += 16) {
-          const v16f wk = load16(wr + k);
-          a0 += load16(xs[0] + k) * wk;
-          a1 += load16(xs[1] + k) * wk;
-          a2 += load16(xs[2] + k) * wk;
-          a3 += load16(xs[3] + k) * wk;
-        }
-        float acc[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
-        for (int k = K16; k < K; k++) {
-          const float wk = load_scalar(wr[k]);
-          for (int i = 0; i < 4; i++) acc[i] += xs[i][k] * wk;
+        float acc[4];
+        switch (rows) {
+          case 1: matmul_row<1>(xs, K, wr, acc); break;
+          case 2: matmul_row<2>(xs, K, wr, acc); break;
+          case 3: matmul_row<3>(xs, K, wr, acc); break;
+          default: matmul_row<4>(xs, K, wr, acc); break;
         }
         const float b = bias ? bias[n] : 0.0f;
-        for (int i = 0; i < 4 && m0 + i < M; i++) y[size_t(m0 + i) * N + n] = acc[i] + b;
+        for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = acc[i] + b;
       }
     }
   }
@@ -150,7 +165,6 @@ class CpuModel : public Model {
  public:
   explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(rope_inv_freq(spec)), layers_(spec.layers) {
     for (const auto& t : expected_tensors(s_)) load(t);
-    zero_.assign(std::max({s_.hidden, s_.intermediate, s_.heads * s_.head_dim}), 0.0f);
   }
 
   const ModelSpec& spec() const override { return s_; }
@@ -267,9 +281,9 @@ class CpuModel : public Model {
   void matmul(const float* x, int M, const Matrix& w, const std::vector<float>& bias, float* y) {
     const float* b = bias.empty() ? nullptr : bias.data();
     if (!w.bf.empty())
-      matmul_impl(x, M, w.cols, w.bf.data(), w.rows, b, y, zero_.data());
+      matmul_impl(x, M, w.cols, w.bf.data(), w.rows, b, y);
     else
-      matmul_impl(x, M, w.cols, w.f32.data(), w.rows, b, y, zero_.data());
+      matmul_impl(x, M, w.cols, w.f32.data(), w.rows, b, y);
   }
 
   void norm_rows(const float* x, const float* w, int T, float* out) {
@@ -397,7 +411,7 @@ class CpuModel : public Model {
   std::vector<double> inv_freq_;
   std::vector<Layer> layers_;
   Matrix embed_, lm_head_;
-  std::vector<float> final_norm_, zero_;
+  std::vector<float> final_norm_;
   size_t weight_bytes_ = 0;
   // Scratch, reused across passes (no allocation in the steady state).
   std::vector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_;
