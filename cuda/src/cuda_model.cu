@@ -274,9 +274,12 @@ class CudaModel : public Model {
     b.partial = partial_.get(std::max<size_t>(1, cuda::attention_partial_floats(geom_, slots_)));
     b.hl = hl_.get(size_t(std::max(1, p.L)) * H);
     b.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
-    // Decode passes (a few rows, no cuBLAS) replay a captured CUDA graph: one launch instead of ~10 per
-    // layer. The graph is captured again whenever anything it bakes in (sizes, pointers) changes.
-    const bool graph = graphs_ && !profile_ && T <= cuda::kOwnGemmMaxRows && p.L <= cuda::kOwnGemmMaxRows;
+    // Decode passes (a few rows) replay a captured CUDA graph: one launch instead of ~10 per layer. The graph
+    // is captured again whenever anything it bakes in (sizes, pointers) changes, and the executable graph is
+    // updated in place when only the kernels' parameters differ (a view grew a block, a chunk grew): in a
+    // real run the shape changes every few passes, and instantiating ~640 nodes anew would cost more.
+    constexpr int kGraphMaxRows = 32;  // decode-shaped passes (many runs' workers); prefills gain nothing
+    const bool graph = graphs_ && !profile_ && T <= kGraphMaxRows && p.L <= kGraphMaxRows;
     if (!graph) return launch(*cache, p, b);
     std::vector<uintptr_t> key = {uintptr_t(T), uintptr_t(p.L), uintptr_t(ap_.S), uintptr_t(ap_.items), uintptr_t(ap_.chunk),
                                   uintptr_t(slots_), uintptr_t(cache), uintptr_t(geom_.page_size), uintptr_t(rope_.ptr()),
@@ -287,7 +290,6 @@ class CudaModel : public Model {
                             (const void*)b.logits, (const void*)ap_.block_page_start, (const void*)ap_.item_block})
       key.push_back(uintptr_t(ptr));
     if (key != graph_key_ || !graph_exec_) {
-      if (graph_exec_) HW_CUDA(cudaGraphExecDestroy(graph_exec_)), graph_exec_ = nullptr;
       cudaGraph_t g = nullptr;
       HW_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
       bool captured = true;
@@ -298,10 +300,19 @@ class CudaModel : public Model {
         std::fprintf(stderr, "hogwild: CUDA graph capture failed (%s); running without graphs\n", e.what());
       }
       const cudaError_t end = cudaStreamEndCapture(stream_, &g);
-      if (captured && end == cudaSuccess && cudaGraphInstantiate(&graph_exec_, g, 0) == cudaSuccess) {
+      bool ready = false;
+      if (captured && end == cudaSuccess && graph_exec_) {
+        cudaGraphExecUpdateResultInfo info;
+        ready = cudaGraphExecUpdate(graph_exec_, g, &info) == cudaSuccess;
+        if (!ready) cudaGetLastError();  // another topology: instantiate below
+      }
+      if (!ready && graph_exec_) cudaGraphExecDestroy(graph_exec_), graph_exec_ = nullptr;
+      if (!ready && captured && end == cudaSuccess) ready = cudaGraphInstantiate(&graph_exec_, g, 0) == cudaSuccess;
+      if (ready) {
         graph_key_ = std::move(key);
       } else {
         graphs_ = false;  // e.g. a library that cannot be captured: plain launches from now on
+        if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
         graph_exec_ = nullptr;
       }
       if (g) cudaGraphDestroy(g);
