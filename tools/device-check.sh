@@ -2,7 +2,8 @@
 # The CUDA backend on a GPU machine, in one go (those machines have no node): build the core, the addon and
 # hogwild-replay, check the GPU against transformers (fixtures) and against this project's CPU path (random
 # plans on many shapes, recorded on a CPU machine), run compute-sanitizer, then time random:qwq-32b with
-# `deno task perf`'s own code (bundled, run by a carried Deno) and with hogwild-replay (prefill, A/B switches).
+# `deno task perf`'s own code (bundled, run by a carried Deno), with hogwild-replay (prefill, A/B switches),
+# and over a real run's recorded passes in order (graphs that must follow changing shapes).
 #
 # Prepare on a machine with node first:   deno task device:prepare        (writes .device: ~34 MiB)
 # Then, on the GPU machine, from the repo:  tools/device-check.sh         (carry .device)
@@ -90,6 +91,12 @@ for f in "$REC"/perf-*.hwrec; do
       --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
       grep -E '^\||^model|error|^profile'
   done <<<"${PERF_SETTINGS:-$'auto 1 mma 0 0\nmma 1 mma 0 1\nmma 0 mma 1 0'}"
+done
+for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
+  echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
+  for setting in "HOGWILD_GRAPHS=0" "HOGWILD_GRAPHS=1" "HOGWILD_GRAPHS=1 HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+    echo "$setting: $(env $setting "$R" "$f" --device cuda --sequence 3 2>&1 | tail -1)"
+  done
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
 exit $status

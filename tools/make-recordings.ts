@@ -5,7 +5,9 @@
  *  - random-NAME.hwrec: random scripts on random-weight models of many shapes (head_dim 16…256, GQA 1…8,
  *    Qwen2 biases, Qwen3 norms, llama3 RoPE), with this machine's CPU logits as the expected values;
  *  - perf-SHAPE.hwrec: timing-only passes on random:SHAPE (no logits): R workers sharing a C-token context,
- *    one token each, and a 4096-token prefill.
+ *    one token each, and a 4096-token prefill;
+ *  - sequence-SHAPE.hwrec: a real run's passes, timing only: Hogwild! and baseline runs sharing passes, steps
+ *    committing, views growing, finishers at checkpoints (replayed in order with --sequence).
  *
  *   deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
  */
@@ -20,7 +22,11 @@ import { Recorder } from "../engine/record.ts";
 import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
 import { shapeConfig } from "../engine/shapes.ts";
 import { encodeSpec } from "../engine/spec.ts";
-import { CASES, fixtureDir, randomScript, reference, Rng } from "../tests/helpers.ts";
+import { TextTokenizer } from "../engine/tokenizer.ts";
+import { parseMethod, runSpec } from "../harness/methods.ts";
+import { Run } from "../harness/run.ts";
+import { step } from "../harness/schedule.ts";
+import { CASES, fixtureDir, randInt, randomScript, reference, Rng } from "../tests/helpers.ts";
 
 const { values } = parseFlags({ out: { type: "string", default: ".device/recordings" }, "perf-shape": { type: "string", default: "qwq-32b" } });
 const out = values.out;
@@ -113,8 +119,38 @@ function perf(shape: string) {
   console.log(`perf-${shape}.hwrec: ${rec.passes} passes`);
 }
 
+/**
+ * Timing-only plans of a real run: hogwild:4, hogwild:2 and sc:2 on three problems sharing every pass, with
+ * random tokens that end a step about every 30 (so views gain blocks as in a real run) and finishers at two
+ * checkpoints. No model runs: the plans are what the harness would send.
+ */
+function sequence(shape: string) {
+  const config = shapeConfig(shape);
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const cache = new KVCache({ bytes: 0, pages: 2048, pageSize: 16 });
+  const rec = new Recorder(encodeSpec({ config, randomSeed: 0, tensors: [] }), cache.native.pages, cache.pageSize);
+  const runs = ["hogwild:4", "hogwild:2", "sc:2"].map((m, i) =>
+    new Run(cache, runSpec(parseMethod(m), `Problem ${i}: find the sum of the first ${10 + i} odd numbers.`, i, { tokenizer: tok, generation, budgets: [64, 128], finisherTokens: 16 })));
+  const rng = new Rng(3), stepEnd = tok.encode(".\n\n")[0], close = tok.encode("}")[0];
+  const model = {
+    forwardSample(c: KVCache, rows: readonly Row[], samplers: readonly unknown[]) {
+      const planned = rows.map((r, i) => ({ ...r, logits: samplers[i] ? "last" as const : "none" as const }));
+      rec.add(encodePlan(c, planned).plan, new Float32Array(0));
+      commitPlan(rows);
+      return rows.map((r, i) => (!samplers[i] ? -1 : r.block.label === "finisher" ? close : rng.next() < 0.035 ? stepEnd : randInt(rng, 1000, 150000)));
+    },
+  };
+  while (step(model, cache, runs));
+  const steps = runs.reduce((a, r) => a + r.steps.length, 0);
+  writeFileSync(join(out, `sequence-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(out, `sequence-${shape}.txt`), `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at passes 64 and 128)\n`);
+  console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
+}
+
 // Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
 writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
 await fixtures();
 await random();
 perf(values["perf-shape"]);
+sequence(values["perf-shape"]);

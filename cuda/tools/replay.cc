@@ -5,6 +5,7 @@
 //   hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
 //                       [--path-prefix OLD=NEW] [--only PASS]
 //   hogwild-replay FILE --check-attn-plans
+//   hogwild-replay FILE --sequence N [--device cpu|cuda]
 //
 // Per pass: the worst |difference| to the recorded logits and the relative L2 error ‖got−want‖/‖want‖; a pass
 // fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
@@ -12,8 +13,9 @@
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
 // against the host's rule on the same logits. --only runs that one pass (for profilers).
 // --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
-// several grid targets and group sizes, and checks what the kernels rely on (below). Exits 1 on any failure,
-// 2 on bad input.
+// several grid targets and group sizes, and checks what the kernels rely on (below). --sequence N times the
+// passes in their recorded order, N rounds after one warm-up (a real run's passes change shape from one to
+// the next, which is what CUDA graphs must cope with). Exits 1 on any failure, 2 on bad input.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -152,7 +154,7 @@ int main(int argc, char** argv) {
   }
   std::string device = "cpu", prefix_old, prefix_new;
   double tol = 1e-4, rtol = 0;
-  int repeat = 0, only = -1;
+  int repeat = 0, only = -1, sequence = 0;
   bool check_sampling = false, check_plans = false;
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
       else if (a == "--check-sampling") check_sampling = true;
       else if (a == "--check-attn-plans") check_plans = true;
       else if (a == "--only") only = std::stoi(value());
+      else if (a == "--sequence") sequence = std::stoi(value());
       else if (a == "--path-prefix") {
         const std::string v = value();
         const size_t eq = v.find('=');
@@ -191,6 +194,35 @@ int main(int argc, char** argv) {
       for (auto& t : spec.tensors)
         if (t.path.compare(0, prefix_old.size(), prefix_old) == 0) t.path = prefix_new + t.path.substr(prefix_old.size());
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
+    if (sequence > 0) {
+      auto model = hogwild::load_model(spec, device);
+      auto cache = model->new_cache(pages, page_size);
+      const uint32_t passes = in.get<uint32_t>();
+      std::vector<std::vector<int32_t>> ints(passes);
+      std::vector<hogwild::Plan> plans;
+      size_t logit_rows = 0, rows = 0;
+      for (uint32_t i = 0; i < passes; i++) {
+        ints[i] = in.array<int32_t>(in.get<uint32_t>());
+        in.array<float>(in.get<uint32_t>());
+        plans.push_back(hogwild::decode_plan(ints[i].data(), ints[i].size(), spec.vocab, pages, page_size));
+        logit_rows = std::max<size_t>(logit_rows, plans.back().L);
+        rows += plans.back().T;
+      }
+      // As in a run: greedy ids come back, not logits.
+      const std::vector<hogwild::SampleSpec> specs(std::max<size_t>(1, logit_rows));
+      std::vector<int32_t> ids(specs.size());
+      const int32_t no_suppress[1] = {0};
+      std::vector<double> rounds;
+      for (int r = 0; r <= sequence; r++) {  // round 0 warms up (and captures graphs the first time)
+        const double t0 = now_ms();
+        for (const auto& p : plans) model->forward_sample(*cache, p, specs.data(), no_suppress, 0, ids.data());
+        if (r > 0) rounds.push_back((now_ms() - t0) / passes);
+      }
+      std::sort(rounds.begin(), rounds.end());
+      std::printf("sequence of %u passes (%.1f new tokens a pass) on %s: %.2f ms a pass (median of %d rounds; fastest %.2f)\n",
+                  passes, double(rows) / passes, device.c_str(), rounds[rounds.size() / 2], sequence, rounds[0]);
+      return 0;
+    }
     if (check_plans) {
       const uint32_t passes = in.get<uint32_t>();
       const std::pair<int64_t, int> settings[] = {{33, 12}, {66, 12}, {1, 1}, {7, 3}, {1000, 64}, {33, 2}};  // the first: QwQ-32B on 132 SMs

@@ -40,3 +40,17 @@ Deno.test("hogwild-replay refuses a damaged recording with one error line", asyn
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot open/);
 });
+
+Deno.test("hogwild-replay --sequence times the recorded passes in order, ids only", async () => {
+  const engine = await Engine.load("random:qwen3-demo");
+  const scriptFile = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
+  const script = parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab);
+  const cache = engine.newCache({ tokens: scriptTokens(script) + 1024 });
+  const recorder = engine.record(cache);
+  runScript(engine, cache, script);
+  const file = join(mkdtempSync(join(tmpdir(), "hogwild-rec-")), "run.hwrec");
+  writeFileSync(file, recorder.bytes());
+  const r = await replay(file, "--sequence", "2");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^sequence of 19 passes \(\d+\.\d new tokens a pass\) on cpu: \d+\.\d\d ms a pass \(median of 2 rounds; fastest \d+\.\d\d\)\n$/);
+});
