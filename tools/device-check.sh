@@ -30,6 +30,9 @@ echo "build: $((SECONDS - t0)) s"
 R="$BUILD/hogwild-replay"
 status=0
 summary=()
+# The timing sections are skipped once the script has run TIME_BUDGET seconds (default 480: a device call
+# may last 600), so that it always ends with its summary line.
+in_time() { (( SECONDS - t0 < ${TIME_BUDGET:-480} )) || { echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-480} s)"; return 1; }; }
 
 run() {  # name, then the replay arguments
   local name=$1; shift
@@ -70,6 +73,7 @@ done
 printf '%s\n' "${summary[@]}"
 
 for variant in "HOGWILD_GEMM=auto" "HOGWILD_GEMM=mma" "HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+  in_time "deno task perf, $variant" || continue
   tag=$(tr ' =' '_-' <<<"$variant")
   echo; echo "## deno task perf --device cuda (harness/perf.ts as .device/perf.js), $variant"
   if env $variant HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
@@ -86,6 +90,7 @@ for f in "$REC"/perf-*.hwrec; do
   while read -r setting; do
     [[ -n $setting ]] || continue
     read -r policy graphs attn profile pdl <<<"$setting"
+    in_time "replay $policy $graphs $attn $profile $pdl" || continue
     echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
     HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile HOGWILD_PDL=$pdl "$R" "$f" \
       --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
@@ -95,6 +100,7 @@ done
 for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
   echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
   for setting in "HOGWILD_GRAPHS=0" "HOGWILD_GRAPHS=1" "HOGWILD_GRAPHS=1 HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+    in_time "sequence, $setting" || continue
     echo "$setting: $(env $setting "$R" "$f" --device cuda --sequence 3 2>&1 | tail -1)"
   done
 done
