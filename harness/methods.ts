@@ -104,6 +104,12 @@ export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
   };
 }
 
+/** The writers' sampling: the context's, else the model's generation_config (greedy when it does not sample). */
+function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
+  const g = ctx.generation;
+  return ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+}
+
 /** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
 export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
   return method.sot ? new SotRun(cache, sotSpec(method, problem, seed, ctx)) : new Run(cache, runSpec(method, problem, seed, ctx));
@@ -123,7 +129,7 @@ export function sotSpec(method: Method, problem: string, seed: number, ctx: RunC
   const protocol = ctx.protocol ?? loadProtocol();
   const fill = (text: string, vars: Record<string, string>) => Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{{${k}}}`, v), text);
   const outlineStartIds = tok.encode(t.outlineStart);
-  const sampling = ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  const sampling = runSampling(ctx);
   return {
     outlinePrompt: [...promptIds(tok, fill(t.outline, { problem })), ...outlineStartIds],
     outlineStart: t.outlineStart,
@@ -158,7 +164,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
   const eos = g.eosTokenIds;
   // Hogwild! workers can neither end their turn nor close their reasoning; the baselines may stop at EOS.
   const forbidden = method.prompt === "collab" ? [...singleTokenIds(tok, protocol.forbidden), ...eos, ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])] : [];
-  const sampling = ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  const sampling = runSampling(ctx);
   return {
     prompt: promptIds(tok, renderTemplate(template, problem, names)),
     workers: names,

@@ -98,6 +98,11 @@ export interface StepRecord {
   pass: number;
 }
 
+/** The sampling seed of a run's `index`-th writer: distinct per writer, reproducible per run seed. */
+export function writerSeed(seed: number, index: number): number {
+  return (seed * 1000003 + index * 7919) >>> 0;
+}
+
 /**
  * An answer for the budget grid: the checkpoint at the current passes gets it; once the run is final, so
  * does every budget still without one (the answer stands from then on).
@@ -187,7 +192,7 @@ export class Run implements Solver {
       const w: Worker = {
         index, name, own: cache.newBlock(`${name}.1`), step: 1, stepIds: [], detector: new StepDetector(), decode: spec.decoder(),
         next: [], history: [], trace: [], traceText: "", generated: 0, done: false,
-        sampler: new Sampler(spec.sampling, (spec.seed * 1000003 + index * 7919) >>> 0),
+        sampler: new Sampler(spec.sampling, writerSeed(spec.seed, index)),
       };
       this.#force(w, spec.collab ? spec.ids.stepPrefix(name, 1) : spec.prompt.slice(-1));
       return w;

@@ -19,7 +19,7 @@ import type { Row } from "../engine/plan.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
-import { type Checkpoint, recordCheckpoint, type StepRecord } from "./run.ts";
+import { type Checkpoint, recordCheckpoint, type StepRecord, writerSeed } from "./run.ts";
 import type { Solver } from "./schedule.ts";
 import { StepDetector } from "./steps.ts";
 
@@ -142,7 +142,7 @@ export class SotRun implements Solver {
     const block = this.#cache.newBlock(label), index = this.#writers++;
     return {
       label, block, view: [...before, block], next: [...first], ids: [], text: "", decode: this.#s.decoder(), limit, done: false,
-      sampler: new Sampler(this.#s.sampling, (this.#s.seed * 1000003 + index * 7919) >>> 0),
+      sampler: new Sampler(this.#s.sampling, writerSeed(this.#s.seed, index)),
     };
   }
 

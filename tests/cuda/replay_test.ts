@@ -13,16 +13,21 @@ async function replay(file: string, ...args: string[]) {
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
 }
 
+/** The fixtures' shared-cache script run on `engine`, recorded; the recording's file and the script. */
+function recordScript(engine: Engine) {
+  const scriptFile = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
+  const script = parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab);
+  const cache = engine.newCache({ tokens: scriptTokens(script) + 1024 });
+  const recorder = engine.record(cache);
+  runScript(engine, cache, script);
+  const file = join(mkdtempSync(join(tmpdir(), "hogwild-rec-")), "run.hwrec");
+  writeFileSync(file, recorder.bytes());
+  return { file, script };
+}
+
 Deno.test("hogwild-replay reproduces a recorded shared-cache run without JavaScript", async () => {
   for (const source of [fixtureDir("llama3-tiny"), "random:qwen3-demo"]) {
-    const engine = await Engine.load(source);
-    const scriptFile = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
-    const script = parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab);
-    const cache = engine.newCache({ tokens: scriptTokens(script) + 1024 });
-    const recorder = engine.record(cache);
-    runScript(engine, cache, script);
-    const file = join(mkdtempSync(join(tmpdir(), "hogwild-rec-")), "run.hwrec");
-    writeFileSync(file, recorder.bytes());
+    const { file, script } = recordScript(await Engine.load(source));
     const r = await replay(file, "--tol", "0");
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stdout.match(/^pass \d+ /gm)?.length, script.passes.length);
@@ -42,14 +47,7 @@ Deno.test("hogwild-replay refuses a damaged recording with one error line", asyn
 });
 
 Deno.test("hogwild-replay --sequence times the recorded passes in order, ids only", async () => {
-  const engine = await Engine.load("random:qwen3-demo");
-  const scriptFile = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
-  const script = parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab);
-  const cache = engine.newCache({ tokens: scriptTokens(script) + 1024 });
-  const recorder = engine.record(cache);
-  runScript(engine, cache, script);
-  const file = join(mkdtempSync(join(tmpdir(), "hogwild-rec-")), "run.hwrec");
-  writeFileSync(file, recorder.bytes());
+  const { file } = recordScript(await Engine.load("random:qwen3-demo"));
   const r = await replay(file, "--sequence", "2");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^sequence of 19 passes \(\d+\.\d new tokens a pass\) on cpu: \d+\.\d\d ms a pass \(median of 2 rounds; fastest \d+\.\d\d\)\n$/);
