@@ -17,7 +17,7 @@ export function generate(engine: Engine, prompt: readonly number[], opts: Genera
   const out: number[] = [];
   let next: ArrayLike<number> = prompt;
   while (out.length < opts.maxNewTokens) {
-    const [id] = engine.forwardSample(cache, [{ block, view: [block], tokens: next }], [opts.sampler]);
+    const [id] = engine.forwardSample(cache, [{ block, view: [block], tokens: next, sampler: opts.sampler }]);
     out.push(id);
     if (stop.has(id)) break;
     next = [id];

@@ -8,9 +8,9 @@ import { KVCache } from "./cache.ts";
 import { DEFAULT_GENERATION, type GenerationConfig, type ModelConfig, readGenerationConfig, readJson, readModelConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
-import { commitPlan, encodePlan, type Row } from "./plan.ts";
+import { commitPlan, encodePlan, type EncodedPlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
-import { packSamplers, type Sampler } from "./sampler.ts";
+import { packSamplers } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
 import { shapeConfig } from "./shapes.ts";
 import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
@@ -107,25 +107,39 @@ export class Engine {
    * One forward pass that samples the next token of every row with a sampler (its last new token's logits,
    * sampled where they are: on a GPU only ids come back). Returns one id per row, -1 where no sampler.
    */
-  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
-    if (samplers.length !== rows.length) throw new RangeError("forwardSample: one sampler (or undefined) per row");
-    const planned = rows.map((r, i) => ({ ...r, logits: samplers[i] ? "last" as const : "none" as const }));
-    const { plan, logitCount } = encodePlan(cache, planned);
-    const { specs, suppress } = packSamplers(samplers.filter((s): s is Sampler => s !== undefined));
-    const ids = new Int32Array(logitCount);
-    this.native.forwardSample(cache.native, plan, specs, suppress, ids);
-    commitPlan(rows);
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
+    const samplers = rows.flatMap((r) => (r.sampler ? [r.sampler] : []));
+    const ids = new Int32Array(samplers.length);
+    const { plan } = this.#run(cache, planned, (e) => {
+      const { specs, suppress } = packSamplers(samplers);
+      this.native.forwardSample(cache.native, e.plan, specs, suppress, ids);
+    });
     this.#recorders.get(cache)?.add(plan, new Float32Array(0));
     let k = 0;
-    return samplers.map((s) => (s ? ids[k++] : -1));
+    return rows.map((r) => (r.sampler ? ids[k++] : -1));
+  }
+
+  /** Encodes the plan (reserving pages), runs it, and commits the rows; a pass that fails gives its new pages back. */
+  #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => void, keyRotation = false): EncodedPlan {
+    try {
+      const encoded = encodePlan(cache, rows, keyRotation);
+      pass(encoded);
+      commitPlan(rows);
+      return encoded;
+    } catch (e) {
+      for (const r of rows) if (cache.owns(r.block)) cache.truncate(r.block, r.block.length);
+      throw e;
+    }
   }
 
   /** One forward pass over `rows`; returns each row's requested logits, [rows of the row][vocab] flattened. */
   forward(cache: KVCache, rows: readonly Row[], opts: ForwardOptions = {}): Float32Array[] {
-    const { plan, logitRows, logitCount } = encodePlan(cache, rows, opts.keyRotation);
-    const logits = new Float32Array(logitCount * this.vocab);
-    this.native.forward(cache.native, plan, logits);
-    commitPlan(rows);
+    let logits = new Float32Array(0);
+    const { plan, logitRows } = this.#run(cache, rows, (e) => {
+      logits = new Float32Array(e.logitCount * this.vocab);
+      this.native.forward(cache.native, e.plan, logits);
+    }, opts.keyRotation);
     this.#recorders.get(cache)?.add(plan, logits);
     return logitRows.map(([first, n]) => logits.subarray(first * this.vocab, (first + n) * this.vocab));
   }

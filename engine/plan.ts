@@ -7,6 +7,7 @@
  * encodePlan flattens the rows into the Int32Array that cuda/src/spec.cc decodes.
  */
 import type { Block, KVCache } from "./cache.ts";
+import type { Sampler } from "./sampler.ts";
 
 export interface Row {
   /** where the new tokens are written, appended at its current length */
@@ -16,6 +17,8 @@ export interface Row {
   tokens: ArrayLike<number>;
   /** which new tokens' logits to return (default "last") */
   logits?: "all" | "last" | "none";
+  /** Engine.forwardSample: how the next token after this row's last one is chosen (none: nothing sampled) */
+  sampler?: Sampler;
 }
 
 export interface EncodedPlan {

@@ -23,7 +23,8 @@ import { kvTokensPerRun, newSolver, parseMethod } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot } from "./prompts.ts";
 import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
-import { type Solver, step } from "./schedule.ts";
+import { step } from "./schedule.ts";
+import type { Solver } from "./solver.ts";
 
 interface Job {
   problem: Problem;
@@ -203,21 +204,14 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
     pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
   const checkpoints: RecordCheckpoint[] = [];
   for (const c of run.checkpoints) {
-    const g = await verdict(c.answer);
-    const cp: RecordCheckpoint = {
-      budget: c.budget, passes: c.passes, answer: c.answer, source: c.source, equal_strict: g.equal_strict, equal_lenient: g.equal_lenient,
-      score_strict: g.score_strict, score_lenient: g.score_lenient, tokens: c.tokens, wall_ms: +c.wallMs.toFixed(2), finisher_passes: c.finisherPasses,
-    };
-    if (g.timed_out) cp.timed_out = true;
-    if (c.vote !== undefined) {
-      cp.vote = c.vote;
-      cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
-    }
+    const { equal_strict, equal_lenient, score_strict, score_lenient, timed_out } = await verdict(c.answer);
+    const cp: RecordCheckpoint = { ...c, equal_strict, equal_lenient, score_strict, score_lenient, ...(timed_out ? { timed_out } : {}) };
+    if (c.vote !== undefined) cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
     checkpoints.push(cp);
   }
   const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };
   const last = run.checkpoints[run.checkpoints.length - 1];
-  const record: BenchRecord = { ...key, golds: p.golds, grading: p.grading, checkpoints, steps: run.steps.length, wall_ms: +(last?.wallMs ?? 0).toFixed(2), grader: GRADER_VERSION };
+  const record: BenchRecord = { ...key, golds: p.golds, grading: p.grading, checkpoints, steps: run.steps.length, wall_ms: last?.wall_ms ?? 0, grader: GRADER_VERSION };
   const trace = {
     ...key,
     workers: run.texts(),

@@ -37,9 +37,10 @@ export class Finisher {
     this.#sampler = new Sampler({ ...GREEDY, suppress: settings.suppress });
   }
 
-  row(): { row: Row; sampler: Sampler } {
+  /** Its row in the next pass (greedy). */
+  row(): Row {
     const tokens = this.passes === 0 ? this.first : this.#ids.slice(-1);
-    return { row: { block: this.tail, view: this.view, tokens, logits: "last" }, sampler: this.#sampler };
+    return { block: this.tail, view: this.view, tokens, logits: "last", sampler: this.#sampler };
   }
 
   /** Takes the sampled id; the answer (null: none) once it is done, undefined while it goes on. */

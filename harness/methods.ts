@@ -1,13 +1,6 @@
 /**
- * Methods by name, and the run a method makes for a problem:
- *   hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab][:reencode-steps]  N workers over the shared
- *                              cache (reencode-steps: the paper's "re-encode" ablation, see run.ts)
- *   sequential                 one worker, the plain prompt, the finisher at checkpoints
- *   sequential-no-early-stop   one worker, only answers the model gave itself count
- *   sc:N[:fork]                self-consistency: N independent workers that share only the prompt; the answer
- *                              from the concatenated traces (finisher), and by majority vote
- *   sot[:N]                    Skeleton-of-Thought: a plan, its points worked out in parallel (all at once, or N
- *                              rows a pass in turns), then one writer goes on after all of it (sot.ts)
+ * Methods by name (the grammar: METHOD_GRAMMAR; README, "Methods"), and the run a method makes for a problem.
+ * A method is data: which layout, which texts, which stops; run.ts and sot.ts carry them out.
  */
 import type { GenerationConfig } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
@@ -17,24 +10,45 @@ import type { TextTokenizer } from "../engine/tokenizer.ts";
 import {
   DEFAULT_NAMES, loadProtocol, loadSot, loadTemplate, promptIds, type Protocol, renderTemplate, singleTokenIds, type SotTexts,
 } from "./prompts.ts";
-import { type FinisherMode, type Layout, type ProtocolIds, Run, type RunSpec } from "./run.ts";
-import type { Solver } from "./schedule.ts";
+import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
+import { type FinisherMode, Run, type RunSpec } from "./run.ts";
+import type { Solver } from "./solver.ts";
 import { type SotSpec, SotRun } from "./sot.ts";
+
+/** Every method name and option, as --help and errors print it. */
+export const METHOD_GRAMMAR = [
+  "hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+  "sequential",
+  "sequential-no-early-stop",
+  "sc:N[:fork]",
+  "sot[:N]",
+];
 
 export interface Method {
   id: string;
   workers: number;
-  layout: Layout;
-  collab: boolean;
+  /** a name in LAYOUTS */
+  layout: string;
+  /** finished steps are written again after the history (the paper's "re-encode" ablation) */
   reencodeSteps: boolean;
+  /** the collaboration text: its prompt template, headers, step prefixes and redundancy checks */
+  collab: boolean;
+  /** a worker ends at an end-of-sequence id; otherwise that id is never sampled and workers write to the budget */
+  stopAtEos: boolean;
+  /** the protocol's forbidden tokens (and BOS) are never sampled by workers */
+  forbidTokens: boolean;
   earlyStop: boolean;
   finisher: FinisherMode;
-  prompt: "collab" | "plain";
   /** Skeleton-of-Thought: its points' rows per pass (0: all) */
   sot?: { threadsPerPass: number };
 }
 
-const LAYOUTS = ["combined", "contiguous", "interleaved"];
+const SHARED_LAYOUTS = ["combined", "contiguous", "interleaved"];
+
+/** The baselines' shape: independent writers under the plain prompt, free to stop. */
+function baseline(id: string, workers: number, earlyStop: boolean, finisher: FinisherMode): Method {
+  return { id, workers, layout: "independent", reencodeSteps: false, collab: false, stopAtEos: true, forbidTokens: false, earlyStop, finisher };
+}
 
 export function parseMethod(id: string): Method {
   const [name, n, ...opts] = id.split(":");
@@ -46,33 +60,34 @@ export function parseMethod(id: string): Method {
   if (name === "sequential" || name === "sequential-no-early-stop") {
     check(n === undefined, `method ${id}: sequential takes no options`);
     const early = name === "sequential";
-    return { id, workers: 1, layout: "independent", collab: false, reencodeSteps: false, earlyStop: early, finisher: early ? "reencode" : "none", prompt: "plain" };
+    return baseline(id, 1, early, early ? "reencode" : "none");
   }
   if (name === "sc") {
     for (const o of opts) check(o === "fork", `method ${id}: unknown option "${o}" (sc takes :fork)`);
-    return { id, workers: count("sc"), layout: "independent", collab: false, reencodeSteps: false, earlyStop: true, finisher: opts.includes("fork") ? "fork" : "reencode", prompt: "plain" };
+    return baseline(id, count("sc"), true, opts.includes("fork") ? "fork" : "reencode");
   }
   if (name === "sot") {
     check(opts.length === 0, `method ${id}: sot takes only a thread count (sot or sot:N)`);
     const threads = n === undefined ? 0 : count("sot");
-    return {
-      id, workers: Math.max(threads, 1), layout: "independent", collab: false, reencodeSteps: false, earlyStop: true, finisher: "reencode", prompt: "plain",
-      sot: { threadsPerPass: threads },
-    };
+    return { ...baseline(id, Math.max(threads, 1), true, "reencode"), sot: { threadsPerPass: threads } };
   }
   if (name === "hogwild") {
-    const m: Method = { id, workers: count("hogwild"), layout: "combined", collab: true, reencodeSteps: false, earlyStop: true, finisher: "reencode", prompt: "collab" };
+    // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
+    const m: Method = {
+      id, workers: count("hogwild"), layout: "combined", reencodeSteps: false, collab: true, stopAtEos: false, forbidTokens: true, earlyStop: true,
+      finisher: "reencode",
+    };
     for (const o of opts) {
-      if (LAYOUTS.includes(o)) m.layout = o as Layout;
+      if (SHARED_LAYOUTS.includes(o)) m.layout = o;
       else if (o === "fork") m.finisher = "fork";
-      else if (o === "no-collab") (m.collab = false, m.prompt = "plain"); // no collaboration text at all
+      else if (o === "no-collab") m.collab = false;
       else if (o === "reencode-steps") m.reencodeSteps = true;
-      else check(false, `method ${id}: unknown option "${o}"; options: ${[...LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")}`);
+      else check(false, `method ${id}: unknown option "${o}"; options: ${[...SHARED_LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")}`);
     }
     check(!m.reencodeSteps || (m.collab && m.layout !== "contiguous"), `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`);
     return m;
   }
-  check(false, `unknown method "${id}"; methods: hogwild:N[:layout][:fork][:no-collab][:reencode-steps], sequential, sequential-no-early-stop, sc:N[:fork], sot[:N]`);
+  check(false, `unknown method "${id}"; methods: ${METHOD_GRAMMAR.join(", ")}`);
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */
@@ -160,21 +175,23 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
   const protocol = ctx.protocol ?? loadProtocol();
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
   check(names.length === method.workers, `method ${method.id}: ${method.workers} workers but only ${names.length} names`);
-  const template = loadTemplate(method.prompt, method.prompt === "collab" ? ctx.collabTemplate : ctx.plainTemplate);
+  const template = method.collab ? loadTemplate("collab", ctx.collabTemplate) : loadTemplate("plain", ctx.plainTemplate);
   const eos = g.eosTokenIds;
-  // Hogwild! workers can neither end their turn nor close their reasoning; the baselines may stop at EOS.
-  const forbidden = method.prompt === "collab" ? [...singleTokenIds(tok, protocol.forbidden), ...eos, ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])] : [];
-  const sampling = runSampling(ctx);
+  const forbidden = [
+    ...(method.forbidTokens ? [...singleTokenIds(tok, protocol.forbidden), ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])] : []),
+    ...(method.stopAtEos ? [] : eos),
+  ];
+  const layout = LAYOUTS[method.layout];
+  check(layout, `method ${method.id}: unknown layout "${method.layout}"; layouts: ${Object.keys(LAYOUTS).join(", ")}`);
   return {
     prompt: promptIds(tok, renderTemplate(template, problem, names)),
     workers: names,
-    layout: method.layout,
+    layout: method.reencodeSteps ? reencodingSteps(layout) : layout,
     collab: method.collab,
-    reencodeSteps: method.reencodeSteps,
     redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
-    sampling: { ...sampling, suppress: [...new Set(forbidden)] },
+    sampling: { ...runSampling(ctx), suppress: [...new Set(forbidden)] },
     seed,
-    stopIds: method.prompt === "collab" ? [] : eos,
+    stopIds: method.stopAtEos ? eos : [],
     eosIds: eos,
     budgets: ctx.budgets,
     earlyStop: method.earlyStop,

@@ -23,7 +23,6 @@ import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 import { KVCache } from "../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
-import type { Sampler } from "../engine/sampler.ts";
 import { TextTokenizer } from "../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
@@ -118,10 +117,10 @@ async function enginePerf(values: { model: string; device: string; iterations: s
 class NullModel implements StepModel {
   #at = 0;
   constructor(readonly ids: number[]) {}
-  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
     encodePlan(cache, rows);
     commitPlan(rows);
-    return samplers.map((s) => (s ? this.ids[this.#at++ % this.ids.length] : -1));
+    return rows.map((r) => (r.sampler ? this.ids[this.#at++ % this.ids.length] : -1));
   }
 }
 

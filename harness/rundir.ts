@@ -7,23 +7,17 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
+import type { Checkpoint } from "./solver.ts";
 
-export interface RecordCheckpoint {
-  budget: number;
-  passes: number;
-  answer: string | null;
-  source: string;
+/** A run's checkpoint with its grade. */
+export interface RecordCheckpoint extends Checkpoint {
   equal_strict: boolean;
   equal_lenient: boolean;
   score_strict: number;
   score_lenient: number;
   timed_out?: boolean;
-  /** self-consistency: the majority vote's answer and verdict */
-  vote?: string | null;
+  /** self-consistency: the majority vote's verdict */
   vote_equal_strict?: boolean;
-  tokens: number[];
-  wall_ms: number;
-  finisher_passes: number;
 }
 
 export interface BenchRecord {

@@ -4,29 +4,12 @@
  */
 import type { KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
-import type { Sampler } from "../engine/sampler.ts";
-import type { Checkpoint, StepRecord } from "./run.ts";
-
-/** One problem being solved by one method, as the scheduler and the benchmark see it (run.ts, sot.ts). */
-export interface Solver {
-  readonly done: boolean;
-  readonly checkpoints: readonly Checkpoint[];
-  readonly steps: readonly StepRecord[];
-  /** wall time of every pass it took part in, ms */
-  readonly passMs: readonly number[];
-  /** the rows it wants in the next pass, with a sampler for each row whose next token is sampled */
-  plan(): { rows: Row[]; samplers: (Sampler | undefined)[] };
-  /** the ids sampled for its rows that had samplers, in plan order; `ms`: the pass's wall time */
-  accept(ids: readonly number[], ms: number): void;
-  /** what each of its writers wrote, in order */
-  texts(): string[];
-  /** its blocks back to the pool */
-  free(): void;
-}
+import type { Solver } from "./solver.ts";
 
 /** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
 export interface StepModel {
-  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[];
+  /** one id per row: sampled by the row's sampler, -1 where it has none */
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[];
 }
 
 export interface PassInfo {
@@ -36,20 +19,18 @@ export interface PassInfo {
   ms: number;
 }
 
-/** One forward pass for every live run; false when none is left. */
+/** One forward pass for every live run; undefined when none is left. */
 export function step(model: StepModel, cache: KVCache, runs: readonly Solver[]): PassInfo | undefined {
   const live = runs.filter((r) => !r.done);
   if (live.length === 0) return undefined;
   const parts = live.map((r) => r.plan());
-  const rows = parts.flatMap((p) => p.rows), samplers = parts.flatMap((p) => p.samplers);
+  const rows = parts.flat();
   const t0 = performance.now();
-  const ids = model.forwardSample(cache, rows, samplers);
+  const ids = model.forwardSample(cache, rows);
   const ms = performance.now() - t0;
   let at = 0;
   live.forEach((run, i) => {
-    const n = parts[i].rows.length;
-    run.accept(ids.slice(at, at + n).filter((_, k) => parts[i].samplers[k] !== undefined), ms);
-    at += n;
+    run.accept(ids.slice(at, at += parts[i].length), ms);
   });
   return { runs: live.length, rows: rows.length, tokens: rows.reduce((a, r) => a + r.tokens.length, 0), ms };
 }

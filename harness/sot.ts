@@ -15,12 +15,10 @@
  * re-encoded (unfinished pieces followed by the marker).
  */
 import type { Block, KVCache } from "../engine/cache.ts";
-import type { Row } from "../engine/plan.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
-import { Finisher, type FinisherSettings } from "./finisher.ts";
-import { type Checkpoint, recordCheckpoint, type StepRecord, writerSeed } from "./run.ts";
-import type { Solver } from "./schedule.ts";
+import type { FinisherSettings } from "./finisher.ts";
+import { type FinisherStart, type PlannedRow, Solver, writerSeed } from "./solver.ts";
 import { StepDetector } from "./steps.ts";
 
 export interface SotSpec {
@@ -84,13 +82,8 @@ interface Writer {
 
 type Stage = "outline" | "points" | "continue";
 
-export class SotRun implements Solver {
-  readonly steps: StepRecord[] = [];
-  readonly checkpoints: Checkpoint[] = [];
-  readonly passMs: number[] = [];
-
+export class SotRun extends Solver {
   readonly #s: SotSpec;
-  readonly #cache: KVCache;
   readonly #main: Block;
   #mainWritten = false;
   readonly #outline: Writer;
@@ -104,31 +97,15 @@ export class SotRun implements Solver {
   #detector = new StepDetector();
   #stepIds: number[] = [];
   #stage: Stage = "outline";
-  #sampled: Writer[] = [];
   #writers = 0;
-  #finisher?: Finisher;
-  #done = false;
-  #passes = 0;
-  #wallMs = 0;
-  #early?: string;
-  #final = false;
 
   constructor(cache: KVCache, spec: SotSpec) {
-    if (spec.budgets.length === 0 || spec.budgets.some((b, i) => !(b > 0) || (i > 0 && b <= spec.budgets[i - 1]))) {
-      throw new RangeError("budgets must be positive and ascending");
-    }
+    super(cache, spec.budgets, spec.finisher);
     this.#s = spec;
-    this.#cache = cache;
     this.#main = cache.newBlock("prompt");
     this.#outline = this.#writer("outline", spec.outlinePrompt, [], spec.outlineTokens);
   }
 
-  get done(): boolean {
-    return this.#done;
-  }
-  get passes(): number {
-    return this.#passes;
-  }
   /** the plan's points, once the outline is written */
   get points(): readonly string[] {
     return this.#points;
@@ -139,38 +116,29 @@ export class SotRun implements Solver {
   }
 
   #writer(label: string, first: number[], before: Block[], limit: number): Writer {
-    const block = this.#cache.newBlock(label), index = this.#writers++;
+    const block = this.cache.newBlock(label), index = this.#writers++;
     return {
       label, block, view: [...before, block], next: [...first], ids: [], text: "", decode: this.#s.decoder(), limit, done: false,
       sampler: new Sampler(this.#s.sampling, writerSeed(this.#s.seed, index)),
     };
   }
 
-  plan(): { rows: Row[]; samplers: (Sampler | undefined)[] } {
-    if (this.#finisher) {
-      const { row, sampler } = this.#finisher.row();
-      return { rows: [row], samplers: [sampler] };
-    }
-    const rows: Row[] = [], samplers: (Sampler | undefined)[] = [];
+  protected decodeRows(): PlannedRow[] {
+    const rows: PlannedRow[] = [];
     if (!this.#mainWritten) {
       this.#mainWritten = true;
       rows.push({ block: this.#main, view: [this.#main], tokens: this.#s.mainPrompt, logits: "none" });
-      samplers.push(undefined);
     }
     if (this.#shared && !this.#shared.written) {
       this.#shared.written = true;
       rows.push({ block: this.#shared.block, view: [this.#shared.block], tokens: this.#shared.ids, logits: "none" });
-      samplers.push(undefined);
     }
-    this.#sampled = this.#active();
-    for (const w of this.#sampled) {
-      rows.push({ block: w.block, view: w.view, tokens: w.next, logits: "last" });
-      samplers.push(w.sampler);
+    for (const w of this.#active()) {
+      rows.push({ block: w.block, view: w.view, tokens: w.next, logits: "last", sampler: w.sampler, take: (id) => this.#take(w, id) });
       w.next = [];
     }
-    return { rows, samplers };
+    return rows;
   }
-
   /** The writers of the next pass. */
   #active(): Writer[] {
     if (this.#stage === "outline") return [this.#outline];
@@ -181,27 +149,6 @@ export class SotRun implements Solver {
     const chosen = n === 0 ? order : order.slice(0, n);
     if (chosen.length) this.#cursor = (all.indexOf(chosen[chosen.length - 1]) + 1) % all.length;
     return chosen;
-  }
-
-  accept(ids: readonly number[], ms: number): void {
-    this.#wallMs += ms;
-    this.passMs.push(ms);
-    if (this.#finisher) {
-      const answer = this.#finisher.accept(ids[0]);
-      if (answer !== undefined) this.#record(answer, "finisher");
-      return;
-    }
-    this.#passes++;
-    if (ids.length !== this.#sampled.length) throw new Error(`sot: ${ids.length} ids for ${this.#sampled.length} sampled rows`);
-    this.#sampled.forEach((w, i) => this.#take(w, ids[i]));
-    this.#advance();
-    const budgets = this.#s.budgets, last = budgets[budgets.length - 1];
-    if (this.#early !== undefined || this.#cont?.done) {
-      this.#final = true;
-      return this.#readAnswer();
-    }
-    if (budgets.includes(this.#passes)) this.#readAnswer();
-    if (this.#passes >= last && !this.#finisher) this.#done = true;
   }
 
   #take(w: Writer, id: number) {
@@ -222,17 +169,17 @@ export class SotRun implements Solver {
       this.#stepIds.push(id);
       if (this.#detector.push(text)) {
         const step = this.#detector.text, answer = lastBoxed(step);
-        this.steps.push({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: this.#stepIds, pass: this.#passes });
+        this.recordStep({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: this.#stepIds, pass: this.passes });
         this.#detector = new StepDetector();
         this.#stepIds = [];
-        if (answer) this.#early = answer;
+        if (answer) this.stopEarly(answer);
       }
     }
     if (w.ids.length >= w.limit) w.done = true;
   }
 
   /** From the outline to the points once it is written, from the points to the continuation once all end. */
-  #advance() {
+  protected override afterTakes() {
     if (this.#stage === "outline" && this.#outline.done) {
       const outline = (this.#s.outlineStart + this.#outline.text).trimEnd();
       this.#points = parsePoints(outline, this.#s.maxPoints);
@@ -246,7 +193,7 @@ export class SotRun implements Solver {
         while (i < common && p[i] === prompts[0][i]) i++;
         common = i;
       }
-      if (common > 0) this.#shared = { block: this.#cache.newBlock("points"), ids: prompts[0].slice(0, common), written: false };
+      if (common > 0) this.#shared = { block: this.cache.newBlock("points"), ids: prompts[0].slice(0, common), written: false };
       const before = this.#shared ? [this.#shared.block] : [];
       this.#threads = prompts.map((p, i) => this.#writer(`point${i + 1}`, p.slice(common), before, this.#s.pointTokens));
     }
@@ -265,32 +212,23 @@ export class SotRun implements Solver {
     ];
   }
 
-  /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
-  #readAnswer() {
-    if (this.#early !== undefined) return this.#record(this.#early, "early-stop");
-    const written = lastBoxed(this.texts().slice(1).join("\n\n"));
-    if (written) return this.#record(written, "generated");
+  protected get finished(): boolean {
+    return this.#cont?.done ?? false;
+  }
+  protected writtenText(): string {
+    return this.texts().slice(1).join("\n\n");
+  }
+  /** After the continuation, or, before it, after the work so far re-encoded. */
+  protected finisherStart(): FinisherStart {
     const s = this.#s;
-    this.#finisher = this.#cont
-      ? new Finisher(this.#cache, [this.#main, this.#cont.block], [...this.#cont.next, ...s.finisherSuffix], s.finisher)
-      : new Finisher(this.#cache, [this.#main], [...this.#work(true), ...s.finisherSuffix], s.finisher);
+    return this.#cont
+      ? { before: [this.#main, this.#cont.block], first: [...this.#cont.next, ...s.finisherSuffix] }
+      : { before: [this.#main], first: [...this.#work(true), ...s.finisherSuffix] };
   }
-
-  #record(answer: string | null, source: Checkpoint["source"]) {
-    const writers = [this.#outline, ...this.#threads, ...(this.#cont ? [this.#cont] : [])];
-    recordCheckpoint(this.checkpoints, this.#s.budgets, {
-      passes: this.#passes, answer, source, finisherText: this.#finisher?.text ?? "", finisherPasses: this.#finisher?.passes ?? 0,
-      tokens: writers.map((w) => w.ids.length), wallMs: this.#wallMs,
-    }, this.#final);
-    this.#finisher = undefined;
-    if (this.#final || this.#passes >= this.#s.budgets[this.#s.budgets.length - 1]) this.#done = true;
+  protected tokens(): number[] {
+    return [this.#outline, ...this.#threads, ...(this.#cont ? [this.#cont] : [])].map((w) => w.ids.length);
   }
-
-  free(): void {
-    const blocks = [this.#main, this.#outline.block, ...this.#threads.map((t) => t.block)];
-    if (this.#shared) blocks.push(this.#shared.block);
-    if (this.#cont) blocks.push(this.#cont.block);
-    if (this.#finisher) blocks.push(this.#finisher.tail);
-    for (const b of blocks) this.#cache.free(b);
+  protected blocks(): Block[] {
+    return [this.#main, this.#outline.block, ...this.#threads.map((t) => t.block), ...(this.#shared ? [this.#shared.block] : []), ...(this.#cont ? [this.#cont.block] : [])];
   }
 }

@@ -6,7 +6,7 @@ import type { KVCache } from "../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
-import type { Rng, Sampler } from "../engine/sampler.ts";
+import type { Rng } from "../engine/sampler.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/schedule.ts";
 
@@ -93,12 +93,12 @@ export class ScriptedModel implements StepModel {
   constructor(tok: TextTokenizer, scripts: Record<string, string>) {
     for (const [who, text] of Object.entries(scripts)) this.#queues.set(who, tok.encode(text));
   }
-  forwardSample(cache: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
     encodePlan(cache, rows);
     commitPlan(rows);
     this.passes.push(rows.map((r) => ({ ...r, view: [...r.view] })));
-    return rows.map((r, i) => {
-      if (!samplers[i]) return -1;
+    return rows.map((r) => {
+      if (!r.sampler) return -1;
       const who = r.block.label.split(".")[0];
       const q = this.#queues.get(who);
       if (!q || q.length === 0) throw new Error(`the script of ${who} ran out`);

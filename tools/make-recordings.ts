@@ -134,11 +134,11 @@ function sequence(shape: string) {
     new Run(cache, runSpec(parseMethod(m), `Problem ${i}: find the sum of the first ${10 + i} odd numbers.`, i, { tokenizer: tok, generation, budgets: [64, 128], finisherTokens: 16 })));
   const rng = new Rng(3), stepEnd = tok.encode(".\n\n")[0], close = tok.encode("}")[0];
   const model = {
-    forwardSample(c: KVCache, rows: readonly Row[], samplers: readonly unknown[]) {
-      const planned = rows.map((r, i) => ({ ...r, logits: samplers[i] ? "last" as const : "none" as const }));
+    forwardSample(c: KVCache, rows: readonly Row[]) {
+      const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
       rec.add(encodePlan(c, planned).plan, new Float32Array(0));
       commitPlan(rows);
-      return rows.map((r, i) => (!samplers[i] ? -1 : r.block.label === "finisher" ? close : rng.next() < 0.035 ? stepEnd : randInt(rng, 1000, 150000)));
+      return rows.map((r) => (!r.sampler ? -1 : r.block.label === "finisher" ? close : rng.next() < 0.035 ? stepEnd : randInt(rng, 1000, 150000)));
     },
   };
   while (step(model, cache, runs));

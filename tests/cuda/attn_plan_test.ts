@@ -43,9 +43,9 @@ Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels'
     const run = new Run(cache, runSpec(parseMethod(method), "What is 2+2?", 0, { tokenizer: tok, generation: engine.generation, budgets: [10, 30], finisherTokens: 3 }));
     const pick = new Rng(method.length);
     while (!run.done) {
-      const { rows, samplers } = run.plan();
+      const rows = run.plan();
       engine.forward(cache, rows);
-      run.accept(samplers.flatMap((s) => (s ? [pick.next() < 0.3 ? stepEnd : randInt(pick, 1000, 150000)] : [])), 0);
+      run.accept(rows.map((r) => (r.sampler ? (pick.next() < 0.3 ? stepEnd : randInt(pick, 1000, 150000)) : -1)), 0);
     }
     files.push(join(dir, `${method.replaceAll(":", "-")}.hwrec`));
     writeFileSync(files[files.length - 1], rec.bytes());

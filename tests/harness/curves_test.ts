@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { forkAgreement, forkAgreementText } from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
+import type { AnswerSource } from "../../harness/solver.ts";
 
-function record(method: string, problem: string, seed: number, cps: [number, string | null, string, boolean][]): BenchRecord {
+function record(method: string, problem: string, seed: number, cps: [number, string | null, AnswerSource, boolean][]): BenchRecord {
   const checkpoints = cps.map(([budget, answer, source, right]): RecordCheckpoint => ({
     budget, passes: budget, answer, source, equal_strict: right, equal_lenient: right, score_strict: +right, score_lenient: +right,
     tokens: [budget], wall_ms: 1, finisher_passes: source === "finisher" ? 2 : 0,

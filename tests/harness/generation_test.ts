@@ -44,9 +44,9 @@ for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwi
     let worst = 0, rows = 0;
     while (!a.done) {
       const [pa, pb] = [a.plan(), b.plan()];
-      const fast = engine.forward(ca, pa.rows), slow = engine.forward(cb, pb.rows, { keyRotation: true });
+      const fast = engine.forward(ca, pa), slow = engine.forward(cb, pb, { keyRotation: true });
       fast.forEach((l, i) => (worst = Math.max(worst, maxAbsDiff(l, slow[i])), rows++));
-      const ids = pa.samplers.flatMap((s) => (s ? [next()] : []));
+      const ids = pa.map((r) => (r.sampler ? next() : -1));
       a.accept(ids, 0);
       b.accept(ids, 0);
     }
@@ -69,7 +69,7 @@ for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-
       const fresh = run.phase === "finish" && before !== "finish"; // the finisher's first pass
       before = run.phase;
       const transcript = fresh ? run.finisherTranscript() : [];
-      const { rows, samplers } = run.plan();
+      const rows = run.plan();
       const logits = engine.forward(cache, rows);
       if (fresh && transcript.length) {
         const plain = engine.newCache({ tokens: transcript.length + 16 }), block = plain.newBlock();
@@ -77,7 +77,7 @@ for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-
         worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), want));
         checked++;
       }
-      const ids = samplers.flatMap((s, i) => (s ? [run.phase === "finish" ? argmax(lastRow(logits[i])) : next()] : []));
+      const ids = rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1));
       run.accept(ids, 0);
     }
     console.log(`${method}: ${checked} finisher transcripts, ${run.steps.length} steps: worst |finisher - plain| ${worst.toExponential(2)}`);
@@ -100,7 +100,7 @@ Deno.test("the fork finisher's logits equal the slow key-rotation path on the sa
   while (!run.done) {
     const fresh = run.phase === "finish" && before !== "finish";
     before = run.phase;
-    const { rows, samplers } = run.plan();
+    const rows = run.plan();
     const logits = engine.forward(cache, rows);
     if (fresh) {
       const tail = rows[rows.length - 1];
@@ -109,19 +109,21 @@ Deno.test("the fork finisher's logits equal the slow key-rotation path on the sa
       worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), lastRow(slow[0])));
       checked++;
     }
-    run.accept(samplers.flatMap((s, i) => (s ? [run.phase === "finish" ? argmax(lastRow(logits[i])) : next()] : [])), 0);
+    run.accept(rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1)), 0);
   }
   console.log(`fork finisher: ${checked} checkpoints: worst |fast - slow| ${worst.toExponential(2)}`);
   assert.ok(checked >= 2);
   assert.ok(worst < TOL, `worst ${worst}`);
 });
 
-Deno.test("Hogwild! with one worker and no collaboration text generates exactly what sequential generates", async () => {
+Deno.test("Hogwild! with one worker and no collaboration text generates exactly what sequential generates under the same stops", async () => {
   const sampling = { temperature: 0.9, topK: 0, topP: 0.95, minP: 0 };
   const texts = [];
-  for (const method of ["hogwild:1:no-collab", "sequential"]) {
+  // The no-collab ablation keeps Hogwild!'s stops (forbidden tokens, no end of sequence): only the text goes.
+  const sequential = { ...parseMethod("sequential"), stopAtEos: false, forbidTokens: true };
+  for (const method of [parseMethod("hogwild:1:no-collab"), sequential]) {
     const cache = engine.newCache();
-    const run = new Run(cache, runSpec(parseMethod(method), "Count to three.", 5, {
+    const run = new Run(cache, runSpec(method, "Count to three.", 5, {
       tokenizer: tok, generation: engine.generation, budgets: [40], finisherTokens: 4, sampling,
     }));
     await runAll(engine, cache, [run]);
@@ -141,7 +143,7 @@ Deno.test("a problem's greedy results are bit-identical alone or batched with ot
   await runAll(engine, shared, [others[0], b, ...others.slice(1)]);
   assert.equal(a.texts()[0], b.texts()[0]);
   assert.equal(a.texts()[1], b.texts()[1]);
-  assert.deepEqual(a.checkpoints.map(({ wallMs: _w, ...c }) => c), b.checkpoints.map(({ wallMs: _w, ...c }) => c));
+  assert.deepEqual(a.checkpoints.map(({ wall_ms: _w, ...c }) => c), b.checkpoints.map(({ wall_ms: _w, ...c }) => c));
 });
 
 Deno.test("the fork and the re-encode finisher runs of one seed write the same workers' text (only the finisher differs)", async () => {

@@ -74,8 +74,7 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
   // Alice's boxed step then stopped the run, and its answer stands for every later checkpoint.
   assert.equal(run.done, true);
   assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[4, "4", "finisher"], [12, "4", "finisher"], [60, "4", "early-stop"], [200, "4", "early-stop"]]);
-  assert.equal(run.checkpoints[0].finisherText, "4}");
-  assert.equal(run.checkpoints[0].finisherPasses, 2);
+  assert.equal(run.checkpoints[0].finisher_passes, 2);
   const finisherRow = model.passes.flat().find((r) => r.block.label === "finisher")!;
   assert.match(tok.decode(finisherRow.tokens), /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[1\]:\*\* I add.*<\.\.\.>\n\n.*the final answer is \\boxed\{$/s);
   assert.equal(run.checkpoints[2].passes, run.checkpoints[3].passes);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type Block, KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
 import type { Row } from "../../engine/plan.ts";
-import { type Sampler, sampleLogits } from "../../engine/sampler.ts";
+import { sampleLogits } from "../../engine/sampler.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { newSolver, parseMethod, sotSpec } from "../../harness/methods.ts";
 import { loadSot } from "../../harness/prompts.ts";
@@ -56,7 +56,7 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   const fin = passes.find((p) => p[0].block.label === "finisher")!;
   assert.deepEqual(names(fin[0].view), ["prompt", "finisher"]);
   assert.equal(tok.decode(fin[0].tokens), texts.resume + "Plan:\n1. Add the two" + "<...>\n\n" + loadProtocolSuffix());
-  assert.deepEqual(run.checkpoints[0], { ...run.checkpoints[0], budget: 3, passes: 3, answer: "7", source: "finisher", finisherText: "7}" });
+  assert.deepEqual(run.checkpoints[0], { ...run.checkpoints[0], budget: 3, passes: 3, answer: "7", source: "finisher", finisher_passes: 2 });
 
   // The plan ends where "That" would begin a paragraph; its points become two threads whose prompts'
   // common beginning is one block, written once, with the first thread's row (sot:1: one thread a pass).
@@ -128,10 +128,10 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
     let worst = 0;
     // The engine's pass with its logits kept, sampled by the core's rule on the host.
     const model = {
-      forwardSample(c: KVCache, rows: readonly Row[], samplers: readonly (Sampler | undefined)[]): number[] {
-        const logits = engine.forward(c, rows.map((r, i) => ({ ...r, logits: samplers[i] ? "last" as const : "none" as const })));
+      forwardSample(c: KVCache, rows: readonly Row[]): number[] {
+        const logits = engine.forward(c, rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const })));
         return rows.map((r, i) => {
-          if (!samplers[i]) return -1;
+          if (!r.sampler) return -1;
           const got = logits[i];
           // A first row after the plain prompt (the continuation's, or the finisher's): a plain pass over the
           // prompt and the row's tokens gives the same logits.
@@ -141,7 +141,7 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
             worst = Math.max(worst, maxAbsDiff(got, want));
             checked.push(r.block.label);
           }
-          return sampleLogits(got, samplers[i]!);
+          return sampleLogits(got, r.sampler);
         });
       },
     };

@@ -1,0 +1,66 @@
+/** harness/methods.ts: the method grammar as a table, and what each method's run is given to stop on. */
+import assert from "node:assert/strict";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { type Method, parseMethod, runSpec } from "../../harness/methods.ts";
+
+const tok = TextTokenizer.qwen3();
+const EOS = 151645;
+const generation = { eosTokenIds: [EOS], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+
+Deno.test("parseMethod: every name and option, as fields", () => {
+  const cases: [string, Partial<Method>][] = [
+    ["hogwild:2", { workers: 2, layout: "combined", collab: true, stopAtEos: false, forbidTokens: true, finisher: "reencode", reencodeSteps: false }],
+    ["hogwild:3:interleaved:fork", { workers: 3, layout: "interleaved", finisher: "fork" }],
+    ["hogwild:2:contiguous", { layout: "contiguous" }],
+    ["hogwild:2:reencode-steps", { reencodeSteps: true, layout: "combined" }],
+    ["hogwild:2:no-collab", { collab: false, stopAtEos: false, forbidTokens: true, layout: "combined" }],
+    ["sequential", { workers: 1, layout: "independent", collab: false, stopAtEos: true, forbidTokens: false, earlyStop: true, finisher: "reencode" }],
+    ["sequential-no-early-stop", { workers: 1, earlyStop: false, finisher: "none" }],
+    ["sc:4", { workers: 4, layout: "independent", finisher: "reencode", earlyStop: true }],
+    ["sc:2:fork", { workers: 2, finisher: "fork" }],
+    ["sot", { sot: { threadsPerPass: 0 }, workers: 1, stopAtEos: true }],
+    ["sot:2", { sot: { threadsPerPass: 2 }, workers: 2 }],
+  ];
+  for (const [id, want] of cases) {
+    const m = parseMethod(id);
+    assert.equal(m.id, id);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(m[k as keyof Method], v, `${id}.${k}`);
+  }
+});
+
+Deno.test("parseMethod refuses bad names and options, naming them", () => {
+  const cases: [string, RegExp][] = [
+    ["hogwild", /hogwild needs a worker count 1\.\.12/],
+    ["hogwild:0", /needs a worker count/],
+    ["hogwild:13", /needs a worker count/],
+    ["hogwild:2:sideways", /unknown option "sideways"; options: combined, contiguous, interleaved, fork/],
+    ["hogwild:2:contiguous:reencode-steps", /reencode-steps needs a history/],
+    ["hogwild:2:no-collab:reencode-steps", /reencode-steps needs a history/],
+    ["sequential:2", /sequential takes no options/],
+    ["sc:2:interleaved", /unknown option "interleaved" \(sc takes :fork\)/],
+    ["sot:2:fork", /sot takes only a thread count/],
+    ["beam:4", /unknown method "beam:4"; methods: hogwild:N\[/],
+  ];
+  for (const [id, message] of cases) assert.throws(() => parseMethod(id), message, id);
+});
+
+Deno.test("what a run stops on: Hogwild! (with or without its text) never ends at EOS nor writes forbidden tokens; baselines may stop", () => {
+  const forbidden = tok.encode("#");
+  const spec = (id: string) => runSpec(parseMethod(id), "What is 2+2?", 0, { tokenizer: tok, generation, budgets: [4], finisherTokens: 4 });
+  for (const id of ["hogwild:2", "hogwild:2:no-collab", "hogwild:1:no-collab"]) {
+    const s = spec(id);
+    assert.deepEqual(s.stopIds, [], id);
+    assert.ok(s.sampling.suppress.includes(EOS) && s.sampling.suppress.includes(forbidden[0]), `${id}: ${s.sampling.suppress}`);
+  }
+  for (const id of ["sequential", "sc:2"]) {
+    const s = spec(id);
+    assert.deepEqual(s.stopIds, [EOS], id);
+    assert.deepEqual(s.sampling.suppress, [], id);
+  }
+  // Only the text differs between hogwild:2 and its no-collab ablation.
+  const [withText, without] = [spec("hogwild:2"), spec("hogwild:2:no-collab")];
+  assert.ok(tok.decode(withText.prompt).includes("Working as a team"));
+  assert.ok(!tok.decode(without.prompt).includes("Working as a team"));
+  assert.equal(without.redundancyEvery, 0);
+  assert.equal(withText.layout, without.layout);
+});
