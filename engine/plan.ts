@@ -110,6 +110,13 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
   return { plan, logitRows, logitCount: L };
 }
 
+/** Pages the cache must hand out for these rows to be written. */
+export function pagesNeeded(cache: KVCache, rows: readonly Row[]): number {
+  let n = 0;
+  for (const r of rows) n += Math.max(0, Math.ceil((r.block.length + r.tokens.length) / cache.pageSize) - r.block.pages.length);
+  return n;
+}
+
 /** After a pass has run: the rows' blocks now hold their new tokens. */
 export function commitPlan(rows: readonly Row[]): void {
   for (const row of rows) row.block.length += row.tokens.length;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { hubModel } from "../engine/hub.ts";
-import type { KVCache } from "../engine/cache.ts";
+import { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
@@ -19,11 +19,11 @@ import type { Problem } from "../tasks/problem.ts";
 import { loadTask } from "../tasks/registry.ts";
 import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
 import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, summaryTable } from "./curves.ts";
-import { kvTokensPerRun, newSolver, parseMethod } from "./methods.ts";
+import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot } from "./prompts.ts";
 import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
-import { step } from "./schedule.ts";
+import { KVShortage, step, type StepModel } from "./schedule.ts";
 import type { Solver } from "./solver.ts";
 
 interface Job {
@@ -87,9 +87,53 @@ async function main() {
   const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
-  for (const m of spec.methods) parseMethod(m);
+  const jobs = await loadJobs(spec); // bad task options fail before the model loads
+  const source = await modelSource(spec.model);
+  const engine = await Engine.load(source, { device: spec.device as Device });
+  const tok = engine.tokenizer;
+  check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  const dir = RunDir.open(out, resumeKey(spec), {
+    spec_full: spec,
+    model: modelInfo(source, engine),
+    versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },
+    machine: machine(spec.device),
+    started: new Date().toISOString(),
+    planned: jobs.map(keyOf),
+  });
+  const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
+  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
+  const ctx: Omit<RunContext, "finisherTokens"> = {
+    tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
+    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling, sot,
+  };
+  const solver = (cache: KVCache, j: Job) => newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
+  const cache = benchCache(engine, spec, pending, solver);
+  const pool = new GradePool({ workers: 2 });
+  const bar = progress(jobs.length);
+  let finished = jobs.length - pending.length;
+  const t0 = performance.now();
+  const writes: Promise<void>[] = [];
+  let atOnce = 0, pps = 0;
+  try {
+    atOnce = await runJobs(engine, cache, pending, spec.concurrency, solver, (job, run) => {
+      writes.push(grade(job, run, pool).then(([record, trace]) => {
+        dir.append(record, trace);
+        finished++;
+      }));
+    }, (passes) => bar.update(finished, pps = passes / ((performance.now() - t0) / 1000)));
+    await Promise.all(writes);
+  } finally {
+    bar.update(finished, pps);
+    bar.stop();
+    pool.close();
+  }
+  await report(out, spec, dir.records(), (performance.now() - t0) / 1000, atOnce || spec.concurrency);
+}
 
-  // Problems first: bad task options fail before the model loads.
+const keyOf = (j: Job) => recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
+
+/** Every problem × method × seed of the spec's tasks (this shard's problems only). */
+async function loadJobs(spec: BenchSpec): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const id of spec.tasks) {
     const loaded = await loadTask(id, {
@@ -104,79 +148,90 @@ async function main() {
       }
     }
   }
-  const source = await modelSource(spec.model);
-  const engine = await Engine.load(source, { device: spec.device as Device });
-  const tok = engine.tokenizer;
-  check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
-  const keyOf = (j: Job) => recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
-  const dir = RunDir.open(out, resumeKey(spec), {
-    spec_full: spec,
-    model: modelInfo(source, engine),
-    versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },
-    machine: machine(spec.device),
-    started: new Date().toISOString(),
-    planned: jobs.map(keyOf),
-  });
-  const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
-  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
+  return jobs;
+}
 
-  // Each run is admitted only while the KV its method may need at most is free, so the cache never runs
-  // out mid-run: a smaller cache (given, or all that fits) means fewer runs at a time, not a crash.
-  const maxBudget = spec.budgets[spec.budgets.length - 1];
-  const bound = new Map(spec.methods.map((m) => [m, kvTokensPerRun(parseMethod(m), maxBudget, { sot })]));
-  const perRun = Math.max(...bound.values());
+type MakeSolver<J = Job> = (cache: KVCache, job: J) => Solver;
+
+/**
+ * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
+ * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
+ * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
+ * runs are reproducible) and nothing new starts until a run ends. Returns the most runs that went at once.
+ */
+export async function runJobs<J>(
+  model: StepModel, cache: KVCache, jobs: J[], concurrency: number, solver: MakeSolver<J>, done: (job: J, run: Solver) => void,
+  onPass: (passes: number) => void = () => {},
+): Promise<number> {
+  const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
+  let reserved = 0, atOnce = 0, passes = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined;
+  let yielded = performance.now();
+  while (queue.length || active.length || next) {
+    while (!hold && active.length < concurrency && (next || queue.length)) {
+      if (!next) {
+        const job = queue.shift()!, run = solver(cache, job);
+        next = { job, run, kv: run.kvTokens(cache.pageSize) };
+      }
+      if (active.length && reserved + next.kv > cache.capacityTokens) break;
+      active.push(next);
+      reserved += next.kv;
+      next = undefined;
+      atOnce = Math.max(atOnce, active.length);
+    }
+    try {
+      step(model, cache, active.map((a) => a.run));
+    } catch (e) {
+      if (!(e instanceof KVShortage)) throw e;
+      const a = active.pop()!;
+      if (active.length === 0) {
+        throw new InputError(`${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`);
+      }
+      a.run.free();
+      reserved -= a.kv;
+      queue.unshift(a.job);
+      hold = true;
+      console.error(`bench: the KV cache ran short of room for ${active.length + 1} runs at once; one will start again once another ends`);
+      continue;
+    }
+    passes++;
+    for (const a of active.filter((x) => x.run.done)) {
+      active.splice(active.indexOf(a), 1);
+      reserved -= a.kv;
+      hold = false;
+      a.run.free();
+      done(a.job, a.run);
+    }
+    onPass(passes);
+    // Let finished gradings land in records.jsonl (and signals, timers run) about every 20 ms.
+    if (performance.now() - yielded > 20) {
+      await new Promise((r) => setTimeout(r, 0));
+      yielded = performance.now();
+    }
+  }
+  return atOnce;
+}
+
+/**
+ * The KV cache: --kv-tokens, or room for --concurrency of the largest runs (by their bounds); when that does
+ * not fit on the device, the largest that does, halving down to one run's bound.
+ */
+function benchCache(engine: Engine, spec: BenchSpec, pending: Job[], solver: MakeSolver): KVCache {
+  const pageSize = 16;
+  // The bounds depend on the prompt's length and the method, not the seed: one probe each, on a cache with no pages.
+  const probe = new KVCache({ bytes: 0, pages: 0, pageSize });
+  const bounds = new Map<string, number>();
+  for (const j of pending) {
+    const key = `${j.problem.task}\t${j.problem.id}\t${j.method}`;
+    if (!bounds.has(key)) bounds.set(key, solver(probe, j).kvTokens(pageSize));
+  }
+  const perRun = Math.max(pageSize, ...bounds.values());
   const cache = newBenchCache(engine, spec.kvTokens, Math.min(pending.length || 1, spec.concurrency) * perRun, perRun);
-  if (cache.capacityTokens < Math.min(spec.concurrency, pending.length) * perRun) {
+  if (cache.capacityTokens < perRun) {
+    console.error(`bench: a run may need up to ${perRun} KV tokens, more than the cache's ${cache.capacityTokens}: such runs go alone, and stop with an error if they run out`);
+  } else if (cache.capacityTokens < Math.min(spec.concurrency, pending.length) * perRun) {
     console.error(`bench: the KV cache holds ${cache.capacityTokens} tokens and a run may need up to ${perRun}: fewer than ${spec.concurrency} runs may go at a time`);
   }
-  let reserved = 0, atOnce = 0;
-  const pool = new GradePool({ workers: 2 });
-  const ctx = {
-    tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
-    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling, sot,
-  };
-  const bar = progress(jobs.length);
-  let finished = jobs.length - pending.length, passes = 0;
-  const t0 = performance.now();
-  const writes: Promise<void>[] = [];
-  let queue = pending.slice();
-  const active: { job: Job; run: Solver }[] = [];
-  let yielded = performance.now();
-  try {
-    while (queue.length || active.length) {
-      while (active.length < spec.concurrency && queue.length && (active.length === 0 || reserved + bound.get(queue[0].method)! <= cache.capacityTokens)) {
-        const job = queue[0];
-        queue = queue.slice(1);
-        reserved += bound.get(job.method)!;
-        const method = parseMethod(job.method);
-        atOnce = Math.max(atOnce, active.length + 1);
-        active.push({ job, run: newSolver(cache, method, job.problem.text, job.seed, { ...ctx, finisherTokens: job.finisherTokens }) });
-      }
-      step(engine, cache, active.map((a) => a.run));
-      passes++;
-      for (const a of active.filter((x) => x.run.done)) {
-        active.splice(active.indexOf(a), 1);
-        reserved -= bound.get(a.job.method)!;
-        a.run.free();
-        writes.push(grade(a.job, a.run, pool).then(([record, trace]) => {
-          dir.append(record, trace);
-          finished++;
-        }));
-      }
-      bar.update(finished, passes / ((performance.now() - t0) / 1000));
-      // Let finished gradings land in records.jsonl (and signals, timers run) about every 20 ms.
-      if (performance.now() - yielded > 20) {
-        await new Promise((r) => setTimeout(r, 0));
-        yielded = performance.now();
-      }
-    }
-    await Promise.all(writes);
-  } finally {
-    bar.update(finished, passes / ((performance.now() - t0) / 1000));
-    bar.stop();
-    pool.close();
-  }
-  await report(out, spec, dir.records(), (performance.now() - t0) / 1000, atOnce || spec.concurrency);
+  return cache;
 }
 
 /**

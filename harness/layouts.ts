@@ -63,6 +63,10 @@ export interface Layout {
   text(t: Team): string;
   /** the finisher's start: `fork` reads the workers' own blocks; otherwise the transcript, re-encoded */
   finisher(t: Team, fork: boolean): FinisherPlan;
+  /** finished steps are written a second time (a transcript chain or re-encoded steps) */
+  readonly copiesSteps: boolean;
+  /** the most tokens the exact finisher encodes anew, when the workers have written `written` in steps of about `step` */
+  finisherTail(written: number, workers: number, step: number): number;
 }
 
 const others = (t: Team, w: Worker) => t.workers.filter((x) => x !== w).map((x) => x.own);
@@ -78,6 +82,9 @@ function sharedPage(name: string, view: Layout["view"], history: boolean): Layou
     commit: history ? (t, w) => (t.history.push(w.own), []) : undefined,
     finishingRow: true,
     chain: history,
+    copiesSteps: history,
+    // With a history it encodes only the unfinished steps (a few steps' worth each); without, everything.
+    finisherTail: (written, workers, step) => (history ? Math.min(written, workers * 4 * step) : written),
     sharedAnswer: true,
     text: (t) => t.steps.map((s) => s.text).join("") + t.workers.map((w) => w.detector.text).join("\n\n"),
     finisher(t, fork) {
@@ -101,6 +108,8 @@ export const LAYOUTS: Record<string, Layout> = {
     commit: (_t, w) => (w.history.push(w.own), []),
     finishingRow: true,
     chain: false,
+    copiesSteps: false,
+    finisherTail: (written) => written,
     sharedAnswer: false,
     text: (t) => t.workers.map((w) => w.traceText).join("\n\n"),
     finisher(t, fork) {

@@ -130,14 +130,6 @@ export function newSolver(cache: KVCache, method: Method, problem: string, seed:
   return method.sot ? new SotRun(cache, sotSpec(method, problem, seed, ctx)) : new Run(cache, runSpec(method, problem, seed, ctx));
 }
 
-/** KV tokens one run of `method` may hold at once, with budgets up to `maxBudget` passes. */
-export function kvTokensPerRun(method: Method, maxBudget: number, ctx: { sot?: SotTexts } = {}): number {
-  if (!method.sot) return 4096 + method.workers * 2 * (maxBudget + 256);
-  const t = ctx.sot ?? loadSot();
-  // prompts, each point's prompt and work, the work re-encoded for the continuation (or the finisher), its budget
-  return 4096 + t.outlineTokens + t.maxPoints * (2048 + 2 * t.pointTokens) + 2 * maxBudget;
-}
-
 /** Skeleton-of-Thought's run of a problem. */
 export function sotSpec(method: Method, problem: string, seed: number, ctx: RunContext): SotSpec {
   const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();

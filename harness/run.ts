@@ -12,7 +12,7 @@ import type { KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import type { Layout, ProtocolIds, Team } from "./layouts.ts";
-import { type PlannedRow, Solver, writerSeed } from "./solver.ts";
+import { type PlannedRow, pageTokens, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
 
 export type FinisherMode = "reencode" | "fork" | "none";
@@ -180,6 +180,21 @@ export class Run extends Solver {
     } else {
       w.finishing = id;
     }
+  }
+
+  kvTokens(pageSize: number): number {
+    const s = this.#s, ids = s.ids, W = s.workers.length, B = this.budgets[this.budgets.length - 1];
+    const pages = (n: number) => pageTokens(n, pageSize);
+    const steps = Math.ceil(B / TYPICAL_STEP) + 1;
+    const prefix = s.collab ? Math.max(...s.workers.map((n) => ids.stepPrefix(n, steps).length)) : 0;
+    const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * ids.redundancyCheck.length : 0;
+    // What the workers write, and half a page for the part-filled last page of every finished step's block.
+    const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
+    const copies = this.#layout.copiesSteps ? written + blocks : 0;
+    const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
+    const tail = s.finisher === "none" ? 0 : s.finisher === "fork" ? marks : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
+    const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
+    return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
   }
 
   protected get finished(): boolean {

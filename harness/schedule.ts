@@ -1,10 +1,11 @@
 /**
  * Runs share forward passes: each pass packs the rows of every live run (its workers, its transcript chain,
- * its finisher) into one batched plan, so many problems and methods advance together.
+ * its finisher) into one batched plan, so many problems and methods advance together. A run whose rows do not
+ * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
  */
 import type { KVCache } from "../engine/cache.ts";
-import type { Row } from "../engine/plan.ts";
-import type { Solver } from "./solver.ts";
+import { pagesNeeded, type Row } from "../engine/plan.ts";
+import type { PlannedRow, Solver } from "./solver.ts";
 
 /** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
 export interface StepModel {
@@ -14,25 +15,41 @@ export interface StepModel {
 
 export interface PassInfo {
   runs: number;
+  /** live runs that sat the pass out for want of KV pages */
+  waiting: number;
   rows: number;
   tokens: number;
   ms: number;
 }
 
-/** One forward pass for every live run; undefined when none is left. */
+/** No live run's next pass fits in the KV cache's free pages. */
+export class KVShortage extends Error {
+  constructor(readonly cache: KVCache, readonly runs: number) {
+    super(`the KV cache (${cache.capacityTokens} tokens) has no room for the next pass of any of ${runs} live runs`);
+  }
+}
+
+/** One forward pass for every live run that fits; undefined when none is left. */
 export function step(model: StepModel, cache: KVCache, runs: readonly Solver[]): PassInfo | undefined {
   const live = runs.filter((r) => !r.done);
   if (live.length === 0) return undefined;
-  const parts = live.map((r) => r.plan());
-  const rows = parts.flat();
+  const planned = live.map((run) => ({ run, rows: run.plan() }));
+  let free = cache.freePages;
+  const going: { run: Solver; rows: PlannedRow[] }[] = [];
+  for (const p of planned) {
+    const need = pagesNeeded(cache, p.rows);
+    if (need > free) continue;
+    going.push(p);
+    free -= need;
+  }
+  if (going.length === 0) throw new KVShortage(cache, live.length);
+  const rows = going.flatMap((p) => p.rows);
   const t0 = performance.now();
   const ids = model.forwardSample(cache, rows);
   const ms = performance.now() - t0;
   let at = 0;
-  live.forEach((run, i) => {
-    run.accept(ids.slice(at, at += parts[i].length), ms);
-  });
-  return { runs: live.length, rows: rows.length, tokens: rows.reduce((a, r) => a + r.tokens.length, 0), ms };
+  for (const { run, rows } of going) run.accept(ids.slice(at, at += rows.length), ms);
+  return { runs: going.length, waiting: live.length - going.length, rows: rows.length, tokens: rows.reduce((a, r) => a + r.tokens.length, 0), ms };
 }
 
 /** Runs every run to its end, yielding to the event loop between passes (progress, signals). */

@@ -46,6 +46,14 @@ export function writerSeed(seed: number, index: number): number {
 
 export type Phase = "decode" | "finish" | "done";
 
+/** The step length KV bounds assume (tokens a step on average, at the least); shorter steps cost more pages. */
+export const TYPICAL_STEP = 32;
+
+/** `tokens` rounded up to whole pages. */
+export function pageTokens(tokens: number, pageSize: number): number {
+  return Math.ceil(tokens / pageSize) * pageSize;
+}
+
 /** Where the finisher reads from: its view before its own tail, and its first row's tokens. */
 export interface FinisherStart {
   before: Block[];
@@ -68,6 +76,7 @@ export abstract class Solver {
   #finisher?: Finisher;
   #finisherAnswer?: string | null;
   #rows: PlannedRow[] = [];
+  #planned = false;
 
   protected constructor(protected readonly cache: KVCache, readonly budgets: readonly number[], readonly finisherSettings: FinisherSettings) {
     if (budgets.length === 0 || budgets.some((b, i) => !(b > 0) || (i > 0 && b <= budgets[i - 1]))) {
@@ -88,6 +97,11 @@ export abstract class Solver {
   protected abstract tokens(): number[];
   /** the blocks it holds */
   protected abstract blocks(): Block[];
+  /**
+   * The most KV tokens (whole pages of `pageSize`) it should hold at once, from its real prompts and budgets,
+   * with steps of about TYPICAL_STEP tokens; the bench admits runs by it (README, "KV memory").
+   */
+  abstract kvTokens(pageSize: number): number;
   /** rows that ride along in the finisher's passes */
   protected finisherRows(): PlannedRow[] {
     return [];
@@ -125,8 +139,10 @@ export abstract class Solver {
     this.#early = answer;
   }
 
-  /** The rows it wants in the next pass. */
+  /** The rows it wants in the next pass (the same rows again until they are accepted). */
   plan(): PlannedRow[] {
+    if (this.#planned) return this.#rows;
+    this.#planned = true;
     const f = this.#finisher;
     const rows = f ? [...this.finisherRows(), { ...f.row(), take: (id: number) => void (this.#finisherAnswer = f.accept(id)) }] : this.decodeRows();
     this.#rows = rows;
@@ -138,6 +154,7 @@ export abstract class Solver {
     const rows = this.#rows;
     if (ids.length !== rows.length) throw new Error(`run: ${ids.length} ids for ${rows.length} planned rows`);
     this.#rows = [];
+    this.#planned = false;
     this.#wallMs += ms;
     this.passMs.push(ms);
     const finishing = this.#finisher !== undefined;

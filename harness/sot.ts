@@ -18,7 +18,7 @@ import type { Block, KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import type { FinisherSettings } from "./finisher.ts";
-import { type FinisherStart, type PlannedRow, Solver, writerSeed } from "./solver.ts";
+import { type FinisherStart, type PlannedRow, pageTokens, Solver, writerSeed } from "./solver.ts";
 import { StepDetector } from "./steps.ts";
 
 export interface SotSpec {
@@ -210,6 +210,15 @@ export class SotRun extends Solver {
       ...s.resume, ...s.outlineStartIds, ...this.#outline.ids, ...mark(this.#outline),
       ...this.#threads.flatMap((t, i) => [...s.pointHeader(i + 1, this.#points[i]), ...t.ids, ...mark(t)]),
     ];
+  }
+
+  kvTokens(pageSize: number): number {
+    const s = this.#s, B = this.budgets[this.budgets.length - 1], pages = (n: number) => pageTokens(n, pageSize);
+    // A point's prompt is the outline request's problem and plan again, with a line of its own.
+    const pointPrompt = s.outlinePrompt.length + s.outlineTokens + 64;
+    const work = s.resume.length + s.outlineStartIds.length + s.outlineTokens + s.maxPoints * (64 + s.pointTokens) + s.join.length;
+    return pages(s.mainPrompt.length) + pages(s.outlinePrompt.length + s.outlineTokens) + pages(pointPrompt) +
+      s.maxPoints * pages(64 + s.pointTokens) + pages(work + B) + pages(work + s.marker.length * (s.maxPoints + 1) + s.finisherSuffix.length + s.finisher.maxTokens);
   }
 
   protected get finished(): boolean {

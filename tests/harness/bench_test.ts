@@ -51,10 +51,10 @@ Deno.test("the default bench writes every file of a run", async () => {
 Deno.test("a KV cache too small for --concurrency runs admits fewer at a time; every record comes out as with room for all", async () => {
   const [roomy, tight] = [join(tmp(), "roomy"), join(tmp(), "tight")];
   assert.equal((await runBench(...SMALL, "--out", roomy)).code, 0);
-  // SMALL's hogwild:2 may need 4096 + 2 × 2 × (20 + 256) = 5200 tokens: 6000 hold one run of any method.
-  const r = await runBench(...SMALL, "--kv-tokens", "6000", "--concurrency", "4", "--out", tight);
+  // 1100 tokens hold one run of any of SMALL's methods (their bounds: its prompt, budgets and texts).
+  const r = await runBench(...SMALL, "--kv-tokens", "1100", "--concurrency", "4", "--out", tight);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /the KV cache holds \d+ tokens and a run may need up to 5200: fewer than 4 runs may go at a time/);
+  assert.match(r.stderr, /the KV cache holds 1104 tokens and a run may need up to \d+: fewer than 4 runs may go at a time/);
   assert.match(readFileSync(join(tight, "summary.md"), "utf8"), /Times: runs went one at a time/);
   const sorted = (d: string) => records(d).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
   assert.deepEqual(sorted(tight), sorted(roomy));
