@@ -52,14 +52,20 @@ const OPTIONS = {
 
 function parseIds(v: string, flag: string): number[] {
   const ids = v.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  check(ids.length > 0 && ids.every((x) => Number.isInteger(x) && x >= 0), `--${flag}: expected comma-separated token ids, got "${v}"`);
+  check(
+    ids.length > 0 && ids.every((x) => Number.isInteger(x) && x >= 0),
+    `--${flag}: expected comma-separated token ids, got "${v}"`,
+  );
   return ids;
 }
 
 function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  check(v.trim() !== "" && Number.isFinite(n) && (!integer || Number.isInteger(n)), `--${flag}: expected ${integer ? "an integer" : "a number"}, got "${v}"`);
+  check(
+    v.trim() !== "" && Number.isFinite(n) && (!integer || Number.isInteger(n)),
+    `--${flag}: expected ${integer ? "an integer" : "a number"}, got "${v}"`,
+  );
   return n;
 }
 
@@ -71,7 +77,10 @@ async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE);
   if (f.help) return console.log(USAGE);
   const command = positionals[0];
-  check(positionals.length === 1 && ["logits", "script", "generate"].includes(command), `expected one command: logits, script or generate\n${USAGE}`);
+  check(
+    positionals.length === 1 && ["logits", "script", "generate"].includes(command),
+    `expected one command: logits, script or generate\n${USAGE}`,
+  );
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   const engine = await Engine.load(f.model, { device: f.device as Device });
@@ -87,7 +96,9 @@ async function main() {
     const block = cache.newBlock("sequence");
     const [logits] = engine.forward(cache, [{ block, view: [block], tokens: ids, logits: "all" }]);
     const rows = [];
-    for (let i = ids.length - last; i < ids.length; i++) rows.push(Array.from(logits.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+    for (let i = ids.length - last; i < ids.length; i++) {
+      rows.push(Array.from(logits.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+    }
     result = { logits: rows };
   } else if (command === "script") {
     check(f.script, `script: --script FILE is required`);
@@ -101,7 +112,9 @@ async function main() {
       passes: logits.map((rows) => ({
         rows: rows.map((l) => {
           const out = [];
-          for (let i = 0; i < l.length / engine.vocab; i++) out.push(Array.from(l.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+          for (let i = 0; i < l.length / engine.vocab; i++) {
+            out.push(Array.from(l.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+          }
           return { logits: out };
         }),
       })),
@@ -119,13 +132,20 @@ async function main() {
       check(tok, `--prompt: ${f.model} has no tokenizer.json; use --ids`);
       let text = f.prompt!;
       if (f.chat) {
-        const messages = [...(f.system ? [{ role: "system" as const, content: f.system }] : []), { role: "user" as const, content: text }];
-        text = tok.applyChatTemplate(messages, { addGenerationPrompt: true, enableThinking: f["no-think"] ? false : undefined });
+        const messages = [...(f.system ? [{ role: "system" as const, content: f.system }] : []), {
+          role: "user" as const,
+          content: text,
+        }];
+        text = tok.applyChatTemplate(messages, {
+          addGenerationPrompt: true,
+          enableThinking: f["no-think"] ? false : undefined,
+        });
       }
       prompt = tok.encode(text);
     }
     const g = engine.generation;
-    const sampling = f.sample || f.temperature !== undefined || f["top-k"] !== undefined || f["top-p"] !== undefined || f["min-p"] !== undefined;
+    const sampling = f.sample || f.temperature !== undefined || f["top-k"] !== undefined || f["top-p"] !== undefined ||
+      f["min-p"] !== undefined;
     const options: SamplingOptions = sampling
       ? {
         temperature: parseNumber(f.temperature, "temperature") ?? g.temperature,

@@ -51,7 +51,14 @@ export interface GenerationConfig {
 }
 
 /** transformers' defaults for a model without generation_config.json: greedy, no stop token known. */
-export const DEFAULT_GENERATION: GenerationConfig = { eosTokenIds: [], doSample: false, temperature: 1, topK: 50, topP: 1, minP: 0 };
+export const DEFAULT_GENERATION: GenerationConfig = {
+  eosTokenIds: [],
+  doSample: false,
+  temperature: 1,
+  topK: 50,
+  topP: 1,
+  minP: 0,
+};
 
 const FAMILIES: Record<string, { family: Family; note: string }> = {
   llama: { family: "llama", note: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
@@ -83,14 +90,20 @@ export function readJson(file: string): Record<string, unknown> {
 function int(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = c[key] ?? fallback;
   check(v !== undefined, `${file}: missing field "${key}"`);
-  check(Number.isInteger(v) && (v as number) > 0, `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+  check(
+    Number.isInteger(v) && (v as number) > 0,
+    `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
+  );
   return v as number;
 }
 
 function num(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = c[key] ?? fallback;
   check(v !== undefined, `${file}: missing field "${key}"`);
-  check(typeof v === "number" && Number.isFinite(v) && v > 0, `${file}: field "${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  check(
+    typeof v === "number" && Number.isFinite(v) && v > 0,
+    `${file}: field "${key}" must be a positive number, got ${JSON.stringify(v)}`,
+  );
   return v;
 }
 
@@ -101,7 +114,14 @@ function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
   const where = params ? "rope_parameters" : "rope_scaling";
   const theta = params ? num(params, "rope_theta", `${file} (rope_parameters)`) : num(c, "rope_theta", file, 10000);
   const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
-  const rope: RopeConfig = { theta, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+  const rope: RopeConfig = {
+    theta,
+    type: "default",
+    factor: 1,
+    lowFreqFactor: 1,
+    highFreqFactor: 4,
+    originalMaxPositions: 8192,
+  };
   if (type === "default") return rope;
   const s = scaling as Record<string, unknown>;
   const f = `${file} (${where})`;
@@ -128,7 +148,10 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   const hidden = int(c, "hidden_size", file);
   const heads = int(c, "num_attention_heads", file);
   const kvHeads = int(c, "num_key_value_heads", file, heads);
-  check(heads % kvHeads === 0, `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
+  check(
+    heads % kvHeads === 0,
+    `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
+  );
   const headDim = int(c, "head_dim", file, Math.floor(hidden / heads));
   check(headDim % 2 === 0, `${file}: head_dim must be even, got ${headDim}`);
   const dtypeName = String(c.dtype ?? c.torch_dtype ?? "bfloat16");
@@ -178,7 +201,10 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
   }
   const number = (key: string, fallback: number) => {
     const v = g[key] ?? fallback;
-    check(typeof v === "number" && Number.isFinite(v) && v >= 0, `${file}: field "${key}" must be a non-negative number`);
+    check(
+      typeof v === "number" && Number.isFinite(v) && v >= 0,
+      `${file}: field "${key}" must be a non-negative number`,
+    );
     return v;
   };
   const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id);

@@ -26,7 +26,8 @@ export async function runMain(main: () => Promise<void> | void): Promise<void> {
     await main();
   } catch (e) {
     const err = e as Error;
-    const userFacing = err instanceof InputError || /^(plan|model spec|tensor|cache|device|KV cache)\b/.test(err.message ?? "");
+    const userFacing = err instanceof InputError ||
+      /^(plan|model spec|tensor|cache|device|KV cache)\b/.test(err.message ?? "");
     console.error(userFacing ? `error: ${err.message}` : err);
     Deno.exit(userFacing ? 2 : 1);
   }

@@ -21,14 +21,25 @@ export interface HubOptions {
 }
 
 export function hubCacheDir(): string {
-  return Deno.env.get("HF_HUB_CACHE") ?? (Deno.env.get("HF_HOME") ? join(Deno.env.get("HF_HOME")!, "hub") : getHFHubCachePath());
+  return Deno.env.get("HF_HUB_CACHE") ??
+    (Deno.env.get("HF_HOME") ? join(Deno.env.get("HF_HOME")!, "hub") : getHFHubCachePath());
 }
 
 /** The cached copy of `path` in `repo` at `revision` (a branch, tag or commit), if any. */
-export function cachedFile(cacheDir: string, repo: string, path: string, revision = "main", type: RepoType = "dataset"): string | undefined {
+export function cachedFile(
+  cacheDir: string,
+  repo: string,
+  path: string,
+  revision = "main",
+  type: RepoType = "dataset",
+): string | undefined {
   const root = join(cacheDir, getRepoFolderName({ name: repo, type }));
   const ref = join(root, "refs", revision);
-  const commit = existsSync(ref) ? readFileSync(ref, "utf8").trim() : /^[0-9a-f]{40}$/.test(revision) ? revision : undefined;
+  const commit = existsSync(ref)
+    ? readFileSync(ref, "utf8").trim()
+    : /^[0-9a-f]{40}$/.test(revision)
+    ? revision
+    : undefined;
   if (!commit) return undefined;
   const file = join(root, "snapshots", commit, path);
   return existsSync(file) ? file : undefined;
@@ -43,7 +54,9 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
   const offline = opts.offline ?? Deno.env.get("HF_HUB_OFFLINE") === "1";
   if (offline) {
     if (cached) return cached;
-    throw new InputError(`hf:${repo}: ${path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off (HF_HUB_OFFLINE=1)`);
+    throw new InputError(
+      `hf:${repo}: ${path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off (HF_HUB_OFFLINE=1)`,
+    );
   }
   try {
     return await downloadFileToCacheDir({ repo: { type, name: repo }, path, revision, cacheDir, fetch: opts.fetch });
@@ -52,7 +65,9 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
       console.error(`hf:${repo}: the hub is unreachable (${(e as Error).message}); using the cached ${cached}`);
       return cached;
     }
-    throw new InputError(`hf:${repo}: cannot download ${path} (${(e as Error).message}) and it is not in the cache ${cacheDir}`);
+    throw new InputError(
+      `hf:${repo}: cannot download ${path} (${(e as Error).message}) and it is not in the cache ${cacheDir}`,
+    );
   }
 }
 
@@ -63,7 +78,9 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
 export async function hubModel(repo: string, opts: HubOptions = {}): Promise<string> {
   const o = { ...opts, type: "model" as const };
   const config = await hubFile(repo, "config.json", o);
-  for (const f of ["generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await hubFile(repo, f, o).catch(() => undefined);
+  for (const f of ["generation_config.json", "tokenizer.json", "tokenizer_config.json"]) {
+    await hubFile(repo, f, o).catch(() => undefined);
+  }
   const index = await hubFile(repo, "model.safetensors.index.json", o).catch(() => undefined);
   if (index) {
     const map = JSON.parse(readFileSync(index, "utf8")).weight_map as Record<string, string>;

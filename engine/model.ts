@@ -5,10 +5,17 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { KVCache } from "./cache.ts";
-import { DEFAULT_GENERATION, type GenerationConfig, type ModelConfig, readGenerationConfig, readJson, readModelConfig } from "./config.ts";
+import {
+  DEFAULT_GENERATION,
+  type GenerationConfig,
+  type ModelConfig,
+  readGenerationConfig,
+  readJson,
+  readModelConfig,
+} from "./config.ts";
 import { InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
-import { commitPlan, encodePlan, type EncodedPlan, type Row } from "./plan.ts";
+import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
@@ -61,7 +68,9 @@ export class Engine {
       const im_end = tokenizer?.tokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {
-      if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
+      if (!existsSync(source) || !statSync(source).isDirectory()) {
+        throw new InputError(`--model ${source}: no such folder`);
+      }
       const config = readModelConfig(source);
       spec = specFromCheckpoint(config, readCheckpoint(source), source);
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));

@@ -50,9 +50,11 @@ let native: Native | undefined;
 export function loadNative(): Native {
   if (native) return native;
   if (!existsSync(ADDON_PATH)) {
-    throw new InputError(Deno.env.get("HOGWILD_ADDON")
-      ? `HOGWILD_ADDON: no such file: ${ADDON_PATH}`
-      : `the native library is not built (${ADDON_PATH}): run \`deno task build\``);
+    throw new InputError(
+      Deno.env.get("HOGWILD_ADDON")
+        ? `HOGWILD_ADDON: no such file: ${ADDON_PATH}`
+        : `the native library is not built (${ADDON_PATH}): run \`deno task build\``,
+    );
   }
   native = createRequire(import.meta.url)(ADDON_PATH) as Native;
   return native;

@@ -50,7 +50,9 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
   for (const [r, row] of rows.entries()) {
     const n = row.tokens.length;
     if (n === 0) throw new Error(`plan: row ${r} has no tokens`);
-    if (newLen.has(row.block)) throw new Error(`plan: two rows write to block ${row.block.label || row.block.id} in one pass`);
+    if (newLen.has(row.block)) {
+      throw new Error(`plan: two rows write to block ${row.block.label || row.block.id} in one pass`);
+    }
     let own = 0;
     for (const b of row.view) if (b === row.block) own++;
     if (own !== 1) throw new Error(`plan: row ${r}'s view holds its own block ${own} times (exactly once is required)`);
@@ -113,7 +115,9 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
 /** Pages the cache must hand out for these rows to be written. */
 export function pagesNeeded(cache: KVCache, rows: readonly Row[]): number {
   let n = 0;
-  for (const r of rows) n += Math.max(0, Math.ceil((r.block.length + r.tokens.length) / cache.pageSize) - r.block.pages.length);
+  for (const r of rows) {
+    n += Math.max(0, Math.ceil((r.block.length + r.tokens.length) / cache.pageSize) - r.block.pages.length);
+  }
   return n;
 }
 

@@ -15,7 +15,9 @@ export class Recorder {
   /** Replaces the logits pass `index` is compared against (e.g. transformers' instead of this engine's). */
   expect(index: number, logits: Float32Array): void {
     const pass = this.#passes[index];
-    if (!pass || pass.logits.length !== logits.length) throw new RangeError(`expect: pass ${index} has no logits of that size`);
+    if (!pass || pass.logits.length !== logits.length) {
+      throw new RangeError(`expect: pass ${index} has no logits of that size`);
+    }
     pass.logits = logits.slice();
   }
 
@@ -24,8 +26,15 @@ export class Recorder {
   }
 
   bytes(): Uint8Array {
-    const parts: Uint8Array[] = [u32s(0x43525748, 1, this.spec.length), this.spec, i32s(this.pages, this.pageSize), u32s(this.#passes.length)];
-    for (const p of this.#passes) parts.push(u32s(p.plan.length), bytesOf(p.plan), u32s(p.logits.length), bytesOf(p.logits));
+    const parts: Uint8Array[] = [
+      u32s(0x43525748, 1, this.spec.length),
+      this.spec,
+      i32s(this.pages, this.pageSize),
+      u32s(this.#passes.length),
+    ];
+    for (const p of this.#passes) {
+      parts.push(u32s(p.plan.length), bytesOf(p.plan), u32s(p.logits.length), bytesOf(p.logits));
+    }
     const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
     let at = 0;
     for (const p of parts) (out.set(p, at), at += p.length);

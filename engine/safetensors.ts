@@ -36,7 +36,10 @@ export function readHeader(file: string): TensorInfo[] {
     const head = new Uint8Array(8);
     readSync(fd, head, 0, 8, 0);
     const n = Number(new DataView(head.buffer).getBigUint64(0, true));
-    check(n > 1 && n <= MAX_HEADER && 8 + n <= size, `${file}: header length ${n} does not fit in the file (${size} bytes)`);
+    check(
+      n > 1 && n <= MAX_HEADER && 8 + n <= size,
+      `${file}: header length ${n} does not fit in the file (${size} bytes)`,
+    );
     const bytes = new Uint8Array(n);
     check(readSync(fd, bytes, 0, n, 8) === n, `${file}: truncated header`);
     let json: Record<string, unknown>;
@@ -52,15 +55,30 @@ export function readHeader(file: string): TensorInfo[] {
       const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       const where = `${file}: tensor "${name}"`;
       check(typeof t?.dtype === "string", `${where}: missing "dtype"`);
-      check(SIZES[t.dtype as string], `${where}: dtype ${t.dtype} is not supported; supported: ${Object.keys(SIZES).join(", ")}`);
-      check(Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0), `${where}: "shape" must be a list of sizes`);
+      check(
+        SIZES[t.dtype as string],
+        `${where}: dtype ${t.dtype} is not supported; supported: ${Object.keys(SIZES).join(", ")}`,
+      );
+      check(
+        Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0),
+        `${where}: "shape" must be a list of sizes`,
+      );
       const off = t.data_offsets;
-      check(Array.isArray(off) && off.length === 2 && off.every((d) => Number.isInteger(d) && d >= 0), `${where}: "data_offsets" must be [begin, end]`);
+      check(
+        Array.isArray(off) && off.length === 2 && off.every((d) => Number.isInteger(d) && d >= 0),
+        `${where}: "data_offsets" must be [begin, end]`,
+      );
       const [b, e] = off as number[];
       const shape = t.shape as number[];
       const nbytes = shape.reduce((a, d) => a * d, 1) * SIZES[t.dtype as string];
-      check(e - b === nbytes, `${where}: data_offsets [${b}, ${e}] hold ${e - b} bytes, its shape and dtype need ${nbytes}`);
-      check(e <= dataSize, `${where}: data_offsets end ${e} lies beyond the data (${dataSize} bytes; is the file truncated?)`);
+      check(
+        e - b === nbytes,
+        `${where}: data_offsets [${b}, ${e}] hold ${e - b} bytes, its shape and dtype need ${nbytes}`,
+      );
+      check(
+        e <= dataSize,
+        `${where}: data_offsets end ${e} lies beyond the data (${dataSize} bytes; is the file truncated?)`,
+      );
       out.push({ name, file, offset: 8 + n + b, nbytes, dtype: t.dtype as TensorDType, shape });
     }
     return out;
@@ -79,11 +97,17 @@ export function readCheckpoint(dir: string): Map<string, TensorInfo> {
     check(map && typeof map === "object", `${index}: missing field "weight_map"`);
     const files = new Set(Object.values(map));
     for (const f of files) {
-      check(typeof f === "string" && !f.includes("/"), `${index}: weight_map holds a bad file name ${JSON.stringify(f)}`);
+      check(
+        typeof f === "string" && !f.includes("/"),
+        `${index}: weight_map holds a bad file name ${JSON.stringify(f)}`,
+      );
       for (const t of readHeader(join(dir, f))) tensors.set(t.name, t);
     }
     for (const [name, f] of Object.entries(map)) {
-      check(tensors.get(name)?.file === join(dir, f as string), `${index}: weight_map says ${name} is in ${f}, but that file does not hold it`);
+      check(
+        tensors.get(name)?.file === join(dir, f as string),
+        `${index}: weight_map says ${name} is in ${f}, but that file does not hold it`,
+      );
     }
   } else if (existsSync(single)) {
     for (const t of readHeader(single)) tensors.set(t.name, t);
@@ -94,12 +118,20 @@ export function readCheckpoint(dir: string): Map<string, TensorInfo> {
 }
 
 /** Reads a small file's tensors into memory (references, fixtures): F32/F64/I32 as typed arrays. */
-export function readSmallFile(file: string): Map<string, { shape: number[]; data: Float32Array | Float64Array | Int32Array }> {
+export function readSmallFile(
+  file: string,
+): Map<string, { shape: number[]; data: Float32Array | Float64Array | Int32Array }> {
   const bytes = readFileSync(file);
   const out = new Map();
   for (const t of readHeader(file)) {
     const buf = bytes.buffer.slice(bytes.byteOffset + t.offset, bytes.byteOffset + t.offset + t.nbytes);
-    const data = t.dtype === "F32" ? new Float32Array(buf) : t.dtype === "F64" ? new Float64Array(buf) : t.dtype === "I32" ? new Int32Array(buf) : undefined;
+    const data = t.dtype === "F32"
+      ? new Float32Array(buf)
+      : t.dtype === "F64"
+      ? new Float64Array(buf)
+      : t.dtype === "I32"
+      ? new Int32Array(buf)
+      : undefined;
     if (!data) throw new InputError(`${file}: tensor ${t.name} is ${t.dtype}; only F32, F64 and I32 are read here`);
     out.set(t.name, { shape: t.shape, data });
   }

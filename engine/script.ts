@@ -30,12 +30,18 @@ export function parseScript(v: unknown, file: string, vocab: number): Script {
       check(typeof r?.block === "string", `${at}.block must be a string`);
       check(!written.has(r.block), `${at}.block "${r.block}" is written by two rows of one pass`);
       written.add(r.block);
-      check(Array.isArray(r.view) && r.view.every((b: unknown) => typeof b === "string"), `${at}.view must be a list of block names`);
+      check(
+        Array.isArray(r.view) && r.view.every((b: unknown) => typeof b === "string"),
+        `${at}.view must be a list of block names`,
+      );
       const own = r.view.filter((b: string) => b === r.block).length;
       check(own === 1, `${at}.view must hold its own block "${r.block}" exactly once (it holds it ${own} times)`);
       check(Array.isArray(r.tokens) && r.tokens.length > 0, `${at}.tokens must be a non-empty list`);
       for (const [k, t] of r.tokens.entries()) {
-        check(Number.isInteger(t) && t >= 0 && t < vocab, `${at}.tokens[${k}] = ${JSON.stringify(t)} is not a token id in [0, ${vocab})`);
+        check(
+          Number.isInteger(t) && t >= 0 && t < vocab,
+          `${at}.tokens[${k}] = ${JSON.stringify(t)} is not a token id in [0, ${vocab})`,
+        );
       }
     }
   }
@@ -44,14 +50,21 @@ export function parseScript(v: unknown, file: string, vocab: number): Script {
   for (const [i, pass] of (obj as Script).passes.entries()) {
     for (const r of pass.rows) seen.add(r.block);
     for (const [j, r] of pass.rows.entries()) {
-      for (const b of r.view) check(seen.has(b), `${file}: passes[${i}].rows[${j}].view names block "${b}", which no row has written yet`);
+      for (const b of r.view) {
+        check(seen.has(b), `${file}: passes[${i}].rows[${j}].view names block "${b}", which no row has written yet`);
+      }
     }
   }
   return obj as Script;
 }
 
 /** Runs the script; returns logits[pass][row] as [new tokens][vocab] flattened (or the last token's only). */
-export function runScript(engine: Engine, cache: KVCache, script: Script, opts: ForwardOptions & { logits?: "all" | "last" } = {}): Float32Array[][] {
+export function runScript(
+  engine: Engine,
+  cache: KVCache,
+  script: Script,
+  opts: ForwardOptions & { logits?: "all" | "last" } = {},
+): Float32Array[][] {
   const blocks = new Map<string, Block>();
   const block = (name: string) => {
     let b = blocks.get(name);
@@ -59,7 +72,12 @@ export function runScript(engine: Engine, cache: KVCache, script: Script, opts: 
     return b;
   };
   return script.passes.map((pass) => {
-    const rows: Row[] = pass.rows.map((r) => ({ block: block(r.block), view: r.view.map(block), tokens: r.tokens, logits: opts.logits ?? "all" }));
+    const rows: Row[] = pass.rows.map((r) => ({
+      block: block(r.block),
+      view: r.view.map(block),
+      tokens: r.tokens,
+      logits: opts.logits ?? "all",
+    }));
     return engine.forward(cache, rows, opts).map((l) => l.slice());
   });
 }

@@ -6,8 +6,14 @@
 import type { ModelConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 
-const qwen = { rmsEps: 1e-6, rope: { theta: 1e6, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 }, dtype: "BF16" } as const;
-const llamaRope = (factor: number) => ({ theta: 5e5, type: "llama3", factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 } as const);
+const qwen = {
+  rmsEps: 1e-6,
+  rope: { theta: 1e6, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+  dtype: "BF16",
+} as const;
+const llamaRope = (
+  factor: number,
+) => ({ theta: 5e5, type: "llama3", factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 } as const);
 
 type Shape = Omit<ModelConfig, "rmsEps" | "rope" | "dtype" | "qkvBias" | "qkNorm"> & Partial<ModelConfig>;
 
@@ -16,17 +22,129 @@ function model(s: Shape): ModelConfig {
 }
 
 export const SHAPES: Record<string, ModelConfig> = {
-  "qwen3-demo": model({ family: "qwen3", hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, vocab: 151936, tiedEmbeddings: true }),
-  "qwen2.5-0.5b": model({ family: "qwen2", hidden: 896, intermediate: 4864, layers: 24, heads: 14, kvHeads: 2, headDim: 64, vocab: 151936, tiedEmbeddings: true }),
-  "qwen2.5-1.5b": model({ family: "qwen2", hidden: 1536, intermediate: 8960, layers: 28, heads: 12, kvHeads: 2, headDim: 128, vocab: 151936, tiedEmbeddings: true }),
-  "qwen2.5-7b": model({ family: "qwen2", hidden: 3584, intermediate: 18944, layers: 28, heads: 28, kvHeads: 4, headDim: 128, vocab: 152064, tiedEmbeddings: false }),
-  "qwq-32b": model({ family: "qwen2", hidden: 5120, intermediate: 27648, layers: 64, heads: 40, kvHeads: 8, headDim: 128, vocab: 152064, tiedEmbeddings: false }),
-  "qwen3-0.6b": model({ family: "qwen3", hidden: 1024, intermediate: 3072, layers: 28, heads: 16, kvHeads: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true }),
-  "qwen3-1.7b": model({ family: "qwen3", hidden: 2048, intermediate: 6144, layers: 28, heads: 16, kvHeads: 8, headDim: 128, vocab: 151936, tiedEmbeddings: true }),
-  "qwen3-8b": model({ family: "qwen3", hidden: 4096, intermediate: 12288, layers: 36, heads: 32, kvHeads: 8, headDim: 128, vocab: 151936, tiedEmbeddings: false }),
-  "qwen3-32b": model({ family: "qwen3", hidden: 5120, intermediate: 25600, layers: 64, heads: 64, kvHeads: 8, headDim: 128, vocab: 151936, tiedEmbeddings: false }),
-  "llama3.2-1b": model({ family: "llama", hidden: 2048, intermediate: 8192, layers: 16, heads: 32, kvHeads: 8, headDim: 64, vocab: 128256, tiedEmbeddings: true, rope: llamaRope(32) }),
-  "llama3.1-8b": model({ family: "llama", hidden: 4096, intermediate: 14336, layers: 32, heads: 32, kvHeads: 8, headDim: 128, vocab: 128256, tiedEmbeddings: false, rope: llamaRope(8) }),
+  "qwen3-demo": model({
+    family: "qwen3",
+    hidden: 64,
+    intermediate: 128,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 32,
+    vocab: 151936,
+    tiedEmbeddings: true,
+  }),
+  "qwen2.5-0.5b": model({
+    family: "qwen2",
+    hidden: 896,
+    intermediate: 4864,
+    layers: 24,
+    heads: 14,
+    kvHeads: 2,
+    headDim: 64,
+    vocab: 151936,
+    tiedEmbeddings: true,
+  }),
+  "qwen2.5-1.5b": model({
+    family: "qwen2",
+    hidden: 1536,
+    intermediate: 8960,
+    layers: 28,
+    heads: 12,
+    kvHeads: 2,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: true,
+  }),
+  "qwen2.5-7b": model({
+    family: "qwen2",
+    hidden: 3584,
+    intermediate: 18944,
+    layers: 28,
+    heads: 28,
+    kvHeads: 4,
+    headDim: 128,
+    vocab: 152064,
+    tiedEmbeddings: false,
+  }),
+  "qwq-32b": model({
+    family: "qwen2",
+    hidden: 5120,
+    intermediate: 27648,
+    layers: 64,
+    heads: 40,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 152064,
+    tiedEmbeddings: false,
+  }),
+  "qwen3-0.6b": model({
+    family: "qwen3",
+    hidden: 1024,
+    intermediate: 3072,
+    layers: 28,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: true,
+  }),
+  "qwen3-1.7b": model({
+    family: "qwen3",
+    hidden: 2048,
+    intermediate: 6144,
+    layers: 28,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: true,
+  }),
+  "qwen3-8b": model({
+    family: "qwen3",
+    hidden: 4096,
+    intermediate: 12288,
+    layers: 36,
+    heads: 32,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: false,
+  }),
+  "qwen3-32b": model({
+    family: "qwen3",
+    hidden: 5120,
+    intermediate: 25600,
+    layers: 64,
+    heads: 64,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: false,
+  }),
+  "llama3.2-1b": model({
+    family: "llama",
+    hidden: 2048,
+    intermediate: 8192,
+    layers: 16,
+    heads: 32,
+    kvHeads: 8,
+    headDim: 64,
+    vocab: 128256,
+    tiedEmbeddings: true,
+    rope: llamaRope(32),
+  }),
+  "llama3.1-8b": model({
+    family: "llama",
+    hidden: 4096,
+    intermediate: 14336,
+    layers: 32,
+    heads: 32,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 128256,
+    tiedEmbeddings: false,
+    rope: llamaRope(8),
+  }),
 };
 
 /** The config of `random:NAME`. */

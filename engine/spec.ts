@@ -79,7 +79,14 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
       t.dtype === config.dtype || (want.shape.length === 1 && t.dtype === "F32"),
       `${t.file}: tensor ${want.hf} is ${t.dtype}, config.json says ${config.dtype}`,
     );
-    out.push({ name: want.name, file: t.file, offset: t.offset, nbytes: t.nbytes, dtype: t.dtype as DType, shape: t.shape });
+    out.push({
+      name: want.name,
+      file: t.file,
+      offset: t.offset,
+      nbytes: t.nbytes,
+      dtype: t.dtype as DType,
+      shape: t.shape,
+    });
   }
   return { config, tensors: out };
 }

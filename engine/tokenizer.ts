@@ -23,7 +23,9 @@ export interface ChatOptions {
 
 function tokenText(v: unknown): string | undefined {
   if (typeof v === "string") return v;
-  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
+  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") {
+    return (v as { content: string }).content;
+  }
   return undefined;
 }
 
@@ -51,7 +53,12 @@ export class TextTokenizer {
   readonly #template?: Template;
   readonly #config: Record<string, unknown>;
 
-  constructor(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>, template: string | undefined, readonly source: string) {
+  constructor(
+    tokenizerJson: Record<string, unknown>,
+    config: Record<string, unknown>,
+    template: string | undefined,
+    readonly source: string,
+  ) {
     this.#tok = new Tokenizer(tokenizerJson, config);
     this.#config = config;
     const decoder = tokenizerJson.decoder as { type?: string } | undefined;
@@ -74,7 +81,9 @@ export class TextTokenizer {
     const jinja = join(dir, "chat_template.jinja");
     const template = typeof config.chat_template === "string"
       ? config.chat_template
-      : existsSync(jinja) ? readFileSync(jinja, "utf8") : undefined;
+      : existsSync(jinja)
+      ? readFileSync(jinja, "utf8")
+      : undefined;
     return new TextTokenizer(readJson(file), config, template, dir);
   }
 

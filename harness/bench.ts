@@ -36,7 +36,10 @@ interface Job {
 /** A local model folder for --model: a folder, random:SHAPE, or a hub id (into the HF cache). */
 async function modelSource(model: string): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
-  check(/^[\w.-]+\/[\w.-]+$/.test(model), `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`);
+  check(
+    /^[\w.-]+\/[\w.-]+$/.test(model),
+    `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`,
+  );
   return await hubModel(model);
 }
 
@@ -53,17 +56,31 @@ function modelInfo(source: string, engine: Engine) {
   const config = join(source, "config.json");
   const text = existsSync(config) ? readFileSync(config, "utf8") : JSON.stringify(engine.config);
   const snapshot = /snapshots\/([0-9a-f]{40})/.exec(source)?.[1];
-  return { source, revision: snapshot ?? (source.startsWith("random:") ? source : "local folder"), config_sha256: createHash("sha256").update(text).digest("hex"), family: engine.config.family };
+  return {
+    source,
+    revision: snapshot ?? (source.startsWith("random:") ? source : "local folder"),
+    config_sha256: createHash("sha256").update(text).digest("hex"),
+    family: engine.config.family,
+  };
 }
 
 function machine(device: string) {
   const cuda = device === "cuda" ? loadNative().cudaInfo() : undefined;
-  return { os: `${Deno.build.os}-${Deno.build.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: +(totalmem() / 2 ** 30).toFixed(1), gpu: cuda?.name || null };
+  return {
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memory_gb: +(totalmem() / 2 ** 30).toFixed(1),
+    gpu: cuda?.name || null,
+  };
 }
 
 function progress(total: number) {
   if (Deno.stderr.isTerminal()) {
-    const bar = new cliProgress.SingleBar({ format: "bench |{bar}| {value}/{total} problems | {pps} passes/s | ETA {eta_formatted}", hideCursor: true }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar({
+      format: "bench |{bar}| {value}/{total} problems | {pps} passes/s | ETA {eta_formatted}",
+      hideCursor: true,
+    }, cliProgress.Presets.shades_classic);
     bar.start(total, 0, { pps: "0" });
     return { update: (done: number, pps: number) => bar.update(done, { pps: pps.toFixed(1) }), stop: () => bar.stop() };
   }
@@ -75,7 +92,11 @@ function progress(total: number) {
       if (now - last < 10_000 && done < total) return;
       last = now;
       const eta = done ? ((now - t0) / done) * (total - done) / 1000 : NaN;
-      console.error(`bench: ${done}/${total} problems, ${pps.toFixed(1)} passes/s, ${Number.isFinite(eta) ? `about ${Math.round(eta)} s left` : "starting"}`);
+      console.error(
+        `bench: ${done}/${total} problems, ${pps.toFixed(1)} passes/s, ${
+          Number.isFinite(eta) ? `about ${Math.round(eta)} s left` : "starting"
+        }`,
+      );
     },
     stop: () => {},
   };
@@ -101,12 +122,24 @@ async function main() {
     planned: jobs.map(keyOf),
   });
   const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
-  console.error(`bench: ${jobs.length} problem × method × seed records in ${out}; ${jobs.length - pending.length} already there, ${pending.length} to run`);
+  console.error(
+    `bench: ${jobs.length} problem × method × seed records in ${out}; ${
+      jobs.length - pending.length
+    } already there, ${pending.length} to run`,
+  );
   const ctx: Omit<RunContext, "finisherTokens"> = {
-    tokenizer: tok, generation: engine.generation, protocol, collabTemplate: spec.collabTemplate, plainTemplate: spec.plainTemplate,
-    budgets: spec.budgets, redundancyEvery: spec.redundancyEvery, sampling: spec.sampling, sot,
+    tokenizer: tok,
+    generation: engine.generation,
+    protocol,
+    collabTemplate: spec.collabTemplate,
+    plainTemplate: spec.plainTemplate,
+    budgets: spec.budgets,
+    redundancyEvery: spec.redundancyEvery,
+    sampling: spec.sampling,
+    sot,
   };
-  const solver = (cache: KVCache, j: Job) => newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
+  const solver = (cache: KVCache, j: Job) =>
+    newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
   const cache = benchCache(engine, spec, pending, solver);
   const pool = new GradePool({ workers: 2 });
   const bar = progress(jobs.length);
@@ -116,10 +149,12 @@ async function main() {
   let atOnce = 0, pps = 0;
   try {
     atOnce = await runJobs(engine, cache, pending, spec.concurrency, solver, (job, run) => {
-      writes.push(grade(job, run, pool).then(([record, trace]) => {
-        dir.append(record, trace);
-        finished++;
-      }));
+      writes.push(
+        grade(job, run, pool).then(([record, trace]) => {
+          dir.append(record, trace);
+          finished++;
+        }),
+      );
     }, (passes) => bar.update(finished, pps = passes / ((performance.now() - t0) / 1000)));
     await Promise.all(writes);
   } finally {
@@ -137,14 +172,21 @@ async function loadJobs(spec: BenchSpec): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const id of spec.tasks) {
     const loaded = await loadTask(id, {
-      data: spec.data, dataDir: spec.dataDir, hub: spec.hub, skipBad: spec.skipBad, limit: spec.limit, seed: spec.seeds[0],
+      data: spec.data,
+      dataDir: spec.dataDir,
+      hub: spec.hub,
+      skipBad: spec.skipBad,
+      limit: spec.limit,
+      seed: spec.seeds[0],
       synthetic: id === "synthetic" ? spec.synthetic : undefined,
     });
     if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {
       for (const method of spec.methods) {
-        for (const seed of spec.seeds) jobs.push({ problem, method, seed, finisherTokens: spec.finisherTokens ?? loaded.task.finisherTokens });
+        for (const seed of spec.seeds) {
+          jobs.push({ problem, method, seed, finisherTokens: spec.finisherTokens ?? loaded.task.finisherTokens });
+        }
       }
     }
   }
@@ -160,7 +202,12 @@ type MakeSolver<J = Job> = (cache: KVCache, job: J) => Solver;
  * runs are reproducible) and nothing new starts until a run ends. Returns the most runs that went at once.
  */
 export async function runJobs<J>(
-  model: StepModel, cache: KVCache, jobs: J[], concurrency: number, solver: MakeSolver<J>, done: (job: J, run: Solver) => void,
+  model: StepModel,
+  cache: KVCache,
+  jobs: J[],
+  concurrency: number,
+  solver: MakeSolver<J>,
+  done: (job: J, run: Solver) => void,
   onPass: (passes: number) => void = () => {},
 ): Promise<number> {
   const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
@@ -184,13 +231,19 @@ export async function runJobs<J>(
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
       if (active.length === 0) {
-        throw new InputError(`${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`);
+        throw new InputError(
+          `${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`,
+        );
       }
       a.run.free();
       reserved -= a.kv;
       queue.unshift(a.job);
       hold = true;
-      console.error(`bench: the KV cache ran short of room for ${active.length + 1} runs at once; one will start again once another ends`);
+      console.error(
+        `bench: the KV cache ran short of room for ${
+          active.length + 1
+        } runs at once; one will start again once another ends`,
+      );
       continue;
     }
     passes++;
@@ -227,9 +280,13 @@ function benchCache(engine: Engine, spec: BenchSpec, pending: Job[], solver: Mak
   const perRun = Math.max(pageSize, ...bounds.values());
   const cache = newBenchCache(engine, spec.kvTokens, Math.min(pending.length || 1, spec.concurrency) * perRun, perRun);
   if (cache.capacityTokens < perRun) {
-    console.error(`bench: a run may need up to ${perRun} KV tokens, more than the cache's ${cache.capacityTokens}: such runs go alone, and stop with an error if they run out`);
+    console.error(
+      `bench: a run may need up to ${perRun} KV tokens, more than the cache's ${cache.capacityTokens}: such runs go alone, and stop with an error if they run out`,
+    );
   } else if (cache.capacityTokens < Math.min(spec.concurrency, pending.length) * perRun) {
-    console.error(`bench: the KV cache holds ${cache.capacityTokens} tokens and a run may need up to ${perRun}: fewer than ${spec.concurrency} runs may go at a time`);
+    console.error(
+      `bench: the KV cache holds ${cache.capacityTokens} tokens and a run may need up to ${perRun}: fewer than ${spec.concurrency} runs may go at a time`,
+    );
   }
   return cache;
 }
@@ -242,11 +299,17 @@ function newBenchCache(engine: Engine, given: number | undefined, wanted: number
   for (let tokens = given ?? wanted;; tokens = Math.max(perRun, Math.floor(tokens / 2))) {
     try {
       const cache = engine.newCache({ tokens });
-      if (given === undefined && tokens < wanted) console.error(`bench: a KV cache of ${wanted} tokens does not fit; using ${tokens}`);
+      if (given === undefined && tokens < wanted) {
+        console.error(`bench: a KV cache of ${wanted} tokens does not fit; using ${tokens}`);
+      }
       return cache;
     } catch (e) {
       if (given !== undefined || tokens <= perRun) {
-        throw new InputError(`a KV cache of ${tokens} tokens does not fit (${(e as Error).message}); ${given !== undefined ? "give a smaller --kv-tokens" : "one run needs that much: lower the budgets"}`);
+        throw new InputError(
+          `a KV cache of ${tokens} tokens does not fit (${(e as Error).message}); ${
+            given !== undefined ? "give a smaller --kv-tokens" : "one run needs that much: lower the budgets"
+          }`,
+        );
       }
     }
   }
@@ -260,13 +323,28 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
   const checkpoints: RecordCheckpoint[] = [];
   for (const c of run.checkpoints) {
     const { equal_strict, equal_lenient, score_strict, score_lenient, timed_out } = await verdict(c.answer);
-    const cp: RecordCheckpoint = { ...c, equal_strict, equal_lenient, score_strict, score_lenient, ...(timed_out ? { timed_out } : {}) };
+    const cp: RecordCheckpoint = {
+      ...c,
+      equal_strict,
+      equal_lenient,
+      score_strict,
+      score_lenient,
+      ...(timed_out ? { timed_out } : {}),
+    };
     if (c.vote !== undefined) cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
     checkpoints.push(cp);
   }
   const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };
   const last = run.checkpoints[run.checkpoints.length - 1];
-  const record: BenchRecord = { ...key, golds: p.golds, grading: p.grading, checkpoints, steps: run.steps.length, wall_ms: last?.wall_ms ?? 0, grader: GRADER_VERSION };
+  const record: BenchRecord = {
+    ...key,
+    golds: p.golds,
+    grading: p.grading,
+    checkpoints,
+    steps: run.steps.length,
+    wall_ms: last?.wall_ms ?? 0,
+    grader: GRADER_VERSION,
+  };
   const trace = {
     ...key,
     workers: run.texts(),
@@ -277,7 +355,13 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
 }
 
 /** curves.csv, the plots and summary.md, from every record of the folder. */
-export async function report(out: string, spec: BenchSpec, records: BenchRecord[], seconds?: number, atOnce = spec.concurrency): Promise<void> {
+export async function report(
+  out: string,
+  spec: BenchSpec,
+  records: BenchRecord[],
+  seconds?: number,
+  atOnce = spec.concurrency,
+): Promise<void> {
   const points = curves(records);
   writeFileSync(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
@@ -287,9 +371,15 @@ export async function report(out: string, spec: BenchSpec, records: BenchRecord[
   const summary = [
     `# ${title}`,
     "",
-    `${records.length} records (problem × method × seed) of ${spec.tasks.join(", ")} with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
-    `budgets ${spec.budgets[0]}–${spec.budgets[spec.budgets.length - 1]} forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
-    `${spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""}. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
+    `${records.length} records (problem × method × seed) of ${
+      spec.tasks.join(", ")
+    } with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
+    `budgets ${spec.budgets[0]}–${
+      spec.budgets[spec.budgets.length - 1]
+    } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
+    `${
+      spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
+    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
     (concurrent
       ? `Times: up to ${atOnce} runs shared each forward pass; a run's time is the wall time of the passes it took part in, each counted whole, so it is an upper bound of its time alone.`
@@ -300,10 +390,22 @@ export async function report(out: string, spec: BenchSpec, records: BenchRecord[
     forkAgreementText(forkAgreement(records)),
   ].join("\n");
   writeFileSync(join(out, "summary.md"), summary + "\n");
-  console.error(`bench: wrote ${["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => f.split("/").pop())].join(", ")} in ${out}`);
+  console.error(
+    `bench: wrote ${
+      [
+        "records.jsonl",
+        "traces.jsonl",
+        "curves.csv",
+        "summary.md",
+        ...files.map((f) => f.split("/").pop()),
+      ].join(", ")
+    } in ${out}`,
+  );
   if (spec.model === "random:qwen3-demo") {
-    console.error("This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
-      "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25");
+    console.error(
+      "This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
+        "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25",
+    );
   }
 }
 

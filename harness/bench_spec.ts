@@ -63,15 +63,35 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --help                          this text`;
 
 const OPTIONS = {
-  model: { type: "string" }, device: { type: "string" }, task: { type: "string" }, methods: { type: "string" },
-  budgets: { type: "string" }, seeds: { type: "string" }, limit: { type: "string" }, concurrency: { type: "string" },
+  model: { type: "string" },
+  device: { type: "string" },
+  task: { type: "string" },
+  methods: { type: "string" },
+  budgets: { type: "string" },
+  seeds: { type: "string" },
+  limit: { type: "string" },
+  concurrency: { type: "string" },
   "kv-tokens": { type: "string" },
-  out: { type: "string" }, shard: { type: "string" }, data: { type: "string" }, "data-dir": { type: "string" },
-  hub: { type: "string" }, "skip-bad": { type: "boolean" }, "finisher-tokens": { type: "string" },
-  "redundancy-every": { type: "string" }, temperature: { type: "string" }, "top-k": { type: "string" },
-  "top-p": { type: "string" }, "min-p": { type: "string" }, parts: { type: "string" }, digits: { type: "string" },
-  count: { type: "string" }, "collab-prompt": { type: "string" }, "plain-prompt": { type: "string" },
-  protocol: { type: "string" }, "sot-prompts": { type: "string" }, help: { type: "boolean", short: "h" },
+  out: { type: "string" },
+  shard: { type: "string" },
+  data: { type: "string" },
+  "data-dir": { type: "string" },
+  hub: { type: "string" },
+  "skip-bad": { type: "boolean" },
+  "finisher-tokens": { type: "string" },
+  "redundancy-every": { type: "string" },
+  temperature: { type: "string" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  parts: { type: "string" },
+  digits: { type: "string" },
+  count: { type: "string" },
+  "collab-prompt": { type: "string" },
+  "plain-prompt": { type: "string" },
+  protocol: { type: "string" },
+  "sot-prompts": { type: "string" },
+  help: { type: "boolean", short: "h" },
 } as const;
 
 function int(v: string | undefined, flag: string, min = 1): number | undefined {
@@ -99,7 +119,10 @@ export function parseBudgets(v: string): number[] {
     for (let x = a; x <= b; x += s) list.push(x);
   } else {
     list = v.split(",").map((x) => Number(x.trim()));
-    check(list.length > 0 && list.every((x) => Number.isInteger(x) && x > 0), `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`);
+    check(
+      list.length > 0 && list.every((x) => Number.isInteger(x) && x > 0),
+      `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`,
+    );
   }
   return [...new Set(list)].sort((a, b) => a - b);
 }
@@ -119,11 +142,16 @@ function parseShard(v: string | undefined): BenchSpec["shard"] {
 /** The spec from command-line flags; null when --help was asked for. */
 export function parseBenchSpec(args: string[]): BenchSpec | null {
   const { values: f, positionals } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
-  check(positionals.length === 0, `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`);
+  check(
+    positionals.length === 0,
+    `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`,
+  );
   if (f.help) return null;
   const tasks = (f.task ?? "synthetic").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);
-  const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) => m.trim());
+  const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>
+    m.trim()
+  );
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
   const seeds = (f.seeds ?? "1").split(",").map((s) => int(s.trim(), "seeds", 0)!);
@@ -157,9 +185,18 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     finisherTokens: int(f["finisher-tokens"], "finisher-tokens"),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     sampling: sampled
-      ? { temperature: num(f.temperature, "temperature") ?? 1, topK: int(f["top-k"], "top-k", 0) ?? 0, topP: topP ?? 1, minP: minP ?? 0 }
+      ? {
+        temperature: num(f.temperature, "temperature") ?? 1,
+        topK: int(f["top-k"], "top-k", 0) ?? 0,
+        topP: topP ?? 1,
+        minP: minP ?? 0,
+      }
       : undefined,
-    synthetic: { parts: int(f.parts, "parts") ?? 2, digits: int(f.digits, "digits") ?? 1, count: int(f.count, "count") ?? 6 },
+    synthetic: {
+      parts: int(f.parts, "parts") ?? 2,
+      digits: int(f.digits, "digits") ?? 1,
+      count: int(f.count, "count") ?? 6,
+    },
     collabTemplate: f["collab-prompt"],
     plainTemplate: f["plain-prompt"],
     protocol: f.protocol,

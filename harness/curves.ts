@@ -48,17 +48,38 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
       const strict = cps.map((c) => c.score_strict);
       const [lo, hi] = interval(strict);
       const point: CurvePoint = {
-        task, method, budget, n: cps.length, accuracy: mean(strict), ci_low: lo, ci_high: hi,
+        task,
+        method,
+        budget,
+        n: cps.length,
+        accuracy: mean(strict),
+        ci_low: lo,
+        ci_high: hi,
         accuracy_lenient: mean(cps.map((c) => c.score_lenient)),
-        mean_passes: mean(cps.map((c) => c.passes)), mean_time_s: mean(cps.map((c) => c.wall_ms)) / 1000,
+        mean_passes: mean(cps.map((c) => c.passes)),
+        mean_time_s: mean(cps.map((c) => c.wall_ms)) / 1000,
       };
-      if (cps.some((c) => c.vote !== undefined)) point.accuracy_vote = mean(cps.map((c) => +(c.vote_equal_strict ?? false)));
+      if (cps.some((c) => c.vote !== undefined)) {
+        point.accuracy_vote = mean(cps.map((c) => +(c.vote_equal_strict ?? false)));
+      }
       return point;
     });
 }
 
 export function curvesCsv(points: readonly CurvePoint[]): string {
-  const cols = ["task", "method", "budget", "n", "accuracy", "ci_low", "ci_high", "accuracy_lenient", "accuracy_vote", "mean_passes", "mean_time_s"] as const;
+  const cols = [
+    "task",
+    "method",
+    "budget",
+    "n",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "accuracy_lenient",
+    "accuracy_vote",
+    "mean_passes",
+    "mean_time_s",
+  ] as const;
   const cell = (v: unknown) => (v === undefined ? "" : typeof v === "number" ? String(+v.toFixed(6)) : String(v));
   return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
 }
@@ -75,7 +96,12 @@ export function summaryBudgets(budgets: readonly number[]): number[] {
 export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
   const lines: string[] = [];
   for (const task of [...new Set(points.map((p) => p.task))]) {
-    lines.push(`### ${task}`, "", `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`, `|---|${budgets.map(() => "---:").join("|")}|`);
+    lines.push(
+      `### ${task}`,
+      "",
+      `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`,
+      `|---|${budgets.map(() => "---:").join("|")}|`,
+    );
     for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
       const cells = budgets.map((b) => {
         const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
@@ -128,10 +154,17 @@ export function forkAgreementText(rows: readonly ForkAgreement[]): string {
   if (rows.length === 0) return "";
   const pct = (k: number, n: number) => `${(100 * k / n).toFixed(1)}%`;
   return [
-    "### Fork finisher against re-encode", "",
-    "Same seeds, same workers' text: only the finisher differs. Checkpoints where the re-encode answer came from the finisher:", "",
-    "| fork | re-encode | checkpoints | same answer | same verdict |", "|---|---|---:|---:|---:|",
-    ...rows.map((a) => `| ${a.fork} | ${a.reencode} | ${a.checkpoints} | ${pct(a.sameAnswer, a.checkpoints)} | ${pct(a.sameVerdict, a.checkpoints)} |`),
+    "### Fork finisher against re-encode",
+    "",
+    "Same seeds, same workers' text: only the finisher differs. Checkpoints where the re-encode answer came from the finisher:",
+    "",
+    "| fork | re-encode | checkpoints | same answer | same verdict |",
+    "|---|---|---:|---:|---:|",
+    ...rows.map((a) =>
+      `| ${a.fork} | ${a.reencode} | ${a.checkpoints} | ${pct(a.sameAnswer, a.checkpoints)} | ${
+        pct(a.sameVerdict, a.checkpoints)
+      } |`
+    ),
     "",
   ].join("\n");
 }

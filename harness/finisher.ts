@@ -49,7 +49,9 @@ export class Finisher {
     this.#ids.push(id);
     this.text += this.#decode(id);
     const answer = lastBoxed("\\boxed{" + this.text);
-    if (answer === undefined && this.#ids.length < this.settings.maxTokens && !this.settings.eosIds.includes(id)) return undefined;
+    if (answer === undefined && this.#ids.length < this.settings.maxTokens && !this.settings.eosIds.includes(id)) {
+      return undefined;
+    }
     this.cache.free(this.tail);
     return answer ?? null;
   }

@@ -90,10 +90,20 @@ function sharedPage(name: string, view: Layout["view"], history: boolean): Layou
     finisher(t, fork) {
       const { prompt, headers: h, ids } = t, ws = t.workers;
       // The workers' own blocks, no encoding at all (not identical to a re-encode: keys carry their writer's view).
-      if (fork) return { before: [prompt, ...t.history, h.others, ...ws.flatMap((w) => [w.own, h.marker])], first: [...ids.finisherSuffix], written: [] };
+      if (fork) {
+        return {
+          before: [prompt, ...t.history, h.others, ...ws.flatMap((w) => [w.own, h.marker])],
+          first: [...ids.finisherSuffix],
+          written: [],
+        };
+      }
       // The transcript chain (encoded once, in commit order), then the unfinished tail and the suffix.
       const unfinished = ws.flatMap((w) => [...(history ? w.stepIds : w.trace), ...ids.marker]);
-      return { before: [prompt, ...t.transcript], first: [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix], written: [...t.transcriptIds] };
+      return {
+        before: [prompt, ...t.transcript],
+        first: [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix],
+        written: [...t.transcriptIds],
+      };
     },
   };
 }
@@ -116,7 +126,13 @@ export const LAYOUTS: Record<string, Layout> = {
       // Traces one after another: the first is already a chain in write order (its unwritten tokens follow in
       // the tail); the others are encoded after it.
       const [w0, ...rest] = t.workers, suffix = t.ids.finisherSuffix;
-      if (fork) return { before: [t.prompt, ...t.workers.flatMap((w) => [...w.history, w.own])], first: [...suffix], written: [] };
+      if (fork) {
+        return {
+          before: [t.prompt, ...t.workers.flatMap((w) => [...w.history, w.own])],
+          first: [...suffix],
+          written: [],
+        };
+      }
       const unwritten = w0.unwritten;
       return {
         before: [t.prompt, ...w0.history, w0.own],
@@ -133,7 +149,9 @@ export const LAYOUTS: Record<string, Layout> = {
  * block goes back to the pool. The history is then a chain read in write order, the exact finisher's own.
  */
 export function reencodingSteps(base: Layout): Layout {
-  if (!base.chain) throw new RangeError(`reencode-steps needs a shared history (combined or interleaved), not ${base.name}`);
+  if (!base.chain) {
+    throw new RangeError(`reencode-steps needs a shared history (combined or interleaved), not ${base.name}`);
+  }
   return {
     ...base,
     name: `${base.name}:reencode-steps`,

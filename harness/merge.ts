@@ -2,7 +2,7 @@
  * deno task merge SHARD_DIR… --out DIR: the shards of one run (--shard i/n) into one run folder. Refused
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
@@ -10,10 +10,16 @@ import { report } from "./bench.ts";
 import { readRecords, readRunJson, recordKey } from "./rundir.ts";
 
 async function main() {
-  const { values: f, positionals: dirs } = parseFlags({ out: { type: "string" } }, "usage: deno task merge SHARD_DIR… --out DIR");
+  const { values: f, positionals: dirs } = parseFlags(
+    { out: { type: "string" } },
+    "usage: deno task merge SHARD_DIR… --out DIR",
+  );
   check(dirs.length >= 1, "merge: name the shard folders");
   check(f.out, "merge: --out DIR is required");
-  const runs = dirs.map((d) => ({ dir: d, run: readRunJson(d) as { spec: Record<string, unknown>; spec_full: BenchSpec; planned: string[] } }));
+  const runs = dirs.map((d) => ({
+    dir: d,
+    run: readRunJson(d) as { spec: Record<string, unknown>; spec_full: BenchSpec; planned: string[] },
+  }));
   const { shard: _s0, ...first } = runs[0].run.spec;
   const count = (runs[0].run.spec.shard as { count: number } | undefined)?.count;
   check(count !== undefined, `${dirs[0]}: not a shard (its spec has no shard)`);
@@ -34,13 +40,24 @@ async function main() {
   check(doubled.length === 0, `records present twice: ${doubled.slice(0, 3).join("; ").replaceAll("\t", " / ")}`);
   const planned = runs.flatMap(({ run }) => run.planned);
   const missing = planned.filter((k) => !keys.has(k));
-  check(missing.length === 0, `${missing.length} planned records are missing (the shards are unfinished?), e.g. ${missing[0]?.replaceAll("\t", " / ")}`);
+  check(
+    missing.length === 0,
+    `${missing.length} planned records are missing (the shards are unfinished?), e.g. ${
+      missing[0]?.replaceAll("\t", " / ")
+    }`,
+  );
   mkdirSync(f.out, { recursive: true });
   check(!existsSync(join(f.out, "records.jsonl")), `${f.out} already holds records`);
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
-  writeFileSync(join(f.out, "run.json"), JSON.stringify({ spec: first, spec_full: spec, merged_from: dirs, planned }, null, 1) + "\n");
+  writeFileSync(
+    join(f.out, "run.json"),
+    JSON.stringify({ spec: first, spec_full: spec, merged_from: dirs, planned }, null, 1) + "\n",
+  );
   writeFileSync(join(f.out, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
-  writeFileSync(join(f.out, "traces.jsonl"), dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""));
+  writeFileSync(
+    join(f.out, "traces.jsonl"),
+    dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""),
+  );
   await report(f.out, spec, records);
   console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out}`);
 }

@@ -8,12 +8,20 @@ import type { SamplingOptions } from "../engine/sampler.ts";
 import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import {
-  DEFAULT_NAMES, loadProtocol, loadSot, loadTemplate, promptIds, type Protocol, renderTemplate, singleTokenIds, type SotTexts,
+  DEFAULT_NAMES,
+  loadProtocol,
+  loadSot,
+  loadTemplate,
+  promptIds,
+  type Protocol,
+  renderTemplate,
+  singleTokenIds,
+  type SotTexts,
 } from "./prompts.ts";
 import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
 import type { Solver } from "./solver.ts";
-import { type SotSpec, SotRun } from "./sot.ts";
+import { SotRun, type SotSpec } from "./sot.ts";
 
 /** Every method name and option, as --help and errors print it. */
 export const METHOD_GRAMMAR = [
@@ -47,14 +55,27 @@ const SHARED_LAYOUTS = ["combined", "contiguous", "interleaved"];
 
 /** The baselines' shape: independent writers under the plain prompt, free to stop. */
 function baseline(id: string, workers: number, earlyStop: boolean, finisher: FinisherMode): Method {
-  return { id, workers, layout: "independent", reencodeSteps: false, collab: false, stopAtEos: true, forbidTokens: false, earlyStop, finisher };
+  return {
+    id,
+    workers,
+    layout: "independent",
+    reencodeSteps: false,
+    collab: false,
+    stopAtEos: true,
+    forbidTokens: false,
+    earlyStop,
+    finisher,
+  };
 }
 
 export function parseMethod(id: string): Method {
   const [name, n, ...opts] = id.split(":");
   const count = (what: string) => {
     const k = Number(n);
-    check(Number.isInteger(k) && k >= 1 && k <= DEFAULT_NAMES.length, `method ${id}: ${what} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${name}:2)`);
+    check(
+      Number.isInteger(k) && k >= 1 && k <= DEFAULT_NAMES.length,
+      `method ${id}: ${what} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${name}:2)`,
+    );
     return k;
   };
   if (name === "sequential" || name === "sequential-no-early-stop") {
@@ -74,7 +95,14 @@ export function parseMethod(id: string): Method {
   if (name === "hogwild") {
     // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
     const m: Method = {
-      id, workers: count("hogwild"), layout: "combined", reencodeSteps: false, collab: true, stopAtEos: false, forbidTokens: true, earlyStop: true,
+      id,
+      workers: count("hogwild"),
+      layout: "combined",
+      reencodeSteps: false,
+      collab: true,
+      stopAtEos: false,
+      forbidTokens: true,
+      earlyStop: true,
       finisher: "reencode",
     };
     for (const o of opts) {
@@ -82,9 +110,17 @@ export function parseMethod(id: string): Method {
       else if (o === "fork") m.finisher = "fork";
       else if (o === "no-collab") m.collab = false;
       else if (o === "reencode-steps") m.reencodeSteps = true;
-      else check(false, `method ${id}: unknown option "${o}"; options: ${[...SHARED_LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")}`);
+      else {check(
+          false,
+          `method ${id}: unknown option "${o}"; options: ${
+            [...SHARED_LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")
+          }`,
+        );}
     }
-    check(!m.reencodeSteps || (m.collab && m.layout !== "contiguous"), `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`);
+    check(
+      !m.reencodeSteps || (m.collab && m.layout !== "contiguous"),
+      `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`,
+    );
     return m;
   }
   check(false, `unknown method "${id}"; methods: ${METHOD_GRAMMAR.join(", ")}`);
@@ -122,19 +158,25 @@ export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
 /** The writers' sampling: the context's, else the model's generation_config (greedy when it does not sample). */
 function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
   const g = ctx.generation;
-  return ctx.sampling ?? (g.doSample ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP } : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  return ctx.sampling ??
+    (g.doSample
+      ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP }
+      : { temperature: 0, topK: 0, topP: 1, minP: 0 });
 }
 
 /** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
 export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
-  return method.sot ? new SotRun(cache, sotSpec(method, problem, seed, ctx)) : new Run(cache, runSpec(method, problem, seed, ctx));
+  return method.sot
+    ? new SotRun(cache, sotSpec(method, problem, seed, ctx))
+    : new Run(cache, runSpec(method, problem, seed, ctx));
 }
 
 /** Skeleton-of-Thought's run of a problem. */
 export function sotSpec(method: Method, problem: string, seed: number, ctx: RunContext): SotSpec {
   const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
   const protocol = ctx.protocol ?? loadProtocol();
-  const fill = (text: string, vars: Record<string, string>) => Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{{${k}}}`, v), text);
+  const fill = (text: string, vars: Record<string, string>) =>
+    Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{{${k}}}`, v), text);
   const outlineStartIds = tok.encode(t.outlineStart);
   const sampling = runSampling(ctx);
   return {
@@ -166,11 +208,18 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
   const tok = ctx.tokenizer, g = ctx.generation;
   const protocol = ctx.protocol ?? loadProtocol();
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
-  check(names.length === method.workers, `method ${method.id}: ${method.workers} workers but only ${names.length} names`);
-  const template = method.collab ? loadTemplate("collab", ctx.collabTemplate) : loadTemplate("plain", ctx.plainTemplate);
+  check(
+    names.length === method.workers,
+    `method ${method.id}: ${method.workers} workers but only ${names.length} names`,
+  );
+  const template = method.collab
+    ? loadTemplate("collab", ctx.collabTemplate)
+    : loadTemplate("plain", ctx.plainTemplate);
   const eos = g.eosTokenIds;
   const forbidden = [
-    ...(method.forbidTokens ? [...singleTokenIds(tok, protocol.forbidden), ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])] : []),
+    ...(method.forbidTokens
+      ? [...singleTokenIds(tok, protocol.forbidden), ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])]
+      : []),
     ...(method.stopAtEos ? [] : eos),
   ];
   const layout = LAYOUTS[method.layout];

@@ -32,7 +32,10 @@ const OWN_TOKENS = 32;
 
 function list(v: string, flag: string): number[] {
   const xs = v.split(",").map(Number);
-  check(xs.length > 0 && xs.every((x) => Number.isInteger(x) && x > 0), `--${flag}: expected comma-separated positive integers, got "${v}"`);
+  check(
+    xs.length > 0 && xs.every((x) => Number.isInteger(x) && x > 0),
+    `--${flag}: expected comma-separated positive integers, got "${v}"`,
+  );
   return xs;
 }
 
@@ -54,13 +57,20 @@ async function main() {
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));
 }
 
-async function enginePerf(values: { model: string; device: string; iterations: string }, workers: number[], contexts: number[]) {
+async function enginePerf(
+  values: { model: string; device: string; iterations: string },
+  workers: number[],
+  contexts: number[],
+) {
   check(values.device === "cpu" || values.device === "cuda", `--device: expected cpu or cuda, got "${values.device}"`);
   const cuda = values.device === "cuda";
   const iterations = list(values.iterations, "iterations")[0];
   const native = loadNative();
   const gpu = native.cudaInfo();
-  check(!cuda || gpu.deviceCount > 0, `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`);
+  check(
+    !cuda || gpu.deviceCount > 0,
+    `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`,
+  );
   const bandwidth = cuda ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
   const t0 = performance.now();
   const engine = await Engine.load(values.model, { device: values.device as Device, tokenizer: false });
@@ -72,13 +82,30 @@ async function enginePerf(values: { model: string; device: string; iterations: s
   const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);
 
   console.log(`# perf: ${values.model} on ${engine.native.device} (${native.threads()} threads)`);
-  console.log(`weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
-    `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write, median of 7)`);
-  console.log(`each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`);
+  console.log(
+    `weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
+      `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; copy bandwidth ${
+        (bandwidth / 1e9).toFixed(1)
+      } GB/s (read + write, median of 7)`,
+  );
+  console.log(
+    `each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`,
+  );
   const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
-  console.log(`| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`);
+  console.log(
+    `| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`,
+  );
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  const results: { workers: number; context: number; ms: number; bytes: number; floorMs: number; ratio: number; gbPerS: number; vsFirst: number }[] = [];
+  const results: {
+    workers: number;
+    context: number;
+    ms: number;
+    bytes: number;
+    floorMs: number;
+    ratio: number;
+    gbPerS: number;
+    vsFirst: number;
+  }[] = [];
   // One cache for every configuration (its blocks freed after each): a 32B model's weights and the largest
   // configuration's KV must fit on the card together, not every configuration's at once.
   const cache = engine.newCache({ tokens: Math.max(...contexts) + Math.max(...workers) * (OWN_TOKENS + 16) + 64 });
@@ -92,7 +119,10 @@ async function enginePerf(values: { model: string; device: string; iterations: s
         return b;
       });
       const pass = () => {
-        engine.forward(cache, own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })));
+        engine.forward(
+          cache,
+          own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
+        );
         for (const b of own) cache.truncate(b, OWN_TOKENS);
       };
       const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
@@ -105,9 +135,22 @@ async function enginePerf(values: { model: string; device: string; iterations: s
       const bytes = weightBytes + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
       const floorMs = bytes / bandwidth * 1000;
       const first: number = results.find((r) => r.context === C)?.ms ?? ms;
-      results.push({ workers: R, context: C, ms, bytes, floorMs, ratio: ms / floorMs, gbPerS: bytes / ms / 1e6, vsFirst: ms / first });
-      console.log(`| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${(ms / floorMs).toFixed(2)} | ` +
-        `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`);
+      results.push({
+        workers: R,
+        context: C,
+        ms,
+        bytes,
+        floorMs,
+        ratio: ms / floorMs,
+        gbPerS: bytes / ms / 1e6,
+        vsFirst: ms / first,
+      });
+      console.log(
+        `| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${
+          (ms / floorMs).toFixed(2)
+        } | ` +
+          `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`,
+      );
     }
   }
   return { model: values.model, device: engine.native.device, bandwidth, results };
@@ -127,7 +170,12 @@ class NullModel implements StepModel {
 async function harnessPerf(workerCounts: number[]) {
   const tok = TextTokenizer.qwen3();
   // Text with sentence ends and blank lines, so that steps end and commit as they do in real runs.
-  const ids = tok.encode(Array.from({ length: 40 }, (_, i) => `Step ${i}: we compute the sum of the first ${i + 3} squares, which gives a number we check twice.\n\n`).join(""));
+  const ids = tok.encode(
+    Array.from(
+      { length: 40 },
+      (_, i) => `Step ${i}: we compute the sum of the first ${i + 3} squares, which gives a number we check twice.\n\n`,
+    ).join(""),
+  );
   const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
   console.log(`\n# the harness's own cost per forward pass (a backend that does nothing), median of 400 passes\n`);
   console.log("| workers | problems | ms/pass (median) | µs per worker row |");
@@ -137,8 +185,19 @@ async function harnessPerf(workerCounts: number[]) {
     for (const problems of [1, 8, 32]) {
       const cache = new KVCache({ bytes: 0, pages: 1 << 22, pageSize: 16 });
       const model = new NullModel(ids);
-      const runs = Array.from({ length: problems }, (_, i) =>
-        new Run(cache, runSpec(parseMethod(`hogwild:${w}`), `Problem ${i}: add the numbers.`, i, { tokenizer: tok, generation, budgets: [1_000_000], finisherTokens: 16 })));
+      const runs = Array.from(
+        { length: problems },
+        (_, i) =>
+          new Run(
+            cache,
+            runSpec(parseMethod(`hogwild:${w}`), `Problem ${i}: add the numbers.`, i, {
+              tokenizer: tok,
+              generation,
+              budgets: [1_000_000],
+              finisherTokens: 16,
+            }),
+          ),
+      );
       for (let i = 0; i < 50; i++) step(model, cache, runs); // past the prefill
       const bench = new Bench({ iterations: 400, time: 0, warmupIterations: 20, warmupTime: 0 });
       bench.add("pass", () => void step(model, cache, runs));

@@ -10,14 +10,21 @@ import { type ReferencePoint, writePlots } from "./plots.ts";
 import { readRecords } from "./rundir.ts";
 
 export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
-  const data = JSON.parse(readFileSync(new URL("./reference/paper.json", import.meta.url), "utf8")) as { points: ReferencePoint[] };
+  const data = JSON.parse(readFileSync(new URL("./reference/paper.json", import.meta.url), "utf8")) as {
+    points: ReferencePoint[];
+  };
   return data.points.filter((p) => tasks.has(p.task));
 }
 
 async function main() {
-  const { values: f, positionals: dirs } = parseFlags({ out: { type: "string", default: "results/plot" }, reference: { type: "boolean" } }, "usage: deno task plot RUN_DIR… [--out DIR] [--reference]");
+  const { values: f, positionals: dirs } = parseFlags({
+    out: { type: "string", default: "results/plot" },
+    reference: { type: "boolean" },
+  }, "usage: deno task plot RUN_DIR… [--out DIR] [--reference]");
   check(dirs.length >= 1, "plot: name at least one run folder");
-  const points = dirs.flatMap((d) => curves(readRecords(d)).map((p) => ({ ...p, method: dirs.length > 1 ? `${basename(d)}: ${p.method}` : p.method })));
+  const points = dirs.flatMap((d) =>
+    curves(readRecords(d)).map((p) => ({ ...p, method: dirs.length > 1 ? `${basename(d)}: ${p.method}` : p.method }))
+  );
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });

@@ -32,16 +32,54 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
   const xAxis = wholeX ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
   const layer = {
     layer: [
-      { data: { values: rows }, mark: { type: "area", opacity: 0.15 }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, ...xAxis }, y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } }, y2: { field: "hi" }, color: { field: "series", type: "nominal", title: "Method" } } },
-      { data: { values: rows }, mark: { type: "line", point: true, strokeWidth: 2 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "accuracy", type: "quantitative" }, color: { field: "series", type: "nominal", title: "Method" }, tooltip: [{ field: "series" }, { field: "x" }, { field: "accuracy" }] } },
-      ...(refs.length ? [{ data: { values: refs }, mark: { type: "point", shape: "diamond", size: 90, filled: true }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "accuracy", type: "quantitative" }, color: { field: "series", type: "nominal" } } }] : []),
+      {
+        data: { values: rows },
+        mark: { type: "area", opacity: 0.15 },
+        encoding: {
+          x: { field: "x", type: "quantitative", title: xTitle, ...xAxis },
+          y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } },
+          y2: { field: "hi" },
+          color: { field: "series", type: "nominal", title: "Method" },
+        },
+      },
+      {
+        data: { values: rows },
+        mark: { type: "line", point: true, strokeWidth: 2 },
+        encoding: {
+          x: { field: "x", type: "quantitative" },
+          y: { field: "accuracy", type: "quantitative" },
+          color: { field: "series", type: "nominal", title: "Method" },
+          tooltip: [{ field: "series" }, { field: "x" }, { field: "accuracy" }],
+        },
+      },
+      ...(refs.length
+        ? [{
+          data: { values: refs },
+          mark: { type: "point", shape: "diamond", size: 90, filled: true },
+          encoding: {
+            x: { field: "x", type: "quantitative" },
+            y: { field: "accuracy", type: "quantitative" },
+            color: { field: "series", type: "nominal" },
+          },
+        }]
+        : []),
     ],
   };
   const base = tasks.size > 1
-    ? { facet: { column: { field: "task", type: "nominal", title: null } }, spec: { width: 360, height: 260, ...layer }, data: { values: [] } }
+    ? {
+      facet: { column: { field: "task", type: "nominal", title: null } },
+      spec: { width: 360, height: 260, ...layer },
+      data: { values: [] },
+    }
     : { width: 560, height: 340, ...layer };
-  const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" + (refs.length ? "; diamonds: reference points" : "");
-  return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", title: { text: title, subtitle, fontSize: 14 }, config: { font: "DejaVu Sans", legend: { labelLimit: 320, symbolOpacity: 1, symbolType: "circle" } }, ...base };
+  const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" +
+    (refs.length ? "; diamonds: reference points" : "");
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, subtitle, fontSize: 14 },
+    config: { font: "DejaVu Sans", legend: { labelLimit: 320, symbolOpacity: 1, symbolType: "circle" } },
+    ...base,
+  };
 }
 
 async function render(spec: unknown, file: string) {
@@ -49,17 +87,48 @@ async function render(spec: unknown, file: string) {
   const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
   const svg = await view.toSVG();
   writeFileSync(`${file}.svg`, svg);
-  const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" }, background: "white", fitTo: { mode: "zoom", value: 2 } }).render().asPng();
+  const png = new Resvg(svg, {
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+    background: "white",
+    fitTo: { mode: "zoom", value: 2 },
+  }).render().asPng();
   writeFileSync(`${file}.png`, png);
 }
 
 /** Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given). */
-export async function writePlots(dir: string, points: readonly CurvePoint[], title: string, refs: readonly ReferencePoint[] = [], stem = ""): Promise<string[]> {
+export async function writePlots(
+  dir: string,
+  points: readonly CurvePoint[],
+  title: string,
+  refs: readonly ReferencePoint[] = [],
+  stem = "",
+): Promise<string[]> {
   const pct = (x: number) => 100 * x;
-  const rows = (x: (p: CurvePoint) => number): Row[] => points.map((p) => ({ task: p.task, series: p.method, x: x(p), accuracy: pct(p.accuracy), lo: pct(p.ci_low), hi: pct(p.ci_high) }));
-  const refRows = refs.map((r) => ({ task: r.task, series: r.label, x: r.budget, accuracy: pct(r.accuracy), lo: pct(r.accuracy), hi: pct(r.accuracy) }));
+  const rows = (x: (p: CurvePoint) => number): Row[] =>
+    points.map((p) => ({
+      task: p.task,
+      series: p.method,
+      x: x(p),
+      accuracy: pct(p.accuracy),
+      lo: pct(p.ci_low),
+      hi: pct(p.ci_high),
+    }));
+  const refRows = refs.map((r) => ({
+    task: r.task,
+    series: r.label,
+    x: r.budget,
+    accuracy: pct(r.accuracy),
+    lo: pct(r.accuracy),
+    hi: pct(r.accuracy),
+  }));
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
-  await render(chart(rows((p) => p.budget), refRows, "Budget (forward passes)", `${title}: accuracy against forward passes`, true), steps);
-  await render(chart(rows((p) => p.mean_time_s), [], "Wall time per problem (s)", `${title}: accuracy against wall time`), time);
+  await render(
+    chart(rows((p) => p.budget), refRows, "Budget (forward passes)", `${title}: accuracy against forward passes`, true),
+    steps,
+  );
+  await render(
+    chart(rows((p) => p.mean_time_s), [], "Wall time per problem (s)", `${title}: accuracy against wall time`),
+    time,
+  );
   return [steps, time].flatMap((f) => [`${f}.svg`, `${f}.png`]);
 }

@@ -8,7 +8,20 @@ import { readJson } from "../engine/config.ts";
 import { check, InputError } from "../engine/errors.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 
-export const DEFAULT_NAMES = ["Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Niaj"];
+export const DEFAULT_NAMES = [
+  "Alice",
+  "Bob",
+  "Carol",
+  "Dave",
+  "Eve",
+  "Frank",
+  "Grace",
+  "Heidi",
+  "Ivan",
+  "Judy",
+  "Mallory",
+  "Niaj",
+];
 
 export interface Protocol {
   othersHeader: string;
@@ -49,8 +62,14 @@ export function loadProtocol(file?: string): Protocol {
   for (const k of ["othersHeader", "ownHeader", "marker", "stepPrefix", "redundancyCheck", "finisherSuffix"]) {
     check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
   }
-  check((p.stepPrefix as string).includes("{name}") && (p.stepPrefix as string).includes("{step}"), `${where}: "stepPrefix" must hold {name} and {step}`);
-  check(Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"), `${where}: field "forbidden" must be a list of strings`);
+  check(
+    (p.stepPrefix as string).includes("{name}") && (p.stepPrefix as string).includes("{step}"),
+    `${where}: "stepPrefix" must hold {name} and {step}`,
+  );
+  check(
+    Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
+    `${where}: field "forbidden" must be a list of strings`,
+  );
   return p as unknown as Protocol;
 }
 
@@ -63,7 +82,12 @@ export function loadSot(file?: string): SotTexts {
   for (const k of ["outlineTokens", "pointTokens", "maxPoints"]) {
     check(Number.isInteger(p[k]) && (p[k] as number) > 0, `${where}: field "${k}" must be a positive integer`);
   }
-  const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", ["{{problem}}", "{{outline}}", "{{k}}", "{{point}}"]]];
+  const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", [
+    "{{problem}}",
+    "{{outline}}",
+    "{{k}}",
+    "{{point}}",
+  ]]];
   for (const [k, marks] of needs) {
     for (const m of marks) check((p[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
   }
@@ -87,7 +111,10 @@ export function joinNames(names: readonly string[]): string {
 }
 
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
-  return template.replaceAll("{{count}}", String(names.length)).replaceAll("{{names}}", joinNames(names)).replaceAll("{{problem}}", problem);
+  return template.replaceAll("{{count}}", String(names.length)).replaceAll("{{names}}", joinNames(names)).replaceAll(
+    "{{problem}}",
+    problem,
+  );
 }
 
 /**
@@ -107,7 +134,10 @@ export function singleTokenIds(tok: TextTokenizer, texts: readonly string[]): nu
   return texts.map((t) => {
     const special = tok.tokenId(t);
     const ids = special !== undefined ? [special] : tok.encode(t);
-    check(ids.length === 1, `forbidden token "${t}" is ${ids.length} tokens for this tokenizer; only single tokens can be suppressed`);
+    check(
+      ids.length === 1,
+      `forbidden token "${t}" is ${ids.length} tokens for this tokenizer; only single tokens can be suppressed`,
+    );
     return ids[0];
   });
 }

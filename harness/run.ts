@@ -12,7 +12,7 @@ import type { KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import type { Layout, ProtocolIds, Team } from "./layouts.ts";
-import { type PlannedRow, pageTokens, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
+import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
 
 export type FinisherMode = "reencode" | "fork" | "none";
@@ -61,7 +61,12 @@ export class Run extends Solver {
   #written: number[] = [];
 
   constructor(cache: KVCache, spec: RunSpec) {
-    super(cache, spec.budgets, { eosIds: spec.eosIds, maxTokens: spec.finisherTokens, suppress: spec.finisherSuppress, decoder: spec.decoder });
+    super(cache, spec.budgets, {
+      eosIds: spec.eosIds,
+      maxTokens: spec.finisherTokens,
+      suppress: spec.finisherSuppress,
+      decoder: spec.decoder,
+    });
     if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
     this.#s = spec;
     this.#layout = spec.layout;
@@ -69,16 +74,34 @@ export class Run extends Solver {
     // opens the worker's first block.
     this.#promptIds = spec.collab ? spec.prompt : spec.prompt.slice(0, -1);
     const prompt = cache.newBlock("prompt");
-    const headers = { others: cache.newBlock("others-header"), own: cache.newBlock("own-header"), marker: cache.newBlock("marker") };
+    const headers = {
+      others: cache.newBlock("others-header"),
+      own: cache.newBlock("own-header"),
+      marker: cache.newBlock("marker"),
+    };
     if (spec.finisher === "reencode" && spec.layout.chain) this.#chain = cache.newBlock("transcript");
     this.#workers = spec.workers.map((name, index) => {
-      const w = new Worker(index, name, cache.newBlock(`${name}.1`), new Sampler(spec.sampling, writerSeed(spec.seed, index)), spec.decoder);
+      const w = new Worker(
+        index,
+        name,
+        cache.newBlock(`${name}.1`),
+        new Sampler(spec.sampling, writerSeed(spec.seed, index)),
+        spec.decoder,
+      );
       w.force(spec.collab ? spec.ids.stepPrefix(name, 1) : spec.prompt.slice(-1));
       return w;
     });
     this.#team = {
-      cache, prompt, headers, history: [], workers: this.#workers, steps: this.steps, collab: spec.collab, ids: spec.ids,
-      transcript: this.#chain ? [this.#chain] : [], transcriptIds: [],
+      cache,
+      prompt,
+      headers,
+      history: [],
+      workers: this.#workers,
+      steps: this.steps,
+      collab: spec.collab,
+      ids: spec.ids,
+      transcript: this.#chain ? [this.#chain] : [],
+      transcriptIds: [],
     };
   }
 
@@ -121,7 +144,12 @@ export class Run extends Solver {
     // The finishing token goes into the old block, in the worker's old view (before any commit of this pass);
     // without a prefix to write, the worker's next token is sampled from that row.
     for (const w of L.finishingRow ? committing : []) {
-      rows.push({ block: w.own, view: L.view(t, w), tokens: [w.finishing!], ...(collab ? { logits: "none" } : this.#sampled(w)) });
+      rows.push({
+        block: w.own,
+        view: L.view(t, w),
+        tokens: [w.finishing!],
+        ...(collab ? { logits: "none" } : this.#sampled(w)),
+      });
     }
     for (const w of committing) rows.push(...this.#commit(w));
     for (const w of active) {
@@ -192,7 +220,11 @@ export class Run extends Solver {
     const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
     const copies = this.#layout.copiesSteps ? written + blocks : 0;
     const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
-    const tail = s.finisher === "none" ? 0 : s.finisher === "fork" ? marks : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
+    const tail = s.finisher === "none"
+      ? 0
+      : s.finisher === "fork"
+      ? marks
+      : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
     const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
     return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
   }
@@ -225,6 +257,12 @@ export class Run extends Solver {
   }
   protected blocks(): Block[] {
     const t = this.#team;
-    return [t.prompt, ...Object.values(t.headers), ...t.history, ...t.transcript, ...this.#workers.flatMap((w) => [...w.history, w.own])];
+    return [
+      t.prompt,
+      ...Object.values(t.headers),
+      ...t.history,
+      ...t.transcript,
+      ...this.#workers.flatMap((w) => [...w.history, w.own]),
+    ];
   }
 }

@@ -68,7 +68,9 @@ function readLines<T>(file: string): T[] {
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`);
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) =>
+    `${k}: was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`
+  );
 }
 
 export class RunDir {
@@ -93,7 +95,10 @@ export class RunDir {
         throw new InputError(`${runFile}: not valid JSON; remove the folder or choose another --out`);
       }
       const diff = differences(stored.spec ?? {}, spec);
-      check(diff.length === 0, `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`);
+      check(
+        diff.length === 0,
+        `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
+      );
     } else {
       writeFileSync(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     }
@@ -106,7 +111,12 @@ export class RunDir {
     // Traces of records that never got written (a kill between the two appends) are dropped.
     const traces = readLines<TraceLine>(run.#traces);
     const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));
-    if (kept.size !== traces.length) writeFileSync(run.#traces, [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""));
+    if (kept.size !== traces.length) {
+      writeFileSync(
+        run.#traces,
+        [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""),
+      );
+    }
     return run;
   }
 

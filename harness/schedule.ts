@@ -49,11 +49,22 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[]):
   const ms = performance.now() - t0;
   let at = 0;
   for (const { run, rows } of going) run.accept(ids.slice(at, at += rows.length), ms);
-  return { runs: going.length, waiting: live.length - going.length, rows: rows.length, tokens: rows.reduce((a, r) => a + r.tokens.length, 0), ms };
+  return {
+    runs: going.length,
+    waiting: live.length - going.length,
+    rows: rows.length,
+    tokens: rows.reduce((a, r) => a + r.tokens.length, 0),
+    ms,
+  };
 }
 
 /** Runs every run to its end, yielding to the event loop between passes (progress, signals). */
-export async function runAll(model: StepModel, cache: KVCache, runs: readonly Solver[], onPass?: (p: PassInfo) => void): Promise<void> {
+export async function runAll(
+  model: StepModel,
+  cache: KVCache,
+  runs: readonly Solver[],
+  onPass?: (p: PassInfo) => void,
+): Promise<void> {
   for (let info; (info = step(model, cache, runs));) {
     onPass?.(info);
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -78,7 +78,11 @@ export abstract class Solver {
   #rows: PlannedRow[] = [];
   #planned = false;
 
-  protected constructor(protected readonly cache: KVCache, readonly budgets: readonly number[], readonly finisherSettings: FinisherSettings) {
+  protected constructor(
+    protected readonly cache: KVCache,
+    readonly budgets: readonly number[],
+    readonly finisherSettings: FinisherSettings,
+  ) {
     if (budgets.length === 0 || budgets.some((b, i) => !(b > 0) || (i > 0 && b <= budgets[i - 1]))) {
       throw new RangeError("budgets must be positive and ascending");
     }
@@ -144,7 +148,9 @@ export abstract class Solver {
     if (this.#planned) return this.#rows;
     this.#planned = true;
     const f = this.#finisher;
-    const rows = f ? [...this.finisherRows(), { ...f.row(), take: (id: number) => void (this.#finisherAnswer = f.accept(id)) }] : this.decodeRows();
+    const rows = f
+      ? [...this.finisherRows(), { ...f.row(), take: (id: number) => void (this.#finisherAnswer = f.accept(id)) }]
+      : this.decodeRows();
     this.#rows = rows;
     return rows;
   }
@@ -193,8 +199,13 @@ export abstract class Solver {
   #record(answer: string | null, source: AnswerSource) {
     const vote = this.vote();
     const c: Omit<Checkpoint, "budget"> = {
-      passes: this.#passes, answer, source, tokens: this.tokens(), wall_ms: +this.#wallMs.toFixed(2),
-      finisher_passes: this.#finisher?.passes ?? 0, ...(vote !== undefined ? { vote } : {}),
+      passes: this.#passes,
+      answer,
+      source,
+      tokens: this.tokens(),
+      wall_ms: +this.#wallMs.toFixed(2),
+      finisher_passes: this.#finisher?.passes ?? 0,
+      ...(vote !== undefined ? { vote } : {}),
     };
     for (const budget of this.budgets) {
       if (this.checkpoints.some((x) => x.budget === budget) || (!this.#final && budget !== c.passes)) continue;

@@ -18,7 +18,7 @@ import type { Block, KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import type { FinisherSettings } from "./finisher.ts";
-import { type FinisherStart, type PlannedRow, pageTokens, Solver, writerSeed } from "./solver.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "./solver.ts";
 import { StepDetector } from "./steps.ts";
 
 export interface SotSpec {
@@ -112,13 +112,25 @@ export class SotRun extends Solver {
   }
 
   texts(): string[] {
-    return [this.#s.outlineStart + this.#outline.text, ...this.#threads.map((t) => t.text), ...(this.#cont ? [this.#cont.text] : [])];
+    return [
+      this.#s.outlineStart + this.#outline.text,
+      ...this.#threads.map((t) => t.text),
+      ...(this.#cont ? [this.#cont.text] : []),
+    ];
   }
 
   #writer(label: string, first: number[], before: Block[], limit: number): Writer {
     const block = this.cache.newBlock(label), index = this.#writers++;
     return {
-      label, block, view: [...before, block], next: [...first], ids: [], text: "", decode: this.#s.decoder(), limit, done: false,
+      label,
+      block,
+      view: [...before, block],
+      next: [...first],
+      ids: [],
+      text: "",
+      decode: this.#s.decoder(),
+      limit,
+      done: false,
       sampler: new Sampler(this.#s.sampling, writerSeed(this.#s.seed, index)),
     };
   }
@@ -134,7 +146,14 @@ export class SotRun extends Solver {
       rows.push({ block: this.#shared.block, view: [this.#shared.block], tokens: this.#shared.ids, logits: "none" });
     }
     for (const w of this.#active()) {
-      rows.push({ block: w.block, view: w.view, tokens: w.next, logits: "last", sampler: w.sampler, take: (id) => this.#take(w, id) });
+      rows.push({
+        block: w.block,
+        view: w.view,
+        tokens: w.next,
+        logits: "last",
+        sampler: w.sampler,
+        take: (id) => this.#take(w, id),
+      });
       w.next = [];
     }
     return rows;
@@ -169,7 +188,13 @@ export class SotRun extends Solver {
       this.#stepIds.push(id);
       if (this.#detector.push(text)) {
         const step = this.#detector.text, answer = lastBoxed(step);
-        this.recordStep({ worker: this.#writers - 1, step: this.steps.length + 1, text: step, ids: this.#stepIds, pass: this.passes });
+        this.recordStep({
+          worker: this.#writers - 1,
+          step: this.steps.length + 1,
+          text: step,
+          ids: this.#stepIds,
+          pass: this.passes,
+        });
         this.#detector = new StepDetector();
         this.#stepIds = [];
         if (answer) this.stopEarly(answer);
@@ -193,9 +218,13 @@ export class SotRun extends Solver {
         while (i < common && p[i] === prompts[0][i]) i++;
         common = i;
       }
-      if (common > 0) this.#shared = { block: this.cache.newBlock("points"), ids: prompts[0].slice(0, common), written: false };
+      if (common > 0) {
+        this.#shared = { block: this.cache.newBlock("points"), ids: prompts[0].slice(0, common), written: false };
+      }
       const before = this.#shared ? [this.#shared.block] : [];
-      this.#threads = prompts.map((p, i) => this.#writer(`point${i + 1}`, p.slice(common), before, this.#s.pointTokens));
+      this.#threads = prompts.map((p, i) =>
+        this.#writer(`point${i + 1}`, p.slice(common), before, this.#s.pointTokens)
+      );
     }
     if (this.#stage === "points" && this.#threads.every((t) => t.done)) {
       this.#stage = "continue";
@@ -207,7 +236,10 @@ export class SotRun extends Solver {
   #work(markers: boolean): number[] {
     const s = this.#s, mark = (w: Writer) => (markers && !w.done ? s.marker : []);
     return [
-      ...s.resume, ...s.outlineStartIds, ...this.#outline.ids, ...mark(this.#outline),
+      ...s.resume,
+      ...s.outlineStartIds,
+      ...this.#outline.ids,
+      ...mark(this.#outline),
       ...this.#threads.flatMap((t, i) => [...s.pointHeader(i + 1, this.#points[i]), ...t.ids, ...mark(t)]),
     ];
   }
@@ -216,9 +248,11 @@ export class SotRun extends Solver {
     const s = this.#s, B = this.budgets[this.budgets.length - 1], pages = (n: number) => pageTokens(n, pageSize);
     // A point's prompt is the outline request's problem and plan again, with a line of its own.
     const pointPrompt = s.outlinePrompt.length + s.outlineTokens + 64;
-    const work = s.resume.length + s.outlineStartIds.length + s.outlineTokens + s.maxPoints * (64 + s.pointTokens) + s.join.length;
+    const work = s.resume.length + s.outlineStartIds.length + s.outlineTokens + s.maxPoints * (64 + s.pointTokens) +
+      s.join.length;
     return pages(s.mainPrompt.length) + pages(s.outlinePrompt.length + s.outlineTokens) + pages(pointPrompt) +
-      s.maxPoints * pages(64 + s.pointTokens) + pages(work + B) + pages(work + s.marker.length * (s.maxPoints + 1) + s.finisherSuffix.length + s.finisher.maxTokens);
+      s.maxPoints * pages(64 + s.pointTokens) + pages(work + B) +
+      pages(work + s.marker.length * (s.maxPoints + 1) + s.finisherSuffix.length + s.finisher.maxTokens);
   }
 
   protected get finished(): boolean {
@@ -238,6 +272,12 @@ export class SotRun extends Solver {
     return [this.#outline, ...this.#threads, ...(this.#cont ? [this.#cont] : [])].map((w) => w.ids.length);
   }
   protected blocks(): Block[] {
-    return [this.#main, this.#outline.block, ...this.#threads.map((t) => t.block), ...(this.#shared ? [this.#shared.block] : []), ...(this.#cont ? [this.#cont.block] : [])];
+    return [
+      this.#main,
+      this.#outline.block,
+      ...this.#threads.map((t) => t.block),
+      ...(this.#shared ? [this.#shared.block] : []),
+      ...(this.#cont ? [this.#cont.block] : []),
+    ];
   }
 }

@@ -20,7 +20,11 @@ export class StepDetector {
   push(piece: string): boolean {
     const before = this.#text.length;
     this.#text += piece;
-    for (let i = this.#text.indexOf(FENCE, this.#fenceScan); i !== -1; i = this.#text.indexOf(FENCE, i + FENCE.length)) {
+    for (
+      let i = this.#text.indexOf(FENCE, this.#fenceScan);
+      i !== -1;
+      i = this.#text.indexOf(FENCE, i + FENCE.length)
+    ) {
       this.#fences++;
       this.#fenceScan = i + FENCE.length;
     }

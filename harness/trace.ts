@@ -48,16 +48,24 @@ async function main() {
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: num(f["redundancy-every"], "redundancy-every"),
-    sampling: { temperature, topK: g.topK, topP: f["top-p"] !== undefined ? num(f["top-p"], "top-p") : g.topP, minP: g.minP },
+    sampling: {
+      temperature,
+      topK: g.topK,
+      topP: f["top-p"] !== undefined ? num(f["top-p"], "top-p") : g.topP,
+      minP: g.minP,
+    },
   });
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);
   const cache = engine.newCache({ tokens: spec.prompt.length + 64 + method.workers * (passes + 64) * 2 });
   const run = new Run(cache, { ...spec, finisher: "none", earlyStop: false });
-  run.onStep = (s) => console.log(paint(s.worker, `── ${spec.workers[s.worker]} [${s.step}] (pass ${s.pass})\n`) + s.text.trim() + "\n");
+  run.onStep = (s) =>
+    console.log(paint(s.worker, `── ${spec.workers[s.worker]} [${s.step}] (pass ${s.pass})\n`) + s.text.trim() + "\n");
   await runAll(engine, cache, [run]);
   console.log(`── after ${run.passes} passes, the unfinished steps:`);
-  spec.workers.forEach((name, i) => console.log(paint(i, `── ${name} (unfinished)\n`) + run.currentStep(i).trim() + "\n"));
+  spec.workers.forEach((name, i) =>
+    console.log(paint(i, `── ${name} (unfinished)\n`) + run.currentStep(i).trim() + "\n")
+  );
 }
 
 if (import.meta.main) runMain(main);

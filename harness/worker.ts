@@ -27,7 +27,13 @@ export class Worker {
   generated = 0;
   readonly #decode: (id: number) => string;
 
-  constructor(readonly index: number, readonly name: string, public own: Block, readonly sampler: Sampler, decoder: () => (id: number) => string) {
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    public own: Block,
+    readonly sampler: Sampler,
+    decoder: () => (id: number) => string,
+  ) {
     this.#decode = decoder();
   }
 

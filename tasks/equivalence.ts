@@ -16,8 +16,17 @@ const ce = new ComputeEngine();
 // ---------- normalisation (text) ----------
 
 const DROP = [
-  /\\left(?![a-zA-Z])/g, /\\right(?![a-zA-Z])/g, /\\displaystyle/g, /\\[!,;:>]/g, /\\q?quad\b/g, /~/g,
-  /\^\s*\{?\\circ\}?/g, /°/g, /\\degree\b/g, /\\[$]/g, /^\$|\$$/g,
+  /\\left(?![a-zA-Z])/g,
+  /\\right(?![a-zA-Z])/g,
+  /\\displaystyle/g,
+  /\\[!,;:>]/g,
+  /\\q?quad\b/g,
+  /~/g,
+  /\^\s*\{?\\circ\}?/g,
+  /°/g,
+  /\\degree\b/g,
+  /\\[$]/g,
+  /^\$|\$$/g,
 ];
 
 /** Text-level normalisation shared by both modes. */

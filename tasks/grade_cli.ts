@@ -15,7 +15,10 @@ const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|len
 
 function golds(v: unknown, where: string): string[] {
   if (typeof v === "string" || typeof v === "number") return [String(v)];
-  check(Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"), `${where}: "gold" must be a string or a list of strings`);
+  check(
+    Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),
+    `${where}: "gold" must be a string or a list of strings`,
+  );
   return v as string[];
 }
 
@@ -30,7 +33,10 @@ async function main() {
   }, USAGE);
   const timeoutMs = Number(f["timeout-ms"]);
   check(Number.isInteger(timeoutMs) && timeoutMs > 0, `--timeout-ms: expected a positive integer`);
-  check(f.mode === undefined || f.mode === "strict" || f.mode === "lenient", `--mode: expected strict or lenient, got "${f.mode}"`);
+  check(
+    f.mode === undefined || f.mode === "strict" || f.mode === "lenient",
+    `--mode: expected strict or lenient, got "${f.mode}"`,
+  );
   const pool = new GradePool({ workers: 2, timeoutMs });
   try {
     if (f.cases !== undefined) {
@@ -41,30 +47,56 @@ async function main() {
       } catch (e) {
         throw new InputError(`${f.cases}: cannot read (${(e as Error).message})`);
       }
-      const cases = text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(({ line, n }) => {
-        let v: Record<string, unknown>;
-        try {
-          v = JSON.parse(line);
-        } catch (e) {
-          throw new InputError(`${f.cases}:${n}: not valid JSON (${(e as Error).message})`);
-        }
-        check(v && typeof v === "object" && typeof v.pred === "string", `${f.cases}:${n}: expected {"pred": text, "gold": …}`);
-        return { v, golds: golds(v.gold, `${f.cases}:${n}`) };
-      });
-      const results = await Promise.all(cases.map((c) => pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })));
+      const cases = text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
+        ({ line, n }) => {
+          let v: Record<string, unknown>;
+          try {
+            v = JSON.parse(line);
+          } catch (e) {
+            throw new InputError(`${f.cases}:${n}: not valid JSON (${(e as Error).message})`);
+          }
+          check(
+            v && typeof v === "object" && typeof v.pred === "string",
+            `${f.cases}:${n}: expected {"pred": text, "gold": …}`,
+          );
+          return { v, golds: golds(v.gold, `${f.cases}:${n}`) };
+        },
+      );
+      const results = await Promise.all(
+        cases.map((c) => pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })),
+      );
       const lines = cases.map((c, i) => {
         const r = results[i];
-        return JSON.stringify({ ...c.v, extracted: r.extracted, equal_strict: r.equal_strict, equal_lenient: r.equal_lenient, ms: +r.ms.toFixed(2), ...(r.timed_out ? { timed_out: true } : {}) });
+        return JSON.stringify({
+          ...c.v,
+          extracted: r.extracted,
+          equal_strict: r.equal_strict,
+          equal_lenient: r.equal_lenient,
+          ms: +r.ms.toFixed(2),
+          ...(r.timed_out ? { timed_out: true } : {}),
+        });
       });
       if (f.out) writeFileSync(f.out, lines.join("\n") + "\n");
       else console.log(lines.join("\n"));
       const right = results.filter((r) => r.equal_strict).length;
-      console.error(`${results.length} graded: ${right} equal (strict), ${results.filter((r) => r.equal_lenient).length} (lenient), ${results.filter((r) => r.timed_out).length} timed out`);
+      console.error(
+        `${results.length} graded: ${right} equal (strict), ${
+          results.filter((r) => r.equal_lenient).length
+        } (lenient), ${results.filter((r) => r.timed_out).length} timed out`,
+      );
     } else {
       check(f.pred !== undefined && f.gold !== undefined, `give --pred and --gold (or --cases FILE)\n${USAGE}`);
       const r = await pool.grade({ generated: f.pred, golds: [f.gold], grading: "single" });
-      const out = { extracted: r.extracted, equal_strict: r.equal_strict, equal_lenient: r.equal_lenient, ms: +r.ms.toFixed(2), grader: r.grader };
-      console.log(JSON.stringify(f.mode ? { ...out, equal: f.mode === "strict" ? r.equal_strict : r.equal_lenient } : out));
+      const out = {
+        extracted: r.extracted,
+        equal_strict: r.equal_strict,
+        equal_lenient: r.equal_lenient,
+        ms: +r.ms.toFixed(2),
+        grader: r.grader,
+      };
+      console.log(
+        JSON.stringify(f.mode ? { ...out, equal: f.mode === "strict" ? r.equal_strict : r.equal_lenient } : out),
+      );
     }
   } finally {
     pool.close();

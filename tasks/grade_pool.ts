@@ -62,8 +62,15 @@ class Slot {
 
 function failed(ms: number, timedOut: boolean): GradeResult {
   return {
-    extracted: null, extracted_lenient: null, equal_strict: false, equal_lenient: false,
-    score_strict: 0, score_lenient: 0, grader: GRADER_VERSION, ms, timed_out: timedOut,
+    extracted: null,
+    extracted_lenient: null,
+    equal_strict: false,
+    equal_lenient: false,
+    score_strict: 0,
+    score_lenient: 0,
+    grader: GRADER_VERSION,
+    ms,
+    timed_out: timedOut,
   };
 }
 

@@ -61,7 +61,10 @@ export interface ProblemGrade extends Grade {
 }
 
 /** Grades generated text against a problem, whatever its grading. */
-export function gradeProblem(p: { golds: readonly string[]; grading: "single" | "list" }, generated: string): ProblemGrade {
+export function gradeProblem(
+  p: { golds: readonly string[]; grading: "single" | "list" },
+  generated: string,
+): ProblemGrade {
   if (p.grading === "list") {
     const strict = gradeList(generated, p.golds, "strict"), lenient = gradeList(generated, p.golds, "lenient");
     return {

@@ -93,7 +93,11 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       }
       // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
       if (hasControlChars(v)) {
-        return bad(file, i + 1, "holds control characters (a broken escape such as \\frac written with one backslash?)");
+        return bad(
+          file,
+          i + 1,
+          "holds control characters (a broken escape such as \\frac written with one backslash?)",
+        );
       }
       add(file, i + 1, v);
     });

@@ -37,7 +37,10 @@ const KINDS: ((r: (lo: number, hi: number) => number, digits: number) => Part)[]
   },
   (r, d) => {
     const n = r(3, 5 + 4 * d);
-    return { text: `the sum of the squares of the integers from 1 to ${n}`, value: BigInt((n * (n + 1) * (2 * n + 1)) / 6) };
+    return {
+      text: `the sum of the squares of the integers from 1 to ${n}`,
+      value: BigInt((n * (n + 1) * (2 * n + 1)) / 6),
+    };
   },
   (r, d) => {
     const g = r(2, 9 * d), a = g * r(2, 10 ** (d - 1) + 9), b = g * r(2, 10 ** (d - 1) + 9);

@@ -36,9 +36,18 @@ async function main() {
     out: { type: "string" },
   }, USAGE);
   const command = positionals[0];
-  check(positionals.length === 1 && (command === "list" || command === "load"), `expected one command: list or load\n${USAGE}`);
+  check(
+    positionals.length === 1 && (command === "list" || command === "load"),
+    `expected one command: list or load\n${USAGE}`,
+  );
   if (command === "list") {
-    for (const t of Object.values(TASKS)) console.log(`${t.id.padEnd(14)} finisher ${String(t.finisherTokens).padStart(2)} tokens  ${t.description}\n${"".padEnd(14)} source: ${t.source}`);
+    for (const t of Object.values(TASKS)) {
+      console.log(
+        `${t.id.padEnd(14)} finisher ${String(t.finisherTokens).padStart(2)} tokens  ${t.description}\n${
+          "".padEnd(14)
+        } source: ${t.source}`,
+      );
+    }
     return;
   }
   check(f.task, `load: --task ID is required\n${USAGE}`);
@@ -57,8 +66,14 @@ async function main() {
   const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
   if (f.out) writeFileSync(f.out, lines);
   else Deno.stdout.writeSync(new TextEncoder().encode(lines));
-  console.error(`${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
-    (loaded.skipped.length ? `; skipped ${loaded.skipped.length} malformed records (${loaded.skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ")}…)` : ""));
+  console.error(
+    `${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
+      (loaded.skipped.length
+        ? `; skipped ${loaded.skipped.length} malformed records (${
+          loaded.skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ")
+        }…)`
+        : ""),
+  );
 }
 
 if (import.meta.main) runMain(main);

@@ -64,7 +64,6 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
   return { passes };
 }
 
-
 /**
  * The project's shared evaluation sets (never committed): HOGWILD_DATA_DIR, else the nearest shared/data
  * beside the repository or beside one of the folders above it (../shared/data for a checkout next to it).

@@ -28,12 +28,22 @@ async function run(cmd: string, args: string[], stdout?: string) {
 }
 
 async function main() {
-  const { values } = parseFlags({ out: { type: "string", default: join(root, ".device") }, "no-deno": { type: "boolean" } },
-    "deno run -A tools/device-kit.ts [--out DIR] [--no-deno]");
+  const { values } = parseFlags({
+    out: { type: "string", default: join(root, ".device") },
+    "no-deno": { type: "boolean" },
+  }, "deno run -A tools/device-kit.ts [--out DIR] [--no-deno]");
   const out = values.out;
   mkdirSync(out, { recursive: true });
 
-  await run(Deno.execPath(), ["bundle", "--quiet", "--platform", "deno", "-o", join(out, "perf.js"), join(root, "harness/perf.ts")]);
+  await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "-o",
+    join(out, "perf.js"),
+    join(root, "harness/perf.ts"),
+  ]);
 
   const cacheFile = join(root, "cuda/build/CMakeCache.txt");
   check(existsSync(cacheFile), `${cacheFile}: not found: run \`deno task build\` first`);
@@ -52,7 +62,9 @@ async function main() {
       writeFileSync(stamp, Deno.version.deno);
     }
   }
-  console.log(`device kit in ${out}: perf.js, node-api/${values["no-deno"] ? "" : `, deno.xz (Deno ${Deno.version.deno})`}`);
+  console.log(
+    `device kit in ${out}: perf.js, node-api/${values["no-deno"] ? "" : `, deno.xz (Deno ${Deno.version.deno})`}`,
+  );
 }
 
 if (import.meta.main) runMain(main);

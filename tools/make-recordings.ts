@@ -28,7 +28,10 @@ import { Run } from "../harness/run.ts";
 import { step } from "../harness/schedule.ts";
 import { CASES, fixtureDir, randInt, randomScript, reference, Rng } from "../tests/helpers.ts";
 
-const { values } = parseFlags({ out: { type: "string", default: ".device/recordings" }, "perf-shape": { type: "string", default: "qwq-32b" } });
+const { values } = parseFlags({
+  out: { type: "string", default: ".device/recordings" },
+  "perf-shape": { type: "string", default: "qwq-32b" },
+});
 const out = values.out;
 mkdirSync(out, { recursive: true });
 
@@ -40,7 +43,12 @@ async function fixtures() {
     const ref = reference(name);
     for (let s = 0; ref.has(`seq${s}.ids`); s++) {
       const block = cache.newBlock();
-      engine.forward(cache, [{ block, view: [block], tokens: Array.from(ref.get(`seq${s}.ids`)!.data), logits: "all" }]);
+      engine.forward(cache, [{
+        block,
+        view: [block],
+        tokens: Array.from(ref.get(`seq${s}.ids`)!.data),
+        logits: "all",
+      }]);
       rec.expect(rec.passes - 1, ref.get(`seq${s}.logits`)!.data as Float32Array);
     }
     const file = join(fixtureDir(name), "hogwild-script.json");
@@ -61,14 +69,89 @@ async function fixtures() {
 }
 
 const base = { rmsEps: 1e-6, dtype: "BF16", tiedEmbeddings: false, vocab: 2048, layers: 2 } as const;
-const rope = (type: "default" | "llama3", theta = 1e6) => ({ theta, type, factor: type === "llama3" ? 8 : 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+const rope = (type: "default" | "llama3", theta = 1e6) => ({
+  theta,
+  type,
+  factor: type === "llama3" ? 8 : 1,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositions: 8192,
+});
 const RANDOM: Record<string, ModelConfig> = {
-  "qwen2-hd64-gqa7": { ...base, family: "qwen2", hidden: 448, intermediate: 1024, heads: 14, kvHeads: 2, headDim: 64, rope: rope("default"), qkvBias: true, qkNorm: false },
-  "qwen2-hd128-gqa5": { ...base, family: "qwen2", hidden: 640, intermediate: 1024, heads: 10, kvHeads: 2, headDim: 128, rope: rope("default"), qkvBias: true, qkNorm: false },
-  "qwen3-hd128-gqa8": { ...base, family: "qwen3", hidden: 512, intermediate: 1024, heads: 8, kvHeads: 1, headDim: 128, rope: rope("default"), qkvBias: false, qkNorm: true, tiedEmbeddings: true },
-  "qwen3-hd256-gqa2": { ...base, family: "qwen3", hidden: 256, intermediate: 512, heads: 4, kvHeads: 2, headDim: 256, rope: rope("default"), qkvBias: false, qkNorm: true },
-  "llama-hd64-gqa1": { ...base, family: "llama", hidden: 256, intermediate: 768, heads: 4, kvHeads: 4, headDim: 64, rope: rope("llama3", 5e5), qkvBias: false, qkNorm: false, tiedEmbeddings: true },
-  "llama-hd32-gqa3": { ...base, family: "llama", hidden: 192, intermediate: 512, heads: 6, kvHeads: 2, headDim: 32, rope: rope("llama3", 5e5), qkvBias: false, qkNorm: false },
+  "qwen2-hd64-gqa7": {
+    ...base,
+    family: "qwen2",
+    hidden: 448,
+    intermediate: 1024,
+    heads: 14,
+    kvHeads: 2,
+    headDim: 64,
+    rope: rope("default"),
+    qkvBias: true,
+    qkNorm: false,
+  },
+  "qwen2-hd128-gqa5": {
+    ...base,
+    family: "qwen2",
+    hidden: 640,
+    intermediate: 1024,
+    heads: 10,
+    kvHeads: 2,
+    headDim: 128,
+    rope: rope("default"),
+    qkvBias: true,
+    qkNorm: false,
+  },
+  "qwen3-hd128-gqa8": {
+    ...base,
+    family: "qwen3",
+    hidden: 512,
+    intermediate: 1024,
+    heads: 8,
+    kvHeads: 1,
+    headDim: 128,
+    rope: rope("default"),
+    qkvBias: false,
+    qkNorm: true,
+    tiedEmbeddings: true,
+  },
+  "qwen3-hd256-gqa2": {
+    ...base,
+    family: "qwen3",
+    hidden: 256,
+    intermediate: 512,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 256,
+    rope: rope("default"),
+    qkvBias: false,
+    qkNorm: true,
+  },
+  "llama-hd64-gqa1": {
+    ...base,
+    family: "llama",
+    hidden: 256,
+    intermediate: 768,
+    heads: 4,
+    kvHeads: 4,
+    headDim: 64,
+    rope: rope("llama3", 5e5),
+    qkvBias: false,
+    qkNorm: false,
+    tiedEmbeddings: true,
+  },
+  "llama-hd32-gqa3": {
+    ...base,
+    family: "llama",
+    hidden: 192,
+    intermediate: 512,
+    heads: 6,
+    kvHeads: 2,
+    headDim: 32,
+    rope: rope("llama3", 5e5),
+    qkvBias: false,
+    qkNorm: false,
+  },
 };
 
 async function random() {
@@ -76,7 +159,11 @@ async function random() {
     const engine = await Engine.fromSpec({ config, randomSeed: 11, tensors: [] }, { source: name });
     const rng = new Rng(name.length * 31);
     let passes = 0;
-    const scripts = [randomScript(rng, config.vocab, 2000), randomScript(rng, config.vocab, 300), randomScript(rng, config.vocab, 300)];
+    const scripts = [
+      randomScript(rng, config.vocab, 2000),
+      randomScript(rng, config.vocab, 300),
+      randomScript(rng, config.vocab, 300),
+    ];
     const cache = engine.newCache({ tokens: scripts.reduce((a, s) => a + scriptTokens(s), 0) + 4096 });
     const rec = engine.record(cache);
     for (const s of scripts) (runScript(engine, cache, s, { logits: "last" }), passes += s.passes.length);
@@ -89,7 +176,11 @@ async function random() {
 function perf(shape: string) {
   const config = shapeConfig(shape);
   const pageSize = 16, own = 32;
-  const cache = new KVCache({ bytes: 0, pages: Math.ceil((16384 + 8 * (own + pageSize) + 4096 + 64) / pageSize) + 64, pageSize });
+  const cache = new KVCache({
+    bytes: 0,
+    pages: Math.ceil((16384 + 8 * (own + pageSize) + 4096 + 64) / pageSize) + 64,
+    pageSize,
+  });
   const rec = new Recorder(encodeSpec({ config, randomSeed: 0, tensors: [] }), cache.native.pages, pageSize);
   const plan = (rows: Row[]) => {
     rec.add(encodePlan(cache, rows).plan, new Float32Array(0));
@@ -112,7 +203,11 @@ function perf(shape: string) {
   }
   const prefill = cache.newBlock("prefill");
   const rng = new Rng(1);
-  plan([{ block: prefill, view: [prefill], tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * 150000)) }]);
+  plan([{
+    block: prefill,
+    view: [prefill],
+    tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * 150000)),
+  }]);
   lines.push(`pass ${rec.passes - 1}: prefill of 4096 tokens`);
   writeFileSync(join(out, `perf-${shape}.hwrec`), rec.bytes());
   writeFileSync(join(out, `perf-${shape}.txt`), lines.join("\n") + "\n");
@@ -131,20 +226,41 @@ function sequence(shape: string) {
   const cache = new KVCache({ bytes: 0, pages: 2048, pageSize: 16 });
   const rec = new Recorder(encodeSpec({ config, randomSeed: 0, tensors: [] }), cache.native.pages, cache.pageSize);
   const runs = ["hogwild:4", "hogwild:2", "sc:2"].map((m, i) =>
-    new Run(cache, runSpec(parseMethod(m), `Problem ${i}: find the sum of the first ${10 + i} odd numbers.`, i, { tokenizer: tok, generation, budgets: [64, 128], finisherTokens: 16 })));
+    new Run(
+      cache,
+      runSpec(parseMethod(m), `Problem ${i}: find the sum of the first ${10 + i} odd numbers.`, i, {
+        tokenizer: tok,
+        generation,
+        budgets: [64, 128],
+        finisherTokens: 16,
+      }),
+    )
+  );
   const rng = new Rng(3), stepEnd = tok.encode(".\n\n")[0], close = tok.encode("}")[0];
   const model = {
     forwardSample(c: KVCache, rows: readonly Row[]) {
       const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
       rec.add(encodePlan(c, planned).plan, new Float32Array(0));
       commitPlan(rows);
-      return rows.map((r) => (!r.sampler ? -1 : r.block.label === "finisher" ? close : rng.next() < 0.035 ? stepEnd : randInt(rng, 1000, 150000)));
+      return rows.map((
+        r,
+      ) => (!r.sampler
+        ? -1
+        : r.block.label === "finisher"
+        ? close
+        : rng.next() < 0.035
+        ? stepEnd
+        : randInt(rng, 1000, 150000))
+      );
     },
   };
   while (step(model, cache, runs));
   const steps = runs.reduce((a, r) => a + r.steps.length, 0);
   writeFileSync(join(out, `sequence-${shape}.hwrec`), rec.bytes());
-  writeFileSync(join(out, `sequence-${shape}.txt`), `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at passes 64 and 128)\n`);
+  writeFileSync(
+    join(out, `sequence-${shape}.txt`),
+    `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at passes 64 and 128)\n`,
+  );
   console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
 }
 

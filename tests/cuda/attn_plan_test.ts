@@ -16,7 +16,11 @@ import { Run } from "../../harness/run.ts";
 import { fixtureDir, randInt, randomScript, Rng } from "../helpers.ts";
 
 async function check(file: string) {
-  const out = await new Deno.Command(REPLAY_PATH, { args: [file, "--check-attn-plans"], stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(REPLAY_PATH, {
+    args: [file, "--check-attn-plans"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
 }
 
@@ -27,7 +31,11 @@ Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels'
 
   const scriptFile = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
   const rng = new Rng(5);
-  const scripts = [parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab), randomScript(rng, engine.vocab, 1500), randomScript(rng, engine.vocab, 200)];
+  const scripts = [
+    parseScript(JSON.parse(readFileSync(scriptFile, "utf8")), scriptFile, engine.vocab),
+    randomScript(rng, engine.vocab, 1500),
+    randomScript(rng, engine.vocab, 200),
+  ];
   for (const [i, script] of scripts.entries()) {
     const cache = engine.newCache({ tokens: scriptTokens(script) + 1024 });
     const rec = engine.record(cache);
@@ -40,7 +48,15 @@ Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels'
   for (const method of ["hogwild:4", "hogwild:8:interleaved", "sc:3"]) {
     const cache = engine.newCache();
     const rec = engine.record(cache);
-    const run = new Run(cache, runSpec(parseMethod(method), "What is 2+2?", 0, { tokenizer: tok, generation: engine.generation, budgets: [10, 30], finisherTokens: 3 }));
+    const run = new Run(
+      cache,
+      runSpec(parseMethod(method), "What is 2+2?", 0, {
+        tokenizer: tok,
+        generation: engine.generation,
+        budgets: [10, 30],
+        finisherTokens: 3,
+      }),
+    );
     const pick = new Rng(method.length);
     while (!run.done) {
       const rows = run.plan();

@@ -50,5 +50,8 @@ Deno.test("hogwild-replay --sequence times the recorded passes in order, ids onl
   const { file } = recordScript(await Engine.load("random:qwen3-demo"));
   const r = await replay(file, "--sequence", "2");
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^sequence of 19 passes \(\d+\.\d new tokens a pass\) on cpu: \d+\.\d\d ms a pass \(median of 2 rounds; fastest \d+\.\d\d\)\n$/);
+  assert.match(
+    r.stdout,
+    /^sequence of 19 passes \(\d+\.\d new tokens a pass\) on cpu: \d+\.\d\d ms a pass \(median of 2 rounds; fastest \d+\.\d\d\)\n$/,
+  );
 });

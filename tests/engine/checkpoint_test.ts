@@ -1,6 +1,6 @@
 /** Sharded checkpoints (model.safetensors.index.json) load to the same model as a single file. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
@@ -56,5 +56,8 @@ Deno.test("an index that names a shard without the tensor is refused", async () 
   const files = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"];
   index.weight_map["model.norm.weight"] = files.find((f) => f !== index.weight_map["model.norm.weight"]);
   writeFileSync(file, JSON.stringify(index));
-  await assert.rejects(Engine.load(dir), /model\.safetensors\.index\.json: weight_map says model\.norm\.weight is in model-0000\d-of-00002\.safetensors, but that file does not hold it/);
+  await assert.rejects(
+    Engine.load(dir),
+    /model\.safetensors\.index\.json: weight_map says model\.norm\.weight is in model-0000\d-of-00002\.safetensors, but that file does not hold it/,
+  );
 });

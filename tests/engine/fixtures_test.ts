@@ -51,7 +51,9 @@ for (const name of CASES) {
       })
     );
     assert.equal(rows, ref.size, "every reference row was compared");
-    console.log(`${name} hogwild script: ${got.length} passes, ${rows} rows, worst |logit error| ${worst.toExponential(2)}`);
+    console.log(
+      `${name} hogwild script: ${got.length} passes, ${rows} rows, worst |logit error| ${worst.toExponential(2)}`,
+    );
     assert.ok(worst < TOL, `worst error ${worst}`);
   });
 }

@@ -13,10 +13,15 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
   mkdirSync(join(root, "refs"), { recursive: true });
   mkdirSync(join(root, "snapshots", sha), { recursive: true });
   writeFileSync(join(root, "refs", "main"), sha + "\n");
-  for (const f of ["config.json", "generation_config.json", "model.safetensors"]) copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(root, "snapshots", sha, f));
+  for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
+    copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(root, "snapshots", sha, f));
+  }
   const dir = await hubModel("tiny/qwen3", { cacheDir: cache, offline: true });
   assert.equal(dir, join(root, "snapshots", sha));
   const engine = await Engine.load(dir);
   assert.equal(engine.config.family, "qwen3");
-  await assert.rejects(hubModel("tiny/absent", { cacheDir: cache, offline: true }), /hf:tiny\/absent: config\.json \(revision main\) is not in the cache/);
+  await assert.rejects(
+    hubModel("tiny/absent", { cacheDir: cache, offline: true }),
+    /hf:tiny\/absent: config\.json \(revision main\) is not in the cache/,
+  );
 });

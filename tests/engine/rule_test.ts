@@ -43,7 +43,9 @@ for (const name of CASES) {
     for (let trial = 0; trial < 4; trial++) {
       // Two independent sequences, cut into random chunks written into chains of blocks; in each pass both
       // chains advance (two rows), and a chain's next chunk goes either to its last block or a new one.
-      const seqs = [0, 1].map(() => Array.from({ length: randInt(rng, 20, trial === 0 ? 2000 : 400) }, () => randInt(rng, 0, engine.vocab - 1)));
+      const seqs = [0, 1].map(() =>
+        Array.from({ length: randInt(rng, 20, trial === 0 ? 2000 : 400) }, () => randInt(rng, 0, engine.vocab - 1))
+      );
       const cache = engine.newCache({ tokens: seqs[0].length + seqs[1].length + 4096 });
       const chains = seqs.map(() => [cache.newBlock()]);
       const done = [0, 0];
@@ -56,7 +58,12 @@ for (const name of CASES) {
           const n = Math.min(seqs[s].length - done[s], rng.next() < 0.5 ? 1 : randInt(rng, 2, 300));
           const chain = chains[s];
           if (chain.at(-1)!.length > 0 && rng.next() < 0.5) chain.push(cache.newBlock());
-          rows.push({ block: chain.at(-1)!, view: [...chain], tokens: seqs[s].slice(done[s], done[s] + n), logits: "all" as const });
+          rows.push({
+            block: chain.at(-1)!,
+            view: [...chain],
+            tokens: seqs[s].slice(done[s], done[s] + n),
+            logits: "all" as const,
+          });
           which.push(s);
           done[s] += n;
           chunks++;

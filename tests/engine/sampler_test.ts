@@ -4,7 +4,14 @@ import { Engine } from "../../engine/model.ts";
 import { GREEDY, Rng, sampleLogits, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import { fixtureDir } from "../helpers.ts";
 
-const opts = (o: Partial<SamplingOptions>): SamplingOptions => ({ temperature: 1, topK: 0, topP: 1, minP: 0, suppress: [], ...o });
+const opts = (o: Partial<SamplingOptions>): SamplingOptions => ({
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  suppress: [],
+  ...o,
+});
 
 function counts(s: Sampler, logits: Float32Array, n: number): Map<number, number> {
   const c = new Map<number, number>();
@@ -26,7 +33,9 @@ Deno.test("temperature sampling follows the softmax", () => {
   const l = new Float32Array([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
   const n = 20000;
   const c = counts(new Sampler(opts({}), 1), l, n);
-  for (const [i, p] of [0.5, 0.3, 0.2].entries()) assert.ok(Math.abs(c.get(i)! / n - p) < 0.015, `token ${i}: ${c.get(i)! / n}`);
+  for (const [i, p] of [0.5, 0.3, 0.2].entries()) {
+    assert.ok(Math.abs(c.get(i)! / n - p) < 0.015, `token ${i}: ${c.get(i)! / n}`);
+  }
   // A low temperature sharpens: p ∝ p^(1/T).
   const cold = counts(new Sampler(opts({ temperature: 0.25 }), 2), l, n);
   const z = 0.5 ** 4 + 0.3 ** 4 + 0.2 ** 4;
@@ -69,7 +78,13 @@ function reference(l: Float32Array, o: SamplingOptions, u: number): number {
 Deno.test("a full vocabulary samples as the plain reference does, draw for draw", () => {
   const rng = new Rng(11);
   const V = 151936;
-  for (const o of [opts({ temperature: 0.6, topP: 0.95 }), opts({ temperature: 0.7, topK: 40 }), opts({ temperature: 1.3, topP: 0.9, minP: 0.05 })]) {
+  for (
+    const o of [
+      opts({ temperature: 0.6, topP: 0.95 }),
+      opts({ temperature: 0.7, topK: 40 }),
+      opts({ temperature: 1.3, topP: 0.9, minP: 0.05 }),
+    ]
+  ) {
     // Peaked like a language model's logits: a long low tail, a few high ones.
     const logits = new Float32Array(V).map(() => rng.next() ** 8 * 60 - 20);
     const s = new Sampler(o, 42), us = new Rng(42);

@@ -35,7 +35,9 @@ Deno.test("qwen3 chat template renders as Qwen does", () => {
     tok.applyChatTemplate(messages, { enableThinking: false }),
     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
   );
-  const withSystem = tok.applyChatTemplate([{ role: "system", content: "Be brief." }, ...messages], { addGenerationPrompt: false });
+  const withSystem = tok.applyChatTemplate([{ role: "system", content: "Be brief." }, ...messages], {
+    addGenerationPrompt: false,
+  });
   assert.equal(withSystem, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n");
   // Earlier assistant turns lose their reasoning, as the real template does.
   const multi = tok.applyChatTemplate([
@@ -47,7 +49,9 @@ Deno.test("qwen3 chat template renders as Qwen does", () => {
 });
 
 Deno.test("the incremental decoder gives back the text exactly, token by token, split characters included", () => {
-  for (const text of ["求解方程 x^2 = 4。\n\nDone.", "emoji 🧮 and ü", "<think>\nx\n</think>\n\n**Alice [1]:** ok.\n\n"]) {
+  for (
+    const text of ["求解方程 x^2 = 4。\n\nDone.", "emoji 🧮 and ü", "<think>\nx\n</think>\n\n**Alice [1]:** ok.\n\n"]
+  ) {
     const ids = tok.encode(text);
     const next = tok.decoder();
     let out = "";

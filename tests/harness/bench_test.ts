@@ -13,7 +13,11 @@ import { randInt, Rng } from "../helpers.ts";
 const SMALL = ["--methods", "hogwild:2,sequential,sc:2", "--budgets", "4:20:4", "--count", "4", "--concurrency", "2"];
 
 function bench(args: string[]) {
-  return new Deno.Command(Deno.execPath(), { args: ["run", "-A", "harness/bench.ts", ...args], stdout: "piped", stderr: "piped" });
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "harness/bench.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
 }
 
 async function runBench(...args: string[]) {
@@ -36,7 +40,19 @@ Deno.test("the default bench writes every file of a run", async () => {
   const out = join(tmp(), "default");
   const r = await runBench("--out", out);
   assert.equal(r.code, 0, r.stderr);
-  for (const f of ["run.json", "records.jsonl", "traces.jsonl", "curves.csv", "summary.md", "accuracy_vs_steps.svg", "accuracy_vs_steps.png", "accuracy_vs_time.svg", "accuracy_vs_time.png"]) {
+  for (
+    const f of [
+      "run.json",
+      "records.jsonl",
+      "traces.jsonl",
+      "curves.csv",
+      "summary.md",
+      "accuracy_vs_steps.svg",
+      "accuracy_vs_steps.png",
+      "accuracy_vs_time.svg",
+      "accuracy_vs_time.png",
+    ]
+  ) {
     assert.ok(existsSync(join(out, f)) && statSync(join(out, f)).size > 100, f);
   }
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
@@ -54,7 +70,10 @@ Deno.test("a KV cache too small for --concurrency runs admits fewer at a time; e
   // 1100 tokens hold one run of any of SMALL's methods (their bounds: its prompt, budgets and texts).
   const r = await runBench(...SMALL, "--kv-tokens", "1100", "--concurrency", "4", "--out", tight);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /the KV cache holds 1104 tokens and a run may need up to \d+: fewer than 4 runs may go at a time/);
+  assert.match(
+    r.stderr,
+    /the KV cache holds 1104 tokens and a run may need up to \d+: fewer than 4 runs may go at a time/,
+  );
   assert.match(readFileSync(join(tight, "summary.md"), "utf8"), /Times: runs went one at a time/);
   const sorted = (d: string) => records(d).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
   assert.deepEqual(sorted(tight), sorted(roomy));
@@ -74,7 +93,10 @@ Deno.test("bad flags are refused before any work starts", async () => {
       [["--device", "gpu"], /--device: expected cpu or cuda/],
       [["--top-p", "2"], /--top-p: expected a number in \(0, 1\]/],
       [["--concurrency", "0"], /--concurrency: expected an integer ≥ 1/],
-      [["--model", "nobody/nothing-here", "--limit", "1"], /--model nobody\/nothing-here|hf:nobody\/nothing-here|cannot download/],
+      [
+        ["--model", "nobody/nothing-here", "--limit", "1"],
+        /--model nobody\/nothing-here|hf:nobody\/nothing-here|cannot download/,
+      ],
       [["--wat"], /Unknown option '--wat'/],
     ] as [string[], RegExp][]
   ) {
@@ -93,7 +115,10 @@ Deno.test("a run killed at random moments resumes with every record exactly once
   const rng = new Rng(42);
   let kills = 0;
   const counts: number[] = [];
-  const written = () => (existsSync(join(broken, "records.jsonl")) ? readFileSync(join(broken, "records.jsonl"), "utf8").split("\n").length - 1 : 0);
+  const written =
+    () => (existsSync(join(broken, "records.jsonl"))
+      ? readFileSync(join(broken, "records.jsonl"), "utf8").split("\n").length - 1
+      : 0);
   for (let attempt = 0; attempt < 6; attempt++) {
     const before = written();
     const child = bench([...SMALL, "--out", broken]).spawn();
@@ -123,7 +148,9 @@ Deno.test("a run killed at random moments resumes with every record exactly once
   assert.deepEqual(new Set(keys), new Set(want.map(recordKey)));
   const byKey = new Map(want.map((r) => [recordKey(r), content(r)]));
   for (const r of got) assert.deepEqual(content(r), byKey.get(recordKey(r)));
-  const traces = readFileSync(join(broken, "traces.jsonl"), "utf8").trim().split("\n").map((l) => recordKey(JSON.parse(l)));
+  const traces = readFileSync(join(broken, "traces.jsonl"), "utf8").trim().split("\n").map((l) =>
+    recordKey(JSON.parse(l))
+  );
   assert.deepEqual(new Set(traces), new Set(keys));
   assert.equal(traces.length, keys.length);
   console.log(`${kills} kills (records after each: ${counts.join(", ")}), then ${got.length} records, each once`);
@@ -141,7 +168,11 @@ Deno.test("shards run apart and merge into the whole; a missing shard is refused
   const base = tmp();
   for (const i of [0, 1, 2]) assert.equal((await runBench(...SMALL, "--shard", `${i}/3`, "--out", base)).code, 0);
   const merge = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "harness/merge.ts", ...args], stdout: "piped", stderr: "piped" }).output();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "harness/merge.ts", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
     return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
   };
   const shards = [0, 1, 2].map((i) => join(base, `shard-${i}-of-3`));
@@ -150,7 +181,10 @@ Deno.test("shards run apart and merge into the whole; a missing shard is refused
   assert.equal(ok.code, 0, ok.stderr);
   const whole = join(tmp(), "whole");
   await runBench(...SMALL, "--out", whole);
-  assert.deepEqual(records(merged).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))), records(whole).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))));
+  assert.deepEqual(
+    records(merged).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))),
+    records(whole).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b))),
+  );
   const missing = await merge(shards[0], shards[2], "--out", join(base, "m2"));
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /shards 1 of 3 are missing/);
@@ -162,8 +196,20 @@ Deno.test("CI regression: a greedy run on the embedded model gives the committed
   const out = join(tmp(), "regression");
   // Skeleton-of-Thought with small limits (and a plan begun for it), so that it goes through every stage.
   const sot = new URL("./expected/sot-small.json", import.meta.url).pathname;
-  const r = await runBench("--methods", "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork,sot:2", "--sot-prompts", sot,
-    "--budgets", "6:30:6", "--count", "3", "--parts", "3", "--out", out);
+  const r = await runBench(
+    "--methods",
+    "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork,sot:2",
+    "--sot-prompts",
+    sot,
+    "--budgets",
+    "6:30:6",
+    "--count",
+    "3",
+    "--parts",
+    "3",
+    "--out",
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   const got = records(out).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
   const file = new URL("./expected/regression.json", import.meta.url);
@@ -172,5 +218,9 @@ Deno.test("CI regression: a greedy run on the embedded model gives the committed
     return;
   }
   const want = JSON.parse(readFileSync(file, "utf8"));
-  assert.deepEqual(got, want, "numerics or protocol changed; if intended, regenerate with HOGWILD_UPDATE_REGRESSION=1 deno task test");
+  assert.deepEqual(
+    got,
+    want,
+    "numerics or protocol changed; if intended, regenerate with HOGWILD_UPDATE_REGRESSION=1 deno task test",
+  );
 });

@@ -18,20 +18,45 @@ async function run(script: string, ...args: string[]) {
 }
 
 Deno.test("trace prints every worker's unfinished step after the passes asked for, and refuses bad flags", async () => {
-  const r = await run("trace.ts", "--model", "random:qwen3-demo", "--prompt", "What is 2+2?", "--workers", "2", "--steps", "12", "--temperature", "1");
+  const r = await run(
+    "trace.ts",
+    "--model",
+    "random:qwen3-demo",
+    "--prompt",
+    "What is 2+2?",
+    "--workers",
+    "2",
+    "--steps",
+    "12",
+    "--temperature",
+    "1",
+  );
   assert.equal(r.code, 0, r.stderr);
   // Each unfinished step: its prefix and (random weights) a dozen random tokens.
-  const m = /── after 12 passes, the unfinished steps:\n── Alice \(unfinished\)\n\*\*Alice \[(\d+)\]:\*\*(.*)\n\n── Bob \(unfinished\)\n\*\*Bob \[\d+\]:\*\*/s.exec(r.stdout);
+  const m =
+    /── after 12 passes, the unfinished steps:\n── Alice \(unfinished\)\n\*\*Alice \[(\d+)\]:\*\*(.*)\n\n── Bob \(unfinished\)\n\*\*Bob \[\d+\]:\*\*/s
+      .exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.ok(m[2].trim().length > 0, `Alice wrote nothing: ${JSON.stringify(m[2])}`);
   assert.ok(!r.stdout.includes("\x1b["), "no colour off a terminal");
-  for (const [args, message] of [
-    [["--prompt", "x"], /^error: --model is required/],
-    [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
-    [["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "0"], /^error: --steps: expected a positive integer/],
-    [["--model", "random:qwen3-demo", "--prompt", "x", "--workers", "0"], /^error: method hogwild:0:combined: hogwild needs a worker count/],
-    [["--model", "random:qwen3-demo", "--prompt", "x", "--layout", "diagonal"], /^error: method hogwild:3:diagonal: unknown option "diagonal"/],
-  ] as [string[], RegExp][]) {
+  for (
+    const [args, message] of [
+      [["--prompt", "x"], /^error: --model is required/],
+      [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "0"],
+        /^error: --steps: expected a positive integer/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--workers", "0"],
+        /^error: method hogwild:0:combined: hogwild needs a worker count/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--layout", "diagonal"],
+        /^error: method hogwild:3:diagonal: unknown option "diagonal"/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
     const bad = await run("trace.ts", ...args);
     assert.equal(bad.code, 2, `${args.join(" ")}: ${bad.stderr}`);
     assert.match(bad.stderr, message);
@@ -40,10 +65,27 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
 
 function record(task: string, method: string, problem: string, budget: number, right: boolean): BenchRecord {
   return {
-    task, problem_id: problem, method, seed: 1, golds: ["1"], grading: "single", steps: 1, wall_ms: 10, grader: "hogwild-grader/1",
+    task,
+    problem_id: problem,
+    method,
+    seed: 1,
+    golds: ["1"],
+    grading: "single",
+    steps: 1,
+    wall_ms: 10,
+    grader: "hogwild-grader/1",
     checkpoints: [{
-      budget, passes: budget, answer: right ? "1" : "2", source: "finisher", equal_strict: right, equal_lenient: right,
-      score_strict: +right, score_lenient: +right, tokens: [budget], wall_ms: 10, finisher_passes: 3,
+      budget,
+      passes: budget,
+      answer: right ? "1" : "2",
+      source: "finisher",
+      equal_strict: right,
+      equal_lenient: right,
+      score_strict: +right,
+      score_lenient: +right,
+      tokens: [budget],
+      wall_ms: 10,
+      finisher_passes: 3,
     }],
   };
 }
@@ -53,22 +95,33 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
   const dirs = ["qwq", "qwen3"].map((name, i) => {
     const dir = join(base, name);
     mkdirSync(dir);
-    const lines = [2048, 4096].flatMap((b) => ["p1", "p2"].map((p, j) => JSON.stringify(record("olympiadbench", "hogwild:2", p, b, (i + j + b / 2048) % 2 === 0))));
+    const lines = [2048, 4096].flatMap((b) =>
+      ["p1", "p2"].map((p, j) =>
+        JSON.stringify(record("olympiadbench", "hogwild:2", p, b, (i + j + b / 2048) % 2 === 0))
+      )
+    );
     writeFileSync(join(dir, "records.jsonl"), lines.join("\n") + "\n");
     return dir;
   });
   const out = join(base, "plot");
   const r = await run("plot.ts", ...dirs, "--out", out, "--reference");
   assert.equal(r.code, 0, r.stderr);
-  for (const f of ["accuracy_vs_steps.svg", "accuracy_vs_steps.png", "accuracy_vs_time.svg", "accuracy_vs_time.png"]) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ["accuracy_vs_steps.svg", "accuracy_vs_steps.png", "accuracy_vs_time.svg", "accuracy_vs_time.png"]) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
   const svg = readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8");
-  for (const label of ["qwq: hogwild:2", "qwen3: hogwild:2", "paper: QwQ-32B Hogwild! 2 workers", "qwq vs qwen3"]) assert.ok(svg.includes(label), label);
+  for (const label of ["qwq: hogwild:2", "qwen3: hogwild:2", "paper: QwQ-32B Hogwild! 2 workers", "qwq vs qwen3"]) {
+    assert.ok(svg.includes(label), label);
+  }
 
   const none = await run("plot.ts", dirs[0], "--out", join(base, "p2"), "--reference");
   assert.equal(none.code, 0);
   const synthetic = join(base, "synthetic");
   mkdirSync(synthetic);
-  writeFileSync(join(synthetic, "records.jsonl"), JSON.stringify(record("synthetic", "sequential", "s1", 8, true)) + "\n");
+  writeFileSync(
+    join(synthetic, "records.jsonl"),
+    JSON.stringify(record("synthetic", "sequential", "s1", 8, true)) + "\n",
+  );
   const noRefs = await run("plot.ts", synthetic, "--out", join(base, "p3"), "--reference");
   assert.equal(noRefs.code, 0, noRefs.stderr);
   assert.match(noRefs.stderr, /plot: the paper has no reference points for these tasks/);

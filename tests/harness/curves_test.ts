@@ -4,25 +4,76 @@ import { forkAgreement, forkAgreementText } from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
 import type { AnswerSource } from "../../harness/solver.ts";
 
-function record(method: string, problem: string, seed: number, cps: [number, string | null, AnswerSource, boolean][]): BenchRecord {
+function record(
+  method: string,
+  problem: string,
+  seed: number,
+  cps: [number, string | null, AnswerSource, boolean][],
+): BenchRecord {
   const checkpoints = cps.map(([budget, answer, source, right]): RecordCheckpoint => ({
-    budget, passes: budget, answer, source, equal_strict: right, equal_lenient: right, score_strict: +right, score_lenient: +right,
-    tokens: [budget], wall_ms: 1, finisher_passes: source === "finisher" ? 2 : 0,
+    budget,
+    passes: budget,
+    answer,
+    source,
+    equal_strict: right,
+    equal_lenient: right,
+    score_strict: +right,
+    score_lenient: +right,
+    tokens: [budget],
+    wall_ms: 1,
+    finisher_passes: source === "finisher" ? 2 : 0,
   }));
-  return { task: "t", problem_id: problem, method, seed, golds: ["4"], grading: "single", checkpoints, steps: 1, wall_ms: 1, grader: "g" };
+  return {
+    task: "t",
+    problem_id: problem,
+    method,
+    seed,
+    golds: ["4"],
+    grading: "single",
+    checkpoints,
+    steps: 1,
+    wall_ms: 1,
+    grader: "g",
+  };
 }
 
 Deno.test("fork agreement counts only checkpoints the re-encode finisher answered, pairing task, problem, seed and budget", () => {
   const records = [
-    record("hogwild:2", "p1", 1, [[8, "4", "finisher", true], [16, "5", "finisher", false], [24, "4", "early-stop", true]]),
-    record("hogwild:2:fork", "p1", 1, [[8, "4", "finisher", true], [16, "6", "finisher", false], [24, "4", "early-stop", true]]),
-    record("hogwild:2", "p2", 1, [[8, null, "finisher", false], [16, "4", "finisher", true], [24, "4", "generated", true]]),
-    record("hogwild:2:fork", "p2", 1, [[8, "3", "finisher", false], [16, "7", "finisher", false], [24, "4", "generated", true]]),
+    record("hogwild:2", "p1", 1, [[8, "4", "finisher", true], [16, "5", "finisher", false], [
+      24,
+      "4",
+      "early-stop",
+      true,
+    ]]),
+    record("hogwild:2:fork", "p1", 1, [[8, "4", "finisher", true], [16, "6", "finisher", false], [
+      24,
+      "4",
+      "early-stop",
+      true,
+    ]]),
+    record("hogwild:2", "p2", 1, [[8, null, "finisher", false], [16, "4", "finisher", true], [
+      24,
+      "4",
+      "generated",
+      true,
+    ]]),
+    record("hogwild:2:fork", "p2", 1, [[8, "3", "finisher", false], [16, "7", "finisher", false], [
+      24,
+      "4",
+      "generated",
+      true,
+    ]]),
     record("hogwild:2:fork", "p2", 2, [[8, "3", "finisher", false]]), // no re-encode record of seed 2: not paired
     record("sc:2:fork", "p1", 1, [[8, "1", "finisher", false]]), // no sc:2 at all: no row
   ];
   const rows = forkAgreement(records);
-  assert.deepEqual(rows, [{ fork: "hogwild:2:fork", reencode: "hogwild:2", checkpoints: 4, sameAnswer: 1, sameVerdict: 3 }]);
+  assert.deepEqual(rows, [{
+    fork: "hogwild:2:fork",
+    reencode: "hogwild:2",
+    checkpoints: 4,
+    sameAnswer: 1,
+    sameVerdict: 3,
+  }]);
   const text = forkAgreementText(rows);
   assert.match(text, /\| hogwild:2:fork \| hogwild:2 \| 4 \| 25\.0% \| 75\.0% \|/);
   assert.equal(forkAgreementText([]), "");

@@ -21,9 +21,16 @@ const STEP_END = tok.encode(".\n\n")[0];
 const TOL = 1e-4;
 
 function makeRun(cache: KVCache, method: string, budgets: number[], seed = 0, problem = "What is 2+2?") {
-  return new Run(cache, runSpec(parseMethod(method), problem, seed, {
-    tokenizer: tok, generation: engine.generation, budgets, finisherTokens: 4, redundancyEvery: 12,
-  }));
+  return new Run(
+    cache,
+    runSpec(parseMethod(method), problem, seed, {
+      tokenizer: tok,
+      generation: engine.generation,
+      budgets,
+      finisherTokens: 4,
+      redundancyEvery: 12,
+    }),
+  );
 }
 
 /** Tokens a test chooses: random ones, and often a step end, so that steps finish and commit. */
@@ -36,7 +43,23 @@ function lastRow(l: Float32Array): Float32Array {
   return l.subarray(l.length - engine.vocab);
 }
 
-for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwild:6", "hogwild:8", "hogwild:2:contiguous", "hogwild:2:interleaved", "hogwild:2:fork", "hogwild:3:reencode-steps", "hogwild:2:interleaved:reencode-steps:fork", "sc:2", "sequential"]) {
+for (
+  const method of [
+    "hogwild:1",
+    "hogwild:2",
+    "hogwild:3",
+    "hogwild:4",
+    "hogwild:6",
+    "hogwild:8",
+    "hogwild:2:contiguous",
+    "hogwild:2:interleaved",
+    "hogwild:2:fork",
+    "hogwild:3:reencode-steps",
+    "hogwild:2:interleaved:reencode-steps:fork",
+    "sc:2",
+    "sequential",
+  ]
+) {
   Deno.test(`${method}: every row's logits equal the slow key-rotation path through steps, commits and checkpoints`, () => {
     const [ca, cb] = [engine.newCache(), engine.newCache()];
     const [a, b] = [makeRun(ca, method, [9, 20, 34]), makeRun(cb, method, [9, 20, 34])];
@@ -53,7 +76,11 @@ for (const method of ["hogwild:1", "hogwild:2", "hogwild:3", "hogwild:4", "hogwi
     assert.ok(b.done);
     assert.ok(a.steps.length > 3, `only ${a.steps.length} steps`);
     assert.deepEqual(a.checkpoints, b.checkpoints);
-    console.log(`${method}: ${rows} rows over ${a.passes} passes, ${a.steps.length} steps: worst |fast - slow| ${worst.toExponential(2)}`);
+    console.log(
+      `${method}: ${rows} rows over ${a.passes} passes, ${a.steps.length} steps: worst |fast - slow| ${
+        worst.toExponential(2)
+      }`,
+    );
     assert.ok(worst < TOL, `worst ${worst}`);
   });
 }
@@ -80,7 +107,11 @@ for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-
       const ids = rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1));
       run.accept(ids, 0);
     }
-    console.log(`${method}: ${checked} finisher transcripts, ${run.steps.length} steps: worst |finisher - plain| ${worst.toExponential(2)}`);
+    console.log(
+      `${method}: ${checked} finisher transcripts, ${run.steps.length} steps: worst |finisher - plain| ${
+        worst.toExponential(2)
+      }`,
+    );
     assert.ok(checked >= 3, `${checked} checkpoints read by the finisher`);
     assert.ok(worst < TOL, `worst ${worst}`);
   });
@@ -109,7 +140,10 @@ Deno.test("the fork finisher's logits equal the slow key-rotation path on the sa
       worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), lastRow(slow[0])));
       checked++;
     }
-    run.accept(rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1)), 0);
+    run.accept(
+      rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1)),
+      0,
+    );
   }
   console.log(`fork finisher: ${checked} checkpoints: worst |fast - slow| ${worst.toExponential(2)}`);
   assert.ok(checked >= 2);
@@ -123,9 +157,16 @@ Deno.test("Hogwild! with one worker and no collaboration text generates exactly 
   const sequential = { ...parseMethod("sequential"), stopAtEos: false, forbidTokens: true };
   for (const method of [parseMethod("hogwild:1:no-collab"), sequential]) {
     const cache = engine.newCache();
-    const run = new Run(cache, runSpec(method, "Count to three.", 5, {
-      tokenizer: tok, generation: engine.generation, budgets: [40], finisherTokens: 4, sampling,
-    }));
+    const run = new Run(
+      cache,
+      runSpec(method, "Count to three.", 5, {
+        tokenizer: tok,
+        generation: engine.generation,
+        budgets: [40],
+        finisherTokens: 4,
+        sampling,
+      }),
+    );
     await runAll(engine, cache, [run]);
     texts.push(run.texts()[0]);
   }
@@ -139,7 +180,11 @@ Deno.test("a problem's greedy results are bit-identical alone or batched with ot
   await runAll(engine, alone, [a]);
   const shared = engine.newCache();
   const b = makeRun(shared, "hogwild:2", [10, 25], 3, "Find x.");
-  const others = [makeRun(shared, "hogwild:3", [7, 30], 1, "Another problem."), makeRun(shared, "sequential", [12], 2, "A third one."), makeRun(shared, "sc:2", [9], 4, "A fourth.")];
+  const others = [
+    makeRun(shared, "hogwild:3", [7, 30], 1, "Another problem."),
+    makeRun(shared, "sequential", [12], 2, "A third one."),
+    makeRun(shared, "sc:2", [9], 4, "A fourth."),
+  ];
   await runAll(engine, shared, [others[0], b, ...others.slice(1)]);
   assert.equal(a.texts()[0], b.texts()[0]);
   assert.equal(a.texts()[1], b.texts()[1]);
@@ -150,11 +195,24 @@ Deno.test("the fork and the re-encode finisher runs of one seed write the same w
   const sampling = { temperature: 0.8, topK: 0, topP: 0.95, minP: 0 };
   for (const method of ["hogwild:2", "sc:2"]) {
     const cache = engine.newCache();
-    const make = (m: string) => new Run(cache, runSpec(parseMethod(m), "Find x.", 9, { tokenizer: tok, generation: engine.generation, budgets: [8, 16, 30], finisherTokens: 4, sampling }));
+    const make = (m: string) =>
+      new Run(
+        cache,
+        runSpec(parseMethod(m), "Find x.", 9, {
+          tokenizer: tok,
+          generation: engine.generation,
+          budgets: [8, 16, 30],
+          finisherTokens: 4,
+          sampling,
+        }),
+      );
     const [exact, fork] = [make(method), make(`${method}:fork`)];
     await runAll(engine, cache, [exact, fork]);
     assert.ok(exact.texts()[0].length > 20);
     assert.deepEqual(fork.texts(), exact.texts(), method);
-    assert.equal(fork.checkpoints.filter((c) => c.source === "finisher").length, exact.checkpoints.filter((c) => c.source === "finisher").length);
+    assert.equal(
+      fork.checkpoints.filter((c) => c.source === "finisher").length,
+      exact.checkpoints.filter((c) => c.source === "finisher").length,
+    );
   }
 });

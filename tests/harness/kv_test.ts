@@ -19,7 +19,9 @@ import { type Solver, TYPICAL_STEP } from "../../harness/solver.ts";
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
 const STEP_END = tok.encode(".\n\n")[0], CLOSE = tok.encode("4}");
-const LONG = "Here is a long problem statement with many numbers: " + Array.from({ length: 400 }, (_, i) => `${i * 7 % 113}`).join(", ") + ". Add them.";
+const LONG = "Here is a long problem statement with many numbers: " +
+  Array.from({ length: 400 }, (_, i) => `${i * 7 % 113}`).join(", ") +
+  ". Add them.";
 
 /**
  * A model whose next token depends only on the row (its block's label and length), so a run writes the same
@@ -44,7 +46,16 @@ function rowModel(every: number, peak?: { pages: number }): StepModel {
 const make = (cache: KVCache, method: string, problem: string, seed = 0, budgets = [64, 128, 256]) =>
   newSolver(cache, parseMethod(method), problem, seed, { tokenizer: tok, generation, budgets, finisherTokens: 8 });
 
-const METHODS = ["hogwild:2", "hogwild:3:contiguous", "hogwild:2:interleaved:reencode-steps", "hogwild:2:fork", "hogwild:4:no-collab", "sc:2", "sequential", "sot:2"];
+const METHODS = [
+  "hogwild:2",
+  "hogwild:3:contiguous",
+  "hogwild:2:interleaved:reencode-steps",
+  "hogwild:2:fork",
+  "hogwild:4:no-collab",
+  "sc:2",
+  "sequential",
+  "sot:2",
+];
 
 Deno.test("a run's KV bound counts its real prompt and holds through a whole run with typical steps", async () => {
   const prompt = tok.encode(LONG).length;
@@ -84,13 +95,17 @@ Deno.test("a run whose rows do not fit sits the pass out with its plan kept, and
   a.free();
   await runAll(rowModel(5), cache, [b]);
   assert.deepEqual([a, b].map(outcome), alone);
-  assert.throws(() => step(rowModel(5), new KVCache({ bytes: 0, pages: 4, pageSize: 16 }), [make(cache, "sequential", LONG)]), KVShortage);
+  assert.throws(
+    () => step(rowModel(5), new KVCache({ bytes: 0, pages: 4, pageSize: 16 }), [make(cache, "sequential", LONG)]),
+    KVShortage,
+  );
 });
 
 Deno.test("when no run's next pass fits, the bench puts the newest back to start again; every record is the one it has alone", async () => {
   // Steps of one token: far more blocks than the bound assumes, so the admitted runs outgrow the cache.
   const jobs = ["hogwild:2", "hogwild:2", "sc:2"].map((method, i) => ({ method, seed: i }));
-  const solver = (c: KVCache, j: { method: string; seed: number }) => make(c, j.method, "What is 2+2?", j.seed, [30, 60]);
+  const solver = (c: KVCache, j: { method: string; seed: number }) =>
+    make(c, j.method, "What is 2+2?", j.seed, [30, 60]);
   const alone = [], peaks = [];
   for (const j of jobs) {
     const c = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 }), peak = { pages: 0 };
@@ -100,7 +115,8 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
     peaks.push(peak.pages);
   }
   // Room for any one run at its peak and, by the bound, for two at once; not for two at their peaks.
-  const bound = Math.max(...jobs.map((j) => solver(new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), j).kvTokens(16))) / 16;
+  const bound =
+    Math.max(...jobs.map((j) => solver(new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), j).kvTokens(16))) / 16;
   const pages = Math.max(...peaks, 2 * bound);
   assert.ok(pages < peaks[0] + peaks[1], `bound ${bound} pages, peaks ${peaks}`);
   const cache = new KVCache({ bytes: 0, pages, pageSize: 16 });
@@ -113,27 +129,55 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   } finally {
     console.error = log;
   }
-  assert.ok(errors.some((e) => /ran short of room for \d+ runs at once; one will start again/.test(e)), errors.join("\n"));
+  assert.ok(
+    errors.some((e) => /ran short of room for \d+ runs at once; one will start again/.test(e)),
+    errors.join("\n"),
+  );
   assert.deepEqual([0, 1, 2].map((i) => got.get(i)), alone);
   assert.equal(cache.freePages, cache.native.pages, "every page back");
   // A run that alone outgrows the cache is one clear error.
   const tiny = new KVCache({ bytes: 0, pages: 8, pageSize: 16 });
-  await assert.rejects(runJobs(rowModel(1), tiny, jobs.slice(0, 1), 1, solver, () => {}), /one run needs more than the whole cache; give a larger --kv-tokens/);
+  await assert.rejects(
+    runJobs(rowModel(1), tiny, jobs.slice(0, 1), 1, solver, () => {}),
+    /one run needs more than the whole cache; give a larger --kv-tokens/,
+  );
 });
 
 async function bench(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "harness/bench.ts", ...args], stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "harness/bench.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
 Deno.test("bench: long prompts at a tight --kv-tokens run fewer at a time, with the records of a roomy run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-kv-"));
   const data = join(dir, "long.jsonl");
-  writeFileSync(data, [0, 1, 2].map((i) => JSON.stringify({ question: `${LONG} Then add ${i}.`, answer: "#### 1" })).join("\n") + "\n");
-  const common = ["--task", "gsm8k", "--data", data, "--methods", "hogwild:2,sc:2", "--budgets", "4:12:4", "--concurrency", "4"];
+  writeFileSync(
+    data,
+    [0, 1, 2].map((i) => JSON.stringify({ question: `${LONG} Then add ${i}.`, answer: "#### 1" })).join("\n") + "\n",
+  );
+  const common = [
+    "--task",
+    "gsm8k",
+    "--data",
+    data,
+    "--methods",
+    "hogwild:2,sc:2",
+    "--budgets",
+    "4:12:4",
+    "--concurrency",
+    "4",
+  ];
   const roomy = await bench(...common, "--out", join(dir, "roomy"));
   assert.equal(roomy.code, 0, roomy.stderr);
-  const need = Number(/a run may need up to (\d+)/.exec((await bench(...common, "--kv-tokens", "4096", "--out", join(dir, "probe"))).stderr)?.[1]);
+  const need = Number(
+    /a run may need up to (\d+)/.exec(
+      (await bench(...common, "--kv-tokens", "4096", "--out", join(dir, "probe"))).stderr,
+    )?.[1],
+  );
   assert.ok(need > tok.encode(LONG).length, `bound ${need}`);
   const tight = await bench(...common, "--kv-tokens", String(need + 16), "--out", join(dir, "tight"));
   assert.equal(tight.code, 0, tight.stderr);

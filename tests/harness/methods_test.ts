@@ -9,12 +9,28 @@ const generation = { eosTokenIds: [EOS], doSample: false, temperature: 1, topK: 
 
 Deno.test("parseMethod: every name and option, as fields", () => {
   const cases: [string, Partial<Method>][] = [
-    ["hogwild:2", { workers: 2, layout: "combined", collab: true, stopAtEos: false, forbidTokens: true, finisher: "reencode", reencodeSteps: false }],
+    ["hogwild:2", {
+      workers: 2,
+      layout: "combined",
+      collab: true,
+      stopAtEos: false,
+      forbidTokens: true,
+      finisher: "reencode",
+      reencodeSteps: false,
+    }],
     ["hogwild:3:interleaved:fork", { workers: 3, layout: "interleaved", finisher: "fork" }],
     ["hogwild:2:contiguous", { layout: "contiguous" }],
     ["hogwild:2:reencode-steps", { reencodeSteps: true, layout: "combined" }],
     ["hogwild:2:no-collab", { collab: false, stopAtEos: false, forbidTokens: true, layout: "combined" }],
-    ["sequential", { workers: 1, layout: "independent", collab: false, stopAtEos: true, forbidTokens: false, earlyStop: true, finisher: "reencode" }],
+    ["sequential", {
+      workers: 1,
+      layout: "independent",
+      collab: false,
+      stopAtEos: true,
+      forbidTokens: false,
+      earlyStop: true,
+      finisher: "reencode",
+    }],
     ["sequential-no-early-stop", { workers: 1, earlyStop: false, finisher: "none" }],
     ["sc:4", { workers: 4, layout: "independent", finisher: "reencode", earlyStop: true }],
     ["sc:2:fork", { workers: 2, finisher: "fork" }],
@@ -46,11 +62,15 @@ Deno.test("parseMethod refuses bad names and options, naming them", () => {
 
 Deno.test("what a run stops on: Hogwild! (with or without its text) never ends at EOS nor writes forbidden tokens; baselines may stop", () => {
   const forbidden = tok.encode("#");
-  const spec = (id: string) => runSpec(parseMethod(id), "What is 2+2?", 0, { tokenizer: tok, generation, budgets: [4], finisherTokens: 4 });
+  const spec = (id: string) =>
+    runSpec(parseMethod(id), "What is 2+2?", 0, { tokenizer: tok, generation, budgets: [4], finisherTokens: 4 });
   for (const id of ["hogwild:2", "hogwild:2:no-collab", "hogwild:1:no-collab"]) {
     const s = spec(id);
     assert.deepEqual(s.stopIds, [], id);
-    assert.ok(s.sampling.suppress.includes(EOS) && s.sampling.suppress.includes(forbidden[0]), `${id}: ${s.sampling.suppress}`);
+    assert.ok(
+      s.sampling.suppress.includes(EOS) && s.sampling.suppress.includes(forbidden[0]),
+      `${id}: ${s.sampling.suppress}`,
+    );
   }
   for (const id of ["sequential", "sc:2"]) {
     const s = spec(id);

@@ -18,12 +18,14 @@ async function perf(...args: string[]) {
 }
 
 Deno.test("perf refuses bad flags with one line naming the flag", async () => {
-  for (const [args, message] of [
-    [["--workers", "0,2"], /^error: --workers: expected comma-separated positive integers, got "0,2"\n$/],
-    [["--context", "4k"], /^error: --context: expected comma-separated positive integers, got "4k"\n$/],
-    [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
-    [["--model", "random:nope"], /^error: .*nope/],
-  ] as const) {
+  for (
+    const [args, message] of [
+      [["--workers", "0,2"], /^error: --workers: expected comma-separated positive integers, got "0,2"\n$/],
+      [["--context", "4k"], /^error: --context: expected comma-separated positive integers, got "4k"\n$/],
+      [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
+      [["--model", "random:nope"], /^error: .*nope/],
+    ] as const
+  ) {
     const r = await perf(...args, "--skip-harness");
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(r.stderr, message);
@@ -32,7 +34,19 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
 
 Deno.test("perf --device cuda says why when there is no usable GPU", async () => {
   const gpu = loadNative().cudaInfo();
-  const r = await perf("--device", "cuda", "--model", "random:qwen3-demo", "--workers", "1", "--context", "16", "--iterations", "1", "--skip-harness");
+  const r = await perf(
+    "--device",
+    "cuda",
+    "--model",
+    "random:qwen3-demo",
+    "--workers",
+    "1",
+    "--context",
+    "16",
+    "--iterations",
+    "1",
+    "--skip-harness",
+  );
   if (gpu.deviceCount > 0) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\| 1 \| 16 \| /m);

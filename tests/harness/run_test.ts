@@ -53,13 +53,40 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
   assert.equal(finishing.logits, "none");
   const second = pass.find((r) => r.block.label === "Alice.2")!;
   assert.equal(tok.decode(second.tokens), "**Alice [2]:** ");
-  assert.deepEqual(names(second.view), ["prompt", "Alice.1", "Bob.1", "others-header", "Bob.2", "own-header", "Alice.2"]);
-  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.1")!.view), ["prompt", "others-header", "Alice.1", "own-header", "Bob.1"]);
-  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.2")!.view), ["prompt", "Alice.1", "Bob.1", "others-header", "Alice.2", "own-header", "Bob.2"]);
+  assert.deepEqual(names(second.view), [
+    "prompt",
+    "Alice.1",
+    "Bob.1",
+    "others-header",
+    "Bob.2",
+    "own-header",
+    "Alice.2",
+  ]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.1")!.view), [
+    "prompt",
+    "others-header",
+    "Alice.1",
+    "own-header",
+    "Bob.1",
+  ]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.2")!.view), [
+    "prompt",
+    "Alice.1",
+    "Bob.1",
+    "others-header",
+    "Alice.2",
+    "own-header",
+    "Bob.2",
+  ]);
 
   // The finished step rides along once into the transcript chain, encoded in order after the prompt.
-  const chain = model.passes.find((p) => p.some((r) => r.block.label === "transcript"))!.find((r) => r.block.label === "transcript")!;
-  assert.equal(tok.decode(chain.tokens), "**Alice [1]:** I add: 2+2 is 4.\n\n**Bob [1]:** I will check Alice's sum once more here now.\n\n");
+  const chain = model.passes.find((p) => p.some((r) => r.block.label === "transcript"))!.find((r) =>
+    r.block.label === "transcript"
+  )!;
+  assert.equal(
+    tok.decode(chain.tokens),
+    "**Alice [1]:** I add: 2+2 is 4.\n\n**Bob [1]:** I will check Alice's sum once more here now.\n\n",
+  );
   assert.deepEqual(names(chain.view), ["prompt", "transcript"]);
 
   // Steps, in the order they ended.
@@ -73,10 +100,18 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
   // Checkpoint 4 came before any answer was written: the finisher read it (passes not counted);
   // Alice's boxed step then stopped the run, and its answer stands for every later checkpoint.
   assert.equal(run.done, true);
-  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[4, "4", "finisher"], [12, "4", "finisher"], [60, "4", "early-stop"], [200, "4", "early-stop"]]);
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [
+    [4, "4", "finisher"],
+    [12, "4", "finisher"],
+    [60, "4", "early-stop"],
+    [200, "4", "early-stop"],
+  ]);
   assert.equal(run.checkpoints[0].finisher_passes, 2);
   const finisherRow = model.passes.flat().find((r) => r.block.label === "finisher")!;
-  assert.match(tok.decode(finisherRow.tokens), /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[1\]:\*\* I add.*<\.\.\.>\n\n.*the final answer is \\boxed\{$/s);
+  assert.match(
+    tok.decode(finisherRow.tokens),
+    /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[1\]:\*\* I add.*<\.\.\.>\n\n.*the final answer is \\boxed\{$/s,
+  );
   assert.equal(run.checkpoints[2].passes, run.checkpoints[3].passes);
   assert.ok(run.checkpoints[2].passes > 12 && run.checkpoints[2].passes < 60);
 });
@@ -90,7 +125,9 @@ Deno.test("the redundancy check joins the next new step after enough generated t
   });
   const run = hogwildRun(cache, [24], 10);
   await runAll(model, cache, [run]);
-  const checks = run.steps.filter((s) => s.text.includes("Quick check: is someone else already doing what I am doing? (yes/no): "));
+  const checks = run.steps.filter((s) =>
+    s.text.includes("Quick check: is someone else already doing what I am doing? (yes/no): ")
+  );
   assert.ok(checks.length >= 1, run.steps.map((s) => s.text).join(" | "));
   assert.match(checks[0].text, /^\*\*(Alice|Bob) \[2\]:\*\* Quick check/);
 });
@@ -109,14 +146,25 @@ Deno.test("re-encoded steps (the paper's ablation): a finished step is written a
   const i = model.passes.findIndex((p) => p.some((r) => r.block.label === "Alice.2"));
   const pass = model.passes[i];
   assert.ok(!pass.some((r) => r.block.label === "Alice.1" || r.block.label === "Bob.1"), "no finishing rows");
-  const ha = pass.find((r) => r.block.label === "Alice.1.history")!, hb = pass.find((r) => r.block.label === "Bob.1.history")!;
+  const ha = pass.find((r) => r.block.label === "Alice.1.history")!,
+    hb = pass.find((r) => r.block.label === "Bob.1.history")!;
   assert.equal(tok.decode(ha.tokens), "**Alice [1]:** I add: 2+2 is 4.\n\n");
   assert.deepEqual(names(ha.view), ["prompt", "Alice.1.history"]);
   assert.equal(ha.logits, "none");
   assert.deepEqual(names(hb.view), ["prompt", "Alice.1.history", "Bob.1.history"]);
-  assert.deepEqual(names(pass.find((r) => r.block.label === "Alice.2")!.view), ["prompt", "Alice.1.history", "Bob.1.history", "others-header", "Bob.2", "own-header", "Alice.2"]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Alice.2")!.view), [
+    "prompt",
+    "Alice.1.history",
+    "Bob.1.history",
+    "others-header",
+    "Bob.2",
+    "own-header",
+    "Alice.2",
+  ]);
   // The old blocks went back to the pool at once; everything does at the end.
-  assert.ok(!model.passes.slice(i).some((p) => p.some((r) => r.view.some((b) => b.label === "Alice.1" || b.label === "Bob.1"))));
+  assert.ok(
+    !model.passes.slice(i).some((p) => p.some((r) => r.view.some((b) => b.label === "Alice.1" || b.label === "Bob.1"))),
+  );
   assert.deepEqual(run.checkpoints.map((c) => [c.answer, c.source]), [["4", "early-stop"], ["4", "early-stop"]]);
   run.free();
   assert.equal(cache.freePages, 4096);

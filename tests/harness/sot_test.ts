@@ -23,7 +23,11 @@ const PROBLEM = "What is 2+2?";
 
 Deno.test("the plan's points are its numbered lines, in order, at most the limit", () => {
   const cases: [string, number, string[]][] = [
-    ["Plan:\n1. Add the numbers\n2) Check the sum \n\n3.  Write it down", 10, ["Add the numbers", "Check the sum", "Write it down"]],
+    ["Plan:\n1. Add the numbers\n2) Check the sum \n\n3.  Write it down", 10, [
+      "Add the numbers",
+      "Check the sum",
+      "Write it down",
+    ]],
     ["Plan:\n1.Add\n   2 . Check\nnot a point 3. here\n4.", 10, ["Add", "Check"]],
     ["Plan:\n1. a\n2. b\n3. c", 2, ["a", "b"]],
     ["Plan: nothing numbered", 10, []],
@@ -49,14 +53,25 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
 
   // Pass 1: the plain prompt (read later by the continuation and the finisher) and the outline's first row.
   assert.deepEqual(passes[0].map((r) => [r.block.label, r.logits]), [["prompt", "none"], ["outline", "last"]]);
-  assert.ok(tok.decode(passes[0][1].tokens).endsWith("\n\n" + PROBLEM + "<|im_end|>\n<|im_start|>assistant\n<think>\nPlan:\n1."));
+  assert.ok(
+    tok.decode(passes[0][1].tokens).endsWith(
+      "\n\n" + PROBLEM + "<|im_end|>\n<|im_start|>assistant\n<think>\nPlan:\n1.",
+    ),
+  );
 
   // Pass 3 is a checkpoint while the plan is being written: the finisher reads the work so far, the
   // unfinished plan marked, after the plain prompt.
   const fin = passes.find((p) => p[0].block.label === "finisher")!;
   assert.deepEqual(names(fin[0].view), ["prompt", "finisher"]);
   assert.equal(tok.decode(fin[0].tokens), texts.resume + "Plan:\n1. Add the two" + "<...>\n\n" + loadProtocolSuffix());
-  assert.deepEqual(run.checkpoints[0], { ...run.checkpoints[0], budget: 3, passes: 3, answer: "7", source: "finisher", finisher_passes: 2 });
+  assert.deepEqual(run.checkpoints[0], {
+    ...run.checkpoints[0],
+    budget: 3,
+    passes: 3,
+    answer: "7",
+    source: "finisher",
+    finisher_passes: 2,
+  });
 
   // The plan ends where "That" would begin a paragraph; its points become two threads whose prompts'
   // common beginning is one block, written once, with the first thread's row (sot:1: one thread a pass).
@@ -67,12 +82,17 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   assert.equal(shared.logits, "none");
   assert.deepEqual(names(p1.view), ["points", "point1"]);
   const outline = "Plan:\n1. Add the two numbers\n2. Check the sum";
-  assert.deepEqual([...Array.from(shared.tokens), ...Array.from(p1.tokens)], spec.pointPrompt(outline, 1, "Add the two numbers"));
+  assert.deepEqual(
+    [...Array.from(shared.tokens), ...Array.from(p1.tokens)],
+    spec.pointPrompt(outline, 1, "Add the two numbers"),
+  );
   assert.ok(tok.decode(shared.tokens).endsWith("\n\nWork out point "), "the threads share all but their own words");
   assert.ok(tok.decode(p1.tokens).startsWith("1 of the plan, and only that point: Add the two numbers."));
 
   // Turns: one thread a pass, alternating while both are unfinished, then the one left.
-  const pointRows = passes.slice(firstPoints).map((p) => p.filter((r) => r.block.label.startsWith("point") && r.block.label !== "points").map((r) => r.block.label));
+  const pointRows = passes.slice(firstPoints).map((p) =>
+    p.filter((r) => r.block.label.startsWith("point") && r.block.label !== "points").map((r) => r.block.label)
+  );
   const contPass = passes.findIndex((p) => p.some((r) => r.block.label === "main"));
   const turns = pointRows.slice(0, contPass - firstPoints).map((l) => l.join(","));
   assert.ok(turns.every((t) => t === "point1" || t === "point2"), turns.join(" "));
@@ -86,25 +106,34 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   assert.deepEqual(names(main.view), ["prompt", "main"]);
   assert.equal(
     tok.decode(main.tokens),
-    texts.resume + "Plan:\n1. Add the two numbers\n2. Check the sum\n\n" + "\n\n**Point 1: Add the two numbers**\n" + "2 plus 2 is 4." +
+    texts.resume + "Plan:\n1. Add the two numbers\n2. Check the sum\n\n" + "\n\n**Point 1: Add the two numbers**\n" +
+      "2 plus 2 is 4." +
       "\n\n**Point 2: Check the sum**\n" + "4 minus 2 is 2, so the sum holds." + texts.join,
   );
 
   // The step with \boxed{4} stops the run: every later checkpoint has that answer.
   assert.ok(run.done);
-  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[3, "7", "finisher"], [80, "4", "early-stop"], [200, "4", "early-stop"]]);
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[3, "7", "finisher"], [
+    80,
+    "4",
+    "early-stop",
+  ], [200, "4", "early-stop"]]);
   assert.equal(run.checkpoints[1].passes, run.passes);
   assert.deepEqual(run.steps.map((x) => [x.worker, x.step, x.text, tok.decode(x.ids)]), [
     [3, 1, "Both points agree.\n\n", "Both points agree.\n\n"],
     [3, 2, "So the answer is \\boxed{4}.\n\n", "So the answer is \\boxed{4}.\n\n"],
   ]);
   assert.deepEqual(run.texts(), [
-    "Plan:\n1. Add the two numbers\n2. Check the sum\n\n", "2 plus 2 is 4.", "4 minus 2 is 2, so the sum holds.",
+    "Plan:\n1. Add the two numbers\n2. Check the sum\n\n",
+    "2 plus 2 is 4.",
+    "4 minus 2 is 2, so the sum holds.",
     "Both points agree.\n\nSo the answer is \\boxed{4}.\n\n",
   ]);
   assert.deepEqual(run.checkpoints[1].tokens, [
-    tok.encode(" Add the two numbers\n2. Check the sum\n\n").length, tok.encode("2 plus 2 is 4.").length,
-    tok.encode("4 minus 2 is 2, so the sum holds.").length, tok.encode("Both points agree.\n\nSo the answer is \\boxed{4}.\n\n").length,
+    tok.encode(" Add the two numbers\n2. Check the sum\n\n").length,
+    tok.encode("2 plus 2 is 4.").length,
+    tok.encode("4 minus 2 is 2, so the sum holds.").length,
+    tok.encode("Both points agree.\n\nSo the answer is \\boxed{4}.\n\n").length,
   ]);
   const free = cache.freePages;
   run.free();
@@ -118,10 +147,22 @@ function loadProtocolSuffix(): string {
 Deno.test("sot on a real engine: the continuation and the finisher read what a plain pass over the prompt and the work reads", async () => {
   const engine = await Engine.load("random:qwen3-demo");
   // Small limits and a plan that already holds a point, so that a random model goes through every stage.
-  const sot = { ...loadSot(), outlineStart: "Plan:\n1. Add the numbers\n2.", outlineTokens: 5, pointTokens: 4, maxPoints: 4 };
+  const sot = {
+    ...loadSot(),
+    outlineStart: "Plan:\n1. Add the numbers\n2.",
+    outlineTokens: 5,
+    pointTokens: 4,
+    maxPoints: 4,
+  };
   for (const id of ["sot", "sot:2"]) {
     const cache = engine.newCache({ tokens: 16384 });
-    const ctx = { tokenizer: engine.tokenizer!, generation: engine.generation, budgets: [3, 30, 60], finisherTokens: 3, sot };
+    const ctx = {
+      tokenizer: engine.tokenizer!,
+      generation: engine.generation,
+      budgets: [3, 30, 60],
+      finisherTokens: 3,
+      sot,
+    };
     const spec = sotSpec(parseMethod(id), PROBLEM, 1, ctx);
     const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as SotRun;
     const checked: string[] = [];
@@ -129,7 +170,10 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
     // The engine's pass with its logits kept, sampled by the core's rule on the host.
     const model = {
       forwardSample(c: KVCache, rows: readonly Row[]): number[] {
-        const logits = engine.forward(c, rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const })));
+        const logits = engine.forward(
+          c,
+          rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const })),
+        );
         return rows.map((r, i) => {
           if (!r.sampler) return -1;
           const got = logits[i];
@@ -137,7 +181,12 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
           // prompt and the row's tokens gives the same logits.
           if (r.view.length === 2 && r.view[0].label === "prompt" && r.tokens.length > 1) {
             const plain = engine.newCache({ tokens: 8192 }), b = plain.newBlock();
-            const want = engine.forward(plain, [{ block: b, view: [b], tokens: [...spec.mainPrompt, ...Array.from(r.tokens)], logits: "last" }])[0];
+            const want = engine.forward(plain, [{
+              block: b,
+              view: [b],
+              tokens: [...spec.mainPrompt, ...Array.from(r.tokens)],
+              logits: "last",
+            }])[0];
             worst = Math.max(worst, maxAbsDiff(got, want));
             checked.push(r.block.label);
           }
@@ -153,7 +202,11 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
     assert.deepEqual(run.checkpoints.map((c) => c.budget), [3, 30, 60]);
     run.free();
     assert.equal(cache.freePages, cache.capacityTokens / cache.pageSize, `${id}: every page back`);
-    console.log(`${id}: ${run.points.length} points, ${checked.length} rows checked against plain passes, worst ${worst.toExponential(2)}`);
+    console.log(
+      `${id}: ${run.points.length} points, ${checked.length} rows checked against plain passes, worst ${
+        worst.toExponential(2)
+      }`,
+    );
   }
 });
 

@@ -37,7 +37,12 @@ Deno.test(`step ends: ${CASES.length} cases`, () => {
 
 Deno.test("step ends with real tokens, multi-byte characters split across tokens", () => {
   const tok = TextTokenizer.qwen3();
-  for (const [text, ends] of [["Let me think about 求解。\n\nNext", true], ["Wait, 🧮 here,\n\nmore", false], ["So x = 3.\n\n", true]] as const) {
+  for (
+    const [text, ends] of [["Let me think about 求解。\n\nNext", true], ["Wait, 🧮 here,\n\nmore", false], [
+      "So x = 3.\n\n",
+      true,
+    ]] as const
+  ) {
     const d = new StepDetector(), next = tok.decoder();
     const ids = tok.encode(text);
     const hit = ids.findIndex((id) => d.push(next(id)));

@@ -8,7 +8,15 @@ import { gradeProblem } from "../../tasks/grader.ts";
 import { loadTask } from "../../tasks/registry.ts";
 import { DATA_DIR } from "../helpers.ts";
 
-const SETS: [string, number][] = [["gsm8k", 1319], ["gsm8k-x5", 128], ["math500", 500], ["aime24", 30], ["aime25", 30], ["amc23", 40], ["olympiadbench", 675]];
+const SETS: [string, number][] = [
+  ["gsm8k", 1319],
+  ["gsm8k-x5", 128],
+  ["math500", 500],
+  ["aime24", 30],
+  ["aime25", 30],
+  ["amc23", 40],
+  ["olympiadbench", 675],
+];
 
 for (const [id, count] of SETS) {
   Deno.test(`${id}: ${count} problems from the shared data; every gold, boxed, grades as correct`, async () => {
@@ -29,7 +37,11 @@ for (const [id, count] of SETS) {
       if (g.score_strict < 1 || r.score_strict < 1) misses.push(`${p.id}: ${p.golds.join(" | ")}`);
     }
     const pct = (x: number) => (100 * x / problems.length).toFixed(1) + "%";
-    console.log(`${id}: ${problems.length} problems, gold-as-prediction graded correct: strict ${pct(strict)}, lenient ${pct(lenient)}; rewritten (\\dfrac, $…$) strict ${pct(rewritten)}`);
+    console.log(
+      `${id}: ${problems.length} problems, gold-as-prediction graded correct: strict ${pct(strict)}, lenient ${
+        pct(lenient)
+      }; rewritten (\\dfrac, $…$) strict ${pct(rewritten)}`,
+    );
     assert.deepEqual(misses, []);
   });
 }

@@ -5,8 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 async function grade(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "tasks/grade_cli.ts", ...args], stdout: "piped", stderr: "piped" }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr).trim() };
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/grade_cli.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr).trim(),
+  };
 }
 
 Deno.test("grade --pred --gold gives one JSON verdict", async () => {
@@ -22,14 +30,22 @@ Deno.test("grade --pred --gold gives one JSON verdict", async () => {
 Deno.test("grade --cases adds the verdict fields to every line and keeps the others", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
   const cases = join(dir, "cases.jsonl"), out = join(dir, "out.jsonl");
-  writeFileSync(cases, [
-    JSON.stringify({ pred: "\\boxed{12:00}", gold: "1:00", id: "a" }),
-    JSON.stringify({ pred: "the answer is 7", gold: ["7", "seven"], id: "b" }),
-  ].join("\n") + "\n");
+  writeFileSync(
+    cases,
+    [
+      JSON.stringify({ pred: "\\boxed{12:00}", gold: "1:00", id: "a" }),
+      JSON.stringify({ pred: "the answer is 7", gold: ["7", "seven"], id: "b" }),
+    ].join("\n") + "\n",
+  );
   const r = await grade("--cases", cases, "--out", out);
   assert.equal(r.code, 0, r.stderr);
   const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => [l.id, l.extracted, l.equal_strict, l.equal_lenient]), [["a", "12:00", false, false], ["b", null, false, true]]);
+  assert.deepEqual(lines.map((l) => [l.id, l.extracted, l.equal_strict, l.equal_lenient]), [[
+    "a",
+    "12:00",
+    false,
+    false,
+  ], ["b", null, false, true]]);
   assert.ok(lines.every((l) => typeof l.ms === "number"));
 });
 

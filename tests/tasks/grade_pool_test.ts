@@ -27,10 +27,18 @@ Deno.test("the pool grades in workers with the grader's verdicts", async () => {
 Deno.test("a grading that outlives its time limit counts as wrong, says so, and the pool goes on", async () => {
   const pool = new GradePool({ workers: 1, timeoutMs: 20_000 });
   try {
-    const r = await pool.grade({ generated: "\\boxed{(x+1)^5}", golds: ["x^5+5x^4+10x^3+10x^2+5x+1"], grading: "single" }, 1);
+    const r = await pool.grade({
+      generated: "\\boxed{(x+1)^5}",
+      golds: ["x^5+5x^4+10x^3+10x^2+5x+1"],
+      grading: "single",
+    }, 1);
     assert.equal(r.timed_out, true);
     assert.equal(r.equal_strict, false);
-    const next = await pool.grade({ generated: "\\boxed{(x+1)^5}", golds: ["x^5+5x^4+10x^3+10x^2+5x+1"], grading: "single" });
+    const next = await pool.grade({
+      generated: "\\boxed{(x+1)^5}",
+      golds: ["x^5+5x^4+10x^3+10x^2+5x+1"],
+      grading: "single",
+    });
     assert.equal(next.timed_out, false);
     assert.equal(next.equal_strict, true);
   } finally {

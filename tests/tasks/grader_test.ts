@@ -12,7 +12,9 @@ interface Case {
   note: string;
 }
 
-const CASES: Case[] = readFileSync(new URL("./grader_cases.jsonl", import.meta.url), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const CASES: Case[] = readFileSync(new URL("./grader_cases.jsonl", import.meta.url), "utf8").trim().split("\n").map((
+  l,
+) => JSON.parse(l));
 
 Deno.test(`the grader agrees with all ${CASES.length} cases of the table, both verdicts`, () => {
   assert.ok(CASES.length >= 150);
@@ -23,16 +25,27 @@ Deno.test(`the grader agrees with all ${CASES.length} cases of the table, both v
     const g = grade(c.pred, c.gold);
     slowest = Math.max(slowest, performance.now() - t);
     if (g.equal_strict !== c.strict || g.equal_lenient !== c.lenient) {
-      wrong.push(`${JSON.stringify(c)} -> strict ${g.equal_strict}, lenient ${g.equal_lenient} (extracted ${g.extracted})`);
+      wrong.push(
+        `${JSON.stringify(c)} -> strict ${g.equal_strict}, lenient ${g.equal_lenient} (extracted ${g.extracted})`,
+      );
     }
   }
   const positives = CASES.filter((c) => c.strict).length;
-  console.log(`${CASES.length} cases (${positives} equal, ${CASES.length - positives} not, strictly): ${wrong.length} disagree; slowest ${slowest.toFixed(0)} ms`);
+  console.log(
+    `${CASES.length} cases (${positives} equal, ${
+      CASES.length - positives
+    } not, strictly): ${wrong.length} disagree; slowest ${slowest.toFixed(0)} ms`,
+  );
   assert.deepEqual(wrong, []);
 });
 
 Deno.test("the near misses the issue names never match", () => {
-  for (const [pred, gold] of [["1-\\frac{1}{e}", "1+\\frac{1}{e}"], ["\\pm 2021", "2021"], ["12:00", "1:00"], ["\\frac{1}{2004!}", "\\frac{1}{2006!}"], ["n=2,3,4", "n=1,2,3"]]) {
+  for (
+    const [pred, gold] of [["1-\\frac{1}{e}", "1+\\frac{1}{e}"], ["\\pm 2021", "2021"], ["12:00", "1:00"], [
+      "\\frac{1}{2004!}",
+      "\\frac{1}{2006!}",
+    ], ["n=2,3,4", "n=1,2,3"]]
+  ) {
     const g = grade(`\\boxed{${pred}}`, gold);
     assert.equal(g.equal_strict || g.equal_lenient, false, `${pred} vs ${gold}`);
   }

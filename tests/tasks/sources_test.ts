@@ -19,7 +19,8 @@ function jsonl(dir: string, name: string, lines: string[]): string {
   return f;
 }
 
-const limoLine = (i: number, answer = String(i)) => JSON.stringify({ question: `What is ${i}?`, solution: "…", answer });
+const limoLine = (i: number, answer = String(i)) =>
+  JSON.stringify({ question: `What is ${i}?`, solution: "…", answer });
 
 Deno.test("LIMO from a local file in its format (JSONL, JSON and parquet give the same problems)", async () => {
   const dir = tmp();
@@ -28,7 +29,13 @@ Deno.test("LIMO from a local file in its format (JSONL, JSON and parquet give th
   writeFileSync(join(dir, "limo.json"), JSON.stringify({ data: lines.map((l) => JSON.parse(l)) }));
   const b = await loadTask("limo", { data: join(dir, "limo.json") });
   const rows = lines.map((l) => JSON.parse(l));
-  const buf = parquetWriteBuffer({ columnData: ["question", "solution", "answer"].map((name) => ({ name, data: rows.map((r) => r[name]), type: "STRING" as const })) });
+  const buf = parquetWriteBuffer({
+    columnData: ["question", "solution", "answer"].map((name) => ({
+      name,
+      data: rows.map((r) => r[name]),
+      type: "STRING" as const,
+    })),
+  });
   writeFileSync(join(dir, "limo.parquet"), new Uint8Array(buf));
   const c = await loadTask("limo", { data: join(dir, "limo.parquet") });
   assert.equal(a.problems.length, 5);
@@ -53,8 +60,16 @@ Deno.test("limo-512 is the first 512 problems", async () => {
 
 Deno.test("a malformed line is one error with the file and line, or skipped and counted on request", async () => {
   const dir = tmp();
-  const f = jsonl(dir, "bad.jsonl", [limoLine(0), "{ not json", limoLine(2), JSON.stringify({ question: "no answer" })]);
-  await assert.rejects(loadTask("limo", { data: f }), (e: Error) => e instanceof InputError && /bad\.jsonl:2: not valid JSON/.test(e.message));
+  const f = jsonl(dir, "bad.jsonl", [
+    limoLine(0),
+    "{ not json",
+    limoLine(2),
+    JSON.stringify({ question: "no answer" }),
+  ]);
+  await assert.rejects(
+    loadTask("limo", { data: f }),
+    (e: Error) => e instanceof InputError && /bad\.jsonl:2: not valid JSON/.test(e.message),
+  );
   const skipped = tmp();
   const g = jsonl(skipped, "x.jsonl", [limoLine(0), "{ not json", limoLine(2)]);
   const r = await loadTask("limo", { data: g, skipBad: true });
@@ -71,7 +86,10 @@ Deno.test("broken escapes (\\frac written with one backslash) are caught, not re
 
 Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside a string", async () => {
   const dir = tmp();
-  const amc = jsonl(dir, "amc.jsonl", ['{"id": 0, "problem": "p", "answer": 27.0}', '{"id": 1, "problem": "q", "answer": 3.5}']);
+  const amc = jsonl(dir, "amc.jsonl", [
+    '{"id": 0, "problem": "p", "answer": 27.0}',
+    '{"id": 1, "problem": "q", "answer": 3.5}',
+  ]);
   const a = await loadTask("amc23", { data: amc });
   assert.deepEqual(a.problems.map((p) => p.golds), [["27"], ["3.5"]]);
   const ob = jsonl(dir, "ob.jsonl", [
@@ -114,7 +132,10 @@ const noNetwork = (() => Promise.reject(new Error("network unreachable"))) as ty
 
 Deno.test("hub: the cached snapshot is used offline, and when the hub cannot be reached", async () => {
   const { cache, sha } = fakeCache(Array.from({ length: 817 }, (_, i) => limoLine(i)));
-  assert.equal(cachedFile(cache, "GAIR/LIMO", "limo.jsonl"), join(cache, "datasets--GAIR--LIMO", "snapshots", sha, "limo.jsonl"));
+  assert.equal(
+    cachedFile(cache, "GAIR/LIMO", "limo.jsonl"),
+    join(cache, "datasets--GAIR--LIMO", "snapshots", sha, "limo.jsonl"),
+  );
   assert.equal(cachedFile(cache, "GAIR/LIMO", "limo.jsonl", sha), cachedFile(cache, "GAIR/LIMO", "limo.jsonl"));
   const offline = await loadTask("limo", { hubOptions: { cacheDir: cache, offline: true } });
   assert.equal(offline.problems.length, 817);
@@ -124,6 +145,12 @@ Deno.test("hub: the cached snapshot is used offline, and when the hub cannot be 
 
 Deno.test("hub: nothing cached and no network is one clear error", async () => {
   const empty = tmp();
-  await assert.rejects(hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, offline: true }), /hf:GAIR\/LIMO: limo\.jsonl \(revision main\) is not in the cache .*\(HF_HUB_OFFLINE=1\)/);
-  await assert.rejects(hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, fetch: noNetwork }), /hf:GAIR\/LIMO: cannot download limo\.jsonl .* not in the cache/);
+  await assert.rejects(
+    hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, offline: true }),
+    /hf:GAIR\/LIMO: limo\.jsonl \(revision main\) is not in the cache .*\(HF_HUB_OFFLINE=1\)/,
+  );
+  await assert.rejects(
+    hubFile("GAIR/LIMO", "limo.jsonl", { cacheDir: empty, fetch: noNetwork }),
+    /hf:GAIR\/LIMO: cannot download limo\.jsonl .* not in the cache/,
+  );
 });

@@ -17,7 +17,9 @@ function partValue(text: string): bigint {
     while (b) [a, b] = [b, a % b];
     return a;
   }
-  if ((m = /^the remainder when (\d+)\^(\d+) is divided by (\d+)$/.exec(text))) return BigInt(m[1]) ** BigInt(m[2]) % BigInt(m[3]);
+  if ((m = /^the remainder when (\d+)\^(\d+) is divided by (\d+)$/.exec(text))) {
+    return BigInt(m[1]) ** BigInt(m[2]) % BigInt(m[3]);
+  }
   if ((m = /^the number of ways to choose (\d+) items from (\d+)$/.exec(text))) {
     const [k, n] = [Number(m[1]), Number(m[2])];
     let v = 1n;

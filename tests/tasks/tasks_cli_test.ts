@@ -3,8 +3,17 @@ import assert from "node:assert/strict";
 import { DATA_DIR } from "../helpers.ts";
 
 async function tasks(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "tasks/tasks_cli.ts", ...args], stdout: "piped", stderr: "piped", env: { HF_HUB_OFFLINE: "1" } }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr).trim() };
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/tasks_cli.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { HF_HUB_OFFLINE: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr).trim(),
+  };
 }
 
 Deno.test("tasks list and load", async () => {
@@ -27,7 +36,10 @@ Deno.test("tasks: bad input is one line and exit code 2", async () => {
       [["load", "--task", "limo"], /hf:GAIR\/LIMO: limo\.jsonl \(revision main\) is not in the cache/],
       [["load", "--task", "aime24", "--data", "/nonexistent.jsonl"], /\/nonexistent\.jsonl: no such file or folder/],
       [["load", "--task", "synthetic", "--parts", "x"], /--parts: expected a non-negative integer, got "x"/],
-      [["load", "--task", "aime24", "--data", "a", "--data-dir", "b"], /give at most one of --data, --hub and --data-dir/],
+      [
+        ["load", "--task", "aime24", "--data", "a", "--data-dir", "b"],
+        /give at most one of --data, --hub and --data-dir/,
+      ],
     ] as [string[], RegExp][]
   ) {
     const r = await tasks(...args);

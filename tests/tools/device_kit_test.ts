@@ -22,9 +22,30 @@ Deno.test("the device kit's perf bundle runs alone, on the addon HOGWILD_ADDON n
   // deno.json or node_modules around it, an empty Deno cache.
   const bare = { HOGWILD_ADDON: ADDON_PATH, DENO_DIR: join(dir, "deno-dir") };
   const json = join(dir, "perf.json");
-  const perf = await deno(["run", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", "--allow-sys", join(dir, "perf.js"),
-    "--model", "random:qwen3-demo", "--workers", "1,3", "--context", "48", "--iterations", "2", "--skip-harness", "--json", json],
-    bare, dir);
+  const perf = await deno(
+    [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+      join(dir, "perf.js"),
+      "--model",
+      "random:qwen3-demo",
+      "--workers",
+      "1,3",
+      "--context",
+      "48",
+      "--iterations",
+      "2",
+      "--skip-harness",
+      "--json",
+      json,
+    ],
+    bare,
+    dir,
+  );
   assert.equal(perf.code, 0, perf.stderr);
   assert.match(perf.stdout, /\| workers \| context \| ms\/pass \(median\) .*\| GB\/s achieved \| vs 1 worker \|/);
   const results = JSON.parse(readFileSync(json, "utf8")).engine.results;
@@ -35,8 +56,11 @@ Deno.test("the device kit's perf bundle runs alone, on the addon HOGWILD_ADDON n
     assert.ok(Math.abs(r.gbPerS - r.bytes / r.ms / 1e6) < 1e-9);
   }
 
-  const missing = await deno(["run", "--allow-read", "--allow-env", "--allow-ffi", "--allow-sys", join(dir, "perf.js"), "--skip-harness"],
-    { ...bare, HOGWILD_ADDON: join(dir, "nothing.node") }, dir);
+  const missing = await deno(
+    ["run", "--allow-read", "--allow-env", "--allow-ffi", "--allow-sys", join(dir, "perf.js"), "--skip-harness"],
+    { ...bare, HOGWILD_ADDON: join(dir, "nothing.node") },
+    dir,
+  );
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /HOGWILD_ADDON: no such file: .*nothing\.node/);
 });
