@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { InputError } from "./errors.ts";
+import { type Abi, abiDifference } from "./formats.ts";
 
 export interface NativeCache {
   readonly bytes: number;
@@ -38,6 +39,10 @@ export interface Native {
   sampleLogits(logits: Float32Array, vocab: number, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
   cudaInfo(): CudaInfo;
   threads(): number;
+  /** the binary formats' tables as the addon was built with them (formats.h) */
+  abi(): Abi;
+  /** the canonical tensors the core loads for an encoded model spec */
+  expectedTensors(spec: Uint8Array): { name: string; shape: number[] }[];
 }
 
 /** The addon `deno task build` makes, or HOGWILD_ADDON (one built by plain CMake, as tools/device-check.sh does). */
@@ -56,6 +61,14 @@ export function loadNative(): Native {
         : `the native library is not built (${ADDON_PATH}): run \`deno task build\``,
     );
   }
-  native = createRequire(import.meta.url)(ADDON_PATH) as Native;
+  const addon = createRequire(import.meta.url)(ADDON_PATH) as Native;
+  // An addon built from other sources would read the host's messages wrongly: refuse it by name.
+  const differs = typeof addon.abi === "function" ? abiDifference(addon.abi()) : "it has no abi()";
+  if (differs) {
+    throw new InputError(
+      `${ADDON_PATH}: built from another version of the formats (${differs}): run \`deno task build\``,
+    );
+  }
+  native = addon;
   return native;
 }

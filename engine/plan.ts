@@ -4,9 +4,10 @@
  * write their new tokens first, then every new token attends over its row's view, causal over view
  * positions, so rows of the same pass see each other's new tokens where their views place them.
  *
- * encodePlan flattens the rows into the Int32Array that cuda/src/spec.cc decodes.
+ * encodePlan flattens the rows into the Int32Array that cuda/src/spec.cc decodes (the layout: formats.ts).
  */
 import type { Block, KVCache } from "./cache.ts";
+import { ABI_VERSION, PLAN_HEADER, PLAN_MAGIC, PLAN_SECTIONS } from "./formats.ts";
 import type { Sampler } from "./sampler.ts";
 
 export interface Row {
@@ -28,9 +29,7 @@ export interface EncodedPlan {
   logitCount: number;
 }
 
-const MAGIC = 0x4c505748; // "HWPL"
-
-/** Validates rows, reserves pages, and encodes the plan. Block lengths advance only via commitPlan. */
+/** Validates rows, reserves pages, and encodes the plan (formats.ts). Block lengths advance only via commitPlan. */
 export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = false): EncodedPlan {
   if (rows.length === 0) throw new Error("plan: no rows");
   const blockIndex = new Map<Block, number>();
@@ -68,12 +67,27 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
   let P = 0;
   for (const b of blocks) P += Math.ceil(lenOf(b) / cache.pageSize);
   const R = rows.length;
-  const plan = new Int32Array(8 + T + (R + 1) + 3 * R + (R + 1) + 2 * E + B + (B + 1) + P + L);
-  plan.set([MAGIC, T, R, B, E, L, keyRotation ? 1 : 0, P]);
-  let at = 8;
-  const tokens = at, rowTokenStart = (at += T), rowBlock = (at += R + 1), rowWrite = (at += R), rowQuery = (at += R);
-  const rowView = (at += R), viewBlock = (at += R + 1), viewOffset = (at += E), blockLen = (at += E);
-  const blockPageStart = (at += B), blockPages = (at += B + 1), logitTokens = at + P;
+  const counts = { T, R, B, E, L, P };
+  // Each section's start, walking the table.
+  const start: Record<string, number> = {};
+  let size = PLAN_HEADER.length;
+  for (const s of PLAN_SECTIONS) (start[s.name] = size, size += counts[s.count] + s.plus);
+  const plan = new Int32Array(size);
+  plan.set([PLAN_MAGIC, ABI_VERSION, T, R, B, E, L, keyRotation ? 1 : 0, P]);
+  const {
+    tokens,
+    row_token_start: rowTokenStart,
+    row_block: rowBlock,
+    row_write_start: rowWrite,
+    row_query_start: rowQuery,
+    row_view_start: rowView,
+    view_block: viewBlock,
+    view_offset: viewOffset,
+    block_len: blockLen,
+    block_page_start: blockPageStart,
+    block_pages: blockPages,
+    logit_tokens: logitTokens,
+  } = start;
   const logitRows: [number, number][] = [];
   let t = 0, e = 0, l = 0;
   for (const [r, row] of rows.entries()) {

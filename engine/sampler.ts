@@ -2,6 +2,7 @@
  * Next-token choice: greedy, or temperature → top-k → top-p → min-p (the order transformers applies them),
  * with suppressed ids. Seeded: the same seed gives the same tokens.
  */
+import { SAMPLE_FIELDS } from "./formats.ts";
 import { loadNative } from "./native.ts";
 
 export interface SamplingOptions {
@@ -77,15 +78,24 @@ export class Sampler {
     this.#rng = new Rng(seed);
   }
 
-  /** Writes the next row's spec at `out[at..at+7)` (one draw); its suppressed ids sit at `suppressStart`. */
+  /** Writes the next row's spec at `out[at..]` (one draw, SAMPLE_FIELDS); its suppressed ids sit at `suppressStart`. */
   draw(out: Float32Array, at: number, suppressStart: number): void {
     const o = this.options;
-    out.set([o.temperature, o.topP, o.minP, this.#rng.next(), o.topK, suppressStart, o.suppress.length], at);
+    const v: Record<(typeof SAMPLE_FIELDS)[number], number> = {
+      temperature: o.temperature,
+      top_p: o.topP,
+      min_p: o.minP,
+      u: this.#rng.next(),
+      top_k: o.topK,
+      suppress_start: suppressStart,
+      suppress_count: o.suppress.length,
+    };
+    SAMPLE_FIELDS.forEach((k, i) => (out[at + i] = v[k]));
   }
 }
 
-/** Floats per row in the specs the core reads: temperature, top_p, min_p, u, top_k, suppress start, count. */
-export const SPEC_FLOATS = 7;
+/** Floats per row in the specs the core reads. */
+export const SPEC_FLOATS = SAMPLE_FIELDS.length;
 
 /** The specs (one draw per sampler) and the concatenated suppressed ids, as the core reads them. */
 export function packSamplers(samplers: readonly Sampler[]): { specs: Float32Array; suppress: Int32Array } {

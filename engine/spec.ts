@@ -6,6 +6,7 @@
 import type { DType, ModelConfig } from "./config.ts";
 import { check } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
+import { ABI_VERSION, type FieldType, SPEC_FIELDS, SPEC_FLAGS, SPEC_MAGIC, TENSOR_FIELDS } from "./formats.ts";
 
 export interface SpecTensor {
   /** canonical name: embed, lm_head, norm, L{i}.{attn_norm,q,k,v,o,q_bias,k_bias,v_bias,q_norm,k_norm,mlp_norm,gate,up,down} */
@@ -94,55 +95,74 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
 const ROPE_CODES = { default: 0, llama3: 1, linear: 2 } as const;
 const DTYPE_CODES = { BF16: 0, F16: 1, F32: 2 } as const;
 
-/** The binary message cuda/src/spec.cc decodes (little-endian; strings are u32 length + UTF-8). */
+/** The binary message cuda/src/spec.cc decodes: SPEC_FIELDS, then TENSOR_FIELDS per tensor (formats.ts). */
 export function encodeSpec(spec: ModelSpec): Uint8Array {
   const c = spec.config;
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const buf = new ArrayBuffer(256);
-  const dv = new DataView(buf);
-  let at = 0;
-  const flush = () => {
-    parts.push(new Uint8Array(buf.slice(0, at)));
-    at = 0;
+  const flags = (c.qkvBias ? SPEC_FLAGS.qkvBias : 0) | (c.qkNorm ? SPEC_FLAGS.qkNorm : 0) |
+    (c.tiedEmbeddings ? SPEC_FLAGS.tiedEmbeddings : 0) | (spec.randomSeed !== undefined ? SPEC_FLAGS.random : 0);
+  const values: Record<(typeof SPEC_FIELDS)[number][0], number> = {
+    magic: SPEC_MAGIC,
+    version: ABI_VERSION,
+    hidden: c.hidden,
+    intermediate: c.intermediate,
+    layers: c.layers,
+    heads: c.heads,
+    kv_heads: c.kvHeads,
+    head_dim: c.headDim,
+    vocab: c.vocab,
+    rms_eps: c.rmsEps,
+    rope_theta: c.rope.theta,
+    rope_type: ROPE_CODES[c.rope.type],
+    rope_factor: c.rope.factor,
+    rope_low_freq: c.rope.lowFreqFactor,
+    rope_high_freq: c.rope.highFreqFactor,
+    rope_original_max: c.rope.originalMaxPositions,
+    flags,
+    random_seed: spec.randomSeed ?? 0,
+    tensors: spec.tensors.length,
   };
-  const u32 = (v: number) => (dv.setUint32(at, v, true), at += 4);
-  const i32 = (v: number) => (dv.setInt32(at, v, true), at += 4);
-  const f64 = (v: number) => (dv.setFloat64(at, v, true), at += 8);
-  const u64 = (v: number) => (dv.setBigUint64(at, BigInt(v), true), at += 8);
-  const str = (s: string) => {
-    const b = enc.encode(s);
-    u32(b.length);
-    flush();
-    parts.push(b);
-  };
-  u32(0x534d5748);
-  u32(1);
-  for (const v of [c.hidden, c.intermediate, c.layers, c.heads, c.kvHeads, c.headDim, c.vocab]) i32(v);
-  f64(c.rmsEps);
-  f64(c.rope.theta);
-  u32(ROPE_CODES[c.rope.type]);
-  f64(c.rope.factor);
-  f64(c.rope.lowFreqFactor);
-  f64(c.rope.highFreqFactor);
-  f64(c.rope.originalMaxPositions);
-  const random = spec.randomSeed !== undefined;
-  u32((c.qkvBias ? 1 : 0) | (c.qkNorm ? 2 : 0) | (c.tiedEmbeddings ? 4 : 0) | (random ? 8 : 0));
-  u64(spec.randomSeed ?? 0);
-  u32(spec.tensors.length);
+  const w = new Writer();
+  for (const [name, type] of SPEC_FIELDS) w.put(type, values[name]);
   for (const t of spec.tensors) {
-    str(t.name);
-    str(t.file);
-    u64(t.offset);
-    u64(t.nbytes);
-    u32(DTYPE_CODES[t.dtype]);
-    u32(t.shape.length);
-    for (const d of t.shape) u64(d);
+    const fields: Record<(typeof TENSOR_FIELDS)[number][0], string | number | number[]> = {
+      name: t.name,
+      file: t.file,
+      offset: t.offset,
+      nbytes: t.nbytes,
+      dtype: DTYPE_CODES[t.dtype],
+      shape: t.shape,
+    };
+    for (const [name, type] of TENSOR_FIELDS) w.put(type, fields[name]);
   }
-  flush();
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) (out.set(p, o), o += p.length);
-  return out;
+  return w.bytes();
+}
+
+/** Little-endian fields into one buffer. */
+class Writer {
+  #parts: Uint8Array[] = [];
+  put(type: FieldType, v: string | number | number[]): void {
+    if (type === "str") {
+      const b = new TextEncoder().encode(v as string);
+      this.put("u32", b.length);
+      this.#parts.push(b);
+    } else if (type === "u64[]") {
+      const d = v as number[];
+      this.put("u32", d.length);
+      for (const x of d) this.put("u64", x);
+    } else {
+      const b = new Uint8Array(type === "f64" || type === "u64" ? 8 : 4), dv = new DataView(b.buffer);
+      const n = v as number;
+      if (type === "i32") dv.setInt32(0, n, true);
+      else if (type === "u32") dv.setUint32(0, n, true);
+      else if (type === "u64") dv.setBigUint64(0, BigInt(n), true);
+      else dv.setFloat64(0, n, true);
+      this.#parts.push(b);
+    }
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of this.#parts) (out.set(p, o), o += p.length);
+    return out;
+  }
 }

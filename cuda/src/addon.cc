@@ -1,6 +1,8 @@
 // Node-API binding of the core: loadModel (a Promise), Model.newCache, Model.forward, and machine facts.
 #include <napi.h>
 
+#include "formats.h"
+#include "weights.h"
 #include "hogwild.h"
 #include "parallel.h"
 
@@ -8,13 +10,20 @@ namespace {
 
 using hogwild::Error;
 
-// Sampling specs travel as 7 floats per row: temperature, top_p, min_p, u, top_k, suppress_start, suppress_count.
-constexpr int kSpecFloats = 7;
+// Sampling specs travel as kSampleFloats floats per row, in the order of formats::kSampleFields.
+constexpr bool same(const char* a, const char* b) { return *a == *b && (*a == 0 || same(a + 1, b + 1)); }
 std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int rows) {
-  if (a.ElementLength() != size_t(rows) * kSpecFloats) throw Error("sampling: expected 7 values per logits row");
+  using hogwild::formats::kSampleFields;
+  using hogwild::formats::kSampleFloats;
+  static_assert(same(kSampleFields[0], "temperature") && same(kSampleFields[1], "top_p") && same(kSampleFields[2], "min_p") &&
+                same(kSampleFields[3], "u") && same(kSampleFields[4], "top_k") && same(kSampleFields[5], "suppress_start") &&
+                same(kSampleFields[6], "suppress_count") && kSampleFloats == 7,
+                "read_specs follows formats::kSampleFields");
+  if (a.ElementLength() != size_t(rows) * kSampleFloats)
+    throw Error("sampling: expected " + std::to_string(kSampleFloats) + " values per logits row");
   std::vector<hogwild::SampleSpec> specs(rows);
   for (int r = 0; r < rows; r++) {
-    const float* v = a.Data() + size_t(r) * kSpecFloats;
+    const float* v = a.Data() + size_t(r) * kSampleFloats;
     specs[r].temperature = v[0];
     specs[r].top_p = v[1];
     specs[r].min_p = v[2];
@@ -24,6 +33,52 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
     specs[r].suppress_count = int(v[6]);
   }
   return specs;
+}
+
+// The canonical tensors (name and shape) the core loads for a model spec: the one list (weights.cc).
+Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  const hogwild::ModelSpec spec = hogwild::decode_spec(bytes.Data(), bytes.ByteLength());
+  const auto list = hogwild::expected_tensors(spec);
+  Napi::Array a = Napi::Array::New(info.Env(), list.size());
+  for (size_t i = 0; i < list.size(); i++) {
+    Napi::Object t = Napi::Object::New(info.Env());
+    Napi::Array shape = Napi::Array::New(info.Env(), list[i].shape.size());
+    for (size_t d = 0; d < list[i].shape.size(); d++) shape[d] = Napi::Number::New(info.Env(), double(list[i].shape[d]));
+    t["name"] = Napi::String::New(info.Env(), list[i].name);
+    t["shape"] = shape;
+    a[i] = t;
+  }
+  return a;
+}
+
+// The formats' tables and version (formats.h), for the host to compare with its own at load.
+Napi::Value Abi(const Napi::CallbackInfo& info) {
+  namespace f = hogwild::formats;
+  Napi::Env env = info.Env();
+  auto fields = [&](const f::Field* t, size_t n) {
+    Napi::Array a = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) a[i] = Napi::String::New(env, std::string(t[i].name) + ":" + t[i].type);
+    return a;
+  };
+  auto names = [&](const char* const* t, size_t n) {
+    Napi::Array a = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) a[i] = Napi::String::New(env, t[i]);
+    return a;
+  };
+  Napi::Array sections = Napi::Array::New(env, std::size(f::kPlanSections));
+  for (size_t i = 0; i < std::size(f::kPlanSections); i++) {
+    const auto& s = f::kPlanSections[i];
+    sections[i] = Napi::String::New(env, std::string(s.name) + ":" + s.count + (s.plus ? "+" + std::to_string(s.plus) : ""));
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o["version"] = Napi::Number::New(env, f::kAbiVersion);
+  o["spec"] = fields(f::kSpecFields, std::size(f::kSpecFields));
+  o["tensor"] = fields(f::kTensorFields, std::size(f::kTensorFields));
+  o["planHeader"] = names(f::kPlanHeader, std::size(f::kPlanHeader));
+  o["plan"] = sections;
+  o["sample"] = names(f::kSampleFields, std::size(f::kSampleFields));
+  return o;
 }
 
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
@@ -191,6 +246,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sampleLogits", Napi::Function::New(env, SampleLogits));
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("abi", Napi::Function::New(env, Abi));
+  exports.Set("expectedTensors", Napi::Function::New(env, ExpectedTensors));
   return exports;
 }
 

@@ -293,7 +293,8 @@ class CpuModel : public Model {
     if (f == "o") return L.o;
     if (f == "gate") return L.gate;
     if (f == "up") return L.up;
-    return L.down;
+    if (f == "down") return L.down;
+    throw Error("CPU model: no place for tensor " + name);
   }
 
   std::vector<float>& vector_slot(const std::string& name) {
@@ -306,7 +307,8 @@ class CpuModel : public Model {
     if (f == "k_bias") return L.k_bias;
     if (f == "v_bias") return L.v_bias;
     if (f == "q_norm") return L.q_norm;
-    return L.k_norm;
+    if (f == "k_norm") return L.k_norm;
+    throw Error("CPU model: no place for tensor " + name);
   }
 
   void matmul(const float* x, int M, const Matrix& w, const std::vector<float>& bias, float* y) {

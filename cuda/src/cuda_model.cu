@@ -185,47 +185,54 @@ class CudaModel : public Model {
   void load_weights() {
     const int64_t H = s_.hidden, I = s_.intermediate, Q = int64_t(s_.heads) * s_.head_dim,
                   KV = int64_t(s_.kv_heads) * s_.head_dim;
-    auto shape = [](std::string n, std::vector<int64_t> sh) { return TensorShape{std::move(n), std::move(sh)}; };
+    // Names and shapes come from the one list (weights.cc); this only says where each tensor goes.
+    std::map<std::string, TensorShape> list;
+    for (auto& t : expected_tensors(s_)) list.emplace(t.name, t);
+    auto shape = [&](const std::string& n) {
+      auto it = list.find(n);
+      if (it == list.end()) throw Error("CUDA model: tensor " + n + " is not in the model's tensor list");
+      return it->second;
+    };
     embed_ = alloc<bf16>(size_t(s_.vocab) * H);
-    place(shape("embed", {s_.vocab, H}), embed_, nullptr);
+    place(shape("embed"), embed_, nullptr);
     lm_head_ = embed_;
     if (!s_.tied_embeddings) {
       lm_head_ = alloc<bf16>(size_t(s_.vocab) * H);
-      place(shape("lm_head", {s_.vocab, H}), lm_head_, nullptr);
+      place(shape("lm_head"), lm_head_, nullptr);
     }
     final_norm_ = alloc<float>(H);
-    place(shape("norm", {H}), nullptr, final_norm_);
+    place(shape("norm"), nullptr, final_norm_);
     for (int i = 0; i < s_.layers; i++) {
       const std::string L = "L" + std::to_string(i) + ".";
       DevLayer d;
       d.attn_norm = alloc<float>(H);
-      place(shape(L + "attn_norm", {H}), nullptr, d.attn_norm);
+      place(shape(L + "attn_norm"), nullptr, d.attn_norm);
       d.mlp_norm = alloc<float>(H);
-      place(shape(L + "mlp_norm", {H}), nullptr, d.mlp_norm);
+      place(shape(L + "mlp_norm"), nullptr, d.mlp_norm);
       // q, k and v stacked along the output dimension: one product for all three.
       d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
-      place(shape(L + "q", {Q, H}), d.w_qkv, nullptr);
-      place(shape(L + "k", {KV, H}), d.w_qkv + size_t(Q) * H, nullptr);
-      place(shape(L + "v", {KV, H}), d.w_qkv + size_t(Q + KV) * H, nullptr);
+      place(shape(L + "q"), d.w_qkv, nullptr);
+      place(shape(L + "k"), d.w_qkv + size_t(Q) * H, nullptr);
+      place(shape(L + "v"), d.w_qkv + size_t(Q + KV) * H, nullptr);
       if (s_.qkv_bias) {
         d.qkv_bias = alloc<float>(Q + 2 * KV);
-        place(shape(L + "q_bias", {Q}), nullptr, d.qkv_bias);
-        place(shape(L + "k_bias", {KV}), nullptr, d.qkv_bias + Q);
-        place(shape(L + "v_bias", {KV}), nullptr, d.qkv_bias + Q + KV);
+        place(shape(L + "q_bias"), nullptr, d.qkv_bias);
+        place(shape(L + "k_bias"), nullptr, d.qkv_bias + Q);
+        place(shape(L + "v_bias"), nullptr, d.qkv_bias + Q + KV);
       }
       if (s_.qk_norm) {
         d.q_norm = alloc<float>(s_.head_dim);
         d.k_norm = alloc<float>(s_.head_dim);
-        place(shape(L + "q_norm", {s_.head_dim}), nullptr, d.q_norm);
-        place(shape(L + "k_norm", {s_.head_dim}), nullptr, d.k_norm);
+        place(shape(L + "q_norm"), nullptr, d.q_norm);
+        place(shape(L + "k_norm"), nullptr, d.k_norm);
       }
       d.w_o = alloc<bf16>(size_t(H) * Q);
-      place(shape(L + "o", {H, Q}), d.w_o, nullptr);
+      place(shape(L + "o"), d.w_o, nullptr);
       d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
-      place(shape(L + "gate", {I, H}), d.w_gu, nullptr);
-      place(shape(L + "up", {I, H}), d.w_gu + size_t(I) * H, nullptr);
+      place(shape(L + "gate"), d.w_gu, nullptr);
+      place(shape(L + "up"), d.w_gu + size_t(I) * H, nullptr);
       d.w_down = alloc<bf16>(size_t(H) * I);
-      place(shape(L + "down", {H, I}), d.w_down, nullptr);
+      place(shape(L + "down"), d.w_down, nullptr);
       layers_.push_back(d);
     }
   }

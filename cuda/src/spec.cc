@@ -1,21 +1,62 @@
 // Decoding of the two binary messages the host sends (model spec, plan), and RoPE frequencies.
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 
+#include "formats.h"
 #include "hogwild.h"
 
 namespace hogwild {
 namespace {
 
-constexpr uint32_t kSpecMagic = 0x534d5748;  // "HWMS"
-constexpr uint32_t kSpecVersion = 1;
-constexpr int32_t kPlanMagic = 0x4c505748;   // "HWPL"
-constexpr int kPlanHeader = 8;
+using formats::Field;
+using formats::kSpecFields;
+using formats::kTensorFields;
 
+template <class T> constexpr const char* type_name();
+template <> constexpr const char* type_name<int32_t>() { return "i32"; }
+template <> constexpr const char* type_name<uint32_t>() { return "u32"; }
+template <> constexpr const char* type_name<uint64_t>() { return "u64"; }
+template <> constexpr const char* type_name<double>() { return "f64"; }
+
+// Reads the spec message field by field, in step with its table (formats.h): a decoder that asks for a field
+// the table does not have next is a bug, reported as one.
 class Reader {
  public:
   Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  template <class T> T field(const Field* table, size_t size, size_t& next, const char* name) {
+    if (next >= size || std::strcmp(table[next].name, name) || std::strcmp(table[next].type, type_name<T>()))
+      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
+    next++;
+    return get<T>();
+  }
+  template <class T> T spec(const char* name) { return field<T>(kSpecFields, std::size(kSpecFields), spec_at_, name); }
+  template <class T> T tensor(const char* name) {
+    return field<T>(kTensorFields, std::size(kTensorFields), tensor_at_, name);
+  }
+  std::string str(const char* name) {
+    if (std::strcmp(kTensorFields[tensor_at_].name, name) || std::strcmp(kTensorFields[tensor_at_].type, "str"))
+      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
+    tensor_at_++;
+    uint32_t len = get<uint32_t>();
+    need(len);
+    std::string s(reinterpret_cast<const char*>(p_ + at_), len);
+    at_ += len;
+    return s;
+  }
+  std::vector<int64_t> dims(const char* name) {
+    if (std::strcmp(kTensorFields[tensor_at_].name, name) || std::strcmp(kTensorFields[tensor_at_].type, "u64[]"))
+      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
+    uint32_t n = get<uint32_t>();
+    std::vector<int64_t> d;
+    for (uint32_t i = 0; i < n; i++) d.push_back(int64_t(get<uint64_t>()));
+    tensor_at_ = 0;  // the next tensor record
+    return d;
+  }
+  bool done() const { return at_ == n_ && spec_at_ == std::size(kSpecFields); }
+
+ private:
   template <class T> T get() {
     need(sizeof(T));
     T v;
@@ -23,21 +64,11 @@ class Reader {
     at_ += sizeof(T);
     return v;
   }
-  std::string str() {
-    uint32_t len = get<uint32_t>();
-    need(len);
-    std::string s(reinterpret_cast<const char*>(p_ + at_), len);
-    at_ += len;
-    return s;
-  }
-  bool done() const { return at_ == n_; }
-
- private:
   void need(size_t k) {
     if (at_ + k > n_) throw Error("model spec: truncated message (" + std::to_string(n_) + " bytes)");
   }
   const uint8_t* p_;
-  size_t n_, at_ = 0;
+  size_t n_, at_ = 0, spec_at_ = 0, tensor_at_ = 0;
 };
 
 void positive(int v, const char* field) {
@@ -48,43 +79,42 @@ void positive(int v, const char* field) {
 
 ModelSpec decode_spec(const uint8_t* data, size_t size) {
   Reader r(data, size);
-  if (r.get<uint32_t>() != kSpecMagic) throw Error("model spec: bad magic (not a Hogwild! model spec)");
-  uint32_t version = r.get<uint32_t>();
-  if (version != kSpecVersion)
+  if (r.spec<uint32_t>("magic") != formats::kSpecMagic) throw Error("model spec: bad magic (not a Hogwild! model spec)");
+  uint32_t version = r.spec<uint32_t>("version");
+  if (version != formats::kAbiVersion)
     throw Error("model spec: version " + std::to_string(version) + ", this build reads version " +
-                std::to_string(kSpecVersion));
+                std::to_string(formats::kAbiVersion) + " (rebuild the native library: deno task build)");
   ModelSpec s;
-  s.hidden = r.get<int32_t>();
-  s.intermediate = r.get<int32_t>();
-  s.layers = r.get<int32_t>();
-  s.heads = r.get<int32_t>();
-  s.kv_heads = r.get<int32_t>();
-  s.head_dim = r.get<int32_t>();
-  s.vocab = r.get<int32_t>();
-  s.rms_eps = r.get<double>();
-  s.rope_theta = r.get<double>();
-  s.rope_type = static_cast<RopeType>(r.get<uint32_t>());
-  s.rope_factor = r.get<double>();
-  s.rope_low_freq = r.get<double>();
-  s.rope_high_freq = r.get<double>();
-  s.rope_original_max = r.get<double>();
-  uint32_t flags = r.get<uint32_t>();
-  s.qkv_bias = flags & 1;
-  s.qk_norm = flags & 2;
-  s.tied_embeddings = flags & 4;
-  s.random = flags & 8;
-  s.random_seed = r.get<uint64_t>();
-  uint32_t n = r.get<uint32_t>();
+  s.hidden = r.spec<int32_t>("hidden");
+  s.intermediate = r.spec<int32_t>("intermediate");
+  s.layers = r.spec<int32_t>("layers");
+  s.heads = r.spec<int32_t>("heads");
+  s.kv_heads = r.spec<int32_t>("kv_heads");
+  s.head_dim = r.spec<int32_t>("head_dim");
+  s.vocab = r.spec<int32_t>("vocab");
+  s.rms_eps = r.spec<double>("rms_eps");
+  s.rope_theta = r.spec<double>("rope_theta");
+  s.rope_type = static_cast<RopeType>(r.spec<uint32_t>("rope_type"));
+  s.rope_factor = r.spec<double>("rope_factor");
+  s.rope_low_freq = r.spec<double>("rope_low_freq");
+  s.rope_high_freq = r.spec<double>("rope_high_freq");
+  s.rope_original_max = r.spec<double>("rope_original_max");
+  uint32_t flags = r.spec<uint32_t>("flags");
+  s.qkv_bias = flags & formats::kQkvBias;
+  s.qk_norm = flags & formats::kQkNorm;
+  s.tied_embeddings = flags & formats::kTiedEmbeddings;
+  s.random = flags & formats::kRandom;
+  s.random_seed = r.spec<uint64_t>("random_seed");
+  uint32_t n = r.spec<uint32_t>("tensors");
   for (uint32_t i = 0; i < n; i++) {
     TensorSource t;
-    t.name = r.str();
-    t.path = r.str();
-    t.offset = r.get<uint64_t>();
-    t.nbytes = r.get<uint64_t>();
-    t.dtype = static_cast<DType>(r.get<uint32_t>());
+    t.name = r.str("name");
+    t.path = r.str("file");
+    t.offset = r.tensor<uint64_t>("offset");
+    t.nbytes = r.tensor<uint64_t>("nbytes");
+    t.dtype = static_cast<DType>(r.tensor<uint32_t>("dtype"));
     if (static_cast<uint32_t>(t.dtype) > 2) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
-    uint32_t nd = r.get<uint32_t>();
-    for (uint32_t d = 0; d < nd; d++) t.shape.push_back(r.get<int64_t>());
+    t.shape = r.dims("shape");
     s.tensors.push_back(std::move(t));
   }
   if (!r.done()) throw Error("model spec: trailing bytes after the tensor table");
@@ -131,33 +161,32 @@ namespace {
 }  // namespace
 
 Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_size) {
-  if (count < kPlanHeader || d[0] != kPlanMagic) bad("bad header (not a Hogwild! plan)");
+  using formats::kPlanHeaderWords;
+  if (count < size_t(kPlanHeaderWords) || d[0] != formats::kPlanMagic) bad("bad header (not a Hogwild! plan)");
+  if (uint32_t(d[1]) != formats::kAbiVersion)
+    bad("version " + std::to_string(d[1]) + ", this build reads version " + std::to_string(formats::kAbiVersion));
   Plan p;
-  p.T = d[1];
-  p.R = d[2];
-  p.B = d[3];
-  p.E = d[4];
-  p.L = d[5];
-  p.key_rotation = d[6] & 1;
-  p.P = d[7];
+  p.T = d[2];
+  p.R = d[3];
+  p.B = d[4];
+  p.E = d[5];
+  p.L = d[6];
+  p.key_rotation = d[7] & 1;
+  p.P = d[8];
   if (p.T <= 0 || p.R <= 0 || p.B <= 0 || p.E <= 0 || p.L < 0 || p.P < 0) bad("empty or negative counts");
-  const size_t want = kPlanHeader + size_t(p.T) * 1 + (p.R + 1) + 3 * size_t(p.R) + (p.R + 1) + 2 * size_t(p.E) +
-                      p.B + (p.B + 1) + p.P + p.L;
+  auto length = [&](const formats::PlanSection& s) {
+    const int n = s.count == 'T' ? p.T : s.count == 'R' ? p.R : s.count == 'B' ? p.B : s.count == 'E' ? p.E
+                : s.count == 'L' ? p.L : p.P;
+    return size_t(n) + s.plus;
+  };
+  size_t want = kPlanHeaderWords;
+  for (const auto& s : formats::kPlanSections) want += length(s);
   if (count != want) bad("size " + std::to_string(count) + " does not match its counts (" + std::to_string(want) + ")");
-  const int32_t* c = d + kPlanHeader;
-  auto take = [&](size_t k) { const int32_t* r = c; c += k; return r; };
-  p.tokens = take(p.T);
-  p.row_token_start = take(p.R + 1);
-  p.row_block = take(p.R);
-  p.row_write_start = take(p.R);
-  p.row_query_start = take(p.R);
-  p.row_view_start = take(p.R + 1);
-  p.view_block = take(p.E);
-  p.view_offset = take(p.E);
-  p.block_len = take(p.B);
-  p.block_page_start = take(p.B + 1);
-  p.block_pages = take(p.P);
-  p.logit_tokens = take(p.L);
+  const int32_t* c = d + kPlanHeaderWords;
+  for (const auto& s : formats::kPlanSections) {
+    p.*s.member = c;
+    c += length(s);
+  }
 
   for (int t = 0; t < p.T; t++)
     if (p.tokens[t] < 0 || p.tokens[t] >= vocab)

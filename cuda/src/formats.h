@@ -1,0 +1,64 @@
+// The binary formats between the host and the core, each described once, as a field table with a version
+// word. engine/formats.ts holds the same tables; the host compares them with the addon's abi() when it loads
+// it, and the decoders here walk these tables, so neither side can drift from the other unnoticed.
+#pragma once
+#include <cstdint>
+
+#include "hogwild.h"
+
+namespace hogwild::formats {
+
+// Bumped whenever a table below changes.
+constexpr uint32_t kAbiVersion = 2;
+
+// The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
+// tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
+struct Field {
+  const char* name;
+  const char* type;
+};
+constexpr uint32_t kSpecMagic = 0x534d5748;  // "HWMS"
+constexpr Field kSpecFields[] = {
+    {"magic", "u32"},         {"version", "u32"},     {"hidden", "i32"},           {"intermediate", "i32"},
+    {"layers", "i32"},        {"heads", "i32"},       {"kv_heads", "i32"},         {"head_dim", "i32"},
+    {"vocab", "i32"},         {"rms_eps", "f64"},     {"rope_theta", "f64"},       {"rope_type", "u32"},
+    {"rope_factor", "f64"},   {"rope_low_freq", "f64"}, {"rope_high_freq", "f64"}, {"rope_original_max", "f64"},
+    {"flags", "u32"},         {"random_seed", "u64"}, {"tensors", "u32"},
+};
+constexpr Field kTensorFields[] = {
+    {"name", "str"}, {"file", "str"}, {"offset", "u64"}, {"nbytes", "u64"}, {"dtype", "u32"}, {"shape", "u64[]"},
+};
+// flags bits
+constexpr uint32_t kQkvBias = 1, kQkNorm = 2, kTiedEmbeddings = 4, kRandom = 8;
+
+// The plan of one forward pass (engine/plan.ts writes it): an int32 header, then int32 sections, each of a
+// count's length (one of the header's T, R, B, E, L, P) plus `plus`.
+constexpr int32_t kPlanMagic = 0x4c505748;  // "HWPL"
+constexpr const char* kPlanHeader[] = {"magic", "version", "T", "R", "B", "E", "L", "flags", "P"};
+constexpr int kPlanHeaderWords = sizeof(kPlanHeader) / sizeof(kPlanHeader[0]);
+struct PlanSection {
+  const char* name;
+  char count;
+  int plus;
+  const int32_t* Plan::*member;
+};
+constexpr PlanSection kPlanSections[] = {
+    {"tokens", 'T', 0, &Plan::tokens},
+    {"row_token_start", 'R', 1, &Plan::row_token_start},
+    {"row_block", 'R', 0, &Plan::row_block},
+    {"row_write_start", 'R', 0, &Plan::row_write_start},
+    {"row_query_start", 'R', 0, &Plan::row_query_start},
+    {"row_view_start", 'R', 1, &Plan::row_view_start},
+    {"view_block", 'E', 0, &Plan::view_block},
+    {"view_offset", 'E', 0, &Plan::view_offset},
+    {"block_len", 'B', 0, &Plan::block_len},
+    {"block_page_start", 'B', 1, &Plan::block_page_start},
+    {"block_pages", 'P', 0, &Plan::block_pages},
+    {"logit_tokens", 'L', 0, &Plan::logit_tokens},
+};
+
+// A sampled row's spec: float32 fields in this order, one record per logits row (SampleSpec).
+constexpr const char* kSampleFields[] = {"temperature", "top_p", "min_p", "u", "top_k", "suppress_start", "suppress_count"};
+constexpr int kSampleFloats = sizeof(kSampleFields) / sizeof(kSampleFields[0]);
+
+}  // namespace hogwild::formats

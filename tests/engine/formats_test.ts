@@ -1,0 +1,48 @@
+/**
+ * The binary formats between host and core are written once each (engine/formats.ts, cuda/src/formats.h): the
+ * addon's tables equal the host's, a difference is named, the tensor list the host maps checkpoints onto is
+ * the core's, and a tensor the model does not use is refused by name.
+ */
+import assert from "node:assert/strict";
+import { readModelConfig } from "../../engine/config.ts";
+import { abiDifference, hostAbi } from "../../engine/formats.ts";
+import { Engine } from "../../engine/model.ts";
+import { loadNative } from "../../engine/native.ts";
+import { readCheckpoint } from "../../engine/safetensors.ts";
+import { SHAPES } from "../../engine/shapes.ts";
+import { encodeSpec, expectedTensors, specFromCheckpoint } from "../../engine/spec.ts";
+import { fixtureDir } from "../helpers.ts";
+
+Deno.test("the addon's format tables are the host's; a difference is named", () => {
+  const addon = loadNative().abi();
+  assert.equal(abiDifference(addon), undefined);
+  assert.deepEqual(addon, hostAbi());
+  const moved = { ...addon, plan: [addon.plan[1], addon.plan[0], ...addon.plan.slice(2)] };
+  assert.match(abiDifference(moved)!, /^plan: the host has \["tokens:T","row_token_start:R\+1"/);
+  assert.match(abiDifference({ ...addon, version: 1 })!, /^version: the host has 2, the addon 1/);
+});
+
+Deno.test("the host's tensor list (with Hugging Face names) is the core's, for every architecture variant", () => {
+  const native = loadNative();
+  const configs = Object.entries(SHAPES).map(([name, c]) => [name, { ...c, layers: 2 }] as const);
+  for (
+    const [name, c] of [
+      ...configs,
+      ["tied", { ...configs[0][1], tiedEmbeddings: !configs[0][1].tiedEmbeddings }] as const,
+    ]
+  ) {
+    const host = expectedTensors(c).map((t) => ({ name: t.name, shape: t.shape }));
+    const core = native.expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
+    assert.deepEqual(core, host, name);
+  }
+  const variants = new Set(configs.map(([, c]) => `${c.qkvBias}${c.qkNorm}${c.tiedEmbeddings}`));
+  assert.ok(variants.size >= 3, `variants covered: ${[...variants]}`);
+});
+
+Deno.test("a spec with a tensor the model does not use is refused, naming the tensor", async () => {
+  const dir = fixtureDir("qwen3-tiny");
+  const spec = specFromCheckpoint(readModelConfig(dir), readCheckpoint(dir), dir);
+  await Engine.fromSpec(spec); // as the checkpoint maps it: loads
+  const extra = { ...spec, tensors: [...spec.tensors, { ...spec.tensors[0], name: "L0.bogus" }] };
+  await assert.rejects(Engine.fromSpec(extra), /unknown tensor L0\.bogus/);
+});

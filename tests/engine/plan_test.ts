@@ -1,0 +1,142 @@
+/** engine/plan.ts and engine/cache.ts as tables: what a plan encodes, what it refuses, how pages come and go. */
+import assert from "node:assert/strict";
+import { KVCache } from "../../engine/cache.ts";
+import { PLAN_HEADER, PLAN_SECTIONS } from "../../engine/formats.ts";
+import { commitPlan, encodePlan, pagesNeeded, type Row } from "../../engine/plan.ts";
+
+const cache = (pages = 64, pageSize = 4) => new KVCache({ bytes: 0, pages, pageSize });
+
+/** The plan's sections by name, as the native core reads them. */
+function sections(plan: Int32Array): Record<string, number[]> {
+  const header = Object.fromEntries(PLAN_HEADER.map((k, i) => [k, plan[i]]));
+  const out: Record<string, number[]> = {};
+  let at = PLAN_HEADER.length;
+  for (const s of PLAN_SECTIONS) {
+    const n = header[s.count] + s.plus;
+    out[s.name] = [...plan.subarray(at, at + n)];
+    at += n;
+  }
+  assert.equal(at, plan.length, "the sections tile the plan");
+  return out;
+}
+
+Deno.test("encodePlan: rows, views, offsets, query positions, pages and logit tokens", () => {
+  const cases: { name: string; rows: (c: KVCache) => Row[]; want: Record<string, number[]> }[] = [
+    {
+      name: "one row, a plain sequence",
+      rows: (c) => {
+        const a = c.newBlock("a");
+        return [{ block: a, view: [a], tokens: [5, 6, 7], logits: "all" }];
+      },
+      want: {
+        tokens: [5, 6, 7],
+        row_query_start: [0],
+        view_offset: [0],
+        block_len: [3],
+        block_pages: [0],
+        logit_tokens: [0, 1, 2],
+      },
+    },
+    {
+      name: "two rows that see each other's blocks in other orders",
+      rows: (c) => {
+        const [a, b] = [c.newBlock("a"), c.newBlock("b")];
+        return [
+          { block: a, view: [b, a], tokens: [1, 2], logits: "last" },
+          { block: b, view: [a, b], tokens: [3, 4, 5], logits: "none" },
+        ];
+      },
+      want: {
+        row_token_start: [0, 2, 5],
+        // blocks are numbered as views first name them: b, then a
+        row_block: [1, 0],
+        row_query_start: [3, 2],
+        view_block: [0, 1, 1, 0],
+        view_offset: [0, 3, 0, 2],
+        block_len: [3, 2],
+        logit_tokens: [1],
+      },
+    },
+    {
+      name: "a block that spills into a second page, written after earlier tokens",
+      rows: (c) => {
+        const a = c.newBlock("a");
+        a.length = 3;
+        c.reserve(a, 3);
+        return [{ block: a, view: [a], tokens: [9, 9] }];
+      },
+      want: {
+        row_write_start: [3],
+        row_query_start: [3],
+        block_len: [5],
+        block_pages: [0, 1],
+        block_page_start: [0, 2],
+      },
+    },
+  ];
+  for (const { name, rows, want } of cases) {
+    const c = cache();
+    const { plan } = encodePlan(c, rows(c));
+    const got = sections(plan);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `${name}: ${k}`);
+  }
+});
+
+Deno.test("encodePlan refuses bad rows, naming the row", () => {
+  const cases: [string, (c: KVCache) => Row[], RegExp][] = [
+    ["no rows", () => [], /plan: no rows/],
+    ["no tokens", (c) => {
+      const a = c.newBlock("a");
+      return [{ block: a, view: [a], tokens: [] }];
+    }, /row 0 has no tokens/],
+    ["own block twice", (c) => {
+      const a = c.newBlock("a");
+      return [{ block: a, view: [a, a], tokens: [1] }];
+    }, /row 0's view holds its own block 2 times/],
+    ["own block missing", (c) => {
+      const [a, b] = [c.newBlock("a"), c.newBlock("b")];
+      return [{ block: a, view: [b], tokens: [1] }];
+    }, /row 0's view holds its own block 0 times/],
+    ["two writers of one block", (c) => {
+      const a = c.newBlock("a");
+      return [{ block: a, view: [a], tokens: [1] }, { block: a, view: [a], tokens: [2] }];
+    }, /two rows write to block a/],
+    ["a freed block", (c) => {
+      const [a, b] = [c.newBlock("a"), c.newBlock("gone")];
+      c.free(b);
+      return [{ block: a, view: [b, a], tokens: [1] }];
+    }, /block gone is not \(or no longer\) in this cache/],
+    ["not a token id", (c) => {
+      const a = c.newBlock("a");
+      return [{ block: a, view: [a], tokens: [1, -2] }];
+    }, /row 0 token 1 is -2, not a token id/],
+    ["more than the pool", (c) => {
+      const a = c.newBlock("a");
+      return [{ block: a, view: [a], tokens: new Array(1000).fill(1) }];
+    }, /KV cache exhausted/],
+  ];
+  for (const [name, rows, message] of cases) {
+    const c = cache();
+    assert.throws(() => encodePlan(c, rows(c)), message, name);
+  }
+});
+
+Deno.test("pages: reserve, commit, truncate, free, and what a pass still needs", () => {
+  const c = cache(8, 4);
+  const [a, b] = [c.newBlock("a"), c.newBlock("b")];
+  const rows: Row[] = [{ block: a, view: [a], tokens: [1, 2, 3, 4, 5] }, { block: b, view: [a, b], tokens: [6] }];
+  assert.equal(pagesNeeded(c, rows), 3);
+  encodePlan(c, rows);
+  assert.equal(pagesNeeded(c, rows), 0, "reserved by the encoding");
+  commitPlan(rows);
+  assert.deepEqual([a.length, b.length, c.freePages], [5, 1, 5]);
+  assert.deepEqual(a.pages, [0, 1], "pages handed out in ascending order");
+  c.truncate(a, 4);
+  assert.deepEqual([a.length, a.pages.length, c.freePages], [4, 1, 6]);
+  assert.throws(() => c.truncate(a, 5), /truncate: 5 outside \[0, 4\]/);
+  c.free(a);
+  c.free(a); // twice is harmless
+  assert.deepEqual([a.length, c.freePages, c.owns(a), c.owns(b)], [0, 7, false, true]);
+  assert.throws(() => c.reserve(b, 100), /KV cache exhausted: 8 pages of 4 tokens/);
+  assert.equal(b.pages.length, 1, "a refused reservation takes nothing");
+});
