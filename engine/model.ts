@@ -25,8 +25,33 @@ import { TextTokenizer } from "./tokenizer.ts";
 
 export type Device = "cpu" | "cuda";
 
+/**
+ * How the CUDA backend runs a pass (cuda/include/hogwild.h, DeviceOptions); the CPU ignores them. They change
+ * timings, and gemm and attention the last bits of the logits, so runs record them.
+ */
+export interface CudaOptions {
+  /** decode products: auto (own kernel ≤ 2 rows, cuBLAS above), own, cublas, mma (own tensor-core kernel ≤ 32 rows) */
+  gemm?: "auto" | "own" | "cublas" | "mma";
+  /** auto: tensor cores for head_dim 64 and 128; simple: the CUDA-core kernel (the reference) everywhere */
+  attention?: "auto" | "simple";
+  /** decode passes replay a captured CUDA graph */
+  graphs?: boolean;
+  /** programmatic dependent launch between a pass's kernels (sm_90) */
+  pdl?: boolean;
+  /** device time per stage, printed to stderr when the model goes away */
+  profile?: boolean;
+}
+
+/** The options' one textual form ("gemm=mma,pdl=1"), as the native core and the replay tool's --cuda read it. */
+export function cudaOptionsText(o: CudaOptions): string {
+  return Object.entries(o).filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? 1 : 0) : v}`).join(",");
+}
+
 export interface LoadOptions {
   device?: Device;
+  /** the CUDA backend's options: an object, or their text ("gemm=mma,pdl=1", as --cuda takes it) */
+  cuda?: CudaOptions | string;
   /** seed of random:SHAPE weights */
   seed?: number;
   /** false: no tokenizer (ids in, ids out; for benchmarks, and bundles that carry no tokenizer files) */
@@ -76,23 +101,35 @@ export class Engine {
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));
       tokenizer = opts.tokenizer === false ? undefined : TextTokenizer.fromDir(source);
     }
-    return await Engine.fromSpec(spec, { device, generation, tokenizer, source });
+    return await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
   }
 
   /** A model from a spec built by hand (random weights of any shape, for tests and benchmarks). */
   static async fromSpec(
     spec: ModelSpec,
-    opts: { device?: Device; generation?: GenerationConfig; tokenizer?: TextTokenizer; source?: string } = {},
+    opts: {
+      device?: Device;
+      generation?: GenerationConfig;
+      tokenizer?: TextTokenizer;
+      source?: string;
+      cuda?: CudaOptions | string;
+    } = {},
   ): Promise<Engine> {
     const source = opts.source ?? "spec";
     let native: NativeModel;
     try {
-      native = await loadNative().loadModel(encodeSpec(spec), opts.device ?? "cpu");
+      const cuda = typeof opts.cuda === "string" ? opts.cuda : cudaOptionsText(opts.cuda ?? {});
+      native = await loadNative().loadModel(encodeSpec(spec), opts.device ?? "cpu", cuda);
     } catch (e) {
       throw new InputError(`${source}: ${(e as Error).message}`);
     }
     const generation = opts.generation ?? DEFAULT_GENERATION;
     return new Engine(source, spec.config, generation, opts.tokenizer, spec, native);
+  }
+
+  /** The device options it runs with, every one (defaults included). */
+  get deviceOptions(): Record<string, string> {
+    return Object.fromEntries(this.native.options.split(",").map((kv) => kv.split("=", 2)));
   }
 
   get vocab(): number {

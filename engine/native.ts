@@ -14,6 +14,8 @@ export interface NativeCache {
 export interface NativeModel {
   readonly weightBytes: number;
   readonly device: string;
+  /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=1,pdl=0,profile=0" */
+  readonly options: string;
   newCache(pages: number, pageSize: number): NativeCache;
   /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
   forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
@@ -30,7 +32,8 @@ export interface CudaInfo {
 }
 
 export interface Native {
-  loadModel(spec: Uint8Array, device: string): Promise<NativeModel>;
+  /** `options`: the CUDA backend's, as "KEY=VALUE,..." (engine/model.ts CudaOptions); a bad one rejects */
+  loadModel(spec: Uint8Array, device: string, options?: string): Promise<NativeModel>;
   /** bytes moved per second (read + write) by a large memcpy on all cores */
   copyBandwidth(bytes: number, reps: number): number;
   /** the same for GPU memory (read + write), on the first GPU */
@@ -39,6 +42,8 @@ export interface Native {
   sampleLogits(logits: Float32Array, vocab: number, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
   cudaInfo(): CudaInfo;
   threads(): number;
+  /** the CUDA options' canonical text, every option included ("gemm=auto,attention=auto,..."); throws on a bad one */
+  deviceOptions(text: string): string;
   /** the binary formats' tables as the addon was built with them (formats.h) */
   abi(): Abi;
   /** the canonical tensors the core loads for an encoded model spec */

@@ -110,7 +110,7 @@ async function main() {
   const sot = loadSot(spec.sotPrompts);
   const jobs = await loadJobs(spec); // bad task options fail before the model loads
   const source = await modelSource(spec.model);
-  const engine = await Engine.load(source, { device: spec.device as Device });
+  const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
   const dir = RunDir.open(out, resumeKey(spec), {
@@ -118,6 +118,7 @@ async function main() {
     model: modelInfo(source, engine),
     versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },
     machine: machine(spec.device),
+    device_options: spec.device === "cuda" ? engine.deviceOptions : null,
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });

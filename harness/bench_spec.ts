@@ -3,7 +3,8 @@
  * flags at all it is the embedded default: the project's tiny model on the synthetic task, every method,
  * small budgets, on the CPU.
  */
-import { check, parseFlags } from "../engine/errors.ts";
+import { check, InputError, parseFlags } from "../engine/errors.ts";
+import { loadNative } from "../engine/native.ts";
 import { parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
 
@@ -32,6 +33,8 @@ export interface BenchSpec {
   plainTemplate?: string;
   protocol?: string;
   sotPrompts?: string;
+  /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=1,pdl=0,profile=0") */
+  cuda?: string;
 }
 
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
@@ -47,10 +50,13 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --limit N                       the first N problems of each task                   [all; 6 synthetic]
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
+  --cuda KEY=VALUE,…              the CUDA backend: gemm=auto|own|cublas|mma, attention=auto|simple,
+                                  graphs=0|1, pdl=0|1, profile=0|1 (recorded in run.json)
+                                  [gemm=auto,attention=auto,graphs=1,pdl=0,profile=0]
   --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
-                                  [a run's most (hogwild/sc: 4096 + 2 × workers × (max budget + 256)),
-                                  times the concurrency, or all that fits]; a run starts only while its
-                                  most is free, so a smaller cache means fewer runs at a time
+                                  [the largest run's bound (its prompt, budgets and texts) times the
+                                  concurrency, or all that fits]; a run starts only while its bound is
+                                  free, so a smaller cache means fewer runs at a time
   --out results/NAME              the run's folder (resumed when it exists)          [results/default]
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
@@ -65,6 +71,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
 const OPTIONS = {
   model: { type: "string" },
   device: { type: "string" },
+  cuda: { type: "string" },
   task: { type: "string" },
   methods: { type: "string" },
   budgets: { type: "string" },
@@ -158,6 +165,13 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
   const device = f.device ?? "cpu";
   check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
+  let cuda: string | undefined;
+  try {
+    cuda = f.cuda === undefined ? undefined : loadNative().deviceOptions(f.cuda);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`--cuda: ${(e as Error).message}`);
+  }
   const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
   check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
   check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
@@ -167,6 +181,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const minP = num(f["min-p"], "min-p");
   check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
   return {
+    cuda,
     model: f.model ?? "random:qwen3-demo",
     device,
     tasks,

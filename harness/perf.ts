@@ -7,7 +7,8 @@
  * + the KV of every distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the
  * bandwidth achieved (bytes / time) and the time against the first worker count at the same context.
  *
- *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--workers 1,2,4,8] [--context 512,4096]
+ *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1] [--workers 1,2,4,8]
+ *                  [--context 512,4096]
  *                  [--iterations 8] [--json FILE] [--skip-engine] [--skip-harness]
  *
  * Then the harness's own cost per forward pass, with a backend that does nothing (plans are built and
@@ -43,6 +44,7 @@ async function main() {
   const { values } = parseFlags({
     model: { type: "string", default: "random:qwen2.5-0.5b" },
     device: { type: "string", default: "cpu" },
+    cuda: { type: "string" },
     workers: { type: "string", default: "1,2,4,8" },
     context: { type: "string", default: "512,4096" },
     iterations: { type: "string", default: "8" },
@@ -58,7 +60,7 @@ async function main() {
 }
 
 async function enginePerf(
-  values: { model: string; device: string; iterations: string },
+  values: { model: string; device: string; iterations: string; cuda?: string },
   workers: number[],
   contexts: number[],
 ) {
@@ -73,7 +75,11 @@ async function enginePerf(
   );
   const bandwidth = cuda ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
   const t0 = performance.now();
-  const engine = await Engine.load(values.model, { device: values.device as Device, tokenizer: false });
+  const engine = await Engine.load(values.model, {
+    device: values.device as Device,
+    tokenizer: false,
+    cuda: values.cuda,
+  });
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config;
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU

@@ -44,40 +44,39 @@ run() {  # name, then the replay arguments
 for f in "$REC"/fixture-*.hwrec; do  # bf16 GPU vs float32 transformers
   run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
 done
-HOGWILD_GRAPHS=0 run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 \
+run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
   --path-prefix "$ROOT=$PWD"
 for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
   run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
 done
 for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
-  HOGWILD_ATTN=simple run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --tol 0 --rtol 2e-2
+  run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --cuda attention=simple --tol 0 --rtol 2e-2
 done
 # The switches under test, each on every random plan and a fixture: the tensor-core skinny GEMM, programmatic
 # dependent launch, both.
-for variant in "HOGWILD_GEMM=mma" "HOGWILD_PDL=1" "HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
-  tag=$(sed -e 's/HOGWILD_GEMM=mma/gemm-mma/' -e 's/HOGWILD_PDL=1/pdl/' -e 's/ /+/' <<<"$variant")
-  export $variant
+for variant in gemm=mma pdl=1 gemm=mma,pdl=1; do
+  tag=$(sed -e 's/gemm=mma/gemm-mma/' -e 's/pdl=1/pdl/' -e 's/,/+/' <<<"$variant")
   for f in "$REC"/random-*.hwrec; do
-    run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+    run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --cuda "$variant" --tol 0 --rtol 2e-2 --check-sampling
   done
-  run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD"
-  unset HOGWILD_GEMM HOGWILD_PDL
+  run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant" --tol 5e-2 \
+    --path-prefix "$ROOT=$PWD"
 done
 for gemm in auto mma; do
   t=$SECONDS
-  if HOGWILD_GEMM=$gemm compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda \
+  if compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda gemm=$gemm \
       --tol 5e-2 --path-prefix "$ROOT=$PWD" >"$OUT/memcheck-$gemm.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
   summary+=("$(printf '%-34s %-4s %3ss  %s' "memcheck (GEMM $gemm)" "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck-$gemm.log")")")
 done
 
 printf '%s\n' "${summary[@]}"
 
-for variant in "HOGWILD_GEMM=auto" "HOGWILD_GEMM=mma" "HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
   in_time "deno task perf, $variant" || continue
-  tag=$(tr ' =' '_-' <<<"$variant")
-  echo; echo "## deno task perf --device cuda (harness/perf.ts as .device/perf.js), $variant"
-  if env $variant HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
-      --allow-env --allow-sys .device/perf.js --device cuda --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
+  tag=$(tr ',=' '_-' <<<"$variant")
+  echo; echo "## deno task perf --device cuda --cuda $variant (harness/perf.ts as .device/perf.js)"
+  if HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
+      --allow-env --allow-sys .device/perf.js --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
       --skip-harness --json "$OUT/perf-$tag.json" >"$OUT/perf-$tag.log" 2>&1; then cat "$OUT/perf-$tag.log"
   else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
 done
@@ -92,16 +91,16 @@ for f in "$REC"/perf-*.hwrec; do
     read -r policy graphs attn profile pdl <<<"$setting"
     in_time "replay $policy $graphs $attn $profile $pdl" || continue
     echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
-    HOGWILD_GEMM=$policy HOGWILD_GRAPHS=$graphs HOGWILD_ATTN=$attn HOGWILD_PROFILE=$profile HOGWILD_PDL=$pdl "$R" "$f" \
-      --device cuda --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
+    "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
+      --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
       grep -E '^\||^model|error|^profile'
-  done <<<"${PERF_SETTINGS:-$'auto 1 mma 0 0\nmma 1 mma 0 1\nmma 0 mma 1 0'}"
+  done <<<"${PERF_SETTINGS:-$'auto 1 auto 0 0\nmma 1 auto 0 1\nmma 0 auto 1 0'}"
 done
 for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
   echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
-  for setting in "HOGWILD_GRAPHS=0" "HOGWILD_GRAPHS=1" "HOGWILD_GRAPHS=1 HOGWILD_GEMM=mma HOGWILD_PDL=1"; do
+  for setting in graphs=0 graphs=1 graphs=1,gemm=mma,pdl=1; do
     in_time "sequence, $setting" || continue
-    echo "$setting: $(env $setting "$R" "$f" --device cuda --sequence 3 2>&1 | tail -1)"
+    echo "$setting: $("$R" "$f" --device cuda --cuda "$setting" --sequence 3 2>&1 | tail -1)"
   done
 done
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"

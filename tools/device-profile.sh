@@ -13,8 +13,8 @@ REC=.device/recordings/perf-qwq-32b.hwrec
 KERNELS='regex:skinny|add_rmsnorm|qkv_post|attn_|swiglu|embed_kernel|gather|sample|gemm|Kernel|sm90'
 [[ $# -gt 0 ]] || set -- 0 7
 for pass in "$@"; do
-  HOGWILD_GRAPHS=0 ncu --csv --metrics gpu__time_duration.sum --kernel-name "$KERNELS" \
-    "$BUILD/hogwild-replay" "$REC" --device cuda --only "$pass" >"$OUT/pass$pass.csv" 2>"$OUT/pass$pass.err"
+  ncu --csv --metrics gpu__time_duration.sum --kernel-name "$KERNELS" \
+    "$BUILD/hogwild-replay" "$REC" --device cuda --cuda graphs=0 --only "$pass" >"$OUT/pass$pass.csv" 2>"$OUT/pass$pass.err"
   echo "## pass $pass ($(sed -n "$((pass + 1))p" "${REC%.hwrec}.txt"))"
   # kernel name (shortened) -> calls, total µs (ncu's CSV follows the program's own output lines)
   awk -F'","' '/^"/ && $(NF-2) == "gpu__time_duration.sum" {

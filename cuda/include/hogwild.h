@@ -83,6 +83,21 @@ int sample_reference(const float* logits, int vocab, const SampleSpec& spec, con
 // Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids.
 void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total);
 
+// How the CUDA backend runs a pass (the CPU ignores them). Passed by the host at load, never read from the
+// environment; they change timings (and, for gemm and attention, the last bits of the logits).
+struct DeviceOptions {
+  std::string gemm = "auto";       // auto | own | cublas | mma (see Gemm::set_policy)
+  std::string attention = "auto";  // auto: tensor cores for head_dim 64/128 | simple: the CUDA-core kernel everywhere
+  bool graphs = true;              // decode passes replay a captured CUDA graph
+  bool pdl = false;                // programmatic dependent launch between a pass's kernels (sm_90)
+  bool profile = false;            // device time per stage, printed to stderr when the model goes away
+};
+// "gemm=mma,pdl=1,...": the one textual form (the host's options and the replay tool's --cuda); throws Error
+// naming an unknown key or a bad value.
+DeviceOptions parse_device_options(const std::string& text);
+// Every option in that form, defaults included.
+std::string format_device_options(const DeviceOptions& options);
+
 // The KV pool: `pages` pages of `page_size` token slots, for every layer.
 class Cache {
  public:
@@ -98,6 +113,8 @@ class Model {
   virtual const ModelSpec& spec() const = 0;
   virtual std::string device() const = 0;
   virtual size_t weight_bytes() const = 0;
+  // The options it runs with (format_device_options); the CPU has none that matter.
+  virtual DeviceOptions options() const { return {}; }
   virtual std::unique_ptr<Cache> new_cache(int pages, int page_size) = 0;
   // Writes the new tokens' keys/values into `cache`, then fills logits[L * vocab] for plan.logit_tokens.
   virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;
@@ -106,8 +123,8 @@ class Model {
                               int suppress_total, int32_t* ids);
 };
 
-// device: "cpu" (or "cuda" once that backend exists). Reads the checkpoint bytes itself.
-std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device);
+// device: "cpu" or "cuda". Reads the checkpoint bytes itself.
+std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device, const DeviceOptions& options = {});
 
 // Host memory copy bandwidth in bytes/s (median of `reps` copies of `bytes`, all cores): the CPU floor.
 double copy_bandwidth(size_t bytes, int reps);

@@ -52,6 +52,12 @@ Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// deviceOptions(text): the CUDA options' canonical text, every option included; throws on a bad one.
+Napi::Value DeviceOptionsText(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(),
+                           hogwild::format_device_options(hogwild::parse_device_options(info[0].As<Napi::String>().Utf8Value())));
+}
+
 // The formats' tables and version (formats.h), for the host to compare with its own at load.
 Napi::Value Abi(const Napi::CallbackInfo& info) {
   namespace f = hogwild::formats;
@@ -110,6 +116,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                     InstanceMethod<&ModelWrap::Forward>("forward"),
                                     InstanceMethod<&ModelWrap::ForwardSample>("forwardSample"),
                                     InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
+                                    InstanceAccessor<&ModelWrap::Options>("options"),
                                     InstanceAccessor<&ModelWrap::Device>("device")});
     ctor = Napi::Persistent(f);
   }
@@ -157,6 +164,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value WeightBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), double(model->weight_bytes()));
   }
+  Napi::Value Options(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), hogwild::format_device_options(model->options()));
+  }
   Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), model->device()); }
 };
 Napi::FunctionReference ModelWrap::ctor;
@@ -164,13 +174,13 @@ Napi::FunctionReference ModelWrap::ctor;
 // Loading reads gigabytes: it runs off the JavaScript thread and resolves a Promise.
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, std::vector<uint8_t> spec, std::string device)
+  LoadWorker(Napi::Env env, std::vector<uint8_t> spec, std::string device, hogwild::DeviceOptions options)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), spec_(std::move(spec)),
-        device_(std::move(device)) {}
+        device_(std::move(device)), options_(std::move(options)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      model_ = hogwild::load_model(hogwild::decode_spec(spec_.data(), spec_.size()), device_);
+      model_ = hogwild::load_model(hogwild::decode_spec(spec_.data(), spec_.size()), device_, options_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -186,13 +196,23 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::vector<uint8_t> spec_;
   std::string device_;
+  hogwild::DeviceOptions options_;
   std::unique_ptr<hogwild::Model> model_;
 };
 
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   auto bytes = info[0].As<Napi::Uint8Array>();
   std::vector<uint8_t> spec(bytes.Data(), bytes.Data() + bytes.ByteLength());
-  auto* w = new LoadWorker(info.Env(), std::move(spec), info[1].As<Napi::String>().Utf8Value());
+  // options: "KEY=VALUE,..." (parse_device_options), parsed here so that a bad one rejects at once.
+  hogwild::DeviceOptions options;
+  try {
+    if (info.Length() > 2) options = hogwild::parse_device_options(info[2].As<Napi::String>().Utf8Value());
+  } catch (const std::exception& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(info.Env());
+    d.Reject(Napi::Error::New(info.Env(), e.what()).Value());
+    return d.Promise();
+  }
+  auto* w = new LoadWorker(info.Env(), std::move(spec), info[1].As<Napi::String>().Utf8Value(), options);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -247,6 +267,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("abi", Napi::Function::New(env, Abi));
+  exports.Set("deviceOptions", Napi::Function::New(env, DeviceOptionsText));
   exports.Set("expectedTensors", Napi::Function::New(env, ExpectedTensors));
   return exports;
 }

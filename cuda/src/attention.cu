@@ -209,22 +209,19 @@ __global__ void attn_merge_kernel(AttnGeometry g, AttnPlan p, const float* __res
   if (d < HD) out[(size_t(t) * g.heads + h) * HD + d] = __float2bfloat16(a / L);
 }
 
-// Tensor cores for head_dim 64 and 128 unless HOGWILD_ATTN=simple (the CUDA-core kernel, the reference).
-bool use_mma = true;
-
 template <int HD>
 constexpr bool has_mma() {
   return HD == 64 || HD == 128;
 }
 
 template <int HD>
-void run(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* kc, const bf16* vc,
+void run(Stream s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* kc, const bf16* vc,
             const float2* rope, float* partial, bf16* out) {
   using C = Cfg<HD>;
   const float scale_log2 = 1.4426950408889634f / sqrtf(float(HD));
   if (p.items > 0) {
     if constexpr (has_mma<HD>()) {
-      if (use_mma) {
+      if (g.tensor_cores) {
         static_assert(mma::kRows == C::kMaxQueries, "work items are grouped for the CUDA-core kernel's query limit");
         launch(mma::attn_partial_mma<HD>, dim3(p.items, g.kv_heads), mma::kWarps * 32, mma::smem_bytes<HD>(), s, g, p,
                scale_log2, q, kc, vc, rope, partial);
@@ -246,8 +243,6 @@ void prepare() {
   if constexpr (has_mma<HD>())
     HW_CUDA(cudaFuncSetAttribute(mma::attn_partial_mma<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                  int(mma::smem_bytes<HD>())));
-  const char* choice = std::getenv("HOGWILD_ATTN");
-  use_mma = !(choice && std::strcmp(choice, "simple") == 0);
 }
 
 }  // namespace
@@ -274,7 +269,7 @@ size_t attention_partial_floats(const AttnGeometry& g, int slots) {
   return size_t(slots) * g.heads * (g.head_dim + 2);
 }
 
-void attention(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
+void attention(Stream s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
                const bf16* v_cache, const float2* rope, float* partial, bf16* out) {
   switch (g.head_dim) {
     case 16: return run<16>(s, g, p, q, k_cache, v_cache, rope, partial, out);

@@ -15,14 +15,17 @@ void check(cudaError_t e, const char* what);
 
 using bf16 = __nv_bfloat16;
 
-// ---- programmatic dependent launch (HOGWILD_PDL=1; sm_90) ----
-// A pass's kernels go out with launch(): with PDL on, each may be scheduled while the one before drains its
-// last wave, hiding the gap between kernels. Safe because every such kernel starts with pdl_enter(), which
-// waits until the grid before it has finished and its writes are visible (a no-op without PDL).
-void set_pdl(bool on);
-bool pdl();
+// The model's stream, and whether its kernels go out with programmatic dependent launch (sm_90): with it,
+// each kernel may be scheduled while the one before drains its last wave, hiding the gap between kernels.
+// Safe because every such kernel starts with pdl_enter(), which waits until the grid before it has finished
+// and its writes are visible (a no-op without PDL). Set from the options the host passes at load.
+struct Stream {
+  cudaStream_t s = nullptr;
+  bool pdl = false;
+  operator cudaStream_t() const { return s; }
+};
 template <typename... Params, typename... Args>
-void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t s, Args... args) {
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, const Stream& s, Args... args) {
   cudaLaunchAttribute attr;
   attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr.val.programmaticStreamSerializationAllowed = 1;
@@ -32,7 +35,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaS
   cfg.dynamicSmemBytes = smem;
   cfg.stream = s;
   cfg.attrs = &attr;
-  cfg.numAttrs = pdl() ? 1 : 0;
+  cfg.numAttrs = s.pdl ? 1 : 0;
   HW_CUDA(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...));
 }
 __device__ __forceinline__ void pdl_enter() {
@@ -47,13 +50,13 @@ class Gemm {
  public:
   Gemm();  // loads libcublas.so.13 at run time when present (absent: own kernels only)
   ~Gemm();
-  void run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+  void run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
   bool has_cublas() const { return handle_ != nullptr; }
   // "auto" (own kernel for M <= kOwnAutoRows, cuBLAS above), "own" (own kernel up to 8 rows), "cublas",
   // "mma" (own tensor-core kernel up to kMmaGemmMaxRows rows, cuBLAS above).
   void set_policy(const std::string& p) {
     if (p != "auto" && p != "own" && p != "cublas" && p != "mma")
-      throw Error("HOGWILD_GEMM: expected auto, own, cublas or mma, got \"" + p + "\"");
+      throw Error("cuda gemm: expected auto, own, cublas or mma, got \"" + p + "\"");
     policy_ = p;
   }
 
@@ -69,27 +72,28 @@ class Gemm {
   int (*destroy_)(void*) = nullptr;
 };
 constexpr int kOwnGemmMaxRows = 8, kOwnAutoRows = 2, kMmaGemmMaxRows = 32;
-void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
-void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
-void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N);
+void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+void add_bias(Stream s, float* y, const float* bias, int M, int N);
 
 // ---- element-wise and per-row kernels ----
-void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int H, float* x);
+void embed(Stream s, const bf16* table, const int32_t* tokens, int T, int H, float* x);
 // RMSNorm fused with the residual: x += delta (if given); out = bf16(rmsnorm(x) * w). One row per CTA in
 // registers: hidden sizes up to kMaxHidden.
 constexpr int kMaxHidden = 16384;
-void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out);
-void swiglu(cudaStream_t s, const float* gate_up, int T, int I, bf16* out);
-void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst);
-void gather_rows(cudaStream_t s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst);
-void bf16_to_f32(cudaStream_t s, const bf16* src, size_t n, float* dst);
+void add_rmsnorm(Stream s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out);
+void swiglu(Stream s, const float* gate_up, int T, int I, bf16* out);
+void random_bf16(Stream s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst);
+void gather_rows(Stream s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst);
+void bf16_to_f32(Stream s, const bf16* src, size_t n, float* dst);
 
 // RoPE table: cos/sin of pos * inv_freq[i] for pos < positions, computed in double.
-void rope_table(cudaStream_t s, const double* inv_freq, int half, int64_t from, int64_t to, float2* table);
+void rope_table(Stream s, const double* inv_freq, int half, int64_t from, int64_t to, float2* table);
 
 // ---- attention (the Hogwild! shared cache) ----
 struct AttnGeometry {
   int heads, kv_heads, head_dim, page_size;
+  bool tensor_cores;  // head_dim 64 and 128 on tensor cores; false: the CUDA-core kernel (the reference)
 };
 // Metadata built on the host once per pass (see cuda_model.cu); device pointers.
 struct AttnPlan {
@@ -109,7 +113,7 @@ struct AttnPlan {
   const int32_t* block_pages;             // [P]
 };
 // q: fp32 [T][heads][hd] unrotated; k_cache/v_cache: bf16 [pages][page_size][kv][hd]; out bf16 [T][heads*hd].
-void attention(cudaStream_t s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
+void attention(Stream s, const AttnGeometry& g, const AttnPlan& p, const float* q, const bf16* k_cache,
                const bf16* v_cache, const float2* rope, float* partial, bf16* out);
 // Raises the kernels' shared-memory limits (once per model, before any graph capture).
 void attention_prepare(const AttnGeometry& g);
@@ -117,14 +121,14 @@ size_t attention_partial_floats(const AttnGeometry& g, int slots);
 int attention_max_segments_per_item(const AttnGeometry& g);
 
 // After the qkv projection: bias, q/k RMSNorm, RoPE of keys at block-local positions, K/V into pages.
-void qkv_post(cudaStream_t s, const AttnGeometry& g, float* qkv, int T, const float* q_norm, const float* k_norm,
+void qkv_post(Stream s, const AttnGeometry& g, float* qkv, int T, const float* q_norm, const float* k_norm,
               double eps, const int32_t* tok_page, const int32_t* tok_slot, const int32_t* tok_local,
               const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache);
 
 // ---- sampling: one token per logits row, by sample_reference's rule ----
 // At most kMaxSuppressPerRow suppressed ids per row.
 constexpr int kMaxSuppressPerRow = 64;
-void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+void sample(Stream s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
             int32_t* out);
 
 }  // namespace hogwild::cuda

@@ -84,19 +84,18 @@ struct DevLayer {
 
 class CudaModel : public Model {
  public:
-  explicit CudaModel(const ModelSpec& spec) : s_(spec) {
+  CudaModel(const ModelSpec& spec, const DeviceOptions& o)
+      : s_(spec), options_(o), graphs_(o.graphs), profile_(o.profile) {
     HW_CUDA(cudaSetDevice(0));
-    HW_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    HW_CUDA(cudaStreamCreateWithFlags(&stream_.s, cudaStreamNonBlocking));
+    stream_.pdl = o.pdl;
+    gemm_.set_policy(o.gemm);
     cudaDeviceProp prop;
     HW_CUDA(cudaGetDeviceProperties(&prop, 0));
     sms_ = prop.multiProcessorCount;
-    if (const char* p = std::getenv("HOGWILD_GEMM")) gemm_.set_policy(p);
-    if (const char* g = std::getenv("HOGWILD_GRAPHS")) graphs_ = std::string(g) != "0";
-    if (const char* g = std::getenv("HOGWILD_PROFILE")) profile_ = std::string(g) == "1";
-    if (const char* g = std::getenv("HOGWILD_PDL")) cuda::set_pdl(std::string(g) == "1");
     if (s_.hidden > cuda::kMaxHidden)
       throw Error("CUDA: hidden size " + std::to_string(s_.hidden) + " (at most " + std::to_string(cuda::kMaxHidden) + ")");
-    geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0};
+    geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0, o.attention != "simple"};
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);
     load_weights();
@@ -122,6 +121,7 @@ class CudaModel : public Model {
 
   const ModelSpec& spec() const override { return s_; }
   std::string device() const override { return "cuda"; }
+  DeviceOptions options() const override { return options_; }
   size_t weight_bytes() const override { return weight_bytes_; }
   std::unique_ptr<Cache> new_cache(int pages, int page_size) override {
     return std::make_unique<CudaCache>(s_, pages, page_size);
@@ -371,7 +371,7 @@ class CudaModel : public Model {
     mark(nullptr);
   }
 
-  // HOGWILD_PROFILE=1: device time per stage (events between launches; no graphs), summed over passes and
+  // The profile option: device time per stage (events between launches; no graphs), summed over passes and
   // printed when the model goes away.
   void mark(const char* stage) {
     if (!profile_) return;
@@ -401,7 +401,8 @@ class CudaModel : public Model {
   }
 
   ModelSpec s_;
-  cudaStream_t stream_ = nullptr;
+  DeviceOptions options_;
+  cuda::Stream stream_;
   int sms_ = 0, seg_per_item_ = 1, slots_ = 0;
   cuda::Gemm gemm_;
   cuda::AttnGeometry geom_;
@@ -437,6 +438,8 @@ class CudaModel : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec) { return std::make_unique<CudaModel>(spec); }
+std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec, const DeviceOptions& options) {
+  return std::make_unique<CudaModel>(spec, options);
+}
 
 }  // namespace hogwild

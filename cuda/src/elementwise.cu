@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(1024)
 }
 
 template <int V>
-void launch_add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, float eps, bf16* out) {
+void launch_add_rmsnorm(Stream s, float* x, const float* delta, const float* w, int T, int H, float eps, bf16* out) {
   const int threads = ((H + V - 1) / V + 31) / 32 * 32;
   launch(add_rmsnorm_kernel<V>, T, threads, 0, s, x, delta, w, H, eps, out);
 }
@@ -147,11 +147,11 @@ unsigned grid_for(size_t n) { return unsigned(std::min<size_t>((n + 255) / 256, 
 
 }  // namespace
 
-void embed(cudaStream_t s, const bf16* table, const int32_t* tokens, int T, int H, float* x) {
+void embed(Stream s, const bf16* table, const int32_t* tokens, int T, int H, float* x) {
   launch(embed_kernel, T, 256, 0, s, table, tokens, H, x);
 }
 
-void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out) {
+void add_rmsnorm(Stream s, float* x, const float* delta, const float* w, int T, int H, double eps, bf16* out) {
   // The fewest registers per thread that fit the row in 1024 threads.
   if (H <= 1024) launch_add_rmsnorm<1>(s, x, delta, w, T, H, float(eps), out);
   else if (H <= 2048) launch_add_rmsnorm<2>(s, x, delta, w, T, H, float(eps), out);
@@ -161,32 +161,32 @@ void add_rmsnorm(cudaStream_t s, float* x, const float* delta, const float* w, i
   else throw Error("CUDA: hidden size above " + std::to_string(kMaxHidden) + " is not supported");
 }
 
-void swiglu(cudaStream_t s, const float* gate_up, int T, int I, bf16* out) {
+void swiglu(Stream s, const float* gate_up, int T, int I, bf16* out) {
   launch(swiglu_kernel, dim3((I + 255) / 256, T), 256, 0, s, gate_up, I, out);
 }
 
-void random_bf16(cudaStream_t s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst) {
+void random_bf16(Stream s, uint64_t base, bool norm, bool bias, size_t n, bf16* dst) {
   random_kernel<<<grid_for(n), 256, 0, s>>>(base, norm, bias, n, dst);
   HW_CUDA(cudaGetLastError());
 }
 
-void gather_rows(cudaStream_t s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst) {
+void gather_rows(Stream s, const bf16* src, const int32_t* rows, int n, int width, bf16* dst) {
   if (n == 0) return;
   launch(gather_kernel, n, 256, 0, s, src, rows, width, dst);
 }
 
-void bf16_to_f32(cudaStream_t s, const bf16* src, size_t n, float* dst) {
+void bf16_to_f32(Stream s, const bf16* src, size_t n, float* dst) {
   bf16_to_f32_kernel<<<grid_for(n), 256, 0, s>>>(src, n, dst);
   HW_CUDA(cudaGetLastError());
 }
 
-void rope_table(cudaStream_t s, const double* inv_freq, int half, int64_t from, int64_t to, float2* table) {
+void rope_table(Stream s, const double* inv_freq, int half, int64_t from, int64_t to, float2* table) {
   if (to <= from) return;
   rope_table_kernel<<<grid_for(size_t(to - from) * half), 256, 0, s>>>(inv_freq, half, from, to, table);
   HW_CUDA(cudaGetLastError());
 }
 
-void qkv_post(cudaStream_t s, const AttnGeometry& g, float* qkv, int T, const float* q_norm, const float* k_norm,
+void qkv_post(Stream s, const AttnGeometry& g, float* qkv, int T, const float* q_norm, const float* k_norm,
               double eps, const int32_t* tok_page, const int32_t* tok_slot, const int32_t* tok_local,
               const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache) {
   if (g.head_dim > 256) throw Error("CUDA: head_dim above 256 is not supported");

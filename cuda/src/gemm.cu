@@ -14,12 +14,6 @@ void check(cudaError_t e, const char* what) {
 }
 
 namespace {
-bool pdl_on = false;
-}
-void set_pdl(bool on) { pdl_on = on; }
-bool pdl() { return pdl_on; }
-
-namespace {
 
 // Small CTAs (4 warps × 2 rows): even N = 5120 makes 640 CTAs, several per SM, so no SM idles in a last
 // partial wave (with 8 warps × 4 rows, 160 CTAs on 132 SMs left o_proj and down_proj at 60-77% of the floor).
@@ -174,7 +168,7 @@ __global__ void add_bias_kernel(float* y, const float* bias, int M, int N) {
 
 }  // namespace
 
-void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
   if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
   const int blocks = (N + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp);
   switch (M) {
@@ -186,7 +180,7 @@ void gemm_skinny(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int
   }
 }
 
-void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
   if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
   const int blocks = (N + 15) / 16;
   if (M <= 8) launch(skinny_mma_kernel<1>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
@@ -195,7 +189,7 @@ void gemm_skinny_mma(cudaStream_t s, const bf16* x, int M, int K, const bf16* w,
   else throw Error("gemm_skinny_mma: M must be 1.." + std::to_string(kMmaGemmMaxRows));
 }
 
-void add_bias(cudaStream_t s, float* y, const float* bias, int M, int N) {
+void add_bias(Stream s, float* y, const float* bias, int M, int N) {
   const size_t n = size_t(M) * N;
   launch(add_bias_kernel, unsigned((n + 255) / 256), 256, 0, s, y, bias, M, N);
 }
@@ -223,7 +217,7 @@ Gemm::~Gemm() {
   if (lib_) dlclose(lib_);
 }
 
-void Gemm::run(cudaStream_t s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+void Gemm::run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
   if (policy_ == "mma" && M <= kMmaGemmMaxRows) return gemm_skinny_mma(s, x, M, K, w, N, bias, y);
   // Measured on an H200 (cuda/NOTES.md): the own kernel wins at 1-2 rows, cuBLAS from 4.
   const int own_rows = policy_ == "own" ? kOwnGemmMaxRows : policy_ == "cublas" || policy_ == "mma" ? 0 : kOwnAutoRows;

@@ -8,7 +8,7 @@ namespace hogwild {
 
 std::unique_ptr<Model> make_cpu_model(const ModelSpec& spec);
 #ifdef HOGWILD_HAVE_CUDA
-std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec);
+std::unique_ptr<Model> make_cuda_model(const ModelSpec& spec, const DeviceOptions& options);
 #endif
 
 // A tensor the model does not use is a host bug (or a format the core does not know): refuse it by name.
@@ -19,15 +19,55 @@ void check_tensor_names(const ModelSpec& spec) {
     if (!known.count(t.name)) throw Error("model spec: unknown tensor " + t.name + " (from " + t.path + ")");
 }
 
-std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device) {
+DeviceOptions parse_device_options(const std::string& text) {
+  DeviceOptions o;
+  auto flag = [](const std::string& k, const std::string& v) {
+    if (v != "0" && v != "1") throw Error("cuda option " + k + ": expected 0 or 1, got \"" + v + "\"");
+    return v == "1";
+  };
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(at, end - at), k = item.substr(0, item.find('='));
+    if (item.find('=') == std::string::npos) throw Error("cuda option \"" + item + "\": expected KEY=VALUE");
+    const std::string v = item.substr(k.size() + 1);
+    if (k == "gemm") {
+      if (v != "auto" && v != "own" && v != "cublas" && v != "mma")
+        throw Error("cuda option gemm: expected auto, own, cublas or mma, got \"" + v + "\"");
+      o.gemm = v;
+    } else if (k == "attention") {
+      if (v != "auto" && v != "simple") throw Error("cuda option attention: expected auto or simple, got \"" + v + "\"");
+      o.attention = v;
+    } else if (k == "graphs") {
+      o.graphs = flag(k, v);
+    } else if (k == "pdl") {
+      o.pdl = flag(k, v);
+    } else if (k == "profile") {
+      o.profile = flag(k, v);
+    } else {
+      throw Error("cuda option \"" + k + "\": unknown (known: gemm, attention, graphs, pdl, profile)");
+    }
+    at = end + 1;
+  }
+  return o;
+}
+
+std::string format_device_options(const DeviceOptions& o) {
+  return "gemm=" + o.gemm + ",attention=" + o.attention + ",graphs=" + (o.graphs ? "1" : "0") + ",pdl=" +
+         (o.pdl ? "1" : "0") + ",profile=" + (o.profile ? "1" : "0");
+}
+
+std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& device, const DeviceOptions& options) {
   check_tensor_names(spec);
   if (device == "cpu") return make_cpu_model(spec);
   if (device == "cuda") {
 #ifdef HOGWILD_HAVE_CUDA
     const CudaInfo info = cuda_info();
     if (info.device_count == 0) throw Error("device cuda: no usable GPU (" + info.error + ")");
-    return make_cuda_model(spec);
+    return make_cuda_model(spec, options);
 #else
+    (void)options;
     throw Error("device cuda: this build has no CUDA (nvcc was not found when it was built)");
 #endif
   }

@@ -124,7 +124,7 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
-void sample(cudaStream_t s, const float* logits, int rows, int vocab, const SampleSpec* params,
+void sample(Stream s, const float* logits, int rows, int vocab, const SampleSpec* params,
             const int32_t* suppress, int32_t* out) {
   if (rows == 0) return;
   launch(sample_kernel, rows, kThreads, 0, s, logits, vocab, params, suppress, out);

@@ -2,7 +2,7 @@
 // (the GPU machines have no node). A recording (engine/record.ts writes it) holds the model spec, the
 // cache geometry, and every pass's plan with the logits to compare against (none for timing-only passes).
 //
-//   hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
+//   hogwild-replay FILE [--device cpu|cuda] [--cuda OPTIONS] [--tol A] [--rtol R] [--repeat N] [--check-sampling]
 //                       [--path-prefix OLD=NEW] [--only PASS]
 //   hogwild-replay FILE --check-attn-plans
 //   hogwild-replay FILE --sequence N [--device cpu|cuda]
@@ -12,7 +12,8 @@
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
 // against the host's rule on the same logits. --only runs that one pass (for profilers).
-// --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
+// --cuda gemm=mma,pdl=1,... sets the CUDA backend's options (hogwild.h, DeviceOptions: gemm, attention, graphs,
+// pdl, profile). --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
 // several grid targets and group sizes, and checks what the kernels rely on (below). --sequence N times the
 // passes in their recorded order, N rounds after one warm-up (a real run's passes change shape from one to
 // the next, which is what CUDA graphs must cope with). Exits 1 on any failure, 2 on bad input.
@@ -148,11 +149,12 @@ std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: hogwild-replay FILE [--device cpu|cuda] [--tol A] [--rtol R] [--repeat N] [--check-sampling] "
-                 "[--path-prefix OLD=NEW]\n");
+                 "usage: hogwild-replay FILE [--device cpu|cuda] [--cuda gemm=mma,pdl=1,...] [--tol A] [--rtol R] "
+                 "[--repeat N] [--check-sampling] [--path-prefix OLD=NEW]\n");
     return 2;
   }
   std::string device = "cpu", prefix_old, prefix_new;
+  hogwild::DeviceOptions options;
   double tol = 1e-4, rtol = 0;
   int repeat = 0, only = -1, sequence = 0;
   bool check_sampling = false, check_plans = false;
@@ -164,6 +166,7 @@ int main(int argc, char** argv) {
     };
     try {
       if (a == "--device") device = value();
+      else if (a == "--cuda") options = hogwild::parse_device_options(value());
       else if (a == "--tol") tol = std::stod(value());
       else if (a == "--rtol") rtol = std::stod(value());
       else if (a == "--repeat") repeat = std::stoi(value());
@@ -195,7 +198,7 @@ int main(int argc, char** argv) {
         if (t.path.compare(0, prefix_old.size(), prefix_old) == 0) t.path = prefix_new + t.path.substr(prefix_old.size());
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
     if (sequence > 0) {
-      auto model = hogwild::load_model(spec, device);
+      auto model = hogwild::load_model(spec, device, options);
       auto cache = model->new_cache(pages, page_size);
       const uint32_t passes = in.get<uint32_t>();
       std::vector<std::vector<int32_t>> ints(passes);
@@ -243,7 +246,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     const double t_load = now_ms();
-    auto model = hogwild::load_model(spec, device);
+    auto model = hogwild::load_model(spec, device, options);
     const double load_s = (now_ms() - t_load) / 1e3;
     auto cache = model->new_cache(pages, page_size);
     const uint32_t passes = in.get<uint32_t>();

@@ -44,6 +44,9 @@ Deno.test("hogwild-replay refuses a damaged recording with one error line", asyn
   const missing = await replay(join(dir, "missing.hwrec"));
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot open/);
+  const option = await replay(join(dir, "junk.hwrec"), "--cuda", "gemm=fast");
+  assert.equal(option.code, 2);
+  assert.match(option.stderr, /^error: cuda option gemm: expected auto, own, cublas or mma, got "fast"\n$/);
 });
 
 Deno.test("hogwild-replay --sequence times the recorded passes in order, ids only", async () => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readModelConfig } from "../../engine/config.ts";
 import { abiDifference, hostAbi } from "../../engine/formats.ts";
-import { Engine } from "../../engine/model.ts";
+import { cudaOptionsText, Engine } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import { readCheckpoint } from "../../engine/safetensors.ts";
 import { SHAPES } from "../../engine/shapes.ts";
@@ -45,4 +45,26 @@ Deno.test("a spec with a tensor the model does not use is refused, naming the te
   await Engine.fromSpec(spec); // as the checkpoint maps it: loads
   const extra = { ...spec, tensors: [...spec.tensors, { ...spec.tensors[0], name: "L0.bogus" }] };
   await assert.rejects(Engine.fromSpec(extra), /unknown tensor L0\.bogus/);
+});
+
+Deno.test("the CUDA options: one textual form, every option in the canonical text, a bad one named", async () => {
+  const native = loadNative();
+  assert.equal(cudaOptionsText({ gemm: "mma", pdl: true, graphs: false }), "gemm=mma,pdl=1,graphs=0");
+  assert.equal(native.deviceOptions(""), "gemm=auto,attention=auto,graphs=1,pdl=0,profile=0");
+  assert.equal(native.deviceOptions("pdl=1,gemm=mma"), "gemm=mma,attention=auto,graphs=1,pdl=1,profile=0");
+  for (
+    const [text, message] of [
+      ["gemm=fast", /cuda option gemm: expected auto, own, cublas or mma, got "fast"/],
+      ["attention=flash", /cuda option attention: expected auto or simple/],
+      ["pdl=yes", /cuda option pdl: expected 0 or 1, got "yes"/],
+      ["graphs", /cuda option "graphs": expected KEY=VALUE/],
+      ["speed=1", /cuda option "speed": unknown/],
+    ] as const
+  ) {
+    assert.throws(() => native.deviceOptions(text), message, text);
+  }
+  const dir = fixtureDir("qwen3-tiny");
+  await assert.rejects(Engine.load(dir, { cuda: "gemm=fast" }), /qwen3-tiny: cuda option gemm: expected/);
+  const cpu = await Engine.load(dir, { cuda: { gemm: "mma" } });
+  assert.equal(cpu.deviceOptions.gemm, "auto", "the CPU runs with no device options");
 });

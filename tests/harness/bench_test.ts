@@ -94,6 +94,8 @@ Deno.test("bad flags are refused before any work starts", async () => {
       [["--task", "nope"], /unknown task "nope"/],
       [["--shard", "2/2"], /--shard: expected i\/n with 0 ≤ i < n/],
       [["--device", "gpu"], /--device: expected cpu or cuda/],
+      [["--cuda", "gemm=fast"], /--cuda: cuda option gemm: expected auto, own, cublas or mma, got "fast"/],
+      [["--cuda", "speed=1"], /--cuda: cuda option "speed": unknown \(known: gemm, attention, graphs, pdl, profile\)/],
       [["--top-p", "2"], /--top-p: expected a number in \(0, 1\]/],
       [["--concurrency", "0"], /--concurrency: expected an integer ≥ 1/],
       [
