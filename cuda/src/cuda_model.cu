@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <map>
+#include <type_traits>
 
 #include "attn_meta.h"
 #include "cuda_kernels.h"
@@ -69,6 +72,7 @@ class CudaCache : public Cache {
   int page_size() const override { return page_size_; }
   size_t bytes() const override { return 2 * per_layer_ * layers_ * sizeof(bf16); }
   bf16* k(int layer) { return k_ + per_layer_ * layer; }
+  size_t layer_stride() const { return per_layer_; }
   bf16* v(int layer) { return v_ + per_layer_ * layer; }
 
  private:
@@ -81,6 +85,73 @@ struct DevLayer {
   float *attn_norm, *mlp_norm, *qkv_bias = nullptr, *q_norm = nullptr, *k_norm = nullptr;
   bf16 *w_qkv, *w_o, *w_gu, *w_down;
 };
+
+// What a pass's kernels read that is fixed at load: dimensions, weights, the stream, the GEMM.
+struct Fixed {
+  const ModelSpec* spec;
+  cuda::AttnGeometry geom;  // page_size comes with each pass
+  cuda::Stream stream;
+  cuda::Gemm* gemm;
+  bf16 *embed, *lm_head;
+  float* final_norm;
+  const DevLayer* layers;
+};
+
+// Everything else a pass's kernels read: sizes, the cache, the plan's metadata, every buffer. A captured
+// graph bakes all of it in, so this struct, compared byte for byte, is the graph's key; and launch_pass can
+// read nothing else per pass (it is a free function: no member is in reach), so no buffer can be missed.
+struct PassArgs {
+  int32_t T, L, page_size, slots;
+  cuda::AttnPlan ap;
+  bf16 *k, *v;  // layer 0's K and V pages; layer l's are layer_stride further
+  size_t layer_stride;
+  const float2* rope;
+  const int32_t *tokens, *tok_page, *tok_slot, *tok_local, *logit_rows;
+  float *x, *tmp, *qkv, *q, *partial, *logits;
+  bf16 *h, *hl;
+};
+static_assert(std::has_unique_object_representations_v<PassArgs>, "compared byte for byte: no padding allowed");
+
+void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(const char*)>& mark) {
+  const ModelSpec& s = *f.spec;
+  const int T = a.T, H = s.hidden, I = s.intermediate, Q = s.heads * s.head_dim;
+  const int W = Q + 2 * s.kv_heads * s.head_dim;
+  cuda::AttnGeometry g = f.geom;
+  g.page_size = a.page_size;
+  mark("embed");
+  cuda::embed(f.stream, f.embed, a.tokens, T, H, a.x);
+  for (int l = 0; l < s.layers; l++) {
+    const DevLayer& L = f.layers[l];
+    bf16 *kc = a.k + a.layer_stride * l, *vc = a.v + a.layer_stride * l;
+    mark("rmsnorm");
+    cuda::add_rmsnorm(f.stream, a.x, l ? a.tmp : nullptr, L.attn_norm, T, H, s.rms_eps, a.h);
+    mark("gemm qkv");
+    f.gemm->run(f.stream, a.h, T, H, L.w_qkv, W, L.qkv_bias, a.qkv);
+    mark("qkv epilogue");
+    cuda::qkv_post(f.stream, g, a.qkv, T, L.q_norm, L.k_norm, s.rms_eps, a.tok_page, a.tok_slot, a.tok_local, a.rope,
+                   a.q, kc, vc);
+    mark("attention");
+    cuda::attention(f.stream, g, a.ap, a.q, kc, vc, a.rope, a.partial, a.h);
+    mark("gemm o");
+    f.gemm->run(f.stream, a.h, T, Q, L.w_o, H, nullptr, a.tmp);
+    mark("rmsnorm");
+    cuda::add_rmsnorm(f.stream, a.x, a.tmp, L.mlp_norm, T, H, s.rms_eps, a.h);
+    mark("gemm gate/up");
+    f.gemm->run(f.stream, a.h, T, H, L.w_gu, 2 * I, nullptr, a.qkv);
+    mark("swiglu");
+    cuda::swiglu(f.stream, a.qkv, T, I, a.h);
+    mark("gemm down");
+    f.gemm->run(f.stream, a.h, T, I, L.w_down, H, nullptr, a.tmp);
+  }
+  if (a.L > 0) {
+    mark("rmsnorm");
+    cuda::add_rmsnorm(f.stream, a.x, a.tmp, f.final_norm, T, H, s.rms_eps, a.h);
+    cuda::gather_rows(f.stream, a.h, a.logit_rows, a.L, H, a.hl);
+    mark("gemm lm_head");
+    f.gemm->run(f.stream, a.hl, a.L, H, f.lm_head, s.vocab, nullptr, a.logits);
+  }
+  mark(nullptr);
+}
 
 class CudaModel : public Model {
  public:
@@ -99,6 +170,7 @@ class CudaModel : public Model {
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);
     load_weights();
+    fixed_ = Fixed{&s_, geom_, stream_, &gemm_, embed_, lm_head_, final_norm_, layers_.data()};
     const std::vector<double> inv = rope_inv_freq(s_);
     HW_CUDA(cudaMalloc(&inv_freq_, inv.size() * sizeof(double)));
     HW_CUDA(cudaMemcpy(inv_freq_, inv.data(), inv.size() * sizeof(double), cudaMemcpyHostToDevice));
@@ -267,41 +339,23 @@ class CudaModel : public Model {
   void run(Cache& base, const Plan& p) {
     auto* cache = dynamic_cast<CudaCache*>(&base);
     if (!cache) throw Error("forward: the cache was not made by a CUDA model");
-    const int T = p.T, H = s_.hidden, I = s_.intermediate, Q = s_.heads * s_.head_dim;
-    const int W = Q + 2 * s_.kv_heads * s_.head_dim;
     HW_CUDA(cudaStreamSynchronize(stream_));  // buffers may grow below
-    geom_.page_size = cache->page_size();
     ensure_rope(build_meta(p, cache->page_size()));
-    Bufs b;
-    b.x = x_.get(size_t(T) * H);
-    b.tmp = tmp_.get(size_t(T) * H);
-    b.h = h_.get(size_t(T) * std::max(H, std::max(I, Q)));
-    b.qkv = qkv_.get(size_t(T) * std::max(W, 2 * I));
-    b.q = q_.get(size_t(T) * Q);
-    b.partial = partial_.get(std::max<size_t>(1, cuda::attention_partial_floats(geom_, slots_)));
-    b.hl = hl_.get(size_t(std::max(1, p.L)) * H);
-    b.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
+    const PassArgs a = pass_args(*cache, p);
     // Decode passes (a few rows) replay a captured CUDA graph: one launch instead of ~10 per layer. The graph
-    // is captured again whenever anything it bakes in (sizes, pointers) changes, and the executable graph is
-    // updated in place when only the kernels' parameters differ (a view grew a block, a chunk grew): in a
-    // real run the shape changes every few passes, and instantiating ~640 nodes anew would cost more.
+    // bakes in everything of PassArgs, so PassArgs is its key: it is captured again whenever any of it
+    // changes, and the executable graph is updated in place when only the kernels' parameters differ (a view
+    // grew a block, a chunk grew): in a real run the shape changes every few passes, and instantiating ~640
+    // nodes anew would cost more.
     constexpr int kGraphMaxRows = 32;  // decode-shaped passes (many runs' workers); prefills gain nothing
-    const bool graph = graphs_ && !profile_ && T <= kGraphMaxRows && p.L <= kGraphMaxRows;
-    if (!graph) return launch(*cache, p, b);
-    std::vector<uintptr_t> key = {uintptr_t(T), uintptr_t(p.L), uintptr_t(ap_.S), uintptr_t(ap_.items), uintptr_t(ap_.chunk),
-                                  uintptr_t(slots_), uintptr_t(cache), uintptr_t(geom_.page_size), uintptr_t(rope_.ptr()),
-                                  uintptr_t(dmeta_.ptr())};
-    for (const void* ptr : {(const void*)ap_.seg_token, (const void*)ap_.item_segs, (const void*)ap_.block_pages,
-                            (const void*)d_logit_rows_, (const void*)b.x, (const void*)b.tmp, (const void*)b.h,
-                            (const void*)b.qkv, (const void*)b.q, (const void*)b.partial, (const void*)b.hl,
-                            (const void*)b.logits, (const void*)ap_.block_page_start, (const void*)ap_.item_block})
-      key.push_back(uintptr_t(ptr));
-    if (key != graph_key_ || !graph_exec_) {
+    const bool graph = graphs_ && !profile_ && a.T <= kGraphMaxRows && a.L <= kGraphMaxRows;
+    if (!graph) return launch_pass(fixed_, a, marker());
+    if (!graph_exec_ || std::memcmp(&a, &graph_key_, sizeof a) != 0) {
       cudaGraph_t g = nullptr;
       HW_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
       bool captured = true;
       try {
-        launch(*cache, p, b);
+        launch_pass(fixed_, a, marker());
       } catch (const std::exception& e) {
         captured = false;
         std::fprintf(stderr, "hogwild: CUDA graph capture failed (%s); running without graphs\n", e.what());
@@ -316,7 +370,7 @@ class CudaModel : public Model {
       if (!ready && graph_exec_) cudaGraphExecDestroy(graph_exec_), graph_exec_ = nullptr;
       if (!ready && captured && end == cudaSuccess) ready = cudaGraphInstantiate(&graph_exec_, g, 0) == cudaSuccess;
       if (ready) {
-        graph_key_ = std::move(key);
+        graph_key_ = a;
       } else {
         graphs_ = false;  // e.g. a library that cannot be captured: plain launches from now on
         if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
@@ -324,51 +378,44 @@ class CudaModel : public Model {
       }
       if (g) cudaGraphDestroy(g);
       cudaGetLastError();
-      if (!graphs_) return launch(*cache, p, b);
+      if (!graphs_) return launch_pass(fixed_, a, marker());
     }
     HW_CUDA(cudaGraphLaunch(graph_exec_, stream_));
   }
 
-  struct Bufs {
-    float *x, *tmp, *qkv, *q, *partial, *logits;
-    bf16 *h, *hl;
-  };
-
-  void launch(CudaCache& cache, const Plan& p, const Bufs& b) {
+  // The one place a pass's arguments are gathered: sizes, the cache, the metadata and every buffer, grown to
+  // this pass's size.
+  PassArgs pass_args(CudaCache& cache, const Plan& p) {
     const int T = p.T, H = s_.hidden, I = s_.intermediate, Q = s_.heads * s_.head_dim;
     const int W = Q + 2 * s_.kv_heads * s_.head_dim;
-    mark("embed");
-    cuda::embed(stream_, embed_, d_tokens_, T, H, b.x);
-    for (int l = 0; l < s_.layers; l++) {
-      const DevLayer& L = layers_[l];
-      mark("rmsnorm");
-      cuda::add_rmsnorm(stream_, b.x, l ? b.tmp : nullptr, L.attn_norm, T, H, s_.rms_eps, b.h);
-      mark("gemm qkv");
-      gemm_.run(stream_, b.h, T, H, L.w_qkv, W, L.qkv_bias, b.qkv);
-      mark("qkv epilogue");
-      cuda::qkv_post(stream_, geom_, b.qkv, T, L.q_norm, L.k_norm, s_.rms_eps, d_tok_page_, d_tok_slot_, d_tok_local_,
-                     rope_.ptr(), b.q, cache.k(l), cache.v(l));
-      mark("attention");
-      cuda::attention(stream_, geom_, ap_, b.q, cache.k(l), cache.v(l), rope_.ptr(), b.partial, b.h);
-      mark("gemm o");
-      gemm_.run(stream_, b.h, T, Q, L.w_o, H, nullptr, b.tmp);
-      mark("rmsnorm");
-      cuda::add_rmsnorm(stream_, b.x, b.tmp, L.mlp_norm, T, H, s_.rms_eps, b.h);
-      mark("gemm gate/up");
-      gemm_.run(stream_, b.h, T, H, L.w_gu, 2 * I, nullptr, b.qkv);
-      mark("swiglu");
-      cuda::swiglu(stream_, b.qkv, T, I, b.h);
-      mark("gemm down");
-      gemm_.run(stream_, b.h, T, I, L.w_down, H, nullptr, b.tmp);
-    }
-    if (p.L > 0) {
-      mark("rmsnorm");
-      cuda::add_rmsnorm(stream_, b.x, b.tmp, final_norm_, T, H, s_.rms_eps, b.h);
-      cuda::gather_rows(stream_, b.h, d_logit_rows_, p.L, H, b.hl);
-      mark("gemm lm_head");
-      gemm_.run(stream_, b.hl, p.L, H, lm_head_, s_.vocab, nullptr, b.logits);
-    }
-    mark(nullptr);
+    PassArgs a{};
+    a.T = T;
+    a.L = p.L;
+    a.page_size = cache.page_size();
+    a.slots = slots_;
+    a.k = cache.k(0);
+    a.v = cache.v(0);
+    a.layer_stride = cache.layer_stride();
+    a.ap = ap_;
+    a.rope = rope_.ptr();
+    a.tokens = d_tokens_;
+    a.tok_page = d_tok_page_;
+    a.tok_slot = d_tok_slot_;
+    a.tok_local = d_tok_local_;
+    a.logit_rows = d_logit_rows_;
+    a.x = x_.get(size_t(T) * H);
+    a.tmp = tmp_.get(size_t(T) * H);
+    a.h = h_.get(size_t(T) * std::max(H, std::max(I, Q)));
+    a.qkv = qkv_.get(size_t(T) * std::max(W, 2 * I));
+    a.q = q_.get(size_t(T) * Q);
+    a.partial = partial_.get(std::max<size_t>(1, cuda::attention_partial_floats(geom_, slots_)));
+    a.hl = hl_.get(size_t(std::max(1, p.L)) * H);
+    a.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
+    return a;
+  }
+
+  std::function<void(const char*)> marker() {
+    return [this](const char* stage) { mark(stage); };
   }
 
   // The profile option: device time per stage (events between launches; no graphs), summed over passes and
@@ -423,7 +470,8 @@ class CudaModel : public Model {
           *d_logit_rows_ = nullptr;
   cuda::AttnPlan ap_{};
   bool graphs_ = true;
-  std::vector<uintptr_t> graph_key_;
+  Fixed fixed_{};
+  PassArgs graph_key_{};
   cudaGraphExec_t graph_exec_ = nullptr;
   bool profile_ = false;
   size_t marks_ = 0;
