@@ -70,14 +70,23 @@ export class KVCache {
 
   /** Makes room in `block` for `length` tokens in all; throws when the pool is exhausted. */
   reserve(block: Block, length: number): void {
-    const need = Math.ceil(length / this.pageSize) - block.pages.length;
-    if (need <= 0) return;
-    if (need > this.#free.length) {
+    this.reserveAll(new Map([[block, length]]));
+  }
+
+  /** Makes room in every block for its length, all or none: throws (taking nothing) when the pool is short. */
+  reserveAll(lengths: ReadonlyMap<Block, number>): void {
+    let total = 0;
+    for (const [b, length] of lengths) total += Math.max(0, Math.ceil(length / this.pageSize) - b.pages.length);
+    if (total > this.#free.length) {
       throw new Error(
         `KV cache exhausted: ${this.native.pages} pages of ${this.pageSize} tokens (${this.capacityTokens} tokens) are in use; ` +
           `make the cache larger (more tokens) or free blocks`,
       );
     }
-    for (let i = 0; i < need; i++) block.pages.push(this.#free.pop()!);
+    for (const [b, length] of lengths) {
+      for (let need = Math.ceil(length / this.pageSize) - b.pages.length; need > 0; need--) {
+        b.pages.push(this.#free.pop()!);
+      }
+    }
   }
 }

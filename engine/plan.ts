@@ -31,20 +31,35 @@ export interface EncodedPlan {
 
 /** Validates rows, reserves pages, and encodes the plan (formats.ts). Block lengths advance only via commitPlan. */
 export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = false): EncodedPlan {
+  const scan = scanRows(cache, rows);
+  cache.reserveAll(scan.newLen);
+  const lenOf = (b: Block) => scan.newLen.get(b) ?? b.length;
+  const P = scan.blocks.reduce((a, b) => a + Math.ceil(lenOf(b) / cache.pageSize), 0);
+  const counts = { T: scan.T, R: rows.length, B: scan.blocks.length, E: scan.E, L: scan.L, P };
+  // Each section's start, walking the table.
+  const at: Record<string, number> = {};
+  let size = PLAN_HEADER.length;
+  for (const s of PLAN_SECTIONS) (at[s.name] = size, size += counts[s.count] + s.plus);
+  const plan = new Int32Array(size);
+  plan.set([PLAN_MAGIC, ABI_VERSION, counts.T, counts.R, counts.B, counts.E, counts.L, keyRotation ? 1 : 0, P]);
+  const logitRows = writeRows(plan, at, rows, scan.blockIndex, lenOf);
+  plan[at.row_token_start + counts.R] = counts.T;
+  plan[at.row_view_start + counts.R] = counts.E;
+  let p = 0;
+  for (const [i, b] of scan.blocks.entries()) {
+    plan[at.block_len + i] = lenOf(b);
+    plan[at.block_page_start + i] = p;
+    const pages = Math.ceil(lenOf(b) / cache.pageSize);
+    for (let k = 0; k < pages; k++) plan[at.block_pages + p++] = b.pages[k];
+  }
+  plan[at.block_page_start + counts.B] = P;
+  return { plan, logitRows, logitCount: counts.L };
+}
+
+/** Checks every row (nothing changes when one is bad); numbers the blocks in the order views name them. */
+function scanRows(cache: KVCache, rows: readonly Row[]) {
   if (rows.length === 0) throw new Error("plan: no rows");
-  const blockIndex = new Map<Block, number>();
-  const blocks: Block[] = [];
-  const newLen = new Map<Block, number>();
-  const index = (b: Block) => {
-    let i = blockIndex.get(b);
-    if (i === undefined) {
-      if (!cache.owns(b)) throw new Error(`plan: block ${b.label || b.id} is not (or no longer) in this cache`);
-      i = blocks.length;
-      blockIndex.set(b, i);
-      blocks.push(b);
-    }
-    return i;
-  };
+  const blockIndex = new Map<Block, number>(), blocks: Block[] = [], newLen = new Map<Block, number>();
   let T = 0, E = 0, L = 0;
   for (const [r, row] of rows.entries()) {
     const n = row.tokens.length;
@@ -55,75 +70,56 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
     let own = 0;
     for (const b of row.view) if (b === row.block) own++;
     if (own !== 1) throw new Error(`plan: row ${r}'s view holds its own block ${own} times (exactly once is required)`);
+    for (let i = 0; i < n; i++) {
+      const id = row.tokens[i];
+      if (id !== (id | 0) || id < 0) throw new Error(`plan: row ${r} token ${i} is ${id}, not a token id`);
+    }
     newLen.set(row.block, row.block.length + n);
     T += n;
     E += row.view.length;
     L += row.logits === "all" ? n : row.logits === "none" ? 0 : 1;
   }
-  for (const row of rows) for (const b of row.view) index(b);
-  for (const [b, len] of newLen) cache.reserve(b, len);
-  const lenOf = (b: Block) => newLen.get(b) ?? b.length;
-  const B = blocks.length;
-  let P = 0;
-  for (const b of blocks) P += Math.ceil(lenOf(b) / cache.pageSize);
-  const R = rows.length;
-  const counts = { T, R, B, E, L, P };
-  // Each section's start, walking the table.
-  const start: Record<string, number> = {};
-  let size = PLAN_HEADER.length;
-  for (const s of PLAN_SECTIONS) (start[s.name] = size, size += counts[s.count] + s.plus);
-  const plan = new Int32Array(size);
-  plan.set([PLAN_MAGIC, ABI_VERSION, T, R, B, E, L, keyRotation ? 1 : 0, P]);
-  const {
-    tokens,
-    row_token_start: rowTokenStart,
-    row_block: rowBlock,
-    row_write_start: rowWrite,
-    row_query_start: rowQuery,
-    row_view_start: rowView,
-    view_block: viewBlock,
-    view_offset: viewOffset,
-    block_len: blockLen,
-    block_page_start: blockPageStart,
-    block_pages: blockPages,
-    logit_tokens: logitTokens,
-  } = start;
+  for (const row of rows) {
+    for (const b of row.view) {
+      if (blockIndex.has(b)) continue;
+      if (!cache.owns(b)) throw new Error(`plan: block ${b.label || b.id} is not (or no longer) in this cache`);
+      blockIndex.set(b, blocks.length);
+      blocks.push(b);
+    }
+  }
+  return { blockIndex, blocks, newLen, T, E, L };
+}
+
+/** The rows' sections: tokens, their blocks, views with offsets, query positions, logit tokens. */
+function writeRows(
+  plan: Int32Array,
+  at: Record<string, number>,
+  rows: readonly Row[],
+  blockIndex: Map<Block, number>,
+  lenOf: (b: Block) => number,
+): [number, number][] {
   const logitRows: [number, number][] = [];
   let t = 0, e = 0, l = 0;
   for (const [r, row] of rows.entries()) {
     const n = row.tokens.length;
-    plan[rowTokenStart + r] = t;
-    plan[rowBlock + r] = blockIndex.get(row.block)!;
-    plan[rowWrite + r] = row.block.length;
-    plan[rowView + r] = e;
+    plan[at.row_token_start + r] = t;
+    plan[at.row_block + r] = blockIndex.get(row.block)!;
+    plan[at.row_write_start + r] = row.block.length;
+    plan[at.row_view_start + r] = e;
     let offset = 0;
     for (const b of row.view) {
-      if (b === row.block) plan[rowQuery + r] = offset + row.block.length;
-      plan[viewBlock + e] = blockIndex.get(b)!;
-      plan[viewOffset + e] = offset;
+      if (b === row.block) plan[at.row_query_start + r] = offset + row.block.length;
+      plan[at.view_block + e] = blockIndex.get(b)!;
+      plan[at.view_offset + e] = offset;
       offset += lenOf(b);
       e++;
     }
     const first = row.logits === "all" ? 0 : row.logits === "none" ? n : n - 1;
     logitRows.push([l, n - first]);
-    for (let i = first; i < n; i++) plan[logitTokens + l++] = t + i;
-    for (let i = 0; i < n; i++) {
-      const id = row.tokens[i];
-      if (id !== (id | 0) || id < 0) throw new Error(`plan: row ${r} token ${i} is ${id}, not a token id`);
-      plan[tokens + t++] = id;
-    }
+    for (let i = first; i < n; i++) plan[at.logit_tokens + l++] = t + i;
+    for (let i = 0; i < n; i++) plan[at.tokens + t++] = row.tokens[i];
   }
-  plan[rowTokenStart + R] = T;
-  plan[rowView + R] = E;
-  let p = 0;
-  for (const [i, b] of blocks.entries()) {
-    plan[blockLen + i] = lenOf(b);
-    plan[blockPageStart + i] = p;
-    const pages = Math.ceil(lenOf(b) / cache.pageSize);
-    for (let k = 0; k < pages; k++) plan[blockPages + p++] = b.pages[k];
-  }
-  plan[blockPageStart + B] = P;
-  return { plan, logitRows, logitCount: L };
+  return logitRows;
 }
 
 /** Pages the cache must hand out for these rows to be written. */

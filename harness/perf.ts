@@ -59,21 +59,25 @@ async function main() {
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));
 }
 
+/** The device's copy bandwidth (read + write, bytes/s): the floor every pass is measured against. */
+function floorBandwidth(device: string): number {
+  check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
+  const native = loadNative(), gpu = native.cudaInfo();
+  check(
+    device === "cpu" || gpu.deviceCount > 0,
+    `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`,
+  );
+  return device === "cuda" ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
+}
+
 async function enginePerf(
   values: { model: string; device: string; iterations: string; cuda?: string },
   workers: number[],
   contexts: number[],
 ) {
-  check(values.device === "cpu" || values.device === "cuda", `--device: expected cpu or cuda, got "${values.device}"`);
   const cuda = values.device === "cuda";
   const iterations = list(values.iterations, "iterations")[0];
-  const native = loadNative();
-  const gpu = native.cudaInfo();
-  check(
-    !cuda || gpu.deviceCount > 0,
-    `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`,
-  );
-  const bandwidth = cuda ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
+  const native = loadNative(), bandwidth = floorBandwidth(values.device);
   const t0 = performance.now();
   const engine = await Engine.load(values.model, {
     device: values.device as Device,
@@ -117,27 +121,7 @@ async function enginePerf(
   const cache = engine.newCache({ tokens: Math.max(...contexts) + Math.max(...workers) * (OWN_TOKENS + 16) + 64 });
   for (const C of contexts) {
     for (const R of workers) {
-      const context = cache.newBlock("context");
-      cache.claimForBenchmark(context, C);
-      const own = Array.from({ length: R }, (_, i) => {
-        const b = cache.newBlock(`row${i}`);
-        cache.claimForBenchmark(b, OWN_TOKENS);
-        return b;
-      });
-      const pass = () => {
-        engine.forward(
-          cache,
-          own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
-        );
-        for (const b of own) cache.truncate(b, OWN_TOKENS);
-      };
-      const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-      bench.add("pass", pass);
-      await bench.run();
-      const r = bench.tasks[0].result;
-      for (const b of [context, ...own]) cache.free(b);
-      if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
-      const ms = r.latency.p50;
+      const ms = await timePass(engine, cache, C, R, iterations);
       const bytes = weightBytes + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
       const floorMs = bytes / bandwidth * 1000;
       const first: number = results.find((r) => r.context === C)?.ms ?? ms;
@@ -160,6 +144,31 @@ async function enginePerf(
     }
   }
   return { model: values.model, device: engine.native.device, bandwidth, results };
+}
+
+/** The median ms of one pass of R workers over a shared C-token context, each with its own short block. */
+async function timePass(engine: Engine, cache: KVCache, C: number, R: number, iterations: number): Promise<number> {
+  const context = cache.newBlock("context");
+  cache.claimForBenchmark(context, C);
+  const own = Array.from({ length: R }, (_, i) => {
+    const b = cache.newBlock(`row${i}`);
+    cache.claimForBenchmark(b, OWN_TOKENS);
+    return b;
+  });
+  const pass = () => {
+    engine.forward(
+      cache,
+      own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
+    );
+    for (const b of own) cache.truncate(b, OWN_TOKENS);
+  };
+  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
+  bench.add("pass", pass);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  for (const b of [context, ...own]) cache.free(b);
+  if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
+  return r.latency.p50;
 }
 
 /** A backend that does nothing but what the harness needs of one: plans checked, pages reserved, tokens out. */

@@ -22,6 +22,31 @@ function golds(v: unknown, where: string): string[] {
   return v as string[];
 }
 
+/** A case file: one JSON object a line with "pred" and "gold". */
+function readCases(file: string): { v: Record<string, unknown>; golds: string[] }[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  return text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
+    ({ line, n }) => {
+      let v: Record<string, unknown>;
+      try {
+        v = JSON.parse(line);
+      } catch (e) {
+        throw new InputError(`${file}:${n}: not valid JSON (${(e as Error).message})`);
+      }
+      check(
+        v && typeof v === "object" && typeof v.pred === "string",
+        `${file}:${n}: expected {"pred": text, "gold": …}`,
+      );
+      return { v, golds: golds(v.gold, `${file}:${n}`) };
+    },
+  );
+}
+
 async function main() {
   const { values: f } = parseFlags({
     pred: { type: "string" },
@@ -41,27 +66,7 @@ async function main() {
   try {
     if (f.cases !== undefined) {
       check(f.pred === undefined && f.gold === undefined, `give either --cases or --pred and --gold\n${USAGE}`);
-      let text: string;
-      try {
-        text = readFileSync(f.cases, "utf8");
-      } catch (e) {
-        throw new InputError(`${f.cases}: cannot read (${(e as Error).message})`);
-      }
-      const cases = text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
-        ({ line, n }) => {
-          let v: Record<string, unknown>;
-          try {
-            v = JSON.parse(line);
-          } catch (e) {
-            throw new InputError(`${f.cases}:${n}: not valid JSON (${(e as Error).message})`);
-          }
-          check(
-            v && typeof v === "object" && typeof v.pred === "string",
-            `${f.cases}:${n}: expected {"pred": text, "gold": …}`,
-          );
-          return { v, golds: golds(v.gold, `${f.cases}:${n}`) };
-        },
-      );
+      const cases = readCases(f.cases);
       const results = await Promise.all(
         cases.map((c) => pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })),
       );

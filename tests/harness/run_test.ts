@@ -26,7 +26,8 @@ function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024, m
   return new Run(cache, spec);
 }
 
-Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain, checkpoints, early stop", async () => {
+/** One scripted Hogwild! run of two workers, shared by the tests below. */
+async function scriptedRun() {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
   const model = new ScriptedModel(tok, {
     Alice: "I add: 2+2 is 4.\n\nLet me also write it down. So the answer is \\boxed{4}.\n\nextra extra extra",
@@ -36,12 +37,21 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
   const run = hogwildRun(cache, [4, 12, 60, 200]);
   await runAll(model, cache, [run]);
 
+  return { model, run };
+}
+const scripted = scriptedRun();
+
+Deno.test("a scripted Hogwild! run: pass 1 prefills the prompt and protocol blocks, and writes the step prefixes", async () => {
+  const { model } = await scripted;
   // Pass 1 prefills the prompt and the three protocol blocks, and writes each worker's step prefix.
   const first = model.passes[0];
   assert.deepEqual(first.slice(0, 4).map((r) => r.block.label), ["prompt", "others-header", "own-header", "marker"]);
   assert.deepEqual(names(first[4].view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
   assert.equal(tok.decode(first[4].tokens), "**Alice [1]:** ");
+});
 
+Deno.test("a scripted Hogwild! run: finished steps commit with their finishing token, and views change in the same pass", async () => {
+  const { model } = await scripted;
   // Alice's and Bob's first steps end on ".\n\n" at the same pass; each finishing token goes into the old
   // block in its writer's old view, and the second steps begin in new blocks with both old ones in the
   // history (commit order: by worker), in the same pass.
@@ -78,7 +88,10 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
     "own-header",
     "Bob.2",
   ]);
+});
 
+Deno.test("a scripted Hogwild! run: the transcript chain, and steps in the order they ended", async () => {
+  const { model, run } = await scripted;
   // The finished step rides along once into the transcript chain, encoded in order after the prompt.
   const chain = model.passes.find((p) => p.some((r) => r.block.label === "transcript"))!.find((r) =>
     r.block.label === "transcript"
@@ -96,7 +109,10 @@ Deno.test("a scripted Hogwild! run: steps, commits, views, the transcript chain,
     [1, 2, "**Bob [2]:** It holds.\n\n"],
     [0, 2, "**Alice [2]:** Let me also write it down. So the answer is \\boxed{4}.\n\n"],
   ]);
+});
 
+Deno.test("a scripted Hogwild! run: checkpoints read by the finisher, then the early stop's answer", async () => {
+  const { model, run } = await scripted;
   // Checkpoint 4 came before any answer was written: the finisher read it (passes not counted);
   // Alice's boxed step then stopped the run, and its answer stands for every later checkpoint.
   assert.equal(run.done, true);

@@ -35,7 +35,8 @@ Deno.test("the plan's points are its numbered lines, in order, at most the limit
   for (const [outline, max, want] of cases) assert.deepEqual(parsePoints(outline, max), want, outline);
 });
 
-Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuation, finisher, early stop", async () => {
+/** One scripted Skeleton-of-Thought run (sot:1), shared by the tests below. */
+async function scriptedSot() {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
   const method = parseMethod("sot:1");
   const spec = sotSpec(method, PROBLEM, 0, { tokenizer: tok, generation, budgets: [3, 80, 200], finisherTokens: 4 });
@@ -51,6 +52,12 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   await runAll(model, cache, [run]);
   const passes = model.passes;
 
+  return { cache, spec, texts, run, passes };
+}
+const scripted = scriptedSot();
+
+Deno.test("a scripted Skeleton-of-Thought run: pass 1 writes the plain prompt and the outline's first row", async () => {
+  const { passes } = await scripted;
   // Pass 1: the plain prompt (read later by the continuation and the finisher) and the outline's first row.
   assert.deepEqual(passes[0].map((r) => [r.block.label, r.logits]), [["prompt", "none"], ["outline", "last"]]);
   assert.ok(
@@ -58,7 +65,10 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
       "\n\n" + PROBLEM + "<|im_end|>\n<|im_start|>assistant\n<think>\nPlan:\n1.",
     ),
   );
+});
 
+Deno.test("a scripted Skeleton-of-Thought run: a checkpoint during the plan: the finisher reads the work so far", async () => {
+  const { passes, run, texts } = await scripted;
   // Pass 3 is a checkpoint while the plan is being written: the finisher reads the work so far, the
   // unfinished plan marked, after the plain prompt.
   const fin = passes.find((p) => p[0].block.label === "finisher")!;
@@ -72,11 +82,14 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
     source: "finisher",
     finisher_passes: 2,
   });
+});
 
+Deno.test("a scripted Skeleton-of-Thought run: the plan's points become threads whose prompts share one block", async () => {
+  const { passes, run, spec } = await scripted;
+  const firstPoints = passes.findIndex((p) => p.some((r) => r.block.label === "points"));
   // The plan ends where "That" would begin a paragraph; its points become two threads whose prompts'
   // common beginning is one block, written once, with the first thread's row (sot:1: one thread a pass).
   assert.deepEqual(run.points, ["Add the two numbers", "Check the sum"]);
-  const firstPoints = passes.findIndex((p) => p.some((r) => r.block.label === "points"));
   const shared = passes[firstPoints].find((r) => r.block.label === "points")!;
   const p1 = passes[firstPoints].find((r) => r.block.label === "point1")!;
   assert.equal(shared.logits, "none");
@@ -88,19 +101,27 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
   );
   assert.ok(tok.decode(shared.tokens).endsWith("\n\nWork out point "), "the threads share all but their own words");
   assert.ok(tok.decode(p1.tokens).startsWith("1 of the plan, and only that point: Add the two numbers."));
+});
 
+Deno.test("a scripted Skeleton-of-Thought run: threads take turns, one a pass", async () => {
+  const { passes } = await scripted;
+  const firstPoints = passes.findIndex((p) => p.some((r) => r.block.label === "points"));
+  const contPass = passes.findIndex((p) => p.some((r) => r.block.label === "main"));
   // Turns: one thread a pass, alternating while both are unfinished, then the one left.
   const pointRows = passes.slice(firstPoints).map((p) =>
     p.filter((r) => r.block.label.startsWith("point") && r.block.label !== "points").map((r) => r.block.label)
   );
-  const contPass = passes.findIndex((p) => p.some((r) => r.block.label === "main"));
   const turns = pointRows.slice(0, contPass - firstPoints).map((l) => l.join(","));
   assert.ok(turns.every((t) => t === "point1" || t === "point2"), turns.join(" "));
   assert.deepEqual(turns.slice(0, 6), ["point1", "point2", "point1", "point2", "point1", "point2"]);
   const p1Rows = turns.filter((t) => t === "point1").length, p2Rows = turns.filter((t) => t === "point2").length;
   assert.equal(p1Rows, tok.encode("2 plus 2 is 4.<|im_end|>").length);
   assert.equal(p2Rows, tok.encode("4 minus 2 is 2, so the sum holds.<|im_end|>").length);
+});
 
+Deno.test("a scripted Skeleton-of-Thought run: the continuation reads the plan and the points' work re-encoded", async () => {
+  const { passes, texts } = await scripted;
+  const contPass = passes.findIndex((p) => p.some((r) => r.block.label === "main"));
   // The continuation: after the plain prompt, the plan and each point's work re-encoded, then the join.
   const main = passes[contPass].find((r) => r.block.label === "main")!;
   assert.deepEqual(names(main.view), ["prompt", "main"]);
@@ -110,7 +131,10 @@ Deno.test("a scripted Skeleton-of-Thought run: plan, points in turns, continuati
       "2 plus 2 is 4." +
       "\n\n**Point 2: Check the sum**\n" + "4 minus 2 is 2, so the sum holds." + texts.join,
   );
+});
 
+Deno.test("a scripted Skeleton-of-Thought run: the boxed step stops the run; texts, tokens, pages back", async () => {
+  const { run, cache } = await scripted;
   // The step with \boxed{4} stops the run: every later checkpoint has that answer.
   assert.ok(run.done);
   assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[3, "7", "finisher"], [
