@@ -5,7 +5,7 @@
  */
 import { check, InputError, parseFlags } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
-import { parseMethod } from "./methods.ts";
+import { METHOD_GRAMMAR, parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
 
 export interface BenchSpec {
@@ -42,8 +42,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
                                   once there) or random weights of a known shape   [random:qwen3-demo]
   --task ID[,ID]                  tasks (deno task tasks list)                       [synthetic]
-  --methods LIST                  hogwild:N[:layout][:fork][:no-collab][:reencode-steps], sequential,
-                                  sequential-no-early-stop, sc:N[:fork], sot[:N]
+  --methods LIST                  ${METHOD_GRAMMAR.join(",\n                                  ")}
                                   [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:48:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
