@@ -1,18 +1,8 @@
 /**
- * Skeleton-of-Thought, the paper's other parallel baseline, on the same cache and scheduler as Hogwild! runs.
- *
- *  1. outline: one writer drafts a plan, a numbered list of short points (its opening, e.g. "Plan:\n1.", is
- *     written for it), until a paragraph that is not a point begins, an end-of-sequence id or its limit;
- *  2. points: one thread per point, each under its own prompt (the problem, the plan, "work out point k"),
- *     their common beginning one shared block; all unfinished threads write in every pass (`sot`), or N of
- *     them in turns (`sot:N`: N rows per pass, round-robin, as the paper's two-worker variant); a thread ends
- *     at an end-of-sequence id or its token limit;
- *  3. continue: the main writer re-encodes the plan and every point's work after the plain prompt and goes
- *     on reasoning, with the early stop on a finished step holding \boxed{…}, until end of sequence.
- *
- * Every pass in which it samples counts toward the budget. At a checkpoint the answer is the early stop's,
- * one already written, or the finisher's: after the continuation, or, before it, after the work so far
- * re-encoded (unfinished pieces followed by the marker).
+ * Skeleton-of-Thought, the paper's other parallel baseline, on the same cache, scheduler and checkpoints as
+ * Hogwild! runs (README, "Hogwild! generation"): an outline, then one thread per point (their prompts' common
+ * beginning one shared block; all at once, or N rows a pass in turns), then the main writer goes on after the
+ * plan and the points' work re-encoded. Every pass in which it samples counts toward the budget.
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
