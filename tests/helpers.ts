@@ -70,6 +70,21 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
  */
 export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? findSharedData();
 
+/** A test that reads the shared data sets: skipped, with one line saying how to get them, where they are not. */
+export function dataTest(name: string, fn: () => Promise<void> | void): void {
+  const here = existsSync(DATA_DIR);
+  if (!here && !warned) {
+    warned = true;
+    console.error(
+      `tests: the shared evaluation sets are not at ${DATA_DIR}, so the tests that read them are skipped; ` +
+        "set HOGWILD_DATA_DIR to a folder in the layout of tasks/registry.ts (each task's dataDir), " +
+        "e.g. filled with `deno task tasks load --task ID --hub …` on a machine with network",
+    );
+  }
+  Deno.test({ name, ignore: !here, fn });
+}
+let warned = false;
+
 function findSharedData(): string {
   let dir = fileURLToPath(new URL("../..", import.meta.url));
   for (;;) {

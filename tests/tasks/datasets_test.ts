@@ -3,10 +3,9 @@
  * back as a boxed prediction, grades as correct (the rate is printed per set).
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { gradeProblem } from "../../tasks/grader.ts";
 import { loadTask } from "../../tasks/registry.ts";
-import { DATA_DIR } from "../helpers.ts";
+import { DATA_DIR, dataTest } from "../helpers.ts";
 
 const SETS: [string, number][] = [
   ["gsm8k", 1319],
@@ -19,8 +18,7 @@ const SETS: [string, number][] = [
 ];
 
 for (const [id, count] of SETS) {
-  Deno.test(`${id}: ${count} problems from the shared data; every gold, boxed, grades as correct`, async () => {
-    assert.ok(existsSync(DATA_DIR), `the shared data is not at ${DATA_DIR} (set HOGWILD_DATA_DIR)`);
+  dataTest(`${id}: ${count} problems from the shared data; every gold, boxed, grades as correct`, async () => {
     const { problems, skipped } = await loadTask(id, { dataDir: DATA_DIR });
     assert.equal(problems.length, count);
     assert.equal(skipped.length, 0);
@@ -46,7 +44,7 @@ for (const [id, count] of SETS) {
   });
 }
 
-Deno.test("problems carry text, golds and unique ids", async () => {
+dataTest("problems carry text, golds and unique ids", async () => {
   for (const [id] of SETS) {
     const { problems } = await loadTask(id, { dataDir: DATA_DIR });
     for (const p of problems) {

@@ -7,7 +7,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { InputError } from "../../engine/errors.ts";
 import { cachedFile, hubFile } from "../../engine/hub.ts";
 import { loadTask, TASKS } from "../../tasks/registry.ts";
-import { DATA_DIR } from "../helpers.ts";
+import { DATA_DIR, dataTest } from "../helpers.ts";
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "hogwild-tasks-"));
@@ -100,7 +100,7 @@ Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside
   assert.deepEqual(o.problems.map((p) => p.golds), [["\\frac{1}{2}"], ["1, 3"]]);
 });
 
-Deno.test("the --data-dir layout, and the expected count guards a truncated set", async () => {
+dataTest("the --data-dir layout, and the expected count guards a truncated set", async () => {
   const r = await loadTask("aime25", { dataDir: DATA_DIR });
   assert.equal(r.problems.length, 30);
   assert.deepEqual(r.problems.slice(0, 3).map((p) => p.golds[0]), ["70", "588", "16"]);

@@ -1,7 +1,7 @@
 /** The synthetic task: deterministic per seed, knobs that work, answers that are right. */
 import assert from "node:assert/strict";
 import { loadTask } from "../../tasks/registry.ts";
-import { DATA_DIR } from "../helpers.ts";
+import { DATA_DIR, dataTest } from "../helpers.ts";
 
 /** Recomputes a part's value from its text, independently of the generator. */
 function partValue(text: string): bigint {
@@ -46,7 +46,7 @@ Deno.test("synthetic problems: deterministic per seed, knobs respected, every an
   await assert.rejects(loadTask("synthetic", { synthetic: { parts: 0 } }), /synthetic: parts must be 1\.\.26/);
 });
 
-Deno.test("GSM8K×5: 128 groups of 5 distinct questions, a seeded grouping", async () => {
+dataTest("GSM8K×5: 128 groups of 5 distinct questions, a seeded grouping", async () => {
   const a = await loadTask("gsm8k-x5", { dataDir: DATA_DIR, seed: 1 });
   const b = await loadTask("gsm8k-x5", { dataDir: DATA_DIR, seed: 1 });
   const c = await loadTask("gsm8k-x5", { dataDir: DATA_DIR, seed: 2 });

@@ -1,6 +1,6 @@
 /** deno task tasks: listing, loading from a source, and bad flags as one line with exit code 2. */
 import assert from "node:assert/strict";
-import { DATA_DIR } from "../helpers.ts";
+import { DATA_DIR, dataTest } from "../helpers.ts";
 
 async function tasks(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -16,7 +16,7 @@ async function tasks(...args: string[]) {
   };
 }
 
-Deno.test("tasks list and load", async () => {
+dataTest("tasks list and load", async () => {
   const list = await tasks("list");
   assert.equal(list.code, 0);
   assert.match(list.stdout, /gsm8k-x5 .*finisher 64 tokens/);
