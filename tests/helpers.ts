@@ -77,8 +77,8 @@ export function dataTest(name: string, fn: () => Promise<void> | void): void {
     warned = true;
     console.error(
       `tests: the shared evaluation sets are not at ${DATA_DIR}, so the tests that read them are skipped; ` +
-        "set HOGWILD_DATA_DIR to a folder in the layout of tasks/registry.ts (each task's dataDir), " +
-        "e.g. filled with `deno task tasks load --task ID --hub …` on a machine with network",
+        "set HOGWILD_DATA_DIR to a copy of them: one folder per task with the files its dataDir names in " +
+        "tasks/registry.ts (`deno task tasks list` gives each set's source)",
     );
   }
   Deno.test({ name, ignore: !here, fn });
