@@ -1,6 +1,10 @@
-/** engine/plan.ts and engine/cache.ts as tables: what a plan encodes, what it refuses, how pages come and go. */
+/**
+ * engine/plan.ts and engine/cache.ts as tables: what a plan encodes, what it refuses, how pages come and go,
+ * and that a pass the core refuses gives its pages back.
+ */
 import assert from "node:assert/strict";
 import { KVCache } from "../../engine/cache.ts";
+import { Engine } from "../../engine/model.ts";
 import { PLAN_HEADER, PLAN_SECTIONS } from "../../engine/formats.ts";
 import { commitPlan, encodePlan, pagesNeeded, type Row } from "../../engine/plan.ts";
 
@@ -139,4 +143,21 @@ Deno.test("pages: reserve, commit, truncate, free, and what a pass still needs",
   assert.deepEqual([a.length, c.freePages, c.owns(a), c.owns(b)], [0, 7, false, true]);
   assert.throws(() => c.reserve(b, 100), /KV cache exhausted: 8 pages of 4 tokens/);
   assert.equal(b.pages.length, 1, "a refused reservation takes nothing");
+});
+
+Deno.test("a pass the core refuses leaves no page reserved and no block longer", async () => {
+  const engine = await Engine.load("random:qwen3-demo", { tokenizer: false });
+  const c = engine.newCache({ tokens: 256 });
+  const [a, b] = [c.newBlock("a"), c.newBlock("b")];
+  engine.forward(c, [{ block: a, view: [a], tokens: [1, 2, 3] }]);
+  const free = c.freePages;
+  // A token id past the vocabulary passes the host's checks and is refused by the core, after the reservation.
+  const rows: Row[] = [{ block: a, view: [a], tokens: new Array(40).fill(5) }, {
+    block: b,
+    view: [a, b],
+    tokens: [engine.vocab + 5],
+  }];
+  assert.throws(() => engine.forward(c, rows), /token id \d+ is out of range/);
+  assert.throws(() => engine.forwardSample(c, rows), /token id \d+ is out of range/);
+  assert.deepEqual([c.freePages, a.length, b.length, a.pages.length, b.pages.length], [free, 3, 0, 1, 0]);
 });
