@@ -135,3 +135,38 @@ export function pagesNeeded(cache: KVCache, rows: readonly Row[]): number {
 export function commitPlan(rows: readonly Row[]): void {
   for (const row of rows) row.block.length += row.tokens.length;
 }
+
+/** The shape of a pass, as a cost model of its time reads it (harness/cost.ts). */
+export interface PassShape {
+  rows: number;
+  /** new tokens */
+  tokens: number;
+  /** query-key pairs: every new token against every key its view holds up to it */
+  attention: number;
+  /** distinct KV tokens the pass reads (every block of every view once, with its new tokens) */
+  kv: number;
+  /** rows whose logits come back or are sampled */
+  logits: number;
+}
+
+/** The shape of a pass over `rows`, from the blocks' lengths before it. */
+export function passShape(rows: readonly Row[]): PassShape {
+  let tokens = 0, attention = 0, logits = 0;
+  const seen = new Map<Block, number>();
+  for (const r of rows) {
+    const n = r.tokens.length;
+    let before = 0;
+    for (const b of r.view) {
+      if (b === r.block) break;
+      before += b.length;
+    }
+    const q = before + r.block.length; // the view position of the row's first new token
+    tokens += n;
+    attention += n * q + (n * (n + 1)) / 2;
+    logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;
+    for (const b of r.view) seen.set(b, Math.max(seen.get(b) ?? 0, b.length + (b === r.block ? n : 0)));
+  }
+  let kv = 0;
+  for (const len of seen.values()) kv += len;
+  return { rows: rows.length, tokens, attention, kv, logits };
+}

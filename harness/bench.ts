@@ -23,7 +23,10 @@ import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot } from "./prompts.ts";
 import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
-import { KVShortage, step, type StepModel } from "./schedule.ts";
+import { type CostOf, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
+import { calibrate } from "./calibrate.ts";
+import type { CostModel } from "./cost.ts";
+import { costOf, type Invocation, PassLog, timingText } from "./timing.ts";
 import type { Solver } from "./solver.ts";
 
 interface Job {
@@ -122,6 +125,7 @@ async function main() {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
+  const t0 = performance.now();
   const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
   console.error(
     `bench: ${jobs.length} problem × method × seed records in ${out}; ${
@@ -142,28 +146,58 @@ async function main() {
   const solver = (cache: KVCache, j: Job) =>
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
   const cache = benchCache(engine, spec, pending, solver);
+  const cost = costModel(dir, engine, cache, spec);
   const pool = new GradePool({ workers: 2 });
   const bar = progress(jobs.length);
-  let finished = jobs.length - pending.length;
-  const t0 = performance.now();
+  let finished = jobs.length - pending.length, written = 0;
+  const log = new PassLog();
   const writes: Promise<void>[] = [];
-  let atOnce = 0, pps = 0;
   try {
-    atOnce = await runJobs(engine, cache, pending, spec.concurrency, solver, (job, run) => {
-      writes.push(
-        grade(job, run, pool).then(([record, trace]) => {
-          dir.append(record, trace);
-          finished++;
-        }),
-      );
-    }, (passes) => bar.update(finished, pps = passes / ((performance.now() - t0) / 1000)));
+    await runJobs(engine, cache, pending, {
+      concurrency: spec.concurrency,
+      solver,
+      cost: costOf(cost),
+      done: (job, run) =>
+        writes.push(
+          grade(job, run, pool).then(([record, trace]) => {
+            dir.append(record, trace);
+            finished++, written++;
+          }),
+        ),
+      onPass: (info) => {
+        log.add(info);
+        bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
+      },
+    });
     await Promise.all(writes);
   } finally {
-    bar.update(finished, pps);
+    bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
+    const before = (dir.meta().invocations ?? []) as Invocation[];
+    dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
   }
-  await report(out, spec, dir.records(), (performance.now() - t0) / 1000, atOnce || spec.concurrency);
+  await report(out, spec, dir.records(), dir.meta());
+}
+
+/**
+ * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
+ * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
+ */
+function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec): CostModel {
+  const stored = dir.meta().cost_model as CostModel | undefined;
+  if (stored) return stored;
+  const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
+  const t0 = performance.now();
+  const { model } = calibrate(engine, cache, {
+    context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
+    rows: Math.min(64, spec.concurrency * (workers + 1)),
+  });
+  console.error(
+    `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  dir.updateMeta({ cost_model: model });
+  return model;
 }
 
 const keyOf = (j: Job) => recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
@@ -202,17 +236,20 @@ type MakeSolver<J = Job> = (cache: KVCache, job: J) => Solver;
  * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
  * runs are reproducible) and nothing new starts until a run ends. Returns the most runs that went at once.
  */
-export async function runJobs<J>(
-  model: StepModel,
-  cache: KVCache,
-  jobs: J[],
-  concurrency: number,
-  solver: MakeSolver<J>,
-  done: (job: J, run: Solver) => void,
-  onPass: (passes: number) => void = () => {},
-): Promise<number> {
+export interface RunJobsOptions<J> {
+  concurrency: number;
+  solver: MakeSolver<J>;
+  /** a finished run (its blocks already freed) */
+  done: (job: J, run: Solver) => void;
+  onPass?: (info: PassInfo) => void;
+  /** the cost model's prediction, for the runs' solo times */
+  cost?: CostOf;
+}
+
+export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
+  const { concurrency, solver, done } = o;
   const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
-  let reserved = 0, atOnce = 0, passes = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined;
+  let reserved = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined, info: PassInfo | undefined;
   let yielded = performance.now();
   while (queue.length || active.length || next) {
     while (!hold && active.length < concurrency && (next || queue.length)) {
@@ -224,10 +261,9 @@ export async function runJobs<J>(
       active.push(next);
       reserved += next.kv;
       next = undefined;
-      atOnce = Math.max(atOnce, active.length);
     }
     try {
-      step(model, cache, active.map((a) => a.run));
+      info = step(model, cache, active.map((a) => a.run), o.cost);
     } catch (e) {
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
@@ -247,7 +283,6 @@ export async function runJobs<J>(
       );
       continue;
     }
-    passes++;
     for (const a of active.filter((x) => x.run.done)) {
       active.splice(active.indexOf(a), 1);
       reserved -= a.kv;
@@ -255,14 +290,13 @@ export async function runJobs<J>(
       a.run.free();
       done(a.job, a.run);
     }
-    onPass(passes);
+    if (info) o.onPass?.(info);
     // Let finished gradings land in records.jsonl (and signals, timers run) about every 20 ms.
     if (performance.now() - yielded > 20) {
       await new Promise((r) => setTimeout(r, 0));
       yielded = performance.now();
     }
   }
-  return atOnce;
 }
 
 /**
@@ -343,7 +377,8 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
     grading: p.grading,
     checkpoints,
     steps: run.steps.length,
-    wall_ms: last?.wall_ms ?? 0,
+    solo_ms: last?.solo_ms ?? 0,
+    shared_ms: last?.shared_ms ?? 0,
     grader: GRADER_VERSION,
   };
   const trace = {
@@ -360,15 +395,13 @@ export async function report(
   out: string,
   spec: BenchSpec,
   records: BenchRecord[],
-  seconds?: number,
-  atOnce = spec.concurrency,
+  meta: Record<string, unknown> = {},
 ): Promise<void> {
   const points = curves(records);
   writeFileSync(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
   const files = points.length ? await writePlots(out, points, title) : [];
   const budgets = summaryBudgets(spec.budgets);
-  const concurrent = atOnce > 1;
   const summary = [
     `# ${title}`,
     "",
@@ -382,10 +415,7 @@ export async function report(
       spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
     }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
-    (concurrent
-      ? `Times: up to ${atOnce} runs shared each forward pass; a run's time is the wall time of the passes it took part in, each counted whole, so it is an upper bound of its time alone.`
-      : `Times: runs went one at a time, so a run's time is its own wall time.`) +
-    (seconds !== undefined ? ` The run took ${seconds.toFixed(1)} s.` : ""),
+    timingText(meta.cost_model as CostModel | undefined, (meta.invocations ?? []) as Invocation[]),
     "",
     summaryTable(points, budgets),
     forkAgreementText(forkAgreement(records)),

@@ -16,7 +16,9 @@ export interface CurvePoint {
   /** self-consistency's majority vote, where the method has one */
   accuracy_vote?: number;
   mean_passes: number;
-  mean_time_s: number;
+  /** mean time per problem alone on its device (the cost model's), and shared with the runs it went with */
+  mean_solo_s: number;
+  mean_shared_s: number;
 }
 
 function interval(scores: number[]): [number, number] {
@@ -57,7 +59,8 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
         ci_high: hi,
         accuracy_lenient: mean(cps.map((c) => c.score_lenient)),
         mean_passes: mean(cps.map((c) => c.passes)),
-        mean_time_s: mean(cps.map((c) => c.wall_ms)) / 1000,
+        mean_solo_s: mean(cps.map((c) => c.solo_ms)) / 1000,
+        mean_shared_s: mean(cps.map((c) => c.shared_ms)) / 1000,
       };
       if (cps.some((c) => c.vote !== undefined)) {
         point.accuracy_vote = mean(cps.map((c) => +(c.vote_equal_strict ?? false)));
@@ -78,7 +81,8 @@ export function curvesCsv(points: readonly CurvePoint[]): string {
     "accuracy_lenient",
     "accuracy_vote",
     "mean_passes",
-    "mean_time_s",
+    "mean_solo_s",
+    "mean_shared_s",
   ] as const;
   const cell = (v: unknown) => (v === undefined ? "" : typeof v === "number" ? String(+v.toFixed(6)) : String(v));
   return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
@@ -105,7 +109,7 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
     for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
       const cells = budgets.map((b) => {
         const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
-        return p ? `${(100 * p.accuracy).toFixed(1)}% (n=${p.n}, ${p.mean_time_s.toFixed(1)} s)` : "";
+        return p ? `${(100 * p.accuracy).toFixed(1)}% (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone)` : "";
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }

@@ -18,7 +18,13 @@ async function main() {
   check(f.out, "merge: --out DIR is required");
   const runs = dirs.map((d) => ({
     dir: d,
-    run: readRunJson(d) as { spec: Record<string, unknown>; spec_full: BenchSpec; planned: string[] },
+    run: readRunJson(d) as {
+      spec: Record<string, unknown>;
+      spec_full: BenchSpec;
+      planned: string[];
+      invocations?: unknown[];
+      cost_model?: unknown;
+    },
   }));
   const { shard: _s0, ...first } = runs[0].run.spec;
   const count = (runs[0].run.spec.shard as { count: number } | undefined)?.count;
@@ -58,7 +64,8 @@ async function main() {
     join(f.out, "traces.jsonl"),
     dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""),
   );
-  await report(f.out, spec, records);
+  // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
+  await report(f.out, spec, records, { invocations: runs.flatMap(({ run }) => run.invocations ?? []) });
   console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out}`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Accuracy against forward passes and against wall time, drawn with vega-lite (SVG through vega, PNG through
+ * Accuracy against forward passes and against time (solo by default, or shared), drawn with vega-lite (SVG through vega, PNG through
  * resvg with the system's DejaVu fonts: without fonts resvg drops every text silently).
  */
 import * as vl from "vega-lite";
@@ -102,6 +102,7 @@ export async function writePlots(
   title: string,
   refs: readonly ReferencePoint[] = [],
   stem = "",
+  timeAxis: "solo" | "shared" = "solo",
 ): Promise<string[]> {
   const pct = (x: number) => 100 * x;
   const rows = (x: (p: CurvePoint) => number): Row[] =>
@@ -127,7 +128,19 @@ export async function writePlots(
     steps,
   );
   await render(
-    chart(rows((p) => p.mean_time_s), [], "Wall time per problem (s)", `${title}: accuracy against wall time`),
+    timeAxis === "solo"
+      ? chart(
+        rows((p) => p.mean_solo_s),
+        [],
+        "Time per problem alone on its device (s; cost model)",
+        `${title}: accuracy against solo time`,
+      )
+      : chart(
+        rows((p) => p.mean_shared_s),
+        [],
+        "Wall time per problem, shared passes counted whole (s)",
+        `${title}: accuracy against shared wall time`,
+      ),
     time,
   );
   return [steps, time].flatMap((f) => [`${f}.svg`, `${f}.png`]);

@@ -4,7 +4,7 @@
  * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import type { Checkpoint } from "./solver.ts";
@@ -29,7 +29,9 @@ export interface BenchRecord {
   grading: "single" | "list";
   checkpoints: RecordCheckpoint[];
   steps: number;
-  wall_ms: number;
+  /** the last checkpoint's times: alone (predicted) and shared (measured) */
+  solo_ms: number;
+  shared_ms: number;
   grader: string;
 }
 
@@ -118,6 +120,18 @@ export class RunDir {
       );
     }
     return run;
+  }
+
+  /** run.json as it is now. */
+  meta(): Record<string, unknown> {
+    return JSON.parse(readFileSync(join(this.dir, "run.json"), "utf8"));
+  }
+
+  /** Adds fields to run.json, atomically (a kill leaves the old file or the new one, never half of one). */
+  updateMeta(patch: Record<string, unknown>): void {
+    const file = join(this.dir, "run.json"), tmp = file + ".tmp";
+    writeFileSync(tmp, JSON.stringify({ ...this.meta(), ...patch }, null, 1) + "\n");
+    renameSync(tmp, file);
   }
 
   /** Appends a finished problem: its trace, then its record (the record is what counts as done). */

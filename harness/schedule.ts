@@ -4,7 +4,7 @@
  * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
  */
 import type { KVCache } from "../engine/cache.ts";
-import { pagesNeeded, type Row } from "../engine/plan.ts";
+import { pagesNeeded, type PassShape, passShape, type Row } from "../engine/plan.ts";
 import type { PlannedRow, Solver } from "./solver.ts";
 
 /** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
@@ -17,10 +17,13 @@ export interface PassInfo {
   runs: number;
   /** live runs that sat the pass out for want of KV pages */
   waiting: number;
-  rows: number;
-  tokens: number;
+  /** the whole pass's shape, and its measured wall time */
+  shape: PassShape;
   ms: number;
 }
+
+/** The predicted time of a pass of this shape on this device (harness/cost.ts), ms. */
+export type CostOf = (shape: PassShape) => number;
 
 /** No live run's next pass fits in the KV cache's free pages. */
 export class KVShortage extends Error {
@@ -29,8 +32,11 @@ export class KVShortage extends Error {
   }
 }
 
-/** One forward pass for every live run that fits; undefined when none is left. */
-export function step(model: StepModel, cache: KVCache, runs: readonly Solver[]): PassInfo | undefined {
+/**
+ * One forward pass for every live run that fits; undefined when none is left. With `cost`, each run is also
+ * charged the predicted time of its own rows alone (its solo time).
+ */
+export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], cost?: CostOf): PassInfo | undefined {
   const live = runs.filter((r) => !r.done);
   if (live.length === 0) return undefined;
   const planned = live.map((run) => ({ run, rows: run.plan() }));
@@ -44,18 +50,13 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[]):
   }
   if (going.length === 0) throw new KVShortage(cache, live.length);
   const rows = going.flatMap((p) => p.rows);
+  const shape = passShape(rows), solo = going.map((p) => (cost ? cost(passShape(p.rows)) : 0));
   const t0 = performance.now();
   const ids = model.forwardSample(cache, rows);
   const ms = performance.now() - t0;
   let at = 0;
-  for (const { run, rows } of going) run.accept(ids.slice(at, at += rows.length), ms);
-  return {
-    runs: going.length,
-    waiting: live.length - going.length,
-    rows: rows.length,
-    tokens: rows.reduce((a, r) => a + r.tokens.length, 0),
-    ms,
-  };
+  going.forEach(({ run, rows }, i) => run.accept(ids.slice(at, at += rows.length), ms, solo[i]));
+  return { runs: going.length, waiting: live.length - going.length, shape, ms };
 }
 
 /** Runs every run to its end, yielding to the event loop between passes (progress, signals). */
@@ -64,8 +65,9 @@ export async function runAll(
   cache: KVCache,
   runs: readonly Solver[],
   onPass?: (p: PassInfo) => void,
+  cost?: CostOf,
 ): Promise<void> {
-  for (let info; (info = step(model, cache, runs));) {
+  for (let info; (info = step(model, cache, runs, cost));) {
     onPass?.(info);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }

@@ -23,8 +23,10 @@ export interface Checkpoint {
   source: AnswerSource;
   /** tokens generated per writer so far */
   tokens: number[];
+  /** the time it would have taken alone on this device: the cost model over its own rows of each pass, ms */
+  solo_ms: number;
   /** wall time of the passes this run took part in (shared passes counted whole), ms */
-  wall_ms: number;
+  shared_ms: number;
   finisher_passes: number;
   /** self-consistency: the most frequent of the workers' own answers */
   vote?: string | null;
@@ -70,6 +72,7 @@ export abstract class Solver {
 
   #passes = 0;
   #wallMs = 0;
+  #soloMs = 0;
   #phase: Phase = "decode";
   #final = false;
   #early?: string;
@@ -155,13 +158,17 @@ export abstract class Solver {
     return rows;
   }
 
-  /** The ids of the pass for the rows of its plan, in order (-1 for a row without a sampler); `ms`: the pass's wall time. */
-  accept(ids: readonly number[], ms: number): void {
+  /**
+   * The ids of the pass for the rows of its plan, in order (-1 for a row without a sampler); `ms`: the pass's
+   * wall time; `soloMs`: the predicted time of its own rows alone.
+   */
+  accept(ids: readonly number[], ms: number, soloMs = 0): void {
     const rows = this.#rows;
     if (ids.length !== rows.length) throw new Error(`run: ${ids.length} ids for ${rows.length} planned rows`);
     this.#rows = [];
     this.#planned = false;
     this.#wallMs += ms;
+    this.#soloMs += soloMs;
     this.passMs.push(ms);
     const finishing = this.#finisher !== undefined;
     if (!finishing) this.#passes++;
@@ -203,7 +210,8 @@ export abstract class Solver {
       answer,
       source,
       tokens: this.tokens(),
-      wall_ms: +this.#wallMs.toFixed(2),
+      solo_ms: +this.#soloMs.toFixed(2),
+      shared_ms: +this.#wallMs.toFixed(2),
       finisher_passes: this.#finisher?.passes ?? 0,
       ...(vote !== undefined ? { vote } : {}),
     };

@@ -120,3 +120,28 @@ export class ScriptedModel implements StepModel {
     });
   }
 }
+
+/**
+ * A model whose next token depends only on the row (its block's label and length), so a run writes the same
+ * text whatever runs share its passes: a step ends every `every` tokens; the finisher closes the box. It keeps
+ * the peak of pages in use in `peak`, if given.
+ */
+export class RowModel implements StepModel {
+  readonly #stepEnd: number;
+  readonly #close: number[];
+  constructor(tok: TextTokenizer, readonly every: number, readonly peak?: { pages: number }) {
+    this.#stepEnd = tok.encode(".\n\n")[0];
+    this.#close = tok.encode("4}");
+  }
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    if (this.peak) this.peak.pages = Math.max(this.peak.pages, cache.native.pages - cache.freePages);
+    return rows.map((r) => {
+      if (!r.sampler) return -1;
+      if (r.block.label === "finisher") return this.#close[Math.min(r.block.length, this.#close.length) - 1];
+      const n = r.block.length + r.block.label.length;
+      return n % this.every === 0 ? this.#stepEnd : 1000 + (n * 7919) % 50000;
+    });
+  }
+}

@@ -31,7 +31,8 @@ function records(dir: string): BenchRecord[] {
 
 /** What a record says, without the wall times (which differ from run to run). */
 function content(r: BenchRecord) {
-  return { ...r, wall_ms: 0, checkpoints: r.checkpoints.map((c) => ({ ...c, wall_ms: 0 })) };
+  const untimed = { solo_ms: 0, shared_ms: 0 };
+  return { ...r, ...untimed, checkpoints: r.checkpoints.map((c) => ({ ...c, ...untimed })) };
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-bench-"));

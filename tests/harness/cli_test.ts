@@ -72,7 +72,8 @@ function record(task: string, method: string, problem: string, budget: number, r
     golds: ["1"],
     grading: "single",
     steps: 1,
-    wall_ms: 10,
+    solo_ms: 10,
+    shared_ms: 10,
     grader: "hogwild-grader/1",
     checkpoints: [{
       budget,
@@ -84,7 +85,8 @@ function record(task: string, method: string, problem: string, budget: number, r
       score_strict: +right,
       score_lenient: +right,
       tokens: [budget],
-      wall_ms: 10,
+      solo_ms: 10,
+      shared_ms: 10,
       finisher_passes: 3,
     }],
   };

@@ -20,7 +20,8 @@ function record(
     score_strict: +right,
     score_lenient: +right,
     tokens: [budget],
-    wall_ms: 1,
+    solo_ms: 1,
+    shared_ms: 1,
     finisher_passes: source === "finisher" ? 2 : 0,
   }));
   return {
@@ -32,7 +33,8 @@ function record(
     grading: "single",
     checkpoints,
     steps: 1,
-    wall_ms: 1,
+    solo_ms: 1,
+    shared_ms: 1,
     grader: "g",
   };
 }

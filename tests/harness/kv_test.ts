@@ -9,39 +9,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KVCache } from "../../engine/cache.ts";
-import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { runJobs } from "../../harness/bench.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
-import { KVShortage, runAll, step, type StepModel } from "../../harness/schedule.ts";
+import { KVShortage, runAll, step } from "../../harness/schedule.ts";
 import { type Solver, TYPICAL_STEP } from "../../harness/solver.ts";
+import { RowModel } from "../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
-const STEP_END = tok.encode(".\n\n")[0], CLOSE = tok.encode("4}");
+const rowModel = (every: number, peak?: { pages: number }) => new RowModel(tok, every, peak);
 const LONG = "Here is a long problem statement with many numbers: " +
   Array.from({ length: 400 }, (_, i) => `${i * 7 % 113}`).join(", ") +
   ". Add them.";
-
-/**
- * A model whose next token depends only on the row (its block's label and length), so a run writes the same
- * text whatever runs share its passes: a step ends every `every` tokens; the finisher closes the box.
- */
-function rowModel(every: number, peak?: { pages: number }): StepModel {
-  return {
-    forwardSample(cache: KVCache, rows: readonly Row[]) {
-      encodePlan(cache, rows);
-      commitPlan(rows);
-      if (peak) peak.pages = Math.max(peak.pages, cache.native.pages - cache.freePages);
-      return rows.map((r) => {
-        if (!r.sampler) return -1;
-        if (r.block.label === "finisher") return CLOSE[Math.min(r.block.length, CLOSE.length) - 1];
-        const n = r.block.length + r.block.label.length;
-        return n % every === 0 ? STEP_END : 1000 + (n * 7919) % 50000;
-      });
-    },
-  };
-}
 
 const make = (cache: KVCache, method: string, problem: string, seed = 0, budgets = [64, 128, 256]) =>
   newSolver(cache, parseMethod(method), problem, seed, { tokenizer: tok, generation, budgets, finisherTokens: 8 });
@@ -74,7 +54,10 @@ Deno.test("a run's KV bound counts its real prompt and holds through a whole run
 });
 
 /** What a run wrote and answered, without wall times. */
-const outcome = (r: Solver) => ({ texts: r.texts(), checkpoints: r.checkpoints.map(({ wall_ms: _w, ...c }) => c) });
+const outcome = (r: Solver) => ({
+  texts: r.texts(),
+  checkpoints: r.checkpoints.map(({ solo_ms: _s, shared_ms: _w, ...c }) => c),
+});
 
 Deno.test("a run whose rows do not fit sits the pass out with its plan kept, and ends as it would alone", async () => {
   const alone = [];
@@ -125,7 +108,7 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   const log = console.error;
   console.error = (s: string) => errors.push(s);
   try {
-    await runJobs(rowModel(1), cache, jobs, 3, solver, (j, r) => got.set(j.seed, outcome(r)));
+    await runJobs(rowModel(1), cache, jobs, { concurrency: 3, solver, done: (j, r) => got.set(j.seed, outcome(r)) });
   } finally {
     console.error = log;
   }
@@ -138,7 +121,7 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   // A run that alone outgrows the cache is one clear error.
   const tiny = new KVCache({ bytes: 0, pages: 8, pageSize: 16 });
   await assert.rejects(
-    runJobs(rowModel(1), tiny, jobs.slice(0, 1), 1, solver, () => {}),
+    runJobs(rowModel(1), tiny, jobs.slice(0, 1), { concurrency: 1, solver, done: () => {} }),
     /one run needs more than the whole cache; give a larger --kv-tokens/,
   );
 });
@@ -184,7 +167,12 @@ Deno.test("bench: long prompts at a tight --kv-tokens run fewer at a time, with 
   assert.match(tight.stderr, new RegExp(`a run may need up to ${need}: fewer than 4 runs may go at a time`));
   const records = (d: string) =>
     readFileSync(join(dir, d, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-      .map((r) => ({ ...r, wall_ms: 0, checkpoints: r.checkpoints.map((c: object) => ({ ...c, wall_ms: 0 })) }))
+      .map((r) => ({
+        ...r,
+        solo_ms: 0,
+        shared_ms: 0,
+        checkpoints: r.checkpoints.map((c: object) => ({ ...c, solo_ms: 0, shared_ms: 0 })),
+      }))
       .sort((a, b) => `${a.problem_id} ${a.method}`.localeCompare(`${b.problem_id} ${b.method}`));
   assert.deepEqual(records("tight"), records("roomy"));
 });
