@@ -81,6 +81,12 @@ for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
   else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
 done
 
+if in_time "deno task perf --paper-table"; then
+  echo; echo "## the paper's Table 1 on this card (deno task perf --paper-table, random:qwq-32b in bf16; the paper: QwQ-32B-AWQ on an L40S)"
+  HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi --allow-env --allow-sys \
+    .device/perf.js --paper-table --device cuda --model random:qwq-32b --iterations 5 2>&1 | tee "$OUT/paper-table.log" | tail -22
+fi
+
 for f in "$REC"/perf-*.hwrec; do
   echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
   # GEMM auto: own CUDA-core kernel up to 2 rows, cuBLAS above; GEMM mma: own tensor-core kernel up to 32 rows;

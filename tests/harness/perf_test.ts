@@ -67,3 +67,17 @@ Deno.test("perf times the harness alone on a backend that does nothing", async (
     assert.match(r.stdout, new RegExp(`^\\| 2 \\| ${x.problems} \\| ${x.ms.toFixed(3)} \\|`, "m"));
   }
 });
+
+Deno.test("perf --paper-table prints the paper's Table 1 on this device beside the paper's rows", async () => {
+  const r = await perf("--paper-table", "--model", "random:qwen3-demo", "--iterations", "1");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# The paper's Table 1 on this CPU, random:qwen3-demo/);
+  assert.match(r.stdout, /\| metric \| workers \| where \| 1024 \| 2048 \| 4096 \| 8192 \| 16384 \|/);
+  for (const metric of ["tokens/s", "latency/forward \\(ms\\)", "time to generate N tokens \\(s\\)"]) {
+    for (const w of [1, 2, 4]) {
+      assert.match(r.stdout, new RegExp(`^\\| ${metric} \\| ${w} \\| here( \\| \\d+\\.\\d){5} \\|$`, "m"));
+      assert.match(r.stdout, new RegExp(`^\\| ${metric} \\| ${w} \\| NVIDIA L40S( \\| \\d+\\.\\d){5} \\|$`, "m"));
+    }
+  }
+  assert.match(r.stdout, /\| tokens\/s \| 4 \| NVIDIA L40S \| 68\.9 \| 69\.0 \| 69\.1 \| 66\.3 \| 60\.3 \|/);
+});
