@@ -2,8 +2,8 @@
  * deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]: curves of several runs on one chart (two models, two
  * settings), with the paper's reference points (harness/reference/paper.json, each with its source).
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "./curves.ts";
 import { type ReferencePoint, writePlots } from "./plots.ts";
@@ -18,8 +18,9 @@ export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
 
 const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]";
 
-/** The machine a run folder's times come from: its GPU, else its CPU. */
+/** The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json). */
 function machineName(dir: string): string {
+  if (!existsSync(join(dir, "run.json"))) return "unknown machine";
   const m = (readRunJson(dir).machine ?? {}) as { gpu?: string | null; cpu?: string };
   return m.gpu || m.cpu || "unknown machine";
 }
