@@ -159,8 +159,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
   check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
   if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
-  const eps = c.rms_norm_eps ?? 1e-6;
-  check(typeof eps === "number" && eps > 0, `${file}: field "rms_norm_eps" must be a positive number`);
+  const eps = num(c, "rms_norm_eps", file, 1e-6);
   return {
     family: fam.family,
     hidden,

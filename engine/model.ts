@@ -162,8 +162,16 @@ export class Engine {
       this.native.forwardSample(cache.native, e.plan, specs, suppress, ids);
     });
     this.#recorders.get(cache)?.add(plan, new Float32Array(0));
+    const bad = ids.indexOf(-1);
+    if (bad >= 0) throw this.#nan(bad);
     let k = 0;
     return rows.map((r) => (r.sampler ? ids[k++] : -1));
+  }
+
+  #nan(logitRow: number): Error {
+    return new Error(
+      `${this.source}: the forward pass produced NaN logits (logits row ${logitRow}): the weights hold NaN or Inf, or the activations overflow`,
+    );
   }
 
   /** Encodes the plan (reserving pages), runs it, and commits the rows; a pass that fails gives its new pages back. */
@@ -187,6 +195,8 @@ export class Engine {
       this.native.forward(cache.native, e.plan, logits);
     }, opts.keyRotation);
     this.#recorders.get(cache)?.add(plan, logits);
+    const bad = logits.findIndex(Number.isNaN);
+    if (bad >= 0) throw this.#nan(Math.floor(bad / this.vocab));
     return logitRows.map(([first, n]) => logits.subarray(first * this.vocab, (first + n) * this.vocab));
   }
 }

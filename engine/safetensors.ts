@@ -48,6 +48,7 @@ export function readHeader(file: string): TensorInfo[] {
     } catch (e) {
       throw new InputError(`${file}: header is not valid JSON (${(e as Error).message})`);
     }
+    check(json !== null && typeof json === "object" && !Array.isArray(json), `${file}: header is not a JSON object`);
     const dataSize = size - 8 - n;
     const out: TensorInfo[] = [];
     for (const [name, v] of Object.entries(json)) {
@@ -81,10 +82,36 @@ export function readHeader(file: string): TensorInfo[] {
       );
       out.push({ name, file, offset: 8 + n + b, nbytes, dtype: t.dtype as TensorDType, shape });
     }
+    checkTiling(file, out, 8 + n, dataSize);
     return out;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The format requires the tensors to tile the data region exactly: in offset order, each begins where the one
+ * before ended, the first at 0 and the last at the file's end. A header a byte short, overlapping or swapped
+ * offsets, gaps and trailing bytes all break it (and would otherwise load shifted or garbled weights).
+ */
+function checkTiling(file: string, tensors: readonly TensorInfo[], base: number, dataSize: number): void {
+  let at = 0;
+  for (const t of [...tensors].sort((a, b) => a.offset - b.offset || a.nbytes - b.nbytes)) {
+    const begin = t.offset - base;
+    check(
+      begin === at,
+      begin < at
+        ? `${file}: tensor "${t.name}" overlaps the one before it (data_offsets begin ${begin}, the previous ends at ${at})`
+        : `${file}: ${
+          begin - at
+        } bytes before tensor "${t.name}" belong to no tensor (a gap at ${at}; header length off?)`,
+    );
+    at = begin + t.nbytes;
+  }
+  check(
+    at === dataSize,
+    `${file}: ${dataSize - at} bytes after the last tensor belong to none (trailing bytes, or a header length off)`,
+  );
 }
 
 /** Every tensor of the checkpoint in `dir`, by name. */

@@ -65,8 +65,24 @@ export function expectedTensors(c: ModelConfig): { name: string; hf: string; sha
   return t;
 }
 
-/** Maps a checkpoint's tensors onto the config; `dir` names the checkpoint in errors. */
+/** Tensors a checkpoint may hold that no architecture here reads: computed buffers, never weights. */
+const HARMLESS = [/\.rotary_emb\.inv_freq$/];
+
+/**
+ * Maps a checkpoint's tensors onto the config; `dir` names the checkpoint in errors. A tensor the config's
+ * architecture does not use is an error: it means the config and the weights disagree (a layer count too
+ * small, another model_type), which would otherwise run with part of the model ignored.
+ */
 export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, TensorInfo>, dir: string): ModelSpec {
+  const expected = new Set(expectedTensors(config).map((t) => t.hf));
+  const unused = [...tensors.keys()].filter((n) => !expected.has(n) && !HARMLESS.some((h) => h.test(n)));
+  check(
+    unused.length === 0,
+    `${dir}: the checkpoint holds ${unused.length} tensor${unused.length > 1 ? "s" : ""} the ${config.family} config ` +
+      `(${config.layers} layers${config.tiedEmbeddings ? ", tied embeddings" : ""}) does not use, e.g. ${
+        unused.slice(0, 3).join(", ")
+      }: config.json and the weights disagree`,
+  );
   const out: SpecTensor[] = [];
   for (const want of expectedTensors(config)) {
     const t = tensors.get(want.hf);

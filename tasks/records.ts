@@ -61,15 +61,12 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       } catch (e) {
         throw new InputError(`${file}: not a readable parquet file (${(e as Error).message})`);
       }
+      check(rows.length > 0, `${file}: holds no records`);
       rows.forEach((r, i) => add(file, i + 1, r));
       continue;
     }
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new InputError(`${file}: cannot read (${(e as Error).message})`);
-    }
+    const text = readUtf8(file);
+    const before = out.records.length + out.skipped.length;
     if (ext === ".json") {
       let v: unknown;
       try {
@@ -77,9 +74,10 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       } catch (e) {
         throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
       }
-      const list = Array.isArray(v) ? v : Object.values(v as object).find(Array.isArray);
+      const list = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v).find(Array.isArray) : undefined;
       check(Array.isArray(list), `${file}: expected a JSON list of records (or an object holding one)`);
       list.forEach((r, i) => add(file, i + 1, r));
+      check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
       continue;
     }
     check(ext === ".jsonl", `${file}: expected a .jsonl, .json or .parquet file`);
@@ -101,8 +99,34 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       }
       add(file, i + 1, v);
     });
+    check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
   }
   return out;
+}
+
+/** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
+function readUtf8(file: string): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    let line = 1, start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line++, start = i + 1;
+    }
+    throw new InputError(`${file}:${line}: not valid UTF-8`);
+  }
 }
 
 // deno-lint-ignore no-control-regex -- control characters are exactly what it looks for

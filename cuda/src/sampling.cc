@@ -14,6 +14,8 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
     const int id = suppress[p.suppress_start + k];
     if (id >= 0 && id < vocab) ok[id] = 0;
   }
+  for (int i = 0; i < vocab; i++)
+    if (std::isnan(l[i])) return -1;  // broken logits: the host says so, no token is made up
   int best = -1;
   float mx = -FLT_MAX, mn = FLT_MAX;
   for (int i = 0; i < vocab; i++)

@@ -53,11 +53,18 @@ __global__ void __launch_bounds__(kThreads)
   };
 
   ArgMax best{-FLT_MAX, vocab}, mn{FLT_MAX, 0};
-  for (int i = threadIdx.x; i < vocab; i += kThreads)
+  int nan = 0;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) {
+    nan |= isnan(l[i]);
     if (allowed(i)) {
       best = ArgMaxOp()(best, ArgMax{l[i], i});
       mn.v = fminf(mn.v, l[i]);
     }
+  }
+  if (__syncthreads_or(nan)) {  // broken logits: -1, as the host reference gives, and the host says so
+    if (threadIdx.x == 0) out[blockIdx.x] = -1;
+    return;
+  }
   const ArgMax top = ReduceArg(tmp.a).Reduce(best, ArgMaxOp());
   if (threadIdx.x == 0) pick = top.i, bcast = top.v;
   __syncthreads();

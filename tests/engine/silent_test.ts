@@ -1,0 +1,172 @@
+/**
+ * Inputs that used to load and run with a wrong result, each now one clear error: a config that disagrees
+ * with its tensors, safetensors whose tensors do not tile the data exactly, non-finite config values, NaN
+ * weights (the pass says so), and data files that are empty, not UTF-8, or hold `null`.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InputError } from "../../engine/errors.ts";
+import { Engine } from "../../engine/model.ts";
+import { GREEDY, Sampler } from "../../engine/sampler.ts";
+import { loadTask } from "../../tasks/registry.ts";
+import { fixtureDir } from "../helpers.ts";
+
+type Header = Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
+
+/** A copy of the qwen3 fixture, its config, header (same length) or bytes changed. */
+function model(
+  edit: { config?: (c: Record<string, unknown>) => void; header?: (h: Header) => void; bytes?: (b: Buffer) => Buffer },
+): string {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-silent-"));
+  for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
+    copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(dir, f));
+  }
+  if (edit.config) {
+    const c = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    edit.config(c);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(c).replace('"__INF__"', "1e400"));
+  }
+  let bytes: Buffer = readFileSync(join(dir, "model.safetensors"));
+  if (edit.header) {
+    const n = Number(bytes.readBigUInt64LE(0));
+    const h = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8"));
+    edit.header(h);
+    bytes.write(JSON.stringify(h).padEnd(n, " "), 8, "utf8");
+  }
+  if (edit.bytes) bytes = edit.bytes(bytes);
+  writeFileSync(join(dir, "model.safetensors"), bytes);
+  return dir;
+}
+
+/** The tensors of a header in offset order. */
+const byOffset = (h: Header) =>
+  Object.entries(h).filter(([k]) => k !== "__metadata__").sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+
+const CASES: [string, () => string, RegExp][] = [
+  [
+    "num_hidden_layers: 2 on a 3-layer checkpoint",
+    () => model({ config: (c) => (c.num_hidden_layers = 2) }),
+    /holds 11 tensors the qwen3 config \(2 layers[^)]*\) does not use, e\.g\. model\.layers\.2\..*config\.json and the weights disagree/,
+  ],
+  [
+    'model_type "llama" on a Qwen3 checkpoint (its q/k norms would be ignored)',
+    () => model({ config: (c) => (c.model_type = "llama") }),
+    /the llama config .* does not use, e\.g\. model\.layers\.0\.self_attn\.[qk]_norm\.weight/,
+  ],
+  [
+    "a header length one byte short (every tensor would be shifted)",
+    () =>
+      model({
+        bytes: (b) => {
+          b.writeBigUInt64LE(b.readBigUInt64LE(0) - 1n, 0);
+          return b;
+        },
+      }),
+    /model\.safetensors: 1 bytes after the last tensor belong to none \(trailing bytes, or a header length off\)/,
+  ],
+  [
+    "two tensors' offsets swapped",
+    () =>
+      model({
+        header: (h) => {
+          const [a, b] = byOffset(h).slice(0, 2).map(([, t]) => t);
+          [a.data_offsets, b.data_offsets] = [b.data_offsets, a.data_offsets];
+        },
+      }),
+    /model\.safetensors: tensor ".*": data_offsets \[\d+, \d+\] hold \d+ bytes|overlaps|belong to no tensor/,
+  ],
+  [
+    "overlapping tensors (same shape, the second pointed at the first)",
+    () =>
+      model({
+        header: (h) => {
+          const same = byOffset(h).filter(([, t]) => t.shape.length === 1);
+          same[1][1].data_offsets = [...same[0][1].data_offsets];
+        },
+      }),
+    /model\.safetensors: tensor ".*" overlaps the one before it/,
+  ],
+  [
+    "trailing bytes after the last tensor",
+    () => model({ bytes: (b) => Buffer.concat([b, Buffer.alloc(64)]) }),
+    /model\.safetensors: 64 bytes after the last tensor belong to none/,
+  ],
+  [
+    "rms_norm_eps: 1e400 (Infinity)",
+    () => model({ config: (c) => (c.rms_norm_eps = "__INF__") }),
+    /config\.json: field "rms_norm_eps" must be a positive number, got null/,
+  ],
+  [
+    "a safetensors header that is JSON null",
+    () =>
+      model({
+        bytes: (b) => {
+          const n = Number(b.readBigUInt64LE(0));
+          b.write("null".padEnd(n, " "), 8, "utf8");
+          return b;
+        },
+      }),
+    /model\.safetensors: header is not a JSON object/,
+  ],
+];
+
+for (const [name, make, message] of CASES) {
+  Deno.test(`refused, not loaded: ${name}`, async () => {
+    await assert.rejects(Engine.load(make()), (e: Error) => {
+      assert.ok(e instanceof InputError, `${e.name}: ${e.message}`);
+      assert.match(e.message, message);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    });
+  });
+}
+
+Deno.test("NaN weights: the pass says its logits are NaN instead of writing null or sampling", async () => {
+  const dir = model({
+    bytes: (b) => {
+      const n = Number(b.readBigUInt64LE(0));
+      const h = JSON.parse(b.subarray(8, 8 + n).toString("utf8")) as Header;
+      const norm = h["model.norm.weight"];
+      const at = 8 + n + norm.data_offsets[0];
+      for (let i = at; i < 8 + n + norm.data_offsets[1]; i += 2) b.writeUInt16LE(0x7fc0, i); // bf16 NaN
+      return b;
+    },
+  });
+  const engine = await Engine.load(dir);
+  const cache = engine.newCache({ tokens: 64 });
+  const block = cache.newBlock();
+  assert.throws(() => engine.forward(cache, [{ block, view: [block], tokens: [1, 2, 3] }]), /produced NaN logits/);
+  const other = cache.newBlock();
+  assert.throws(
+    () => engine.forwardSample(cache, [{ block: other, view: [other], tokens: [1, 2], sampler: new Sampler(GREEDY) }]),
+    /produced NaN logits/,
+  );
+});
+
+Deno.test("data files: empty, not UTF-8, or JSON null are one error naming the file (and line)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-silent-data-"));
+  const file = (name: string, bytes: string | Uint8Array) => (writeFileSync(join(dir, name), bytes), join(dir, name));
+  const good = JSON.stringify({ question: "What is 1+1?", answer: "#### 2" });
+  const cases: [string, RegExp][] = [
+    [file("empty.jsonl", ""), /empty\.jsonl: holds no records/],
+    [file("blank.jsonl", "\n\n  \n"), /blank\.jsonl: holds no records/],
+    [file("empty.json", "[]"), /empty\.json: holds no records/],
+    [file("null.json", "null"), /null\.json: expected a JSON list of records/],
+    [
+      file(
+        "latin1.jsonl",
+        new Uint8Array([...new TextEncoder().encode(good + "\n"), 0x7b, 0x22, 0xe9, 0x22, 0x7d, 0x0a]),
+      ),
+      /latin1\.jsonl:2: not valid UTF-8/,
+    ],
+  ];
+  for (const [path, message] of cases) {
+    await assert.rejects(loadTask("gsm8k", { data: path }), (e: Error) => {
+      assert.ok(e instanceof InputError, `${path}: ${e.name}: ${e.message}`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
