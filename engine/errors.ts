@@ -10,8 +10,15 @@ export function check(ok: unknown, message: string): asserts ok {
   if (!ok) throw new InputError(message);
 }
 
-/** Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`. */
+/**
+ * Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`.
+ * `--help` prints `usage` and exits, unless the command takes `help` itself.
+ */
 export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usage = "", args: string[] = Deno.args) {
+  if (!(options && "help" in options) && args.some((a) => a === "--help" || a === "-h")) {
+    console.log(usage || "no usage text");
+    Deno.exit(0);
+  }
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {

@@ -42,6 +42,13 @@ function list(v: string, flag: string): number[] {
   return xs;
 }
 
+const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1,…]
+                      [--workers 1,2,4,8] [--context 512,4096] [--iterations 8] [--json FILE]
+                      [--skip-engine] [--skip-harness]
+       deno task perf --paper-table [--model …] [--device …] [--iterations 8]
+  the engine's time per forward pass against the hardware floor, then the harness's own cost per pass;
+  --paper-table: the paper's Table 1 on this device beside the paper's L40S rows`;
+
 async function main() {
   const { values } = parseFlags({
     model: { type: "string", default: "random:qwen2.5-0.5b" },
@@ -54,7 +61,7 @@ async function main() {
     "skip-engine": { type: "boolean" },
     "skip-harness": { type: "boolean" },
     "paper-table": { type: "boolean" },
-  });
+  }, USAGE);
   if (values["paper-table"]) return void await paperTable(values);
   const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
   const report: Record<string, unknown> = {};

@@ -15,6 +15,11 @@ import { runAll } from "./schedule.ts";
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
 const RESET = "\x1b[0m";
 
+const USAGE = `usage: deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
+                       [--layout combined|contiguous|interleaved] [--seed 0] [--temperature T] [--top-p P]
+                       [--redundancy-every 1024] [--device cpu|cuda]
+  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.`;
+
 async function main() {
   const { values: f } = parseFlags({
     model: { type: "string" },
@@ -27,7 +32,7 @@ async function main() {
     "top-p": { type: "string" },
     "redundancy-every": { type: "string", default: "1024" },
     device: { type: "string", default: "cpu" },
-  });
+  }, USAGE);
   check(f.model, "--model is required (a model folder or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
   const num = (v: string, flag: string) => {

@@ -135,3 +135,26 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /plot: name at least one run folder/);
 });
+
+Deno.test("every command answers --help with its usage on stdout, exit 0", async () => {
+  for (
+    const [file, usage] of [
+      ["harness/bench.ts", /^deno task bench \[flags\]/],
+      ["harness/plot.ts", /^usage: deno task plot/],
+      ["harness/merge.ts", /^usage: deno task merge/],
+      ["harness/perf.ts", /^usage: deno task perf/],
+      ["harness/trace.ts", /^usage: deno task trace/],
+      ["tasks/grade_cli.ts", /^usage: deno task grade/],
+      ["tasks/tasks_cli.ts", /^usage: deno task tasks/],
+      ["engine/cli.ts", /^usage: deno task engine/],
+    ] as const
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", file, "--help"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, file);
+    assert.match(new TextDecoder().decode(out.stdout), usage, file);
+  }
+});
