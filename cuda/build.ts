@@ -26,8 +26,39 @@ const cmd = new Deno.Command(Deno.execPath(), {
     ...Deno.args,
   ],
   stdout: "piped",
-  stderr: "inherit",
+  stderr: "piped",
 });
+// cmake-js and the compilers talk a lot: their output goes to a log; a build with nothing to do prints nothing,
+// a real one a line when it starts and one when it ends, a failed one the log's tail.
+const log: string[] = [];
+let started = false;
+const t0 = performance.now();
 const child = cmd.spawn();
-await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
-Deno.exit((await child.status).code);
+const collect = async (stream: ReadableStream<Uint8Array>) => {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    for (const line of chunk.split("\n")) {
+      log.push(line);
+      if (!started && /^\[\d+\/\d+\] /.test(line)) {
+        started = true;
+        console.error(
+          `build: compiling the native library (cuda/build; the first time takes minutes with CUDA)…`,
+        );
+      }
+    }
+  }
+};
+await Promise.all([collect(child.stdout), collect(child.stderr)]);
+const { code } = await child.status;
+Deno.mkdirSync(`${dir}build`, { recursive: true });
+Deno.writeTextFileSync(`${dir}build/build.log`, log.join("\n"));
+if (code !== 0) {
+  console.error(log.filter((l) => l.trim()).slice(-40).join("\n"));
+  console.error(
+    `build: failed (exit ${code}); the whole log is in cuda/build/build.log`,
+  );
+} else if (started) {
+  console.error(
+    `build: done in ${((performance.now() - t0) / 1000).toFixed(0)} s (log: cuda/build/build.log)`,
+  );
+}
+Deno.exit(code);

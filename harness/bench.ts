@@ -81,7 +81,7 @@ function machine(device: string) {
 function progress(total: number) {
   if (Deno.stderr.isTerminal()) {
     const bar = new cliProgress.SingleBar({
-      format: "bench |{bar}| {value}/{total} problems | {pps} passes/s | ETA {eta_formatted}",
+      format: "bench |{bar}| {value}/{total} records | {pps} passes/s | ETA {eta_formatted}",
       hideCursor: true,
     }, cliProgress.Presets.shades_classic);
     bar.start(total, 0, { pps: "0" });
@@ -96,7 +96,7 @@ function progress(total: number) {
       last = now;
       const eta = done ? ((now - t0) / done) * (total - done) / 1000 : NaN;
       console.error(
-        `bench: ${done}/${total} problems, ${pps.toFixed(1)} passes/s, ${
+        `bench: ${done}/${total} records, ${pps.toFixed(1)} passes/s, ${
           Number.isFinite(eta) ? `about ${Math.round(eta)} s left` : "starting"
         }`,
       );
@@ -151,6 +151,14 @@ async function main() {
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
   const log = new PassLog();
+  // Ctrl-C: what is written stays (records are whole lines); the runs in flight start again on resume.
+  const interrupted = () => {
+    console.error(
+      `\nbench: interrupted; ${finished} of ${jobs.length} records are in ${out}: the same command resumes there`,
+    );
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   const writes: Promise<void>[] = [];
   try {
     await runJobs(engine, cache, pending, {

@@ -33,7 +33,7 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
   const layer = {
     layer: [
       {
-        data: { values: rows },
+        transform: [{ filter: "datum.kind === 'run'" }],
         mark: { type: "area", opacity: 0.15 },
         encoding: {
           x: { field: "x", type: "quantitative", title: xTitle, ...xAxis },
@@ -43,7 +43,7 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
         },
       },
       {
-        data: { values: rows },
+        transform: [{ filter: "datum.kind === 'run'" }],
         mark: { type: "line", point: true, strokeWidth: 2 },
         encoding: {
           x: { field: "x", type: "quantitative" },
@@ -54,7 +54,7 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
       },
       ...(refs.length
         ? [{
-          data: { values: refs },
+          transform: [{ filter: "datum.kind === 'reference'" }],
           mark: { type: "point", shape: "diamond", size: 90, filled: true },
           encoding: {
             x: { field: "x", type: "quantitative" },
@@ -65,13 +65,17 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
         : []),
     ],
   };
+  // One data set at the top, each layer filtering its kind: a faceted chart reads its data only from there.
+  const data = {
+    values: [...rows.map((r) => ({ ...r, kind: "run" })), ...refs.map((r) => ({ ...r, kind: "reference" }))],
+  };
   const base = tasks.size > 1
     ? {
+      data,
       facet: { column: { field: "task", type: "nominal", title: null } },
       spec: { width: 360, height: 260, ...layer },
-      data: { values: [] },
     }
-    : { width: 560, height: 340, ...layer };
+    : { data, width: 560, height: 340, ...layer };
   const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" +
     (refs.length ? "; diamonds: reference points" : "");
   return {
@@ -83,7 +87,6 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
 }
 
 async function render(spec: unknown, file: string) {
-  // Faceted charts take their data per layer, so the top-level (empty) data only satisfies the schema.
   const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
   const svg = await view.toSVG();
   writeFileSync(`${file}.svg`, svg);

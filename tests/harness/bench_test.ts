@@ -230,3 +230,25 @@ Deno.test("CI regression: a greedy run on the embedded model gives the committed
     "numerics or protocol changed; if intended, regenerate with HOGWILD_UPDATE_REGRESSION=1 deno task test",
   );
 });
+
+Deno.test("Ctrl-C says how to resume, and the same command finishes the run", async () => {
+  const out = join(tmp(), "interrupted");
+  const args = [...SMALL, "--count", "6", "--budgets", "8:64:8", "--out", out];
+  const child = bench(args).spawn();
+  // Interrupt once a record is written (a run in flight then starts again on resume).
+  for (
+    let i = 0;
+    i < 600 && !(existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const r = await child.output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 130, stderr);
+  assert.match(stderr, /bench: interrupted; \d+ of 18 records are in .*interrupted: the same command resumes there/);
+  const again = await runBench(...args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(records(out).length, 18);
+});

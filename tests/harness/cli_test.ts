@@ -127,6 +127,12 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
   const noRefs = await run("plot.ts", synthetic, "--out", join(base, "p3"), "--reference");
   assert.equal(noRefs.code, 0, noRefs.stderr);
   assert.match(noRefs.stderr, /plot: the paper has no reference points for these tasks/);
+  // Runs on different tasks: one panel a task, each with its curve (the faceted chart once drew none).
+  const tasks = await run("plot.ts", dirs[0], synthetic, "--out", join(base, "p4"), "--reference");
+  assert.equal(tasks.code, 0, tasks.stderr);
+  const faceted = readFileSync(join(base, "p4", "accuracy_vs_steps.svg"), "utf8");
+  assert.equal(faceted.match(/aria-roledescription="line mark"/g)?.length, 2, "a line in each task's panel");
+  assert.ok(faceted.includes("paper: QwQ-32B Hogwild! 2 workers"), "the reference points in their panel");
 
   const missing = await run("plot.ts", join(base, "nothing-here"));
   assert.equal(missing.code, 2);
