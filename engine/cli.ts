@@ -116,6 +116,7 @@ function scriptCommand(engine: Engine, f: Flags): unknown {
 function generateCommand(engine: Engine, f: Flags): unknown {
   const max = parseNumber(f["max-new-tokens"], "max-new-tokens", true);
   check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
+  check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
   check(!!f.ids !== !!f.prompt, `generate: give exactly one of --ids or --prompt`);
   const tok = engine.tokenizer;
   let prompt: number[];

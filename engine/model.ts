@@ -136,10 +136,22 @@ export class Engine {
     return this.config.vocab;
   }
 
+  /** A KV cache; a size that is not a whole number of tokens or that the device cannot hold is one error. */
   newCache(opts: CacheOptions = {}): KVCache {
-    const pageSize = opts.pageSize ?? 16;
-    const pages = Math.ceil((opts.tokens ?? 65536) / pageSize);
-    return new KVCache(this.native.newCache(pages, pageSize));
+    const pageSize = opts.pageSize ?? 16, tokens = opts.tokens ?? 65536;
+    const pages = Math.ceil(tokens / pageSize);
+    if (!(Number.isInteger(tokens) && tokens >= 0 && Number.isInteger(pageSize) && pageSize > 0 && pages < 2 ** 31)) {
+      throw new InputError(
+        `a KV cache of ${tokens} tokens in pages of ${pageSize}: expected whole numbers, under 2^31 pages`,
+      );
+    }
+    try {
+      return new KVCache(this.native.newCache(pages, pageSize));
+    } catch (e) {
+      throw new InputError(
+        `a KV cache of ${tokens} tokens does not fit on the ${this.native.device} (${(e as Error).message})`,
+      );
+    }
   }
 
   /** Records every later pass on `cache` for cuda/tools/replay.cc; returns the recorder. */

@@ -2,7 +2,7 @@
  * Safetensors headers: read and validated here (8 + header bytes per file); the tensor bytes themselves are
  * read by the native core. Single files and sharded checkpoints (`model.safetensors.index.json`).
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError } from "./errors.ts";
 import { readJson } from "./config.ts";
@@ -29,6 +29,10 @@ export function readHeader(file: string): TensorInfo[] {
     fd = openSync(file, "r");
   } catch (e) {
     throw new InputError(`${file}: cannot open (${(e as Error).message})`);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new InputError(`${file}: not a file`);
   }
   try {
     const size = fstatSync(fd).size;
@@ -114,6 +118,15 @@ function checkTiling(file: string, tensors: readonly TensorInfo[], base: number,
   );
 }
 
+/** A name that exists as a link, even a broken or looping one (existsSync says no to those). */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Every tensor of the checkpoint in `dir`, by name. */
 export function readCheckpoint(dir: string): Map<string, TensorInfo> {
   const index = join(dir, "model.safetensors.index.json");
@@ -136,7 +149,7 @@ export function readCheckpoint(dir: string): Map<string, TensorInfo> {
         `${index}: weight_map says ${name} is in ${f}, but that file does not hold it`,
       );
     }
-  } else if (existsSync(single)) {
+  } else if (existsSync(single) || isLink(single)) {
     for (const t of readHeader(single)) tensors.set(t.name, t);
   } else {
     throw new InputError(`${dir}: no model.safetensors or model.safetensors.index.json`);

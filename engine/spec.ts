@@ -74,6 +74,13 @@ const HARMLESS = [/\.rotary_emb\.inv_freq$/];
  * small, another model_type), which would otherwise run with part of the model ignored.
  */
 export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, TensorInfo>, dir: string): ModelSpec {
+  // The layer count first: a wrong one (say 10^9) must not build a tensor list that long.
+  const layers = 1 +
+    Math.max(-1, ...[...tensors.keys()].map((n) => Number(/^model\.layers\.(\d+)\./.exec(n)?.[1] ?? -1)));
+  check(
+    config.layers === layers,
+    `${dir}: config.json says num_hidden_layers ${config.layers}, the checkpoint holds ${layers} layers`,
+  );
   const expected = new Set(expectedTensors(config).map((t) => t.hf));
   const unused = [...tensors.keys()].filter((n) => !expected.has(n) && !HARMLESS.some((h) => h.test(n)));
   check(

@@ -59,7 +59,11 @@ export class TextTokenizer {
     template: string | undefined,
     readonly source: string,
   ) {
-    this.#tok = new Tokenizer(tokenizerJson, config);
+    try {
+      this.#tok = new Tokenizer(tokenizerJson, config);
+    } catch (e) {
+      throw new InputError(`${source}: tokenizer.json is not a tokenizer (${(e as Error).message})`);
+    }
     this.#config = config;
     const decoder = tokenizerJson.decoder as { type?: string } | undefined;
     this.#byteLevel = decoder?.type === "ByteLevel" ? byteLevelDecoder() : undefined;

@@ -48,7 +48,41 @@ const CASES: [string, () => string, RegExp][] = [
   [
     "num_hidden_layers: 2 on a 3-layer checkpoint",
     () => model({ config: (c) => (c.num_hidden_layers = 2) }),
-    /holds 11 tensors the qwen3 config \(2 layers[^)]*\) does not use, e\.g\. model\.layers\.2\..*config\.json and the weights disagree/,
+    /config\.json says num_hidden_layers 2, the checkpoint holds 3 layers/,
+  ],
+  [
+    "num_hidden_layers: 10^9 (refused at once, no tensor list that long)",
+    () => model({ config: (c) => (c.num_hidden_layers = 1_000_000_000) }),
+    /config\.json says num_hidden_layers 1000000000, the checkpoint holds 3 layers/,
+  ],
+  [
+    "model.safetensors a directory",
+    () => {
+      const dir = model({});
+      Deno.removeSync(join(dir, "model.safetensors"));
+      Deno.mkdirSync(join(dir, "model.safetensors"));
+      return dir;
+    },
+    /model\.safetensors: not a file/,
+  ],
+  [
+    "model.safetensors a link to itself",
+    () => {
+      const dir = model({});
+      Deno.removeSync(join(dir, "model.safetensors"));
+      Deno.symlinkSync(join(dir, "model.safetensors"), join(dir, "model.safetensors"));
+      return dir;
+    },
+    /model\.safetensors: cannot open \(.*(ELOOP|symbolic links|loop).*\)/i,
+  ],
+  [
+    "tokenizer.json holding {}",
+    () => {
+      const dir = model({});
+      writeFileSync(join(dir, "tokenizer.json"), "{}");
+      return dir;
+    },
+    /tokenizer\.json is not a tokenizer/,
   ],
   [
     'model_type "llama" on a Qwen3 checkpoint (its q/k norms would be ignored)',
@@ -122,6 +156,16 @@ for (const [name, make, message] of CASES) {
     });
   });
 }
+
+Deno.test("a KV cache the device cannot hold, or of no whole size, is one error", async () => {
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"));
+  assert.throws(() => engine.newCache({ tokens: 2 ** 40 }), /a KV cache of 1099511627776 tokens/);
+  assert.throws(
+    () => engine.newCache({ tokens: 1e15 }),
+    (e: Error) => e instanceof InputError && /a KV cache of/.test(e.message),
+  );
+  assert.throws(() => engine.newCache({ tokens: 1.5 }), /expected whole numbers/);
+});
 
 Deno.test("NaN weights: the pass says its logits are NaN instead of writing null or sampling", async () => {
   const dir = model({
