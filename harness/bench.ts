@@ -22,7 +22,7 @@ import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, su
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot } from "./prompts.ts";
-import { type BenchRecord, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
+import { type BenchRecord, checkRunFolder, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
 import { type CostOf, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
 import type { CostModel } from "./cost.ts";
@@ -109,6 +109,7 @@ async function main() {
   const spec = parseBenchSpec(Deno.args);
   if (!spec) return console.log(HELP);
   const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
+  checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
   const jobs = await loadJobs(spec); // bad task options fail before the model loads

@@ -2,12 +2,12 @@
  * deno task merge SHARD_DIR… --out DIR: the shards of one run (--shard i/n) into one run folder. Refused
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { report } from "./bench.ts";
-import { readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { checkRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -52,7 +52,7 @@ async function main() {
       missing[0]?.replaceAll("\t", " / ")
     }`,
   );
-  mkdirSync(f.out, { recursive: true });
+  checkRunFolder(f.out);
   check(!existsSync(join(f.out, "records.jsonl")), `${f.out} already holds records`);
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
   writeFileSync(

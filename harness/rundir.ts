@@ -4,7 +4,18 @@
  * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import type { Checkpoint } from "./solver.ts";
@@ -60,12 +71,42 @@ function readLines<T>(file: string): T[] {
     text = text.slice(0, keep);
   }
   return text.split("\n").filter((l) => l !== "").map((l, i) => {
+    let v: unknown;
     try {
-      return JSON.parse(l) as T;
+      v = JSON.parse(l);
     } catch {
       throw new InputError(`${file}:${i + 1}: not a JSON record (the file was changed by hand?)`);
     }
+    const r = v as Record<string, unknown> | null;
+    check(
+      r !== null && typeof r === "object" && !Array.isArray(r) && typeof r.task === "string" &&
+        typeof r.problem_id === "string" && typeof r.method === "string" && Number.isInteger(r.seed),
+      `${file}:${i + 1}: not a record of this project (task, problem_id, method, seed; the file was changed by hand?)`,
+    );
+    return v as T;
   });
+}
+
+/** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
+export function checkRunFolder(dir: string, flag = "--out"): void {
+  if (existsSync(dir)) {
+    check(statSync(dir).isDirectory(), `${flag} ${dir}: exists and is not a folder`);
+  } else {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new InputError(`${flag} ${dir}: cannot create the folder (${(e as Error).message})`);
+    }
+  }
+  for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
+    const p = join(dir, f);
+    check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new InputError(`${flag} ${dir}: not writable`);
+  }
 }
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
@@ -87,7 +128,7 @@ export class RunDir {
 
   /** Creates the folder, or resumes it when its run.json holds the same spec. */
   static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
-    mkdirSync(dir, { recursive: true });
+    checkRunFolder(dir);
     const runFile = join(dir, "run.json");
     if (existsSync(runFile)) {
       let stored: { spec?: Record<string, unknown> };
@@ -96,6 +137,10 @@ export class RunDir {
       } catch {
         throw new InputError(`${runFile}: not valid JSON; remove the folder or choose another --out`);
       }
+      check(
+        stored !== null && typeof stored === "object" && !Array.isArray(stored) && typeof stored.spec === "object",
+        `${runFile}: not a run.json of this project (no "spec"); remove the folder or choose another --out`,
+      );
       const diff = differences(stored.spec ?? {}, spec);
       check(
         diff.length === 0,
@@ -156,6 +201,13 @@ export function readRecords(dir: string): BenchRecord[] {
 
 export function readRunJson(dir: string): Record<string, unknown> {
   const file = join(dir, "run.json");
-  check(existsSync(file), `${dir}: no run.json (not a run folder?)`);
-  return JSON.parse(readFileSync(file, "utf8"));
+  check(existsSync(file) && statSync(file).isFile(), `${dir}: no run.json (not a run folder?)`);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  check(v !== null && typeof v === "object" && !Array.isArray(v), `${file}: not a run.json of this project`);
+  return v as Record<string, unknown>;
 }

@@ -132,9 +132,14 @@ function readUtf8(file: string): string {
 // deno-lint-ignore no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
+/** Whether any string in `v` holds control characters; iterative, so that no nesting overflows the stack. */
 function hasControlChars(v: unknown): boolean {
-  if (typeof v === "string") return CONTROL.test(v);
-  if (v && typeof v === "object") return Object.values(v).some(hasControlChars);
+  const todo = [v];
+  while (todo.length) {
+    const x = todo.pop();
+    if (typeof x === "string" && CONTROL.test(x)) return true;
+    if (x && typeof x === "object") todo.push(...Object.values(x));
+  }
   return false;
 }
 

@@ -1,0 +1,81 @@
+/**
+ * Bad run folders, output paths and data as a table: each one line on stderr naming the culprit, exit 2.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const base = mkdtempSync(join(tmpdir(), "hogwild-badrun-"));
+const at = (name: string) => join(base, name);
+const SMALL = ["--count", "1", "--methods", "sequential", "--budgets", "4"];
+
+async function run(file: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", file, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** A finished small run, for cases that spoil one. */
+async function finished(name: string): Promise<string> {
+  const dir = at(name);
+  assert.equal((await run("harness/bench.ts", [...SMALL, "--out", dir])).code, 0);
+  return dir;
+}
+
+const CASES: [string, () => Promise<[string, string[]]>, RegExp][] = [
+  ["--out an existing file", async () => {
+    writeFileSync(at("file"), "");
+    return ["harness/bench.ts", [...SMALL, "--out", at("file")]];
+  }, /--out .*file: exists and is not a folder/],
+  ["--out under a file", async () => {
+    writeFileSync(at("file2"), "");
+    return ["harness/bench.ts", [...SMALL, "--out", join(at("file2"), "x")]];
+  }, /--out .*file2\/x: cannot create the folder \(ENOTDIR/],
+  ["run.json holding null", async () => {
+    mkdirSync(at("nullrun"));
+    writeFileSync(join(at("nullrun"), "run.json"), "null");
+    return ["harness/bench.ts", [...SMALL, "--out", at("nullrun")]];
+  }, /nullrun\/run\.json: not a run\.json of this project \(no "spec"\)/],
+  ["run.json holding []", async () => {
+    mkdirSync(at("listrun"));
+    writeFileSync(join(at("listrun"), "run.json"), "[]");
+    return ["harness/bench.ts", [...SMALL, "--out", at("listrun")]];
+  }, /listrun\/run\.json: not a run\.json of this project/],
+  ["a records line holding null", async () => {
+    const dir = await finished("nullrecord");
+    writeFileSync(join(dir, "records.jsonl"), "null\n", { flag: "a" });
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /records\.jsonl:2: not a record of this project/],
+  ["records.jsonl a folder", async () => {
+    mkdirSync(join(at("dirrecords"), "records.jsonl"), { recursive: true });
+    return ["harness/bench.ts", [...SMALL, "--out", at("dirrecords")]];
+  }, /--out .*dirrecords: records\.jsonl is not a file/],
+  ["merge with --out a file", async () => {
+    writeFileSync(at("file3"), "");
+    return ["harness/merge.ts", [await finished("shardless"), "--out", at("file3")]];
+  }, /shardless: not a shard|--out .*file3: exists and is not a folder/],
+  ["merge of a folder whose run.json is not JSON", async () => {
+    mkdirSync(at("badshard"));
+    writeFileSync(join(at("badshard"), "run.json"), "{nope");
+    return ["harness/merge.ts", [at("badshard"), "--out", at("merged")]];
+  }, /badshard\/run\.json: not valid JSON/],
+  ["data nested 200000 deep", async () => {
+    writeFileSync(at("deep.jsonl"), `{"question": ${"[".repeat(200000)}${"]".repeat(200000)}, "answer": "#### 1"}\n`);
+    return ["harness/bench.ts", ["--task", "gsm8k", "--data", at("deep.jsonl"), "--out", at("deep")]];
+  }, /deep\.jsonl:1: missing field "question"/],
+];
+
+for (const [name, make, message] of CASES) {
+  Deno.test(`refused in one line: ${name}`, async () => {
+    const [file, args] = await make();
+    const r = await run(file, args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /^error: [^\n]*\n$/, "one line");
+  });
+}
