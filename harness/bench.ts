@@ -366,7 +366,7 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
     pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
   const checkpoints: RecordCheckpoint[] = [];
   for (const c of run.checkpoints) {
-    const { equal_strict, equal_lenient, score_strict, score_lenient, timed_out } = await verdict(c.answer);
+    const { equal_strict, equal_lenient, score_strict, score_lenient, timed_out, error } = await verdict(c.answer);
     const cp: RecordCheckpoint = {
       ...c,
       equal_strict,
@@ -374,6 +374,7 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
       score_strict,
       score_lenient,
       ...(timed_out ? { timed_out } : {}),
+      ...(error ? { grader_error: error } : {}),
     };
     if (c.vote !== undefined) cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
     checkpoints.push(cp);

@@ -27,6 +27,8 @@ export interface RecordCheckpoint extends Checkpoint {
   score_strict: number;
   score_lenient: number;
   timed_out?: boolean;
+  /** the grader failed on this answer (it counts as wrong): why */
+  grader_error?: string;
   /** self-consistency: the majority vote's verdict */
   vote_equal_strict?: boolean;
 }

@@ -79,6 +79,7 @@ async function main() {
           equal_lenient: r.equal_lenient,
           ms: +r.ms.toFixed(2),
           ...(r.timed_out ? { timed_out: true } : {}),
+          ...(r.error ? { grader_error: r.error } : {}),
         });
       });
       if (f.out) writeFileSync(f.out, lines.join("\n") + "\n");
@@ -94,10 +95,12 @@ async function main() {
       const r = await pool.grade({ generated: f.pred, golds: [f.gold], grading: "single" });
       const out = {
         extracted: r.extracted,
+        extracted_lenient: r.extracted_lenient,
         equal_strict: r.equal_strict,
         equal_lenient: r.equal_lenient,
         ms: +r.ms.toFixed(2),
         grader: r.grader,
+        ...(r.error ? { grader_error: r.error } : {}),
       };
       console.log(
         JSON.stringify(f.mode ? { ...out, equal: f.mode === "strict" ? r.equal_strict : r.equal_lenient } : out),

@@ -14,6 +14,8 @@ export interface GradeJob {
 export interface GradeResult extends ProblemGrade {
   ms: number;
   timed_out: boolean;
+  /** the grader failed on this input (it counts as wrong); why */
+  error?: string;
 }
 
 interface Pending {
@@ -32,7 +34,8 @@ class Slot {
   }
   start() {
     this.worker = new Worker(new URL("./grade_worker.ts", import.meta.url).href, { type: "module" });
-    this.worker.onmessage = (e) => this.finish({ ...e.data.result, timed_out: false });
+    this.worker.onmessage = (e) =>
+      this.finish(e.data.error ? { ...failed(0, false), error: e.data.error } : { ...e.data.result, timed_out: false });
     this.worker.onerror = (e) => {
       e.preventDefault();
       this.restart();

@@ -5,6 +5,10 @@ import { gradeProblem } from "./grader.ts";
 self.onmessage = (e: MessageEvent) => {
   const { id, job } = e.data;
   const t = performance.now();
-  const result = gradeProblem(job, job.generated);
-  self.postMessage({ id, result: { ...result, ms: performance.now() - t } });
+  try {
+    const result = gradeProblem(job, job.generated);
+    self.postMessage({ id, result: { ...result, ms: performance.now() - t } });
+  } catch (e) {
+    self.postMessage({ id, error: `${(e as Error).name}: ${(e as Error).message}`.slice(0, 300) });
+  }
 };

@@ -273,7 +273,10 @@ export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded>
     const so = { ...SYNTHETIC_DEFAULTS, seed: o.seed ?? 0, ...o.synthetic };
     check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= 26, "synthetic: parts must be 1..26");
     check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, "synthetic: digits must be 1..6");
-    check(Number.isInteger(so.count) && so.count >= 1, "synthetic: count must be a positive integer");
+    check(
+      Number.isInteger(so.count) && so.count >= 1 && so.count <= 1_000_000,
+      `synthetic: count must be an integer in 1..1000000, got ${so.count}`,
+    );
     return { task: t, problems: syntheticProblems(so).slice(0, o.limit), files: [], skipped: [] };
   }
   const files = await sourceFiles(t, o);

@@ -67,3 +67,21 @@ Deno.test("bad input to grade: one line, exit code 2", async () => {
     assert.equal(r.stderr.split("\n")[0].startsWith("error: "), true);
   }
 });
+
+Deno.test("answers the symbolic engine cannot settle count as wrong, keep their extraction, and print no stack", async () => {
+  const sqrt = "\\sqrt{".repeat(1000) + "2" + "}".repeat(1000);
+  for (const [pred, gold] of [["\\boxed{10^{10^{10}}}", "10^{10^{10}}+1"], [`\\boxed{${sqrt}}`, "2"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "tasks/grade_cli.ts", "--pred", pred, "--gold", gold, "--mode", "lenient"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0);
+    assert.equal(new TextDecoder().decode(out.stderr).trim(), "", "no stack");
+    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(r.extracted, pred.slice("\\boxed{".length, -1));
+    assert.equal(r.extracted_lenient, r.extracted);
+    assert.equal(r.equal_strict, false);
+    assert.equal(r.equal, false);
+  }
+});
