@@ -16,8 +16,22 @@ export interface HubOptions {
   revision?: string;
   cacheDir?: string;
   offline?: boolean;
+  /** the user's hub token (gated models); default: HF_TOKEN, else the file `huggingface-cli login` writes */
+  accessToken?: string;
   /** for tests: the network, as @huggingface/hub sees it */
   fetch?: typeof fetch;
+}
+
+/** The token a user gave the hub tools: HF_TOKEN, else HF_HOME/token (~/.cache/huggingface/token). */
+export function hubToken(): string | undefined {
+  const env = Deno.env.get("HF_TOKEN")?.trim();
+  if (env) return env;
+  const home = Deno.env.get("HF_HOME") ?? join(Deno.env.get("HOME") ?? "", ".cache", "huggingface");
+  try {
+    return readFileSync(join(home, "token"), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function hubCacheDir(): string {
@@ -59,8 +73,25 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
     );
   }
   try {
-    return await downloadFileToCacheDir({ repo: { type, name: repo }, path, revision, cacheDir, fetch: opts.fetch });
+    const accessToken = opts.accessToken ?? hubToken();
+    return await downloadFileToCacheDir({
+      repo: { type, name: repo },
+      path,
+      revision,
+      cacheDir,
+      fetch: opts.fetch,
+      ...(accessToken ? { accessToken } : {}),
+    });
   } catch (e) {
+    const message = (e as Error).message;
+    if (/\b(401|403)\b|gated|unauthori[sz]ed|forbidden/i.test(message)) {
+      throw new InputError(
+        `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
+          `https://huggingface.co/${
+            type === "dataset" ? "datasets/" : ""
+          }${repo} and give a token (HF_TOKEN, or huggingface-cli login)`,
+      );
+    }
     if (cached) {
       console.error(`hf:${repo}: the hub is unreachable (${(e as Error).message}); using the cached ${cached}`);
       return cached;
@@ -78,7 +109,7 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
 export async function hubModel(repo: string, opts: HubOptions = {}): Promise<string> {
   const o = { ...opts, type: "model" as const };
   const config = await hubFile(repo, "config.json", o);
-  for (const f of ["generation_config.json", "tokenizer.json", "tokenizer_config.json"]) {
+  for (const f of ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]) {
     await hubFile(repo, f, o).catch(() => undefined);
   }
   const index = await hubFile(repo, "model.safetensors.index.json", o).catch(() => undefined);

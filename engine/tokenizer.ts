@@ -46,6 +46,15 @@ function byteLevelDecoder(): Map<string, number> {
   return new Map(bs.map((b, i) => [String.fromCharCode(cs[i]), b]));
 }
 
+/** The list form of `chat_template` (`[{name, template}]`): the one named "default". */
+function namedTemplate(list: unknown[], file: string): string {
+  const found = list.find((t) => (t as { name?: unknown })?.name === "default") as { template?: unknown } | undefined;
+  if (typeof found?.template !== "string") {
+    throw new InputError(`${file}: chat_template is a list without a template named "default"`);
+  }
+  return found.template;
+}
+
 export class TextTokenizer {
   readonly #tok: Tokenizer;
   readonly #byteLevel: Map<string, number> | undefined;
@@ -85,6 +94,8 @@ export class TextTokenizer {
     const jinja = join(dir, "chat_template.jinja");
     const template = typeof config.chat_template === "string"
       ? config.chat_template
+      : Array.isArray(config.chat_template)
+      ? namedTemplate(config.chat_template, cfgFile)
       : existsSync(jinja)
       ? readFileSync(jinja, "utf8")
       : undefined;

@@ -21,7 +21,7 @@ import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts
 import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, summaryTable } from "./curves.ts";
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
-import { loadProtocol, loadSot } from "./prompts.ts";
+import { loadProtocol, loadSot, loadTemplate } from "./prompts.ts";
 import { type BenchRecord, checkRunFolder, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
 import { type CostOf, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
@@ -112,6 +112,7 @@ async function main() {
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
+  loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const jobs = await loadJobs(spec); // bad task options fail before the model loads
   const source = await modelSource(spec.model);
   const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });

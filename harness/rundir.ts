@@ -149,7 +149,9 @@ export class RunDir {
         `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
       );
     } else {
-      writeFileSync(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
+      // Atomically: a kill leaves no run.json or a whole one, never half of one.
+      writeFileSync(runFile + ".tmp", JSON.stringify({ spec, ...meta }, null, 1) + "\n");
+      renameSync(runFile + ".tmp", runFile);
     }
     const run = new RunDir(dir);
     for (const r of readLines<BenchRecord>(run.#records)) {
