@@ -127,7 +127,6 @@ async function main() {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
-  const t0 = performance.now();
   const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
   console.error(
     `bench: ${jobs.length} problem × method × seed records in ${out}; ${
@@ -149,10 +148,27 @@ async function main() {
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
   const cache = benchCache(engine, spec, pending, solver);
   const cost = costModel(dir, engine, cache, spec);
+  await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out });
+  await report(out, spec, dir.records(), dir.meta());
+}
+
+/** Runs the pending jobs, grading and writing each record as its run ends; run.json gets this invocation. */
+async function execute(o: {
+  engine: Engine;
+  cache: KVCache;
+  dir: RunDir;
+  cost: CostModel;
+  solver: MakeSolver;
+  concurrency: number;
+  jobs: Job[];
+  pending: Job[];
+  out: string;
+}): Promise<void> {
+  const { engine, cache, dir, cost, solver, jobs, pending, out } = o;
   const pool = new GradePool({ workers: 2 });
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
-  const log = new PassLog();
+  const log = new PassLog(), t0 = performance.now();
   // Ctrl-C: what is written stays (records are whole lines); the runs in flight start again on resume.
   const interrupted = () => {
     console.error(
@@ -164,7 +180,7 @@ async function main() {
   const writes: Promise<void>[] = [];
   try {
     await runJobs(engine, cache, pending, {
-      concurrency: spec.concurrency,
+      concurrency: o.concurrency,
       solver,
       cost: costOf(cost),
       done: (job, run) =>
@@ -187,7 +203,6 @@ async function main() {
     const before = (dir.meta().invocations ?? []) as Invocation[];
     dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
   }
-  await report(out, spec, dir.records(), dir.meta());
 }
 
 /**
