@@ -11,6 +11,7 @@
 import { writeFileSync } from "node:fs";
 import { check, parseFlags, runMain } from "./errors.ts";
 import { readJson } from "./config.ts";
+import { modelFolder } from "./hub.ts";
 import { type Device, Engine } from "./model.ts";
 import { generate } from "./generate.ts";
 import { GREEDY, Sampler, type SamplingOptions, validateSampling } from "./sampler.ts";
@@ -172,7 +173,7 @@ async function main() {
   check(positionals.length === 1 && command in commands, `expected one command: logits, script or generate\n${USAGE}`);
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
-  const engine = await Engine.load(f.model, { device: f.device as Device });
+  const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   const json = JSON.stringify(commands[command](engine, f));
   if (f.out) writeFileSync(f.out, json + "\n");
   else console.log(json);

@@ -121,3 +121,12 @@ export async function hubModel(repo: string, opts: HubOptions = {}): Promise<str
   }
   return dirname(config);
 }
+
+/** What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the cache). */
+export async function modelFolder(model: string): Promise<string> {
+  if (model.startsWith("random:") || existsSync(model)) return model;
+  if (!/^[\w.-]+\/[\w.-]+$/.test(model)) {
+    throw new InputError(`--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`);
+  }
+  return await hubModel(model);
+}

@@ -9,7 +9,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
-import { hubModel } from "../engine/hub.ts";
+import { modelFolder } from "../engine/hub.ts";
 import { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
@@ -34,16 +34,6 @@ interface Job {
   method: string;
   seed: number;
   finisherTokens: number;
-}
-
-/** A local model folder for --model: a folder, random:SHAPE, or a hub id (into the HF cache). */
-async function modelSource(model: string): Promise<string> {
-  if (model.startsWith("random:") || existsSync(model)) return model;
-  check(
-    /^[\w.-]+\/[\w.-]+$/.test(model),
-    `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`,
-  );
-  return await hubModel(model);
 }
 
 function git(...args: string[]): string | undefined {
@@ -114,7 +104,7 @@ async function main() {
   const sot = loadSot(spec.sotPrompts);
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const jobs = await loadJobs(spec); // bad task options fail before the model loads
-  const source = await modelSource(spec.model);
+  const source = await modelFolder(spec.model);
   const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);

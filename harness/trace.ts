@@ -7,6 +7,7 @@
  * --steps counts forward passes.
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
@@ -43,7 +44,7 @@ async function main() {
   const passes = num(f.steps, "steps");
   check(Number.isInteger(passes) && passes > 0, `--steps: expected a positive integer`);
   const method = parseMethod(`hogwild:${f.workers}:${f.layout}`);
-  const engine = await Engine.load(f.model, { device: f.device as Device });
+  const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const g = engine.generation;
   const temperature = f.temperature !== undefined ? num(f.temperature, "temperature") : g.doSample ? g.temperature : 0;

@@ -25,6 +25,15 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
     hubModel("tiny/absent", { cacheDir: cache, offline: true }),
     /hf:tiny\/absent: config\.json \(revision main\) is not in the cache/,
   );
+  // The engine's CLI takes hub ids as the bench does.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "engine/cli.ts", "logits", "--model", "tiny/qwen3", "--ids", "1,2", "--last", "1"],
+    env: { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(JSON.parse(new TextDecoder().decode(out.stdout)).logits[0].length, engine.vocab);
 });
 
 Deno.test("hub: the user's token goes with the request; a gated model's refusal says how to get in", async () => {
