@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { check, InputError } from "./errors.ts";
+import { check, InputError, oneLine } from "./errors.ts";
 
 export type Family = "llama" | "qwen2" | "qwen3";
 export type RopeType = "default" | "llama3" | "linear";
@@ -81,7 +81,7 @@ export function readJson(file: string): Record<string, unknown> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
   }
   check(v !== null && typeof v === "object" && !Array.isArray(v), `${file}: expected a JSON object`);
   return v as Record<string, unknown>;
@@ -158,6 +158,22 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   const dtype = DTYPES[dtypeName];
   check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
   check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
+  // Settings the engine does not implement must not be ignored silently.
+  check(
+    c.hidden_act === undefined || c.hidden_act === "silu",
+    `${file}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (silu)`,
+  );
+  check(
+    c.use_sliding_window !== true,
+    `${file}: use_sliding_window is not supported (every token attends to its whole view)`,
+  );
+  for (const k of ["rope_scaling", "rope_parameters"]) {
+    const v = c[k];
+    check(
+      v === undefined || v === null || (typeof v === "object" && !Array.isArray(v)),
+      `${file}: field "${k}" must be an object or null, got ${JSON.stringify(v)}`,
+    );
+  }
   if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
   const eps = num(c, "rms_norm_eps", file, 1e-6);
   return {

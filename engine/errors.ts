@@ -5,6 +5,11 @@ export class InputError extends Error {
   override name = "InputError";
 }
 
+/** A message from elsewhere (a JSON parser quoting the bad bytes, say) on one line. */
+export function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, " ");
+}
+
 /** Throws an InputError when `ok` is false. */
 export function check(ok: unknown, message: string): asserts ok {
   if (!ok) throw new InputError(message);

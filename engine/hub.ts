@@ -126,7 +126,11 @@ export async function hubModel(repo: string, opts: HubOptions = {}): Promise<str
 export async function modelFolder(model: string): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
   if (!/^[\w.-]+\/[\w.-]+$/.test(model)) {
-    throw new InputError(`--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`);
+    throw new InputError(
+      /^[./~]/.test(model) // a path, by its look
+        ? `--model ${model}: no such folder`
+        : `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`,
+    );
   }
   return await hubModel(model);
 }

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { check, InputError } from "./errors.ts";
+import { check, InputError, oneLine } from "./errors.ts";
 import { readJson } from "./config.ts";
 
 export type TensorDType = "BF16" | "F16" | "F32" | "F64" | "I32" | "I64";
@@ -50,7 +50,7 @@ export function readHeader(file: string): TensorInfo[] {
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
     } catch (e) {
-      throw new InputError(`${file}: header is not valid JSON (${(e as Error).message})`);
+      throw new InputError(`${file}: header is not valid JSON (${oneLine((e as Error).message)})`);
     }
     check(json !== null && typeof json === "object" && !Array.isArray(json), `${file}: header is not a JSON object`);
     const dataSize = size - 8 - n;

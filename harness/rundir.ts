@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { check, InputError } from "../engine/errors.ts";
+import { check, InputError, oneLine } from "../engine/errors.ts";
 import type { Checkpoint } from "./solver.ts";
 
 /** A run's checkpoint with its grade. */
@@ -210,7 +210,7 @@ export function readRunJson(dir: string): Record<string, unknown> {
   try {
     v = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
   }
   check(v !== null && typeof v === "object" && !Array.isArray(v), `${file}: not a run.json of this project`);
   return v as Record<string, unknown>;

@@ -7,7 +7,7 @@
  * gold may be a string or a list of accepted strings; other fields pass through.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { check, InputError, parseFlags, runMain } from "../engine/errors.ts";
+import { check, InputError, oneLine, parseFlags, runMain } from "../engine/errors.ts";
 import { GradePool } from "./grade_pool.ts";
 
 const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|lenient]
@@ -36,7 +36,7 @@ function readCases(file: string): { v: Record<string, unknown>; golds: string[] 
       try {
         v = JSON.parse(line);
       } catch (e) {
-        throw new InputError(`${file}:${n}: not valid JSON (${(e as Error).message})`);
+        throw new InputError(`${file}:${n}: not valid JSON (${oneLine((e as Error).message)})`);
       }
       check(
         v && typeof v === "object" && typeof v.pred === "string",

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { check, InputError } from "../engine/errors.ts";
+import { check, InputError, oneLine } from "../engine/errors.ts";
 
 export interface RawRecord {
   file: string;
@@ -72,7 +72,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       try {
         v = JSON.parse(text);
       } catch (e) {
-        throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+        throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
       }
       const list = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v).find(Array.isArray) : undefined;
       check(Array.isArray(list), `${file}: expected a JSON list of records (or an object holding one)`);
@@ -87,7 +87,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       try {
         v = JSON.parse(raw);
       } catch (e) {
-        return bad(file, i + 1, `not valid JSON (${(e as Error).message})`);
+        return bad(file, i + 1, `not valid JSON (${oneLine((e as Error).message)})`);
       }
       // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
       if (hasControlChars(v)) {

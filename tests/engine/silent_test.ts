@@ -214,3 +214,15 @@ Deno.test("data files: empty, not UTF-8, or JSON null are one error naming the f
     });
   }
 });
+
+Deno.test("config settings the engine does not implement are refused, not ignored", async () => {
+  const cases: [(c: Record<string, unknown>) => void, RegExp][] = [
+    [(c) => (c.hidden_act = "gelu"), /hidden_act "gelu" is not supported \(silu\)/],
+    [(c) => (c.use_sliding_window = true), /use_sliding_window is not supported/],
+    [(c) => (c.rope_scaling = "x"), /field "rope_scaling" must be an object or null, got "x"/],
+    [(c) => (c.rope_scaling = []), /field "rope_scaling" must be an object or null, got \[\]/],
+  ];
+  for (const [edit, message] of cases) {
+    await assert.rejects(Engine.load(model({ config: edit })), message);
+  }
+});
