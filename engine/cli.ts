@@ -52,9 +52,9 @@ const OPTIONS = {
 } as const;
 
 function parseIds(v: string, flag: string): number[] {
-  const ids = v.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const parts = v.split(",").map((s) => s.trim()), ids = parts.map(Number);
   check(
-    ids.length > 0 && ids.every((x) => Number.isInteger(x) && x >= 0),
+    parts.every((s) => s !== "") && ids.every((x) => Number.isInteger(x) && x >= 0),
     `--${flag}: expected comma-separated token ids, got "${v}"`,
   );
   return ids;
@@ -170,7 +170,10 @@ async function main() {
     script: scriptCommand,
     generate: generateCommand,
   };
-  check(positionals.length === 1 && command in commands, `expected one command: logits, script or generate\n${USAGE}`);
+  check(
+    positionals.length === 1 && command in commands,
+    "expected one command: logits, script or generate (--help for the usage)",
+  );
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });

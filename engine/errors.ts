@@ -24,10 +24,20 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usa
     console.log(usage || "no usage text");
     Deno.exit(0);
   }
+  // A value that starts with a dash ("--seed -1") is taken as the flag's value, for the flag's own check to judge.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([\w-]+)$/.exec(args[i])?.[1];
+    const o = name ? (options as Record<string, { type?: string }> | undefined)?.[name] : undefined;
+    if (o?.type === "string" && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]);
+  }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new InputError(usage ? `${(e as Error).message}\n${usage}` : (e as Error).message);
+    // One line: the problem, and where the flags are told.
+    const message = oneLine((e as Error).message);
+    throw new InputError(usage ? `${message}; ${usage.split("\n")[0]} (--help for more)` : message);
   }
 }
 

@@ -125,7 +125,7 @@ export async function hubModel(repo: string, opts: HubOptions = {}): Promise<str
 /** What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the cache). */
 export async function modelFolder(model: string): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
-  if (!/^[\w.-]+\/[\w.-]+$/.test(model)) {
+  if (/^[./~]/.test(model) || !/^[\w.-]+\/[\w.-]+$/.test(model)) {
     throw new InputError(
       /^[./~]/.test(model) // a path, by its look
         ? `--model ${model}: no such folder`

@@ -65,7 +65,10 @@ async function main() {
   const pool = new GradePool({ workers: 2, timeoutMs });
   try {
     if (f.cases !== undefined) {
-      check(f.pred === undefined && f.gold === undefined, `give either --cases or --pred and --gold\n${USAGE}`);
+      check(
+        f.pred === undefined && f.gold === undefined,
+        "give either --cases or --pred and --gold (--help for the usage)",
+      );
       const cases = readCases(f.cases);
       const results = await Promise.all(
         cases.map((c) => pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })),
@@ -91,7 +94,10 @@ async function main() {
         } (lenient), ${results.filter((r) => r.timed_out).length} timed out`,
       );
     } else {
-      check(f.pred !== undefined && f.gold !== undefined, `give --pred and --gold (or --cases FILE)\n${USAGE}`);
+      check(
+        f.pred !== undefined && f.gold !== undefined,
+        "give --pred and --gold (or --cases FILE; --help for the usage)",
+      );
       const r = await pool.grade({ generated: f.pred, golds: [f.gold], grading: "single" });
       const out = {
         extracted: r.extracted,

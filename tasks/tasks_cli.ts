@@ -38,7 +38,7 @@ async function main() {
   const command = positionals[0];
   check(
     positionals.length === 1 && (command === "list" || command === "load"),
-    `expected one command: list or load\n${USAGE}`,
+    "expected one command: list or load (--help for the usage)",
   );
   if (command === "list") {
     for (const t of Object.values(TASKS)) {
@@ -50,7 +50,7 @@ async function main() {
     }
     return;
   }
-  check(f.task, `load: --task ID is required\n${USAGE}`);
+  check(f.task, "load: --task ID is required (--help for the usage)");
   const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
   check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };

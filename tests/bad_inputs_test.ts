@@ -1,0 +1,71 @@
+/**
+ * Bad inputs as data (tests/bad_inputs.json): flags of every command, model folders, safetensors, configs,
+ * tokenizers, scripts, data files, run folders, shards and grader inputs. Each must end in exit code 2 with
+ * one line on stderr that names the culprit (the case's `expect`), never a stack trace.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+interface Case {
+  name: string;
+  cmd: string;
+  args: string[];
+  /** what the error line must name (a regular expression) */
+  expect: string;
+  /** files to write under the case's folder ($DIR): text, or {hex} bytes */
+  files?: Record<string, string | { hex: string }>;
+  /** files to copy there from the repository */
+  copy?: Record<string, string>;
+}
+
+const FILES: Record<string, string> = {
+  bench: "harness/bench.ts",
+  engine: "engine/cli.ts",
+  tasks: "tasks/tasks_cli.ts",
+  grade: "tasks/grade_cli.ts",
+  plot: "harness/plot.ts",
+  merge: "harness/merge.ts",
+  perf: "harness/perf.ts",
+  trace: "harness/trace.ts",
+};
+
+const cases = JSON.parse(readFileSync(new URL("./bad_inputs.json", import.meta.url), "utf8")) as Case[];
+
+async function check(c: Case): Promise<string | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-badinput-"));
+  const at = (p: string) => {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    return join(dir, p);
+  };
+  for (const [p, v] of Object.entries(c.files ?? {})) {
+    writeFileSync(at(p), typeof v === "string" ? v : Uint8Array.from(v.hex.match(/../g)!.map((h) => parseInt(h, 16))));
+  }
+  for (const [p, from] of Object.entries(c.copy ?? {})) copyFileSync(from, at(p));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", FILES[c.cmd], ...c.args.map((a) => a.replaceAll("$DIR", dir))],
+    env: { NO_COLOR: "1", HF_HUB_OFFLINE: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).replace(/^Download .*\n/gm, "");
+  Deno.removeSync(dir, { recursive: true });
+  if (out.code !== 2) return `${c.name}: exit ${out.code}, stderr ${JSON.stringify(stderr.slice(0, 400))}`;
+  if (!/^error: [^\n]*\n$/.test(stderr)) {
+    return `${c.name}: not one error line: ${JSON.stringify(stderr.slice(0, 400))}`;
+  }
+  if (!new RegExp(c.expect).test(stderr)) return `${c.name}: does not name /${c.expect}/: ${stderr.trim()}`;
+  return undefined;
+}
+
+Deno.test(`${cases.length} bad inputs: exit 2, one line naming the culprit`, async () => {
+  assert.ok(cases.length >= 250, `${cases.length} cases`);
+  const failures: string[] = [];
+  // A few at a time: each case is a fresh Deno process.
+  for (let i = 0; i < cases.length; i += 4) {
+    const got = await Promise.all(cases.slice(i, i + 4).map(check));
+    failures.push(...got.filter((x): x is string => x !== undefined));
+  }
+  assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases failed:\n${failures.join("\n")}`);
+});
