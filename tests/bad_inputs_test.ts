@@ -1,10 +1,11 @@
 /**
  * Bad inputs as data (tests/bad_inputs.json): flags of every command, model folders, safetensors, configs,
  * tokenizers, scripts, data files, run folders, shards and grader inputs. Each must end in exit code 2 with
- * one line on stderr that names the culprit (the case's `expect`), never a stack trace.
+ * one line on stderr that names the culprit (the case's `expect`), never a stack trace, and nothing written to
+ * the run folder it names.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -43,15 +44,22 @@ async function check(c: Case): Promise<string | undefined> {
     writeFileSync(at(p), typeof v === "string" ? v : Uint8Array.from(v.hex.match(/../g)!.map((h) => parseInt(h, 16))));
   }
   for (const [p, from] of Object.entries(c.copy ?? {})) copyFileSync(from, at(p));
-  const out = await new Deno.Command(Deno.execPath(), {
+  // Nothing half-written: a refused run leaves no run.json or records where there were none.
+  const out = c.args.includes("--out") ? c.args[c.args.indexOf("--out") + 1].replaceAll("$DIR", dir) : undefined;
+  const existed = out ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f))) : [];
+  const result = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", FILES[c.cmd], ...c.args.map((a) => a.replaceAll("$DIR", dir))],
     env: { NO_COLOR: "1", HF_HUB_OFFLINE: "1" },
     stdout: "null",
     stderr: "piped",
   }).output();
-  const stderr = new TextDecoder().decode(out.stderr).replace(/^Download .*\n/gm, "");
+  const stderr = new TextDecoder().decode(result.stderr).replace(/^Download .*\n/gm, "");
+  const written = out
+    ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f)) && !existed.includes(f))
+    : [];
   Deno.removeSync(dir, { recursive: true });
-  if (out.code !== 2) return `${c.name}: exit ${out.code}, stderr ${JSON.stringify(stderr.slice(0, 400))}`;
+  if (result.code !== 2) return `${c.name}: exit ${result.code}, stderr ${JSON.stringify(stderr.slice(0, 400))}`;
+  if (written.length) return `${c.name}: refused, but wrote ${written.join(", ")}`;
   if (!/^error: [^\n]*\n$/.test(stderr)) {
     return `${c.name}: not one error line: ${JSON.stringify(stderr.slice(0, 400))}`;
   }
