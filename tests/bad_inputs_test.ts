@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { runCli } from "./helpers.ts";
 
 interface Case {
   name: string;
@@ -47,13 +48,9 @@ async function check(c: Case): Promise<string | undefined> {
   // Nothing half-written: a refused run leaves no run.json or records where there were none.
   const out = c.args.includes("--out") ? c.args[c.args.indexOf("--out") + 1].replaceAll("$DIR", dir) : undefined;
   const existed = out ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f))) : [];
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", FILES[c.cmd], ...c.args.map((a) => a.replaceAll("$DIR", dir))],
-    env: { NO_COLOR: "1", HF_HUB_OFFLINE: "1" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(result.stderr).replace(/^Download .*\n/gm, "");
+  const args = c.args.map((a) => a.replaceAll("$DIR", dir));
+  const result = await runCli(FILES[c.cmd], args, { NO_COLOR: "1", HF_HUB_OFFLINE: "1" });
+  const stderr = result.stderr.replace(/^Download .*\n/gm, "");
   const written = out
     ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f)) && !existed.includes(f))
     : [];

@@ -64,6 +64,22 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
   return { passes };
 }
 
+/** Runs one of the project's command-line files (`harness/bench.ts`, …) with every permission: its exit code and output. */
+export async function runCli(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", file, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
 /**
  * The project's shared evaluation sets (never committed): HOGWILD_DATA_DIR, else the nearest shared/data
  * beside the repository or beside one of the folders above it (../shared/data for a checkout next to it).

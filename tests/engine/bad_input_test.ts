@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
 import { parseScript } from "../../engine/script.ts";
-import { fixtureDir } from "../helpers.ts";
+import { fixtureDir, runCli } from "../helpers.ts";
 
 /** A copy of a fixture model that `edit` may spoil. */
 function spoiled(edit: (dir: string) => void, from = "qwen2-tiny"): string {
@@ -208,12 +208,8 @@ Deno.test("malformed scripts", () => {
 
 Deno.test("the CLI reports bad input as one line and exit code 2", async () => {
   const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "engine/cli.ts", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
+    const r = await runCli("engine/cli.ts", args);
+    return { code: r.code, stderr: r.stderr.trim() };
   };
   const model = fixtureDir("qwen3-tiny");
   for (

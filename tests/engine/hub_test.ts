@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir } from "../helpers.ts";
+import { fixtureDir, runCli } from "../helpers.ts";
 
 Deno.test("a hub model id loads from the cache, offline", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-")), sha = "89abcdef0123456789abcdef0123456789abcdef";
@@ -26,14 +26,12 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
     /hf:tiny\/absent: config\.json \(revision main\) is not in the cache/,
   );
   // The engine's CLI takes hub ids as the bench does.
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "engine/cli.ts", "logits", "--model", "tiny/qwen3", "--ids", "1,2", "--last", "1"],
-    env: { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.equal(JSON.parse(new TextDecoder().decode(out.stdout)).logits[0].length, engine.vocab);
+  const out = await runCli("engine/cli.ts", ["logits", "--model", "tiny/qwen3", "--ids", "1,2", "--last", "1"], {
+    HF_HUB_CACHE: cache,
+    HF_HUB_OFFLINE: "1",
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(JSON.parse(out.stdout).logits[0].length, engine.vocab);
 });
 
 Deno.test("hub: the user's token goes with the request; a gated model's refusal says how to get in", async () => {

@@ -5,20 +5,13 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCli } from "../helpers.ts";
 
 const base = mkdtempSync(join(tmpdir(), "hogwild-badrun-"));
 const at = (name: string) => join(base, name);
 const SMALL = ["--count", "1", "--methods", "sequential", "--budgets", "4"];
 
-async function run(file: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", file, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const run = (file: string, args: string[]) => runCli(file, args, { NO_COLOR: "1" });
 
 /** A finished small run, for cases that spoil one. */
 async function finished(name: string): Promise<string> {

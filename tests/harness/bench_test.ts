@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
-import { randInt, Rng } from "../helpers.ts";
+import { randInt, Rng, runCli } from "../helpers.ts";
 
 const SMALL = ["--methods", "hogwild:2,sequential,sc:2", "--budgets", "4:20:4", "--count", "4", "--concurrency", "2"];
 
@@ -20,10 +20,7 @@ function bench(args: string[]) {
   });
 }
 
-async function runBench(...args: string[]) {
-  const out = await bench(args).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const runBench = (...args: string[]) => runCli("harness/bench.ts", args);
 
 function records(dir: string): BenchRecord[] {
   return readFileSync(join(dir, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -173,14 +170,7 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
 Deno.test("shards run apart and merge into the whole; a missing shard is refused", async () => {
   const base = tmp();
   for (const i of [0, 1, 2]) assert.equal((await runBench(...SMALL, "--shard", `${i}/3`, "--out", base)).code, 0);
-  const merge = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "harness/merge.ts", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const merge = (...args: string[]) => runCli("harness/merge.ts", args);
   const shards = [0, 1, 2].map((i) => join(base, `shard-${i}-of-3`));
   const merged = join(base, "merged");
   const ok = await merge(...shards, "--out", merged);

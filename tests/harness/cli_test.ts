@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/rundir.ts";
+import { runCli } from "../helpers.ts";
 
 const here = (f: string) => new URL(`../../harness/${f}`, import.meta.url).pathname;
 
@@ -155,12 +156,8 @@ Deno.test("every command answers --help with its usage on stdout, exit 0", async
       ["engine/cli.ts", /^usage: deno task engine/],
     ] as const
   ) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", file, "--help"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await runCli(file, ["--help"]);
     assert.equal(out.code, 0, file);
-    assert.match(new TextDecoder().decode(out.stdout), usage, file);
+    assert.match(out.stdout, usage, file);
   }
 });

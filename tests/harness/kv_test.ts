@@ -14,7 +14,7 @@ import { runJobs } from "../../harness/bench.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
 import { KVShortage, runAll, step } from "../../harness/schedule.ts";
 import { type Solver, TYPICAL_STEP } from "../../harness/solver.ts";
-import { RowModel } from "../helpers.ts";
+import { RowModel, runCli } from "../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -126,14 +126,7 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   );
 });
 
-async function bench(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "harness/bench.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const bench = (...args: string[]) => runCli("harness/bench.ts", args);
 
 Deno.test("bench: long prompts at a tight --kv-tokens run fewer at a time, with the records of a roomy run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-kv-"));

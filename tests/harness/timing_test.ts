@@ -13,7 +13,7 @@ import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { fitCost, predictMs, type TimedPass } from "../../harness/cost.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
-import { Rng, RowModel } from "../helpers.ts";
+import { Rng, RowModel, runCli } from "../helpers.ts";
 
 const shape = (rows: number, tokens: number, attention: number, kv: number, logits: number): PassShape => ({
   rows,
@@ -79,14 +79,7 @@ Deno.test("a run's solo time is the cost model over its own rows, whatever runs 
   for (const c of [...a.checkpoints, ...b.checkpoints]) assert.ok(c.shared_ms >= 0);
 });
 
-function bench(...args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "harness/bench.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-}
+const bench = (...args: string[]) => runCli("harness/bench.ts", args);
 
 Deno.test("records carry solo and shared times; a resumed run keeps its calibration and reports every invocation", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "hogwild-time-")), "run");
@@ -106,7 +99,7 @@ Deno.test("records carry solo and shared times; a resumed run keeps its calibrat
   writeFileSync(join(out, "records.jsonl"), lines.slice(0, -1).join("\n") + "\n");
   const again = await bench(...flags);
   assert.equal(again.code, 0);
-  assert.doesNotMatch(new TextDecoder().decode(again.stderr), /cost model calibrated/);
+  assert.doesNotMatch(again.stderr, /cost model calibrated/);
   const second = meta();
   assert.deepEqual(second.cost_model, first.cost_model);
   assert.deepEqual(second.invocations.map((i: { records: number }) => i.records), [6, 1]);
@@ -129,13 +122,7 @@ Deno.test("plot: solo time by default, shared time on request, runs of different
   }
   const run = JSON.parse(readFileSync(join(b, "run.json"), "utf8"));
   writeFileSync(join(b, "run.json"), JSON.stringify({ ...run, machine: { ...run.machine, gpu: "NVIDIA L40S" } }));
-  const plot = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "harness/plot.ts", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
+  const plot = (...args: string[]) => runCli("harness/plot.ts", args);
   const solo = join(base, "solo"), shared = join(base, "shared");
   assert.equal((await plot(a, b, "--out", solo)).code, 0);
   const svg = readFileSync(join(solo, "accuracy_vs_time.svg"), "utf8");
@@ -145,7 +132,7 @@ Deno.test("plot: solo time by default, shared time on request, runs of different
   assert.match(readFileSync(join(shared, "accuracy_vs_time.svg"), "utf8"), /shared passes counted whole/);
   const bad = await plot(a, "--time", "cpu");
   assert.equal(bad.code, 2);
-  assert.match(new TextDecoder().decode(bad.stderr), /--time: expected solo or shared, got "cpu"/);
+  assert.match(bad.stderr, /--time: expected solo or shared, got "cpu"/);
   assert.ok(
     predictMs(
       { coef: [1, 0, 0, 0, 0], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 } },

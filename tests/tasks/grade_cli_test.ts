@@ -3,18 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCli } from "../helpers.ts";
 
 async function grade(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/grade_cli.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr).trim(),
-  };
+  const r = await runCli("tasks/grade_cli.ts", args);
+  return { ...r, stderr: r.stderr.trim() };
 }
 
 Deno.test("grade --pred --gold gives one JSON verdict", async () => {
@@ -71,14 +64,10 @@ Deno.test("bad input to grade: one line, exit code 2", async () => {
 Deno.test("answers the symbolic engine cannot settle count as wrong, keep their extraction, and print no stack", async () => {
   const sqrt = "\\sqrt{".repeat(1000) + "2" + "}".repeat(1000);
   for (const [pred, gold] of [["\\boxed{10^{10^{10}}}", "10^{10^{10}}+1"], [`\\boxed{${sqrt}}`, "2"]]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "tasks/grade_cli.ts", "--pred", pred, "--gold", gold, "--mode", "lenient"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await grade("--pred", pred, "--gold", gold, "--mode", "lenient");
     assert.equal(out.code, 0);
-    assert.equal(new TextDecoder().decode(out.stderr).trim(), "", "no stack");
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(out.stderr, "", "no stack");
+    const r = JSON.parse(out.stdout);
     assert.equal(r.extracted, pred.slice("\\boxed{".length, -1));
     assert.equal(r.extracted_lenient, r.extracted);
     assert.equal(r.equal_strict, false);

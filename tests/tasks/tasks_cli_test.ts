@@ -1,19 +1,10 @@
 /** deno task tasks: listing, loading from a source, and bad flags as one line with exit code 2. */
 import assert from "node:assert/strict";
-import { DATA_DIR, dataTest } from "../helpers.ts";
+import { DATA_DIR, dataTest, runCli } from "../helpers.ts";
 
 async function tasks(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/tasks_cli.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { HF_HUB_OFFLINE: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr).trim(),
-  };
+  const r = await runCli("tasks/tasks_cli.ts", args, { HF_HUB_OFFLINE: "1" });
+  return { ...r, stderr: r.stderr.trim() };
 }
 
 dataTest("tasks list and load", async () => {
