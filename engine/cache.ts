@@ -73,11 +73,16 @@ export class KVCache {
     this.reserveAll(new Map([[block, length]]));
   }
 
-  /** Makes room in every block for its length, all or none: throws (taking nothing) when the pool is short. */
-  reserveAll(lengths: ReadonlyMap<Block, number>): void {
+  /** Pages the pool must hand out for every block to reach its length. */
+  pagesNeeded(lengths: ReadonlyMap<Block, number>): number {
     let total = 0;
     for (const [b, length] of lengths) total += Math.max(0, Math.ceil(length / this.pageSize) - b.pages.length);
-    if (total > this.#free.length) {
+    return total;
+  }
+
+  /** Makes room in every block for its length, all or none: throws (taking nothing) when the pool is short. */
+  reserveAll(lengths: ReadonlyMap<Block, number>): void {
+    if (this.pagesNeeded(lengths) > this.#free.length) {
       throw new Error(
         `KV cache exhausted: ${this.native.pages} pages of ${this.pageSize} tokens (${this.capacityTokens} tokens) are in use; ` +
           `make the cache larger (more tokens) or free blocks`,

@@ -124,11 +124,7 @@ function writeRows(
 
 /** Pages the cache must hand out for these rows to be written. */
 export function pagesNeeded(cache: KVCache, rows: readonly Row[]): number {
-  let n = 0;
-  for (const r of rows) {
-    n += Math.max(0, Math.ceil((r.block.length + r.tokens.length) / cache.pageSize) - r.block.pages.length);
-  }
-  return n;
+  return cache.pagesNeeded(new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length])));
 }
 
 /** After a pass has run: the rows' blocks now hold their new tokens. */

@@ -245,12 +245,6 @@ async function loadJobs(spec: BenchSpec): Promise<Job[]> {
 
 type MakeSolver<J = Job> = (cache: KVCache, job: J) => Solver;
 
-/**
- * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
- * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
- * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
- * runs are reproducible) and nothing new starts until a run ends. Returns the most runs that went at once.
- */
 export interface RunJobsOptions<J> {
   concurrency: number;
   solver: MakeSolver<J>;
@@ -261,6 +255,12 @@ export interface RunJobsOptions<J> {
   cost?: CostOf;
 }
 
+/**
+ * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
+ * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
+ * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
+ * runs are reproducible) and nothing new starts until a run ends.
+ */
 export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
   const { concurrency, solver, done } = o;
   const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];

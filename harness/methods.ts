@@ -52,6 +52,7 @@ export interface Method {
 }
 
 const SHARED_LAYOUTS = ["combined", "contiguous", "interleaved"];
+const HOGWILD_FLAGS = ["fork", "no-collab", "reencode-steps"];
 
 /** The baselines' shape: independent writers under the plain prompt, free to stop. */
 function baseline(id: string, workers: number, earlyStop: boolean, finisher: FinisherMode): Method {
@@ -105,17 +106,13 @@ export function parseMethod(id: string): Method {
       earlyStop: true,
       finisher: "reencode",
     };
+    const known = [...SHARED_LAYOUTS, ...HOGWILD_FLAGS].join(", ");
     for (const o of opts) {
       if (SHARED_LAYOUTS.includes(o)) m.layout = o;
       else if (o === "fork") m.finisher = "fork";
       else if (o === "no-collab") m.collab = false;
       else if (o === "reencode-steps") m.reencodeSteps = true;
-      else {check(
-          false,
-          `method ${id}: unknown option "${o}"; options: ${
-            [...SHARED_LAYOUTS, "fork", "no-collab", "reencode-steps"].join(", ")
-          }`,
-        );}
+      else check(false, `method ${id}: unknown option "${o}"; options: ${known}`);
     }
     check(
       !m.reencodeSteps || (m.collab && m.layout !== "contiguous"),

@@ -7,8 +7,7 @@
  * step's prefix into a new block in the new view; both in one pass, so no pass is lost. (The reference code
  * writes the finishing token at the head of the worker's next step instead.)
  */
-import type { Block } from "../engine/cache.ts";
-import type { KVCache } from "../engine/cache.ts";
+import type { Block, KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import type { Layout, ProtocolIds, Team } from "./layouts.ts";
@@ -168,9 +167,14 @@ export class Run extends Solver {
     return [{ block: this.#chain, view: [this.#team.prompt, this.#chain], tokens, logits: "none" }];
   }
 
+  /** The worker's current step, finished, into the records. */
+  #recordStep(w: Worker) {
+    this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+  }
+
   /** A finished step leaves the worker's block (the layout says where to); its next step begins. */
   #commit(w: Worker): PlannedRow[] {
-    this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+    this.#recordStep(w);
     const rows = this.#layout.commit!(this.#team, w);
     if (this.#chain) this.#chainPending.push(...w.stepIds);
     this.#team.transcriptIds.push(...w.stepIds);
@@ -196,12 +200,12 @@ export class Run extends Solver {
     const answer = this.#s.earlyStop ? lastBoxed(w.detector.text) : undefined;
     if (answer) {
       // The team's answer ends a shared run; an independent worker stops alone.
-      this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+      this.#recordStep(w);
       if (!this.#layout.sharedAnswer) w.done = true;
       if (this.#layout.sharedAnswer || this.#workers.length === 1) this.stopEarly(answer);
     } else if (!this.#layout.commit) {
       // The step stays in the worker's block; the next one follows in the same block.
-      this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+      this.#recordStep(w);
       w.next.push(id);
       w.newStep(w.own);
       if (this.#s.collab) w.force(this.#prefix(w));

@@ -134,11 +134,11 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
 /** Whether any string in `v` holds control characters; iterative, so that no nesting overflows the stack. */
 function hasControlChars(v: unknown): boolean {
-  const todo = [v];
-  while (todo.length) {
-    const x = todo.pop();
+  const stack = [v];
+  while (stack.length) {
+    const x = stack.pop();
     if (typeof x === "string" && CONTROL.test(x)) return true;
-    if (x && typeof x === "object") todo.push(...Object.values(x));
+    if (x && typeof x === "object") stack.push(...Object.values(x));
   }
   return false;
 }
