@@ -26,9 +26,7 @@ class Reader {
  public:
   Reader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
   template <class T> T field(const Field* table, size_t size, size_t& next, const char* name) {
-    if (next >= size || std::strcmp(table[next].name, name) || std::strcmp(table[next].type, type_name<T>()))
-      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
-    next++;
+    in_step(table, size, next, name, type_name<T>());
     return get<T>();
   }
   template <class T> T spec(const char* name) { return field<T>(kSpecFields, std::size(kSpecFields), spec_at_, name); }
@@ -36,9 +34,7 @@ class Reader {
     return field<T>(kTensorFields, std::size(kTensorFields), tensor_at_, name);
   }
   std::string str(const char* name) {
-    if (std::strcmp(kTensorFields[tensor_at_].name, name) || std::strcmp(kTensorFields[tensor_at_].type, "str"))
-      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
-    tensor_at_++;
+    in_step(kTensorFields, std::size(kTensorFields), tensor_at_, name, "str");
     uint32_t len = get<uint32_t>();
     need(len);
     std::string s(reinterpret_cast<const char*>(p_ + at_), len);
@@ -46,8 +42,7 @@ class Reader {
     return s;
   }
   std::vector<int64_t> dims(const char* name) {
-    if (std::strcmp(kTensorFields[tensor_at_].name, name) || std::strcmp(kTensorFields[tensor_at_].type, "u64[]"))
-      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
+    in_step(kTensorFields, std::size(kTensorFields), tensor_at_, name, "u64[]");
     uint32_t n = get<uint32_t>();
     std::vector<int64_t> d;
     for (uint32_t i = 0; i < n; i++) d.push_back(int64_t(get<uint64_t>()));
@@ -57,6 +52,12 @@ class Reader {
   bool done() const { return at_ == n_ && spec_at_ == std::size(kSpecFields); }
 
  private:
+  // The table's next field must be the one the decoder asks for, of the type it reads.
+  static void in_step(const Field* table, size_t size, size_t& next, const char* name, const char* type) {
+    if (next >= size || std::strcmp(table[next].name, name) || std::strcmp(table[next].type, type))
+      throw Error(std::string("model spec: the decoder is out of step with its field table at ") + name);
+    next++;
+  }
   template <class T> T get() {
     need(sizeof(T));
     T v;
