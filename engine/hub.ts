@@ -1,13 +1,14 @@
 /**
- * Files from the Hugging Face hub (models such as Qwen/QwQ-32B, data sets such as GAIR/LIMO) through
- * @huggingface/hub, into the standard cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub),
- * usable offline once there: with HF_HUB_OFFLINE=1, or when the hub cannot be reached, the cached snapshot
- * of refs/<revision> is read.
+ * Files from the Hugging Face hub (models such as Qwen/QwQ-32B, data sets such as GAIR/LIMO) into the
+ * standard cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub): several at a time, with a
+ * progress line, resumed where a cut download stopped (engine/download.ts). Usable offline once there: with
+ * HF_HUB_OFFLINE=1, or when the hub cannot be reached, the cached snapshot of refs/<revision> is read.
  */
-import { downloadFileToCacheDir, getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
+import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError } from "./errors.ts";
+import { bytesHere, downloadToCache, type Head, head, HubHttpError } from "./download.ts";
+import { check, InputError, oneLine } from "./errors.ts";
 
 export type RepoType = "model" | "dataset";
 
@@ -18,8 +19,17 @@ export interface HubOptions {
   offline?: boolean;
   /** the user's hub token (gated models); default: HF_TOKEN, else the file `huggingface-cli login` writes */
   accessToken?: string;
-  /** for tests: the network, as @huggingface/hub sees it */
+  /** for tests: the network */
   fetch?: typeof fetch;
+  /** the hub's address (default https://huggingface.co) */
+  hubUrl?: string;
+  /** tries after a dropped connection, and the first wait (doubled each time): default 5 and 500 ms */
+  retries?: number;
+  retryWaitMs?: number;
+  /** files downloaded at once (default 4) */
+  parallel?: number;
+  /** where progress goes (default: a line on stderr) */
+  progress?: (p: DownloadProgress) => void;
 }
 
 /** The token a user gave the hub tools: HF_TOKEN, else HF_HOME/token (~/.cache/huggingface/token). */
@@ -59,67 +69,184 @@ export function cachedFile(
   return existsSync(file) ? file : undefined;
 }
 
-/** A local path to `path` of `repo` (a data set unless opts.type says model): downloaded into the cache, or the cached copy offline. */
-export async function hubFile(repo: string, path: string, opts: HubOptions = {}): Promise<string> {
+/** Where a batch of downloads stands, for a progress line. */
+export interface DownloadProgress {
+  repo: string;
+  files: number;
+  filesDone: number;
+  bytes: number;
+  bytesDone: number;
+  /** bytes this call fetched (not counting what an earlier try left in the cache) */
+  fetched: number;
+  seconds: number;
+  final: boolean;
+}
+
+interface Wanted {
+  path: string;
+  /** a file the repository may not have (a 404 skips it) */
+  optional?: boolean;
+}
+
+function hubRequest(repo: string, path: string, cacheDir: string, o: HubOptions, onBytes?: (n: number) => void) {
+  const type = o.type ?? "dataset", revision = o.revision ?? "main";
+  const prefix = type === "dataset" ? "datasets/" : "";
+  return {
+    root: join(cacheDir, getRepoFolderName({ name: repo, type })),
+    url: `${o.hubUrl ?? "https://huggingface.co"}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${path}`,
+    path,
+    revision,
+    accessToken: o.accessToken ?? hubToken(),
+    fetch: o.fetch,
+    retries: o.retries,
+    retryWaitMs: o.retryWaitMs,
+    onBytes,
+  };
+}
+
+async function pool<T>(items: T[], width: number, job: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await job(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, lane));
+}
+
+/**
+ * Local paths to `files` of `repo` (undefined for an optional file the repository lacks): each asked of the
+ * hub (a HEAD), then what the cache lacks downloaded, `parallel` at a time, resumed where an earlier try
+ * stopped, with progress. Offline, or with the hub unreachable, the cached snapshot is read.
+ */
+async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promise<(string | undefined)[]> {
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const revision = opts.revision ?? "main";
   const type = opts.type ?? "dataset";
-  const cached = cachedFile(cacheDir, repo, path, revision, type);
   const offline = opts.offline ?? Deno.env.get("HF_HUB_OFFLINE") === "1";
-  if (offline) {
-    if (cached) return cached;
-    throw new InputError(
-      `hf:${repo}: ${path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off (HF_HUB_OFFLINE=1)`,
-    );
-  }
-  try {
-    const accessToken = opts.accessToken ?? hubToken();
-    return await downloadFileToCacheDir({
-      repo: { type, name: repo },
-      path,
-      revision,
-      cacheDir,
-      fetch: opts.fetch,
-      ...(accessToken ? { accessToken } : {}),
-    });
-  } catch (e) {
-    const message = (e as Error).message;
-    if (/\b(401|403)\b|gated|unauthori[sz]ed|forbidden/i.test(message)) {
+  const out: (string | undefined)[] = files.map(() => undefined);
+  const heads: { i: number; head: Head }[] = [];
+  const cached = (f: Wanted) => cachedFile(cacheDir, repo, f.path, revision, type);
+  await pool(files.map((f, i) => ({ f, i })), 8, async ({ f, i }) => {
+    if (offline) {
+      out[i] = cached(f);
+      if (out[i] || f.optional) return;
       throw new InputError(
-        `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
-          `https://huggingface.co/${
-            type === "dataset" ? "datasets/" : ""
-          }${repo} and give a token (HF_TOKEN, or huggingface-cli login)`,
+        `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off (HF_HUB_OFFLINE=1)`,
       );
     }
-    if (cached) {
-      console.error(`hf:${repo}: the hub is unreachable (${(e as Error).message}); using the cached ${cached}`);
-      return cached;
+    try {
+      heads.push({ i, head: await head(hubRequest(repo, f.path, cacheDir, opts)) });
+    } catch (e) {
+      if (e instanceof HubHttpError && e.status === 404 && f.optional) return;
+      out[i] = fallback(repo, f.path, type, cacheDir, cached(f), e as Error);
     }
+  });
+  if (heads.length === 0) return out;
+  const progress: DownloadProgress = {
+    repo,
+    files: heads.length,
+    filesDone: 0,
+    bytes: heads.reduce((n, h) => n + h.head.size, 0),
+    bytesDone: 0,
+    fetched: 0,
+    seconds: 0,
+    final: false,
+  };
+  const t0 = performance.now();
+  const report = opts.progress ?? progressLine();
+  const tell = (final = false) => report({ ...progress, seconds: (performance.now() - t0) / 1000, final });
+  for (const { i, head: h } of heads) {
+    progress.bytesDone += bytesHere(hubRequest(repo, files[i].path, cacheDir, opts), h);
+  }
+  const onBytes = (n: number) => {
+    progress.bytesDone += n;
+    progress.fetched += n;
+    tell();
+  };
+  await pool(heads, opts.parallel ?? 4, async ({ i, head: h }) => {
+    try {
+      out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, opts, onBytes), h);
+    } catch (e) {
+      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error);
+    }
+    progress.filesDone++;
+    tell();
+  });
+  tell(true);
+  return out;
+}
+
+/** A failed request: a gated repository says how to get in; otherwise the cached copy, if there is one. */
+function fallback(repo: string, path: string, type: RepoType, cacheDir: string, cached: string | undefined, e: Error) {
+  const message = oneLine(e.message);
+  if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
     throw new InputError(
-      `hf:${repo}: cannot download ${path} (${(e as Error).message}) and it is not in the cache ${cacheDir}`,
+      `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
+        `https://huggingface.co/${type === "dataset" ? "datasets/" : ""}${repo} and give a token ` +
+        "(HF_TOKEN, or huggingface-cli login)",
     );
   }
+  if (cached) {
+    console.error(`hf:${repo}: the hub is unreachable (${message}); using the cached ${cached}`);
+    return cached;
+  }
+  throw new InputError(`hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}`);
+}
+
+/**
+ * The default progress: on a terminal, one line redrawn (files, bytes, rate, time left); elsewhere a line
+ * every 10 s. Silent when the cache already held everything.
+ */
+function progressLine(): (p: DownloadProgress) => void {
+  const tty = Deno.stderr.isTerminal();
+  let last = 0, shown = false;
+  return (p) => {
+    const now = performance.now();
+    if (p.fetched === 0 && p.bytesDone === p.bytes) return;
+    if (!p.final && now - last < (tty ? 250 : 10_000)) return;
+    last = now;
+    const rate = p.fetched / Math.max(p.seconds, 1e-3);
+    const left = rate > 0 ? (p.bytes - p.bytesDone) / rate : NaN;
+    const line = `hf:${p.repo}: ${p.filesDone}/${p.files} files, ${gb(p.bytesDone)}/${gb(p.bytes)}, ${gb(rate)}/s` +
+      (p.final ? ` in ${duration(p.seconds)}` : Number.isFinite(left) ? `, ${duration(left)} left` : "");
+    if (tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}${p.final ? "\n" : ""}`));
+    else if (p.final || shown || p.seconds > 10) console.error(line);
+    shown = true;
+  };
+}
+
+function gb(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function duration(s: number): string {
+  return s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
+}
+
+/** A local path to `path` of `repo` (a data set unless opts.type says model): downloaded into the cache, or the cached copy offline. */
+export async function hubFile(repo: string, path: string, opts: HubOptions = {}): Promise<string> {
+  return (await hubFiles(repo, [{ path }], opts))[0]!;
 }
 
 /**
  * A hub model as a local folder (its snapshot in the cache): config, generation config, tokenizer files and
- * the weights (one file, or the shards an index names). Files a model does not have are skipped.
+ * the weights (one file, or the shards an index names, several at a time). Files a model does not have are skipped.
  */
 export async function hubModel(repo: string, opts: HubOptions = {}): Promise<string> {
   const o = { ...opts, type: "model" as const };
-  const config = await hubFile(repo, "config.json", o);
-  for (const f of ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]) {
-    await hubFile(repo, f, o).catch(() => undefined);
-  }
-  const index = await hubFile(repo, "model.safetensors.index.json", o).catch(() => undefined);
+  const optional = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
+  const [config, , , , , index] = await hubFiles(repo, [
+    { path: "config.json" },
+    ...optional.map((path) => ({ path, optional: true })),
+    { path: "model.safetensors.index.json", optional: true },
+  ], o);
+  let shards = ["model.safetensors"];
   if (index) {
-    const map = JSON.parse(readFileSync(index, "utf8")).weight_map as Record<string, string>;
-    for (const shard of new Set(Object.values(map))) await hubFile(repo, shard, o);
-  } else {
-    await hubFile(repo, "model.safetensors", o);
+    const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map;
+    check(map && typeof map === "object", `hf:${repo}: model.safetensors.index.json has no weight_map`);
+    shards = [...new Set(Object.values(map))];
   }
-  return dirname(config);
+  await hubFiles(repo, shards.map((path) => ({ path })), o);
+  return dirname(config!);
 }
 
 /** What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the cache). */

@@ -1,9 +1,10 @@
 /** Hub models: a model id resolves to its snapshot in the Hugging Face cache and loads, offline. */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hubFile, hubModel } from "../../engine/hub.ts";
+import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { Engine } from "../../engine/model.ts";
 import { fixtureDir, runCli } from "../helpers.ts";
@@ -73,4 +74,171 @@ Deno.test("a tokenizer_config whose chat_template is a list of named templates u
   config.chat_template = [{ name: "tool_use", template: "TOOLS" }];
   writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(config));
   assert.throws(() => TextTokenizer.fromDir(dir), /chat_template is a list without a template named "default"/);
+});
+
+/** The fixture's tensors split over `n` safetensors shards with an index, as large checkpoints ship. */
+function shardedFixture(n: number): Map<string, Uint8Array> {
+  const bytes = readFileSync(join(fixtureDir("qwen3-tiny"), "model.safetensors"));
+  const len = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len)));
+  const names = Object.keys(header).filter((k) => k !== "__metadata__");
+  const files = new Map<string, Uint8Array>(), weightMap: Record<string, string> = {};
+  for (let s = 0; s < n; s++) {
+    const shard = `model-0000${s + 1}-of-0000${n}.safetensors`, mine = names.filter((_, i) => i % n === s);
+    const head: Record<string, unknown> = {}, parts: Uint8Array[] = [];
+    let at = 0;
+    for (const name of mine) {
+      const [a, b] = header[name].data_offsets as number[];
+      head[name] = { ...header[name], data_offsets: [at, at + b - a] };
+      parts.push(bytes.subarray(8 + len + a, 8 + len + b));
+      at += b - a;
+      weightMap[name] = shard;
+    }
+    let json = JSON.stringify(head);
+    json += " ".repeat((8 - (json.length % 8)) % 8);
+    const out = new Uint8Array(8 + json.length + at);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(new TextEncoder().encode(json), 8);
+    let o = 8 + json.length;
+    for (const p of parts) out.set(p, o), o += p.length;
+    files.set(shard, out);
+  }
+  files.set("model.safetensors.index.json", new TextEncoder().encode(JSON.stringify({ weight_map: weightMap })));
+  for (const f of ["config.json", "generation_config.json"]) {
+    files.set(f, new Uint8Array(readFileSync(join(fixtureDir("qwen3-tiny"), f))));
+  }
+  return files;
+}
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/**
+ * The hub as its resolve endpoint answers: HEAD gives the commit, ETag and size; GET honours a byte range.
+ * `cutAfter` drops the connection after that many bytes of a body (once per file); requests are logged.
+ */
+function fakeHub(files: Map<string, Uint8Array>, opts: { cutAfter?: number; commit?: string } = {}) {
+  const commit = opts.commit ?? "1111111111111111111111111111111111111111";
+  const log: { method: string; path: string; range: string | null }[] = [];
+  const cut = new Set<string>();
+  let active = 0, maxActive = 0;
+  const hub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const path = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ""));
+    const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
+    log.push({ method, path, range });
+    const body = files.get(path);
+    if (!body) return new Response("Entry not found", { status: 404 });
+    const etag = sha256(body);
+    if (method === "HEAD") {
+      return new Response(null, {
+        status: 302,
+        headers: { "x-repo-commit": commit, "x-linked-etag": `"${etag}"`, "x-linked-size": String(body.length) },
+      });
+    }
+    const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
+    const rest = body.subarray(from);
+    const cutHere = opts.cutAfter !== undefined && !cut.has(path) && rest.length > opts.cutAfter;
+    if (cutHere) cut.add(path);
+    active++, maxActive = Math.max(maxActive, active);
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        await new Promise((ok) => setTimeout(ok, 5));
+        if (cutHere) {
+          c.enqueue(rest.slice(0, opts.cutAfter));
+          active--;
+          c.error(new Error("connection reset by peer"));
+        } else {
+          c.enqueue(rest.slice());
+          active--;
+          c.close();
+        }
+      },
+    });
+    return new Response(stream, { status: range ? 206 : 200 });
+  }) as typeof fetch;
+  return { hub, log, maxActive: () => maxActive, commit };
+}
+
+Deno.test("hub: a sharded model downloads several shards at once into the standard cache, with progress", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-dl-"));
+  const files = shardedFixture(3);
+  const { hub, log, maxActive, commit } = fakeHub(files);
+  const seen: DownloadProgress[] = [];
+  const dir = await hubModel("tiny/sharded", { cacheDir: cache, fetch: hub, progress: (p) => seen.push(p) });
+  const root = join(cache, "models--tiny--sharded");
+  assert.equal(dir, join(root, "snapshots", commit));
+  assert.equal(readFileSync(join(root, "refs", "main"), "utf8"), commit);
+  for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+  assert.ok(maxActive() >= 2, `shards downloaded one at a time (at most ${maxActive()} at once)`);
+  // tokenizer files this repository lacks are skipped (404), not fatal
+  assert.ok(log.some((r) => r.path === "tokenizer.json"));
+  const shards = [...files.keys()].filter((f) => f.endsWith(".safetensors"));
+  const last = seen.at(-1)!;
+  assert.equal(last.final, true);
+  assert.equal(last.files, 3);
+  assert.equal(last.filesDone, 3);
+  assert.equal(last.bytes, shards.reduce((n, f) => n + files.get(f)!.length, 0));
+  assert.equal(last.bytesDone, last.bytes);
+  assert.ok(seen.some((p) => !p.final && p.bytesDone > 0 && p.bytesDone < p.bytes), "no progress along the way");
+  // the model loads from the cache, and offline afterwards
+  const engine = await Engine.load(dir);
+  const plain = await Engine.load(fixtureDir("qwen3-tiny"));
+  const logits = (e: Engine) => {
+    const cache = e.newCache({ tokens: 8 }), block = cache.newBlock();
+    return e.forward(cache, [{ block, view: [block], tokens: [1, 2, 3], logits: "all" }]);
+  };
+  assert.deepEqual(logits(engine), logits(plain));
+  assert.equal(await hubModel("tiny/sharded", { cacheDir: cache, offline: true }), dir);
+  // a second call downloads nothing
+  const before = log.filter((r) => r.method === "GET").length;
+  await hubModel("tiny/sharded", { cacheDir: cache, fetch: hub, progress: () => {} });
+  assert.equal(log.filter((r) => r.method === "GET").length, before);
+});
+
+Deno.test("hub: a dropped connection resumes from the bytes already here, in this call and in a later one", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-resume-"));
+  const body = new Uint8Array(10_000).map((_, i) => (i * 7) % 251);
+  const files = new Map([["data.bin", body]]);
+  // in this call: the first transfer breaks after 4,000 bytes, the retry asks for the rest
+  const first = fakeHub(files, { cutAfter: 4000 });
+  const path = await hubFile("o/set", "data.bin", {
+    cacheDir: cache,
+    fetch: first.hub,
+    progress: () => {},
+    retryWaitMs: 1,
+  });
+  assert.deepEqual(new Uint8Array(readFileSync(path)), body);
+  assert.deepEqual(first.log.filter((r) => r.method === "GET").map((r) => r.range), [null, "bytes=4000-"]);
+  // across runs: a part left by a killed run is continued, not started over
+  const cache2 = mkdtempSync(join(tmpdir(), "hogwild-hub-resume2-"));
+  const etag = sha256(body);
+  mkdirSync(join(cache2, "datasets--o--set", "blobs"), { recursive: true });
+  writeFileSync(join(cache2, "datasets--o--set", "blobs", `${etag}.incomplete`), body.subarray(0, 6000));
+  const second = fakeHub(files);
+  const seen: DownloadProgress[] = [];
+  const again = await hubFile("o/set", "data.bin", {
+    cacheDir: cache2,
+    fetch: second.hub,
+    progress: (p) => seen.push(p),
+  });
+  assert.deepEqual(new Uint8Array(readFileSync(again)), body);
+  assert.deepEqual(second.log.filter((r) => r.method === "GET").map((r) => r.range), ["bytes=6000-"]);
+  assert.equal(seen.at(-1)!.fetched, 4000);
+  assert.equal(existsSync(join(cache2, "datasets--o--set", "blobs", `${etag}.incomplete`)), false);
+});
+
+Deno.test("hub: a connection that keeps dropping ends in one error naming the file, the part kept for later", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-flaky-"));
+  const body = new Uint8Array(5000).fill(3);
+  const short = ((_: RequestInfo | URL, init?: RequestInit) =>
+    Promise.resolve(
+      init?.method === "HEAD"
+        ? new Response(null, { headers: { "x-repo-commit": "2".repeat(40), etag: '"abc"', "content-length": "5000" } })
+        : new Response(body.subarray(0, 100), { status: 206 }),
+    )) as typeof fetch;
+  await assert.rejects(
+    hubFile("o/flaky", "f.bin", { cacheDir: cache, fetch: short, progress: () => {}, retries: 2, retryWaitMs: 1 }),
+    /hf:o\/flaky: cannot download f\.bin \(the transfer of f\.bin stopped at \d+ of 5000 bytes\) and it is not in the cache/,
+  );
+  assert.ok(existsSync(join(cache, "datasets--o--flaky", "blobs", "abc.incomplete")));
 });

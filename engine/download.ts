@@ -1,0 +1,133 @@
+/**
+ * One hub file into the Hugging Face cache, the way huggingface_hub lays it out (blobs/ETAG,
+ * snapshots/COMMIT/PATH → the blob, refs/REVISION → COMMIT), so that either tool reads what the other wrote.
+ *
+ * Written here rather than taken from @huggingface/hub because that library neither reports progress nor
+ * resumes: a 65 GB checkpoint cut at 60 GB would start over. Here the bytes land in blobs/ETAG.incomplete
+ * and a later try (in this call, or a later run) asks the hub only for the rest (an HTTP range).
+ */
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, symlinkSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+
+export interface FileRequest {
+  /** the repository's folder in the cache (models--OWNER--NAME) */
+  root: string;
+  /** e.g. https://huggingface.co/datasets/OWNER/NAME/resolve/REVISION/PATH */
+  url: string;
+  path: string;
+  revision: string;
+  accessToken?: string;
+  fetch?: typeof fetch;
+  /** bytes as they arrive (for a progress line) */
+  onBytes?: (n: number) => void;
+  /** tries after a dropped connection, each from where the last stopped (default 5) */
+  retries?: number;
+  /** the wait before the first retry, doubled each time (default 500 ms) */
+  retryWaitMs?: number;
+}
+
+/** An answer from the hub that is not the file: the status goes in the message (401/403 mean gated). */
+export class HubHttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** What the hub says of a file before sending it. */
+export interface Head {
+  commit?: string;
+  etag: string;
+  size: number;
+}
+
+export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head> {
+  // Not followed: the hub's own answer carries the commit and, for large files, the content's hash and size.
+  const res = await (r.fetch ?? fetch)(url, { method: "HEAD", redirect: "manual", headers: auth(r) });
+  if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
+  const h = res.headers;
+  const location = h.get("location");
+  if (res.status >= 300 && !h.get("x-linked-etag") && !h.get("etag") && location && hops < 5) {
+    return await head(r, new URL(location, url).href, hops + 1); // a renamed repository
+  }
+  const etag = (h.get("x-linked-etag") ?? h.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
+  const size = Number(h.get("x-linked-size") ?? h.get("content-length"));
+  if (!etag || !/^[\w.-]+$/.test(etag) || !Number.isSafeInteger(size) || size < 0) {
+    throw new Error(`the hub's answer for ${r.path} has no usable ETag and size`);
+  }
+  return { commit: h.get("x-repo-commit") ?? undefined, etag, size };
+}
+
+function auth(r: FileRequest): Record<string, string> {
+  return r.accessToken ? { Authorization: `Bearer ${r.accessToken}` } : {};
+}
+
+/** The bytes from `from` on into `file`; a 200 where a range was asked means the hub sent it all again. */
+async function fetchInto(r: FileRequest, file: string, from: number): Promise<void> {
+  const headers = { ...auth(r), ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
+  const res = await (r.fetch ?? fetch)(r.url, { headers });
+  if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
+  if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
+  const fd = openSync(file, "a+");
+  try {
+    if (from > 0 && res.status !== 206) {
+      ftruncateSync(fd, 0);
+      r.onBytes?.(-from);
+    }
+    for await (const chunk of res.body) {
+      writeSync(fd, chunk);
+      r.onBytes?.(chunk.byteLength);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The bytes of the file already in the cache (whole, or an earlier try's part). */
+export function bytesHere(r: FileRequest, info: Head): number {
+  const blob = join(r.root, "blobs", info.etag);
+  if (existsSync(blob) && statSync(blob).size === info.size) return info.size;
+  const part = existsSync(`${blob}.incomplete`) ? statSync(`${blob}.incomplete`).size : 0;
+  return part <= info.size ? part : 0;
+}
+
+/** The local path of the file (its snapshot link), downloading what the cache does not hold yet. */
+export async function downloadToCache(r: FileRequest, info: Head): Promise<string> {
+  const commit = info.commit ?? (/^[0-9a-f]{40}$/.test(r.revision) ? r.revision : info.etag);
+  const pointer = join(r.root, "snapshots", commit, r.path);
+  const blob = join(r.root, "blobs", info.etag);
+  if (!existsSync(blob) || statSync(blob).size !== info.size) {
+    mkdirSync(dirname(blob), { recursive: true });
+    const partial = `${blob}.incomplete`;
+    for (let attempt = 0;; attempt++) {
+      let at = existsSync(partial) ? statSync(partial).size : 0;
+      if (at === info.size) break;
+      if (at > info.size) { // not this file's bytes: start again
+        writeFileSync(partial, "");
+        if (attempt > 0) r.onBytes?.(-at); // bytesHere counted none of them on the first
+        at = 0;
+      }
+      try {
+        await fetchInto(r, partial, at);
+        const now = statSync(partial).size;
+        if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
+      } catch (e) {
+        if (e instanceof HubHttpError || attempt >= (r.retries ?? 5)) throw e;
+        await new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
+      }
+    }
+    renameSync(partial, blob);
+  }
+  if (!existsSync(pointer)) {
+    mkdirSync(dirname(pointer), { recursive: true });
+    symlinkSync(relative(dirname(pointer), blob), pointer);
+  }
+  if (info.commit && r.revision !== info.commit) {
+    const ref = join(r.root, "refs", r.revision);
+    if (!existsSync(ref) || readFileSync(ref, "utf8").trim() !== info.commit) {
+      mkdirSync(dirname(ref), { recursive: true });
+      writeFileSync(ref, info.commit);
+    }
+  }
+  return pointer;
+}
