@@ -1,14 +1,30 @@
 /**
- * Finding the answer in a model's generated text: the last \boxed{…} or \fbox{…} with balanced braces
- * (strict), and, only as a lenient fallback, phrases such as "the answer is …".
+ * Finding the answer in a model's generated text.
+ *
+ * Strict: the last \boxed{…} or \fbox{…} whose braces balance. When boxes stand next to each other with only
+ * punctuation, "and"/"or", spacing or a label between them (`\boxed{(2,2)} \text{ and } \boxed{(6,2)}`,
+ * `x = \boxed{4}, y = \boxed{9}`), they are one answer written in parts, and all of them count (the same box
+ * repeated counts once); boxes with other words between them are drafts, and only the last counts.
+ *
+ * Lenient, in order: the strict answer; a last box left open (a budget cut it, or a brace was escaped by
+ * mistake: `\boxed{185\}`), read to the end of its line; a phrase such as "the answer is …" or "Final
+ * Answer: …" (from a sentence, what follows its last "is"); a bare short answer.
  */
 
 const BOX = /\\(?:boxed|fbox)\s*\{/g;
 
-/** The contents of the last \boxed{…} / \fbox{…} whose braces balance, or undefined. */
-export function lastBoxed(text: string): string | undefined {
-  let found: string | undefined;
+interface Box {
+  start: number;
+  end: number;
+  content: string;
+}
+
+/** Every box whose braces balance, in order, and where the last unclosed one starts (if after them). */
+function boxes(text: string): { closed: Box[]; open?: number } {
+  const closed: Box[] = [];
+  let open: number | undefined;
   for (const m of text.matchAll(BOX)) {
+    if (closed.length && m.index! < closed[closed.length - 1].end) continue; // a box inside a box
     const start = m.index! + m[0].length;
     let depth = 1, i = start;
     for (; i < text.length && depth > 0; i++) {
@@ -17,24 +33,65 @@ export function lastBoxed(text: string): string | undefined {
       else if (c === "{") depth++;
       else if (c === "}") depth--;
     }
-    if (depth === 0) found = text.slice(start, i - 1).trim();
+    if (depth === 0) closed.push({ start: m.index!, end: i, content: text.slice(start, i - 1).trim() });
+    else open ??= start;
   }
-  return found;
+  if (open !== undefined && closed.length && open < closed[closed.length - 1].end) open = undefined;
+  return { closed, open };
+}
+
+// What may stand between the boxes of one answer: spacing, punctuation, $, "and"/"or" (bare or in \text),
+// and a label of the next part (x =, (p, q) =).
+const JOINER = new RegExp(
+  String.raw`^(?:\s|[$,;.&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*` +
+    String.raw`(?:(?:[A-Za-z]{1,3}(?:_\{?\w+\}?)?|\([A-Za-z, ]+\))\s*=\s*)?$`,
+);
+
+/** The strict answer: the last balanced box, or the last boxes written as one answer, joined by ", ". */
+export function lastBoxed(text: string): string | undefined {
+  const { closed } = boxes(text);
+  if (!closed.length) return undefined;
+  let first = closed.length - 1;
+  while (first > 0 && JOINER.test(text.slice(closed[first - 1].end, closed[first].start))) first--;
+  const parts = [...new Set(closed.slice(first).map((b) => b.content))];
+  return parts.join(", ");
 }
 
 const PHRASES = [
-  /final answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
+  /final answer(?: is)?[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
   /answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
-  /answer:\s*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\n|$)/gi,
+  /answer:\s*(?:\*\*)?\s*([^\n]+?)\s*(?:\*\*)?\s*(?:\.\s*$|\n|$)/gi,
 ];
 
-/** Lenient extraction: the last box, else the last "the answer is …" phrase, else a bare short answer. */
+/** From "The largest $n$ is 34", the 34; a plain answer stays as it is. */
+function fromSentence(s: string): string {
+  const is = /\bis\s+(?!\s)([^]*)$/.exec(s);
+  const picked = is && /^[A-Z]/.test(s) ? is[1] : s;
+  return picked.replace(/\$\s*/g, "").replace(/\.$/, "").trim();
+}
+
+/** Text without the braces that have no partner: a stray `{` in front, a `}` or `\}` at the end. */
+function balanced(s: string): string {
+  const count = (t: string, c: string) => t.split(c).length - 1;
+  let t = s;
+  while (t.startsWith("{") && count(t, "{") > count(t, "}")) t = t.slice(1).trimStart();
+  while (/\\?\}$/.test(t) && count(t, "}") > count(t, "{")) t = t.replace(/\\?\}$/, "").trimEnd();
+  return t;
+}
+
+/** Lenient extraction: see the module's comment. */
 export function lenientAnswer(text: string): string | undefined {
   const boxed = lastBoxed(text);
+  if (boxed !== undefined && boxed !== "") return boxed;
+  const { open } = boxes(text);
+  if (open !== undefined) {
+    const rest = balanced(text.slice(open).split("\n")[0].replace(/\$.*$/, "").trim());
+    if (rest) return rest;
+  }
   if (boxed !== undefined) return boxed;
   for (const re of PHRASES) {
     const all = [...text.matchAll(re)];
-    if (all.length) return all[all.length - 1][1].trim();
+    if (all.length) return fromSentence(all[all.length - 1][1].trim());
   }
   const bare = text.trim().replace(/^\$+|\$+$/g, "");
   return bare && bare.length <= 40 && !/\s{2,}|\n/.test(bare) ? bare : undefined;

@@ -1,13 +1,22 @@
 /**
- * Whether two answers are the same mathematical object. In order: the same text after normalisation; the
- * same exact rational (integers, decimals, fractions, mixed numbers, percent); the same structure (tuples and
- * intervals in order, sets and lists of several answers in any order) with equal parts; else symbolic
- * equality through @cortex-js/compute-engine, checked numerically, and numerically at random points where
- * the library cannot decide. Two modes:
+ * Whether two answers are the same mathematical object. In order: the same text after normalisation (which
+ * also reads matrices as tuples, "or"/"and"/";" as lists, labels such as `(p,q) =` or `AB =` away, and a chain
+ * `5+5+1 = 11` as its last side); the same multiple-choice letter; the same exact rational (integers,
+ * decimals, fractions, mixed numbers, percent); the same set of reals (inequalities against intervals); the
+ * same structure (tuples in order, sets and lists in any order) with equal parts; the same equation up to a
+ * constant factor; else equality of expressions: exactly (tasks/exact.ts: big integers, rationals, and
+ * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
+ * decimal approximation is involved. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
  *  - lenient: also 50\% = 0.5, numbers within 1e-4 relatively, and words compared without their case.
+ * `A \approx B` counts as either side.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
+import { decimal, exactPairs, ratEq, type Rational, rational, ratNum } from "./exact.ts";
+import { sameRealSet } from "./intervals.ts";
+import { splitTop } from "./split.ts";
+
+export { splitTop };
 
 export type Mode = "strict" | "lenient";
 
@@ -18,10 +27,10 @@ const ce = new ComputeEngine();
 const DROP = [
   /\\left(?![a-zA-Z])/g,
   /\\right(?![a-zA-Z])/g,
-  /\\displaystyle/g,
-  /\\[!,;:>]/g,
+  /\\(?:display|text)style/g,
+  /\\[!,;:> ]/g,
   /\\q?quad\b/g,
-  /~/g,
+  /[~\u00a0\u2009\u202f\u2008\u200a\u2006]/g,
   /\^\s*\{?\\circ\}?/g,
   /°/g,
   /\\degree\b/g,
@@ -29,61 +38,100 @@ const DROP = [
   /^\$|\$$/g,
 ];
 
-/** Text-level normalisation shared by both modes. */
-export function normalize(answer: string): string {
+const RELATIONS: [RegExp, string][] = [
+  [/\\(?:leqslant|leq|le)(?![a-zA-Z])|<=|\\lt(?![a-zA-Z])(?=\s*=)/g, "≤"],
+  [/\\(?:geqslant|geq|ge)(?![a-zA-Z])|>=/g, "≥"],
+  [/\\(?:neq|ne)(?![a-zA-Z])|!=/g, "≠"],
+  [/\\lt(?![a-zA-Z])/g, "<"],
+  [/\\gt(?![a-zA-Z])/g, ">"],
+];
+
+const TEXT =
+  /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}/g;
+const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}|` +
+  String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
+  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
+
+/** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
+function matrices(s: string): string {
+  return s.replace(
+    // \left( \begin{array}…\end{array} \right) is the matrix itself
+    /(?:\\left\s*[([]\s*)?\\begin\{(pmatrix|bmatrix|Bmatrix|matrix|smallmatrix|array)\}(?:\{[^{}]*\})?([^]*?)\\end\{\1\}(?:\s*\\right\s*[)\]])?/g,
+    (_, _env, inner: string) => {
+      const rows = inner.split(/\\\\/).map((r) => r.trim()).filter((r) => r !== "").map((r) =>
+        r.split("&").map((c) => c.trim())
+      );
+      if (rows.length === 0) return "()";
+      const vector = rows.length === 1
+        ? rows[0]
+        : rows.every((r) => r.length === 1)
+        ? rows.map((r) => r[0])
+        : undefined;
+      const tuple = (xs: string[]) => `(${xs.join(",")})`;
+      return vector ? tuple(vector) : tuple(rows.map(tuple));
+    },
+  );
+}
+
+/** Text-level normalisation shared by both modes; labels are read away unless `keepLabels`. */
+export function normalize(answer: string, keepLabels = false): string {
   let s = answer.trim();
-  s = s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/^\$+|\$+$/g, "");
+  s = s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/(?<!\\)\$/g, "");
+  s = matrices(s).replace(/\\langle/g, "(").replace(/\\rangle/g, ")");
+  s = s.replace(/,\\!\s*/g, ","); // 11,\! 111: a thousands separator
   for (const re of DROP) s = s.replace(re, "");
+  for (const [re, to] of RELATIONS) s = s.replace(re, to);
+  s = s.replace(/\\[lr]?vert\b|\\[lr]Vert\b/g, "|");
   s = s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom");
-  // units after a number: 18 \text{ cm}^2, 32348 dollars, 3 hours
-  s = s.replace(/(\d)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}(?:\^\{?\d\}?)?/g, "$1");
+  s = s.replace(/\\(?:varnothing|emptyset)\b|^\\\{\s*\\\}$/g, "∅");
+  // percent written out
+  s = s.replace(/\s*(?:\\%|%|\\text\s*\{\s*(?:\\%|%|percent)\s*\}|\bpercent\b)\s*$/, "%");
+  // "1 or 2", "x = 1 \text{ and } y = 2", "1; 2": several answers
+  s = s.replace(/\s*\\text\s*\{\s*(?:and|or|,)\s*\}\s*/g, ",").replace(/,?\s+(?:and|or)\s+/g, ",").replace(/;/g, ",");
+  // units after a number: 18 \text{ cm}^2, 32348 dollars, 5 \textnormal{ miles}, 3 hours
+  s = s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1");
+  s = s.replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1");
   s = s.replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+[a-zA-Z]+(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1");
-  s = s.replace(/\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}/g, "$1");
+  s = s.replace(TEXT, "$1").replace(TEXT, "$1");
   s = s.replace(/\{,\}/g, ",");
   // \frac12 -> \frac{1}{2}, \frac1{2} -> \frac{1}{2}, \sqrt2 -> \sqrt{2}
   s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{");
   s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}");
   s = s.replace(/\s+/g, " ").trim();
+  const listed = /,\s/.test(s); // "32, 349" lists two numbers; 32,349 and 32,\!349 are one
   // deno-lint-ignore no-control-regex -- NUL stands in for a space that must survive the next replace
   s = s.replace(/(\\[a-zA-Z]+) (?=[a-zA-Z])/g, "$1\u0000").replace(/ /g, "").replace(/\u0000/g, " ");
-  s = s.replace(/\.$/, "");
-  // "x = 3", "k=3", "x \in [1,2]": the value, when the rest holds no other relation
-  const rel = /^(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+)(?:=|\\in)(.+)$/.exec(s);
-  if (rel && !/=|\\in/.test(rel[1])) s = rel[1];
+  s = s.replace(/\.$/, "").replace(/,+/g, ",").replace(/^,|,$/g, "");
+  if (!keepLabels) s = unlabel(s);
   // 1,000,000 -> 1000000 (thousands separators, not a list)
-  if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
+  if (!listed && /^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
   // a choice: (C) -> C
   s = s.replace(/^\(([A-E])\)$/, "$1");
   return s;
 }
 
+// A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.
+const LABEL = String.raw`(?:\\angle|m\\angle|\\overline\{|\|)?[a-zA-Z]{1,3}(?:_\{?\w+\}?|')*(?:\([a-z]\))?\}?\|?`;
+const LABELS = new RegExp(String.raw`^(?:${LABEL}|\((?:${LABEL},)+${LABEL}\)|${LABEL}(?::${LABEL})+)$`);
+
+/** "x=3" -> "3", "AB=4,CD=5" -> "4,5", "x=5+5+1=11" -> "11"; an equation between expressions stays. */
+function unlabel(s: string): string {
+  const parts = splitTop(s) ?? [s];
+  const out = parts.map((part) => {
+    const sides = splitTop(part, "=");
+    if (!sides || sides.some((x) => x === "") || /[≤≥<>≠]|\\in/.test(part.replace(/\\in(?=[[(])/, ""))) {
+      const member = /^(.+?)\\in(.+)$/.exec(part);
+      return member && LABELS.test(member[1]) && !/[≤≥<>≠=]/.test(member[2]) ? member[2] : part;
+    }
+    // a chain (x = 5+5+1 = 11) or a computation (2^{10} = 1024): its last side
+    const constant = (x: string) => !/[a-zA-Z]/.test(x.replace(/\\[a-zA-Z]+/g, ""));
+    if (sides.length > 2 || (constant(sides[0]) && constant(sides[1]))) return sides[sides.length - 1];
+    return LABELS.test(sides[0]) ? sides[1] : part;
+  });
+  return out.join(",");
+}
+
 // ---------- exact rationals ----------
-
-interface Rational {
-  n: bigint;
-  d: bigint;
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  a = a < 0n ? -a : a;
-  b = b < 0n ? -b : b;
-  while (b) [a, b] = [b, a % b];
-  return a || 1n;
-}
-
-function rational(n: bigint, d: bigint): Rational {
-  if (d < 0n) (n = -n, d = -d);
-  const g = gcd(n, d);
-  return { n: n / g, d: d / g };
-}
-
-function decimal(s: string): Rational | undefined {
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s);
-  if (!m || (m[2] === "" && !m[3])) return undefined;
-  const frac = m[3] ?? "";
-  const n = BigInt((m[2] || "0") + frac) * (m[1] === "-" ? -1n : 1n);
-  return rational(n, 10n ** BigInt(frac.length));
-}
 
 interface Scalar {
   value: Rational;
@@ -106,19 +154,11 @@ function scalar(s: string): Scalar | undefined {
     if (m[1]) v = rational(BigInt(m[1]) * v.d + v.n, v.d); // a mixed number
   } else if ((m = /^(\d+)\/(\d+)$/.exec(t)) && m[2] !== "0") {
     v = rational(BigInt(m[1]), BigInt(m[2]));
-  } else {
+  } else if (/^\d*\.?\d*$/.test(t)) {
     v = decimal(t);
   }
   if (!v) return undefined;
   return { value: rational(sign * v.n, v.d), percent, approx: t.includes(".") };
-}
-
-function ratEq(a: Rational, b: Rational): boolean {
-  return a.n === b.n && a.d === b.d;
-}
-
-function ratNum(a: Rational): number {
-  return Number(a.n) / Number(a.d);
 }
 
 function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
@@ -137,35 +177,13 @@ function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
   return false;
 }
 
-// ---------- structure: tuples, intervals, sets, lists ----------
+// ---------- structure: tuples, sets, lists ----------
 
 interface Structure {
   kind: "list" | "tuple" | "set";
   open: string;
   close: string;
   parts: string[];
-}
-
-/** Splits at depth-0 commas (or `sep`); undefined when there is no such separator. */
-export function splitTop(s: string, sep = ","): string[] | undefined {
-  const parts: string[] = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === "\\" && (s[i + 1] === "{" || s[i + 1] === "}")) {
-      depth += s[i + 1] === "{" ? 1 : -1;
-      i++;
-    } else if ("([{".includes(c)) depth++;
-    else if (")]}".includes(c)) depth--;
-    else if (depth === 0 && s.startsWith(sep, i)) {
-      parts.push(s.slice(start, i));
-      start = i + sep.length;
-      i += sep.length - 1;
-    }
-  }
-  if (parts.length === 0) return undefined;
-  parts.push(s.slice(start));
-  return parts;
 }
 
 /** Whether the brackets at both ends of s enclose all of it. */
@@ -227,16 +245,30 @@ function numeric(expr: ReturnType<typeof ce.parse>): number {
 /** Deterministic "random" points, so that a verdict never changes between runs. */
 const POINTS = [0.6180339887, 1.4142135623, 2.7182818284, 0.3183098861, 1.7320508075];
 
-function symbolicEqual(a: string, b: string, mode: Mode): boolean {
-  let A, B;
+function parse(s: string, canonical = true) {
   try {
-    A = ce.parse(a);
-    B = ce.parse(b);
+    const e = ce.parse(s, { form: canonical ? "canonical" : "raw" });
+    return JSON.stringify(e.json).includes("Error") ? undefined : e;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
+
+function symbolicEqual(a: string, b: string, mode: Mode): boolean {
+  // Exactly, where both sides have exact values (big integers and rationals, polynomials at rational points):
+  // a tolerance never makes 2^{30} equal 2^{30}+1. Leniently, a decimal on either side may still be close.
+  const ra = parse(a, false), rb = parse(b, false);
+  if (!ra || !rb) return false;
+  const pairs = exactPairs(ra.json, rb.json);
+  if (pairs) {
+    if (pairs.every(([x, y]) => ratEq(x, y))) return true;
+    if (mode === "strict" || !(hasDecimal(a) || hasDecimal(b))) return false;
+  }
+  const A = parse(a), B = parse(b);
+  if (!A || !B) return false;
   const ja = JSON.stringify(A.json), jb = JSON.stringify(B.json);
-  if (ja.includes("Error") || jb.includes("Error")) return false;
   if (ja === jb) return true;
   const tol = mode === "strict" ? 1e-9 : 1e-6;
   // Strictly, a decimal is the number written, never an approximation (3.14159 is not π, 10^{-3} is 0.001).
@@ -267,13 +299,52 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   return agree >= 3;
 }
 
+/** Two equations (one `=` each) with the same solutions: L - R proportional, by a nonzero constant. */
+function equationsEqual(p: string, g: string): boolean | undefined {
+  const ps = splitTop(p, "="), gs = splitTop(g, "=");
+  if (ps?.length !== 2 || gs?.length !== 2) return undefined;
+  const f = parse(`(${ps[0]})-(${ps[1]})`, false), h = parse(`(${gs[0]})-(${gs[1]})`, false);
+  if (!f || !h) return false;
+  const pairs = exactPairs(f.json, h.json);
+  if (pairs) {
+    const nonzero = pairs.filter(([x, y]) => x.n !== 0n || y.n !== 0n);
+    if (nonzero.some(([x, y]) => x.n === 0n || y.n === 0n) || nonzero.length < 2) return false;
+    const [x0, y0] = nonzero[0];
+    return nonzero.every(([x, y]) => x.n * y0.n * y.d * x0.d === y.n * x0.n * x.d * y0.d);
+  }
+  const F = parse(`(${ps[0]})-(${ps[1]})`), H = parse(`(${gs[0]})-(${gs[1]})`);
+  if (!F || !H) return false;
+  const free = [...new Set([...F.unknowns, ...H.unknowns])];
+  let ratio: number | undefined;
+  for (let k = 0; k < POINTS.length; k++) {
+    const at: Record<string, number> = {};
+    free.forEach((v, i) => (at[v] = POINTS[(k + i) % POINTS.length] + i));
+    const x = numeric(F.subs(at)), y = numeric(H.subs(at));
+    if (!Number.isFinite(x) || !Number.isFinite(y) || (Math.abs(x) < 1e-12 && Math.abs(y) < 1e-12)) continue;
+    if (Math.abs(y) < 1e-12) return false;
+    if (ratio === undefined) ratio = x / y;
+    else if (!close(x / y, ratio, 1e-9)) return false;
+  }
+  return ratio !== undefined && ratio !== 0;
+}
+
+const NUMBERS = (mode: Mode) => ({
+  value: (t: string) => numeric(parse(t) ?? null),
+  same: (x: string, y: string) => same(x, y, mode, 3),
+});
+
 // ---------- the comparison ----------
 
 function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   if (pred === gold) return true;
   if (mode === "lenient" && /^[a-zA-Z ]+$/.test(gold) && pred.toLowerCase() === gold.toLowerCase()) return true;
+  // a choice written with its text: "C.x=42", "(C)42" against C
+  const choice = /^\(?([A-E])(?:\)|\.|:|$)/.exec(pred);
+  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold;
   const ps = scalar(pred), gs = scalar(gold);
   if (ps && gs) return scalarsEqual(ps, gs, mode);
+  const sets = sameRealSet(pred, gold, NUMBERS(mode));
+  if (sets !== undefined) return sets;
   if (depth < 4) {
     const pst = structure(pred), gst = structure(gold);
     if (pst || gst) {
@@ -288,16 +359,30 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
     const pu = splitTop(pred, "\\cup"), gu = splitTop(gold, "\\cup");
     if (pu || gu) return !!pu && !!gu && pu.length === gu.length && pu.every((x, i) => same(x, gu[i], mode, depth + 1));
   }
-  // Words are not mathematics: "Evelyn", "yes", "12:00".
-  if (/^[a-zA-Z]{2,}$/.test(gold) || /:/.test(pred + gold)) return false;
+  const equations = equationsEqual(pred, gold);
+  if (equations !== undefined) return equations;
+  // Words are not mathematics: "Evelyn", "yes", "12:00"; relations left over are not expressions.
+  if (/^[a-zA-Z]{2,}$/.test(gold) || /[:=≤≥<>≠]/.test(pred + gold)) return false;
   return symbolicEqual(pred, gold, mode);
+}
+
+/** The forms an answer stands for: itself, and both sides of `A \approx B`. */
+function forms(answer: string): string[] {
+  const sides = splitTop(answer, "\\approx");
+  return sides && sides.length === 2 ? [answer, ...sides] : [answer];
 }
 
 /** Whether an extracted answer equals the gold answer. */
 export function equivalent(pred: string, gold: string, mode: Mode): boolean {
-  const p = normalize(pred), g = normalize(gold);
-  if (p === "" || g === "") return false;
-  return same(p, g, mode);
+  return forms(pred).some((p) =>
+    forms(gold).some((g) => {
+      const np = normalize(p), ng = normalize(g);
+      if (np !== "" && ng !== "" && same(np, ng, mode)) return true;
+      // an equation whose label was read away on one side only: y = 2 - x against x + y = 2
+      const lp = normalize(p, true), lg = normalize(g, true);
+      return (lp !== np || lg !== ng) && lp.includes("=") && lg.includes("=") && same(lp, lg, mode);
+    })
+  );
 }
 
 /** Whether `pred` equals any of the golds (a problem may accept several forms). */

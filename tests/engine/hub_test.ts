@@ -121,7 +121,7 @@ function fakeHub(files: Map<string, Uint8Array>, opts: { cutAfter?: number; comm
   const log: { method: string; path: string; range: string | null }[] = [];
   const cut = new Set<string>();
   let active = 0, maxActive = 0;
-  const hub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const answer = (input: RequestInfo | URL, init?: RequestInit): Response => {
     const url = String(input instanceof Request ? input.url : input);
     const path = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ""));
     const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
@@ -155,7 +155,8 @@ function fakeHub(files: Map<string, Uint8Array>, opts: { cutAfter?: number; comm
       },
     });
     return new Response(stream, { status: range ? 206 : 200 });
-  }) as typeof fetch;
+  };
+  const hub = ((input: RequestInfo | URL, init?: RequestInit) => Promise.resolve(answer(input, init))) as typeof fetch;
   return { hub, log, maxActive: () => maxActive, commit };
 }
 

@@ -55,7 +55,7 @@ Deno.test("the default bench writes every file of a run", async () => {
   }
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.equal(run.spec.model, "random:qwen3-demo");
-  assert.equal(run.versions.grader, "hogwild-grader/1");
+  assert.equal(run.versions.grader, "hogwild-grader/2");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
   assert.equal(records(out).length, 30); // 6 synthetic problems × 5 methods × 1 seed
   assert.match(readFileSync(join(out, "curves.csv"), "utf8"), /^task,method,budget,n,accuracy,ci_low,ci_high/);

@@ -75,7 +75,7 @@ function record(task: string, method: string, problem: string, budget: number, r
     steps: 1,
     solo_ms: 10,
     shared_ms: 10,
-    grader: "hogwild-grader/1",
+    grader: "hogwild-grader/2",
     checkpoints: [{
       budget,
       passes: budget,

@@ -39,6 +39,41 @@ Deno.test(`the grader agrees with all ${CASES.length} cases of the table, both v
   assert.deepEqual(wrong, []);
 });
 
+interface FamilyCase extends Case {
+  family: string;
+}
+
+const FAMILIES: FamilyCase[] = readFileSync(new URL("./grader_families.jsonl", import.meta.url), "utf8").trim().split(
+  "\n",
+).map((l) => JSON.parse(l));
+
+Deno.test(`the answer forms reasoning models write: ${FAMILIES.length} cases in families, both verdicts`, () => {
+  const by = Map.groupBy(FAMILIES, (c) => c.family);
+  for (const [family, cases] of by) {
+    assert.ok(cases.length >= 15, `${family}: ${cases.length} cases`);
+    assert.ok(cases.some((c) => !c.strict && !c.lenient), `${family}: no near miss`);
+  }
+  const wrong: string[] = [];
+  for (const c of FAMILIES) {
+    let g;
+    try {
+      g = grade(c.pred, c.gold);
+    } catch (e) {
+      wrong.push(`${JSON.stringify(c)} -> threw ${(e as Error).message}`);
+      continue;
+    }
+    if (g.equal_strict !== c.strict || g.equal_lenient !== c.lenient) {
+      wrong.push(
+        `${JSON.stringify(c)} -> strict ${g.equal_strict}, lenient ${g.equal_lenient} (extracted ${
+          JSON.stringify(g.extracted)
+        }, ${JSON.stringify(g.extracted_lenient)})`,
+      );
+    }
+  }
+  console.log([...by].map(([f, cs]) => `${f} ${cs.length}`).join(", ") + `: ${wrong.length} disagree`);
+  assert.deepEqual(wrong, []);
+});
+
 Deno.test("the near misses the issue names never match", () => {
   for (
     const [pred, gold] of [["1-\\frac{1}{e}", "1+\\frac{1}{e}"], ["\\pm 2021", "2021"], ["12:00", "1:00"], [
