@@ -15,6 +15,9 @@ import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
+import { LiveTap } from "./viewer/live.ts";
+import { RunSource } from "./viewer/runs.ts";
+import { type LiveEvent, serveViewer } from "./viewer/server.ts";
 import type { Problem } from "../tasks/problem.ts";
 import { loadTask } from "../tasks/registry.ts";
 import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
@@ -22,7 +25,14 @@ import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, su
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot, loadTemplate } from "./prompts.ts";
-import { type BenchRecord, checkRunFolder, type RecordCheckpoint, recordKey, RunDir } from "./rundir.ts";
+import {
+  type BenchRecord,
+  checkRunFolder,
+  type RecordCheckpoint,
+  recordKey,
+  RunDir,
+  type TraceLine,
+} from "./rundir.ts";
 import { type CostOf, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
 import type { CostModel } from "./cost.ts";
@@ -138,8 +148,23 @@ async function main() {
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
   const cache = benchCache(engine, spec, pending, solver);
   const cost = costModel(dir, engine, cache, spec);
-  await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out });
+  const live = spec.view ? watch(out, spec.view) : undefined;
+  await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
   await report(out, spec, dir.records(), dir.meta());
+  if (live) {
+    console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
+    await new Promise(() => {});
+  }
+}
+
+/** The viewer over this run folder, fed each pass of the runs in flight. */
+function watch(out: string, address: { port: number; hostname: string }): LiveTap & { url: string } {
+  let publish: (e: LiveEvent) => void = () => {};
+  const tap = new LiveTap((e) => publish(e));
+  const viewer = serveViewer({ runs: [new RunSource(out)], ...address, snapshot: () => tap.snapshot() });
+  publish = viewer.publish;
+  console.error(`bench: watch the workers at ${viewer.url}#tab=live`);
+  return Object.assign(tap, { url: viewer.url });
 }
 
 /** Runs the pending jobs, grading and writing each record as its run ends; run.json gets this invocation. */
@@ -153,8 +178,20 @@ async function execute(o: {
   jobs: Job[];
   pending: Job[];
   out: string;
+  live?: LiveTap;
 }): Promise<void> {
-  const { engine, cache, dir, cost, solver, jobs, pending, out } = o;
+  const { engine, cache, dir, cost, jobs, pending, out, live } = o;
+  const solver: MakeSolver = live
+    ? (c, job) => {
+      const s = o.solver(c, job);
+      live.track(
+        keyOf(job),
+        { task: job.problem.task, problem_id: job.problem.id, method: job.method, seed: job.seed },
+        s,
+      );
+      return s;
+    }
+    : o.solver;
   const pool = new GradePool({ workers: 2 });
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
@@ -173,15 +210,18 @@ async function execute(o: {
       concurrency: o.concurrency,
       solver,
       cost: costOf(cost),
-      done: (job, run) =>
+      done: (job, run) => {
+        live?.finish(keyOf(job));
         writes.push(
           grade(job, run, pool).then(([record, trace]) => {
             dir.append(record, trace);
             finished++, written++;
           }),
-        ),
+        );
+      },
       onPass: (info) => {
         log.add(info);
+        live?.tick();
         bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
       },
     });
@@ -366,7 +406,7 @@ function newBenchCache(engine: Engine, given: number | undefined, wanted: number
 }
 
 /** Grades every checkpoint off the generation's path; resolves to the record and the trace to append. */
-async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchRecord, Parameters<RunDir["append"]>[1]]> {
+async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchRecord, TraceLine]> {
   const p = job.problem;
   const verdict = (answer: string | null | undefined) =>
     pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
@@ -397,8 +437,10 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
     shared_ms: last?.shared_ms ?? 0,
     grader: GRADER_VERSION,
   };
-  const trace = {
+  const trace: TraceLine = {
     ...key,
+    problem: p.text,
+    names: run.names(),
     workers: run.texts(),
     steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
     pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),

@@ -7,6 +7,7 @@ import { check, InputError, parseFlags } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
 import { METHOD_GRAMMAR, parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
+import { viewerAddress } from "./viewer/server.ts";
 
 export interface BenchSpec {
   model: string;
@@ -35,6 +36,8 @@ export interface BenchSpec {
   sotPrompts?: string;
   /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=1,pdl=0,profile=0") */
   cuda?: string;
+  /** serve the viewer, live, while the bench runs (and after, until Ctrl-C) */
+  view?: { port: number; hostname: string };
 }
 
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
@@ -65,12 +68,17 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
   --parts K --digits D --count N  the synthetic task's knobs                         [2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
+  --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
+                                  [port 8470, host 127.0.0.1]
   --help                          this text`;
 
 const OPTIONS = {
   model: { type: "string" },
   device: { type: "string" },
   cuda: { type: "string" },
+  view: { type: "boolean" },
+  "view-port": { type: "string" },
+  "view-host": { type: "string" },
   task: { type: "string" },
   methods: { type: "string" },
   budgets: { type: "string" },
@@ -179,8 +187,15 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
   const minP = num(f["min-p"], "min-p");
   check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
+  check(
+    f.view || (f["view-port"] === undefined && f["view-host"] === undefined),
+    "--view-port and --view-host go with --view",
+  );
   return {
     cuda,
+    view: f.view
+      ? viewerAddress(f["view-port"], f["view-host"], { port: "--view-port", host: "--view-host" })
+      : undefined,
     model: f.model ?? "random:qwen3-demo",
     device,
     tasks,
@@ -218,8 +233,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   };
 }
 
-/** What must match for a run folder to be resumed (everything that changes results; not how many runs share passes or the cache's size). */
+/** What must match for a run folder to be resumed (everything that changes results; not how many runs share passes, the cache's size or the viewer). */
 export function resumeKey(s: BenchSpec): Record<string, unknown> {
-  const { concurrency: _c, kvTokens: _k, ...rest } = s;
+  const { concurrency: _c, kvTokens: _k, view: _v, ...rest } = s;
   return JSON.parse(JSON.stringify(rest));
 }

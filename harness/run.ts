@@ -108,6 +108,9 @@ export class Run extends Solver {
   texts(): string[] {
     return this.#workers.map((w) => w.traceText);
   }
+  names(): string[] {
+    return this.#workers.map((w) => w.name);
+  }
   /** a worker's current (unfinished) step text */
   currentStep(i: number): string {
     return this.#workers[i].detector.text;

@@ -53,6 +53,11 @@ export interface TraceLine {
   problem_id: string;
   method: string;
   seed: number;
+  /** the problem's text (traces written before this field lack it) */
+  problem?: string;
+  /** who wrote each text: the workers' names (or Skeleton-of-Thought's outline, points, continuation) */
+  names?: string[];
+  /** each writer's text */
   workers: string[];
   steps: { worker: number; step: number; pass: number; text: string }[];
   /** wall time of each pass the run took part in (ms; shared passes counted whole) */
@@ -63,13 +68,16 @@ export function recordKey(r: { task: string; problem_id: string; method: string;
   return [r.task, r.problem_id, r.method, r.seed].join("\t");
 }
 
-/** Reads a JSONL file written by appends, cutting off a last line that a kill left half-written. */
-function readLines<T>(file: string): T[] {
+/**
+ * Reads a JSONL file written by appends. A last line without its newline (a kill, or a write in progress) is
+ * cut off the file when `repair`, and only left unread otherwise (readers that must not write: the viewer).
+ */
+export function readLines<T>(file: string, repair = true): T[] {
   if (!existsSync(file)) return [];
   let text = readFileSync(file, "utf8");
   if (text.length && !text.endsWith("\n")) {
     const keep = text.lastIndexOf("\n") + 1;
-    truncateSync(file, new TextEncoder().encode(text.slice(0, keep)).length);
+    if (repair) truncateSync(file, new TextEncoder().encode(text.slice(0, keep)).length);
     text = text.slice(0, keep);
   }
   return text.split("\n").filter((l) => l !== "").map((l, i) => {

@@ -231,4 +231,6 @@ export abstract class Solver {
 
   /** What each of its writers wrote, in order. */
   abstract texts(): string[];
+  /** who wrote each of texts(), in order */
+  abstract names(): string[];
 }

@@ -101,6 +101,10 @@ export class SotRun extends Solver {
     return this.#points;
   }
 
+  names(): string[] {
+    return ["outline", ...this.#threads.map((_, i) => `point ${i + 1}`), ...(this.#cont ? ["continuation"] : [])];
+  }
+
   texts(): string[] {
     return [
       this.#s.outlineStart + this.#outline.text,

@@ -31,6 +31,7 @@ const FILES: Record<string, string> = {
   merge: "harness/merge.ts",
   perf: "harness/perf.ts",
   trace: "harness/trace.ts",
+  view: "harness/view.ts",
 };
 
 const cases = JSON.parse(readFileSync(new URL("./bad_inputs.json", import.meta.url), "utf8")) as Case[];

@@ -1,0 +1,141 @@
+/**
+ * The charts of a run's curves as vega-lite specs: accuracy against forward passes and against time (solo by
+ * default, or shared). plots.ts renders them to files; the viewer draws the same specs in the browser.
+ */
+import type { CurvePoint } from "./curves.ts";
+
+/** A point to draw beside the curves: another run's, or the paper's (with its source). */
+export interface ReferencePoint {
+  task: string;
+  label: string;
+  budget: number;
+  accuracy: number;
+  source?: string;
+}
+
+interface Row {
+  task: string;
+  series: string;
+  x: number;
+  accuracy: number;
+  lo: number;
+  hi: number;
+  /** problems × seeds behind the point */
+  n?: number;
+}
+
+function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX = false) {
+  const tasks = new Set([...rows, ...refs].map((r) => r.task));
+  const xAxis = wholeX ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
+  const layer = {
+    layer: [
+      {
+        transform: [{ filter: "datum.kind === 'run'" }],
+        mark: { type: "area", opacity: 0.15 },
+        encoding: {
+          x: { field: "x", type: "quantitative", title: xTitle, ...xAxis },
+          y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } },
+          y2: { field: "hi" },
+          color: { field: "series", type: "nominal", title: "Method" },
+        },
+      },
+      {
+        transform: [{ filter: "datum.kind === 'run'" }],
+        mark: { type: "line", point: true, strokeWidth: 2 },
+        encoding: {
+          x: { field: "x", type: "quantitative" },
+          y: { field: "accuracy", type: "quantitative" },
+          color: { field: "series", type: "nominal", title: "Method" },
+          tooltip: [
+            { field: "series", title: "method" },
+            { field: "x", title: xTitle, format: ".3~f" },
+            { field: "accuracy", title: "accuracy (%)", format: ".1f" },
+            { field: "lo", title: "95% low", format: ".1f" },
+            { field: "hi", title: "95% high", format: ".1f" },
+            { field: "n", title: "n" },
+          ],
+        },
+      },
+      ...(refs.length
+        ? [{
+          transform: [{ filter: "datum.kind === 'reference'" }],
+          mark: { type: "point", shape: "diamond", size: 90, filled: true },
+          encoding: {
+            x: { field: "x", type: "quantitative" },
+            y: { field: "accuracy", type: "quantitative" },
+            color: { field: "series", type: "nominal" },
+          },
+        }]
+        : []),
+    ],
+  };
+  // One data set at the top, each layer filtering its kind: a faceted chart reads its data only from there.
+  const data = {
+    values: [...rows.map((r) => ({ ...r, kind: "run" })), ...refs.map((r) => ({ ...r, kind: "reference" }))],
+  };
+  const base = tasks.size > 1
+    ? {
+      data,
+      facet: { column: { field: "task", type: "nominal", title: null } },
+      spec: { width: 360, height: 260, ...layer },
+    }
+    : { data, width: 560, height: 340, ...layer };
+  const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" +
+    (refs.length ? "; diamonds: reference points" : "");
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, subtitle, fontSize: 14 },
+    config: { font: "DejaVu Sans", legend: { labelLimit: 320, symbolOpacity: 1, symbolType: "circle" } },
+    ...base,
+  };
+}
+
+/** The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time. */
+export function chartSpecs(
+  points: readonly CurvePoint[],
+  title: string,
+  refs: readonly ReferencePoint[] = [],
+  timeAxis: "solo" | "shared" = "solo",
+): { steps: unknown; time: unknown } {
+  const pct = (x: number) => 100 * x;
+  const rows = (x: (p: CurvePoint) => number): Row[] =>
+    points.map((p) => ({
+      task: p.task,
+      series: p.method,
+      x: x(p),
+      accuracy: pct(p.accuracy),
+      lo: pct(p.ci_low),
+      hi: pct(p.ci_high),
+      n: p.n,
+    }));
+  const refRows = refs.map((r) => ({
+    task: r.task,
+    series: r.label,
+    x: r.budget,
+    accuracy: pct(r.accuracy),
+    lo: pct(r.accuracy),
+    hi: pct(r.accuracy),
+  }));
+  return {
+    steps: chart(
+      rows((p) => p.budget),
+      refRows,
+      "Budget (forward passes)",
+      `${title}: accuracy against forward passes`,
+      true,
+    ),
+    time: timeAxis === "solo"
+      ? chart(
+        rows((p) => p.mean_solo_s),
+        [],
+        "Time per problem alone on its device (s; cost model)",
+        `${title}: accuracy against solo time`,
+      )
+      : chart(
+        rows((p) => p.mean_shared_s),
+        [],
+        "Wall time per problem, shared passes counted whole (s)",
+        `${title}: accuracy against shared wall time`,
+      ),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * A bench's runs as they happen, for the viewer: after each pass, what each run's writers added and the steps
+ * they finished, as events (a page that connects mid-run first gets every run's state so far).
+ */
+import type { Solver } from "../solver.ts";
+import type { LiveEvent } from "./server.ts";
+
+interface Tracked {
+  solver: Solver;
+  head: Record<string, unknown>;
+  sent: number[];
+  steps: number;
+}
+
+export class LiveTap {
+  readonly #runs = new Map<string, Tracked>();
+
+  constructor(readonly publish: (e: LiveEvent) => void, readonly run = 0) {}
+
+  track(key: string, head: { task: string; problem_id: string; method: string; seed: number }, solver: Solver): void {
+    const t: Tracked = { solver, head: { ...head, names: solver.names() }, sent: [], steps: 0 };
+    this.#runs.set(key, t);
+    this.publish({ type: "start", key, run: this.run, ...t.head });
+  }
+
+  /** After a pass: each run's new text and finished steps. */
+  tick(): void {
+    for (const [key, t] of this.#runs) {
+      const texts = t.solver.texts();
+      const append = texts.map((x, i) => x.slice(t.sent[i] ?? 0));
+      const steps = t.solver.steps.slice(t.steps).map((s) => ({ worker: s.worker, step: s.step, pass: s.pass }));
+      if (append.every((a) => a === "") && steps.length === 0) continue;
+      t.sent = texts.map((x) => x.length);
+      t.steps += steps.length;
+      this.publish({ type: "pass", key, run: this.run, pass: t.solver.passes, append, steps, names: t.solver.names() });
+    }
+  }
+
+  finish(key: string): void {
+    if (this.#runs.delete(key)) this.publish({ type: "done", key, run: this.run });
+  }
+
+  /** Every run in flight, as a start and one pass with all its text so far. */
+  snapshot(): LiveEvent[] {
+    return [...this.#runs].flatMap(([key, t]) => [
+      { type: "start" as const, key, run: this.run, ...t.head },
+      {
+        type: "pass" as const,
+        key,
+        run: this.run,
+        pass: t.solver.passes,
+        append: t.solver.texts().slice(),
+        steps: t.solver.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass })),
+        names: t.solver.names(),
+        reset: true,
+      },
+    ]);
+  }
+}

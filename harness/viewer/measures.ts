@@ -1,0 +1,61 @@
+/**
+ * Simple measures of collaboration, from a record's trace (README, "The viewer"):
+ *  - overlap: for each pair of writers, the share of one's word 4-grams that also occur in the other's text,
+ *    averaged over ordered pairs: how much the workers repeat each other (0 for one writer);
+ *  - mentions: how often a writer names another in its own text (the step headers not counted);
+ *  - steps: finished steps per writer;
+ *  - answer_by: who wrote the final answer: the finisher, or the writer whose text holds the last \boxed{…}.
+ */
+import type { BenchRecord, TraceLine } from "../rundir.ts";
+
+export interface Measures {
+  overlap: number;
+  mentions: number[];
+  steps: number[];
+  answer_by: string | null;
+}
+
+const HEADER = /\*\*[^*\n]{1,40}\[\d+\]:\*\*/g;
+
+function grams(text: string, n = 4): Set<string> {
+  const words = text.replace(HEADER, " ").toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+  const out = new Set<string>();
+  for (let i = 0; i + n <= words.length; i++) out.add(words.slice(i, i + n).join(" "));
+  return out;
+}
+
+export function measures(trace: TraceLine, record?: BenchRecord): Measures {
+  const texts = trace.workers;
+  const names = trace.names ?? texts.map((_, i) => `worker ${i + 1}`);
+  const sets = texts.map((t) => grams(t));
+  let sum = 0, pairs = 0;
+  for (let a = 0; a < sets.length; a++) {
+    for (let b = 0; b < sets.length; b++) {
+      if (a === b || sets[a].size === 0) continue;
+      let shared = 0;
+      for (const g of sets[a]) if (sets[b].has(g)) shared++;
+      sum += shared / sets[a].size, pairs++;
+    }
+  }
+  const mentions = texts.map((t, w) => {
+    const body = t.replace(HEADER, " ");
+    return names.reduce(
+      (n, name, o) =>
+        o === w
+          ? n
+          : n + (body.match(new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g"))?.length ?? 0),
+      0,
+    );
+  });
+  const steps = names.map((_, w) => trace.steps.filter((s) => s.worker === w).length);
+  const last = record?.checkpoints[record.checkpoints.length - 1];
+  let answerBy: string | null = null;
+  if (last?.source === "finisher") answerBy = "finisher";
+  else if (last && last.source !== "none") {
+    // the latest finished step with a box, else the first writer whose unfinished text has one
+    const step = trace.steps.filter((s) => s.text.includes("\\boxed")).sort((a, b) => b.pass - a.pass)[0];
+    const w = step ? step.worker : texts.findIndex((t) => t.includes("\\boxed"));
+    answerBy = w >= 0 ? names[w] : null;
+  }
+  return { overlap: pairs ? sum / pairs : 0, mentions, steps, answer_by: answerBy };
+}

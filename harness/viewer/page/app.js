@@ -1,0 +1,351 @@
+// The viewer's page: runs, curves, records, one record's workers and views, and live passes.
+// Everything the runs hold (problems, model text, answers) is untrusted: it is put in the page with
+// textContent only, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+const state = { runs: [], run: 0, records: [], live: new Map() };
+
+/** An element with text (never HTML) and classes. */
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+async function api(path) {
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  return r.json();
+}
+
+function params() {
+  return new URLSearchParams(location.hash.slice(1));
+}
+
+function go(p) {
+  location.hash = new URLSearchParams(p).toString();
+}
+
+function show(section) {
+  for (const id of ["curves", "records", "record", "live"]) $(id).hidden = id !== section;
+  for (const id of ["curves", "records", "live"]) {
+    $(`tab-${id}`).classList.toggle("active", id === section || (section === "record" && id === "records"));
+  }
+}
+
+// ---------- runs ----------
+
+async function loadRuns() {
+  state.runs = await api("/api/runs");
+  const select = $("run-select");
+  select.replaceChildren(...state.runs.map((r) => {
+    const o = el("option", `${r.name} (${r.records} records)`);
+    o.value = String(r.id);
+    return o;
+  }));
+  select.value = String(state.run);
+  for (const tab of ["curves", "records", "live"]) $(`tab-${tab}`).href = `#run=${state.run}&tab=${tab}`;
+  const r = state.runs[state.run];
+  $("run-info").textContent = r
+    ? `${r.model ?? "?"} on ${r.device ?? "?"}${r.gpu ? ` (${r.gpu})` : ""}: ${r.tasks.join(", ")}; ${
+      r.methods.join(", ")
+    }`
+    : "";
+}
+
+// ---------- curves ----------
+
+function tooltip(_handler, event, _item, value) {
+  const tip = $("tooltip");
+  if (!value || typeof value !== "object") {
+    tip.hidden = true;
+    return;
+  }
+  const table = el("table");
+  for (const [k, v] of Object.entries(value)) {
+    const tr = el("tr");
+    tr.append(el("td", k), el("td", v));
+    table.append(tr);
+  }
+  tip.replaceChildren(table);
+  tip.hidden = false;
+  tip.style.left = `${event.clientX + 12}px`;
+  tip.style.top = `${event.clientY + 12}px`;
+}
+
+async function drawChart(spec, target) {
+  const compiled = vegaLite.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "svg", container: target, hover: true });
+  view.tooltip(tooltip);
+  await view.runAsync();
+}
+
+async function showCurves() {
+  show("curves");
+  const specs = await api(`/api/runs/${state.run}/curves`);
+  $("curves-empty").hidden = !!specs;
+  $("chart-steps").replaceChildren();
+  $("chart-time").replaceChildren();
+  if (!specs) return;
+  await drawChart(specs.steps, $("chart-steps"));
+  await drawChart(specs.time, $("chart-time"));
+}
+
+// ---------- records ----------
+
+function fillSelect(select, values) {
+  const current = select.value;
+  select.replaceChildren(el("option", "all"), ...values.map((v) => el("option", v)));
+  select.options[0].value = "";
+  select.value = values.includes(current) ? current : "";
+}
+
+async function showRecords() {
+  show("records");
+  state.records = await api(`/api/runs/${state.run}/records`);
+  fillSelect($("f-method"), [...new Set(state.records.map((r) => r.method))]);
+  fillSelect($("f-task"), [...new Set(state.records.map((r) => r.task))]);
+  renderRecords();
+}
+
+function renderRecords() {
+  const method = $("f-method").value, task = $("f-task").value, verdict = $("f-verdict").value;
+  const disagree = $("f-disagree").checked;
+  const shown = state.records.filter((r) =>
+    (!method || r.method === method) && (!task || r.task === task) &&
+    (!verdict || (verdict === "correct") === r.correct) && (!disagree || r.disagree)
+  );
+  $("record-count").textContent = `${shown.length} of ${state.records.length} records`;
+  const rows = shown.slice(0, 2000).map((r) => {
+    const tr = el("tr", undefined, "record-row");
+    tr.dataset.key = r.key;
+    tr.append(
+      el("td", r.task),
+      el("td", r.problem_id),
+      el("td", r.method),
+      el("td", r.seed),
+      el("td", r.answer ?? "—"),
+      el("td", r.correct ? "✓" : "✗", r.correct ? "ok" : "bad"),
+      el("td", r.passes),
+      el("td", r.steps),
+      el("td", r.overlap === null ? "" : r.overlap.toFixed(2)),
+      el("td", r.answer_by ?? ""),
+    );
+    tr.addEventListener("click", () => go({ run: state.run, record: r.key }));
+    return tr;
+  });
+  $("record-table").tBodies[0].replaceChildren(...rows);
+}
+
+for (const id of ["f-method", "f-task", "f-verdict", "f-disagree"]) $(id).addEventListener("change", renderRecords);
+
+// ---------- one record ----------
+
+/** Text with the protocol's redundancy checks marked. */
+function marked(text, check) {
+  const pre = el("pre");
+  if (!check) {
+    pre.textContent = text;
+    return pre;
+  }
+  const parts = text.split(check);
+  parts.forEach((part, i) => {
+    pre.append(document.createTextNode(part));
+    if (i < parts.length - 1) pre.append(el("span", check, "check"));
+  });
+  return pre;
+}
+
+let current = null;
+
+async function showRecord(key) {
+  show("record");
+  const t0 = performance.now();
+  const data = await api(`/api/runs/${state.run}/record?key=${encodeURIComponent(key)}`);
+  current = { key, data };
+  const { record, trace, measures } = data;
+  const head = record ?? trace;
+  $("record-title").textContent = `${head.task} · ${head.problem_id} · ${head.method} · seed ${head.seed}`;
+  $("problem").textContent = trace?.problem ?? "(this trace was written before problems were recorded)";
+  $("gold").textContent = record ? record.golds.join("  |  ") : "";
+  const names = trace?.names ?? (trace?.workers ?? []).map((_, i) => `worker ${i + 1}`);
+  const dl = $("measures");
+  dl.replaceChildren();
+  if (measures) {
+    const row = (k, v) => dl.append(el("dt", k), el("dd", v));
+    row("text overlap (4-grams)", measures.overlap.toFixed(3));
+    row("mentions of others", names.map((n, i) => `${n} ${measures.mentions[i]}`).join(", "));
+    row("steps", names.map((n, i) => `${n} ${measures.steps[i]}`).join(", "));
+    row("answer by", measures.answer_by ?? "no answer");
+  }
+  $("checkpoints").tBodies[0].replaceChildren(...(record?.checkpoints ?? []).map((c) => {
+    const tr = el("tr", undefined, "checkpoint-row");
+    tr.append(
+      el("td", c.budget),
+      el("td", c.passes),
+      el("td", c.answer ?? "—"),
+      el("td", c.source),
+      el("td", c.equal_strict ? "✓" : "✗", c.equal_strict ? "ok" : "bad"),
+      el("td", c.equal_lenient ? "✓" : "✗", c.equal_lenient ? "ok" : "bad"),
+      el("td", (c.solo_ms / 1000).toFixed(2)),
+    );
+    return tr;
+  }));
+  renderColumns(trace, names, data.redundancy_check);
+  const slider = $("pass-slider");
+  slider.max = String(Math.max(1, data.passes));
+  slider.value = String(Math.max(1, data.passes));
+  await renderViews();
+  document.body.dataset.recordMs = String(performance.now() - t0);
+}
+
+function renderColumns(trace, names, check) {
+  const cols = $("columns");
+  cols.replaceChildren();
+  if (!trace) return;
+  cols.style.gridTemplateColumns = `4em repeat(${names.length}, minmax(0, 1fr))`;
+  cols.append(el("div", "pass", "meta"), ...names.map((n, i) => el("h4", n, `worker-col w${i % 8}`)));
+  // one row per finished step, in the order the steps ended; then each writer's unfinished text
+  const steps = [...trace.steps].sort((a, b) => a.pass - b.pass || a.worker - b.worker);
+  const written = names.map(() => 0);
+  for (const s of steps) {
+    cols.append(el("div", s.pass, "meta"));
+    names.forEach((_, w) => {
+      const cell = el("div", undefined, "worker-col");
+      if (w === s.worker) {
+        const box = el("div", undefined, "step-cell");
+        box.append(el("div", `step ${s.step} · ended at pass ${s.pass}`, "meta"), marked(s.text, check));
+        cell.append(box);
+        written[w] += s.text.length;
+      }
+      cols.append(cell);
+    });
+  }
+  cols.append(el("div", "now", "meta"));
+  names.forEach((_, w) => {
+    const cell = el("div", undefined, "worker-col");
+    const text = trace.workers[w] ?? "";
+    const rest = written[w] <= text.length ? text.slice(written[w]) : text;
+    if (rest) {
+      const box = el("div", undefined, "step-cell unfinished");
+      box.append(el("div", "unfinished (or the whole text, without steps)", "meta"), marked(rest, check));
+      cell.append(box);
+    }
+    cols.append(cell);
+  });
+}
+
+async function renderViews() {
+  if (!current) return;
+  const pass = Number($("pass-slider").value);
+  $("pass-label").textContent = String(pass);
+  const views = await api(`/api/runs/${state.run}/views?key=${encodeURIComponent(current.key)}&pass=${pass}`);
+  const box = $("views");
+  if (!views) {
+    box.replaceChildren(el("p", "This method has no worker views to show (Skeleton-of-Thought)."));
+    return;
+  }
+  const names = current.data.trace?.names ?? views.map((_, i) => `worker ${i + 1}`);
+  box.replaceChildren(...views.map((blocks, w) => {
+    const row = el("div", undefined, "view-row");
+    row.append(el("span", names[w], "who"));
+    for (const b of blocks) {
+      const label = b.kind === "steps"
+        ? `${b.label} ${b.steps[0] === b.steps[1] ? `#${b.steps[0]}` : `#${b.steps[0]}–${b.steps[1]}`}`
+        : b.label;
+      const cls = `view-block ${b.kind}${b.writing ? " writing" : ""}${b.kind === "steps" ? ` w${b.worker % 8}` : ""}`;
+      row.append(el("span", label, cls));
+    }
+    return row;
+  }));
+}
+
+let sliding;
+$("pass-slider").addEventListener("input", () => {
+  $("pass-label").textContent = $("pass-slider").value;
+  clearTimeout(sliding);
+  sliding = setTimeout(renderViews, 60);
+});
+
+// ---------- live ----------
+
+function liveRun(e) {
+  let run = state.live.get(e.key);
+  if (!run) {
+    const box = el("div", undefined, "live-run");
+    box.dataset.key = e.key;
+    const title = el("div");
+    const pass = el("span", "pass 0", "pass");
+    title.append(
+      el("strong", `${e.task ?? ""} · ${e.problem_id ?? ""} · ${e.method ?? ""} · seed ${e.seed ?? ""}  `),
+      pass,
+    );
+    const cols = el("div", undefined, "cols");
+    box.append(title, cols);
+    $("live-runs").prepend(box);
+    run = { box, pass, cols, pres: [] };
+    state.live.set(e.key, run);
+  }
+  return run;
+}
+
+function onLive(e) {
+  $("live-status").textContent = "Runs in progress (newest first):";
+  if (e.type === "done") {
+    const run = state.live.get(e.key);
+    if (run) run.box.classList.add("done"), run.pass.textContent += " · done";
+    return;
+  }
+  if (e.type === "start") {
+    const old = state.live.get(e.key);
+    if (old) old.box.remove(), state.live.delete(e.key);
+  }
+  const run = liveRun(e);
+  const names = e.names ?? [];
+  while (run.pres.length < Math.max(names.length, (e.append ?? []).length)) {
+    const i = run.pres.length, col = el("div", undefined, "live-col");
+    const pre = el("pre");
+    col.append(el("h4", names[i] ?? `writer ${i + 1}`, `w${i % 8}`), pre);
+    run.cols.append(col);
+    run.pres.push(pre);
+  }
+  run.cols.style.gridTemplateColumns = `repeat(${run.pres.length}, minmax(0, 1fr))`;
+  if (e.type === "pass") {
+    (e.append ?? []).forEach((text, i) => {
+      if (e.reset) run.pres[i].textContent = "";
+      run.pres[i].append(document.createTextNode(text));
+      run.pres[i].scrollTop = run.pres[i].scrollHeight;
+    });
+    run.pass.textContent = `pass ${e.pass}`;
+    run.box.dataset.pass = String(e.pass);
+  }
+}
+
+const events = new EventSource("/api/live");
+events.onmessage = (m) => onLive(JSON.parse(m.data));
+
+// ---------- routing ----------
+
+async function route() {
+  const p = params();
+  const run = Number(p.get("run") ?? state.run);
+  if (Number.isInteger(run) && run >= 0 && run !== state.run) state.run = run;
+  await loadRuns();
+  const tab = p.get("tab");
+  if (p.get("record")) await showRecord(p.get("record"));
+  else if (tab === "records") await showRecords();
+  else if (tab === "live") show("live");
+  else await showCurves();
+  document.body.dataset.ready = "1";
+}
+
+$("run-select").addEventListener("change", (e) => go({ run: e.target.value, tab: params().get("tab") ?? "curves" }));
+globalThis.addEventListener("hashchange", () => route().catch(report));
+
+function report(e) {
+  document.body.dataset.error = String(e);
+  console.error(e);
+}
+
+route().catch(report);

@@ -1,0 +1,241 @@
+/**
+ * The viewer's server: one page (harness/viewer/page, no build step), the vega builds from node_modules, and
+ * a small JSON API over the run folders given; live passes as server-sent events. Every answer comes from a
+ * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { check } from "../../engine/errors.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { curves } from "../curves.ts";
+import { chartSpecs } from "../charts.ts";
+import { type BenchRecord, recordKey } from "../rundir.ts";
+import { type Measures, measures } from "./measures.ts";
+import type { RunData, RunSource } from "./runs.ts";
+import { viewsAt } from "./views.ts";
+
+/** A live event: a run's new passes (text appended per writer, steps finished), or its end. */
+export interface LiveEvent {
+  type: "start" | "pass" | "done";
+  key: string;
+  run: number;
+  [field: string]: unknown;
+}
+
+export interface ViewerOptions {
+  runs: RunSource[];
+  port?: number;
+  hostname?: string;
+  /** the live state for a page that connects mid-run */
+  snapshot?: () => LiveEvent[];
+}
+
+export interface Viewer {
+  url: string;
+  publish(event: LiveEvent): void;
+  close(): Promise<void>;
+}
+
+const PAGE = fileURLToPath(new URL("./page/", import.meta.url));
+/** A file of an npm package, from its root (the folder above its entry point that holds package.json). */
+function vendor(pkg: string, file: string): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve(pkg)));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, file);
+}
+const STATIC: Record<string, [() => string, string]> = {
+  "/": [() => join(PAGE, "index.html"), "text/html; charset=utf-8"],
+  "/app.js": [() => join(PAGE, "app.js"), "text/javascript; charset=utf-8"],
+  "/style.css": [() => join(PAGE, "style.css"), "text/css; charset=utf-8"],
+  "/vendor/vega.min.js": [() => vendor("vega", "build/vega.min.js"), "text/javascript; charset=utf-8"],
+  "/vendor/vega-lite.min.js": [() => vendor("vega-lite", "build/vega-lite.min.js"), "text/javascript; charset=utf-8"],
+};
+
+// Model text is shown with textContent only; the policy is a second wall: no inline script can run.
+const HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+};
+
+const json = (v: unknown) =>
+  new Response(JSON.stringify(v), { headers: { ...HEADERS, "content-type": "application/json" } });
+const notFound = () => new Response("not found", { status: 404, headers: HEADERS });
+
+const last = (r: BenchRecord) => r.checkpoints[r.checkpoints.length - 1];
+
+/** Per problem (task, id, seed): whether the methods' final verdicts differ. */
+function disagreements(records: BenchRecord[]): Set<string> {
+  const verdicts = new Map<string, Set<boolean>>();
+  for (const r of records) {
+    const k = [r.task, r.problem_id, r.seed].join("\t");
+    if (!verdicts.has(k)) verdicts.set(k, new Set());
+    verdicts.get(k)!.add(!!last(r)?.equal_strict);
+  }
+  return new Set([...verdicts].filter(([, v]) => v.size > 1).map(([k]) => k));
+}
+
+const summaries = new WeakMap<RunData, unknown[]>();
+const measured = new WeakMap<RunData, Map<string, Measures>>();
+
+function measuresOf(data: RunData, key: string): Measures | undefined {
+  if (!measured.has(data)) measured.set(data, new Map());
+  const cache = measured.get(data)!, trace = data.traces.get(key);
+  if (!trace) return undefined;
+  if (!cache.has(key)) cache.set(key, measures(trace, data.records.find((r) => recordKey(r) === key)));
+  return cache.get(key);
+}
+
+function recordList(data: RunData): unknown[] {
+  if (summaries.has(data)) return summaries.get(data)!;
+  const split = disagreements(data.records);
+  const list = data.records.map((r) => {
+    const key = recordKey(r), end = last(r), m = measuresOf(data, key);
+    return {
+      key,
+      task: r.task,
+      problem_id: r.problem_id,
+      method: r.method,
+      seed: r.seed,
+      answer: end?.answer ?? null,
+      correct: !!end?.equal_strict,
+      score: end?.score_strict ?? 0,
+      passes: end?.passes ?? 0,
+      steps: r.steps,
+      solo_ms: r.solo_ms,
+      disagree: split.has([r.task, r.problem_id, r.seed].join("\t")),
+      overlap: m?.overlap ?? null,
+      answer_by: m?.answer_by ?? null,
+    };
+  });
+  summaries.set(data, list);
+  return list;
+}
+
+function runInfo(data: RunData, id: number) {
+  const spec = (data.meta.spec ?? {}) as Record<string, unknown>;
+  return {
+    id,
+    name: data.name,
+    model: spec.model ?? null,
+    device: spec.device ?? null,
+    tasks: spec.tasks ?? [],
+    methods: spec.methods ?? [],
+    records: data.records.length,
+    planned: data.meta.planned ?? null,
+    gpu: (data.meta.machine as { gpu?: string } | undefined)?.gpu ?? null,
+  };
+}
+
+function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefaultController>): Response {
+  const url = new URL(req.url);
+  if (req.method !== "GET") return new Response("method not allowed", { status: 405, headers: HEADERS });
+  const file = STATIC[url.pathname];
+  if (file) {
+    return new Response(readFileSync(file[0]()), { headers: { ...HEADERS, "content-type": file[1] } });
+  }
+  if (url.pathname === "/api/runs") return json(o.runs.map((r, i) => runInfo(r.read(), i)));
+  if (url.pathname === "/api/live") {
+    let mine: ReadableStreamDefaultController | undefined;
+    const body = new ReadableStream({
+      start(c) {
+        mine = c;
+        clients.add(c);
+        c.enqueue(new TextEncoder().encode(`retry: 1000\n\n`));
+        for (const e of o.snapshot?.() ?? []) c.enqueue(sse(e));
+      },
+      cancel() {
+        if (mine) clients.delete(mine);
+      },
+    });
+    return new Response(body, { headers: { ...HEADERS, "content-type": "text/event-stream" } });
+  }
+  const m = /^\/api\/runs\/(\d+)\/(curves|records|record|views)$/.exec(url.pathname);
+  const source = m ? o.runs[Number(m[1])] : undefined;
+  if (!m || !source) return notFound();
+  const data = source.read();
+  if (m[2] === "curves") {
+    const spec = (data.meta.spec ?? {}) as { model?: string; tasks?: string[] };
+    const points = curves(data.records);
+    return json(
+      points.length ? chartSpecs(points, `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`) : null,
+    );
+  }
+  if (m[2] === "records") return json(recordList(data));
+  const key = url.searchParams.get("key") ?? "";
+  const record = data.records.find((r) => recordKey(r) === key), trace = data.traces.get(key);
+  if (!record && !trace) return notFound();
+  if (m[2] === "views") {
+    const pass = Number(url.searchParams.get("pass"));
+    if (!trace || !Number.isInteger(pass) || pass < 1) return notFound();
+    return json(viewsAt(trace, pass) ?? null);
+  }
+  return json({
+    record: record ?? null,
+    trace: trace ?? null,
+    measures: measuresOf(data, key) ?? null,
+    redundancy_check: data.redundancyCheck,
+    passes: trace?.pass_ms.length ?? 0,
+  });
+}
+
+function sse(e: LiveEvent): Uint8Array {
+  return new TextEncoder().encode(`data: ${JSON.stringify(e)}\n\n`);
+}
+
+/** The viewer's --port and --host, checked, with a warning when the address is not loopback. */
+export function viewerAddress(
+  port: string | undefined,
+  host: string | undefined,
+  flags = { port: "--port", host: "--host" },
+): { port: number; hostname: string } {
+  const p = Number(port ?? 8470);
+  check(Number.isInteger(p) && p >= 0 && p <= 65535, `${flags.port}: expected a port number 0–65535, got "${port}"`);
+  const hostname = host ?? "127.0.0.1";
+  check(/^[\w.:-]+$/.test(hostname), `${flags.host}: expected an address, got "${host}"`);
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(hostname)) {
+    console.error(
+      `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
+    );
+  }
+  return { port: p, hostname };
+}
+
+/** Starts the viewer; it serves until closed. */
+export function serveViewer(o: ViewerOptions): Viewer {
+  const clients = new Set<ReadableStreamDefaultController>();
+  const server = Deno.serve(
+    { port: o.port ?? 8470, hostname: o.hostname ?? "127.0.0.1", onListen: () => {} },
+    (req) => {
+      try {
+        return handle(req, o, clients);
+      } catch (e) {
+        return new Response(`error: ${(e as Error).message}`, { status: 500, headers: HEADERS });
+      }
+    },
+  );
+  const addr = server.addr as Deno.NetAddr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return {
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}/`,
+    publish(e) {
+      const bytes = sse(e);
+      for (const c of [...clients]) {
+        try {
+          c.enqueue(bytes);
+        } catch {
+          clients.delete(c); // the page went away
+        }
+      }
+    },
+    async close() {
+      for (const c of clients) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      await server.shutdown();
+    },
+  };
+}

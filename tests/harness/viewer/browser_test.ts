@@ -1,0 +1,213 @@
+/// <reference lib="dom" />
+/**
+ * The viewer in a real headless browser (Debian's chromium through puppeteer-core): runs, records, worker
+ * columns, the pass slider, injection strings shown as text, live passes from a running bench, and how fast
+ * 1,000 records open. Screenshots go to .test-results/viewer/. Without chromium the tests are skipped with one
+ * line saying how to install it (CI installs it).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { RunSource } from "../../../harness/viewer/runs.ts";
+import { serveViewer } from "../../../harness/viewer/server.ts";
+import { CHECK, INJECTIONS, writeRun } from "./run_fixture.ts";
+
+const CHROMIUM = Deno.env.get("HOGWILD_CHROMIUM") ?? "/usr/bin/chromium";
+const here = existsSync(CHROMIUM);
+if (!here) {
+  console.error(
+    `tests: no browser at ${CHROMIUM}, so the viewer's browser tests are skipped; install one with ` +
+      "`apt-get install chromium` (or set HOGWILD_CHROMIUM to a Chrome or Chromium executable)",
+  );
+}
+const SHOTS = join(".test-results", "viewer");
+
+function browserTest(name: string, fn: (browser: Browser) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: !here,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--headless=new", "--disable-gpu"],
+      });
+      try {
+        await fn(browser);
+      } finally {
+        await browser.close();
+      }
+    },
+  });
+}
+
+async function open(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.ready === "1" || document.body.dataset.error, {
+    timeout: 20_000,
+  });
+  assert.equal(await page.evaluate(() => document.body.dataset.error ?? null), null, errors.join("\n"));
+  return page;
+}
+
+async function shot(page: Page, name: string) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+browserTest("viewer: curves, records and filters, a record's worker columns, and the pass slider", async (browser) => {
+  const { dir, records } = writeRun(6);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const page = await open(browser, viewer.url);
+    // the curves: two charts, with a tooltip that gives n and the interval
+    await page.waitForSelector("#chart-steps svg .mark-symbol path, #chart-steps svg .mark-line path");
+    assert.equal(await page.$$eval(".chart svg", (s) => s.length), 2);
+    const point = await page.$("#chart-steps svg .mark-symbol path");
+    assert.ok(point, "no points in the chart");
+    await point.hover();
+    await page.waitForSelector("#tooltip:not([hidden])");
+    const tip = Object.fromEntries(
+      await page.$$eval("#tooltip tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent))),
+    );
+    assert.deepEqual(Object.keys(tip).slice(2), ["accuracy (%)", "95% low", "95% high", "n"]);
+    assert.equal(tip.n, "6");
+    await shot(page, "curves");
+    // the records, and the filters
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0);
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), records);
+    assert.equal(await page.$eval("#record-count", (e) => e.textContent), `${records} of ${records} records`);
+    await page.select("#f-method", "hogwild:2");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), 6);
+    await page.select("#f-verdict", "correct");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), 2); // problems 0 and 3
+    await page.select("#f-verdict", "");
+    await page.select("#f-method", "");
+    await page.click("#f-disagree");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), records); // every problem has one right
+    await shot(page, "records");
+    // a record of three workers: a column each, its steps, the redundancy checks marked
+    await page.select("#f-method", "hogwild:3:contiguous");
+    await page.click(".record-row");
+    await page.waitForFunction(() => document.querySelectorAll("h4.worker-col").length > 0);
+    assert.deepEqual(await page.$$eval("h4.worker-col", (h) => h.map((e) => e.textContent)), ["Alice", "Bob", "Carol"]);
+    assert.equal(await page.$$eval(".step-cell:not(.unfinished)", (c) => c.length), 9);
+    assert.equal((await page.$$eval("#columns .check", (c) => c.map((e) => e.textContent)))[0], CHECK);
+    // the slider: at the last pass each view holds the others' blocks and its own; at pass 1 the first steps
+    await page.waitForSelector(".view-row");
+    const views = () => page.$$eval(".view-row", (rows) => rows.map((r) => r.textContent));
+    const atEnd = await views();
+    assert.equal(atEnd.length, 3);
+    assert.match(atEnd[0]!, /Bob #1–4.*Carol #1–4.*Alice #1–4/);
+    await page.$eval("#pass-slider", (s) => {
+      (s as HTMLInputElement).value = "1";
+      s.dispatchEvent(new Event("input"));
+    });
+    await page.waitForFunction(() =>
+      document.querySelector(".view-row")?.textContent?.includes("#1") &&
+      !document.querySelector(".view-row")?.textContent?.includes("–")
+    );
+    assert.notDeepEqual(await views(), atEnd);
+    await shot(page, "record");
+  } finally {
+    await viewer.close();
+  }
+});
+
+browserTest("viewer: model text with markup shows as text, never runs", async (browser) => {
+  const { dir } = writeRun(1);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const page = await open(browser, `${viewer.url}#run=0&tab=records`);
+    await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0);
+    await page.click(".record-row[data-key*='hogwild:2']");
+    await page.waitForFunction(() => document.querySelectorAll(".step-cell").length > 0);
+    const problem = await page.$eval("#problem", (e) => e.textContent ?? "");
+    const columns = await page.$eval("#columns", (e) => e.textContent ?? "");
+    for (const s of INJECTIONS) {
+      assert.ok(problem.includes(s), `the problem does not show ${s} as text`);
+      assert.ok(columns.includes(s), `the steps do not show ${s} as text`);
+    }
+    assert.equal(
+      await page.$$eval("main img, main script, main svg[onload], main a[href^='javascript']", (e) => e.length),
+      0,
+    );
+    await new Promise((ok) => setTimeout(ok, 300));
+    assert.equal(await page.evaluate(() => (globalThis as { __pwned?: string }).__pwned ?? null), null);
+  } finally {
+    await viewer.close();
+  }
+});
+
+browserTest("viewer: 1,000 records open in under 2 s, a record in under 200 ms", async (browser) => {
+  const { dir } = writeRun(334); // 1,002 records
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const page = await browser.newPage();
+    const t0 = performance.now();
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForFunction(() => document.querySelectorAll(".record-row").length === 1002, { timeout: 10_000 });
+    const list = performance.now() - t0;
+    // the record page, as a user opens it: a click (the second record, not yet read)
+    await page.evaluate(() => (document.querySelectorAll(".record-row")[1] as HTMLElement).click());
+    await page.waitForFunction(() => document.body.dataset.recordMs !== undefined, { timeout: 10_000 });
+    const record = Number(await page.evaluate(() => document.body.dataset.recordMs));
+    console.log(`1,002 records listed in ${list.toFixed(0)} ms; a record opened in ${record.toFixed(0)} ms`);
+    assert.ok(list < 2000, `the list took ${list} ms`);
+    assert.ok(record < 200, `the record took ${record} ms`);
+  } finally {
+    await viewer.close();
+  }
+});
+
+browserTest("viewer, live: a running bench's passes arrive in the page as they happen", async (browser) => {
+  const out = join(mkdtempSync(join(tmpdir(), "hogwild-live-")), "run");
+  const bench = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "harness/bench.ts", "--out", out, "--view", "--view-port", "0", "--budgets", "8:96:8"],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  try {
+    // the address is on stderr
+    const reader = bench.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "", url: string | undefined;
+    while (!url) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the bench ended without a viewer:\n${seen}`);
+      seen += value;
+      url = /watch the workers at (http:\/\/\S+)/.exec(seen)?.[1];
+    }
+    (async () => { // keep draining stderr
+      while (!(await reader.read()).done);
+    })();
+    const page = await open(browser, url);
+    await page.waitForFunction(() => Number(document.querySelector(".live-run")?.getAttribute("data-pass")) >= 2, {
+      timeout: 60_000,
+    });
+    const first = await page.$eval(
+      ".live-run",
+      (e) => ({ key: e.getAttribute("data-key"), pass: Number(e.getAttribute("data-pass")) }),
+    );
+    await page.waitForFunction(
+      (key, pass) =>
+        Number(document.querySelector(`.live-run[data-key="${CSS.escape(key)}"]`)?.getAttribute("data-pass")) > pass,
+      { timeout: 30_000 },
+      first.key!,
+      first.pass,
+    );
+    assert.ok((await page.$$eval(".live-run pre", (p) => p.map((e) => e.textContent ?? "").join(""))).length > 0);
+    await shot(page, "live");
+  } finally {
+    bench.kill("SIGKILL");
+    await bench.status;
+  }
+});

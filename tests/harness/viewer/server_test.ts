@@ -1,0 +1,83 @@
+/** The viewer's server: its routes, what it refuses to serve, and that it never writes to a run folder. */
+import assert from "node:assert/strict";
+import { appendFileSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RunSource } from "../../../harness/viewer/runs.ts";
+import { serveViewer } from "../../../harness/viewer/server.ts";
+import { CHECK, writeRun } from "./run_fixture.ts";
+
+/** A raw HTTP request, so that paths reach the server exactly as written (no client normalising `..`). */
+async function raw(port: number, path: string): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+  const buf = new Uint8Array(256);
+  const n = await conn.read(buf);
+  conn.close();
+  return Number(/^HTTP\/1\.1 (\d+)/.exec(new TextDecoder().decode(buf.subarray(0, n ?? 0)))?.[1]);
+}
+
+Deno.test("viewer server: runs, records, a record and its views; everything else is 404", async () => {
+  const { dir, records } = writeRun(4);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const port = Number(new URL(viewer.url).port);
+    const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
+    assert.equal(new URL(viewer.url).hostname, "127.0.0.1");
+    const [run] = await get("/api/runs");
+    assert.equal(run.records, records);
+    const list = await get("/api/runs/0/records");
+    assert.equal(list.length, records);
+    assert.equal(list.filter((r: { disagree: boolean }) => r.disagree).length, 12); // every problem: one method right
+    const key = list.find((r: { method: string }) => r.method === "hogwild:2").key;
+    const one = await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
+    assert.deepEqual(one.trace.names, ["Alice", "Bob"]);
+    assert.equal(one.passes, 32);
+    assert.equal(one.redundancy_check, CHECK);
+    assert.equal((await get(`/api/runs/0/views?key=${encodeURIComponent(key)}&pass=3`)).length, 2);
+    const curves = await get("/api/runs/0/curves");
+    assert.ok(curves.steps && curves.time);
+    for (
+      const path of [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/vendor/../deno.json",
+        "/api/runs/0/../../../etc/passwd",
+        "/api/runs/1/records",
+        "/api/runs/0/record?key=..%2Frun.json",
+        "//etc/passwd",
+        "/etc/passwd",
+        `/${dir}/run.json`,
+        "/page/app.js",
+        "/harness/viewer/page/index.html",
+      ]
+    ) {
+      assert.equal(await raw(port, path), 404, path);
+    }
+    assert.equal(await raw(port, "/"), 200);
+    assert.equal(await raw(port, "/vendor/vega-lite.min.js"), 200);
+  } finally {
+    await viewer.close();
+  }
+});
+
+Deno.test("viewer server: reads a run as it grows and never writes to it; symlinks out of the folder are not followed", () => {
+  const { dir } = writeRun(2);
+  const records = join(dir, "records.jsonl");
+  const before = readFileSync(records, "utf8");
+  // a bench in the middle of writing a line: the viewer leaves it alone (no repair, no truncation)
+  appendFileSync(records, '{"task":"synthetic","problem_id":"half');
+  const source = new RunSource(dir);
+  assert.equal(source.read().records.length, 6);
+  assert.equal(readFileSync(records, "utf8"), before + '{"task":"synthetic","problem_id":"half');
+  writeFileSync(records, before + before.split("\n")[0] + "\n");
+  assert.equal(source.read().records.length, 7, "the appended line is read");
+  // traces.jsonl pointing outside the folder: not read
+  const outside = join(dir, "..", "secret.jsonl");
+  writeFileSync(outside, readFileSync(join(dir, "traces.jsonl")));
+  unlinkSync(join(dir, "traces.jsonl"));
+  symlinkSync(outside, join(dir, "traces.jsonl"));
+  const mtime = statSync(records).mtimeMs;
+  assert.equal(new RunSource(dir).read().traces.size, 0);
+  assert.equal(statSync(records).mtimeMs, mtime);
+});

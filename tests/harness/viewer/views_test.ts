@@ -1,0 +1,86 @@
+/** The viewer's replay of views (the run's own layouts over labels) and its collaboration measures. */
+import assert from "node:assert/strict";
+import type { TraceLine } from "../../../harness/rundir.ts";
+import { measures } from "../../../harness/viewer/measures.ts";
+import { type ViewBlock, viewsAt } from "../../../harness/viewer/views.ts";
+
+function trace(method: string, names: string[]): TraceLine {
+  return {
+    task: "t",
+    problem_id: "p",
+    method,
+    seed: 1,
+    names,
+    workers: names.map((n) => `**${n} [1]:** hi`),
+    // Alice finishes step 1 at pass 5, Bob at pass 7, Alice step 2 at pass 9
+    steps: [
+      { worker: 0, step: 1, pass: 5, text: "a1" },
+      { worker: 1, step: 1, pass: 7, text: "b1" },
+      { worker: 0, step: 2, pass: 9, text: "a2" },
+    ],
+    pass_ms: new Array(12).fill(1),
+  };
+}
+
+const show = (v: ViewBlock[]) =>
+  v.map((b) => b.kind === "steps" ? `${b.label}#${b.steps![0]}-${b.steps![1]}${b.writing ? "*" : ""}` : b.label)
+    .join(" | ");
+
+Deno.test("views: combined shows the history in commit order, then others' and own current steps", () => {
+  const t = trace("hogwild:2", ["Alice", "Bob"]);
+  assert.deepEqual(viewsAt(t, 1)!.map(show), [
+    "prompt | others' steps | Bob#1-1* | own step | Alice#1-1*",
+    "prompt | others' steps | Alice#1-1* | own step | Bob#1-1*",
+  ]);
+  assert.deepEqual(viewsAt(t, 10)!.map(show), [
+    "prompt | Alice#1-1 | Bob#1-1 | Alice#2-2 | others' steps | Bob#2-2* | own step | Alice#3-3*",
+    "prompt | Alice#1-1 | Bob#1-1 | Alice#2-2 | others' steps | Alice#3-3* | own step | Bob#2-2*",
+  ]);
+  // a step is in the history from the pass after the one it ended at
+  assert.equal(show(viewsAt(t, 5)![0]), "prompt | others' steps | Bob#1-1* | own step | Alice#1-1*");
+  assert.equal(show(viewsAt(t, 6)![0]), "prompt | Alice#1-1 | others' steps | Bob#1-1* | own step | Alice#2-2*");
+});
+
+Deno.test("views: contiguous keeps each worker's steps in its block; interleaved shows only finished steps of others", () => {
+  assert.deepEqual(viewsAt(trace("hogwild:2:contiguous", ["Alice", "Bob"]), 10)!.map(show), [
+    "prompt | others' steps | Bob#1-2* | own step | Alice#1-3*",
+    "prompt | others' steps | Alice#1-3* | own step | Bob#1-2*",
+  ]);
+  assert.deepEqual(viewsAt(trace("hogwild:2:interleaved", ["Alice", "Bob"]), 8)!.map(show), [
+    "prompt | Alice#1-1 | Bob#1-1 | Alice#2-2*",
+    "prompt | Alice#1-1 | Bob#1-1 | Bob#2-2*",
+  ]);
+  // without the collaboration text there are no headers
+  assert.equal(show(viewsAt(trace("hogwild:2:no-collab", ["Alice", "Bob"]), 1)![0]), "prompt | Bob#1-1* | Alice#1-1*");
+  assert.equal(viewsAt(trace("sot", ["outline"]), 3), undefined);
+});
+
+Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
+  const t: TraceLine = {
+    task: "t",
+    problem_id: "p",
+    method: "hogwild:2",
+    seed: 1,
+    names: ["Alice", "Bob"],
+    workers: [
+      "**Alice [1]:** the sum of the first part is nine. Bob, take the second part.",
+      "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}",
+    ],
+    steps: [{ worker: 1, step: 1, pass: 4, text: "**Bob [1]:** so \\boxed{12}" }],
+    pass_ms: [1, 1, 1, 1],
+  };
+  const m = measures(
+    t,
+    {
+      checkpoints: [{ source: "early-stop" }],
+    } as unknown as Parameters<typeof measures>[1],
+  );
+  assert.deepEqual(m.mentions, [1, 0]); // the header's own name is not a mention
+  assert.deepEqual(m.steps, [0, 1]);
+  assert.equal(m.answer_by, "Bob");
+  // Alice's 4-grams: 13 (16 words, punctuation as words); the 6 of "the sum … is nine ." are Bob's too
+  assert.ok(m.overlap > 0.3 && m.overlap < 0.7, `overlap ${m.overlap}`);
+  const alone = measures({ ...t, names: ["Alice"], workers: [t.workers[0]], steps: [] });
+  assert.equal(alone.overlap, 0);
+  assert.equal(alone.answer_by, null);
+});
