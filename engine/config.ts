@@ -11,6 +11,26 @@ export type Family = "llama" | "qwen2" | "qwen3";
 export type RopeType = "default" | "llama3" | "linear";
 export type DType = "BF16" | "F16" | "F32";
 
+/**
+ * Quantised decoder weights, as the hub's releases ship them: AWQ (4-bit, GEMM packing, zero points, groups
+ * of `groupSize` input rows; QwQ-32B-AWQ) or FP8 (e4m3 weights with a scale per `block` of [rows, cols];
+ * Qwen3-*-FP8). Embeddings, norms, biases, routers and lm_head stay unquantised.
+ */
+export type Quantization = { method: "awq"; groupSize: number } | { method: "fp8"; block: readonly [number, number] };
+
+/** A mixture of experts (Qwen3-MoE): which layers are sparse, and how tokens are routed. */
+export interface MoeConfig {
+  experts: number;
+  /** experts each token is routed to */
+  topK: number;
+  /** the chosen experts' weights renormalised to sum to 1 */
+  normTopk: boolean;
+  /** each expert's MLP width */
+  intermediate: number;
+  /** the layers whose MLP is sparse (the others are dense, of width `intermediate_size`) */
+  sparseLayers: number[];
+}
+
 export interface RopeConfig {
   theta: number;
   type: RopeType;
@@ -38,6 +58,8 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** The checkpoint's weight dtype, as the config states it. */
   dtype: DType;
+  quant?: Quantization;
+  moe?: MoeConfig;
 }
 
 export interface GenerationConfig {
@@ -64,6 +86,7 @@ const FAMILIES: Record<string, { family: Family; note: string }> = {
   llama: { family: "llama", note: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
   qwen2: { family: "qwen2", note: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
   qwen3: { family: "qwen3", note: "Qwen3" },
+  qwen3_moe: { family: "qwen3", note: "Qwen3-MoE: Qwen3-30B-A3B, Qwen3-235B-A22B" },
 };
 
 export const SUPPORTED_MODEL_TYPES = Object.entries(FAMILIES).map(([k, v]) => `${k} (${v.note})`).join(", ");
@@ -139,6 +162,84 @@ function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
   throw new InputError(`${file}: ${where}.rope_type "${type}" is not supported; supported: default, llama3, linear`);
 }
 
+const QUANT_SUPPORTED = 'awq (4-bit, version "gemm", zero points) and fp8 (e4m3, weight_block_size)';
+
+/** quantization_config, or undefined for a plain checkpoint; anything else is refused by name. */
+function parseQuantization(c: Record<string, unknown>, file: string): Quantization | undefined {
+  const q = c.quantization_config;
+  if (q === undefined || q === null) return undefined;
+  const f = `${file} (quantization_config)`;
+  check(typeof q === "object" && !Array.isArray(q), `${f}: expected an object`);
+  const o = q as Record<string, unknown>;
+  const method = o.quant_method;
+  if (method === "awq") {
+    check(
+      o.bits === 4,
+      `${f}: AWQ with bits ${JSON.stringify(o.bits)} is not supported; supported: ${QUANT_SUPPORTED}`,
+    );
+    const version = String(o.version ?? "gemm").toLowerCase();
+    check(version === "gemm", `${f}: AWQ version "${version}" is not supported; supported: ${QUANT_SUPPORTED}`);
+    check(o.zero_point !== false, `${f}: AWQ without zero points is not supported; supported: ${QUANT_SUPPORTED}`);
+    const skip = o.modules_to_not_convert;
+    check(
+      skip === undefined || skip === null || (Array.isArray(skip) && skip.length === 0),
+      `${f}: modules_to_not_convert ${JSON.stringify(skip)} is not supported (every decoder linear layer quantised)`,
+    );
+    return { method: "awq", groupSize: int(o, "group_size", f) };
+  }
+  if (method === "fp8") {
+    check(
+      (o.fmt ?? "e4m3") === "e4m3",
+      `${f}: fp8 format ${JSON.stringify(o.fmt)} is not supported; supported: ${QUANT_SUPPORTED}`,
+    );
+    check(
+      (o.activation_scheme ?? "dynamic") === "dynamic",
+      `${f}: fp8 activation_scheme ${JSON.stringify(o.activation_scheme)} is not supported (dynamic)`,
+    );
+    const b = o.weight_block_size;
+    check(
+      Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x > 0),
+      `${f}: weight_block_size must be two positive integers, got ${
+        JSON.stringify(b)
+      } (per-tensor FP8 is not supported)`,
+    );
+    return { method: "fp8", block: [b[0], b[1]] };
+  }
+  throw new InputError(
+    `${f}: quant_method ${JSON.stringify(method)} is not supported; supported: ${QUANT_SUPPORTED}`,
+  );
+}
+
+/** The mixture-of-experts fields of a qwen3_moe config. */
+function parseMoe(c: Record<string, unknown>, file: string, layers: number): MoeConfig {
+  check(
+    !c.shared_expert_intermediate_size,
+    `${file}: shared experts (shared_expert_intermediate_size) are not supported; supported: Qwen3-MoE routing`,
+  );
+  const experts = int(c, "num_experts", file), topK = int(c, "num_experts_per_tok", file);
+  check(topK <= experts, `${file}: num_experts_per_tok (${topK}) is more than num_experts (${experts})`);
+  const step = int(c, "decoder_sparse_step", file, 1);
+  const only = c.mlp_only_layers ?? [];
+  check(
+    Array.isArray(only) && only.every((l) => Number.isInteger(l) && l >= 0 && l < layers),
+    `${file}: mlp_only_layers must be a list of layer numbers below ${layers}, got ${JSON.stringify(only)}`,
+  );
+  check(
+    c.norm_topk_prob === undefined || typeof c.norm_topk_prob === "boolean",
+    `${file}: field "norm_topk_prob" must be true or false`,
+  );
+  const sparseLayers = Array.from({ length: layers }, (_, l) => l).filter((l) =>
+    !(only as number[]).includes(l) && (l + 1) % step === 0
+  );
+  return {
+    experts,
+    topK,
+    normTopk: c.norm_topk_prob === true,
+    intermediate: int(c, "moe_intermediate_size", file),
+    sparseLayers,
+  };
+}
+
 /** Parses config.json (already read as `c`); `file` names it in errors. */
 export function parseConfig(c: Record<string, unknown>, file: string): ModelConfig {
   const type = c.model_type;
@@ -176,11 +277,13 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   }
   if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
   const eps = num(c, "rms_norm_eps", file, 1e-6);
+  const layers = int(c, "num_hidden_layers", file);
+  const quant = parseQuantization(c, file);
   return {
     family: fam.family,
     hidden,
     intermediate: int(c, "intermediate_size", file),
-    layers: int(c, "num_hidden_layers", file),
+    layers,
     heads,
     kvHeads,
     headDim,
@@ -191,6 +294,8 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     qkNorm: fam.family === "qwen3",
     tiedEmbeddings: c.tie_word_embeddings === true,
     dtype,
+    ...(quant ? { quant } : {}),
+    ...(type === "qwen3_moe" ? { moe: parseMoe(c, file, layers) } : {}),
   };
 }
 

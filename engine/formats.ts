@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]";
 
@@ -30,6 +30,13 @@ export const SPEC_FIELDS = [
   ["rope_original_max", "f64"],
   ["flags", "u32"],
   ["random_seed", "u64"],
+  ["quant", "u32"],
+  ["quant_group", "i32"],
+  ["quant_block_cols", "i32"],
+  ["experts", "i32"],
+  ["experts_per_tok", "i32"],
+  ["moe_intermediate", "i32"],
+  ["sparse_layers", "u64[]"],
   ["tensors", "u32"],
 ] as const satisfies readonly (readonly [string, FieldType])[];
 export const TENSOR_FIELDS = [
@@ -40,7 +47,8 @@ export const TENSOR_FIELDS = [
   ["dtype", "u32"],
   ["shape", "u64[]"],
 ] as const satisfies readonly (readonly [string, FieldType])[];
-export const SPEC_FLAGS = { qkvBias: 1, qkNorm: 2, tiedEmbeddings: 4, random: 8 } as const;
+export const SPEC_FLAGS = { qkvBias: 1, qkNorm: 2, tiedEmbeddings: 4, random: 8, normTopk: 16 } as const;
+/** quant: 0 none, 1 AWQ (quant_group: its group size), 2 FP8 (quant_group × quant_block_cols: its block). */
 
 /** The plan of one pass (engine/plan.ts): an int32 header, then sections of a count's length plus `plus`. */
 export const PLAN_MAGIC = 0x4c505748; // "HWPL"

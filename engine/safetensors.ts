@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { check, InputError, oneLine } from "./errors.ts";
 import { readJson } from "./config.ts";
 
-export type TensorDType = "BF16" | "F16" | "F32" | "F64" | "I32" | "I64";
+export type TensorDType = "BF16" | "F16" | "F32" | "F64" | "I32" | "I64" | "F8_E4M3";
 
 export interface TensorInfo {
   name: string;
@@ -19,7 +19,7 @@ export interface TensorInfo {
   shape: number[];
 }
 
-const SIZES: Record<string, number> = { BF16: 2, F16: 2, F32: 4, F64: 8, I32: 4, I64: 8 };
+const SIZES: Record<string, number> = { BF16: 2, F16: 2, F32: 4, F64: 8, I32: 4, I64: 8, F8_E4M3: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** Reads one .safetensors file's header and checks every entry against the file's size. */

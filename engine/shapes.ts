@@ -121,6 +121,24 @@ export const SHAPES: Record<string, ModelConfig> = {
     vocab: 151936,
     tiedEmbeddings: false,
   }),
+  "qwen3-30b-a3b": model({
+    family: "qwen3",
+    hidden: 2048,
+    intermediate: 6144,
+    layers: 48,
+    heads: 32,
+    kvHeads: 4,
+    headDim: 128,
+    vocab: 151936,
+    tiedEmbeddings: false,
+    moe: {
+      experts: 128,
+      topK: 8,
+      normTopk: true,
+      intermediate: 768,
+      sparseLayers: Array.from({ length: 48 }, (_, l) => l),
+    },
+  }),
   "llama3.2-1b": model({
     family: "llama",
     hidden: 2048,
@@ -152,13 +170,4 @@ export function shapeConfig(name: string): ModelConfig {
   const c = SHAPES[name];
   if (!c) throw new InputError(`random:${name}: unknown shape; known: ${Object.keys(SHAPES).join(", ")}`);
   return c;
-}
-
-/** Bytes of the weights of a config in its dtype. */
-export function weightBytes(c: ModelConfig): number {
-  const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
-  const perLayer = c.hidden * (2 * q + 2 * kv) + 3 * c.hidden * c.intermediate + 2 * c.hidden +
-    (c.qkvBias ? q + 2 * kv : 0) + (c.qkNorm ? 2 * c.headDim : 0);
-  const params = c.layers * perLayer + c.vocab * c.hidden * (c.tiedEmbeddings ? 1 : 2) + c.hidden;
-  return params * (c.dtype === "F32" ? 4 : 2);
 }

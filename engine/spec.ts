@@ -8,13 +8,20 @@ import { check } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
 import { ABI_VERSION, type FieldType, SPEC_FIELDS, SPEC_FLAGS, SPEC_MAGIC, TENSOR_FIELDS } from "./formats.ts";
 
+/** The dtypes the core reads: the float ones, AWQ's packed int32 and FP8's e4m3. */
+export type SpecDType = DType | "I32" | "F8_E4M3";
+
 export interface SpecTensor {
-  /** canonical name: embed, lm_head, norm, L{i}.{attn_norm,q,k,v,o,q_bias,k_bias,v_bias,q_norm,k_norm,mlp_norm,gate,up,down} */
+  /**
+   * canonical name: embed, lm_head, norm, L{i}.{attn_norm,q_bias,k_bias,v_bias,q_norm,k_norm,mlp_norm,router},
+   * and the linear layers L{i}.{q,k,v,o,gate,up,down} and L{i}.e{expert}.{gate,up,down}; a quantised linear
+   * layer X is X.qweight, X.qzeros, X.scales (AWQ) or X, X.scale_inv (FP8)
+   */
   name: string;
   file: string;
   offset: number;
   nbytes: number;
-  dtype: DType;
+  dtype: SpecDType;
   shape: number[];
 }
 
@@ -25,22 +32,61 @@ export interface ModelSpec {
   tensors: SpecTensor[];
 }
 
+/** A canonical tensor: its Hugging Face name, shape, and the dtypes it may have (default: the config's). */
+export interface ExpectedTensor {
+  name: string;
+  hf: string;
+  shape: number[];
+  dtypes?: SpecDType[];
+}
+
+/** The tensors of one linear layer [out, in] (`hf` without ".weight"), as the config's quantisation stores it. */
+function linear(c: ModelConfig, name: string, hf: string, out: number, inp: number): ExpectedTensor[] {
+  const q = c.quant;
+  if (!q) return [{ name, hf: hf + ".weight", shape: [out, inp] }];
+  if (q.method === "awq") {
+    const g = q.groupSize;
+    check(out % 8 === 0, `AWQ: ${hf} has ${out} outputs, not a multiple of 8 (eight 4-bit values a word)`);
+    check(inp % g === 0, `AWQ: group_size ${g} does not divide ${hf}'s ${inp} inputs`);
+    return [
+      { name: name + ".qweight", hf: hf + ".qweight", shape: [inp, out / 8], dtypes: ["I32"] },
+      { name: name + ".qzeros", hf: hf + ".qzeros", shape: [inp / g, out / 8], dtypes: ["I32"] },
+      { name: name + ".scales", hf: hf + ".scales", shape: [inp / g, out], dtypes: ["F16"] },
+    ];
+  }
+  const [br, bc] = q.block;
+  return [
+    { name, hf: hf + ".weight", shape: [out, inp], dtypes: ["F8_E4M3"] },
+    {
+      name: name + ".scale_inv",
+      hf: hf + ".weight_scale_inv",
+      shape: [Math.ceil(out / br), Math.ceil(inp / bc)],
+      dtypes: ["F32", "BF16"],
+    },
+  ];
+}
+
 /** The canonical tensors of a model with their Hugging Face names and expected shapes. */
-export function expectedTensors(c: ModelConfig): { name: string; hf: string; shape: number[] }[] {
+export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
   const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
-  const t = [
+  const t: ExpectedTensor[] = [
     { name: "embed", hf: "model.embed_tokens.weight", shape: [c.vocab, c.hidden] },
     { name: "norm", hf: "model.norm.weight", shape: [c.hidden] },
   ];
   if (!c.tiedEmbeddings) t.push({ name: "lm_head", hf: "lm_head.weight", shape: [c.vocab, c.hidden] });
+  const mlp = (L: string, hf: string, width: number) => [
+    ...linear(c, L + "gate", hf + "gate_proj", width, c.hidden),
+    ...linear(c, L + "up", hf + "up_proj", width, c.hidden),
+    ...linear(c, L + "down", hf + "down_proj", c.hidden, width),
+  ];
   for (let i = 0; i < c.layers; i++) {
     const L = `L${i}.`, hf = `model.layers.${i}.`;
     t.push(
       { name: L + "attn_norm", hf: hf + "input_layernorm.weight", shape: [c.hidden] },
-      { name: L + "q", hf: hf + "self_attn.q_proj.weight", shape: [q, c.hidden] },
-      { name: L + "k", hf: hf + "self_attn.k_proj.weight", shape: [kv, c.hidden] },
-      { name: L + "v", hf: hf + "self_attn.v_proj.weight", shape: [kv, c.hidden] },
-      { name: L + "o", hf: hf + "self_attn.o_proj.weight", shape: [c.hidden, q] },
+      ...linear(c, L + "q", hf + "self_attn.q_proj", q, c.hidden),
+      ...linear(c, L + "k", hf + "self_attn.k_proj", kv, c.hidden),
+      ...linear(c, L + "v", hf + "self_attn.v_proj", kv, c.hidden),
+      ...linear(c, L + "o", hf + "self_attn.o_proj", c.hidden, q),
     );
     if (c.qkvBias) {
       t.push(
@@ -55,12 +101,15 @@ export function expectedTensors(c: ModelConfig): { name: string; hf: string; sha
         { name: L + "k_norm", hf: hf + "self_attn.k_norm.weight", shape: [c.headDim] },
       );
     }
-    t.push(
-      { name: L + "mlp_norm", hf: hf + "post_attention_layernorm.weight", shape: [c.hidden] },
-      { name: L + "gate", hf: hf + "mlp.gate_proj.weight", shape: [c.intermediate, c.hidden] },
-      { name: L + "up", hf: hf + "mlp.up_proj.weight", shape: [c.intermediate, c.hidden] },
-      { name: L + "down", hf: hf + "mlp.down_proj.weight", shape: [c.hidden, c.intermediate] },
-    );
+    t.push({ name: L + "mlp_norm", hf: hf + "post_attention_layernorm.weight", shape: [c.hidden] });
+    if (c.moe?.sparseLayers.includes(i)) {
+      t.push({ name: L + "router", hf: hf + "mlp.gate.weight", shape: [c.moe.experts, c.hidden] });
+      for (let e = 0; e < c.moe.experts; e++) {
+        t.push(...mlp(`${L}e${e}.`, `${hf}mlp.experts.${e}.`, c.moe.intermediate));
+      }
+    } else {
+      t.push(...mlp(L, hf + "mlp.", c.intermediate));
+    }
   }
   return t;
 }
@@ -86,9 +135,11 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   check(
     unused.length === 0,
     `${dir}: the checkpoint holds ${unused.length} tensor${unused.length > 1 ? "s" : ""} the ${config.family} config ` +
-      `(${config.layers} layers${config.tiedEmbeddings ? ", tied embeddings" : ""}) does not use, e.g. ${
-        unused.slice(0, 3).join(", ")
-      }: config.json and the weights disagree`,
+      `(${config.layers} layers${config.tiedEmbeddings ? ", tied embeddings" : ""}${
+        config.quant ? `, ${config.quant.method.toUpperCase()}` : ""
+      }${
+        config.moe ? `, ${config.moe.experts} experts in ${config.moe.sparseLayers.length} layers` : ""
+      }) does not use, e.g. ${unused.slice(0, 3).join(", ")}: config.json and the weights disagree`,
   );
   const out: SpecTensor[] = [];
   for (const want of expectedTensors(config)) {
@@ -98,17 +149,20 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
       t.shape.length === want.shape.length && t.shape.every((d, i) => d === want.shape[i]),
       `${t.file}: tensor ${want.hf} has shape [${t.shape}], config.json implies [${want.shape}]`,
     );
-    // Matrices must be in the config's dtype; small vectors (norms, biases) may be kept wider.
+    // Matrices in the config's dtype (or their quantised format's); small vectors (norms, biases) may be wider.
+    const dtypes: string[] = want.dtypes ?? [config.dtype, ...(want.shape.length === 1 ? ["F32"] : [])];
     check(
-      t.dtype === config.dtype || (want.shape.length === 1 && t.dtype === "F32"),
-      `${t.file}: tensor ${want.hf} is ${t.dtype}, config.json says ${config.dtype}`,
+      dtypes.includes(t.dtype),
+      `${t.file}: tensor ${want.hf} is ${t.dtype}, ${
+        want.dtypes ? `its format stores it as ${dtypes.join(" or ")}` : `config.json says ${config.dtype}`
+      }`,
     );
     out.push({
       name: want.name,
       file: t.file,
       offset: t.offset,
       nbytes: t.nbytes,
-      dtype: t.dtype as DType,
+      dtype: t.dtype as SpecDType,
       shape: t.shape,
     });
   }
@@ -116,14 +170,17 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
 }
 
 const ROPE_CODES = { default: 0, llama3: 1, linear: 2 } as const;
-const DTYPE_CODES = { BF16: 0, F16: 1, F32: 2 } as const;
+const DTYPE_CODES = { BF16: 0, F16: 1, F32: 2, I32: 3, F8_E4M3: 4 } as const;
+const QUANT_CODES = { none: 0, awq: 1, fp8: 2 } as const;
 
 /** The binary message cuda/src/spec.cc decodes: SPEC_FIELDS, then TENSOR_FIELDS per tensor (formats.ts). */
 export function encodeSpec(spec: ModelSpec): Uint8Array {
   const c = spec.config;
   const flags = (c.qkvBias ? SPEC_FLAGS.qkvBias : 0) | (c.qkNorm ? SPEC_FLAGS.qkNorm : 0) |
-    (c.tiedEmbeddings ? SPEC_FLAGS.tiedEmbeddings : 0) | (spec.randomSeed !== undefined ? SPEC_FLAGS.random : 0);
-  const values: Record<(typeof SPEC_FIELDS)[number][0], number> = {
+    (c.tiedEmbeddings ? SPEC_FLAGS.tiedEmbeddings : 0) | (spec.randomSeed !== undefined ? SPEC_FLAGS.random : 0) |
+    (c.moe?.normTopk ? SPEC_FLAGS.normTopk : 0);
+  const q = c.quant;
+  const values: Record<(typeof SPEC_FIELDS)[number][0], number | number[]> = {
     magic: SPEC_MAGIC,
     version: ABI_VERSION,
     hidden: c.hidden,
@@ -142,6 +199,13 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
     rope_original_max: c.rope.originalMaxPositions,
     flags,
     random_seed: spec.randomSeed ?? 0,
+    quant: QUANT_CODES[q?.method ?? "none"],
+    quant_group: q?.method === "awq" ? q.groupSize : q?.method === "fp8" ? q.block[0] : 0,
+    quant_block_cols: q?.method === "fp8" ? q.block[1] : 0,
+    experts: c.moe?.experts ?? 0,
+    experts_per_tok: c.moe?.topK ?? 0,
+    moe_intermediate: c.moe?.intermediate ?? 0,
+    sparse_layers: c.moe?.sparseLayers ?? [],
     tensors: spec.tensors.length,
   };
   const w = new Writer();

@@ -11,7 +11,14 @@ import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/schedule.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
-export const CASES = ["qwen2-tiny", "qwen3-tiny", "llama3-tiny"] as const;
+export const CASES = [
+  "qwen2-tiny",
+  "qwen3-tiny",
+  "llama3-tiny",
+  "qwen2-awq-tiny",
+  "qwen3-fp8-tiny",
+  "qwen3moe-tiny",
+] as const;
 
 export function fixtureDir(name: string): string {
   return FIXTURES + name;

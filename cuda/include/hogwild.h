@@ -18,7 +18,10 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class DType : uint32_t { BF16 = 0, F16 = 1, F32 = 2 };
+enum class DType : uint32_t { BF16 = 0, F16 = 1, F32 = 2, I32 = 3, F8_E4M3 = 4 };
+// Quantised decoder linear layers: AWQ (4-bit, GEMM packing: X.qweight, X.qzeros, X.scales) or FP8 (e4m3:
+// X and X.scale_inv, one scale per block of quant_group x quant_block_cols).
+enum class Quant : uint32_t { None = 0, Awq = 1, Fp8 = 2 };
 enum class RopeType : uint32_t { Default = 0, Llama3 = 1, Linear = 2 };
 
 struct TensorSource {
@@ -35,6 +38,12 @@ struct ModelSpec {
   RopeType rope_type = RopeType::Default;
   double rope_factor = 1, rope_low_freq = 1, rope_high_freq = 4, rope_original_max = 8192;
   bool qkv_bias = false, qk_norm = false, tied_embeddings = false;
+  Quant quant = Quant::None;
+  int quant_group = 0, quant_block_cols = 0;  // AWQ: group size; FP8: block rows, block cols
+  // Mixture of experts (Qwen3-MoE): the sparse layers have L.router and L.e{k}.{gate,up,down}.
+  int experts = 0, experts_per_tok = 0, moe_intermediate = 0;
+  bool norm_topk = false;
+  std::vector<int> sparse_layers;
   // random=true: weights are made in memory from random_seed (benchmarks); tensors is then empty.
   bool random = false;
   uint64_t random_seed = 0;

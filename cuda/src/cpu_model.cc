@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "parallel.h"
 #include "weights.h"
@@ -19,25 +20,64 @@ namespace {
 inline float load_scalar(float v) { return v; }
 inline float load_scalar(uint16_t v) { return bf16_to_float(v); }
 
-// A weight matrix [rows, cols] in bf16 (checkpoint dtype) or float32 (f32 / f16 checkpoints).
+// A weight matrix [rows, cols]: bf16 (checkpoint dtype), float32 (f32 / f16 checkpoints), or quantised and
+// dequantised a row at a time as the matmul reads it (AWQ, FP8): the model stays packed in memory.
 struct Matrix {
   int rows = 0, cols = 0;
   std::vector<uint16_t> bf;
   std::vector<float> f32;
-  size_t bytes() const { return bf.size() * 2 + f32.size() * 4; }
+  // AWQ, repacked by output row: 4-bit values two a byte [rows][cols / 2] (low nibble first), and per row and
+  // group of `group` inputs its zero point and scale.
+  std::vector<uint8_t> q4, zeros;
+  std::vector<float> scales;
+  int group = 0;
+  // FP8: e4m3 bytes [rows][cols], and one scale per block of br x bc ([ceil(rows/br)][ceil(cols/bc)]).
+  std::vector<uint8_t> f8;
+  int br = 0, bc = 0;
+
+  bool quantized() const { return !q4.empty() || !f8.empty(); }
+  size_t bytes() const {
+    return bf.size() * 2 + f32.size() * 4 + q4.size() + zeros.size() + scales.size() * 4 + f8.size();
+  }
   void row(int i, float* out) const {
     if (!bf.empty()) {
       const uint16_t* w = bf.data() + size_t(i) * cols;
       for (int k = 0; k < cols; k++) out[k] = bf16_to_float(w[k]);
+    } else if (!q4.empty()) {
+      const uint8_t* q = q4.data() + size_t(i) * (cols / 2);
+      const int groups = cols / group;
+      for (int g = 0; g < groups; g++) {
+        const float z = zeros[size_t(i) * groups + g], sc = scales[size_t(i) * groups + g];
+        for (int k = g * group; k < (g + 1) * group; k++) out[k] = (float((q[k / 2] >> (4 * (k & 1))) & 15) - z) * sc;
+      }
+    } else if (!f8.empty()) {
+      const uint8_t* q = f8.data() + size_t(i) * cols;
+      const float* sc = scales.data() + size_t(i / br) * ((cols + bc - 1) / bc);
+      for (int k = 0; k < cols; k++) out[k] = e4m3_table()[q[k]] * sc[k / bc];
     } else {
       std::memcpy(out, f32.data() + size_t(i) * cols, sizeof(float) * cols);
     }
   }
+  static const float* e4m3_table() {
+    static const std::vector<float> t = [] {
+      std::vector<float> v(256);
+      for (int b = 0; b < 256; b++) v[b] = e4m3_to_float(uint8_t(b));
+      return v;
+    }();
+    return t.data();
+  }
+};
+
+struct Expert {
+  Matrix gate, up, down;
 };
 
 struct Layer {
   std::vector<float> attn_norm, mlp_norm, q_bias, k_bias, v_bias, q_norm, k_norm;
   Matrix q, k, v, o, gate, up, down;
+  // a mixture of experts (sparse layers only)
+  Matrix router;
+  std::vector<Expert> experts;
 };
 
 class CpuCache : public Cache {
@@ -135,6 +175,38 @@ void matmul_impl(const float* x, int M, int K, const W* w, int N, const float* b
   }
 }
 
+// The same products for a matrix read through Matrix::row (quantised weights): each output row is dequantised
+// once into a buffer, then every group of four rows of x is taken against it exactly as above.
+void matmul_rows(const float* x, int M, const Matrix& w, const float* bias, float* y) {
+  constexpr int kNB = 16;
+  const int K = w.cols, N = w.rows, nblocks = (N + kNB - 1) / kNB;
+#pragma omp parallel
+  {
+    std::vector<float> wr(K);
+#pragma omp for schedule(static)
+    for (int nb = 0; nb < nblocks; nb++) {
+      const int n1 = std::min(N, (nb + 1) * kNB);
+      for (int n = nb * kNB; n < n1; n++) {
+        w.row(n, wr.data());
+        for (int m0 = 0; m0 < M; m0 += 4) {
+          const int rows = std::min(4, M - m0);
+          const float* xs[4];
+          for (int i = 0; i < rows; i++) xs[i] = x + size_t(m0 + i) * K;
+          float acc[4];
+          switch (rows) {
+            case 1: matmul_row<1>(xs, K, wr.data(), acc); break;
+            case 2: matmul_row<2>(xs, K, wr.data(), acc); break;
+            case 3: matmul_row<3>(xs, K, wr.data(), acc); break;
+            default: matmul_row<4>(xs, K, wr.data(), acc); break;
+          }
+          const float b = bias ? bias[n] : 0.0f;
+          for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = acc[i] + b;
+        }
+      }
+    }
+  }
+}
+
 void rmsnorm(const float* x, const float* w, int n, double eps, float* out) {
   double ss = 0;
   for (int i = 0; i < n; i++) ss += double(x[i]) * x[i];
@@ -195,7 +267,23 @@ void weighted_sum(const std::vector<const float*>& vals, const float* w, int64_t
 class CpuModel : public Model {
  public:
   explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(rope_inv_freq(spec)), layers_(spec.layers) {
-    for (const auto& t : expected_tensors(s_)) load(t);
+    if (s_.random && s_.quant != Quant::None) throw Error("random weights are made in bf16 only, not quantised");
+    const std::vector<TensorShape> list = expected_tensors(s_);
+    std::map<std::string, const TensorShape*> named;
+    for (const auto& t : list) named[t.name] = &t;
+    for (auto& L : layers_) L.experts.resize(s_.experts);
+    for (const auto& t : list) {
+      const std::string& n = t.name;
+      if (ends_with(n, ".qzeros") || ends_with(n, ".scales") || ends_with(n, ".scale_inv")) continue;  // with their matrix
+      if (ends_with(n, ".qweight")) {
+        const std::string base = n.substr(0, n.size() - 8);
+        load_awq(base, t, *named.at(base + ".qzeros"), *named.at(base + ".scales"));
+      } else if (s_.quant == Quant::Fp8 && !t.dtypes.empty() && t.dtypes[0] == DType::F8_E4M3) {
+        load_fp8(t, *named.at(n + ".scale_inv"));
+      } else {
+        load(t);
+      }
+    }
   }
 
   const ModelSpec& spec() const override { return s_; }
@@ -218,8 +306,6 @@ class CpuModel : public Model {
     k_.resize(size_t(T) * kvdim);
     v_.resize(size_t(T) * kvdim);
     att_.resize(size_t(T) * qdim);
-    g_.resize(size_t(T) * s_.intermediate);
-    u_.resize(size_t(T) * s_.intermediate);
 
     for (int t = 0; t < T; t++) embed_.row(p.tokens[t], x_.data() + size_t(t) * H);
     for (int l = 0; l < s_.layers; l++) {
@@ -237,10 +323,8 @@ class CpuModel : public Model {
       matmul(att_.data(), T, L.o, {}, tmp_.data());
       for (size_t i = 0; i < x_.size(); i++) x_[i] += tmp_[i];
       norm_rows(x_.data(), L.mlp_norm.data(), T, h_.data());
-      matmul(h_.data(), T, L.gate, {}, g_.data());
-      matmul(h_.data(), T, L.up, {}, u_.data());
-      for (size_t i = 0; i < g_.size(); i++) g_[i] = g_[i] / (1.0f + std::exp(-g_[i])) * u_[i];
-      matmul(g_.data(), T, L.down, {}, tmp_.data());
+      if (L.experts.empty() || L.router.rows == 0) mlp(L.gate, L.up, L.down, h_.data(), T, tmp_.data());
+      else experts(L, T);
       for (size_t i = 0; i < x_.size(); i++) x_[i] += tmp_[i];
     }
     if (p.L == 0) return;
@@ -251,6 +335,106 @@ class CpuModel : public Model {
   }
 
  private:
+  // SwiGLU: down(silu(gate x) * up x), for T rows of x.
+  void mlp(const Matrix& gate, const Matrix& up, const Matrix& down, const float* x, int T, float* out) {
+    g_.resize(size_t(T) * gate.rows);
+    u_.resize(size_t(T) * up.rows);
+    matmul(x, T, gate, {}, g_.data());
+    matmul(x, T, up, {}, u_.data());
+    for (size_t i = 0; i < g_.size(); i++) g_[i] = g_[i] / (1.0f + std::exp(-g_[i])) * u_[i];
+    matmul(g_.data(), T, down, {}, out);
+  }
+
+  // A sparse layer: each token's router softmax over all experts, its top k (ties to the lower number),
+  // renormalised when norm_topk; then each expert runs once over the tokens routed to it, and every token
+  // adds its experts' outputs in expert order (so a token's sum does not depend on what shares its pass).
+  void experts(const Layer& L, int T) {
+    const int H = s_.hidden, E = s_.experts, K = s_.experts_per_tok;
+    route_.resize(size_t(T) * E);
+    matmul(h_.data(), T, L.router, {}, route_.data());
+    std::vector<std::vector<std::pair<int, float>>> chosen(E);  // per expert: (token, weight)
+    std::vector<int> order(E);
+    for (int t = 0; t < T; t++) {
+      float* r = &route_[size_t(t) * E];
+      const float mx = *std::max_element(r, r + E);
+      double sum = 0;
+      for (int e = 0; e < E; e++) sum += (r[e] = std::exp(r[e] - mx));
+      for (int e = 0; e < E; e++) r[e] = float(r[e] / sum);
+      for (int e = 0; e < E; e++) order[e] = e;
+      std::partial_sort(order.begin(), order.begin() + K, order.end(),
+                        [&](int a, int b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
+      double picked = 0;
+      for (int k = 0; k < K; k++) picked += r[order[k]];
+      for (int k = 0; k < K; k++) {
+        const int e = order[k];
+        chosen[e].push_back({t, s_.norm_topk ? float(r[e] / picked) : r[e]});
+      }
+    }
+    std::fill(tmp_.begin(), tmp_.begin() + size_t(T) * H, 0.0f);
+    for (int e = 0; e < E; e++) {
+      const int n = int(chosen[e].size());
+      if (n == 0) continue;
+      ex_.resize(size_t(n) * H);
+      ey_.resize(size_t(n) * H);
+      for (int i = 0; i < n; i++) std::memcpy(&ex_[size_t(i) * H], &h_[size_t(chosen[e][i].first) * H], sizeof(float) * H);
+      const Expert& X = L.experts[e];
+      mlp(X.gate, X.up, X.down, ex_.data(), n, ey_.data());
+      for (int i = 0; i < n; i++) {
+        float* out = &tmp_[size_t(chosen[e][i].first) * H];
+        const float w = chosen[e][i].second;
+        for (int j = 0; j < H; j++) out[j] += w * ey_[size_t(i) * H + j];
+      }
+    }
+  }
+
+  // AWQ's GEMM packing, repacked by output row: qweight [in, out/8] and qzeros [in/g, out/8] hold in nibble i
+  // of a word the column 8c + kOrder[i]; scales [in/g, out].
+  void load_awq(const std::string& base, const TensorShape& qw, const TensorShape& qz, const TensorShape& sc) {
+    static constexpr int kOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    const int in = int(qw.shape[0]), out = int(qw.shape[1]) * 8, g = s_.quant_group, groups = in / g;
+    std::vector<int32_t> w(element_count(qw.shape)), z(element_count(qz.shape));
+    read_tensor(find_tensor(s_, qw), w.data());
+    read_tensor(find_tensor(s_, qz), z.data());
+    const std::vector<float> scales = read_as_float(find_tensor(s_, sc));
+    Matrix m;
+    m.rows = out;
+    m.cols = in;
+    m.group = g;
+    m.q4.assign(size_t(out) * in / 2, 0);
+    m.zeros.resize(size_t(out) * groups);
+    m.scales.resize(size_t(out) * groups);
+    auto nibble = [](int32_t word, int i) { return (uint32_t(word) >> (4 * i)) & 15u; };
+    for (int k = 0; k < in; k++)
+      for (int c = 0; c < out / 8; c++)
+        for (int i = 0; i < 8; i++) {
+          const int n = 8 * c + kOrder[i];
+          m.q4[size_t(n) * (in / 2) + k / 2] |= uint8_t(nibble(w[size_t(k) * (out / 8) + c], i) << (4 * (k & 1)));
+        }
+    for (int gi = 0; gi < groups; gi++)
+      for (int c = 0; c < out / 8; c++)
+        for (int i = 0; i < 8; i++) {
+          const int n = 8 * c + kOrder[i];
+          m.zeros[size_t(n) * groups + gi] = uint8_t(nibble(z[size_t(gi) * (out / 8) + c], i));
+          m.scales[size_t(n) * groups + gi] = scales[size_t(gi) * out + n];
+        }
+    weight_bytes_ += m.bytes();
+    matrix_slot(base) = std::move(m);
+  }
+
+  // FP8: the e4m3 bytes as they are, and the block scales (float32 or bf16 in the checkpoint) as floats.
+  void load_fp8(const TensorShape& t, const TensorShape& scale) {
+    Matrix m;
+    m.rows = int(t.shape[0]);
+    m.cols = int(t.shape[1]);
+    m.br = s_.quant_group;
+    m.bc = s_.quant_block_cols;
+    m.f8.resize(element_count(t.shape));
+    read_tensor(find_tensor(s_, t), m.f8.data());
+    m.scales = read_as_float(find_tensor(s_, scale));
+    weight_bytes_ += m.bytes();
+    matrix_slot(t.name) = std::move(m);
+  }
+
   void load(const TensorShape& t) {
     Matrix m;
     m.rows = int(t.shape[0]);
@@ -286,7 +470,16 @@ class CpuModel : public Model {
     if (name == "embed") return embed_;
     if (name == "lm_head") return lm_head_;
     Layer& L = layers_[std::stoi(name.substr(1))];
-    const std::string f = name.substr(name.find('.') + 1);
+    std::string f = name.substr(name.find('.') + 1);
+    if (f == "router") return L.router;
+    if (f[0] == 'e' && f.find('.') != std::string::npos) {  // e{k}.{gate,up,down}
+      Expert& X = L.experts.at(std::stoi(f.substr(1)));
+      f = f.substr(f.find('.') + 1);
+      if (f == "gate") return X.gate;
+      if (f == "up") return X.up;
+      if (f == "down") return X.down;
+      throw Error("CPU model: no place for tensor " + name);
+    }
     if (f == "q") return L.q;
     if (f == "k") return L.k;
     if (f == "v") return L.v;
@@ -313,7 +506,9 @@ class CpuModel : public Model {
 
   void matmul(const float* x, int M, const Matrix& w, const std::vector<float>& bias, float* y) {
     const float* b = bias.empty() ? nullptr : bias.data();
-    if (!w.bf.empty())
+    if (w.quantized())
+      matmul_rows(x, M, w, b, y);
+    else if (!w.bf.empty())
       matmul_impl(x, M, w.cols, w.bf.data(), w.rows, b, y);
     else
       matmul_impl(x, M, w.cols, w.f32.data(), w.rows, b, y);
@@ -443,7 +638,7 @@ class CpuModel : public Model {
   std::vector<float> final_norm_;
   size_t weight_bytes_ = 0;
   // Scratch, reused across passes (no allocation in the steady state).
-  std::vector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_;
+  std::vector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_, route_, ex_, ey_;
   std::vector<int> tok_row_;
 };
 

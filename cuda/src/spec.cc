@@ -43,11 +43,12 @@ class Reader {
   }
   std::vector<int64_t> dims(const char* name) {
     in_step(kTensorFields, std::size(kTensorFields), tensor_at_, name, "u64[]");
-    uint32_t n = get<uint32_t>();
-    std::vector<int64_t> d;
-    for (uint32_t i = 0; i < n; i++) d.push_back(int64_t(get<uint64_t>()));
     tensor_at_ = 0;  // the next tensor record
-    return d;
+    return list();
+  }
+  std::vector<int64_t> spec_list(const char* name) {
+    in_step(kSpecFields, std::size(kSpecFields), spec_at_, name, "u64[]");
+    return list();
   }
   bool done() const { return at_ == n_ && spec_at_ == std::size(kSpecFields); }
 
@@ -64,6 +65,13 @@ class Reader {
     std::memcpy(&v, p_ + at_, sizeof(T));
     at_ += sizeof(T);
     return v;
+  }
+  std::vector<int64_t> list() {
+    uint32_t n = get<uint32_t>();
+    need(size_t(n) * 8);
+    std::vector<int64_t> d;
+    for (uint32_t i = 0; i < n; i++) d.push_back(int64_t(get<uint64_t>()));
+    return d;
   }
   void need(size_t k) {
     if (at_ + k > n_) throw Error("model spec: truncated message (" + std::to_string(n_) + " bytes)");
@@ -106,6 +114,14 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   s.tied_embeddings = flags & formats::kTiedEmbeddings;
   s.random = flags & formats::kRandom;
   s.random_seed = r.spec<uint64_t>("random_seed");
+  s.quant = static_cast<Quant>(r.spec<uint32_t>("quant"));
+  s.quant_group = r.spec<int32_t>("quant_group");
+  s.quant_block_cols = r.spec<int32_t>("quant_block_cols");
+  s.experts = r.spec<int32_t>("experts");
+  s.experts_per_tok = r.spec<int32_t>("experts_per_tok");
+  s.moe_intermediate = r.spec<int32_t>("moe_intermediate");
+  s.norm_topk = flags & formats::kNormTopk;
+  for (int64_t l : r.spec_list("sparse_layers")) s.sparse_layers.push_back(int(l));
   uint32_t n = r.spec<uint32_t>("tensors");
   for (uint32_t i = 0; i < n; i++) {
     TensorSource t;
@@ -114,7 +130,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
     t.offset = r.tensor<uint64_t>("offset");
     t.nbytes = r.tensor<uint64_t>("nbytes");
     t.dtype = static_cast<DType>(r.tensor<uint32_t>("dtype"));
-    if (static_cast<uint32_t>(t.dtype) > 2) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
+    if (static_cast<uint32_t>(t.dtype) > 4) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
     t.shape = r.dims("shape");
     s.tensors.push_back(std::move(t));
   }
@@ -129,6 +145,18 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   if (s.heads % s.kv_heads) throw Error("model spec: heads must be a multiple of kv_heads");
   if (s.head_dim % 2) throw Error("model spec: head_dim must be even for RoPE");
   if (static_cast<uint32_t>(s.rope_type) > 2) throw Error("model spec: unknown rope type code");
+  if (static_cast<uint32_t>(s.quant) > 2) throw Error("model spec: unknown quantisation code");
+  if (s.quant != Quant::None) positive(s.quant_group, "quant_group");
+  if (s.quant == Quant::Fp8) positive(s.quant_block_cols, "quant_block_cols");
+  if (!s.sparse_layers.empty() || s.experts) {
+    positive(s.experts, "experts");
+    positive(s.experts_per_tok, "experts_per_tok");
+    positive(s.moe_intermediate, "moe_intermediate");
+    if (s.experts_per_tok > s.experts) throw Error("model spec: experts_per_tok exceeds experts");
+  }
+  for (size_t i = 0; i < s.sparse_layers.size(); i++)
+    if (s.sparse_layers[i] < 0 || s.sparse_layers[i] >= s.layers || (i && s.sparse_layers[i] <= s.sparse_layers[i - 1]))
+      throw Error("model spec: sparse_layers must be ascending layer numbers below layers");
   return s;
 }
 

@@ -3,23 +3,49 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 
 namespace hogwild {
 
+namespace {
+// The tensors of one linear layer [out, in], as the spec's quantisation stores it (engine/spec.ts: linear).
+void linear(const ModelSpec& s, std::vector<TensorShape>& t, const std::string& name, int64_t out, int64_t in) {
+  if (s.quant == Quant::Awq) {
+    const int64_t g = s.quant_group;
+    if (out % 8 || in % g) throw Error("AWQ: " + name + " [" + std::to_string(out) + ", " + std::to_string(in) +
+                                       "] does not fit 8 outputs a word and groups of " + std::to_string(g));
+    t.push_back({name + ".qweight", {in, out / 8}, {DType::I32}});
+    t.push_back({name + ".qzeros", {in / g, out / 8}, {DType::I32}});
+    t.push_back({name + ".scales", {in / g, out}, {DType::F16}});
+  } else if (s.quant == Quant::Fp8) {
+    const int64_t br = s.quant_group, bc = s.quant_block_cols;
+    t.push_back({name, {out, in}, {DType::F8_E4M3}});
+    t.push_back({name + ".scale_inv", {(out + br - 1) / br, (in + bc - 1) / bc}, {DType::F32, DType::BF16}});
+  } else {
+    t.push_back({name, {out, in}});
+  }
+}
+}  // namespace
+
 std::vector<TensorShape> expected_tensors(const ModelSpec& s) {
   const int64_t q = int64_t(s.heads) * s.head_dim, kv = int64_t(s.kv_heads) * s.head_dim;
   std::vector<TensorShape> t = {{"embed", {s.vocab, s.hidden}}, {"norm", {s.hidden}}};
   if (!s.tied_embeddings) t.push_back({"lm_head", {s.vocab, s.hidden}});
+  auto mlp = [&](const std::string& L, int64_t width) {
+    linear(s, t, L + "gate", width, s.hidden);
+    linear(s, t, L + "up", width, s.hidden);
+    linear(s, t, L + "down", s.hidden, width);
+  };
   for (int i = 0; i < s.layers; i++) {
     const std::string L = "L" + std::to_string(i) + ".";
     t.push_back({L + "attn_norm", {s.hidden}});
-    t.push_back({L + "q", {q, s.hidden}});
-    t.push_back({L + "k", {kv, s.hidden}});
-    t.push_back({L + "v", {kv, s.hidden}});
-    t.push_back({L + "o", {s.hidden, q}});
+    linear(s, t, L + "q", q, s.hidden);
+    linear(s, t, L + "k", kv, s.hidden);
+    linear(s, t, L + "v", kv, s.hidden);
+    linear(s, t, L + "o", s.hidden, q);
     if (s.qkv_bias) {
       t.push_back({L + "q_bias", {q}});
       t.push_back({L + "k_bias", {kv}});
@@ -30,14 +56,30 @@ std::vector<TensorShape> expected_tensors(const ModelSpec& s) {
       t.push_back({L + "k_norm", {s.head_dim}});
     }
     t.push_back({L + "mlp_norm", {s.hidden}});
-    t.push_back({L + "gate", {s.intermediate, s.hidden}});
-    t.push_back({L + "up", {s.intermediate, s.hidden}});
-    t.push_back({L + "down", {s.hidden, s.intermediate}});
+    if (is_sparse_layer(s, i)) {
+      t.push_back({L + "router", {s.experts, s.hidden}});
+      for (int e = 0; e < s.experts; e++) mlp(L + "e" + std::to_string(e) + ".", s.moe_intermediate);
+    } else {
+      mlp(L, s.intermediate);
+    }
   }
   return t;
 }
 
-size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+bool is_sparse_layer(const ModelSpec& s, int layer) {
+  for (int l : s.sparse_layers)
+    if (l == layer) return true;
+  return false;
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32:
+    case DType::I32: return 4;
+    case DType::F8_E4M3: return 1;
+    default: return 2;
+  }
+}
 
 size_t element_count(const std::vector<int64_t>& shape) {
   size_t n = 1;
@@ -62,6 +104,11 @@ const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want) 
       for (auto d : want.shape) exp += (exp.empty() ? "" : ",") + std::to_string(d);
       throw Error("tensor " + want.name + " in " + t.path + ": shape [" + got + "], expected [" + exp + "]");
     }
+    const std::vector<DType> floats = {DType::BF16, DType::F16, DType::F32};
+    const auto& allowed = want.dtypes.empty() ? floats : want.dtypes;
+    if (std::find(allowed.begin(), allowed.end(), t.dtype) == allowed.end())
+      throw Error("tensor " + want.name + " in " + t.path + ": dtype code " + std::to_string(int(t.dtype)) +
+                  " is not one its format uses");
     if (t.nbytes != element_count(t.shape) * dtype_size(t.dtype))
       throw Error("tensor " + want.name + " in " + t.path + ": byte size does not match its shape and dtype");
     return t;
@@ -88,6 +135,14 @@ float half_to_float(uint16_t h) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+}
+
+float e4m3_to_float(uint8_t b) {
+  const int exp = (b >> 3) & 0xf, man = b & 7;
+  const float sign = (b & 0x80) ? -1.0f : 1.0f;
+  if (exp == 15 && man == 7) return NAN;
+  if (exp == 0) return sign * std::ldexp(float(man), -9);  // subnormal: man/8 * 2^-6
+  return sign * std::ldexp(float(8 + man), exp - 10);      // (1 + man/8) * 2^(exp-7)
 }
 
 std::vector<float> read_as_float(const TensorSource& t) {
@@ -146,11 +201,12 @@ uint64_t hash_name(const std::string& s) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
+}  // namespace
+
 bool ends_with(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
-}  // namespace
 
 uint64_t tensor_seed(uint64_t seed, const std::string& name) { return seed ^ hash_name(name); }
 bool is_norm_tensor(const std::string& name) { return ends_with(name, "norm"); }

@@ -11,10 +11,14 @@ namespace hogwild {
 struct TensorShape {
   std::string name;
   std::vector<int64_t> shape;
+  // the dtypes it may come in; empty: any float dtype (BF16, F16, F32)
+  std::vector<DType> dtypes = {};
 };
 
 // Every canonical tensor the spec's model needs, with its expected shape.
 std::vector<TensorShape> expected_tensors(const ModelSpec& spec);
+// Whether layer `layer`'s MLP is a mixture of experts.
+bool is_sparse_layer(const ModelSpec& spec, int layer);
 
 size_t dtype_size(DType t);
 size_t element_count(const std::vector<int64_t>& shape);
@@ -28,6 +32,8 @@ inline float bf16_to_float(uint16_t b) {
 uint16_t float_to_bf16(float f);
 
 float half_to_float(uint16_t h);
+// An FP8 e4m3 byte (1 sign, 4 exponent bits with bias 7, 3 mantissa bits; no infinities, 0x7f/0xff are NaN).
+float e4m3_to_float(uint8_t b);
 
 // A tensor's values converted on the host (checkpoints in any of BF16, F16, F32).
 std::vector<float> read_as_float(const TensorSource& tensor);
@@ -42,6 +48,7 @@ const TensorSource& find_tensor(const ModelSpec& spec, const TensorShape& want);
 // The generator state of tensor `name` (the device generator in elementwise.cu uses the same).
 uint64_t tensor_seed(uint64_t seed, const std::string& name);
 bool is_norm_tensor(const std::string& name);
+bool ends_with(const std::string& s, const char* suffix);
 bool is_bias_tensor(const std::string& name);
 
 // Seeded random values for tensor `name` (norm weights near 1, biases and matrices near 0), as bf16.
