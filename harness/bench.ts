@@ -19,9 +19,17 @@ import { LiveTap } from "./viewer/live.ts";
 import { RunSource } from "./viewer/runs.ts";
 import { type LiveEvent, serveViewer } from "./viewer/server.ts";
 import type { Problem } from "../tasks/problem.ts";
-import { loadTask } from "../tasks/registry.ts";
-import { type BenchSpec, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
-import { curves, curvesCsv, forkAgreement, forkAgreementText, summaryBudgets, summaryTable } from "./curves.ts";
+import { loadTask, taskSpec } from "../tasks/registry.ts";
+import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
+import {
+  curves,
+  curvesCsv,
+  forkAgreement,
+  forkAgreementText,
+  passesToTable,
+  summaryBudgets,
+  summaryTable,
+} from "./curves.ts";
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot, loadTemplate } from "./prompts.ts";
@@ -115,6 +123,11 @@ async function main() {
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const jobs = await loadJobs(spec); // bad task options fail before the model loads
   const source = await modelFolder(spec.model);
+  // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
+  for (const [key, file] of [["collabTemplate", "collab.txt"], ["plainTemplate", "plain.txt"]] as const) {
+    const own = join(source, "prompts", file);
+    if (spec[key] === undefined && existsSync(own)) spec[key] = own;
+  }
   const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
@@ -268,7 +281,7 @@ async function loadJobs(spec: BenchSpec): Promise<Job[]> {
       skipBad: spec.skipBad,
       limit: spec.limit,
       seed: spec.seeds[0],
-      synthetic: id === "synthetic" ? spec.synthetic : undefined,
+      synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
     });
     if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
@@ -475,7 +488,17 @@ export async function report(
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
     timingText(meta.cost_model as CostModel | undefined, (meta.invocations ?? []) as Invocation[]),
     "",
+    ...(spec.model === DEMO_MODEL
+      ? [
+        "The model is the project's demo model (engine/models/hogwild-demo/README.md): 0.9M parameters trained " +
+        "on the chains task's format to split a problem's parts between workers through the shared cache; its " +
+        "README says how far its training has got. It is a model organism for Hogwild! research, not a reasoning " +
+        "model: it knows this task and nothing else.",
+        "",
+      ]
+      : []),
     summaryTable(points, budgets),
+    passesToTable(points),
     forkAgreementText(forkAgreement(records)),
   ].join("\n");
   writeFileSync(join(out, "summary.md"), summary + "\n");
@@ -493,6 +516,8 @@ export async function report(
   if (spec.model === "random:qwen3-demo") {
     console.error(
       "This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
+        "The demo model:  deno task bench --model engine/models/hogwild-demo --task chains --parts 3 --digits 2 " +
+        "--budgets 8:96:8 --out results/demo   (see engine/models/hogwild-demo/README.md)\n" +
         "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25",
     );
   }

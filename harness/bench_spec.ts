@@ -40,16 +40,20 @@ export interface BenchSpec {
   view?: { port: number; hostname: string };
 }
 
+/** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
+export const DEMO_MODEL = "engine/models/hogwild-demo";
+
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
 
   --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
                                   once there) or random weights of a known shape   [random:qwen3-demo]
+                                  (engine/models/hogwild-demo: the demo model, with --task chains)
   --task ID[,ID]                  tasks (deno task tasks list)                       [synthetic]
   --methods LIST                  ${METHOD_GRAMMAR.join(",\n                                  ")}
                                   [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:48:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
-  --limit N                       the first N problems of each task                   [all; 6 synthetic]
+  --limit N                       the first N problems of each task                   [all; 6 generated]
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
   --cuda KEY=VALUE,…              the CUDA backend: gemm=auto|own|cublas|mma, attention=auto|simple,
@@ -66,8 +70,9 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --finisher-tokens M             the finisher's limit                                [the task's]
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
-  --parts K --digits D --count N  the synthetic task's knobs                         [2, 1, 6]
+  --parts K --digits D --count N  the generated tasks' knobs (synthetic, chains)     [2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
+                                  [the model folder's prompts/collab.txt and plain.txt where it has them]
   --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
                                   [port 8470, host 127.0.0.1]
   --help                          this text`;

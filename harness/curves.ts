@@ -118,6 +118,29 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
   return lines.join("\n");
 }
 
+/**
+ * Passes to accuracy: per task and method, the smallest budget at which accuracy reaches each level (the
+ * paper's way of reading a speed-up off the curves: the same accuracy in fewer forward passes).
+ */
+export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8, 0.9]): string {
+  const lines: string[] = [];
+  for (const task of [...new Set(points.map((p) => p.task))]) {
+    lines.push(
+      `### ${task}: forward passes to reach an accuracy`,
+      "",
+      `| method | final | ${levels.map((l) => `${Math.round(100 * l)}%`).join(" | ")} |`,
+      `|---|---:|${levels.map(() => "---:").join("|")}|`,
+    );
+    for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
+      const mine = points.filter((p) => p.task === task && p.method === method).sort((a, b) => a.budget - b.budget);
+      const reach = levels.map((l) => mine.find((p) => p.accuracy >= l)?.budget ?? "—");
+      lines.push(`| ${method} | ${(100 * mine[mine.length - 1].accuracy).toFixed(1)}% | ${reach.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
 export interface ForkAgreement {
   /** a method with the fork finisher, and the same method with the re-encode finisher */
   fork: string;

@@ -16,8 +16,8 @@ export interface SyntheticOptions {
 
 export const SYNTHETIC_DEFAULTS: SyntheticOptions = { count: 64, seed: 0, parts: 3, digits: 2 };
 
-/** mulberry32: the task's own generator, so that the data set never changes with the engine's. */
-function generator(seed: number): () => number {
+/** mulberry32: the generated tasks' own generator, so that a data set never changes with the engine's. */
+export function generator(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

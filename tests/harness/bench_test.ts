@@ -58,7 +58,9 @@ Deno.test("the default bench writes every file of a run", async () => {
   assert.equal(run.versions.grader, "hogwild-grader/2");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
   assert.equal(records(out).length, 30); // 6 synthetic problems × 5 methods × 1 seed
+  assert.match(readFileSync(join(out, "summary.md"), "utf8"), /forward passes to reach an accuracy/);
   assert.match(readFileSync(join(out, "curves.csv"), "utf8"), /^task,method,budget,n,accuracy,ci_low,ci_high/);
+  assert.match(r.stderr, /The demo model: +deno task bench --model engine\/models\/hogwild-demo/);
   assert.match(r.stderr, /A real model: +deno task bench --model/);
 });
 

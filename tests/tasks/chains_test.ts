@@ -1,0 +1,25 @@
+/** The chains task: deterministic per seed, knobs respected, golds the parts' sums, graded as a list. */
+import assert from "node:assert/strict";
+import { chainProblems } from "../../tasks/chains.ts";
+import { gradeProblem } from "../../tasks/grader.ts";
+import { loadTask } from "../../tasks/registry.ts";
+
+Deno.test("chains: deterministic, parts and chain lengths as asked, every gold the sum of its part", async () => {
+  const a = chainProblems({ count: 50, seed: 4, parts: 4, digits: 3 });
+  assert.deepEqual(a, chainProblems({ count: 50, seed: 4, parts: 4, digits: 3 }));
+  assert.notDeepEqual(a, chainProblems({ count: 50, seed: 5, parts: 4, digits: 3 }));
+  for (const p of a) {
+    const parts = /^Let (.*)\. Find A, B, C and D\.$/.exec(p.text)![1].split("; let ");
+    assert.equal(parts.length, 4);
+    parts.forEach((part, k) => {
+      const terms = part.split(" be ")[1].split(" + ").map(Number);
+      assert.ok(terms.length >= 2 && terms.length <= 4 && terms.every((t) => t >= 1 && t <= 9), part);
+      assert.equal(p.golds[k], String(terms.reduce((x, y) => x + y, 0)));
+    });
+    assert.equal(gradeProblem(p, `\\boxed{${p.golds.join(", ")}}`).score_strict, 1);
+  }
+  const loaded = await loadTask("chains", { synthetic: { parts: 3, digits: 1, count: 5 }, seed: 1 });
+  assert.equal(loaded.problems.length, 5);
+  assert.equal(loaded.problems[0].grading, "list");
+  await assert.rejects(loadTask("chains", { synthetic: { parts: 9 } }), /chains: parts must be 1\.\.8/);
+});

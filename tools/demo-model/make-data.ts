@@ -1,0 +1,108 @@
+/**
+ * Writes the demo model's tokenizer files into its folder and its training examples: the chains task's
+ * problems run through the real harness (every method of the default bench, two to four workers) with the
+ * teacher (teacher.ts) in the model's place.
+ *
+ *   deno run -A tools/demo-model/make-data.ts [--problems 4000] [--seed 1] [--out tools/demo-model/data/train.jsonl]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { KVCache } from "../../engine/cache.ts";
+import { parseFlags } from "../../engine/errors.ts";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { newSolver, parseMethod, type RunContext } from "../../harness/methods.ts";
+import { runAll } from "../../harness/schedule.ts";
+import { chainProblems } from "../../tasks/chains.ts";
+import { type Example, Teacher } from "./teacher.ts";
+import { projectTexts, SPECIAL, tokenizerConfig, tokenizerJson, vocabulary } from "./tokenizer.ts";
+
+export const MODEL_DIR = fileURLToPath(new URL("../../engine/models/hogwild-demo/", import.meta.url));
+/** The short prompts the demo model was trained with (the default bench passes them with it). */
+export const PROMPTS = {
+  collab: join(MODEL_DIR, "prompts", "collab.txt"),
+  plain: join(MODEL_DIR, "prompts", "plain.txt"),
+};
+const METHODS = ["hogwild:2", "hogwild:3", "hogwild:4", "sequential", "sc:2", "hogwild:2:contiguous"];
+
+/** The tokenizer files of the model folder; the tokenizer they make. */
+export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocabulary(projectTexts())), null, 1) + "\n");
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig(), null, 2) + "\n");
+  writeFileSync(
+    join(dir, "generation_config.json"),
+    JSON.stringify({ eos_token_id: SPECIAL.indexOf("<|end|>"), do_sample: false }, null, 2) + "\n",
+  );
+  return TextTokenizer.fromDir(dir)!;
+}
+
+/**
+ * Problems that evaluations use and training must never see: every chains problem of seeds 0–100 with
+ * parts 1–8 and digits 1–6, the first 1,000 of each (a bench's problems come from its first seed).
+ */
+export function heldOut(): Set<string> {
+  const texts = new Set<string>();
+  for (let seed = 0; seed <= 100; seed++) {
+    for (let parts = 1; parts <= 8; parts++) {
+      for (let digits = 1; digits <= 6; digits++) {
+        for (const p of chainProblems({ count: 1000, seed, parts, digits })) texts.add(p.text);
+      }
+    }
+  }
+  return texts;
+}
+
+/** The teacher's examples for `problems` problems (each with every method, random budgets). */
+export async function examples(tok: TextTokenizer, problems: number, seed: number): Promise<Example[]> {
+  const out: Example[] = [];
+  const held = heldOut();
+  let rand = seed >>> 0, skipped = 0;
+  const next = () => (rand = (rand * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  for (let i = 0; out.length === 0 || i < problems + skipped; i++) {
+    const parts = 2 + Math.floor(next() * 3), digits = 1 + Math.floor(next() * 3);
+    // training problems come from seeds far above any evaluation's, and never equal one
+    const [problem] = chainProblems({ count: 1, seed: 1_000_000 + seed * 100_003 + i, parts, digits });
+    if (held.has(problem.text)) {
+      skipped++;
+      continue;
+    }
+    const budgets = [8, 16, 32, 48, 64, 96, 128].filter(() => next() < 0.5);
+    const ctx: RunContext = {
+      tokenizer: tok,
+      generation: { eosTokenIds: [0], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
+      budgets: budgets.length ? budgets : [48],
+      collabTemplate: PROMPTS.collab,
+      plainTemplate: PROMPTS.plain,
+      finisherTokens: 24,
+      redundancyEvery: next() < 0.3 ? 64 : 1024,
+    };
+    const teacher = new Teacher(tok);
+    const cache = new KVCache({ bytes: 0, pages: 65536, pageSize: 16 });
+    const runs = METHODS.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
+    await runAll(teacher, cache, runs);
+    out.push(...teacher.examples);
+  }
+  if (skipped) console.error(`make-data: ${skipped} problems equal to evaluation problems were left out`);
+  return out;
+}
+
+async function main() {
+  const { values: f } = parseFlags({
+    problems: { type: "string", default: "4000" },
+    seed: { type: "string", default: "1" },
+    out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
+  }, "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--out FILE]");
+  const tok = writeTokenizer();
+  const ex = await examples(tok, Number(f.problems), Number(f.seed));
+  mkdirSync(dirname(f.out), { recursive: true });
+  writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);
+  console.error(
+    `make-data: ${ex.length} examples, ${tokens} tokens (${targets} to learn), longest ${
+      ex.reduce((m, e) => Math.max(m, e.ids.length), 0)
+    } → ${f.out}`,
+  );
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,109 @@
+/**
+ * The teacher: a scripted model (the harness's StepModel seam) that plays the demo task the way the demo
+ * model should learn to, reading only what a row's view holds, as text. Run through the real harness (its
+ * layouts, step prefixes, redundancy checks, finishers), it writes the training examples: at each decision a
+ * row's whole view, then the tokens the teacher writes next.
+ *
+ * The policy. A worker starting a step reads the problem's parts, the parts already stated ("A = 14."), and
+ * the parts others are working on (the first "X:" of their unfinished steps); it takes the first free part,
+ * skipping one for every other worker listed before it (by name) who has not chosen yet (they start at the
+ * same pass and would choose the same); it works the chain one addition at a time; with nothing free it waits;
+ * once every part is stated, it writes the answer. The finisher states each part's value where the view has
+ * it, "?" where not.
+ */
+import type { Block, KVCache } from "../../engine/cache.ts";
+import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
+import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import { DEFAULT_NAMES } from "../../harness/prompts.ts";
+import type { StepModel } from "../../harness/schedule.ts";
+
+export interface Example {
+  ids: number[];
+  /** where the teacher's tokens begin */
+  start: number;
+}
+
+interface Part {
+  name: string;
+  terms: number[];
+}
+
+function problemParts(text: string): Part[] {
+  const m = /Let ([A-H] be [^.]*)\. Find/.exec(text);
+  if (!m) return [];
+  return m[1].split(/; let /).map((s) => {
+    const [name, expr] = s.split(" be ");
+    return { name, terms: expr.split(" + ").map(Number) };
+  });
+}
+
+/** The text of working one part: its additions in order, then its value. */
+export function partText(p: Part): string {
+  let total = p.terms[0];
+  const steps = p.terms.slice(1).map((t) => {
+    const s = `${total} + ${t} = ${total + t}`;
+    total += t;
+    return s;
+  });
+  return ` ${p.name}: ${steps.join(", ")}. ${p.name} = ${total}.`;
+}
+
+const stated = (text: string) => new Map([...text.matchAll(/([A-H]) = (\d+)\./g)].map((m) => [m[1], m[2]]));
+
+/** What the teacher writes next for a row whose view reads `view`. */
+export function policy(view: string, ownName: string | undefined): string {
+  const parts = problemParts(view);
+  if (parts.length === 0) return "<|end|>";
+  const values = stated(view);
+  if (view.endsWith("\\boxed{")) return `${parts.map((p) => values.get(p.name) ?? "?").join(", ")}}`;
+  if (view.endsWith("}") || view.trimEnd().endsWith("\\boxed{")) return "<|end|>";
+  const check = /\(yes\/no\): $/.test(view) ? " no." : "";
+  const others = view.includes("### Unfinished steps of the others")
+    ? view.slice(view.lastIndexOf("### Unfinished steps of the others"), view.lastIndexOf("<...>"))
+    : "";
+  const unfinished = [...others.matchAll(/\*\*(\w+) \[\d+\]:\*\*([^*]*)/g)].map((m) => ({ who: m[1], text: m[2] }));
+  const claimed = new Set(unfinished.map((u) => /\b([A-H]):/.exec(u.text)?.[1]).filter((x) => x));
+  const order = (n: string) => DEFAULT_NAMES.indexOf(n);
+  const undecided =
+    unfinished.filter((u) =>
+      !/\b[A-H]:|Waiting|Answer/.test(u.text) && ownName !== undefined && order(u.who) < order(ownName)
+    ).length;
+  const free = parts.filter((p) => !values.has(p.name) && !claimed.has(p.name));
+  if (free.length === 0 && parts.every((p) => values.has(p.name))) {
+    return `${check} Answer: \\boxed{${parts.map((p) => values.get(p.name)).join(", ")}}.\n\n`;
+  }
+  const pick = free[undecided];
+  if (!pick) return `${check} Waiting for ${[...claimed][0] ?? parts.find((p) => !values.has(p.name))!.name}.\n\n`;
+  return `${check}${partText(pick)}\n\n`;
+}
+
+/** The teacher as a StepModel: it plans at each decision and records the example, then feeds its plan. */
+export class Teacher implements StepModel {
+  readonly examples: Example[] = [];
+  readonly #blocks = new Map<Block, number[]>();
+  readonly #queues = new Map<Block, number[]>();
+
+  constructor(readonly tok: TextTokenizer) {}
+
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    for (const r of rows) {
+      if (!this.#blocks.has(r.block)) this.#blocks.set(r.block, []);
+      this.#blocks.get(r.block)!.push(...Array.from(r.tokens));
+    }
+    return rows.map((r) => {
+      if (!r.sampler) return -1;
+      let q = this.#queues.get(r.block);
+      if (!q || q.length === 0) {
+        const ids = r.view.flatMap((b) => this.#blocks.get(b) ?? []);
+        const own = /^(\w+)\.\d+$/.exec(r.block.label)?.[1];
+        q = this.tok.encode(policy(this.tok.decode(ids), own));
+        this.#queues.set(r.block, q);
+        this.examples.push({ ids, start: ids.length });
+        this.examples[this.examples.length - 1].ids = [...ids, ...q];
+      }
+      return q.shift()!;
+    });
+  }
+}

@@ -1,0 +1,318 @@
+"""Trains the demo model (engine/models/hogwild-demo) on the teacher's examples (make-data.ts).
+
+A Llama-architecture transformer (RMSNorm, RoPE, grouped-query attention, SwiGLU, tied embeddings) written
+out in plain PyTorch, trained with the loss on the teacher's tokens only, and saved as a standard Hugging
+Face folder in float32: config.json and model.safetensors. It also writes the reference logits of a few
+held-out examples (tests/fixtures/hogwild-demo-reference.safetensors), which the engine must match.
+
+    /usr/bin/python3 tools/demo-model/train.py --data tools/demo-model/data/train.jsonl --minutes 60
+
+Seeded; on 2 CPU cores (torch.set_num_threads(2)) it trains at a few thousand tokens a second.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import struct
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODEL_DIR = os.path.join(ROOT, "engine", "models", "hogwild-demo")
+REFERENCE = os.path.join(ROOT, "tests", "fixtures", "hogwild-demo-reference.safetensors")
+
+CONFIG = dict(
+    hidden_size=128,
+    intermediate_size=384,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=32,
+    rms_norm_eps=1e-5,
+    rope_theta=10000.0,
+    max_position_embeddings=2048,
+)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, n, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        H, hd = c["hidden_size"], c["head_dim"]
+        self.heads, self.kv, self.hd = c["num_attention_heads"], c["num_key_value_heads"], hd
+        self.input_layernorm = RMSNorm(H, c["rms_norm_eps"])
+        self.q_proj = nn.Linear(H, self.heads * hd, bias=False)
+        self.k_proj = nn.Linear(H, self.kv * hd, bias=False)
+        self.v_proj = nn.Linear(H, self.kv * hd, bias=False)
+        self.o_proj = nn.Linear(self.heads * hd, H, bias=False)
+        self.post_attention_layernorm = RMSNorm(H, c["rms_norm_eps"])
+        self.gate_proj = nn.Linear(H, c["intermediate_size"], bias=False)
+        self.up_proj = nn.Linear(H, c["intermediate_size"], bias=False)
+        self.down_proj = nn.Linear(c["intermediate_size"], H, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        h = self.input_layernorm(x)
+        q = self.q_proj(h).view(B, T, self.heads, self.hd).transpose(1, 2)
+        k = self.k_proj(h).view(B, T, self.kv, self.hd).transpose(1, 2)
+        v = self.v_proj(h).view(B, T, self.kv, self.hd).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        rep = self.heads // self.kv
+        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        x = x + self.o_proj(y)
+        h = self.post_attention_layernorm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Model(nn.Module):
+    def __init__(self, c, vocab):
+        super().__init__()
+        self.c = c
+        self.embed_tokens = nn.Embedding(vocab, c["hidden_size"])
+        self.layers = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
+        self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
+        nn.init.normal_(self.embed_tokens.weight, std=0.02)
+        for layer in self.layers:
+            for lin in (layer.q_proj, layer.k_proj, layer.v_proj, layer.gate_proj, layer.up_proj):
+                nn.init.normal_(lin.weight, std=0.02)
+            for lin in (layer.o_proj, layer.down_proj):
+                nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * c["num_hidden_layers"]))
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        hd = self.c["head_dim"]
+        inv = 1.0 / (self.c["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+        ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
+        cos = torch.cat([ang.cos(), ang.cos()], -1).float()
+        sin = torch.cat([ang.sin(), ang.sin()], -1).float()
+        mask = torch.full((T, T), float("-inf")).triu(1)
+        x = self.embed_tokens(ids)
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask)
+        return self.norm(x) @ self.embed_tokens.weight.T
+
+
+def batches(examples, tokens_per_batch, rng):
+    """Examples of similar length together, up to `tokens_per_batch` padded tokens a batch."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]["ids"]) + rng.random())
+    out, cur, longest = [], [], 0
+    for i in order:
+        n = len(examples[i]["ids"])
+        if cur and max(longest, n) * (len(cur) + 1) > tokens_per_batch:
+            out.append(cur)
+            cur, longest = [], 0
+        cur.append(i)
+        longest = max(longest, n)
+    if cur:
+        out.append(cur)
+    rng.shuffle(out)
+    return out
+
+
+def tensors(examples, idx, pad, view_weight=0.0):
+    """
+    Token ids, next-token targets (-100: none) and weights: the teacher's tokens 1, the rest of the view
+    `view_weight` (the others' finished steps hold the same additions, and far more of them).
+    """
+    T = max(len(examples[i]["ids"]) for i in idx)
+    ids = torch.full((len(idx), T), pad, dtype=torch.long)
+    target = torch.full((len(idx), T), -100, dtype=torch.long)
+    weight = torch.zeros((len(idx), T))
+    for r, i in enumerate(idx):
+        e = examples[i]["ids"]
+        ids[r, : len(e)] = torch.tensor(e)
+        s = examples[i]["start"]
+        target[r, : len(e) - 1] = torch.tensor(e[1:])  # position t predicts token t+1
+        weight[r, : s - 1] = view_weight
+        weight[r, s - 1 : len(e) - 1] = 1.0
+    return ids, target, weight
+
+
+def save_safetensors(path, named):
+    header, blobs, at = {}, [], 0
+    for name, t in named:
+        t = t.detach().contiguous()
+        dtype = "I32" if t.dtype == torch.int32 else "F32"
+        b = (t if dtype == "I32" else t.float()).numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    js = json.dumps(header).encode()
+    js += b" " * ((8 - len(js) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(js)))
+        f.write(js)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def hf_names(model):
+    """The model's parameters under their Hugging Face names, in file order."""
+    named = [("model.embed_tokens.weight", model.embed_tokens.weight)]
+    for i, L in enumerate(model.layers):
+        p = f"model.layers.{i}."
+        named += [
+            (p + "input_layernorm.weight", L.input_layernorm.weight),
+            (p + "self_attn.q_proj.weight", L.q_proj.weight),
+            (p + "self_attn.k_proj.weight", L.k_proj.weight),
+            (p + "self_attn.v_proj.weight", L.v_proj.weight),
+            (p + "self_attn.o_proj.weight", L.o_proj.weight),
+            (p + "post_attention_layernorm.weight", L.post_attention_layernorm.weight),
+            (p + "mlp.gate_proj.weight", L.gate_proj.weight),
+            (p + "mlp.up_proj.weight", L.up_proj.weight),
+            (p + "mlp.down_proj.weight", L.down_proj.weight),
+        ]
+    named.append(("model.norm.weight", model.norm.weight))
+    return named
+
+
+def load_model(model, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    with torch.no_grad():
+        for name, p in hf_names(model):
+            a, b = header[name]["data_offsets"]
+            p.copy_(torch.frombuffer(bytearray(data[8 + n + a : 8 + n + b]), dtype=torch.float32).view(p.shape))
+
+
+def save_model(model, vocab, eos):
+    named = hf_names(model)
+    save_safetensors(os.path.join(MODEL_DIR, "model.safetensors"), named)
+    config = dict(
+        architectures=["LlamaForCausalLM"],
+        model_type="llama",
+        vocab_size=vocab,
+        hidden_act="silu",
+        tie_word_embeddings=True,
+        attention_bias=False,
+        mlp_bias=False,
+        rope_scaling=None,
+        torch_dtype="float32",
+        bos_token_id=None,
+        eos_token_id=eos,
+        **CONFIG,
+    )
+    with open(os.path.join(MODEL_DIR, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+
+
+def evaluate(model, examples, pad):
+    """Token accuracy on the teacher's tokens, and the share of examples whose every token is right."""
+    model.eval()
+    right = total = whole = 0
+    with torch.no_grad():
+        for i in range(len(examples)):
+            ids, target, weight = tensors(examples, [i], pad)
+            pred = model(ids).argmax(-1)
+            m = weight == 1.0
+            ok = (pred[m] == target[m])
+            right += int(ok.sum())
+            total += int(m.sum())
+            whole += int(ok.all())
+    model.train()
+    return right / max(total, 1), whole / max(len(examples), 1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "data", "train.jsonl"))
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--tokens-per-batch", type=int, default=4096)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", action="store_true", help="start from the model folder's weights")
+    ap.add_argument("--view-weight", type=float, default=0.25, help="the loss weight of the view's own tokens")
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    rng = random.Random(a.seed)
+    with open(os.path.join(MODEL_DIR, "tokenizer.json")) as f:
+        tok = json.load(f)
+    vocab = len(tok["model"]["vocab"])
+    eos = tok["model"]["vocab"]["<|end|>"]
+    with open(a.data) as f:
+        examples = [json.loads(l) for l in f if l.strip()]
+    rng.shuffle(examples)
+    held, train = examples[:300], examples[300:]
+    model = Model(CONFIG, vocab)
+    if a.init:
+        load_model(model, os.path.join(MODEL_DIR, "model.safetensors"))
+    params = sum(p.numel() for p in model.parameters())
+    print(f"train: {len(train)} examples, {params} parameters, vocabulary {vocab}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    t0 = time.time()
+    end = t0 + 60 * a.minutes
+    step = seen = 0
+    last_report = last_save = t0
+    while time.time() < end:
+        for idx in batches(train, a.tokens_per_batch, rng):
+            now = time.time()
+            if now >= end:
+                break
+            frac = (now - t0) / (end - t0)
+            lr = a.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            ids, target, weight = tensors(train, idx, eos, a.view_weight)
+            losses = F.cross_entropy(model(ids).reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none")
+            loss = (losses * weight.reshape(-1)).sum() / weight.sum()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            seen += ids.numel()
+            if now - last_report > 120:
+                acc, whole = evaluate(model, held[:100], eos)
+                print(
+                    f"{(now - t0) / 60:5.1f} min  step {step}  loss {loss.item():.3f}  lr {lr:.2e}  "
+                    f"{seen / (now - t0):.0f} tok/s  held-out: tokens {acc:.3f}, whole plans {whole:.3f}",
+                    flush=True,
+                )
+                last_report = now
+            if now - last_save > 300:
+                save_model(model, vocab, eos)
+                last_save = now
+    save_model(model, vocab, eos)
+    acc, whole = evaluate(model, held, eos)
+    print(f"done: {step} steps, {seen} tokens in {(time.time() - t0) / 60:.1f} min; held-out tokens {acc:.4f}, "
+          f"whole plans {whole:.4f}", flush=True)
+    # the engine must give these logits
+    model.eval()
+    named = []
+    with torch.no_grad():
+        for s, e in enumerate(held[:3]):
+            ids = torch.tensor([e["ids"]])
+            named += [(f"seq{s}.ids", ids[0].int()), (f"seq{s}.logits", model(ids)[0])]
+    save_safetensors(REFERENCE, named)
+
+
+if __name__ == "__main__":
+    main()
