@@ -6,8 +6,19 @@
  * resumes: a 65 GB checkpoint cut at 60 GB would start over. Here the bytes land in blobs/ETAG.incomplete
  * and a later try (in this call, or a later run) asks the hub only for the rest (an HTTP range).
  */
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, symlinkSync, writeSync } from "node:fs";
-import { closeSync, ftruncateSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 
 export interface FileRequest {

@@ -28,6 +28,31 @@ export function reference(name: string, file = "reference.safetensors") {
   return readSmallFile(`${FIXTURES}${name}/${file}`);
 }
 
+/** A tensor as a safetensors file holds it: its dtype name, shape and raw bytes. */
+export interface RawTensor {
+  dtype: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** The bytes of a safetensors file holding `tensors` in order (the header padded to 8 bytes, as writers do). */
+export function safetensorsBytes(tensors: Iterable<[string, RawTensor]>): Uint8Array {
+  const header: Record<string, unknown> = {}, list = [...tensors];
+  let at = 0;
+  for (const [name, t] of list) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.data.length] };
+    at += t.data.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + json.length + at);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(new TextEncoder().encode(json), 8);
+  let o = 8 + json.length;
+  for (const [, t] of list) out.set(t.data, o), o += t.data.length;
+  return out;
+}
+
 /** max |a - b| over equal-length arrays; throws on a length mismatch. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir, runCli } from "../helpers.ts";
+import { fixtureDir, type RawTensor, runCli, safetensorsBytes } from "../helpers.ts";
 
 Deno.test("a hub model id loads from the cache, offline", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-")), sha = "89abcdef0123456789abcdef0123456789abcdef";
@@ -85,23 +85,12 @@ function shardedFixture(n: number): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>(), weightMap: Record<string, string> = {};
   for (let s = 0; s < n; s++) {
     const shard = `model-0000${s + 1}-of-0000${n}.safetensors`, mine = names.filter((_, i) => i % n === s);
-    const head: Record<string, unknown> = {}, parts: Uint8Array[] = [];
-    let at = 0;
-    for (const name of mine) {
+    const raw = mine.map((name): [string, RawTensor] => {
       const [a, b] = header[name].data_offsets as number[];
-      head[name] = { ...header[name], data_offsets: [at, at + b - a] };
-      parts.push(bytes.subarray(8 + len + a, 8 + len + b));
-      at += b - a;
       weightMap[name] = shard;
-    }
-    let json = JSON.stringify(head);
-    json += " ".repeat((8 - (json.length % 8)) % 8);
-    const out = new Uint8Array(8 + json.length + at);
-    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-    out.set(new TextEncoder().encode(json), 8);
-    let o = 8 + json.length;
-    for (const p of parts) out.set(p, o), o += p.length;
-    files.set(shard, out);
+      return [name, { ...header[name], data: bytes.subarray(8 + len + a, 8 + len + b) }];
+    });
+    files.set(shard, safetensorsBytes(raw));
   }
   files.set("model.safetensors.index.json", new TextEncoder().encode(JSON.stringify({ weight_map: weightMap })));
   for (const f of ["config.json", "generation_config.json"]) {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir, maxAbsDiff, Rng } from "../helpers.ts";
+import { fixtureDir, maxAbsDiff, Rng, safetensorsBytes } from "../helpers.ts";
 
 type Dtype = "F32" | "BF16" | "F16" | "I32" | "F8_E4M3";
 interface Tensor {
@@ -39,20 +39,7 @@ function readTensors(name: string): Map<string, Tensor> {
 function writeModel(config: Record<string, unknown>, tensors: Map<string, Tensor>): string {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-quant-"));
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-  const header: Record<string, unknown> = {};
-  let at = 0;
-  for (const [k, t] of tensors) {
-    header[k] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.data.length] };
-    at += t.data.length;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const out = new Uint8Array(8 + json.length + at);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(new TextEncoder().encode(json), 8);
-  let o = 8 + json.length;
-  for (const t of tensors.values()) out.set(t.data, o), o += t.data.length;
-  writeFileSync(join(dir, "model.safetensors"), out);
+  writeFileSync(join(dir, "model.safetensors"), safetensorsBytes(tensors));
   return dir;
 }
 
