@@ -3,7 +3,8 @@
  * problems run through the real harness (every method of the default bench, two to four workers) with the
  * teacher (teacher.ts) in the model's place.
  *
- *   deno run -A tools/demo-model/make-data.ts [--problems 4000] [--seed 1] [--out tools/demo-model/data/train.jsonl]
+ *   deno run -A tools/demo-model/make-data.ts [--problems 3000] [--seed 1] [--per-problem K]
+ *                                             [--out tools/demo-model/data/train.jsonl]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -28,7 +29,7 @@ const METHODS = ["hogwild:2", "hogwild:3", "hogwild:4", "sequential", "sc:2", "h
 /** The tokenizer files of the model folder; the tokenizer they make. */
 export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocabulary(projectTexts())), null, 1) + "\n");
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocabulary(projectTexts())), null, 2) + "\n");
   writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig(), null, 2) + "\n");
   writeFileSync(
     join(dir, "generation_config.json"),
@@ -39,12 +40,13 @@ export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
 
 /**
  * Problems that evaluations use and training must never see: every chains problem of seeds 0–100 with
- * parts 1–8 and digits 1–6, the first 1,000 of each (a bench's problems come from its first seed).
+ * digits 1–6, the first 1,000 of each (a bench's problems come from its first seed), for the part counts
+ * training draws (a problem's text lists its parts, so other counts can never equal one).
  */
-export function heldOut(): Set<string> {
+export function heldOut(partCounts: readonly number[]): Set<string> {
   const texts = new Set<string>();
   for (let seed = 0; seed <= 100; seed++) {
-    for (let parts = 1; parts <= 8; parts++) {
+    for (const parts of partCounts) {
       for (let digits = 1; digits <= 6; digits++) {
         for (const p of chainProblems({ count: 1000, seed, parts, digits })) texts.add(p.text);
       }
@@ -53,14 +55,24 @@ export function heldOut(): Set<string> {
   return texts;
 }
 
-/** The teacher's examples for `problems` problems (each with every method, random budgets). */
-export async function examples(tok: TextTokenizer, problems: number, seed: number): Promise<Example[]> {
+const PARTS = [2, 3, 4];
+
+/**
+ * The teacher's examples for `problems` problems (each with every method, random budgets), at most
+ * `perProblem` of each problem's (a seeded sample: many distinct problems teach more than many views of few).
+ */
+export async function examples(
+  tok: TextTokenizer,
+  problems: number,
+  seed: number,
+  perProblem = Infinity,
+): Promise<Example[]> {
   const out: Example[] = [];
-  const held = heldOut();
+  const held = heldOut(PARTS);
   let rand = seed >>> 0, skipped = 0;
   const next = () => (rand = (rand * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   for (let i = 0; out.length === 0 || i < problems + skipped; i++) {
-    const parts = 2 + Math.floor(next() * 3), digits = 1 + Math.floor(next() * 3);
+    const parts = PARTS[Math.floor(next() * PARTS.length)], digits = 1 + Math.floor(next() * 3);
     // training problems come from seeds far above any evaluation's, and never equal one
     const [problem] = chainProblems({ count: 1, seed: 1_000_000 + seed * 100_003 + i, parts, digits });
     if (held.has(problem.text)) {
@@ -81,7 +93,11 @@ export async function examples(tok: TextTokenizer, problems: number, seed: numbe
     const cache = new KVCache({ bytes: 0, pages: 65536, pageSize: 16 });
     const runs = METHODS.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
     await runAll(teacher, cache, runs);
-    out.push(...teacher.examples);
+    if (teacher.examples.length <= perProblem) out.push(...teacher.examples);
+    else {
+      const mine = teacher.examples.map((e) => ({ e, key: next() })).sort((a, b) => a.key - b.key);
+      out.push(...mine.slice(0, perProblem).map((m) => m.e));
+    }
   }
   if (skipped) console.error(`make-data: ${skipped} problems equal to evaluation problems were left out`);
   return out;
@@ -89,12 +105,13 @@ export async function examples(tok: TextTokenizer, problems: number, seed: numbe
 
 async function main() {
   const { values: f } = parseFlags({
-    problems: { type: "string", default: "4000" },
+    problems: { type: "string", default: "3000" },
     seed: { type: "string", default: "1" },
+    "per-problem": { type: "string" },
     out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
-  }, "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--out FILE]");
+  }, "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--out FILE]");
   const tok = writeTokenizer();
-  const ex = await examples(tok, Number(f.problems), Number(f.seed));
+  const ex = await examples(tok, Number(f.problems), Number(f.seed), Number(f["per-problem"] ?? Infinity));
   mkdirSync(dirname(f.out), { recursive: true });
   writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);
