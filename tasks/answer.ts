@@ -49,7 +49,10 @@ const JOINER = new RegExp(
 
 /** The strict answer: the last balanced box, or the last boxes written as one answer, joined by ", ". */
 export function lastBoxed(text: string): string | undefined {
-  const { closed } = boxes(text);
+  return joinedBoxes(text, boxes(text).closed);
+}
+
+function joinedBoxes(text: string, closed: Box[]): string | undefined {
   if (!closed.length) return undefined;
   let first = closed.length - 1;
   while (first > 0 && JOINER.test(text.slice(closed[first - 1].end, closed[first].start))) first--;
@@ -81,9 +84,9 @@ function balanced(s: string): string {
 
 /** Lenient extraction: see the module's comment. */
 export function lenientAnswer(text: string): string | undefined {
-  const boxed = lastBoxed(text);
+  const { closed, open } = boxes(text);
+  const boxed = joinedBoxes(text, closed);
   if (boxed !== undefined && boxed !== "") return boxed;
-  const { open } = boxes(text);
   if (open !== undefined) {
     const rest = balanced(text.slice(open).split("\n")[0].replace(/\$.*$/, "").trim());
     if (rest) return rest;

@@ -35,7 +35,7 @@ function end(text: string, nums: Numbers): End | undefined {
   return Number.isFinite(value) ? { text, value } : undefined;
 }
 
-/** `[a, b)`, `(a, \infty)`, …: an interval (a bare pair only when `pairs` allows; a point reads the same). */
+/** `[a, b)`, `(a, \infty)`, …: an interval. */
 function interval(s: string, nums: Numbers): Interval | undefined {
   const m = /^([[(])(.*)([\])])$/.exec(s);
   if (!m) return undefined;
@@ -132,14 +132,14 @@ function mirror(set: Interval[]): Interval[] {
 }
 
 /** The set `s` writes, as sorted intervals; undefined when it is not one. */
-export function realSet(s: string, nums: Numbers, asInterval: boolean): Interval[] | undefined {
+function realSet(s: string, nums: Numbers): Interval[] | undefined {
   if (s === "\\mathbb{R}" || s === "R") return [full()];
   const union = splitTop(s, "\\cup") ?? [s];
   const out: Interval[] = [];
   for (const piece of union) {
     const ors = REL.test(piece) ? splitTop(piece) ?? [piece] : [piece];
     for (const p of ors) {
-      const got = REL.test(p) ? inequality(p, nums) : asInterval || union.length > 1 ? interval(p, nums) : undefined;
+      const got = REL.test(p) ? inequality(p, nums) : interval(p, nums);
       if (!got) return undefined;
       out.push(...(Array.isArray(got) ? got : [got]));
     }
@@ -150,7 +150,7 @@ export function realSet(s: string, nums: Numbers, asInterval: boolean): Interval
 /** Whether `pred` and `gold` write the same set of reals, where one of them is an inequality. */
 export function sameRealSet(pred: string, gold: string, nums: Numbers): boolean | undefined {
   if (!REL.test(pred) && !REL.test(gold)) return undefined;
-  const a = realSet(pred, nums, true), b = realSet(gold, nums, true);
+  const a = realSet(pred, nums), b = realSet(gold, nums);
   if (!a || !b) return undefined;
   if (a.length !== b.length) return false;
   const eq = (x: End, y: End) => (x.inf || y.inf ? x.inf === y.inf : nums.same(x.text, y.text));

@@ -79,11 +79,11 @@ function disagreements(records: BenchRecord[]): Set<string> {
 const summaries = new WeakMap<RunData, unknown[]>();
 const measured = new WeakMap<RunData, Map<string, Measures>>();
 
-function measuresOf(data: RunData, key: string): Measures | undefined {
+function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | undefined {
   if (!measured.has(data)) measured.set(data, new Map());
   const cache = measured.get(data)!, trace = data.traces.get(key);
   if (!trace) return undefined;
-  if (!cache.has(key)) cache.set(key, measures(trace, data.records.find((r) => recordKey(r) === key)));
+  if (!cache.has(key)) cache.set(key, measures(trace, record));
   return cache.get(key);
 }
 
@@ -91,7 +91,7 @@ function recordList(data: RunData): unknown[] {
   if (summaries.has(data)) return summaries.get(data)!;
   const split = disagreements(data.records);
   const list = data.records.map((r) => {
-    const key = recordKey(r), end = last(r), m = measuresOf(data, key);
+    const key = recordKey(r), end = last(r), m = measuresOf(data, key, r);
     return {
       key,
       task: r.task,
@@ -174,7 +174,7 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   return json({
     record: record ?? null,
     trace: trace ?? null,
-    measures: measuresOf(data, key) ?? null,
+    measures: measuresOf(data, key, record) ?? null,
     redundancy_check: data.redundancyCheck,
     passes: trace?.pass_ms.length ?? 0,
   });

@@ -100,8 +100,7 @@ export class Teacher implements StepModel {
         const own = /^(\w+)\.\d+$/.exec(r.block.label)?.[1];
         q = this.tok.encode(policy(this.tok.decode(ids), own));
         this.#queues.set(r.block, q);
-        this.examples.push({ ids, start: ids.length });
-        this.examples[this.examples.length - 1].ids = [...ids, ...q];
+        this.examples.push({ ids: [...ids, ...q], start: ids.length });
       }
       return q.shift()!;
     });
