@@ -41,7 +41,7 @@ import {
   RunDir,
   type TraceLine,
 } from "./rundir.ts";
-import { type CostOf, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
+import { type CostOf, eventLoopPause, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
 import type { CostModel } from "./cost.ts";
 import { costOf, type Invocation, PassLog, timingText } from "./timing.ts";
@@ -318,7 +318,7 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
   const { concurrency, solver, done } = o;
   const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
   let reserved = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined, info: PassInfo | undefined;
-  let yielded = performance.now();
+  const pause = eventLoopPause();
   while (queue.length || active.length || next) {
     while (!hold && active.length < concurrency && (next || queue.length)) {
       if (!next) {
@@ -359,11 +359,7 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
       done(a.job, a.run);
     }
     if (info) o.onPass?.(info);
-    // Let finished gradings land in records.jsonl (and signals, timers run) about every 20 ms.
-    if (performance.now() - yielded > 20) {
-      await new Promise((r) => setTimeout(r, 0));
-      yielded = performance.now();
-    }
+    await pause(); // finished gradings land in records.jsonl
   }
 }
 
@@ -491,9 +487,10 @@ export async function report(
     ...(spec.model === DEMO_MODEL
       ? [
         "The model is the project's demo model (engine/models/hogwild-demo/README.md): 0.9M parameters trained " +
-        "on the chains task's format to split a problem's parts between workers through the shared cache; its " +
-        "README says how far its training has got. It is a model organism for Hogwild! research, not a reasoning " +
-        "model: it knows this task and nothing else.",
+        "on the chains task to split a problem's parts between workers through the shared cache. It is a model " +
+        "organism for Hogwild! research, not a reasoning model: it knows this task's format and the protocol " +
+        "and nothing else, so its curves measure whether the harness delivers each worker the others' steps, " +
+        "not how a reasoning model collaborates.",
         "",
       ]
       : []),
@@ -513,13 +510,16 @@ export async function report(
       ].join(", ")
     } in ${out}`,
   );
+  const realModel = "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data " +
+    "--methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25";
   if (spec.model === "random:qwen3-demo") {
     console.error(
       "This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
-        "The demo model:  deno task bench --model engine/models/hogwild-demo --task chains --parts 3 --digits 2 " +
-        "--budgets 8:96:8 --out results/demo   (see engine/models/hogwild-demo/README.md)\n" +
-        "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25",
+        "The demo model:  deno task bench --model engine/models/hogwild-demo --task chains --parts 4 --digits 2 " +
+        "--count 100 --budgets 8:128:8 --out results/demo   (see engine/models/hogwild-demo/README.md)\n" + realModel,
     );
+  } else if (spec.model === DEMO_MODEL) {
+    console.error(`The workers' steps, pass by pass:  deno task view ${out}\n${realModel}`);
   }
 }
 

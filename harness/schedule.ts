@@ -59,7 +59,24 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], 
   return { runs: going.length, waiting: live.length - going.length, shape, ms };
 }
 
-/** Runs every run to its end, yielding to the event loop between passes (progress, signals). */
+/**
+ * A pause for the event loop (progress, signals, the viewer, records landing) at most every `ms`: not after
+ * every pass, since a timer's wait is clamped to milliseconds, longer than a small model's whole pass.
+ */
+export function eventLoopPause(ms = 20): () => Promise<void> {
+  let last = performance.now();
+  return () => {
+    if (performance.now() - last < ms) return Promise.resolve();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        last = performance.now();
+        resolve();
+      }, 0)
+    );
+  };
+}
+
+/** Runs every run to its end, pausing for the event loop now and then. */
 export async function runAll(
   model: StepModel,
   cache: KVCache,
@@ -67,8 +84,9 @@ export async function runAll(
   onPass?: (p: PassInfo) => void,
   cost?: CostOf,
 ): Promise<void> {
+  const pause = eventLoopPause();
   for (let info; (info = step(model, cache, runs, cost));) {
     onPass?.(info);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await pause();
   }
 }

@@ -1,6 +1,6 @@
-/** harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records. */
+/** harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records; the passes-to-accuracy table. */
 import assert from "node:assert/strict";
-import { forkAgreement, forkAgreementText } from "../../harness/curves.ts";
+import { type CurvePoint, forkAgreement, forkAgreementText, passesToTable } from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
 import type { AnswerSource } from "../../harness/solver.ts";
 
@@ -79,4 +79,33 @@ Deno.test("fork agreement counts only checkpoints the re-encode finisher answere
   const text = forkAgreementText(rows);
   assert.match(text, /\| hogwild:2:fork \| hogwild:2 \| 4 \| 25\.0% \| 75\.0% \|/);
   assert.equal(forkAgreementText([]), "");
+});
+
+Deno.test("passes-to-accuracy: each level's first budget, and the passes for sequential's final within 2 points", () => {
+  const point = (method: string, budget: number, accuracy: number): CurvePoint => ({
+    task: "t",
+    method,
+    budget,
+    n: 10,
+    accuracy,
+    ci_low: 0,
+    ci_high: 1,
+    accuracy_lenient: accuracy,
+    mean_passes: budget,
+    mean_solo_s: 0,
+    mean_shared_s: 0,
+  });
+  const table = passesToTable([
+    ...[[8, 0.2], [16, 0.6], [24, 0.85], [32, 0.91]].map(([b, a]) => point("sequential", b, a)),
+    ...[[8, 0.5], [16, 0.9], [24, 0.9], [32, 0.92]].map(([b, a]) => point("hogwild:2", b, a)),
+    ...[[8, 0.1], [16, 0.3], [24, 0.4], [32, 0.5]].map(([b, a]) => point("sc:2", b, a)),
+  ]);
+  assert.match(
+    table,
+    /\| method \| final \| 50% \| 80% \| 90% \| sequential's final − 2 points \(89\.0%\) \| × sequential's \|/,
+  );
+  assert.match(table, /\| sequential \| 91\.0% \| 16 \| 24 \| 32 \| 32 \| 1\.00× \|/);
+  assert.match(table, /\| hogwild:2 \| 92\.0% \| 8 \| 16 \| 16 \| 16 \| 0\.50× \|/);
+  assert.match(table, /\| sc:2 \| 50\.0% \| 32 \| — \| — \| — \| — \|/);
+  assert.doesNotMatch(passesToTable([point("hogwild:2", 8, 1)]), /sequential's final/);
 });

@@ -136,6 +136,8 @@ Deno.test("bench: long prompts at a tight --kv-tokens run fewer at a time, with 
     [0, 1, 2].map((i) => JSON.stringify({ question: `${LONG} Then add ${i}.`, answer: "#### 1" })).join("\n") + "\n",
   );
   const common = [
+    "--model",
+    "random:qwen3-demo",
     "--task",
     "gsm8k",
     "--data",

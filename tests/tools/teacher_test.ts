@@ -1,5 +1,10 @@
 /** The demo model's teacher: what it writes next, read from a view's text alone. */
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chainProblems } from "../../tasks/chains.ts";
+import { examples as teacherExamples, heldOut, writeTokenizer } from "../../tools/demo-model/make-data.ts";
 import { partText, policy } from "../../tools/demo-model/teacher.ts";
 
 const PROBLEM = "Let A be 8 + 2 + 2; let B be 5 + 4; let C be 1 + 1. Find A, B and C.\n";
@@ -7,7 +12,7 @@ const others = (...steps: string[]) =>
   `${PROBLEM}\n\n### Unfinished steps of the others\n\n${steps.join("")}<...>\n\n### Your own unfinished step\n\n`;
 
 Deno.test("teacher: claims the first free part, skipping one per undecided worker named before it", () => {
-  assert.equal(partText({ name: "A", terms: [8, 2, 2] }), " A: 8 + 2 = 10, 10 + 2 = 12. A = 12.");
+  assert.equal(partText({ name: "A", terms: [8, 2, 2] }), " A: 8 + 2 = 10, 8 + 2 + 2 = 12. A = 12.");
   // both start at once: Alice (first by name) takes A, Bob skips it
   assert.equal(
     policy(others("**Bob [1]:** ") + "**Alice [1]:** ", "Alice"),
@@ -29,13 +34,36 @@ Deno.test("teacher: claims the first free part, skipping one per undecided worke
   );
   // every part stated: the answer; the redundancy check is answered first
   const done = `${PROBLEM} A = 12. B = 9. C = 2.\n\n`;
-  assert.equal(policy(done + "**Alice [4]:** ", "Alice"), " Answer: \\boxed{12, 9, 2}.\n\n");
+  assert.equal(policy(done + "**Alice [4]:** ", "Alice"), " Answer: \\boxed{A = 12, B = 9, C = 2}.\n\n");
   assert.equal(
     policy(done + "**Alice [4]:** Quick check: is someone else already doing what I am doing? (yes/no): ", "Alice"),
-    " no. Answer: \\boxed{12, 9, 2}.\n\n",
+    " no. Answer: \\boxed{A = 12, B = 9, C = 2}.\n\n",
   );
 });
 
 Deno.test("teacher: the finisher states what the view holds, ? for the rest", () => {
-  assert.equal(policy(`${PROBLEM} B: 5 + 4 = 9. B = 9.\n\nthe final answer is \\boxed{`, undefined), "?, 9, ?}");
+  assert.equal(
+    policy(`${PROBLEM} B: 5 + 4 = 9. B = 9.\n\nthe final answer is \\boxed{`, undefined),
+    "A = ?, B = 9, C = ?}",
+  );
+});
+
+Deno.test("teacher: through the real harness, a step that ends without a prefix goes on once (no token written twice)", async () => {
+  const tok = writeTokenizer(mkdtempSync(join(tmpdir(), "hogwild-teacher-")));
+  const examples = await teacherExamples(tok, 4, 1, Infinity, ["sequential", "sc:2", "hogwild:2"]);
+  const texts = examples.map((e) => tok.decode(e.ids.slice(e.prompt)));
+  assert.ok(texts.some((t) => /\bB = \d+\.\n\n C: /.test(t)), "a plain run's next step follows the last");
+  for (const t of texts) assert.doesNotMatch(t, /\b([A-H]) \1:|Answer Answer/);
+});
+
+Deno.test("teacher: the evaluation problems are held out of the examples", async () => {
+  const held = heldOut([2, 3, 4]);
+  for (const p of chainProblems({ parts: 4, digits: 2, count: 200, seed: 1 })) assert.ok(held.has(p.text), p.text);
+  const tok = writeTokenizer(mkdtempSync(join(tmpdir(), "hogwild-teacher-")));
+  const examples = await teacherExamples(tok, 40, 1, 1, ["sequential"]);
+  assert.equal(examples.length, 40);
+  for (const e of examples) {
+    const problem = /Let [^\n]*?Find [^.]*\./.exec(tok.decode(e.ids))![0];
+    assert.ok(!held.has(problem), problem);
+  }
 });

@@ -4,7 +4,7 @@
  * teacher (teacher.ts) in the model's place.
  *
  *   deno run -A tools/demo-model/make-data.ts [--problems 3000] [--seed 1] [--per-problem K]
- *                                             [--out tools/demo-model/data/train.jsonl]
+ *                                             [--methods sequential,…] [--out tools/demo-model/data/train.jsonl]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,7 +24,8 @@ export const PROMPTS = {
   collab: join(MODEL_DIR, "prompts", "collab.txt"),
   plain: join(MODEL_DIR, "prompts", "plain.txt"),
 };
-const METHODS = ["hogwild:2", "hogwild:3", "hogwild:4", "sequential", "sc:2", "hogwild:2:contiguous"];
+/** The methods whose runs the teacher plays (each problem runs all of them). */
+export const METHODS = ["hogwild:2", "hogwild:3", "hogwild:4", "sequential", "sc:2", "hogwild:2:contiguous"];
 
 /** The tokenizer files of the model folder; the tokenizer they make. */
 export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
@@ -66,6 +67,7 @@ export async function examples(
   problems: number,
   seed: number,
   perProblem = Infinity,
+  methods: readonly string[] = METHODS,
 ): Promise<Example[]> {
   const out: Example[] = [];
   const held = heldOut(PARTS);
@@ -91,7 +93,7 @@ export async function examples(
     };
     const teacher = new Teacher(tok);
     const cache = new KVCache({ bytes: 0, pages: 65536, pageSize: 16 });
-    const runs = METHODS.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
+    const runs = methods.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
     await runAll(teacher, cache, runs);
     if (teacher.examples.length <= perProblem) out.push(...teacher.examples);
     else {
@@ -104,14 +106,20 @@ export async function examples(
 }
 
 async function main() {
-  const { values: f } = parseFlags({
-    problems: { type: "string", default: "3000" },
-    seed: { type: "string", default: "1" },
-    "per-problem": { type: "string" },
-    out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
-  }, "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--out FILE]");
+  const { values: f } = parseFlags(
+    {
+      problems: { type: "string", default: "3000" },
+      seed: { type: "string", default: "1" },
+      "per-problem": { type: "string" },
+      methods: { type: "string" },
+      out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
+    },
+    "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--out FILE]",
+  );
   const tok = writeTokenizer();
-  const ex = await examples(tok, Number(f.problems), Number(f.seed), Number(f["per-problem"] ?? Infinity));
+  const methods = f.methods?.split(",") ?? METHODS;
+  for (const m of methods) parseMethod(m);
+  const ex = await examples(tok, Number(f.problems), Number(f.seed), Number(f["per-problem"] ?? Infinity), methods);
   mkdirSync(dirname(f.out), { recursive: true });
   writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Retrains the demo model (engine/models/hogwild-demo) as it was trained: the teacher's examples, then two
-# phases of training on 2 CPU cores (the plan tokens only, then the whole view at a quarter weight, from the
-# first phase's weights). Installs Debian's PyTorch and OpenBLAS first when they are missing (root and apt).
+# Retrains the demo model (engine/models/hogwild-demo) as it was trained, from scratch, on 2 CPU cores: the
+# teacher's examples (sequential runs alone; then every method's, 12 decisions sampled from each problem),
+# then two phases of training: sequential solutions with every token after the prompt in the loss (copying
+# and adding, learned in minutes this way), then every method's views from those weights. Installs Debian's
+# PyTorch and OpenBLAS first when they are missing (root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread
 fi
-npx --yes deno@2.9.6 run -A tools/demo-model/make-data.ts --problems 3000 --seed 1
-/usr/bin/python3 tools/demo-model/train.py --minutes 15 --view-weight 0 --seed 1
-/usr/bin/python3 tools/demo-model/train.py --init --minutes 45 --seed 2
+data=tools/demo-model/data
+make_data() { npx --yes deno@2.9.6 run -A tools/demo-model/make-data.ts "$@"; }
+make_data --problems 20000 --seed 5 --per-problem 2 --methods sequential --out "$data/sequential.jsonl"
+make_data --problems 15000 --seed 3 --per-problem 12 --out "$data/train.jsonl"
+train() { /usr/bin/python3 tools/demo-model/train.py --tokens-per-batch 2048 "$@"; }
+train --data "$data/sequential.jsonl" --minutes 12 --view-weight 1 --seed 1
+train --data "$data/train.jsonl" "$data/sequential.jsonl" --init --minutes 70 --view-weight 0.5 --answer-weight 4 --seed 4

@@ -130,10 +130,11 @@ def batches(examples, tokens_per_batch, rng):
     return out
 
 
-def tensors(examples, idx, pad, view_weight=0.0):
+def tensors(examples, idx, pad, view_weight=0.0, answer=None):
     """
-    Token ids, next-token targets (-100: none) and weights: the teacher's tokens 1, the rest of the view
-    `view_weight` (the others' finished steps hold the same additions, and far more of them).
+    Token ids, next-token targets (-100: none) and weights: the teacher's tokens 1, the view after its prompt
+    `view_weight` (the others' finished steps hold the same additions, and far more of them), the prompt 0
+    (a problem's terms are random: learning to guess them only adds noise).
     """
     T = max(len(examples[i]["ids"]) for i in idx)
     ids = torch.full((len(idx), T), pad, dtype=torch.long)
@@ -144,8 +145,9 @@ def tensors(examples, idx, pad, view_weight=0.0):
         ids[r, : len(e)] = torch.tensor(e)
         s = examples[i]["start"]
         target[r, : len(e) - 1] = torch.tensor(e[1:])  # position t predicts token t+1
-        weight[r, : s - 1] = view_weight
-        weight[r, s - 1 : len(e) - 1] = 1.0
+        weight[r, max(examples[i]["prompt"] - 1, 0) : s - 1] = view_weight
+        # the answer and the finisher's are one decision in many, and the one that grades the rest
+        weight[r, s - 1 : len(e) - 1] = answer[1] if answer and answer[0] in e[s:] else 1.0
     return ids, target, weight
 
 
@@ -241,7 +243,7 @@ def evaluate(model, examples, pad):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "data", "train.jsonl"))
+    ap.add_argument("--data", nargs="+", default=[os.path.join(os.path.dirname(__file__), "data", "train.jsonl")])
     ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--tokens-per-batch", type=int, default=4096)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -249,6 +251,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", action="store_true", help="start from the model folder's weights")
     ap.add_argument("--view-weight", type=float, default=0.25, help="the loss weight of the view's own tokens")
+    ap.add_argument("--answer-weight", type=float, default=1.0, help="the loss weight of answers (boxed)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -257,8 +260,10 @@ def main():
         tok = json.load(f)
     vocab = len(tok["model"]["vocab"])
     eos = tok["model"]["vocab"]["<|end|>"]
-    with open(a.data) as f:
-        examples = [json.loads(l) for l in f if l.strip()]
+    examples = []
+    for path in a.data:
+        with open(path) as f:
+            examples += [json.loads(l) for l in f if l.strip()]
     rng.shuffle(examples)
     held, train = examples[:300], examples[300:]
     model = Model(CONFIG, vocab)
@@ -280,7 +285,7 @@ def main():
             lr = a.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            ids, target, weight = tensors(train, idx, eos, a.view_weight)
+            ids, target, weight = tensors(train, idx, eos, a.view_weight, (tok["model"]["vocab"]["}"], a.answer_weight))
             losses = F.cross_entropy(model(ids).reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none")
             loss = (losses * weight.reshape(-1)).sum() / weight.sum()
             opt.zero_grad()

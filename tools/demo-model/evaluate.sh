@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The demo model's measurements, as its model card reports them: 200 held-out problems of 4 parts (seed 1,
+# held out of training), with 1, 2, 3, 4 and 6 workers, then the paper's ablations. Each writes
+# a run folder under results/ (curves.csv with 95% intervals, summary.md with the passes-to-accuracy table).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bench() {
+  npx --yes deno@2.9.6 task bench --model engine/models/hogwild-demo --task chains --parts 4 --digits 2 --count 200 \
+    --budgets 8:160:8 "$@"
+}
+bench --methods sequential,hogwild:2,hogwild:3,hogwild:4,hogwild:6 --out results/demo-workers
+bench --methods sequential,hogwild:2,hogwild:2:contiguous,hogwild:2:interleaved,hogwild:2:no-collab,hogwild:2:reencode-steps,sc:2,sot:2 \
+  --out results/demo-ablations
