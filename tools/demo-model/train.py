@@ -134,7 +134,9 @@ def tensors(examples, idx, pad, view_weight=0.0, answer=None):
     """
     Token ids, next-token targets (-100: none) and weights: the teacher's tokens 1, the view after its prompt
     `view_weight` (the others' finished steps hold the same additions, and far more of them), the prompt 0
-    (a problem's terms are random: learning to guess them only adds noise).
+    (a problem's terms are random: learning to guess them only adds noise). `answer`, when given, is (the id
+    that closes a box, a weight): the teacher's tokens of a decision that closes a box (an answer, the
+    finisher's) weigh that much instead of 1.
     """
     T = max(len(examples[i]["ids"]) for i in idx)
     ids = torch.full((len(idx), T), pad, dtype=torch.long)
