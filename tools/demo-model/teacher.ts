@@ -16,6 +16,7 @@ import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES } from "../../harness/prompts.ts";
 import type { StepModel } from "../../harness/schedule.ts";
+import type { Chain } from "../../tasks/chains.ts";
 
 export interface Example {
   ids: number[];
@@ -25,12 +26,7 @@ export interface Example {
   prompt: number;
 }
 
-interface Part {
-  name: string;
-  terms: number[];
-}
-
-function problemParts(text: string): Part[] {
+function problemParts(text: string): Chain[] {
   const m = /Let ([A-H] be [^.]*)\. Find/.exec(text);
   if (!m) return [];
   return m[1].split(/; let /).map((s) => {
@@ -45,7 +41,7 @@ function problemParts(text: string): Part[] {
  * does, by the two tokens before each; reading the next term of a running sum from the problem was ten times
  * slower to learn (measured: 98% against 41% of terms copied right after a thousand steps).
  */
-export function partText(p: Part): string {
+export function partText(p: Chain): string {
   const sums = p.terms.slice(1).map((_, k) => {
     const prefix = p.terms.slice(0, k + 2);
     return `${prefix.join(" + ")} = ${prefix.reduce((a, b) => a + b, 0)}`;
@@ -62,7 +58,7 @@ export function policy(view: string, ownName: string | undefined): string {
   const values = stated(view);
   // The answer names each part (the list grader reads the labels away): a value is then copied from after
   // its name, as an induction head does, not found by counting commas.
-  const answer = (value: (p: Part) => string) => parts.map((p) => `${p.name} = ${value(p)}`).join(", ");
+  const answer = (value: (p: Chain) => string) => parts.map((p) => `${p.name} = ${value(p)}`).join(", ");
   if (view.endsWith("\\boxed{")) return `${answer((p) => values.get(p.name) ?? "?")}}`;
   if (view.endsWith("}") || view.trimEnd().endsWith("\\boxed{")) return "<|end|>";
   const check = /\(yes\/no\): $/.test(view) ? " no." : "";
