@@ -7,6 +7,10 @@
 #
 # Prepare on a machine with node first:   deno task device:prepare        (writes .device: ~34 MiB)
 # Then, on the GPU machine, from the repo:  tools/device-check.sh         (carry .device)
+# SECTIONS (default "correctness perf") picks what runs: correctness, perf (random:qwq-32b in bf16: perf
+# tables, the paper's Table 1, replays), formats (the quantised and mixture-of-experts kernels: their
+# fixtures and random plans against the CPU path, memcheck, and `deno task perf` on random:qwq-32b-awq and
+# random:qwen3-30b-a3b beside random:qwq-32b, with the paper's Table 1 on the AWQ model).
 # Logs go to $OUT (default /tmp/hogwild-device); the last lines printed are the summary tables.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,73 +45,114 @@ run() {  # name, then the replay arguments
   summary+=("$(printf '%-34s %-4s %3ss  %s' "$name" "$r" $((SECONDS - t)) "$(grep -E '^(replayed|sampling|error)' "$OUT/$name.log" | tr '\n' ' ')")")
 }
 
-for f in "$REC"/fixture-*.hwrec; do  # bf16 GPU vs float32 transformers
-  run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
-done
-run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
-  --path-prefix "$ROOT=$PWD"
-for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
-  run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
-done
-for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
-  run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --cuda attention=simple --tol 0 --rtol 2e-2
-done
-# The switches under test, each on every random plan and a fixture: the tensor-core skinny GEMM, programmatic
-# dependent launch, both.
-for variant in gemm=mma pdl=1 gemm=mma,pdl=1; do
-  tag=$(sed -e 's/gemm=mma/gemm-mma/' -e 's/pdl=1/pdl/' -e 's/,/+/' <<<"$variant")
-  for f in "$REC"/random-*.hwrec; do
-    run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --cuda "$variant" --tol 0 --rtol 2e-2 --check-sampling
+SECTIONS=${SECTIONS:-correctness perf}
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
+perf_js() { HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi --allow-env \
+  --allow-sys .device/perf.js "$@"; }
+# A memcheck run of one recording; the rest of the arguments go to the replay.
+memcheck() {
+  local name=$1; shift
+  local t=$SECONDS
+  # API errors are not memory errors: a graph update the driver refuses is expected (the model then
+  # instantiates the graph anew).
+  if compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$R" "$@" >"$OUT/memcheck-${name// /-}.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
+  summary+=("$(printf '%-34s %-4s %3ss  %s' "memcheck ($name)" "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck-${name// /-}.log")")")
+}
+
+if section formats; then
+  # Relative to the logits' size (rel_l2 ≤ 2%): these fixtures' logits are larger, and prefill-sized products
+  # round dequantised weights to bf16 for the tensor cores.
+  for f in "$REC"/fixture-{qwen2-awq,qwen3-fp8,qwen3moe}-tiny.hwrec "$REC"/fixture-qwen3-tiny.hwrec; do
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD" --check-sampling
+    run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
   done
-  run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant" --tol 5e-2 \
-    --path-prefix "$ROOT=$PWD"
-done
-for gemm in auto mma; do
-  t=$SECONDS
-  if compute-sanitizer --tool memcheck --error-exitcode 9 "$R" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda gemm=$gemm \
-      --tol 5e-2 --path-prefix "$ROOT=$PWD" >"$OUT/memcheck-$gemm.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
-  summary+=("$(printf '%-34s %-4s %3ss  %s' "memcheck (GEMM $gemm)" "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck-$gemm.log")")")
-done
-
-printf '%s\n' "${summary[@]}"
-
-for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
-  in_time "deno task perf, $variant" || continue
-  tag=$(tr ',=' '_-' <<<"$variant")
-  echo; echo "## deno task perf --device cuda --cuda $variant (harness/perf.ts as .device/perf.js)"
-  if HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi \
-      --allow-env --allow-sys .device/perf.js --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
-      --skip-harness --json "$OUT/perf-$tag.json" >"$OUT/perf-$tag.log" 2>&1; then cat "$OUT/perf-$tag.log"
-  else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
-done
-
-if in_time "deno task perf --paper-table"; then
-  echo; echo "## the paper's Table 1 on this card (deno task perf --paper-table, random:qwq-32b in bf16; the paper: QwQ-32B-AWQ on an L40S)"
-  HOGWILD_ADDON="$BUILD/hogwild.node" "$BUILD/deno" run --allow-read --allow-write --allow-ffi --allow-env --allow-sys \
-    .device/perf.js --paper-table --device cuda --model random:qwq-32b --iterations 5 2>&1 | tee "$OUT/paper-table.log" | tail -22
+  for f in "$REC"/random-{qwen2-awq-g64,qwen3-fp8-partial-blocks,qwen3moe-all-experts,qwen3moe-top2,qwen3-hd128-gqa8}.hwrec; do
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+    run "$(basename "$f" .hwrec)-mma-nographs" "$f" --device cuda --cuda gemm=mma,graphs=0 --tol 0 --rtol 2e-2
+  done
+  memcheck awq "$REC/fixture-qwen2-awq-tiny.hwrec" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
+  memcheck moe "$REC/fixture-qwen3moe-tiny.hwrec" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
+  memcheck fp8 "$REC/random-qwen3-fp8-partial-blocks.hwrec" --device cuda --tol 0 --rtol 2e-2
+  printf '%s\n' "${summary[@]}"
+  summary=()
+  for model in qwq-32b-awq qwen3-30b-a3b qwq-32b; do
+    in_time "deno task perf, random:$model" || continue
+    echo; echo "## deno task perf --device cuda --model random:$model --workers 1,2,4 --context 4096,16384"
+    if perf_js --device cuda --model "random:$model" --workers 1,2,4 --context 4096,16384 --skip-harness \
+        --json "$OUT/perf-$model.json" >"$OUT/perf-$model.log" 2>&1; then cat "$OUT/perf-$model.log"
+    else tail -20 "$OUT/perf-$model.log"; echo "perf FAILED"; status=1; fi
+  done
+  if in_time "deno task perf --paper-table, AWQ"; then
+    echo; echo "## the paper's Table 1 on this card with random:qwq-32b-awq (the paper: QwQ-32B-AWQ on an L40S)"
+    perf_js --paper-table --device cuda --model random:qwq-32b-awq --iterations 5 2>&1 | tee "$OUT/paper-table-awq.log" | tail -22
+  fi
 fi
 
-for f in "$REC"/perf-*.hwrec; do
-  echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
-  # GEMM auto: own CUDA-core kernel up to 2 rows, cuBLAS above; GEMM mma: own tensor-core kernel up to 32 rows;
-  # attention mma: tensor cores for head_dim 64/128.
-  # PERF_SETTINGS (one "gemm graphs attention profile pdl" per line) chooses the timing runs.
-  while read -r setting; do
-    [[ -n $setting ]] || continue
-    read -r policy graphs attn profile pdl <<<"$setting"
-    in_time "replay $policy $graphs $attn $profile $pdl" || continue
-    echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
-    "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
-      --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
-      grep -E '^\||^model|error|^profile'
-  done <<<"${PERF_SETTINGS:-$'auto 1 auto 0 0\nmma 1 auto 0 1\nmma 0 auto 1 0'}"
-done
-for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
-  echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
-  for setting in graphs=0 graphs=1 graphs=1,gemm=mma,pdl=1; do
-    in_time "sequence, $setting" || continue
-    echo "$setting: $("$R" "$f" --device cuda --cuda "$setting" --sequence 3 2>&1 | tail -1)"
+if section correctness; then
+  for f in "$REC"/fixture-{qwen2,qwen3,llama3}-tiny.hwrec; do  # bf16 GPU vs float32 transformers (formats: the others)
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
   done
-done
+  run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
+    --path-prefix "$ROOT=$PWD"
+  for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+  done
+  for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
+    run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --cuda attention=simple --tol 0 --rtol 2e-2
+  done
+  # The switches under test, each on every random plan and a fixture: the tensor-core skinny GEMM, programmatic
+  # dependent launch, both.
+  for variant in gemm=mma pdl=1 gemm=mma,pdl=1; do
+    tag=$(sed -e 's/gemm=mma/gemm-mma/' -e 's/pdl=1/pdl/' -e 's/,/+/' <<<"$variant")
+    for f in "$REC"/random-*.hwrec; do
+      run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --cuda "$variant" --tol 0 --rtol 2e-2 --check-sampling
+    done
+    run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant" --tol 5e-2 \
+      --path-prefix "$ROOT=$PWD"
+  done
+  for gemm in auto mma; do
+    memcheck "GEMM $gemm" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda gemm=$gemm --tol 5e-2 --path-prefix "$ROOT=$PWD"
+  done
+fi
+printf '%s\n' "${summary[@]}"
+
+if section perf; then
+  for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
+    in_time "deno task perf, $variant" || continue
+    tag=$(tr ',=' '_-' <<<"$variant")
+    echo; echo "## deno task perf --device cuda --cuda $variant (harness/perf.ts as .device/perf.js)"
+    if perf_js --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
+        --skip-harness --json "$OUT/perf-$tag.json" >"$OUT/perf-$tag.log" 2>&1; then cat "$OUT/perf-$tag.log"
+    else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
+  done
+
+  if in_time "deno task perf --paper-table"; then
+    echo; echo "## the paper's Table 1 on this card (deno task perf --paper-table, random:qwq-32b in bf16; the paper: QwQ-32B-AWQ on an L40S)"
+    perf_js --paper-table --device cuda --model random:qwq-32b --iterations 5 2>&1 | tee "$OUT/paper-table.log" | tail -22
+  fi
+
+  for f in "$REC"/perf-*.hwrec; do
+    echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
+    # GEMM auto: own CUDA-core kernel up to 2 rows, cuBLAS above; GEMM mma: own tensor-core kernel up to 32 rows;
+    # attention mma: tensor cores for head_dim 64/128.
+    # PERF_SETTINGS (one "gemm graphs attention profile pdl" per line) chooses the timing runs.
+    while read -r setting; do
+      [[ -n $setting ]] || continue
+      read -r policy graphs attn profile pdl <<<"$setting"
+      in_time "replay $policy $graphs $attn $profile $pdl" || continue
+      echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
+      "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
+        --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
+        grep -E '^\||^model|error|^profile'
+    done <<<"${PERF_SETTINGS:-$'auto 1 auto 0 0\nmma 1 auto 0 1\nmma 0 auto 1 0'}"
+  done
+  for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
+    echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
+    for setting in graphs=0 graphs=1 graphs=1,gemm=mma,pdl=1; do
+      in_time "sequence, $setting" || continue
+      echo "$setting: $("$R" "$f" --device cuda --cuda "$setting" --sequence 3 2>&1 | tail -1)"
+    done
+  done
+fi
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
 exit $status

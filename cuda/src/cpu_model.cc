@@ -267,7 +267,6 @@ void weighted_sum(const std::vector<const float*>& vals, const float* w, int64_t
 class CpuModel : public Model {
  public:
   explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(rope_inv_freq(spec)), layers_(spec.layers) {
-    if (s_.random && s_.quant != Quant::None) throw Error("random weights are made in bf16 only, not quantised");
     const std::vector<TensorShape> list = expected_tensors(s_);
     std::map<std::string, const TensorShape*> named;
     for (const auto& t : list) named[t.name] = &t;
@@ -393,9 +392,9 @@ class CpuModel : public Model {
     static constexpr int kOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
     const int in = int(qw.shape[0]), out = int(qw.shape[1]) * 8, g = s_.quant_group, groups = in / g;
     std::vector<int32_t> w(element_count(qw.shape)), z(element_count(qz.shape));
-    read_tensor(find_tensor(s_, qw), w.data());
-    read_tensor(find_tensor(s_, qz), z.data());
-    const std::vector<float> scales = read_as_float(find_tensor(s_, sc));
+    std::memcpy(w.data(), quant_tensor(s_, qw).bytes.data(), w.size() * 4);
+    std::memcpy(z.data(), quant_tensor(s_, qz).bytes.data(), z.size() * 4);
+    const std::vector<float> scales = quant_tensor(s_, sc).as_float();
     Matrix m;
     m.rows = out;
     m.cols = in;
@@ -428,9 +427,8 @@ class CpuModel : public Model {
     m.cols = int(t.shape[1]);
     m.br = s_.quant_group;
     m.bc = s_.quant_block_cols;
-    m.f8.resize(element_count(t.shape));
-    read_tensor(find_tensor(s_, t), m.f8.data());
-    m.scales = read_as_float(find_tensor(s_, scale));
+    m.f8 = quant_tensor(s_, t).bytes;
+    m.scales = quant_tensor(s_, scale).as_float();
     weight_bytes_ += m.bytes();
     matrix_slot(t.name) = std::move(m);
   }

@@ -1,9 +1,11 @@
 // The CUDA backend's kernels, as host-side launch functions (one stream, no allocation inside).
 #pragma once
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "hogwild.h"
@@ -50,7 +52,8 @@ class Gemm {
  public:
   Gemm();  // loads libcublas.so.13 at run time when present (absent: own kernels only)
   ~Gemm();
-  void run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
+  // y's rows are ldy apart (0: N), so that a product can fill some columns of a wider output.
+  void run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy = 0);
   bool has_cublas() const { return handle_ != nullptr; }
   // "auto" (own kernel for M <= kOwnAutoRows, cuBLAS above), "own" (own kernel up to 8 rows), "cublas",
   // "mma" (own tensor-core kernel up to kMmaGemmMaxRows rows, cuBLAS above).
@@ -72,9 +75,58 @@ class Gemm {
   int (*destroy_)(void*) = nullptr;
 };
 constexpr int kOwnGemmMaxRows = 8, kOwnAutoRows = 2, kMmaGemmMaxRows = 32;
-void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
-void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y);
-void add_bias(Stream s, float* y, const float* bias, int M, int N);
+
+// ---- quantised projections (quant_gemm.cu): y[M][ldy] (fp32, columns 0..N) = x[M][K] (bf16) · Wᵀ (+ bias) ----
+// W stays as its checkpoint packs it. Up to kQuantOwnRows rows the own kernels read it once per 4 (AWQ) or
+// 8 (FP8) rows and dequantise in registers; more rows (prefill) dequantise it into `scratch` (bf16 [N][K])
+// and run the bf16 GEMM on tensor cores.
+struct QuantLinear {
+  Quant quant = Quant::None;
+  int N = 0, K = 0;
+  const uint32_t* qweight = nullptr;  // AWQ: [K][N/8], nibble i of a word is column 8c + {0,2,4,6,1,3,5,7}[i]
+  const uint32_t* qzeros = nullptr;   // AWQ: [K/group][N/8], packed alike
+  const __half* scales = nullptr;     // AWQ: [K/group][N]
+  int group = 0;
+  const uint8_t* f8 = nullptr;        // FP8: e4m3 [N][K]
+  const float* scale_inv = nullptr;   // FP8: [ceil(N/br)][ceil(K/bc)]
+  int br = 0, bc = 0;
+};
+constexpr int kQuantOwnRows = 16;
+// The split-K partial sums the AWQ kernel needs for `w` (floats); the caller's buffer must hold as many.
+size_t quant_partial_floats(const QuantLinear& w, int sms);
+// Refuses, naming the layer, what the kernels cannot read (FP8: K and block columns multiples of 16; AWQ:
+// groups a multiple of 8).
+void check_quant_linear(const QuantLinear& w, const std::string& name);
+void quant_gemm(Stream s, Gemm& gemm, const bf16* x, int M, const QuantLinear& w, const float* bias, float* y, int ldy,
+                float* partial, bf16* scratch, int sms);
+void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy);
+void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy);
+void add_bias(Stream s, float* y, const float* bias, int M, int N, int ldy);
+
+// ---- mixture of experts (moe.cu) ----
+struct MoeLayer {
+  int experts, top_k, width;
+  bool norm_topk;
+  const bf16* router;   // [E][H]
+  const bf16* gate_up;  // [E][2·width][H]: each expert's gate rows, then its up rows
+  const bf16* down;     // [E][H][width]
+};
+// A pass's scratch for a sparse layer (T tokens, P = T·top_k pairs).
+struct MoeBuffers {
+  float* route;    // [T][E] router logits
+  int32_t* sel;    // [P] expert of pair t·k + j (a token's in expert order)
+  float* wt;       // [P] its weight
+  int32_t* groups; // moe_group_ints: per-expert offsets, routed experts, pairs grouped by expert
+  float* gate_up;  // [P][2·width]
+  bf16* act;       // [P][width]
+  float* y;        // [P][H]
+};
+size_t moe_group_ints(int T, int E, int K);
+void check_moe(int E, int K, int width, int hidden);
+// out[T][H] = Σ over each token's top-k experts of weight × SwiGLU_e(x).
+// `mark` names each stage for the profile option.
+void moe_mlp(Stream s, Gemm& gemm, const MoeLayer& L, const MoeBuffers& b, const bf16* x, int T, int H, float* out,
+             const std::function<void(const char*)>& mark);
 
 // ---- element-wise and per-row kernels ----
 void embed(Stream s, const bf16* table, const int32_t* tokens, int T, int H, float* x);

@@ -1,8 +1,9 @@
-// The CUDA implementation of the plan API: bf16 weights and KV pages in device memory, one stream.
-// Per pass the host turns the plan into flat metadata (token write slots; attention segments and work
-// items), uploads it in one copy, and launches per layer: RMSNorm+residual, the fused q/k/v projection,
-// its epilogue (norms, RoPE of new keys, writes into pages), the Hogwild! attention, the output projection,
-// the fused gate/up projection, SwiGLU, the down projection; then the LM head on the rows that want logits.
+// The CUDA implementation of the plan API: weights (bf16, or AWQ / FP8 as their checkpoints pack them) and
+// bf16 KV pages in device memory, one stream. Per pass the host turns the plan into flat metadata (token
+// write slots; attention segments and work items), uploads it in one copy, and launches per layer:
+// RMSNorm+residual, the q/k/v projection (one fused product for bf16), its epilogue (norms, RoPE of new keys,
+// writes into pages), the Hogwild! attention, the output projection, then the MLP (gate/up, SwiGLU, down; or
+// a mixture of experts, routed on the device); then the LM head on the rows that want logits.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -83,7 +84,10 @@ class CudaCache : public Cache {
 
 struct DevLayer {
   float *attn_norm, *mlp_norm, *qkv_bias = nullptr, *q_norm = nullptr, *k_norm = nullptr;
-  bf16 *w_qkv, *w_o, *w_gu, *w_down;
+  bf16 *w_qkv = nullptr, *w_o = nullptr, *w_gu = nullptr, *w_down = nullptr;  // bf16: q/k/v, gate/up stacked
+  cuda::QuantLinear q, k, v, o, gate, up, down;                                // quantised checkpoints
+  bool sparse = false;
+  cuda::MoeLayer moe{};
 };
 
 // What a pass's kernels read that is fixed at load: dimensions, weights, the stream, the GEMM.
@@ -95,6 +99,9 @@ struct Fixed {
   bf16 *embed, *lm_head;
   float* final_norm;
   const DevLayer* layers;
+  float* quant_partial;  // the AWQ kernel's split-K sums
+  bf16* quant_scratch;   // a quantised matrix dequantised for a prefill-sized product
+  int sms;
 };
 
 // Everything else a pass's kernels read: sizes, the cache, the plan's metadata, every buffer. A captured
@@ -109,6 +116,7 @@ struct PassArgs {
   const int32_t *tokens, *tok_page, *tok_slot, *tok_local, *logit_rows;
   float *x, *tmp, *qkv, *q, *partial, *logits;
   bf16 *h, *hl;
+  cuda::MoeBuffers moe;  // sparse layers only
 };
 static_assert(std::has_unique_object_representations_v<PassArgs>, "compared byte for byte: no padding allowed");
 
@@ -118,6 +126,12 @@ void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(con
   const int W = Q + 2 * s.kv_heads * s.head_dim;
   cuda::AttnGeometry g = f.geom;
   g.page_size = a.page_size;
+  // A quantised projection writes its columns of y (rows ldy apart).
+  auto quant = [&](const bf16* x, const cuda::QuantLinear& w, const float* bias, float* y, int ldy) {
+    cuda::quant_gemm(f.stream, *f.gemm, x, T, w, bias, y, ldy, f.quant_partial, f.quant_scratch, f.sms);
+  };
+  const bool q8 = s.quant != Quant::None;
+  const int KV = s.kv_heads * s.head_dim;
   mark("embed");
   cuda::embed(f.stream, f.embed, a.tokens, T, H, a.x);
   for (int l = 0; l < s.layers; l++) {
@@ -126,22 +140,40 @@ void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(con
     mark("rmsnorm");
     cuda::add_rmsnorm(f.stream, a.x, l ? a.tmp : nullptr, L.attn_norm, T, H, s.rms_eps, a.h);
     mark("gemm qkv");
-    f.gemm->run(f.stream, a.h, T, H, L.w_qkv, W, L.qkv_bias, a.qkv);
+    if (q8) {
+      const float* b = L.qkv_bias;
+      quant(a.h, L.q, b, a.qkv, W);
+      quant(a.h, L.k, b ? b + Q : nullptr, a.qkv + Q, W);
+      quant(a.h, L.v, b ? b + Q + KV : nullptr, a.qkv + Q + KV, W);
+    } else {
+      f.gemm->run(f.stream, a.h, T, H, L.w_qkv, W, L.qkv_bias, a.qkv);
+    }
     mark("qkv epilogue");
     cuda::qkv_post(f.stream, g, a.qkv, T, L.q_norm, L.k_norm, s.rms_eps, a.tok_page, a.tok_slot, a.tok_local, a.rope,
                    a.q, kc, vc);
     mark("attention");
     cuda::attention(f.stream, g, a.ap, a.q, kc, vc, a.rope, a.partial, a.h);
     mark("gemm o");
-    f.gemm->run(f.stream, a.h, T, Q, L.w_o, H, nullptr, a.tmp);
+    if (q8) quant(a.h, L.o, nullptr, a.tmp, H);
+    else f.gemm->run(f.stream, a.h, T, Q, L.w_o, H, nullptr, a.tmp);
     mark("rmsnorm");
     cuda::add_rmsnorm(f.stream, a.x, a.tmp, L.mlp_norm, T, H, s.rms_eps, a.h);
+    if (L.sparse) {
+      cuda::moe_mlp(f.stream, *f.gemm, L.moe, a.moe, a.h, T, H, a.tmp, mark);
+      continue;
+    }
     mark("gemm gate/up");
-    f.gemm->run(f.stream, a.h, T, H, L.w_gu, 2 * I, nullptr, a.qkv);
+    if (q8) {
+      quant(a.h, L.gate, nullptr, a.qkv, 2 * I);
+      quant(a.h, L.up, nullptr, a.qkv + I, 2 * I);
+    } else {
+      f.gemm->run(f.stream, a.h, T, H, L.w_gu, 2 * I, nullptr, a.qkv);
+    }
     mark("swiglu");
     cuda::swiglu(f.stream, a.qkv, T, I, a.h);
     mark("gemm down");
-    f.gemm->run(f.stream, a.h, T, I, L.w_down, H, nullptr, a.tmp);
+    if (q8) quant(a.h, L.down, nullptr, a.tmp, H);
+    else f.gemm->run(f.stream, a.h, T, I, L.w_down, H, nullptr, a.tmp);
   }
   if (a.L > 0) {
     mark("rmsnorm");
@@ -170,7 +202,8 @@ class CudaModel : public Model {
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);
     load_weights();
-    fixed_ = Fixed{&s_, geom_, stream_, &gemm_, embed_, lm_head_, final_norm_, layers_.data()};
+    fixed_ = Fixed{&s_, geom_, stream_, &gemm_, embed_, lm_head_, final_norm_, layers_.data(), quant_partial_.ptr(),
+                   quant_scratch_.ptr(), sms_};
     const std::vector<double> inv = rope_inv_freq(s_);
     HW_CUDA(cudaMalloc(&inv_freq_, inv.size() * sizeof(double)));
     HW_CUDA(cudaMemcpy(inv_freq_, inv.data(), inv.size() * sizeof(double), cudaMemcpyHostToDevice));
@@ -282,10 +315,19 @@ class CudaModel : public Model {
       d.mlp_norm = alloc<float>(H);
       place(shape(L + "mlp_norm"), nullptr, d.mlp_norm);
       // q, k and v stacked along the output dimension: one product for all three.
-      d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
-      place(shape(L + "q"), d.w_qkv, nullptr);
-      place(shape(L + "k"), d.w_qkv + size_t(Q) * H, nullptr);
-      place(shape(L + "v"), d.w_qkv + size_t(Q + KV) * H, nullptr);
+      if (s_.quant != Quant::None) {
+        d.q = place_quant(L + "q", Q, H);
+        d.k = place_quant(L + "k", KV, H);
+        d.v = place_quant(L + "v", KV, H);
+        d.o = place_quant(L + "o", H, Q);
+      } else {
+        d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
+        place(shape(L + "q"), d.w_qkv, nullptr);
+        place(shape(L + "k"), d.w_qkv + size_t(Q) * H, nullptr);
+        place(shape(L + "v"), d.w_qkv + size_t(Q + KV) * H, nullptr);
+        d.w_o = alloc<bf16>(size_t(H) * Q);
+        place(shape(L + "o"), d.w_o, nullptr);
+      }
       if (s_.qkv_bias) {
         d.qkv_bias = alloc<float>(Q + 2 * KV);
         place(shape(L + "q_bias"), nullptr, d.qkv_bias);
@@ -298,15 +340,77 @@ class CudaModel : public Model {
         place(shape(L + "q_norm"), nullptr, d.q_norm);
         place(shape(L + "k_norm"), nullptr, d.k_norm);
       }
-      d.w_o = alloc<bf16>(size_t(H) * Q);
-      place(shape(L + "o"), d.w_o, nullptr);
-      d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
-      place(shape(L + "gate"), d.w_gu, nullptr);
-      place(shape(L + "up"), d.w_gu + size_t(I) * H, nullptr);
-      d.w_down = alloc<bf16>(size_t(H) * I);
-      place(shape(L + "down"), d.w_down, nullptr);
+      if (is_sparse_layer(s_, i)) {
+        const int64_t E = s_.experts, X = s_.moe_intermediate;
+        cuda::check_moe(int(E), s_.experts_per_tok, int(X), int(H));
+        bf16* router = alloc<bf16>(size_t(E) * H);
+        bf16* gate_up = alloc<bf16>(size_t(E) * 2 * X * H);  // per expert: gate rows, then up rows
+        bf16* down = alloc<bf16>(size_t(E) * H * X);
+        place(shape(L + "router"), router, nullptr);
+        for (int64_t e = 0; e < E; e++) {
+          const std::string P = L + "e" + std::to_string(e) + ".";
+          place(shape(P + "gate"), gate_up + size_t(e) * 2 * X * H, nullptr);
+          place(shape(P + "up"), gate_up + size_t(2 * e + 1) * X * H, nullptr);
+          place(shape(P + "down"), down + size_t(e) * H * X, nullptr);
+        }
+        d.sparse = true;
+        d.moe = cuda::MoeLayer{int(E), s_.experts_per_tok, int(X), s_.norm_topk, router, gate_up, down};
+      } else if (s_.quant != Quant::None) {
+        d.gate = place_quant(L + "gate", I, H);
+        d.up = place_quant(L + "up", I, H);
+        d.down = place_quant(L + "down", H, I);
+      } else {
+        d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
+        place(shape(L + "gate"), d.w_gu, nullptr);
+        place(shape(L + "up"), d.w_gu + size_t(I) * H, nullptr);
+        d.w_down = alloc<bf16>(size_t(H) * I);
+        place(shape(L + "down"), d.w_down, nullptr);
+      }
       layers_.push_back(d);
     }
+    // What the quantised products need beside their weights, sized for the largest (not counted as weights).
+    size_t partial = 1, scratch = 1;
+    for (const DevLayer& d : layers_)
+      for (const cuda::QuantLinear* w : {&d.q, &d.k, &d.v, &d.o, &d.gate, &d.up, &d.down}) {
+        if (w->quant == Quant::None) continue;
+        partial = std::max(partial, cuda::quant_partial_floats(*w, sms_));
+        scratch = std::max(scratch, size_t(w->N) * w->K);
+      }
+    quant_partial_.get(partial);
+    quant_scratch_.get(scratch);
+  }
+
+  // A quantised linear layer [N, K], uploaded as its checkpoint packs it (random: seeded bytes in its format).
+  cuda::QuantLinear place_quant(const std::string& base, int64_t N, int64_t K) {
+    std::map<std::string, TensorShape> list;
+    for (auto& t : expected_tensors(s_))
+      if (t.name.rfind(base, 0) == 0) list.emplace(t.name, t);
+    auto upload = [&](const std::string& name) {
+      const RawTensor r = quant_tensor(s_, list.at(name));
+      uint8_t* d = alloc<uint8_t>(r.bytes.size());
+      HW_CUDA(cudaMemcpy(d, r.bytes.data(), r.bytes.size(), cudaMemcpyHostToDevice));
+      return d;
+    };
+    cuda::QuantLinear w;
+    w.quant = s_.quant;
+    w.N = int(N);
+    w.K = int(K);
+    if (s_.quant == Quant::Awq) {
+      w.group = s_.quant_group;
+      w.qweight = reinterpret_cast<const uint32_t*>(upload(base + ".qweight"));
+      w.qzeros = reinterpret_cast<const uint32_t*>(upload(base + ".qzeros"));
+      w.scales = reinterpret_cast<const __half*>(upload(base + ".scales"));  // F16, as AWQ stores them
+    } else {
+      w.br = s_.quant_group;
+      w.bc = s_.quant_block_cols;
+      w.f8 = upload(base);
+      const std::vector<float> sc = quant_tensor(s_, list.at(base + ".scale_inv")).as_float();  // F32 or BF16
+      float* d = alloc<float>(sc.size());
+      HW_CUDA(cudaMemcpy(d, sc.data(), sc.size() * sizeof(float), cudaMemcpyHostToDevice));
+      w.scale_inv = d;
+    }
+    cuda::check_quant_linear(w, base);
+    return w;
   }
 
   // The plan as the kernels want it (attn_meta.cc), uploaded in one copy; returns the largest RoPE position.
@@ -411,6 +515,12 @@ class CudaModel : public Model {
     a.partial = partial_.get(std::max<size_t>(1, cuda::attention_partial_floats(geom_, slots_)));
     a.hl = hl_.get(size_t(std::max(1, p.L)) * H);
     a.logits = logits_.get(size_t(std::max(1, p.L)) * s_.vocab);
+    if (!s_.sparse_layers.empty()) {
+      const int E = s_.experts, K = s_.experts_per_tok, X = s_.moe_intermediate;
+      const size_t P = size_t(T) * K;
+      a.moe = cuda::MoeBuffers{route_.get(size_t(T) * E), sel_.get(P), wt_.get(P), groups_.get(cuda::moe_group_ints(T, E, K)),
+                               moe_gu_.get(P * 2 * X), moe_act_.get(P * X), moe_y_.get(P * H)};
+    }
     return a;
   }
 
@@ -461,9 +571,9 @@ class CudaModel : public Model {
   double* inv_freq_ = nullptr;
   int64_t rope_positions_ = 0;
   DevBuf<float2> rope_;
-  DevBuf<bf16> staging_, h_, hl_;
-  DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_;
-  DevBuf<int32_t> dmeta_, suppress_, ids_;
+  DevBuf<bf16> staging_, h_, hl_, quant_scratch_, moe_act_;
+  DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_, quant_partial_, route_, wt_, moe_gu_, moe_y_;
+  DevBuf<int32_t> dmeta_, suppress_, ids_, sel_, groups_;
   DevBuf<SampleSpec> specs_;
   AttnMetaBuilder meta_;  // host-side plan translation, reused across passes
   int32_t *d_tokens_ = nullptr, *d_tok_page_ = nullptr, *d_tok_slot_ = nullptr, *d_tok_local_ = nullptr,

@@ -29,7 +29,7 @@ union Pack16 {
 template <int M>
 __global__ void __launch_bounds__(kWarps * 32)
     skinny_kernel(const bf16* __restrict__ x, int K, const bf16* __restrict__ w, int N, const float* __restrict__ bias,
-                  float* __restrict__ y) {
+                  float* __restrict__ y, int ldy) {
   pdl_enter();
   const int lane = threadIdx.x % 32;
   const int warp = blockIdx.x * kWarps + threadIdx.x / 32;
@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
       for (int rr = 0; rr < kRowsPerWarp; rr++)
         if (mm == m && rr == r) v = acc[mm][rr];
-    if (n < N) y[size_t(m) * N + n] = v + (bias ? bias[n] : 0.f);
+    if (n < N) y[size_t(m) * ldy + n] = v + (bias ? bias[n] : 0.f);
   }
 }
 
@@ -105,7 +105,7 @@ constexpr int kMmaWarps = 8, kMmaUnroll = 4;
 template <int MT>
 __global__ void __launch_bounds__(kMmaWarps * 32)
     skinny_mma_kernel(const bf16* __restrict__ x, int M, int K, const bf16* __restrict__ w, int N,
-                      const float* __restrict__ bias, float* __restrict__ y) {
+                      const float* __restrict__ bias, float* __restrict__ y, int ldy) {
   __shared__ float red[kMmaWarps][MT * 4][32];
   pdl_enter();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
@@ -156,42 +156,42 @@ __global__ void __launch_bounds__(kMmaWarps * 32)
     float v = 0.f;
 #pragma unroll
     for (int wi = 0; wi < kMmaWarps; wi++) v += red[wi][ji][l];
-    y[size_t(m) * N + n] = v + (bias ? bias[n] : 0.f);
+    y[size_t(m) * ldy + n] = v + (bias ? bias[n] : 0.f);
   }
 }
 
-__global__ void add_bias_kernel(float* y, const float* bias, int M, int N) {
+__global__ void add_bias_kernel(float* y, const float* bias, int M, int N, int ldy) {
   pdl_enter();
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < size_t(M) * N) y[i] += bias[i % N];
+  if (i < size_t(M) * N) y[i / N * ldy + i % N] += bias[i % N];
 }
 
 }  // namespace
 
-void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+void gemm_skinny(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy) {
   if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
   const int blocks = (N + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp);
   switch (M) {
 #define HW_CASE(m) \
-  case m: launch(skinny_kernel<m>, blocks, kWarps * 32, 0, s, x, K, w, N, bias, y); break;
+  case m: launch(skinny_kernel<m>, blocks, kWarps * 32, 0, s, x, K, w, N, bias, y, ldy); break;
     HW_CASE(1) HW_CASE(2) HW_CASE(3) HW_CASE(4) HW_CASE(5) HW_CASE(6) HW_CASE(7) HW_CASE(8)
 #undef HW_CASE
     default: throw Error("gemm_skinny: M must be 1..8");
   }
 }
 
-void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
+void gemm_skinny_mma(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy) {
   if (K % 8) throw Error("gemm: K must be a multiple of 8, got " + std::to_string(K));
   const int blocks = (N + 15) / 16;
-  if (M <= 8) launch(skinny_mma_kernel<1>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
-  else if (M <= 16) launch(skinny_mma_kernel<2>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
-  else if (M <= kMmaGemmMaxRows) launch(skinny_mma_kernel<kMmaGemmMaxRows / 8>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y);
+  if (M <= 8) launch(skinny_mma_kernel<1>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y, ldy);
+  else if (M <= 16) launch(skinny_mma_kernel<2>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y, ldy);
+  else if (M <= kMmaGemmMaxRows) launch(skinny_mma_kernel<kMmaGemmMaxRows / 8>, blocks, kMmaWarps * 32, 0, s, x, M, K, w, N, bias, y, ldy);
   else throw Error("gemm_skinny_mma: M must be 1.." + std::to_string(kMmaGemmMaxRows));
 }
 
-void add_bias(Stream s, float* y, const float* bias, int M, int N) {
+void add_bias(Stream s, float* y, const float* bias, int M, int N, int ldy) {
   const size_t n = size_t(M) * N;
-  launch(add_bias_kernel, unsigned((n + 255) / 256), 256, 0, s, y, bias, M, N);
+  launch(add_bias_kernel, unsigned((n + 255) / 256), 256, 0, s, y, bias, M, N, ldy);
 }
 
 Gemm::Gemm() {
@@ -217,26 +217,27 @@ Gemm::~Gemm() {
   if (lib_) dlclose(lib_);
 }
 
-void Gemm::run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y) {
-  if (policy_ == "mma" && M <= kMmaGemmMaxRows) return gemm_skinny_mma(s, x, M, K, w, N, bias, y);
+void Gemm::run(Stream s, const bf16* x, int M, int K, const bf16* w, int N, const float* bias, float* y, int ldy) {
+  if (ldy == 0) ldy = N;
+  if (policy_ == "mma" && M <= kMmaGemmMaxRows) return gemm_skinny_mma(s, x, M, K, w, N, bias, y, ldy);
   // Measured on an H200 (cuda/NOTES.md): the own kernel wins at 1-2 rows, cuBLAS from 4.
   const int own_rows = policy_ == "own" ? kOwnGemmMaxRows : policy_ == "cublas" || policy_ == "mma" ? 0 : kOwnAutoRows;
   const bool own = (M <= own_rows) || (!handle_ && M <= kOwnGemmMaxRows);
-  if (own) return gemm_skinny(s, x, M, K, w, N, bias, y);
+  if (own) return gemm_skinny(s, x, M, K, w, N, bias, y, ldy);
   if (!handle_) {
     // Without cuBLAS, larger products run as groups of up to 8 rows (correct, slower).
     for (int m0 = 0; m0 < M; m0 += kOwnGemmMaxRows)
-      gemm_skinny(s, x + size_t(m0) * K, std::min(kOwnGemmMaxRows, M - m0), K, w, N, bias, y + size_t(m0) * N);
+      gemm_skinny(s, x + size_t(m0) * K, std::min(kOwnGemmMaxRows, M - m0), K, w, N, bias, y + size_t(m0) * ldy, ldy);
     return;
   }
   // Row-major y[M][N] = x[M][K]·Wᵀ is, column-major, yᵀ(N×M) = op_T(W: K×N) · xᵀ(K×M).
   constexpr int kOpN = 0, kOpT = 1, kBF16 = 14, kF32 = 0, kCompute32F = 68, kDefaultAlgo = -1;
   const float one = 1.f, zero = 0.f;
   if (set_stream_(handle_, s) != 0) throw Error("cuBLAS: cublasSetStream failed");
-  const int st = gemm_ex_(handle_, kOpT, kOpN, N, M, K, &one, w, kBF16, K, x, kBF16, K, &zero, y, kF32, N,
+  const int st = gemm_ex_(handle_, kOpT, kOpN, N, M, K, &one, w, kBF16, K, x, kBF16, K, &zero, y, kF32, ldy,
                           kCompute32F, kDefaultAlgo);
   if (st != 0) throw Error("cuBLAS: cublasGemmEx failed with status " + std::to_string(st));
-  if (bias) add_bias(s, y, bias, M, N);
+  if (bias) add_bias(s, y, bias, M, N, ldy);
 }
 
 }  // namespace hogwild::cuda

@@ -65,10 +65,10 @@ std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& devi
 #ifdef HOGWILD_HAVE_CUDA
     const CudaInfo info = cuda_info();
     if (info.device_count == 0) throw Error("device cuda: no usable GPU (" + info.error + ")");
-    // Quantised and mixture-of-experts checkpoints run on the CPU so far; the card must not run them wrong.
-    if (spec.quant != Quant::None || !spec.sparse_layers.empty())
-      throw Error(std::string("device cuda: ") + (spec.quant == Quant::Awq ? "AWQ" : spec.quant == Quant::Fp8 ? "FP8" : "mixture-of-experts") +
-                  " checkpoints do not run on the CUDA backend yet; use --device cpu");
+    // The expert kernels read bf16 weights: a quantised mixture of experts must not run wrong on the card.
+    if (spec.quant != Quant::None && !spec.sparse_layers.empty())
+      throw Error(std::string("device cuda: quantised (") + (spec.quant == Quant::Awq ? "AWQ" : "FP8") +
+                  ") mixture-of-experts checkpoints run on the CPU only so far; use --device cpu");
     return make_cuda_model(spec, options);
 #else
     (void)options;

@@ -233,4 +233,49 @@ void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst) {
   }
 }
 
+RawTensor quant_tensor(const ModelSpec& spec, const TensorShape& t) {
+  RawTensor r;
+  if (!spec.random) {
+    const TensorSource& src = find_tensor(spec, t);
+    r.dtype = src.dtype;
+    r.bytes.resize(src.nbytes);
+    read_tensor(src, r.bytes.data());
+    return r;
+  }
+  r.dtype = t.dtypes.at(0);
+  const size_t n = element_count(t.shape) * dtype_size(r.dtype), words = (n + 7) / 8;
+  r.bytes.resize(words * 8);
+  const uint64_t base = tensor_seed(spec.random_seed, t.name);
+  constexpr size_t kChunk = 1 << 16;
+  const int64_t chunks = int64_t((words + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) {
+    uint64_t state = base + uint64_t(c) * 0x632be59bd9b4e019ull;
+    for (size_t i = size_t(c) * kChunk; i < std::min(words, size_t(c + 1) * kChunk); i++) {
+      uint64_t w = splitmix(state);
+      if (r.dtype == DType::F8_E4M3) w &= 0xbfbfbfbfbfbfbfbfull;  // exponent field <= 7: |value| < 2, never NaN
+      if (r.dtype == DType::F16) w = (w & 0x03ff03ff03ff03ffull) | 0x1000100010001000ull;  // halves in [2^-11, 2^-10)
+      if (r.dtype == DType::F32) w = (w & 0x007fffff007fffffull) | 0x3c8000003c800000ull;  // floats in [2^-6, 2^-5)
+      std::memcpy(&r.bytes[i * 8], &w, 8);
+    }
+  }
+  r.bytes.resize(n);
+  return r;
+}
+
+std::vector<float> RawTensor::as_float() const {
+  const size_t n = bytes.size() / dtype_size(dtype);
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; i++) {
+    if (dtype == DType::F32) {
+      std::memcpy(&out[i], &bytes[4 * i], 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, &bytes[2 * i], 2);
+      out[i] = dtype == DType::BF16 ? bf16_to_float(h) : half_to_float(h);
+    }
+  }
+  return out;
+}
+
 }  // namespace hogwild

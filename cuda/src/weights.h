@@ -54,4 +54,14 @@ bool is_bias_tensor(const std::string& name);
 // Seeded random values for tensor `name` (norm weights near 1, biases and matrices near 0), as bf16.
 void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst);
 
+// A quantised layer's tensor (AWQ qweight/qzeros/scales, FP8 weight/scale_inv) as its checkpoint stores it,
+// in its format's first dtype: read from the file, or for random weights seeded bytes whose values stay
+// small and finite (nibbles anywhere in 0..15, scales a few thousandths, e4m3 bytes of magnitude < 2).
+struct RawTensor {
+  DType dtype;
+  std::vector<uint8_t> bytes;
+  std::vector<float> as_float() const;  // F32, BF16 or F16 values
+};
+RawTensor quant_tensor(const ModelSpec& spec, const TensorShape& t);
+
 }  // namespace hogwild

@@ -214,3 +214,44 @@ Deno.test("MoE with a dense layer (mlp_only_layers) before a sparse one: as a sp
   const stepped = await logits(writeModel({ ...config, intermediate_size: width, decoder_sparse_step: 2 }, dense));
   assert.deepEqual(stepped, a);
 });
+
+Deno.test("random quantised weights (random:qwq-32b-awq and kin): seeded packed bytes, finite logits of an init's size", async () => {
+  const config = {
+    family: "qwen3" as const,
+    hidden: 256,
+    intermediate: 512,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 64,
+    vocab: 1024,
+    rmsEps: 1e-6,
+    rope: {
+      theta: 1e6,
+      type: "default" as const,
+      factor: 1,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositions: 8192,
+    },
+    qkvBias: false,
+    qkNorm: true,
+    tiedEmbeddings: false,
+    dtype: "BF16" as const,
+  };
+  for (const quant of [{ method: "awq", groupSize: 64 }, { method: "fp8", block: [128, 96] }] as const) {
+    const run = async (seed: number) => {
+      const engine = await Engine.fromSpec({ config: { ...config, quant }, randomSeed: seed, tensors: [] }, {
+        source: `random ${quant.method}`,
+      });
+      const cache = engine.newCache({ tokens: 64 }), block = cache.newBlock();
+      return engine.forward(cache, [{ block, view: [block], tokens: [1, 2, 3, 4, 5, 6], logits: "last" }])[0];
+    };
+    const [a, again, other] = [await run(7), await run(7), await run(8)];
+    assert.deepEqual(a, again, `${quant.method}: the same seed gives the same model`);
+    assert.ok(maxAbsDiff(a, other) > 1e-3, `${quant.method}: another seed gives another model`);
+    const rms = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    console.log(`random ${quant.method}: logits' rms ${rms.toFixed(3)}`);
+    assert.ok(a.every(Number.isFinite) && rms > 0.05 && rms < 5, `${quant.method}: rms ${rms}`);
+  }
+});

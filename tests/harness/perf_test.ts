@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../engine/native.ts";
+import { shapeConfig } from "../../engine/shapes.ts";
+import { unreadExpertBytes } from "../../harness/perf.ts";
 
 const PERF = new URL("../../harness/perf.ts", import.meta.url).pathname;
 
@@ -80,4 +82,16 @@ Deno.test("perf --paper-table prints the paper's Table 1 on this device beside t
     }
   }
   assert.match(r.stdout, /\| tokens\/s \| 4 \| NVIDIA L40S \| 68\.9 \| 69\.0 \| 69\.1 \| 66\.3 \| 60\.3 \|/);
+});
+
+Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's tokens do not route to", () => {
+  const moe = shapeConfig("qwen3-30b-a3b"), { experts: E, topK: k, intermediate, sparseLayers } = moe.moe!;
+  const expertBytes = 3 * intermediate * moe.hidden * 2, all = sparseLayers.length * E * expertBytes;
+  assert.equal(unreadExpertBytes(shapeConfig("qwq-32b"), 1), 0, "a dense model reads every weight");
+  // one token reads its k experts of each sparse layer; many tokens come near reading them all
+  assert.ok(Math.abs(unreadExpertBytes(moe, 1) - all * (E - k) / E) < 1);
+  assert.ok(
+    unreadExpertBytes(moe, 4) < unreadExpertBytes(moe, 2) && unreadExpertBytes(moe, 2) < unreadExpertBytes(moe, 1),
+  );
+  assert.ok(unreadExpertBytes(moe, 1000) < all * 1e-6);
 });
