@@ -21,6 +21,29 @@ function model(s: Shape): ModelConfig {
   return { ...qwen, qkvBias: s.family === "qwen2", qkNorm: s.family === "qwen3", ...s };
 }
 
+const QWQ_32B = model({
+  family: "qwen2",
+  hidden: 5120,
+  intermediate: 27648,
+  layers: 64,
+  heads: 40,
+  kvHeads: 8,
+  headDim: 128,
+  vocab: 152064,
+  tiedEmbeddings: false,
+});
+const QWEN3_32B = model({
+  family: "qwen3",
+  hidden: 5120,
+  intermediate: 25600,
+  layers: 64,
+  heads: 64,
+  kvHeads: 8,
+  headDim: 128,
+  vocab: 151936,
+  tiedEmbeddings: false,
+});
+
 export const SHAPES: Record<string, ModelConfig> = {
   "qwen3-demo": model({
     family: "qwen3",
@@ -66,17 +89,7 @@ export const SHAPES: Record<string, ModelConfig> = {
     vocab: 152064,
     tiedEmbeddings: false,
   }),
-  "qwq-32b": model({
-    family: "qwen2",
-    hidden: 5120,
-    intermediate: 27648,
-    layers: 64,
-    heads: 40,
-    kvHeads: 8,
-    headDim: 128,
-    vocab: 152064,
-    tiedEmbeddings: false,
-  }),
+  "qwq-32b": QWQ_32B,
   "qwen3-0.6b": model({
     family: "qwen3",
     hidden: 1024,
@@ -110,17 +123,7 @@ export const SHAPES: Record<string, ModelConfig> = {
     vocab: 151936,
     tiedEmbeddings: false,
   }),
-  "qwen3-32b": model({
-    family: "qwen3",
-    hidden: 5120,
-    intermediate: 25600,
-    layers: 64,
-    heads: 64,
-    kvHeads: 8,
-    headDim: 128,
-    vocab: 151936,
-    tiedEmbeddings: false,
-  }),
+  "qwen3-32b": QWEN3_32B,
   "qwen3-30b-a3b": model({
     family: "qwen3",
     hidden: 2048,
@@ -140,31 +143,8 @@ export const SHAPES: Record<string, ModelConfig> = {
     },
   }),
   // The quantised releases: the same shapes, their decoder linear layers packed as the hub ships them.
-  "qwq-32b-awq": model({
-    family: "qwen2",
-    hidden: 5120,
-    intermediate: 27648,
-    layers: 64,
-    heads: 40,
-    kvHeads: 8,
-    headDim: 128,
-    vocab: 152064,
-    tiedEmbeddings: false,
-    dtype: "F16",
-    quant: { method: "awq", groupSize: 128 },
-  }),
-  "qwen3-32b-fp8": model({
-    family: "qwen3",
-    hidden: 5120,
-    intermediate: 25600,
-    layers: 64,
-    heads: 64,
-    kvHeads: 8,
-    headDim: 128,
-    vocab: 151936,
-    tiedEmbeddings: false,
-    quant: { method: "fp8", block: [128, 128] },
-  }),
+  "qwq-32b-awq": { ...QWQ_32B, dtype: "F16", quant: { method: "awq", groupSize: 128 } },
+  "qwen3-32b-fp8": { ...QWEN3_32B, quant: { method: "fp8", block: [128, 128] } },
   "llama3.2-1b": model({
     family: "llama",
     hidden: 2048,

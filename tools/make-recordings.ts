@@ -77,6 +77,19 @@ const rope = (type: "default" | "llama3", theta = 1e6) => ({
   highFreqFactor: 4,
   originalMaxPositions: 8192,
 });
+// hidden 256, four heads: the small Qwen3 that the MoE and head_dim-256 plans vary
+const qwen3Small = {
+  ...base,
+  family: "qwen3",
+  hidden: 256,
+  intermediate: 512,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 64,
+  rope: rope("default"),
+  qkvBias: false,
+  qkNorm: true,
+} as const;
 const RANDOM: Record<string, ModelConfig> = {
   "qwen2-hd64-gqa7": {
     ...base,
@@ -115,18 +128,7 @@ const RANDOM: Record<string, ModelConfig> = {
     qkNorm: true,
     tiedEmbeddings: true,
   },
-  "qwen3-hd256-gqa2": {
-    ...base,
-    family: "qwen3",
-    hidden: 256,
-    intermediate: 512,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 256,
-    rope: rope("default"),
-    qkvBias: false,
-    qkNorm: true,
-  },
+  "qwen3-hd256-gqa2": { ...qwen3Small, headDim: 256 },
   "llama-hd64-gqa1": {
     ...base,
     family: "llama",
@@ -183,30 +185,12 @@ const RANDOM: Record<string, ModelConfig> = {
   // Every expert chosen: routing weights, grouping, the expert products and the sum, with no top-k boundary
   // (where bf16 activations may pick another expert than float32 ones do, a discontinuity no tolerance covers).
   "qwen3moe-all-experts": {
-    ...base,
-    family: "qwen3",
+    ...qwen3Small,
     layers: 3,
-    hidden: 256,
-    intermediate: 512,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 64,
-    rope: rope("default"),
-    qkvBias: false,
-    qkNorm: true,
     moe: { experts: 6, topK: 6, normTopk: false, intermediate: 96, sparseLayers: [0, 2] },
   },
   "qwen3moe-top2": {
-    ...base,
-    family: "qwen3",
-    hidden: 256,
-    intermediate: 512,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 64,
-    rope: rope("default"),
-    qkvBias: false,
-    qkNorm: true,
+    ...qwen3Small,
     moe: { experts: 16, topK: 2, normTopk: true, intermediate: 128, sparseLayers: [0, 1] },
   },
 };

@@ -47,6 +47,23 @@ __device__ __forceinline__ void pdl_enter() {
 #endif
 }
 
+// The sum of v over the warp's 32 lanes, in every lane.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
+  return v;
+}
+// acc + the dot product of 8 bf16 pairs packed in 16 bytes each, in a fixed order (pair by pair).
+__device__ __forceinline__ float dot_bf16x8(const uint4& x, const uint4& w, float acc) {
+  const __nv_bfloat162 *xp = reinterpret_cast<const __nv_bfloat162*>(&x), *wp = reinterpret_cast<const __nv_bfloat162*>(&w);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const float2 a = __bfloat1622float2(xp[i]), b = __bfloat1622float2(wp[i]);
+    acc = fmaf(a.x, b.x, fmaf(a.y, b.y, acc));
+  }
+  return acc;
+}
+
 // ---- GEMM: y[M][N] (fp32) = x[M][K] (bf16) · W[N][K]ᵀ (bf16) (+ bias[N]) ----
 class Gemm {
  public:

@@ -7,7 +7,7 @@ namespace hogwild::cuda {
 namespace {
 
 __device__ float block_sum(float v, float* scratch) {
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
+  v = warp_sum(v);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = (blockDim.x + 31) / 32;
   __syncthreads();
   if (lane == 0) scratch[warp] = v;

@@ -21,11 +21,6 @@ constexpr int kRowsPerWarp = 2;
 constexpr int kWarps = 4;
 constexpr int kUnroll = 4;  // 16-byte chunks per row per step: kUnroll × kRowsPerWarp loads in flight per lane
 
-union Pack16 {
-  uint4 u;
-  __nv_bfloat162 h[4];
-};
-
 template <int M>
 __global__ void __launch_bounds__(kWarps * 32)
     skinny_kernel(const bf16* __restrict__ x, int K, const bf16* __restrict__ w, int N, const float* __restrict__ bias,
@@ -47,41 +42,28 @@ __global__ void __launch_bounds__(kWarps * 32)
     wv[r] = reinterpret_cast<const uint4*>(w + size_t(min(n0 + r, N - 1)) * K);
   const uint4* xv = reinterpret_cast<const uint4*>(x);
   for (int c0 = lane; c0 < K8; c0 += 32 * kUnroll) {
-    Pack16 wp[kUnroll][kRowsPerWarp];
+    uint4 wp[kUnroll][kRowsPerWarp];
 #pragma unroll
     for (int u = 0; u < kUnroll; u++)
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; r++)
-        wp[u][r].u = c0 + 32 * u < K8 ? __ldg(wv[r] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
+        wp[u][r] = c0 + 32 * u < K8 ? __ldg(wv[r] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
 #pragma unroll
     for (int u = 0; u < kUnroll; u++) {
       const int c = c0 + 32 * u;
       if (c >= K8) break;
 #pragma unroll
       for (int m = 0; m < M; m++) {
-        Pack16 xp;
-        xp.u = __ldg(xv + size_t(m) * K8 + c);
+        const uint4 xm = __ldg(xv + size_t(m) * K8 + c);
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-          const float2 xf = __bfloat1622float2(xp.h[i]);
-#pragma unroll
-          for (int r = 0; r < kRowsPerWarp; r++) {
-            const float2 wf = __bfloat1622float2(wp[u][r].h[i]);
-            acc[m][r] = fmaf(xf.x, wf.x, fmaf(xf.y, wf.y, acc[m][r]));
-          }
-        }
+        for (int r = 0; r < kRowsPerWarp; r++) acc[m][r] = dot_bf16x8(xm, wp[u][r], acc[m][r]);
       }
     }
   }
 #pragma unroll
   for (int m = 0; m < M; m++)
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; r++) {
-      float v = acc[m][r];
-#pragma unroll
-      for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
-      acc[m][r] = v;
-    }
+    for (int r = 0; r < kRowsPerWarp; r++) acc[m][r] = warp_sum(acc[m][r]);
   if (lane < M * kRowsPerWarp) {  // lane (m, r) writes one output
     const int m = lane / kRowsPerWarp, r = lane % kRowsPerWarp, n = n0 + r;
     float v = 0;

@@ -118,25 +118,15 @@ __device__ void expert_rows(const bf16* __restrict__ x, const int32_t* rows, int
 #pragma unroll
     for (int m = 0; m < M; m++) {
       const uint4 xv = __ldg(xr[m] + c);
-      const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xv);
 #pragma unroll
-      for (int r = 0; r < kRowsPerWarp; r++) {
-        const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[r]);
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-          const float2 a = __bfloat1622float2(xp[i]), b = __bfloat1622float2(wp[i]);
-          acc[m][r] = fmaf(a.x, b.x, fmaf(a.y, b.y, acc[m][r]));
-        }
-      }
+      for (int r = 0; r < kRowsPerWarp; r++) acc[m][r] = dot_bf16x8(xv, wv[r], acc[m][r]);
     }
   }
 #pragma unroll
   for (int m = 0; m < M; m++)
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; r++) {
-      float v = acc[m][r];
-#pragma unroll
-      for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
+      const float v = warp_sum(acc[m][r]);
       const int p = p0 + m;
       if (lane == 0 && m < count && n0 + r < N) y[size_t(out_rows ? out_rows[p] : p) * N + n0 + r] = v;
     }

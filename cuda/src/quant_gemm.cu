@@ -177,9 +177,7 @@ __global__ void __launch_bounds__(kF8Warps * 32)
   for (int m = 0; m < M; m++)
 #pragma unroll
     for (int r = 0; r < kF8RowsPerWarp; r++) {
-      float v = acc[m][r];
-#pragma unroll
-      for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffff, v, o);
+      const float v = warp_sum(acc[m][r]);
       if (lane == 0 && n0 + r < N) y[size_t(m) * ldy + n0 + r] = v + (bias ? bias[n0 + r] : 0.f);
     }
 }
