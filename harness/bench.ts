@@ -512,13 +512,7 @@ export async function report(
   );
   const realModel = "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data " +
     "--methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25";
-  if (spec.model === "random:qwen3-demo") {
-    console.error(
-      "This was the embedded default: random weights, so every answer is wrong by design; it shows the whole path runs.\n" +
-        "The demo model:  deno task bench --model engine/models/hogwild-demo --task chains --parts 4 --digits 2 " +
-        "--count 100 --budgets 8:128:8 --out results/demo   (see engine/models/hogwild-demo/README.md)\n" + realModel,
-    );
-  } else if (spec.model === DEMO_MODEL) {
+  if (spec.model === DEMO_MODEL) {
     console.error(`The workers' steps, pass by pass:  deno task view ${out}\n${realModel}`);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The benchmark's spec: flags parsed, checked and completed with defaults before any work starts. With no
- * flags at all it is the embedded default: the project's tiny model on the synthetic task, every method,
- * small budgets, on the CPU.
+ * flags at all it is the embedded default: the project's demo model (engine/models/hogwild-demo) on the
+ * chains task it was trained for, 100 problems of 4 parts, the main methods, small budgets, on the CPU.
  */
 import { check, InputError, parseFlags } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
@@ -43,15 +43,20 @@ export interface BenchSpec {
 /** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
 export const DEMO_MODEL = "engine/models/hogwild-demo";
 
+const GENERATED_DEFAULTS: Record<string, { parts: number; digits: number; count: number }> = {
+  chains: { parts: 4, digits: 2, count: 100 },
+  synthetic: { parts: 2, digits: 1, count: 6 },
+};
+
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
 
   --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
-                                  once there) or random weights of a known shape   [random:qwen3-demo]
-                                  (engine/models/hogwild-demo: the demo model, with --task chains)
-  --task ID[,ID]                  tasks (deno task tasks list)                       [synthetic]
+                                  once there) or random weights of a known shape
+                                  [engine/models/hogwild-demo: the demo model]
+  --task ID[,ID]                  tasks (deno task tasks list)                       [chains]
   --methods LIST                  ${METHOD_GRAMMAR.join(",\n                                  ")}
                                   [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
-  --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:48:8]
+  --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
   --limit N                       the first N problems of each task                   [all; 6 generated]
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
@@ -70,7 +75,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --finisher-tokens M             the finisher's limit                                [the task's]
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
-  --parts K --digits D --count N  the generated tasks' knobs (synthetic, chains)     [2, 1, 6]
+  --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
                                   [the model folder's prompts/collab.txt and plain.txt where it has them]
   --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
@@ -166,7 +171,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`,
   );
   if (f.help) return null;
-  const tasks = (f.task ?? "synthetic").split(",").map((t) => t.trim());
+  const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);
   const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>
     m.trim()
@@ -187,6 +192,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
   check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
   check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
+  // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
+  const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
   const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
   const topP = num(f["top-p"], "top-p");
   check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
@@ -201,11 +208,11 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     view: f.view
       ? viewerAddress(f["view-port"], f["view-host"], { port: "--view-port", host: "--view-host" })
       : undefined,
-    model: f.model ?? "random:qwen3-demo",
+    model: f.model ?? DEMO_MODEL,
     device,
     tasks,
     methods,
-    budgets: parseBudgets(f.budgets ?? "8:48:8"),
+    budgets: parseBudgets(f.budgets ?? "8:128:8"),
     seeds,
     limit: int(f.limit, "limit"),
     concurrency: int(f.concurrency, "concurrency") ?? 4,
@@ -227,9 +234,9 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
       }
       : undefined,
     synthetic: {
-      parts: int(f.parts, "parts") ?? 2,
-      digits: int(f.digits, "digits") ?? 1,
-      count: int(f.count, "count") ?? 6,
+      parts: int(f.parts, "parts") ?? generated.parts,
+      digits: int(f.digits, "digits") ?? generated.digits,
+      count: int(f.count, "count") ?? generated.count,
     },
     collabTemplate: f["collab-prompt"],
     plainTemplate: f["plain-prompt"],

@@ -11,8 +11,11 @@ Deno.test("budgets: ranges and lists", () => {
 
 Deno.test("the embedded default, and a spec's resume key ignores concurrency only", () => {
   const d = parseBenchSpec([])!;
-  assert.equal(d.model, "random:qwen3-demo");
-  assert.deepEqual(d.tasks, ["synthetic"]);
+  assert.equal(d.model, "engine/models/hogwild-demo");
+  assert.deepEqual(d.tasks, ["chains"]);
+  assert.deepEqual(d.synthetic, { parts: 4, digits: 2, count: 100 });
+  assert.deepEqual(d.budgets, Array.from({ length: 16 }, (_, i) => 8 * (i + 1)));
+  assert.deepEqual(parseBenchSpec(["--task", "synthetic"])!.synthetic, { parts: 2, digits: 1, count: 6 });
   assert.deepEqual(d.methods, ["hogwild:2", "hogwild:4", "sequential", "sequential-no-early-stop", "sc:2"]);
   assert.equal(d.device, "cpu");
   const e = parseBenchSpec(["--concurrency", "9"])!;

@@ -10,7 +10,21 @@ import { join } from "node:path";
 import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
 import { randInt, Rng, runCli } from "../helpers.ts";
 
-const SMALL = ["--methods", "hogwild:2,sequential,sc:2", "--budgets", "4:20:4", "--count", "4", "--concurrency", "2"];
+// The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
+const SMALL = [
+  "--model",
+  "random:qwen3-demo",
+  "--task",
+  "synthetic",
+  "--methods",
+  "hogwild:2,sequential,sc:2",
+  "--budgets",
+  "4:20:4",
+  "--count",
+  "4",
+  "--concurrency",
+  "2",
+];
 
 function bench(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
@@ -54,13 +68,15 @@ Deno.test("the default bench writes every file of a run", async () => {
     assert.ok(existsSync(join(out, f)) && statSync(join(out, f)).size > 100, f);
   }
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
-  assert.equal(run.spec.model, "random:qwen3-demo");
+  assert.equal(run.spec.model, "engine/models/hogwild-demo");
   assert.equal(run.versions.grader, "hogwild-grader/2");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
-  assert.equal(records(out).length, 30); // 6 synthetic problems × 5 methods × 1 seed
-  assert.match(readFileSync(join(out, "summary.md"), "utf8"), /forward passes to reach an accuracy/);
+  assert.equal(records(out).length, 500); // 100 chains problems × 5 methods × 1 seed
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /forward passes to reach an accuracy/);
+  assert.match(summary, /a model organism for Hogwild! research, not a reasoning model/);
   assert.match(readFileSync(join(out, "curves.csv"), "utf8"), /^task,method,budget,n,accuracy,ci_low,ci_high/);
-  assert.match(r.stderr, /The demo model: +deno task bench --model engine\/models\/hogwild-demo/);
+  assert.match(r.stderr, /The workers' steps, pass by pass: +deno task view /);
   assert.match(r.stderr, /A real model: +deno task bench --model/);
 });
 

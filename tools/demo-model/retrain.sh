@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Retrains the demo model (engine/models/hogwild-demo) as it was trained, from scratch, on 2 CPU cores: the
-# teacher's examples (sequential runs alone; then every method's, 12 decisions sampled from each problem),
-# then two phases of training: sequential solutions with every token after the prompt in the loss (copying
-# and adding, learned in minutes this way), then every method's views from those weights. Installs Debian's
+# teacher's examples (sequential runs alone; every method's, 12 decisions sampled from each problem; views
+# blind to the others' unfinished steps beside combined ones), then three phases of training: sequential
+# solutions with every token after the prompt in the loss (copying and adding, learned in minutes this way),
+# every method's views from those weights, then all sets with the blind views twice. Installs Debian's
 # PyTorch and OpenBLAS first when they are missing (root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,6 +14,13 @@ data=tools/demo-model/data
 make_data() { npx --yes deno@2.9.6 run -A tools/demo-model/make-data.ts "$@"; }
 make_data --problems 20000 --seed 5 --per-problem 2 --methods sequential --out "$data/sequential.jsonl"
 make_data --problems 15000 --seed 3 --per-problem 12 --out "$data/train.jsonl"
+# Views without the others' unfinished steps (interleaved, no-collab) beside combined ones: a worker's claim
+# must then come from what its view shows, not from its name alone.
+make_data --problems 8000 --seed 11 --per-problem 12 \
+  --methods hogwild:2:interleaved,hogwild:3:interleaved,hogwild:4:interleaved,hogwild:2:no-collab,hogwild:2,hogwild:4 \
+  --out "$data/blind.jsonl"
 train() { /usr/bin/python3 tools/demo-model/train.py --tokens-per-batch 2048 "$@"; }
 train --data "$data/sequential.jsonl" --minutes 12 --view-weight 1 --seed 1
 train --data "$data/train.jsonl" "$data/sequential.jsonl" --init --minutes 70 --view-weight 0.5 --answer-weight 4 --seed 4
+train --data "$data/blind.jsonl" "$data/blind.jsonl" "$data/train.jsonl" "$data/sequential.jsonl" --init --minutes 55 \
+  --view-weight 0.5 --answer-weight 4 --lr 2e-3 --seed 6
