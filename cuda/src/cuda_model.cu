@@ -316,10 +316,10 @@ class CudaModel : public Model {
       place(shape(L + "mlp_norm"), nullptr, d.mlp_norm);
       // q, k and v stacked along the output dimension: one product for all three.
       if (s_.quant != Quant::None) {
-        d.q = place_quant(L + "q", Q, H);
-        d.k = place_quant(L + "k", KV, H);
-        d.v = place_quant(L + "v", KV, H);
-        d.o = place_quant(L + "o", H, Q);
+        d.q = place_quant(shape, L + "q", Q, H);
+        d.k = place_quant(shape, L + "k", KV, H);
+        d.v = place_quant(shape, L + "v", KV, H);
+        d.o = place_quant(shape, L + "o", H, Q);
       } else {
         d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
         place(shape(L + "q"), d.w_qkv, nullptr);
@@ -356,9 +356,9 @@ class CudaModel : public Model {
         d.sparse = true;
         d.moe = cuda::MoeLayer{int(E), s_.experts_per_tok, int(X), s_.norm_topk, router, gate_up, down};
       } else if (s_.quant != Quant::None) {
-        d.gate = place_quant(L + "gate", I, H);
-        d.up = place_quant(L + "up", I, H);
-        d.down = place_quant(L + "down", H, I);
+        d.gate = place_quant(shape, L + "gate", I, H);
+        d.up = place_quant(shape, L + "up", I, H);
+        d.down = place_quant(shape, L + "down", H, I);
       } else {
         d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
         place(shape(L + "gate"), d.w_gu, nullptr);
@@ -380,13 +380,12 @@ class CudaModel : public Model {
     quant_scratch_.get(scratch);
   }
 
-  // A quantised linear layer [N, K], uploaded as its checkpoint packs it (random: seeded bytes in its format).
-  cuda::QuantLinear place_quant(const std::string& base, int64_t N, int64_t K) {
-    std::map<std::string, TensorShape> list;
-    for (auto& t : expected_tensors(s_))
-      if (t.name.rfind(base, 0) == 0) list.emplace(t.name, t);
+  // A quantised linear layer [N, K], uploaded as its checkpoint packs it (random: seeded bytes in its format);
+  // `shape` finds a tensor in the model's list.
+  template <class ShapeOf>
+  cuda::QuantLinear place_quant(const ShapeOf& shape, const std::string& base, int64_t N, int64_t K) {
     auto upload = [&](const std::string& name) {
-      const RawTensor r = quant_tensor(s_, list.at(name));
+      const RawTensor r = quant_tensor(s_, shape(name));
       uint8_t* d = alloc<uint8_t>(r.bytes.size());
       HW_CUDA(cudaMemcpy(d, r.bytes.data(), r.bytes.size(), cudaMemcpyHostToDevice));
       return d;
@@ -404,7 +403,7 @@ class CudaModel : public Model {
       w.br = s_.quant_group;
       w.bc = s_.quant_block_cols;
       w.f8 = upload(base);
-      const std::vector<float> sc = quant_tensor(s_, list.at(base + ".scale_inv")).as_float();  // F32 or BF16
+      const std::vector<float> sc = quant_tensor(s_, shape(base + ".scale_inv")).as_float();  // F32 or BF16
       float* d = alloc<float>(sc.size());
       HW_CUDA(cudaMemcpy(d, sc.data(), sc.size() * sizeof(float), cudaMemcpyHostToDevice));
       w.scale_inv = d;

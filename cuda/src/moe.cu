@@ -26,7 +26,7 @@ __global__ void route_kernel(const float* __restrict__ logits, int E, int K, boo
   for (int o = 16; o > 0; o /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, o));
   float sum = 0.f;
   for (int e = lane; e < E; e += 32) sum += __expf(l[e] - mx);
-  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffff, sum, o);
+  sum = warp_sum(sum);
   __syncwarp();
   for (int j = 0; j < K; j++) {
     float best = -1.f;

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
+import { shapeConfig } from "../../engine/shapes.ts";
 import { fixtureDir, maxAbsDiff, Rng, safetensorsBytes } from "../helpers.ts";
 
 type Dtype = "F32" | "BF16" | "F16" | "I32" | "F8_E4M3";
@@ -216,29 +217,7 @@ Deno.test("MoE with a dense layer (mlp_only_layers) before a sparse one: as a sp
 });
 
 Deno.test("random quantised weights (random:qwq-32b-awq and kin): seeded packed bytes, finite logits of an init's size", async () => {
-  const config = {
-    family: "qwen3" as const,
-    hidden: 256,
-    intermediate: 512,
-    layers: 2,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 64,
-    vocab: 1024,
-    rmsEps: 1e-6,
-    rope: {
-      theta: 1e6,
-      type: "default" as const,
-      factor: 1,
-      lowFreqFactor: 1,
-      highFreqFactor: 4,
-      originalMaxPositions: 8192,
-    },
-    qkvBias: false,
-    qkNorm: true,
-    tiedEmbeddings: false,
-    dtype: "BF16" as const,
-  };
+  const config = shapeConfig("qwen3-demo"); // hidden 64: AWQ groups of 64 fit, FP8 blocks of [128, 96] are partial
   for (const quant of [{ method: "awq", groupSize: 64 }, { method: "fp8", block: [128, 96] }] as const) {
     const run = async (seed: number) => {
       const engine = await Engine.fromSpec({ config: { ...config, quant }, randomSeed: seed, tensors: [] }, {
