@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chainProblems } from "../../tasks/chains.ts";
 import { examples as teacherExamples, heldOut, writeTokenizer } from "../../tools/demo-model/make-data.ts";
-import { partText, policy } from "../../tools/demo-model/teacher.ts";
+import { partText, policy, slip } from "../../tools/demo-model/teacher.ts";
 
 const PROBLEM = "Let A be 8 + 2 + 2; let B be 5 + 4; let C be 1 + 1. Find A, B and C.\n";
 const others = (...steps: string[]) =>
@@ -54,6 +54,30 @@ Deno.test("teacher: through the real harness, a step that ends without a prefix 
   const texts = examples.map((e) => tok.decode(e.ids.slice(e.prompt)));
   assert.ok(texts.some((t) => /\bB = \d+\.\n\n C: /.test(t)), "a plain run's next step follows the last");
   for (const t of texts) assert.doesNotMatch(t, /\b([A-H]) \1:|Answer Answer/);
+});
+
+Deno.test("teacher: a slip works another part than planned, and later decisions recover from it", async () => {
+  const planned = policy(others("**Bob [1]:** ") + "**Alice [1]:** ", "Alice");
+  assert.equal(slip(PROBLEM, planned, () => 0), `${partText({ name: "B", terms: [5, 4] })}\n\n`);
+  assert.equal(slip(PROBLEM, ` no.${planned}`, () => 0.99), ` no.${partText({ name: "C", terms: [1, 1] })}\n\n`);
+  assert.equal(slip(PROBLEM, " Waiting for A.\n\n", () => 0), undefined);
+  // A worked twice by slips, C left: a recovering worker works C, never answers without it
+  assert.match(
+    policy(`${PROBLEM} A: 8 + 2 = 10, 8 + 2 + 2 = 12. A = 12.\n\n B = 9.\n\n A = 12.\n\n`, undefined),
+    /^ C:/,
+  );
+  // Through the harness: slipped steps are not examples, yet views hold a part stated twice
+  const tok = writeTokenizer(mkdtempSync(join(tmpdir(), "hogwild-teacher-")));
+  const clean = await teacherExamples(tok, 30, 2, Infinity, ["sequential"]);
+  const slipped = await teacherExamples(tok, 30, 2, Infinity, ["sequential"], 0.5);
+  const twice = (t: string) =>
+    [...t.matchAll(/([A-H]) = \d+\./g)].some((m, i, all) => all.findIndex((n) => n[1] === m[1]) < i);
+  assert.ok(!clean.some((e) => twice(tok.decode(e.ids.slice(e.prompt, e.start)))));
+  assert.ok(slipped.some((e) => twice(tok.decode(e.ids.slice(e.prompt, e.start)))), "no view shows a slip");
+  // every example recorded is the policy's own next step for its view, never a slip
+  for (const e of slipped) {
+    assert.equal(tok.decode(e.ids.slice(e.start)), policy(tok.decode(e.ids.slice(0, e.start)), undefined));
+  }
 });
 
 Deno.test("teacher: the evaluation problems are held out of the examples", async () => {

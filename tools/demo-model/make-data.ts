@@ -4,7 +4,11 @@
  * teacher (teacher.ts) in the model's place.
  *
  *   deno run -A tools/demo-model/make-data.ts [--problems 3000] [--seed 1] [--per-problem K]
- *                                             [--methods sequential,…] [--out tools/demo-model/data/train.jsonl]
+ *                                             [--methods sequential,…] [--slips P]
+ *                                             [--out tools/demo-model/data/train.jsonl]
+ *
+ * --slips P writes that share of the teacher's part-working steps as slips (teacher.ts), unrecorded, so that
+ * later decisions learn to recover from a model's mistakes.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -68,6 +72,7 @@ export async function examples(
   seed: number,
   perProblem = Infinity,
   methods: readonly string[] = METHODS,
+  slips = 0,
 ): Promise<Example[]> {
   const out: Example[] = [];
   const held = heldOut(PARTS);
@@ -91,7 +96,7 @@ export async function examples(
       finisherTokens: 24,
       redundancyEvery: next() < 0.3 ? 64 : 1024,
     };
-    const teacher = new Teacher(tok);
+    const teacher = new Teacher(tok, slips, next);
     const cache = new KVCache({ bytes: 0, pages: 65536, pageSize: 16 });
     const runs = methods.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
     await runAll(teacher, cache, runs);
@@ -112,14 +117,24 @@ async function main() {
       seed: { type: "string", default: "1" },
       "per-problem": { type: "string" },
       methods: { type: "string" },
+      slips: { type: "string", default: "0" },
       out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
     },
-    "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--out FILE]",
+    "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--slips P] [--out FILE]",
   );
   const tok = writeTokenizer();
   const methods = f.methods?.split(",") ?? METHODS;
   for (const m of methods) parseMethod(m);
-  const ex = await examples(tok, Number(f.problems), Number(f.seed), Number(f["per-problem"] ?? Infinity), methods);
+  const slips = Number(f.slips);
+  if (!(slips >= 0 && slips < 1)) throw new Error(`--slips: expected a share in [0, 1), got "${f.slips}"`);
+  const ex = await examples(
+    tok,
+    Number(f.problems),
+    Number(f.seed),
+    Number(f["per-problem"] ?? Infinity),
+    methods,
+    slips,
+  );
   mkdirSync(dirname(f.out), { recursive: true });
   writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);

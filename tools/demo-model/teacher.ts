@@ -81,6 +81,18 @@ export function policy(view: string, ownName: string | undefined): string {
   return `${check}${partText(pick)}\n\n`;
 }
 
+/**
+ * A slip: the step a careless worker might write instead of `planned`, working a part other than the one the
+ * policy picked (one already stated or begun by another, or one further on), or undefined when `planned` does
+ * not work a part. `pick` draws in [0, 1).
+ */
+export function slip(view: string, planned: string, pick: () => number): string | undefined {
+  const m = /^( no\.)? ([A-H]):/.exec(planned);
+  const others = problemParts(view).filter((p) => p.name !== m?.[2]);
+  if (!m || others.length === 0) return undefined;
+  return `${m[1] ?? ""}${partText(others[Math.floor(pick() * others.length)])}\n\n`;
+}
+
 /** The teacher as a StepModel: it plans at each decision and records the example, then feeds its plan. */
 export class Teacher implements StepModel {
   readonly examples: Example[] = [];
@@ -91,7 +103,12 @@ export class Teacher implements StepModel {
    */
   readonly #queues = new Map<Block, Map<string, number[]>>();
 
-  constructor(readonly tok: TextTokenizer) {}
+  /**
+   * `slips`: the share of part-working steps written as a slip (slip()), not recorded: the later decisions
+   * then start from the views a model's own mistakes make (a part worked twice, one left undone) and learn
+   * to recover, which the perfect play alone never shows. `pick` draws in [0, 1) (seeded by the caller).
+   */
+  constructor(readonly tok: TextTokenizer, readonly slips = 0, readonly pick: () => number = Math.random) {}
 
   forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
     encodePlan(cache, rows);
@@ -108,9 +125,13 @@ export class Teacher implements StepModel {
       let q = queues.get(writer);
       if (!q || q.length === 0) {
         const ids = r.view.flatMap((b) => this.#blocks.get(b) ?? []);
-        q = this.tok.encode(policy(this.tok.decode(ids), own));
+        const view = this.tok.decode(ids), planned = policy(view, own);
+        const slipped = this.slips > 0 && this.pick() < this.slips ? slip(view, planned, this.pick) : undefined;
+        q = this.tok.encode(slipped ?? planned);
         queues.set(writer, q);
-        this.examples.push({ ids: [...ids, ...q], start: ids.length, prompt: this.#blocks.get(r.view[0])!.length });
+        if (slipped === undefined) {
+          this.examples.push({ ids: [...ids, ...q], start: ids.length, prompt: this.#blocks.get(r.view[0])!.length });
+        }
       }
       return q.shift()!;
     });
