@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KVCache } from "../../engine/cache.ts";
-import { parseFlags } from "../../engine/errors.ts";
+import { check, parseFlags, runMain } from "../../engine/errors.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { newSolver, parseMethod, type RunContext } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
@@ -122,11 +122,11 @@ async function main() {
     },
     "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--slips P] [--out FILE]",
   );
-  const tok = writeTokenizer();
   const methods = f.methods?.split(",") ?? METHODS;
   for (const m of methods) parseMethod(m);
   const slips = Number(f.slips);
-  if (!(slips >= 0 && slips < 1)) throw new Error(`--slips: expected a share in [0, 1), got "${f.slips}"`);
+  check(slips >= 0 && slips < 1, `--slips: expected a share in [0, 1), got "${f.slips}"`);
+  const tok = writeTokenizer();
   const ex = await examples(
     tok,
     Number(f.problems),
@@ -145,4 +145,4 @@ async function main() {
   );
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);
