@@ -4,7 +4,7 @@
  * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -75,6 +75,27 @@ function modelInfo(source: string, engine: Engine) {
   };
 }
 
+/**
+ * What identifies a model's weights cheaply, for resuming: each weight file's name, size and a hash of its
+ * first and last MiB (a retrained or replaced checkpoint differs there; a 60 GB one is not read whole).
+ */
+export function weightsFingerprint(source: string): string {
+  if (!existsSync(source)) return source; // random:SHAPE, made from its name
+  const hash = createHash("sha256");
+  for (const f of readdirSync(source).filter((f) => /\.(safetensors|gguf|bin)$/.test(f)).sort()) {
+    const path = join(source, f), size = statSync(path).size, fd = openSync(path, "r");
+    try {
+      const head = new Uint8Array(Math.min(size, 2 ** 20)), tail = new Uint8Array(Math.min(size, 2 ** 20));
+      readSync(fd, head, 0, head.length, 0);
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      hash.update(`${f}\t${size}\n`).update(head).update(tail);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return hash.digest("hex");
+}
+
 function machine(device: string) {
   const cuda = device === "cuda" ? loadNative().cudaInfo() : undefined;
   return {
@@ -131,7 +152,8 @@ async function main() {
   const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
-  const dir = RunDir.open(out, resumeKey(spec), {
+  // the weights are part of what a run is: records of other weights are never resumed into it
+  const dir = RunDir.open(out, { ...resumeKey(spec), weights: weightsFingerprint(source) }, {
     spec_full: spec,
     model: modelInfo(source, engine),
     versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },

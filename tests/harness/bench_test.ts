@@ -1,12 +1,13 @@
 /**
  * deno task bench end to end: the default writes every file; bad flags are refused before any work; a run
  * killed at random moments resumes with every record present exactly once (and the same as an unbroken
- * run's); a changed spec is refused; shards merge; and a CI regression against a committed expected result.
+ * run's); a changed spec or changed weights are refused; shards merge; and a CI regression against a committed expected result.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEMO_MODEL } from "../../harness/bench_spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
 import { randInt, Rng, runCli } from "../helpers.ts";
 
@@ -183,6 +184,20 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
   const r = await runBench(...SMALL.map((a) => (a === "4:20:4" ? "4:24:4" : a)), "--out", out);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /holds a run with another spec \(budgets: was \[4,8,12,16,20\], now \[4,8,12,16,20,24\]\)/);
+});
+
+Deno.test("a run folder of other weights is refused: retrained weights are never resumed into old records", async () => {
+  const model = join(tmp(), "model"), out = join(tmp(), "weights");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const args = ["--model", model, "--task", "chains", "--count", "2", "--methods", "sequential", "--budgets", "8"];
+  assert.equal((await runBench(...args, "--out", out)).code, 0);
+  assert.equal((await runBench(...args, "--out", out)).code, 0, "the same weights resume");
+  const weights = join(model, "model.safetensors"), bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(weights, bytes);
+  const r = await runBench(...args, "--out", out);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(weights: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
 });
 
 Deno.test("shards run apart and merge into the whole; a missing shard is refused", async () => {

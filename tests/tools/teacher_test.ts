@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chainProblems } from "../../tasks/chains.ts";
-import { examples as teacherExamples, heldOut, writeTokenizer } from "../../tools/demo-model/make-data.ts";
+import { examples as teacherExamples, heldOut, runRecords, writeTokenizer } from "../../tools/demo-model/make-data.ts";
 import { partText, policy, slip } from "../../tools/demo-model/teacher.ts";
 
 const PROBLEM = "Let A be 8 + 2 + 2; let B be 5 + 4; let C be 1 + 1. Find A, B and C.\n";
@@ -90,4 +90,38 @@ Deno.test("teacher: the evaluation problems are held out of the examples", async
     const problem = /Let [^\n]*?Find [^.]*\./.exec(tok.decode(e.ids))![0];
     assert.ok(!held.has(problem), problem);
   }
+});
+
+Deno.test("teacher: a run record rebuilds every decision's view as the harness showed it, and its targets are the plans", async () => {
+  const tok = writeTokenizer(mkdtempSync(join(tmpdir(), "hogwild-teacher-")));
+  const methods = ["hogwild:3"];
+  const views = await teacherExamples(tok, 3, 4, Infinity, methods);
+  const runs = await runRecords(tok, 3, 4, methods);
+  assert.equal(runs.length, 3);
+  let k = 0;
+  for (const run of runs) {
+    const plans = [...new Set(run.plan.filter((p) => p >= 0))].sort((a, b) => a - b);
+    for (const plan of plans) {
+      const at = run.plan.indexOf(plan), r = run.row[at];
+      const qpos = run.row_q[r] + at - run.row.indexOf(r);
+      // what the row's query at the decision sees: each view block's tokens written by then, placed at its offset
+      const seen: number[] = [];
+      for (let e = run.row_view_start[r]; e < run.row_view_start[r + 1]; e++) {
+        const tokens = run.ids.map((id, t) => ({ id, t })).filter(({ t }) =>
+          run.block[t] === run.view_block[e] && run.pass[t] <= run.pass[at] &&
+          run.view_offset[e] + run.pos[t] <= qpos
+        ).sort((a, b) => run.pos[a.t] - run.pos[b.t]);
+        seen.push(...tokens.map((x) => x.id));
+      }
+      const example = views[k++];
+      assert.deepEqual(seen, example.ids.slice(0, example.start), `decision ${plan}: the view`);
+      // the plan's tokens, all of them unless the run stopped while it was being written
+      const mine = run.target.map((_, t) => t).filter((t) => run.plan[t] === plan),
+        planned = example.ids.slice(example.start);
+      assert.deepEqual(mine.map((t) => run.target[t]), planned.slice(0, mine.length), `decision ${plan}: the tokens`);
+      const last = Math.max(...run.pass.filter((_, t) => run.target[t] >= 0));
+      assert.ok(mine.length === planned.length || run.pass[mine.at(-1)!] === last, `decision ${plan} cut short`);
+    }
+  }
+  assert.equal(k, views.length);
 });

@@ -4,11 +4,13 @@
  * teacher (teacher.ts) in the model's place.
  *
  *   deno run -A tools/demo-model/make-data.ts [--problems 3000] [--seed 1] [--per-problem K]
- *                                             [--methods sequential,…] [--slips P]
+ *                                             [--methods sequential,…] [--slips P] [--runs]
  *                                             [--out tools/demo-model/data/train.jsonl]
  *
  * --slips P writes that share of the teacher's part-working steps as slips (teacher.ts), unrecorded, so that
- * later decisions learn to recover from a model's mistakes.
+ * later decisions learn to recover from a model's mistakes. --runs writes each run whole as the shared cache
+ * held it (teacher.ts RunRecord), for training through the cache (train.py), instead of one example per
+ * decision.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -19,7 +21,7 @@ import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { newSolver, parseMethod, type RunContext } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
 import { chainProblems } from "../../tasks/chains.ts";
-import { type Example, Teacher } from "./teacher.ts";
+import { type Example, type RunRecord, Teacher } from "./teacher.ts";
 import { projectTexts, SPECIAL, tokenizerConfig, tokenizerJson, vocabulary } from "./tokenizer.ts";
 
 export const MODEL_DIR = fileURLToPath(new URL("../../engine/models/hogwild-demo/", import.meta.url));
@@ -63,22 +65,20 @@ export function heldOut(partCounts: readonly number[]): Set<string> {
 const PARTS = [2, 3, 4];
 
 /**
- * The teacher's examples for `problems` problems (each with every method, random budgets), at most
- * `perProblem` of each problem's (a seeded sample: many distinct problems teach more than many views of few).
+ * The teacher played through the harness on `problems` training problems (each with every method of
+ * `methods`, random budgets): one Teacher per problem, holding its examples and its runs.
  */
-export async function examples(
+async function* teach(
   tok: TextTokenizer,
   problems: number,
   seed: number,
-  perProblem = Infinity,
-  methods: readonly string[] = METHODS,
-  slips = 0,
-): Promise<Example[]> {
-  const out: Example[] = [];
+  methods: readonly string[],
+  slips: number,
+  next: () => number,
+): AsyncGenerator<Teacher> {
   const held = heldOut(PARTS);
-  let rand = seed >>> 0, skipped = 0;
-  const next = () => (rand = (rand * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  for (let i = 0; out.length === 0 || i < problems + skipped; i++) {
+  let skipped = 0;
+  for (let i = 0; i < problems + skipped; i++) {
     const parts = PARTS[Math.floor(next() * PARTS.length)], digits = 1 + Math.floor(next() * 3);
     // training problems come from seeds far above any evaluation's, and never equal one
     const [problem] = chainProblems({ count: 1, seed: 1_000_000 + seed * 100_003 + i, parts, digits });
@@ -100,13 +100,53 @@ export async function examples(
     const cache = new KVCache({ bytes: 0, pages: 65536, pageSize: 16 });
     const runs = methods.map((m) => newSolver(cache, parseMethod(m), problem.text, 1, ctx));
     await runAll(teacher, cache, runs);
+    yield teacher;
+  }
+  if (skipped) console.error(`make-data: ${skipped} problems equal to evaluation problems were left out`);
+}
+
+const draw = (seed: number) => {
+  let rand = seed >>> 0;
+  return () => (rand = (rand * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+};
+
+/**
+ * The teacher's examples for `problems` problems (each with every method, random budgets), at most
+ * `perProblem` of each problem's (a seeded sample: many distinct problems teach more than many views of few).
+ */
+export async function examples(
+  tok: TextTokenizer,
+  problems: number,
+  seed: number,
+  perProblem = Infinity,
+  methods: readonly string[] = METHODS,
+  slips = 0,
+): Promise<Example[]> {
+  const out: Example[] = [], next = draw(seed);
+  for await (const teacher of teach(tok, problems, seed, methods, slips, next)) {
     if (teacher.examples.length <= perProblem) out.push(...teacher.examples);
     else {
       const mine = teacher.examples.map((e) => ({ e, key: next() })).sort((a, b) => a.key - b.key);
       out.push(...mine.slice(0, perProblem).map((m) => m.e));
     }
   }
-  if (skipped) console.error(`make-data: ${skipped} problems equal to evaluation problems were left out`);
+  return out;
+}
+
+/** The teacher's runs for `problems` problems as the shared cache held them (RunRecord), one per run. */
+export async function runRecords(
+  tok: TextTokenizer,
+  problems: number,
+  seed: number,
+  methods: readonly string[] = METHODS,
+  slips = 0,
+): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  for await (const teacher of teach(tok, problems, seed, methods, slips, draw(seed))) {
+    // the header blocks the harness writes alone are runs too, with nothing to learn: they join the runs that
+    // view them
+    out.push(...[...teacher.runs.values()].filter((r) => r.target.some((t) => t >= 0)));
+  }
   return out;
 }
 
@@ -118,24 +158,30 @@ async function main() {
       "per-problem": { type: "string" },
       methods: { type: "string" },
       slips: { type: "string", default: "0" },
+      runs: { type: "boolean", default: false },
       out: { type: "string", default: fileURLToPath(new URL("./data/train.jsonl", import.meta.url)) },
     },
-    "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--slips P] [--out FILE]",
+    "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--slips P] [--runs] [--out FILE]",
   );
   const methods = f.methods?.split(",") ?? METHODS;
   for (const m of methods) parseMethod(m);
   const slips = Number(f.slips);
   check(slips >= 0 && slips < 1, `--slips: expected a share in [0, 1), got "${f.slips}"`);
+  const problems = Number(f.problems), seed = Number(f.seed);
+  check(Number.isInteger(problems) && problems > 0, `--problems: expected a positive integer, got "${f.problems}"`);
+  check(Number.isInteger(seed), `--seed: expected an integer, got "${f.seed}"`);
   const tok = writeTokenizer();
-  const ex = await examples(
-    tok,
-    Number(f.problems),
-    Number(f.seed),
-    Number(f["per-problem"] ?? Infinity),
-    methods,
-    slips,
-  );
   mkdirSync(dirname(f.out), { recursive: true });
+  if (f.runs) {
+    check(f["per-problem"] === undefined, "--per-problem: a run is written whole with --runs");
+    const runs = await runRecords(tok, problems, seed, methods, slips);
+    writeFileSync(f.out, runs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const tokens = runs.reduce((n, r) => n + r.ids.length, 0);
+    const targets = runs.reduce((n, r) => n + r.target.filter((t) => t >= 0).length, 0);
+    console.error(`make-data: ${runs.length} runs, ${tokens} tokens (${targets} to learn) → ${f.out}`);
+    return;
+  }
+  const ex = await examples(tok, problems, seed, Number(f["per-problem"] ?? Infinity), methods, slips);
   writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);
   console.error(

@@ -26,6 +26,32 @@ export interface Example {
   prompt: number;
 }
 
+/**
+ * One run as the shared cache holds it, for training through the cache itself: every token in the order the
+ * passes wrote it, with its block (numbered in the run), its index in the block, its pass and its row; each
+ * row's view as blocks and offsets and its first new token's view position, in engine/plan.ts's terms. A
+ * token attends to the keys its row's view places at or before it, written at its pass or before, each at
+ * its offset in that view: train.py rebuilds every token's attention from this as the engine computes it,
+ * and tests/engine/demo_model_test.ts replays records through the engine to check that it does.
+ */
+export interface RunRecord {
+  ids: number[];
+  block: number[];
+  pos: number[];
+  pass: number[];
+  row: number[];
+  /** per row: the view position of its first new token */
+  row_q: number[];
+  /** per row r: its view is view_block/view_offset[row_view_start[r] .. row_view_start[r + 1]) */
+  row_view_start: number[];
+  view_block: number[];
+  view_offset: number[];
+  /** per token: the teacher's next token after it (the row's last token), -1 where nothing is learned */
+  target: number[];
+  /** per token: the teacher's decision its target belongs to (a number unique in the run), -1 where none */
+  plan: number[];
+}
+
 function problemParts(text: string): Chain[] {
   const m = /Let ([A-H] be [^.]*)\. Find/.exec(text);
   if (!m) return [];
@@ -96,12 +122,20 @@ export function slip(view: string, planned: string, pick: () => number): string 
 /** The teacher as a StepModel: it plans at each decision and records the example, then feeds its plan. */
 export class Teacher implements StepModel {
   readonly examples: Example[] = [];
+  /** the runs as the cache holds them, by their prompt block (the first of every view of a run) */
+  readonly runs = new Map<Block, RunRecord>();
   readonly #blocks = new Map<Block, number[]>();
+  /** each run's blocks, numbered in the order its rows name them */
+  readonly #runBlocks = new Map<RunRecord, Map<Block, number>>();
+  /** the run whose rows wrote each block */
+  readonly #writer = new Map<Block, RunRecord>();
+  #plans = 0;
+  #pass = 0;
   /**
    * What each writer has yet to write, by the run (its prompt block) and the writer's name: a plan outlives
    * its block, since a step that ends without a prefix to write goes on from the old block into a new one.
    */
-  readonly #queues = new Map<Block, Map<string, number[]>>();
+  readonly #queues = new Map<Block, Map<string, { ids: number[]; plan: number }>>();
 
   /**
    * `slips`: the share of part-working steps written as a slip (slip()), not recorded: the later decisions
@@ -112,28 +146,119 @@ export class Teacher implements StepModel {
 
   forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
     encodePlan(cache, rows);
+    const records = rows.map((r) => this.#record(r, rows));
     commitPlan(rows);
     for (const r of rows) {
       if (!this.#blocks.has(r.block)) this.#blocks.set(r.block, []);
       this.#blocks.get(r.block)!.push(...Array.from(r.tokens));
     }
-    return rows.map((r) => {
+    this.#pass++;
+    return rows.map((r, i) => {
       if (!r.sampler) return -1;
       const own = /^(\w+)\.\d+$/.exec(r.block.label)?.[1];
       if (!this.#queues.has(r.view[0])) this.#queues.set(r.view[0], new Map());
       const queues = this.#queues.get(r.view[0])!, writer = own ?? r.block.label;
       let q = queues.get(writer);
-      if (!q || q.length === 0) {
+      if (!q || q.ids.length === 0) {
         const ids = r.view.flatMap((b) => this.#blocks.get(b) ?? []);
         const view = this.tok.decode(ids), planned = policy(view, own);
         const slipped = this.slips > 0 && this.pick() < this.slips ? slip(view, planned, this.pick) : undefined;
-        q = this.tok.encode(slipped ?? planned);
+        q = {
+          ids: this.tok.encode(slipped ?? planned),
+          plan: slipped === undefined ? this.#plans++ : -1,
+        };
         queues.set(writer, q);
         if (slipped === undefined) {
-          this.examples.push({ ids: [...ids, ...q], start: ids.length, prompt: this.#blocks.get(r.view[0])!.length });
+          this.examples.push({
+            ids: [...ids, ...q.ids],
+            start: ids.length,
+            prompt: this.#blocks.get(r.view[0])!.length,
+          });
         }
       }
-      return q.shift()!;
+      const next = q.ids.shift()!;
+      records[i].run.target[records[i].last] = q.plan < 0 ? -1 : next;
+      records[i].run.plan[records[i].last] = q.plan;
+      return next;
     });
+  }
+
+  /** Appends a row's new tokens to its run's record (before the pass commits: offsets use the new lengths). */
+  #record(r: Row, rows: readonly Row[]) {
+    const run = this.#run(r.view[0]), numbers = this.#runBlocks.get(run)!;
+    for (const b of r.view) if (!numbers.has(b) && b !== r.block && this.#writer.has(b)) this.#import(run, b);
+    const newLength = (b: Block) => b.length + rows.reduce((n, o) => n + (o.block === b ? o.tokens.length : 0), 0);
+    this.#writer.set(r.block, run);
+    const row = this.#addRow(run, [...r.view], r.block, r.block.length, newLength);
+    for (let t = 0; t < r.tokens.length; t++) {
+      this.#addToken(run, r.tokens[t], r.block, r.block.length + t, this.#pass, row);
+    }
+    return { run, last: run.ids.length - 1 };
+  }
+
+  #run(key: Block): RunRecord {
+    if (!this.runs.has(key)) {
+      const run: RunRecord = {
+        ids: [],
+        block: [],
+        pos: [],
+        pass: [],
+        row: [],
+        row_q: [],
+        row_view_start: [0],
+        view_block: [],
+        view_offset: [],
+        target: [],
+        plan: [],
+      };
+      this.runs.set(key, run);
+      this.#runBlocks.set(run, new Map());
+    }
+    return this.runs.get(key)!;
+  }
+
+  #number(run: RunRecord, b: Block): number {
+    const numbers = this.#runBlocks.get(run)!;
+    if (!numbers.has(b)) numbers.set(b, numbers.size);
+    return numbers.get(b)!;
+  }
+
+  #addRow(run: RunRecord, view: Block[], own: Block, ownLength: number, length: (b: Block) => number): number {
+    let offset = 0;
+    for (const b of view) {
+      if (b === own) run.row_q.push(offset + ownLength);
+      run.view_block.push(this.#number(run, b));
+      run.view_offset.push(offset);
+      offset += length(b);
+    }
+    run.row_view_start.push(run.view_block.length);
+    return run.row_q.length - 1;
+  }
+
+  #addToken(run: RunRecord, id: number, b: Block, pos: number, pass: number, row: number) {
+    run.ids.push(id);
+    run.block.push(this.#number(run, b));
+    run.pos.push(pos);
+    run.pass.push(pass);
+    run.row.push(row);
+    run.target.push(-1);
+    run.plan.push(-1);
+  }
+
+  /**
+   * A block another run wrote (a header the harness writes once, alone, and places in many views): its tokens
+   * join this run as they were written, each pass a row that views the block alone.
+   */
+  #import(run: RunRecord, b: Block) {
+    const from = this.#writer.get(b)!, k = this.#runBlocks.get(from)!.get(b)!;
+    const rowOf = new Map<number, number>();
+    for (let t = 0; t < from.ids.length; t++) {
+      if (from.block[t] !== k) continue;
+      const r = from.row[t];
+      const view = from.view_block.slice(from.row_view_start[r], from.row_view_start[r + 1]);
+      if (view.length !== 1) throw new Error(`teacher: block ${b.label || b.id} of another run has a view of its own`);
+      if (!rowOf.has(r)) rowOf.set(r, this.#addRow(run, [b], b, from.pos[t], () => 0));
+      this.#addToken(run, from.ids[t], b, from.pos[t], from.pass[t], rowOf.get(r)!);
+    }
   }
 }

@@ -69,20 +69,79 @@ class Layer(nn.Module):
         self.up_proj = nn.Linear(H, c["intermediate_size"], bias=False)
         self.down_proj = nn.Linear(c["intermediate_size"], H, bias=False)
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, attend):
         B, T, _ = x.shape
         h = self.input_layernorm(x)
         q = self.q_proj(h).view(B, T, self.heads, self.hd).transpose(1, 2)
         k = self.k_proj(h).view(B, T, self.kv, self.hd).transpose(1, 2)
         v = self.v_proj(h).view(B, T, self.kv, self.hd).transpose(1, 2)
-        q, k = rope(q, cos, sin), rope(k, cos, sin)
         rep = self.heads // self.kv
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
-        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, -1)
+        y = attend(q, k, v).transpose(1, 2).reshape(B, T, -1)
         x = x + self.o_proj(y)
         h = self.post_attention_layernorm(x)
         return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+def rope_table(c, n):
+    """cos and sin of every position below n, [n, head_dim]."""
+    hd = c["head_dim"]
+    inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    ang = torch.arange(n, dtype=torch.float64)[:, None] * inv[None, :]
+    return torch.cat([ang.cos(), ang.cos()], -1).float(), torch.cat([ang.sin(), ang.sin()], -1).float()
+
+
+def causal(c, T):
+    """Attention over one sequence: position t sees positions up to t."""
+    cos, sin = rope_table(c, T)
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    scale = 1 / math.sqrt(c["head_dim"])
+
+    def attend(q, k, v):
+        return ((rope(q, cos, sin) @ rope(k, cos, sin).transpose(-1, -2)) * scale + mask).softmax(-1) @ v
+
+    return attend
+
+
+class RunLayout:
+    """
+    A run's attention as the shared cache computes it (make-data.ts --runs, teacher.ts RunRecord). Token i,
+    written by row r at pass p, sees token j of block b when r's view holds b, j was written at pass p or
+    before, and j's place in that view (b's offset there plus j's index in b) is at or before i's own. The
+    score rotates i's query by i's position relative to b's start in its view and j's key by its index in b,
+    as the engine rotates queries per block: keys are computed once, where they are written, and never again.
+    """
+
+    def __init__(self, c, rec):
+        self.c = c
+        blk, pos, pas, row = (torch.tensor(rec[k]) for k in ("block", "pos", "pass", "row"))
+        vs = torch.tensor(rec["row_view_start"])
+        R, N = len(rec["row_q"]), len(blk)
+        nb = max(max(rec["view_block"]), max(rec["block"])) + 1
+        off = torch.full((R, nb), -1, dtype=torch.long)  # each row's offset of each block, -1: not in its view
+        off[torch.repeat_interleave(torch.arange(R), vs[1:] - vs[:-1]), torch.tensor(rec["view_block"])] = torch.tensor(
+            rec["view_offset"]
+        )
+        o = off[row]  # [N, blocks]
+        rel = (o[torch.arange(N), blk] + pos)[:, None] - o  # each token's view position past each block's start
+        self.order = torch.argsort(blk * (int(pos.max()) + 1) + pos)  # keys block by block
+        kb, kp = blk[self.order], pos[self.order]
+        visible = (o[:, kb] >= 0) & (pas[self.order][None, :] <= pas[:, None]) & (rel[:, kb] - kp[None, :] >= 0)
+        self.mask = torch.zeros(visible.shape).masked_fill(~visible, float("-inf"))
+        bounds = torch.searchsorted(kb, torch.arange(nb + 1))
+        self.blocks = [(b, int(bounds[b]), int(bounds[b + 1])) for b in range(nb) if bounds[b + 1] > bounds[b]]
+        cos, sin = rope_table(c, int(max(rel.max(), pos.max())) + 1)
+        at = rel.clamp(min=0)
+        self.q_rot = {b: (cos[at[:, b]], sin[at[:, b]]) for b, _, _ in self.blocks}
+        self.k_rot = (cos[kp], sin[kp])
+
+    def attend(self, q, k, v):
+        k, v = k[..., self.order, :], v[..., self.order, :]
+        kt = rope(k, *self.k_rot).transpose(-1, -2)
+        half = q.shape[-1] // 2
+        qh = torch.cat([-q[..., half:], q[..., :half]], dim=-1)  # rope(q, cos, sin) = q * cos + qh * sin
+        scores = torch.cat([(q * self.q_rot[b][0] + qh * self.q_rot[b][1]) @ kt[..., s:e] for b, s, e in self.blocks], -1)
+        return ((scores / math.sqrt(self.c["head_dim"]) + self.mask).softmax(-1)) @ v
 
 
 class Model(nn.Module):
@@ -99,17 +158,12 @@ class Model(nn.Module):
             for lin in (layer.o_proj, layer.down_proj):
                 nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * c["num_hidden_layers"]))
 
-    def forward(self, ids):
-        T = ids.shape[1]
-        hd = self.c["head_dim"]
-        inv = 1.0 / (self.c["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
-        ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
-        cos = torch.cat([ang.cos(), ang.cos()], -1).float()
-        sin = torch.cat([ang.sin(), ang.sin()], -1).float()
-        mask = torch.full((T, T), float("-inf")).triu(1)
+    def forward(self, ids, attend=None):
+        """Logits of every position: of one sequence each row of `ids`, or of a run's tokens (RunLayout.attend)."""
+        attend = attend or causal(self.c, ids.shape[1])
         x = self.embed_tokens(ids)
         for layer in self.layers:
-            x = layer(x, cos, sin, mask)
+            x = layer(x, attend)
         return self.norm(x) @ self.embed_tokens.weight.T
 
 
@@ -151,6 +205,47 @@ def tensors(examples, idx, pad, view_weight=0.0, answer=None):
         # the answer and the finisher's are one decision in many, and the one that grades the rest
         weight[r, s - 1 : len(e) - 1] = answer[1] if answer and answer[0] in e[s:] else 1.0
     return ids, target, weight
+
+
+RUN_FIELDS = ("ids", "block", "pos", "pass", "row", "row_q", "row_view_start", "view_block", "view_offset", "target", "plan")
+
+
+def is_run(record):
+    return "row_view_start" in record
+
+
+def merge_runs(runs):
+    """Several runs as one (their blocks, rows and decisions renumbered apart: no token sees another run's)."""
+    out = {k: [] for k in RUN_FIELDS}
+    out["row_view_start"] = [0]
+    blocks = rows = plans = 0
+    for r in runs:
+        out["ids"] += r["ids"]
+        out["pos"] += r["pos"]
+        out["pass"] += r["pass"]
+        out["block"] += [b + blocks for b in r["block"]]
+        out["view_block"] += [b + blocks for b in r["view_block"]]
+        out["view_offset"] += r["view_offset"]
+        out["row"] += [x + rows for x in r["row"]]
+        out["row_q"] += r["row_q"]
+        out["row_view_start"] += [x + out["row_view_start"][-1] for x in r["row_view_start"][1:]]
+        out["target"] += r["target"]
+        out["plan"] += [p + plans if p >= 0 else -1 for p in r["plan"]]
+        blocks += max(max(r["view_block"]), max(r["block"])) + 1
+        rows += len(r["row_q"])
+        plans += max(r["plan"]) + 1
+    return out
+
+
+def run_tensors(rec, answer=None):
+    """A run's token ids [1, N], targets (-100: none) and weights: 1 a teacher's token, `answer` as in tensors."""
+    target = torch.tensor(rec["target"])
+    weight = (target >= 0).float()
+    if answer:
+        plan = torch.tensor(rec["plan"])
+        boxed = plan[(target == answer[0]) & (plan >= 0)].unique()
+        weight[torch.isin(plan, boxed) & (target >= 0)] = answer[1]
+    return torch.tensor([rec["ids"]]), target.masked_fill(target < 0, -100)[None], weight[None]
 
 
 def save_safetensors(path, named):
@@ -226,21 +321,44 @@ def save_model(model, vocab, eos):
         f.write("\n")
 
 
-def evaluate(model, examples, pad):
-    """Token accuracy on the teacher's tokens, and the share of examples whose every token is right."""
+def logits_of(model, records, idx, pad, view_weight=0.0, answer=None):
+    """The model's logits on a batch (of examples or of runs), with its targets and weights."""
+    if is_run(records[idx[0]]):
+        rec = merge_runs([records[i] for i in idx])
+        ids, target, weight = run_tensors(rec, answer)
+        return model(ids, RunLayout(CONFIG, rec).attend), target, weight
+    ids, target, weight = tensors(records, idx, pad, view_weight, answer)
+    return model(ids), target, weight
+
+
+def evaluate(model, records, pad):
+    """Token accuracy on the teacher's tokens, and the share of records whose every token is right."""
     model.eval()
     right = total = whole = 0
     with torch.no_grad():
-        for i in range(len(examples)):
-            ids, target, weight = tensors(examples, [i], pad)
-            pred = model(ids).argmax(-1)
+        for i in range(len(records)):
+            logits, target, weight = logits_of(model, records, [i], pad)
             m = weight == 1.0
-            ok = (pred[m] == target[m])
+            ok = logits.argmax(-1)[m] == target[m]
             right += int(ok.sum())
             total += int(m.sum())
             whole += int(ok.all())
     model.train()
-    return right / max(total, 1), whole / max(len(examples), 1)
+    return right / max(total, 1), whole / max(len(records), 1)
+
+
+def run_batches(runs, tokens_per_batch, rng):
+    """Runs together up to `tokens_per_batch` tokens a batch (one run alone when it is longer)."""
+    order = list(range(len(runs)))
+    rng.shuffle(order)
+    out, cur, n = [], [], 0
+    for i in order:
+        if cur and n + len(runs[i]["ids"]) > tokens_per_batch:
+            out.append(cur)
+            cur, n = [], 0
+        cur.append(i)
+        n += len(runs[i]["ids"])
+    return out + ([cur] if cur else [])
 
 
 def main():
@@ -267,19 +385,26 @@ def main():
         with open(path) as f:
             examples += [json.loads(l) for l in f if l.strip()]
     rng.shuffle(examples)
-    held, train = examples[:300], examples[300:]
+    # held out: 300 examples of each kind there is (their first tokens' accuracy, and the reference logits)
+    views, runs = [e for e in examples if not is_run(e)], [e for e in examples if is_run(e)]
+    held, train = views[:300] + runs[:300], views[300:] + runs[300:]
     model = Model(CONFIG, vocab)
     if a.init:
         load_model(model, os.path.join(MODEL_DIR, "model.safetensors"))
     params = sum(p.numel() for p in model.parameters())
-    print(f"train: {len(train)} examples, {params} parameters, vocabulary {vocab}", flush=True)
+    views, runs = views[300:], runs[300:]
+    print(f"train: {len(views)} examples, {len(runs)} runs, {params} parameters, vocabulary {vocab}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     t0 = time.time()
     end = t0 + 60 * a.minutes
     step = seen = 0
     last_report = last_save = t0
     while time.time() < end:
-        for idx in batches(train, a.tokens_per_batch, rng):
+        # a batch holds examples or runs: each kind batched as its length wants, the batches shuffled together
+        mixed = [(views, b) for b in batches(views, a.tokens_per_batch, rng)] if views else []
+        mixed += [(runs, b) for b in run_batches(runs, a.tokens_per_batch, rng)]
+        rng.shuffle(mixed)
+        for records, idx in mixed:
             now = time.time()
             if now >= end:
                 break
@@ -287,19 +412,27 @@ def main():
             lr = a.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            ids, target, weight = tensors(train, idx, eos, a.view_weight, (tok["model"]["vocab"]["}"], a.answer_weight))
-            losses = F.cross_entropy(model(ids).reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none")
-            loss = (losses * weight.reshape(-1)).sum() / weight.sum()
+            answer = (tok["model"]["vocab"]["}"], a.answer_weight)
+            # a batch of runs goes one run at a time (measured: twice as fast as one merged run), the loss
+            # weighed over the whole batch all the same
+            parts = [[i] for i in idx] if is_run(records[idx[0]]) else [idx]
+            total = sum(float(run_tensors(records[i], answer)[2].sum()) for i in idx) if len(parts) > 1 else None
             opt.zero_grad()
-            loss.backward()
+            loss = 0.0
+            for part in parts:
+                logits, target, weight = logits_of(model, records, part, eos, a.view_weight, answer)
+                losses = F.cross_entropy(logits.reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none")
+                part_loss = (losses * weight.reshape(-1)).sum() / (total or weight.sum())
+                part_loss.backward()
+                loss += part_loss.item()
+                seen += target.numel()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            seen += ids.numel()
             if now - last_report > 120:
-                acc, whole = evaluate(model, held[:100], eos)
+                acc, whole = evaluate(model, held[:50] + held[-50:], eos)
                 print(
-                    f"{(now - t0) / 60:5.1f} min  step {step}  loss {loss.item():.3f}  lr {lr:.2e}  "
+                    f"{(now - t0) / 60:5.1f} min  step {step}  loss {loss:.3f}  lr {lr:.2e}  "
                     f"{seen / (now - t0):.0f} tok/s  held-out: tokens {acc:.3f}, whole plans {whole:.3f}",
                     flush=True,
                 )
@@ -311,13 +444,18 @@ def main():
     acc, whole = evaluate(model, held, eos)
     print(f"done: {step} steps, {seen} tokens in {(time.time() - t0) / 60:.1f} min; held-out tokens {acc:.4f}, "
           f"whole plans {whole:.4f}", flush=True)
-    # the engine must give these logits
+    # the engine must give these logits: of plain sequences, and of runs replayed pass by pass through its cache
     model.eval()
     named = []
     with torch.no_grad():
         for s, e in enumerate(held[:3]):
             ids = torch.tensor([e["ids"]])
             named += [(f"seq{s}.ids", ids[0].int()), (f"seq{s}.logits", model(ids)[0])]
+        for s, e in enumerate([e for e in held if is_run(e) and len(e["ids"]) < 700][:2]):
+            logits = model(torch.tensor([e["ids"]]), RunLayout(CONFIG, e).attend)[0]
+            at = torch.nonzero(torch.tensor(e["target"]) >= 0)[:, 0][:48]
+            named += [(f"run{s}.{k}", torch.tensor(e[k]).int()) for k in RUN_FIELDS]
+            named += [(f"run{s}.at", at.int()), (f"run{s}.logits", logits[at])]
     save_safetensors(REFERENCE, named)
 
 
