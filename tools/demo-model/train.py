@@ -2,8 +2,10 @@
 
 A Llama-architecture transformer (RMSNorm, RoPE, grouped-query attention, SwiGLU, tied embeddings) written
 out in plain PyTorch, trained with the loss on the teacher's tokens only, and saved as a standard Hugging
-Face folder in float32: config.json and model.safetensors. It also writes the reference logits of a few
-held-out examples (tests/fixtures/hogwild-demo-reference.safetensors), which the engine must match.
+Face folder in float32: config.json and model.safetensors. It reads two kinds of records, mixed at will:
+examples (a view as one sequence, the teacher's tokens after it) and whole runs (make-data.ts --runs), whose
+tokens attend as the engine's shared cache computes them (RunLayout). It also writes the reference logits of a few
+held-out examples and runs (tests/fixtures/hogwild-demo-reference.safetensors), which the engine must match.
 
     /usr/bin/python3 tools/demo-model/train.py --data tools/demo-model/data/train.jsonl --minutes 60
 
@@ -214,29 +216,6 @@ def is_run(record):
     return "row_view_start" in record
 
 
-def merge_runs(runs):
-    """Several runs as one (their blocks, rows and decisions renumbered apart: no token sees another run's)."""
-    out = {k: [] for k in RUN_FIELDS}
-    out["row_view_start"] = [0]
-    blocks = rows = plans = 0
-    for r in runs:
-        out["ids"] += r["ids"]
-        out["pos"] += r["pos"]
-        out["pass"] += r["pass"]
-        out["block"] += [b + blocks for b in r["block"]]
-        out["view_block"] += [b + blocks for b in r["view_block"]]
-        out["view_offset"] += r["view_offset"]
-        out["row"] += [x + rows for x in r["row"]]
-        out["row_q"] += r["row_q"]
-        out["row_view_start"] += [x + out["row_view_start"][-1] for x in r["row_view_start"][1:]]
-        out["target"] += r["target"]
-        out["plan"] += [p + plans if p >= 0 else -1 for p in r["plan"]]
-        blocks += max(max(r["view_block"]), max(r["block"])) + 1
-        rows += len(r["row_q"])
-        plans += max(r["plan"]) + 1
-    return out
-
-
 def run_tensors(rec, answer=None):
     """A run's token ids [1, N], targets (-100: none) and weights: 1 a teacher's token, `answer` as in tensors."""
     target = torch.tensor(rec["target"])
@@ -322,9 +301,9 @@ def save_model(model, vocab, eos):
 
 
 def logits_of(model, records, idx, pad, view_weight=0.0, answer=None):
-    """The model's logits on a batch (of examples or of runs), with its targets and weights."""
+    """The model's logits on a batch of examples or on one run, with the targets and weights."""
     if is_run(records[idx[0]]):
-        rec = merge_runs([records[i] for i in idx])
+        (rec,) = (records[i] for i in idx)  # a run alone: its attention is its own
         ids, target, weight = run_tensors(rec, answer)
         return model(ids, RunLayout(CONFIG, rec).attend), target, weight
     ids, target, weight = tensors(records, idx, pad, view_weight, answer)
