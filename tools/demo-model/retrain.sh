@@ -7,8 +7,8 @@
 # the blind views twice, the answers and waits weighed up (copying values by name), all sets again at a low
 # rate (the claims the last phase blurred), then the slips' views twice (recovery), the answers again, and last
 # whole Hogwild! runs as the shared cache holds them (every token attending as the engine computes it: the keys
-# of the others' tokens from where they were written), with and without slips. Installs Debian's PyTorch and
-# OpenBLAS first when they are missing (root and apt).
+# of the others' tokens from where they were written), with and without slips, then with the contiguous layout's
+# runs as well. Installs Debian's PyTorch and OpenBLAS first when they are missing (root and apt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -30,6 +30,8 @@ make_data --problems 10000 --seed 13 --per-problem 12 --slips 0.15 \
 make_data --problems 3000 --seed 17 --runs --methods hogwild:2,hogwild:3,hogwild:4 --out "$data/runs.jsonl"
 make_data --problems 1500 --seed 19 --runs --slips 0.15 --methods hogwild:2,hogwild:3,hogwild:4 \
   --out "$data/runs-slips.jsonl"
+make_data --problems 1500 --seed 29 --runs --methods hogwild:2:contiguous,hogwild:4:contiguous \
+  --out "$data/runs-contiguous.jsonl"
 only() { /usr/bin/python3 tools/demo-model/select.py "$@"; }
 only --token "}" --out "$data/answers.jsonl" "$data/train.jsonl" "$data/blind.jsonl"
 only --token " Waiting" --out "$data/waiting.jsonl" "$data/train.jsonl" "$data/blind.jsonl"
@@ -48,3 +50,5 @@ train --data "$data/answers.jsonl" "$data/slips.jsonl" "$data/slips.jsonl" "$dat
   "$data/sequential.jsonl" --init --minutes 22 --view-weight 0.5 --answer-weight 4 --lr 3e-4 --seed 12
 train --data "$data/runs.jsonl" "$data/runs-slips.jsonl" "$data/sequential.jsonl" --init --minutes 55 \
   --view-weight 0.5 --answer-weight 4 --lr 3e-4 --seed 14
+train --data "$data/runs-contiguous.jsonl" "$data/runs-contiguous.jsonl" "$data/runs.jsonl" "$data/runs-slips.jsonl" \
+  "$data/sequential.jsonl" --init --minutes 25 --view-weight 0.5 --answer-weight 4 --lr 2e-4 --seed 15
