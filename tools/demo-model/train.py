@@ -50,10 +50,13 @@ class RMSNorm(nn.Module):
         return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
 
-def rope(x, cos, sin):
+def rotate_half(x):
     half = x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos + rotated * sin
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+def rope(x, cos, sin):
+    return x * cos + rotate_half(x) * sin
 
 
 class Layer(nn.Module):
@@ -140,8 +143,7 @@ class RunLayout:
     def attend(self, q, k, v):
         k, v = k[..., self.order, :], v[..., self.order, :]
         kt = rope(k, *self.k_rot).transpose(-1, -2)
-        half = q.shape[-1] // 2
-        qh = torch.cat([-q[..., half:], q[..., :half]], dim=-1)  # rope(q, cos, sin) = q * cos + qh * sin
+        qh = rotate_half(q)  # rope(q, cos, sin) = q * cos + qh * sin, once for every block's rotation
         scores = torch.cat([(q * self.q_rot[b][0] + qh * self.q_rot[b][1]) @ kt[..., s:e] for b, s, e in self.blocks], -1)
         return ((scores / math.sqrt(self.c["head_dim"]) + self.mask).softmax(-1)) @ v
 
@@ -300,14 +302,12 @@ def save_model(model, vocab, eos):
         f.write("\n")
 
 
-def logits_of(model, records, idx, pad, view_weight=0.0, answer=None):
-    """The model's logits on a batch of examples or on one run, with the targets and weights."""
+def prepared(records, idx, pad, view_weight=0.0, answer=None):
+    """A batch of examples or one run: token ids, targets, weights, and its attention (None: causal)."""
     if is_run(records[idx[0]]):
         (rec,) = (records[i] for i in idx)  # a run alone: its attention is its own
-        ids, target, weight = run_tensors(rec, answer)
-        return model(ids, RunLayout(CONFIG, rec).attend), target, weight
-    ids, target, weight = tensors(records, idx, pad, view_weight, answer)
-    return model(ids), target, weight
+        return (*run_tensors(rec, answer), RunLayout(CONFIG, rec).attend)
+    return (*tensors(records, idx, pad, view_weight, answer), None)
 
 
 def evaluate(model, records, pad):
@@ -316,7 +316,8 @@ def evaluate(model, records, pad):
     right = total = whole = 0
     with torch.no_grad():
         for i in range(len(records)):
-            logits, target, weight = logits_of(model, records, [i], pad)
+            ids, target, weight, attend = prepared(records, [i], pad)
+            logits = model(ids, attend)
             m = weight == 1.0
             ok = logits.argmax(-1)[m] == target[m]
             right += int(ok.sum())
@@ -366,12 +367,11 @@ def main():
     rng.shuffle(examples)
     # held out: 300 examples of each kind there is (their first tokens' accuracy, and the reference logits)
     views, runs = [e for e in examples if not is_run(e)], [e for e in examples if is_run(e)]
-    held, train = views[:300] + runs[:300], views[300:] + runs[300:]
+    held, views, runs = views[:300] + runs[:300], views[300:], runs[300:]
     model = Model(CONFIG, vocab)
     if a.init:
         load_model(model, os.path.join(MODEL_DIR, "model.safetensors"))
     params = sum(p.numel() for p in model.parameters())
-    views, runs = views[300:], runs[300:]
     print(f"train: {len(views)} examples, {len(runs)} runs, {params} parameters, vocabulary {vocab}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     t0 = time.time()
@@ -394,14 +394,16 @@ def main():
             answer = (tok["model"]["vocab"]["}"], a.answer_weight)
             # a batch of runs goes one run at a time (measured: twice as fast as one merged run), the loss
             # weighed over the whole batch all the same
-            parts = [[i] for i in idx] if is_run(records[idx[0]]) else [idx]
-            total = sum(float(run_tensors(records[i], answer)[2].sum()) for i in idx) if len(parts) > 1 else None
+            parts = [prepared(records, p, eos, a.view_weight, answer)
+                     for p in ([[i] for i in idx] if is_run(records[idx[0]]) else [idx])]
+            total = sum(float(weight.sum()) for _, _, weight, _ in parts)
             opt.zero_grad()
             loss = 0.0
-            for part in parts:
-                logits, target, weight = logits_of(model, records, part, eos, a.view_weight, answer)
-                losses = F.cross_entropy(logits.reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none")
-                part_loss = (losses * weight.reshape(-1)).sum() / (total or weight.sum())
+            for ids, target, weight, attend in parts:
+                losses = F.cross_entropy(
+                    model(ids, attend).reshape(-1, vocab), target.reshape(-1), ignore_index=-100, reduction="none"
+                )
+                part_loss = (losses * weight.reshape(-1)).sum() / total
                 part_loss.backward()
                 loss += part_loss.item()
                 seen += target.numel()
