@@ -189,7 +189,7 @@ export class Teacher implements StepModel {
     for (const b of r.view) if (!numbers.has(b) && b !== r.block && this.#writer.has(b)) this.#import(run, b);
     const newLength = (b: Block) => b.length + rows.reduce((n, o) => n + (o.block === b ? o.tokens.length : 0), 0);
     this.#writer.set(r.block, run);
-    const row = this.#addRow(run, [...r.view], r.block, r.block.length, newLength);
+    const row = this.#addRow(run, r.view, r.block, r.block.length, newLength);
     for (let t = 0; t < r.tokens.length; t++) {
       this.#addToken(run, r.tokens[t], r.block, r.block.length + t, this.#pass, row);
     }
@@ -223,7 +223,7 @@ export class Teacher implements StepModel {
     return numbers.get(b)!;
   }
 
-  #addRow(run: RunRecord, view: Block[], own: Block, ownLength: number, length: (b: Block) => number): number {
+  #addRow(run: RunRecord, view: readonly Block[], own: Block, ownLength: number, length: (b: Block) => number): number {
     let offset = 0;
     for (const b of view) {
       if (b === own) run.row_q.push(offset + ownLength);
