@@ -17,7 +17,7 @@
  * checked, tokens decoded, steps detected, commits and bookkeeping done) for 1-8 workers and 1-32 problems
  * at once: it must stay a small part of a real pass (under 0.4 ms at 8 workers: 2% of ~20 ms for 32B on an H100).
  *
- * GPU machines have no node: tools/device-check.sh runs this file there as a bundle with a carried Deno.
+ * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
 import { writeFileSync } from "node:fs";
 import paper from "./reference/paper.json" with { type: "json" };
