@@ -34,8 +34,12 @@ export interface CudaOptions {
   gemm?: "auto" | "own" | "cublas" | "mma";
   /** auto: tensor cores for head_dim 64 and 128; simple: the CUDA-core kernel (the reference) everywhere */
   attention?: "auto" | "simple";
-  /** decode passes replay a captured CUDA graph */
-  graphs?: boolean;
+  /**
+   * decode passes replay a captured CUDA graph once their shape has held this many passes in a row (default 8;
+   * 1: every shape is captured; 0: no graphs). Capturing costs more than a replay saves, and in real runs
+   * shapes change every few passes.
+   */
+  graphs?: number;
   /** programmatic dependent launch between a pass's kernels (sm_90) */
   pdl?: boolean;
   /** device time per stage, printed to stderr when the model goes away */

@@ -14,7 +14,7 @@ export interface NativeCache {
 export interface NativeModel {
   readonly weightBytes: number;
   readonly device: string;
-  /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=1,pdl=0,profile=0" */
+  /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0" */
   readonly options: string;
   newCache(pages: number, pageSize: number): NativeCache;
   /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */

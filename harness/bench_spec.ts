@@ -34,7 +34,7 @@ export interface BenchSpec {
   plainTemplate?: string;
   protocol?: string;
   sotPrompts?: string;
-  /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=1,pdl=0,profile=0") */
+  /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=8,pdl=0,profile=0") */
   cuda?: string;
   /** serve the viewer, live, while the bench runs (and after, until Ctrl-C) */
   view?: { port: number; hostname: string };
@@ -62,8 +62,9 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
   --cuda KEY=VALUE,…              the CUDA backend: gemm=auto|own|cublas|mma, attention=auto|simple,
-                                  graphs=0|1, pdl=0|1, profile=0|1 (recorded in run.json)
-                                  [gemm=auto,attention=auto,graphs=1,pdl=0,profile=0]
+                                  graphs=N (a shape is captured once it has held N passes;
+                                  0: none), pdl=0|1, profile=0|1 (recorded in run.json)
+                                  [gemm=auto,attention=auto,graphs=8,pdl=0,profile=0]
   --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
                                   [the largest run's bound (its prompt, budgets and texts) times the
                                   concurrency, or all that fits]; a run starts only while its bound is

@@ -15,7 +15,7 @@
 #                shape and format against the CPU path, with and without graphs and each switch; memcheck
 #   bench        deno task bench --device cuda on random:qwq-32b (8 runs in flight, then the first problem's
 #                runs alone, for the cost model's solo times) and random:qwq-32b-awq, OlympiadBench prompts;
-#                the run folders are packed into $OUT/bench.tar.xz (or BENCH_TAR)
+#                the run folders are packed into $OUT/bench.tar.xz (or BENCH_TAR); BENCH_RUNS picks runs by name
 #   perf         a real run's passes in order (graphs or not), `deno task perf` on random:qwq-32b (each GEMM
 #                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
 # Logs go to $OUT (default /tmp/hogwild-device); the last lines printed are the summary tables. The timing
@@ -71,8 +71,10 @@ memcheck() {
 }
 
 if section correctness; then
+  # graphs=1: every shape is captured, so that the graph path is checked on every pass (the default captures a
+  # shape only after it has held 8 passes, which these varied plans seldom do); graphs=0: plain launches.
   for f in "$REC"/fixture-{qwen2,qwen3,llama3}-tiny.hwrec; do  # bf16 GPU vs float32 transformers
-    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
   done
   run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
     --path-prefix "$ROOT=$PWD"
@@ -80,31 +82,32 @@ if section correctness; then
   # size (rel_l2 ≤ 2%): these fixtures' logits are larger, and prefill-sized products round dequantised
   # weights to bf16 for the tensor cores.
   for f in "$REC"/fixture-{qwen2-awq,qwen3-fp8,qwen3moe}-tiny.hwrec; do
-    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD" --check-sampling
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD" \
+      --check-sampling
     run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
   done
   for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans, every shape and format
-    run "$(basename "$f" .hwrec)" "$f" --device cuda --tol 0 --rtol 2e-2 --check-sampling
+    run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --check-sampling
     run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2
   done
   for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
-    run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --cuda attention=simple --tol 0 --rtol 2e-2
+    run "$(basename "$f" .hwrec)-simple-attention" "$f" --device cuda --cuda attention=simple,graphs=1 --tol 0 --rtol 2e-2
   done
   for gemm in auto mma; do
-    in_time "memcheck, GEMM $gemm" && memcheck "GEMM $gemm" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda gemm=$gemm --tol 5e-2 --path-prefix "$ROOT=$PWD"
+    in_time "memcheck, GEMM $gemm" && memcheck "GEMM $gemm" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda gemm=$gemm,graphs=1 --tol 5e-2 --path-prefix "$ROOT=$PWD"
   done
-  in_time "memcheck, AWQ" && memcheck awq "$REC/fixture-qwen2-awq-tiny.hwrec" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
-  in_time "memcheck, MoE" && memcheck moe "$REC/fixture-qwen3moe-tiny.hwrec" --device cuda --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
-  in_time "memcheck, FP8" && memcheck fp8 "$REC/random-qwen3-fp8-partial-blocks.hwrec" --device cuda --tol 0 --rtol 2e-2
+  in_time "memcheck, AWQ" && memcheck awq "$REC/fixture-qwen2-awq-tiny.hwrec" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
+  in_time "memcheck, MoE" && memcheck moe "$REC/fixture-qwen3moe-tiny.hwrec" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
+  in_time "memcheck, FP8" && memcheck fp8 "$REC/random-qwen3-fp8-partial-blocks.hwrec" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2
   # The opt-in switches, each on every random plan and a fixture: the tensor-core skinny GEMM, programmatic
   # dependent launch, both.
   for variant in gemm=mma pdl=1 gemm=mma,pdl=1; do
     in_time "the random plans with $variant" || continue
     tag=$(sed -e 's/gemm=mma/gemm-mma/' -e 's/pdl=1/pdl/' -e 's/,/+/' <<<"$variant")
     for f in "$REC"/random-*.hwrec; do
-      run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --cuda "$variant" --tol 0 --rtol 2e-2 --check-sampling
+      run "$(basename "$f" .hwrec)-$tag" "$f" --device cuda --cuda "$variant,graphs=1" --tol 0 --rtol 2e-2 --check-sampling
     done
-    run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant" --tol 5e-2 \
+    run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant,graphs=1" --tol 5e-2 \
       --path-prefix "$ROOT=$PWD"
   done
   printf '%s\n' "${summary[@]}"
@@ -128,14 +131,22 @@ if section bench; then
   if [[ ! -f .device/data/olympiadbench/test.jsonl ]]; then
     summary+=("bench: no .device/data/olympiadbench (tools/device-kit.ts --data-dir DIR)"); status=1
   else
-    bench_run qwq-32b-c8 --model random:qwq-32b --limit 4 --methods hogwild:2,sequential --budgets 512:2048:512 \
-      --concurrency 8
-    # The first problem's runs again, one at a time: their wall time is what the cost model's solo time of
-    # the run above predicts (tools/solo-check.ts compares them).
-    bench_run qwq-32b-alone --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
-      --concurrency 1
-    bench_run qwq-32b-awq-c8 --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
-      --budgets 256:768:256 --concurrency 8
+    for name in ${BENCH_RUNS:-qwq-32b-c8 qwq-32b-alone qwq-32b-awq-c8}; do
+      case $name in
+        qwq-32b-c8)
+          bench_run "$name" --model random:qwq-32b --limit 4 --methods hogwild:2,sequential --budgets 512:2048:512 \
+            --concurrency 8 ;;
+        # The first problem's runs again, one at a time: their wall time is what the cost model's solo time of
+        # the run above predicts (`deno task solo-check` compares them).
+        qwq-32b-alone)
+          bench_run "$name" --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
+            --concurrency 1 ;;
+        qwq-32b-awq-c8)
+          bench_run "$name" --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
+            --budgets 256:768:256 --concurrency 8 ;;
+        *) summary+=("bench: unknown run \"$name\" in BENCH_RUNS"); status=1 ;;
+      esac
+    done
     tar -C "$B" -cJf "${BENCH_TAR:-$OUT/bench.tar.xz}" .
   fi
   printf '%s\n' "${summary[@]}"
@@ -145,7 +156,8 @@ fi
 if section perf; then
   for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
     echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
-    for setting in graphs=0 graphs=1 graphs=1,gemm=mma,pdl=1; do
+    # graphs=8 (the default): a shape is captured once it has held 8 passes; graphs=1: every shape is captured.
+    for setting in graphs=0 graphs=8 graphs=1 graphs=8,gemm=mma,pdl=1; do
       in_time "sequence, $setting" || continue
       echo "$setting: $("$R" "$f" --device cuda --cuda "$setting" --sequence 3 2>&1 | tail -1)"
     done
@@ -186,7 +198,7 @@ if section perf; then
       "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
         --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
         grep -E '^\||^model|error|^profile'
-    done <<<"${PERF_SETTINGS:-$'auto 1 auto 0 0\nmma 1 auto 0 1\nmma 0 auto 1 0'}"
+    done <<<"${PERF_SETTINGS:-$'auto 8 auto 0 0\nauto 0 auto 0 0\nauto 0 auto 1 0'}"
   done
 fi
 echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"

@@ -98,7 +98,11 @@ async function main() {
   });
 
   if (!values["no-deno"]) {
-    await once(join(out, "deno.xz"), Deno.version.deno, () => run("xz", ["-T0", "-6", "-c", Deno.execPath()], join(out, "deno.xz")));
+    await once(
+      join(out, "deno.xz"),
+      Deno.version.deno,
+      () => run("xz", ["-T0", "-6", "-c", Deno.execPath()], join(out, "deno.xz")),
+    );
   }
 
   const dataDir = values["data-dir"];
@@ -109,9 +113,9 @@ async function main() {
     }
   }
   console.log(
-    `device kit in ${out}: node-api/, node_modules.tar.xz${values["no-deno"] ? "" : `, deno.xz (Deno ${Deno.version.deno})`}${
-      dataDir === undefined ? " (no data: --data-dir DIR for the bench section)" : `, data/ (${DATA.join(", ")})`
-    }`,
+    `device kit in ${out}: node-api/, node_modules.tar.xz${
+      values["no-deno"] ? "" : `, deno.xz (Deno ${Deno.version.deno})`
+    }${dataDir === undefined ? " (no data: --data-dir DIR for the bench section)" : `, data/ (${DATA.join(", ")})`}`,
   );
 }
 

@@ -97,7 +97,8 @@ void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total
 struct DeviceOptions {
   std::string gemm = "auto";       // auto | own | cublas | mma (see Gemm::set_policy)
   std::string attention = "auto";  // auto: tensor cores for head_dim 64/128 | simple: the CUDA-core kernel everywhere
-  bool graphs = true;              // decode passes replay a captured CUDA graph
+  int graphs = 8;                  // decode passes replay a captured CUDA graph once their shape has held this
+                                   // many passes in a row (1: every shape is captured; 0: no graphs)
   bool pdl = false;                // programmatic dependent launch between a pass's kernels (sm_90)
   bool profile = false;            // device time per stage, printed to stderr when the model goes away
 };

@@ -1,4 +1,5 @@
 // Picks the device implementation for a model.
+#include <cstdlib>
 #include <set>
 
 #include "hogwild.h"
@@ -40,7 +41,11 @@ DeviceOptions parse_device_options(const std::string& text) {
       if (v != "auto" && v != "simple") throw Error("cuda option attention: expected auto or simple, got \"" + v + "\"");
       o.attention = v;
     } else if (k == "graphs") {
-      o.graphs = flag(k, v);
+      char* rest = nullptr;
+      const long n = std::strtol(v.c_str(), &rest, 10);
+      if (v.empty() || *rest != '\0' || n < 0 || n > 1000000)
+        throw Error("cuda option graphs: expected a count of passes ≥ 0 (0: no graphs), got \"" + v + "\"");
+      o.graphs = int(n);
     } else if (k == "pdl") {
       o.pdl = flag(k, v);
     } else if (k == "profile") {
@@ -54,7 +59,7 @@ DeviceOptions parse_device_options(const std::string& text) {
 }
 
 std::string format_device_options(const DeviceOptions& o) {
-  return "gemm=" + o.gemm + ",attention=" + o.attention + ",graphs=" + (o.graphs ? "1" : "0") + ",pdl=" +
+  return "gemm=" + o.gemm + ",attention=" + o.attention + ",graphs=" + std::to_string(o.graphs) + ",pdl=" +
          (o.pdl ? "1" : "0") + ",profile=" + (o.profile ? "1" : "0");
 }
 

@@ -61,15 +61,19 @@ Deno.test("a spec with a tensor the model does not use is refused, naming the te
 
 Deno.test("the CUDA options: one textual form, every option in the canonical text, a bad one named", async () => {
   const native = loadNative();
-  assert.equal(cudaOptionsText({ gemm: "mma", pdl: true, graphs: false }), "gemm=mma,pdl=1,graphs=0");
-  assert.equal(native.deviceOptions(""), "gemm=auto,attention=auto,graphs=1,pdl=0,profile=0");
-  assert.equal(native.deviceOptions("pdl=1,gemm=mma"), "gemm=mma,attention=auto,graphs=1,pdl=1,profile=0");
+  assert.equal(cudaOptionsText({ gemm: "mma", pdl: true, graphs: 0 }), "gemm=mma,pdl=1,graphs=0");
+  assert.equal(native.deviceOptions("graphs=1"), "gemm=auto,attention=auto,graphs=1,pdl=0,profile=0");
+  assert.equal(native.deviceOptions(""), "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0");
+  assert.equal(native.deviceOptions("pdl=1,gemm=mma"), "gemm=mma,attention=auto,graphs=8,pdl=1,profile=0");
   for (
     const [text, message] of [
       ["gemm=fast", /cuda option gemm: expected auto, own, cublas or mma, got "fast"/],
       ["attention=flash", /cuda option attention: expected auto or simple/],
       ["pdl=yes", /cuda option pdl: expected 0 or 1, got "yes"/],
       ["graphs", /cuda option "graphs": expected KEY=VALUE/],
+      ["graphs=-1", /cuda option graphs: expected a count of passes ≥ 0 \(0: no graphs\), got "-1"/],
+      ["graphs=yes", /cuda option graphs: expected a count of passes/],
+      ["graphs=", /cuda option graphs: expected a count of passes/],
       ["speed=1", /cuda option "speed": unknown/],
     ] as const
   ) {
