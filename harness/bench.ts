@@ -4,8 +4,8 @@
  * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
@@ -20,7 +20,8 @@ import { RunSource } from "./viewer/runs.ts";
 import { type LiveEvent, serveViewer } from "./viewer/server.ts";
 import type { Problem } from "../tasks/problem.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
-import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec, resumeKey } from "./bench_spec.ts";
+import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.ts";
+import { runKey } from "./run_key.ts";
 import {
   curves,
   curvesCsv,
@@ -75,27 +76,6 @@ function modelInfo(source: string, engine: Engine) {
   };
 }
 
-/**
- * What identifies a model's weights cheaply, for resuming: each weight file's name, size and a hash of its
- * first and last MiB (a retrained or replaced checkpoint differs there; a 60 GB one is not read whole).
- */
-export function weightsFingerprint(source: string): string {
-  if (!existsSync(source)) return source; // random:SHAPE, made from its name
-  const hash = createHash("sha256");
-  for (const f of readdirSync(source).filter((f) => /\.(safetensors|gguf|bin)$/.test(f)).sort()) {
-    const path = join(source, f), size = statSync(path).size, fd = openSync(path, "r");
-    try {
-      const head = new Uint8Array(Math.min(size, 2 ** 20)), tail = new Uint8Array(Math.min(size, 2 ** 20));
-      readSync(fd, head, 0, head.length, 0);
-      readSync(fd, tail, 0, tail.length, size - tail.length);
-      hash.update(`${f}\t${size}\n`).update(head).update(tail);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return hash.digest("hex");
-}
-
 function machine(device: string) {
   const cuda = device === "cuda" ? loadNative().cudaInfo() : undefined;
   return {
@@ -142,7 +122,7 @@ async function main() {
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
-  const jobs = await loadJobs(spec); // bad task options fail before the model loads
+  const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
   const source = await modelFolder(spec.model);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   for (const [key, file] of [["collabTemplate", "collab.txt"], ["plainTemplate", "plain.txt"]] as const) {
@@ -152,8 +132,19 @@ async function main() {
   const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
-  // the weights are part of what a run is: records of other weights are never resumed into it
-  const dir = RunDir.open(out, { ...resumeKey(spec), weights: weightsFingerprint(source) }, {
+  const key = runKey({
+    spec,
+    source,
+    problems,
+    prompts: {
+      collab: loadTemplate("collab", spec.collabTemplate),
+      plain: loadTemplate("plain", spec.plainTemplate),
+      protocol,
+      sot,
+    },
+    weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
+  });
+  const dir = RunDir.open(out, key, {
     spec_full: spec,
     model: modelInfo(source, engine),
     versions: { deno: Deno.version.deno, project: git("rev-parse", "HEAD") ?? "unknown", grader: GRADER_VERSION },
@@ -292,9 +283,9 @@ function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec)
 
 const keyOf = (j: Job) => recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
 
-/** Every problem × method × seed of the spec's tasks (this shard's problems only). */
-async function loadJobs(spec: BenchSpec): Promise<Job[]> {
-  const jobs: Job[] = [];
+/** Every problem × method × seed of the spec's tasks (this shard's problems only), and every problem loaded. */
+async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems: Problem[] }> {
+  const jobs: Job[] = [], all: Problem[] = [];
   for (const id of spec.tasks) {
     const loaded = await loadTask(id, {
       data: spec.data,
@@ -306,6 +297,7 @@ async function loadJobs(spec: BenchSpec): Promise<Job[]> {
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
     });
     if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
+    all.push(...loaded.problems);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {
       for (const method of spec.methods) {
@@ -315,7 +307,7 @@ async function loadJobs(spec: BenchSpec): Promise<Job[]> {
       }
     }
   }
-  return jobs;
+  return { jobs, problems: all };
 }
 
 type MakeSolver<J = Job> = (cache: KVCache, job: J) => Solver;

@@ -245,9 +245,3 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     sotPrompts: f["sot-prompts"],
   };
 }
-
-/** What must match for a run folder to be resumed (everything that changes results; not how many runs share passes, the cache's size or the viewer). */
-export function resumeKey(s: BenchSpec): Record<string, unknown> {
-  const { concurrency: _c, kvTokens: _k, view: _v, ...rest } = s;
-  return JSON.parse(JSON.stringify(rest));
-}

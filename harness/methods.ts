@@ -9,6 +9,7 @@ import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import {
   DEFAULT_NAMES,
+  fillTemplate,
   loadProtocol,
   loadSot,
   loadTemplate,
@@ -148,7 +149,7 @@ export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
     marker: tok.encode(p.marker),
     finisherSuffix: tok.encode(p.finisherSuffix),
     redundancyCheck: tok.encode(p.redundancyCheck),
-    stepPrefix: (name, step) => tok.encode(p.stepPrefix.replaceAll("{name}", name).replaceAll("{step}", String(step))),
+    stepPrefix: (name, step) => tok.encode(fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}")),
   };
 }
 
@@ -172,18 +173,17 @@ export function newSolver(cache: KVCache, method: Method, problem: string, seed:
 export function sotSpec(method: Method, problem: string, seed: number, ctx: RunContext): SotSpec {
   const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
   const protocol = ctx.protocol ?? loadProtocol();
-  const fill = (text: string, vars: Record<string, string>) =>
-    Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{{${k}}}`, v), text);
   const outlineStartIds = tok.encode(t.outlineStart);
   const sampling = runSampling(ctx);
   return {
-    outlinePrompt: [...promptIds(tok, fill(t.outline, { problem })), ...outlineStartIds],
+    outlinePrompt: [...promptIds(tok, fillTemplate(t.outline, { problem })), ...outlineStartIds],
     outlineStart: t.outlineStart,
     outlineStartIds,
-    pointPrompt: (outline, k, point) => promptIds(tok, fill(t.point, { problem, outline, k: String(k), point })),
+    pointPrompt: (outline, k, point) =>
+      promptIds(tok, fillTemplate(t.point, { problem, outline, k: String(k), point })),
     mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
     resume: tok.encode(t.resume),
-    pointHeader: (k, point) => tok.encode(fill(t.pointHeader, { k: String(k), point })),
+    pointHeader: (k, point) => tok.encode(fillTemplate(t.pointHeader, { k: String(k), point })),
     join: tok.encode(t.join),
     threadsPerPass: method.sot!.threadsPerPass,
     outlineTokens: t.outlineTokens,

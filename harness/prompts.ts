@@ -110,11 +110,34 @@ export function joinNames(names: readonly string[]): string {
   return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
+/**
+ * The version of how prompts are made from their texts, in every run folder's key: bump it when a change of
+ * fillTemplate or promptIds changes what a model is given, so that no folder resumes across it. 2: values
+ * inserted verbatim (1 read `$` patterns in problems).
+ */
+export const PROMPT_FORMAT = "hogwild-prompts/2";
+
+/**
+ * `template` with each placeholder of `vars` (`{{key}}`, or with other delimiters) replaced in one pass: a
+ * value goes in as it is, never read as a replacement pattern (`$$`, `$&`, `` $` `` as String.replace reads
+ * them) and never scanned for placeholders again, so a problem holding `$$x$$` or `{{outline}}` reaches the
+ * model byte for byte. The one place any prompt text is filled in.
+ */
+export function fillTemplate(
+  template: string,
+  vars: Readonly<Record<string, string>>,
+  open = "{{",
+  close = "}}",
+): string {
+  const keys = Object.keys(vars);
+  if (keys.length === 0) return template;
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`${esc(open)}(${keys.map(esc).join("|")})${esc(close)}`, "g");
+  return template.replace(re, (_, key: string) => vars[key]);
+}
+
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
-  return template.replaceAll("{{count}}", String(names.length)).replaceAll("{{names}}", joinNames(names)).replaceAll(
-    "{{problem}}",
-    problem,
-  );
+  return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });
 }
 
 /**

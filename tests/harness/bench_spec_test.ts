@@ -1,6 +1,7 @@
 /** The benchmark's flags: defaults, budgets, shards (Slurm arrays too), and the resume key. */
 import assert from "node:assert/strict";
-import { parseBenchSpec, parseBudgets, resumeKey } from "../../harness/bench_spec.ts";
+import { parseBenchSpec, parseBudgets } from "../../harness/bench_spec.ts";
+import { flagsKey } from "../../harness/run_key.ts";
 
 Deno.test("budgets: ranges and lists", () => {
   assert.deepEqual(parseBudgets("256:1024:256"), [256, 512, 768, 1024]);
@@ -19,8 +20,8 @@ Deno.test("the embedded default, and a spec's resume key ignores concurrency onl
   assert.deepEqual(d.methods, ["hogwild:2", "hogwild:4", "sequential", "sequential-no-early-stop", "sc:2"]);
   assert.equal(d.device, "cpu");
   const e = parseBenchSpec(["--concurrency", "9"])!;
-  assert.deepEqual(resumeKey(d), resumeKey(e));
-  assert.notDeepEqual(resumeKey(d), resumeKey(parseBenchSpec(["--seeds", "2"])!));
+  assert.deepEqual(flagsKey(d), flagsKey(e));
+  assert.notDeepEqual(flagsKey(d), flagsKey(parseBenchSpec(["--seeds", "2"])!));
   assert.equal(parseBenchSpec(["--help"]), null);
 });
 

@@ -4,9 +4,9 @@
  * run's); a changed spec or changed weights are refused; shards merge; and a CI regression against a committed expected result.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench_spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
 import { randInt, Rng, runCli } from "../helpers.ts";
@@ -198,6 +198,25 @@ Deno.test("a run folder of other weights is refused: retrained weights are never
   const r = await runBench(...args, "--out", out);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /holds a run with another spec \(weights: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
+});
+
+Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is refused by name, a moved folder resumes", async () => {
+  const model = join(tmp(), "model"), out = join(tmp(), "prompt");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const args = ["--model", model, "--task", "chains", "--count", "2", "--methods", "hogwild:2", "--budgets", "8"];
+  assert.equal((await runBench(...args, "--out", out)).code, 0);
+  const moved = out + "-moved";
+  renameSync(out, moved);
+  const again = await runBench(...args, "--out", join(moved, "..", basename(moved)));
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 already there, 0 to run/);
+  writeFileSync(
+    join(model, "prompts", "collab.txt"),
+    readFileSync(join(model, "prompts", "collab.txt"), "utf8") + "\n",
+  );
+  const r = await runBench(...args, "--out", moved);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(prompt collab: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
 });
 
 Deno.test("shards run apart and merge into the whole; a missing shard is refused", async () => {

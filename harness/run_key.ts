@@ -1,0 +1,142 @@
+/**
+ * A run folder is one experiment. Its key (run.json's "spec") holds everything that can change a record, by
+ * content, so that a resume never mixes records of two experiments: the flags that change generation or
+ * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
+ * from), the weights' full hash, the hash of every other file of the model folder (config, generation config,
+ * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
+ * format and the grader. RunDir.open refuses a folder whose key differs, naming each field.
+ */
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Problem } from "../tasks/problem.ts";
+import { GRADER_VERSION } from "../tasks/grader.ts";
+import type { BenchSpec } from "./bench_spec.ts";
+import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";
+
+export interface KeyInputs {
+  spec: BenchSpec;
+  /** the model folder, or random:SHAPE */
+  source: string;
+  /** every problem of the spec's tasks as loaded, all shards' (so that shards share one key) */
+  problems: readonly Problem[];
+  /** the texts the runs are given */
+  prompts: { collab: string; plain: string; protocol: Protocol; sot: SotTexts };
+  /** where the weights' hashes are kept between runs (keyed by path, size and mtime); none: hashed each time */
+  weightsCache?: string;
+}
+
+/** The flags that do not change a record, and those whose content the key holds instead of their path. */
+const NOT_KEYED = [
+  "out",
+  "concurrency",
+  "kvTokens",
+  "view",
+  "collabTemplate",
+  "plainTemplate",
+  "protocol",
+  "sotPrompts",
+  "data",
+  "dataDir",
+  "hub",
+] as const;
+
+/** The spec's flags as the key holds them. */
+export function flagsKey(spec: BenchSpec): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...spec };
+  for (const k of NOT_KEYED) delete rest[k];
+  return JSON.parse(JSON.stringify(rest));
+}
+
+const sha256 = (x: string | Uint8Array) => createHash("sha256").update(x).digest("hex");
+const WEIGHTS = /\.(safetensors|gguf|bin|pt|pth)$/;
+/** Files of a model folder that are read by nobody: documentation and pictures. */
+const UNREAD = /\.(md|png|jpe?g|svg|gif)$|^\.git/;
+
+export function runKey(i: KeyInputs): Record<string, unknown> {
+  const modelFiles: Record<string, string> = {};
+  if (existsSync(i.source)) {
+    for (const f of readdirSync(i.source).sort()) {
+      const path = join(i.source, f);
+      if (WEIGHTS.test(f) || UNREAD.test(f) || !statSync(path).isFile()) continue;
+      modelFiles[`model file ${f}`] = sha256(readFileSync(path));
+    }
+  }
+  const data = createHash("sha256");
+  for (const p of i.problems) data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading]) + "\n");
+  return {
+    ...flagsKey(i.spec),
+    weights: weightsHash(i.source, i.weightsCache),
+    ...modelFiles,
+    "prompt collab": sha256(i.prompts.collab),
+    "prompt plain": sha256(i.prompts.plain),
+    "prompt protocol": sha256(JSON.stringify(i.prompts.protocol)),
+    "prompt sot": sha256(JSON.stringify(i.prompts.sot)),
+    prompt_format: PROMPT_FORMAT,
+    data: data.digest("hex"),
+    grader: GRADER_VERSION,
+  };
+}
+
+interface CachedHash {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+/**
+ * The full SHA-256 of every weights file of a model folder, in name order (random:SHAPE: its name, the
+ * weights being made from it). A file's hash is kept in `cacheFile` against its size and mtime, so 65 GB are
+ * read once, not at every resume.
+ */
+export function weightsHash(source: string, cacheFile?: string): string {
+  if (!existsSync(source)) return source;
+  let cache: Record<string, CachedHash> = {};
+  try {
+    if (cacheFile && existsSync(cacheFile)) cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+  } catch {
+    cache = {}; // a damaged cache is only a cache
+  }
+  let changed = false;
+  const all = createHash("sha256");
+  for (const f of readdirSync(source).filter((f) => WEIGHTS.test(f)).sort()) {
+    const path = resolve(source, f), st = statSync(path);
+    let hit = cache[path];
+    if (!hit || hit.size !== st.size || hit.mtimeMs !== st.mtimeMs) {
+      hit = { size: st.size, mtimeMs: st.mtimeMs, sha256: hashFile(path) };
+      cache[path] = hit;
+      changed = true;
+    }
+    all.update(`${f}\t${st.size}\t${hit.sha256}\n`);
+  }
+  if (changed && cacheFile) {
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      writeFileSync(cacheFile + ".tmp", JSON.stringify(cache));
+      Deno.renameSync(cacheFile + ".tmp", cacheFile);
+    } catch {
+      // an unwritable cache costs a re-read next time, nothing else
+    }
+  }
+  return all.digest("hex");
+}
+
+function hashFile(path: string): string {
+  const h = createHash("sha256"), buf = new Uint8Array(16 << 20), fd = openSync(path, "r");
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
