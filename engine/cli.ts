@@ -9,7 +9,7 @@
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
 import { writeFileSync } from "node:fs";
-import { check, parseFlags, runMain } from "./errors.ts";
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "./errors.ts";
 import { readJson } from "./config.ts";
 import { modelFolder } from "./hub.ts";
 import { type Device, Engine } from "./model.ts";
@@ -62,12 +62,7 @@ function parseIds(v: string, flag: string): number[] {
 
 function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  check(
-    v.trim() !== "" && Number.isFinite(n) && (!integer || Number.isInteger(n)),
-    `--${flag}: expected ${integer ? "an integer" : "a number"}, got "${v}"`,
-  );
-  return n;
+  return integer ? parseInteger(v, `--${flag}`) : parseDecimal(v, `--${flag}`);
 }
 
 function checkIds(ids: number[], vocab: number, flag: string) {

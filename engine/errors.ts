@@ -16,6 +16,26 @@ export function check(ok: unknown, message: string): asserts ok {
 }
 
 /**
+ * The one reader of an integer typed on a command line or in an environment variable: decimal digits without
+ * sign, blanks or leading zeros ("0x10", "1e1", "+2", " 2", "2.0", "02" are refused), within [min, max] and
+ * never past 2^53, so that what is stored and used is what was typed (and prints back the same). `what`
+ * names the flag.
+ */
+export function parseInteger(text: string, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+  const range = max >= Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in ${min}..${max}`;
+  check(Number.isSafeInteger(n) && n >= min && n <= max, `${what}: expected ${range}, got "${text}"`);
+  return n;
+}
+
+/** The same for a real number: digits with one optional fraction ("0.7", "12"), no exponent or sign, ≥ 0. */
+export function parseDecimal(text: string, what: string): number {
+  const n = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  check(Number.isFinite(n), `${what}: expected a number ≥ 0 in decimal digits (e.g. 0.7), got "${text}"`);
+  return n;
+}
+
+/**
  * Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`.
  * `--help` prints `usage` and exits, unless the command takes `help` itself.
  */

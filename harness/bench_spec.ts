@@ -3,7 +3,7 @@
  * flags at all it is the embedded default: the project's demo model (engine/models/hogwild-demo) on the
  * chains task it was trained for, 100 problems of 4 parts, the main methods, small budgets, on the CPU.
  */
-import { check, InputError, parseFlags } from "../engine/errors.ts";
+import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
 import { METHOD_GRAMMAR, parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
@@ -119,49 +119,58 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function int(v: string | undefined, flag: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  check(v.trim() !== "" && Number.isInteger(n) && n >= min, `--${flag}: expected an integer ≥ ${min}, got "${v}"`);
-  return n;
+function int(v: string | undefined, flag: string, min = 1, max?: number): number | undefined {
+  return v === undefined ? undefined : parseInteger(v, `--${flag}`, min, max);
 }
 
 function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  check(v.trim() !== "" && Number.isFinite(n) && n >= 0, `--${flag}: expected a number ≥ 0, got "${v}"`);
-  return n;
+  return v === undefined ? undefined : parseDecimal(v, `--${flag}`);
 }
 
+/** Sampling seeds are 32-bit: a larger one would write the same text as another seed under another name. */
+const MAX_SEED = 2 ** 32 - 1;
+
 export function parseBudgets(v: string): number[] {
-  const range = /^(\d+):(\d+):(\d+)$/.exec(v);
+  const range = /^([^:]*):([^:]*):([^:]*)$/.exec(v);
   let list: number[];
   if (range) {
-    const [a, b, s] = range.slice(1).map(Number);
-    check(a > 0 && b >= a && s > 0, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0`);
+    const [a, b, s] = range.slice(1).map((x) => parseInteger(x, `--budgets ${v}`, 1));
+    check(b >= a, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0`);
     check((b - a) / s < 10000, `--budgets ${v}: more than 10000 checkpoints`);
     list = [];
     for (let x = a; x <= b; x += s) list.push(x);
   } else {
-    list = v.split(",").map((x) => Number(x.trim()));
-    check(
-      list.length > 0 && list.every((x) => Number.isInteger(x) && x > 0),
-      `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`,
-    );
+    check(!v.includes(":"), `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`);
+    list = v.split(",").map((x) => parseInteger(x, `--budgets: expected START:STOP:STEP or a list; in "${v}"`, 1));
   }
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
 function parseShard(v: string | undefined): BenchSpec["shard"] {
   const env = (k: string) => Deno.env.get(k);
+  let from = "--shard";
   if (v === undefined && env("SLURM_ARRAY_TASK_ID") !== undefined && env("SLURM_ARRAY_TASK_COUNT") !== undefined) {
-    const id = Number(env("SLURM_ARRAY_TASK_ID")) - Number(env("SLURM_ARRAY_TASK_MIN") ?? 0);
-    v = `${id}/${env("SLURM_ARRAY_TASK_COUNT")}`;
+    const slurm = (k: string) => parseInteger(env(k)!, k);
+    const step = env("SLURM_ARRAY_TASK_STEP");
+    check(
+      step === undefined || step === "1",
+      `SLURM_ARRAY_TASK_STEP=${step}: a stepped job array (--array=A-B:S) leaves shards out; use a step of 1 or --shard i/n`,
+    );
+    const min = env("SLURM_ARRAY_TASK_MIN") === undefined ? 0 : slurm("SLURM_ARRAY_TASK_MIN");
+    const id = slurm("SLURM_ARRAY_TASK_ID"), count = slurm("SLURM_ARRAY_TASK_COUNT");
+    check(
+      id >= min && id - min < count,
+      `SLURM_ARRAY_TASK_ID=${id}: outside the array (SLURM_ARRAY_TASK_MIN ${min}, SLURM_ARRAY_TASK_COUNT ${count})`,
+    );
+    v = `${id - min}/${count}`;
+    from = "the Slurm array's variables";
   }
   if (v === undefined) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(v);
-  check(m && Number(m[2]) >= 1 && Number(m[1]) < Number(m[2]), `--shard: expected i/n with 0 ≤ i < n, got "${v}"`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+  const m = /^([^/]*)\/([^/]*)$/.exec(v);
+  check(m, `${from}: expected i/n with 0 ≤ i < n, got "${v}"`);
+  const index = parseInteger(m[1], `${from} (i of i/n)`), count = parseInteger(m[2], `${from} (n of i/n)`, 1);
+  check(index < count, `${from}: expected i/n with 0 ≤ i < n, got "${v}"`);
+  return { index, count };
 }
 
 /** The spec from command-line flags; null when --help was asked for. */
@@ -179,7 +188,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   );
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
-  const seeds = (f.seeds ?? "1").split(",").map((s) => int(s.trim(), "seeds", 0)!);
+  const seeds = (f.seeds ?? "1").split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
   check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
   const device = f.device ?? "cpu";
   check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
@@ -224,7 +233,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     dataDir: f["data-dir"],
     hub: f.hub,
     skipBad: f["skip-bad"] ?? false,
-    finisherTokens: int(f["finisher-tokens"], "finisher-tokens"),
+    finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     sampling: sampled
       ? {

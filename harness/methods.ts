@@ -70,51 +70,73 @@ function baseline(id: string, workers: number, earlyStop: boolean, finisher: Fin
   };
 }
 
+/**
+ * A method by its id. Each method has one name: options in the grammar's order, each at most once, defaults
+ * left out (`hogwild:2`, not `hogwild:2:combined`), counts in plain digits; any other spelling is refused with
+ * the one to use, so that a method cannot run twice under two names.
+ */
 export function parseMethod(id: string): Method {
+  const m = parseAnySpelling(id);
+  check(m.id === id, `method ${id}: write it as ${m.id} (each method has one name)`);
+  return m;
+}
+
+function parseAnySpelling(id: string): Method {
   const [name, n, ...opts] = id.split(":");
   const count = (what: string) => {
-    const k = Number(n);
+    const k = /^[1-9][0-9]?$/.test(n ?? "") ? Number(n) : NaN;
     check(
-      Number.isInteger(k) && k >= 1 && k <= DEFAULT_NAMES.length,
+      k >= 1 && k <= DEFAULT_NAMES.length,
       `method ${id}: ${what} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${name}:2)`,
     );
     return k;
   };
+  const once = (known: readonly string[]) => {
+    for (const o of opts) check(opts.indexOf(o) === opts.lastIndexOf(o), `method ${id}: option "${o}" given twice`);
+    for (const o of opts) check(known.includes(o), `method ${id}: unknown option "${o}"; options: ${known.join(", ")}`);
+    return known.filter((o) => opts.includes(o)); // the grammar's order
+  };
   if (name === "sequential" || name === "sequential-no-early-stop") {
     check(n === undefined, `method ${id}: sequential takes no options`);
     const early = name === "sequential";
-    return baseline(id, 1, early, early ? "reencode" : "none");
+    return baseline(name, 1, early, early ? "reencode" : "none");
   }
   if (name === "sc") {
-    for (const o of opts) check(o === "fork", `method ${id}: unknown option "${o}" (sc takes :fork)`);
-    return baseline(id, count("sc"), true, opts.includes("fork") ? "fork" : "reencode");
+    const k = count("sc"), fork = once(["fork"]).length > 0;
+    // One sample voted on by itself is sequential's run.
+    return baseline(
+      k === 1 && !fork ? "sequential" : `sc:${k}${fork ? ":fork" : ""}`,
+      k,
+      true,
+      fork ? "fork" : "reencode",
+    );
   }
   if (name === "sot") {
     check(opts.length === 0, `method ${id}: sot takes only a thread count (sot or sot:N)`);
     const threads = n === undefined ? 0 : count("sot");
-    return { ...baseline(id, Math.max(threads, 1), true, "reencode"), sot: { threadsPerPass: threads } };
+    return {
+      ...baseline(threads ? `sot:${threads}` : "sot", Math.max(threads, 1), true, "reencode"),
+      sot: { threadsPerPass: threads },
+    };
   }
   if (name === "hogwild") {
+    const workers = count("hogwild"), given = once([...SHARED_LAYOUTS, ...HOGWILD_FLAGS]);
+    const layouts = given.filter((o) => SHARED_LAYOUTS.includes(o));
+    check(layouts.length <= 1, `method ${id}: one layout at most (${layouts.join(", ")} given)`);
+    const layout = layouts[0] ?? "combined";
+    const flags = given.filter((o) => HOGWILD_FLAGS.includes(o));
     // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
     const m: Method = {
-      id,
-      workers: count("hogwild"),
-      layout: "combined",
-      reencodeSteps: false,
-      collab: true,
+      id: ["hogwild", String(workers), ...(layout === "combined" ? [] : [layout]), ...flags].join(":"),
+      workers,
+      layout,
+      reencodeSteps: flags.includes("reencode-steps"),
+      collab: !flags.includes("no-collab"),
       stopAtEos: false,
       forbidTokens: true,
       earlyStop: true,
-      finisher: "reencode",
+      finisher: flags.includes("fork") ? "fork" : "reencode",
     };
-    const known = [...SHARED_LAYOUTS, ...HOGWILD_FLAGS].join(", ");
-    for (const o of opts) {
-      if (SHARED_LAYOUTS.includes(o)) m.layout = o;
-      else if (o === "fork") m.finisher = "fork";
-      else if (o === "no-collab") m.collab = false;
-      else if (o === "reencode-steps") m.reencodeSteps = true;
-      else check(false, `method ${id}: unknown option "${o}"; options: ${known}`);
-    }
     check(
       !m.reencodeSteps || (m.collab && m.layout !== "contiguous"),
       `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`,

@@ -22,7 +22,7 @@
 import { writeFileSync } from "node:fs";
 import paper from "./reference/paper.json" with { type: "json" };
 import { Bench } from "tinybench";
-import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import type { ModelConfig } from "../engine/config.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
@@ -36,12 +36,9 @@ import { step, type StepModel } from "./schedule.ts";
 const OWN_TOKENS = 32;
 
 function list(v: string, flag: string): number[] {
-  const xs = v.split(",").map(Number);
-  check(
-    xs.length > 0 && xs.every((x) => Number.isInteger(x) && x > 0),
-    `--${flag}: expected comma-separated positive integers, got "${v}"`,
+  return v.split(",").map((x) =>
+    parseInteger(x, `--${flag}: expected comma-separated positive integers; in "${v}"`, 1)
   );
-  return xs;
 }
 
 const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1,…]

@@ -6,12 +6,14 @@
  *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
  * --steps counts forward passes.
  */
-import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
 import { runAll } from "./schedule.ts";
+
+const LAYOUTS = ["combined", "contiguous", "interleaved"];
 
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
 const RESET = "\x1b[0m";
@@ -36,24 +38,23 @@ async function main() {
   }, USAGE);
   check(f.model, "--model is required (a model folder or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
-  const num = (v: string, flag: string) => {
-    const n = Number(v);
-    check(Number.isFinite(n) && n >= 0, `--${flag}: expected a non-negative number, got "${v}"`);
-    return n;
-  };
-  const passes = num(f.steps, "steps");
-  check(Number.isInteger(passes) && passes > 0, `--steps: expected a positive integer`);
-  const method = parseMethod(`hogwild:${f.workers}:${f.layout}`);
+  const num = (v: string, flag: string) => parseDecimal(v, `--${flag}`);
+  const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);
+  const passes = int(f.steps, "steps", 1, 1 << 20);
+  check(LAYOUTS.includes(f.layout), `--layout: expected ${LAYOUTS.join(", ")}, got "${f.layout}"`);
+  const method = parseMethod(
+    `hogwild:${int(f.workers, "workers", 1, 12)}${f.layout === "combined" ? "" : `:${f.layout}`}`,
+  );
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const g = engine.generation;
   const temperature = f.temperature !== undefined ? num(f.temperature, "temperature") : g.doSample ? g.temperature : 0;
-  const spec = runSpec(method, f.prompt, num(f.seed, "seed"), {
+  const spec = runSpec(method, f.prompt, int(f.seed, "seed", 0, 2 ** 32 - 1), {
     tokenizer: engine.tokenizer,
     generation: g,
     budgets: [passes],
     finisherTokens: 16,
-    redundancyEvery: num(f["redundancy-every"], "redundancy-every"),
+    redundancyEvery: int(f["redundancy-every"], "redundancy-every"),
     sampling: {
       temperature,
       topK: g.topK,

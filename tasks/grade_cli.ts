@@ -7,7 +7,7 @@
  * gold may be a string or a list of accepted strings; other fields pass through.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { check, InputError, oneLine, parseFlags, runMain } from "../engine/errors.ts";
+import { check, InputError, oneLine, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { GradePool } from "./grade_pool.ts";
 
 const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|lenient]
@@ -56,8 +56,7 @@ async function main() {
     out: { type: "string" },
     "timeout-ms": { type: "string", default: "10000" },
   }, USAGE);
-  const timeoutMs = Number(f["timeout-ms"]);
-  check(Number.isInteger(timeoutMs) && timeoutMs > 0, `--timeout-ms: expected a positive integer`);
+  const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1);
   check(
     f.mode === undefined || f.mode === "strict" || f.mode === "lenient",
     `--mode: expected strict or lenient, got "${f.mode}"`,

@@ -7,7 +7,7 @@
  * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}).
  */
 import { writeFileSync } from "node:fs";
-import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { loadTask, TASKS } from "./registry.ts";
 
 const USAGE = `usage: deno task tasks list
@@ -15,10 +15,7 @@ const USAGE = `usage: deno task tasks list
                             [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]`;
 
 function int(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  check(Number.isInteger(n) && n >= 0, `--${flag}: expected a non-negative integer, got "${v}"`);
-  return n;
+  return v === undefined ? undefined : parseInteger(v, `--${flag}`);
 }
 
 async function main() {

@@ -4,7 +4,7 @@
  * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { check } from "../../engine/errors.ts";
+import { check, parseInteger } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves } from "../curves.ts";
@@ -190,8 +190,7 @@ export function viewerAddress(
   host: string | undefined,
   flags = { port: "--port", host: "--host" },
 ): { port: number; hostname: string } {
-  const p = Number(port ?? 8470);
-  check(Number.isInteger(p) && p >= 0 && p <= 65535, `${flags.port}: expected a port number 0–65535, got "${port}"`);
+  const p = parseInteger(port ?? "8470", `${flags.port}: expected a port number`, 0, 65535);
   const hostname = host ?? "127.0.0.1";
   check(/^[\w.:-]+$/.test(hostname), `${flags.host}: expected an address, got "${host}"`);
   if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(hostname)) {

@@ -53,11 +53,87 @@ Deno.test("parseMethod refuses bad names and options, naming them", () => {
     ["hogwild:2:contiguous:reencode-steps", /reencode-steps needs a history/],
     ["hogwild:2:no-collab:reencode-steps", /reencode-steps needs a history/],
     ["sequential:2", /sequential takes no options/],
-    ["sc:2:interleaved", /unknown option "interleaved" \(sc takes :fork\)/],
+    ["sc:2:interleaved", /unknown option "interleaved"; options: fork/],
+    ["hogwild:2:combined", /write it as hogwild:2 \(each method has one name\)/],
+    ["hogwild:2:no-collab:fork", /write it as hogwild:2:fork:no-collab/],
+    ["hogwild:2:contiguous:interleaved", /one layout at most \(contiguous, interleaved given\)/],
+    ["hogwild:2:fork:fork", /option "fork" given twice/],
+    ["hogwild:2.0", /needs a worker count/],
+    ["hogwild:0x2", /needs a worker count/],
+    ["hogwild:+2", /needs a worker count/],
+    ["hogwild: 2", /needs a worker count/],
+    ["hogwild:02", /needs a worker count/],
+    ["sc:1", /write it as sequential/],
     ["sot:2:fork", /sot takes only a thread count/],
     ["beam:4", /unknown method "beam:4"; methods: hogwild:N\[/],
   ];
   for (const [id, message] of cases) assert.throws(() => parseMethod(id), message, id);
+});
+
+Deno.test("parseMethod on generated ids: whatever is accepted is its own one name, and every valid name is accepted", () => {
+  const pieces = [
+    "hogwild",
+    "sc",
+    "sot",
+    "sequential",
+    "sequential-no-early-stop",
+    ":",
+    "2",
+    "02",
+    "2.0",
+    " ",
+    "+",
+    "0x2",
+    "12",
+    "13",
+    "combined",
+    "contiguous",
+    "interleaved",
+    "fork",
+    "no-collab",
+    "reencode-steps",
+    "",
+  ];
+  let seed = 99;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const id = Array.from({ length: 1 + rand(7) }, () => pieces[rand(pieces.length)]).join("");
+    let m: Method | undefined;
+    try {
+      m = parseMethod(id);
+    } catch (e) {
+      assert.equal((e as Error).name, "InputError", `${id}: ${(e as Error).message}`);
+      continue;
+    }
+    accepted++;
+    assert.equal(m.id, id, "an accepted id prints back the same");
+  }
+  assert.ok(accepted > 50, `only ${accepted} generated ids were valid`);
+  // Every valid name, built from the grammar: accepted, and two names are never the same method.
+  const seen = new Map<string, string>();
+  const add = (id: string) => {
+    const m = parseMethod(id);
+    const { id: _, ...fields } = m, key = JSON.stringify(fields);
+    assert.ok(!seen.has(key), `${id} and ${seen.get(key)} are one method`);
+    seen.set(key, id);
+  };
+  for (let n = 1; n <= 12; n++) {
+    for (const layout of ["", ":contiguous", ":interleaved"]) {
+      for (const fork of ["", ":fork"]) {
+        for (const noCollab of ["", ":no-collab"]) {
+          for (const re of ["", ":reencode-steps"]) {
+            const id = `hogwild:${n}${layout}${fork}${noCollab}${re}`;
+            if (re && (noCollab || layout === ":contiguous")) assert.throws(() => parseMethod(id), /reencode-steps/);
+            else add(id);
+          }
+        }
+      }
+    }
+    if (n > 1) add(`sc:${n}`);
+    add(`sc:${n}:fork`), add(`sot:${n}`);
+  }
+  add("sot"), add("sequential"), add("sequential-no-early-stop");
 });
 
 Deno.test("what a run stops on: Hogwild! (with or without its text) never ends at EOS nor writes forbidden tokens; baselines may stop", () => {

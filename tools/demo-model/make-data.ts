@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KVCache } from "../../engine/cache.ts";
-import { check, parseFlags, runMain } from "../../engine/errors.ts";
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../../engine/errors.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { newSolver, parseMethod, type RunContext } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
@@ -165,11 +165,9 @@ async function main() {
   );
   const methods = f.methods?.split(",") ?? METHODS;
   for (const m of methods) parseMethod(m);
-  const slips = Number(f.slips);
-  check(slips >= 0 && slips < 1, `--slips: expected a share in [0, 1), got "${f.slips}"`);
-  const problems = Number(f.problems), seed = Number(f.seed);
-  check(Number.isInteger(problems) && problems > 0, `--problems: expected a positive integer, got "${f.problems}"`);
-  check(Number.isInteger(seed), `--seed: expected an integer, got "${f.seed}"`);
+  const slips = parseDecimal(f.slips, "--slips");
+  check(slips < 1, `--slips: expected a share in [0, 1), got "${f.slips}"`);
+  const problems = parseInteger(f.problems, "--problems", 1), seed = parseInteger(f.seed, "--seed");
   const tok = writeTokenizer();
   mkdirSync(dirname(f.out), { recursive: true });
   if (f.runs) {
@@ -181,7 +179,14 @@ async function main() {
     console.error(`make-data: ${runs.length} runs, ${tokens} tokens (${targets} to learn) → ${f.out}`);
     return;
   }
-  const ex = await examples(tok, problems, seed, Number(f["per-problem"] ?? Infinity), methods, slips);
+  const ex = await examples(
+    tok,
+    problems,
+    seed,
+    f["per-problem"] === undefined ? Infinity : parseInteger(f["per-problem"], "--per-problem", 1),
+    methods,
+    slips,
+  );
   writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);
   console.error(

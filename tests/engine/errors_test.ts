@@ -1,0 +1,116 @@
+/**
+ * engine/errors.ts's number readers, and every numeric flag of `deno task bench` through them, on generated
+ * strings: whatever is accepted is the value typed (it prints back the same), anything else is one InputError
+ * naming the flag.
+ */
+import assert from "node:assert/strict";
+import { parseDecimal, parseInteger } from "../../engine/errors.ts";
+import { type BenchSpec, parseBenchSpec } from "../../harness/bench_spec.ts";
+
+const PIECES = [
+  "0",
+  "1",
+  "2",
+  "7",
+  "9",
+  "00",
+  ".",
+  "5",
+  "e",
+  "E",
+  "x",
+  "+",
+  "-",
+  " ",
+  ",",
+  ":",
+  "/",
+  "Infinity",
+  "NaN",
+  "_",
+  "1e1",
+  "0x10",
+  "99999999999999999999",
+  "٣",
+  "\t",
+];
+
+function randomStrings(n: number, seed: number): string[] {
+  const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+  return Array.from(
+    { length: n },
+    () => Array.from({ length: 1 + rand(4) }, () => PIECES[rand(PIECES.length)]).join(""),
+  );
+}
+
+function accepts<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    assert.equal((e as Error).name, "InputError", (e as Error).message);
+    return undefined;
+  }
+}
+
+Deno.test("parseInteger and parseDecimal on generated strings: an accepted one is the value typed", () => {
+  let ints = 0, decimals = 0;
+  for (const s of randomStrings(20000, 5)) {
+    const n = accepts(() => parseInteger(s, "--n", 0, 10 ** 12));
+    if (n !== undefined) {
+      ints++;
+      assert.equal(String(n), s);
+      assert.ok(n <= 10 ** 12);
+    }
+    const d = accepts(() => parseDecimal(s, "--x"));
+    if (d !== undefined) {
+      decimals++;
+      assert.match(s, /^\d+(\.\d+)?$/);
+      assert.equal(d, Number(s));
+    }
+  }
+  assert.ok(ints > 100 && decimals > ints, `${ints} integers, ${decimals} decimals accepted`);
+  for (const bad of ["0x10", "1e1", "+2", " 2", "2 ", "2.0", "02", "", "-1", "Infinity", "9007199254740993"]) {
+    assert.throws(() => parseInteger(bad, "--n"), /^InputError: --n: expected an integer ≥ 0, got/, bad);
+  }
+  assert.throws(() => parseInteger("5", "--n", 0, 4), /--n: expected an integer in 0\.\.4, got "5"/);
+  for (const bad of ["1e-40", ".5", "5.", "-0.5", "0x1", "1,5", ""]) {
+    assert.throws(() => parseDecimal(bad, "--x"), /--x/);
+  }
+});
+
+Deno.test("every numeric flag of bench: accepted values are stored as typed; seeds stay 32-bit", () => {
+  const flags: [string, (s: BenchSpec) => unknown][] = [
+    ["--seeds", (s) => s.seeds[0]],
+    ["--limit", (s) => s.limit],
+    ["--concurrency", (s) => s.concurrency],
+    ["--kv-tokens", (s) => s.kvTokens],
+    ["--finisher-tokens", (s) => s.finisherTokens],
+    ["--redundancy-every", (s) => s.redundancyEvery],
+    ["--top-k", (s) => s.sampling?.topK],
+    ["--parts", (s) => s.synthetic.parts],
+    ["--digits", (s) => s.synthetic.digits],
+    ["--count", (s) => s.synthetic.count],
+    ["--budgets", (s) => s.budgets[0]],
+    ["--temperature", (s) => s.sampling?.temperature],
+    ["--top-p", (s) => s.sampling?.topP],
+    ["--min-p", (s) => s.sampling?.minP],
+  ];
+  let accepted = 0;
+  for (const [flag, value] of flags) {
+    for (const text of randomStrings(400, flag.length)) {
+      const spec = accepts(() => parseBenchSpec([flag, text]));
+      if (!spec) continue;
+      accepted++;
+      assert.equal(Number(value(spec)), Number(text), `${flag} ${text}`);
+      if (!["--temperature", "--top-p", "--min-p"].includes(flag)) {
+        assert.equal(String(value(spec)), text, `${flag} ${text}`);
+      }
+    }
+  }
+  assert.ok(accepted > 200, `${accepted} accepted`);
+  assert.equal(parseBenchSpec(["--seeds", "4294967295"])!.seeds[0], 4294967295);
+  assert.throws(() => parseBenchSpec(["--seeds", "4294967296"]), /--seeds: expected an integer in 0\.\.4294967295/);
+  assert.throws(() => parseBenchSpec(["--budgets", "0x10,1e1"]), /--budgets/);
+  assert.deepEqual(parseBenchSpec(["--budgets", "16,10"])!.budgets, [10, 16]);
+  assert.throws(() => parseBenchSpec(["--shard", "1/02"]), /--shard \(n of i\/n\): expected an integer ≥ 1, got "02"/);
+});
