@@ -8,7 +8,7 @@
  *
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
-import { writeFileSync } from "node:fs";
+import { replaceFile } from "./files.ts";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "./errors.ts";
 import { readJson } from "./config.ts";
 import { modelFolder } from "./hub.ts";
@@ -94,7 +94,7 @@ function scriptCommand(engine: Engine, f: Flags): unknown {
   const cache = engine.newCache({ tokens: scriptTokens(script) + 16 * blocks });
   const recorder = f.record ? engine.record(cache) : undefined;
   const logits = runScript(engine, cache, script, { keyRotation: f["key-rotation"] });
-  if (recorder) writeFileSync(f.record!, recorder.bytes());
+  if (recorder) replaceFile(f.record!, recorder.bytes());
   return {
     passes: logits.map((rows) => ({
       rows: rows.map((l) => {
@@ -173,7 +173,7 @@ async function main() {
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   const json = JSON.stringify(commands[command](engine, f));
-  if (f.out) writeFileSync(f.out, json + "\n");
+  if (f.out) replaceFile(f.out, json + "\n");
   else console.log(json);
 }
 

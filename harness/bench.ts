@@ -3,8 +3,9 @@
  * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
  * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
  */
+import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -114,8 +115,9 @@ function progress(total: number) {
   };
 }
 
-async function main() {
-  const spec = parseBenchSpec(Deno.args);
+/** `deno task bench` with these flags (the command line's, for the command). */
+export async function bench(args: string[]): Promise<void> {
+  const spec = parseBenchSpec(args);
   if (!spec) return console.log(HELP);
   const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
@@ -231,6 +233,7 @@ async function execute(o: {
   };
   Deno.addSignalListener("SIGINT", interrupted);
   const writes: Promise<void>[] = [];
+  let lost: unknown;
   try {
     await runJobs(engine, cache, pending, {
       concurrency: o.concurrency,
@@ -242,20 +245,27 @@ async function execute(o: {
           grade(job, run, pool).then(([record, trace]) => {
             dir.append(record, trace);
             finished++, written++;
+          }).catch((e) => {
+            lost ??= e;
+            throw e;
           }),
         );
       },
       onPass: (info) => {
+        if (lost) throw lost; // a record that cannot be written (a full disk): no more work
         log.add(info);
         live?.tick();
         bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
       },
     });
-    await Promise.all(writes);
   } finally {
+    // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+    Deno.removeSignalListener("SIGINT", interrupted);
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const before = (dir.meta().invocations ?? []) as Invocation[];
     dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
   }
@@ -479,7 +489,7 @@ export async function report(
   meta: Record<string, unknown> = {},
 ): Promise<void> {
   const points = curves(records);
-  writeFileSync(join(out, "curves.csv"), curvesCsv(points));
+  replaceFile(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
   const files = points.length ? await writePlots(out, points, title) : [];
   const budgets = summaryBudgets(spec.budgets);
@@ -512,7 +522,7 @@ export async function report(
     passesToTable(points),
     forkAgreementText(forkAgreement(records)),
   ].join("\n");
-  writeFileSync(join(out, "summary.md"), summary + "\n");
+  replaceFile(join(out, "summary.md"), summary + "\n");
   console.error(
     `bench: wrote ${
       [
@@ -531,4 +541,4 @@ export async function report(
   }
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runMain(() => bench(Deno.args));

@@ -134,8 +134,14 @@ export function parseBudgets(v: string): number[] {
   const range = /^([^:]*):([^:]*):([^:]*)$/.exec(v);
   let list: number[];
   if (range) {
-    const [a, b, s] = range.slice(1).map((x) => parseInteger(x, `--budgets ${v}`, 1));
-    check(b >= a, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0`);
+    const [a, b, s] = range.slice(1).map((x) => {
+      try {
+        return parseInteger(x, "--budgets", 1);
+      } catch {
+        return NaN;
+      }
+    });
+    check(s > 0 && b >= a, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0 (integers)`);
     check((b - a) / s < 10000, `--budgets ${v}: more than 10000 checkpoints`);
     list = [];
     for (let x = a; x <= b; x += s) list.push(x);

@@ -2,7 +2,8 @@
  * deno task merge SHARD_DIR… --out DIR: the shards of one run (--shard i/n) into one run folder. Refused
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { replaceFile } from "../engine/files.ts";
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
@@ -45,6 +46,14 @@ async function main() {
   const doubled = [...keys].filter(([, n]) => n > 1).map(([k]) => k);
   check(doubled.length === 0, `records present twice: ${doubled.slice(0, 3).join("; ").replaceAll("\t", " / ")}`);
   const planned = runs.flatMap(({ run }) => run.planned);
+  const plannedSet = new Set(planned);
+  const unplanned = records.find((r) => !plannedSet.has(recordKey(r)));
+  check(
+    !unplanned,
+    `a record no shard planned: ${
+      unplanned && recordKey(unplanned).replaceAll("\t", " / ")
+    } (a shard's records.jsonl was changed?)`,
+  );
   const missing = planned.filter((k) => !keys.has(k));
   check(
     missing.length === 0,
@@ -52,20 +61,28 @@ async function main() {
       missing[0]?.replaceAll("\t", " / ")
     }`,
   );
-  checkRunFolder(f.out);
-  check(!existsSync(join(f.out, "records.jsonl")), `${f.out} already holds records`);
+  check(
+    !existsSync(f.out) || (statSync(f.out).isDirectory() && readdirSync(f.out).length === 0),
+    `--out ${f.out}: exists and is not an empty folder; merge writes a new run folder`,
+  );
+  // Written whole into a folder beside it, then renamed: a kill leaves no half-merged run.
+  const partial = `${f.out}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  checkRunFolder(partial, "--out");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
-  writeFileSync(
-    join(f.out, "run.json"),
+  replaceFile(
+    join(partial, "run.json"),
     JSON.stringify({ spec: first, spec_full: spec, merged_from: dirs, planned }, null, 1) + "\n",
   );
-  writeFileSync(join(f.out, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
-  writeFileSync(
-    join(f.out, "traces.jsonl"),
+  replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+  replaceFile(
+    join(partial, "traces.jsonl"),
     dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""),
   );
   // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
-  await report(f.out, spec, records, { invocations: runs.flatMap(({ run }) => run.invocations ?? []) });
+  await report(partial, spec, records, { invocations: runs.flatMap(({ run }) => run.invocations ?? []) });
+  if (existsSync(f.out)) rmdirSync(f.out);
+  renameSync(partial, f.out);
   console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out}`);
 }
 

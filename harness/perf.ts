@@ -19,7 +19,7 @@
  *
  * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
-import { writeFileSync } from "node:fs";
+import { replaceFile } from "../engine/files.ts";
 import paper from "./reference/paper.json" with { type: "json" };
 import { Bench } from "tinybench";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
@@ -66,7 +66,7 @@ async function main() {
   const report: Record<string, unknown> = {};
   if (!values["skip-engine"]) report.engine = await enginePerf(values, workers, contexts);
   if (!values["skip-harness"]) report.harness = await harnessPerf(workers);
-  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 1));
+  if (values.json) replaceFile(values.json, JSON.stringify(report, null, 1));
 }
 
 /**

@@ -2,10 +2,10 @@
  * The charts of harness/charts.ts as files: SVG through vega, PNG through resvg with the system's DejaVu fonts
  * (without fonts resvg drops every text silently).
  */
+import { replaceFile } from "../engine/files.ts";
 import * as vl from "vega-lite";
 import * as vega from "vega";
 import { Resvg } from "@resvg/resvg-js";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartSpecs, type ReferencePoint } from "./charts.ts";
 import type { CurvePoint } from "./curves.ts";
@@ -15,13 +15,13 @@ export type { ReferencePoint };
 async function render(spec: unknown, file: string) {
   const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
   const svg = await view.toSVG();
-  writeFileSync(`${file}.svg`, svg);
+  replaceFile(`${file}.svg`, svg);
   const png = new Resvg(svg, {
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
     background: "white",
     fitTo: { mode: "zoom", value: 2 },
   }).render().asPng();
-  writeFileSync(`${file}.png`, png);
+  replaceFile(`${file}.png`, png);
 }
 
 /** Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given). */

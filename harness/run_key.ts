@@ -6,18 +6,9 @@
  * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
  * format and the grader. RunDir.open refuses a folder whose key differs, naming each field.
  */
+import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Problem } from "../tasks/problem.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
@@ -122,8 +113,7 @@ export function weightsHash(source: string, cacheFile?: string): string {
   if (changed && cacheFile) {
     try {
       mkdirSync(dirname(cacheFile), { recursive: true });
-      writeFileSync(cacheFile + ".tmp", JSON.stringify(cache));
-      Deno.renameSync(cacheFile + ".tmp", cacheFile);
+      replaceFile(cacheFile, JSON.stringify(cache));
     } catch {
       // an unwritable cache costs a re-read next time, nothing else
     }

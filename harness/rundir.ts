@@ -4,20 +4,10 @@
  * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
-import {
-  accessSync,
-  appendFileSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../engine/errors.ts";
+import { appendLines, replaceFile } from "../engine/files.ts";
 import type { Checkpoint } from "./solver.ts";
 
 /** A run's checkpoint with its grade. */
@@ -74,12 +64,11 @@ export function recordKey(r: { task: string; problem_id: string; method: string;
  */
 export function readLines<T>(file: string, repair = true): T[] {
   if (!existsSync(file)) return [];
-  let text = readFileSync(file, "utf8");
-  if (text.length && !text.endsWith("\n")) {
-    const keep = text.lastIndexOf("\n") + 1;
-    if (repair) truncateSync(file, new TextEncoder().encode(text.slice(0, keep)).length);
-    text = text.slice(0, keep);
-  }
+  const raw = readFileSync(file);
+  // Cut at the last newline byte (not at a length of decoded text: bytes that are not UTF-8 decode longer).
+  const keep = raw.lastIndexOf(0x0a) + 1;
+  if (keep < raw.length && repair) truncateSync(file, keep);
+  const text = new TextDecoder().decode(raw.subarray(0, keep));
   return text.split("\n").filter((l) => l !== "").map((l, i) => {
     let v: unknown;
     try {
@@ -157,12 +146,12 @@ export class RunDir {
         `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
       );
     } else {
-      // Atomically: a kill leaves no run.json or a whole one, never half of one.
-      writeFileSync(runFile + ".tmp", JSON.stringify({ spec, ...meta }, null, 1) + "\n");
-      renameSync(runFile + ".tmp", runFile);
+      replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     }
     const run = new RunDir(dir);
-    for (const r of readLines<BenchRecord>(run.#records)) {
+    const records = readLines<BenchRecord>(run.#records);
+    checkPlanned(run.#records, records, meta.planned);
+    for (const r of records) {
       const k = recordKey(r);
       check(!run.done.has(k), `${run.#records}: the record ${k.replaceAll("\t", " / ")} appears twice`);
       run.done.add(k);
@@ -171,10 +160,7 @@ export class RunDir {
     const traces = readLines<TraceLine>(run.#traces);
     const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));
     if (kept.size !== traces.length) {
-      writeFileSync(
-        run.#traces,
-        [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""),
-      );
+      replaceFile(run.#traces, [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""));
     }
     return run;
   }
@@ -186,17 +172,15 @@ export class RunDir {
 
   /** Adds fields to run.json, atomically (a kill leaves the old file or the new one, never half of one). */
   updateMeta(patch: Record<string, unknown>): void {
-    const file = join(this.dir, "run.json"), tmp = file + ".tmp";
-    writeFileSync(tmp, JSON.stringify({ ...this.meta(), ...patch }, null, 1) + "\n");
-    renameSync(tmp, file);
+    replaceFile(join(this.dir, "run.json"), JSON.stringify({ ...this.meta(), ...patch }, null, 1) + "\n");
   }
 
   /** Appends a finished problem: its trace, then its record (the record is what counts as done). */
   append(record: BenchRecord, trace: TraceLine): void {
     const k = recordKey(record);
     if (this.done.has(k)) throw new Error(`record ${k} written twice`);
-    appendFileSync(this.#traces, JSON.stringify(trace) + "\n");
-    appendFileSync(this.#records, JSON.stringify(record) + "\n");
+    appendLines(this.#traces, JSON.stringify(trace) + "\n");
+    appendLines(this.#records, JSON.stringify(record) + "\n");
     this.done.add(k);
   }
 
@@ -205,10 +189,34 @@ export class RunDir {
   }
 }
 
+/** A run folder's records, each one its run.json planned (where run.json lists them). */
 export function readRecords(dir: string): BenchRecord[] {
   const file = join(dir, "records.jsonl");
   check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
-  return readLines<BenchRecord>(file);
+  const records = readLines<BenchRecord>(file);
+  if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
+  return records;
+}
+
+/**
+ * Every record is one its run planned: a record of a method, problem or seed the spec does not have (a file
+ * edited or concatenated by hand) would be drawn as if measured. `planned`: run.json's list (absent in old
+ * folders: nothing to check against).
+ */
+export function checkPlanned(file: string, records: readonly BenchRecord[], planned: unknown): void {
+  if (planned === undefined) return;
+  check(
+    Array.isArray(planned) && planned.every((k) => typeof k === "string"),
+    `${join(file, "..", "run.json")}: "planned" is not a list of record keys`,
+  );
+  const set = new Set(planned);
+  const extra = records.findIndex((r) => !set.has(recordKey(r)));
+  check(
+    extra < 0,
+    `${file}:${extra + 1}: the record ${
+      extra < 0 ? "" : recordKey(records[extra]).replaceAll("\t", " / ")
+    } is not one this run planned (the file was changed by hand?)`,
+  );
 }
 
 export function readRunJson(dir: string): Record<string, unknown> {

@@ -6,7 +6,8 @@
  *                                                               {"extracted", "equal_strict", "equal_lenient", "ms"}
  * gold may be a string or a list of accepted strings; other fields pass through.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../engine/files.ts";
+import { readFileSync } from "node:fs";
 import { check, InputError, oneLine, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { GradePool } from "./grade_pool.ts";
 
@@ -84,7 +85,7 @@ async function main() {
           ...(r.error ? { grader_error: r.error } : {}),
         });
       });
-      if (f.out) writeFileSync(f.out, lines.join("\n") + "\n");
+      if (f.out) replaceFile(f.out, lines.join("\n") + "\n");
       else console.log(lines.join("\n"));
       const right = results.filter((r) => r.equal_strict).length;
       console.error(

@@ -6,7 +6,7 @@
  *              [--seed S] [--parts K --digits D --count N]    (synthetic knobs)  [--out FILE.jsonl]
  * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}).
  */
-import { writeFileSync } from "node:fs";
+import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { loadTask, TASKS } from "./registry.ts";
 
@@ -61,7 +61,7 @@ async function main() {
     synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
   });
   const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
-  if (f.out) writeFileSync(f.out, lines);
+  if (f.out) replaceFile(f.out, lines);
   else Deno.stdout.writeSync(new TextEncoder().encode(lines));
   console.error(
     `${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +

@@ -36,6 +36,7 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 const PAGE = fileURLToPath(new URL("./page/", import.meta.url));
 /** A file of an npm package, from its root (the folder above its entry point that holds package.json). */
 function vendor(pkg: string, file: string): string {
@@ -193,7 +194,7 @@ export function viewerAddress(
   const p = parseInteger(port ?? "8470", `${flags.port}: expected a port number`, 0, 65535);
   const hostname = host ?? "127.0.0.1";
   check(/^[\w.:-]+$/.test(hostname), `${flags.host}: expected an address, got "${host}"`);
-  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(hostname)) {
+  if (!LOOPBACK.test(hostname)) {
     console.error(
       `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
     );
@@ -201,12 +202,37 @@ export function viewerAddress(
   return { port: p, hostname };
 }
 
+/**
+ * The Host headers the viewer answers: its own address, and the loopback names when it listens on loopback,
+ * with or without the port. A page of another site whose name is made to resolve to this address (DNS
+ * rebinding) sends its own name, and is refused; so is an API request whose Origin is another site. On every
+ * interface (0.0.0.0, ::) any name is answered: the user was warned that anyone can read the runs.
+ */
+function allowedHosts(hostname: string, port: number): Set<string> | undefined {
+  if (hostname === "0.0.0.0" || hostname === "::") return undefined;
+  const own = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const names = LOOPBACK.test(hostname) ? ["127.0.0.1", "localhost", "[::1]", own] : [own];
+  return new Set(names.flatMap((n) => [n.toLowerCase(), `${n.toLowerCase()}:${port}`]));
+}
+
+function forbidden(req: Request, allowed: Set<string> | undefined): boolean {
+  if (!allowed) return false;
+  const host = (req.headers.get("host") ?? "").toLowerCase();
+  if (!allowed.has(host)) return true;
+  const origin = req.headers.get("origin");
+  return origin !== null && new URL(req.url).pathname.startsWith("/api/") && origin.toLowerCase() !== `http://${host}`;
+}
+
 /** Starts the viewer; it serves until closed. */
 export function serveViewer(o: ViewerOptions): Viewer {
   const clients = new Set<ReadableStreamDefaultController>();
+  let allowed: Set<string> | undefined = new Set();
   const server = Deno.serve(
     { port: o.port ?? 8470, hostname: o.hostname ?? "127.0.0.1", onListen: () => {} },
     (req) => {
+      if (forbidden(req, allowed)) {
+        return new Response("forbidden: this viewer answers only its own address", { status: 403, headers: HEADERS });
+      }
       try {
         return handle(req, o, clients);
       } catch (e) {
@@ -215,6 +241,7 @@ export function serveViewer(o: ViewerOptions): Viewer {
     },
   );
   const addr = server.addr as Deno.NetAddr;
+  allowed = allowedHosts(addr.hostname, addr.port);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return {
     url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}/`,

@@ -2,7 +2,7 @@
  * Bad run folders, output paths and data as a table: each one line on stderr naming the culprit, exit 2.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers.ts";
@@ -44,6 +44,21 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), "null\n", { flag: "a" });
     return ["harness/bench.ts", [...SMALL, "--out", dir]];
   }, /records\.jsonl:2: not a record of this project/],
+  ["a record of a method the run did not plan (resume)", async () => {
+    const dir = await finished("unplanned");
+    const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace('"method":"sequential"', '"method":"sc:2"');
+    writeFileSync(join(dir, "records.jsonl"), line, { flag: "a" });
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /records\.jsonl:2: the record .* \/ sc:2 \/ 1 is not one this run planned/],
+  ["a record of a problem the run did not plan (plot)", async () => {
+    const dir = await finished("unplanned-plot");
+    const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace(
+      /"problem_id":"[^"]*"/,
+      '"problem_id":"extra"',
+    );
+    writeFileSync(join(dir, "records.jsonl"), line, { flag: "a" });
+    return ["harness/plot.ts", [dir, "--out", at("plot-out")]];
+  }, /records\.jsonl:2: the record chains \/ extra \/ sequential \/ 1 is not one this run planned/],
   ["records.jsonl a folder", () => {
     mkdirSync(join(at("dirrecords"), "records.jsonl"), { recursive: true });
     return ["harness/bench.ts", [...SMALL, "--out", at("dirrecords")]];

@@ -6,10 +6,10 @@ import { RunSource } from "../../../harness/viewer/runs.ts";
 import { serveViewer } from "../../../harness/viewer/server.ts";
 import { CHECK, writeRun } from "./run_fixture.ts";
 
-/** A raw HTTP request, so that paths reach the server exactly as written (no client normalising `..`). */
-async function raw(port: number, path: string): Promise<number> {
+/** A raw HTTP request, so that paths and headers reach the server exactly as written (no client normalising `..`). */
+async function raw(port: number, path: string, headers = "Host: 127.0.0.1\r\n"): Promise<number> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+  await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`));
   const buf = new Uint8Array(256);
   const n = await conn.read(buf);
   conn.close();
@@ -80,4 +80,32 @@ Deno.test("viewer server: reads a run as it grows and never writes to it; symlin
   const mtime = statSync(records).mtimeMs;
   assert.equal(new RunSource(dir).read().traces.size, 0);
   assert.equal(statSync(records).mtimeMs, mtime);
+});
+
+Deno.test("viewer server: another site's name (DNS rebinding) or another Origin on the API is refused", async () => {
+  const { dir } = writeRun(2);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const port = Number(new URL(viewer.url).port);
+    for (const host of ["127.0.0.1", `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+      assert.equal(await raw(port, "/api/runs", `Host: ${host}\r\n`), 200, host);
+    }
+    for (
+      const headers of [
+        `Host: evil.example:${port}\r\n`,
+        `Host: evil.example\r\n`,
+        `Host: 127.0.0.1.evil.example:${port}\r\n`,
+        "",
+        `Host: 127.0.0.1:${port}\r\nOrigin: http://evil.example:${port}\r\n`,
+        `Host: localhost:${port}\r\nOrigin: http://127.0.0.1:${port}.evil.example\r\n`,
+      ]
+    ) {
+      assert.equal(await raw(port, "/api/runs", headers), 403, headers);
+      assert.equal(await raw(port, "/api/live", headers), 403, headers);
+    }
+    assert.equal(await raw(port, "/", `Host: evil.example:${port}\r\n`), 403);
+    assert.equal(await raw(port, "/api/runs", `Host: localhost:${port}\r\nOrigin: http://localhost:${port}\r\n`), 200);
+  } finally {
+    await viewer.close();
+  }
 });

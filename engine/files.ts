@@ -1,0 +1,68 @@
+/**
+ * The project's two ways of writing a file that will be read back: replaced whole, atomically (a temporary
+ * beside it, synced, renamed over it: a kill or a full disk leaves the old file or the new one, never part of
+ * one), or whole lines appended (one write, synced). Files are made by Deno's own calls, which respect the
+ * umask (node:fs's appendFileSync makes them rw-rw-rw-). A failure is one InputError naming the file.
+ */
+import { InputError, oneLine } from "./errors.ts";
+
+/**
+ * A seam for tests: called with the file's path before every write; what it throws fails that write (a full
+ * disk, say), so that a test can show that a failure at any write of a run loses nothing.
+ */
+export const writeSeam: { before?: (file: string) => void } = {};
+
+const fault = (file: string) => writeSeam.before?.(file);
+
+function failure(file: string, e: unknown): InputError {
+  const message = oneLine((e as Error).message ?? String(e));
+  const full = /os error 28|ENOSPC|No space left/i.test(message)
+    ? "the disk is full; free space and run the same command again"
+    : message;
+  return new InputError(`${file}: cannot write it (${full})`);
+}
+
+function writeAll(f: Deno.FsFile, data: Uint8Array): void {
+  for (let at = 0; at < data.length;) at += f.writeSync(data.subarray(at));
+}
+
+const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new TextEncoder().encode(data) : data);
+
+/** Replaces `file` whole, atomically. */
+export function replaceFile(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp`;
+  try {
+    fault(file);
+    const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      writeAll(f, bytes(data));
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // nothing was made
+    }
+    throw failure(file, e);
+  }
+}
+
+/** Appends `text` (whole lines, ending in "\n") to `file`, creating it. */
+export function appendLines(file: string, text: string): void {
+  try {
+    fault(file);
+    const f = Deno.openSync(file, { append: true, create: true });
+    try {
+      writeAll(f, bytes(text));
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+  } catch (e) {
+    throw failure(file, e);
+  }
+}
