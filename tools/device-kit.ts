@@ -12,12 +12,12 @@
  *  - data/: with --data-dir, the evaluation sets the device bench reads (data/olympiadbench: real prompt
  *    lengths).
  *
- *   deno run -A tools/device-kit.ts [--out .device] [--no-deno] [--data-dir DIR]      (after `deno task build`)
+ *   deno run -A tools/device-kit.ts [--out .device] [--no-deno] [--data-dir DIR] [--xz LEVEL]   (after `deno task build`)
  */
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { check, InputError, parseFlags, runMain } from "../engine/errors.ts";
+import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -66,7 +66,9 @@ async function main() {
     out: { type: "string", default: join(root, ".device") },
     "no-deno": { type: "boolean" },
     "data-dir": { type: "string" },
-  }, "deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR]");
+    xz: { type: "string", default: "6" },
+  }, "deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR] [--xz LEVEL (0-9, default 6)]");
+  const level = `-${parseInteger(values.xz, "--xz", 0, 9)}`;
   const out = values.out;
   mkdirSync(out, { recursive: true });
 
@@ -83,7 +85,7 @@ async function main() {
   check(existsSync(join(root, "node_modules/.deno")), `${root}node_modules: not found: run \`deno task deps\` first`);
   const lock = createHash("sha256").update(readFileSync(join(root, "deno.lock"))).digest("hex");
   const modules = join(out, "node_modules.tar.xz");
-  await once(modules, `${lock}\n${UNUSED.join(",")}`, async () => {
+  await once(modules, `${lock}\n${UNUSED.join(",")}\n${level}`, async () => {
     const tar = join(out, "node_modules.tar");
     await run("tar", [
       "-cf",
@@ -94,14 +96,14 @@ async function main() {
       ...UNUSED.map((p) => `--exclude=node_modules/.deno/${p}`),
       "node_modules",
     ]);
-    await run("xz", ["-T0", "-6", "-f", tar]);
+    await run("xz", ["-T0", level, "-f", tar]);
   });
 
   if (!values["no-deno"]) {
     await once(
       join(out, "deno.xz"),
       Deno.version.deno,
-      () => run("xz", ["-T0", "-6", "-c", Deno.execPath()], join(out, "deno.xz")),
+      () => run("xz", ["-T0", level, "-c", Deno.execPath()], join(out, "deno.xz")),
     );
   }
 
