@@ -18,8 +18,9 @@ interface Row {
   series: string;
   x: number;
   accuracy: number;
-  lo: number;
-  hi: number;
+  /** the 95% interval; null where there is none (fewer than two samples) */
+  lo: number | null;
+  hi: number | null;
   /** problems × seeds behind the point */
   n?: number;
 }
@@ -104,8 +105,8 @@ export function chartSpecs(
       series: p.method,
       x: x(p),
       accuracy: pct(p.accuracy),
-      lo: pct(p.ci_low),
-      hi: pct(p.ci_high),
+      lo: p.ci_low === undefined ? null : pct(p.ci_low),
+      hi: p.ci_high === undefined ? null : pct(p.ci_high),
       n: p.n,
     }));
   const refRows = refs.map((r) => ({

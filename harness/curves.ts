@@ -1,6 +1,6 @@
 /**
- * From records to curves: accuracy per task, method and budget with a 95% interval (Wilson's for right or
- * wrong answers; the normal one for fractional scores such as GSM8K×5), mean passes and mean wall time.
+ * From records to curves: accuracy per task, method and budget with a 95% interval (Wilson's; none below two
+ * samples), mean passes and mean wall time.
  */
 import type { BenchRecord } from "./rundir.ts";
 
@@ -10,8 +10,9 @@ export interface CurvePoint {
   budget: number;
   n: number;
   accuracy: number;
-  ci_low: number;
-  ci_high: number;
+  /** the 95% interval (interval()); absent below two samples */
+  ci_low?: number;
+  ci_high?: number;
   accuracy_lenient: number;
   /** self-consistency's majority vote, where the method has one */
   accuracy_vote?: number;
@@ -21,16 +22,19 @@ export interface CurvePoint {
   mean_shared_s: number;
 }
 
-function interval(scores: number[]): [number, number] {
+/**
+ * The 95% interval of a mean of scores in [0, 1]: Wilson's score interval. For right-or-wrong answers it is the
+ * usual one; for fractional scores (GSM8K×5's parts) it is conservative, since no variable in [0, 1] with mean μ
+ * has a variance above μ(1 − μ). It never has zero width (n = 4 all right: 51–100%, not 100–100%), and below two
+ * samples there is none.
+ */
+export function interval(scores: readonly number[]): [number, number] | undefined {
   const n = scores.length, z = 1.96;
+  if (n < 2) return undefined;
   const mean = scores.reduce((a, b) => a + b, 0) / n;
-  if (scores.every((s) => s === 0 || s === 1)) {
-    const d = 1 + z * z / n, c = (mean + z * z / (2 * n)) / d;
-    const h = z * Math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / d;
-    return [Math.max(0, c - h), Math.min(1, c + h)];
-  }
-  const sd = Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / Math.max(1, n - 1));
-  return [Math.max(0, mean - z * sd / Math.sqrt(n)), Math.min(1, mean + z * sd / Math.sqrt(n))];
+  const d = 1 + z * z / n, c = (mean + z * z / (2 * n)) / d;
+  const h = z * Math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -48,7 +52,7 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
     .sort((a, b) => a.task.localeCompare(b.task) || a.method.localeCompare(b.method) || a.budget - b.budget)
     .map(({ task, method, budget, cps }) => {
       const strict = cps.map((c) => c.score_strict);
-      const [lo, hi] = interval(strict);
+      const [lo, hi] = interval(strict) ?? [];
       const point: CurvePoint = {
         task,
         method,

@@ -3,7 +3,7 @@
  * settings), with the paper's reference points (harness/reference/paper.json, each with its source).
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "./curves.ts";
 import { type ReferencePoint, writePlots } from "./plots.ts";
@@ -36,16 +36,22 @@ async function main() {
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
   const machines = dirs.map(machineName);
   const named = new Set(machines).size > 1;
-  const points = dirs.flatMap((d, i) =>
-    curves(readRecords(d)).map((p) => ({
+  // Runs are named by their folder's name, or by the path as given where two folders share a name.
+  const short = dirs.map((d) => basename(resolve(d)));
+  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
+  check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
+  const points = dirs.flatMap((d, i) => {
+    const own = curves(readRecords(d));
+    check(own.length > 0, `plot: ${d} has no records yet (records.jsonl is empty): nothing to draw`);
+    return own.map((p) => ({
       ...p,
-      method: dirs.length > 1 ? `${basename(d)}${named ? ` (${machines[i]})` : ""}: ${p.method}` : p.method,
-    }))
-  );
+      method: dirs.length > 1 ? `${names[i]}${named ? ` (${machines[i]})` : ""}: ${p.method}` : p.method,
+    }));
+  });
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
-  const files = await writePlots(f.out, points, dirs.map((d) => basename(d)).join(" vs "), refs, "", f.time);
+  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time);
   console.error(`plot: wrote ${files.join(", ")}`);
 }
 

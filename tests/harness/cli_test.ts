@@ -141,6 +141,21 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
   const empty = await run("plot.ts");
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /plot: name at least one run folder/);
+  // A folder without records is said so, not drawn as empty charts; two folders of one name are told apart.
+  const blank = join(base, "blank");
+  mkdirSync(blank);
+  writeFileSync(join(blank, "records.jsonl"), "");
+  const nothing = await run("plot.ts", blank, "--out", join(base, "p5"));
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /plot: .*blank has no records yet/);
+  const twin = join(base, "other", "qwq");
+  mkdirSync(twin, { recursive: true });
+  writeFileSync(join(twin, "records.jsonl"), readFileSync(join(dirs[0], "records.jsonl")));
+  const twins = await run("plot.ts", dirs[0], twin, "--out", join(base, "p6"));
+  assert.equal(twins.code, 0, twins.stderr);
+  const both = readFileSync(join(base, "p6", "accuracy_vs_steps.svg"), "utf8");
+  assert.ok(both.includes(`${dirs[0]}: hogwild:2`) && both.includes(`${twin}: hogwild:2`), "each run by its path");
+  assert.equal((await run("plot.ts", dirs[0], dirs[0] + "/", "--out", join(base, "p7"))).code, 2);
 });
 
 Deno.test("every command answers --help with its usage on stdout, exit 0", async () => {

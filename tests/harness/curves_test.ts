@@ -1,6 +1,6 @@
 /** harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records; the passes-to-accuracy table. */
 import assert from "node:assert/strict";
-import { type CurvePoint, forkAgreement, forkAgreementText, passesToTable } from "../../harness/curves.ts";
+import { type CurvePoint, forkAgreement, forkAgreementText, interval, passesToTable } from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
 import type { AnswerSource } from "../../harness/solver.ts";
 
@@ -108,4 +108,25 @@ Deno.test("passes-to-accuracy: each level's first budget, and the passes for seq
   assert.match(table, /\| hogwild:2 \| 92\.0% \| 8 \| 16 \| 16 \| 16 \| 0\.50× \|/);
   assert.match(table, /\| sc:2 \| 50\.0% \| 32 \| — \| — \| — \| — \|/);
   assert.doesNotMatch(passesToTable([point("hogwild:2", 8, 1)]), /sequential's final/);
+});
+
+Deno.test("interval: Wilson's 95% for known cases; never zero-width; none below two samples", () => {
+  const near = (a: [number, number] | undefined, b: [number, number]) =>
+    assert.ok(a && Math.abs(a[0] - b[0]) < 5e-4 && Math.abs(a[1] - b[1]) < 5e-4, `${a} vs ${b}`);
+  near(interval([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]), [0.4902, 0.9433]); // 8 of 10 (textbook value)
+  near(interval([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), [0, 0.2775]); // 0 of 10
+  near(interval([1, 1, 1, 1]), [0.5101, 1]);
+  assert.equal(interval([1]), undefined);
+  assert.equal(interval([]), undefined);
+  // Fractional scores (GSM8K×5: parts right out of five), all equal: a real interval, not a point.
+  const [lo, hi] = interval([0.6, 0.6, 0.6])!;
+  assert.ok(lo < 0.6 && hi > 0.6 && hi - lo > 0.3, `${lo}..${hi}`);
+  // Random fractional samples: the interval holds the mean and stays in [0, 1].
+  let seed = 3;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let t = 0; t < 200; t++) {
+    const xs = Array.from({ length: 2 + Math.floor(rand() * 30) }, () => Math.round(rand() * 5) / 5);
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length, [l, h] = interval(xs)!;
+    assert.ok(0 <= l && l <= m && m <= h && h <= 1 && h - l > 0);
+  }
 });
