@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
+import { check } from "../../engine/errors.ts";
 import { loadProtocol } from "../prompts.ts";
-import { type BenchRecord, readLines, recordKey, type TraceLine } from "../rundir.ts";
+import { type BenchRecord, checkPlanned, readLines, recordKey, type TraceLine } from "../rundir.ts";
 
 export interface RunData {
   name: string;
@@ -53,6 +54,10 @@ export class RunSource {
     } catch {
       meta = {}; // being rewritten (it is written whole, by rename, but a copy may be half there)
     }
+    check(
+      meta !== null && typeof meta === "object" && !Array.isArray(meta),
+      `${join(this.dir, "run.json")}: not a run.json of this project`,
+    );
     const spec = (meta.spec_full ?? meta.spec ?? {}) as { protocol?: string };
     let redundancyCheck: string;
     try {
@@ -60,10 +65,12 @@ export class RunSource {
     } catch {
       redundancyCheck = loadProtocol().redundancyCheck; // the user's protocol file has moved
     }
+    const list = records ? readLines<BenchRecord>(records, false) : [];
+    if (records) checkPlanned(records, list, meta.planned);
     const data: RunData = {
       name: this.name,
       meta,
-      records: records ? readLines<BenchRecord>(records, false) : [],
+      records: list,
       traces: new Map((traces ? readLines<TraceLine>(traces, false) : []).map((t) => [recordKey(t), t])),
       redundancyCheck,
     };

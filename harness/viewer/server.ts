@@ -4,7 +4,7 @@
  * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { check, parseInteger } from "../../engine/errors.ts";
+import { check, oneLine, parseInteger } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves } from "../curves.ts";
@@ -36,6 +36,8 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
+/** Damaged run folders already logged (each once, not at every poll). */
+const reported = new Set<string>();
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 const PAGE = fileURLToPath(new URL("./page/", import.meta.url));
 /** A file of an npm package, from its root (the folder above its entry point that holds package.json). */
@@ -136,7 +138,18 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   if (file) {
     return new Response(readFileSync(file[0]()), { headers: { ...HEADERS, "content-type": file[1] } });
   }
-  if (url.pathname === "/api/runs") return json(o.runs.map((r, i) => runInfo(r.read(), i)));
+  if (url.pathname === "/api/runs") {
+    // One damaged folder must not hide the others: it is listed with what is wrong with it.
+    return json(o.runs.map((r, i) => {
+      try {
+        return runInfo(r.read(), i);
+      } catch (e) {
+        const error = oneLine((e as Error).message);
+        if (!reported.has(error)) console.error(`view: ${r.dir}: ${error}`), reported.add(error);
+        return { id: i, name: r.name, error, records: 0, tasks: [], methods: [] };
+      }
+    }));
+  }
   if (url.pathname === "/api/live") {
     let mine: ReadableStreamDefaultController | undefined;
     const body = new ReadableStream({

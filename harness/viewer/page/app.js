@@ -40,14 +40,16 @@ async function loadRuns() {
   state.runs = await api("/api/runs");
   const select = $("run-select");
   select.replaceChildren(...state.runs.map((r) => {
-    const o = el("option", `${r.name} (${r.records} records)`);
+    const o = el("option", r.error ? `${r.name} (cannot be read)` : `${r.name} (${r.records} records)`);
     o.value = String(r.id);
     return o;
   }));
   select.value = String(state.run);
   for (const tab of ["curves", "records", "live"]) $(`tab-${tab}`).href = `#run=${state.run}&tab=${tab}`;
   const r = state.runs[state.run];
-  $("run-info").textContent = r
+  $("run-info").textContent = r?.error
+    ? `This run folder cannot be read: ${r.error}`
+    : r
     ? `${r.model ?? "?"} on ${r.device ?? "?"}${r.gpu ? ` (${r.gpu})` : ""}: ${r.tasks.join(", ")}; ${
       r.methods.join(", ")
     }`

@@ -109,3 +109,27 @@ Deno.test("viewer server: another site's name (DNS rebinding) or another Origin 
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: a damaged run folder is listed with what is wrong; the healthy ones still show", async () => {
+  const healthy = writeRun(2), nullRun = writeRun(2), badRecords = writeRun(2);
+  writeFileSync(join(nullRun.dir, "run.json"), "null");
+  appendFileSync(join(badRecords.dir, "records.jsonl"), "{not json}\n");
+  const viewer = serveViewer({ runs: [healthy, nullRun, badRecords].map((r) => new RunSource(r.dir)), port: 0 });
+  const error = console.error, logged: string[] = [];
+  console.error = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    const res = await fetch(new URL("/api/runs", viewer.url));
+    assert.equal(res.status, 200);
+    const runs = await res.json();
+    assert.equal(runs[0].records, healthy.records);
+    assert.equal(runs[0].error, undefined);
+    assert.match(runs[1].error, /run\.json: not a run\.json of this project/);
+    assert.match(runs[2].error, /records\.jsonl:\d+: not a JSON record/);
+    await (await fetch(new URL("/api/runs", viewer.url))).body?.cancel();
+    assert.equal(logged.length, 2, "each damaged folder logged once");
+    assert.match(logged.join("\n"), /view: .*run\.json: not a run\.json/);
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+});
