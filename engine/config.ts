@@ -304,9 +304,20 @@ export function readModelConfig(dir: string): ModelConfig {
   return parseConfig(readJson(file), file);
 }
 
-function ids(v: unknown): number[] {
+/** Token ids from a config field: an id or a list of them, each an integer in [0, vocab). */
+function ids(v: unknown, where: string, vocab: unknown): number[] {
   if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x) => Number.isInteger(x)) as number[];
+  const list = Array.isArray(v) ? v : [v];
+  const limit = typeof vocab === "number" && Number.isInteger(vocab) && vocab > 0 ? vocab : Number.MAX_SAFE_INTEGER;
+  for (const x of list) {
+    check(
+      typeof x === "number" && Number.isInteger(x) && x >= 0 && x < limit,
+      `${where}: expected token ids (integers${
+        limit < Number.MAX_SAFE_INTEGER ? ` below the vocabulary's ${limit}` : " ≥ 0"
+      }), got ${JSON.stringify(x)}`,
+    );
+  }
+  return list as number[];
 }
 
 /** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
@@ -319,23 +330,26 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
   } catch (e) {
     if (e instanceof InputError) throw e;
   }
-  const number = (key: string, fallback: number) => {
+  // Each sampling field in its range, named with its file: a value the sampler would refuse later (after a
+  // run folder was written) or silently misread.
+  const number = (key: string, fallback: number, ok: (v: number) => boolean, expected: string) => {
     const v = g[key] ?? fallback;
-    check(
-      typeof v === "number" && Number.isFinite(v) && v >= 0,
-      `${file}: field "${key}" must be a non-negative number`,
-    );
+    check(typeof v === "number" && ok(v), `${file}: field "${key}" must be ${expected}, got ${JSON.stringify(v)}`);
     return v;
   };
-  const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id);
-  const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id)[0];
+  const vocab = modelJson?.vocab_size;
+  const from = (key: string) =>
+    g[key] !== undefined && g[key] !== null ? `${file}: field "${key}"` : `${join(dir, "config.json")}: field "${key}"`;
+  const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id, from("eos_token_id"), vocab);
+  const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id, from("bos_token_id"), vocab)[0];
   return {
     bosTokenId: bos,
     eosTokenIds: eos,
     doSample: g.do_sample === true,
-    temperature: number("temperature", 1),
-    topK: number("top_k", 50), // transformers' default when the file has none,
-    topP: number("top_p", 1),
-    minP: number("min_p", 0),
+    temperature: number("temperature", 1, (v) => Number.isFinite(v) && v >= 0, "a number ≥ 0"),
+    // transformers' default when the file has none
+    topK: number("top_k", 50, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0"),
+    topP: number("top_p", 1, (v) => v > 0 && v <= 1, "a number in (0, 1]"),
+    minP: number("min_p", 0, (v) => v >= 0 && v < 1, "a number in [0, 1)"),
   };
 }

@@ -174,10 +174,13 @@ export async function bench(args: string[]): Promise<void> {
   };
   const solver = (cache: KVCache, j: Job) =>
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
-  const cache = benchCache(engine, spec, pending, solver);
-  const cost = costModel(dir, engine, cache, spec);
   const live = spec.view ? watch(out, spec.view) : undefined;
-  await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
+  // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
+  if (pending.length) {
+    const cache = benchCache(engine, spec, pending, solver);
+    const cost = costModel(dir, engine, cache, spec);
+    await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
+  }
   await report(out, spec, dir.records(), dir.meta());
   if (live) {
     console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
@@ -233,7 +236,7 @@ async function execute(o: {
   };
   Deno.addSignalListener("SIGINT", interrupted);
   const writes: Promise<void>[] = [];
-  let lost: unknown;
+  let lost: unknown, failed: PromiseRejectedResult | undefined;
   try {
     await runJobs(engine, cache, pending, {
       concurrency: o.concurrency,
@@ -260,15 +263,17 @@ async function execute(o: {
     });
   } finally {
     // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
-    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+    failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected") as PromiseRejectedResult;
     Deno.removeSignalListener("SIGINT", interrupted);
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    const before = (dir.meta().invocations ?? []) as Invocation[];
-    dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
+    if (!failed) {
+      const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
+      dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
+    }
   }
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -277,7 +282,7 @@ async function execute(o: {
  */
 function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec): CostModel {
   const stored = dir.meta().cost_model as CostModel | undefined;
-  if (stored) return stored;
+  if (stored) return stored; // checked by RunDir.open
   const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const t0 = performance.now();
   const { model } = calibrate(engine, cache, {

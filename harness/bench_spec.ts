@@ -189,6 +189,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   if (f.help) return null;
   const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);
+  check(new Set(tasks).size === tasks.length, "--task: a task is listed twice");
   const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>
     m.trim()
   );

@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, t
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { appendLines, replaceFile } from "../engine/files.ts";
+import { COST_TERMS } from "./cost.ts";
 import type { Checkpoint } from "./solver.ts";
 
 /** A run's checkpoint with its grade. */
@@ -86,6 +87,20 @@ export function readLines<T>(file: string, repair = true): T[] {
   });
 }
 
+/** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
+export function readRecordLines(file: string, repair = true): BenchRecord[] {
+  const records = readLines<BenchRecord>(file, repair);
+  records.forEach((r, i) => {
+    const ok = Array.isArray(r.checkpoints) &&
+      r.checkpoints.every((c) =>
+        c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
+        [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x))
+      );
+    check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);
+  });
+  return records;
+}
+
 /** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
 export function checkRunFolder(dir: string, flag = "--out"): void {
   if (existsSync(dir)) {
@@ -115,6 +130,22 @@ function differences(a: Record<string, unknown>, b: Record<string, unknown>): st
   );
 }
 
+/** The fields of a run.json that a resume reads back, as this project writes them. */
+function checkMeta(file: string, m: Record<string, unknown>): void {
+  const cost = m.cost_model as { coef?: unknown } | undefined | null;
+  check(
+    cost === undefined || (cost !== null && typeof cost === "object" && Array.isArray(cost.coef) &&
+      cost.coef.length === COST_TERMS.length && cost.coef.every((c) => Number.isFinite(c) && c >= 0)),
+    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0); delete that field to ` +
+      "calibrate again (the solo times of the records already there came from the old model)",
+  );
+  check(m.invocations === undefined || Array.isArray(m.invocations), `${file}: "invocations" is not a list`);
+  check(
+    m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
+    `${file}: "planned" is not a list of record keys`,
+  );
+}
+
 export class RunDir {
   readonly done = new Set<string>();
   readonly #records: string;
@@ -140,6 +171,7 @@ export class RunDir {
         stored !== null && typeof stored === "object" && !Array.isArray(stored) && typeof stored.spec === "object",
         `${runFile}: not a run.json of this project (no "spec"); remove the folder or choose another --out`,
       );
+      checkMeta(runFile, stored as Record<string, unknown>);
       const diff = differences(stored.spec ?? {}, spec);
       check(
         diff.length === 0,
@@ -149,7 +181,8 @@ export class RunDir {
       replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     }
     const run = new RunDir(dir);
-    const records = readLines<BenchRecord>(run.#records);
+    if (!existsSync(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
+    const records = readRecordLines(run.#records);
     checkPlanned(run.#records, records, meta.planned);
     for (const r of records) {
       const k = recordKey(r);
@@ -185,7 +218,7 @@ export class RunDir {
   }
 
   records(): BenchRecord[] {
-    return readLines<BenchRecord>(this.#records);
+    return readRecordLines(this.#records);
   }
 }
 
@@ -193,7 +226,7 @@ export class RunDir {
 export function readRecords(dir: string): BenchRecord[] {
   const file = join(dir, "records.jsonl");
   check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
-  const records = readLines<BenchRecord>(file);
+  const records = readRecordLines(file);
   if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
   return records;
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { loadProtocol } from "../prompts.ts";
-import { type BenchRecord, checkPlanned, readLines, recordKey, type TraceLine } from "../rundir.ts";
+import { type BenchRecord, checkPlanned, readLines, readRecordLines, recordKey, type TraceLine } from "../rundir.ts";
 
 export interface RunData {
   name: string;
@@ -65,7 +65,7 @@ export class RunSource {
     } catch {
       redundancyCheck = loadProtocol().redundancyCheck; // the user's protocol file has moved
     }
-    const list = records ? readLines<BenchRecord>(records, false) : [];
+    const list = records ? readRecordLines(records, false) : [];
     if (records) checkPlanned(records, list, meta.planned);
     const data: RunData = {
       name: this.name,

@@ -59,6 +59,34 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), line, { flag: "a" });
     return ["harness/plot.ts", [dir, "--out", at("plot-out")]];
   }, /records\.jsonl:2: the record chains \/ extra \/ sequential \/ 1 is not one this run planned/],
+  ["run.json with an empty cost model", async () => {
+    const dir = await finished("costless");
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, cost_model: {} }));
+    writeFileSync(join(dir, "records.jsonl"), ""); // work left, so that the stored model is used
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /costless\/run\.json: "cost_model" is damaged/],
+  ["run.json with invocations that are not a list", async () => {
+    const dir = await finished("invocations");
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, invocations: 5 }));
+    writeFileSync(join(dir, "records.jsonl"), "");
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /invocations\/run\.json: "invocations" is not a list/],
+  ["a record whose checkpoints are null", async () => {
+    const dir = await finished("nullcheckpoints");
+    const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace(
+      /"checkpoints":\[.*\],"steps"/,
+      '"checkpoints":null,"steps"',
+    );
+    writeFileSync(join(dir, "records.jsonl"), line);
+    return ["harness/plot.ts", [dir, "--out", at("plot-null")]];
+  }, /records\.jsonl:1: a record whose "checkpoints" are not this project's/],
+  [
+    "--task chains,chains",
+    () => ["harness/bench.ts", [...SMALL, "--task", "chains,chains", "--out", at("twice")]],
+    /--task: a task is listed twice/,
+  ],
   ["records.jsonl a folder", () => {
     mkdirSync(join(at("dirrecords"), "records.jsonl"), { recursive: true });
     return ["harness/bench.ts", [...SMALL, "--out", at("dirrecords")]];

@@ -219,6 +219,22 @@ Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is 
   assert.match(r.stderr, /holds a run with another spec \(prompt collab: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
 });
 
+Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
+  const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
+  for (const i of [0, 1, 2]) {
+    const r = await runBench("--model", "random:qwen3-demo", ...args, "--shard", `${i}/3`, "--out", base);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  assert.equal(readFileSync(join(base, "shard-2-of-3", "records.jsonl"), "utf8"), "");
+  const merged = join(base, "merged");
+  const m = await runCli(
+    "harness/merge.ts",
+    [0, 1, 2].map((i) => join(base, `shard-${i}-of-3`)).concat("--out", merged),
+  );
+  assert.equal(m.code, 0, m.stderr);
+  assert.equal(records(merged).length, 2);
+});
+
 Deno.test("shards run apart and merge into the whole; a missing shard is refused", async () => {
   const base = tmp();
   for (const i of [0, 1, 2]) assert.equal((await runBench(...SMALL, "--shard", `${i}/3`, "--out", base)).code, 0);

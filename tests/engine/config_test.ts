@@ -1,0 +1,37 @@
+/** engine/config.ts: generation_config.json's values are checked at load, each refusal naming the file and field. */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readGenerationConfig } from "../../engine/config.ts";
+
+Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
+  const model = { vocab_size: 1000, eos_token_id: 2 };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ top_p: 0 }, /generation_config\.json: field "top_p" must be a number in \(0, 1\], got 0/],
+    [{ min_p: 1.5 }, /field "min_p" must be a number in \[0, 1\), got 1\.5/],
+    [{ top_k: 2.5 }, /field "top_k" must be an integer ≥ 0, got 2\.5/],
+    [{ temperature: -1 }, /field "temperature" must be a number ≥ 0, got -1/],
+    [{ temperature: "0.7" }, /field "temperature" must be a number ≥ 0, got "0\.7"/],
+    [{ eos_token_id: "0" }, /generation_config\.json: field "eos_token_id": expected token ids .*got "0"/],
+    [
+      { eos_token_id: 5000 },
+      /field "eos_token_id": expected token ids \(integers below the vocabulary's 1000\), got 5000/,
+    ],
+    [{ eos_token_id: [2, -1] }, /field "eos_token_id": .*got -1/],
+    [{ bos_token_id: 1.5 }, /field "bos_token_id": .*got 1\.5/],
+  ];
+  for (const [g, message] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
+    writeFileSync(join(dir, "generation_config.json"), JSON.stringify(g));
+    assert.throws(() => readGenerationConfig(dir, model), message, JSON.stringify(g));
+  }
+  // From config.json when the generation config has none: named there.
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
+  assert.throws(
+    () => readGenerationConfig(dir, { vocab_size: 10, eos_token_id: 99999 }),
+    /config\.json: field "eos_token_id"/,
+  );
+  const ok = readGenerationConfig(dir, { vocab_size: 10, eos_token_id: [3, 4], bos_token_id: 1 });
+  assert.deepEqual([ok.eosTokenIds, ok.bosTokenId, ok.topP, ok.topK], [[3, 4], 1, 1, 50]);
+});
