@@ -143,12 +143,40 @@ function hasControlChars(v: unknown): boolean {
   return false;
 }
 
-/** A field of a record that must be a non-empty string or a number (given as text). */
+/**
+ * The longest text a field may hold: far above any benchmark problem (OlympiadBench's longest is ~5,000
+ * characters), far below what would exhaust memory before a prompt is checked against the model's context.
+ */
+export const MAX_TEXT = 200_000;
+
+/**
+ * A field of a record that must be a non-empty string or a number (given as text, exactly as written: a number
+ * that JSON cannot carry exactly, past 2^53 or 1e400, is refused, not rounded). The first of `names` present.
+ */
 export function textField(r: RawRecord, names: readonly string[]): string {
+  const at = `${r.file}:${r.line}`;
   for (const n of names) {
     const v = r.value[n];
-    if (typeof v === "string" && v.trim() !== "") return v;
-    if (typeof v === "number" && Number.isFinite(v)) return String(v);
+    if (v === undefined || v === null || (typeof v === "string" && v.trim() === "")) continue;
+    if (typeof v === "string") {
+      check(v.length <= MAX_TEXT, `${at}: field "${n}" is ${v.length} characters long; at most ${MAX_TEXT}`);
+      return v;
+    }
+    check(typeof v === "number", `${at}: field "${n}" must be text or a number, got ${JSON.stringify(v).slice(0, 40)}`);
+    check(
+      Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)),
+      `${at}: field "${n}" holds a number JSON cannot carry exactly (${
+        Number.isFinite(v) ? "past 2^53" : "out of range"
+      }); write it as text`,
+    );
+    return String(v);
   }
-  throw new InputError(`${r.file}:${r.line}: missing field ${names.map((n) => `"${n}"`).join(" or ")}`);
+  throw new InputError(`${at}: missing field ${names.map((n) => `"${n}"`).join(" or ")}`);
+}
+
+/** A record's id: its field `key` (text, or a number JSON carries exactly), else `fallback` (its line or index). */
+export function idField(r: RawRecord, key: string, fallback: number): string {
+  const v = r.value[key];
+  if (v === undefined || v === null) return String(fallback);
+  return textField(r, [key]);
 }

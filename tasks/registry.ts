@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import { hubFile, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
-import { dataFiles, type RawRecord, readRecords, textField } from "./records.ts";
+import { dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 
@@ -56,8 +56,8 @@ export interface Loaded {
   skipped: { file: string; line: number; reason: string }[];
 }
 
-function single(r: RawRecord, id: unknown, text: string, gold: string): Problem {
-  return { id: String(id ?? `${r.line}`), task: "", text, golds: [gold], grading: "single" };
+function single(r: RawRecord, id: string, text: string, gold: string): Problem {
+  return { id, task: "", text, golds: [gold], grading: "single" };
 }
 
 /** 27.0 -> "27": AMC answers are written as floats. */
@@ -90,7 +90,7 @@ const limo: TaskSpec = {
   hub: { repo: "GAIR/LIMO", file: "limo.jsonl" },
   expected: 817,
   problems: (rs) =>
-    rs.map((r, i) => single(r, r.value.id ?? i, textField(r, ["question", "problem"]), textField(r, ["answer"]))),
+    rs.map((r, i) => single(r, idField(r, "id", i), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
 };
 
 const gsm8kGold = (r: RawRecord) => {
@@ -108,7 +108,7 @@ const gsm8k: TaskSpec = {
   dataDir: { folder: "gsm8k", files: ["test.jsonl"] },
   hub: { repo: "openai/gsm8k", file: "main/test-00000-of-00001.parquet" },
   expected: 1319,
-  problems: (rs) => rs.map((r, i) => single(r, i, textField(r, ["question"]), gsm8kGold(r))),
+  problems: (rs) => rs.map((r, i) => single(r, String(i), textField(r, ["question"]), gsm8kGold(r))),
 };
 
 export const X5_GROUPS = 128, X5_SIZE = 5;
@@ -157,7 +157,8 @@ const math500: TaskSpec = {
   dataDir: { folder: "math500", files: ["test.jsonl"] },
   hub: { repo: "HuggingFaceH4/MATH-500", file: "test.jsonl" },
   expected: 500,
-  problems: (rs) => rs.map((r) => single(r, r.value.unique_id, textField(r, ["problem"]), textField(r, ["answer"]))),
+  problems: (rs) =>
+    rs.map((r) => single(r, idField(r, "unique_id", r.line), textField(r, ["problem"]), textField(r, ["answer"]))),
 };
 
 /** A competition set: records with an id, a problem text and one answer (numbers given as text). */
@@ -165,7 +166,9 @@ const competition = (o: Omit<TaskSpec, "problems" | "finisherTokens">): TaskSpec
   ...o,
   finisherTokens: 16,
   problems: (rs) =>
-    rs.map((r) => single(r, r.value.id, textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))),
+    rs.map((r) =>
+      single(r, idField(r, "id", r.line), textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))
+    ),
 });
 
 const aime24 = competition({
@@ -207,7 +210,7 @@ const olympiadbench: TaskSpec = {
       // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
       const golds = r.value.is_multiple_answer === true ? [answers.join(", ")] : answers;
       return {
-        id: String(r.value.id ?? r.line),
+        id: idField(r, "id", r.line),
         task: "",
         text: context + textField(r, ["question", "problem"]),
         golds,

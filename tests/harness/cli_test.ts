@@ -44,17 +44,22 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
     const [args, message] of [
       [["--prompt", "x"], /^error: --model is required/],
       [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
+      [["--model", "random:qwen3-demo", "--prompt", ""], /^error: --prompt TEXT is required/],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "99999999999"],
+        /^error: --steps: expected an integer in 1\.\.1048576/,
+      ],
       [
         ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "0"],
-        /^error: --steps: expected a positive integer/,
+        /^error: --steps: expected an integer in 1\.\.1048576/,
       ],
       [
         ["--model", "random:qwen3-demo", "--prompt", "x", "--workers", "0"],
-        /^error: method hogwild:0:combined: hogwild needs a worker count/,
+        /^error: --workers: expected an integer in 1\.\.12, got "0"/,
       ],
       [
         ["--model", "random:qwen3-demo", "--prompt", "x", "--layout", "diagonal"],
-        /^error: method hogwild:3:diagonal: unknown option "diagonal"/,
+        /^error: --layout: expected combined, contiguous, interleaved, got "diagonal"/,
       ],
     ] as [string[], RegExp][]
   ) {

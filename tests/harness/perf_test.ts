@@ -22,8 +22,14 @@ async function perf(...args: string[]) {
 Deno.test("perf refuses bad flags with one line naming the flag", async () => {
   for (
     const [args, message] of [
-      [["--workers", "0,2"], /^error: --workers: expected comma-separated positive integers, got "0,2"\n$/],
-      [["--context", "4k"], /^error: --context: expected comma-separated positive integers, got "4k"\n$/],
+      [
+        ["--workers", "0,2"],
+        /^error: --workers: expected comma-separated positive integers; in "0,2": expected an integer ≥ 1, got "0"\n$/,
+      ],
+      [
+        ["--context", "4k"],
+        /^error: --context: expected comma-separated positive integers; in "4k": expected an integer ≥ 1, got "4k"\n$/,
+      ],
       [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
       [["--model", "random:nope"], /^error: .*nope/],
     ] as const

@@ -154,3 +154,27 @@ Deno.test("hub: nothing cached and no network is one clear error", async () => {
     /hf:GAIR\/LIMO: cannot download limo\.jsonl .* not in the cache/,
   );
 });
+
+Deno.test("fields JSON cannot carry exactly, or of the wrong kind, are refused by file, line and field", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-fields-"));
+  const cases: [string, RegExp][] = [
+    ['{"question": "q", "answer": true}', /:1: field "answer" must be text or a number, got true/],
+    ['{"question": "q", "answer": [1, 2]}', /:1: field "answer" must be text or a number, got \[1,2\]/],
+    [
+      '{"question": "q", "answer": 1e400}',
+      /:1: field "answer" holds a number JSON cannot carry exactly \(out of range\)/,
+    ],
+    ['{"id": {"a": 1}, "question": "q", "answer": "1"}', /:1: field "id" must be text or a number/],
+    ['{"id": 9007199254740993, "question": "q", "answer": "1"}', /:1: field "id" holds a number .* \(past 2\^53\)/],
+    [
+      `{"question": "${"x".repeat(200_001)}", "answer": "1"}`,
+      /:1: field "question" is 200001 characters long; at most 200000/,
+    ],
+  ];
+  for (const [line, message] of cases) {
+    const file = jsonl(dir, "bad.jsonl", [line]);
+    await assert.rejects(() => loadTask("limo", { data: file }), message, line.slice(0, 60));
+  }
+  const ok = await loadTask("limo", { data: jsonl(dir, "ok.jsonl", ['{"id": 12, "question": "q", "answer": 0.5}']) });
+  assert.deepEqual([ok.problems[0].id, ok.problems[0].golds], ["12", ["0.5"]]);
+});

@@ -26,7 +26,7 @@ Deno.test("tasks: bad input is one line and exit code 2", async () => {
       [["load", "--task", "nope"], /unknown task "nope"/],
       [["load", "--task", "limo"], /hf:GAIR\/LIMO: limo\.jsonl \(revision main\) is not in the cache/],
       [["load", "--task", "aime24", "--data", "/nonexistent.jsonl"], /\/nonexistent\.jsonl: no such file or folder/],
-      [["load", "--task", "synthetic", "--parts", "x"], /--parts: expected a non-negative integer, got "x"/],
+      [["load", "--task", "synthetic", "--parts", "x"], /--parts: expected an integer ≥ 0, got "x"/],
       [
         ["load", "--task", "aime24", "--data", "a", "--data-dir", "b"],
         /give at most one of --data, --hub and --data-dir/,
