@@ -125,6 +125,8 @@ export async function bench(args: string[]): Promise<void> {
   const sot = loadSot(spec.sotPrompts);
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
+  // The viewer's port is taken before the model loads, so that a port in use costs nothing.
+  const live = spec.view ? watch(out, spec.view) : undefined;
   const source = await modelFolder(spec.model);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   for (const [key, file] of [["collabTemplate", "collab.txt"], ["plainTemplate", "plain.txt"]] as const) {
@@ -174,7 +176,6 @@ export async function bench(args: string[]): Promise<void> {
   };
   const solver = (cache: KVCache, j: Job) =>
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
-  const live = spec.view ? watch(out, spec.view) : undefined;
   // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
   if (pending.length) {
     const cache = benchCache(engine, spec, pending, solver);
@@ -192,7 +193,12 @@ export async function bench(args: string[]): Promise<void> {
 function watch(out: string, address: { port: number; hostname: string }): LiveTap & { url: string } {
   let publish: (e: LiveEvent) => void = () => {};
   const tap = new LiveTap((e) => publish(e));
-  const viewer = serveViewer({ runs: [new RunSource(out)], ...address, snapshot: () => tap.snapshot() });
+  const viewer = serveViewer({
+    runs: [new RunSource(out)],
+    ...address,
+    snapshot: () => tap.snapshot(),
+    portFlag: "--view-port",
+  });
   publish = viewer.publish;
   console.error(`bench: watch the workers at ${viewer.url}#tab=live`);
   return Object.assign(tap, { url: viewer.url });

@@ -103,6 +103,7 @@ export function readRecordLines(file: string, repair = true): BenchRecord[] {
 
 /** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
 export function checkRunFolder(dir: string, flag = "--out"): void {
+  check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
   if (existsSync(dir)) {
     check(statSync(dir).isDirectory(), `${flag} ${dir}: exists and is not a folder`);
   } else {

@@ -4,7 +4,7 @@
  * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { check, oneLine, parseInteger } from "../../engine/errors.ts";
+import { check, InputError, oneLine, parseInteger } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves } from "../curves.ts";
@@ -28,6 +28,8 @@ export interface ViewerOptions {
   hostname?: string;
   /** the live state for a page that connects mid-run */
   snapshot?: () => LiveEvent[];
+  /** the flag that chose the port, for the message when it is taken (default --port) */
+  portFlag?: string;
 }
 
 export interface Viewer {
@@ -240,19 +242,28 @@ function forbidden(req: Request, allowed: Set<string> | undefined): boolean {
 export function serveViewer(o: ViewerOptions): Viewer {
   const clients = new Set<ReadableStreamDefaultController>();
   let allowed: Set<string> | undefined = new Set();
-  const server = Deno.serve(
-    { port: o.port ?? 8470, hostname: o.hostname ?? "127.0.0.1", onListen: () => {} },
-    (req) => {
-      if (forbidden(req, allowed)) {
-        return new Response("forbidden: this viewer answers only its own address", { status: 403, headers: HEADERS });
-      }
-      try {
-        return handle(req, o, clients);
-      } catch (e) {
-        return new Response(`error: ${(e as Error).message}`, { status: 500, headers: HEADERS });
-      }
-    },
-  );
+  const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({ port, hostname, onListen: () => {} }, serve);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.AddrNotAvailable)) throw e;
+    throw new InputError(
+      `${o.portFlag ?? "--port"} ${port}: ${hostname}:${port} is ${
+        e instanceof Deno.errors.AddrInUse ? "in use by another program" : "not an address of this machine"
+      }; choose another (0: any free port)`,
+    );
+  }
+  function serve(req: Request): Response {
+    if (forbidden(req, allowed)) {
+      return new Response("forbidden: this viewer answers only its own address", { status: 403, headers: HEADERS });
+    }
+    try {
+      return handle(req, o, clients);
+    } catch (e) {
+      return new Response(`error: ${(e as Error).message}`, { status: 500, headers: HEADERS });
+    }
+  }
   const addr = server.addr as Deno.NetAddr;
   allowed = allowedHosts(addr.hostname, addr.port);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;

@@ -133,3 +133,17 @@ Deno.test("viewer server: a damaged run folder is listed with what is wrong; the
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: a port in use is one error naming the flag that chose it", () => {
+  const { dir } = writeRun(1);
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    assert.throws(
+      () => serveViewer({ runs: [new RunSource(dir)], port, portFlag: "--view-port" }),
+      new RegExp(`^InputError: --view-port ${port}: 127\\.0\\.0\\.1:${port} is in use by another program`),
+    );
+  } finally {
+    taken.close();
+  }
+});
