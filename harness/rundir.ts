@@ -174,10 +174,14 @@ export class RunDir {
       );
       checkMeta(runFile, stored as Record<string, unknown>);
       const diff = differences(stored.spec ?? {}, spec);
+      // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
+      // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
+      const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;
       check(
-        diff.length === 0,
+        diff.length === 0 || empty,
         `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
       );
+      if (diff.length) replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     } else {
       replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     }

@@ -219,6 +219,18 @@ Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is 
   assert.match(r.stderr, /holds a run with another spec \(prompt collab: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
 });
 
+Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {
+  const out = join(tmp(), "failed-start");
+  const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "hogwild:2"];
+  const bad = await runBench(...args, "--budgets", "4:3000:4", "--kv-tokens", "1024", "--out", out);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /give a larger --kv-tokens or lower the budgets/);
+  assert.ok(existsSync(join(out, "run.json")), "the failed start wrote its run.json");
+  const fixed = await runBench(...args, "--budgets", "4:8:4", "--kv-tokens", "1024", "--out", out);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.equal(records(out).length, 1);
+});
+
 Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
   const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
   for (const i of [0, 1, 2]) {
