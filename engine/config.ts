@@ -279,6 +279,10 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   const eps = num(c, "rms_norm_eps", file, 1e-6);
   const layers = int(c, "num_hidden_layers", file);
   const quant = parseQuantization(c, file);
+  check(
+    c.tie_word_embeddings === undefined || typeof c.tie_word_embeddings === "boolean",
+    `${file}: field "tie_word_embeddings" must be true or false, got ${JSON.stringify(c.tie_word_embeddings)}`,
+  );
   return {
     family: fam.family,
     hidden,

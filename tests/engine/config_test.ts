@@ -1,9 +1,9 @@
 /** engine/config.ts: generation_config.json's values are checked at load, each refusal naming the file and field. */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readGenerationConfig } from "../../engine/config.ts";
+import { parseConfig, readGenerationConfig } from "../../engine/config.ts";
 
 Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
   const model = { vocab_size: 1000, eos_token_id: 2 };
@@ -34,4 +34,15 @@ Deno.test("generation_config.json: sampling values out of range and token ids th
   );
   const ok = readGenerationConfig(dir, { vocab_size: 10, eos_token_id: [3, 4], bos_token_id: 1 });
   assert.deepEqual([ok.eosTokenIds, ok.bosTokenId, ok.topP, ok.topK], [[3, 4], 1, 1, 50]);
+});
+
+Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not read as false", () => {
+  const base = JSON.parse(readFileSync(new URL("../fixtures/qwen3-tiny/config.json", import.meta.url), "utf8"));
+  for (const v of ["yes", 1, "true"]) {
+    assert.throws(
+      () => parseConfig({ ...base, tie_word_embeddings: v }, "config.json"),
+      /config\.json: field "tie_word_embeddings" must be true or false/,
+    );
+  }
+  assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
 });
