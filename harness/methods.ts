@@ -26,7 +26,7 @@ import { SotRun, type SotSpec } from "./sot.ts";
 
 /** Every method name and option, as --help and errors print it. */
 export const METHOD_GRAMMAR = [
-  "hogwild:N[:combined|contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+  "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
   "sequential",
   "sequential-no-early-stop",
   "sc:N[:fork]",

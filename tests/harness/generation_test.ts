@@ -56,7 +56,7 @@ for (
     "hogwild:2:interleaved",
     "hogwild:2:fork",
     "hogwild:3:reencode-steps",
-    "hogwild:2:interleaved:reencode-steps:fork",
+    "hogwild:2:interleaved:fork:reencode-steps",
     "sc:2",
     "sequential",
   ]
