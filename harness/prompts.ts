@@ -79,8 +79,12 @@ export function loadSot(file?: string): SotTexts {
   for (const k of ["outline", "outlineStart", "point", "pointHeader", "resume", "join"]) {
     check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
   }
-  for (const k of ["outlineTokens", "pointTokens", "maxPoints"]) {
-    check(Number.isInteger(p[k]) && (p[k] as number) > 0, `${where}: field "${k}" must be a positive integer`);
+  // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
+  for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
+    check(
+      Number.isInteger(p[k]) && (p[k] as number) > 0 && (p[k] as number) <= most,
+      `${where}: field "${k}" must be an integer in 1..${most}, got ${JSON.stringify(p[k])}`,
+    );
   }
   const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", [
     "{{problem}}",

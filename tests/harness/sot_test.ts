@@ -241,7 +241,12 @@ Deno.test("a Skeleton-of-Thought prompt file with a missing or bad field is refu
     [{ ...good, point: undefined }, /sot\.json: field "point" must be a string/],
     [{ ...good, point: "{{problem}} {{outline}} {{k}}" }, /sot\.json: field "point" must hold \{\{point\}\}/],
     [{ ...good, outline: "no problem here" }, /sot\.json: field "outline" must hold \{\{problem\}\}/],
-    [{ ...good, pointTokens: 0 }, /sot\.json: field "pointTokens" must be a positive integer/],
+    [{ ...good, pointTokens: 0 }, /sot\.json: field "pointTokens" must be an integer in 1\.\.65536, got 0/],
+    [
+      { ...good, outlineTokens: 1e9 },
+      /sot\.json: field "outlineTokens" must be an integer in 1\.\.65536, got 1000000000/,
+    ],
+    [{ ...good, maxPoints: 65 }, /sot\.json: field "maxPoints" must be an integer in 1\.\.64/],
   ];
   for (const [content, message] of cases) {
     const file = `${dir}/sot.json`;
