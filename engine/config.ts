@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "./errors.ts";
+import { MIN_TEMPERATURE } from "./sampler.ts";
 
 export type Family = "llama" | "qwen2" | "qwen3";
 export type RopeType = "default" | "llama3" | "linear";
@@ -350,7 +351,12 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
     bosTokenId: bos,
     eosTokenIds: eos,
     doSample: g.do_sample === true,
-    temperature: number("temperature", 1, (v) => Number.isFinite(v) && v >= 0, "a number ≥ 0"),
+    temperature: number(
+      "temperature",
+      1,
+      (v) => v === 0 || (Number.isFinite(v) && v >= MIN_TEMPERATURE),
+      `0 (greedy) or a number ≥ ${MIN_TEMPERATURE}`,
+    ),
     // transformers' default when the file has none
     topK: number("top_k", 50, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0"),
     topP: number("top_p", 1, (v) => v > 0 && v <= 1, "a number in (0, 1]"),

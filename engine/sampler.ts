@@ -2,6 +2,7 @@
  * Next-token choice: greedy, or temperature → top-k → top-p → min-p (the order transformers applies them),
  * with suppressed ids. Seeded: the same seed gives the same tokens.
  */
+import { InputError } from "./errors.ts";
 import { SAMPLE_FIELDS } from "./formats.ts";
 import { loadNative } from "./native.ts";
 
@@ -20,8 +21,15 @@ export interface SamplingOptions {
 
 export const GREEDY: SamplingOptions = { temperature: 0, topK: 0, topP: 1, minP: 0, suppress: [] };
 
+/** The smallest temperature that samples: nothing below it can differ from greedy decoding (0). */
+export const MIN_TEMPERATURE = 1e-6;
+
 export function validateSampling(o: SamplingOptions): string | undefined {
   if (!(o.temperature >= 0 && Number.isFinite(o.temperature))) return `temperature must be ≥ 0, got ${o.temperature}`;
+  // Below this, 1/T overflows float32 in the samplers (0 × ∞ is NaN) long before it could differ from greedy.
+  if (o.temperature > 0 && o.temperature < MIN_TEMPERATURE) {
+    return `temperature must be 0 (greedy) or at least ${MIN_TEMPERATURE}, got ${o.temperature}`;
+  }
   if (!(Number.isInteger(o.topK) && o.topK >= 0)) return `top-k must be an integer ≥ 0, got ${o.topK}`;
   if (!(o.topP > 0 && o.topP <= 1)) return `top-p must be in (0, 1], got ${o.topP}`;
   if (!(o.minP >= 0 && o.minP < 1)) return `min-p must be in [0, 1), got ${o.minP}`;
@@ -74,7 +82,7 @@ export class Sampler {
   readonly #rng: Rng;
   constructor(readonly options: SamplingOptions, seed = 0) {
     const bad = validateSampling(options);
-    if (bad) throw new RangeError(bad);
+    if (bad) throw new InputError(`sampling: ${bad}`);
     this.#rng = new Rng(seed);
   }
 

@@ -5,6 +5,7 @@
  */
 import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
+import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { METHOD_GRAMMAR, parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import { viewerAddress } from "./viewer/server.ts";
@@ -215,6 +216,11 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const topP = num(f["top-p"], "top-p");
   check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
   const minP = num(f["min-p"], "min-p");
+  const temperature = num(f.temperature, "temperature");
+  check(
+    temperature === undefined || temperature === 0 || temperature >= MIN_TEMPERATURE,
+    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
+  );
   check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
   check(
     f.view || (f["view-port"] === undefined && f["view-host"] === undefined),
@@ -244,7 +250,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     sampling: sampled
       ? {
-        temperature: num(f.temperature, "temperature") ?? 1,
+        temperature: temperature ?? 1,
         topK: int(f["top-k"], "top-k", 0) ?? 0,
         topP: topP ?? 1,
         minP: minP ?? 0,

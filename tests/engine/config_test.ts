@@ -11,8 +11,9 @@ Deno.test("generation_config.json: sampling values out of range and token ids th
     [{ top_p: 0 }, /generation_config\.json: field "top_p" must be a number in \(0, 1\], got 0/],
     [{ min_p: 1.5 }, /field "min_p" must be a number in \[0, 1\), got 1\.5/],
     [{ top_k: 2.5 }, /field "top_k" must be an integer ≥ 0, got 2\.5/],
-    [{ temperature: -1 }, /field "temperature" must be a number ≥ 0, got -1/],
-    [{ temperature: "0.7" }, /field "temperature" must be a number ≥ 0, got "0\.7"/],
+    [{ temperature: -1 }, /field "temperature" must be 0 \(greedy\) or a number ≥ 0\.000001, got -1/],
+    [{ temperature: 1e-40 }, /field "temperature" must be 0 \(greedy\) or a number ≥ 0\.000001, got 1e-40/],
+    [{ temperature: "0.7" }, /field "temperature" must be 0 \(greedy\) or .*got "0\.7"/],
     [{ eos_token_id: "0" }, /generation_config\.json: field "eos_token_id": expected token ids .*got "0"/],
     [
       { eos_token_id: 5000 },
