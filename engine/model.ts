@@ -13,7 +13,7 @@ import {
   readJson,
   readModelConfig,
 } from "./config.ts";
-import { InputError } from "./errors.ts";
+import { check, InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
 import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
@@ -104,6 +104,14 @@ export class Engine {
       spec = specFromCheckpoint(config, readCheckpoint(source), source);
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));
       tokenizer = opts.tokenizer === false ? undefined : TextTokenizer.fromDir(source);
+      // Ids past the embedding's rows would be refused pass by pass, long after the start: refused here.
+      check(
+        !tokenizer || tokenizer.vocabSize <= config.vocab,
+        `${
+          join(source, "tokenizer.json")
+        }: ${tokenizer?.vocabSize} tokens, more than the ${config.vocab} rows of the ` +
+          "embedding (config.json's vocab_size): the tokenizer of another model?",
+      );
     }
     return await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
   }

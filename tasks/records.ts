@@ -74,8 +74,21 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       } catch (e) {
         throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
       }
-      const list = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v).find(Array.isArray) : undefined;
-      check(Array.isArray(list), `${file}: expected a JSON list of records (or an object holding one)`);
+      check(
+        Array.isArray(v) || (v !== null && typeof v === "object"),
+        `${file}: expected a JSON list of records (or an object holding one)`,
+      );
+      // An object: its one list, or its list under "data" (the hub's layout) when it holds several.
+      const lists = Array.isArray(v) ? [] : Object.entries(v as object).filter(([, x]) => Array.isArray(x));
+      const list = Array.isArray(v) ? v : lists.length === 1 ? lists[0][1] : lists.find(([k]) => k === "data")?.[1];
+      check(
+        Array.isArray(list),
+        lists.length > 1
+          ? `${file}: an object holding several lists (${
+            lists.map(([k]) => `"${k}"`).join(", ")
+          }); expected one list of records, or one under "data"`
+          : `${file}: expected a JSON list of records (or an object holding one)`,
+      );
       list.forEach((r, i) => add(file, i + 1, r));
       check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
       continue;

@@ -1,9 +1,10 @@
 /** engine/config.ts: generation_config.json's values are checked at load, each refusal naming the file and field. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, readGenerationConfig } from "../../engine/config.ts";
+import { Engine } from "../../engine/model.ts";
 
 Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
   const model = { vocab_size: 1000, eos_token_id: 2 };
@@ -46,4 +47,27 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
     );
   }
   assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
+});
+
+Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-vocab-"));
+  cpSync(new URL("../../engine/models/hogwild-demo", import.meta.url).pathname, dir, { recursive: true });
+  // The embedding has 793 rows; the tokenizer gains ten special tokens past them.
+  const tok = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"));
+  for (let i = 0; i < 10; i++) {
+    tok.added_tokens.push({
+      id: 793 + i,
+      content: `<|extra_${i}|>`,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
+  }
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tok));
+  await assert.rejects(
+    () => Engine.load(dir),
+    /tokenizer\.json: 803 tokens, more than the 793 rows of the embedding \(config\.json's vocab_size\)/,
+  );
 });

@@ -175,6 +175,13 @@ Deno.test("fields JSON cannot carry exactly, or of the wrong kind, are refused b
     const file = jsonl(dir, "bad.jsonl", [line]);
     await assert.rejects(() => loadTask("limo", { data: file }), message, line.slice(0, 60));
   }
+  writeFileSync(join(dir, "lists.json"), JSON.stringify({ meta: [1, 2], rows: [{ question: "q", answer: "1" }] }));
+  await assert.rejects(
+    () => loadTask("limo", { data: join(dir, "lists.json") }),
+    /lists\.json: an object holding several lists \("meta", "rows"\); expected one list of records, or one under "data"/,
+  );
+  writeFileSync(join(dir, "data.json"), JSON.stringify({ meta: [1, 2], data: [{ question: "q", answer: "1" }] }));
+  assert.equal((await loadTask("limo", { data: join(dir, "data.json") })).problems.length, 1);
   const ok = await loadTask("limo", { data: jsonl(dir, "ok.jsonl", ['{"id": 12, "question": "q", "answer": 0.5}']) });
   assert.deepEqual([ok.problems[0].id, ok.problems[0].golds], ["12", ["0.5"]]);
 });
