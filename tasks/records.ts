@@ -70,7 +70,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
     if (ext === ".json") {
       let v: unknown;
       try {
-        v = JSON.parse(text);
+        v = parseKeepingNumbers(text);
       } catch (e) {
         throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
       }
@@ -98,7 +98,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       if (raw.trim() === "") return;
       let v: unknown;
       try {
-        v = JSON.parse(raw);
+        v = parseKeepingNumbers(raw);
       } catch (e) {
         return bad(file, i + 1, `not valid JSON (${oneLine((e as Error).message)})`);
       }
@@ -115,6 +115,22 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
     check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
   }
   return out;
+}
+
+/**
+ * Each JSON number's text as the file wrote it, by the object holding it: a gold answer 0.1234567890123456789
+ * or an id 9007199254740993 is read as written, not as the nearest double (which prints otherwise).
+ */
+const NUMBER_TEXT = new WeakMap<object, Map<string, string>>();
+
+function parseKeepingNumbers(text: string): unknown {
+  return JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+    if (typeof value === "number" && context?.source !== undefined) {
+      if (!NUMBER_TEXT.has(this)) NUMBER_TEXT.set(this, new Map());
+      NUMBER_TEXT.get(this)!.set(key, context.source);
+    }
+    return value;
+  });
 }
 
 /** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
@@ -163,8 +179,8 @@ function hasControlChars(v: unknown): boolean {
 export const MAX_TEXT = 200_000;
 
 /**
- * A field of a record that must be a non-empty string or a number (given as text, exactly as written: a number
- * that JSON cannot carry exactly, past 2^53 or 1e400, is refused, not rounded). The first of `names` present.
+ * A field of a record that must be a non-empty string or a number, given as text exactly as the file wrote it
+ * (0.1234567890123456789 stays so; a double would print 0.12345678901234568). The first of `names` present.
  */
 export function textField(r: RawRecord, names: readonly string[]): string {
   const at = `${r.file}:${r.line}`;
@@ -176,9 +192,12 @@ export function textField(r: RawRecord, names: readonly string[]): string {
       return v;
     }
     check(typeof v === "number", `${at}: field "${n}" must be text or a number, got ${JSON.stringify(v).slice(0, 40)}`);
+    const written = NUMBER_TEXT.get(r.value)?.get(n);
+    if (written !== undefined) return written;
+    // A number with no text (parquet): exact only where a double is.
     check(
       Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)),
-      `${at}: field "${n}" holds a number JSON cannot carry exactly (${
+      `${at}: field "${n}" holds a number a double cannot carry exactly (${
         Number.isFinite(v) ? "past 2^53" : "out of range"
       }); write it as text`,
     );
