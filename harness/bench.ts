@@ -157,32 +157,36 @@ export async function bench(args: string[]): Promise<void> {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
-  const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
-  console.error(
-    `bench: ${jobs.length} problem × method × seed records in ${out}; ${
-      jobs.length - pending.length
-    } already there, ${pending.length} to run`,
-  );
-  const ctx: Omit<RunContext, "finisherTokens"> = {
-    tokenizer: tok,
-    generation: engine.generation,
-    protocol,
-    collabTemplate: spec.collabTemplate,
-    plainTemplate: spec.plainTemplate,
-    budgets: spec.budgets,
-    redundancyEvery: spec.redundancyEvery,
-    sampling: spec.sampling,
-    sot,
-  };
-  const solver = (cache: KVCache, j: Job) =>
-    newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
-  // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
-  if (pending.length) {
-    const cache = benchCache(engine, spec, pending, solver);
-    const cost = costModel(dir, engine, cache, spec);
-    await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
+  try {
+    const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
+    console.error(
+      `bench: ${jobs.length} problem × method × seed records in ${out}; ${
+        jobs.length - pending.length
+      } already there, ${pending.length} to run`,
+    );
+    const ctx: Omit<RunContext, "finisherTokens"> = {
+      tokenizer: tok,
+      generation: engine.generation,
+      protocol,
+      collabTemplate: spec.collabTemplate,
+      plainTemplate: spec.plainTemplate,
+      budgets: spec.budgets,
+      redundancyEvery: spec.redundancyEvery,
+      sampling: spec.sampling,
+      sot,
+    };
+    const solver = (cache: KVCache, j: Job) =>
+      newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
+    // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
+    if (pending.length) {
+      const cache = benchCache(engine, spec, pending, solver);
+      const cost = costModel(dir, engine, cache, spec);
+      await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
+    }
+    await report(out, spec, dir.records(), dir.meta());
+  } finally {
+    dir.close();
   }
-  await report(out, spec, dir.records(), dir.meta());
   if (live) {
     console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
     await new Promise(() => {});

@@ -90,7 +90,11 @@ export function readLines<T>(file: string, repair = true): T[] {
 /** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
 export function readRecordLines(file: string, repair = true): BenchRecord[] {
   const records = readLines<BenchRecord>(file, repair);
+  const seen = new Set<string>();
   records.forEach((r, i) => {
+    const k = recordKey(r);
+    check(!seen.has(k), `${file}:${i + 1}: the record ${k.replaceAll("\t", " / ")} appears twice`);
+    seen.add(k);
     const ok = Array.isArray(r.checkpoints) &&
       r.checkpoints.every((c) =>
         c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
@@ -147,6 +151,48 @@ function checkMeta(file: string, m: Record<string, unknown>): void {
   );
 }
 
+/** Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). */
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * Takes `dir`/run.lock for this process, or refuses while another live process holds it. A lock left by a
+ * process that is gone (killed) is taken over; the returned function gives it back.
+ */
+function lockFolder(dir: string): () => void {
+  const file = join(dir, "run.lock");
+  for (let attempt = 0;; attempt++) {
+    try {
+      const f = Deno.openSync(file, { write: true, createNew: true });
+      f.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      return () => {
+        try {
+          if (readFileSync(file, "utf8").trim() === String(Deno.pid)) Deno.removeSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 2) {
+        throw new InputError(`${file}: cannot take the folder's lock (${oneLine((e as Error).message)})`);
+      }
+      const pid = Number(readFileSync(file, "utf8").trim());
+      check(
+        !(Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid)),
+        `${dir}: another bench (process ${pid}) is writing to this folder; wait for it to end, or give another --out`,
+      );
+      Deno.removeSync(file); // its process is gone
+    }
+  }
+}
+
 export class RunDir {
   readonly done = new Set<string>();
   readonly #records: string;
@@ -157,9 +203,31 @@ export class RunDir {
     this.#traces = join(dir, "traces.jsonl");
   }
 
-  /** Creates the folder, or resumes it when its run.json holds the same spec. */
+  /**
+   * Creates the folder, or resumes it when its run.json holds the same spec. The folder is this process's until
+   * close(): a second bench on it is refused (both would run every pending record and append it twice).
+   */
   static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     checkRunFolder(dir);
+    const release = lockFolder(dir);
+    try {
+      const run = RunDir.#open(dir, spec, meta);
+      run.#release = release;
+      return run;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  #release = () => {};
+
+  /** Lets another process open the folder. */
+  close(): void {
+    this.#release();
+  }
+
+  static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     const runFile = join(dir, "run.json");
     if (existsSync(runFile)) {
       let stored: { spec?: Record<string, unknown> };
@@ -189,11 +257,7 @@ export class RunDir {
     if (!existsSync(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
     const records = readRecordLines(run.#records);
     checkPlanned(run.#records, records, meta.planned);
-    for (const r of records) {
-      const k = recordKey(r);
-      check(!run.done.has(k), `${run.#records}: the record ${k.replaceAll("\t", " / ")} appears twice`);
-      run.done.add(k);
-    }
+    for (const r of records) run.done.add(recordKey(r));
     // Traces of records that never got written (a kill between the two appends) are dropped.
     const traces = readLines<TraceLine>(run.#traces);
     const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));

@@ -219,6 +219,38 @@ Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is 
   assert.match(r.stderr, /holds a run with another spec \(prompt collab: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
 });
 
+Deno.test("one writer per run folder: a second bench on it is refused while the first runs, and records never double", async () => {
+  const out = join(tmp(), "two-writers");
+  const args = [
+    "--model",
+    "random:qwen3-demo",
+    "--task",
+    "synthetic",
+    "--count",
+    "6",
+    "--methods",
+    "hogwild:2,sequential",
+  ];
+  const first = bench([...args, "--budgets", "4:64:4", "--out", out]).spawn();
+  // The first holds the folder once its run.json is there.
+  for (let i = 0; i < 300 && !existsSync(join(out, "run.lock")); i++) await new Promise((r) => setTimeout(r, 50));
+  const second = await runBench(...args, "--budgets", "4:64:4", "--out", out);
+  assert.equal(second.code, 2);
+  assert.match(second.stderr, /two-writers: another bench \(process \d+\) is writing to this folder/);
+  assert.equal((await first.output()).code, 0);
+  assert.ok(!existsSync(join(out, "run.lock")), "the lock is given back");
+  const again = await runBench(...args, "--budgets", "4:64:4", "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  const keys = records(out).map(recordKey);
+  assert.equal(keys.length, 12);
+  assert.equal(new Set(keys).size, 12);
+  // A records file doubled by hand is refused by every reader.
+  writeFileSync(join(out, "records.jsonl"), readFileSync(join(out, "records.jsonl"), "utf8").repeat(2));
+  const plot = await runCli("harness/plot.ts", [out, "--out", join(out, "p")]);
+  assert.equal(plot.code, 2);
+  assert.match(plot.stderr, /records\.jsonl:13: the record .* appears twice/);
+});
+
 Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {
   const out = join(tmp(), "failed-start");
   const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "hogwild:2"];
