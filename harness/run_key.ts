@@ -79,16 +79,20 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   };
 }
 
+/** A file's hash and what must not have changed since: size, mtime, and ctime and inode, which `touch -r` or a
+ * copy that keeps mtime (cp -p, rsync -t) cannot set back. */
 interface CachedHash {
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
   sha256: string;
 }
 
 /**
  * The full SHA-256 of every weights file of a model folder, in name order (random:SHAPE: its name, the
- * weights being made from it). A file's hash is kept in `cacheFile` against its size and mtime, so 65 GB are
- * read once, not at every resume.
+ * weights being made from it). A file's hash is kept in `cacheFile` against its size, mtime, ctime and inode,
+ * so 65 GB are read once, not at every resume.
  */
 export function weightsHash(source: string, cacheFile?: string): string {
   if (!existsSync(source)) return source;
@@ -102,9 +106,10 @@ export function weightsHash(source: string, cacheFile?: string): string {
   const all = createHash("sha256");
   for (const f of readdirSync(source).filter((f) => WEIGHTS.test(f)).sort()) {
     const path = resolve(source, f), st = statSync(path);
+    const stamp = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
     let hit = cache[path];
-    if (!hit || hit.size !== st.size || hit.mtimeMs !== st.mtimeMs) {
-      hit = { size: st.size, mtimeMs: st.mtimeMs, sha256: hashFile(path) };
+    if (!hit || Object.entries(stamp).some(([k, v]) => hit![k as keyof typeof stamp] !== v)) {
+      hit = { ...stamp, sha256: hashFile(path) };
       cache[path] = hit;
       changed = true;
     }

@@ -4,7 +4,7 @@
  * list of fields fail until it is placed (in the key, or among the flags that change no record).
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL, parseBenchSpec } from "../../harness/bench_spec.ts";
@@ -172,7 +172,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
   assert.ok(changed(key, runKey(base)).includes("weights"));
 });
 
-Deno.test("weights' hashes are kept against size and mtime, and taken again when either changes", () => {
+Deno.test("weights' hashes are kept against size, mtime, ctime and inode, and taken again when one changes", async () => {
   const model = join(tmp(), "model"), cache = join(tmp(), "cache", "weights.json");
   cpSync(DEMO_MODEL, model, { recursive: true });
   const first = weightsHash(model, cache);
@@ -184,6 +184,13 @@ Deno.test("weights' hashes are kept against size and mtime, and taken again when
   writeFileSync(weights, bytes);
   utimesSync(weights, new Date(), new Date(Date.now() + 5000));
   assert.notEqual(weightsHash(model, cache), first);
+  // Bytes changed with the same size and the old mtime put back (touch -r, cp -p): the ctime still tells.
+  const before = weightsHash(model, cache), st = statSync(weights);
+  await new Promise((r) => setTimeout(r, 1100)); // Deno reports ctime in whole seconds; a real edit comes later
+  bytes[200] ^= 1;
+  writeFileSync(weights, bytes);
+  utimesSync(weights, st.atime, st.mtime);
+  assert.notEqual(weightsHash(model, cache), before, "a changed file behind an unchanged mtime");
   writeFileSync(cache, "{not json");
   assert.equal(weightsHash(model, cache), weightsHash(model), "a damaged cache is ignored");
   assert.equal(weightsHash("random:qwen3-demo", cache), "random:qwen3-demo");
