@@ -123,6 +123,14 @@ export async function bench(args: string[]): Promise<void> {
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
+  for (const m of spec.methods.map(parseMethod)) {
+    check(
+      !m.sot || m.sot.threadsPerPass < sot.maxPoints,
+      `method ${m.id}: an outline has at most ${sot.maxPoints} points (maxPoints of ${
+        spec.sotPrompts ?? "harness/prompts/sot.json"
+      }), so every point already runs at once: write it as sot`,
+    );
+  }
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.

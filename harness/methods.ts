@@ -127,7 +127,8 @@ function parseAnySpelling(id: string): Method {
     const flags = given.filter((o) => HOGWILD_FLAGS.includes(o));
     // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
     const m: Method = {
-      id: ["hogwild", String(workers), ...(layout === "combined" ? [] : [layout]), ...flags].join(":"),
+      // One worker has no others to lay out: every layout is the same run, named hogwild:1.
+      id: ["hogwild", String(workers), ...(layout === "combined" || workers === 1 ? [] : [layout]), ...flags].join(":"),
       workers,
       layout,
       reencodeSteps: flags.includes("reencode-steps"),

@@ -107,6 +107,7 @@ Deno.test("bad flags are refused before any work starts", async () => {
       [["--methods", "greedy"], /unknown method "greedy"/],
       [["--methods", "sot:0"], /method sot:0: sot needs a worker count/],
       [["--methods", "sot:2:fork"], /method sot:2:fork: sot takes only a thread count/],
+      [["--methods", "sot:10"], /method sot:10: an outline has at most 10 points .*write it as sot/],
       [["--sot-prompts", "/nonexistent/sot.json"], /\/nonexistent\/sot\.json/],
       [["--task", "nope"], /unknown task "nope"/],
       [["--shard", "2/2"], /--shard: expected i\/n with 0 ≤ i < n/],
