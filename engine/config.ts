@@ -94,13 +94,26 @@ export const SUPPORTED_MODEL_TYPES = Object.entries(FAMILIES).map(([k, v]) => `$
 
 const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float32: "F32" };
 
-export function readJson(file: string): Record<string, unknown> {
-  let text: string;
+/**
+ * A text file the project is given (configs, prompts): read whole and decoded strictly, so that bytes that are
+ * not UTF-8 are an error naming the file, never replacement characters a model would be given.
+ */
+export function readText(file: string): string {
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputError(`${file}: not valid UTF-8 (save it as UTF-8)`);
+  }
+}
+
+export function readJson(file: string): Record<string, unknown> {
+  const text = readText(file);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -325,6 +338,17 @@ function ids(v: unknown, where: string, vocab: unknown): number[] {
   return list as number[];
 }
 
+/** generation_config.json fields that change sampling in transformers and are not implemented here, with their neutral values. */
+const UNAPPLIED_SAMPLING: [string, number][] = [
+  ["repetition_penalty", 1],
+  ["typical_p", 1],
+  ["epsilon_cutoff", 0],
+  ["eta_cutoff", 0],
+  ["no_repeat_ngram_size", 0],
+  ["num_beams", 1],
+  ["encoder_repetition_penalty", 1],
+];
+
 /** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
 export function readGenerationConfig(dir: string, modelJson?: Record<string, unknown>): GenerationConfig {
   const file = join(dir, "generation_config.json");
@@ -342,6 +366,19 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
     check(typeof v === "number" && ok(v), `${file}: field "${key}" must be ${expected}, got ${JSON.stringify(v)}`);
     return v;
   };
+  check(
+    g.do_sample === undefined || typeof g.do_sample === "boolean",
+    `${file}: field "do_sample" must be true or false, got ${JSON.stringify(g.do_sample)}`,
+  );
+  // Settings this engine does not apply: said once at load when they would change sampling, never dropped silently.
+  for (const [key, neutral] of UNAPPLIED_SAMPLING) {
+    const v = g[key];
+    if (v !== undefined && v !== null && v !== neutral) {
+      console.error(
+        `warning: ${file}: field "${key}" is ${JSON.stringify(v)}; this engine samples as if it were ${neutral}`,
+      );
+    }
+  }
   const vocab = modelJson?.vocab_size;
   const from = (key: string) =>
     g[key] !== undefined && g[key] !== null ? `${file}: field "${key}"` : `${join(dir, "config.json")}: field "${key}"`;

@@ -3,9 +3,8 @@
  * this project's words; users may pass their own), and the protocol strings (headers, the <...> marker,
  * step prefixes, the redundancy check, the finisher's suffix, the forbidden tokens).
  */
-import { readFileSync } from "node:fs";
-import { readJson } from "../engine/config.ts";
-import { check, InputError } from "../engine/errors.ts";
+import { readJson, readText } from "../engine/config.ts";
+import { check } from "../engine/errors.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 
 export const DEFAULT_NAMES = [
@@ -100,12 +99,7 @@ export function loadSot(file?: string): SotTexts {
 
 /** A prompt template: harness/prompts/{collab,plain}.txt, or the user's file. It must hold {{problem}}. */
 export function loadTemplate(kind: "collab" | "plain", file?: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file ?? here(`${kind}.txt`), "utf8");
-  } catch (e) {
-    throw new InputError(`${file}: cannot read the prompt template (${(e as Error).message})`);
-  }
+  const text = readText(file ?? here(`${kind}.txt`).pathname);
   check(text.includes("{{problem}}"), `${file ?? kind + ".txt"}: a prompt template must hold {{problem}}`);
   return text;
 }

@@ -22,6 +22,7 @@ Deno.test("generation_config.json: sampling values out of range and token ids th
     ],
     [{ eos_token_id: [2, -1] }, /field "eos_token_id": .*got -1/],
     [{ bos_token_id: 1.5 }, /field "bos_token_id": .*got 1\.5/],
+    [{ do_sample: "true" }, /field "do_sample" must be true or false, got "true"/],
   ];
   for (const [g, message] of cases) {
     const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
@@ -69,5 +70,22 @@ Deno.test("a tokenizer with more tokens than the embedding has rows is refused a
   await assert.rejects(
     () => Engine.load(dir),
     /tokenizer\.json: 803 tokens, more than the 793 rows of the embedding \(config\.json's vocab_size\)/,
+  );
+});
+
+Deno.test("generation_config.json: a sampling setting the engine does not apply is said at load", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
+  writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ repetition_penalty: 1.05, typical_p: 1 }));
+  const error = console.error, said: string[] = [];
+  console.error = (...a: unknown[]) => void said.push(a.join(" "));
+  try {
+    readGenerationConfig(dir, {});
+  } finally {
+    console.error = error;
+  }
+  assert.equal(said.length, 1);
+  assert.match(
+    said[0],
+    /^warning: .*generation_config\.json: field "repetition_penalty" is 1\.05; this engine samples as if it were 1$/,
   );
 });

@@ -130,3 +130,12 @@ dataTest(
     assert.ok(problems > 2000 && withDollar > 500, `${problems} problems, ${withDollar} with $: the sets did not load`);
   },
 );
+
+Deno.test("prompt files and configs that are not UTF-8 are refused by name, never decoded with replacement characters", () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/latin1.txt`;
+  Deno.writeFileSync(file, new Uint8Array([0x52, 0xe9, 0x73, 0x20, ...new TextEncoder().encode("{{problem}}")]));
+  assert.throws(() => loadTemplate("plain", file), /latin1\.txt: not valid UTF-8/);
+  Deno.writeFileSync(`${dir}/protocol.json`, new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
+  assert.throws(() => loadProtocol(`${dir}/protocol.json`), /protocol\.json: not valid UTF-8/);
+});
