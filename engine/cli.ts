@@ -9,7 +9,7 @@
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
 import { replaceFile } from "./files.ts";
-import { check, parseDecimal, parseFlags, parseInteger, runMain } from "./errors.ts";
+import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "./errors.ts";
 import { readJson } from "./config.ts";
 import { modelFolder } from "./hub.ts";
 import { type Device, Engine } from "./model.ts";
@@ -52,12 +52,13 @@ const OPTIONS = {
 } as const;
 
 function parseIds(v: string, flag: string): number[] {
-  const parts = v.split(",").map((s) => s.trim()), ids = parts.map(Number);
-  check(
-    parts.every((s) => s !== "") && ids.every((x) => Number.isInteger(x) && x >= 0),
-    `--${flag}: expected comma-separated token ids, got "${v}"`,
-  );
-  return ids;
+  return v.split(",").map((s) => {
+    try {
+      return parseInteger(s, `--${flag}`);
+    } catch {
+      throw new InputError(`--${flag}: expected comma-separated token ids, got "${v}"`);
+    }
+  });
 }
 
 function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
@@ -149,7 +150,7 @@ function generateCommand(engine: Engine, f: Flags): unknown {
   options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
   const bad = validateSampling(options);
   check(!bad, `generate: ${bad}`);
-  const sampler = new Sampler(options, parseNumber(f.seed, "seed", true) ?? 0);
+  const sampler = new Sampler(options, f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1));
   const ids = generate(engine, prompt, { maxNewTokens: max, sampler, stopIds: f["ignore-eos"] ? [] : g.eosTokenIds });
   return tok ? { ids, text: tok.decode(ids) } : { ids };
 }

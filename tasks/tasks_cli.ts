@@ -57,7 +57,7 @@ async function main() {
     dataDir: f["data-dir"],
     limit: int(f.limit, "limit"),
     skipBad: f["skip-bad"],
-    seed: int(f.seed, "seed"),
+    seed: f.seed === undefined ? undefined : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1),
     synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
   });
   const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";

@@ -53,3 +53,10 @@ dataTest("problems carry text, golds and unique ids", async () => {
     }
   }
 });
+
+dataTest("gsm8k-x5: seeds that a float product made equal group differently now", async () => {
+  const texts = async (seed: number) =>
+    (await loadTask("gsm8k-x5", { dataDir: DATA_DIR, seed })).problems.map((p) => p.text).join("\n");
+  assert.notEqual(await texts(4000000003), await texts(4000364792));
+  assert.equal(await texts(4000000003), await texts(4000000003));
+});
