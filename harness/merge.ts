@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { report } from "./bench.ts";
-import { checkRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { checkMeta, checkRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -17,16 +17,24 @@ async function main() {
   );
   check(dirs.length >= 1, "merge: name the shard folders");
   check(f.out, "merge: --out DIR is required");
-  const runs = dirs.map((d) => ({
-    dir: d,
-    run: readRunJson(d) as {
-      spec: Record<string, unknown>;
-      spec_full: BenchSpec;
-      planned: string[];
-      invocations?: unknown[];
-      cost_model?: unknown;
-    },
-  }));
+  const runs = dirs.map((d) => {
+    const run = readRunJson(d), file = join(d, "run.json");
+    checkMeta(file, run);
+    check(
+      run.spec !== undefined && Array.isArray(run.planned),
+      `${file}: not a bench run's run.json (no "spec" or "planned")`,
+    );
+    return {
+      dir: d,
+      run: run as {
+        spec: Record<string, unknown>;
+        spec_full: BenchSpec;
+        planned: string[];
+        invocations?: unknown[];
+        cost_model?: unknown;
+      },
+    };
+  });
   const { shard: _s0, ...first } = runs[0].run.spec;
   const count = (runs[0].run.spec.shard as { count: number } | undefined)?.count;
   check(count !== undefined, `${dirs[0]}: not a shard (its spec has no shard)`);

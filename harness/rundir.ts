@@ -135,16 +135,31 @@ function differences(a: Record<string, unknown>, b: Record<string, unknown>): st
   );
 }
 
-/** The fields of a run.json that a resume reads back, as this project writes them. */
-function checkMeta(file: string, m: Record<string, unknown>): void {
-  const cost = m.cost_model as { coef?: unknown } | undefined | null;
+const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
+const numbers = (o: Record<string, unknown>, keys: readonly string[]) => keys.every((k) => Number.isFinite(o[k]));
+
+/** The fields of a run.json that resume, merge and the summary read back, as this project writes them. */
+export function checkMeta(file: string, m: Record<string, unknown>): void {
+  const cost = m.cost_model;
   check(
-    cost === undefined || (cost !== null && typeof cost === "object" && Array.isArray(cost.coef) &&
-      cost.coef.length === COST_TERMS.length && cost.coef.every((c) => Number.isFinite(c) && c >= 0)),
-    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0); delete that field to ` +
-      "calibrate again (the solo times of the records already there came from the old model)",
+    cost === undefined || (isObject(cost) && Array.isArray(cost.coef) && cost.coef.length === COST_TERMS.length &&
+      cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
+      numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"])),
+    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0 and its fit); delete that ` +
+      "field to calibrate again (the solo times of the records already there came from the old model)",
   );
-  check(m.invocations === undefined || Array.isArray(m.invocations), `${file}: "invocations" is not a list`);
+  const invocations = m.invocations;
+  check(
+    invocations === undefined ||
+      (Array.isArray(invocations) &&
+        invocations.every((i) =>
+          isObject(i) && typeof i.started === "string" && isObject(i.cost_error) &&
+          numbers(i, ["seconds", "records", "passes", "passes_per_s", "rows_per_pass", "problems_per_hour"]) &&
+          numbers(i, ["outside_passes", "runs_at_once"]) && numbers(i.cost_error, ["median", "p90"])
+        )),
+    `${file}: "invocations" is not a list of this project's invocations (delete the field: it only reports)`,
+  );
+  check(m.spec === undefined || isObject(m.spec), `${file}: "spec" is not an object`);
   check(
     m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
     `${file}: "planned" is not a list of record keys`,

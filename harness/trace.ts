@@ -9,6 +9,7 @@
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
+import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
 import { runAll } from "./schedule.ts";
@@ -45,10 +46,18 @@ async function main() {
   const method = parseMethod(
     `hogwild:${int(f.workers, "workers", 1, 12)}${f.layout === "combined" ? "" : `:${f.layout}`}`,
   );
+  // The sampling flags, checked before the model loads.
+  const topP = f["top-p"] === undefined ? undefined : num(f["top-p"], "top-p");
+  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
+  const flagTemperature = f.temperature === undefined ? undefined : num(f.temperature, "temperature");
+  check(
+    flagTemperature === undefined || flagTemperature === 0 || flagTemperature >= MIN_TEMPERATURE,
+    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
+  );
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const g = engine.generation;
-  const temperature = f.temperature !== undefined ? num(f.temperature, "temperature") : g.doSample ? g.temperature : 0;
+  const temperature = flagTemperature ?? (g.doSample ? g.temperature : 0);
   const spec = runSpec(method, f.prompt, int(f.seed, "seed", 0, 2 ** 32 - 1), {
     tokenizer: engine.tokenizer,
     generation: g,
@@ -58,7 +67,7 @@ async function main() {
     sampling: {
       temperature,
       topK: g.topK,
-      topP: f["top-p"] !== undefined ? num(f["top-p"], "top-p") : g.topP,
+      topP: topP ?? g.topP,
       minP: g.minP,
     },
   });

@@ -73,6 +73,24 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), "");
     return ["harness/bench.ts", [...SMALL, "--out", dir]];
   }, /invocations\/run\.json: "invocations" is not a list/],
+  ["run.json with invocations [null]", async () => {
+    const dir = await finished("nullinvocation");
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, invocations: [null] }));
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /nullinvocation\/run\.json: "invocations" is not a list of this project's invocations/],
+  ["run.json with a cost model without its fit", async () => {
+    const dir = await finished("fitless");
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, cost_model: { ...meta.cost_model, fit: null } }));
+    return ["harness/bench.ts", [...SMALL, "--out", dir]];
+  }, /fitless\/run\.json: "cost_model" is damaged/],
+  ["merge of a shard whose spec is null", async () => {
+    const dir = await finished("nullspec");
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, spec: null }));
+    return ["harness/merge.ts", [dir, "--out", at("merged-null")]];
+  }, /nullspec\/run\.json: "spec" is not an object/],
   ["a record whose checkpoints are null", async () => {
     const dir = await finished("nullcheckpoints");
     const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace(

@@ -46,6 +46,14 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
       [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
       [["--model", "random:qwen3-demo", "--prompt", ""], /^error: --prompt TEXT is required/],
       [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--top-p", "0"],
+        /^error: --top-p: expected a number in \(0, 1\]/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--top-p", "5.5"],
+        /^error: --top-p: expected a number in \(0, 1\]/,
+      ],
+      [
         ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "99999999999"],
         /^error: --steps: expected an integer in 1\.\.1048576/,
       ],
