@@ -218,22 +218,36 @@ export function viewerAddress(
 }
 
 /**
- * The Host headers the viewer answers: its own address, and the loopback names when it listens on loopback,
+ * Which Host headers the viewer answers: its own address, and the loopback names when it listens on loopback,
  * with or without the port. A page of another site whose name is made to resolve to this address (DNS
  * rebinding) sends its own name, and is refused; so is an API request whose Origin is another site. On every
- * interface (0.0.0.0, ::) any name is answered: the user was warned that anyone can read the runs.
+ * interface (0.0.0.0, ::) it answers any address typed as numbers, localhost and this machine's name, and no
+ * other name.
  */
-function allowedHosts(hostname: string, port: number): Set<string> | undefined {
-  if (hostname === "0.0.0.0" || hostname === "::") return undefined;
+function hostCheck(hostname: string, port: number): (host: string) => boolean {
+  const strip = (h: string) => h.replace(new RegExp(`:${port}$`), "");
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    let own = "";
+    try {
+      own = Deno.hostname().toLowerCase();
+    } catch {
+      // without --allow-sys: numbers and localhost only
+    }
+    return (host) => {
+      const h = strip(host);
+      return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || /^\[[0-9a-f:.]+\]$/.test(h) || h === "localhost" || h === own;
+    };
+  }
   const own = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const names = LOOPBACK.test(hostname) ? ["127.0.0.1", "localhost", "[::1]", own] : [own];
-  return new Set(names.flatMap((n) => [n.toLowerCase(), `${n.toLowerCase()}:${port}`]));
+  const names = new Set(
+    LOOPBACK.test(hostname) ? ["127.0.0.1", "localhost", "[::1]", own.toLowerCase()] : [own.toLowerCase()],
+  );
+  return (host) => names.has(strip(host));
 }
 
-function forbidden(req: Request, allowed: Set<string> | undefined): boolean {
-  if (!allowed) return false;
+function forbidden(req: Request, allowed: (host: string) => boolean): boolean {
   const host = (req.headers.get("host") ?? "").toLowerCase();
-  if (!allowed.has(host)) return true;
+  if (!allowed(host)) return true;
   const origin = req.headers.get("origin");
   return origin !== null && new URL(req.url).pathname.startsWith("/api/") && origin.toLowerCase() !== `http://${host}`;
 }
@@ -241,7 +255,7 @@ function forbidden(req: Request, allowed: Set<string> | undefined): boolean {
 /** Starts the viewer; it serves until closed. */
 export function serveViewer(o: ViewerOptions): Viewer {
   const clients = new Set<ReadableStreamDefaultController>();
-  let allowed: Set<string> | undefined = new Set();
+  let allowed: (host: string) => boolean = () => false;
   const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -265,7 +279,7 @@ export function serveViewer(o: ViewerOptions): Viewer {
     }
   }
   const addr = server.addr as Deno.NetAddr;
-  allowed = allowedHosts(addr.hostname, addr.port);
+  allowed = hostCheck(addr.hostname, addr.port);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return {
     url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}/`,

@@ -70,7 +70,8 @@ Deno.test("viewer server: reads a run as it grows and never writes to it; symlin
   const source = new RunSource(dir);
   assert.equal(source.read().records.length, 6);
   assert.equal(readFileSync(records, "utf8"), before + '{"task":"synthetic","problem_id":"half');
-  writeFileSync(records, before + before.split("\n")[0] + "\n");
+  const next = JSON.parse(before.split("\n")[0]);
+  writeFileSync(records, before + JSON.stringify({ ...next, seed: 99 }) + "\n");
   assert.equal(source.read().records.length, 7, "the appended line is read");
   // traces.jsonl pointing outside the folder: not read
   const outside = join(dir, "..", "secret.jsonl");
@@ -145,5 +146,21 @@ Deno.test("viewer server: a port in use is one error naming the flag that chose 
     );
   } finally {
     taken.close();
+  }
+});
+
+Deno.test("viewer server on every interface: numbers, localhost and this machine's name, never another name", async () => {
+  const { dir } = writeRun(1);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, hostname: "0.0.0.0" });
+  try {
+    const port = Number(new URL(viewer.url).port);
+    for (const host of [`127.0.0.1:${port}`, `10.1.2.3:${port}`, `localhost:${port}`, `${Deno.hostname()}:${port}`]) {
+      assert.equal(await raw(port, "/api/runs", `Host: ${host}\r\n`), 200, host);
+    }
+    for (const host of [`attacker.example:${port}`, "attacker.example", `10.1.2.3.nip.io:${port}`]) {
+      assert.equal(await raw(port, "/api/runs", `Host: ${host}\r\n`), 403, host);
+    }
+  } finally {
+    await viewer.close();
   }
 });
