@@ -9,7 +9,7 @@
 import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, normalize, resolve } from "node:path";
 import type { Problem } from "../tasks/problem.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
 import type { BenchSpec } from "./bench_spec.ts";
@@ -40,11 +40,20 @@ const NOT_KEYED = [
   "data",
   "dataDir",
   "hub",
+  "limit",
 ] as const;
 
-/** The spec's flags as the key holds them. */
+/**
+ * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets, the model's
+ * path normalised; --limit is the data's business: the data hash holds the problems it selects).
+ */
 export function flagsKey(spec: BenchSpec): Record<string, unknown> {
-  const rest: Record<string, unknown> = { ...spec };
+  const rest: Record<string, unknown> = {
+    ...spec,
+    model: spec.model.startsWith("random:") ? spec.model : normalize(spec.model).replace(/\/$/, ""),
+    methods: [...spec.methods].sort(),
+    seeds: [...spec.seeds].sort((a, b) => a - b),
+  };
   for (const k of NOT_KEYED) delete rest[k];
   return JSON.parse(JSON.stringify(rest));
 }

@@ -208,7 +208,9 @@ const olympiadbench: TaskSpec = {
   problems: (rs) =>
     rs.map((r) => {
       const answers = answerList(r);
-      const context = typeof r.value.context === "string" && r.value.context.trim() ? `${r.value.context}\n\n` : "";
+      const context = typeof r.value.context === "string" && r.value.context.trim()
+        ? `${textField(r, ["context"])}\n\n`
+        : "";
       // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
       const golds = r.value.is_multiple_answer === true ? [answers.join(", ")] : answers;
       return {

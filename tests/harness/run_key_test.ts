@@ -38,7 +38,6 @@ const KEYED_FLAGS = [
   "methods",
   "budgets",
   "seeds",
-  "limit",
   "shard",
   "skipBad",
   "finisherTokens",
@@ -96,6 +95,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "data",
     "dataDir",
     "hub",
+    "limit",
   ];
   const fields = [...KEYED_FLAGS, ...notKeyed];
   for (const f of Object.keys(spec)) assert.ok(fields.includes(f), `spec field "${f}" is neither keyed nor excluded`);
@@ -115,7 +115,8 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--methods", flag(["--methods", "sequential"]), ["methods"]],
     ["--budgets", flag(["--budgets", "8:64:8"]), ["budgets"]],
     ["--seeds", flag(["--seeds", "2"]), ["seeds"]],
-    ["--limit", flag(["--limit", "2"]), ["limit"]],
+    ["--limit (the data hash holds its problems)", flag(["--limit", "2"]), []],
+    ["the model's path spelled otherwise", { ...flag(["--model", `${model}/./`]), source: model }, []],
     ["--shard", flag(["--shard", "0/2"]), ["shard"]],
     ["--skip-bad", flag(["--skip-bad"]), ["skipBad"]],
     ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],
@@ -143,6 +144,11 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--collab-prompt (same text)", flag(["--collab-prompt", "/some/copy.txt"]), []],
     ["--data-dir", flag(["--data-dir", "/data"]), []],
   ];
+  // Methods and seeds are sets: their order changes nothing.
+  assert.deepEqual(
+    runKey(flag(["--methods", "sequential,hogwild:2", "--seeds", "2,1"])),
+    runKey(flag(["--methods", "hogwild:2,sequential", "--seeds", "1,2"])),
+  );
   for (const [what, i, fields] of cases) {
     assert.deepEqual(changed(key, runKey(typeof i === "function" ? i() : i)), fields, what);
   }
