@@ -98,7 +98,9 @@ export class TextTokenizer {
       config.chat_template === undefined || config.chat_template === null ||
         typeof config.chat_template === "string" || Array.isArray(config.chat_template),
       `${cfgFile}: field "chat_template" must be a template's text or a list of named templates, got ${
-        JSON.stringify(config.chat_template).slice(0, 40)
+        Array.isArray(config.chat_template) || typeof config.chat_template !== "object"
+          ? JSON.stringify(config.chat_template)
+          : "an object"
       }`,
     );
     const template = typeof config.chat_template === "string"

@@ -124,13 +124,19 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
 const NUMBER_TEXT = new WeakMap<object, Map<string, string>>();
 
 function parseKeepingNumbers(text: string): unknown {
-  return JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
-    if (typeof value === "number" && context?.source !== undefined) {
-      if (!NUMBER_TEXT.has(this)) NUMBER_TEXT.set(this, new Map());
-      NUMBER_TEXT.get(this)!.set(key, context.source);
-    }
-    return value;
-  });
+  try {
+    return JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+      if (typeof value === "number" && context?.source !== undefined) {
+        if (!NUMBER_TEXT.has(this)) NUMBER_TEXT.set(this, new Map());
+        NUMBER_TEXT.get(this)!.set(key, context.source);
+      }
+      return value;
+    });
+  } catch (e) {
+    // A reviver recurses: values nested past the stack are parsed without it (no record nests its fields so).
+    if (e instanceof RangeError) return JSON.parse(text);
+    throw e;
+  }
 }
 
 /** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
@@ -191,7 +197,12 @@ export function textField(r: RawRecord, names: readonly string[]): string {
       check(v.length <= MAX_TEXT, `${at}: field "${n}" is ${v.length} characters long; at most ${MAX_TEXT}`);
       return v;
     }
-    check(typeof v === "number", `${at}: field "${n}" must be text or a number, got ${JSON.stringify(v).slice(0, 40)}`);
+    check(
+      typeof v === "number",
+      `${at}: field "${n}" must be text or a number, got ${
+        Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : JSON.stringify(v)
+      }`,
+    );
     const written = NUMBER_TEXT.get(r.value)?.get(n);
     if (written !== undefined) return written;
     // A number with no text (parquet): exact only where a double is.

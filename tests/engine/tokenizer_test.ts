@@ -72,7 +72,7 @@ Deno.test("chat templates that raise, call an unknown filter or are not text are
     ["{{ messages | nofilter }}", /the chat template failed to render/],
     ["{% for m in messages %}", /chat_template does not parse/],
     [5, /tokenizer_config\.json: field "chat_template" must be a template's text or a list of named templates, got 5/],
-    [{ a: 1 }, /field "chat_template" must be/],
+    [{ a: 1 }, /field "chat_template" must be a template's text or a list of named templates, got an object/],
   ];
   for (const [template, message] of cases) {
     const dir = mkdtempSync(join(tmpdir(), "hogwild-tpl-"));

@@ -121,7 +121,7 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
   ["data nested 200000 deep", () => {
     writeFileSync(at("deep.jsonl"), `{"question": ${"[".repeat(200000)}${"]".repeat(200000)}, "answer": "#### 1"}\n`);
     return ["harness/bench.ts", ["--task", "gsm8k", "--data", at("deep.jsonl"), "--out", at("deep")]];
-  }, /deep\.jsonl:1: missing field "question"/],
+  }, /deep\.jsonl:1: field "question" must be text or a number, got a list/],
 ];
 
 for (const [name, make, message] of CASES) {
