@@ -224,7 +224,7 @@ export function viewerAddress(
  * interface (0.0.0.0, ::) it answers any address typed as numbers, localhost and this machine's name, and no
  * other name.
  */
-function hostCheck(hostname: string, port: number): (host: string) => boolean {
+export function hostCheck(hostname: string, port: number): (host: string) => boolean {
   const strip = (h: string) => h.replace(new RegExp(`:${port}$`), "");
   if (hostname === "0.0.0.0" || hostname === "::") {
     let own = "";

@@ -77,12 +77,13 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
   }
 });
 
+/** A record with one checkpoint; each budget its own seed, so that no two records share a key. */
 function record(task: string, method: string, problem: string, budget: number, right: boolean): BenchRecord {
   return {
     task,
     problem_id: problem,
     method,
-    seed: 1,
+    seed: budget,
     golds: ["1"],
     grading: "single",
     steps: 1,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
-import { serveViewer } from "../../../harness/viewer/server.ts";
+import { hostCheck, serveViewer } from "../../../harness/viewer/server.ts";
 import { CHECK, writeRun } from "./run_fixture.ts";
 
 /** A raw HTTP request, so that paths and headers reach the server exactly as written (no client normalising `..`). */
@@ -149,18 +149,24 @@ Deno.test("viewer server: a port in use is one error naming the flag that chose 
   }
 });
 
-Deno.test("viewer server on every interface: numbers, localhost and this machine's name, never another name", async () => {
-  const { dir } = writeRun(1);
-  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, hostname: "0.0.0.0" });
-  try {
-    const port = Number(new URL(viewer.url).port);
-    for (const host of [`127.0.0.1:${port}`, `10.1.2.3:${port}`, `localhost:${port}`, `${Deno.hostname()}:${port}`]) {
-      assert.equal(await raw(port, "/api/runs", `Host: ${host}\r\n`), 200, host);
-    }
-    for (const host of [`attacker.example:${port}`, "attacker.example", `10.1.2.3.nip.io:${port}`]) {
-      assert.equal(await raw(port, "/api/runs", `Host: ${host}\r\n`), 403, host);
-    }
-  } finally {
-    await viewer.close();
+Deno.test("viewer on every interface: numbers, localhost and this machine's name, never another name", () => {
+  // Listening on 0.0.0.0 needs more than the tests' network permission: the check itself, as the server uses it.
+  const ok = hostCheck("0.0.0.0", 8470);
+  for (
+    const host of [
+      "127.0.0.1:8470",
+      "10.1.2.3:8470",
+      "10.1.2.3",
+      "[::1]:8470",
+      "localhost:8470",
+      `${Deno.hostname()}:8470`,
+    ]
+  ) {
+    assert.ok(ok(host.toLowerCase()), host);
   }
+  for (const host of ["attacker.example:8470", "attacker.example", "10.1.2.3.nip.io:8470", "127.0.0.1:9999", ""]) {
+    assert.ok(!ok(host), host);
+  }
+  const loop = hostCheck("127.0.0.1", 8470);
+  assert.ok(loop("localhost:8470") && loop("127.0.0.1") && !loop("10.1.2.3:8470") && !loop("evil.example:8470"));
 });
