@@ -561,7 +561,7 @@ export async function report(
       ].join(", ")
     } in ${out}`,
   );
-  const realModel = "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 --data-dir ../shared/data " +
+  const realModel = "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 " +
     "--methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25";
   if (spec.model === DEMO_MODEL) {
     console.error(`The workers' steps, pass by pass:  deno task view ${out}\n${realModel}`);
