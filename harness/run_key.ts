@@ -41,7 +41,6 @@ const NOT_KEYED = [
   "dataDir",
   "hub",
   "limit",
-  "allowLongContext",
 ] as const;
 
 /**
