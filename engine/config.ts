@@ -59,6 +59,8 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** The checkpoint's weight dtype, as the config states it. */
   dtype: DType;
+  /** max_position_embeddings: the positions the model was trained for (a pass past them is refused unless allowed) */
+  maxPositions?: number;
   quant?: Quantization;
   moe?: MoeConfig;
 }
@@ -312,6 +314,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     qkNorm: fam.family === "qwen3",
     tiedEmbeddings: c.tie_word_embeddings === true,
     dtype,
+    ...(c.max_position_embeddings === undefined ? {} : { maxPositions: int(c, "max_position_embeddings", file) }),
     ...(quant ? { quant } : {}),
     ...(type === "qwen3_moe" ? { moe: parseMoe(c, file, layers) } : {}),
   };

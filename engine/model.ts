@@ -15,7 +15,7 @@ import {
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
-import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
+import { commitPlan, type EncodedPlan, encodePlan, firstNewPosition, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
@@ -60,6 +60,8 @@ export interface LoadOptions {
   seed?: number;
   /** false: no tokenizer (ids in, ids out; for benchmarks, and bundles that carry no tokenizer files) */
   tokenizer?: boolean;
+  /** let passes go past the model's max_position_embeddings (refused otherwise, naming it) */
+  allowLongContext?: boolean;
 }
 
 export interface CacheOptions {
@@ -84,6 +86,9 @@ export class Engine {
     readonly spec: ModelSpec,
     readonly native: NativeModel,
   ) {}
+
+  /** passes may go past the config's max_position_embeddings (LoadOptions.allowLongContext) */
+  allowLongContext = false;
 
   /** `source`: a model folder (config.json + safetensors), or `random:SHAPE` (see engine/shapes.ts). */
   static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
@@ -113,7 +118,9 @@ export class Engine {
           "embedding (config.json's vocab_size): the tokenizer of another model?",
       );
     }
-    return await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
+    const engine = await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
+    engine.allowLongContext = opts.allowLongContext ?? false;
+    return engine;
   }
 
   /** A model from a spec built by hand (random weights of any shape, for tests and benchmarks). */
@@ -200,6 +207,15 @@ export class Engine {
 
   /** Encodes the plan (reserving pages), runs it, and commits the rows; a pass that fails gives its new pages back. */
   #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => void, keyRotation = false): EncodedPlan {
+    const limit = this.allowLongContext ? undefined : this.config.maxPositions;
+    for (const r of rows) {
+      const end = firstNewPosition(r) + r.tokens.length;
+      check(
+        limit === undefined || end <= limit,
+        `${this.source}: a pass reaches position ${end}, past the model's max_position_embeddings ${limit} ` +
+          "(config.json): lower the budgets or shorten the prompt, or allow it (deno task bench --allow-long-context)",
+      );
+    }
     try {
       const encoded = encodePlan(cache, rows, keyRotation);
       pass(encoded);

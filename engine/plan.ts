@@ -146,17 +146,22 @@ export interface PassShape {
 }
 
 /** The shape of a pass over `rows`, from the blocks' lengths before it. */
+/** The view position of a row's first new token: the lengths of the blocks before its own, and its own. */
+export function firstNewPosition(r: Row): number {
+  let before = 0;
+  for (const b of r.view) {
+    if (b === r.block) break;
+    before += b.length;
+  }
+  return before + r.block.length;
+}
+
 export function passShape(rows: readonly Row[]): PassShape {
   let tokens = 0, attention = 0, logits = 0;
   const seen = new Map<Block, number>();
   for (const r of rows) {
     const n = r.tokens.length;
-    let before = 0;
-    for (const b of r.view) {
-      if (b === r.block) break;
-      before += b.length;
-    }
-    const q = before + r.block.length; // the view position of the row's first new token
+    const q = firstNewPosition(r);
     tokens += n;
     attention += n * q + (n * (n + 1)) / 2;
     logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;

@@ -141,7 +141,11 @@ export async function bench(args: string[]): Promise<void> {
     const own = join(source, "prompts", file);
     if (spec[key] === undefined && existsSync(own)) spec[key] = own;
   }
-  const engine = await Engine.load(source, { device: spec.device as Device, cuda: spec.cuda });
+  const engine = await Engine.load(source, {
+    device: spec.device as Device,
+    cuda: spec.cuda,
+    allowLongContext: spec.allowLongContext,
+  });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
   const key = runKey({

@@ -39,6 +39,8 @@ export interface BenchSpec {
   cuda?: string;
   /** serve the viewer, live, while the bench runs (and after, until Ctrl-C) */
   view?: { port: number; hostname: string };
+  /** passes may go past the model's max_position_embeddings (refused otherwise) */
+  allowLongContext?: boolean;
 }
 
 /** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
@@ -80,6 +82,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
                                   [the model folder's prompts/collab.txt and plain.txt where it has them]
+  --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
   --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
                                   [port 8470, host 127.0.0.1]
   --help                          this text`;
@@ -117,6 +120,7 @@ const OPTIONS = {
   "plain-prompt": { type: "string" },
   protocol: { type: "string" },
   "sot-prompts": { type: "string" },
+  "allow-long-context": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -265,5 +269,6 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     plainTemplate: f["plain-prompt"],
     protocol: f.protocol,
     sotPrompts: f["sot-prompts"],
+    ...(f["allow-long-context"] ? { allowLongContext: true } : {}),
   };
 }

@@ -41,6 +41,7 @@ const NOT_KEYED = [
   "dataDir",
   "hub",
   "limit",
+  "allowLongContext",
 ] as const;
 
 /**

@@ -89,3 +89,28 @@ Deno.test("generation_config.json: a sampling setting the engine does not apply 
     /^warning: .*generation_config\.json: field "repetition_penalty" is 1\.05; this engine samples as if it were 1$/,
   );
 });
+
+Deno.test("a pass past max_position_embeddings is refused naming it, unless the engine was loaded to allow it", async () => {
+  const model = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
+  for (const allow of [false, true]) {
+    const engine = await Engine.load(model, { allowLongContext: allow });
+    assert.equal(engine.config.maxPositions, 2048);
+    const cache = engine.newCache({ tokens: 4096 });
+    const block = cache.newBlock("long");
+    cache.claimForBenchmark(block, 2047);
+    const row = (n: number) => ({
+      block,
+      view: [block],
+      tokens: Array.from({ length: n }, () => 5),
+      logits: "none" as const,
+    });
+    engine.forward(cache, [row(1)]); // position 2048: the last one trained
+    if (allow) engine.forward(cache, [row(1)]);
+    else {
+      assert.throws(
+        () => engine.forward(cache, [row(1)]),
+        /hogwild-demo: a pass reaches position 2049, past the model's max_position_embeddings 2048 \(config\.json\)/,
+      );
+    }
+  }
+});

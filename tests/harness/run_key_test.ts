@@ -82,6 +82,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "d",
     "--kv-tokens",
     "2048",
+    "--allow-long-context",
   ])!;
   const notKeyed = [
     "out",
@@ -96,6 +97,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "dataDir",
     "hub",
     "limit",
+    "allowLongContext",
   ];
   const fields = [...KEYED_FLAGS, ...notKeyed];
   for (const f of Object.keys(spec)) assert.ok(fields.includes(f), `spec field "${f}" is neither keyed nor excluded`);
@@ -141,6 +143,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--out", flag(["--out", "../elsewhere/run"]), []],
     ["--concurrency", flag(["--concurrency", "16"]), []],
     ["--kv-tokens", flag(["--kv-tokens", "4096"]), []],
+    ["--allow-long-context", flag(["--allow-long-context"]), []],
     ["--collab-prompt (same text)", flag(["--collab-prompt", "/some/copy.txt"]), []],
     ["--data-dir", flag(["--data-dir", "/data"]), []],
   ];
