@@ -15,7 +15,7 @@ import {
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
 import { loadNative, type NativeModel } from "./native.ts";
-import { commitPlan, type EncodedPlan, encodePlan, firstNewPosition, type Row } from "./plan.ts";
+import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
@@ -208,16 +208,13 @@ export class Engine {
   /** Encodes the plan (reserving pages), runs it, and commits the rows; a pass that fails gives its new pages back. */
   #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => void, keyRotation = false): EncodedPlan {
     const limit = this.allowLongContext ? undefined : this.config.maxPositions;
-    for (const r of rows) {
-      const end = firstNewPosition(r) + r.tokens.length;
-      check(
-        limit === undefined || end <= limit,
-        `${this.source}: a pass reaches position ${end}, past the model's max_position_embeddings ${limit} ` +
-          "(config.json): lower the budgets or shorten the prompt, or allow it (deno task bench --allow-long-context)",
-      );
-    }
     try {
       const encoded = encodePlan(cache, rows, keyRotation);
+      check(
+        limit === undefined || encoded.positions <= limit,
+        `${this.source}: a pass needs ${encoded.positions} positions, more than the model's max_position_embeddings ` +
+          `${limit} (config.json): lower the budgets or shorten the prompt, or allow it (bench --allow-long-context)`,
+      );
       pass(encoded);
       commitPlan(rows);
       return encoded;

@@ -27,6 +27,8 @@ export interface EncodedPlan {
   /** per row: [first logit row, number of logit rows] in the pass's logits */
   logitRows: [number, number][];
   logitCount: number;
+  /** the view positions the pass reaches: the largest over rows of its last new token's position, plus one */
+  positions: number;
 }
 
 /** Validates rows, reserves pages, and encodes the plan (formats.ts). Block lengths advance only via commitPlan. */
@@ -42,7 +44,7 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
   for (const s of PLAN_SECTIONS) (at[s.name] = size, size += counts[s.count] + s.plus);
   const plan = new Int32Array(size);
   plan.set([PLAN_MAGIC, ABI_VERSION, counts.T, counts.R, counts.B, counts.E, counts.L, keyRotation ? 1 : 0, P]);
-  const logitRows = writeRows(plan, at, rows, scan.blockIndex, lenOf);
+  const { logitRows, positions } = writeRows(plan, at, rows, scan.blockIndex, lenOf);
   plan[at.row_token_start + counts.R] = counts.T;
   plan[at.row_view_start + counts.R] = counts.E;
   let p = 0;
@@ -53,7 +55,7 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
     for (let k = 0; k < pages; k++) plan[at.block_pages + p++] = b.pages[k];
   }
   plan[at.block_page_start + counts.B] = P;
-  return { plan, logitRows, logitCount: counts.L };
+  return { plan, logitRows, logitCount: counts.L, positions };
 }
 
 /** Checks every row (nothing changes when one is bad); numbers the blocks in the order views name them. */
@@ -97,9 +99,9 @@ function writeRows(
   rows: readonly Row[],
   blockIndex: Map<Block, number>,
   lenOf: (b: Block) => number,
-): [number, number][] {
+): { logitRows: [number, number][]; positions: number } {
   const logitRows: [number, number][] = [];
-  let t = 0, e = 0, l = 0;
+  let t = 0, e = 0, l = 0, positions = 0;
   for (const [r, row] of rows.entries()) {
     const n = row.tokens.length;
     plan[at.row_token_start + r] = t;
@@ -108,7 +110,10 @@ function writeRows(
     plan[at.row_view_start + r] = e;
     let offset = 0;
     for (const b of row.view) {
-      if (b === row.block) plan[at.row_query_start + r] = offset + row.block.length;
+      if (b === row.block) {
+        plan[at.row_query_start + r] = offset + row.block.length;
+        positions = Math.max(positions, offset + row.block.length + n);
+      }
       plan[at.view_block + e] = blockIndex.get(b)!;
       plan[at.view_offset + e] = offset;
       offset += lenOf(b);
@@ -119,7 +124,7 @@ function writeRows(
     for (let i = first; i < n; i++) plan[at.logit_tokens + l++] = t + i;
     for (let i = 0; i < n; i++) plan[at.tokens + t++] = row.tokens[i];
   }
-  return logitRows;
+  return { logitRows, positions };
 }
 
 /** Pages the cache must hand out for these rows to be written. */
@@ -146,22 +151,17 @@ export interface PassShape {
 }
 
 /** The shape of a pass over `rows`, from the blocks' lengths before it. */
-/** The view position of a row's first new token: the lengths of the blocks before its own, and its own. */
-export function firstNewPosition(r: Row): number {
-  let before = 0;
-  for (const b of r.view) {
-    if (b === r.block) break;
-    before += b.length;
-  }
-  return before + r.block.length;
-}
-
 export function passShape(rows: readonly Row[]): PassShape {
   let tokens = 0, attention = 0, logits = 0;
   const seen = new Map<Block, number>();
   for (const r of rows) {
     const n = r.tokens.length;
-    const q = firstNewPosition(r);
+    let before = 0;
+    for (const b of r.view) {
+      if (b === r.block) break;
+      before += b.length;
+    }
+    const q = before + r.block.length; // the view position of the row's first new token
     tokens += n;
     attention += n * q + (n * (n + 1)) / 2;
     logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;

@@ -47,14 +47,16 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
 
 /**
  * Times every shape on `engine` in `cache` (empty: the benchmark's own, before its runs start; contexts are cut
- * to what it holds) and fits the model; also returns the timed passes.
+ * to what it holds, and to the model's max_position_embeddings unless the engine allows past it) and fits the
+ * model; also returns the timed passes.
  */
 export function calibrate(
   engine: Engine,
   cache: KVCache,
   o: CalibrationOptions,
 ): { model: CostModel; passes: TimedPass[] } {
-  const list = shapes({ ...o, rows: Math.max(1, o.rows) }, cache.capacityTokens, cache.pageSize);
+  const positions = engine.allowLongContext ? Infinity : engine.config.maxPositions ?? Infinity;
+  const list = shapes({ ...o, rows: Math.max(1, o.rows) }, Math.min(cache.capacityTokens, positions), cache.pageSize);
   const passes: TimedPass[] = [];
   const sampler = new Sampler(GREEDY);
   for (const s of list) {

@@ -104,13 +104,16 @@ Deno.test("a pass past max_position_embeddings is refused naming it, unless the 
       tokens: Array.from({ length: n }, () => 5),
       logits: "none" as const,
     });
-    engine.forward(cache, [row(1)]); // position 2048: the last one trained
+    engine.forward(cache, [row(1)]); // position 2047: the last one trained
+    const free = cache.freePages;
     if (allow) engine.forward(cache, [row(1)]);
     else {
       assert.throws(
         () => engine.forward(cache, [row(1)]),
-        /hogwild-demo: a pass reaches position 2049, past the model's max_position_embeddings 2048 \(config\.json\)/,
+        /hogwild-demo: a pass needs 2049 positions, more than the model's max_position_embeddings 2048 \(config\.json\)/,
       );
+      assert.equal(cache.freePages, free, "the refused pass gave its pages back");
+      assert.equal(block.length, 2048);
     }
   }
 });

@@ -25,7 +25,8 @@ function sections(plan: Int32Array): Record<string, number[]> {
 }
 
 Deno.test("encodePlan: rows, views, offsets, query positions, pages and logit tokens", () => {
-  const cases: { name: string; rows: (c: KVCache) => Row[]; want: Record<string, number[]> }[] = [
+  // positions: the view positions the pass reaches (the max over rows of query start + new tokens)
+  const cases: { name: string; rows: (c: KVCache) => Row[]; want: Record<string, number[]>; positions: number }[] = [
     {
       name: "one row, a plain sequence",
       rows: (c) => {
@@ -40,6 +41,7 @@ Deno.test("encodePlan: rows, views, offsets, query positions, pages and logit to
         block_pages: [0],
         logit_tokens: [0, 1, 2],
       },
+      positions: 3,
     },
     {
       name: "two rows that see each other's blocks in other orders",
@@ -60,6 +62,7 @@ Deno.test("encodePlan: rows, views, offsets, query positions, pages and logit to
         block_len: [3, 2],
         logit_tokens: [1],
       },
+      positions: 5,
     },
     {
       name: "a block that spills into a second page, written after earlier tokens",
@@ -76,13 +79,33 @@ Deno.test("encodePlan: rows, views, offsets, query positions, pages and logit to
         block_pages: [0, 1],
         block_page_start: [0, 2],
       },
+      positions: 5,
     },
   ];
-  for (const { name, rows, want } of cases) {
+  for (const { name, rows, want, positions } of cases) {
     const c = cache();
-    const { plan } = encodePlan(c, rows(c));
-    const got = sections(plan);
+    const encoded = encodePlan(c, rows(c));
+    const got = sections(encoded.plan);
     for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `${name}: ${k}`);
+    assert.equal(encoded.positions, positions, `${name}: positions`);
+  }
+});
+
+Deno.test("encodePlan's positions are the largest query start plus new tokens, on random plans", () => {
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let trial = 0; trial < 200; trial++) {
+    const c = cache(1024, 4);
+    const blocks = Array.from({ length: 1 + next(5) }, (_, i) => c.newBlock(`b${i}`));
+    for (const b of blocks) c.reserve(b, b.length = next(20));
+    const writers = blocks.filter(() => next(2) === 0);
+    const rows: Row[] = (writers.length ? writers : blocks.slice(0, 1)).map((block) => {
+      const view = blocks.filter((b) => b === block || next(2) === 0).sort(() => next(3) - 1);
+      return { block, view, tokens: new Array(1 + next(6)).fill(1) };
+    });
+    const encoded = encodePlan(c, rows), s = sections(encoded.plan);
+    const want = Math.max(...rows.map((r, i) => s.row_query_start[i] + r.tokens.length));
+    assert.equal(encoded.positions, want, `trial ${trial}`);
   }
 });
 
