@@ -6,6 +6,7 @@
  * resumes: a 65 GB checkpoint cut at 60 GB would start over. Here the bytes land in blobs/ETAG.incomplete
  * and a later try (in this call, or a later run) asks the hub only for the rest (an HTTP range).
  */
+import { replaceFile } from "./files.ts";
 import {
   closeSync,
   existsSync,
@@ -137,7 +138,7 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
     const ref = join(r.root, "refs", r.revision);
     if (!existsSync(ref) || readFileSync(ref, "utf8").trim() !== info.commit) {
       mkdirSync(dirname(ref), { recursive: true });
-      writeFileSync(ref, info.commit);
+      replaceFile(ref, info.commit);
     }
   }
   return pointer;

@@ -12,6 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join, normalize, resolve } from "node:path";
 import type { Problem } from "../tasks/problem.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
+import { taskSpec } from "../tasks/registry.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";
 
@@ -46,7 +47,8 @@ const NOT_KEYED = [
 
 /**
  * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets, the model's
- * path normalised; --limit is the data's business: the data hash holds the problems it selects).
+ * path normalised; --limit is the data's business: the data hash holds the problems it selects; --finisher-tokens
+ * equal to every task's own limit is the default).
  */
 export function flagsKey(spec: BenchSpec): Record<string, unknown> {
   const rest: Record<string, unknown> = {
@@ -56,6 +58,7 @@ export function flagsKey(spec: BenchSpec): Record<string, unknown> {
     seeds: [...spec.seeds].sort((a, b) => a - b),
   };
   for (const k of NOT_KEYED) delete rest[k];
+  if (spec.tasks.every((t) => taskSpec(t).finisherTokens === spec.finisherTokens)) delete rest.finisherTokens;
   return JSON.parse(JSON.stringify(rest));
 }
 

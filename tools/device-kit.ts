@@ -14,7 +14,8 @@
  *
  *   deno run -A tools/device-kit.ts [--out .device] [--no-deno] [--data-dir DIR] [--xz LEVEL]   (after `deno task build`)
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../engine/files.ts";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
@@ -50,7 +51,7 @@ async function run(cmd: string, args: string[], stdout?: string) {
     throw new InputError(`${cmd}: cannot run it (${(e as Error).message})${cmd === "xz" ? "; install xz-utils" : ""}`);
   }
   check(out.success, `${cmd} ${args.join(" ")}: exit code ${out.code}`);
-  if (stdout) writeFileSync(stdout, out.stdout);
+  if (stdout) replaceFile(stdout, out.stdout);
 }
 
 /** Runs `make` unless `stamp` already holds `version` (and `file` exists); then writes the stamp. */
@@ -58,7 +59,7 @@ async function once(file: string, version: string, make: () => Promise<void>) {
   const stamp = `${file}.version`;
   if (existsSync(file) && existsSync(stamp) && readFileSync(stamp, "utf8") === version) return;
   await make();
-  writeFileSync(stamp, version);
+  replaceFile(stamp, version);
 }
 
 async function main() {

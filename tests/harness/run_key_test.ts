@@ -4,6 +4,7 @@
  * list of fields fail until it is placed (in the key, or among the flags that change no record).
  */
 import assert from "node:assert/strict";
+import { taskSpec } from "../../tasks/registry.ts";
 import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,6 +123,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--shard", flag(["--shard", "0/2"]), ["shard"]],
     ["--skip-bad", flag(["--skip-bad"]), ["skipBad"]],
     ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],
+    ["--finisher-tokens, the task's own", flag(["--finisher-tokens", String(taskSpec("chains").finisherTokens)]), []],
     ["--redundancy-every", flag(["--redundancy-every", "64"]), ["redundancyEvery"]],
     ["--temperature", flag(["--temperature", "0.5"]), ["sampling"]],
     ["--parts", flag(["--parts", "3"]), ["synthetic"]],

@@ -12,7 +12,8 @@
  * held it (teacher.ts RunRecord), for training through the cache (train.py), instead of one example per
  * decision.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../../engine/files.ts";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KVCache } from "../../engine/cache.ts";
@@ -36,9 +37,9 @@ export const METHODS = ["hogwild:2", "hogwild:3", "hogwild:4", "sequential", "sc
 /** The tokenizer files of the model folder; the tokenizer they make. */
 export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocabulary(projectTexts())), null, 2) + "\n");
-  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig(), null, 2) + "\n");
-  writeFileSync(
+  replaceFile(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson(vocabulary(projectTexts())), null, 2) + "\n");
+  replaceFile(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig(), null, 2) + "\n");
+  replaceFile(
     join(dir, "generation_config.json"),
     JSON.stringify({ eos_token_id: SPECIAL.indexOf("<|end|>"), do_sample: false }, null, 2) + "\n",
   );
@@ -173,7 +174,7 @@ async function main() {
   if (f.runs) {
     check(f["per-problem"] === undefined, "--per-problem: a run is written whole with --runs");
     const runs = await runRecords(tok, problems, seed, methods, slips);
-    writeFileSync(f.out, runs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    replaceFile(f.out, runs.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const tokens = runs.reduce((n, r) => n + r.ids.length, 0);
     const targets = runs.reduce((n, r) => n + r.target.filter((t) => t >= 0).length, 0);
     console.error(`make-data: ${runs.length} runs, ${tokens} tokens (${targets} to learn) → ${f.out}`);
@@ -187,7 +188,7 @@ async function main() {
     methods,
     slips,
   );
-  writeFileSync(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  replaceFile(f.out, ex.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const tokens = ex.reduce((n, e) => n + e.ids.length, 0), targets = ex.reduce((n, e) => n + e.ids.length - e.start, 0);
   console.error(
     `make-data: ${ex.length} examples, ${tokens} tokens (${targets} to learn), longest ${
