@@ -3,6 +3,7 @@
  * standard cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub): several at a time, with a
  * progress line, resumed where a cut download stopped (engine/download.ts). Usable offline once there: with
  * HF_HUB_OFFLINE=1, or when the hub cannot be reached, the cached snapshot of refs/<revision> is read.
+ * HF_ENDPOINT names another hub (a mirror), as the hub's own tools read it.
  */
 import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
 import { existsSync, readFileSync } from "node:fs";
@@ -21,7 +22,7 @@ export interface HubOptions {
   accessToken?: string;
   /** for tests: the network */
   fetch?: typeof fetch;
-  /** the hub's address (default https://huggingface.co) */
+  /** the hub's address (default: HF_ENDPOINT, else https://huggingface.co) */
   hubUrl?: string;
   /** tries after a dropped connection, and the first wait (doubled each time): default 5 and 500 ms */
   retries?: number;
@@ -88,12 +89,15 @@ interface Wanted {
   optional?: boolean;
 }
 
+const hubUrl = (o: HubOptions) =>
+  (o.hubUrl ?? Deno.env.get("HF_ENDPOINT") ?? "https://huggingface.co").replace(/\/+$/, "");
+
 function hubRequest(repo: string, path: string, cacheDir: string, o: HubOptions, onBytes?: (n: number) => void) {
   const type = o.type ?? "dataset", revision = o.revision ?? "main";
   const prefix = type === "dataset" ? "datasets/" : "";
   return {
     root: join(cacheDir, getRepoFolderName({ name: repo, type })),
-    url: `${o.hubUrl ?? "https://huggingface.co"}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${path}`,
+    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${path}`,
     path,
     revision,
     accessToken: o.accessToken ?? hubToken(),
@@ -130,7 +134,8 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       out[i] = cached(f);
       if (out[i] || f.optional) return;
       throw new InputError(
-        `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off (HF_HUB_OFFLINE=1)`,
+        `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off ` +
+          `(HF_HUB_OFFLINE=1): ${whatToDo(repo, type)}`,
       );
     }
     try {
@@ -189,7 +194,17 @@ function fallback(repo: string, path: string, type: RepoType, cacheDir: string, 
     console.error(`hf:${repo}: the hub is unreachable (${message}); using the cached ${cached}`);
     return cached;
   }
-  throw new InputError(`hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}`);
+  throw new InputError(
+    `hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}: ${whatToDo(repo, type)}`,
+  );
+}
+
+/** What a user can do when a file is neither here nor reachable. */
+function whatToDo(repo: string, type: RepoType): string {
+  const local = type === "model" ? "--model DIR" : "--data FILE";
+  return `download it where the hub is reachable (huggingface-cli download ${
+    type === "dataset" ? "--repo-type dataset " : ""
+  }${repo}) into this cache, or give a local copy (${local}); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache`;
 }
 
 /**

@@ -34,7 +34,7 @@ import {
 } from "./curves.ts";
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { writePlots } from "./plots.ts";
-import { loadProtocol, loadSot, loadTemplate } from "./prompts.ts";
+import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";
 import {
   type BenchRecord,
   checkRunFolder,
@@ -137,10 +137,8 @@ export async function bench(args: string[]): Promise<void> {
   const live = spec.view ? watch(out, spec.view) : undefined;
   const source = await modelFolder(spec.model);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
-  for (const [key, file] of [["collabTemplate", "collab.txt"], ["plainTemplate", "plain.txt"]] as const) {
-    const own = join(source, "prompts", file);
-    if (spec[key] === undefined && existsSync(own)) spec[key] = own;
-  }
+  const templates = modelTemplates(source, { collab: spec.collabTemplate, plain: spec.plainTemplate });
+  spec.collabTemplate = templates.collab, spec.plainTemplate = templates.plain;
   const engine = await Engine.load(source, {
     device: spec.device as Device,
     cuda: spec.cuda,

@@ -24,6 +24,7 @@ import paper from "./reference/paper.json" with { type: "json" };
 import { Bench } from "tinybench";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import type { ModelConfig } from "../engine/config.ts";
+import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { loadNative } from "../engine/native.ts";
 import { KVCache } from "../engine/cache.ts";
@@ -100,7 +101,7 @@ async function enginePerf(
   const iterations = list(values.iterations, "iterations")[0];
   const native = loadNative(), bandwidth = floorBandwidth(values.device);
   const t0 = performance.now();
-  const engine = await Engine.load(values.model, {
+  const engine = await Engine.load(await modelFolder(values.model), {
     device: values.device as Device,
     tokenizer: false,
     cuda: values.cuda,
@@ -186,7 +187,7 @@ const TABLE1 = paper.table1 as {
 async function paperTable(values: { model: string; device: string; iterations: string; cuda?: string }) {
   const iterations = list(values.iterations, "iterations")[0], contexts = TABLE1.contexts, workers = [1, 2, 4];
   floorBandwidth(values.device); // refuses a missing GPU before loading
-  const engine = await Engine.load(values.model, {
+  const engine = await Engine.load(await modelFolder(values.model), {
     device: values.device as Device,
     tokenizer: false,
     cuda: values.cuda,

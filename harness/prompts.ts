@@ -3,6 +3,8 @@
  * this project's words; users may pass their own), and the protocol strings (headers, the <...> marker,
  * step prefixes, the redundancy check, the finisher's suffix, the forbidden tokens).
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { readJson, readText } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
@@ -102,6 +104,22 @@ export function loadTemplate(kind: "collab" | "plain", file?: string): string {
   const text = readText(file ?? here(`${kind}.txt`).pathname);
   check(text.includes("{{problem}}"), `${file ?? kind + ".txt"}: a prompt template must hold {{problem}}`);
   return text;
+}
+
+/**
+ * The template files a command uses for a model: each flag's file, else the model folder's own
+ * `prompts/collab.txt` / `prompts/plain.txt` (the texts it was trained with), else the project's (undefined).
+ * The one rule for every command that takes --model.
+ */
+export function modelTemplates(
+  source: string,
+  flags: { collab?: string; plain?: string },
+): { collab?: string; plain?: string } {
+  const own = (kind: "collab" | "plain") => {
+    const file = join(source, "prompts", `${kind}.txt`);
+    return existsSync(file) ? file : undefined;
+  };
+  return { collab: flags.collab ?? own("collab"), plain: flags.plain ?? own("plain") };
 }
 
 export function joinNames(names: readonly string[]): string {

@@ -4,13 +4,15 @@
  *
  *   deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout combined]
  *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
- * --steps counts forward passes.
+ *                   [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+ * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates).
  */
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { parseMethod, runSpec } from "./methods.ts";
+import { loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
 import { Run } from "./run.ts";
 import { runAll } from "./schedule.ts";
 
@@ -22,7 +24,10 @@ const RESET = "\x1b[0m";
 const USAGE = `usage: deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
                        [--layout combined|contiguous|interleaved] [--seed 0] [--temperature T] [--top-p P]
                        [--redundancy-every 1024] [--device cpu|cuda]
-  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.`;
+                       [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+  --model also takes a hub id (OWNER/NAME), as the bench does.
+  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.
+  The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
 
 async function main() {
   const { values: f } = parseFlags({
@@ -36,6 +41,9 @@ async function main() {
     "top-p": { type: "string" },
     "redundancy-every": { type: "string", default: "1024" },
     device: { type: "string", default: "cpu" },
+    "collab-prompt": { type: "string" },
+    "plain-prompt": { type: "string" },
+    protocol: { type: "string" },
   }, USAGE);
   check(f.model, "--model is required (a model folder or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
@@ -54,13 +62,22 @@ async function main() {
     flagTemperature === undefined || flagTemperature === 0 || flagTemperature >= MIN_TEMPERATURE,
     `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
   );
-  const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
+  const protocol = loadProtocol(f.protocol); // bad prompt files: before the model loads
+  for (const [kind, file] of [["collab", f["collab-prompt"]], ["plain", f["plain-prompt"]]] as const) {
+    loadTemplate(kind, file);
+  }
+  const source = await modelFolder(f.model);
+  const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
+  const engine = await Engine.load(source, { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const g = engine.generation;
   const temperature = flagTemperature ?? (g.doSample ? g.temperature : 0);
   const spec = runSpec(method, f.prompt, int(f.seed, "seed", 0, 2 ** 32 - 1), {
     tokenizer: engine.tokenizer,
     generation: g,
+    protocol,
+    collabTemplate: templates.collab,
+    plainTemplate: templates.plain,
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: int(f["redundancy-every"], "redundancy-every"),

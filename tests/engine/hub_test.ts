@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
@@ -231,4 +231,73 @@ Deno.test("hub: a connection that keeps dropping ends in one error naming the fi
     /hf:o\/flaky: cannot download f\.bin \(the transfer of f\.bin stopped at \d+ of 5000 bytes\) and it is not in the cache/,
   );
   assert.ok(existsSync(join(cache, "datasets--o--flaky", "blobs", "abc.incomplete")));
+});
+
+/** A deno task's command as deno.json writes it (its permissions, its script), run with `args` and `env`. */
+async function runTask(task: string, args: string[], env: Record<string, string>) {
+  const tasks = JSON.parse(readFileSync(new URL("../../deno.json", import.meta.url), "utf8")).tasks;
+  const command: string = typeof tasks[task] === "string" ? tasks[task] : tasks[task].command;
+  const words = command.split(/\s+/);
+  assert.equal(words[0], "deno", `task ${task}: ${command}`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...words.slice(1), ...args],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+Deno.test("every command that takes --model takes a hub id, with its task's own permissions, and says what to do offline", async () => {
+  const demo = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
+  const files = new Map<string, Uint8Array>();
+  for (
+    const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"]
+  ) {
+    files.set(f, new Uint8Array(readFileSync(join(demo, f))));
+  }
+  const { hub, log } = fakeHub(files);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => hub(req.url, { method: req.method, headers: req.headers }),
+  );
+  // a user's environment: a fresh home (the cache under it) for each command, no token, the hub a mirror;
+  // Deno's own cache kept where it is (its npm packages are not what is tested)
+  const env = () => ({
+    HOME: mkdtempSync(join(tmpdir(), "hogwild-hub-cli-")),
+    PATH: Deno.env.get("PATH") ?? "",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? join(homedir(), ".cache", "deno"),
+    HF_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
+  });
+  try {
+    const out = join(mkdtempSync(join(tmpdir(), "hogwild-hub-cli-out-")), "run");
+    const commands: [string, string[]][] = [
+      ["engine", ["logits", "--model", "tiny/demo", "--ids", "1,2", "--last", "1"]],
+      ["trace", ["--model", "tiny/demo", "--prompt", "Let A be 1 + 2. Find A.", "--workers", "2", "--steps", "4"]],
+      ["perf", ["--model", "tiny/demo", "--workers", "1", "--context", "16", "--iterations", "1", "--skip-harness"]],
+      ["bench", ["--model", "tiny/demo", "--methods", "sequential", "--budgets", "4", "--count", "1", "--out", out]],
+    ];
+    for (const [task, args] of commands) {
+      log.length = 0;
+      const r = await runTask(task, args, env());
+      assert.equal(r.code, 0, `deno task ${task} ${args.join(" ")}:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /unreachable/, `deno task ${task}`);
+      const gets = log.filter((r) => r.method === "GET").map((r) => r.path).sort();
+      assert.deepEqual(gets, [...files.keys()].sort(), `deno task ${task}: each file downloaded`);
+    }
+    // the hub unreachable and the model not cached: one line that says what to do
+    const r = await runTask("trace", ["--model", "tiny/absent", "--prompt", "x"], {
+      ...env(),
+      HF_ENDPOINT: "http://127.0.0.1:9",
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: hf:tiny\/absent: cannot download config\.json \(.*\) and it is not in the cache .*huggingface\/hub: download it where the hub is reachable \(huggingface-cli download tiny\/absent\) into this cache, or give a local copy \(--model DIR\); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache\n$/,
+    );
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -77,6 +77,54 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
   }
 });
 
+Deno.test("trace writes the bench's text for the same model folder, problem and seed (the folder's prompts are both's defaults)", async () => {
+  const demo = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-trace-bench-"));
+  for (const [seed, sampling] of [["1", []], ["2", ["--temperature", "0.7"]]] as const) {
+    const out = join(dir, `seed${seed}`);
+    const b = await runCli("harness/bench.ts", [
+      ...["--methods", "hogwild:2", "--count", "1", "--budgets", "24", "--seeds", seed, ...sampling, "--out", out],
+    ]);
+    assert.equal(b.code, 0, b.stderr);
+    const rec = JSON.parse(readFileSync(join(out, "traces.jsonl"), "utf8").split("\n")[0]) as {
+      problem: string;
+      names: string[];
+      workers: string[];
+      steps: { worker: number; step: number; pass: number; text: string }[];
+    };
+    const trace = (...more: string[]) =>
+      run(
+        "trace.ts",
+        "--model",
+        demo,
+        "--prompt",
+        rec.problem,
+        "--workers",
+        "2",
+        "--steps",
+        "24",
+        "--seed",
+        seed,
+        ...sampling,
+        ...more,
+      );
+    const t = await trace();
+    assert.equal(t.code, 0, t.stderr);
+    const want = rec.steps.map((s) => `── ${rec.names[s.worker]} [${s.step}] (pass ${s.pass})\n${s.text.trim()}\n`)
+      .join("\n");
+    assert.ok(rec.steps.length >= 2, `seed ${seed}: the run finished ${rec.steps.length} steps`);
+    assert.ok(t.stdout.startsWith(want + "\n── after 24 passes"), `seed ${seed}:\n${t.stdout}\nwanted:\n${want}`);
+    for (const [i, name] of rec.names.entries()) {
+      const unfinished = new RegExp(`── ${name} \\(unfinished\\)\\n([^]*?)\\n\\n(?:──|$)`).exec(t.stdout)?.[1] ?? "";
+      assert.ok(unfinished && rec.workers[i].trimEnd().endsWith(unfinished), `seed ${seed}, ${name}: "${unfinished}"`);
+    }
+    // the project's own prompt, which the demo model was not trained with, gives other text
+    const other = await trace("--collab-prompt", new URL("../../harness/prompts/collab.txt", import.meta.url).pathname);
+    assert.equal(other.code, 0, other.stderr);
+    assert.notEqual(other.stdout, t.stdout, `seed ${seed}: the prompt made no difference`);
+  }
+});
+
 /** A record with one checkpoint; each budget its own seed, so that no two records share a key. */
 function record(task: string, method: string, problem: string, budget: number, right: boolean): BenchRecord {
   return {
