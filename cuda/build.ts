@@ -4,6 +4,17 @@
  * HOGWILD_CUDA=OFF builds without CUDA; a change of that choice reconfigures from scratch.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+
+const USAGE = `usage: deno task build | deno task build:cpu   (build:cpu: without CUDA, as HOGWILD_CUDA=OFF)
+Compiles the native library into cuda/build: the core, its Node-API addon and hogwild-replay, and the CUDA
+kernels (sm_80, sm_90) whenever nvcc is found. The first build takes minutes (longer with nvcc); one with
+nothing to do about 2 s, printing nothing. The tasks that run the native core build first. Log: cuda/build/build.log.`;
+// --help, or a flag or argument it does not take: answered before anything starts.
+await runMain(() => {
+  const { positionals } = parseFlags({}, USAGE);
+  check(positionals.length === 0, `unexpected argument "${positionals[0]}"; ${USAGE.split("\n")[0]}`);
+});
 
 const dir = new URL(".", import.meta.url).pathname;
 const cuda = Deno.env.get("HOGWILD_CUDA") ?? "ON";
@@ -23,7 +34,6 @@ const cmd = new Deno.Command(Deno.execPath(), {
     "-O",
     `${dir}build`,
     `--CDHOGWILD_CUDA=${cuda}`,
-    ...Deno.args,
   ],
   stdout: "piped",
   stderr: "piped",

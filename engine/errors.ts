@@ -37,11 +37,18 @@ export function parseDecimal(text: string, what: string): number {
 
 /**
  * Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`.
- * `--help` prints `usage` and exits, unless the command takes `help` itself.
+ * The one convention of every command and script (the shell scripts': tools/flags.sh), checked by
+ * tests/cli_help_test.ts: `--help` (or -h) prints `usage` on stdout and exits 0, unless the command takes
+ * `help` itself; an unknown flag is one line on stderr naming it, with the usage's first line, and exit code 2
+ * (runMain). Call it before any work, so that neither starts anything.
  */
-export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usage = "", args: string[] = Deno.args) {
+export function parseFlags<T extends ParseArgsConfig["options"]>(
+  options: T,
+  usage: string,
+  args: string[] = Deno.args,
+) {
   if (!(options && "help" in options) && args.some((a) => a === "--help" || a === "-h")) {
-    console.log(usage || "no usage text");
+    console.log(usage);
     Deno.exit(0);
   }
   // A value that starts with a dash ("--seed -1") is taken as the flag's value, for the flag's own check to judge.
@@ -56,8 +63,12 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(options: T, usa
     return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (e) {
     // One line: the problem, and where the flags are told.
-    const message = oneLine((e as Error).message);
-    throw new InputError(usage ? `${message}; ${usage.split("\n")[0]} (--help for more)` : message);
+    // (node's advice on positionals that start with a dash cut: the flag is named, and the usage follows)
+    const message = oneLine((e as Error).message).replace(/\. To specify a positional argument .*$/, "");
+    const first = usage.split("\n")[0];
+    throw new InputError(
+      first ? `${message}; ${first}${first.includes("--help") ? "" : " (--help for more)"}` : message,
+    );
   }
 }
 

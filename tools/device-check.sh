@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# usage: tools/device-check.sh       (on a GPU machine: about 7 minutes, its timing parts bounded by TIME_BUDGET)
 # The CUDA backend on a GPU machine, in one go (those machines have no node): build the core, the addon and
 # hogwild-replay, check the GPU against transformers (fixtures) and against this project's CPU path (random
 # plans on many shapes and every weight format, recorded on a CPU machine), run compute-sanitizer, run the
@@ -22,6 +23,7 @@
 # parts, the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds
 # (default 480), so that it ends in time.
 set -uo pipefail
+source "$(dirname "$0")/flags.sh" "$@"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/hogwild-device}
 REC=.device/recordings

@@ -68,7 +68,7 @@ async function main() {
     "no-deno": { type: "boolean" },
     "data-dir": { type: "string" },
     xz: { type: "string", default: "6" },
-  }, "deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR] [--xz LEVEL (0-9, default 6)]");
+  }, "usage: deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR] [--xz LEVEL (0-9, default 6)]");
   const level = `-${parseInteger(values.xz, "--xz", 0, 9)}`;
   const out = values.out;
   mkdirSync(out, { recursive: true });

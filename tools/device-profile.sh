@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
+# usage: tools/device-profile.sh [PASS ...]    (on a GPU machine with ncu: a CUDA build of minutes, then one ncu run a pass)
 # Per-kernel device time of one decode pass (Nsight Compute, no CUDA graphs): where a pass's time goes
 # between kernels and gaps. Needs .device/recordings (tools/make-recordings.ts) and a GPU machine with ncu.
 #   tools/device-profile.sh [PASS ...]      (passes of perf-qwq-32b.hwrec; default 0 and 7)
 set -uo pipefail
+HW_ARGS="PASS ..." source "$(dirname "$0")/flags.sh" "$@"
+for pass in "$@"; do [[ $pass =~ ^(0|[1-9][0-9]*)$ ]] || hw_refuse "PASS: expected a pass number, got \"$pass\""; done
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/hogwild-profile}
 BUILD=${BUILD:-/tmp/hogwild-build}

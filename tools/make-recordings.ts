@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KVCache } from "../engine/cache.ts";
 import type { ModelConfig } from "../engine/config.ts";
-import { parseFlags } from "../engine/errors.ts";
+import { parseFlags, runMain } from "../engine/errors.ts";
 import { Engine } from "../engine/model.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { Recorder } from "../engine/record.ts";
@@ -28,12 +28,11 @@ import { Run } from "../harness/run.ts";
 import { step } from "../harness/schedule.ts";
 import { CASES, fixtureDir, randInt, randomScript, reference, Rng } from "../tests/helpers.ts";
 
-const { values } = parseFlags({
-  out: { type: "string", default: ".device/recordings" },
-  "perf-shape": { type: "string", default: "qwq-32b" },
-});
-const out = values.out;
-mkdirSync(out, { recursive: true });
+const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
+  (deno task device:prepare runs it, then tools/device-kit.ts; about 25 s on 2 CPU cores)`;
+
+/** where the recordings go (--out) */
+let out = "";
 
 async function fixtures() {
   for (const name of CASES) {
@@ -305,9 +304,19 @@ function sequence(shape: string) {
   console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
 }
 
-// Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
-writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
-await fixtures();
-await random();
-perf(values["perf-shape"]);
-sequence(values["perf-shape"]);
+async function main() {
+  const { values } = parseFlags({
+    out: { type: "string", default: ".device/recordings" },
+    "perf-shape": { type: "string", default: "qwq-32b" },
+  }, USAGE);
+  out = values.out;
+  mkdirSync(out, { recursive: true });
+  // Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
+  writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
+  await fixtures();
+  await random();
+  perf(values["perf-shape"]);
+  sequence(values["perf-shape"]);
+}
+
+if (import.meta.main) runMain(main);

@@ -146,19 +146,39 @@ std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, 
 
 }  // namespace
 
+// The usage, as --help prints it (the flags are explained in the comment at the top).
+constexpr const char* kUsage =
+    "usage: hogwild-replay FILE [--device cpu|cuda] [--cuda gemm=mma,pdl=1,...] [--tol A] [--rtol R] [--repeat N]\n"
+    "                      [--check-sampling] [--path-prefix OLD=NEW] [--only PASS]\n"
+    "       hogwild-replay FILE --check-attn-plans\n"
+    "       hogwild-replay FILE --sequence N [--device cpu|cuda] [--cuda OPTIONS]\n"
+    "Replays a recording's forward passes (engine/record.ts; tools/make-recordings.ts) with no JavaScript: each\n"
+    "pass's worst |difference| and relative L2 error to the recorded logits (a pass fails when both exceed --tol\n"
+    "and --rtol; defaults 1e-4 and 0), or its time (--repeat N: the median of N after 2 warm-ups, against the\n"
+    "bandwidth floor). --check-sampling checks the device's sampling against the host's rule; --only PASS runs\n"
+    "one pass (for profilers); --path-prefix OLD=NEW maps the recorded tensor paths; --check-attn-plans checks\n"
+    "every pass's CUDA attention metadata without a model; --sequence N times the passes in recorded order, N\n"
+    "rounds after a warm-up. --cuda: the CUDA backend's options (gemm, attention, graphs, pdl, profile).\n"
+    "Exits 1 on a failed pass, 2 on bad input.\n";
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: hogwild-replay FILE [--device cpu|cuda] [--cuda gemm=mma,pdl=1,...] [--tol A] [--rtol R] "
-                 "[--repeat N] [--check-sampling] [--path-prefix OLD=NEW]\n");
+  // --help anywhere: the usage and nothing else (the project's convention: engine/errors.ts parseFlags).
+  for (int i = 1; i < argc; i++)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  const auto refuse = [](const std::string& why) {
+    const std::string usage = kUsage;
+    std::fprintf(stderr, "error: %s; %s (--help for more)\n", why.c_str(), usage.substr(0, usage.find('\n')).c_str());
     return 2;
-  }
-  std::string device = "cpu", prefix_old, prefix_new;
+  };
+  std::string file, device = "cpu", prefix_old, prefix_new;
   hogwild::DeviceOptions options;
   double tol = 1e-4, rtol = 0;
   int repeat = 0, only = -1, sequence = 0;
   bool check_sampling = false, check_plans = false;
-  for (int i = 2; i < argc; i++) {
+  for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw hogwild::Error("flag " + a + " needs a value");
@@ -179,18 +199,21 @@ int main(int argc, char** argv) {
         const size_t eq = v.find('=');
         if (eq == std::string::npos) throw hogwild::Error("--path-prefix expects OLD=NEW");
         prefix_old = v.substr(0, eq), prefix_new = v.substr(eq + 1);
-      } else throw hogwild::Error("unknown flag " + a);
+      } else if (a.size() > 1 && a[0] == '-') return refuse("unknown flag " + a);
+      else if (file.empty()) file = a;
+      else return refuse("unexpected argument \"" + a + "\" (one FILE)");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
       return 2;
     }
   }
+  if (file.empty()) return refuse("no recording FILE");
   try {
-    std::ifstream f(argv[1], std::ios::binary);
-    if (!f) throw hogwild::Error(std::string(argv[1]) + ": cannot open");
+    std::ifstream f(file, std::ios::binary);
+    if (!f) throw hogwild::Error(file + ": cannot open");
     In in{std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {})};
-    if (in.get<uint32_t>() != 0x43525748) throw hogwild::Error(std::string(argv[1]) + ": not a Hogwild! recording");
-    if (in.get<uint32_t>() != 1) throw hogwild::Error(std::string(argv[1]) + ": unknown recording version");
+    if (in.get<uint32_t>() != 0x43525748) throw hogwild::Error(file + ": not a Hogwild! recording");
+    if (in.get<uint32_t>() != 1) throw hogwild::Error(file + ": unknown recording version");
     const auto spec_bytes = in.array<uint8_t>(in.get<uint32_t>());
     hogwild::ModelSpec spec = hogwild::decode_spec(spec_bytes.data(), spec_bytes.size());
     if (!prefix_old.empty())

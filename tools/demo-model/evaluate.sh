@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
+# usage: tools/demo-model/evaluate.sh        (about 8 minutes on 2 CPU cores)
 # The demo model's measurements, as its model card reports them: 200 held-out problems of 4 parts (seed 1,
 # held out of training), with 1, 2, 3, 4 and 6 workers, then the paper's ablations. Each writes
 # a run folder under results/ (curves.csv with 95% intervals, summary.md with the passes-to-accuracy table).
 set -euo pipefail
+source "$(dirname "$0")/../flags.sh" "$@"
 cd "$(dirname "$0")/../.."
 bench() {
   npx --yes deno@2.9.6 task bench --model engine/models/hogwild-demo --task chains --parts 4 --digits 2 --count 200 \

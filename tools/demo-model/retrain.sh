@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# usage: tools/demo-model/retrain.sh         (over 5.5 hours on 2 CPU cores: the examples, then 5.4 h of training)
 # Retrains the demo model (engine/models/hogwild-demo) as it was trained, from scratch, on 2 CPU cores: the
 # teacher's examples (sequential runs alone; every method's, 12 decisions sampled from each problem; views
 # blind to the others' unfinished steps beside combined ones; runs with slips, whose views show a model's
@@ -10,6 +11,7 @@
 # of the others' tokens from where they were written), with and without slips, then with the contiguous layout's
 # runs as well. Installs Debian's PyTorch and OpenBLAS first when they are missing (root and apt).
 set -euo pipefail
+source "$(dirname "$0")/../flags.sh" "$@"
 cd "$(dirname "$0")/../.."
 if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread

@@ -11,11 +11,16 @@ TOKENIZER = os.path.join(os.path.dirname(__file__), "..", "..", "engine", "model
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--token", required=True, help="a token of the demo model's vocabulary, e.g. ' Waiting'")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("inputs", nargs="+")
+    ap = argparse.ArgumentParser(usage="%(prog)s --token TOKEN --out OUT INPUT [INPUT ...]",
+                                 description="The teacher's examples whose own tokens hold a given token.")
+    ap.add_argument("--token", help="a token of the demo model's vocabulary, e.g. ' Waiting' (required)")
+    ap.add_argument("--out", help="the examples kept (required)")
+    ap.add_argument("inputs", nargs="*", help="the examples to read (make-data.ts's JSONL)")
     a = ap.parse_args()
+    # checked here, not by argparse, so that an unknown flag is named before a missing one
+    for name, given in (("--token", a.token is not None), ("--out", a.out is not None), ("inputs", a.inputs)):
+        if not given:
+            ap.error(f"{name} is required")
     with open(TOKENIZER) as f:
         vocab = json.load(f)["model"]["vocab"]
     if a.token not in vocab:

@@ -19,9 +19,32 @@ import random
 import struct
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+def arguments():
+    ap = argparse.ArgumentParser(
+        description="Trains the demo model on the teacher's examples (tools/demo-model/retrain.sh runs it in phases: "
+        "each phase's --minutes is how long it takes).")
+    ap.add_argument("--data", nargs="+", default=[os.path.join(os.path.dirname(__file__), "data", "train.jsonl")])
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--tokens-per-batch", type=int, default=4096)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", action="store_true", help="start from the model folder's weights")
+    ap.add_argument("--view-weight", type=float, default=0.25, help="the loss weight of the view's own tokens")
+    ap.add_argument("--answer-weight", type=float, default=1.0, help="the loss weight of answers (boxed)")
+    return ap
+
+
+# --help and a bad flag are answered before PyTorch loads (it may not be installed: retrain.sh installs it).
+ARGS = arguments().parse_args() if __name__ == "__main__" else None
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:
+    raise SystemExit(f"train.py: {e}: install PyTorch (Debian: apt-get install python3-torch, as retrain.sh does)")
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL_DIR = os.path.join(ROOT, "engine", "models", "hogwild-demo")
@@ -342,17 +365,7 @@ def run_batches(runs, tokens_per_batch, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", nargs="+", default=[os.path.join(os.path.dirname(__file__), "data", "train.jsonl")])
-    ap.add_argument("--minutes", type=float, default=60)
-    ap.add_argument("--tokens-per-batch", type=int, default=4096)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--init", action="store_true", help="start from the model folder's weights")
-    ap.add_argument("--view-weight", type=float, default=0.25, help="the loss weight of the view's own tokens")
-    ap.add_argument("--answer-weight", type=float, default=1.0, help="the loss weight of answers (boxed)")
-    a = ap.parse_args()
+    a = ARGS
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     rng = random.Random(a.seed)
