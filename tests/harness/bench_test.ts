@@ -298,7 +298,9 @@ Deno.test("shards run apart and merge into the whole; a missing shard is refused
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /shards 1 of 3 are missing/);
   const twice = await merge(shards[0], shards[0], shards[1], "--out", join(base, "m3"));
+  assert.equal(twice.code, 2, twice.stderr);
   assert.match(twice.stderr, /shard 0 given twice/);
+  assert.ok(!existsSync(join(base, "m3", "records.jsonl")), "a refused merge writes no records");
 });
 
 Deno.test("CI regression: a greedy run on the embedded model gives the committed result", async () => {
@@ -353,5 +355,8 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
   assert.match(stderr, /bench: interrupted; \d+ of 18 records are in .*interrupted: the same command resumes there/);
   const again = await runBench(...args);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(records(out).length, 18);
+  // 18 lines could hide one record twice and another missing: each planned key appears exactly once
+  const keys = records(out).map(recordKey);
+  assert.equal(keys.length, 18);
+  assert.equal(new Set(keys).size, 18, `a record twice: ${keys.sort().join(" ")}`);
 });
