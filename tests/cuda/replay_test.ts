@@ -25,7 +25,10 @@ function recordScript(engine: Engine) {
   return { file, script };
 }
 
-Deno.test("hogwild-replay reproduces a recorded shared-cache run without JavaScript", async () => {
+// A serialisation check, not a correctness one: the recording and its replay run on the same CPU core, so
+// tolerance 0 shows that the plans, weights' spec and logits survive the file and the C++ API bit for bit; a
+// wrong core would replay its own wrong logits just as exactly (the references are fixtures_test.ts's).
+Deno.test("hogwild-replay (serialisation): a recorded shared-cache run replays bit for bit on the same core, without JavaScript", async () => {
   for (const source of [fixtureDir("llama3-tiny"), "random:qwen3-demo"]) {
     const { file, script } = recordScript(await Engine.load(source));
     const r = await replay(file, "--tol", "0");

@@ -13,8 +13,14 @@ for (const name of CASES) {
   Deno.test(`${name}: logits of every position match transformers within ${TOL}`, async () => {
     const engine = await Engine.load(fixtureDir(name));
     const ref = reference(name);
+    // the sequences make_fixtures.py wrote (reference.json), so that an emptied reference cannot pass
+    const meta: { sequences: { key: string; length: number }[] } = JSON.parse(
+      readFileSync(`${fixtureDir(name)}/reference.json`, "utf8"),
+    );
+    let checked = 0;
     for (let s = 0; ref.has(`seq${s}.ids`); s++) {
       const ids = Array.from(ref.get(`seq${s}.ids`)!.data);
+      assert.equal(ids.length, meta.sequences[s]?.length, `${name} seq${s}: length against reference.json`);
       const want = ref.get(`seq${s}.logits`)!.data;
       const cache = engine.newCache({ tokens: ids.length });
       const block = cache.newBlock();
@@ -22,7 +28,10 @@ for (const name of CASES) {
       const err = maxAbsDiff(got, want);
       console.log(`${name} seq${s} (${ids.length} tokens): worst |logit error| ${err.toExponential(2)}`);
       assert.ok(err < TOL, `${name} seq${s}: worst error ${err}`);
+      checked++;
     }
+    assert.equal(checked, meta.sequences.length, "every sequence of reference.json was compared");
+    assert.ok(checked >= 3, `${checked} sequences`);
   });
 
   Deno.test(`${name}: 24 greedy tokens with the cache equal transformers' full re-forward`, async () => {
