@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { report } from "./bench.ts";
-import { checkMeta, checkRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { checkMeta, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -76,7 +76,7 @@ async function main() {
   // Written whole into a folder beside it, then renamed: a kill leaves no half-merged run.
   const partial = `${f.out}.partial`;
   rmSync(partial, { recursive: true, force: true });
-  checkRunFolder(partial, "--out");
+  makeRunFolder(partial, "--out");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
   replaceFile(
     join(partial, "run.json"),

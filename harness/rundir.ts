@@ -5,7 +5,7 @@
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { appendLines, replaceFile } from "../engine/files.ts";
 import { COST_TERMS } from "./cost.ts";
@@ -108,23 +108,34 @@ export function readRecordLines(file: string, repair = true): BenchRecord[] {
 /** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
 export function checkRunFolder(dir: string, flag = "--out"): void {
   check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
-  if (existsSync(dir)) {
-    check(statSync(dir).isDirectory(), `${flag} ${dir}: exists and is not a folder`);
-  } else {
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw new InputError(`${flag} ${dir}: cannot create the folder (${(e as Error).message})`);
+  // A folder not there yet is only checked, not made: a run refused later leaves nothing behind.
+  let here = resolve(dir);
+  while (!existsSync(here) && dirname(here) !== here) here = dirname(here);
+  check(statSync(here).isDirectory(), `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`);
+  if (here === resolve(dir)) {
+    for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
+      const p = join(dir, f);
+      check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
     }
   }
-  for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
-    const p = join(dir, f);
-    check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
-  }
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(here, constants.W_OK);
   } catch {
-    throw new InputError(`${flag} ${dir}: not writable`);
+    throw new InputError(
+      `${flag} ${dir}: ${
+        here === resolve(dir) ? "not writable" : `cannot create the folder (${here} is not writable)`
+      }`,
+    );
+  }
+}
+
+/** checkRunFolder, then the folder made. */
+export function makeRunFolder(dir: string, flag = "--out"): void {
+  checkRunFolder(dir, flag);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InputError(`${flag} ${dir}: cannot create the folder (${(e as Error).message})`);
   }
 }
 
@@ -223,7 +234,7 @@ export class RunDir {
    * close(): a second bench on it is refused (both would run every pending record and append it twice).
    */
   static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
-    checkRunFolder(dir);
+    makeRunFolder(dir);
     const release = lockFolder(dir);
     try {
       const run = RunDir.#open(dir, spec, meta);

@@ -2,7 +2,7 @@
  * Bad run folders, output paths and data as a table: each one line on stderr naming the culprit, exit 2.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers.ts";
@@ -28,7 +28,7 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
   ["--out under a file", () => {
     writeFileSync(at("file2"), "");
     return ["harness/bench.ts", [...SMALL, "--out", join(at("file2"), "x")]];
-  }, /--out .*file2\/x: cannot create the folder \(ENOTDIR/],
+  }, /--out .*file2\/x: .*file2 is not a folder/],
   ["run.json holding null", () => {
     mkdirSync(at("nullrun"));
     writeFileSync(join(at("nullrun"), "run.json"), "null");
@@ -127,9 +127,28 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
 for (const [name, make, message] of CASES) {
   Deno.test(`refused in one line: ${name}`, async () => {
     const [file, args] = await make();
+    const out = args[args.indexOf("--out") + 1], was = existsSync(out);
     const r = await run(file, args);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
     assert.match(r.stderr, /^error: [^\n]*\n$/, "one line");
+    assert.equal(existsSync(out), was, `--out ${out} made by a refused run`);
   });
 }
+
+Deno.test("a refused bench leaves no --out folder: missing data, the hub unreachable, an unknown method", async () => {
+  const env = { NO_COLOR: "1", HF_ENDPOINT: "http://127.0.0.1:9", HF_HUB_CACHE: at("empty-hub-cache") };
+  const cases: [string[], RegExp][] = [
+    [["--task", "aime25", "--data", at("absent.jsonl")], /absent\.jsonl: no such file or folder/],
+    [["--task", "aime25"], /hf:math-ai\/aime25: cannot download .* give a local copy \(--data FILE\)/],
+    [["--model", "tiny/absent"], /hf:tiny\/absent: cannot download config\.json .* \(--model DIR\)/],
+    [["--methods", "hogwild:2:sideways"], /sideways/],
+  ];
+  for (const [i, [args, message]] of cases.entries()) {
+    const out = join(at(`refused-${i}`), "deeper");
+    const r = await runCli("harness/bench.ts", [...args, "--out", out], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.ok(!existsSync(at(`refused-${i}`)), `${args.join(" ")}: left ${at(`refused-${i}`)} behind`);
+  }
+});
