@@ -16,8 +16,9 @@ const USAGE = `usage: deno task device:prepare [--out DIR] [--perf-shape NAME] [
   --no-deno          leave this Deno binary out of the kit
   --data-dir DIR     copy the evaluation sets the device bench reads (DIR/olympiadbench) into the kit
   --xz N             xz's compression level, 0-9 (default 6)
-Takes about 30 s on 2 CPU cores (recordings ~25 s, the kit a few seconds when xz has packed it before) and
-writes ~50 MiB; then, on the GPU machine: tools/device-check.sh.`;
+On 2 CPU cores: the recordings about 25 s, then the kit, which xz packs the first time in 2-4 minutes and
+later only where the npm packages or Deno changed (seconds); ~50 MiB in all. Then, on the GPU machine:
+tools/device-check.sh (carry the folder).`;
 
 async function run(script: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
