@@ -190,7 +190,7 @@ export async function bench(args: string[]): Promise<void> {
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
       const cache = benchCache(engine, spec, pending, solver);
-      const cost = costModel(dir, engine, cache, spec);
+      const cost = costModel(dir, engine, cache, spec, pending.length);
       await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
     }
     await report(out, spec, dir.records(), dir.meta());
@@ -300,14 +300,23 @@ async function execute(o: {
  * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
  * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
  */
-function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec): CostModel {
+function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec, pending: number): CostModel {
   const stored = dir.meta().cost_model as CostModel | undefined;
   if (stored) return stored; // checked by RunDir.open
   const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const t0 = performance.now();
+  let said = t0;
   const { model } = calibrate(engine, cache, {
     context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
     rows: Math.min(64, spec.concurrency * (workers + 1)),
+    // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many
+    plannedPasses: Math.ceil(pending / spec.concurrency) * spec.budgets[spec.budgets.length - 1],
+    onProgress: (done, total, seconds, bound) => {
+      if (performance.now() - said < 5000) return;
+      said = performance.now();
+      const most = Number.isFinite(bound) ? ` (at most about ${Math.ceil(bound)} s)` : "";
+      console.error(`bench: calibrating the cost model: ${done} of ${total} shapes in ${seconds.toFixed(0)} s${most}`);
+    },
   });
   console.error(
     `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,

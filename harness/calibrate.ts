@@ -16,6 +16,16 @@ export interface CalibrationOptions {
   rows: number;
   /** timed repeats of each shape, after one warm-up (the median counts; default 5) */
   repeats?: number;
+  /**
+   * The run's forward passes, as its caller expects them: calibration then takes at most `share` of their time
+   * (default 5%, and at least `leastMs`, default 5 s), judged by its first shape's time: fewer repeats, then
+   * fewer shapes. None: all.
+   */
+  plannedPasses?: number;
+  share?: number;
+  leastMs?: number;
+  /** after each shape: shapes timed, shapes planned, seconds so far, the bound in seconds (Infinity: none) */
+  onProgress?: (done: number, total: number, seconds: number, bound: number) => void;
 }
 
 interface Shape {
@@ -27,7 +37,11 @@ interface Shape {
   sample: boolean;
 }
 
-/** The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several tokens, prefills. */
+/**
+ * The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several
+ * tokens, prefills. The first few span every term of the cost model (cost.ts), so that a calibration cut short
+ * by its bound still fits one.
+ */
 function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shape[] {
   const rows = [...new Set([1, 2, 4, 8, 16, 32, o.rows].filter((r) => r <= o.rows))];
   const out: Shape[] = [];
@@ -35,6 +49,16 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     const rest = s.rows * (16 + s.tokens + 2 * pageSize);
     if (rest < capacity) out.push({ ...s, context: Math.min(s.context, capacity - rest) });
   };
+  const spanning: Shape[] = [
+    { rows: o.rows, tokens: 1, context: o.context / 2, sample: true }, // the first: it judges the bound
+    { rows: 1, tokens: 1, context: 0, sample: true },
+    { rows: 1, tokens: 1, context: o.context, sample: true },
+    { rows: o.rows, tokens: 1, context: 0, sample: true },
+    { rows: o.rows, tokens: 1, context: o.context, sample: true },
+    { rows: 1, tokens: 256, context: 0, sample: false },
+    { rows: 4, tokens: 16, context: o.context / 2, sample: true },
+  ];
+  for (const s of spanning) add(s);
   for (const f of [0, 0.25, 0.5, 1]) {
     for (const r of rows) add({ rows: r, tokens: 1, context: f * o.context, sample: true });
   }
@@ -42,7 +66,11 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
   for (const tokens of [64, 256]) {
     for (const f of [0, 0.5]) add({ rows: 1, tokens, context: f * o.context, sample: false });
   }
-  return out.map((s) => ({ ...s, context: Math.round(s.context) }));
+  const seen = new Set<string>();
+  return out.map((s) => ({ ...s, context: Math.round(s.context) })).filter((s) => {
+    const k = JSON.stringify(s);
+    return !seen.has(k) && seen.add(k);
+  });
 }
 
 /**
@@ -59,7 +87,10 @@ export function calibrate(
   const list = shapes({ ...o, rows: Math.max(1, o.rows) }, Math.min(cache.capacityTokens, positions), cache.pageSize);
   const passes: TimedPass[] = [];
   const sampler = new Sampler(GREEDY);
-  for (const s of list) {
+  const t0 = performance.now(), spanning = Math.min(list.length, 7);
+  let bound = Infinity, repeats = o.repeats ?? 5;
+  for (const [i, s] of list.entries()) {
+    if (i >= spanning && performance.now() - t0 > bound) break;
     const context = cache.newBlock("context");
     cache.claimForBenchmark(context, s.context);
     const own = Array.from({ length: s.rows }, (_, i) => {
@@ -74,15 +105,21 @@ export function calibrate(
       ...(s.sample ? { logits: "last" as const, sampler } : { logits: "none" as const }),
     }));
     const shape = passShape(rows), times: number[] = [];
-    for (let k = 0; k <= (o.repeats ?? 5); k++) {
-      const t0 = performance.now();
+    for (let k = 0; k <= repeats; k++) {
+      const t = performance.now();
       engine.forwardSample(cache, rows);
-      if (k > 0) times.push(performance.now() - t0); // the first is a warm-up
+      if (k > 0) times.push(performance.now() - t); // the first is a warm-up
       for (const b of own) cache.truncate(b, 16);
+      if (i === 0 && k === 1 && o.plannedPasses !== undefined) {
+        // The first shape is a typical pass of the run: the bound, and repeats that fit in it.
+        bound = Math.max(o.leastMs ?? 5000, (o.share ?? 0.05) * o.plannedPasses * times[0]);
+        repeats = Math.max(1, Math.min(repeats, Math.floor(bound / (times[0] * 2 * list.length))));
+      }
     }
     times.sort((a, b) => a - b);
     passes.push({ shape, ms: times[Math.floor(times.length / 2)] });
     for (const b of [context, ...own]) cache.free(b);
+    o.onProgress?.(i + 1, list.length, (performance.now() - t0) / 1000, bound / 1000);
   }
   return { model: fitCost(passes), passes };
 }

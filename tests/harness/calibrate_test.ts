@@ -1,4 +1,7 @@
-/** harness/calibrate.ts: the timed shapes stay inside the cache and the model's max_position_embeddings. */
+/**
+ * harness/calibrate.ts: the timed shapes stay inside the cache and the model's max_position_embeddings, and a
+ * calibration bounded by its run's planned passes stops in time, with progress, and still fits a model.
+ */
 import assert from "node:assert/strict";
 import { Engine } from "../../engine/model.ts";
 import { calibrate } from "../../harness/calibrate.ts";
@@ -17,4 +20,36 @@ Deno.test("calibration asked for contexts past max_position_embeddings times pas
     else assert.ok(longest <= 2048, `the longest context ${longest} stays within 2048`);
     assert.equal(cache.freePages, engine.newCache({ tokens: 8192 }).freePages, "every page given back");
   }
+});
+
+Deno.test("a bounded calibration stops near its bound after the shapes that span the model, saying how far it got", async () => {
+  const engine = await Engine.load(DEMO, { tokenizer: false });
+  const cache = engine.newCache({ tokens: 8192 });
+  // a slow engine: every pass 20 ms more, so that a bound of 200 ms cuts the calibration short
+  const slow = Object.create(engine) as Engine;
+  let calls = 0;
+  slow.forwardSample = (c, rows) => {
+    calls++;
+    const until = performance.now() + 20;
+    while (performance.now() < until);
+    return engine.forwardSample(c, rows);
+  };
+  const all = calibrate(engine, cache, { context: 1024, rows: 8, repeats: 0 }).passes.length;
+  const seen: number[] = [];
+  const { passes, model } = calibrate(slow, cache, {
+    context: 1024,
+    rows: 8,
+    plannedPasses: 10,
+    leastMs: 200,
+    onProgress: (done, total, _s, bound) => {
+      assert.equal(total, all);
+      assert.equal(bound, 0.2);
+      seen.push(done);
+    },
+  });
+  assert.equal(passes.length, 7, `${passes.length} of ${all} shapes timed: the 7 that span the terms`);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(calls, 7 * 2, "one warm-up and one timed pass a shape: the repeats cut to fit the bound");
+  assert.ok(model.coef.some((c) => c > 0), "a model was fitted");
+  assert.ok(all > 20, `${all} shapes unbounded`);
 });
