@@ -1,0 +1,227 @@
+/**
+ * The mutation table: for each headline claim of README.md, small named patches that break it and the test
+ * that must then fail (`deno task mutants` applies each in a copy of the tree and runs that test;
+ * tests/mutants/table_test.ts checks, without running anything, that every patch still applies).
+ *
+ * A patch is exact snippets replaced in files: a snippet that no longer occurs exactly once makes the mutant
+ * fail loudly ("patch no longer applies") instead of testing nothing. Update the snippet with the code.
+ */
+
+/** The README's headline claims, in its words. */
+export const CLAIMS = {
+  "engine = references":
+    "the fixture models match transformers' logits (or a float64 implementation) within 1e-4, and their greedy tokens exactly",
+  "bit-identical alone or batched": "a row's logits are bit-identical alone or batched",
+  "effect through the cache":
+    "the gain goes through the shared cache: a change that drops the others' steps from a worker's view fails CI",
+  "resume exact after kills":
+    "a run killed at any moment, started again with the same command, finishes with every record present exactly once (equal to an unbroken run's)",
+  "shards merge exact": "shards merge into the whole run; merge refuses missing or doubled records",
+  "grader exactness": "both verdicts right on the case tables; every shared data set's golds grade as the grader says",
+  "bad inputs refused": "bad input is exit 2, one line naming the culprit, nothing written",
+} as const;
+
+export type Claim = keyof typeof CLAIMS;
+
+export interface Edit {
+  /** relative to the repository root */
+  file: string;
+  /** an exact snippet that must occur exactly once in the file */
+  find: string;
+  replace: string;
+}
+
+export interface Mutant {
+  name: string;
+  claim: Claim;
+  edits: Edit[];
+  /** the test file expected to fail, relative to the repository root */
+  test: string;
+  /** `deno test --filter` (a substring of test names, or /regex/) */
+  filter?: string;
+  /** set where today's tests are known not to catch it: why, and the issue that tracks it */
+  knownMiss?: string;
+}
+
+const CPU = "cuda/src/cpu_model.cc";
+const SWAP_IDS: Edit = {
+  file: "harness/schedule.ts",
+  find: "  const ids = model.forwardSample(cache, rows);\n",
+  // the first sampled ids of the first two runs in a pass trade places
+  replace: "  const ids = model.forwardSample(cache, rows);\n" +
+    "  if (going.length > 1) [ids[0], ids[going[0].rows.length]] = [ids[going[0].rows.length], ids[0]];\n",
+};
+
+export const MUTANTS: Mutant[] = [
+  // ---- the engine against the references
+  {
+    name: "attention-scale-0.1%",
+    claim: "engine = references",
+    edits: [{
+      file: CPU,
+      find: "const float scale = 1.0f / std::sqrt(float(hd));",
+      replace: "const float scale = 1.001f / std::sqrt(float(hd));",
+    }],
+    test: "tests/engine/fixtures_test.ts",
+  },
+  {
+    name: "rope-swapped-sign",
+    claim: "engine = references",
+    edits: [{
+      file: CPU,
+      find: "out[i] = a * cos[i] - b * sin[i];",
+      replace: "out[i] = a * cos[i] + b * sin[i];",
+    }],
+    test: "tests/engine/fixtures_test.ts",
+  },
+  // ---- bit-identity alone or batched
+  {
+    name: "batch-dependent-sum",
+    claim: "bit-identical alone or batched",
+    edits: [{
+      file: CPU,
+      // matmul_impl's store (8 spaces; matmul_rows has its own at 10): the last bit moves when rows share a load
+      find: "\n        for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = acc[i] + b;\n",
+      replace:
+        "\n        for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = rows == 1 ? acc[i] + b : acc[i] * 1.0000001f + b;\n",
+    }],
+    test: "tests/engine/rule_test.ts",
+    filter: "bit-identical alone or batched",
+  },
+  // ---- the effect goes through the shared cache
+  {
+    name: "view-drops-others-steps",
+    claim: "effect through the cache",
+    edits: [{
+      file: "harness/layouts.ts",
+      find: "t.collab ? [t.headers.others, ...others(t, w), t.headers.own, w.own] : [...others(t, w), w.own];",
+      replace: "t.collab ? [t.headers.others, t.headers.own, w.own] : [w.own];",
+    }],
+    test: "tests/harness/demo_effect_test.ts",
+    knownMiss: "the demo model splits the first parts by worker name, so hiding the others' steps costs nothing at " +
+      "32 passes; a demo model whose split needs the cache is issue 31's first item",
+  },
+  // ---- resume after kills, on runs that write text
+  {
+    name: "swap-ids-of-runs-sharing-a-pass",
+    claim: "resume exact after kills",
+    edits: [SWAP_IDS],
+    test: "tests/harness/bench_text_test.ts",
+    filter: "killed at random moments",
+  },
+  {
+    name: "swap-ids-of-runs-sharing-a-pass (KV put-back)",
+    claim: "resume exact after kills",
+    edits: [SWAP_IDS],
+    test: "tests/harness/kv_test.ts",
+    filter: "puts the newest back",
+  },
+  {
+    name: "resumed-run-seed+1",
+    claim: "resume exact after kills",
+    edits: [{
+      file: "harness/bench.ts",
+      find: "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {",
+      replace:
+        "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed + (pending.length < jobs.length ? 1 : 0), {",
+    }],
+    test: "tests/harness/bench_text_test.ts",
+    filter: "killed at random moments",
+  },
+  {
+    name: "half-line-repair-disabled",
+    claim: "resume exact after kills",
+    edits: [{
+      file: "harness/rundir.ts",
+      find: "if (keep < raw.length && repair) truncateSync(file, keep);",
+      replace: "if (keep < raw.length && repair && false) truncateSync(file, keep);",
+    }],
+    test: "tests/harness/bench_text_test.ts",
+    filter: "half a line",
+  },
+  // ---- shards
+  {
+    name: "merge-reads-a-shard-twice",
+    claim: "shards merge exact",
+    edits: [{
+      file: "harness/merge.ts",
+      find: "const records = runs.flatMap(({ dir }) => readRecords(dir));",
+      replace: "const records = [...runs, runs[0]].flatMap(({ dir }) => readRecords(dir));",
+    }],
+    test: "tests/harness/bench_text_test.ts",
+    filter: "shards run apart",
+  },
+  {
+    name: "merge-accepts-a-doubled-shard",
+    claim: "shards merge exact",
+    edits: [
+      {
+        file: "harness/merge.ts",
+        find: "check(!seen.has(shard.index), `${dir}: shard ${shard.index} given twice`);",
+        replace: "check(true, `${dir}: shard ${shard.index} given twice`);",
+      },
+      {
+        file: "harness/merge.ts",
+        find: "check(doubled.length === 0, `records present twice",
+        replace: "check(true, `records present twice",
+      },
+    ],
+    test: "tests/harness/bench_test.ts",
+    filter: "shards run apart and merge into the whole; a missing shard is refused",
+  },
+  // ---- the grader
+  {
+    name: "grader-looser-strict-tolerance",
+    claim: "grader exactness",
+    edits: [{
+      file: "tasks/equivalence.ts",
+      find: 'const tol = mode === "strict" ? 1e-9 : 1e-6;',
+      replace: 'const tol = mode === "strict" ? 1e-3 : 1e-6;',
+    }],
+    test: "tests/tasks/grader_test.ts",
+  },
+  {
+    name: "equivalent-always-true (case tables)",
+    claim: "grader exactness",
+    edits: [{
+      file: "tasks/equivalence.ts",
+      find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
+      replace:
+        "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
+    }],
+    test: "tests/tasks/grader_test.ts",
+  },
+  {
+    name: "equivalent-always-true (data sets)",
+    claim: "grader exactness",
+    edits: [{
+      file: "tasks/equivalence.ts",
+      find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
+      replace:
+        "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
+    }],
+    test: "tests/tasks/datasets_test.ts",
+  },
+  {
+    name: "equivalent-always-false (data sets)",
+    claim: "grader exactness",
+    edits: [{
+      file: "tasks/equivalence.ts",
+      find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
+      replace:
+        "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return false;\n",
+    }],
+    test: "tests/tasks/datasets_test.ts",
+  },
+  // ---- bad inputs
+  {
+    name: "grade-gold-type-check-removed",
+    claim: "bad inputs refused",
+    edits: [{
+      file: "tasks/grade_cli.ts",
+      find: 'Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),',
+      replace: "true,",
+    }],
+    test: "tests/bad_inputs_test.ts",
+  },
+];
