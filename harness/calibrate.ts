@@ -37,6 +37,9 @@ interface Shape {
   sample: boolean;
 }
 
+/** How many of the first shapes span the cost terms: a bounded calibration times these whatever its bound. */
+const SPANNING = 5;
+
 /**
  * The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several
  * tokens, prefills. The first few span every term of the cost model (cost.ts), so that a calibration cut short
@@ -54,9 +57,7 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     { rows: 1, tokens: 1, context: 0, sample: true },
     { rows: 1, tokens: 1, context: o.context, sample: true },
     { rows: o.rows, tokens: 1, context: 0, sample: true },
-    { rows: o.rows, tokens: 1, context: o.context, sample: true },
     { rows: 1, tokens: 256, context: 0, sample: false },
-    { rows: 4, tokens: 16, context: o.context / 2, sample: true },
   ];
   for (const s of spanning) add(s);
   for (const f of [0, 0.25, 0.5, 1]) {
@@ -87,8 +88,8 @@ export function calibrate(
   const list = shapes({ ...o, rows: Math.max(1, o.rows) }, Math.min(cache.capacityTokens, positions), cache.pageSize);
   const passes: TimedPass[] = [];
   const sampler = new Sampler(GREEDY);
-  const t0 = performance.now(), spanning = Math.min(list.length, 7);
-  let bound = Infinity, repeats = o.repeats ?? 5;
+  const t0 = performance.now(), spanning = Math.min(list.length, SPANNING);
+  let bound = Infinity, repeats = o.repeats ?? 5, warmUp = true;
   for (const [i, s] of list.entries()) {
     if (i >= spanning && performance.now() - t0 > bound) break;
     const context = cache.newBlock("context");
@@ -105,7 +106,7 @@ export function calibrate(
       ...(s.sample ? { logits: "last" as const, sampler } : { logits: "none" as const }),
     }));
     const shape = passShape(rows), times: number[] = [];
-    for (let k = 0; k <= repeats; k++) {
+    for (let k = warmUp ? 0 : 1; k <= repeats; k++) {
       const t = performance.now();
       engine.forwardSample(cache, rows);
       if (k > 0) times.push(performance.now() - t); // the first is a warm-up
@@ -113,7 +114,9 @@ export function calibrate(
       if (i === 0 && k === 1 && o.plannedPasses !== undefined) {
         // The first shape is a typical pass of the run: the bound, and repeats that fit in it.
         bound = Math.max(o.leastMs ?? 5000, (o.share ?? 0.05) * o.plannedPasses * times[0]);
-        repeats = Math.max(1, Math.min(repeats, Math.floor(bound / (times[0] * 2 * list.length))));
+        const fit = Math.floor(bound / (times[0] * 2 * list.length));
+        // a tight bound: one timed pass a shape, and no more warm-ups (the first shape has warmed the engine)
+        repeats = Math.max(1, Math.min(repeats, fit)), warmUp = fit >= 1;
       }
     }
     times.sort((a, b) => a - b);
