@@ -6,7 +6,7 @@
 import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
-import { METHOD_GRAMMAR, parseMethod } from "./methods.ts";
+import { methodGrammar, parseMethod } from "./methods.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import { viewerAddress } from "./viewer/server.ts";
 
@@ -57,7 +57,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   once there) or random weights of a known shape
                                   [engine/models/hogwild-demo: the demo model]
   --task ID[,ID]                  tasks (deno task tasks list)                       [chains]
-  --methods LIST                  ${METHOD_GRAMMAR.join(",\n                                  ")}
+  --methods LIST                  ${methodGrammar().join(",\n                                  ")}
                                   [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]

@@ -1,5 +1,5 @@
 /**
- * Methods by name (the grammar: METHOD_GRAMMAR; README, "Methods"), and the run a method makes for a problem.
+ * Methods by name (the grammar: methodGrammar; README, "Methods"), and the run a method makes for a problem.
  * A method is data: which layout, which texts, which stops; run.ts and sot.ts carry them out.
  */
 import type { GenerationConfig } from "../engine/config.ts";
@@ -24,9 +24,17 @@ import { type FinisherMode, Run, type RunSpec } from "./run.ts";
 import type { Solver } from "./solver.ts";
 import { SotRun, type SotSpec } from "./sot.ts";
 
+/**
+ * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page (a new one needs no entry here);
+ * combined, the default, first.
+ */
+export const hogwildLayouts = (): string[] =>
+  Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].sharedAnswer)
+    .sort((a, b) => Number(b === "combined") - Number(a === "combined"));
+
 /** Every method name and option, as --help and errors print it. */
-export const METHOD_GRAMMAR = [
-  "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+export const methodGrammar = (): string[] => [
+  `hogwild:N[:${hogwildLayouts().slice(1).join("|")}][:fork][:no-collab][:reencode-steps]`,
   "sequential",
   "sequential-no-early-stop",
   "sc:N[:fork]",
@@ -52,7 +60,6 @@ export interface Method {
   sot?: { threadsPerPass: number };
 }
 
-const SHARED_LAYOUTS = ["combined", "contiguous", "interleaved"];
 const HOGWILD_FLAGS = ["fork", "no-collab", "reencode-steps"];
 
 /** The baselines' shape: independent writers under the plain prompt, free to stop. */
@@ -120,8 +127,9 @@ function parseAnySpelling(id: string): Method {
     };
   }
   if (name === "hogwild") {
-    const workers = count("hogwild"), given = once([...SHARED_LAYOUTS, ...HOGWILD_FLAGS]);
-    const layouts = given.filter((o) => SHARED_LAYOUTS.includes(o));
+    const shared = hogwildLayouts();
+    const workers = count("hogwild"), given = once([...shared, ...HOGWILD_FLAGS]);
+    const layouts = given.filter((o) => shared.includes(o));
     check(layouts.length <= 1, `method ${id}: one layout at most (${layouts.join(", ")} given)`);
     const layout = layouts[0] ?? "combined";
     const flags = given.filter((o) => HOGWILD_FLAGS.includes(o));
@@ -139,12 +147,14 @@ function parseAnySpelling(id: string): Method {
       finisher: flags.includes("fork") ? "fork" : "reencode",
     };
     check(
-      !m.reencodeSteps || (m.collab && m.layout !== "contiguous"),
-      `method ${id}: reencode-steps needs a history (combined or interleaved) and the collaboration text`,
+      !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].chain),
+      `method ${id}: reencode-steps needs a history (${
+        shared.filter((l) => LAYOUTS[l].chain).join(" or ")
+      }) and the collaboration text`,
     );
     return m;
   }
-  check(false, `unknown method "${id}"; methods: ${METHOD_GRAMMAR.join(", ")}`);
+  check(false, `unknown method "${id}"; methods: ${methodGrammar().join(", ")}`);
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */

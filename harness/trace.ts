@@ -11,12 +11,10 @@ import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engin
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
-import { parseMethod, runSpec } from "./methods.ts";
+import { hogwildLayouts, parseMethod, runSpec } from "./methods.ts";
 import { loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
 import { Run } from "./run.ts";
 import { runAll } from "./schedule.ts";
-
-const LAYOUTS = ["combined", "contiguous", "interleaved"];
 
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
 const RESET = "\x1b[0m";
@@ -50,7 +48,7 @@ async function main() {
   const num = (v: string, flag: string) => parseDecimal(v, `--${flag}`);
   const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);
   const passes = int(f.steps, "steps", 1, 1 << 20);
-  check(LAYOUTS.includes(f.layout), `--layout: expected ${LAYOUTS.join(", ")}, got "${f.layout}"`);
+  check(hogwildLayouts().includes(f.layout), `--layout: expected ${hogwildLayouts().join(", ")}, got "${f.layout}"`);
   const method = parseMethod(
     `hogwild:${int(f.workers, "workers", 1, 12)}${f.layout === "combined" ? "" : `:${f.layout}`}`,
   );

@@ -1,7 +1,8 @@
 /** harness/methods.ts: the method grammar as a table, and what each method's run is given to stop on. */
 import assert from "node:assert/strict";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
-import { type Method, parseMethod, runSpec } from "../../harness/methods.ts";
+import { LAYOUTS } from "../../harness/layouts.ts";
+import { type Method, methodGrammar, parseMethod, runSpec } from "../../harness/methods.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -161,4 +162,18 @@ Deno.test("what a run stops on: Hogwild! (with or without its text) never ends a
   assert.ok(!tok.decode(without.prompt).includes("Working as a team"));
   assert.equal(without.redundancyEvery, 0);
   assert.equal(withText.layout, without.layout);
+});
+
+Deno.test("a new shared-page layout is one entry in LAYOUTS: methods, the grammar and reencode-steps follow it", () => {
+  LAYOUTS.mirror = { ...LAYOUTS.combined, name: "mirror" };
+  try {
+    assert.equal(parseMethod("hogwild:2:mirror").layout, "mirror");
+    assert.equal(parseMethod("hogwild:2:mirror:reencode-steps").reencodeSteps, true); // it keeps a history
+    assert.match(methodGrammar()[0], /^hogwild:N\[:contiguous\|interleaved\|mirror\]/);
+    LAYOUTS.mirror = { ...LAYOUTS.contiguous, name: "mirror" };
+    assert.throws(() => parseMethod("hogwild:2:mirror:reencode-steps"), /needs a history \(combined or interleaved\)/);
+  } finally {
+    delete LAYOUTS.mirror;
+  }
+  assert.throws(() => parseMethod("hogwild:2:mirror"), /mirror/);
 });
