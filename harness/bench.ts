@@ -336,6 +336,7 @@ async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems: Probl
       dataDir: spec.dataDir,
       hub: spec.hub,
       skipBad: spec.skipBad,
+      fields: spec.fields,
       limit: spec.limit,
       seed: spec.seeds[0],
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,

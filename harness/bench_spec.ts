@@ -7,7 +7,7 @@ import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../en
 import { loadNative } from "../engine/native.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { methodGrammar, parseMethod } from "./methods.ts";
-import { taskSpec } from "../tasks/registry.ts";
+import { type Fields, parseFields, taskSpec } from "../tasks/registry.ts";
 import { viewerAddress } from "./viewer/server.ts";
 
 export interface BenchSpec {
@@ -27,6 +27,8 @@ export interface BenchSpec {
   dataDir?: string;
   hub?: string;
   skipBad: boolean;
+  /** --task custom: the record fields of the question, answer and id */
+  fields?: Fields;
   finisherTokens?: number;
   redundancyEvery: number;
   sampling?: { temperature: number; topK: number; topP: number; minP: number };
@@ -76,6 +78,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
   --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[:FILE], --skip-bad      where task data comes from
+  --fields question=NAME,answer=NAME,id=NAME   --task custom: your data's field names  [question, answer, id]
   --finisher-tokens M             the finisher's limit                                [the task's]
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
@@ -107,6 +110,7 @@ const OPTIONS = {
   "data-dir": { type: "string" },
   hub: { type: "string" },
   "skip-bad": { type: "boolean" },
+  fields: { type: "string" },
   "finisher-tokens": { type: "string" },
   "redundancy-every": { type: "string" },
   temperature: { type: "string" },
@@ -250,6 +254,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     dataDir: f["data-dir"],
     hub: f.hub,
     skipBad: f["skip-bad"] ?? false,
+    fields: f.fields === undefined ? undefined : parseFields(f.fields),
     finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     sampling: sampled

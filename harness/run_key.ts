@@ -2,7 +2,7 @@
  * A run folder is one experiment. Its key (run.json's "spec") holds everything that can change a record, by
  * content, so that a resume never mixes records of two experiments: the flags that change generation or
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
- * from), the weights' full hash, the hash of every other file of the model folder (config, generation config,
+ * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
  * format and the grader. RunDir.open refuses a folder whose key differs, naming each field.
  */
@@ -43,6 +43,7 @@ const NOT_KEYED = [
   "hub",
   "limit",
   "allowLongContext",
+  "fields",
 ] as const;
 
 /**

@@ -46,6 +46,31 @@ export interface LoadOptions {
   /** for seeded groupings (gsm8k-x5) and the synthetic task */
   seed?: number;
   synthetic?: Partial<SyntheticOptions>;
+  /** the custom task's field names (parseFields) */
+  fields?: Fields;
+}
+
+/** Which record fields hold a custom data set's question, answer and id. */
+export interface Fields {
+  question: string;
+  answer: string;
+  id: string;
+}
+
+const DEFAULT_FIELDS: Fields = { question: "question", answer: "answer", id: "id" };
+
+/** --fields question=NAME,answer=NAME,id=NAME (each optional; defaults question, answer, id). */
+export function parseFields(v: string, flag = "--fields"): Fields {
+  const out = { ...DEFAULT_FIELDS };
+  const seen = new Set<string>();
+  for (const part of v.split(",")) {
+    const m = /^(question|answer|id)=(.+)$/.exec(part.trim());
+    check(m, `${flag}: expected question=NAME,answer=NAME,id=NAME (any of them), got "${part}"`);
+    check(!seen.has(m[1]), `${flag}: ${m[1]} is given twice`);
+    seen.add(m[1]);
+    out[m[1] as keyof Fields] = m[2].trim();
+  }
+  return out;
 }
 
 export interface Loaded {
@@ -243,6 +268,18 @@ const chains: TaskSpec = {
   generate: chainProblems,
 };
 
+const custom: TaskSpec = {
+  id: "custom",
+  description: "Your own problems: one record a problem with its question and final answer (--fields names them; " +
+    "graded as the maths tasks are)",
+  finisherTokens: 32,
+  source: "your file (--data FILE: .jsonl, .json or .parquet) or a hub file (--hub hf:OWNER/NAME:FILE)",
+  problems: (rs, o) => {
+    const f = o.fields ?? DEFAULT_FIELDS;
+    return rs.map((r, i) => single(idField(r, f.id, i), textField(r, [f.question]), textField(r, [f.answer])));
+  },
+};
+
 export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
   [
     limo,
@@ -261,6 +298,7 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
     olympiadbench,
     synthetic,
     chains,
+    custom,
   ]
     .map((t) => [t.id, t]),
 );
@@ -291,6 +329,7 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
 /** The problems of task `id`, from the source the options name. */
 export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded> {
   const t = taskSpec(id);
+  check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
   if (t.generate) {
     const so = { ...SYNTHETIC_DEFAULTS, seed: o.seed ?? 0, ...o.synthetic };
     const most = t.id === "chains" ? 8 : 26;

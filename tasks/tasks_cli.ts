@@ -8,11 +8,12 @@
  */
 import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { loadTask, TASKS } from "./registry.ts";
+import { loadTask, parseFields, TASKS } from "./registry.ts";
 
 const USAGE = `usage: deno task tasks list
        deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
-                            [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]`;
+                            [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]
+                            [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)`;
 
 function int(v: string | undefined, flag: string): number | undefined {
   return v === undefined ? undefined : parseInteger(v, `--${flag}`);
@@ -31,6 +32,7 @@ async function main() {
     digits: { type: "string" },
     count: { type: "string" },
     out: { type: "string" },
+    fields: { type: "string" },
   }, USAGE);
   const command = positionals[0];
   check(
@@ -59,6 +61,7 @@ async function main() {
     skipBad: f["skip-bad"],
     seed: f.seed === undefined ? undefined : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1),
     synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
+    fields: f.fields === undefined ? undefined : parseFields(f.fields),
   });
   const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
   if (f.out) replaceFile(f.out, lines);

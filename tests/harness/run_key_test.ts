@@ -84,6 +84,8 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "--kv-tokens",
     "2048",
     "--allow-long-context",
+    "--fields",
+    "question=q",
   ])!;
   const notKeyed = [
     "out",
@@ -99,6 +101,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "hub",
     "limit",
     "allowLongContext",
+    "fields",
   ];
   const fields = [...KEYED_FLAGS, ...notKeyed];
   for (const f of Object.keys(spec)) assert.ok(fields.includes(f), `spec field "${f}" is neither keyed nor excluded`);

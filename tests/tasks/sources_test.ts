@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { InputError } from "../../engine/errors.ts";
 import { cachedFile, hubFile } from "../../engine/hub.ts";
-import { loadTask, TASKS } from "../../tasks/registry.ts";
+import { loadTask, parseFields, TASKS } from "../../tasks/registry.ts";
 import { DATA_DIR, dataTest } from "../helpers.ts";
 
 function tmp(): string {
@@ -192,4 +192,30 @@ Deno.test("fields JSON cannot carry exactly, or of the wrong kind, are refused b
     ["2", "1e400"],
     ["3", "1.0000000000000000001"],
   ]);
+});
+
+Deno.test("--task custom: one's own data with its field names, no registry entry", async () => {
+  const dir = tmp();
+  jsonl(dir, "mine.jsonl", [
+    '{"uid": "a1", "prompt": "What is 1/2 + 1/2?", "final": "1"}',
+    '{"uid": "a2", "prompt": "Halve 3.", "final": "\\\\frac{3}{2}"}',
+  ]);
+  const data = join(dir, "mine.jsonl");
+  const r = await loadTask("custom", { data, fields: parseFields("question=prompt,answer=final,id=uid") });
+  assert.deepEqual(
+    r.problems.map((p) => [p.task, p.id, p.text, p.golds]),
+    [["custom", "a1", "What is 1/2 + 1/2?", ["1"]], ["custom", "a2", "Halve 3.", ["\\frac{3}{2}"]]],
+  );
+  // the default names, and ids from the line when there is no id field
+  jsonl(dir, "plain.jsonl", ['{"question": "q?", "answer": "7"}']);
+  assert.deepEqual((await loadTask("custom", { data: join(dir, "plain.jsonl") })).problems[0].id, "0");
+  await assert.rejects(loadTask("custom", { data }), /mine\.jsonl:1: .*"question"/);
+  await assert.rejects(loadTask("custom"), /task custom: give its data with --data FILE/);
+  await assert.rejects(
+    loadTask("gsm8k", { data, fields: parseFields("question=prompt") }),
+    /--fields goes with --task custom/,
+  );
+  for (const bad of ["prompt", "question=", "answer=a,answer=b", "solution=s"]) {
+    assert.throws(() => parseFields(bad), /--fields: /, bad);
+  }
 });
