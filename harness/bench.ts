@@ -7,7 +7,7 @@ import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, homedir, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -193,9 +193,17 @@ export async function bench(args: string[]): Promise<void> {
       const cost = costModel(dir, engine, cache, spec, pending.length);
       await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
     }
-    await report(out, spec, dir.records(), dir.meta());
+    const files = await report(out, spec, dir.records(), dir.meta());
+    console.error(`bench: wrote ${files.join(", ")} in ${out}`);
   } finally {
     dir.close();
+  }
+  if (spec.model === DEMO_MODEL) { // the demo's run: where to look next
+    console.error(
+      `The workers' steps, pass by pass:  deno task view ${out}\nA real model:  deno task bench --model ` +
+        "Qwen/Qwen3-8B --task aime25 --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda " +
+        "--out results/qwen3-8b-aime25",
+    );
   }
   if (live) {
     console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
@@ -516,13 +524,13 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
   return [record, trace];
 }
 
-/** curves.csv, the plots and summary.md, from every record of the folder. */
+/** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
 export async function report(
   out: string,
   spec: BenchSpec,
   records: BenchRecord[],
   meta: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<string[]> {
   const points = curves(records);
   replaceFile(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
@@ -558,22 +566,7 @@ export async function report(
     forkAgreementText(forkAgreement(records)),
   ].join("\n");
   replaceFile(join(out, "summary.md"), summary + "\n");
-  console.error(
-    `bench: wrote ${
-      [
-        "records.jsonl",
-        "traces.jsonl",
-        "curves.csv",
-        "summary.md",
-        ...files.map((f) => f.split("/").pop()),
-      ].join(", ")
-    } in ${out}`,
-  );
-  const realModel = "A real model:  deno task bench --model Qwen/Qwen3-8B --task aime25 " +
-    "--methods hogwild:2,sequential --budgets 512:8192:512 --device cuda --out results/qwen3-8b-aime25";
-  if (spec.model === DEMO_MODEL) {
-    console.error(`The workers' steps, pass by pass:  deno task view ${out}\n${realModel}`);
-  }
+  return ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => basename(f))];
 }
 
 if (import.meta.main) runMain(() => bench(Deno.args));

@@ -11,6 +11,8 @@ export interface ReferencePoint {
   budget: number;
   accuracy: number;
   source?: string;
+  /** a level, not a point: drawn across the chart as a dashed line (the accuracy reached at `budget`) */
+  line?: boolean;
 }
 
 interface Row {
@@ -23,6 +25,8 @@ interface Row {
   hi: number | null;
   /** problems × seeds behind the point */
   n?: number;
+  /** a reference drawn as a level across the chart */
+  line?: boolean;
 }
 
 function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX = false) {
@@ -57,12 +61,23 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
           ],
         },
       },
-      ...(refs.length
+      ...(refs.some((r) => !r.line)
         ? [{
-          transform: [{ filter: "datum.kind === 'reference'" }],
+          transform: [{ filter: "datum.kind === 'reference' && !datum.line" }],
           mark: { type: "point", shape: "diamond", size: 90, filled: true },
           encoding: {
             x: { field: "x", type: "quantitative" },
+            y: { field: "accuracy", type: "quantitative" },
+            color: { field: "series", type: "nominal" },
+          },
+        }]
+        : []),
+      // A level spans the chart without stretching its x axis to where the paper measured it.
+      ...(refs.some((r) => r.line)
+        ? [{
+          transform: [{ filter: "datum.kind === 'reference' && datum.line" }],
+          mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 2 },
+          encoding: {
             y: { field: "accuracy", type: "quantitative" },
             color: { field: "series", type: "nominal" },
           },
@@ -82,11 +97,12 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
     }
     : { data, width: 560, height: 340, ...layer };
   const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" +
-    (refs.length ? "; diamonds: reference points" : "");
+    (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
+    (refs.some((r) => r.line) ? "; dashed: reference levels" : "");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle, fontSize: 14 },
-    config: { font: "DejaVu Sans", legend: { labelLimit: 320, symbolOpacity: 1, symbolType: "circle" } },
+    config: { font: "DejaVu Sans", legend: { labelLimit: 0, symbolOpacity: 1, symbolType: "circle" } },
     ...base,
   };
 }
@@ -116,6 +132,7 @@ export function chartSpecs(
     accuracy: pct(r.accuracy),
     lo: pct(r.accuracy),
     hi: pct(r.accuracy),
+    ...(r.line ? { line: true } : {}),
   }));
   return {
     steps: chart(

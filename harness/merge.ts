@@ -88,10 +88,12 @@ async function main() {
     dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""),
   );
   // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
-  await report(partial, spec, records, { invocations: runs.flatMap(({ run }) => run.invocations ?? []) });
+  const files = await report(partial, spec, records, {
+    invocations: runs.flatMap(({ run }) => run.invocations ?? []),
+  });
   if (existsSync(f.out)) rmdirSync(f.out);
   renameSync(partial, f.out);
-  console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out}`);
+  console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out} (${files.join(", ")})`);
 }
 
 if (import.meta.main) runMain(main);

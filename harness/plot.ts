@@ -2,7 +2,7 @@
  * deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]: curves of several runs on one chart (two models, two
  * settings), with the paper's reference points (harness/reference/paper.json, each with its source).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "./curves.ts";
@@ -16,7 +16,8 @@ export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
   return data.points.filter((p) => tasks.has(p.task));
 }
 
-const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]";
+const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]\n" +
+  "  --out: where the plots go [results/plot; an earlier plot there is replaced, and said so]";
 
 /** The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json). */
 function machineName(dir: string): string {
@@ -51,8 +52,16 @@ async function main() {
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
+  const before = new Set(readdirSync(f.out));
   const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time);
   console.error(`plot: wrote ${files.join(", ")}`);
+  // The default --out is one folder for every plot: say when an earlier plot was replaced.
+  const replaced = files.filter((file) => before.has(basename(file)));
+  if (replaced.length) {
+    console.error(
+      `plot: replaced the earlier ${replaced.map((x) => basename(x)).join(", ")} in ${f.out} (--out DIR keeps them)`,
+    );
+  }
 }
 
 if (import.meta.main) runMain(main);

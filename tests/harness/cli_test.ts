@@ -179,6 +179,14 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
     assert.ok(svg.includes(label), label);
   }
 
+  assert.doesNotMatch(r.stderr, /replaced/, "a new folder: nothing replaced");
+  const again = await run("plot.ts", dirs[0], "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stderr,
+    /plot: replaced the earlier accuracy_vs_steps\.svg, .* in .*plot \(--out DIR keeps them\)/,
+  );
+
   const none = await run("plot.ts", dirs[0], "--out", join(base, "p2"), "--reference");
   assert.equal(none.code, 0);
   const synthetic = join(base, "synthetic");
