@@ -4,7 +4,7 @@
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
  * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
- * format and the grader. RunDir.open refuses a folder whose key differs, naming each field.
+ * format, the grader and the timing rule. RunDir.open refuses a folder whose key differs, naming each field.
  */
 import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
@@ -15,6 +15,7 @@ import { GRADER_VERSION } from "../tasks/grader.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";
+import { TIMING_VERSION } from "./solver.ts";
 
 export interface KeyInputs {
   spec: BenchSpec;
@@ -90,6 +91,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     prompt_format: PROMPT_FORMAT,
     data: data.digest("hex"),
     grader: GRADER_VERSION,
+    timing: TIMING_VERSION,
   };
 }
 

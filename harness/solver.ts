@@ -9,6 +9,12 @@ import type { Row } from "../engine/plan.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
 
+/**
+ * The version of how a checkpoint's times are counted, in every run folder's key, so that no folder mixes two
+ * rules. 2: a checkpoint counts only its own finisher's passes (1 counted every earlier checkpoint's too).
+ */
+export const TIMING_VERSION = 2;
+
 /** A row of a pass; one with a sampler also says what to do with the id sampled for it. */
 export type PlannedRow = Row & { take?: (id: number) => void };
 
@@ -71,8 +77,12 @@ export abstract class Solver {
   onStep?: (s: StepRecord) => void;
 
   #passes = 0;
+  // A checkpoint's time is the decode passes up to it and its own finisher's passes: an earlier checkpoint's
+  // finisher is the harness reading that budget, not time a run stopped at this budget would spend.
   #wallMs = 0;
   #soloMs = 0;
+  #finisherWallMs = 0;
+  #finisherSoloMs = 0;
   #phase: Phase = "decode";
   #final = false;
   #early?: string;
@@ -167,10 +177,10 @@ export abstract class Solver {
     if (ids.length !== rows.length) throw new Error(`run: ${ids.length} ids for ${rows.length} planned rows`);
     this.#rows = [];
     this.#planned = false;
-    this.#wallMs += ms;
-    this.#soloMs += soloMs;
     this.passMs.push(ms);
     const finishing = this.#finisher !== undefined;
+    if (finishing) this.#finisherWallMs += ms, this.#finisherSoloMs += soloMs;
+    else this.#wallMs += ms, this.#soloMs += soloMs;
     if (!finishing) this.#passes++;
     rows.forEach((r, i) => r.take?.(ids[i]));
     if (finishing) {
@@ -210,8 +220,8 @@ export abstract class Solver {
       answer,
       source,
       tokens: this.tokens(),
-      solo_ms: +this.#soloMs.toFixed(2),
-      shared_ms: +this.#wallMs.toFixed(2),
+      solo_ms: +(this.#soloMs + this.#finisherSoloMs).toFixed(2),
+      shared_ms: +(this.#wallMs + this.#finisherWallMs).toFixed(2),
       finisher_passes: this.#finisher?.passes ?? 0,
       ...(vote !== undefined ? { vote } : {}),
     };
@@ -220,6 +230,7 @@ export abstract class Solver {
       this.checkpoints.push({ budget, ...c });
     }
     this.#finisher = undefined;
+    this.#finisherWallMs = this.#finisherSoloMs = 0;
     const last = this.budgets[this.budgets.length - 1];
     this.#phase = this.#final || this.#passes >= last ? "done" : "decode";
   }

@@ -70,6 +70,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
       "prompt_format",
       "data",
       "grader",
+      "timing",
     ].sort(),
   );
   // Every field of the spec is either keyed or listed as changing no record.

@@ -79,6 +79,28 @@ Deno.test("a run's solo time is the cost model over its own rows, whatever runs 
   for (const c of [...a.checkpoints, ...b.checkpoints]) assert.ok(c.shared_ms >= 0);
 });
 
+Deno.test("a checkpoint's time is the passes up to its budget and its own finisher's, not earlier checkpoints' finishers", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  for (const m of ["hogwild:2", "sequential", "sc:2"]) {
+    const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+    const run = newSolver(cache, parseMethod(m), "What is 2+2?", 0, {
+      tokenizer: tok,
+      generation,
+      budgets: [4, 8, 12],
+      finisherTokens: 4,
+    });
+    // every pass one millisecond, alone and shared
+    await runAll(new RowModel(tok, 5), cache, [run], undefined, () => 1);
+    const finishers = run.checkpoints.filter((c) => c.finisher_passes > 0);
+    assert.ok(finishers.length >= 2, `${m}: ${finishers.length} checkpoints read by a finisher`);
+    for (const c of run.checkpoints) {
+      // (shared_ms is the clock's, summed by the same rule)
+      assert.equal(c.solo_ms, c.passes + c.finisher_passes, `${m} at ${c.budget}: solo`);
+    }
+  }
+});
+
 const bench = (...args: string[]) => runCli("harness/bench.ts", args);
 
 Deno.test("records carry solo and shared times; a resumed run keeps its calibration and reports every invocation", async () => {
