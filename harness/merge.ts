@@ -32,6 +32,10 @@ async function main() {
         planned: string[];
         invocations?: unknown[];
         cost_model?: unknown;
+        model?: unknown;
+        machine?: unknown;
+        versions?: unknown;
+        device_options?: unknown;
       },
     };
   });
@@ -78,9 +82,23 @@ async function main() {
   rmSync(partial, { recursive: true, force: true });
   makeRunFolder(partial, "--out");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
+  // What each shard ran on stays with it (solo times come from each one's own machine and cost model).
+  const shards = runs.map(({ dir, run }) => ({
+    dir,
+    machine: run.machine,
+    versions: run.versions,
+    device_options: run.device_options,
+    cost_model: run.cost_model,
+    invocations: run.invocations ?? [],
+  }));
   replaceFile(
     join(partial, "run.json"),
-    JSON.stringify({ spec: first, spec_full: spec, merged_from: dirs, planned }, null, 1) + "\n",
+    JSON.stringify(
+      { spec: first, spec_full: spec, model: runs[0].run.model, merged_from: dirs, shards, planned },
+      null,
+      1,
+    ) +
+      "\n",
   );
   replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
   replaceFile(

@@ -19,11 +19,19 @@ export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
 const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]\n" +
   "  --out: where the plots go [results/plot; an earlier plot there is replaced, and said so]";
 
-/** The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json). */
+/**
+ * The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json);
+ * a merged run's, each of its shards' machines.
+ */
 function machineName(dir: string): string {
   if (!existsSync(join(dir, "run.json"))) return "unknown machine";
-  const m = (readRunJson(dir).machine ?? {}) as { gpu?: string | null; cpu?: string };
-  return m.gpu || m.cpu || "unknown machine";
+  const run = readRunJson(dir);
+  const name = (m: unknown) => {
+    const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
+    return x.gpu || x.cpu || "unknown machine";
+  };
+  const shards = Array.isArray(run.shards) ? (run.shards as { machine?: unknown }[]) : undefined;
+  return shards ? [...new Set(shards.map((s) => name(s.machine)))].join(" + ") : name(run.machine);
 }
 
 async function main() {

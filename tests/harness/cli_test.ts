@@ -246,3 +246,26 @@ Deno.test("every command answers --help with its usage on stdout, exit 0", async
     assert.match(out.stdout, usage, file);
   }
 });
+
+Deno.test("plot names a merged run by its shards' machines", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-merged-"));
+  const gpu = (name: string) => ({ os: "linux-x86_64", cpus: 16, cpu: "x", gpu: name });
+  const runs: [string, Record<string, unknown>][] = [
+    ["merged", { spec: {}, merged_from: ["a", "b"], shards: [{ machine: gpu("H100") }, { machine: gpu("L40S") }] }],
+    ["single", { spec: {}, machine: gpu("H200") }],
+  ];
+  for (const [name, run] of runs) {
+    mkdirSync(join(base, name));
+    writeFileSync(join(base, name, "run.json"), JSON.stringify(run));
+    writeFileSync(
+      join(base, name, "records.jsonl"),
+      JSON.stringify(record("aime25", "sequential", "p", 8, true)) + "\n",
+    );
+  }
+  const out = join(base, "plot");
+  const r = await run("plot.ts", join(base, "merged"), join(base, "single"), "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const svg = readFileSync(join(out, "accuracy_vs_time.svg"), "utf8");
+  assert.ok(svg.includes("merged (H100 + L40S): sequential"), "the merged run's machines");
+  assert.ok(svg.includes("single (H200): sequential"));
+});
