@@ -45,3 +45,22 @@ Deno.test("a grading that outlives its time limit counts as wrong, says so, and 
     pool.close();
   }
 });
+
+Deno.test("a grading worker that dies fails its answer with the reason in grader_error, and the pool goes on", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-pool-" });
+  const module = `${dir}/dies.ts`;
+  // a worker that takes a job and dies of an error outside any handler
+  Deno.writeTextFileSync(module, 'self.onmessage = () => setTimeout(() => { throw new Error("out of memory"); });\n');
+  const pool = new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
+  try {
+    const job = { generated: "\\boxed{1}", golds: ["1"], grading: "single" as const };
+    for (let i = 0; i < 2; i++) {
+      const r = await pool.grade(job);
+      assert.equal(r.equal_strict, false);
+      assert.equal(r.timed_out, false);
+      assert.match(r.error ?? "", /^the grading worker died: .*out of memory/);
+    }
+  } finally {
+    pool.close();
+  }
+});
