@@ -150,7 +150,7 @@ export const LAYOUTS: Record<string, Layout> = {
  */
 export function reencodingSteps(base: Layout): Layout {
   if (!base.chain) {
-    throw new RangeError(`reencode-steps needs a shared history (combined or interleaved), not ${base.name}`);
+    throw new RangeError(`reencode-steps needs a layout with a shared history, not ${base.name}`);
   }
   return {
     ...base,

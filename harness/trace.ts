@@ -2,7 +2,7 @@
  * deno task trace: what each worker of a Hogwild! run wrote, step by step, as the steps finish (in colour
  * on a terminal), then every worker's unfinished step. The tool for looking at collaboration.
  *
- *   deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout combined]
+ *   deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout L]
  *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
  *                   [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
  * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates).
@@ -19,11 +19,10 @@ import { runAll } from "./schedule.ts";
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
 const RESET = "\x1b[0m";
 
-const USAGE = `usage: deno task trace --model DIR|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
-                       [--layout combined|contiguous|interleaved] [--seed 0] [--temperature T] [--top-p P]
+const USAGE = `usage: deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
+                       [--layout ${hogwildLayouts().join("|")}] [--seed 0] [--temperature T] [--top-p P]
                        [--redundancy-every 1024] [--device cpu|cuda]
                        [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
-  --model also takes a hub id (OWNER/NAME), as the bench does.
   --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.
   The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
 

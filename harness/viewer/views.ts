@@ -28,9 +28,9 @@ export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefin
   const block = (b: ViewBlock) => b as unknown as Block;
   const done = trace.steps.filter((s) => s.pass < pass);
   const count = (w: number) => done.filter((s) => s.worker === w).length;
-  // A worker's own block: its current step, or (contiguous: steps stay put) all its steps so far.
+  // A worker's own block: its current step, or (a layout without a commit: steps stay put) all its steps so far.
   const own = (w: number): ViewBlock => {
-    const first = method.layout === "contiguous" ? 1 : count(w) + 1;
+    const first = layout.commit ? count(w) + 1 : 1;
     return { kind: "steps", label: names[w], worker: w, steps: [first, count(w) + 1], writing: true };
   };
   const finished = (s: { worker: number; step: number }): ViewBlock => ({
