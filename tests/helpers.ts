@@ -6,7 +6,8 @@ import type { KVCache } from "../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
-import type { Rng } from "../engine/sampler.ts";
+import { type Rng, SPEC_FLOATS } from "../engine/sampler.ts";
+import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/schedule.ts";
 
@@ -170,26 +171,37 @@ export class ScriptedModel implements StepModel {
 }
 
 /**
- * A model whose next token depends only on the row (its block's label and length), so a run writes the same
- * text whatever runs share its passes: a step ends every `every` tokens; the finisher closes the box. It keeps
- * the peak of pages in use in `peak`, if given.
+ * A model whose next token depends only on the row and on its own sampler, so a run writes the same text
+ * whatever runs share its passes, and a text of its own per worker and per run: each row takes one draw
+ * from its sampler, as the engine does (a worker's sampler is seeded by its run's seed and its index), and
+ * the draw picks the token. A step ends every `every` tokens, on one of several step-ending tokens (so that
+ * steps of one token still differ); the finisher closes the box. It keeps the peak of pages in use in
+ * `peak`, if given.
  */
 export class RowModel implements StepModel {
-  readonly #stepEnd: number;
+  readonly #stepEnds: number[];
   readonly #close: number[];
   constructor(tok: TextTokenizer, readonly every: number, readonly peak?: { pages: number }) {
-    this.#stepEnd = tok.encode(".\n\n")[0];
+    this.#stepEnds = [".\n\n", "!\n\n", "?\n\n"].map((s) => tok.encode(s)).map((ids) => {
+      if (ids.length !== 1) throw new Error("RowModel: a step end that is not one token");
+      return ids[0];
+    });
     this.#close = tok.encode("4}");
   }
   forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
     encodePlan(cache, rows);
     commitPlan(rows);
     if (this.peak) this.peak.pages = Math.max(this.peak.pages, cache.native.pages - cache.freePages);
+    const spec = new Float32Array(SPEC_FLOATS), U = SAMPLE_FIELDS.indexOf("u");
     return rows.map((r) => {
       if (!r.sampler) return -1;
+      r.sampler.draw(spec, 0, 0);
+      const u = Math.min(spec[U], 0.999); // a draw in [0, 1), as a float32 may round up to 1
       if (r.block.label === "finisher") return this.#close[Math.min(r.block.length, this.#close.length) - 1];
       const n = r.block.length + r.block.label.length;
-      return n % this.every === 0 ? this.#stepEnd : 1000 + (n * 7919) % 50000;
+      return n % this.every === 0
+        ? this.#stepEnds[Math.floor(u * this.#stepEnds.length)]
+        : 1000 + Math.floor(u * 50000);
     });
   }
 }

@@ -9,7 +9,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KVCache } from "../../engine/cache.ts";
+import { Engine } from "../../engine/model.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { DEMO_MODEL } from "../../harness/bench_spec.ts";
+import { loadTask } from "../../tasks/registry.ts";
 import { runJobs } from "../../harness/bench.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
 import { KVShortage, runAll, step } from "../../harness/schedule.ts";
@@ -100,6 +103,9 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   // Room for any one run at its peak and, by the bound, for two at once; not for two at their peaks.
   const bound =
     Math.max(...jobs.map((j) => solver(new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), j).kvTokens(16))) / 16;
+  // Each run writes a text of its own: per seed (the same method again) and per worker.
+  assert.notDeepEqual(alone[0].texts, alone[1].texts);
+  assert.ok(alone.every((o) => o.texts[0] !== o.texts[1]), "two workers wrote the same text");
   const pages = Math.max(...peaks, 2 * bound);
   assert.ok(pages < peaks[0] + peaks[1], `bound ${bound} pages, peaks ${peaks}`);
   const cache = new KVCache({ bytes: 0, pages, pageSize: 16 });
@@ -124,6 +130,55 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
     runJobs(rowModel(1), tiny, jobs.slice(0, 1), { concurrency: 1, solver, done: () => {} }),
     /one run needs more than the whole cache; give a larger --kv-tokens/,
   );
+});
+
+Deno.test("the demo model on chains, sampled: runs put back start again, and every run writes the text it writes alone", async () => {
+  const engine = await Engine.load(DEMO_MODEL);
+  const { task, problems } = await loadTask("chains", { limit: 1, seed: 1 });
+  const ctx = {
+    tokenizer: engine.tokenizer!,
+    generation: engine.generation,
+    collabTemplate: join(DEMO_MODEL, "prompts", "collab.txt"),
+    plainTemplate: join(DEMO_MODEL, "prompts", "plain.txt"),
+    budgets: [16, 32, 48],
+    finisherTokens: task.finisherTokens,
+    sampling: { temperature: 1.5, topK: 0, topP: 1, minP: 0 },
+  };
+  const jobs = problems.flatMap((p) =>
+    ["hogwild:2", "sc:2"].flatMap((method) => [1, 2].map((seed) => ({ p, method, seed })))
+  );
+  // The bound understated to one page: every run is admitted at once, and together they outgrow the cache.
+  const solver = (c: KVCache, j: (typeof jobs)[number]) =>
+    Object.assign(newSolver(c, parseMethod(j.method), j.p.text, j.seed, ctx), { kvTokens: () => c.pageSize });
+  const alone: ReturnType<typeof outcome>[] = [];
+  let peak = 0;
+  for (const j of jobs) {
+    const c = engine.newCache({ tokens: 8192 }), r = solver(c, j);
+    await runAll(engine, c, [r], () => peak = Math.max(peak, c.native.pages - c.freePages));
+    alone.push(outcome(r));
+  }
+  // What must show: text, answers, and seeds that write different texts.
+  assert.ok(alone.every((o) => o.checkpoints.at(-1)!.answer !== null && o.texts.every((t) => t.length > 20)));
+  const differ = alone.filter((o, i) => i % 2 === 0 && JSON.stringify(o) !== JSON.stringify(alone[i + 1]));
+  assert.ok(differ.length >= 1, "the seeds wrote the same texts");
+  const cache = engine.newCache({ tokens: peak * 16 });
+  const got = new Map<number, ReturnType<typeof outcome>>(), errors: string[] = [], log = console.error;
+  console.error = (s: string) => errors.push(s);
+  try {
+    await runJobs(engine, cache, jobs, {
+      concurrency: jobs.length,
+      solver,
+      done: (j, r) => got.set(jobs.indexOf(j), outcome(r)),
+    });
+  } finally {
+    console.error = log;
+  }
+  assert.ok(
+    errors.some((e) => /ran short of room for \d+ runs at once; one will start again/.test(e)),
+    errors.join("\n"),
+  );
+  assert.deepEqual(jobs.map((_, i) => got.get(i)), alone);
+  assert.equal(cache.freePages, cache.native.pages, "every page back");
 });
 
 const bench = (...args: string[]) => runCli("harness/bench.ts", args);
@@ -160,14 +215,18 @@ Deno.test("bench: long prompts at a tight --kv-tokens run fewer at a time, with 
   const tight = await bench(...common, "--kv-tokens", String(need + 16), "--out", join(dir, "tight"));
   assert.equal(tight.code, 0, tight.stderr);
   assert.match(tight.stderr, new RegExp(`a run may need up to ${need}: fewer than 4 runs may go at a time`));
-  const records = (d: string) =>
-    readFileSync(join(dir, d, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-      .map((r) => ({
-        ...r,
-        solo_ms: 0,
-        shared_ms: 0,
-        checkpoints: r.checkpoints.map((c: object) => ({ ...c, solo_ms: 0, shared_ms: 0 })),
-      }))
-      .sort((a, b) => `${a.problem_id} ${a.method}`.localeCompare(`${b.problem_id} ${b.method}`));
-  assert.deepEqual(records("tight"), records("roomy"));
+  // Records and traces line for line, but for the wall times (and solo times: each folder has its own cost model).
+  const lines = (d: string, file: string) =>
+    readFileSync(join(dir, d, file), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      .map((r) =>
+        r.pass_ms ? { ...r, pass_ms: r.pass_ms.map(() => 0) } : {
+          ...r,
+          solo_ms: 0,
+          shared_ms: 0,
+          checkpoints: r.checkpoints.map((c: object) => ({ ...c, solo_ms: 0, shared_ms: 0 })),
+        }
+      )
+      .sort((a, b) => `${a.problem_id} ${a.method}`.localeCompare(`${b.problem_id} ${b.method}`))
+      .map((r) => JSON.stringify(r));
+  for (const f of ["records.jsonl", "traces.jsonl"]) assert.deepEqual(lines("tight", f), lines("roomy", f), f);
 });
