@@ -1,7 +1,8 @@
 /**
- * deno task bench end to end: the default writes every file; bad flags are refused before any work; a run
- * killed at random moments resumes with every record present exactly once (and the same as an unbroken
- * run's); a changed spec or changed weights are refused; shards merge; and a CI regression against a committed expected result.
+ * deno task bench end to end: the default writes every file; bad flags are refused before any work; a changed
+ * spec or changed weights are refused; shards merge; and a CI regression against a committed expected result.
+ * Resume after kills and half-written lines, shards and a tight KV cache on runs that write text, compared
+ * with an unbroken run's records and traces: bench_text_test.ts.
  */
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench_spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/rundir.ts";
-import { randInt, Rng, runCli } from "../helpers.ts";
+import { runCli } from "../helpers.ts";
 
 // The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
 const SMALL = [
@@ -81,24 +82,6 @@ Deno.test("the default bench writes every file of a run", async () => {
   assert.match(r.stderr, /A real model: +deno task bench --model/);
 });
 
-Deno.test("a KV cache too small for --concurrency runs admits fewer at a time; every record comes out as with room for all", async () => {
-  const [roomy, tight] = [join(tmp(), "roomy"), join(tmp(), "tight")];
-  assert.equal((await runBench(...SMALL, "--out", roomy)).code, 0);
-  // 1100 tokens hold one run of any of SMALL's methods (their bounds: its prompt, budgets and texts).
-  const r = await runBench(...SMALL, "--kv-tokens", "1100", "--concurrency", "4", "--out", tight);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(
-    r.stderr,
-    /the KV cache holds 1104 tokens and a run may need up to \d+: fewer than 4 runs may go at a time/,
-  );
-  assert.match(
-    readFileSync(join(tight, "summary.md"), "utf8"),
-    /up to [123] runs? shared a pass/,
-  );
-  const sorted = (d: string) => records(d).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
-  assert.deepEqual(sorted(tight), sorted(roomy));
-});
-
 Deno.test("bad flags are refused before any work starts", async () => {
   for (
     const [args, pattern] of [
@@ -129,54 +112,6 @@ Deno.test("bad flags are refused before any work starts", async () => {
     assert.match(r.stderr, pattern);
     assert.ok(!existsSync(join(out, "records.jsonl")), `${args.join(" ")} did work`);
   }
-});
-
-Deno.test("a run killed at random moments resumes with every record exactly once, as an unbroken run has it", async () => {
-  const whole = join(tmp(), "whole");
-  assert.equal((await runBench(...SMALL, "--out", whole)).code, 0);
-  const broken = join(tmp(), "broken");
-  const rng = new Rng(42);
-  let kills = 0;
-  const counts: number[] = [];
-  const written =
-    () => (existsSync(join(broken, "records.jsonl"))
-      ? readFileSync(join(broken, "records.jsonl"), "utf8").split("\n").length - 1
-      : 0);
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const before = written();
-    const child = bench([...SMALL, "--out", broken]).spawn();
-    if (attempt % 2 === 0) {
-      // Wait for the run to make progress, then kill it a random moment later (mid-run, mid-write maybe).
-      for (let t = 0; t < 600 && written() === before; t++) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, randInt(rng, 0, 300)));
-    } else {
-      await new Promise((r) => setTimeout(r, randInt(rng, 200, 2500))); // any moment, start-up included
-    }
-    try {
-      child.kill("SIGKILL");
-      kills++;
-    } catch {
-      // it finished before the kill
-    }
-    await child.output();
-    counts.push(written());
-  }
-  // The kills fell inside the run: some records were written, not all.
-  assert.ok(counts.some((n) => n > 0 && n < 12), `records after each kill: ${counts}`);
-  const last = await runBench(...SMALL, "--out", broken);
-  assert.equal(last.code, 0, last.stderr);
-  const got = records(broken), want = records(whole);
-  const keys = got.map(recordKey);
-  assert.equal(new Set(keys).size, keys.length, "a record appears twice");
-  assert.deepEqual(new Set(keys), new Set(want.map(recordKey)));
-  const byKey = new Map(want.map((r) => [recordKey(r), content(r)]));
-  for (const r of got) assert.deepEqual(content(r), byKey.get(recordKey(r)));
-  const traces = readFileSync(join(broken, "traces.jsonl"), "utf8").trim().split("\n").map((l) =>
-    recordKey(JSON.parse(l))
-  );
-  assert.deepEqual(new Set(traces), new Set(keys));
-  assert.equal(traces.length, keys.length);
-  console.log(`${kills} kills (records after each: ${counts.join(", ")}), then ${got.length} records, each once`);
 });
 
 Deno.test("a run folder with another spec is refused, naming what differs", async () => {
