@@ -3,11 +3,10 @@
  * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
  * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
  */
-import { replaceFile } from "../engine/files.ts";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, homedir, totalmem } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -23,17 +22,7 @@ import type { Problem } from "../tasks/problem.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
 import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.ts";
 import { runKey } from "./run_key.ts";
-import {
-  curves,
-  curvesCsv,
-  forkAgreement,
-  forkAgreementText,
-  passesToTable,
-  summaryBudgets,
-  summaryTable,
-} from "./curves.ts";
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
-import { writePlots } from "./plots.ts";
 import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";
 import {
   type BenchRecord,
@@ -46,7 +35,8 @@ import {
 import { type CostOf, eventLoopPause, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
 import type { CostModel } from "./cost.ts";
-import { costOf, type Invocation, PassLog, timingText } from "./timing.ts";
+import { costOf, type Invocation, PassLog } from "./timing.ts";
+import { report } from "./report.ts";
 import type { Solver } from "./solver.ts";
 
 interface Job {
@@ -522,51 +512,6 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
     pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),
   };
   return [record, trace];
-}
-
-/** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
-export async function report(
-  out: string,
-  spec: BenchSpec,
-  records: BenchRecord[],
-  meta: Record<string, unknown> = {},
-): Promise<string[]> {
-  const points = curves(records);
-  replaceFile(join(out, "curves.csv"), curvesCsv(points));
-  const title = `${spec.model} on ${spec.tasks.join(", ")}`;
-  const files = points.length ? await writePlots(out, points, title) : [];
-  const budgets = summaryBudgets(spec.budgets);
-  const summary = [
-    `# ${title}`,
-    "",
-    `${records.length} records (problem × method × seed) of ${
-      spec.tasks.join(", ")
-    } with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
-    `budgets ${spec.budgets[0]}–${
-      spec.budgets[spec.budgets.length - 1]
-    } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
-    `${
-      spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
-    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
-    `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
-    timingText(meta.cost_model as CostModel | undefined, (meta.invocations ?? []) as Invocation[]),
-    "",
-    ...(spec.model === DEMO_MODEL
-      ? [
-        "The model is the project's demo model (engine/models/hogwild-demo/README.md): 0.9M parameters trained " +
-        "on the chains task to split a problem's parts between workers through the shared cache. It is a model " +
-        "organism for Hogwild! research, not a reasoning model: it knows this task's format and the protocol " +
-        "and nothing else, so its curves measure whether the harness delivers each worker the others' steps, " +
-        "not how a reasoning model collaborates.",
-        "",
-      ]
-      : []),
-    summaryTable(points, budgets),
-    passesToTable(points),
-    forkAgreementText(forkAgreement(records)),
-  ].join("\n");
-  replaceFile(join(out, "summary.md"), summary + "\n");
-  return ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => basename(f))];
 }
 
 if (import.meta.main) runMain(() => bench(Deno.args));

@@ -7,7 +7,7 @@ import { replaceFile } from "../engine/files.ts";
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
-import { report } from "./bench.ts";
+import { report } from "./report.ts";
 import { checkMeta, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
 
 async function main() {
