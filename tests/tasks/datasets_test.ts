@@ -404,7 +404,12 @@ function expressionGen(g: string): Gen {
     equal.push(`\\frac{${r.n}}{${r.d === 1n ? "" : r.d}\\sqrt{${m[2]}}}`);
   }
   equal.push(`\\frac{2\\left(${g}\\right)}{2}`);
-  const miss: Miss[] = [{ text: perturb(g) ?? `${g} + 1` }, { text: `-\\left(${g}\\right)` }];
+  const miss: Miss[] = [
+    { text: perturb(g) ?? `${g} + 1` },
+    { text: `-\\left(${g}\\right)` },
+    // off by 0.1%: unequal within the strict tolerance (1e-9) and the lenient one (1e-6, absolute below 1) alike
+    { text: `\\frac{1001}{1000}\\left(${g}\\right)` },
+  ];
   // a multiple of a variable without its variable: 3 n against 3
   if ((m = /^(\d+)\s*[a-zA-Z]$/.exec(g))) miss.push({ text: m[1] });
   return { kind: "expression", equal, miss };
