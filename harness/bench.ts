@@ -488,7 +488,10 @@ async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchReco
       ...(timed_out ? { timed_out } : {}),
       ...(error ? { grader_error: error } : {}),
     };
-    if (c.vote !== undefined) cp.vote_equal_strict = (await verdict(c.vote)).equal_strict;
+    if (c.vote !== undefined) {
+      const v = await verdict(c.vote);
+      cp.vote_equal_strict = v.equal_strict, cp.vote_score_strict = v.score_strict;
+    }
     checkpoints.push(cp);
   }
   const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };

@@ -67,7 +67,8 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
         mean_shared_s: mean(cps.map((c) => c.shared_ms)) / 1000,
       };
       if (cps.some((c) => c.vote !== undefined)) {
-        point.accuracy_vote = mean(cps.map((c) => +(c.vote_equal_strict ?? false)));
+        // on accuracy's scale (records written before vote_score_strict: the whole-answer verdict)
+        point.accuracy_vote = mean(cps.map((c) => c.vote_score_strict ?? +(c.vote_equal_strict ?? false)));
       }
       return point;
     });

@@ -22,6 +22,8 @@ export interface RecordCheckpoint extends Checkpoint {
   grader_error?: string;
   /** self-consistency: the majority vote's verdict */
   vote_equal_strict?: boolean;
+  /** and its score, on the scale of score_strict (a list task's fraction of parts right) */
+  vote_score_strict?: number;
 }
 
 export interface BenchRecord {

@@ -1,6 +1,13 @@
 /** harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records; the passes-to-accuracy table. */
 import assert from "node:assert/strict";
-import { type CurvePoint, forkAgreement, forkAgreementText, interval, passesToTable } from "../../harness/curves.ts";
+import {
+  type CurvePoint,
+  curves,
+  forkAgreement,
+  forkAgreementText,
+  interval,
+  passesToTable,
+} from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
 import type { AnswerSource } from "../../harness/solver.ts";
 
@@ -129,4 +136,21 @@ Deno.test("interval: Wilson's 95% for known cases; never zero-width; none below 
     const m = xs.reduce((a, b) => a + b, 0) / xs.length, [l, h] = interval(xs)!;
     assert.ok(0 <= l && l <= m && m <= h && h <= 1 && h - l > 0);
   }
+});
+
+Deno.test("accuracy_vote is on accuracy's scale: a list task's vote scores its fraction of parts", () => {
+  const voted = (problem: string, vote: Partial<RecordCheckpoint>) => {
+    const r = record("sc:2", problem, 1, [[8, "1, 2", "generated", false]]);
+    r.checkpoints[0] = { ...r.checkpoints[0], vote: "1, 2", ...vote };
+    return r;
+  };
+  const [point] = curves([
+    voted("p1", { vote_equal_strict: false, vote_score_strict: 0.5 }),
+    voted("p2", { vote_equal_strict: true, vote_score_strict: 1 }),
+  ]);
+  assert.equal(point.accuracy_vote, 0.75);
+  // records written before vote_score_strict: the whole-answer verdict
+  const [old] = curves([voted("p1", { vote_equal_strict: false }), voted("p2", { vote_equal_strict: true })]);
+  assert.equal(old.accuracy_vote, 0.5);
+  assert.equal(curves([record("sequential", "p1", 1, [[8, "4", "generated", true]])])[0].accuracy_vote, undefined);
 });
