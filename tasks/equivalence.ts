@@ -73,41 +73,122 @@ function matrices(s: string): string {
   );
 }
 
-/** Text-level normalisation shared by both modes; labels are read away unless `keepLabels`. */
+/** What a pass may read besides the text: the caller's choice, and what an earlier pass noted. */
+interface PassState {
+  keepLabels: boolean;
+  /** "32, 349" lists two numbers (noted before spaces go; 32,349 and 32,\! 349 are one number) */
+  listed: boolean;
+}
+
+/** One pass of the text normalisation: its name, an example of what it does alone, and the rewrite. */
+export interface NormalizePass {
+  name: string;
+  example: [string, string];
+  apply(s: string, state: PassState): string;
+}
+
+/** The normalisation, pass by pass, in order (each pass's example is a test: tests/tasks/equivalence_test.ts). */
+export const NORMALIZE_PASSES: readonly NormalizePass[] = [
+  {
+    name: "math delimiters",
+    example: ["\\(x^2\\)", "x^2"],
+    apply: (s) => s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/(?<!\\)\$/g, ""),
+  },
+  {
+    name: "matrices and angle brackets as tuples",
+    example: ["\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1,2)"],
+    apply: (s) => matrices(s).replace(/\\langle/g, "(").replace(/\\rangle/g, ")"),
+  },
+  { name: "thousands spacing ,\\!", example: ["11,\\! 111", "11,111"], apply: (s) => s.replace(/,\\!\s*/g, ",") },
+  {
+    name: "layout and degree marks dropped",
+    example: ["\\left( 90^\\circ \\right)", "( 90 )"],
+    apply: (s) => DROP.reduce((t, re) => t.replace(re, ""), s),
+  },
+  {
+    name: "relations as symbols",
+    example: ["x \\leq 3", "x ≤ 3"],
+    apply: (s) => RELATIONS.reduce((t, [re, to]) => t.replace(re, to), s),
+  },
+  {
+    name: "absolute value bars",
+    example: ["\\lvert x \\rvert", "| x |"],
+    apply: (s) => s.replace(/\\[lr]?vert\b|\\[lr]Vert\b/g, "|"),
+  },
+  {
+    name: "display and text fractions",
+    example: ["\\dfrac{1}{2}", "\\frac{1}{2}"],
+    apply: (s) => s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom"),
+  },
+  {
+    name: "empty set",
+    example: ["\\varnothing", "∅"],
+    apply: (s) => s.replace(/\\(?:varnothing|emptyset)\b|^\\\{\s*\\\}$/g, "∅"),
+  },
+  {
+    name: "percent written out",
+    example: ["50 \\text{ percent}", "50%"],
+    apply: (s) => s.replace(/\s*(?:\\%|%|\\text\s*\{\s*(?:\\%|%|percent)\s*\}|\bpercent\b)\s*$/, "%"),
+  },
+  {
+    name: "several answers as a list",
+    example: ["1 or 2; 3", "1,2, 3"],
+    apply: (s) =>
+      s.replace(/\s*\\text\s*\{\s*(?:and|or|,)\s*\}\s*/g, ",").replace(/,?\s+(?:and|or)\s+/g, ",").replace(/;/g, ","),
+  },
+  {
+    name: "units after a number",
+    example: ["18 \\text{ cm}^2", "18"],
+    apply: (s) =>
+      s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1")
+        .replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1")
+        .replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+[a-zA-Z]+(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1"),
+  },
+  {
+    name: "text commands unwrapped",
+    example: ["\\textbf{\\text{yes}}", "yes"],
+    apply: (s) => s.replace(TEXT, "$1").replace(TEXT, "$1").replace(/\{,\}/g, ","),
+  },
+  {
+    name: "braces of one-digit fractions and roots",
+    example: ["\\frac12+\\sqrt2", "\\frac{1}{2}+\\sqrt{2}"],
+    apply: (s) =>
+      s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{")
+        .replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}"),
+  },
+  {
+    name: "spaces collapsed, a list noted",
+    example: ["  32,   349 ", "32, 349"],
+    apply: (s, state) => {
+      const t = s.replace(/\s+/g, " ").trim();
+      state.listed = /,\s/.test(t);
+      return t;
+    },
+  },
+  {
+    name: "spaces removed (one kept after a command before a letter)",
+    example: ["\\pi r ^ 2", "\\pi r^2"],
+    // deno-lint-ignore no-control-regex -- NUL stands in for a space that must survive the next replace
+    apply: (s) => s.replace(/(\\[a-zA-Z]+) (?=[a-zA-Z])/g, "$1\u0000").replace(/ /g, "").replace(/\u0000/g, " "),
+  },
+  {
+    name: "a final period and stray commas",
+    example: [",1,,2.", "1,2"],
+    apply: (s) => s.replace(/\.$/, "").replace(/,+/g, ",").replace(/^,|,$/g, ""),
+  },
+  { name: "labels read away", example: ["x=3", "3"], apply: (s, state) => state.keepLabels ? s : unlabel(s) },
+  {
+    name: "thousands separators",
+    example: ["1,000,000", "1000000"],
+    apply: (s, state) => !state.listed && /^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s) ? s.replace(/,/g, "") : s,
+  },
+  { name: "a choice's parentheses", example: ["(C)", "C"], apply: (s) => s.replace(/^\(([A-E])\)$/, "$1") },
+];
+
+/** Text-level normalisation shared by both modes (NORMALIZE_PASSES in order); labels read away unless `keepLabels`. */
 export function normalize(answer: string, keepLabels = false): string {
-  let s = answer.trim();
-  s = s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/(?<!\\)\$/g, "");
-  s = matrices(s).replace(/\\langle/g, "(").replace(/\\rangle/g, ")");
-  s = s.replace(/,\\!\s*/g, ","); // 11,\! 111: a thousands separator
-  for (const re of DROP) s = s.replace(re, "");
-  for (const [re, to] of RELATIONS) s = s.replace(re, to);
-  s = s.replace(/\\[lr]?vert\b|\\[lr]Vert\b/g, "|");
-  s = s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom");
-  s = s.replace(/\\(?:varnothing|emptyset)\b|^\\\{\s*\\\}$/g, "∅");
-  // percent written out
-  s = s.replace(/\s*(?:\\%|%|\\text\s*\{\s*(?:\\%|%|percent)\s*\}|\bpercent\b)\s*$/, "%");
-  // "1 or 2", "x = 1 \text{ and } y = 2", "1; 2": several answers
-  s = s.replace(/\s*\\text\s*\{\s*(?:and|or|,)\s*\}\s*/g, ",").replace(/,?\s+(?:and|or)\s+/g, ",").replace(/;/g, ",");
-  // units after a number: 18 \text{ cm}^2, 32348 dollars, 5 \textnormal{ miles}, 3 hours
-  s = s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1");
-  s = s.replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1");
-  s = s.replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+[a-zA-Z]+(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1");
-  s = s.replace(TEXT, "$1").replace(TEXT, "$1");
-  s = s.replace(/\{,\}/g, ",");
-  // \frac12 -> \frac{1}{2}, \frac1{2} -> \frac{1}{2}, \sqrt2 -> \sqrt{2}
-  s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{");
-  s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}");
-  s = s.replace(/\s+/g, " ").trim();
-  const listed = /,\s/.test(s); // "32, 349" lists two numbers; 32,349 and 32,\!349 are one
-  // deno-lint-ignore no-control-regex -- NUL stands in for a space that must survive the next replace
-  s = s.replace(/(\\[a-zA-Z]+) (?=[a-zA-Z])/g, "$1\u0000").replace(/ /g, "").replace(/\u0000/g, " ");
-  s = s.replace(/\.$/, "").replace(/,+/g, ",").replace(/^,|,$/g, "");
-  if (!keepLabels) s = unlabel(s);
-  // 1,000,000 -> 1000000 (thousands separators, not a list)
-  if (!listed && /^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
-  // a choice: (C) -> C
-  s = s.replace(/^\(([A-E])\)$/, "$1");
-  return s;
+  const state: PassState = { keepLabels, listed: false };
+  return NORMALIZE_PASSES.reduce((s, p) => p.apply(s, state), answer.trim());
 }
 
 // A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.
