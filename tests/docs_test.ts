@@ -1,0 +1,95 @@
+/**
+ * The docs' links hold: every relative link and image in README.md and docs/*.md points to a file inside the
+ * repository that exists (and, with a #fragment into a Markdown file, to a heading there, as GitHub names its
+ * anchors), and every page of docs/ is linked from the README. Links inside fenced code blocks are not links.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const DOCS = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
+const PAGES = ["README.md", ...DOCS];
+
+/** Markdown text without its fenced code blocks (``` or ~~~), line count kept for messages. */
+function prose(text: string): string[] {
+  let fence: string | undefined;
+  return text.split("\n").map((line) => {
+    const m = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (m && (fence === undefined || m[1].startsWith(fence))) {
+      fence = fence === undefined ? m[1] : undefined;
+      return "";
+    }
+    return fence === undefined ? line : "";
+  });
+}
+
+/** `[text](target)` and `![alt](target)` targets of one page, with their line numbers. */
+export function links(text: string): { target: string; line: number }[] {
+  const out: { target: string; line: number }[] = [];
+  prose(text).forEach((line, i) => {
+    const code = line.replace(/`[^`]*`/g, (s) => " ".repeat(s.length)); // inline code is not a link
+    for (const m of code.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+      out.push({ target: m[1], line: i + 1 });
+    }
+  });
+  return out;
+}
+
+/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens, -1… on repeats. */
+export function anchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const line of prose(text)) {
+    const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!m) continue;
+    const base = m[1].replace(/<[^>]*>/g, "").toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+Deno.test("docs: anchors are named as GitHub names them", () => {
+  const a = anchors(
+    "# Hogwild! bench\n## The benchmark: `deno task bench`\n```\n# not a heading\n```\n## Time\n## Time\n",
+  );
+  assert.deepEqual([...a], ["hogwild-bench", "the-benchmark-deno-task-bench", "time", "time-1"]);
+  assert.deepEqual(links("see [a](docs/x.md#y) and ![b](../p.png)\n```\n[c](nowhere.md)\n```\n`[d](e.md)`"), [
+    { target: "docs/x.md#y", line: 1 },
+    { target: "../p.png", line: 1 },
+  ]);
+});
+
+Deno.test("docs: every relative link in README.md and docs/*.md resolves inside the repository", () => {
+  const problems: string[] = [];
+  for (const page of PAGES) {
+    const text = readFileSync(join(ROOT, page), "utf8");
+    for (const { target, line } of links(text)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: …
+      const where = `${page}:${line}: ${target}`;
+      const [path, fragment] = target.split("#", 2);
+      const file = path === "" ? join(ROOT, page) : resolve(ROOT, dirname(page), decodeURIComponent(path));
+      const rel = relative(ROOT, file);
+      if (rel.startsWith("..") || rel.startsWith(sep) || resolve(ROOT, rel) !== file) {
+        problems.push(`${where} points outside the repository`);
+        continue;
+      }
+      if (!existsSync(file)) {
+        problems.push(`${where}: no such file`);
+        continue;
+      }
+      if (fragment !== undefined && file.endsWith(".md") && !anchors(readFileSync(file, "utf8")).has(fragment)) {
+        problems.push(`${where}: no heading "#${fragment}" in ${rel}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("docs: every page of docs/ is linked from the README", () => {
+  const readme = links(readFileSync(join(ROOT, "README.md"), "utf8")).map((l) => l.target.split("#")[0]);
+  assert.deepEqual(DOCS.filter((d) => !readme.includes(d)), []);
+});
