@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { check, InputError, oneLine } from "./errors.ts";
 import { MIN_TEMPERATURE } from "./sampler.ts";
 
-export type Family = "llama" | "qwen2" | "qwen3";
+export type Family = "llama" | "qwen2" | "qwen3" | "phi3";
 export type RopeType = "default" | "llama3" | "linear";
 export type DType = "BF16" | "F16" | "F32";
 
@@ -56,6 +56,13 @@ export interface ModelConfig {
   qkvBias: boolean;
   /** per-head RMSNorm of queries and keys before RoPE (Qwen3). */
   qkNorm: boolean;
+  /**
+   * q/k/v stored as one `qkv_proj` (rows q, k, v) and gate/up as one `gate_up_proj` (rows gate, up): Phi-3.
+   * The host hands the core each part as its own tensor (a row range of the fused one).
+   */
+  fusedProjections?: boolean;
+  /** RoPE turns the first `rotaryDim` dimensions of each head (partial_rotary_factor; default head_dim). */
+  rotaryDim?: number;
   tiedEmbeddings: boolean;
   /** The checkpoint's weight dtype, as the config states it. */
   dtype: DType;
@@ -90,6 +97,7 @@ const FAMILIES: Record<string, { family: Family; note: string }> = {
   qwen2: { family: "qwen2", note: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
   qwen3: { family: "qwen3", note: "Qwen3" },
   qwen3_moe: { family: "qwen3", note: "Qwen3-MoE: Qwen3-30B-A3B, Qwen3-235B-A22B" },
+  phi3: { family: "phi3", note: "Phi-4, Phi-4-reasoning(-plus)" },
 };
 
 export const SUPPORTED_MODEL_TYPES = Object.entries(FAMILIES).map(([k, v]) => `${k} (${v.note})`).join(", ");
@@ -176,6 +184,35 @@ function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
     };
   }
   throw new InputError(`${file}: ${where}.rope_type "${type}" is not supported; supported: default, llama3, linear`);
+}
+
+/**
+ * partial_rotary_factor (at the top level, or in rope_parameters in the newer layout): RoPE turns the first
+ * int(head_dim · factor) dimensions of each head, with frequencies over that many; Phi-3's attention
+ * implements it, the other families' do not, so there it must be 1.
+ */
+function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: number, family: Family): number {
+  const params = c.rope_parameters as Record<string, unknown> | undefined | null;
+  const top = c.partial_rotary_factor, inner = params?.partial_rotary_factor;
+  check(
+    top === undefined || top === null || inner === undefined || inner === null || top === inner,
+    `${file}: partial_rotary_factor ${JSON.stringify(top)} and rope_parameters.partial_rotary_factor ${
+      JSON.stringify(inner)
+    } disagree`,
+  );
+  const f = top ?? inner ?? 1;
+  check(
+    typeof f === "number" && f > 0 && f <= 1,
+    `${file}: field "partial_rotary_factor" must be a number in (0, 1], got ${JSON.stringify(f)}`,
+  );
+  if (f === 1) return headDim;
+  check(family === "phi3", `${file}: partial_rotary_factor ${f} is not supported for this model_type (phi3 only)`);
+  const dim = Math.floor(headDim * f); // Python's int() of a positive float
+  check(
+    dim >= 2 && dim % 2 === 0,
+    `${file}: partial_rotary_factor ${f} turns ${dim} of head_dim ${headDim} dimensions; supported: an even number ≥ 2`,
+  );
+  return dim;
 }
 
 const QUANT_SUPPORTED = 'awq (4-bit, version "gemm", zero points) and fp8 (e4m3, weight_block_size)';
@@ -292,9 +329,24 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     );
   }
   if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
+  const rotaryDim = parseRotaryDim(c, file, headDim, fam.family);
+  if (fam.family === "phi3") {
+    // transformers' Phi-3 attention reads sliding_window whatever else the config says
+    check(
+      c.sliding_window === undefined || c.sliding_window === null,
+      `${file}: sliding_window ${
+        JSON.stringify(c.sliding_window)
+      } is not supported (every token attends to its whole view)`,
+    );
+  }
   const eps = num(c, "rms_norm_eps", file, 1e-6);
   const layers = int(c, "num_hidden_layers", file);
   const quant = parseQuantization(c, file);
+  check(
+    !(fam.family === "phi3" && quant?.method === "awq"),
+    `${file}: AWQ ${type} checkpoints are not supported (their fused qkv_proj and gate_up_proj are packed by ` +
+      `columns); supported for ${type}: unquantised and fp8`,
+  );
   check(
     c.tie_word_embeddings === undefined || typeof c.tie_word_embeddings === "boolean",
     `${file}: field "tie_word_embeddings" must be true or false, got ${JSON.stringify(c.tie_word_embeddings)}`,
@@ -312,6 +364,8 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     rope: parseRope(c, file),
     qkvBias: fam.family === "qwen2",
     qkNorm: fam.family === "qwen3",
+    ...(fam.family === "phi3" ? { fusedProjections: true } : {}),
+    ...(rotaryDim === headDim ? {} : { rotaryDim }),
     tiedEmbeddings: c.tie_word_embeddings === true,
     dtype,
     ...(c.max_position_embeddings === undefined ? {} : { maxPositions: int(c, "max_position_embeddings", file) }),

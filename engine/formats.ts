@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]";
 
@@ -20,6 +20,7 @@ export const SPEC_FIELDS = [
   ["heads", "i32"],
   ["kv_heads", "i32"],
   ["head_dim", "i32"],
+  ["rotary_dim", "i32"],
   ["vocab", "i32"],
   ["rms_eps", "f64"],
   ["rope_theta", "f64"],

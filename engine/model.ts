@@ -97,8 +97,10 @@ export class Engine {
     if (source.startsWith("random:")) {
       const config = shapeConfig(source.slice("random:".length));
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
-      // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes.
-      tokenizer = config.family === "llama" || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
+      // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes (and
+      // only those: Llama's and Phi-4's vocabularies are others).
+      const qwenVocab = config.family === "qwen2" || config.family === "qwen3";
+      tokenizer = !qwenVocab || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
       const im_end = tokenizer?.tokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {

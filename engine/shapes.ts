@@ -169,6 +169,24 @@ export const SHAPES: Record<string, ModelConfig> = {
     tiedEmbeddings: false,
     rope: llamaRope(8),
   }),
+  // Phi-4 (14B) and Phi-4-reasoning(-plus), the paper's Phi-4-R+: Phi3ForCausalLM, head_dim 5120 / 40 = 128,
+  // the whole head rotated (partial_rotary_factor 1), untied lm_head; rope_theta 5e5 as Phi-4-reasoning's
+  // 32k-context config has it (phi-4 itself: 2.5e5). Random weights are made per canonical tensor, so the
+  // checkpoint's fused qkv_proj / gate_up_proj make no difference here.
+  "phi-4": model({
+    family: "phi3",
+    hidden: 5120,
+    intermediate: 17920,
+    layers: 40,
+    heads: 40,
+    kvHeads: 10,
+    headDim: 128,
+    vocab: 100352,
+    tiedEmbeddings: false,
+    rmsEps: 1e-5,
+    rope: { ...qwen.rope, theta: 5e5 },
+    fusedProjections: true,
+  }),
 };
 
 /** The config of `random:NAME`. */

@@ -38,13 +38,27 @@ export interface ExpectedTensor {
   hf: string;
   shape: number[];
   dtypes?: SpecDType[];
+  /**
+   * A part of a fused tensor (Phi-3's qkv_proj, gate_up_proj): rows [first, first + shape[0]) of `hf`, which
+   * has `of` rows (its other dimensions are shape's). The core is handed that byte range as its own tensor.
+   */
+  rows?: { first: number; of: number };
 }
 
-/** The tensors of one linear layer [out, in] (`hf` without ".weight"), as the config's quantisation stores it. */
-function linear(c: ModelConfig, name: string, hf: string, out: number, inp: number): ExpectedTensor[] {
+/** Where a part starts in a fused linear layer, and the fused layer's rows (see ExpectedTensor.rows). */
+type Part = { first: number; of: number };
+
+/**
+ * The tensors of one linear layer [out, in] (`hf` without ".weight"), as the config's quantisation stores it;
+ * with `part`, the layer is rows of a fused one (FP8: its scale rows too, so the part must start and end on a
+ * block boundary, or end the fused matrix).
+ */
+function linear(c: ModelConfig, name: string, hf: string, out: number, inp: number, part?: Part): ExpectedTensor[] {
   const q = c.quant;
-  if (!q) return [{ name, hf: hf + ".weight", shape: [out, inp] }];
+  const rows = part ? { rows: part } : {};
+  if (!q) return [{ name, hf: hf + ".weight", shape: [out, inp], ...rows }];
   if (q.method === "awq") {
+    check(!part, `AWQ: ${hf} is fused, and AWQ packs it by columns (not supported)`);
     const g = q.groupSize;
     check(out % 8 === 0, `AWQ: ${hf} has ${out} outputs, not a multiple of 8 (eight 4-bit values a word)`);
     check(inp % g === 0, `AWQ: group_size ${g} does not divide ${hf}'s ${inp} inputs`);
@@ -55,13 +69,20 @@ function linear(c: ModelConfig, name: string, hf: string, out: number, inp: numb
     ];
   }
   const [br, bc] = q.block;
+  if (part) {
+    check(
+      part.first % br === 0 && (out % br === 0 || part.first + out === part.of),
+      `FP8: ${hf}'s rows [${part.first}, ${part.first + out}) do not fall on its ${br}-row scale blocks`,
+    );
+  }
   return [
-    { name, hf: hf + ".weight", shape: [out, inp], dtypes: ["F8_E4M3"] },
+    { name, hf: hf + ".weight", shape: [out, inp], dtypes: ["F8_E4M3"], ...rows },
     {
       name: name + ".scale_inv",
       hf: hf + ".weight_scale_inv",
       shape: [Math.ceil(out / br), Math.ceil(inp / bc)],
       dtypes: ["F32", "BF16"],
+      ...(part ? { rows: { first: part.first / br, of: Math.ceil(part.of / br) } } : {}),
     },
   ];
 }
@@ -74,18 +95,37 @@ export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
     { name: "norm", hf: "model.norm.weight", shape: [c.hidden] },
   ];
   if (!c.tiedEmbeddings) t.push({ name: "lm_head", hf: "lm_head.weight", shape: [c.vocab, c.hidden] });
+  // Phi-3 stores q, k, v as one qkv_proj and gate, up as one gate_up_proj (rows in that order).
+  const fused = c.fusedProjections === true;
   const mlp = (L: string, hf: string, width: number) => [
-    ...linear(c, L + "gate", hf + "gate_proj", width, c.hidden),
-    ...linear(c, L + "up", hf + "up_proj", width, c.hidden),
+    ...(fused
+      ? [
+        ...linear(c, L + "gate", hf + "gate_up_proj", width, c.hidden, { first: 0, of: 2 * width }),
+        ...linear(c, L + "up", hf + "gate_up_proj", width, c.hidden, { first: width, of: 2 * width }),
+      ]
+      : [
+        ...linear(c, L + "gate", hf + "gate_proj", width, c.hidden),
+        ...linear(c, L + "up", hf + "up_proj", width, c.hidden),
+      ]),
     ...linear(c, L + "down", hf + "down_proj", c.hidden, width),
   ];
+  const qkv = (L: string, hf: string) =>
+    fused
+      ? [
+        ...linear(c, L + "q", hf + "qkv_proj", q, c.hidden, { first: 0, of: q + 2 * kv }),
+        ...linear(c, L + "k", hf + "qkv_proj", kv, c.hidden, { first: q, of: q + 2 * kv }),
+        ...linear(c, L + "v", hf + "qkv_proj", kv, c.hidden, { first: q + kv, of: q + 2 * kv }),
+      ]
+      : [
+        ...linear(c, L + "q", hf + "q_proj", q, c.hidden),
+        ...linear(c, L + "k", hf + "k_proj", kv, c.hidden),
+        ...linear(c, L + "v", hf + "v_proj", kv, c.hidden),
+      ];
   for (let i = 0; i < c.layers; i++) {
     const L = `L${i}.`, hf = `model.layers.${i}.`;
     t.push(
       { name: L + "attn_norm", hf: hf + "input_layernorm.weight", shape: [c.hidden] },
-      ...linear(c, L + "q", hf + "self_attn.q_proj", q, c.hidden),
-      ...linear(c, L + "k", hf + "self_attn.k_proj", kv, c.hidden),
-      ...linear(c, L + "v", hf + "self_attn.v_proj", kv, c.hidden),
+      ...qkv(L, hf + "self_attn."),
       ...linear(c, L + "o", hf + "self_attn.o_proj", c.hidden, q),
     );
     if (c.qkvBias) {
@@ -145,9 +185,11 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   for (const want of expectedTensors(config)) {
     const t = tensors.get(want.hf);
     check(t, `${dir}: tensor ${want.hf} is missing from the checkpoint (the ${config.family} config needs it)`);
+    // a part of a fused tensor: the whole tensor's shape is checked, and the part's rows handed on
+    const whole = want.rows ? [want.rows.of, ...want.shape.slice(1)] : want.shape;
     check(
-      t.shape.length === want.shape.length && t.shape.every((d, i) => d === want.shape[i]),
-      `${t.file}: tensor ${want.hf} has shape [${t.shape}], config.json implies [${want.shape}]`,
+      t.shape.length === whole.length && t.shape.every((d, i) => d === whole[i]),
+      `${t.file}: tensor ${want.hf} has shape [${t.shape}], config.json implies [${whole}]`,
     );
     // Matrices in the config's dtype (or their quantised format's); small vectors (norms, biases) may be wider.
     const dtypes: string[] = want.dtypes ?? [config.dtype, ...(want.shape.length === 1 ? ["F32"] : [])];
@@ -157,13 +199,14 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
         want.dtypes ? `its format stores it as ${dtypes.join(" or ")}` : `config.json says ${config.dtype}`
       }`,
     );
+    const rowBytes = want.rows ? t.nbytes / want.rows.of : 0;
     out.push({
       name: want.name,
       file: t.file,
-      offset: t.offset,
-      nbytes: t.nbytes,
+      offset: t.offset + (want.rows ? want.rows.first * rowBytes : 0),
+      nbytes: want.rows ? want.shape[0] * rowBytes : t.nbytes,
       dtype: t.dtype as SpecDType,
-      shape: t.shape,
+      shape: want.shape,
     });
   }
   return { config, tensors: out };
@@ -189,6 +232,7 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
     heads: c.heads,
     kv_heads: c.kvHeads,
     head_dim: c.headDim,
+    rotary_dim: c.rotaryDim ?? c.headDim,
     vocab: c.vocab,
     rms_eps: c.rmsEps,
     rope_theta: c.rope.theta,

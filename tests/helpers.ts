@@ -19,6 +19,7 @@ export const CASES = [
   "qwen2-awq-tiny",
   "qwen3-fp8-tiny",
   "qwen3moe-tiny",
+  "phi3-tiny",
 ] as const;
 
 export function fixtureDir(name: string): string {

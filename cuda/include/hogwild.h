@@ -34,6 +34,9 @@ struct TensorSource {
 
 struct ModelSpec {
   int hidden = 0, intermediate = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, vocab = 0;
+  // RoPE turns the first rotary_dim dimensions of each head, pairs (i, i + rotary_dim/2); the rest pass as
+  // they are (Phi-3's partial_rotary_factor). Equal to head_dim for every other model.
+  int rotary_dim = 0;
   double rms_eps = 1e-6, rope_theta = 10000.0;
   RopeType rope_type = RopeType::Default;
   double rope_factor = 1, rope_low_freq = 1, rope_high_freq = 4, rope_original_max = 8192;
@@ -53,7 +56,8 @@ struct ModelSpec {
 // Binary encodings shared with engine/spec.ts (see there for the layout).
 ModelSpec decode_spec(const uint8_t* data, size_t size);
 
-// RoPE inverse frequencies (head_dim/2 of them) in double, with llama3 / linear scaling applied.
+// RoPE inverse frequencies (head_dim/2 of them) in double, with llama3 / linear scaling applied: the first
+// rotary_dim/2 computed over rotary_dim dimensions, the rest 0 (no rotation: cos 1, sin 0).
 std::vector<double> rope_inv_freq(const ModelSpec& spec);
 
 // One forward pass, as flat int32 arrays pointing into the host's buffer (engine/plan.ts writes it).

@@ -50,13 +50,16 @@ __global__ void __launch_bounds__(256)
   const int nq = p.item_seg_count[item] * G;
   const int j0 = c * p.chunk;
 
-  // Each query is rotated once per (row, block) by its position relative to the block's offset.
+  // Each query is rotated once per (row, block) by its position relative to the block's offset. Pair d turns
+  // dimensions (lo, hi): (d, d + half) unless only part of the head turns (pairs past it have cos 1, sin 0).
+  const int rh = g.rotary_dim / 2;
   for (int i = threadIdx.x; i < nq * half; i += blockDim.x) {
     const int qi = i / half, d = i % half, seg = segs[qi / G], h = kvh * G + qi % G;
+    const int lo = rope_lo(d, rh), hi = rope_hi(d, rh, half);
     const float* qv = q + (size_t(p.seg_token[seg]) * g.heads + h) * HD;
     const float2 cs = rope[size_t(p.seg_rel[seg]) * half + d];
-    qs[qi * HD + d] = (qv[d] * cs.x - qv[d + half] * cs.y) * scale_log2;
-    qs[qi * HD + d + half] = (qv[d + half] * cs.x + qv[d] * cs.y) * scale_log2;
+    qs[qi * HD + lo] = (qv[lo] * cs.x - qv[hi] * cs.y) * scale_log2;
+    qs[qi * HD + hi] = (qv[hi] * cs.x + qv[lo] * cs.y) * scale_log2;
   }
   for (int i = threadIdx.x; i < nq; i += blockDim.x) qn[i] = p.seg_n[segs[i / G]];
   __syncthreads();

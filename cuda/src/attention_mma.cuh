@@ -43,21 +43,24 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int j0 = c * p.chunk;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, gid = lane / 4, tid = lane % 4;
 
-  // Queries, rotated per (row, block) and scaled, as bf16 rows; rows past nq are zero.
+  // Queries, rotated per (row, block) and scaled, as bf16 rows; rows past nq are zero. Pair d turns dimensions
+  // (lo, hi) (attention.cu); rotary_dim/2 is even here (cuda_model.cu), so lo and lo + 1 are one bf16 pair.
+  const int rh = g.rotary_dim / 2;
   for (int i = threadIdx.x; i < kRows * half / 2; i += blockDim.x) {
     const int row = i / (half / 2), d = (i % (half / 2)) * 2;  // two rotation pairs (d, d+1) per step
+    const int lo = rope_lo(d, rh), hi = rope_hi(d, rh, half);
     float lo0 = 0, lo1 = 0, hi0 = 0, hi1 = 0;
     if (row < nq) {
       const int seg = segs[row / G], h = kvh * G + row % G;
       const float* qv = q + (size_t(p.seg_token[seg]) * g.heads + h) * HD;
       const float2* cs = rope + size_t(p.seg_rel[seg]) * half;
-      lo0 = (qv[d] * cs[d].x - qv[d + half] * cs[d].y) * scale_log2;
-      hi0 = (qv[d + half] * cs[d].x + qv[d] * cs[d].y) * scale_log2;
-      lo1 = (qv[d + 1] * cs[d + 1].x - qv[d + 1 + half] * cs[d + 1].y) * scale_log2;
-      hi1 = (qv[d + 1 + half] * cs[d + 1].x + qv[d + 1] * cs[d + 1].y) * scale_log2;
+      lo0 = (qv[lo] * cs[d].x - qv[hi] * cs[d].y) * scale_log2;
+      hi0 = (qv[hi] * cs[d].x + qv[lo] * cs[d].y) * scale_log2;
+      lo1 = (qv[lo + 1] * cs[d + 1].x - qv[hi + 1] * cs[d + 1].y) * scale_log2;
+      hi1 = (qv[hi + 1] * cs[d + 1].x + qv[lo + 1] * cs[d + 1].y) * scale_log2;
     }
-    *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, d / 8) + (d % 8) * 2) = pack_bf16(lo0, lo1);
-    *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, (d + half) / 8) + ((d + half) % 8) * 2) = pack_bf16(hi0, hi1);
+    *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, lo / 8) + (lo % 8) * 2) = pack_bf16(lo0, lo1);
+    *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, hi / 8) + (hi % 8) * 2) = pack_bf16(hi0, hi1);
   }
   for (int i = threadIdx.x; i < kRows; i += blockDim.x) qn[i] = i < nq ? p.seg_n[segs[i / G]] : 0;
   __syncthreads();

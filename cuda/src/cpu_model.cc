@@ -214,13 +214,16 @@ void rmsnorm(const float* x, const float* w, int n, double eps, float* out) {
   for (int i = 0; i < n; i++) out[i] = w[i] * (x[i] * r);
 }
 
-// RoPE in the rotate_half pairing (i, i + d/2) that Qwen and Llama checkpoints use.
-void rotate(const float* x, const float* cos, const float* sin, int half, float* out) {
+// RoPE in the rotate_half pairing (i, i + half) that Qwen, Llama and Phi-3 checkpoints use, over the first
+// 2·half dimensions of a head of hd (all of them, unless the model turns only part of each head: Phi-3's
+// partial_rotary_factor); the dimensions past them pass unchanged.
+void rotate(const float* x, const float* cos, const float* sin, int half, int hd, float* out) {
   for (int i = 0; i < half; i++) {
     const float a = x[i], b = x[i + half];
     out[i] = a * cos[i] - b * sin[i];
     out[i + half] = b * cos[i] + a * sin[i];
   }
+  for (int i = 2 * half; i < hd; i++) out[i] = x[i];
 }
 
 // Lane-wise sums in a fixed order (not a compiler reduction): the same bits whatever the vector width.
@@ -546,7 +549,7 @@ class CpuModel : public Model {
 
   // Keys are stored rotated at their block-local position; the rule: every row writes before anyone reads.
   void write_kv(CpuCache& c, int l, const Plan& p) {
-    const int hd = s_.head_dim, half = hd / 2, kv = s_.kv_heads, ps = c.page_size();
+    const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, ps = c.page_size();
     for (int t = 0; t < p.T; t++) {
       const int r = tok_row_[t], b = p.row_block[r];
       const int local = p.row_write_start[r] + (t - p.row_token_start[r]);
@@ -554,7 +557,7 @@ class CpuModel : public Model {
       float* kd = c.key(l, page, local % ps);
       float* vd = c.value(l, page, local % ps);
       for (int g = 0; g < kv; g++)
-        rotate(&k_[(size_t(t) * kv + g) * hd], cosp(local), sinp(local), half, kd + size_t(g) * hd);
+        rotate(&k_[(size_t(t) * kv + g) * hd], cosp(local), sinp(local), half, hd, kd + size_t(g) * hd);
       std::memcpy(vd, &v_[size_t(t) * kv * hd], sizeof(float) * kv * hd);
     }
   }
@@ -563,7 +566,7 @@ class CpuModel : public Model {
   // Fast path: the query is rotated by (p - offset) per block. Reference path (key_rotation): every key is
   // rotated by its block's offset and the query by p, as in ordinary attention over a materialised sequence.
   void attention(CpuCache& c, int l, const Plan& p) {
-    const int hd = s_.head_dim, half = hd / 2, kv = s_.kv_heads, G = s_.heads / kv, ps = c.page_size();
+    const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, G = s_.heads / kv, ps = c.page_size();
     const float scale = 1.0f / std::sqrt(float(hd));
     const int work = p.T * kv;
 #pragma omp parallel
@@ -588,18 +591,18 @@ class CpuModel : public Model {
         }
         if (scores.size() < size_t(total) * G) scores.resize(size_t(total) * G);
         if (p.key_rotation)
-          for (int gi = 0; gi < G; gi++) rotate(q + size_t(gi) * hd, cosp(pos), sinp(pos), half, &qr[size_t(gi) * hd]);
+          for (int gi = 0; gi < G; gi++) rotate(q + size_t(gi) * hd, cosp(pos), sinp(pos), half, hd, &qr[size_t(gi) * hd]);
         int64_t at = 0;
         for (size_t si = 0; si < seg.size(); si += 2) {
           const int e = seg[si], n = seg[si + 1], b = p.view_block[e], off = p.view_offset[e];
           const int32_t* pages = p.block_pages + p.block_page_start[b];
           if (!p.key_rotation)
             for (int gi = 0; gi < G; gi++)
-              rotate(q + size_t(gi) * hd, cosp(pos - off), sinp(pos - off), half, &qr[size_t(gi) * hd]);
+              rotate(q + size_t(gi) * hd, cosp(pos - off), sinp(pos - off), half, hd, &qr[size_t(gi) * hd]);
           for (int j = 0; j < n; j++, at++) {
             const float* key = c.key(l, pages[j / ps], j % ps) + size_t(g) * hd;
             if (p.key_rotation) {
-              rotate(key, cosp(off), sinp(off), half, krot.data());
+              rotate(key, cosp(off), sinp(off), half, hd, krot.data());
               key = krot.data();
             }
             for (int gi = 0; gi < G; gi++) scores[size_t(gi) * total + at] = dot(&qr[size_t(gi) * hd], key, hd) * scale;

@@ -163,7 +163,12 @@ void rope_table(Stream s, const double* inv_freq, int half, int64_t from, int64_
 struct AttnGeometry {
   int heads, kv_heads, head_dim, page_size;
   bool tensor_cores;  // head_dim 64 and 128 on tensor cores; false: the CUDA-core kernel (the reference)
+  // RoPE turns the first rotary_dim dimensions, pairs (i, i + rotary_dim/2); the rest pass unchanged (their
+  // frequencies in the table are 0). A rotation pair index d < head_dim/2 covers dimensions rope_lo/rope_hi.
+  int rotary_dim;
 };
+__host__ __device__ inline int rope_lo(int d, int rot_half) { return d < rot_half ? d : d + rot_half; }
+__host__ __device__ inline int rope_hi(int d, int rot_half, int half) { return d < rot_half ? d + rot_half : d + half; }
 // Metadata built on the host once per pass (see cuda_model.cu); device pointers.
 struct AttnPlan {
   int T, S, items, chunk;                 // tokens, segments, work items, keys per chunk

@@ -198,7 +198,9 @@ class CudaModel : public Model {
     sms_ = prop.multiProcessorCount;
     if (s_.hidden > cuda::kMaxHidden)
       throw Error("CUDA: hidden size " + std::to_string(s_.hidden) + " (at most " + std::to_string(cuda::kMaxHidden) + ")");
-    geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0, o.attention != "simple"};
+    // tensor cores load query dimensions two at a time: partial rotary needs an even rotary_dim/2 there
+    geom_ = {s_.heads, s_.kv_heads, s_.head_dim, 0, o.attention != "simple" && s_.rotary_dim / 2 % 2 == 0,
+             s_.rotary_dim};
     seg_per_item_ = cuda::attention_max_segments_per_item(geom_);
     cuda::attention_prepare(geom_);
     load_weights();

@@ -138,8 +138,13 @@ __global__ void qkv_post_kernel(AttnGeometry g, float* qkv, const float* q_norm,
   row[d] = v;
   __syncthreads();
   if (!active) return;
-  const float2 cs = rope[size_t(tok_local[t]) * half + (d % half)];
-  const float r = d < half ? v * cs.x - row[d + half] * cs.y : v * cs.x + row[d - half] * cs.y;
+  // pairs (i, i + rh) over the first 2·rh dimensions (all of them but for partial rotary); the rest as they are
+  const int rh = g.rotary_dim / 2;
+  float r = v;
+  if (d < 2 * rh) {
+    const float2 cs = rope[size_t(tok_local[t]) * half + (d % rh)];
+    r = d < rh ? v * cs.x - row[d + rh] * cs.y : v * cs.x + row[d - rh] * cs.y;
+  }
   k_cache[(slot + (head - g.heads)) * hd + d] = __float2bfloat16(r);
 }
 

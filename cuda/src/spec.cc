@@ -100,6 +100,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   s.heads = r.spec<int32_t>("heads");
   s.kv_heads = r.spec<int32_t>("kv_heads");
   s.head_dim = r.spec<int32_t>("head_dim");
+  s.rotary_dim = r.spec<int32_t>("rotary_dim");
   s.vocab = r.spec<int32_t>("vocab");
   s.rms_eps = r.spec<double>("rms_eps");
   s.rope_theta = r.spec<double>("rope_theta");
@@ -144,6 +145,8 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   positive(s.vocab, "vocab");
   if (s.heads % s.kv_heads) throw Error("model spec: heads must be a multiple of kv_heads");
   if (s.head_dim % 2) throw Error("model spec: head_dim must be even for RoPE");
+  if (s.rotary_dim <= 0 || s.rotary_dim > s.head_dim || s.rotary_dim % 2)
+    throw Error("model spec: rotary_dim must be even and in [2, head_dim]");
   if (static_cast<uint32_t>(s.rope_type) > 2) throw Error("model spec: unknown rope type code");
   if (static_cast<uint32_t>(s.quant) > 2) throw Error("model spec: unknown quantisation code");
   if (s.quant != Quant::None) positive(s.quant_group, "quant_group");
@@ -161,9 +164,10 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
 }
 
 std::vector<double> rope_inv_freq(const ModelSpec& s) {
-  const int half = s.head_dim / 2;
+  // Partial rotary (Phi-3): frequencies over the first rotary_dim dimensions; the others turn by 0.
+  const int half = s.rotary_dim / 2;
   std::vector<double> f(half);
-  for (int i = 0; i < half; i++) f[i] = 1.0 / std::pow(s.rope_theta, (2.0 * i) / s.head_dim);
+  for (int i = 0; i < half; i++) f[i] = 1.0 / std::pow(s.rope_theta, (2.0 * i) / s.rotary_dim);
   if (s.rope_type == RopeType::Linear) {
     for (auto& x : f) x /= s.rope_factor;
   } else if (s.rope_type == RopeType::Llama3) {
@@ -182,6 +186,7 @@ std::vector<double> rope_inv_freq(const ModelSpec& s) {
       }
     }
   }
+  f.resize(s.head_dim / 2, 0.0);
   return f;
 }
 
