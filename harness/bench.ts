@@ -24,19 +24,13 @@ import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.t
 import { runKey } from "./run_key.ts";
 import { newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";
-import {
-  type BenchRecord,
-  checkRunFolder,
-  type RecordCheckpoint,
-  recordKey,
-  RunDir,
-  type TraceLine,
-} from "./rundir.ts";
+import { type BenchRecord, checkRunFolder, recordKey, RunDir, type TraceLine } from "./rundir.ts";
 import { type CostOf, eventLoopPause, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
 import { calibrate } from "./calibrate.ts";
 import type { CostModel } from "./cost.ts";
 import { costOf, type Invocation, PassLog } from "./timing.ts";
 import { report } from "./report.ts";
+import { gradeCheckpoints } from "./grading.ts";
 import type { Solver } from "./solver.ts";
 
 interface Job {
@@ -474,26 +468,7 @@ function newBenchCache(engine: Engine, given: number | undefined, wanted: number
 /** Grades every checkpoint off the generation's path; resolves to the record and the trace to append. */
 async function grade(job: Job, run: Solver, pool: GradePool): Promise<[BenchRecord, TraceLine]> {
   const p = job.problem;
-  const verdict = (answer: string | null | undefined) =>
-    pool.grade({ generated: answer ? `\\boxed{${answer}}` : "", golds: p.golds, grading: p.grading });
-  const checkpoints: RecordCheckpoint[] = [];
-  for (const c of run.checkpoints) {
-    const { equal_strict, equal_lenient, score_strict, score_lenient, timed_out, error } = await verdict(c.answer);
-    const cp: RecordCheckpoint = {
-      ...c,
-      equal_strict,
-      equal_lenient,
-      score_strict,
-      score_lenient,
-      ...(timed_out ? { timed_out } : {}),
-      ...(error ? { grader_error: error } : {}),
-    };
-    if (c.vote !== undefined) {
-      const v = await verdict(c.vote);
-      cp.vote_equal_strict = v.equal_strict, cp.vote_score_strict = v.score_strict;
-    }
-    checkpoints.push(cp);
-  }
+  const checkpoints = await gradeCheckpoints(run.checkpoints, p, pool);
   const key = { task: p.task, problem_id: p.id, method: job.method, seed: job.seed };
   const last = run.checkpoints[run.checkpoints.length - 1];
   const record: BenchRecord = {

@@ -1,0 +1,86 @@
+/**
+ * deno task rescore RUN_DIR --out DIR: a run folder's records graded again by today's grader, into a new run
+ * folder, without generating anything: the answers, votes, times and traces stay; every verdict is made anew
+ * (nothing of the old one kept), `grader` says the new version, and the key's grader field follows, so that the
+ * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
+ */
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { replaceFile } from "../engine/files.ts";
+import { GradePool } from "../tasks/grade_pool.ts";
+import { GRADER_VERSION } from "../tasks/grader.ts";
+import type { BenchSpec } from "./bench_spec.ts";
+import { gradeCheckpoints } from "./grading.ts";
+import { report } from "./report.ts";
+import { type BenchRecord, checkMeta, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+
+const USAGE = `usage: deno task rescore RUN_DIR --out DIR
+  grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
+  records.jsonl with the new verdicts, traces.jsonl as it was, curves.csv, summary.md and the plots`;
+
+async function main() {
+  const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE);
+  check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
+  check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
+  const dir = positionals[0];
+  const run = readRunJson(dir);
+  checkMeta(join(dir, "run.json"), run);
+  check(
+    typeof run.spec === "object" && run.spec !== null && typeof run.spec_full === "object" && run.spec_full !== null,
+    `${dir}/run.json: not a bench run's run.json (no "spec" or "spec_full")`,
+  );
+  check(!existsSync(join(dir, "run.lock")), `${dir}: a bench is writing it (run.lock); rescore it once it is done`);
+  const records = readRecords(dir);
+  check(
+    !existsSync(f.out) || (statSync(f.out).isDirectory() && readdirSync(f.out).length === 0),
+    `--out ${f.out}: exists and is not an empty folder; rescore writes a new run folder`,
+  );
+  const pool = new GradePool();
+  let graded: BenchRecord[];
+  try {
+    graded = await Promise.all(records.map(async (r) => ({
+      ...r,
+      checkpoints: await gradeCheckpoints(r.checkpoints, r, pool),
+      grader: GRADER_VERSION,
+    })));
+  } finally {
+    pool.close();
+  }
+  // Written whole into a folder beside it, then renamed: a kill leaves no half-written folder.
+  const partial = `${f.out}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  makeRunFolder(partial, "--out");
+  const spec = { ...(run.spec_full as BenchSpec), out: f.out };
+  const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
+  replaceFile(
+    join(partial, "run.json"),
+    JSON.stringify(
+      {
+        ...run,
+        spec: { ...(run.spec as Record<string, unknown>), grader: GRADER_VERSION },
+        spec_full: spec,
+        rescored: { from: dir, graders_before: was, grader: GRADER_VERSION, at: new Date().toISOString() },
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
+  const traces = join(dir, "traces.jsonl");
+  replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
+  const files = await report(partial, spec, graded, run);
+  if (existsSync(f.out)) rmdirSync(f.out);
+  renameSync(partial, f.out);
+  const changed = graded.filter((r, i) =>
+    r.checkpoints.some((c, j) => c.score_strict !== records[i].checkpoints[j].score_strict)
+  );
+  console.error(
+    `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
+      `${changed.length} with a changed strict score${
+        changed.length ? `, e.g. ${recordKey(changed[0]).replaceAll("\t", " / ")}` : ""
+      } (${files.join(", ")})`,
+  );
+}
+
+if (import.meta.main) runMain(main);
