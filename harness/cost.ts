@@ -2,7 +2,7 @@
  * What a forward pass costs on this device: a linear model of its time in its shape (engine/plan.ts,
  * PassShape), fitted by non-negative least squares on passes timed here. A run's solo time, the time it would
  * have taken alone, is the model's prediction summed over the passes it took part in, with only its own rows
- * (README, "Time").
+ * (docs/benchmark.md, "Time").
  */
 import type { PassShape } from "../engine/plan.ts";
 

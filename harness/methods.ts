@@ -1,5 +1,5 @@
 /**
- * Methods by name (the grammar: methodGrammar; README, "Methods"), and the run a method makes for a problem.
+ * Methods by name (the grammar: methodGrammar; docs/methods.md, "Methods"), and the run a method makes for a problem.
  * A method is data: which layout, which texts, which stops; run.ts and sot.ts carry them out.
  */
 import type { GenerationConfig } from "../engine/config.ts";

@@ -1,6 +1,6 @@
 /**
  * N workers solving one problem over the shared cache: Hogwild!, and the baselines on the same machinery
- * (a layout says where workers read and where finished steps go: layouts.ts; README, "The life of a run").
+ * (a layout says where workers read and where finished steps go: layouts.ts; docs/methods.md, "The life of a run").
  *
  * A step ends on a blank line after a sentence (steps.ts). The finished step leaves the worker's block with its
  * finishing token: the next pass writes that token into the old block in the worker's old view, and the new

@@ -1,5 +1,5 @@
 /**
- * What every method's run of one problem shares (README, "The life of a run"): it plans rows for the next
+ * What every method's run of one problem shares (docs/methods.md, "The life of a run"): it plans rows for the next
  * pass, takes the sampled ids back, counts its passes and wall time, reads an answer at each checkpoint of
  * the budget grid (the early stop's, one already written, or the finisher's) and records it. Methods say
  * only how their writers fill a pass (run.ts for Hogwild! and the baselines, sot.ts).
@@ -116,7 +116,7 @@ export abstract class Solver {
   protected abstract blocks(): Block[];
   /**
    * The most KV tokens (whole pages of `pageSize`) it should hold at once, from its real prompts and budgets,
-   * with steps of about TYPICAL_STEP tokens; the bench admits runs by it (README, "KV memory").
+   * with steps of about TYPICAL_STEP tokens; the bench admits runs by it (docs/benchmark.md, "KV memory").
    */
   abstract kvTokens(pageSize: number): number;
   /** rows that ride along in the finisher's passes */

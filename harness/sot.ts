@@ -1,6 +1,6 @@
 /**
  * Skeleton-of-Thought, the paper's other parallel baseline, on the same cache, scheduler and checkpoints as
- * Hogwild! runs (README, "Hogwild! generation"): an outline, then one thread per point (their prompts' common
+ * Hogwild! runs (docs/methods.md, "Skeleton-of-Thought"): an outline, then one thread per point (their prompts' common
  * beginning one shared block; all at once, or N rows a pass in turns), then the main writer goes on after the
  * plan and the points' work re-encoded. Every pass in which it samples counts toward the budget.
  */

@@ -1,5 +1,5 @@
 /**
- * Simple measures of collaboration, from a record's trace (README, "The viewer"):
+ * Simple measures of collaboration, from a record's trace (docs/viewer.md, "Collaboration measures"):
  *  - overlap: for each pair of writers, the share of one's word 4-grams that also occur in the other's text,
  *    averaged over ordered pairs: how much the workers repeat each other (0 for one writer);
  *  - mentions: how often a writer names another in its own text (the step headers not counted);
