@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../engine/errors.ts";
 import { DATA_DIR } from "../helpers.ts";
 import { type Mutant, MUTANTS } from "./table.ts";
 
@@ -33,20 +33,20 @@ per tree under the system's temporary folder), so later runs rebuild only what c
 table's expectation (missed where it should be caught, a known miss now caught, a patch that no longer
 applies, a native build that fails, a test failing unmutated); 2 for bad flags.`;
 
-const { values: f, positionals } = parseArgs({
-  options: {
+// the project's one flag reader: --help prints the usage; a bad flag is one line and exit 2
+let parsed;
+try {
+  parsed = parseFlags({
     list: { type: "boolean" },
     "no-baseline": { type: "boolean" },
     "timeout-s": { type: "string", default: "1200" },
     work: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-  allowPositionals: true,
-});
-if (f.help) {
-  console.log(USAGE);
-  Deno.exit(0);
+  }, USAGE);
+} catch (e) {
+  console.error(`error: ${(e as Error).message}`);
+  Deno.exit(2);
 }
+const { values: f, positionals } = parsed;
 const timeoutS = Number(f["timeout-s"]);
 if (!/^\d+$/.test(f["timeout-s"]!) || timeoutS < 1) {
   console.error(`error: --timeout-s ${f["timeout-s"]}: expected a positive integer of seconds`);
