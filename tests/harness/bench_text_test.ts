@@ -81,7 +81,14 @@ function lines(dir: string, file: "records.jsonl" | "traces.jsonl"): string[] {
       shared_ms: 0,
       checkpoints: l.checkpoints.map((c) => ({ ...c, solo_ms: 0, shared_ms: 0 })),
     };
-  return text.split("\n").filter((l) => l !== "").map((l) => untimed(JSON.parse(l)))
+  const parse = (l: string, i: number) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      assert.fail(`${dir}/${file}:${i + 1}: not a JSON line (a torn line left in place?)`);
+    }
+  };
+  return text.split("\n").filter((l) => l !== "").map((l, i) => untimed(parse(l, i)))
     .map((l) => [recordKey(l), JSON.stringify(l)]).sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l);
 }
 
@@ -128,8 +135,8 @@ Deno.test("a run killed at random moments resumes into the unbroken run's record
       stderr: "null",
     }).spawn();
     if (attempt % 2 === 0) {
-      // Once the run makes progress, a random moment later (mid-run, mid-write maybe).
-      for (let t = 0; t < 600 && written() === before; t++) await new Promise((r) => setTimeout(r, 50));
+      // Once the run makes progress (up to 2 minutes on a loaded machine), a random moment later (mid-run, mid-write maybe).
+      for (let t = 0; t < 2400 && written() === before; t++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, randInt(rng, 0, 300)));
     } else {
       await new Promise((r) => setTimeout(r, randInt(rng, 200, 2500))); // any moment, start-up included
@@ -149,33 +156,41 @@ Deno.test("a run killed at random moments resumes into the unbroken run's record
   console.log(`records after each kill: ${counts.join(", ")}`);
 });
 
-Deno.test("a resume after half a line in records.jsonl or in traces.jsonl cuts it off and writes the sampled run's records and traces", async () => {
+/**
+ * The sampled run's folder as a kill while appending line `k` leaves it (a trace is appended before its
+ * record): `cut` says which file holds half of that line. The same command must finish it into the whole run.
+ */
+async function resumeAfterHalfLine(cut: "records" | "traces") {
   const whole = await sampledWhole();
   const [records, traces] = ["records.jsonl", "traces.jsonl"].map((f) =>
     readFileSync(join(whole, f), "utf8").split(/(?<=\n)/)
   );
-  // A trace is appended before its record: line i of each is one run's.
+  // Line i of each file is one run's.
   assert.deepEqual(records.map((l) => recordKey(JSON.parse(l))), traces.map((l) => recordKey(JSON.parse(l))));
   const k = 5, half = (l: string) => l.slice(0, Math.floor(l.length / 2));
-  for (
-    const [name, recordLines, traceLines] of [
-      // killed while writing record k: its trace is whole
-      ["records", [...records.slice(0, k), half(records[k])], traces.slice(0, k + 1)],
-      // killed while writing trace k: no record k
-      ["traces", records.slice(0, k), [...traces.slice(0, k), half(traces[k])]],
-    ] as const
-  ) {
-    const dir = join(tmp(), `half-${name}`);
-    mkdirSync(dir);
-    copyFileSync(join(whole, "run.json"), join(dir, "run.json"));
-    writeFileSync(join(dir, "records.jsonl"), recordLines.join(""));
-    writeFileSync(join(dir, "traces.jsonl"), traceLines.join(""));
-    const r = await runBench(...SAMPLED, "--out", dir);
-    assert.equal(r.code, 0, `half a line in ${name}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`${k} already there, ${records.length - k} to run`));
-    assertSameRun(dir, whole);
-  }
-});
+  const dir = join(tmp(), `half-${cut}`);
+  mkdirSync(dir);
+  copyFileSync(join(whole, "run.json"), join(dir, "run.json"));
+  // Cut in records: trace k is whole, record k half. Cut in traces: trace k half, no record k.
+  writeFileSync(
+    join(dir, "records.jsonl"),
+    [...records.slice(0, k), ...(cut === "records" ? [half(records[k])] : [])].join(""),
+  );
+  writeFileSync(
+    join(dir, "traces.jsonl"),
+    [...traces.slice(0, k), cut === "records" ? traces[k] : half(traces[k])].join(""),
+  );
+  const r = await runBench(...SAMPLED, "--out", dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`${k} already there, ${records.length - k} to run`));
+  assertSameRun(dir, whole);
+}
+
+Deno.test("a resume after half a record line cuts it off and finishes into the sampled run's records and traces", () =>
+  resumeAfterHalfLine("records"));
+
+Deno.test("a resume after half a trace line cuts it off and finishes into the sampled run's records and traces", () =>
+  resumeAfterHalfLine("traces"));
 
 Deno.test("a KV cache too small for --concurrency runs admits fewer at a time, into the roomy run's records and traces", async () => {
   const tight = join(tmp(), "tight");
@@ -205,4 +220,5 @@ Deno.test("shards run apart and merge into the whole run's records and traces; a
   const twice = await merge(shards[0], shards[0], shards[1], "--out", join(base, "m3"));
   assert.equal(twice.code, 2);
   assert.match(twice.stderr, /shard 0 given twice/);
+  assert.ok(!existsSync(join(base, "m3", "records.jsonl")), "a refused merge writes no records");
 });
