@@ -80,10 +80,10 @@ if section correctness; then
   done
   run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
     --path-prefix "$ROOT=$PWD"
-  # The quantised and mixture-of-experts fixtures against their float64 references, relative to the logits'
+  # The quantised, mixture-of-experts and Phi-3 fixtures against their float64 references, relative to the logits'
   # size (rel_l2 ≤ 2%): these fixtures' logits are larger, and prefill-sized products round dequantised
   # weights to bf16 for the tensor cores.
-  for f in "$REC"/fixture-{qwen2-awq,qwen3-fp8,qwen3moe}-tiny.hwrec; do
+  for f in "$REC"/fixture-{qwen2-awq,qwen3-fp8,qwen3moe,phi3}-tiny.hwrec; do
     run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD" \
       --check-sampling
     run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"

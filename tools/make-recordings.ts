@@ -153,6 +153,34 @@ const RANDOM: Record<string, ModelConfig> = {
     qkvBias: false,
     qkNorm: false,
   },
+  // Phi-3's partial rotary: a half turned (the tensor-core attention), and 18 of 64 (its rotary pairs odd: the
+  // plain attention kernel).
+  "phi3-hd64-rot32": {
+    ...base,
+    family: "phi3",
+    hidden: 256,
+    intermediate: 512,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 64,
+    rotaryDim: 32,
+    rope: rope("default", 1e4),
+    qkvBias: false,
+    qkNorm: false,
+  },
+  "phi3-hd64-rot18": {
+    ...base,
+    family: "phi3",
+    hidden: 256,
+    intermediate: 512,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 64,
+    rotaryDim: 18,
+    rope: rope("default", 1e4),
+    qkvBias: false,
+    qkNorm: false,
+  },
   // The quantised formats and a mixture of experts (their kernels against the CPU path's dequantised sums).
   "qwen2-awq-g64": {
     ...base,
