@@ -74,6 +74,24 @@ export const MUTANTS: Mutant[] = [
     }],
     test: "tests/engine/fixtures_test.ts",
   },
+  {
+    name: "partial-rotary-turns-every-dimension",
+    claim: "engine = references",
+    edits: [
+      {
+        file: CPU,
+        find: "const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, ps = c.page_size();",
+        replace: "const int hd = s_.head_dim, half = s_.head_dim / 2, kv = s_.kv_heads, ps = c.page_size();",
+      },
+      {
+        file: CPU,
+        find: "const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, G =",
+        replace: "const int hd = s_.head_dim, half = s_.head_dim / 2, kv = s_.kv_heads, G =",
+      },
+    ],
+    // phi3-tiny turns every dimension: the random partial-rotary checkpoints against the float64 reference
+    test: "tests/engine/phi3_test.ts",
+  },
   // ---- bit-identity alone or batched
   {
     name: "batch-dependent-sum",
@@ -127,7 +145,7 @@ export const MUTANTS: Mutant[] = [
     }],
     // the SIGKILL test resumes greedy runs only, where a seed changes nothing: the sampled resume is this one
     test: "tests/harness/bench_text_test.ts",
-    filter: "half a line",
+    filter: "a resume after half a record line",
   },
   {
     name: "half-line-repair-disabled",
@@ -138,7 +156,7 @@ export const MUTANTS: Mutant[] = [
       replace: "if (keep < raw.length && repair && false) truncateSync(file, keep);",
     }],
     test: "tests/harness/bench_text_test.ts",
-    filter: "half a line",
+    filter: "a resume after half a",
   },
   // ---- shards
   {
@@ -167,8 +185,8 @@ export const MUTANTS: Mutant[] = [
         replace: "check(true, `records present twice",
       },
     ],
-    test: "tests/harness/bench_test.ts",
-    filter: "shards run apart and merge into the whole; a missing shard is refused",
+    test: "tests/harness/bench_text_test.ts",
+    filter: "a missing or doubled shard is refused",
   },
   // ---- the grader
   {
