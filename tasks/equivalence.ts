@@ -12,7 +12,7 @@
  * `A \approx B` counts as either side.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
-import { decimal, exactPairs, ratEq, type Rational, rational, ratNum } from "./exact.ts";
+import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, ratNum, WIDE_POINTS } from "./exact.ts";
 import { sameRealSet } from "./intervals.ts";
 import { splitTop } from "./split.ts";
 
@@ -142,7 +142,8 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     apply: (s) =>
       s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1")
         .replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1")
-        .replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+[a-zA-Z]+(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1"),
+        // a word of two letters or more (not pi): `3 n` is 3n, a multiple of a variable, and stays
+        .replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+(?!pi\b)[a-zA-Z]{2,}(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1"),
   },
   {
     name: "text commands unwrapped",
@@ -192,7 +193,8 @@ export function normalize(answer: string, keepLabels = false): string {
 }
 
 // A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.
-const LABEL = String.raw`(?:\\angle|m\\angle|\\overline\{|\|)?[a-zA-Z]{1,3}(?:_\{?\w+\}?|')*(?:\([a-z]\))?\}?\|?`;
+const LABEL = String.raw`(?:\\angle ?|m\\angle ?|\\overline\{|\|)?[a-zA-Z]{1,3}(?:_(?:\{\\?\w+\}|\\?\w+)|')*` +
+  String.raw`(?:\([a-z]\))?\}?\|?`;
 const LABELS = new RegExp(String.raw`^(?:${LABEL}|\((?:${LABEL},)+${LABEL}\)|${LABEL}(?::${LABEL})+)$`);
 
 /** "x=3" -> "3", "AB=4,CD=5" -> "4,5", "x=5+5+1=11" -> "11"; an equation between expressions stays. */
@@ -279,10 +281,36 @@ function enclosed(s: string, open: string, close: string): boolean {
   return true;
 }
 
+const PM = /\\(pm|mp)(?![a-zA-Z]) ?/g;
+
+/**
+ * `a \pm b` stands for both of its values, a + b and a - b (a `\mp` in the same part takes the other sign), so
+ * `1 \pm \sqrt{19}` is the list `1+\sqrt{19}, 1-\sqrt{19}`; a part without one is itself. Two or more `\pm` in
+ * one part could be read together or apart: that part stays as written and is compared as text only.
+ */
+function plusMinus(s: string): string[] {
+  if (s.startsWith("\\{") && s.endsWith("\\}")) return [s]; // a set: its parts are expanded inside it
+  const count = (op: string) => [...s.matchAll(PM)].filter((m) => m[1] === op).length;
+  const pm = count("pm"), mp = count("mp");
+  if (pm + mp === 0 || pm > 1 || (pm === 0 && mp > 1)) return [s];
+  const signed = (plus: boolean) =>
+    s.replace(/(^|[([{,=])\\(pm|mp)(?![a-zA-Z]) ?/g, (_, before, op) => before + ((op === "pm") === plus ? "" : "-"))
+      .replace(PM, (_, op) => ((op === "pm") === plus ? "+" : "-"));
+  return [signed(true), signed(false)];
+}
+
+/** Whether `s` still holds a `\pm` or `\mp` (which the compute engine reads as a measurement, `a` alone). */
+const hasPlusMinus = (s: string) => /\\(?:pm|mp)(?![a-zA-Z])/.test(s);
+
 function structure(s: string): Structure | undefined {
   if (s.startsWith("\\{") && s.endsWith("\\}")) {
     const inner = s.slice(2, -2);
-    return { kind: "set", open: "{", close: "}", parts: splitTop(inner) ?? [inner] };
+    return { kind: "set", open: "{", close: "}", parts: (splitTop(inner) ?? [inner]).flatMap(plusMinus) };
+  }
+  const list = splitTop(s);
+  if (!list) {
+    const both = plusMinus(s);
+    if (both.length > 1) return { kind: "list", open: "", close: "", parts: both };
   }
   for (const open of ["(", "["]) {
     for (const close of [")", "]"]) {
@@ -291,8 +319,7 @@ function structure(s: string): Structure | undefined {
       if (parts) return { kind: "tuple", open, close, parts };
     }
   }
-  const parts = splitTop(s);
-  return parts ? { kind: "list", open: "", close: "", parts } : undefined;
+  return list ? { kind: "list", open: "", close: "", parts: list.flatMap(plusMinus) } : undefined;
 }
 
 function unorderedEqual(p: string[], g: string[], mode: Mode, depth: number): boolean {
@@ -316,15 +343,31 @@ function close(a: number, b: number, tol: number): boolean {
   return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-function numeric(expr: ReturnType<typeof ce.parse>): number {
-  if (!expr) return Number.NaN;
-  const v = expr.N();
-  const re = (v as unknown as { re?: number }).re;
-  return typeof re === "number" ? re : Number.NaN;
+/** The value as a complex number, [re, im]; NaN where there is none. */
+function complexValue(expr: ReturnType<typeof ce.parse> | null): [number, number] {
+  if (!expr) return [Number.NaN, Number.NaN];
+  const v = expr.N() as unknown as { re?: number; im?: number };
+  return typeof v.re === "number" ? [v.re, typeof v.im === "number" ? v.im : 0] : [Number.NaN, Number.NaN];
 }
+
+/** The real value; NaN where there is none, or where it is not real (6+9i). */
+function numeric(expr: ReturnType<typeof ce.parse> | null): number {
+  const [re, im] = complexValue(expr);
+  return Math.abs(im) <= 1e-12 * Math.max(1, Math.abs(re)) ? re : Number.NaN;
+}
+
+/** Two complex values close in both parts (a real part alone would make 6+10i equal 6+9i). */
+function closeComplex(a: [number, number], b: [number, number], tol: number): boolean {
+  return close(a[0], b[0], tol) && close(a[1], b[1], tol);
+}
+
+const finiteComplex = (z: [number, number]) => Number.isFinite(z[0]) && Number.isFinite(z[1]);
 
 /** Deterministic "random" points, so that a verdict never changes between runs. */
 const POINTS = [0.6180339887, 1.4142135623, 2.7182818284, 0.3183098861, 1.7320508075];
+
+/** At how many of WIDE_POINTS two piecewise functions must agree (where both are defined) to be equal. */
+const PIECEWISE_AGREE = 12;
 
 function parse(s: string, canonical = true) {
   try {
@@ -340,12 +383,18 @@ const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
 function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   // Exactly, where both sides have exact values (big integers and rationals, polynomials at rational points):
   // a tolerance never makes 2^{30} equal 2^{30}+1. Leniently, a decimal on either side may still be close.
+  // A \pm left over (two in one part) is no single value: the text decided already.
+  if (hasPlusMinus(a) || hasPlusMinus(b)) return false;
   const ra = parse(a, false), rb = parse(b, false);
   if (!ra || !rb) return false;
-  const pairs = exactPairs(ra.json, rb.json);
+  // A piecewise function (floor, mod, |x|) is compared at many points, small and large, and at enough of them.
+  const piecewise = PIECEWISE.test(JSON.stringify(ra.json) + JSON.stringify(rb.json));
+  const pairs = exactPairs(ra.json, rb.json, piecewise ? WIDE_POINTS : undefined);
   if (pairs) {
-    if (pairs.every(([x, y]) => ratEq(x, y))) return true;
-    if (mode === "strict" || !(hasDecimal(a) || hasDecimal(b))) return false;
+    if (pairs.every(([x, y]) => ratEq(x, y))) {
+      // (one pair: two constants)
+      if (!piecewise || pairs.length === 1 || pairs.length >= PIECEWISE_AGREE) return true;
+    } else if (mode === "strict" || !(hasDecimal(a) || hasDecimal(b))) return false;
   }
   const A = parse(a), B = parse(b);
   if (!A || !B) return false;
@@ -361,29 +410,34 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   }
   const free = [...new Set([...A.unknowns, ...B.unknowns])];
   if (free.length === 0) {
-    // Both constants: decide by value, but never on an underflow or overflow (1/2004! against 1/2006!).
-    const va = numeric(A), vb = numeric(B);
-    if (!isFiniteNonzero(va) || !isFiniteNonzero(vb)) return va === 0 && vb === 0 && !/Factorial|Power/.test(ja + jb);
-    return close(va, vb, tol);
+    // Both constants (complex ones in both parts): decide by value, but never on an underflow or overflow
+    // (1/2004! against 1/2006!).
+    const va = complexValue(A), vb = complexValue(B), size = (z: [number, number]) => Math.hypot(z[0], z[1]);
+    if (!isFiniteNonzero(size(va)) || !isFiniteNonzero(size(vb))) {
+      return size(va) === 0 && size(vb) === 0 && !/Factorial|Power/.test(ja + jb);
+    }
+    return closeComplex(va, vb, tol);
   }
   const verdict = A.isEqual(B);
   if (verdict === false) return false;
+  const points = piecewise ? WIDE_POINTS.map(ratNum) : POINTS;
   let agree = 0;
-  for (let k = 0; k < POINTS.length; k++) {
+  for (let k = 0; k < points.length; k++) {
     const at: Record<string, number> = {};
-    free.forEach((v, i) => (at[v] = POINTS[(k + i) % POINTS.length] + i));
-    const va = numeric(A.subs(at)), vb = numeric(B.subs(at));
-    if (!Number.isFinite(va) || !Number.isFinite(vb)) continue;
-    if (!close(va, vb, tol)) return false;
+    free.forEach((v, i) => (at[v] = points[(k + i) % points.length] + i));
+    const va = complexValue(A.subs(at)), vb = complexValue(B.subs(at));
+    if (!finiteComplex(va) || !finiteComplex(vb)) continue;
+    if (!closeComplex(va, vb, tol)) return false;
     agree++;
   }
-  return agree >= 3;
+  return agree >= (piecewise ? PIECEWISE_AGREE : 3);
 }
 
 /** Two equations (one `=` each) with the same solutions: L - R proportional, by a nonzero constant. */
 function equationsEqual(p: string, g: string): boolean | undefined {
   const ps = splitTop(p, "="), gs = splitTop(g, "=");
   if (ps?.length !== 2 || gs?.length !== 2) return undefined;
+  if (hasPlusMinus(p) || hasPlusMinus(g)) return false;
   const f = parse(`(${ps[0]})-(${ps[1]})`, false), h = parse(`(${gs[0]})-(${gs[1]})`, false);
   if (!f || !h) return false;
   const pairs = exactPairs(f.json, h.json);

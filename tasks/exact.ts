@@ -146,6 +146,24 @@ export function exactValue(e: Json, at: Record<string, Rational> = {}): Rational
       for (let i = 2n; i <= x.n; i++) f *= i;
       return rational(f);
     }
+    case "Floor":
+      return vals.length === 1 ? rational(floorDiv(vals[0].n, vals[0].d)) : undefined;
+    case "Ceil":
+      return vals.length === 1 ? rational(-floorDiv(-vals[0].n, vals[0].d)) : undefined;
+    case "Mod": {
+      // a - b\lfloor a/b \rfloor (the sign of the divisor), the same at every point on both sides
+      const [a, b] = vals;
+      if (vals.length !== 2 || b.n === 0n) return undefined;
+      const q = mul(a, rational(b.d, b.n));
+      return add(a, mul(b, rational(-floorDiv(q.n, q.d))));
+    }
+    case "Abs":
+      return vals.length === 1 ? rational(vals[0].n < 0n ? -vals[0].n : vals[0].n, vals[0].d) : undefined;
+    case "Sign":
+      return vals.length === 1 ? rational(vals[0].n > 0n ? 1n : vals[0].n < 0n ? -1n : 0n) : undefined;
+    case "Max":
+    case "Min":
+      return vals.length ? vals.reduce((x, y) => (cmp(x, y) >= 0) === (head === "Max") ? x : y) : undefined;
     case "Binomial": {
       const [n, k] = vals;
       if (vals.length !== 2 || n.d !== 1n || k.d !== 1n || k.n < 0n || n.n < 0n || n.n > 100_000n) return undefined;
@@ -157,6 +175,16 @@ export function exactValue(e: Json, at: Record<string, Rational> = {}): Rational
     default:
       return undefined;
   }
+}
+
+/** \lfloor n/d \rfloor for d > 0. */
+function floorDiv(n: bigint, d: bigint): bigint {
+  return n >= 0n ? n / d : -((-n + d - 1n) / d);
+}
+
+function cmp(a: Rational, b: Rational): number {
+  const x = a.n * b.d, y = b.n * a.d;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function isFraction(e: Json): boolean {
@@ -176,19 +204,42 @@ export function variables(e: Json, out = new Set<string>()): Set<string> {
 /** Fixed rational points (never random: a verdict must not change between runs). */
 const POINTS = [rational(3n, 7n), rational(11n, 5n), rational(-5n, 3n), rational(13n, 17n), rational(7n, 2n)];
 
+/** The heads of functions that are constant or linear piece by piece: a few small points cannot tell them apart. */
+export const PIECEWISE =
+  /"(?:Floor|Ceil|Ceiling|Round|Truncate|Mod|Remainder|Abs|Sign|Max|Min|FractionalPart|IntegerPart)"/;
+
+/**
+ * Points for piecewise functions (\lfloor\frac{2n-1}{5}\rfloor and \lfloor\frac{2n-1}{6}\rfloor agree at every
+ * point below 3, |n-10| and 10-n below 10): every integer to 40, larger ones (primes, powers of two and their
+ * neighbours), negatives and fractions.
+ */
+export const WIDE_POINTS: readonly Rational[] = [
+  ...Array.from({ length: 41 }, (_, i) => rational(BigInt(i))),
+  ...[47n, 53n, 63n, 64n, 65n, 99n, 100n, 101n, 127n, 128n, 360n, 997n, 1000n, 1001n, 2024n, 4097n, 12345n, 100003n]
+    .map((n) => rational(n)),
+  ...[-1n, -2n, -3n, -5n, -7n, -10n, -37n, -1000n].map((n) => rational(n)),
+  ...POINTS,
+  rational(101n, 3n),
+  rational(1000n, 7n),
+];
+
 /**
  * The values of `a` and `b` at the same rational points (once, without variables), or undefined when either
  * has no exact value there. Points where one side is undefined (a division by zero) are skipped.
  */
-export function exactPairs(a: Json, b: Json): [Rational, Rational][] | undefined {
+export function exactPairs(
+  a: Json,
+  b: Json,
+  points: readonly Rational[] = POINTS,
+): [Rational, Rational][] | undefined {
   const vars = [...new Set([...variables(a), ...variables(b)])];
   const pairs: [Rational, Rational][] = [];
-  for (let k = 0; k < (vars.length ? POINTS.length : 1); k++) {
+  for (let k = 0; k < (vars.length ? points.length : 1); k++) {
     const at: Record<string, Rational> = {};
-    vars.forEach((v, i) => (at[v] = add(POINTS[(k + i) % POINTS.length], rational(BigInt(i)))));
+    vars.forEach((v, i) => (at[v] = add(points[(k + i) % points.length], rational(BigInt(i)))));
     const x = exactValue(a, at), y = exactValue(b, at);
     if (x && y) pairs.push([x, y]);
     else if (!vars.length) return undefined;
   }
-  return pairs.length >= Math.min(3, vars.length ? POINTS.length : 1) ? pairs : undefined;
+  return pairs.length >= Math.min(3, vars.length ? points.length : 1) ? pairs : undefined;
 }

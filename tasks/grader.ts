@@ -6,7 +6,7 @@
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
 
-export const GRADER_VERSION = "hogwild-grader/2";
+export const GRADER_VERSION = "hogwild-grader/3";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
@@ -43,11 +43,14 @@ export function gradeList(generated: string, golds: readonly string[], mode: Mod
   return right / golds.length;
 }
 
-/** Top-level comma-separated answers; a comma before three digits is a thousands separator (70,000). */
+/**
+ * Top-level comma-separated answers; a comma before three digits is a thousands separator (70,000), and so is
+ * one spaced with `\!` (70,\!000, as the single-answer grader reads it), not a comma and a space (7, 425).
+ */
 function splitAnswers(s: string): string[] {
   const out: string[] = [];
   for (const part of splitTop(s) ?? [s]) {
-    if (out.length && /^\d{3}(\D|$)/.test(part)) out[out.length - 1] += "," + part;
+    if (out.length && /^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/.test(part)) out[out.length - 1] += "," + part;
     else out.push(part);
   }
   return out.map((p) => p.trim());

@@ -76,10 +76,23 @@ Deno.test(`the answer forms reasoning models write: ${FAMILIES.length} cases in 
 
 Deno.test("the near misses the issue names never match", () => {
   for (
-    const [pred, gold] of [["1-\\frac{1}{e}", "1+\\frac{1}{e}"], ["\\pm 2021", "2021"], ["12:00", "1:00"], [
-      "\\frac{1}{2004!}",
-      "\\frac{1}{2006!}",
-    ], ["n=2,3,4", "n=1,2,3"]]
+    const [pred, gold] of [
+      ["1-\\frac{1}{e}", "1+\\frac{1}{e}"],
+      ["\\pm 2021", "2021"],
+      ["12:00", "1:00"],
+      [
+        "\\frac{1}{2004!}",
+        "\\frac{1}{2006!}",
+      ],
+      ["n=2,3,4", "n=1,2,3"],
+      ["6+10i", "6+9i"],
+      ["1 \\pm \\sqrt{20}", "1 \\pm \\sqrt{19}"],
+      ["3", "3 n"],
+      [
+        "\\lfloor\\frac{2 n-1}{6}\\rfloor",
+        "\\lfloor\\frac{2 n-1}{5}\\rfloor",
+      ],
+    ]
   ) {
     const g = grade(`\\boxed{${pred}}`, gold);
     assert.equal(g.equal_strict || g.equal_lenient, false, `${pred} vs ${gold}`);
@@ -109,4 +122,15 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
   assert.equal(gradeProblem(p, "\\boxed{18, 3}").score_strict, 0.4);
   assert.equal(gradeProblem(p, "no box").score_strict, 0);
   assert.equal(all.grader, GRADER_VERSION);
+  // a thousands separator spaced with \! (as the single-answer grader reads it) is one answer, not two
+  for (const box of ["18, 3, 70,\\!000, 540, 20", "18, 3, 70,\\! 000, 540, 20", "18, 3, 70{,}000, 540, 20"]) {
+    const g = gradeProblem(p, `\\boxed{${box}}`);
+    assert.deepEqual([g.score_strict, g.score_lenient], [1, 1], box);
+  }
+  const big = { golds: ["2880000", "5"], grading: "list" as const };
+  assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!000, 5}").score_strict, 1);
+  // near misses: another number, and a comma and a space (a list: 70 and 000, so every later answer shifts)
+  assert.equal(gradeProblem(p, "\\boxed{18, 3, 7,\\!000, 540, 20}").score_strict, 0.8);
+  assert.equal(gradeProblem(p, "\\boxed{18, 3, 70, 000, 540, 20}").score_strict, 0.4);
+  assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!001, 5}").score_strict, 0.5);
 });
