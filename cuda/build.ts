@@ -66,7 +66,7 @@ async function build() {
   let started = false;
   const t0 = performance.now();
   const child = cmd.spawn();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
+  const collect = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       for (const line of chunk.split("\n")) {
         log.push(line);
