@@ -211,13 +211,15 @@ export const PIECEWISE =
 /**
  * Points for piecewise functions (\lfloor\frac{2n-1}{5}\rfloor and \lfloor\frac{2n-1}{6}\rfloor agree at every
  * point below 3, |n-10| and 10-n below 10): every integer to 40, larger ones (primes, powers of two and their
- * neighbours), negatives and fractions.
+ * neighbours), powers of ten to 10^100 on both sides, negatives and fractions.
  */
 export const WIDE_POINTS: readonly Rational[] = [
   ...Array.from({ length: 41 }, (_, i) => rational(BigInt(i))),
   ...[47n, 53n, 63n, 64n, 65n, 99n, 100n, 101n, 127n, 128n, 360n, 997n, 1000n, 1001n, 2024n, 4097n, 12345n, 100003n]
     .map((n) => rational(n)),
   ...[-1n, -2n, -3n, -5n, -7n, -10n, -37n, -1000n].map((n) => rational(n)),
+  // far past any threshold an answer writes (max(x, 10^{30}) is not 10^{30}), on both sides
+  ...[6, 9, 12, 18, 30, 60, 100].flatMap((k) => [10n ** BigInt(k) + 1n, -(10n ** BigInt(k)) - 3n]).map((n) => rational(n)),
   ...POINTS,
   rational(101n, 3n),
   rational(1000n, 7n),
