@@ -76,16 +76,31 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
 
 /**
  * Times every shape on `engine` in `cache` (empty: the benchmark's own, before its runs start; contexts are cut
- * to what it holds, and to the model's max_position_embeddings unless the engine allows past it) and fits the
- * model; also returns the timed passes.
+ * to what it holds) and fits the model; also returns the timed passes. A pass's time does not depend on its
+ * positions, so the shapes may go past max_position_embeddings: the model is the same with --allow-long-context
+ * or without it (a folder resumed with the flag keeps a model that holds for its longer contexts).
  */
 export function calibrate(
   engine: Engine,
   cache: KVCache,
   o: CalibrationOptions,
 ): { model: CostModel; passes: TimedPass[] } {
-  const positions = engine.allowLongContext ? Infinity : engine.config.maxPositions ?? Infinity;
-  const list = shapes({ ...o, rows: Math.max(1, o.rows) }, Math.min(cache.capacityTokens, positions), cache.pageSize);
+  const list = shapes({ ...o, rows: Math.max(1, o.rows) }, cache.capacityTokens, cache.pageSize);
+  const allowed = engine.allowLongContext;
+  engine.allowLongContext = true;
+  try {
+    return timeShapes(engine, cache, o, list);
+  } finally {
+    engine.allowLongContext = allowed;
+  }
+}
+
+function timeShapes(
+  engine: Engine,
+  cache: KVCache,
+  o: CalibrationOptions,
+  list: Shape[],
+): { model: CostModel; passes: TimedPass[] } {
   const passes: TimedPass[] = [];
   const sampler = new Sampler(GREEDY);
   const t0 = performance.now(), spanning = Math.min(list.length, SPANNING);
