@@ -428,13 +428,6 @@ function benchCache(engine: Engine, spec: BenchSpec, pending: Job[], solver: Mak
     if (!bounds.has(key)) bounds.set(key, solver(probe, j).kvTokens(pageSize));
   }
   const perRun = Math.max(pageSize, ...bounds.values());
-  const positions = engine.allowLongContext ? undefined : engine.config.maxPositions;
-  if (positions !== undefined && perRun > positions) {
-    console.error(
-      `bench: a run may reach up to about ${perRun} positions, past the model's max_position_embeddings ` +
-        `${positions}: a pass past it stops the bench with an error (lower the budgets, or --allow-long-context)`,
-    );
-  }
   const cache = newBenchCache(engine, spec.kvTokens, Math.min(pending.length || 1, spec.concurrency) * perRun, perRun);
   if (cache.capacityTokens < perRun) {
     console.error(
