@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { report } from "./report.ts";
@@ -78,7 +78,7 @@ async function main() {
     `--out ${f.out}: exists and is not an empty folder; merge writes a new run folder`,
   );
   // Written whole into a folder beside it, then renamed: a kill leaves no half-merged run.
-  const partial = `${f.out}.partial`;
+  const partial = `${resolve(f.out)}.partial`;
   rmSync(partial, { recursive: true, force: true });
   makeRunFolder(partial, "--out");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };

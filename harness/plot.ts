@@ -59,6 +59,10 @@ async function main() {
   });
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
+  check(
+    !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
+    `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
+  );
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
   const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time);

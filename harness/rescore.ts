@@ -5,7 +5,7 @@
  * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
@@ -13,7 +13,8 @@ import { GRADER_VERSION } from "../tasks/grader.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { gradeCheckpoints } from "./grading.ts";
 import { report } from "./report.ts";
-import { type BenchRecord, checkMeta, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { type BenchRecord, checkMeta, lockedBy, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { TIMING_VERSION } from "./solver.ts";
 
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
@@ -30,8 +31,21 @@ async function main() {
     typeof run.spec === "object" && run.spec !== null && typeof run.spec_full === "object" && run.spec_full !== null,
     `${dir}/run.json: not a bench run's run.json (no "spec" or "spec_full")`,
   );
-  check(!existsSync(join(dir, "run.lock")), `${dir}: a bench is writing it (run.lock); rescore it once it is done`);
+  const writer = lockedBy(dir);
+  check(writer === undefined, `${dir}: a bench (process ${writer}) is writing it; rescore it once it is done`);
   const records = readRecords(dir);
+  // An unfinished run is rescored as it is, said so: its methods may stand on different problems.
+  const planned = Array.isArray(run.planned) ? run.planned.length : records.length;
+  if (records.length < planned) {
+    console.error(`rescore: ${dir} holds ${records.length} of its ${planned} planned records (an unfinished run)`);
+  }
+  const timing = (run.spec as Record<string, unknown>).timing ?? 1;
+  if (timing !== TIMING_VERSION) {
+    console.error(
+      `rescore: ${dir}'s times were counted by an older rule (timing ${JSON.stringify(timing)}, now ` +
+        `${TIMING_VERSION}: docs/run-files.md); the new folder keeps them, and no bench resumes it`,
+    );
+  }
   check(
     !existsSync(f.out) || (statSync(f.out).isDirectory() && readdirSync(f.out).length === 0),
     `--out ${f.out}: exists and is not an empty folder; rescore writes a new run folder`,
@@ -48,7 +62,7 @@ async function main() {
     pool.close();
   }
   // Written whole into a folder beside it, then renamed: a kill leaves no half-written folder.
-  const partial = `${f.out}.partial`;
+  const partial = `${resolve(f.out)}.partial`;
   rmSync(partial, { recursive: true, force: true });
   makeRunFolder(partial, "--out");
   const spec = { ...(run.spec_full as BenchSpec), out: f.out };

@@ -179,6 +179,17 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
   );
 }
 
+/** The live bench that holds `dir`'s lock (its process id), or undefined (no lock, or one left by a process gone). */
+export function lockedBy(dir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, "run.lock"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid) ? pid : undefined;
+}
+
 /** Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). */
 function alive(pid: number): boolean {
   try {
@@ -319,11 +330,15 @@ export class RunDir {
   }
 }
 
-/** A run folder's records, each one its run.json planned (where run.json lists them). */
+/**
+ * A run folder's records, each one its run.json planned (where run.json lists them), for the commands that
+ * only read it (plot, merge, rescore, solo-check): a torn last line is left where it is, unread (the folder's
+ * bench repairs it when it resumes; a live bench may still be writing it).
+ */
 export function readRecords(dir: string): BenchRecord[] {
   const file = join(dir, "records.jsonl");
   check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
-  const records = readRecordLines(file);
+  const records = readRecordLines(file, false);
   if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
   return records;
 }

@@ -221,5 +221,9 @@ export function textField(r: RawRecord, names: readonly string[]): string {
 export function idField(r: RawRecord, key: string, fallback: number): string {
   const v = r.value[key];
   if (v === undefined || v === null) return String(fallback);
+  check(
+    typeof v !== "string" || v.trim() !== "",
+    `${r.file}:${r.line}: field "${key}" is empty (an id names its problem)`,
+  );
   return textField(r, [key]);
 }

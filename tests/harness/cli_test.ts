@@ -186,6 +186,11 @@ Deno.test("plot draws several runs on one chart, with the paper's points on requ
     again.stderr,
     /plot: replaced the earlier accuracy_vs_steps\.svg, .* in .*plot \(--out DIR keeps them\)/,
   );
+  // the dirs here are records-only folders: one with a run.json is refused the same way
+  writeFileSync(join(dirs[1], "run.json"), "{}");
+  const intoRun = await run("plot.ts", dirs[0], "--out", dirs[1]);
+  assert.equal(intoRun.code, 2, intoRun.stderr);
+  assert.match(intoRun.stderr, /--out .*: a run folder \(its plots are its own run's\); give another folder/);
 
   const none = await run("plot.ts", dirs[0], "--out", join(base, "p2"), "--reference");
   assert.equal(none.code, 0);

@@ -3,7 +3,7 @@
  * verdicts kept, and the new folder the bench's own (it resumes it with nothing to run).
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GRADER_VERSION } from "../../tasks/grader.ts";
@@ -67,5 +67,14 @@ Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that
   }
   writeFileSync(join(run, "run.lock"), String(Deno.pid));
   const locked = await runCli("harness/rescore.ts", [run, "--out", join(base, "y")]);
-  assert.match(locked.stderr, /a bench is writing it \(run\.lock\)/);
+  assert.match(locked.stderr, new RegExp(`a bench \\(process ${Deno.pid}\\) is writing it`));
+  // a lock left by a process that is gone, a torn last line, an --out with a trailing slash
+  writeFileSync(join(run, "run.lock"), "999999999");
+  const torn = readFileSync(join(run, "records.jsonl"), "utf8").trimEnd() + '\n{"task": "cha';
+  writeFileSync(join(run, "records.jsonl"), torn);
+  const r = await runCli("harness/rescore.ts", [run, "--out", join(base, "z") + "/"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(run, "records.jsonl"), "utf8"), torn, "the source folder is left as it was");
+  assert.equal(lines(join(base, "z", "records.jsonl")).length, 2, "the two whole records, the torn one unread");
+  assert.ok(!existsSync(join(base, "z", ".partial")) && !existsSync(join(base, "z.partial")));
 });

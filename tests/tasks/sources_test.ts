@@ -211,6 +211,11 @@ Deno.test("--task custom: one's own data with its field names, no registry entry
   assert.deepEqual((await loadTask("custom", { data: join(dir, "plain.jsonl") })).problems[0].id, "0");
   await assert.rejects(loadTask("custom", { data }), /mine\.jsonl:1: .*"question"/);
   await assert.rejects(loadTask("custom"), /task custom: give its data with --data FILE/);
+  jsonl(dir, "empty-id.jsonl", ['{"id": " ", "question": "q?", "answer": "7"}']);
+  await assert.rejects(
+    loadTask("custom", { data: join(dir, "empty-id.jsonl") }),
+    /empty-id\.jsonl:1: field "id" is empty/,
+  );
   await assert.rejects(
     loadTask("gsm8k", { data, fields: parseFields("question=prompt") }),
     /--fields goes with --task custom/,
