@@ -108,6 +108,7 @@ async function main() {
   // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
   const files = await report(partial, spec, records, {
     invocations: runs.flatMap(({ run }) => run.invocations ?? []),
+    shards,
   });
   if (existsSync(f.out)) rmdirSync(f.out);
   renameSync(partial, f.out);

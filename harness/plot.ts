@@ -8,6 +8,7 @@ import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "./curves.ts";
 import { type ReferencePoint, writePlots } from "./plots.ts";
 import { readRecords, readRunJson } from "./rundir.ts";
+import { machineName } from "./timing.ts";
 
 export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
   const data = JSON.parse(readFileSync(new URL("./reference/paper.json", import.meta.url), "utf8")) as {
@@ -23,15 +24,11 @@ const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--tim
  * The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json);
  * a merged run's, each of its shards' machines.
  */
-function machineName(dir: string): string {
+function runMachine(dir: string): string {
   if (!existsSync(join(dir, "run.json"))) return "unknown machine";
   const run = readRunJson(dir);
-  const name = (m: unknown) => {
-    const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
-    return x.gpu || x.cpu || "unknown machine";
-  };
   const shards = Array.isArray(run.shards) ? (run.shards as { machine?: unknown }[]) : undefined;
-  return shards ? [...new Set(shards.map((s) => name(s.machine)))].join(" + ") : name(run.machine);
+  return shards ? [...new Set(shards.map((s) => machineName(s.machine)))].join(" + ") : machineName(run.machine);
 }
 
 async function main() {
@@ -43,7 +40,7 @@ async function main() {
   check(dirs.length >= 1, "plot: name at least one run folder");
   check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
-  const machines = dirs.map(machineName);
+  const machines = dirs.map(runMachine);
   const named = new Set(machines).size > 1;
   // Runs are named by their folder's name, or by the path as given where two folders share a name.
   const short = dirs.map((d) => basename(resolve(d)));

@@ -18,7 +18,7 @@ import {
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
 import type { BenchRecord } from "./rundir.ts";
-import { type Invocation, timingText } from "./timing.ts";
+import { type Invocation, machineName, timingText } from "./timing.ts";
 
 /** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
 export async function report(
@@ -45,7 +45,13 @@ export async function report(
       spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
     }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
-    timingText(meta.cost_model as CostModel | undefined, (meta.invocations ?? []) as Invocation[]),
+    timingText(
+      meta.cost_model as CostModel | undefined,
+      (meta.invocations ?? []) as Invocation[],
+      Array.isArray(meta.shards)
+        ? [...new Set((meta.shards as { machine?: unknown }[]).map((s) => machineName(s.machine)))]
+        : [],
+    ),
     "",
     ...(spec.model === DEMO_MODEL
       ? [

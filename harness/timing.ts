@@ -62,10 +62,29 @@ export class PassLog {
 }
 
 /** What summary.md says about time: the two times, the cost model and its error, each invocation's throughput. */
-export function timingText(cost: CostModel | undefined, invocations: readonly Invocation[]): string {
+/** A run.json's machine as plots and summaries name it: its GPU, else its CPU. */
+export function machineName(m: unknown): string {
+  const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
+  return x.gpu || x.cpu || "unknown machine";
+}
+
+/**
+ * The summary's words on time; `machines`: a merged run's shards' machines (each shard's solo times are its own
+ * machine's).
+ */
+export function timingText(
+  cost: CostModel | undefined,
+  invocations: readonly Invocation[],
+  machines: readonly string[] = [],
+): string {
   const atOnce = Math.max(1, ...invocations.map((i) => i.runs_at_once));
+  const device = machines.length > 1
+    ? `its shard's device (the shards ran on ${
+      machines.join(", ")
+    }; each shard's solo times come from its own machine's cost model)`
+    : "this device";
   const lines = [
-    `Times: every checkpoint has a solo time, what the run would have taken alone on this device (the plots' time ` +
+    `Times: every checkpoint has a solo time, what the run would have taken alone on ${device} (the plots' time ` +
     `axis), and a shared time, the wall time of the passes it took part in, each counted whole (up to ${atOnce} ` +
     `runs shared a pass, so shared time is an upper bound of the time alone).`,
   ];

@@ -11,6 +11,7 @@ import { KVCache } from "../../engine/cache.ts";
 import type { PassShape } from "../../engine/plan.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { fitCost, predictMs, type TimedPass } from "../../harness/cost.ts";
+import { timingText } from "../../harness/timing.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
 import { Rng, RowModel, runCli } from "../helpers.ts";
@@ -160,5 +161,14 @@ Deno.test("plot: solo time by default, shared time on request, runs of different
       { coef: [1, 0, 0, 0, 0], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 } },
       shape(1, 1, 1, 1, 1),
     ) === 1,
+  );
+});
+
+Deno.test("a merged run's summary names its shards' machines instead of 'this device'", () => {
+  assert.match(timingText(undefined, []), /alone on this device/);
+  assert.match(timingText(undefined, [], ["H100"]), /alone on this device/);
+  assert.match(
+    timingText(undefined, [], ["H100", "L40S"]),
+    /alone on its shard's device \(the shards ran on H100, L40S; each shard's solo times come from its own/,
   );
 });
