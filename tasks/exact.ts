@@ -219,7 +219,9 @@ export const WIDE_POINTS: readonly Rational[] = [
     .map((n) => rational(n)),
   ...[-1n, -2n, -3n, -5n, -7n, -10n, -37n, -1000n].map((n) => rational(n)),
   // far past any threshold an answer writes (max(x, 10^{30}) is not 10^{30}), on both sides
-  ...[6, 9, 12, 18, 30, 60, 100].flatMap((k) => [10n ** BigInt(k) + 1n, -(10n ** BigInt(k)) - 3n]).map((n) => rational(n)),
+  ...[6, 9, 12, 18, 30, 60, 100].flatMap((k) => [10n ** BigInt(k) + 1n, -(10n ** BigInt(k)) - 3n]).map((n) =>
+    rational(n)
+  ),
   ...POINTS,
   rational(101n, 3n),
   rational(1000n, 7n),
