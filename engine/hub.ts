@@ -142,7 +142,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       heads.push({ i, head: await head(hubRequest(repo, f.path, cacheDir, opts)) });
     } catch (e) {
       if (e instanceof HubHttpError && e.status === 404 && f.optional) return;
-      out[i] = fallback(repo, f.path, type, cacheDir, cached(f), e as Error);
+      out[i] = fallback(repo, f.path, type, cacheDir, cached(f), e as Error, hubUrl(opts));
     }
   });
   if (heads.length === 0) return out;
@@ -171,7 +171,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
     try {
       out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, opts, onBytes), h);
     } catch (e) {
-      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error);
+      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error, hubUrl(opts));
     }
     progress.filesDone++;
     tell();
@@ -180,13 +180,21 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
   return out;
 }
 
-/** A failed request: a gated repository says how to get in; otherwise the cached copy, if there is one. */
-function fallback(repo: string, path: string, type: RepoType, cacheDir: string, cached: string | undefined, e: Error) {
+/** A failed request: a gated repository says how to get in (at `hub`); otherwise the cached copy, if any. */
+function fallback(
+  repo: string,
+  path: string,
+  type: RepoType,
+  cacheDir: string,
+  cached: string | undefined,
+  e: Error,
+  hub: string,
+) {
   const message = oneLine(e.message);
   if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
     throw new InputError(
       `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
-        `https://huggingface.co/${type === "dataset" ? "datasets/" : ""}${repo} and give a token ` +
+        `${hub}/${type === "dataset" ? "datasets/" : ""}${repo} and give a token ` +
         "(HF_TOKEN, or huggingface-cli login)",
     );
   }

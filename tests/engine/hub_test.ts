@@ -54,6 +54,16 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
     /hf:meta-llama\/Llama-3\.1-8B: the hub refused config\.json .* gated or private; accept its terms at https:\/\/huggingface\.co\/meta-llama\/Llama-3\.1-8B and give a token \(HF_TOKEN, or huggingface-cli login\)/,
   );
   assert.ok(seen.some((h) => h === "Bearer hf_x"), `authorization headers seen: ${seen}`);
+  // a mirror's users are sent to the mirror
+  await assert.rejects(
+    hubFile("meta-llama/Llama-3.1-8B", "config.json", {
+      type: "model",
+      cacheDir: cache,
+      fetch: refuse,
+      hubUrl: "https://mirror.example/",
+    }),
+    /accept its terms at https:\/\/mirror\.example\/meta-llama\/Llama-3\.1-8B and give a token/,
+  );
 });
 
 Deno.test("a tokenizer_config whose chat_template is a list of named templates uses the default one", () => {
