@@ -2,13 +2,13 @@
  * deno task merge SHARD_DIR… --out DIR: the shards of one run (--shard i/n) into one run folder. Refused
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { report } from "./report.ts";
-import { checkMeta, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import { checkMeta, checkNewRunFolder, readRecords, readRunJson, recordKey, writeNewRunFolder } from "./rundir.ts";
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -73,14 +73,7 @@ async function main() {
       missing[0]?.replaceAll("\t", " / ")
     }`,
   );
-  check(
-    !existsSync(f.out) || (statSync(f.out).isDirectory() && readdirSync(f.out).length === 0),
-    `--out ${f.out}: exists and is not an empty folder; merge writes a new run folder`,
-  );
-  // Written whole into a folder beside it, then renamed: a kill leaves no half-merged run.
-  const partial = `${resolve(f.out)}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  makeRunFolder(partial, "--out");
+  checkNewRunFolder(f.out, "merge");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
   // What each shard ran on stays with it (solo times come from each one's own machine and cost model).
   const shards = runs.map(({ dir, run }) => ({
@@ -91,27 +84,27 @@ async function main() {
     cost_model: run.cost_model,
     invocations: run.invocations ?? [],
   }));
-  replaceFile(
-    join(partial, "run.json"),
-    JSON.stringify(
-      { spec: first, spec_full: spec, model: runs[0].run.model, merged_from: dirs, shards, planned },
-      null,
-      1,
-    ) +
-      "\n",
-  );
-  replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
-  replaceFile(
-    join(partial, "traces.jsonl"),
-    dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "").join(""),
-  );
-  // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
-  const files = await report(partial, spec, records, {
-    invocations: runs.flatMap(({ run }) => run.invocations ?? []),
-    shards,
+  const files = await writeNewRunFolder(f.out, async (partial) => {
+    replaceFile(
+      join(partial, "run.json"),
+      JSON.stringify(
+        { spec: first, spec_full: spec, model: runs[0].run.model, merged_from: dirs, shards, planned },
+        null,
+        1,
+      ) + "\n",
+    );
+    replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+    replaceFile(
+      join(partial, "traces.jsonl"),
+      dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "")
+        .join(""),
+    );
+    // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
+    return await report(partial, spec, records, {
+      invocations: runs.flatMap(({ run }) => run.invocations ?? []),
+      shards,
+    });
   });
-  if (existsSync(f.out)) rmdirSync(f.out);
-  renameSync(partial, f.out);
   console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out} (${files.join(", ")})`);
 }
 

@@ -4,8 +4,8 @@
  * (nothing of the old one kept), `grader` says the new version, and the key's grader field follows, so that the
  * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
@@ -13,7 +13,16 @@ import { GRADER_VERSION } from "../tasks/grader.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { gradeCheckpoints } from "./grading.ts";
 import { report } from "./report.ts";
-import { type BenchRecord, checkMeta, lockedBy, makeRunFolder, readRecords, readRunJson, recordKey } from "./rundir.ts";
+import {
+  type BenchRecord,
+  checkMeta,
+  checkNewRunFolder,
+  lockedBy,
+  readRecords,
+  readRunJson,
+  recordKey,
+  writeNewRunFolder,
+} from "./rundir.ts";
 import { TIMING_VERSION } from "./solver.ts";
 
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
@@ -46,10 +55,7 @@ async function main() {
         `${TIMING_VERSION}: docs/run-files.md); the new folder keeps them, and no bench resumes it`,
     );
   }
-  check(
-    !existsSync(f.out) || (statSync(f.out).isDirectory() && readdirSync(f.out).length === 0),
-    `--out ${f.out}: exists and is not an empty folder; rescore writes a new run folder`,
-  );
+  checkNewRunFolder(f.out, "rescore");
   const pool = new GradePool();
   let graded: BenchRecord[];
   try {
@@ -61,31 +67,27 @@ async function main() {
   } finally {
     pool.close();
   }
-  // Written whole into a folder beside it, then renamed: a kill leaves no half-written folder.
-  const partial = `${resolve(f.out)}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  makeRunFolder(partial, "--out");
   const spec = { ...(run.spec_full as BenchSpec), out: f.out };
   const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
-  replaceFile(
-    join(partial, "run.json"),
-    JSON.stringify(
-      {
-        ...run,
-        spec: { ...(run.spec as Record<string, unknown>), grader: GRADER_VERSION },
-        spec_full: spec,
-        rescored: { from: dir, graders_before: was, grader: GRADER_VERSION, at: new Date().toISOString() },
-      },
-      null,
-      1,
-    ) + "\n",
-  );
-  replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
-  const traces = join(dir, "traces.jsonl");
-  replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
-  const files = await report(partial, spec, graded, run);
-  if (existsSync(f.out)) rmdirSync(f.out);
-  renameSync(partial, f.out);
+  const files = await writeNewRunFolder(f.out, async (partial) => {
+    replaceFile(
+      join(partial, "run.json"),
+      JSON.stringify(
+        {
+          ...run,
+          spec: { ...(run.spec as Record<string, unknown>), grader: GRADER_VERSION },
+          spec_full: spec,
+          rescored: { from: dir, graders_before: was, grader: GRADER_VERSION, at: new Date().toISOString() },
+        },
+        null,
+        1,
+      ) + "\n",
+    );
+    replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
+    const traces = join(dir, "traces.jsonl");
+    replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
+    return await report(partial, spec, graded, run);
+  });
   const changed = graded.filter((r, i) =>
     r.checkpoints.some((c, j) => c.score_strict !== records[i].checkpoints[j].score_strict)
   );

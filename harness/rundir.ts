@@ -4,7 +4,19 @@
  * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { appendLines, replaceFile } from "../engine/files.ts";
@@ -131,8 +143,30 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
   }
 }
 
+/** For a command that writes a new run folder (merge, rescore): `out` must be absent or an empty folder. */
+export function checkNewRunFolder(out: string, command: string): void {
+  check(
+    !existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0),
+    `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,
+  );
+}
+
+/**
+ * A new run folder written whole: `fill` writes into a folder beside `out` (OUT.partial), then renamed to `out`,
+ * so that a kill leaves no half-written run folder.
+ */
+export async function writeNewRunFolder<T>(out: string, fill: (dir: string) => Promise<T>): Promise<T> {
+  const partial = `${resolve(out)}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  makeRunFolder(partial, "--out");
+  const result = await fill(partial);
+  if (existsSync(out)) rmdirSync(out);
+  renameSync(partial, out);
+  return result;
+}
+
 /** checkRunFolder, then the folder made. */
-export function makeRunFolder(dir: string, flag = "--out"): void {
+function makeRunFolder(dir: string, flag = "--out"): void {
   checkRunFolder(dir, flag);
   try {
     mkdirSync(dir, { recursive: true });
