@@ -8,7 +8,7 @@ import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "./curves.ts";
 import { type ReferencePoint, writePlots } from "./plots.ts";
 import { readRecords, readRunJson } from "./rundir.ts";
-import { machineName } from "./timing.ts";
+import { runMachines } from "./timing.ts";
 
 export function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
   const data = JSON.parse(readFileSync(new URL("./reference/paper.json", import.meta.url), "utf8")) as {
@@ -25,10 +25,7 @@ const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--tim
  * a merged run's, each of its shards' machines.
  */
 function runMachine(dir: string): string {
-  if (!existsSync(join(dir, "run.json"))) return "unknown machine";
-  const run = readRunJson(dir);
-  const shards = Array.isArray(run.shards) ? (run.shards as { machine?: unknown }[]) : undefined;
-  return shards ? [...new Set(shards.map((s) => machineName(s.machine)))].join(" + ") : machineName(run.machine);
+  return existsSync(join(dir, "run.json")) ? runMachines(readRunJson(dir)).join(" + ") : "unknown machine";
 }
 
 async function main() {

@@ -18,7 +18,7 @@ import {
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
 import type { BenchRecord } from "./rundir.ts";
-import { type Invocation, machineName, timingText } from "./timing.ts";
+import { type Invocation, runMachines, timingText } from "./timing.ts";
 
 /** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
 export async function report(
@@ -48,9 +48,7 @@ export async function report(
     timingText(
       meta.cost_model as CostModel | undefined,
       (meta.invocations ?? []) as Invocation[],
-      Array.isArray(meta.shards)
-        ? [...new Set((meta.shards as { machine?: unknown }[]).map((s) => machineName(s.machine)))]
-        : [],
+      runMachines(meta),
     ),
     "",
     ...(spec.model === DEMO_MODEL

@@ -63,9 +63,16 @@ export class PassLog {
 
 /** What summary.md says about time: the two times, the cost model and its error, each invocation's throughput. */
 /** A run.json's machine as plots and summaries name it: its GPU, else its CPU. */
-export function machineName(m: unknown): string {
+function machineName(m: unknown): string {
   const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
   return x.gpu || x.cpu || "unknown machine";
+}
+
+/** The machines a run's times come from, by name: a merged run's shards' (once each), else its own. */
+export function runMachines(run: Record<string, unknown>): string[] {
+  return Array.isArray(run.shards)
+    ? [...new Set((run.shards as { machine?: unknown }[]).map((s) => machineName(s.machine)))]
+    : [machineName(run.machine)];
 }
 
 /**
