@@ -89,6 +89,19 @@ const qwen3Small = {
   qkvBias: false,
   qkNorm: true,
 } as const;
+// hidden 256, four heads of 64: the small Phi-3 whose partial rotary the plans vary
+const phi3Small = {
+  ...base,
+  family: "phi3",
+  hidden: 256,
+  intermediate: 512,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 64,
+  rope: rope("default", 1e4),
+  qkvBias: false,
+  qkNorm: false,
+} as const;
 const RANDOM: Record<string, ModelConfig> = {
   "qwen2-hd64-gqa7": {
     ...base,
@@ -155,32 +168,8 @@ const RANDOM: Record<string, ModelConfig> = {
   },
   // Phi-3's partial rotary: a half turned (the tensor-core attention), and 18 of 64 (its rotary pairs odd: the
   // plain attention kernel).
-  "phi3-hd64-rot32": {
-    ...base,
-    family: "phi3",
-    hidden: 256,
-    intermediate: 512,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 64,
-    rotaryDim: 32,
-    rope: rope("default", 1e4),
-    qkvBias: false,
-    qkNorm: false,
-  },
-  "phi3-hd64-rot18": {
-    ...base,
-    family: "phi3",
-    hidden: 256,
-    intermediate: 512,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 64,
-    rotaryDim: 18,
-    rope: rope("default", 1e4),
-    qkvBias: false,
-    qkNorm: false,
-  },
+  "phi3-hd64-rot32": { ...phi3Small, rotaryDim: 32 },
+  "phi3-hd64-rot18": { ...phi3Small, rotaryDim: 18 },
   // The quantised formats and a mixture of experts (their kernels against the CPU path's dequantised sums).
   "qwen2-awq-g64": {
     ...base,

@@ -51,6 +51,13 @@ const SWAP_IDS: Edit = {
   replace: "  const ids = model.forwardSample(cache, rows);\n" +
     "  if (going.length > 1) [ids[0], ids[going[0].rows.length]] = [ids[going[0].rows.length], ids[0]];\n",
 };
+// every answer graded equal to every gold
+const ALWAYS_EQUAL: Edit = {
+  file: "tasks/equivalence.ts",
+  find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
+  replace:
+    "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
+};
 
 export const MUTANTS: Mutant[] = [
   // ---- the engine against the references
@@ -203,23 +210,13 @@ export const MUTANTS: Mutant[] = [
   {
     name: "equivalent-always-true (case tables)",
     claim: "grader exactness",
-    edits: [{
-      file: "tasks/equivalence.ts",
-      find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
-      replace:
-        "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
-    }],
+    edits: [ALWAYS_EQUAL],
     test: "tests/tasks/grader_test.ts",
   },
   {
     name: "equivalent-always-true (data sets)",
     claim: "grader exactness",
-    edits: [{
-      file: "tasks/equivalence.ts",
-      find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
-      replace:
-        "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
-    }],
+    edits: [ALWAYS_EQUAL],
     test: "tests/tasks/datasets_test.ts",
   },
   {
