@@ -27,6 +27,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { REPLAY_PATH } from "../engine/native.ts";
+import { taskCommands } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** A run that asks for help or gives a bad flag ends within this (a Deno command starts in ~2 s on 2 cores). */
@@ -88,11 +89,7 @@ function changes(before: Map<string, string>, after: Map<string, string>): strin
 function entryPoints(tree: string, files: string[]): { entries: Entry[]; skipped: string[] } {
   const deno = Deno.execPath();
   const entries: Entry[] = [], skipped: string[] = [];
-  const tasks = JSON.parse(readFileSync(join(tree, "deno.json"), "utf8")).tasks as Record<
-    string,
-    string | { command: string }
-  >;
-  const commands = Object.entries(tasks).map(([name, t]) => [name, typeof t === "string" ? t : t.command]);
+  const commands = Object.entries(taskCommands(join(tree, "deno.json")));
   for (const [name, command] of commands) {
     if (denoOwn(command)) {
       skipped.push(`deno task ${name} (${command}: Deno's own tool)`);

@@ -1,5 +1,5 @@
 /** Shared by the tests: fixture paths, reference tensors, and comparisons that report their worst error. */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KVCache } from "../engine/cache.ts";
@@ -96,6 +96,12 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
     passes.push({ rows });
   }
   return { passes };
+}
+
+/** deno.json's tasks (`file`: a deno.json, the repository's by default), each as its command line. */
+export function taskCommands(file = new URL("../deno.json", import.meta.url).pathname): Record<string, string> {
+  const tasks = JSON.parse(readFileSync(file, "utf8")).tasks as Record<string, string | { command: string }>;
+  return Object.fromEntries(Object.entries(tasks).map(([name, t]) => [name, typeof t === "string" ? t : t.command]));
 }
 
 /** Runs one of the project's command-line files (`harness/bench.ts`, …) with every permission: its exit code and output. */

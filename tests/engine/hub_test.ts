@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir, type RawTensor, runCli, safetensorsBytes } from "../helpers.ts";
+import { fixtureDir, type RawTensor, runCli, safetensorsBytes, taskCommands } from "../helpers.ts";
 
 Deno.test("a hub model id loads from the cache, offline", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-")), sha = "89abcdef0123456789abcdef0123456789abcdef";
@@ -245,8 +245,7 @@ Deno.test("hub: a connection that keeps dropping ends in one error naming the fi
 
 /** A deno task's command as deno.json writes it (its permissions, its script), run with `args` and `env`. */
 async function runTask(task: string, args: string[], env: Record<string, string>) {
-  const tasks = JSON.parse(readFileSync(new URL("../../deno.json", import.meta.url), "utf8")).tasks;
-  const command: string = typeof tasks[task] === "string" ? tasks[task] : tasks[task].command;
+  const command = taskCommands()[task];
   const words = command.split(/\s+/);
   assert.equal(words[0], "deno", `task ${task}: ${command}`);
   const out = await new Deno.Command(Deno.execPath(), {
