@@ -5,11 +5,13 @@
  * row's whole view, then the tokens the teacher writes next.
  *
  * The policy. A worker starting a step reads the problem's parts, the parts already stated ("A = 14."), and
- * the parts others are working on (the first "X:" of their unfinished steps); it takes the first free part,
- * skipping one for every other worker listed before it (by name) who has not chosen yet (they start at the
- * same pass and would choose the same); it works the chain one addition at a time; with nothing free it waits;
- * once every part is stated, it writes the answer. The finisher states each part's value where the view has
- * it, "?" where not.
+ * the parts others are working on (the part named first in their unfinished steps). While a worker listed
+ * before it (by name) shows an unfinished step that names no part yet, it writes a hold (" Look", at most
+ * four): they started at the same pass, and a pass later their choice is in its view. Then it takes a free
+ * part at random (its own seeded draw), so no name predicts a part: only the others' steps in the view keep
+ * two workers off the same one. It works the chain one addition at a time; with nothing free it waits; once
+ * every part is stated, it writes the answer. The finisher states each part's value where the view has it,
+ * "?" where not.
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
@@ -77,8 +79,22 @@ export function partText(p: Chain): string {
 
 const stated = (text: string) => new Map([...text.matchAll(/([A-H]) = (\d+)\./g)].map((m) => [m[1], m[2]]));
 
-/** What the teacher writes next for a row whose view reads `view`. */
-export function policy(view: string, ownName: string | undefined): string {
+/** The hold a worker writes while one named before it has not yet named its part; and the most in a row. */
+export const HOLD = " Look";
+const MAX_HOLDS = 4;
+
+/** What an unfinished step's text has decided: the part it names, "other" (a wait or an answer), or nothing yet. */
+function decision(step: string): string | undefined {
+  const body = step.replace(/^\s*(?:no\.)?/, "").replace(/^(?:\s*Look\b)*/, "").trim();
+  if (body === "") return undefined;
+  return /^([A-H])\b/.exec(body)?.[1] ?? "other";
+}
+
+/**
+ * What the teacher writes next for a row whose view reads `view`; `pick` draws in [0, 1) (the part taken among
+ * the free ones: the first when it always draws 0).
+ */
+export function policy(view: string, ownName: string | undefined, pick: () => number = () => 0): string {
   const parts = problemParts(view);
   if (parts.length === 0) return "<|end|>";
   const values = stated(view);
@@ -91,20 +107,24 @@ export function policy(view: string, ownName: string | undefined): string {
   const others = view.includes("### Unfinished steps of the others")
     ? view.slice(view.lastIndexOf("### Unfinished steps of the others"), view.lastIndexOf("<...>"))
     : "";
-  const unfinished = [...others.matchAll(/\*\*(\w+) \[\d+\]:\*\*([^*]*)/g)].map((m) => ({ who: m[1], text: m[2] }));
-  const claimed = new Set(unfinished.map((u) => /\b([A-H]):/.exec(u.text)?.[1]).filter((x) => x));
+  const unfinished = [...others.matchAll(/\*\*(\w+) \[\d+\]:\*\*([^*]*)/g)].map((m) => ({
+    who: m[1],
+    decided: decision(m[2]),
+  }));
+  const claimed = new Set(unfinished.map((u) => u.decided).filter((d) => d && d !== "other"));
   const order = (n: string) => DEFAULT_NAMES.indexOf(n);
-  const undecided =
-    unfinished.filter((u) =>
-      !/\b[A-H]:|Waiting|Answer/.test(u.text) && ownName !== undefined && order(u.who) < order(ownName)
-    ).length;
+  const holds = /(?: Look)*$/.exec(view)![0].length / HOLD.length;
+  const waitFor = ownName !== undefined &&
+    unfinished.some((u) => u.decided === undefined && order(u.who) < order(ownName));
+  if (waitFor && holds < MAX_HOLDS) return `${check}${HOLD}`;
   const free = parts.filter((p) => !values.has(p.name) && !claimed.has(p.name));
   if (free.length === 0 && parts.every((p) => values.has(p.name))) {
     return `${check} Answer: \\boxed{${answer((p) => values.get(p.name)!)}}.\n\n`;
   }
-  const pick = free[undecided];
-  if (!pick) return `${check} Waiting for ${[...claimed][0] ?? parts.find((p) => !values.has(p.name))!.name}.\n\n`;
-  return `${check}${partText(pick)}\n\n`;
+  if (free.length === 0) {
+    return `${check} Waiting for ${[...claimed][0] ?? parts.find((p) => !values.has(p.name))!.name}.\n\n`;
+  }
+  return `${check}${partText(free[Math.floor(pick() * free.length)])}\n\n`;
 }
 
 /**
@@ -161,7 +181,7 @@ export class Teacher implements StepModel {
       let q = queues.get(writer);
       if (!q || q.ids.length === 0) {
         const ids = r.view.flatMap((b) => this.#blocks.get(b) ?? []);
-        const view = this.tok.decode(ids), planned = policy(view, own);
+        const view = this.tok.decode(ids), planned = policy(view, own, this.pick);
         const slipped = this.slips > 0 && this.pick() < this.slips ? slip(view, planned, this.pick) : undefined;
         q = {
           ids: this.tok.encode(slipped ?? planned),
