@@ -123,8 +123,6 @@ export const MUTANTS: Mutant[] = [
       replace: "t.collab ? [t.headers.others, t.headers.own, w.own] : [w.own];",
     }],
     test: "tests/harness/demo_effect_test.ts",
-    knownMiss: "the demo model splits the first parts by worker name, so hiding the others' steps costs nothing at " +
-      "32 passes; a demo model whose split needs the cache is issue 31's first item",
   },
   // ---- resume after kills, on runs that write text
   {
