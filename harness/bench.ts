@@ -22,7 +22,7 @@ import type { Problem } from "../tasks/problem.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
 import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.ts";
 import { runKey } from "./run_key.ts";
-import { newSolver, parseMethod, type RunContext } from "./methods.ts";
+import { checkMethod, newSolver, parseMethod, type RunContext } from "./methods.ts";
 import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";
 import { type BenchRecord, checkRunFolder, recordKey, RunDir, type TraceLine } from "./rundir.ts";
 import { type CostOf, eventLoopPause, KVShortage, type PassInfo, step, type StepModel } from "./schedule.ts";
@@ -107,14 +107,7 @@ export async function bench(args: string[]): Promise<void> {
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const protocol = loadProtocol(spec.protocol);
   const sot = loadSot(spec.sotPrompts);
-  for (const m of spec.methods.map(parseMethod)) {
-    check(
-      !m.sot || m.sot.threadsPerPass < sot.maxPoints,
-      `method ${m.id}: an outline has at most ${sot.maxPoints} points (maxPoints of ${
-        spec.sotPrompts ?? "harness/prompts/sot.json"
-      }), so every point already runs at once: write it as sot`,
-    );
-  }
+  for (const m of spec.methods.map(parseMethod)) checkMethod(m, spec); // each family's check of the settings
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.

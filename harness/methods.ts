@@ -1,17 +1,19 @@
 /**
- * Methods by name (the grammar: methodGrammar; docs/methods.md, "Methods"), and the run a method makes for a problem.
- * A method is data: which layout, which texts, which stops; run.ts and sot.ts carry them out.
+ * The method registry (docs/methods.md, "Methods"): every family of methods, one file each under
+ * harness/methods/, listed in FAMILIES; and what the families share: a method's common shape, the readers of
+ * an id's parts, and the run of workers over a layout (runSpec) that Hogwild! and the baselines are.
+ * A method is data (its `Method`); its family's solver carries it out.
  */
 import type { GenerationConfig } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 import type { SamplingOptions } from "../engine/sampler.ts";
 import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
+import type { BenchSpec } from "./bench_spec.ts";
 import {
   DEFAULT_NAMES,
   fillTemplate,
   loadProtocol,
-  loadSot,
   loadTemplate,
   promptIds,
   type Protocol,
@@ -22,28 +24,32 @@ import {
 import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
 import type { Solver } from "./solver.ts";
-import { SotRun, type SotSpec } from "./sot.ts";
+import { hogwild } from "./methods/hogwild.ts";
+import { sequential } from "./methods/sequential.ts";
+import { sc } from "./methods/sc.ts";
+import { sot } from "./methods/sot.ts";
+
+export { hogwildLayouts } from "./methods/hogwild.ts";
 
 /**
- * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page (a new one needs no entry here);
- * combined, the default, first.
+ * Every family, in the order --help lists them. A function, read when first called: a family's file imports
+ * this module and is evaluated before it, so families use this module's functions only inside their hooks.
  */
-export const hogwildLayouts = (): string[] =>
-  Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].sharedAnswer)
-    .sort((a, b) => Number(b === "combined") - Number(a === "combined"));
+const FAMILIES = (): Family[] =>
+  families ??= [
+    family(hogwild),
+    family(sequential),
+    family(sc),
+    family(sot),
+  ];
+let families: Family[] | undefined;
 
-/** Every method name and option, as --help and errors print it. */
-export const methodGrammar = (): string[] => [
-  `hogwild:N[:${hogwildLayouts().slice(1).join("|")}][:fork][:no-collab][:reencode-steps]`,
-  "sequential",
-  "sequential-no-early-stop",
-  "sc:N[:fork]",
-  "sot[:N]",
-];
-
+/** What every method is: its one name, its workers, its family, and the settings of a run of workers over a layout. */
 export interface Method {
   id: string;
   workers: number;
+  /** its family's name (Family.name) */
+  family: string;
   /** a name in LAYOUTS */
   layout: string;
   /** finished steps are written again after the history (the paper's "re-encode" ablation) */
@@ -56,17 +62,86 @@ export interface Method {
   forbidTokens: boolean;
   earlyStop: boolean;
   finisher: FinisherMode;
-  /** Skeleton-of-Thought: its points' rows per pass (0: all) */
-  sot?: { threadsPerPass: number };
 }
 
-const HOGWILD_FLAGS = ["fork", "no-collab", "reencode-steps"];
+/**
+ * A family of methods: one file under harness/methods/ and one line in FAMILIES. `M` is its own method type:
+ * the common fields and the family's own settings; its hooks get the method as its parser made it.
+ */
+export interface Family<M extends Method = Method> {
+  /** the `family` of its methods */
+  name: string;
+  /** the first parts of the ids it reads (`hogwild` of `hogwild:2`) */
+  prefixes: readonly string[];
+  /** its spellings, as --help and error messages print them */
+  grammar: () => string[];
+  /** a method from any spelling of its id; parseMethod then refuses every spelling but the method's one name */
+  parse: (id: MethodId) => M;
+  /** the run of one problem */
+  solver: (cache: KVCache, method: M, problem: string, seed: number, ctx: RunContext) => Solver;
+  /** refuses the method under the experiment's settings (bench, before any work) */
+  checkSpec?: (method: M, spec: BenchSpec) => void;
+  /** the viewer replays its workers' views pass by pass, over `method.layout` (harness/viewer/views.ts) */
+  replaysViews: boolean;
+}
+
+/** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
+function family<M extends Method>(f: Family<M>): Family {
+  const own = (m: Method): M => ({ ...f.parse(new MethodId(m.id)), ...m });
+  const checkSpec = f.checkSpec;
+  return {
+    ...f,
+    solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
+    checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
+  };
+}
+
+/** A method's id in its parts, `name:count:options…`, with the readers the families' parsers share. */
+export class MethodId {
+  readonly name: string;
+  /** the part after the first ":" (a count), if any */
+  readonly n?: string;
+  readonly opts: readonly string[];
+
+  constructor(readonly id: string) {
+    const [name, n, ...opts] = id.split(":");
+    this.name = name, this.n = n, this.opts = opts;
+  }
+
+  /** the count after the name: 1..12 (a name each), in plain digits */
+  count(): number {
+    const k = /^[1-9][0-9]?$/.test(this.n ?? "") ? Number(this.n) : NaN;
+    check(
+      k >= 1 && k <= DEFAULT_NAMES.length,
+      `method ${this.id}: ${this.name} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${this.name}:2)`,
+    );
+    return k;
+  }
+
+  /** the options given, each known and at most once, in `known`'s order */
+  options(known: readonly string[]): string[] {
+    const opts = this.opts, id = this.id;
+    for (const o of opts) check(opts.indexOf(o) === opts.lastIndexOf(o), `method ${id}: option "${o}" given twice`);
+    for (const o of opts) check(known.includes(o), `method ${id}: unknown option "${o}"; options: ${known.join(", ")}`);
+    return known.filter((o) => opts.includes(o)); // the grammar's order
+  }
+}
+
+/** Every method name and option, as --help and errors print it. */
+export const methodGrammar = (): string[] => FAMILIES().flatMap((f) => f.grammar());
 
 /** The baselines' shape: independent writers under the plain prompt, free to stop. */
-function baseline(id: string, workers: number, earlyStop: boolean, finisher: FinisherMode): Method {
+export function baseline(
+  family: string,
+  id: string,
+  workers: number,
+  earlyStop: boolean,
+  finisher: FinisherMode,
+): Method {
   return {
     id,
     workers,
+    family,
     layout: "independent",
     reencodeSteps: false,
     collab: false,
@@ -83,78 +158,33 @@ function baseline(id: string, workers: number, earlyStop: boolean, finisher: Fin
  * the one to use, so that a method cannot run twice under two names.
  */
 export function parseMethod(id: string): Method {
-  const m = parseAnySpelling(id);
+  const p = new MethodId(id);
+  const f = FAMILIES().find((f) => f.prefixes.includes(p.name));
+  check(f, `unknown method "${id}"; methods: ${methodGrammar().join(", ")}`);
+  const m = f.parse(p);
   check(m.id === id, `method ${id}: write it as ${m.id} (each method has one name)`);
   return m;
 }
 
-function parseAnySpelling(id: string): Method {
-  const [name, n, ...opts] = id.split(":");
-  const count = (what: string) => {
-    const k = /^[1-9][0-9]?$/.test(n ?? "") ? Number(n) : NaN;
-    check(
-      k >= 1 && k <= DEFAULT_NAMES.length,
-      `method ${id}: ${what} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${name}:2)`,
-    );
-    return k;
-  };
-  const once = (known: readonly string[]) => {
-    for (const o of opts) check(opts.indexOf(o) === opts.lastIndexOf(o), `method ${id}: option "${o}" given twice`);
-    for (const o of opts) check(known.includes(o), `method ${id}: unknown option "${o}"; options: ${known.join(", ")}`);
-    return known.filter((o) => opts.includes(o)); // the grammar's order
-  };
-  if (name === "sequential" || name === "sequential-no-early-stop") {
-    check(n === undefined, `method ${id}: sequential takes no options`);
-    const early = name === "sequential";
-    return baseline(name, 1, early, early ? "reencode" : "none");
-  }
-  if (name === "sc") {
-    const k = count("sc"), fork = once(["fork"]).length > 0;
-    // One sample voted on by itself is sequential's run.
-    return baseline(
-      k === 1 && !fork ? "sequential" : `sc:${k}${fork ? ":fork" : ""}`,
-      k,
-      true,
-      fork ? "fork" : "reencode",
-    );
-  }
-  if (name === "sot") {
-    check(opts.length === 0, `method ${id}: sot takes only a thread count (sot or sot:N)`);
-    const threads = n === undefined ? 0 : count("sot");
-    return {
-      ...baseline(threads ? `sot:${threads}` : "sot", Math.max(threads, 1), true, "reencode"),
-      sot: { threadsPerPass: threads },
-    };
-  }
-  if (name === "hogwild") {
-    const shared = hogwildLayouts();
-    const workers = count("hogwild"), given = once([...shared, ...HOGWILD_FLAGS]);
-    const layouts = given.filter((o) => shared.includes(o));
-    check(layouts.length <= 1, `method ${id}: one layout at most (${layouts.join(", ")} given)`);
-    const layout = layouts[0] ?? "combined";
-    const flags = given.filter((o) => HOGWILD_FLAGS.includes(o));
-    // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
-    const m: Method = {
-      // One worker has no others to lay out: every layout is the same run, named hogwild:1.
-      id: ["hogwild", String(workers), ...(layout === "combined" || workers === 1 ? [] : [layout]), ...flags].join(":"),
-      workers,
-      layout,
-      reencodeSteps: flags.includes("reencode-steps"),
-      collab: !flags.includes("no-collab"),
-      stopAtEos: false,
-      forbidTokens: true,
-      earlyStop: true,
-      finisher: flags.includes("fork") ? "fork" : "reencode",
-    };
-    check(
-      !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].chain),
-      `method ${id}: reencode-steps needs a history (${
-        shared.filter((l) => LAYOUTS[l].chain).join(" or ")
-      }) and the collaboration text`,
-    );
-    return m;
-  }
-  check(false, `unknown method "${id}"; methods: ${methodGrammar().join(", ")}`);
+function familyOf(method: Method): Family {
+  const f = FAMILIES().find((f) => f.name === method.family);
+  check(f, `method ${method.id}: unknown family "${method.family}"`);
+  return f;
+}
+
+/** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
+export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
+  return familyOf(method).solver(cache, method, problem, seed, ctx);
+}
+
+/** Refuses `method` under the experiment's settings (its family's check), before any work. */
+export function checkMethod(method: Method, spec: BenchSpec): void {
+  familyOf(method).checkSpec?.(method, spec);
+}
+
+/** Whether the viewer replays the workers' views of `method`'s runs (workers over its layout). */
+export function replaysViews(method: Method): boolean {
+  return familyOf(method).replaysViews;
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */
@@ -187,7 +217,7 @@ export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
 }
 
 /** The writers' sampling: the context's, else the model's generation_config (greedy when it does not sample). */
-function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
+export function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
   const g = ctx.generation;
   return ctx.sampling ??
     (g.doSample
@@ -195,42 +225,9 @@ function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
       : { temperature: 0, topK: 0, topP: 1, minP: 0 });
 }
 
-/** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
-export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
-  return method.sot
-    ? new SotRun(cache, sotSpec(method, problem, seed, ctx))
-    : new Run(cache, runSpec(method, problem, seed, ctx));
-}
-
-/** Skeleton-of-Thought's run of a problem. */
-export function sotSpec(method: Method, problem: string, seed: number, ctx: RunContext): SotSpec {
-  const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
-  const protocol = ctx.protocol ?? loadProtocol();
-  const outlineStartIds = tok.encode(t.outlineStart);
-  const sampling = runSampling(ctx);
-  return {
-    outlinePrompt: [...promptIds(tok, fillTemplate(t.outline, { problem })), ...outlineStartIds],
-    outlineStart: t.outlineStart,
-    outlineStartIds,
-    pointPrompt: (outline, k, point) =>
-      promptIds(tok, fillTemplate(t.point, { problem, outline, k: String(k), point })),
-    mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
-    resume: tok.encode(t.resume),
-    pointHeader: (k, point) => tok.encode(fillTemplate(t.pointHeader, { k: String(k), point })),
-    join: tok.encode(t.join),
-    threadsPerPass: method.sot!.threadsPerPass,
-    outlineTokens: t.outlineTokens,
-    pointTokens: t.pointTokens,
-    maxPoints: t.maxPoints,
-    sampling: { ...sampling, suppress: [] },
-    seed,
-    stopIds: g.eosTokenIds,
-    budgets: ctx.budgets,
-    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
-    marker: tok.encode(protocol.marker),
-    finisherSuffix: tok.encode(protocol.finisherSuffix),
-    decoder: () => tok.decoder(),
-  };
+/** The solver of a family of workers over a layout (Hogwild! and the baselines): a Run of runSpec. */
+export function runSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
+  return new Run(cache, runSpec(method, problem, seed, ctx));
 }
 
 /** The run of `method` on a problem's text, with seed `seed`. */

@@ -60,7 +60,7 @@ export interface TraceLine {
   seed: number;
   /** the problem's text (traces written before this field lack it) */
   problem?: string;
-  /** who wrote each text: the workers' names (or Skeleton-of-Thought's outline, points, continuation) */
+  /** who wrote each text: the workers' names (or another family's writers: an outline, its points, …) */
   names?: string[];
   /** each writer's text */
   workers: string[];

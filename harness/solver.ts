@@ -2,7 +2,8 @@
  * What every method's run of one problem shares (docs/methods.md, "The life of a run"): it plans rows for the next
  * pass, takes the sampled ids back, counts its passes and wall time, reads an answer at each checkpoint of
  * the budget grid (the early stop's, one already written, or the finisher's) and records it. Methods say
- * only how their writers fill a pass (run.ts for Hogwild! and the baselines, sot.ts).
+ * only how their writers fill a pass (run.ts for workers over a layout; other families in their file in
+ * harness/methods/).
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";

@@ -4,7 +4,7 @@
  */
 import type { Block } from "../../engine/cache.ts";
 import { LAYOUTS, type Team } from "../layouts.ts";
-import { parseMethod } from "../methods.ts";
+import { parseMethod, replaysViews } from "../methods.ts";
 import type { TraceLine } from "../rundir.ts";
 import type { Worker } from "../worker.ts";
 
@@ -19,10 +19,10 @@ export interface ViewBlock {
   writing?: boolean;
 }
 
-/** Each worker's view at `pass` (1-based), or undefined for methods without worker views (Skeleton-of-Thought). */
+/** Each worker's view at `pass` (1-based), or undefined for a method whose family has no workers over a layout. */
 export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefined {
   const method = parseMethod(trace.method);
-  if (method.sot) return undefined;
+  if (!replaysViews(method)) return undefined;
   const layout = LAYOUTS[method.layout];
   const names = trace.names ?? trace.workers.map((_, i) => `worker ${i + 1}`);
   const block = (b: ViewBlock) => b as unknown as Block;

@@ -1,17 +1,24 @@
-/** harness/methods.ts: the method grammar as a table, and what each method's run is given to stop on. */
+/**
+ * harness/methods.ts: the method grammar as a table, what each method's run is given to stop on, and the
+ * registry's promise that a method family is one file (its names appear nowhere else in harness/).
+ */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { LAYOUTS } from "../../harness/layouts.ts";
-import { type Method, methodGrammar, parseMethod, runSpec } from "../../harness/methods.ts";
+import { type Method, methodGrammar, parseMethod, replaysViews, runSpec } from "../../harness/methods.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
 const generation = { eosTokenIds: [EOS], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
 
 Deno.test("parseMethod: every name and option, as fields", () => {
-  const cases: [string, Partial<Method>][] = [
+  const cases: [string, Partial<Method> & Record<string, unknown>][] = [
     ["hogwild:2", {
       workers: 2,
+      family: "hogwild",
       layout: "combined",
       collab: true,
       stopAtEos: false,
@@ -25,6 +32,7 @@ Deno.test("parseMethod: every name and option, as fields", () => {
     ["hogwild:2:no-collab", { collab: false, stopAtEos: false, forbidTokens: true, layout: "combined" }],
     ["sequential", {
       workers: 1,
+      family: "sequential",
       layout: "independent",
       collab: false,
       stopAtEos: true,
@@ -32,17 +40,20 @@ Deno.test("parseMethod: every name and option, as fields", () => {
       earlyStop: true,
       finisher: "reencode",
     }],
-    ["sequential-no-early-stop", { workers: 1, earlyStop: false, finisher: "none" }],
-    ["sc:4", { workers: 4, layout: "independent", finisher: "reencode", earlyStop: true }],
+    ["sequential-no-early-stop", { workers: 1, family: "sequential", earlyStop: false, finisher: "none" }],
+    ["sc:4", { workers: 4, family: "sc", layout: "independent", finisher: "reencode", earlyStop: true }],
     ["sc:2:fork", { workers: 2, finisher: "fork" }],
-    ["sot", { sot: { threadsPerPass: 0 }, workers: 1, stopAtEos: true }],
-    ["sot:2", { sot: { threadsPerPass: 2 }, workers: 2 }],
+    ["sot", { family: "sot", threadsPerPass: 0, workers: 1, stopAtEos: true }],
+    ["sot:2", { threadsPerPass: 2, workers: 2 }],
   ];
   for (const [id, want] of cases) {
-    const m = parseMethod(id);
+    const m: Record<string, unknown> = { ...parseMethod(id) };
     assert.equal(m.id, id);
-    for (const [k, v] of Object.entries(want)) assert.deepEqual(m[k as keyof Method], v, `${id}.${k}`);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(m[k], v, `${id}.${k}`);
   }
+  // The viewer replays the views of workers over a layout only.
+  for (const id of ["hogwild:2", "sequential", "sc:2"]) assert.ok(replaysViews(parseMethod(id)), id);
+  assert.ok(!replaysViews(parseMethod("sot:2")));
 });
 
 Deno.test("parseMethod refuses bad names and options, naming them", () => {
@@ -176,4 +187,92 @@ Deno.test("a new shared-page layout is one entry in LAYOUTS: methods, the gramma
     delete LAYOUTS.mirror;
   }
   assert.throws(() => parseMethod("hogwild:2:mirror"), /mirror/);
+});
+
+Deno.test("methodGrammar: every family's spellings, in the registry's order (--help prints them)", () => {
+  assert.deepEqual(methodGrammar(), [
+    "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+    "sequential",
+    "sequential-no-early-stop",
+    "sc:N[:fork]",
+    "sot[:N]",
+  ]);
+});
+
+/**
+ * A method family is one file: its names appear in no other file of harness/ but on the lines listed here,
+ * the registry's list and what a user sees or passes (the default --methods, the --sot-prompts plumbing:
+ * the flag, the run key, the texts' loader and the context that carries them).
+ */
+const FAMILY_FILES: { file: string; names: RegExp; elsewhere: Record<string, string[]> }[] = [
+  {
+    file: "methods/sot.ts",
+    names: /sot|skeleton/i,
+    elsewhere: {
+      "methods.ts": [
+        "type SotTexts,",
+        'import { sot } from "./methods/sot.ts";',
+        "family(sot),",
+        "/** Skeleton-of-Thought's texts (default: harness/prompts/sot.json) */",
+        "sot?: SotTexts;",
+      ],
+      "bench.ts": [
+        'import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";',
+        "const sot = loadSot(spec.sotPrompts);",
+        "sot,",
+      ],
+      "bench_spec.ts": [
+        "sotPrompts?: string;",
+        "--collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts",
+        '"sot-prompts": { type: "string" },',
+        'sotPrompts: f["sot-prompts"],',
+      ],
+      "run_key.ts": [
+        'import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";',
+        "prompts: { collab: string; plain: string; protocol: Protocol; sot: SotTexts };",
+        '"sotPrompts",',
+        '"prompt sot": sha256(JSON.stringify(i.prompts.sot)),',
+      ],
+      "prompts.ts": [
+        "/** Skeleton-of-Thought's texts and limits (harness/prompts/sot.json, or the user's file). */",
+        "export interface SotTexts {",
+        "export function loadSot(file?: string): SotTexts {",
+        'const where = file ?? here("sot.json").pathname;',
+        "return p as unknown as SotTexts;",
+      ],
+    },
+  },
+  {
+    file: "methods/sc.ts",
+    names: /\bsc\b/,
+    elsewhere: {
+      "methods.ts": ['import { sc } from "./methods/sc.ts";', "family(sc),"],
+      "bench_spec.ts": [
+        "[hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]",
+        'const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>',
+      ],
+    },
+  },
+];
+
+Deno.test("a method family is one file: its names appear nowhere else in harness/ but on the allowed lines", () => {
+  const root = fileURLToPath(new URL("../../harness/", import.meta.url));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|js)$/.test(e.name) ? [join(dir, e.name)] : []
+    );
+  const all = files(root).map((f) => relative(root, f));
+  for (const { file, names, elsewhere } of FAMILY_FILES) {
+    assert.ok(all.includes(file), file);
+    assert.match(readFileSync(join(root, file), "utf8"), names, `${file} names its own family`);
+    const stray: string[] = [];
+    for (const f of all.filter((f) => f !== file)) {
+      readFileSync(join(root, f), "utf8").split("\n").forEach((line, i) => {
+        if (names.test(line) && !(elsewhere[f] ?? []).includes(line.trim())) {
+          stray.push(`harness/${f}:${i + 1}: ${line.trim()}`);
+        }
+      });
+    }
+    assert.deepEqual(stray, [], `the family of harness/${file} is named outside its file:\n${stray.join("\n")}`);
+  }
 });

@@ -245,7 +245,7 @@ async function renderViews() {
   const views = await api(`/api/runs/${state.run}/views?key=${encodeURIComponent(current.key)}&pass=${pass}`);
   const box = $("views");
   if (!views) {
-    box.replaceChildren(el("p", "This method has no worker views to show (Skeleton-of-Thought)."));
+    box.replaceChildren(el("p", "This method has no worker views to show (no workers over a layout)."));
     return;
   }
   const names = current.data.trace?.names ?? views.map((_, i) => `worker ${i + 1}`);

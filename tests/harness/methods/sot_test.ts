@@ -1,20 +1,20 @@
 /**
- * Skeleton-of-Thought (harness/sot.ts): the plan's points; a scripted run through its three stages (the rows
+ * Skeleton-of-Thought (harness/methods/sot.ts): the plan's points; a scripted run through its three stages (the rows
  * of every pass, the shared beginning of the points' prompts, the turns, the re-encoded work, the finisher
  * before the continuation, the early stop); and, on a real engine, that the continuation reads exactly what
  * a plain pass over the plain prompt and the re-encoded work would.
  */
 import assert from "node:assert/strict";
-import { type Block, KVCache } from "../../engine/cache.ts";
-import { Engine } from "../../engine/model.ts";
-import type { Row } from "../../engine/plan.ts";
-import { sampleLogits } from "../../engine/sampler.ts";
-import { TextTokenizer } from "../../engine/tokenizer.ts";
-import { newSolver, parseMethod, sotSpec } from "../../harness/methods.ts";
-import { loadSot } from "../../harness/prompts.ts";
-import { runAll } from "../../harness/schedule.ts";
-import { parsePoints, SotRun } from "../../harness/sot.ts";
-import { maxAbsDiff, ScriptedModel } from "../helpers.ts";
+import { type Block, KVCache } from "../../../engine/cache.ts";
+import { Engine } from "../../../engine/model.ts";
+import type { Row } from "../../../engine/plan.ts";
+import { sampleLogits } from "../../../engine/sampler.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { MethodId, newSolver, parseMethod } from "../../../harness/methods.ts";
+import { loadSot } from "../../../harness/prompts.ts";
+import { runAll } from "../../../harness/schedule.ts";
+import { parsePoints, sot as sotFamily, SotRun, sotSpec } from "../../../harness/methods/sot.ts";
+import { maxAbsDiff, ScriptedModel } from "../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -38,7 +38,7 @@ Deno.test("the plan's points are its numbered lines, in order, at most the limit
 /** One scripted Skeleton-of-Thought run (sot:1), shared by the tests below. */
 async function scriptedSot() {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
-  const method = parseMethod("sot:1");
+  const method = sotFamily.parse(new MethodId("sot:1"));
   const spec = sotSpec(method, PROBLEM, 0, { tokenizer: tok, generation, budgets: [3, 80, 200], finisherTokens: 4 });
   const texts = loadSot();
   const model = new ScriptedModel(tok, {
@@ -187,7 +187,7 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
       finisherTokens: 3,
       sot,
     };
-    const spec = sotSpec(parseMethod(id), PROBLEM, 1, ctx);
+    const spec = sotSpec(sotFamily.parse(new MethodId(id)), PROBLEM, 1, ctx);
     const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as SotRun;
     const checked: string[] = [];
     let worst = 0;

@@ -3,13 +3,81 @@
  * Hogwild! runs (docs/methods.md, "Skeleton-of-Thought"): an outline, then one thread per point (their prompts' common
  * beginning one shared block; all at once, or N rows a pass in turns), then the main writer goes on after the
  * plan and the points' work re-encoded. Every pass in which it samples counts toward the budget.
+ * The family (sot[:N]): its methods, the spec of a run from the texts (harness/prompts/sot.json or
+ * --sot-prompts), the check against those texts, and the run itself (SotRun); the viewer replays no views of it.
  */
-import type { Block, KVCache } from "../engine/cache.ts";
-import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
-import { lastBoxed } from "../tasks/answer.ts";
-import type { FinisherSettings } from "./finisher.ts";
-import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "./solver.ts";
-import { StepDetector } from "./steps.ts";
+import type { Block, KVCache } from "../../engine/cache.ts";
+import { check } from "../../engine/errors.ts";
+import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import { lastBoxed } from "../../tasks/answer.ts";
+import type { FinisherSettings } from "../finisher.ts";
+import { baseline, type Family, type Method, type RunContext, runSampling } from "../methods.ts";
+import { fillTemplate, loadProtocol, loadSot, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { StepDetector } from "../steps.ts";
+
+/** A Skeleton-of-Thought method: the common fields (a baseline's) and its points' rows per pass. */
+export interface SotMethod extends Method {
+  /** its points' rows per pass (0: all) */
+  threadsPerPass: number;
+}
+
+export const sot: Family<SotMethod> = {
+  name: "sot",
+  prefixes: ["sot"],
+  grammar: () => ["sot[:N]"],
+  parse(p) {
+    check(p.opts.length === 0, `method ${p.id}: sot takes only a thread count (sot or sot:N)`);
+    const threads = p.n === undefined ? 0 : p.count();
+    return {
+      ...baseline("sot", threads ? `sot:${threads}` : "sot", Math.max(threads, 1), true, "reencode"),
+      threadsPerPass: threads,
+    };
+  },
+  solver: (cache, method, problem, seed, ctx) => new SotRun(cache, sotSpec(method, problem, seed, ctx)),
+  checkSpec(m, spec) {
+    const texts = loadSot(spec.sotPrompts);
+    check(
+      m.threadsPerPass < texts.maxPoints,
+      `method ${m.id}: an outline has at most ${texts.maxPoints} points (maxPoints of ${
+        spec.sotPrompts ?? "harness/prompts/sot.json"
+      }), so every point already runs at once: write it as sot`,
+    );
+  },
+  // Its writers are an outline, points and a continuation, not workers over a layout.
+  replaysViews: false,
+};
+
+/** Skeleton-of-Thought's run of a problem. */
+export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: RunContext): SotSpec {
+  const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
+  const protocol = ctx.protocol ?? loadProtocol();
+  const outlineStartIds = tok.encode(t.outlineStart);
+  const sampling = runSampling(ctx);
+  return {
+    outlinePrompt: [...promptIds(tok, fillTemplate(t.outline, { problem })), ...outlineStartIds],
+    outlineStart: t.outlineStart,
+    outlineStartIds,
+    pointPrompt: (outline, k, point) =>
+      promptIds(tok, fillTemplate(t.point, { problem, outline, k: String(k), point })),
+    mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
+    resume: tok.encode(t.resume),
+    pointHeader: (k, point) => tok.encode(fillTemplate(t.pointHeader, { k: String(k), point })),
+    join: tok.encode(t.join),
+    threadsPerPass: method.threadsPerPass,
+    outlineTokens: t.outlineTokens,
+    pointTokens: t.pointTokens,
+    maxPoints: t.maxPoints,
+    sampling: { ...sampling, suppress: [] },
+    seed,
+    stopIds: g.eosTokenIds,
+    budgets: ctx.budgets,
+    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
+    marker: tok.encode(protocol.marker),
+    finisherSuffix: tok.encode(protocol.finisherSuffix),
+    decoder: () => tok.decoder(),
+  };
+}
 
 export interface SotSpec {
   /** the outline request, the assistant's turn opened, then the outline's opening */
