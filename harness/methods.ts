@@ -33,7 +33,8 @@ export { hogwildLayouts } from "./methods/hogwild.ts";
 
 /**
  * Every family, in the order --help lists them. A function, read when first called: a family's file imports
- * this module and is evaluated before it, so families use this module's functions only inside their hooks.
+ * this module and is evaluated before it, so at its top level a family may name this module's function
+ * declarations (hoisted, as `solver: runSolver`) but call nothing of it; its hooks may use all of it.
  */
 const FAMILIES = (): Family[] =>
   families ??= [

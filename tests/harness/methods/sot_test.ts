@@ -10,7 +10,8 @@ import { Engine } from "../../../engine/model.ts";
 import type { Row } from "../../../engine/plan.ts";
 import { sampleLogits } from "../../../engine/sampler.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { MethodId, newSolver, parseMethod } from "../../../harness/methods.ts";
+import { checkMethod, MethodId, newSolver, parseMethod } from "../../../harness/methods.ts";
+import { parseBenchSpec } from "../../../harness/bench_spec.ts";
 import { loadSot } from "../../../harness/prompts.ts";
 import { runAll } from "../../../harness/schedule.ts";
 import { parsePoints, sot as sotFamily, SotRun, sotSpec } from "../../../harness/methods/sot.ts";
@@ -253,4 +254,23 @@ Deno.test("a Skeleton-of-Thought prompt file with a missing or bad field is refu
     Deno.writeTextFileSync(file, JSON.stringify(content));
     assert.throws(() => loadSot(file), message);
   }
+});
+
+Deno.test("the family's check of the settings: a thread count at the outline's maxPoints or past it is sot, refused before any work", () => {
+  const spec = (...args: string[]) => parseBenchSpec(["--methods", "sot", ...args])!;
+  checkMethod(parseMethod("sot:9"), spec());
+  checkMethod(parseMethod("sot"), spec());
+  assert.throws(
+    () => checkMethod(parseMethod("sot:10"), spec()),
+    /^InputError: method sot:10: an outline has at most 10 points \(maxPoints of harness\/prompts\/sot\.json\), so every point already runs at once: write it as sot$/,
+  );
+  const file = `${Deno.makeTempDirSync()}/sot.json`;
+  Deno.writeTextFileSync(file, JSON.stringify({ ...loadSot(), maxPoints: 3 }));
+  checkMethod(parseMethod("sot:2"), spec("--sot-prompts", file));
+  assert.throws(
+    () => checkMethod(parseMethod("sot:3"), spec("--sot-prompts", file)),
+    /at most 3 points \(maxPoints of .*sot\.json\)/,
+  );
+  // The other families have no such check.
+  for (const id of ["hogwild:12", "sc:12", "sequential"]) checkMethod(parseMethod(id), spec("--sot-prompts", file));
 });
