@@ -8,7 +8,10 @@
  *
  * Lenient, in order: the strict answer; a last box left open (a budget cut it, or a brace was escaped by
  * mistake: `\boxed{185\}`), read to the end of its line; a phrase such as "the answer is …" or "Final
- * Answer: …" (from a sentence, what follows its last "is"); a bare short answer.
+ * Answer: …" (from a sentence, what follows its last "is"), "Answer \( 9 \)" (the math right after the word),
+ * "Therefore $x \ge 5$ is the solution."; where no box and no "final answer" was written, the last display or
+ * inline math (as math-verify reads a solution without an anchor: `$$y = 2x = 6$$` at the end is 6); a bare
+ * short answer. Math delimiters are read alike: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
  */
 
 const BOX = /\\(?:boxed|fbox)\s*\{/g;
@@ -60,10 +63,34 @@ function joinedBoxes(text: string, closed: Box[]): string | undefined {
   return parts.join(", ");
 }
 
+/**
+ * The text with every math span written `$…$` on one line: `$$…$$`, `\[…\]` and `\(…\)` alike, so that one
+ * set of phrases reads them all. A `$` before a digit opens a span and never closes one ($5 and $10 are
+ * prices, not math), and an escaped `\$` is neither.
+ */
+function inlineMath(text: string): string {
+  return text.replace(
+    /(?<!\\)\$\$([^]+?)(?<!\\)\$\$|(?<!\\)\\\[([^]+?)(?<!\\)\\\]|(?<!\\)\\\(([^\n]+?)(?<!\\)\\\)/g,
+    (_, a, b, c) => `$${(a ?? b ?? c).replace(/\s*\n\s*/g, " ").replace(/\$/g, "\\$")}$`,
+  );
+}
+
+/** A math span in inlineMath's text: what stands between two unescaped `$`, on one line. */
+const MATH = String.raw`(?<![\\$])\$((?:\\\$|[^\n$])+?)(?<!\\)\$(?!\d)`;
+
+// Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
 const PHRASES = [
   /final answer(?: is)?[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
   /answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
+  // "Answer \( 9 \)", "**Answer:** $$9$$": the math right after the word
+  new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gi"),
   /answer:\s*(?:\*\*)?\s*([^\n]+?)\s*(?:\*\*)?\s*(?:\.\s*$|\n|$)/gi,
+  // "Therefore $x \geq 5$ is the solution.", "so 42 is the answer": at the end of the sentence only
+  new RegExp(
+    String.raw`(?:${MATH}|(?<![\w.,])(-?\d[\d,]*(?:\.\d+)?))\s+is\s+(?:the|our)\s+(?:final\s+)?(?:answer|solution)` +
+      String.raw`(?:\s+(?:to|of)\s+(?:the|this)\s+(?:problem|question|equation|inequality|system))?\s*(?:[.!]|$)`,
+    "gim",
+  ),
 ];
 
 /** From "The largest $n$ is 34", the 34; a plain answer stays as it is. */
@@ -92,9 +119,18 @@ export function lenientAnswer(text: string): string | undefined {
     if (rest) return rest;
   }
   if (boxed !== undefined) return boxed;
+  const math = inlineMath(text);
   for (const re of PHRASES) {
-    const all = [...text.matchAll(re)];
-    if (all.length) return fromSentence(all[all.length - 1][1].trim());
+    const all = [...math.matchAll(re)];
+    if (all.length) {
+      const m = all[all.length - 1];
+      return fromSentence((m[1] ?? m[2]).trim());
+    }
+  }
+  // no anchor at all: the last math written (never where a box or a "final answer" was begun)
+  if (open === undefined && !/final answer/i.test(text)) {
+    const spans = [...math.matchAll(new RegExp(MATH, "g"))].map((m) => m[1].trim()).filter((x) => x !== "");
+    if (spans.length) return spans[spans.length - 1];
   }
   const bare = text.trim().replace(/^\$+|\$+$/g, "");
   return bare && bare.length <= 40 && !/\s{2,}|\n/.test(bare) ? bare : undefined;

@@ -1,9 +1,10 @@
 /**
  * Whether two answers are the same mathematical object. In order: the same text after normalisation (which
- * also reads matrices as tuples, "or"/"and"/";" as lists, labels such as `(p,q) =` or `AB =` away, and a chain
- * `5+5+1 = 11` as its last side); the same multiple-choice letter; the same exact rational (integers,
- * decimals, fractions, mixed numbers, percent); the same set of reals (inequalities against intervals); the
- * same structure (tuples in order, sets and lists in any order) with equal parts; the same equation up to a
+ * also reads matrices as tuples, solutions as labelled values as tuples (`p=5,q=2;p=7,q=2`), "or"/"and"/";" as
+ * lists, labels such as `(p,q) =` or `AB =` away, and a chain `5+5+1 = 11` as its last side); the same
+ * multiple-choice letter; the same exact rational (integers, decimals, fractions, mixed numbers, percent); the
+ * same set of reals (inequalities, of a variable or a function's value, against intervals); the same structure
+ * (tuples in order, sets and lists in any order, a set's repeats once) with equal parts; the same equation up to a
  * constant factor; else equality of expressions: exactly (tasks/exact.ts: big integers, rationals, and
  * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
  * decimal approximation is involved. Two modes:
@@ -131,6 +132,11 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     apply: (s) => s.replace(/\s*(?:\\%|%|\\text\s*\{\s*(?:\\%|%|percent)\s*\}|\bpercent\b)\s*$/, "%"),
   },
   {
+    name: "labelled solutions as tuples",
+    example: ["p=5,q=2;p=7,q=2", "(5,2);(7,2)"],
+    apply: labelledTuples,
+  },
+  {
     name: "several answers as a list",
     example: ["1 or 2; 3", "1,2, 3"],
     apply: (s) =>
@@ -185,6 +191,26 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
   },
   { name: "a choice's parentheses", example: ["(C)", "C"], apply: (s) => s.replace(/^\(([A-E])\)$/, "$1") },
 ];
+
+// Between two solutions: `;`, "or", "and" (bare or in \text{}).
+const SOLUTIONS = /\s*;\s*|\s*\\text\s*\{\s*(?:and|or)\s*\}\s*|\s+(?:and|or)\s+/;
+const LABELLED = /^\s*([a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*([^=]+?)\s*$/;
+
+/**
+ * Two or more solutions, each the same labels with their values (`p=5,q=2;p=7,q=2`, `x = 1, y = 2 or x = 3,
+ * y = 4`), as one tuple each, in the labels' order: `(5,2);(7,2)`. One solution alone stays a list of labelled
+ * values (`x = 4, y = 9` against `4, 9`).
+ */
+function labelledTuples(s: string): string {
+  const groups = s.split(SOLUTIONS);
+  if (groups.length < 2) return s;
+  const read = groups.map((g) => (splitTop(g) ?? [g]).map((item) => LABELLED.exec(item)));
+  const labels = (i: number) => read[i].map((m) => m?.[1]).join(",");
+  if (read[0].length < 2 || read.some((r, i) => r.some((m) => !m) || labels(i) !== labels(0))) return s;
+  const tuples = read.map((r) => `(${r.map((m) => m![2]).join(",")})`);
+  const seps = [...s.matchAll(new RegExp(SOLUTIONS, "g"))].map((m) => m[0]);
+  return tuples.map((t, i) => (i ? seps[i - 1] : "") + t).join("");
+}
 
 /** Text-level normalisation shared by both modes (NORMALIZE_PASSES in order); labels read away unless `keepLabels`. */
 export function normalize(answer: string, keepLabels = false): string {
@@ -331,6 +357,11 @@ function unorderedEqual(p: string[], g: string[], mode: Mode, depth: number): bo
     used[j] = true;
   }
   return true;
+}
+
+/** The parts without repeats (a part equal to an earlier one is dropped). */
+function distinct(parts: string[], mode: Mode, depth: number): string[] {
+  return parts.filter((x, i) => !parts.slice(0, i).some((y) => same(x, y, mode, depth + 1)));
 }
 
 // ---------- symbolic and numeric ----------
@@ -483,7 +514,13 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   if (depth < 4) {
     const pst = structure(pred), gst = structure(gold);
     if (pst || gst) {
-      if (!pst || !gst || pst.parts.length !== gst.parts.length) return false;
+      if (!pst || !gst) return false;
+      // a set counts each element once: (1,2),(1,2),(3,4) against \{(1,2),(3,4)\}
+      if (pst.parts.length !== gst.parts.length && (pst.kind === "set" || gst.kind === "set")) {
+        pst.parts = distinct(pst.parts, mode, depth);
+        gst.parts = distinct(gst.parts, mode, depth);
+      }
+      if (pst.parts.length !== gst.parts.length) return false;
       if (gst.kind === "tuple" || pst.kind === "tuple") {
         if (pst.open !== gst.open || pst.close !== gst.close) return false;
         return pst.parts.every((x, i) => same(x, gst.parts[i], mode, depth + 1));

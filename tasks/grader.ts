@@ -6,7 +6,7 @@
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
 
-export const GRADER_VERSION = "hogwild-grader/3";
+export const GRADER_VERSION = "hogwild-grader/4";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

@@ -1,7 +1,8 @@
 /**
  * Sets of reals written as intervals (`[-2, 7]`, `(-\infty, 1) \cup (2, \infty)`) or as inequalities in one
- * variable (`-2 ≤ x ≤ 7`, `x < -1, x > 2` for "or", `1 ≤ |z| ≤ 3/2`), brought to one form, a sorted list of
- * intervals, so that either way of writing compares equal. Input is normalised text (relations as ≤ ≥ ≠).
+ * variable or one function's value (`-2 ≤ x ≤ 7`, `x < -1, x > 2` for "or", `1 ≤ |z| ≤ 3/2`, `0 < f(x) < 1`),
+ * brought to one form, a sorted list of intervals, so that either way of writing compares equal. Input is
+ * normalised text (relations as ≤ ≥ ≠).
  */
 import { splitChain, splitTop } from "./split.ts";
 
@@ -47,7 +48,8 @@ function interval(s: string, nums: Numbers): Interval | undefined {
 }
 
 const REL = /[≤≥<>≠]/;
-const NAME = /^[a-zA-Z](?:_\{?\w+\}?)?$/;
+// the variable: x, x_1, or a function's value, f(x) (0 < f(x) < 1 is the range (0, 1))
+const NAME = /^[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z]\))?$/;
 
 function flip(op: string): string {
   return ({ "<": ">", ">": "<", "≤": "≥", "≥": "≤", "≠": "≠" } as Record<string, string>)[op];
@@ -59,7 +61,7 @@ function inequality(s: string, nums: Numbers): Interval[] | undefined {
   if (!bits || (bits.length !== 3 && bits.length !== 5)) return undefined;
   const terms = bits.filter((_, i) => i % 2 === 0), ops = bits.filter((_, i) => i % 2 === 1);
   // the variable, its absolute value, or its negation (-x > -1 is x < 1)
-  const v = terms.findIndex((t) => NAME.test(t.replace(/^-/, "")) || /^\|[a-zA-Z](?:_\{?\w+\}?)?\|$/.test(t));
+  const v = terms.findIndex((t) => NAME.test(t.replace(/^-/, "")) || (/^\|.*\|$/.test(t) && NAME.test(t.slice(1, -1))));
   if (v < 0 || terms.some((t, i) => i !== v && (NAME.test(t.replace(/^-/, "")) || t === ""))) return undefined;
   const negated = terms[v].startsWith("-");
   // as constraints "x op c"
