@@ -1,13 +1,17 @@
 /**
  * The cost model's start-up calibration: forward passes of the shapes a benchmark makes (one to many rows of
  * one new token over a shared context of growing length, and prefills), timed on the engine itself, then fitted
- * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled.
+ * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. A run folder
+ * keeps its model (costModel).
  */
 import { GREEDY, Sampler } from "../engine/sampler.ts";
 import type { KVCache } from "../engine/cache.ts";
 import type { Engine } from "../engine/model.ts";
 import { passShape, type Row } from "../engine/plan.ts";
+import type { BenchSpec } from "./bench_spec.ts";
 import { type CostModel, fitCost, type TimedPass } from "./cost.ts";
+import { parseMethod } from "./methods.ts";
+import type { RunDir } from "./rundir.ts";
 
 export interface CalibrationOptions {
   /** the longest shared context to time (tokens) */
@@ -140,4 +144,33 @@ function timeShapes(
     o.onProgress?.(i + 1, list.length, (performance.now() - t0) / 1000, bound / 1000);
   }
   return { model: fitCost(passes), passes };
+}
+
+/**
+ * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
+ * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
+ */
+export function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec, pending: number): CostModel {
+  const stored = dir.meta().cost_model as CostModel | undefined;
+  if (stored) return stored; // checked by RunDir.open
+  const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
+  const t0 = performance.now();
+  let said = t0;
+  const { model } = calibrate(engine, cache, {
+    context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
+    rows: Math.min(64, spec.concurrency * (workers + 1)),
+    // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many
+    plannedPasses: Math.ceil(pending / spec.concurrency) * spec.budgets[spec.budgets.length - 1],
+    onProgress: (done, total, seconds, bound) => {
+      if (performance.now() - said < 5000) return;
+      said = performance.now();
+      const most = Number.isFinite(bound) ? ` (at most about ${Math.ceil(bound)} s)` : "";
+      console.error(`bench: calibrating the cost model: ${done} of ${total} shapes in ${seconds.toFixed(0)} s${most}`);
+    },
+  });
+  console.error(
+    `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  dir.updateMeta({ cost_model: model });
+  return model;
 }

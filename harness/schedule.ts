@@ -4,6 +4,7 @@
  * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
  */
 import type { KVCache } from "../engine/cache.ts";
+import { InputError } from "../engine/errors.ts";
 import { pagesNeeded, type PassShape, passShape, type Row } from "../engine/plan.ts";
 import type { PlannedRow, Solver } from "./solver.ts";
 
@@ -76,6 +77,14 @@ export function eventLoopPause(ms = 20): () => Promise<void> {
   };
 }
 
+/*
+ * Two loops over `step`. runAll steps a fixed set of runs to their ends and leaves them, their blocks and a
+ * KVShortage to its caller (trace, the demo model's data, tests); runJobs, the bench's, admits runs from a
+ * queue by their KV bounds, frees each as it ends and on a shortage puts the newest back. runAll written as
+ * runJobs would free its runs, hold their bounds and turn a shortage into a put-back or an InputError: another
+ * behaviour, so both stay, side by side.
+ */
+
 /** Runs every run to its end, pausing for the event loop now and then. */
 export async function runAll(
   model: StepModel,
@@ -88,5 +97,73 @@ export async function runAll(
   for (let info; (info = step(model, cache, runs, cost));) {
     onPass?.(info);
     await pause();
+  }
+}
+
+/** Makes a job's run on the cache (the bench: its solver; tests: scripted ones). */
+export type MakeSolver<J> = (cache: KVCache, job: J) => Solver;
+
+export interface RunJobsOptions<J> {
+  concurrency: number;
+  solver: MakeSolver<J>;
+  /** a finished run (its blocks already freed) */
+  done: (job: J, run: Solver) => void;
+  onPass?: (info: PassInfo) => void;
+  /** the cost model's prediction, for the runs' solo times */
+  cost?: CostOf;
+}
+
+/**
+ * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
+ * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
+ * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
+ * runs are reproducible) and nothing new starts until a run ends.
+ */
+export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
+  const { concurrency, solver, done } = o;
+  const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
+  let reserved = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined, info: PassInfo | undefined;
+  const pause = eventLoopPause();
+  while (queue.length || active.length || next) {
+    while (!hold && active.length < concurrency && (next || queue.length)) {
+      if (!next) {
+        const job = queue.shift()!, run = solver(cache, job);
+        next = { job, run, kv: run.kvTokens(cache.pageSize) };
+      }
+      if (active.length && reserved + next.kv > cache.capacityTokens) break;
+      active.push(next);
+      reserved += next.kv;
+      next = undefined;
+    }
+    try {
+      info = step(model, cache, active.map((a) => a.run), o.cost);
+    } catch (e) {
+      if (!(e instanceof KVShortage)) throw e;
+      const a = active.pop()!;
+      if (active.length === 0) {
+        throw new InputError(
+          `${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`,
+        );
+      }
+      a.run.free();
+      reserved -= a.kv;
+      queue.unshift(a.job);
+      hold = true;
+      console.error(
+        `bench: the KV cache ran short of room for ${
+          active.length + 1
+        } runs at once; one will start again once another ends`,
+      );
+      continue;
+    }
+    for (const a of active.filter((x) => x.run.done)) {
+      active.splice(active.indexOf(a), 1);
+      reserved -= a.kv;
+      hold = false;
+      a.run.free();
+      done(a.job, a.run);
+    }
+    if (info) o.onPass?.(info);
+    await pause(); // finished gradings land in records.jsonl
   }
 }

@@ -13,9 +13,8 @@ import { Engine } from "../../engine/model.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEMO_MODEL } from "../../harness/bench_spec.ts";
 import { loadTask } from "../../tasks/registry.ts";
-import { runJobs } from "../../harness/bench.ts";
 import { newSolver, parseMethod } from "../../harness/methods.ts";
-import { KVShortage, runAll, step } from "../../harness/schedule.ts";
+import { KVShortage, runAll, runJobs, step } from "../../harness/schedule.ts";
 import { type Solver, TYPICAL_STEP } from "../../harness/solver.ts";
 import { RowModel, runCli } from "../helpers.ts";
 
