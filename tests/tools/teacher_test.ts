@@ -11,11 +11,13 @@ const PROBLEM = "Let A be 8 + 2 + 2; let B be 5 + 4; let C be 1 + 1. Find A, B a
 const others = (...steps: string[]) =>
   `${PROBLEM}\n\n### Unfinished steps of the others\n\n${steps.join("")}<...>\n\n### Your own unfinished step\n\n`;
 
-/** Every step the policy may write for a view (it draws the part among at most four free ones). */
+/** Every step the policy may write for a view: the first free part, or one drawn among at most four. */
 const options = (view: string, own: string | undefined) =>
-  new Set([0, 0.25, 0.5, 0.75].map((x) => policy(view, own, () => x)));
+  new Set(
+    [[0], ...[0, 1, 2, 3].map((k) => [0.9, k / 4 + 0.01])].map((draws) => policy(view, own, () => draws.shift()!)),
+  );
 
-Deno.test("teacher: a free part drawn at random, after a hold while a worker named before it has not chosen", () => {
+Deno.test("teacher: the first free part or one drawn at random, after a hold while a worker named before it has not chosen", () => {
   assert.equal(partText({ name: "A", terms: [8, 2, 2] }), " A: 8 + 2 = 10, 8 + 2 + 2 = 12. A = 12.");
   // both start at once: Alice (first by name) draws among all three parts; Bob holds until her part shows
   assert.deepEqual(

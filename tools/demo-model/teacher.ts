@@ -7,9 +7,10 @@
  * The policy. A worker starting a step reads the problem's parts, the parts already stated ("A = 14."), and
  * the parts others are working on (the part named first in their unfinished steps). While a worker listed
  * before it (by name) shows an unfinished step that names no part yet, it writes a hold (" Look", at most
- * four): they started at the same pass, and a pass later their choice is in its view. Then it takes a free
- * part at random (its own seeded draw), so no name predicts a part: only the others' steps in the view keep
- * two workers off the same one. It works the chain one addition at a time; with nothing free it waits; once
+ * four): they started at the same pass, and a pass later their choice is in its view. Then it takes the first
+ * free part, or, half the time (its own seeded draw), any free part at random: no name predicts the part an
+ * earlier worker took, so only the others' steps in the view keep two workers off the same one, while greedy
+ * decoding still has one clear choice (the first free part) to make. It works the chain one addition at a time; with nothing free it waits; once
  * every part is stated, it writes the answer. The finisher states each part's value where the view has it,
  * "?" where not.
  */
@@ -91,8 +92,8 @@ function decision(step: string): string | undefined {
 }
 
 /**
- * What the teacher writes next for a row whose view reads `view`; `pick` draws in [0, 1) (the part taken among
- * the free ones: the first when it always draws 0).
+ * What the teacher writes next for a row whose view reads `view`; `pick` draws in [0, 1) (a draw under 1/2
+ * takes the first free part, else a second draw picks among them; the first when it always draws 0).
  */
 export function policy(view: string, ownName: string | undefined, pick: () => number = () => 0): string {
   const parts = problemParts(view);
@@ -124,7 +125,8 @@ export function policy(view: string, ownName: string | undefined, pick: () => nu
   if (free.length === 0) {
     return `${check} Waiting for ${[...claimed][0] ?? parts.find((p) => !values.has(p.name))!.name}.\n\n`;
   }
-  return `${check}${partText(free[Math.floor(pick() * free.length)])}\n\n`;
+  const k = pick() < 0.5 ? 0 : Math.floor(pick() * free.length);
+  return `${check}${partText(free[k])}\n\n`;
 }
 
 /**
