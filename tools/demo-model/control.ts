@@ -8,7 +8,6 @@
  *   deno run -A tools/demo-model/control.ts [bench flags] --methods hogwild:2:hidden-steps,…
  */
 import { runMain } from "../../engine/errors.ts";
-import { bench } from "../../harness/bench.ts";
 import { LAYOUTS } from "../../harness/layouts.ts";
 
 export const CONTROL = "hidden-steps";
@@ -24,5 +23,6 @@ export function registerControl(): void {
 
 if (import.meta.main) {
   registerControl();
+  const { bench } = await import("../../harness/bench.ts"); // only the command needs the bench
   await runMain(() => bench(Deno.args));
 }

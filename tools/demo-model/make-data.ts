@@ -22,6 +22,7 @@ import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { newSolver, parseMethod, type RunContext } from "../../harness/methods.ts";
 import { runAll } from "../../harness/schedule.ts";
 import { chainProblems } from "../../tasks/chains.ts";
+import { registerControl } from "./control.ts";
 import { type Example, type RunRecord, Teacher } from "./teacher.ts";
 import { projectTexts, SPECIAL, tokenizerConfig, tokenizerJson, vocabulary } from "./tokenizer.ts";
 
@@ -164,6 +165,7 @@ async function main() {
     },
     "usage: deno run -A tools/demo-model/make-data.ts [--problems N] [--seed S] [--per-problem K] [--methods LIST] [--slips P] [--runs] [--out FILE]",
   );
+  registerControl(); // its views (the others' unfinished steps out) are trained on, as interleaved ones are
   const methods = f.methods?.split(",") ?? METHODS;
   for (const m of methods) parseMethod(m);
   const slips = parseDecimal(f.slips, "--slips");

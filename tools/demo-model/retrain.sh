@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: tools/demo-model/retrain.sh         (over 5.5 hours on 2 CPU cores: the examples, then 5.4 h of training)
+# usage: tools/demo-model/retrain.sh         (over 6.5 hours on 2 CPU cores: the examples, then 6.2 h of training)
 # Retrains the demo model (engine/models/hogwild-demo) as it was trained, from scratch, on 2 CPU cores: the
 # teacher's examples (sequential runs alone; every method's, 12 decisions sampled from each problem; views
 # blind to the others' unfinished steps beside combined ones; runs with slips, whose views show a model's
@@ -9,7 +9,9 @@
 # rate (the claims the last phase blurred), then the slips' views twice (recovery), the answers again, and last
 # whole Hogwild! runs as the shared cache holds them (every token attending as the engine computes it: the keys
 # of the others' tokens from where they were written), with and without slips, then with the contiguous layout's
-# runs as well. Installs Debian's PyTorch and OpenBLAS first when they are missing (root and apt).
+# runs as well; last (phase 10) whole runs again, every set through the cache, so that the hold and the drawn part
+# (teacher.ts: no name predicts a part) are learned as the engine computes them. Every phase's examples come from
+# today's teacher. Installs Debian's PyTorch and OpenBLAS first when they are missing (root and apt).
 set -euo pipefail
 source "$(dirname "$0")/../flags.sh" "$@"
 cd "$(dirname "$0")/../.."
@@ -54,3 +56,12 @@ train --data "$data/runs.jsonl" "$data/runs-slips.jsonl" "$data/sequential.jsonl
   --view-weight 0.5 --answer-weight 4 --lr 3e-4 --seed 14
 train --data "$data/runs-contiguous.jsonl" "$data/runs-contiguous.jsonl" "$data/runs.jsonl" "$data/runs-slips.jsonl" \
   "$data/sequential.jsonl" --init --minutes 25 --view-weight 0.5 --answer-weight 4 --lr 2e-4 --seed 15
+# Phase 10: every kind of run through the cache with the teacher's hold and drawn parts.
+make_data --problems 1600 --seed 61 --runs --methods hogwild:2,hogwild:3,hogwild:4 --out "$data/v3-runs.jsonl"
+make_data --problems 700 --seed 67 --runs --methods sequential --out "$data/v3-seq.jsonl"
+make_data --problems 700 --seed 63 --runs --slips 0.15 --methods hogwild:2,hogwild:3,hogwild:4 --out "$data/v3-runs-slips.jsonl"
+make_data --problems 500 --seed 73 --runs --methods hogwild:2:contiguous,hogwild:4:contiguous --out "$data/v3-runs-contiguous.jsonl"
+make_data --problems 400 --seed 79 --runs --methods hogwild:2:interleaved,hogwild:3:interleaved,sc:2 --out "$data/v3-runs-blind.jsonl"
+train --data "$data/v3-runs.jsonl" "$data/v3-runs-slips.jsonl" "$data/v3-runs-contiguous.jsonl" "$data/v3-runs-blind.jsonl" \
+  "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" --init --minutes 45 --view-weight 0.5 --answer-weight 4 \
+  --lr 4e-4 --seed 23
