@@ -62,6 +62,10 @@ make_data --problems 700 --seed 67 --runs --methods sequential --out "$data/v3-s
 make_data --problems 700 --seed 63 --runs --slips 0.15 --methods hogwild:2,hogwild:3,hogwild:4 --out "$data/v3-runs-slips.jsonl"
 make_data --problems 500 --seed 73 --runs --methods hogwild:2:contiguous,hogwild:4:contiguous --out "$data/v3-runs-contiguous.jsonl"
 make_data --problems 400 --seed 79 --runs --methods hogwild:2:interleaved,hogwild:3:interleaved,sc:2 --out "$data/v3-runs-blind.jsonl"
+# the control's views (tools/demo-model/control.ts): a worker that cannot see the others' claims takes what the
+# teacher would, not a part its name suggests
+make_data --problems 500 --seed 83 --runs --methods hogwild:2:hidden-steps,hogwild:3:hidden-steps,hogwild:4:hidden-steps \
+  --out "$data/v3-runs-hidden.jsonl"
 train --data "$data/v3-runs.jsonl" "$data/v3-runs-slips.jsonl" "$data/v3-runs-contiguous.jsonl" "$data/v3-runs-blind.jsonl" \
-  "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" --init --minutes 45 --view-weight 0.5 --answer-weight 4 \
+  "$data/v3-runs-hidden.jsonl" "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" "$data/v3-seq.jsonl" --init --minutes 45 --view-weight 0.5 --answer-weight 4 \
   --lr 4e-4 --seed 23
