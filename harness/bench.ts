@@ -1,7 +1,7 @@
 /**
  * deno task bench: methods × tasks × budgets on one model, into a resumable run folder with records,
  * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
- * embedded default (the project's tiny model, the synthetic task, every method, small budgets, CPU).
+ * embedded default (the demo model on 100 held-out chains problems, five methods, budgets 8–128, CPU).
  * The steps are each a file's: the jobs (jobs.ts), the KV cache's size (kv_sizing.ts), the cost model
  * (calibrate.ts), the runs (execute.ts), run.json's provenance (provenance.ts), the report (report.ts).
  */

@@ -75,8 +75,11 @@ function inlineMath(text: string): string {
   );
 }
 
-/** A math span in inlineMath's text: what stands between two unescaped `$`, on one line. */
-const MATH = String.raw`(?<![\\$])\$((?:\\\$|[^\n$])+?)(?<!\\)\$(?!\d)`;
+/**
+ * A math span in inlineMath's text: what stands between two unescaped `$`, on one line. A price (`$5 each`:
+ * digits, a space, a word) neither opens nor closes one.
+ */
+const MATH = String.raw`(?<![\\$])\$(?!\d[\d,.]*\s+[A-Za-z])((?:\\\$|[^\n$])+?)(?<!\\)\$(?!\d)`;
 
 // Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
 const PHRASES = [
@@ -127,10 +130,12 @@ export function lenientAnswer(text: string): string | undefined {
       return fromSentence((m[1] ?? m[2]).trim());
     }
   }
-  // no anchor at all: the last math written (never where a box or a "final answer" was begun)
+  // no anchor at all: the last math written (never where a box or a "final answer" was begun, nor when a number
+  // is written after it in plain text: "We try $n = 34$: too big. The largest n is 33.")
   if (open === undefined && !/final answer/i.test(text)) {
-    const spans = [...math.matchAll(new RegExp(MATH, "g"))].map((m) => m[1].trim()).filter((x) => x !== "");
-    if (spans.length) return spans[spans.length - 1];
+    const spans = [...math.matchAll(new RegExp(MATH, "g"))].filter((m) => m[1].trim() !== "");
+    const last = spans.at(-1);
+    if (last && !/\d/.test(math.slice(last.index! + last[0].length))) return last[1].trim();
   }
   const bare = text.trim().replace(/^\$+|\$+$/g, "");
   return bare && bare.length <= 40 && !/\s{2,}|\n/.test(bare) ? bare : undefined;

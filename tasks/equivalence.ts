@@ -198,8 +198,9 @@ const LABELLED = /^\s*([a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*([^=]+?)\s*$/;
 
 /**
  * Two or more solutions, each the same labels with their values (`p=5,q=2;p=7,q=2`, `x = 1, y = 2 or x = 3,
- * y = 4`), as one tuple each, in the labels' order: `(5,2);(7,2)`. One solution alone stays a list of labelled
- * values (`x = 4, y = 9` against `4, 9`).
+ * y = 4`), as one tuple each, its values in the labels' alphabetical order (`b=1, a=2` is `(2,1)`, as a gold's
+ * `(a,b)` reads it): `(5,2);(7,2)`. One solution alone stays a list of labelled values (`x = 4, y = 9`
+ * against `4, 9`).
  */
 function labelledTuples(s: string): string {
   const groups = s.split(SOLUTIONS);
@@ -207,7 +208,8 @@ function labelledTuples(s: string): string {
   const read = groups.map((g) => (splitTop(g) ?? [g]).map((item) => LABELLED.exec(item)));
   const labels = (i: number) => read[i].map((m) => m?.[1]).join(",");
   if (read[0].length < 2 || read.some((r, i) => r.some((m) => !m) || labels(i) !== labels(0))) return s;
-  const tuples = read.map((r) => `(${r.map((m) => m![2]).join(",")})`);
+  const order = read[0].map((m, k) => ({ label: m![1], k })).sort((a, b) => a.label.localeCompare(b.label));
+  const tuples = read.map((r) => `(${order.map(({ k }) => r[k]![2]).join(",")})`);
   const seps = [...s.matchAll(new RegExp(SOLUTIONS, "g"))].map((m) => m[0]);
   return tuples.map((t, i) => (i ? seps[i - 1] : "") + t).join("");
 }
@@ -515,10 +517,11 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
     const pst = structure(pred), gst = structure(gold);
     if (pst || gst) {
       if (!pst || !gst) return false;
-      // a set counts each element once: (1,2),(1,2),(3,4) against \{(1,2),(3,4)\}
-      if (pst.parts.length !== gst.parts.length && (pst.kind === "set" || gst.kind === "set")) {
-        pst.parts = distinct(pst.parts, mode, depth);
-        gst.parts = distinct(gst.parts, mode, depth);
+      // against a gold set each element counts once: (1,2),(1,2),(3,4) against \{(1,2),(3,4)\}; repeats are
+      // equal texts (no tolerance merges two elements), and a gold list keeps its repeats
+      if (pst.parts.length !== gst.parts.length && gst.kind === "set") {
+        pst.parts = distinct(pst.parts, "strict", depth);
+        gst.parts = distinct(gst.parts, "strict", depth);
       }
       if (pst.parts.length !== gst.parts.length) return false;
       if (gst.kind === "tuple" || pst.kind === "tuple") {

@@ -48,8 +48,9 @@ function interval(s: string, nums: Numbers): Interval | undefined {
 }
 
 const REL = /[≤≥<>≠]/;
-// the variable: x, x_1, or a function's value, f(x) (0 < f(x) < 1 is the range (0, 1))
-const NAME = /^[a-zA-Z](?:_\{?\w+\}?)?(?:\([a-zA-Z]\))?$/;
+// the variable: x, x_1, or a function's value, f(x) (0 < f(x) < 1 is the range (0, 1): against an interval only)
+const NAME = /^(?:[a-zA-Z](?:_\{?\w+\}?)?|[fgh]\([a-z]\))$/;
+const FUNCTION_VALUE = /\b[fgh]\([a-z]\)/;
 
 function flip(op: string): string {
   return ({ "<": ">", ">": "<", "≤": "≥", "≥": "≤", "≠": "≠" } as Record<string, string>)[op];
@@ -152,6 +153,8 @@ function realSet(s: string, nums: Numbers): Interval[] | undefined {
 /** Whether `pred` and `gold` write the same set of reals, where one of them is an inequality. */
 export function sameRealSet(pred: string, gold: string, nums: Numbers): boolean | undefined {
   if (!REL.test(pred) && !REL.test(gold)) return undefined;
+  // a function's value is a range written as an interval; two inequalities must be in the same variable
+  if (REL.test(pred) && REL.test(gold) && (FUNCTION_VALUE.test(pred) || FUNCTION_VALUE.test(gold))) return undefined;
   const a = realSet(pred, nums), b = realSet(gold, nums);
   if (!a || !b) return undefined;
   if (a.length !== b.length) return false;

@@ -4,7 +4,7 @@
  */
 import type { Block } from "../../engine/cache.ts";
 import { LAYOUTS, type Team } from "../layouts.ts";
-import { parseMethod, replaysViews } from "../methods.ts";
+import { type Method, parseMethod, replaysViews } from "../methods.ts";
 import type { TraceLine } from "../rundir.ts";
 import type { Worker } from "../worker.ts";
 
@@ -21,7 +21,13 @@ export interface ViewBlock {
 
 /** Each worker's view at `pass` (1-based), or undefined for a method whose family has no workers over a layout. */
 export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefined {
-  const method = parseMethod(trace.method);
+  // a method this build does not name (a tool's own layout, as the demo model's control): its steps, no replay
+  let method: Method;
+  try {
+    method = parseMethod(trace.method);
+  } catch {
+    return undefined;
+  }
   if (!replaysViews(method)) return undefined;
   const layout = LAYOUTS[method.layout];
   const names = trace.names ?? trace.workers.map((_, i) => `worker ${i + 1}`);

@@ -40,8 +40,8 @@ async function scores(engine: Engine, method: string): Promise<number[]> {
 }
 
 /**
- * The 99% interval of the mean paired difference a − b (normal approximation): two comparisons each at 99%
- * keep the chance that either passes on no effect under 2%.
+ * The 99% interval of the mean paired difference a − b (normal approximation), stricter than the usual 95%: the
+ * test passes only when both comparisons exclude no effect.
  */
 function pairedInterval(a: number[], b: number[]): [number, number] {
   const d = a.map((x, i) => x - b[i]), n = d.length;

@@ -108,6 +108,11 @@ for (
     ["He pays $5 and then $6 more", "5", MISS, "prices are not math"],
     ["He pays $5 and then $6 more", "6", MISS, "prices are not math"],
     ["Trying $x = 1$ fails; then $x = 2$", "1", MISS],
+    ["We try $n = 34$: too big. The largest n is 33.", "34", MISS, "a number in plain text after the last math"],
+    ["Let $x = 5$. Then x + 2 = 7, so the result is 7.", "5", MISS, "a number in plain text after the last math"],
+    ["Apples cost $5 each. So $x = 3$.", "3", FREE, "a price opens no math"],
+    ["He earns $12 per hour, so in $h = 5$ hours", "5", FREE, "a price opens no math"],
+    ["He earns $12 per hour, so in $h = 5$ hours", "12 per hour, so in", MISS, "a price opens no math"],
   ]
 ) add("last_math", text as string, gold as string, equal as boolean | [boolean, boolean], note as string);
 
@@ -138,6 +143,7 @@ for (
   add("function_range", `Therefore $${lo} < ${name} \\leq ${hi}$ is the solution.`, `(${lo},${hi}]`, FREE);
   add("function_range", `\\boxed{${lo}<${name}\\le ${hi}}`, `(${lo},${hi})`, MISS, "a closed end");
   add("function_range", `\\boxed{${lo}<${name}<${hi}+1}`, `(${lo},${hi})`, MISS, "another end");
+  if (name !== "y") add("function_range", `\\boxed{${lo}<${name}<${hi}}`, `${lo}<x<${hi}`, MISS, "another variable");
 }
 
 // ---------- solutions as alternatives ----------
@@ -151,6 +157,10 @@ for (const [a, b] of [["11", "7"], ["2", "3"], ["-1", "4"], ["\\frac{1}{2}", "5"
   add("tuple_alternatives", `\\boxed{(${a},${b})}`, gold, MISS, "one solution of two");
 }
 
+add("function_range", "\\boxed{2 < a(b) < 5}", "(2,5)", MISS, "a product is not a function's value");
+add("function_range", "\\boxed{f(x) < 1}", "x < 1", MISS, "two inequalities in different variables");
+add("repeated_set", "\\boxed{\\{1, 1.00001\\}}", "\\{1\\}", MISS, "no tolerance merges two elements");
+
 // ---------- solutions as labelled values ----------
 
 for (
@@ -162,9 +172,14 @@ for (
   add("labelled_solutions", `Answer: $p=${p1}, q=${q1}$ and $p=${p2}, q=${q2}$`, gold, MISS, "two spans: the first");
   add("labelled_solutions", `\\boxed{p=${p1},q=${q1};p=${p2},q=${q2}+1}`, gold, MISS, "one value changed");
   add("labelled_solutions", `\\boxed{p=${q1},q=${p1};p=${q2},q=${p2}}`, gold, MISS, "values swapped");
+  add("labelled_solutions", `\\boxed{q=${q1},p=${p1};q=${q2},p=${p2}}`, gold, true, "labels in another order");
+  if (p1 !== q1) {
+    add("labelled_solutions", `\\boxed{q=${p1},p=${q1};q=${p2},p=${q2}}`, gold, MISS, "labels swapped, values kept");
+  }
 }
 add("labelled_solutions", "\\boxed{x=4, y=9}", "4, 9", true, "one solution stays a list of values");
 add("labelled_solutions", "\\boxed{p=5,q=2}", "(5,2),(7,2)", MISS, "one of two");
+add("labelled_solutions", "\\boxed{b=1, a=2 \\text{ or } b=3, a=4}", "(a,b) = (1,2), (3,4)", MISS, "a=2, b=1");
 
 // ---------- boxes joined by "and" against a set ----------
 
@@ -186,6 +201,7 @@ for (const [a, b] of [["(1,2)", "(3,4)"], ["(0,0)", "(1,-1)"], ["(2,3,5)", "(5,3
   add("repeated_set", `\\boxed{\\{${a},${b},${a}\\}}`, set, true);
   add("repeated_set", `\\boxed{${a},${a}}`, set, MISS, "one element twice is not two");
   add("repeated_set", `\\boxed{${a},${a},${b}}`, `${a},${b}`, MISS, "a list counts its repeats");
+  add("repeated_set", `\\boxed{\\{${a},${b}\\}}`, `${a},${a},${b}`, MISS, "a gold list keeps its repeats");
 }
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {

@@ -55,6 +55,11 @@ Deno.test("views: contiguous keeps each worker's steps in its block; interleaved
   assert.equal(viewsAt(trace("sot", ["outline"]), 3), undefined);
 });
 
+Deno.test("views: a method this build does not name (a tool's own layout) has no replay, not an error", () => {
+  assert.equal(viewsAt(trace("hogwild:2:hidden-steps", ["Alice", "Bob"]), 3), undefined);
+  assert.ok(viewsAt(trace("hogwild:2", ["Alice", "Bob"]), 3));
+});
+
 Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
   const t: TraceLine = {
     task: "t",
