@@ -23,6 +23,10 @@ export function registerControl(): void {
 
 if (import.meta.main) {
   registerControl();
+  if (Deno.args.some((a) => a === "--help" || a === "-h")) {
+    console.log(`usage: deno run -A tools/demo-model/control.ts [bench flags]: deno task bench with the control layout
+  (hogwild:N:${CONTROL}) registered; the bench's flags follow.\n`);
+  }
   const { bench } = await import("../../harness/bench.ts"); // only the command needs the bench
   await runMain(() => bench(Deno.args));
 }
