@@ -49,8 +49,9 @@ function interval(s: string, nums: Numbers): Interval | undefined {
 
 const REL = /[≤≥<>≠]/;
 // the variable: x, x_1, or a function's value, f(x) (0 < f(x) < 1 is the range (0, 1): against an interval only)
-const NAME = /^(?:[a-zA-Z](?:_\{?\w+\}?)?|[fgh]\([a-z]\))$/;
-const FUNCTION_VALUE = /\b[fgh]\([a-z]\)/;
+const FUNCTION = String.raw`[fgh]\([a-z]\)`;
+const NAME = new RegExp(String.raw`^(?:[a-zA-Z](?:_\{?\w+\}?)?|${FUNCTION})$`);
+const FUNCTION_VALUE = new RegExp(String.raw`\b${FUNCTION}`);
 
 function flip(op: string): string {
   return ({ "<": ">", ">": "<", "≤": "≥", "≥": "≤", "≠": "≠" } as Record<string, string>)[op];
