@@ -20,7 +20,12 @@ export interface Row {
   logits?: "all" | "last" | "none";
   /** Engine.forwardSample: how the next token after this row's last one is chosen (none: nothing sampled) */
   sampler?: Sampler;
+  /** 1..20: return with the sampled id the log-probabilities of the sampled id and of the k most likely ids (needs a sampler) */
+  logprobs?: number;
 }
+
+/** The most top log-probabilities a row may ask for. */
+export const MAX_LOGPROBS = 20;
 
 export interface EncodedPlan {
   plan: Int32Array;
@@ -72,6 +77,10 @@ function scanRows(cache: KVCache, rows: readonly Row[]) {
     let own = 0;
     for (const b of row.view) if (b === row.block) own++;
     if (own !== 1) throw new Error(`plan: row ${r}'s view holds its own block ${own} times (exactly once is required)`);
+    const k = row.logprobs;
+    if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= MAX_LOGPROBS && row.sampler)) {
+      throw new Error(`plan: row ${r}'s logprobs is ${k}: expected an integer in 1..${MAX_LOGPROBS}, with a sampler`);
+    }
     for (let i = 0; i < n; i++) {
       const id = row.tokens[i];
       if (id !== (id | 0) || id < 0) throw new Error(`plan: row ${r} token ${i} is ${id}, not a token id`);

@@ -36,6 +36,18 @@ export function validateSampling(o: SamplingOptions): string | undefined {
   return undefined;
 }
 
+/**
+ * A sampled token's log-probability and its row's k most likely tokens', from the log-softmax of the raw logits
+ * (temperature 1, before suppression or any filter).
+ */
+export interface TokenLogprobs {
+  /** the sampled id's */
+  logprob: number;
+  /** the k most likely ids, most likely first (ties: lower id first), and their log-probabilities */
+  ids: Int32Array;
+  logprobs: Float32Array;
+}
+
 /** sfc32: a small, fast, well-studied 32-bit generator; seeded through splitmix32. */
 export class Rng {
   #a: number;

@@ -4,14 +4,20 @@
  * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
  */
 import type { KVCache } from "../engine/cache.ts";
-import { InputError } from "../engine/errors.ts";
+import { check, InputError } from "../engine/errors.ts";
 import { pagesNeeded, type PassShape, passShape, type Row } from "../engine/plan.ts";
+import type { TokenLogprobs } from "../engine/sampler.ts";
 import type { PlannedRow, Solver } from "./solver.ts";
 
 /** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
 export interface StepModel {
   /** one id per row: sampled by the row's sampler, -1 where it has none */
   forwardSample(cache: KVCache, rows: readonly Row[]): number[];
+  /** forwardSample, and for each row with `logprobs` its TokenLogprobs (undefined for the others) */
+  forwardSampleLogprobs?(
+    cache: KVCache,
+    rows: readonly Row[],
+  ): { ids: number[]; logprobs: (TokenLogprobs | undefined)[] };
 }
 
 export interface PassInfo {
@@ -53,11 +59,25 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], 
   const rows = going.flatMap((p) => p.rows);
   const shape = passShape(rows), solo = going.map((p) => (cost ? cost(passShape(p.rows)) : 0));
   const t0 = performance.now();
-  const ids = model.forwardSample(cache, rows);
+  const { ids, logprobs } = sample(model, cache, rows);
   const ms = performance.now() - t0;
   let at = 0;
-  going.forEach(({ run, rows }, i) => run.accept(ids.slice(at, at += rows.length), ms, solo[i]));
+  going.forEach(({ run, rows }, i) => {
+    run.accept(ids.slice(at, at + rows.length), ms, solo[i], logprobs?.slice(at, at += rows.length));
+  });
   return { runs: going.length, waiting: live.length - going.length, shape, ms };
+}
+
+/** The pass: with log-probabilities only when a row asks for them (forwardSample stays the fast path). */
+function sample(
+  model: StepModel,
+  cache: KVCache,
+  rows: readonly Row[],
+): { ids: number[]; logprobs?: (TokenLogprobs | undefined)[] } {
+  if (!rows.some((r) => r.logprobs !== undefined)) return { ids: model.forwardSample(cache, rows) };
+  const name = (model as { source?: string }).source ?? model.constructor.name;
+  check(model.forwardSampleLogprobs, `${name}: a row asks for logprobs, but this model has no forwardSampleLogprobs`);
+  return model.forwardSampleLogprobs(cache, rows);
 }
 
 /**

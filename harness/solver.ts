@@ -7,6 +7,7 @@
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
+import type { TokenLogprobs } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
 
@@ -16,8 +17,11 @@ import { Finisher, type FinisherSettings } from "./finisher.ts";
  */
 export const TIMING_VERSION = 2;
 
-/** A row of a pass; one with a sampler also says what to do with the id sampled for it. */
-export type PlannedRow = Row & { take?: (id: number) => void };
+/**
+ * A row of a pass; one with a sampler also says what to do with the id sampled for it (and, for a row with
+ * `logprobs`, its log-probabilities).
+ */
+export type PlannedRow = Row & { take?: (id: number, logprobs?: TokenLogprobs) => void };
 
 export type AnswerSource = "early-stop" | "generated" | "finisher" | "none";
 
@@ -171,9 +175,9 @@ export abstract class Solver {
 
   /**
    * The ids of the pass for the rows of its plan, in order (-1 for a row without a sampler); `ms`: the pass's
-   * wall time; `soloMs`: the predicted time of its own rows alone.
+   * wall time; `soloMs`: the predicted time of its own rows alone; `logprobs`: per row, those a row asked for.
    */
-  accept(ids: readonly number[], ms: number, soloMs = 0): void {
+  accept(ids: readonly number[], ms: number, soloMs = 0, logprobs?: readonly (TokenLogprobs | undefined)[]): void {
     const rows = this.#rows;
     if (ids.length !== rows.length) throw new Error(`run: ${ids.length} ids for ${rows.length} planned rows`);
     this.#rows = [];
@@ -183,7 +187,7 @@ export abstract class Solver {
     if (finishing) this.#finisherWallMs += ms, this.#finisherSoloMs += soloMs;
     else this.#wallMs += ms, this.#soloMs += soloMs;
     if (!finishing) this.#passes++;
-    rows.forEach((r, i) => r.take?.(ids[i]));
+    rows.forEach((r, i) => r.take?.(ids[i], logprobs?.[i]));
     if (finishing) {
       const answer = this.#finisherAnswer;
       this.#finisherAnswer = undefined;
