@@ -1,6 +1,7 @@
 /**
  * One forward pass as one batched plan: rows, each with its new tokens, the block they are appended to, and
- * the row's view (ordered blocks; a block's offset is the sum of the lengths before it). The rule: all rows
+ * the row's view (ordered blocks; a block's offset is the sum of the lengths before it, or where the row's `at`
+ * places it: a view may leave gaps between its blocks, never overlaps). The rule: all rows
  * write their new tokens first, then every new token attends over its row's view, causal over view
  * positions, so rows of the same pass see each other's new tokens where their views place them.
  *
@@ -15,6 +16,11 @@ export interface Row {
   block: Block;
   /** the blocks this row reads, in order; `block` must appear exactly once */
   view: readonly Block[];
+  /**
+   * the view position of each block of `view` (default: each right after the one before); each at or after the
+   * end of the block before it (its length after this pass), so that positions may have gaps but never overlap
+   */
+  at?: readonly number[];
   tokens: ArrayLike<number>;
   /** which new tokens' logits to return (default "last") */
   logits?: "all" | "last" | "none";
@@ -90,6 +96,7 @@ function scanRows(cache: KVCache, rows: readonly Row[]) {
     E += row.view.length;
     L += row.logits === "all" ? n : row.logits === "none" ? 0 : 1;
   }
+  for (const [r, row] of rows.entries()) if (row.at) checkPlaces(r, row, (b) => newLen.get(b) ?? b.length);
   for (const row of rows) {
     for (const b of row.view) {
       if (blockIndex.has(b)) continue;
@@ -99,6 +106,28 @@ function scanRows(cache: KVCache, rows: readonly Row[]) {
     }
   }
   return { blockIndex, blocks, newLen, T, E, L };
+}
+
+/** Past any position a model reaches; keeps every offset inside the plan's int32 words. */
+const MAX_AT = 2 ** 30;
+
+/** A row's `at`: one whole, non-negative position per view block, none inside the block before it. */
+function checkPlaces(r: number, row: Row, lenOf: (b: Block) => number) {
+  const at = row.at!, name = (b: Block) => b.label || b.id;
+  if (at.length !== row.view.length) {
+    throw new Error(`plan: row ${r}'s at has ${at.length} positions for ${row.view.length} view blocks`);
+  }
+  for (const [k, b] of row.view.entries()) {
+    if (!Number.isInteger(at[k]) || at[k] < 0 || at[k] >= MAX_AT) {
+      throw new Error(`plan: row ${r} places block ${name(b)} at ${at[k]}, not a view position (0..${MAX_AT - 1})`);
+    }
+    const prev = row.view[k - 1], end = k > 0 ? at[k - 1] + lenOf(prev) : 0;
+    if (at[k] < end) {
+      throw new Error(
+        `plan: row ${r} places block ${name(b)} at ${at[k]}, inside block ${name(prev)} (${at[k - 1]}..${end - 1})`,
+      );
+    }
+  }
 }
 
 /** The rows' sections: tokens, their blocks, views with offsets, query positions, logit tokens. */
@@ -118,7 +147,8 @@ function writeRows(
     plan[at.row_write_start + r] = row.block.length;
     plan[at.row_view_start + r] = e;
     let offset = 0;
-    for (const b of row.view) {
+    for (const [k, b] of row.view.entries()) {
+      if (row.at) offset = row.at[k];
       if (b === row.block) {
         plan[at.row_query_start + r] = offset + row.block.length;
         positions = Math.max(positions, offset + row.block.length + n);

@@ -251,6 +251,13 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
       bad("row " + std::to_string(r) + " writes past the end of its block");
     const int e0 = p.row_view_start[r], e1 = p.row_view_start[r + 1];
     if (e1 <= e0) bad("row " + std::to_string(r) + " has an empty view");
+    // Blocks may sit with gaps between them, never inside the block before: a position holds one key.
+    for (int e = e0 + 1; e < e1; e++)
+      if (int64_t(p.view_offset[e]) < int64_t(p.view_offset[e - 1]) + p.block_len[p.view_block[e - 1]])
+        bad("row " + std::to_string(r) + ": view entry " + std::to_string(e - e0) + " (block " +
+            std::to_string(p.view_block[e]) + ") at offset " + std::to_string(p.view_offset[e]) +
+            " overlaps block " + std::to_string(p.view_block[e - 1]) + ", which ends at " +
+            std::to_string(int64_t(p.view_offset[e - 1]) + p.block_len[p.view_block[e - 1]]));
     // The row's own block must sit in its view where its queries are: that offset is the causal bound.
     bool own = false;
     for (int e = e0; e < e1; e++)
