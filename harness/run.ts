@@ -8,8 +8,9 @@
  * writes the finishing token at the head of the worker's next step instead.)
  */
 import type { Block, KVCache } from "../engine/cache.ts";
-import { Sampler, type SamplingOptions } from "../engine/sampler.ts";
+import { Sampler, type SamplingOptions, type TokenLogprobs } from "../engine/sampler.ts";
 import { lastBoxed } from "../tasks/answer.ts";
+import { tokenConfidence, weightedVote } from "./confidence.ts";
 import type { Layout, ProtocolIds, Team } from "./layouts.ts";
 import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
@@ -43,6 +44,8 @@ export interface RunSpec {
   /** a fresh incremental detokenizer */
   decoder: () => (id: number) => string;
   ids: ProtocolIds;
+  /** the workers' rows ask for their top-k log-probabilities; a trace's vote counts `weight` of its token confidences */
+  confidence?: { topK: number; weight: (tokenConfidences: readonly number[]) => number };
 }
 
 export class Run extends Solver {
@@ -126,8 +129,24 @@ export class Run extends Solver {
     return [...this.#promptIds, ...this.#written, ...this.finisher.first];
   }
 
-  #sampled(w: Worker): Pick<PlannedRow, "logits" | "sampler" | "take"> {
-    return { logits: "last", sampler: w.sampler, take: (id) => this.#take(w, id) };
+  /** its workers, for a method that decides more of their lives (holds, stops, votes) */
+  protected get workers(): readonly Worker[] {
+    return this.#workers;
+  }
+
+  /** A worker that has not started yet: its rows wait (none by default). */
+  protected holds(_w: Worker): boolean {
+    return false;
+  }
+
+  #sampled(w: Worker): Pick<PlannedRow, "logits" | "sampler" | "take" | "logprobs"> {
+    const k = this.#s.confidence?.topK;
+    return {
+      logits: "last",
+      sampler: w.sampler,
+      ...(k ? { logprobs: k } : {}),
+      take: (id, lp) => this.#take(w, id, lp),
+    };
   }
 
   protected decodeRows(): PlannedRow[] {
@@ -141,7 +160,7 @@ export class Run extends Solver {
         rows.push({ block: b, view: [b], tokens, logits: "none" });
       }
     }
-    const active = this.#workers.filter((w) => !w.done);
+    const active = this.#workers.filter((w) => !w.done && !this.holds(w));
     const committing = L.commit ? active.filter((w) => w.finishing !== undefined) : [];
     // The finishing token goes into the old block, in the worker's old view (before any commit of this pass);
     // without a prefix to write, the worker's next token is sampled from that row.
@@ -195,9 +214,10 @@ export class Run extends Solver {
     return ids;
   }
 
-  #take(w: Worker, id: number) {
+  #take(w: Worker, id: number, lp?: TokenLogprobs) {
     const took = w.take(id, this.#s.stopIds);
     if (took === "stopped") return;
+    if (lp) w.confidences.push(tokenConfidence(lp));
     this.#sinceCheck++;
     if (took === "token") return;
     const answer = this.#s.earlyStop ? lastBoxed(w.detector.text) : undefined;
@@ -251,16 +271,14 @@ export class Run extends Solver {
   protected tokens(): number[] {
     return this.#workers.map((w) => w.generated);
   }
+  /** Self-consistency's vote over the answers the workers wrote: the majority, or weighted by confidence. */
   protected override vote(): string | null | undefined {
     if (this.#layout.sharedAnswer || this.#workers.length === 1) return undefined;
-    const counts = new Map<string, number>();
-    for (const w of this.#workers) {
-      const a = lastBoxed(w.traceText);
-      if (a) counts.set(a, (counts.get(a) ?? 0) + 1);
-    }
-    let best: string | null = null, n = 0;
-    for (const [a, c] of counts) if (c > n) (best = a, n = c);
-    return best;
+    const weight = this.#s.confidence?.weight;
+    return weightedVote(this.#workers.flatMap((w) => {
+      const answer = lastBoxed(w.traceText);
+      return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
+    }))?.answer ?? null;
   }
   protected blocks(): Block[] {
     const t = this.#team;

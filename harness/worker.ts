@@ -25,6 +25,8 @@ export class Worker {
   traceText = "";
   done = false;
   generated = 0;
+  /** the confidence of each token it wrote, when its rows ask for log-probabilities (confidence.ts) */
+  readonly confidences: number[] = [];
   readonly #decode: (id: number) => string;
 
   constructor(

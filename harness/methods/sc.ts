@@ -1,19 +1,37 @@
 /**
- * Self-consistency (docs/methods.md, "Methods"): sc:N[:fork], N independent writers sharing only the prompt;
- * answers from the concatenated traces (the finisher) and by majority vote.
+ * Self-consistency (docs/methods.md, "Methods"): sc:N[:fork][:conf], N independent writers sharing only the
+ * prompt; answers from the concatenated traces (the finisher) and by vote: the majority, or with `conf` each
+ * trace weighted by its confidence (confidence.ts, the paper's lowest group confidence of top-20 log-probabilities
+ * over 2048-token groups), nothing filtered or stopped, so that a comparison with the majority isolates the weights.
  */
-import { baseline, type Family, runSolver } from "../methods.ts";
+import { Run } from "../run.ts";
+import { PAPER_TOP_K, PAPER_WINDOW, traceConfidence } from "../confidence.ts";
+import { baseline, type Family, type Method, runSpec } from "../methods.ts";
 
-export const sc: Family = {
+/** A self-consistency method: the common fields (a baseline's) and its vote's weights. */
+export interface ScMethod extends Method {
+  /** each trace's vote counts its confidence, not 1 */
+  weighted: boolean;
+}
+
+export const sc: Family<ScMethod> = {
   name: "sc",
   prefixes: ["sc"],
-  grammar: () => ["sc:N[:fork]"],
+  grammar: () => ["sc:N[:fork][:conf]"],
   parse(p) {
-    const k = p.count(), fork = p.options(["fork"]).length > 0;
-    // One sample voted on by itself is sequential's run.
-    if (k === 1 && !fork) return baseline("sequential", "sequential", 1, true, "reencode");
-    return baseline("sc", `sc:${k}${fork ? ":fork" : ""}`, k, true, fork ? "fork" : "reencode");
+    const k = p.count(), opts = p.options(["fork", "conf"]), fork = opts.includes("fork");
+    // One sample voted on by itself is sequential's run; its weight changes nothing.
+    const weighted = k > 1 && opts.includes("conf");
+    if (k === 1 && !fork) return { ...baseline("sequential", "sequential", 1, true, "reencode"), weighted };
+    const id = ["sc", String(k), ...(fork ? ["fork"] : []), ...(weighted ? ["conf"] : [])].join(":");
+    return { ...baseline("sc", id, k, true, fork ? "fork" : "reencode"), weighted };
   },
-  solver: runSolver,
+  solver: (cache, m, problem, seed, ctx) =>
+    new Run(cache, {
+      ...runSpec(m, problem, seed, ctx),
+      ...(m.weighted
+        ? { confidence: { topK: PAPER_TOP_K, weight: (c) => traceConfidence(c, "lowest", PAPER_WINDOW) } }
+        : {}),
+    }),
   replaysViews: true,
 };
