@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]";
 
@@ -79,6 +79,8 @@ export const SAMPLE_FIELDS = [
   "top_k",
   "suppress_start",
   "suppress_count",
+  "logprobs",
+  "logprobs_start",
 ] as const;
 
 /** What the addon's abi() says: the same tables, flattened. */

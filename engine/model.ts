@@ -14,10 +14,10 @@ import {
   readModelConfig,
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
-import { loadNative, type NativeModel } from "./native.ts";
+import { loadNative, type LogprobsBuffers, type NativeModel } from "./native.ts";
 import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
-import { packSamplers } from "./sampler.ts";
+import { packSamplers, type TokenLogprobs, unpackLogprobs } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
 import { shapeConfig } from "./shapes.ts";
 import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
@@ -187,18 +187,40 @@ export class Engine {
    * sampled where they are: on a GPU only ids come back). Returns one id per row, -1 where no sampler.
    */
   forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    return this.#sample(cache, rows, false).ids;
+  }
+
+  /**
+   * forwardSample, and for each row with `logprobs` its TokenLogprobs (undefined for the others): computed where
+   * the logits are, so that on a GPU only k + 1 floats and k ids a row come back.
+   */
+  forwardSampleLogprobs(
+    cache: KVCache,
+    rows: readonly Row[],
+  ): { ids: number[]; logprobs: (TokenLogprobs | undefined)[] } {
+    return this.#sample(cache, rows, true);
+  }
+
+  #sample(cache: KVCache, rows: readonly Row[], withLogprobs: boolean) {
     const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
-    const samplers = rows.flatMap((r) => (r.sampler ? [r.sampler] : []));
-    const ids = new Int32Array(samplers.length);
+    const sampled = rows.filter((r) => r.sampler);
+    const ks = sampled.map((r) => (withLogprobs ? r.logprobs ?? 0 : 0));
+    const ids = new Int32Array(sampled.length);
+    let out: LogprobsBuffers | undefined;
     const { plan } = this.#run(cache, planned, (e) => {
-      const { specs, suppress } = packSamplers(samplers);
-      this.native.forwardSample(cache.native, e.plan, specs, suppress, ids);
+      const packed = packSamplers(sampled.map((r) => r.sampler!), ks);
+      out = packed.out;
+      this.native.forwardSample(cache.native, e.plan, packed.specs, packed.suppress, ids, out);
     });
     this.#recorders.get(cache)?.add(plan, new Float32Array(0));
     const bad = ids.indexOf(-1);
     if (bad >= 0) throw this.#nan(bad);
-    let k = 0;
-    return rows.map((r) => (r.sampler ? ids[k++] : -1));
+    const lps = unpackLogprobs(out, ks);
+    let k = 0, j = 0;
+    return {
+      ids: rows.map((r) => (r.sampler ? ids[k++] : -1)),
+      logprobs: rows.map((r) => (r.sampler ? lps[j++] : undefined)),
+    };
   }
 
   #nan(logitRow: number): Error {

@@ -19,8 +19,28 @@ export interface NativeModel {
   newCache(pages: number, pageSize: number): NativeCache;
   /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
   forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
-  /** The pass, then one token per logits row by the core's sampling rule (specs: 7 floats per row). */
-  forwardSample(cache: NativeCache, plan: Int32Array, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
+  /**
+   * The pass, then one token per logits row by the core's sampling rule (specs: SAMPLE_FIELDS per row), and the
+   * log-probabilities the specs ask for.
+   */
+  forwardSample(
+    cache: NativeCache,
+    plan: Int32Array,
+    specs: Float32Array,
+    suppress: Int32Array,
+    ids: Int32Array,
+    logprobs?: LogprobsBuffers,
+  ): void;
+}
+
+/**
+ * Where the core writes log-probabilities: `sampled`, one per logits row, its sampled id's; `ids` and
+ * `logprobs`, the rows' top ids and theirs, each row's at its spec's logprobs_start.
+ */
+export interface LogprobsBuffers {
+  sampled: Float32Array;
+  ids: Int32Array;
+  logprobs: Float32Array;
 }
 
 export interface CudaInfo {
@@ -38,8 +58,15 @@ export interface Native {
   copyBandwidth(bytes: number, reps: number): number;
   /** the same for GPU memory (read + write), on the first GPU */
   deviceCopyBandwidth(bytes: number, reps: number): number;
-  /** the core's sampling rule on given logits rows */
-  sampleLogits(logits: Float32Array, vocab: number, specs: Float32Array, suppress: Int32Array, ids: Int32Array): void;
+  /** the core's sampling rule on given logits rows, and the log-probabilities the specs ask for */
+  sampleLogits(
+    logits: Float32Array,
+    vocab: number,
+    specs: Float32Array,
+    suppress: Int32Array,
+    ids: Int32Array,
+    logprobs?: LogprobsBuffers,
+  ): void;
   cudaInfo(): CudaInfo;
   threads(): number;
   /** the CUDA options' canonical text, every option included ("gemm=auto,attention=auto,..."); throws on a bad one */

@@ -4,7 +4,7 @@
  */
 import { InputError } from "./errors.ts";
 import { SAMPLE_FIELDS } from "./formats.ts";
-import { loadNative } from "./native.ts";
+import { loadNative, type LogprobsBuffers } from "./native.ts";
 
 export interface SamplingOptions {
   /** 0 means greedy */
@@ -98,8 +98,11 @@ export class Sampler {
     this.#rng = new Rng(seed);
   }
 
-  /** Writes the next row's spec at `out[at..]` (one draw, SAMPLE_FIELDS); its suppressed ids sit at `suppressStart`. */
-  draw(out: Float32Array, at: number, suppressStart: number): void {
+  /**
+   * Writes the next row's spec at `out[at..]` (one draw, SAMPLE_FIELDS); its suppressed ids sit at `suppressStart`,
+   * and its `logprobs` top log-probabilities (0: none) go at `logprobsStart` of the pass's lists.
+   */
+  draw(out: Float32Array, at: number, suppressStart: number, logprobs = 0, logprobsStart = 0): void {
     const o = this.options;
     const v: Record<(typeof SAMPLE_FIELDS)[number], number> = {
       temperature: o.temperature,
@@ -109,6 +112,8 @@ export class Sampler {
       top_k: o.topK,
       suppress_start: suppressStart,
       suppress_count: o.suppress.length,
+      logprobs,
+      logprobs_start: logprobsStart,
     };
     SAMPLE_FIELDS.forEach((k, i) => (out[at + i] = v[k]));
   }
@@ -117,20 +122,54 @@ export class Sampler {
 /** Floats per row in the specs the core reads. */
 export const SPEC_FLOATS = SAMPLE_FIELDS.length;
 
-/** The specs (one draw per sampler) and the concatenated suppressed ids, as the core reads them. */
-export function packSamplers(samplers: readonly Sampler[]): { specs: Float32Array; suppress: Int32Array } {
+/**
+ * The specs (one draw per sampler) and the concatenated suppressed ids, as the core reads them; with `logprobs`
+ * (per sampler, how many top log-probabilities, 0: none), the buffers they come back in (none when none asks).
+ */
+export function packSamplers(
+  samplers: readonly Sampler[],
+  logprobs: readonly number[] = [],
+): { specs: Float32Array; suppress: Int32Array; out?: LogprobsBuffers } {
   const specs = new Float32Array(samplers.length * SPEC_FLOATS);
   const suppress: number[] = [];
+  let total = 0;
   samplers.forEach((s, i) => {
-    s.draw(specs, i * SPEC_FLOATS, suppress.length);
+    const k = logprobs[i] ?? 0;
+    s.draw(specs, i * SPEC_FLOATS, suppress.length, k, total);
     suppress.push(...s.options.suppress);
+    total += k;
   });
-  return { specs, suppress: Int32Array.from(suppress) };
+  const out = total
+    ? { sampled: new Float32Array(samplers.length), ids: new Int32Array(total), logprobs: new Float32Array(total) }
+    : undefined;
+  return { specs, suppress: Int32Array.from(suppress), out };
+}
+
+/** Each sampler's TokenLogprobs from the core's buffers (undefined where it asked for none). */
+export function unpackLogprobs(
+  out: LogprobsBuffers | undefined,
+  logprobs: readonly number[],
+): (TokenLogprobs | undefined)[] {
+  let at = 0;
+  return logprobs.map((k, i) => {
+    if (!out || !k) return undefined;
+    const ids = out.ids.slice(at, at + k), lp = out.logprobs.slice(at, at += k);
+    return { logprob: out.sampled[i], ids, logprobs: lp };
+  });
 }
 
 /** The core's rule on one row of logits (the forward pass usually samples by itself: Engine.forwardSample). */
 export function sampleLogits(logits: Float32Array, sampler: Sampler): number {
-  const { specs, suppress } = packSamplers([sampler]), ids = new Int32Array(1);
-  loadNative().sampleLogits(logits, logits.length, specs, suppress, ids);
-  return ids[0];
+  return sampleLogitsLogprobs(logits, sampler, 0).id;
+}
+
+/** sampleLogits, and with k > 0 the row's TokenLogprobs (the core's reference, on the host). */
+export function sampleLogitsLogprobs(
+  logits: Float32Array,
+  sampler: Sampler,
+  k: number,
+): { id: number; logprobs?: TokenLogprobs } {
+  const { specs, suppress, out } = packSamplers([sampler], [k]), ids = new Int32Array(1);
+  loadNative().sampleLogits(logits, logits.length, specs, suppress, ids, out);
+  return { id: ids[0], logprobs: unpackLogprobs(out, [k])[0] };
 }

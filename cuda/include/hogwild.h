@@ -85,16 +85,38 @@ Plan decode_plan(const int32_t* data, size_t count, int vocab, int pages, int pa
 // How one logits row becomes a token: greedy (temperature 0), or temperature -> top-k -> top-p -> min-p.
 // u is a uniform draw in [0, 1) from the host's seeded generator: the same u gives the same token.
 // Suppressed ids are suppress[suppress_start, suppress_start + suppress_count) of the list passed with the specs.
+// logprobs > 0 (at most kMaxLogprobs): the row's log-probabilities come back too (Logprobs), its top ids at
+// [logprobs_start, logprobs_start + logprobs) of the pass's lists.
 struct SampleSpec {
   float temperature = 0, top_p = 1, min_p = 0, u = 0;
-  int top_k = 0, suppress_start = 0, suppress_count = 0;
+  int top_k = 0, suppress_start = 0, suppress_count = 0, logprobs = 0, logprobs_start = 0;
+};
+constexpr int kMaxLogprobs = 20;
+
+// Where a pass's log-probabilities go, from the log-softmax of the raw logits (temperature 1, before
+// suppression or any filter): sampled[r] the id sampled for logits row r; ids and logprobs, `total` long,
+// the rows' most likely ids (most likely first, ties: lower id first) and theirs. Empty: no row asks.
+struct Logprobs {
+  float* sampled = nullptr;
+  int32_t* ids = nullptr;
+  float* logprobs = nullptr;
+  int total = 0;
 };
 
 // The sampling rule, on the host: the reference that every device sampler must agree with.
 int sample_reference(const float* logits, int vocab, const SampleSpec& spec, const int32_t* suppress);
 
-// Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids.
-void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total);
+// The log-probabilities of logits row `row` (no NaN), whose sampled id is `id`, on the host (log-sum-exp in double):
+// the reference of the device's.
+void logprobs_reference(const float* logits, int vocab, const SampleSpec& spec, int row, int id, const Logprobs& out);
+
+// Both, on `rows` logits rows (ids[r] -1 where a row holds NaN: its log-probabilities are not written).
+void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress, int32_t* ids,
+                 const Logprobs& out);
+
+// Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids, or it asks for
+// more log-probabilities than kMaxLogprobs or `vocab`, or their range lies outside out's lists (or out has none).
+void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
 
 // How the CUDA backend runs a pass (the CPU ignores them). Passed by the host at load, never read from the
 // environment; they change timings (and, for gemm and attention, the last bits of the logits).
@@ -132,9 +154,10 @@ class Model {
   virtual std::unique_ptr<Cache> new_cache(int pages, int page_size) = 0;
   // Writes the new tokens' keys/values into `cache`, then fills logits[L * vocab] for plan.logit_tokens.
   virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;
-  // The same pass, sampling one token per logits row (specs[L]) where the logits are: only ids come back.
+  // The same pass, sampling one token per logits row (specs[L]) where the logits are: only ids come back,
+  // and the log-probabilities the specs ask for.
   virtual void forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
-                              int suppress_total, int32_t* ids);
+                              int suppress_total, int32_t* ids, const Logprobs& logprobs = {});
 };
 
 // device: "cpu" or "cuda". Reads the checkpoint bytes itself.

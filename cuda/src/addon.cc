@@ -17,7 +17,8 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
   using hogwild::formats::kSampleFloats;
   static_assert(same(kSampleFields[0], "temperature") && same(kSampleFields[1], "top_p") && same(kSampleFields[2], "min_p") &&
                 same(kSampleFields[3], "u") && same(kSampleFields[4], "top_k") && same(kSampleFields[5], "suppress_start") &&
-                same(kSampleFields[6], "suppress_count") && kSampleFloats == 7,
+                same(kSampleFields[6], "suppress_count") && same(kSampleFields[7], "logprobs") &&
+                same(kSampleFields[8], "logprobs_start") && kSampleFloats == 9,
                 "read_specs follows formats::kSampleFields");
   if (a.ElementLength() != size_t(rows) * kSampleFloats)
     throw Error("sampling: expected " + std::to_string(kSampleFloats) + " values per logits row");
@@ -31,8 +32,23 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
     specs[r].top_k = int(v[4]);
     specs[r].suppress_start = int(v[5]);
     specs[r].suppress_count = int(v[6]);
+    specs[r].logprobs = int(v[7]);
+    specs[r].logprobs_start = int(v[8]);
   }
   return specs;
+}
+
+// The optional { sampled: Float32Array [rows], ids: Int32Array, logprobs: Float32Array } the log-probabilities
+// the specs ask for go to (hogwild::Logprobs); none: an empty one.
+hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int rows) {
+  if (info.Length() <= at || info[at].IsUndefined()) return {};
+  const Napi::Object o = info[at].As<Napi::Object>();
+  auto sampled = o.Get("sampled").As<Napi::Float32Array>();
+  auto ids = o.Get("ids").As<Napi::Int32Array>();
+  auto logprobs = o.Get("logprobs").As<Napi::Float32Array>();
+  if (sampled.ElementLength() < size_t(rows) || ids.ElementLength() != logprobs.ElementLength())
+    throw Error("sampling: the log-probabilities' buffers do not fit the rows");
+  return {sampled.Data(), ids.Data(), logprobs.Data(), int(ids.ElementLength())};
 }
 
 // The canonical tensors (name and shape) the core loads for a model spec: the one list (weights.cc).
@@ -145,8 +161,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return info.Env().Undefined();
   }
 
-  // forwardSample(cache, plan, specs: Float32Array [L*7], suppress: Int32Array, ids: Int32Array): the pass, then
-  // one token per logits row where the logits are (on a GPU only ids come back).
+  // forwardSample(cache, plan, specs: Float32Array [L*kSampleFloats], suppress: Int32Array, ids: Int32Array,
+  // logprobs?): the pass, then one token per logits row where the logits are (on a GPU only ids come back, and
+  // the log-probabilities the specs ask for).
   Napi::Value ForwardSample(const Napi::CallbackInfo& info) {
     CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
     auto plan = info[1].As<Napi::Int32Array>();
@@ -157,7 +174,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto suppress = info[3].As<Napi::Int32Array>();
     auto ids = info[4].As<Napi::Int32Array>();
     if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
-    model->forward_sample(cache, p, specs.data(), suppress.Data(), int(suppress.ElementLength()), ids.Data());
+    model->forward_sample(cache, p, specs.data(), suppress.Data(), int(suppress.ElementLength()), ids.Data(),
+                          read_logprobs(info, 5, p.L));
     return info.Env().Undefined();
   }
 
@@ -223,7 +241,8 @@ Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
                                                                info[1].As<Napi::Number>().Int32Value()));
 }
 
-// sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids): the core's rule on given logits.
+// sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids, logprobs?): the core's rule on
+// given logits, and the log-probabilities the specs ask for.
 Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   auto logits = info[0].As<Napi::Float32Array>();
   const int vocab = info[1].As<Napi::Number>().Int32Value();
@@ -233,9 +252,9 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   auto suppress = info[3].As<Napi::Int32Array>();
   auto ids = info[4].As<Napi::Int32Array>();
   if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
-  hogwild::check_suppress_ranges(specs.data(), rows, int(suppress.ElementLength()));
-  for (int r = 0; r < rows; r++)
-    ids.Data()[r] = hogwild::sample_reference(logits.Data() + size_t(r) * vocab, vocab, specs[r], suppress.Data());
+  const hogwild::Logprobs out = read_logprobs(info, 5, rows);
+  hogwild::check_spec_ranges(specs.data(), rows, vocab, int(suppress.ElementLength()), out);
+  hogwild::sample_rows(logits.Data(), rows, vocab, specs.data(), suppress.Data(), ids.Data(), out);
   return info.Env().Undefined();
 }
 

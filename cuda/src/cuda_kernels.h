@@ -204,5 +204,9 @@ void qkv_post(Stream s, const AttnGeometry& g, float* qkv, int T, const float* q
 constexpr int kMaxSuppressPerRow = 64;
 void sample(Stream s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
             int32_t* out);
+// After sample: for each row whose spec asks (SampleSpec::logprobs), the log-probabilities as
+// logprobs_reference gives them, the sampled id's (ids, as sample wrote them) at sampled[row].
+void logprobs(Stream s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* ids,
+              float* sampled, int32_t* top_ids, float* top_logprobs);
 
 }  // namespace hogwild::cuda

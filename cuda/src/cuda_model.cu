@@ -243,8 +243,8 @@ class CudaModel : public Model {
   }
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
-                      int32_t* ids) override {
-    check_suppress_ranges(specs, p.L, n_suppress);
+                      int32_t* ids, const Logprobs& out) override {
+    check_spec_ranges(specs, p.L, s_.vocab, n_suppress, out);
     for (int r = 0; r < p.L; r++)
       if (specs[r].suppress_count > cuda::kMaxSuppressPerRow)
         throw Error("sampling: at most " + std::to_string(cuda::kMaxSuppressPerRow) + " suppressed ids per row on a GPU");
@@ -257,6 +257,15 @@ class CudaModel : public Model {
     if (n_suppress) HW_CUDA(cudaMemcpyAsync(dsup, suppress, sizeof(int32_t) * n_suppress, cudaMemcpyHostToDevice, stream_));
     cuda::sample(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dsup, dids);
     HW_CUDA(cudaMemcpyAsync(ids, dids, sizeof(int32_t) * p.L, cudaMemcpyDeviceToHost, stream_));
+    if (out.total) {  // only the rows' few floats and ids come back, never their logits
+      float* dsampled = logprobs_.get(size_t(p.L) + out.total);
+      float* dtop = dsampled + p.L;
+      int32_t* dtop_ids = top_ids_.get(out.total);
+      cuda::logprobs(stream_, logits_.ptr(), p.L, s_.vocab, dspecs, dids, dsampled, dtop_ids, dtop);
+      HW_CUDA(cudaMemcpyAsync(out.sampled, dsampled, sizeof(float) * p.L, cudaMemcpyDeviceToHost, stream_));
+      HW_CUDA(cudaMemcpyAsync(out.logprobs, dtop, sizeof(float) * out.total, cudaMemcpyDeviceToHost, stream_));
+      HW_CUDA(cudaMemcpyAsync(out.ids, dtop_ids, sizeof(int32_t) * out.total, cudaMemcpyDeviceToHost, stream_));
+    }
     HW_CUDA(cudaStreamSynchronize(stream_));
     collect_profile(p.T);
   }
@@ -578,8 +587,8 @@ class CudaModel : public Model {
   int64_t rope_positions_ = 0;
   DevBuf<float2> rope_;
   DevBuf<bf16> staging_, h_, hl_, quant_scratch_, moe_act_;
-  DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_, quant_partial_, route_, wt_, moe_gu_, moe_y_;
-  DevBuf<int32_t> dmeta_, suppress_, ids_, sel_, groups_;
+  DevBuf<float> x_, tmp_, qkv_, q_, partial_, logits_, quant_partial_, route_, wt_, moe_gu_, moe_y_, logprobs_;
+  DevBuf<int32_t> dmeta_, suppress_, ids_, sel_, groups_, top_ids_;
   DevBuf<SampleSpec> specs_;
   AttnMetaBuilder meta_;  // host-side plan translation, reused across passes
   int32_t *d_tokens_ = nullptr, *d_tok_page_ = nullptr, *d_tok_slot_ = nullptr, *d_tok_local_ = nullptr,

@@ -9,7 +9,7 @@
 namespace hogwild::formats {
 
 // Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
@@ -60,7 +60,8 @@ constexpr PlanSection kPlanSections[] = {
 };
 
 // A sampled row's spec: float32 fields in this order, one record per logits row (SampleSpec).
-constexpr const char* kSampleFields[] = {"temperature", "top_p", "min_p", "u", "top_k", "suppress_start", "suppress_count"};
+constexpr const char* kSampleFields[] = {"temperature",    "top_p",    "min_p",         "u", "top_k", "suppress_start",
+                                         "suppress_count", "logprobs", "logprobs_start"};
 constexpr int kSampleFloats = sizeof(kSampleFields) / sizeof(kSampleFields[0]);
 
 }  // namespace hogwild::formats

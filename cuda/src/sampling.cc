@@ -1,7 +1,9 @@
-// The sampling rule on the host (the device sampler in sampling.cu follows it step by step), and the
-// default Model::forward_sample: logits, then this rule per row.
+// The sampling rule and the log-probabilities on the host (the device's in sampling.cu follow them step by
+// step), and the default Model::forward_sample: logits, then these per row.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "hogwild.h"
@@ -56,20 +58,51 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
   return last;
 }
 
-void check_suppress_ranges(const SampleSpec* specs, int rows, int suppress_total) {
-  for (int r = 0; r < rows; r++)
-    if (specs[r].suppress_start < 0 || specs[r].suppress_count < 0 ||
-        specs[r].suppress_start + specs[r].suppress_count > suppress_total)
+void logprobs_reference(const float* l, int vocab, const SampleSpec& p, int row, int id, const Logprobs& out) {
+  double mx = -INFINITY, sum = 0;
+  for (int i = 0; i < vocab; i++) mx = std::fmax(mx, l[i]);
+  for (int i = 0; i < vocab; i++) sum += std::exp(double(l[i]) - mx);
+  const double lse = mx + std::log(sum);
+  out.sampled[row] = float(l[id] - lse);
+  std::vector<int32_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + p.logprobs, order.end(),
+                    [&](int a, int b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+  for (int k = 0; k < p.logprobs; k++) {
+    out.ids[p.logprobs_start + k] = order[k];
+    out.logprobs[p.logprobs_start + k] = float(l[order[k]] - lse);
+  }
+}
+
+void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress, int32_t* ids,
+                 const Logprobs& out) {
+  for (int r = 0; r < rows; r++) {
+    const float* l = logits + size_t(r) * vocab;
+    ids[r] = sample_reference(l, vocab, specs[r], suppress);
+    if (specs[r].logprobs && ids[r] >= 0) logprobs_reference(l, vocab, specs[r], r, ids[r], out);
+  }
+}
+
+void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out) {
+  for (int r = 0; r < rows; r++) {
+    const SampleSpec& p = specs[r];
+    if (p.suppress_start < 0 || p.suppress_count < 0 || p.suppress_start + p.suppress_count > suppress_total)
       throw Error("sampling: row " + std::to_string(r) + "'s suppressed ids lie outside the list");
+    if (p.logprobs < 0 || p.logprobs > std::min(kMaxLogprobs, vocab))
+      throw Error("sampling: row " + std::to_string(r) + "'s logprobs is " + std::to_string(p.logprobs) +
+                  ", expected 0.." + std::to_string(std::min(kMaxLogprobs, vocab)) + " (at most the vocabulary)");
+    if (p.logprobs && (!out.sampled || p.logprobs_start < 0 || p.logprobs_start + p.logprobs > out.total))
+      throw Error("sampling: row " + std::to_string(r) + "'s log-probabilities lie outside the lists");
+  }
 }
 
 void Model::forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
-                           int suppress_total, int32_t* ids) {
-  check_suppress_ranges(specs, plan.L, suppress_total);
+                           int suppress_total, int32_t* ids, const Logprobs& logprobs) {
   const int V = spec().vocab;
+  check_spec_ranges(specs, plan.L, V, suppress_total, logprobs);
   std::vector<float> logits(size_t(plan.L) * V);
   forward(cache, plan, logits.data());
-  for (int r = 0; r < plan.L; r++) ids[r] = sample_reference(logits.data() + size_t(r) * V, V, specs[r], suppress);
+  sample_rows(logits.data(), plan.L, V, specs, suppress, ids, logprobs);
 }
 
 }  // namespace hogwild

@@ -1,6 +1,7 @@
-// Sampling on the device, one CTA per logits row, so that only token ids cross to the host. The choice rule
-// is sample_reference's (sampling.cc): thresholds in logit space found by bisection (top-k, then top-p
-// over the top-k set, then min-p), then inverse-CDF over the kept tokens in index order with the host's u.
+// Sampling on the device, one CTA per logits row, so that only token ids (and the few log-probabilities a row
+// asks for) cross to the host. The choice rule is sample_reference's (sampling.cc): thresholds in logit space
+// found by bisection (top-k, then top-p over the top-k set, then min-p), then inverse-CDF over the kept tokens
+// in index order with the host's u; the log-probabilities are logprobs_reference's.
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
 #include <cfloat>
@@ -20,6 +21,9 @@ struct ArgMax {
 };
 struct MinOp {
   __device__ float operator()(float a, float b) const { return fminf(a, b); }
+};
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
 struct ArgMaxOp {
   __device__ ArgMax operator()(const ArgMax& a, const ArgMax& b) const {
@@ -129,12 +133,67 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// One CTA per logits row: the log-sum-exp (max, then the sum of exponentials), then the top ids one by one,
+// each the ArgMaxOp winner among the ids ranked after the last (lower, or equal with a larger id). k ≤ 20
+// scans of a row that stays in L2.
+__global__ void __launch_bounds__(kThreads)
+    logprobs_kernel(const float* logits, int vocab, const SampleSpec* params, const int32_t* ids, float* sampled,
+                    int32_t* top_ids, float* top_logprobs) {
+  using Reduce = cub::BlockReduce<float, kThreads>;
+  using ReduceArg = cub::BlockReduce<ArgMax, kThreads>;
+  __shared__ union {
+    typename Reduce::TempStorage r;
+    typename ReduceArg::TempStorage a;
+  } tmp;
+  __shared__ float bcast;
+  __shared__ ArgMax last;
+  pdl_enter();
+  const SampleSpec P = params[blockIdx.x];
+  const int id = ids[blockIdx.x];
+  if (P.logprobs == 0 || id < 0) return;  // none asked, or NaN logits (the host refuses the pass)
+  const float* l = logits + size_t(blockIdx.x) * vocab;
+  float m = -INFINITY;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) m = fmaxf(m, l[i]);
+  const float mx_all = Reduce(tmp.r).Reduce(m, MaxOp());
+  if (threadIdx.x == 0) bcast = mx_all;
+  __syncthreads();
+  const float mx = bcast;
+  float acc = 0.f;
+  for (int i = threadIdx.x; i < vocab; i += kThreads) acc += expf(l[i] - mx);
+  __syncthreads();
+  const float sum = Reduce(tmp.r).Sum(acc);
+  if (threadIdx.x == 0) bcast = mx + logf(sum), last = ArgMax{INFINITY, -1};
+  __syncthreads();
+  const float lse = bcast;
+  if (threadIdx.x == 0) sampled[blockIdx.x] = l[id] - lse;
+  for (int k = 0; k < P.logprobs; k++) {
+    const ArgMax after = last;
+    ArgMax best{-INFINITY, vocab};
+    for (int i = threadIdx.x; i < vocab; i += kThreads)
+      if (l[i] < after.v || (l[i] == after.v && i > after.i)) best = ArgMaxOp()(best, ArgMax{l[i], i});
+    __syncthreads();
+    const ArgMax top = ReduceArg(tmp.a).Reduce(best, ArgMaxOp());
+    if (threadIdx.x == 0) {
+      last = top;
+      top_ids[P.logprobs_start + k] = top.i;
+      top_logprobs[P.logprobs_start + k] = top.v - lse;
+    }
+    __syncthreads();
+  }
+}
+
 }  // namespace
 
 void sample(Stream s, const float* logits, int rows, int vocab, const SampleSpec* params,
             const int32_t* suppress, int32_t* out) {
   if (rows == 0) return;
   launch(sample_kernel, rows, kThreads, 0, s, logits, vocab, params, suppress, out);
+}
+
+void logprobs(Stream s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* ids,
+              float* sampled, int32_t* top_ids, float* top_logprobs) {
+  if (rows == 0) return;
+  launch(logprobs_kernel, rows, kThreads, 0, s, logits, vocab, specs, ids, sampled, top_ids, top_logprobs);
 }
 
 }  // namespace hogwild::cuda
