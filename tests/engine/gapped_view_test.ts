@@ -1,0 +1,228 @@
+/**
+ * Views whose blocks sit at positions with gaps (engine/plan.ts `at`): what the plan encodes, what the host and
+ * the core refuse (a block placed inside the one before it, naming the row and blocks), and what a gapped view
+ * computes: the fast path (queries rotated per block) equals the slow reference path (every key rotated by
+ * its block's placed offset, then ordinary attention) on random models, views and gaps; a view of no gaps is
+ * the common case bit for bit; positions are as placed (a shift of the whole view changes nothing, a gap
+ * does, a block placed past a query is not seen).
+ */
+import assert from "node:assert/strict";
+import { type Block, KVCache } from "../../engine/cache.ts";
+import { PLAN_HEADER, PLAN_SECTIONS } from "../../engine/formats.ts";
+import { Engine } from "../../engine/model.ts";
+import { encodePlan, type Row } from "../../engine/plan.ts";
+import { CASES, fixtureDir, maxAbsDiff, randInt, Rng } from "../helpers.ts";
+
+const TOL = 1e-4;
+const cache = (pages = 64, pageSize = 4) => new KVCache({ bytes: 0, pages, pageSize });
+
+/** Where each plan section starts in the encoded plan. */
+function sectionStarts(plan: Int32Array): Record<string, number> {
+  const header = Object.fromEntries(PLAN_HEADER.map((k, i) => [k, plan[i]]));
+  const at: Record<string, number> = {};
+  let i = PLAN_HEADER.length;
+  for (const s of PLAN_SECTIONS) (at[s.name] = i, i += header[s.count] + s.plus);
+  return at;
+}
+function section(plan: Int32Array, name: string, n: number): number[] {
+  return [...plan.subarray(sectionStarts(plan)[name], sectionStarts(plan)[name] + n)];
+}
+
+Deno.test("encodePlan: a gapped view's offsets and query positions are where `at` places its blocks", () => {
+  const c = cache();
+  const [p, a, b] = [c.newBlock("p"), c.newBlock("a"), c.newBlock("b")];
+  const rows: Row[] = [
+    { block: p, view: [p], tokens: [1, 2, 3] },
+    // b's row reads p at 0, a at 10 (a gap of 7 after p), itself at 30: its first new token sits at 30.
+    { block: b, view: [p, a, b], at: [0, 10, 30], tokens: [4, 5] },
+    { block: a, view: [p, b, a], at: [0, 3, 40], tokens: [6] },
+  ];
+  const e = encodePlan(c, rows);
+  assert.deepEqual(section(e.plan, "view_offset", 7), [0, 0, 10, 30, 0, 3, 40]);
+  assert.deepEqual(section(e.plan, "row_query_start", 3), [0, 30, 40]);
+  assert.equal(e.positions, 41, "the largest query position plus one");
+});
+
+Deno.test("encodePlan refuses a gapped view that overlaps or is not positions, naming the row and blocks", () => {
+  const cases: [string, (c: KVCache, b: Block[]) => Row[], RegExp][] = [
+    ["one position short", (_, [p, a]) => [{ block: a, view: [p, a], at: [0], tokens: [1] }], /row 0's at has 1/],
+    // p will hold 3 tokens after this pass (2 + its row's 1), so a at 2 is inside it.
+    ["inside the block before (its length after the pass)", (_, [p, a]) => {
+      p.length = 2;
+      return [{ block: p, view: [p], tokens: [9] }, { block: a, view: [p, a], at: [0, 2], tokens: [1] }];
+    }, /row 1 places block a at 2, inside block p \(0\.\.2\)/],
+    [
+      "before the block before",
+      (_, [p, a]) => [{ block: a, view: [a, p], at: [5, 0], tokens: [1] }],
+      /row 0 places block p at 0, inside block a \(5\.\.5\)/,
+    ],
+    [
+      "negative",
+      (_, [p, a]) => [{ block: a, view: [p, a], at: [-1, 4], tokens: [1] }],
+      /places block p at -1, not a view position/,
+    ],
+    ["not whole", (_, [p, a]) => [{ block: a, view: [p, a], at: [0, 2.5], tokens: [1] }], /places block a at 2\.5/],
+    ["past int32", (_, [p, a]) => [{ block: a, view: [p, a], at: [0, 2 ** 31], tokens: [1] }], /not a view position/],
+  ];
+  for (const [name, rows, message] of cases) {
+    const c = cache();
+    const blocks = [c.newBlock("p"), c.newBlock("a")];
+    for (const b of blocks) c.reserve(b, 8);
+    assert.throws(() => encodePlan(c, rows(c, blocks)), message, name);
+  }
+});
+
+Deno.test("the core refuses a plan whose view places a block inside the one before it", async () => {
+  const engine = await Engine.load("random:qwen3-demo", { tokenizer: false });
+  const c = engine.newCache({ tokens: 256 });
+  const [p, a] = [c.newBlock("p"), c.newBlock("a")];
+  engine.forward(c, [{ block: p, view: [p], tokens: [1, 2, 3] }]);
+  // A host-valid plan, its second view entry moved into p (offset 1 < p's end 3), as a damaged recording might.
+  const { plan, logitCount } = encodePlan(c, [{ block: a, view: [p, a], at: [0, 3], tokens: [4] }]);
+  const offsets = sectionStarts(plan).view_offset;
+  plan[offsets + 1] = 1;
+  // (the own block moves with it: its query start is kept consistent so that only the overlap is wrong)
+  plan[sectionStarts(plan).row_query_start] = 1;
+  const logits = new Float32Array(logitCount * engine.vocab);
+  assert.throws(
+    () => engine.native.forward(c.native, plan, logits),
+    /plan: row 0: view entry 1 \(block 1\) at offset 1 overlaps block 0, which ends at 3/,
+  );
+  plan[offsets + 1] = 3, plan[sectionStarts(plan).row_query_start] = 3;
+  engine.native.forward(c.native, plan, logits); // the same plan unharmed runs
+});
+
+/**
+ * Random passes over gapped views: blocks grow, each row reads a random subset in a random order with random
+ * gaps (none, small, or hundreds of positions) and its own block among them. `gaps: false`: the same views
+ * without `at`. The rows of each pass, built once so that two engines can replay them.
+ */
+function randomGappedPasses(rng: Rng, vocab: number, blocks: number, gaps: boolean) {
+  const passes: { block: number; view: number[]; at?: number[]; tokens: number[] }[][] = [];
+  const len = new Array(blocks).fill(0);
+  for (let p = 0; p < randInt(rng, 3, 7); p++) {
+    const writers = [...Array(blocks).keys()].filter(() => rng.next() < 0.5);
+    if (writers.length === 0) writers.push(randInt(rng, 0, blocks - 1));
+    const next = [...len];
+    const rows = writers.map((block) => {
+      const n = rng.next() < 0.5 ? 1 : randInt(rng, 2, 60);
+      next[block] += n;
+      return { block, n };
+    });
+    passes.push(rows.map(({ block, n }) => {
+      const view = [...Array(blocks).keys()].filter((b) => b === block || (len[b] > 0 && rng.next() < 0.7));
+      for (let i = view.length - 1; i > 0; i--) {
+        const j = randInt(rng, 0, i);
+        [view[i], view[j]] = [view[j], view[i]];
+      }
+      const at: number[] = [];
+      let end = 0;
+      for (const b of view) {
+        const r = rng.next(), gap = r < 0.3 ? 0 : r < 0.8 ? randInt(rng, 1, 20) : randInt(rng, 100, 700);
+        at.push(end + gap);
+        end += gap + next[b];
+      }
+      const tokens = Array.from({ length: n }, () => randInt(rng, 0, vocab - 1));
+      return { block, view, ...(gaps ? { at } : {}), tokens };
+    }));
+    for (const [b, l] of next.entries()) len[b] = l;
+  }
+  return passes;
+}
+
+function runPasses(
+  engine: Engine,
+  passes: ReturnType<typeof randomGappedPasses>,
+  opts: { keyRotation?: boolean; shift?: number } = {},
+) {
+  const c = engine.newCache({ tokens: 16384 });
+  const blocks = Array.from({ length: 8 }, (_, i) => c.newBlock(`b${i}`));
+  return passes.map((rows) =>
+    engine.forward(
+      c,
+      rows.map((r) => ({
+        block: blocks[r.block],
+        view: r.view.map((b) => blocks[b]),
+        ...(r.at ? { at: r.at.map((x) => x + (opts.shift ?? 0)) } : {}),
+        tokens: r.tokens,
+        logits: "all" as const,
+      })),
+      { keyRotation: opts.keyRotation },
+    ).map((l) => l.slice())
+  );
+}
+
+function worstDiff(a: Float32Array[][], b: Float32Array[][]): number {
+  let worst = 0;
+  a.forEach((pass, i) => pass.forEach((l, j) => (worst = Math.max(worst, maxAbsDiff(l, b[i][j])))));
+  return worst;
+}
+
+for (const name of CASES) {
+  Deno.test(`${name}: on gapped views, query rotation equals key rotation, and equals it with every block shifted`, async () => {
+    const engine = await Engine.load(fixtureDir(name), { tokenizer: false });
+    const rng = new Rng(31 + name.length);
+    let worstSlow = 0, worstShift = 0, rows = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      const passes = randomGappedPasses(rng, engine.vocab, randInt(rng, 2, 8), true);
+      const fast = runPasses(engine, passes);
+      worstSlow = Math.max(worstSlow, worstDiff(fast, runPasses(engine, passes, { keyRotation: true })));
+      // RoPE is relative: the whole view moved by the same amount reads the same; on the slow path every key and
+      // query turns by the new absolute positions, so this checks placement, not one path against itself.
+      const shift = randInt(rng, 1, 900);
+      worstShift = Math.max(worstShift, worstDiff(fast, runPasses(engine, passes, { keyRotation: true, shift })));
+      rows += passes.reduce((a, p) => a + p.length, 0);
+    }
+    console.log(
+      `${name}: ${rows} gapped rows: worst |fast - slow| ${worstSlow.toExponential(2)}, shifted ${
+        worstShift.toExponential(2)
+      }`,
+    );
+    assert.ok(worstSlow < TOL, `fast vs slow: worst ${worstSlow}`);
+    assert.ok(worstShift < TOL, `shifted: worst ${worstShift}`);
+  });
+}
+
+Deno.test("a view of no gaps through `at` is the common case bit for bit; a gap changes what a query reads", async () => {
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"), { tokenizer: false });
+  const rng = new Rng(3);
+  for (let trial = 0; trial < 4; trial++) {
+    const plain = randomGappedPasses(rng, engine.vocab, 5, false);
+    const zero = plain.map((rows) => rows.map((r) => ({ ...r, at: contiguous(plain, r) })));
+    assert.equal(worstDiff(runPasses(engine, plain), runPasses(engine, zero)), 0, `trial ${trial}`);
+  }
+  // One block read after another, with and without 50 positions between them: the reads differ.
+  const c = engine.newCache({ tokens: 1024 }), [a, b, g] = [c.newBlock("a"), c.newBlock("b"), c.newBlock("g")];
+  const ids = Array.from({ length: 20 }, () => randInt(rng, 0, engine.vocab - 1));
+  engine.forward(c, [{ block: a, view: [a], tokens: ids }]);
+  const [near] = engine.forward(c, [{ block: b, view: [a, b], tokens: [7] }]);
+  const [far] = engine.forward(c, [{ block: g, view: [a, g], at: [0, 70], tokens: [7] }]);
+  assert.ok(maxAbsDiff(near, far) > 1e-3, "a gap of 50 positions is read as distance");
+});
+
+/** The offsets a row's view has without `at`: each block right after the one before (lengths after its pass). */
+function contiguous(passes: ReturnType<typeof randomGappedPasses>, row: { block: number; view: number[] }): number[] {
+  const len = new Array(8).fill(0);
+  for (const rows of passes) {
+    for (const r of rows) len[r.block] += r.tokens.length;
+    if (rows.some((r) => r === row)) break;
+  }
+  const at: number[] = [];
+  let end = 0;
+  for (const b of row.view) (at.push(end), end += len[b]);
+  return at;
+}
+
+Deno.test("a block placed past a row's queries is not read: positions, not the view's order, bound attention", async () => {
+  const engine = await Engine.load(fixtureDir("llama3-tiny"), { tokenizer: false });
+  const rng = new Rng(11);
+  const c = engine.newCache({ tokens: 2048 });
+  const [p, x, own, own2] = [c.newBlock("p"), c.newBlock("x"), c.newBlock("own"), c.newBlock("own2")];
+  const ids = (n: number) => Array.from({ length: n }, () => randInt(rng, 0, engine.vocab - 1));
+  engine.forward(c, [{ block: p, view: [p], tokens: ids(12) }, { block: x, view: [x], tokens: ids(9) }]);
+  const q = ids(3);
+  // own at 40 with x after it at 100: x sits past every query (40..42) and must not count.
+  const [withX] = engine.forward(c, [{ block: own, view: [p, own, x], at: [0, 40, 100], tokens: q, logits: "all" }]);
+  const [without] = engine.forward(c, [{ block: own2, view: [p, own2], at: [0, 40], tokens: q, logits: "all" }]);
+  assert.equal(maxAbsDiff(withX, without), 0);
+});
