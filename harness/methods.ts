@@ -28,6 +28,7 @@ import { hogwild } from "./methods/hogwild.ts";
 import { sequential } from "./methods/sequential.ts";
 import { sc } from "./methods/sc.ts";
 import { sot } from "./methods/sot.ts";
+import { leap } from "./methods/leap.ts";
 import { deepconf } from "./methods/deepconf.ts";
 
 export { hogwildLayouts } from "./methods/hogwild.ts";
@@ -43,6 +44,7 @@ const FAMILIES = (): Family[] =>
     family(sequential),
     family(sc),
     family(sot),
+    family(leap),
     family(deepconf),
   ];
 let families: Family[] | undefined;
