@@ -125,7 +125,7 @@ Deno.test("forwardSampleLogprobs on random models and plans: a float64 log-softm
   assert.ok(checked >= 24, `${checked} rows checked`);
 });
 
-Deno.test("the log-probabilities are temperature 1's, before suppression and filters; ties go to the lower id", async () => {
+Deno.test("the log-probabilities are temperature 1's, before suppression and filters; ties go to the lower id", () => {
   const rng = new Rng(7);
   const logits = Float32Array.from({ length: 300 }, () => 4 * rng.next());
   const plain = sampleLogitsLogprobs(logits, new Sampler(GREEDY), 5);
