@@ -12,7 +12,8 @@ import type { CurvePoint } from "./curves.ts";
 
 export type { ReferencePoint };
 
-async function render(spec: unknown, file: string) {
+/** A vega-lite spec drawn to FILE.svg and FILE.png. */
+export async function render(spec: unknown, file: string): Promise<void> {
   const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
   const svg = await view.toSVG();
   replaceFile(`${file}.svg`, svg);

@@ -1,0 +1,48 @@
+/**
+ * The judge's replies kept on disk, one file per (judge, where it runs, prompt version, prompt text, judge run):
+ * a second command over the same traces, or over a copy of them, asks the judge nothing. Written whole
+ * (engine/files.ts), so a kill leaves a reply or none.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { check, InputError, oneLine } from "../../engine/errors.ts";
+import { replaceFile } from "../../engine/files.ts";
+import type { Judge } from "./client.ts";
+
+/** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
+export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
+  const file = (prompt: string, run: number) =>
+    join(dir, `${sha256(JSON.stringify([judge.id, judge.where, promptVersion, prompt, run]))}.json`);
+  const cached = {
+    id: judge.id,
+    where: judge.where,
+    asked: 0,
+    async reply(prompt: string, run: number): Promise<string> {
+      const f = file(prompt, run);
+      if (existsSync(f)) return readReply(f);
+      const reply = await judge.reply(prompt, run);
+      cached.asked++;
+      mkdirSync(dir, { recursive: true });
+      replaceFile(
+        f,
+        JSON.stringify({ judge: judge.id, where: judge.where, prompt_version: promptVersion, run, reply }),
+      );
+      return reply;
+    },
+  };
+  return cached;
+}
+
+const sha256 = (x: string) => createHash("sha256").update(x).digest("hex");
+
+function readReply(file: string): string {
+  let v: { reply?: unknown };
+  try {
+    v = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`${file}: not a cached reply (${oneLine((e as Error).message)}); delete it to ask again`);
+  }
+  check(typeof v?.reply === "string", `${file}: a cached reply without its "reply" text; delete it to ask again`);
+  return v.reply as string;
+}

@@ -1,0 +1,79 @@
+/**
+ * The paper's Fig. 7 as a chart: the judge's mean collaboration score per setting (bars, in the order given),
+ * with its 95% interval, one panel per run folder (a model) when there are several; drawn by plots.ts's renderer.
+ */
+import { render } from "../plots.ts";
+import type { GroupScore } from "./scores.ts";
+
+/** one title for both layers (vega-lite joins different ones) */
+const Y_TITLE = "Collaboration score (1–6)";
+
+export interface Bar extends GroupScore {
+  /** the run folder's name */
+  run: string;
+  setting: string;
+}
+
+export function scoreChartSpec(bars: readonly Bar[], title: string): unknown {
+  const settings = [...new Set(bars.map((b) => b.setting))];
+  const runs = new Set(bars.map((b) => b.run));
+  const values = bars.filter((b) => b.n > 0).map((b) => ({
+    run: b.run,
+    setting: b.setting,
+    mean: b.mean,
+    lo: b.lo ?? null,
+    hi: b.hi ?? null,
+    n: b.n,
+  }));
+  const x = { field: "setting", type: "nominal", title: "Setting", sort: settings, axis: { labelAngle: 0 } };
+  const layer = {
+    layer: [
+      {
+        mark: { type: "bar", width: { band: 0.7 } },
+        encoding: {
+          x,
+          // bars rise from the rubric's lowest score
+          y: { field: "mean", type: "quantitative", title: Y_TITLE, scale: { domain: [1, 6] } },
+          y2: { datum: 1 },
+          color: { field: "setting", type: "nominal", sort: settings, legend: null },
+          tooltip: [
+            { field: "setting" },
+            { field: "mean", title: "mean score", format: ".2f" },
+            { field: "lo", title: "95% low", format: ".2f" },
+            { field: "hi", title: "95% high", format: ".2f" },
+            { field: "n", title: "traces" },
+          ],
+        },
+      },
+      {
+        transform: [{ filter: "datum.lo !== null" }],
+        mark: { type: "errorbar", ticks: true },
+        encoding: { x, y: { field: "lo", type: "quantitative", title: Y_TITLE }, y2: { field: "hi" } },
+      },
+    ],
+  };
+  const base = runs.size > 1
+    ? {
+      data: { values },
+      facet: { column: { field: "run", type: "nominal", title: null } },
+      spec: { width: 60 * settings.length + 80, height: 260, ...layer },
+    }
+    : { data: { values }, width: 80 * settings.length + 120, height: 300, ...layer };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: title,
+      subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs); lines: 95% intervals",
+      fontSize: 14,
+    },
+    config: { font: "DejaVu Sans" },
+    ...base,
+  };
+}
+
+/** Writes the chart to `file` (.svg) and beside it as .png; returns the two paths. */
+export async function writeScoreChart(file: string, bars: readonly Bar[], title: string): Promise<string[]> {
+  const stem = file.replace(/\.(svg|png)$/i, "");
+  await render(scoreChartSpec(bars, title), stem);
+  return [`${stem}.svg`, `${stem}.png`];
+}

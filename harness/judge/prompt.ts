@@ -1,0 +1,89 @@
+/**
+ * What the collaboration judge reads of a trace: each worker's paragraphs (its finished steps in order, then the
+ * step it was still writing) gathered into one block, cut to its first N tokens, the blocks one after the other
+ * under each worker's name, as the contiguous layout lays them out; all filled into the rubric's template
+ * (harness/prompts/judge.txt, or the user's file). And the one reader of a score in the judge's reply.
+ */
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { readText } from "../../engine/config.ts";
+import { check } from "../../engine/errors.ts";
+import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import { DEFAULT_NAMES, fillTemplate, joinNames } from "../prompts.ts";
+import type { TraceLine } from "../rundir.ts";
+
+/** The rubric's template, and its version: the file's name and its content's hash, so an edit is a new version. */
+export interface JudgeTemplate {
+  text: string;
+  version: string;
+}
+
+/** The placeholders a template must hold. */
+const NEEDED = ["{{problem}}", "{{transcript}}"];
+
+export function loadJudgeTemplate(file?: string): JudgeTemplate {
+  const where = file ?? new URL("../prompts/judge.txt", import.meta.url).pathname;
+  const text = readText(where);
+  for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
+  return { text, version: `${basename(where)}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}` };
+}
+
+/** A worker's whole text as its paragraphs give it: finished steps by step number, then its unfinished step. */
+export function workerText(trace: TraceLine, worker: number): string {
+  const own = trace.steps.filter((s) => s.worker === worker).sort((a, b) => a.step - b.step);
+  const finished = own.map((s) => s.text).join("");
+  const whole = trace.workers[worker] ?? "";
+  // The worker's text is its steps' texts in order and then the step it had not finished: that rest is kept.
+  return whole.startsWith(finished) ? whole : finished;
+}
+
+/** The first `limit` tokens of `text` (a character cut in two at the end is dropped), and whether it was cut. */
+export function tokenPrefix(tok: TextTokenizer, text: string, limit: number): { text: string; tokens: number } {
+  const ids = tok.encode(text);
+  if (ids.length <= limit) return { text, tokens: ids.length };
+  return { text: tok.decode(ids.slice(0, limit)).replace(/\uFFFD+$/, ""), tokens: limit };
+}
+
+export interface Transcript {
+  /** the workers' blocks under their names */
+  text: string;
+  names: string[];
+  /** tokens of each worker's block as shown (at most the limit) */
+  tokens: number[];
+  /** each worker's block was cut at the limit */
+  cut: boolean[];
+}
+
+/** The workers' blocks, each cut to `limit` tokens, one after the other under its writer's name. */
+export function mergedTranscript(trace: TraceLine, tok: TextTokenizer, limit: number): Transcript {
+  const names = trace.names ?? trace.workers.map((_, i) => DEFAULT_NAMES[i] ?? `Worker ${i + 1}`);
+  const blocks = names.map((_, i) => {
+    const whole = workerText(trace, i);
+    const p = tokenPrefix(tok, whole, limit);
+    return { ...p, cut: p.text !== whole };
+  });
+  const text = names.map((n, i) => `### ${n}\n\n${blocks[i].text.trim()}${blocks[i].cut ? "\n\n[…]" : ""}`)
+    .join("\n\n");
+  return { text, names, tokens: blocks.map((b) => b.tokens), cut: blocks.map((b) => b.cut) };
+}
+
+/** The judge's prompt for a trace. */
+export function judgePrompt(template: JudgeTemplate, trace: TraceLine, transcript: Transcript): string {
+  return fillTemplate(template.text, {
+    problem: trace.problem ?? "(the problem's text was not recorded in this trace)",
+    count: String(transcript.names.length),
+    names: joinNames(transcript.names),
+    transcript: transcript.text,
+  });
+}
+
+/**
+ * The score of a reply: the number after its last "score:" (any case, markdown bold allowed), when it is a whole
+ * number of the rubric (1 to 6); null otherwise (no score written, or one off the scale): never guessed.
+ */
+export function parseScore(reply: string): number | null {
+  const all = [...reply.matchAll(/\bscore\b[*_\s]*[:=][*_\s]*(\d+(?:\.\d+)?)/gi)];
+  if (all.length === 0) return null;
+  const n = Number(all[all.length - 1][1]);
+  return Number.isInteger(n) && n >= 1 && n <= 6 ? n : null;
+}

@@ -1,0 +1,145 @@
+/**
+ * judge.jsonl, beside a run folder's records: one line per trace × judge run, appended once the judge has
+ * replied (a torn last line is cut off, as records.jsonl's), so a killed command resumes where it stopped and
+ * nothing is counted twice; and what is read back from it: each trace's score (the mean of its runs' scores),
+ * the mean of a group of traces with its 95% interval, and the agreement with human scores.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { check } from "../../engine/errors.ts";
+import { appendLines } from "../../engine/files.ts";
+import { readLines, recordKey } from "../rundir.ts";
+import { mean, standardError, tCritical } from "../stats.ts";
+import { pearson } from "./correlation.ts";
+
+type Key = { task: string; problem_id: string; method: string; seed: number };
+
+export interface JudgeLine extends Key {
+  /** the judge run, from 0 */
+  run: number;
+  judge: string;
+  prompt_version: string;
+  /** the judge's reply as it came */
+  reply: string;
+  /** the rubric's score read from the reply; null when it holds none (never guessed) */
+  score: number | null;
+  /** tokens of each worker's block the judge was shown */
+  tokens: number[];
+}
+
+const lineKey = (l: Pick<JudgeLine, keyof Key | "run" | "judge" | "prompt_version">) =>
+  [recordKey(l), l.run, l.judge, l.prompt_version].join("\t");
+
+/** judge.jsonl of a run folder: its lines (each trace × run × judge × prompt once), and appends. */
+export class JudgeFile {
+  readonly file: string;
+  readonly lines: JudgeLine[] = [];
+  readonly #done = new Set<string>();
+
+  /** `repair`: cut a torn last line (the command that appends); readers only leave it unread. */
+  constructor(dir: string, repair = true) {
+    this.file = join(dir, "judge.jsonl");
+    readLines<JudgeLine>(this.file, repair).forEach((l, i) => {
+      check(
+        Number.isInteger(l.run) && typeof l.judge === "string" && typeof l.prompt_version === "string" &&
+          typeof l.reply === "string" && (l.score === null || Number.isFinite(l.score)),
+        `${this.file}:${i + 1}: not a judge line of this project (run, judge, prompt_version, reply, score)`,
+      );
+      // Two commands on one folder at once could both append a trace's run: the first line counts.
+      if (!this.#done.has(lineKey(l))) this.lines.push(l);
+      this.#done.add(lineKey(l));
+    });
+  }
+
+  has(l: Parameters<typeof lineKey>[0]): boolean {
+    return this.#done.has(lineKey(l));
+  }
+
+  append(l: JudgeLine): void {
+    if (this.has(l)) return;
+    appendLines(this.file, JSON.stringify(l) + "\n");
+    this.lines.push(l);
+    this.#done.add(lineKey(l));
+  }
+}
+
+export interface TraceScore extends Key {
+  /** the mean of its runs' scores; null when no run's reply held one */
+  score: number | null;
+  runs: number;
+  /** runs whose reply held no score */
+  unscored: number;
+}
+
+/** Each trace's score from one judge and prompt version, over judge runs 0 … runs − 1. */
+export function traceScores(lines: readonly JudgeLine[], judge: string, version: string, runs: number): TraceScore[] {
+  const byTrace = new Map<string, JudgeLine[]>();
+  for (const l of lines) {
+    if (l.judge !== judge || l.prompt_version !== version || l.run >= runs) continue;
+    const k = recordKey(l);
+    byTrace.set(k, [...(byTrace.get(k) ?? []), l]);
+  }
+  return [...byTrace.values()].map((ls) => {
+    const scored = ls.flatMap((l) => (l.score === null ? [] : [l.score]));
+    const { task, problem_id, method, seed } = ls[0];
+    return {
+      task,
+      problem_id,
+      method,
+      seed,
+      score: scored.length ? mean(scored) : null,
+      runs: ls.length,
+      unscored: ls.length - scored.length,
+    };
+  });
+}
+
+export interface GroupScore {
+  /** traces with a score */
+  n: number;
+  mean: number;
+  /** the 95% interval (Student's t, within 1–6); absent below two traces */
+  lo?: number;
+  hi?: number;
+  /** traces whose runs held no score at all */
+  unscored: number;
+}
+
+export function groupScore(traces: readonly TraceScore[]): GroupScore {
+  const xs = traces.flatMap((t) => (t.score === null ? [] : [t.score]));
+  const m = xs.length ? mean(xs) : NaN, se = standardError(xs);
+  const h = se === undefined ? undefined : tCritical(xs.length - 1) * se;
+  return {
+    n: xs.length,
+    mean: m,
+    ...(h === undefined ? {} : { lo: Math.max(1, m - h), hi: Math.min(6, m + h) }), // within the rubric
+    unscored: traces.length - xs.length,
+  };
+}
+
+/**
+ * Human scores (a JSONL file: task, problem_id, method, seed, score per line) against the judge's trace scores:
+ * Pearson's r over the traces both scored, with how many human scores had no judge score to pair with.
+ */
+export function humanAgreement(file: string, judged: readonly TraceScore[]) {
+  check(existsSync(file), `--human ${file}: no such file`);
+  const human = readLines<Key & { score: unknown }>(file, false);
+  const byKey = new Map<string, TraceScore>();
+  for (const t of judged) {
+    check(
+      !byKey.has(recordKey(t)),
+      `--human: the trace ${recordKey(t).replaceAll("\t", " / ")} is in two of the run folders given; name one`,
+    );
+    byKey.set(recordKey(t), t);
+  }
+  const pairs: [number, number][] = [];
+  human.forEach((h, i) => {
+    check(
+      typeof h.score === "number" && Number.isFinite(h.score),
+      `--human ${file}:${i + 1}: expected a number in "score"`,
+    );
+    const j = byKey.get(recordKey(h))?.score;
+    if (j !== undefined && j !== null) pairs.push([h.score, j]);
+  });
+  return { ...pearson(pairs.map((p) => p[0]), pairs.map((p) => p[1])), unpaired: human.length - pairs.length };
+}
