@@ -23,8 +23,9 @@ interface Row {
   /** the 95% interval; null where there is none (fewer than two samples) */
   lo: number | null;
   hi: number | null;
-  /** problems × seeds behind the point */
+  /** problems × seeds behind the point, and the fewest seeds of a problem (k) */
   n?: number;
+  seeds?: number;
   /** a reference drawn as a level across the chart */
   line?: boolean;
 }
@@ -58,6 +59,7 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
             { field: "lo", title: "95% low", format: ".1f" },
             { field: "hi", title: "95% high", format: ".1f" },
             { field: "n", title: "n" },
+            { field: "seeds", title: "seeds (k)" },
           ],
         },
       },
@@ -96,7 +98,12 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
       spec: { width: 360, height: 260, ...layer },
     }
     : { data, width: 560, height: 340, ...layer };
-  const subtitle = "Lines: accuracy (strict) over problems × seeds; shaded: its 95% interval" +
+  // Points of several seeds show avg@k and its interval from seeds and problems; a single seed's, Wilson's.
+  const line = rows.some((r) => (r.seeds ?? 1) > 1)
+    ? "Lines: avg@k, the strict accuracy of each seed averaged over the k seeds; shaded: its 95% t interval " +
+      "clustered by problem (of one seed: Wilson's)"
+    : "Lines: accuracy (strict) over problems; shaded: its 95% interval (Wilson's)";
+  const subtitle = line +
     (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
     (refs.some((r) => r.line) ? "; dashed: reference levels" : "");
   return {
@@ -116,15 +123,19 @@ export function chartSpecs(
 ): { steps: unknown; time: unknown } {
   const pct = (x: number) => 100 * x;
   const rows = (x: (p: CurvePoint) => number): Row[] =>
-    points.map((p) => ({
-      task: p.task,
-      series: p.method,
-      x: x(p),
-      accuracy: pct(p.accuracy),
-      lo: p.ci_low === undefined ? null : pct(p.ci_low),
-      hi: p.ci_high === undefined ? null : pct(p.ci_high),
-      n: p.n,
-    }));
+    points.map((p) => {
+      const seeded = p.seeds > 1, lo = seeded ? p.avg_ci_low : p.ci_low, hi = seeded ? p.avg_ci_high : p.ci_high;
+      return {
+        task: p.task,
+        series: p.method,
+        x: x(p),
+        accuracy: pct(seeded ? p.avg_at_k : p.accuracy),
+        lo: lo === undefined ? null : pct(lo),
+        hi: hi === undefined ? null : pct(hi),
+        n: p.n,
+        seeds: p.seeds,
+      };
+    });
   const refRows = refs.map((r) => ({
     task: r.task,
     series: r.label,

@@ -1,8 +1,11 @@
 /**
  * From records to curves: accuracy per task, method and budget with a 95% interval (Wilson's; none below two
- * samples), mean passes and mean wall time.
+ * samples), the statistics over seeds (stats.ts: avg@k with its error and interval, pass@k, maj@k), mean passes
+ * and mean wall time.
  */
+import { normalize } from "../tasks/equivalence.ts";
 import type { BenchRecord } from "./rundir.ts";
+import { mean, type Sample, seedStats } from "./stats.ts";
 
 export interface CurvePoint {
   task: string;
@@ -16,6 +19,21 @@ export interface CurvePoint {
   accuracy_lenient: number;
   /** self-consistency's majority vote, where the method has one */
   accuracy_vote?: number;
+  /** k: the fewest seeds any of the point's problems has; and its problems */
+  seeds: number;
+  problems: number;
+  /** avg@k (per seed the accuracy over problems, then the mean over seeds) and its error clustered by problem */
+  avg_at_k: number;
+  avg_se?: number;
+  /** avg@k's 95% t interval (stats.ts); absent below two problems */
+  avg_ci_low?: number;
+  avg_ci_high?: number;
+  /** the standard error of the k per-seed accuracies; absent below two seeds */
+  avg_se_seeds?: number;
+  /** pass@k (Chen et al.'s estimator; a list task's answer counts when every part is right) */
+  pass_at_k: number;
+  /** maj@k: the answer most seeds gave, grouped by the grader's normalised text (ties: the lowest seed's) */
+  maj_at_k: number;
   mean_passes: number;
   /** mean time per problem alone on its device (the cost model's), and shared with the runs it went with */
   mean_solo_s: number;
@@ -37,22 +55,31 @@ export function interval(scores: readonly number[]): [number, number] | undefine
   return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer. */
+export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number]): Sample {
+  return { problem: r.problem_id, seed: r.seed, score: c.score_strict, answer: c.answer };
+}
+
+/** The grouping of maj@k: answers the same after the grader's text normalisation (not its full equivalence). */
+export const voteKey = (answer: string) => normalize(answer);
 
 export function curves(records: readonly BenchRecord[]): CurvePoint[] {
-  const groups = new Map<string, { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"] }>();
+  type Group = { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"]; samples: Sample[] };
+  const groups = new Map<string, Group>();
   for (const r of records) {
     for (const c of r.checkpoints) {
       const k = `${r.task}\t${r.method}\t${c.budget}`;
-      if (!groups.has(k)) groups.set(k, { task: r.task, method: r.method, budget: c.budget, cps: [] });
+      if (!groups.has(k)) groups.set(k, { task: r.task, method: r.method, budget: c.budget, cps: [], samples: [] });
       groups.get(k)!.cps.push(c);
+      groups.get(k)!.samples.push(sample(r, c));
     }
   }
   return [...groups.values()]
     .sort((a, b) => a.task.localeCompare(b.task) || a.method.localeCompare(b.method) || a.budget - b.budget)
-    .map(({ task, method, budget, cps }) => {
+    .map(({ task, method, budget, cps, samples }) => {
       const strict = cps.map((c) => c.score_strict);
       const [lo, hi] = interval(strict) ?? [];
+      const s = seedStats(samples, voteKey);
       const point: CurvePoint = {
         task,
         method,
@@ -65,6 +92,15 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
         mean_passes: mean(cps.map((c) => c.passes)),
         mean_solo_s: mean(cps.map((c) => c.solo_ms)) / 1000,
         mean_shared_s: mean(cps.map((c) => c.shared_ms)) / 1000,
+        seeds: s.seeds,
+        problems: s.problems,
+        avg_at_k: s.avg,
+        avg_se: s.se,
+        avg_ci_low: s.ci?.[0],
+        avg_ci_high: s.ci?.[1],
+        avg_se_seeds: s.seedSe,
+        pass_at_k: s.passAtK,
+        maj_at_k: s.majAtK,
       };
       if (cps.some((c) => c.vote !== undefined)) {
         // on accuracy's scale (records written before vote_score_strict: the whole-answer verdict)
@@ -88,6 +124,15 @@ export function curvesCsv(points: readonly CurvePoint[]): string {
     "mean_passes",
     "mean_solo_s",
     "mean_shared_s",
+    "seeds",
+    "problems",
+    "avg_at_k",
+    "avg_se",
+    "avg_ci_low",
+    "avg_ci_high",
+    "avg_se_seeds",
+    "pass_at_k",
+    "maj_at_k",
   ] as const;
   const cell = (v: unknown) => (v === undefined ? "" : typeof v === "number" ? String(+v.toFixed(6)) : String(v));
   return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
@@ -103,7 +148,15 @@ export function summaryBudgets(budgets: readonly number[]): number[] {
 }
 
 export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
-  const lines: string[] = [];
+  const ks = [...new Set(points.map((p) => p.seeds))].sort((a, b) => a - b), k = ks.join("–");
+  const lines: string[] = [
+    `Cells: avg@${k}, the accuracy over the problems of each seed, averaged over the ${k} seed${
+      ks.join() === "1" ? "" : "s"
+    }, ± its standard error clustered by problem (in points); n: problems × seeds. It is the paper's statistic ` +
+    "(AIME: the accuracy averaged over 10 seeds, avg@10; LiveCodeBench: pass@1 averaged over 8 samples, avg@8); " +
+    "curves.csv also has its 95% interval, pass@k and maj@k.",
+    "",
+  ];
   for (const task of [...new Set(points.map((p) => p.task))]) {
     lines.push(
       `### ${task}`,
@@ -114,7 +167,9 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
     for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
       const cells = budgets.map((b) => {
         const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
-        return p ? `${(100 * p.accuracy).toFixed(1)}% (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone)` : "";
+        if (!p) return "";
+        const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
+        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone)`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }

@@ -6,6 +6,7 @@ import { basename, join } from "node:path";
 import { replaceFile } from "../engine/files.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
 import { type BenchSpec, DEMO_MODEL } from "./bench_spec.ts";
+import { comparisonText } from "./compare.ts";
 import type { CostModel } from "./cost.ts";
 import {
   curves,
@@ -62,6 +63,7 @@ export async function report(
       ]
       : []),
     summaryTable(points, budgets),
+    comparisonText(records, budgets),
     passesToTable(points),
     forkAgreementText(forkAgreement(records)),
   ].join("\n");

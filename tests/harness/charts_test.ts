@@ -1,4 +1,7 @@
-/** harness/charts.ts: reference points as diamonds, reference levels as dashed lines across, legends whole. */
+/**
+ * harness/charts.ts: reference points as diamonds, reference levels as dashed lines across, legends whole; the
+ * interval band from seeds where a point has several.
+ */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { chartSpecs, type ReferencePoint } from "../../harness/charts.ts";
@@ -34,4 +37,28 @@ Deno.test("the paper's single-thread LIMO reference is a level", () => {
   const paper = JSON.parse(readFileSync(new URL("../../harness/reference/paper.json", import.meta.url), "utf8"));
   const single = paper.points.filter((p: ReferencePoint) => /single thread/.test(p.label));
   assert.ok(single.length >= 1 && single.every((p: ReferencePoint) => p.line === true));
+});
+
+Deno.test("a point of several seeds draws avg@k and its interval over seeds and problems; one seed, Wilson's", () => {
+  const seeded = {
+    ...point(8, 0.5),
+    ci_low: 0.3,
+    ci_high: 0.7,
+    seeds: 4,
+    avg_at_k: 0.45,
+    avg_ci_low: 0.2,
+    avg_ci_high: 0.8,
+  } as CurvePoint;
+  const single = { ...point(16, 0.5), ci_low: 0.3, ci_high: 0.7, seeds: 1, avg_at_k: 0.5 } as CurvePoint;
+  type Spec = {
+    data: { values: { accuracy: number; lo: number; hi: number; seeds: number }[] };
+    title: { subtitle: string };
+  };
+  const several = chartSpecs([seeded], "t").steps as Spec;
+  assert.deepEqual(several.data.values.map((r) => [r.accuracy, r.lo, r.hi, r.seeds]), [[45, 20, 80, 4]]);
+  assert.match(several.title.subtitle, /avg@k, .* 95% t interval clustered by problem/);
+  const one = chartSpecs([single], "t").steps as Spec;
+  assert.deepEqual(one.data.values.map((r) => [r.accuracy, r.lo, r.hi]), [[50, 30, 70]]);
+  assert.match(one.title.subtitle, /Wilson's/);
+  assert.doesNotMatch(one.title.subtitle, /avg@k/);
 });

@@ -1,12 +1,17 @@
-/** harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records; the passes-to-accuracy table. */
+/**
+ * harness/curves.ts: the fork finisher's agreement with the re-encode finisher, from records; the passes-to-accuracy
+ * table; the statistics over seeds in the points, curves.csv and the summary's table.
+ */
 import assert from "node:assert/strict";
 import {
   type CurvePoint,
   curves,
+  curvesCsv,
   forkAgreement,
   forkAgreementText,
   interval,
   passesToTable,
+  summaryTable,
 } from "../../harness/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../harness/rundir.ts";
 import type { AnswerSource } from "../../harness/solver.ts";
@@ -101,6 +106,11 @@ Deno.test("passes-to-accuracy: each level's first budget, and the passes for seq
     mean_passes: budget,
     mean_solo_s: 0,
     mean_shared_s: 0,
+    seeds: 1,
+    problems: 10,
+    avg_at_k: accuracy,
+    pass_at_k: accuracy,
+    maj_at_k: accuracy,
   });
   const table = passesToTable([
     ...[[8, 0.2], [16, 0.6], [24, 0.85], [32, 0.91]].map(([b, a]) => point("sequential", b, a)),
@@ -153,4 +163,42 @@ Deno.test("accuracy_vote is on accuracy's scale: a list task's vote scores its f
   const [old] = curves([voted("p1", { vote_equal_strict: false }), voted("p2", { vote_equal_strict: true })]);
   assert.equal(old.accuracy_vote, 0.5);
   assert.equal(curves([record("sequential", "p1", 1, [[8, "4", "generated", true]])])[0].accuracy_vote, undefined);
+});
+
+Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k over seeds, in curves.csv and the summary", () => {
+  // three problems × two seeds at one budget; p1's answers differ in form only (x = 4 and 4: one vote)
+  const cells: [string, number, string | null, boolean][] = [
+    ["p1", 1, "x = 4", true],
+    ["p1", 2, "4", true],
+    ["p2", 1, "4", true],
+    ["p2", 2, "5", false],
+    ["p3", 1, "6", false],
+    ["p3", 2, null, false],
+  ];
+  const [p] = curves(
+    cells.map(([problem, seed, answer, right]) => record("hogwild:2", problem, seed, [[8, answer, "finisher", right]])),
+  );
+  assert.equal(p.seeds, 2);
+  assert.equal(p.problems, 3);
+  assert.equal(p.avg_at_k, 0.5); // seeds' accuracies 2/3 and 1/3
+  // problems' means 1, .5, 0: sd .5 over √3, t on 2 degrees (4.3027) — the interval clipped to [0, 1]
+  assert.ok(Math.abs(p.avg_se! - 0.5 / Math.sqrt(3)) < 1e-12);
+  assert.deepEqual([p.avg_ci_low, p.avg_ci_high], [0, 1]);
+  assert.ok(Math.abs(p.avg_se_seeds! - 1 / 6) < 1e-12);
+  assert.ok(Math.abs(p.pass_at_k - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(p.maj_at_k - 2 / 3) < 1e-12, "p1's two forms one answer; p2's tie to seed 1's right 4");
+  const [head, row] = curvesCsv([p]).trim().split("\n");
+  assert.match(head, /^task,method,budget,n,accuracy,ci_low,ci_high,.*,mean_shared_s,seeds,problems,avg_at_k,avg_se/);
+  assert.match(head, /,avg_ci_low,avg_ci_high,avg_se_seeds,pass_at_k,maj_at_k$/);
+  assert.match(row, /,2,3,0\.5,0\.288675,0,1,0\.166667,0\.666667,0\.666667$/);
+  // the grader's normalised text groups x = 4 with 4: two votes against 5 (by raw text, a tie that 5 would win)
+  const [voted] = curves(
+    [[1, "5", false], [2, "x = 4", true], [3, "4", true]].map(([seed, answer, right]) =>
+      record("sc:2", "p1", seed as number, [[8, answer as string, "finisher", right as boolean]])
+    ),
+  );
+  assert.equal(voted.maj_at_k, 1);
+  const table = summaryTable([p], [8]);
+  assert.match(table, /Cells: avg@2, .* averaged over the 2 seeds, ± its standard error clustered by problem/);
+  assert.match(table, /\| hogwild:2 \| 50\.0% ± 28\.9 \(n=6, 0\.0 s alone\) \|/);
 });

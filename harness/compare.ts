@@ -1,0 +1,201 @@
+/**
+ * Paired comparisons of two methods on the same problems and seeds (stats.ts pairedDiff): the summary's table of
+ * each method against a baseline, and `deno task compare`, two methods of one run folder or of two.
+ */
+import { resolve } from "node:path";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { sample, summaryBudgets } from "./curves.ts";
+import { type BenchRecord, readRecords } from "./rundir.ts";
+import { type PairedDiff, pairedDiff } from "./stats.ts";
+
+/** One side of a comparison: a method's records (of one run folder). */
+export interface Side {
+  method: string;
+  records: readonly BenchRecord[];
+}
+
+export interface Comparison {
+  task: string;
+  budget: number;
+  diff: PairedDiff;
+}
+
+/** A − B per task and budget, on the (problem, seed) pairs both have; pairs of no budget or task are left out. */
+export function compareSides(a: Side, b: Side, budgets: readonly number[]): Comparison[] {
+  const samples = (s: Side, task: string, budget: number) =>
+    s.records.filter((r) => r.method === s.method && r.task === task).flatMap((r) =>
+      r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c))
+    );
+  const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort();
+  return budgets.flatMap((budget) =>
+    tasks.flatMap((task) => {
+      const diff = pairedDiff(samples(a, task, budget), samples(b, task, budget));
+      return diff ? [{ task, budget, diff }] : [];
+    })
+  );
+}
+
+const points = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+const pValue = (p: number) => (p < 0.001 ? "<0.001" : p.toFixed(3));
+const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]` : "—");
+
+/**
+ * summary.md's paired comparisons: per task, each method against `baseline` at the summary's budgets (nothing
+ * where the run has no such method or no other).
+ */
+export function comparisonText(records: readonly BenchRecord[], budgets: readonly number[], baseline = "sequential") {
+  const lines: string[] = [];
+  for (const task of [...new Set(records.map((r) => r.task))]) {
+    const mine = records.filter((r) => r.task === task), methods = [...new Set(mine.map((r) => r.method))];
+    if (!methods.includes(baseline) || methods.length < 2) continue;
+    lines.push(
+      `### ${task}: each method against ${baseline}, paired on problems × seeds`,
+      "",
+      `Cells: the mean difference of the strict score in points, its 95% interval (t, clustered by problem) and ` +
+        "the exact sign test's p over problems (McNemar's exact test with one seed).",
+      "",
+      `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`,
+      `|---|${budgets.map(() => "---:").join("|")}|`,
+    );
+    for (const method of methods.filter((m) => m !== baseline)) {
+      const rows = compareSides({ method, records: mine }, { method: baseline, records: mine }, budgets);
+      const cells = budgets.map((budget) => {
+        const d = rows.find((r) => r.budget === budget)?.diff;
+        return d ? `${points(d.diff)} ${ci(d)}, p ${pValue(d.p)}` : "";
+      });
+      lines.push(`| ${method} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+/** The command's table for one budget. */
+export function comparisonTable(rows: readonly Comparison[], budget: number): string {
+  return [
+    `## ${budget} passes`,
+    "",
+    "| task | pairs | problems | A | B | A − B (points) | SE | 95% interval | A better / B better | sign test p |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.filter((r) => r.budget === budget).map(({ task, diff: d }) =>
+      `| ${task} | ${d.pairs} | ${d.problems} | ${(100 * d.meanA).toFixed(1)}% | ${(100 * d.meanB).toFixed(1)}% | ${
+        points(d.diff)
+      } | ${d.se === undefined ? "—" : (100 * d.se).toFixed(1)} | ${ci(d)} | ${d.wins} / ${d.losses} | ${pValue(d.p)} |`
+    ),
+    "",
+  ].join("\n");
+}
+
+/**
+ * Two sides may be compared: each graded by one grader version, the same for both, and the problems they share
+ * the same problems (golds and grading alike); they share at least one (task, problem, seed).
+ */
+export function checkComparable(a: Side & { name: string }, b: Side & { name: string }): void {
+  const own = (s: Side) => s.records.filter((r) => r.method === s.method);
+  const graders = (s: Side) => [...new Set(own(s).map((r) => r.grader))].sort();
+  for (const s of [a, b]) {
+    check(own(s).length > 0, `compare: ${s.name} has no records of method ${s.method}`);
+    check(
+      graders(s).length === 1,
+      `compare: ${s.name}'s records of ${s.method} were graded by several grader versions (${
+        graders(s).join(", ")
+      }); ` +
+        "rescore it first (deno task rescore)",
+    );
+  }
+  check(
+    graders(a)[0] === graders(b)[0],
+    `compare: ${a.name} was graded by ${graders(a)[0]}, ${b.name} by ${graders(b)[0]}; rescore one of them ` +
+      "(deno task rescore) so that both have one grader",
+  );
+  const problems = new Map(own(b).map((r) => [`${r.task}\t${r.problem_id}`, r]));
+  for (const r of own(a)) {
+    const o = problems.get(`${r.task}\t${r.problem_id}`);
+    check(
+      !o || (o.grading === r.grading && JSON.stringify(o.golds) === JSON.stringify(r.golds)),
+      `compare: ${r.task} problem ${r.problem_id} has other golds or grading in ${b.name} than in ${a.name} ` +
+        "(another version of the task's data): not the same problem",
+    );
+  }
+  const seeds = new Set(own(b).map((r) => `${r.task}\t${r.problem_id}\t${r.seed}`));
+  check(
+    own(a).some((r) => seeds.has(`${r.task}\t${r.problem_id}\t${r.seed}`)),
+    `compare: ${a.name} and ${b.name} share no (task, problem, seed): nothing to pair`,
+  );
+}
+
+const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all]
+       deno task compare RUN --methods A,B [--budget N[,N…]|all]
+  the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
+  each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
+  the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)
+  --methods A,B: A of RUN_A (or RUN) against B of RUN_B (or RUN) [two folders: each method both hold, against
+                 itself; or each folder's only method]
+  --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]`;
+
+const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
+
+/** The pairs of methods to compare: --methods, else the methods both folders hold, else each folder's only one. */
+function pairsOf(dirs: string[], records: BenchRecord[][], methods: string | undefined): [string, string][] {
+  if (methods !== undefined) {
+    const named = methods.split(",");
+    check(
+      named.length === 2 && named.every((m) => m !== ""),
+      `--methods: expected A,B (two method ids), got "${methods}"`,
+    );
+    named.forEach((m, i) => {
+      const at = Math.min(i, dirs.length - 1), all = methodsOf(records[at]);
+      check(all.includes(m), `--methods: ${dirs[at]} has no method ${m} (it has ${all.join(", ")})`);
+    });
+    check(dirs.length === 2 || named[0] !== named[1], `--methods: ${named[0]} twice; name two methods of ${dirs[0]}`);
+    return [[named[0], named[1]]];
+  }
+  check(dirs.length === 2, "compare: one run folder needs --methods A,B (two of its methods)");
+  const [a, b] = records.map(methodsOf), both = a.filter((m) => b.includes(m));
+  if (both.length) return both.map((m) => [m, m]);
+  check(
+    a.length === 1 && b.length === 1,
+    `compare: ${dirs[0]} (${a.join(", ")}) and ${dirs[1]} (${b.join(", ")}) hold no method of the same id; ` +
+      "name the two with --methods A,B",
+  );
+  return [[a[0], b[0]]];
+}
+
+function budgetsOf(flag: string | undefined, shared: number[]): number[] {
+  if (flag === undefined) return summaryBudgets(shared);
+  if (flag === "all") return shared;
+  const named = flag.split(",").map((b) => parseInteger(b, "--budget"));
+  const missing = named.filter((b) => !shared.includes(b));
+  check(
+    missing.length === 0,
+    `--budget: ${missing.join(", ")} is no budget both sides have (they share ${shared.join(", ") || "none"})`,
+  );
+  return named;
+}
+
+function main() {
+  const { values: f, positionals: dirs } = parseFlags({
+    methods: { type: "string" },
+    budget: { type: "string" },
+  }, USAGE);
+  check(dirs.length === 1 || dirs.length === 2, "compare: name one run folder or two (--help for the usage)");
+  check(
+    dirs.length === 1 || resolve(dirs[0]) !== resolve(dirs[1]),
+    "compare: the two run folders are one; to compare two of its methods name it once with --methods A,B",
+  );
+  const records = dirs.map(readRecords);
+  const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
+  for (const [ma, mb] of pairsOf(dirs, records, f.methods)) {
+    const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
+    const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
+    checkComparable(a, b);
+    const budgetSet = (s: Side) =>
+      new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
+    const shared = [...budgetSet(a)].filter((x) => budgetSet(b).has(x)).sort((x, y) => x - y);
+    const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets);
+    console.log(`# A = ${a.name}, B = ${b.name}\n`);
+    for (const budget of budgets) console.log(comparisonTable(rows, budget));
+  }
+}
+
+if (import.meta.main) runMain(main);
