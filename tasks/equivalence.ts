@@ -496,6 +496,14 @@ function equationsEqual(p: string, g: string): boolean | undefined {
   return ratio !== undefined && ratio !== 0;
 }
 
+/** The real value of a constant (no unknowns: `7 \times 10^{35}`, `\frac{\pi}{4}`), or undefined. */
+export function constantValue(s: string): number | undefined {
+  const e = parse(s);
+  if (!e || e.unknowns.length > 0 || hasPlusMinus(s)) return undefined;
+  const v = numeric(e);
+  return Number.isFinite(v) ? v : undefined;
+}
+
 const NUMBERS = (mode: Mode) => ({
   value: (t: string) => numeric(parse(t) ?? null),
   same: (x: string, y: string) => same(x, y, mode, 3),

@@ -5,6 +5,7 @@
  */
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
+import { physicsEqual, readPhysicsGold } from "./physics.ts";
 
 export const GRADER_VERSION = "hogwild-grader/4";
 
@@ -25,9 +26,22 @@ export function grade(generated: string, golds: string | readonly string[]): Gra
   return {
     extracted: strict,
     extracted_lenient: lenient,
-    equal_strict: strict !== null && equivalentAny(strict, all, "strict"),
-    equal_lenient: lenient !== null && equivalentAny(lenient, all, "lenient"),
+    equal_strict: strict !== null && matches(strict, all, "strict"),
+    equal_lenient: lenient !== null && matches(lenient, all, "lenient"),
   };
+}
+
+/** Whether an answer equals a gold: a physics gold (tasks/physics.ts) as its judge decides, any other as maths. */
+function matches(answer: string, golds: readonly string[], mode: Mode): boolean {
+  return golds.some((g) => {
+    const physics = readPhysicsGold(g);
+    if (!physics) return equivalentAny(answer, [g], mode);
+    try {
+      return physicsEqual(answer, physics, mode);
+    } catch {
+      return false; // the symbolic engine gave up: equality is not shown (as equivalentAny decides)
+    }
+  });
 }
 
 /**

@@ -197,6 +197,7 @@ export function textField(r: RawRecord, names: readonly string[]): string {
       check(v.length <= MAX_TEXT, `${at}: field "${n}" is ${v.length} characters long; at most ${MAX_TEXT}`);
       return v;
     }
+    if (typeof v === "bigint") return String(v); // a parquet INT64 (the hub's ids): exact as it is
     check(
       typeof v === "number",
       `${at}: field "${n}" must be text or a number, got ${

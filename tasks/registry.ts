@@ -12,6 +12,7 @@ import type { Problem } from "./problem.ts";
 import { dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
+import { physicsGold } from "./physics.ts";
 
 export interface TaskSpec {
   id: string;
@@ -248,6 +249,50 @@ const olympiadbench: TaskSpec = {
     }),
 };
 
+/** OlympiadBench's optional fields (null, or missing, in many records), as text. */
+function optionalText(r: RawRecord, name: string): string | undefined {
+  const v = r.value[name];
+  check(
+    v === null || v === undefined || typeof v === "string" || typeof v === "number",
+    `${r.file}:${r.line}: field "${name}" must be text, a number or null`,
+  );
+  return v === null || v === undefined || String(v).trim() === "" ? undefined : String(v).trim();
+}
+
+/** What the model is told beside the problem: the unit to leave out of the box, several answers in one box. */
+function physicsNote(unit: string | undefined, several: boolean): string {
+  const notes = [
+    several ? "This problem has several answers: give them all in one \\boxed{}, separated by commas." : "",
+    unit ? `Express the answer in ${unit}, and write the unit after the box, not inside it.` : "",
+  ].filter((x) => x);
+  return notes.length ? `\n\n${notes.join(" ")}` : "";
+}
+
+const olympiadbenchPhysics: TaskSpec = {
+  id: "olympiadbench-physics",
+  description: "OlympiadBench, physics, English, open-ended (OE_TO_physics_en_COMP): 236 problems; units, " +
+    "per-problem tolerances, graded as the official judge does",
+  finisherTokens: 64,
+  source: "OlympiadBench (He et al., 2024) on the Hugging Face hub: Hothan/OlympiadBench, config OE_TO_physics_en_COMP",
+  dataDir: { folder: "olympiadbench-physics", files: ["OE_TO_physics_en_COMP.parquet"] },
+  hub: { repo: "Hothan/OlympiadBench", file: "OlympiadBench/OE_TO_physics_en_COMP/OE_TO_physics_en_COMP.parquet" },
+  expected: 236,
+  problems: (rs) =>
+    rs.map((r) => {
+      // The judge reads the first listed answer only; several answers are written in it, comma-separated.
+      const answer = answerList(r)[0];
+      const unit = optionalText(r, "unit"), context = optionalText(r, "context");
+      return {
+        id: idField(r, "id", r.line),
+        task: "",
+        text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
+          physicsNote(unit, r.value.is_multiple_answer === true),
+        golds: [physicsGold({ answer, error: optionalText(r, "error"), unit })],
+        grading: "single" as const,
+      };
+    }),
+};
+
 const synthetic: TaskSpec = {
   id: "synthetic",
   description:
@@ -296,6 +341,7 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
     aime25,
     amc23,
     olympiadbench,
+    olympiadbenchPhysics,
     synthetic,
     chains,
     custom,
