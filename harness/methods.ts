@@ -30,6 +30,7 @@ import { sc } from "./methods/sc.ts";
 import { sot } from "./methods/sot.ts";
 import { leap } from "./methods/leap.ts";
 import { deepconf } from "./methods/deepconf.ts";
+import { groupthink } from "./methods/groupthink.ts";
 
 export { hogwildLayouts } from "./methods/hogwild.ts";
 
@@ -46,6 +47,7 @@ const FAMILIES = (): Family[] =>
     family(sot),
     family(leap),
     family(deepconf),
+    family(groupthink),
   ];
 let families: Family[] | undefined;
 
