@@ -11,7 +11,8 @@
 // fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
-// against the host's rule on the same logits. --only runs that one pass (for profilers).
+// against the host's rule on the same logits, and most rows' top-k log-probabilities (k 1..20) against the
+// host's (|diff| ≤ 1e-4, the same top ids). --only runs that one pass (for profilers).
 // --cuda gemm=mma,pdl=1,... sets the CUDA backend's options (hogwild.h, DeviceOptions: gemm, attention, graphs,
 // pdl, profile). --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
 // several grid targets and group sizes, and checks what the kernels rely on (below). --sequence N times the
@@ -155,10 +156,11 @@ constexpr const char* kUsage =
     "Replays a recording's forward passes (engine/record.ts; tools/make-recordings.ts) with no JavaScript: each\n"
     "pass's worst |difference| and relative L2 error to the recorded logits (a pass fails when both exceed --tol\n"
     "and --rtol; defaults 1e-4 and 0), or its time (--repeat N: the median of N after 2 warm-ups, against the\n"
-    "bandwidth floor). --check-sampling checks the device's sampling against the host's rule; --only PASS runs\n"
-    "one pass (for profilers); --path-prefix OLD=NEW maps the recorded tensor paths; --check-attn-plans checks\n"
-    "every pass's CUDA attention metadata without a model; --sequence N times the passes in recorded order, N\n"
-    "rounds after a warm-up. --cuda: the CUDA backend's options (gemm, attention, graphs, pdl, profile).\n"
+    "bandwidth floor). --check-sampling checks the device's sampling and log-probabilities against the host's\n"
+    "rule; --only PASS runs one pass (for profilers); --path-prefix OLD=NEW maps the recorded tensor paths;\n"
+    "--check-attn-plans checks every pass's CUDA attention metadata without a model; --sequence N times the\n"
+    "passes in recorded order, N rounds after a warm-up. --cuda: the CUDA backend's options (gemm, attention,\n"
+    "graphs, pdl, profile).\n"
     "Exits 1 on a failed pass, 2 on bad input.\n";
 
 int main(int argc, char** argv) {
@@ -284,7 +286,8 @@ int main(int argc, char** argv) {
       std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     }
     double worst = 0, worst_rel = 0;
-    int failed = 0, sampled = 0, sample_mismatch = 0, greedy_mismatch = 0;
+    int failed = 0, sampled = 0, sample_mismatch = 0, greedy_mismatch = 0, logprob_rows = 0, logprob_id_mismatch = 0;
+    double logprob_worst = 0;
     const size_t kv_elem = device == "cuda" ? 2 : 4;
     for (uint32_t i = 0; i < passes; i++) {
       const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
@@ -331,6 +334,7 @@ int main(int argc, char** argv) {
         // Same pass again (it rewrites the same slots with the same values), sampling on the device.
         std::vector<hogwild::SampleSpec> specs(p.L);
         const int32_t suppress[2] = {0, 1};
+        int logprobs_total = 0;
         for (int r = 0; r < p.L; r++) {
           specs[r].u = float((r * 7919 + i * 104729) % 1000) / 1000.f;
           specs[r].temperature = r % 4 == 0 ? 0.f : 0.6f + 0.2f * (r % 3);
@@ -338,20 +342,41 @@ int main(int argc, char** argv) {
           specs[r].top_k = r % 3 == 1 ? 20 : 0;
           specs[r].min_p = r % 5 == 2 ? 0.05f : 0.f;
           specs[r].suppress_count = r % 3 == 2 ? 0 : 2;  // rows with and without suppressed ids
+          specs[r].logprobs = std::min(r % 4 == 3 ? 0 : r % 4 == 0 ? hogwild::kMaxLogprobs : 1 + r % 7, spec.vocab);
+          specs[r].logprobs_start = logprobs_total;
+          logprobs_total += specs[r].logprobs;
         }
-        std::vector<int32_t> ids(p.L);
-        model->forward_sample(*cache, p, specs.data(), suppress, 2, ids.data());
+        std::vector<int32_t> ids(p.L), top_ids(logprobs_total), want_ids(logprobs_total);
+        std::vector<float> lp(p.L + logprobs_total), want_lp(p.L + logprobs_total);
+        const hogwild::Logprobs out{lp.data(), top_ids.data(), lp.data() + p.L, logprobs_total},
+            want{want_lp.data(), want_ids.data(), want_lp.data() + p.L, logprobs_total};
+        model->forward_sample(*cache, p, specs.data(), suppress, 2, ids.data(), out);
         for (int r = 0; r < p.L; r++) {
-          const int want_id = hogwild::sample_reference(got.data() + size_t(r) * spec.vocab, spec.vocab, specs[r], suppress);
+          const float* l = got.data() + size_t(r) * spec.vocab;
+          const int want_id = hogwild::sample_reference(l, spec.vocab, specs[r], suppress);
           sampled++;
           if (ids[r] != want_id) (specs[r].temperature == 0 ? greedy_mismatch : sample_mismatch)++;
+          if (!specs[r].logprobs || ids[r] < 0) continue;
+          // Against the reference on the device's own logits: the same values, up to float sums; an id may
+          // differ only between near-equal logits (a pass that does not repeat its logits bit for bit).
+          hogwild::logprobs_reference(l, spec.vocab, specs[r], r, ids[r], want);
+          logprob_rows++;
+          logprob_worst = std::max(logprob_worst, std::fabs(double(lp[r]) - want_lp[r]));
+          for (int k = specs[r].logprobs_start; k < specs[r].logprobs_start + specs[r].logprobs; k++) {
+            logprob_worst = std::max(logprob_worst, std::fabs(double(out.logprobs[k]) - want.logprobs[k]));
+            if (top_ids[k] != want_ids[k] && std::fabs(l[top_ids[k]] - l[want_ids[k]]) > 1e-4) logprob_id_mismatch++;
+          }
+          if (!(logprob_worst == logprob_worst)) logprob_worst = INFINITY;
         }
       }
     }
     if (check_sampling)
-      std::printf("sampling on %s: %d rows, greedy mismatches %d, sampled mismatches %d (boundary rounding)\n",
-                  device.c_str(), sampled, greedy_mismatch, sample_mismatch);
-    const bool sampling_ok = greedy_mismatch == 0 && sample_mismatch * 50 <= sampled;
+      std::printf("sampling on %s: %d rows, greedy mismatches %d, sampled mismatches %d (boundary rounding); "
+                  "logprobs of %d rows: worst abs diff %.3g, top-id mismatches %d\n",
+                  device.c_str(), sampled, greedy_mismatch, sample_mismatch, logprob_rows, logprob_worst,
+                  logprob_id_mismatch);
+    const bool sampling_ok = greedy_mismatch == 0 && sample_mismatch * 50 <= sampled && logprob_worst <= 1e-4 &&
+                             logprob_id_mismatch == 0;
     std::printf("replayed %u passes on %s: worst max_abs_diff %.3g (tol %.3g), worst rel_l2 %.3g (rtol %.3g): %s\n", passes,
                 device.c_str(), worst, tol, worst_rel, rtol, failed == 0 && sampling_ok ? "OK" : "FAIL");
     return failed == 0 && sampling_ok ? 0 : 1;
