@@ -11,9 +11,11 @@
  *  - units: the judge asks for the unit outside the box and never converts one: strictly, a number that carries a
  *    unit is not a number (the judge reads its letters as unknowns); leniently, the problem's unit after the
  *    answer (and common unit words) is dropped first. Nothing is ever converted (300 cm is not 3 m).
- * Two departures, on purpose: without an `error`, numbers are compared relatively (|a - b| <= 1.01e-8 |gold|)
- * where the judge's absolute 1e-8 would make any two numbers below 1e-8 equal (2.3e-11 and 9.9e-11); and the x100
- * reading of percents needs a percent sign (the judge tries it always, so 60 matched a gold 0.6).
+ * Four departures, on purpose, each a case of tests/tasks/physics_cases.jsonl: without an `error`, numbers are
+ * compared relatively (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8
+ * equal (2.3e-11 and 9.9e-11); the x100 reading of percents needs a percent sign (the judge tries it always, so 60
+ * matched a gold 0.6); only a name on the left of `=` is a label (the judge takes the right side of any `=`, so 1
+ * matched the equation x^2+y^2=1); and equations are equal up to any constant factor (the judge wants an integer).
  */
 import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
 

@@ -179,3 +179,15 @@ Deno.test("olympiadbench-physics from the hub: its file in the cache, the count 
   const named = await loadTask("olympiadbench-physics", { hub: "hf:Hothan/OlympiadBench", hubOptions, limit: 2 });
   assert.deepEqual(named.problems, whole.problems.slice(0, 2));
 });
+
+Deno.test("the paper's physics points (Table 4) are there for plot --reference, on tasks the registry knows", () => {
+  const paper = JSON.parse(readFileSync(new URL("../../harness/reference/paper.json", import.meta.url), "utf8"));
+  const points = paper.points as { task: string; label: string; budget: number; accuracy: number }[];
+  const physics = points.filter((p) => p.task === "olympiadbench-physics");
+  assert.equal(physics.length, 16);
+  const at = (label: RegExp, budget: number) =>
+    physics.find((p) => label.test(p.label) && p.budget === budget)?.accuracy;
+  assert.equal(at(/Hogwild/, 8192), 0.3809);
+  assert.equal(at(/baseline/, 16384), 0.3612);
+  assert.deepEqual(points.filter((p) => !TASKS[p.task]).map((p) => p.task), []);
+});
