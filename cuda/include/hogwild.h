@@ -111,8 +111,8 @@ int sample_reference(const float* logits, int vocab, const SampleSpec& spec, con
 void logprobs_reference(const float* logits, int vocab, const SampleSpec& spec, int row, int id, const Logprobs& out);
 
 // Both, on `rows` logits rows (ids[r] -1 where a row holds NaN: its log-probabilities are not written).
-void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress, int32_t* ids,
-                 const Logprobs& out);
+void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+                 int32_t* ids, const Logprobs& out);
 
 // Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids, or it asks for
 // more log-probabilities than kMaxLogprobs or `vocab`, or their range lies outside out's lists (or out has none).

@@ -74,8 +74,8 @@ void logprobs_reference(const float* l, int vocab, const SampleSpec& p, int row,
   }
 }
 
-void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress, int32_t* ids,
-                 const Logprobs& out) {
+void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+                 int32_t* ids, const Logprobs& out) {
   for (int r = 0; r < rows; r++) {
     const float* l = logits + size_t(r) * vocab;
     ids[r] = sample_reference(l, vocab, specs[r], suppress);

@@ -46,7 +46,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float bcast;
   __shared__ int pick;
   const float* l = logits + size_t(blockIdx.x) * vocab;
-  const SampleSpec P = params[blockIdx.x];
+  const SampleSpec& P = params[blockIdx.x];  // read where used: a copy of all its fields spills registers
   const int n_suppress = P.suppress_count;
   for (int i = threadIdx.x; i < n_suppress; i += kThreads) sup[i] = suppress[P.suppress_start + i];
   __syncthreads();
