@@ -63,7 +63,9 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], 
   const ms = performance.now() - t0;
   let at = 0;
   going.forEach(({ run, rows }, i) => {
-    run.accept(ids.slice(at, at + rows.length), ms, solo[i], logprobs?.slice(at, at += rows.length));
+    const end = at + rows.length;
+    run.accept(ids.slice(at, end), ms, solo[i], logprobs?.slice(at, end));
+    at = end;
   });
   return { runs: going.length, waiting: live.length - going.length, shape, ms };
 }

@@ -1,4 +1,4 @@
-/** step() asks for log-probabilities only when a row does, and hands each row its own to `take`. */
+/** step(): each run of a pass takes its own ids; log-probabilities asked for only when a row does, each row its own. */
 import assert from "node:assert/strict";
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
@@ -114,6 +114,20 @@ Deno.test("step hands each row of each run its own log-probabilities, and asks f
   assert.deepEqual(e.taken[0].map((t) => t.id), want.ids);
   assert.deepEqual(e.taken[0].map((t) => t.logprobs), want.logprobs);
   assert.equal(e.taken[0][2].logprobs!.ids.length, 20);
+});
+
+Deno.test("each run sharing a pass takes its own rows' ids, with log-probabilities or without", async () => {
+  const engine = await Engine.fromSpec({
+    config: { ...shapeConfig("qwen3-demo"), vocab: 64 },
+    randomSeed: 3,
+    tensors: [],
+  });
+  const cache = engine.newCache({ tokens: 1024 });
+  for (const ks of [[undefined], [2]]) {
+    const runs = [new Writers(cache, [ks[0], ks[0]], 1), new Writers(cache, [ks[0]], 1), new Writers(cache, ks, 1)];
+    step(new Scripted(), cache, runs);
+    assert.deepEqual(runs.map((r) => r.taken[0].map((t) => t.id)), [[100, 101], [102], [103]], `logprobs ${ks[0]}`);
+  }
 });
 
 Deno.test("a row that asks for logprobs of a model without forwardSampleLogprobs is refused, naming the model", async () => {
