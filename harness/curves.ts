@@ -61,7 +61,7 @@ export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number]): S
 }
 
 /** The grouping of maj@k: answers the same after the grader's text normalisation (not its full equivalence). */
-export const voteKey = (answer: string) => normalize(answer);
+const voteKey = (answer: string) => normalize(answer);
 
 export function curves(records: readonly BenchRecord[]): CurvePoint[] {
   type Group = { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"]; samples: Sample[] };
