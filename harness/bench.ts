@@ -13,8 +13,8 @@ import type { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.ts";
 import { runKey } from "./run_key.ts";
-import { checkMethod, newSolver, parseMethod, type RunContext } from "./methods.ts";
-import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";
+import { checkMethod, familyTexts, newSolver, parseMethod, type RunContext } from "./methods.ts";
+import { loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
 import { checkRunFolder, RunDir } from "./rundir.ts";
 import { costModel } from "./calibrate.ts";
 import { report } from "./report.ts";
@@ -31,8 +31,9 @@ export async function bench(args: string[]): Promise<void> {
   const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const protocol = loadProtocol(spec.protocol);
-  const sot = loadSot(spec.sotPrompts);
-  for (const m of spec.methods.map(parseMethod)) checkMethod(m, spec); // each family's check of the settings
+  const methods = spec.methods.map(parseMethod);
+  const texts = familyTexts(methods, spec.texts); // bad texts files: before any work
+  for (const m of methods) checkMethod(m, spec); // each family's check of the settings
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
@@ -56,7 +57,7 @@ export async function bench(args: string[]): Promise<void> {
       collab: loadTemplate("collab", spec.collabTemplate),
       plain: loadTemplate("plain", spec.plainTemplate),
       protocol,
-      sot,
+      families: texts,
     },
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
   });
@@ -82,7 +83,7 @@ export async function bench(args: string[]): Promise<void> {
       budgets: spec.budgets,
       redundancyEvery: spec.redundancyEvery,
       sampling: spec.sampling,
-      sot,
+      texts,
     };
     const solver = (cache: KVCache, j: Job) =>
       newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });

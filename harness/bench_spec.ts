@@ -6,7 +6,7 @@
 import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
-import { methodGrammar, parseMethod } from "./methods.ts";
+import { methodGrammar, parseMethod, textFamilies } from "./methods.ts";
 import { type Fields, parseFields, taskSpec } from "../tasks/registry.ts";
 import { viewerAddress } from "./viewer/server.ts";
 
@@ -36,7 +36,8 @@ export interface BenchSpec {
   collabTemplate?: string;
   plainTemplate?: string;
   protocol?: string;
-  sotPrompts?: string;
+  /** families' own texts files, by family name (--texts NAME=FILE,…) */
+  texts?: Record<string, string>;
   /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=8,pdl=0,profile=0") */
   cuda?: string;
   /** serve the viewer, live, while the bench runs (and after, until Ctrl-C) */
@@ -83,7 +84,9 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
-  --collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts
+  --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts
+  --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
+                                  [harness/prompts/FAMILY.json]
                                   [the model folder's prompts/collab.txt and plain.txt where it has them]
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
   --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
@@ -123,7 +126,7 @@ const OPTIONS = {
   "collab-prompt": { type: "string" },
   "plain-prompt": { type: "string" },
   protocol: { type: "string" },
-  "sot-prompts": { type: "string" },
+  texts: { type: "string" },
   "allow-long-context": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -186,6 +189,21 @@ function parseShard(v: string | undefined): BenchSpec["shard"] {
   const index = parseInteger(m[1], `${from} (i of i/n)`), count = parseInteger(m[2], `${from} (n of i/n)`, 1);
   check(index < count, `${from}: expected i/n with 0 ≤ i < n, got "${v}"`);
   return { index, count };
+}
+
+/** --texts NAME=FILE,…: a file per family with texts of its own, each family once. */
+function parseTexts(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const [name, file] = part.split("=", 2).map((s) => s.trim());
+    check(
+      textFamilies().includes(name) && file,
+      `--texts: expected FAMILY=FILE with FAMILY one of ${textFamilies().join(", ")}, got "${part}"`,
+    );
+    check(!(name in out), `--texts: ${name} is given twice`);
+    out[name] = file;
+  }
+  return out;
 }
 
 /** The spec from command-line flags; null when --help was asked for. */
@@ -273,7 +291,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     collabTemplate: f["collab-prompt"],
     plainTemplate: f["plain-prompt"],
     protocol: f.protocol,
-    sotPrompts: f["sot-prompts"],
+    texts: f.texts === undefined ? undefined : parseTexts(f.texts),
     ...(f["allow-long-context"] ? { allowLongContext: true } : {}),
   };
 }

@@ -19,7 +19,6 @@ import {
   type Protocol,
   renderTemplate,
   singleTokenIds,
-  type SotTexts,
 } from "./prompts.ts";
 import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
@@ -28,8 +27,8 @@ import { hogwild } from "./methods/hogwild.ts";
 import { sequential } from "./methods/sequential.ts";
 import { sc } from "./methods/sc.ts";
 import { sot } from "./methods/sot.ts";
-import { leap } from "./methods/leap.ts";
 import { deepconf } from "./methods/deepconf.ts";
+import { leap } from "./methods/leap.ts";
 import { groupthink } from "./methods/groupthink.ts";
 
 export { hogwildLayouts } from "./methods/hogwild.ts";
@@ -45,8 +44,8 @@ const FAMILIES = (): Family[] =>
     family(sequential),
     family(sc),
     family(sot),
-    family(leap),
     family(deepconf),
+    family(leap),
     family(groupthink),
   ];
 let families: Family[] | undefined;
@@ -90,6 +89,11 @@ export interface Family<M extends Method = Method> {
   checkSpec?: (method: M, spec: BenchSpec) => void;
   /** the viewer replays its workers' views pass by pass, over `method.layout` (harness/viewer/views.ts) */
   replaysViews: boolean;
+  /**
+   * its own texts, if it has any: the user's file (--texts NAME=FILE) or its default one (harness/prompts/), read
+   * and checked (a bad file refused naming it and the field); the run key holds what it returns
+   */
+  texts?: (file?: string) => unknown;
 }
 
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
@@ -208,8 +212,34 @@ export interface RunContext {
   redundancyEvery?: number;
   /** sampling (default: the model's generation_config; greedy when it does not sample) */
   sampling?: Omit<SamplingOptions, "suppress">;
-  /** Skeleton-of-Thought's texts (default: harness/prompts/sot.json) */
-  sot?: SotTexts;
+  /** each family's own texts by its name, as familyTexts read them (default: its own file) */
+  texts?: Readonly<Record<string, unknown>>;
+}
+
+/** The names of the families that have texts of their own (--texts NAME=FILE). */
+export const textFamilies = (): string[] => FAMILIES().filter((f) => f.texts).map((f) => f.name);
+
+/**
+ * The texts of each family of `methods` that has its own, by family name: `files`' (--texts) or its default file's.
+ * A file for a family that none of the methods belongs to is refused (it would change nothing).
+ */
+export function familyTexts(
+  methods: readonly Method[],
+  files: Readonly<Record<string, string>> = {},
+): Record<string, unknown> {
+  const used = FAMILIES().filter((f) => f.texts && methods.some((m) => m.family === f.name));
+  for (const name of Object.keys(files)) {
+    check(
+      used.some((f) => f.name === name),
+      `--texts ${name}=${files[name]}: no method of the run is of family ${name}`,
+    );
+  }
+  return Object.fromEntries(used.map((f) => [f.name, f.texts!(files[f.name])]));
+}
+
+/** A family's texts in a run: those the bench read (familyTexts), else its default file's. */
+export function textsOf<T>(ctx: RunContext, family: string, load: (file?: string) => T): T {
+  return (ctx.texts?.[family] as T | undefined) ?? load();
 }
 
 export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {

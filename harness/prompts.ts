@@ -36,25 +36,6 @@ export interface Protocol {
   forbidden: string[];
 }
 
-/** Skeleton-of-Thought's texts and limits (harness/prompts/sot.json, or the user's file). */
-export interface SotTexts {
-  /** the outline request, with {{problem}} */
-  outline: string;
-  /** written for the model at the start of its plan; its points are numbered from 1 */
-  outlineStart: string;
-  /** a point's prompt, with {{problem}}, {{outline}}, {{k}} and {{point}} */
-  point: string;
-  /** before point k's work when the work is re-encoded, with {{k}} and {{point}} */
-  pointHeader: string;
-  /** opens the re-encoded work */
-  resume: string;
-  /** between the last point's work and the continuation */
-  join: string;
-  outlineTokens: number;
-  pointTokens: number;
-  maxPoints: number;
-}
-
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
 export function loadProtocol(file?: string): Protocol {
@@ -72,31 +53,6 @@ export function loadProtocol(file?: string): Protocol {
     `${where}: field "forbidden" must be a list of strings`,
   );
   return p as unknown as Protocol;
-}
-
-export function loadSot(file?: string): SotTexts {
-  const where = file ?? here("sot.json").pathname;
-  const p = readJson(where) as Record<string, unknown>;
-  for (const k of ["outline", "outlineStart", "point", "pointHeader", "resume", "join"]) {
-    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
-  }
-  // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
-  for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
-    check(
-      Number.isInteger(p[k]) && (p[k] as number) > 0 && (p[k] as number) <= most,
-      `${where}: field "${k}" must be an integer in 1..${most}, got ${JSON.stringify(p[k])}`,
-    );
-  }
-  const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", [
-    "{{problem}}",
-    "{{outline}}",
-    "{{k}}",
-    "{{point}}",
-  ]]];
-  for (const [k, marks] of needs) {
-    for (const m of marks) check((p[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
-  }
-  return p as unknown as SotTexts;
 }
 
 /** A prompt template: harness/prompts/{collab,plain}.txt, or the user's file. It must hold {{problem}}. */

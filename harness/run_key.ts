@@ -14,7 +14,7 @@ import type { Problem } from "../tasks/problem.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import type { BenchSpec } from "./bench_spec.ts";
-import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";
+import { PROMPT_FORMAT, type Protocol } from "./prompts.ts";
 import { TIMING_VERSION } from "./solver.ts";
 
 export interface KeyInputs {
@@ -24,7 +24,8 @@ export interface KeyInputs {
   /** every problem of the spec's tasks as loaded, all shards' (so that shards share one key) */
   problems: readonly Problem[];
   /** the texts the runs are given */
-  prompts: { collab: string; plain: string; protocol: Protocol; sot: SotTexts };
+  /** `families`: each method family's own texts (methods.ts familyTexts) */
+  prompts: { collab: string; plain: string; protocol: Protocol; families: Readonly<Record<string, unknown>> };
   /** where the weights' hashes are kept between runs (keyed by path, size and mtime); none: hashed each time */
   weightsCache?: string;
 }
@@ -38,7 +39,7 @@ const NOT_KEYED = [
   "collabTemplate",
   "plainTemplate",
   "protocol",
-  "sotPrompts",
+  "texts",
   "data",
   "dataDir",
   "hub",
@@ -87,7 +88,9 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     "prompt collab": sha256(i.prompts.collab),
     "prompt plain": sha256(i.prompts.plain),
     "prompt protocol": sha256(JSON.stringify(i.prompts.protocol)),
-    "prompt sot": sha256(JSON.stringify(i.prompts.sot)),
+    ...Object.fromEntries(
+      Object.entries(i.prompts.families).map(([name, texts]) => [`prompt ${name}`, sha256(JSON.stringify(texts))]),
+    ),
     prompt_format: PROMPT_FORMAT,
     data: data.digest("hex"),
     grader: GRADER_VERSION,

@@ -15,7 +15,7 @@ import { check } from "../../engine/errors.ts";
 import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
 import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type RunContext, runSampling } from "../methods.ts";
+import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
 import { DEFAULT_NAMES, fillTemplate, loadProtocol, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
@@ -38,6 +38,7 @@ export const groupthink: Family<GroupThinkMethod> = {
   solver: (cache, method, problem, seed, ctx) => new GroupThinkRun(cache, groupThinkSpec(method, problem, seed, ctx)),
   // Its thinkers read slotted views of their own, not a layout's.
   replaysViews: false,
+  texts: loadGroupThink,
 };
 
 /** Group Think's texts (harness/prompts/groupthink.json, or the user's file). */
@@ -86,7 +87,7 @@ export function groupThinkSpec(
   problem: string,
   seed: number,
   ctx: RunContext,
-  texts: GroupThinkTexts = loadGroupThink(),
+  texts: GroupThinkTexts = textsOf(ctx, groupthink.name, loadGroupThink),
 ): GroupThinkSpec {
   const tok = ctx.tokenizer, g = ctx.generation, protocol = ctx.protocol ?? loadProtocol();
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);

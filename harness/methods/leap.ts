@@ -14,7 +14,15 @@ import { check, parseInteger } from "../../engine/errors.ts";
 import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
 import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type MethodId, type RunContext, runSampling } from "../methods.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type MethodId,
+  type RunContext,
+  runSampling,
+  textsOf,
+} from "../methods.ts";
 import { DEFAULT_NAMES, fillTemplate, loadProtocol, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
@@ -76,6 +84,7 @@ export const leap: Family<LeapMethod> = {
   },
   // Its paths are independent sequences with text inserted, not workers over a layout.
   replaysViews: false,
+  texts: loadLeap,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -162,7 +171,7 @@ export function leapSpec(
   problem: string,
   seed: number,
   ctx: RunContext,
-  texts: LeapTexts = loadLeap(),
+  texts: LeapTexts = textsOf(ctx, leap.name, loadLeap),
 ): LeapSpec {
   const tok = ctx.tokenizer, g = ctx.generation, protocol = ctx.protocol ?? loadProtocol();
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);

@@ -4,15 +4,16 @@
  * beginning one shared block; all at once, or N rows a pass in turns), then the main writer goes on after the
  * plan and the points' work re-encoded. Every pass in which it samples counts toward the budget.
  * The family (sot[:N]): its methods, the spec of a run from the texts (harness/prompts/sot.json or
- * --sot-prompts), the check against those texts, and the run itself (SotRun); the viewer replays no views of it.
+ * --texts sot=FILE), the check against those texts, and the run itself (SotRun); the viewer replays no views of it.
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
+import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
 import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type RunContext, runSampling } from "../methods.ts";
-import { fillTemplate, loadProtocol, loadSot, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
+import { fillTemplate, loadProtocol, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -36,21 +37,66 @@ export const sot: Family<SotMethod> = {
   },
   solver: (cache, method, problem, seed, ctx) => new SotRun(cache, sotSpec(method, problem, seed, ctx)),
   checkSpec(m, spec) {
-    const texts = loadSot(spec.sotPrompts);
+    const texts = loadSot(spec.texts?.sot);
     check(
       m.threadsPerPass < texts.maxPoints,
       `method ${m.id}: an outline has at most ${texts.maxPoints} points (maxPoints of ${
-        spec.sotPrompts ?? "harness/prompts/sot.json"
+        spec.texts?.sot ?? "harness/prompts/sot.json"
       }), so every point already runs at once: write it as sot`,
     );
   },
   // Its writers are an outline, points and a continuation, not workers over a layout.
   replaysViews: false,
+  texts: loadSot,
 };
+
+/** Skeleton-of-Thought's texts and limits (harness/prompts/sot.json, or the user's file). */
+export interface SotTexts {
+  /** the outline request, with {{problem}} */
+  outline: string;
+  /** written for the model at the start of its plan; its points are numbered from 1 */
+  outlineStart: string;
+  /** a point's prompt, with {{problem}}, {{outline}}, {{k}} and {{point}} */
+  point: string;
+  /** before point k's work when the work is re-encoded, with {{k}} and {{point}} */
+  pointHeader: string;
+  /** opens the re-encoded work */
+  resume: string;
+  /** between the last point's work and the continuation */
+  join: string;
+  outlineTokens: number;
+  pointTokens: number;
+  maxPoints: number;
+}
+
+export function loadSot(file?: string): SotTexts {
+  const where = file ?? new URL("../prompts/sot.json", import.meta.url).pathname;
+  const p = readJson(where) as Record<string, unknown>;
+  for (const k of ["outline", "outlineStart", "point", "pointHeader", "resume", "join"]) {
+    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
+  }
+  // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
+  for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
+    check(
+      Number.isInteger(p[k]) && (p[k] as number) > 0 && (p[k] as number) <= most,
+      `${where}: field "${k}" must be an integer in 1..${most}, got ${JSON.stringify(p[k])}`,
+    );
+  }
+  const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", [
+    "{{problem}}",
+    "{{outline}}",
+    "{{k}}",
+    "{{point}}",
+  ]]];
+  for (const [k, marks] of needs) {
+    for (const m of marks) check((p[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
+  }
+  return p as unknown as SotTexts;
+}
 
 /** Skeleton-of-Thought's run of a problem. */
 export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: RunContext): SotSpec {
-  const tok = ctx.tokenizer, g = ctx.generation, t = ctx.sot ?? loadSot();
+  const tok = ctx.tokenizer, g = ctx.generation, t = textsOf(ctx, sot.name, loadSot);
   const protocol = ctx.protocol ?? loadProtocol();
   const outlineStartIds = tok.encode(t.outlineStart);
   const sampling = runSampling(ctx);

@@ -201,46 +201,30 @@ Deno.test("methodGrammar: every family's spellings, in the registry's order (--h
 
 /**
  * A method family is one file: its names appear in no other file of harness/ but on the lines listed here,
- * the registry's list and what a user sees or passes (the default --methods, the --sot-prompts plumbing:
- * the flag, the run key, the texts' loader and the context that carries them).
+ * the registry's list and what a user sees or passes (the default --methods).
  */
 const FAMILY_FILES: { file: string; names: RegExp; elsewhere: Record<string, string[]> }[] = [
   {
     file: "methods/sot.ts",
     names: /sot|skeleton/i,
     elsewhere: {
-      "methods.ts": [
-        "type SotTexts,",
-        'import { sot } from "./methods/sot.ts";',
-        "family(sot),",
-        "/** Skeleton-of-Thought's texts (default: harness/prompts/sot.json) */",
-        "sot?: SotTexts;",
-      ],
-      "bench.ts": [
-        'import { loadProtocol, loadSot, loadTemplate, modelTemplates } from "./prompts.ts";',
-        "const sot = loadSot(spec.sotPrompts);",
-        "sot,",
-      ],
-      "bench_spec.ts": [
-        "sotPrompts?: string;",
-        "--collab-prompt FILE --plain-prompt FILE --protocol FILE --sot-prompts FILE   your own prompt texts",
-        '"sot-prompts": { type: "string" },',
-        'sotPrompts: f["sot-prompts"],',
-      ],
-      "run_key.ts": [
-        'import { PROMPT_FORMAT, type Protocol, type SotTexts } from "./prompts.ts";',
-        "prompts: { collab: string; plain: string; protocol: Protocol; sot: SotTexts };",
-        '"sotPrompts",',
-        '"prompt sot": sha256(JSON.stringify(i.prompts.sot)),',
-      ],
-      "prompts.ts": [
-        "/** Skeleton-of-Thought's texts and limits (harness/prompts/sot.json, or the user's file). */",
-        "export interface SotTexts {",
-        "export function loadSot(file?: string): SotTexts {",
-        'const where = file ?? here("sot.json").pathname;',
-        "return p as unknown as SotTexts;",
-      ],
+      "methods.ts": ['import { sot } from "./methods/sot.ts";', "family(sot),"],
     },
+  },
+  {
+    file: "methods/leap.ts",
+    names: /leap|learning from peers/i,
+    elsewhere: { "methods.ts": ['import { leap } from "./methods/leap.ts";', "family(leap),"] },
+  },
+  {
+    file: "methods/groupthink.ts",
+    names: /group ?think/i,
+    elsewhere: { "methods.ts": ['import { groupthink } from "./methods/groupthink.ts";', "family(groupthink),"] },
+  },
+  {
+    file: "methods/deepconf.ts",
+    names: /deep ?conf/i,
+    elsewhere: { "methods.ts": ['import { deepconf } from "./methods/deepconf.ts";', "family(deepconf),"] },
   },
   {
     file: "methods/sc.ts",

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { fillTemplate, loadProtocol, loadSot, loadTemplate, renderTemplate } from "../../harness/prompts.ts";
+import { fillTemplate, loadProtocol, loadTemplate, renderTemplate } from "../../harness/prompts.ts";
+import { loadSot } from "../../harness/methods/sot.ts";
 import { loadTask, TASKS } from "../../tasks/registry.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DATA_DIR, dataTest } from "../helpers.ts";

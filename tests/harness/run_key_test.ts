@@ -9,7 +9,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL, parseBenchSpec } from "../../harness/bench_spec.ts";
-import { loadProtocol, loadSot, loadTemplate } from "../../harness/prompts.ts";
+import { loadProtocol, loadTemplate } from "../../harness/prompts.ts";
+import { loadSot } from "../../harness/methods/sot.ts";
 import { type KeyInputs, runKey, weightsHash } from "../../harness/run_key.ts";
 import { loadTask } from "../../tasks/registry.ts";
 
@@ -21,7 +22,12 @@ async function inputs(model: string): Promise<KeyInputs> {
     spec,
     source: model,
     problems: (await loadTask("chains", { synthetic: spec.synthetic })).problems,
-    prompts: { collab: loadTemplate("collab"), plain: loadTemplate("plain"), protocol: loadProtocol(), sot: loadSot() },
+    prompts: {
+      collab: loadTemplate("collab"),
+      plain: loadTemplate("plain"),
+      protocol: loadProtocol(),
+      families: { sot: loadSot() },
+    },
   };
 }
 
@@ -96,7 +102,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "collabTemplate",
     "plainTemplate",
     "protocol",
-    "sotPrompts",
+    "texts",
     "data",
     "dataDir",
     "hub",
@@ -139,7 +145,10 @@ Deno.test("each input changes its field of the key, and only it", async () => {
       ...base,
       prompts: { ...base.prompts, protocol: { ...base.prompts.protocol, marker: "!" } },
     }, ["prompt protocol"]],
-    ["prompt sot", { ...base, prompts: { ...base.prompts, sot: { ...base.prompts.sot, join: "!" } } }, ["prompt sot"]],
+    ["prompt sot", {
+      ...base,
+      prompts: { ...base.prompts, families: { sot: { ...base.prompts.families.sot as object, join: "!" } } },
+    }, ["prompt sot"]],
     ["a problem's text", {
       ...base,
       problems: base.problems.map((p, i) => (i === 1 ? { ...p, text: p.text + " " } : p)),

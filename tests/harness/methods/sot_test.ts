@@ -12,7 +12,7 @@ import { sampleLogits } from "../../../engine/sampler.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { checkMethod, MethodId, newSolver, parseMethod } from "../../../harness/methods.ts";
 import { parseBenchSpec } from "../../../harness/bench_spec.ts";
-import { loadSot } from "../../../harness/prompts.ts";
+import { loadSot } from "../../../harness/methods/sot.ts";
 import { runAll } from "../../../harness/schedule.ts";
 import { parsePoints, sot as sotFamily, SotRun, sotSpec } from "../../../harness/methods/sot.ts";
 import { maxAbsDiff, ScriptedModel } from "../../helpers.ts";
@@ -186,7 +186,7 @@ Deno.test("sot on a real engine: the continuation and the finisher read what a p
       generation: engine.generation,
       budgets: [3, 30, 60],
       finisherTokens: 3,
-      sot,
+      texts: { sot },
     };
     const spec = sotSpec(sotFamily.parse(new MethodId(id)), PROBLEM, 1, ctx);
     const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as SotRun;
@@ -266,11 +266,11 @@ Deno.test("the family's check of the settings: a thread count at the outline's m
   );
   const file = `${Deno.makeTempDirSync()}/sot.json`;
   Deno.writeTextFileSync(file, JSON.stringify({ ...loadSot(), maxPoints: 3 }));
-  checkMethod(parseMethod("sot:2"), spec("--sot-prompts", file));
+  checkMethod(parseMethod("sot:2"), spec("--texts", `sot=${file}`));
   assert.throws(
-    () => checkMethod(parseMethod("sot:3"), spec("--sot-prompts", file)),
+    () => checkMethod(parseMethod("sot:3"), spec("--texts", `sot=${file}`)),
     /at most 3 points \(maxPoints of .*sot\.json\)/,
   );
   // The other families have no such check.
-  for (const id of ["hogwild:12", "sc:12", "sequential"]) checkMethod(parseMethod(id), spec("--sot-prompts", file));
+  for (const id of ["hogwild:12", "sc:12", "sequential"]) checkMethod(parseMethod(id), spec("--texts", `sot=${file}`));
 });
