@@ -6,7 +6,7 @@
 import { check, InputError, parseDecimal, parseFlags, parseInteger } from "../engine/errors.ts";
 import { loadNative } from "../engine/native.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
-import { methodGrammar, parseMethod, textFamilies } from "./methods.ts";
+import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "./methods.ts";
 import { type Fields, parseFields, taskSpec } from "../tasks/registry.ts";
 import { viewerAddress } from "./viewer/server.ts";
 
@@ -54,6 +54,9 @@ const GENERATED_DEFAULTS: Record<string, { parts: number; digits: number; count:
   synthetic: { parts: 2, digits: 1, count: 6 },
 };
 
+/** The default run's methods: the paper's main ones that the demo model was trained for. */
+const DEFAULT_METHODS = "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2";
+
 export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
 
   --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
@@ -61,7 +64,9 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   [engine/models/hogwild-demo: the demo model]
   --task ID[,ID]                  tasks (deno task tasks list)                       [chains]
   --methods LIST                  ${methodGrammar().join(",\n                                  ")}
-                                  [hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]
+                                  [${DEFAULT_METHODS}];
+                                  compare: every family's, same budgets (${comparedMethods([128]).join(",")}
+                                  at the default budgets)
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
   --limit N                       the first N problems of each task                   [all; 6 generated]
@@ -217,9 +222,10 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);
   check(new Set(tasks).size === tasks.length, "--task: a task is listed twice");
-  const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>
-    m.trim()
-  );
+  const budgets = parseBudgets(f.budgets ?? "8:128:8");
+  const methods = f.methods === "compare"
+    ? comparedMethods(budgets)
+    : (f.methods ?? DEFAULT_METHODS).split(",").map((m) => m.trim());
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
   const seeds = (f.seeds ?? "1").split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
@@ -261,7 +267,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     device,
     tasks,
     methods,
-    budgets: parseBudgets(f.budgets ?? "8:128:8"),
+    budgets,
     seeds,
     limit: int(f.limit, "limit"),
     concurrency: int(f.concurrency, "concurrency") ?? 4,

@@ -94,6 +94,8 @@ export interface Family<M extends Method = Method> {
    * and checked (a bad file refused naming it and the field); the run key holds what it returns
    */
   texts?: (file?: string) => unknown;
+  /** the methods it brings to `--methods compare` (every family on one model, task and grid), for these budgets */
+  compared?: (budgets: readonly number[]) => string[];
 }
 
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
@@ -129,14 +131,44 @@ export class MethodId {
     return k;
   }
 
-  /** the options given, each known and at most once, in `known`'s order */
-  options(known: readonly string[]): string[] {
-    const opts = this.opts, id = this.id;
-    for (const o of opts) check(opts.indexOf(o) === opts.lastIndexOf(o), `method ${id}: option "${o}" given twice`);
-    for (const o of opts) check(known.includes(o), `method ${id}: unknown option "${o}"; options: ${known.join(", ")}`);
+  /**
+   * The flags given (words of `known`), in `known`'s order; settings (`name=value`, names of `settings`) are read
+   * by setting() and integer(). Every option known and each at most once.
+   */
+  options(known: readonly string[], settings: readonly string[] = []): string[] {
+    const opts = this.opts, id = this.id, keys = opts.map(settingName);
+    for (const k of keys) check(keys.indexOf(k) === keys.lastIndexOf(k), `method ${id}: option "${k}" given twice`);
+    const all = [...known, ...settings.map((s) => `${s}=…`)].join(", ");
+    for (const o of opts) {
+      check(
+        o.includes("=") ? settings.includes(settingName(o)) : known.includes(o),
+        `method ${id}: unknown option "${o}"; options: ${all}`,
+      );
+    }
     return known.filter((o) => opts.includes(o)); // the grammar's order
   }
+
+  /** the text of setting `name` (`name=value`), if given */
+  setting(name: string): string | undefined {
+    const o = this.opts.find((o) => o.includes("=") && settingName(o) === name);
+    return o?.slice(name.length + 1);
+  }
+
+  /** setting `name` as a whole number in lo..hi written in plain digits; `dflt` when it is not given */
+  integer(name: string, dflt: number, lo: number, hi: number): number {
+    const v = this.setting(name);
+    if (v === undefined) return dflt;
+    const x = /^(0|[1-9][0-9]*)$/.test(v) ? Number(v) : NaN;
+    check(x >= lo && x <= hi, `method ${this.id}: ${name} must be an integer in ${lo}..${hi}, got "${v}"`);
+    return x;
+  }
 }
+
+/** `--methods compare`: each family's methods for the comparison of them all, in the registry's order. */
+export const comparedMethods = (budgets: readonly number[]): string[] =>
+  FAMILIES().flatMap((f) => f.compared?.(budgets) ?? []);
+
+const settingName = (o: string) => (o.includes("=") ? o.slice(0, o.indexOf("=")) : o);
 
 /** Every method name and option, as --help and errors print it. */
 export const methodGrammar = (): string[] => FAMILIES().flatMap((f) => f.grammar());

@@ -63,7 +63,7 @@ export const deepconf: Family<DeepConfMethod> = {
     `deepconf:N[:online][:high][:${FLAGS.slice(2, -1).join("|")}][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]`,
   ],
   parse(p) {
-    const n = p.count(), { flags, values } = options(p);
+    const n = p.count(), flags = p.options(FLAGS, SETTINGS);
     check(n >= 2, `method ${p.id}: deepconf needs 2 traces at least (one trace alone is sequential)`);
     const online = flags.includes("online"), measures = flags.filter((f) => MEASURES.includes(f as Measure));
     check(measures.length <= 1, `method ${p.id}: one measure at most (${measures.join(", ")} given)`);
@@ -71,17 +71,19 @@ export const deepconf: Family<DeepConfMethod> = {
       !online || measures.length === 0,
       `method ${p.id}: online stops on group confidences, so its measure is the lowest group (no ${measures[0]})`,
     );
-    for (const key of ["warmup", "tau"]) check(online || !values.has(key), `method ${p.id}: ${key} needs online`);
+    for (const key of ["warmup", "tau"]) {
+      check(online || p.setting(key) === undefined, `method ${p.id}: ${key} needs online`);
+    }
     check(online || !flags.includes("no-consensus"), `method ${p.id}: no-consensus needs online`);
     check(
-      !(flags.includes("no-consensus") && values.has("tau")),
+      !(flags.includes("no-consensus") && p.setting("tau") !== undefined),
       `method ${p.id}: tau or no-consensus, not both`,
     );
     const defaultWarmup = online ? Math.max(1, Math.floor(n / 2)) : 0;
-    const window = integer(p, values, "window", PAPER_WINDOW, 1, 1 << 20);
-    const topK = integer(p, values, "k", PAPER_TOP_K, 1, MAX_LOGPROBS);
-    const warmup = integer(p, values, "warmup", defaultWarmup, 1, n - 1);
-    const tau = flags.includes("no-consensus") ? undefined : online ? fraction(p, values.get("tau")) : undefined;
+    const window = p.integer("window", PAPER_WINDOW, 1, 1 << 20);
+    const topK = p.integer("k", PAPER_TOP_K, 1, MAX_LOGPROBS);
+    const warmup = p.integer("warmup", defaultWarmup, 1, n - 1);
+    const tau = flags.includes("no-consensus") ? undefined : online ? fraction(p, p.setting("tau")) : undefined;
     const measure = (measures[0] ?? "lowest") as Measure;
     const id = [
       "deepconf",
@@ -110,34 +112,8 @@ export const deepconf: Family<DeepConfMethod> = {
   },
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
   replaysViews: true,
+  compared: () => ["deepconf:4", "deepconf:4:online"],
 };
-
-/** The id's options: flags in the grammar's order, settings by name; each known and at most once. */
-function options(p: MethodId): { flags: string[]; values: Map<string, string> } {
-  const values = new Map<string, string>(), given: string[] = [];
-  for (const o of p.opts) {
-    const [key, value] = o.includes("=") ? [o.slice(0, o.indexOf("=")), o.slice(o.indexOf("=") + 1)] : [o, undefined];
-    check(!given.includes(key), `method ${p.id}: option "${key}" given twice`);
-    given.push(key);
-    const known = value === undefined ? FLAGS.includes(key) : SETTINGS.includes(key);
-    check(
-      known,
-      `method ${p.id}: unknown option "${o}"; options: ${FLAGS.join(", ")}, ${
-        SETTINGS.map((s) => `${s}=…`).join(", ")
-      }`,
-    );
-    if (value !== undefined) values.set(key, value);
-  }
-  return { flags: FLAGS.filter((f) => given.includes(f)), values };
-}
-
-function integer(p: MethodId, values: Map<string, string>, key: string, dflt: number, lo: number, hi: number): number {
-  const v = values.get(key);
-  if (v === undefined) return dflt;
-  const x = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  check(x >= lo && x <= hi, `method ${p.id}: ${key} must be an integer in ${lo}..${hi}, got "${v}"`);
-  return x;
-}
 
 function fraction(p: MethodId, v: string | undefined): number {
   if (v === undefined) return PAPER_TAU;

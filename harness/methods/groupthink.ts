@@ -39,6 +39,7 @@ export const groupthink: Family<GroupThinkMethod> = {
   // Its thinkers read slotted views of their own, not a layout's.
   replaysViews: false,
   texts: loadGroupThink,
+  compared: () => ["groupthink:4"],
 };
 
 /** Group Think's texts (harness/prompts/groupthink.json, or the user's file). */

@@ -51,4 +51,5 @@ export const hogwild: Family = {
   },
   solver: runSolver,
   replaysViews: true,
+  compared: () => ["hogwild:2", "hogwild:4"],
 };

@@ -10,19 +10,11 @@
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { readJson } from "../../engine/config.ts";
-import { check, parseInteger } from "../../engine/errors.ts";
+import { check } from "../../engine/errors.ts";
 import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
 import type { FinisherSettings } from "../finisher.ts";
-import {
-  baseline,
-  type Family,
-  type Method,
-  type MethodId,
-  type RunContext,
-  runSampling,
-  textsOf,
-} from "../methods.ts";
+import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
 import { DEFAULT_NAMES, fillTemplate, loadProtocol, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
@@ -46,29 +38,28 @@ export interface LeapMethod extends Method {
  * tokens of at most 256 (the authors' code: its turn length and summary limit).
  */
 export const LEAP_DEFAULTS = { routing: "dispersed", topK: 4, every: 2048, summaryTokens: 256 } as const;
-const GRAMMAR = "leap:N[:clustered|hybrid][:kK][:tT][:sS]";
+const GRAMMAR = "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]";
 
 export const leap: Family<LeapMethod> = {
   name: "leap",
   prefixes: ["leap"],
-  grammar: () => [
-    `${GRAMMAR} (Learning from Peers: read K peers [4], a summary every T tokens [2048] of at most S [256])`,
-  ],
+  grammar: () => [GRAMMAR],
   parse(p) {
-    const n = p.count(), o = leapOptions(p), d = LEAP_DEFAULTS;
-    check(o.routing === undefined || n > 2, `method ${p.id}: with one peer at most, every routing is the same`);
-    check(o.k === undefined || n > 1, `method ${p.id}: one path has no peers to read (k)`);
-    const topK = o.k === undefined ? Math.min(d.topK, n - 1) : parseInteger(o.k, `method ${p.id}: k`, 1, n - 1);
-    const every = o.t === undefined ? d.every : parseInteger(o.t, `method ${p.id}: t`, 1, 1 << 16);
-    const summaryTokens = o.s === undefined ? d.summaryTokens : parseInteger(o.s, `method ${p.id}: s`, 1, 1 << 16);
-    const routing = (o.routing ?? d.routing) as Routing;
+    const n = p.count(), routings = p.options(ROUTINGS, ["peers", "every", "summary"]), d = LEAP_DEFAULTS;
+    check(routings.length <= 1, `method ${p.id}: one routing at most (${routings.join(", ")} given)`);
+    check(routings.length === 0 || n > 2, `method ${p.id}: with one peer at most, every routing is the same`);
+    check(p.setting("peers") === undefined || n > 1, `method ${p.id}: one path has no peers to read (peers)`);
+    const topK = p.integer("peers", Math.min(d.topK, n - 1), 1, n - 1);
+    const every = p.integer("every", d.every, 1, 1 << 16);
+    const summaryTokens = p.integer("summary", d.summaryTokens, 1, 1 << 16);
+    const routing = (routings[0] ?? d.routing) as Routing;
     const id = [
       "leap",
       String(n),
       ...(routing === d.routing ? [] : [routing]),
-      ...(topK === Math.min(d.topK, n - 1) ? [] : [`k${topK}`]),
-      ...(every === d.every ? [] : [`t${every}`]),
-      ...(summaryTokens === d.summaryTokens ? [] : [`s${summaryTokens}`]),
+      ...(topK === Math.min(d.topK, n - 1) ? [] : [`peers=${topK}`]),
+      ...(every === d.every ? [] : [`every=${every}`]),
+      ...(summaryTokens === d.summaryTokens ? [] : [`summary=${summaryTokens}`]),
     ].join(":");
     // The finisher reads the first path's own blocks as they are (no transcript encoded again).
     return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens };
@@ -85,20 +76,14 @@ export const leap: Family<LeapMethod> = {
   // Its paths are independent sequences with text inserted, not workers over a layout.
   replaysViews: false,
   texts: loadLeap,
+  // At least four rounds of summaries within the largest budget: the paper's T (2048) where the grid allows.
+  compared: (budgets) => {
+    const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(Math.max(...budgets) / 4))));
+    return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
+  },
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
-function leapOptions(p: MethodId): Partial<Record<"routing" | "k" | "t" | "s", string>> {
-  const got: Partial<Record<"routing" | "k" | "t" | "s", string>> = {};
-  for (const o of p.opts) {
-    const kind = ROUTINGS.includes(o) ? "routing" : /^[kts][0-9]/.test(o) ? o[0] as "k" | "t" | "s" : undefined;
-    check(kind, `method ${p.id}: unknown option "${o}"; options: ${GRAMMAR}`);
-    check(got[kind] === undefined, `method ${p.id}: option ${kind} given twice`);
-    got[kind] = kind === "routing" ? o : o.slice(1);
-  }
-  return got;
-}
-
 /** LeaP's texts (harness/prompts/leap.json, or the user's file). */
 export interface LeapTexts {
   /** written into a path after every T reasoning tokens; its summary follows */

@@ -34,4 +34,6 @@ export const sc: Family<ScMethod> = {
         : {}),
     }),
   replaysViews: true,
+  // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
+  compared: () => ["sc:4", "sc:4:conf"],
 };

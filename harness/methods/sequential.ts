@@ -17,4 +17,6 @@ export const sequential: Family = {
   },
   solver: runSolver,
   replaysViews: true,
+  // The reference every other method is paired against in summary.md.
+  compared: () => ["sequential"],
 };

@@ -48,6 +48,7 @@ export const sot: Family<SotMethod> = {
   // Its writers are an outline, points and a continuation, not workers over a layout.
   replaysViews: false,
   texts: loadSot,
+  compared: () => ["sot"],
 };
 
 /** Skeleton-of-Thought's texts and limits (harness/prompts/sot.json, or the user's file). */

@@ -8,7 +8,14 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { LAYOUTS } from "../../harness/layouts.ts";
-import { type Method, methodGrammar, parseMethod, replaysViews, runSpec } from "../../harness/methods.ts";
+import {
+  comparedMethods,
+  type Method,
+  methodGrammar,
+  parseMethod,
+  replaysViews,
+  runSpec,
+} from "../../harness/methods.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -194,9 +201,32 @@ Deno.test("methodGrammar: every family's spellings, in the registry's order (--h
     "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
     "sequential",
     "sequential-no-early-stop",
-    "sc:N[:fork]",
+    "sc:N[:fork][:conf]",
     "sot[:N]",
+    "deepconf:N[:online][:high][:bottom10|tail|mean][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]",
+    "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]",
+    "groupthink:N[:lead]",
   ]);
+});
+
+Deno.test("--methods compare: each family's methods, in the registry's order, every one a method's one name", () => {
+  const ids = comparedMethods([8, 128]);
+  assert.deepEqual(ids, [
+    "hogwild:2",
+    "hogwild:4",
+    "sequential",
+    "sc:4",
+    "sc:4:conf",
+    "sot",
+    "deepconf:4",
+    "deepconf:4:online",
+    "leap:4:every=32",
+    "groupthink:4",
+  ]);
+  for (const id of ids) assert.equal(parseMethod(id).id, id);
+  // The paper's summary interval where the grid allows four rounds of it; never below one token.
+  assert.ok(comparedMethods([8192]).includes("leap:4"));
+  assert.ok(comparedMethods([2]).includes("leap:4:every=1"));
 });
 
 /**
@@ -231,10 +261,7 @@ const FAMILY_FILES: { file: string; names: RegExp; elsewhere: Record<string, str
     names: /\bsc\b/,
     elsewhere: {
       "methods.ts": ['import { sc } from "./methods/sc.ts";', "family(sc),"],
-      "bench_spec.ts": [
-        "[hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2]",
-        'const methods = (f.methods ?? "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2").split(",").map((m) =>',
-      ],
+      "bench_spec.ts": ['const DEFAULT_METHODS = "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2";'],
     },
   },
 ];

@@ -79,25 +79,25 @@ Deno.test("leap ids: defaults left out, options in order; every other spelling r
     [m.family, m.workers, m.routing, m.topK, m.every, m.summaryTokens, m.stopAtEos, m.earlyStop],
     ["leap", 2, "dispersed", 1, 2048, 256, true, true],
   );
-  const n = parseMethod("leap:6:hybrid:k2:t16:s32") as LeapMethod;
+  const n = parseMethod("leap:6:hybrid:peers=2:every=16:summary=32") as LeapMethod;
   assert.deepEqual([n.routing, n.topK, n.every, n.summaryTokens], ["hybrid", 2, 16, 32]);
   assert.equal((parseMethod("leap:6") as LeapMethod).topK, 4);
   assert.equal((parseMethod("leap:3") as LeapMethod).topK, 2, "every peer when there are fewer than 4");
-  assert.equal((parseMethod("leap:1:t8") as LeapMethod).topK, 0);
+  assert.equal((parseMethod("leap:1:every=8") as LeapMethod).topK, 0);
   const refused: [string, RegExp][] = [
-    ["leap:4:t16:clustered", /write it as leap:4:clustered:t16/],
+    ["leap:4:every=16:clustered", /write it as leap:4:clustered:every=16/],
     ["leap:4:dispersed", /write it as leap:4 \(/],
-    ["leap:6:k4", /write it as leap:6 \(/],
-    ["leap:3:k2", /write it as leap:3 \(/],
-    ["leap:4:t2048:s256", /write it as leap:4 \(/],
+    ["leap:6:peers=4", /write it as leap:6 \(/],
+    ["leap:3:peers=2", /write it as leap:3 \(/],
+    ["leap:4:every=2048:summary=256", /write it as leap:4 \(/],
     ["leap:2:clustered", /with one peer at most, every routing is the same/],
-    ["leap:3:k3", /method leap:3:k3: k: expected an integer in 1\.\.2, got "3"/],
-    ["leap:1:k1", /one path has no peers to read/],
-    ["leap:4:t0", /t: expected an integer in 1\.\.65536, got "0"/],
-    ["leap:4:s07", /s: expected an integer in 1\.\.65536, got "07"/],
-    ["leap:4:t8:t9", /option t given twice/],
-    ["leap:4:random", /unknown option "random"; options: leap:N\[:clustered\|hybrid\]\[:kK\]\[:tT\]\[:sS\]/],
-    ["leap:4:k", /unknown option "k"/],
+    ["leap:3:peers=3", /method leap:3:peers=3: peers must be an integer in 1\.\.2, got "3"/],
+    ["leap:1:peers=1", /one path has no peers to read/],
+    ["leap:4:every=0", /every must be an integer in 1\.\.65536, got "0"/],
+    ["leap:4:summary=07", /summary must be an integer in 1\.\.65536, got "07"/],
+    ["leap:4:every=8:every=9", /option "every" given twice/],
+    ["leap:4:random", /unknown option "random"; options: dispersed, clustered, hybrid, peers=…, every=…, summary=…/],
+    ["leap:4:peers", /unknown option "peers"/],
     ["leap", /leap needs a worker count/],
   ];
   for (const [id, message] of refused) assert.throws(() => parseMethod(id), message, id);
@@ -109,8 +109,8 @@ Deno.test("leap's check of the settings: a T at the largest budget or past it ne
     () => checkMethod(parseMethod("leap:2"), spec()),
     /^InputError: method leap:2: a summary every 2048 tokens, but the largest budget is 128 passes, so no path would ever summarize/,
   );
-  checkMethod(parseMethod("leap:2:t127"), spec());
-  assert.throws(() => checkMethod(parseMethod("leap:2:t128"), spec()), /every 128 tokens/);
+  checkMethod(parseMethod("leap:2:every=127"), spec());
+  assert.throws(() => checkMethod(parseMethod("leap:2:every=128"), spec()), /every 128 tokens/);
   checkMethod(parseMethod("leap:2"), spec("--budgets", "4096"));
 });
 
@@ -151,7 +151,7 @@ async function scripted(id: string) {
   await runAll(model, cache, [run], undefined, (shape) => shape.tokens);
   return { cache, spec, run, passes: model.passes };
 }
-const dispersed = scripted(`leap:4:k1:t${T}`);
+const dispersed = scripted(`leap:4:peers=1:every=${T}`);
 
 Deno.test("a scripted LeaP run: the summary begins after exactly T reasoning tokens; its row sees the path alone", async () => {
   const { passes, spec } = await dispersed;
@@ -190,7 +190,7 @@ Deno.test("a scripted LeaP run: a path with its summary waits, without a row, fo
 
 /** Each path's row that reads its peers' summaries (the first after the summaries), decoded. */
 async function insertions(id: string): Promise<string[]> {
-  const { passes } = await (id === `leap:4:k1:t${T}` ? dispersed : scripted(id));
+  const { passes } = await (id === `leap:4:peers=1:every=${T}` ? dispersed : scripted(id));
   const decoding = passes.filter((p) => p[0].block.label !== "finisher");
   const row = decoding[T + tok.encode(SUMMARIES[D]).length];
   return PATHS.map((p) => decode(row.find((r) => r.block.label === p)!.tokens));
@@ -201,7 +201,7 @@ Deno.test("a scripted LeaP run: each routing sends the hand-computed peers' summ
   const read = (peers: number[]) =>
     texts.peers + peers.map((j, k) => `\n\nSolver ${k + 1}: ${SUMMARIES[j].trim()}`).join("") + texts.resume;
   for (const [routing, k, want] of ROUTES.filter(([r, k]) => k < 3 && !(r === "hybrid" && k === 1))) {
-    const id = `leap:4${routing === "dispersed" ? "" : `:${routing}`}:k${k}:t${T}`;
+    const id = `leap:4${routing === "dispersed" ? "" : `:${routing}`}:peers=${k}:every=${T}`;
     const got = await insertions(id);
     // Each path's last summary token (sampled, not yet written) comes first; its blank line ends the summary.
     assert.deepEqual(got, want.map((peers) => ".\n\n" + read(peers)), id);
@@ -269,7 +269,7 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
 
 Deno.test("leap on a real engine: a path's rows read what a plain pass over the prompt and its sequence reads", async () => {
   const engine = await Engine.load("random:qwen3-demo");
-  for (const id of ["leap:2:t3:s2", "leap:3:clustered:k1:t2:s3"]) {
+  for (const id of ["leap:2:every=3:summary=2", "leap:3:clustered:peers=1:every=2:summary=3"]) {
     const cache = engine.newCache({ tokens: 16384 });
     const ctx = { tokenizer: engine.tokenizer!, generation: engine.generation, budgets: [4, 20], finisherTokens: 3 };
     const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as LeapRun;
