@@ -113,6 +113,10 @@ export abstract class Solver {
   protected abstract get finished(): boolean;
   /** the generated text in which an answer may already be written */
   protected abstract writtenText(): string;
+  /** the answer already written, if any: the last boxed one of writtenText() (a method that votes says its own) */
+  protected writtenAnswer(): string | undefined {
+    return lastBoxed(this.writtenText());
+  }
   /** where the finisher reads from; undefined: the method has none */
   protected abstract finisherStart(): FinisherStart | undefined;
   /** tokens generated per writer */
@@ -206,7 +210,7 @@ export abstract class Solver {
   /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
   #readAnswer() {
     if (this.#early !== undefined) return this.#record(this.#early, "early-stop");
-    const written = lastBoxed(this.writtenText());
+    const written = this.writtenAnswer();
     if (written) return this.#record(written, "generated");
     const start = this.finisherStart();
     if (!start) return this.#record(null, "none");

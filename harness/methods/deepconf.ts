@@ -205,9 +205,8 @@ export class DeepConfRun extends Run {
     return this.#tally()?.answer ?? null;
   }
 
-  /** The answer the run has written is its vote (the checkpoint reads it from here); none yet: the finisher's. */
-  protected override writtenText(): string {
-    const v = this.#tally();
-    return v ? `\\boxed{${v.answer}}` : "";
+  /** The answer the run has written is its vote; none yet: the finisher's. */
+  protected override writtenAnswer(): string | undefined {
+    return this.#tally()?.answer;
   }
 }
