@@ -129,7 +129,7 @@ async function main() {
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
   const methods = f.methods?.split(",") ?? (settings ? [...settings.keys()] : undefined);
   const judgeId = endpoint ? f["judge-model"]! : f.judge;
-  const line = { judge: judgeId, prompt_version: template.version };
+  const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
@@ -203,7 +203,7 @@ async function main() {
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   const bars: Bar[] = [];
   const all = dirs.flatMap((dir, i) => {
-    const scores = traceScores(files.get(dir)!.lines, judgeId, template.version, runs)
+    const scores = traceScores(files.get(dir)!.lines, judgeId, template.version, prefix, runs)
       .filter((t) => traces.get(dir)!.some((x) => recordKey(x) === recordKey(t)));
     const order = settings ? [...settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
     for (const method of order) {

@@ -19,6 +19,8 @@ export interface JudgeLine extends Key {
   run: number;
   judge: string;
   prompt_version: string;
+  /** --prefix-tokens: each worker's first N tokens were shown (another N is another prompt, judged apart) */
+  prefix_tokens: number;
   /** the judge's reply as it came */
   reply: string;
   /** the rubric's score read from the reply; null when it holds none (never guessed) */
@@ -27,8 +29,8 @@ export interface JudgeLine extends Key {
   tokens: number[];
 }
 
-const lineKey = (l: Pick<JudgeLine, keyof Key | "run" | "judge" | "prompt_version">) =>
-  [recordKey(l), l.run, l.judge, l.prompt_version].join("\t");
+const lineKey = (l: Pick<JudgeLine, keyof Key | "run" | "judge" | "prompt_version" | "prefix_tokens">) =>
+  [recordKey(l), l.run, l.judge, l.prompt_version, l.prefix_tokens].join("\t");
 
 /** judge.jsonl of a run folder: its lines (each trace × run × judge × prompt once), and appends. */
 export class JudgeFile {
@@ -71,11 +73,17 @@ export interface TraceScore extends Key {
   unscored: number;
 }
 
-/** Each trace's score from one judge and prompt version, over judge runs 0 … runs − 1. */
-export function traceScores(lines: readonly JudgeLine[], judge: string, version: string, runs: number): TraceScore[] {
+/** Each trace's score from one judge, prompt version and prefix, over judge runs 0 … runs − 1. */
+export function traceScores(
+  lines: readonly JudgeLine[],
+  judge: string,
+  version: string,
+  prefix: number,
+  runs: number,
+): TraceScore[] {
   const byTrace = new Map<string, JudgeLine[]>();
   for (const l of lines) {
-    if (l.judge !== judge || l.prompt_version !== version || l.run >= runs) continue;
+    if (l.judge !== judge || l.prompt_version !== version || l.prefix_tokens !== prefix || l.run >= runs) continue;
     const k = recordKey(l);
     byTrace.set(k, [...(byTrace.get(k) ?? []), l]);
   }

@@ -442,3 +442,39 @@ Deno.test("judge: Pearson's r and its p-value against hand-computed values", () 
   assert.ok(Math.abs(b.p - (1 - b.r)) < 1e-12, JSON.stringify(b));
   assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3]).r), "no correlation where a side does not vary");
 });
+
+Deno.test("deno task judge: a rerun with another --prefix-tokens judges the longer prompts, not the lines of the shorter ones", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-prefix-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  // 6 when the judge is shown Alice's last words, 1 when the prefix cut them off
+  const s = fakeServer((body) =>
+    chat((body.messages as { content: string }[])[0].content.includes("Both parts") ? "SCORE: 6" : "SCORE: 1")
+  );
+  try {
+    const args = [
+      dir,
+      "--judge",
+      s.url,
+      "--judge-model",
+      "m",
+      "--cache",
+      join(base, "cache"),
+      "--runs",
+      "1",
+      ...NO_KEY,
+    ];
+    const short = await runCli("harness/judge.ts", [...args, "--prefix-tokens", "2"]);
+    assert.equal(short.code, 0, short.stderr);
+    assert.match(short.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
+    const whole = await runCli("harness/judge.ts", args);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(s.bodies.length, 2, "the whole prefixes are another prompt: asked");
+    assert.match(whole.stdout, /\| run \| hogwild:2 \| 1 \| 6\.00 \|/);
+    // and back: the short prefix's line still stands, nothing asked
+    const again = await runCli("harness/judge.ts", [...args, "--prefix-tokens", "2"]);
+    assert.match(again.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
+    assert.equal(s.bodies.length, 2);
+  } finally {
+    await s.close();
+  }
+});
