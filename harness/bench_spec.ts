@@ -200,7 +200,8 @@ function parseShard(v: string | undefined): BenchSpec["shard"] {
 function parseTexts(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of text.split(",")) {
-    const [name, file] = part.split("=", 2).map((s) => s.trim());
+    const at = part.indexOf("="),
+      [name, file] = at < 0 ? [part.trim(), ""] : [part.slice(0, at), part.slice(at + 1)].map((s) => s.trim());
     check(
       textFamilies().includes(name) && file,
       `--texts: expected FAMILY=FILE with FAMILY one of ${textFamilies().join(", ")}, got "${part}"`,

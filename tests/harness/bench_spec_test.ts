@@ -37,3 +37,8 @@ Deno.test("shards: --shard i/n, or a Slurm job array's variables", () => {
   }
   assert.equal(parseBenchSpec([])!.shard, undefined);
 });
+
+Deno.test("--texts FAMILY=FILE: the file is all after the first '=', an '=' in its name kept", () => {
+  const spec = parseBenchSpec(["--methods", "leap:2:every=4", "--texts", "leap=texts/leap=v2.json,sot=a.json"])!;
+  assert.deepEqual(spec.texts, { leap: "texts/leap=v2.json", sot: "a.json" });
+});
