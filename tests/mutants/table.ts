@@ -140,6 +140,17 @@ export const MUTANTS: Mutant[] = [
     filter: "puts the newest back",
   },
   {
+    name: "every-run-of-a-pass-takes-the-first-runs-ids",
+    claim: "bit-identical alone or batched",
+    edits: [{
+      file: "harness/schedule.ts",
+      find: "    run.accept(ids.slice(at, end), ms, solo[i], logprobs?.slice(at, end));\n",
+      replace: "    run.accept(ids.slice(0, rows.length), ms, solo[i], logprobs?.slice(at, end));\n",
+    }],
+    test: "tests/harness/schedule_test.ts",
+    filter: "each run sharing a pass",
+  },
+  {
     name: "resumed-run-seed+1",
     claim: "resume exact after kills",
     edits: [{
