@@ -30,7 +30,7 @@ export interface SeedStats {
   /** k: the fewest seeds any problem has (pass@k's k; maj@k votes over each problem's own seeds) */
   seeds: number;
   problems: number;
-  /** avg@k: per seed the mean over its problems, then the mean over seeds */
+  /** avg@k: per problem the mean over its seeds, then the mean over problems (every seed at every problem: the seeds' accuracies' mean) */
   avg: number;
   /** the standard error of avg, clustered by problem; absent below two problems */
   se?: number;
@@ -167,7 +167,10 @@ export function seedStats(
   const problems = [...byKey(samples, (s) => s.problem).values()];
   const seedMeans = [...byKey(samples, (s) => s.seed).values()].map((xs) => mean(xs.map((s) => s.score)));
   const k = Math.min(...problems.map((xs) => xs.length));
-  const avg = mean(seedMeans), se = standardError(problems.map((xs) => mean(xs.map((s) => s.score))));
+  // Centred where its error is: per problem the mean over its seeds, then over problems (with every problem at
+  // every seed, the mean of the seeds' accuracies; a run cut short must not weigh a problem by its seeds).
+  const problemMeans = problems.map((xs) => mean(xs.map((s) => s.score)));
+  const avg = mean(problemMeans), se = standardError(problemMeans);
   return {
     seeds: k,
     problems: problems.length,

@@ -88,9 +88,13 @@ Deno.test("avg@k, its errors and interval, pass@k and maj@k of six problems × t
   near(s.majAtK, 4 / 6, 1e-12);
 });
 
-Deno.test("avg@k averages each seed's accuracy (not every sample) when a problem lacks a seed; k is the fewest", () => {
+Deno.test("avg@k averages each problem's mean over its seeds when a problem lacks a seed; k is the fewest", () => {
   const s = seedStats(samples([[1, 1], [0, null], [0, 0]]), (a) => a);
-  near(s.avg, (1 / 3 + 1 / 2) / 2, 1e-12); // seed 1: 1 of 3; seed 2: 1 of 2 (pooled would be 2/5)
+  // p1 1, p2 0, p3 0: 1/3, where its error is centred (seeds' accuracies would give 5/12, pooled samples 2/5)
+  near(s.avg, 1 / 3, 1e-12);
+  assert.ok(s.ci && s.ci[0] < s.avg && s.avg < s.ci[1]);
+  // with every problem at every seed, the mean of the seeds' accuracies
+  near(seedStats(samples([[1, 0], [0, 0], [1, 1]]), (a) => a).avg, (2 / 3 + 1 / 3) / 2, 1e-12);
   assert.equal(s.seeds, 1);
   near(s.passAtK, 1 / 3, 1e-12); // pass@1 from two samples of p1 and one of p2, p3's two
   const one = seedStats(samples([[1], [0]]), (a) => a);
