@@ -128,7 +128,12 @@ async function main() {
   const template = loadJudgeTemplate(f["judge-prompt"]);
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
   const methods = f.methods?.split(",") ?? (settings ? [...settings.keys()] : undefined);
-  const judgeId = endpoint ? f["judge-model"]! : f.judge;
+  // How it samples is part of what judged: another temperature or reply limit is another judge (lines and cache).
+  const judgeId = [
+    endpoint ? f["judge-model"]! : f.judge,
+    ...(temperature === undefined ? [] : [`temperature=${temperature}`]),
+    ...(maxTokens === 1024 ? [] : [`max-tokens=${maxTokens}`]),
+  ].join(" ");
   const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
@@ -169,7 +174,7 @@ async function main() {
         log: (l) => console.error(l),
       })
       : await localJudge(f.judge, { device: f.device as "cpu" | "cuda", temperature, maxTokens });
-    const cached = cachedJudge(judge, f.cache, template.version);
+    const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
     let got = 0;
     await pool(work, endpoint ? concurrency : 1, async (w) => {

@@ -422,7 +422,8 @@ Deno.test("deno task judge: the engine's own model as the judge (random weights:
   const r = await runCli("harness/judge.ts", args);
   assert.equal(r.code, 0, r.stderr);
   const lines = sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l) as JudgeLine);
-  assert.deepEqual(lines.map((l) => [l.judge, l.run]), [["random:qwen3-demo", 0], ["random:qwen3-demo", 1]]);
+  const judge = "random:qwen3-demo max-tokens=6"; // its reply limit is part of what judged
+  assert.deepEqual(lines.map((l) => [l.judge, l.run]), [[judge, 0], [judge, 1]]);
   for (const l of lines) {
     assert.equal(typeof l.reply, "string");
     assert.equal(l.score, parseScore(l.reply));
@@ -474,6 +475,38 @@ Deno.test("deno task judge: a rerun with another --prefix-tokens judges the long
     const again = await runCli("harness/judge.ts", [...args, "--prefix-tokens", "2"]);
     assert.match(again.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
     assert.equal(s.bodies.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("deno task judge: another --temperature or --max-tokens is another judge, asked again and reported apart", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-sampling-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const s = fakeServer((body) => chat(body.temperature === 0 ? "SCORE: 2" : "SCORE: 5"));
+  try {
+    const args = [
+      dir,
+      "--judge",
+      s.url,
+      "--judge-model",
+      "m",
+      "--cache",
+      join(base, "cache"),
+      "--runs",
+      "1",
+      ...NO_KEY,
+    ];
+    const warm = await runCli("harness/judge.ts", args);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.match(warm.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|/);
+    const cold = await runCli("harness/judge.ts", [...args, "--temperature", "0"]);
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.equal(s.bodies.length, 2, "temperature 0 is another judge: asked");
+    assert.match(cold.stdout, /\| run \| hogwild:2 \| 1 \| 2\.00 \|/);
+    const short = await runCli("harness/judge.ts", [...args, "--max-tokens", "64"]);
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal(s.bodies.length, 3, "another reply limit is another judge: asked");
   } finally {
     await s.close();
   }
