@@ -78,7 +78,9 @@ export const leap: Family<LeapMethod> = {
   texts: loadLeap,
   // At least four rounds of summaries within the largest budget: the paper's T (2048) where the grid allows.
   compared: (budgets) => {
-    const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(Math.max(...budgets) / 4))));
+    const most = Math.max(...budgets);
+    if (most < 2) return []; // a summary comes after T ≥ 1 tokens, before the largest budget: none fits in one pass
+    const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(most / 4))));
     return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
   },
 };

@@ -227,6 +227,7 @@ Deno.test("--methods compare: each family's methods, in the registry's order, ev
   // The paper's summary interval where the grid allows four rounds of it; never below one token.
   assert.ok(comparedMethods([8192]).includes("leap:4"));
   assert.ok(comparedMethods([2]).includes("leap:4:every=1"));
+  assert.ok(!comparedMethods([1]).some((id) => id.startsWith("leap")), "no summary round fits in one pass");
 });
 
 /**
