@@ -77,7 +77,7 @@ browserTest("viewer: curves, records and filters, a record's worker columns, and
     const tip = Object.fromEntries(
       await page.$$eval("#tooltip tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent))),
     );
-    assert.deepEqual(Object.keys(tip).slice(2), ["accuracy (%)", "95% low", "95% high", "n"]);
+    assert.deepEqual(Object.keys(tip).slice(2), ["accuracy (%)", "95% low", "95% high", "n", "seeds (k)"]);
     assert.equal(tip.n, "6");
     await shot(page, "curves");
     // the records, and the filters
