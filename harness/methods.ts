@@ -7,6 +7,7 @@
 import type { GenerationConfig } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 import type { SamplingOptions } from "../engine/sampler.ts";
+import type { FinisherSettings } from "./finisher.ts";
 import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { BenchSpec } from "./bench_spec.ts";
@@ -292,6 +293,39 @@ export function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> 
     (g.doSample
       ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP }
       : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+}
+
+/**
+ * What a family's own run (a Solver subclass of its own, not a Run over a layout) takes from the
+ * experiment as every such run does: its writers' sampling and stops, the checkpoints, the finisher and the
+ * protocol's transcript ends.
+ */
+export interface OwnRunSettings {
+  sampling: SamplingOptions;
+  seed: number;
+  /** ids that end a writer (not written) */
+  stopIds: number[];
+  /** checkpoints, in passes, ascending */
+  budgets: number[];
+  finisher: FinisherSettings;
+  /** after each unfinished text in the finisher's transcript */
+  marker: number[];
+  finisherSuffix: number[];
+  decoder: () => (id: number) => string;
+}
+
+export function ownRunSettings(ctx: RunContext, seed: number): OwnRunSettings {
+  const tok = ctx.tokenizer, eos = ctx.generation.eosTokenIds, protocol = ctx.protocol ?? loadProtocol();
+  return {
+    sampling: { ...runSampling(ctx), suppress: [] },
+    seed,
+    stopIds: eos,
+    budgets: ctx.budgets,
+    finisher: { eosIds: eos, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
+    marker: tok.encode(protocol.marker),
+    finisherSuffix: tok.encode(protocol.finisherSuffix),
+    decoder: () => tok.decoder(),
+  };
 }
 
 /** The solver of a family of workers over a layout (Hogwild! and the baselines): a Run of runSpec. */

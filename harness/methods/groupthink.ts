@@ -12,11 +12,18 @@
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
-import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
-import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, loadProtocol, promptIds, renderTemplate } from "../prompts.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type OwnRunSettings,
+  ownRunSettings,
+  type RunContext,
+  textsOf,
+} from "../methods.ts";
+import { DEFAULT_NAMES, fillTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -60,7 +67,7 @@ export function loadGroupThink(file?: string): GroupThinkTexts {
   return p as unknown as GroupThinkTexts;
 }
 
-export interface GroupThinkSpec {
+export interface GroupThinkSpec extends OwnRunSettings {
   /** the shared prompt, one block at position 0 */
   prompt: number[];
   names: string[];
@@ -69,17 +76,6 @@ export interface GroupThinkSpec {
   /** positions a thinker's block may fill: its header and one token per pass of the largest budget */
   slot: number;
   lead: boolean;
-  sampling: SamplingOptions;
-  seed: number;
-  /** ids that end a thinker (not written) */
-  stopIds: number[];
-  /** checkpoints, in passes, ascending */
-  budgets: number[];
-  finisher: FinisherSettings;
-  /** after the thinkers' unfinished text in the finisher's transcript */
-  marker: number[];
-  finisherSuffix: number[];
-  decoder: () => (id: number) => string;
 }
 
 /** Group Think's run of a problem, from its texts (default: harness/prompts/groupthink.json). */
@@ -90,7 +86,7 @@ export function groupThinkSpec(
   ctx: RunContext,
   texts: GroupThinkTexts = textsOf(ctx, groupthink.name, loadGroupThink),
 ): GroupThinkSpec {
-  const tok = ctx.tokenizer, g = ctx.generation, protocol = ctx.protocol ?? loadProtocol();
+  const tok = ctx.tokenizer;
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
   check(names.length === method.workers, `method ${method.id}: ${method.workers} thinkers but ${names.length} names`);
   const headers = names.map((name) => tok.encode(fillTemplate(texts.header, { name })));
@@ -100,14 +96,7 @@ export function groupThinkSpec(
     headers,
     slot: Math.max(...headers.map((h) => h.length)) + ctx.budgets[ctx.budgets.length - 1],
     lead: method.lead,
-    sampling: { ...runSampling(ctx), suppress: [] },
-    seed,
-    stopIds: g.eosTokenIds,
-    budgets: ctx.budgets,
-    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
-    marker: tok.encode(protocol.marker),
-    finisherSuffix: tok.encode(protocol.finisherSuffix),
-    decoder: () => tok.decoder(),
+    ...ownRunSettings(ctx, seed),
   };
 }
 

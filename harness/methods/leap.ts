@@ -11,11 +11,18 @@
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
-import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
-import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, loadProtocol, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type OwnRunSettings,
+  ownRunSettings,
+  type RunContext,
+  textsOf,
+} from "../methods.ts";
+import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -160,7 +167,7 @@ export function leapSpec(
   ctx: RunContext,
   texts: LeapTexts = textsOf(ctx, leap.name, loadLeap),
 ): LeapSpec {
-  const tok = ctx.tokenizer, g = ctx.generation, protocol = ctx.protocol ?? loadProtocol();
+  const tok = ctx.tokenizer;
   const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
   check(names.length === method.workers, `method ${method.id}: ${method.workers} paths but only ${names.length} names`);
   return {
@@ -180,18 +187,11 @@ export function leapSpec(
             : texts.noPeers) +
           texts.resume,
       ),
-    sampling: { ...runSampling(ctx), suppress: [] },
-    seed,
-    stopIds: g.eosTokenIds,
-    budgets: ctx.budgets,
-    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
-    marker: tok.encode(protocol.marker),
-    finisherSuffix: tok.encode(protocol.finisherSuffix),
-    decoder: () => tok.decoder(),
+    ...ownRunSettings(ctx, seed),
   };
 }
 
-export interface LeapSpec {
+export interface LeapSpec extends OwnRunSettings {
   /** the plain prompt, whole */
   prompt: number[];
   /** one name per path */
@@ -206,17 +206,6 @@ export interface LeapSpec {
    * none; after a blank line first with `blank` (its summary did not end on a line break).
    */
   reading(summaries: readonly string[], blank: boolean): number[];
-  sampling: SamplingOptions;
-  seed: number;
-  /** ids that end a path, or a summary (not written) */
-  stopIds: number[];
-  /** checkpoints, in passes, ascending */
-  budgets: number[];
-  finisher: FinisherSettings;
-  /** after the first path's unfinished sequence in the finisher's transcript */
-  marker: number[];
-  finisherSuffix: number[];
-  decoder: () => (id: number) => string;
 }
 
 type Stage = "reason" | "summary" | "wait" | "done";

@@ -9,11 +9,18 @@
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
-import { Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
-import type { FinisherSettings } from "../finisher.ts";
-import { baseline, type Family, type Method, type RunContext, runSampling, textsOf } from "../methods.ts";
-import { fillTemplate, loadProtocol, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type OwnRunSettings,
+  ownRunSettings,
+  type RunContext,
+  textsOf,
+} from "../methods.ts";
+import { fillTemplate, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -97,10 +104,8 @@ export function loadSot(file?: string): SotTexts {
 
 /** Skeleton-of-Thought's run of a problem. */
 export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: RunContext): SotSpec {
-  const tok = ctx.tokenizer, g = ctx.generation, t = textsOf(ctx, sot.name, loadSot);
-  const protocol = ctx.protocol ?? loadProtocol();
+  const tok = ctx.tokenizer, t = textsOf(ctx, sot.name, loadSot);
   const outlineStartIds = tok.encode(t.outlineStart);
-  const sampling = runSampling(ctx);
   return {
     outlinePrompt: [...promptIds(tok, fillTemplate(t.outline, { problem })), ...outlineStartIds],
     outlineStart: t.outlineStart,
@@ -115,18 +120,11 @@ export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: R
     outlineTokens: t.outlineTokens,
     pointTokens: t.pointTokens,
     maxPoints: t.maxPoints,
-    sampling: { ...sampling, suppress: [] },
-    seed,
-    stopIds: g.eosTokenIds,
-    budgets: ctx.budgets,
-    finisher: { eosIds: g.eosTokenIds, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
-    marker: tok.encode(protocol.marker),
-    finisherSuffix: tok.encode(protocol.finisherSuffix),
-    decoder: () => tok.decoder(),
+    ...ownRunSettings(ctx, seed),
   };
 }
 
-export interface SotSpec {
+export interface SotSpec extends OwnRunSettings {
   /** the outline request, the assistant's turn opened, then the outline's opening */
   outlinePrompt: number[];
   /** the outline's opening, as text and ids: points are read from it and what the writer adds */
@@ -147,17 +145,6 @@ export interface SotSpec {
   outlineTokens: number;
   pointTokens: number;
   maxPoints: number;
-  sampling: SamplingOptions;
-  seed: number;
-  /** ids that end a writer (not written) */
-  stopIds: number[];
-  /** checkpoints, in passes, ascending */
-  budgets: number[];
-  finisher: FinisherSettings;
-  /** after each unfinished piece of the work in the finisher's transcript */
-  marker: number[];
-  finisherSuffix: number[];
-  decoder: () => (id: number) => string;
 }
 
 /** The plan's points: its lines "1. …" or "2) …", in order, at most `max`. */
