@@ -38,6 +38,24 @@ export interface Protocol {
 
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
+/**
+ * A JSON texts file, the user's or `name` of harness/prompts/: each field of `strings` a string holding the
+ * placeholders listed for it (one error naming the file and field); its other fields are the caller's to check.
+ */
+export function readTexts(
+  file: string | undefined,
+  name: string,
+  strings: Readonly<Record<string, readonly string[]>>,
+): { where: string; texts: Record<string, unknown> } {
+  const where = file ?? here(name).pathname;
+  const texts = readJson(where) as Record<string, unknown>;
+  for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
+  for (const [k, marks] of Object.entries(strings)) {
+    for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
+  }
+  return { where, texts };
+}
+
 export function loadProtocol(file?: string): Protocol {
   const where = file ?? here("protocol.json").pathname;
   const p = readJson(where) as Record<string, unknown>;

@@ -10,7 +10,6 @@
  * The family (groupthink:N[:lead]): its methods, its texts (harness/prompts/groupthink.json), its run.
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
-import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
@@ -23,7 +22,7 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import { DEFAULT_NAMES, fillTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -58,13 +57,8 @@ export interface GroupThinkTexts {
 }
 
 export function loadGroupThink(file?: string): GroupThinkTexts {
-  const where = file ?? new URL("../prompts/groupthink.json", import.meta.url).pathname;
-  const p = readJson(where);
-  for (const [k, mark] of [["prompt", "{{problem}}"], ["header", "{{name}}"]]) {
-    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
-    check((p[k] as string).includes(mark), `${where}: field "${k}" must hold ${mark}`);
-  }
-  return p as unknown as GroupThinkTexts;
+  const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] });
+  return texts as unknown as GroupThinkTexts;
 }
 
 export interface GroupThinkSpec extends OwnRunSettings {

@@ -9,7 +9,6 @@
  * The family (leap:N[:…]), its texts (harness/prompts/leap.json), the routing, and the run itself (LeapRun).
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
-import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
@@ -22,7 +21,7 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -108,16 +107,15 @@ export interface LeapTexts {
 }
 
 export function loadLeap(file?: string): LeapTexts {
-  const where = file ?? new URL("../prompts/leap.json", import.meta.url).pathname;
-  const p = readJson(where);
-  for (const k of ["trigger", "peers", "peer", "noPeers", "resume"]) {
-    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
-  }
-  for (const m of ["{{k}}", "{{summary}}"]) {
-    check((p.peer as string).includes(m), `${where}: field "peer" must hold ${m}`);
-  }
-  check(p.resume !== "", `${where}: field "resume" must not be empty`);
-  return p as unknown as LeapTexts;
+  const { where, texts } = readTexts(file, "leap.json", {
+    trigger: [],
+    peers: [],
+    peer: ["{{k}}", "{{summary}}"],
+    noPeers: [],
+    resume: [],
+  });
+  check(texts.resume !== "", `${where}: field "resume" must not be empty`);
+  return texts as unknown as LeapTexts;
 }
 
 /**

@@ -7,7 +7,6 @@
  * --texts sot=FILE), the check against those texts, and the run itself (SotRun); the viewer replays no views of it.
  */
 import type { Block, KVCache } from "../../engine/cache.ts";
-import { readJson } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import { Sampler } from "../../engine/sampler.ts";
 import { lastBoxed } from "../../tasks/answer.ts";
@@ -20,7 +19,7 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { fillTemplate, loadTemplate, promptIds, renderTemplate } from "../prompts.ts";
+import { fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -78,26 +77,20 @@ export interface SotTexts {
 }
 
 export function loadSot(file?: string): SotTexts {
-  const where = file ?? new URL("../prompts/sot.json", import.meta.url).pathname;
-  const p = readJson(where) as Record<string, unknown>;
-  for (const k of ["outline", "outlineStart", "point", "pointHeader", "resume", "join"]) {
-    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
-  }
+  const { where, texts: p } = readTexts(file, "sot.json", {
+    outline: ["{{problem}}"],
+    outlineStart: [],
+    point: ["{{problem}}", "{{outline}}", "{{k}}", "{{point}}"],
+    pointHeader: [],
+    resume: [],
+    join: [],
+  });
   // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
   for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
     check(
       Number.isInteger(p[k]) && (p[k] as number) > 0 && (p[k] as number) <= most,
       `${where}: field "${k}" must be an integer in 1..${most}, got ${JSON.stringify(p[k])}`,
     );
-  }
-  const needs: [string, string[]][] = [["outline", ["{{problem}}"]], ["point", [
-    "{{problem}}",
-    "{{outline}}",
-    "{{k}}",
-    "{{point}}",
-  ]]];
-  for (const [k, marks] of needs) {
-    for (const m of marks) check((p[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
   }
   return p as unknown as SotTexts;
 }
