@@ -1,4 +1,5 @@
 /** What a task hands to the harness: problems with their gold answers and how they are graded. */
+import type { CodeSpec } from "./code/problem.ts";
 
 export interface Problem {
   /** stable within its task (the data set's own id where it has one) */
@@ -6,8 +7,15 @@ export interface Problem {
   task: string;
   /** the problem statement, as the model reads it */
   text: string;
-  /** accepted answers; "list" grading: the answers in order, one per part */
+  /** accepted answers; "list" grading: the answers in order, one per part; "code": none (the tests decide) */
   golds: string[];
-  /** "single": the boxed answer equals a gold; "list": comma-separated answers scored as the fraction right */
-  grading: "single" | "list";
+  /**
+   * "single": the boxed answer equals a gold; "list": comma-separated answers scored as the fraction right;
+   * "code": the answer is a program, run on `code`'s tests in the sandbox
+   */
+  grading: Grading;
+  /** a code problem's tests and how its program is run (grading "code") */
+  code?: CodeSpec;
 }
+
+export type Grading = "single" | "list" | "code";
