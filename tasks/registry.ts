@@ -13,6 +13,7 @@ import { dataFiles, idField, type RawRecord, readRecords, textField } from "./re
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 import { physicsGold } from "./physics.ts";
+import { type LcbDates, lcbProblems, type LcbTexts } from "./code/lcb.ts";
 
 export interface TaskSpec {
   id: string;
@@ -23,8 +24,8 @@ export interface TaskSpec {
   source: string;
   /** the folder and files in the --data-dir layout */
   dataDir?: { folder: string; files: string[] };
-  /** the default hub source */
-  hub?: { repo: string; file: string };
+  /** the default hub source: `file`, then `rest` for a set kept in several files (LiveCodeBench's release) */
+  hub?: { repo: string; file: string; rest?: string[] };
   /** records in the complete set: a load of the whole set with another count is refused */
   expected?: number;
   problems(records: RawRecord[], o: LoadOptions): Problem[];
@@ -49,6 +50,10 @@ export interface LoadOptions {
   synthetic?: Partial<SyntheticOptions>;
   /** the custom task's field names (parseFields) */
   fields?: Fields;
+  /** --task lcb: the contest dates it takes (undefined: the paper's window, PAPER_DATES) */
+  lcbDates?: LcbDates;
+  /** --task lcb: the texts around each problem (undefined: tasks/code/lcb_prompt.json) */
+  lcbTexts?: LcbTexts;
 }
 
 /** Which record fields hold a custom data set's question, answer and id. */
@@ -293,6 +298,23 @@ const olympiadbenchPhysics: TaskSpec = {
     }),
 };
 
+const LCB_FILES = ["test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl"];
+
+const lcb: TaskSpec = {
+  id: "lcb",
+  description: "LiveCodeBench code generation, release_v5 (880 problems from LeetCode, AtCoder and Codeforces); by " +
+    "default the paper's window, contest dates 2024-08-01..2025-02-01 (279 problems by the paper's count; the " +
+    "loader prints how many it took; --lcb-dates FROM:TO for others); the answer is a Python program, graded by " +
+    "running it on the problem's tests in the sandbox",
+  finisherTokens: 1024,
+  source: "livecodebench/code_generation_lite on the Hugging Face hub; release_v5 is its files test.jsonl to " +
+    "test5.jsonl (LiveCodeBench's README and loading script); or a local copy in the same format (--data FILE|DIR)",
+  dataDir: { folder: "lcb", files: LCB_FILES },
+  hub: { repo: "livecodebench/code_generation_lite", file: LCB_FILES[0], rest: LCB_FILES.slice(1) },
+  expected: 880,
+  problems: (rs, o) => lcbProblems(rs, o.lcbDates, o.lcbTexts),
+};
+
 const synthetic: TaskSpec = {
   id: "synthetic",
   description:
@@ -342,6 +364,7 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
     amc23,
     olympiadbench,
     olympiadbenchPhysics,
+    lcb,
     synthetic,
     chains,
     custom,
@@ -360,16 +383,23 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
   if (o.hub) {
     const m = /^hf:([\w.-]+\/[\w.-]+)(?::(.+))?$/.exec(o.hub);
     check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
-    const file = m[2] ?? t.hub?.file;
-    check(file, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
-    return [await hubFile(m[1], file, o.hubOptions)];
+    const files = m[2] ? [m[2]] : t.hub && [t.hub.file, ...t.hub.rest ?? []];
+    check(files, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
+    return await hubFiles(m[1], files, o.hubOptions);
   }
   if (o.dataDir) {
     check(t.dataDir, `task ${t.id} has no place in the --data-dir layout; give --data FILE or --hub hf:REPO:FILE`);
     return t.dataDir.files.map((f) => join(o.dataDir!, t.dataDir!.folder, f));
   }
   check(t.hub, `task ${t.id}: give its data with --data FILE, --data-dir DIR or --hub hf:REPO:FILE`);
-  return [await hubFile(t.hub.repo, t.hub.file, o.hubOptions)];
+  return await hubFiles(t.hub.repo, [t.hub.file, ...t.hub.rest ?? []], o.hubOptions);
+}
+
+/** The files of a hub repository, each fetched (or found in the cache) in turn. */
+async function hubFiles(repo: string, files: string[], o?: HubOptions): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) out.push(await hubFile(repo, f, o));
+  return out;
 }
 
 /** The problems of task `id`, from the source the options name. */
