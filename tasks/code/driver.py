@@ -1,0 +1,371 @@
+"""The in-sandbox half of code execution: runs one model-written program on a problem's test inputs.
+
+The host (tasks/code/runner.ts) writes one JSON request on stdin and reads JSON lines back; expected outputs
+never come here, the host compares. Request:
+  {"mode": "stdin"|"functional", "code": str, "func_name"?: str, "inputs": [str], "output_cap": int,
+   "line_cap": int, "limits": {"memory", "cpu", "processes", "file", "files"}}
+Lines (each flushed at once):
+  {"compile": "syntax_error"|"runtime_error", "error": str}    the program did not load; nothing else follows
+  {"start": i}                                                  test i begins (the host starts its timer)
+  {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit", "out": str, "error"?: str}
+  {"fatal": str}                                                a fault of the driver itself
+
+Semantics follow LiveCodeBench's lcb_runner/evaluation/testing_util.py (grade_stdio, grade_call_based): the same
+import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapped and every top-level statement
+but imports moved into one function called once per test, SystemExit being no error; functional programs are
+loaded as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per
+input line, a tuple result counting as a list. Its mocked stdin is followed: read() gives the whole input on
+every call, readline() the next line without its newline, readlines() the lines without newlines. Departures,
+each where LiveCodeBench's mock fails a program a real judge accepts: readline() past the end gives "" (not
+StopIteration); `for line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines;
+sys.stdout.buffer is captured too; `stdin`/`stdout` taken by the prelude's `from sys import *` are the
+per-test ones; the prelude and the program are compiled apart (so `from __future__` works); os and subprocess
+are left whole (the sandbox, not LiveCodeBench's reliability_guard, is what confines a program).
+"""
+
+import ast
+import builtins
+import io
+import json
+import math
+import os
+import resource
+import sys
+import traceback
+
+PRELUDE_MODULES = ["string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+                   "statistics", "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing"]
+# Star imports first (later ones win, `builtins` restoring names like `open`), then the modules by name.
+PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
+    f"import {m}\n" for m in PRELUDE_MODULES if m not in ("builtins", "typing")) + "sys.setrecursionlimit(50000)\n"
+
+ERROR_CHARS = 300
+SAFE_INT = 2**53
+
+USAGE = """usage: driver.py < REQUEST.json
+
+Runs one model-written program on its test inputs: the request (one JSON object) on stdin, one JSON line per
+event on stdout, as this file's docstring tells. tasks/code/runner.ts starts it, sandboxed (tasks/code/sandbox.ts)."""
+
+DRIVER_PID = os.getpid()
+PROTOCOL_FD = 1
+_write, _dumps, _exit, _getpid = os.write, json.dumps, os._exit, os.getpid
+line_cap = 1 << 20
+
+
+def take_descriptors():
+    """The protocol gets its own descriptor, fd 1 and 2 go to /dev/null (a program writing to them directly cannot
+    garble the protocol by accident), and descriptors the host inherited without close-on-exec, which pass
+    through bubblewrap, are closed before any program runs."""
+    global PROTOCOL_FD
+    for fd in os.listdir("/proc/self/fd"):
+        if int(fd) > 2:
+            try:
+                os.close(int(fd))
+            except OSError:
+                pass  # the listing's own, closed already
+    PROTOCOL_FD = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def emit(message):
+    """One protocol line. A process the program forked never speaks: it leaves here at once."""
+    if _getpid() != DRIVER_PID:
+        _exit(0)
+    data = (_dumps(message, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+    if len(data) > line_cap:
+        # Only an output full of escaped characters gets here; the host would refuse the line anyway.
+        data = (_dumps({"i": message["i"], "status": "output_limit", "out": ""}) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[_write(PROTOCOL_FD, view):]
+
+
+def last_line(error):
+    """The last line of an exception's traceback, as short as the host keeps it."""
+    text = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()
+    line = text[-1] if text else type(error).__name__
+    return line if len(line) <= ERROR_CHARS else line[:ERROR_CHARS - 3] + "..."
+
+
+def utf8_size(text):
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+class Overflow:
+    """Where a test's output past its cap is reported: the run stops at that test anyway, so say so and exit."""
+    test = None
+
+    def __call__(self):
+        if self.test is None:
+            emit({"compile": "runtime_error", "error": "output limit exceeded while loading the program"})
+        else:
+            emit({"i": self.test, "status": "output_limit", "out": ""})
+        _exit(0)
+
+
+overflow = Overflow()
+
+
+class CapturedBytes:
+    """sys.stdout.buffer: bytes written there join the captured text."""
+
+    def __init__(self, owner):
+        self._owner = owner
+
+    def write(self, data):
+        self._owner.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+class Capture(io.TextIOBase):
+    """sys.stdout for the whole run: counts what a test writes against its cap, keeping it in stdin mode only."""
+
+    def __init__(self):
+        super().__init__()
+        self.buffer = CapturedBytes(self)
+        self.reset(0, False)
+
+    def reset(self, cap, keep):
+        self.parts, self.size, self.cap, self.keep = [], 0, cap, keep
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.size += utf8_size(text)
+        if self.size > self.cap:
+            self.parts = []
+            overflow()
+        if self.keep:
+            self.parts.append(text)
+        return len(text)
+
+    def text(self):
+        return "".join(self.parts)
+
+
+class StdinBytes:
+    """sys.stdin.buffer: read() gives all the input's bytes, readline() the next line with its newline."""
+
+    def __init__(self, data):
+        self._data, self._stream = data, io.BytesIO(data)
+
+    def read(self, *args):
+        return self._data
+
+    def __iter__(self):
+        return iter(self._stream)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class Stdin:
+    """sys.stdin for the whole run, reset to each test's input (the reading methods as LiveCodeBench mocks them)."""
+
+    def __init__(self):
+        self.reset("")
+
+    def reset(self, text):
+        self.text, self._lines, self._next = text, text.split("\n"), 0
+        self._stream = io.StringIO(text)
+        self.buffer = StdinBytes(text.encode("utf-8"))
+
+    def read(self, *args):
+        return self.text
+
+    def readline(self, *args):
+        if self._next >= len(self._lines):
+            return ""
+        self._next += 1
+        return self._lines[self._next - 1]
+
+    def readlines(self, *args):
+        return self.text.split("\n")
+
+    def fileno(self):
+        raise io.UnsupportedOperation("fileno")
+
+    def __iter__(self):
+        return iter(self._stream)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+stdin, stdout = Stdin(), Capture()
+_open = builtins.open
+
+
+def open_stdin_aware(file, mode="r", *args, **kwargs):
+    """open(0) and open('/dev/stdin') read the test's input (the one stdin read LiveCodeBench's open mock serves)."""
+    if file in (0, "/dev/stdin", "/proc/self/fd/0") and not any(c in mode for c in "wax+"):
+        return io.BytesIO(stdin.text.encode("utf-8")) if "b" in mode else io.StringIO(stdin.text)
+    return _open(file, mode, *args, **kwargs)
+
+
+def set_limits(limits):
+    """The program's rlimits, soft = hard so it cannot raise them (CPU: hard a second later, to see SIGXCPU)."""
+    wanted = [
+        (resource.RLIMIT_AS, limits["memory"], limits["memory"]),
+        (resource.RLIMIT_CPU, limits["cpu"], limits["cpu"] + 1),
+        (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
+        (resource.RLIMIT_FSIZE, limits["file"], limits["file"]),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NOFILE, limits["files"], limits["files"]),
+    ]
+    for which, soft, hard in wanted:
+        _, current = resource.getrlimit(which)
+        if current != resource.RLIM_INFINITY:
+            soft, hard = min(soft, current), min(hard, current)
+        resource.setrlimit(which, (soft, hard))
+
+
+def unwrap_main(tree):
+    """A final `if __name__ == '__main__':` gives way to its body (LiveCodeBench's clean_if_name)."""
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
+        tree.body[-1:] = last.body
+
+
+def wrap_stdin_program(tree):
+    """Top-level imports stay; every other statement becomes the body of wrapped_function()."""
+    unwrap_main(tree)
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))] or [ast.Pass()]
+    fields = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+    function = ast.FunctionDef(name="wrapped_function", args=ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=rest, decorator_list=[], returns=None, lineno=1, col_offset=0, **fields)
+    tree.body = imports + [function]
+    return ast.fix_missing_locations(tree)
+
+
+def encode(value, top=True):
+    """A functional result as JSON the host can compare with Python's == (see runner.ts for the table)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value) if -SAFE_INT < value < SAFE_INT else {"int": str(int(value))}
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"float": "nan"}
+        if math.isinf(value):
+            return {"float": "inf" if value > 0 else "-inf"}
+        return float(value)
+    if isinstance(value, list) or (top and isinstance(value, tuple)):
+        return [encode(v, False) for v in value]
+    if isinstance(value, dict):
+        return {"dict": [[encode(k, False), encode(v, False)] for k, v in value.items()]}
+    return {"repr": type(value).__name__}
+
+
+def load(request):
+    """Compiles and loads the program; returns the callable a test runs, or None once a compile line is out."""
+    code, functional = request["code"], request["mode"] == "functional"
+    try:
+        tree = ast.parse(code, "<solution>")
+        program = compile(tree if functional else wrap_stdin_program(tree), "<solution>", "exec")
+    except (SyntaxError, ValueError) as e:
+        emit({"compile": "syntax_error", "error": last_line(e)})
+        return None
+    namespace = {"__name__": "solution", "__builtins__": builtins}
+    try:
+        exec(compile(PRELUDE, "<prelude>", "exec"), namespace)
+        exec(program, namespace)
+        if not functional:
+            return namespace["wrapped_function"]
+        name = request.get("func_name") or ""
+        target = namespace["Solution"]() if "class Solution" in code else None
+        if target is not None and not hasattr(target, name):
+            raise AttributeError(f"Solution has no method {name!r}")
+        if target is None and name not in namespace:
+            raise NameError(f"the program defines no function {name!r}")
+        return getattr(target, name) if target is not None else namespace[name]
+    except BaseException as e:  # noqa: BLE001 — whatever the program raises while loading is its error
+        emit({"compile": "runtime_error", "error": last_line(e)})
+        return None
+
+
+def run_test(method, functional, text, cap):
+    """One test: (status, out, error)."""
+    stdin.reset(text)
+    stdout.reset(cap, not functional)
+    sys.stdin, sys.stdout = stdin, stdout  # again: a program may have replaced them in an earlier test
+    try:
+        if functional:
+            args = [json.loads(line) for line in text.split("\n")]
+            result = method(*args)
+        else:
+            try:
+                method()
+            except SystemExit:
+                pass
+    except MemoryError as e:
+        return "memory", "", last_line(e)
+    except BaseException as e:  # noqa: BLE001 — the program's own failure, reported as its runtime error
+        return "runtime_error", "", last_line(e)
+    if not functional:
+        return "ok", stdout.text(), None
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        out = json.dumps(encode(result), ensure_ascii=False, allow_nan=False)
+    except MemoryError as e:
+        return "memory", "", last_line(e)
+    except BaseException as e:  # noqa: BLE001 — a result too deep (or cyclic) to encode
+        return "runtime_error", "", "the result could not be encoded: " + last_line(e)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    return ("output_limit", "", None) if utf8_size(out) > cap else ("ok", out, None)
+
+
+def main():
+    global line_cap
+    request = json.loads(sys.stdin.buffer.read())
+    line_cap = request["line_cap"]
+    set_limits(request["limits"])
+    sys.stdin, sys.stdout = stdin, stdout
+    builtins.open = open_stdin_aware
+    stdout.reset(request["output_cap"], False)
+    method = load(request)
+    if method is None:
+        return
+    functional = request["mode"] == "functional"
+    for i, text in enumerate(request["inputs"]):
+        emit({"start": i})
+        overflow.test = i
+        status, out, error = run_test(method, functional, text, request["output_cap"])
+        emit({"i": i, "status": status, "out": out, **({"error": error} if error else {})})
+
+
+if __name__ == "__main__":
+    if sys.argv[1:]:
+        if sys.argv[1:] in (["--help"], ["-h"]):
+            print(USAGE)
+            sys.exit(0)
+        print(f"driver.py: unknown argument {sys.argv[1]}; {USAGE.splitlines()[0]} (--help for more)", file=sys.stderr)
+        sys.exit(2)
+    take_descriptors()
+    try:
+        main()
+    except BaseException as e:  # noqa: BLE001 — the host learns of a fault here as one line, not a silent exit
+        try:
+            emit({"fatal": "driver: " + last_line(e)})
+        except BaseException:  # noqa: BLE001 — the protocol itself is gone; the exit status tells the host
+            pass
+        _exit(1)
+    _exit(0)

@@ -1,0 +1,400 @@
+/**
+ * The host side of code execution: a bounded pool of sandboxes (tasks/code/sandbox.ts), one per program, that
+ * speaks the driver's protocol (tasks/code/driver.py) and enforces what the driver cannot: each test's wall
+ * time, the problem's overall cap, and the bytes the host reads. Expected outputs stay here: the caller's judge
+ * sees each test's output as it comes, and the run stops at the first test it rejects.
+ *
+ * A functional test's `out` is its result as JSON, Python's values encoded thus: None → null, bool → true/false,
+ * int → a number when |x| < 2**53 else {"int": "<digits>"}, float → a number, nan/inf/-inf → {"float":
+ * "nan"|"inf"|"-inf"}, str → a string, list (and a top-level tuple) → an array, dict → {"dict": [[key, value],
+ * ...]}, anything else (a nested tuple, a set, an object) → {"repr": "<type name>"}.
+ */
+import { check } from "../../engine/errors.ts";
+import { Sandbox, type SandboxProcess } from "./sandbox.ts";
+
+export interface ExecLimits {
+  /** wall time per test, seconds (LiveCodeBench: 6) */
+  testSeconds: number;
+  /** address space of the program (RLIMIT_AS) */
+  memoryBytes: number;
+  /** processes and threads the program may start */
+  processes: number;
+  /** the largest file it may write, and in the sandbox all its files together */
+  fileBytes: number;
+  /** what one test may print */
+  outputBytes: number;
+}
+
+export interface TestOutcome {
+  status: "ok" | "runtime_error" | "memory" | "output_limit" | "timeout";
+  /** stdin mode: what the program printed; functional: its result as JSON (see above) */
+  out: string;
+  /** the last line of the error, ≤ 300 characters */
+  error?: string;
+  ms: number;
+}
+
+export interface RunResult {
+  /** set when the program did not compile/load: no test ran */
+  compile?: { status: "syntax_error" | "runtime_error"; error: string };
+  /** outcomes of the tests run, in order; the run stops after the first the judge rejects or that is not "ok" */
+  outcomes: TestOutcome[];
+  /** the whole problem ran past its overall cap (LiveCodeBench: (testSeconds + 1) × tests + 5 s) */
+  capped?: boolean;
+  ms: number;
+}
+
+export interface CodeProgram {
+  mode: "stdin" | "functional";
+  code: string;
+  /** the function or Solution method to call (functional) */
+  funcName?: string;
+}
+
+export interface RunnerOptions {
+  /** sandboxes at once (default 2) */
+  workers?: number;
+  /** run without bubblewrap (--unsafe-exec) */
+  unsafe?: boolean;
+  /** the interpreter (default /usr/bin/python3) */
+  python?: string;
+  /** bubblewrap's path (default: bwrap on PATH) */
+  bwrap?: string;
+  limits?: Partial<ExecLimits>;
+}
+
+/** A judge: true when test `i`'s outcome (always "ok") is right. */
+export type Judge = (i: number, outcome: TestOutcome) => boolean;
+
+export const DEFAULT_LIMITS: ExecLimits = {
+  testSeconds: 6,
+  memoryBytes: 4 * 2 ** 30,
+  processes: 64,
+  fileBytes: 16 * 2 ** 20,
+  outputBytes: 64 * 2 ** 20,
+};
+
+/** Beyond testSeconds: the pipe's and the scheduler's delays between the driver's clock and ours. */
+const GRACE_MS = 500;
+/** Before the loading counts: the sandbox's start and the prelude's imports. */
+const STARTUP_MS = 2000;
+/** RLIMIT_NOFILE */
+const OPEN_FILES = 64;
+/** How long a driver that said its last line gets to exit on its own before it is killed. */
+const EXIT_WAIT_MS = 1000;
+const STDERR_KEPT = 2000;
+
+const DRIVER = new URL("./driver.py", import.meta.url);
+
+export class CodeRunner {
+  private active = 0;
+  private waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private running = new Map<SandboxProcess, Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly sandbox: Sandbox,
+    private readonly driver: string,
+    readonly limits: ExecLimits,
+    readonly workers: number,
+  ) {}
+
+  /** A runner whose sandbox works here; else the one-line InputError saying what to install. */
+  static async open(o: RunnerOptions = {}): Promise<CodeRunner> {
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
+    const workers = o.workers ?? 2;
+    check(Number.isInteger(workers) && workers >= 1, `code runner: workers: expected an integer ≥ 1, got ${workers}`);
+    check(
+      Number.isFinite(limits.testSeconds) && limits.testSeconds > 0,
+      `code runner: limits.testSeconds: expected a number > 0, got ${limits.testSeconds}`,
+    );
+    for (const f of ["memoryBytes", "fileBytes", "outputBytes", "processes"] as const) {
+      const v = limits[f], least = f === "processes" ? 0 : 1;
+      check(
+        Number.isSafeInteger(v) && v >= least,
+        `code runner: limits.${f}: expected an integer ≥ ${least}, got ${v}`,
+      );
+    }
+    const sandbox = await Sandbox.open({ unsafe: o.unsafe, python: o.python, bwrap: o.bwrap });
+    return new CodeRunner(sandbox, await Deno.readTextFile(DRIVER), limits, workers);
+  }
+
+  /**
+   * Runs `program` on `inputs` in a fresh sandbox once a worker is free, test after test, calling `judge` on each
+   * "ok" outcome; stops at the first outcome that is not "ok" or that the judge rejects (the later tests do not
+   * run). Rejects only when the runner is closed meanwhile or the judge throws.
+   */
+  async run(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
+    if (program.mode === "functional") {
+      check(program.funcName, "code runner: a functional program needs funcName (the method to call)");
+    }
+    await this.slot();
+    try {
+      return await this.execute(program, inputs, judge);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Kills what still runs (each run's whole process tree) and refuses what waits. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new Error("code runner: closed"));
+    const runs = [...this.running];
+    await Promise.all(runs.map(([p]) => p.kill()));
+    await Promise.allSettled(runs.map(([, r]) => r));
+  }
+
+  private async slot(): Promise<void> {
+    if (this.closed) throw new Error("code runner: closed");
+    if (this.active < this.workers) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** The slot goes to the first in line, or back to the pool. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next.resolve();
+    else this.active--;
+  }
+
+  private async execute(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
+    const t0 = performance.now(), l = this.limits;
+    const overallMs = ((l.testSeconds + 1) * inputs.length + 5) * 1000;
+    // A line holds one test's output JSON-escaped; the driver reports output_limit rather than send a longer one.
+    const lineCap = 2 * l.outputBytes + 65536;
+    const request = {
+      mode: program.mode,
+      code: program.code,
+      func_name: program.funcName,
+      inputs,
+      output_cap: l.outputBytes,
+      line_cap: lineCap,
+      limits: {
+        memory: l.memoryBytes,
+        cpu: Math.ceil(overallMs / 1000) + 1,
+        processes: this.sandbox.processLimit(l.processes),
+        file: l.fileBytes,
+        files: OPEN_FILES,
+      },
+    };
+    if (this.closed) throw new Error("code runner: closed");
+    const proc = this.sandbox.spawn(["-c", this.driver], l.fileBytes);
+    const conversation = new Conversation(proc, lineCap, stderrTail(proc.stderr));
+    const done = this.converse(conversation, request, inputs.length, t0 + overallMs, judge);
+    this.running.set(proc, done);
+    try {
+      const result = await done;
+      if (this.closed) throw new Error("code runner: closed while a program ran");
+      return { ...result, ms: performance.now() - t0 };
+    } finally {
+      this.running.delete(proc);
+    }
+  }
+
+  /** The protocol, from the request to the last line, the process gone when it resolves. */
+  private async converse(
+    c: Conversation,
+    request: unknown,
+    tests: number,
+    overall: number,
+    judge: Judge,
+  ): Promise<Omit<RunResult, "ms">> {
+    const result: Omit<RunResult, "ms"> = { outcomes: [] };
+    const testMs = this.limits.testSeconds * 1000;
+    let current = -1, next = 0, started = 0, finished = false;
+    let deadline = performance.now() + testMs + STARTUP_MS;
+    /** Test `current` (or the next, between tests; or the loading, before any) ends with `status`. */
+    const fail = (status: TestOutcome["status"], error: string) => {
+      if (current < 0 && next === 0) result.compile = { status: "runtime_error", error };
+      else {
+        result.outcomes.push({ status, out: "", error, ms: current < 0 ? 0 : performance.now() - started });
+      }
+    };
+    c.send(request);
+    try {
+      while (true) {
+        const event = await c.next(Math.min(deadline, overall));
+        if (event === TIMEOUT) {
+          if (overall <= deadline) result.capped = true;
+          fail("timeout", next === 0 && current < 0 ? "the program did not load in time" : "time limit exceeded");
+          return result;
+        }
+        if (event === TOO_LONG) {
+          fail("output_limit", `a protocol line over ${c.lineCap} bytes`);
+          return result;
+        }
+        if (event === END) {
+          if (current < 0 && next === tests) return finished = true, result;
+          const [status, error] = await c.ending(Math.min(deadline, overall));
+          fail(status, error);
+          return result;
+        }
+        const m = parse(event);
+        const now = performance.now();
+        if (m?.compile !== undefined && current < 0 && next === 0 && isCompile(m.compile) && isText(m.error)) {
+          result.compile = { status: m.compile, error: m.error };
+          return finished = true, result;
+        }
+        if (m?.start !== undefined && m.start === next && current < 0 && next < tests) {
+          current = next++, started = now, deadline = now + testMs + GRACE_MS;
+          continue;
+        }
+        if (m?.i !== undefined && m.i === current && isStatus(m.status) && isText(m.out) && optionalText(m.error)) {
+          const outcome: TestOutcome = { status: m.status, out: m.out, ms: now - started };
+          if (m.error !== undefined) outcome.error = m.error;
+          result.outcomes.push(outcome);
+          current = -1, deadline = now + testMs + GRACE_MS;
+          if (outcome.status !== "ok" || !judge(m.i, outcome)) return result;
+          if (next === tests) return finished = true, result;
+          continue;
+        }
+        fail("runtime_error", isText(m?.fatal) ? m.fatal : `malformed protocol line: ${event.slice(0, 100)}`);
+        return result;
+      }
+    } finally {
+      await c.close(finished);
+    }
+  }
+}
+
+const TIMEOUT = Symbol("timeout"), TOO_LONG = Symbol("too long"), END = Symbol("end");
+/** A protocol line, or what came instead. */
+type Event = string | typeof TIMEOUT | typeof TOO_LONG | typeof END;
+type Message = Record<string, unknown>;
+
+/** One run's pipes: the request out, protocol lines in (each within `lineCap` bytes), stderr's tail kept. */
+class Conversation {
+  private reader: ReadableStreamDefaultReader<Uint8Array>;
+  private pending?: Promise<ReadableStreamReadResult<Uint8Array>>;
+  private lines: string[] = [];
+  private partial: Uint8Array[] = [];
+  private partialBytes = 0;
+  private ended = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly proc: SandboxProcess,
+    readonly lineCap: number,
+    private readonly stderr: { text(): string; cancel(): void },
+  ) {
+    this.reader = proc.stdout.getReader();
+  }
+
+  /** The request, written while the replies are read (a large one would otherwise fill the pipe both ways). */
+  send(request: unknown): void {
+    const writer = this.proc.stdin.getWriter();
+    this.writing = writer.write(new TextEncoder().encode(JSON.stringify(request)))
+      .then(() => writer.close())
+      .catch(() => {/* the process is gone: its exit tells why */});
+  }
+
+  /** The next line, or what came instead before `deadline` (performance.now() time). */
+  async next(deadline: number): Promise<Event> {
+    while (!this.lines.length) {
+      if (this.ended) return END;
+      this.pending ??= this.reader.read();
+      const timer = delay(deadline - performance.now());
+      const got = await Promise.race([this.pending, timer.done]);
+      timer.cancel();
+      if (got === undefined) return TIMEOUT;
+      this.pending = undefined;
+      if (got.done) {
+        this.ended = true;
+        if (this.partialBytes) this.lines.push(this.takeLine());
+      } else if (!this.split(got.value)) return TOO_LONG;
+    }
+    return this.lines.shift()!;
+  }
+
+  /** Why the driver stopped talking mid-test: its exit, waited for until `deadline`. */
+  async ending(deadline: number): Promise<[TestOutcome["status"], string]> {
+    const timer = delay(Math.min(deadline - performance.now(), EXIT_WAIT_MS));
+    const exit = await Promise.race([this.proc.exited, timer.done]);
+    timer.cancel();
+    if (exit === undefined) return ["runtime_error", "the program closed the protocol's pipe"];
+    if (exit.signal === "SIGXCPU") return ["timeout", "CPU time limit exceeded (SIGXCPU)"];
+    const why = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+    const said = this.stderr.text().trim().split("\n").pop();
+    return ["runtime_error", `the program ended the driver (${why})${said ? `: ${said}` : ""}`];
+  }
+
+  /** Kills the process tree (a driver that said its last line gets a moment to exit first), frees the pipes. */
+  async close(finished: boolean): Promise<void> {
+    if (finished) {
+      const timer = delay(EXIT_WAIT_MS);
+      await Promise.race([this.proc.exited, timer.done]);
+      timer.cancel();
+    }
+    await this.proc.kill();
+    this.stderr.cancel();
+    await this.reader.cancel().catch(() => {});
+    const timer = delay(EXIT_WAIT_MS);
+    await Promise.race([this.writing, timer.done]);
+    timer.cancel();
+  }
+
+  /** Splits a chunk into lines; false once a line grows past the cap (the chunk's rest is never kept). */
+  private split(chunk: Uint8Array): boolean {
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; from = nl + 1, nl = chunk.indexOf(10, from)) {
+      if (!this.add(chunk.subarray(from, nl))) return false;
+      this.lines.push(this.takeLine());
+    }
+    return this.add(chunk.subarray(from));
+  }
+
+  private add(bytes: Uint8Array): boolean {
+    if (!bytes.length) return true;
+    this.partialBytes += bytes.length;
+    if (this.partialBytes > this.lineCap) return false;
+    this.partial.push(bytes.slice());
+    return true;
+  }
+
+  private takeLine(): string {
+    const whole = new Uint8Array(this.partialBytes);
+    let at = 0;
+    for (const p of this.partial) whole.set(p, at), at += p.length;
+    this.partial = [], this.partialBytes = 0;
+    return new TextDecoder().decode(whole);
+  }
+}
+
+/** The last STDERR_KEPT bytes the sandbox wrote on stderr (the driver silences the program's own). */
+function stderrTail(stream: ReadableStream<Uint8Array>): { text(): string; cancel(): void } {
+  let kept = new Uint8Array(0);
+  const reader = stream.getReader();
+  (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      const both = new Uint8Array(kept.length + r.value.length);
+      both.set(kept), both.set(r.value, kept.length);
+      kept = both.slice(-STDERR_KEPT);
+    }
+  })().catch(() => {});
+  return { text: () => new TextDecoder().decode(kept), cancel: () => void reader.cancel().catch(() => {}) };
+}
+
+function parse(line: string): Message | undefined {
+  try {
+    const m = JSON.parse(line);
+    return m && typeof m === "object" && !Array.isArray(m) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const STATUSES = new Set(["ok", "runtime_error", "memory", "output_limit"]);
+const isStatus = (s: unknown): s is TestOutcome["status"] => typeof s === "string" && STATUSES.has(s);
+const isCompile = (s: unknown): s is "syntax_error" | "runtime_error" => s === "syntax_error" || s === "runtime_error";
+const isText = (s: unknown): s is string => typeof s === "string";
+const optionalText = (s: unknown) => s === undefined || typeof s === "string";
+
+function delay(ms: number): { done: Promise<undefined>; cancel(): void } {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<undefined>((resolve) => id = setTimeout(() => resolve(undefined), Math.max(0, ms)));
+  return { done, cancel: () => clearTimeout(id) };
+}

@@ -1,0 +1,231 @@
+/**
+ * The runner's protocol with the driver, through the real sandbox: stdin programs and their ways of reading and
+ * writing, functional programs and the encoding of their results, compile errors, how a driver that stops
+ * talking is read, the judge stopping a run, and the one-line errors of a setup that cannot run code.
+ */
+import assert from "node:assert/strict";
+import { InputError } from "../../../engine/errors.ts";
+import { type CodeProgram, CodeRunner, type RunnerOptions, type RunResult } from "../../../tasks/code/runner.ts";
+
+/** The sandboxed runner, or where the sandbox cannot run (CI excepted) the unsafe one: the protocol is the same. */
+async function openRunner(o: RunnerOptions): Promise<CodeRunner> {
+  try {
+    return await CodeRunner.open(o);
+  } catch (e) {
+    if (!(e instanceof InputError) || Deno.env.get("CI")) throw e;
+    console.log(`no sandbox here, the protocol tested without it: ${e.message}`);
+    return await CodeRunner.open({ ...o, unsafe: true });
+  }
+}
+const runner = await openRunner({ workers: 2, limits: { testSeconds: 2 } });
+
+const stdin = (code: string): CodeProgram => ({ mode: "stdin", code });
+const functional = (code: string, funcName = "f"): CodeProgram => ({ mode: "functional", code, funcName });
+
+/** Every test's output, all of them required to be "ok". */
+async function outs(program: CodeProgram, inputs: string[]): Promise<string[]> {
+  const r = await runner.run(program, inputs, () => true);
+  assert.equal(r.compile, undefined, JSON.stringify(r.compile));
+  assert.deepEqual(r.outcomes.map((o) => [o.status, o.error]), inputs.map(() => ["ok", undefined]));
+  return r.outcomes.map((o) => o.out);
+}
+
+async function one(program: CodeProgram, input = ""): Promise<RunResult> {
+  return await runner.run(program, [input], () => true);
+}
+
+Deno.test("stdin: multi-line input and output, test after test", async () => {
+  const code = "n = int(input())\nrows = [input() for _ in range(n)]\nfor r in reversed(rows):\n    print(r)";
+  assert.deepEqual(await outs(stdin(code), ["2\na b\nc\n", "3\n1\n2\n3\n"]), ["c\na b\n", "3\n2\n1\n"]);
+});
+
+Deno.test("stdin: every way of reading it (as LiveCodeBench's mock, the departures in driver.py)", async () => {
+  const input = "3\n1 2 3\n";
+  const ways: Record<string, string> = {
+    "input()": "n = int(input())\nprint(sum(map(int, input().split())))",
+    "sys.stdin.read()": "import sys\nprint(sum(map(int, sys.stdin.read().split()[1:])))",
+    "sys.stdin.read() twice": "import sys\nsys.stdin.read()\nprint(sum(map(int, sys.stdin.read().split()[1:])))",
+    "sys.stdin.buffer.read()": "import sys\nprint(sum(map(int, sys.stdin.buffer.read().split()[1:])))",
+    "sys.stdin.readline()": "import sys\nsys.stdin.readline()\nprint(sum(map(int, sys.stdin.readline().split())))",
+    "readline without newline": "import sys\nsys.stdin.readline()\nprint(repr(sys.stdin.readline()))",
+    "readline past the end": "import sys\nfor _ in range(3): sys.stdin.readline()\nprint(repr(sys.stdin.readline()))",
+    "sys.stdin.readlines()": "import sys\nprint(sys.stdin.readlines())",
+    "sys.stdin.buffer.readline()": "import sys\nr = sys.stdin.buffer.readline\nr()\nprint(sum(map(int, r().split())))",
+    "for line in sys.stdin": "import sys\nprint([line for line in sys.stdin])",
+    "open(0)": "print(sum(map(int, open(0).read().split()[1:])))",
+    "the prelude's stdin": "stdin.readline()\nprint(sum(map(int, stdin.readline().split())))",
+    "input = sys.stdin.readline":
+      "import sys\ninput = sys.stdin.readline\ninput()\nprint(sum(map(int, input().split())))",
+  };
+  const got = await Promise.all(Object.values(ways).map(async (code) => (await outs(stdin(code), [input]))[0]));
+  assert.deepEqual(Object.fromEntries(Object.keys(ways).map((k, i) => [k, got[i]])), {
+    "input()": "6\n",
+    "sys.stdin.read()": "6\n",
+    "sys.stdin.read() twice": "6\n",
+    "sys.stdin.buffer.read()": "6\n",
+    "sys.stdin.readline()": "6\n",
+    "readline without newline": "'1 2 3'\n",
+    "readline past the end": "''\n",
+    "sys.stdin.readlines()": "['3', '1 2 3', '']\n",
+    "sys.stdin.buffer.readline()": "6\n",
+    "for line in sys.stdin": "['3\\n', '1 2 3\\n']\n",
+    "open(0)": "6\n",
+    "the prelude's stdin": "6\n",
+    "input = sys.stdin.readline": "6\n",
+  });
+});
+
+Deno.test("stdin: every way of writing is captured, but not the descriptor itself", async () => {
+  const code = "import sys, os\nprint('a', end=' ')\nsys.stdout.write('b ')\nsys.stdout.buffer.write(b'c ')\n" +
+    "stdout.write('d\\n')\nos.write(1, b'lost\\n')\nprint('e', file=sys.stderr)";
+  assert.deepEqual(await outs(stdin(code), [""]), ["a b c d\n"]);
+});
+
+Deno.test("stdin: a program in `if __name__ == '__main__':`, with and without its own imports", async () => {
+  const main =
+    'import sys\ndef main():\n    print(int(sys.stdin.readline()) + 1)\n\nif __name__ == "__main__":\n    main()';
+  assert.deepEqual(await outs(stdin(main), ["41\n"]), ["42\n"]);
+  // the prelude brings Counter, gcd, heappush, defaultdict…
+  const bare = "c = Counter(input().split())\nh = []\nheappush(h, gcd(12, 18))\nd = defaultdict(int)\n" +
+    "print(c['a'], h[0], d['x'])";
+  assert.deepEqual(await outs(stdin(bare), ["a b a\n"]), ["2 6 0\n"]);
+  const own = "from collections import deque\nimport math as m\nq = deque([m.isqrt(int(input()))])\nprint(q.pop())";
+  assert.deepEqual(await outs(stdin(own), ["17\n"]), ["4\n"]);
+});
+
+Deno.test("stdin: exit(), quit() and sys.exit() end a test without an error, the output kept", async () => {
+  for (const stop of ["exit()", "quit()", "sys.exit(0)", "sys.exit(3)", "raise SystemExit"]) {
+    assert.deepEqual(await outs(stdin(`import sys\nprint(1)\n${stop}\nprint(2)`), ["", ""]), ["1\n", "1\n"], stop);
+  }
+});
+
+Deno.test("functional: a Solution method and a module-level function, one JSON argument a line", async () => {
+  const cls = "class Solution:\n    def f(self, nums: List[int], k: int) -> int:\n        return sum(nums) * k";
+  assert.deepEqual(await outs(functional(cls), ["[1, 2, 3]\n2", "[]\n5"]), ["12", "0"]);
+  const fn = "def f(s, d):\n    return s + str(d['a'])";
+  assert.deepEqual(await outs(functional(fn), ['"x"\n{"a": 7}']), ['"x7"']);
+});
+
+Deno.test("functional: results encoded for Python's == (tuple → list, big ints, nan, dicts, repr)", async () => {
+  const cases: [string, string][] = [
+    ["(1, 2)", "[1, 2]"],
+    ["[(1, 2)]", '[{"repr": "tuple"}]'],
+    ["2**53 - 1", String(2 ** 53 - 1)],
+    ["2**53", '{"int": "9007199254740992"}'],
+    ["-(10**30)", '{"int": "-1000000000000000000000000000000"}'],
+    ["10**5000 > 0 and 10**5000", `{"int": "1${"0".repeat(5000)}"}`],
+    ["float('nan')", '{"float": "nan"}'],
+    ["[float('inf'), -float('inf'), 0.5, -0.0, 1e300]", '[{"float": "inf"}, {"float": "-inf"}, 0.5, -0.0, 1e+300]'],
+    ["{1: 'a', 'b': [True]}", '{"dict": [[1, "a"], ["b", [true]]]}'],
+    ["{1, 2}", '{"repr": "set"}'],
+    ["None", "null"],
+    ["[False, 'é', 3.0]", '[false, "é", 3.0]'],
+    ["object()", '{"repr": "object"}'],
+  ];
+  const code = `def f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
+  const got = await outs(functional(code), cases.map((_, i) => String(i)));
+  assert.deepEqual(got, cases.map(([, want]) => want));
+});
+
+Deno.test("functional: what the method prints is not its output, and counts against the cap", async () => {
+  assert.deepEqual(await outs(functional("def f(x):\n    print('noise')\n    return x"), ["5"]), ["5"]);
+  const small = await openRunner({ workers: 1, limits: { testSeconds: 2, outputBytes: 1000 } });
+  try {
+    const r = await small.run(functional("def f(x):\n    print('y' * 2000)\n    return x"), ["5"], () => true);
+    assert.equal(r.outcomes[0].status, "output_limit");
+    const big = await small.run(functional("def f(x):\n    return 'y' * 2000"), ["5"], () => true);
+    assert.equal(big.outcomes[0].status, "output_limit");
+  } finally {
+    await small.close();
+  }
+});
+
+Deno.test("compile errors: syntax, the module raising, no such method or function, an endless load", async () => {
+  const cases: [CodeProgram, string, RegExp][] = [
+    [stdin("for x in\n"), "syntax_error", /^SyntaxError/],
+    [functional("def f(x):\nreturn x"), "syntax_error", /^IndentationError/],
+    [functional("import no_such_module\ndef f(x): return x"), "runtime_error", /ModuleNotFoundError/],
+    [functional("class Solution:\n    def g(self): pass"), "runtime_error", /no method 'f'/],
+    [
+      functional("class Solution:\n    def __init__(self): raise ValueError('no')\n    def f(self): pass"),
+      "runtime_error",
+      /ValueError: no/,
+    ],
+    [functional("def g(x): return x"), "runtime_error", /no function 'f'/],
+  ];
+  for (const [program, status, error] of cases) {
+    const r = await one(program, "1");
+    assert.equal(r.compile?.status, status, program.code);
+    assert.match(r.compile!.error, error);
+    assert.deepEqual(r.outcomes, []);
+  }
+  const slow = await one(functional("while True: pass\ndef f(x): return x"), "1");
+  assert.deepEqual(slow.compile, { status: "runtime_error", error: "the program did not load in time" });
+});
+
+Deno.test("the judge sees each ok outcome; rejecting test 1 stops the run there (test 2 never runs)", async () => {
+  const seen: number[] = [];
+  const r = await runner.run(stdin("print(input())"), ["a", "b", "c"], (i, o) => (seen.push(i), o.out === "a\n"));
+  assert.deepEqual(seen, [0, 1]);
+  assert.deepEqual(r.outcomes.map((o) => o.out), ["a\n", "b\n"]);
+  const failed = await runner.run(stdin("x = int(input())\nprint(1 // x)"), ["1", "0", "2"], () => true);
+  assert.deepEqual(failed.outcomes.map((o) => [o.status, o.error]), [
+    ["ok", undefined],
+    ["runtime_error", "ZeroDivisionError: integer division or modulo by zero"],
+  ]);
+});
+
+Deno.test("a driver that stops talking: a signal, CPU time, garbage on the protocol (both modes)", async () => {
+  const unsafe = await CodeRunner.open({ unsafe: true, limits: { testSeconds: 2 } });
+  try {
+    const cases: [string, string, RegExp][] = [
+      ["import os\nos.kill(os.getpid(), 9)", "runtime_error", /killed by SIGKILL/],
+      ["import ctypes\nctypes.string_at(0)", "runtime_error", /killed by SIGSEGV/],
+      ["import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", "timeout", /SIGXCPU/],
+      ["import os\nos.write(3, b'not json\\n')\nimport time\ntime.sleep(1)", "runtime_error", /malformed/],
+      ['import os\nos.write(3, b\'{"i": 0, "status": "fine", "out": ""}\\n\')', "runtime_error", /malformed/],
+    ];
+    for (const [code, status, error] of cases) {
+      for (const r of [await one(stdin(code)), await unsafe.run(stdin(code), [""], () => true)]) {
+        assert.equal(r.outcomes.length, 1, code);
+        assert.equal(r.outcomes[0].status, status, code);
+        assert.match(r.outcomes[0].error ?? "", error, code);
+      }
+    }
+  } finally {
+    await unsafe.close();
+  }
+});
+
+Deno.test("the overall cap: a slow load and a slow test together pass (testSeconds + 1) × tests + 5 s", async () => {
+  // testSeconds 6, one test: the cap is 12 s; the load may take 6 + 2 s, the test 6 + 0.5 s.
+  const slow = await openRunner({ workers: 1, limits: { testSeconds: 6 } });
+  try {
+    const code = "import time\ntime.sleep(6.8)\ndef f(x):\n    time.sleep(6)\n    return x";
+    const r = await slow.run(functional(code), ["1"], () => true);
+    assert.equal(r.capped, true);
+    assert.equal(r.outcomes[0].status, "timeout");
+    assert.ok(r.ms >= 12_000 && r.ms < 12_500, `${r.ms} ms`);
+  } finally {
+    await slow.close();
+  }
+});
+
+Deno.test("a large request travels while the replies are read", async () => {
+  const input = "x".repeat(20 << 20);
+  assert.deepEqual(await outs(stdin("print(len(input()))"), [input, "ab"]), [`${20 << 20}\n`, "2\n"]);
+});
+
+Deno.test("no sandbox here: one line naming what to install and --unsafe-exec; bad options named", async () => {
+  await assert.rejects(CodeRunner.open({ bwrap: "/nonexistent/bwrap" }), (e: Error) => {
+    assert.ok(e instanceof InputError);
+    assert.doesNotMatch(e.message, /\n/);
+    assert.match(e.message, /bubblewrap \(bwrap\).*apt install bubblewrap.*--unsafe-exec.*\/nonexistent\/bwrap/);
+    return true;
+  });
+  await assert.rejects(CodeRunner.open({ python: "/nonexistent/python3" }), /python: \/nonexistent\/python3 not found/);
+  await assert.rejects(CodeRunner.open({ limits: { testSeconds: 0 } }), /limits\.testSeconds: expected a number > 0/);
+  await assert.rejects(CodeRunner.open({ limits: { memoryBytes: 1.5 } }), /limits\.memoryBytes: expected an integer/);
+  await assert.rejects(CodeRunner.open({ workers: 0 }), /workers: expected an integer ≥ 1/);
+  await assert.rejects(runner.run({ mode: "functional", code: "" }, ["1"], () => true), /needs funcName/);
+});

@@ -1,0 +1,343 @@
+/**
+ * The sandbox's escape table: each escape is a program that must fail inside bubblewrap and is shown to succeed
+ * with `unsafe` (so that each test can fail); then the limits' verdicts, the pool's bound and close().
+ * The unsafe runs allow 1000 processes, so that the fork loop shows what a program does when nothing stops it
+ * (a root host is exempt from RLIMIT_NPROC in any case).
+ */
+import assert from "node:assert/strict";
+import { InputError } from "../../../engine/errors.ts";
+import { CodeRunner, type TestOutcome } from "../../../tasks/code/runner.ts";
+
+/** The sandboxed runner; where the sandbox cannot run (CI excepted) every test is skipped, the reason said once. */
+async function openSandboxed(): Promise<CodeRunner | undefined> {
+  try {
+    return await CodeRunner.open({ workers: 2, limits: { testSeconds: 2 } });
+  } catch (e) {
+    if (!(e instanceof InputError) || Deno.env.get("CI")) throw e;
+    console.log(`sandbox tests skipped: ${e.message}`);
+  }
+}
+const available = await openSandboxed();
+const sandboxed = available!;
+const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, ignore: !available, fn });
+const unsafe = await CodeRunner.open({ unsafe: true, workers: 2, limits: { testSeconds: 2, processes: 1000 } });
+const root = Deno.uid() === 0;
+
+/** The first test's outcome of a stdin program run on `input`. */
+async function runOnce(runner: CodeRunner, code: string, input = ""): Promise<TestOutcome> {
+  const r = await runner.run({ mode: "stdin", code }, [input], () => true);
+  assert.equal(r.compile, undefined, JSON.stringify(r.compile));
+  assert.equal(r.outcomes.length, 1);
+  return r.outcomes[0];
+}
+
+/** Runs `code` both ways; both must print (status ok); returns [sandboxed, unsafe] outputs. */
+async function bothWays(code: string): Promise<[string, string]> {
+  const [inside, outside] = [await runOnce(sandboxed, code), await runOnce(unsafe, code)];
+  assert.equal(inside.status, "ok", JSON.stringify(inside));
+  assert.equal(outside.status, "ok", JSON.stringify(outside));
+  return [inside.out, outside.out];
+}
+
+/** The pids whose command line holds `token`. */
+function processesWith(token: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(token)) found.push(Number(e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function removeIfThere(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // not there
+  }
+}
+
+test("escape: a TCP connection to the host's loopback", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) conn.close();
+  })().catch(() => {});
+  try {
+    const [inside, outside] = await bothWays(`
+import socket
+try:
+    socket.create_connection(("127.0.0.1", ${listener.addr.port}), timeout=2).close()
+    print("ESCAPED")
+except OSError as e:
+    print("BLOCKED", e)
+`);
+    assert.match(inside, /^BLOCKED/);
+    assert.match(outside, /^ESCAPED/);
+  } finally {
+    listener.close();
+    await accepting;
+  }
+});
+
+test("escape: the network (registry.npmjs.org:443, by name and by address)", async () => {
+  const program = (fallback: string) => `
+import socket
+ip = "${fallback}"
+try:
+    ip = socket.getaddrinfo("registry.npmjs.org", 443, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    print("ESCAPED dns", ip)
+except OSError as e:
+    print("BLOCKED dns", e)
+try:
+    socket.create_connection((ip, 443), timeout=5).close()
+    print("ESCAPED connect", ip)
+except OSError as e:
+    print("BLOCKED connect", ip, e)
+`;
+  const outside = await runOnce(unsafe, program("1.1.1.1"));
+  const ip = /ESCAPED connect (\S+)/.exec(outside.out)?.[1];
+  if (!ip) console.log(`registry.npmjs.org is unreachable even without the sandbox here; sandboxed half only`);
+  const inside = await runOnce(sandboxed, program(ip ?? "1.1.1.1"));
+  assert.equal(inside.status, "ok");
+  assert.doesNotMatch(inside.out, /ESCAPED/, inside.out);
+  assert.match(inside.out, /BLOCKED connect/);
+});
+
+test("escape: writing to the home folder, /root and the host's /tmp", async () => {
+  const name = `hogwild-escape-${crypto.randomUUID()}`;
+  const dirs = [...new Set([Deno.env.get("HOME"), "/root", "/tmp"].filter((d): d is string => !!d))];
+  const writable = dirs.filter((d) => root || d !== "/root");
+  const code = `
+import os
+for d in ${JSON.stringify(dirs)}:
+    try:
+        with open(os.path.join(d, "${name}"), "w") as f:
+            f.write("x")
+        print("wrote", d)
+    except OSError as e:
+        print("BLOCKED", d, e)
+`;
+  const exists = (d: string) => {
+    try {
+      return Deno.statSync(`${d}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    assert.equal((await runOnce(sandboxed, code)).status, "ok");
+    assert.deepEqual(dirs.filter(exists), [], "the sandboxed program wrote on the host");
+    assert.equal((await runOnce(unsafe, code)).status, "ok");
+    assert.deepEqual(writable.filter(exists), writable, "the unsafe program could not write");
+  } finally {
+    for (const d of dirs) removeIfThere(`${d}/${name}`);
+  }
+});
+
+test("escape: reading /etc/shadow", async () => {
+  const [inside, outside] = await bothWays(`
+try:
+    print("ESCAPED", len(open("/etc/shadow").read()))
+except OSError as e:
+    print("BLOCKED", e)
+`);
+  assert.match(inside, /^BLOCKED/);
+  if (root) assert.match(outside, /^ESCAPED/);
+  else console.log("not root: /etc/shadow is unreadable even without the sandbox; sandboxed half only");
+});
+
+test("escape: reading the test's expected output from the host's temporary folder", async () => {
+  const secret = `expected-${crypto.randomUUID()}`;
+  const file = Deno.makeTempFileSync({ prefix: "hogwild-expected-" });
+  try {
+    Deno.writeTextFileSync(file, secret);
+    const [inside, outside] = await bothWays(`
+try:
+    print("ESCAPED", open("${file}").read())
+except OSError as e:
+    print("BLOCKED", e)
+`);
+    assert.match(inside, /^BLOCKED/);
+    assert.ok(!inside.includes(secret));
+    assert.ok(outside.includes(secret), outside);
+  } finally {
+    Deno.removeSync(file);
+  }
+});
+
+test("escape: a secret in the environment of the host's processes (/proc/*/environ)", async () => {
+  const secret = crypto.randomUUID();
+  Deno.env.set("HOGWILD_SECRET", secret);
+  // A host process started with the secret in its environment, as the bench is with its tokens.
+  const holder = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  try {
+    const [inside, outside] = await bothWays(`
+import os
+found = []
+for pid in os.listdir("/proc"):
+    try:
+        if b"HOGWILD_SECRET=${secret}" in open(f"/proc/{pid}/environ", "rb").read():
+            found.append(pid)
+    except OSError:
+        pass
+print("ESCAPED" if found else "BLOCKED", found, ${holder.pid})
+`);
+    assert.match(inside, /^BLOCKED/);
+    assert.match(outside, /^ESCAPED/);
+  } finally {
+    Deno.env.delete("HOGWILD_SECRET");
+    holder.kill("SIGKILL");
+    await holder.status;
+  }
+});
+
+test("escape: a fork loop of 400 processes", async () => {
+  const [inside, outside] = await bothWays(`
+import os, time
+n = 0
+try:
+    for _ in range(400):
+        if os.fork() == 0:
+            time.sleep(3)
+            os._exit(0)
+        n += 1
+    print("ESCAPED", n)
+except OSError as e:
+    print("BLOCKED", n, e)
+`);
+  const forked = Number(/^BLOCKED (\d+)/.exec(inside)?.[1]);
+  assert.ok(forked <= sandboxed.limits.processes, inside);
+  assert.equal(outside.trim(), "ESCAPED 400");
+});
+
+test("escape: a detached (double fork + setsid) child outliving the grading", async () => {
+  const token = `hogwild-detached-${crypto.randomUUID()}`;
+  const marker = `/tmp/${token}`;
+  const code = `
+import os
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/usr/bin/python3", ["python3", "-c", "import sys, time; time.sleep(8); open(sys.argv[1], 'w')",
+                                      "${marker}", "${token}"])
+    os._exit(0)
+os.wait()
+print("detached")
+`;
+  try {
+    assert.equal((await runOnce(sandboxed, code)).out, "detached\n");
+    assert.deepEqual(processesWith(token), [], "a sandboxed process survived the grading");
+    assert.equal((await runOnce(unsafe, code)).out, "detached\n");
+    const left = processesWith(token);
+    assert.equal(left.length, 1, "without the sandbox the detached child should survive (setsid leaves the group)");
+    for (const pid of left) Deno.kill(pid, "SIGKILL");
+  } finally {
+    for (const pid of processesWith(token)) Deno.kill(pid, "SIGKILL");
+    removeIfThere(marker);
+  }
+});
+
+test("limits: an endless loop times out within testSeconds and the grace", async () => {
+  const r = await sandboxed.run({ mode: "stdin", code: "while True:\n    pass" }, ["", ""], () => true);
+  assert.equal(r.outcomes.length, 1);
+  assert.equal(r.outcomes[0].status, "timeout");
+  assert.ok(r.outcomes[0].ms >= 2000 && r.outcomes[0].ms < 3000, `${r.outcomes[0].ms} ms`);
+  assert.ok(r.ms < 4000, `${r.ms} ms`);
+});
+
+test("limits: an 8 GB allocation is a memory verdict", async () => {
+  const o = await runOnce(sandboxed, "x = bytearray(8 << 30)\nprint(len(x))");
+  assert.equal(o.status, "memory");
+  assert.equal(o.error, "MemoryError");
+});
+
+test("limits: 100 GB of output stops at the cap at once, the host's memory unmoved", async () => {
+  const before = Deno.memoryUsage().rss, t = performance.now();
+  const o = await runOnce(sandboxed, "s = 'x' * (1 << 20)\nfor _ in range(100 << 10):\n    print(s)");
+  assert.equal(o.status, "output_limit");
+  assert.ok(performance.now() - t < 3000, `${performance.now() - t} ms`);
+  assert.ok(Deno.memoryUsage().rss - before < 64 << 20, `rss grew by ${(Deno.memoryUsage().rss - before) >> 20} MiB`);
+});
+
+test("limits: a program flooding the protocol's pipe itself is cut at the host's line cap", async () => {
+  const small = await CodeRunner.open({ workers: 1, limits: { testSeconds: 5, outputBytes: 1 << 20 } });
+  try {
+    const before = Deno.memoryUsage().rss;
+    // fd 3 is the driver's protocol descriptor (the first free one when it starts); no newline ever comes.
+    const o = await runOnce(small, "import os\ns = b'x' * (1 << 20)\nwhile True:\n    os.write(3, s)");
+    assert.equal(o.status, "output_limit");
+    assert.match(o.error ?? "", /protocol line over/);
+    assert.ok(Deno.memoryUsage().rss - before < 64 << 20, `rss grew by ${(Deno.memoryUsage().rss - before) >> 20} MiB`);
+  } finally {
+    await small.close();
+  }
+});
+
+test("limits: a syntax error and an exception", async () => {
+  const bad = await sandboxed.run({ mode: "stdin", code: "print(1" }, ["", ""], () => true);
+  assert.equal(bad.compile?.status, "syntax_error");
+  assert.deepEqual(bad.outcomes, []);
+  const raised = await runOnce(sandboxed, "raise KeyError('x')");
+  assert.equal(raised.status, "runtime_error");
+  assert.equal(raised.error, "KeyError: 'x'");
+});
+
+test("the pool runs at most `workers` sandboxes at once", async () => {
+  const code = "import time\nprint(time.time())\ntime.sleep(0.4)\nprint(time.time())";
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, () => sandboxed.run({ mode: "stdin", code }, [""], () => true)),
+  );
+  const spans = runs.map((r) => r.outcomes[0].out.trim().split("\n").map(Number));
+  const events = spans.flatMap(([a, b]) => [[a, 1], [b, -1]]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let now = 0, most = 0;
+  for (const [, d] of events) most = Math.max(most, now += d);
+  assert.equal(most, sandboxed.workers, `at most ${most} at once`);
+});
+
+test("close() kills what runs, whole trees, and refuses what waits", async () => {
+  const runner = await CodeRunner.open({ workers: 1, limits: { testSeconds: 30 } });
+  const token = `hogwild-close-${crypto.randomUUID()}`;
+  const code = `
+import os, time
+if os.fork() == 0:
+    os.execv("/usr/bin/python3", ["python3", "-c", "while True: pass", "${token}"])
+time.sleep(60)
+`;
+  const first = runner.run({ mode: "stdin", code }, [""], () => true);
+  const second = runner.run({ mode: "stdin", code }, [""], () => true);
+  const settled = Promise.allSettled([first, second]);
+  try {
+    for (let i = 0; i < 100 && !processesWith(token).length; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processesWith(token).length, 1, "the program never started");
+    const t = performance.now();
+    await runner.close();
+    assert.ok(performance.now() - t < 5000, `close() took ${performance.now() - t} ms`);
+    const [a, b] = await settled;
+    assert.equal(a.status, "rejected");
+    assert.equal(b.status, "rejected");
+    assert.deepEqual(processesWith(token), []);
+    await assert.rejects(runner.run({ mode: "stdin", code: "" }, [""], () => true), /closed/);
+  } finally {
+    for (const pid of processesWith(token)) Deno.kill(pid, "SIGKILL");
+  }
+});
+
+test("a program holds no descriptor but its stdin, /dev/null and the protocol's pipe", async () => {
+  const o = await runOnce(
+    sandboxed,
+    `
+import os
+for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+    try:
+        print(fd, os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        pass  # the listing's own
+`,
+  );
+  const fds = o.out.trim().split("\n").map((l) => l.replace(/\[\d+\]/, ""));
+  assert.deepEqual(fds, ["0 pipe:", "1 /dev/null", "2 /dev/null", "3 pipe:"]);
+});
