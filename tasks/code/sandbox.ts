@@ -142,6 +142,10 @@ export class Sandbox {
       reason = `${(e as Error).name}: ${(e as Error).message}`;
     }
     if (this.unsafe) throw new InputError(`python: ${this.python} does not run: ${reason}`);
+    if (this.binds.length) {
+      const user = Deno.uid() === 0 ? `uid ${NOBODY}` : "the user";
+      reason += ` (python ${this.python} lies outside /usr: its prefix must be readable by ${user})`;
+    }
     throw new InputError(`${UNAVAILABLE}; here: ${reason}`);
   }
 
