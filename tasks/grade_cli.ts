@@ -3,16 +3,29 @@
  *
  *   grade --pred TEXT --gold TEXT [--mode strict|lenient]      one verdict as JSON
  *   grade --cases FILE.jsonl [--out FILE] [--timeout-ms N]      each line {"pred", "gold", …} gets
- *                                                               {"extracted", "equal_strict", "equal_lenient", "ms"}
- * gold may be a string or a list of accepted strings; other fields pass through.
+ *         [--unsafe-exec]                                       {"extracted", "equal_strict", "equal_lenient", "ms"};
+ *                                                               each code line {"problem": a LiveCodeBench row,
+ *                                                               "pred", …} gets {"pass", "verdict", "tests",
+ *                                                               "failed", "ms"} (its program run in the sandbox)
+ * gold may be a string or a list of accepted strings; other fields pass through. A code line's "expected"
+ * (true|false) is compared with its "pass", and the agreement reported at the end.
  */
 import { replaceFile } from "../engine/files.ts";
 import { readFileSync } from "node:fs";
 import { check, InputError, oneLine, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { GradePool } from "./grade_pool.ts";
+import { gradeCodeAnswer } from "./code/grade.ts";
+import { lcbProblem, loadLcbTexts } from "./code/lcb.ts";
+import type { CodeGrade, CodeSpec } from "./code/problem.ts";
+import { CodeRunner } from "./code/runner.ts";
 
 const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|lenient]
-       deno task grade --cases FILE.jsonl [--out FILE] [--timeout-ms 10000]`;
+       deno task grade --cases FILE.jsonl [--out FILE] [--timeout-ms 10000] [--unsafe-exec]
+
+--cases: one JSON object a line, either maths {"pred": text, "gold": text or [texts], …}, or code
+  {"problem": a LiveCodeBench code_generation_lite row, "pred": the model's text, "expected"?: true|false, …}
+  (or with "task": "lcb"): the program in pred's last \`\`\` block runs in the sandbox on the row's tests
+--unsafe-exec: code cases run WITHOUT the sandbox (bubblewrap); only for code you trust`;
 
 function golds(v: unknown, where: string): string[] {
   if (typeof v === "string" || typeof v === "number") return [String(v)];
@@ -23,14 +36,22 @@ function golds(v: unknown, where: string): string[] {
   return v as string[];
 }
 
-/** A case file: one JSON object a line with "pred" and "gold". */
-function readCases(file: string): { v: Record<string, unknown>; golds: string[] }[] {
+/** One line of a case file: a maths case (its golds) or a code case (its problem's tests). */
+type Case = { v: Record<string, unknown>; n: number; golds: string[]; code?: undefined } | {
+  v: Record<string, unknown>;
+  n: number;
+  code: CodeSpec;
+};
+
+/** A case file: one JSON object a line with "pred" and "gold", or "pred" and "problem". */
+function readCases(file: string): Case[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
+  let texts: ReturnType<typeof loadLcbTexts> | undefined;
   return text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
     ({ line, n }) => {
       let v: Record<string, unknown>;
@@ -41,9 +62,20 @@ function readCases(file: string): { v: Record<string, unknown>; golds: string[] 
       }
       check(
         v && typeof v === "object" && typeof v.pred === "string",
-        `${file}:${n}: expected {"pred": text, "gold": …}`,
+        `${file}:${n}: expected {"pred": text, "gold": …} or {"pred": text, "problem": …}`,
       );
-      return { v, golds: golds(v.gold, `${file}:${n}`) };
+      if (!("problem" in v) && v.task !== "lcb") return { v, n, golds: golds(v.gold, `${file}:${n}`) };
+      const row = v.problem;
+      check(
+        row && typeof row === "object" && !Array.isArray(row),
+        `${file}:${n}: "problem" must be a LiveCodeBench code_generation_lite row (a JSON object)`,
+      );
+      check(
+        v.expected === undefined || typeof v.expected === "boolean",
+        `${file}:${n}: "expected" must be true or false`,
+      );
+      const p = lcbProblem({ file, line: n, value: row as Record<string, unknown> }, texts ??= loadLcbTexts());
+      return { v, n, code: p.code! };
     },
   );
 }
@@ -56,13 +88,16 @@ async function main() {
     cases: { type: "string" },
     out: { type: "string" },
     "timeout-ms": { type: "string", default: "10000" },
+    "unsafe-exec": { type: "boolean", default: false },
   }, USAGE);
   const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1);
   check(
     f.mode === undefined || f.mode === "strict" || f.mode === "lenient",
     `--mode: expected strict or lenient, got "${f.mode}"`,
   );
+  check(f.cases !== undefined || !f["unsafe-exec"], "--unsafe-exec goes with --cases (code cases)");
   const pool = new GradePool({ workers: 2, timeoutMs });
+  let runner: CodeRunner | undefined;
   try {
     if (f.cases !== undefined) {
       check(
@@ -70,11 +105,35 @@ async function main() {
         "give either --cases or --pred and --gold (--help for the usage)",
       );
       const cases = readCases(f.cases);
+      const code = cases.filter((c) => c.code);
+      if (code.length) {
+        check(
+          Deno.permissions.querySync({ name: "run" }).state === "granted",
+          `${f.cases}: code cases run programs, which needs deno's --allow-run`,
+        );
+        runner = await CodeRunner.open({ unsafe: f["unsafe-exec"] });
+      }
       const results = await Promise.all(
-        cases.map((c) => pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })),
+        cases.map((c) =>
+          c.code
+            ? gradeCodeAnswer(c.code, c.v.pred as string, runner!)
+            : pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })
+        ),
       );
       const lines = cases.map((c, i) => {
-        const r = results[i];
+        if (c.code) {
+          const g = results[i] as CodeGrade;
+          return JSON.stringify({
+            ...c.v,
+            pass: g.pass,
+            verdict: g.verdict,
+            tests: g.tests,
+            failed: g.failed,
+            ms: +g.ms.toFixed(2),
+            ...(g.detail ? { detail: g.detail } : {}),
+          });
+        }
+        const r = results[i] as Awaited<ReturnType<GradePool["grade"]>>;
         return JSON.stringify({
           ...c.v,
           extracted: r.extracted,
@@ -87,12 +146,15 @@ async function main() {
       });
       if (f.out) replaceFile(f.out, lines.join("\n") + "\n");
       else console.log(lines.join("\n"));
-      const right = results.filter((r) => r.equal_strict).length;
-      console.error(
-        `${results.length} graded: ${right} equal (strict), ${
-          results.filter((r) => r.equal_lenient).length
-        } (lenient), ${results.filter((r) => r.timed_out).length} timed out`,
-      );
+      const maths = results.filter((_, i) => !cases[i].code) as Awaited<ReturnType<GradePool["grade"]>>[];
+      if (maths.length) {
+        console.error(
+          `${maths.length} graded: ${maths.filter((r) => r.equal_strict).length} equal (strict), ${
+            maths.filter((r) => r.equal_lenient).length
+          } (lenient), ${maths.filter((r) => r.timed_out).length} timed out`,
+        );
+      }
+      if (code.length) console.error(codeSummary(code, results.filter((_, i) => cases[i].code) as CodeGrade[]));
     } else {
       check(
         f.pred !== undefined && f.gold !== undefined,
@@ -114,7 +176,23 @@ async function main() {
     }
   } finally {
     pool.close();
+    await runner?.close();
   }
+}
+
+/** The code cases' verdicts, and how many agree with their "expected" (the lines that do not, by number). */
+function codeSummary(cases: Case[], grades: CodeGrade[]): string {
+  const counts = new Map<string, number>();
+  for (const g of grades) counts.set(g.verdict, (counts.get(g.verdict) ?? 0) + 1);
+  const verdicts = [...counts].map(([v, k]) => `${v} ${k}`).join(", ");
+  const judged = cases.map((c, i) => [c, grades[i]] as const).filter(([c]) => c.v.expected !== undefined);
+  const off = judged.filter(([c, g]) => c.v.expected !== g.pass).map(([c]) => c.n);
+  const agreement = judged.length
+    ? `; ${judged.length - off.length} of ${judged.length} agree with "expected"${
+      off.length ? ` (not lines ${off.join(", ")})` : ""
+    }`
+    : "";
+  return `${grades.length} programs graded: ${grades.filter((g) => g.pass).length} passed (${verdicts})${agreement}`;
 }
 
 if (import.meta.main) runMain(main);

@@ -1,8 +1,11 @@
-/** deno task grade: one verdict, a file of cases, and bad input as one line with exit code 2. */
+/** deno task grade: one verdict, a file of cases (maths and code), and bad input as one line with exit code 2. */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../engine/errors.ts";
+import { CodeRunner } from "../../tasks/code/runner.ts";
 import { runCli } from "../helpers.ts";
 
 async function grade(...args: string[]) {
@@ -73,4 +76,82 @@ Deno.test("answers the symbolic engine cannot settle count as wrong, keep their 
     assert.equal(r.equal_strict, false);
     assert.equal(r.equal, false);
   }
+});
+
+/** The fixture's code cases (tests/fixtures/lcb/cases.jsonl: LiveCodeBench rows, model texts, "expected"). */
+const CODE_CASES = fileURLToPath(new URL("../fixtures/lcb/cases.jsonl", import.meta.url));
+const sandboxMissing = await CodeRunner.open().then(
+  (r) => r.close().then(() => undefined),
+  (e) => {
+    if (!(e instanceof InputError)) throw e;
+    return e.message;
+  },
+);
+
+Deno.test("grade --cases: code lines, run in the sandbox, gain pass, verdict, tests, failed, ms", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
+  const cases = join(dir, "cases.jsonl"), out = join(dir, "out.jsonl");
+  const code = readFileSync(CODE_CASES, "utf8").trim().split("\n");
+  // one math line among them, and one code line whose "expected" is wrong
+  const flipped = { ...JSON.parse(code[0]), expected: false, id: "flipped" };
+  writeFileSync(
+    cases,
+    [code[0], JSON.stringify({ pred: "\\boxed{7}", gold: "7", id: "m" }), ...code.slice(1), JSON.stringify(flipped)]
+      .join("\n") + "\n",
+  );
+  const r = await grade("--cases", cases, "--out", out);
+  if (sandboxMissing) {
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `error: ${sandboxMissing}`);
+    console.error(`grade_cli_test: the sandbox cannot run here, so only its error is checked: ${sandboxMissing}`);
+    return;
+  }
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, code.length + 2);
+  const [math] = lines.splice(1, 1);
+  assert.deepEqual([math.id, math.extracted, math.equal_strict, "verdict" in math], ["m", "7", true, false]);
+  for (const l of lines) {
+    assert.deepEqual(
+      Object.keys(l).filter((k) => ["pass", "verdict", "tests", "failed", "ms"].includes(k)),
+      ["pass", "verdict", "tests", "failed", "ms"],
+    );
+    assert.ok(l.problem && typeof l.pred === "string", "the line's own fields kept");
+  }
+  assert.deepEqual(lines.map((l) => l.pass), lines.map((l, i) => i === lines.length - 1 ? true : l.expected));
+  assert.deepEqual(lines.map((l) => l.verdict).slice(0, 3), ["passed", "wrong_answer", "passed"]);
+  assert.equal(lines[6].verdict, "no_code");
+  assert.deepEqual([lines[1].tests, lines[1].failed], [3, 1]);
+  const summary = r.stderr.split("\n");
+  assert.equal(summary[0], "1 graded: 1 equal (strict), 1 (lenient), 0 timed out");
+  assert.equal(
+    summary[1],
+    `9 programs graded: 6 passed (passed 6, wrong_answer 2, no_code 1); 8 of 9 agree with "expected" (not lines ${
+      code.length + 2
+    })`,
+  );
+});
+
+Deno.test("grade --cases: a bad code line is one line naming the file, line and field, exit code 2", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
+  const row = JSON.parse(readFileSync(CODE_CASES, "utf8").split("\n")[0]).problem;
+  for (
+    const [line, pattern] of [
+      [{ task: "lcb", pred: "x" }, /bad\.jsonl:1: "problem" must be a LiveCodeBench code_generation_lite row/],
+      [{ problem: [], pred: "x" }, /bad\.jsonl:1: "problem" must be a LiveCodeBench/],
+      [{ problem: row }, /bad\.jsonl:1: expected \{"pred": text, "gold": …\} or \{"pred": text, "problem": …\}/],
+      [{ problem: { ...row, metadata: "{" }, pred: "x" }, /bad\.jsonl:1: field "metadata" is not valid JSON/],
+      [{ problem: row, pred: "x", expected: "yes" }, /bad\.jsonl:1: "expected" must be true or false/],
+    ] as [Record<string, unknown>, RegExp][]
+  ) {
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, JSON.stringify(line) + "\n");
+    const r = await grade("--cases", bad);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.split("\n").length, 1, r.stderr);
+  }
+  const r = await grade("--pred", "x", "--gold", "y", "--unsafe-exec");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--unsafe-exec goes with --cases/);
 });
