@@ -13,8 +13,10 @@ import type { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { DEMO_MODEL, HELP, parseBenchSpec } from "./bench_spec.ts";
 import { runKey } from "./run_key.ts";
-import { checkMethod, familyTexts, newSolver, parseMethod, type RunContext } from "./methods.ts";
-import { loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
+import { checkCodeTasks, checkMethod, familyTexts, newSolver, parseMethod, type RunContext } from "./methods.ts";
+import { loadCodeTexts, loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
+import { answerFormat, CODE } from "./answer_format.ts";
+import { CodeRunner } from "../tasks/code/runner.ts";
 import { checkRunFolder, RunDir } from "./rundir.ts";
 import { costModel } from "./calibrate.ts";
 import { report } from "./report.ts";
@@ -36,6 +38,17 @@ export async function bench(args: string[]): Promise<void> {
   for (const m of methods) checkMethod(m, spec); // each family's check of the settings
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
   const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
+  const codeTask = problems.find((p) => p.grading === "code")?.task;
+  checkCodeTasks(methods, codeTask);
+  check(
+    codeTask !== undefined || (!spec.unsafeExec && spec.codeWorkers === undefined),
+    "--unsafe-exec and --code-workers go with a code task (lcb)",
+  );
+  // Where programs run: a sandbox that cannot start is refused here, naming what to install.
+  const code = codeTask === undefined
+    ? undefined
+    : await CodeRunner.open({ unsafe: spec.unsafeExec, workers: spec.codeWorkers });
+  const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
   const live = spec.view ? watch(out, spec.view) : undefined;
   const source = await modelFolder(spec.model);
@@ -58,6 +71,11 @@ export async function bench(args: string[]): Promise<void> {
       plain: loadTemplate("plain", spec.plainTemplate),
       protocol,
       families: texts,
+      code: codeTexts && {
+        collab: loadTemplate("collab", spec.collabTemplate, CODE.templateSuffix),
+        plain: loadTemplate("plain", spec.plainTemplate, CODE.templateSuffix),
+        texts: codeTexts,
+      },
     },
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
   });
@@ -84,19 +102,37 @@ export async function bench(args: string[]): Promise<void> {
       redundancyEvery: spec.redundancyEvery,
       sampling: spec.sampling,
       texts,
+      codeTexts,
     };
     const solver = (cache: KVCache, j: Job) =>
-      newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, { ...ctx, finisherTokens: j.finisherTokens });
+      newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {
+        ...ctx,
+        finisherTokens: j.finisherTokens,
+        answer: answerFormat(j.problem.grading),
+      });
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
       const cache = benchCache(engine, spec, pending, solver);
       const cost = costModel(dir, engine, cache, spec, pending.length);
-      await execute({ engine, cache, dir, cost, solver, concurrency: spec.concurrency, jobs, pending, out, live });
+      await execute({
+        engine,
+        cache,
+        dir,
+        cost,
+        solver,
+        concurrency: spec.concurrency,
+        jobs,
+        pending,
+        out,
+        live,
+        code,
+      });
     }
     const files = await report(out, spec, dir.records(), dir.meta());
     console.error(`bench: wrote ${files.join(", ")} in ${out}`);
   } finally {
     dir.close();
+    await code?.close();
   }
   if (spec.model === DEMO_MODEL) { // the demo's run: where to look next
     console.error(

@@ -8,6 +8,7 @@ import { loadNative } from "../engine/native.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "./methods.ts";
 import { type Fields, parseFields, taskSpec } from "../tasks/registry.ts";
+import { type LcbDates, parseLcbDates } from "../tasks/code/lcb.ts";
 import { viewerAddress } from "./viewer/server.ts";
 
 export interface BenchSpec {
@@ -44,6 +45,12 @@ export interface BenchSpec {
   view?: { port: number; hostname: string };
   /** passes may go past the model's max_position_embeddings (refused otherwise) */
   allowLongContext?: boolean;
+  /** --task lcb: the contest dates it takes (default: the paper's window) */
+  lcbDates?: LcbDates;
+  /** code tasks: model-written programs run without the sandbox (README, "Code tasks and the sandbox") */
+  unsafeExec?: boolean;
+  /** code tasks: programs graded at once [2] */
+  codeWorkers?: number;
 }
 
 /** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
@@ -94,6 +101,11 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   [harness/prompts/FAMILY.json]
                                   [the model folder's prompts/collab.txt and plain.txt where it has them]
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
+  --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
+                                  [2024-08-01:2025-02-01, the paper's 279 problems of release_v5]
+  --code-workers N                code tasks: programs graded at once, each in its own sandbox        [2]
+  --unsafe-exec                   code tasks: run model-written programs WITHOUT the sandbox (bubblewrap);
+                                  only for code you trust (README, "Code tasks and the sandbox")
   --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
                                   [port 8470, host 127.0.0.1]
   --help                          this text`;
@@ -133,6 +145,9 @@ const OPTIONS = {
   protocol: { type: "string" },
   texts: { type: "string" },
   "allow-long-context": { type: "boolean" },
+  "lcb-dates": { type: "string" },
+  "code-workers": { type: "string" },
+  "unsafe-exec": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -300,5 +315,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     protocol: f.protocol,
     texts: f.texts === undefined ? undefined : parseTexts(f.texts),
     ...(f["allow-long-context"] ? { allowLongContext: true } : {}),
+    ...(f["lcb-dates"] !== undefined ? { lcbDates: parseLcbDates(f["lcb-dates"], "--lcb-dates") } : {}),
+    ...(f["unsafe-exec"] ? { unsafeExec: true } : {}),
+    ...(f["code-workers"] !== undefined ? { codeWorkers: int(f["code-workers"], "code-workers", 1, 64) } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import type { KVCache } from "../engine/cache.ts";
 import type { Engine } from "../engine/model.ts";
 import { GradePool } from "../tasks/grade_pool.ts";
+import type { CodeRunner } from "../tasks/code/runner.ts";
 import type { CostModel } from "./cost.ts";
 import { type Job, keyOf } from "./jobs.ts";
 import { progress } from "./progress.ts";
@@ -26,6 +27,8 @@ export async function execute(o: {
   pending: Job[];
   out: string;
   live?: LiveTap;
+  /** where code problems' programs run */
+  code?: CodeRunner;
 }): Promise<void> {
   const { engine, cache, dir, cost, jobs, pending, out, live } = o;
   const solver: MakeSolver<Job> = live
@@ -39,7 +42,7 @@ export async function execute(o: {
       return s;
     }
     : o.solver;
-  const pool = new GradePool({ workers: 2 });
+  const pool = new GradePool({ workers: 2, code: o.code });
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
   const log = new PassLog(), t0 = performance.now();

@@ -1,12 +1,13 @@
 /**
- * The finisher: at a checkpoint, a greedy decode after a transcript that ends by opening \boxed{, in a tail
- * block of its own, until the box closes, an end-of-sequence id, or the task's token limit. Its passes are
+ * The finisher: at a checkpoint, a greedy decode after a transcript that ends by opening the answer (\boxed{, or
+ * a ```python block), in a tail block of its own, until the answer closes, an end-of-sequence id, or the task's
+ * token limit. Its passes are
  * not counted in the budget; its tail goes back to the pool when it is done.
  */
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
 import { GREEDY, Sampler } from "../engine/sampler.ts";
-import { lastBoxed } from "../tasks/answer.ts";
+import type { AnswerFormat } from "./answer_format.ts";
 
 export interface FinisherSettings {
   /** ids that end the answer */
@@ -17,12 +18,14 @@ export interface FinisherSettings {
   suppress: number[];
   /** a fresh incremental detokenizer */
   decoder: () => (id: number) => string;
+  /** how the answer it opens is closed */
+  format: AnswerFormat;
 }
 
 export class Finisher {
   readonly tail: Block;
   readonly view: Block[];
-  /** what it wrote after the opened \boxed{ */
+  /** what it wrote after the opened answer */
   text = "";
   passes = 0;
   readonly #ids: number[] = [];
@@ -48,11 +51,11 @@ export class Finisher {
     this.passes++;
     this.#ids.push(id);
     this.text += this.#decode(id);
-    const answer = lastBoxed("\\boxed{" + this.text);
+    const format = this.settings.format, answer = format.closed(this.text);
     if (answer === undefined && this.#ids.length < this.settings.maxTokens && !this.settings.eosIds.includes(id)) {
       return undefined;
     }
     this.cache.free(this.tail);
-    return answer ?? null;
+    return answer !== undefined ? answer : format.cut(this.text);
   }
 }

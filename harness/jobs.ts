@@ -29,6 +29,7 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
       hub: spec.hub,
       skipBad: spec.skipBad,
       fields: spec.fields,
+      lcbDates: spec.lcbDates,
       limit: spec.limit,
       seed: spec.seeds[0],
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,

@@ -11,9 +11,12 @@ import type { FinisherSettings } from "./finisher.ts";
 import type { KVCache } from "../engine/cache.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { BenchSpec } from "./bench_spec.ts";
+import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import {
+  type CodeTexts,
   DEFAULT_NAMES,
   fillTemplate,
+  loadCodeTexts,
   loadProtocol,
   loadTemplate,
   promptIds,
@@ -97,6 +100,8 @@ export interface Family<M extends Method = Method> {
   texts?: (file?: string) => unknown;
   /** the methods it brings to `--methods compare` (every family on one model, task and grid), for these budgets */
   compared?: (budgets: readonly number[]) => string[];
+  /** it answers code tasks too: its texts and answers assume no boxed answer (the answer format decides) */
+  codeTasks?: boolean;
 }
 
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
@@ -162,6 +167,19 @@ export class MethodId {
     const x = /^(0|[1-9][0-9]*)$/.test(v) ? Number(v) : NaN;
     check(x >= lo && x <= hi, `method ${this.id}: ${name} must be an integer in ${lo}..${hi}, got "${v}"`);
     return x;
+  }
+}
+
+/** Refuses methods that cannot answer a code task when the run has one (bench, before any work). */
+export function checkCodeTasks(methods: readonly Method[], codeTask: string | undefined): void {
+  if (codeTask === undefined) return;
+  const able = FAMILIES().filter((f) => f.codeTasks).map((f) => f.name);
+  for (const m of methods) {
+    check(
+      able.includes(m.family),
+      `method ${m.id}: its texts ask for a boxed answer; task ${codeTask} (a code task) runs with the families ` +
+        able.join(", "),
+    );
   }
 }
 
@@ -247,6 +265,15 @@ export interface RunContext {
   sampling?: Omit<SamplingOptions, "suppress">;
   /** each family's own texts by its name, as familyTexts read them (default: its own file) */
   texts?: Readonly<Record<string, unknown>>;
+  /** how the problem's answer is written (default: boxed) */
+  answer?: AnswerFormat;
+  /** the code tasks' protocol text (default: harness/prompts/code.json) */
+  codeTexts?: CodeTexts;
+}
+
+/** The text that ends the finisher's transcript, opening the answer in the problem's format. */
+export function finisherCue(ctx: RunContext, protocol: Protocol): string {
+  return ctx.answer?.id === "code" ? (ctx.codeTexts ?? loadCodeTexts()).finisherSuffix : protocol.finisherSuffix;
 }
 
 /** The names of the families that have texts of their own (--texts NAME=FILE). */
@@ -275,12 +302,12 @@ export function textsOf<T>(ctx: RunContext, family: string, load: (file?: string
   return (ctx.texts?.[family] as T | undefined) ?? load();
 }
 
-export function protocolIds(tok: TextTokenizer, p: Protocol): ProtocolIds {
+export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.finisherSuffix): ProtocolIds {
   return {
     othersHeader: tok.encode(p.othersHeader),
     ownHeader: tok.encode(p.ownHeader),
     marker: tok.encode(p.marker),
-    finisherSuffix: tok.encode(p.finisherSuffix),
+    finisherSuffix: tok.encode(finisherSuffix),
     redundancyCheck: tok.encode(p.redundancyCheck),
     stepPrefix: (name, step) => tok.encode(fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}")),
   };
@@ -321,9 +348,15 @@ export function ownRunSettings(ctx: RunContext, seed: number): OwnRunSettings {
     seed,
     stopIds: eos,
     budgets: ctx.budgets,
-    finisher: { eosIds: eos, maxTokens: ctx.finisherTokens, suppress: [], decoder: () => tok.decoder() },
+    finisher: {
+      eosIds: eos,
+      maxTokens: ctx.finisherTokens,
+      suppress: [],
+      decoder: () => tok.decoder(),
+      format: ctx.answer ?? BOXED,
+    },
     marker: tok.encode(protocol.marker),
-    finisherSuffix: tok.encode(protocol.finisherSuffix),
+    finisherSuffix: tok.encode(finisherCue(ctx, protocol)),
     decoder: () => tok.decoder(),
   };
 }
@@ -342,9 +375,10 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     names.length === method.workers,
     `method ${method.id}: ${method.workers} workers but only ${names.length} names`,
   );
+  const answer = ctx.answer ?? BOXED;
   const template = method.collab
-    ? loadTemplate("collab", ctx.collabTemplate)
-    : loadTemplate("plain", ctx.plainTemplate);
+    ? loadTemplate("collab", ctx.collabTemplate, answer.templateSuffix)
+    : loadTemplate("plain", ctx.plainTemplate, answer.templateSuffix);
   const eos = g.eosTokenIds;
   const forbidden = [
     ...(method.forbidTokens
@@ -370,6 +404,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     finisherTokens: ctx.finisherTokens,
     finisherSuppress: [],
     decoder: () => tok.decoder(),
-    ids: protocolIds(tok, protocol),
+    ids: protocolIds(tok, protocol, finisherCue(ctx, protocol)),
+    answer,
   };
 }

@@ -73,11 +73,26 @@ export function loadProtocol(file?: string): Protocol {
   return p as unknown as Protocol;
 }
 
-/** A prompt template: harness/prompts/{collab,plain}.txt, or the user's file. It must hold {{problem}}. */
-export function loadTemplate(kind: "collab" | "plain", file?: string): string {
-  const text = readText(file ?? here(`${kind}.txt`).pathname);
-  check(text.includes("{{problem}}"), `${file ?? kind + ".txt"}: a prompt template must hold {{problem}}`);
+/**
+ * A prompt template: harness/prompts/{collab,plain}{suffix}.txt (suffix "-code": the code tasks' templates), or
+ * the user's file. It must hold {{problem}}.
+ */
+export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
+  const name = `${kind}${suffix}.txt`;
+  const text = readText(file ?? here(name).pathname);
+  check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
   return text;
+}
+
+/** The code tasks' own protocol text: the finisher's suffix, which opens a ```python block. */
+export interface CodeTexts {
+  finisherSuffix: string;
+}
+
+/** harness/prompts/code.json, or the user's file in its format. */
+export function loadCodeTexts(file?: string): CodeTexts {
+  const { texts } = readTexts(file, "code.json", { finisherSuffix: ["```"] });
+  return texts as unknown as CodeTexts;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { GradePool } from "../tasks/grade_pool.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
+import { CODE_GRADER_VERSION } from "../tasks/code/grade.ts";
 import { gradeCheckpoints } from "./grading.ts";
 import type { Job } from "./jobs.ts";
 import type { BenchRecord, TraceLine } from "./rundir.ts";
@@ -19,11 +20,12 @@ export async function runRecord(job: Job, run: Solver, pool: GradePool): Promise
     ...key,
     golds: p.golds,
     grading: p.grading,
+    ...(p.code ? { tests: p.code.tests.length } : {}),
     checkpoints,
     steps: run.steps.length,
     solo_ms: last?.solo_ms ?? 0,
     shared_ms: last?.shared_ms ?? 0,
-    grader: GRADER_VERSION,
+    grader: p.grading === "code" ? CODE_GRADER_VERSION : GRADER_VERSION,
   };
   const trace: TraceLine = {
     ...key,

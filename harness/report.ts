@@ -5,6 +5,7 @@
 import { basename, join } from "node:path";
 import { replaceFile } from "../engine/files.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
+import { CODE_GRADER_VERSION } from "../tasks/code/grade.ts";
 import { type BenchSpec, DEMO_MODEL } from "./bench_spec.ts";
 import { comparisonText } from "./compare.ts";
 import type { CostModel } from "./cost.ts";
@@ -20,6 +21,7 @@ import {
 import { writePlots } from "./plots.ts";
 import type { BenchRecord } from "./rundir.ts";
 import { type Invocation, runMachines, timingText } from "./timing.ts";
+import { verdictsText } from "./verdicts.ts";
 
 /** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
 export async function report(
@@ -44,7 +46,11 @@ export async function report(
     } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
     `${
       spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
-    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv), ` +
+    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv)${
+      records.some((r) => r.grading === "code")
+        ? `; on code tasks, pass@1 by ${CODE_GRADER_VERSION}: every public and private test passes`
+        : ""
+    }, ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
     timingText(
       meta.cost_model as CostModel | undefined,
@@ -66,6 +72,7 @@ export async function report(
     comparisonText(records, budgets),
     passesToTable(points),
     forkAgreementText(forkAgreement(records)),
+    verdictsText(records),
   ].join("\n");
   replaceFile(join(out, "summary.md"), summary + "\n");
   return ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => basename(f))];

@@ -43,6 +43,12 @@ async function main() {
   const writer = lockedBy(dir);
   check(writer === undefined, `${dir}: a bench (process ${writer}) is writing it; rescore it once it is done`);
   const records = readRecords(dir);
+  const code = records.find((r) => r.grading === "code");
+  check(
+    code === undefined,
+    `${dir}: records of code task ${code?.task} hold programs, not their tests; grade them again with ` +
+      "deno task grade --cases (a line per program with its problem row)",
+  );
   // An unfinished run is rescored as it is, said so: its methods may stand on different problems.
   const planned = Array.isArray(run.planned) ? run.planned.length : records.length;
   if (records.length < planned) {

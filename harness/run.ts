@@ -7,9 +7,9 @@
  * step's prefix into a new block in the new view; both in one pass, so no pass is lost. (The reference code
  * writes the finishing token at the head of the worker's next step instead.)
  */
+import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import type { Block, KVCache } from "../engine/cache.ts";
 import { Sampler, type SamplingOptions, type TokenLogprobs } from "../engine/sampler.ts";
-import { lastBoxed } from "../tasks/answer.ts";
 import { tokenConfidence, weightedVote } from "./confidence.ts";
 import type { Layout, ProtocolIds, Team } from "./layouts.ts";
 import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
@@ -44,6 +44,8 @@ export interface RunSpec {
   /** a fresh incremental detokenizer */
   decoder: () => (id: number) => string;
   ids: ProtocolIds;
+  /** how answers are written (default: boxed, as the maths tasks) */
+  answer?: AnswerFormat;
   /** the workers' rows ask for their top-k log-probabilities; a trace's vote counts `weight` of its token confidences */
   confidence?: { topK: number; weight: (tokenConfidences: readonly number[]) => number };
 }
@@ -68,6 +70,7 @@ export class Run extends Solver {
       maxTokens: spec.finisherTokens,
       suppress: spec.finisherSuppress,
       decoder: spec.decoder,
+      format: spec.answer ?? BOXED,
     });
     if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
     this.#s = spec;
@@ -220,7 +223,8 @@ export class Run extends Solver {
     if (lp) w.confidences.push(tokenConfidence(lp));
     this.#sinceCheck++;
     if (took === "token") return;
-    const answer = this.#s.earlyStop ? lastBoxed(w.detector.text) : undefined;
+    const format = this.finisherSettings.format;
+    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.detector.text) : undefined;
     if (answer) {
       // The team's answer ends a shared run; an independent worker stops alone.
       this.#recordStep(w);
@@ -276,7 +280,7 @@ export class Run extends Solver {
     if (this.#layout.sharedAnswer || this.#workers.length === 1) return undefined;
     const weight = this.#s.confidence?.weight;
     return weightedVote(this.#workers.flatMap((w) => {
-      const answer = lastBoxed(w.traceText);
+      const answer = this.finisherSettings.format.written(w.traceText);
       return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
     }))?.answer ?? null;
   }

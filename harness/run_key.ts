@@ -12,6 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join, normalize, resolve } from "node:path";
 import type { Problem } from "../tasks/problem.ts";
 import { GRADER_VERSION } from "../tasks/grader.ts";
+import { CODE_GRADER_VERSION } from "../tasks/code/grade.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { PROMPT_FORMAT, type Protocol } from "./prompts.ts";
@@ -25,7 +26,14 @@ export interface KeyInputs {
   problems: readonly Problem[];
   /** the texts the runs are given */
   /** `families`: each method family's own texts (methods.ts familyTexts) */
-  prompts: { collab: string; plain: string; protocol: Protocol; families: Readonly<Record<string, unknown>> };
+  /** `code`: the code tasks' texts (their templates and finisher suffix), keyed when a code problem runs */
+  prompts: {
+    collab: string;
+    plain: string;
+    protocol: Protocol;
+    families: Readonly<Record<string, unknown>>;
+    code?: unknown;
+  };
   /** where the weights' hashes are kept between runs (keyed by path, size and mtime); none: hashed each time */
   weightsCache?: string;
 }
@@ -46,6 +54,7 @@ const NOT_KEYED = [
   "limit",
   "allowLongContext",
   "fields",
+  "codeWorkers",
 ] as const;
 
 /**
@@ -80,7 +89,11 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     }
   }
   const data = createHash("sha256");
-  for (const p of i.problems) data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading]) + "\n");
+  // A code problem's tests decide its grade: they are part of its data.
+  for (const p of i.problems) {
+    data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading, ...(p.code ? [p.code] : [])]) + "\n");
+  }
+  const code = i.problems.some((p) => p.grading === "code");
   return {
     ...flagsKey(i.spec),
     weights: weightsHash(i.source, i.weightsCache),
@@ -91,9 +104,11 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...Object.fromEntries(
       Object.entries(i.prompts.families).map(([name, texts]) => [`prompt ${name}`, sha256(JSON.stringify(texts))]),
     ),
+    ...(code && i.prompts.code ? { "prompt code": sha256(JSON.stringify(i.prompts.code)) } : {}),
     prompt_format: PROMPT_FORMAT,
     data: data.digest("hex"),
     grader: GRADER_VERSION,
+    ...(code ? { code_grader: CODE_GRADER_VERSION } : {}),
     timing: TIMING_VERSION,
   };
 }

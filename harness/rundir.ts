@@ -22,6 +22,8 @@ import { check, InputError, oneLine } from "../engine/errors.ts";
 import { appendLines, replaceFile } from "../engine/files.ts";
 import { COST_TERMS } from "./cost.ts";
 import type { Checkpoint } from "./solver.ts";
+import type { CodeVerdict } from "../tasks/code/problem.ts";
+import type { Grading } from "../tasks/problem.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -36,6 +38,12 @@ export interface RecordCheckpoint extends Checkpoint {
   vote_equal_strict?: boolean;
   /** and its score, on the scale of score_strict (a list task's fraction of parts right) */
   vote_score_strict?: number;
+  /** a code problem: how the program fared on its tests (tasks/code/problem.ts) */
+  verdict?: CodeVerdict;
+  /** a code problem: tests not passed (the first failure and every test after it) */
+  tests_failed?: number;
+  /** a code problem: why it failed, briefly */
+  verdict_detail?: string;
 }
 
 export interface BenchRecord {
@@ -44,7 +52,9 @@ export interface BenchRecord {
   method: string;
   seed: number;
   golds: string[];
-  grading: "single" | "list";
+  grading: Grading;
+  /** a code problem: its tests (public and private) */
+  tests?: number;
   checkpoints: RecordCheckpoint[];
   steps: number;
   /** the last checkpoint's times: alone (predicted) and shared (measured) */

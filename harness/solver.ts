@@ -8,7 +8,6 @@
 import type { Block, KVCache } from "../engine/cache.ts";
 import type { Row } from "../engine/plan.ts";
 import type { TokenLogprobs } from "../engine/sampler.ts";
-import { lastBoxed } from "../tasks/answer.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
 
 /**
@@ -113,9 +112,9 @@ export abstract class Solver {
   protected abstract get finished(): boolean;
   /** the generated text in which an answer may already be written */
   protected abstract writtenText(): string;
-  /** the answer already written, if any: the last boxed one of writtenText() (a method that votes says its own) */
+  /** the answer already written, if any: the last one of writtenText() (a method that votes says its own) */
   protected writtenAnswer(): string | undefined {
-    return lastBoxed(this.writtenText());
+    return this.finisherSettings.format.written(this.writtenText());
   }
   /** where the finisher reads from; undefined: the method has none */
   protected abstract finisherStart(): FinisherStart | undefined;

@@ -1,9 +1,13 @@
 /**
  * Grading off the hot path: workers grade while generation goes on, and every grading has a time limit
  * (a symbolic comparison that runs away is stopped: its worker is replaced and the answer counts as wrong,
- * with timed_out set so that the record says why).
+ * with timed_out set so that the record says why). Programs of code problems run in the code runner's
+ * sandboxes, as many at once as it allows.
  */
 import { GRADER_VERSION, type ProblemGrade } from "./grader.ts";
+import { gradeProgram } from "./code/grade.ts";
+import type { CodeGrade, CodeSpec } from "./code/problem.ts";
+import type { CodeRunner } from "./code/runner.ts";
 
 export interface GradeJob {
   generated: string;
@@ -85,8 +89,10 @@ export class GradePool {
   readonly #queue: Pending[] = [];
   #next = 0;
 
-  /** `worker`: the worker's module (tests give one that fails) */
-  constructor(readonly opts: { workers?: number; timeoutMs?: number; worker?: string } = {}) {
+  /** `worker`: the worker's module (tests give one that fails); `code`: where programs run (code problems) */
+  constructor(
+    readonly opts: { workers?: number; timeoutMs?: number; worker?: string; code?: CodeRunner } = {},
+  ) {
     this.#slots = Array.from({ length: opts.workers ?? 2 }, () => new Slot(this));
   }
 
@@ -97,6 +103,12 @@ export class GradePool {
       const idle = this.#slots.find((s) => !s.busy);
       if (idle) this.next(idle);
     });
+  }
+
+  /** Runs `program` (undefined: none was written) on a code problem's tests. */
+  gradeCode(spec: CodeSpec, program: string | undefined): Promise<CodeGrade> {
+    if (!this.opts.code) throw new Error("grading a code problem needs a code runner (GradePool's `code`)");
+    return gradeProgram(spec, program, this.opts.code);
   }
 
   /** @internal a slot asks for its next job */

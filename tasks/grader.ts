@@ -6,6 +6,7 @@
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
+import type { Grading } from "./problem.ts";
 
 export const GRADER_VERSION = "hogwild-grader/4";
 
@@ -77,11 +78,12 @@ export interface ProblemGrade extends Grade {
   grader: string;
 }
 
-/** Grades generated text against a problem, whatever its grading. */
+/** Grades generated text against a problem graded by its answer (a code problem's program is run: code/grade.ts). */
 export function gradeProblem(
-  p: { golds: readonly string[]; grading: "single" | "list" },
+  p: { golds: readonly string[]; grading: Grading },
   generated: string,
 ): ProblemGrade {
+  if (p.grading === "code") throw new Error("a code problem is graded by running its program (tasks/code/grade.ts)");
   if (p.grading === "list") {
     const strict = gradeList(generated, p.golds, "strict"), lenient = gradeList(generated, p.golds, "lenient");
     return {

@@ -51,5 +51,6 @@ export const hogwild: Family = {
   },
   solver: runSolver,
   replaysViews: true,
+  codeTasks: true,
   compared: () => ["hogwild:2", "hogwild:4"],
 };

@@ -34,6 +34,7 @@ export const sc: Family<ScMethod> = {
         : {}),
     }),
   replaysViews: true,
+  codeTasks: true,
   // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
   compared: () => ["sc:4", "sc:4:conf"],
 };

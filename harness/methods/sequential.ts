@@ -17,6 +17,7 @@ export const sequential: Family = {
   },
   solver: runSolver,
   replaysViews: true,
+  codeTasks: true,
   // The reference every other method is paired against in summary.md.
   compared: () => ["sequential"],
 };

@@ -1,4 +1,5 @@
 /** step(): each run of a pass takes its own ids; log-probabilities asked for only when a row does, each row its own. */
+import { BOXED } from "../../harness/answer_format.ts";
 import assert from "node:assert/strict";
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
@@ -13,7 +14,7 @@ class Writers extends Solver {
   readonly taken: { id: number; logprobs?: TokenLogprobs }[][] = [];
   readonly #blocks: Block[];
   constructor(cache: KVCache, readonly ks: (number | undefined)[], passes: number) {
-    super(cache, [passes], { eosIds: [], maxTokens: 1, suppress: [], decoder: () => () => "" });
+    super(cache, [passes], { eosIds: [], maxTokens: 1, suppress: [], decoder: () => () => "", format: BOXED });
     this.#blocks = ks.map((_, i) => cache.newBlock(`w${i}`));
   }
   protected decodeRows(): PlannedRow[] {

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { gradeProblem } from "../../tasks/grader.ts";
 import { loadTask } from "../../tasks/registry.ts";
+import type { Grading } from "../../tasks/problem.ts";
 import { DATA_DIR, dataTest } from "../helpers.ts";
 
 const SETS: [string, number][] = [
@@ -427,7 +428,7 @@ function expressionGen(g: string): Gen {
 const KNOWN: { why: string; pairs: string[] }[] = [];
 const WHY = new Map(KNOWN.flatMap((k) => k.pairs.map((p) => [p, k.why])));
 
-type Problem = { id: string; golds: string[]; grading: "single" | "list" };
+type Problem = { id: string; golds: string[]; grading: Grading };
 
 interface Outcome {
   equal: number;

@@ -1,0 +1,50 @@
+/**
+ * What an answer looks like in a task's text: a boxed expression (the maths tasks) or a fenced program (the
+ * code tasks). The one place the harness reads answers out of generated text: the answer already written at a
+ * checkpoint, the early stop, self-consistency's vote, and where the finisher's answer ends.
+ */
+import { lastBoxed } from "../tasks/answer.ts";
+import { extractCode } from "../tasks/code/extract.ts";
+import type { Grading } from "../tasks/problem.ts";
+
+export interface AnswerFormat {
+  readonly id: "boxed" | "code";
+  /** the answer written last in `text` (generated text only), if any */
+  written(text: string): string | undefined;
+  /** a step holding an answer ends the run (the paper's early stop; a program drafted mid-thought does not) */
+  readonly endsRun: boolean;
+  /** the finisher's answer from what it wrote after the cue once the answer is closed (null: closed empty; undefined: open) */
+  closed(after: string): string | null | undefined;
+  /** the finisher's answer when it stops unclosed (its token limit, or an end of sequence) */
+  cut(after: string): string | null;
+  /** the template files' suffix for this format ("" for the maths templates) */
+  readonly templateSuffix: string;
+}
+
+export const BOXED: AnswerFormat = {
+  id: "boxed",
+  written: (text) => lastBoxed(text),
+  endsRun: true,
+  closed: (after) => lastBoxed("\\boxed{" + after),
+  cut: () => null,
+  templateSuffix: "",
+};
+
+/** The fence that ends the finisher's program: a line that starts with three backticks. */
+const CLOSING_FENCE = /(^|\n)```/;
+
+export const CODE: AnswerFormat = {
+  id: "code",
+  written: (text) => extractCode(text) || undefined,
+  endsRun: false,
+  closed: (after) => {
+    const m = CLOSING_FENCE.exec(after);
+    return m ? (after.slice(0, m.index).trim() ? after.slice(0, m.index) : null) : undefined;
+  },
+  // A program cut at the limit or ended without its fence is graded as written (a truncated one fails its tests).
+  cut: (after) => after.trim() ? after : null,
+  templateSuffix: "-code",
+};
+
+/** The answer format of a problem graded as `grading`. */
+export const answerFormat = (grading: Grading): AnswerFormat => grading === "code" ? CODE : BOXED;
