@@ -47,6 +47,8 @@ export interface BenchSpec {
   allowLongContext?: boolean;
   /** --task lcb: the contest dates it takes (default: the paper's window) */
   lcbDates?: LcbDates;
+  /** --task lcb: the texts around each problem (default: tasks/code/lcb_prompt.json) */
+  lcbPrompt?: string;
   /** code tasks: model-written programs run without the sandbox (README, "Code tasks and the sandbox") */
   unsafeExec?: boolean;
   /** code tasks: programs graded at once [2] */
@@ -103,6 +105,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
   --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
                                   [2024-08-01:2025-02-01, the paper's 279 problems of release_v5]
+  --lcb-prompt FILE               --task lcb: the texts around each problem, in tasks/code/lcb_prompt.json's
+                                  format (e.g. LiveCodeBench's own sentences)     [tasks/code/lcb_prompt.json]
   --code-workers N                code tasks: programs graded at once, each in its own sandbox        [2]
   --unsafe-exec                   code tasks: run model-written programs WITHOUT the sandbox (bubblewrap);
                                   only for code you trust (README, "Code tasks and the sandbox")
@@ -146,6 +150,7 @@ const OPTIONS = {
   texts: { type: "string" },
   "allow-long-context": { type: "boolean" },
   "lcb-dates": { type: "string" },
+  "lcb-prompt": { type: "string" },
   "code-workers": { type: "string" },
   "unsafe-exec": { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -258,6 +263,10 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
   check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
   check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
+  check(
+    tasks.includes("lcb") || (f["lcb-dates"] === undefined && f["lcb-prompt"] === undefined),
+    "--lcb-dates and --lcb-prompt go with --task lcb",
+  );
   // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
   const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
   const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
@@ -316,6 +325,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     texts: f.texts === undefined ? undefined : parseTexts(f.texts),
     ...(f["allow-long-context"] ? { allowLongContext: true } : {}),
     ...(f["lcb-dates"] !== undefined ? { lcbDates: parseLcbDates(f["lcb-dates"], "--lcb-dates") } : {}),
+    ...(f["lcb-prompt"] !== undefined ? { lcbPrompt: f["lcb-prompt"] } : {}),
     ...(f["unsafe-exec"] ? { unsafeExec: true } : {}),
     ...(f["code-workers"] !== undefined ? { codeWorkers: int(f["code-workers"], "code-workers", 1, 64) } : {}),
   };

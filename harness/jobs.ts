@@ -4,6 +4,7 @@
  */
 import type { Problem } from "../tasks/problem.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
+import { loadLcbTexts } from "../tasks/code/lcb.ts";
 import type { BenchSpec } from "./bench_spec.ts";
 import { recordKey } from "./rundir.ts";
 
@@ -29,7 +30,9 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
       hub: spec.hub,
       skipBad: spec.skipBad,
       fields: spec.fields,
-      lcbDates: spec.lcbDates,
+      ...(id === "lcb"
+        ? { lcbDates: spec.lcbDates, lcbTexts: spec.lcbPrompt === undefined ? undefined : loadLcbTexts(spec.lcbPrompt) }
+        : {}),
       limit: spec.limit,
       seed: spec.seeds[0],
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,

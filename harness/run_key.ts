@@ -55,6 +55,8 @@ const NOT_KEYED = [
   "allowLongContext",
   "fields",
   "codeWorkers",
+  "lcbPrompt",
+  "lcbDates",
 ] as const;
 
 /**

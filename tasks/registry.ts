@@ -406,6 +406,7 @@ async function hubFiles(repo: string, files: string[], o?: HubOptions): Promise<
 export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded> {
   const t = taskSpec(id);
   check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
+  check(!(o.lcbDates || o.lcbTexts) || t === lcb, `--lcb-dates and --lcb-prompt go with --task lcb, not ${t.id}`);
   if (t.generate) {
     const so = { ...SYNTHETIC_DEFAULTS, seed: o.seed ?? 0, ...o.synthetic };
     const most = t.id === "chains" ? 8 : 26;

@@ -9,11 +9,13 @@
 import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { loadTask, parseFields, TASKS } from "./registry.ts";
+import { loadLcbTexts, parseLcbDates } from "./code/lcb.ts";
 
 const USAGE = `usage: deno task tasks list
        deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
                             [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]
-                            [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)`;
+                            [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)
+                            [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)`;
 
 function int(v: string | undefined, flag: string): number | undefined {
   return v === undefined ? undefined : parseInteger(v, `--${flag}`);
@@ -33,6 +35,8 @@ async function main() {
     count: { type: "string" },
     out: { type: "string" },
     fields: { type: "string" },
+    "lcb-dates": { type: "string" },
+    "lcb-prompt": { type: "string" },
   }, USAGE);
   const command = positionals[0];
   check(
@@ -62,6 +66,8 @@ async function main() {
     seed: f.seed === undefined ? undefined : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1),
     synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
     fields: f.fields === undefined ? undefined : parseFields(f.fields),
+    lcbDates: f["lcb-dates"] === undefined ? undefined : parseLcbDates(f["lcb-dates"], "--lcb-dates"),
+    lcbTexts: f["lcb-prompt"] === undefined ? undefined : loadLcbTexts(f["lcb-prompt"]),
   });
   const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
   if (f.out) replaceFile(f.out, lines);
