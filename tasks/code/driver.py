@@ -3,18 +3,19 @@
 The host (tasks/code/runner.ts) writes one JSON request on stdin and reads JSON lines back; expected outputs
 never come here, the host compares. Request:
   {"mode": "stdin"|"functional", "code": str, "func_name"?: str, "inputs": [str], "output_cap": int,
-   "line_cap": int, "limits": {"memory", "cpu", "processes", "file", "files"}}
+   "line_cap": int, "test_seconds": number, "limits": {"memory", "cpu", "processes", "file", "files"}}
 Lines (each flushed at once):
   {"compile": "syntax_error"|"runtime_error", "error": str}    the program did not load; nothing else follows
-  {"start": i}                                                  test i begins (the host starts its timer)
-  {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit", "out": str, "error"?: str}
+  {"start": i}                                                  test i begins (the host starts its backstop)
+  {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit"|"timeout", "out": str, "error"?: str}
   {"fatal": str}                                                a fault of the driver itself
 
 Semantics follow LiveCodeBench's lcb_runner/evaluation/testing_util.py (grade_stdio, grade_call_based): the same
 import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapped and every top-level statement
 but imports moved into one function called once per test, SystemExit being no error; functional programs are
 loaded as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per
-input line, a tuple result counting as a list. Its mocked stdin is followed: read() gives the whole input on
+input line, a tuple result counting as a list. Each test is timed by this process's own clock, as LiveCodeBench's
+alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm. Its mocked stdin is followed: read() gives the whole input on
 every call, readline() the next line without its newline, readlines() the lines without newlines. Departures,
 each where LiveCodeBench's mock fails a program a real judge accepts: readline() past the end gives "" (not
 StopIteration); `for line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines;
@@ -30,6 +31,7 @@ import json
 import math
 import os
 import resource
+import signal
 import sys
 import traceback
 
@@ -300,8 +302,26 @@ def load(request):
         return None
 
 
-def run_test(method, functional, text, cap):
-    """One test: (status, out, error)."""
+class TestTimeout(BaseException):
+    """The test's time is up (a BaseException, so that a program's `except Exception` does not swallow it)."""
+
+
+def on_alarm(signum, frame):
+    raise TestTimeout("time limit exceeded")
+
+
+def run_test(method, functional, text, cap, seconds):
+    """One test, timed by its own clock as LiveCodeBench's alarm does: (status, out, error)."""
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run_timed(method, functional, text, cap)
+    except TestTimeout as e:  # raised between the program's return and the disarm
+        return "timeout", "", last_line(e)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def run_timed(method, functional, text, cap):
     stdin.reset(text)
     stdout.reset(cap, not functional)
     sys.stdin, sys.stdout = stdin, stdout  # again: a program may have replaced them in an earlier test
@@ -316,6 +336,8 @@ def run_test(method, functional, text, cap):
                 pass
     except MemoryError as e:
         return "memory", "", last_line(e)
+    except TestTimeout as e:
+        return "timeout", "", last_line(e)
     except BaseException as e:  # noqa: BLE001 — the program's own failure, reported as its runtime error
         return "runtime_error", "", last_line(e)
     if not functional:
@@ -348,10 +370,11 @@ def main():
     if method is None:
         return
     functional = request["mode"] == "functional"
+    signal.signal(signal.SIGALRM, on_alarm)
     for i, text in enumerate(request["inputs"]):
         emit({"start": i})
         overflow.test = i
-        status, out, error = run_test(method, functional, text, request["output_cap"])
+        status, out, error = run_test(method, functional, text, request["output_cap"], request["test_seconds"])
         emit({"i": i, "status": status, "out": out, **({"error": error} if error else {})})
 
 

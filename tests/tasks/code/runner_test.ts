@@ -229,3 +229,38 @@ Deno.test("no sandbox here: one line naming what to install and --unsafe-exec; b
   await assert.rejects(CodeRunner.open({ workers: 0 }), /workers: expected an integer ≥ 1/);
   await assert.rejects(runner.run({ mode: "functional", code: "" }, ["1"], () => true), /needs funcName/);
 });
+
+Deno.test("timeouts by the program's own clock (as LiveCodeBench's alarm); the host's timer a backstop", async () => {
+  const timed = async (code: string) => {
+    const t0 = performance.now(), r = await one(stdin(code));
+    return { r, s: (performance.now() - t0) / 1000 };
+  };
+  // testSeconds is 2: the driver's alarm stops a loop and a sleep; `except Exception` does not swallow it.
+  for (
+    const code of [
+      "while True: pass",
+      "import time\ntime.sleep(30)",
+      "while True:\n  try:\n    pass\n  except Exception:\n    pass",
+    ]
+  ) {
+    const { r, s } = await timed(code);
+    assert.deepEqual(r.outcomes.map((o) => o.status), ["timeout"], code);
+    assert.match(r.outcomes[0].error ?? "", /TestTimeout: time limit exceeded/, code);
+    assert.ok(s < 2.9, `${code}: ${s.toFixed(2)} s`);
+  }
+  // A program that ignores the alarm is stopped by the host, its backstop one second later.
+  const { r, s } = await timed("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass");
+  assert.deepEqual(r.outcomes.map((o) => [o.status, o.error]), [["timeout", "time limit exceeded"]]);
+  assert.ok(s > 2.9 && s < 4.5, `${s.toFixed(2)} s`);
+});
+
+Deno.test("a host thread kept busy past a test's deadline is no timeout: what the driver sent is read first", async () => {
+  // The test ends in 0.3 s; this thread is then blocked for 4.5 s (as by a long forward pass), past the host's
+  // backstop (2 + 1 s): its timer fires late, with the result already in the pipe.
+  const run = runner.run(stdin("import time\ntime.sleep(0.3)\nprint(7)"), ["", ""], () => true);
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  const until = performance.now() + 4500;
+  while (performance.now() < until) { /* busy, as a synchronous forward pass is */ }
+  const r = await run;
+  assert.deepEqual(r.outcomes.map((o) => [o.status, o.out]), [["ok", "7\n"], ["ok", "7\n"]]);
+});
