@@ -104,6 +104,26 @@ export function taskCommands(file = new URL("../deno.json", import.meta.url).pat
   return Object.fromEntries(Object.entries(tasks).map(([name, t]) => [name, typeof t === "string" ? t : t.command]));
 }
 
+/**
+ * Runs a deno.json task's `deno run` command with exactly its permissions (not -A: a permission a command lacks
+ * fails here as it would for a user), without the tasks it depends on: its exit code and output.
+ */
+export async function runTask(
+  name: string,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const command = taskCommands()[name];
+  const m = /^deno run ((?:--[\w-]+(?:=\S+)? )+)(\S+\.ts)$/.exec(command ?? "");
+  if (!m) throw new Error(`task ${name}: not a plain "deno run FLAGS FILE" command: ${command}`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...m[1].trim().split(" "), m[2], ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
 /** Runs one of the project's command-line files (`harness/bench.ts`, …) with every permission: its exit code and output. */
 export async function runCli(
   file: string,

@@ -184,7 +184,7 @@ export class CodeRunner {
       limits: {
         memory: l.memoryBytes,
         cpu: Math.ceil(overallMs / 1000) + 1,
-        processes: this.sandbox.processLimit(l.processes),
+        processes: await this.sandbox.processLimit(l.processes),
         file: l.fileBytes,
         files: OPEN_FILES,
       },

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/rundir.ts";
 import { CODE_VERDICTS } from "../../tasks/code/problem.ts";
-import { runCli } from "../helpers.ts";
+import { runTask } from "../helpers.ts";
 
 const FIXTURE = "tests/fixtures/lcb/problems.jsonl";
 const LCB = [
@@ -30,7 +30,8 @@ const LCB = [
   "--finisher-tokens",
   "8",
 ];
-const runBench = (...args: string[]) => runCli("harness/bench.ts", args);
+// With the bench task's own permissions: the sandbox's host side must work without --allow-all.
+const runBench = (...args: string[]) => runTask("bench", args);
 const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-bench-code-"));
 
 Deno.test("a code task end to end: every checkpoint graded by running its program, resumable, keyed by its tests", async () => {
@@ -83,7 +84,10 @@ Deno.test("a code task refuses, before any work, what cannot go with it", async 
     [[...LCB, "--methods", "sot"], /method sot: its texts ask for a boxed answer; task lcb/],
     [[...LCB, "--methods", "deepconf:2"], /method deepconf:2: its texts ask for a boxed answer/],
     [["--task", "chains", "--count", "2", "--unsafe-exec"], /--unsafe-exec and --code-workers go with a code task/],
-    [["--task", "chains", "--count", "2", "--lcb-dates", "2024-01-01:"], /--lcb-dates and --lcb-prompt go with --task lcb/],
+    [
+      ["--task", "chains", "--count", "2", "--lcb-dates", "2024-01-01:"],
+      /--lcb-dates and --lcb-prompt go with --task lcb/,
+    ],
     [[...LCB, "--lcb-dates", "2024-13-01:"], /--lcb-dates/],
     [[...LCB, "--code-workers", "0"], /--code-workers/],
     [[...LCB, "--lcb-dates", "2030-01-01:"], /--lcb-dates/],

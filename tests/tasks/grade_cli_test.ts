@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../engine/errors.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
-import { runCli } from "../helpers.ts";
+import { runTask } from "../helpers.ts";
 
+/** deno task grade, with the task's own permissions (code cases run programs: it must work without -A). */
 async function grade(...args: string[]) {
-  const r = await runCli("tasks/grade_cli.ts", args);
+  const r = await runTask("grade", args);
   return { ...r, stderr: r.stderr.trim() };
 }
 
