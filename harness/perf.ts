@@ -33,6 +33,7 @@ import { TextTokenizer } from "../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
 import { step, type StepModel } from "./schedule.ts";
+import { codeGradingPerf } from "./code_perf.ts";
 
 const OWN_TOKENS = 32;
 
@@ -47,7 +48,9 @@ const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu
                       [--skip-engine] [--skip-harness]
        deno task perf --paper-table [--model …] [--device …] [--iterations 8]
   the engine's time per forward pass against the hardware floor, then the harness's own cost per pass;
-  --paper-table: the paper's Table 1 on this device beside the paper's L40S rows`;
+  --paper-table: the paper's Table 1 on this device beside the paper's L40S rows
+       deno task perf --code-grading [--model …] [--device …] [--seconds 10]
+  programs graded per second (sandboxed and not), and the engine's passes per second with and without grading`;
 
 async function main() {
   const { values } = parseFlags({
@@ -61,8 +64,13 @@ async function main() {
     "skip-engine": { type: "boolean" },
     "skip-harness": { type: "boolean" },
     "paper-table": { type: "boolean" },
+    "code-grading": { type: "boolean" },
+    seconds: { type: "string", default: "10" },
   }, USAGE);
   if (values["paper-table"]) return void await paperTable(values);
+  if (values["code-grading"]) {
+    return void await codeGradingPerf(values, parseInteger(values.seconds, "--seconds", 1, 3600));
+  }
   const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
   const report: Record<string, unknown> = {};
   if (!values["skip-engine"]) report.engine = await enginePerf(values, workers, contexts);

@@ -11,7 +11,17 @@ const PERF = new URL("../../harness/perf.ts", import.meta.url).pathname;
 
 async function perf(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", "--allow-sys", PERF, ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-run",
+      PERF,
+      ...args,
+    ],
     env: { RUST_BACKTRACE: "0" },
     stdout: "piped",
     stderr: "piped",
@@ -88,6 +98,19 @@ Deno.test("perf --paper-table prints the paper's Table 1 on this device beside t
     }
   }
   assert.match(r.stdout, /\| tokens\/s \| 4 \| NVIDIA L40S \| 68\.9 \| 69\.0 \| 69\.1 \| 66\.3 \| 60\.3 \|/);
+});
+
+Deno.test("perf --code-grading: programs graded per second, and the engine's passes with and without grading", async () => {
+  const r = await perf("--code-grading", "--model", "random:qwen3-demo", "--seconds", "1");
+  assert.equal(r.code, 0, r.stderr);
+  for (
+    const row of [
+      /^\| grading alone, sandboxed \| — \| \d+\.\d \| — \|$/m,
+      /^\| grading alone, --unsafe-exec \| — \| \d+\.\d \| — \|$/m,
+      /^\| the engine alone \| \d+\.\d \| — \| 1\.00 \|$/m,
+      /^\| the engine and sandboxed grading \| \d+\.\d \| \d+\.\d \| \d\.\d\d \|$/m,
+    ]
+  ) assert.match(r.stdout, row);
 });
 
 Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's tokens do not route to", () => {
