@@ -17,6 +17,7 @@ import { checkCodeTasks, checkMethod, familyTexts, newSolver, parseMethod, type 
 import { loadCodeTexts, loadProtocol, loadTemplate, modelTemplates } from "./prompts.ts";
 import { answerFormat, CODE } from "./answer_format.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
+import { taskSpec } from "../tasks/registry.ts";
 import { checkRunFolder, RunDir } from "./rundir.ts";
 import { costModel } from "./calibrate.ts";
 import { report } from "./report.ts";
@@ -37,8 +38,7 @@ export async function bench(args: string[]): Promise<void> {
   const texts = familyTexts(methods, spec.texts); // bad texts files: before any work
   for (const m of methods) checkMethod(m, spec); // each family's check of the settings
   loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
-  const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
-  const codeTask = problems.find((p) => p.grading === "code")?.task;
+  const codeTask = spec.tasks.find((t) => taskSpec(t).code);
   checkCodeTasks(methods, codeTask);
   check(
     codeTask !== undefined || (!spec.unsafeExec && spec.codeWorkers === undefined),
@@ -48,6 +48,7 @@ export async function bench(args: string[]): Promise<void> {
   const code = codeTask === undefined
     ? undefined
     : await CodeRunner.open({ unsafe: spec.unsafeExec, workers: spec.codeWorkers });
+  const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
   const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
   const live = spec.view ? watch(out, spec.view) : undefined;

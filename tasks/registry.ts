@@ -29,6 +29,8 @@ export interface TaskSpec {
   /** records in the complete set: a load of the whole set with another count is refused */
   expected?: number;
   problems(records: RawRecord[], o: LoadOptions): Problem[];
+  /** its answers are programs, run on tests (grading "code"): only the methods that answer code tasks run it */
+  code?: boolean;
   /** a generated task: its problems from the knobs (nothing is read) */
   generate?(o: SyntheticOptions): Problem[];
 }
@@ -307,6 +309,7 @@ const lcb: TaskSpec = {
     "loader prints how many it took; --lcb-dates FROM:TO for others); the answer is a Python program, graded by " +
     "running it on the problem's tests in the sandbox",
   finisherTokens: 1024,
+  code: true,
   source: "livecodebench/code_generation_lite on the Hugging Face hub; release_v5 is its files test.jsonl to " +
     "test5.jsonl (LiveCodeBench's README and loading script); or a local copy in the same format (--data FILE|DIR)",
   dataDir: { folder: "lcb", files: LCB_FILES },

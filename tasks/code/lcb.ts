@@ -81,8 +81,9 @@ export function lcbProblems(records: RawRecord[], dates: LcbDates = PAPER_DATES,
     chosen.length > 0,
     `lcb: none of the ${records.length} problems has a contest date in ${window} (--lcb-dates FROM:TO; ":" for all)`,
   );
+  const problems = chosen.map((r) => lcbProblem(r, texts));
   console.error(`lcb: ${chosen.length} of ${records.length} problems, contest dates ${window}`);
-  return chosen.map((r) => lcbProblem(r, texts));
+  return problems;
 }
 
 /** One record as a problem (no date window): its id is the record's question_id. */

@@ -170,7 +170,12 @@ async function showRecord(key) {
   const head = record ?? trace;
   $("record-title").textContent = `${head.task} · ${head.problem_id} · ${head.method} · seed ${head.seed}`;
   $("problem").textContent = trace?.problem ?? "(this trace was written before problems were recorded)";
-  $("gold").textContent = record ? record.golds.join("  |  ") : "";
+  // A code problem has no gold: its tests decide, and each checkpoint's verdict says how its program fared.
+  $("gold").textContent = !record
+    ? ""
+    : record.grading === "code"
+    ? `${record.tests} tests (a program passes when it passes them all)`
+    : record.golds.join("  |  ");
   const names = trace?.names ?? (trace?.workers ?? []).map((_, i) => `worker ${i + 1}`);
   const dl = $("measures");
   dl.replaceChildren();
@@ -188,7 +193,7 @@ async function showRecord(key) {
       el("td", c.passes),
       el("td", c.answer ?? "—"),
       el("td", c.source),
-      el("td", c.equal_strict ? "✓" : "✗", c.equal_strict ? "ok" : "bad"),
+      el("td", c.verdict ?? (c.equal_strict ? "✓" : "✗"), c.equal_strict ? "ok" : "bad"),
       el("td", c.equal_lenient ? "✓" : "✗", c.equal_lenient ? "ok" : "bad"),
       el("td", (c.solo_ms / 1000).toFixed(2)),
     );
