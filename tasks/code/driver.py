@@ -15,13 +15,17 @@ import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapp
 but imports moved into one function called once per test, SystemExit being no error; functional programs are
 loaded as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per
 input line, a tuple result counting as a list. Each test is timed by this process's own clock, as LiveCodeBench's
-alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm. Its mocked stdin is followed: read() gives the whole input on
-every call, readline() the next line without its newline, readlines() the lines without newlines. Departures,
-each where LiveCodeBench's mock fails a program a real judge accepts: readline() past the end gives "" (not
-StopIteration); `for line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines;
-sys.stdout.buffer is captured too; `stdin`/`stdout` taken by the prelude's `from sys import *` are the
-per-test ones; the prelude and the program are compiled apart (so `from __future__` works); os and subprocess
-are left whole (the sandbox, not LiveCodeBench's reliability_guard, is what confines a program).
+alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm. Ints
+convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its mocked stdin is
+followed: read() gives the whole input on every call, readlines() the lines without newlines, sys.stdin.readline()
+(and input()) the next line with its newline, as the StringIO behind LiveCodeBench's sys.stdin does, while a
+`stdin` bound at load (`from sys import stdin`, the prelude's `from sys import *`) gives it without, as
+LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real judge
+accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for line
+in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's input;
+sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; the prelude and the program are
+compiled apart (so `from __future__` works); os and subprocess are left whole (the sandbox, not LiveCodeBench's
+reliability_guard, is what confines a program).
 """
 
 import ast
@@ -43,6 +47,8 @@ PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
 
 ERROR_CHARS = 300
 SAFE_INT = 2**53
+# LiveCodeBench's evaluation raises Python's cap on an int's decimal digits to this (compute_code_generation_metrics)
+INT_DIGITS = 50000
 
 USAGE = """usage: driver.py < REQUEST.json
 
@@ -77,7 +83,9 @@ def emit(message):
     """One protocol line. A process the program forked never speaks: it leaves here at once."""
     if _getpid() != DRIVER_PID:
         _exit(0)
-    data = (_dumps(message, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+    # A lone surrogate (inside a JSON string, the only place one can be) becomes its JSON escape: the host reads
+    # the same string back, where "replace" would have made it a "?" that a "?" expected equals.
+    data = (_dumps(message, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
     if len(data) > line_cap:
         # Only an output full of escaped characters gets here; the host would refuse the line anyway.
         data = (_dumps({"i": message["i"], "status": "output_limit", "out": ""}) + "\n").encode()
@@ -175,47 +183,58 @@ class StdinBytes:
         return getattr(self._stream, name)
 
 
-class Stdin:
-    """sys.stdin for the whole run, reset to each test's input (the reading methods as LiveCodeBench mocks them)."""
+class TestInput:
+    """A test's input and how far reading has got: the position both views of stdin share."""
 
     def __init__(self):
         self.reset("")
 
     def reset(self, text):
-        self.text, self._lines, self._next = text, text.split("\n"), 0
-        self._stream = io.StringIO(text)
-        self.buffer = StdinBytes(text.encode("utf-8"))
+        self.text, self.stream, self.buffer = text, io.StringIO(text), StdinBytes(text.encode("utf-8"))
+
+
+class Stdin:
+    """A view of the test's input with the reading methods LiveCodeBench's mocks give: read() and readlines() the
+    whole input, readline() the next line, with its newline (sys.stdin while a test runs, a StringIO there) or
+    without (what the program bound at load, LiveCodeBench's patched real stdin)."""
+
+    def __init__(self, source, newline):
+        self._source, self._newline = source, newline
+
+    @property
+    def buffer(self):
+        return self._source.buffer
 
     def read(self, *args):
-        return self.text
+        return self._source.text
 
     def readline(self, *args):
-        if self._next >= len(self._lines):
-            return ""
-        self._next += 1
-        return self._lines[self._next - 1]
+        line = self._source.stream.readline(*args)
+        return line if self._newline or not line.endswith("\n") else line[:-1]
 
     def readlines(self, *args):
-        return self.text.split("\n")
+        return self._source.text.split("\n")
 
     def fileno(self):
         raise io.UnsupportedOperation("fileno")
 
     def __iter__(self):
-        return iter(self._stream)
+        return iter(self._source.stream)
 
     def __getattr__(self, name):
-        return getattr(self._stream, name)
+        return getattr(self._source.stream, name)
 
 
-stdin, stdout = Stdin(), Capture()
+test_input, stdout = TestInput(), Capture()
+# sys.stdin while a test runs; and at load, what `from sys import stdin` and the prelude's `from sys import *` bind
+stdin, loaded_stdin = Stdin(test_input, True), Stdin(test_input, False)
 _open = builtins.open
 
 
 def open_stdin_aware(file, mode="r", *args, **kwargs):
-    """open(0) and open('/dev/stdin') read the test's input (the one stdin read LiveCodeBench's open mock serves)."""
+    """open(0) and open('/dev/stdin') read the test's input (LiveCodeBench's prelude binds the real open: nothing)."""
     if file in (0, "/dev/stdin", "/proc/self/fd/0") and not any(c in mode for c in "wax+"):
-        return io.BytesIO(stdin.text.encode("utf-8")) if "b" in mode else io.StringIO(stdin.text)
+        return io.BytesIO(test_input.text.encode("utf-8")) if "b" in mode else io.StringIO(test_input.text)
     return _open(file, mode, *args, **kwargs)
 
 
@@ -272,6 +291,11 @@ def encode(value, top=True):
         return [encode(v, False) for v in value]
     if isinstance(value, dict):
         return {"dict": [[encode(k, False), encode(v, False)] for k, v in value.items()]}
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        # A numpy scalar equals what its Python number equals (numpy compares in float64 or exactly)
+        plain = value.item()
+        if type(plain) in (bool, int, float):
+            return encode(plain, top)
     return {"repr": type(value).__name__}
 
 
@@ -322,7 +346,7 @@ def run_test(method, functional, text, cap, seconds):
 
 
 def run_timed(method, functional, text, cap):
-    stdin.reset(text)
+    test_input.reset(text)
     stdout.reset(cap, not functional)
     sys.stdin, sys.stdout = stdin, stdout  # again: a program may have replaced them in an earlier test
     try:
@@ -363,7 +387,9 @@ def main():
     request = json.loads(sys.stdin.buffer.read())
     line_cap = request["line_cap"]
     set_limits(request["limits"])
-    sys.stdin, sys.stdout = stdin, stdout
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(INT_DIGITS)
+    sys.stdin, sys.stdout = loaded_stdin, stdout
     builtins.open = open_stdin_aware
     stdout.reset(request["output_cap"], False)
     method = load(request)

@@ -7,7 +7,8 @@
  * A functional test's `out` is its result as JSON, Python's values encoded thus: None → null, bool → true/false,
  * int → a number when |x| < 2**53 else {"int": "<digits>"}, float → a number, nan/inf/-inf → {"float":
  * "nan"|"inf"|"-inf"}, str → a string, list (and a top-level tuple) → an array, dict → {"dict": [[key, value],
- * ...]}, anything else (a nested tuple, a set, an object) → {"repr": "<type name>"}.
+ * ...]}, a numpy scalar as its Python number, anything else (a nested tuple, a set, an object) → {"repr": "<type
+ * name>"}.
  */
 import { check } from "../../engine/errors.ts";
 import { Sandbox, type SandboxProcess } from "./sandbox.ts";
@@ -19,7 +20,7 @@ export interface ExecLimits {
   memoryBytes: number;
   /** processes and threads the program may start */
   processes: number;
-  /** the largest file it may write, and in the sandbox all its files together */
+  /** the largest file it may write, and in the sandbox all its files in /tmp together (and again in /dev/shm) */
   fileBytes: number;
   /** what one test may print */
   outputBytes: number;

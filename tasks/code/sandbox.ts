@@ -1,8 +1,9 @@
 /**
  * Where model-written programs run: `python3 -I -c <driver>` inside bubblewrap (its own user, pid, network,
- * ipc, uts and cgroup namespaces; of the host's files only /usr, read-only; a private size-capped tmpfs as /tmp
- * and cwd; no environment but PATH, LANG and HOME), or with `unsafe` the bare interpreter in a fresh temporary
- * directory. Spawning, killing a run's whole process tree, and the once-per-setup check that it works here.
+ * ipc, uts and cgroup namespaces; of the host's files only /usr and /etc's links, read-only; writable only a
+ * private size-capped tmpfs as /tmp (the cwd) and another as /dev/shm; no environment but PATH, LANG and HOME),
+ * or with `unsafe` the bare interpreter in a fresh temporary directory. Spawning, killing a run's whole process
+ * tree, and the once-per-setup check that it works here.
  */
 import { dirname } from "node:path";
 import { InputError } from "../../engine/errors.ts";
@@ -121,10 +122,16 @@ export class Sandbox {
       if (s?.isSymlink) a.push("--symlink", Deno.readLinkSync(d), d);
       else if (s?.isDirectory) a.push("--ro-bind", d, d);
     }
-    a.push("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", ...this.binds);
+    // Of /etc, the loader's cache and Debian's alternatives (links only: numpy's libblas.so.3 is one).
+    a.push("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache");
+    a.push("--ro-bind-try", "/etc/alternatives", "/etc/alternatives", ...this.binds);
     a.push("--proc", "/proc", "--dev", "/dev");
-    if (this.flags.size) a.push("--size", String(tmpBytes));
-    a.push("--tmpfs", "/tmp", "--chdir", "/tmp");
+    // Every tmpfs is RAM outside the program's RLIMIT_AS: the writable ones are capped, the rest made read-only
+    // (bubblewrap's root and /dev are tmpfs too). A bubblewrap without --size (before 0.5) gets no writable one.
+    if (this.flags.size) {
+      for (const dir of ["/tmp", "/dev/shm"]) a.push("--size", String(tmpBytes), "--tmpfs", dir);
+    } else a.push("--dir", "/tmp");
+    a.push("--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp");
     return a;
   }
 

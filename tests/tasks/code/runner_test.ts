@@ -47,7 +47,11 @@ Deno.test("stdin: every way of reading it (as LiveCodeBench's mock, the departur
     "sys.stdin.read() twice": "import sys\nsys.stdin.read()\nprint(sum(map(int, sys.stdin.read().split()[1:])))",
     "sys.stdin.buffer.read()": "import sys\nprint(sum(map(int, sys.stdin.buffer.read().split()[1:])))",
     "sys.stdin.readline()": "import sys\nsys.stdin.readline()\nprint(sum(map(int, sys.stdin.readline().split())))",
-    "readline without newline": "import sys\nsys.stdin.readline()\nprint(repr(sys.stdin.readline()))",
+    "readline keeps its newline": "import sys\nsys.stdin.readline()\nprint(repr(sys.stdin.readline()))",
+    "readline()[:-1]": "import sys\nsys.stdin.readline()\nprint(sys.stdin.readline()[:-1])",
+    "readline(size)": "import sys\nprint(repr(sys.stdin.readline(1)), repr(sys.stdin.readline()))",
+    "readline, then input()": "import sys\nsys.stdin.readline()\nprint(sum(map(int, input().split())))",
+    "from sys import stdin": "from sys import stdin\nprint(repr(stdin.readline()), repr(stdin.readline()))",
     "readline past the end": "import sys\nfor _ in range(3): sys.stdin.readline()\nprint(repr(sys.stdin.readline()))",
     "sys.stdin.readlines()": "import sys\nprint(sys.stdin.readlines())",
     "sys.stdin.buffer.readline()": "import sys\nr = sys.stdin.buffer.readline\nr()\nprint(sum(map(int, r().split())))",
@@ -64,7 +68,12 @@ Deno.test("stdin: every way of reading it (as LiveCodeBench's mock, the departur
     "sys.stdin.read() twice": "6\n",
     "sys.stdin.buffer.read()": "6\n",
     "sys.stdin.readline()": "6\n",
-    "readline without newline": "'1 2 3'\n",
+    "readline keeps its newline": "'1 2 3\\n'\n",
+    "readline()[:-1]": "1 2 3\n",
+    "readline(size)": "'3' '\\n'\n",
+    "readline, then input()": "6\n",
+    // LiveCodeBench patches the real sys.stdin, which `from sys import` binds at load, to give lines without newline
+    "from sys import stdin": "'3' '1 2 3'\n",
     "readline past the end": "''\n",
     "sys.stdin.readlines()": "['3', '1 2 3', '']\n",
     "sys.stdin.buffer.readline()": "6\n",
@@ -73,6 +82,26 @@ Deno.test("stdin: every way of reading it (as LiveCodeBench's mock, the departur
     "the prelude's stdin": "6\n",
     "input = sys.stdin.readline": "6\n",
   });
+});
+
+Deno.test("stdin: an empty line is read as one (input() gives '', not EOFError), as in LiveCodeBench", async () => {
+  const code = "a = input()\nb = input()\nc = input()\nprint(repr(a), repr(b), repr(c))";
+  assert.deepEqual(await outs(stdin(code), ["1\n\n3\n"]), ["'1' '' '3'\n"]);
+  const eof = await one(stdin("input()\ninput()"), "1\n");
+  assert.deepEqual(eof.outcomes.map((o) => [o.status, o.error]), [[
+    "runtime_error",
+    "EOFError: EOF when reading a line",
+  ]]);
+});
+
+Deno.test("ints of up to 50000 digits convert to and from text (the cap LiveCodeBench's evaluation sets)", async () => {
+  const digits = "7".repeat(6000);
+  assert.deepEqual(await outs(stdin("x = int(input())\nprint(x % 1000, len(str(x * 10 ** 30000)))"), [digits]), [
+    "777 36000\n",
+  ]);
+  assert.deepEqual(await outs(functional("def f(x):\n    return str(x)[:3]"), [digits]), ['"777"']);
+  const over = await one(stdin("print(len(str(10 ** 50000)))"));
+  assert.match(over.outcomes[0].error ?? "", /^ValueError: Exceeds the limit \(50000 digits\)/);
 });
 
 Deno.test("stdin: every way of writing is captured, but not the descriptor itself", async () => {
@@ -125,6 +154,35 @@ Deno.test("functional: results encoded for Python's == (tuple → list, big ints
   const code = `def f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
   const got = await outs(functional(code), cases.map((_, i) => String(i)));
   assert.deepEqual(got, cases.map(([, want]) => want));
+});
+
+Deno.test("a lone surrogate in an output reaches the host as itself, not as a '?' that a '?' would equal", async () => {
+  assert.deepEqual(await outs(stdin("print('a\\udc80?')"), [""]), ["a\udc80?\n"]);
+  const [out] = await outs(functional("def f(x):\n    return ['\\ud800', '?']"), ["1"]);
+  assert.deepEqual(JSON.parse(out), ["\ud800", "?"]);
+});
+
+const numpy = (await new Deno.Command("/usr/bin/python3", { args: ["-c", "import numpy"], stderr: "null" }).output())
+  .success;
+Deno.test({
+  name: "functional: numpy's scalars are results as their Python numbers are (LiveCodeBench compares them with ==)",
+  ignore: !numpy,
+  fn: async () => {
+    const cases: [string, string][] = [
+      ["np.int64(5)", "5"],
+      ["[np.int32(-3), np.uint8(200)]", "[-3, 200]"],
+      ["np.int64(2**62)", `{"int": "${2n ** 62n}"}`],
+      ["np.bool_(True)", "true"],
+      ["np.float32(0.5)", "0.5"],
+      ["np.float16(0.1)", "0.0999755859375"],
+      ["np.array(7)", "7"],
+      ["{'a': np.int64(1)}", '{"dict": [["a", 1]]}'],
+      ["np.array([1, 2])", '{"repr": "ndarray"}'],
+      ["np.complex128(1)", '{"repr": "complex128"}'],
+    ];
+    const code = `import numpy as np\ndef f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
+    assert.deepEqual(await outs(functional(code), cases.map((_, i) => String(i))), cases.map(([, want]) => want));
+  },
 });
 
 Deno.test("functional: what the method prints is not its output, and counts against the cap", async () => {

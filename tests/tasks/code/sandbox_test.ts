@@ -20,7 +20,8 @@ async function openSandboxed(): Promise<CodeRunner | undefined> {
 const available = await openSandboxed();
 const sandboxed = available!;
 const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, ignore: !available, fn });
-const unsafe = await CodeRunner.open({ unsafe: true, workers: 2, limits: { testSeconds: 2, processes: 1000 } });
+// testSeconds 5: the unsafe fork loop has to finish on a loaded machine too (it timed out at 2 s beside other runs)
+const unsafe = await CodeRunner.open({ unsafe: true, workers: 2, limits: { testSeconds: 5, processes: 1000 } });
 const root = Deno.uid() === 0;
 
 /** The first test's outcome of a stdin program run on `input`. */
@@ -230,6 +231,67 @@ print("detached")
   } finally {
     for (const pid of (await processesWith(token))) Deno.kill(pid, "SIGKILL");
     removeIfThere(marker);
+  }
+});
+
+test("escape: the host's memory filled through the sandbox's own folders (/, /dev, /dev/shm)", async () => {
+  const small = await CodeRunner.open({ workers: 1, limits: { testSeconds: 5, fileBytes: 4 << 20 } });
+  try {
+    // Each folder is a tmpfs, RAM on the host outside the program's RLIMIT_AS: only a size cap bounds it.
+    const o = await runOnce(
+      small,
+      `
+import multiprocessing, os
+multiprocessing.Lock()
+for d in ["/", "/dev", "/dev/shm", "/tmp"]:
+    n = 0
+    try:
+        for i in range(8):
+            with open(os.path.join(d, f"f{i}"), "wb") as f:
+                f.write(b"x" * (1 << 20))
+            n += 1
+    except OSError as e:
+        pass
+    print(d, n)
+print("a semaphore in /dev/shm")
+`,
+    );
+    assert.equal(o.status, "ok", JSON.stringify(o));
+    for (const line of o.out.trim().split("\n").slice(0, 4)) {
+      const [dir, mib] = line.split(" ");
+      assert.ok(+mib <= 4, `${dir}: ${mib} MiB written (the cap is 4): ${o.out}`);
+    }
+    assert.match(o.out, /a semaphore in \/dev\/shm/);
+  } finally {
+    await small.close();
+  }
+});
+
+test("a bubblewrap without --size (before 0.5) leaves the program no writable folder", async () => {
+  // A bwrap whose --help lacks --size, as an old one's does.
+  const dir = Deno.makeTempDirSync({ prefix: "hogwild-old-bwrap-" });
+  const bwrap = `${dir}/bwrap`;
+  const help = `if [ "$1" = --help ]; then /usr/bin/bwrap --help | grep -v -- --size; exit 0; fi`;
+  Deno.writeTextFileSync(bwrap, `#!/bin/sh\n${help}\nexec /usr/bin/bwrap "$@"\n`);
+  Deno.chmodSync(dir, 0o755), Deno.chmodSync(bwrap, 0o755);
+  const old = await CodeRunner.open({ workers: 1, bwrap, limits: { testSeconds: 5 } });
+  try {
+    const o = await runOnce(
+      old,
+      `
+import os
+for d in ["/", "/dev", "/dev/shm", "/tmp"]:
+    try:
+        open(os.path.join(d, "f"), "w").write("x")
+        print("wrote", d)
+    except OSError as e:
+        print("BLOCKED", d, e.strerror)
+`,
+    );
+    assert.equal(o.out.trim().split("\n").filter((l) => !l.startsWith("BLOCKED")).join("\n"), "", o.out);
+  } finally {
+    await old.close();
+    Deno.removeSync(dir, { recursive: true });
   }
 });
 
