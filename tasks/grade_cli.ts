@@ -24,7 +24,8 @@ const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|len
 
 --cases: one JSON object a line, either maths {"pred": text, "gold": text or [texts], …}, or code
   {"problem": a LiveCodeBench code_generation_lite row, "pred": the model's text, "expected"?: true|false, …}
-  (or with "task": "lcb"): the program in pred's last \`\`\` block runs in the sandbox on the row's tests
+  (or with "task": "lcb"): the program in pred's last \`\`\` block runs in the sandbox on the row's tests;
+  a "problem" that is text is a maths line's own field
 --unsafe-exec: code cases run WITHOUT the sandbox (bubblewrap); only for code you trust`;
 
 function golds(v: unknown, where: string): string[] {
@@ -64,7 +65,9 @@ function readCases(file: string): Case[] {
         v && typeof v === "object" && typeof v.pred === "string",
         `${file}:${n}: expected {"pred": text, "gold": …} or {"pred": text, "problem": …}`,
       );
-      if (!("problem" in v) && v.task !== "lcb") return { v, n, golds: golds(v.gold, `${file}:${n}`) };
+      // A "problem" that is text is a maths line's own field (MATH and AIME name their question so), kept as is.
+      const code = v.task === "lcb" || ("problem" in v && typeof v.problem !== "string");
+      if (!code) return { v, n, golds: golds(v.gold, `${file}:${n}`) };
       const row = v.problem;
       check(
         row && typeof row === "object" && !Array.isArray(row),
@@ -106,6 +109,7 @@ async function main() {
       );
       const cases = readCases(f.cases);
       const code = cases.filter((c) => c.code);
+      check(code.length || !f["unsafe-exec"], `${f.cases}: --unsafe-exec goes with code cases, and the file has none`);
       if (code.length) {
         check(
           Deno.permissions.querySync({ name: "run" }).state === "granted",

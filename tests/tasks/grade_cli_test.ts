@@ -32,17 +32,24 @@ Deno.test("grade --cases adds the verdict fields to every line and keeps the oth
     [
       JSON.stringify({ pred: "\\boxed{12:00}", gold: "1:00", id: "a" }),
       JSON.stringify({ pred: "the answer is 7", gold: ["7", "seven"], id: "b" }),
+      // a maths data set's question text, as MATH and AIME name it: a field like any other, not a code problem
+      JSON.stringify({ problem: "What is 3 + 4?", pred: "\\boxed{7}", gold: "7", id: "c" }),
     ].join("\n") + "\n",
   );
   const r = await grade("--cases", cases, "--out", out);
   assert.equal(r.code, 0, r.stderr);
   const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => [l.id, l.extracted, l.equal_strict, l.equal_lenient]), [[
-    "a",
-    "12:00",
-    false,
-    false,
-  ], ["b", null, false, true]]);
+  assert.deepEqual(lines.map((l) => [l.id, l.extracted, l.equal_strict, l.equal_lenient]), [
+    [
+      "a",
+      "12:00",
+      false,
+      false,
+    ],
+    ["b", null, false, true],
+    ["c", "7", true, true],
+  ]);
+  assert.equal(lines[2].problem, "What is 3 + 4?");
   assert.ok(lines.every((l) => typeof l.ms === "number"));
 });
 
@@ -155,4 +162,10 @@ Deno.test("grade --cases: a bad code line is one line naming the file, line and 
   const r = await grade("--pred", "x", "--gold", "y", "--unsafe-exec");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--unsafe-exec goes with --cases/);
+  // as the bench refuses it without a code task: a flag that would do nothing is a mistake said at once
+  const maths = join(dir, "maths.jsonl");
+  writeFileSync(maths, JSON.stringify({ pred: "\\boxed{1}", gold: "1" }) + "\n");
+  const none = await grade("--cases", maths, "--unsafe-exec");
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /maths\.jsonl: --unsafe-exec goes with code cases, and the file has none/);
 });
