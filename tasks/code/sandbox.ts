@@ -6,7 +6,7 @@
  * tree, and the once-per-setup check that it works here.
  */
 import { dirname } from "node:path";
-import { InputError } from "../../engine/errors.ts";
+import { check, InputError } from "../../engine/errors.ts";
 
 export interface SandboxOptions {
   /** no bubblewrap: the interpreter runs as the host's user, with only the driver's rlimits (--unsafe-exec) */
@@ -136,6 +136,13 @@ export class Sandbox {
   }
 
   private async check(): Promise<void> {
+    // The host finds a run's processes through ps (to kill them, to count them): without it a setup fails here,
+    // not at the first run that must be killed, hours into a bench.
+    const siblings = await ps(["-o", "pid=", "--ppid", String(Deno.ppid)]);
+    check(
+      siblings.includes(String(Deno.pid)),
+      "code runner: ps does not list processes by parent (apt install procps)",
+    );
     let reason: string;
     try {
       const p = this.spawn(["-c", CHECK], 1 << 20);

@@ -288,6 +288,29 @@ Deno.test("no sandbox here: one line naming what to install and --unsafe-exec; b
   await assert.rejects(runner.run({ mode: "functional", code: "" }, ["1"], () => true), /needs funcName/);
 });
 
+Deno.test("no ps here: refused when the runner opens, not at the first run it must kill (hours into a bench)", async () => {
+  const open = `import { CodeRunner } from "${new URL("../../../tasks/code/runner.ts", import.meta.url)}";
+    const r = await CodeRunner.open({ workers: 1, unsafe: Deno.args[0] === "unsafe" });
+    console.log("opened");
+    try {
+      const res = await r.run({ mode: "stdin", code: "print(input())" }, ["1", "2"], () => false);
+      console.log("ran", res.outcomes.length);
+    } finally {
+      await r.close();
+    }`;
+  for (const mode of ["sandboxed", "unsafe"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", open, mode],
+      env: { PATH: "/nonexistent" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(out.stderr);
+    assert.equal(new TextDecoder().decode(out.stdout), "", mode);
+    assert.match(said, /InputError: code runner: cannot run ps \(apt install procps\)/, mode);
+  }
+});
+
 Deno.test("timeouts by the program's own clock (as LiveCodeBench's alarm); the host's timer a backstop", async () => {
   const timed = async (code: string) => {
     const t0 = performance.now(), r = await one(stdin(code));
