@@ -295,6 +295,13 @@ for d in ["/", "/dev", "/dev/shm", "/tmp"]:
   }
 });
 
+test("limits: the host's out-of-memory killer takes a program before the bench (oom_score_adj 1000)", async () => {
+  // RLIMIT_AS bounds each process, not the machine: two programs near it beside a model can exhaust memory, and
+  // the kernel then kills the largest process, the bench, unless the programs are marked as first to go.
+  const code = "print(open('/proc/self/oom_score_adj').read().strip())";
+  assert.deepEqual(await bothWays(code), ["1000\n", "1000\n"]);
+});
+
 test("limits: an endless loop times out within testSeconds and the grace", async () => {
   const r = await sandboxed.run({ mode: "stdin", code: "while True:\n    pass" }, ["", ""], () => true);
   assert.equal(r.outcomes.length, 1);
