@@ -47,6 +47,7 @@ PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
 
 ERROR_CHARS = 300
 SAFE_INT = 2**53
+PR_SET_PDEATHSIG = 1
 # LiveCodeBench's evaluation raises Python's cap on an int's decimal digits to this (compute_code_generation_metrics)
 INT_DIGITS = 50000
 
@@ -248,6 +249,16 @@ def first_to_go():
         pass  # no /proc: the limits alone
 
 
+def die_with_host():
+    """The kernel kills the driver when the host goes (Ctrl-C, a crash): sandboxed, bubblewrap's --die-with-parent
+    does as much; unsafe, nothing else would end a program still running."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # no prctl here: the host's own kill remains
+
+
 def set_limits(limits):
     """The program's rlimits, soft = hard so it cannot raise them (CPU: hard a second later, to see SIGXCPU)."""
     wanted = [
@@ -422,6 +433,7 @@ if __name__ == "__main__":
             sys.exit(0)
         print(f"driver.py: unknown argument {sys.argv[1]}; {USAGE.splitlines()[0]} (--help for more)", file=sys.stderr)
         sys.exit(2)
+    die_with_host()  # first: until it runs, a host that goes leaves the driver running
     take_descriptors()
     try:
         main()

@@ -387,6 +387,32 @@ time.sleep(60)
   }
 });
 
+Deno.test("unsafe: a host that exits (Ctrl-C's Deno.exit) or is killed takes its running programs with it", async () => {
+  // Sandboxed, bubblewrap's --die-with-parent ends them; unsafe, nothing did: they ran on, orphaned.
+  for (const end of ["Deno.exit(130)", "Deno.kill(Deno.pid, 'SIGKILL')"]) {
+    const marker = `/tmp/hogwild-orphan-${crypto.randomUUID()}`;
+    const host = `import { CodeRunner } from "${new URL("../../../tasks/code/runner.ts", import.meta.url)}";
+      const r = await CodeRunner.open({ workers: 1, unsafe: true, limits: { testSeconds: 30 } });
+      r.run({ mode: "stdin", code: "import os, time\\nopen('${marker}', 'w').write(str(os.getpid()))\\ntime.sleep(30)" },
+        [""], () => true);
+      for (let i = 0; i < 100; i++) {
+        try { Deno.statSync("${marker}"); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+      }
+      ${end};`;
+    await new Deno.Command(Deno.execPath(), { args: ["eval", host], stdout: "null", stderr: "null" }).output();
+    const pid = Number(Deno.readTextFileSync(marker));
+    removeIfThere(marker);
+    const alive = async () => {
+      const ps = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdout: "piped" }).output();
+      return ps.success && !new TextDecoder().decode(ps.stdout).startsWith("Z"); // a zombie is dead, not reaped yet
+    };
+    for (let i = 0; i < 40 && await alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    const left = await alive();
+    if (left) Deno.kill(pid, "SIGKILL");
+    assert.equal(left, false, `${end}: the program (pid ${pid}) outlived its host`);
+  }
+});
+
 test("a program holds no descriptor but its stdin, /dev/null and the protocol's pipe", async () => {
   const o = await runOnce(
     sandboxed,
