@@ -4,7 +4,8 @@
  *   tasks list                                               every task, its finisher limit and source
  *   tasks load --task ID [--data FILE|DIR | --hub hf:REPO[:FILE] | --data-dir DIR] [--limit N] [--skip-bad]
  *              [--seed S] [--parts K --digits D --count N]    (synthetic knobs)  [--out FILE.jsonl]
- * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}).
+ * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}, and a code
+ * problem's `code`: how its program runs, and its tests).
  */
 import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
