@@ -33,9 +33,18 @@ export const BOXED: AnswerFormat = {
 /** The fence that ends the finisher's program: a line that starts with three backticks. */
 const CLOSING_FENCE = /(^|\n)```/;
 
+/**
+ * `text` up to a fence line left open (an odd count of lines holding ```: a text cut inside a block), whole
+ * otherwise: LiveCodeBench's extraction over a cut text would take the prose between two blocks for the program.
+ */
+function closedBlocks(text: string): string {
+  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (l.includes("```") ? [i] : []));
+  return fences.length % 2 ? lines.slice(0, fences[fences.length - 1]).join("\n") : text;
+}
+
 export const CODE: AnswerFormat = {
   id: "code",
-  written: (text) => extractCode(text) || undefined,
+  written: (text) => extractCode(closedBlocks(text)) || undefined,
   endsRun: false,
   closed: (after) => {
     const m = CLOSING_FENCE.exec(after);

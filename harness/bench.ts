@@ -78,6 +78,7 @@ export async function bench(args: string[]): Promise<void> {
         texts: codeTexts,
       },
     },
+    codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
   });
   const dir = RunDir.open(out, key, {

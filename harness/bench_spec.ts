@@ -75,7 +75,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --methods LIST                  ${methodGrammar().join(",\n                                  ")}
                                   [${DEFAULT_METHODS}];
                                   compare: every family's, same budgets (${comparedMethods([128]).join(",")}
-                                  at the default budgets)
+                                  at the default budgets; on a code task those that answer code)
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
   --limit N                       the first N problems of each task                   [all; 6 generated]
@@ -245,7 +245,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   check(new Set(tasks).size === tasks.length, "--task: a task is listed twice");
   const budgets = parseBudgets(f.budgets ?? "8:128:8");
   const methods = f.methods === "compare"
-    ? comparedMethods(budgets)
+    ? comparedMethods(budgets, tasks.some((t) => taskSpec(t).code))
     : (f.methods ?? DEFAULT_METHODS).split(",").map((m) => m.trim());
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");

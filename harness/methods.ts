@@ -183,9 +183,12 @@ export function checkCodeTasks(methods: readonly Method[], codeTask: string | un
   }
 }
 
-/** `--methods compare`: each family's methods for the comparison of them all, in the registry's order. */
-export const comparedMethods = (budgets: readonly number[]): string[] =>
-  FAMILIES().flatMap((f) => f.compared?.(budgets) ?? []);
+/**
+ * `--methods compare`: each family's methods for the comparison of them all, in the registry's order; on a code
+ * task, those of the families that answer code tasks.
+ */
+export const comparedMethods = (budgets: readonly number[], code = false): string[] =>
+  FAMILIES().filter((f) => !code || f.codeTasks).flatMap((f) => f.compared?.(budgets) ?? []);
 
 const settingName = (o: string) => (o.includes("=") ? o.slice(0, o.indexOf("=")) : o);
 

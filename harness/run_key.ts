@@ -36,6 +36,8 @@ export interface KeyInputs {
   };
   /** where the weights' hashes are kept between runs (keyed by path, size and mtime); none: hashed each time */
   weightsCache?: string;
+  /** code tasks: the interpreter programs run with (CodeRunner.environment) */
+  codeEnvironment?: string;
 }
 
 /** The flags that do not change a record, and those whose content the key holds instead of their path. */
@@ -110,7 +112,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     prompt_format: PROMPT_FORMAT,
     data: data.digest("hex"),
     grader: GRADER_VERSION,
-    ...(code ? { code_grader: CODE_GRADER_VERSION } : {}),
+    ...(code ? { code_grader: CODE_GRADER_VERSION, code_python: i.codeEnvironment ?? "unknown" } : {}),
     timing: TIMING_VERSION,
   };
 }

@@ -128,6 +128,19 @@ export class CodeRunner {
   }
 
   /**
+   * What programs run with, as a program sees it: the interpreter's version and numpy's (or "none"); both decide
+   * verdicts (a program that imports numpy), so the bench keys its runs by them.
+   */
+  async environment(): Promise<string> {
+    const code = "import sys\ntry:\n    import numpy\n    v = numpy.__version__\nexcept Exception:\n    v = 'none'\n" +
+      "print('python ' + sys.version.split()[0] + ', numpy ' + v)";
+    const r = await this.run({ mode: "stdin", code }, [""], () => true);
+    const o = r.outcomes[0];
+    if (r.compile || o?.status !== "ok") throw new Error(`code runner: the environment's probe failed: ${o?.error}`);
+    return o.out.trim();
+  }
+
+  /**
    * Runs `program` on `inputs` in a fresh sandbox once a worker is free, test after test, calling `judge` on each
    * "ok" outcome; stops at the first outcome that is not "ok" or that the judge rejects (the later tests do not
    * run). Rejects only when the runner is closed meanwhile or the judge throws.

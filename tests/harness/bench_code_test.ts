@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/rundir.ts";
 import { CODE_VERDICTS } from "../../tasks/code/problem.ts";
+import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { runTask } from "../helpers.ts";
 
 const FIXTURE = "tests/fixtures/lcb/problems.jsonl";
@@ -48,7 +49,7 @@ Deno.test("a code task end to end: every checkpoint graded by running its progra
     const row = fixture.find((p) => p.question_id === rec.problem_id);
     assert.ok(row, rec.problem_id);
     assert.equal(rec.grading, "code");
-    assert.equal(rec.grader, "lcb-runner-compatible/1");
+    assert.equal(rec.grader, CODE_GRADER_VERSION);
     assert.deepEqual(rec.golds, []);
     assert.ok(rec.tests! >= JSON.parse(row.public_test_cases).length + 1, `${rec.problem_id}: ${rec.tests} tests`);
     for (const c of rec.checkpoints) {
@@ -61,9 +62,10 @@ Deno.test("a code task end to end: every checkpoint graded by running its progra
   const summary = readFileSync(join(out, "summary.md"), "utf8");
   assert.match(summary, /## Code verdicts: lcb/);
   assert.match(summary, /\| sequential \| 7 \|/);
-  assert.match(summary, /pass@1 by lcb-runner-compatible\/1/);
+  assert.ok(summary.includes(`pass@1 by ${CODE_GRADER_VERSION}`), summary);
   const spec = JSON.parse(readFileSync(join(out, "run.json"), "utf8")).spec;
-  assert.equal(spec.code_grader, "lcb-runner-compatible/1");
+  assert.equal(spec.code_grader, CODE_GRADER_VERSION);
+  assert.match(spec.code_python, /^python 3\.\d+\.\d+, numpy (none|\d+\.\d+\.\d+)$/);
   assert.match(spec["prompt code"], /^[0-9a-f]{64}$/);
   // The same command: nothing to run.
   const again = await runBench(...LCB, "--out", out);

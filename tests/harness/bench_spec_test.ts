@@ -42,3 +42,11 @@ Deno.test("--texts FAMILY=FILE: the file is all after the first '=', an '=' in i
   const spec = parseBenchSpec(["--methods", "leap:2:every=4", "--texts", "leap=texts/leap=v2.json,sot=a.json"])!;
   assert.deepEqual(spec.texts, { leap: "texts/leap=v2.json", sot: "a.json" });
 });
+
+Deno.test("--methods compare on a code task: the families that answer code tasks, at the same budgets", () => {
+  const maths = parseBenchSpec(["--task", "chains", "--methods", "compare"])!.methods;
+  const code = parseBenchSpec(["--task", "lcb", "--methods", "compare"])!.methods;
+  assert.ok(maths.includes("sot") && maths.some((m) => m.startsWith("deepconf")), maths.join(","));
+  assert.deepEqual(code, maths.filter((m) => /^(hogwild|sequential|sc)\b/.test(m)));
+  assert.ok(code.includes("hogwild:2") && code.includes("sc:4"), code.join(","));
+});

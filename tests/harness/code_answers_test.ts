@@ -145,3 +145,10 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
     await runner.close();
   }
 });
+
+Deno.test("code answers: a text cut inside a block gives the last closed program, never the prose between", () => {
+  const cut = "Draft:\n```python\nprint(0)\n```\nWait, that is wrong. Fixed:\n```python\nn = int(input())\n";
+  assert.equal(CODE.written(cut), "print(0)");
+  assert.equal(CODE.written("Thinking.\n```python\nprint(1)"), undefined);
+  assert.equal(CODE.written(cut + "print(n + 1)\n```\nDone."), "n = int(input())\nprint(n + 1)");
+});
