@@ -3,7 +3,7 @@
  * A malformed record is one error naming the file and line (row, for parquet), or, when the caller asks,
  * skipped and counted; a data set is never silently wrong.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
@@ -65,9 +65,9 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       rows.forEach((r, i) => add(file, i + 1, r));
       continue;
     }
-    const text = readUtf8(file);
     const before = out.records.length + out.skipped.length;
     if (ext === ".json") {
+      const text = readUtf8(file);
       let v: unknown;
       try {
         v = parseKeepingNumbers(text);
@@ -94,24 +94,22 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       continue;
     }
     check(ext === ".jsonl", `${file}: expected a .jsonl, .json or .parquet file`);
-    text.split("\n").forEach((raw, i) => {
-      if (raw.trim() === "") return;
+    for (const [i, raw] of jsonlLines(file)) {
+      if (raw.trim() === "") continue;
       let v: unknown;
       try {
         v = parseKeepingNumbers(raw);
       } catch (e) {
-        return bad(file, i + 1, `not valid JSON (${oneLine((e as Error).message)})`);
+        bad(file, i + 1, `not valid JSON (${oneLine((e as Error).message)})`);
+        continue;
       }
       // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
       if (hasControlChars(v)) {
-        return bad(
-          file,
-          i + 1,
-          "holds control characters (a broken escape such as \\frac written with one backslash?)",
-        );
+        bad(file, i + 1, "holds control characters (a broken escape such as \\frac written with one backslash?)");
+        continue;
       }
       add(file, i + 1, v);
-    });
+    }
     check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
   }
   return out;
@@ -137,6 +135,56 @@ function parseKeepingNumbers(text: string): unknown {
     if (e instanceof RangeError) return JSON.parse(text);
     throw e;
   }
+}
+
+/** Bytes read at a time from a JSONL file. */
+const CHUNK = 16 * 2 ** 20;
+
+/**
+ * A JSONL file's lines (0-based index, text), read in chunks and decoded one line at a time: a file past what one
+ * string can hold (~512 MiB; LiveCodeBench's release files come near it) reads as well as a small one. Bytes that
+ * are not UTF-8 are an error naming the line, never replacement characters.
+ */
+function* jsonlLines(file: string): Generator<[number, string]> {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decode = (bytes: Uint8Array, line: number) => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new InputError(`${file}:${line + 1}: not valid UTF-8`);
+    }
+  };
+  try {
+    let pending: Uint8Array[] = [], line = 0;
+    const buf = new Uint8Array(CHUNK);
+    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0;) {
+      const chunk = buf.subarray(0, n);
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+        pending.push(chunk.slice(start, nl));
+        yield [line, decode(concat(pending), line)];
+        pending = [], line++, start = nl + 1;
+      }
+      if (start < n) pending.push(chunk.slice(start, n));
+    }
+    if (pending.length) yield [line, decode(concat(pending), line)];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }
 
 /** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */

@@ -1,0 +1,52 @@
+/**
+ * tasks/records.ts's JSONL reader: lines read in 16 MiB chunks and decoded one by one, so that a file past what
+ * one string holds reads as a small one does. Records longer than a chunk, lines and multi-byte characters
+ * across chunk boundaries, a last line without its newline, CRLF, blank lines, and a bad byte or bad JSON named
+ * by its line.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readRecords } from "../../tasks/records.ts";
+
+const MiB = 2 ** 20;
+const dir = mkdtempSync(join(tmpdir(), "hogwild-records-"));
+
+Deno.test("JSONL: records across 16 MiB chunks read whole, each on its line", async () => {
+  // 40 MiB: a record longer than a chunk, one whose "é" straddles the first boundary, CRLF, blank lines.
+  const first = JSON.stringify({ id: 1, text: "a".repeat(16 * MiB - 17) + "é tail" });
+  const lines = [
+    first,
+    "",
+    JSON.stringify({ id: 2, text: "b".repeat(20 * MiB) }) + "\r",
+    JSON.stringify({ id: 3, text: "ü".repeat(1000) }),
+    JSON.stringify({ id: 4, text: "last, no newline" }),
+  ];
+  const file = join(dir, "big.jsonl");
+  writeFileSync(file, lines.join("\n"));
+  // The "é" starts one byte before the boundary, its second byte after it.
+  assert.equal(new TextEncoder().encode(first).indexOf(0xc3), 16 * MiB - 1);
+  const { records } = await readRecords([file]);
+  assert.deepEqual(records.map((r) => [r.line, r.value.id]), [[1, 1], [3, 2], [4, 3], [5, 4]]);
+  assert.ok((records[0].value.text as string).endsWith("aé tail"));
+  assert.equal((records[1].value.text as string).length, 20 * MiB);
+  assert.equal(records[2].value.text, "ü".repeat(1000));
+});
+
+Deno.test("JSONL: a bad byte or bad JSON past the first chunk is named by its line", async () => {
+  const big = JSON.stringify({ id: 1, text: "x".repeat(17 * MiB) });
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const badByte = join(dir, "bytes.jsonl");
+  const head = bytes(big + '\n{"id": 2}\n{"id": "'), tail = bytes('"}\n');
+  const all = new Uint8Array(head.length + 1 + tail.length);
+  all.set(head), all[head.length] = 0xff, all.set(tail, head.length + 1);
+  writeFileSync(badByte, all);
+  await assert.rejects(readRecords([badByte]), /bytes\.jsonl:3: not valid UTF-8/);
+  const badJson = join(dir, "json.jsonl");
+  writeFileSync(badJson, big + '\n{"id": 2}\n{"id": \n');
+  await assert.rejects(readRecords([badJson]), /json\.jsonl:3: not valid JSON/);
+  const skipped = await readRecords([badJson], { skipBad: true });
+  assert.deepEqual(skipped.records.map((r) => r.line), [1, 2]);
+  assert.deepEqual(skipped.skipped.map((s) => s.line), [3]);
+});
