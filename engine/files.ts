@@ -28,14 +28,14 @@ function writeAll(f: Deno.FsFile, data: Uint8Array): void {
 
 const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new TextEncoder().encode(data) : data);
 
-/** Replaces `file` whole, atomically. */
-export function replaceFile(file: string, data: string | Uint8Array): void {
+/** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
+export function replaceFile(file: string, data: string | Uint8Array | readonly string[]): void {
   const tmp = `${file}.tmp`;
   try {
     fault(file);
     const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
     try {
-      writeAll(f, bytes(data));
+      for (const part of Array.isArray(data) ? data : [data as string | Uint8Array]) writeAll(f, bytes(part));
       f.syncSync();
     } finally {
       f.close();

@@ -70,9 +70,15 @@ async function main() {
     lcbDates: f["lcb-dates"] === undefined ? undefined : parseLcbDates(f["lcb-dates"], "--lcb-dates"),
     lcbTexts: f["lcb-prompt"] === undefined ? undefined : loadLcbTexts(f["lcb-prompt"]),
   });
-  const lines = loaded.problems.map((p) => JSON.stringify(p)).join("\n") + "\n";
+  // Line by line: a code task's problems carry their tests, more than one string may hold.
+  const lines = loaded.problems.map((p) => JSON.stringify(p) + "\n");
   if (f.out) replaceFile(f.out, lines);
-  else Deno.stdout.writeSync(new TextEncoder().encode(lines));
+  else {
+    for (const line of lines) {
+      const b = new TextEncoder().encode(line);
+      for (let at = 0; at < b.length;) at += Deno.stdout.writeSync(b.subarray(at));
+    }
+  }
   console.error(
     `${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
       (loaded.skipped.length
