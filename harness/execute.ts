@@ -55,7 +55,9 @@ export async function execute(o: {
   };
   Deno.addSignalListener("SIGINT", interrupted);
   const writes: Promise<void>[] = [];
-  let lost: unknown, failed: PromiseRejectedResult | undefined;
+  // A record that cannot be written: kept here, not left a rejected promise (which, caught only in the
+  // finally below, is an unhandled rejection while the runs go on).
+  let lost: { error: unknown } | undefined;
   try {
     await runJobs(engine, cache, pending, {
       concurrency: o.concurrency,
@@ -67,14 +69,11 @@ export async function execute(o: {
           runRecord(job, run, pool).then(([record, trace]) => {
             dir.append(record, trace);
             finished++, written++;
-          }).catch((e) => {
-            lost ??= e;
-            throw e;
-          }),
+          }).catch((error) => void (lost ??= { error })),
         );
       },
       onPass: (info) => {
-        if (lost) throw lost; // a record that cannot be written (a full disk): no more work
+        if (lost) throw lost.error; // a record that cannot be written (a full disk): no more work
         log.add(info);
         live?.tick();
         bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
@@ -82,15 +81,15 @@ export async function execute(o: {
     });
   } finally {
     // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
-    failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected") as PromiseRejectedResult;
+    await Promise.all(writes);
     Deno.removeSignalListener("SIGINT", interrupted);
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
-    if (!failed) {
+    if (!lost) {
       const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
       dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
     }
   }
-  if (failed) throw failed.reason;
+  if (lost) throw lost.error;
 }
