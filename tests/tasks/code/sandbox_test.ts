@@ -40,6 +40,20 @@ async function bothWays(code: string): Promise<[string, string]> {
   return [inside.out, outside.out];
 }
 
+/** Runs a program that tries `attempt` (a Python statement) both ways: blocked in the sandbox, done without it. */
+async function blockedOnlyInside(attempt: string): Promise<void> {
+  const [inside, outside] = await bothWays(`
+import socket
+try:
+    ${attempt}
+    print("ESCAPED")
+except OSError as e:
+    print("BLOCKED", e)
+`);
+  assert.match(inside, /^BLOCKED/);
+  assert.match(outside, /^ESCAPED/);
+}
+
 /** The pids whose command line holds `token` (through ps: Deno refuses /proc without --allow-all). */
 async function processesWith(token: string): Promise<number[]> {
   const out = await new Deno.Command("ps", { args: ["-e", "-o", "pid=,args="], stdout: "piped" }).output();
@@ -60,16 +74,7 @@ test("escape: a TCP connection to the host's loopback", async () => {
     for await (const conn of listener) conn.close();
   })().catch(() => {});
   try {
-    const [inside, outside] = await bothWays(`
-import socket
-try:
-    socket.create_connection(("127.0.0.1", ${listener.addr.port}), timeout=2).close()
-    print("ESCAPED")
-except OSError as e:
-    print("BLOCKED", e)
-`);
-    assert.match(inside, /^BLOCKED/);
-    assert.match(outside, /^ESCAPED/);
+    await blockedOnlyInside(`socket.create_connection(("127.0.0.1", ${listener.addr.port}), timeout=2).close()`);
   } finally {
     listener.close();
     await accepting;
@@ -208,16 +213,7 @@ while True:
   const reader = server.stdout.getReader();
   try {
     assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
-    const [inside, outside] = await bothWays(`
-import socket
-try:
-    socket.socket(socket.AF_UNIX).connect("\\0${name}")
-    print("ESCAPED")
-except OSError as e:
-    print("BLOCKED", e)
-`);
-    assert.match(inside, /^BLOCKED/);
-    assert.match(outside, /^ESCAPED/);
+    await blockedOnlyInside(`socket.socket(socket.AF_UNIX).connect("\\0${name}")`);
   } finally {
     server.kill("SIGKILL");
     await reader.cancel();
