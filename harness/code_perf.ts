@@ -11,6 +11,7 @@ import { gradeProgram } from "../tasks/code/grade.ts";
 import type { CodeSpec } from "../tasks/code/problem.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
 import { eventLoopPause } from "./schedule.ts";
+import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512;
 
@@ -43,28 +44,18 @@ async function gradeFor(runner: CodeRunner, spec: CodeSpec, seconds: number, wor
 
 /** Forward passes per second over `seconds` (ROWS rows on a CONTEXT-token context), pausing as the bench does. */
 async function passesFor(engine: Engine, seconds: number): Promise<number> {
-  const cache = engine.newCache({ tokens: CONTEXT + ROWS * 48 + 64 });
-  const context = cache.newBlock("context");
-  cache.claimForBenchmark(context, CONTEXT);
-  const own = Array.from({ length: ROWS }, (_, i) => {
-    const b = cache.newBlock(`row${i}`);
-    cache.claimForBenchmark(b, 32);
-    return b;
-  });
+  const cache = engine.newCache({ tokens: CONTEXT + ROWS * (OWN_TOKENS + 16) + 64 });
+  const shape = decodeShape(engine, cache, CONTEXT, ROWS);
   const pause = eventLoopPause();
   const t0 = performance.now(), until = t0 + seconds * 1000;
   let passes = 0;
   while (performance.now() < until) {
-    engine.forward(
-      cache,
-      own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
-    );
-    for (const b of own) cache.truncate(b, 32);
+    shape.pass();
     passes++;
     await pause();
   }
   const rate = passes / ((performance.now() - t0) / 1000);
-  for (const b of [context, ...own]) cache.free(b);
+  shape.free();
   return rate;
 }
 
@@ -83,13 +74,13 @@ export async function codeGradingPerf(values: { model: string; device: string; c
         `${CONTEXT}-token context; a right program on ${TESTS} tests of ${NUMBERS} numbers; ${workers} sandboxes ` +
         `at a time; ${seconds} s each\n`,
     );
-    const alone = { sandboxed: await gradeFor(sandboxed, spec, seconds, workers) };
+    const sandboxedRate = await gradeFor(sandboxed, spec, seconds, workers);
     const unsafeRate = await gradeFor(unsafe, spec, seconds, workers);
     const passes = await passesFor(engine, seconds);
     const [both, during] = await Promise.all([passesFor(engine, seconds), gradeFor(sandboxed, spec, seconds, workers)]);
     console.log("| what runs | passes/s | programs/s | passes vs the engine alone |");
     console.log("|---|---:|---:|---:|");
-    console.log(`| grading alone, sandboxed | — | ${alone.sandboxed.toFixed(1)} | — |`);
+    console.log(`| grading alone, sandboxed | — | ${sandboxedRate.toFixed(1)} | — |`);
     console.log(`| grading alone, --unsafe-exec | — | ${unsafeRate.toFixed(1)} | — |`);
     console.log(`| the engine alone | ${passes.toFixed(1)} | — | 1.00 |`);
     console.log(
@@ -97,7 +88,7 @@ export async function codeGradingPerf(values: { model: string; device: string; c
         (both / passes).toFixed(2)
       } |`,
     );
-    return { passes, both, during, sandboxed: alone.sandboxed, unsafe: unsafeRate };
+    return { passes, both, during, sandboxed: sandboxedRate, unsafe: unsafeRate };
   } finally {
     await sandboxed.close();
     await unsafe.close();

@@ -34,8 +34,7 @@ import { parseMethod, runSpec } from "./methods.ts";
 import { Run } from "./run.ts";
 import { step, type StepModel } from "./schedule.ts";
 import { codeGradingPerf } from "./code_perf.ts";
-
-const OWN_TOKENS = 32;
+import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 function list(v: string, flag: string): number[] {
   return v.split(",").map((x) =>
@@ -243,25 +242,12 @@ async function paperTable(values: { model: string; device: string; iterations: s
 
 /** The median ms of one pass of R workers over a shared C-token context, each with its own short block. */
 async function timePass(engine: Engine, cache: KVCache, C: number, R: number, iterations: number): Promise<number> {
-  const context = cache.newBlock("context");
-  cache.claimForBenchmark(context, C);
-  const own = Array.from({ length: R }, (_, i) => {
-    const b = cache.newBlock(`row${i}`);
-    cache.claimForBenchmark(b, OWN_TOKENS);
-    return b;
-  });
-  const pass = () => {
-    engine.forward(
-      cache,
-      own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
-    );
-    for (const b of own) cache.truncate(b, OWN_TOKENS);
-  };
+  const shape = decodeShape(engine, cache, C, R);
   const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-  bench.add("pass", pass);
+  bench.add("pass", shape.pass);
   await bench.run();
   const r = bench.tasks[0].result;
-  for (const b of [context, ...own]) cache.free(b);
+  shape.free();
   if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
   return r.latency.p50;
 }

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
+import { Buffer } from "node:buffer";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
@@ -168,23 +169,15 @@ function* jsonlLines(file: string): Generator<[number, string]> {
       let start = 0;
       for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
         pending.push(chunk.slice(start, nl));
-        yield [line, decode(concat(pending), line)];
+        yield [line, decode(Buffer.concat(pending), line)];
         pending = [], line++, start = nl + 1;
       }
       if (start < n) pending.push(chunk.slice(start, n));
     }
-    if (pending.length) yield [line, decode(concat(pending), line)];
+    if (pending.length) yield [line, decode(Buffer.concat(pending), line)];
   } finally {
     closeSync(fd);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
 }
 
 /** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
