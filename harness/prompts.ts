@@ -5,9 +5,12 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJson, readText } from "../engine/config.ts";
+import { readText } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
+import { fillTemplate, textsFile } from "../tasks/texts.ts";
+
+export { fillTemplate };
 
 export const DEFAULT_NAMES = [
   "Alice",
@@ -38,34 +41,25 @@ export interface Protocol {
 
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
-/**
- * A JSON texts file, the user's or `name` of harness/prompts/: each field of `strings` a string holding the
- * placeholders listed for it (one error naming the file and field); its other fields are the caller's to check.
- */
+/** A JSON texts file (textsFile), the user's or `name` of harness/prompts/. */
 export function readTexts(
   file: string | undefined,
   name: string,
   strings: Readonly<Record<string, readonly string[]>>,
 ): { where: string; texts: Record<string, unknown> } {
   const where = file ?? here(name).pathname;
-  const texts = readJson(where) as Record<string, unknown>;
-  for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
-  for (const [k, marks] of Object.entries(strings)) {
-    for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
-  }
-  return { where, texts };
+  return { where, texts: textsFile(where, strings) };
 }
 
 export function loadProtocol(file?: string): Protocol {
-  const where = file ?? here("protocol.json").pathname;
-  const p = readJson(where) as Record<string, unknown>;
-  for (const k of ["othersHeader", "ownHeader", "marker", "stepPrefix", "redundancyCheck", "finisherSuffix"]) {
-    check(typeof p[k] === "string", `${where}: field "${k}" must be a string`);
-  }
-  check(
-    (p.stepPrefix as string).includes("{name}") && (p.stepPrefix as string).includes("{step}"),
-    `${where}: "stepPrefix" must hold {name} and {step}`,
-  );
+  const { where, texts: p } = readTexts(file, "protocol.json", {
+    othersHeader: [],
+    ownHeader: [],
+    marker: [],
+    stepPrefix: ["{name}", "{step}"],
+    redundancyCheck: [],
+    finisherSuffix: [],
+  });
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
@@ -121,25 +115,6 @@ export function joinNames(names: readonly string[]): string {
  * inserted verbatim (1 read `$` patterns in problems).
  */
 export const PROMPT_FORMAT = "hogwild-prompts/2";
-
-/**
- * `template` with each placeholder of `vars` (`{{key}}`, or with other delimiters) replaced in one pass: a
- * value goes in as it is, never read as a replacement pattern (`$$`, `$&`, `` $` `` as String.replace reads
- * them) and never scanned for placeholders again, so a problem holding `$$x$$` or `{{outline}}` reaches the
- * model byte for byte. The one place any prompt text is filled in.
- */
-export function fillTemplate(
-  template: string,
-  vars: Readonly<Record<string, string>>,
-  open = "{{",
-  close = "}}",
-): string {
-  const keys = Object.keys(vars);
-  if (keys.length === 0) return template;
-  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const re = new RegExp(`${esc(open)}(${keys.map(esc).join("|")})${esc(close)}`, "g");
-  return template.replace(re, (_, key: string) => vars[key]);
-}
 
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
   return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });

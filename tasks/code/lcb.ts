@@ -9,7 +9,7 @@
 import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { check, InputError } from "../../engine/errors.ts";
-import { fillTemplate, readTexts } from "../../harness/prompts.ts";
+import { fillTemplate, textsFile } from "../texts.ts";
 import type { Problem } from "../problem.ts";
 import { type RawRecord, textField } from "../records.ts";
 import { unpickleString } from "./pickle.ts";
@@ -57,7 +57,7 @@ export interface LcbTexts {
 
 export function loadLcbTexts(file?: string): LcbTexts {
   const where = file ?? new URL("./lcb_prompt.json", import.meta.url).pathname;
-  const { texts } = readTexts(where, "lcb_prompt.json", {
+  const texts = textsFile(where, {
     question: ["{{content}}", "{{instruction}}", "{{code}}"],
     stdin: [],
     starter: [],

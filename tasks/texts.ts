@@ -1,0 +1,41 @@
+/**
+ * Texts in files, the harness's prompts and the tasks' alike (tasks sit below the harness, so both read them
+ * here): a JSON file of strings with their placeholders checked, and a template filled in.
+ */
+import { readJson } from "../engine/config.ts";
+import { check } from "../engine/errors.ts";
+
+/**
+ * The JSON texts file `where`: each field of `strings` a string holding the placeholders listed for it (one
+ * error naming the file and field); its other fields are the caller's to check.
+ */
+export function textsFile(
+  where: string,
+  strings: Readonly<Record<string, readonly string[]>>,
+): Record<string, unknown> {
+  const texts = readJson(where) as Record<string, unknown>;
+  for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
+  for (const [k, marks] of Object.entries(strings)) {
+    for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
+  }
+  return texts;
+}
+
+/**
+ * `template` with each placeholder of `vars` (`{{key}}`, or with other delimiters) replaced in one pass: a
+ * value goes in as it is, never read as a replacement pattern (`$$`, `$&`, `` $` `` as String.replace reads
+ * them) and never scanned for placeholders again, so a problem holding `$$x$$` or `{{outline}}` reaches the
+ * model byte for byte. The one place any prompt text is filled in.
+ */
+export function fillTemplate(
+  template: string,
+  vars: Readonly<Record<string, string>>,
+  open = "{{",
+  close = "}}",
+): string {
+  const keys = Object.keys(vars);
+  if (keys.length === 0) return template;
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`${esc(open)}(${keys.map(esc).join("|")})${esc(close)}`, "g");
+  return template.replace(re, (_, key: string) => vars[key]);
+}
