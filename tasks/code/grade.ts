@@ -77,16 +77,14 @@ function which(spec: CodeSpec, i: number): string {
 
 function why(spec: CodeSpec, i: number, o: TestOutcome): string {
   if (o.status === "ok") {
-    return `expected ${JSON.stringify(short(spec.tests[i].output))}, got ${JSON.stringify(short(o.out))}`;
+    const half = (s: string) => JSON.stringify(clip(s, DETAIL / 2));
+    return `expected ${half(spec.tests[i].output)}, got ${half(o.out)}`;
   }
   const what = o.status.replace("_", " ");
   return o.error ? `${what}: ${o.error}` : what;
 }
 
-function short(s: string): string {
-  return s.length > DETAIL / 2 ? `${s.slice(0, DETAIL / 2 - 1)}…` : s;
-}
-
-function clip(s: string): string {
-  return s.length > DETAIL ? `${s.slice(0, DETAIL - 1)}…` : s;
+/** `s`, cut to `most` characters with an ellipsis. */
+function clip(s: string, most = DETAIL): string {
+  return s.length > most ? `${s.slice(0, most - 1)}…` : s;
 }
