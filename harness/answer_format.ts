@@ -1,7 +1,8 @@
 /**
  * What an answer looks like in a task's text: a boxed expression (the maths tasks) or a fenced program (the
- * code tasks). The one place the harness reads answers out of generated text: the answer already written at a
- * checkpoint, the early stop, self-consistency's vote, and where the finisher's answer ends.
+ * code tasks). Where the runs over a layout and the solver read answers out of generated text: the answer
+ * already written at a checkpoint, the early stop, self-consistency's vote, and where the finisher's answer ends.
+ * The families refused for code tasks (Family.codeTasks) read their boxes with lastBoxed themselves.
  */
 import { lastBoxed } from "../tasks/answer.ts";
 import { extractCode } from "../tasks/code/extract.ts";
