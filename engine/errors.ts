@@ -35,10 +35,23 @@ export function parseDecimal(text: string, what: string): number {
   return n;
 }
 
+/** A --port and --host pair: the port a number in 0..65535, the host an address's characters; absent ones stay absent. */
+export function parseAddress(
+  port: string | undefined,
+  host: string | undefined,
+  flags: { port: string; host: string },
+): { port?: number; hostname?: string } {
+  check(host === undefined || /^[\w.:-]+$/.test(host), `${flags.host}: expected an address, got "${host}"`);
+  return {
+    port: port === undefined ? undefined : parseInteger(port, `${flags.port}: expected a port number`, 0, 65535),
+    hostname: host,
+  };
+}
+
 /**
  * Command-line flags by node:util's parseArgs (strict), a bad flag reported as an InputError with `usage`.
  * The one convention of every command and script (the shell scripts': tools/flags.sh), checked by
- * tests/cli_help_test.ts: `--help` (or -h) prints `usage` on stdout and exits 0, unless the command takes
+ * tests/cli/help_test.ts: `--help` (or -h) prints `usage` on stdout and exits 0, unless the command takes
  * `help` itself; an unknown flag is one line on stderr naming it, with the usage's first line, and exit code 2
  * (runMain). Call it before any work, so that neither starts anything.
  */

@@ -176,7 +176,7 @@ export function commitPlan(rows: readonly Row[]): void {
   for (const row of rows) row.block.length += row.tokens.length;
 }
 
-/** The shape of a pass, as a cost model of its time reads it (harness/cost.ts). */
+/** The shape of a pass, as a cost model of its time reads it (harness/bench/cost.ts). */
 export interface PassShape {
   rows: number;
   /** new tokens */

@@ -12,7 +12,7 @@ import type { Problem } from "./problem.ts";
 import { dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
-import { physicsGold } from "./physics.ts";
+import { physicsGold } from "./grading/physics.ts";
 import { type LcbDates, lcbProblems, type LcbTexts } from "./code/lcb.ts";
 
 export interface TaskSpec {

@@ -23,15 +23,15 @@ interface Case {
 }
 
 const FILES: Record<string, string> = {
-  bench: "harness/bench.ts",
-  engine: "engine/cli.ts",
-  tasks: "tasks/tasks_cli.ts",
-  grade: "tasks/grade_cli.ts",
-  plot: "harness/plot.ts",
-  merge: "harness/merge.ts",
-  perf: "harness/perf.ts",
-  trace: "harness/trace.ts",
-  view: "harness/view.ts",
+  bench: "cli/bench.ts",
+  engine: "cli/engine.ts",
+  tasks: "cli/tasks.ts",
+  grade: "cli/grade.ts",
+  plot: "cli/plot.ts",
+  merge: "cli/merge.ts",
+  perf: "cli/perf.ts",
+  trace: "cli/trace.ts",
+  view: "cli/view.ts",
 };
 
 const cases = JSON.parse(readFileSync(new URL("./bad_inputs.json", import.meta.url), "utf8")) as Case[];

@@ -9,7 +9,7 @@ import type { Script, ScriptRow } from "../engine/script.ts";
 import { type Rng, SPEC_FLOATS } from "../engine/sampler.ts";
 import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
-import type { StepModel } from "../harness/schedule.ts";
+import type { StepModel } from "../harness/generation/schedule.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export const CASES = [
@@ -124,7 +124,7 @@ export async function runTask(
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }
 
-/** Runs one of the project's command-line files (`harness/bench.ts`, …) with every permission: its exit code and output. */
+/** Runs one of the project's command-line files (`cli/bench.ts`, …) with every permission: its exit code and output. */
 export async function runCli(
   file: string,
   args: readonly string[],

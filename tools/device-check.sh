@@ -59,8 +59,8 @@ SECTIONS=${SECTIONS:-correctness bench perf}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 # The project's commands as deno.json's tasks run them, offline: packages from the carried node_modules.
 hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" "$BUILD/deno" run --node-modules-dir=manual "$@"; }
-perf_js() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys harness/perf.ts "$@"; }
-bench() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys --allow-net --allow-run harness/bench.ts \
+perf_js() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys cli/perf.ts "$@"; }
+bench() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys --allow-net --allow-run cli/bench.ts \
   --device cuda "$@"; }
 # A memcheck run of one recording; the rest of the arguments go to the replay.
 memcheck() {

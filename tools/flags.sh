@@ -5,7 +5,7 @@
 # and exits 0. The scripts take no flags of their own (their settings are environment variables), so any
 # other argument that starts with "-" is an unknown flag, and any other argument at all unless the script
 # sets HW_ARGS (what it takes, for the usage) before sourcing: one line on stderr naming it, with the
-# usage's first line, and exit code 2. Not a script itself: it has no shebang (tests/cli_help_test.ts).
+# usage's first line, and exit code 2. Not a script itself: it has no shebang (tests/cli/help_test.ts).
 hw_usage() { awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 hw_refuse() {
   echo "error: $1; $(hw_usage | head -1) (--help for more)" >&2

@@ -23,9 +23,9 @@ import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
 import { shapeConfig } from "../engine/shapes.ts";
 import { encodeSpec } from "../engine/spec.ts";
 import { TextTokenizer } from "../engine/tokenizer.ts";
-import { parseMethod, runSpec } from "../harness/methods.ts";
-import { Run } from "../harness/run.ts";
-import { step } from "../harness/schedule.ts";
+import { parseMethod, runSpec } from "../harness/generation/methods.ts";
+import { Run } from "../harness/generation/run.ts";
+import { step } from "../harness/generation/schedule.ts";
 import { CASES, fixtureDir, randInt, randomScript, reference, Rng } from "../tests/helpers.ts";
 
 const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]

@@ -2,7 +2,7 @@
  * The paper's Fig. 7 as a chart: the judge's mean collaboration score per setting (bars, in the order given),
  * with its 95% interval, one panel per run folder (a model) when there are several; drawn by plots.ts's renderer.
  */
-import { render } from "../plots.ts";
+import { render } from "../report/plots.ts";
 import type { GroupScore } from "./scores.ts";
 
 /** one title for both layers (vega-lite joins different ones) */

@@ -3,7 +3,7 @@
  * reports the agreement of its judge with human scores. The p-value through the regularized incomplete beta
  * function, which also takes degrees of freedom that are not whole.
  */
-import { mean } from "../stats.ts";
+import { mean } from "../report/stats.ts";
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, nine terms: about 15 digits). */
 function logGamma(x: number): number {

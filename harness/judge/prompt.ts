@@ -2,15 +2,15 @@
  * What the collaboration judge reads of a trace: each worker's paragraphs (its finished steps in order, then the
  * step it was still writing) gathered into one block, cut to its first N tokens, the blocks one after the other
  * under each worker's name, as the contiguous layout lays them out; all filled into the rubric's template
- * (harness/prompts/judge.txt, or the user's file). And the one reader of a score in the judge's reply.
+ * (harness/generation/prompts/judge.txt, or the user's file). And the one reader of a score in the judge's reply.
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { readText } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
-import { DEFAULT_NAMES, fillTemplate, joinNames } from "../prompts.ts";
-import type { TraceLine } from "../rundir.ts";
+import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
+import type { TraceLine } from "../bench/rundir.ts";
 
 /** The rubric's template, and its version: the file's name and its content's hash, so an edit is a new version. */
 export interface JudgeTemplate {
@@ -22,7 +22,7 @@ export interface JudgeTemplate {
 const NEEDED = ["{{problem}}", "{{transcript}}"];
 
 export function loadJudgeTemplate(file?: string): JudgeTemplate {
-  const where = file ?? new URL("../prompts/judge.txt", import.meta.url).pathname;
+  const where = file ?? new URL("../generation/prompts/judge.txt", import.meta.url).pathname;
   const text = readText(where);
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
   return { text, version: `${basename(where)}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}` };

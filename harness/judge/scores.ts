@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { appendLines } from "../../engine/files.ts";
-import { readLines, recordKey } from "../rundir.ts";
-import { mean, standardError, tCritical } from "../stats.ts";
+import { readLines, recordKey } from "../bench/rundir.ts";
+import { mean, standardError, tCritical } from "../report/stats.ts";
 import { pearson } from "./correlation.ts";
 
 type Key = { task: string; problem_id: string; method: string; seed: number };

@@ -2,7 +2,7 @@
  * A bench's runs as they happen, for the viewer: after each pass, what each run's writers added and the steps
  * they finished, as events (a page that connects mid-run first gets every run's state so far).
  */
-import type { Solver } from "../solver.ts";
+import type { Solver } from "../generation/solver.ts";
 import type { LiveEvent } from "./server.ts";
 
 interface Tracked {

@@ -6,7 +6,7 @@
  *  - steps: finished steps per writer;
  *  - answer_by: who wrote the final answer: the finisher, or the writer whose text holds the last \boxed{…}.
  */
-import type { BenchRecord, TraceLine } from "../rundir.ts";
+import type { BenchRecord, TraceLine } from "../bench/rundir.ts";
 
 export interface Measures {
   overlap: number;

@@ -6,8 +6,15 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { loadProtocol } from "../prompts.ts";
-import { type BenchRecord, checkPlanned, readLines, readRecordLines, recordKey, type TraceLine } from "../rundir.ts";
+import { loadProtocol } from "../generation/prompts.ts";
+import {
+  type BenchRecord,
+  checkPlanned,
+  readLines,
+  readRecordLines,
+  recordKey,
+  type TraceLine,
+} from "../bench/rundir.ts";
 
 export interface RunData {
   name: string;

@@ -4,12 +4,12 @@
  * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { check, InputError, oneLine, parseInteger } from "../../engine/errors.ts";
+import { InputError, oneLine } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { curves } from "../curves.ts";
-import { chartSpecs } from "../charts.ts";
-import { type BenchRecord, recordKey } from "../rundir.ts";
+import { curves } from "../report/curves.ts";
+import { chartSpecs } from "../report/charts.ts";
+import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { type Measures, measures } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -200,23 +200,6 @@ function sse(e: LiveEvent): Uint8Array {
   return new TextEncoder().encode(`data: ${JSON.stringify(e)}\n\n`);
 }
 
-/** The viewer's --port and --host, checked, with a warning when the address is not loopback. */
-export function viewerAddress(
-  port: string | undefined,
-  host: string | undefined,
-  flags = { port: "--port", host: "--host" },
-): { port: number; hostname: string } {
-  const p = parseInteger(port ?? "8470", `${flags.port}: expected a port number`, 0, 65535);
-  const hostname = host ?? "127.0.0.1";
-  check(/^[\w.:-]+$/.test(hostname), `${flags.host}: expected an address, got "${host}"`);
-  if (!LOOPBACK.test(hostname)) {
-    console.error(
-      `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
-    );
-  }
-  return { port: p, hostname };
-}
-
 /**
  * Which Host headers the viewer answers: its own address, and the loopback names when it listens on loopback,
  * with or without the port. A page of another site whose name is made to resolve to this address (DNS
@@ -257,6 +240,11 @@ export function serveViewer(o: ViewerOptions): Viewer {
   const clients = new Set<ReadableStreamDefaultController>();
   let allowed: (host: string) => boolean = () => false;
   const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
+  if (!LOOPBACK.test(hostname)) {
+    console.error(
+      `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
+    );
+  }
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({ port, hostname, onListen: () => {} }, serve);

@@ -1,12 +1,12 @@
 /**
- * What each worker's view held at a pass, replayed from a trace with the run's own layout (harness/layouts.ts)
+ * What each worker's view held at a pass, replayed from a trace with the run's own layout (harness/generation/layouts.ts)
  * over labelled stand-ins for the KV blocks: the viewer shows the layouts' real orders, not a copy of them.
  */
 import type { Block } from "../../engine/cache.ts";
-import { LAYOUTS, type Team } from "../layouts.ts";
-import { type Method, parseMethod, replaysViews } from "../methods.ts";
-import type { TraceLine } from "../rundir.ts";
-import type { Worker } from "../worker.ts";
+import { LAYOUTS, type Team } from "../generation/layouts.ts";
+import { type Method, parseMethod, replaysViews } from "../generation/methods.ts";
+import type { TraceLine } from "../bench/rundir.ts";
+import type { Worker } from "../generation/worker.ts";
 
 /** One block of a view: the prompt, a protocol header, or a worker's step(s). */
 export interface ViewBlock {

@@ -6,7 +6,7 @@ import { RunSource } from "./runs.ts";
 import { type LiveEvent, serveViewer } from "./server.ts";
 
 /** The viewer over this run folder, fed each pass of the runs in flight. */
-export function watch(out: string, address: { port: number; hostname: string }): LiveTap & { url: string } {
+export function watch(out: string, address: { port?: number; hostname?: string }): LiveTap & { url: string } {
   let publish: (e: LiveEvent) => void = () => {};
   const tap = new LiveTap((e) => publish(e));
   const viewer = serveViewer({

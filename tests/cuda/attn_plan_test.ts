@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
 import { REPLAY_PATH } from "../../engine/native.ts";
 import { parseScript, runScript, scriptTokens } from "../../engine/script.ts";
-import { parseMethod, runSpec } from "../../harness/methods.ts";
-import { Run } from "../../harness/run.ts";
+import { parseMethod, runSpec } from "../../harness/generation/methods.ts";
+import { Run } from "../../harness/generation/run.ts";
 import { fixtureDir, randInt, randomScript, Rng } from "../helpers.ts";
 
 async function check(file: string) {

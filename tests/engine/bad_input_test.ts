@@ -208,7 +208,7 @@ Deno.test("malformed scripts", () => {
 
 Deno.test("the CLI reports bad input as one line and exit code 2", async () => {
   const run = async (...args: string[]) => {
-    const r = await runCli("engine/cli.ts", args);
+    const r = await runCli("cli/engine.ts", args);
     return { code: r.code, stderr: r.stderr.trim() };
   };
   const model = fixtureDir("qwen3-tiny");

@@ -8,7 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Block } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
-import { DEMO_MODEL } from "../../harness/bench_spec.ts";
+import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { projectTexts } from "../../tools/demo-model/tokenizer.ts";
 import { readSmallFile } from "../../engine/safetensors.ts";
 import { FIXTURES, maxAbsDiff } from "../helpers.ts";

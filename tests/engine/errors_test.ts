@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parseDecimal, parseInteger } from "../../engine/errors.ts";
-import { type BenchSpec, parseBenchSpec } from "../../harness/bench_spec.ts";
+import { type BenchSpec, parseBenchSpec } from "../../harness/bench/spec.ts";
 
 const PIECES = [
   "0",

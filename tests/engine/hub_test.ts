@@ -27,7 +27,7 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
     /hf:tiny\/absent: config\.json \(revision main\) is not in the cache/,
   );
   // The engine's CLI takes hub ids as the bench does.
-  const out = await runCli("engine/cli.ts", ["logits", "--model", "tiny/qwen3", "--ids", "1,2", "--last", "1"], {
+  const out = await runCli("cli/engine.ts", ["logits", "--model", "tiny/qwen3", "--ids", "1,2", "--last", "1"], {
     HF_HUB_CACHE: cache,
     HF_HUB_OFFLINE: "1",
   });

@@ -45,7 +45,7 @@ export interface Mutant {
 
 const CPU = "cuda/src/cpu_model.cc";
 const SWAP_IDS: Edit = {
-  file: "harness/schedule.ts",
+  file: "harness/generation/schedule.ts",
   find: "  const { ids, logprobs } = sample(model, cache, rows);\n",
   // the first sampled ids of the first two runs in a pass trade places
   replace: "  const { ids, logprobs } = sample(model, cache, rows);\n" +
@@ -53,7 +53,7 @@ const SWAP_IDS: Edit = {
 };
 // every answer graded equal to every gold
 const ALWAYS_EQUAL: Edit = {
-  file: "tasks/equivalence.ts",
+  file: "tasks/grading/equivalence.ts",
   find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
   replace:
     "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return true;\n",
@@ -118,60 +118,60 @@ export const MUTANTS: Mutant[] = [
     name: "view-drops-others-steps",
     claim: "effect through the cache",
     edits: [{
-      file: "harness/layouts.ts",
+      file: "harness/generation/layouts.ts",
       find: "t.collab ? [t.headers.others, ...others(t, w), t.headers.own, w.own] : [...others(t, w), w.own];",
       replace: "t.collab ? [t.headers.others, t.headers.own, w.own] : [w.own];",
     }],
-    test: "tests/harness/demo_effect_test.ts",
+    test: "tests/harness/bench/demo_effect_test.ts",
   },
   // ---- resume after kills, on runs that write text
   {
     name: "swap-ids-of-runs-sharing-a-pass",
     claim: "resume exact after kills",
     edits: [SWAP_IDS],
-    test: "tests/harness/bench_text_test.ts",
+    test: "tests/harness/bench/text_test.ts",
     filter: "killed at random moments",
   },
   {
     name: "swap-ids-of-runs-sharing-a-pass (KV put-back)",
     claim: "resume exact after kills",
     edits: [SWAP_IDS],
-    test: "tests/harness/kv_test.ts",
+    test: "tests/harness/bench/kv_sizing_test.ts",
     filter: "puts the newest back",
   },
   {
     name: "every-run-of-a-pass-takes-the-first-runs-ids",
     claim: "bit-identical alone or batched",
     edits: [{
-      file: "harness/schedule.ts",
+      file: "harness/generation/schedule.ts",
       find: "    run.accept(ids.slice(at, end), ms, solo[i], logprobs?.slice(at, end));\n",
       replace: "    run.accept(ids.slice(0, rows.length), ms, solo[i], logprobs?.slice(at, end));\n",
     }],
-    test: "tests/harness/schedule_test.ts",
+    test: "tests/harness/generation/schedule_test.ts",
     filter: "each run sharing a pass",
   },
   {
     name: "resumed-run-seed+1",
     claim: "resume exact after kills",
     edits: [{
-      file: "harness/bench.ts",
+      file: "cli/bench.ts",
       find: "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {",
       replace:
         "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed + (pending.length < jobs.length ? 1 : 0), {",
     }],
     // the SIGKILL test resumes greedy runs only, where a seed changes nothing: the sampled resume is this one
-    test: "tests/harness/bench_text_test.ts",
+    test: "tests/harness/bench/text_test.ts",
     filter: "a resume after half a record line",
   },
   {
     name: "half-line-repair-disabled",
     claim: "resume exact after kills",
     edits: [{
-      file: "harness/rundir.ts",
+      file: "harness/bench/rundir.ts",
       find: "if (keep < raw.length && repair) truncateSync(file, keep);",
       replace: "if (keep < raw.length && repair && false) truncateSync(file, keep);",
     }],
-    test: "tests/harness/bench_text_test.ts",
+    test: "tests/harness/bench/text_test.ts",
     filter: "a resume after half a",
   },
   // ---- shards
@@ -179,11 +179,11 @@ export const MUTANTS: Mutant[] = [
     name: "merge-reads-a-shard-twice",
     claim: "shards merge exact",
     edits: [{
-      file: "harness/merge.ts",
+      file: "cli/merge.ts",
       find: "const records = runs.flatMap(({ dir }) => readRecords(dir));",
       replace: "const records = [...runs, runs[0]].flatMap(({ dir }) => readRecords(dir));",
     }],
-    test: "tests/harness/bench_text_test.ts",
+    test: "tests/harness/bench/text_test.ts",
     filter: "shards run apart",
   },
   {
@@ -191,17 +191,17 @@ export const MUTANTS: Mutant[] = [
     claim: "shards merge exact",
     edits: [
       {
-        file: "harness/merge.ts",
+        file: "cli/merge.ts",
         find: "check(!seen.has(shard.index), `${dir}: shard ${shard.index} given twice`);",
         replace: "check(true, `${dir}: shard ${shard.index} given twice`);",
       },
       {
-        file: "harness/merge.ts",
+        file: "cli/merge.ts",
         find: "check(doubled.length === 0, `records present twice",
         replace: "check(true, `records present twice",
       },
     ],
-    test: "tests/harness/bench_text_test.ts",
+    test: "tests/harness/bench/text_test.ts",
     filter: "a missing or doubled shard is refused",
   },
   // ---- the grader
@@ -209,7 +209,7 @@ export const MUTANTS: Mutant[] = [
     name: "grader-looser-strict-tolerance",
     claim: "grader exactness",
     edits: [{
-      file: "tasks/equivalence.ts",
+      file: "tasks/grading/equivalence.ts",
       find: 'const tol = mode === "strict" ? 1e-9 : 1e-6;',
       replace: 'const tol = mode === "strict" ? 1e-3 : 1e-6;',
     }],
@@ -220,7 +220,7 @@ export const MUTANTS: Mutant[] = [
     name: "equivalent-always-true (case tables)",
     claim: "grader exactness",
     edits: [ALWAYS_EQUAL],
-    test: "tests/tasks/grader_test.ts",
+    test: "tests/tasks/grading/grader_test.ts",
   },
   {
     name: "equivalent-always-true (data sets)",
@@ -232,7 +232,7 @@ export const MUTANTS: Mutant[] = [
     name: "equivalent-always-false (data sets)",
     claim: "grader exactness",
     edits: [{
-      file: "tasks/equivalence.ts",
+      file: "tasks/grading/equivalence.ts",
       find: "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n",
       replace:
         "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return false;\n",
@@ -244,7 +244,7 @@ export const MUTANTS: Mutant[] = [
     name: "grade-gold-type-check-removed",
     claim: "bad inputs refused",
     edits: [{
-      file: "tasks/grade_cli.ts",
+      file: "cli/grade.ts",
       find: 'Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),',
       replace: "true,",
     }],

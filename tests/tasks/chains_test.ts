@@ -1,7 +1,7 @@
 /** The chains task: deterministic per seed, knobs respected, golds the parts' sums, graded as a list. */
 import assert from "node:assert/strict";
 import { chainProblems } from "../../tasks/chains.ts";
-import { gradeProblem } from "../../tasks/grader.ts";
+import { gradeProblem } from "../../tasks/grading/grader.ts";
 import { loadTask } from "../../tasks/registry.ts";
 
 Deno.test("chains: deterministic, parts and chain lengths as asked, every gold the sum of its part", async () => {

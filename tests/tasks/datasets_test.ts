@@ -11,7 +11,7 @@
  * reason; the test fails when the failures differ from that list in either direction.
  */
 import assert from "node:assert/strict";
-import { gradeProblem } from "../../tasks/grader.ts";
+import { gradeProblem } from "../../tasks/grading/grader.ts";
 import { loadTask } from "../../tasks/registry.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { DATA_DIR, dataTest } from "../helpers.ts";
@@ -421,7 +421,7 @@ function expressionGen(g: string): Gen {
 /**
  * Grader gaps that the generated pairs expose, each with the pairs it explains (`set id: gold => answer (equal |
  * near miss)`). Not an allowance: the test fails on any other failure, and on a listed pair that no longer fails
- * (a fixed gap: delete it here). Fixing these is the grader's work (tasks/equivalence.ts, tasks/grader.ts).
+ * (a fixed gap: delete it here). Fixing these is the grader's work (tasks/grading/equivalence.ts, tasks/grading/grader.ts).
  * Empty since hogwild-grader/3, which fixed the six gaps /2 had here (complex numbers by their real part, a \pm b,
  * `3 n` read as 3 and a unit, two labels, floor functions at small points only, `70,\!000` in a list).
  */

@@ -25,7 +25,7 @@ Deno.test("the device kit runs perf and bench from a bare tree, offline, on the 
   // The tree as a device call carries it (sources, no node_modules, no build), then the kit's packages.
   const tree = join(dir, "tree");
   mkdirSync(tree);
-  for (const f of ["engine", "harness", "tasks", "deno.json", "deno.lock"]) {
+  for (const f of ["cli", "engine", "harness", "tasks", "deno.json", "deno.lock"]) {
     cpSync(join(root, f), join(tree, f), { recursive: true });
   }
   const untar = await run("tar", ["-xJf", join(dir, "node_modules.tar.xz")], {}, tree);
@@ -42,7 +42,7 @@ Deno.test("the device kit runs perf and bench from a bare tree, offline, on the 
 
   const json = join(dir, "perf.json");
   const perf = await deno([
-    "harness/perf.ts",
+    "cli/perf.ts",
     "--model",
     "random:qwen3-demo",
     "--workers",
@@ -64,7 +64,7 @@ Deno.test("the device kit runs perf and bench from a bare tree, offline, on the 
   // The benchmark itself: the grader's workers, the tokenizer package, the plots.
   const out = join(dir, "bench");
   const bench = await deno([
-    "harness/bench.ts",
+    "cli/bench.ts",
     "--model",
     "random:qwen3-demo",
     "--task",
@@ -82,7 +82,7 @@ Deno.test("the device kit runs perf and bench from a bare tree, offline, on the 
   assert.equal(readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").length, 4);
   for (const f of ["curves.csv", "summary.md", "accuracy_vs_time.png"]) assert.ok(existsSync(join(out, f)), f);
 
-  const missing = await deno(["harness/perf.ts", "--skip-harness"], {
+  const missing = await deno(["cli/perf.ts", "--skip-harness"], {
     ...offline,
     HOGWILD_ADDON: join(dir, "nothing.node"),
   });

@@ -1,5 +1,5 @@
 /**
- * The control the demo model's effect is measured against (its model card, tests/harness/demo_effect_test.ts):
+ * The control the demo model's effect is measured against (its model card, tests/harness/bench/demo_effect_test.ts):
  * `hidden-steps`, the combined layout with the others' unfinished steps taken out of every worker's view and
  * the headers kept, so a worker still sees a team's page, just not what the others are writing now. It is not
  * one of the bench's layouts (a user has no reason to run it): registering it here makes `hogwild:N:hidden-steps`
@@ -8,7 +8,7 @@
  *   deno run -A tools/demo-model/control.ts [bench flags] --methods hogwild:2:hidden-steps,…
  */
 import { runMain } from "../../engine/errors.ts";
-import { LAYOUTS } from "../../harness/layouts.ts";
+import { LAYOUTS } from "../../harness/generation/layouts.ts";
 
 export const CONTROL = "hidden-steps";
 
@@ -27,6 +27,6 @@ if (import.meta.main) {
     console.log(`usage: deno run -A tools/demo-model/control.ts [bench flags]: deno task bench with the control layout
   (hogwild:N:${CONTROL}) registered; the bench's flags follow.\n`);
   }
-  const { bench } = await import("../../harness/bench.ts"); // only the command needs the bench
+  const { bench } = await import("../../cli/bench.ts"); // only the command needs the bench
   await runMain(() => bench(Deno.args));
 }

@@ -17,8 +17,8 @@
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../../engine/plan.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
-import { DEFAULT_NAMES } from "../../harness/prompts.ts";
-import type { StepModel } from "../../harness/schedule.ts";
+import { DEFAULT_NAMES } from "../../harness/generation/prompts.ts";
+import type { StepModel } from "../../harness/generation/schedule.ts";
 import type { Chain } from "../../tasks/chains.ts";
 
 export interface Example {

@@ -5,7 +5,7 @@
  * hundred tokens, not thousands of characters. Written as a standard tokenizer.json.
  */
 import { readFileSync } from "node:fs";
-import { DEFAULT_NAMES } from "../../harness/prompts.ts";
+import { DEFAULT_NAMES } from "../../harness/generation/prompts.ts";
 
 export const PATTERN = String.raw`\n+| ?[A-Za-z]+| ?[0-9]+| ?[^ \nA-Za-z0-9]| +`;
 export const SPECIAL = ["<|end|>", "<|user|>", "<|assistant|>", "</think>", "<|unk|>"];
@@ -28,7 +28,8 @@ export function vocabulary(texts: string[]): string[] {
 
 /** Every text of the project that a run of the demo model reads (prompts, protocol, names, its task's words). */
 export function projectTexts(): string[] {
-  const file = (name: string) => readFileSync(new URL(`../../harness/prompts/${name}`, import.meta.url), "utf8");
+  const file = (name: string) =>
+    readFileSync(new URL(`../../harness/generation/prompts/${name}`, import.meta.url), "utf8");
   const json = (name: string) => Object.values(JSON.parse(file(name)) as Record<string, unknown>).flat().map(String);
   return [
     file("collab.txt"),

@@ -171,7 +171,7 @@ browserTest("viewer: 1,000 records open in under 2 s, a record in under 200 ms",
 browserTest("viewer, live: a running bench's passes arrive in the page as they happen", async (browser) => {
   const out = join(mkdtempSync(join(tmpdir(), "hogwild-live-")), "run");
   const bench = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "harness/bench.ts", "--out", out, "--view", "--view-port", "0", "--budgets", "8:96:8"],
+    args: ["run", "-A", "cli/bench.ts", "--out", out, "--view", "--view-port", "0", "--budgets", "8:96:8"],
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },

@@ -2,8 +2,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadProtocol } from "../../../harness/prompts.ts";
-import type { BenchRecord, TraceLine } from "../../../harness/rundir.ts";
+import { loadProtocol } from "../../../harness/generation/prompts.ts";
+import type { BenchRecord, TraceLine } from "../../../harness/bench/rundir.ts";
 
 /** The protocol's redundancy check, as the steps hold it. */
 export const CHECK = loadProtocol().redundancyCheck;

@@ -1,6 +1,6 @@
 /** The viewer's replay of views (the run's own layouts over labels) and its collaboration measures. */
 import assert from "node:assert/strict";
-import type { TraceLine } from "../../../harness/rundir.ts";
+import type { TraceLine } from "../../../harness/bench/rundir.ts";
 import { measures } from "../../../harness/viewer/measures.ts";
 import { type ViewBlock, viewsAt } from "../../../harness/viewer/views.ts";
 

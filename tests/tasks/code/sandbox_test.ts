@@ -354,7 +354,8 @@ test("limits: an endless loop times out within testSeconds and the grace", async
   const r = await sandboxed.run({ mode: "stdin", code: "while True:\n    pass" }, ["", ""], () => true);
   assert.equal(r.outcomes.length, 1);
   assert.equal(r.outcomes[0].status, "timeout");
-  assert.ok(r.outcomes[0].ms >= 2000 && r.outcomes[0].ms < 3000, `${r.outcomes[0].ms} ms`);
+  // The limit is the program's own clock (ITIMER_REAL); the host's measure of it may read a few ms short.
+  assert.ok(r.outcomes[0].ms >= 1950 && r.outcomes[0].ms < 3000, `${r.outcomes[0].ms} ms`);
   assert.ok(r.ms < 4000, `${r.ms} ms`);
 });
 

@@ -1,0 +1,159 @@
+/**
+ * deno task bench: methods × tasks × budgets on one model, into a resumable run folder with records,
+ * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
+ * embedded default (the demo model on 100 held-out chains problems, five methods, budgets 8–128, CPU).
+ * The steps are each a file's: the jobs (jobs.ts), the KV cache's size (kv_sizing.ts), the cost model
+ * (calibrate.ts), the runs (execute.ts), run.json's provenance (provenance.ts), the report (report.ts).
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { check, runMain } from "../engine/errors.ts";
+import { modelFolder } from "../engine/hub.ts";
+import type { KVCache } from "../engine/cache.ts";
+import { type Device, Engine } from "../engine/model.ts";
+import { DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
+import { runKey } from "../harness/bench/run_key.ts";
+import {
+  checkCodeTasks,
+  checkMethod,
+  familyTexts,
+  newSolver,
+  parseMethod,
+  type RunContext,
+} from "../harness/generation/methods.ts";
+import { loadCodeTexts, loadProtocol, loadTemplate, modelTemplates } from "../harness/generation/prompts.ts";
+import { answerFormat, CODE } from "../harness/generation/answer_format.ts";
+import { CodeRunner } from "../tasks/code/runner.ts";
+import { taskSpec } from "../tasks/registry.ts";
+import { checkRunFolder, RunDir } from "../harness/bench/rundir.ts";
+import { costModel } from "../harness/bench/calibrate.ts";
+import { report } from "../harness/report/report.ts";
+import { execute } from "../harness/bench/execute.ts";
+import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
+import { benchCache } from "../harness/bench/kv_sizing.ts";
+import { provenance } from "../harness/bench/provenance.ts";
+import { watch } from "../harness/viewer/watch.ts";
+
+/** `deno task bench` with these flags (the command line's, for the command). */
+export async function bench(args: string[]): Promise<void> {
+  const spec = parseBenchSpec(args);
+  if (!spec) return console.log(HELP);
+  const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
+  checkRunFolder(out); // before any work, so that a bad --out costs nothing
+  const protocol = loadProtocol(spec.protocol);
+  const methods = spec.methods.map(parseMethod);
+  const texts = familyTexts(methods, spec.texts); // bad texts files: before any work
+  for (const m of methods) checkMethod(m, spec); // each family's check of the settings
+  loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
+  const codeTask = spec.tasks.find((t) => taskSpec(t).code);
+  checkCodeTasks(methods, codeTask);
+  check(
+    codeTask !== undefined || (!spec.unsafeExec && spec.codeWorkers === undefined),
+    "--unsafe-exec and --code-workers go with a code task (lcb)",
+  );
+  // Where programs run: a sandbox that cannot start is refused here, naming what to install.
+  const code = codeTask === undefined
+    ? undefined
+    : await CodeRunner.open({ unsafe: spec.unsafeExec, workers: spec.codeWorkers });
+  const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
+  const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
+  // The viewer's port is taken before the model loads, so that a port in use costs nothing.
+  const live = spec.view ? watch(out, spec.view) : undefined;
+  const source = await modelFolder(spec.model);
+  // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
+  const templates = modelTemplates(source, { collab: spec.collabTemplate, plain: spec.plainTemplate });
+  spec.collabTemplate = templates.collab, spec.plainTemplate = templates.plain;
+  const engine = await Engine.load(source, {
+    device: spec.device as Device,
+    cuda: spec.cuda,
+    allowLongContext: spec.allowLongContext,
+  });
+  const tok = engine.tokenizer;
+  check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  const key = runKey({
+    spec,
+    source,
+    problems,
+    prompts: {
+      collab: loadTemplate("collab", spec.collabTemplate),
+      plain: loadTemplate("plain", spec.plainTemplate),
+      protocol,
+      families: texts,
+      code: codeTexts && {
+        collab: loadTemplate("collab", spec.collabTemplate, CODE.templateSuffix),
+        plain: loadTemplate("plain", spec.plainTemplate, CODE.templateSuffix),
+        texts: codeTexts,
+      },
+    },
+    codeEnvironment: await code?.environment(),
+    weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
+  });
+  const dir = RunDir.open(out, key, {
+    spec_full: spec,
+    ...provenance(source, engine, spec.device),
+    started: new Date().toISOString(),
+    planned: jobs.map(keyOf),
+  });
+  try {
+    const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
+    console.error(
+      `bench: ${jobs.length} problem × method × seed records in ${out}; ${
+        jobs.length - pending.length
+      } already there, ${pending.length} to run`,
+    );
+    const ctx: Omit<RunContext, "finisherTokens"> = {
+      tokenizer: tok,
+      generation: engine.generation,
+      protocol,
+      collabTemplate: spec.collabTemplate,
+      plainTemplate: spec.plainTemplate,
+      budgets: spec.budgets,
+      redundancyEvery: spec.redundancyEvery,
+      sampling: spec.sampling,
+      texts,
+      codeTexts,
+    };
+    const solver = (cache: KVCache, j: Job) =>
+      newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {
+        ...ctx,
+        finisherTokens: j.finisherTokens,
+        answer: answerFormat(j.problem.grading),
+      });
+    // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
+    if (pending.length) {
+      const cache = benchCache(engine, spec, pending, solver);
+      const cost = costModel(dir, engine, cache, spec, pending.length);
+      await execute({
+        engine,
+        cache,
+        dir,
+        cost,
+        solver,
+        concurrency: spec.concurrency,
+        jobs,
+        pending,
+        out,
+        live,
+        code,
+      });
+    }
+    const files = await report(out, spec, dir.records(), dir.meta());
+    console.error(`bench: wrote ${files.join(", ")} in ${out}`);
+  } finally {
+    dir.close();
+    await code?.close();
+  }
+  if (spec.model === DEMO_MODEL) { // the demo's run: where to look next
+    console.error(
+      `The workers' steps, pass by pass:  deno task view ${out}\nA real model:  deno task bench --model ` +
+        "Qwen/Qwen3-8B --task aime25 --methods hogwild:2,sequential --budgets 512:8192:512 --device cuda " +
+        "--out results/qwen3-8b-aime25",
+    );
+  }
+  if (live) {
+    console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
+    await new Promise(() => {});
+  }
+}
+
+if (import.meta.main) runMain(() => bench(Deno.args));

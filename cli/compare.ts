@@ -1,0 +1,82 @@
+/** deno task compare: two methods of one run folder or of two, paired on the problems and seeds both have. */
+import { resolve } from "node:path";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { summaryBudgets } from "../harness/report/curves.ts";
+import { type BenchRecord, readRecords } from "../harness/bench/rundir.ts";
+import { checkComparable, compareSides, comparisonTable, type Side } from "../harness/report/compare.ts";
+
+const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all]
+       deno task compare RUN --methods A,B [--budget N[,N…]|all]
+  the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
+  each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
+  the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)
+  --methods A,B: A of RUN_A (or RUN) against B of RUN_B (or RUN) [two folders: each method both hold, against
+                 itself; or each folder's only method]
+  --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]`;
+
+const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
+
+/** The pairs of methods to compare: --methods, else the methods both folders hold, else each folder's only one. */
+function pairsOf(dirs: string[], records: BenchRecord[][], methods: string | undefined): [string, string][] {
+  if (methods !== undefined) {
+    const named = methods.split(",");
+    check(
+      named.length === 2 && named.every((m) => m !== ""),
+      `--methods: expected A,B (two method ids), got "${methods}"`,
+    );
+    named.forEach((m, i) => {
+      const at = Math.min(i, dirs.length - 1), all = methodsOf(records[at]);
+      check(all.includes(m), `--methods: ${dirs[at]} has no method ${m} (it has ${all.join(", ")})`);
+    });
+    check(dirs.length === 2 || named[0] !== named[1], `--methods: ${named[0]} twice; name two methods of ${dirs[0]}`);
+    return [[named[0], named[1]]];
+  }
+  check(dirs.length === 2, "compare: one run folder needs --methods A,B (two of its methods)");
+  const [a, b] = records.map(methodsOf), both = a.filter((m) => b.includes(m));
+  if (both.length) return both.map((m) => [m, m]);
+  check(
+    a.length === 1 && b.length === 1,
+    `compare: ${dirs[0]} (${a.join(", ")}) and ${dirs[1]} (${b.join(", ")}) hold no method of the same id; ` +
+      "name the two with --methods A,B",
+  );
+  return [[a[0], b[0]]];
+}
+
+function budgetsOf(flag: string | undefined, shared: number[]): number[] {
+  if (flag === undefined) return summaryBudgets(shared);
+  if (flag === "all") return shared;
+  const named = flag.split(",").map((b) => parseInteger(b, "--budget"));
+  const missing = named.filter((b) => !shared.includes(b));
+  check(
+    missing.length === 0,
+    `--budget: ${missing.join(", ")} is no budget both sides have (they share ${shared.join(", ") || "none"})`,
+  );
+  return named;
+}
+
+function main() {
+  const { values: f, positionals: dirs } = parseFlags({
+    methods: { type: "string" },
+    budget: { type: "string" },
+  }, USAGE);
+  check(dirs.length === 1 || dirs.length === 2, "compare: name one run folder or two (--help for the usage)");
+  check(
+    dirs.length === 1 || resolve(dirs[0]) !== resolve(dirs[1]),
+    "compare: the two run folders are one; to compare two of its methods name it once with --methods A,B",
+  );
+  const records = dirs.map(readRecords);
+  const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
+  for (const [ma, mb] of pairsOf(dirs, records, f.methods)) {
+    const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
+    const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
+    checkComparable(a, b);
+    const budgetSet = (s: Side) =>
+      new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
+    const shared = [...budgetSet(a)].filter((x) => budgetSet(b).has(x)).sort((x, y) => x - y);
+    const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets);
+    console.log(`# A = ${a.name}, B = ${b.name}\n`);
+    for (const budget of budgets) console.log(comparisonTable(rows, budget));
+  }
+}
+
+if (import.meta.main) runMain(main);

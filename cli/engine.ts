@@ -1,0 +1,181 @@
+/**
+ * deno task engine <command>: the engine from the command line, JSON on stdout (or in --out FILE).
+ *
+ *   logits   --model DIR --ids 5,17,300 [--last K]
+ *   script   --model DIR --script FILE [--key-rotation] [--record FILE.hwrec]
+ *   generate --model DIR (--ids … | --prompt TEXT [--chat] [--system TEXT]) --max-new-tokens N
+ *            [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--sample] [--suppress IDS] [--ignore-eos]
+ *
+ * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
+ */
+import { replaceFile } from "../engine/files.ts";
+import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { readJson } from "../engine/config.ts";
+import { modelFolder } from "../engine/hub.ts";
+import { type Device, Engine } from "../engine/model.ts";
+import { generate } from "../engine/generate.ts";
+import { GREEDY, Sampler, type SamplingOptions, validateSampling } from "../engine/sampler.ts";
+import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
+
+const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|random:SHAPE [flags]
+  logits   --ids 5,17,300 [--last K]          logits of every position (or the last K)
+  script   --script FILE [--key-rotation] [--record FILE]
+                                              run a shared-cache pass script, logits of every new token
+  generate (--ids 1,2,3 | --prompt TEXT [--chat] [--system TEXT] [--no-think]) --max-new-tokens N
+           [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--suppress IDS]
+           [--sample] [--ignore-eos]           greedy unless a sampling flag (or --sample) is given
+common:    --device cpu|cuda  --out FILE`;
+
+const OPTIONS = {
+  model: { type: "string" },
+  device: { type: "string", default: "cpu" },
+  out: { type: "string" },
+  ids: { type: "string" },
+  last: { type: "string" },
+  script: { type: "string" },
+  "key-rotation": { type: "boolean" },
+  record: { type: "string" },
+  prompt: { type: "string" },
+  chat: { type: "boolean" },
+  system: { type: "string" },
+  "no-think": { type: "boolean" },
+  "max-new-tokens": { type: "string" },
+  seed: { type: "string" },
+  temperature: { type: "string" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  suppress: { type: "string" },
+  sample: { type: "boolean" },
+  "ignore-eos": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parseIds(v: string, flag: string): number[] {
+  return v.split(",").map((s) => {
+    try {
+      return parseInteger(s, `--${flag}`);
+    } catch {
+      throw new InputError(`--${flag}: expected comma-separated token ids, got "${v}"`);
+    }
+  });
+}
+
+function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  return integer ? parseInteger(v, `--${flag}`) : parseDecimal(v, `--${flag}`);
+}
+
+function checkIds(ids: number[], vocab: number, flag: string) {
+  for (const id of ids) check(id < vocab, `--${flag}: token id ${id} is out of range for a vocabulary of ${vocab}`);
+}
+
+/** logits: every position's logits, or the last K. */
+function logitsCommand(engine: Engine, f: Flags): unknown {
+  check(f.ids, `logits: --ids is required`);
+  const ids = parseIds(f.ids, "ids");
+  checkIds(ids, engine.vocab, "ids");
+  const last = parseNumber(f.last, "last", true) ?? ids.length;
+  check(last >= 1 && last <= ids.length, `--last: expected 1..${ids.length}, got ${last}`);
+  const cache = engine.newCache({ tokens: ids.length });
+  const block = cache.newBlock("sequence");
+  const [logits] = engine.forward(cache, [{ block, view: [block], tokens: ids, logits: "all" }]);
+  const rows = [];
+  for (let i = ids.length - last; i < ids.length; i++) {
+    rows.push(Array.from(logits.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+  }
+  return { logits: rows };
+}
+
+/** script: a shared-cache pass script, each row's logits. */
+function scriptCommand(engine: Engine, f: Flags): unknown {
+  check(f.script, `script: --script FILE is required`);
+  const script = parseScript(readJson(f.script), f.script, engine.vocab);
+  const blocks = new Set(script.passes.flatMap((p) => p.rows.map((r) => r.block))).size;
+  const cache = engine.newCache({ tokens: scriptTokens(script) + 16 * blocks });
+  const recorder = f.record ? engine.record(cache) : undefined;
+  const logits = runScript(engine, cache, script, { keyRotation: f["key-rotation"] });
+  if (recorder) replaceFile(f.record!, recorder.bytes());
+  return {
+    passes: logits.map((rows) => ({
+      rows: rows.map((l) => {
+        const out = [];
+        for (let i = 0; i < l.length / engine.vocab; i++) {
+          out.push(Array.from(l.subarray(i * engine.vocab, (i + 1) * engine.vocab)));
+        }
+        return { logits: out };
+      }),
+    })),
+  };
+}
+
+/** generate: plain generation from ids or a prompt. */
+function generateCommand(engine: Engine, f: Flags): unknown {
+  const max = parseNumber(f["max-new-tokens"], "max-new-tokens", true);
+  check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
+  check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
+  check(!!f.ids !== !!f.prompt, `generate: give exactly one of --ids or --prompt`);
+  const tok = engine.tokenizer;
+  let prompt: number[];
+  if (f.ids) {
+    prompt = parseIds(f.ids, "ids");
+    checkIds(prompt, engine.vocab, "ids");
+  } else {
+    check(tok, `--prompt: ${f.model} has no tokenizer.json; use --ids`);
+    let text = f.prompt!;
+    if (f.chat) {
+      const messages = [...(f.system ? [{ role: "system" as const, content: f.system }] : []), {
+        role: "user" as const,
+        content: text,
+      }];
+      text = tok.applyChatTemplate(messages, {
+        addGenerationPrompt: true,
+        enableThinking: f["no-think"] ? false : undefined,
+      });
+    }
+    prompt = tok.encode(text);
+  }
+  const g = engine.generation;
+  const sampling = f.sample || f.temperature !== undefined || f["top-k"] !== undefined || f["top-p"] !== undefined ||
+    f["min-p"] !== undefined;
+  const options: SamplingOptions = sampling
+    ? {
+      temperature: parseNumber(f.temperature, "temperature") ?? g.temperature,
+      topK: parseNumber(f["top-k"], "top-k", true) ?? g.topK,
+      topP: parseNumber(f["top-p"], "top-p") ?? g.topP,
+      minP: parseNumber(f["min-p"], "min-p") ?? g.minP,
+      suppress: [],
+    }
+    : { ...GREEDY };
+  options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
+  const bad = validateSampling(options);
+  check(!bad, `generate: ${bad}`);
+  const sampler = new Sampler(options, f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1));
+  const ids = generate(engine, prompt, { maxNewTokens: max, sampler, stopIds: f["ignore-eos"] ? [] : g.eosTokenIds });
+  return tok ? { ids, text: tok.decode(ids) } : { ids };
+}
+
+type Flags = ReturnType<typeof parseFlags<typeof OPTIONS>>["values"];
+
+async function main() {
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE);
+  if (f.help) return console.log(USAGE);
+  const command = positionals[0];
+  const commands: Record<string, (engine: Engine, f: Flags) => unknown> = {
+    logits: logitsCommand,
+    script: scriptCommand,
+    generate: generateCommand,
+  };
+  check(
+    positionals.length === 1 && command in commands,
+    "expected one command: logits, script or generate (--help for the usage)",
+  );
+  check(f.model, `--model is required (a model folder or random:SHAPE)`);
+  check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
+  const json = JSON.stringify(commands[command](engine, f));
+  if (f.out) replaceFile(f.out, json + "\n");
+  else console.log(json);
+}
+
+if (import.meta.main) runMain(main);

@@ -1,0 +1,244 @@
+/**
+ * deno task judge RUN_DIR… --judge URL|MODEL: the collaboration judge (the paper's §4.3 and Fig. 7). Each trace
+ * with two or more writers is scored on a 1–6 rubric (harness/generation/prompts/judge.txt) by an OpenAI-compatible
+ * endpoint or a model the engine runs, on each worker's first N tokens laid out one worker after the other, in
+ * several judge runs whose scores are averaged. Replies go to judge.jsonl beside the records (a killed command
+ * resumes), and to a cache on disk (a second command asks nothing). Then the mean per method or setting with
+ * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
+ */
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { shapeConfig } from "../engine/shapes.ts";
+import { TextTokenizer } from "../engine/tokenizer.ts";
+import { type Bar, writeScoreChart } from "../harness/judge/chart.ts";
+import { cachedJudge } from "../harness/judge/cache.ts";
+import { endpointJudge, type Judge, JudgeRequestError } from "../harness/judge/client.ts";
+import { localJudge } from "../harness/judge/local.ts";
+import { judgePrompt, loadJudgeTemplate, mergedTranscript, parseScore } from "../harness/judge/prompt.ts";
+import { groupScore, humanAgreement, JudgeFile, traceScores } from "../harness/judge/scores.ts";
+import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../harness/bench/rundir.ts";
+
+const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
+  --judge URL --judge-model NAME   an OpenAI-compatible endpoint (http…/v1); the key from the variable
+                                   --api-key-env names [OPENAI_API_KEY] (none sent when it is unset)
+  --judge MODEL                    a model folder, hub id or random:SHAPE run by the engine [--device cpu|cuda]
+  --runs N [3]                     judge runs per trace, averaged
+  --prefix-tokens N [4096]         each worker's first N tokens (the run's tokenizer, or --tokenizer DIR)
+  --judge-prompt FILE              the rubric's template [harness/generation/prompts/judge.txt]
+  --methods LIST                   the methods judged [every one with two or more writers; --settings' own]
+  --settings LABEL=METHOD,…        name the bars of the summary and chart (Fig. 7: docs/judge.md)
+  --chart FILE.svg                 the chart of mean scores (and FILE.png)
+  --human FILE                     human scores (JSONL: task, problem_id, method, seed, score): Pearson's r
+  --temperature T  --max-tokens N [1024]  --concurrency N [4]  --retries N [6]  --backoff-ms N [1000]
+  --timeout-s S [120]  --cache DIR [results/judge-cache]`;
+
+const OPTIONS = {
+  judge: { type: "string" },
+  "judge-model": { type: "string" },
+  "api-key-env": { type: "string", default: "OPENAI_API_KEY" },
+  device: { type: "string", default: "cpu" },
+  runs: { type: "string", default: "3" },
+  "prefix-tokens": { type: "string", default: "4096" },
+  tokenizer: { type: "string" },
+  "judge-prompt": { type: "string" },
+  methods: { type: "string" },
+  settings: { type: "string" },
+  chart: { type: "string" },
+  human: { type: "string" },
+  temperature: { type: "string" },
+  "max-tokens": { type: "string", default: "1024" },
+  concurrency: { type: "string", default: "4" },
+  retries: { type: "string", default: "6" },
+  "backoff-ms": { type: "string", default: "1000" },
+  "timeout-s": { type: "string", default: "120" },
+  cache: { type: "string", default: "results/judge-cache" },
+} as const;
+
+/** `LABEL=METHOD,…` in order; labels and methods each once. */
+function parseSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const part of text.split(",")) {
+    const m = /^([^=]+)=(.+)$/.exec(part.trim());
+    check(m, `--settings: expected LABEL=METHOD,…, got "${part}"`);
+    check(![...settings.values()].includes(m[2]) && !settings.has(m[1]), `--settings: "${part}" repeats a name`);
+    settings.set(m[2], m[1]);
+  }
+  return settings;
+}
+
+/**
+ * The tokenizer that counts a run's prefixes: --tokenizer's folder, else the run's own model's. A random:SHAPE
+ * of the Qwen families counts with the real Qwen tokenizer, as the engine runs those shapes.
+ */
+function runTokenizer(dir: string, override?: string): TextTokenizer {
+  const model = override ??
+    ((readRunJson(dir).model as { source?: unknown } | undefined)?.source as string | undefined);
+  const where = override ? `--tokenizer ${override}` : `${dir}: the run's model ${model}`;
+  check(typeof model === "string", `${dir}/run.json: no model.source; give --tokenizer DIR (the model's folder)`);
+  if (model.startsWith("random:")) {
+    const family = shapeConfig(model.slice("random:".length)).family;
+    check(family === "qwen2" || family === "qwen3", `${where}: random weights with no tokenizer; give --tokenizer DIR`);
+    return TextTokenizer.qwen3();
+  }
+  check(
+    existsSync(model),
+    `${where} is not on this machine, and its tokenizer counts the workers' prefixes: give --tokenizer DIR (a folder with its tokenizer.json)`,
+  );
+  const tok = TextTokenizer.fromDir(model);
+  check(tok, `${where}: no tokenizer.json to count the workers' prefixes; give --tokenizer DIR`);
+  return tok;
+}
+
+interface Work {
+  dir: string;
+  file: JudgeFile;
+  trace: TraceLine;
+  run: number;
+  prompt: string;
+  tokens: number[];
+}
+
+/** Runs `fn` over `items`, at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+async function main() {
+  const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE);
+  check(dirs.length >= 1, "judge: name at least one run folder (--help for the usage)");
+  check(f.judge, "judge: --judge URL|MODEL is required (an OpenAI-compatible endpoint, or a model the engine runs)");
+  check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "judge: a run folder is named twice");
+  const endpoint = /^https?:\/\//.test(f.judge);
+  check(!endpoint || f["judge-model"], `--judge ${f.judge}: an endpoint needs --judge-model NAME`);
+  check(endpoint || !f["judge-model"], "--judge-model: only with an endpoint (--judge http…/v1)");
+  check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  const runs = parseInteger(f.runs, "--runs", 1, 100);
+  const prefix = parseInteger(f["prefix-tokens"], "--prefix-tokens", 1);
+  const maxTokens = parseInteger(f["max-tokens"], "--max-tokens", 1, 1 << 20);
+  const concurrency = parseInteger(f.concurrency, "--concurrency", 1, 1024);
+  const retries = parseInteger(f.retries, "--retries", 0, 100);
+  const backoffMs = parseInteger(f["backoff-ms"], "--backoff-ms");
+  const timeoutMs = 1000 * parseDecimal(f["timeout-s"], "--timeout-s");
+  check(timeoutMs > 0, "--timeout-s: expected more than 0");
+  const temperature = f.temperature === undefined ? undefined : parseDecimal(f.temperature, "--temperature");
+  const template = loadJudgeTemplate(f["judge-prompt"]);
+  const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
+  const methods = f.methods?.split(",") ?? (settings ? [...settings.keys()] : undefined);
+  // How it samples is part of what judged: another temperature or reply limit is another judge (lines and cache).
+  const judgeId = [
+    endpoint ? f["judge-model"]! : f.judge,
+    ...(temperature === undefined ? [] : [`temperature=${temperature}`]),
+    ...(maxTokens === 1024 ? [] : [`max-tokens=${maxTokens}`]),
+  ].join(" ");
+  const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
+
+  // Every trace × judge run without a line yet, its prompt built once per trace.
+  const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
+  const work: Work[] = [];
+  for (const dir of dirs) {
+    const done = new Set(readRecords(dir).map(recordKey));
+    const own = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
+      done.has(recordKey(t)) && t.workers.length >= 2 && (!methods || methods.includes(t.method))
+    );
+    const file = new JudgeFile(dir);
+    files.set(dir, file);
+    traces.set(dir, own);
+    let tok: TextTokenizer | undefined;
+    for (const trace of own) {
+      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...trace, ...line, run }));
+      if (todo.length === 0) continue;
+      tok ??= runTokenizer(dir, f.tokenizer);
+      const transcript = mergedTranscript(trace, tok, prefix);
+      const prompt = judgePrompt(template, trace, transcript);
+      for (const run of todo) work.push({ dir, file, trace, run, prompt, tokens: transcript.tokens });
+    }
+  }
+
+  const failures: string[] = [];
+  if (work.length) {
+    const judge: Judge = endpoint
+      ? endpointJudge({
+        url: f.judge,
+        model: judgeId,
+        // the key is read here, at the command line's edge, and only passed on
+        apiKey: Deno.env.get(f["api-key-env"]) || undefined,
+        temperature,
+        maxTokens,
+        timeoutMs,
+        retries,
+        backoffMs,
+        log: (l) => console.error(l),
+      })
+      : await localJudge(f.judge, { device: f.device as "cpu" | "cuda", temperature, maxTokens });
+    const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
+    console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
+    let got = 0;
+    await pool(work, endpoint ? concurrency : 1, async (w) => {
+      let reply: string;
+      try {
+        reply = await cached.reply(w.prompt, w.run);
+      } catch (e) {
+        if (!(e instanceof JudgeRequestError)) throw e;
+        failures.push(`${recordKey(w.trace).replaceAll("\t", " / ")} run ${w.run}: ${e.message}`);
+        return;
+      }
+      const { task, problem_id, method, seed } = w.trace;
+      w.file.append({
+        task,
+        problem_id,
+        method,
+        seed,
+        run: w.run,
+        ...line,
+        reply,
+        score: parseScore(reply),
+        tokens: w.tokens,
+      });
+      if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
+    });
+    console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
+  }
+
+  // The summary: per run folder and method (or setting), the mean of the traces' scores.
+  const short = dirs.map((d) => basename(resolve(d)));
+  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
+  const bars: Bar[] = [];
+  const all = dirs.flatMap((dir, i) => {
+    const scores = traceScores(files.get(dir)!.lines, judgeId, template.version, prefix, runs)
+      .filter((t) => traces.get(dir)!.some((x) => recordKey(x) === recordKey(t)));
+    const order = settings ? [...settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
+    for (const method of order) {
+      const g = groupScore(scores.filter((s) => s.method === method));
+      bars.push({ ...g, run: names[i], setting: settings?.get(method) ?? method });
+    }
+    return scores;
+  });
+  console.log(`| run | setting | traces | mean score | 95% interval | traces without a score |`);
+  console.log(`|---|---|---|---|---|---|`);
+  for (const b of bars) {
+    const ci = b.lo === undefined ? "" : `${b.lo.toFixed(2)}–${b.hi!.toFixed(2)}`;
+    console.log(`| ${b.run} | ${b.setting} | ${b.n} | ${b.n ? b.mean.toFixed(2) : ""} | ${ci} | ${b.unscored} |`);
+  }
+  if (f.chart) {
+    const written = await writeScoreChart(f.chart, bars, `Collaboration score (${judgeId}, ${runs} runs per trace)`);
+    console.error(`judge: wrote ${written.join(", ")}`);
+  }
+  if (f.human) {
+    const a = humanAgreement(f.human, all);
+    console.log(
+      `human vs judge: r = ${a.r.toFixed(3)}, p = ${a.p.toPrecision(3)}, n = ${a.n} traces` +
+        (a.unpaired ? ` (${a.unpaired} human scores without a judge score left out)` : ""),
+    );
+  }
+  if (failures.length) {
+    console.error(`judge: ${failures.length} replies failed (the same command tries them again):`);
+    for (const x of failures.slice(0, 10)) console.error(`  ${x}`);
+    Deno.exitCode = 1;
+  }
+}
+
+if (import.meta.main) runMain(main);

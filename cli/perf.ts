@@ -1,0 +1,71 @@
+/**
+ * deno task perf: the engine's speed, as ratios to the hardware floor.
+ *
+ * For a model shape (random weights made in memory: no file) and R workers that share one context of C cached
+ * tokens, each with its own short block (the Hogwild! decode shape), it times one forward pass (one new
+ * token per row) with tinybench and prints the median ms, the bytes a pass must read at the least (weights
+ * as stored, packed ones included, less the experts its tokens do not route to; + the KV of every distinct
+ * block, once), the floor (bytes / measured copy bandwidth), the ratio, the
+ * bandwidth achieved (bytes / time) and the time against the first worker count at the same context.
+ *
+ *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1] [--workers 1,2,4,8]
+ *                  [--context 512,4096]
+ *                  [--iterations 8] [--json FILE] [--skip-engine] [--skip-harness]
+ *   deno task perf --paper-table [--model …] [--device …]   the paper's Table 1 on this device (paperTable)
+ *
+ * Then the harness's own cost per forward pass, with a backend that does nothing (plans are built and
+ * checked, tokens decoded, steps detected, commits and bookkeeping done) for 1-8 workers and 1-32 problems
+ * at once: it must stay a small part of a real pass (under 0.4 ms at 8 workers: 2% of ~20 ms for 32B on an H100).
+ *
+ * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
+ */
+import { replaceFile } from "../engine/files.ts";
+import { parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { codeGradingPerf } from "../harness/perf/code.ts";
+import { enginePerf } from "../harness/perf/engine.ts";
+import { harnessPerf } from "../harness/perf/harness_cost.ts";
+import { paperTable } from "../harness/perf/paper_table.ts";
+
+function list(v: string, flag: string): number[] {
+  return v.split(",").map((x) =>
+    parseInteger(x, `--${flag}: expected comma-separated positive integers; in "${v}"`, 1)
+  );
+}
+
+const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1,…]
+                      [--workers 1,2,4,8] [--context 512,4096] [--iterations 8] [--json FILE]
+                      [--skip-engine] [--skip-harness]
+       deno task perf --paper-table [--model …] [--device …] [--iterations 8]
+  the engine's time per forward pass against the hardware floor, then the harness's own cost per pass;
+  --paper-table: the paper's Table 1 on this device beside the paper's L40S rows
+       deno task perf --code-grading [--model …] [--device …] [--seconds 10]
+  programs graded per second (sandboxed and not), and the engine's passes per second with and without grading`;
+
+async function main() {
+  const { values } = parseFlags({
+    model: { type: "string", default: "random:qwen2.5-0.5b" },
+    device: { type: "string", default: "cpu" },
+    cuda: { type: "string" },
+    workers: { type: "string", default: "1,2,4,8" },
+    context: { type: "string", default: "512,4096" },
+    iterations: { type: "string", default: "8" },
+    json: { type: "string" },
+    "skip-engine": { type: "boolean" },
+    "skip-harness": { type: "boolean" },
+    "paper-table": { type: "boolean" },
+    "code-grading": { type: "boolean" },
+    seconds: { type: "string", default: "10" },
+  }, USAGE);
+  const iterations = list(values.iterations, "iterations")[0];
+  if (values["paper-table"]) return void await paperTable(values, iterations);
+  if (values["code-grading"]) {
+    return void await codeGradingPerf(values, parseInteger(values.seconds, "--seconds", 1, 3600));
+  }
+  const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
+  const report: Record<string, unknown> = {};
+  if (!values["skip-engine"]) report.engine = await enginePerf(values, iterations, workers, contexts);
+  if (!values["skip-harness"]) report.harness = await harnessPerf(workers);
+  if (values.json) replaceFile(values.json, JSON.stringify(report, null, 1));
+}
+
+if (import.meta.main) runMain(main);

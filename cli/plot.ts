@@ -1,0 +1,73 @@
+/**
+ * deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]: curves of several runs on one chart (two models, two
+ * settings), with the paper's reference points (harness/reference/paper.json, each with its source).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { curves } from "../harness/report/curves.ts";
+import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
+import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { runMachines } from "../harness/bench/timing.ts";
+
+function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
+  const data = JSON.parse(readFileSync(new URL("../harness/reference/paper.json", import.meta.url), "utf8")) as {
+    points: ReferencePoint[];
+  };
+  return data.points.filter((p) => tasks.has(p.task));
+}
+
+const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]\n" +
+  "  --out: where the plots go [results/plot; an earlier plot there is replaced, and said so]";
+
+/**
+ * The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json);
+ * a merged run's, each of its shards' machines.
+ */
+function runMachine(dir: string): string {
+  return existsSync(join(dir, "run.json")) ? runMachines(readRunJson(dir)).join(" + ") : "unknown machine";
+}
+
+async function main() {
+  const { values: f, positionals: dirs } = parseFlags({
+    out: { type: "string", default: "results/plot" },
+    reference: { type: "boolean" },
+    time: { type: "string", default: "solo" },
+  }, USAGE);
+  check(dirs.length >= 1, "plot: name at least one run folder");
+  check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
+  // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
+  const machines = dirs.map(runMachine);
+  const named = new Set(machines).size > 1;
+  // Runs are named by their folder's name, or by the path as given where two folders share a name.
+  const short = dirs.map((d) => basename(resolve(d)));
+  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
+  check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
+  const points = dirs.flatMap((d, i) => {
+    const own = curves(readRecords(d));
+    check(own.length > 0, `plot: ${d} has no records yet (records.jsonl is empty): nothing to draw`);
+    return own.map((p) => ({
+      ...p,
+      method: dirs.length > 1 ? `${names[i]}${named ? ` (${machines[i]})` : ""}: ${p.method}` : p.method,
+    }));
+  });
+  const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
+  if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
+  check(
+    !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
+    `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
+  );
+  mkdirSync(f.out, { recursive: true });
+  const before = new Set(readdirSync(f.out));
+  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time);
+  console.error(`plot: wrote ${files.join(", ")}`);
+  // The default --out is one folder for every plot: say when an earlier plot was replaced.
+  const replaced = files.filter((file) => before.has(basename(file)));
+  if (replaced.length) {
+    console.error(
+      `plot: replaced the earlier ${replaced.map((x) => basename(x)).join(", ")} in ${f.out} (--out DIR keeps them)`,
+    );
+  }
+}
+
+if (import.meta.main) runMain(main);

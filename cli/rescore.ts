@@ -1,0 +1,108 @@
+/**
+ * deno task rescore RUN_DIR --out DIR: a run folder's records graded again by today's grader, into a new run
+ * folder, without generating anything: the answers, votes, times and traces stay; every verdict is made anew
+ * (nothing of the old one kept), `grader` says the new version, and the key's grader field follows, so that the
+ * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { replaceFile } from "../engine/files.ts";
+import { GradePool } from "../tasks/grading/pool.ts";
+import { GRADER_VERSION } from "../tasks/grading/grader.ts";
+import type { BenchSpec } from "../harness/bench/spec.ts";
+import { gradeCheckpoints } from "../harness/bench/grading.ts";
+import { report } from "../harness/report/report.ts";
+import {
+  type BenchRecord,
+  checkMeta,
+  checkNewRunFolder,
+  lockedBy,
+  readRecords,
+  readRunJson,
+  recordKey,
+  writeNewRunFolder,
+} from "../harness/bench/rundir.ts";
+import { TIMING_VERSION } from "../harness/generation/solver.ts";
+
+const USAGE = `usage: deno task rescore RUN_DIR --out DIR
+  grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
+  records.jsonl with the new verdicts, traces.jsonl as it was, curves.csv, summary.md and the plots`;
+
+async function main() {
+  const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE);
+  check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
+  check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
+  const dir = positionals[0];
+  const run = readRunJson(dir);
+  checkMeta(join(dir, "run.json"), run);
+  check(
+    typeof run.spec === "object" && run.spec !== null && typeof run.spec_full === "object" && run.spec_full !== null,
+    `${dir}/run.json: not a bench run's run.json (no "spec" or "spec_full")`,
+  );
+  const writer = lockedBy(dir);
+  check(writer === undefined, `${dir}: a bench (process ${writer}) is writing it; rescore it once it is done`);
+  const records = readRecords(dir);
+  const code = records.find((r) => r.grading === "code");
+  check(
+    code === undefined,
+    `${dir}: records of code task ${code?.task} hold programs, not their tests; grade them again with ` +
+      "deno task grade --cases (a line per program with its problem row)",
+  );
+  // An unfinished run is rescored as it is, said so: its methods may stand on different problems.
+  const planned = Array.isArray(run.planned) ? run.planned.length : records.length;
+  if (records.length < planned) {
+    console.error(`rescore: ${dir} holds ${records.length} of its ${planned} planned records (an unfinished run)`);
+  }
+  const timing = (run.spec as Record<string, unknown>).timing ?? 1;
+  if (timing !== TIMING_VERSION) {
+    console.error(
+      `rescore: ${dir}'s times were counted by an older rule (timing ${JSON.stringify(timing)}, now ` +
+        `${TIMING_VERSION}: docs/run-files.md); the new folder keeps them, and no bench resumes it`,
+    );
+  }
+  checkNewRunFolder(f.out, "rescore");
+  const pool = new GradePool();
+  let graded: BenchRecord[];
+  try {
+    graded = await Promise.all(records.map(async (r) => ({
+      ...r,
+      checkpoints: await gradeCheckpoints(r.checkpoints, r, pool),
+      grader: GRADER_VERSION,
+    })));
+  } finally {
+    pool.close();
+  }
+  const spec = { ...(run.spec_full as BenchSpec), out: f.out };
+  const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
+  const files = await writeNewRunFolder(f.out, async (partial) => {
+    replaceFile(
+      join(partial, "run.json"),
+      JSON.stringify(
+        {
+          ...run,
+          spec: { ...(run.spec as Record<string, unknown>), grader: GRADER_VERSION },
+          spec_full: spec,
+          rescored: { from: dir, graders_before: was, grader: GRADER_VERSION, at: new Date().toISOString() },
+        },
+        null,
+        1,
+      ) + "\n",
+    );
+    replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
+    const traces = join(dir, "traces.jsonl");
+    replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
+    return await report(partial, spec, graded, run);
+  });
+  const changed = graded.filter((r, i) =>
+    r.checkpoints.some((c, j) => c.score_strict !== records[i].checkpoints[j].score_strict)
+  );
+  console.error(
+    `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
+      `${changed.length} with a changed strict score${
+        changed.length ? `, e.g. ${recordKey(changed[0]).replaceAll("\t", " / ")}` : ""
+      } (${files.join(", ")})`,
+  );
+}
+
+if (import.meta.main) runMain(main);

@@ -1,0 +1,38 @@
+/**
+ * deno task solo-check SHARED_DIR ALONE_DIR: how well the cost model's solo times (the plots' time axis)
+ * predict the time a run really takes alone. SHARED_DIR is a bench run with many runs in flight; ALONE_DIR the
+ * same problems, methods and seeds again with `--concurrency 1`, where a run's shared time is its own wall
+ * time. Every checkpoint both folders hold is compared: the relative error of SHARED's predicted solo time
+ * against ALONE's measured time, with its median and 90th percentile.
+ */
+import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { soloCheck } from "../harness/report/solo_check.ts";
+
+const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
+
+function main() {
+  const { positionals } = parseFlags({}, USAGE);
+  check(positionals.length === 2, `solo-check: expected two run folders; ${USAGE}`);
+  const [sharedDir, aloneDir] = positionals;
+  const concurrency = ((readRunJson(aloneDir).spec_full ?? {}) as { concurrency?: number }).concurrency;
+  check(concurrency === 1, `${aloneDir}: ran with --concurrency ${concurrency ?? "?"}, not 1: its times are not alone`);
+  const { rows, median, p90 } = soloCheck(readRecords(sharedDir), readRecords(aloneDir));
+  check(rows.length > 0, `solo-check: ${sharedDir} and ${aloneDir} have no checkpoint of the same run in common`);
+  console.log("| run | budget | predicted solo ms | alone ms | error |\n|---|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const run = r.key.split("\t").slice(1).join(" ");
+    console.log(
+      `| ${run} | ${r.budget} | ${r.predicted_ms.toFixed(0)} | ${r.alone_ms.toFixed(0)} | ${
+        (100 * r.error).toFixed(1)
+      }% |`,
+    );
+  }
+  console.log(
+    `\n${rows.length} checkpoints: median |error| ${(100 * median).toFixed(1)}%, 90th percentile ${
+      (100 * p90).toFixed(1)
+    }%`,
+  );
+}
+
+if (import.meta.main) runMain(main);

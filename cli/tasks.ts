@@ -1,0 +1,92 @@
+/**
+ * deno task tasks: the task registry from the command line.
+ *
+ *   tasks list                                               every task, its finisher limit and source
+ *   tasks load --task ID [--data FILE|DIR | --hub hf:REPO[:FILE] | --data-dir DIR] [--limit N] [--skip-bad]
+ *              [--seed S] [--parts K --digits D --count N]    (synthetic knobs)  [--out FILE.jsonl]
+ * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}, and a code
+ * problem's `code`: how its program runs, and its tests).
+ */
+import { replaceFile } from "../engine/files.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { loadTask, parseFields, TASKS } from "../tasks/registry.ts";
+import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
+
+const USAGE = `usage: deno task tasks list
+       deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
+                            [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]
+                            [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)
+                            [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)`;
+
+function int(v: string | undefined, flag: string): number | undefined {
+  return v === undefined ? undefined : parseInteger(v, `--${flag}`);
+}
+
+async function main() {
+  const { values: f, positionals } = parseFlags({
+    task: { type: "string" },
+    data: { type: "string" },
+    hub: { type: "string" },
+    "data-dir": { type: "string" },
+    limit: { type: "string" },
+    "skip-bad": { type: "boolean" },
+    seed: { type: "string" },
+    parts: { type: "string" },
+    digits: { type: "string" },
+    count: { type: "string" },
+    out: { type: "string" },
+    fields: { type: "string" },
+    "lcb-dates": { type: "string" },
+    "lcb-prompt": { type: "string" },
+  }, USAGE);
+  const command = positionals[0];
+  check(
+    positionals.length === 1 && (command === "list" || command === "load"),
+    "expected one command: list or load (--help for the usage)",
+  );
+  if (command === "list") {
+    for (const t of Object.values(TASKS)) {
+      console.log(
+        `${t.id.padEnd(14)} finisher ${String(t.finisherTokens).padStart(2)} tokens  ${t.description}\n${
+          "".padEnd(14)
+        } source: ${t.source}`,
+      );
+    }
+    return;
+  }
+  check(f.task, "load: --task ID is required (--help for the usage)");
+  const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
+  check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
+  const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
+  const loaded = await loadTask(f.task, {
+    data: f.data,
+    hub: f.hub,
+    dataDir: f["data-dir"],
+    limit: int(f.limit, "limit"),
+    skipBad: f["skip-bad"],
+    seed: f.seed === undefined ? undefined : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1),
+    synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
+    fields: f.fields === undefined ? undefined : parseFields(f.fields),
+    lcbDates: f["lcb-dates"] === undefined ? undefined : parseLcbDates(f["lcb-dates"], "--lcb-dates"),
+    lcbTexts: f["lcb-prompt"] === undefined ? undefined : loadLcbTexts(f["lcb-prompt"]),
+  });
+  // Line by line: a code task's problems carry their tests, more than one string may hold.
+  const lines = loaded.problems.map((p) => JSON.stringify(p) + "\n");
+  if (f.out) replaceFile(f.out, lines);
+  else {
+    for (const line of lines) {
+      const b = new TextEncoder().encode(line);
+      for (let at = 0; at < b.length;) at += Deno.stdout.writeSync(b.subarray(at));
+    }
+  }
+  console.error(
+    `${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
+      (loaded.skipped.length
+        ? `; skipped ${loaded.skipped.length} malformed records (${
+          loaded.skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ")
+        }…)`
+        : ""),
+  );
+}
+
+if (import.meta.main) runMain(main);

@@ -1,0 +1,101 @@
+/**
+ * deno task trace: what each worker of a Hogwild! run wrote, step by step, as the steps finish (in colour
+ * on a terminal), then every worker's unfinished step. The tool for looking at collaboration.
+ *
+ *   deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout L]
+ *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
+ *                   [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+ * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates).
+ */
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { modelFolder } from "../engine/hub.ts";
+import { type Device, Engine } from "../engine/model.ts";
+import { MIN_TEMPERATURE } from "../engine/sampler.ts";
+import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
+import { loadProtocol, loadTemplate, modelTemplates } from "../harness/generation/prompts.ts";
+import { Run } from "../harness/generation/run.ts";
+import { runAll } from "../harness/generation/schedule.ts";
+
+const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
+const RESET = "\x1b[0m";
+
+const USAGE = `usage: deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
+                       [--layout ${hogwildLayouts().join("|")}] [--seed 0] [--temperature T] [--top-p P]
+                       [--redundancy-every 1024] [--device cpu|cuda]
+                       [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.
+  The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
+
+async function main() {
+  const { values: f } = parseFlags({
+    model: { type: "string" },
+    prompt: { type: "string" },
+    workers: { type: "string", default: "3" },
+    steps: { type: "string", default: "256" },
+    layout: { type: "string", default: "combined" },
+    seed: { type: "string", default: "0" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "redundancy-every": { type: "string", default: "1024" },
+    device: { type: "string", default: "cpu" },
+    "collab-prompt": { type: "string" },
+    "plain-prompt": { type: "string" },
+    protocol: { type: "string" },
+  }, USAGE);
+  check(f.model, "--model is required (a model folder or random:SHAPE)");
+  check(f.prompt, "--prompt TEXT is required");
+  const num = (v: string, flag: string) => parseDecimal(v, `--${flag}`);
+  const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);
+  const passes = int(f.steps, "steps", 1, 1 << 20);
+  check(hogwildLayouts().includes(f.layout), `--layout: expected ${hogwildLayouts().join(", ")}, got "${f.layout}"`);
+  const method = parseMethod(
+    `hogwild:${int(f.workers, "workers", 1, 12)}${f.layout === "combined" ? "" : `:${f.layout}`}`,
+  );
+  // The sampling flags, checked before the model loads.
+  const topP = f["top-p"] === undefined ? undefined : num(f["top-p"], "top-p");
+  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
+  const flagTemperature = f.temperature === undefined ? undefined : num(f.temperature, "temperature");
+  check(
+    flagTemperature === undefined || flagTemperature === 0 || flagTemperature >= MIN_TEMPERATURE,
+    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
+  );
+  const protocol = loadProtocol(f.protocol); // bad prompt files: before the model loads
+  for (const [kind, file] of [["collab", f["collab-prompt"]], ["plain", f["plain-prompt"]]] as const) {
+    loadTemplate(kind, file);
+  }
+  const source = await modelFolder(f.model);
+  const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
+  const engine = await Engine.load(source, { device: f.device as Device });
+  check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
+  const g = engine.generation;
+  const temperature = flagTemperature ?? (g.doSample ? g.temperature : 0);
+  const spec = runSpec(method, f.prompt, int(f.seed, "seed", 0, 2 ** 32 - 1), {
+    tokenizer: engine.tokenizer,
+    generation: g,
+    protocol,
+    collabTemplate: templates.collab,
+    plainTemplate: templates.plain,
+    budgets: [passes],
+    finisherTokens: 16,
+    redundancyEvery: int(f["redundancy-every"], "redundancy-every"),
+    sampling: {
+      temperature,
+      topK: g.topK,
+      topP: topP ?? g.topP,
+      minP: g.minP,
+    },
+  });
+  const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);
+  const cache = engine.newCache({ tokens: spec.prompt.length + 64 + method.workers * (passes + 64) * 2 });
+  const run = new Run(cache, { ...spec, finisher: "none", earlyStop: false });
+  run.onStep = (s) =>
+    console.log(paint(s.worker, `── ${spec.workers[s.worker]} [${s.step}] (pass ${s.pass})\n`) + s.text.trim() + "\n");
+  await runAll(engine, cache, [run]);
+  console.log(`── after ${run.passes} passes, the unfinished steps:`);
+  spec.workers.forEach((name, i) =>
+    console.log(paint(i, `── ${name} (unfinished)\n`) + run.currentStep(i).trim() + "\n")
+  );
+}
+
+if (import.meta.main) runMain(main);

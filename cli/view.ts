@@ -1,0 +1,40 @@
+/**
+ * deno task view: a local web page over run folders, their curves, records and workers, and (from a bench run
+ * with --view) its passes as they happen. It reads the folders and never writes to them.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { check, parseAddress, parseFlags, runMain } from "../engine/errors.ts";
+import { RunSource } from "../harness/viewer/runs.ts";
+import { serveViewer } from "../harness/viewer/server.ts";
+
+const USAGE = `usage: deno task view [RUN_DIR…] [--port 8470] [--host 127.0.0.1]
+  RUN_DIR   run folders (default: every folder of results/ that holds a run.json)
+  --port    the port (0: any free one)
+  --host    the address to listen on; anything but loopback serves your runs to the network (a warning says so)`;
+
+/** The run folders to serve: those given (each must hold a run.json), else those under results/. */
+function runFolders(dirs: string[]): RunSource[] {
+  if (dirs.length === 0) {
+    const root = "results";
+    dirs = existsSync(root)
+      ? readdirSync(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, "run.json")))
+      : [];
+    check(dirs.length > 0, "view: no run folders given and none under results/ (give RUN_DIR…)");
+  }
+  return dirs.map((d) => {
+    check(existsSync(d) && statSync(d).isDirectory(), `${d}: no such run folder`);
+    check(existsSync(join(d, "run.json")), `${d}: no run.json (not a run folder?)`);
+    return new RunSource(resolve(d));
+  });
+}
+
+async function main() {
+  const { values: f, positionals } = parseFlags({ port: { type: "string" }, host: { type: "string" } }, USAGE);
+  const runs = runFolders(positionals);
+  const viewer = serveViewer({ runs, ...parseAddress(f.port, f.host, { port: "--port", host: "--host" }) });
+  console.error(`view: ${runs.length} run${runs.length > 1 ? "s" : ""} at ${viewer.url} (Ctrl-C to stop)`);
+  await new Promise(() => {});
+}
+
+if (import.meta.main) runMain(main);

@@ -1,0 +1,176 @@
+/**
+ * The cost model's start-up calibration: forward passes of the shapes a benchmark makes (one to many rows of
+ * one new token over a shared context of growing length, and prefills), timed on the engine itself, then fitted
+ * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. A run folder
+ * keeps its model (costModel).
+ */
+import { GREEDY, Sampler } from "../../engine/sampler.ts";
+import type { KVCache } from "../../engine/cache.ts";
+import type { Engine } from "../../engine/model.ts";
+import { passShape, type Row } from "../../engine/plan.ts";
+import type { BenchSpec } from "./spec.ts";
+import { type CostModel, fitCost, type TimedPass } from "./cost.ts";
+import { parseMethod } from "../generation/methods.ts";
+import type { RunDir } from "./rundir.ts";
+
+export interface CalibrationOptions {
+  /** the longest shared context to time (tokens) */
+  context: number;
+  /** the most rows a pass will have */
+  rows: number;
+  /** timed repeats of each shape, after one warm-up (the median counts; default 5) */
+  repeats?: number;
+  /**
+   * The run's forward passes, as its caller expects them: calibration then takes at most `share` of their time
+   * (default 5%, and at least `leastMs`, default 5 s), judged by its first shape's time: fewer repeats, then
+   * fewer shapes. None: all.
+   */
+  plannedPasses?: number;
+  share?: number;
+  leastMs?: number;
+  /** after each shape: shapes timed, shapes planned, seconds so far, the bound in seconds (Infinity: none) */
+  onProgress?: (done: number, total: number, seconds: number, bound: number) => void;
+}
+
+interface Shape {
+  rows: number;
+  /** new tokens per row */
+  tokens: number;
+  context: number;
+  /** whether rows sample (decode) or only write (prefill, commits) */
+  sample: boolean;
+}
+
+/** How many of the first shapes span the cost terms: a bounded calibration times these whatever its bound. */
+const SPANNING = 5;
+
+/**
+ * The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several
+ * tokens, prefills. The first few span every term of the cost model (cost.ts), so that a calibration cut short
+ * by its bound still fits one.
+ */
+function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shape[] {
+  const rows = [...new Set([1, 2, 4, 8, 16, 32, o.rows].filter((r) => r <= o.rows))];
+  const out: Shape[] = [];
+  const add = (s: Shape) => {
+    const rest = s.rows * (16 + s.tokens + 2 * pageSize);
+    if (rest < capacity) out.push({ ...s, context: Math.min(s.context, capacity - rest) });
+  };
+  const spanning: Shape[] = [
+    { rows: o.rows, tokens: 1, context: o.context / 2, sample: true }, // the first: it judges the bound
+    { rows: 1, tokens: 1, context: 0, sample: true },
+    { rows: 1, tokens: 1, context: o.context, sample: true },
+    { rows: o.rows, tokens: 1, context: 0, sample: true },
+    { rows: 1, tokens: 256, context: 0, sample: false },
+  ];
+  for (const s of spanning) add(s);
+  for (const f of [0, 0.25, 0.5, 1]) {
+    for (const r of rows) add({ rows: r, tokens: 1, context: f * o.context, sample: true });
+  }
+  for (const r of [1, 4]) for (const tokens of [4, 16]) add({ rows: r, tokens, context: o.context / 2, sample: true });
+  for (const tokens of [64, 256]) {
+    for (const f of [0, 0.5]) add({ rows: 1, tokens, context: f * o.context, sample: false });
+  }
+  const seen = new Set<string>();
+  return out.map((s) => ({ ...s, context: Math.round(s.context) })).filter((s) => {
+    const k = JSON.stringify(s);
+    return !seen.has(k) && seen.add(k);
+  });
+}
+
+/**
+ * Times every shape on `engine` in `cache` (empty: the benchmark's own, before its runs start; contexts are cut
+ * to what it holds) and fits the model; also returns the timed passes. A pass's time does not depend on its
+ * positions, so the shapes may go past max_position_embeddings: the model is the same with --allow-long-context
+ * or without it (a folder resumed with the flag keeps a model that holds for its longer contexts).
+ */
+export function calibrate(
+  engine: Engine,
+  cache: KVCache,
+  o: CalibrationOptions,
+): { model: CostModel; passes: TimedPass[] } {
+  const list = shapes({ ...o, rows: Math.max(1, o.rows) }, cache.capacityTokens, cache.pageSize);
+  const allowed = engine.allowLongContext;
+  engine.allowLongContext = true;
+  try {
+    return timeShapes(engine, cache, o, list);
+  } finally {
+    engine.allowLongContext = allowed;
+  }
+}
+
+function timeShapes(
+  engine: Engine,
+  cache: KVCache,
+  o: CalibrationOptions,
+  list: Shape[],
+): { model: CostModel; passes: TimedPass[] } {
+  const passes: TimedPass[] = [];
+  const sampler = new Sampler(GREEDY);
+  const t0 = performance.now(), spanning = Math.min(list.length, SPANNING);
+  let bound = Infinity, repeats = o.repeats ?? 5, warmUp = true;
+  for (const [i, s] of list.entries()) {
+    if (i >= spanning && performance.now() - t0 > bound) break;
+    const context = cache.newBlock("context");
+    cache.claimForBenchmark(context, s.context);
+    const own = Array.from({ length: s.rows }, (_, i) => {
+      const b = cache.newBlock(`row${i}`);
+      cache.claimForBenchmark(b, 16);
+      return b;
+    });
+    const rows: Row[] = own.map((b, i) => ({
+      block: b,
+      view: [context, ...own.filter((x) => x !== b), b],
+      tokens: Array.from({ length: s.tokens }, (_, t) => 100 + i + t),
+      ...(s.sample ? { logits: "last" as const, sampler } : { logits: "none" as const }),
+    }));
+    const shape = passShape(rows), times: number[] = [];
+    for (let k = warmUp ? 0 : 1; k <= repeats; k++) {
+      const t = performance.now();
+      engine.forwardSample(cache, rows);
+      if (k > 0) times.push(performance.now() - t); // the first is a warm-up
+      for (const b of own) cache.truncate(b, 16);
+      if (i === 0 && k === 1 && o.plannedPasses !== undefined) {
+        // The first shape is a typical pass of the run: the bound, and repeats that fit in it.
+        bound = Math.max(o.leastMs ?? 5000, (o.share ?? 0.05) * o.plannedPasses * times[0]);
+        const fit = Math.floor(bound / (times[0] * 2 * list.length));
+        // a tight bound: one timed pass a shape, and no more warm-ups (the first shape has warmed the engine)
+        repeats = Math.max(1, Math.min(repeats, fit)), warmUp = fit >= 1;
+      }
+    }
+    times.sort((a, b) => a - b);
+    passes.push({ shape, ms: times[Math.floor(times.length / 2)] });
+    for (const b of [context, ...own]) cache.free(b);
+    o.onProgress?.(i + 1, list.length, (performance.now() - t0) / 1000, bound / 1000);
+  }
+  return { model: fitCost(passes), passes };
+}
+
+/**
+ * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
+ * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
+ */
+export function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec, pending: number): CostModel {
+  const stored = dir.meta().cost_model as CostModel | undefined;
+  if (stored) return stored; // checked by RunDir.open
+  const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
+  const t0 = performance.now();
+  let said = t0;
+  const { model } = calibrate(engine, cache, {
+    context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
+    rows: Math.min(64, spec.concurrency * (workers + 1)),
+    // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many
+    plannedPasses: Math.ceil(pending / spec.concurrency) * spec.budgets[spec.budgets.length - 1],
+    onProgress: (done, total, seconds, bound) => {
+      if (performance.now() - said < 5000) return;
+      said = performance.now();
+      const most = Number.isFinite(bound) ? ` (at most about ${Math.ceil(bound)} s)` : "";
+      console.error(`bench: calibrating the cost model: ${done} of ${total} shapes in ${seconds.toFixed(0)} s${most}`);
+    },
+  });
+  console.error(
+    `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  dir.updateMeta({ cost_model: model });
+  return model;
+}

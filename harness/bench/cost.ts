@@ -1,0 +1,99 @@
+/**
+ * What a forward pass costs on this device: a linear model of its time in its shape (engine/plan.ts,
+ * PassShape), fitted by non-negative least squares on passes timed here. A run's solo time, the time it would
+ * have taken alone, is the model's prediction summed over the passes it took part in, with only its own rows
+ * (docs/benchmark.md, "Time").
+ */
+import type { PassShape } from "../../engine/plan.ts";
+
+/** The model's terms, in order: a pass, its new tokens, its query-key pairs, its distinct KV tokens, its logit rows. */
+export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits"] as const;
+
+export interface CostModel {
+  /** ms per unit of each term of COST_TERMS */
+  coef: number[];
+  /** how it was fitted: passes, and the relative error of its predictions on them */
+  fit: { passes: number; median_rel_error: number; p90_rel_error: number };
+}
+
+export interface TimedPass {
+  shape: PassShape;
+  ms: number;
+}
+
+function terms(s: PassShape): number[] {
+  return [1, s.tokens, s.attention, s.kv, s.logits];
+}
+
+export function predictMs(m: CostModel, s: PassShape): number {
+  return terms(s).reduce((a, x, i) => a + x * m.coef[i], 0);
+}
+
+/** The median and 90th percentile of |predicted - measured| / measured. */
+export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { median: number; p90: number } {
+  const e = passes.map((p) => Math.abs(predictMs(m, p.shape) - p.ms) / p.ms).sort((a, b) => a - b);
+  const at = (q: number) => e.length ? e[Math.min(e.length - 1, Math.floor(q * e.length))] : NaN;
+  return { median: at(0.5), p90: at(0.9) };
+}
+
+/**
+ * Non-negative least squares on relative errors (each pass weighted by 1/ms, so that short decode passes count
+ * as much as long prefills): the unconstrained fit over the active terms, dropping the most negative term until
+ * none is negative.
+ */
+export function fitCost(passes: readonly TimedPass[]): CostModel {
+  if (passes.length === 0) throw new RangeError("fitCost: no timed passes");
+  const X = passes.map((p) => terms(p.shape).map((x) => x / p.ms)), y = passes.map(() => 1);
+  const k = COST_TERMS.length;
+  // Columns scaled to unit size, for a well-conditioned solve.
+  const scale = Array.from({ length: k }, (_, j) => Math.max(...X.map((r) => Math.abs(r[j]))) || 1);
+  const active = new Set(Array.from({ length: k }, (_, j) => j).filter((j) => X.some((r) => r[j] !== 0)));
+  let coef = new Array(k).fill(0);
+  for (;;) {
+    const cols = [...active];
+    const sol = leastSquares(X.map((r) => cols.map((j) => r[j] / scale[j])), y);
+    coef = new Array(k).fill(0);
+    cols.forEach((j, i) => (coef[j] = sol[i] / scale[j]));
+    let worst = -1;
+    for (const j of cols) if (coef[j] < 0 && (worst < 0 || coef[j] * scale[j] < coef[worst] * scale[worst])) worst = j;
+    if (worst < 0) break;
+    active.delete(worst);
+  }
+  const model: CostModel = { coef, fit: { passes: passes.length, median_rel_error: 0, p90_rel_error: 0 } };
+  const e = relativeErrors(model, passes);
+  model.fit.median_rel_error = +e.median.toFixed(4);
+  model.fit.p90_rel_error = +e.p90.toFixed(4);
+  return model;
+}
+
+/** Solves min |A x - y| by the normal equations (a few columns), with partial pivoting. */
+function leastSquares(A: number[][], y: number[]): number[] {
+  const n = A[0]?.length ?? 0;
+  const M = Array.from({ length: n }, (_, i) => [
+    ...Array.from({ length: n }, (_, j) => A.reduce((a, r) => a + r[i] * r[j], 0)),
+    A.reduce((a, r, t) => a + r[i] * y[t], 0),
+  ]);
+  for (let c = 0; c < n; c++) {
+    const p = M.slice(c).reduce((best, r, i) => (Math.abs(r[c]) > Math.abs(M[best][c]) ? c + i : best), c);
+    [M[c], M[p]] = [M[p], M[c]];
+    if (Math.abs(M[c][c]) < 1e-12) continue; // a term that never varies: left at 0
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r][c] / M[c][c];
+      for (let j = c; j <= n; j++) M[r][j] -= f * M[c][j];
+    }
+  }
+  return M.map((r, i) => (Math.abs(r[i]) < 1e-12 ? 0 : r[n] / r[i]));
+}
+
+/** The model in two sentences, for summary.md. */
+export function describeCost(m: CostModel): string {
+  const [pass, tokens, attention, kv, logits] = m.coef;
+  const us = (x: number) => `${(x * 1000).toPrecision(3)} µs`;
+  return `A forward pass is predicted to take ${pass.toFixed(3)} ms + ${us(tokens)} per new token + ${
+    us(attention * 1000)
+  } per thousand query-key pairs + ${us(kv * 1000)} per thousand KV tokens read + ${us(logits)} per logit row, ` +
+    `fitted by non-negative least squares on ${m.fit.passes} passes timed on this device at start-up ` +
+    `(median relative error ${(100 * m.fit.median_rel_error).toFixed(1)}%). ` +
+    `A run's solo time is that prediction summed over the passes it took part in, counting only its own rows.`;
+}

@@ -1,0 +1,102 @@
+/**
+ * The bench's runs: the pending jobs through the scheduler, each record graded and written as its run ends,
+ * with progress, the live viewer's feed, Ctrl-C, and this invocation's throughput in run.json.
+ */
+import type { KVCache } from "../../engine/cache.ts";
+import type { Engine } from "../../engine/model.ts";
+import { GradePool } from "../../tasks/grading/pool.ts";
+import type { CodeRunner } from "../../tasks/code/runner.ts";
+import type { CostModel } from "./cost.ts";
+import { type Job, keyOf } from "./jobs.ts";
+import { progress } from "./progress.ts";
+import { runRecord } from "./record.ts";
+import type { RunDir } from "./rundir.ts";
+import { type MakeSolver, runJobs } from "../generation/schedule.ts";
+import type { Solver } from "../generation/solver.ts";
+import { costOf, type Invocation, PassLog } from "./timing.ts";
+
+/** Who watches runs as they go (the live viewer's tap): each run's start, every pass, each run's end. */
+export interface RunWatcher {
+  track(key: string, head: { task: string; problem_id: string; method: string; seed: number }, solver: Solver): void;
+  tick(): void;
+  finish(key: string): void;
+}
+
+/** Runs the pending jobs, grading and writing each record as its run ends; run.json gets this invocation. */
+export async function execute(o: {
+  engine: Engine;
+  cache: KVCache;
+  dir: RunDir;
+  cost: CostModel;
+  solver: MakeSolver<Job>;
+  concurrency: number;
+  jobs: Job[];
+  pending: Job[];
+  out: string;
+  live?: RunWatcher;
+  /** where code problems' programs run */
+  code?: CodeRunner;
+}): Promise<void> {
+  const { engine, cache, dir, cost, jobs, pending, out, live } = o;
+  const solver: MakeSolver<Job> = live
+    ? (c, job) => {
+      const s = o.solver(c, job);
+      live.track(
+        keyOf(job),
+        { task: job.problem.task, problem_id: job.problem.id, method: job.method, seed: job.seed },
+        s,
+      );
+      return s;
+    }
+    : o.solver;
+  const pool = new GradePool({ workers: 2, code: o.code });
+  const bar = progress(jobs.length);
+  let finished = jobs.length - pending.length, written = 0;
+  const log = new PassLog(), t0 = performance.now();
+  // Ctrl-C: what is written stays (records are whole lines); the runs in flight start again on resume.
+  const interrupted = () => {
+    console.error(
+      `\nbench: interrupted; ${finished} of ${jobs.length} records are in ${out}: the same command resumes there`,
+    );
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  const writes: Promise<void>[] = [];
+  // A record that cannot be written: kept here, not left a rejected promise (which, caught only in the
+  // finally below, is an unhandled rejection while the runs go on).
+  let lost: { error: unknown } | undefined;
+  try {
+    await runJobs(engine, cache, pending, {
+      concurrency: o.concurrency,
+      solver,
+      cost: costOf(cost),
+      done: (job, run) => {
+        live?.finish(keyOf(job));
+        writes.push(
+          runRecord(job, run, pool).then(([record, trace]) => {
+            dir.append(record, trace);
+            finished++, written++;
+          }).catch((error) => void (lost ??= { error })),
+        );
+      },
+      onPass: (info) => {
+        if (lost) throw lost.error; // a record that cannot be written (a full disk): no more work
+        log.add(info);
+        live?.tick();
+        bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
+      },
+    });
+  } finally {
+    // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
+    await Promise.all(writes);
+    Deno.removeSignalListener("SIGINT", interrupted);
+    bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
+    bar.stop();
+    pool.close();
+    if (!lost) {
+      const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
+      dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
+    }
+  }
+  if (lost) throw lost.error;
+}

@@ -1,0 +1,91 @@
+/**
+ * A run's checkpoints graded: each answer, and a self-consistency vote, against the problem's golds, in the
+ * grading pool; a code problem's program against its tests, in the sandbox. The one place a verdict becomes
+ * record fields: the bench grades as runs end, rescore grades a folder's records again with the grader of today.
+ */
+import type { GradePool } from "../../tasks/grading/pool.ts";
+import type { CodeSpec } from "../../tasks/code/problem.ts";
+import type { Grading } from "../../tasks/problem.ts";
+import type { RecordCheckpoint } from "./rundir.ts";
+import type { Checkpoint } from "../generation/solver.ts";
+
+type Verdict = Pick<RecordCheckpoint, "equal_strict" | "equal_lenient" | "score_strict" | "score_lenient"> & {
+  extra: Partial<RecordCheckpoint>;
+};
+
+export async function gradeCheckpoints(
+  checkpoints: readonly Checkpoint[],
+  problem: { golds: readonly string[]; grading: Grading; code?: CodeSpec },
+  pool: GradePool,
+): Promise<RecordCheckpoint[]> {
+  // An answer that stands for several checkpoints (an early stop, a vote that did not change) is graded once:
+  // a program is run on its tests once.
+  const seen = new Map<string, Promise<Verdict>>();
+  const verdict = (answer: string | null | undefined): Promise<Verdict> => {
+    const key = answer ?? "";
+    let v = seen.get(key);
+    if (!v) seen.set(key, v = problem.grading === "code" ? codeVerdict(problem, answer, pool) : mathVerdict(answer));
+    return v;
+  };
+  const mathVerdict = async (answer: string | null | undefined): Promise<Verdict> => {
+    const g = await pool.grade({
+      generated: answer ? `\\boxed{${answer}}` : "",
+      golds: problem.golds,
+      grading: problem.grading as "single" | "list",
+    });
+    return {
+      equal_strict: g.equal_strict,
+      equal_lenient: g.equal_lenient,
+      score_strict: g.score_strict,
+      score_lenient: g.score_lenient,
+      extra: { ...(g.timed_out ? { timed_out: true } : {}), ...(g.error ? { grader_error: g.error } : {}) },
+    };
+  };
+  const out: RecordCheckpoint[] = [];
+  for (const c of checkpoints) {
+    const { extra, ...v } = await verdict(c.answer);
+    const cp: RecordCheckpoint = { ...ungraded(c), ...v, ...extra };
+    if (c.vote !== undefined) {
+      const w = await verdict(c.vote);
+      cp.vote_equal_strict = w.equal_strict, cp.vote_score_strict = w.score_strict;
+    }
+    out.push(cp);
+  }
+  return out;
+}
+
+/** A program's verdict: it passes when every test passes (strict and lenient alike). */
+async function codeVerdict(
+  problem: { code?: CodeSpec },
+  answer: string | null | undefined,
+  pool: GradePool,
+): Promise<Verdict> {
+  if (!problem.code) throw new Error('a code problem without its tests (grading "code" needs `code`)');
+  const g = await pool.gradeCode(problem.code, answer ?? undefined);
+  return {
+    equal_strict: g.pass,
+    equal_lenient: g.pass,
+    score_strict: +g.pass,
+    score_lenient: +g.pass,
+    extra: { verdict: g.verdict, tests_failed: g.failed, ...(g.detail ? { verdict_detail: g.detail } : {}) },
+  };
+}
+
+/** A checkpoint as the run wrote it, without any earlier grade (a regrade keeps nothing of the old verdict). */
+function ungraded(c: Checkpoint | RecordCheckpoint): Checkpoint {
+  const {
+    equal_strict: _es,
+    equal_lenient: _el,
+    score_strict: _ss,
+    score_lenient: _sl,
+    timed_out: _t,
+    grader_error: _g,
+    vote_equal_strict: _ve,
+    vote_score_strict: _vs,
+    verdict: _v,
+    tests_failed: _tf,
+    verdict_detail: _vd,
+    ...run
+  } = c as RecordCheckpoint;
+  return run;
+}

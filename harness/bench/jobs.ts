@@ -1,0 +1,52 @@
+/**
+ * A bench's jobs: every problem × method × seed of its tasks (this shard's problems only), each named by its
+ * record's key.
+ */
+import type { Problem } from "../../tasks/problem.ts";
+import { loadTask, taskSpec } from "../../tasks/registry.ts";
+import { loadLcbTexts } from "../../tasks/code/lcb.ts";
+import type { BenchSpec } from "./spec.ts";
+import { recordKey } from "./rundir.ts";
+
+/** One run of the bench: a problem, a method and a seed, and the finisher's tokens of the problem's task. */
+export interface Job {
+  problem: Problem;
+  method: string;
+  seed: number;
+  finisherTokens: number;
+}
+
+/** A job's record key (rundir.ts): what run.json plans and records.jsonl holds once. */
+export const keyOf = (j: Job) =>
+  recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
+
+/** Every problem × method × seed of the spec's tasks (this shard's problems only), and every problem loaded. */
+export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems: Problem[] }> {
+  const jobs: Job[] = [], all: Problem[] = [];
+  for (const id of spec.tasks) {
+    const loaded = await loadTask(id, {
+      data: spec.data,
+      dataDir: spec.dataDir,
+      hub: spec.hub,
+      skipBad: spec.skipBad,
+      fields: spec.fields,
+      ...(id === "lcb"
+        ? { lcbDates: spec.lcbDates, lcbTexts: spec.lcbPrompt === undefined ? undefined : loadLcbTexts(spec.lcbPrompt) }
+        : {}),
+      limit: spec.limit,
+      seed: spec.seeds[0],
+      synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
+    });
+    if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
+    all.push(...loaded.problems);
+    const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
+    for (const problem of problems) {
+      for (const method of spec.methods) {
+        for (const seed of spec.seeds) {
+          jobs.push({ problem, method, seed, finisherTokens: spec.finisherTokens ?? loaded.task.finisherTokens });
+        }
+      }
+    }
+  }
+  return { jobs, problems: all };
+}

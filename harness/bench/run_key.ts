@@ -1,0 +1,175 @@
+/**
+ * A run folder is one experiment. Its key (run.json's "spec") holds everything that can change a record, by
+ * content, so that a resume never mixes records of two experiments: the flags that change generation or
+ * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
+ * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
+ * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
+ * format, the grader and the timing rule. RunDir.open refuses a folder whose key differs, naming each field.
+ */
+import { replaceFile } from "../../engine/files.ts";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { dirname, join, normalize, resolve } from "node:path";
+import type { Problem } from "../../tasks/problem.ts";
+import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
+import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
+import { taskSpec } from "../../tasks/registry.ts";
+import type { BenchSpec } from "./spec.ts";
+import { PROMPT_FORMAT, type Protocol } from "../generation/prompts.ts";
+import { TIMING_VERSION } from "../generation/solver.ts";
+
+export interface KeyInputs {
+  spec: BenchSpec;
+  /** the model folder, or random:SHAPE */
+  source: string;
+  /** every problem of the spec's tasks as loaded, all shards' (so that shards share one key) */
+  problems: readonly Problem[];
+  /** the texts the runs are given */
+  /** `families`: each method family's own texts (methods.ts familyTexts) */
+  /** `code`: the code tasks' texts (their templates and finisher suffix), keyed when a code problem runs */
+  prompts: {
+    collab: string;
+    plain: string;
+    protocol: Protocol;
+    families: Readonly<Record<string, unknown>>;
+    code?: unknown;
+  };
+  /** where the weights' hashes are kept between runs (keyed by path, size and mtime); none: hashed each time */
+  weightsCache?: string;
+  /** code tasks: the interpreter programs run with (CodeRunner.environment) */
+  codeEnvironment?: string;
+}
+
+/** The flags that do not change a record, and those whose content the key holds instead of their path. */
+const NOT_KEYED = [
+  "out",
+  "concurrency",
+  "kvTokens",
+  "view",
+  "collabTemplate",
+  "plainTemplate",
+  "protocol",
+  "texts",
+  "data",
+  "dataDir",
+  "hub",
+  "limit",
+  "allowLongContext",
+  "fields",
+  "codeWorkers",
+  "lcbPrompt",
+  "lcbDates",
+] as const;
+
+/**
+ * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets, the model's
+ * path normalised; --limit is the data's business: the data hash holds the problems it selects; --finisher-tokens
+ * equal to every task's own limit is the default).
+ */
+export function flagsKey(spec: BenchSpec): Record<string, unknown> {
+  const rest: Record<string, unknown> = {
+    ...spec,
+    model: spec.model.startsWith("random:") ? spec.model : normalize(spec.model).replace(/\/$/, ""),
+    methods: [...spec.methods].sort(),
+    seeds: [...spec.seeds].sort((a, b) => a - b),
+  };
+  for (const k of NOT_KEYED) delete rest[k];
+  if (spec.tasks.every((t) => taskSpec(t).finisherTokens === spec.finisherTokens)) delete rest.finisherTokens;
+  return JSON.parse(JSON.stringify(rest));
+}
+
+const sha256 = (x: string | Uint8Array) => createHash("sha256").update(x).digest("hex");
+const WEIGHTS = /\.(safetensors|gguf|bin|pt|pth)$/;
+/** Files of a model folder that are read by nobody: documentation and pictures. */
+const UNREAD = /\.(md|png|jpe?g|svg|gif)$|^\.git/;
+
+export function runKey(i: KeyInputs): Record<string, unknown> {
+  const modelFiles: Record<string, string> = {};
+  if (existsSync(i.source)) {
+    for (const f of readdirSync(i.source).sort()) {
+      const path = join(i.source, f);
+      if (WEIGHTS.test(f) || UNREAD.test(f) || !statSync(path).isFile()) continue;
+      modelFiles[`model file ${f}`] = sha256(readFileSync(path));
+    }
+  }
+  const data = createHash("sha256");
+  // A code problem's tests decide its grade: they are part of its data.
+  for (const p of i.problems) {
+    data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading, ...(p.code ? [p.code] : [])]) + "\n");
+  }
+  const code = i.problems.some((p) => p.grading === "code");
+  return {
+    ...flagsKey(i.spec),
+    weights: weightsHash(i.source, i.weightsCache),
+    ...modelFiles,
+    "prompt collab": sha256(i.prompts.collab),
+    "prompt plain": sha256(i.prompts.plain),
+    "prompt protocol": sha256(JSON.stringify(i.prompts.protocol)),
+    ...Object.fromEntries(
+      Object.entries(i.prompts.families).map(([name, texts]) => [`prompt ${name}`, sha256(JSON.stringify(texts))]),
+    ),
+    ...(code && i.prompts.code ? { "prompt code": sha256(JSON.stringify(i.prompts.code)) } : {}),
+    prompt_format: PROMPT_FORMAT,
+    data: data.digest("hex"),
+    grader: GRADER_VERSION,
+    ...(code ? { code_grader: CODE_GRADER_VERSION, code_python: i.codeEnvironment ?? "unknown" } : {}),
+    timing: TIMING_VERSION,
+  };
+}
+
+/** A file's hash and what must not have changed since: size, mtime, and ctime and inode, which `touch -r` or a
+ * copy that keeps mtime (cp -p, rsync -t) cannot set back. */
+interface CachedHash {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/**
+ * The full SHA-256 of every weights file of a model folder, in name order (random:SHAPE: its name, the
+ * weights being made from it). A file's hash is kept in `cacheFile` against its size, mtime, ctime and inode,
+ * so 65 GB are read once, not at every resume.
+ */
+export function weightsHash(source: string, cacheFile?: string): string {
+  if (!existsSync(source)) return source;
+  let cache: Record<string, CachedHash> = {};
+  try {
+    if (cacheFile && existsSync(cacheFile)) cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+  } catch {
+    cache = {}; // a damaged cache is only a cache
+  }
+  let changed = false;
+  const all = createHash("sha256");
+  for (const f of readdirSync(source).filter((f) => WEIGHTS.test(f)).sort()) {
+    const path = resolve(source, f), st = statSync(path);
+    const stamp = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+    let hit = cache[path];
+    if (!hit || Object.entries(stamp).some(([k, v]) => hit![k as keyof typeof stamp] !== v)) {
+      hit = { ...stamp, sha256: hashFile(path) };
+      cache[path] = hit;
+      changed = true;
+    }
+    all.update(`${f}\t${st.size}\t${hit.sha256}\n`);
+  }
+  if (changed && cacheFile) {
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      replaceFile(cacheFile, JSON.stringify(cache));
+    } catch {
+      // an unwritable cache costs a re-read next time, nothing else
+    }
+  }
+  return all.digest("hex");
+}
+
+function hashFile(path: string): string {
+  const h = createHash("sha256"), buf = new Uint8Array(16 << 20), fd = openSync(path, "r");
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}

@@ -1,0 +1,422 @@
+/**
+ * A run on disk (results/NAME/): run.json (what the run is), records.jsonl (append-only: one line per
+ * problem × method × seed, written whole once graded) and traces.jsonl (what the workers wrote). A run that
+ * was killed at any moment resumes: a half-written last line is cut off, records already there are not run
+ * again, so every record is present exactly once. A changed spec is refused, naming what differs.
+ */
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { check, InputError, oneLine } from "../../engine/errors.ts";
+import { appendLines, replaceFile } from "../../engine/files.ts";
+import { COST_TERMS } from "./cost.ts";
+import type { Checkpoint } from "../generation/solver.ts";
+import type { CodeVerdict } from "../../tasks/code/problem.ts";
+import type { Grading } from "../../tasks/problem.ts";
+
+/** A run's checkpoint with its grade. */
+export interface RecordCheckpoint extends Checkpoint {
+  equal_strict: boolean;
+  equal_lenient: boolean;
+  score_strict: number;
+  score_lenient: number;
+  timed_out?: boolean;
+  /** the grader failed on this answer (it counts as wrong): why */
+  grader_error?: string;
+  /** self-consistency: the majority vote's verdict */
+  vote_equal_strict?: boolean;
+  /** and its score, on the scale of score_strict (a list task's fraction of parts right) */
+  vote_score_strict?: number;
+  /** a code problem: how the program fared on its tests (tasks/code/problem.ts) */
+  verdict?: CodeVerdict;
+  /** a code problem: tests not passed (the first failure and every test after it) */
+  tests_failed?: number;
+  /** a code problem: why it failed, briefly */
+  verdict_detail?: string;
+}
+
+export interface BenchRecord {
+  task: string;
+  problem_id: string;
+  method: string;
+  seed: number;
+  golds: string[];
+  grading: Grading;
+  /** a code problem: its tests (public and private) */
+  tests?: number;
+  checkpoints: RecordCheckpoint[];
+  steps: number;
+  /** the last checkpoint's times: alone (predicted) and shared (measured) */
+  solo_ms: number;
+  shared_ms: number;
+  grader: string;
+}
+
+export interface TraceLine {
+  task: string;
+  problem_id: string;
+  method: string;
+  seed: number;
+  /** the problem's text (traces written before this field lack it) */
+  problem?: string;
+  /** who wrote each text: the workers' names (or another family's writers: an outline, its points, …) */
+  names?: string[];
+  /** each writer's text */
+  workers: string[];
+  steps: { worker: number; step: number; pass: number; text: string }[];
+  /** wall time of each pass the run took part in (ms; shared passes counted whole) */
+  pass_ms: number[];
+}
+
+export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {
+  return [r.task, r.problem_id, r.method, r.seed].join("\t");
+}
+
+/**
+ * Reads a JSONL file written by appends. A last line without its newline (a kill, or a write in progress) is
+ * cut off the file when `repair`, and only left unread otherwise (readers that must not write: the viewer).
+ */
+export function readLines<T>(file: string, repair = true): T[] {
+  if (!existsSync(file)) return [];
+  const raw = readFileSync(file);
+  // Cut at the last newline byte (not at a length of decoded text: bytes that are not UTF-8 decode longer).
+  const keep = raw.lastIndexOf(0x0a) + 1;
+  if (keep < raw.length && repair) truncateSync(file, keep);
+  const text = new TextDecoder().decode(raw.subarray(0, keep));
+  return text.split("\n").filter((l) => l !== "").map((l, i) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      throw new InputError(`${file}:${i + 1}: not a JSON record (the file was changed by hand?)`);
+    }
+    const r = v as Record<string, unknown> | null;
+    check(
+      r !== null && typeof r === "object" && !Array.isArray(r) && typeof r.task === "string" &&
+        typeof r.problem_id === "string" && typeof r.method === "string" && Number.isInteger(r.seed),
+      `${file}:${i + 1}: not a record of this project (task, problem_id, method, seed; the file was changed by hand?)`,
+    );
+    return v as T;
+  });
+}
+
+/** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
+export function readRecordLines(file: string, repair = true): BenchRecord[] {
+  const records = readLines<BenchRecord>(file, repair);
+  const seen = new Set<string>();
+  records.forEach((r, i) => {
+    const k = recordKey(r);
+    check(!seen.has(k), `${file}:${i + 1}: the record ${k.replaceAll("\t", " / ")} appears twice`);
+    seen.add(k);
+    const ok = Array.isArray(r.checkpoints) &&
+      r.checkpoints.every((c) =>
+        c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
+        [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x))
+      );
+    check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);
+  });
+  return records;
+}
+
+/** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
+export function checkRunFolder(dir: string, flag = "--out"): void {
+  check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
+  // A folder not there yet is only checked, not made: a run refused later leaves nothing behind.
+  let here = resolve(dir);
+  while (!existsSync(here) && dirname(here) !== here) here = dirname(here);
+  check(statSync(here).isDirectory(), `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`);
+  if (here === resolve(dir)) {
+    for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
+      const p = join(dir, f);
+      check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
+    }
+  }
+  try {
+    accessSync(here, constants.W_OK);
+  } catch {
+    throw new InputError(
+      `${flag} ${dir}: ${
+        here === resolve(dir) ? "not writable" : `cannot create the folder (${here} is not writable)`
+      }`,
+    );
+  }
+}
+
+/** For a command that writes a new run folder (merge, rescore): `out` must be absent or an empty folder. */
+export function checkNewRunFolder(out: string, command: string): void {
+  check(
+    !existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0),
+    `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,
+  );
+}
+
+/**
+ * A new run folder written whole: `fill` writes into a folder beside `out` (OUT.partial), then renamed to `out`,
+ * so that a kill leaves no half-written run folder.
+ */
+export async function writeNewRunFolder<T>(out: string, fill: (dir: string) => Promise<T>): Promise<T> {
+  const partial = `${resolve(out)}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  makeRunFolder(partial, "--out");
+  const result = await fill(partial);
+  if (existsSync(out)) rmdirSync(out);
+  renameSync(partial, out);
+  return result;
+}
+
+/** checkRunFolder, then the folder made. */
+function makeRunFolder(dir: string, flag = "--out"): void {
+  checkRunFolder(dir, flag);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InputError(`${flag} ${dir}: cannot create the folder (${(e as Error).message})`);
+  }
+}
+
+function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) =>
+    `${k}: was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`
+  );
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
+const numbers = (o: Record<string, unknown>, keys: readonly string[]) => keys.every((k) => Number.isFinite(o[k]));
+
+/** The fields of a run.json that resume, merge and the summary read back, as this project writes them. */
+export function checkMeta(file: string, m: Record<string, unknown>): void {
+  const cost = m.cost_model;
+  check(
+    cost === undefined || (isObject(cost) && Array.isArray(cost.coef) && cost.coef.length === COST_TERMS.length &&
+      cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
+      numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"])),
+    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0 and its fit); delete that ` +
+      "field to calibrate again (the solo times of the records already there came from the old model)",
+  );
+  const invocations = m.invocations;
+  check(
+    invocations === undefined ||
+      (Array.isArray(invocations) &&
+        invocations.every((i) =>
+          isObject(i) && typeof i.started === "string" && isObject(i.cost_error) &&
+          numbers(i, ["seconds", "records", "passes", "passes_per_s", "rows_per_pass", "problems_per_hour"]) &&
+          numbers(i, ["outside_passes", "runs_at_once"]) && numbers(i.cost_error, ["median", "p90"])
+        )),
+    `${file}: "invocations" is not a list of this project's invocations (delete the field: it only reports)`,
+  );
+  check(m.spec === undefined || isObject(m.spec), `${file}: "spec" is not an object`);
+  check(
+    m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
+    `${file}: "planned" is not a list of record keys`,
+  );
+}
+
+/** The live bench that holds `dir`'s lock (its process id), or undefined (no lock, or one left by a process gone). */
+export function lockedBy(dir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, "run.lock"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid) ? pid : undefined;
+}
+
+/** Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). */
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * Takes `dir`/run.lock for this process, or refuses while another live process holds it. A lock left by a
+ * process that is gone (killed) is taken over; the returned function gives it back.
+ */
+function lockFolder(dir: string): () => void {
+  const file = join(dir, "run.lock");
+  for (let attempt = 0;; attempt++) {
+    try {
+      const f = Deno.openSync(file, { write: true, createNew: true });
+      f.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      return () => {
+        try {
+          if (readFileSync(file, "utf8").trim() === String(Deno.pid)) Deno.removeSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 2) {
+        throw new InputError(`${file}: cannot take the folder's lock (${oneLine((e as Error).message)})`);
+      }
+      const pid = Number(readFileSync(file, "utf8").trim());
+      check(
+        !(Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid)),
+        `${dir}: another bench (process ${pid}) is writing to this folder; wait for it to end, or give another --out`,
+      );
+      Deno.removeSync(file); // its process is gone
+    }
+  }
+}
+
+export class RunDir {
+  readonly done = new Set<string>();
+  readonly #records: string;
+  readonly #traces: string;
+
+  private constructor(readonly dir: string) {
+    this.#records = join(dir, "records.jsonl");
+    this.#traces = join(dir, "traces.jsonl");
+  }
+
+  /**
+   * Creates the folder, or resumes it when its run.json holds the same spec. The folder is this process's until
+   * close(): a second bench on it is refused (both would run every pending record and append it twice).
+   */
+  static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
+    makeRunFolder(dir);
+    const release = lockFolder(dir);
+    try {
+      const run = RunDir.#open(dir, spec, meta);
+      run.#release = release;
+      return run;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  #release = () => {};
+
+  /** Lets another process open the folder. */
+  close(): void {
+    this.#release();
+  }
+
+  static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
+    const runFile = join(dir, "run.json");
+    if (existsSync(runFile)) {
+      let stored: { spec?: Record<string, unknown> };
+      try {
+        stored = JSON.parse(readFileSync(runFile, "utf8"));
+      } catch {
+        throw new InputError(`${runFile}: not valid JSON; remove the folder or choose another --out`);
+      }
+      check(
+        stored !== null && typeof stored === "object" && !Array.isArray(stored) && typeof stored.spec === "object",
+        `${runFile}: not a run.json of this project (no "spec"); remove the folder or choose another --out`,
+      );
+      checkMeta(runFile, stored as Record<string, unknown>);
+      const diff = differences(stored.spec ?? {}, spec);
+      // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
+      // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
+      const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;
+      check(
+        diff.length === 0 || empty,
+        `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
+      );
+      if (diff.length) replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
+    } else {
+      replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
+    }
+    const run = new RunDir(dir);
+    if (!existsSync(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
+    const records = readRecordLines(run.#records);
+    checkPlanned(run.#records, records, meta.planned);
+    for (const r of records) run.done.add(recordKey(r));
+    // Traces of records that never got written (a kill between the two appends) are dropped.
+    const traces = readLines<TraceLine>(run.#traces);
+    const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));
+    if (kept.size !== traces.length) {
+      replaceFile(run.#traces, [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""));
+    }
+    return run;
+  }
+
+  /** run.json as it is now. */
+  meta(): Record<string, unknown> {
+    return JSON.parse(readFileSync(join(this.dir, "run.json"), "utf8"));
+  }
+
+  /** Adds fields to run.json, atomically (a kill leaves the old file or the new one, never half of one). */
+  updateMeta(patch: Record<string, unknown>): void {
+    replaceFile(join(this.dir, "run.json"), JSON.stringify({ ...this.meta(), ...patch }, null, 1) + "\n");
+  }
+
+  /** Appends a finished problem: its trace, then its record (the record is what counts as done). */
+  append(record: BenchRecord, trace: TraceLine): void {
+    const k = recordKey(record);
+    if (this.done.has(k)) throw new Error(`record ${k} written twice`);
+    appendLines(this.#traces, JSON.stringify(trace) + "\n");
+    appendLines(this.#records, JSON.stringify(record) + "\n");
+    this.done.add(k);
+  }
+
+  records(): BenchRecord[] {
+    return readRecordLines(this.#records);
+  }
+}
+
+/**
+ * A run folder's records, each one its run.json planned (where run.json lists them), for the commands that
+ * only read it (plot, merge, rescore, solo-check): a torn last line is left where it is, unread (the folder's
+ * bench repairs it when it resumes; a live bench may still be writing it).
+ */
+export function readRecords(dir: string): BenchRecord[] {
+  const file = join(dir, "records.jsonl");
+  check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
+  const records = readRecordLines(file, false);
+  if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
+  return records;
+}
+
+/**
+ * Every record is one its run planned: a record of a method, problem or seed the spec does not have (a file
+ * edited or concatenated by hand) would be drawn as if measured. `planned`: run.json's list (absent in old
+ * folders: nothing to check against).
+ */
+export function checkPlanned(file: string, records: readonly BenchRecord[], planned: unknown): void {
+  if (planned === undefined) return;
+  check(
+    Array.isArray(planned) && planned.every((k) => typeof k === "string"),
+    `${join(file, "..", "run.json")}: "planned" is not a list of record keys`,
+  );
+  const set = new Set(planned);
+  const extra = records.findIndex((r) => !set.has(recordKey(r)));
+  check(
+    extra < 0,
+    `${file}:${extra + 1}: the record ${
+      extra < 0 ? "" : recordKey(records[extra]).replaceAll("\t", " / ")
+    } is not one this run planned (the file was changed by hand?)`,
+  );
+}
+
+export function readRunJson(dir: string): Record<string, unknown> {
+  const file = join(dir, "run.json");
+  check(existsSync(file) && statSync(file).isFile(), `${dir}: no run.json (not a run folder?)`);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
+  }
+  check(v !== null && typeof v === "object" && !Array.isArray(v), `${file}: not a run.json of this project`);
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,331 @@
+/**
+ * The benchmark's spec: flags parsed, checked and completed with defaults before any work starts. With no
+ * flags at all it is the embedded default: the project's demo model (engine/models/hogwild-demo) on the
+ * chains task it was trained for, 100 problems of 4 parts, the main methods, small budgets, on the CPU.
+ */
+import { check, InputError, parseAddress, parseDecimal, parseFlags, parseInteger } from "../../engine/errors.ts";
+import { loadNative } from "../../engine/native.ts";
+import { MIN_TEMPERATURE } from "../../engine/sampler.ts";
+import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
+import { type Fields, parseFields, taskSpec } from "../../tasks/registry.ts";
+import { type LcbDates, parseLcbDates } from "../../tasks/code/lcb.ts";
+
+export interface BenchSpec {
+  model: string;
+  device: "cpu" | "cuda";
+  tasks: string[];
+  methods: string[];
+  budgets: number[];
+  seeds: number[];
+  limit?: number;
+  concurrency: number;
+  /** KV cache capacity in tokens (default: enough for `concurrency` runs of the largest method) */
+  kvTokens?: number;
+  out: string;
+  shard?: { index: number; count: number };
+  data?: string;
+  dataDir?: string;
+  hub?: string;
+  skipBad: boolean;
+  /** --task custom: the record fields of the question, answer and id */
+  fields?: Fields;
+  finisherTokens?: number;
+  redundancyEvery: number;
+  sampling?: { temperature: number; topK: number; topP: number; minP: number };
+  synthetic: { parts: number; digits: number; count: number };
+  collabTemplate?: string;
+  plainTemplate?: string;
+  protocol?: string;
+  /** families' own texts files, by family name (--texts NAME=FILE,…) */
+  texts?: Record<string, string>;
+  /** the CUDA backend's options, every one ("gemm=auto,attention=auto,graphs=8,pdl=0,profile=0") */
+  cuda?: string;
+  /** serve the viewer, live, while the bench runs (and after, until Ctrl-C) */
+  view?: { port?: number; hostname?: string };
+  /** passes may go past the model's max_position_embeddings (refused otherwise) */
+  allowLongContext?: boolean;
+  /** --task lcb: the contest dates it takes (default: the paper's window) */
+  lcbDates?: LcbDates;
+  /** --task lcb: the texts around each problem (default: tasks/code/lcb_prompt.json) */
+  lcbPrompt?: string;
+  /** code tasks: model-written programs run without the sandbox (README, "Code tasks and the sandbox") */
+  unsafeExec?: boolean;
+  /** code tasks: programs graded at once [2] */
+  codeWorkers?: number;
+}
+
+/** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
+export const DEMO_MODEL = "engine/models/hogwild-demo";
+
+const GENERATED_DEFAULTS: Record<string, { parts: number; digits: number; count: number }> = {
+  chains: { parts: 4, digits: 2, count: 100 },
+  synthetic: { parts: 2, digits: 1, count: 6 },
+};
+
+/** The default run's methods: the paper's main ones that the demo model was trained for. */
+const DEFAULT_METHODS = "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2";
+
+export const HELP = `deno task bench [flags]: methods × tasks × budgets, resumable, with accuracy-versus-time curves.
+
+  --model DIR|HF-ID|random:SHAPE  a model folder, a hub model id (downloaded into the HF cache, offline
+                                  once there) or random weights of a known shape
+                                  [engine/models/hogwild-demo: the demo model]
+  --task ID[,ID]                  tasks (deno task tasks list)                       [chains]
+  --methods LIST                  ${methodGrammar().join(",\n                                  ")}
+                                  [${DEFAULT_METHODS}];
+                                  compare: every family's, same budgets (${comparedMethods([128]).join(",")}
+                                  at the default budgets; on a code task those that answer code)
+  --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
+  --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
+  --limit N                       the first N problems of each task                   [all; 6 generated]
+  --concurrency P                 runs in flight at once, sharing forward passes      [4]
+  --device cpu|cuda                                                                   [cpu]
+  --cuda KEY=VALUE,…              the CUDA backend: gemm=auto|own|cublas|mma, attention=auto|simple,
+                                  graphs=N (a shape is captured once it has held N passes;
+                                  0: none), pdl=0|1, profile=0|1 (recorded in run.json)
+                                  [gemm=auto,attention=auto,graphs=8,pdl=0,profile=0]
+  --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
+                                  [the largest run's bound (its prompt, budgets and texts) times the
+                                  concurrency, or all that fits]; a run starts only while its bound is
+                                  free, so a smaller cache means fewer runs at a time
+  --out results/NAME              the run's folder (resumed when it exists)          [results/default]
+  --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
+                                  SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
+  --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[:FILE], --skip-bad      where task data comes from
+  --fields question=NAME,answer=NAME,id=NAME   --task custom: your data's field names  [question, answer, id]
+  --finisher-tokens M             the finisher's limit                                [the task's]
+  --redundancy-every K            tokens between redundancy checks                    [1024]
+  --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
+  --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
+  --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts
+  --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
+                                  [harness/prompts/FAMILY.json]
+                                  [the model folder's prompts/collab.txt and plain.txt where it has them]
+  --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
+  --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
+                                  [2024-08-01:2025-02-01, the paper's 279 problems of release_v5]
+  --lcb-prompt FILE               --task lcb: the texts around each problem, in tasks/code/lcb_prompt.json's
+                                  format (e.g. LiveCodeBench's own sentences)     [tasks/code/lcb_prompt.json]
+  --code-workers N                code tasks: programs graded at once, each in its own sandbox        [2]
+  --unsafe-exec                   code tasks: run model-written programs WITHOUT the sandbox (bubblewrap);
+                                  only for code you trust (README, "Code tasks and the sandbox")
+  --view [--view-port N] [--view-host H]   watch the workers write in a browser (deno task view, live)
+                                  [port 8470, host 127.0.0.1]
+  --help                          this text`;
+
+const OPTIONS = {
+  model: { type: "string" },
+  device: { type: "string" },
+  cuda: { type: "string" },
+  view: { type: "boolean" },
+  "view-port": { type: "string" },
+  "view-host": { type: "string" },
+  task: { type: "string" },
+  methods: { type: "string" },
+  budgets: { type: "string" },
+  seeds: { type: "string" },
+  limit: { type: "string" },
+  concurrency: { type: "string" },
+  "kv-tokens": { type: "string" },
+  out: { type: "string" },
+  shard: { type: "string" },
+  data: { type: "string" },
+  "data-dir": { type: "string" },
+  hub: { type: "string" },
+  "skip-bad": { type: "boolean" },
+  fields: { type: "string" },
+  "finisher-tokens": { type: "string" },
+  "redundancy-every": { type: "string" },
+  temperature: { type: "string" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  parts: { type: "string" },
+  digits: { type: "string" },
+  count: { type: "string" },
+  "collab-prompt": { type: "string" },
+  "plain-prompt": { type: "string" },
+  protocol: { type: "string" },
+  texts: { type: "string" },
+  "allow-long-context": { type: "boolean" },
+  "lcb-dates": { type: "string" },
+  "lcb-prompt": { type: "string" },
+  "code-workers": { type: "string" },
+  "unsafe-exec": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function int(v: string | undefined, flag: string, min = 1, max?: number): number | undefined {
+  return v === undefined ? undefined : parseInteger(v, `--${flag}`, min, max);
+}
+
+function num(v: string | undefined, flag: string): number | undefined {
+  return v === undefined ? undefined : parseDecimal(v, `--${flag}`);
+}
+
+/** Sampling seeds are 32-bit: a larger one would write the same text as another seed under another name. */
+const MAX_SEED = 2 ** 32 - 1;
+
+export function parseBudgets(v: string): number[] {
+  const range = /^([^:]*):([^:]*):([^:]*)$/.exec(v);
+  let list: number[];
+  if (range) {
+    const [a, b, s] = range.slice(1).map((x) => {
+      try {
+        return parseInteger(x, "--budgets", 1);
+      } catch {
+        return NaN;
+      }
+    });
+    check(s > 0 && b >= a, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0 (integers)`);
+    check((b - a) / s < 10000, `--budgets ${v}: more than 10000 checkpoints`);
+    list = [];
+    for (let x = a; x <= b; x += s) list.push(x);
+  } else {
+    check(!v.includes(":"), `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`);
+    list = v.split(",").map((x) => parseInteger(x, `--budgets: expected START:STOP:STEP or a list; in "${v}"`, 1));
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function parseShard(v: string | undefined): BenchSpec["shard"] {
+  const env = (k: string) => Deno.env.get(k);
+  let from = "--shard";
+  if (v === undefined && env("SLURM_ARRAY_TASK_ID") !== undefined && env("SLURM_ARRAY_TASK_COUNT") !== undefined) {
+    const slurm = (k: string) => parseInteger(env(k)!, k);
+    const step = env("SLURM_ARRAY_TASK_STEP");
+    check(
+      step === undefined || step === "1",
+      `SLURM_ARRAY_TASK_STEP=${step}: a stepped job array (--array=A-B:S) leaves shards out; use a step of 1 or --shard i/n`,
+    );
+    const min = env("SLURM_ARRAY_TASK_MIN") === undefined ? 0 : slurm("SLURM_ARRAY_TASK_MIN");
+    const id = slurm("SLURM_ARRAY_TASK_ID"), count = slurm("SLURM_ARRAY_TASK_COUNT");
+    check(
+      id >= min && id - min < count,
+      `SLURM_ARRAY_TASK_ID=${id}: outside the array (SLURM_ARRAY_TASK_MIN ${min}, SLURM_ARRAY_TASK_COUNT ${count})`,
+    );
+    v = `${id - min}/${count}`;
+    from = "the Slurm array's variables";
+  }
+  if (v === undefined) return undefined;
+  const m = /^([^/]*)\/([^/]*)$/.exec(v);
+  check(m, `${from}: expected i/n with 0 ≤ i < n, got "${v}"`);
+  const index = parseInteger(m[1], `${from} (i of i/n)`), count = parseInteger(m[2], `${from} (n of i/n)`, 1);
+  check(index < count, `${from}: expected i/n with 0 ≤ i < n, got "${v}"`);
+  return { index, count };
+}
+
+/** --texts NAME=FILE,…: a file per family with texts of its own, each family once. */
+function parseTexts(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const at = part.indexOf("="),
+      [name, file] = at < 0 ? [part.trim(), ""] : [part.slice(0, at), part.slice(at + 1)].map((s) => s.trim());
+    check(
+      textFamilies().includes(name) && file,
+      `--texts: expected FAMILY=FILE with FAMILY one of ${textFamilies().join(", ")}, got "${part}"`,
+    );
+    check(!(name in out), `--texts: ${name} is given twice`);
+    out[name] = file;
+  }
+  return out;
+}
+
+/** The spec from command-line flags; null when --help was asked for. */
+export function parseBenchSpec(args: string[]): BenchSpec | null {
+  const { values: f, positionals } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
+  check(
+    positionals.length === 0,
+    `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`,
+  );
+  if (f.help) return null;
+  const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
+  for (const t of tasks) taskSpec(t);
+  check(new Set(tasks).size === tasks.length, "--task: a task is listed twice");
+  const budgets = parseBudgets(f.budgets ?? "8:128:8");
+  const methods = f.methods === "compare"
+    ? comparedMethods(budgets, tasks.some((t) => taskSpec(t).code))
+    : (f.methods ?? DEFAULT_METHODS).split(",").map((m) => m.trim());
+  for (const m of methods) parseMethod(m);
+  check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
+  const seeds = (f.seeds ?? "1").split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
+  check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
+  const device = f.device ?? "cpu";
+  check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
+  let cuda: string | undefined;
+  try {
+    cuda = f.cuda === undefined ? undefined : loadNative().deviceOptions(f.cuda);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`--cuda: ${(e as Error).message}`);
+  }
+  const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
+  check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
+  check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
+  check(
+    tasks.includes("lcb") || (f["lcb-dates"] === undefined && f["lcb-prompt"] === undefined),
+    "--lcb-dates and --lcb-prompt go with --task lcb",
+  );
+  // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
+  const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
+  const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
+  const topP = num(f["top-p"], "top-p");
+  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
+  const minP = num(f["min-p"], "min-p");
+  const temperature = num(f.temperature, "temperature");
+  check(
+    temperature === undefined || temperature === 0 || temperature >= MIN_TEMPERATURE,
+    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
+  );
+  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
+  check(
+    f.view || (f["view-port"] === undefined && f["view-host"] === undefined),
+    "--view-port and --view-host go with --view",
+  );
+  return {
+    cuda,
+    view: f.view
+      ? parseAddress(f["view-port"], f["view-host"], { port: "--view-port", host: "--view-host" })
+      : undefined,
+    model: f.model ?? DEMO_MODEL,
+    device,
+    tasks,
+    methods,
+    budgets,
+    seeds,
+    limit: int(f.limit, "limit"),
+    concurrency: int(f.concurrency, "concurrency") ?? 4,
+    kvTokens: int(f["kv-tokens"], "kv-tokens", 1024),
+    out: f.out ?? "results/default",
+    shard: parseShard(f.shard),
+    data: f.data,
+    dataDir: f["data-dir"],
+    hub: f.hub,
+    skipBad: f["skip-bad"] ?? false,
+    fields: f.fields === undefined ? undefined : parseFields(f.fields),
+    finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
+    redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
+    sampling: sampled
+      ? {
+        temperature: temperature ?? 1,
+        topK: int(f["top-k"], "top-k", 0) ?? 0,
+        topP: topP ?? 1,
+        minP: minP ?? 0,
+      }
+      : undefined,
+    synthetic: {
+      parts: int(f.parts, "parts") ?? generated.parts,
+      digits: int(f.digits, "digits") ?? generated.digits,
+      count: int(f.count, "count") ?? generated.count,
+    },
+    collabTemplate: f["collab-prompt"],
+    plainTemplate: f["plain-prompt"],
+    protocol: f.protocol,
+    texts: f.texts === undefined ? undefined : parseTexts(f.texts),
+    ...(f["allow-long-context"] ? { allowLongContext: true } : {}),
+    ...(f["lcb-dates"] !== undefined ? { lcbDates: parseLcbDates(f["lcb-dates"], "--lcb-dates") } : {}),
+    ...(f["lcb-prompt"] !== undefined ? { lcbPrompt: f["lcb-prompt"] } : {}),
+    ...(f["unsafe-exec"] ? { unsafeExec: true } : {}),
+    ...(f["code-workers"] !== undefined ? { codeWorkers: int(f["code-workers"], "code-workers", 1, 64) } : {}),
+  };
+}

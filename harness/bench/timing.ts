@@ -1,0 +1,112 @@
+/**
+ * The benchmark's own timing: every pass it ran (shape, measured time, the cost model's prediction), the
+ * throughput of each invocation (run.json keeps one entry per invocation, so a resumed run reports them all),
+ * and the text summary.md says about time.
+ */
+import { type CostModel, describeCost, predictMs, relativeErrors, type TimedPass } from "./cost.ts";
+import type { PassInfo } from "../generation/schedule.ts";
+
+/** One invocation of the benchmark on a run folder, as run.json records it. */
+export interface Invocation {
+  started: string;
+  seconds: number;
+  records: number;
+  passes: number;
+  passes_per_s: number;
+  rows_per_pass: number;
+  problems_per_hour: number;
+  /** the share of wall time spent outside forward passes (planning, grading, writing) */
+  outside_passes: number;
+  /** the cost model's relative error on this invocation's passes */
+  cost_error: { median: number; p90: number };
+  /** the most runs that shared a pass */
+  runs_at_once: number;
+}
+
+export class PassLog {
+  readonly #passes: TimedPass[] = [];
+  #rows = 0;
+  #ms = 0;
+  #atOnce = 0;
+  readonly #t0 = performance.now();
+  readonly #started = new Date().toISOString();
+
+  add(p: PassInfo): void {
+    this.#passes.push({ shape: p.shape, ms: p.ms });
+    this.#rows += p.shape.rows;
+    this.#ms += p.ms;
+    this.#atOnce = Math.max(this.#atOnce, p.runs);
+  }
+
+  get passes(): number {
+    return this.#passes.length;
+  }
+
+  invocation(records: number, cost: CostModel): Invocation {
+    const seconds = (performance.now() - this.#t0) / 1000, n = this.#passes.length;
+    const e = relativeErrors(cost, this.#passes);
+    const r4 = (x: number) => (Number.isFinite(x) ? +x.toFixed(4) : 0);
+    return {
+      started: this.#started,
+      seconds: +seconds.toFixed(2),
+      records,
+      passes: n,
+      passes_per_s: +(n / seconds).toFixed(2),
+      rows_per_pass: n ? +(this.#rows / n).toFixed(2) : 0,
+      problems_per_hour: +(records / seconds * 3600).toFixed(1),
+      outside_passes: r4(1 - this.#ms / 1000 / seconds),
+      cost_error: { median: r4(e.median), p90: r4(e.p90) },
+      runs_at_once: this.#atOnce,
+    };
+  }
+}
+
+/** What summary.md says about time: the two times, the cost model and its error, each invocation's throughput. */
+/** A run.json's machine as plots and summaries name it: its GPU, else its CPU. */
+function machineName(m: unknown): string {
+  const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
+  return x.gpu || x.cpu || "unknown machine";
+}
+
+/** The machines a run's times come from, by name: a merged run's shards' (once each), else its own. */
+export function runMachines(run: Record<string, unknown>): string[] {
+  return Array.isArray(run.shards)
+    ? [...new Set((run.shards as { machine?: unknown }[]).map((s) => machineName(s.machine)))]
+    : [machineName(run.machine)];
+}
+
+/**
+ * The summary's words on time; `machines`: a merged run's shards' machines (each shard's solo times are its own
+ * machine's).
+ */
+export function timingText(
+  cost: CostModel | undefined,
+  invocations: readonly Invocation[],
+  machines: readonly string[] = [],
+): string {
+  const atOnce = Math.max(1, ...invocations.map((i) => i.runs_at_once));
+  const device = machines.length > 1
+    ? `its shard's device (the shards ran on ${
+      machines.join(", ")
+    }; each shard's solo times come from its own machine's cost model)`
+    : "this device";
+  const lines = [
+    `Times: every checkpoint has a solo time, what the run would have taken alone on ${device} (the plots' time ` +
+    `axis), and a shared time, the wall time of the passes it took part in, each counted whole (up to ${atOnce} ` +
+    `runs shared a pass, so shared time is an upper bound of the time alone).`,
+  ];
+  if (cost) lines.push(describeCost(cost));
+  for (const [k, i] of invocations.entries()) {
+    lines.push(
+      `Invocation ${k + 1} (${i.started}): ${i.records} records in ${i.seconds.toFixed(1)} s, ` +
+        `${i.problems_per_hour} problems per hour, ${i.passes_per_s} forward passes per second, ` +
+        `${i.rows_per_pass} rows per pass, ${(100 * i.outside_passes).toFixed(1)}% of wall time outside passes; ` +
+        `on its ${i.passes} passes the cost model was off by ${(100 * i.cost_error.median).toFixed(1)}% (median) and ` +
+        `${(100 * i.cost_error.p90).toFixed(1)}% (90th percentile) of the measured time.`,
+    );
+  }
+  return lines.join(" ");
+}
+
+/** The predicted time of a pass's shape: the cost model as the scheduler takes it. */
+export const costOf = (cost: CostModel) => (shape: PassInfo["shape"]) => predictMs(cost, shape);

@@ -1,0 +1,60 @@
+/**
+ * What an answer looks like in a task's text: a boxed expression (the maths tasks) or a fenced program (the
+ * code tasks). Where the runs over a layout and the solver read answers out of generated text: the answer
+ * already written at a checkpoint, the early stop, self-consistency's vote, and where the finisher's answer ends.
+ * The families refused for code tasks (Family.codeTasks) read their boxes with lastBoxed themselves.
+ */
+import { lastBoxed } from "../../tasks/grading/answer.ts";
+import { extractCode } from "../../tasks/code/extract.ts";
+import type { Grading } from "../../tasks/problem.ts";
+
+export interface AnswerFormat {
+  readonly id: "boxed" | "code";
+  /** the answer written last in `text` (generated text only), if any */
+  written(text: string): string | undefined;
+  /** a step holding an answer ends the run (the paper's early stop; a program drafted mid-thought does not) */
+  readonly endsRun: boolean;
+  /** the finisher's answer from what it wrote after the cue once the answer is closed (null: closed empty; undefined: open) */
+  closed(after: string): string | null | undefined;
+  /** the finisher's answer when it stops unclosed (its token limit, or an end of sequence) */
+  cut(after: string): string | null;
+  /** the template files' suffix for this format ("" for the maths templates) */
+  readonly templateSuffix: string;
+}
+
+export const BOXED: AnswerFormat = {
+  id: "boxed",
+  written: (text) => lastBoxed(text),
+  endsRun: true,
+  closed: (after) => lastBoxed("\\boxed{" + after),
+  cut: () => null,
+  templateSuffix: "",
+};
+
+/** The fence that ends the finisher's program: a line that starts with three backticks. */
+const CLOSING_FENCE = /(^|\n)```/;
+
+/**
+ * `text` up to a fence line left open (an odd count of lines holding ```: a text cut inside a block), whole
+ * otherwise: LiveCodeBench's extraction over a cut text would take the prose between two blocks for the program.
+ */
+function closedBlocks(text: string): string {
+  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (l.includes("```") ? [i] : []));
+  return fences.length % 2 ? lines.slice(0, fences[fences.length - 1]).join("\n") : text;
+}
+
+export const CODE: AnswerFormat = {
+  id: "code",
+  written: (text) => extractCode(closedBlocks(text)) || undefined,
+  endsRun: false,
+  closed: (after) => {
+    const m = CLOSING_FENCE.exec(after);
+    return m ? (after.slice(0, m.index).trim() ? after.slice(0, m.index) : null) : undefined;
+  },
+  // A program cut at the limit or ended without its fence is graded as written (a truncated one fails its tests).
+  cut: (after) => after.trim() ? after : null,
+  templateSuffix: "-code",
+};
+
+/** The answer format of a problem graded as `grading`. */
+export const answerFormat = (grading: Grading): AnswerFormat => grading === "code" ? CODE : BOXED;

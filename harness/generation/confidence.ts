@@ -1,0 +1,92 @@
+/**
+ * A trace's confidence from the top-k log-probabilities of its sampled tokens, and the vote weighted by it
+ * (Fu et al., "Deep Think with Confidence", arXiv 2508.15260, sections 2–3; docs/methods.md). Shared by the
+ * confidence-weighted vote of self-consistency and by the method family that filters and stops traces on it.
+ */
+import type { TokenLogprobs } from "../../engine/sampler.ts";
+
+/** How a trace's token confidences become one number (the paper's trace-level measures). */
+export const MEASURES = ["lowest", "bottom10", "tail", "mean"] as const;
+export type Measure = typeof MEASURES[number];
+
+/** The paper's settings: top-20 log-probabilities, groups (and the tail) of 2048 tokens, the lowest group. */
+export const PAPER_TOP_K = 20;
+export const PAPER_WINDOW = 2048;
+
+/** A token's confidence: the negative mean of its top-k log-probabilities (higher: a more peaked distribution). */
+export function tokenConfidence(lp: TokenLogprobs): number {
+  let sum = 0;
+  for (const x of lp.logprobs) sum += x;
+  return -sum / lp.logprobs.length;
+}
+
+/**
+ * The group confidences: the mean over each window of `window` consecutive tokens, sliding by one; a trace
+ * shorter than a window is one group of all its tokens (none for no tokens).
+ */
+export function groupConfidences(c: readonly number[], window: number): number[] {
+  if (c.length === 0) return [];
+  if (c.length < window) return [mean(c)];
+  const out: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < c.length; i++) {
+    sum += c[i] - (i >= window ? c[i - window] : 0);
+    if (i >= window - 1) out.push(sum / window);
+  }
+  return out;
+}
+
+/** The group confidence of the newest full window, once `window` tokens are written (what an online stop reads). */
+export function newestGroup(c: readonly number[], window: number): number | undefined {
+  return c.length < window ? undefined : mean(c.slice(c.length - window));
+}
+
+/**
+ * A trace's confidence by `measure`: its lowest group; the mean of its lowest 10% of groups (at least one);
+ * the mean of its last `window` tokens (tail); the mean of all its tokens. 0 for a trace without tokens.
+ */
+export function traceConfidence(c: readonly number[], measure: Measure, window: number): number {
+  if (c.length === 0) return 0;
+  if (measure === "mean") return mean(c);
+  if (measure === "tail") return mean(c.slice(-window));
+  const groups = groupConfidences(c, window).sort((a, b) => a - b);
+  return measure === "lowest" ? groups[0] : mean(groups.slice(0, Math.max(1, Math.floor(groups.length / 10))));
+}
+
+/** The `p`-th percentile (0..100) of `values`, interpolated linearly between the nearest ranks. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new RangeError("percentile of no values");
+  const s = [...values].sort((a, b) => a - b), rank = (p / 100) * (s.length - 1), lo = Math.floor(rank);
+  return lo + 1 < s.length ? s[lo] + (rank - lo) * (s[lo + 1] - s[lo]) : s[lo];
+}
+
+/** The paper's filter: which of `weights` are in their top `percent`% (at or above the 100−percent percentile). */
+export function keepTop(weights: readonly number[], percent: number): boolean[] {
+  const floor = percentile(weights, 100 - percent);
+  return weights.map((w) => w >= floor);
+}
+
+/** One trace's say in a vote. */
+export interface Ballot {
+  answer: string;
+  weight: number;
+}
+
+/**
+ * The answer with the most weight (weights 1: the plain majority; ties: the first one cast) and its share of all
+ * the weight (the paper's consensus); undefined without ballots.
+ */
+export function weightedVote(ballots: readonly Ballot[]): { answer: string; share: number } | undefined {
+  const sums = new Map<string, number>();
+  let total = 0;
+  for (const b of ballots) sums.set(b.answer, (sums.get(b.answer) ?? 0) + b.weight), total += b.weight;
+  let best: string | undefined, most = -Infinity;
+  for (const [a, w] of sums) if (w > most) (best = a, most = w);
+  return best === undefined ? undefined : { answer: best, share: total > 0 ? most / total : 1 };
+}
+
+function mean(c: readonly number[]): number {
+  let sum = 0;
+  for (const x of c) sum += x;
+  return sum / c.length;
+}

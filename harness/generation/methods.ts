@@ -1,0 +1,420 @@
+/**
+ * The method registry (docs/methods.md, "Methods"): every family of methods, one file each under
+ * harness/generation/methods/, listed in FAMILIES; and what the families share: a method's common shape, the readers of
+ * an id's parts, and the run of workers over a layout (runSpec) that Hogwild! and the baselines are.
+ * A method is data (its `Method`); its family's solver carries it out.
+ */
+import type { GenerationConfig } from "../../engine/config.ts";
+import { check } from "../../engine/errors.ts";
+import type { SamplingOptions } from "../../engine/sampler.ts";
+import type { FinisherSettings } from "./finisher.ts";
+import type { KVCache } from "../../engine/cache.ts";
+import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import { type AnswerFormat, BOXED } from "./answer_format.ts";
+import {
+  type CodeTexts,
+  DEFAULT_NAMES,
+  fillTemplate,
+  loadCodeTexts,
+  loadProtocol,
+  loadTemplate,
+  promptIds,
+  type Protocol,
+  renderTemplate,
+  singleTokenIds,
+} from "./prompts.ts";
+import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
+import { type FinisherMode, Run, type RunSpec } from "./run.ts";
+import type { Solver } from "./solver.ts";
+import { hogwild } from "./methods/hogwild.ts";
+import { sequential } from "./methods/sequential.ts";
+import { sc } from "./methods/sc.ts";
+import { sot } from "./methods/sot.ts";
+import { deepconf } from "./methods/deepconf.ts";
+import { leap } from "./methods/leap.ts";
+import { groupthink } from "./methods/groupthink.ts";
+
+export { hogwildLayouts } from "./methods/hogwild.ts";
+
+/**
+ * Every family, in the order --help lists them. A function, read when first called: a family's file imports
+ * this module and is evaluated before it, so at its top level a family may name this module's function
+ * declarations (hoisted, as `solver: runSolver`) but call nothing of it; its hooks may use all of it.
+ */
+const FAMILIES = (): Family[] =>
+  families ??= [
+    family(hogwild),
+    family(sequential),
+    family(sc),
+    family(sot),
+    family(deepconf),
+    family(leap),
+    family(groupthink),
+  ];
+let families: Family[] | undefined;
+
+/** What every method is: its one name, its workers, its family, and the settings of a run of workers over a layout. */
+export interface Method {
+  id: string;
+  workers: number;
+  /** its family's name (Family.name) */
+  family: string;
+  /** a name in LAYOUTS */
+  layout: string;
+  /** finished steps are written again after the history (the paper's "re-encode" ablation) */
+  reencodeSteps: boolean;
+  /** the collaboration text: its prompt template, headers, step prefixes and redundancy checks */
+  collab: boolean;
+  /** a worker ends at an end-of-sequence id; otherwise that id is never sampled and workers write to the budget */
+  stopAtEos: boolean;
+  /** the protocol's forbidden tokens (and BOS) are never sampled by workers */
+  forbidTokens: boolean;
+  earlyStop: boolean;
+  finisher: FinisherMode;
+}
+
+/** What a family's check may read of the experiment (the bench's spec has these fields and more). */
+export interface Experiment {
+  /** the checkpoints, in forward passes */
+  budgets: readonly number[];
+  /** the user's text files by family name (--texts NAME=FILE) */
+  texts?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A family of methods: one file under harness/generation/methods/ and one line in FAMILIES. `M` is its own method type:
+ * the common fields and the family's own settings; its hooks get the method as its parser made it.
+ */
+export interface Family<M extends Method = Method> {
+  /** the `family` of its methods */
+  name: string;
+  /** the first parts of the ids it reads (`hogwild` of `hogwild:2`) */
+  prefixes: readonly string[];
+  /** its spellings, as --help and error messages print them */
+  grammar: () => string[];
+  /** a method from any spelling of its id; parseMethod then refuses every spelling but the method's one name */
+  parse: (id: MethodId) => M;
+  /** the run of one problem */
+  solver: (cache: KVCache, method: M, problem: string, seed: number, ctx: RunContext) => Solver;
+  /** refuses the method under the experiment's settings (bench, before any work) */
+  checkSpec?: (method: M, spec: Experiment) => void;
+  /** the viewer replays its workers' views pass by pass, over `method.layout` (harness/viewer/views.ts) */
+  replaysViews: boolean;
+  /**
+   * its own texts, if it has any: the user's file (--texts NAME=FILE) or its default one (harness/generation/prompts/), read
+   * and checked (a bad file refused naming it and the field); the run key holds what it returns
+   */
+  texts?: (file?: string) => unknown;
+  /** the methods it brings to `--methods compare` (every family on one model, task and grid), for these budgets */
+  compared?: (budgets: readonly number[]) => string[];
+  /** it answers code tasks too: its texts and answers assume no boxed answer (the answer format decides) */
+  codeTasks?: boolean;
+}
+
+/** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
+function family<M extends Method>(f: Family<M>): Family {
+  const own = (m: Method): M => ({ ...f.parse(new MethodId(m.id)), ...m });
+  const checkSpec = f.checkSpec;
+  return {
+    ...f,
+    solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
+    checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
+  };
+}
+
+/** A method's id in its parts, `name:count:options…`, with the readers the families' parsers share. */
+export class MethodId {
+  readonly name: string;
+  /** the part after the first ":" (a count), if any */
+  readonly n?: string;
+  readonly opts: readonly string[];
+
+  constructor(readonly id: string) {
+    const [name, n, ...opts] = id.split(":");
+    this.name = name, this.n = n, this.opts = opts;
+  }
+
+  /** the count after the name: 1..12 (a name each), in plain digits */
+  count(): number {
+    const k = /^[1-9][0-9]?$/.test(this.n ?? "") ? Number(this.n) : NaN;
+    check(
+      k >= 1 && k <= DEFAULT_NAMES.length,
+      `method ${this.id}: ${this.name} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${this.name}:2)`,
+    );
+    return k;
+  }
+
+  /**
+   * The flags given (words of `known`), in `known`'s order; settings (`name=value`, names of `settings`) are read
+   * by setting() and integer(). Every option known and each at most once.
+   */
+  options(known: readonly string[], settings: readonly string[] = []): string[] {
+    const opts = this.opts, id = this.id, keys = opts.map(settingName);
+    for (const k of keys) check(keys.indexOf(k) === keys.lastIndexOf(k), `method ${id}: option "${k}" given twice`);
+    const all = [...known, ...settings.map((s) => `${s}=…`)].join(", ");
+    for (const o of opts) {
+      check(
+        o.includes("=") ? settings.includes(settingName(o)) : known.includes(o),
+        `method ${id}: unknown option "${o}"; options: ${all}`,
+      );
+    }
+    return known.filter((o) => opts.includes(o)); // the grammar's order
+  }
+
+  /** the text of setting `name` (`name=value`), if given */
+  setting(name: string): string | undefined {
+    const o = this.opts.find((o) => o.includes("=") && settingName(o) === name);
+    return o?.slice(name.length + 1);
+  }
+
+  /** setting `name` as a whole number in lo..hi written in plain digits; `dflt` when it is not given */
+  integer(name: string, dflt: number, lo: number, hi: number): number {
+    const v = this.setting(name);
+    if (v === undefined) return dflt;
+    const x = /^(0|[1-9][0-9]*)$/.test(v) ? Number(v) : NaN;
+    check(x >= lo && x <= hi, `method ${this.id}: ${name} must be an integer in ${lo}..${hi}, got "${v}"`);
+    return x;
+  }
+}
+
+/** Refuses methods that cannot answer a code task when the run has one (bench, before any work). */
+export function checkCodeTasks(methods: readonly Method[], codeTask: string | undefined): void {
+  if (codeTask === undefined) return;
+  const able = FAMILIES().filter((f) => f.codeTasks).map((f) => f.name);
+  for (const m of methods) {
+    check(
+      able.includes(m.family),
+      `method ${m.id}: its texts ask for a boxed answer; task ${codeTask} (a code task) runs with the families ` +
+        able.join(", "),
+    );
+  }
+}
+
+/**
+ * `--methods compare`: each family's methods for the comparison of them all, in the registry's order; on a code
+ * task, those of the families that answer code tasks.
+ */
+export const comparedMethods = (budgets: readonly number[], code = false): string[] =>
+  FAMILIES().filter((f) => !code || f.codeTasks).flatMap((f) => f.compared?.(budgets) ?? []);
+
+const settingName = (o: string) => (o.includes("=") ? o.slice(0, o.indexOf("=")) : o);
+
+/** Every method name and option, as --help and errors print it. */
+export const methodGrammar = (): string[] => FAMILIES().flatMap((f) => f.grammar());
+
+/** The baselines' shape: independent writers under the plain prompt, free to stop. */
+export function baseline(
+  family: string,
+  id: string,
+  workers: number,
+  earlyStop: boolean,
+  finisher: FinisherMode,
+): Method {
+  return {
+    id,
+    workers,
+    family,
+    layout: "independent",
+    reencodeSteps: false,
+    collab: false,
+    stopAtEos: true,
+    forbidTokens: false,
+    earlyStop,
+    finisher,
+  };
+}
+
+/**
+ * A method by its id. Each method has one name: options in the grammar's order, each at most once, defaults
+ * left out (`hogwild:2`, not `hogwild:2:combined`), counts in plain digits; any other spelling is refused with
+ * the one to use, so that a method cannot run twice under two names.
+ */
+export function parseMethod(id: string): Method {
+  const p = new MethodId(id);
+  const f = FAMILIES().find((f) => f.prefixes.includes(p.name));
+  check(f, `unknown method "${id}"; methods: ${methodGrammar().join(", ")}`);
+  const m = f.parse(p);
+  check(m.id === id, `method ${id}: write it as ${m.id} (each method has one name)`);
+  return m;
+}
+
+function familyOf(method: Method): Family {
+  const f = FAMILIES().find((f) => f.name === method.family);
+  check(f, `method ${method.id}: unknown family "${method.family}"`);
+  return f;
+}
+
+/** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
+export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
+  return familyOf(method).solver(cache, method, problem, seed, ctx);
+}
+
+/** Refuses `method` under the experiment's settings (its family's check), before any work. */
+export function checkMethod(method: Method, spec: Experiment): void {
+  familyOf(method).checkSpec?.(method, spec);
+}
+
+/** Whether the viewer replays the workers' views of `method`'s runs (workers over its layout). */
+export function replaysViews(method: Method): boolean {
+  return familyOf(method).replaysViews;
+}
+
+/** What every run of an experiment shares: the model's texts and settings. */
+export interface RunContext {
+  tokenizer: TextTokenizer;
+  generation: GenerationConfig;
+  protocol?: Protocol;
+  /** prompt template files (default: harness/generation/prompts/*.txt) */
+  collabTemplate?: string;
+  plainTemplate?: string;
+  names?: string[];
+  budgets: number[];
+  finisherTokens: number;
+  redundancyEvery?: number;
+  /** sampling (default: the model's generation_config; greedy when it does not sample) */
+  sampling?: Omit<SamplingOptions, "suppress">;
+  /** each family's own texts by its name, as familyTexts read them (default: its own file) */
+  texts?: Readonly<Record<string, unknown>>;
+  /** how the problem's answer is written (default: boxed) */
+  answer?: AnswerFormat;
+  /** the code tasks' protocol text (default: harness/generation/prompts/code.json) */
+  codeTexts?: CodeTexts;
+}
+
+/** The text that ends the finisher's transcript, opening the answer in the problem's format. */
+export function finisherCue(ctx: RunContext, protocol: Protocol): string {
+  return ctx.answer?.id === "code" ? (ctx.codeTexts ?? loadCodeTexts()).finisherSuffix : protocol.finisherSuffix;
+}
+
+/** The names of the families that have texts of their own (--texts NAME=FILE). */
+export const textFamilies = (): string[] => FAMILIES().filter((f) => f.texts).map((f) => f.name);
+
+/**
+ * The texts of each family of `methods` that has its own, by family name: `files`' (--texts) or its default file's.
+ * A file for a family that none of the methods belongs to is refused (it would change nothing).
+ */
+export function familyTexts(
+  methods: readonly Method[],
+  files: Readonly<Record<string, string>> = {},
+): Record<string, unknown> {
+  const used = FAMILIES().filter((f) => f.texts && methods.some((m) => m.family === f.name));
+  for (const name of Object.keys(files)) {
+    check(
+      used.some((f) => f.name === name),
+      `--texts ${name}=${files[name]}: no method of the run is of family ${name}`,
+    );
+  }
+  return Object.fromEntries(used.map((f) => [f.name, f.texts!(files[f.name])]));
+}
+
+/** A family's texts in a run: those the bench read (familyTexts), else its default file's. */
+export function textsOf<T>(ctx: RunContext, family: string, load: (file?: string) => T): T {
+  return (ctx.texts?.[family] as T | undefined) ?? load();
+}
+
+export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.finisherSuffix): ProtocolIds {
+  return {
+    othersHeader: tok.encode(p.othersHeader),
+    ownHeader: tok.encode(p.ownHeader),
+    marker: tok.encode(p.marker),
+    finisherSuffix: tok.encode(finisherSuffix),
+    redundancyCheck: tok.encode(p.redundancyCheck),
+    stepPrefix: (name, step) => tok.encode(fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}")),
+  };
+}
+
+/** The writers' sampling: the context's, else the model's generation_config (greedy when it does not sample). */
+export function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
+  const g = ctx.generation;
+  return ctx.sampling ??
+    (g.doSample
+      ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP }
+      : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+}
+
+/**
+ * What a family's own run (a Solver subclass of its own, not a Run over a layout) takes from the
+ * experiment as every such run does: its writers' sampling and stops, the checkpoints, the finisher and the
+ * protocol's transcript ends.
+ */
+export interface OwnRunSettings {
+  sampling: SamplingOptions;
+  seed: number;
+  /** ids that end a writer (not written) */
+  stopIds: number[];
+  /** checkpoints, in passes, ascending */
+  budgets: number[];
+  finisher: FinisherSettings;
+  /** after each unfinished text in the finisher's transcript */
+  marker: number[];
+  finisherSuffix: number[];
+  decoder: () => (id: number) => string;
+}
+
+export function ownRunSettings(ctx: RunContext, seed: number): OwnRunSettings {
+  const tok = ctx.tokenizer, eos = ctx.generation.eosTokenIds, protocol = ctx.protocol ?? loadProtocol();
+  return {
+    sampling: { ...runSampling(ctx), suppress: [] },
+    seed,
+    stopIds: eos,
+    budgets: ctx.budgets,
+    finisher: {
+      eosIds: eos,
+      maxTokens: ctx.finisherTokens,
+      suppress: [],
+      decoder: () => tok.decoder(),
+      format: ctx.answer ?? BOXED,
+    },
+    marker: tok.encode(protocol.marker),
+    finisherSuffix: tok.encode(finisherCue(ctx, protocol)),
+    decoder: () => tok.decoder(),
+  };
+}
+
+/** The solver of a family of workers over a layout (Hogwild! and the baselines): a Run of runSpec. */
+export function runSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
+  return new Run(cache, runSpec(method, problem, seed, ctx));
+}
+
+/** The run of `method` on a problem's text, with seed `seed`. */
+export function runSpec(method: Method, problem: string, seed: number, ctx: RunContext): RunSpec {
+  const tok = ctx.tokenizer, g = ctx.generation;
+  const protocol = ctx.protocol ?? loadProtocol();
+  const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
+  check(
+    names.length === method.workers,
+    `method ${method.id}: ${method.workers} workers but only ${names.length} names`,
+  );
+  const answer = ctx.answer ?? BOXED;
+  const template = method.collab
+    ? loadTemplate("collab", ctx.collabTemplate, answer.templateSuffix)
+    : loadTemplate("plain", ctx.plainTemplate, answer.templateSuffix);
+  const eos = g.eosTokenIds;
+  const forbidden = [
+    ...(method.forbidTokens
+      ? [...singleTokenIds(tok, protocol.forbidden), ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])]
+      : []),
+    ...(method.stopAtEos ? [] : eos),
+  ];
+  const layout = LAYOUTS[method.layout];
+  check(layout, `method ${method.id}: unknown layout "${method.layout}"; layouts: ${Object.keys(LAYOUTS).join(", ")}`);
+  return {
+    prompt: promptIds(tok, renderTemplate(template, problem, names)),
+    workers: names,
+    layout: method.reencodeSteps ? reencodingSteps(layout) : layout,
+    collab: method.collab,
+    redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
+    sampling: { ...runSampling(ctx), suppress: [...new Set(forbidden)] },
+    seed,
+    stopIds: method.stopAtEos ? eos : [],
+    eosIds: eos,
+    budgets: ctx.budgets,
+    earlyStop: method.earlyStop,
+    finisher: method.finisher,
+    finisherTokens: ctx.finisherTokens,
+    finisherSuppress: [],
+    decoder: () => tok.decoder(),
+    ids: protocolIds(tok, protocol, finisherCue(ctx, protocol)),
+    answer,
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * DeepConf (Fu et al., "Deep Think with Confidence", arXiv 2508.15260; docs/methods.md, "DeepConf"): N
+ * independent traces under the plain prompt, as self-consistency's, whose rows also ask for their top-k
+ * log-probabilities; each trace's confidence (confidence.ts) filters and weighs the vote.
+ *
+ * deepconf:N (offline): every trace runs; the vote counts the traces that ended with an answer, keeps the
+ * top η% of them by confidence and weighs each by it. deepconf:N:online: the first `warmup` traces run alone;
+ * once all have ended, the 100−η percentile of their confidences is the threshold; then the others start, each
+ * stopped as soon as its newest group confidence falls below it (its row leaves the pass), and the run ends
+ * once the vote's share reaches τ as a trace ends (the paper's consensus). Warm-up first, then the rest, is the
+ * paper's order: the threshold must exist before a trace can be stopped.
+ *
+ * The answer at a checkpoint is that vote (also the record's `vote`); where no trace has ended with an answer,
+ * the finisher's over every trace. Options, each the paper's setting unless given: `high` (η = 90,
+ * DeepConf-high; default η = 10, DeepConf-low), a measure other than the lowest group (offline), `window=W`
+ * (group and tail length, 2048), `k=K` (top-k, 20), `warmup=M` (the paper's 16 exceeds any N here: default
+ * half the traces), `tau=T` (0.95) or `no-consensus`.
+ */
+import type { KVCache } from "../../../engine/cache.ts";
+import { check } from "../../../engine/errors.ts";
+import { MAX_LOGPROBS } from "../../../engine/plan.ts";
+import { lastBoxed } from "../../../tasks/grading/answer.ts";
+import {
+  type Ballot,
+  keepTop,
+  type Measure,
+  MEASURES,
+  newestGroup,
+  PAPER_TOP_K,
+  PAPER_WINDOW,
+  percentile,
+  traceConfidence,
+  weightedVote,
+} from "../confidence.ts";
+import { baseline, type Family, type Method, type MethodId, runSpec } from "../methods.ts";
+import { Run, type RunSpec } from "../run.ts";
+import type { Worker } from "../worker.ts";
+
+/** A DeepConf method: the common fields (a baseline's) and the paper's settings. */
+export interface DeepConfMethod extends Method {
+  online: boolean;
+  /** η: the percent of traces kept (offline), or whose percentile 100−η is the threshold (online): 10 or 90 */
+  keep: number;
+  /** the trace-level confidence (online: always the lowest group, which its stops compare against) */
+  measure: Measure;
+  /** tokens per group, and of the tail */
+  window: number;
+  topK: number;
+  /** online: the traces that set the threshold (0 offline) */
+  warmup: number;
+  /** online: the vote's share that ends the run; undefined: never */
+  tau?: number;
+}
+
+const FLAGS = ["online", "high", ...MEASURES.filter((m) => m !== "lowest"), "no-consensus"];
+const SETTINGS = ["window", "k", "warmup", "tau"];
+const PAPER_TAU = 0.95;
+
+export const deepconf: Family<DeepConfMethod> = {
+  name: "deepconf",
+  prefixes: ["deepconf"],
+  grammar: () => [
+    `deepconf:N[:online][:high][:${FLAGS.slice(2, -1).join("|")}][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]`,
+  ],
+  parse(p) {
+    const n = p.count(), flags = p.options(FLAGS, SETTINGS);
+    check(n >= 2, `method ${p.id}: deepconf needs 2 traces at least (one trace alone is sequential)`);
+    const online = flags.includes("online"), measures = flags.filter((f) => MEASURES.includes(f as Measure));
+    check(measures.length <= 1, `method ${p.id}: one measure at most (${measures.join(", ")} given)`);
+    check(
+      !online || measures.length === 0,
+      `method ${p.id}: online stops on group confidences, so its measure is the lowest group (no ${measures[0]})`,
+    );
+    for (const key of ["warmup", "tau"]) {
+      check(online || p.setting(key) === undefined, `method ${p.id}: ${key} needs online`);
+    }
+    check(online || !flags.includes("no-consensus"), `method ${p.id}: no-consensus needs online`);
+    check(
+      !(flags.includes("no-consensus") && p.setting("tau") !== undefined),
+      `method ${p.id}: tau or no-consensus, not both`,
+    );
+    const defaultWarmup = online ? Math.max(1, Math.floor(n / 2)) : 0;
+    const window = p.integer("window", PAPER_WINDOW, 1, 1 << 20);
+    const topK = p.integer("k", PAPER_TOP_K, 1, MAX_LOGPROBS);
+    const warmup = p.integer("warmup", defaultWarmup, 1, n - 1);
+    const tau = flags.includes("no-consensus") ? undefined : online ? fraction(p, p.setting("tau")) : undefined;
+    const measure = (measures[0] ?? "lowest") as Measure;
+    const id = [
+      "deepconf",
+      String(n),
+      ...flags.filter((f) => f === "online" || f === "high"),
+      ...measures,
+      ...(window !== PAPER_WINDOW ? [`window=${window}`] : []),
+      ...(topK !== PAPER_TOP_K ? [`k=${topK}`] : []),
+      ...(warmup !== defaultWarmup ? [`warmup=${warmup}`] : []),
+      ...(online && tau === undefined
+        ? ["no-consensus"]
+        : tau !== undefined && tau !== PAPER_TAU
+        ? [`tau=${tau}`]
+        : []),
+    ].join(":");
+    return {
+      ...baseline("deepconf", id, n, true, "reencode"),
+      online,
+      keep: flags.includes("high") ? 90 : 10,
+      measure,
+      window,
+      topK,
+      warmup,
+      ...(tau !== undefined ? { tau } : {}),
+    };
+  },
+  solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
+  replaysViews: true,
+  compared: () => ["deepconf:4", "deepconf:4:online"],
+};
+
+function fraction(p: MethodId, v: string | undefined): number {
+  if (v === undefined) return PAPER_TAU;
+  const x = /^[0-9.]+$/.test(v) ? Number(v) : NaN;
+  check(x > 0 && x <= 1, `method ${p.id}: tau must be a number in (0, 1], got "${v}"`);
+  return x;
+}
+
+/** A DeepConf run of one problem: self-consistency's run, its traces held, stopped and voted on by confidence. */
+export class DeepConfRun extends Run {
+  readonly #m: DeepConfMethod;
+  readonly #weight: (tokenConfidences: readonly number[]) => number;
+  /** online: the stopping threshold, once every warm-up trace has ended */
+  #threshold?: number;
+  /** traces stopped by the threshold: they do not vote */
+  readonly #stopped = new Set<Worker>();
+  /** later traces already seen ended on their own (the consensus is checked as each ends) */
+  readonly #ended = new Set<Worker>();
+
+  constructor(cache: KVCache, spec: RunSpec, method: DeepConfMethod) {
+    const weight = (c: readonly number[]) => traceConfidence(c, method.measure, method.window);
+    super(cache, { ...spec, confidence: { topK: method.topK, weight } });
+    this.#m = method;
+    this.#weight = weight;
+  }
+
+  /** online: the threshold the warm-up set (undefined before, and offline) */
+  get threshold(): number | undefined {
+    return this.#threshold;
+  }
+  /** the traces the threshold stopped, by index */
+  get stopped(): number[] {
+    return this.workers.filter((w) => this.#stopped.has(w)).map((w) => w.index);
+  }
+  /** each trace's confidence so far */
+  confidences(): number[] {
+    return this.workers.map((w) => this.#confidence(w));
+  }
+
+  #confidence(w: Worker): number {
+    return this.#weight(w.confidences);
+  }
+
+  protected override holds(w: Worker): boolean {
+    return this.#m.online && this.#threshold === undefined && w.index >= this.#m.warmup;
+  }
+
+  /** Online: the threshold once the warm-up has ended; then the stops, and the consensus as a trace ends. */
+  protected override afterTakes(): void {
+    const m = this.#m, warm = this.workers.slice(0, m.warmup);
+    if (!m.online) return;
+    if (this.#threshold === undefined) {
+      if (warm.every((w) => w.done)) this.#threshold = percentile(warm.map((w) => this.#confidence(w)), 100 - m.keep);
+      return;
+    }
+    let ended = false;
+    for (const w of this.workers.slice(m.warmup)) {
+      if (this.#stopped.has(w) || this.#ended.has(w)) continue;
+      if (w.done) {
+        this.#ended.add(w), ended = true;
+        continue;
+      }
+      const g = newestGroup(w.confidences, m.window);
+      if (g !== undefined && g < this.#threshold) w.done = true, this.#stopped.add(w);
+    }
+    const v = ended && m.tau !== undefined ? this.#tally() : undefined;
+    if (v && v.share >= m.tau!) this.stopEarly(v.answer);
+  }
+
+  /**
+   * The vote: the traces that ended with an answer (none stopped), each weighed by its confidence; offline the
+   * top η% of them, online those at the threshold or above (before it exists, every warm-up trace that ended).
+   */
+  #tally(): { answer: string; share: number } | undefined {
+    const m = this.#m;
+    const ballots: Ballot[] = this.workers.filter((w) => w.done && !this.#stopped.has(w)).flatMap((w) => {
+      const answer = lastBoxed(w.traceText);
+      return answer ? [{ answer, weight: this.#confidence(w) }] : [];
+    });
+    if (ballots.length === 0) return undefined;
+    if (!m.online) {
+      const kept = keepTop(ballots.map((b) => b.weight), m.keep);
+      return weightedVote(ballots.filter((_, i) => kept[i]));
+    }
+    return weightedVote(ballots.filter((b) => b.weight >= (this.#threshold ?? -Infinity)));
+  }
+
+  protected override vote(): string | null {
+    return this.#tally()?.answer ?? null;
+  }
+
+  /** The answer the run has written is its vote; none yet: the finisher's. */
+  protected override writtenAnswer(): string | undefined {
+    return this.#tally()?.answer;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Group Think (Hsu et al., arXiv 2505.11107), its local form (docs/methods.md, "Group Think"): N thinkers of one
+ * model write one token each per pass, and a thinker's next token reads the prompt, its own tokens and every
+ * other thinker's tokens up to the same count (those written in this pass included: they were sampled in the
+ * pass before, which is the paper's rule). Each thinker's tokens are one block at a slot of positions of its
+ * own, its header and one token per pass of the largest budget long, so that the views leave gaps
+ * (engine/plan.ts `at`) and a token keeps its place as the others grow. The engine's attention is causal over
+ * positions, so a reader places the others' slots, in order, before its own (its own last): with the paper's
+ * fixed slots a thinker would never see those placed above it.
+ * The family (groupthink:N[:lead]): its methods, its texts (harness/generation/prompts/groupthink.json), its run.
+ */
+import type { Block, KVCache } from "../../../engine/cache.ts";
+import { check } from "../../../engine/errors.ts";
+import { Sampler } from "../../../engine/sampler.ts";
+import { lastBoxed } from "../../../tasks/grading/answer.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type OwnRunSettings,
+  ownRunSettings,
+  type RunContext,
+  textsOf,
+} from "../methods.ts";
+import { DEFAULT_NAMES, fillTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { StepDetector } from "../steps.ts";
+
+/** A Group Think method: the common fields (a baseline's) and where its answer comes from. */
+export interface GroupThinkMethod extends Method {
+  /** the first thinker alone answers (its boxed steps, its finisher); otherwise the whole group does */
+  lead: boolean;
+}
+
+export const groupthink: Family<GroupThinkMethod> = {
+  name: "groupthink",
+  prefixes: ["groupthink"],
+  grammar: () => ["groupthink:N[:lead]"],
+  parse(p) {
+    const n = p.count(), lead = p.options(["lead"]).length > 0;
+    check(n >= 2, `method ${p.id}: groupthink needs 2 or more thinkers (one thinker alone is sequential)`);
+    return { ...baseline("groupthink", `groupthink:${n}${lead ? ":lead" : ""}`, n, true, "fork"), lead };
+  },
+  solver: (cache, method, problem, seed, ctx) => new GroupThinkRun(cache, groupThinkSpec(method, problem, seed, ctx)),
+  // Its thinkers read slotted views of their own, not a layout's.
+  replaysViews: false,
+  texts: loadGroupThink,
+  compared: () => ["groupthink:4"],
+};
+
+/** Group Think's texts (harness/generation/prompts/groupthink.json, or the user's file). */
+export interface GroupThinkTexts {
+  /** the shared prompt, with {{problem}} (and {{count}}, {{names}}) */
+  prompt: string;
+  /** the opening of each thinker's text, with {{name}} */
+  header: string;
+}
+
+export function loadGroupThink(file?: string): GroupThinkTexts {
+  const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] });
+  return texts as unknown as GroupThinkTexts;
+}
+
+export interface GroupThinkSpec extends OwnRunSettings {
+  /** the shared prompt, one block at position 0 */
+  prompt: number[];
+  names: string[];
+  /** each thinker's opening, the first tokens of its block */
+  headers: number[][];
+  /** positions a thinker's block may fill: its header and one token per pass of the largest budget */
+  slot: number;
+  lead: boolean;
+}
+
+/** Group Think's run of a problem, from its texts (default: harness/generation/prompts/groupthink.json). */
+export function groupThinkSpec(
+  method: GroupThinkMethod,
+  problem: string,
+  seed: number,
+  ctx: RunContext,
+  texts: GroupThinkTexts = textsOf(ctx, groupthink.name, loadGroupThink),
+): GroupThinkSpec {
+  const tok = ctx.tokenizer;
+  const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
+  check(names.length === method.workers, `method ${method.id}: ${method.workers} thinkers but ${names.length} names`);
+  const headers = names.map((name) => tok.encode(fillTemplate(texts.header, { name })));
+  return {
+    prompt: promptIds(tok, renderTemplate(texts.prompt, problem, names)),
+    names,
+    headers,
+    slot: Math.max(...headers.map((h) => h.length)) + ctx.budgets[ctx.budgets.length - 1],
+    lead: method.lead,
+    ...ownRunSettings(ctx, seed),
+  };
+}
+
+interface Thinker {
+  block: Block;
+  /** tokens to write in the next pass: its header, then the id sampled last */
+  next: number[];
+  ids: number[];
+  text: string;
+  decode: (id: number) => string;
+  sampler: Sampler;
+  /** its current step (steps end as in Hogwild! runs; the early stop reads them) */
+  detector: StepDetector;
+  stepIds: number[];
+  steps: number;
+  done: boolean;
+}
+
+export class GroupThinkRun extends Solver {
+  readonly #s: GroupThinkSpec;
+  readonly #prompt: Block;
+  #promptWritten = false;
+  readonly #thinkers: Thinker[];
+
+  constructor(cache: KVCache, spec: GroupThinkSpec) {
+    super(cache, spec.budgets, spec.finisher);
+    this.#s = spec;
+    this.#prompt = cache.newBlock("prompt");
+    this.#thinkers = spec.names.map((name, i) => ({
+      block: cache.newBlock(name),
+      next: [...spec.headers[i]],
+      ids: [],
+      text: "",
+      decode: spec.decoder(),
+      sampler: new Sampler(spec.sampling, writerSeed(spec.seed, i)),
+      detector: new StepDetector(),
+      stepIds: [],
+      steps: 0,
+      done: false,
+    }));
+  }
+
+  /** Thinker `reader`'s view: the prompt at 0, then slots of `slot` positions: the others' in order, its own last. */
+  view(reader: number): { view: Block[]; at: number[] } {
+    const order = [...this.#thinkers.filter((_, k) => k !== reader), this.#thinkers[reader]];
+    const p = this.#s.prompt.length, slot = this.#s.slot;
+    return { view: [this.#prompt, ...order.map((t) => t.block)], at: [0, ...order.map((_, k) => p + k * slot)] };
+  }
+
+  names(): string[] {
+    return this.#s.names;
+  }
+  texts(): string[] {
+    return this.#thinkers.map((t) => t.text);
+  }
+
+  protected decodeRows(): PlannedRow[] {
+    const rows: PlannedRow[] = [];
+    if (!this.#promptWritten) {
+      this.#promptWritten = true;
+      rows.push({ block: this.#prompt, view: [this.#prompt], tokens: this.#s.prompt, logits: "none" });
+    }
+    for (const [i, t] of this.#thinkers.entries()) {
+      if (t.done) continue;
+      const tokens = t.next;
+      t.next = [];
+      rows.push({ block: t.block, ...this.view(i), tokens, sampler: t.sampler, take: (id) => this.#take(i, id) });
+    }
+    return rows;
+  }
+
+  #take(i: number, id: number) {
+    const t = this.#thinkers[i];
+    if (this.#s.stopIds.includes(id)) {
+      t.done = true;
+      return;
+    }
+    const text = t.decode(id);
+    t.ids.push(id);
+    t.text += text;
+    t.next = [id];
+    t.stepIds.push(id);
+    if (!t.detector.push(text)) return;
+    const step = t.detector.text, answer = lastBoxed(step);
+    this.recordStep({ worker: i, step: ++t.steps, text: step, ids: t.stepIds, pass: this.passes });
+    t.detector = new StepDetector();
+    t.stepIds = [];
+    if (answer && (!this.#s.lead || i === 0)) this.stopEarly(answer);
+  }
+
+  kvTokens(pageSize: number): number {
+    const s = this.#s, pages = (n: number) => pageTokens(n, pageSize);
+    const tail = 1 + s.marker.length + s.finisherSuffix.length + s.finisher.maxTokens;
+    return pages(s.prompt.length) + s.names.length * pages(s.slot) + pages(tail);
+  }
+
+  protected get finished(): boolean {
+    return this.#thinkers.every((t) => t.done);
+  }
+  protected writtenText(): string {
+    return this.#s.lead ? this.#thinkers[0].text : this.texts().join("\n\n");
+  }
+  /**
+   * The lead's own view and its unwritten last id; or every thinker's block in order. The finisher's view packs
+   * its blocks end to end (FinisherStart places no gaps), and the other thinkers' last ids are left out.
+   */
+  protected finisherStart(): FinisherStart {
+    const s = this.#s, lead = this.#thinkers[0];
+    return s.lead
+      ? { before: this.view(0).view, first: [...lead.next, ...s.finisherSuffix] }
+      : { before: [this.#prompt, ...this.#thinkers.map((t) => t.block)], first: [...s.marker, ...s.finisherSuffix] };
+  }
+  protected tokens(): number[] {
+    return this.#thinkers.map((t) => t.ids.length);
+  }
+  protected blocks(): Block[] {
+    return [this.#prompt, ...this.#thinkers.map((t) => t.block)];
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Hogwild!: N workers over the shared cache, each writing its steps where the others see them
+ * (docs/methods.md, "Methods" and "Layouts and ablations"): hogwild:N[:layout][:fork][:no-collab][:reencode-steps].
+ */
+import { check } from "../../../engine/errors.ts";
+import { LAYOUTS } from "../layouts.ts";
+import { type Family, type Method, runSolver } from "../methods.ts";
+
+/**
+ * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page (a new one needs no entry here);
+ * combined, the default, first.
+ */
+export const hogwildLayouts = (): string[] =>
+  Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].sharedAnswer)
+    .sort((a, b) => Number(b === "combined") - Number(a === "combined"));
+
+const FLAGS = ["fork", "no-collab", "reencode-steps"];
+
+export const hogwild: Family = {
+  name: "hogwild",
+  prefixes: ["hogwild"],
+  grammar: () => [`hogwild:N[:${hogwildLayouts().slice(1).join("|")}][:fork][:no-collab][:reencode-steps]`],
+  parse(p) {
+    const shared = hogwildLayouts();
+    const workers = p.count(), given = p.options([...shared, ...FLAGS]);
+    const layouts = given.filter((o) => shared.includes(o));
+    check(layouts.length <= 1, `method ${p.id}: one layout at most (${layouts.join(", ")} given)`);
+    const layout = layouts[0] ?? "combined";
+    const flags = given.filter((o) => FLAGS.includes(o));
+    // The no-collab ablation drops only the text: workers still never stop on their own or write forbidden tokens.
+    const m: Method = {
+      // One worker has no others to lay out: every layout is the same run, named hogwild:1.
+      id: ["hogwild", String(workers), ...(layout === "combined" || workers === 1 ? [] : [layout]), ...flags].join(":"),
+      workers,
+      family: "hogwild",
+      layout,
+      reencodeSteps: flags.includes("reencode-steps"),
+      collab: !flags.includes("no-collab"),
+      stopAtEos: false,
+      forbidTokens: true,
+      earlyStop: true,
+      finisher: flags.includes("fork") ? "fork" : "reencode",
+    };
+    check(
+      !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].chain),
+      `method ${p.id}: reencode-steps needs a history (${
+        shared.filter((l) => LAYOUTS[l].chain).join(" or ")
+      }) and the collaboration text`,
+    );
+    return m;
+  },
+  solver: runSolver,
+  replaysViews: true,
+  codeTasks: true,
+  compared: () => ["hogwild:2", "hogwild:4"],
+};

@@ -1,0 +1,396 @@
+/**
+ * Learning from Peers (LeaP, Luo et al., arXiv 2505.07787; docs/methods.md, "Learning from Peers"): N reasoning
+ * paths after one shared prompt. After every T reasoning tokens each path writes a short summary of where it
+ * stands; once every path still going has one, the summaries are routed by text similarity (dispersed: the least
+ * similar peers first, clustered: the most similar, hybrid: half each; at most k) and each path reads its peers'
+ * summaries, encoded again in its own sequence, then goes on. Every pass in which a path samples (reasoning or
+ * summary) counts toward the budget; the peers' text rides in the reader's next sampling row, so no pass only
+ * prefills. A path ends at a step holding \boxed{…} or at end of sequence; the answer is the paths' majority.
+ * The family (leap:N[:…]), its texts (harness/generation/prompts/leap.json), the routing, and the run itself (LeapRun).
+ */
+import type { Block, KVCache } from "../../../engine/cache.ts";
+import { check } from "../../../engine/errors.ts";
+import { Sampler } from "../../../engine/sampler.ts";
+import { lastBoxed } from "../../../tasks/grading/answer.ts";
+import {
+  baseline,
+  type Family,
+  type Method,
+  type OwnRunSettings,
+  ownRunSettings,
+  type RunContext,
+  textsOf,
+} from "../methods.ts";
+import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { StepDetector } from "../steps.ts";
+
+export type Routing = "dispersed" | "clustered" | "hybrid";
+const ROUTINGS: readonly string[] = ["dispersed", "clustered", "hybrid"];
+
+/** A LeaP method: the common fields (a baseline's) and its own settings. */
+export interface LeapMethod extends Method {
+  routing: Routing;
+  /** the most peers' summaries a path reads (at most N-1) */
+  topK: number;
+  /** reasoning tokens of a path between its summaries (the paper's T) */
+  every: number;
+  /** the most tokens of a summary */
+  summaryTokens: number;
+}
+
+/**
+ * What an id leaves out: dispersed routing and top-4 peers (the paper's main setting), a summary every 2048
+ * tokens of at most 256 (the authors' code: its turn length and summary limit).
+ */
+export const LEAP_DEFAULTS = { routing: "dispersed", topK: 4, every: 2048, summaryTokens: 256 } as const;
+const GRAMMAR = "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]";
+
+export const leap: Family<LeapMethod> = {
+  name: "leap",
+  prefixes: ["leap"],
+  grammar: () => [GRAMMAR],
+  parse(p) {
+    const n = p.count(), routings = p.options(ROUTINGS, ["peers", "every", "summary"]), d = LEAP_DEFAULTS;
+    check(routings.length <= 1, `method ${p.id}: one routing at most (${routings.join(", ")} given)`);
+    check(routings.length === 0 || n > 2, `method ${p.id}: with one peer at most, every routing is the same`);
+    check(p.setting("peers") === undefined || n > 1, `method ${p.id}: one path has no peers to read (peers)`);
+    const topK = p.integer("peers", Math.min(d.topK, n - 1), 1, n - 1);
+    const every = p.integer("every", d.every, 1, 1 << 16);
+    const summaryTokens = p.integer("summary", d.summaryTokens, 1, 1 << 16);
+    const routing = (routings[0] ?? d.routing) as Routing;
+    const id = [
+      "leap",
+      String(n),
+      ...(routing === d.routing ? [] : [routing]),
+      ...(topK === Math.min(d.topK, n - 1) ? [] : [`peers=${topK}`]),
+      ...(every === d.every ? [] : [`every=${every}`]),
+      ...(summaryTokens === d.summaryTokens ? [] : [`summary=${summaryTokens}`]),
+    ].join(":");
+    // The finisher reads the first path's own blocks as they are (no transcript encoded again).
+    return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens };
+  },
+  solver: (cache, method, problem, seed, ctx) => new LeapRun(cache, leapSpec(method, problem, seed, ctx)),
+  checkSpec(m, spec) {
+    const most = Math.max(...spec.budgets);
+    check(
+      m.every < most,
+      `method ${m.id}: a summary every ${m.every} tokens, but the largest budget is ${most} passes, so no path ` +
+        `would ever summarize: give a smaller T (${GRAMMAR})`,
+    );
+  },
+  // Its paths are independent sequences with text inserted, not workers over a layout.
+  replaysViews: false,
+  texts: loadLeap,
+  // At least four rounds of summaries within the largest budget: the paper's T (2048) where the grid allows.
+  compared: (budgets) => {
+    const most = Math.max(...budgets);
+    if (most < 2) return []; // a summary comes after T ≥ 1 tokens, before the largest budget: none fits in one pass
+    const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(most / 4))));
+    return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
+  },
+};
+
+/** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
+/** LeaP's texts (harness/generation/prompts/leap.json, or the user's file). */
+export interface LeapTexts {
+  /** written into a path after every T reasoning tokens; its summary follows */
+  trigger: string;
+  /** opens the peers' summaries in a path */
+  peers: string;
+  /** the k-th summary a path reads (k from 1), with {{k}} and {{summary}} */
+  peer: string;
+  /** instead of the summaries when no peer has one */
+  noPeers: string;
+  /** after the summaries, where the path's own reasoning goes on (not empty: that row must sample) */
+  resume: string;
+}
+
+export function loadLeap(file?: string): LeapTexts {
+  const { where, texts } = readTexts(file, "leap.json", {
+    trigger: [],
+    peers: [],
+    peer: ["{{k}}", "{{summary}}"],
+    noPeers: [],
+    resume: [],
+  });
+  check(texts.resume !== "", `${where}: field "resume" must not be empty`);
+  return texts as unknown as LeapTexts;
+}
+
+/**
+ * The normalized Levenshtein similarity of two texts (the paper's routing measure): 1 − their edit distance
+ * (insertions, deletions, substitutions of code points) over the longer one's length; 1 for two empty texts.
+ */
+export function similarity(a: string, b: string): number {
+  const x = Array.from(a), y = Array.from(b), longer = Math.max(x.length, y.length);
+  if (longer === 0) return 1;
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++) {
+      next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1)));
+    }
+    row = next;
+  }
+  return 1 - row[y.length] / longer;
+}
+
+/**
+ * The peers whose summaries path `self` reads, in the order it reads them: dispersed, the `k` least similar to
+ * its own; clustered, the `k` most similar; hybrid, the ⌊k/2⌋ least similar, then the most similar of the rest.
+ * Equal similarities keep the paths' order. `sim(a, b)`: the similarity of paths a's and b's summaries.
+ */
+export function route(
+  routing: Routing,
+  k: number,
+  self: number,
+  peers: readonly number[],
+  sim: (a: number, b: number) => number,
+): number[] {
+  const others = peers.filter((j) => j !== self);
+  const far = [...others].sort((a, b) => sim(self, a) - sim(self, b));
+  const near = [...others].sort((a, b) => sim(self, b) - sim(self, a));
+  if (routing === "dispersed") return far.slice(0, k);
+  if (routing === "clustered") return near.slice(0, k);
+  const half = far.slice(0, Math.floor(k / 2));
+  return [...half, ...near.filter((j) => !half.includes(j)).slice(0, k - half.length)];
+}
+
+/** LeaP's run of a problem. */
+export function leapSpec(
+  method: LeapMethod,
+  problem: string,
+  seed: number,
+  ctx: RunContext,
+  texts: LeapTexts = textsOf(ctx, leap.name, loadLeap),
+): LeapSpec {
+  const tok = ctx.tokenizer;
+  const names = (ctx.names ?? DEFAULT_NAMES).slice(0, method.workers);
+  check(names.length === method.workers, `method ${method.id}: ${method.workers} paths but only ${names.length} names`);
+  return {
+    prompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
+    names,
+    routing: method.routing,
+    topK: method.topK,
+    every: method.every,
+    summaryTokens: method.summaryTokens,
+    trigger: tok.encode(texts.trigger),
+    reading: (summaries, blank) =>
+      tok.encode(
+        (blank ? "\n\n" : "") +
+          (summaries.length
+            ? texts.peers +
+              summaries.map((summary, i) => fillTemplate(texts.peer, { k: String(i + 1), summary })).join("")
+            : texts.noPeers) +
+          texts.resume,
+      ),
+    ...ownRunSettings(ctx, seed),
+  };
+}
+
+export interface LeapSpec extends OwnRunSettings {
+  /** the plain prompt, whole */
+  prompt: number[];
+  /** one name per path */
+  names: string[];
+  routing: Routing;
+  topK: number;
+  every: number;
+  summaryTokens: number;
+  trigger: number[];
+  /**
+   * What a path reads after its summary, as one text encoded: its peers' summaries in order, or that there are
+   * none; after a blank line first with `blank` (its summary did not end on a line break).
+   */
+  reading(summaries: readonly string[], blank: boolean): number[];
+}
+
+type Stage = "reason" | "summary" | "wait" | "done";
+
+interface Path {
+  index: number;
+  name: string;
+  block: Block;
+  /** tokens to write in its next row */
+  next: number[];
+  stage: Stage;
+  /** reasoning tokens since its last summary */
+  since: number;
+  /** tokens it sampled (reasoning and summaries) */
+  generated: number;
+  /** its sequence after the prompt, as text: what it wrote and what was written for it */
+  text: string;
+  decode: (id: number) => string;
+  sampler: Sampler;
+  /** its current reasoning step (the early stop reads it) */
+  step: StepDetector;
+  stepIds: number[];
+  steps: number;
+  /** its summary this round, and its tokens so far */
+  summary: StepDetector;
+  summaryTokens: number;
+  /** its answer: the step that holds it and the pass it ended at */
+  answer?: { value: string; step: string; pass: number };
+}
+
+export class LeapRun extends Solver {
+  readonly #s: LeapSpec;
+  readonly #prompt: Block;
+  #prefilled = false;
+  readonly #paths: Path[];
+
+  constructor(cache: KVCache, spec: LeapSpec) {
+    super(cache, spec.budgets, spec.finisher);
+    if (spec.names.length === 0) throw new RangeError("a LeaP run needs at least one path");
+    this.#s = spec;
+    this.#prompt = cache.newBlock("prompt");
+    // The shared prompt block holds all but the prompt's last token: each path's first row writes that one and samples.
+    this.#paths = spec.names.map((name, index) => ({
+      index,
+      name,
+      block: cache.newBlock(name),
+      next: spec.prompt.slice(-1),
+      stage: "reason",
+      since: 0,
+      generated: 0,
+      text: "",
+      decode: spec.decoder(),
+      sampler: new Sampler(spec.sampling, writerSeed(spec.seed, index)),
+      step: new StepDetector(),
+      stepIds: [],
+      steps: 0,
+      summary: new StepDetector(),
+      summaryTokens: 0,
+    }));
+  }
+
+  names(): string[] {
+    return this.#paths.map((p) => p.name);
+  }
+  texts(): string[] {
+    return this.#paths.map((p) => p.text);
+  }
+
+  protected decodeRows(): PlannedRow[] {
+    const rows: PlannedRow[] = [];
+    if (!this.#prefilled) {
+      this.#prefilled = true;
+      rows.push({ block: this.#prompt, view: [this.#prompt], tokens: this.#s.prompt.slice(0, -1), logits: "none" });
+    }
+    for (const p of this.#paths.filter((p) => p.stage === "reason" || p.stage === "summary")) {
+      rows.push({
+        block: p.block,
+        view: [this.#prompt, p.block],
+        tokens: p.next,
+        logits: "last",
+        sampler: p.sampler,
+        take: (id) => this.#take(p, id),
+      });
+      p.next = [];
+    }
+    return rows;
+  }
+
+  /** Tokens written into a path for it (the trigger, its peers' summaries), kept in its text. */
+  #force(p: Path, ids: readonly number[]) {
+    p.next.push(...ids);
+    for (const id of ids) p.text += p.decode(id);
+  }
+
+  #take(p: Path, id: number) {
+    const s = this.#s;
+    if (s.stopIds.includes(id)) {
+      // End of sequence ends a summary early, and a path in its reasoning.
+      p.stage = p.stage === "summary" ? "wait" : "done";
+      return;
+    }
+    const piece = p.decode(id);
+    p.text += piece, p.generated++, p.next = [id];
+    if (p.stage === "summary") {
+      if (p.summary.push(piece) || ++p.summaryTokens >= s.summaryTokens) p.stage = "wait";
+      return;
+    }
+    p.stepIds.push(id), p.since++;
+    if (p.step.push(piece)) this.#endStep(p);
+    if (p.stage === "reason" && p.since >= s.every) {
+      // The summary cuts the step short: what it held is a step of its own.
+      if (p.stepIds.length) this.#endStep(p);
+      if (p.stage === "reason") {
+        p.stage = "summary", p.summary = new StepDetector(), p.summaryTokens = 0;
+        this.#force(p, s.trigger);
+      }
+    }
+  }
+
+  /** The path's current step, finished, into the records; a step holding a boxed answer ends the path. */
+  #endStep(p: Path) {
+    const text = p.step.text, answer = lastBoxed(text);
+    this.recordStep({ worker: p.index, step: ++p.steps, text, ids: p.stepIds, pass: this.passes });
+    p.step = new StepDetector(), p.stepIds = [];
+    if (answer) p.answer = { value: answer, step: text, pass: this.passes }, p.stage = "done";
+  }
+
+  /** Once every path still going has its summary: the routing, and each path reads its peers' summaries. */
+  protected override afterTakes() {
+    const going = this.#paths.filter((p) => p.stage !== "done");
+    if (going.length === 0 || going.some((p) => p.stage !== "wait")) return;
+    const s = this.#s, said = new Map(going.map((p) => [p.index, p.summary.text.trim()]));
+    const sims = new Map<string, number>();
+    const sim = (a: number, b: number) => {
+      const key = a < b ? `${a},${b}` : `${b},${a}`;
+      if (!sims.has(key)) sims.set(key, similarity(said.get(a)!, said.get(b)!));
+      return sims.get(key)!;
+    };
+    const writers = going.map((p) => p.index);
+    for (const p of going) {
+      const read = route(s.routing, s.topK, p.index, writers, sim).map((j) => said.get(j)!);
+      this.#force(p, s.reading(read, !/\n\s*$/.test(p.summary.text)));
+      p.stage = "reason", p.since = 0;
+    }
+  }
+
+  kvTokens(pageSize: number): number {
+    const s = this.#s, B = this.budgets[this.budgets.length - 1], pages = (n: number) => pageTokens(n, pageSize);
+    // A summary of S tokens, trimmed and encoded again, is taken as S tokens and a few more.
+    const read = Math.min(s.topK, s.names.length - 1);
+    const inserted = Math.max(
+      s.reading(Array(read).fill(""), true).length + read * (s.summaryTokens + 8),
+      s.reading([], true).length,
+    );
+    // One sampled token a pass at most; a round after every T of them, each with its trigger and peers' text.
+    const rounds = Math.ceil(B / s.every), pending = 1 + Math.max(s.trigger.length, inserted);
+    const path = B + 1 + rounds * (s.trigger.length + inserted);
+    return pages(s.prompt.length) + s.names.length * pages(path) +
+      pages(pending + s.marker.length + s.finisherSuffix.length + s.finisher.maxTokens);
+  }
+
+  protected get finished(): boolean {
+    return this.#paths.every((p) => p.stage === "done");
+  }
+  /** The step of the paths' most frequent answer (among equals, the one written first). */
+  protected writtenText(): string {
+    const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
+      .sort((a, b) => a.pass - b.pass);
+    const votes = (v: string) => answered.filter((a) => a.value === v).length;
+    const best = answered.reduce<typeof answered[number] | undefined>(
+      (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
+      undefined,
+    );
+    return best?.step ?? "";
+  }
+  /** After the first path's own sequence: the prompt, its reasoning, its summaries and the peers' it read. */
+  protected finisherStart(): FinisherStart {
+    const s = this.#s, p = this.#paths[0];
+    return {
+      before: [this.#prompt, p.block],
+      first: [...p.next, ...(p.stage === "done" ? [] : s.marker), ...s.finisherSuffix],
+    };
+  }
+  protected tokens(): number[] {
+    return this.#paths.map((p) => p.generated);
+  }
+  protected blocks(): Block[] {
+    return [this.#prompt, ...this.#paths.map((p) => p.block)];
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The sequential baselines (docs/methods.md, "Methods"): one writer under the plain prompt; `sequential` with
+ * the early stop and the finisher at checkpoints, `sequential-no-early-stop` with neither (only the answers
+ * the model wrote itself count).
+ */
+import { check } from "../../../engine/errors.ts";
+import { baseline, type Family, runSolver } from "../methods.ts";
+
+export const sequential: Family = {
+  name: "sequential",
+  prefixes: ["sequential", "sequential-no-early-stop"],
+  grammar: () => ["sequential", "sequential-no-early-stop"],
+  parse(p) {
+    check(p.n === undefined, `method ${p.id}: sequential takes no options`);
+    const early = p.name === "sequential";
+    return baseline("sequential", p.name, 1, early, early ? "reencode" : "none");
+  },
+  solver: runSolver,
+  replaysViews: true,
+  codeTasks: true,
+  // The reference every other method is paired against in summary.md.
+  compared: () => ["sequential"],
+};

@@ -1,0 +1,146 @@
+/**
+ * The texts of a run: the collaborative and the plain prompt (template files in harness/generation/prompts/, written in
+ * this project's words; users may pass their own), and the protocol strings (headers, the <...> marker,
+ * step prefixes, the redundancy check, the finisher's suffix, the forbidden tokens).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { readText } from "../../engine/config.ts";
+import { check } from "../../engine/errors.ts";
+import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import { fillTemplate, textsFile } from "../../tasks/texts.ts";
+
+export { fillTemplate };
+
+export const DEFAULT_NAMES = [
+  "Alice",
+  "Bob",
+  "Carol",
+  "Dave",
+  "Eve",
+  "Frank",
+  "Grace",
+  "Heidi",
+  "Ivan",
+  "Judy",
+  "Mallory",
+  "Niaj",
+];
+
+export interface Protocol {
+  othersHeader: string;
+  ownHeader: string;
+  marker: string;
+  /** with {name} and {step} */
+  stepPrefix: string;
+  redundancyCheck: string;
+  finisherSuffix: string;
+  /** token texts never sampled by workers (each must be a single token); BOS and EOS are added */
+  forbidden: string[];
+}
+
+const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
+
+/** A JSON texts file (textsFile), the user's or `name` of harness/generation/prompts/. */
+export function readTexts(
+  file: string | undefined,
+  name: string,
+  strings: Readonly<Record<string, readonly string[]>>,
+): { where: string; texts: Record<string, unknown> } {
+  const where = file ?? here(name).pathname;
+  return { where, texts: textsFile(where, strings) };
+}
+
+export function loadProtocol(file?: string): Protocol {
+  const { where, texts: p } = readTexts(file, "protocol.json", {
+    othersHeader: [],
+    ownHeader: [],
+    marker: [],
+    stepPrefix: ["{name}", "{step}"],
+    redundancyCheck: [],
+    finisherSuffix: [],
+  });
+  check(
+    Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
+    `${where}: field "forbidden" must be a list of strings`,
+  );
+  return p as unknown as Protocol;
+}
+
+/**
+ * A prompt template: harness/generation/prompts/{collab,plain}{suffix}.txt (suffix "-code": the code tasks' templates), or
+ * the user's file. It must hold {{problem}}.
+ */
+export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
+  const name = `${kind}${suffix}.txt`;
+  const text = readText(file ?? here(name).pathname);
+  check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
+  return text;
+}
+
+/** The code tasks' own protocol text: the finisher's suffix, which opens a ```python block. */
+export interface CodeTexts {
+  finisherSuffix: string;
+}
+
+/** harness/generation/prompts/code.json, or the user's file in its format. */
+export function loadCodeTexts(file?: string): CodeTexts {
+  const { texts } = readTexts(file, "code.json", { finisherSuffix: ["```"] });
+  return texts as unknown as CodeTexts;
+}
+
+/**
+ * The template files a command uses for a model: each flag's file, else the model folder's own
+ * `prompts/collab.txt` / `prompts/plain.txt` (the texts it was trained with), else the project's (undefined).
+ * The one rule for every command that takes --model.
+ */
+export function modelTemplates(
+  source: string,
+  flags: { collab?: string; plain?: string },
+): { collab?: string; plain?: string } {
+  const own = (kind: "collab" | "plain") => {
+    const file = join(source, "prompts", `${kind}.txt`);
+    return existsSync(file) ? file : undefined;
+  };
+  return { collab: flags.collab ?? own("collab"), plain: flags.plain ?? own("plain") };
+}
+
+export function joinNames(names: readonly string[]): string {
+  return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/**
+ * The version of how prompts are made from their texts, in every run folder's key: bump it when a change of
+ * fillTemplate or promptIds changes what a model is given, so that no folder resumes across it. 2: values
+ * inserted verbatim (1 read `$` patterns in problems).
+ */
+export const PROMPT_FORMAT = "hogwild-prompts/2";
+
+export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
+  return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });
+}
+
+/**
+ * The prompt's token ids: the text as the user's message in the model's chat template, the assistant's
+ * turn opened, and its reasoning opened with <think> where the model has that token and the template did
+ * not open it. Without a chat template, the text itself.
+ */
+export function promptIds(tok: TextTokenizer, text: string): number[] {
+  if (!tok.hasChatTemplate) return tok.encode(text, true);
+  let s = tok.applyChatTemplate([{ role: "user", content: text }]);
+  if (tok.tokenId("<think>") !== undefined && !s.trimEnd().endsWith("<think>")) s += "<think>\n";
+  return tok.encode(s);
+}
+
+/** The ids of single-token texts (a text that is not one token is an error: it could not be suppressed). */
+export function singleTokenIds(tok: TextTokenizer, texts: readonly string[]): number[] {
+  return texts.map((t) => {
+    const special = tok.tokenId(t);
+    const ids = special !== undefined ? [special] : tok.encode(t);
+    check(
+      ids.length === 1,
+      `forbidden token "${t}" is ${ids.length} tokens for this tokenizer; only single tokens can be suppressed`,
+    );
+    return ids[0];
+  });
+}

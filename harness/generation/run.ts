@@ -1,0 +1,297 @@
+/**
+ * N workers solving one problem over the shared cache: Hogwild!, and the baselines on the same machinery
+ * (a layout says where workers read and where finished steps go: layouts.ts; docs/methods.md, "The life of a run").
+ *
+ * A step ends on a blank line after a sentence (steps.ts). The finished step leaves the worker's block with its
+ * finishing token: the next pass writes that token into the old block in the worker's old view, and the new
+ * step's prefix into a new block in the new view; both in one pass, so no pass is lost. (The reference code
+ * writes the finishing token at the head of the worker's next step instead.)
+ */
+import { type AnswerFormat, BOXED } from "./answer_format.ts";
+import type { Block, KVCache } from "../../engine/cache.ts";
+import { Sampler, type SamplingOptions, type TokenLogprobs } from "../../engine/sampler.ts";
+import { tokenConfidence, weightedVote } from "./confidence.ts";
+import type { Layout, ProtocolIds, Team } from "./layouts.ts";
+import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
+import { Worker } from "./worker.ts";
+
+export type FinisherMode = "reencode" | "fork" | "none";
+
+export interface RunSpec {
+  /** the whole prompt */
+  prompt: number[];
+  /** one name per worker */
+  workers: string[];
+  layout: Layout;
+  /** headers, step prefixes and the redundancy check */
+  collab: boolean;
+  /** generated tokens (all workers) between redundancy checks; 0: never */
+  redundancyEvery: number;
+  /** the workers' sampling; its suppress list holds the forbidden ids */
+  sampling: SamplingOptions;
+  seed: number;
+  /** ids that end a worker (not written) */
+  stopIds: number[];
+  /** ids that end the finisher's answer */
+  eosIds: number[];
+  /** checkpoints, in worker passes, ascending */
+  budgets: number[];
+  earlyStop: boolean;
+  finisher: FinisherMode;
+  finisherTokens: number;
+  /** ids the (greedy) finisher never writes */
+  finisherSuppress: number[];
+  /** a fresh incremental detokenizer */
+  decoder: () => (id: number) => string;
+  ids: ProtocolIds;
+  /** how answers are written (default: boxed, as the maths tasks) */
+  answer?: AnswerFormat;
+  /** the workers' rows ask for their top-k log-probabilities; a trace's vote counts `weight` of its token confidences */
+  confidence?: { topK: number; weight: (tokenConfidences: readonly number[]) => number };
+}
+
+export class Run extends Solver {
+  readonly #s: RunSpec;
+  readonly #layout: Layout;
+  readonly #team: Team & { transcriptIds: number[] };
+  readonly #workers: Worker[];
+  readonly #promptIds: number[];
+  /** the exact finisher's transcript chain, and the finished steps it has still to write */
+  readonly #chain?: Block;
+  #chainPending: number[] = [];
+  #prefilled = false;
+  #sinceCheck = 0;
+  /** the transcript the current finisher's view holds after the prompt */
+  #written: number[] = [];
+
+  constructor(cache: KVCache, spec: RunSpec) {
+    super(cache, spec.budgets, {
+      eosIds: spec.eosIds,
+      maxTokens: spec.finisherTokens,
+      suppress: spec.finisherSuppress,
+      decoder: spec.decoder,
+      format: spec.answer ?? BOXED,
+    });
+    if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
+    this.#s = spec;
+    this.#layout = spec.layout;
+    // Without step prefixes, each worker's first token comes from its own row: the prompt's last token
+    // opens the worker's first block.
+    this.#promptIds = spec.collab ? spec.prompt : spec.prompt.slice(0, -1);
+    const prompt = cache.newBlock("prompt");
+    const headers = {
+      others: cache.newBlock("others-header"),
+      own: cache.newBlock("own-header"),
+      marker: cache.newBlock("marker"),
+    };
+    if (spec.finisher === "reencode" && spec.layout.chain) this.#chain = cache.newBlock("transcript");
+    this.#workers = spec.workers.map((name, index) => {
+      const w = new Worker(
+        index,
+        name,
+        cache.newBlock(`${name}.1`),
+        new Sampler(spec.sampling, writerSeed(spec.seed, index)),
+        spec.decoder,
+      );
+      w.force(spec.collab ? spec.ids.stepPrefix(name, 1) : spec.prompt.slice(-1));
+      return w;
+    });
+    this.#team = {
+      cache,
+      prompt,
+      headers,
+      history: [],
+      workers: this.#workers,
+      steps: this.steps,
+      collab: spec.collab,
+      ids: spec.ids,
+      transcript: this.#chain ? [this.#chain] : [],
+      transcriptIds: [],
+    };
+  }
+
+  /** each worker's text so far (its trace) */
+  texts(): string[] {
+    return this.#workers.map((w) => w.traceText);
+  }
+  names(): string[] {
+    return this.#workers.map((w) => w.name);
+  }
+  /** a worker's current (unfinished) step text */
+  currentStep(i: number): string {
+    return this.#workers[i].detector.text;
+  }
+
+  /**
+   * In the finisher's phase, before its first pass: the whole token sequence its first row reads (the
+   * prompt, the transcript so far, the suffix). With the exact finisher, that row's logits are those of a
+   * plain forward pass over this sequence.
+   */
+  finisherTranscript(): number[] {
+    if (!this.finisher) throw new Error("finisherTranscript: the run is not at a checkpoint");
+    return [...this.#promptIds, ...this.#written, ...this.finisher.first];
+  }
+
+  /** its workers, for a method that decides more of their lives (holds, stops, votes) */
+  protected get workers(): readonly Worker[] {
+    return this.#workers;
+  }
+
+  /** A worker that has not started yet: its rows wait (none by default). */
+  protected holds(_w: Worker): boolean {
+    return false;
+  }
+
+  #sampled(w: Worker): Pick<PlannedRow, "logits" | "sampler" | "take" | "logprobs"> {
+    const k = this.#s.confidence?.topK;
+    return {
+      logits: "last",
+      sampler: w.sampler,
+      ...(k ? { logprobs: k } : {}),
+      take: (id, lp) => this.#take(w, id, lp),
+    };
+  }
+
+  protected decodeRows(): PlannedRow[] {
+    const rows: PlannedRow[] = [];
+    const t = this.#team, L = this.#layout, collab = this.#s.collab;
+    if (!this.#prefilled) {
+      this.#prefilled = true;
+      rows.push({ block: t.prompt, view: [t.prompt], tokens: this.#promptIds, logits: "none" });
+      const { others, own, marker } = t.headers, ids = this.#s.ids;
+      for (const [b, tokens] of [[others, ids.othersHeader], [own, ids.ownHeader], [marker, ids.marker]] as const) {
+        rows.push({ block: b, view: [b], tokens, logits: "none" });
+      }
+    }
+    const active = this.#workers.filter((w) => !w.done && !this.holds(w));
+    const committing = L.commit ? active.filter((w) => w.finishing !== undefined) : [];
+    // The finishing token goes into the old block, in the worker's old view (before any commit of this pass);
+    // without a prefix to write, the worker's next token is sampled from that row.
+    for (const w of L.finishingRow ? committing : []) {
+      rows.push({
+        block: w.own,
+        view: L.view(t, w),
+        tokens: [w.finishing!],
+        ...(collab ? { logits: "none" } : this.#sampled(w)),
+      });
+    }
+    for (const w of committing) rows.push(...this.#commit(w));
+    for (const w of active) {
+      if (w.next.length === 0) continue; // its next token is sampled from the finishing row
+      rows.push({ block: w.own, view: L.view(t, w), tokens: w.next, ...this.#sampled(w) });
+      w.next = [];
+    }
+    return [...rows, ...this.finisherRows()];
+  }
+
+  /** The transcript chain's pending steps, which also ride along in the finisher's passes. */
+  protected override finisherRows(): PlannedRow[] {
+    if (!this.#chain || this.#chainPending.length === 0) return [];
+    const tokens = this.#chainPending;
+    this.#chainPending = [];
+    return [{ block: this.#chain, view: [this.#team.prompt, this.#chain], tokens, logits: "none" }];
+  }
+
+  /** The worker's current step, finished, into the records. */
+  #recordStep(w: Worker) {
+    this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+  }
+
+  /** A finished step leaves the worker's block (the layout says where to); its next step begins. */
+  #commit(w: Worker): PlannedRow[] {
+    this.#recordStep(w);
+    const rows = this.#layout.commit!(this.#team, w);
+    if (this.#chain) this.#chainPending.push(...w.stepIds);
+    this.#team.transcriptIds.push(...w.stepIds);
+    w.newStep(this.cache.newBlock(`${w.name}.${w.step + 1}`));
+    if (this.#s.collab) w.force(this.#prefix(w));
+    return rows;
+  }
+
+  #prefix(w: Worker): number[] {
+    const ids = this.#s.ids.stepPrefix(w.name, w.step);
+    if (this.#s.redundancyEvery > 0 && this.#sinceCheck >= this.#s.redundancyEvery) {
+      this.#sinceCheck = 0;
+      return [...ids, ...this.#s.ids.redundancyCheck];
+    }
+    return ids;
+  }
+
+  #take(w: Worker, id: number, lp?: TokenLogprobs) {
+    const took = w.take(id, this.#s.stopIds);
+    if (took === "stopped") return;
+    if (lp) w.confidences.push(tokenConfidence(lp));
+    this.#sinceCheck++;
+    if (took === "token") return;
+    const format = this.finisherSettings.format;
+    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.detector.text) : undefined;
+    if (answer) {
+      // The team's answer ends a shared run; an independent worker stops alone.
+      this.#recordStep(w);
+      if (!this.#layout.sharedAnswer) w.done = true;
+      if (this.#layout.sharedAnswer || this.#workers.length === 1) this.stopEarly(answer);
+    } else if (!this.#layout.commit) {
+      // The step stays in the worker's block; the next one follows in the same block.
+      this.#recordStep(w);
+      w.next.push(id);
+      w.newStep(w.own);
+      if (this.#s.collab) w.force(this.#prefix(w));
+    } else {
+      w.finishing = id;
+    }
+  }
+
+  kvTokens(pageSize: number): number {
+    const s = this.#s, ids = s.ids, W = s.workers.length, B = this.budgets[this.budgets.length - 1];
+    const pages = (n: number) => pageTokens(n, pageSize);
+    const steps = Math.ceil(B / TYPICAL_STEP) + 1;
+    const prefix = s.collab ? Math.max(...s.workers.map((n) => ids.stepPrefix(n, steps).length)) : 0;
+    const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * ids.redundancyCheck.length : 0;
+    // What the workers write, and half a page for the part-filled last page of every finished step's block.
+    const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
+    const copies = this.#layout.copiesSteps ? written + blocks : 0;
+    const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
+    const tail = s.finisher === "none"
+      ? 0
+      : s.finisher === "fork"
+      ? marks
+      : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
+    const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
+    return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
+  }
+
+  protected get finished(): boolean {
+    return this.#workers.every((w) => w.done);
+  }
+  protected writtenText(): string {
+    return this.#layout.text(this.#team);
+  }
+  protected finisherStart() {
+    if (this.#s.finisher === "none") return undefined;
+    const f = this.#layout.finisher(this.#team, this.#s.finisher === "fork");
+    this.#written = f.written;
+    return f;
+  }
+  protected tokens(): number[] {
+    return this.#workers.map((w) => w.generated);
+  }
+  /** Self-consistency's vote over the answers the workers wrote: the majority, or weighted by confidence. */
+  protected override vote(): string | null | undefined {
+    if (this.#layout.sharedAnswer || this.#workers.length === 1) return undefined;
+    const weight = this.#s.confidence?.weight;
+    return weightedVote(this.#workers.flatMap((w) => {
+      const answer = this.finisherSettings.format.written(w.traceText);
+      return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
+    }))?.answer ?? null;
+  }
+  protected blocks(): Block[] {
+    const t = this.#team;
+    return [
+      t.prompt,
+      ...Object.values(t.headers),
+      ...t.history,
+      ...t.transcript,
+      ...this.#workers.flatMap((w) => [...w.history, w.own]),
+    ];
+  }
+}

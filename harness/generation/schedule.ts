@@ -1,0 +1,191 @@
+/**
+ * Runs share forward passes: each pass packs the rows of every live run (its workers, its transcript chain,
+ * its finisher) into one batched plan, so many problems and methods advance together. A run whose rows do not
+ * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
+ */
+import type { KVCache } from "../../engine/cache.ts";
+import { check, InputError } from "../../engine/errors.ts";
+import { pagesNeeded, type PassShape, passShape, type Row } from "../../engine/plan.ts";
+import type { TokenLogprobs } from "../../engine/sampler.ts";
+import type { PlannedRow, Solver } from "./solver.ts";
+
+/** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
+export interface StepModel {
+  /** one id per row: sampled by the row's sampler, -1 where it has none */
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[];
+  /** forwardSample, and for each row with `logprobs` its TokenLogprobs (undefined for the others) */
+  forwardSampleLogprobs?(
+    cache: KVCache,
+    rows: readonly Row[],
+  ): { ids: number[]; logprobs: (TokenLogprobs | undefined)[] };
+}
+
+export interface PassInfo {
+  runs: number;
+  /** live runs that sat the pass out for want of KV pages */
+  waiting: number;
+  /** the whole pass's shape, and its measured wall time */
+  shape: PassShape;
+  ms: number;
+}
+
+/** The predicted time of a pass of this shape on this device (harness/bench/cost.ts), ms. */
+export type CostOf = (shape: PassShape) => number;
+
+/** No live run's next pass fits in the KV cache's free pages. */
+export class KVShortage extends Error {
+  constructor(readonly cache: KVCache, readonly runs: number) {
+    super(`the KV cache (${cache.capacityTokens} tokens) has no room for the next pass of any of ${runs} live runs`);
+  }
+}
+
+/**
+ * One forward pass for every live run that fits; undefined when none is left. With `cost`, each run is also
+ * charged the predicted time of its own rows alone (its solo time).
+ */
+export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], cost?: CostOf): PassInfo | undefined {
+  const live = runs.filter((r) => !r.done);
+  if (live.length === 0) return undefined;
+  const planned = live.map((run) => ({ run, rows: run.plan() }));
+  let free = cache.freePages;
+  const going: { run: Solver; rows: PlannedRow[] }[] = [];
+  for (const p of planned) {
+    const need = pagesNeeded(cache, p.rows);
+    if (need > free) continue;
+    going.push(p);
+    free -= need;
+  }
+  if (going.length === 0) throw new KVShortage(cache, live.length);
+  const rows = going.flatMap((p) => p.rows);
+  const shape = passShape(rows), solo = going.map((p) => (cost ? cost(passShape(p.rows)) : 0));
+  const t0 = performance.now();
+  const { ids, logprobs } = sample(model, cache, rows);
+  const ms = performance.now() - t0;
+  let at = 0;
+  going.forEach(({ run, rows }, i) => {
+    const end = at + rows.length;
+    run.accept(ids.slice(at, end), ms, solo[i], logprobs?.slice(at, end));
+    at = end;
+  });
+  return { runs: going.length, waiting: live.length - going.length, shape, ms };
+}
+
+/** The pass: with log-probabilities only when a row asks for them (forwardSample stays the fast path). */
+function sample(
+  model: StepModel,
+  cache: KVCache,
+  rows: readonly Row[],
+): { ids: number[]; logprobs?: (TokenLogprobs | undefined)[] } {
+  if (!rows.some((r) => r.logprobs !== undefined)) return { ids: model.forwardSample(cache, rows) };
+  const name = (model as { source?: string }).source ?? model.constructor.name;
+  check(model.forwardSampleLogprobs, `${name}: a row asks for logprobs, but this model has no forwardSampleLogprobs`);
+  return model.forwardSampleLogprobs(cache, rows);
+}
+
+/**
+ * A pause for the event loop (progress, signals, the viewer, records landing) at most every `ms`: not after
+ * every pass, since a timer's wait is clamped to milliseconds, longer than a small model's whole pass.
+ */
+export function eventLoopPause(ms = 20): () => Promise<void> {
+  let last = performance.now();
+  return () => {
+    if (performance.now() - last < ms) return Promise.resolve();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        last = performance.now();
+        resolve();
+      }, 0)
+    );
+  };
+}
+
+/*
+ * Two loops over `step`. runAll steps a fixed set of runs to their ends and leaves them, their blocks and a
+ * KVShortage to its caller (trace, the demo model's data, tests); runJobs, the bench's, admits runs from a
+ * queue by their KV bounds, frees each as it ends and on a shortage puts the newest back. runAll written as
+ * runJobs would free its runs, hold their bounds and turn a shortage into a put-back or an InputError: another
+ * behaviour, so both stay, side by side.
+ */
+
+/** Runs every run to its end, pausing for the event loop now and then. */
+export async function runAll(
+  model: StepModel,
+  cache: KVCache,
+  runs: readonly Solver[],
+  onPass?: (p: PassInfo) => void,
+  cost?: CostOf,
+): Promise<void> {
+  const pause = eventLoopPause();
+  for (let info; (info = step(model, cache, runs, cost));) {
+    onPass?.(info);
+    await pause();
+  }
+}
+
+/** Makes a job's run on the cache (the bench: its solver; tests: scripted ones). */
+export type MakeSolver<J> = (cache: KVCache, job: J) => Solver;
+
+export interface RunJobsOptions<J> {
+  concurrency: number;
+  solver: MakeSolver<J>;
+  /** a finished run (its blocks already freed) */
+  done: (job: J, run: Solver) => void;
+  onPass?: (info: PassInfo) => void;
+  /** the cost model's prediction, for the runs' solo times */
+  cost?: CostOf;
+}
+
+/**
+ * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
+ * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
+ * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
+ * runs are reproducible) and nothing new starts until a run ends.
+ */
+export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
+  const { concurrency, solver, done } = o;
+  const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
+  let reserved = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined, info: PassInfo | undefined;
+  const pause = eventLoopPause();
+  while (queue.length || active.length || next) {
+    while (!hold && active.length < concurrency && (next || queue.length)) {
+      if (!next) {
+        const job = queue.shift()!, run = solver(cache, job);
+        next = { job, run, kv: run.kvTokens(cache.pageSize) };
+      }
+      if (active.length && reserved + next.kv > cache.capacityTokens) break;
+      active.push(next);
+      reserved += next.kv;
+      next = undefined;
+    }
+    try {
+      info = step(model, cache, active.map((a) => a.run), o.cost);
+    } catch (e) {
+      if (!(e instanceof KVShortage)) throw e;
+      const a = active.pop()!;
+      if (active.length === 0) {
+        throw new InputError(
+          `${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`,
+        );
+      }
+      a.run.free();
+      reserved -= a.kv;
+      queue.unshift(a.job);
+      hold = true;
+      console.error(
+        `bench: the KV cache ran short of room for ${
+          active.length + 1
+        } runs at once; one will start again once another ends`,
+      );
+      continue;
+    }
+    for (const a of active.filter((x) => x.run.done)) {
+      active.splice(active.indexOf(a), 1);
+      reserved -= a.kv;
+      hold = false;
+      a.run.free();
+      done(a.job, a.run);
+    }
+    if (info) o.onPass?.(info);
+    await pause(); // finished gradings land in records.jsonl
+  }
+}

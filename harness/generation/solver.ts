@@ -1,0 +1,255 @@
+/**
+ * What every method's run of one problem shares (docs/methods.md, "The life of a run"): it plans rows for the next
+ * pass, takes the sampled ids back, counts its passes and wall time, reads an answer at each checkpoint of
+ * the budget grid (the early stop's, one already written, or the finisher's) and records it. Methods say
+ * only how their writers fill a pass (run.ts for workers over a layout; other families in their file in
+ * harness/generation/methods/).
+ */
+import type { Block, KVCache } from "../../engine/cache.ts";
+import type { Row } from "../../engine/plan.ts";
+import type { TokenLogprobs } from "../../engine/sampler.ts";
+import { Finisher, type FinisherSettings } from "./finisher.ts";
+
+/**
+ * The version of how a checkpoint's times are counted, in every run folder's key, so that no folder mixes two
+ * rules. 2: a checkpoint counts only its own finisher's passes (1 counted every earlier checkpoint's too).
+ */
+export const TIMING_VERSION = 2;
+
+/**
+ * A row of a pass; one with a sampler also says what to do with the id sampled for it (and, for a row with
+ * `logprobs`, its log-probabilities).
+ */
+export type PlannedRow = Row & { take?: (id: number, logprobs?: TokenLogprobs) => void };
+
+export type AnswerSource = "early-stop" | "generated" | "finisher" | "none";
+
+/** The answer at one checkpoint of the budget grid, as records.jsonl holds it (before grading). */
+export interface Checkpoint {
+  budget: number;
+  /** the run's passes when the answer was read */
+  passes: number;
+  answer: string | null;
+  source: AnswerSource;
+  /** tokens generated per writer so far */
+  tokens: number[];
+  /** the time it would have taken alone on this device: the cost model over its own rows of each pass, ms */
+  solo_ms: number;
+  /** wall time of the passes this run took part in (shared passes counted whole), ms */
+  shared_ms: number;
+  finisher_passes: number;
+  /** self-consistency: the most frequent of the workers' own answers */
+  vote?: string | null;
+}
+
+export interface StepRecord {
+  worker: number;
+  step: number;
+  text: string;
+  ids: number[];
+  /** the run's pass at which the step ended */
+  pass: number;
+}
+
+/** The sampling seed of a run's `index`-th writer: distinct per writer, reproducible per run seed. */
+export function writerSeed(seed: number, index: number): number {
+  return (seed * 1000003 + index * 7919) >>> 0;
+}
+
+export type Phase = "decode" | "finish" | "done";
+
+/** The step length KV bounds assume (tokens a step on average, at the least); shorter steps cost more pages. */
+export const TYPICAL_STEP = 32;
+
+/** `tokens` rounded up to whole pages. */
+export function pageTokens(tokens: number, pageSize: number): number {
+  return Math.ceil(tokens / pageSize) * pageSize;
+}
+
+/** Where the finisher reads from: its view before its own tail, and its first row's tokens. */
+export interface FinisherStart {
+  before: Block[];
+  first: number[];
+}
+
+export abstract class Solver {
+  readonly steps: StepRecord[] = [];
+  readonly checkpoints: Checkpoint[] = [];
+  /** wall time of every pass this run took part in, in order (finisher passes included), ms */
+  readonly passMs: number[] = [];
+  /** called when a step is finished (tracing) */
+  onStep?: (s: StepRecord) => void;
+
+  #passes = 0;
+  // A checkpoint's time is the decode passes up to it and its own finisher's passes: an earlier checkpoint's
+  // finisher is the harness reading that budget, not time a run stopped at this budget would spend.
+  #wallMs = 0;
+  #soloMs = 0;
+  #finisherWallMs = 0;
+  #finisherSoloMs = 0;
+  #phase: Phase = "decode";
+  #final = false;
+  #early?: string;
+  #finisher?: Finisher;
+  #finisherAnswer?: string | null;
+  #rows: PlannedRow[] = [];
+  #planned = false;
+
+  protected constructor(
+    protected readonly cache: KVCache,
+    readonly budgets: readonly number[],
+    readonly finisherSettings: FinisherSettings,
+  ) {
+    if (budgets.length === 0 || budgets.some((b, i) => !(b > 0) || (i > 0 && b <= budgets[i - 1]))) {
+      throw new RangeError("budgets must be positive and ascending");
+    }
+  }
+
+  // What a method says.
+  /** the rows of a pass in which its writers decode */
+  protected abstract decodeRows(): PlannedRow[];
+  /** every writer has ended */
+  protected abstract get finished(): boolean;
+  /** the generated text in which an answer may already be written */
+  protected abstract writtenText(): string;
+  /** the answer already written, if any: the last one of writtenText() (a method that votes says its own) */
+  protected writtenAnswer(): string | undefined {
+    return this.finisherSettings.format.written(this.writtenText());
+  }
+  /** where the finisher reads from; undefined: the method has none */
+  protected abstract finisherStart(): FinisherStart | undefined;
+  /** tokens generated per writer */
+  protected abstract tokens(): number[];
+  /** the blocks it holds */
+  protected abstract blocks(): Block[];
+  /**
+   * The most KV tokens (whole pages of `pageSize`) it should hold at once, from its real prompts and budgets,
+   * with steps of about TYPICAL_STEP tokens; the bench admits runs by it (docs/benchmark.md, "KV memory").
+   */
+  abstract kvTokens(pageSize: number): number;
+  /** rows that ride along in the finisher's passes */
+  protected finisherRows(): PlannedRow[] {
+    return [];
+  }
+  /** after the sampled ids of a decode pass are taken */
+  protected afterTakes(): void {}
+  /** self-consistency's majority vote */
+  protected vote(): string | null | undefined {
+    return undefined;
+  }
+
+  get done(): boolean {
+    return this.#phase === "done";
+  }
+  get phase(): Phase {
+    return this.#phase;
+  }
+  /** passes in which its writers decoded (the budget's unit) */
+  get passes(): number {
+    return this.#passes;
+  }
+  /** the finisher at work, if any */
+  protected get finisher(): Finisher | undefined {
+    return this.#finisher;
+  }
+
+  /** A finished step, for the records and the trace. */
+  protected recordStep(s: StepRecord): void {
+    this.steps.push(s);
+    this.onStep?.(s);
+  }
+
+  /** An answer written by the team: it ends the run and stands for every later checkpoint. */
+  protected stopEarly(answer: string): void {
+    this.#early = answer;
+  }
+
+  /** The rows it wants in the next pass (the same rows again until they are accepted). */
+  plan(): PlannedRow[] {
+    if (this.#planned) return this.#rows;
+    this.#planned = true;
+    const f = this.#finisher;
+    const rows = f
+      ? [...this.finisherRows(), { ...f.row(), take: (id: number) => void (this.#finisherAnswer = f.accept(id)) }]
+      : this.decodeRows();
+    this.#rows = rows;
+    return rows;
+  }
+
+  /**
+   * The ids of the pass for the rows of its plan, in order (-1 for a row without a sampler); `ms`: the pass's
+   * wall time; `soloMs`: the predicted time of its own rows alone; `logprobs`: per row, those a row asked for.
+   */
+  accept(ids: readonly number[], ms: number, soloMs = 0, logprobs?: readonly (TokenLogprobs | undefined)[]): void {
+    const rows = this.#rows;
+    if (ids.length !== rows.length) throw new Error(`run: ${ids.length} ids for ${rows.length} planned rows`);
+    this.#rows = [];
+    this.#planned = false;
+    this.passMs.push(ms);
+    const finishing = this.#finisher !== undefined;
+    if (finishing) this.#finisherWallMs += ms, this.#finisherSoloMs += soloMs;
+    else this.#wallMs += ms, this.#soloMs += soloMs;
+    if (!finishing) this.#passes++;
+    rows.forEach((r, i) => r.take?.(ids[i], logprobs?.[i]));
+    if (finishing) {
+      const answer = this.#finisherAnswer;
+      this.#finisherAnswer = undefined;
+      if (answer !== undefined) this.#record(answer, "finisher");
+      return;
+    }
+    this.afterTakes();
+    if (this.#early !== undefined || this.finished) {
+      this.#final = true;
+      return this.#readAnswer();
+    }
+    if (this.budgets.includes(this.#passes)) this.#readAnswer();
+    if (this.#passes >= this.budgets[this.budgets.length - 1] && !this.#finisher) this.#phase = "done";
+  }
+
+  /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
+  #readAnswer() {
+    if (this.#early !== undefined) return this.#record(this.#early, "early-stop");
+    const written = this.writtenAnswer();
+    if (written) return this.#record(written, "generated");
+    const start = this.finisherStart();
+    if (!start) return this.#record(null, "none");
+    this.#finisher = new Finisher(this.cache, start.before, start.first, this.finisherSettings);
+    this.#phase = "finish";
+  }
+
+  /**
+   * Records the answer at the current checkpoint; once the run is final, for every budget still without one
+   * (the answer stands from then on).
+   */
+  #record(answer: string | null, source: AnswerSource) {
+    const vote = this.vote();
+    const c: Omit<Checkpoint, "budget"> = {
+      passes: this.#passes,
+      answer,
+      source,
+      tokens: this.tokens(),
+      solo_ms: +(this.#soloMs + this.#finisherSoloMs).toFixed(2),
+      shared_ms: +(this.#wallMs + this.#finisherWallMs).toFixed(2),
+      finisher_passes: this.#finisher?.passes ?? 0,
+      ...(vote !== undefined ? { vote } : {}),
+    };
+    for (const budget of this.budgets) {
+      if (this.checkpoints.some((x) => x.budget === budget) || (!this.#final && budget !== c.passes)) continue;
+      this.checkpoints.push({ budget, ...c });
+    }
+    this.#finisher = undefined;
+    this.#finisherWallMs = this.#finisherSoloMs = 0;
+    const last = this.budgets[this.budgets.length - 1];
+    this.#phase = this.#final || this.#passes >= last ? "done" : "decode";
+  }
+
+  /** Its blocks back to the pool. */
+  free(): void {
+    for (const b of [...this.blocks(), ...(this.#finisher ? [this.#finisher.tail] : [])]) this.cache.free(b);
+  }
+
+  /** What each of its writers wrote, in order. */
+  abstract texts(): string[];
+  /** who wrote each of texts(), in order */
+  abstract names(): string[];
+}

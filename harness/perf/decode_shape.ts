@@ -1,0 +1,31 @@
+/**
+ * The Hogwild! decode shape the speed benchmarks time (deno task perf): R workers sharing one context block of
+ * C cached tokens, each with its own OWN_TOKENS-token block; a pass is one new token per worker.
+ */
+import type { KVCache } from "../../engine/cache.ts";
+import type { Engine } from "../../engine/model.ts";
+
+export const OWN_TOKENS = 32;
+
+/** The shape's blocks claimed in `cache`; `pass` runs one forward pass and takes its tokens back, `free` ends it. */
+export function decodeShape(engine: Engine, cache: KVCache, C: number, R: number): { pass(): void; free(): void } {
+  const context = cache.newBlock("context");
+  cache.claimForBenchmark(context, C);
+  const own = Array.from({ length: R }, (_, i) => {
+    const b = cache.newBlock(`row${i}`);
+    cache.claimForBenchmark(b, OWN_TOKENS);
+    return b;
+  });
+  return {
+    pass: () => {
+      engine.forward(
+        cache,
+        own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i] })),
+      );
+      for (const b of own) cache.truncate(b, OWN_TOKENS);
+    },
+    free: () => {
+      for (const b of [context, ...own]) cache.free(b);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The engine's speed as ratios to the hardware floor (deno task perf): for a model shape and R workers that
+ * share one context of C cached tokens, each with its own short block (the Hogwild! decode shape), one forward
+ * pass (one new token per row) timed with tinybench: the median ms, the bytes a pass must read at the least
+ * (weights as stored, packed ones included, less the experts its tokens do not route to; + the KV of every
+ * distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the bandwidth achieved
+ * (bytes / time) and the time against the first worker count at the same context.
+ */
+import { Bench } from "tinybench";
+import { check } from "../../engine/errors.ts";
+import type { ModelConfig } from "../../engine/config.ts";
+import { modelFolder } from "../../engine/hub.ts";
+import { type Device, Engine } from "../../engine/model.ts";
+import { loadNative } from "../../engine/native.ts";
+import type { KVCache } from "../../engine/cache.ts";
+import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
+
+/**
+ * The bytes of the experts a pass of `tokens` new tokens does not read (a mixture of experts reads only those
+ * its tokens route to): with routing near uniform, as random routers make it, E·(1 − k/E)^tokens experts of
+ * each sparse layer go unread on average. Expert weights counted in bf16, as random weights are made.
+ */
+export function unreadExpertBytes(c: ModelConfig, tokens: number): number {
+  if (!c.moe) return 0;
+  const { experts: E, topK: k, intermediate, sparseLayers } = c.moe;
+  return sparseLayers.length * E * (1 - k / E) ** tokens * 3 * intermediate * c.hidden * 2;
+}
+
+/** The device's copy bandwidth (read + write, bytes/s): the floor every pass is measured against. */
+export function floorBandwidth(device: string): number {
+  check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
+  const native = loadNative(), gpu = native.cudaInfo();
+  check(
+    device === "cpu" || gpu.deviceCount > 0,
+    `--device cuda: no usable GPU (${gpu.compiled ? gpu.error : "the native library was built without CUDA"})`,
+  );
+  return device === "cuda" ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
+}
+
+/**
+ * The engine's time per forward pass of the decode shape against the hardware floor, for each worker count and
+ * context, printed as a table (deno task perf).
+ */
+export async function enginePerf(
+  values: { model: string; device: string; cuda?: string },
+  iterations: number,
+  workers: number[],
+  contexts: number[],
+) {
+  const cuda = values.device === "cuda";
+  const native = loadNative(), bandwidth = floorBandwidth(values.device);
+  const t0 = performance.now();
+  const engine = await Engine.load(await modelFolder(values.model), {
+    device: values.device as Device,
+    tokenizer: false,
+    cuda: values.cuda,
+  });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const c = engine.config;
+  const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
+  const embedBytes = c.vocab * c.hidden * 2;
+  // A pass reads every weight once, except the embedding table when it is not also the LM head.
+  const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);
+
+  console.log(`# perf: ${values.model} on ${engine.native.device} (${native.threads()} threads)`);
+  console.log(
+    `weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
+      `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; copy bandwidth ${
+        (bandwidth / 1e9).toFixed(1)
+      } GB/s (read + write, median of 7)`,
+  );
+  console.log(
+    `each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`,
+  );
+  const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
+  console.log(
+    `| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`,
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const results: {
+    workers: number;
+    context: number;
+    ms: number;
+    bytes: number;
+    floorMs: number;
+    ratio: number;
+    gbPerS: number;
+    vsFirst: number;
+  }[] = [];
+  // One cache for every configuration (its blocks freed after each): a 32B model's weights and the largest
+  // configuration's KV must fit on the card together, not every configuration's at once.
+  const cache = engine.newCache({ tokens: Math.max(...contexts) + Math.max(...workers) * (OWN_TOKENS + 16) + 64 });
+  for (const C of contexts) {
+    for (const R of workers) {
+      const ms = await timePass(engine, cache, C, R, iterations);
+      const bytes = weightBytes - unreadExpertBytes(c, R) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
+      const floorMs = bytes / bandwidth * 1000;
+      const first: number = results.find((r) => r.context === C)?.ms ?? ms;
+      results.push({
+        workers: R,
+        context: C,
+        ms,
+        bytes,
+        floorMs,
+        ratio: ms / floorMs,
+        gbPerS: bytes / ms / 1e6,
+        vsFirst: ms / first,
+      });
+      console.log(
+        `| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${
+          (ms / floorMs).toFixed(2)
+        } | ` +
+          `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`,
+      );
+    }
+  }
+  return { model: values.model, device: engine.native.device, bandwidth, results };
+}
+
+/** The median ms of one pass of R workers over a shared C-token context, each with its own short block. */
+export async function timePass(
+  engine: Engine,
+  cache: KVCache,
+  C: number,
+  R: number,
+  iterations: number,
+): Promise<number> {
+  const shape = decodeShape(engine, cache, C, R);
+  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
+  bench.add("pass", shape.pass);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  shape.free();
+  if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
+  return r.latency.p50;
+}

@@ -1,0 +1,72 @@
+/** The paper's Table 1 on this device, beside the paper's own rows (deno task perf --paper-table). */
+import paper from "../reference/paper.json" with { type: "json" };
+import { modelFolder } from "../../engine/hub.ts";
+import { type Device, Engine } from "../../engine/model.ts";
+import { loadNative } from "../../engine/native.ts";
+import { OWN_TOKENS } from "./decode_shape.ts";
+import { floorBandwidth, timePass } from "./engine.ts";
+
+// Imported, not read from a file: the device kit's bundle carries it.
+const TABLE1 = paper.table1 as {
+  source: string;
+  card: string;
+  contexts: number[];
+  tokens_per_s: Record<string, number[]>;
+  latency_ms: Record<string, number[]>;
+  generate_s: Record<string, number[]>;
+};
+
+/**
+ * The paper's Table 1 on this device, beside the paper's own rows: tokens per second and latency per forward
+ * pass for 1, 2 and 4 workers over 1k–16k cached tokens (measured), and the time to generate N tokens summed
+ * over workers (the measured latencies, interpolated, summed over the N / workers passes of a cache growing
+ * from empty to N).
+ */
+export async function paperTable(values: { model: string; device: string; cuda?: string }, iterations: number) {
+  const contexts = TABLE1.contexts, workers = [1, 2, 4];
+  floorBandwidth(values.device); // refuses a missing GPU before loading
+  const engine = await Engine.load(await modelFolder(values.model), {
+    device: values.device as Device,
+    tokenizer: false,
+    cuda: values.cuda,
+  });
+  const cache = engine.newCache({ tokens: Math.max(...contexts) + 4 * (OWN_TOKENS + 16) + 64 });
+  const points = [0, ...contexts];
+  const latency = new Map<number, number[]>();
+  for (const R of workers) {
+    const ms: number[] = [];
+    for (const C of points) ms.push(await timePass(engine, cache, C, R, iterations));
+    latency.set(R, ms);
+  }
+  const at = (R: number, c: number) => {
+    const ms = latency.get(R)!, k = Math.max(1, points.findIndex((p) => p >= c));
+    const [c0, c1] = [points[k - 1], points[k] ?? points[k - 1]];
+    return c1 === c0 ? ms[k - 1] : ms[k - 1] + (ms[k] - ms[k - 1]) * Math.min(1, (c - c0) / (c1 - c0));
+  };
+  const generate = (R: number, N: number) => {
+    let ms = 0;
+    for (let i = 0; i < N / R; i++) ms += at(R, i * R);
+    return ms / 1000;
+  };
+  const here = `${engine.native.device === "cuda" ? loadNative().cudaInfo().name : "this CPU"}, ${values.model}`;
+  console.log(
+    `# The paper's Table 1 on ${here} (median of ${iterations} passes), beside ${TABLE1.card} (${TABLE1.source})\n`,
+  );
+  console.log(`| metric | workers | where | ${contexts.join(" | ")} |`);
+  console.log(`|---|---:|---|${contexts.map(() => "---:").join("|")}|`);
+  const row = (metric: string, R: number, where: string, xs: number[], digits: number) =>
+    console.log(`| ${metric} | ${R} | ${where} | ${xs.map((x) => x.toFixed(digits)).join(" | ")} |`);
+  const ours = (f: (R: number, c: number, i: number) => number) => (R: number) =>
+    contexts.map((c, i) => f(R, c, i + 1));
+  const metrics: [string, (R: number) => number[], Record<string, number[]>, number][] = [
+    ["tokens/s", ours((R, _c, i) => R * 1000 / latency.get(R)![i]), TABLE1.tokens_per_s, 1],
+    ["latency/forward (ms)", ours((R, _c, i) => latency.get(R)![i]), TABLE1.latency_ms, 1],
+    ["time to generate N tokens (s)", ours((R, c) => generate(R, c)), TABLE1.generate_s, 1],
+  ];
+  for (const [metric, mine, paper, digits] of metrics) {
+    for (const R of workers) {
+      row(metric, R, "here", mine(R), digits);
+      row(metric, R, TABLE1.card, paper[String(R)], digits);
+    }
+  }
+}

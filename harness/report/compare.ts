@@ -1,0 +1,128 @@
+/**
+ * Paired comparisons of two methods on the same problems and seeds (stats.ts pairedDiff): the summary's table of
+ * each method against a baseline, and the tables of `deno task compare` (cli/compare.ts).
+ */
+import { check } from "../../engine/errors.ts";
+import { sample } from "./curves.ts";
+import type { BenchRecord } from "../bench/rundir.ts";
+import { type PairedDiff, pairedDiff } from "./stats.ts";
+
+/** One side of a comparison: a method's records (of one run folder). */
+export interface Side {
+  method: string;
+  records: readonly BenchRecord[];
+}
+
+export interface Comparison {
+  task: string;
+  budget: number;
+  diff: PairedDiff;
+}
+
+/** A − B per task and budget, on the (problem, seed) pairs both have; pairs of no budget or task are left out. */
+export function compareSides(a: Side, b: Side, budgets: readonly number[]): Comparison[] {
+  const samples = (s: Side, task: string, budget: number) =>
+    s.records.filter((r) => r.method === s.method && r.task === task).flatMap((r) =>
+      r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c))
+    );
+  const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort();
+  return budgets.flatMap((budget) =>
+    tasks.flatMap((task) => {
+      const diff = pairedDiff(samples(a, task, budget), samples(b, task, budget));
+      return diff ? [{ task, budget, diff }] : [];
+    })
+  );
+}
+
+const points = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+const pValue = (p: number) => (p < 0.001 ? "<0.001" : p.toFixed(3));
+const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]` : "—");
+
+/**
+ * summary.md's paired comparisons: per task, each method against `baseline` at the summary's budgets (nothing
+ * where the run has no such method or no other).
+ */
+export function comparisonText(records: readonly BenchRecord[], budgets: readonly number[], baseline = "sequential") {
+  const lines: string[] = [];
+  for (const task of [...new Set(records.map((r) => r.task))]) {
+    const mine = records.filter((r) => r.task === task), methods = [...new Set(mine.map((r) => r.method))];
+    if (!methods.includes(baseline) || methods.length < 2) continue;
+    lines.push(
+      `### ${task}: each method against ${baseline}, paired on problems × seeds`,
+      "",
+      `Cells: the mean difference of the strict score in points, its 95% interval (t, clustered by problem) and ` +
+        "the exact sign test's p over problems (McNemar's exact test with one seed).",
+      "",
+      `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`,
+      `|---|${budgets.map(() => "---:").join("|")}|`,
+    );
+    for (const method of methods.filter((m) => m !== baseline)) {
+      const rows = compareSides({ method, records: mine }, { method: baseline, records: mine }, budgets);
+      const cells = budgets.map((budget) => {
+        const d = rows.find((r) => r.budget === budget)?.diff;
+        return d ? `${points(d.diff)} ${ci(d)}, p ${pValue(d.p)}` : "";
+      });
+      lines.push(`| ${method} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+/** The command's table for one budget. */
+export function comparisonTable(rows: readonly Comparison[], budget: number): string {
+  return [
+    `## ${budget} passes`,
+    "",
+    "| task | pairs | problems | A | B | A − B (points) | SE | 95% interval | A better / B better | sign test p |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.filter((r) => r.budget === budget).map(({ task, diff: d }) =>
+      `| ${task} | ${d.pairs} | ${d.problems} | ${(100 * d.meanA).toFixed(1)}% | ${(100 * d.meanB).toFixed(1)}% | ${
+        points(d.diff)
+      } | ${d.se === undefined ? "—" : (100 * d.se).toFixed(1)} | ${ci(d)} | ${d.wins} / ${d.losses} | ${pValue(d.p)} |`
+    ),
+    "",
+  ].join("\n");
+}
+
+/**
+ * Two sides may be compared: each graded by one grader version, the same for both, and the problems they share
+ * the same problems (golds and grading alike); they share at least one (task, problem, seed).
+ */
+export function checkComparable(a: Side & { name: string }, b: Side & { name: string }): void {
+  const own = (s: Side) => s.records.filter((r) => r.method === s.method);
+  const graders = (s: Side) => [...new Set(own(s).map((r) => r.grader))].sort();
+  // Code records hold programs, not their tests: rescore cannot grade them again, the bench can (a new folder).
+  const again = (s: Side) =>
+    own(s).some((r) => r.grading === "code")
+      ? "run it again into a new folder with this grader (code records cannot be rescored)"
+      : "rescore it (deno task rescore)";
+  for (const s of [a, b]) {
+    check(own(s).length > 0, `compare: ${s.name} has no records of method ${s.method}`);
+    check(
+      graders(s).length === 1,
+      `compare: ${s.name}'s records of ${s.method} were graded by several grader versions (${graders(s).join(", ")}); ${
+        again(s)
+      } first`,
+    );
+  }
+  check(
+    graders(a)[0] === graders(b)[0],
+    `compare: ${a.name} was graded by ${graders(a)[0]}, ${b.name} by ${graders(b)[0]}; ${again(a)} ` +
+      "so that both have one grader",
+  );
+  const problems = new Map(own(b).map((r) => [`${r.task}\t${r.problem_id}`, r]));
+  for (const r of own(a)) {
+    const o = problems.get(`${r.task}\t${r.problem_id}`);
+    check(
+      !o || (o.grading === r.grading && JSON.stringify(o.golds) === JSON.stringify(r.golds)),
+      `compare: ${r.task} problem ${r.problem_id} has other golds or grading in ${b.name} than in ${a.name} ` +
+        "(another version of the task's data): not the same problem",
+    );
+  }
+  const seeds = new Set(own(b).map((r) => `${r.task}\t${r.problem_id}\t${r.seed}`));
+  check(
+    own(a).some((r) => seeds.has(`${r.task}\t${r.problem_id}\t${r.seed}`)),
+    `compare: ${a.name} and ${b.name} share no (task, problem, seed): nothing to pair`,
+  );
+}

@@ -1,0 +1,270 @@
+/**
+ * From records to curves: accuracy per task, method and budget with a 95% interval (Wilson's; none below two
+ * samples), the statistics over seeds (stats.ts: avg@k with its error and interval, pass@k, maj@k), mean passes
+ * and mean wall time.
+ */
+import { normalize } from "../../tasks/grading/equivalence.ts";
+import type { BenchRecord } from "../bench/rundir.ts";
+import { mean, type Sample, seedStats } from "./stats.ts";
+
+export interface CurvePoint {
+  task: string;
+  method: string;
+  budget: number;
+  n: number;
+  accuracy: number;
+  /** the 95% interval (interval()); absent below two samples */
+  ci_low?: number;
+  ci_high?: number;
+  accuracy_lenient: number;
+  /** self-consistency's majority vote, where the method has one */
+  accuracy_vote?: number;
+  /** k: the fewest seeds any of the point's problems has; and its problems */
+  seeds: number;
+  problems: number;
+  /** avg@k (per seed the accuracy over problems, then the mean over seeds) and its error clustered by problem */
+  avg_at_k: number;
+  avg_se?: number;
+  /** avg@k's 95% t interval (stats.ts); absent below two problems */
+  avg_ci_low?: number;
+  avg_ci_high?: number;
+  /** the standard error of the k per-seed accuracies; absent below two seeds */
+  avg_se_seeds?: number;
+  /** pass@k (Chen et al.'s estimator; a list task's answer counts when every part is right) */
+  pass_at_k: number;
+  /** maj@k: the answer most seeds gave, grouped by the grader's normalised text (ties: the lowest seed's) */
+  maj_at_k: number;
+  mean_passes: number;
+  /** mean time per problem alone on its device (the cost model's), and shared with the runs it went with */
+  mean_solo_s: number;
+  mean_shared_s: number;
+}
+
+/**
+ * The 95% interval of a mean of scores in [0, 1]: Wilson's score interval. For right-or-wrong answers it is the
+ * usual one; for fractional scores (GSM8K×5's parts) it is conservative, since no variable in [0, 1] with mean μ
+ * has a variance above μ(1 − μ). It never has zero width (n = 4 all right: 51–100%, not 100–100%), and below two
+ * samples there is none.
+ */
+export function interval(scores: readonly number[]): [number, number] | undefined {
+  const n = scores.length, z = 1.96;
+  if (n < 2) return undefined;
+  const mean = scores.reduce((a, b) => a + b, 0) / n;
+  const d = 1 + z * z / n, c = (mean + z * z / (2 * n)) / d;
+  const h = z * Math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+/** One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer. */
+export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number]): Sample {
+  return { problem: r.problem_id, seed: r.seed, score: c.score_strict, answer: c.answer };
+}
+
+/** The grouping of maj@k: answers the same after the grader's text normalisation (not its full equivalence). */
+const voteKey = (answer: string) => normalize(answer);
+
+export function curves(records: readonly BenchRecord[]): CurvePoint[] {
+  type Group = { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"]; samples: Sample[] };
+  const groups = new Map<string, Group>();
+  for (const r of records) {
+    for (const c of r.checkpoints) {
+      const k = `${r.task}\t${r.method}\t${c.budget}`;
+      if (!groups.has(k)) groups.set(k, { task: r.task, method: r.method, budget: c.budget, cps: [], samples: [] });
+      groups.get(k)!.cps.push(c);
+      groups.get(k)!.samples.push(sample(r, c));
+    }
+  }
+  return [...groups.values()]
+    .sort((a, b) => a.task.localeCompare(b.task) || a.method.localeCompare(b.method) || a.budget - b.budget)
+    .map(({ task, method, budget, cps, samples }) => {
+      const strict = cps.map((c) => c.score_strict);
+      const [lo, hi] = interval(strict) ?? [];
+      const s = seedStats(samples, voteKey);
+      const point: CurvePoint = {
+        task,
+        method,
+        budget,
+        n: cps.length,
+        accuracy: mean(strict),
+        ci_low: lo,
+        ci_high: hi,
+        accuracy_lenient: mean(cps.map((c) => c.score_lenient)),
+        mean_passes: mean(cps.map((c) => c.passes)),
+        mean_solo_s: mean(cps.map((c) => c.solo_ms)) / 1000,
+        mean_shared_s: mean(cps.map((c) => c.shared_ms)) / 1000,
+        seeds: s.seeds,
+        problems: s.problems,
+        avg_at_k: s.avg,
+        avg_se: s.se,
+        avg_ci_low: s.ci?.[0],
+        avg_ci_high: s.ci?.[1],
+        avg_se_seeds: s.seedSe,
+        pass_at_k: s.passAtK,
+        maj_at_k: s.majAtK,
+      };
+      if (cps.some((c) => c.vote !== undefined)) {
+        // on accuracy's scale (records written before vote_score_strict: the whole-answer verdict)
+        point.accuracy_vote = mean(cps.map((c) => c.vote_score_strict ?? +(c.vote_equal_strict ?? false)));
+      }
+      return point;
+    });
+}
+
+export function curvesCsv(points: readonly CurvePoint[]): string {
+  const cols = [
+    "task",
+    "method",
+    "budget",
+    "n",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "accuracy_lenient",
+    "accuracy_vote",
+    "mean_passes",
+    "mean_solo_s",
+    "mean_shared_s",
+    "seeds",
+    "problems",
+    "avg_at_k",
+    "avg_se",
+    "avg_ci_low",
+    "avg_ci_high",
+    "avg_se_seeds",
+    "pass_at_k",
+    "maj_at_k",
+  ] as const;
+  const cell = (v: unknown) => (v === undefined ? "" : typeof v === "number" ? String(+v.toFixed(6)) : String(v));
+  return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
+}
+
+/** The budgets the paper reports (v4 Tables 3/4) that the run has, else up to eight of the run's own. */
+export function summaryBudgets(budgets: readonly number[]): number[] {
+  const paper = [2048, 4096, 6144, 8192, 10240, 12288, 14336, 16384].filter((b) => budgets.includes(b));
+  if (paper.length) return paper;
+  if (budgets.length <= 8) return [...budgets];
+  const step = (budgets.length - 1) / 7;
+  return [...new Set(Array.from({ length: 8 }, (_, i) => budgets[Math.round(i * step)]))];
+}
+
+export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
+  const ks = [...new Set(points.map((p) => p.seeds))].sort((a, b) => a - b), k = ks.join("–");
+  const lines: string[] = [
+    `Cells: avg@${k}, the accuracy over the problems of each seed, averaged over the ${k} seed${
+      ks.join() === "1" ? "" : "s"
+    }, ± its standard error clustered by problem (in points); n: problems × seeds. It is the paper's statistic ` +
+    "(AIME: the accuracy averaged over 10 seeds, avg@10; LiveCodeBench: pass@1 averaged over 8 samples, avg@8); " +
+    "curves.csv also has its 95% interval, pass@k and maj@k.",
+    "",
+  ];
+  for (const task of [...new Set(points.map((p) => p.task))]) {
+    lines.push(
+      `### ${task}`,
+      "",
+      `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`,
+      `|---|${budgets.map(() => "---:").join("|")}|`,
+    );
+    for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
+      const cells = budgets.map((b) => {
+        const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
+        if (!p) return "";
+        const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
+        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone)`;
+      });
+      lines.push(`| ${method} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Passes to accuracy: per task and method, the smallest budget at which accuracy reaches each level (the
+ * paper's way of reading a speed-up off the curves: the same accuracy in fewer forward passes).
+ */
+export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8, 0.9]): string {
+  const lines: string[] = [];
+  for (const task of [...new Set(points.map((p) => p.task))]) {
+    const curve = (method: string) =>
+      points.filter((p) => p.task === task && p.method === method).sort((a, b) => a.budget - b.budget);
+    const reach = (mine: CurvePoint[], level: number) => mine.find((p) => p.accuracy >= level - 1e-9)?.budget;
+    // The paper's comparison: the passes each method needs for sequential's final accuracy (within 2 points).
+    const sequential = curve("sequential"),
+      target = sequential.length ? Math.max(0, sequential[sequential.length - 1].accuracy - 0.02) : undefined;
+    const base = target === undefined ? undefined : reach(sequential, target);
+    const extra = target === undefined
+      ? []
+      : [`sequential's final − 2 points (${(100 * target).toFixed(1)}%)`, "× sequential's"];
+    lines.push(
+      `### ${task}: forward passes to reach an accuracy`,
+      "",
+      `| method | final | ${[...levels.map((l) => `${Math.round(100 * l)}%`), ...extra].join(" | ")} |`,
+      `|---|---:|${[...levels, ...extra].map(() => "---:").join("|")}|`,
+    );
+    for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
+      const mine = curve(method), cells: (number | string)[] = levels.map((l) => reach(mine, l) ?? "—");
+      if (target !== undefined) {
+        const passes = reach(mine, target);
+        cells.push(passes ?? "—", passes !== undefined && base ? `${(passes / base).toFixed(2)}×` : "—");
+      }
+      lines.push(`| ${method} | ${(100 * mine[mine.length - 1].accuracy).toFixed(1)}% | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+export interface ForkAgreement {
+  /** a method with the fork finisher, and the same method with the re-encode finisher */
+  fork: string;
+  reencode: string;
+  /** checkpoints where the re-encode answer came from the finisher (elsewhere both runs share the answer) */
+  checkpoints: number;
+  sameAnswer: number;
+  sameVerdict: number;
+}
+
+/**
+ * How often the fork finisher (no encoding: the workers' own blocks in one more view) gives the answer the
+ * exact re-encode finisher gives. Same seeds generate the same workers' text under both, so only the
+ * finisher differs; pairs are matched by task, problem, seed and budget.
+ */
+export function forkAgreement(records: readonly BenchRecord[]): ForkAgreement[] {
+  const byKey = new Map(records.map((r) => [`${r.task}\t${r.problem_id}\t${r.method}\t${r.seed}`, r]));
+  const out: ForkAgreement[] = [];
+  for (const fork of [...new Set(records.map((r) => r.method))].filter((m) => m.split(":").includes("fork")).sort()) {
+    const reencode = fork.split(":").filter((o) => o !== "fork").join(":");
+    const a: ForkAgreement = { fork, reencode, checkpoints: 0, sameAnswer: 0, sameVerdict: 0 };
+    for (const r of records.filter((x) => x.method === fork)) {
+      const other = byKey.get(`${r.task}\t${r.problem_id}\t${reencode}\t${r.seed}`);
+      for (const c of other?.checkpoints ?? []) {
+        const f = r.checkpoints.find((x) => x.budget === c.budget);
+        if (!f || c.source !== "finisher") continue;
+        a.checkpoints++;
+        a.sameAnswer += +(f.answer === c.answer);
+        a.sameVerdict += +(f.equal_strict === c.equal_strict);
+      }
+    }
+    if (a.checkpoints > 0) out.push(a);
+  }
+  return out;
+}
+
+export function forkAgreementText(rows: readonly ForkAgreement[]): string {
+  if (rows.length === 0) return "";
+  const pct = (k: number, n: number) => `${(100 * k / n).toFixed(1)}%`;
+  return [
+    "### Fork finisher against re-encode",
+    "",
+    "Same seeds, same workers' text: only the finisher differs. Checkpoints where the re-encode answer came from the finisher:",
+    "",
+    "| fork | re-encode | checkpoints | same answer | same verdict |",
+    "|---|---|---:|---:|---:|",
+    ...rows.map((a) =>
+      `| ${a.fork} | ${a.reencode} | ${a.checkpoints} | ${pct(a.sameAnswer, a.checkpoints)} | ${
+        pct(a.sameVerdict, a.checkpoints)
+      } |`
+    ),
+    "",
+  ].join("\n");
+}

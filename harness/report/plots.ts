@@ -1,0 +1,42 @@
+/**
+ * The charts of harness/report/charts.ts as files: SVG through vega, PNG through resvg with the system's DejaVu fonts
+ * (without fonts resvg drops every text silently).
+ */
+import { replaceFile } from "../../engine/files.ts";
+import * as vl from "vega-lite";
+import * as vega from "vega";
+import { Resvg } from "@resvg/resvg-js";
+import { join } from "node:path";
+import { chartSpecs, type ReferencePoint } from "./charts.ts";
+import type { CurvePoint } from "./curves.ts";
+
+export type { ReferencePoint };
+
+/** A vega-lite spec drawn to FILE.svg and FILE.png. */
+export async function render(spec: unknown, file: string): Promise<void> {
+  const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  replaceFile(`${file}.svg`, svg);
+  const png = new Resvg(svg, {
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+    background: "white",
+    fitTo: { mode: "zoom", value: 2 },
+  }).render().asPng();
+  replaceFile(`${file}.png`, png);
+}
+
+/** Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given). */
+export async function writePlots(
+  dir: string,
+  points: readonly CurvePoint[],
+  title: string,
+  refs: readonly ReferencePoint[] = [],
+  stem = "",
+  timeAxis: "solo" | "shared" = "solo",
+): Promise<string[]> {
+  const specs = chartSpecs(points, title, refs, timeAxis);
+  const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
+  await render(specs.steps, steps);
+  await render(specs.time, time);
+  return [steps, time].flatMap((f) => [`${f}.svg`, `${f}.png`]);
+}

@@ -1,0 +1,79 @@
+/**
+ * A run folder's report, from every record it holds: curves.csv, the plots and summary.md. Written by the bench
+ * after its runs and by merge for the merged folder.
+ */
+import { basename, join } from "node:path";
+import { replaceFile } from "../../engine/files.ts";
+import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
+import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
+import { type BenchSpec, DEMO_MODEL } from "../bench/spec.ts";
+import { comparisonText } from "./compare.ts";
+import type { CostModel } from "../bench/cost.ts";
+import {
+  curves,
+  curvesCsv,
+  forkAgreement,
+  forkAgreementText,
+  passesToTable,
+  summaryBudgets,
+  summaryTable,
+} from "./curves.ts";
+import { writePlots } from "./plots.ts";
+import type { BenchRecord } from "../bench/rundir.ts";
+import { type Invocation, runMachines, timingText } from "../bench/timing.ts";
+import { verdictsText } from "./verdicts.ts";
+
+/** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
+export async function report(
+  out: string,
+  spec: BenchSpec,
+  records: BenchRecord[],
+  meta: Record<string, unknown> = {},
+): Promise<string[]> {
+  const points = curves(records);
+  replaceFile(join(out, "curves.csv"), curvesCsv(points));
+  const title = `${spec.model} on ${spec.tasks.join(", ")}`;
+  const files = points.length ? await writePlots(out, points, title) : [];
+  const budgets = summaryBudgets(spec.budgets);
+  const summary = [
+    `# ${title}`,
+    "",
+    `${records.length} records (problem × method × seed) of ${
+      spec.tasks.join(", ")
+    } with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
+    `budgets ${spec.budgets[0]}–${
+      spec.budgets[spec.budgets.length - 1]
+    } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
+    `${
+      spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
+    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv)${
+      records.some((r) => r.grading === "code")
+        ? `; on code tasks, pass@1 by ${CODE_GRADER_VERSION}: every public and private test passes`
+        : ""
+    }, ` +
+    `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
+    timingText(
+      meta.cost_model as CostModel | undefined,
+      (meta.invocations ?? []) as Invocation[],
+      runMachines(meta),
+    ),
+    "",
+    ...(spec.model === DEMO_MODEL
+      ? [
+        "The model is the project's demo model (engine/models/hogwild-demo/README.md): 0.9M parameters trained " +
+        "on the chains task to split a problem's parts between workers through the shared cache. It is a model " +
+        "organism for Hogwild! research, not a reasoning model: it knows this task's format and the protocol " +
+        "and nothing else, so its curves measure whether the harness delivers each worker the others' steps, " +
+        "not how a reasoning model collaborates.",
+        "",
+      ]
+      : []),
+    summaryTable(points, budgets),
+    comparisonText(records, budgets),
+    passesToTable(points),
+    forkAgreementText(forkAgreement(records)),
+    verdictsText(records),
+  ].join("\n");
+  replaceFile(join(out, "summary.md"), summary + "\n");
+  return ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => basename(f))];
+}

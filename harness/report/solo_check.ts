@@ -1,0 +1,46 @@
+/**
+ * How well the cost model's solo times (the plots' time axis) predict the time a run really takes alone: the
+ * checkpoints of a shared bench run against the same runs with `--concurrency 1` (deno task solo-check).
+ */
+import { type BenchRecord, recordKey } from "../bench/rundir.ts";
+
+export interface SoloComparison {
+  key: string;
+  budget: number;
+  /** the cost model's prediction in the shared run */
+  predicted_ms: number;
+  /** the same run's wall time alone */
+  alone_ms: number;
+  /** (predicted - alone) / alone */
+  error: number;
+}
+
+/** Every (record, checkpoint budget) in both lists, compared; and the median and p90 of |error|. */
+export function soloCheck(
+  shared: readonly BenchRecord[],
+  alone: readonly BenchRecord[],
+): { rows: SoloComparison[]; median: number; p90: number } {
+  const byKey = new Map(alone.map((r) => [recordKey(r), r]));
+  const rows: SoloComparison[] = [];
+  for (const s of shared) {
+    const a = byKey.get(recordKey(s));
+    if (!a) continue;
+    const aloneAt = new Map(a.checkpoints.map((c) => [c.budget, c]));
+    for (const c of s.checkpoints) {
+      const m = aloneAt.get(c.budget);
+      if (!m || !(m.shared_ms > 0)) continue;
+      // A checkpoint reached by different passes (an early stop in one run only) times different work.
+      if (m.passes !== c.passes || m.finisher_passes !== c.finisher_passes) continue;
+      rows.push({
+        key: recordKey(s),
+        budget: c.budget,
+        predicted_ms: c.solo_ms,
+        alone_ms: m.shared_ms,
+        error: (c.solo_ms - m.shared_ms) / m.shared_ms,
+      });
+    }
+  }
+  const e = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+  const at = (q: number) => e.length ? e[Math.min(e.length - 1, Math.floor(q * e.length))] : NaN;
+  return { rows, median: at(0.5), p90: at(0.9) };
+}

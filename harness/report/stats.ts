@@ -1,0 +1,225 @@
+/**
+ * Statistics over seeds, as papers report them, from per-(problem, seed) scores in [0, 1]: avg@k with its
+ * standard error and 95% interval, pass@k (Chen et al. 2021's unbiased estimator), majority@k, and paired
+ * differences between two methods on the same problems and seeds. Pure functions; curves.ts and compare.ts
+ * read records into samples.
+ *
+ * The choices, once:
+ *  - Standard errors are clustered by problem: each problem's mean over its seeds is one observation, so the
+ *    error counts both the problems drawn and the seeds' noise, and seeds of one problem are not taken as
+ *    independent. (The error over the k per-seed means, `seedSe`, counts the seeds' noise only.)
+ *  - Intervals are Student's t on P − 1 degrees of freedom (P problems): wider than the normal one for few
+ *    problems, equal to it for many. They have zero width where every problem's mean is the same (all right).
+ *  - A fractional score (a list task's fraction of parts right) counts as right for pass@k only when whole
+ *    (1: every part right); majority@k scores the winning answer with its own fractional score.
+ */
+import { check } from "../../engine/errors.ts";
+
+/** One problem's score under one seed, with the answer read (for majority@k). */
+export interface Sample {
+  problem: string;
+  seed: number;
+  score: number;
+  answer?: string | null;
+}
+
+/** Majority@k's rule between answers given equally often: the one whose earliest seed is lowest, or the mean. */
+export type TieRule = "first" | "mean";
+
+export interface SeedStats {
+  /** k: the fewest seeds any problem has (pass@k's k; maj@k votes over each problem's own seeds) */
+  seeds: number;
+  problems: number;
+  /** avg@k: per problem the mean over its seeds, then the mean over problems (every seed at every problem: the seeds' accuracies' mean) */
+  avg: number;
+  /** the standard error of avg, clustered by problem; absent below two problems */
+  se?: number;
+  /** avg's 95% t interval, within [0, 1]; absent below two problems */
+  ci?: [number, number];
+  /** the standard error of the k per-seed means; absent below two seeds */
+  seedSe?: number;
+  passAtK: number;
+  majAtK: number;
+}
+
+export interface PairedDiff {
+  /** (problem, seed) pairs both methods have, and their problems */
+  pairs: number;
+  problems: number;
+  /** each method's mean over the pairs (per problem over its seeds, then over problems), and A − B */
+  meanA: number;
+  meanB: number;
+  diff: number;
+  /** diff's standard error clustered by problem and its 95% t interval (within [−1, 1]); absent below 2 problems */
+  se?: number;
+  ci?: [number, number];
+  /** problems on which A's mean over the seeds is above B's, and below */
+  wins: number;
+  losses: number;
+  /** the exact two-sided sign test over problems (McNemar's exact test for one seed of right/wrong scores) */
+  p: number;
+}
+
+export const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The standard error of a mean (sample standard deviation over √n); undefined below two values. */
+export function standardError(xs: readonly number[]): number | undefined {
+  if (xs.length < 2) return undefined;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+}
+
+/**
+ * P(|T| ≤ t) for Student's t with a whole number `df` of degrees of freedom, in closed form (a finite series in
+ * cos θ, θ = atan(t/√df); Abramowitz & Stegun 26.7.3–4).
+ */
+function tCentral(t: number, df: number): number {
+  const theta = Math.atan(t / Math.sqrt(df)), c2 = Math.cos(theta) ** 2, s = Math.sin(theta);
+  let term = 1, sum = 1;
+  if (df % 2 === 0) {
+    for (let j = 1; j <= (df - 2) / 2; j++) sum += term *= c2 * (2 * j - 1) / (2 * j);
+    return s * sum;
+  }
+  for (let j = 1; j <= (df - 3) / 2; j++) sum += term *= c2 * (2 * j) / (2 * j + 1);
+  return (2 / Math.PI) * (theta + (df > 1 ? s * Math.cos(theta) * sum : 0));
+}
+
+const critical = new Map<string, number>();
+
+/** The t with P(|T| ≤ t) = level for `df` degrees of freedom (12.706 for df 1 at 95%, 1.96 as df grows). */
+export function tCritical(df: number, level = 0.95): number {
+  check(Number.isInteger(df) && df >= 1, `tCritical: expected whole degrees of freedom ≥ 1, got ${df}`);
+  const key = `${df}:${level}`, known = critical.get(key);
+  if (known !== undefined) return known;
+  let lo = 0, hi = 1;
+  while (tCentral(hi, df) < level) hi *= 2;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (tCentral(mid, df) < level) lo = mid;
+    else hi = mid;
+  }
+  critical.set(key, (lo + hi) / 2);
+  return (lo + hi) / 2;
+}
+
+/** A 95% t interval around `center` on `df` degrees of freedom, clipped to [lo, hi]. */
+function tInterval(center: number, se: number, df: number, lo: number, hi: number): [number, number] {
+  const h = tCritical(df) * se;
+  return [Math.max(lo, center - h), Math.min(hi, center + h)];
+}
+
+/**
+ * pass@k's unbiased estimator (Chen et al. 2021) for a problem with n samples of which c are right: the chance
+ * that k drawn without replacement hold a right one, 1 − C(n−c, k)/C(n, k), as a product (no large binomials).
+ */
+export function passAtK(n: number, c: number, k: number): number {
+  check(
+    Number.isInteger(n) && Number.isInteger(c) && Number.isInteger(k) && 0 <= c && c <= n && 1 <= k && k <= n,
+    `passAtK: expected whole 0 ≤ c ≤ n and 1 ≤ k ≤ n, got n ${n}, c ${c}, k ${k}`,
+  );
+  if (n - c < k) return 1;
+  let allWrong = 1;
+  for (let i = n - c + 1; i <= n; i++) allWrong *= 1 - k / i;
+  return 1 - allWrong;
+}
+
+/**
+ * Majority@k of one problem: its seeds' answers grouped by `key` (e.g. the grader's normalised form), the group
+ * given most often wins and scores its earliest seed's score; answers that are missing (null) do not vote, and
+ * with none the problem scores 0. Ties: "first", the group whose earliest seed is lowest (as self-consistency's
+ * vote takes the first answer seen); "mean", the mean of the tied groups' scores (a fair coin's expectation).
+ */
+export function majorityScore(
+  votes: readonly Sample[],
+  key: (answer: string) => string,
+  ties: TieRule = "first",
+): number {
+  const groups = new Map<string, { count: number; seed: number; score: number }>();
+  for (const v of [...votes].sort((a, b) => a.seed - b.seed)) {
+    if (v.answer === null || v.answer === undefined) continue;
+    const k = key(v.answer), g = groups.get(k);
+    if (g) g.count++;
+    else groups.set(k, { count: 1, seed: v.seed, score: v.score });
+  }
+  const most = Math.max(0, ...[...groups.values()].map((g) => g.count));
+  const winners = [...groups.values()].filter((g) => g.count === most);
+  if (winners.length === 0) return 0;
+  return ties === "mean" ? mean(winners.map((g) => g.score)) : winners[0].score;
+}
+
+function byKey<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const x of xs) {
+    const list = out.get(key(x));
+    if (list) list.push(x);
+    else out.set(key(x), [x]);
+  }
+  return out;
+}
+
+/** avg@k, its errors and interval, pass@k and maj@k of one task × method × budget's samples (one per problem × seed). */
+export function seedStats(
+  samples: readonly Sample[],
+  key: (answer: string) => string,
+  ties: TieRule = "first",
+): SeedStats {
+  check(samples.length > 0, "seedStats: no samples");
+  const problems = [...byKey(samples, (s) => s.problem).values()];
+  const seedMeans = [...byKey(samples, (s) => s.seed).values()].map((xs) => mean(xs.map((s) => s.score)));
+  const k = Math.min(...problems.map((xs) => xs.length));
+  // Centred where its error is: per problem the mean over its seeds, then over problems (with every problem at
+  // every seed, the mean of the seeds' accuracies; a run cut short must not weigh a problem by its seeds).
+  const problemMeans = problems.map((xs) => mean(xs.map((s) => s.score)));
+  const avg = mean(problemMeans), se = standardError(problemMeans);
+  return {
+    seeds: k,
+    problems: problems.length,
+    avg,
+    ...(se === undefined ? {} : { se, ci: tInterval(avg, se, problems.length - 1, 0, 1) }),
+    ...(seedMeans.length < 2 ? {} : { seedSe: standardError(seedMeans) }),
+    passAtK: mean(problems.map((xs) => passAtK(xs.length, xs.filter((s) => s.score === 1).length, k))),
+    majAtK: mean(problems.map((xs) => majorityScore(xs, key, ties))),
+  };
+}
+
+/** The exact two-sided sign test: the chance of a split at least this uneven between `wins` and `losses` at ½. */
+export function signTest(wins: number, losses: number): number {
+  const n = wins + losses, m = Math.min(wins, losses);
+  // C(n, i)/2ⁿ term by term in logarithms: no overflow for thousands of problems
+  let log = -n * Math.LN2, tail = 0;
+  for (let i = 0; i <= m; i++) {
+    tail += Math.exp(log);
+    log += Math.log((n - i) / (i + 1));
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/**
+ * A − B on the (problem, seed) pairs both have: per problem the mean difference over its shared seeds, then
+ * the mean over problems (the mean over pairs where every problem has the same seeds), with its clustered
+ * standard error; undefined when they share no pair.
+ */
+export function pairedDiff(a: readonly Sample[], b: readonly Sample[]): PairedDiff | undefined {
+  const pair = (s: Sample) => `${s.problem}\t${s.seed}`;
+  const other = new Map(b.map((s) => [pair(s), s.score]));
+  const shared = a.filter((s) => other.has(pair(s)));
+  if (shared.length === 0) return undefined;
+  const problems = [...byKey(shared, (s) => s.problem).values()].map((xs) => ({
+    a: mean(xs.map((s) => s.score)),
+    b: mean(xs.map((s) => other.get(pair(s))!)),
+  }));
+  const d = problems.map((p) => p.a - p.b), diff = mean(d), se = standardError(d);
+  // a difference within rounding of zero is a tie (means of fractions summed in another order)
+  const wins = d.filter((x) => x > 1e-12).length, losses = d.filter((x) => x < -1e-12).length;
+  return {
+    pairs: shared.length,
+    problems: problems.length,
+    meanA: mean(problems.map((p) => p.a)),
+    meanB: mean(problems.map((p) => p.b)),
+    diff,
+    ...(se === undefined ? {} : { se, ci: tInterval(diff, se, problems.length - 1, -1, 1) }),
+    wins,
+    losses,
+    p: signTest(wins, losses),
+  };
+}

@@ -1,0 +1,582 @@
+/**
+ * Whether two answers are the same mathematical object. In order: the same text after normalisation (which
+ * also reads matrices as tuples, solutions as labelled values as tuples (`p=5,q=2;p=7,q=2`), "or"/"and"/";" as
+ * lists, labels such as `(p,q) =` or `AB =` away, and a chain `5+5+1 = 11` as its last side); the same
+ * multiple-choice letter; the same exact rational (integers, decimals, fractions, mixed numbers, percent); the
+ * same set of reals (inequalities, of a variable or a function's value, against intervals); the same structure
+ * (tuples in order, sets and lists in any order, a set's repeats once) with equal parts; the same equation up to a
+ * constant factor; else equality of expressions: exactly (tasks/grading/exact.ts: big integers, rationals, and
+ * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
+ * decimal approximation is involved. Two modes:
+ *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
+ *  - lenient: also 50\% = 0.5, numbers within 1e-4 relatively, and words compared without their case.
+ * `A \approx B` counts as either side.
+ */
+import { ComputeEngine } from "@cortex-js/compute-engine";
+import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, ratNum, WIDE_POINTS } from "./exact.ts";
+import { sameRealSet } from "./intervals.ts";
+import { splitTop } from "./split.ts";
+
+export { splitTop };
+
+export type Mode = "strict" | "lenient";
+
+const ce = new ComputeEngine();
+
+// ---------- normalisation (text) ----------
+
+const DROP = [
+  /\\left(?![a-zA-Z])/g,
+  /\\right(?![a-zA-Z])/g,
+  /\\(?:display|text)style/g,
+  /\\[!,;:> ]/g,
+  /\\q?quad\b/g,
+  /[~\u00a0\u2009\u202f\u2008\u200a\u2006]/g,
+  /\^\s*\{?\\circ\}?/g,
+  /°/g,
+  /\\degree\b/g,
+  /\\[$]/g,
+  /^\$|\$$/g,
+];
+
+const RELATIONS: [RegExp, string][] = [
+  [/\\(?:leqslant|leq|le)(?![a-zA-Z])|<=|\\lt(?![a-zA-Z])(?=\s*=)/g, "≤"],
+  [/\\(?:geqslant|geq|ge)(?![a-zA-Z])|>=/g, "≥"],
+  [/\\(?:neq|ne)(?![a-zA-Z])|!=/g, "≠"],
+  [/\\lt(?![a-zA-Z])/g, "<"],
+  [/\\gt(?![a-zA-Z])/g, ">"],
+];
+
+const TEXT =
+  /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}/g;
+const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}|` +
+  String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
+  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
+
+/** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
+function matrices(s: string): string {
+  return s.replace(
+    // \left( \begin{array}…\end{array} \right) is the matrix itself
+    /(?:\\left\s*[([]\s*)?\\begin\{(pmatrix|bmatrix|Bmatrix|matrix|smallmatrix|array)\}(?:\{[^{}]*\})?([^]*?)\\end\{\1\}(?:\s*\\right\s*[)\]])?/g,
+    (_, _env, inner: string) => {
+      const rows = inner.split(/\\\\/).map((r) => r.trim()).filter((r) => r !== "").map((r) =>
+        r.split("&").map((c) => c.trim())
+      );
+      if (rows.length === 0) return "()";
+      const vector = rows.length === 1
+        ? rows[0]
+        : rows.every((r) => r.length === 1)
+        ? rows.map((r) => r[0])
+        : undefined;
+      const tuple = (xs: string[]) => `(${xs.join(",")})`;
+      return vector ? tuple(vector) : tuple(rows.map(tuple));
+    },
+  );
+}
+
+/** What a pass may read besides the text: the caller's choice, and what an earlier pass noted. */
+interface PassState {
+  keepLabels: boolean;
+  /** "32, 349" lists two numbers (noted before spaces go; 32,349 and 32,\! 349 are one number) */
+  listed: boolean;
+}
+
+/** One pass of the text normalisation: its name, an example of what it does alone, and the rewrite. */
+export interface NormalizePass {
+  name: string;
+  example: [string, string];
+  apply(s: string, state: PassState): string;
+}
+
+/** The normalisation, pass by pass, in order (each pass's example is a test: tests/tasks/grading/equivalence_test.ts). */
+export const NORMALIZE_PASSES: readonly NormalizePass[] = [
+  {
+    name: "math delimiters",
+    example: ["\\(x^2\\)", "x^2"],
+    apply: (s) => s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/(?<!\\)\$/g, ""),
+  },
+  {
+    name: "matrices and angle brackets as tuples",
+    example: ["\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1,2)"],
+    apply: (s) => matrices(s).replace(/\\langle/g, "(").replace(/\\rangle/g, ")"),
+  },
+  { name: "thousands spacing ,\\!", example: ["11,\\! 111", "11,111"], apply: (s) => s.replace(/,\\!\s*/g, ",") },
+  {
+    name: "layout and degree marks dropped",
+    example: ["\\left( 90^\\circ \\right)", "( 90 )"],
+    apply: (s) => DROP.reduce((t, re) => t.replace(re, ""), s),
+  },
+  {
+    name: "relations as symbols",
+    example: ["x \\leq 3", "x ≤ 3"],
+    apply: (s) => RELATIONS.reduce((t, [re, to]) => t.replace(re, to), s),
+  },
+  {
+    name: "absolute value bars",
+    example: ["\\lvert x \\rvert", "| x |"],
+    apply: (s) => s.replace(/\\[lr]?vert\b|\\[lr]Vert\b/g, "|"),
+  },
+  {
+    name: "display and text fractions",
+    example: ["\\dfrac{1}{2}", "\\frac{1}{2}"],
+    apply: (s) => s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom"),
+  },
+  {
+    name: "empty set",
+    example: ["\\varnothing", "∅"],
+    apply: (s) => s.replace(/\\(?:varnothing|emptyset)\b|^\\\{\s*\\\}$/g, "∅"),
+  },
+  {
+    name: "percent written out",
+    example: ["50 \\text{ percent}", "50%"],
+    apply: (s) => s.replace(/\s*(?:\\%|%|\\text\s*\{\s*(?:\\%|%|percent)\s*\}|\bpercent\b)\s*$/, "%"),
+  },
+  {
+    name: "labelled solutions as tuples",
+    example: ["p=5,q=2;p=7,q=2", "(5,2);(7,2)"],
+    apply: labelledTuples,
+  },
+  {
+    name: "several answers as a list",
+    example: ["1 or 2; 3", "1,2, 3"],
+    apply: (s) =>
+      s.replace(/\s*\\text\s*\{\s*(?:and|or|,)\s*\}\s*/g, ",").replace(/,?\s+(?:and|or)\s+/g, ",").replace(/;/g, ","),
+  },
+  {
+    name: "units after a number",
+    example: ["18 \\text{ cm}^2", "18"],
+    apply: (s) =>
+      s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1")
+        .replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1")
+        // a word of two letters or more (not pi): `3 n` is 3n, a multiple of a variable, and stays
+        .replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+(?!pi\b)[a-zA-Z]{2,}(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1"),
+  },
+  {
+    name: "text commands unwrapped",
+    example: ["\\textbf{\\text{yes}}", "yes"],
+    apply: (s) => s.replace(TEXT, "$1").replace(TEXT, "$1").replace(/\{,\}/g, ","),
+  },
+  {
+    name: "braces of one-digit fractions and roots",
+    example: ["\\frac12+\\sqrt2", "\\frac{1}{2}+\\sqrt{2}"],
+    apply: (s) =>
+      s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{")
+        .replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}"),
+  },
+  {
+    name: "spaces collapsed, a list noted",
+    example: ["  32,   349 ", "32, 349"],
+    apply: (s, state) => {
+      const t = s.replace(/\s+/g, " ").trim();
+      state.listed = /,\s/.test(t);
+      return t;
+    },
+  },
+  {
+    name: "spaces removed (one kept after a command before a letter)",
+    example: ["\\pi r ^ 2", "\\pi r^2"],
+    // deno-lint-ignore no-control-regex -- NUL stands in for a space that must survive the next replace
+    apply: (s) => s.replace(/(\\[a-zA-Z]+) (?=[a-zA-Z])/g, "$1\u0000").replace(/ /g, "").replace(/\u0000/g, " "),
+  },
+  {
+    name: "a final period and stray commas",
+    example: [",1,,2.", "1,2"],
+    apply: (s) => s.replace(/\.$/, "").replace(/,+/g, ",").replace(/^,|,$/g, ""),
+  },
+  { name: "labels read away", example: ["x=3", "3"], apply: (s, state) => state.keepLabels ? s : unlabel(s) },
+  {
+    name: "thousands separators",
+    example: ["1,000,000", "1000000"],
+    apply: (s, state) => !state.listed && /^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s) ? s.replace(/,/g, "") : s,
+  },
+  { name: "a choice's parentheses", example: ["(C)", "C"], apply: (s) => s.replace(/^\(([A-E])\)$/, "$1") },
+];
+
+// Between two solutions: `;`, "or", "and" (bare or in \text{}).
+const SOLUTIONS = /\s*;\s*|\s*\\text\s*\{\s*(?:and|or)\s*\}\s*|\s+(?:and|or)\s+/;
+const LABELLED = /^\s*([a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*([^=]+?)\s*$/;
+
+/**
+ * Two or more solutions, each the same labels with their values (`p=5,q=2;p=7,q=2`, `x = 1, y = 2 or x = 3,
+ * y = 4`), as one tuple each, its values in the labels' alphabetical order (`b=1, a=2` is `(2,1)`, as a gold's
+ * `(a,b)` reads it): `(5,2);(7,2)`. One solution alone stays a list of labelled values (`x = 4, y = 9`
+ * against `4, 9`).
+ */
+function labelledTuples(s: string): string {
+  const groups = s.split(SOLUTIONS);
+  if (groups.length < 2) return s;
+  const read = groups.map((g) => (splitTop(g) ?? [g]).map((item) => LABELLED.exec(item)));
+  const labels = (i: number) => read[i].map((m) => m?.[1]).join(",");
+  if (read[0].length < 2 || read.some((r, i) => r.some((m) => !m) || labels(i) !== labels(0))) return s;
+  const order = read[0].map((m, k) => ({ label: m![1], k })).sort((a, b) => a.label.localeCompare(b.label));
+  const tuples = read.map((r) => `(${order.map(({ k }) => r[k]![2]).join(",")})`);
+  const seps = [...s.matchAll(new RegExp(SOLUTIONS, "g"))].map((m) => m[0]);
+  return tuples.map((t, i) => (i ? seps[i - 1] : "") + t).join("");
+}
+
+/** Text-level normalisation shared by both modes (NORMALIZE_PASSES in order); labels read away unless `keepLabels`. */
+export function normalize(answer: string, keepLabels = false): string {
+  const state: PassState = { keepLabels, listed: false };
+  return NORMALIZE_PASSES.reduce((s, p) => p.apply(s, state), answer.trim());
+}
+
+// A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.
+const LABEL = String.raw`(?:\\angle ?|m\\angle ?|\\overline\{|\|)?[a-zA-Z]{1,3}(?:_(?:\{\\?\w+\}|\\?\w+)|')*` +
+  String.raw`(?:\([a-z]\))?\}?\|?`;
+const LABELS = new RegExp(String.raw`^(?:${LABEL}|\((?:${LABEL},)+${LABEL}\)|${LABEL}(?::${LABEL})+)$`);
+
+/** "x=3" -> "3", "AB=4,CD=5" -> "4,5", "x=5+5+1=11" -> "11"; an equation between expressions stays. */
+function unlabel(s: string): string {
+  const parts = splitTop(s) ?? [s];
+  const out = parts.map((part) => {
+    const sides = splitTop(part, "=");
+    if (!sides || sides.some((x) => x === "") || /[≤≥<>≠]|\\in/.test(part.replace(/\\in(?=[[(])/, ""))) {
+      const member = /^(.+?)\\in(.+)$/.exec(part);
+      return member && LABELS.test(member[1]) && !/[≤≥<>≠=]/.test(member[2]) ? member[2] : part;
+    }
+    // a chain (x = 5+5+1 = 11) or a computation (2^{10} = 1024): its last side
+    const constant = (x: string) => !/[a-zA-Z]/.test(x.replace(/\\[a-zA-Z]+/g, ""));
+    if (sides.length > 2 || (constant(sides[0]) && constant(sides[1]))) return sides[sides.length - 1];
+    return LABELS.test(sides[0]) ? sides[1] : part;
+  });
+  return out.join(",");
+}
+
+// ---------- exact rationals ----------
+
+interface Scalar {
+  value: Rational;
+  percent: boolean;
+  /** written with a decimal point (compared with a tolerance in lenient mode) */
+  approx: boolean;
+}
+
+/** An exact number written plainly: 3, -2.5, 3/4, \frac{3}{4}, -\frac{3}{4}, 2\frac{1}{2}, 50%, 27.0. */
+function scalar(s: string): Scalar | undefined {
+  let t = s, percent = false;
+  if (/\\?%$/.test(t)) (percent = true, t = t.replace(/\\?%$/, ""));
+  let sign = 1n;
+  if (t.startsWith("-")) (sign = -1n, t = t.slice(1));
+  else if (t.startsWith("+")) t = t.slice(1);
+  let m;
+  let v: Rational | undefined;
+  if ((m = /^(\d+)?\\frac\{(\d+)\}\{(\d+)\}$/.exec(t)) && m[3] !== "0") {
+    v = rational(BigInt(m[2]), BigInt(m[3]));
+    if (m[1]) v = rational(BigInt(m[1]) * v.d + v.n, v.d); // a mixed number
+  } else if ((m = /^(\d+)\/(\d+)$/.exec(t)) && m[2] !== "0") {
+    v = rational(BigInt(m[1]), BigInt(m[2]));
+  } else if (/^\d*\.?\d*$/.test(t)) {
+    v = decimal(t);
+  }
+  if (!v) return undefined;
+  return { value: rational(sign * v.n, v.d), percent, approx: t.includes(".") };
+}
+
+function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
+  const candidates = [p.value];
+  if (mode === "lenient" && p.percent !== g.percent) {
+    const scaled = p.percent ? rational(p.value.n, p.value.d * 100n) : rational(p.value.n * 100n, p.value.d);
+    candidates.push(scaled);
+  }
+  for (const c of candidates) {
+    if (ratEq(c, g.value)) return true;
+    if (mode === "lenient" && (p.approx || g.approx)) {
+      const a = ratNum(c), b = ratNum(g.value);
+      if (Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b))) return true;
+    }
+  }
+  return false;
+}
+
+// ---------- structure: tuples, sets, lists ----------
+
+interface Structure {
+  kind: "list" | "tuple" | "set";
+  open: string;
+  close: string;
+  parts: string[];
+}
+
+/** Whether the brackets at both ends of s enclose all of it. */
+function enclosed(s: string, open: string, close: string): boolean {
+  if (!s.startsWith(open) || !s.endsWith(close)) return false;
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if ("([{".includes(s[i])) depth++;
+    else if (")]}".includes(s[i])) depth--;
+    if (depth === 0 && i < s.length - 1) return false;
+  }
+  return true;
+}
+
+const PM = /\\(pm|mp)(?![a-zA-Z]) ?/g;
+
+/**
+ * `a \pm b` stands for both of its values, a + b and a - b (a `\mp` in the same part takes the other sign), so
+ * `1 \pm \sqrt{19}` is the list `1+\sqrt{19}, 1-\sqrt{19}`; a part without one is itself. Two or more `\pm` in
+ * one part could be read together or apart: that part stays as written and is compared as text only.
+ */
+function plusMinus(s: string): string[] {
+  if (s.startsWith("\\{") && s.endsWith("\\}")) return [s]; // a set: its parts are expanded inside it
+  const count = (op: string) => [...s.matchAll(PM)].filter((m) => m[1] === op).length;
+  const pm = count("pm"), mp = count("mp");
+  if (pm + mp === 0 || pm > 1 || (pm === 0 && mp > 1)) return [s];
+  const signed = (plus: boolean) =>
+    s.replace(/(^|[([{,=])\\(pm|mp)(?![a-zA-Z]) ?/g, (_, before, op) => before + ((op === "pm") === plus ? "" : "-"))
+      .replace(PM, (_, op) => ((op === "pm") === plus ? "+" : "-"));
+  return [signed(true), signed(false)];
+}
+
+/** Whether `s` still holds a `\pm` or `\mp` (which the compute engine reads as a measurement, `a` alone). */
+const hasPlusMinus = (s: string) => /\\(?:pm|mp)(?![a-zA-Z])/.test(s);
+
+function structure(s: string): Structure | undefined {
+  if (s.startsWith("\\{") && s.endsWith("\\}")) {
+    const inner = s.slice(2, -2);
+    return { kind: "set", open: "{", close: "}", parts: (splitTop(inner) ?? [inner]).flatMap(plusMinus) };
+  }
+  const list = splitTop(s);
+  if (!list) {
+    const both = plusMinus(s);
+    if (both.length > 1) return { kind: "list", open: "", close: "", parts: both };
+  }
+  for (const open of ["(", "["]) {
+    for (const close of [")", "]"]) {
+      if (!enclosed(s, open, close)) continue;
+      const parts = splitTop(s.slice(1, -1));
+      if (parts) return { kind: "tuple", open, close, parts };
+    }
+  }
+  return list ? { kind: "list", open: "", close: "", parts: list.flatMap(plusMinus) } : undefined;
+}
+
+function unorderedEqual(p: string[], g: string[], mode: Mode, depth: number): boolean {
+  if (p.length !== g.length) return false;
+  const used = new Array(g.length).fill(false);
+  for (const x of p) {
+    const j = g.findIndex((y, k) => !used[k] && same(x, y, mode, depth + 1));
+    if (j < 0) return false;
+    used[j] = true;
+  }
+  return true;
+}
+
+/** The parts without repeats (a part equal to an earlier one is dropped). */
+function distinct(parts: string[], mode: Mode, depth: number): string[] {
+  return parts.filter((x, i) => !parts.slice(0, i).some((y) => same(x, y, mode, depth + 1)));
+}
+
+// ---------- symbolic and numeric ----------
+
+function isFiniteNonzero(x: number): boolean {
+  return Number.isFinite(x) && Math.abs(x) > 1e-250 && Math.abs(x) < 1e250;
+}
+
+function close(a: number, b: number, tol: number): boolean {
+  return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** The value as a complex number, [re, im]; NaN where there is none. */
+function complexValue(expr: ReturnType<typeof ce.parse> | null): [number, number] {
+  if (!expr) return [Number.NaN, Number.NaN];
+  const v = expr.N() as unknown as { re?: number; im?: number };
+  return typeof v.re === "number" ? [v.re, typeof v.im === "number" ? v.im : 0] : [Number.NaN, Number.NaN];
+}
+
+/** The real value; NaN where there is none, or where it is not real (6+9i). */
+function numeric(expr: ReturnType<typeof ce.parse> | null): number {
+  const [re, im] = complexValue(expr);
+  return Math.abs(im) <= 1e-12 * Math.max(1, Math.abs(re)) ? re : Number.NaN;
+}
+
+/** Two complex values close in both parts (a real part alone would make 6+10i equal 6+9i). */
+function closeComplex(a: [number, number], b: [number, number], tol: number): boolean {
+  return close(a[0], b[0], tol) && close(a[1], b[1], tol);
+}
+
+const finiteComplex = (z: [number, number]) => Number.isFinite(z[0]) && Number.isFinite(z[1]);
+
+/** Deterministic "random" points, so that a verdict never changes between runs. */
+const POINTS = [0.6180339887, 1.4142135623, 2.7182818284, 0.3183098861, 1.7320508075];
+
+/** At how many of WIDE_POINTS two piecewise functions must agree (where both are defined) to be equal. */
+const PIECEWISE_AGREE = 12;
+
+function parse(s: string, canonical = true) {
+  try {
+    const e = ce.parse(s, { form: canonical ? "canonical" : "raw" });
+    return JSON.stringify(e.json).includes("Error") ? undefined : e;
+  } catch {
+    return undefined;
+  }
+}
+
+const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
+
+function symbolicEqual(a: string, b: string, mode: Mode): boolean {
+  // Exactly, where both sides have exact values (big integers and rationals, polynomials at rational points):
+  // a tolerance never makes 2^{30} equal 2^{30}+1. Leniently, a decimal on either side may still be close.
+  // A \pm left over (two in one part) is no single value: the text decided already.
+  if (hasPlusMinus(a) || hasPlusMinus(b)) return false;
+  const ra = parse(a, false), rb = parse(b, false);
+  if (!ra || !rb) return false;
+  // A piecewise function (floor, mod, |x|) is compared at many points, small and large, and at enough of them.
+  const piecewise = PIECEWISE.test(JSON.stringify(ra.json) + JSON.stringify(rb.json));
+  const pairs = exactPairs(ra.json, rb.json, piecewise ? WIDE_POINTS : undefined);
+  if (pairs) {
+    if (pairs.every(([x, y]) => ratEq(x, y))) {
+      // (one pair: two constants)
+      if (!piecewise || pairs.length === 1 || pairs.length >= PIECEWISE_AGREE) return true;
+    } else if (mode === "strict" || !(hasDecimal(a) || hasDecimal(b))) return false;
+  }
+  const A = parse(a), B = parse(b);
+  if (!A || !B) return false;
+  const ja = JSON.stringify(A.json), jb = JSON.stringify(B.json);
+  if (ja === jb) return true;
+  const tol = mode === "strict" ? 1e-9 : 1e-6;
+  // Strictly, a decimal is the number written, never an approximation (3.14159 is not π, 10^{-3} is 0.001).
+  const dec = [a, b].find((x) => scalar(x)?.approx);
+  if (mode === "strict" && dec !== undefined) {
+    const other = numeric(dec === a ? B : A), digits = dec.split(".")[1]?.replace(/\D.*$/, "").length ?? 0;
+    const scaled = other * 10 ** digits; // an integer (to float precision) when the other side is that decimal
+    if (digits > 12 || !(Math.abs(scaled) < 1e12) || Math.abs(scaled - Math.round(scaled)) > 1e-3) return false;
+  }
+  const free = [...new Set([...A.unknowns, ...B.unknowns])];
+  if (free.length === 0) {
+    // Both constants (complex ones in both parts): decide by value, but never on an underflow or overflow
+    // (1/2004! against 1/2006!).
+    const va = complexValue(A), vb = complexValue(B), size = (z: [number, number]) => Math.hypot(z[0], z[1]);
+    if (!isFiniteNonzero(size(va)) || !isFiniteNonzero(size(vb))) {
+      return size(va) === 0 && size(vb) === 0 && !/Factorial|Power/.test(ja + jb);
+    }
+    return closeComplex(va, vb, tol);
+  }
+  const verdict = A.isEqual(B);
+  if (verdict === false) return false;
+  const points = piecewise ? WIDE_POINTS.map(ratNum) : POINTS;
+  let agree = 0;
+  for (let k = 0; k < points.length; k++) {
+    const at: Record<string, number> = {};
+    free.forEach((v, i) => (at[v] = points[(k + i) % points.length] + i));
+    const va = complexValue(A.subs(at)), vb = complexValue(B.subs(at));
+    if (!finiteComplex(va) || !finiteComplex(vb)) continue;
+    if (!closeComplex(va, vb, tol)) return false;
+    agree++;
+  }
+  return agree >= (piecewise ? PIECEWISE_AGREE : 3);
+}
+
+/** Two equations (one `=` each) with the same solutions: L - R proportional, by a nonzero constant. */
+function equationsEqual(p: string, g: string): boolean | undefined {
+  const ps = splitTop(p, "="), gs = splitTop(g, "=");
+  if (ps?.length !== 2 || gs?.length !== 2) return undefined;
+  if (hasPlusMinus(p) || hasPlusMinus(g)) return false;
+  const f = parse(`(${ps[0]})-(${ps[1]})`, false), h = parse(`(${gs[0]})-(${gs[1]})`, false);
+  if (!f || !h) return false;
+  const pairs = exactPairs(f.json, h.json);
+  if (pairs) {
+    const nonzero = pairs.filter(([x, y]) => x.n !== 0n || y.n !== 0n);
+    if (nonzero.some(([x, y]) => x.n === 0n || y.n === 0n) || nonzero.length < 2) return false;
+    const [x0, y0] = nonzero[0];
+    return nonzero.every(([x, y]) => x.n * y0.n * y.d * x0.d === y.n * x0.n * x.d * y0.d);
+  }
+  const F = parse(`(${ps[0]})-(${ps[1]})`), H = parse(`(${gs[0]})-(${gs[1]})`);
+  if (!F || !H) return false;
+  const free = [...new Set([...F.unknowns, ...H.unknowns])];
+  let ratio: number | undefined;
+  for (let k = 0; k < POINTS.length; k++) {
+    const at: Record<string, number> = {};
+    free.forEach((v, i) => (at[v] = POINTS[(k + i) % POINTS.length] + i));
+    const x = numeric(F.subs(at)), y = numeric(H.subs(at));
+    if (!Number.isFinite(x) || !Number.isFinite(y) || (Math.abs(x) < 1e-12 && Math.abs(y) < 1e-12)) continue;
+    if (Math.abs(y) < 1e-12) return false;
+    if (ratio === undefined) ratio = x / y;
+    else if (!close(x / y, ratio, 1e-9)) return false;
+  }
+  return ratio !== undefined && ratio !== 0;
+}
+
+/** The real value of a constant (no unknowns: `7 \times 10^{35}`, `\frac{\pi}{4}`), or undefined. */
+export function constantValue(s: string): number | undefined {
+  const e = parse(s);
+  if (!e || e.unknowns.length > 0 || hasPlusMinus(s)) return undefined;
+  const v = numeric(e);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+const NUMBERS = (mode: Mode) => ({
+  value: (t: string) => numeric(parse(t) ?? null),
+  same: (x: string, y: string) => same(x, y, mode, 3),
+});
+
+// ---------- the comparison ----------
+
+function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
+  if (pred === gold) return true;
+  if (mode === "lenient" && /^[a-zA-Z ]+$/.test(gold) && pred.toLowerCase() === gold.toLowerCase()) return true;
+  // a choice written with its text: "C.x=42", "(C)42" against C
+  const choice = /^\(?([A-E])(?:\)|\.|:|$)/.exec(pred);
+  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold;
+  const ps = scalar(pred), gs = scalar(gold);
+  if (ps && gs) return scalarsEqual(ps, gs, mode);
+  const sets = sameRealSet(pred, gold, NUMBERS(mode));
+  if (sets !== undefined) return sets;
+  if (depth < 4) {
+    const pst = structure(pred), gst = structure(gold);
+    if (pst || gst) {
+      if (!pst || !gst) return false;
+      // against a gold set each element counts once: (1,2),(1,2),(3,4) against \{(1,2),(3,4)\}; repeats are
+      // equal texts (no tolerance merges two elements), and a gold list keeps its repeats
+      if (pst.parts.length !== gst.parts.length && gst.kind === "set") {
+        pst.parts = distinct(pst.parts, "strict", depth);
+        gst.parts = distinct(gst.parts, "strict", depth);
+      }
+      if (pst.parts.length !== gst.parts.length) return false;
+      if (gst.kind === "tuple" || pst.kind === "tuple") {
+        if (pst.open !== gst.open || pst.close !== gst.close) return false;
+        return pst.parts.every((x, i) => same(x, gst.parts[i], mode, depth + 1));
+      }
+      // sets, and lists of several answers (a list against a set of the same answers, too), in any order
+      return unorderedEqual(pst.parts, gst.parts, mode, depth);
+    }
+    const pu = splitTop(pred, "\\cup"), gu = splitTop(gold, "\\cup");
+    if (pu || gu) return !!pu && !!gu && pu.length === gu.length && pu.every((x, i) => same(x, gu[i], mode, depth + 1));
+  }
+  const equations = equationsEqual(pred, gold);
+  if (equations !== undefined) return equations;
+  // Words are not mathematics: "Evelyn", "yes", "12:00"; relations left over are not expressions.
+  if (/^[a-zA-Z]{2,}$/.test(gold) || /[:=≤≥<>≠]/.test(pred + gold)) return false;
+  return symbolicEqual(pred, gold, mode);
+}
+
+/** The forms an answer stands for: itself, and both sides of `A \approx B`. */
+function forms(answer: string): string[] {
+  const sides = splitTop(answer, "\\approx");
+  return sides && sides.length === 2 ? [answer, ...sides] : [answer];
+}
+
+/** Whether an extracted answer equals the gold answer. */
+export function equivalent(pred: string, gold: string, mode: Mode): boolean {
+  return forms(pred).some((p) =>
+    forms(gold).some((g) => {
+      const np = normalize(p), ng = normalize(g);
+      if (np !== "" && ng !== "" && same(np, ng, mode)) return true;
+      // an equation whose label was read away on one side only: y = 2 - x against x + y = 2
+      const lp = normalize(p, true), lg = normalize(g, true);
+      return (lp !== np || lg !== ng) && lp.includes("=") && lg.includes("=") && same(lp, lg, mode);
+    })
+  );
+}
+
+/** Whether `pred` equals any of the golds (a problem may accept several forms). */
+export function equivalentAny(pred: string, golds: readonly string[], mode: Mode): boolean {
+  return golds.some((g) => {
+    try {
+      return equivalent(pred, g, mode);
+    } catch {
+      // The symbolic engine gave up (a tower of powers, a nesting too deep): equality is not shown, so the
+      // answer does not count as right; its extraction stands.
+      return false;
+    }
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The grader: finds the answer in generated text and compares it with the gold answer(s), with two
+ * verdicts (strict and lenient) and whether an answer was found at all, apart from whether it is right.
+ * Every record carries GRADER_VERSION so that results graded by different rules are never mixed silently.
+ */
+import { lastBoxed, lenientAnswer } from "./answer.ts";
+import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
+import { physicsEqual, readPhysicsGold } from "./physics.ts";
+import type { Grading } from "../problem.ts";
+
+export const GRADER_VERSION = "hogwild-grader/4";
+
+export interface Grade {
+  /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
+  extracted: string | null;
+  /** the lenient extraction, or null */
+  extracted_lenient: string | null;
+  equal_strict: boolean;
+  equal_lenient: boolean;
+}
+
+/** Grades generated text (never the prompt) against one or several accepted gold answers. */
+export function grade(generated: string, golds: string | readonly string[]): Grade {
+  const all = typeof golds === "string" ? [golds] : golds;
+  const strict = lastBoxed(generated) ?? null;
+  const lenient = lenientAnswer(generated) ?? null;
+  return {
+    extracted: strict,
+    extracted_lenient: lenient,
+    equal_strict: strict !== null && matches(strict, all, "strict"),
+    equal_lenient: lenient !== null && matches(lenient, all, "lenient"),
+  };
+}
+
+/** Whether an answer equals a gold: a physics gold (tasks/grading/physics.ts) as its judge decides, any other as maths. */
+function matches(answer: string, golds: readonly string[], mode: Mode): boolean {
+  return golds.some((g) => {
+    const physics = readPhysicsGold(g);
+    if (!physics) return equivalentAny(answer, [g], mode);
+    try {
+      return physicsEqual(answer, physics, mode);
+    } catch {
+      return false; // the symbolic engine gave up: equality is not shown (as equivalentAny decides)
+    }
+  });
+}
+
+/**
+ * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match.
+ * A box with the wrong number of answers still scores the positions it has.
+ */
+export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
+  const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
+  if (box === undefined) return 0;
+  const parts = splitAnswers(box);
+  let right = 0;
+  golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
+  return right / golds.length;
+}
+
+/**
+ * Top-level comma-separated answers; a comma before three digits is a thousands separator (70,000), and so is
+ * one spaced with `\!` (70,\!000, as the single-answer grader reads it), not a comma and a space (7, 425).
+ */
+function splitAnswers(s: string): string[] {
+  const out: string[] = [];
+  for (const part of splitTop(s) ?? [s]) {
+    if (out.length && /^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/.test(part)) out[out.length - 1] += "," + part;
+    else out.push(part);
+  }
+  return out.map((p) => p.trim());
+}
+
+export interface ProblemGrade extends Grade {
+  /** 1 or 0; for "list" problems the fraction of answers right */
+  score_strict: number;
+  score_lenient: number;
+  grader: string;
+}
+
+/** Grades generated text against a problem graded by its answer (a code problem's program is run: code/grade.ts). */
+export function gradeProblem(
+  p: { golds: readonly string[]; grading: Grading },
+  generated: string,
+): ProblemGrade {
+  if (p.grading === "code") throw new Error("a code problem is graded by running its program (tasks/code/grade.ts)");
+  if (p.grading === "list") {
+    const strict = gradeList(generated, p.golds, "strict"), lenient = gradeList(generated, p.golds, "lenient");
+    return {
+      extracted: lastBoxed(generated) ?? null,
+      extracted_lenient: lenientAnswer(generated) ?? null,
+      equal_strict: strict === 1,
+      equal_lenient: lenient === 1,
+      score_strict: strict,
+      score_lenient: lenient,
+      grader: GRADER_VERSION,
+    };
+  }
+  const g = grade(generated, p.golds);
+  return { ...g, score_strict: +g.equal_strict, score_lenient: +g.equal_lenient, grader: GRADER_VERSION };
+}

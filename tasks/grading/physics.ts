@@ -1,0 +1,169 @@
+/**
+ * OlympiadBench physics, graded as its official judge decides (OpenBMB/OlympiadBench, inference/code/math_judger.py
+ * with inference/judge.py): the gold carries the problem's own tolerance (`error`) and unit, since a record's golds
+ * are all a regrade reads; the comparison then follows the judge case by case:
+ *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
+ *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
+ *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
+ *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign on either side also lets x100 or /100 match;
+ *  - expressions and equations: the project's symbolic equivalence (labels such as `v =` read away, equations up
+ *    to a constant factor);
+ *  - units: the judge asks for the unit outside the box and never converts one: strictly, a number that carries a
+ *    unit is not a number (the judge reads its letters as unknowns); leniently, the problem's unit after the
+ *    answer (and common unit words) is dropped first. Nothing is ever converted (300 cm is not 3 m).
+ * Four departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl: without an `error`, numbers are
+ * compared relatively (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8
+ * equal (2.3e-11 and 9.9e-11); the x100 reading of percents needs a percent sign (the judge tries it always, so 60
+ * matched a gold 0.6); only a name on the left of `=` is a label (the judge takes the right side of any `=`, so 1
+ * matched the equation x^2+y^2=1); and equations are equal up to any constant factor (the judge wants an integer).
+ */
+import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
+
+/** The judge's data for one problem, as the gold text carries it. */
+export interface PhysicsGold {
+  answer: string;
+  /** OlympiadBench's `error`: one absolute tolerance, or one per answer ("1e-1", "0.1,2") */
+  error?: string;
+  /** OlympiadBench's `unit`, as the data set writes it (`\mathrm{~m} / \mathrm{s}`) */
+  unit?: string;
+}
+
+const OPEN = "⟦olympiadbench-physics ", CLOSE = "⟧";
+
+/** The gold text: the answer, then the judge's data in a bracket no answer is written with. */
+export function physicsGold(g: PhysicsGold): string {
+  const data = { ...(g.error ? { error: g.error } : {}), ...(g.unit ? { unit: g.unit } : {}) };
+  return `${g.answer} ${OPEN}${JSON.stringify(data)}${CLOSE}`;
+}
+
+/** The judge's data back from a gold text; undefined for any other gold. */
+export function readPhysicsGold(gold: string): PhysicsGold | undefined {
+  const at = gold.lastIndexOf(OPEN);
+  if (at < 0 || !gold.endsWith(CLOSE)) return undefined;
+  try {
+    const data = JSON.parse(gold.slice(at + OPEN.length, -CLOSE.length));
+    return { answer: gold.slice(0, at).trim(), ...data };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Default relative tolerance where a problem gives no `error`; the judge's 1.01 slack on every tolerance. */
+const RELATIVE = 1e-8, SLACK = 1.01;
+
+/** The judge's clean-up: math delimiters and sizing gone, `\approx` as `=`, the value after `\in`, no end marks. */
+function tidy(s: string): string {
+  let t = s.replace(/\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\$/g, "").replace(
+    /\\(?:approx|simeq|sim)(?![a-zA-Z])/g,
+    "=",
+  );
+  const member = /\\in\s/.exec(t);
+  if (member) t = t.slice(member.index + member[0].length);
+  t = t.replace(/\^\s*\{?\\circ\}?|\\%|%/g, "").replace(/\^\s*\{?\\prime\}?/g, "'").replace(
+    /\\(?:mathrm|mathbf)\{~?([^{}]*)\}/g,
+    "$1",
+  );
+  // one-character subscripts braced (`\mu_0 I` as `\mu_{0} I`): without spaces `\mu_0I` would read otherwise
+  return t.replace(/_([a-zA-Z0-9])/g, "_{$1}").replace(/^[\s,.:;=+!~]+|[\s,.:;=+!~]+$/g, "");
+}
+
+/** A unit's letters alone: `\mathrm{~m} / \mathrm{s}`, `m/s` and `\text{ m/s}` are all `m/s`. */
+function unitKey(s: string): string {
+  return s.replace(/\\(?:mathrm|text|textrm|rm|mbox)\b|[${}~\s]|\\[,;:! ]/g, "");
+}
+
+/** The answer without the problem's unit after it, or undefined when it does not end with that unit. */
+function withoutUnit(s: string, unit: string | undefined): string | undefined {
+  const key = unit ? unitKey(unit) : "";
+  if (!key) return undefined;
+  for (let i = 1; i < s.length; i++) {
+    const head = s.slice(0, i), tail = s.slice(i);
+    // a cut between two tokens (`3 m`, `3\,\mathrm{m}`, `\frac{a}{b}m`), never inside a name (`v_s`, `2gh`)
+    const apart = /^[\s~\\]/.test(tail) || /[\d})]$/.test(head);
+    if (apart && unitKey(tail) === key && unitKey(head) !== "" && balanced(head)) return head.trim();
+  }
+  return undefined;
+}
+
+const balanced = (s: string) => s.split("{").length === s.split("}").length;
+
+// A name on the left of `=` (`v`, `E_{k}`, `\Delta p`, `I_{\max}`): a label, not an equation's side.
+const NAME = /^[\s\\a-zA-Z_{}'0-9()]*[a-zA-Z][\s\\a-zA-Z_{}'0-9()]*$/;
+
+/**
+ * A labelled answer's value (`v = \sqrt{2gh}` is `\sqrt{2gh}`). The judge takes the right side of any `=`, so that
+ * it read `1` as the equation `x^2+y^2=1`; here only a name on the left is a label.
+ */
+function unlabel(s: string): string {
+  const sides = s.split("=");
+  return sides.length === 2 && NAME.test(sides[0]) ? sides[1].trim() : s;
+}
+
+/** A number as the judge reads one: a constant's value (`3.0 \times 10^{8}`, `\frac{16}{25}`), label read away. */
+function numberIn(s: string): number | undefined {
+  const u = unlabel(s);
+  return u.includes("=") ? undefined : constantValue(u);
+}
+
+function numbersMatch(gold: number, pred: number, tolerance: number | undefined, percent: boolean): boolean {
+  const limit = SLACK * (tolerance ?? (RELATIVE * Math.abs(gold) || RELATIVE));
+  const candidates = percent ? [gold, gold * 100, gold / 100] : [gold];
+  return candidates.some((g) => Math.abs(g - pred) <= limit);
+}
+
+/** One gold answer against one predicted answer, with the gold's tolerance. */
+function itemEqual(
+  pred: string,
+  gold: string,
+  g: PhysicsGold,
+  o: { tolerance: number | undefined; percent: boolean; mode: Mode },
+): boolean {
+  const { tolerance, percent, mode } = o;
+  const p = tidy(pred), q = tidy(gold);
+  if (p !== "" && p === q) return true;
+  const gv = numberIn(q);
+  if (gv !== undefined) {
+    // Leniently the unit goes first: the problem's own, else the common unit words the maths grader drops.
+    const bare = mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p;
+    const pv = numberIn(bare) ?? (mode === "lenient" ? numberIn(normalize(bare)) : undefined);
+    return pv !== undefined && numbersMatch(gv, pv, tolerance, percent);
+  }
+  // Strictly, the asked unit inside the box is letters the gold does not have (the judge's verdict: not equal).
+  if (mode === "strict" && withoutUnit(p, g.unit) !== undefined && withoutUnit(q, g.unit) === undefined) return false;
+  const bare = mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p;
+  // An equation against an equation as such; otherwise a label on either side is read away, as the judge does.
+  return bare.includes("=") && q.includes("=")
+    ? equivalent(bare, q, mode)
+    : equivalent(unlabel(bare), unlabel(q), mode);
+}
+
+/** Top-level answers, each `\pm` read as its two signs (as the judge splits both sides). */
+function answers(s: string): string[] {
+  return (splitTop(tidy(s)) ?? [tidy(s)]).map((x) => x.trim()).flatMap((x) =>
+    x.includes("\\pm") ? [x.replaceAll("\\pm", "+"), x.replaceAll("\\pm", "-")] : [x]
+  );
+}
+
+/** The tolerance of each gold answer: `error` split at commas, one value for all, none where a part is empty. */
+function tolerances(error: string | undefined, count: number): (number | undefined)[] {
+  const parts = (error ?? "").split(",").map((x) => x.trim() === "" ? undefined : Number(x));
+  return Array.from({ length: count }, (_, i) => {
+    const t = parts.length === 1 ? parts[0] : parts[i];
+    return t !== undefined && Number.isFinite(t) ? t : undefined;
+  });
+}
+
+/** Whether a predicted answer (the box's content) equals a physics gold, as OlympiadBench's judge decides. */
+export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean {
+  if (tidy(pred) !== "" && tidy(pred) === tidy(g.answer)) return true;
+  const golds = answers(g.answer), preds = answers(pred);
+  if (golds.length !== preds.length) return false;
+  const tol = tolerances(g.error, golds.length), percent = /%/.test(pred + g.answer);
+  const used = new Array(preds.length).fill(false);
+  // Greedy, gold by gold, as the judge pairs them: the first unused prediction that matches.
+  return golds.every((gold, i) => {
+    const j = preds.findIndex((p, k) => !used[k] && itemEqual(p, gold, g, { tolerance: tol[i], percent, mode }));
+    if (j >= 0) used[j] = true;
+    return j >= 0;
+  });
+}

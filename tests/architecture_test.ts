@@ -1,0 +1,93 @@
+/**
+ * The folders are the architecture: data flows one way, down this list of rooms, and no command imports
+ * another (the tools, scripts over the commands, may drive them). Each import of every source file is checked against it (type-only imports too: a type is a
+ * dependency), so that a shortcut upward fails here, naming the file and the import.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** Rooms from the bottom up: a file may import from its own room and from rooms below it, never above or beside. */
+const LAYERS: string[][] = [
+  ["engine", "harness/reference"],
+  ["tasks"],
+  ["harness/generation"],
+  ["harness/bench"],
+  ["harness/report", "harness/perf"],
+  ["harness/judge", "harness/viewer"],
+  ["cli"],
+  ["tools"],
+];
+
+export function roomOf(path: string): string | undefined {
+  return LAYERS.flat().filter((r) => path === r || path.startsWith(r + "/")).sort((a, b) => b.length - a.length)[0];
+}
+
+const rank = (room: string) => LAYERS.findIndex((l) => l.includes(room));
+
+/** Every relative import of a source text: static, type-only, re-exports and dynamic import("…"). */
+export function importsOf(text: string): string[] {
+  const found = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;"']*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g)]
+    .concat([...text.matchAll(/\bimport\s*\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)])
+    .concat([...text.matchAll(/(?:^|\n)\s*import\s*["'](\.{1,2}\/[^"']+)["']/g)]);
+  return found.map((m) => m[1]);
+}
+
+/** Why `file` may not import `target` (both relative to the root), or undefined when it may. */
+export function violation(file: string, target: string): string | undefined {
+  const from = roomOf(file), to = roomOf(target);
+  if (from === undefined || to === undefined || from === to) return undefined;
+  if (from === "cli" || from === "tools" || to !== "cli") {
+    if (rank(to) < rank(from)) return undefined;
+    return `${from} may not import ${to} (${rank(to) === rank(from) ? "a room beside it" : "a room above it"})`;
+  }
+  return `${from} may not import a command`;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === "node_modules" || e.name === "build" ? [] : sources(p);
+    return /\.ts$/.test(e.name) && !e.name.endsWith(".d.ts") ? [p] : [];
+  });
+}
+
+Deno.test("every import goes down the rooms: none upward, none beside, no command importing another", () => {
+  const bad: string[] = [];
+  let checked = 0;
+  for (const file of LAYERS.flat().filter((r) => !r.includes("/")).concat(["harness"]).flatMap(sources)) {
+    for (const spec of importsOf(readFileSync(join(ROOT, file), "utf8"))) {
+      const target = relative(ROOT, normalize(join(ROOT, dirname(file), spec)));
+      const why = file.startsWith("cli/") && target.startsWith("cli/")
+        ? "a command imports another"
+        : violation(file, target);
+      checked++;
+      if (why) bad.push(`${file}: import "${spec}": ${why}`);
+    }
+  }
+  assert.ok(checked > 300, `only ${checked} imports found: the scan is broken`);
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("the room check itself: upward, beside and command imports are refused; downward and own-room ones pass", () => {
+  assert.equal(violation("harness/bench/spec.ts", "harness/generation/methods.ts"), undefined);
+  assert.equal(violation("harness/generation/run.ts", "harness/generation/solver.ts"), undefined);
+  assert.equal(violation("tasks/code/lcb.ts", "tasks/texts.ts"), undefined);
+  assert.match(violation("harness/generation/methods.ts", "harness/bench/spec.ts")!, /above/);
+  assert.match(violation("harness/report/report.ts", "harness/perf/engine.ts")!, /beside/);
+  assert.match(violation("engine/model.ts", "tasks/problem.ts")!, /above/);
+  assert.match(violation("harness/report/report.ts", "cli/compare.ts")!, /command/);
+  assert.match(violation("harness/judge/local.ts", "cli/judge.ts")!, /command/);
+  assert.equal(violation("tools/demo-model/control.ts", "cli/bench.ts"), undefined, "a tool may drive a command");
+  assert.deepEqual(
+    importsOf('import type { A } from "../a.ts";\nexport { b } from "./b.ts";\nawait import("../../c.ts");'),
+    [
+      "../a.ts",
+      "./b.ts",
+      "../../c.ts",
+    ],
+  );
+});

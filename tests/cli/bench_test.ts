@@ -1,0 +1,277 @@
+/**
+ * deno task bench end to end: the default writes every file; bad flags are refused before any work; a changed
+ * spec or changed weights are refused; an empty shard merges; and a CI regression against a committed expected result.
+ * Resume after kills and half-written lines, shards and a tight KV cache on runs that write text, compared
+ * with an unbroken run's records and traces: bench_text_test.ts.
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { DEMO_MODEL } from "../../harness/bench/spec.ts";
+import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
+import { runCli } from "../helpers.ts";
+
+// The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
+const SMALL = [
+  "--model",
+  "random:qwen3-demo",
+  "--task",
+  "synthetic",
+  "--methods",
+  "hogwild:2,sequential,sc:2",
+  "--budgets",
+  "4:20:4",
+  "--count",
+  "4",
+  "--concurrency",
+  "2",
+];
+
+function bench(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/bench.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+const runBench = (...args: string[]) => runCli("cli/bench.ts", args);
+
+function records(dir: string): BenchRecord[] {
+  return readFileSync(join(dir, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/** What a record says, without the wall times (which differ from run to run). */
+function content(r: BenchRecord) {
+  const untimed = { solo_ms: 0, shared_ms: 0 };
+  return { ...r, ...untimed, checkpoints: r.checkpoints.map((c) => ({ ...c, ...untimed })) };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-bench-"));
+
+Deno.test("the default bench writes every file of a run", async () => {
+  const out = join(tmp(), "default");
+  const r = await runBench("--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  for (
+    const f of [
+      "run.json",
+      "records.jsonl",
+      "traces.jsonl",
+      "curves.csv",
+      "summary.md",
+      "accuracy_vs_steps.svg",
+      "accuracy_vs_steps.png",
+      "accuracy_vs_time.svg",
+      "accuracy_vs_time.png",
+    ]
+  ) {
+    assert.ok(existsSync(join(out, f)) && statSync(join(out, f)).size > 100, f);
+  }
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.spec.model, "engine/models/hogwild-demo");
+  assert.equal(run.versions.grader, "hogwild-grader/4");
+  assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
+  assert.equal(records(out).length, 500); // 100 chains problems × 5 methods × 1 seed
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /forward passes to reach an accuracy/);
+  assert.match(summary, /a model organism for Hogwild! research, not a reasoning model/);
+  assert.match(readFileSync(join(out, "curves.csv"), "utf8"), /^task,method,budget,n,accuracy,ci_low,ci_high/);
+  assert.match(r.stderr, /The workers' steps, pass by pass: +deno task view /);
+  assert.match(r.stderr, /A real model: +deno task bench --model/);
+});
+
+Deno.test("bad flags are refused before any work starts", async () => {
+  for (
+    const [args, pattern] of [
+      [["--budgets", "0:10:5"], /--budgets 0:10:5: expected START:STOP:STEP/],
+      [["--methods", "hogwild:0"], /method hogwild:0: hogwild needs a worker count/],
+      [["--methods", "greedy"], /unknown method "greedy"/],
+      [["--methods", "sot:0"], /method sot:0: sot needs a worker count/],
+      [["--methods", "sot:2:fork"], /method sot:2:fork: sot takes only a thread count/],
+      [["--methods", "sot:10"], /method sot:10: an outline has at most 10 points .*write it as sot/],
+      [["--methods", "sot", "--texts", "sot=/nonexistent/sot.json"], /\/nonexistent\/sot\.json/],
+      [["--texts", "sot=x.json"], /--texts sot=x.json: no method of the run is of family sot/],
+      [["--texts", "nope=x.json"], /--texts: expected FAMILY=FILE with FAMILY one of sot, /],
+      [["--methods", "sot", "--texts", "sot=a.json,sot=b.json"], /--texts: sot is given twice/],
+      [["--task", "nope"], /unknown task "nope"/],
+      [["--shard", "2/2"], /--shard: expected i\/n with 0 ≤ i < n/],
+      [["--device", "gpu"], /--device: expected cpu or cuda/],
+      [["--cuda", "gemm=fast"], /--cuda: cuda option gemm: expected auto, own, cublas or mma, got "fast"/],
+      [["--cuda", "speed=1"], /--cuda: cuda option "speed": unknown \(known: gemm, attention, graphs, pdl, profile\)/],
+      [["--top-p", "2"], /--top-p: expected a number in \(0, 1\]/],
+      [["--concurrency", "0"], /--concurrency: expected an integer ≥ 1/],
+      [
+        ["--model", "nobody/nothing-here", "--limit", "1"],
+        /--model nobody\/nothing-here|hf:nobody\/nothing-here|cannot download/,
+      ],
+      [["--wat"], /Unknown option '--wat'/],
+    ] as [string[], RegExp][]
+  ) {
+    const out = join(tmp(), "never");
+    const r = await runBench(...args, "--out", out);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.ok(!existsSync(join(out, "records.jsonl")), `${args.join(" ")} did work`);
+  }
+});
+
+Deno.test("a run folder with another spec is refused, naming what differs", async () => {
+  const out = join(tmp(), "spec");
+  assert.equal((await runBench(...SMALL, "--out", out)).code, 0);
+  const r = await runBench(...SMALL.map((a) => (a === "4:20:4" ? "4:24:4" : a)), "--out", out);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(budgets: was \[4,8,12,16,20\], now \[4,8,12,16,20,24\]\)/);
+});
+
+Deno.test("a run folder of other weights is refused: retrained weights are never resumed into old records", async () => {
+  const model = join(tmp(), "model"), out = join(tmp(), "weights");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const args = ["--model", model, "--task", "chains", "--count", "2", "--methods", "sequential", "--budgets", "8"];
+  assert.equal((await runBench(...args, "--out", out)).code, 0);
+  assert.equal((await runBench(...args, "--out", out)).code, 0, "the same weights resume");
+  const weights = join(model, "model.safetensors"), bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(weights, bytes);
+  const r = await runBench(...args, "--out", out);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(weights: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
+});
+
+Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is refused by name, a moved folder resumes", async () => {
+  const model = join(tmp(), "model"), out = join(tmp(), "prompt");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const args = ["--model", model, "--task", "chains", "--count", "2", "--methods", "hogwild:2", "--budgets", "8"];
+  assert.equal((await runBench(...args, "--out", out)).code, 0);
+  const moved = out + "-moved";
+  renameSync(out, moved);
+  const again = await runBench(...args, "--out", join(moved, "..", basename(moved)));
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 already there, 0 to run/);
+  writeFileSync(
+    join(model, "prompts", "collab.txt"),
+    readFileSync(join(model, "prompts", "collab.txt"), "utf8") + "\n",
+  );
+  const r = await runBench(...args, "--out", moved);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(prompt collab: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
+});
+
+Deno.test("one writer per run folder: a second bench on it is refused while the first runs, and records never double", async () => {
+  const out = join(tmp(), "two-writers");
+  const args = [
+    "--model",
+    "random:qwen3-demo",
+    "--task",
+    "synthetic",
+    "--count",
+    "6",
+    "--methods",
+    "hogwild:2,sequential",
+  ];
+  const first = bench([...args, "--budgets", "4:64:4", "--out", out]).spawn();
+  // The first holds the folder once its run.json is there.
+  for (let i = 0; i < 300 && !existsSync(join(out, "run.lock")); i++) await new Promise((r) => setTimeout(r, 50));
+  const second = await runBench(...args, "--budgets", "4:64:4", "--out", out);
+  assert.equal(second.code, 2);
+  assert.match(second.stderr, /two-writers: another bench \(process \d+\) is writing to this folder/);
+  assert.equal((await first.output()).code, 0);
+  assert.ok(!existsSync(join(out, "run.lock")), "the lock is given back");
+  const again = await runBench(...args, "--budgets", "4:64:4", "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  const keys = records(out).map(recordKey);
+  assert.equal(keys.length, 12);
+  assert.equal(new Set(keys).size, 12);
+  // A records file doubled by hand is refused by every reader.
+  writeFileSync(join(out, "records.jsonl"), readFileSync(join(out, "records.jsonl"), "utf8").repeat(2));
+  const plot = await runCli("cli/plot.ts", [out, "--out", join(out, "p")]);
+  assert.equal(plot.code, 2);
+  assert.match(plot.stderr, /records\.jsonl:13: the record .* appears twice/);
+});
+
+Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {
+  const out = join(tmp(), "failed-start");
+  const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "hogwild:2"];
+  const bad = await runBench(...args, "--budgets", "4:3000:4", "--kv-tokens", "1024", "--out", out);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /give a larger --kv-tokens or lower the budgets/);
+  assert.ok(existsSync(join(out, "run.json")), "the failed start wrote its run.json");
+  const fixed = await runBench(...args, "--budgets", "4:8:4", "--kv-tokens", "1024", "--out", out);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.equal(records(out).length, 1);
+});
+
+Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
+  const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
+  for (const i of [0, 1, 2]) {
+    const r = await runBench("--model", "random:qwen3-demo", ...args, "--shard", `${i}/3`, "--out", base);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  assert.equal(readFileSync(join(base, "shard-2-of-3", "records.jsonl"), "utf8"), "");
+  const merged = join(base, "merged");
+  const m = await runCli(
+    "cli/merge.ts",
+    [0, 1, 2].map((i) => join(base, `shard-${i}-of-3`)).concat("--out", merged),
+  );
+  assert.equal(m.code, 0, m.stderr);
+  assert.equal(records(merged).length, 2);
+});
+
+Deno.test("CI regression: a greedy run on the embedded model gives the committed result", async () => {
+  const out = join(tmp(), "regression");
+  // Skeleton-of-Thought with small limits (and a plan begun for it), so that it goes through every stage.
+  const sot = new URL("../harness/bench/expected/sot-small.json", import.meta.url).pathname;
+  const r = await runBench(
+    "--methods",
+    "hogwild:2,hogwild:3:contiguous,sequential,sequential-no-early-stop,sc:2:fork,sot:2",
+    "--texts",
+    `sot=${sot}`,
+    "--budgets",
+    "6:30:6",
+    "--count",
+    "3",
+    "--parts",
+    "3",
+    "--out",
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const got = records(out).map(content).sort((a, b) => recordKey(a).localeCompare(recordKey(b)));
+  const file = new URL("../harness/bench/expected/regression.json", import.meta.url);
+  if (Deno.env.get("HOGWILD_UPDATE_REGRESSION") === "1") {
+    writeFileSync(file, JSON.stringify(got, null, 1) + "\n");
+    return;
+  }
+  const want = JSON.parse(readFileSync(file, "utf8"));
+  assert.deepEqual(
+    got,
+    want,
+    "numerics or protocol changed; if intended, regenerate with HOGWILD_UPDATE_REGRESSION=1 deno task test",
+  );
+});
+
+Deno.test("Ctrl-C says how to resume, and the same command finishes the run", async () => {
+  const out = join(tmp(), "interrupted");
+  const args = [...SMALL, "--count", "6", "--budgets", "8:64:8", "--out", out];
+  const child = bench(args).spawn();
+  // Interrupt once a record is written (a run in flight then starts again on resume).
+  for (
+    let i = 0;
+    i < 600 && !(existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const r = await child.output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 130, stderr);
+  assert.match(stderr, /bench: interrupted; \d+ of 18 records are in .*interrupted: the same command resumes there/);
+  const again = await runBench(...args);
+  assert.equal(again.code, 0, again.stderr);
+  // 18 lines could hide one record twice and another missing: each planned key appears exactly once
+  const keys = records(out).map(recordKey);
+  assert.equal(keys.length, 18);
+  assert.equal(new Set(keys).size, 18, `a record twice: ${keys.sort().join(" ")}`);
+});

@@ -1,0 +1,80 @@
+/**
+ * deno task rescore: a run folder graded again by today's grader, nothing regenerated, nothing of the old
+ * verdicts kept, and the new folder the bench's own (it resumes it with nothing to run).
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
+import type { BenchRecord } from "../../harness/bench/rundir.ts";
+import { runCli } from "../helpers.ts";
+
+const SPEC = ["--methods", "sequential,sc:2", "--budgets", "48:96:48", "--count", "3"];
+const lines = (file: string) => readFileSync(file, "utf8").trim().split("\n");
+
+Deno.test("rescore grades every record again, keeps the run's answers, times and traces, and the bench resumes the new folder", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-rescore-"));
+  const run = join(base, "run");
+  const b = await runCli("cli/bench.ts", [...SPEC, "--out", run]);
+  assert.equal(b.code, 0, b.stderr);
+  const original = lines(join(run, "records.jsonl")).map((l) => JSON.parse(l) as BenchRecord);
+  assert.ok(original.some((r) => r.checkpoints.some((c) => c.equal_strict)), "some answers are right");
+  assert.ok(original.some((r) => r.checkpoints.some((c) => c.vote !== undefined)), "sc:2 votes");
+  // An older grader's folder: every verdict flipped, a time-out and an error it no longer makes.
+  const old = join(base, "old");
+  cpSync(run, old, { recursive: true });
+  const spoiled = original.map((r) => ({
+    ...r,
+    grader: "hogwild-grader/1",
+    checkpoints: r.checkpoints.map((c) => ({
+      ...c,
+      equal_strict: !c.equal_strict,
+      equal_lenient: !c.equal_lenient,
+      score_strict: 1 - c.score_strict,
+      score_lenient: 1 - c.score_lenient,
+      timed_out: true,
+      grader_error: "old",
+      ...(c.vote !== undefined ? { vote_equal_strict: !c.vote_equal_strict, vote_score_strict: 0.5 } : {}),
+    })),
+  }));
+  writeFileSync(join(old, "records.jsonl"), spoiled.map((r) => JSON.stringify(r) + "\n").join(""));
+  const out = join(base, "rescored");
+  const r = await runCli("cli/rescore.ts", [old, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`graded by ${GRADER_VERSION} \\(before: hogwild-grader/1\\)`));
+  assert.deepEqual(lines(join(out, "records.jsonl")), lines(join(run, "records.jsonl")), "the bench's own verdicts");
+  assert.equal(readFileSync(join(out, "traces.jsonl"), "utf8"), readFileSync(join(run, "traces.jsonl"), "utf8"));
+  assert.equal(readFileSync(join(out, "curves.csv"), "utf8"), readFileSync(join(run, "curves.csv"), "utf8"));
+  const resumed = await runCli("cli/bench.ts", [...SPEC, "--out", out]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /6 already there, 0 to run/);
+});
+
+Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that is not a run", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-rescore-bad-"));
+  const run = join(base, "run");
+  assert.equal((await runCli("cli/bench.ts", [...SPEC.slice(0, 4), "--count", "1", "--out", run])).code, 0);
+  const cases: [string[], RegExp][] = [
+    [[run], /--out DIR is required/],
+    [[run, "--out", run], /--out .*run: exists and is not an empty folder/],
+    [[base, "--out", join(base, "x")], /no run\.json \(not a run folder\?\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli("cli/rescore.ts", args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  writeFileSync(join(run, "run.lock"), String(Deno.pid));
+  const locked = await runCli("cli/rescore.ts", [run, "--out", join(base, "y")]);
+  assert.match(locked.stderr, new RegExp(`a bench \\(process ${Deno.pid}\\) is writing it`));
+  // a lock left by a process that is gone, a torn last line, an --out with a trailing slash
+  writeFileSync(join(run, "run.lock"), "999999999");
+  const torn = readFileSync(join(run, "records.jsonl"), "utf8").trimEnd() + '\n{"task": "cha';
+  writeFileSync(join(run, "records.jsonl"), torn);
+  const r = await runCli("cli/rescore.ts", [run, "--out", join(base, "z") + "/"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(run, "records.jsonl"), "utf8"), torn, "the source folder is left as it was");
+  assert.equal(lines(join(base, "z", "records.jsonl")).length, 2, "the two whole records, the torn one unread");
+  assert.ok(!existsSync(join(base, "z", ".partial")) && !existsSync(join(base, "z.partial")));
+});

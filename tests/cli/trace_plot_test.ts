@@ -1,0 +1,279 @@
+/** deno task trace and deno task plot: what they print and write, and their refusals. */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BenchRecord } from "../../harness/bench/rundir.ts";
+import { runCli } from "../helpers.ts";
+
+const here = (f: string) => new URL(`../../cli/${f}`, import.meta.url).pathname;
+
+async function run(script: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", "--allow-sys", here(script), ...args],
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("trace prints every worker's unfinished step after the passes asked for, and refuses bad flags", async () => {
+  const r = await run(
+    "trace.ts",
+    "--model",
+    "random:qwen3-demo",
+    "--prompt",
+    "What is 2+2?",
+    "--workers",
+    "2",
+    "--steps",
+    "12",
+    "--temperature",
+    "1",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // Each unfinished step: its prefix and (random weights) a dozen random tokens.
+  const m =
+    /── after 12 passes, the unfinished steps:\n── Alice \(unfinished\)\n\*\*Alice \[(\d+)\]:\*\*(.*)\n\n── Bob \(unfinished\)\n\*\*Bob \[\d+\]:\*\*/s
+      .exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(m[2].trim().length > 0, `Alice wrote nothing: ${JSON.stringify(m[2])}`);
+  assert.ok(!r.stdout.includes("\x1b["), "no colour off a terminal");
+  for (
+    const [args, message] of [
+      [["--prompt", "x"], /^error: --model is required/],
+      [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
+      [["--model", "random:qwen3-demo", "--prompt", ""], /^error: --prompt TEXT is required/],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--top-p", "0"],
+        /^error: --top-p: expected a number in \(0, 1\]/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--top-p", "5.5"],
+        /^error: --top-p: expected a number in \(0, 1\]/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "99999999999"],
+        /^error: --steps: expected an integer in 1\.\.1048576/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--steps", "0"],
+        /^error: --steps: expected an integer in 1\.\.1048576/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--workers", "0"],
+        /^error: --workers: expected an integer in 1\.\.12, got "0"/,
+      ],
+      [
+        ["--model", "random:qwen3-demo", "--prompt", "x", "--layout", "diagonal"],
+        /^error: --layout: expected combined, contiguous, interleaved, got "diagonal"/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const bad = await run("trace.ts", ...args);
+    assert.equal(bad.code, 2, `${args.join(" ")}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+  }
+});
+
+Deno.test("trace writes the bench's text for the same model folder, problem and seed (the folder's prompts are both's defaults)", async () => {
+  const demo = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-trace-bench-"));
+  for (const [seed, sampling] of [["1", []], ["2", ["--temperature", "0.7"]]] as const) {
+    const out = join(dir, `seed${seed}`);
+    const b = await runCli("cli/bench.ts", [
+      ...["--methods", "hogwild:2", "--count", "1", "--budgets", "24", "--seeds", seed, ...sampling, "--out", out],
+    ]);
+    assert.equal(b.code, 0, b.stderr);
+    const rec = JSON.parse(readFileSync(join(out, "traces.jsonl"), "utf8").split("\n")[0]) as {
+      problem: string;
+      names: string[];
+      workers: string[];
+      steps: { worker: number; step: number; pass: number; text: string }[];
+    };
+    const trace = (...more: string[]) =>
+      run(
+        "trace.ts",
+        "--model",
+        demo,
+        "--prompt",
+        rec.problem,
+        "--workers",
+        "2",
+        "--steps",
+        "24",
+        "--seed",
+        seed,
+        ...sampling,
+        ...more,
+      );
+    const t = await trace();
+    assert.equal(t.code, 0, t.stderr);
+    const want = rec.steps.map((s) => `── ${rec.names[s.worker]} [${s.step}] (pass ${s.pass})\n${s.text.trim()}\n`)
+      .join("\n");
+    assert.ok(rec.steps.length >= 2, `seed ${seed}: the run finished ${rec.steps.length} steps`);
+    assert.ok(t.stdout.startsWith(want + "\n── after 24 passes"), `seed ${seed}:\n${t.stdout}\nwanted:\n${want}`);
+    for (const [i, name] of rec.names.entries()) {
+      const unfinished = new RegExp(`── ${name} \\(unfinished\\)\\n([^]*?)\\n\\n(?:──|$)`).exec(t.stdout)?.[1] ?? "";
+      assert.ok(unfinished && rec.workers[i].trimEnd().endsWith(unfinished), `seed ${seed}, ${name}: "${unfinished}"`);
+    }
+    // the project's own prompt, which the demo model was not trained with, gives other text
+    const other = await trace(
+      "--collab-prompt",
+      new URL("../../harness/generation/prompts/collab.txt", import.meta.url).pathname,
+    );
+    assert.equal(other.code, 0, other.stderr);
+    assert.notEqual(other.stdout, t.stdout, `seed ${seed}: the prompt made no difference`);
+  }
+});
+
+/** A record with one checkpoint; each budget its own seed, so that no two records share a key. */
+function record(task: string, method: string, problem: string, budget: number, right: boolean): BenchRecord {
+  return {
+    task,
+    problem_id: problem,
+    method,
+    seed: budget,
+    golds: ["1"],
+    grading: "single",
+    steps: 1,
+    solo_ms: 10,
+    shared_ms: 10,
+    grader: "hogwild-grader/2",
+    checkpoints: [{
+      budget,
+      passes: budget,
+      answer: right ? "1" : "2",
+      source: "finisher",
+      equal_strict: right,
+      equal_lenient: right,
+      score_strict: +right,
+      score_lenient: +right,
+      tokens: [budget],
+      solo_ms: 10,
+      shared_ms: 10,
+      finisher_passes: 3,
+    }],
+  };
+}
+
+Deno.test("plot draws several runs on one chart, with the paper's points on request", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-"));
+  const dirs = ["qwq", "qwen3"].map((name, i) => {
+    const dir = join(base, name);
+    mkdirSync(dir);
+    const lines = [2048, 4096].flatMap((b) =>
+      ["p1", "p2"].map((p, j) =>
+        JSON.stringify(record("olympiadbench", "hogwild:2", p, b, (i + j + b / 2048) % 2 === 0))
+      )
+    );
+    writeFileSync(join(dir, "records.jsonl"), lines.join("\n") + "\n");
+    return dir;
+  });
+  const out = join(base, "plot");
+  const r = await run("plot.ts", ...dirs, "--out", out, "--reference");
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of ["accuracy_vs_steps.svg", "accuracy_vs_steps.png", "accuracy_vs_time.svg", "accuracy_vs_time.png"]) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  const svg = readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8");
+  for (const label of ["qwq: hogwild:2", "qwen3: hogwild:2", "paper: QwQ-32B Hogwild! 2 workers", "qwq vs qwen3"]) {
+    assert.ok(svg.includes(label), label);
+  }
+
+  assert.doesNotMatch(r.stderr, /replaced/, "a new folder: nothing replaced");
+  const again = await run("plot.ts", dirs[0], "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stderr,
+    /plot: replaced the earlier accuracy_vs_steps\.svg, .* in .*plot \(--out DIR keeps them\)/,
+  );
+  // the dirs here are records-only folders: one with a run.json is refused the same way
+  writeFileSync(join(dirs[1], "run.json"), "{}");
+  const intoRun = await run("plot.ts", dirs[0], "--out", dirs[1]);
+  assert.equal(intoRun.code, 2, intoRun.stderr);
+  assert.match(intoRun.stderr, /--out .*: a run folder \(its plots are its own run's\); give another folder/);
+
+  const none = await run("plot.ts", dirs[0], "--out", join(base, "p2"), "--reference");
+  assert.equal(none.code, 0);
+  const synthetic = join(base, "synthetic");
+  mkdirSync(synthetic);
+  writeFileSync(
+    join(synthetic, "records.jsonl"),
+    JSON.stringify(record("synthetic", "sequential", "s1", 8, true)) + "\n",
+  );
+  const noRefs = await run("plot.ts", synthetic, "--out", join(base, "p3"), "--reference");
+  assert.equal(noRefs.code, 0, noRefs.stderr);
+  assert.match(noRefs.stderr, /plot: the paper has no reference points for these tasks/);
+  // Runs on different tasks: one panel a task, each with its curve (the faceted chart once drew none).
+  const tasks = await run("plot.ts", dirs[0], synthetic, "--out", join(base, "p4"), "--reference");
+  assert.equal(tasks.code, 0, tasks.stderr);
+  const faceted = readFileSync(join(base, "p4", "accuracy_vs_steps.svg"), "utf8");
+  assert.equal(faceted.match(/aria-roledescription="line mark"/g)?.length, 2, "a line in each task's panel");
+  assert.ok(faceted.includes("paper: QwQ-32B Hogwild! 2 workers"), "the reference points in their panel");
+
+  const missing = await run("plot.ts", join(base, "nothing-here"));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^error: .*nothing-here: no records\.jsonl \(not a run folder\?\)\n$/);
+  const empty = await run("plot.ts");
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /plot: name at least one run folder/);
+  // A folder without records is said so, not drawn as empty charts; two folders of one name are told apart.
+  const blank = join(base, "blank");
+  mkdirSync(blank);
+  writeFileSync(join(blank, "records.jsonl"), "");
+  const nothing = await run("plot.ts", blank, "--out", join(base, "p5"));
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /plot: .*blank has no records yet/);
+  const twin = join(base, "other", "qwq");
+  mkdirSync(twin, { recursive: true });
+  writeFileSync(join(twin, "records.jsonl"), readFileSync(join(dirs[0], "records.jsonl")));
+  const twins = await run("plot.ts", dirs[0], twin, "--out", join(base, "p6"));
+  assert.equal(twins.code, 0, twins.stderr);
+  const both = readFileSync(join(base, "p6", "accuracy_vs_steps.svg"), "utf8");
+  assert.ok(both.includes(`${dirs[0]}: hogwild:2`) && both.includes(`${twin}: hogwild:2`), "each run by its path");
+  assert.equal((await run("plot.ts", dirs[0], dirs[0] + "/", "--out", join(base, "p7"))).code, 2);
+});
+
+Deno.test("every command answers --help with its usage on stdout, exit 0", async () => {
+  for (
+    const [file, usage] of [
+      ["cli/bench.ts", /^deno task bench \[flags\]/],
+      ["cli/plot.ts", /^usage: deno task plot/],
+      ["cli/merge.ts", /^usage: deno task merge/],
+      ["cli/perf.ts", /^usage: deno task perf/],
+      ["cli/trace.ts", /^usage: deno task trace/],
+      ["cli/grade.ts", /^usage: deno task grade/],
+      ["cli/tasks.ts", /^usage: deno task tasks/],
+      ["cli/engine.ts", /^usage: deno task engine/],
+    ] as const
+  ) {
+    const out = await runCli(file, ["--help"]);
+    assert.equal(out.code, 0, file);
+    assert.match(out.stdout, usage, file);
+  }
+});
+
+Deno.test("plot names a merged run by its shards' machines", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-merged-"));
+  const gpu = (name: string) => ({ os: "linux-x86_64", cpus: 16, cpu: "x", gpu: name });
+  const runs: [string, Record<string, unknown>][] = [
+    ["merged", { spec: {}, merged_from: ["a", "b"], shards: [{ machine: gpu("H100") }, { machine: gpu("L40S") }] }],
+    ["single", { spec: {}, machine: gpu("H200") }],
+  ];
+  for (const [name, run] of runs) {
+    mkdirSync(join(base, name));
+    writeFileSync(join(base, name, "run.json"), JSON.stringify(run));
+    writeFileSync(
+      join(base, name, "records.jsonl"),
+      JSON.stringify(record("aime25", "sequential", "p", 8, true)) + "\n",
+    );
+  }
+  const out = join(base, "plot");
+  const r = await run("plot.ts", join(base, "merged"), join(base, "single"), "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const svg = readFileSync(join(out, "accuracy_vs_time.svg"), "utf8");
+  assert.ok(svg.includes("merged (H100 + L40S): sequential"), "the merged run's machines");
+  assert.ok(svg.includes("single (H200): sequential"));
+});

@@ -1,0 +1,55 @@
+/**
+ * harness/bench/calibrate.ts: the timed shapes stay inside the cache and do not depend on --allow-long-context, and a
+ * calibration bounded by its run's planned passes stops in time, with progress, and still fits a model.
+ */
+import assert from "node:assert/strict";
+import { Engine } from "../../../engine/model.ts";
+import { calibrate } from "../../../harness/bench/calibrate.ts";
+
+const DEMO = new URL("../../../engine/models/hogwild-demo", import.meta.url).pathname;
+
+Deno.test("calibration times contexts past max_position_embeddings alike with or without --allow-long-context, and leaves the refusal in place", async () => {
+  for (const allow of [false, true]) {
+    const engine = await Engine.load(DEMO, { allowLongContext: allow, tokenizer: false });
+    const cache = engine.newCache({ tokens: 8192 });
+    // a pass's time does not depend on its positions: the same shapes either way, past the model's 2048
+    const { passes } = calibrate(engine, cache, { context: 6000, rows: 2, repeats: 0 });
+    const longest = Math.max(...passes.map((p) => p.shape.attention / p.shape.tokens));
+    assert.ok(passes.length > 10, `${passes.length} shapes timed`);
+    assert.ok(longest > 2048, `allowed ${allow}: the longest context ${longest} goes past 2048`);
+    assert.equal(engine.allowLongContext, allow, "the engine's own setting restored");
+    assert.equal(cache.freePages, engine.newCache({ tokens: 8192 }).freePages, "every page given back");
+  }
+});
+
+Deno.test("a bounded calibration stops near its bound after the shapes that span the model, saying how far it got", async () => {
+  const engine = await Engine.load(DEMO, { tokenizer: false });
+  const cache = engine.newCache({ tokens: 8192 });
+  // a slow engine: every pass 50 ms more, so that the five spanning shapes alone (six passes) outlast a bound of 200 ms
+  const slow = Object.create(engine) as Engine;
+  let calls = 0;
+  slow.forwardSample = (c, rows) => {
+    calls++;
+    const until = performance.now() + 50;
+    while (performance.now() < until);
+    return engine.forwardSample(c, rows);
+  };
+  const all = calibrate(engine, cache, { context: 1024, rows: 8, repeats: 0 }).passes.length;
+  const seen: number[] = [];
+  const { passes, model } = calibrate(slow, cache, {
+    context: 1024,
+    rows: 8,
+    plannedPasses: 10,
+    leastMs: 200,
+    onProgress: (done, total, _s, bound) => {
+      assert.equal(total, all);
+      assert.equal(bound, 0.2);
+      seen.push(done);
+    },
+  });
+  assert.equal(passes.length, 5, `${passes.length} of ${all} shapes timed: the 5 that span the terms`);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  assert.equal(calls, 2 + 4, "one warm-up, then one timed pass a shape: the repeats cut to fit the bound");
+  assert.ok(model.coef.some((c) => c > 0), "a model was fitted");
+  assert.ok(all > 20, `${all} shapes unbounded`);
+});

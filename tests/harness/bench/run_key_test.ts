@@ -1,0 +1,221 @@
+/**
+ * harness/bench/run_key.ts: a run folder's key holds every input that can change a record. Each input is enumerated
+ * here and changed on its own: its field, and only its field, must change. A new spec field makes the exact
+ * list of fields fail until it is placed (in the key, or among the flags that change no record).
+ */
+import assert from "node:assert/strict";
+import { taskSpec } from "../../../tasks/registry.ts";
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEMO_MODEL, parseBenchSpec } from "../../../harness/bench/spec.ts";
+import { loadProtocol, loadTemplate } from "../../../harness/generation/prompts.ts";
+import { loadSot } from "../../../harness/generation/methods/sot.ts";
+import { type KeyInputs, runKey, weightsHash } from "../../../harness/bench/run_key.ts";
+import { loadTask } from "../../../tasks/registry.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-key-"));
+
+async function inputs(model: string): Promise<KeyInputs> {
+  const spec = parseBenchSpec(["--model", model, "--count", "3"])!;
+  return {
+    spec,
+    source: model,
+    problems: (await loadTask("chains", { synthetic: spec.synthetic })).problems,
+    prompts: {
+      collab: loadTemplate("collab"),
+      plain: loadTemplate("plain"),
+      protocol: loadProtocol(),
+      families: { sot: loadSot() },
+    },
+  };
+}
+
+/** The fields that changed between two keys. */
+function changed(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) =>
+    JSON.stringify(a[k]) !== JSON.stringify(b[k])
+  ).sort();
+}
+
+const KEYED_FLAGS = [
+  "model",
+  "device",
+  "tasks",
+  "methods",
+  "budgets",
+  "seeds",
+  "shard",
+  "skipBad",
+  "finisherTokens",
+  "redundancyEvery",
+  "sampling",
+  "synthetic",
+  "cuda",
+];
+
+Deno.test("the key's fields: the keyed flags, the weights, every model file read, each prompt, the data, the versions", async () => {
+  const model = join(tmp(), "model");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const key = runKey(await inputs(model));
+  // Flags that are undefined in this spec are absent from the key's JSON; they are checked one by one below.
+  const present = KEYED_FLAGS.filter((f) => f in key);
+  assert.deepEqual(
+    Object.keys(key).sort(),
+    [
+      ...present,
+      "weights",
+      "model file config.json",
+      "model file generation_config.json",
+      "model file tokenizer.json",
+      "model file tokenizer_config.json",
+      "prompt collab",
+      "prompt plain",
+      "prompt protocol",
+      "prompt sot",
+      "prompt_format",
+      "data",
+      "grader",
+      "timing",
+    ].sort(),
+  );
+  // Every field of the spec is either keyed or listed as changing no record.
+  const spec = parseBenchSpec([
+    "--out",
+    "x",
+    "--collab-prompt",
+    "c",
+    "--view",
+    "--data-dir",
+    "d",
+    "--kv-tokens",
+    "2048",
+    "--allow-long-context",
+    "--fields",
+    "question=q",
+  ])!;
+  const notKeyed = [
+    "out",
+    "concurrency",
+    "kvTokens",
+    "view",
+    "collabTemplate",
+    "plainTemplate",
+    "protocol",
+    "texts",
+    "data",
+    "dataDir",
+    "hub",
+    "limit",
+    "allowLongContext",
+    "fields",
+  ];
+  const fields = [...KEYED_FLAGS, ...notKeyed];
+  for (const f of Object.keys(spec)) assert.ok(fields.includes(f), `spec field "${f}" is neither keyed nor excluded`);
+});
+
+Deno.test("each input changes its field of the key, and only it", async () => {
+  const model = join(tmp(), "model");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const base = await inputs(model), key = runKey(base);
+  const flag = (args: string[]) => ({
+    ...base,
+    spec: { ...parseBenchSpec(["--model", model, "--count", "3", ...args])! },
+  });
+  const cases: [string, KeyInputs | (() => KeyInputs), string[]][] = [
+    ["--device", flag(["--device", "cuda"]), ["device"]],
+    ["--task", flag(["--task", "synthetic"]), ["synthetic", "tasks"]],
+    ["--methods", flag(["--methods", "sequential"]), ["methods"]],
+    ["--budgets", flag(["--budgets", "8:64:8"]), ["budgets"]],
+    ["--seeds", flag(["--seeds", "2"]), ["seeds"]],
+    ["--limit (the data hash holds its problems)", flag(["--limit", "2"]), []],
+    ["the model's path spelled otherwise", { ...flag(["--model", `${model}/./`]), source: model }, []],
+    ["--shard", flag(["--shard", "0/2"]), ["shard"]],
+    ["--skip-bad", flag(["--skip-bad"]), ["skipBad"]],
+    ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],
+    ["--finisher-tokens, the task's own", flag(["--finisher-tokens", String(taskSpec("chains").finisherTokens)]), []],
+    ["--redundancy-every", flag(["--redundancy-every", "64"]), ["redundancyEvery"]],
+    ["--temperature", flag(["--temperature", "0.5"]), ["sampling"]],
+    ["--parts", flag(["--parts", "3"]), ["synthetic"]],
+    ["--cuda", flag(["--cuda", "gemm=mma"]), ["cuda"]],
+    ["--model", { ...flag(["--model", "elsewhere"]), source: model }, ["model"]],
+    ["prompt collab", { ...base, prompts: { ...base.prompts, collab: base.prompts.collab + " " } }, ["prompt collab"]],
+    ["prompt plain", { ...base, prompts: { ...base.prompts, plain: base.prompts.plain + " " } }, ["prompt plain"]],
+    ["prompt protocol", {
+      ...base,
+      prompts: { ...base.prompts, protocol: { ...base.prompts.protocol, marker: "!" } },
+    }, ["prompt protocol"]],
+    ["prompt sot", {
+      ...base,
+      prompts: { ...base.prompts, families: { sot: { ...base.prompts.families.sot as object, join: "!" } } },
+    }, ["prompt sot"]],
+    ["a problem's text", {
+      ...base,
+      problems: base.problems.map((p, i) => (i === 1 ? { ...p, text: p.text + " " } : p)),
+    }, ["data"]],
+    ["a gold", { ...base, problems: base.problems.map((p, i) => (i === 2 ? { ...p, golds: ["0"] } : p)) }, ["data"]],
+    // What changes no record: the run folder, how many runs share passes, the cache, where texts were read from.
+    ["--out", flag(["--out", "../elsewhere/run"]), []],
+    ["--concurrency", flag(["--concurrency", "16"]), []],
+    ["--kv-tokens", flag(["--kv-tokens", "4096"]), []],
+    ["--allow-long-context", flag(["--allow-long-context"]), []],
+    ["--collab-prompt (same text)", flag(["--collab-prompt", "/some/copy.txt"]), []],
+    ["--data-dir", flag(["--data-dir", "/data"]), []],
+  ];
+  // Methods and seeds are sets: their order changes nothing.
+  assert.deepEqual(
+    runKey(flag(["--methods", "sequential,hogwild:2", "--seeds", "2,1"])),
+    runKey(flag(["--methods", "hogwild:2,sequential", "--seeds", "1,2"])),
+  );
+  for (const [what, i, fields] of cases) {
+    assert.deepEqual(changed(key, runKey(typeof i === "function" ? i() : i)), fields, what);
+  }
+  // The model folder's files, each changed on disk.
+  const edits: [string, (text: string) => string, string][] = [
+    ["config.json", (t) => t.replace(/"rope_theta":\s*[0-9.e+]+/, '"rope_theta": 12345'), "model file config.json"],
+    ["generation_config.json", (t) => t.replace("{", '{"top_k": 3,'), "model file generation_config.json"],
+    ["tokenizer.json", (t) => t + " ", "model file tokenizer.json"],
+    [
+      "tokenizer_config.json",
+      (t) => t.replace("{", '{"chat_template": "{{ messages }}",'),
+      "model file tokenizer_config.json",
+    ],
+  ];
+  for (const [file, edit, field] of edits) {
+    const path = join(model, file), was = readFileSync(path, "utf8");
+    writeFileSync(path, edit(was));
+    assert.deepEqual(changed(key, runKey(base)), [field], file);
+    writeFileSync(path, was);
+  }
+  writeFileSync(join(model, "chat_template.jinja"), "{{ messages }}");
+  assert.deepEqual(changed(key, runKey(base)), ["model file chat_template.jinja"]);
+  // A byte in the middle of the weights (neither the first nor the last MiB).
+  const weights = join(model, "model.safetensors"), bytes = readFileSync(weights);
+  bytes[bytes.length >> 1] ^= 1;
+  writeFileSync(weights, bytes);
+  assert.ok(changed(key, runKey(base)).includes("weights"));
+});
+
+Deno.test("weights' hashes are kept against size, mtime, ctime and inode, and taken again when one changes", async () => {
+  const model = join(tmp(), "model"), cache = join(tmp(), "cache", "weights.json");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const first = weightsHash(model, cache);
+  assert.ok(existsSync(cache));
+  assert.equal(weightsHash(model, cache), first);
+  assert.equal(weightsHash(model), first, "the same hash without a cache");
+  const weights = join(model, "model.safetensors"), bytes = readFileSync(weights);
+  bytes[100] ^= 1;
+  writeFileSync(weights, bytes);
+  utimesSync(weights, new Date(), new Date(Date.now() + 5000));
+  assert.notEqual(weightsHash(model, cache), first);
+  // Bytes changed with the same size and the old mtime put back (touch -r, cp -p): the ctime still tells.
+  const before = weightsHash(model, cache), st = statSync(weights);
+  await new Promise((r) => setTimeout(r, 1100)); // Deno reports ctime in whole seconds; a real edit comes later
+  bytes[200] ^= 1;
+  writeFileSync(weights, bytes);
+  utimesSync(weights, st.atime, st.mtime);
+  assert.notEqual(weightsHash(model, cache), before, "a changed file behind an unchanged mtime");
+  writeFileSync(cache, "{not json");
+  assert.equal(weightsHash(model, cache), weightsHash(model), "a damaged cache is ignored");
+  assert.equal(weightsHash("random:qwen3-demo", cache), "random:qwen3-demo");
+});

@@ -1,0 +1,52 @@
+/** The benchmark's flags: defaults, budgets, shards (Slurm arrays too), and the resume key. */
+import assert from "node:assert/strict";
+import { parseBenchSpec, parseBudgets } from "../../../harness/bench/spec.ts";
+import { flagsKey } from "../../../harness/bench/run_key.ts";
+
+Deno.test("budgets: ranges and lists", () => {
+  assert.deepEqual(parseBudgets("256:1024:256"), [256, 512, 768, 1024]);
+  assert.deepEqual(parseBudgets("512,128,512"), [128, 512]);
+  assert.throws(() => parseBudgets("10:5:1"), /--budgets 10:5:1/);
+  assert.throws(() => parseBudgets("a,b"), /--budgets: expected START:STOP:STEP or a list/);
+});
+
+Deno.test("the embedded default, and a spec's resume key ignores concurrency only", () => {
+  const d = parseBenchSpec([])!;
+  assert.equal(d.model, "engine/models/hogwild-demo");
+  assert.deepEqual(d.tasks, ["chains"]);
+  assert.deepEqual(d.synthetic, { parts: 4, digits: 2, count: 100 });
+  assert.deepEqual(d.budgets, Array.from({ length: 16 }, (_, i) => 8 * (i + 1)));
+  assert.deepEqual(parseBenchSpec(["--task", "synthetic"])!.synthetic, { parts: 2, digits: 1, count: 6 });
+  assert.deepEqual(d.methods, ["hogwild:2", "hogwild:4", "sequential", "sequential-no-early-stop", "sc:2"]);
+  assert.equal(d.device, "cpu");
+  const e = parseBenchSpec(["--concurrency", "9"])!;
+  assert.deepEqual(flagsKey(d), flagsKey(e));
+  assert.notDeepEqual(flagsKey(d), flagsKey(parseBenchSpec(["--seeds", "2"])!));
+  assert.equal(parseBenchSpec(["--help"]), null);
+});
+
+Deno.test("shards: --shard i/n, or a Slurm job array's variables", () => {
+  assert.deepEqual(parseBenchSpec(["--shard", "1/4"])!.shard, { index: 1, count: 4 });
+  const env = { SLURM_ARRAY_TASK_ID: "7", SLURM_ARRAY_TASK_MIN: "5", SLURM_ARRAY_TASK_COUNT: "3" };
+  try {
+    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+    assert.deepEqual(parseBenchSpec([])!.shard, { index: 2, count: 3 });
+    assert.deepEqual(parseBenchSpec(["--shard", "0/3"])!.shard, { index: 0, count: 3 }, "the flag wins");
+  } finally {
+    for (const k of Object.keys(env)) Deno.env.delete(k);
+  }
+  assert.equal(parseBenchSpec([])!.shard, undefined);
+});
+
+Deno.test("--texts FAMILY=FILE: the file is all after the first '=', an '=' in its name kept", () => {
+  const spec = parseBenchSpec(["--methods", "leap:2:every=4", "--texts", "leap=texts/leap=v2.json,sot=a.json"])!;
+  assert.deepEqual(spec.texts, { leap: "texts/leap=v2.json", sot: "a.json" });
+});
+
+Deno.test("--methods compare on a code task: the families that answer code tasks, at the same budgets", () => {
+  const maths = parseBenchSpec(["--task", "chains", "--methods", "compare"])!.methods;
+  const code = parseBenchSpec(["--task", "lcb", "--methods", "compare"])!.methods;
+  assert.ok(maths.includes("sot") && maths.some((m) => m.startsWith("deepconf")), maths.join(","));
+  assert.deepEqual(code, maths.filter((m) => /^(hogwild|sequential|sc)\b/.test(m)));
+  assert.ok(code.includes("hogwild:2") && code.includes("sc:4"), code.join(","));
+});

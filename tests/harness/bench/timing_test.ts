@@ -1,0 +1,174 @@
+/**
+ * Time that means something when runs share passes: the cost model's fit recovers known coefficients and stays
+ * non-negative; a run's solo time is the model over its own rows, whatever it shared; records carry both
+ * times; a resumed run keeps its calibration; summary.md and the plots say which time they show.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KVCache } from "../../../engine/cache.ts";
+import type { PassShape } from "../../../engine/plan.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
+import { timingText } from "../../../harness/bench/timing.ts";
+import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
+import { runAll } from "../../../harness/generation/schedule.ts";
+import { Rng, RowModel, runCli } from "../../helpers.ts";
+
+const shape = (rows: number, tokens: number, attention: number, kv: number, logits: number): PassShape => ({
+  rows,
+  tokens,
+  attention,
+  kv,
+  logits,
+});
+
+/** Passes of varied shapes timed by a known linear law, with ±`noise` relative jitter. */
+function synthetic(coef: number[], noise: number, n = 200): TimedPass[] {
+  const rng = new Rng(7), out: TimedPass[] = [];
+  for (let i = 0; i < n; i++) {
+    const rows = 1 + Math.floor(rng.next() * 16), tokens = rows * (rng.next() < 0.2 ? 64 : 1);
+    const kv = Math.floor(rng.next() * 16000), attention = tokens * kv * (0.5 + rng.next());
+    const s = shape(rows, tokens, attention, kv, rng.next() < 0.2 ? 1 : rows);
+    const ms = [1, s.tokens, s.attention, s.kv, s.logits].reduce((a, x, j) => a + x * coef[j], 0);
+    out.push({ shape: s, ms: ms * (1 + noise * (2 * rng.next() - 1)) });
+  }
+  return out;
+}
+
+Deno.test("the cost model's fit recovers known coefficients, and none is negative", () => {
+  const truth = [12, 0.05, 2e-6, 1e-4, 0.3];
+  const exact = fitCost(synthetic(truth, 0));
+  exact.coef.forEach((c, i) =>
+    assert.ok(Math.abs(c - truth[i]) <= 1e-6 * Math.max(1, truth[i]) + 1e-9, `term ${i}: ${c}`)
+  );
+  assert.ok(exact.fit.median_rel_error < 1e-9);
+  const noisy = fitCost(synthetic(truth, 0.05));
+  noisy.coef.forEach((c, i) => assert.ok(Math.abs(c - truth[i]) / truth[i] < 0.15, `term ${i}: ${c} vs ${truth[i]}`));
+  assert.ok(noisy.fit.median_rel_error < 0.05 && noisy.fit.p90_rel_error < 0.06, JSON.stringify(noisy.fit));
+  // A law with a term that lowers the time cannot be fitted as such: that term is dropped, the rest refitted.
+  const negative = fitCost(synthetic([12, 0.05, 2e-6, -1e-4, 0.3], 0));
+  assert.ok(negative.coef.every((c) => c >= 0), JSON.stringify(negative.coef));
+  assert.equal(negative.coef[3], 0);
+  assert.throws(() => fitCost([]), /no timed passes/);
+});
+
+Deno.test("a run's solo time is the cost model over its own rows, whatever runs shared its passes", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const make = (cache: KVCache, m: string) =>
+    newSolver(cache, parseMethod(m), "What is 2+2?", 0, {
+      tokenizer: tok,
+      generation,
+      budgets: [6, 12],
+      finisherTokens: 4,
+    });
+  // The cost of a pass: one ms per new token, so a run's solo time is the tokens its own rows wrote.
+  const cost = (s: PassShape) => s.tokens;
+  const alone = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const a = make(alone, "hogwild:2");
+  await runAll(new RowModel(tok, 5), alone, [a], undefined, cost);
+  const shared = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const b = make(shared, "hogwild:2"), other = make(shared, "sequential");
+  const rows: number[] = [];
+  await runAll(new RowModel(tok, 5), shared, [b, other], (p) => rows.push(p.shape.rows), cost);
+  assert.ok(Math.max(...rows) > 4, "the runs shared passes");
+  assert.deepEqual(b.checkpoints.map((c) => c.solo_ms), a.checkpoints.map((c) => c.solo_ms));
+  const written = a.checkpoints[0].solo_ms;
+  assert.ok(written > tok.encode("What is 2+2?").length, `solo ${written} counts the prompt and every token written`);
+  for (const c of [...a.checkpoints, ...b.checkpoints]) assert.ok(c.shared_ms >= 0);
+});
+
+Deno.test("a checkpoint's time is the passes up to its budget and its own finisher's, not earlier checkpoints' finishers", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  for (const m of ["hogwild:2", "sequential", "sc:2"]) {
+    const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+    const run = newSolver(cache, parseMethod(m), "What is 2+2?", 0, {
+      tokenizer: tok,
+      generation,
+      budgets: [4, 8, 12],
+      finisherTokens: 4,
+    });
+    // every pass one millisecond, alone and shared
+    await runAll(new RowModel(tok, 5), cache, [run], undefined, () => 1);
+    const finishers = run.checkpoints.filter((c) => c.finisher_passes > 0);
+    assert.ok(finishers.length >= 2, `${m}: ${finishers.length} checkpoints read by a finisher`);
+    for (const c of run.checkpoints) {
+      // (shared_ms is the clock's, summed by the same rule)
+      assert.equal(c.solo_ms, c.passes + c.finisher_passes, `${m} at ${c.budget}: solo`);
+    }
+  }
+});
+
+const bench = (...args: string[]) => runCli("cli/bench.ts", args);
+
+Deno.test("records carry solo and shared times; a resumed run keeps its calibration and reports every invocation", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "hogwild-time-")), "run");
+  const flags = ["--methods", "hogwild:2,sequential", "--count", "3", "--budgets", "4:12:4", "--out", out];
+  assert.equal((await bench(...flags)).code, 0);
+  const meta = () => JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  const first = meta();
+  assert.ok(first.cost_model.coef.length === 5 && first.cost_model.coef.every((c: number) => c >= 0));
+  assert.ok(first.cost_model.fit.passes >= 10);
+  const records = () => readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  for (const r of records()) {
+    assert.ok(r.solo_ms > 0 && r.shared_ms > 0, JSON.stringify(r));
+    for (const c of r.checkpoints) assert.ok(c.solo_ms > 0 && c.shared_ms > 0 && c.solo_ms <= r.solo_ms + 1e-9);
+  }
+  // Drop the last record (as a kill would have) and resume: it runs again under the same cost model.
+  const lines = readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n");
+  writeFileSync(join(out, "records.jsonl"), lines.slice(0, -1).join("\n") + "\n");
+  const again = await bench(...flags);
+  assert.equal(again.code, 0);
+  assert.doesNotMatch(again.stderr, /cost model calibrated/);
+  const second = meta();
+  assert.deepEqual(second.cost_model, first.cost_model);
+  assert.deepEqual(second.invocations.map((i: { records: number }) => i.records), [6, 1]);
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /Times: every checkpoint has a solo time/);
+  assert.match(summary, /A forward pass is predicted to take [\d.]+ ms \+ /);
+  assert.match(
+    summary,
+    /Invocation 1 .*Invocation 2 \(.*\): 1 records in .* the cost model was off by [\d.]+% \(median\)/s,
+  );
+  assert.match(readFileSync(join(out, "curves.csv"), "utf8").split("\n")[0], /mean_solo_s,mean_shared_s/);
+  assert.match(readFileSync(join(out, "accuracy_vs_time.svg"), "utf8"), /alone on its device/);
+});
+
+Deno.test("plot: solo time by default, shared time on request, runs of different machines named", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-time-plot-"));
+  const [a, b] = [join(base, "a"), join(base, "b")];
+  for (const d of [a, b]) {
+    assert.equal((await bench("--methods", "sequential", "--count", "2", "--budgets", "4,8", "--out", d)).code, 0);
+  }
+  const run = JSON.parse(readFileSync(join(b, "run.json"), "utf8"));
+  writeFileSync(join(b, "run.json"), JSON.stringify({ ...run, machine: { ...run.machine, gpu: "NVIDIA L40S" } }));
+  const plot = (...args: string[]) => runCli("cli/plot.ts", args);
+  const solo = join(base, "solo"), shared = join(base, "shared");
+  assert.equal((await plot(a, b, "--out", solo)).code, 0);
+  const svg = readFileSync(join(solo, "accuracy_vs_time.svg"), "utf8");
+  assert.match(svg, /alone on its device/);
+  assert.match(svg, /b \(NVIDIA L40S\): sequential/);
+  assert.equal((await plot(a, b, "--out", shared, "--time", "shared")).code, 0);
+  assert.match(readFileSync(join(shared, "accuracy_vs_time.svg"), "utf8"), /shared passes counted whole/);
+  const bad = await plot(a, "--time", "cpu");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--time: expected solo or shared, got "cpu"/);
+  assert.ok(
+    predictMs(
+      { coef: [1, 0, 0, 0, 0], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 } },
+      shape(1, 1, 1, 1, 1),
+    ) === 1,
+  );
+});
+
+Deno.test("a merged run's summary names its shards' machines instead of 'this device'", () => {
+  assert.match(timingText(undefined, []), /alone on this device/);
+  assert.match(timingText(undefined, [], ["H100"]), /alone on this device/);
+  assert.match(
+    timingText(undefined, [], ["H100", "L40S"]),
+    /alone on its shard's device \(the shards ran on H100, L40S; each shard's solo times come from its own/,
+  );
+});

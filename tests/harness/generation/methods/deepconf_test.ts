@@ -1,0 +1,273 @@
+/**
+ * DeepConf (harness/generation/methods/deepconf.ts) and the confidence it reads (harness/generation/confidence.ts): token, group and
+ * trace confidences and the filter against hand computations; scripted runs through the real harness (a model
+ * that gives each writer's tokens chosen top-k log-probabilities): the offline vote, filtered and weighted,
+ * against the majority; the online warm-up's threshold, the pass a trace stops at and the consensus's end;
+ * self-consistency's weighted vote; and the ids, each method's one name.
+ */
+import assert from "node:assert/strict";
+import { KVCache } from "../../../../engine/cache.ts";
+import type { Row } from "../../../../engine/plan.ts";
+import type { TokenLogprobs } from "../../../../engine/sampler.ts";
+import { TextTokenizer } from "../../../../engine/tokenizer.ts";
+import {
+  groupConfidences,
+  keepTop,
+  newestGroup,
+  percentile,
+  tokenConfidence,
+  traceConfidence,
+  weightedVote,
+} from "../../../../harness/generation/confidence.ts";
+import { newSolver, parseMethod } from "../../../../harness/generation/methods.ts";
+import { DeepConfRun } from "../../../../harness/generation/methods/deepconf.ts";
+import { runAll } from "../../../../harness/generation/schedule.ts";
+import type { Solver } from "../../../../harness/generation/solver.ts";
+import { ScriptedModel } from "../../../helpers.ts";
+
+const tok = TextTokenizer.qwen3();
+const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+const PROBLEM = "What is 3+4?";
+
+Deno.test("token, group and trace confidences, the percentile and the filter: against hand computations", () => {
+  const lp = (xs: number[]): TokenLogprobs => ({
+    logprob: xs[0],
+    ids: Int32Array.from(xs.map((_, i) => i)),
+    logprobs: Float32Array.from(xs),
+  });
+  // -(−0.5 − 1.5 − 4) / 3
+  assert.equal(tokenConfidence(lp([-0.5, -1.5, -4])), 2);
+  assert.deepEqual(groupConfidences([1, 2, 3, 4, 5], 2), [1.5, 2.5, 3.5, 4.5]);
+  assert.deepEqual(groupConfidences([1, 2, 3, 4, 5], 5), [3]);
+  assert.deepEqual(groupConfidences([1, 2, 3], 4), [2], "shorter than a window: one group of all");
+  assert.deepEqual(groupConfidences([], 4), []);
+  assert.equal(newestGroup([1, 2, 3, 4, 5], 2), 4.5);
+  assert.equal(newestGroup([1, 2, 3], 4), undefined, "no full window yet");
+  // 23 tokens 0..22, windows of 2: 22 groups 0.5..21.5; the lowest 10% is floor(2.2) = 2 groups.
+  const c = Array.from({ length: 23 }, (_, i) => i);
+  assert.equal(traceConfidence(c, "lowest", 2), 0.5);
+  assert.equal(traceConfidence(c, "bottom10", 2), 1);
+  assert.equal(traceConfidence(c, "tail", 2), 21.5);
+  assert.equal(traceConfidence(c, "mean", 2), 11);
+  assert.equal(traceConfidence([4, 1, 4, 4], "lowest", 2), 2.5);
+  assert.equal(traceConfidence([], "lowest", 2), 0);
+  // numpy's linear rule: rank p/100·(n−1)
+  assert.equal(percentile([4, 1, 3, 2], 90), 3.7);
+  assert.equal(percentile([5, 3], 90), 4.8);
+  assert.ok(Math.abs(percentile([5, 3], 10) - 3.2) < 1e-12);
+  // DeepConf-low keeps exactly the top 10%, DeepConf-high the top 90%.
+  const ten = [5, 1, 9, 3, 7, 2, 8, 4, 10, 6];
+  assert.deepEqual(keepTop(ten, 10).map((k, i) => k ? ten[i] : 0).filter(Boolean), [10]);
+  assert.deepEqual(keepTop(ten, 90).map((k, i) => k ? ten[i] : 0).filter(Boolean), [5, 9, 3, 7, 2, 8, 4, 10, 6]);
+  assert.deepEqual(keepTop([1, 4, 5, 6], 10), [false, false, false, true]);
+  assert.deepEqual(keepTop([1, 4, 5, 6], 90), [false, true, true, true]);
+  // The weighted vote: 7 has three ballots, 9 has the weight; weights 1 are the majority.
+  const ballots = [{ answer: "7", weight: 1 }, { answer: "7", weight: 2 }, { answer: "9", weight: 4 }, {
+    answer: "7",
+    weight: 0.5,
+  }];
+  assert.deepEqual(weightedVote(ballots), { answer: "9", share: 4 / 7.5 });
+  assert.deepEqual(weightedVote(ballots.map((b) => ({ ...b, weight: 1 }))), { answer: "7", share: 0.75 });
+  assert.equal(weightedVote([]), undefined);
+});
+
+/**
+ * ScriptedModel with log-probabilities: each writer's k top log-probabilities at its j-th sampled token are all
+ * −conf(j), so that token's confidence is conf(j) (1 where the writer has none given).
+ */
+class ConfidentModel extends ScriptedModel {
+  readonly #conf: Record<string, (j: number) => number>;
+  readonly #count = new Map<string, number>();
+  constructor(scripts: Record<string, string>, conf: Record<string, (j: number) => number>) {
+    super(tok, scripts);
+    this.#conf = conf;
+  }
+  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
+    const ids = this.forwardSample(cache, rows);
+    const logprobs = rows.map((r, i) => {
+      if (!r.logprobs) return undefined;
+      const who = r.block.label.split(".")[0], j = (this.#count.get(who) ?? 0) + 1;
+      this.#count.set(who, j);
+      const c = (this.#conf[who] ?? (() => 1))(j);
+      return {
+        logprob: -c,
+        ids: Int32Array.from({ length: r.logprobs }, (_, t) => (ids[i] + t) % 1000),
+        logprobs: new Float32Array(r.logprobs).fill(-c),
+      };
+    });
+    return { ids, logprobs };
+  }
+}
+
+const answer = (x: string) => `So \\boxed{${x}}.\n\n`;
+const LENGTH = tok.encode(answer("7")).length;
+
+async function run(id: string, scripts: Record<string, string>, conf: Record<string, (j: number) => number>) {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ConfidentModel(scripts, conf);
+  const ctx = { tokenizer: tok, generation, budgets: [200], finisherTokens: 4 };
+  const solver: Solver = newSolver(cache, parseMethod(id), PROBLEM, 0, ctx);
+  await runAll(model, cache, [solver]);
+  assert.ok(solver.done, id);
+  const labels = model.passes.map((p) => p.filter((r) => r.logprobs).map((r) => r.block.label.split(".")[0]));
+  return { run: solver, passes: model.passes, labels };
+}
+
+const constant = (c: number) => () => c;
+
+Deno.test("offline: the vote keeps the top η% and weighs each trace by its confidence, against the majority", async () => {
+  const scripts = { Alice: answer("7"), Bob: answer("7"), Carol: answer("7"), Dave: answer("9") };
+  // Confidences 1, 2, 3, 7: the majority says 7; weighted, 9 has 7 against 6 (and against 5 once the lowest is
+  // filtered out by DeepConf-high; alone under DeepConf-low).
+  const a = { Alice: constant(1), Bob: constant(2), Carol: constant(3), Dave: constant(7) };
+  // Confidences 1, 4, 5, 6: DeepConf-low keeps Dave alone (9); DeepConf-high keeps 4, 5, 6: 7 has 9 against 6.
+  const b = { Alice: constant(1), Bob: constant(4), Carol: constant(5), Dave: constant(6) };
+  const cases: [string, Record<string, (j: number) => number>, string][] = [
+    ["sc:4", a, "7"],
+    ["sc:4:conf", a, "9"],
+    ["deepconf:4", a, "9"],
+    ["deepconf:4:high", a, "9"],
+    ["sc:4", b, "7"],
+    ["sc:4:conf", b, "7"],
+    ["deepconf:4", b, "9"],
+    ["deepconf:4:high", b, "7"],
+  ];
+  for (const [id, conf, want] of cases) {
+    const { run: r, passes } = await run(id, scripts, conf);
+    const last = r.checkpoints[r.checkpoints.length - 1];
+    assert.equal(last.vote, want, `${id} with confidences ${Object.values(conf).map((f) => f(1))}`);
+    assert.equal(last.passes, LENGTH, `${id}: every trace runs to its end`);
+    // Only the confidence runs ask for log-probabilities: the paper's top 20.
+    const asked = passes[0].filter((r) => r.sampler).map((r) => r.logprobs);
+    assert.deepEqual(asked, id === "sc:4" ? [undefined, undefined, undefined, undefined] : [20, 20, 20, 20], id);
+    // DeepConf's answer is its vote; self-consistency's stays what the traces wrote (the last one).
+    if (id.startsWith("deepconf")) assert.deepEqual([last.answer, last.source], [want, "generated"], id);
+    else assert.deepEqual([last.answer, last.source], ["9", "generated"], id);
+  }
+});
+
+Deno.test("offline: the measure weighs the vote (tail against lowest), and k sets the rows' top-k", async () => {
+  const scripts = { Alice: answer("7"), Bob: answer("9") };
+  // Alice: a dip of 1 in the middle; Bob: 3 throughout. Lowest group (window 2): Alice 1 < Bob 3; her tail is 8.
+  const conf = { Alice: (j: number) => (j === 3 || j === 4 ? 1 : 8), Bob: constant(3) };
+  for (const [id, want] of [["deepconf:2:window=2:k=5", "9"], ["deepconf:2:tail:window=2:k=5", "7"]]) {
+    const { run: r, passes } = await run(id, scripts, conf);
+    assert.equal(r.checkpoints[0].answer, want, id);
+    assert.deepEqual(passes[0].filter((r) => r.sampler).map((r) => r.logprobs), [5, 5], id);
+  }
+});
+
+Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its group confidence drops below it, and consensus ends the run", async () => {
+  const long = "Let me add the numbers one by one, slowly and with care, and then check the sum twice over. ".repeat(
+    12,
+  );
+  const scripts = {
+    Alice: answer("7"),
+    Bob: "Adding them gives nine.\n\n" + answer("9"),
+    Carol: long,
+    Dave: "Three and four.\n\n" + answer("7"),
+    Eve: long,
+  };
+  const conf = {
+    Alice: constant(5),
+    Bob: constant(3),
+    // Windows of 2: (6+2)/2 = 4 at Carol's 4th token; (2+2)/2 = 2 at her 5th.
+    Carol: (j: number) => (j <= 3 ? 6 : 2),
+    Dave: constant(6),
+    Eve: constant(6),
+  };
+  const warm = tok.encode(scripts.Bob).length, dave = tok.encode(scripts.Dave).length;
+  assert.ok(dave > 5 && tok.encode(long).length > dave + 5, "Carol stops before Dave ends, Eve runs past him");
+  // DeepConf-low: the threshold is the 90th percentile of 5 and 3 (4.8), so Carol stops at her 4th token;
+  // DeepConf-high: the 10th (3.2), her 5th.
+  for (
+    const [id, threshold, stop] of [["deepconf:5:online:window=2", 4.8, 4], [
+      "deepconf:5:online:high:window=2",
+      3.2,
+      5,
+    ]] as const
+  ) {
+    const { run: r, labels } = await run(id, scripts, conf);
+    const d = r as DeepConfRun;
+    assert.ok(Math.abs(d.threshold! - threshold) < 1e-9, `${id}: threshold ${d.threshold}`);
+    // The warm-up traces (2 of 5) run alone; the others start in the pass after both have ended.
+    assert.deepEqual(labels[0], ["Alice", "Bob"], id);
+    assert.ok(labels.slice(0, warm).every((l) => !l.includes("Carol") && !l.includes("Dave")), id);
+    assert.deepEqual(labels[warm], ["Carol", "Dave", "Eve"], id);
+    // Carol's row is in the pass of her stop-th token and in none after it.
+    const carol = labels.flatMap((l, i) => (l.includes("Carol") ? [i + 1] : []));
+    assert.deepEqual(carol, Array.from({ length: stop }, (_, i) => warm + 1 + i), id);
+    assert.deepEqual(d.stopped, [2], id);
+    // Dave ends with 7; the vote (Alice 5 and Dave 6 at the threshold or above; Bob's 9 under it) is unanimous,
+    // so the run ends in that pass with Eve unfinished.
+    const last = r.checkpoints[0];
+    assert.deepEqual([last.answer, last.source, last.vote], ["7", "early-stop", "7"], id);
+    assert.equal(last.passes, warm + dave, id);
+    assert.equal(r.passes, warm + dave, id);
+    assert.deepEqual(last.tokens.slice(2), [stop, dave, dave], id);
+  }
+  // Without the consensus, Eve runs on until the budget: the passes that the consensus saved.
+  const { run: r } = await run("deepconf:5:online:window=2:no-consensus", scripts, conf);
+  assert.equal(r.passes, 200);
+  assert.deepEqual([r.checkpoints[0].answer, r.checkpoints[0].vote], ["7", "7"]);
+});
+
+Deno.test("deepconf and sc's conf: each name and option, and each method's one name", () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ["deepconf:4", {
+      family: "deepconf",
+      workers: 4,
+      layout: "independent",
+      online: false,
+      keep: 10,
+      measure: "lowest",
+      window: 2048,
+      topK: 20,
+      warmup: 0,
+      tau: undefined,
+      earlyStop: true,
+      stopAtEos: true,
+    }],
+    ["deepconf:4:high:bottom10:window=64:k=5", { keep: 90, measure: "bottom10", window: 64, topK: 5 }],
+    ["deepconf:4:online", { online: true, warmup: 2, tau: 0.95, measure: "lowest" }],
+    ["deepconf:5:online:high:warmup=4:tau=0.8", { online: true, keep: 90, warmup: 4, tau: 0.8 }],
+    ["deepconf:3:online:no-consensus", { warmup: 1, tau: undefined }],
+    ["sc:4:conf", { family: "sc", weighted: true, finisher: "reencode" }],
+    ["sc:4:fork:conf", { weighted: true, finisher: "fork" }],
+    ["sc:4", { weighted: false }],
+  ];
+  for (const [id, want] of cases) {
+    const m: Record<string, unknown> = { ...parseMethod(id) };
+    assert.equal(m.id, id);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(m[k], v, `${id}.${k}`);
+  }
+  const refused: [string, RegExp][] = [
+    ["deepconf:1", /deepconf:1: deepconf needs 2 traces at least/],
+    ["deepconf", /worker count/],
+    ["deepconf:4:window=2048", /write it as deepconf:4 \(each method has one name\)/],
+    ["deepconf:4:high:online", /write it as deepconf:4:online:high/],
+    ["deepconf:4:online:warmup=2", /write it as deepconf:4:online\b/],
+    ["deepconf:4:online:tau=0.95", /write it as deepconf:4:online\b/],
+    ["deepconf:4:online:tau=.8", /write it as deepconf:4:online:tau=0.8/],
+    ["deepconf:4:k=21", /k must be an integer in 1\.\.20, got "21"/],
+    ["deepconf:4:window=0", /window must be an integer/],
+    ["deepconf:4:window=x", /window must be an integer in 1\.\.1048576, got "x"/],
+    ["deepconf:4:online:warmup=4", /warmup must be an integer in 1\.\.3, got "4"/],
+    ["deepconf:4:warmup=2", /warmup needs online/],
+    ["deepconf:4:tau=0.9", /tau needs online/],
+    ["deepconf:4:no-consensus", /no-consensus needs online/],
+    ["deepconf:4:online:tau=0", /tau must be a number in \(0, 1\], got "0"/],
+    ["deepconf:4:online:tau=0.9:no-consensus", /tau or no-consensus, not both/],
+    ["deepconf:4:online:tail", /online stops on group confidences.*no tail/],
+    ["deepconf:4:tail:mean", /one measure at most \(tail, mean given\)/],
+    ["deepconf:4:lowest", /unknown option "lowest"/],
+    ["deepconf:4:window=2:window=3", /option "window" given twice/],
+    ["deepconf:4:fast", /unknown option "fast"; options: online, high, bottom10, tail, mean, no-consensus, window=…/],
+    ["sc:1:conf", /write it as sequential/],
+    ["sc:2:conf:fork", /write it as sc:2:fork:conf/],
+    ["sc:2:deepconf", /unknown option "deepconf"/],
+  ];
+  for (const [id, want] of refused) {
+    assert.throws(() => parseMethod(id), (e: Error) => e.name === "InputError" && want.test(e.message), id);
+  }
+});

@@ -1,0 +1,315 @@
+/**
+ * Learning from Peers (harness/generation/methods/leap.ts): the similarity and the routing against hand-computed values; its
+ * ids; a scripted four-path run through the real scheduler (the summary after exactly T tokens and what its row
+ * sees, a path waiting for the others' summaries, which peers' summaries reach which path under each routing and
+ * in what order, the passes and solo time counted, the finisher before any answer, the paths' majority after);
+ * and, on a real engine, that a path's rows read what a plain pass over its whole sequence reads.
+ */
+import assert from "node:assert/strict";
+import { type Block, KVCache } from "../../../../engine/cache.ts";
+import { Engine } from "../../../../engine/model.ts";
+import type { Row } from "../../../../engine/plan.ts";
+import { sampleLogits } from "../../../../engine/sampler.ts";
+import { TextTokenizer } from "../../../../engine/tokenizer.ts";
+import { parseBenchSpec } from "../../../../harness/bench/spec.ts";
+import { checkMethod, newSolver, parseMethod } from "../../../../harness/generation/methods.ts";
+import {
+  type LeapMethod,
+  LeapRun,
+  leapSpec,
+  loadLeap,
+  route,
+  similarity,
+} from "../../../../harness/generation/methods/leap.ts";
+import { loadProtocol } from "../../../../harness/generation/prompts.ts";
+import { runAll } from "../../../../harness/generation/schedule.ts";
+import { maxAbsDiff, ScriptedModel } from "../../../helpers.ts";
+
+const tok = TextTokenizer.qwen3();
+const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+const names = (view: readonly Block[]) => view.map((b) => b.label);
+const decode = (ids: ArrayLike<number>) => tok.decode(Array.from(ids));
+const PROBLEM = "What is 2+2?";
+
+Deno.test("similarity: normalized Levenshtein over code points, against hand-computed values", () => {
+  const cases: [string, string, number][] = [
+    ["kitten", "sitting", 1 - 3 / 7], // k→s, e→i, +g
+    ["x is 4.", "x is 5.", 1 - 1 / 7],
+    ["x is 4.", "x is 45.", 1 - 1 / 8],
+    ["y is 9.", "x is 45.", 1 - 3 / 8],
+    ["abc", "abc", 1],
+    ["abc", "", 0],
+    ["", "", 1],
+    ["flaw", "lawn", 1 - 2 / 4],
+    ["😀a", "😀b", 1 - 1 / 2], // one code point of two (UTF-16 units would say 1 - 1/3)
+  ];
+  for (const [a, b, want] of cases) {
+    assert.ok(Math.abs(similarity(a, b) - want) < 1e-12, `${a} / ${b}: ${similarity(a, b)} != ${want}`);
+    assert.equal(similarity(b, a), similarity(a, b));
+  }
+});
+
+// The four summaries of the scripted run, and their similarities worked out by hand:
+// A "x is 4.", B "x is 5.", C "y is 9.", D "x is 45.": AB 6/7, AC 5/7, AD 7/8, BC 5/7, BD 7/8, CD 5/8.
+const SIM = [
+  [1, 6 / 7, 5 / 7, 7 / 8],
+  [6 / 7, 1, 5 / 7, 7 / 8],
+  [5 / 7, 5 / 7, 1, 5 / 8],
+  [7 / 8, 7 / 8, 5 / 8, 1],
+];
+const A = 0, B = 1, C = 2, D = 3;
+/** Who reads whom, by hand: [routing, k, what A, B, C and D read, in order]. */
+const ROUTES: [LeapMethod["routing"], number, number[][]][] = [
+  ["dispersed", 1, [[C], [C], [D], [C]]],
+  ["dispersed", 3, [[C, B, D], [C, A, D], [D, A, B], [C, A, B]]], // equal similarities keep the paths' order
+  ["clustered", 1, [[D], [D], [A], [A]]],
+  ["clustered", 3, [[D, B, C], [D, A, C], [A, B, D], [A, B, C]]],
+  ["hybrid", 1, [[D], [D], [A], [A]]], // ⌊1/2⌋ = 0 far, then the nearest
+  ["hybrid", 2, [[C, D], [C, D], [D, A], [C, A]]],
+  ["hybrid", 3, [[C, D, B], [C, D, A], [D, A, B], [C, A, B]]],
+];
+
+Deno.test("route: each routing's peers, in order, against hand-computed choices", () => {
+  const sim = (a: number, b: number) => SIM[a][b];
+  for (const [routing, k, want] of ROUTES) {
+    const got = [A, B, C, D].map((self) => route(routing, k, self, [A, B, C, D], sim));
+    assert.deepEqual(got, want, `${routing} k=${k}`);
+  }
+  // Only the paths that wrote a summary are peers; none left, nothing to read.
+  assert.deepEqual(route("dispersed", 3, A, [A, B, D], sim), [B, D]);
+  assert.deepEqual(route("clustered", 2, A, [A], sim), []);
+});
+
+Deno.test("leap ids: defaults left out, options in order; every other spelling refused with the one to use", () => {
+  const m = parseMethod("leap:2") as LeapMethod;
+  assert.deepEqual(
+    [m.family, m.workers, m.routing, m.topK, m.every, m.summaryTokens, m.stopAtEos, m.earlyStop],
+    ["leap", 2, "dispersed", 1, 2048, 256, true, true],
+  );
+  const n = parseMethod("leap:6:hybrid:peers=2:every=16:summary=32") as LeapMethod;
+  assert.deepEqual([n.routing, n.topK, n.every, n.summaryTokens], ["hybrid", 2, 16, 32]);
+  assert.equal((parseMethod("leap:6") as LeapMethod).topK, 4);
+  assert.equal((parseMethod("leap:3") as LeapMethod).topK, 2, "every peer when there are fewer than 4");
+  assert.equal((parseMethod("leap:1:every=8") as LeapMethod).topK, 0);
+  const refused: [string, RegExp][] = [
+    ["leap:4:every=16:clustered", /write it as leap:4:clustered:every=16/],
+    ["leap:4:dispersed", /write it as leap:4 \(/],
+    ["leap:6:peers=4", /write it as leap:6 \(/],
+    ["leap:3:peers=2", /write it as leap:3 \(/],
+    ["leap:4:every=2048:summary=256", /write it as leap:4 \(/],
+    ["leap:2:clustered", /with one peer at most, every routing is the same/],
+    ["leap:3:peers=3", /method leap:3:peers=3: peers must be an integer in 1\.\.2, got "3"/],
+    ["leap:1:peers=1", /one path has no peers to read/],
+    ["leap:4:every=0", /every must be an integer in 1\.\.65536, got "0"/],
+    ["leap:4:summary=07", /summary must be an integer in 1\.\.65536, got "07"/],
+    ["leap:4:every=8:every=9", /option "every" given twice/],
+    ["leap:4:random", /unknown option "random"; options: dispersed, clustered, hybrid, peers=…, every=…, summary=…/],
+    ["leap:4:peers", /unknown option "peers"/],
+    ["leap", /leap needs a worker count/],
+  ];
+  for (const [id, message] of refused) assert.throws(() => parseMethod(id), message, id);
+});
+
+Deno.test("leap's check of the settings: a T at the largest budget or past it never summarizes, refused", () => {
+  const spec = (...args: string[]) => parseBenchSpec(["--methods", "leap:2", ...args])!;
+  assert.throws(
+    () => checkMethod(parseMethod("leap:2"), spec()),
+    /^InputError: method leap:2: a summary every 2048 tokens, but the largest budget is 128 passes, so no path would ever summarize/,
+  );
+  checkMethod(parseMethod("leap:2:every=127"), spec());
+  assert.throws(() => checkMethod(parseMethod("leap:2:every=128"), spec()), /every 128 tokens/);
+  checkMethod(parseMethod("leap:2"), spec("--budgets", "4096"));
+});
+
+Deno.test("a LeaP texts file with a missing or bad field is refused, naming the file and field", () => {
+  const good = loadLeap(), file = `${Deno.makeTempDirSync()}/leap.json`;
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...good, trigger: undefined }, /leap\.json: field "trigger" must be a string/],
+    [{ ...good, peers: 3 }, /leap\.json: field "peers" must be a string/],
+    [{ ...good, peer: "Solver: {{summary}}" }, /leap\.json: field "peer" must hold \{\{k\}\}/],
+    [{ ...good, peer: "Solver {{k}}:" }, /leap\.json: field "peer" must hold \{\{summary\}\}/],
+    [{ ...good, resume: "" }, /leap\.json: field "resume" must not be empty/],
+  ];
+  for (const [content, message] of cases) {
+    Deno.writeTextFileSync(file, JSON.stringify(content));
+    assert.throws(() => loadLeap(file), message);
+  }
+});
+
+// The scripted run: T = 8 reasoning tokens, a summary, the peers' summaries, then each path's answer.
+const REASONING = "First I add the two numbers and look";
+const SUMMARIES = [" x is 4.\n\n", " x is 5.\n\n", " y is 9.\n\n", " x is 45.\n\n"]; // D's is a token longer
+const ENDINGS = ["So \\boxed{5}.\n\n", "So \\boxed{4}.\n\n", "So \\boxed{4}.\n\n", "So \\boxed{9}.\n\n"];
+const PATHS = ["Alice", "Bob", "Carol", "Dave"];
+const T = tok.encode(REASONING).length;
+
+/** One scripted run of `id` (leap:4 with t = T), its budgets 3 (before any answer) and 100 (after the end). */
+async function scripted(id: string) {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const method = parseMethod(id) as LeapMethod;
+  const spec = leapSpec(method, PROBLEM, 0, { tokenizer: tok, generation, budgets: [3, 100], finisherTokens: 4 });
+  const scripts = Object.fromEntries(PATHS.map((p, i) => [p, REASONING + SUMMARIES[i] + ENDINGS[i]]));
+  for (const [i, p] of PATHS.entries()) { // the pieces tokenize on their own as in the whole script
+    const pieces = [REASONING, SUMMARIES[i], ENDINGS[i]].map((s) => tok.encode(s));
+    assert.deepEqual(tok.encode(scripts[p]), pieces.flat(), p);
+  }
+  const model = new ScriptedModel(tok, { ...scripts, finisher: "7}" });
+  const run = new LeapRun(cache, spec);
+  await runAll(model, cache, [run], undefined, (shape) => shape.tokens);
+  return { cache, spec, run, passes: model.passes };
+}
+const dispersed = scripted(`leap:4:peers=1:every=${T}`);
+
+Deno.test("a scripted LeaP run: the summary begins after exactly T reasoning tokens; its row sees the path alone", async () => {
+  const { passes, spec } = await dispersed;
+  const decoding = passes.filter((p) => p[0].block.label !== "finisher");
+  // Pass 1: the shared prompt (all but its last token, no logits) and each path's first row (that last token).
+  assert.deepEqual(decoding[0].map((r) => [r.block.label, r.logits]), [
+    ["prompt", "none"],
+    ...PATHS.map((p) => [p, "last"]),
+  ]);
+  assert.deepEqual(Array.from(decoding[0][0].tokens), spec.prompt.slice(0, -1));
+  // Passes 2..T write reasoning tokens 1..T-1; pass T+1 writes the T-th and the trigger, and samples the summary.
+  for (let pass = 2; pass <= T; pass++) {
+    assert.ok(decoding[pass - 1].every((r) => r.tokens.length === 1), `pass ${pass}`);
+  }
+  const trigger = decoding[T];
+  assert.equal(trigger.length, 4);
+  for (const [i, r] of trigger.entries()) {
+    assert.equal(r.block.label, PATHS[i]);
+    assert.deepEqual(names(r.view), ["prompt", PATHS[i]]);
+    assert.equal(decode(r.tokens), " look" + loadLeap().trigger);
+    const before = decoding.slice(0, T).flatMap((p) => p.filter((x) => x.block === r.block));
+    assert.equal(before.reduce((n, x) => n + x.tokens.length, 0), T, "the prompt's last token, reasoning 1..T-1");
+  }
+});
+
+Deno.test("a scripted LeaP run: a path with its summary waits, without a row, for the others' summaries", async () => {
+  const { passes } = await dispersed;
+  const decoding = passes.filter((p) => p[0].block.label !== "finisher");
+  const summaryLength = (i: number) => tok.encode(SUMMARIES[i]).length;
+  assert.ok(summaryLength(D) === summaryLength(A) + 1);
+  // Alice, Bob and Carol end their summaries one pass before Dave: that pass has Dave's row alone.
+  const daveAlone = T + summaryLength(D);
+  assert.deepEqual(decoding[daveAlone - 1].map((r) => r.block.label), ["Dave"]);
+  assert.deepEqual(decoding[daveAlone].map((r) => r.block.label), PATHS);
+});
+
+/** Each path's row that reads its peers' summaries (the first after the summaries), decoded. */
+async function insertions(id: string): Promise<string[]> {
+  const { passes } = await (id === `leap:4:peers=1:every=${T}` ? dispersed : scripted(id));
+  const decoding = passes.filter((p) => p[0].block.label !== "finisher");
+  const row = decoding[T + tok.encode(SUMMARIES[D]).length];
+  return PATHS.map((p) => decode(row.find((r) => r.block.label === p)!.tokens));
+}
+
+Deno.test("a scripted LeaP run: each routing sends the hand-computed peers' summaries, in order, into each path", async () => {
+  const texts = loadLeap();
+  const read = (peers: number[]) =>
+    texts.peers + peers.map((j, k) => `\n\nSolver ${k + 1}: ${SUMMARIES[j].trim()}`).join("") + texts.resume;
+  for (const [routing, k, want] of ROUTES.filter(([r, k]) => k < 3 && !(r === "hybrid" && k === 1))) {
+    const id = `leap:4${routing === "dispersed" ? "" : `:${routing}`}:peers=${k}:every=${T}`;
+    const got = await insertions(id);
+    // Each path's last summary token (sampled, not yet written) comes first; its blank line ends the summary.
+    assert.deepEqual(got, want.map((peers) => ".\n\n" + read(peers)), id);
+  }
+});
+
+Deno.test("a scripted LeaP run: each path's sequence, as its rows wrote it, holds its peers' summaries in order", async () => {
+  const { passes, spec } = await dispersed;
+  const texts = loadLeap();
+  for (const [i, name] of PATHS.entries()) {
+    const written = passes.flatMap((p) => p.filter((r) => r.block.label === name).flatMap((r) => Array.from(r.tokens)));
+    const peer = [[C], [C], [D], [C]][i][0];
+    assert.equal(
+      decode(written),
+      decode(spec.prompt.slice(-1)) + REASONING + texts.trigger + SUMMARIES[i] + texts.peers + "\n\nSolver 1: " +
+        SUMMARIES[peer].trim() + texts.resume + ENDINGS[i].slice(0, -".\n\n".length),
+      name,
+    );
+  }
+});
+
+Deno.test("a scripted LeaP run: passes and solo time count every sampling pass and every re-encoded token", async () => {
+  const { passes, run, spec } = await dispersed;
+  const decoding = passes.filter((p) => p[0].block.label !== "finisher");
+  const len = (s: string) => tok.encode(s).length, texts = loadLeap(), P = PATHS.length;
+  const ending = len(ENDINGS[0]), summary = len(SUMMARIES[D]);
+  // Every pass samples for some path, and every one counts: T reasoning, the longest summary, the answer.
+  assert.ok(decoding.every((p) => p.some((r) => r.sampler)));
+  assert.equal(run.passes, decoding.length);
+  assert.equal(run.passes, T + summary + ending);
+  // Solo time under a cost of one per new token: every token of every row of its own passes, by hand.
+  const inserted = [C, C, D, C].reduce(
+    (n, j) => n + len(texts.peers + `\n\nSolver 1: ${SUMMARIES[j].trim()}` + texts.resume),
+    0,
+  );
+  // The prompt's rest; the prompt's last token and reasoning 1..T-1; the T-th and the trigger; each summary's
+  // tokens but its last (Dave's fifth alone); that last one and the peers' text; the answer's tokens but its last.
+  const want = (spec.prompt.length - 1) + P * T + P * (1 + len(texts.trigger)) + P * (len(SUMMARIES[A]) - 1) + 1 +
+    P + inserted + P * (ending - 1);
+  assert.equal(run.checkpoints[1].solo_ms, want);
+});
+
+Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; the paths' majority answers", async () => {
+  const { passes, run, cache } = await dispersed;
+  // Budget 3, before any answer: the finisher after Alice's own blocks, her unfinished reasoning marked.
+  const fin = passes.find((p) => p[0].block.label === "finisher")!;
+  assert.deepEqual(names(fin[0].view), ["prompt", "Alice", "finisher"]);
+  const protocol = loadProtocol();
+  assert.equal(decode(fin[0].tokens), " add" + protocol.marker + protocol.finisherSuffix);
+  // After the end: Alice says 5, Bob and Carol 4, Dave 9: the majority, not the first path's.
+  assert.deepEqual(
+    run.checkpoints.map((c) => [c.budget, c.passes, c.answer, c.source, c.finisher_passes]),
+    [[3, 3, "7", "finisher", 2], [100, run.passes, "4", "generated", 0]],
+  );
+  const generated = (i: number) => tok.encode(REASONING + SUMMARIES[i] + ENDINGS[i]).length;
+  assert.deepEqual(run.checkpoints[1].tokens, PATHS.map((_, i) => generated(i)));
+  assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
+    ...PATHS.map((_, i) => [i, 1, REASONING]), // the summary cuts the first step short
+    ...PATHS.map((_, i) => [i, 2, ENDINGS[i]]),
+  ]);
+  assert.ok(run.texts()[A].startsWith(REASONING + loadLeap().trigger + SUMMARIES[A]));
+  run.free();
+  assert.equal(cache.freePages, 4096);
+});
+
+Deno.test("leap on a real engine: a path's rows read what a plain pass over the prompt and its sequence reads", async () => {
+  const engine = await Engine.load("random:qwen3-demo");
+  for (const id of ["leap:2:every=3:summary=2", "leap:3:clustered:peers=1:every=2:summary=3"]) {
+    const cache = engine.newCache({ tokens: 16384 });
+    const ctx = { tokenizer: engine.tokenizer!, generation: engine.generation, budgets: [4, 20], finisherTokens: 3 };
+    const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as LeapRun;
+    const prompt = leapSpec(parseMethod(id) as LeapMethod, PROBLEM, 1, ctx).prompt;
+    const sequences = new Map<string, number[]>();
+    let worst = 0, checked = 0;
+    const model = {
+      forwardSample(c: KVCache, rows: readonly Row[]): number[] {
+        const logits = engine.forward(
+          c,
+          rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const })),
+        );
+        return rows.map((r, i) => {
+          if (r.block.label === "prompt") return -1;
+          const own = r.block.label === "finisher" ? [] : (sequences.get(r.block.label) ?? []);
+          if (r.block.label !== "finisher") sequences.set(r.block.label, own.concat(Array.from(r.tokens)));
+          // Rows with text written for the path (the trigger, the peers' summaries): a plain pass agrees.
+          if (r.tokens.length > 1 && r.block.label !== "finisher") {
+            const plain = engine.newCache({ tokens: 8192 }), b = plain.newBlock();
+            const seq = [...prompt.slice(0, -1), ...sequences.get(r.block.label)!];
+            const want = engine.forward(plain, [{ block: b, view: [b], tokens: seq, logits: "last" }])[0];
+            worst = Math.max(worst, maxAbsDiff(logits[i], want)), checked++;
+          }
+          return sampleLogits(logits[i], r.sampler!);
+        });
+      },
+    };
+    await runAll(model, cache, [run]);
+    assert.ok(checked >= 4, `${id}: ${checked} rows checked`);
+    assert.ok(worst < 1e-4, `${id}: worst |logit error| ${worst}`);
+    assert.deepEqual(run.checkpoints.map((c) => c.budget), [4, 20]);
+    run.free();
+    assert.equal(cache.freePages, cache.capacityTokens / cache.pageSize, `${id}: every page back`);
+    console.log(`${id}: ${checked} rows checked against plain passes, worst ${worst.toExponential(2)}`);
+  }
+});

@@ -1,0 +1,296 @@
+/**
+ * harness/generation/methods.ts: the method grammar as a table, what each method's run is given to stop on, and the
+ * registry's promise that a method family is one file (its names appear nowhere else in harness/).
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { LAYOUTS } from "../../../harness/generation/layouts.ts";
+import {
+  comparedMethods,
+  type Method,
+  methodGrammar,
+  parseMethod,
+  replaysViews,
+  runSpec,
+} from "../../../harness/generation/methods.ts";
+
+const tok = TextTokenizer.qwen3();
+const EOS = 151645;
+const generation = { eosTokenIds: [EOS], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+
+Deno.test("parseMethod: every name and option, as fields", () => {
+  const cases: [string, Partial<Method> & Record<string, unknown>][] = [
+    ["hogwild:2", {
+      workers: 2,
+      family: "hogwild",
+      layout: "combined",
+      collab: true,
+      stopAtEos: false,
+      forbidTokens: true,
+      finisher: "reencode",
+      reencodeSteps: false,
+    }],
+    ["hogwild:3:interleaved:fork", { workers: 3, layout: "interleaved", finisher: "fork" }],
+    ["hogwild:2:contiguous", { layout: "contiguous" }],
+    ["hogwild:2:reencode-steps", { reencodeSteps: true, layout: "combined" }],
+    ["hogwild:2:no-collab", { collab: false, stopAtEos: false, forbidTokens: true, layout: "combined" }],
+    ["sequential", {
+      workers: 1,
+      family: "sequential",
+      layout: "independent",
+      collab: false,
+      stopAtEos: true,
+      forbidTokens: false,
+      earlyStop: true,
+      finisher: "reencode",
+    }],
+    ["sequential-no-early-stop", { workers: 1, family: "sequential", earlyStop: false, finisher: "none" }],
+    ["sc:4", { workers: 4, family: "sc", layout: "independent", finisher: "reencode", earlyStop: true }],
+    ["sc:2:fork", { workers: 2, finisher: "fork" }],
+    ["sot", { family: "sot", threadsPerPass: 0, workers: 1, stopAtEos: true }],
+    ["sot:2", { threadsPerPass: 2, workers: 2 }],
+  ];
+  for (const [id, want] of cases) {
+    const m: Record<string, unknown> = { ...parseMethod(id) };
+    assert.equal(m.id, id);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(m[k], v, `${id}.${k}`);
+  }
+  // The viewer replays the views of workers over a layout only.
+  for (const id of ["hogwild:2", "sequential", "sc:2"]) assert.ok(replaysViews(parseMethod(id)), id);
+  assert.ok(!replaysViews(parseMethod("sot:2")));
+});
+
+Deno.test("parseMethod refuses bad names and options, naming them", () => {
+  const cases: [string, RegExp][] = [
+    ["hogwild", /hogwild needs a worker count 1\.\.12/],
+    ["hogwild:0", /needs a worker count/],
+    ["hogwild:13", /needs a worker count/],
+    ["hogwild:2:sideways", /unknown option "sideways"; options: combined, contiguous, interleaved, fork/],
+    ["hogwild:2:contiguous:reencode-steps", /reencode-steps needs a history/],
+    ["hogwild:2:no-collab:reencode-steps", /reencode-steps needs a history/],
+    ["sequential:2", /sequential takes no options/],
+    ["sc:2:interleaved", /unknown option "interleaved"; options: fork/],
+    ["hogwild:2:combined", /write it as hogwild:2 \(each method has one name\)/],
+    ["hogwild:2:no-collab:fork", /write it as hogwild:2:fork:no-collab/],
+    ["hogwild:2:contiguous:interleaved", /one layout at most \(contiguous, interleaved given\)/],
+    ["hogwild:2:fork:fork", /option "fork" given twice/],
+    ["hogwild:2.0", /needs a worker count/],
+    ["hogwild:0x2", /needs a worker count/],
+    ["hogwild:+2", /needs a worker count/],
+    ["hogwild: 2", /needs a worker count/],
+    ["hogwild:02", /needs a worker count/],
+    ["sc:1", /write it as sequential/],
+    ["hogwild:1:contiguous", /write it as hogwild:1 /],
+    ["hogwild:1:interleaved:fork", /write it as hogwild:1:fork /],
+    ["sot:2:fork", /sot takes only a thread count/],
+    ["beam:4", /unknown method "beam:4"; methods: hogwild:N\[/],
+  ];
+  for (const [id, message] of cases) assert.throws(() => parseMethod(id), message, id);
+});
+
+Deno.test("parseMethod on generated ids: whatever is accepted is its own one name, and every valid name is accepted", () => {
+  const pieces = [
+    "hogwild",
+    "sc",
+    "sot",
+    "sequential",
+    "sequential-no-early-stop",
+    ":",
+    "2",
+    "02",
+    "2.0",
+    " ",
+    "+",
+    "0x2",
+    "12",
+    "13",
+    "combined",
+    "contiguous",
+    "interleaved",
+    "fork",
+    "no-collab",
+    "reencode-steps",
+    "",
+  ];
+  let seed = 99;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const id = Array.from({ length: 1 + rand(7) }, () => pieces[rand(pieces.length)]).join("");
+    let m: Method | undefined;
+    try {
+      m = parseMethod(id);
+    } catch (e) {
+      assert.equal((e as Error).name, "InputError", `${id}: ${(e as Error).message}`);
+      continue;
+    }
+    accepted++;
+    assert.equal(m.id, id, "an accepted id prints back the same");
+  }
+  assert.ok(accepted > 50, `only ${accepted} generated ids were valid`);
+  // Every valid name, built from the grammar: accepted, and two names are never the same method.
+  const seen = new Map<string, string>();
+  const add = (id: string) => {
+    const m = parseMethod(id);
+    const { id: _, ...fields } = m, key = JSON.stringify(fields);
+    assert.ok(!seen.has(key), `${id} and ${seen.get(key)} are one method`);
+    seen.set(key, id);
+  };
+  for (let n = 1; n <= 12; n++) {
+    for (const layout of n === 1 ? [""] : ["", ":contiguous", ":interleaved"]) {
+      for (const fork of ["", ":fork"]) {
+        for (const noCollab of ["", ":no-collab"]) {
+          for (const re of ["", ":reencode-steps"]) {
+            const id = `hogwild:${n}${layout}${fork}${noCollab}${re}`;
+            if (re && (noCollab || layout === ":contiguous")) assert.throws(() => parseMethod(id), /reencode-steps/);
+            else add(id);
+          }
+        }
+      }
+    }
+    if (n > 1) add(`sc:${n}`);
+    add(`sc:${n}:fork`), add(`sot:${n}`);
+  }
+  add("sot"), add("sequential"), add("sequential-no-early-stop");
+});
+
+Deno.test("what a run stops on: Hogwild! (with or without its text) never ends at EOS nor writes forbidden tokens; baselines may stop", () => {
+  const forbidden = tok.encode("#");
+  const spec = (id: string) =>
+    runSpec(parseMethod(id), "What is 2+2?", 0, { tokenizer: tok, generation, budgets: [4], finisherTokens: 4 });
+  for (const id of ["hogwild:2", "hogwild:2:no-collab", "hogwild:1:no-collab"]) {
+    const s = spec(id);
+    assert.deepEqual(s.stopIds, [], id);
+    assert.ok(
+      s.sampling.suppress.includes(EOS) && s.sampling.suppress.includes(forbidden[0]),
+      `${id}: ${s.sampling.suppress}`,
+    );
+  }
+  for (const id of ["sequential", "sc:2"]) {
+    const s = spec(id);
+    assert.deepEqual(s.stopIds, [EOS], id);
+    assert.deepEqual(s.sampling.suppress, [], id);
+  }
+  // Only the text differs between hogwild:2 and its no-collab ablation.
+  const [withText, without] = [spec("hogwild:2"), spec("hogwild:2:no-collab")];
+  assert.ok(tok.decode(withText.prompt).includes("Working as a team"));
+  assert.ok(!tok.decode(without.prompt).includes("Working as a team"));
+  assert.equal(without.redundancyEvery, 0);
+  assert.equal(withText.layout, without.layout);
+});
+
+Deno.test("a new shared-page layout is one entry in LAYOUTS: methods, the grammar and reencode-steps follow it", () => {
+  LAYOUTS.mirror = { ...LAYOUTS.combined, name: "mirror" };
+  try {
+    assert.equal(parseMethod("hogwild:2:mirror").layout, "mirror");
+    assert.equal(parseMethod("hogwild:2:mirror:reencode-steps").reencodeSteps, true); // it keeps a history
+    assert.match(methodGrammar()[0], /^hogwild:N\[:contiguous\|interleaved\|mirror\]/);
+    LAYOUTS.mirror = { ...LAYOUTS.contiguous, name: "mirror" };
+    assert.throws(() => parseMethod("hogwild:2:mirror:reencode-steps"), /needs a history \(combined or interleaved\)/);
+  } finally {
+    delete LAYOUTS.mirror;
+  }
+  assert.throws(() => parseMethod("hogwild:2:mirror"), /mirror/);
+});
+
+Deno.test("methodGrammar: every family's spellings, in the registry's order (--help prints them)", () => {
+  assert.deepEqual(methodGrammar(), [
+    "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+    "sequential",
+    "sequential-no-early-stop",
+    "sc:N[:fork][:conf]",
+    "sot[:N]",
+    "deepconf:N[:online][:high][:bottom10|tail|mean][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]",
+    "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]",
+    "groupthink:N[:lead]",
+  ]);
+});
+
+Deno.test("--methods compare: each family's methods, in the registry's order, every one a method's one name", () => {
+  const ids = comparedMethods([8, 128]);
+  assert.deepEqual(ids, [
+    "hogwild:2",
+    "hogwild:4",
+    "sequential",
+    "sc:4",
+    "sc:4:conf",
+    "sot",
+    "deepconf:4",
+    "deepconf:4:online",
+    "leap:4:every=32",
+    "groupthink:4",
+  ]);
+  for (const id of ids) assert.equal(parseMethod(id).id, id);
+  // The paper's summary interval where the grid allows four rounds of it; never below one token.
+  assert.ok(comparedMethods([8192]).includes("leap:4"));
+  assert.ok(comparedMethods([2]).includes("leap:4:every=1"));
+  assert.ok(!comparedMethods([1]).some((id) => id.startsWith("leap")), "no summary round fits in one pass");
+});
+
+/**
+ * A method family is one file: its names appear in no other file of harness/ or cli/ but on the lines listed here,
+ * the registry's list and what a user sees or passes (the default --methods).
+ */
+const FAMILY_FILES: { file: string; names: RegExp; elsewhere: Record<string, string[]> }[] = [
+  {
+    file: "harness/generation/methods/sot.ts",
+    names: /sot|skeleton/i,
+    elsewhere: {
+      "harness/generation/methods.ts": ['import { sot } from "./methods/sot.ts";', "family(sot),"],
+    },
+  },
+  {
+    file: "harness/generation/methods/leap.ts",
+    names: /leap|learning from peers/i,
+    elsewhere: { "harness/generation/methods.ts": ['import { leap } from "./methods/leap.ts";', "family(leap),"] },
+  },
+  {
+    file: "harness/generation/methods/groupthink.ts",
+    names: /group ?think/i,
+    elsewhere: {
+      "harness/generation/methods.ts": ['import { groupthink } from "./methods/groupthink.ts";', "family(groupthink),"],
+    },
+  },
+  {
+    file: "harness/generation/methods/deepconf.ts",
+    names: /deep ?conf/i,
+    elsewhere: {
+      "harness/generation/methods.ts": ['import { deepconf } from "./methods/deepconf.ts";', "family(deepconf),"],
+    },
+  },
+  {
+    file: "harness/generation/methods/sc.ts",
+    names: /\bsc\b/,
+    elsewhere: {
+      "harness/generation/methods.ts": ['import { sc } from "./methods/sc.ts";', "family(sc),"],
+      "harness/bench/spec.ts": [
+        'const DEFAULT_METHODS = "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2";',
+      ],
+    },
+  },
+];
+
+Deno.test("a method family is one file: its names appear nowhere else in harness/ or cli/ but on the allowed lines", () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|js)$/.test(e.name) ? [join(dir, e.name)] : []
+    );
+  const all = ["harness", "cli"].flatMap((d) => files(join(root, d))).map((f) => relative(root, f));
+  for (const { file, names, elsewhere } of FAMILY_FILES) {
+    assert.ok(all.includes(file), file);
+    assert.match(readFileSync(join(root, file), "utf8"), names, `${file} names its own family`);
+    const stray: string[] = [];
+    for (const f of all.filter((f) => f !== file)) {
+      readFileSync(join(root, f), "utf8").split("\n").forEach((line, i) => {
+        if (names.test(line) && !(elsewhere[f] ?? []).includes(line.trim())) {
+          stray.push(`${f}:${i + 1}: ${line.trim()}`);
+        }
+      });
+    }
+    assert.deepEqual(stray, [], `the family of ${file} is named outside its file:\n${stray.join("\n")}`);
+  }
+});

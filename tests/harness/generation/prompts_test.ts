@@ -1,0 +1,142 @@
+/**
+ * harness/generation/prompts.ts: a problem reaches the model byte for byte through every template (the project's collab,
+ * plain and Skeleton-of-Thought texts, the demo model's, the protocol's step prefix), over random strings made
+ * of replacement patterns, braces and placeholders, and over every problem of every shared data set.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { fillTemplate, loadProtocol, loadTemplate, renderTemplate } from "../../../harness/generation/prompts.ts";
+import { loadSot } from "../../../harness/generation/methods/sot.ts";
+import { loadTask, TASKS } from "../../../tasks/registry.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { DATA_DIR, dataTest } from "../../helpers.ts";
+
+const demo = (f: string) =>
+  readFileSync(new URL(`../../../engine/models/hogwild-demo/prompts/${f}`, import.meta.url), "utf8");
+
+/** Every template a problem goes through, each with the variables it fills. */
+function templates(): { name: string; text: string; vars: string[]; open?: string; close?: string }[] {
+  const sot = loadSot();
+  return [
+    { name: "collab.txt", text: loadTemplate("collab"), vars: ["problem", "names", "count"] },
+    { name: "plain.txt", text: loadTemplate("plain"), vars: ["problem", "names", "count"] },
+    { name: "demo collab.txt", text: demo("collab.txt"), vars: ["problem", "names", "count"] },
+    { name: "demo plain.txt", text: demo("plain.txt"), vars: ["problem", "names", "count"] },
+    { name: "sot outline", text: sot.outline, vars: ["problem"] },
+    { name: "sot point", text: sot.point, vars: ["problem", "outline", "k", "point"] },
+    { name: "sot pointHeader", text: sot.pointHeader, vars: ["k", "point"] },
+    { name: "protocol stepPrefix", text: loadProtocol().stepPrefix, vars: ["name", "step"], open: "{", close: "}" },
+  ];
+}
+
+/**
+ * The invariant, checked without the code under test's own logic: each value goes in exactly where its
+ * placeholder was. Filling with sentinels first and then putting each value in by split/join (which reads no
+ * pattern) must give what fillTemplate gives with the values themselves.
+ */
+function checkVerbatim(t: ReturnType<typeof templates>[number], values: Record<string, string>) {
+  const sentinel = (i: number) => `\u0000${i}\u0001`;
+  const vars = Object.fromEntries(t.vars.map((v) => [v, values[v]]));
+  let expected = fillTemplate(t.text, Object.fromEntries(t.vars.map((v, i) => [v, sentinel(i)])), t.open, t.close);
+  t.vars.forEach((v, i) => (expected = expected.split(sentinel(i)).join(vars[v])));
+  const got = fillTemplate(t.text, vars, t.open, t.close);
+  assert.equal(got, expected, `${t.name}: a value was altered or re-read (${JSON.stringify(vars).slice(0, 200)})`);
+  if (t.vars.includes("problem") && t.text.includes("{{problem}}")) assert.ok(got.includes(values.problem));
+}
+
+const PIECES = [
+  "$",
+  "$$",
+  "$&",
+  "$`",
+  "$'",
+  "$1",
+  "$<x>",
+  "{",
+  "}",
+  "{{",
+  "}}",
+  "{{problem}}",
+  "{{names}}",
+  "{{count}}",
+  "{{outline}}",
+  "{{k}}",
+  "{{point}}",
+  "{name}",
+  "{step}",
+  "\\",
+  "\\frac{1}{2}",
+  "\n",
+  "x",
+  " ",
+  "é",
+  "😀",
+];
+
+Deno.test("fillTemplate: random values of replacement patterns, braces and placeholders go in byte for byte", () => {
+  let seed = 12345;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const randomText = () => Array.from({ length: rand(12) }, () => PIECES[rand(PIECES.length)]).join("");
+  for (const t of templates()) {
+    for (let i = 0; i < 300; i++) {
+      const values = {
+        problem: randomText(),
+        names: randomText(),
+        count: randomText(),
+        outline: randomText(),
+        k: randomText(),
+        point: randomText(),
+        name: randomText(),
+        step: randomText(),
+      };
+      checkVerbatim(t, values);
+    }
+  }
+  // The cases that String.replaceAll got wrong, by name.
+  const collab = "Solve: {{problem}} ({{count}} of you: {{names}})";
+  for (const p of ["$$x^2$$", "a $& b", "$`", "$'", "{{names}}", "{{count}}"]) {
+    assert.equal(renderTemplate(collab, p, ["Alice", "Bob"]), `Solve: ${p} (2 of you: Alice and Bob)`);
+  }
+  assert.equal(fillTemplate("{{a}}{{b}}", { a: "{{b}}", b: "$&" }), "{{b}}$&");
+  assert.equal(fillTemplate("no placeholders", {}), "no placeholders");
+});
+
+const qwen = TextTokenizer.qwen3();
+
+dataTest(
+  "every problem of every shared data set, through every template and the chat template, byte for byte",
+  async () => {
+    let problems = 0, withDollar = 0;
+    for (const [id, task] of Object.entries(TASKS)) {
+      if (!task.dataDir || !existsSync(`${DATA_DIR}/${task.dataDir.folder}`)) continue;
+      for (const p of (await loadTask(id, { dataDir: DATA_DIR })).problems) {
+        problems++;
+        if (p.text.includes("$")) withDollar++;
+        for (const t of templates()) {
+          checkVerbatim(t, {
+            problem: p.text,
+            names: "Alice and Bob",
+            count: "2",
+            outline: p.text,
+            k: "1",
+            point: p.text,
+            name: p.text,
+            step: "1",
+          });
+        }
+        const prompt = renderTemplate(loadTemplate("collab"), p.text, ["Alice", "Bob"]);
+        assert.ok(qwen.applyChatTemplate([{ role: "user", content: prompt }]).includes(p.text), `${id} ${p.id}`);
+      }
+    }
+    assert.ok(problems > 2000 && withDollar > 500, `${problems} problems, ${withDollar} with $: the sets did not load`);
+  },
+);
+
+Deno.test("prompt files and configs that are not UTF-8 are refused by name, never decoded with replacement characters", () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/latin1.txt`;
+  Deno.writeFileSync(file, new Uint8Array([0x52, 0xe9, 0x73, 0x20, ...new TextEncoder().encode("{{problem}}")]));
+  assert.throws(() => loadTemplate("plain", file), /latin1\.txt: not valid UTF-8/);
+  Deno.writeFileSync(`${dir}/protocol.json`, new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
+  assert.throws(() => loadProtocol(`${dir}/protocol.json`), /protocol\.json: not valid UTF-8/);
+});

@@ -1,0 +1,189 @@
+/**
+ * The whole life of a Hogwild! run with a scripted model (the test dictates every worker's next tokens):
+ * step prefixes, steps that end and join the history with their finishing token, views that change, the
+ * transcript chain, the redundancy check, checkpoints read by the finisher, and the early stop.
+ */
+import assert from "node:assert/strict";
+import { Block, KVCache } from "../../../engine/cache.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
+import { Run } from "../../../harness/generation/run.ts";
+import { runAll } from "../../../harness/generation/schedule.ts";
+import { ScriptedModel } from "../../helpers.ts";
+
+const tok = TextTokenizer.qwen3();
+
+const names = (view: readonly Block[]) => view.map((b) => b.label);
+
+function hogwildRun(cache: KVCache, budgets: number[], redundancyEvery = 1024, method = "hogwild:2") {
+  const spec = runSpec(parseMethod(method), "What is 2+2?", 0, {
+    tokenizer: tok,
+    generation: { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
+    budgets,
+    finisherTokens: 8,
+    redundancyEvery,
+  });
+  return new Run(cache, spec);
+}
+
+/** One scripted Hogwild! run of two workers, shared by the tests below. */
+async function scriptedRun() {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "I add: 2+2 is 4.\n\nLet me also write it down. So the answer is \\boxed{4}.\n\nextra extra extra",
+    Bob: "I will check Alice's sum once more here now.\n\nIt holds.\n\n" + "more ".repeat(60),
+    finisher: "4}".repeat(5),
+  });
+  const run = hogwildRun(cache, [4, 12, 60, 200]);
+  await runAll(model, cache, [run]);
+
+  return { model, run };
+}
+const scripted = scriptedRun();
+
+Deno.test("a scripted Hogwild! run: pass 1 prefills the prompt and protocol blocks, and writes the step prefixes", async () => {
+  const { model } = await scripted;
+  // Pass 1 prefills the prompt and the three protocol blocks, and writes each worker's step prefix.
+  const first = model.passes[0];
+  assert.deepEqual(first.slice(0, 4).map((r) => r.block.label), ["prompt", "others-header", "own-header", "marker"]);
+  assert.deepEqual(names(first[4].view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
+  assert.equal(tok.decode(first[4].tokens), "**Alice [1]:** ");
+});
+
+Deno.test("a scripted Hogwild! run: finished steps commit with their finishing token, and views change in the same pass", async () => {
+  const { model } = await scripted;
+  // Alice's and Bob's first steps end on ".\n\n" at the same pass; each finishing token goes into the old
+  // block in its writer's old view, and the second steps begin in new blocks with both old ones in the
+  // history (commit order: by worker), in the same pass.
+  const i = model.passes.findIndex((p) => p.some((r) => r.block.label === "Alice.2"));
+  const pass = model.passes[i];
+  const finishing = pass.find((r) => r.block.label === "Alice.1")!;
+  assert.equal(tok.decode(finishing.tokens), ".\n\n");
+  assert.deepEqual(names(finishing.view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
+  assert.equal(finishing.logits, "none");
+  const second = pass.find((r) => r.block.label === "Alice.2")!;
+  assert.equal(tok.decode(second.tokens), "**Alice [2]:** ");
+  assert.deepEqual(names(second.view), [
+    "prompt",
+    "Alice.1",
+    "Bob.1",
+    "others-header",
+    "Bob.2",
+    "own-header",
+    "Alice.2",
+  ]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.1")!.view), [
+    "prompt",
+    "others-header",
+    "Alice.1",
+    "own-header",
+    "Bob.1",
+  ]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Bob.2")!.view), [
+    "prompt",
+    "Alice.1",
+    "Bob.1",
+    "others-header",
+    "Alice.2",
+    "own-header",
+    "Bob.2",
+  ]);
+});
+
+Deno.test("a scripted Hogwild! run: the transcript chain, and steps in the order they ended", async () => {
+  const { model, run } = await scripted;
+  // The finished step rides along once into the transcript chain, encoded in order after the prompt.
+  const chain = model.passes.find((p) => p.some((r) => r.block.label === "transcript"))!.find((r) =>
+    r.block.label === "transcript"
+  )!;
+  assert.equal(
+    tok.decode(chain.tokens),
+    "**Alice [1]:** I add: 2+2 is 4.\n\n**Bob [1]:** I will check Alice's sum once more here now.\n\n",
+  );
+  assert.deepEqual(names(chain.view), ["prompt", "transcript"]);
+
+  // Steps, in the order they ended.
+  assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
+    [0, 1, "**Alice [1]:** I add: 2+2 is 4.\n\n"],
+    [1, 1, "**Bob [1]:** I will check Alice's sum once more here now.\n\n"],
+    [1, 2, "**Bob [2]:** It holds.\n\n"],
+    [0, 2, "**Alice [2]:** Let me also write it down. So the answer is \\boxed{4}.\n\n"],
+  ]);
+});
+
+Deno.test("a scripted Hogwild! run: checkpoints read by the finisher, then the early stop's answer", async () => {
+  const { model, run } = await scripted;
+  // Checkpoint 4 came before any answer was written: the finisher read it (passes not counted);
+  // Alice's boxed step then stopped the run, and its answer stands for every later checkpoint.
+  assert.equal(run.done, true);
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [
+    [4, "4", "finisher"],
+    [12, "4", "finisher"],
+    [60, "4", "early-stop"],
+    [200, "4", "early-stop"],
+  ]);
+  assert.equal(run.checkpoints[0].finisher_passes, 2);
+  const finisherRow = model.passes.flat().find((r) => r.block.label === "finisher")!;
+  assert.match(
+    tok.decode(finisherRow.tokens),
+    /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[1\]:\*\* I add.*<\.\.\.>\n\n.*the final answer is \\boxed\{$/s,
+  );
+  assert.equal(run.checkpoints[2].passes, run.checkpoints[3].passes);
+  assert.ok(run.checkpoints[2].passes > 12 && run.checkpoints[2].passes < 60);
+});
+
+Deno.test("the redundancy check joins the next new step after enough generated tokens", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "One two three four five six seven.\n\nAnd on.\n\n yes, go on" + " and on".repeat(60),
+    Bob: "Short.\n\nMore words here for the counter to grow" + " and grow".repeat(60),
+    finisher: "1}".repeat(5),
+  });
+  const run = hogwildRun(cache, [24], 10);
+  await runAll(model, cache, [run]);
+  const checks = run.steps.filter((s) =>
+    s.text.includes("Quick check: is someone else already doing what I am doing? (yes/no): ")
+  );
+  assert.ok(checks.length >= 1, run.steps.map((s) => s.text).join(" | "));
+  assert.match(checks[0].text, /^\*\*(Alice|Bob) \[2\]:\*\* Quick check/);
+});
+
+Deno.test("re-encoded steps (the paper's ablation): a finished step is written again after the history, its old block freed", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "I add: 2+2 is 4.\n\nSo the answer is \\boxed{4}.\n\nextra extra",
+    Bob: "I will check Alice's sum once more here now.\n\nIt holds.\n\n" + "more ".repeat(60),
+    finisher: "4}".repeat(5),
+  });
+  const run = hogwildRun(cache, [60, 200], 1024, "hogwild:2:reencode-steps");
+  await runAll(model, cache, [run]);
+  // Both first steps end in the same pass: no finishing rows; each step is written whole into a new history
+  // block after the history before it; the new steps' views hold those blocks.
+  const i = model.passes.findIndex((p) => p.some((r) => r.block.label === "Alice.2"));
+  const pass = model.passes[i];
+  assert.ok(!pass.some((r) => r.block.label === "Alice.1" || r.block.label === "Bob.1"), "no finishing rows");
+  const ha = pass.find((r) => r.block.label === "Alice.1.history")!,
+    hb = pass.find((r) => r.block.label === "Bob.1.history")!;
+  assert.equal(tok.decode(ha.tokens), "**Alice [1]:** I add: 2+2 is 4.\n\n");
+  assert.deepEqual(names(ha.view), ["prompt", "Alice.1.history"]);
+  assert.equal(ha.logits, "none");
+  assert.deepEqual(names(hb.view), ["prompt", "Alice.1.history", "Bob.1.history"]);
+  assert.deepEqual(names(pass.find((r) => r.block.label === "Alice.2")!.view), [
+    "prompt",
+    "Alice.1.history",
+    "Bob.1.history",
+    "others-header",
+    "Bob.2",
+    "own-header",
+    "Alice.2",
+  ]);
+  // The old blocks went back to the pool at once; everything does at the end.
+  assert.ok(
+    !model.passes.slice(i).some((p) => p.some((r) => r.view.some((b) => b.label === "Alice.1" || b.label === "Bob.1"))),
+  );
+  assert.deepEqual(run.checkpoints.map((c) => [c.answer, c.source]), [["4", "early-stop"], ["4", "early-stop"]]);
+  run.free();
+  assert.equal(cache.freePages, 4096);
+  assert.throws(() => parseMethod("hogwild:2:contiguous:reencode-steps"), /reencode-steps needs a history/);
+  assert.throws(() => parseMethod("hogwild:2:no-collab:reencode-steps"), /reencode-steps needs a history/);
+});

@@ -1,0 +1,148 @@
+/** step(): each run of a pass takes its own ids; log-probabilities asked for only when a row does, each row its own. */
+import { BOXED } from "../../../harness/generation/answer_format.ts";
+import assert from "node:assert/strict";
+import type { Block, KVCache } from "../../../engine/cache.ts";
+import { Engine } from "../../../engine/model.ts";
+import { commitPlan, encodePlan, type Row } from "../../../engine/plan.ts";
+import { GREEDY, Sampler, type TokenLogprobs } from "../../../engine/sampler.ts";
+import { shapeConfig } from "../../../engine/shapes.ts";
+import { step, type StepModel } from "../../../harness/generation/schedule.ts";
+import { type PlannedRow, Solver } from "../../../harness/generation/solver.ts";
+
+/** A run of writers, one row each per pass, each asking for `ks[i]` log-probabilities; it keeps what it takes. */
+class Writers extends Solver {
+  readonly taken: { id: number; logprobs?: TokenLogprobs }[][] = [];
+  readonly #blocks: Block[];
+  constructor(cache: KVCache, readonly ks: (number | undefined)[], passes: number) {
+    super(cache, [passes], { eosIds: [], maxTokens: 1, suppress: [], decoder: () => () => "", format: BOXED });
+    this.#blocks = ks.map((_, i) => cache.newBlock(`w${i}`));
+  }
+  protected decodeRows(): PlannedRow[] {
+    const taken: { id: number; logprobs?: TokenLogprobs }[] = [];
+    this.taken.push(taken);
+    return this.#blocks.map((b, i) => ({
+      block: b,
+      view: [b],
+      tokens: [1 + i],
+      sampler: new Sampler(GREEDY),
+      logprobs: this.ks[i],
+      take: (id: number, logprobs?: TokenLogprobs) => void (taken[i] = { id, logprobs }),
+    }));
+  }
+  protected get finished(): boolean {
+    return false;
+  }
+  protected writtenText(): string {
+    return "";
+  }
+  protected finisherStart() {
+    return undefined;
+  }
+  protected tokens(): number[] {
+    return this.#blocks.map((b) => b.length);
+  }
+  protected blocks(): Block[] {
+    return this.#blocks;
+  }
+  kvTokens(): number {
+    return 0;
+  }
+  texts(): string[] {
+    return [];
+  }
+  names(): string[] {
+    return [];
+  }
+}
+
+/** Gives row r of a pass id 100 + r and, where asked, log-probabilities that name the row; counts its calls. */
+class Scripted implements StepModel {
+  plain = 0;
+  withLogprobs = 0;
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    this.plain++;
+    return Scripted.pass(cache, rows);
+  }
+  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
+    this.withLogprobs++;
+    const ids = Scripted.pass(cache, rows);
+    const logprobs = rows.map((row, r) =>
+      row.logprobs
+        ? { logprob: -r, ids: new Int32Array(row.logprobs).fill(r), logprobs: new Float32Array(1) }
+        : undefined
+    );
+    return { ids, logprobs };
+  }
+  static pass(cache: KVCache, rows: readonly Row[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    return rows.map((_, r) => 100 + r);
+  }
+}
+
+Deno.test("step hands each row of each run its own log-probabilities, and asks for them only when a row does", async () => {
+  const engine = await Engine.fromSpec({
+    config: { ...shapeConfig("qwen3-demo"), vocab: 64 },
+    randomSeed: 3,
+    tensors: [],
+  });
+  const cache = engine.newCache({ tokens: 1024 });
+  const model = new Scripted();
+  const a = new Writers(cache, [undefined, 3], 2),
+    b = new Writers(cache, [1], 2),
+    c = new Writers(cache, [undefined], 1);
+  step(model, cache, [a, b, c]);
+  assert.deepEqual([model.plain, model.withLogprobs], [0, 1]);
+  assert.deepEqual(a.taken[0].map((t) => [t.id, t.logprobs?.logprob, t.logprobs?.ids.length]), [
+    [100, undefined, undefined],
+    [101, -1, 3],
+  ]);
+  assert.deepEqual(b.taken[0].map((t) => [t.id, t.logprobs?.logprob, [...t.logprobs!.ids]]), [[102, -2, [2]]]);
+  assert.deepEqual(c.taken[0], [{ id: 103, logprobs: undefined }]);
+  const d = new Writers(cache, [undefined, undefined], 1);
+  step(model, cache, [d]);
+  assert.deepEqual([model.plain, model.withLogprobs], [1, 1], "no row asks: the plain pass");
+
+  // The engine through step(): the ids and log-probabilities of its own forwardSampleLogprobs.
+  const e = new Writers(cache, [2, undefined, 20], 1);
+  step(engine, cache, [e]);
+  const fresh = engine.newCache({ tokens: 1024 });
+  const blocks = [0, 1, 2].map((i) => fresh.newBlock(`w${i}`));
+  const want = engine.forwardSampleLogprobs(
+    fresh,
+    blocks.map((b, i) => ({ block: b, view: [b], tokens: [1 + i], sampler: new Sampler(GREEDY), logprobs: e.ks[i] })),
+  );
+  assert.deepEqual(e.taken[0].map((t) => t.id), want.ids);
+  assert.deepEqual(e.taken[0].map((t) => t.logprobs), want.logprobs);
+  assert.equal(e.taken[0][2].logprobs!.ids.length, 20);
+});
+
+Deno.test("each run sharing a pass takes its own rows' ids, with log-probabilities or without", async () => {
+  const engine = await Engine.fromSpec({
+    config: { ...shapeConfig("qwen3-demo"), vocab: 64 },
+    randomSeed: 3,
+    tensors: [],
+  });
+  const cache = engine.newCache({ tokens: 1024 });
+  for (const ks of [[undefined], [2]]) {
+    const runs = [new Writers(cache, [ks[0], ks[0]], 1), new Writers(cache, [ks[0]], 1), new Writers(cache, ks, 1)];
+    step(new Scripted(), cache, runs);
+    assert.deepEqual(runs.map((r) => r.taken[0].map((t) => t.id)), [[100, 101], [102], [103]], `logprobs ${ks[0]}`);
+  }
+});
+
+Deno.test("a row that asks for logprobs of a model without forwardSampleLogprobs is refused, naming the model", async () => {
+  const engine = await Engine.fromSpec({
+    config: { ...shapeConfig("qwen3-demo"), vocab: 64 },
+    randomSeed: 3,
+    tensors: [],
+  });
+  const cache = engine.newCache({ tokens: 256 });
+  class IdsOnly implements StepModel {
+    forwardSample = Scripted.pass;
+  }
+  assert.throws(
+    () => step(new IdsOnly(), cache, [new Writers(cache, [4], 1)]),
+    /IdsOnly: a row asks for logprobs, but this model has no forwardSampleLogprobs/,
+  );
+});

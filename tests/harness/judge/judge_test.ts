@@ -1,0 +1,513 @@
+/**
+ * deno task judge: the collaboration judge against a fake OpenAI-compatible server on loopback (scores, replies
+ * without one, 429 and 500 tried again, a time-out, a refused key), judge.jsonl resumed after a kill and the cache
+ * asking nothing twice, the prefix and merge rule on written and recorded traces, the chart, the correlation
+ * with human scores against a hand-computed value, and the engine's own model as the judge (random weights:
+ * the mechanics only).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../../engine/errors.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { endpointJudge, type EndpointOptions, JudgeRequestError } from "../../../harness/judge/client.ts";
+import { pearson } from "../../../harness/judge/correlation.ts";
+import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
+import type { JudgeLine } from "../../../harness/judge/scores.ts";
+import type { TraceLine } from "../../../harness/bench/rundir.ts";
+import { runCli } from "../../helpers.ts";
+
+const DEMO = fileURLToPath(new URL("../../../engine/models/hogwild-demo", import.meta.url));
+
+/** A fake chat-completions server on 127.0.0.1: `reply` answers each request (its body, its number from 0). */
+function fakeServer(reply: (body: Record<string, unknown>, n: number) => Response | Promise<Response>) {
+  const bodies: Record<string, unknown>[] = [], auth: (string | null)[] = [];
+  let release = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = await req.json();
+    bodies.push(body);
+    auth.push(req.headers.get("authorization"));
+    return await reply(body, bodies.length - 1);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/v1`,
+    bodies,
+    auth,
+    /** a handler that never answers, until the server closes */
+    hang: () => released.then(() => new Response("late", { status: 500 })),
+    async close() {
+      release();
+      await server.shutdown();
+    },
+  };
+}
+
+const chat = (content: string | null) => Response.json({ choices: [{ message: { role: "assistant", content } }] });
+
+const options = (url: string, o: Partial<EndpointOptions> = {}): EndpointOptions => ({
+  url,
+  model: "judge-model",
+  maxTokens: 64,
+  timeoutMs: 5000,
+  retries: 3,
+  backoffMs: 5,
+  ...o,
+});
+
+Deno.test("judge: a score is the whole number 1–6 after the reply's last 'score:', or null", () => {
+  const cases: [string, number | null][] = [
+    ["They split the parts.\nSCORE: 4", 4],
+    ["**Score:** 5", 5],
+    ["a score: 2 at first, but on reflection\nSCORE: 3", 3],
+    ["score = 6", 6],
+    ["SCORE: 7", null],
+    ["SCORE: 0", null],
+    ["SCORE: 4.5", null],
+    ["I would give them a 4.", null],
+    ["", null],
+  ];
+  for (const [reply, score] of cases) assert.equal(parseScore(reply), score, reply);
+});
+
+Deno.test("judge client: the reply's text, the model, key, seed and token limit sent; a reply without a score kept", async () => {
+  const s = fakeServer((_b, n) => chat(n === 0 ? "Fine teamwork.\nSCORE: 5" : "They did well."));
+  try {
+    const j = endpointJudge(options(s.url, { apiKey: "sk-test", temperature: 0.5 }));
+    assert.equal(await j.reply("rate this", 2), "Fine teamwork.\nSCORE: 5");
+    assert.equal(parseScore(await j.reply("rate this", 0)), null);
+    assert.deepEqual(s.bodies[0], {
+      model: "judge-model",
+      messages: [{ role: "user", content: "rate this" }],
+      max_tokens: 64,
+      seed: 2,
+      temperature: 0.5,
+    });
+    assert.deepEqual(s.auth, ["Bearer sk-test", "Bearer sk-test"]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("judge client: 429 and 500 are tried again after growing waits; a server failing past the retries is an error", async () => {
+  const busy = fakeServer((_b, n) =>
+    n === 0
+      ? new Response("slow down", { status: 429 })
+      : n === 1
+      ? new Response("oops", { status: 500 })
+      : chat("SCORE: 3")
+  );
+  const waits: string[] = [];
+  try {
+    const j = endpointJudge(options(busy.url, { log: (l) => waits.push(l) }));
+    assert.equal(await j.reply("p", 0), "SCORE: 3");
+    assert.equal(busy.bodies.length, 3);
+    assert.deepEqual(waits, [
+      "judge: HTTP 429; trying again in 5 ms",
+      "judge: HTTP 500; trying again in 10 ms",
+    ]);
+  } finally {
+    await busy.close();
+  }
+  const down = fakeServer(() => new Response("down", { status: 503 }));
+  try {
+    const j = endpointJudge(options(down.url, { retries: 2 }));
+    await assert.rejects(j.reply("p", 0), (e) => e instanceof JudgeRequestError && /HTTP 503, 3 tries/.test(e.message));
+    assert.equal(down.bodies.length, 3);
+  } finally {
+    await down.close();
+  }
+});
+
+Deno.test("judge client: no reply within the time-out is tried again; a refused key, a bad request and a body that is not a reply are not", async () => {
+  const slow = fakeServer((_b, n) => (n === 0 ? slow.hang() : chat("SCORE: 2")));
+  try {
+    const j = endpointJudge(options(slow.url, { timeoutMs: 200 }));
+    const t0 = performance.now();
+    assert.equal(await j.reply("p", 0), "SCORE: 2");
+    assert.ok(performance.now() - t0 >= 200, "it waited for the time-out");
+    assert.equal(slow.bodies.length, 2);
+  } finally {
+    await slow.close();
+  }
+  const dead = fakeServer(() => dead.hang());
+  try {
+    const j = endpointJudge(options(dead.url, { timeoutMs: 100, retries: 1 }));
+    await assert.rejects(
+      j.reply("p", 0),
+      (e) => e instanceof JudgeRequestError && /no reply within 100 ms, 2 tries/.test(e.message),
+    );
+    assert.equal(dead.bodies.length, 2);
+  } finally {
+    await dead.close();
+  }
+  const cases: [Response, (e: unknown) => boolean][] = [
+    [
+      new Response("bad key", { status: 401 }),
+      (e) => e instanceof InputError && /HTTP 401 \(bad key\); check the key/.test(e.message),
+    ],
+    [new Response("too long", { status: 400 }), (e) => e instanceof JudgeRequestError && /HTTP 400/.test(e.message)],
+    [new Response("<html>", { status: 200 }), (e) => e instanceof JudgeRequestError && /not JSON/.test(e.message)],
+    [Response.json({ choices: [] }), (e) => e instanceof JudgeRequestError && /not a chat-completions/.test(e.message)],
+  ];
+  for (const [res, ok] of cases) {
+    const s = fakeServer(() => res);
+    try {
+      await assert.rejects(endpointJudge(options(s.url)).reply("p", 0), ok);
+      assert.equal(s.bodies.length, 1, "asked once");
+    } finally {
+      await s.close();
+    }
+  }
+});
+
+/** A trace of two workers: Alice's steps finished 1, 2 and one unfinished; Bob's 1 and one unfinished. */
+function trace(id: string, method: string, problem: string): TraceLine {
+  const a = ["**Alice [1]:** I take part A: 2 + 3 = 5.\n\n", "**Alice [2]:** Bob has B, so I check it: 4.\n\n"];
+  const b = ["**Bob [1]:** I take part B: 1 + 3 = 4.\n\n"];
+  return {
+    task: "chains",
+    problem_id: id,
+    method,
+    seed: 1,
+    problem,
+    names: ["Alice", "Bob"],
+    workers: [`${a.join("")}**Alice [3]:** Both parts`, `${b.join("")}**Bob [2]:** Alice checked`],
+    // in the order they finished: the workers' steps interleave
+    steps: [
+      { worker: 1, step: 1, pass: 9, text: b[0] },
+      { worker: 0, step: 1, pass: 10, text: a[0] },
+      { worker: 0, step: 2, pass: 20, text: a[1] },
+    ],
+    pass_ms: [1, 1],
+  };
+}
+
+const ALICE = "**Alice [1]:** I take part A: 2 + 3 = 5.\n\n**Alice [2]:** Bob has B, so I check it: 4.\n\n" +
+  "**Alice [3]:** Both parts";
+const BOB = "**Bob [1]:** I take part B: 1 + 3 = 4.\n\n**Bob [2]:** Alice checked";
+
+/** A run folder (records, traces, run.json naming the demo model) with the traces given, each with its record. */
+function runFolder(dir: string, traces: TraceLine[], model = DEMO): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, model: { source: model } }));
+  const record = (t: TraceLine) => ({
+    task: t.task,
+    problem_id: t.problem_id,
+    method: t.method,
+    seed: t.seed,
+    golds: ["5"],
+    grading: "single",
+    checkpoints: [{ budget: 8, passes: 8, answer: null, source: "none", tokens: [4, 4], solo_ms: 1, shared_ms: 1 }]
+      .map((c) => ({
+        ...c,
+        finisher_passes: 0,
+        equal_strict: false,
+        equal_lenient: false,
+        score_strict: 0,
+        score_lenient: 0,
+      })),
+    steps: t.steps.length,
+    solo_ms: 1,
+    shared_ms: 1,
+    grader: "hogwild-grader/4",
+  });
+  writeFileSync(join(dir, "traces.jsonl"), traces.map((t) => JSON.stringify(t) + "\n").join(""));
+  writeFileSync(join(dir, "records.jsonl"), traces.map((t) => JSON.stringify(record(t)) + "\n").join(""));
+  return dir;
+}
+
+Deno.test("judge prompt: each worker's steps in step order and its unfinished step, one block per worker under its name, each cut at N tokens", () => {
+  const tok = TextTokenizer.fromDir(DEMO)!;
+  const t = trace("p0", "hogwild:2", "What are A and B?");
+  const whole = mergedTranscript(t, tok, 4096);
+  assert.equal(whole.text, `### Alice\n\n${ALICE}\n\n### Bob\n\n${BOB}`);
+  assert.deepEqual(whole.cut, [false, false]);
+  assert.deepEqual(whole.tokens, [tok.encode(ALICE).length, tok.encode(BOB).length]);
+  // cut at 12 tokens: each block is the text of its first 12 tokens, marked as cut
+  const cut = mergedTranscript(t, tok, 12);
+  const [alice, bob] = cut.text.split("\n\n### Bob\n\n");
+  const shown = (block: string) => block.replace(/^### \w+\n\n/, "").replace(/\n\n\[…\]$/, "");
+  assert.ok(alice.endsWith("[…]") && bob.endsWith("[…]"), cut.text);
+  assert.equal(shown(alice), tok.decode(tok.encode(ALICE).slice(0, 12)).trim());
+  assert.equal(shown(bob), tok.decode(tok.encode(BOB).slice(0, 12)).trim());
+  assert.ok(ALICE.startsWith(shown(alice)) && BOB.startsWith(shown(bob)));
+  assert.deepEqual(cut.tokens, [12, 12]);
+  // the prompt: the project's template with the problem, the names and the transcript filled in, versioned by content
+  const template = loadJudgeTemplate();
+  assert.match(template.version, /^judge\.txt@[0-9a-f]{12}$/);
+  assert.ok(template.text.includes("{{transcript}}") && template.text.includes("SCORE: N"));
+});
+
+Deno.test("judge prompt: on a trace the bench recorded, every finished step is in its writer's block, the blocks in name order", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-judge-rec-")), "run");
+  const b = await runCli("cli/bench.ts", [
+    "--methods",
+    "hogwild:2",
+    "--budgets",
+    "24",
+    "--count",
+    "1",
+    "--out",
+    dir,
+  ]);
+  assert.equal(b.code, 0, b.stderr);
+  const t = JSON.parse(readFileSync(join(dir, "traces.jsonl"), "utf8").trim()) as TraceLine;
+  assert.ok(t.steps.some((s) => s.worker === 0) && t.steps.some((s) => s.worker === 1), "both wrote steps");
+  const m = mergedTranscript(t, TextTokenizer.fromDir(DEMO)!, 4096);
+  const bobAt = m.text.indexOf("\n\n### Bob\n\n");
+  assert.ok(m.text.startsWith("### Alice\n\n") && bobAt > 0);
+  for (const s of t.steps) {
+    const at = m.text.indexOf(s.text.trim());
+    assert.ok(at >= 0 && (s.worker === 0 ? at < bobAt : at > bobAt), `step ${s.worker}/${s.step} in its block`);
+  }
+  // a worker's block is its whole text: its steps in order, then the step it had not finished
+  assert.equal(m.text, `### Alice\n\n${t.workers[0].trim()}\n\n### Bob\n\n${t.workers[1].trim()}`);
+});
+
+/** The fake judge's replies per problem, by judge run (the request's seed). */
+const REPLIES: Record<string, string[]> = {
+  "Problem T1": ["SCORE: 2", "score: 3", "They worked alone."],
+  "Problem T2": ["SCORE: 5", "SCORE: 5", "**Score:** 6"],
+  "Problem T3": ["SCORE: 4", "SCORE: 4", "SCORE: 4"],
+  "Problem T4": ["SCORE: 1", "SCORE: 2", "SCORE: 1"],
+};
+
+function judgeServer() {
+  return fakeServer((body) => {
+    const prompt = (body.messages as { content: string }[])[0].content;
+    const problem = Object.keys(REPLIES).find((p) => prompt.includes(p))!;
+    return chat(REPLIES[problem][body.seed as number]);
+  });
+}
+
+/** a key variable that no environment sets */
+const NO_KEY = ["--api-key-env", "HOGWILD_JUDGE_TEST_UNSET_KEY"];
+
+const sorted = (file: string) => readFileSync(file, "utf8").trim().split("\n").sort();
+
+Deno.test("deno task judge: judge.jsonl per trace × run, means with intervals, the chart, human agreement; a rerun and the cache ask nothing; a kill resumes", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-"));
+  const solo = { ...trace("s0", "sequential", "Problem S"), names: ["Alice"], workers: ["alone"], steps: [] };
+  const dir = runFolder(join(base, "run"), [
+    trace("t1", "hogwild:2", "Problem T1"),
+    trace("t2", "hogwild:2", "Problem T2"),
+    trace("t3", "hogwild:2:interleaved", "Problem T3"),
+    trace("t4", "hogwild:2:interleaved", "Problem T4"),
+    solo,
+  ]);
+  // a trace whose record was never written (a kill between the two appends) is not judged
+  writeFileSync(join(dir, "traces.jsonl"), JSON.stringify(trace("t5", "hogwild:2", "Problem T5")) + "\n", {
+    flag: "a",
+  });
+  const human = join(base, "human.jsonl");
+  writeFileSync(
+    human,
+    [["t1", "hogwild:2", 2], ["t2", "hogwild:2", 5], ["t3", "hogwild:2:interleaved", 3], [
+      "t4",
+      "hogwild:2:interleaved",
+      2,
+    ]]
+      .map(([id, method, score]) => JSON.stringify({ task: "chains", problem_id: id, method, seed: 1, score }) + "\n")
+      .join(""),
+  );
+  const s = judgeServer();
+  try {
+    const cache = join(base, "cache"), chart = join(base, "fig7.svg");
+    const args = [dir, "--judge", s.url, "--judge-model", "fake-4o", "--cache", cache, "--concurrency", "3", ...NO_KEY];
+    const settings = ["--settings", "token-wise=hogwild:2,step-wise=hogwild:2:interleaved"];
+    const r = await runCli("cli/judge.ts", [...args, ...settings, "--chart", chart, "--human", human]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.bodies.length, 12, "4 traces × 3 runs; the single writer and the unrecorded trace not asked");
+    const lines = sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l) as JudgeLine);
+    assert.equal(lines.length, 12);
+    const t1 = lines.filter((l) => l.problem_id === "t1").sort((a, b) => a.run - b.run);
+    assert.deepEqual(t1.map((l) => [l.run, l.score, l.reply]), [
+      [0, 2, "SCORE: 2"],
+      [1, 3, "score: 3"],
+      [2, null, "They worked alone."],
+    ]);
+    assert.ok(lines.every((l) => l.judge === "fake-4o" && /^judge\.txt@/.test(l.prompt_version)));
+    assert.deepEqual(t1[0].tokens, [
+      TextTokenizer.fromDir(DEMO)!.encode(ALICE).length,
+      TextTokenizer.fromDir(DEMO)!.encode(BOB).length,
+    ]);
+    // the key variable unset: no key sent
+    assert.deepEqual(new Set(s.auth), new Set([null]));
+    // trace means 2.5, 5.333 (token-wise), 4, 1.333 (step-wise); intervals by t with 1 degree of freedom, clipped to 1–6
+    assert.match(r.stdout, /\| run \| token-wise \| 2 \| 3\.92 \| 1\.00–6\.00 \| 0 \|/);
+    assert.match(r.stdout, /\| run \| step-wise \| 2 \| 2\.67 \| 1\.00–6\.00 \| 0 \|/);
+    // humans 2, 5, 3, 2 against 2.5, 5.333, 4, 1.333: r = 6.8333 / √(6 · 9.1319) = 0.923, and with n = 4, p = 1 − r
+    assert.match(r.stdout, /human vs judge: r = 0\.923, p = 0\.0768, n = 4 traces/);
+    const svg = readFileSync(chart, "utf8");
+    assert.ok(svg.includes("token-wise") && svg.includes("step-wise") && existsSync(join(base, "fig7.png")));
+
+    // The same command again: nothing to ask, nothing appended.
+    const before = readFileSync(join(dir, "judge.jsonl"), "utf8");
+    assert.equal((await runCli("cli/judge.ts", args)).code, 0);
+    assert.equal(s.bodies.length, 12);
+    assert.equal(readFileSync(join(dir, "judge.jsonl"), "utf8"), before);
+    // judge.jsonl gone: every reply comes from the cache
+    rmSync(join(dir, "judge.jsonl"));
+    const again = await runCli("cli/judge.ts", args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /12 replies recorded \(0 asked, 12 from /);
+    assert.equal(s.bodies.length, 12);
+    assert.deepEqual(sorted(join(dir, "judge.jsonl")), before.trim().split("\n").sort());
+    // killed after 5 lines, the 6th half written, no cache: the 7 missing asked, each once, the torn line cut
+    const kept = before.split("\n").slice(0, 5).map((l) => l + "\n").join("");
+    writeFileSync(join(dir, "judge.jsonl"), kept + before.split("\n")[5].slice(0, 30));
+    rmSync(cache, { recursive: true });
+    const resumed = await runCli("cli/judge.ts", args);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(s.bodies.length, 19);
+    assert.deepEqual(sorted(join(dir, "judge.jsonl")), before.trim().split("\n").sort());
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("deno task judge: the key from the variable named; a failing server leaves its traces for the next command; no tokenizer is one line", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-fail-"));
+  const dir = runFolder(join(base, "run"), [
+    trace("t1", "hogwild:2", "Problem T1"),
+    trace("t2", "hogwild:2", "Problem T2"),
+  ]);
+  const failing = fakeServer((body) => {
+    const prompt = (body.messages as { content: string }[])[0].content;
+    return prompt.includes("Problem T1") ? new Response("down", { status: 500 }) : chat("SCORE: 5");
+  });
+  const common = ["--cache", join(base, "cache"), "--runs", "2", "--retries", "1", "--backoff-ms", "1"];
+  try {
+    const r = await runCli("cli/judge.ts", [
+      dir,
+      "--judge",
+      failing.url,
+      "--judge-model",
+      "m",
+      ...common,
+      "--api-key-env",
+      "JUDGE_KEY",
+    ], {
+      JUDGE_KEY: "sk-2",
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /2 replies failed \(the same command tries them again\)/);
+    assert.ok(failing.auth.every((a) => a === "Bearer sk-2"));
+    assert.deepEqual(sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l).problem_id), ["t2", "t2"]);
+  } finally {
+    await failing.close();
+  }
+  const s = judgeServer();
+  try {
+    const r = await runCli("cli/judge.ts", [dir, "--judge", s.url, "--judge-model", "m", ...common]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.bodies.length, 2, "only T1's two runs");
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 2 \| 3\.75 \|/); // T1 2.5, T2 5 (from the first server)
+  } finally {
+    await s.close();
+  }
+  const away = runFolder(join(base, "away"), [trace("t1", "hogwild:2", "Problem T1")], "/nowhere/model");
+  const r = await runCli("cli/judge.ts", [away, "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /the run's model \/nowhere\/model is not on this machine.*give --tokenizer DIR/);
+});
+
+Deno.test("deno task judge: the engine's own model as the judge (random weights: the mechanics only)", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-local-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const args = [dir, "--judge", "random:qwen3-demo", "--runs", "2", "--max-tokens", "6", "--cache", join(base, "c")];
+  const r = await runCli("cli/judge.ts", args);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l) as JudgeLine);
+  const judge = "random:qwen3-demo max-tokens=6"; // its reply limit is part of what judged
+  assert.deepEqual(lines.map((l) => [l.judge, l.run]), [[judge, 0], [judge, 1]]);
+  for (const l of lines) {
+    assert.equal(typeof l.reply, "string");
+    assert.equal(l.score, parseScore(l.reply));
+  }
+  // sampled with the run's seed: a second command, from the cache, gives the same replies
+  rmSync(join(dir, "judge.jsonl"));
+  assert.equal((await runCli("cli/judge.ts", args)).code, 0);
+  assert.deepEqual(sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l).reply), lines.map((l) => l.reply));
+});
+
+Deno.test("judge: Pearson's r and its p-value against hand-computed values", () => {
+  // x 1..5, y 2 1 4 3 5: Σdxdy = 8, Σdx² = Σdy² = 10, r = 0.8; t = 0.8·√(3/0.36) = 2.3094 on 3 df, p = 0.1041
+  const a = pearson([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]);
+  assert.ok(Math.abs(a.r - 0.8) < 1e-12 && Math.abs(a.p - 0.104088) < 1e-6, JSON.stringify(a));
+  // n = 4 (2 df): p = 1 − |r| exactly
+  const b = pearson([2, 5, 3, 2], [2.5, 16 / 3, 4, 4 / 3]);
+  assert.ok(Math.abs(b.p - (1 - b.r)) < 1e-12, JSON.stringify(b));
+  assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3]).r), "no correlation where a side does not vary");
+});
+
+Deno.test("deno task judge: a rerun with another --prefix-tokens judges the longer prompts, not the lines of the shorter ones", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-prefix-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  // 6 when the judge is shown Alice's last words, 1 when the prefix cut them off
+  const s = fakeServer((body) =>
+    chat((body.messages as { content: string }[])[0].content.includes("Both parts") ? "SCORE: 6" : "SCORE: 1")
+  );
+  try {
+    const args = [
+      dir,
+      "--judge",
+      s.url,
+      "--judge-model",
+      "m",
+      "--cache",
+      join(base, "cache"),
+      "--runs",
+      "1",
+      ...NO_KEY,
+    ];
+    const short = await runCli("cli/judge.ts", [...args, "--prefix-tokens", "2"]);
+    assert.equal(short.code, 0, short.stderr);
+    assert.match(short.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
+    const whole = await runCli("cli/judge.ts", args);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(s.bodies.length, 2, "the whole prefixes are another prompt: asked");
+    assert.match(whole.stdout, /\| run \| hogwild:2 \| 1 \| 6\.00 \|/);
+    // and back: the short prefix's line still stands, nothing asked
+    const again = await runCli("cli/judge.ts", [...args, "--prefix-tokens", "2"]);
+    assert.match(again.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
+    assert.equal(s.bodies.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("deno task judge: another --temperature or --max-tokens is another judge, asked again and reported apart", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-sampling-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const s = fakeServer((body) => chat(body.temperature === 0 ? "SCORE: 2" : "SCORE: 5"));
+  try {
+    const args = [
+      dir,
+      "--judge",
+      s.url,
+      "--judge-model",
+      "m",
+      "--cache",
+      join(base, "cache"),
+      "--runs",
+      "1",
+      ...NO_KEY,
+    ];
+    const warm = await runCli("cli/judge.ts", args);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.match(warm.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|/);
+    const cold = await runCli("cli/judge.ts", [...args, "--temperature", "0"]);
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.equal(s.bodies.length, 2, "temperature 0 is another judge: asked");
+    assert.match(cold.stdout, /\| run \| hogwild:2 \| 1 \| 2\.00 \|/);
+    const short = await runCli("cli/judge.ts", [...args, "--max-tokens", "64"]);
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal(s.bodies.length, 3, "another reply limit is another judge: asked");
+  } finally {
+    await s.close();
+  }
+});

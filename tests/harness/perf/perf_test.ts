@@ -1,0 +1,126 @@
+/** deno task perf: its flags, its refusals, and the harness-overhead table. */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadNative } from "../../../engine/native.ts";
+import { shapeConfig } from "../../../engine/shapes.ts";
+import { unreadExpertBytes } from "../../../harness/perf/engine.ts";
+
+const PERF = new URL("../../../cli/perf.ts", import.meta.url).pathname;
+
+async function perf(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-run",
+      PERF,
+      ...args,
+    ],
+    env: { RUST_BACKTRACE: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("perf refuses bad flags with one line naming the flag", async () => {
+  for (
+    const [args, message] of [
+      [
+        ["--workers", "0,2"],
+        /^error: --workers: expected comma-separated positive integers; in "0,2": expected an integer ≥ 1, got "0"\n$/,
+      ],
+      [
+        ["--context", "4k"],
+        /^error: --context: expected comma-separated positive integers; in "4k": expected an integer ≥ 1, got "4k"\n$/,
+      ],
+      [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
+      [["--model", "random:nope"], /^error: .*nope/],
+    ] as const
+  ) {
+    const r = await perf(...args, "--skip-harness");
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+Deno.test("perf --device cuda says why when there is no usable GPU", async () => {
+  const gpu = loadNative().cudaInfo();
+  const r = await perf(
+    "--device",
+    "cuda",
+    "--model",
+    "random:qwen3-demo",
+    "--workers",
+    "1",
+    "--context",
+    "16",
+    "--iterations",
+    "1",
+    "--skip-harness",
+  );
+  if (gpu.deviceCount > 0) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\| 1 \| 16 \| /m);
+  } else {
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --device cuda: no usable GPU \(.+\)\n$/);
+  }
+});
+
+Deno.test("perf times the harness alone on a backend that does nothing", async () => {
+  const json = join(mkdtempSync(join(tmpdir(), "hogwild-perf-")), "perf.json");
+  const r = await perf("--skip-engine", "--workers", "2", "--json", json);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(readFileSync(json, "utf8")).harness as { workers: number; problems: number; ms: number }[];
+  assert.deepEqual(rows.map((x) => [x.workers, x.problems]), [[2, 1], [2, 8], [2, 32]]);
+  for (const x of rows) {
+    assert.ok(x.ms > 0 && x.ms < 50, `${x.problems} problems: ${x.ms} ms per pass`);
+    assert.match(r.stdout, new RegExp(`^\\| 2 \\| ${x.problems} \\| ${x.ms.toFixed(3)} \\|`, "m"));
+  }
+});
+
+Deno.test("perf --paper-table prints the paper's Table 1 on this device beside the paper's rows", async () => {
+  const r = await perf("--paper-table", "--model", "random:qwen3-demo", "--iterations", "1");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# The paper's Table 1 on this CPU, random:qwen3-demo/);
+  assert.match(r.stdout, /\| metric \| workers \| where \| 1024 \| 2048 \| 4096 \| 8192 \| 16384 \|/);
+  for (const metric of ["tokens/s", "latency/forward \\(ms\\)", "time to generate N tokens \\(s\\)"]) {
+    for (const w of [1, 2, 4]) {
+      assert.match(r.stdout, new RegExp(`^\\| ${metric} \\| ${w} \\| here( \\| \\d+\\.\\d){5} \\|$`, "m"));
+      assert.match(r.stdout, new RegExp(`^\\| ${metric} \\| ${w} \\| NVIDIA L40S( \\| \\d+\\.\\d){5} \\|$`, "m"));
+    }
+  }
+  assert.match(r.stdout, /\| tokens\/s \| 4 \| NVIDIA L40S \| 68\.9 \| 69\.0 \| 69\.1 \| 66\.3 \| 60\.3 \|/);
+});
+
+Deno.test("perf --code-grading: programs graded per second, and the engine's passes with and without grading", async () => {
+  const r = await perf("--code-grading", "--model", "random:qwen3-demo", "--seconds", "1");
+  assert.equal(r.code, 0, r.stderr);
+  for (
+    const row of [
+      /^\| grading alone, sandboxed \| — \| \d+\.\d \| — \|$/m,
+      /^\| grading alone, --unsafe-exec \| — \| \d+\.\d \| — \|$/m,
+      /^\| the engine alone \| \d+\.\d \| — \| 1\.00 \|$/m,
+      /^\| the engine and sandboxed grading \| \d+\.\d \| \d+\.\d \| \d\.\d\d \|$/m,
+    ]
+  ) assert.match(r.stdout, row);
+});
+
+Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's tokens do not route to", () => {
+  const moe = shapeConfig("qwen3-30b-a3b"), { experts: E, topK: k, intermediate, sparseLayers } = moe.moe!;
+  const expertBytes = 3 * intermediate * moe.hidden * 2, all = sparseLayers.length * E * expertBytes;
+  assert.equal(unreadExpertBytes(shapeConfig("qwq-32b"), 1), 0, "a dense model reads every weight");
+  // one token reads its k experts of each sparse layer; many tokens come near reading them all
+  assert.ok(Math.abs(unreadExpertBytes(moe, 1) - all * (E - k) / E) < 1);
+  assert.ok(
+    unreadExpertBytes(moe, 4) < unreadExpertBytes(moe, 2) && unreadExpertBytes(moe, 2) < unreadExpertBytes(moe, 1),
+  );
+  assert.ok(unreadExpertBytes(moe, 1000) < all * 1e-6);
+});

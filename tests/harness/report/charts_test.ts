@@ -1,0 +1,66 @@
+/**
+ * harness/report/charts.ts: reference points as diamonds, reference levels as dashed lines across, legends whole; the
+ * interval band from seeds where a point has several.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { chartSpecs, type ReferencePoint } from "../../../harness/report/charts.ts";
+import type { CurvePoint } from "../../../harness/report/curves.ts";
+
+type Layer = { mark: { type: string; strokeDash?: number[] }; encoding: Record<string, unknown> };
+
+const point = (budget: number, accuracy: number): CurvePoint =>
+  ({ task: "limo-512", method: "hogwild:2", budget, n: 4, accuracy, mean_solo_s: budget / 10 }) as CurvePoint;
+
+Deno.test("a reference level is a dashed rule across the chart (no x: the axis keeps the run's range); points are diamonds", () => {
+  const refs: ReferencePoint[] = [
+    { task: "limo-512", label: "paper: a point", budget: 2048, accuracy: 0.5 },
+    { task: "limo-512", label: "paper: a level", budget: 16384, accuracy: 0.8965, line: true },
+  ];
+  const steps = chartSpecs([point(8, 0.25), point(16, 0.5)], "t", refs).steps as {
+    layer: Layer[];
+    config: { legend: { labelLimit: number } };
+    title: { subtitle: string };
+  };
+  const rule = steps.layer.find((l) => l.mark.type === "rule")!;
+  assert.ok(rule, "a rule layer");
+  assert.ok(rule.mark.strokeDash, "dashed");
+  assert.equal(rule.encoding.x, undefined, "spans the chart");
+  assert.ok(steps.layer.some((l) => l.mark.type === "point"), "the point as a diamond");
+  assert.match(steps.title.subtitle, /diamonds: reference points; dashed: reference levels/);
+  assert.equal(steps.config.legend.labelLimit, 0, "legend labels are not cut");
+  const onlyPoints = chartSpecs([point(8, 0.25)], "t", refs.slice(0, 1)).steps as { layer: Layer[] };
+  assert.ok(!onlyPoints.layer.some((l) => l.mark.type === "rule"));
+});
+
+Deno.test("the paper's single-thread LIMO reference is a level", () => {
+  const paper = JSON.parse(
+    readFileSync(new URL("../../../harness/reference/paper.json", import.meta.url), "utf8"),
+  );
+  const single = paper.points.filter((p: ReferencePoint) => /single thread/.test(p.label));
+  assert.ok(single.length >= 1 && single.every((p: ReferencePoint) => p.line === true));
+});
+
+Deno.test("a point of several seeds draws avg@k and its interval over seeds and problems; one seed, Wilson's", () => {
+  const seeded = {
+    ...point(8, 0.5),
+    ci_low: 0.3,
+    ci_high: 0.7,
+    seeds: 4,
+    avg_at_k: 0.45,
+    avg_ci_low: 0.2,
+    avg_ci_high: 0.8,
+  } as CurvePoint;
+  const single = { ...point(16, 0.5), ci_low: 0.3, ci_high: 0.7, seeds: 1, avg_at_k: 0.5 } as CurvePoint;
+  type Spec = {
+    data: { values: { accuracy: number; lo: number; hi: number; seeds: number }[] };
+    title: { subtitle: string };
+  };
+  const several = chartSpecs([seeded], "t").steps as Spec;
+  assert.deepEqual(several.data.values.map((r) => [r.accuracy, r.lo, r.hi, r.seeds]), [[45, 20, 80, 4]]);
+  assert.match(several.title.subtitle, /avg@k, .* 95% t interval clustered by problem/);
+  const one = chartSpecs([single], "t").steps as Spec;
+  assert.deepEqual(one.data.values.map((r) => [r.accuracy, r.lo, r.hi]), [[50, 30, 70]]);
+  assert.match(one.title.subtitle, /Wilson's/);
+  assert.doesNotMatch(one.title.subtitle, /avg@k/);
+});

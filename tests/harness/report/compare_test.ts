@@ -1,0 +1,148 @@
+/**
+ * deno task compare: paired differences of two methods in one run folder or two, one table per budget, against a
+ * case worked by hand; the refusals (another grader, another task's data, nothing shared, a method or budget not
+ * there); and the summary's table of each method against sequential.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { comparisonText } from "../../../harness/report/compare.ts";
+import type { BenchRecord } from "../../../harness/bench/rundir.ts";
+import { runCli } from "../../helpers.ts";
+
+/** A record whose checkpoint at each budget scores `scores[i]`. */
+function record(method: string, problem: string, seed: number, scores: number[], over: Partial<BenchRecord> = {}) {
+  return {
+    task: "t",
+    problem_id: problem,
+    method,
+    seed,
+    golds: ["4"],
+    grading: "single",
+    checkpoints: scores.map((s, i) => ({
+      budget: 8 * (i + 1),
+      passes: 8 * (i + 1),
+      answer: s ? "4" : "5",
+      source: "finisher",
+      tokens: [8],
+      solo_ms: 1,
+      shared_ms: 1,
+      finisher_passes: 0,
+      equal_strict: s === 1,
+      equal_lenient: s === 1,
+      score_strict: s,
+      score_lenient: s,
+    })),
+    steps: 1,
+    solo_ms: 1,
+    shared_ms: 1,
+    grader: "g/1",
+    ...over,
+  } as BenchRecord;
+}
+
+/** `grid[i][j]`: problem i + 1's score under seed j + 1 at budget 8 (at 16 always right); null: no record. */
+const records = (method: string, grid: (number | null)[][], over: Partial<BenchRecord> = {}) =>
+  grid.flatMap((row, i) =>
+    row.flatMap((s, j) => (s === null ? [] : [record(method, `p${i + 1}`, j + 1, [s, 1], over)]))
+  );
+
+// The hand-worked case of stats_test.ts: problems' differences 1, .5, .5, 0, −.5 over two seeds.
+const A = [[1, 1], [1, 0], [1, 1], [0, 1], [0, 0], [1, 1]];
+const B = [[0, 0, 1], [0, 0], [1, 0], [1, 0], [1, 0]];
+
+function folder(base: string, name: string, rs: BenchRecord[]): string {
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "records.jsonl"), rs.map((r) => JSON.stringify(r) + "\n").join(""));
+  return dir;
+}
+
+const ROW_8 = /\| t \| 10 \| 5 \| 60\.0% \| 30\.0% \| \+30\.0 \| 25\.5 \| \[−40\.8, \+100\.0\] \| 3 \/ 1 \| 0\.625 \|/;
+
+Deno.test("compare: one folder and two methods, and two folders' same method; a table per budget, worked by hand", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-"));
+  const one = folder(base, "one", [...records("hogwild:2", A), ...records("sequential", B)]);
+  const r = await runCli("cli/compare.ts", [one, "--methods", "hogwild:2,sequential"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# A = .*one \(hogwild:2\), B = .*one \(sequential\)/);
+  assert.match(
+    r.stdout,
+    /## 8 passes\n\n\| task \| pairs \| problems \| A \| B \| A − B \(points\) \| SE \| 95% interval/,
+  );
+  assert.match(r.stdout, ROW_8);
+  assert.match(
+    r.stdout,
+    /## 16 passes[^]*\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \| 0\.0 \| \[\+0\.0, \+0\.0\] \| 0 \/ 0 \| 1\.000 \|/,
+  );
+  const only = await runCli("cli/compare.ts", [one, "--methods", "hogwild:2,sequential", "--budget", "8"]);
+  assert.equal(only.code, 0, only.stderr);
+  assert.doesNotMatch(only.stdout, /16 passes/);
+  // two folders holding the same method: each against itself; the reverse order flips the sign
+  const x = folder(base, "x", records("sc:2", A)), y = folder(base, "y", records("sc:2", B));
+  const two = await runCli("cli/compare.ts", [y, x, "--budget", "all"]);
+  assert.equal(two.code, 0, two.stderr);
+  assert.match(two.stdout, /# A = .*y \(sc:2\), B = .*x \(sc:2\)/);
+  assert.match(
+    two.stdout,
+    /\| t \| 10 \| 5 \| 30\.0% \| 60\.0% \| −30\.0 \| 25\.5 \| \[−100\.0, \+40\.8\] \| 1 \/ 3 \| 0\.625 \|/,
+  );
+  // two folders of one method each, under different ids, need no --methods
+  const z = folder(base, "z", records("sequential", B));
+  const named = await runCli("cli/compare.ts", [x, z]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.match(named.stdout, ROW_8);
+});
+
+Deno.test("compare refuses another grader, another task's data, nothing shared, and a method, folder or budget not there", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-bad-"));
+  const a = folder(base, "a", [...records("hogwild:2", A), ...records("sequential", B)]);
+  const cases: [string[], RegExp][] = [
+    [[a], /one run folder needs --methods A,B/],
+    [[a, "--methods", "hogwild:2"], /--methods: expected A,B/],
+    [[a, "--methods", "hogwild:2,sc:3"], /--methods: .*a has no method sc:3 \(it has hogwild:2, sequential\)/],
+    [[a, "--methods", "sequential,sequential"], /--methods: sequential twice/],
+    [[a, a], /the two run folders are one/],
+    [
+      [a, "--methods", "hogwild:2,sequential", "--budget", "24"],
+      /--budget: 24 is no budget both sides have \(they share 8, 16\)/,
+    ],
+    [[a, "--methods", "hogwild:2,sequential", "--budget", "x"], /--budget: expected an integer/],
+    [[a, folder(base, "other", records("sc:2", A))], /hold no method of the same id; name the two with --methods/],
+    [[a, folder(base, "regraded", records("hogwild:2", B, { grader: "g/2" }))], /graded by g\/1, .* by g\/2; rescore/],
+    [[
+      a,
+      folder(base, "mixed", [...records("hogwild:2", [[1]]), ...records("hogwild:2", [[], [1]], { grader: "g/2" })]),
+    ], /several grader versions \(g\/1, g\/2\)/],
+    [
+      [a, folder(base, "data", records("hogwild:2", B, { golds: ["5"] }))],
+      /t problem p1 has other golds or grading in .*data/,
+    ],
+    [
+      [a, folder(base, "seeds", records("hogwild:2", [[null, null, 1]]))],
+      /share no \(task, problem, seed\): nothing to pair/,
+    ],
+    [[a, join(base, "none")], /none: no records\.jsonl/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli("cli/compare.ts", args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stdout, "", "nothing printed before the refusal");
+  }
+});
+
+Deno.test("summary.md's paired table: each method against sequential at the summary's budgets", () => {
+  const rs = [...records("hogwild:2", A), ...records("sequential", B), ...records("sc:2", B)];
+  const text = comparisonText(rs, [8, 16]);
+  assert.match(text, /### t: each method against sequential, paired on problems × seeds/);
+  assert.match(
+    text,
+    /\| hogwild:2 \| \+30\.0 \[−40\.8, \+100\.0\], p 0\.625 \| \+0\.0 \[\+0\.0, \+0\.0\], p 1\.000 \|/,
+  );
+  assert.match(text, /\| sc:2 \| \+0\.0 \[\+0\.0, \+0\.0\], p 1\.000 \|/);
+  assert.doesNotMatch(text, /\| sequential \|/);
+  assert.equal(comparisonText(records("hogwild:2", A), [8]), "", "no sequential: no table");
+  assert.match(comparisonText(rs, [8], "sc:2"), /against sc:2[^]*\| sequential \| \+0\.0/);
+});

@@ -1,0 +1,85 @@
+/** cli/solo_check.ts: the cost model's solo times against the same runs' wall time alone, on generated records. */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { soloCheck } from "../../../harness/report/solo_check.ts";
+import type { BenchRecord, RecordCheckpoint } from "../../../harness/bench/rundir.ts";
+import { runCli } from "../../helpers.ts";
+
+function record(problem: string, method: string, cps: [number, number, number, number][]): BenchRecord {
+  // [budget, finisher passes, solo ms, shared ms]
+  const checkpoints = cps.map(([budget, finisher, solo, shared]): RecordCheckpoint => ({
+    budget,
+    passes: budget,
+    answer: null,
+    source: "finisher",
+    tokens: [budget],
+    solo_ms: solo,
+    shared_ms: shared,
+    finisher_passes: finisher,
+    equal_strict: false,
+    equal_lenient: false,
+    score_strict: 0,
+    score_lenient: 0,
+  }));
+  const last = checkpoints[checkpoints.length - 1];
+  return {
+    task: "t",
+    problem_id: problem,
+    method,
+    seed: 1,
+    golds: ["1"],
+    grading: "single",
+    checkpoints,
+    steps: 0,
+    solo_ms: last.solo_ms,
+    shared_ms: last.shared_ms,
+    grader: "g",
+  };
+}
+
+Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its error against the time alone", () => {
+  // Random errors, known: the median and 90th percentile must come out of them, whatever the order.
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const shared: BenchRecord[] = [], alone: BenchRecord[] = [], errors: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const e = (rand() - 0.5) * 0.4, ms = 100 + 1000 * rand();
+    errors.push(Math.abs(e));
+    shared.push(record(`p${i}`, "sequential", [[64, 4, ms * (1 + e), 5 * ms]]));
+    alone.push(record(`p${i}`, "sequential", [[64, 4, ms * 0.9, ms]]));
+  }
+  // Not compared: a run only one folder has, a checkpoint only one has, and one reached by other passes.
+  shared.push(record("only-shared", "sequential", [[64, 4, 1, 1]]));
+  shared[0].checkpoints.push({ ...shared[0].checkpoints[0], budget: 128, passes: 128 });
+  shared[1].checkpoints.push({ ...shared[1].checkpoints[0], budget: 96, passes: 96, finisher_passes: 4 });
+  alone[1].checkpoints.push({ ...alone[1].checkpoints[0], budget: 96, passes: 96, finisher_passes: 9 });
+  const r = soloCheck(shared, alone);
+  assert.equal(r.rows.length, 40);
+  errors.sort((a, b) => a - b);
+  assert.ok(Math.abs(r.median - errors[20]) < 1e-9, `median ${r.median} vs ${errors[20]}`);
+  assert.ok(Math.abs(r.p90 - errors[36]) < 1e-9);
+  for (const row of r.rows) assert.ok(Math.abs(row.error) <= 0.2 + 1e-9);
+  assert.deepEqual(soloCheck(shared, []).rows, []);
+});
+
+Deno.test("deno task solo-check: a table and the median; a folder not run alone is refused by name", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
+  const write = (name: string, concurrency: number, recs: BenchRecord[]) => {
+    const d = join(dir, name);
+    Deno.mkdirSync(d);
+    writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
+    writeFileSync(join(d, "run.json"), JSON.stringify({ spec_full: { concurrency } }));
+    return d;
+  };
+  const shared = write("shared", 8, [record("p", "hogwild:2", [[512, 8, 1100, 3000]])]);
+  const alone = write("alone", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])]);
+  const ok = await runCli("cli/solo_check.ts", [shared, alone]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /\| p hogwild:2 1 \| 512 \| 1100 \| 1000 \| 10\.0% \|/);
+  assert.match(ok.stdout, /1 checkpoints: median \|error\| 10\.0%/);
+  const bad = await runCli("cli/solo_check.ts", [alone, shared]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /shared: ran with --concurrency 8, not 1/);
+});

@@ -1,0 +1,150 @@
+/**
+ * harness/report/stats.ts: pass@k against enumeration of every k-subset, Student's t against the tables, avg@k's
+ * errors and interval, majority@k and its ties, and a paired difference, each against values worked by hand.
+ */
+import assert from "node:assert/strict";
+import {
+  majorityScore,
+  pairedDiff,
+  passAtK,
+  type Sample,
+  seedStats,
+  signTest,
+  standardError,
+  tCritical,
+} from "../../../harness/report/stats.ts";
+
+const near = (a: number | undefined, b: number, tol = 1e-6) =>
+  assert.ok(a !== undefined && Math.abs(a - b) < tol, `${a} vs ${b}`);
+
+/** Every k-subset of 0..n−1. */
+function subsets(n: number, k: number): number[][] {
+  if (k === 0) return [[]];
+  if (n < k) return [];
+  return [...subsets(n - 1, k), ...subsets(n - 1, k - 1).map((s) => [...s, n - 1])];
+}
+
+Deno.test("pass@k equals the share of k-subsets holding a right sample, for random n ≤ 8 (every c and k)", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let t = 0; t < 40; t++) {
+    const n = 1 + Math.floor(rand() * 8), right = Array.from({ length: n }, () => rand() < 0.4);
+    const c = right.filter(Boolean).length;
+    for (let k = 1; k <= n; k++) {
+      const all = subsets(n, k), hit = all.filter((s) => s.some((i) => right[i])).length;
+      near(passAtK(n, c, k), hit / all.length, 1e-12);
+    }
+  }
+  assert.equal(passAtK(5, 0, 3), 0);
+  assert.equal(passAtK(5, 3, 3), 1, "fewer wrong samples than k: a right one is always drawn");
+  near(passAtK(10, 3, 1), 0.3, 1e-12);
+  // large n: the product stays finite where C(200, 100) would overflow a double's integers
+  near(passAtK(200, 1, 100), 0.5, 1e-12);
+  assert.throws(() => passAtK(3, 1, 4), /1 ≤ k ≤ n/);
+});
+
+Deno.test("t critical values against the tables; standard error; the exact sign test", () => {
+  const table: [number, number][] = [[1, 12.7062], [2, 4.3027], [4, 2.7764], [5, 2.5706], [9, 2.2622], [29, 2.0452]];
+  for (const [df, t] of table) near(tCritical(df), t, 1e-4);
+  near(tCritical(1000), 1.9623, 1e-4);
+  near(tCritical(4, 0.99), 4.6041, 1e-4);
+  assert.throws(() => tCritical(0), /degrees of freedom/);
+  near(standardError([1, 0.5, 0.5, 0.5, 0, 1]), 0.153659, 1e-6);
+  assert.equal(standardError([1]), undefined);
+  near(signTest(2, 8), 2 * (1 + 10 + 45) / 1024, 1e-12);
+  near(signTest(0, 10), 2 / 1024, 1e-12);
+  assert.equal(signTest(5, 5), 1);
+  assert.equal(signTest(0, 0), 1);
+  near(signTest(1000, 1100), 0.0307, 1e-3); // thousands of problems: no overflow
+});
+
+/** `scores[i][j]`: problem i's score under seed j + 1 (null: no record), answered `answers[i][j]`. */
+function samples(scores: (number | null)[][], answers?: (string | null)[][]): Sample[] {
+  return scores.flatMap((row, i) =>
+    row.flatMap((score, j) =>
+      score === null ? [] : [{ problem: `p${i + 1}`, seed: j + 1, score, answer: answers?.[i][j] ?? null }]
+    )
+  );
+}
+
+Deno.test("avg@k, its errors and interval, pass@k and maj@k of six problems × two seeds, by hand", () => {
+  const s = seedStats(
+    samples(
+      [[1, 1], [1, 0], [0, 1], [1, 0], [0, 0], [1, 1]],
+      [["4", "4"], ["4", "5"], ["5", "4"], ["4", null], [null, null], ["4", "x=4"]],
+    ),
+    (a) => a.replace(/^x=/, ""),
+  );
+  assert.equal(s.seeds, 2);
+  assert.equal(s.problems, 6);
+  near(s.avg, 7 / 12); // seeds' accuracies 4/6 and 3/6
+  // clustered by problem: the problems' means 1, .5, .5, .5, 0, 1 (sd .376386 over √6), t on 5 degrees
+  near(s.se, 0.153659);
+  near(s.ci![0], 0.188340, 1e-5);
+  near(s.ci![1], 0.978327, 1e-5);
+  near(s.seedSe, 1 / 12, 1e-12); // two seeds' means: half their difference
+  near(s.passAtK, 5 / 6, 1e-12);
+  // p2 ties 4 against 5 (the lower seed's 4 wins), p3 likewise (5 wins), p4's missing answer does not vote
+  near(s.majAtK, 4 / 6, 1e-12);
+});
+
+Deno.test("avg@k averages each problem's mean over its seeds when a problem lacks a seed; k is the fewest", () => {
+  const s = seedStats(samples([[1, 1], [0, null], [0, 0]]), (a) => a);
+  // p1 1, p2 0, p3 0: 1/3, where its error is centred (seeds' accuracies would give 5/12, pooled samples 2/5)
+  near(s.avg, 1 / 3, 1e-12);
+  assert.ok(s.ci && s.ci[0] < s.avg && s.avg < s.ci[1]);
+  // with every problem at every seed, the mean of the seeds' accuracies
+  near(seedStats(samples([[1, 0], [0, 0], [1, 1]]), (a) => a).avg, (2 / 3 + 1 / 3) / 2, 1e-12);
+  assert.equal(s.seeds, 1);
+  near(s.passAtK, 1 / 3, 1e-12); // pass@1 from two samples of p1 and one of p2, p3's two
+  const one = seedStats(samples([[1], [0]]), (a) => a);
+  assert.equal(one.seedSe, undefined, "one seed: no error over seeds");
+  assert.ok(one.se !== undefined && one.ci, "two problems: an error over problems");
+  assert.equal(seedStats(samples([[1, 0, 1]]), (a) => a).se, undefined, "one problem: none");
+});
+
+Deno.test("pass@k of fractional scores counts only a whole answer; maj@k scores the winner's fraction", () => {
+  const s = seedStats(
+    samples([[0.5, 1, 0.5], [0.5, 0.5, 0]], [["1, 2", "1, 3", "1, 2"], ["7, 8", "7, 8", "0, 0"]]),
+    (a) => a,
+  );
+  assert.equal(s.seeds, 3);
+  near(s.passAtK, 0.5, 1e-12); // p1 has a whole answer (pass@3 = 1), p2 none
+  near(s.majAtK, 0.5, 1e-12); // p1: "1, 2" twice (0.5); p2: "7, 8" twice (0.5)
+});
+
+Deno.test("majority@k: most votes win; ties by the lowest seed or the mean; missing answers do not vote", () => {
+  const v = (seed: number, answer: string | null, score: number): Sample => ({ problem: "p", seed, score, answer });
+  const same = (a: string) => a;
+  assert.equal(majorityScore([v(1, "5", 0), v(2, "4", 1), v(3, "4", 1)], same), 1, "two 4s beat the first 5");
+  const tie = [v(4, "4", 1), v(2, "5", 0), v(3, "4", 1), v(1, "5", 0)]; // given out of seed order
+  assert.equal(majorityScore(tie, same), 0, "the tie goes to 5, whose earliest seed (1) is lowest");
+  assert.equal(majorityScore(tie, same, "mean"), 0.5);
+  assert.equal(majorityScore([v(1, null, 0), v(2, null, 0), v(3, "4", 1)], same), 1, "no answer is no vote");
+  assert.equal(majorityScore([v(1, null, 0)], same), 0, "no answer at all: wrong");
+  assert.equal(majorityScore([], same), 0);
+  // grouped by the key (the grader's normalised text in the curves): x=4 and 4 are one answer
+  const keyed = [v(1, "5", 0), v(2, "x=4", 1), v(3, "4", 1)];
+  assert.equal(majorityScore(keyed, same), 0, "by raw text three answers tie");
+  assert.equal(majorityScore(keyed, (a) => a.replace(/^x=/, "")), 1);
+});
+
+Deno.test("paired difference: per problem over its shared seeds, clustered error, sign test over problems; by hand", () => {
+  const a = samples([[1, 1], [1, 0], [1, 1], [0, 1], [0, 0], [1, 1]]);
+  const b = samples([[0, 0, 1], [0, 0], [1, 0], [1, 0], [1, 0]]); // p1's seed 3 and A's p6 have no pair
+  const d = pairedDiff(a, b)!;
+  assert.equal(d.pairs, 10);
+  assert.equal(d.problems, 5);
+  near(d.meanA, 0.6, 1e-12);
+  near(d.meanB, 0.3, 1e-12);
+  near(d.diff, 0.3, 1e-12); // problems' differences 1, .5, .5, 0, −.5
+  near(d.se, 0.254951);
+  near(d.ci![0], 0.3 - 2.7764451 * 0.254951, 1e-5);
+  assert.equal(d.ci![1], 1, "clipped to the largest difference there can be");
+  assert.deepEqual([d.wins, d.losses], [3, 1]);
+  near(d.p, 2 * (1 + 4) / 16, 1e-12);
+  assert.equal(pairedDiff(a, samples([[], [], [], [], [], [], [1]])), undefined, "no shared pair");
+  const reversed = pairedDiff(b, a)!;
+  near(reversed.diff, -0.3, 1e-12);
+  assert.deepEqual([reversed.wins, reversed.losses], [1, 3]);
+});

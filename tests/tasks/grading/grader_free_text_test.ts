@@ -1,0 +1,231 @@
+/**
+ * The grader on free text and on the answer forms issue #28 (part 4) names, as generated families: answers
+ * written without a box (Minerva's "Final Answer: … I hope it is correct.", "Answer \( 9 \)", "… is the
+ * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
+ * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
+ * boxes joined by "and" against a set, a set written with a repeat). Each family has its positive cases and
+ * near misses that must stay unequal in both modes.
+ */
+import assert from "node:assert/strict";
+import { grade } from "../../../tasks/grading/grader.ts";
+
+interface Case {
+  family: string;
+  pred: string;
+  gold: string;
+  strict: boolean;
+  lenient: boolean;
+  note: string;
+}
+
+const CASES: Case[] = [];
+/** A case: `equal` is the verdict in both modes, or [strict, lenient]. */
+function add(family: string, pred: string, gold: string, equal: boolean | [boolean, boolean], note = "") {
+  const [strict, lenient] = typeof equal === "boolean" ? [equal, equal] : equal;
+  CASES.push({ family, pred, gold, strict, lenient, note });
+}
+const FREE: [boolean, boolean] = [false, true]; // no box: right leniently only
+const MISS = false;
+
+// ---------- free text: Minerva's final-answer sentence, with thousands separators ----------
+
+for (const n of ["10455", "1234567", "2024", "1000", "987654"]) {
+  const grouped = n.replace(/\B(?=(\d{3})+$)/g, ",");
+  const minerva = (x: string) => `Final Answer: The final answer is ${x}. I hope it is correct.`;
+  add("minerva_final", minerva(`$${grouped}$`), n, FREE, "thousands separator");
+  add("minerva_final", minerva(`$${grouped.replace(/,/g, "{,}")}$`), n, FREE, "{,}");
+  add("minerva_final", minerva(`$$${grouped.replace(/,/g, ",\\!")}$$`), n, FREE, ",\\! in display math");
+  add("minerva_final", minerva(`$${n}$`), n, FREE);
+  add("minerva_final", minerva(`$\\boxed{${grouped}}$`), n, true, "a box counts in both modes");
+  add("minerva_final", minerva(`$${grouped.slice(0, -1)}$`), n, MISS, "a digit lost: 10,45 is a list");
+  if (n.length > 4) add("minerva_final", minerva(`$${n.slice(0, -4)},${n.slice(-4)}$`), n, MISS, "grouped by four");
+  add("minerva_final", minerva(`$${(BigInt(n) + 1n).toString().replace(/\B(?=(\d{3})+$)/g, ",")}$`), n, MISS);
+}
+
+// ---------- free text: "… is the solution." ----------
+
+for (
+  const [rel, interval, off] of [
+    ["x \\geq 5", "[5, \\infty)", "x > 5"],
+    ["x > -3", "(-3, \\infty)", "x \\ge -3"],
+    ["y \\le \\frac{2}{3}", "(-\\infty, \\frac{2}{3}]", "y \\le \\frac{3}{2}"],
+    ["-1 < t < 4", "(-1, 4)", "-1 < t \\le 4"],
+    ["x \\neq 2", "(-\\infty, 2) \\cup (2, \\infty)", "x \\neq -2"],
+  ]
+) {
+  add("is_the_solution", `Therefore $${rel}$ is the solution.`, rel, FREE);
+  add("is_the_solution", `Therefore $${rel}$ is the solution.`, interval, FREE, "against the interval");
+  add("is_the_solution", `Hence \\(${rel}\\) is the solution set.`, interval, FREE, "\\( \\)");
+  add("is_the_solution", `Therefore $${off}$ is the solution.`, interval, MISS);
+}
+add("is_the_solution", "So $42$ is the answer.", "42", FREE);
+add("is_the_solution", "So 42 is the answer.", "42", FREE, "a plain number");
+add("is_the_solution", "Thus $x = 3$ is the solution to the equation.", "3", FREE, "to the equation");
+add(
+  "is_the_solution",
+  "First, $x = 2$ is the solution of the first equation, and the second gives $x = 3$.",
+  "2",
+  MISS,
+  "mid-sentence: not an answer; the last math is x = 3",
+);
+
+// ---------- free text: "Answer" followed by math ----------
+
+for (
+  const [value, gold, off] of [
+    ["9", "9", "8"],
+    ["\\frac{3}{4}", "0.75", "\\frac{4}{3}"],
+    ["-2", "-2", "2"],
+    ["2\\sqrt{3}", "\\sqrt{12}", "3\\sqrt{2}"],
+  ]
+) {
+  add("answer_math", `Answer \\( ${value} \\)`, gold, FREE);
+  add("answer_math", `Answer $$ ${value} $$`, gold, FREE);
+  add("answer_math", `Answer \\[ ${value} \\]`, gold, FREE);
+  add("answer_math", `**Answer:** $${value}$`, gold, FREE);
+  add("answer_math", `Answer \\( ${off} \\)`, gold, MISS);
+}
+add("answer_math", "We find $x = 5$.\nAnswer $$ x = 7 $$", "7", FREE, "the answer's math, not the earlier");
+add("answer_math", "Answer \\( 9 \\)", "90", MISS);
+
+// ---------- free text: the last math of a solution that never boxes ----------
+
+for (
+  const [text, gold, equal, note] of [
+    ["Adding the two parts, the total is $$7$$", "7", FREE, "display math at the end"],
+    ["We get $$x = 3+4 = 7$$", "7", FREE, "a chain by its last side"],
+    ["Reducing, \\[ \\frac{6}{8} = \\frac{3}{4} \\]", "\\frac{3}{4}", FREE, "\\[ \\]"],
+    ["So the area is $12$ square units.", "12", FREE, "inline"],
+    ["Thus $n = 34$. Let me double-check the case", "34", FREE, "cut by the budget after the result"],
+    ["The roots are $x = \\pm 3$", "\\{-3, 3\\}", FREE, "\\pm"],
+    ["The sum is \\(10{,}455\\)", "10455", FREE, "thousands"],
+    ["We have $a = 2$, $b = 3$ and so $$a + b = 5$$", "5", MISS, "an equation between expressions stays one"],
+    ["We get $x = 3$. Now we compute $x^2$", "9", MISS, "the last math is an intermediate"],
+    ["First $x = 3$, so $x^2 = 9$ and then", "3", MISS, "an intermediate that was the gold is not the last"],
+    ["So \\boxed{5}. A check: $$6$$", "6", MISS, "a box wins over later math"],
+    ["The final answer is: hmm, we get $6$", "6", MISS, "a final answer begun: no math fallback"],
+    ["We get $6$ and then \\boxed{", "6", MISS, "a box begun: no math fallback"],
+    ["He pays $5 and then $6 more", "5", MISS, "prices are not math"],
+    ["He pays $5 and then $6 more", "6", MISS, "prices are not math"],
+    ["Trying $x = 1$ fails; then $x = 2$", "1", MISS],
+    ["We try $n = 34$: too big. The largest n is 33.", "34", MISS, "a number in plain text after the last math"],
+    ["Let $x = 5$. Then x + 2 = 7, so the result is 7.", "5", MISS, "a number in plain text after the last math"],
+    ["Apples cost $5 each. So $x = 3$.", "3", FREE, "a price opens no math"],
+    ["He earns $12 per hour, so in $h = 5$ hours", "5", FREE, "a price opens no math"],
+    ["He earns $12 per hour, so in $h = 5$ hours", "12 per hour, so in", MISS, "a price opens no math"],
+  ]
+) add("last_math", text as string, gold as string, equal as boolean | [boolean, boolean], note as string);
+
+// ---------- \pm against a set ----------
+
+for (
+  const [pm, both, one] of [
+    ["\\pm 2021", "\\{-2021, 2021\\}", "\\{2021\\}"],
+    ["x = \\pm 5", "\\{-5, 5\\}", "\\{5\\}"],
+    ["\\pm\\frac{1}{2}", "\\{\\frac{1}{2}, -\\frac{1}{2}\\}", "\\{\\frac{1}{2}\\}"],
+    ["\\pm \\sqrt{3}", "\\{-\\sqrt{3}, \\sqrt{3}\\}", "\\{\\sqrt{3}, 0\\}"],
+  ]
+) {
+  add("plus_minus_set", `\\boxed{${pm}}`, both, true);
+  add("plus_minus_set", `Answer: $${pm}$`, both, FREE);
+  add("plus_minus_set", `\\boxed{${pm}}`, both.replace(/\\\{/, "\\{0, "), MISS, "a third element");
+  add("plus_minus_set", `\\boxed{${pm}}`, one, MISS);
+}
+add("plus_minus_set", "\\boxed{\\pm 2020}", "\\{-2021, 2021\\}", MISS);
+
+// ---------- a function's range against an interval ----------
+
+for (
+  const [name, lo, hi] of [["f(x)", "0", "1"], ["g(t)", "-1", "2"], ["h(x)", "\\frac{1}{2}", "3"], ["y", "0", "1"]]
+) {
+  add("function_range", `\\boxed{${lo}<${name}<${hi}}`, `(${lo},${hi})`, true);
+  add("function_range", `\\boxed{${lo} \\le ${name} < ${hi}}`, `[${lo},${hi})`, true);
+  add("function_range", `Therefore $${lo} < ${name} \\leq ${hi}$ is the solution.`, `(${lo},${hi}]`, FREE);
+  add("function_range", `\\boxed{${lo}<${name}\\le ${hi}}`, `(${lo},${hi})`, MISS, "a closed end");
+  add("function_range", `\\boxed{${lo}<${name}<${hi}+1}`, `(${lo},${hi})`, MISS, "another end");
+  if (name !== "y") add("function_range", `\\boxed{${lo}<${name}<${hi}}`, `${lo}<x<${hi}`, MISS, "another variable");
+}
+
+// ---------- solutions as alternatives ----------
+
+for (const [a, b] of [["11", "7"], ["2", "3"], ["-1", "4"], ["\\frac{1}{2}", "5"]]) {
+  const gold = `(${b},${a}),\\ (${a},${b})`;
+  add("tuple_alternatives", `\\boxed{(${a},${b}) or (${b},${a})}`, gold, true);
+  add("tuple_alternatives", `\\boxed{(${a}, ${b}) \\text{ or } (${b}, ${a})}`, gold, true);
+  add("tuple_alternatives", `\\boxed{(${a},${b}) and (${b},${a})}`, gold, true);
+  add("tuple_alternatives", `\\boxed{(${a},${b}) or (${b},${a}+1)}`, gold, MISS, "one element changed");
+  add("tuple_alternatives", `\\boxed{(${a},${b})}`, gold, MISS, "one solution of two");
+}
+
+add("function_range", "\\boxed{2 < a(b) < 5}", "(2,5)", MISS, "a product is not a function's value");
+add("function_range", "\\boxed{f(x) < 1}", "x < 1", MISS, "two inequalities in different variables");
+add("repeated_set", "\\boxed{\\{1, 1.00001\\}}", "\\{1\\}", MISS, "no tolerance merges two elements");
+
+// ---------- solutions as labelled values ----------
+
+for (
+  const [p1, q1, p2, q2] of [["5", "2", "7", "2"], ["1", "3", "3", "5"], ["-2", "0", "2", "0"], ["4", "9", "9", "16"]]
+) {
+  const gold = `(${p1},${q1}),(${p2},${q2})`;
+  add("labelled_solutions", `\\boxed{p=${p1},q=${q1};p=${p2},q=${q2}}`, gold, true);
+  add("labelled_solutions", `\\boxed{p = ${p1}, q = ${q1} \\text{ or } p = ${p2}, q = ${q2}}`, gold, true);
+  add("labelled_solutions", `Answer: $p=${p1}, q=${q1}$ and $p=${p2}, q=${q2}$`, gold, MISS, "two spans: the first");
+  add("labelled_solutions", `\\boxed{p=${p1},q=${q1};p=${p2},q=${q2}+1}`, gold, MISS, "one value changed");
+  add("labelled_solutions", `\\boxed{p=${q1},q=${p1};p=${q2},q=${p2}}`, gold, MISS, "values swapped");
+  add("labelled_solutions", `\\boxed{q=${q1},p=${p1};q=${q2},p=${p2}}`, gold, true, "labels in another order");
+  if (p1 !== q1) {
+    add("labelled_solutions", `\\boxed{q=${p1},p=${q1};q=${p2},p=${q2}}`, gold, MISS, "labels swapped, values kept");
+  }
+}
+add("labelled_solutions", "\\boxed{x=4, y=9}", "4, 9", true, "one solution stays a list of values");
+add("labelled_solutions", "\\boxed{p=5,q=2}", "(5,2),(7,2)", MISS, "one of two");
+add("labelled_solutions", "\\boxed{b=1, a=2 \\text{ or } b=3, a=4}", "(a,b) = (1,2), (3,4)", MISS, "a=2, b=1");
+
+// ---------- boxes joined by "and" against a set ----------
+
+for (const xs of [["3", "5"], ["-1", "2"], ["\\frac{1}{3}", "4"], ["1", "2", "3"], ["0", "\\sqrt{2}"]]) {
+  const set = `\\{${xs.join(", ")}\\}`;
+  const boxes = xs.map((x) => `\\boxed{${x}}`);
+  add("boxes_and", boxes.join(" and "), set, true);
+  add("boxes_and", `$${boxes.slice(0, -1).join(", ")} \\text{ and } ${boxes[boxes.length - 1]}$`, set, true);
+  add("boxes_and", [...boxes.slice(0, -1), `\\boxed{${xs[xs.length - 1]}+1}`].join(" and "), set, MISS);
+  add("boxes_and", boxes.join(" and then, checking again, we get "), set, MISS, "drafts: only the last counts");
+}
+
+// ---------- a set written with a repeated element ----------
+
+for (const [a, b] of [["(1,2)", "(3,4)"], ["(0,0)", "(1,-1)"], ["(2,3,5)", "(5,3,2)"], ["7", "8"]]) {
+  const set = `\\{${a},${b}\\}`;
+  add("repeated_set", `\\boxed{${a},${a},${b}}`, set, true);
+  add("repeated_set", `\\boxed{${a}, ${b}, ${b}}`, set, true);
+  add("repeated_set", `\\boxed{\\{${a},${b},${a}\\}}`, set, true);
+  add("repeated_set", `\\boxed{${a},${a}}`, set, MISS, "one element twice is not two");
+  add("repeated_set", `\\boxed{${a},${a},${b}}`, `${a},${b}`, MISS, "a list counts its repeats");
+  add("repeated_set", `\\boxed{\\{${a},${b}\\}}`, `${a},${a},${b}`, MISS, "a gold list keeps its repeats");
+}
+
+Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
+  const by = Map.groupBy(CASES, (c) => c.family);
+  for (const [family, cases] of by) {
+    assert.ok(cases.length >= 15, `${family}: ${cases.length} cases`);
+    assert.ok(cases.some((c) => !c.strict && !c.lenient), `${family}: no near miss`);
+    assert.ok(cases.some((c) => c.lenient), `${family}: no positive case`);
+  }
+  const wrong: string[] = [];
+  for (const c of CASES) {
+    const g = grade(c.pred, c.gold);
+    if (g.equal_strict !== c.strict || g.equal_lenient !== c.lenient) {
+      wrong.push(
+        `${JSON.stringify(c)} -> strict ${g.equal_strict}, lenient ${g.equal_lenient} (extracted ${
+          JSON.stringify(g.extracted)
+        }, ${JSON.stringify(g.extracted_lenient)})`,
+      );
+    }
+  }
+  const misses = CASES.filter((c) => !c.strict && !c.lenient).length;
+  console.log(
+    [...by].map(([f, cs]) => `${f} ${cs.length}`).join(", ") +
+      ` (${misses} near misses): ${wrong.length} disagree`,
+  );
+  assert.deepEqual(wrong, []);
+});

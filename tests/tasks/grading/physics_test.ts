@@ -1,0 +1,195 @@
+/**
+ * OlympiadBench physics: the judge's decisions on a table of physics cases (physics_cases.jsonl), the gold that
+ * carries them, and the task loaded from a file in the hub's own format, locally and through the hub's cache.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ByteWriter, parquetWrite } from "hyparquet-writer";
+import { grade, gradeProblem } from "../../../tasks/grading/grader.ts";
+import { physicsGold, readPhysicsGold } from "../../../tasks/grading/physics.ts";
+import { loadTask, TASKS } from "../../../tasks/registry.ts";
+
+interface Case {
+  gold: string;
+  pred: string;
+  error?: string;
+  unit?: string;
+  strict: boolean;
+  lenient: boolean;
+  /** the official judge's verdict, as its code decides */
+  judge: boolean;
+  note: string;
+  /** why this grader decides otherwise than the judge, where it does */
+  departure?: string;
+}
+
+const CASES: Case[] = readFileSync(new URL("./physics_cases.jsonl", import.meta.url), "utf8").trim().split("\n")
+  .map((l) => JSON.parse(l));
+
+Deno.test(`physics: the grader agrees with all ${CASES.length} cases of the table, both verdicts`, () => {
+  const wrong: string[] = [];
+  for (const c of CASES) {
+    const g = grade(c.pred, [physicsGold({ answer: c.gold, error: c.error, unit: c.unit })]);
+    if (g.equal_strict !== c.strict || g.equal_lenient !== c.lenient) {
+      wrong.push(`${JSON.stringify(c)} -> strict ${g.equal_strict}, lenient ${g.equal_lenient}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  // Near misses that must be wrong are a good part of the table, in every kind of case.
+  assert.ok(CASES.length >= 60 && CASES.filter((c) => !c.lenient).length >= 30);
+  for (const kind of ["error", "unit", "near miss", "\\pm", "order"]) {
+    assert.ok(CASES.some((c) => JSON.stringify(c).includes(kind)), `no case of ${kind}`);
+  }
+});
+
+Deno.test("physics: strictly, the judge's verdict, except where the table says why not", () => {
+  const departures = CASES.filter((c) => c.judge !== c.strict);
+  assert.deepEqual(departures.filter((c) => !c.departure).map((c) => c.note), []);
+  assert.deepEqual(CASES.filter((c) => c.departure && c.judge === c.strict).map((c) => c.note), []);
+  // the four rules this grader keeps otherwise, each shown
+  assert.equal(new Set(departures.map((c) => c.departure)).size, 4);
+});
+
+Deno.test("physics: the gold carries the judge's data and reads back; any other gold is graded as maths", () => {
+  const g = { answer: "7 \\times 10^{35}, 0.002", error: "1e34,0.001", unit: "$\\mathrm{~m} / \\mathrm{s}$" };
+  assert.deepEqual(readPhysicsGold(physicsGold(g)), g);
+  assert.deepEqual(readPhysicsGold(physicsGold({ answer: "\\sqrt{2gh}" })), { answer: "\\sqrt{2gh}" });
+  assert.equal(readPhysicsGold("0.6"), undefined);
+  assert.equal(readPhysicsGold("⟦olympiadbench-physics {broken⟧"), undefined);
+  // maths rules for a maths gold: 60 is not 0.6 there either, 0.6 is 3/5, and 3 m is 3 (its units pass)
+  assert.equal(grade("\\boxed{60}", "0.6").equal_lenient, false);
+  assert.equal(grade("\\boxed{3 \\text{ m}}", "3").equal_strict, true);
+  // the physics gold differs from the maths gold where the judge does: its unit in the box, strictly
+  const physics = physicsGold({ answer: "3", unit: "$\\mathrm{~m}$" });
+  assert.equal(grade("\\boxed{3 \\text{ m}}", [physics]).equal_strict, false);
+  assert.equal(gradeProblem({ golds: [physics], grading: "single" }, "\\boxed{3 \\text{ m}}").score_lenient, 1);
+});
+
+/** Records with the hub's fields and types (final_answer a list of strings; unit, error, context null or text). */
+const RECORDS = [
+  {
+    id: 1001,
+    context: null,
+    question: "A ball falls from rest through a height $h$. How fast does it land?",
+    final_answer: ["$\\sqrt{2 g h}$"],
+    unit: null,
+    answer_type: "Expression",
+    error: null,
+    is_multiple_answer: false,
+  },
+  {
+    id: 1002,
+    context: "A satellite circles the Earth.",
+    question: "Find its speed.",
+    final_answer: ["$7.9 \\times 10^{3}$"],
+    unit: "$\\mathrm{~m} / \\mathrm{s}$",
+    answer_type: "Numerical",
+    error: "1e2",
+    is_multiple_answer: false,
+  },
+  {
+    id: 1003,
+    context: null,
+    question: "Find both final speeds.",
+    final_answer: ["$\\frac{2}{3} v_{0}, \\frac{1}{3} v_{0}$"],
+    unit: null,
+    answer_type: "Expression",
+    error: null,
+    is_multiple_answer: true,
+  },
+];
+
+function hubParquet(rows: typeof RECORDS): Uint8Array {
+  const text = (name: string) => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" });
+  const writer = new ByteWriter();
+  parquetWrite(
+    {
+      writer,
+      columnData: [
+        { name: "id", data: rows.map((r) => BigInt(r.id)) },
+        ...(["context", "question", "unit", "answer_type", "error"] as const).map((n) => ({
+          name: n,
+          data: rows.map((r) => r[n]),
+        })),
+        { name: "final_answer", data: rows.map((r) => r.final_answer) },
+        { name: "is_multiple_answer", data: rows.map((r) => r.is_multiple_answer) },
+      ],
+      schema: [
+        { name: "root", num_children: 8 },
+        { name: "id", type: "INT64", repetition_type: "OPTIONAL" },
+        ...["context", "question", "unit", "answer_type", "error"].map(text),
+        { name: "final_answer", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
+        { name: "list", repetition_type: "REPEATED", num_children: 1 },
+        text("element"),
+        { name: "is_multiple_answer", type: "BOOLEAN", repetition_type: "OPTIONAL" },
+      ],
+    } as Parameters<typeof parquetWrite>[0],
+  );
+  return new Uint8Array(writer.getBuffer());
+}
+
+Deno.test("olympiadbench-physics from a parquet file in the hub's format: text, unit note, golds", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-physics-"));
+  writeFileSync(join(dir, "physics.parquet"), hubParquet(RECORDS));
+  const { problems } = await loadTask("olympiadbench-physics", { data: join(dir, "physics.parquet") });
+  assert.deepEqual(problems.map((p) => p.id), ["1001", "1002", "1003"]);
+  assert.equal(problems[0].text, RECORDS[0].question);
+  assert.ok(problems[1].text.startsWith("A satellite circles the Earth.\n\nFind its speed.\n\n"));
+  assert.match(problems[1].text, /in \$\\mathrm\{~m\} \/ \\mathrm\{s\}\$, and write the unit after the box/);
+  assert.match(problems[2].text, /several answers: give them all in one \\boxed\{\}, separated by commas/);
+  assert.deepEqual(problems.map((p) => readPhysicsGold(p.golds[0])), [
+    { answer: "\\sqrt{2 g h}" },
+    { answer: "7.9 \\times 10^{3}", error: "1e2", unit: "$\\mathrm{~m} / \\mathrm{s}$" },
+    { answer: "\\frac{2}{3} v_{0}, \\frac{1}{3} v_{0}" },
+  ]);
+  const verdict = (i: number, answer: string) => gradeProblem(problems[i], `\\boxed{${answer}}`).score_strict;
+  assert.equal(verdict(1, "8.0 \\times 10^{3}"), 1); // within the record's error of 100
+  assert.equal(verdict(1, "8.2 \\times 10^{3}"), 0);
+  assert.equal(verdict(2, "\\frac{v_0}{3}, \\frac{2v_0}{3}"), 1);
+  assert.equal(TASKS["olympiadbench-physics"].finisherTokens, 64);
+});
+
+Deno.test("olympiadbench-physics from the hub: its file in the cache, the count of the whole set checked", async () => {
+  const spec = TASKS["olympiadbench-physics"];
+  assert.deepEqual(spec.hub, {
+    repo: "Hothan/OlympiadBench",
+    file: "OlympiadBench/OE_TO_physics_en_COMP/OE_TO_physics_en_COMP.parquet",
+  });
+  assert.equal(spec.expected, 236);
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-")), sha = "0123456789abcdef0123456789abcdef01234567";
+  const root = join(cache, "datasets--Hothan--OlympiadBench");
+  const file = join(root, "snapshots", sha, spec.hub!.file);
+  mkdirSync(join(file, ".."), { recursive: true });
+  mkdirSync(join(root, "refs"));
+  writeFileSync(join(root, "refs", "main"), sha);
+  const hubOptions = { cacheDir: cache, offline: true };
+  writeFileSync(file, hubParquet(RECORDS));
+  await assert.rejects(
+    loadTask("olympiadbench-physics", { hubOptions }),
+    /3 records, task olympiadbench-physics has 236/,
+  );
+  const all = Array.from({ length: 236 }, (_, i) => ({ ...RECORDS[i % 3], id: 2000 + i }));
+  writeFileSync(file, hubParquet(all));
+  const whole = await loadTask("olympiadbench-physics", { hubOptions });
+  assert.equal(whole.problems.length, 236);
+  assert.equal(whole.files[0], file);
+  // --hub names the repository; the task knows its file
+  const named = await loadTask("olympiadbench-physics", { hub: "hf:Hothan/OlympiadBench", hubOptions, limit: 2 });
+  assert.deepEqual(named.problems, whole.problems.slice(0, 2));
+});
+
+Deno.test("the paper's physics points (Table 4) are there for plot --reference, on tasks the registry knows", () => {
+  const paper = JSON.parse(
+    readFileSync(new URL("../../../harness/reference/paper.json", import.meta.url), "utf8"),
+  );
+  const points = paper.points as { task: string; label: string; budget: number; accuracy: number }[];
+  const physics = points.filter((p) => p.task === "olympiadbench-physics");
+  assert.equal(physics.length, 16);
+  const at = (label: RegExp, budget: number) =>
+    physics.find((p) => label.test(p.label) && p.budget === budget)?.accuracy;
+  assert.equal(at(/Hogwild/, 8192), 0.3809);
+  assert.equal(at(/baseline/, 16384), 0.3612);
+  assert.deepEqual(points.filter((p) => !TASKS[p.task]).map((p) => p.task), []);
+});
