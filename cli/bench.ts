@@ -63,7 +63,8 @@ export async function bench(args: string[]): Promise<void> {
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   const templates = modelTemplates(source, { collab: spec.collabTemplate, plain: spec.plainTemplate });
   spec.collabTemplate = templates.collab, spec.plainTemplate = templates.plain;
-  const engine = await Engine.load(source, {
+  // Freed when the bench ends (`using`), the cache before it: device memory back at once, not at exit.
+  using engine = await Engine.load(source, {
     device: spec.device as Device,
     cuda: spec.cuda,
     allowLongContext: spec.allowLongContext,
@@ -121,8 +122,8 @@ export async function bench(args: string[]): Promise<void> {
       });
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
-      const cache = benchCache(engine, spec, pending, solver);
-      const cost = costModel(dir, engine, cache, spec, pending.length);
+      using cache = benchCache(engine, spec, pending, solver);
+      const cost = await costModel(dir, engine, cache, spec, pending.length);
       await execute({
         engine,
         cache,

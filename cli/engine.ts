@@ -110,7 +110,7 @@ function scriptCommand(engine: Engine, f: Flags): unknown {
 }
 
 /** generate: plain generation from ids or a prompt. */
-function generateCommand(engine: Engine, f: Flags): unknown {
+async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
   const max = parseNumber(f["max-new-tokens"], "max-new-tokens", true);
   check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
   check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
@@ -151,7 +151,11 @@ function generateCommand(engine: Engine, f: Flags): unknown {
   const bad = validateSampling(options);
   check(!bad, `generate: ${bad}`);
   const sampler = new Sampler(options, f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1));
-  const ids = generate(engine, prompt, { maxNewTokens: max, sampler, stopIds: f["ignore-eos"] ? [] : g.eosTokenIds });
+  const ids = await generate(engine, prompt, {
+    maxNewTokens: max,
+    sampler,
+    stopIds: f["ignore-eos"] ? [] : g.eosTokenIds,
+  });
   return tok ? { ids, text: tok.decode(ids) } : { ids };
 }
 
@@ -173,7 +177,7 @@ async function main() {
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
-  const json = JSON.stringify(commands[command](engine, f));
+  const json = JSON.stringify(await commands[command](engine, f));
   if (f.out) replaceFile(f.out, json + "\n");
   else console.log(json);
 }

@@ -65,7 +65,7 @@ async function main() {
   }
   const source = await modelFolder(f.model);
   const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
-  const engine = await Engine.load(source, { device: f.device as Device });
+  using engine = await Engine.load(source, { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const g = engine.generation;
   const temperature = flagTemperature ?? (g.doSample ? g.temperature : 0);
@@ -87,7 +87,7 @@ async function main() {
   });
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);
-  const cache = engine.newCache({ tokens: spec.prompt.length + 64 + method.workers * (passes + 64) * 2 });
+  using cache = engine.newCache({ tokens: spec.prompt.length + 64 + method.workers * (passes + 64) * 2 });
   const run = new Run(cache, { ...spec, finisher: "none", earlyStop: false });
   run.onStep = (s) =>
     console.log(paint(s.worker, `── ${spec.workers[s.worker]} [${s.step}] (pass ${s.pass})\n`) + s.text.trim() + "\n");

@@ -39,6 +39,15 @@ export class KVCache {
     return b;
   }
 
+  /** Frees the cache's memory now (device memory on a GPU), not when the garbage collector gets to it. */
+  dispose(): void {
+    this.native.dispose?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Returns the block's pages to the pool; the block must not be used again. */
   free(block: Block): void {
     if (!this.#live.delete(block)) return;

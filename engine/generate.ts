@@ -9,15 +9,15 @@ export interface GenerateOptions {
   stopIds?: readonly number[];
 }
 
-export function generate(engine: Engine, prompt: readonly number[], opts: GenerateOptions): number[] {
+export async function generate(engine: Engine, prompt: readonly number[], opts: GenerateOptions): Promise<number[]> {
   if (prompt.length === 0) throw new RangeError("generate: the prompt is empty");
-  const cache = engine.newCache({ tokens: prompt.length + opts.maxNewTokens + 16 });
+  using cache = engine.newCache({ tokens: prompt.length + opts.maxNewTokens + 16 });
   const block = cache.newBlock("sequence");
   const stop = new Set(opts.stopIds ?? []);
   const out: number[] = [];
   let next: ArrayLike<number> = prompt;
   while (out.length < opts.maxNewTokens) {
-    const [id] = engine.forwardSample(cache, [{ block, view: [block], tokens: next, sampler: opts.sampler }]);
+    const [id] = await engine.forwardSample(cache, [{ block, view: [block], tokens: next, sampler: opts.sampler }]);
     out.push(id);
     if (stop.has(id)) break;
     next = [id];

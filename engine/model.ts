@@ -169,10 +169,23 @@ export class Engine {
     try {
       return new KVCache(this.native.newCache(pages, pageSize));
     } catch (e) {
+      if ((e as Error).message.startsWith("newCache: ")) throw e; // disposed, or a pass in flight: not a size
       throw new InputError(
         `a KV cache of ${tokens} tokens does not fit on the ${this.native.device} (${(e as Error).message})`,
       );
     }
+  }
+
+  /**
+   * Frees the weights now (device memory on a GPU), not when the garbage collector gets to it; refused while a
+   * pass is in flight. Its caches are freed apart (KVCache.dispose), so that one may outlive another model.
+   */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Records every later pass on `cache` for cuda/tools/replay.cc; returns the recorder. */
@@ -186,8 +199,8 @@ export class Engine {
    * One forward pass that samples the next token of every row with a sampler (its last new token's logits,
    * sampled where they are: on a GPU only ids come back). Returns one id per row, -1 where no sampler.
    */
-  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
-    return this.#sample(cache, rows, false).ids;
+  async forwardSample(cache: KVCache, rows: readonly Row[]): Promise<number[]> {
+    return (await this.#sample(cache, rows, false)).ids;
   }
 
   /**
@@ -197,20 +210,20 @@ export class Engine {
   forwardSampleLogprobs(
     cache: KVCache,
     rows: readonly Row[],
-  ): { ids: number[]; logprobs: (TokenLogprobs | undefined)[] } {
+  ): Promise<{ ids: number[]; logprobs: (TokenLogprobs | undefined)[] }> {
     return this.#sample(cache, rows, true);
   }
 
-  #sample(cache: KVCache, rows: readonly Row[], withLogprobs: boolean) {
+  async #sample(cache: KVCache, rows: readonly Row[], withLogprobs: boolean) {
     const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
     const sampled = rows.filter((r) => r.sampler);
     const ks = sampled.map((r) => (withLogprobs ? r.logprobs ?? 0 : 0));
     const ids = new Int32Array(sampled.length);
     let out: LogprobsBuffers | undefined;
-    const { plan } = this.#run(cache, planned, (e) => {
+    const { plan } = await this.#run(cache, planned, (e) => {
       const packed = packSamplers(sampled.map((r) => r.sampler!), ks);
       out = packed.out;
-      this.native.forwardSample(cache.native, e.plan, packed.specs, packed.suppress, ids, out);
+      return this.native.forwardSample(cache.native, e.plan, packed.specs, packed.suppress, ids, out);
     });
     this.#recorders.get(cache)?.add(plan, new Float32Array(0));
     const bad = ids.indexOf(-1);
@@ -229,22 +242,35 @@ export class Engine {
     );
   }
 
-  /** Encodes the plan (reserving pages), runs it, and commits the rows; a pass that fails gives its new pages back. */
-  #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => void, keyRotation = false): EncodedPlan {
-    const limit = this.allowLongContext ? undefined : this.config.maxPositions;
+  /**
+   * Encodes the plan (reserving pages), runs `pass` on it, and commits the rows; a pass that fails gives its new
+   * pages back. `pass` blocks (forward) or resolves a Promise (forwardSample); the rows commit once it is done.
+   */
+  #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => void, keyRotation?: boolean): EncodedPlan;
+  #run(cache: KVCache, rows: readonly Row[], pass: (e: EncodedPlan) => Promise<void>): Promise<EncodedPlan>;
+  #run(
+    cache: KVCache,
+    rows: readonly Row[],
+    pass: (e: EncodedPlan) => void | Promise<void>,
+    keyRotation = false,
+  ): EncodedPlan | Promise<EncodedPlan> {
+    const undo = (e: unknown): never => {
+      for (const r of rows) if (cache.owns(r.block)) cache.truncate(r.block, r.block.length);
+      throw e;
+    };
     try {
       const encoded = encodePlan(cache, rows, keyRotation);
+      const limit = this.allowLongContext ? undefined : this.config.maxPositions;
       check(
         limit === undefined || encoded.positions <= limit,
         `${this.source}: a pass needs ${encoded.positions} positions, more than the model's max_position_embeddings ` +
           `${limit} (config.json): lower the budgets or shorten the prompt, or allow it (bench --allow-long-context)`,
       );
-      pass(encoded);
-      commitPlan(rows);
-      return encoded;
+      const commit = () => (commitPlan(rows), encoded);
+      const ran = pass(encoded);
+      return ran instanceof Promise ? ran.then(commit, undo) : commit();
     } catch (e) {
-      for (const r of rows) if (cache.owns(r.block)) cache.truncate(r.block, r.block.length);
-      throw e;
+      return undo(e);
     }
   }
 

@@ -9,6 +9,8 @@ export interface NativeCache {
   readonly bytes: number;
   readonly pages: number;
   readonly pageSize: number;
+  /** frees its memory now (refused while a pass writes it); any later use throws */
+  dispose?(): void;
 }
 
 export interface NativeModel {
@@ -17,11 +19,12 @@ export interface NativeModel {
   /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0" */
   readonly options: string;
   newCache(pages: number, pageSize: number): NativeCache;
-  /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. */
+  /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. Blocks. */
   forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
   /**
    * The pass, then one token per logits row by the core's sampling rule (specs: SAMPLE_FIELDS per row), and the
-   * log-probabilities the specs ask for.
+   * log-probabilities the specs ask for. Bad inputs throw at once; the pass runs on a native worker thread and
+   * the Promise resolves when `ids` (and `logprobs`) are written. One pass at a time per model.
    */
   forwardSample(
     cache: NativeCache,
@@ -30,7 +33,9 @@ export interface NativeModel {
     suppress: Int32Array,
     ids: Int32Array,
     logprobs?: LogprobsBuffers,
-  ): void;
+  ): Promise<void>;
+  /** frees the weights now (refused while a pass runs); any later use throws */
+  dispose(): void;
 }
 
 /**

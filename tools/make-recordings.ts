@@ -276,7 +276,7 @@ function perf(shape: string) {
  * random tokens that end a step about every 30 (so views gain blocks as in a real run) and finishers at two
  * checkpoints. No model runs: the plans are what the harness would send.
  */
-function sequence(shape: string) {
+async function sequence(shape: string) {
   const config = shapeConfig(shape);
   const tok = TextTokenizer.qwen3();
   const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -311,7 +311,7 @@ function sequence(shape: string) {
       );
     },
   };
-  while (step(model, cache, runs));
+  while (await step(model, cache, runs));
   const steps = runs.reduce((a, r) => a + r.steps.length, 0);
   writeFileSync(join(out, `sequence-${shape}.hwrec`), rec.bytes());
   writeFileSync(
@@ -333,7 +333,7 @@ async function main() {
   await fixtures();
   await random();
   perf(values["perf-shape"]);
-  sequence(values["perf-shape"]);
+  await sequence(values["perf-shape"]);
 }
 
 if (import.meta.main) runMain(main);

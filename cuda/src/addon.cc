@@ -1,4 +1,5 @@
-// Node-API binding of the core: loadModel (a Promise), Model.newCache, Model.forward, and machine facts.
+// Node-API binding of the core: loadModel and Model.forwardSample (Promises: the work runs off the JavaScript
+// thread), Model.newCache, Model.forward (the reference path, blocking), dispose(), and machine facts.
 #include <napi.h>
 
 #include "formats.h"
@@ -110,16 +111,29 @@ class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
     Napi::Function f = DefineClass(env, "Cache",
                                    {InstanceAccessor<&CacheWrap::Bytes>("bytes"),
                                     InstanceAccessor<&CacheWrap::Pages>("pages"),
-                                    InstanceAccessor<&CacheWrap::PageSize>("pageSize")});
+                                    InstanceAccessor<&CacheWrap::PageSize>("pageSize"),
+                                    InstanceMethod<&CacheWrap::Dispose>("dispose")});
     ctor = Napi::Persistent(f);
   }
   explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {}
   std::unique_ptr<hogwild::Cache> cache;
+  bool in_pass = false;  // a pass off the JavaScript thread writes it: it must outlive the pass
+
+  hogwild::Cache& get() {
+    if (!cache) throw Error("the KV cache was disposed");
+    return *cache;
+  }
 
  private:
-  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(cache->bytes())); }
-  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cache->pages()); }
-  Napi::Value PageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cache->page_size()); }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(get().bytes())); }
+  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get().pages()); }
+  Napi::Value PageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get().page_size()); }
+  // Frees the cache's memory now (device memory included) rather than when the garbage collector gets to it.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (in_pass) throw Error("dispose: a forward pass is writing this KV cache; await it first");
+    cache.reset();
+    return info.Env().Undefined();
+  }
 };
 Napi::FunctionReference CacheWrap::ctor;
 
@@ -131,6 +145,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                    {InstanceMethod<&ModelWrap::NewCache>("newCache"),
                                     InstanceMethod<&ModelWrap::Forward>("forward"),
                                     InstanceMethod<&ModelWrap::ForwardSample>("forwardSample"),
+                                    InstanceMethod<&ModelWrap::Dispose>("dispose"),
                                     InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
                                     InstanceAccessor<&ModelWrap::Options>("options"),
                                     InstanceAccessor<&ModelWrap::Device>("device")});
@@ -138,56 +153,131 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
   std::unique_ptr<hogwild::Model> model;
+  bool in_pass = false;  // one pass at a time: the model's scratch buffers, stream and graphs are not shared
 
  private:
+  // The model for a pass or a new cache: not disposed, and no pass in flight.
+  hogwild::Model& get(const char* what) {
+    if (in_pass) throw Error(std::string(what) + ": a forward pass is in flight on this model; await it first");
+    return facts(what);
+  }
+  // The model for its facts (read-only, also during a pass): not disposed.
+  hogwild::Model& facts(const char* what) {
+    if (!model) throw Error(std::string(what) + ": the model was disposed");
+    return *model;
+  }
+
   Napi::Value NewCache(const Napi::CallbackInfo& info) {
+    hogwild::Model& m = get("newCache");
     Napi::Object obj = CacheWrap::ctor.New({});
-    CacheWrap::Unwrap(obj)->cache = model->new_cache(info[0].As<Napi::Number>().Int32Value(),
-                                                     info[1].As<Napi::Number>().Int32Value());
+    CacheWrap::Unwrap(obj)->cache =
+        m.new_cache(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
     return obj;
   }
 
-  // forward(cache, plan: Int32Array, logits: Float32Array): blocks for the pass (tens of ms on a GPU).
+  // forward(cache, plan: Int32Array, logits: Float32Array): the reference path; it blocks for the pass.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
+    hogwild::Model& m = get("forward");
+    hogwild::Cache& cache = CacheWrap::Unwrap(info[0].As<Napi::Object>())->get();
     auto plan = info[1].As<Napi::Int32Array>();
     auto out = info[2].As<Napi::Float32Array>();
-    hogwild::Cache& cache = *c->cache;
     const hogwild::Plan p =
-        hogwild::decode_plan(plan.Data(), plan.ElementLength(), model->spec().vocab, cache.pages(), cache.page_size());
-    if (out.ElementLength() < size_t(p.L) * model->spec().vocab)
+        hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
+    if (out.ElementLength() < size_t(p.L) * m.spec().vocab)
       throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
-    model->forward(cache, p, out.Data());
+    m.forward(cache, p, out.Data());
     return info.Env().Undefined();
   }
 
   // forwardSample(cache, plan, specs: Float32Array [L*kSampleFloats], suppress: Int32Array, ids: Int32Array,
-  // logprobs?): the pass, then one token per logits row where the logits are (on a GPU only ids come back, and
-  // the log-probabilities the specs ask for).
-  Napi::Value ForwardSample(const Napi::CallbackInfo& info) {
-    CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
-    auto plan = info[1].As<Napi::Int32Array>();
-    hogwild::Cache& cache = *c->cache;
-    const hogwild::Plan p =
-        hogwild::decode_plan(plan.Data(), plan.ElementLength(), model->spec().vocab, cache.pages(), cache.page_size());
-    const std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), p.L);
-    auto suppress = info[3].As<Napi::Int32Array>();
-    auto ids = info[4].As<Napi::Int32Array>();
-    if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
-    model->forward_sample(cache, p, specs.data(), suppress.Data(), int(suppress.ElementLength()), ids.Data(),
-                          read_logprobs(info, 5, p.L));
+  // logprobs?) -> Promise: the pass, then one token per logits row where the logits are (on a GPU only ids come
+  // back, and the log-probabilities the specs ask for). The inputs are checked here, at once; the pass runs on a
+  // worker thread, so the JavaScript thread is free meanwhile (the viewer, grading, signals, records).
+  Napi::Value ForwardSample(const Napi::CallbackInfo& info);
+
+  // Frees the weights now (device memory included) rather than when the garbage collector gets to it.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (in_pass) throw Error("dispose: a forward pass is in flight on this model; await it first");
+    model.reset();
     return info.Env().Undefined();
   }
+  friend class PassWorker;
 
   Napi::Value WeightBytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), double(model->weight_bytes()));
+    return Napi::Number::New(info.Env(), double(facts("weightBytes").weight_bytes()));
   }
   Napi::Value Options(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), hogwild::format_device_options(model->options()));
+    return Napi::String::New(info.Env(), hogwild::format_device_options(facts("options").options()));
   }
-  Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), model->device()); }
+  Napi::Value Device(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), facts("device").device());
+  }
 };
 Napi::FunctionReference ModelWrap::ctor;
+
+// A sampled pass on a worker thread. It holds the model, the cache and every array the plan points into until it
+// ends, and marks both busy meanwhile, so that nothing frees or reuses them under it.
+class PassWorker : public Napi::AsyncWorker {
+ public:
+  PassWorker(const Napi::CallbackInfo& info, ModelWrap* model, CacheWrap* cache, const hogwild::Plan& plan,
+             std::vector<hogwild::SampleSpec> specs, hogwild::Logprobs logprobs)
+      : Napi::AsyncWorker(info.Env()), deferred_(Napi::Promise::Deferred::New(info.Env())), model_(model),
+        cache_(cache), plan_(plan), specs_(std::move(specs)), logprobs_(logprobs) {
+    held_.push_back(Napi::Persistent(info.This().As<Napi::Object>()));
+    for (size_t i = 0; i < info.Length(); i++)
+      if (info[i].IsObject()) held_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+    auto suppress = info[3].As<Napi::Int32Array>();
+    suppress_ = suppress.Data(), suppress_count_ = int(suppress.ElementLength());
+    ids_ = info[4].As<Napi::Int32Array>().Data();
+    model_->in_pass = cache_->in_pass = true;
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_, suppress_count_, ids_,
+                                    logprobs_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    model_->in_pass = cache_->in_pass = false;
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    model_->in_pass = cache_->in_pass = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ModelWrap* model_;
+  CacheWrap* cache_;
+  hogwild::Plan plan_;
+  std::vector<hogwild::SampleSpec> specs_;
+  hogwild::Logprobs logprobs_;
+  const int32_t* suppress_ = nullptr;
+  int suppress_count_ = 0;
+  int32_t* ids_ = nullptr;
+  std::vector<Napi::ObjectReference> held_;
+};
+
+Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
+  hogwild::Model& m = get("forwardSample");
+  CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
+  hogwild::Cache& cache = c->get();
+  if (c->in_pass) throw Error("forwardSample: a forward pass is writing this KV cache; await it first");
+  auto plan = info[1].As<Napi::Int32Array>();
+  const hogwild::Plan p =
+      hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
+  std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), p.L);
+  if (info[4].As<Napi::Int32Array>().ElementLength() < size_t(p.L))
+    throw Error("forwardSample: the ids buffer is too small");
+  auto* w = new PassWorker(info, this, c, p, std::move(specs), read_logprobs(info, 5, p.L));
+  Napi::Promise promise = w->Promise();
+  w->Queue();
+  return promise;
+}
 
 // Loading reads gigabytes: it runs off the JavaScript thread and resolves a Promise.
 class LoadWorker : public Napi::AsyncWorker {

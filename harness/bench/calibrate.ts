@@ -84,27 +84,27 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
  * positions, so the shapes may go past max_position_embeddings: the model is the same with --allow-long-context
  * or without it (a folder resumed with the flag keeps a model that holds for its longer contexts).
  */
-export function calibrate(
+export async function calibrate(
   engine: Engine,
   cache: KVCache,
   o: CalibrationOptions,
-): { model: CostModel; passes: TimedPass[] } {
+): Promise<{ model: CostModel; passes: TimedPass[] }> {
   const list = shapes({ ...o, rows: Math.max(1, o.rows) }, cache.capacityTokens, cache.pageSize);
   const allowed = engine.allowLongContext;
   engine.allowLongContext = true;
   try {
-    return timeShapes(engine, cache, o, list);
+    return await timeShapes(engine, cache, o, list);
   } finally {
     engine.allowLongContext = allowed;
   }
 }
 
-function timeShapes(
+async function timeShapes(
   engine: Engine,
   cache: KVCache,
   o: CalibrationOptions,
   list: Shape[],
-): { model: CostModel; passes: TimedPass[] } {
+): Promise<{ model: CostModel; passes: TimedPass[] }> {
   const passes: TimedPass[] = [];
   const sampler = new Sampler(GREEDY);
   const t0 = performance.now(), spanning = Math.min(list.length, SPANNING);
@@ -127,7 +127,7 @@ function timeShapes(
     const shape = passShape(rows), times: number[] = [];
     for (let k = warmUp ? 0 : 1; k <= repeats; k++) {
       const t = performance.now();
-      engine.forwardSample(cache, rows);
+      await engine.forwardSample(cache, rows);
       if (k > 0) times.push(performance.now() - t); // the first is a warm-up
       for (const b of own) cache.truncate(b, 16);
       if (i === 0 && k === 1 && o.plannedPasses !== undefined) {
@@ -150,13 +150,19 @@ function timeShapes(
  * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
  * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
  */
-export function costModel(dir: RunDir, engine: Engine, cache: KVCache, spec: BenchSpec, pending: number): CostModel {
+export async function costModel(
+  dir: RunDir,
+  engine: Engine,
+  cache: KVCache,
+  spec: BenchSpec,
+  pending: number,
+): Promise<CostModel> {
   const stored = dir.meta().cost_model as CostModel | undefined;
   if (stored) return stored; // checked by RunDir.open
   const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const t0 = performance.now();
   let said = t0;
-  const { model } = calibrate(engine, cache, {
+  const { model } = await calibrate(engine, cache, {
     context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
     rows: Math.min(64, spec.concurrency * (workers + 1)),
     // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many

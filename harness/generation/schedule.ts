@@ -9,16 +9,18 @@ import { pagesNeeded, type PassShape, passShape, type Row } from "../../engine/p
 import type { TokenLogprobs } from "../../engine/sampler.ts";
 import type { PlannedRow, Solver } from "./solver.ts";
 
-/** What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). */
+/**
+ * What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). The engine's pass
+ * resolves a Promise, its work off the JavaScript thread; a scripted model may answer at once.
+ */
 export interface StepModel {
   /** one id per row: sampled by the row's sampler, -1 where it has none */
-  forwardSample(cache: KVCache, rows: readonly Row[]): number[];
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] | Promise<number[]>;
   /** forwardSample, and for each row with `logprobs` its TokenLogprobs (undefined for the others) */
-  forwardSampleLogprobs?(
-    cache: KVCache,
-    rows: readonly Row[],
-  ): { ids: number[]; logprobs: (TokenLogprobs | undefined)[] };
+  forwardSampleLogprobs?(cache: KVCache, rows: readonly Row[]): Sampled | Promise<Sampled>;
 }
+
+type Sampled = { ids: number[]; logprobs?: (TokenLogprobs | undefined)[] };
 
 export interface PassInfo {
   runs: number;
@@ -27,6 +29,8 @@ export interface PassInfo {
   /** the whole pass's shape, and its measured wall time */
   shape: PassShape;
   ms: number;
+  /** the pass ran off the JavaScript thread: the event loop turned meanwhile (timers, the viewer, records) */
+  offThread: boolean;
 }
 
 /** The predicted time of a pass of this shape on this device (harness/bench/cost.ts), ms. */
@@ -43,7 +47,12 @@ export class KVShortage extends Error {
  * One forward pass for every live run that fits; undefined when none is left. With `cost`, each run is also
  * charged the predicted time of its own rows alone (its solo time).
  */
-export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], cost?: CostOf): PassInfo | undefined {
+export async function step(
+  model: StepModel,
+  cache: KVCache,
+  runs: readonly Solver[],
+  cost?: CostOf,
+): Promise<PassInfo | undefined> {
   const live = runs.filter((r) => !r.done);
   if (live.length === 0) return undefined;
   const planned = live.map((run) => ({ run, rows: run.plan() }));
@@ -59,7 +68,8 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], 
   const rows = going.flatMap((p) => p.rows);
   const shape = passShape(rows), solo = going.map((p) => (cost ? cost(passShape(p.rows)) : 0));
   const t0 = performance.now();
-  const { ids, logprobs } = sample(model, cache, rows);
+  const pass = sample(model, cache, rows), offThread = pass instanceof Promise;
+  const { ids, logprobs } = await pass;
   const ms = performance.now() - t0;
   let at = 0;
   going.forEach(({ run, rows }, i) => {
@@ -67,24 +77,25 @@ export function step(model: StepModel, cache: KVCache, runs: readonly Solver[], 
     run.accept(ids.slice(at, end), ms, solo[i], logprobs?.slice(at, end));
     at = end;
   });
-  return { runs: going.length, waiting: live.length - going.length, shape, ms };
+  return { runs: going.length, waiting: live.length - going.length, shape, ms, offThread };
 }
 
 /** The pass: with log-probabilities only when a row asks for them (forwardSample stays the fast path). */
-function sample(
-  model: StepModel,
-  cache: KVCache,
-  rows: readonly Row[],
-): { ids: number[]; logprobs?: (TokenLogprobs | undefined)[] } {
-  if (!rows.some((r) => r.logprobs !== undefined)) return { ids: model.forwardSample(cache, rows) };
+function sample(model: StepModel, cache: KVCache, rows: readonly Row[]): Sampled | Promise<Sampled> {
+  if (!rows.some((r) => r.logprobs !== undefined)) {
+    const ids = model.forwardSample(cache, rows);
+    return ids instanceof Promise ? ids.then((ids) => ({ ids })) : { ids };
+  }
   const name = (model as { source?: string }).source ?? model.constructor.name;
   check(model.forwardSampleLogprobs, `${name}: a row asks for logprobs, but this model has no forwardSampleLogprobs`);
   return model.forwardSampleLogprobs(cache, rows);
 }
 
 /**
- * A pause for the event loop (progress, signals, the viewer, records landing) at most every `ms`: not after
- * every pass, since a timer's wait is clamped to milliseconds, longer than a small model's whole pass.
+ * A pause for the event loop (progress, signals, the viewer, records landing) at most every `ms`, for models
+ * whose passes answer at once (scripted ones): the engine's passes run off the JavaScript thread, and the loop
+ * turns during each. Not after every pass: a timer's wait is clamped to milliseconds, longer than a small
+ * model's whole pass.
  */
 export function eventLoopPause(ms = 20): () => Promise<void> {
   let last = performance.now();
@@ -116,9 +127,9 @@ export async function runAll(
   cost?: CostOf,
 ): Promise<void> {
   const pause = eventLoopPause();
-  for (let info; (info = step(model, cache, runs, cost));) {
+  for (let info; (info = await step(model, cache, runs, cost));) {
     onPass?.(info);
-    await pause();
+    if (!info.offThread) await pause();
   }
 }
 
@@ -158,7 +169,7 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
       next = undefined;
     }
     try {
-      info = step(model, cache, active.map((a) => a.run), o.cost);
+      info = await step(model, cache, active.map((a) => a.run), o.cost);
     } catch (e) {
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
@@ -186,6 +197,6 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
       done(a.job, a.run);
     }
     if (info) o.onPass?.(info);
-    await pause(); // finished gradings land in records.jsonl
+    if (!info?.offThread) await pause(); // finished gradings land in records.jsonl
   }
 }

@@ -31,14 +31,14 @@ export async function localJudge(source: string, o: LocalOptions): Promise<Judge
   return {
     id: source,
     where: engine.source,
-    reply(prompt, run) {
+    async reply(prompt, run) {
       const ids = tok.encode(tok.applyChatTemplate([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
-      const out = generate(engine, ids, {
+      const out = await generate(engine, ids, {
         maxNewTokens: o.maxTokens,
         sampler: new Sampler(options, run),
         stopIds: g.eosTokenIds,
       });
-      return Promise.resolve(tok.decode(out, true));
+      return tok.decode(out, true);
     },
   };
 }

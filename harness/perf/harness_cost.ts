@@ -54,9 +54,9 @@ export async function harnessPerf(workerCounts: number[]) {
             }),
           ),
       );
-      for (let i = 0; i < 50; i++) step(model, cache, runs); // past the prefill
+      for (let i = 0; i < 50; i++) await step(model, cache, runs); // past the prefill
       const bench = new Bench({ iterations: 400, time: 0, warmupIterations: 20, warmupTime: 0 });
-      bench.add("pass", () => void step(model, cache, runs));
+      bench.add("pass", async () => void await step(model, cache, runs));
       await bench.run();
       const ms = bench.tasks[0].result.state === "completed" ? bench.tasks[0].result.latency.p50 : NaN;
       results.push({ workers: w, problems, ms });

@@ -39,7 +39,7 @@ for (const name of CASES) {
     const ref = reference(name);
     const prompt = Array.from(ref.get("greedy.prompt")!.data);
     const want = Array.from(ref.get("greedy.output")!.data);
-    const got = generate(engine, prompt, { maxNewTokens: want.length, sampler: new Sampler(GREEDY) });
+    const got = await generate(engine, prompt, { maxNewTokens: want.length, sampler: new Sampler(GREEDY) });
     assert.deepEqual(got, want);
   });
 

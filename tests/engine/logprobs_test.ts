@@ -100,9 +100,9 @@ Deno.test("forwardSampleLogprobs on random models and plans: a float64 log-softm
       const ref = setUp(engine, shapes);
       const logits = engine.forward(ref.cache, ref.rows.map((r) => ({ ...r, logits: "last" as const })));
       const plain = setUp(engine, shapes);
-      const ids = engine.forwardSample(plain.cache, plain.rows);
+      const ids = await engine.forwardSample(plain.cache, plain.rows);
       const got = setUp(engine, shapes);
-      const out = engine.forwardSampleLogprobs(got.cache, got.rows);
+      const out = await engine.forwardSampleLogprobs(got.cache, got.rows);
       assert.deepEqual(out.ids, ids, "the same ids as forwardSample, seed for seed");
       assert.equal(out.logprobs.length, shapes.length);
       for (const [i, s] of shapes.entries()) {
@@ -152,20 +152,20 @@ Deno.test("logprobs outside 1..20, without a sampler or past the vocabulary are 
     { block: b, view: [b], tokens: [2], sampler: sampled ? new Sampler(GREEDY) : undefined, logprobs },
   ];
   for (const k of [0, 21, 1.5, -1, NaN]) {
-    assert.throws(
+    await assert.rejects(
       () => engine.forwardSampleLogprobs(cache, row(k)),
       /plan: row 1's logprobs is .*: expected an integer in 1\.\.20, with a sampler/,
     );
   }
-  assert.throws(
+  await assert.rejects(
     () => engine.forwardSampleLogprobs(cache, row(3, false)),
     /plan: row 1's logprobs is 3: .* with a sampler/,
   );
-  assert.throws(
+  await assert.rejects(
     () => engine.forwardSampleLogprobs(cache, row(17)),
     /sampling: row 1's logprobs is 17, expected 0\.\.16 \(at most the vocabulary\)/,
   );
   assert.deepEqual([a.length, b.length, cache.freePages], [0, 0, cache.native.pages], "nothing written");
-  const ok = engine.forwardSampleLogprobs(cache, row(16));
+  const ok = await engine.forwardSampleLogprobs(cache, row(16));
   assert.equal(ok.logprobs[1]!.ids.length, 16);
 });

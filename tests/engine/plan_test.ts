@@ -181,6 +181,6 @@ Deno.test("a pass the core refuses leaves no page reserved and no block longer",
     tokens: [engine.vocab + 5],
   }];
   assert.throws(() => engine.forward(c, rows), /token id \d+ is out of range/);
-  assert.throws(() => engine.forwardSample(c, rows), /token id \d+ is out of range/);
+  await assert.rejects(() => engine.forwardSample(c, rows), /token id \d+ is out of range/);
   assert.deepEqual([c.freePages, a.length, b.length, a.pages.length, b.pages.length], [free, 3, 0, 1, 0]);
 });

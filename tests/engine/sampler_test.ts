@@ -121,7 +121,7 @@ Deno.test("rows of one pass may suppress different ids", async () => {
   const [logits] = engine.forward(ref, [{ block: r, view: [r], tokens }]);
   const best = sampleLogits(logits, new Sampler(GREEDY));
   const second = sampleLogits(logits, new Sampler({ ...GREEDY, suppress: [best] }));
-  const ids = engine.forwardSample(cache, [
+  const ids = await engine.forwardSample(cache, [
     { block: a, view: [a], tokens, sampler: new Sampler({ ...GREEDY, suppress: [best] }) },
     { block: b, view: [b], tokens, sampler: new Sampler(GREEDY) },
   ]);

@@ -13,7 +13,7 @@ Deno.test("calibration times contexts past max_position_embeddings alike with or
     const engine = await Engine.load(DEMO, { allowLongContext: allow, tokenizer: false });
     const cache = engine.newCache({ tokens: 8192 });
     // a pass's time does not depend on its positions: the same shapes either way, past the model's 2048
-    const { passes } = calibrate(engine, cache, { context: 6000, rows: 2, repeats: 0 });
+    const { passes } = await calibrate(engine, cache, { context: 6000, rows: 2, repeats: 0 });
     const longest = Math.max(...passes.map((p) => p.shape.attention / p.shape.tokens));
     assert.ok(passes.length > 10, `${passes.length} shapes timed`);
     assert.ok(longest > 2048, `allowed ${allow}: the longest context ${longest} goes past 2048`);
@@ -34,9 +34,9 @@ Deno.test("a bounded calibration stops near its bound after the shapes that span
     while (performance.now() < until);
     return engine.forwardSample(c, rows);
   };
-  const all = calibrate(engine, cache, { context: 1024, rows: 8, repeats: 0 }).passes.length;
+  const all = (await calibrate(engine, cache, { context: 1024, rows: 8, repeats: 0 })).passes.length;
   const seen: number[] = [];
-  const { passes, model } = calibrate(slow, cache, {
+  const { passes, model } = await calibrate(slow, cache, {
     context: 1024,
     rows: 8,
     plannedPasses: 10,

@@ -74,13 +74,13 @@ Deno.test("a run whose rows do not fit sits the pass out with its plan kept, and
   const cache = new KVCache({ bytes: 0, pages: 2 * prefill + 8, pageSize: 16 });
   const [a, b] = [make(cache, "sequential", LONG, 3, [10, 20]), make(cache, "hogwild:2", LONG, 3, [10, 20])];
   let waited = 0;
-  while (!a.done) waited += step(rowModel(5), cache, [a, b])!.waiting;
+  while (!a.done) waited += (await step(rowModel(5), cache, [a, b]))!.waiting;
   assert.equal(b.passes, 0);
   assert.equal(waited, a.passMs.length, "the second run sat out every pass of the first");
   a.free();
   await runAll(rowModel(5), cache, [b]);
   assert.deepEqual([a, b].map(outcome), alone);
-  assert.throws(
+  await assert.rejects(
     () => step(rowModel(5), new KVCache({ bytes: 0, pages: 4, pageSize: 16 }), [make(cache, "sequential", LONG)]),
     KVShortage,
   );

@@ -91,7 +91,7 @@ Deno.test("step hands each row of each run its own log-probabilities, and asks f
   const a = new Writers(cache, [undefined, 3], 2),
     b = new Writers(cache, [1], 2),
     c = new Writers(cache, [undefined], 1);
-  step(model, cache, [a, b, c]);
+  await step(model, cache, [a, b, c]);
   assert.deepEqual([model.plain, model.withLogprobs], [0, 1]);
   assert.deepEqual(a.taken[0].map((t) => [t.id, t.logprobs?.logprob, t.logprobs?.ids.length]), [
     [100, undefined, undefined],
@@ -100,15 +100,15 @@ Deno.test("step hands each row of each run its own log-probabilities, and asks f
   assert.deepEqual(b.taken[0].map((t) => [t.id, t.logprobs?.logprob, [...t.logprobs!.ids]]), [[102, -2, [2]]]);
   assert.deepEqual(c.taken[0], [{ id: 103, logprobs: undefined }]);
   const d = new Writers(cache, [undefined, undefined], 1);
-  step(model, cache, [d]);
+  await step(model, cache, [d]);
   assert.deepEqual([model.plain, model.withLogprobs], [1, 1], "no row asks: the plain pass");
 
   // The engine through step(): the ids and log-probabilities of its own forwardSampleLogprobs.
   const e = new Writers(cache, [2, undefined, 20], 1);
-  step(engine, cache, [e]);
+  await step(engine, cache, [e]);
   const fresh = engine.newCache({ tokens: 1024 });
   const blocks = [0, 1, 2].map((i) => fresh.newBlock(`w${i}`));
-  const want = engine.forwardSampleLogprobs(
+  const want = await engine.forwardSampleLogprobs(
     fresh,
     blocks.map((b, i) => ({ block: b, view: [b], tokens: [1 + i], sampler: new Sampler(GREEDY), logprobs: e.ks[i] })),
   );
@@ -126,7 +126,7 @@ Deno.test("each run sharing a pass takes its own rows' ids, with log-probabiliti
   const cache = engine.newCache({ tokens: 1024 });
   for (const ks of [[undefined], [2]]) {
     const runs = [new Writers(cache, [ks[0], ks[0]], 1), new Writers(cache, [ks[0]], 1), new Writers(cache, ks, 1)];
-    step(new Scripted(), cache, runs);
+    await step(new Scripted(), cache, runs);
     assert.deepEqual(runs.map((r) => r.taken[0].map((t) => t.id)), [[100, 101], [102], [103]], `logprobs ${ks[0]}`);
   }
 });
@@ -141,7 +141,7 @@ Deno.test("a row that asks for logprobs of a model without forwardSampleLogprobs
   class IdsOnly implements StepModel {
     forwardSample = Scripted.pass;
   }
-  assert.throws(
+  await assert.rejects(
     () => step(new IdsOnly(), cache, [new Writers(cache, [4], 1)]),
     /IdsOnly: a row asks for logprobs, but this model has no forwardSampleLogprobs/,
   );
