@@ -5,9 +5,9 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
-export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]";
+export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]" | "f64[]";
 
 /** The model spec message: these fields in order, then `tensors` tensor records (engine/spec.ts). */
 export const SPEC_MAGIC = 0x534d5748; // "HWMS"
@@ -23,12 +23,7 @@ export const SPEC_FIELDS = [
   ["rotary_dim", "i32"],
   ["vocab", "i32"],
   ["rms_eps", "f64"],
-  ["rope_theta", "f64"],
-  ["rope_type", "u32"],
-  ["rope_factor", "f64"],
-  ["rope_low_freq", "f64"],
-  ["rope_high_freq", "f64"],
-  ["rope_original_max", "f64"],
+  ["rope_inv_freq", "f64[]"],
   ["flags", "u32"],
   ["random_seed", "u64"],
   ["quant", "u32"],

@@ -7,6 +7,7 @@ import type { DType, ModelConfig } from "./config.ts";
 import { check } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
 import { ABI_VERSION, type FieldType, SPEC_FIELDS, SPEC_FLAGS, SPEC_MAGIC, TENSOR_FIELDS } from "./formats.ts";
+import { ropeInvFreq } from "./rope.ts";
 
 /** The dtypes the core reads: the float ones, AWQ's packed int32 and FP8's e4m3. */
 export type SpecDType = DType | "I32" | "F8_E4M3";
@@ -212,7 +213,6 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   return { config, tensors: out };
 }
 
-const ROPE_CODES = { default: 0, llama3: 1, linear: 2 } as const;
 const DTYPE_CODES = { BF16: 0, F16: 1, F32: 2, I32: 3, F8_E4M3: 4 } as const;
 const QUANT_CODES = { none: 0, awq: 1, fp8: 2 } as const;
 
@@ -235,12 +235,7 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
     rotary_dim: c.rotaryDim ?? c.headDim,
     vocab: c.vocab,
     rms_eps: c.rmsEps,
-    rope_theta: c.rope.theta,
-    rope_type: ROPE_CODES[c.rope.type],
-    rope_factor: c.rope.factor,
-    rope_low_freq: c.rope.lowFreqFactor,
-    rope_high_freq: c.rope.highFreqFactor,
-    rope_original_max: c.rope.originalMaxPositions,
+    rope_inv_freq: ropeInvFreq(c),
     flags,
     random_seed: spec.randomSeed ?? 0,
     quant: QUANT_CODES[q?.method ?? "none"],
@@ -276,10 +271,10 @@ class Writer {
       const b = new TextEncoder().encode(v as string);
       this.put("u32", b.length);
       this.#parts.push(b);
-    } else if (type === "u64[]") {
+    } else if (type === "u64[]" || type === "f64[]") {
       const d = v as number[];
       this.put("u32", d.length);
-      for (const x of d) this.put("u64", x);
+      for (const x of d) this.put(type === "u64[]" ? "u64" : "f64", x);
     } else {
       const b = new Uint8Array(type === "f64" || type === "u64" ? 8 : 4), dv = new DataView(b.buffer);
       const n = v as number;

@@ -22,7 +22,6 @@ enum class DType : uint32_t { BF16 = 0, F16 = 1, F32 = 2, I32 = 3, F8_E4M3 = 4 }
 // Quantised decoder linear layers: AWQ (4-bit, GEMM packing: X.qweight, X.qzeros, X.scales) or FP8 (e4m3:
 // X and X.scale_inv, one scale per block of quant_group x quant_block_cols).
 enum class Quant : uint32_t { None = 0, Awq = 1, Fp8 = 2 };
-enum class RopeType : uint32_t { Default = 0, Llama3 = 1, Linear = 2 };
 
 struct TensorSource {
   std::string name;  // canonical: "embed", "lm_head", "norm", "L3.q", "L3.q_bias", "L3.q_norm", ...
@@ -37,9 +36,10 @@ struct ModelSpec {
   // RoPE turns the first rotary_dim dimensions of each head, pairs (i, i + rotary_dim/2); the rest pass as
   // they are (Phi-3's partial_rotary_factor). Equal to head_dim for every other model.
   int rotary_dim = 0;
-  double rms_eps = 1e-6, rope_theta = 10000.0;
-  RopeType rope_type = RopeType::Default;
-  double rope_factor = 1, rope_low_freq = 1, rope_high_freq = 4, rope_original_max = 8192;
+  double rms_eps = 1e-6;
+  // RoPE's inverse frequencies, head_dim/2 of them, every scaling applied by the host (engine/rope.ts); 0 past
+  // rotary_dim/2 (no rotation: cos 1, sin 0). A new scaling is a host change only.
+  std::vector<double> rope_inv_freq;
   bool qkv_bias = false, qk_norm = false, tied_embeddings = false;
   Quant quant = Quant::None;
   int quant_group = 0, quant_block_cols = 0;  // AWQ: group size; FP8: block rows, block cols
@@ -56,9 +56,6 @@ struct ModelSpec {
 // Binary encodings shared with engine/spec.ts (see there for the layout).
 ModelSpec decode_spec(const uint8_t* data, size_t size);
 
-// RoPE inverse frequencies (head_dim/2 of them) in double, with llama3 / linear scaling applied: the first
-// rotary_dim/2 computed over rotary_dim dimensions, the rest 0 (no rotation: cos 1, sin 0).
-std::vector<double> rope_inv_freq(const ModelSpec& spec);
 
 // One forward pass, as flat int32 arrays pointing into the host's buffer (engine/plan.ts writes it).
 // T new tokens grouped in R rows; B blocks; E view entries; L tokens that want logits; P block pages.

@@ -269,7 +269,7 @@ void weighted_sum(const std::vector<const float*>& vals, const float* w, int64_t
 
 class CpuModel : public Model {
  public:
-  explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(rope_inv_freq(spec)), layers_(spec.layers) {
+  explicit CpuModel(const ModelSpec& spec) : s_(spec), inv_freq_(spec.rope_inv_freq), layers_(spec.layers) {
     const std::vector<TensorShape> list = expected_tensors(s_);
     std::map<std::string, const TensorShape*> named;
     for (const auto& t : list) named[t.name] = &t;

@@ -206,7 +206,7 @@ class CudaModel : public Model {
     load_weights();
     fixed_ = Fixed{&s_, geom_, stream_, &gemm_, embed_, lm_head_, final_norm_, layers_.data(), quant_partial_.ptr(),
                    quant_scratch_.ptr(), sms_};
-    const std::vector<double> inv = rope_inv_freq(s_);
+    const std::vector<double>& inv = s_.rope_inv_freq;
     HW_CUDA(cudaMalloc(&inv_freq_, inv.size() * sizeof(double)));
     HW_CUDA(cudaMemcpy(inv_freq_, inv.data(), inv.size() * sizeof(double), cudaMemcpyHostToDevice));
     HW_CUDA(cudaDeviceSynchronize());

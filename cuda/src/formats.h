@@ -9,7 +9,7 @@
 namespace hogwild::formats {
 
 // Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 5;
+constexpr uint32_t kAbiVersion = 6;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
@@ -21,8 +21,7 @@ constexpr uint32_t kSpecMagic = 0x534d5748;  // "HWMS"
 constexpr Field kSpecFields[] = {
     {"magic", "u32"},         {"version", "u32"},     {"hidden", "i32"},           {"intermediate", "i32"},
     {"layers", "i32"},        {"heads", "i32"},       {"kv_heads", "i32"},         {"head_dim", "i32"},
-    {"rotary_dim", "i32"},    {"vocab", "i32"},         {"rms_eps", "f64"},     {"rope_theta", "f64"},       {"rope_type", "u32"},
-    {"rope_factor", "f64"},   {"rope_low_freq", "f64"}, {"rope_high_freq", "f64"}, {"rope_original_max", "f64"},
+    {"rotary_dim", "i32"},    {"vocab", "i32"},       {"rms_eps", "f64"},          {"rope_inv_freq", "f64[]"},
     {"flags", "u32"},         {"random_seed", "u64"}, {"quant", "u32"},            {"quant_group", "i32"},
     {"quant_block_cols", "i32"}, {"experts", "i32"},  {"experts_per_tok", "i32"},  {"moe_intermediate", "i32"},
     {"sparse_layers", "u64[]"}, {"tensors", "u32"},

@@ -1,5 +1,4 @@
-// Decoding of the two binary messages the host sends (model spec, plan), and RoPE frequencies.
-#include <cmath>
+// Decoding of the two binary messages the host sends (model spec, plan).
 #include <cstring>
 #include <iterator>
 #include <string>
@@ -49,6 +48,14 @@ class Reader {
   std::vector<int64_t> spec_list(const char* name) {
     in_step(kSpecFields, std::size(kSpecFields), spec_at_, name, "u64[]");
     return list();
+  }
+  std::vector<double> spec_reals(const char* name) {
+    in_step(kSpecFields, std::size(kSpecFields), spec_at_, name, "f64[]");
+    uint32_t n = get<uint32_t>();
+    need(size_t(n) * 8);
+    std::vector<double> d;
+    for (uint32_t i = 0; i < n; i++) d.push_back(get<double>());
+    return d;
   }
   bool done() const { return at_ == n_ && spec_at_ == std::size(kSpecFields); }
 
@@ -103,12 +110,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   s.rotary_dim = r.spec<int32_t>("rotary_dim");
   s.vocab = r.spec<int32_t>("vocab");
   s.rms_eps = r.spec<double>("rms_eps");
-  s.rope_theta = r.spec<double>("rope_theta");
-  s.rope_type = static_cast<RopeType>(r.spec<uint32_t>("rope_type"));
-  s.rope_factor = r.spec<double>("rope_factor");
-  s.rope_low_freq = r.spec<double>("rope_low_freq");
-  s.rope_high_freq = r.spec<double>("rope_high_freq");
-  s.rope_original_max = r.spec<double>("rope_original_max");
+  s.rope_inv_freq = r.spec_reals("rope_inv_freq");
   uint32_t flags = r.spec<uint32_t>("flags");
   s.qkv_bias = flags & formats::kQkvBias;
   s.qk_norm = flags & formats::kQkNorm;
@@ -147,7 +149,10 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   if (s.head_dim % 2) throw Error("model spec: head_dim must be even for RoPE");
   if (s.rotary_dim <= 0 || s.rotary_dim > s.head_dim || s.rotary_dim % 2)
     throw Error("model spec: rotary_dim must be even and in [2, head_dim]");
-  if (static_cast<uint32_t>(s.rope_type) > 2) throw Error("model spec: unknown rope type code");
+  if (s.rope_inv_freq.size() != size_t(s.head_dim / 2))
+    throw Error("model spec: rope_inv_freq must hold head_dim/2 values, got " + std::to_string(s.rope_inv_freq.size()));
+  for (double f : s.rope_inv_freq)
+    if (!(f >= 0 && f < 1e300)) throw Error("model spec: rope_inv_freq must be finite and non-negative");
   if (static_cast<uint32_t>(s.quant) > 2) throw Error("model spec: unknown quantisation code");
   if (s.quant != Quant::None) positive(s.quant_group, "quant_group");
   if (s.quant == Quant::Fp8) positive(s.quant_block_cols, "quant_block_cols");
@@ -161,33 +166,6 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
     if (s.sparse_layers[i] < 0 || s.sparse_layers[i] >= s.layers || (i && s.sparse_layers[i] <= s.sparse_layers[i - 1]))
       throw Error("model spec: sparse_layers must be ascending layer numbers below layers");
   return s;
-}
-
-std::vector<double> rope_inv_freq(const ModelSpec& s) {
-  // Partial rotary (Phi-3): frequencies over the first rotary_dim dimensions; the others turn by 0.
-  const int half = s.rotary_dim / 2;
-  std::vector<double> f(half);
-  for (int i = 0; i < half; i++) f[i] = 1.0 / std::pow(s.rope_theta, (2.0 * i) / s.rotary_dim);
-  if (s.rope_type == RopeType::Linear) {
-    for (auto& x : f) x /= s.rope_factor;
-  } else if (s.rope_type == RopeType::Llama3) {
-    // Llama 3.1 scaling: long wavelengths slowed by `factor`, short ones kept, a smooth blend between.
-    const double low_wavelen = s.rope_original_max / s.rope_low_freq;
-    const double high_wavelen = s.rope_original_max / s.rope_high_freq;
-    for (auto& x : f) {
-      const double wavelen = 2 * M_PI / x;
-      if (wavelen < high_wavelen) continue;
-      if (wavelen > low_wavelen) {
-        x /= s.rope_factor;
-      } else {
-        const double smooth =
-            (s.rope_original_max / wavelen - s.rope_low_freq) / (s.rope_high_freq - s.rope_low_freq);
-        x = (1 - smooth) * x / s.rope_factor + smooth * x;
-      }
-    }
-  }
-  f.resize(s.head_dim / 2, 0.0);
-  return f;
 }
 
 namespace {

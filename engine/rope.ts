@@ -1,0 +1,28 @@
+/**
+ * RoPE's inverse frequencies, every scaling applied: the table the native core rotates by (the model spec's
+ * rope_inv_freq). A new scaling is a case here and nothing in the core. Computed in double, as the core did
+ * before the table moved here (the logits of every fixture are bit-identical); the core makes its cos/sin
+ * tables from these.
+ */
+import type { ModelConfig } from "./config.ts";
+
+/** head_dim/2 frequencies: the first rotary_dim/2 over rotary_dim dimensions, the rest 0 (no rotation). */
+export function ropeInvFreq(c: ModelConfig): number[] {
+  const rotary = c.rotaryDim ?? c.headDim, r = c.rope;
+  const f = Array.from({ length: rotary / 2 }, (_, i) => 1 / Math.pow(r.theta, (2 * i) / rotary));
+  const scaled = r.type === "linear" ? f.map((x) => x / r.factor) : r.type === "llama3" ? f.map(llama3(c)) : f;
+  return [...scaled, ...new Array(c.headDim / 2 - scaled.length).fill(0)];
+}
+
+/** Llama 3.1's scaling: long wavelengths slowed by `factor`, short ones kept, a smooth blend between. */
+function llama3(c: ModelConfig): (x: number) => number {
+  const { factor, lowFreqFactor: low, highFreqFactor: high, originalMaxPositions: max } = c.rope;
+  const lowWavelen = max / low, highWavelen = max / high;
+  return (x) => {
+    const wavelen = 2 * Math.PI / x;
+    if (wavelen < highWavelen) return x;
+    if (wavelen > lowWavelen) return x / factor;
+    const smooth = (max / wavelen - low) / (high - low);
+    return (1 - smooth) * x / factor + smooth * x;
+  };
+}
