@@ -99,7 +99,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts
   --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
-                                  [harness/prompts/FAMILY.json]
+                                  [harness/generation/prompts/FAMILY.json]
                                   [the model folder's prompts/collab.txt and plain.txt where it has them]
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
   --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
