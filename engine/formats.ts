@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]" | "f64[]";
 
@@ -27,8 +27,9 @@ export const SPEC_FIELDS = [
   ["flags", "u32"],
   ["random_seed", "u64"],
   ["quant", "u32"],
-  ["quant_group", "i32"],
-  ["quant_block_cols", "i32"],
+  ["awq_group", "i32"],
+  ["fp8_block_rows", "i32"],
+  ["fp8_block_cols", "i32"],
   ["experts", "i32"],
   ["experts_per_tok", "i32"],
   ["moe_intermediate", "i32"],
@@ -43,8 +44,11 @@ export const TENSOR_FIELDS = [
   ["dtype", "u32"],
   ["shape", "u64[]"],
 ] as const satisfies readonly (readonly [string, FieldType])[];
-export const SPEC_FLAGS = { qkvBias: 1, qkNorm: 2, tiedEmbeddings: 4, random: 8, normTopk: 16 } as const;
-/** quant: 0 none, 1 AWQ (quant_group: its group size), 2 FP8 (quant_group × quant_block_cols: its block). */
+/** The spec's enums: a name's code is its index (dtype in each tensor record, quant once). */
+export const DTYPE_CODES = ["BF16", "F16", "F32", "I32", "F8_E4M3"] as const;
+export const QUANT_CODES = ["none", "awq", "fp8"] as const;
+/** The spec's flags: a name's bit is 1 << its index. */
+export const SPEC_FLAGS = ["qkv_bias", "qk_norm", "tied_embeddings", "random", "norm_topk"] as const;
 
 /** The plan of one pass (engine/plan.ts): an int32 header, then sections of a count's length plus `plus`. */
 export const PLAN_MAGIC = 0x4c505748; // "HWPL"
@@ -86,6 +90,9 @@ export interface Abi {
   planHeader: string[];
   plan: string[];
   sample: string[];
+  dtypes: string[];
+  quants: string[];
+  flags: string[];
 }
 
 /** These tables as the addon's abi() writes them. */
@@ -97,6 +104,9 @@ export function hostAbi(): Abi {
     planHeader: [...PLAN_HEADER],
     plan: PLAN_SECTIONS.map((s) => `${s.name}:${s.count}${s.plus ? `+${s.plus}` : ""}`),
     sample: [...SAMPLE_FIELDS],
+    dtypes: [...DTYPE_CODES],
+    quants: [...QUANT_CODES],
+    flags: [...SPEC_FLAGS],
   };
 }
 

@@ -6,7 +6,16 @@
 import type { DType, ModelConfig } from "./config.ts";
 import { check } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
-import { ABI_VERSION, type FieldType, SPEC_FIELDS, SPEC_FLAGS, SPEC_MAGIC, TENSOR_FIELDS } from "./formats.ts";
+import {
+  ABI_VERSION,
+  DTYPE_CODES,
+  type FieldType,
+  QUANT_CODES,
+  SPEC_FIELDS,
+  SPEC_FLAGS,
+  SPEC_MAGIC,
+  TENSOR_FIELDS,
+} from "./formats.ts";
 import { ropeInvFreq } from "./rope.ts";
 
 /** The dtypes the core reads: the float ones, AWQ's packed int32 and FP8's e4m3. */
@@ -213,15 +222,17 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   return { config, tensors: out };
 }
 
-const DTYPE_CODES = { BF16: 0, F16: 1, F32: 2, I32: 3, F8_E4M3: 4 } as const;
-const QUANT_CODES = { none: 0, awq: 1, fp8: 2 } as const;
-
 /** The binary message cuda/src/spec.cc decodes: SPEC_FIELDS, then TENSOR_FIELDS per tensor (formats.ts). */
 export function encodeSpec(spec: ModelSpec): Uint8Array {
   const c = spec.config;
-  const flags = (c.qkvBias ? SPEC_FLAGS.qkvBias : 0) | (c.qkNorm ? SPEC_FLAGS.qkNorm : 0) |
-    (c.tiedEmbeddings ? SPEC_FLAGS.tiedEmbeddings : 0) | (spec.randomSeed !== undefined ? SPEC_FLAGS.random : 0) |
-    (c.moe?.normTopk ? SPEC_FLAGS.normTopk : 0);
+  const set: Record<(typeof SPEC_FLAGS)[number], boolean> = {
+    qkv_bias: c.qkvBias,
+    qk_norm: c.qkNorm,
+    tied_embeddings: c.tiedEmbeddings,
+    random: spec.randomSeed !== undefined,
+    norm_topk: c.moe?.normTopk ?? false,
+  };
+  const flags = SPEC_FLAGS.reduce((f, name, bit) => f | (set[name] ? 1 << bit : 0), 0);
   const q = c.quant;
   const values: Record<(typeof SPEC_FIELDS)[number][0], number | number[]> = {
     magic: SPEC_MAGIC,
@@ -238,9 +249,10 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
     rope_inv_freq: ropeInvFreq(c),
     flags,
     random_seed: spec.randomSeed ?? 0,
-    quant: QUANT_CODES[q?.method ?? "none"],
-    quant_group: q?.method === "awq" ? q.groupSize : q?.method === "fp8" ? q.block[0] : 0,
-    quant_block_cols: q?.method === "fp8" ? q.block[1] : 0,
+    quant: QUANT_CODES.indexOf(q?.method ?? "none"),
+    awq_group: q?.method === "awq" ? q.groupSize : 0,
+    fp8_block_rows: q?.method === "fp8" ? q.block[0] : 0,
+    fp8_block_cols: q?.method === "fp8" ? q.block[1] : 0,
     experts: c.moe?.experts ?? 0,
     experts_per_tok: c.moe?.topK ?? 0,
     moe_intermediate: c.moe?.intermediate ?? 0,
@@ -255,7 +267,7 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
       file: t.file,
       offset: t.offset,
       nbytes: t.nbytes,
-      dtype: DTYPE_CODES[t.dtype],
+      dtype: DTYPE_CODES.indexOf(t.dtype),
       shape: t.shape,
     };
     for (const [name, type] of TENSOR_FIELDS) w.put(type, fields[name]);

@@ -20,7 +20,7 @@ struct Error : std::runtime_error {
 
 enum class DType : uint32_t { BF16 = 0, F16 = 1, F32 = 2, I32 = 3, F8_E4M3 = 4 };
 // Quantised decoder linear layers: AWQ (4-bit, GEMM packing: X.qweight, X.qzeros, X.scales) or FP8 (e4m3:
-// X and X.scale_inv, one scale per block of quant_group x quant_block_cols).
+// X and X.scale_inv, one scale per block of fp8_block_rows x fp8_block_cols).
 enum class Quant : uint32_t { None = 0, Awq = 1, Fp8 = 2 };
 
 struct TensorSource {
@@ -42,7 +42,8 @@ struct ModelSpec {
   std::vector<double> rope_inv_freq;
   bool qkv_bias = false, qk_norm = false, tied_embeddings = false;
   Quant quant = Quant::None;
-  int quant_group = 0, quant_block_cols = 0;  // AWQ: group size; FP8: block rows, block cols
+  int awq_group = 0;                          // AWQ: input rows that share a scale and a zero
+  int fp8_block_rows = 0, fp8_block_cols = 0;  // FP8: the block one scale covers
   // Mixture of experts (Qwen3-MoE): the sparse layers have L.router and L.e{k}.{gate,up,down}.
   int experts = 0, experts_per_tok = 0, moe_intermediate = 0;
   bool norm_topk = false;

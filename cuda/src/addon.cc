@@ -101,6 +101,9 @@ Napi::Value Abi(const Napi::CallbackInfo& info) {
   o["planHeader"] = names(f::kPlanHeader, std::size(f::kPlanHeader));
   o["plan"] = sections;
   o["sample"] = names(f::kSampleFields, std::size(f::kSampleFields));
+  o["dtypes"] = names(f::kDTypeCodes, std::size(f::kDTypeCodes));
+  o["quants"] = names(f::kQuantCodes, std::size(f::kQuantCodes));
+  o["flags"] = names(f::kSpecFlags, std::size(f::kSpecFlags));
   return o;
 }
 

@@ -393,7 +393,7 @@ class CpuModel : public Model {
   // of a word the column 8c + kOrder[i]; scales [in/g, out].
   void load_awq(const std::string& base, const TensorShape& qw, const TensorShape& qz, const TensorShape& sc) {
     static constexpr int kOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-    const int in = int(qw.shape[0]), out = int(qw.shape[1]) * 8, g = s_.quant_group, groups = in / g;
+    const int in = int(qw.shape[0]), out = int(qw.shape[1]) * 8, g = s_.awq_group, groups = in / g;
     std::vector<int32_t> w(element_count(qw.shape)), z(element_count(qz.shape));
     std::memcpy(w.data(), quant_tensor(s_, qw).bytes.data(), w.size() * 4);
     std::memcpy(z.data(), quant_tensor(s_, qz).bytes.data(), z.size() * 4);
@@ -428,8 +428,8 @@ class CpuModel : public Model {
     Matrix m;
     m.rows = int(t.shape[0]);
     m.cols = int(t.shape[1]);
-    m.br = s_.quant_group;
-    m.bc = s_.quant_block_cols;
+    m.br = s_.fp8_block_rows;
+    m.bc = s_.fp8_block_cols;
     m.f8 = quant_tensor(s_, t).bytes;
     m.scales = quant_tensor(s_, scale).as_float();
     weight_bytes_ += m.bytes();

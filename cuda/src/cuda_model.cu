@@ -406,13 +406,13 @@ class CudaModel : public Model {
     w.N = int(N);
     w.K = int(K);
     if (s_.quant == Quant::Awq) {
-      w.group = s_.quant_group;
+      w.group = s_.awq_group;
       w.qweight = reinterpret_cast<const uint32_t*>(upload(base + ".qweight"));
       w.qzeros = reinterpret_cast<const uint32_t*>(upload(base + ".qzeros"));
       w.scales = reinterpret_cast<const __half*>(upload(base + ".scales"));  // F16, as AWQ stores them
     } else {
-      w.br = s_.quant_group;
-      w.bc = s_.quant_block_cols;
+      w.br = s_.fp8_block_rows;
+      w.bc = s_.fp8_block_cols;
       w.f8 = upload(base);
       const std::vector<float> sc = quant_tensor(s_, shape(base + ".scale_inv")).as_float();  // F32 or BF16
       float* d = alloc<float>(sc.size());

@@ -3,13 +3,14 @@
 // it, and the decoders here walk these tables, so neither side can drift from the other unnoticed.
 #pragma once
 #include <cstdint>
+#include <iterator>
 
 #include "hogwild.h"
 
 namespace hogwild::formats {
 
 // Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 6;
+constexpr uint32_t kAbiVersion = 7;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
@@ -22,15 +23,21 @@ constexpr Field kSpecFields[] = {
     {"magic", "u32"},         {"version", "u32"},     {"hidden", "i32"},           {"intermediate", "i32"},
     {"layers", "i32"},        {"heads", "i32"},       {"kv_heads", "i32"},         {"head_dim", "i32"},
     {"rotary_dim", "i32"},    {"vocab", "i32"},       {"rms_eps", "f64"},          {"rope_inv_freq", "f64[]"},
-    {"flags", "u32"},         {"random_seed", "u64"}, {"quant", "u32"},            {"quant_group", "i32"},
-    {"quant_block_cols", "i32"}, {"experts", "i32"},  {"experts_per_tok", "i32"},  {"moe_intermediate", "i32"},
-    {"sparse_layers", "u64[]"}, {"tensors", "u32"},
+    {"flags", "u32"},         {"random_seed", "u64"}, {"quant", "u32"},            {"awq_group", "i32"},
+    {"fp8_block_rows", "i32"}, {"fp8_block_cols", "i32"}, {"experts", "i32"},      {"experts_per_tok", "i32"},
+    {"moe_intermediate", "i32"}, {"sparse_layers", "u64[]"}, {"tensors", "u32"},
 };
 constexpr Field kTensorFields[] = {
     {"name", "str"}, {"file", "str"}, {"offset", "u64"}, {"nbytes", "u64"}, {"dtype", "u32"}, {"shape", "u64[]"},
 };
-// flags bits
+// The codes of the spec's enums (a name's code is its index) and its flags (a name's bit is 1 << index).
+constexpr const char* kDTypeCodes[] = {"BF16", "F16", "F32", "I32", "F8_E4M3"};
+constexpr const char* kQuantCodes[] = {"none", "awq", "fp8"};
+constexpr const char* kSpecFlags[] = {"qkv_bias", "qk_norm", "tied_embeddings", "random", "norm_topk"};
+static_assert(uint32_t(DType::F8_E4M3) == 4 && std::size(kDTypeCodes) == 5, "DType follows kDTypeCodes");
+static_assert(uint32_t(Quant::Fp8) == 2 && std::size(kQuantCodes) == 3, "Quant follows kQuantCodes");
 constexpr uint32_t kQkvBias = 1, kQkNorm = 2, kTiedEmbeddings = 4, kRandom = 8, kNormTopk = 16;
+static_assert(kNormTopk == 1u << (std::size(kSpecFlags) - 1), "the flag bits follow kSpecFlags");
 
 // The plan of one forward pass (engine/plan.ts writes it): an int32 header, then int32 sections, each of a
 // count's length (one of the header's T, R, B, E, L, P) plus `plus`.

@@ -118,8 +118,9 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   s.random = flags & formats::kRandom;
   s.random_seed = r.spec<uint64_t>("random_seed");
   s.quant = static_cast<Quant>(r.spec<uint32_t>("quant"));
-  s.quant_group = r.spec<int32_t>("quant_group");
-  s.quant_block_cols = r.spec<int32_t>("quant_block_cols");
+  s.awq_group = r.spec<int32_t>("awq_group");
+  s.fp8_block_rows = r.spec<int32_t>("fp8_block_rows");
+  s.fp8_block_cols = r.spec<int32_t>("fp8_block_cols");
   s.experts = r.spec<int32_t>("experts");
   s.experts_per_tok = r.spec<int32_t>("experts_per_tok");
   s.moe_intermediate = r.spec<int32_t>("moe_intermediate");
@@ -133,7 +134,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
     t.offset = r.tensor<uint64_t>("offset");
     t.nbytes = r.tensor<uint64_t>("nbytes");
     t.dtype = static_cast<DType>(r.tensor<uint32_t>("dtype"));
-    if (static_cast<uint32_t>(t.dtype) > 4) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
+    if (static_cast<uint32_t>(t.dtype) >= std::size(formats::kDTypeCodes)) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
     t.shape = r.dims("shape");
     s.tensors.push_back(std::move(t));
   }
@@ -153,9 +154,9 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
     throw Error("model spec: rope_inv_freq must hold head_dim/2 values, got " + std::to_string(s.rope_inv_freq.size()));
   for (double f : s.rope_inv_freq)
     if (!(f >= 0 && f < 1e300)) throw Error("model spec: rope_inv_freq must be finite and non-negative");
-  if (static_cast<uint32_t>(s.quant) > 2) throw Error("model spec: unknown quantisation code");
-  if (s.quant != Quant::None) positive(s.quant_group, "quant_group");
-  if (s.quant == Quant::Fp8) positive(s.quant_block_cols, "quant_block_cols");
+  if (static_cast<uint32_t>(s.quant) >= std::size(formats::kQuantCodes)) throw Error("model spec: unknown quantisation code");
+  if (s.quant == Quant::Awq) positive(s.awq_group, "awq_group");
+  if (s.quant == Quant::Fp8) positive(s.fp8_block_rows, "fp8_block_rows"), positive(s.fp8_block_cols, "fp8_block_cols");
   if (!s.sparse_layers.empty() || s.experts) {
     positive(s.experts, "experts");
     positive(s.experts_per_tok, "experts_per_tok");

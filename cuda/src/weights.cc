@@ -14,14 +14,14 @@ namespace {
 // The tensors of one linear layer [out, in], as the spec's quantisation stores it (engine/spec.ts: linear).
 void linear(const ModelSpec& s, std::vector<TensorShape>& t, const std::string& name, int64_t out, int64_t in) {
   if (s.quant == Quant::Awq) {
-    const int64_t g = s.quant_group;
+    const int64_t g = s.awq_group;
     if (out % 8 || in % g) throw Error("AWQ: " + name + " [" + std::to_string(out) + ", " + std::to_string(in) +
                                        "] does not fit 8 outputs a word and groups of " + std::to_string(g));
     t.push_back({name + ".qweight", {in, out / 8}, {DType::I32}});
     t.push_back({name + ".qzeros", {in / g, out / 8}, {DType::I32}});
     t.push_back({name + ".scales", {in / g, out}, {DType::F16}});
   } else if (s.quant == Quant::Fp8) {
-    const int64_t br = s.quant_group, bc = s.quant_block_cols;
+    const int64_t br = s.fp8_block_rows, bc = s.fp8_block_cols;
     t.push_back({name, {out, in}, {DType::F8_E4M3}});
     t.push_back({name + ".scale_inv", {(out + br - 1) / br, (in + bc - 1) / bc}, {DType::F32, DType::BF16}});
   } else {

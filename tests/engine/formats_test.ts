@@ -19,6 +19,11 @@ Deno.test("the addon's format tables are the host's; a difference is named", () 
   assert.deepEqual(addon, hostAbi());
   const moved = { ...addon, plan: [addon.plan[1], addon.plan[0], ...addon.plan.slice(2)] };
   assert.match(abiDifference(moved)!, /^plan: the host has \["tokens:T","row_token_start:R\+1"/);
+  // The enums' codes and the flags' bits are in the tables too: two swapped codes are named.
+  for (const k of ["dtypes", "quants", "flags"] as const) {
+    const swapped = { ...addon, [k]: [addon[k][1], addon[k][0], ...addon[k].slice(2)] };
+    assert.match(abiDifference(swapped)!, new RegExp(`^${k}: the host has \\["${addon[k][0]}"`));
+  }
   assert.match(
     abiDifference({ ...addon, version: 1 })!,
     new RegExp(`^version: the host has ${ABI_VERSION}, the addon 1`),
