@@ -10,7 +10,6 @@ import { type Device, Engine } from "../../engine/model.ts";
 import { gradeProgram } from "../../tasks/code/grade.ts";
 import type { CodeSpec } from "../../tasks/code/problem.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
-import { eventLoopPause } from "../generation/schedule.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512;
@@ -42,17 +41,15 @@ async function gradeFor(runner: CodeRunner, spec: CodeSpec, seconds: number, wor
   return graded / ((performance.now() - t0) / 1000);
 }
 
-/** Forward passes per second over `seconds` (ROWS rows on a CONTEXT-token context), pausing as the bench does. */
+/** Sampled passes per second over `seconds` (ROWS rows on a CONTEXT-token context), run as the bench runs them. */
 async function passesFor(engine: Engine, seconds: number): Promise<number> {
   const cache = engine.newCache({ tokens: CONTEXT + ROWS * (OWN_TOKENS + 16) + 64 });
   const shape = decodeShape(engine, cache, CONTEXT, ROWS);
-  const pause = eventLoopPause();
   const t0 = performance.now(), until = t0 + seconds * 1000;
   let passes = 0;
   while (performance.now() < until) {
-    shape.pass();
+    await shape.sampled();
     passes++;
-    await pause();
   }
   const rate = passes / ((performance.now() - t0) / 1000);
   shape.free();
