@@ -6,18 +6,16 @@
  * resumes), and to a cache on disk (a second command asks nothing). Then the mean per method or setting with
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
-import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { shapeConfig } from "../engine/shapes.ts";
-import { TextTokenizer } from "../engine/tokenizer.ts";
 import { type Bar, writeScoreChart } from "../harness/judge/chart.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
-import { endpointJudge, type Judge, JudgeRequestError } from "../harness/judge/client.ts";
+import { endpointJudge, type Judge } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
-import { judgePrompt, loadJudgeTemplate, mergedTranscript, parseScore } from "../harness/judge/prompt.ts";
-import { groupScore, humanAgreement, JudgeFile, traceScores } from "../harness/judge/scores.ts";
-import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../harness/bench/rundir.ts";
+import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
+import { groupScore, humanAgreement, traceScores } from "../harness/judge/scores.ts";
+import { judgeAll, pendingWork } from "../harness/judge/work.ts";
+import { recordKey } from "../harness/bench/rundir.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
   --judge URL --judge-model NAME   an OpenAI-compatible endpoint (http…/v1); the key from the variable
@@ -67,46 +65,6 @@ function parseSettings(text: string): Map<string, string> {
   return settings;
 }
 
-/**
- * The tokenizer that counts a run's prefixes: --tokenizer's folder, else the run's own model's. A random:SHAPE
- * of the Qwen families counts with the real Qwen tokenizer, as the engine runs those shapes.
- */
-function runTokenizer(dir: string, override?: string): TextTokenizer {
-  const model = override ??
-    ((readRunJson(dir).model as { source?: unknown } | undefined)?.source as string | undefined);
-  const where = override ? `--tokenizer ${override}` : `${dir}: the run's model ${model}`;
-  check(typeof model === "string", `${dir}/run.json: no model.source; give --tokenizer DIR (the model's folder)`);
-  if (model.startsWith("random:")) {
-    const family = shapeConfig(model.slice("random:".length)).family;
-    check(family === "qwen2" || family === "qwen3", `${where}: random weights with no tokenizer; give --tokenizer DIR`);
-    return TextTokenizer.qwen3();
-  }
-  check(
-    existsSync(model),
-    `${where} is not on this machine, and its tokenizer counts the workers' prefixes: give --tokenizer DIR (a folder with its tokenizer.json)`,
-  );
-  const tok = TextTokenizer.fromDir(model);
-  check(tok, `${where}: no tokenizer.json to count the workers' prefixes; give --tokenizer DIR`);
-  return tok;
-}
-
-interface Work {
-  dir: string;
-  file: JudgeFile;
-  trace: TraceLine;
-  run: number;
-  prompt: string;
-  tokens: number[];
-}
-
-/** Runs `fn` over `items`, at most `n` at once. */
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
-}
-
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE);
   check(dirs.length >= 1, "judge: name at least one run folder (--help for the usage)");
@@ -137,26 +95,7 @@ async function main() {
   const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
-  const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
-  const work: Work[] = [];
-  for (const dir of dirs) {
-    const done = new Set(readRecords(dir).map(recordKey));
-    const own = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
-      done.has(recordKey(t)) && t.workers.length >= 2 && (!methods || methods.includes(t.method))
-    );
-    const file = new JudgeFile(dir);
-    files.set(dir, file);
-    traces.set(dir, own);
-    let tok: TextTokenizer | undefined;
-    for (const trace of own) {
-      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...trace, ...line, run }));
-      if (todo.length === 0) continue;
-      tok ??= runTokenizer(dir, f.tokenizer);
-      const transcript = mergedTranscript(trace, tok, prefix);
-      const prompt = judgePrompt(template, trace, transcript);
-      for (const run of todo) work.push({ dir, file, trace, run, prompt, tokens: transcript.tokens });
-    }
-  }
+  const { files, traces, work } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
 
   const failures: string[] = [];
   if (work.length) {
@@ -176,30 +115,8 @@ async function main() {
       : await localJudge(f.judge, { device: f.device as "cpu" | "cuda", temperature, maxTokens });
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
-    let got = 0;
-    await pool(work, endpoint ? concurrency : 1, async (w) => {
-      let reply: string;
-      try {
-        reply = await cached.reply(w.prompt, w.run);
-      } catch (e) {
-        if (!(e instanceof JudgeRequestError)) throw e;
-        failures.push(`${recordKey(w.trace).replaceAll("\t", " / ")} run ${w.run}: ${e.message}`);
-        return;
-      }
-      const { task, problem_id, method, seed } = w.trace;
-      w.file.append({
-        task,
-        problem_id,
-        method,
-        seed,
-        run: w.run,
-        ...line,
-        reply,
-        score: parseScore(reply),
-        tokens: w.tokens,
-      });
-      if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
-    });
+    const { got, failures: failed } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);
+    failures.push(...failed);
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
   }
 

@@ -1,0 +1,125 @@
+/**
+ * The judge's work over run folders: every trace × judge run that has no line in its folder's judge.jsonl yet
+ * (its prompt built once per trace), then the replies asked for and appended as they come (deno task judge).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { check } from "../../engine/errors.ts";
+import { shapeConfig } from "../../engine/shapes.ts";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../bench/rundir.ts";
+import { type Judge, JudgeRequestError } from "./client.ts";
+import { judgePrompt, type JudgeTemplate, mergedTranscript, parseScore } from "./prompt.ts";
+import { JudgeFile } from "./scores.ts";
+
+/** What identifies a judge's lines: the judge, its prompt's version, the prefix it read. */
+export interface JudgeKey {
+  judge: string;
+  prompt_version: string;
+  prefix_tokens: number;
+}
+
+/**
+ * The tokenizer that counts a run's prefixes: --tokenizer's folder, else the run's own model's. A random:SHAPE
+ * of the Qwen families counts with the real Qwen tokenizer, as the engine runs those shapes.
+ */
+function runTokenizer(dir: string, override?: string): TextTokenizer {
+  const model = override ??
+    ((readRunJson(dir).model as { source?: unknown } | undefined)?.source as string | undefined);
+  const where = override ? `--tokenizer ${override}` : `${dir}: the run's model ${model}`;
+  check(typeof model === "string", `${dir}/run.json: no model.source; give --tokenizer DIR (the model's folder)`);
+  if (model.startsWith("random:")) {
+    const family = shapeConfig(model.slice("random:".length)).family;
+    check(family === "qwen2" || family === "qwen3", `${where}: random weights with no tokenizer; give --tokenizer DIR`);
+    return TextTokenizer.qwen3();
+  }
+  check(
+    existsSync(model),
+    `${where} is not on this machine, and its tokenizer counts the workers' prefixes: give --tokenizer DIR (a folder with its tokenizer.json)`,
+  );
+  const tok = TextTokenizer.fromDir(model);
+  check(tok, `${where}: no tokenizer.json to count the workers' prefixes; give --tokenizer DIR`);
+  return tok;
+}
+
+/** One reply to get: a trace, a judge run, the prompt. */
+export interface Work {
+  dir: string;
+  file: JudgeFile;
+  trace: TraceLine;
+  run: number;
+  prompt: string;
+  tokens: number[];
+}
+
+/** Runs `fn` over `items`, at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** Every run folder's traces (two or more writers, of `methods` if given) and the replies they still lack. */
+export function pendingWork(
+  dirs: readonly string[],
+  o: { runs: number; line: JudgeKey; template: JudgeTemplate; methods?: string[]; tokenizer?: string },
+): { files: Map<string, JudgeFile>; traces: Map<string, TraceLine[]>; work: Work[] } {
+  const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
+  const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
+  const work: Work[] = [];
+  for (const dir of dirs) {
+    const done = new Set(readRecords(dir).map(recordKey));
+    const own = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
+      done.has(recordKey(t)) && t.workers.length >= 2 && (!methods || methods.includes(t.method))
+    );
+    const file = new JudgeFile(dir);
+    files.set(dir, file);
+    traces.set(dir, own);
+    let tok: TextTokenizer | undefined;
+    for (const trace of own) {
+      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...trace, ...line, run }));
+      if (todo.length === 0) continue;
+      tok ??= runTokenizer(dir, o.tokenizer);
+      const transcript = mergedTranscript(trace, tok, prefix);
+      const prompt = judgePrompt(template, trace, transcript);
+      for (const run of todo) work.push({ dir, file, trace, run, prompt, tokens: transcript.tokens });
+    }
+  }
+  return { files, traces, work };
+}
+
+/** Asks `judge` for every reply of `work`, `concurrency` at once, each appended to its folder as it comes. */
+export async function judgeAll(
+  judge: Judge,
+  work: readonly Work[],
+  line: JudgeKey,
+  concurrency: number,
+): Promise<{ got: number; failures: string[] }> {
+  const failures: string[] = [];
+  let got = 0;
+  await pool(work, concurrency, async (w) => {
+    let reply: string;
+    try {
+      reply = await judge.reply(w.prompt, w.run);
+    } catch (e) {
+      if (!(e instanceof JudgeRequestError)) throw e;
+      failures.push(`${recordKey(w.trace).replaceAll("\t", " / ")} run ${w.run}: ${e.message}`);
+      return;
+    }
+    const { task, problem_id, method, seed } = w.trace;
+    w.file.append({
+      task,
+      problem_id,
+      method,
+      seed,
+      run: w.run,
+      ...line,
+      reply,
+      score: parseScore(reply),
+      tokens: w.tokens,
+    });
+    if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
+  });
+  return { got, failures };
+}
