@@ -1,6 +1,9 @@
 /**
- * Layouts: where a run's workers read and where their finished steps go. Each one is a strategy with three
- * parts: a worker's view, what committing a finished step does, and the finisher's transcript.
+ * Layouts: where a run's workers read and where their finished steps go. Each one is a strategy: a worker's
+ * view, what committing a finished step does, what an answer ends, the finisher's transcript and what it all
+ * costs in KV. It reads the run's state and changes none of it: a commit returns where the step goes and the
+ * run applies it (run.ts), so that the run stays the one writer of its state and the viewer can replay the
+ * same layout over stand-in blocks (harness/viewer/views.ts).
  *
  *  - combined:    prompt, finished steps, [others' header], others' unfinished steps by id, [own header], own step
  *  - contiguous:  prompt, [others' header], others' blocks, [own header], own block (steps stay put)
@@ -8,11 +11,12 @@
  *  - independent: prompt, the worker's own finished steps, own step (sequential and self-consistency)
  *
  * Headers appear with the collaboration text only; without it one worker's view is exactly a plain sequence.
- * `reencodingSteps` turns a layout with a shared history into the paper's "re-encode" ablation.
+ * `history` is the one fact the methods read (which layouts Hogwild! offers, which ones `reencode-steps`
+ * takes); the builders below derive every method from it. `reencodingSteps` turns a layout with a shared
+ * history into the paper's "re-encode" ablation.
  */
-import type { Block, KVCache } from "../../engine/cache.ts";
-import type { FinisherStart, PlannedRow, StepRecord } from "./solver.ts";
-import type { Worker } from "./worker.ts";
+import type { Block } from "../../engine/cache.ts";
+import type { FinisherStart, StepRecord } from "./solver.ts";
 
 /** The protocol texts as token ids (tokenized once per model). */
 export interface ProtocolIds {
@@ -24,69 +28,120 @@ export interface ProtocolIds {
   stepPrefix(name: string, step: number): number[];
 }
 
-/** What a layout reads and changes of its run. */
-export interface Team {
-  readonly cache: KVCache;
+/** What a view and a commit read of a worker. */
+export interface Member {
+  readonly name: string;
+  /** the step it is writing */
+  readonly step: number;
+  /** the block it is writing */
+  readonly own: Block;
+  /** its own finished steps (the independent layout) */
+  readonly history: readonly Block[];
+}
+
+/** What a view and a commit read of a run: its blocks as they are now. */
+export interface Page {
   readonly prompt: Block;
   readonly headers: { readonly others: Block; readonly own: Block; readonly marker: Block };
   /** the finished steps every worker sees, in commit order */
-  readonly history: Block[];
-  readonly workers: readonly Worker[];
-  readonly steps: readonly StepRecord[];
+  readonly history: readonly Block[];
+  readonly workers: readonly Member[];
   /** the headers, step prefixes and redundancy checks are written */
   readonly collab: boolean;
+}
+
+/** What the text and the finisher read of a worker besides. */
+export interface WorkerState extends Member {
+  /** tokens of the current step (prefix, generated, finishing), written or about to be, and its text */
+  readonly stepIds: readonly number[];
+  readonly stepText: string;
+  /** everything it wrote, in order, and its text */
+  readonly trace: readonly number[];
+  readonly traceText: string;
+  /** tokens it has decided but not yet written into its blocks */
+  readonly unwritten: readonly number[];
+}
+
+/** What the text and the finisher read of a run besides. */
+export interface Team extends Page {
+  readonly workers: readonly WorkerState[];
+  readonly steps: readonly StepRecord[];
   readonly ids: ProtocolIds;
   /** after the prompt, the finished steps as one chain in write order (what the exact finisher reads), and their ids */
   readonly transcript: readonly Block[];
   readonly transcriptIds: readonly number[];
 }
 
+/**
+ * Where a finished step goes; the run applies it at the pass after its finishing token was sampled. `block`
+ * is the worker's own (kept as written: the finishing token goes into it, in the worker's view before the
+ * commit) or a new one (the step is written into it again, after the prompt and the history it joins, and
+ * the old block goes back to the pool). `into`: the history every worker sees, or the worker's own.
+ */
+export interface Commit {
+  readonly block: Block;
+  readonly into: "shared" | "own";
+}
+
+/** A new block of the run's cache, by label. */
+export type NewBlock = (label: string) => Block;
+
 /** The finisher's start, and the tokens its view holds after the prompt (the transcript already written). */
 export type FinisherPlan = FinisherStart & { written: number[] };
 
 export interface Layout {
   readonly name: string;
-  /** a worker's view, in order */
-  view(t: Team, w: Worker): Block[];
   /**
-   * Where a finished step goes once its finishing token is written (undefined: it stays in the worker's block,
-   * and the next step follows in the same block); rows that write it again, if any.
+   * Where committed steps are kept: a history the team shares, each worker's own (each writes its own trace and
+   * answers alone), or none (a worker's steps stay in its block). The methods read it; the run calls the rest.
    */
-  readonly commit?: (t: Team, w: Worker) => PlannedRow[];
-  /** a finished step's finishing token is written into its block in the worker's old view */
-  readonly finishingRow: boolean;
-  /** the exact finisher keeps a transcript chain of the finished steps */
-  readonly chain: boolean;
-  /** an answer written by one worker ends the run; otherwise only that worker (and they vote) */
-  readonly sharedAnswer: boolean;
+  readonly history: "shared" | "own" | "none";
+  /** a worker's view, in order */
+  view(t: Page, w: Member): Block[];
+  /**
+   * Where `w`'s step goes, asked when its finishing token is sampled. Undefined: it stays in the worker's block,
+   * and the next step follows there at once, that token at its head.
+   */
+  commit(t: Page, w: Member, newBlock: NewBlock): Commit | undefined;
+  /**
+   * The exact finisher's transcript chain, for a layout whose history holds keys computed in its writers' views:
+   * the run writes every committed step into it once more, in commit order.
+   */
+  transcriptChain(newBlock: NewBlock): Block | undefined;
+  /** what an answer written in a finished step ends: the run (the team's answer), or only its writer (they vote) */
+  answerEnds(t: Team): "run" | "worker";
   /** the generated text, in transcript order */
   text(t: Team): string;
   /** the finisher's start: `fork` reads the workers' own blocks; otherwise the transcript, re-encoded */
   finisher(t: Team, fork: boolean): FinisherPlan;
-  /** finished steps are written a second time (a transcript chain or re-encoded steps) */
-  readonly copiesSteps: boolean;
-  /** the most tokens the exact finisher encodes anew, when the workers have written `written` in steps of about `step` */
+  /** the KV tokens of finished steps written a second time, when the workers' steps take `tokens` */
+  copies(tokens: number): number;
+  /** the most tokens the exact finisher encodes anew, the workers having written `written` in steps of about `step` */
   finisherTail(written: number, workers: number, step: number): number;
 }
 
-const others = (t: Team, w: Worker) => t.workers.filter((x) => x !== w).map((x) => x.own);
+const others = (t: Page, w: Member) => t.workers.filter((x) => x !== w).map((x) => x.own);
 /** Others' blocks, then the worker's own, with the headers between them when the text is on. */
-const page = (t: Team, w: Worker) =>
+const page = (t: Page, w: Member) =>
   t.collab ? [t.headers.others, ...others(t, w), t.headers.own, w.own] : [...others(t, w), w.own];
 
-/** A layout where the workers write one shared page: one answer for the team, one transcript. */
+/**
+ * A layout where the workers write one shared page: one answer for the team, one transcript. With a history,
+ * finished steps join it; without, they stay in their writer's block.
+ */
 function sharedPage(name: string, view: Layout["view"], history: boolean): Layout {
   return {
     name,
+    history: history ? "shared" : "none",
     view,
-    commit: history ? (t, w) => (t.history.push(w.own), []) : undefined,
-    finishingRow: true,
-    chain: history,
-    copiesSteps: history,
+    commit: history ? (_t, w) => ({ block: w.own, into: "shared" }) : () => undefined,
+    // The history's blocks hold keys computed in their writers' views: the exact finisher reads a copy in order.
+    transcriptChain: (newBlock) => history ? newBlock("transcript") : undefined,
+    answerEnds: () => "run",
+    copies: (tokens) => history ? tokens : 0,
     // With a history it encodes only the unfinished steps (a few steps' worth each); without, everything.
     finisherTail: (written, workers, step) => (history ? Math.min(written, workers * 4 * step) : written),
-    sharedAnswer: true,
-    text: (t) => t.steps.map((s) => s.text).join("") + t.workers.map((w) => w.detector.text).join("\n\n"),
+    text: (t) => t.steps.map((s) => s.text).join("") + t.workers.map((w) => w.stepText).join("\n\n"),
     finisher(t, fork) {
       const { prompt, headers: h, ids } = t, ws = t.workers;
       // The workers' own blocks, no encoding at all (not identical to a re-encode: keys carry their writer's view).
@@ -114,13 +169,15 @@ export const LAYOUTS: Record<string, Layout> = {
   interleaved: sharedPage("interleaved", (t, w) => [t.prompt, ...t.history, w.own], true),
   independent: {
     name: "independent",
+    history: "own",
     view: (t, w) => [t.prompt, ...w.history, w.own],
-    commit: (_t, w) => (w.history.push(w.own), []),
-    finishingRow: true,
-    chain: false,
-    copiesSteps: false,
+    commit: (_t, w) => ({ block: w.own, into: "own" }),
+    // A worker's view is a plain sequence: the exact finisher reads the first one's blocks as they are.
+    transcriptChain: () => undefined,
+    // One worker's answer is the run's; several each answer alone.
+    answerEnds: (t) => t.workers.length > 1 ? "worker" : "run",
+    copies: () => 0,
     finisherTail: (written) => written,
-    sharedAnswer: false,
     text: (t) => t.workers.map((w) => w.traceText).join("\n\n"),
     finisher(t, fork) {
       // Traces one after another: the first is already a chain in write order (its unwritten tokens follow in
@@ -145,24 +202,19 @@ export const LAYOUTS: Record<string, Layout> = {
 
 /**
  * The paper's "re-encode" ablation over a layout with a shared history: a finished step (its finishing token
- * included) is written again after the history instead of keeping the keys its writer computed, and its old
- * block goes back to the pool. The history is then a chain read in write order, the exact finisher's own.
+ * included) is written again after the history into a new block instead of keeping the keys its writer
+ * computed, and its old block goes back to the pool. The history is then a chain read in write order, the
+ * exact finisher's own.
  */
 export function reencodingSteps(base: Layout): Layout {
-  if (!base.chain) {
+  if (base.history !== "shared") {
     throw new RangeError(`reencode-steps needs a layout with a shared history, not ${base.name}`);
   }
   return {
     ...base,
     name: `${base.name}:reencode-steps`,
-    finishingRow: false,
-    chain: false,
-    commit(t, w) {
-      t.cache.free(w.own);
-      const block = t.cache.newBlock(`${w.name}.${w.step}.history`);
-      t.history.push(block);
-      return [{ block, view: [t.prompt, ...t.history], tokens: w.stepIds, logits: "none" }];
-    },
+    commit: (_t, w, newBlock) => ({ block: newBlock(`${w.name}.${w.step}.history`), into: "shared" }),
+    transcriptChain: () => undefined,
     finisher(t, fork) {
       const f = base.finisher(t, fork);
       return fork ? f : { ...f, before: [t.prompt, ...t.history] };

@@ -23,7 +23,7 @@ import {
   renderTemplate,
   singleTokenIds,
 } from "./prompts.ts";
-import { LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
+import { type Layout, LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
 import type { Solver } from "./solver.ts";
 import { hogwild } from "./methods/hogwild.ts";
@@ -376,6 +376,13 @@ export function runSolver(cache: KVCache, method: Method, problem: string, seed:
   return new Run(cache, runSpec(method, problem, seed, ctx));
 }
 
+/** The layout `method`'s workers run over: the one it names, its steps re-encoded under `reencode-steps`. */
+export function methodLayout(method: Method): Layout {
+  const layout = LAYOUTS[method.layout];
+  check(layout, `method ${method.id}: unknown layout "${method.layout}"; layouts: ${Object.keys(LAYOUTS).join(", ")}`);
+  return method.reencodeSteps ? reencodingSteps(layout) : layout;
+}
+
 /** The run of `method` on a problem's text, with seed `seed`. */
 export function runSpec(method: Method, problem: string, seed: number, ctx: RunContext): RunSpec {
   const tok = ctx.tokenizer, g = ctx.generation;
@@ -396,12 +403,11 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
       : []),
     ...(method.stopAtEos ? [] : eos),
   ];
-  const layout = LAYOUTS[method.layout];
-  check(layout, `method ${method.id}: unknown layout "${method.layout}"; layouts: ${Object.keys(LAYOUTS).join(", ")}`);
+  const layout = methodLayout(method);
   return {
     prompt: promptIds(tok, renderTemplate(template, problem, names)),
     workers: names,
-    layout: method.reencodeSteps ? reencodingSteps(layout) : layout,
+    layout,
     collab: method.collab,
     redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
     sampling: { ...runSampling(ctx), suppress: [...new Set(forbidden)] },

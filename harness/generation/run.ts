@@ -5,13 +5,14 @@
  * A step ends on a blank line after a sentence (steps.ts). The finished step leaves the worker's block with its
  * finishing token: the next pass writes that token into the old block in the worker's old view, and the new
  * step's prefix into a new block in the new view; both in one pass, so no pass is lost. (The reference code
- * writes the finishing token at the head of the worker's next step instead.)
+ * writes the finishing token at the head of the worker's next step instead.) The layout says where the step
+ * goes (its commit) and what else follows from the run's state; the run alone changes that state.
  */
 import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { Sampler, type SamplingOptions, type TokenLogprobs } from "../../engine/sampler.ts";
 import { tokenConfidence, weightedVote } from "./confidence.ts";
-import type { Layout, ProtocolIds, Team } from "./layouts.ts";
+import type { Commit, Layout, NewBlock, ProtocolIds, Team } from "./layouts.ts";
 import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
 
@@ -53,9 +54,16 @@ export interface RunSpec {
 export class Run extends Solver {
   readonly #s: RunSpec;
   readonly #layout: Layout;
-  readonly #team: Team & { transcriptIds: number[] };
+  /** what the layout reads: the blocks and arrays below, which only this run changes */
+  readonly #team: Team;
   readonly #workers: Worker[];
   readonly #promptIds: number[];
+  /** the finished steps every worker sees, and every committed step's ids, in commit order */
+  readonly #history: Block[] = [];
+  readonly #transcriptIds: number[] = [];
+  /** finished steps waiting for the next pass to commit, and where they go */
+  readonly #pending = new Map<Worker, Commit>();
+  readonly #newBlock: NewBlock = (label) => this.cache.newBlock(label);
   /** the exact finisher's transcript chain, and the finished steps it has still to write */
   readonly #chain?: Block;
   #chainPending: number[] = [];
@@ -84,7 +92,7 @@ export class Run extends Solver {
       own: cache.newBlock("own-header"),
       marker: cache.newBlock("marker"),
     };
-    if (spec.finisher === "reencode" && spec.layout.chain) this.#chain = cache.newBlock("transcript");
+    if (spec.finisher === "reencode") this.#chain = spec.layout.transcriptChain(this.#newBlock);
     this.#workers = spec.workers.map((name, index) => {
       const w = new Worker(
         index,
@@ -97,16 +105,15 @@ export class Run extends Solver {
       return w;
     });
     this.#team = {
-      cache,
       prompt,
       headers,
-      history: [],
+      history: this.#history,
       workers: this.#workers,
       steps: this.steps,
       collab: spec.collab,
       ids: spec.ids,
       transcript: this.#chain ? [this.#chain] : [],
-      transcriptIds: [],
+      transcriptIds: this.#transcriptIds,
     };
   }
 
@@ -119,7 +126,7 @@ export class Run extends Solver {
   }
   /** a worker's current (unfinished) step text */
   currentStep(i: number): string {
-    return this.#workers[i].detector.text;
+    return this.#workers[i].stepText;
   }
 
   /**
@@ -164,10 +171,11 @@ export class Run extends Solver {
       }
     }
     const active = this.#workers.filter((w) => !w.done && !this.holds(w));
-    const committing = L.commit ? active.filter((w) => w.finishing !== undefined) : [];
-    // The finishing token goes into the old block, in the worker's old view (before any commit of this pass);
-    // without a prefix to write, the worker's next token is sampled from that row.
-    for (const w of L.finishingRow ? committing : []) {
+    const committing = active.filter((w) => this.#pending.has(w));
+    // A step kept in its own block gets its finishing token there, in the worker's old view (before any commit
+    // of this pass); without a prefix to write, the worker's next token is sampled from that row.
+    for (const w of committing) {
+      if (this.#pending.get(w)!.block !== w.own) continue;
       rows.push({
         block: w.own,
         view: L.view(t, w),
@@ -177,9 +185,9 @@ export class Run extends Solver {
     }
     for (const w of committing) rows.push(...this.#commit(w));
     for (const w of active) {
-      if (w.next.length === 0) continue; // its next token is sampled from the finishing row
-      rows.push({ block: w.own, view: L.view(t, w), tokens: w.next, ...this.#sampled(w) });
-      w.next = [];
+      const tokens = w.flush();
+      if (tokens.length === 0) continue; // its next token is sampled from the finishing row
+      rows.push({ block: w.own, view: L.view(t, w), tokens, ...this.#sampled(w) });
     }
     return [...rows, ...this.finisherRows()];
   }
@@ -194,18 +202,34 @@ export class Run extends Solver {
 
   /** The worker's current step, finished, into the records. */
   #recordStep(w: Worker) {
-    this.recordStep({ worker: w.index, step: w.step, text: w.detector.text, ids: w.stepIds, pass: this.passes });
+    this.recordStep({ worker: w.index, step: w.step, text: w.stepText, ids: [...w.stepIds], pass: this.passes });
   }
 
-  /** A finished step leaves the worker's block (the layout says where to); its next step begins. */
+  /**
+   * A finished step leaves the worker's block for where its commit says: kept as written, or written again
+   * into a new block after the history it joins (the old block freed). Its next step begins in a new block.
+   */
   #commit(w: Worker): PlannedRow[] {
+    const c = this.#pending.get(w)!, t = this.#team, rows: PlannedRow[] = [];
+    this.#pending.delete(w);
     this.#recordStep(w);
-    const rows = this.#layout.commit!(this.#team, w);
+    if (c.into === "shared") this.#history.push(c.block);
+    else w.keep(c.block);
+    if (c.block !== w.own) {
+      this.cache.free(w.own);
+      const history = c.into === "shared" ? t.history : w.history;
+      rows.push({ block: c.block, view: [t.prompt, ...history], tokens: w.stepIds, logits: "none" });
+    }
     if (this.#chain) this.#chainPending.push(...w.stepIds);
-    this.#team.transcriptIds.push(...w.stepIds);
-    w.newStep(this.cache.newBlock(`${w.name}.${w.step + 1}`));
-    if (this.#s.collab) w.force(this.#prefix(w));
+    this.#transcriptIds.push(...w.stepIds);
+    this.#nextStep(w, this.cache.newBlock(`${w.name}.${w.step + 1}`));
     return rows;
+  }
+
+  /** The worker's next step, in `block`, after its prefix when the collaboration text is on. */
+  #nextStep(w: Worker, block: Block) {
+    w.newStep(block);
+    if (this.#s.collab) w.force(this.#prefix(w));
   }
 
   #prefix(w: Worker): number[] {
@@ -218,26 +242,26 @@ export class Run extends Solver {
   }
 
   #take(w: Worker, id: number, lp?: TokenLogprobs) {
-    const took = w.take(id, this.#s.stopIds);
+    const took = w.take(id, this.#s.stopIds, lp && tokenConfidence(lp));
     if (took === "stopped") return;
-    if (lp) w.confidences.push(tokenConfidence(lp));
     this.#sinceCheck++;
     if (took === "token") return;
     const format = this.finisherSettings.format;
-    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.detector.text) : undefined;
+    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.stepText) : undefined;
     if (answer) {
-      // The team's answer ends a shared run; an independent worker stops alone.
       this.#recordStep(w);
-      if (!this.#layout.sharedAnswer) w.done = true;
-      if (this.#layout.sharedAnswer || this.#workers.length === 1) this.stopEarly(answer);
-    } else if (!this.#layout.commit) {
-      // The step stays in the worker's block; the next one follows in the same block.
-      this.#recordStep(w);
-      w.next.push(id);
-      w.newStep(w.own);
-      if (this.#s.collab) w.force(this.#prefix(w));
+      if (this.#layout.answerEnds(this.#team) === "run") this.stopEarly(answer);
+      else w.stop();
+      return;
+    }
+    w.endStep(id);
+    const commit = this.#layout.commit(this.#team, w, this.#newBlock);
+    if (commit) {
+      this.#pending.set(w, commit);
     } else {
-      w.finishing = id;
+      // The step stays in the worker's block: nothing waits for a commit, so the next one follows there at once.
+      this.#recordStep(w);
+      this.#nextStep(w, w.own);
     }
   }
 
@@ -249,7 +273,7 @@ export class Run extends Solver {
     const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * ids.redundancyCheck.length : 0;
     // What the workers write, and half a page for the part-filled last page of every finished step's block.
     const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
-    const copies = this.#layout.copiesSteps ? written + blocks : 0;
+    const copies = this.#layout.copies(written + blocks);
     const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
     const tail = s.finisher === "none"
       ? 0
@@ -277,7 +301,7 @@ export class Run extends Solver {
   }
   /** Self-consistency's vote over the answers the workers wrote: the majority, or weighted by confidence. */
   protected override vote(): string | null | undefined {
-    if (this.#layout.sharedAnswer || this.#workers.length === 1) return undefined;
+    if (this.#layout.answerEnds(this.#team) === "run") return undefined;
     const weight = this.#s.confidence?.weight;
     return weightedVote(this.#workers.flatMap((w) => {
       const answer = this.finisherSettings.format.written(w.traceText);
@@ -292,6 +316,8 @@ export class Run extends Solver {
       ...t.history,
       ...t.transcript,
       ...this.#workers.flatMap((w) => [...w.history, w.own]),
+      // a new block a pending commit holds (written at the next pass)
+      ...[...this.#pending].flatMap(([w, c]) => c.block === w.own ? [] : [c.block]),
     ];
   }
 }

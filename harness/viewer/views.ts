@@ -1,12 +1,13 @@
 /**
- * What each worker's view held at a pass, replayed from a trace with the run's own layout (harness/generation/layouts.ts)
- * over labelled stand-ins for the KV blocks: the viewer shows the layouts' real orders, not a copy of them.
+ * What each worker's view held at a pass, replayed from a trace with the run's own layout
+ * (harness/generation/layouts.ts) over labelled stand-ins for the KV blocks: each finished step is committed
+ * where the layout puts it, and the views are the layout's own, so the viewer shows the layouts' real orders,
+ * not a copy of them.
  */
-import type { Block } from "../../engine/cache.ts";
-import { LAYOUTS, type Team } from "../generation/layouts.ts";
-import { type Method, parseMethod, replaysViews } from "../generation/methods.ts";
+import { Block } from "../../engine/cache.ts";
+import type { Page } from "../generation/layouts.ts";
+import { type Method, methodLayout, parseMethod, replaysViews } from "../generation/methods.ts";
 import type { TraceLine } from "../bench/rundir.ts";
-import type { Worker } from "../generation/worker.ts";
 
 /** One block of a view: the prompt, a protocol header, or a worker's step(s). */
 export interface ViewBlock {
@@ -29,37 +30,51 @@ export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefin
     return undefined;
   }
   if (!replaysViews(method)) return undefined;
-  const layout = LAYOUTS[method.layout];
+  const layout = methodLayout(method);
   const names = trace.names ?? trace.workers.map((_, i) => `worker ${i + 1}`);
-  const block = (b: ViewBlock) => b as unknown as Block;
-  const done = trace.steps.filter((s) => s.pass < pass);
-  const count = (w: number) => done.filter((s) => s.worker === w).length;
-  // A worker's own block: its current step, or (a layout without a commit: steps stay put) all its steps so far.
-  const own = (w: number): ViewBlock => {
-    const first = layout.commit ? count(w) + 1 : 1;
-    return { kind: "steps", label: names[w], worker: w, steps: [first, count(w) + 1], writing: true };
+  // What each stand-in block shows.
+  const shown = new Map<Block, ViewBlock>();
+  let blocks = 0;
+  const newBlock = (label: string) => new Block(blocks++, label);
+  const block = (b: ViewBlock) => {
+    const x = newBlock(b.label);
+    shown.set(x, b);
+    return x;
   };
-  const finished = (s: { worker: number; step: number }): ViewBlock => ({
+  const steps = (worker: number, first: number, last: number): ViewBlock => ({
     kind: "steps",
-    label: names[s.worker],
-    worker: s.worker,
-    steps: [s.step, s.step],
+    label: names[worker],
+    worker,
+    steps: [first, last],
   });
-  const workers = names.map((name, w) => ({
-    name,
-    own: block(own(w)),
-    history: done.filter((s) => s.worker === w).map((s) => block(finished(s))),
-  }));
-  const team = {
+  const history: Block[] = [];
+  const workers = names.map((name, w) => ({ name, step: 1, own: block(steps(w, 1, 1)), history: [] as Block[] }));
+  const page: Page = {
     prompt: block({ kind: "prompt", label: "prompt" }),
     headers: {
       others: block({ kind: "header", label: "others' steps" }),
       own: block({ kind: "header", label: "own step" }),
       marker: block({ kind: "header", label: "…" }),
     },
-    history: done.map((s) => block(finished(s))),
+    history,
     workers,
     collab: method.collab,
-  } as unknown as Team;
-  return workers.map((w) => layout.view(team, w as unknown as Worker) as unknown as ViewBlock[]);
+  };
+  // Each step ended before `pass` committed, in the order the steps ended.
+  for (const s of trace.steps.filter((s) => s.pass < pass)) {
+    const w = workers[s.worker], first = shown.get(w.own)!.steps![0];
+    const c = layout.commit(page, w, newBlock);
+    w.step = s.step + 1;
+    if (!c) {
+      shown.set(w.own, steps(s.worker, first, s.step + 1)); // the next step follows in the same block
+      continue;
+    }
+    shown.set(c.block, steps(s.worker, first, s.step));
+    (c.into === "shared" ? history : w.history).push(c.block);
+    w.own = block(steps(s.worker, s.step + 1, s.step + 1));
+  }
+  const writing = new Set(workers.map((w) => w.own));
+  return workers.map((w) =>
+    layout.view(page, w).map((b) => writing.has(b) ? { ...shown.get(b)!, writing: true } : shown.get(b)!)
+  );
 }

@@ -7,11 +7,11 @@ import { LAYOUTS } from "../layouts.ts";
 import { type Family, type Method, runSolver } from "../methods.ts";
 
 /**
- * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page (a new one needs no entry here);
- * combined, the default, first.
+ * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page, none a history of its own (a
+ * new one needs no entry here); combined, the default, first.
  */
 export const hogwildLayouts = (): string[] =>
-  Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].sharedAnswer)
+  Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].history !== "own")
     .sort((a, b) => Number(b === "combined") - Number(a === "combined"));
 
 const FLAGS = ["fork", "no-collab", "reencode-steps"];
@@ -42,9 +42,9 @@ export const hogwild: Family = {
       finisher: flags.includes("fork") ? "fork" : "reencode",
     };
     check(
-      !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].chain),
+      !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].history === "shared"),
       `method ${p.id}: reencode-steps needs a history (${
-        shared.filter((l) => LAYOUTS[l].chain).join(" or ")
+        shared.filter((l) => LAYOUTS[l].history === "shared").join(" or ")
       }) and the collaboration text`,
     );
     return m;
