@@ -2,6 +2,13 @@
 // thread), Model.newCache, Model.forward (the reference path, blocking), dispose(), and machine facts.
 #include <napi.h>
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
 #include "formats.h"
 #include "weights.h"
 #include "hogwild.h"
@@ -107,6 +114,54 @@ Napi::Value Abi(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// One thread runs every pass of a model, blocking or not. The runtime runs async work on whichever of its
+// threads is free, and the core's OpenMP team belongs to the thread that starts it: passes spread over many
+// threads made a team per thread, contending for the cores (measured: the demo bench 1.8x slower). On a GPU it
+// keeps the device's calls on one thread too.
+class PassThread {
+ public:
+  ~PassThread() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Runs `job` there and waits for it; an exception it throws is thrown here.
+  void run(std::function<void()> job) {
+    std::packaged_task<void()> task(std::move(job));
+    std::future<void> done = task.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+      queue_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+    done.get();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::packaged_task<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::packaged_task<void()>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
  public:
   static Napi::FunctionReference ctor;
@@ -157,6 +212,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
   std::unique_ptr<hogwild::Model> model;
   bool in_pass = false;  // one pass at a time: the model's scratch buffers, stream and graphs are not shared
+  PassThread passes;
 
  private:
   // The model for a pass or a new cache: not disposed, and no pass in flight.
@@ -188,7 +244,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
     if (out.ElementLength() < size_t(p.L) * m.spec().vocab)
       throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
-    m.forward(cache, p, out.Data());
+    passes.run([&] { m.forward(cache, p, out.Data()); });
     return info.Env().Undefined();
   }
 
@@ -237,8 +293,10 @@ class PassWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_, suppress_count_, ids_,
-                                    logprobs_);
+      model_->passes.run([this] {
+        model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_, suppress_count_, ids_,
+                                      logprobs_);
+      });
     } catch (const std::exception& e) {
       SetError(e.what());
     }
