@@ -2,7 +2,7 @@
  * deno task bench end to end: the default writes every file; bad flags are refused before any work; a changed
  * spec or changed weights are refused; an empty shard merges; and a CI regression against a committed expected result.
  * Resume after kills and half-written lines, shards and a tight KV cache on runs that write text, compared
- * with an unbroken run's records and traces: bench_text_test.ts.
+ * with an unbroken run's records and traces: tests/harness/bench/text_test.ts.
  */
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
