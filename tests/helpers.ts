@@ -10,6 +10,7 @@ import { type Rng, SPEC_FLOATS } from "../engine/sampler.ts";
 import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/generation/schedule.ts";
+import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export const CASES = [
@@ -231,4 +232,46 @@ export class RowModel implements StepModel {
         : 1000 + Math.floor(u * 50000);
     });
   }
+}
+
+/**
+ * A graded checkpoint for tests of what reads records (curves, comparisons, plots, solo times): right or wrong
+ * at `budget` passes, every other field a plain default unless given.
+ */
+export function fakeCheckpoint(budget: number, right: boolean, over: Partial<RecordCheckpoint> = {}): RecordCheckpoint {
+  return {
+    budget,
+    passes: budget,
+    answer: right ? "4" : "5",
+    source: "finisher",
+    tokens: [budget],
+    solo_ms: 1,
+    shared_ms: 1,
+    finisher_passes: 0,
+    equal_strict: right,
+    equal_lenient: right,
+    score_strict: +right,
+    score_lenient: +right,
+    ...over,
+  };
+}
+
+/** A record of those checkpoints (the last one's times are the record's), every other field a plain default. */
+export function fakeRecord(
+  head: Pick<BenchRecord, "method" | "problem_id"> & Partial<BenchRecord>,
+  checkpoints: RecordCheckpoint[],
+): BenchRecord {
+  const last = checkpoints[checkpoints.length - 1];
+  return {
+    task: "t",
+    seed: 1,
+    golds: ["4"],
+    grading: "single",
+    steps: 1,
+    solo_ms: last?.solo_ms ?? 0,
+    shared_ms: last?.shared_ms ?? 0,
+    grader: "g",
+    ...head,
+    checkpoints,
+  };
 }

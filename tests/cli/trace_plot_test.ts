@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/bench/rundir.ts";
-import { runCli } from "../helpers.ts";
+import { fakeCheckpoint, fakeRecord, runCli } from "../helpers.ts";
 
 const here = (f: string) => new URL(`../../cli/${f}`, import.meta.url).pathname;
 
@@ -130,32 +130,15 @@ Deno.test("trace writes the bench's text for the same model folder, problem and 
 
 /** A record with one checkpoint; each budget its own seed, so that no two records share a key. */
 function record(task: string, method: string, problem: string, budget: number, right: boolean): BenchRecord {
-  return {
-    task,
-    problem_id: problem,
-    method,
-    seed: budget,
-    golds: ["1"],
-    grading: "single",
-    steps: 1,
+  const checkpoint = fakeCheckpoint(budget, right, {
+    answer: right ? "1" : "2",
     solo_ms: 10,
     shared_ms: 10,
-    grader: "hogwild-grader/2",
-    checkpoints: [{
-      budget,
-      passes: budget,
-      answer: right ? "1" : "2",
-      source: "finisher",
-      equal_strict: right,
-      equal_lenient: right,
-      score_strict: +right,
-      score_lenient: +right,
-      tokens: [budget],
-      solo_ms: 10,
-      shared_ms: 10,
-      finisher_passes: 3,
-    }],
-  };
+    finisher_passes: 3,
+  });
+  return fakeRecord({ task, method, problem_id: problem, seed: budget, golds: ["1"], grader: "hogwild-grader/2" }, [
+    checkpoint,
+  ]);
 }
 
 Deno.test("plot draws several runs on one chart, with the paper's points on request", async () => {

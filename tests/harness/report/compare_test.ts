@@ -9,37 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { comparisonText } from "../../../harness/report/compare.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
-import { runCli } from "../../helpers.ts";
+import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
 
 /** A record whose checkpoint at each budget scores `scores[i]`. */
 function record(method: string, problem: string, seed: number, scores: number[], over: Partial<BenchRecord> = {}) {
-  return {
-    task: "t",
-    problem_id: problem,
-    method,
-    seed,
-    golds: ["4"],
-    grading: "single",
-    checkpoints: scores.map((s, i) => ({
-      budget: 8 * (i + 1),
-      passes: 8 * (i + 1),
-      answer: s ? "4" : "5",
-      source: "finisher",
-      tokens: [8],
-      solo_ms: 1,
-      shared_ms: 1,
-      finisher_passes: 0,
-      equal_strict: s === 1,
-      equal_lenient: s === 1,
-      score_strict: s,
-      score_lenient: s,
-    })),
-    steps: 1,
-    solo_ms: 1,
-    shared_ms: 1,
-    grader: "g/1",
-    ...over,
-  } as BenchRecord;
+  const checkpoints = scores.map((s, i) =>
+    fakeCheckpoint(8 * (i + 1), s === 1, { answer: s ? "4" : "5", tokens: [8], score_strict: s, score_lenient: s })
+  );
+  return fakeRecord({ method, problem_id: problem, seed, grader: "g/1", ...over }, checkpoints);
 }
 
 /** `grid[i][j]`: problem i + 1's score under seed j + 1 at budget 8 (at 16 always right); null: no record. */

@@ -15,6 +15,7 @@ import {
 } from "../../../harness/report/curves.ts";
 import type { BenchRecord, RecordCheckpoint } from "../../../harness/bench/rundir.ts";
 import type { AnswerSource } from "../../../harness/generation/solver.ts";
+import { fakeCheckpoint, fakeRecord } from "../../helpers.ts";
 
 function record(
   method: string,
@@ -22,33 +23,10 @@ function record(
   seed: number,
   cps: [number, string | null, AnswerSource, boolean][],
 ): BenchRecord {
-  const checkpoints = cps.map(([budget, answer, source, right]): RecordCheckpoint => ({
-    budget,
-    passes: budget,
-    answer,
-    source,
-    equal_strict: right,
-    equal_lenient: right,
-    score_strict: +right,
-    score_lenient: +right,
-    tokens: [budget],
-    solo_ms: 1,
-    shared_ms: 1,
-    finisher_passes: source === "finisher" ? 2 : 0,
-  }));
-  return {
-    task: "t",
-    problem_id: problem,
-    method,
-    seed,
-    golds: ["4"],
-    grading: "single",
-    checkpoints,
-    steps: 1,
-    solo_ms: 1,
-    shared_ms: 1,
-    grader: "g",
-  };
+  const checkpoints = cps.map(([budget, answer, source, right]) =>
+    fakeCheckpoint(budget, right, { answer, source, finisher_passes: source === "finisher" ? 2 : 0 })
+  );
+  return fakeRecord({ method, problem_id: problem, seed }, checkpoints);
 }
 
 Deno.test("fork agreement counts only checkpoints the re-encode finisher answered, pairing task, problem, seed and budget", () => {

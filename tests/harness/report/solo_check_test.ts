@@ -4,39 +4,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soloCheck } from "../../../harness/report/solo_check.ts";
-import type { BenchRecord, RecordCheckpoint } from "../../../harness/bench/rundir.ts";
-import { runCli } from "../../helpers.ts";
+import type { BenchRecord } from "../../../harness/bench/rundir.ts";
+import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
 
 function record(problem: string, method: string, cps: [number, number, number, number][]): BenchRecord {
   // [budget, finisher passes, solo ms, shared ms]
-  const checkpoints = cps.map(([budget, finisher, solo, shared]): RecordCheckpoint => ({
-    budget,
-    passes: budget,
-    answer: null,
-    source: "finisher",
-    tokens: [budget],
-    solo_ms: solo,
-    shared_ms: shared,
-    finisher_passes: finisher,
-    equal_strict: false,
-    equal_lenient: false,
-    score_strict: 0,
-    score_lenient: 0,
-  }));
-  const last = checkpoints[checkpoints.length - 1];
-  return {
-    task: "t",
-    problem_id: problem,
-    method,
-    seed: 1,
-    golds: ["1"],
-    grading: "single",
-    checkpoints,
-    steps: 0,
-    solo_ms: last.solo_ms,
-    shared_ms: last.shared_ms,
-    grader: "g",
-  };
+  const checkpoints = cps.map(([budget, finisher, solo, shared]) =>
+    fakeCheckpoint(budget, false, { answer: null, solo_ms: solo, shared_ms: shared, finisher_passes: finisher })
+  );
+  return fakeRecord({ problem_id: problem, method, golds: ["1"], steps: 0 }, checkpoints);
 }
 
 Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its error against the time alone", () => {
