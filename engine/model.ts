@@ -77,6 +77,8 @@ export interface ForwardOptions {
 
 export class Engine {
   #recorders = new WeakMap<KVCache, Recorder>();
+  /** The caches this model made: a cache is laid out for one model's shape, and another's pass would run off it. */
+  #caches = new WeakSet<KVCache>();
 
   private constructor(
     readonly source: string,
@@ -167,7 +169,9 @@ export class Engine {
       );
     }
     try {
-      return new KVCache(this.native.newCache(pages, pageSize));
+      const cache = new KVCache(this.native.newCache(pages, pageSize));
+      this.#caches.add(cache);
+      return cache;
     } catch (e) {
       if ((e as Error).message.startsWith("newCache: ")) throw e; // disposed, or a pass in flight: not a size
       throw new InputError(
@@ -254,6 +258,7 @@ export class Engine {
     pass: (e: EncodedPlan) => void | Promise<void>,
     keyRotation = false,
   ): EncodedPlan | Promise<EncodedPlan> {
+    check(this.#caches.has(cache), `${this.source}: this KV cache was not made by this model's newCache`);
     const undo = (e: unknown): never => {
       for (const r of rows) if (cache.owns(r.block)) cache.truncate(r.block, r.block.length);
       throw e;

@@ -63,12 +63,29 @@ Deno.test("dispose: a model and a cache freed now; any later use is refused by n
     await engine.forwardSample(cache, prefill(cache, 8));
     cache.dispose(); // twice is harmless: `using` disposes it again
   }
-  const cache = engine.newCache({ tokens: 256 });
+  const cache = engine.newCache({ tokens: 256 }), kept = engine.newCache({ tokens: 64 });
   cache.dispose();
   await assert.rejects(() => engine.forwardSample(cache, prefill(cache, 4)), /the KV cache was disposed/);
   engine.dispose();
   assert.throws(() => engine.newCache({ tokens: 64 }), /newCache: the model was disposed/);
-  const other = await load();
-  const kept = other.newCache({ tokens: 64 });
+  // A cache that outlives its model: refused by the model, and freed after it.
   await assert.rejects(() => engine.forwardSample(kept, prefill(kept, 4)), /forwardSample: the model was disposed/);
+  kept.dispose();
+});
+
+Deno.test("a KV cache works only with the model that made it: another model's pass is refused, not run off its end", async () => {
+  const small = await load();
+  const big = await Engine.fromSpec({
+    config: { ...shapeConfig("qwen3-demo"), layers: 6 },
+    randomSeed: 6,
+    tensors: [],
+  });
+  const cache = small.newCache({ tokens: 64 });
+  await assert.rejects(
+    () => big.forwardSample(cache, prefill(cache, 8)),
+    /spec: this KV cache was not made by this model's newCache/,
+  );
+  assert.throws(() => big.forward(cache, prefill(cache, 8)), /this KV cache was not made by this model's newCache/);
+  assert.equal(cache.freePages, cache.native.pages, "the refused passes took no page");
+  assert.equal((await small.forwardSample(cache, prefill(cache, 8))).length, 1);
 });
