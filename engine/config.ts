@@ -155,6 +155,26 @@ function num(c: Record<string, unknown>, key: string, file: string, fallback?: n
 }
 
 function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
+  const rope = parseRopeLayout(c, file);
+  // Both layouts in one file: the older one's fields, where given, must say what rope_parameters says (one of them
+  // would be dropped in silence, and the logits with it).
+  if (c.rope_parameters != null && (c.rope_theta != null || c.rope_scaling != null)) {
+    const params = c.rope_parameters as Record<string, unknown>;
+    const older = parseRopeLayout({
+      rope_theta: c.rope_theta ?? params.rope_theta,
+      rope_scaling: c.rope_scaling ?? params,
+    }, file);
+    check(
+      JSON.stringify(older) === JSON.stringify(rope),
+      `${file}: rope_theta/rope_scaling (${JSON.stringify(older)}) and rope_parameters (${
+        JSON.stringify(rope)
+      }) disagree; keep one`,
+    );
+  }
+  return rope;
+}
+
+function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
   // Newer layout: everything under rope_parameters. Older: rope_theta at top level, scaling in rope_scaling.
   const params = c.rope_parameters as Record<string, unknown> | undefined;
   const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;

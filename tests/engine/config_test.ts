@@ -50,6 +50,31 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
   assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
 });
 
+Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agree with it, not be dropped", () => {
+  const base = JSON.parse(readFileSync(new URL("../fixtures/llama3-tiny/config.json", import.meta.url), "utf8"));
+  const { rope_scaling, rope_theta, ...rest } = base;
+  const params = { ...rope_scaling, rope_theta };
+  const want = parseConfig(base, "config.json").rope;
+  // The same RoPE written twice (transformers 4's fields and 5's), or once each way: one reading.
+  for (const c of [{ ...base, rope_parameters: params }, { ...rest, rope_theta, rope_parameters: params }]) {
+    assert.deepEqual(parseConfig(c, "config.json").rope, want);
+  }
+  assert.deepEqual(parseConfig({ ...rest, rope_scaling: null, rope_parameters: params }, "config.json").rope, want);
+  for (
+    const c of [
+      { ...base, rope_parameters: { rope_type: "default", rope_theta } },
+      { ...base, rope_parameters: { ...params, rope_theta: 10000 } },
+      { ...rest, rope_theta: 10000, rope_parameters: params },
+      { ...rest, rope_scaling: { ...rope_scaling, factor: 4 }, rope_parameters: params },
+    ]
+  ) {
+    assert.throws(
+      () => parseConfig(c, "config.json"),
+      /config\.json: rope_theta\/rope_scaling \(.*\) and rope_parameters \(.*\) disagree; keep one/,
+    );
+  }
+});
+
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-vocab-"));
   cpSync(new URL("../../engine/models/hogwild-demo", import.meta.url).pathname, dir, { recursive: true });

@@ -47,6 +47,22 @@ Deno.test("rope: llama3 keeps short wavelengths, slows long ones by the factor, 
   assert.ok(bands.kept > 0 && bands.slowed > 0 && bands.blended > 0, JSON.stringify(bands));
 });
 
+Deno.test("rope: llama3 with low_freq_factor above high_freq_factor slows the overlap as transformers does", () => {
+  const r = { theta: 500000, type: "llama3" as const, factor: 8, originalMaxPositions: 8192 };
+  const plain = ropeInvFreq(rope({ theta: 500000, type: "default" }));
+  const got = ropeInvFreq(rope({ ...r, lowFreqFactor: 4, highFreqFactor: 1 }));
+  // transformers: slowed past the low-frequency wavelength, kept before it; no band is blended.
+  plain.forEach((x, i) => assert.equal(got[i], 2 * Math.PI / x > 8192 / 4 ? x / 8 : x, `dimension ${i}`));
+  assert.ok(plain.some((x) => 2 * Math.PI / x > 8192 / 4 && 2 * Math.PI / x < 8192), "a dimension in the overlap");
+});
+
+Deno.test("rope: a frequency that overflows is refused naming the config's RoPE fields", () => {
+  assert.throws(
+    () => ropeInvFreq(rope({ theta: 10000, type: "linear", factor: 1e-320 })),
+    /config\.json: rope_theta 10000 with linear rope scaling \(factor 1e-320\) gives RoPE frequency 0 the value Infinity/,
+  );
+});
+
 Deno.test("rope: the core refuses a table of the wrong length or with a non-finite value, naming the field", () => {
   const native = loadNative();
   const spec = (inv: number[]) => {
