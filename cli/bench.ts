@@ -152,6 +152,7 @@ export async function bench(args: string[]): Promise<void> {
     );
   }
   if (live) {
+    engine.dispose(); // the viewer may stay for hours: the weights' memory (a GPU's) back now, not at Ctrl-C
     console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
     await new Promise(() => {});
   }
