@@ -4,7 +4,7 @@
  * so that a bad checkpoint is refused with its file and tensor named before any byte is read.
  */
 import type { DType, ModelConfig } from "./config.ts";
-import { check } from "./errors.ts";
+import { check, InputError } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
 import {
   ABI_VERSION,
@@ -180,7 +180,14 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
     config.layers === layers,
     `${dir}: config.json says num_hidden_layers ${config.layers}, the checkpoint holds ${layers} layers`,
   );
-  const expected = new Set(expectedTensors(config).map((t) => t.hf));
+  // The list's own refusals (a layer the quantisation cannot pack) name the config they come from.
+  let list: ExpectedTensor[];
+  try {
+    list = expectedTensors(config);
+  } catch (e) {
+    throw e instanceof InputError ? new InputError(`${dir}/config.json: ${e.message}`) : e;
+  }
+  const expected = new Set(list.map((t) => t.hf));
   const unused = [...tensors.keys()].filter((n) => !expected.has(n) && !HARMLESS.some((h) => h.test(n)));
   check(
     unused.length === 0,
@@ -192,7 +199,7 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
       }) does not use, e.g. ${unused.slice(0, 3).join(", ")}: config.json and the weights disagree`,
   );
   const out: SpecTensor[] = [];
-  for (const want of expectedTensors(config)) {
+  for (const want of list) {
     const t = tensors.get(want.hf);
     check(t, `${dir}: tensor ${want.hf} is missing from the checkpoint (the ${config.family} config needs it)`);
     // a part of a fused tensor: the whole tensor's shape is checked, and the part's rows handed on
