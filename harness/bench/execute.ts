@@ -53,8 +53,14 @@ export async function execute(o: {
   const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
   const log = new PassLog(), t0 = performance.now();
-  // Ctrl-C: what is written stays (records are whole lines); the runs in flight start again on resume.
+  const addInvocation = () => {
+    const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
+    dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
+  };
+  // Ctrl-C: what is written stays (records are whole lines), this invocation's throughput with it; the runs in
+  // flight start again on resume.
   const interrupted = () => {
+    addInvocation();
     console.error(
       `\nbench: interrupted; ${finished} of ${jobs.length} records are in ${out}: the same command resumes there`,
     );
@@ -93,10 +99,7 @@ export async function execute(o: {
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
-    if (!lost) {
-      const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
-      dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
-    }
+    if (!lost) addInvocation();
   }
   if (lost) throw lost.error;
 }

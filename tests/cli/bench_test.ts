@@ -268,8 +268,15 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
   const stderr = new TextDecoder().decode(r.stderr);
   assert.equal(r.code, 130, stderr);
   assert.match(stderr, /bench: interrupted; \d+ of 18 records are in .*interrupted: the same command resumes there/);
+  // The interrupted invocation is in run.json too, with the records it wrote.
+  const invocations = () =>
+    JSON.parse(readFileSync(join(out, "run.json"), "utf8")).invocations as { records: number }[];
+  assert.equal(invocations().length, 1);
+  assert.equal(invocations()[0].records, records(out).length);
   const again = await runBench(...args);
   assert.equal(again.code, 0, again.stderr);
+  assert.equal(invocations().length, 2);
+  assert.equal(invocations()[0].records + invocations()[1].records, 18, "each record counted once");
   // 18 lines could hide one record twice and another missing: each planned key appears exactly once
   const keys = records(out).map(recordKey);
   assert.equal(keys.length, 18);
