@@ -5,12 +5,12 @@
  * The load is generated: a stdin problem of TESTS tests (a few thousand numbers each) and a right program, so
  * that every graded program runs every test.
  */
-import { modelFolder } from "../../engine/hub.ts";
-import { type Device, Engine } from "../../engine/model.ts";
+import type { Engine } from "../../engine/model.ts";
 import { gradeProgram } from "../../tasks/code/grade.ts";
 import type { CodeSpec } from "../../tasks/code/problem.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
+import { perfEngine } from "./engine.ts";
 
 const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512;
 
@@ -60,11 +60,7 @@ export async function codeGradingPerf(values: { model: string; device: string; c
   const workers = 2, spec = problem();
   const sandboxed = await CodeRunner.open({ workers });
   const unsafe = await CodeRunner.open({ workers, unsafe: true });
-  const engine = await Engine.load(await modelFolder(values.model), {
-    device: values.device as Device,
-    tokenizer: false,
-    cuda: values.cuda,
-  });
+  const engine = await perfEngine(values);
   try {
     console.log(
       `# code grading beside the engine: ${values.model} on ${engine.native.device}, ${ROWS} rows on a ` +

@@ -37,6 +37,15 @@ export function floorBandwidth(device: string): number {
   return device === "cuda" ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
 }
 
+/** The model a speed benchmark times: --model on --device, weights only (no tokenizer), --cuda's options. */
+export async function perfEngine(values: { model: string; device: string; cuda?: string }): Promise<Engine> {
+  return Engine.load(await modelFolder(values.model), {
+    device: values.device as Device,
+    tokenizer: false,
+    cuda: values.cuda,
+  });
+}
+
 /**
  * The engine's time per forward pass of the decode shape against the hardware floor, for each worker count and
  * context, printed as a table (deno task perf).
@@ -50,11 +59,7 @@ export async function enginePerf(
   const cuda = values.device === "cuda";
   const native = loadNative(), bandwidth = floorBandwidth(values.device);
   const t0 = performance.now();
-  const engine = await Engine.load(await modelFolder(values.model), {
-    device: values.device as Device,
-    tokenizer: false,
-    cuda: values.cuda,
-  });
+  const engine = await perfEngine(values);
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config;
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU

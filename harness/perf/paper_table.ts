@@ -1,10 +1,8 @@
 /** The paper's Table 1 on this device, beside the paper's own rows (deno task perf --paper-table). */
 import paper from "../reference/paper.json" with { type: "json" };
-import { modelFolder } from "../../engine/hub.ts";
-import { type Device, Engine } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import { OWN_TOKENS } from "./decode_shape.ts";
-import { floorBandwidth, timePass } from "./engine.ts";
+import { floorBandwidth, perfEngine, timePass } from "./engine.ts";
 
 // Imported, not read from a file: the device kit's bundle carries it.
 const TABLE1 = paper.table1 as {
@@ -25,11 +23,7 @@ const TABLE1 = paper.table1 as {
 export async function paperTable(values: { model: string; device: string; cuda?: string }, iterations: number) {
   const contexts = TABLE1.contexts, workers = [1, 2, 4];
   floorBandwidth(values.device); // refuses a missing GPU before loading
-  const engine = await Engine.load(await modelFolder(values.model), {
-    device: values.device as Device,
-    tokenizer: false,
-    cuda: values.cuda,
-  });
+  const engine = await perfEngine(values);
   const cache = engine.newCache({ tokens: Math.max(...contexts) + 4 * (OWN_TOKENS + 16) + 64 });
   const points = [0, ...contexts];
   const latency = new Map<number, number[]>();
