@@ -97,7 +97,7 @@ function sample(model: StepModel, cache: KVCache, rows: readonly Row[]): Sampled
  * turns during each. Not after every pass: a timer's wait is clamped to milliseconds, longer than a small
  * model's whole pass.
  */
-export function eventLoopPause(ms = 20): () => Promise<void> {
+function eventLoopPause(ms = 20): () => Promise<void> {
   let last = performance.now();
   return () => {
     if (performance.now() - last < ms) return Promise.resolve();

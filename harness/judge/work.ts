@@ -44,7 +44,6 @@ function runTokenizer(dir: string, override?: string): TextTokenizer {
 
 /** One reply to get: a trace, a judge run, the prompt. */
 export interface Work {
-  dir: string;
   file: JudgeFile;
   trace: TraceLine;
   run: number;
@@ -83,7 +82,7 @@ export function pendingWork(
       tok ??= runTokenizer(dir, o.tokenizer);
       const transcript = mergedTranscript(trace, tok, prefix);
       const prompt = judgePrompt(template, trace, transcript);
-      for (const run of todo) work.push({ dir, file, trace, run, prompt, tokens: transcript.tokens });
+      for (const run of todo) work.push({ file, trace, run, prompt, tokens: transcript.tokens });
     }
   }
   return { files, traces, work };
