@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { check, InputError, oneLine } from "./errors.ts";
+import { check, InputError, intField, numberField, oneLine } from "./errors.ts";
 import { MIN_TEMPERATURE } from "./sampler.ts";
+import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
 
-export type Family = "llama" | "qwen2" | "qwen3" | "phi3";
 export type RopeType = "default" | "llama3" | "linear";
 export type DType = "BF16" | "F16" | "F32";
 
@@ -42,7 +42,8 @@ export interface RopeConfig {
 }
 
 export interface ModelConfig {
-  family: Family;
+  /** its architecture's name (engine/architectures/) */
+  family: string;
   hidden: number;
   intermediate: number;
   layers: number;
@@ -56,11 +57,6 @@ export interface ModelConfig {
   qkvBias: boolean;
   /** per-head RMSNorm of queries and keys before RoPE (Qwen3). */
   qkNorm: boolean;
-  /**
-   * q/k/v stored as one `qkv_proj` (rows q, k, v) and gate/up as one `gate_up_proj` (rows gate, up): Phi-3.
-   * The host hands the core each part as its own tensor (a row range of the fused one).
-   */
-  fusedProjections?: boolean;
   /** RoPE turns the first `rotaryDim` dimensions of each head (partial_rotary_factor; default head_dim). */
   rotaryDim?: number;
   tiedEmbeddings: boolean;
@@ -92,15 +88,8 @@ export const DEFAULT_GENERATION: GenerationConfig = {
   minP: 0,
 };
 
-const FAMILIES: Record<string, { family: Family; note: string }> = {
-  llama: { family: "llama", note: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
-  qwen2: { family: "qwen2", note: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
-  qwen3: { family: "qwen3", note: "Qwen3" },
-  qwen3_moe: { family: "qwen3", note: "Qwen3-MoE: Qwen3-30B-A3B, Qwen3-235B-A22B" },
-  phi3: { family: "phi3", note: "Phi-4, Phi-4-reasoning(-plus)" },
-};
-
-export const SUPPORTED_MODEL_TYPES = Object.entries(FAMILIES).map(([k, v]) => `${k} (${v.note})`).join(", ");
+/** far above any released model's (256 at most), far below what would make a spec slow to build */
+const MAX_HEAD_DIM = 65536;
 
 const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float32: "F32" };
 
@@ -134,26 +123,6 @@ export function readJson(file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function int(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
-  const v = c[key] ?? fallback;
-  check(v !== undefined, `${file}: missing field "${key}"`);
-  check(
-    Number.isInteger(v) && (v as number) > 0,
-    `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
-  );
-  return v as number;
-}
-
-function num(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
-  const v = c[key] ?? fallback;
-  check(v !== undefined, `${file}: missing field "${key}"`);
-  check(
-    typeof v === "number" && Number.isFinite(v) && v > 0,
-    `${file}: field "${key}" must be a positive number, got ${JSON.stringify(v)}`,
-  );
-  return v;
-}
-
 function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
   const rope = parseRopeLayout(c, file);
   // Both layouts in one file: the older one's fields, where given, must say what rope_parameters says (one of them
@@ -179,7 +148,9 @@ function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
   const params = c.rope_parameters as Record<string, unknown> | undefined;
   const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
   const where = params ? "rope_parameters" : "rope_scaling";
-  const theta = params ? num(params, "rope_theta", `${file} (rope_parameters)`) : num(c, "rope_theta", file, 10000);
+  const theta = params
+    ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
+    : numberField(c, "rope_theta", file, 10000);
   const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
   const rope: RopeConfig = {
     theta,
@@ -192,15 +163,15 @@ function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
   if (type === "default") return rope;
   const s = scaling as Record<string, unknown>;
   const f = `${file} (${where})`;
-  if (type === "linear") return { ...rope, type, factor: num(s, "factor", f) };
+  if (type === "linear") return { ...rope, type, factor: numberField(s, "factor", f) };
   if (type === "llama3") {
     return {
       ...rope,
       type,
-      factor: num(s, "factor", f),
-      lowFreqFactor: num(s, "low_freq_factor", f),
-      highFreqFactor: num(s, "high_freq_factor", f),
-      originalMaxPositions: num(s, "original_max_position_embeddings", f),
+      factor: numberField(s, "factor", f),
+      lowFreqFactor: numberField(s, "low_freq_factor", f),
+      highFreqFactor: numberField(s, "high_freq_factor", f),
+      originalMaxPositions: numberField(s, "original_max_position_embeddings", f),
     };
   }
   throw new InputError(`${file}: ${where}.rope_type "${type}" is not supported; supported: default, llama3, linear`);
@@ -208,10 +179,10 @@ function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
 
 /**
  * partial_rotary_factor (at the top level, or in rope_parameters in the newer layout): RoPE turns the first
- * int(head_dim · factor) dimensions of each head, with frequencies over that many; Phi-3's attention
- * implements it, the other families' do not, so there it must be 1.
+ * int(head_dim · factor) dimensions of each head, with frequencies over that many; where the architecture's
+ * attention does not implement it (Architecture.partialRotary), it must be 1.
  */
-function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: number, family: Family): number {
+function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: number, partial: boolean): number {
   const params = c.rope_parameters as Record<string, unknown> | undefined | null;
   const top = c.partial_rotary_factor, inner = params?.partial_rotary_factor;
   check(
@@ -226,7 +197,11 @@ function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: numbe
     `${file}: field "partial_rotary_factor" must be a number in (0, 1], got ${JSON.stringify(f)}`,
   );
   if (f === 1) return headDim;
-  check(family === "phi3", `${file}: partial_rotary_factor ${f} is not supported for this model_type (phi3 only)`);
+  const partialTypes = ARCHITECTURES.filter((a) => a.partialRotary).flatMap((a) => Object.keys(a.modelTypes));
+  check(
+    partial,
+    `${file}: partial_rotary_factor ${f} is not supported for this model_type (${partialTypes.join(", ")} only)`,
+  );
   const dim = Math.floor(headDim * f); // Python's int() of a positive float
   check(
     dim >= 2 && dim % 2 === 0,
@@ -258,7 +233,7 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
       skip === undefined || skip === null || (Array.isArray(skip) && skip.length === 0),
       `${f}: modules_to_not_convert ${JSON.stringify(skip)} is not supported (every decoder linear layer quantised)`,
     );
-    return { method: "awq", groupSize: int(o, "group_size", f) };
+    return { method: "awq", groupSize: intField(o, "group_size", f) };
   }
   if (method === "fp8") {
     check(
@@ -283,51 +258,23 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
   );
 }
 
-/** The mixture-of-experts fields of a qwen3_moe config. */
-function parseMoe(c: Record<string, unknown>, file: string, layers: number): MoeConfig {
-  check(
-    !c.shared_expert_intermediate_size,
-    `${file}: shared experts (shared_expert_intermediate_size) are not supported; supported: Qwen3-MoE routing`,
-  );
-  const experts = int(c, "num_experts", file), topK = int(c, "num_experts_per_tok", file);
-  check(topK <= experts, `${file}: num_experts_per_tok (${topK}) is more than num_experts (${experts})`);
-  const step = int(c, "decoder_sparse_step", file, 1);
-  const only = c.mlp_only_layers ?? [];
-  check(
-    Array.isArray(only) && only.every((l) => Number.isInteger(l) && l >= 0 && l < layers),
-    `${file}: mlp_only_layers must be a list of layer numbers below ${layers}, got ${JSON.stringify(only)}`,
-  );
-  check(
-    c.norm_topk_prob === undefined || typeof c.norm_topk_prob === "boolean",
-    `${file}: field "norm_topk_prob" must be true or false`,
-  );
-  const sparseLayers = Array.from({ length: layers }, (_, l) => l).filter((l) =>
-    !(only as number[]).includes(l) && (l + 1) % step === 0
-  );
-  return {
-    experts,
-    topK,
-    normTopk: c.norm_topk_prob === true,
-    intermediate: int(c, "moe_intermediate_size", file),
-    sparseLayers,
-  };
-}
-
 /** Parses config.json (already read as `c`); `file` names it in errors. */
 export function parseConfig(c: Record<string, unknown>, file: string): ModelConfig {
   const type = c.model_type;
   check(typeof type === "string", `${file}: missing field "model_type"; supported: ${SUPPORTED_MODEL_TYPES}`);
-  const fam = FAMILIES[type];
-  check(fam, `${file}: model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES}`);
-  const hidden = int(c, "hidden_size", file);
-  const heads = int(c, "num_attention_heads", file);
-  const kvHeads = int(c, "num_key_value_heads", file, heads);
+  const arch = architectureFor(type);
+  check(arch, `${file}: model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES}`);
+  const hidden = intField(c, "hidden_size", file);
+  const heads = intField(c, "num_attention_heads", file);
+  const kvHeads = intField(c, "num_key_value_heads", file, heads);
   check(
     heads % kvHeads === 0,
     `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
   );
-  const headDim = int(c, "head_dim", file, Math.floor(hidden / heads));
+  const headDim = intField(c, "head_dim", file, Math.floor(hidden / heads));
   check(headDim % 2 === 0, `${file}: head_dim must be even, got ${headDim}`);
+  // The bound keeps the spec small (RoPE's frequencies are head_dim / 2 numbers) before any tensor is checked.
+  check(headDim <= MAX_HEAD_DIM, `${file}: head_dim ${headDim} is more than ${MAX_HEAD_DIM}`);
   const dtypeName = String(c.dtype ?? c.torch_dtype ?? "bfloat16");
   const dtype = DTYPES[dtypeName];
   check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
@@ -348,50 +295,41 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
       `${file}: field "${k}" must be an object or null, got ${JSON.stringify(v)}`,
     );
   }
-  if (fam.family !== "qwen2") check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
-  const rotaryDim = parseRotaryDim(c, file, headDim, fam.family);
-  if (fam.family === "phi3") {
-    // transformers' Phi-3 attention reads sliding_window whatever else the config says
-    check(
-      c.sliding_window === undefined || c.sliding_window === null,
-      `${file}: sliding_window ${
-        JSON.stringify(c.sliding_window)
-      } is not supported (every token attends to its whole view)`,
-    );
-  }
-  const eps = num(c, "rms_norm_eps", file, 1e-6);
-  const layers = int(c, "num_hidden_layers", file);
+  if (!arch.qkvBias) check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
+  const rotaryDim = parseRotaryDim(c, file, headDim, arch.partialRotary === true);
+  const eps = numberField(c, "rms_norm_eps", file, 1e-6);
+  const layers = intField(c, "num_hidden_layers", file);
   const quant = parseQuantization(c, file);
   check(
-    !(fam.family === "phi3" && quant?.method === "awq"),
-    `${file}: AWQ ${type} checkpoints are not supported (their fused qkv_proj and gate_up_proj are packed by ` +
-      `columns); supported for ${type}: unquantised and fp8`,
+    !(arch.fused && quant?.method === "awq"),
+    `${file}: AWQ ${type} checkpoints are not supported (their fused ${
+      Object.keys(arch.fused ?? {}).join(" and ")
+    } are packed by columns); supported for ${type}: unquantised and fp8`,
   );
   check(
     c.tie_word_embeddings === undefined || typeof c.tie_word_embeddings === "boolean",
     `${file}: field "tie_word_embeddings" must be true or false, got ${JSON.stringify(c.tie_word_embeddings)}`,
   );
-  return {
-    family: fam.family,
+  const config: ModelConfig = {
+    family: arch.name,
     hidden,
-    intermediate: int(c, "intermediate_size", file),
+    intermediate: intField(c, "intermediate_size", file),
     layers,
     heads,
     kvHeads,
     headDim,
-    vocab: int(c, "vocab_size", file),
+    vocab: intField(c, "vocab_size", file),
     rmsEps: eps,
     rope: parseRope(c, file),
-    qkvBias: fam.family === "qwen2",
-    qkNorm: fam.family === "qwen3",
-    ...(fam.family === "phi3" ? { fusedProjections: true } : {}),
+    qkvBias: arch.qkvBias === true,
+    qkNorm: arch.qkNorm === true,
     ...(rotaryDim === headDim ? {} : { rotaryDim }),
     tiedEmbeddings: c.tie_word_embeddings === true,
     dtype,
-    ...(c.max_position_embeddings === undefined ? {} : { maxPositions: int(c, "max_position_embeddings", file) }),
+    ...(c.max_position_embeddings === undefined ? {} : { maxPositions: intField(c, "max_position_embeddings", file) }),
     ...(quant ? { quant } : {}),
-    ...(type === "qwen3_moe" ? { moe: parseMoe(c, file, layers) } : {}),
   };
+  return arch.read ? arch.read(c, file, config) : config;
 }
 
 export function readModelConfig(dir: string): ModelConfig {

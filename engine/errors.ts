@@ -15,6 +15,28 @@ export function check(ok: unknown, message: string): asserts ok {
   if (!ok) throw new InputError(message);
 }
 
+/** A JSON object's field `key` as a positive integer (`fallback` when absent); `file` names it in the error. */
+export function intField(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = c[key] ?? fallback;
+  check(v !== undefined, `${file}: missing field "${key}"`);
+  check(
+    Number.isInteger(v) && (v as number) > 0,
+    `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
+  );
+  return v as number;
+}
+
+/** A JSON object's field `key` as a positive finite number (`fallback` when absent); `file` names it in the error. */
+export function numberField(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = c[key] ?? fallback;
+  check(v !== undefined, `${file}: missing field "${key}"`);
+  check(
+    typeof v === "number" && Number.isFinite(v) && v > 0,
+    `${file}: field "${key}" must be a positive number, got ${JSON.stringify(v)}`,
+  );
+  return v;
+}
+
 /**
  * The one reader of an integer typed on a command line or in an environment variable: decimal digits without
  * sign, blanks or leading zeros ("0x10", "1e1", "+2", " 2", "2.0", "02" are refused), within [min, max] and

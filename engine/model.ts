@@ -19,7 +19,7 @@ import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers, type TokenLogprobs, unpackLogprobs } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
-import { shapeConfig } from "./shapes.ts";
+import { hasQwenVocabulary, shapeConfig } from "./shapes.ts";
 import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
 import { TextTokenizer } from "./tokenizer.ts";
 
@@ -99,10 +99,7 @@ export class Engine {
     if (source.startsWith("random:")) {
       const config = shapeConfig(source.slice("random:".length));
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
-      // The Qwen vocabularies share the first 151669 ids: their real tokenizer drives random Qwen shapes (and
-      // only those: Llama's and Phi-4's vocabularies are others).
-      const qwenVocab = config.family === "qwen2" || config.family === "qwen3";
-      tokenizer = !qwenVocab || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
+      tokenizer = !hasQwenVocabulary(config) || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
       const im_end = tokenizer?.tokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {

@@ -78,8 +78,8 @@ export interface Native {
   deviceOptions(text: string): string;
   /** the binary formats' tables as the addon was built with them (formats.h) */
   abi(): Abi;
-  /** the canonical tensors the core loads for an encoded model spec */
-  expectedTensors(spec: Uint8Array): { name: string; shape: number[] }[];
+  /** the canonical tensors the core loads for an encoded model spec; `dtypes` in DTYPE_CODES (none: any float) */
+  expectedTensors(spec: Uint8Array): { name: string; shape: number[]; dtypes: number[] }[];
 }
 
 /** The addon `deno task build` makes, or HOGWILD_ADDON (one built by plain CMake, as tools/device-check.sh does). */

@@ -17,6 +17,9 @@ import {
   TENSOR_FIELDS,
 } from "./formats.ts";
 import { ropeInvFreq } from "./rope.ts";
+import { loadNative } from "./native.ts";
+import { MODULES } from "./architectures/architecture.ts";
+import { architectureOf } from "./architectures/registry.ts";
 
 /** The dtypes the core reads: the float ones, AWQ's packed int32 and FP8's e4m3. */
 export type SpecDType = DType | "I32" | "F8_E4M3";
@@ -55,113 +58,75 @@ export interface ExpectedTensor {
   rows?: { first: number; of: number };
 }
 
-/** Where a part starts in a fused linear layer, and the fused layer's rows (see ExpectedTensor.rows). */
-type Part = { first: number; of: number };
+/** A canonical name's parts: `L{layer}.` and `e{expert}.` where it has them, the part, a quantised layer's suffix. */
+const CANONICAL = /^(?:L(\d+)\.(?:e(\d+)\.)?)?([a-z_]+?)(\.qweight|\.qzeros|\.scales|\.scale_inv)?$/;
+const TOP: Record<string, string> = {
+  embed: "model.embed_tokens.weight",
+  norm: "model.norm.weight",
+  lm_head: "lm_head.weight",
+};
 
 /**
- * The tensors of one linear layer [out, in] (`hf` without ".weight"), as the config's quantisation stores it;
- * with `part`, the layer is rows of a fused one (FP8: its scale rows too, so the part must start and end on a
- * block boundary, or end the fused matrix).
+ * The canonical tensors of a model with their checkpoint names: the core's list (names, shapes, dtypes;
+ * cuda/src/weights.cc, the one list) named as the config's architecture stores them (engine/architectures/),
+ * fused projections as row ranges of their fused tensor.
  */
-function linear(c: ModelConfig, name: string, hf: string, out: number, inp: number, part?: Part): ExpectedTensor[] {
-  const q = c.quant;
-  const rows = part ? { rows: part } : {};
-  if (!q) return [{ name, hf: hf + ".weight", shape: [out, inp], ...rows }];
-  if (q.method === "awq") {
-    check(!part, `AWQ: ${hf} is fused, and AWQ packs it by columns (not supported)`);
-    const g = q.groupSize;
-    check(out % 8 === 0, `AWQ: ${hf} has ${out} outputs, not a multiple of 8 (eight 4-bit values a word)`);
-    check(inp % g === 0, `AWQ: group_size ${g} does not divide ${hf}'s ${inp} inputs`);
-    return [
-      { name: name + ".qweight", hf: hf + ".qweight", shape: [inp, out / 8], dtypes: ["I32"] },
-      { name: name + ".qzeros", hf: hf + ".qzeros", shape: [inp / g, out / 8], dtypes: ["I32"] },
-      { name: name + ".scales", hf: hf + ".scales", shape: [inp / g, out], dtypes: ["F16"] },
-    ];
+export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
+  let core: { name: string; shape: number[]; dtypes: number[] }[];
+  try {
+    core = loadNative().expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
+  } catch (e) {
+    throw e instanceof InputError ? e : new InputError((e as Error).message); // the core's refusal of this config
   }
-  const [br, bc] = q.block;
-  if (part) {
-    check(
-      part.first % br === 0 && (out % br === 0 || part.first + out === part.of),
-      `FP8: ${hf}'s rows [${part.first}, ${part.first + out}) do not fall on its ${br}-row scale blocks`,
-    );
+  const arch = architectureOf(c);
+  const fusedOf = new Map(
+    Object.entries(arch.fused ?? {}).flatMap(([whole, parts]) => parts.map((p) => [p, { whole, parts }] as const)),
+  );
+  const list: ExpectedTensor[] = [];
+  const groups = new Map<string, { at: number; index: number }[]>(); // a fused tensor's parts, by its name
+  for (const t of core) {
+    const dtypes = t.dtypes.length ? t.dtypes.map((d) => DTYPE_CODES[d]) : undefined;
+    const entry: ExpectedTensor = {
+      name: t.name,
+      hf: TOP[t.name] ?? "",
+      shape: t.shape,
+      ...(dtypes ? { dtypes } : {}),
+    };
+    if (!entry.hf) {
+      const m = CANONICAL.exec(t.name);
+      const module = m && m[1] !== undefined ? MODULES[m[3]] : undefined;
+      if (!m || !module) throw new Error(`the core's tensor ${t.name} has no checkpoint name (engine/architectures)`);
+      const suffix = m[4] === ".scale_inv"
+        ? ".weight_scale_inv"
+        : m[4] ?? (m[3].endsWith("_bias") ? ".bias" : ".weight");
+      const fused = fusedOf.get(module);
+      const expert = (mod: string) => m[2] === undefined ? mod : mod.replace(/^mlp\./, `mlp.experts.${m[2]}.`);
+      entry.hf = `model.layers.${m[1]}.${expert(fused?.whole ?? module)}${suffix}`;
+      if (fused) {
+        groups.set(entry.hf, [...groups.get(entry.hf) ?? [], { at: list.length, index: fused.parts.indexOf(module) }]);
+      }
+    }
+    list.push(entry);
   }
-  return [
-    { name, hf: hf + ".weight", shape: [out, inp], dtypes: ["F8_E4M3"], ...rows },
-    {
-      name: name + ".scale_inv",
-      hf: hf + ".weight_scale_inv",
-      shape: [Math.ceil(out / br), Math.ceil(inp / bc)],
-      dtypes: ["F32", "BF16"],
-      ...(part ? { rows: { first: part.first / br, of: Math.ceil(part.of / br) } } : {}),
-    },
-  ];
+  for (const [hf, members] of groups) fuse(c, hf, members.sort((x, y) => x.index - y.index).map((m) => list[m.at]));
+  return list;
 }
 
-/** The canonical tensors of a model with their Hugging Face names and expected shapes. */
-export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
-  const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
-  const t: ExpectedTensor[] = [
-    { name: "embed", hf: "model.embed_tokens.weight", shape: [c.vocab, c.hidden] },
-    { name: "norm", hf: "model.norm.weight", shape: [c.hidden] },
-  ];
-  if (!c.tiedEmbeddings) t.push({ name: "lm_head", hf: "lm_head.weight", shape: [c.vocab, c.hidden] });
-  // Phi-3 stores q, k, v as one qkv_proj and gate, up as one gate_up_proj (rows in that order).
-  const fused = c.fusedProjections === true;
-  const mlp = (L: string, hf: string, width: number) => [
-    ...(fused
-      ? [
-        ...linear(c, L + "gate", hf + "gate_up_proj", width, c.hidden, { first: 0, of: 2 * width }),
-        ...linear(c, L + "up", hf + "gate_up_proj", width, c.hidden, { first: width, of: 2 * width }),
-      ]
-      : [
-        ...linear(c, L + "gate", hf + "gate_proj", width, c.hidden),
-        ...linear(c, L + "up", hf + "up_proj", width, c.hidden),
-      ]),
-    ...linear(c, L + "down", hf + "down_proj", c.hidden, width),
-  ];
-  const qkv = (L: string, hf: string) =>
-    fused
-      ? [
-        ...linear(c, L + "q", hf + "qkv_proj", q, c.hidden, { first: 0, of: q + 2 * kv }),
-        ...linear(c, L + "k", hf + "qkv_proj", kv, c.hidden, { first: q, of: q + 2 * kv }),
-        ...linear(c, L + "v", hf + "qkv_proj", kv, c.hidden, { first: q + kv, of: q + 2 * kv }),
-      ]
-      : [
-        ...linear(c, L + "q", hf + "q_proj", q, c.hidden),
-        ...linear(c, L + "k", hf + "k_proj", kv, c.hidden),
-        ...linear(c, L + "v", hf + "v_proj", kv, c.hidden),
-      ];
-  for (let i = 0; i < c.layers; i++) {
-    const L = `L${i}.`, hf = `model.layers.${i}.`;
-    t.push(
-      { name: L + "attn_norm", hf: hf + "input_layernorm.weight", shape: [c.hidden] },
-      ...qkv(L, hf + "self_attn."),
-      ...linear(c, L + "o", hf + "self_attn.o_proj", c.hidden, q),
+/** Gives each part of fused tensor `hf` its rows (in part order); FP8 parts must end on the scale blocks. */
+function fuse(c: ModelConfig, hf: string, parts: ExpectedTensor[]): void {
+  const layer = hf.replace(/\.weight$/, "");
+  check(c.quant?.method !== "awq", `AWQ: ${layer} is fused, and AWQ packs it by columns (not supported)`);
+  const of = parts.reduce((n, p) => n + p.shape[0], 0);
+  let first = 0;
+  for (const [i, p] of parts.entries()) {
+    const br = c.quant?.method === "fp8" && !hf.endsWith("_scale_inv") ? c.quant.block[0] : 1;
+    check(
+      p.shape[0] % br === 0 || i === parts.length - 1,
+      `FP8: ${layer}'s rows [${first}, ${first + p.shape[0]}) do not fall on its ${br}-row scale blocks`,
     );
-    if (c.qkvBias) {
-      t.push(
-        { name: L + "q_bias", hf: hf + "self_attn.q_proj.bias", shape: [q] },
-        { name: L + "k_bias", hf: hf + "self_attn.k_proj.bias", shape: [kv] },
-        { name: L + "v_bias", hf: hf + "self_attn.v_proj.bias", shape: [kv] },
-      );
-    }
-    if (c.qkNorm) {
-      t.push(
-        { name: L + "q_norm", hf: hf + "self_attn.q_norm.weight", shape: [c.headDim] },
-        { name: L + "k_norm", hf: hf + "self_attn.k_norm.weight", shape: [c.headDim] },
-      );
-    }
-    t.push({ name: L + "mlp_norm", hf: hf + "post_attention_layernorm.weight", shape: [c.hidden] });
-    if (c.moe?.sparseLayers.includes(i)) {
-      t.push({ name: L + "router", hf: hf + "mlp.gate.weight", shape: [c.moe.experts, c.hidden] });
-      for (let e = 0; e < c.moe.experts; e++) {
-        t.push(...mlp(`${L}e${e}.`, `${hf}mlp.experts.${e}.`, c.moe.intermediate));
-      }
-    } else {
-      t.push(...mlp(L, hf + "mlp.", c.intermediate));
-    }
+    p.rows = { first, of };
+    first += p.shape[0];
   }
-  return t;
 }
 
 /** Tensors a checkpoint may hold that no architecture here reads: computed buffers, never weights. */
@@ -180,6 +145,15 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
     config.layers === layers,
     `${dir}: config.json says num_hidden_layers ${config.layers}, the checkpoint holds ${layers} layers`,
   );
+  // The experts' count likewise (where a layer is sparse), before a list of that many is built.
+  if (config.moe?.sparseLayers.length) {
+    const experts = 1 +
+      Math.max(-1, ...[...tensors.keys()].map((n) => Number(/\.experts\.(\d+)\./.exec(n)?.[1] ?? -1)));
+    check(
+      config.moe.experts === experts,
+      `${dir}: config.json says num_experts ${config.moe.experts}, the checkpoint holds ${experts} experts`,
+    );
+  }
   // The list's own refusals (a layer the quantisation cannot pack) name the config they come from.
   let list: ExpectedTensor[];
   try {

@@ -1,5 +1,5 @@
 /** Shared by the tests: fixture paths, reference tensors, and comparisons that report their worst error. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KVCache } from "../engine/cache.ts";
@@ -13,15 +13,17 @@ import type { StepModel } from "../harness/generation/schedule.ts";
 import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
-export const CASES = [
-  "qwen2-tiny",
-  "qwen3-tiny",
-  "llama3-tiny",
-  "qwen2-awq-tiny",
-  "qwen3-fp8-tiny",
-  "qwen3moe-tiny",
-  "phi3-tiny",
-] as const;
+/** Every fixture model: each folder of tests/fixtures with a reference.json (a new fixture is its folder alone). */
+export const CASES: readonly string[] = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && existsSync(join(FIXTURES, e.name, "reference.json")))
+  .map((e) => e.name)
+  .sort();
+
+/** Who computed a fixture's reference logits: transformers in float32, or the independent float64 implementation. */
+export function referenceKind(name: string): "transformers" | "float64" {
+  const ref = JSON.parse(readFileSync(join(FIXTURES, name, "reference.json"), "utf8")).reference;
+  return typeof ref === "string" && /^[^:]*: transformers /.test(ref) ? "transformers" : "float64";
+}
 
 export function fixtureDir(name: string): string {
   return FIXTURES + name;

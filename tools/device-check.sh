@@ -75,19 +75,15 @@ memcheck() {
 if section correctness; then
   # graphs=1: every shape is captured, so that the graph path is checked on every pass (the default captures a
   # shape only after it has held 8 passes, which these varied plans seldom do); graphs=0: plain launches.
-  for f in "$REC"/fixture-{qwen2,qwen3,llama3}-tiny.hwrec; do  # bf16 GPU vs float32 transformers
-    run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 5e-2 --path-prefix "$ROOT=$PWD" --check-sampling
-  done
-  run fixture-qwen3-tiny-nographs "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda graphs=0 --tol 5e-2 \
-    --path-prefix "$ROOT=$PWD"
-  # The quantised, mixture-of-experts and Phi-3 fixtures against their float64 references, relative to the logits'
-  # size (rel_l2 ≤ 2%): these fixtures' logits are larger, and prefill-sized products round dequantised
-  # weights to bf16 for the tensor cores.
-  for f in "$REC"/fixture-{qwen2-awq,qwen3-fp8,qwen3moe,phi3}-tiny.hwrec; do
-    run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD" \
-      --check-sampling
-    run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2 --path-prefix "$ROOT=$PWD"
-  done
+  # Every fixture (fixtures.tsv, from make-recordings): bf16 GPU against transformers' float32 logits within
+  # 5e-2; against the float64 references (quantised, mixture-of-experts, Phi-3) relative to the logits' size
+  # (rel_l2 ≤ 2%): those fixtures' logits are larger, and prefill-sized products round dequantised weights to
+  # bf16 for the tensor cores.
+  while IFS=$'\t' read -r name kind; do
+    if [ "$kind" = transformers ]; then tol=(--tol 5e-2); else tol=(--tol 0 --rtol 2e-2); fi
+    run "$name" "$REC/$name.hwrec" --device cuda --cuda graphs=1 "${tol[@]}" --path-prefix "$ROOT=$PWD" --check-sampling
+    run "$name-nographs" "$REC/$name.hwrec" --device cuda --cuda graphs=0 "${tol[@]}" --path-prefix "$ROOT=$PWD"
+  done < "$REC/fixtures.tsv"
   for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans, every shape and format
     run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --check-sampling
     run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2

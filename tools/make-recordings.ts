@@ -1,7 +1,8 @@
 /**
  * Prepares what tools/device-check.sh replays on a GPU machine (which has no node): recordings made here.
  *  - fixture-NAME.hwrec: the fixture models' sequences and shared-cache script, with transformers' logits
- *    (reference.safetensors) and the float64 script reference as the expected values;
+ *    (reference.safetensors) and the float64 script reference as the expected values; fixtures.tsv says whose
+ *    logits each expects (transformers or float64), which sets its tolerance on the GPU;
  *  - random-NAME.hwrec: random scripts on random-weight models of many shapes (head_dim 16…256, GQA 1…8,
  *    Qwen2 biases, Qwen3 norms, llama3 RoPE), with this machine's CPU logits as the expected values;
  *  - perf-SHAPE.hwrec: timing-only passes on random:SHAPE (no logits): R workers sharing a C-token context,
@@ -26,7 +27,7 @@ import { TextTokenizer } from "../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../harness/generation/methods.ts";
 import { Run } from "../harness/generation/run.ts";
 import { step } from "../harness/generation/schedule.ts";
-import { CASES, fixtureDir, randInt, randomScript, reference, Rng } from "../tests/helpers.ts";
+import { CASES, fixtureDir, randInt, randomScript, reference, referenceKind, Rng } from "../tests/helpers.ts";
 
 const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
   (deno task device:prepare runs it, then tools/device-kit.ts; about 25 s on 2 CPU cores)`;
@@ -34,7 +35,9 @@ const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/record
 /** where the recordings go (--out) */
 let out = "";
 
+/** The fixtures' recordings, and fixtures.tsv: each one's name and whose logits it expects (device-check's tolerance). */
 async function fixtures() {
+  const kinds: string[] = [];
   for (const name of CASES) {
     const engine = await Engine.load(fixtureDir(name));
     const cache = engine.newCache({ tokens: 8192 });
@@ -64,7 +67,9 @@ async function fixtures() {
     });
     writeFileSync(join(out, `fixture-${name}.hwrec`), rec.bytes());
     console.log(`fixture-${name}.hwrec: ${rec.passes} passes`);
+    kinds.push(`fixture-${name}\t${referenceKind(name)}\n`);
   }
+  writeFileSync(join(out, "fixtures.tsv"), kinds.join(""));
 }
 
 const base = { rmsEps: 1e-6, dtype: "BF16", tiedEmbeddings: false, vocab: 2048, layers: 2 } as const;
@@ -202,11 +207,13 @@ const RANDOM: Record<string, ModelConfig> = {
   // (where bf16 activations may pick another expert than float32 ones do, a discontinuity no tolerance covers).
   "qwen3moe-all-experts": {
     ...qwen3Small,
+    family: "qwen3_moe",
     layers: 3,
     moe: { experts: 6, topK: 6, normTopk: false, intermediate: 96, sparseLayers: [0, 2] },
   },
   "qwen3moe-top2": {
     ...qwen3Small,
+    family: "qwen3_moe",
     moe: { experts: 16, topK: 2, normTopk: true, intermediate: 128, sparseLayers: [0, 1] },
   },
 };

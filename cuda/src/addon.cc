@@ -59,7 +59,8 @@ hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int r
   return {sampled.Data(), ids.Data(), logprobs.Data(), int(ids.ElementLength())};
 }
 
-// The canonical tensors (name and shape) the core loads for a model spec: the one list (weights.cc).
+// The canonical tensors (name, shape, dtypes) the core loads for a model spec: the one list (weights.cc), which
+// the host maps to a checkpoint's names (engine/spec.ts).
 Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
   auto bytes = info[0].As<Napi::Uint8Array>();
   const hogwild::ModelSpec spec = hogwild::decode_spec(bytes.Data(), bytes.ByteLength());
@@ -69,8 +70,11 @@ Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
     Napi::Object t = Napi::Object::New(info.Env());
     Napi::Array shape = Napi::Array::New(info.Env(), list[i].shape.size());
     for (size_t d = 0; d < list[i].shape.size(); d++) shape[d] = Napi::Number::New(info.Env(), double(list[i].shape[d]));
+    Napi::Array dtypes = Napi::Array::New(info.Env(), list[i].dtypes.size());
+    for (size_t d = 0; d < list[i].dtypes.size(); d++) dtypes[d] = Napi::Number::New(info.Env(), int(list[i].dtypes[d]));
     t["name"] = Napi::String::New(info.Env(), list[i].name);
     t["shape"] = shape;
+    t["dtypes"] = dtypes;  // DType codes; none: any float dtype
     a[i] = t;
   }
   return a;

@@ -15,8 +15,10 @@ namespace {
 void linear(const ModelSpec& s, std::vector<TensorShape>& t, const std::string& name, int64_t out, int64_t in) {
   if (s.quant == Quant::Awq) {
     const int64_t g = s.awq_group;
-    if (out % 8 || in % g) throw Error("AWQ: " + name + " [" + std::to_string(out) + ", " + std::to_string(in) +
-                                       "] does not fit 8 outputs a word and groups of " + std::to_string(g));
+    if (out % 8)
+      throw Error("AWQ: " + name + " has " + std::to_string(out) + " outputs, not a multiple of 8 (eight 4-bit values a word)");
+    if (in % g)
+      throw Error("AWQ: group_size " + std::to_string(g) + " does not divide " + name + "'s " + std::to_string(in) + " inputs");
     t.push_back({name + ".qweight", {in, out / 8}, {DType::I32}});
     t.push_back({name + ".qzeros", {in / g, out / 8}, {DType::I32}});
     t.push_back({name + ".scales", {in / g, out}, {DType::F16}});

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { shapeConfig } from "../../engine/shapes.ts";
+import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../bench/rundir.ts";
 import { type Judge, JudgeRequestError } from "./client.ts";
@@ -29,8 +29,10 @@ function runTokenizer(dir: string, override?: string): TextTokenizer {
   const where = override ? `--tokenizer ${override}` : `${dir}: the run's model ${model}`;
   check(typeof model === "string", `${dir}/run.json: no model.source; give --tokenizer DIR (the model's folder)`);
   if (model.startsWith("random:")) {
-    const family = shapeConfig(model.slice("random:".length)).family;
-    check(family === "qwen2" || family === "qwen3", `${where}: random weights with no tokenizer; give --tokenizer DIR`);
+    check(
+      hasQwenVocabulary(shapeConfig(model.slice("random:".length))),
+      `${where}: random weights with no tokenizer; give --tokenizer DIR`,
+    );
     return TextTokenizer.qwen3();
   }
   check(

@@ -1,7 +1,7 @@
 /**
  * The binary formats between host and core are written once each (engine/formats.ts, cuda/src/formats.h): the
- * addon's tables equal the host's, a difference is named, the tensor list the host maps checkpoints onto is
- * the core's, and a tensor the model does not use is refused by name.
+ * addon's tables equal the host's, a difference is named, the core's tensor list gets transformers' names, and
+ * a tensor the model does not use is refused by name.
  */
 import assert from "node:assert/strict";
 import { readModelConfig } from "../../engine/config.ts";
@@ -30,30 +30,65 @@ Deno.test("the addon's format tables are the host's; a difference is named", () 
   );
 });
 
-Deno.test("the host's tensor list (with Hugging Face names) is the core's, for every architecture variant", () => {
-  const native = loadNative();
+Deno.test("the core's tensor list gets a checkpoint name for every architecture variant, as transformers writes it", () => {
   const configs = Object.entries(SHAPES).map(([name, c]) =>
     [name, { ...c, layers: 2, ...(c.moe ? { moe: { ...c.moe, sparseLayers: [0, 1] } } : {}) }] as const
   );
-  const base = configs[0][1];
+  const base = SHAPES["qwen2.5-0.5b"];
   const moe = { experts: 4, topK: 2, normTopk: true, intermediate: 32, sparseLayers: [1] };
+  const names = new Map<string, string>();
   for (
     const [name, c] of [
       ...configs,
       ["tied", { ...base, tiedEmbeddings: !base.tiedEmbeddings }] as const,
       ["awq", { ...base, quant: { method: "awq", groupSize: 32 } }] as const,
       ["fp8", { ...base, quant: { method: "fp8", block: [32, 48] } }] as const,
-      ["moe, a dense layer first", { ...base, moe }] as const,
-      ["moe fp8", { ...base, moe, quant: { method: "fp8", block: [16, 16] } }] as const,
-      ["moe awq", { ...base, moe, quant: { method: "awq", groupSize: 16 } }] as const,
+      ["moe, a dense layer first", { ...base, family: "qwen3_moe", moe }] as const,
+      ["moe fp8", { ...base, family: "qwen3_moe", moe, quant: { method: "fp8", block: [16, 16] } }] as const,
+      ["moe awq", { ...base, family: "qwen3_moe", moe, quant: { method: "awq", groupSize: 16 } }] as const,
     ]
   ) {
-    const host = expectedTensors(c).map((t) => ({ name: t.name, shape: t.shape }));
-    const core = native.expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
-    assert.deepEqual(core, host, name);
+    const list = expectedTensors(c);
+    const core = loadNative().expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
+    assert.deepEqual(list.map((t) => [t.name, t.shape]), core.map((t) => [t.name, t.shape]), name);
+    // one checkpoint tensor per canonical one, except the parts of a fused tensor
+    const plain = list.filter((t) => !t.rows);
+    assert.equal(new Set(plain.map((t) => t.hf)).size, plain.length, name);
+    for (const t of list) names.set(`${c.family}${c.quant ? "-" + c.quant.method : ""} ${t.name}`, t.hf);
   }
-  const variants = new Set(configs.map(([, c]) => `${c.qkvBias}${c.qkNorm}${c.tiedEmbeddings}`));
-  assert.ok(variants.size >= 3, `variants covered: ${[...variants]}`);
+  // transformers' names (modeling_qwen2 / qwen3_moe / phi3, and the AWQ and FP8 releases' suffixes)
+  for (
+    const [key, hf] of [
+      ["qwen2 embed", "model.embed_tokens.weight"],
+      ["qwen2 lm_head", "lm_head.weight"],
+      ["qwen2 L1.attn_norm", "model.layers.1.input_layernorm.weight"],
+      ["qwen2 L1.mlp_norm", "model.layers.1.post_attention_layernorm.weight"],
+      ["qwen2 L1.k_bias", "model.layers.1.self_attn.k_proj.bias"],
+      ["qwen2 L0.o", "model.layers.0.self_attn.o_proj.weight"],
+      ["qwen2 L0.down", "model.layers.0.mlp.down_proj.weight"],
+      ["qwen3 L0.q_norm", "model.layers.0.self_attn.q_norm.weight"],
+      ["qwen2-awq L0.q.qzeros", "model.layers.0.self_attn.q_proj.qzeros"],
+      ["qwen2-fp8 L0.up.scale_inv", "model.layers.0.mlp.up_proj.weight_scale_inv"],
+      ["qwen3_moe L1.router", "model.layers.1.mlp.gate.weight"],
+      ["qwen3_moe L1.e3.gate", "model.layers.1.mlp.experts.3.gate_proj.weight"],
+      ["qwen3_moe-awq L1.e2.down.scales", "model.layers.1.mlp.experts.2.down_proj.scales"],
+      ["phi3 L1.v", "model.layers.1.self_attn.qkv_proj.weight"],
+      ["phi3 L1.up", "model.layers.1.mlp.gate_up_proj.weight"],
+    ]
+  ) assert.equal(names.get(key), hf, key);
+  // Phi-4's fused parts: rows of the fused matrix, in the order q, k, v and gate, up
+  const phi = expectedTensors({ ...SHAPES["phi-4"], layers: 1 });
+  const rows = (n: string) => phi.find((t) => t.name === n)?.rows;
+  assert.deepEqual([rows("L0.q"), rows("L0.k"), rows("L0.v")], [
+    { first: 0, of: 7680 },
+    { first: 5120, of: 7680 },
+    { first: 6400, of: 7680 },
+  ]);
+  assert.deepEqual([rows("L0.gate"), rows("L0.up"), rows("L0.down")], [
+    { first: 0, of: 35840 },
+    { first: 17920, of: 35840 },
+    undefined,
+  ]);
 });
 
 Deno.test("a spec with a tensor the model does not use is refused, naming the tensor", async () => {

@@ -360,15 +360,18 @@ Deno.test("phi3: settings the engine does not implement are refused by name", ()
       { partial_rotary_factor: 0.5, rope_parameters: { rope_theta: 1e4, partial_rotary_factor: 0.75 } },
       /partial_rotary_factor 0\.5 and rope_parameters\.partial_rotary_factor 0\.75 disagree/,
     ],
-    [{ model_type: "llama", partial_rotary_factor: 0.5 }, /partial_rotary_factor 0\.5 is not supported for this/],
+    [
+      { model_type: "llama", partial_rotary_factor: 0.5 },
+      /partial_rotary_factor 0\.5 is not supported for this model_type \(phi3 only\)/,
+    ],
   ];
   for (const [change, message] of cases) {
     assert.throws(() => parseConfig({ ...base, ...change }, "config.json"), message, JSON.stringify(change));
   }
   const ok = parseConfig(base, "config.json");
   assert.deepEqual(
-    [ok.family, ok.headDim, ok.rotaryDim, ok.fusedProjections, ok.tiedEmbeddings],
-    ["phi3", 16, undefined, true, false],
+    [ok.family, ok.headDim, ok.rotaryDim, ok.tiedEmbeddings],
+    ["phi3", 16, undefined, false],
   );
   assert.equal(parseConfig({ ...base, partial_rotary_factor: 0.75 }, "config.json").rotaryDim, 12);
 });

@@ -15,13 +15,18 @@ import { fixtureDir } from "../helpers.ts";
 
 type Header = Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
 
-/** A copy of the qwen3 fixture, its config, header (same length) or bytes changed. */
+/** A copy of a fixture (the qwen3 one unless `from`), its config, header (same length) or bytes changed. */
 function model(
-  edit: { config?: (c: Record<string, unknown>) => void; header?: (h: Header) => void; bytes?: (b: Buffer) => Buffer },
+  edit: {
+    from?: string;
+    config?: (c: Record<string, unknown>) => void;
+    header?: (h: Header) => void;
+    bytes?: (b: Buffer) => Buffer;
+  },
 ): string {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-silent-"));
   for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
-    copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(dir, f));
+    copyFileSync(join(fixtureDir(edit.from ?? "qwen3-tiny"), f), join(dir, f));
   }
   if (edit.config) {
     const c = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
@@ -54,6 +59,21 @@ const CASES: [string, () => string, RegExp][] = [
     "num_hidden_layers: 10^9 (refused at once, no tensor list that long)",
     () => model({ config: (c) => (c.num_hidden_layers = 1_000_000_000) }),
     /config\.json says num_hidden_layers 1000000000, the checkpoint holds 3 layers/,
+  ],
+  [
+    "num_experts: 2^31 on an 8-expert checkpoint (refused at once, no tensor list that long)",
+    () => model({ from: "qwen3moe-tiny", config: (c) => (c.num_experts = 2 ** 31) }),
+    /config\.json says num_experts 2147483648, the checkpoint holds 8 experts/,
+  ],
+  [
+    "num_experts: 7 on an 8-expert checkpoint",
+    () => model({ from: "qwen3moe-tiny", config: (c) => (c.num_experts = 7) }),
+    /config\.json says num_experts 7, the checkpoint holds 8 experts/,
+  ],
+  [
+    "head_dim: 2^31 (refused at once, no RoPE table that long)",
+    () => model({ config: (c) => (c.head_dim = 2 ** 31) }),
+    /config\.json: head_dim 2147483648 is more than 65536/,
   ],
   [
     "model.safetensors a directory",

@@ -1,0 +1,69 @@
+/**
+ * What makes one model architecture: the config.json `model_type`s it reads, the core's features it switches
+ * on, how its checkpoints name the core's tensors, and the shapes of its real checkpoints (`random:NAME`).
+ * An architecture whose maths the core already has is one file in this folder and one line in registry.ts.
+ */
+import type { ModelConfig } from "../config.ts";
+
+/** A real checkpoint's dimensions; the features come from its architecture, the rest has Qwen's defaults. */
+export type Shape =
+  & Omit<ModelConfig, "family" | "rmsEps" | "rope" | "dtype" | "qkvBias" | "qkNorm">
+  & Partial<Pick<ModelConfig, "rmsEps" | "rope" | "dtype">>;
+
+export interface Architecture {
+  /** ModelConfig.family: how records and messages name it */
+  name: string;
+  /** config.json's `model_type` values it reads, each with the checkpoints it covers (error messages list them) */
+  modelTypes: Readonly<Record<string, string>>;
+  /** q/k/v projections carry biases (Qwen2); `attention_bias` is refused for the others */
+  qkvBias?: true;
+  /** per-head RMSNorm of queries and keys before RoPE (Qwen3) */
+  qkNorm?: true;
+  /** partial_rotary_factor below 1 is honoured (Phi-3); the others refuse it */
+  partialRotary?: true;
+  /**
+   * Projections the checkpoint stores fused: the fused module → its parts in row order (module names as
+   * `moduleName` writes them). The host hands the core each part as its own tensor, a row range of the file.
+   */
+  fused?: Readonly<Record<string, readonly string[]>>;
+  /** its vocabulary's first ids are Qwen's: `random:` shapes are driven by the Qwen3 tokenizer */
+  qwenVocabulary?: true;
+  /** Its own config fields: `config` (what every architecture reads) checked and extended, or refused by name. */
+  read?(c: Record<string, unknown>, file: string, config: ModelConfig): ModelConfig;
+  /** real checkpoints' shapes, for `random:NAME` (benchmarks with random weights) */
+  shapes: Readonly<Record<string, Shape>>;
+}
+
+/** The defaults a shape does not state: Qwen's norm epsilon and RoPE, bf16 weights. */
+const DEFAULTS = {
+  rmsEps: 1e-6,
+  rope: { theta: 1e6, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+  dtype: "BF16",
+} as const;
+
+/** A shape's whole config: its architecture's features, its dimensions, the defaults it does not override. */
+export function shapeOf(a: Architecture, s: Shape): ModelConfig {
+  return { ...DEFAULTS, family: a.name, qkvBias: a.qkvBias === true, qkNorm: a.qkNorm === true, ...s };
+}
+
+/**
+ * The Hugging Face module (without `.weight`/`.bias`) of a canonical tensor's part: the core's names
+ * (engine/spec.ts SpecTensor.name, without the layer and expert prefix) as Llama-style checkpoints write them.
+ */
+export const MODULES: Readonly<Record<string, string>> = {
+  attn_norm: "input_layernorm",
+  mlp_norm: "post_attention_layernorm",
+  q: "self_attn.q_proj",
+  k: "self_attn.k_proj",
+  v: "self_attn.v_proj",
+  o: "self_attn.o_proj",
+  q_bias: "self_attn.q_proj",
+  k_bias: "self_attn.k_proj",
+  v_bias: "self_attn.v_proj",
+  q_norm: "self_attn.q_norm",
+  k_norm: "self_attn.k_norm",
+  gate: "mlp.gate_proj",
+  up: "mlp.up_proj",
+  down: "mlp.down_proj",
+  router: "mlp.gate",
+};

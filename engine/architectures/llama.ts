@@ -1,0 +1,34 @@
+/** Llama 3.x and DeepSeek-R1-Distill-Llama: the plain decoder the others differ from. */
+import type { Architecture } from "./architecture.ts";
+
+const rope = (factor: number) =>
+  ({ theta: 5e5, type: "llama3", factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 }) as const;
+
+export const LLAMA: Architecture = {
+  name: "llama",
+  modelTypes: { llama: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
+  shapes: {
+    "llama3.2-1b": {
+      hidden: 2048,
+      intermediate: 8192,
+      layers: 16,
+      heads: 32,
+      kvHeads: 8,
+      headDim: 64,
+      vocab: 128256,
+      tiedEmbeddings: true,
+      rope: rope(32),
+    },
+    "llama3.1-8b": {
+      hidden: 4096,
+      intermediate: 14336,
+      layers: 32,
+      heads: 32,
+      kvHeads: 8,
+      headDim: 128,
+      vocab: 128256,
+      tiedEmbeddings: false,
+      rope: rope(8),
+    },
+  },
+};

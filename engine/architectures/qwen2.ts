@@ -1,0 +1,55 @@
+/** Qwen2.5, QwQ-32B and DeepSeek-R1-Distill-Qwen: Llama's decoder with biases on the q/k/v projections. */
+import type { Architecture, Shape } from "./architecture.ts";
+
+const QWQ_32B: Shape = {
+  hidden: 5120,
+  intermediate: 27648,
+  layers: 64,
+  heads: 40,
+  kvHeads: 8,
+  headDim: 128,
+  vocab: 152064,
+  tiedEmbeddings: false,
+};
+
+export const QWEN2: Architecture = {
+  name: "qwen2",
+  modelTypes: { qwen2: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
+  qkvBias: true,
+  qwenVocabulary: true,
+  shapes: {
+    "qwen2.5-0.5b": {
+      hidden: 896,
+      intermediate: 4864,
+      layers: 24,
+      heads: 14,
+      kvHeads: 2,
+      headDim: 64,
+      vocab: 151936,
+      tiedEmbeddings: true,
+    },
+    "qwen2.5-1.5b": {
+      hidden: 1536,
+      intermediate: 8960,
+      layers: 28,
+      heads: 12,
+      kvHeads: 2,
+      headDim: 128,
+      vocab: 151936,
+      tiedEmbeddings: true,
+    },
+    "qwen2.5-7b": {
+      hidden: 3584,
+      intermediate: 18944,
+      layers: 28,
+      heads: 28,
+      kvHeads: 4,
+      headDim: 128,
+      vocab: 152064,
+      tiedEmbeddings: false,
+    },
+    "qwq-32b": QWQ_32B,
+    // the hub's AWQ release: the same shape, its decoder linear layers packed as it ships them
+    "qwq-32b-awq": { ...QWQ_32B, dtype: "F16", quant: { method: "awq", groupSize: 128 } },
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * The architectures' registry: each model_type belongs to one architecture, names no object property, and is
+ * listed in the refusal of an unknown one; every architecture brings a `random:` shape that loads.
+ */
+import assert from "node:assert/strict";
+import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "../../../engine/architectures/registry.ts";
+import { parseConfig } from "../../../engine/config.ts";
+import { SHAPES } from "../../../engine/shapes.ts";
+
+const CONFIG = {
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  vocab_size: 256,
+};
+
+Deno.test("each model_type is one architecture's; an unknown one is refused with every supported one listed", () => {
+  const types = ARCHITECTURES.flatMap((a) => Object.keys(a.modelTypes));
+  assert.equal(new Set(types).size, types.length, `a model_type twice: ${types}`);
+  assert.equal(new Set(ARCHITECTURES.map((a) => a.name)).size, ARCHITECTURES.length);
+  for (const t of types) {
+    assert.equal(architectureFor(t)?.modelTypes[t] !== undefined, true, t);
+    assert.match(SUPPORTED_MODEL_TYPES, new RegExp(`(^|, )${t} \\(`), t);
+  }
+  for (const t of ["mistral", "__proto__", "constructor", "toString", ""]) {
+    assert.equal(architectureFor(t), undefined, t);
+    assert.throws(
+      () => parseConfig({ ...CONFIG, model_type: t }, "config.json"),
+      new RegExp(`config\\.json: model_type "${t}" is not supported; supported: llama \\(`),
+    );
+  }
+});
+
+Deno.test("every architecture's features reach the config, and each has a random shape of its own", () => {
+  for (const a of ARCHITECTURES) {
+    const type = Object.keys(a.modelTypes)[0];
+    const extra = a.name === "qwen3_moe" ? { num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32 } : {};
+    const c = parseConfig({ ...CONFIG, ...extra, model_type: type }, "config.json");
+    assert.deepEqual([c.family, c.qkvBias, c.qkNorm], [a.name, a.qkvBias === true, a.qkNorm === true], a.name);
+    const shapes = Object.keys(a.shapes);
+    assert.ok(shapes.length > 0, `${a.name}: no random shape`);
+    for (const s of shapes) assert.equal(SHAPES[s].family, a.name, s);
+  }
+});
