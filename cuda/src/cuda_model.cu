@@ -82,10 +82,18 @@ class CudaCache : public Cache {
   bf16 *k_ = nullptr, *v_ = nullptr;
 };
 
+// One product of the pass, whatever the checkpoint's format: y[T, N] = x[T, K] · Wᵀ. In bf16, W is one matrix
+// (q/k/v, gate/up stacked) and one GEMM; quantised, W is its parts as the checkpoint packs them (q, k, v), each
+// product writing its columns of y.
+struct Linear {
+  int N = 0, K = 0;
+  const bf16* w = nullptr;               // bf16 [N][K]
+  std::vector<cuda::QuantLinear> parts;  // quantised: rows of W in order, their N adding up to N
+};
+
 struct DevLayer {
   float *attn_norm, *mlp_norm, *qkv_bias = nullptr, *q_norm = nullptr, *k_norm = nullptr;
-  bf16 *w_qkv = nullptr, *w_o = nullptr, *w_gu = nullptr, *w_down = nullptr;  // bf16: q/k/v, gate/up stacked
-  cuda::QuantLinear q, k, v, o, gate, up, down;                                // quantised checkpoints
+  Linear qkv, o, gate_up, down;  // gate_up: gate's columns, then up's
   bool sparse = false;
   cuda::MoeLayer moe{};
 };
@@ -122,16 +130,19 @@ static_assert(std::has_unique_object_representations_v<PassArgs>, "compared byte
 
 void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(const char*)>& mark) {
   const ModelSpec& s = *f.spec;
-  const int T = a.T, H = s.hidden, I = s.intermediate, Q = s.heads * s.head_dim;
-  const int W = Q + 2 * s.kv_heads * s.head_dim;
+  const int T = a.T, H = s.hidden, I = s.intermediate;
   cuda::AttnGeometry g = f.geom;
   g.page_size = a.page_size;
-  // A quantised projection writes its columns of y (rows ldy apart).
-  auto quant = [&](const bf16* x, const cuda::QuantLinear& w, const float* bias, float* y, int ldy) {
-    cuda::quant_gemm(f.stream, *f.gemm, x, T, w, bias, y, ldy, f.quant_partial, f.quant_scratch, f.sms);
+  // y = x · Wᵀ (+ bias): one GEMM in bf16, or each quantised part into its columns of y (rows N apart)
+  auto apply = [&](const Linear& w, const bf16* x, const float* bias, float* y) {
+    if (w.w) return f.gemm->run(f.stream, x, T, w.K, w.w, w.N, bias, y);
+    int col = 0;
+    for (const cuda::QuantLinear& p : w.parts) {
+      cuda::quant_gemm(f.stream, *f.gemm, x, T, p, bias ? bias + col : nullptr, y + col, w.N, f.quant_partial,
+                       f.quant_scratch, f.sms);
+      col += p.N;
+    }
   };
-  const bool q8 = s.quant != Quant::None;
-  const int KV = s.kv_heads * s.head_dim;
   mark("embed");
   cuda::embed(f.stream, f.embed, a.tokens, T, H, a.x);
   for (int l = 0; l < s.layers; l++) {
@@ -140,22 +151,14 @@ void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(con
     mark("rmsnorm");
     cuda::add_rmsnorm(f.stream, a.x, l ? a.tmp : nullptr, L.attn_norm, T, H, s.rms_eps, a.h);
     mark("gemm qkv");
-    if (q8) {
-      const float* b = L.qkv_bias;
-      quant(a.h, L.q, b, a.qkv, W);
-      quant(a.h, L.k, b ? b + Q : nullptr, a.qkv + Q, W);
-      quant(a.h, L.v, b ? b + Q + KV : nullptr, a.qkv + Q + KV, W);
-    } else {
-      f.gemm->run(f.stream, a.h, T, H, L.w_qkv, W, L.qkv_bias, a.qkv);
-    }
+    apply(L.qkv, a.h, L.qkv_bias, a.qkv);
     mark("qkv epilogue");
     cuda::qkv_post(f.stream, g, a.qkv, T, L.q_norm, L.k_norm, s.rms_eps, a.tok_page, a.tok_slot, a.tok_local, a.rope,
                    a.q, kc, vc);
     mark("attention");
     cuda::attention(f.stream, g, a.ap, a.q, kc, vc, a.rope, a.partial, a.h);
     mark("gemm o");
-    if (q8) quant(a.h, L.o, nullptr, a.tmp, H);
-    else f.gemm->run(f.stream, a.h, T, Q, L.w_o, H, nullptr, a.tmp);
+    apply(L.o, a.h, nullptr, a.tmp);
     mark("rmsnorm");
     cuda::add_rmsnorm(f.stream, a.x, a.tmp, L.mlp_norm, T, H, s.rms_eps, a.h);
     if (L.sparse) {
@@ -163,17 +166,11 @@ void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(con
       continue;
     }
     mark("gemm gate/up");
-    if (q8) {
-      quant(a.h, L.gate, nullptr, a.qkv, 2 * I);
-      quant(a.h, L.up, nullptr, a.qkv + I, 2 * I);
-    } else {
-      f.gemm->run(f.stream, a.h, T, H, L.w_gu, 2 * I, nullptr, a.qkv);
-    }
+    apply(L.gate_up, a.h, nullptr, a.qkv);
     mark("swiglu");
     cuda::swiglu(f.stream, a.qkv, T, I, a.h);
     mark("gemm down");
-    if (q8) quant(a.h, L.down, nullptr, a.tmp, H);
-    else f.gemm->run(f.stream, a.h, T, I, L.w_down, H, nullptr, a.tmp);
+    apply(L.down, a.h, nullptr, a.tmp);
   }
   if (a.L > 0) {
     mark("rmsnorm");
@@ -184,6 +181,72 @@ void launch_pass(const Fixed& f, const PassArgs& a, const std::function<void(con
   }
   mark(nullptr);
 }
+
+// Decode passes (a few rows) replay a captured CUDA graph: one launch instead of ~10 per layer. The graph bakes
+// in everything of PassArgs, so PassArgs is its key. Capturing a pass and updating the executable graph leaves
+// the GPU idle for longer than a replay saves (measured on an H200: ~2.6 ms against ~0.7 ms), and in a real run
+// the key changes every few passes (a view gains a block, a chunk grows, a run joins), so a shape is captured
+// only once it has held for `after` passes in a row (DeviceOptions.graphs); until then, and in runs whose shapes
+// keep changing, passes are launched as they are. One executable graph is kept, updated in place when it can be.
+class GraphCache {
+ public:
+  explicit GraphCache(int after) : after_(after) {}
+  GraphCache(const GraphCache&) = delete;
+  GraphCache& operator=(const GraphCache&) = delete;
+  ~GraphCache() { drop(); }
+
+  // Issues the pass that `launch` launches with arguments `a` on `stream`: replayed, captured, or launched.
+  void run(cudaStream_t stream, const PassArgs& a, const std::function<void()>& launch) {
+    constexpr int kMaxRows = 32;  // decode-shaped passes (many runs' workers); prefills gain nothing
+    if (after_ == 0 || a.T > kMaxRows || a.L > kMaxRows) return launch();
+    streak_ = std::memcmp(&a, &last_, sizeof a) == 0 ? streak_ + 1 : 1;
+    last_ = a;
+    const bool replay = exec_ && std::memcmp(&a, &key_, sizeof a) == 0;
+    if (!replay && streak_ < after_) return launch();
+    if (!replay && !capture(stream, a, launch)) {
+      after_ = 0;  // e.g. a library that cannot be captured: plain launches from now on
+      return launch();
+    }
+    HW_CUDA(cudaGraphLaunch(exec_, stream));
+  }
+
+ private:
+  // Captures the pass into the executable graph (updated in place, or instantiated anew); false if it cannot.
+  bool capture(cudaStream_t stream, const PassArgs& a, const std::function<void()>& launch) {
+    cudaGraph_t g = nullptr;
+    HW_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    bool captured = true;
+    try {
+      launch();
+    } catch (const std::exception& e) {
+      captured = false;
+      std::fprintf(stderr, "hogwild: CUDA graph capture failed (%s); running without graphs\n", e.what());
+    }
+    captured = cudaStreamEndCapture(stream, &g) == cudaSuccess && captured;
+    bool ready = false;
+    if (captured && exec_) {
+      cudaGraphExecUpdateResultInfo info;
+      ready = cudaGraphExecUpdate(exec_, g, &info) == cudaSuccess;
+      if (!ready) cudaGetLastError();  // another topology: instantiate below
+    }
+    if (!ready) drop();
+    if (!ready && captured) ready = cudaGraphInstantiate(&exec_, g, 0) == cudaSuccess;
+    if (ready) key_ = a;
+    else drop();
+    if (g) cudaGraphDestroy(g);
+    cudaGetLastError();
+    return ready;
+  }
+  void drop() {
+    if (exec_) cudaGraphExecDestroy(exec_);
+    exec_ = nullptr;
+  }
+
+  int after_;  // 0: never
+  PassArgs key_{}, last_{};
+  int streak_ = 0;  // passes in a row with last_
+  cudaGraphExec_t exec_ = nullptr;
+};
 
 class CudaModel : public Model {
  public:
@@ -220,7 +283,6 @@ class CudaModel : public Model {
       std::fprintf(stderr, "\n");
     }
     for (cudaEvent_t e : events_) cudaEventDestroy(e);
-    if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
     for (void* p : owned_) cudaFree(p);
     cudaFree(inv_freq_);
     cudaStreamDestroy(stream_);
@@ -326,19 +388,8 @@ class CudaModel : public Model {
       d.mlp_norm = alloc<float>(H);
       place(shape(L + "mlp_norm"), nullptr, d.mlp_norm);
       // q, k and v stacked along the output dimension: one product for all three.
-      if (s_.quant != Quant::None) {
-        d.q = place_quant(shape, L + "q", Q, H);
-        d.k = place_quant(shape, L + "k", KV, H);
-        d.v = place_quant(shape, L + "v", KV, H);
-        d.o = place_quant(shape, L + "o", H, Q);
-      } else {
-        d.w_qkv = alloc<bf16>(size_t(Q + 2 * KV) * H);
-        place(shape(L + "q"), d.w_qkv, nullptr);
-        place(shape(L + "k"), d.w_qkv + size_t(Q) * H, nullptr);
-        place(shape(L + "v"), d.w_qkv + size_t(Q + KV) * H, nullptr);
-        d.w_o = alloc<bf16>(size_t(H) * Q);
-        place(shape(L + "o"), d.w_o, nullptr);
-      }
+      d.qkv = linear(shape, {{L + "q", Q}, {L + "k", KV}, {L + "v", KV}}, H);
+      d.o = linear(shape, {{L + "o", H}}, Q);
       if (s_.qkv_bias) {
         d.qkv_bias = alloc<float>(Q + 2 * KV);
         place(shape(L + "q_bias"), nullptr, d.qkv_bias);
@@ -366,29 +417,39 @@ class CudaModel : public Model {
         }
         d.sparse = true;
         d.moe = cuda::MoeLayer{int(E), s_.experts_per_tok, int(X), s_.norm_topk, router, gate_up, down};
-      } else if (s_.quant != Quant::None) {
-        d.gate = place_quant(shape, L + "gate", I, H);
-        d.up = place_quant(shape, L + "up", I, H);
-        d.down = place_quant(shape, L + "down", H, I);
       } else {
-        d.w_gu = alloc<bf16>(size_t(2 * I) * H);  // gate and up stacked
-        place(shape(L + "gate"), d.w_gu, nullptr);
-        place(shape(L + "up"), d.w_gu + size_t(I) * H, nullptr);
-        d.w_down = alloc<bf16>(size_t(H) * I);
-        place(shape(L + "down"), d.w_down, nullptr);
+        d.gate_up = linear(shape, {{L + "gate", I}, {L + "up", I}}, H);
+        d.down = linear(shape, {{L + "down", H}}, I);
       }
       layers_.push_back(d);
     }
     // What the quantised products need beside their weights, sized for the largest (not counted as weights).
     size_t partial = 1, scratch = 1;
     for (const DevLayer& d : layers_)
-      for (const cuda::QuantLinear* w : {&d.q, &d.k, &d.v, &d.o, &d.gate, &d.up, &d.down}) {
-        if (w->quant == Quant::None) continue;
-        partial = std::max(partial, cuda::quant_partial_floats(*w, sms_));
-        scratch = std::max(scratch, size_t(w->N) * w->K);
-      }
+      for (const Linear* l : {&d.qkv, &d.o, &d.gate_up, &d.down})
+        for (const cuda::QuantLinear& w : l->parts) {
+          partial = std::max(partial, cuda::quant_partial_floats(w, sms_));
+          scratch = std::max(scratch, size_t(w.N) * w.K);
+        }
     quant_partial_.get(partial);
     quant_scratch_.get(scratch);
+  }
+
+  // A linear layer [sum of the parts' N, K] from its parts (canonical name, rows): bf16 parts stacked into one
+  // matrix, quantised ones kept apart as the checkpoint packs them. `shape` finds a tensor in the model's list.
+  template <class ShapeOf>
+  Linear linear(const ShapeOf& shape, const std::vector<std::pair<std::string, int64_t>>& parts, int64_t K) {
+    Linear w;
+    w.K = int(K);
+    for (const auto& [name, n] : parts) w.N += int(n);
+    if (s_.quant != Quant::None) {
+      for (const auto& [name, n] : parts) w.parts.push_back(place_quant(shape, name, n, K));
+      return w;
+    }
+    bf16* m = alloc<bf16>(size_t(w.N) * K);
+    w.w = m;
+    for (const auto& [name, n] : parts) place(shape(name), m, nullptr), m += size_t(n) * K;
+    return w;
   }
 
   // A quantised linear layer [N, K], uploaded as its checkpoint packs it (random: seeded bytes in its format);
@@ -456,50 +517,8 @@ class CudaModel : public Model {
     HW_CUDA(cudaStreamSynchronize(stream_));  // buffers may grow below
     ensure_rope(build_meta(p, cache->page_size()));
     const PassArgs a = pass_args(*cache, p);
-    // Decode passes (a few rows) replay a captured CUDA graph: one launch instead of ~10 per layer. The graph
-    // bakes in everything of PassArgs, so PassArgs is its key. Capturing a pass and updating the executable
-    // graph leaves the GPU idle for longer than a replay saves (measured on an H200: ~2.6 ms against ~0.7 ms),
-    // and in a real run the key changes every few passes (a view gains a block, a chunk grows, a run joins),
-    // so a shape is captured only once it has held for `graphs` passes in a row (DeviceOptions); until then,
-    // and in runs whose shapes keep changing, passes are launched as they are.
-    constexpr int kGraphMaxRows = 32;  // decode-shaped passes (many runs' workers); prefills gain nothing
-    const bool graph = graphs_ > 0 && !profile_ && a.T <= kGraphMaxRows && a.L <= kGraphMaxRows;
-    if (!graph) return launch_pass(fixed_, a, marker());
-    streak_ = std::memcmp(&a, &last_key_, sizeof a) == 0 ? streak_ + 1 : 1;
-    last_key_ = a;
-    const bool replay = graph_exec_ && std::memcmp(&a, &graph_key_, sizeof a) == 0;
-    if (!replay && streak_ < graphs_) return launch_pass(fixed_, a, marker());
-    if (!replay) {
-      cudaGraph_t g = nullptr;
-      HW_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-      bool captured = true;
-      try {
-        launch_pass(fixed_, a, marker());
-      } catch (const std::exception& e) {
-        captured = false;
-        std::fprintf(stderr, "hogwild: CUDA graph capture failed (%s); running without graphs\n", e.what());
-      }
-      const cudaError_t end = cudaStreamEndCapture(stream_, &g);
-      bool ready = false;
-      if (captured && end == cudaSuccess && graph_exec_) {
-        cudaGraphExecUpdateResultInfo info;
-        ready = cudaGraphExecUpdate(graph_exec_, g, &info) == cudaSuccess;
-        if (!ready) cudaGetLastError();  // another topology: instantiate below
-      }
-      if (!ready && graph_exec_) cudaGraphExecDestroy(graph_exec_), graph_exec_ = nullptr;
-      if (!ready && captured && end == cudaSuccess) ready = cudaGraphInstantiate(&graph_exec_, g, 0) == cudaSuccess;
-      if (ready) {
-        graph_key_ = a;
-      } else {
-        graphs_ = 0;  // e.g. a library that cannot be captured: plain launches from now on
-        if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
-        graph_exec_ = nullptr;
-      }
-      if (g) cudaGraphDestroy(g);
-      cudaGetLastError();
-      if (graphs_ == 0) return launch_pass(fixed_, a, marker());
-    }
-    HW_CUDA(cudaGraphLaunch(graph_exec_, stream_));
+    if (profile_) return launch_pass(fixed_, a, marker());  // events between launches: no graphs
+    graphs_.run(stream_, a, [&] { launch_pass(fixed_, a, marker()); });
   }
 
   // The one place a pass's arguments are gathered: sizes, the cache, the metadata and every buffer, grown to
@@ -594,11 +613,8 @@ class CudaModel : public Model {
   int32_t *d_tokens_ = nullptr, *d_tok_page_ = nullptr, *d_tok_slot_ = nullptr, *d_tok_local_ = nullptr,
           *d_logit_rows_ = nullptr;
   cuda::AttnPlan ap_{};
-  int graphs_ = 8;
+  GraphCache graphs_;
   Fixed fixed_{};
-  PassArgs graph_key_{}, last_key_{};
-  int streak_ = 0;  // passes in a row with last_key_
-  cudaGraphExec_t graph_exec_ = nullptr;
   bool profile_ = false;
   size_t marks_ = 0;
   struct Profile {
