@@ -14,7 +14,7 @@ import {
   readModelConfig,
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
-import { loadNative, type LogprobsBuffers, type NativeModel } from "./native.ts";
+import { isStateError, loadNative, type LogprobsBuffers, type NativeModel } from "./native.ts";
 import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers, type TokenLogprobs, unpackLogprobs } from "./sampler.ts";
@@ -170,7 +170,7 @@ export class Engine {
       this.#caches.add(cache);
       return cache;
     } catch (e) {
-      if ((e as Error).message.startsWith("newCache: ")) throw e; // disposed, or a pass in flight: not a size
+      if (isStateError(e)) throw e; // disposed, or a pass in flight: not a size
       throw new InputError(
         `a KV cache of ${tokens} tokens does not fit on the ${this.native.device} (${(e as Error).message})`,
       );

@@ -87,6 +87,17 @@ export const ADDON_PATH = Deno.env.get("HOGWILD_ADDON") ??
   fileURLToPath(new URL("../cuda/build/Release/hogwild.node", import.meta.url));
 export const REPLAY_PATH = fileURLToPath(new URL("../cuda/build/hogwild-replay", import.meta.url));
 
+/**
+ * The `code` of a native error that refuses an object's state (disposed, or a pass in flight), as against a
+ * failure of the work itself (addon.cc state_error): the host tells them apart by it, never by wording.
+ */
+export const STATE_ERROR = "HOGWILD_STATE";
+
+/** Whether `e` is the addon's refusal of an object's state (STATE_ERROR). */
+export function isStateError(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === STATE_ERROR;
+}
+
 let native: Native | undefined;
 
 export function loadNative(): Native {

@@ -166,6 +166,15 @@ class PassThread {
   std::thread thread_;
 };
 
+// A refusal of an object's state (disposed, or a pass in flight), told apart from a failure of the work itself
+// (a size the device cannot hold, a bad plan): its JavaScript error carries the code engine/native.ts names
+// STATE_ERROR, so that the host never tells the two apart by their wording.
+[[noreturn]] void state_error(Napi::Env env, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, "HOGWILD_STATE"));
+  throw e;
+}
+
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
  public:
   static Napi::FunctionReference ctor;
@@ -181,18 +190,18 @@ class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
   std::unique_ptr<hogwild::Cache> cache;
   bool in_pass = false;  // a pass off the JavaScript thread writes it: it must outlive the pass
 
-  hogwild::Cache& get() {
-    if (!cache) throw Error("the KV cache was disposed");
+  hogwild::Cache& get(Napi::Env env) {
+    if (!cache) state_error(env, "the KV cache was disposed");
     return *cache;
   }
 
  private:
-  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(get().bytes())); }
-  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get().pages()); }
-  Napi::Value PageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get().page_size()); }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(get(info.Env()).bytes())); }
+  Napi::Value Pages(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get(info.Env()).pages()); }
+  Napi::Value PageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), get(info.Env()).page_size()); }
   // Frees the cache's memory now (device memory included) rather than when the garbage collector gets to it.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (in_pass) throw Error("dispose: a forward pass is writing this KV cache; await it first");
+    if (in_pass) state_error(info.Env(), "dispose: a forward pass is writing this KV cache; await it first");
     cache.reset();
     return info.Env().Undefined();
   }
@@ -220,18 +229,18 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
  private:
   // The model for a pass or a new cache: not disposed, and no pass in flight.
-  hogwild::Model& get(const char* what) {
-    if (in_pass) throw Error(std::string(what) + ": a forward pass is in flight on this model; await it first");
-    return facts(what);
+  hogwild::Model& get(Napi::Env env, const char* what) {
+    if (in_pass) state_error(env, std::string(what) + ": a forward pass is in flight on this model; await it first");
+    return facts(env, what);
   }
   // The model for its facts (read-only, also during a pass): not disposed.
-  hogwild::Model& facts(const char* what) {
-    if (!model) throw Error(std::string(what) + ": the model was disposed");
+  hogwild::Model& facts(Napi::Env env, const char* what) {
+    if (!model) state_error(env, std::string(what) + ": the model was disposed");
     return *model;
   }
 
   Napi::Value NewCache(const Napi::CallbackInfo& info) {
-    hogwild::Model& m = get("newCache");
+    hogwild::Model& m = get(info.Env(), "newCache");
     Napi::Object obj = CacheWrap::ctor.New({});
     CacheWrap::Unwrap(obj)->cache =
         m.new_cache(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
@@ -240,8 +249,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // forward(cache, plan: Int32Array, logits: Float32Array): the reference path; it blocks for the pass.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    hogwild::Model& m = get("forward");
-    hogwild::Cache& cache = CacheWrap::Unwrap(info[0].As<Napi::Object>())->get();
+    hogwild::Model& m = get(info.Env(), "forward");
+    hogwild::Cache& cache = CacheWrap::Unwrap(info[0].As<Napi::Object>())->get(info.Env());
     auto plan = info[1].As<Napi::Int32Array>();
     auto out = info[2].As<Napi::Float32Array>();
     const hogwild::Plan p =
@@ -260,20 +269,20 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // Frees the weights now (device memory included) rather than when the garbage collector gets to it.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (in_pass) throw Error("dispose: a forward pass is in flight on this model; await it first");
+    if (in_pass) state_error(info.Env(), "dispose: a forward pass is in flight on this model; await it first");
     model.reset();
     return info.Env().Undefined();
   }
   friend class PassWorker;
 
   Napi::Value WeightBytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), double(facts("weightBytes").weight_bytes()));
+    return Napi::Number::New(info.Env(), double(facts(info.Env(), "weightBytes").weight_bytes()));
   }
   Napi::Value Options(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), hogwild::format_device_options(facts("options").options()));
+    return Napi::String::New(info.Env(), hogwild::format_device_options(facts(info.Env(), "options").options()));
   }
   Napi::Value Device(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), facts("device").device());
+    return Napi::String::New(info.Env(), facts(info.Env(), "device").device());
   }
 };
 Napi::FunctionReference ModelWrap::ctor;
@@ -328,10 +337,10 @@ class PassWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
-  hogwild::Model& m = get("forwardSample");
+  hogwild::Model& m = get(info.Env(), "forwardSample");
   CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
-  hogwild::Cache& cache = c->get();
-  if (c->in_pass) throw Error("forwardSample: a forward pass is writing this KV cache; await it first");
+  hogwild::Cache& cache = c->get(info.Env());
+  if (c->in_pass) state_error(info.Env(), "forwardSample: a forward pass is writing this KV cache; await it first");
   auto plan = info[1].As<Napi::Int32Array>();
   const hogwild::Plan p =
       hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());

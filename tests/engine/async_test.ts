@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Engine } from "../../engine/model.ts";
+import { InputError } from "../../engine/errors.ts";
+import { isStateError } from "../../engine/native.ts";
 import { GREEDY, sampleLogits, Sampler } from "../../engine/sampler.ts";
 import { shapeConfig } from "../../engine/shapes.ts";
 import type { Row } from "../../engine/plan.ts";
@@ -46,6 +48,8 @@ Deno.test("one pass at a time: a second pass, a blocking one, a new cache or a d
   );
   assert.throws(() => engine.forward(cache, prefill(cache, 4)), /a forward pass is in flight on this model/);
   assert.throws(() => engine.newCache({ tokens: 64 }), /a forward pass is in flight on this model/);
+  // told apart from a size the device cannot hold by its code, not its wording
+  assert.throws(() => engine.newCache({ tokens: 64 }), (e) => isStateError(e) && !(e instanceof InputError));
   assert.throws(() => engine.dispose(), /dispose: a forward pass is in flight on this model; await it first/);
   assert.throws(() => cache.dispose(), /dispose: a forward pass is writing this KV cache; await it first/);
   const [id] = await first;
@@ -54,6 +58,11 @@ Deno.test("one pass at a time: a second pass, a blocking one, a new cache or a d
   assert.equal(cache.freePages, cache.native.pages - 2048 / cache.pageSize);
   // After it: both work again.
   assert.equal((await engine.forwardSample(cache, prefill(cache, 4))).length, 1);
+  // a size the device cannot hold: an input error, not a state refusal
+  assert.throws(
+    () => engine.newCache({ tokens: 2 ** 34 }),
+    (e) => e instanceof InputError && !isStateError(e) && /tokens does not fit on the cpu/.test(e.message),
+  );
 });
 
 Deno.test("dispose: a model and a cache freed now; any later use is refused by name", async () => {
@@ -68,6 +77,7 @@ Deno.test("dispose: a model and a cache freed now; any later use is refused by n
   await assert.rejects(() => engine.forwardSample(cache, prefill(cache, 4)), /the KV cache was disposed/);
   engine.dispose();
   assert.throws(() => engine.newCache({ tokens: 64 }), /newCache: the model was disposed/);
+  assert.throws(() => engine.newCache({ tokens: 64 }), (e) => isStateError(e) && !(e instanceof InputError));
   // A cache that outlives its model: refused by the model, and freed after it.
   await assert.rejects(() => engine.forwardSample(kept, prefill(kept, 4)), /forwardSample: the model was disposed/);
   kept.dispose();
