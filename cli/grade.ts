@@ -11,12 +11,9 @@
  * (true|false) is compared with its "pass", and the agreement reported at the end.
  */
 import { replaceFile } from "../engine/files.ts";
-import { readFileSync } from "node:fs";
-import { check, InputError, oneLine, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { gradeCases, readCases } from "../tasks/grading/case_file.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
-import { gradeCodeAnswer } from "../tasks/code/grade.ts";
-import { lcbProblem, loadLcbTexts } from "../tasks/code/lcb.ts";
-import type { CodeGrade, CodeSpec } from "../tasks/code/problem.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
 
 const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|lenient]
@@ -27,61 +24,6 @@ const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|len
   (or with "task": "lcb"): the program in pred's last \`\`\` block runs in the sandbox on the row's tests;
   a "problem" that is text is a maths line's own field
 --unsafe-exec: code cases run WITHOUT the sandbox (bubblewrap); only for code you trust`;
-
-function golds(v: unknown, where: string): string[] {
-  if (typeof v === "string" || typeof v === "number") return [String(v)];
-  check(
-    Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),
-    `${where}: "gold" must be a string or a list of strings`,
-  );
-  return v as string[];
-}
-
-/** One line of a case file: a maths case (its golds) or a code case (its problem's tests). */
-type Case = { v: Record<string, unknown>; n: number; golds: string[]; code?: undefined } | {
-  v: Record<string, unknown>;
-  n: number;
-  code: CodeSpec;
-};
-
-/** A case file: one JSON object a line with "pred" and "gold", or "pred" and "problem". */
-function readCases(file: string): Case[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
-  }
-  let texts: ReturnType<typeof loadLcbTexts> | undefined;
-  return text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
-    ({ line, n }) => {
-      let v: Record<string, unknown>;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        throw new InputError(`${file}:${n}: not valid JSON (${oneLine((e as Error).message)})`);
-      }
-      check(
-        v && typeof v === "object" && typeof v.pred === "string",
-        `${file}:${n}: expected {"pred": text, "gold": …} or {"pred": text, "problem": …}`,
-      );
-      // A "problem" that is text is a maths line's own field (MATH and AIME name their question so), kept as is.
-      const code = v.task === "lcb" || ("problem" in v && typeof v.problem !== "string");
-      if (!code) return { v, n, golds: golds(v.gold, `${file}:${n}`) };
-      const row = v.problem;
-      check(
-        row && typeof row === "object" && !Array.isArray(row),
-        `${file}:${n}: "problem" must be a LiveCodeBench code_generation_lite row (a JSON object)`,
-      );
-      check(
-        v.expected === undefined || typeof v.expected === "boolean",
-        `${file}:${n}: "expected" must be true or false`,
-      );
-      const p = lcbProblem({ file, line: n, value: row as Record<string, unknown> }, texts ??= loadLcbTexts());
-      return { v, n, code: p.code! };
-    },
-  );
-}
 
 async function main() {
   const { values: f } = parseFlags({
@@ -117,48 +59,10 @@ async function main() {
         );
         runner = await CodeRunner.open({ unsafe: f["unsafe-exec"] });
       }
-      const results = await Promise.all(
-        cases.map((c) =>
-          c.code
-            ? gradeCodeAnswer(c.code, c.v.pred as string, runner!)
-            : pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })
-        ),
-      );
-      const lines = cases.map((c, i) => {
-        if (c.code) {
-          const g = results[i] as CodeGrade;
-          return JSON.stringify({
-            ...c.v,
-            pass: g.pass,
-            verdict: g.verdict,
-            tests: g.tests,
-            failed: g.failed,
-            ms: +g.ms.toFixed(2),
-            ...(g.detail ? { detail: g.detail } : {}),
-          });
-        }
-        const r = results[i] as Awaited<ReturnType<GradePool["grade"]>>;
-        return JSON.stringify({
-          ...c.v,
-          extracted: r.extracted,
-          equal_strict: r.equal_strict,
-          equal_lenient: r.equal_lenient,
-          ms: +r.ms.toFixed(2),
-          ...(r.timed_out ? { timed_out: true } : {}),
-          ...(r.error ? { grader_error: r.error } : {}),
-        });
-      });
+      const { lines, summary } = await gradeCases(cases, pool, runner);
       if (f.out) replaceFile(f.out, lines.join("\n") + "\n");
       else console.log(lines.join("\n"));
-      const maths = results.filter((_, i) => !cases[i].code) as Awaited<ReturnType<GradePool["grade"]>>[];
-      if (maths.length) {
-        console.error(
-          `${maths.length} graded: ${maths.filter((r) => r.equal_strict).length} equal (strict), ${
-            maths.filter((r) => r.equal_lenient).length
-          } (lenient), ${maths.filter((r) => r.timed_out).length} timed out`,
-        );
-      }
-      if (code.length) console.error(codeSummary(code, results.filter((_, i) => cases[i].code) as CodeGrade[]));
+      for (const s of summary) console.error(s);
     } else {
       check(
         f.pred !== undefined && f.gold !== undefined,
@@ -182,21 +86,6 @@ async function main() {
     pool.close();
     await runner?.close();
   }
-}
-
-/** The code cases' verdicts, and how many agree with their "expected" (the lines that do not, by number). */
-function codeSummary(cases: Case[], grades: CodeGrade[]): string {
-  const counts = new Map<string, number>();
-  for (const g of grades) counts.set(g.verdict, (counts.get(g.verdict) ?? 0) + 1);
-  const verdicts = [...counts].map(([v, k]) => `${v} ${k}`).join(", ");
-  const judged = cases.map((c, i) => [c, grades[i]] as const).filter(([c]) => c.v.expected !== undefined);
-  const off = judged.filter(([c, g]) => c.v.expected !== g.pass).map(([c]) => c.n);
-  const agreement = judged.length
-    ? `; ${judged.length - off.length} of ${judged.length} agree with "expected"${
-      off.length ? ` (not lines ${off.join(", ")})` : ""
-    }`
-    : "";
-  return `${grades.length} programs graded: ${grades.filter((g) => g.pass).length} passed (${verdicts})${agreement}`;
 }
 
 if (import.meta.main) runMain(main);

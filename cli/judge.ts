@@ -6,16 +6,15 @@
  * resumes), and to a cache on disk (a second command asks nothing). Then the mean per method or setting with
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { type Bar, writeScoreChart } from "../harness/judge/chart.ts";
+import { writeScoreChart } from "../harness/judge/chart.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, type Judge } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { groupScore, humanAgreement, traceScores } from "../harness/judge/scores.ts";
-import { judgeAll, pendingWork } from "../harness/judge/work.ts";
-import { recordKey } from "../harness/bench/rundir.ts";
+import { humanAgreement } from "../harness/judge/scores.ts";
+import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
   --judge URL --judge-model NAME   an OpenAI-compatible endpoint (http…/v1); the key from the variable
@@ -120,20 +119,7 @@ async function main() {
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
   }
 
-  // The summary: per run folder and method (or setting), the mean of the traces' scores.
-  const short = dirs.map((d) => basename(resolve(d)));
-  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
-  const bars: Bar[] = [];
-  const all = dirs.flatMap((dir, i) => {
-    const scores = traceScores(files.get(dir)!.lines, judgeId, template.version, prefix, runs)
-      .filter((t) => traces.get(dir)!.some((x) => recordKey(x) === recordKey(t)));
-    const order = settings ? [...settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
-    for (const method of order) {
-      const g = groupScore(scores.filter((s) => s.method === method));
-      bars.push({ ...g, run: names[i], setting: settings?.get(method) ?? method });
-    }
-    return scores;
-  });
+  const { bars, all } = judgedBars(dirs, files, traces, { judge: judgeId, template, prefix, runs, settings });
   console.log(`| run | setting | traces | mean score | 95% interval | traces without a score |`);
   console.log(`|---|---|---|---|---|---|`);
   for (const b of bars) {

@@ -2,20 +2,8 @@
  * deno task merge SHARD_DIR… --out DIR: the shards of one run (--shard i/n) into one run folder. Refused
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { replaceFile } from "../engine/files.ts";
-import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
-import type { BenchSpec } from "../harness/bench/spec.ts";
-import { report } from "../harness/report/report.ts";
-import {
-  checkMeta,
-  checkNewRunFolder,
-  readRecords,
-  readRunJson,
-  recordKey,
-  writeNewRunFolder,
-} from "../harness/bench/rundir.ts";
+import { mergeShards } from "../harness/report/merge.ts";
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -24,95 +12,8 @@ async function main() {
   );
   check(dirs.length >= 1, "merge: name the shard folders");
   check(f.out, "merge: --out DIR is required");
-  const runs = dirs.map((d) => {
-    const run = readRunJson(d), file = join(d, "run.json");
-    checkMeta(file, run);
-    check(
-      run.spec !== undefined && Array.isArray(run.planned),
-      `${file}: not a bench run's run.json (no "spec" or "planned")`,
-    );
-    return {
-      dir: d,
-      run: run as {
-        spec: Record<string, unknown>;
-        spec_full: BenchSpec;
-        planned: string[];
-        invocations?: unknown[];
-        cost_model?: unknown;
-        model?: unknown;
-        machine?: unknown;
-        versions?: unknown;
-        device_options?: unknown;
-      },
-    };
-  });
-  const { shard: _s0, ...first } = runs[0].run.spec;
-  const count = (runs[0].run.spec.shard as { count: number } | undefined)?.count;
-  check(count !== undefined, `${dirs[0]}: not a shard (its spec has no shard)`);
-  const seen = new Set<number>();
-  for (const { dir, run } of runs) {
-    const { shard, ...rest } = run.spec as { shard?: { index: number; count: number } };
-    check(shard && shard.count === count, `${dir}: not a shard of ${count}`);
-    check(JSON.stringify(rest) === JSON.stringify(first), `${dir}: its spec differs from ${dirs[0]}'s`);
-    check(!seen.has(shard.index), `${dir}: shard ${shard.index} given twice`);
-    seen.add(shard.index);
-  }
-  const missingShards = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-  check(missingShards.length === 0, `shards ${missingShards.join(", ")} of ${count} are missing`);
-  const records = runs.flatMap(({ dir }) => readRecords(dir));
-  const keys = new Map<string, number>();
-  for (const r of records) keys.set(recordKey(r), (keys.get(recordKey(r)) ?? 0) + 1);
-  const doubled = [...keys].filter(([, n]) => n > 1).map(([k]) => k);
-  check(doubled.length === 0, `records present twice: ${doubled.slice(0, 3).join("; ").replaceAll("\t", " / ")}`);
-  const planned = runs.flatMap(({ run }) => run.planned);
-  const plannedSet = new Set(planned);
-  const unplanned = records.find((r) => !plannedSet.has(recordKey(r)));
-  check(
-    !unplanned,
-    `a record no shard planned: ${
-      unplanned && recordKey(unplanned).replaceAll("\t", " / ")
-    } (a shard's records.jsonl was changed?)`,
-  );
-  const missing = planned.filter((k) => !keys.has(k));
-  check(
-    missing.length === 0,
-    `${missing.length} planned records are missing (the shards are unfinished?), e.g. ${
-      missing[0]?.replaceAll("\t", " / ")
-    }`,
-  );
-  checkNewRunFolder(f.out, "merge");
-  const spec = { ...runs[0].run.spec_full, shard: undefined, out: f.out };
-  // What each shard ran on stays with it (solo times come from each one's own machine and cost model).
-  const shards = runs.map(({ dir, run }) => ({
-    dir,
-    machine: run.machine,
-    versions: run.versions,
-    device_options: run.device_options,
-    cost_model: run.cost_model,
-    invocations: run.invocations ?? [],
-  }));
-  const files = await writeNewRunFolder(f.out, async (partial) => {
-    replaceFile(
-      join(partial, "run.json"),
-      JSON.stringify(
-        { spec: first, spec_full: spec, model: runs[0].run.model, merged_from: dirs, shards, planned },
-        null,
-        1,
-      ) + "\n",
-    );
-    replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
-    replaceFile(
-      join(partial, "traces.jsonl"),
-      dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "")
-        .join(""),
-    );
-    // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
-    return await report(partial, spec, records, {
-      invocations: runs.flatMap(({ run }) => run.invocations ?? []),
-      shards,
-    });
-  });
-  console.error(`merge: ${records.length} records from ${dirs.length} shards into ${f.out} (${files.join(", ")})`);
+  const { records, files } = await mergeShards(dirs, f.out);
+  console.error(`merge: ${records} records from ${dirs.length} shards into ${f.out} (${files.join(", ")})`);
 }
 
 if (import.meta.main) runMain(main);

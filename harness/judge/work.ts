@@ -1,16 +1,18 @@
 /**
  * The judge's work over run folders: every trace × judge run that has no line in its folder's judge.jsonl yet
- * (its prompt built once per trace), then the replies asked for and appended as they come (deno task judge).
+ * (its prompt built once per trace), then the replies asked for and appended as they come (deno task judge),
+ * and the summary's bars read back.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../bench/rundir.ts";
 import { type Judge, JudgeRequestError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript, parseScore } from "./prompt.ts";
-import { JudgeFile } from "./scores.ts";
+import type { Bar } from "./chart.ts";
+import { groupScore, JudgeFile, type TraceScore, traceScores } from "./scores.ts";
 
 /** What identifies a judge's lines: the judge, its prompt's version, the prefix it read. */
 export interface JudgeKey {
@@ -123,4 +125,31 @@ export async function judgeAll(
     if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
   });
   return { got, failures };
+}
+
+/**
+ * The summary's bars: per run folder and method (or setting, in --settings' order: `settings` maps a method to
+ * its label), the mean of its traces' scores by this judge; and every trace's score.
+ */
+export function judgedBars(
+  dirs: readonly string[],
+  files: Map<string, JudgeFile>,
+  traces: Map<string, TraceLine[]>,
+  o: { judge: string; template: JudgeTemplate; prefix: number; runs: number; settings?: Map<string, string> },
+): { bars: Bar[]; all: TraceScore[] } {
+  // a folder by its name, or by its path where two share a name
+  const short = dirs.map((d) => basename(resolve(d)));
+  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
+  const bars: Bar[] = [];
+  const all = dirs.flatMap((dir, i) => {
+    const scores = traceScores(files.get(dir)!.lines, o.judge, o.template.version, o.prefix, o.runs)
+      .filter((t) => traces.get(dir)!.some((x) => recordKey(x) === recordKey(t)));
+    const order = o.settings ? [...o.settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
+    for (const method of order) {
+      const g = groupScore(scores.filter((s) => s.method === method));
+      bars.push({ ...g, run: names[i], setting: o.settings?.get(method) ?? method });
+    }
+    return scores;
+  });
+  return { bars, all };
 }

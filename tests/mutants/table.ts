@@ -179,7 +179,7 @@ export const MUTANTS: Mutant[] = [
     name: "merge-reads-a-shard-twice",
     claim: "shards merge exact",
     edits: [{
-      file: "cli/merge.ts",
+      file: "harness/report/merge.ts",
       find: "const records = runs.flatMap(({ dir }) => readRecords(dir));",
       replace: "const records = [...runs, runs[0]].flatMap(({ dir }) => readRecords(dir));",
     }],
@@ -191,12 +191,12 @@ export const MUTANTS: Mutant[] = [
     claim: "shards merge exact",
     edits: [
       {
-        file: "cli/merge.ts",
+        file: "harness/report/merge.ts",
         find: "check(!seen.has(shard.index), `${dir}: shard ${shard.index} given twice`);",
         replace: "check(true, `${dir}: shard ${shard.index} given twice`);",
       },
       {
-        file: "cli/merge.ts",
+        file: "harness/report/merge.ts",
         find: "check(doubled.length === 0, `records present twice",
         replace: "check(true, `records present twice",
       },
@@ -244,7 +244,7 @@ export const MUTANTS: Mutant[] = [
     name: "grade-gold-type-check-removed",
     claim: "bad inputs refused",
     edits: [{
-      file: "cli/grade.ts",
+      file: "tasks/grading/case_file.ts",
       find: 'Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),',
       replace: "true,",
     }],
