@@ -175,16 +175,22 @@ class PassThread {
   throw e;
 }
 
+// The classes' constructors, per JavaScript environment (the main thread and each worker that loads the addon
+// has its own): instance data of the environment, never process-wide statics that a second one would overwrite.
+struct Classes {
+  Napi::FunctionReference cache, model;
+};
+Classes& classes(Napi::Env env) { return *env.GetInstanceData<Classes>(); }
+
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
  public:
-  static Napi::FunctionReference ctor;
-  static void Init(Napi::Env env) {
+  static Napi::Function Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Cache",
                                    {InstanceAccessor<&CacheWrap::Bytes>("bytes"),
                                     InstanceAccessor<&CacheWrap::Pages>("pages"),
                                     InstanceAccessor<&CacheWrap::PageSize>("pageSize"),
                                     InstanceMethod<&CacheWrap::Dispose>("dispose")});
-    ctor = Napi::Persistent(f);
+    return f;
   }
   explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {}
   std::unique_ptr<hogwild::Cache> cache;
@@ -206,12 +212,10 @@ class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
     return info.Env().Undefined();
   }
 };
-Napi::FunctionReference CacheWrap::ctor;
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
-  static Napi::FunctionReference ctor;
-  static void Init(Napi::Env env) {
+  static Napi::Function Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Model",
                                    {InstanceMethod<&ModelWrap::NewCache>("newCache"),
                                     InstanceMethod<&ModelWrap::Forward>("forward"),
@@ -220,7 +224,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                     InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
                                     InstanceAccessor<&ModelWrap::Options>("options"),
                                     InstanceAccessor<&ModelWrap::Device>("device")});
-    ctor = Napi::Persistent(f);
+    return f;
   }
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
   std::unique_ptr<hogwild::Model> model;
@@ -241,7 +245,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   Napi::Value NewCache(const Napi::CallbackInfo& info) {
     hogwild::Model& m = get(info.Env(), "newCache");
-    Napi::Object obj = CacheWrap::ctor.New({});
+    Napi::Object obj = classes(info.Env()).cache.New({});
     CacheWrap::Unwrap(obj)->cache =
         m.new_cache(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
     return obj;
@@ -285,7 +289,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return Napi::String::New(info.Env(), facts(info.Env(), "device").device());
   }
 };
-Napi::FunctionReference ModelWrap::ctor;
 
 // A sampled pass on a worker thread. It holds the model, the cache and every array the plan points into until it
 // ends, and marks both busy meanwhile, so that nothing frees or reuses them under it.
@@ -368,7 +371,7 @@ class LoadWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    Napi::Object obj = ModelWrap::ctor.New({});
+    Napi::Object obj = classes(Env()).model.New({});
     ModelWrap::Unwrap(obj)->model = std::move(model_);
     deferred_.Resolve(obj);
   }
@@ -441,8 +444,7 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
 Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), omp_get_max_threads()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  CacheWrap::Init(env);
-  ModelWrap::Init(env);
+  env.SetInstanceData(new Classes{Napi::Persistent(CacheWrap::Init(env)), Napi::Persistent(ModelWrap::Init(env))});
   exports.Set("loadModel", Napi::Function::New(env, LoadModel));
   exports.Set("copyBandwidth", Napi::Function::New(env, CopyBandwidth));
   exports.Set("deviceCopyBandwidth", Napi::Function::New(env, DeviceCopyBandwidth));

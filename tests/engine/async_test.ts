@@ -99,3 +99,24 @@ Deno.test("a KV cache works only with the model that made it: another model's pa
   assert.equal(cache.freePages, cache.native.pages, "the refused passes took no page");
   assert.equal((await small.forwardSample(cache, prefill(cache, 8))).length, 1);
 });
+
+Deno.test("the addon in a worker and on the main thread: each environment has its own classes", async () => {
+  const engine = await load();
+  const worker = new Worker(new URL("./addon_worker.ts", import.meta.url), { type: "module" });
+  const there = await new Promise<number[]>((done, fail) => {
+    worker.onmessage = (m) => done(m.data);
+    worker.onerror = (e) => (e.preventDefault(), fail(new Error(e.message)));
+  });
+  worker.terminate();
+  // The main thread's objects still work after the worker's environment is gone (a process-wide constructor
+  // would have been the worker's: a crash of the whole process).
+  const cache = engine.newCache({ tokens: 64 }), block = cache.newBlock();
+  const here = await engine.forwardSample(cache, [{
+    block,
+    view: [block],
+    tokens: [3, 1, 4, 1, 5],
+    sampler: new Sampler(GREEDY),
+  }]);
+  assert.deepEqual(here, there);
+  assert.ok(here[0] >= 0);
+});
