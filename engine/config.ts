@@ -246,8 +246,8 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
     );
     const b = o.weight_block_size;
     check(
-      Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x > 0),
-      `${f}: weight_block_size must be two positive integers, got ${
+      Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x > 0 && x < 2 ** 31),
+      `${f}: weight_block_size must be two positive integers below 2^31, got ${
         JSON.stringify(b)
       } (per-tensor FP8 is not supported)`,
     );
@@ -272,11 +272,12 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
   );
   const headDim = intField(c, "head_dim", file, Math.floor(hidden / heads));
-  check(headDim % 2 === 0, `${file}: head_dim must be even, got ${headDim}`);
+  const derived = c.head_dim === undefined || c.head_dim === null ? " (hidden_size / num_attention_heads)" : "";
+  check(headDim % 2 === 0, `${file}: head_dim${derived} must be even, got ${headDim}`);
   // The bound keeps the spec small (RoPE's frequencies are head_dim / 2 numbers) before any tensor is checked.
-  check(headDim <= MAX_HEAD_DIM, `${file}: head_dim ${headDim} is more than ${MAX_HEAD_DIM}`);
+  check(headDim <= MAX_HEAD_DIM, `${file}: head_dim${derived} ${headDim} is more than ${MAX_HEAD_DIM}`);
   const dtypeName = String(c.dtype ?? c.torch_dtype ?? "bfloat16");
-  const dtype = DTYPES[dtypeName];
+  const dtype = Object.hasOwn(DTYPES, dtypeName) ? DTYPES[dtypeName] : undefined;
   check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
   check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
   // Settings the engine does not implement must not be ignored silently.

@@ -15,13 +15,17 @@ export function check(ok: unknown, message: string): asserts ok {
   if (!ok) throw new InputError(message);
 }
 
-/** A JSON object's field `key` as a positive integer (`fallback` when absent); `file` names it in the error. */
+/**
+ * A JSON object's field `key` as a positive integer below 2^31 (`fallback` when absent); `file` names it in the
+ * error. The bound is the native core's: its dimensions are 32-bit, and a larger one must be refused here, not
+ * wrapped around on the way there.
+ */
 export function intField(c: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = c[key] ?? fallback;
   check(v !== undefined, `${file}: missing field "${key}"`);
   check(
-    Number.isInteger(v) && (v as number) > 0,
-    `${file}: field "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
+    Number.isInteger(v) && (v as number) > 0 && (v as number) < 2 ** 31,
+    `${file}: field "${key}" must be a positive integer below 2^31, got ${JSON.stringify(v)}`,
   );
   return v as number;
 }

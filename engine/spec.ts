@@ -66,17 +66,28 @@ const TOP: Record<string, string> = {
   lm_head: "lm_head.weight",
 };
 
+/** A layer's module as checkpoints name it: `model.layers.{layer}.` and, for an expert's, `mlp.experts.{e}.`. */
+function layerModule(layer: string, expert: string | undefined, module: string): string {
+  return `model.layers.${layer}.${expert === undefined ? module : module.replace(/^mlp\./, `mlp.experts.${expert}.`)}`;
+}
+
 /**
  * The canonical tensors of a model with their checkpoint names: the core's list (names, shapes, dtypes;
  * cuda/src/weights.cc, the one list) named as the config's architecture stores them (engine/architectures/),
  * fused projections as row ranges of their fused tensor.
  */
 export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
+  const native = loadNative();
   let core: { name: string; shape: number[]; dtypes: number[] }[];
   try {
-    core = loadNative().expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
+    core = native.expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
   } catch (e) {
-    throw e instanceof InputError ? e : new InputError((e as Error).message); // the core's refusal of this config
+    // the core's refusal of this config (a layer AWQ cannot pack), its tensors named as the checkpoint names them
+    const message = (e as Error).message.replace(
+      /\bL(\d+)\.(?:e(\d+)\.)?([a-z_]+)\b/g,
+      (all, layer, expert, part) => Object.hasOwn(MODULES, part) ? layerModule(layer, expert, MODULES[part]) : all,
+    );
+    throw new InputError(message);
   }
   const arch = architectureOf(c);
   const fusedOf = new Map(
@@ -94,14 +105,13 @@ export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
     };
     if (!entry.hf) {
       const m = CANONICAL.exec(t.name);
-      const module = m && m[1] !== undefined ? MODULES[m[3]] : undefined;
+      const module = m && m[1] !== undefined && Object.hasOwn(MODULES, m[3]) ? MODULES[m[3]] : undefined;
       if (!m || !module) throw new Error(`the core's tensor ${t.name} has no checkpoint name (engine/architectures)`);
       const suffix = m[4] === ".scale_inv"
         ? ".weight_scale_inv"
         : m[4] ?? (m[3].endsWith("_bias") ? ".bias" : ".weight");
       const fused = fusedOf.get(module);
-      const expert = (mod: string) => m[2] === undefined ? mod : mod.replace(/^mlp\./, `mlp.experts.${m[2]}.`);
-      entry.hf = `model.layers.${m[1]}.${expert(fused?.whole ?? module)}${suffix}`;
+      entry.hf = layerModule(m[1], m[2], fused?.whole ?? module) + suffix;
       if (fused) {
         groups.set(entry.hf, [...groups.get(entry.hf) ?? [], { at: list.length, index: fused.parts.indexOf(module) }]);
       }
@@ -114,7 +124,7 @@ export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
 
 /** Gives each part of fused tensor `hf` its rows (in part order); FP8 parts must end on the scale blocks. */
 function fuse(c: ModelConfig, hf: string, parts: ExpectedTensor[]): void {
-  const layer = hf.replace(/\.weight$/, "");
+  const layer = hf.replace(/\.(weight|qweight|weight_scale_inv)$/, "");
   check(c.quant?.method !== "awq", `AWQ: ${layer} is fused, and AWQ packs it by columns (not supported)`);
   const of = parts.reduce((n, p) => n + p.shape[0], 0);
   let first = 0;
@@ -154,7 +164,9 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
       `${dir}: config.json says num_experts ${config.moe.experts}, the checkpoint holds ${experts} experts`,
     );
   }
-  // The list's own refusals (a layer the quantisation cannot pack) name the config they come from.
+  // The list's own refusals (a layer the quantisation cannot pack) name the config they come from; the addon's
+  // own (not built, another version) are not the config's.
+  loadNative();
   let list: ExpectedTensor[];
   try {
     list = expectedTensors(config);
@@ -256,6 +268,13 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
   return w.bytes();
 }
 
+/** The values each integer field type holds. */
+const INT_RANGES = {
+  i32: [-(2 ** 31), 2 ** 31 - 1],
+  u32: [0, 2 ** 32 - 1],
+  u64: [0, Number.MAX_SAFE_INTEGER],
+} as const;
+
 /** Little-endian fields into one buffer. */
 class Writer {
   #parts: Uint8Array[] = [];
@@ -271,6 +290,11 @@ class Writer {
     } else {
       const b = new Uint8Array(type === "f64" || type === "u64" ? 8 : 4), dv = new DataView(b.buffer);
       const n = v as number;
+      // a value the field cannot hold is a bug upstream (configs are bounded where they are read): never wrapped
+      const range = INT_RANGES[type as keyof typeof INT_RANGES];
+      if (range && !(Number.isInteger(n) && n >= range[0] && n <= range[1])) {
+        throw new Error(`spec: ${n} does not fit a ${type} field`);
+      }
       if (type === "i32") dv.setInt32(0, n, true);
       else if (type === "u32") dv.setUint32(0, n, true);
       else if (type === "u64") dv.setBigUint64(0, BigInt(n), true);

@@ -19,10 +19,16 @@ export const CASES: readonly string[] = readdirSync(FIXTURES, { withFileTypes: t
   .map((e) => e.name)
   .sort();
 
-/** Who computed a fixture's reference logits: transformers in float32, or the independent float64 implementation. */
+/**
+ * Who computed a fixture's reference logits, as its reference.json's `reference` says: transformers in float32,
+ * or the independent float64 implementation. Anything else is refused: it sets the GPU check's tolerance.
+ */
 export function referenceKind(name: string): "transformers" | "float64" {
-  const ref = JSON.parse(readFileSync(join(FIXTURES, name, "reference.json"), "utf8")).reference;
-  return typeof ref === "string" && /^[^:]*: transformers /.test(ref) ? "transformers" : "float64";
+  const file = join(FIXTURES, name, "reference.json");
+  const ref = JSON.parse(readFileSync(file, "utf8")).reference;
+  if (typeof ref === "string" && /^[^:]*: transformers /.test(ref)) return "transformers";
+  if (typeof ref === "string" && /^[^:]*: an independent float64 implementation/.test(ref)) return "float64";
+  throw new Error(`${file}: "reference" must say whose logits these are (transformers, or the float64 implementation)`);
 }
 
 export function fixtureDir(name: string): string {

@@ -29,7 +29,7 @@ OUT=${OUT:-/tmp/hogwild-device}
 REC=.device/recordings
 BUILD=${BUILD:-/tmp/hogwild-build}
 mkdir -p "$OUT"
-for f in "$REC/ROOT" .device/deno.xz .device/node_modules.tar.xz .device/node-api/napi.h; do
+for f in "$REC/ROOT" "$REC/fixtures.tsv" .device/deno.xz .device/node_modules.tar.xz .device/node-api/napi.h; do
   [[ -f $f ]] || { echo "no $f: run \`deno task device:prepare\` on a machine with node first"; exit 2; }
 done
 ROOT=$(cat "$REC/ROOT")
@@ -79,6 +79,10 @@ if section correctness; then
   # 5e-2; against the float64 references (quantised, mixture-of-experts, Phi-3) relative to the logits' size
   # (rel_l2 ≤ 2%): those fixtures' logits are larger, and prefill-sized products round dequantised weights to
   # bf16 for the tensor cores.
+  listed=$(wc -l < "$REC/fixtures.tsv") recorded=$(ls "$REC"/fixture-*.hwrec | wc -l)
+  if [ "$listed" != "$recorded" ]; then  # a list from another preparation: no fixture may go unchecked
+    summary+=("fixtures.tsv lists $listed fixtures, $REC holds $recorded: FAIL (run deno task device:prepare)"); status=1
+  fi
   while IFS=$'\t' read -r name kind; do
     if [ "$kind" = transformers ]; then tol=(--tol 5e-2); else tol=(--tol 0 --rtol 2e-2); fi
     run "$name" "$REC/$name.hwrec" --device cuda --cuda graphs=1 "${tol[@]}" --path-prefix "$ROOT=$PWD" --check-sampling

@@ -11,7 +11,8 @@
 namespace hogwild {
 
 namespace {
-// The tensors of one linear layer [out, in], as the spec's quantisation stores it (engine/spec.ts: linear).
+// The tensors of one linear layer [out, in], as the spec's quantisation stores it (the host names them as the
+// checkpoint does: engine/spec.ts expectedTensors).
 void linear(const ModelSpec& s, std::vector<TensorShape>& t, const std::string& name, int64_t out, int64_t in) {
   if (s.quant == Quant::Awq) {
     const int64_t g = s.awq_group;

@@ -31,7 +31,15 @@ function git(...args: string[]): string | undefined {
 
 function modelInfo(source: string, engine: Engine) {
   const config = join(source, "config.json");
-  const text = existsSync(config) ? readFileSync(config, "utf8") : JSON.stringify(engine.config);
+  // random:SHAPE has no file: its config as JSON with sorted keys, so that the hash does not follow code order
+  const text = existsSync(config)
+    ? readFileSync(config, "utf8")
+    : JSON.stringify(engine.config, (_, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(
+          Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
+        )
+        : v);
   const snapshot = /snapshots\/([0-9a-f]{40})/.exec(source)?.[1];
   return {
     source,

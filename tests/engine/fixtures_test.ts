@@ -5,9 +5,15 @@ import { Engine } from "../../engine/model.ts";
 import { generate } from "../../engine/generate.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
 import { parseScript, runScript, scriptTokens } from "../../engine/script.ts";
-import { CASES, fixtureDir, maxAbsDiff, reference } from "../helpers.ts";
+import { CASES, fixtureDir, maxAbsDiff, reference, referenceKind } from "../helpers.ts";
 
 const TOL = 1e-4;
+
+Deno.test("the fixtures: every folder with a reference.json, each saying whose logits it holds", () => {
+  assert.ok(CASES.length >= 7, `${CASES}`);
+  const kinds = CASES.map(referenceKind);
+  assert.deepEqual(new Set(kinds), new Set(["transformers", "float64"]));
+});
 
 for (const name of CASES) {
   Deno.test(`${name}: logits of every position match transformers within ${TOL}`, async () => {

@@ -91,6 +91,15 @@ Deno.test("the core's tensor list gets a checkpoint name for every architecture 
   ]);
 });
 
+Deno.test("a spec value its field cannot hold is refused, never wrapped", () => {
+  const c = SHAPES["qwen3-demo"];
+  assert.doesNotThrow(() => encodeSpec({ config: { ...c, hidden: 2 ** 31 - 1 }, tensors: [] }));
+  for (const hidden of [2 ** 31, 2 ** 32 + 64, -(2 ** 31) - 1, 1.5]) {
+    assert.throws(() => encodeSpec({ config: { ...c, hidden }, tensors: [] }), /spec: .* does not fit a i32 field/);
+  }
+  assert.throws(() => encodeSpec({ config: c, randomSeed: -1, tensors: [] }), /spec: -1 does not fit a u64 field/);
+});
+
 Deno.test("a spec with a tensor the model does not use is refused, naming the tensor", async () => {
   const dir = fixtureDir("qwen3-tiny");
   const spec = specFromCheckpoint(readModelConfig(dir), readCheckpoint(dir), dir);

@@ -61,9 +61,9 @@ const CASES: [string, () => string, RegExp][] = [
     /config\.json says num_hidden_layers 1000000000, the checkpoint holds 3 layers/,
   ],
   [
-    "num_experts: 2^31 on an 8-expert checkpoint (refused at once, no tensor list that long)",
-    () => model({ from: "qwen3moe-tiny", config: (c) => (c.num_experts = 2 ** 31) }),
-    /config\.json says num_experts 2147483648, the checkpoint holds 8 experts/,
+    "num_experts: 2^31 - 1 on an 8-expert checkpoint (refused at once, no tensor list that long)",
+    () => model({ from: "qwen3moe-tiny", config: (c) => (c.num_experts = 2 ** 31 - 1) }),
+    /config\.json says num_experts 2147483647, the checkpoint holds 8 experts/,
   ],
   [
     "num_experts: 7 on an 8-expert checkpoint",
@@ -71,9 +71,19 @@ const CASES: [string, () => string, RegExp][] = [
     /config\.json says num_experts 7, the checkpoint holds 8 experts/,
   ],
   [
-    "head_dim: 2^31 (refused at once, no RoPE table that long)",
-    () => model({ config: (c) => (c.head_dim = 2 ** 31) }),
-    /config\.json: head_dim 2147483648 is more than 65536/,
+    "hidden_size: 2^32 + 64 (refused, never wrapped to 64 on the way to the core)",
+    () => model({ config: (c) => (c.hidden_size = 2 ** 32 + 64) }),
+    /config\.json: field "hidden_size" must be a positive integer below 2\^31, got 4294967360/,
+  ],
+  [
+    "vocab_size: 2^32 + 1024",
+    () => model({ config: (c) => (c.vocab_size = 2 ** 32 + 1024) }),
+    /config\.json: field "vocab_size" must be a positive integer below 2\^31/,
+  ],
+  [
+    "head_dim: 2^31 - 2 (refused at once, no RoPE table that long)",
+    () => model({ config: (c) => (c.head_dim = 2 ** 31 - 2) }),
+    /config\.json: head_dim 2147483646 is more than 65536/,
   ],
   [
     "model.safetensors a directory",

@@ -40,6 +40,9 @@ Deno.test("every architecture's features reach the config, and each has a random
     assert.deepEqual([c.family, c.qkvBias, c.qkNorm], [a.name, a.qkvBias === true, a.qkNorm === true], a.name);
     const shapes = Object.keys(a.shapes);
     assert.ok(shapes.length > 0, `${a.name}: no random shape`);
+    // one name, one shape: no architecture's shape replaces another's
+    const others = ARCHITECTURES.filter((b) => b !== a).flatMap((b) => Object.keys(b.shapes));
+    assert.deepEqual(shapes.filter((s) => others.includes(s)), [], a.name);
     for (const s of shapes) assert.equal(SHAPES[s].family, a.name, s);
   }
 });
