@@ -11,7 +11,7 @@ import { check, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
 import type { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
-import { DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
+import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
 import { runKey } from "../harness/bench/run_key.ts";
 import {
   checkCodeTasks,
@@ -35,22 +35,44 @@ import { provenance } from "../harness/bench/provenance.ts";
 import { watch } from "../harness/viewer/watch.ts";
 
 /** `deno task bench` with these flags (the command line's, for the command). */
-export async function bench(args: string[]): Promise<void> {
-  const spec = parseBenchSpec(args);
-  if (!spec) return console.log(HELP);
-  const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
-  checkRunFolder(out); // before any work, so that a bad --out costs nothing
+/**
+ * What can be refused from the flags and files alone, before any work: the protocol, the methods and their
+ * texts, each family's check of the settings, the prompt files, a code task's methods and flags.
+ */
+function checkBeforeWork(spec: BenchSpec) {
   const protocol = loadProtocol(spec.protocol);
   const methods = spec.methods.map(parseMethod);
-  const texts = familyTexts(methods, spec.texts); // bad texts files: before any work
-  for (const m of methods) checkMethod(m, spec); // each family's check of the settings
-  loadTemplate("collab", spec.collabTemplate), loadTemplate("plain", spec.plainTemplate); // bad prompt files: before any work
+  const texts = familyTexts(methods, spec.texts);
+  for (const m of methods) checkMethod(m, spec);
+  promptsOf(spec);
   const codeTask = spec.tasks.find((t) => taskSpec(t).code);
   checkCodeTasks(methods, codeTask);
   check(
     codeTask !== undefined || (!spec.unsafeExec && spec.codeWorkers === undefined),
     "--unsafe-exec and --code-workers go with a code task (lcb)",
   );
+  return { protocol, texts, codeTask };
+}
+
+/** The chat templates the runs are given (the spec's files, or the defaults). */
+const promptsOf = (spec: BenchSpec) => ({
+  collab: loadTemplate("collab", spec.collabTemplate),
+  plain: loadTemplate("plain", spec.plainTemplate),
+});
+
+/** The same for code tasks: the templates with the code suffix, and the code texts. */
+const codePromptsOf = (spec: BenchSpec, texts: NonNullable<ReturnType<typeof loadCodeTexts>>) => ({
+  collab: loadTemplate("collab", spec.collabTemplate, CODE.templateSuffix),
+  plain: loadTemplate("plain", spec.plainTemplate, CODE.templateSuffix),
+  texts,
+});
+
+export async function bench(args: string[]): Promise<void> {
+  const spec = parseBenchSpec(args);
+  if (!spec) return console.log(HELP);
+  const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
+  checkRunFolder(out); // before any work, so that a bad --out costs nothing
+  const { protocol, texts, codeTask } = checkBeforeWork(spec);
   // Where programs run: a sandbox that cannot start is refused here, naming what to install.
   const code = codeTask === undefined
     ? undefined
@@ -75,17 +97,7 @@ export async function bench(args: string[]): Promise<void> {
     spec,
     source,
     problems,
-    prompts: {
-      collab: loadTemplate("collab", spec.collabTemplate),
-      plain: loadTemplate("plain", spec.plainTemplate),
-      protocol,
-      families: texts,
-      code: codeTexts && {
-        collab: loadTemplate("collab", spec.collabTemplate, CODE.templateSuffix),
-        plain: loadTemplate("plain", spec.plainTemplate, CODE.templateSuffix),
-        texts: codeTexts,
-      },
-    },
+    prompts: { ...promptsOf(spec), protocol, families: texts, code: codeTexts && codePromptsOf(spec, codeTexts) },
     codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
   });
