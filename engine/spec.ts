@@ -74,20 +74,23 @@ function layerModule(layer: string, expert: string | undefined, module: string):
 /**
  * The canonical tensors of a model with their checkpoint names: the core's list (names, shapes, dtypes;
  * cuda/src/weights.cc, the one list) named as the config's architecture stores them (engine/architectures/),
- * fused projections as row ranges of their fused tensor.
+ * fused projections as row ranges of their fused tensor. A config the list refuses (a layer the quantisation
+ * cannot pack) is an InputError, its message led by `where` (the config's file) when given.
  */
-export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
-  const native = loadNative();
+export function expectedTensors(c: ModelConfig, where?: string): ExpectedTensor[] {
+  const native = loadNative(); // its own errors (not built, another version) are not the config's
+  const at = where ? `${where}: ` : "";
+  const spec = encodeSpec({ config: c, randomSeed: 0, tensors: [] });
   let core: { name: string; shape: number[]; dtypes: number[] }[];
   try {
-    core = native.expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
+    core = native.expectedTensors(spec);
   } catch (e) {
-    // the core's refusal of this config (a layer AWQ cannot pack), its tensors named as the checkpoint names them
+    // the core's refusal of this config, its tensors named as the checkpoint names them
     const message = (e as Error).message.replace(
       /\bL(\d+)\.(?:e(\d+)\.)?([a-z_]+)\b/g,
       (all, layer, expert, part) => Object.hasOwn(MODULES, part) ? layerModule(layer, expert, MODULES[part]) : all,
     );
-    throw new InputError(message);
+    throw new InputError(at + message);
   }
   const arch = architectureOf(c);
   const fusedOf = new Map(
@@ -118,21 +121,27 @@ export function expectedTensors(c: ModelConfig): ExpectedTensor[] {
     }
     list.push(entry);
   }
-  for (const [hf, members] of groups) fuse(c, hf, members.sort((x, y) => x.index - y.index).map((m) => list[m.at]));
+  for (const [hf, members] of groups) {
+    fuse(c, hf, members.sort((x, y) => x.index - y.index).map((m) => list[m.at]), at);
+  }
   return list;
 }
 
-/** Gives each part of fused tensor `hf` its rows (in part order); FP8 parts must end on the scale blocks. */
-function fuse(c: ModelConfig, hf: string, parts: ExpectedTensor[]): void {
+/**
+ * Gives each part of fused tensor `hf` its rows (in part order); FP8 parts must end on the scale blocks. `at`
+ * leads the refusals' messages.
+ */
+function fuse(c: ModelConfig, hf: string, parts: ExpectedTensor[], at: string): void {
   const layer = hf.replace(/\.(weight|qweight|weight_scale_inv)$/, "");
-  check(c.quant?.method !== "awq", `AWQ: ${layer} is fused, and AWQ packs it by columns (not supported)`);
+  check(c.quant?.method !== "awq", `${at}AWQ: ${layer} is fused, and AWQ packs it by columns (not supported)`);
   const of = parts.reduce((n, p) => n + p.shape[0], 0);
+  // the weight's rows must fall on the scale blocks (the scales' own rows are those blocks)
+  const br = c.quant?.method === "fp8" && !hf.endsWith("_scale_inv") ? c.quant.block[0] : 1;
   let first = 0;
   for (const [i, p] of parts.entries()) {
-    const br = c.quant?.method === "fp8" && !hf.endsWith("_scale_inv") ? c.quant.block[0] : 1;
     check(
       p.shape[0] % br === 0 || i === parts.length - 1,
-      `FP8: ${layer}'s rows [${first}, ${first + p.shape[0]}) do not fall on its ${br}-row scale blocks`,
+      `${at}FP8: ${layer}'s rows [${first}, ${first + p.shape[0]}) do not fall on its ${br}-row scale blocks`,
     );
     p.rows = { first, of };
     first += p.shape[0];
@@ -148,31 +157,24 @@ const HARMLESS = [/\.rotary_emb\.inv_freq$/];
  * small, another model_type), which would otherwise run with part of the model ignored.
  */
 export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, TensorInfo>, dir: string): ModelSpec {
+  // How many of a numbered module the checkpoint holds: one past the highest number `pattern` captures.
+  const held = (pattern: RegExp) =>
+    1 + Math.max(-1, ...[...tensors.keys()].map((n) => Number(pattern.exec(n)?.[1] ?? -1)));
   // The layer count first: a wrong one (say 10^9) must not build a tensor list that long.
-  const layers = 1 +
-    Math.max(-1, ...[...tensors.keys()].map((n) => Number(/^model\.layers\.(\d+)\./.exec(n)?.[1] ?? -1)));
+  const layers = held(/^model\.layers\.(\d+)\./);
   check(
     config.layers === layers,
     `${dir}: config.json says num_hidden_layers ${config.layers}, the checkpoint holds ${layers} layers`,
   );
   // The experts' count likewise (where a layer is sparse), before a list of that many is built.
   if (config.moe?.sparseLayers.length) {
-    const experts = 1 +
-      Math.max(-1, ...[...tensors.keys()].map((n) => Number(/\.experts\.(\d+)\./.exec(n)?.[1] ?? -1)));
+    const experts = held(/\.experts\.(\d+)\./);
     check(
       config.moe.experts === experts,
       `${dir}: config.json says num_experts ${config.moe.experts}, the checkpoint holds ${experts} experts`,
     );
   }
-  // The list's own refusals (a layer the quantisation cannot pack) name the config they come from; the addon's
-  // own (not built, another version) are not the config's.
-  loadNative();
-  let list: ExpectedTensor[];
-  try {
-    list = expectedTensors(config);
-  } catch (e) {
-    throw e instanceof InputError ? new InputError(`${dir}/config.json: ${e.message}`) : e;
-  }
+  const list = expectedTensors(config, `${dir}/config.json`);
   const expected = new Set(list.map((t) => t.hf));
   const unused = [...tensors.keys()].filter((n) => !expected.has(n) && !HARMLESS.some((h) => h.test(n)));
   check(

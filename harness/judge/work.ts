@@ -142,8 +142,9 @@ export function judgedBars(
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   const bars: Bar[] = [];
   const all = dirs.flatMap((dir, i) => {
+    const judged = new Set(traces.get(dir)!.map(recordKey));
     const scores = traceScores(files.get(dir)!.lines, o.judge, o.template.version, o.prefix, o.runs)
-      .filter((t) => traces.get(dir)!.some((x) => recordKey(x) === recordKey(t)));
+      .filter((t) => judged.has(recordKey(t)));
     const order = o.settings ? [...o.settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
     for (const method of order) {
       const g = groupScore(scores.filter((s) => s.method === method));
