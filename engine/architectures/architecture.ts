@@ -34,12 +34,18 @@ export interface Architecture {
   shapes: Readonly<Record<string, Shape>>;
 }
 
-/** The defaults a shape does not state: Qwen's norm epsilon and RoPE, bf16 weights. */
-const DEFAULTS = {
-  rmsEps: 1e-6,
-  rope: { theta: 1e6, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
-  dtype: "BF16",
+/** Unscaled RoPE at Qwen's theta: the default of a shape, and the base of one with another theta. */
+export const DEFAULT_ROPE = {
+  theta: 1e6,
+  type: "default",
+  factor: 1,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositions: 8192,
 } as const;
+
+/** The defaults a shape does not state: Qwen's norm epsilon and RoPE, bf16 weights. */
+const DEFAULTS = { rmsEps: 1e-6, rope: DEFAULT_ROPE, dtype: "BF16" } as const;
 
 /** A shape's whole config: its architecture's features, its dimensions, the defaults it does not override. */
 export function shapeOf(a: Architecture, s: Shape): ModelConfig {

@@ -1,8 +1,7 @@
 /** Llama 3.x and DeepSeek-R1-Distill-Llama: the plain decoder the others differ from. */
-import type { Architecture } from "./architecture.ts";
+import { type Architecture, DEFAULT_ROPE } from "./architecture.ts";
 
-const rope = (factor: number) =>
-  ({ theta: 5e5, type: "llama3", factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 }) as const;
+const rope = (factor: number) => ({ ...DEFAULT_ROPE, theta: 5e5, type: "llama3", factor }) as const;
 
 export const LLAMA: Architecture = {
   name: "llama",

@@ -4,7 +4,7 @@
  * partial_rotary_factor says so, and `sliding_window` read whatever else the config says.
  */
 import { check } from "../errors.ts";
-import type { Architecture } from "./architecture.ts";
+import { type Architecture, DEFAULT_ROPE } from "./architecture.ts";
 
 export const PHI3: Architecture = {
   name: "phi3",
@@ -39,7 +39,7 @@ export const PHI3: Architecture = {
       vocab: 100352,
       tiedEmbeddings: false,
       rmsEps: 1e-5,
-      rope: { theta: 5e5, type: "default", factor: 1, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+      rope: { ...DEFAULT_ROPE, theta: 5e5 },
     },
   },
 };
