@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]" | "f64[]";
 
@@ -63,6 +63,7 @@ export const PLAN_SECTIONS: readonly { name: string; count: PlanCount; plus: num
   { name: "row_view_start", count: "R", plus: 1 },
   { name: "view_block", count: "E", plus: 0 },
   { name: "view_offset", count: "E", plus: 0 },
+  { name: "view_full", count: "E", plus: 0 },
   { name: "block_len", count: "B", plus: 0 },
   { name: "block_page_start", count: "B", plus: 1 },
   { name: "block_pages", count: "P", plus: 0 },

@@ -3,7 +3,9 @@
  * the row's view (ordered blocks; a block's offset is the sum of the lengths before it, or where the row's `at`
  * places it: a view may leave gaps between its blocks, never overlaps). The rule: all rows
  * write their new tokens first, then every new token attends over its row's view, causal over view
- * positions, so rows of the same pass see each other's new tokens where their views place them.
+ * positions, so rows of the same pass see each other's new tokens where their views place them. A block the
+ * row's `full` marks is read whole, its keys placed past the query too (Group Think's thinkers read each other
+ * so).
  *
  * encodePlan flattens the rows into the Int32Array that cuda/src/spec.cc decodes (the layout: formats.ts).
  */
@@ -21,6 +23,11 @@ export interface Row {
    * end of the block before it (its length after this pass), so that positions may have gaps but never overlap
    */
   at?: readonly number[];
+  /**
+   * per block of `view`: true reads the whole block (its length after this pass), whatever its position, keys
+   * past the query included (default: none; causal over positions); never the row's own block
+   */
+  full?: readonly boolean[];
   tokens: ArrayLike<number>;
   /** which new tokens' logits to return (default "last") */
   logits?: "all" | "last" | "none";
@@ -83,6 +90,7 @@ function scanRows(cache: KVCache, rows: readonly Row[]) {
     let own = 0;
     for (const b of row.view) if (b === row.block) own++;
     if (own !== 1) throw new Error(`plan: row ${r}'s view holds its own block ${own} times (exactly once is required)`);
+    if (row.full) checkFull(r, row);
     const k = row.logprobs;
     if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= MAX_LOGPROBS && row.sampler)) {
       throw new Error(`plan: row ${r}'s logprobs is ${k}: expected an integer in 1..${MAX_LOGPROBS}, with a sampler`);
@@ -130,6 +138,22 @@ function checkPlaces(r: number, row: Row, lenOf: (b: Block) => number) {
   }
 }
 
+/** A row's `full`: one flag per view block, the row's own block not among them (its later tokens stay unread). */
+function checkFull(r: number, row: Row) {
+  const full = row.full!;
+  if (full.length !== row.view.length) {
+    throw new Error(`plan: row ${r}'s full has ${full.length} flags for ${row.view.length} view blocks`);
+  }
+  if (full.some((f) => typeof f !== "boolean")) {
+    throw new Error(`plan: row ${r}'s full holds a flag that is not a boolean`);
+  }
+  if (full[row.view.indexOf(row.block)]) {
+    throw new Error(
+      `plan: row ${r} reads its own block ${row.block.label || row.block.id} in full (it must be causal)`,
+    );
+  }
+}
+
 /** The rows' sections: tokens, their blocks, views with offsets, query positions, logit tokens. */
 function writeRows(
   plan: Int32Array,
@@ -155,6 +179,7 @@ function writeRows(
       }
       plan[at.view_block + e] = blockIndex.get(b)!;
       plan[at.view_offset + e] = offset;
+      plan[at.view_full + e] = row.full?.[k] ? 1 : 0;
       offset += lenOf(b);
       e++;
     }
@@ -181,7 +206,7 @@ export interface PassShape {
   rows: number;
   /** new tokens */
   tokens: number;
-  /** query-key pairs: every new token against every key its view holds up to it */
+  /** query-key pairs: every new token against every key its view holds up to it, and every key of a full block */
   attention: number;
   /** distinct KV tokens the pass reads (every block of every view once, with its new tokens) */
   kv: number;
@@ -195,14 +220,16 @@ export function passShape(rows: readonly Row[]): PassShape {
   const seen = new Map<Block, number>();
   for (const r of rows) {
     const n = r.tokens.length;
-    let before = 0;
-    for (const b of r.view) {
-      if (b === r.block) break;
-      before += b.length;
+    // Blocks before the row's own sit below its queries; after it, past them, read only when full.
+    let before = 0, past = 0, own = false;
+    for (const [k, b] of r.view.entries()) {
+      if (b === r.block) own = true;
+      else if (!own) before += b.length;
+      else if (r.full?.[k]) past += b.length;
     }
-    const q = before + r.block.length; // the view position of the row's first new token
+    const q = before + r.block.length; // the keys below the row's first new token
     tokens += n;
-    attention += n * q + (n * (n + 1)) / 2;
+    attention += n * (q + past) + (n * (n + 1)) / 2;
     logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;
     for (const b of r.view) seen.set(b, Math.max(seen.get(b) ?? 0, b.length + (b === r.block ? n : 0)));
   }

@@ -4,6 +4,7 @@
 // tensor's bytes are in the checkpoint files) and then sends one flat Plan per forward pass. The core knows
 // nothing about tokens' text or what blocks mean: it writes new keys/values into pages and attends over views.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -71,10 +72,19 @@ struct Plan {
   const int32_t* row_view_start = nullptr;   // [R+1]
   const int32_t* view_block = nullptr;       // [E]
   const int32_t* view_offset = nullptr;      // [E]
+  const int32_t* view_full = nullptr;        // [E]   1: the entry's whole block is read, keys past the query too
   const int32_t* block_len = nullptr;        // [B]   length after this pass's writes
   const int32_t* block_page_start = nullptr; // [B+1]
   const int32_t* block_pages = nullptr;      // [P]
   const int32_t* logit_tokens = nullptr;     // [L]   indices into tokens
+
+  // The keys of view entry e that a query at view position pos reads: the first ones of its block, up to pos
+  // (causal over positions), or all of them for an entry read in full. Its query turns by pos - view_offset[e],
+  // negative for a full block placed past the query.
+  int64_t visible(int e, int64_t pos) const {
+    const int64_t len = block_len[view_block[e]];
+    return view_full[e] ? len : std::max<int64_t>(0, std::min<int64_t>(len, pos - view_offset[e] + 1));
+  }
 };
 
 // Decodes and validates a plan against the model and the cache geometry; throws Error naming the field.

@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(256)
     const int qi = i / half, d = i % half, seg = segs[qi / G], h = kvh * G + qi % G;
     const int lo = rope_lo(d, rh), hi = rope_hi(d, rh, half);
     const float* qv = q + (size_t(p.seg_token[seg]) * g.heads + h) * HD;
-    const float2 cs = rope[size_t(p.seg_rel[seg]) * half + d];
+    const float2 cs = rope_at(rope, p.seg_rel[seg], half, d);
     qs[qi * HD + lo] = (qv[lo] * cs.x - qv[hi] * cs.y) * scale_log2;
     qs[qi * HD + hi] = (qv[hi] * cs.x + qv[lo] * cs.y) * scale_log2;
   }

@@ -53,11 +53,11 @@ __global__ void __launch_bounds__(kWarps * 32)
     if (row < nq) {
       const int seg = segs[row / G], h = kvh * G + row % G;
       const float* qv = q + (size_t(p.seg_token[seg]) * g.heads + h) * HD;
-      const float2* cs = rope + size_t(p.seg_rel[seg]) * half;
-      lo0 = (qv[lo] * cs[d].x - qv[hi] * cs[d].y) * scale_log2;
-      hi0 = (qv[hi] * cs[d].x + qv[lo] * cs[d].y) * scale_log2;
-      lo1 = (qv[lo + 1] * cs[d + 1].x - qv[hi + 1] * cs[d + 1].y) * scale_log2;
-      hi1 = (qv[hi + 1] * cs[d + 1].x + qv[lo + 1] * cs[d + 1].y) * scale_log2;
+      const float2 c0 = rope_at(rope, p.seg_rel[seg], half, d), c1 = rope_at(rope, p.seg_rel[seg], half, d + 1);
+      lo0 = (qv[lo] * c0.x - qv[hi] * c0.y) * scale_log2;
+      hi0 = (qv[hi] * c0.x + qv[lo] * c0.y) * scale_log2;
+      lo1 = (qv[lo + 1] * c1.x - qv[hi + 1] * c1.y) * scale_log2;
+      hi1 = (qv[hi + 1] * c1.x + qv[lo + 1] * c1.y) * scale_log2;
     }
     *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, lo / 8) + (lo % 8) * 2) = pack_bf16(lo0, lo1);
     *reinterpret_cast<uint32_t*>(qs + swz<HD>(row, hi / 8) + (hi % 8) * 2) = pack_bf16(hi0, hi1);

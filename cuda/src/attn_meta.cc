@@ -31,14 +31,13 @@ const AttnMeta& AttnMetaBuilder::build(const Plan& p, int page_size, int64_t ite
       max_pos = std::max<int64_t>(max_pos, local);
       const int64_t pos = int64_t(p.row_query_start[r]) + i;
       for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
-        const int64_t rel = pos - p.view_offset[e];
-        const int64_t n = std::min<int64_t>(p.block_len[p.view_block[e]], rel + 1);
+        const int64_t rel = pos - p.view_offset[e], n = p.visible(e, pos);
         if (n <= 0) continue;
         seg_token_.push_back(t);
         seg_block_.push_back(p.view_block[e]);
         seg_rel_.push_back(int32_t(rel));
         seg_n_.push_back(int32_t(n));
-        max_pos = std::max<int64_t>(max_pos, rel);
+        max_pos = std::max<int64_t>(max_pos, rel < 0 ? -rel : rel);
       }
       tok_seg_start_.push_back(int32_t(seg_token_.size()));
     }

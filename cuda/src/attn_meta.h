@@ -1,8 +1,9 @@
 // A pass's plan as the CUDA kernels want it, built on the host (plain C++, so that hogwild-replay can check
 // it on a machine without a GPU): every array in one int32 buffer, uploaded with one copy.
 //
-// Segments: a new token's visit to one block of its view (the token's position minus the block's offset
-// gives both the query rotation and the causal bound), in token order, so a token's segments are contiguous.
+// Segments: a new token's visit to one block of its view (rel, the token's position minus the block's offset,
+// turns the query: negative for a block read in full past it; n, Plan::visible, its keys), in token order, so
+// a token's segments are contiguous.
 // A block's keys are cut into chunks of `chunk` keys; each (segment, chunk) has a partial-softmax slot, slots
 // numbered segment by segment, so a token's slots are contiguous too (the merge kernel reads them as one
 // range). A work item is (block, chunk, a group of at most seg_per_item of the block's segments): one CTA per

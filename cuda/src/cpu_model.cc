@@ -217,11 +217,13 @@ void rmsnorm(const float* x, const float* w, int n, double eps, float* out) {
 // RoPE in the rotate_half pairing (i, i + half) that Qwen, Llama and Phi-3 checkpoints use, over the first
 // 2·half dimensions of a head of hd (all of them, unless the model turns only part of each head: Phi-3's
 // partial_rotary_factor); the dimensions past them pass unchanged.
-void rotate(const float* x, const float* cos, const float* sin, int half, int hd, float* out) {
+// back: the inverse turn (sin is odd), for a query below the keys it reads (a block read in full).
+void rotate(const float* x, const float* cos, const float* sin, int half, int hd, float* out, bool back = false) {
+  const float sign = back ? -1.0f : 1.0f;
   for (int i = 0; i < half; i++) {
-    const float a = x[i], b = x[i + half];
-    out[i] = a * cos[i] - b * sin[i];
-    out[i + half] = b * cos[i] + a * sin[i];
+    const float a = x[i], b = x[i + half], s = sign * sin[i];
+    out[i] = a * cos[i] - b * s;
+    out[i + half] = b * cos[i] + a * s;
   }
   for (int i = 2 * half; i < hd; i++) out[i] = x[i];
 }
@@ -582,8 +584,7 @@ class CpuModel : public Model {
         seg.clear();
         int64_t total = 0;
         for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
-          const int64_t rel = pos - p.view_offset[e];
-          const int64_t n = std::min<int64_t>(p.block_len[p.view_block[e]], rel + 1);
+          const int64_t n = p.visible(e, pos);
           if (n <= 0) continue;
           seg.push_back(e);
           seg.push_back(int(n));
@@ -596,9 +597,10 @@ class CpuModel : public Model {
         for (size_t si = 0; si < seg.size(); si += 2) {
           const int e = seg[si], n = seg[si + 1], b = p.view_block[e], off = p.view_offset[e];
           const int32_t* pages = p.block_pages + p.block_page_start[b];
+          const int64_t rel = pos - off, turn = rel < 0 ? -rel : rel;
           if (!p.key_rotation)
             for (int gi = 0; gi < G; gi++)
-              rotate(q + size_t(gi) * hd, cosp(pos - off), sinp(pos - off), half, hd, &qr[size_t(gi) * hd]);
+              rotate(q + size_t(gi) * hd, cosp(turn), sinp(turn), half, hd, &qr[size_t(gi) * hd], rel < 0);
           for (int j = 0; j < n; j++, at++) {
             const float* key = c.key(l, pages[j / ps], j % ps) + size_t(g) * hd;
             if (p.key_rotation) {

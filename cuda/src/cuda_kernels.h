@@ -169,6 +169,12 @@ struct AttnGeometry {
 };
 __host__ __device__ inline int rope_lo(int d, int rot_half) { return d < rot_half ? d : d + rot_half; }
 __host__ __device__ inline int rope_hi(int d, int rot_half, int half) { return d < rot_half ? d + rot_half : d + half; }
+// Pair d's (cos, sin) for a turn by rel positions from the table of non-negative ones: a negative rel (a block
+// read in full past the query) is the inverse turn, cos even and sin odd.
+__device__ inline float2 rope_at(const float2* rope, int rel, int half, int d) {
+  const float2 cs = rope[size_t(rel < 0 ? -rel : rel) * half + d];
+  return rel < 0 ? make_float2(cs.x, -cs.y) : cs;
+}
 // Metadata built on the host once per pass (see cuda_model.cu); device pointers.
 struct AttnPlan {
   int T, S, items, chunk;                 // tokens, segments, work items, keys per chunk

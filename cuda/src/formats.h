@@ -10,7 +10,7 @@
 namespace hogwild::formats {
 
 // Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 7;
+constexpr uint32_t kAbiVersion = 8;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
@@ -59,6 +59,7 @@ constexpr PlanSection kPlanSections[] = {
     {"row_view_start", 'R', 1, &Plan::row_view_start},
     {"view_block", 'E', 0, &Plan::view_block},
     {"view_offset", 'E', 0, &Plan::view_offset},
+    {"view_full", 'E', 0, &Plan::view_full},
     {"block_len", 'B', 0, &Plan::block_len},
     {"block_page_start", 'B', 1, &Plan::block_page_start},
     {"block_pages", 'P', 0, &Plan::block_pages},

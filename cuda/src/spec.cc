@@ -220,6 +220,7 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
   for (int e = 0; e < p.E; e++) {
     if (p.view_block[e] < 0 || p.view_block[e] >= p.B) bad("view entry " + std::to_string(e) + ": block out of range");
     if (p.view_offset[e] < 0) bad("view entry " + std::to_string(e) + ": negative offset");
+    if (p.view_full[e] != 0 && p.view_full[e] != 1) bad("view entry " + std::to_string(e) + ": view_full is not 0 or 1");
   }
   for (int r = 0; r < p.R; r++) {
     const int n = p.row_token_start[r + 1] - p.row_token_start[r];
@@ -238,10 +239,11 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
             " overlaps block " + std::to_string(p.view_block[e - 1]) + ", which ends at " +
             std::to_string(int64_t(p.view_offset[e - 1]) + p.block_len[p.view_block[e - 1]]));
     // The row's own block must sit in its view where its queries are: that offset is the causal bound.
+    // Read causally, not in full: a query must not read its row's later tokens.
     bool own = false;
     for (int e = e0; e < e1; e++)
-      own |= p.view_block[e] == b && p.view_offset[e] + p.row_write_start[r] == p.row_query_start[r];
-    if (!own) bad("row " + std::to_string(r) + ": its own block is not in its view at its query position");
+      own |= p.view_block[e] == b && p.view_offset[e] + p.row_write_start[r] == p.row_query_start[r] && !p.view_full[e];
+    if (!own) bad("row " + std::to_string(r) + ": its own block is not in its view at its query position, read causally");
   }
   for (int i = 0; i < p.L; i++)
     if (p.logit_tokens[i] < 0 || p.logit_tokens[i] >= p.T) bad("logit token index out of range");

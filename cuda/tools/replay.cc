@@ -81,7 +81,7 @@ double attention_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
     for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) {
       const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
       for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++)
-        keys += double(std::max<int64_t>(0, std::min<int64_t>(p.block_len[p.view_block[e]], pos - p.view_offset[e] + 1)));
+        keys += double(p.visible(e, pos));
     }
   return 4 * keys * s.head_dim * s.heads * s.layers;
 }
@@ -130,17 +130,21 @@ std::string check_attn_meta(const hogwild::Plan& p, const hogwild::AttnMeta& m, 
   const int64_t least = std::unique(groups.begin(), groups.end()) - groups.begin();
   if (least <= items_target && m.items > items_target)
     return fail(std::to_string(m.items) + " items for a target of " + std::to_string(items_target) + " (" + std::to_string(least) + " would do)");
-  for (int s = 0; s < m.S; s++)
-    if (block_of[s] < 0 || seg_n[s] != std::min<int64_t>(p.block_len[block_of[s]], int64_t(seg_rel[s]) + 1))
-      return fail("segment " + std::to_string(s) + ": visible keys are not its block's at its position");
-  // Each token visits each block of its row's view where it sees keys, once.
-  std::vector<int> visits;
+  // Each token visits, in its row's view's order, each block it sees keys of, once: that block, at the token's
+  // position relative to the block's offset, its visible keys (Plan::visible).
   for (int r = 0; r < p.R; r++)
     for (int t = p.row_token_start[r]; t < p.row_token_start[r + 1]; t++) {
       const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
-      int want = 0;
-      for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) want += pos - p.view_offset[e] >= 0 && p.block_len[p.view_block[e]] > 0;
-      if (tss[t + 1] - tss[t] != want) return fail("token " + std::to_string(t) + " has " + std::to_string(tss[t + 1] - tss[t]) + " segments, its view " + std::to_string(want));
+      int s = tss[t];
+      for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
+        const int64_t n = p.visible(e, pos);
+        if (n <= 0) continue;
+        if (s == tss[t + 1]) return fail("token " + std::to_string(t) + " has fewer segments than its view's blocks with keys");
+        if (block_of[s] != p.view_block[e] || seg_rel[s] != pos - p.view_offset[e] || seg_n[s] != n)
+          return fail("segment " + std::to_string(s) + ": not view entry " + std::to_string(e) + "'s block, position and visible keys");
+        s++;
+      }
+      if (s != tss[t + 1]) return fail("token " + std::to_string(t) + " has more segments than its view's blocks with keys");
     }
   return "";
 }

@@ -2,7 +2,8 @@
  * The CUDA attention's metadata (cuda/src/attn_meta.cc), checked on the CPU: hogwild-replay --check-attn-plans
  * builds it for every recorded pass under several grid targets and group sizes and checks what the kernels
  * rely on (a token's partial slots one contiguous range, every slot written by exactly one work item, …).
- * The plans come from shared-cache scripts, random scripts and Hogwild! runs with many blocks per view.
+ * The plans come from shared-cache scripts, random scripts, Hogwild! runs with many blocks per view and a Group
+ * Think run (blocks read in full past the query: negative rotations).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,8 +12,7 @@ import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
 import { REPLAY_PATH } from "../../engine/native.ts";
 import { parseScript, runScript, scriptTokens } from "../../engine/script.ts";
-import { parseMethod, runSpec } from "../../harness/generation/methods.ts";
-import { Run } from "../../harness/generation/run.ts";
+import { newSolver, parseMethod } from "../../harness/generation/methods.ts";
 import { fixtureDir, randInt, randomScript, Rng } from "../helpers.ts";
 
 async function check(file: string) {
@@ -45,18 +45,16 @@ Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels'
   }
   // Hogwild! runs: prompts, headers, histories of finished steps, others' steps, transcript chains, finishers.
   const tok = engine.tokenizer!, stepEnd = tok.encode(".\n\n")[0];
-  for (const method of ["hogwild:4", "hogwild:8:interleaved", "sc:3"]) {
+  // Group Think: slotted views whose other thinkers' blocks are read in full, past the query too.
+  for (const method of ["hogwild:4", "hogwild:8:interleaved", "sc:3", "groupthink:3"]) {
     const cache = engine.newCache();
     const rec = engine.record(cache);
-    const run = new Run(
-      cache,
-      runSpec(parseMethod(method), "What is 2+2?", 0, {
-        tokenizer: tok,
-        generation: engine.generation,
-        budgets: [10, 30],
-        finisherTokens: 3,
-      }),
-    );
+    const run = newSolver(cache, parseMethod(method), "What is 2+2?", 0, {
+      tokenizer: tok,
+      generation: engine.generation,
+      budgets: [10, 30],
+      finisherTokens: 3,
+    });
     const pick = new Rng(method.length);
     while (!run.done) {
       const rows = run.plan();

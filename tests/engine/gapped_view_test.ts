@@ -1,10 +1,12 @@
 /**
- * Views whose blocks sit at positions with gaps (engine/plan.ts `at`): what the plan encodes, what the host and
- * the core refuse (a block placed inside the one before it, naming the row and blocks), and what a gapped view
- * computes: the fast path (queries rotated per block) equals the slow reference path (every key rotated by
- * its block's placed offset, then ordinary attention) on random models, views and gaps; a view of no gaps is
+ * Views whose blocks sit at positions with gaps (engine/plan.ts `at`), some read in full (`full`): what the plan
+ * encodes, what the host and the core refuse (a block placed inside the one before it, naming the row and
+ * blocks; a row's own block read in full), and what a gapped view computes: the fast path (queries rotated per
+ * block, backwards for a full block past them) equals the slow reference path (every key rotated by its block's
+ * placed offset, then ordinary attention) on random models, views, gaps and full blocks; a view of no gaps is
  * the common case bit for bit; positions are as placed (a shift of the whole view changes nothing, a gap
- * does, a block placed past a query is not seen).
+ * does, a block placed past a query is not seen unless read in full, a full block below the queries is read as
+ * a causal one).
  */
 import assert from "node:assert/strict";
 import { type Block, KVCache } from "../../engine/cache.ts";
@@ -39,6 +41,10 @@ Deno.test("encodePlan: a gapped view's offsets and query positions are where `at
   ];
   const e = encodePlan(c, rows);
   assert.deepEqual(section(e.plan, "view_offset", 7), [0, 0, 10, 30, 0, 3, 40]);
+  assert.deepEqual(section(e.plan, "view_full", 7), [0, 0, 0, 0, 0, 0, 0]);
+  rows[1] = { ...rows[1], full: [false, true, false] };
+  rows[2] = { ...rows[2], full: [true, true, false] };
+  assert.deepEqual(section(encodePlan(c, rows).plan, "view_full", 7), [0, 0, 1, 0, 1, 1, 0]);
   assert.deepEqual(section(e.plan, "row_query_start", 3), [0, 30, 40]);
   assert.equal(e.positions, 41, "the largest query position plus one");
 });
@@ -62,6 +68,21 @@ Deno.test("encodePlan refuses a gapped view that overlaps or is not positions, n
       /places block p at -1, not a view position/,
     ],
     ["not whole", (_, [p, a]) => [{ block: a, view: [p, a], at: [0, 2.5], tokens: [1] }], /places block a at 2\.5/],
+    [
+      "full: one flag short",
+      (_, [p, a]) => [{ block: a, view: [p, a], full: [true], tokens: [1] }],
+      /row 0's full has 1 flags for 2/,
+    ],
+    [
+      "full: not a boolean",
+      (_, [p, a]) => [{ block: a, view: [p, a], full: [1 as unknown as boolean, false], tokens: [1] }],
+      /row 0's full holds a flag that is not a boolean/,
+    ],
+    [
+      "full: the row's own block",
+      (_, [p, a]) => [{ block: a, view: [p, a], at: [0, 9], full: [false, true], tokens: [1] }],
+      /row 0 reads its own block a in full \(it must be causal\)/,
+    ],
     ["past int32", (_, [p, a]) => [{ block: a, view: [p, a], at: [0, 2 ** 31], tokens: [1] }], /not a view position/],
   ];
   for (const [name, rows, message] of cases) {
@@ -89,16 +110,30 @@ Deno.test("the core refuses a plan whose view places a block inside the one befo
     /plan: row 0: view entry 1 \(block 1\) at offset 1 overlaps block 0, which ends at 3/,
   );
   plan[offsets + 1] = 3, plan[sectionStarts(plan).row_query_start] = 3;
+  // Read in full: not the row's own block (its later tokens), and a flag is 0 or 1.
+  const full = sectionStarts(plan).view_full;
+  for (
+    const [entry, value, message] of [[1, 1, /own block is not in its view at its query position, read causally/], [
+      0,
+      2,
+      /view entry 0: view_full is not 0 or 1/,
+    ]] as const
+  ) {
+    plan[full + entry] = value;
+    assert.throws(() => engine.native.forward(c.native, plan, logits), message);
+    plan[full + entry] = 0;
+  }
   engine.native.forward(c.native, plan, logits); // the same plan unharmed runs
 });
 
 /**
  * Random passes over gapped views: blocks grow, each row reads a random subset in a random order with random
- * gaps (none, small, or hundreds of positions) and its own block among them. `gaps: false`: the same views
- * without `at`. The rows of each pass, built once so that two engines can replay them.
+ * gaps (none, small, or hundreds of positions) and its own block among them, about half of the others read in
+ * full (those past its queries among them). `gaps: false`: the same views without `at` or `full`. The rows of
+ * each pass, built once so that two engines can replay them.
  */
 function randomGappedPasses(rng: Rng, vocab: number, blocks: number, gaps: boolean) {
-  const passes: { block: number; view: number[]; at?: number[]; tokens: number[] }[][] = [];
+  const passes: { block: number; view: number[]; at?: number[]; full?: boolean[]; tokens: number[] }[][] = [];
   const len = new Array(blocks).fill(0);
   for (let p = 0; p < randInt(rng, 3, 7); p++) {
     const writers = [...Array(blocks).keys()].filter(() => rng.next() < 0.5);
@@ -122,8 +157,9 @@ function randomGappedPasses(rng: Rng, vocab: number, blocks: number, gaps: boole
         at.push(end + gap);
         end += gap + next[b];
       }
+      const full = view.map((b) => b !== block && rng.next() < 0.5);
       const tokens = Array.from({ length: n }, () => randInt(rng, 0, vocab - 1));
-      return { block, view, ...(gaps ? { at } : {}), tokens };
+      return { block, view, ...(gaps ? { at, full } : {}), tokens };
     }));
     for (const [b, l] of next.entries()) len[b] = l;
   }
@@ -143,7 +179,7 @@ function runPasses(
       rows.map((r) => ({
         block: blocks[r.block],
         view: r.view.map((b) => blocks[b]),
-        ...(r.at ? { at: r.at.map((x) => x + (opts.shift ?? 0)) } : {}),
+        ...(r.at ? { at: r.at.map((x) => x + (opts.shift ?? 0)), full: r.full } : {}),
         tokens: r.tokens,
         logits: "all" as const,
       })),
@@ -162,7 +198,7 @@ for (const name of CASES) {
   Deno.test(`${name}: on gapped views, query rotation equals key rotation, and equals it with every block shifted`, async () => {
     const engine = await Engine.load(fixtureDir(name), { tokenizer: false });
     const rng = new Rng(31 + name.length);
-    let worstSlow = 0, worstShift = 0, rows = 0;
+    let worstSlow = 0, worstShift = 0, rows = 0, past = 0;
     for (let trial = 0; trial < 5; trial++) {
       const passes = randomGappedPasses(rng, engine.vocab, randInt(rng, 2, 8), true);
       const fast = runPasses(engine, passes);
@@ -172,12 +208,15 @@ for (const name of CASES) {
       const shift = randInt(rng, 1, 900);
       worstShift = Math.max(worstShift, worstDiff(fast, runPasses(engine, passes, { keyRotation: true, shift })));
       rows += passes.reduce((a, p) => a + p.length, 0);
+      // full blocks past a row's own, whose keys lie above its queries (the query turns backwards)
+      for (const r of passes.flat()) past += r.full!.filter((f, k) => f && k > r.view.indexOf(r.block)).length;
     }
     console.log(
-      `${name}: ${rows} gapped rows: worst |fast - slow| ${worstSlow.toExponential(2)}, shifted ${
-        worstShift.toExponential(2)
-      }`,
+      `${name}: ${rows} gapped rows, ${past} full blocks past the queries: worst |fast - slow| ${
+        worstSlow.toExponential(2)
+      }, shifted ${worstShift.toExponential(2)}`,
     );
+    assert.ok(past > 0, "some rows read a full block past their queries");
     assert.ok(worstSlow < TOL, `fast vs slow: worst ${worstSlow}`);
     assert.ok(worstShift < TOL, `shifted: worst ${worstShift}`);
   });
@@ -225,4 +264,40 @@ Deno.test("a block placed past a row's queries is not read: positions, not the v
   const [withX] = engine.forward(c, [{ block: own, view: [p, own, x], at: [0, 40, 100], tokens: q, logits: "all" }]);
   const [without] = engine.forward(c, [{ block: own2, view: [p, own2], at: [0, 40], tokens: q, logits: "all" }]);
   assert.equal(maxAbsDiff(withX, without), 0);
+});
+
+Deno.test("a block read in full: past the queries it is read, its distance counting; below them it is the causal read bit for bit", async () => {
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"), { tokenizer: false });
+  const rng = new Rng(12);
+  const c = engine.newCache({ tokens: 4096 });
+  const ids = (n: number) => Array.from({ length: n }, () => randInt(rng, 0, engine.vocab - 1));
+  const [p, x] = [c.newBlock("p"), c.newBlock("x")];
+  engine.forward(c, [{ block: p, view: [p], tokens: ids(12) }, { block: x, view: [x], tokens: ids(9) }]);
+  const q = ids(3);
+  const read = (view: Block[], at: number[], full: boolean[]) => {
+    const own = c.newBlock("own");
+    const [l] = engine.forward(c, [{ block: own, view: [p, ...view, own], at, full, tokens: q, logits: "all" }]);
+    return l.slice();
+  };
+  // x past the queries (40..42) at 100: read in full it counts, and where it sits counts.
+  const above = (offset: number) => {
+    const b = c.newBlock("own");
+    const [l] = engine.forward(c, [{
+      block: b,
+      view: [p, b, x],
+      at: [0, 40, offset],
+      full: [false, false, true],
+      tokens: q,
+      logits: "all",
+    }]);
+    return l.slice();
+  };
+  const unread = read([], [0, 40], [false, false]);
+  assert.ok(maxAbsDiff(above(100), unread) > 1e-3, "a full block past the queries is read");
+  assert.ok(maxAbsDiff(above(100), above(300)) > 1e-3, "its distance above the queries counts");
+  // x below the queries: read in full or causally, the same keys at the same positions.
+  assert.equal(
+    maxAbsDiff(read([x], [0, 20, 40], [false, true, false]), read([x], [0, 20, 40], [false, false, false])),
+    0,
+  );
 });

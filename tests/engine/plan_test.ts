@@ -1,12 +1,12 @@
 /**
  * engine/plan.ts and engine/cache.ts as tables: what a plan encodes, what it refuses, how pages come and go,
- * and that a pass the core refuses gives its pages back.
+ * that a pass the core refuses gives its pages back, and a pass's shape as the cost model counts it.
  */
 import assert from "node:assert/strict";
 import { KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
 import { PLAN_HEADER, PLAN_SECTIONS } from "../../engine/formats.ts";
-import { commitPlan, encodePlan, pagesNeeded, type Row } from "../../engine/plan.ts";
+import { commitPlan, encodePlan, pagesNeeded, passShape, type Row } from "../../engine/plan.ts";
 
 const cache = (pages = 64, pageSize = 4) => new KVCache({ bytes: 0, pages, pageSize });
 
@@ -183,4 +183,16 @@ Deno.test("a pass the core refuses leaves no page reserved and no block longer",
   assert.throws(() => engine.forward(c, rows), /token id \d+ is out of range/);
   await assert.rejects(() => engine.forwardSample(c, rows), /token id \d+ is out of range/);
   assert.deepEqual([c.freePages, a.length, b.length, a.pages.length, b.pages.length], [free, 3, 0, 1, 0]);
+});
+
+Deno.test("passShape counts each new token against the keys below it, and a full block's past it", () => {
+  const c = cache();
+  const [p, x, own] = [c.newBlock("p"), c.newBlock("x"), c.newBlock("own")];
+  [p.length, x.length, own.length] = [5, 7, 3];
+  const shape = (view: Row["view"], full?: boolean[]) =>
+    passShape([{ block: own, view, ...(full ? { full } : {}), tokens: [1, 2], sampler: undefined }]).attention;
+  // two new tokens at 3 and 4 of own: 3 and 4 of its own keys before them, plus (1 + 2) for themselves
+  assert.equal(shape([p, own, x]), 2 * (5 + 3) + 3, "x past the queries is not read");
+  assert.equal(shape([p, own, x], [false, false, true]), 2 * (5 + 3 + 7) + 3, "x read in full");
+  assert.equal(shape([p, x, own], [false, true, false]), shape([p, x, own]), "x below the queries: the same keys");
 });

@@ -3,10 +3,9 @@
  * model write one token each per pass, and a thinker's next token reads the prompt, its own tokens and every
  * other thinker's tokens up to the same count (those written in this pass included: they were sampled in the
  * pass before, which is the paper's rule). Each thinker's tokens are one block at a slot of positions of its
- * own, its header and one token per pass of the largest budget long, so that the views leave gaps
- * (engine/plan.ts `at`) and a token keeps its place as the others grow. The engine's attention is causal over
- * positions, so a reader places the others' slots, in order, before its own (its own last): with the paper's
- * fixed slots a thinker would never see those placed above it.
+ * own, its header and one token per pass of the largest budget long: thinker n's slot starts at the prompt's
+ * length plus n slots, in every view, as the paper places them (engine/plan.ts `at`). A reader reads the
+ * others' blocks in full (`full`), those whose slots lie past its own query included.
  * The family (groupthink:N[:lead]): its methods, its texts (harness/generation/prompts/groupthink.json), its run.
  */
 import type { Block, KVCache } from "../../../engine/cache.ts";
@@ -133,11 +132,14 @@ export class GroupThinkRun extends Solver {
     }));
   }
 
-  /** Thinker `reader`'s view: the prompt at 0, then slots of `slot` positions: the others' in order, its own last. */
-  view(reader: number): { view: Block[]; at: number[] } {
-    const order = [...this.#thinkers.filter((_, k) => k !== reader), this.#thinkers[reader]];
+  /** Thinker `reader`'s view: the prompt at 0, then every thinker's slot of `slot` positions in order, the others' read in full. */
+  view(reader: number): { view: Block[]; at: number[]; full: boolean[] } {
     const p = this.#s.prompt.length, slot = this.#s.slot;
-    return { view: [this.#prompt, ...order.map((t) => t.block)], at: [0, ...order.map((_, k) => p + k * slot)] };
+    return {
+      view: [this.#prompt, ...this.#thinkers.map((t) => t.block)],
+      at: [0, ...this.#thinkers.map((_, k) => p + k * slot)],
+      full: [false, ...this.#thinkers.map((_, k) => k !== reader)],
+    };
   }
 
   names(): string[] {
@@ -194,13 +196,17 @@ export class GroupThinkRun extends Solver {
     return this.#s.lead ? this.#thinkers[0].text : this.texts().join("\n\n");
   }
   /**
-   * The lead's own view and its unwritten last id; or every thinker's block in order. The finisher's view packs
-   * its blocks end to end (FinisherStart places no gaps), and the other thinkers' last ids are left out.
+   * The lead: the others' blocks, then its own, continued by its unwritten last id; or every thinker's block in
+   * order. The finisher's view packs its blocks end to end (FinisherStart places no gaps: every block lies below
+   * its queries), and the other thinkers' last ids are left out.
    */
   protected finisherStart(): FinisherStart {
-    const s = this.#s, lead = this.#thinkers[0];
+    const s = this.#s, [lead, ...others] = this.#thinkers;
     return s.lead
-      ? { before: this.view(0).view, first: [...lead.next, ...s.finisherSuffix] }
+      ? {
+        before: [this.#prompt, ...others.map((t) => t.block), lead.block],
+        first: [...lead.next, ...s.finisherSuffix],
+      }
       : { before: [this.#prompt, ...this.#thinkers.map((t) => t.block)], first: [...s.marker, ...s.finisherSuffix] };
   }
   protected tokens(): number[] {

@@ -2,7 +2,8 @@
  * Group Think (harness/generation/methods/groupthink.ts): its ids; a scripted run through the real scheduler, recording what
  * every thinker's row reads in every pass (which tokens of whom, at which positions) and checking it against
  * the paper's rule (a thinker's k-th token reads every thinker's first k-1 tokens and no later one), each
- * token at one position in its slot; the budget, the early stop, the finisher and the answer's source, for the
+ * token at one position in its slot, the same in every view (the paper's slots: a thinker's above another's
+ * query is read in full); the budget, the early stop, the finisher and the answer's source, for the
  * group and for the lead; the texts' file; and the KV bound.
  */
 import assert from "node:assert/strict";
@@ -62,8 +63,8 @@ interface Read {
 
 /**
  * The scripted model (it checks and commits each plan as the engine does), recording what each thinker's last
- * new token reads by the engine's rule: every block's tokens after this pass's writes, causal over positions;
- * and the most pages in use.
+ * new token reads by the engine's rule: every block's tokens after this pass's writes, causal over positions
+ * unless the row reads the block in full; and the most pages in use.
  */
 class ReadingModel extends ScriptedModel {
   readonly reads: Read[] = [];
@@ -77,7 +78,7 @@ class ReadingModel extends ScriptedModel {
       const sees: Record<string, [number, number][]> = {};
       r.view.forEach((b, k) => {
         const all = Array.from({ length: after.get(b) ?? b.length }, (_, j): [number, number] => [j, at[k] + j]);
-        sees[b.label] = all.filter(([, pos]) => pos <= query);
+        sees[b.label] = r.full?.[k] ? all : all.filter(([, pos]) => pos <= query);
       });
       this.reads.push({ pass: this.#pass, who: r.block.label, query, sees });
     }
@@ -102,7 +103,7 @@ const BOB = "I will check the sum by counting up from two, one step at a time, t
 const SUFFIX = loadProtocol().finisherSuffix;
 const group = scripted("groupthink:2", { Alice: ALICE, Bob: BOB, finisher: "7}" });
 
-Deno.test("a scripted groupthink:2 run: pass 1 writes the prompt and each header; every view: the other's slot, then its own", async () => {
+Deno.test("a scripted groupthink:2 run: pass 1 writes the prompt and each header; every view: both slots in order, the other's in full", async () => {
   const { model, spec } = await group;
   const P = spec.prompt.length, S = spec.slot;
   const first = model.passes[0];
@@ -117,9 +118,9 @@ Deno.test("a scripted groupthink:2 run: pass 1 writes the prompt and each header
   assert.equal(S, tok.encode("**Alice:** ").length + BUDGETS[BUDGETS.length - 1], "a header and the largest budget");
   for (const pass of model.passes.filter((p) => p[0].block.label !== "finisher")) {
     for (const r of pass.filter((r) => r.block.label !== "prompt")) {
-      const other = r.block.label === "Alice" ? "Bob" : "Alice";
-      assert.deepEqual(r.view.map((b) => b.label), ["prompt", other, r.block.label]);
+      assert.deepEqual(r.view.map((b) => b.label), ["prompt", "Alice", "Bob"]);
       assert.deepEqual(r.at, [0, P, P + S]);
+      assert.deepEqual(r.full, [false, r.block.label !== "Alice", r.block.label !== "Bob"]);
     }
   }
 });
@@ -134,10 +135,10 @@ Deno.test("a scripted groupthink:2 run: a thinker's k-th token reads the prompt 
     // Pass k samples token k: its header and k-1 tokens are written, the last of them in this very pass.
     const mine = H[me] + r.pass - 1, theirs = H[1 - me] + r.pass - 1;
     const where = `${r.who}, pass ${r.pass}`;
-    assert.equal(r.query, P + S + mine - 1, `${where}: its last token, in its own slot`);
+    assert.equal(r.query, P + me * S + mine - 1, `${where}: its last token, in its own slot`);
     assert.deepEqual(r.sees.prompt, [...Array(P).keys()].map((j) => [j, j]), where);
-    assert.deepEqual(r.sees[r.who], [...Array(mine).keys()].map((j) => [j, P + S + j]), where);
-    assert.deepEqual(r.sees[other], [...Array(theirs).keys()].map((j) => [j, P + j]), where);
+    assert.deepEqual(r.sees[r.who], [...Array(mine).keys()].map((j) => [j, P + me * S + j]), where);
+    assert.deepEqual(r.sees[other], [...Array(theirs).keys()].map((j) => [j, P + (1 - me) * S + j]), where);
   }
 });
 
