@@ -107,6 +107,46 @@ export function randomScript(rng: Rng, vocab: number, maxLen: number): Script {
   return { passes };
 }
 
+/**
+ * Random passes over gapped views: blocks grow, each row reads a random subset in a random order with random
+ * gaps (none, small, or hundreds of positions) and its own block among them, about half of the others read in
+ * full (those past its queries among them). `gaps: false`: the same views without `at` or `full`. The rows of
+ * each pass, built once so that two engines can replay them.
+ */
+export function randomGappedPasses(rng: Rng, vocab: number, blocks: number, gaps: boolean) {
+  const passes: { block: number; view: number[]; at?: number[]; full?: boolean[]; tokens: number[] }[][] = [];
+  const len = new Array(blocks).fill(0);
+  for (let p = 0; p < randInt(rng, 3, 7); p++) {
+    const writers = [...Array(blocks).keys()].filter(() => rng.next() < 0.5);
+    if (writers.length === 0) writers.push(randInt(rng, 0, blocks - 1));
+    const next = [...len];
+    const rows = writers.map((block) => {
+      const n = rng.next() < 0.5 ? 1 : randInt(rng, 2, 60);
+      next[block] += n;
+      return { block, n };
+    });
+    passes.push(rows.map(({ block, n }) => {
+      const view = [...Array(blocks).keys()].filter((b) => b === block || (len[b] > 0 && rng.next() < 0.7));
+      for (let i = view.length - 1; i > 0; i--) {
+        const j = randInt(rng, 0, i);
+        [view[i], view[j]] = [view[j], view[i]];
+      }
+      const at: number[] = [];
+      let end = 0;
+      for (const b of view) {
+        const r = rng.next(), gap = r < 0.3 ? 0 : r < 0.8 ? randInt(rng, 1, 20) : randInt(rng, 100, 700);
+        at.push(end + gap);
+        end += gap + next[b];
+      }
+      const full = view.map((b) => b !== block && rng.next() < 0.5);
+      const tokens = Array.from({ length: n }, () => randInt(rng, 0, vocab - 1));
+      return { block, view, ...(gaps ? { at, full } : {}), tokens };
+    }));
+    for (const [b, l] of next.entries()) len[b] = l;
+  }
+  return passes;
+}
+
 /** deno.json's tasks (`file`: a deno.json, the repository's by default), each as its command line. */
 export function taskCommands(file = new URL("../deno.json", import.meta.url).pathname): Record<string, string> {
   const tasks = JSON.parse(readFileSync(file, "utf8")).tasks as Record<string, string | { command: string }>;

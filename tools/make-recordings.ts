@@ -4,7 +4,8 @@
  *    (reference.safetensors) and the float64 script reference as the expected values; fixtures.tsv says whose
  *    logits each expects (transformers or float64), which sets its tolerance on the GPU;
  *  - random-NAME.hwrec: random scripts on random-weight models of many shapes (head_dim 16…256, GQA 1…8,
- *    Qwen2 biases, Qwen3 norms, llama3 RoPE), with this machine's CPU logits as the expected values;
+ *    Qwen2 biases, Qwen3 norms, llama3 RoPE), then random gapped views with blocks read in full, with this
+ *    machine's CPU logits as the expected values;
  *  - perf-SHAPE.hwrec: timing-only passes on random:SHAPE (no logits): R workers sharing a C-token context,
  *    one token each, and a 4096-token prefill;
  *  - sequence-SHAPE.hwrec: a real run's passes, timing only: Hogwild! and baseline runs sharing passes, steps
@@ -27,7 +28,16 @@ import { TextTokenizer } from "../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../harness/generation/methods.ts";
 import { Run } from "../harness/generation/run.ts";
 import { step } from "../harness/generation/schedule.ts";
-import { CASES, fixtureDir, randInt, randomScript, reference, referenceKind, Rng } from "../tests/helpers.ts";
+import {
+  CASES,
+  fixtureDir,
+  randInt,
+  randomGappedPasses,
+  randomScript,
+  reference,
+  referenceKind,
+  Rng,
+} from "../tests/helpers.ts";
 
 const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
   (deno task device:prepare runs it, then tools/device-kit.ts; about 25 s on 2 CPU cores)`;
@@ -231,6 +241,13 @@ async function random() {
     const cache = engine.newCache({ tokens: scripts.reduce((a, s) => a + scriptTokens(s), 0) + 4096 });
     const rec = engine.record(cache);
     for (const s of scripts) (runScript(engine, cache, s, { logits: "last" }), passes += s.passes.length);
+    // Views with gaps and blocks read in full past the queries (Group Think's): the query's backward turn.
+    const gapped = randomGappedPasses(rng, config.vocab, 6, true),
+      blocks = [0, 1, 2, 3, 4, 5].map(() => cache.newBlock());
+    for (const rows of gapped) {
+      engine.forward(cache, rows.map((r) => ({ ...r, block: blocks[r.block], view: r.view.map((b) => blocks[b]) })));
+    }
+    passes += gapped.length;
     writeFileSync(join(out, `random-${name}.hwrec`), rec.bytes());
     console.log(`random-${name}.hwrec: ${passes} passes`);
   }
