@@ -1,5 +1,5 @@
 /**
- * A run's checkpoints graded: each answer, and a self-consistency vote, against the problem's golds, in the
+ * A run's checkpoints graded: each answer, a self-consistency vote and independent paths' own answers, against the problem's golds, in the
  * grading pool; a code problem's program against its tests, in the sandbox. The one place a verdict becomes
  * record fields: the bench grades as runs end, rescore grades a folder's records again with the grader of today.
  */
@@ -49,6 +49,11 @@ export async function gradeCheckpoints(
       const w = await verdict(c.vote);
       cp.vote_equal_strict = w.equal_strict, cp.vote_score_strict = w.score_strict;
     }
+    if (c.paths !== undefined && c.paths.length > 0) {
+      const each = await Promise.all(c.paths.map(verdict));
+      cp.paths_equal_strict = each.map((w) => w.equal_strict);
+      cp.paths_score_strict = each.reduce((a, w) => a + w.score_strict, 0) / each.length;
+    }
     out.push(cp);
   }
   return out;
@@ -82,6 +87,8 @@ function ungraded(c: Checkpoint | RecordCheckpoint): Checkpoint {
     grader_error: _g,
     vote_equal_strict: _ve,
     vote_score_strict: _vs,
+    paths_equal_strict: _pe,
+    paths_score_strict: _ps,
     verdict: _v,
     tests_failed: _tf,
     verdict_detail: _vd,

@@ -38,6 +38,9 @@ export interface RecordCheckpoint extends Checkpoint {
   vote_equal_strict?: boolean;
   /** and its score, on the scale of score_strict (a list task's fraction of parts right) */
   vote_score_strict?: number;
+  /** independent paths: each path's own answer's verdict, and the mean of their scores (the papers' Pass@1) */
+  paths_equal_strict?: boolean[];
+  paths_score_strict?: number;
   /** a code problem: how the program fared on its tests (tasks/code/problem.ts) */
   verdict?: CodeVerdict;
   /** a code problem: tests not passed (the first failure and every test after it) */

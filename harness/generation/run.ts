@@ -308,6 +308,11 @@ export class Run extends Solver {
       return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
     }))?.answer ?? null;
   }
+  /** Self-consistency's traces, each its own answer (a layout whose answer ends the run has no paths). */
+  protected override paths(): (string | null)[] | undefined {
+    if (this.#layout.answerEnds(this.#team) === "run") return undefined;
+    return this.#workers.map((w) => this.finisherSettings.format.written(w.traceText) ?? null);
+  }
   protected blocks(): Block[] {
     const t = this.#team;
     return [

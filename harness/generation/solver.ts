@@ -40,6 +40,11 @@ export interface Checkpoint {
   finisher_passes: number;
   /** self-consistency: the most frequent of the workers' own answers */
   vote?: string | null;
+  /**
+   * methods whose writers each reason alone to an answer: each one's own answer written so far, null where it
+   * has none; their verdicts' mean is the Pass@1 that such methods' papers report
+   */
+  paths?: (string | null)[];
 }
 
 export interface StepRecord {
@@ -137,6 +142,10 @@ export abstract class Solver {
   protected vote(): string | null | undefined {
     return undefined;
   }
+  /** each independent path's own answer so far (null: none yet); undefined for a method without such paths */
+  protected paths(): (string | null)[] | undefined {
+    return undefined;
+  }
 
   get done(): boolean {
     return this.#phase === "done";
@@ -222,7 +231,7 @@ export abstract class Solver {
    * (the answer stands from then on).
    */
   #record(answer: string | null, source: AnswerSource) {
-    const vote = this.vote();
+    const vote = this.vote(), paths = this.paths();
     const c: Omit<Checkpoint, "budget"> = {
       passes: this.#passes,
       answer,
@@ -232,6 +241,7 @@ export abstract class Solver {
       shared_ms: +(this.#wallMs + this.#finisherWallMs).toFixed(2),
       finisher_passes: this.#finisher?.passes ?? 0,
       ...(vote !== undefined ? { vote } : {}),
+      ...(paths !== undefined ? { paths } : {}),
     };
     for (const budget of this.budgets) {
       if (this.checkpoints.some((x) => x.budget === budget) || (!this.#final && budget !== c.passes)) continue;

@@ -19,6 +19,8 @@ export interface CurvePoint {
   accuracy_lenient: number;
   /** self-consistency's majority vote, where the method has one */
   accuracy_vote?: number;
+  /** independent paths' own answers: their scores' mean per record, then over records (Pass@1 over paths) */
+  accuracy_paths?: number;
   /** k: the fewest seeds any of the point's problems has; and its problems */
   seeds: number;
   problems: number;
@@ -106,6 +108,10 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
         // on accuracy's scale (records written before vote_score_strict: the whole-answer verdict)
         point.accuracy_vote = mean(cps.map((c) => c.vote_score_strict ?? +(c.vote_equal_strict ?? false)));
       }
+      // every record of the point graded with its paths (older records have none: no column rather than a wrong one)
+      if (cps.every((c) => c.paths_score_strict !== undefined)) {
+        point.accuracy_paths = mean(cps.map((c) => c.paths_score_strict!));
+      }
       return point;
     });
 }
@@ -121,6 +127,7 @@ export function curvesCsv(points: readonly CurvePoint[]): string {
     "ci_high",
     "accuracy_lenient",
     "accuracy_vote",
+    "accuracy_paths",
     "mean_passes",
     "mean_solo_s",
     "mean_shared_s",
@@ -154,7 +161,8 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
       ks.join() === "1" ? "" : "s"
     }, ± its standard error clustered by problem (in points); n: problems × seeds. It is the paper's statistic ` +
     "(AIME: the accuracy averaged over 10 seeds, avg@10; LiveCodeBench: pass@1 averaged over 8 samples, avg@8); " +
-    "curves.csv also has its 95% interval, pass@k and maj@k.",
+    "curves.csv also has its 95% interval, pass@k and maj@k. Methods of independent paths add `paths`: the mean " +
+    "of their paths' own answers' scores (the Pass@1 their papers report).",
     "",
   ];
   for (const task of [...new Set(points.map((p) => p.task))]) {
@@ -169,7 +177,8 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
         const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
         if (!p) return "";
         const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
-        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone)`;
+        const paths = p.accuracy_paths === undefined ? "" : `, paths ${(100 * p.accuracy_paths).toFixed(1)}%`;
+        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone${paths})`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }

@@ -390,6 +390,9 @@ export class LeapRun extends Solver {
   protected tokens(): number[] {
     return this.#paths.map((p) => p.generated);
   }
+  protected override paths(): (string | null)[] {
+    return this.#paths.map((p) => p.answer?.value ?? null);
+  }
   protected blocks(): Block[] {
     return [this.#prompt, ...this.#paths.map((p) => p.block)];
   }

@@ -113,7 +113,7 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
   const pool = new GradePool({ workers: 1, code: counted });
   try {
     const right = "print(int(input()) + 1)", wrong = "print(int(input()))";
-    const cp = (budget: number, answer: string | null, vote?: string): Checkpoint => ({
+    const cp = (budget: number, answer: string | null, vote?: string, paths?: (string | null)[]): Checkpoint => ({
       budget,
       passes: budget,
       answer,
@@ -123,9 +123,10 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
       shared_ms: 0,
       finisher_passes: 0,
       ...(vote !== undefined ? { vote } : {}),
+      ...(paths !== undefined ? { paths } : {}),
     });
     const graded = await gradeCheckpoints(
-      [cp(1, null), cp(2, wrong), cp(3, right, wrong), cp(4, right, right)],
+      [cp(1, null), cp(2, wrong), cp(3, right, wrong), cp(4, right, right, [right, null, wrong, right])],
       { golds: [], grading: "code", code: spec },
       pool,
     );
@@ -138,6 +139,11 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
         1,
         true,
       ]],
+    );
+    // Each path's own program, graded with the same verdicts (the papers' Pass@1 is their mean)
+    assert.deepEqual(
+      graded.map((c) => [c.paths_equal_strict, c.paths_score_strict]),
+      [[undefined, undefined], [undefined, undefined], [undefined, undefined], [[true, false, false, true], 0.5]],
     );
     assert.equal(runs, 2, "the right and the wrong program ran once each; no program, no run");
   } finally {

@@ -143,6 +143,20 @@ Deno.test("accuracy_vote is on accuracy's scale: a list task's vote scores its f
   assert.equal(curves([record("sequential", "p1", 1, [[8, "4", "generated", true]])])[0].accuracy_vote, undefined);
 });
 
+Deno.test("accuracy_paths: each record's paths' mean score, then the mean over records; empty unless every record has one", () => {
+  const paths = (problem: string, score?: number) => {
+    const r = record("leap:4", problem, 1, [[8, "4", "generated", true]]);
+    if (score !== undefined) r.checkpoints[0] = { ...r.checkpoints[0], paths_score_strict: score };
+    return r;
+  };
+  // p1: 1 of 4 paths right, p2: 3 of 4; the method's own answers both right (accuracy 1)
+  const [point] = curves([paths("p1", 0.25), paths("p2", 0.75)]);
+  assert.deepEqual([point.accuracy, point.accuracy_paths], [1, 0.5]);
+  assert.equal(curves([paths("p1", 0.25), paths("p2")])[0].accuracy_paths, undefined, "a record written before paths");
+  assert.match(curvesCsv([point]), /^task,.*,accuracy_vote,accuracy_paths,/);
+  assert.match(summaryTable([point], [8]), /\| leap:4 \| 100\.0% ± 0\.0 \(n=2, 0\.0 s alone, paths 50\.0%\) \|/);
+});
+
 Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k over seeds, in curves.csv and the summary", () => {
   // three problems × two seeds at one budget; p1's answers differ in form only (x = 4 and 4: one vote)
   const cells: [string, number, string | null, boolean][] = [

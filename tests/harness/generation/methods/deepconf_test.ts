@@ -136,6 +136,7 @@ Deno.test("offline: the vote keeps the top η% and weighs each trace by its conf
     const { run: r, passes } = await run(id, scripts, conf);
     const last = r.checkpoints[r.checkpoints.length - 1];
     assert.equal(last.vote, want, `${id} with confidences ${Object.values(conf).map((f) => f(1))}`);
+    assert.deepEqual(last.paths, ["7", "7", "7", "9"], `${id}: every trace's own answer, whatever the vote keeps`);
     assert.equal(last.passes, LENGTH, `${id}: every trace runs to its end`);
     // Only the confidence runs ask for log-probabilities: the paper's top 20.
     const asked = passes[0].filter((r) => r.sampler).map((r) => r.logprobs);

@@ -263,6 +263,8 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
     run.checkpoints.map((c) => [c.budget, c.passes, c.answer, c.source, c.finisher_passes]),
     [[3, 3, "7", "finisher", 2], [100, run.passes, "4", "generated", 0]],
   );
+  // Each path's own answer (the papers' Pass@1 grades these): none at budget 3, each one's box at the end.
+  assert.deepEqual(run.checkpoints.map((c) => c.paths), [[null, null, null, null], ["5", "4", "4", "9"]]);
   const generated = (i: number) => tok.encode(REASONING + SUMMARIES[i] + ENDINGS[i]).length;
   assert.deepEqual(run.checkpoints[1].tokens, PATHS.map((_, i) => generated(i)));
   assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
