@@ -8,13 +8,14 @@
  * once all have ended, the 100−η percentile of their confidences is the threshold; then the others start, each
  * stopped as soon as its newest group confidence falls below it (its row leaves the pass), and the run ends
  * once the vote's share reaches τ as a trace ends (the paper's consensus). Warm-up first, then the rest, is the
- * paper's order: the threshold must exist before a trace can be stopped.
+ * paper's order: the threshold must exist before a trace can be stopped. `together` (an ablation on the time
+ * axis): every trace starts at once, and the later ones are stopped from the pass the threshold exists.
  *
  * The answer at a checkpoint is that vote (also the record's `vote`); where no trace has ended with an answer,
  * the finisher's over every trace. Options, each the paper's setting unless given: `high` (η = 90,
  * DeepConf-high; default η = 10, DeepConf-low), a measure other than the lowest group (offline), `window=W`
  * (group and tail length, 2048), `k=K` (top-k, 20), `warmup=M` (the paper's 16 exceeds any N here: default
- * half the traces), `tau=T` (0.95) or `no-consensus`.
+ * half the traces), `tau=T` (0.95) or `no-consensus`, `together` (online).
  */
 import type { KVCache } from "../../../engine/cache.ts";
 import { check } from "../../../engine/errors.ts";
@@ -50,9 +51,12 @@ export interface DeepConfMethod extends Method {
   warmup: number;
   /** online: the vote's share that ends the run; undefined: never */
   tau?: number;
+  /** online: every trace starts at once (not the warm-up first), the later ones stopped once the threshold exists */
+  together: boolean;
 }
 
-const FLAGS = ["online", "high", ...MEASURES.filter((m) => m !== "lowest"), "no-consensus"];
+const OTHER_MEASURES = MEASURES.filter((m) => m !== "lowest");
+const FLAGS = ["online", "together", "high", ...OTHER_MEASURES, "no-consensus"];
 const SETTINGS = ["window", "k", "warmup", "tau"];
 const PAPER_TAU = 0.95;
 
@@ -60,7 +64,9 @@ export const deepconf: Family<DeepConfMethod> = {
   name: "deepconf",
   prefixes: ["deepconf"],
   grammar: () => [
-    `deepconf:N[:online][:high][:${FLAGS.slice(2, -1).join("|")}][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]`,
+    `deepconf:N[:online[:together]][:high][:${
+      OTHER_MEASURES.join("|")
+    }][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]`,
   ],
   parse(p) {
     const n = p.count(), flags = p.options(FLAGS, SETTINGS);
@@ -75,6 +81,7 @@ export const deepconf: Family<DeepConfMethod> = {
       check(online || p.setting(key) === undefined, `method ${p.id}: ${key} needs online`);
     }
     check(online || !flags.includes("no-consensus"), `method ${p.id}: no-consensus needs online`);
+    check(online || !flags.includes("together"), `method ${p.id}: together needs online`);
     check(
       !(flags.includes("no-consensus") && p.setting("tau") !== undefined),
       `method ${p.id}: tau or no-consensus, not both`,
@@ -88,7 +95,7 @@ export const deepconf: Family<DeepConfMethod> = {
     const id = [
       "deepconf",
       String(n),
-      ...flags.filter((f) => f === "online" || f === "high"),
+      ...flags.filter((f) => f === "online" || f === "together" || f === "high"),
       ...measures,
       ...(window !== PAPER_WINDOW ? [`window=${window}`] : []),
       ...(topK !== PAPER_TOP_K ? [`k=${topK}`] : []),
@@ -108,6 +115,7 @@ export const deepconf: Family<DeepConfMethod> = {
       topK,
       warmup,
       ...(tau !== undefined ? { tau } : {}),
+      together: flags.includes("together"),
     };
   },
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
@@ -158,7 +166,7 @@ export class DeepConfRun extends Run {
   }
 
   protected override holds(w: Worker): boolean {
-    return this.#m.online && this.#threshold === undefined && w.index >= this.#m.warmup;
+    return this.#m.online && !this.#m.together && this.#threshold === undefined && w.index >= this.#m.warmup;
   }
 
   /** Online: the threshold once the warm-up has ended; then the stops, and the consensus as a trace ends. */
@@ -166,8 +174,9 @@ export class DeepConfRun extends Run {
     const m = this.#m, warm = this.workers.slice(0, m.warmup);
     if (!m.online) return;
     if (this.#threshold === undefined) {
-      if (warm.every((w) => w.done)) this.#threshold = percentile(warm.map((w) => this.#confidence(w)), 100 - m.keep);
-      return;
+      if (!warm.every((w) => w.done)) return;
+      // From this pass on the later traces are checked (held until now, or, together, running already).
+      this.#threshold = percentile(warm.map((w) => this.#confidence(w)), 100 - m.keep);
     }
     let ended = false;
     for (const w of this.workers.slice(m.warmup)) {

@@ -211,6 +211,18 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
   const { run: r } = await run("deepconf:5:online:window=2:no-consensus", scripts, conf);
   assert.equal(r.passes, 200);
   assert.deepEqual([r.checkpoints[0].answer, r.checkpoints[0].vote], ["7", "7"]);
+
+  // together: all five start in pass 1; Dave ends (pass `dave`) before Bob, the threshold comes with Bob's end,
+  // and in that same pass Carol (newest group 2) is stopped and Dave's 7 with Alice's is a consensus.
+  assert.ok(dave < warm, "Dave ends before the warm-up does");
+  const { run: t, labels } = await run("deepconf:5:online:together:window=2", scripts, conf);
+  const d = t as DeepConfRun;
+  assert.deepEqual(labels[0], ["Alice", "Bob", "Carol", "Dave", "Eve"]);
+  assert.ok(Math.abs(d.threshold! - 4.8) < 1e-9);
+  assert.deepEqual(d.stopped, [2]);
+  const cp = t.checkpoints[0];
+  assert.deepEqual([cp.answer, cp.source, cp.vote, cp.passes], ["7", "early-stop", "7", warm]);
+  assert.deepEqual(cp.tokens.slice(1), [warm, warm, dave, warm]);
 });
 
 Deno.test("deepconf and sc's conf: each name and option, and each method's one name", () => {
@@ -232,7 +244,8 @@ Deno.test("deepconf and sc's conf: each name and option, and each method's one n
     ["deepconf:4:high:bottom10:window=64:k=5", { keep: 90, measure: "bottom10", window: 64, topK: 5 }],
     ["deepconf:4:online", { online: true, warmup: 2, tau: 0.95, measure: "lowest" }],
     ["deepconf:5:online:high:warmup=4:tau=0.8", { online: true, keep: 90, warmup: 4, tau: 0.8 }],
-    ["deepconf:3:online:no-consensus", { warmup: 1, tau: undefined }],
+    ["deepconf:3:online:no-consensus", { warmup: 1, tau: undefined, together: false }],
+    ["deepconf:4:online:together:high", { online: true, together: true, keep: 90 }],
     ["sc:4:conf", { family: "sc", weighted: true, finisher: "reencode" }],
     ["sc:4:fork:conf", { weighted: true, finisher: "fork" }],
     ["sc:4", { weighted: false }],
@@ -257,13 +270,18 @@ Deno.test("deepconf and sc's conf: each name and option, and each method's one n
     ["deepconf:4:warmup=2", /warmup needs online/],
     ["deepconf:4:tau=0.9", /tau needs online/],
     ["deepconf:4:no-consensus", /no-consensus needs online/],
+    ["deepconf:4:together", /together needs online/],
+    ["deepconf:4:together:online", /write it as deepconf:4:online:together/],
     ["deepconf:4:online:tau=0", /tau must be a number in \(0, 1\], got "0"/],
     ["deepconf:4:online:tau=0.9:no-consensus", /tau or no-consensus, not both/],
     ["deepconf:4:online:tail", /online stops on group confidences.*no tail/],
     ["deepconf:4:tail:mean", /one measure at most \(tail, mean given\)/],
     ["deepconf:4:lowest", /unknown option "lowest"/],
     ["deepconf:4:window=2:window=3", /option "window" given twice/],
-    ["deepconf:4:fast", /unknown option "fast"; options: online, high, bottom10, tail, mean, no-consensus, window=…/],
+    [
+      "deepconf:4:fast",
+      /unknown option "fast"; options: online, together, high, bottom10, tail, mean, no-consensus, window=…/,
+    ],
     ["sc:1:conf", /write it as sequential/],
     ["sc:2:conf:fork", /write it as sc:2:fork:conf/],
     ["sc:2:deepconf", /unknown option "deepconf"/],
