@@ -6,6 +6,7 @@
  * summaries, encoded again in its own sequence, then goes on. Every pass in which a path samples (reasoning or
  * summary) counts toward the budget; the peers' text rides in the reader's next sampling row, so no pass only
  * prefills. A path ends at a step holding \boxed{…} or at end of sequence; the answer is the paths' majority.
+ * `cut` (the authors' code): the unfinished paragraph before the trigger is dropped from the path's cache first.
  * The family (leap:N[:…]), its texts (harness/generation/prompts/leap.json), the routing, and the run itself (LeapRun).
  */
 import type { Block, KVCache } from "../../../engine/cache.ts";
@@ -37,6 +38,8 @@ export interface LeapMethod extends Method {
   every: number;
   /** the most tokens of a summary */
   summaryTokens: number;
+  /** the path's tokens after its last blank line are dropped before the trigger, as the authors' code does */
+  cut: boolean;
 }
 
 /**
@@ -44,14 +47,15 @@ export interface LeapMethod extends Method {
  * tokens of at most 256 (the authors' code: its turn length and summary limit).
  */
 export const LEAP_DEFAULTS = { routing: "dispersed", topK: 4, every: 2048, summaryTokens: 256 } as const;
-const GRAMMAR = "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]";
+const GRAMMAR = "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S]";
 
 export const leap: Family<LeapMethod> = {
   name: "leap",
   prefixes: ["leap"],
   grammar: () => [GRAMMAR],
   parse(p) {
-    const n = p.count(), routings = p.options(ROUTINGS, ["peers", "every", "summary"]), d = LEAP_DEFAULTS;
+    const n = p.count(), flags = p.options([...ROUTINGS, "cut"], ["peers", "every", "summary"]), d = LEAP_DEFAULTS;
+    const routings = flags.filter((f) => f !== "cut"), cut = flags.includes("cut");
     check(routings.length <= 1, `method ${p.id}: one routing at most (${routings.join(", ")} given)`);
     check(routings.length === 0 || n > 2, `method ${p.id}: with one peer at most, every routing is the same`);
     check(p.setting("peers") === undefined || n > 1, `method ${p.id}: one path has no peers to read (peers)`);
@@ -63,12 +67,13 @@ export const leap: Family<LeapMethod> = {
       "leap",
       String(n),
       ...(routing === d.routing ? [] : [routing]),
+      ...(cut ? ["cut"] : []),
       ...(topK === Math.min(d.topK, n - 1) ? [] : [`peers=${topK}`]),
       ...(every === d.every ? [] : [`every=${every}`]),
       ...(summaryTokens === d.summaryTokens ? [] : [`summary=${summaryTokens}`]),
     ].join(":");
     // The finisher reads the first path's own blocks as they are (no transcript encoded again).
-    return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens };
+    return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens, cut };
   },
   solver: (cache, method, problem, seed, ctx) => new LeapRun(cache, leapSpec(method, problem, seed, ctx)),
   checkSpec(m, spec) {
@@ -175,7 +180,10 @@ export function leapSpec(
     topK: method.topK,
     every: method.every,
     summaryTokens: method.summaryTokens,
+    cut: method.cut,
     trigger: tok.encode(texts.trigger),
+    // after a cut the path ends on its blank line: the trigger without its own leading one
+    triggerAfterBreak: tok.encode(texts.trigger.replace(/^\n+/, "")),
     reading: (summaries, blank) =>
       tok.encode(
         (blank ? "\n\n" : "") +
@@ -198,7 +206,9 @@ export interface LeapSpec extends OwnRunSettings {
   topK: number;
   every: number;
   summaryTokens: number;
+  cut: boolean;
   trigger: number[];
+  triggerAfterBreak: number[];
   /**
    * What a path reads after its summary, as one text encoded: its peers' summaries in order, or that there are
    * none; after a blank line first with `blank` (its summary did not end on a line break).
@@ -221,6 +231,8 @@ interface Path {
   generated: number;
   /** its sequence after the prompt, as text: what it wrote and what was written for it */
   text: string;
+  /** its tokens (written and pending, in its block) and text up to the last token that completed a blank line */
+  lastBreak: { tokens: number; text: number };
   decode: (id: number) => string;
   sampler: Sampler;
   /** its current reasoning step (the early stop reads it) */
@@ -255,6 +267,7 @@ export class LeapRun extends Solver {
       since: 0,
       generated: 0,
       text: "",
+      lastBreak: { tokens: 1, text: 0 }, // never before the prompt's last token, which the path's block holds
       decode: spec.decoder(),
       sampler: new Sampler(spec.sampling, writerSeed(spec.seed, index)),
       step: new StepDetector(),
@@ -294,8 +307,37 @@ export class LeapRun extends Solver {
 
   /** Tokens written into a path for it (the trigger, its peers' summaries), kept in its text. */
   #force(p: Path, ids: readonly number[]) {
-    p.next.push(...ids);
-    for (const id of ids) p.text += p.decode(id);
+    for (const id of ids) this.#append(p, id);
+  }
+
+  /** One token more in the path's next row and its text; its place if it completes a blank line. */
+  #append(p: Path, id: number): string {
+    const piece = p.decode(id), before = p.text.length;
+    p.next.push(id), p.text += piece;
+    if (p.text.indexOf("\n\n", Math.max(0, before - 1)) !== -1) {
+      p.lastBreak = { tokens: p.block.length + p.next.length, text: p.text.length };
+    }
+    return piece;
+  }
+
+  /**
+   * The authors' code's cut: the path's tokens after its last blank line (its unfinished paragraph, already
+   * counted as generated) leave its cache and its text before the trigger. A token holding a blank line and more
+   * text is kept whole (the code cuts the text and encodes it again).
+   */
+  #cutUnfinished(p: Path) {
+    const keep = p.lastBreak.tokens, written = p.block.length, tokens = written + p.next.length - keep;
+    const chars = p.text.length - p.lastBreak.text;
+    if (tokens > 0) {
+      if (keep < written) this.cache.truncate(p.block, keep);
+      p.next = p.next.slice(0, Math.max(0, keep - written));
+      p.text = p.text.slice(0, p.lastBreak.text);
+      p.decode = this.#s.decoder();
+    }
+    // What the step held before the break stays, a step of its own; the cut tokens were all of this step.
+    const ids = p.stepIds.slice(0, p.stepIds.length - tokens), text = p.step.text.slice(0, p.step.text.length - chars);
+    if (ids.length) this.#endStep(p, text, ids);
+    else p.step = new StepDetector(), p.stepIds = [];
   }
 
   #take(p: Path, id: number) {
@@ -305,8 +347,9 @@ export class LeapRun extends Solver {
       p.stage = p.stage === "summary" ? "wait" : "done";
       return;
     }
-    const piece = p.decode(id);
-    p.text += piece, p.generated++, p.next = [id];
+    p.next = [];
+    const piece = this.#append(p, id);
+    p.generated++;
     if (p.stage === "summary") {
       if (p.summary.push(piece) || ++p.summaryTokens >= s.summaryTokens) p.stage = "wait";
       return;
@@ -314,6 +357,14 @@ export class LeapRun extends Solver {
     p.stepIds.push(id), p.since++;
     if (p.step.push(piece)) this.#endStep(p);
     if (p.stage === "reason" && p.since >= s.every) {
+      if (s.cut) {
+        // The unfinished paragraph leaves the path (it stays counted as generated); the trigger follows the break.
+        this.#cutUnfinished(p);
+        if (p.stage !== "reason") return; // what it kept held an answer
+        p.stage = "summary", p.summary = new StepDetector(), p.summaryTokens = 0;
+        this.#force(p, p.text.endsWith("\n\n") ? s.triggerAfterBreak : s.trigger);
+        return;
+      }
       // The summary cuts the step short: what it held is a step of its own.
       if (p.stepIds.length) this.#endStep(p);
       if (p.stage === "reason") {
@@ -323,10 +374,10 @@ export class LeapRun extends Solver {
     }
   }
 
-  /** The path's current step, finished, into the records; a step holding a boxed answer ends the path. */
-  #endStep(p: Path) {
-    const text = p.step.text, answer = lastBoxed(text);
-    this.recordStep({ worker: p.index, step: ++p.steps, text, ids: p.stepIds, pass: this.passes });
+  /** The path's current step (or its first `text` and `ids`), finished, into the records; a boxed answer ends the path. */
+  #endStep(p: Path, text = p.step.text, ids = p.stepIds) {
+    const answer = lastBoxed(text);
+    this.recordStep({ worker: p.index, step: ++p.steps, text, ids, pass: this.passes });
     p.step = new StepDetector(), p.stepIds = [];
     if (answer) p.answer = { value: answer, step: text, pass: this.passes }, p.stage = "done";
   }

@@ -204,7 +204,7 @@ Deno.test("methodGrammar: every family's spellings, in the registry's order (--h
     "sc:N[:fork][:conf]",
     "sot[:N]",
     "deepconf:N[:online[:together]][:high][:bottom10|tail|mean][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]",
-    "leap:N[:clustered|hybrid][:peers=K][:every=T][:summary=S]",
+    "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S]",
     "groupthink:N[:lead]",
   ]);
 });

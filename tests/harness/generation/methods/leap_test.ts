@@ -103,7 +103,10 @@ Deno.test("leap ids: defaults left out, options in order; every other spelling r
     ["leap:4:every=0", /every must be an integer in 1\.\.65536, got "0"/],
     ["leap:4:summary=07", /summary must be an integer in 1\.\.65536, got "07"/],
     ["leap:4:every=8:every=9", /option "every" given twice/],
-    ["leap:4:random", /unknown option "random"; options: dispersed, clustered, hybrid, peers=…, every=…, summary=…/],
+    [
+      "leap:4:random",
+      /unknown option "random"; options: dispersed, clustered, hybrid, cut, peers=…, every=…, summary=…/,
+    ],
     ["leap:4:peers", /unknown option "peers"/],
     ["leap", /leap needs a worker count/],
   ];
@@ -276,9 +279,51 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
   assert.equal(cache.freePages, 4096);
 });
 
+Deno.test("a scripted LeaP run with cut: the unfinished paragraph leaves the cache and the text, and stays counted", async () => {
+  const first = "I add the two numbers.\n\n", rest = "Then I look at them";
+  const summary = " x is 4.\n\n", ending = "So \\boxed{4}.\n\n", t = tok.encode(first + rest).length;
+  const scripts = { Alice: first + rest + summary + ending, Bob: first + rest + summary + ending };
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const ctx = { tokenizer: tok, generation, budgets: [100], finisherTokens: 4 };
+  const id = `leap:2:cut:every=${t}`;
+  const run = new LeapRun(cache, leapSpec(parseMethod(id) as LeapMethod, PROBLEM, 0, ctx));
+  const model = new ScriptedModel(tok, scripts);
+  await runAll(model, cache, [run]);
+  const texts = loadLeap(), after = texts.trigger.replace(/^\n+/, "");
+  // Pass t samples the paragraph's last token; the next row writes the trigger alone, after the blank line.
+  const row = model.passes[t].find((r) => r.block.label === "Alice")!;
+  assert.equal(decode(row.tokens), after);
+  // Its block holds what its rows wrote but the paragraph's tokens (all written but the last, never written).
+  const written = model.passes.flat().filter((r) => r.block === row.block).reduce((n, r) => n + r.tokens.length, 0);
+  assert.equal(row.block.length, written - (tok.encode(rest).length - 1), "the cut tokens left");
+  assert.ok(run.texts()[0].startsWith(first + after + summary));
+  assert.ok(!run.texts()[0].includes(rest));
+  // The first paragraph is a step; the cut one is none; every sampled token stays counted.
+  assert.deepEqual(run.steps.filter((s) => s.worker === 0).map((s) => s.text), [first, ending]);
+  const cp = run.checkpoints[0];
+  assert.deepEqual(cp.tokens, [0, 1].map(() => tok.encode(first + rest + summary + ending).length));
+  assert.deepEqual([cp.answer, cp.paths], ["4", ["4", "4"]]);
+  assert.equal(run.passes, t + tok.encode(summary).length + tok.encode(ending).length);
+  run.free();
+  assert.equal(cache.freePages, 4096);
+  // Without a blank line before the trigger nothing is cut: the run is leap's own.
+  assert.equal((parseMethod("leap:4:cut") as LeapMethod).cut, true);
+  assert.equal((parseMethod("leap:4") as LeapMethod).cut, false);
+  assert.throws(() => parseMethod("leap:4:cut:clustered"), /write it as leap:4:clustered:cut/);
+});
+
 Deno.test("leap on a real engine: a path's rows read what a plain pass over the prompt and its sequence reads", async () => {
   const engine = await Engine.load("random:qwen3-demo");
-  for (const id of ["leap:2:every=3:summary=2", "leap:3:clustered:peers=1:every=2:summary=3"]) {
+  const blank = engine.tokenizer!.encode(".\n\n")[0];
+  for (
+    const id of [
+      "leap:2:every=3:summary=2",
+      "leap:3:clustered:peers=1:every=2:summary=3",
+      "leap:2:cut:every=4:summary=2",
+    ]
+  ) {
+    // for the cut: a blank line as every path's second token, so that its third and fourth leave its cache
+    const sampled = new Map<string, number>();
     const cache = engine.newCache({ tokens: 16384 });
     const ctx = { tokenizer: engine.tokenizer!, generation: engine.generation, budgets: [4, 20], finisherTokens: 3 };
     const run = newSolver(cache, parseMethod(id), PROBLEM, 1, ctx) as LeapRun;
@@ -293,7 +338,9 @@ Deno.test("leap on a real engine: a path's rows read what a plain pass over the 
         );
         return rows.map((r, i) => {
           if (r.block.label === "prompt") return -1;
-          const own = r.block.label === "finisher" ? [] : (sequences.get(r.block.label) ?? []);
+          // the block as it was before this pass (a cut may have shortened it), then this row's tokens
+          const before = r.block.length - r.tokens.length;
+          const own = r.block.label === "finisher" ? [] : (sequences.get(r.block.label) ?? []).slice(0, before);
           if (r.block.label !== "finisher") sequences.set(r.block.label, own.concat(Array.from(r.tokens)));
           // Rows with text written for the path (the trigger, the peers' summaries): a plain pass agrees.
           if (r.tokens.length > 1 && r.block.label !== "finisher") {
@@ -302,7 +349,11 @@ Deno.test("leap on a real engine: a path's rows read what a plain pass over the 
             const want = engine.forward(plain, [{ block: b, view: [b], tokens: seq, logits: "last" }])[0];
             worst = Math.max(worst, maxAbsDiff(logits[i], want)), checked++;
           }
-          return sampleLogits(logits[i], r.sampler!);
+          const n = (sampled.get(r.block.label) ?? 0) + 1;
+          sampled.set(r.block.label, n);
+          return id.includes(":cut") && n === 2 && r.block.label !== "finisher"
+            ? blank
+            : sampleLogits(logits[i], r.sampler!);
         });
       },
     };
