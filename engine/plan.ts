@@ -45,7 +45,7 @@ export interface EncodedPlan {
   /** per row: [first logit row, number of logit rows] in the pass's logits */
   logitRows: [number, number][];
   logitCount: number;
-  /** the view positions the pass reaches: the largest over rows of its last new token's position, plus one */
+  /** the view positions the pass reaches, plus one: the largest of each row's last new token's and last full key's */
   positions: number;
 }
 
@@ -180,6 +180,8 @@ function writeRows(
       plan[at.view_block + e] = blockIndex.get(b)!;
       plan[at.view_offset + e] = offset;
       plan[at.view_full + e] = row.full?.[k] ? 1 : 0;
+      // a block read in full reaches its last key's position, past the queries or not
+      if (row.full?.[k]) positions = Math.max(positions, offset + lenOf(b));
       offset += lenOf(b);
       e++;
     }
@@ -214,24 +216,25 @@ export interface PassShape {
   logits: number;
 }
 
-/** The shape of a pass over `rows`, from the blocks' lengths before it. */
+/** The shape of a pass over `rows`, from the blocks' lengths before it (others' rows of the pass counted: the rule). */
 export function passShape(rows: readonly Row[]): PassShape {
   let tokens = 0, attention = 0, logits = 0;
-  const seen = new Map<Block, number>();
+  const seen = new Map<Block, number>(), after = new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
+  const lenOf = (b: Block) => after.get(b) ?? b.length;
   for (const r of rows) {
     const n = r.tokens.length;
     // Blocks before the row's own sit below its queries; after it, past them, read only when full.
     let before = 0, past = 0, own = false;
     for (const [k, b] of r.view.entries()) {
       if (b === r.block) own = true;
-      else if (!own) before += b.length;
-      else if (r.full?.[k]) past += b.length;
+      else if (!own) before += lenOf(b);
+      else if (r.full?.[k]) past += lenOf(b);
     }
     const q = before + r.block.length; // the keys below the row's first new token
     tokens += n;
     attention += n * (q + past) + (n * (n + 1)) / 2;
     logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;
-    for (const b of r.view) seen.set(b, Math.max(seen.get(b) ?? 0, b.length + (b === r.block ? n : 0)));
+    for (const b of r.view) seen.set(b, lenOf(b));
   }
   let kv = 0;
   for (const len of seen.values()) kv += len;

@@ -179,7 +179,7 @@ __device__ inline float2 rope_at(const float2* rope, int rel, int half, int d) {
 struct AttnPlan {
   int T, S, items, chunk;                 // tokens, segments, work items, keys per chunk
   const int32_t* seg_token;               // [S]
-  const int32_t* seg_rel;                 // [S]   query position - block offset (rotation and causal bound)
+  const int32_t* seg_rel;                 // [S]   query position - block offset (its rotation; negative: full)
   const int32_t* seg_n;                   // [S]   visible keys
   const int32_t* seg_slot;                // [S]   first partial slot (one per chunk of its block)
   const int32_t* tok_seg_start;           // [T+1] segments of token t (never none: its own block)

@@ -239,11 +239,14 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
             " overlaps block " + std::to_string(p.view_block[e - 1]) + ", which ends at " +
             std::to_string(int64_t(p.view_offset[e - 1]) + p.block_len[p.view_block[e - 1]]));
     // The row's own block must sit in its view where its queries are: that offset is the causal bound.
-    // Read causally, not in full: a query must not read its row's later tokens.
+    // Never read in full (a query must not read its row's later tokens), wherever the view holds it.
     bool own = false;
-    for (int e = e0; e < e1; e++)
-      own |= p.view_block[e] == b && p.view_offset[e] + p.row_write_start[r] == p.row_query_start[r] && !p.view_full[e];
-    if (!own) bad("row " + std::to_string(r) + ": its own block is not in its view at its query position, read causally");
+    for (int e = e0; e < e1; e++) {
+      if (p.view_block[e] != b) continue;
+      if (p.view_full[e]) bad("row " + std::to_string(r) + ": view entry " + std::to_string(e - e0) + " reads its own block in full");
+      own |= p.view_offset[e] + p.row_write_start[r] == p.row_query_start[r];
+    }
+    if (!own) bad("row " + std::to_string(r) + ": its own block is not in its view at its query position");
   }
   for (int i = 0; i < p.L; i++)
     if (p.logit_tokens[i] < 0 || p.logit_tokens[i] >= p.T) bad("logit token index out of range");

@@ -53,6 +53,9 @@ export async function gradeCheckpoints(
       const each = await Promise.all(c.paths.map(verdict));
       cp.paths_equal_strict = each.map((w) => w.equal_strict);
       cp.paths_score_strict = each.reduce((a, w) => a + w.score_strict, 0) / each.length;
+      // a path the grader failed on counts as wrong, as the answer does; said, not hidden
+      const failed = each.filter((w) => w.extra.timed_out || w.extra.grader_error).length;
+      if (failed) cp.paths_grader_errors = failed;
     }
     out.push(cp);
   }
@@ -89,6 +92,7 @@ function ungraded(c: Checkpoint | RecordCheckpoint): Checkpoint {
     vote_score_strict: _vs,
     paths_equal_strict: _pe,
     paths_score_strict: _ps,
+    paths_grader_errors: _pg,
     verdict: _v,
     tests_failed: _tf,
     verdict_detail: _vd,

@@ -41,6 +41,8 @@ export interface RecordCheckpoint extends Checkpoint {
   /** independent paths: each path's own answer's verdict, and the mean of their scores (the papers' Pass@1) */
   paths_equal_strict?: boolean[];
   paths_score_strict?: number;
+  /** paths whose grading timed out or failed (each counted wrong); absent when none */
+  paths_grader_errors?: number;
   /** a code problem: how the program fared on its tests (tasks/code/problem.ts) */
   verdict?: CodeVerdict;
   /** a code problem: tests not passed (the first failure and every test after it) */

@@ -41,6 +41,11 @@ export function newestGroup(c: readonly number[], window: number): number | unde
   return c.length < window ? undefined : mean(c.slice(c.length - window));
 }
 
+/** The lowest group confidence over full windows so far (undefined before `window` tokens): every stop a trace would have met. */
+export function lowestGroup(c: readonly number[], window: number): number | undefined {
+  return c.length < window ? undefined : groupConfidences(c, window).reduce((a, b) => Math.min(a, b));
+}
+
 /**
  * A trace's confidence by `measure`: its lowest group; the mean of its lowest 10% of groups (at least one);
  * the mean of its last `window` tokens (tail); the mean of all its tokens. 0 for a trace without tokens.

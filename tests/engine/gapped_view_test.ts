@@ -44,7 +44,12 @@ Deno.test("encodePlan: a gapped view's offsets and query positions are where `at
   assert.deepEqual(section(e.plan, "view_full", 7), [0, 0, 0, 0, 0, 0, 0]);
   rows[1] = { ...rows[1], full: [false, true, false] };
   rows[2] = { ...rows[2], full: [true, true, false] };
-  assert.deepEqual(section(encodePlan(c, rows).plan, "view_full", 7), [0, 0, 1, 0, 1, 1, 0]);
+  const withFull = encodePlan(c, rows);
+  assert.deepEqual(section(withFull.plan, "view_full", 7), [0, 0, 1, 0, 1, 1, 0]);
+  // a's keys, read in full at 10 by b's row, do not pass its query; b's, read in full at 3 by a's row, neither
+  assert.equal(withFull.positions, 41);
+  rows[2] = { ...rows[2], view: [p, a, b], at: [0, 40, 100], full: [false, false, true] };
+  assert.equal(encodePlan(c, rows).positions, 102, "b's keys read in full up to 101");
   assert.deepEqual(section(e.plan, "row_query_start", 3), [0, 30, 40]);
   assert.equal(e.positions, 41, "the largest query position plus one");
 });
@@ -113,7 +118,7 @@ Deno.test("the core refuses a plan whose view places a block inside the one befo
   // Read in full: not the row's own block (its later tokens), and a flag is 0 or 1.
   const full = sectionStarts(plan).view_full;
   for (
-    const [entry, value, message] of [[1, 1, /own block is not in its view at its query position, read causally/], [
+    const [entry, value, message] of [[1, 1, /row 0: view entry 1 reads its own block in full/], [
       0,
       2,
       /view entry 0: view_full is not 0 or 1/,
@@ -124,6 +129,14 @@ Deno.test("the core refuses a plan whose view places a block inside the one befo
     plan[full + entry] = 0;
   }
   engine.native.forward(c.native, plan, logits); // the same plan unharmed runs
+  // Nor a second entry of the own block, read in full past the query (its later tokens, as a damaged plan might).
+  const d = c.newBlock("d");
+  const second = encodePlan(c, [{ block: a, view: [p, a, d], at: [0, 3, 100], tokens: [4] }]).plan;
+  second[sectionStarts(second).view_block + 2] = 1, second[sectionStarts(second).view_full + 2] = 1;
+  assert.throws(
+    () => engine.native.forward(c.native, second, logits),
+    /row 0: view entry 2 reads its own block in full/,
+  );
 });
 
 function runPasses(

@@ -195,4 +195,11 @@ Deno.test("passShape counts each new token against the keys below it, and a full
   assert.equal(shape([p, own, x]), 2 * (5 + 3) + 3, "x past the queries is not read");
   assert.equal(shape([p, own, x], [false, false, true]), 2 * (5 + 3 + 7) + 3, "x read in full");
   assert.equal(shape([p, x, own], [false, true, false]), shape([p, x, own]), "x below the queries: the same keys");
+  // Another row writing p in the same pass: its new tokens are read too (every row writes before anyone reads).
+  const both = passShape([
+    { block: p, view: [p], tokens: [7, 8, 9], logits: "none" },
+    { block: own, view: [p, own], tokens: [1, 2] },
+  ]);
+  assert.equal(both.attention, 3 * 5 + 6 + 2 * (8 + 3) + 3, "p's three new keys read by own's two tokens");
+  assert.equal(both.kv, 8 + 5);
 });

@@ -24,6 +24,7 @@ import { lastBoxed } from "../../../tasks/grading/answer.ts";
 import {
   type Ballot,
   keepTop,
+  lowestGroup,
   type Measure,
   MEASURES,
   newestGroup,
@@ -173,10 +174,13 @@ export class DeepConfRun extends Run {
   protected override afterTakes(): void {
     const m = this.#m, warm = this.workers.slice(0, m.warmup);
     if (!m.online) return;
+    let fresh = false;
     if (this.#threshold === undefined) {
       if (!warm.every((w) => w.done)) return;
-      // From this pass on the later traces are checked (held until now, or, together, running already).
+      // From this pass on the later traces are checked (held until now, or, together, running already: those
+      // meet every group they wrote, as if the threshold had been there from their start).
       this.#threshold = percentile(warm.map((w) => this.#confidence(w)), 100 - m.keep);
+      fresh = true;
     }
     let ended = false;
     for (const w of this.workers.slice(m.warmup)) {
@@ -185,7 +189,7 @@ export class DeepConfRun extends Run {
         this.#ended.add(w), ended = true;
         continue;
       }
-      const g = newestGroup(w.confidences, m.window);
+      const g = (fresh ? lowestGroup : newestGroup)(w.confidences, m.window);
       if (g !== undefined && g < this.#threshold) w.stop(), this.#stopped.add(w);
     }
     const v = ended && m.tau !== undefined ? this.#tally() : undefined;
@@ -194,11 +198,14 @@ export class DeepConfRun extends Run {
 
   /**
    * The vote: the traces that ended with an answer (none stopped), each weighed by its confidence; offline the
-   * top η% of them, online those at the threshold or above (before it exists, every warm-up trace that ended).
+   * top η% of them, online those at the threshold or above (before it exists, only warm-up traces: `together`'s
+   * later ones that ended before it wait for it).
    */
   #tally(): { answer: string; share: number } | undefined {
-    const m = this.#m;
-    const ballots: Ballot[] = this.workers.filter((w) => w.done && !this.#stopped.has(w)).flatMap((w) => {
+    const m = this.#m, early = m.online && this.#threshold === undefined;
+    const ballots: Ballot[] = this.workers.filter((w) =>
+      w.done && !this.#stopped.has(w) && !(early && w.index >= m.warmup)
+    ).flatMap((w) => {
       const answer = lastBoxed(w.traceText);
       return answer ? [{ answer, weight: this.#confidence(w) }] : [];
     });

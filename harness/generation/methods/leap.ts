@@ -305,9 +305,10 @@ export class LeapRun extends Solver {
     return rows;
   }
 
-  /** Tokens written into a path for it (the trigger, its peers' summaries), kept in its text. */
+  /** Tokens written into a path for it (the trigger, its peers' summaries), kept in its text; a cut stops at their end. */
   #force(p: Path, ids: readonly number[]) {
     for (const id of ids) this.#append(p, id);
+    p.lastBreak = { tokens: p.block.length + p.next.length, text: p.text.length };
   }
 
   /** One token more in the path's next row and its text; its place if it completes a blank line. */
@@ -323,11 +324,13 @@ export class LeapRun extends Solver {
   /**
    * The authors' code's cut: the path's tokens after its last blank line (its unfinished paragraph, already
    * counted as generated) leave its cache and its text before the trigger. A token holding a blank line and more
-   * text is kept whole (the code cuts the text and encodes it again).
+   * text is kept whole (the code cuts the text and encodes it again), and text written for the path is never cut
+   * (the code's cut may reach into a resume line that ends without a blank line).
    */
   #cutUnfinished(p: Path) {
     const keep = p.lastBreak.tokens, written = p.block.length, tokens = written + p.next.length - keep;
     const chars = p.text.length - p.lastBreak.text;
+    if (tokens > p.stepIds.length) throw new Error(`leap: path ${p.name}'s cut reaches past its own step`);
     if (tokens > 0) {
       if (keep < written) this.cache.truncate(p.block, keep);
       p.next = p.next.slice(0, Math.max(0, keep - written));

@@ -225,6 +225,29 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
   assert.deepEqual(cp.tokens.slice(1), [warm, warm, dave, warm]);
 });
 
+Deno.test("together: before the threshold only the warm-up votes; at it, a later trace meets every group it wrote", async () => {
+  const long = "Let me add the numbers one by one, slowly and with care, and then check the sum twice over. ".repeat(
+    12,
+  );
+  // The warm-up (Alice) never ends within the budget: Bob's early 9 must not be the vote, as in the paper's order.
+  const never = { Alice: long, Bob: answer("9"), finisher: "8}" };
+  for (const id of ["deepconf:2:online", "deepconf:2:online:together"]) {
+    const { run: r } = await run(id, never, { Alice: constant(5), Bob: constant(1) });
+    assert.deepEqual([r.checkpoints[0].vote, r.checkpoints[0].source], [null, "finisher"], id);
+  }
+  // Bob dips (tokens 2 and 3) long before Alice's end sets the threshold (5): he is stopped in that pass.
+  const dip = { Alice: "Adding them gives seven.\n\n" + answer("7"), Bob: long, Carol: long };
+  const conf = { Alice: constant(5), Bob: (j: number) => (j === 2 || j === 3 ? 1 : 6), Carol: constant(6) };
+  const { run: t, labels } = await run("deepconf:3:online:together:window=2:no-consensus", dip, conf);
+  const ends = tok.encode(dip.Alice).length;
+  assert.deepEqual((t as DeepConfRun).stopped, [1]);
+  assert.equal(
+    labels.flatMap((l, i) => (l.includes("Bob") ? [i + 1] : [])).at(-1),
+    ends,
+    "Bob's last row: the threshold's pass",
+  );
+});
+
 Deno.test("deepconf and sc's conf: each name and option, and each method's one name", () => {
   const cases: [string, Record<string, unknown>][] = [
     ["deepconf:4", {

@@ -312,6 +312,28 @@ Deno.test("a scripted LeaP run with cut: the unfinished paragraph leaves the cac
   assert.throws(() => parseMethod("leap:4:cut:clustered"), /write it as leap:4:clustered:cut/);
 });
 
+Deno.test("cut never reaches into text written for the path: a resume without a blank line bounds it", async () => {
+  const first = "I add the two numbers.\n\nThen I", t = tok.encode(first).length;
+  const second = " \\boxed{7} hmm no wait let me see", summary = " x is 4.\n\n", ending = "So \\boxed{4}.\n\n";
+  const cut = tok.encode(second).slice(0, t); // the second round's first T tokens, all of them cut
+  const texts = { ...loadLeap(), resume: "\n\nGo on." };
+  const ctx = { tokenizer: tok, generation, budgets: [200], finisherTokens: 4 };
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const run = new LeapRun(cache, leapSpec(parseMethod(`leap:2:cut:every=${t}`) as LeapMethod, PROBLEM, 0, ctx, texts));
+  const script = first + summary + tok.decode(cut) + summary + ending;
+  assert.deepEqual(
+    tok.encode(script),
+    [first, summary].flatMap((s) => tok.encode(s)).concat(cut, tok.encode(summary + ending)),
+  );
+  await runAll(new ScriptedModel(tok, { Alice: script, Bob: script }), cache, [run]);
+  const text = run.texts()[0];
+  assert.ok(text.includes("Go on.") && !text.includes("boxed{7}"), text);
+  assert.ok(run.steps.every((s) => !s.text.includes("boxed{7}")), "no step of cut text");
+  assert.deepEqual([run.checkpoints[0].answer, run.checkpoints[0].paths], ["4", ["4", "4"]]);
+  run.free();
+  assert.equal(cache.freePages, 4096);
+});
+
 Deno.test("leap on a real engine: a path's rows read what a plain pass over the prompt and its sequence reads", async () => {
   const engine = await Engine.load("random:qwen3-demo");
   const blank = engine.tokenizer!.encode(".\n\n")[0];
