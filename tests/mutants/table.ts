@@ -76,8 +76,8 @@ export const MUTANTS: Mutant[] = [
     claim: "engine = references",
     edits: [{
       file: CPU,
-      find: "out[i] = a * cos[i] - b * sin[i];",
-      replace: "out[i] = a * cos[i] + b * sin[i];",
+      find: "out[i] = a * cos[i] - b * s;",
+      replace: "out[i] = a * cos[i] + b * s;",
     }],
     test: "tests/engine/fixtures_test.ts",
   },
