@@ -216,7 +216,7 @@ export interface PassShape {
   logits: number;
 }
 
-/** The shape of a pass over `rows`, from the blocks' lengths before it (others' rows of the pass counted: the rule). */
+/** The shape of a pass over `rows`: every block at its length after the pass's writes (all rows write, then read). */
 export function passShape(rows: readonly Row[]): PassShape {
   let tokens = 0, attention = 0, logits = 0;
   const seen = new Map<Block, number>(), after = new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
