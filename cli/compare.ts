@@ -3,16 +3,18 @@ import { resolve } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords } from "../harness/bench/rundir.ts";
-import { checkComparable, compareSides, comparisonTable, type Side } from "../harness/report/compare.ts";
+import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
 
-const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all]
-       deno task compare RUN --methods A,B [--budget N[,N…]|all]
+const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths]
+       deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths]
   the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
   each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
   the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)
   --methods A,B: A of RUN_A (or RUN) against B of RUN_B (or RUN) [two folders: each method both hold, against
                  itself; or each folder's only method]
-  --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]`;
+  --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]
+  --score: each side's one answer [answer], or Pass@1 over its independent paths' own answers (methods whose
+           writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths]`;
 
 const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
 
@@ -58,7 +60,10 @@ function main() {
   const { values: f, positionals: dirs } = parseFlags({
     methods: { type: "string" },
     budget: { type: "string" },
+    score: { type: "string", default: "answer" },
   }, USAGE);
+  const score = f.score;
+  check(score === "answer" || score === "paths", `--score: expected answer or paths, got "${score}"`);
   check(dirs.length === 1 || dirs.length === 2, "compare: name one run folder or two (--help for the usage)");
   check(
     dirs.length === 1 || resolve(dirs[0]) !== resolve(dirs[1]),
@@ -70,11 +75,13 @@ function main() {
     const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
     const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
     checkComparable(a, b);
+    const scored = [scoreOf(a, score), scoreOf(b, score)];
     const budgetSet = (s: Side) =>
       new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
     const shared = [...budgetSet(a)].filter((x) => budgetSet(b).has(x)).sort((x, y) => x - y);
-    const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets);
+    const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets, score);
     console.log(`# A = ${a.name}, B = ${b.name}\n`);
+    if (score === "paths") console.log(`Scores: A ${scored[0]}; B ${scored[1]}.\n`);
     for (const budget of budgets) console.log(comparisonTable(rows, budget));
   }
 }

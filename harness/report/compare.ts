@@ -3,7 +3,7 @@
  * each method against a baseline, and the tables of `deno task compare` (cli/compare.ts).
  */
 import { check } from "../../engine/errors.ts";
-import { sample } from "./curves.ts";
+import { sample, type Score } from "./curves.ts";
 import type { BenchRecord } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 
@@ -19,11 +19,14 @@ export interface Comparison {
   diff: PairedDiff;
 }
 
-/** A − B per task and budget, on the (problem, seed) pairs both have; pairs of no budget or task are left out. */
-export function compareSides(a: Side, b: Side, budgets: readonly number[]): Comparison[] {
+/**
+ * A − B per task and budget, on the (problem, seed) pairs both have; pairs of no budget or task are left out.
+ * `score`: each side's one answer, or Pass@1 over its paths where its records have them (scoreOf says which).
+ */
+export function compareSides(a: Side, b: Side, budgets: readonly number[], score: Score = "answer"): Comparison[] {
   const samples = (s: Side, task: string, budget: number) =>
     s.records.filter((r) => r.method === s.method && r.task === task).flatMap((r) =>
-      r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c))
+      r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c, score))
     );
   const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort();
   return budgets.flatMap((budget) =>
@@ -32,6 +35,23 @@ export function compareSides(a: Side, b: Side, budgets: readonly number[]): Comp
       return diff ? [{ task, budget, diff }] : [];
     })
   );
+}
+
+/**
+ * What `score` reads on a side: "paths" needs every checkpoint of the side graded with its paths, or none (a
+ * method of one answer, whose answer is its Pass@1); a side with some (folders of records from before paths,
+ * merged) is refused rather than scored half one way.
+ */
+export function scoreOf(s: Side & { name: string }, score: Score): string {
+  if (score === "answer") return "its answer";
+  const cps = s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints);
+  const withPaths = cps.filter((c) => c.paths_score_strict !== undefined).length;
+  check(
+    withPaths === 0 || withPaths === cps.length,
+    `compare: ${s.name} has paths graded on ${withPaths} of its ${cps.length} checkpoints (records from before ` +
+      "paths); rescore it (deno task rescore) or compare --score answer",
+  );
+  return withPaths ? "Pass@1 over its paths" : "its answer (one per run: no paths)";
 }
 
 const points = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;

@@ -57,9 +57,16 @@ export function interval(scores: readonly number[]): [number, number] | undefine
   return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
+/**
+ * What a sample scores: the method's one answer, or the mean of its independent paths' own answers (Pass@1 over
+ * paths) where its records carry them (a method of one answer: that answer).
+ */
+export type Score = "answer" | "paths";
+
 /** One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer. */
-export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number]): Sample {
-  return { problem: r.problem_id, seed: r.seed, score: c.score_strict, answer: c.answer };
+export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], score: Score = "answer"): Sample {
+  const s = score === "paths" ? c.paths_score_strict ?? c.score_strict : c.score_strict;
+  return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
 }
 
 /** The grouping of maj@k: answers the same after the grader's text normalisation (not its full equivalence). */

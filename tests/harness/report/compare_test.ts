@@ -72,6 +72,32 @@ Deno.test("compare: one folder and two methods, and two folders' same method; a 
   assert.match(named.stdout, ROW_8);
 });
 
+Deno.test("compare --score paths: Pass@1 over a side's paths where it has them, its answer where it has one; said, and mixed sides refused", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-paths-"));
+  // The paths' mean is 0.5 on every record where the answer is right: A's Pass@1 is half its answers' score.
+  const withPaths = (rs: BenchRecord[]) =>
+    rs.map((r) => ({
+      ...r,
+      checkpoints: r.checkpoints.map((c) => ({ ...c, paths: ["4", "5"], paths_score_strict: c.score_strict / 2 })),
+    }));
+  const one = folder(base, "one", [...withPaths(records("sc:2", A)), ...records("sequential", B)]);
+  const r = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "paths", "--budget", "16"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Scores: A Pass@1 over its paths; B its answer \(one per run: no paths\)\./);
+  assert.match(r.stdout, /\| t \| 10 \| 5 \| 50\.0% \| 100\.0% \| −50\.0 \|/);
+  const answers = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--budget", "16"]);
+  assert.match(answers.stdout, /\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \|/);
+  assert.doesNotMatch(answers.stdout, /Scores:/);
+  // a side half with paths (an old folder merged with a new one) is refused, naming it and the way out
+  const half = [...withPaths(records("sc:2", A)).slice(0, 3), ...records("sc:2", A).slice(3)];
+  const mixed = folder(base, "mixed", [...half, ...records("sequential", B)]);
+  const m = await runCli("cli/compare.ts", [mixed, "--methods", "sc:2,sequential", "--score", "paths"]);
+  assert.equal(m.code, 2);
+  assert.match(m.stderr, /mixed \(sc:2\) has paths graded on 6 of its 24 checkpoints .*rescore it/);
+  const bad = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "pass1"]);
+  assert.match(bad.stderr, /--score: expected answer or paths, got "pass1"/);
+});
+
 Deno.test("compare refuses another grader, another task's data, nothing shared, and a method, folder or budget not there", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-compare-bad-"));
   const a = folder(base, "a", [...records("hogwild:2", A), ...records("sequential", B)]);
