@@ -51,7 +51,7 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
     `compare: ${s.name} has paths graded on ${withPaths} of its ${cps.length} checkpoints (records from before ` +
       "paths); rescore it (deno task rescore) or compare --score answer",
   );
-  return withPaths ? "Pass@1 over its paths" : "its answer (one per run: no paths)";
+  return withPaths ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
 }
 
 const points = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;

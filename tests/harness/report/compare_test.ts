@@ -83,7 +83,7 @@ Deno.test("compare --score paths: Pass@1 over a side's paths where it has them, 
   const one = folder(base, "one", [...withPaths(records("sc:2", A)), ...records("sequential", B)]);
   const r = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "paths", "--budget", "16"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Scores: A Pass@1 over its paths; B its answer \(one per run: no paths\)\./);
+  assert.match(r.stdout, /Scores: A Pass@1 over its paths; B its answer \(its records hold no paths\)\./);
   assert.match(r.stdout, /\| t \| 10 \| 5 \| 50\.0% \| 100\.0% \| −50\.0 \|/);
   const answers = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--budget", "16"]);
   assert.match(answers.stdout, /\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \|/);
