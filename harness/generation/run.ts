@@ -299,19 +299,23 @@ export class Run extends Solver {
   protected tokens(): number[] {
     return this.#workers.map((w) => w.generated);
   }
-  /** Self-consistency's vote over the answers the workers wrote: the majority, or weighted by confidence. */
+  /** Self-consistency's vote over the answers the workers wrote (paths): the majority, or weighted by confidence. */
   protected override vote(): string | null | undefined {
-    if (this.#layout.answerEnds(this.#team) === "run") return undefined;
-    const weight = this.#s.confidence?.weight;
-    return weightedVote(this.#workers.flatMap((w) => {
-      const answer = this.finisherSettings.format.written(w.traceText);
+    const answers = this.paths(), weight = this.#s.confidence?.weight;
+    if (answers === undefined) return undefined;
+    return weightedVote(this.#workers.flatMap((w, i) => {
+      const answer = answers[i];
       return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
     }))?.answer ?? null;
   }
   /** Self-consistency's traces, each its own answer (a layout whose answer ends the run has no paths). */
   protected override paths(): (string | null)[] | undefined {
     if (this.#layout.answerEnds(this.#team) === "run") return undefined;
-    return this.#workers.map((w) => this.finisherSettings.format.written(w.traceText) ?? null);
+    return this.#workers.map((w) => this.ownAnswer(w) ?? null);
+  }
+  /** The answer a worker's own trace wrote last, in the task's format. */
+  protected ownAnswer(w: Worker): string | undefined {
+    return this.finisherSettings.format.written(w.traceText);
   }
   protected blocks(): Block[] {
     const t = this.#team;

@@ -20,7 +20,6 @@
 import type { KVCache } from "../../../engine/cache.ts";
 import { check } from "../../../engine/errors.ts";
 import { MAX_LOGPROBS } from "../../../engine/plan.ts";
-import { lastBoxed } from "../../../tasks/grading/answer.ts";
 import {
   type Ballot,
   keepTop,
@@ -206,7 +205,7 @@ export class DeepConfRun extends Run {
     const ballots: Ballot[] = this.workers.filter((w) =>
       w.done && !this.#stopped.has(w) && !(early && w.index >= m.warmup)
     ).flatMap((w) => {
-      const answer = lastBoxed(w.traceText);
+      const answer = this.ownAnswer(w);
       return answer ? [{ answer, weight: this.#confidence(w) }] : [];
     });
     if (ballots.length === 0) return undefined;
