@@ -11,6 +11,7 @@ import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/generation/schedule.ts";
 import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
+import { GradePool } from "../tasks/grading/pool.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 /** Every fixture model: each folder of tests/fixtures with a reference.json (a new fixture is its folder alone). */
@@ -322,4 +323,11 @@ export function fakeRecord(
     ...head,
     checkpoints,
   };
+}
+
+/** A grading pool of one worker that takes a job and dies of an error outside any handler ("out of memory"). */
+export function dyingGradePool(): GradePool {
+  const module = `${Deno.makeTempDirSync({ prefix: "hogwild-grade-dies-" })}/dies.ts`;
+  Deno.writeTextFileSync(module, 'self.onmessage = () => setTimeout(() => { throw new Error("out of memory"); });\n');
+  return new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
 }

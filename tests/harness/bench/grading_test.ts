@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { gradeCheckpoints } from "../../../harness/bench/grading.ts";
 import type { Checkpoint } from "../../../harness/generation/solver.ts";
 import { GradePool } from "../../../tasks/grading/pool.ts";
+import { dyingGradePool } from "../../helpers.ts";
 
 const checkpoint = (paths: (string | null)[]): Checkpoint => ({
   budget: 8,
@@ -41,10 +42,7 @@ Deno.test("paths: each path's answer graded (none counts wrong), the mean of the
 });
 
 Deno.test("paths: a path the grader fails on counts as wrong and is counted in paths_grader_errors", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "hogwild-paths-" });
-  const module = `${dir}/dies.ts`;
-  Deno.writeTextFileSync(module, 'self.onmessage = () => setTimeout(() => { throw new Error("out of memory"); });\n');
-  const pool = new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
+  const pool = dyingGradePool();
   try {
     const [cp] = await gradeCheckpoints([checkpoint(["4", "4", null])], { golds: ["4"], grading: "single" }, pool);
     assert.deepEqual([cp.paths_equal_strict, cp.paths_score_strict], [[false, false, false], 0]);

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { GradePool } from "../../../tasks/grading/pool.ts";
 import { gradeProblem } from "../../../tasks/grading/grader.ts";
+import { dyingGradePool } from "../../helpers.ts";
 
 Deno.test("the pool grades in workers with the grader's verdicts", async () => {
   const pool = new GradePool({ workers: 2, timeoutMs: 20_000 });
@@ -47,11 +48,7 @@ Deno.test("a grading that outlives its time limit counts as wrong, says so, and 
 });
 
 Deno.test("a grading worker that dies fails its answer with the reason in grader_error, and the pool goes on", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-pool-" });
-  const module = `${dir}/dies.ts`;
-  // a worker that takes a job and dies of an error outside any handler
-  Deno.writeTextFileSync(module, 'self.onmessage = () => setTimeout(() => { throw new Error("out of memory"); });\n');
-  const pool = new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
+  const pool = dyingGradePool();
   try {
     const job = { generated: "\\boxed{1}", golds: ["1"], grading: "single" as const };
     for (let i = 0; i < 2; i++) {
