@@ -302,12 +302,6 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   const layers = intField(c, "num_hidden_layers", file);
   const quant = parseQuantization(c, file);
   check(
-    !(arch.fused && quant?.method === "awq"),
-    `${file}: AWQ ${type} checkpoints are not supported (their fused ${
-      Object.keys(arch.fused ?? {}).join(" and ")
-    } are packed by columns); supported for ${type}: unquantised and fp8`,
-  );
-  check(
     c.tie_word_embeddings === undefined || typeof c.tie_word_embeddings === "boolean",
     `${file}: field "tie_word_embeddings" must be true or false, got ${JSON.stringify(c.tie_word_embeddings)}`,
   );

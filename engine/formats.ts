@@ -5,7 +5,7 @@
  */
 
 /** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]" | "f64[]";
 
@@ -41,6 +41,7 @@ export const TENSOR_FIELDS = [
   ["file", "str"],
   ["offset", "u64"],
   ["nbytes", "u64"],
+  ["stride", "u64"],
   ["dtype", "u32"],
   ["shape", "u64[]"],
 ] as const satisfies readonly (readonly [string, FieldType])[];

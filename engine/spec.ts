@@ -34,6 +34,8 @@ export interface SpecTensor {
   file: string;
   offset: number;
   nbytes: number;
+  /** absent: `nbytes` contiguous bytes; else shape[0] rows of nbytes / shape[0] bytes, `stride` bytes apart */
+  stride?: number;
   dtype: SpecDType;
   shape: number[];
 }
@@ -52,10 +54,12 @@ export interface ExpectedTensor {
   shape: number[];
   dtypes?: SpecDType[];
   /**
-   * A part of a fused tensor (Phi-3's qkv_proj, gate_up_proj): rows [first, first + shape[0]) of `hf`, which
-   * has `of` rows (its other dimensions are shape's). The core is handed that byte range as its own tensor.
+   * A part of a fused tensor (Phi-3's qkv_proj, gate_up_proj): indices [first, first + shape[axis]) of `hf`'s
+   * dimension `axis`, which has `of` (its other dimensions are shape's). Along axis 0 (a weight's rows) the
+   * core is handed one byte range; along the last axis (AWQ's tensors, packed by output columns) a range of
+   * each row.
    */
-  rows?: { first: number; of: number };
+  part?: { axis: number; first: number; of: number };
 }
 
 /** A canonical name's parts: `L{layer}.` and `e{expert}.` where it has them, the part, a quantised layer's suffix. */
@@ -128,23 +132,25 @@ export function expectedTensors(c: ModelConfig, where?: string): ExpectedTensor[
 }
 
 /**
- * Gives each part of fused tensor `hf` its rows (in part order); FP8 parts must end on the scale blocks. `at`
- * leads the refusals' messages.
+ * Gives each part of fused tensor `hf` its range (in part order): rows, or for AWQ (whose tensors are [in, out]
+ * and pack eight output columns an int32 in an interleaved order) columns, which fall on whole int32s because
+ * each part's width is a whole number of them; FP8 parts must end on the scale blocks. `at` leads the
+ * refusals' messages.
  */
 function fuse(c: ModelConfig, hf: string, parts: ExpectedTensor[], at: string): void {
-  const layer = hf.replace(/\.(weight|qweight|weight_scale_inv)$/, "");
-  check(c.quant?.method !== "awq", `${at}AWQ: ${layer} is fused, and AWQ packs it by columns (not supported)`);
-  const of = parts.reduce((n, p) => n + p.shape[0], 0);
+  const layer = hf.replace(/\.(weight|qweight|qzeros|scales|weight_scale_inv)$/, "");
+  const axis = c.quant?.method === "awq" ? parts[0].shape.length - 1 : 0;
+  const of = parts.reduce((n, p) => n + p.shape[axis], 0);
   // the weight's rows must fall on the scale blocks (the scales' own rows are those blocks)
   const br = c.quant?.method === "fp8" && !hf.endsWith("_scale_inv") ? c.quant.block[0] : 1;
   let first = 0;
   for (const [i, p] of parts.entries()) {
     check(
-      p.shape[0] % br === 0 || i === parts.length - 1,
-      `${at}FP8: ${layer}'s rows [${first}, ${first + p.shape[0]}) do not fall on its ${br}-row scale blocks`,
+      p.shape[axis] % br === 0 || i === parts.length - 1,
+      `${at}FP8: ${layer}'s rows [${first}, ${first + p.shape[axis]}) do not fall on its ${br}-row scale blocks`,
     );
-    p.rows = { first, of };
-    first += p.shape[0];
+    p.part = { axis, first, of };
+    first += p.shape[axis];
   }
 }
 
@@ -190,8 +196,8 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   for (const want of list) {
     const t = tensors.get(want.hf);
     check(t, `${dir}: tensor ${want.hf} is missing from the checkpoint (the ${config.family} config needs it)`);
-    // a part of a fused tensor: the whole tensor's shape is checked, and the part's rows handed on
-    const whole = want.rows ? [want.rows.of, ...want.shape.slice(1)] : want.shape;
+    // a part of a fused tensor: the whole tensor's shape is checked, and the part's range handed on
+    const whole = want.part ? want.shape.map((d, i) => i === want.part!.axis ? want.part!.of : d) : want.shape;
     check(
       t.shape.length === whole.length && t.shape.every((d, i) => d === whole[i]),
       `${t.file}: tensor ${want.hf} has shape [${t.shape}], config.json implies [${whole}]`,
@@ -204,17 +210,21 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
         want.dtypes ? `its format stores it as ${dtypes.join(" or ")}` : `config.json says ${config.dtype}`
       }`,
     );
-    const rowBytes = want.rows ? t.nbytes / want.rows.of : 0;
-    out.push({
-      name: want.name,
-      file: t.file,
-      offset: t.offset + (want.rows ? want.rows.first * rowBytes : 0),
-      nbytes: want.rows ? want.shape[0] * rowBytes : t.nbytes,
-      dtype: t.dtype as SpecDType,
-      shape: want.shape,
-    });
+    out.push({ name: want.name, file: t.file, ...partBytes(t, want), dtype: t.dtype as SpecDType, shape: want.shape });
   }
   return { config, tensors: out };
+}
+
+/** Where a canonical tensor's bytes are in checkpoint tensor `t`: all of it, or its part's rows or columns. */
+function partBytes(t: TensorInfo, want: ExpectedTensor): { offset: number; nbytes: number; stride?: number } {
+  const p = want.part;
+  if (!p) return { offset: t.offset, nbytes: t.nbytes };
+  // bytes per index of the split axis (times the dimensions after it)
+  const unit = t.nbytes / t.shape.slice(0, p.axis).reduce((a, b) => a * b, 1) / p.of;
+  const width = want.shape[p.axis] * unit;
+  if (p.axis === 0) return { offset: t.offset + p.first * unit, nbytes: width };
+  if (p.axis !== 1 || want.shape.length !== 2) throw new Error(`spec: ${want.hf} is split along axis ${p.axis}`);
+  return { offset: t.offset + p.first * unit, nbytes: want.shape[0] * width, stride: p.of * unit };
 }
 
 /** The binary message cuda/src/spec.cc decodes: SPEC_FIELDS, then TENSOR_FIELDS per tensor (formats.ts). */
@@ -262,6 +272,7 @@ export function encodeSpec(spec: ModelSpec): Uint8Array {
       file: t.file,
       offset: t.offset,
       nbytes: t.nbytes,
+      stride: t.stride ?? 0,
       dtype: DTYPE_CODES.indexOf(t.dtype),
       shape: t.shape,
     };

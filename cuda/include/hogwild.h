@@ -28,6 +28,9 @@ struct TensorSource {
   std::string name;  // canonical: "embed", "lm_head", "norm", "L3.q", "L3.q_bias", "L3.q_norm", ...
   std::string path;  // checkpoint file
   uint64_t offset = 0, nbytes = 0;  // absolute byte range in the file
+  // 0: the range is contiguous. Otherwise its shape[0] rows of nbytes / shape[0] bytes lie `stride` bytes apart
+  // from `offset` (a column range of a wider tensor: AWQ's fused projections are packed by columns).
+  uint64_t stride = 0;
   DType dtype = DType::BF16;
   std::vector<int64_t> shape;
 };

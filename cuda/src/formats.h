@@ -10,7 +10,7 @@
 namespace hogwild::formats {
 
 // Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 8;
+constexpr uint32_t kAbiVersion = 9;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
@@ -28,7 +28,8 @@ constexpr Field kSpecFields[] = {
     {"moe_intermediate", "i32"}, {"sparse_layers", "u64[]"}, {"tensors", "u32"},
 };
 constexpr Field kTensorFields[] = {
-    {"name", "str"}, {"file", "str"}, {"offset", "u64"}, {"nbytes", "u64"}, {"dtype", "u32"}, {"shape", "u64[]"},
+    {"name", "str"}, {"file", "str"}, {"offset", "u64"}, {"nbytes", "u64"}, {"stride", "u64"}, {"dtype", "u32"},
+    {"shape", "u64[]"},
 };
 // The codes of the spec's enums (a name's code is its index) and its flags (a name's bit is 1 << index).
 constexpr const char* kDTypeCodes[] = {"BF16", "F16", "F32", "I32", "F8_E4M3"};

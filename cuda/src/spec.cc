@@ -133,9 +133,14 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
     t.path = r.str("file");
     t.offset = r.tensor<uint64_t>("offset");
     t.nbytes = r.tensor<uint64_t>("nbytes");
+    t.stride = r.tensor<uint64_t>("stride");
     t.dtype = static_cast<DType>(r.tensor<uint32_t>("dtype"));
     if (static_cast<uint32_t>(t.dtype) >= std::size(formats::kDTypeCodes)) throw Error("model spec: tensor " + t.name + ": unknown dtype code");
     t.shape = r.dims("shape");
+    if (t.stride && (t.shape.empty() || t.shape[0] <= 0 || t.nbytes % uint64_t(t.shape[0]) ||
+                     t.stride < t.nbytes / uint64_t(t.shape[0])))
+      throw Error("model spec: tensor " + t.name + ": stride " + std::to_string(t.stride) +
+                  " does not hold its rows (shape[0] rows of nbytes / shape[0] bytes, each at most stride)");
     s.tensors.push_back(std::move(t));
   }
   if (!r.done()) throw Error("model spec: trailing bytes after the tensor table");

@@ -177,17 +177,23 @@ void read_tensor(const TensorSource& t, void* dst) {
   int fd = ::open(t.path.c_str(), O_RDONLY);
   if (fd < 0) throw Error(t.path + ": cannot open (" + std::strerror(errno) + ")");
   auto* out = static_cast<char*>(dst);
-  uint64_t done = 0;
-  while (done < t.nbytes) {
-    const size_t chunk = size_t(std::min<uint64_t>(t.nbytes - done, uint64_t(1) << 30));
-    ssize_t n = ::pread(fd, out + done, chunk, off_t(t.offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      throw Error(t.path + ": tensor " + t.name + " is truncated (read " + std::to_string(done) + " of " +
-                  std::to_string(t.nbytes) + " bytes at offset " + std::to_string(t.offset) + ")");
+  // A strided tensor is its rows, each read from its own place; a contiguous one is one row.
+  const uint64_t rows = t.stride ? uint64_t(t.shape.at(0)) : 1, row_bytes = t.nbytes / rows;
+  for (uint64_t row = 0; row < rows; row++) {
+    const uint64_t from = t.offset + row * t.stride;
+    char* to = out + row * row_bytes;
+    uint64_t done = 0;
+    while (done < row_bytes) {
+      const size_t chunk = size_t(std::min<uint64_t>(row_bytes - done, uint64_t(1) << 30));
+      ssize_t n = ::pread(fd, to + done, chunk, off_t(from + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fd);
+        throw Error(t.path + ": tensor " + t.name + " is truncated (read " + std::to_string(row * row_bytes + done) +
+                    " of " + std::to_string(t.nbytes) + " bytes at offset " + std::to_string(t.offset) + ")");
+      }
+      done += uint64_t(n);
     }
-    done += uint64_t(n);
   }
   ::close(fd);
 }

@@ -10,7 +10,7 @@ import { cudaOptionsText, Engine } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import { readCheckpoint } from "../../engine/safetensors.ts";
 import { SHAPES } from "../../engine/shapes.ts";
-import { encodeSpec, expectedTensors, specFromCheckpoint } from "../../engine/spec.ts";
+import { encodeSpec, expectedTensors, specFromCheckpoint, type SpecTensor } from "../../engine/spec.ts";
 import { fixtureDir } from "../helpers.ts";
 
 Deno.test("the addon's format tables are the host's; a difference is named", () => {
@@ -52,7 +52,7 @@ Deno.test("the core's tensor list gets a checkpoint name for every architecture 
     const core = loadNative().expectedTensors(encodeSpec({ config: c, randomSeed: 0, tensors: [] }));
     assert.deepEqual(list.map((t) => [t.name, t.shape]), core.map((t) => [t.name, t.shape]), name);
     // one checkpoint tensor per canonical one, except the parts of a fused tensor
-    const plain = list.filter((t) => !t.rows);
+    const plain = list.filter((t) => !t.part);
     assert.equal(new Set(plain.map((t) => t.hf)).size, plain.length, name);
     for (const t of list) names.set(`${c.family}${c.quant ? "-" + c.quant.method : ""} ${t.name}`, t.hf);
   }
@@ -78,17 +78,25 @@ Deno.test("the core's tensor list gets a checkpoint name for every architecture 
   ) assert.equal(names.get(key), hf, key);
   // Phi-4's fused parts: rows of the fused matrix, in the order q, k, v and gate, up
   const phi = expectedTensors({ ...SHAPES["phi-4"], layers: 1 });
-  const rows = (n: string) => phi.find((t) => t.name === n)?.rows;
-  assert.deepEqual([rows("L0.q"), rows("L0.k"), rows("L0.v")], [
-    { first: 0, of: 7680 },
-    { first: 5120, of: 7680 },
-    { first: 6400, of: 7680 },
+  const part = (n: string, list = phi) => list.find((t) => t.name === n)?.part;
+  assert.deepEqual([part("L0.q"), part("L0.k"), part("L0.v")], [
+    { axis: 0, first: 0, of: 7680 },
+    { axis: 0, first: 5120, of: 7680 },
+    { axis: 0, first: 6400, of: 7680 },
   ]);
-  assert.deepEqual([rows("L0.gate"), rows("L0.up"), rows("L0.down")], [
-    { first: 0, of: 35840 },
-    { first: 17920, of: 35840 },
+  assert.deepEqual([part("L0.gate"), part("L0.up"), part("L0.down")], [
+    { axis: 0, first: 0, of: 35840 },
+    { axis: 0, first: 17920, of: 35840 },
     undefined,
   ]);
+  // AWQ packs by output columns, eight to an int32: the parts are columns (packed ones for qweight and qzeros)
+  const awq = expectedTensors({ ...SHAPES["phi-4"], layers: 1, quant: { method: "awq", groupSize: 128 } });
+  assert.deepEqual([part("L0.k.qweight", awq), part("L0.k.qzeros", awq), part("L0.k.scales", awq)], [
+    { axis: 1, first: 640, of: 960 },
+    { axis: 1, first: 640, of: 960 },
+    { axis: 1, first: 5120, of: 7680 },
+  ]);
+  assert.deepEqual(part("L0.up.qweight", awq), { axis: 1, first: 2240, of: 4480 });
 });
 
 Deno.test("a spec value its field cannot hold is refused, never wrapped", () => {
@@ -100,12 +108,25 @@ Deno.test("a spec value its field cannot hold is refused, never wrapped", () => 
   assert.throws(() => encodeSpec({ config: c, randomSeed: -1, tensors: [] }), /spec: -1 does not fit a u64 field/);
 });
 
-Deno.test("a spec with a tensor the model does not use is refused, naming the tensor", async () => {
+Deno.test("a spec's bad tensor records are refused, naming the tensor: one the model does not use, a stride short of its rows", async () => {
   const dir = fixtureDir("qwen3-tiny");
   const spec = specFromCheckpoint(readModelConfig(dir), readCheckpoint(dir), dir);
   await Engine.fromSpec(spec); // as the checkpoint maps it: loads
   const extra = { ...spec, tensors: [...spec.tensors, { ...spec.tensors[0], name: "L0.bogus" }] };
   await assert.rejects(Engine.fromSpec(extra), /unknown tensor L0\.bogus/);
+  // a strided range (a part's columns) whose rows do not fit its stride, or that runs past the file
+  const at = spec.tensors.findIndex((t) => t.name === "L0.o");
+  const strided = (change: Partial<SpecTensor>) => ({
+    ...spec,
+    tensors: spec.tensors.map((t, i) => i === at ? { ...t, ...change } : t),
+  });
+  const row = spec.tensors[at].nbytes / spec.tensors[at].shape[0];
+  await assert.rejects(
+    Engine.fromSpec(strided({ stride: row - 2 })),
+    /tensor L0\.o: stride \d+ does not hold its rows/,
+  );
+  await Engine.fromSpec(strided({ stride: row })); // rows back to back: the same bytes as no stride
+  await assert.rejects(Engine.fromSpec(strided({ stride: 1 << 30 })), /tensor L0\.o is truncated/);
 });
 
 Deno.test("the CUDA options: one textual form, every option in the canonical text, a bad one named", async () => {

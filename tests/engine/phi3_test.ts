@@ -350,10 +350,6 @@ Deno.test("phi3: settings the engine does not implement are refused by name", ()
       /rope_scaling\.rope_type "longrope" is not supported/,
     ],
     [{ sliding_window: 2047 }, /sliding_window 2047 is not supported/],
-    [
-      { quantization_config: { quant_method: "awq", bits: 4, group_size: 32, version: "gemm", zero_point: true } },
-      /AWQ phi3 checkpoints are not supported/,
-    ],
     [{ partial_rotary_factor: 0.1 }, /partial_rotary_factor 0\.1 turns 1 of head_dim 16 dimensions/],
     [{ partial_rotary_factor: 1.5 }, /"partial_rotary_factor" must be a number in \(0, 1\]/],
     [

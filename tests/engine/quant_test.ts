@@ -2,8 +2,8 @@
  * Quantised and mixture-of-experts checkpoints beyond the fixtures: each written here with random packed
  * weights, next to a float32 twin that holds the same weights dequantised (or the same MLP in another form),
  * and both must give the same logits. Covers AWQ group sizes other than the fixture's, FP8 blocks that do not
- * divide the matrices (partial blocks at the edges) with bf16 scales, tied embeddings, and a dense layer before
- * a sparse one.
+ * divide the matrices (partial blocks at the edges) with bf16 scales, tied embeddings, Phi-3's fused projections
+ * packed whole by AWQ, and a dense layer before a sparse one.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -72,7 +72,7 @@ function asF32(tensors: Map<string, Tensor>): Map<string, Tensor> {
 const fp16 = (e: number, m: number) => ((e + 15) << 10) | m;
 const fp16Value = (e: number, m: number) => 2 ** e * (1 + m / 1024);
 
-const LINEARS = /\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.weight$/;
+const LINEARS = /\.(q_proj|k_proj|v_proj|qkv_proj|o_proj|gate_proj|up_proj|gate_up_proj|down_proj)\.weight$/;
 const ORDER = [0, 2, 4, 6, 1, 3, 5, 7];
 
 /** AWQ-packed random weights of group `g` for every linear layer, and the twin with their dequantised values. */
@@ -170,6 +170,28 @@ Deno.test("AWQ groups of 16 and 64 (tied embeddings): the logits of the dequanti
     const b = await logits(writeModel({ ...qwen3(), torch_dtype: "float32", dtype: "float32" }, twin));
     const err = maxAbsDiff(a, b);
     console.log(`AWQ group ${g}: worst |logit difference| to the twin ${err.toExponential(2)}`);
+    assert.ok(err < 1e-5, `group ${g}: ${err}`);
+  }
+});
+
+Deno.test("AWQ Phi-3 (qkv_proj and gate_up_proj packed whole, split by columns): the dequantised twin's logits", async () => {
+  // AutoAWQ quantises Phi-3's fused projections as one linear each: q, k, v (gate, up) are column ranges of
+  // qweight, qzeros and scales, which the core reads row by row
+  const tensors = readTensors("phi3-tiny");
+  const config = JSON.parse(readFileSync(join(fixtureDir("phi3-tiny"), "config.json"), "utf8"));
+  for (const g of [16, 32]) {
+    const { quant, twin } = awq(tensors, g, new Rng(100 + g));
+    assert.ok(
+      quant.has("model.layers.1.self_attn.qkv_proj.qweight") && quant.has("model.layers.0.mlp.gate_up_proj.scales"),
+    );
+    const qc = {
+      ...config,
+      quantization_config: { quant_method: "awq", bits: 4, group_size: g, version: "gemm", zero_point: true },
+    };
+    const a = await logits(writeModel(qc, quant));
+    const b = await logits(writeModel({ ...config, torch_dtype: "float32" }, twin));
+    const err = maxAbsDiff(a, b);
+    console.log(`AWQ Phi-3 group ${g}: worst |logit difference| to the twin ${err.toExponential(2)}`);
     assert.ok(err < 1e-5, `group ${g}: ${err}`);
   }
 });

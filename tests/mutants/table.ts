@@ -99,6 +99,18 @@ export const MUTANTS: Mutant[] = [
     // phi3-tiny turns every dimension: the random partial-rotary checkpoints against the float64 reference
     test: "tests/engine/phi3_test.ts",
   },
+  {
+    name: "awq-fused-columns-read-as-one-range",
+    claim: "engine = references",
+    edits: [{
+      file: "engine/spec.ts",
+      find: "nbytes: want.shape[0] * width, stride: p.of * unit };",
+      replace: "nbytes: want.shape[0] * width };",
+    }],
+    // Phi-3's AWQ parts are column ranges: read as one byte range they take the neighbours' columns
+    test: "tests/engine/quant_test.ts",
+    filter: "AWQ Phi-3",
+  },
   // ---- bit-identity alone or batched
   {
     name: "batch-dependent-sum",
