@@ -4,7 +4,7 @@
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
  * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
- * format, the grader and the timing rule. RunDir.open refuses a folder whose key differs, naming each field.
+ * format, the grader, the timing rule and the method families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
  */
 import { replaceFile } from "../../engine/files.ts";
 import { createHash } from "node:crypto";
@@ -16,6 +16,7 @@ import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { taskSpec } from "../../tasks/registry.ts";
 import type { BenchSpec } from "./spec.ts";
 import { PROMPT_FORMAT, type Protocol } from "../generation/prompts.ts";
+import { familyVersions, parseMethod } from "../generation/methods.ts";
 import { TIMING_VERSION } from "../generation/solver.ts";
 
 export interface KeyInputs {
@@ -114,7 +115,14 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     grader: GRADER_VERSION,
     ...(code ? { code_grader: CODE_GRADER_VERSION, code_python: i.codeEnvironment ?? "unknown" } : {}),
     timing: TIMING_VERSION,
+    ...methodsVersion(i.spec.methods),
   };
+}
+
+/** The versions above 1 of the spec's method families (none: no field, so older folders keep their key). */
+function methodsVersion(ids: readonly string[]): { methods_version?: Record<string, number> } {
+  const v = familyVersions(ids.map(parseMethod));
+  return Object.keys(v).length ? { methods_version: v } : {};
 }
 
 /** A file's hash and what must not have changed since: size, mtime, and ctime and inode, which `touch -r` or a

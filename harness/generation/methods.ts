@@ -109,6 +109,11 @@ export interface Family<M extends Method = Method> {
   compared?: (budgets: readonly number[]) => string[];
   /** it answers code tasks too: its texts and answers assume no boxed answer (the answer format decides) */
   codeTasks?: boolean;
+  /**
+   * bumped when its runs write other records from the same inputs (absent: 1); the run key holds the versions
+   * above 1 of its methods' families, so that no folder resumes across the change
+   */
+  version?: number;
 }
 
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
@@ -247,6 +252,12 @@ function familyOf(method: Method): Family {
 /** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
 export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
   return familyOf(method).solver(cache, method, problem, seed, ctx);
+}
+
+/** The versions above 1 of the families of `methods`, by family name (the run key's `methods_version`). */
+export function familyVersions(methods: readonly Method[]): Record<string, number> {
+  const used = FAMILIES().filter((f) => (f.version ?? 1) > 1 && methods.some((m) => m.family === f.name));
+  return Object.fromEntries(used.map((f) => [f.name, f.version!]));
 }
 
 /** Refuses `method` under the experiment's settings (its family's check), before any work. */

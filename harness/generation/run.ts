@@ -49,6 +49,11 @@ export interface RunSpec {
   answer?: AnswerFormat;
   /** the workers' rows ask for their top-k log-probabilities; a trace's vote counts `weight` of its token confidences */
   confidence?: { topK: number; weight: (tokenConfidences: readonly number[]) => number };
+  /**
+   * the answer is always the finisher's, read over every trace, answers written or not (the paper's
+   * self-consistency); otherwise an answer already written stands (the last one of the text)
+   */
+  finisherAlways?: boolean;
 }
 
 export class Run extends Solver {
@@ -298,6 +303,9 @@ export class Run extends Solver {
   }
   protected tokens(): number[] {
     return this.#workers.map((w) => w.generated);
+  }
+  protected override writtenAnswer(): string | undefined {
+    return this.#s.finisherAlways ? undefined : super.writtenAnswer();
   }
   /** Self-consistency's vote over the answers the workers wrote (paths): the majority, or weighted by confidence. */
   protected override vote(): string | null | undefined {

@@ -1,6 +1,6 @@
 /**
  * Self-consistency (docs/methods.md, "Methods"): sc:N[:fork][:conf], N independent writers sharing only the
- * prompt; answers from the concatenated traces (the finisher) and by vote: the majority, or with `conf` each
+ * prompt; answers from the concatenated traces (the finisher, at every checkpoint) and by vote: the majority, or with `conf` each
  * trace weighted by its confidence (confidence.ts, the paper's lowest group confidence of top-20 log-probabilities
  * over 2048-token groups), nothing filtered or stopped, so that a comparison with the majority isolates the weights.
  */
@@ -26,9 +26,12 @@ export const sc: Family<ScMethod> = {
     const id = ["sc", String(k), ...(fork ? ["fork"] : []), ...(weighted ? ["conf"] : [])].join(":");
     return { ...baseline("sc", id, k, true, fork ? "fork" : "reencode"), weighted };
   },
+  // The paper's baseline: "both traces are concatenated and the model answers with the finisher prompt", at
+  // every checkpoint (the last box of the concatenation would be the last trace's answer alone).
   solver: (cache, m, problem, seed, ctx) =>
     new Run(cache, {
       ...runSpec(m, problem, seed, ctx),
+      finisherAlways: true,
       ...(m.weighted
         ? { confidence: { topK: PAPER_TOP_K, weight: (c) => traceConfidence(c, "lowest", PAPER_WINDOW) } }
         : {}),
@@ -37,4 +40,6 @@ export const sc: Family<ScMethod> = {
   codeTasks: true,
   // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
   compared: () => ["sc:4", "sc:4:conf"],
+  // 2: the finisher answers at every checkpoint (1 took the last answer a trace had written)
+  version: 2,
 };

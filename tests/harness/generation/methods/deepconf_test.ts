@@ -116,7 +116,8 @@ async function run(id: string, scripts: Record<string, string>, conf: Record<str
 const constant = (c: number) => () => c;
 
 Deno.test("offline: the vote keeps the top η% and weighs each trace by its confidence, against the majority", async () => {
-  const scripts = { Alice: answer("7"), Bob: answer("7"), Carol: answer("7"), Dave: answer("9") };
+  // the finisher answers 5 from all four traces: no vote and no trace says 5
+  const scripts = { Alice: answer("7"), Bob: answer("7"), Carol: answer("7"), Dave: answer("9"), finisher: "5}" };
   // Confidences 1, 2, 3, 7: the majority says 7; weighted, 9 has 7 against 6 (and against 5 once the lowest is
   // filtered out by DeepConf-high; alone under DeepConf-low).
   const a = { Alice: constant(1), Bob: constant(2), Carol: constant(3), Dave: constant(7) };
@@ -141,9 +142,10 @@ Deno.test("offline: the vote keeps the top η% and weighs each trace by its conf
     // Only the confidence runs ask for log-probabilities: the paper's top 20.
     const asked = passes[0].filter((r) => r.sampler).map((r) => r.logprobs);
     assert.deepEqual(asked, id === "sc:4" ? [undefined, undefined, undefined, undefined] : [20, 20, 20, 20], id);
-    // DeepConf's answer is its vote; self-consistency's stays what the traces wrote (the last one).
+    // DeepConf's answer is its vote; self-consistency's the finisher's over every trace (as the paper's), even
+    // though each trace wrote one (the last of them, 9, would be one trace's answer alone)
     if (id.startsWith("deepconf")) assert.deepEqual([last.answer, last.source], [want, "generated"], id);
-    else assert.deepEqual([last.answer, last.source], ["9", "generated"], id);
+    else assert.deepEqual([last.answer, last.source, last.finisher_passes], ["5", "finisher", 2], id);
   }
 });
 
