@@ -54,7 +54,11 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
   return withPaths ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
 }
 
-const points = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+/** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */
+export const points = (x: number) => {
+  const t = Math.abs(100 * x).toFixed(1);
+  return `${x >= 0 || Number(t) === 0 ? "+" : "−"}${t}`;
+};
 const pValue = (p: number) => (p < 0.001 ? "<0.001" : p.toFixed(3));
 const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]` : "—");
 

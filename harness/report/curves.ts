@@ -169,7 +169,9 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
     }, ± its standard error clustered by problem (in points); n: problems × seeds. It is the paper's statistic ` +
     "(AIME: the accuracy averaged over 10 seeds, avg@10; LiveCodeBench: pass@1 averaged over 8 samples, avg@8); " +
     "curves.csv also has its 95% interval, pass@k and maj@k. Methods of independent paths add `paths`: the mean " +
-    "of their paths' own answers' scores (the Pass@1 their papers report).",
+    "of their paths' own answers' scores (the Pass@1 their papers report); methods that vote add `vote`: the " +
+    "score of their vote over the paths' answers (self-consistency's cell itself is its finisher's answer over " +
+    "every path, as the Hogwild! paper's baseline).",
     "",
   ];
   for (const task of [...new Set(points.map((p) => p.task))]) {
@@ -185,7 +187,8 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
         if (!p) return "";
         const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
         const paths = p.accuracy_paths === undefined ? "" : `, paths ${(100 * p.accuracy_paths).toFixed(1)}%`;
-        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone${paths})`;
+        const vote = p.accuracy_vote === undefined ? "" : `, vote ${(100 * p.accuracy_vote).toFixed(1)}%`;
+        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone${paths}${vote})`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }

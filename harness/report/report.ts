@@ -35,9 +35,19 @@ export async function report(
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
   const files = points.length ? await writePlots(out, points, title) : [];
   const budgets = summaryBudgets(spec.budgets);
+  // an unfinished folder's methods may stand on different problems and seeds: said before any figure
+  const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;
   const summary = [
     `# ${title}`,
     "",
+    ...(planned !== undefined && records.length < planned
+      ? [
+        `**An unfinished run: ${records.length} of ${planned} planned records.** Its methods may stand on ` +
+        "different problems and seeds, so their cells and the passes-to table are not comparable side by side " +
+        "(the paired comparisons use the pairs both have); the same command finishes it.",
+        "",
+      ]
+      : []),
     `${records.length} records (problem × method × seed) of ${
       spec.tasks.join(", ")
     } with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +

@@ -208,8 +208,9 @@ export function pairedDiff(a: readonly Sample[], b: readonly Sample[]): PairedDi
     a: mean(xs.map((s) => s.score)),
     b: mean(xs.map((s) => other.get(pair(s))!)),
   }));
-  const d = problems.map((p) => p.a - p.b), diff = mean(d), se = standardError(d);
   // a difference within rounding of zero is a tie (means of fractions summed in another order)
+  const d = problems.map((p) => p.a - p.b), raw = mean(d), diff = Math.abs(raw) < 1e-12 ? 0 : raw;
+  const se = standardError(d);
   const wins = d.filter((x) => x > 1e-12).length, losses = d.filter((x) => x < -1e-12).length;
   return {
     pairs: shared.length,

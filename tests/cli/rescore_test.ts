@@ -46,6 +46,17 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   assert.deepEqual(lines(join(out, "records.jsonl")), lines(join(run, "records.jsonl")), "the bench's own verdicts");
   assert.equal(readFileSync(join(out, "traces.jsonl"), "utf8"), readFileSync(join(run, "traces.jsonl"), "utf8"));
   assert.equal(readFileSync(join(out, "curves.csv"), "utf8"), readFileSync(join(run, "curves.csv"), "utf8"));
+  assert.doesNotMatch(readFileSync(join(out, "summary.md"), "utf8"), /unfinished/);
+  // a folder cut short says so in its summary, before any figure
+  const cut = join(base, "cut");
+  cpSync(run, cut, { recursive: true });
+  writeFileSync(join(cut, "records.jsonl"), lines(join(run, "records.jsonl")).slice(0, 3).join("\n") + "\n");
+  const c = await runCli("cli/rescore.ts", [cut, "--out", join(base, "cut-rescored")]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(
+    readFileSync(join(base, "cut-rescored", "summary.md"), "utf8"),
+    /^# .*\n\n\*\*An unfinished run: 3 of 6 planned records\.\*\*/,
+  );
   const resumed = await runCli("cli/bench.ts", [...SPEC, "--out", out]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /6 already there, 0 to run/);

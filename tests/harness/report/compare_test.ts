@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { comparisonText } from "../../../harness/report/compare.ts";
+import { comparisonText, points } from "../../../harness/report/compare.ts";
+import { pairedDiff } from "../../../harness/report/stats.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
 
@@ -148,4 +149,18 @@ Deno.test("summary.md's paired table: each method against sequential at the summ
   assert.doesNotMatch(text, /\| sequential \|/);
   assert.equal(comparisonText(records("hogwild:2", A), [8]), "", "no sequential: no table");
   assert.match(comparisonText(rs, [8], "sc:2"), /against sc:2[^]*\| sequential \| \+0\.0/);
+});
+
+Deno.test("a difference that rounds to zero is written +0.0, never −0.0; an exact tie of fractions is 0", () => {
+  assert.deepEqual([points(0), points(-1.85e-17), points(-0.0004), points(-0.0006), points(0.0123)], [
+    "+0.0",
+    "+0.0",
+    "+0.0",
+    "−0.1",
+    "+1.2",
+  ]);
+  // both means 0.4 / 3, but the differences −0.1, −0.1, +0.2 sum to 2.8e-17 in floating point
+  const at = (scores: number[]) => scores.map((score, i) => ({ problem: `p${i}`, seed: 1, score }));
+  const d = pairedDiff(at([0, 0.2, 0.2]), at([0.1, 0.3, 0]))!;
+  assert.deepEqual([d.diff, d.wins, d.losses], [0, 1, 2]);
 });

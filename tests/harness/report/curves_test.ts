@@ -137,6 +137,7 @@ Deno.test("accuracy_vote is on accuracy's scale: a list task's vote scores its f
     voted("p2", { vote_equal_strict: true, vote_score_strict: 1 }),
   ]);
   assert.equal(point.accuracy_vote, 0.75);
+  assert.match(summaryTable([point], [8]), /\(n=2, 0\.0 s alone, vote 75\.0%\) \|/, "the vote in the summary's cell");
   // records written before vote_score_strict: the whole-answer verdict
   const [old] = curves([voted("p1", { vote_equal_strict: false }), voted("p2", { vote_equal_strict: true })]);
   assert.equal(old.accuracy_vote, 0.5);
