@@ -148,6 +148,11 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     }
     : { ...GREEDY };
   options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
+  checkIds(options.suppress, engine.vocab, "suppress");
+  check(
+    new Set(options.suppress).size < engine.vocab,
+    `--suppress: every one of the ${engine.vocab} tokens suppressed; nothing could be written`,
+  );
   const bad = validateSampling(options);
   check(!bad, `generate: ${bad}`);
   const sampler = new Sampler(options, f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1));

@@ -11,7 +11,7 @@
  * (true|false) is compared with its "pass", and the agreement reported at the end.
  */
 import { replaceFile } from "../engine/files.ts";
-import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, MAX_TIMER_MS, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { gradeCases, readCases } from "../tasks/grading/case_file.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
@@ -35,7 +35,7 @@ async function main() {
     "timeout-ms": { type: "string", default: "10000" },
     "unsafe-exec": { type: "boolean", default: false },
   }, USAGE);
-  const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1);
+  const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1, MAX_TIMER_MS);
   check(
     f.mode === undefined || f.mode === "strict" || f.mode === "lenient",
     `--mode: expected strict or lenient, got "${f.mode}"`,
@@ -68,6 +68,7 @@ async function main() {
         f.pred !== undefined && f.gold !== undefined,
         "give --pred and --gold (or --cases FILE; --help for the usage)",
       );
+      check(f.gold.trim() !== "", "--gold: expected an answer, got an empty text");
       const r = await pool.grade({ generated: f.pred, golds: [f.gold], grading: "single" });
       const out = {
         extracted: r.extracted,

@@ -6,14 +6,15 @@
  * resumes), and to a cache on disk (a second command asks nothing). Then the mean per method or setting with
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { writeScoreChart } from "../harness/judge/chart.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
-import { endpointJudge, type Judge } from "../harness/judge/client.ts";
+import { endpointJudge, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { humanAgreement } from "../harness/judge/scores.ts";
+import { humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
 import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
@@ -78,9 +79,15 @@ async function main() {
   const maxTokens = parseInteger(f["max-tokens"], "--max-tokens", 1, 1 << 20);
   const concurrency = parseInteger(f.concurrency, "--concurrency", 1, 1024);
   const retries = parseInteger(f.retries, "--retries", 0, 100);
-  const backoffMs = parseInteger(f["backoff-ms"], "--backoff-ms");
-  const timeoutMs = 1000 * parseDecimal(f["timeout-s"], "--timeout-s");
-  check(timeoutMs > 0, "--timeout-s: expected more than 0");
+  const backoffMs = parseInteger(f["backoff-ms"], "--backoff-ms", 0, MOST_WAIT_MS);
+  const timeoutMs = Math.round(1000 * parseDecimal(f["timeout-s"], "--timeout-s"));
+  check(
+    timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS,
+    `--timeout-s: expected more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)}, got "${f["timeout-s"]}"`,
+  );
+  // where the replies are cached and the human scores: checked before any reply is asked for
+  check(!existsSync(f.cache) || statSync(f.cache).isDirectory(), `--cache ${f.cache}: not a folder`);
+  const human = f.human === undefined ? undefined : readHumanScores(f.human);
   const temperature = f.temperature === undefined ? undefined : parseDecimal(f.temperature, "--temperature");
   const template = loadJudgeTemplate(f["judge-prompt"]);
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
@@ -130,8 +137,8 @@ async function main() {
     const written = await writeScoreChart(f.chart, bars, `Collaboration score (${judgeId}, ${runs} runs per trace)`);
     console.error(`judge: wrote ${written.join(", ")}`);
   }
-  if (f.human) {
-    const a = humanAgreement(f.human, all);
+  if (human) {
+    const a = humanAgreement(human, all);
     console.log(
       `human vs judge: r = ${a.r.toFixed(3)}, p = ${a.p.toPrecision(3)}, n = ${a.n} traces` +
         (a.unpaired ? ` (${a.unpaired} human scores without a judge score left out)` : ""),

@@ -19,8 +19,9 @@
  *
  * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
+import { existsSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
-import { parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { codeGradingPerf } from "../harness/perf/code.ts";
 import { enginePerf } from "../harness/perf/engine.ts";
 import { harnessPerf } from "../harness/perf/harness_cost.ts";
@@ -56,12 +57,17 @@ async function main() {
     "code-grading": { type: "boolean" },
     seconds: { type: "string", default: "10" },
   }, USAGE);
-  const iterations = list(values.iterations, "iterations")[0];
+  const iterations = parseInteger(values.iterations, "--iterations", 1);
   if (values["paper-table"]) return void await paperTable(values, iterations);
   if (values["code-grading"]) {
     return void await codeGradingPerf(values, parseInteger(values.seconds, "--seconds", 1, 3600));
   }
   const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
+  // where the report goes, checked before the measurements rather than after them
+  check(
+    !values.json || !existsSync(values.json) || statSync(values.json).isFile(),
+    `--json ${values.json}: not a file`,
+  );
   const report: Record<string, unknown> = {};
   if (!values["skip-engine"]) report.engine = await enginePerf(values, iterations, workers, contexts);
   if (!values["skip-harness"]) report.harness = await harnessPerf(workers);

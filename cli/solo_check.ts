@@ -7,7 +7,7 @@
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
-import { soloCheck } from "../harness/report/solo_check.ts";
+import { soloCheck, specDifference } from "../harness/report/solo_check.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
 
@@ -17,6 +17,9 @@ function main() {
   const [sharedDir, aloneDir] = positionals;
   const concurrency = ((readRunJson(aloneDir).spec_full ?? {}) as { concurrency?: number }).concurrency;
   check(concurrency === 1, `${aloneDir}: ran with --concurrency ${concurrency ?? "?"}, not 1: its times are not alone`);
+  const spec = (dir: string) => (readRunJson(dir).spec ?? {}) as Record<string, unknown>;
+  const differs = specDifference(spec(sharedDir), spec(aloneDir));
+  check(!differs, `solo-check: ${sharedDir} and ${aloneDir} are not the same runs (${differs})`);
   const { rows, median, p90 } = soloCheck(readRecords(sharedDir), readRecords(aloneDir));
   check(rows.length > 0, `solo-check: ${sharedDir} and ${aloneDir} have no checkpoint of the same run in common`);
   console.log("| run | budget | predicted solo ms | alone ms | error |\n|---|---:|---:|---:|---:|");

@@ -3,7 +3,7 @@
  * Both config layouts are accepted: the older one (`rope_theta`, `rope_scaling`, `torch_dtype`) that QwQ-32B
  * and Llama 3.2 ship, and the newer one (`rope_parameters`, `dtype`).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine } from "./errors.ts";
 import { MIN_TEMPERATURE } from "./sampler.ts";
@@ -99,6 +99,8 @@ const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float3
  */
 export function readText(file: string): string {
   let bytes: Uint8Array;
+  // stat first: opening a named pipe would wait for a writer forever
+  check(!existsSync(file) || statSync(file).isFile(), `${file}: not a file`);
   try {
     bytes = readFileSync(file);
   } catch (e) {
@@ -151,6 +153,14 @@ function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
   const theta = params
     ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
     : numberField(c, "rope_theta", file, 10000);
+  // settings of a scaling without its type ({"factor": 4}) would be read as no scaling at all
+  const settings = Object.keys(scaling ?? {}).filter((k) =>
+    !["rope_type", "type", "rope_theta", "partial_rotary_factor"].includes(k)
+  );
+  check(
+    scaling?.rope_type != null || scaling?.type != null || settings.length === 0,
+    `${file}: ${where} has ${settings.join(", ")} but no "rope_type"; name the scaling (transformers refuses it too)`,
+  );
   const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
   const rope: RopeConfig = {
     theta,
@@ -225,9 +235,18 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
       o.bits === 4,
       `${f}: AWQ with bits ${JSON.stringify(o.bits)} is not supported; supported: ${QUANT_SUPPORTED}`,
     );
+    check(
+      o.version === undefined || typeof o.version === "string",
+      `${f}: AWQ version ${JSON.stringify(o.version)} is not a name; supported: ${QUANT_SUPPORTED}`,
+    );
     const version = String(o.version ?? "gemm").toLowerCase();
     check(version === "gemm", `${f}: AWQ version "${version}" is not supported; supported: ${QUANT_SUPPORTED}`);
-    check(o.zero_point !== false, `${f}: AWQ without zero points is not supported; supported: ${QUANT_SUPPORTED}`);
+    check(
+      o.zero_point === undefined || o.zero_point === true,
+      `${f}: AWQ without zero points (zero_point ${
+        JSON.stringify(o.zero_point)
+      }) is not supported; supported: ${QUANT_SUPPORTED}`,
+    );
     const skip = o.modules_to_not_convert;
     check(
       skip === undefined || skip === null || (Array.isArray(skip) && skip.length === 0),

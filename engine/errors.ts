@@ -54,6 +54,9 @@ export function parseInteger(text: string, what: string, min = 0, max = Number.M
   return n;
 }
 
+/** The longest delay a timer can wait (setTimeout's 32-bit limit; a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The same for a real number: digits with one optional fraction ("0.7", "12"), no exponent or sign, ≥ 0. */
 export function parseDecimal(text: string, what: string): number {
   const n = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
@@ -98,8 +101,9 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
     if (o?.type === "string" && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
     else joined.push(args[i]);
   }
+  let parsed;
   try {
-    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joined, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     // One line: the problem, and where the flags are told.
     // (node's advice on positionals that start with a dash cut: the flag is named, and the usage follows)
@@ -109,6 +113,15 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
       first ? `${message}; ${first}${first.includes("--help") ? "" : " (--help for more)"}` : message,
     );
   }
+  // A flag given twice would silently keep its last value: only a flag that takes several may repeat.
+  const seen = new Map<string, number>();
+  for (const t of parsed.tokens ?? []) if (t.kind === "option") seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+  for (const [name, n] of seen) {
+    const multiple = (options as Record<string, { multiple?: boolean }> | undefined)?.[name]?.multiple;
+    check(n === 1 || multiple, `--${name} is given ${n} times; give it once`);
+  }
+  const { values, positionals } = parsed;
+  return { values, positionals };
 }
 
 /** Runs a command-line entry point: an InputError (or an error the native core raised about its input) is
@@ -119,7 +132,7 @@ export async function runMain(main: () => Promise<void> | void): Promise<void> {
   } catch (e) {
     const err = e as Error;
     const userFacing = err instanceof InputError ||
-      /^(plan|model spec|tensor|cache|device|KV cache)\b/.test(err.message ?? "");
+      /^(plan|model spec|tensor|cache|device|KV cache|sampling)\b/.test(err.message ?? "");
     console.error(userFacing ? `error: ${err.message}` : err);
     Deno.exit(userFacing ? 2 : 1);
   }

@@ -31,6 +31,18 @@ const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new Tex
 /** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
 export function replaceFile(file: string, data: string | Uint8Array | readonly string[]): void {
   const tmp = `${file}.tmp`;
+  // the rename would put a file in place of a device or a pipe (/dev/null, as root: gone for every program)
+  let kind: Deno.FileInfo | undefined;
+  try {
+    kind = Deno.statSync(file);
+  } catch {
+    // not there yet: made
+  }
+  if (kind && !kind.isFile) {
+    throw new InputError(
+      `${file}: not a regular file (${kind.isDirectory ? "a folder" : "a device or a pipe"}); name a file`,
+    );
+  }
   try {
     fault(file);
     const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });

@@ -2,7 +2,7 @@
  * Safetensors headers: read and validated here (8 + header bytes per file); the tensor bytes themselves are
  * read by the native core. Single files and sharded checkpoints (`model.safetensors.index.json`).
  */
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "./errors.ts";
 import { readJson } from "./config.ts";
@@ -25,6 +25,8 @@ const MAX_HEADER = 100 * 1024 * 1024;
 /** Reads one .safetensors file's header and checks every entry against the file's size. */
 export function readHeader(file: string): TensorInfo[] {
   let fd: number;
+  // stat first: opening a named pipe would wait for a writer forever
+  check(!existsSync(file) || statSync(file).isFile(), `${file}: not a file`);
   try {
     fd = openSync(file, "r");
   } catch (e) {

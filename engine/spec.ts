@@ -85,21 +85,24 @@ export function expectedTensors(c: ModelConfig, where?: string): ExpectedTensor[
   const native = loadNative(); // its own errors (not built, another version) are not the config's
   const at = where ? `${where}: ` : "";
   const spec = encodeSpec({ config: c, randomSeed: 0, tensors: [] });
-  let core: { name: string; shape: number[]; dtypes: number[] }[];
-  try {
-    core = native.expectedTensors(spec);
-  } catch (e) {
-    // the core's refusal of this config, its tensors named as the checkpoint names them
-    const message = (e as Error).message.replace(
-      /\bL(\d+)\.(?:e(\d+)\.)?([a-z_]+)\b/g,
-      (all, layer, expert, part) => Object.hasOwn(MODULES, part) ? layerModule(layer, expert, MODULES[part]) : all,
-    );
-    throw new InputError(at + message);
-  }
   const arch = architectureOf(c);
   const fusedOf = new Map(
     Object.entries(arch.fused ?? {}).flatMap(([whole, parts]) => parts.map((p) => [p, { whole, parts }] as const)),
   );
+  let core: { name: string; shape: number[]; dtypes: number[] }[];
+  try {
+    core = native.expectedTensors(spec);
+  } catch (e) {
+    // the core's refusal of this config, its tensors named as the checkpoint names them (a fused one's part too)
+    const message = (e as Error).message.replace(/\bL(\d+)\.(?:e(\d+)\.)?([a-z_]+)\b/g, (all, layer, expert, part) => {
+      if (!Object.hasOwn(MODULES, part)) return all;
+      const module = MODULES[part], fused = fusedOf.get(module);
+      return fused
+        ? `${layerModule(layer, expert, fused.whole)}'s ${module.split(".").pop()} part`
+        : layerModule(layer, expert, module);
+    });
+    throw new InputError(at + message);
+  }
   const list: ExpectedTensor[] = [];
   const groups = new Map<string, { at: number; index: number }[]>(); // a fused tensor's parts, by its name
   for (const t of core) {

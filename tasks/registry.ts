@@ -78,6 +78,8 @@ export function parseFields(v: string, flag = "--fields"): Fields {
     seen.add(m[1]);
     out[m[1] as keyof Fields] = m[2].trim();
   }
+  // one column as both would hand every problem its own gold answer in its text
+  check(out.question !== out.answer, `${flag}: question and answer are both the field "${out.answer}"`);
   return out;
 }
 

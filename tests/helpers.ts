@@ -175,6 +175,21 @@ export async function runTask(
 }
 
 /** Runs one of the project's command-line files (`cli/bench.ts`, …) with every permission: its exit code and output. */
+/**
+ * A command line built as a test's base flags plus its own: the last value of a flag given twice, the others
+ * kept in order (the commands themselves refuse a flag given twice). A flag's value is the next word unless that
+ * is a flag too.
+ */
+export function lastFlagWins(args: readonly string[]): string[] {
+  const items: string[][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i].startsWith("--") && i + 1 < args.length && !args[i + 1].startsWith("--");
+    items.push(value ? [args[i], args[++i]] : [args[i]]);
+  }
+  const last = new Map(items.map((it, i) => [it[0].startsWith("--") ? it[0] : `#${i}`, i]));
+  return items.filter((it, i) => !it[0].startsWith("--") || last.get(it[0]) === i).flat();
+}
+
 export async function runCli(
   file: string,
   args: readonly string[],

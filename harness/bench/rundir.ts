@@ -146,6 +146,12 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
       const p = join(dir, f);
       check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
     }
+    // a run's files go into a folder of their own: a new one, an empty one, or a run folder to resume (one
+    // killed as it started holds only its lock, or a run.json being written)
+    check(
+      existsSync(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
+      `${flag} ${dir}: holds other files and no run.json; name a new or empty folder, or a run folder to resume`,
+    );
   }
   try {
     accessSync(here, constants.W_OK);

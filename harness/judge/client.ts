@@ -38,8 +38,8 @@ export interface EndpointOptions {
   log?: (line: string) => void;
 }
 
-/** The most a Retry-After header may make it wait. */
-const MOST_WAIT_MS = 120_000;
+/** The most one wait between tries may be (a Retry-After header's, or the backoff's after many tries). */
+export const MOST_WAIT_MS = 120_000;
 
 export function endpointJudge(o: EndpointOptions): Judge {
   const url = `${o.url.replace(/\/+$/, "")}/chat/completions`;
@@ -58,7 +58,7 @@ export function endpointJudge(o: EndpointOptions): Judge {
         ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
       });
       for (let attempt = 0;; attempt++) {
-        let why: string, wait = o.backoffMs * 2 ** attempt;
+        let why: string, wait = Math.min(o.backoffMs * 2 ** attempt, MOST_WAIT_MS);
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), o.timeoutMs);
         try {

@@ -4,7 +4,7 @@
  * nothing is counted twice; and what is read back from it: each trace's score (the mean of its runs' scores),
  * the mean of a group of traces with its 95% interval, and the agreement with human scores.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { appendLines } from "../../engine/files.ts";
@@ -125,13 +125,27 @@ export function groupScore(traces: readonly TraceScore[]): GroupScore {
   };
 }
 
-/**
- * Human scores (a JSONL file: task, problem_id, method, seed, score per line) against the judge's trace scores:
- * Pearson's r over the traces both scored, with how many human scores had no judge score to pair with.
- */
-export function humanAgreement(file: string, judged: readonly TraceScore[]) {
-  check(existsSync(file), `--human ${file}: no such file`);
+/** Human scores: a JSONL file, task, problem_id, method, seed and a number in score per line. */
+export type HumanScore = Key & { score: number };
+
+/** The human scores of `file`, each line checked (read before any judging, so a bad file costs nothing). */
+export function readHumanScores(file: string): HumanScore[] {
+  check(existsSync(file) && statSync(file).isFile(), `--human ${file}: no such file`);
   const human = readLines<Key & { score: unknown }>(file, false);
+  human.forEach((h, i) =>
+    check(
+      typeof h.score === "number" && Number.isFinite(h.score),
+      `--human ${file}:${i + 1}: expected a number in "score"`,
+    )
+  );
+  return human as HumanScore[];
+}
+
+/**
+ * Human scores against the judge's trace scores: Pearson's r over the traces both scored, with how many human
+ * scores had no judge score to pair with.
+ */
+export function humanAgreement(human: readonly HumanScore[], judged: readonly TraceScore[]) {
   const byKey = new Map<string, TraceScore>();
   for (const t of judged) {
     check(
@@ -141,13 +155,9 @@ export function humanAgreement(file: string, judged: readonly TraceScore[]) {
     byKey.set(recordKey(t), t);
   }
   const pairs: [number, number][] = [];
-  human.forEach((h, i) => {
-    check(
-      typeof h.score === "number" && Number.isFinite(h.score),
-      `--human ${file}:${i + 1}: expected a number in "score"`,
-    );
+  for (const h of human) {
     const j = byKey.get(recordKey(h))?.score;
     if (j !== undefined && j !== null) pairs.push([h.score, j]);
-  });
+  }
   return { ...pearson(pairs.map((p) => p[0]), pairs.map((p) => p[1])), unpaired: human.length - pairs.length };
 }

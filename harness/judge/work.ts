@@ -71,11 +71,14 @@ export function pendingWork(
   const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
   const work: Work[] = [];
+  const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   for (const dir of dirs) {
     const done = new Set(readRecords(dir).map(recordKey));
-    const own = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
-      done.has(recordKey(t)) && t.workers.length >= 2 && (!methods || methods.includes(t.method))
+    const all = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
+      done.has(recordKey(t)) && t.workers.length >= 2
     );
+    for (const t of all) judgeable.add(t.method);
+    const own = all.filter((t) => !methods || methods.includes(t.method));
     const file = new JudgeFile(dir);
     files.set(dir, file);
     traces.set(dir, own);
@@ -88,6 +91,15 @@ export function pendingWork(
       const prompt = judgePrompt(template, trace, transcript);
       for (const run of todo) work.push({ file, trace, run, prompt, tokens: transcript.tokens });
     }
+  }
+  // a method named that no folder has would judge nothing and say nothing
+  for (const m of methods ?? []) {
+    check(
+      judgeable.has(m),
+      `--methods ${m}: no trace of two or more workers in the run folders (they have ${
+        [...judgeable].join(", ") || "none"
+      })`,
+    );
   }
   return { files, traces, work };
 }

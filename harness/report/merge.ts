@@ -10,9 +10,11 @@ import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
   checkNewRunFolder,
+  readLines,
   readRecords,
   readRunJson,
   recordKey,
+  type TraceLine,
   writeNewRunFolder,
 } from "../bench/rundir.ts";
 import { report } from "./report.ts";
@@ -75,6 +77,18 @@ function readShards(dirs: string[]) {
       missing[0]?.replaceAll("\t", " / ")
     }`,
   );
+  // every record's trace too, once: the viewer, trace and judge read them
+  for (const { dir } of runs) {
+    const own = new Set(readRecords(dir).map(recordKey));
+    const lines = readLines<TraceLine>(join(dir, "traces.jsonl"), false).map(recordKey), traced = new Set(lines);
+    const without = [...own].filter((k) => !traced.has(k)).length;
+    check(
+      without === 0 && lines.length === own.size,
+      `${join(dir, "traces.jsonl")}: ${
+        without ? `${without} of the shard's ${own.size} records have no trace` : "traces that are not its records'"
+      } (copy the shard's whole folder, or run its command again to mend it)`,
+    );
+  }
   return { runs, first, records, planned };
 }
 

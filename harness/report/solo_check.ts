@@ -15,6 +15,23 @@ export interface SoloComparison {
   error: number;
 }
 
+/** What may differ between the two folders' run keys: which runs each made (ALONE may make fewer). */
+const SUBSET = new Set(["methods", "budgets", "seeds", "tasks", "synthetic", "data"]);
+
+/**
+ * The first setting in both run keys (run.json's `spec`) that differs outside SUBSET, as "key: a vs b", or
+ * undefined: another model, sampling, prompt or grader would make other runs, and their times no check of the
+ * cost model.
+ */
+export function specDifference(shared: Record<string, unknown>, alone: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(shared).sort()) {
+    if (SUBSET.has(k) || !(k in alone)) continue;
+    const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];
+    if (a !== b) return `${k}: ${a} vs ${b}`;
+  }
+  return undefined;
+}
+
 /** Every (record, checkpoint budget) in both lists, compared; and the median and p90 of |error|. */
 export function soloCheck(
   shared: readonly BenchRecord[],

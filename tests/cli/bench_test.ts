@@ -5,12 +5,12 @@
  * with an unbroken run's records and traces: tests/harness/bench/text_test.ts.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
-import { runCli } from "../helpers.ts";
+import { lastFlagWins, runCli } from "../helpers.ts";
 
 // The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
 const SMALL = [
@@ -30,13 +30,13 @@ const SMALL = [
 
 function bench(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/bench.ts", ...args],
+    args: ["run", "-A", "cli/bench.ts", ...lastFlagWins(args)],
     stdout: "piped",
     stderr: "piped",
   });
 }
 
-const runBench = (...args: string[]) => runCli("cli/bench.ts", args);
+const runBench = (...args: string[]) => runCli("cli/bench.ts", lastFlagWins(args));
 
 function records(dir: string): BenchRecord[] {
   return readFileSync(join(dir, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -190,6 +190,17 @@ Deno.test("one writer per run folder: a second bench on it is refused while the 
   assert.match(plot.stderr, /records\.jsonl:13: the record .* appears twice/);
 });
 
+Deno.test("a bench killed as it started (its lock and a half-written run.json left) is run by the same command", async () => {
+  const out = join(tmp(), "killed-at-start");
+  mkdirSync(out);
+  writeFileSync(join(out, "run.lock"), "2147483646\n"); // no such process
+  writeFileSync(join(out, "run.json.tmp"), '{"spec": {"mo');
+  const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "sequential"];
+  const r = await runBench(...args, "--budgets", "4:8:4", "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(out).length, 1);
+});
+
 Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {
   const out = join(tmp(), "failed-start");
   const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "hogwild:2"];
@@ -273,6 +284,7 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
     JSON.parse(readFileSync(join(out, "run.json"), "utf8")).invocations as { records: number }[];
   assert.equal(invocations().length, 1);
   assert.equal(invocations()[0].records, records(out).length);
+  assert.ok(!existsSync(join(out, "run.lock")), "the lock goes with the bench");
   const again = await runBench(...args);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(invocations().length, 2);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, readGenerationConfig } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
+import { fixtureDir } from "../helpers.ts";
 
 Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
   const model = { vocab_size: 1000, eos_token_id: 2 };
@@ -73,6 +74,16 @@ Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agre
       /config\.json: rope_theta\/rope_scaling \(.*\) and rope_parameters \(.*\) disagree; keep one/,
     );
   }
+  // a scaling's settings without its type are not read as no scaling
+  for (
+    const c of [{ ...rest, rope_theta, rope_scaling: { factor: 4 } }, {
+      ...rest,
+      rope_parameters: { rope_theta, factor: 4 },
+    }]
+  ) {
+    assert.throws(() => parseConfig(c, "config.json"), /config\.json: rope_\w+ has factor but no "rope_type"/);
+  }
+  assert.deepEqual(parseConfig({ ...rest, rope_theta, rope_scaling: {} }, "config.json").rope.type, "default");
 });
 
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
@@ -140,5 +151,15 @@ Deno.test("a pass past max_position_embeddings is refused naming it, unless the 
       assert.equal(cache.freePages, free, "the refused pass gave its pages back");
       assert.equal(block.length, 2048);
     }
+  }
+});
+
+Deno.test("a model folder whose config.json or model.safetensors is a named pipe is refused, not waited on", async () => {
+  for (const name of ["config.json", "model.safetensors"]) {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-pipe-"));
+    cpSync(fixtureDir("qwen3-tiny"), dir, { recursive: true });
+    Deno.removeSync(join(dir, name));
+    assert.equal(new Deno.Command("mkfifo", { args: [join(dir, name)] }).outputSync().code, 0);
+    await assert.rejects(Engine.load(dir, { tokenizer: false }), new RegExp(`${name}: not a file`));
   }
 });

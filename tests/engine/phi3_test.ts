@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { parseConfig } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
 import { readSmallFile } from "../../engine/safetensors.ts";
+import { expectedTensors } from "../../engine/spec.ts";
 import { fixtureDir, maxAbsDiff, type RawTensor, Rng, safetensorsBytes } from "../helpers.ts";
 
 const TOL = 1e-4;
@@ -370,4 +371,19 @@ Deno.test("phi3: settings the engine does not implement are refused by name", ()
     ["phi3", 16, undefined, false],
   );
   assert.equal(parseConfig({ ...base, partial_rotary_factor: 0.75 }, "config.json").rotaryDim, 12);
+  // AWQ's refusals name the fused tensor the checkpoint holds, and its part
+  const awq = (g: number, extra = {}) =>
+    parseConfig({
+      ...base,
+      ...extra,
+      quantization_config: { quant_method: "awq", bits: 4, group_size: g, version: "gemm", zero_point: true },
+    }, "config.json");
+  assert.throws(
+    () => expectedTensors(awq(128), "config.json"),
+    /config\.json: AWQ: group_size 128 does not divide model\.layers\.0\.self_attn\.qkv_proj's q_proj part's 64 inputs/,
+  );
+  assert.throws(
+    () => expectedTensors(awq(16, { num_attention_heads: 16, num_key_value_heads: 1 }), "config.json"),
+    /AWQ: model\.layers\.0\.self_attn\.qkv_proj's k_proj part has 4 outputs, not a multiple of 8/,
+  );
 });

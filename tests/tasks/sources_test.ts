@@ -223,4 +223,8 @@ Deno.test("--task custom: one's own data with its field names, no registry entry
   for (const bad of ["prompt", "question=", "answer=a,answer=b", "solution=s"]) {
     assert.throws(() => parseFields(bad), /--fields: /, bad);
   }
+  // one column as question and answer: every prompt would hold its own gold
+  for (const same of ["question=answer", "question=x,answer=x"]) {
+    assert.throws(() => parseFields(same), /--fields: question and answer are both the field "\w+"/, same);
+  }
 });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { CODE_VERDICTS } from "../../../tasks/code/problem.ts";
 import { CODE_GRADER_VERSION } from "../../../tasks/code/grade.ts";
-import { runTask } from "../../helpers.ts";
+import { lastFlagWins, runTask } from "../../helpers.ts";
 
 const FIXTURE = "tests/fixtures/lcb/problems.jsonl";
 const LCB = [
@@ -32,7 +32,7 @@ const LCB = [
   "8",
 ];
 // With the bench task's own permissions: the sandbox's host side must work without --allow-all.
-const runBench = (...args: string[]) => runTask("bench", args);
+const runBench = (...args: string[]) => runTask("bench", lastFlagWins(args));
 const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-bench-code-"));
 
 Deno.test("a code task end to end: every checkpoint graded by running its program, resumable, keyed by its tests", async () => {

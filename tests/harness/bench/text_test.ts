@@ -5,12 +5,12 @@
  * only the clock's fields blanked: `lines`). One reference run of each kind serves every comparison.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL } from "../../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey, type TraceLine } from "../../../harness/bench/rundir.ts";
-import { randInt, Rng, runCli } from "../../helpers.ts";
+import { lastFlagWins, randInt, Rng, runCli } from "../../helpers.ts";
 
 // Small counts and budgets: seconds a run. Budgets up to 48 passes let hogwild:2 finish some problems.
 const GREEDY = [
@@ -47,7 +47,7 @@ const SAMPLED = [
   "2",
 ];
 
-const runBench = (...args: string[]) => runCli("cli/bench.ts", args);
+const runBench = (...args: string[]) => runCli("cli/bench.ts", lastFlagWins(args));
 const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-text-"));
 
 /** The uninterrupted run of these flags, run once and shared by the tests. */
@@ -221,4 +221,13 @@ Deno.test("shards run apart and merge into the whole run's records and traces; a
   assert.equal(twice.code, 2);
   assert.match(twice.stderr, /shard 0 given twice/);
   assert.ok(!existsSync(join(base, "m3", "records.jsonl")), "a refused merge writes no records");
+  // a shard copied back without its traces (or with a trace cut off) would merge into a folder missing them
+  const bare = join(base, "bare");
+  cpSync(shards[1], bare, { recursive: true });
+  const traces = readFileSync(join(bare, "traces.jsonl"), "utf8").trim().split("\n");
+  assert.ok(traces.length >= 1);
+  writeFileSync(join(bare, "traces.jsonl"), traces.slice(1).map((l) => l + "\n").join(""));
+  const untraced = await merge(shards[0], bare, shards[2], "--out", join(base, "m4"));
+  assert.equal(untraced.code, 2);
+  assert.match(untraced.stderr, /bare\/traces\.jsonl: 1 of the shard's \d+ records have no trace/);
 });

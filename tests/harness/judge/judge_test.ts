@@ -511,3 +511,39 @@ Deno.test("deno task judge: another --temperature or --max-tokens is another jud
     await s.close();
   }
 });
+
+Deno.test("deno task judge: flags it cannot honour are refused before any reply is asked for", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-flags-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  writeFileSync(join(base, "a-file"), "");
+  writeFileSync(
+    join(base, "human.jsonl"),
+    JSON.stringify({ task: "x", problem_id: "t1", method: "m", seed: 1 }) + "\n",
+  );
+  const s = judgeServer();
+  try {
+    const args = [dir, "--judge", s.url, "--judge-model", "m", ...NO_KEY];
+    for (
+      const [extra, message] of [
+        // a timer past 2^31 - 1 ms fires at once: every request would time out, and be paid for
+        [["--timeout-s", "3000000"], /--timeout-s: expected more than 0 and at most 2147483, got "3000000"/],
+        [["--backoff-ms", "2147483648"], /--backoff-ms: expected an integer in 0\.\.120000/],
+        [["--cache", join(base, "a-file")], /--cache .*a-file: not a folder/],
+        [["--human", join(base, "missing.jsonl")], /--human .*missing\.jsonl: no such file/],
+        [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: expected a number in "score"/],
+        [
+          ["--methods", "nope"],
+          /--methods nope: no trace of two or more workers in the run folders \(they have hogwild:2\)/,
+        ],
+      ] as const
+    ) {
+      const cache = extra[0] === "--cache" ? [] : ["--cache", join(base, "cache")];
+      const r = await runCli("cli/judge.ts", [...args, ...cache, ...extra]);
+      assert.equal(r.code, 2, `${extra}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(s.bodies.length, 0, "nothing asked");
+  } finally {
+    await s.close();
+  }
+});

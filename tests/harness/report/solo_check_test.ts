@@ -40,17 +40,22 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   assert.deepEqual(soloCheck(shared, []).rows, []);
 });
 
-Deno.test("deno task solo-check: a table and the median; a folder not run alone is refused by name", async () => {
+Deno.test("deno task solo-check: a table and the median; a folder not run alone, or not the same runs, is refused by name", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
-  const write = (name: string, concurrency: number, recs: BenchRecord[]) => {
+  const key = { model: "m", sampling: { temperature: 0 }, methods: ["hogwild:2", "sequential"], grader: "g/4" };
+  const write = (name: string, concurrency: number, recs: BenchRecord[], spec: Record<string, unknown> = key) => {
     const d = join(dir, name);
     Deno.mkdirSync(d);
     writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
-    writeFileSync(join(d, "run.json"), JSON.stringify({ spec_full: { concurrency } }));
+    writeFileSync(join(d, "run.json"), JSON.stringify({ spec, spec_full: { concurrency } }));
     return d;
   };
   const shared = write("shared", 8, [record("p", "hogwild:2", [[512, 8, 1100, 3000]])]);
-  const alone = write("alone", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])]);
+  // alone may make fewer of the runs (here one method of two)
+  const alone = write("alone", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])], {
+    ...key,
+    methods: ["hogwild:2"],
+  });
   const ok = await runCli("cli/solo_check.ts", [shared, alone]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /\| p hogwild:2 1 \| 512 \| 1100 \| 1000 \| 10\.0% \|/);
@@ -58,4 +63,12 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone 
   const bad = await runCli("cli/solo_check.ts", [alone, shared]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /shared: ran with --concurrency 8, not 1/);
+  // another temperature makes other runs: their times say nothing of the cost model
+  const hot = write("hot", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])], {
+    ...key,
+    sampling: { temperature: 0.9 },
+  });
+  const other = await runCli("cli/solo_check.ts", [shared, hot]);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /not the same runs \(sampling: \{"temperature":0\} vs \{"temperature":0\.9\}\)/);
 });
