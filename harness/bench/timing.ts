@@ -77,14 +77,21 @@ export function runMachines(run: Record<string, unknown>): string[] {
 
 /**
  * The summary's words on time; `machines`: a merged run's shards' machines (each shard's solo times are its own
- * machine's).
+ * machine's); `records`: the folder's, when the invocations may not account for all of them.
  */
 export function timingText(
   cost: CostModel | undefined,
   invocations: readonly Invocation[],
   machines: readonly string[] = [],
+  records?: number,
 ): string {
-  const atOnce = Math.max(1, ...invocations.map((i) => i.runs_at_once));
+  // an invocation killed outright records nothing: then how many runs shared its passes is not known
+  const counted = invocations.reduce((n, i) => n + i.records, 0);
+  const atOnce = records !== undefined && counted < records
+    ? `runs shared passes (how many at most is not known: invocations that wrote ${
+      records - counted
+    } of the records were killed before they could say)`
+    : `up to ${Math.max(1, ...invocations.map((i) => i.runs_at_once))} runs shared a pass`;
   const device = machines.length > 1
     ? `its shard's device (the shards ran on ${
       machines.join(", ")
@@ -92,8 +99,8 @@ export function timingText(
     : "this device";
   const lines = [
     `Times: every checkpoint has a solo time, what the run would have taken alone on ${device} (the plots' time ` +
-    `axis), and a shared time, the wall time of the passes it took part in, each counted whole (up to ${atOnce} ` +
-    `runs shared a pass, so shared time is an upper bound of the time alone).`,
+    `axis), and a shared time, the wall time of the passes it took part in, each counted whole (${atOnce}, so ` +
+    `shared time is an upper bound of the time alone).`,
   ];
   if (cost) lines.push(describeCost(cost));
   for (const [k, i] of invocations.entries()) {

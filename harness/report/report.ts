@@ -66,6 +66,7 @@ export async function report(
       meta.cost_model as CostModel | undefined,
       (meta.invocations ?? []) as Invocation[],
       runMachines(meta),
+      records.length,
     ),
     "",
     ...(spec.model === DEMO_MODEL
