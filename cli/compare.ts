@@ -1,8 +1,9 @@
 /** deno task compare: two methods of one run folder or of two, paired on the problems and seeds both have. */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
-import { type BenchRecord, readRecords } from "../harness/bench/rundir.ts";
+import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
 
 const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths]
@@ -71,10 +72,21 @@ function main() {
   );
   const records = dirs.map(readRecords);
   const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
+  // a method family's records of two versions (run.json's methods_version; absent: 1) are not one method's
+  const version = (dir: string, method: string) => {
+    if (!existsSync(join(dir, "run.json"))) return 1; // records alone: written before any version
+    const spec = (readRunJson(dir).spec ?? {}) as { methods_version?: Record<string, number> };
+    return spec.methods_version?.[method.split(":")[0]] ?? 1;
+  };
   for (const [ma, mb] of pairsOf(dirs, records, f.methods)) {
     const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
     const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
     checkComparable(a, b);
+    check(
+      ma !== mb || version(dirA, ma) === version(dirB, mb),
+      `compare: ${ma} is version ${version(dirA, ma)} in ${dirA} and ${version(dirB, mb)} in ${dirB} ` +
+        "(its records changed between them: rerun the older folder)",
+    );
     const scored = [scoreOf(a, score), scoreOf(b, score)];
     const budgetSet = (s: Side) =>
       new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));

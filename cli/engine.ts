@@ -8,6 +8,7 @@
  *
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
+import { existsSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
 import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { readJson } from "../engine/config.ts";
@@ -66,7 +67,7 @@ function parseNumber(v: string | undefined, flag: string, integer = false): numb
   return integer ? parseInteger(v, `--${flag}`) : parseDecimal(v, `--${flag}`);
 }
 
-function checkIds(ids: number[], vocab: number, flag: string) {
+function checkIds(ids: readonly number[], vocab: number, flag: string) {
   for (const id of ids) check(id < vocab, `--${flag}: token id ${id} is out of range for a vocabulary of ${vocab}`);
 }
 
@@ -181,6 +182,11 @@ async function main() {
   );
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  // where the output goes, before the model loads (stdout when absent)
+  check(
+    !f.out || !existsSync(f.out) || statSync(f.out).isFile(),
+    `--out ${f.out}: not a file (leave --out out for stdout)`,
+  );
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   const json = JSON.stringify(await commands[command](engine, f));
   if (f.out) replaceFile(f.out, json + "\n");

@@ -174,7 +174,6 @@ export async function runTask(
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }
 
-/** Runs one of the project's command-line files (`cli/bench.ts`, …) with every permission: its exit code and output. */
 /**
  * A command line built as a test's base flags plus its own: the last value of a flag given twice, the others
  * kept in order (the commands themselves refuse a flag given twice). A flag's value is the next word unless that
@@ -190,6 +189,7 @@ export function lastFlagWins(args: readonly string[]): string[] {
   return items.filter((it, i) => !it[0].startsWith("--") || last.get(it[0]) === i).flat();
 }
 
+/** Runs one of the project's command-line files (`cli/bench.ts`, …) with every permission: its exit code and output. */
 export async function runCli(
   file: string,
   args: readonly string[],

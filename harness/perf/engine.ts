@@ -62,12 +62,14 @@ export async function enginePerf(
   const engine = await perfEngine(values);
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config;
-  // a context past the model's positions would fail in its first pass, after the others were timed
+  // a context past the model's positions would fail in its first pass, after the others were timed: a row
+  // reads the context, every worker's block and its new token
+  const most = Math.max(...workers);
   for (const C of contexts) {
     check(
-      c.maxPositions === undefined || C + OWN_TOKENS + 1 <= c.maxPositions,
-      `--context ${C}: with each worker's ${OWN_TOKENS} tokens, past the model's ${c.maxPositions} positions ` +
-        "(max_position_embeddings)",
+      c.maxPositions === undefined || C + most * OWN_TOKENS + 1 <= c.maxPositions,
+      `--context ${C}: with ${most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
+        "positions (max_position_embeddings)",
     );
   }
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU

@@ -64,7 +64,10 @@ export async function report(
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
     timingText(
       meta.cost_model as CostModel | undefined,
-      (meta.invocations ?? []) as Invocation[],
+      // a merged folder keeps its shards' invocations with them
+      (meta.invocations ??
+        (meta.shards as { invocations?: Invocation[] }[] | undefined)?.flatMap((s) => s.invocations ?? []) ??
+        []) as Invocation[],
       runMachines(meta),
       records.length,
     ),

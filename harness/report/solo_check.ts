@@ -16,18 +16,26 @@ export interface SoloComparison {
 }
 
 /** What may differ between the two folders' run keys: which runs each made (ALONE may make fewer). */
-const SUBSET = new Set(["methods", "budgets", "seeds", "tasks", "synthetic", "data"]);
+const SUBSET = new Set(["methods", "budgets", "seeds", "tasks", "synthetic", "data", "methods_version"]);
 
 /**
- * The first setting in both run keys (run.json's `spec`) that differs outside SUBSET, as "key: a vs b", or
+ * The first setting of the two run keys (run.json's `spec`) that differs outside SUBSET, as "key: a vs b", or
  * undefined: another model, sampling, prompt or grader would make other runs, and their times no check of the
- * cost model.
+ * cost model. A setting only one key has differs too (a default is left out of a key), except the texts of a
+ * method family only one folder ran; a family both ran must be of one version.
  */
 export function specDifference(shared: Record<string, unknown>, alone: Record<string, unknown>): string | undefined {
-  for (const k of Object.keys(shared).sort()) {
-    if (SUBSET.has(k) || !(k in alone)) continue;
+  for (const k of [...new Set([...Object.keys(shared), ...Object.keys(alone)])].sort()) {
+    if (SUBSET.has(k) || (k.startsWith("prompt ") && !(k in shared && k in alone))) continue;
     const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];
-    if (a !== b) return `${k}: ${a} vs ${b}`;
+    if (a !== b) return `${k}: ${a ?? "absent"} vs ${b ?? "absent"}`;
+  }
+  const families = (s: Record<string, unknown>) => new Set(((s.methods ?? []) as string[]).map((m) => m.split(":")[0]));
+  const version = (s: Record<string, unknown>, f: string) =>
+    ((s.methods_version ?? {}) as Record<string, number>)[f] ?? 1;
+  for (const f of [...families(shared)].filter((f) => families(alone).has(f)).sort()) {
+    const [a, b] = [version(shared, f), version(alone, f)];
+    if (a !== b) return `methods_version of ${f}: ${a} vs ${b}`;
   }
   return undefined;
 }

@@ -37,6 +37,12 @@ function folder(base: string, name: string, rs: BenchRecord[]): string {
   return dir;
 }
 
+/** A folder's run.json with its key's method versions (the records of a family's other version). */
+function versioned(dir: string, methods_version: Record<string, number>): string {
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: { methods_version } }));
+  return dir;
+}
+
 const ROW_8 = /\| t \| 10 \| 5 \| 60\.0% \| 30\.0% \| \+30\.0 \| 25\.5 \| \[−40\.8, \+100\.0\] \| 3 \/ 1 \| 0\.625 \|/;
 
 Deno.test("compare: one folder and two methods, and two folders' same method; a table per budget, worked by hand", async () => {
@@ -128,6 +134,10 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
       /share no \(task, problem, seed\): nothing to pair/,
     ],
     [[a, join(base, "none")], /none: no records\.jsonl/],
+    [
+      [a, versioned(folder(base, "v2", records("hogwild:2", B)), { hogwild: 2 })],
+      /hogwild:2 is version 1 in .*a and 2 in .*v2/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await runCli("cli/compare.ts", args);

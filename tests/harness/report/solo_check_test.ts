@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { soloCheck } from "../../../harness/report/solo_check.ts";
+import { soloCheck, specDifference } from "../../../harness/report/solo_check.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
 
@@ -71,4 +71,18 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone,
   const other = await runCli("cli/solo_check.ts", [shared, hot]);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /not the same runs \(sampling: \{"temperature":0\} vs \{"temperature":0\.9\}\)/);
+});
+
+Deno.test("specDifference: a setting only one key has differs, a family both ran must be of one version", () => {
+  const key = { model: "m", methods: ["sc:2", "hogwild:2"], "prompt sot": "a" };
+  const { "prompt sot": _sot, ...noSot } = key;
+  assert.equal(specDifference(key, { ...noSot, methods: ["sc:2"] }), undefined);
+  assert.equal(specDifference(key, { ...key, "prompt leap": "b" }), undefined, "texts of a family one side ran");
+  assert.equal(specDifference(key, { ...key, finisherTokens: 9 }), "finisherTokens: absent vs 9");
+  // sc's version 2 (the finisher always) against a folder made before it
+  assert.equal(
+    specDifference(key, { ...key, methods_version: { sc: 2 } }),
+    "methods_version of sc: 1 vs 2",
+  );
+  assert.equal(specDifference(key, { ...key, methods: ["hogwild:2"], methods_version: { sc: 2 } }), undefined);
 });
