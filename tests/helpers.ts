@@ -11,6 +11,7 @@ import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/generation/schedule.ts";
 import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
+import type { Invocation } from "../harness/bench/timing.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -317,6 +318,22 @@ export function fakeCheckpoint(budget: number, right: boolean, over: Partial<Rec
     score_strict: +right,
     score_lenient: +right,
     ...over,
+  };
+}
+
+/** A bench invocation of `records` records with up to `runs_at_once` runs in a pass, every other field a plain default. */
+export function fakeInvocation(records: number, runs_at_once: number): Invocation {
+  return {
+    started: "2026-12-05T00:00:00Z",
+    seconds: 1,
+    records,
+    passes: 1,
+    passes_per_s: 1,
+    rows_per_pass: 1,
+    problems_per_hour: 1,
+    outside_passes: 0,
+    cost_error: { median: 0, p90: 0 },
+    runs_at_once,
   };
 }
 

@@ -11,10 +11,10 @@ import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
-import { type Invocation, timingText } from "../../../harness/bench/timing.ts";
+import { timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { Rng, RowModel, runCli } from "../../helpers.ts";
+import { fakeInvocation, Rng, RowModel, runCli } from "../../helpers.ts";
 
 const shape = (rows: number, tokens: number, attention: number, kv: number, logits: number): PassShape => ({
   rows,
@@ -174,22 +174,13 @@ Deno.test("a merged run's summary names its shards' machines instead of 'this de
 });
 
 Deno.test("the summary says how many runs shared a pass only when its invocations account for every record", () => {
-  const inv = (records: number, runs_at_once: number): Invocation => ({
-    started: "2026-12-05T00:00:00Z",
-    seconds: 1,
-    records,
-    passes: 1,
-    passes_per_s: 1,
-    rows_per_pass: 1,
-    problems_per_hour: 1,
-    outside_passes: 0,
-    cost_error: { median: 0, p90: 0 },
-    runs_at_once,
-  });
-  assert.match(timingText(undefined, [inv(10, 4), inv(6, 2)], [], 16), /\(up to 4 runs shared a pass, so shared/);
+  assert.match(
+    timingText(undefined, [fakeInvocation(10, 4), fakeInvocation(6, 2)], [], 16),
+    /\(up to 4 runs shared a pass, so shared/,
+  );
   // a SIGKILLed invocation wrote 12 of them at 8 runs at once and recorded nothing
   assert.match(
-    timingText(undefined, [inv(4, 1)], [], 16),
+    timingText(undefined, [fakeInvocation(4, 1)], [], 16),
     /\(runs shared passes \(how many at most is not known: invocations that wrote 12 of the records were killed/,
   );
 });

@@ -4,22 +4,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
-import type { Invocation } from "../../../harness/bench/timing.ts";
 import { report } from "../../../harness/report/report.ts";
-import { fakeCheckpoint, fakeRecord } from "../../helpers.ts";
-
-const inv = (records: number, runs_at_once: number): Invocation => ({
-  started: "2026-12-05T00:00:00Z",
-  seconds: 1,
-  records,
-  passes: 1,
-  passes_per_s: 1,
-  rows_per_pass: 1,
-  problems_per_hour: 1,
-  outside_passes: 0,
-  cost_error: { median: 0, p90: 0 },
-  runs_at_once,
-});
+import { fakeCheckpoint, fakeInvocation, fakeRecord } from "../../helpers.ts";
 
 Deno.test("report: a merged folder's shards' invocations count; a folder whose invocations miss records says so", async () => {
   const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "4"])!;
@@ -33,9 +19,12 @@ Deno.test("report: a merged folder's shards' invocations count; a folder whose i
   };
   // merged (or a merged folder rescored): the invocations are the shards'
   assert.match(
-    await summary({ shards: [{ invocations: [inv(2, 3)] }, { invocations: [inv(2, 2)] }] }),
+    await summary({ shards: [{ invocations: [fakeInvocation(2, 3)] }, { invocations: [fakeInvocation(2, 2)] }] }),
     /up to 3 runs shared a pass/,
   );
-  assert.match(await summary({ invocations: [inv(4, 2)] }), /up to 2 runs shared a pass/);
-  assert.match(await summary({ invocations: [inv(1, 2)] }), /invocations that wrote 3 of the records were killed/);
+  assert.match(await summary({ invocations: [fakeInvocation(4, 2)] }), /up to 2 runs shared a pass/);
+  assert.match(
+    await summary({ invocations: [fakeInvocation(1, 2)] }),
+    /invocations that wrote 3 of the records were killed/,
+  );
 });
