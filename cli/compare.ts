@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { keyedVersion } from "../harness/bench/run_key.ts";
 import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
 
 const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths]
@@ -75,8 +76,7 @@ function main() {
   // a method family's records of two versions (run.json's methods_version; absent: 1) are not one method's
   const version = (dir: string, method: string) => {
     if (!existsSync(join(dir, "run.json"))) return 1; // records alone: written before any version
-    const spec = (readRunJson(dir).spec ?? {}) as { methods_version?: Record<string, number> };
-    return spec.methods_version?.[method.split(":")[0]] ?? 1;
+    return keyedVersion((readRunJson(dir).spec ?? {}) as Record<string, unknown>, method).version;
   };
   for (const [ma, mb] of pairsOf(dirs, records, f.methods)) {
     const a = { method: ma, records: recA, name: `${dirA} (${ma})` };

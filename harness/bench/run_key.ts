@@ -16,7 +16,7 @@ import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { taskSpec } from "../../tasks/registry.ts";
 import type { BenchSpec } from "./spec.ts";
 import { PROMPT_FORMAT, type Protocol } from "../generation/prompts.ts";
-import { familyVersions, parseMethod } from "../generation/methods.ts";
+import { familyName, familyVersions, parseMethod } from "../generation/methods.ts";
 import { TIMING_VERSION } from "../generation/solver.ts";
 
 export interface KeyInputs {
@@ -117,6 +117,12 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     timing: TIMING_VERSION,
     ...methodsVersion(i.spec.methods),
   };
+}
+
+/** The family of `method` and its version in run key `key` (1 where the key has none: older, or unchanged). */
+export function keyedVersion(key: Record<string, unknown>, method: string): { family: string; version: number } {
+  const family = familyName(method) ?? method;
+  return { family, version: (key.methods_version as Record<string, number> | undefined)?.[family] ?? 1 };
 }
 
 /** The versions above 1 of the spec's method families (none: no field, so older folders keep their key). */

@@ -254,6 +254,11 @@ export function newSolver(cache: KVCache, method: Method, problem: string, seed:
   return familyOf(method).solver(cache, method, problem, seed, ctx);
 }
 
+/** The family of method id `id` (its first part, as MethodId reads it), undefined for one no family reads. */
+export function familyName(id: string): string | undefined {
+  return FAMILIES().find((f) => f.prefixes.includes(id.split(":")[0]))?.name;
+}
+
 /** The versions above 1 of the families of `methods`, by family name (the run key's `methods_version`). */
 export function familyVersions(methods: readonly Method[]): Record<string, number> {
   const used = FAMILIES().filter((f) => (f.version ?? 1) > 1 && methods.some((m) => m.family === f.name));

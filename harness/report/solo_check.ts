@@ -3,6 +3,7 @@
  * checkpoints of a shared bench run against the same runs with `--concurrency 1` (deno task solo-check).
  */
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
+import { keyedVersion } from "../bench/run_key.ts";
 
 export interface SoloComparison {
   key: string;
@@ -30,12 +31,12 @@ export function specDifference(shared: Record<string, unknown>, alone: Record<st
     const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];
     if (a !== b) return `${k}: ${a ?? "absent"} vs ${b ?? "absent"}`;
   }
-  const families = (s: Record<string, unknown>) => new Set(((s.methods ?? []) as string[]).map((m) => m.split(":")[0]));
-  const version = (s: Record<string, unknown>, f: string) =>
-    ((s.methods_version ?? {}) as Record<string, number>)[f] ?? 1;
-  for (const f of [...families(shared)].filter((f) => families(alone).has(f)).sort()) {
-    const [a, b] = [version(shared, f), version(alone, f)];
-    if (a !== b) return `methods_version of ${f}: ${a} vs ${b}`;
+  // each family's version as its key has it
+  const versions = (s: Record<string, unknown>) =>
+    new Map(((s.methods ?? []) as string[]).map((m) => keyedVersion(s, m)).map((v) => [v.family, v.version]));
+  const [a, b] = [versions(shared), versions(alone)];
+  for (const f of [...a.keys()].filter((f) => b.has(f)).sort()) {
+    if (a.get(f) !== b.get(f)) return `methods_version of ${f}: ${a.get(f)} vs ${b.get(f)}`;
   }
   return undefined;
 }
