@@ -56,7 +56,7 @@ function readShards(dirs: string[]) {
   }
   const missingShards = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
   check(missingShards.length === 0, `shards ${missingShards.join(", ")} of ${count} are missing`);
-  const records = runs.flatMap(({ dir }) => readRecords(dir));
+  const byShard = runs.map(({ dir }) => readRecords(dir)), records = byShard.flat();
   const keys = new Map<string, number>();
   for (const r of records) keys.set(recordKey(r), (keys.get(recordKey(r)) ?? 0) + 1);
   const doubled = [...keys].filter(([, n]) => n > 1).map(([k]) => k);
@@ -78,8 +78,8 @@ function readShards(dirs: string[]) {
     }`,
   );
   // every record's trace too, once: the viewer, trace and judge read them
-  for (const { dir } of runs) {
-    const own = new Set(readRecords(dir).map(recordKey));
+  for (const [i, { dir }] of runs.entries()) {
+    const own = new Set(byShard[i].map(recordKey));
     const lines = readLines<TraceLine>(join(dir, "traces.jsonl"), false).map(recordKey), traced = new Set(lines);
     const without = [...own].filter((k) => !traced.has(k)).length;
     check(
