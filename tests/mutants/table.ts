@@ -192,8 +192,8 @@ export const MUTANTS: Mutant[] = [
     claim: "shards merge exact",
     edits: [{
       file: "harness/report/merge.ts",
-      find: "const records = runs.flatMap(({ dir }) => readRecords(dir));",
-      replace: "const records = [...runs, runs[0]].flatMap(({ dir }) => readRecords(dir));",
+      find: "const byShard = runs.map(({ dir }) => readRecords(dir)), records = byShard.flat();",
+      replace: "const byShard = runs.map(({ dir }) => readRecords(dir)), records = [...byShard, byShard[0]].flat();",
     }],
     test: "tests/harness/bench/text_test.ts",
     filter: "shards run apart",
