@@ -18,6 +18,10 @@ export const CLAIMS = {
     "a run killed at any moment, started again with the same command, finishes with every record present exactly once (equal to an unbroken run's)",
   "shards merge exact": "shards merge into the whole run; merge refuses missing or doubled records",
   "grader exactness": "both verdicts right on the case tables; every shared data set's golds grade as the grader says",
+  "code grader = LiveCodeBench":
+    "the code grader compares outputs as LiveCodeBench does; every sandbox escape in its list fails sandboxed",
+  "statistics = references":
+    "avg@k with its standard error and 95% interval, pass@k, maj@k and paired differences equal computations by hand or by brute force; self-consistency answers as the paper's baseline",
   "bad inputs refused": "bad input is exit 2, one line naming the culprit, nothing written",
 } as const;
 
@@ -250,6 +254,65 @@ export const MUTANTS: Mutant[] = [
         "export function equivalent(pred: string, gold: string, mode: Mode): boolean {\n  if (pred !== null) return false;\n",
     }],
     test: "tests/tasks/datasets_test.ts",
+  },
+  // ---- the code grader and its sandbox
+  {
+    name: "code-decimals-equal-whatever-their-exponent",
+    claim: "code grader = LiveCodeBench",
+    edits: [{
+      file: "tasks/code/compare.ts",
+      find: "return a.neg === b.neg && a.digits === b.digits && a.exp === b.exp;",
+      replace: "return a.neg === b.neg && a.digits === b.digits;",
+    }],
+    // 1 and 10 have the same digits: Python's Decimal tells them apart
+    test: "tests/tasks/code/compare_test.ts",
+    filter: "stdoutMatches: Python's verdict on every pair",
+  },
+  {
+    name: "sandbox-shares-the-host's-network",
+    claim: "code grader = LiveCodeBench",
+    edits: [{
+      file: "tasks/code/sandbox.ts",
+      find: 'const a = ["--unshare-all", "--unshare-user",',
+      replace: 'const a = ["--unshare-all", "--share-net", "--unshare-user",',
+    }],
+    test: "tests/tasks/code/sandbox_test.ts",
+    filter: "escape: a TCP connection to the host's loopback",
+  },
+  // ---- the statistics
+  {
+    name: "standard-error-over-n",
+    claim: "statistics = references",
+    edits: [{
+      file: "harness/report/stats.ts",
+      find: "return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);",
+      replace: "return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length / xs.length);",
+    }],
+    test: "tests/harness/report/stats_test.ts",
+    filter: "standard error",
+  },
+  {
+    name: "pass@k-one-factor-short",
+    claim: "statistics = references",
+    edits: [{
+      file: "harness/report/stats.ts",
+      find: "for (let i = n - c + 1; i <= n; i++) allWrong *= 1 - k / i;",
+      replace: "for (let i = n - c + 1; i < n; i++) allWrong *= 1 - k / i;",
+    }],
+    test: "tests/harness/report/stats_test.ts",
+    filter: "pass@k equals the share of k-subsets",
+  },
+  {
+    name: "sc-answers-with-the-last-trace's-box",
+    claim: "statistics = references",
+    edits: [{
+      file: "harness/generation/methods/sc.ts",
+      find: "      finisherAlways: true,\n",
+      replace: "      finisherAlways: false,\n",
+    }],
+    // the bug the statistics audit found: once a trace had boxed, sc's answer was the last trace's box
+    test: "tests/harness/generation/methods/deepconf_test.ts",
+    filter: "offline: the vote keeps the top",
   },
   // ---- bad inputs
   {
