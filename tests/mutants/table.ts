@@ -255,6 +255,18 @@ export const MUTANTS: Mutant[] = [
     }],
     test: "tests/tasks/datasets_test.ts",
   },
+  {
+    name: "run-key-forgets-the-sampling",
+    claim: "resume exact after kills",
+    edits: [{
+      file: "harness/bench/run_key.ts",
+      find: '  "out",\n  "concurrency",\n',
+      replace: '  "out",\n  "sampling",\n  "concurrency",\n',
+    }],
+    // a folder made at another temperature would be resumed: its records mixed with these
+    test: "tests/harness/bench/run_key_test.ts",
+    filter: "each input changes its field of the key",
+  },
   // ---- the code grader and its sandbox
   {
     name: "code-decimals-equal-whatever-their-exponent",
