@@ -108,7 +108,8 @@ async function main() {
     const judge: Judge = endpoint
       ? endpointJudge({
         url: f.judge,
-        model: judgeId,
+        // the model's own name (judgeId adds how it samples, for the lines and the cache)
+        model: f["judge-model"]!,
         // the key is read here, at the command line's edge, and only passed on
         apiKey: Deno.env.get(f["api-key-env"]) || undefined,
         temperature,
@@ -127,13 +128,23 @@ async function main() {
   }
 
   const { bars, all } = judgedBars(dirs, files, traces, { judge: judgeId, template, prefix, runs, settings });
-  console.log(`| run | setting | traces | mean score | 95% interval | traces without a score |`);
-  console.log(`|---|---|---|---|---|---|`);
+  console.log(
+    `| run | setting | traces | mean score | 95% interval | traces without a score | runs without a score | ` +
+      `traces short of ${runs} runs |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|---|`);
   for (const b of bars) {
     const ci = b.lo === undefined ? "" : `${b.lo.toFixed(2)}–${b.hi!.toFixed(2)}`;
-    console.log(`| ${b.run} | ${b.setting} | ${b.n} | ${b.n ? b.mean.toFixed(2) : ""} | ${ci} | ${b.unscored} |`);
+    console.log(
+      `| ${b.run} | ${b.setting} | ${b.n} | ${b.n ? b.mean.toFixed(2) : ""} | ${ci} | ${b.unscored} | ` +
+        `${b.runsUnscored} | ${b.incomplete} |`,
+    );
   }
-  if (f.chart) {
+  const short = bars.reduce((n, b) => n + b.incomplete, 0);
+  if (f.chart && short) {
+    // A chart says "the mean of N runs per trace": not drawn over traces the judge has not finished.
+    console.error(`judge: --chart not written: ${short} traces have fewer than ${runs} judge runs recorded`);
+  } else if (f.chart) {
     const written = await writeScoreChart(f.chart, bars, `Collaboration score (${judgeId}, ${runs} runs per trace)`);
     console.error(`judge: wrote ${written.join(", ")}`);
   }

@@ -62,7 +62,7 @@ async function main() {
     data: f.data,
     hub: f.hub,
     dataDir: f["data-dir"],
-    limit: int(f.limit, "limit"),
+    limit: f.limit === undefined ? undefined : parseInteger(f.limit, "--limit", 1),
     skipBad: f["skip-bad"],
     seed: f.seed === undefined ? undefined : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1),
     synthetic: Object.fromEntries(Object.entries(synthetic).filter(([, v]) => v !== undefined)),
@@ -87,6 +87,7 @@ async function main() {
         }…)`
         : ""),
   );
+  for (const note of loaded.notes) console.error(`${loaded.task.id}: ${note}`);
 }
 
 if (import.meta.main) runMain(main);

@@ -34,10 +34,12 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
         ? { lcbDates: spec.lcbDates, lcbTexts: spec.lcbPrompt === undefined ? undefined : loadLcbTexts(spec.lcbPrompt) }
         : {}),
       limit: spec.limit,
-      seed: spec.seeds[0],
+      // the smallest seed: --seeds is a set, so its order changes no problem
+      seed: Math.min(...spec.seeds),
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
     });
     if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
+    for (const note of loaded.notes) console.error(`${id}: ${note}`);
     all.push(...loaded.problems);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {

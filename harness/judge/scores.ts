@@ -132,12 +132,17 @@ export type HumanScore = Key & { score: number };
 export function readHumanScores(file: string): HumanScore[] {
   check(existsSync(file) && statSync(file).isFile(), `--human ${file}: no such file`);
   const human = readLines<Key & { score: unknown }>(file, false);
-  human.forEach((h, i) =>
+  const lineOf = new Map<string, number>();
+  human.forEach((h, i) => {
     check(
       typeof h.score === "number" && Number.isFinite(h.score),
       `--human ${file}:${i + 1}: expected a number in "score"`,
-    )
-  );
+    );
+    // one score per trace: a trace given twice would be paired twice (n and p both wrong)
+    const first = lineOf.get(recordKey(h));
+    check(first === undefined, `--human ${file}:${i + 1}: the trace of line ${first} again (one score per trace)`);
+    lineOf.set(recordKey(h), i + 1);
+  });
   return human as HumanScore[];
 }
 

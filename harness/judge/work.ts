@@ -157,10 +157,18 @@ export function judgedBars(
     const judged = new Set(traces.get(dir)!.map(recordKey));
     const scores = traceScores(files.get(dir)!.lines, o.judge, o.template.version, o.prefix, o.runs)
       .filter((t) => judged.has(recordKey(t)));
-    const order = o.settings ? [...o.settings.keys()] : [...new Set(scores.map((s) => s.method))].sort();
+    const byKey = new Map(scores.map((s) => [recordKey(s), s]));
+    const order = o.settings ? [...o.settings.keys()] : [...new Set(traces.get(dir)!.map((t) => t.method))].sort();
     for (const method of order) {
-      const g = groupScore(scores.filter((s) => s.method === method));
-      bars.push({ ...g, run: names[i], setting: o.settings?.get(method) ?? method });
+      const mine = scores.filter((s) => s.method === method);
+      bars.push({
+        ...groupScore(mine),
+        run: names[i],
+        setting: o.settings?.get(method) ?? method,
+        incomplete: traces.get(dir)!.filter((t) => t.method === method && (byKey.get(recordKey(t))?.runs ?? 0) < o.runs)
+          .length,
+        runsUnscored: mine.reduce((n, s) => n + s.unscored, 0),
+      });
     }
     return scores;
   });

@@ -46,6 +46,12 @@ Deno.test("LIMO from a local file in its format (JSONL, JSON and parquet give th
   const folder = await loadTask("limo", { data: dir }); // a folder: all its data files, by name
   assert.equal(folder.problems.length, 15);
   assert.equal(folder.files.length, 3);
+  // a part of a named set, and a text given twice, are said (a user's subset is allowed, never silent)
+  assert.deepEqual(a.notes, [
+    `${dir}/limo.jsonl: 5 records, task limo has 817: these results are not limo's whole set`,
+  ]);
+  assert.equal(folder.notes.length, 2);
+  assert.match(folder.notes[1], /: 10 problems repeat an earlier one's text \("0" and "5"\): each counts$/);
 });
 
 Deno.test("limo-512 is the first 512 problems", async () => {
@@ -56,6 +62,7 @@ Deno.test("limo-512 is the first 512 problems", async () => {
   assert.equal(first.problems.length, 512);
   assert.deepEqual(first.problems.map((p) => p.text), all.problems.slice(0, 512).map((p) => p.text));
   assert.equal(first.problems[0].task, "limo-512");
+  assert.deepEqual([all.notes, first.notes], [[], []]);
 });
 
 Deno.test("a malformed line is one error with the file and line, or skipped and counted on request", async () => {

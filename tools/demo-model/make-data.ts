@@ -49,7 +49,7 @@ export function writeTokenizer(dir = MODEL_DIR): TextTokenizer {
 
 /**
  * Problems that evaluations use and training must never see: every chains problem of seeds 0–100 with
- * digits 1–6, the first 1,000 of each (a bench's problems come from its first seed), for the part counts
+ * digits 1–6, the first 1,000 of each (a bench's problems come from its smallest seed), for the part counts
  * training draws (a problem's text lists its parts, so other counts can never equal one).
  */
 export function heldOut(partCounts: readonly number[]): Set<string> {

@@ -390,11 +390,17 @@ Deno.test("deno task judge: the key from the variable named; a failing server le
       ...common,
       "--api-key-env",
       "JUDGE_KEY",
+      "--chart",
+      join(base, "chart.svg"),
     ], {
       JUDGE_KEY: "sk-2",
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /2 replies failed \(the same command tries them again\)/);
+    // T1 has no run yet: counted as short of its runs, and no chart drawn over T2 alone
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|  \| 0 \| 0 \| 1 \|/);
+    assert.match(r.stderr, /--chart not written: 1 traces have fewer than 2 judge runs recorded/);
+    assert.ok(!existsSync(join(base, "chart.svg")));
     assert.ok(failing.auth.every((a) => a === "Bearer sk-2"));
     assert.deepEqual(sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l).problem_id), ["t2", "t2"]);
   } finally {
@@ -507,6 +513,13 @@ Deno.test("deno task judge: another --temperature or --max-tokens is another jud
     const short = await runCli("cli/judge.ts", [...args, "--max-tokens", "64"]);
     assert.equal(short.code, 0, short.stderr);
     assert.equal(s.bodies.length, 3, "another reply limit is another judge: asked");
+    // the server is asked for the model by its own name (how it samples names the judge's lines, not the model)
+    assert.deepEqual(s.bodies.map((b) => b.model), ["m", "m", "m"]);
+    assert.deepEqual(s.bodies.map((b) => [b.temperature, b.max_tokens]), [
+      [undefined, 1024],
+      [0, 1024],
+      [undefined, 64],
+    ]);
   } finally {
     await s.close();
   }
@@ -520,6 +533,12 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
     join(base, "human.jsonl"),
     JSON.stringify({ task: "x", problem_id: "t1", method: "m", seed: 1 }) + "\n",
   );
+  const once = { task: "x", problem_id: "t1", method: "hogwild:2", seed: 1 };
+  writeFileSync(
+    join(base, "twice.jsonl"),
+    [{ ...once, score: 3 }, { ...once, seed: 2, score: 4 }, { ...once, score: 1 }].map((h) => JSON.stringify(h))
+      .join("\n") + "\n",
+  );
   const s = judgeServer();
   try {
     const args = [dir, "--judge", s.url, "--judge-model", "m", ...NO_KEY];
@@ -531,6 +550,8 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
         [["--cache", join(base, "a-file")], /--cache .*a-file: not a folder/],
         [["--human", join(base, "missing.jsonl")], /--human .*missing\.jsonl: no such file/],
         [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: expected a number in "score"/],
+        // a trace scored twice would be paired twice: r, n and p all wrong
+        [["--human", join(base, "twice.jsonl")], /--human .*twice\.jsonl:3: the trace of line 1 again/],
         [
           ["--methods", "nope"],
           /--methods nope: no trace of two or more workers in the run folders \(they have hogwild:2\)/,
