@@ -398,7 +398,7 @@ Deno.test("deno task judge: the key from the variable named; a failing server le
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /2 replies failed \(the same command tries them again\)/);
     // T1 has no run yet: counted as short of its runs, and no chart drawn over T2 alone
-    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|  \| 0 \| 0 \| 1 \|/);
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \| {2}\| 0 \| 0 \| 1 \|/);
     assert.match(r.stderr, /--chart not written: 1 traces have fewer than 2 judge runs recorded/);
     assert.ok(!existsSync(join(base, "chart.svg")));
     assert.ok(failing.auth.every((a) => a === "Bearer sk-2"));
