@@ -298,7 +298,12 @@ const olympiadbenchPhysics: TaskSpec = {
         task: "",
         text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
           physicsNote(unit, r.value.is_multiple_answer === true),
-        golds: [physicsGold({ answer, error: optionalText(r, "error"), unit })],
+        // the judge compares a Tuple answer without the problem's error
+        golds: [physicsGold({
+          answer,
+          error: /Tuple/.test(optionalText(r, "answer_type") ?? "") ? undefined : optionalText(r, "error"),
+          unit,
+        })],
         grading: "single" as const,
       };
     }),

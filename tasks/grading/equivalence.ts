@@ -9,7 +9,8 @@
  * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
  * decimal approximation is involved. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
- *  - lenient: also 50\% = 0.5, numbers within 1e-4 relatively, and words compared without their case.
+ *  - lenient: also 50\% = 0.5, a decimal equal to the other number rounded or cut at its last digit and within
+ *    1e-4 of it relatively (`nearAsWritten`), and words compared without their case.
  * `A \approx B` counts as either side.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
@@ -49,7 +50,10 @@ const RELATIONS: [RegExp, string][] = [
 
 const TEXT =
   /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}/g;
-const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}|` +
+// A word after a number that may be a unit: not a magnitude (10 million is not 10), nor pi.
+const NOT_UNIT = String.raw`(?!(?:pi|hundred|thousand|million|billion|trillion|dozen)s?\b)`;
+const WORD = String.raw`${NOT_UNIT}[a-zA-Z][a-zA-Z\s.]*`;
+const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}|` +
   String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
   String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
 
@@ -147,9 +151,12 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     example: ["18 \\text{ cm}^2", "18"],
     apply: (s) =>
       s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1")
-        .replace(/([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}$/, "$1")
-        // a word of two letters or more (not pi): `3 n` is 3n, a multiple of a variable, and stays
-        .replace(/^([-+]?\d[\d,]*(?:\.\d+)?)\s+(?!pi\b)[a-zA-Z]{2,}(?:\s+[a-zA-Z]+)*(?:\^\{?\d\}?)?$/, "$1"),
+        .replace(
+          new RegExp(String.raw`([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}$`),
+          "$1",
+        )
+        // a word of three letters or more (`3 n`, `2 ab` and `6 xy^2` are products of variables, and stay)
+        .replace(new RegExp(String.raw`^([-+]?\d[\d,]*(?:\.\d+)?)\s+${NOT_UNIT}[a-zA-Z]{3,}(?:\s+[a-zA-Z]+)*$`), "$1"),
   },
   {
     name: "text commands unwrapped",
@@ -249,6 +256,8 @@ interface Scalar {
   percent: boolean;
   /** written with a decimal point (compared with a tolerance in lenient mode) */
   approx: boolean;
+  /** its digits after the point */
+  places: number;
 }
 
 /** An exact number written plainly: 3, -2.5, 3/4, \frac{3}{4}, -\frac{3}{4}, 2\frac{1}{2}, 50%, 27.0. */
@@ -269,20 +278,45 @@ function scalar(s: string): Scalar | undefined {
     v = decimal(t);
   }
   if (!v) return undefined;
-  return { value: rational(sign * v.n, v.d), percent, approx: t.includes(".") };
+  return { value: rational(sign * v.n, v.d), percent, approx: t.includes("."), places: t.split(".")[1]?.length ?? 0 };
+}
+
+/**
+ * Leniently, a decimal written with `places` digits after its point against another number: equal when it is that
+ * number rounded or cut at its last digit (|a - b| < one unit of that digit: 70006.0 is not 70000, nor 0.0000673
+ * 0.0000672) and within 1e-4 of it relatively (0.0 is not 0.0000672, nor 0.33 a third; 0.3333 is). Values here
+ * are floats (a constant such as π); `scalarsEqual` decides the last-digit bound exactly.
+ */
+function nearAsWritten(a: number, b: number, places: number): boolean {
+  const d = Math.abs(a - b);
+  return d < 10 ** -places * (1 - 1e-9) && withinRelative(a, b);
+}
+
+const withinRelative = (a: number, b: number) =>
+  Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(a), Math.abs(b)) * (1 + 1e-9);
+
+/** |a − b| below one unit of the `places`-th digit after the point (negative: before it), exactly. */
+function withinLastDigit(a: Rational, b: Rational, places: number): boolean {
+  const num = a.n * b.d - b.n * a.d, den = a.d * b.d, abs = num < 0n ? -num : num;
+  return places >= 0 ? abs * 10n ** BigInt(places) < den : abs < den * 10n ** BigInt(-places);
 }
 
 function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
-  const candidates = [p.value];
+  const candidates = [{ value: p.value, places: p.places }];
   if (mode === "lenient" && p.percent !== g.percent) {
-    const scaled = p.percent ? rational(p.value.n, p.value.d * 100n) : rational(p.value.n * 100n, p.value.d);
-    candidates.push(scaled);
+    // 50% against 0.5 (its digits move two places), 0.5 against 50%
+    candidates.push(
+      p.percent
+        ? { value: rational(p.value.n, p.value.d * 100n), places: p.places + 2 }
+        : { value: rational(p.value.n * 100n, p.value.d), places: p.places - 2 },
+    );
   }
   for (const c of candidates) {
-    if (ratEq(c, g.value)) return true;
+    if (ratEq(c.value, g.value)) return true;
     if (mode === "lenient" && (p.approx || g.approx)) {
-      const a = ratNum(c), b = ratNum(g.value);
-      if (Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b))) return true;
+      // the coarser of the decimals written sets the digit (an exact side has every digit)
+      const places = Math.min(p.approx ? c.places : Infinity, g.approx ? g.places : Infinity);
+      if (withinLastDigit(c.value, g.value, places) && withinRelative(ratNum(c.value), ratNum(g.value))) return true;
     }
   }
   return false;
@@ -449,6 +483,10 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
     if (!isFiniteNonzero(size(va)) || !isFiniteNonzero(size(vb))) {
       return size(va) === 0 && size(vb) === 0 && !/Factorial|Power/.test(ja + jb);
     }
+    // Leniently a decimal side is a constant rounded or cut at its last digit (1.4142 is √2), as for numbers.
+    if (mode === "lenient" && dec !== undefined && va[1] === 0 && vb[1] === 0) {
+      return nearAsWritten(va[0], vb[0], scalar(dec)!.places);
+    }
     return closeComplex(va, vb, tol);
   }
   const verdict = A.isEqual(B);
@@ -514,9 +552,9 @@ const NUMBERS = (mode: Mode) => ({
 function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   if (pred === gold) return true;
   if (mode === "lenient" && /^[a-zA-Z ]+$/.test(gold) && pred.toLowerCase() === gold.toLowerCase()) return true;
-  // a choice written with its text: "C.x=42", "(C)42" against C
+  // a choice written with its text: "C.x=42", "(C)42" against C; two choices named ((C),(E); C,D) are a hedge
   const choice = /^\(?([A-E])(?:\)|\.|:|$)/.exec(pred);
-  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold;
+  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold && choicesNamed(pred).size === 1;
   const ps = scalar(pred), gs = scalar(gold);
   if (ps && gs) return scalarsEqual(ps, gs, mode);
   const sets = sameRealSet(pred, gold, NUMBERS(mode));
@@ -549,6 +587,32 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   return symbolicEqual(pred, gold, mode);
 }
 
+/** The letters an answer names as choices: each `(X)`, and each list item that is a letter alone (`C`, `C.`). */
+function choicesNamed(s: string): Set<string> {
+  const named = new Set([...s.matchAll(/\(([A-E])\)/g)].map((m) => m[1]));
+  for (const item of splitTop(s) ?? [s]) {
+    const m = /^\(?([A-E])\)?[.:]?/.exec(item);
+    if (m && (m[0] === item || /^\(?[A-E][).:]/.test(item))) named.add(m[1]);
+  }
+  return named;
+}
+
+/**
+ * An answer that is only labelled values, each label once (`x=9,y=4`, `f(n)=n,g(n)=1`), as label → value; else
+ * undefined. Two such answers with the same labels are compared label by label (their order is no list's).
+ */
+function labelledValues(s: string): Map<string, string> | undefined {
+  const parts = splitTop(s);
+  if (!parts) return undefined;
+  const values = new Map<string, string>();
+  for (const part of parts) {
+    const sides = splitTop(part, "=");
+    if (sides?.length !== 2 || !LABELS.test(sides[0]) || values.has(sides[0]) || sides[1] === "") return undefined;
+    values.set(sides[0], sides[1]);
+  }
+  return values;
+}
+
 /** The forms an answer stands for: itself, and both sides of `A \approx B`. */
 function forms(answer: string): string[] {
   const sides = splitTop(answer, "\\approx");
@@ -559,10 +623,14 @@ function forms(answer: string): string[] {
 export function equivalent(pred: string, gold: string, mode: Mode): boolean {
   return forms(pred).some((p) =>
     forms(gold).some((g) => {
+      const lp = normalize(p, true), lg = normalize(g, true);
+      const vp = labelledValues(lp), vg = labelledValues(lg);
+      if (vp && vg && vp.size === vg.size && [...vg.keys()].every((k) => vp.has(k))) {
+        return [...vg].every(([k, v]) => same(vp.get(k)!, v, mode));
+      }
       const np = normalize(p), ng = normalize(g);
       if (np !== "" && ng !== "" && same(np, ng, mode)) return true;
       // an equation whose label was read away on one side only: y = 2 - x against x + y = 2
-      const lp = normalize(p, true), lg = normalize(g, true);
       return (lp !== np || lg !== ng) && lp.includes("=") && lg.includes("=") && same(lp, lg, mode);
     })
   );

@@ -8,7 +8,7 @@ import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
-export const GRADER_VERSION = "hogwild-grader/4";
+export const GRADER_VERSION = "hogwild-grader/5";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

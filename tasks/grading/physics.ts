@@ -5,17 +5,20 @@
  *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
  *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
  *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
- *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign on either side also lets x100 or /100 match;
+ *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign also lets x100 or /100 match;
  *  - expressions and equations: the project's symbolic equivalence (labels such as `v =` read away, equations up
  *    to a constant factor);
  *  - units: the judge asks for the unit outside the box and never converts one: strictly, a number that carries a
  *    unit is not a number (the judge reads its letters as unknowns); leniently, the problem's unit after the
- *    answer (and common unit words) is dropped first. Nothing is ever converted (300 cm is not 3 m).
- * Four departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl: without an `error`, numbers are
+ *    answer is dropped first, and no other word (5 cm against metres is not 5). Nothing is ever converted (300 cm
+ *    is not 3 m). An `answer_type` of Tuple carries no `error` (the judge compares tuples without one).
+ * Five departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl: without an `error`, numbers are
  * compared relatively (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8
- * equal (2.3e-11 and 9.9e-11); the x100 reading of percents needs a percent sign (the judge tries it always, so 60
- * matched a gold 0.6); only a name on the left of `=` is a label (the judge takes the right side of any `=`, so 1
- * matched the equation x^2+y^2=1); and equations are equal up to any constant factor (the judge wants an integer).
+ * equal (2.3e-11 and 9.9e-11); the x100 reading of percents goes the way a percent sign was written (the judge
+ * tries x100 and /100 always, so 60 matched a gold 0.6 and 0.005% a gold 0.5); only a name on the left of `=` is a
+ * label (the judge takes the right side of any `=`, so 1 matched the equation x^2+y^2=1); equations are equal up to
+ * any constant factor (the judge wants an integer); and each gold answer keeps its own `error` (the judge, given
+ * the model's answer first, gives the errors to the model's answers in the model's order).
  */
 import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
 
@@ -85,6 +88,9 @@ function withoutUnit(s: string, unit: string | undefined): string | undefined {
   return undefined;
 }
 
+/** The letters of a text outside its commands (`\\mathrm{kJ}` has k and J). */
+const letters = (s: string) => s.replace(/\\[a-zA-Z]+/g, "").replace(/[^a-zA-Z]/g, "");
+
 const balanced = (s: string) => s.split("{").length === s.split("}").length;
 
 // A name on the left of `=` (`v`, `E_{k}`, `\Delta p`, `I_{\max}`): a label, not an equation's side.
@@ -105,9 +111,12 @@ function numberIn(s: string): number | undefined {
   return u.includes("=") ? undefined : constantValue(u);
 }
 
-function numbersMatch(gold: number, pred: number, tolerance: number | undefined, percent: boolean): boolean {
+/** Which side wrote a percent sign: "pred" reads the answer x100 against the gold, "gold" /100. */
+type Percent = "pred" | "gold" | undefined;
+
+function numbersMatch(gold: number, pred: number, tolerance: number | undefined, percent: Percent): boolean {
   const limit = SLACK * (tolerance ?? (RELATIVE * Math.abs(gold) || RELATIVE));
-  const candidates = percent ? [gold, gold * 100, gold / 100] : [gold];
+  const candidates = percent === "pred" ? [gold, gold * 100] : percent === "gold" ? [gold, gold / 100] : [gold];
   return candidates.some((g) => Math.abs(g - pred) <= limit);
 }
 
@@ -116,16 +125,18 @@ function itemEqual(
   pred: string,
   gold: string,
   g: PhysicsGold,
-  o: { tolerance: number | undefined; percent: boolean; mode: Mode },
+  o: { tolerance: number | undefined; percent: Percent; mode: Mode },
 ): boolean {
   const { tolerance, percent, mode } = o;
   const p = tidy(pred), q = tidy(gold);
   if (p !== "" && p === q) return true;
   const gv = numberIn(q);
   if (gv !== undefined) {
-    // Leniently the unit goes first: the problem's own, else the common unit words the maths grader drops.
+    // Leniently the problem's own unit goes first; the maths grader's clean-up may help read the number, but
+    // never by dropping a word (another unit: 5 cm against metres, 5 kJ against joules, is not 5).
     const bare = mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p;
-    const pv = numberIn(bare) ?? (mode === "lenient" ? numberIn(normalize(bare)) : undefined);
+    const tidied = mode === "lenient" ? normalize(bare) : bare;
+    const pv = numberIn(bare) ?? (letters(tidied) === letters(bare) ? numberIn(tidied) : undefined);
     return pv !== undefined && numbersMatch(gv, pv, tolerance, percent);
   }
   // Strictly, the asked unit inside the box is letters the gold does not have (the judge's verdict: not equal).
@@ -158,7 +169,10 @@ export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean 
   if (tidy(pred) !== "" && tidy(pred) === tidy(g.answer)) return true;
   const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
-  const tol = tolerances(g.error, golds.length), percent = /%/.test(pred + g.answer);
+  const tol = tolerances(g.error, golds.length);
+  // the x100 reading goes the way the sign was written (0.005% is not 0.5, 5000 is not 50%)
+  const [pp, gp] = [/%/.test(pred), /%/.test(g.answer)];
+  const percent: Percent = pp === gp ? undefined : pp ? "pred" : "gold";
   const used = new Array(preds.length).fill(false);
   // Greedy, gold by gold, as the judge pairs them: the first unused prediction that matches.
   return golds.every((gold, i) => {

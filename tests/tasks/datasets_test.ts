@@ -44,7 +44,6 @@ function q(n: bigint, d = 1n): Q {
   const g = gcd(n, d);
   return { n: n / g, d: d / g };
 }
-const qNum = (x: Q) => Number(x.n) / Number(x.d);
 
 /** a/b as LaTeX, the sign in front: 3, -\frac{1}{2} */
 function frac(n: bigint, d: bigint): string {
@@ -117,7 +116,7 @@ function terms(s: string): string[] {
 
 interface Miss {
   text: string;
-  /** leniently equal by design (a case difference in a word, a decimal within the 1e-4 tolerance) */
+  /** leniently equal by design (a case difference in a word) */
   lenient?: boolean;
 }
 
@@ -173,8 +172,8 @@ function numberGen(x: { v: Q; decimal: boolean; form: string }, written: string)
   const step = x.decimal ? q(1n, 10n ** BigInt(digits)) : q(1n, v.d);
   const up = q(v.n * step.d + step.n * v.d, v.d * step.d);
   const upText = x.decimal ? decimalOf(up) ?? `${up.n}` : v.d === 1n ? `${up.n}` : `\\frac{${v.n + 1n}}{${v.d}}`;
-  const within = (a: Q) => x.decimal && Math.abs(qNum(a) - qNum(v)) <= 1e-4 * Math.max(1, Math.abs(qNum(v)));
-  miss.push({ text: upText, lenient: within(up) });
+  // one unit more in the last place written: no tolerance covers it (leniently a decimal is within its last digit)
+  miss.push({ text: upText });
   if (v.n !== 0n) {
     miss.push({ text: x.decimal ? `-(${written.trim()})`.replace(/^-\(-(.*)\)$/, "$1") : frac(-v.n, v.d) });
   }

@@ -48,8 +48,8 @@ Deno.test("physics: strictly, the judge's verdict, except where the table says w
   const departures = CASES.filter((c) => c.judge !== c.strict);
   assert.deepEqual(departures.filter((c) => !c.departure).map((c) => c.note), []);
   assert.deepEqual(CASES.filter((c) => c.departure && c.judge === c.strict).map((c) => c.note), []);
-  // the four rules this grader keeps otherwise, each shown
-  assert.equal(new Set(departures.map((c) => c.departure)).size, 4);
+  // the five rules this grader keeps otherwise, each shown
+  assert.equal(new Set(departures.map((c) => c.departure)).size, 5);
 });
 
 Deno.test("physics: the gold carries the judge's data and reads back; any other gold is graded as maths", () => {
@@ -99,6 +99,17 @@ const RECORDS = [
     error: null,
     is_multiple_answer: true,
   },
+  {
+    id: 1004,
+    context: null,
+    question: "Find the point where it lands.",
+    final_answer: ["$(3.0, 4.0)$"],
+    unit: null,
+    answer_type: "Tuple",
+    // the judge compares a Tuple without it
+    error: "0.5",
+    is_multiple_answer: false,
+  },
 ];
 
 function hubParquet(rows: typeof RECORDS): Uint8Array {
@@ -134,7 +145,7 @@ Deno.test("olympiadbench-physics from a parquet file in the hub's format: text, 
   const dir = mkdtempSync(join(tmpdir(), "hogwild-physics-"));
   writeFileSync(join(dir, "physics.parquet"), hubParquet(RECORDS));
   const { problems } = await loadTask("olympiadbench-physics", { data: join(dir, "physics.parquet") });
-  assert.deepEqual(problems.map((p) => p.id), ["1001", "1002", "1003"]);
+  assert.deepEqual(problems.map((p) => p.id), ["1001", "1002", "1003", "1004"]);
   assert.equal(problems[0].text, RECORDS[0].question);
   assert.ok(problems[1].text.startsWith("A satellite circles the Earth.\n\nFind its speed.\n\n"));
   assert.match(problems[1].text, /in \$\\mathrm\{~m\} \/ \\mathrm\{s\}\$, and write the unit after the box/);
@@ -143,11 +154,13 @@ Deno.test("olympiadbench-physics from a parquet file in the hub's format: text, 
     { answer: "\\sqrt{2 g h}" },
     { answer: "7.9 \\times 10^{3}", error: "1e2", unit: "$\\mathrm{~m} / \\mathrm{s}$" },
     { answer: "\\frac{2}{3} v_{0}, \\frac{1}{3} v_{0}" },
+    { answer: "(3.0, 4.0)" },
   ]);
   const verdict = (i: number, answer: string) => gradeProblem(problems[i], `\\boxed{${answer}}`).score_strict;
   assert.equal(verdict(1, "8.0 \\times 10^{3}"), 1); // within the record's error of 100
   assert.equal(verdict(1, "8.2 \\times 10^{3}"), 0);
   assert.equal(verdict(2, "\\frac{v_0}{3}, \\frac{2v_0}{3}"), 1);
+  assert.equal(verdict(3, "(3.2, 4.0)"), 0);
   assert.equal(TASKS["olympiadbench-physics"].finisherTokens, 64);
 });
 
@@ -168,7 +181,7 @@ Deno.test("olympiadbench-physics from the hub: its file in the cache, the count 
   writeFileSync(file, hubParquet(RECORDS));
   await assert.rejects(
     loadTask("olympiadbench-physics", { hubOptions }),
-    /3 records, task olympiadbench-physics has 236/,
+    /4 records, task olympiadbench-physics has 236/,
   );
   const all = Array.from({ length: 236 }, (_, i) => ({ ...RECORDS[i % 3], id: 2000 + i }));
   writeFileSync(file, hubParquet(all));
