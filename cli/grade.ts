@@ -78,6 +78,8 @@ async function main() {
         ms: +r.ms.toFixed(2),
         grader: r.grader,
         ...(r.error ? { grader_error: r.error } : {}),
+        // a comparison stopped at its time limit is not an answer not found: say which
+        ...(r.timed_out ? { timed_out: true } : {}),
       };
       console.log(
         JSON.stringify(f.mode ? { ...out, equal: f.mode === "strict" ? r.equal_strict : r.equal_lenient } : out),

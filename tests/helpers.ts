@@ -357,9 +357,12 @@ export function fakeRecord(
   };
 }
 
-/** A grading pool of one worker that takes a job and dies of an error outside any handler ("out of memory"). */
+/** A grading pool of one process that takes a job and dies of an error outside any handler ("out of memory"). */
 export function dyingGradePool(): GradePool {
   const module = `${Deno.makeTempDirSync({ prefix: "hogwild-grade-dies-" })}/dies.ts`;
-  Deno.writeTextFileSync(module, 'self.onmessage = () => setTimeout(() => { throw new Error("out of memory"); });\n');
+  Deno.writeTextFileSync(
+    module,
+    'for await (const _ of Deno.stdin.readable) setTimeout(() => { throw new Error("out of memory"); });\n',
+  );
   return new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
 }

@@ -1,8 +1,9 @@
 /**
- * Grading off the hot path: workers grade while generation goes on, and every grading has a time limit
- * (a symbolic comparison that runs away is stopped: its worker is replaced and the answer counts as wrong,
- * with timed_out set so that the record says why). Programs of code problems run in the code runner's
- * sandboxes, as many at once as it allows.
+ * Grading off the hot path: worker processes grade while generation goes on, and every grading has a time limit
+ * (a symbolic comparison that runs away is stopped: its process is killed and replaced, and the answer counts as
+ * wrong, with timed_out set so that the record says why). Processes, not worker threads: Deno cannot stop a
+ * thread that is computing (terminate() leaves it spinning, and the program unable to exit). Programs of code
+ * problems run in the code runner's sandboxes, as many at once as it allows.
  */
 import { GRADER_VERSION, type ProblemGrade } from "./grader.ts";
 import { gradeProgram } from "../code/grade.ts";
@@ -29,33 +30,82 @@ interface Pending {
   resolve: (r: GradeResult) => void;
 }
 
+const ROOT = new URL("../../", import.meta.url);
+
+/** One grading process: a job a line on its stdin, its result a line on its stdout (pool_worker.ts). */
 class Slot {
-  worker!: Worker;
+  child!: Deno.ChildProcess;
+  #input!: WritableStreamDefaultWriter<Uint8Array>;
   busy?: Pending;
   timer?: ReturnType<typeof setTimeout>;
   constructor(private readonly pool: GradePool) {
     this.start();
   }
   start() {
-    this.worker = new Worker(this.pool.opts.worker ?? new URL("./pool_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    this.worker.onmessage = (e) =>
-      this.finish(e.data.error ? { ...failed(0, false), error: e.data.error } : { ...e.data.result, timed_out: false });
-    // A worker that dies (out of memory, an uncaught error) fails its answer, saying so, and is replaced.
-    this.worker.onerror = (e) => {
-      e.preventDefault();
-      this.restart();
-      this.finish({ ...failed(0, false), error: `the grading worker died: ${e.message || "no message"}` });
+    const script = this.pool.opts.worker ?? new URL("./pool_worker.ts", import.meta.url).href;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-env",
+        `--config=${new URL("deno.json", ROOT).pathname}`,
+        script,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.#input = child.stdin.getWriter();
+    // Neither the process nor its pipes keep the program alive: close() ends them, and so does the program's exit.
+    child.unref();
+    let errors = "";
+    const collect = async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) errors = (errors + text).slice(-4096);
     };
+    const results = async () => {
+      let buffered = "";
+      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffered += text;
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (this.child !== child) return;
+          const m = JSON.parse(line);
+          this.finish(m.error ? { ...failed(0, false), error: m.error } : { ...m.result, timed_out: false });
+        }
+      }
+    };
+    // A process that dies (out of memory, an uncaught error) fails its answer, saying why, and is replaced.
+    Promise.all([collect(), results(), child.status]).then(([, , status]) => {
+      if (this.child !== child || this.pool.closed) return;
+      // deno-lint-ignore no-control-regex -- the colours of Deno's error line
+      const why = errors.replace(/\x1b\[[0-9;]*m/g, "").split("\n").find((l) => l.trim()) ?? `exit code ${status.code}`;
+      this.start();
+      if (this.busy) {
+        this.finish({ ...failed(0, false), error: `the grading worker died: ${why.trim().slice(0, 300)}` });
+      }
+    });
   }
+  /** Kills the process (a runaway comparison cannot be asked to stop) and starts another. */
   restart() {
-    this.worker.terminate();
+    this.kill();
     this.start();
+  }
+  kill() {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
   }
   run(p: Pending) {
     this.busy = p;
-    this.worker.postMessage({ id: p.id, job: p.job });
+    this.#input.write(new TextEncoder().encode(JSON.stringify({ id: p.id, job: p.job }) + "\n")).catch(() => {
+      // the process died: its status says so
+    });
     this.timer = setTimeout(() => {
       this.restart();
       this.finish(failed(p.timeoutMs, true));
@@ -89,7 +139,7 @@ export class GradePool {
   readonly #queue: Pending[] = [];
   #next = 0;
 
-  /** `worker`: the worker's module (tests give one that fails); `code`: where programs run (code problems) */
+  /** `worker`: the grading process's module (tests give one that fails); `code`: where programs run (code problems) */
   constructor(
     readonly opts: { workers?: number; timeoutMs?: number; worker?: string; code?: CodeRunner } = {},
   ) {
@@ -117,7 +167,10 @@ export class GradePool {
     if (p) slot.run(p);
   }
 
+  closed = false;
+
   close(): void {
-    for (const s of this.#slots) s.worker.terminate();
+    this.closed = true;
+    for (const s of this.#slots) s.kill();
   }
 }

@@ -267,6 +267,18 @@ export const MUTANTS: Mutant[] = [
     test: "tests/harness/bench/run_key_test.ts",
     filter: "each input changes its field of the key",
   },
+  {
+    name: "grading-timeout-leaves-its-process",
+    claim: "grader exactness",
+    edits: [{
+      file: "tasks/grading/pool.ts",
+      find: "  restart() {\n    this.kill();\n",
+      replace: "  restart() {\n",
+    }],
+    // as Worker.terminate() did: the answer counted as timed out, the comparison still computing
+    test: "tests/tasks/grading/pool_test.ts",
+    filter: "a runaway comparison is stopped for good",
+  },
   // ---- the code grader and its sandbox
   {
     name: "code-decimals-equal-whatever-their-exponent",

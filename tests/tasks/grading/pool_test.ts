@@ -61,3 +61,28 @@ Deno.test("a grading worker that dies fails its answer with the reason in grader
     pool.close();
   }
 });
+
+Deno.test("a runaway comparison is stopped for good: its process is killed past the time limit, not left computing", async () => {
+  // a grading process that computes forever on its first job (as a huge factorial would)
+  const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-spins-" });
+  Deno.writeTextFileSync(`${dir}/spins.ts`, "for await (const _ of Deno.stdin.readable) while (true) {}\n");
+  const pool = new GradePool({ workers: 1, worker: new URL(`file://${dir}/spins.ts`).href });
+  // the processes running that module, by their command lines (ps: /proc itself needs --allow-all)
+  const running = () =>
+    new TextDecoder().decode(new Deno.Command("ps", { args: ["-eo", "pid=,args="] }).outputSync().stdout).split("\n")
+      .filter((l) => l.includes(`${dir}/spins.ts`)).map((l) => l.trim().split(/\s+/)[0]);
+  try {
+    const graded = pool.grade({ generated: "\\boxed{1}", golds: ["1"], grading: "single" }, 5000);
+    let spinning = running();
+    for (let i = 0; i < 80 && spinning.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      spinning = running();
+    }
+    assert.equal(spinning.length, 1, "one process computing");
+    assert.equal((await graded).timed_out, true);
+    for (let i = 0; i < 100 && running().includes(spinning[0]); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!running().includes(spinning[0]), `process ${spinning[0]} still runs after its time limit`);
+  } finally {
+    pool.close();
+  }
+});
