@@ -83,7 +83,8 @@ const MATH = String.raw`(?<![\\$])\$(?!\d[\d,.]*\s+[A-Za-z])((?:\\\$|[^\n$])+?)(
 
 // Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
 const PHRASES = [
-  /final answer(?: is)?[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
+  // "final answer" then "is", a colon, a bold mark or a line's end ("before the final answer, let me…" is none)
+  /final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\n)[:\s*]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
   /answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
   // "Answer \( 9 \)", "**Answer:** $$9$$": the math right after the word
   new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gi"),

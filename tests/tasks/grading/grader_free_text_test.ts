@@ -41,6 +41,18 @@ for (const n of ["10455", "1234567", "2024", "1000", "987654"]) {
   if (n.length > 4) add("minerva_final", minerva(`$${n.slice(0, -4)},${n.slice(-4)}$`), n, MISS, "grouped by four");
   add("minerva_final", minerva(`$${(BigInt(n) + 1n).toString().replace(/\B(?=(\d{3})+$)/g, ",")}$`), n, MISS);
 }
+// "final answer" as a phrase, not a mention: a heading in bold or alone on its line, but never "before the final answer"
+add("minerva_final", "**Final Answer**\n12", "12", FREE, "a bold heading, the answer on the next line");
+add("minerva_final", "Final Answer\n\n42", "42", FREE, "a heading alone on its line");
+add("minerva_final", "The final answer is: $\\frac{1}{2}$", "\\frac{1}{2}", FREE, "is, then a colon");
+add(
+  "minerva_final",
+  "Before I write the final answer, let me verify. So the answer is 13.",
+  "13",
+  FREE,
+  "a mention of the final answer is no phrase of it",
+);
+add("minerva_final", "Before I write the final answer, let me verify. So the answer is 13.", "12", MISS, "near miss");
 
 // ---------- free text: "… is the solution." ----------
 
