@@ -362,7 +362,8 @@ export function dyingGradePool(): GradePool {
   const module = `${Deno.makeTempDirSync({ prefix: "hogwild-grade-dies-" })}/dies.ts`;
   Deno.writeTextFileSync(
     module,
-    'for await (const _ of Deno.stdin.readable) setTimeout(() => { throw new Error("out of memory"); });\n',
+    "console.log('{\"ready\":true}');\n" +
+      'for await (const _ of Deno.stdin.readable) setTimeout(() => { throw new Error("out of memory"); });\n',
   );
   return new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
 }

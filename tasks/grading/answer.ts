@@ -81,10 +81,14 @@ function inlineMath(text: string): string {
  */
 const MATH = String.raw`(?<![\\$])\$(?!\d[\d,.]*\s+[A-Za-z])((?:\\\$|[^\n$])+?)(?<!\\)\$(?!\d)`;
 
+// "final answer" then "is", a colon, a bold mark, a line's end or the answer itself ("Final answer 42"); a mention
+// ("before the final answer, let me verify") is none.
+const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|[ \t]+(?=[-$\d\\(]))`;
+const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`, "gi");
+
 // Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
 const PHRASES = [
-  // "final answer" then "is", a colon, a bold mark or a line's end ("before the final answer, let me…" is none)
-  /final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\n)[:\s*]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
+  FINAL,
   /answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
   // "Answer \( 9 \)", "**Answer:** $$9$$": the math right after the word
   new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gi"),
@@ -133,7 +137,7 @@ export function lenientAnswer(text: string): string | undefined {
   }
   // no anchor at all: the last math written (never where a box or a "final answer" was begun, nor when a number
   // is written after it in plain text: "We try $n = 34$: too big. The largest n is 33.")
-  if (open === undefined && !/final answer/i.test(text)) {
+  if (open === undefined && !new RegExp(BEGUN, "i").test(math)) {
     const spans = [...math.matchAll(new RegExp(MATH, "g"))].filter((m) => m[1].trim() !== "");
     const last = spans.at(-1);
     if (last && !/\d/.test(math.slice(last.index! + last[0].length))) return last[1].trim();

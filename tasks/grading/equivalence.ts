@@ -9,8 +9,8 @@
  * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
  * decimal approximation is involved. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
- *  - lenient: also 50\% = 0.5, a decimal equal to the other number rounded or cut at its last digit and within
- *    1e-4 of it relatively (`nearAsWritten`), and words compared without their case.
+ *  - lenient: also 50\% = 0.5, a decimal equal to the other number rounded or cut at its last digit and written to
+ *    enough figures (`nearAsWritten`), and words compared without their case.
  * `A \approx B` counts as either side.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
@@ -55,7 +55,9 @@ const NOT_UNIT = String.raw`(?!(?:pi|hundred|thousand|million|billion|trillion|d
 const WORD = String.raw`${NOT_UNIT}[a-zA-Z][a-zA-Z\s.]*`;
 const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}|` +
   String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
-  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
+  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s|` +
+  // the two-letter units (a bare word of two letters is a product of variables: 2 ab)
+  String.raw`oz|lbs?|mg|ml|mL|[kKMGT]B|kW|Hz|yds?|qt)\b)(?:\^\{?\d\}?)?`;
 
 /** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
 function matrices(s: string): string {
@@ -258,6 +260,8 @@ interface Scalar {
   approx: boolean;
   /** its digits after the point */
   places: number;
+  /** its significant figures as written */
+  figures: number;
 }
 
 /** An exact number written plainly: 3, -2.5, 3/4, \frac{3}{4}, -\frac{3}{4}, 2\frac{1}{2}, 50%, 27.0. */
@@ -278,22 +282,31 @@ function scalar(s: string): Scalar | undefined {
     v = decimal(t);
   }
   if (!v) return undefined;
-  return { value: rational(sign * v.n, v.d), percent, approx: t.includes("."), places: t.split(".")[1]?.length ?? 0 };
+  return {
+    value: rational(sign * v.n, v.d),
+    percent,
+    approx: t.includes("."),
+    places: t.split(".")[1]?.length ?? 0,
+    figures: figuresOf(t),
+  };
 }
 
 /**
- * Leniently, a decimal written with `places` digits after its point against another number: equal when it is that
- * number rounded or cut at its last digit (|a - b| < one unit of that digit: 70006.0 is not 70000, nor 0.0000673
- * 0.0000672) and within 1e-4 of it relatively (0.0 is not 0.0000672, nor 0.33 a third; 0.3333 is). Values here
- * are floats (a constant such as π); `scalarsEqual` decides the last-digit bound exactly.
+ * Leniently, a decimal written with `places` digits after its point, `figures` of them significant, against
+ * another number: equal when it is that number rounded or cut at its last digit (|a - b| < one unit of that digit:
+ * 70006.0 is not 70000, nor 0.0000673 0.0000672) and written to enough figures (`enoughFigures`: 0.1667 is a
+ * sixth, 0.0667 a fifteenth; 0.0 and 0.0001 are not 0.0000672, nor 0.33 or 3.14 a third or π). Values here are
+ * floats (a constant such as π); `scalarsEqual` decides the last-digit bound exactly.
  */
-function nearAsWritten(a: number, b: number, places: number): boolean {
-  const d = Math.abs(a - b);
-  return d < 10 ** -places * (1 - 1e-9) && withinRelative(a, b);
+function nearAsWritten(a: number, b: number, places: number, figures: number): boolean {
+  return Math.abs(a - b) < 10 ** -places * (1 - 1e-9) && enoughFigures(figures, places);
 }
 
-const withinRelative = (a: number, b: number) =>
-  Math.abs(a - b) <= 1e-4 * Math.max(Math.abs(a), Math.abs(b)) * (1 + 1e-9);
+/** Four significant figures, or three with four places after the point (0.0667: a fifteenth). */
+const enoughFigures = (figures: number, places: number) => figures >= 4 || (places >= 4 && figures >= 3);
+
+/** The significant figures of a decimal as written (0.0667: 3; 100.0: 4; 0.0: 0). */
+const figuresOf = (t: string) => t.replace(/^[-+]/, "").replace(".", "").replace(/^0+/, "").replace(/\D.*$/, "").length;
 
 /** |a − b| below one unit of the `places`-th digit after the point (negative: before it), exactly. */
 function withinLastDigit(a: Rational, b: Rational, places: number): boolean {
@@ -303,6 +316,8 @@ function withinLastDigit(a: Rational, b: Rational, places: number): boolean {
 
 function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
   const candidates = [{ value: p.value, places: p.places }];
+  // the coarser decimal written is the rounded one: its figures must be enough
+  const coarse = [p, g].filter((x) => x.approx).sort((x, y) => x.places - y.places)[0];
   if (mode === "lenient" && p.percent !== g.percent) {
     // 50% against 0.5 (its digits move two places), 0.5 against 50%
     candidates.push(
@@ -316,7 +331,7 @@ function scalarsEqual(p: Scalar, g: Scalar, mode: Mode): boolean {
     if (mode === "lenient" && (p.approx || g.approx)) {
       // the coarser of the decimals written sets the digit (an exact side has every digit)
       const places = Math.min(p.approx ? c.places : Infinity, g.approx ? g.places : Infinity);
-      if (withinLastDigit(c.value, g.value, places) && withinRelative(ratNum(c.value), ratNum(g.value))) return true;
+      if (withinLastDigit(c.value, g.value, places) && enoughFigures(coarse.figures, coarse.places)) return true;
     }
   }
   return false;
@@ -485,7 +500,8 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
     }
     // Leniently a decimal side is a constant rounded or cut at its last digit (1.4142 is √2), as for numbers.
     if (mode === "lenient" && dec !== undefined && va[1] === 0 && vb[1] === 0) {
-      return nearAsWritten(va[0], vb[0], scalar(dec)!.places);
+      const d = scalar(dec)!;
+      return nearAsWritten(va[0], vb[0], d.places, d.figures);
     }
     return closeComplex(va, vb, tol);
   }
@@ -587,14 +603,14 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   return symbolicEqual(pred, gold, mode);
 }
 
-/** The letters an answer names as choices: each `(X)`, and each list item that is a letter alone (`C`, `C.`). */
+/**
+ * The letters of an answer made of choices alone (`(C),(E)`, `(C)(D)`, `C,E`): two or more are a hedge. An answer
+ * with an option's text (`(D)Both(A),(B)`, `D.f(A)`) names its first choice only.
+ */
 function choicesNamed(s: string): Set<string> {
-  const named = new Set([...s.matchAll(/\(([A-E])\)/g)].map((m) => m[1]));
-  for (const item of splitTop(s) ?? [s]) {
-    const m = /^\(?([A-E])\)?[.:]?/.exec(item);
-    if (m && (m[0] === item || /^\(?[A-E][).:]/.test(item))) named.add(m[1]);
-  }
-  return named;
+  const items = splitTop(s) ?? [s];
+  if (!items.every((x) => /^(?:\([A-E]\))+$|^[A-E][.:]?$/.test(x))) return new Set([s.replace(/^\(/, "")[0]]);
+  return new Set(items.flatMap((x) => [...x.matchAll(/[A-E]/g)].map((m) => m[0])));
 }
 
 /**

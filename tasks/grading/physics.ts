@@ -54,18 +54,22 @@ export function readPhysicsGold(gold: string): PhysicsGold | undefined {
 /** Default relative tolerance where a problem gives no `error`; the judge's 1.01 slack on every tolerance. */
 const RELATIVE = 1e-8, SLACK = 1.01;
 
-/** The judge's clean-up: math delimiters and sizing gone, `\approx` as `=`, the value after `\in`, no end marks. */
-function tidy(s: string): string {
+/**
+ * The judge's clean-up: math delimiters and sizing gone, `\approx` as `=`, the value after `\in`, no end marks;
+ * percent signs too unless `keepPercent` (answers() reads them answer by answer first).
+ */
+function tidy(s: string, keepPercent = false): string {
   let t = s.replace(/\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\$/g, "").replace(
     /\\(?:approx|simeq|sim)(?![a-zA-Z])/g,
     "=",
   );
   const member = /\\in\s/.exec(t);
   if (member) t = t.slice(member.index + member[0].length);
-  t = t.replace(/\^\s*\{?\\circ\}?|\\%|%/g, "").replace(/\^\s*\{?\\prime\}?/g, "'").replace(
-    /\\(?:mathrm|mathbf)\{~?([^{}]*)\}/g,
-    "$1",
-  );
+  t = t.replace(keepPercent ? /\^\s*\{?\\circ\}?/g : /\^\s*\{?\\circ\}?|\\%|%/g, "").replace(/\^\s*\{?\\prime\}?/g, "'")
+    .replace(
+      /\\(?:mathrm|mathbf)\{~?([^{}]*)\}/g,
+      "$1",
+    );
   // one-character subscripts braced (`\mu_0 I` as `\mu_{0} I`): without spaces `\mu_0I` would read otherwise
   return t.replace(/_([a-zA-Z0-9])/g, "_{$1}").replace(/^[\s,.:;=+!~]+|[\s,.:;=+!~]+$/g, "");
 }
@@ -148,11 +152,21 @@ function itemEqual(
     : equivalent(unlabel(bare), unlabel(q), mode);
 }
 
+/** An answer of several: its text (no percent sign) and whether it wrote one. */
+interface Item {
+  text: string;
+  percent: boolean;
+}
+
 /** Top-level answers, each `\pm` read as its two signs (as the judge splits both sides). */
-function answers(s: string): string[] {
-  return (splitTop(tidy(s)) ?? [tidy(s)]).map((x) => x.trim()).flatMap((x) =>
-    x.includes("\\pm") ? [x.replaceAll("\\pm", "+"), x.replaceAll("\\pm", "-")] : [x]
-  );
+function answers(s: string): Item[] {
+  const kept = tidy(s, true);
+  return (splitTop(kept) ?? [kept]).map((x) => x.trim()).flatMap((x) => {
+    const item = { text: tidy(x), percent: /%/.test(x) };
+    return x.includes("\\pm")
+      ? [{ ...item, text: item.text.replaceAll("\\pm", "+") }, { ...item, text: item.text.replaceAll("\\pm", "-") }]
+      : [item];
+  });
 }
 
 /** The tolerance of each gold answer: `error` split at commas, one value for all, none where a part is empty. */
@@ -170,13 +184,14 @@ export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean 
   const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
   const tol = tolerances(g.error, golds.length);
-  // the x100 reading goes the way the sign was written (0.005% is not 0.5, 5000 is not 50%)
-  const [pp, gp] = [/%/.test(pred), /%/.test(g.answer)];
-  const percent: Percent = pp === gp ? undefined : pp ? "pred" : "gold";
+  // the x100 reading goes the way the sign was written, answer by answer (0.005% is not 0.5, 5000 is not 50%)
+  const percent = (p: Item, q: Item): Percent => p.percent === q.percent ? undefined : p.percent ? "pred" : "gold";
   const used = new Array(preds.length).fill(false);
   // Greedy, gold by gold, as the judge pairs them: the first unused prediction that matches.
   return golds.every((gold, i) => {
-    const j = preds.findIndex((p, k) => !used[k] && itemEqual(p, gold, g, { tolerance: tol[i], percent, mode }));
+    const j = preds.findIndex((p, k) =>
+      !used[k] && itemEqual(p.text, gold.text, g, { tolerance: tol[i], percent: percent(p, gold), mode })
+    );
     if (j >= 0) used[j] = true;
     return j >= 0;
   });

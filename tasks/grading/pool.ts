@@ -5,6 +5,7 @@
  * thread that is computing (terminate() leaves it spinning, and the program unable to exit). Programs of code
  * problems run in the code runner's sandboxes, as many at once as it allows.
  */
+import { fileURLToPath } from "node:url";
 import { GRADER_VERSION, type ProblemGrade } from "./grader.ts";
 import { gradeProgram } from "../code/grade.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
@@ -28,16 +29,32 @@ interface Pending {
   timeoutMs: number;
   job: GradeJob;
   resolve: (r: GradeResult) => void;
+  /** the pool cannot grade at all (no process starts): the caller fails, never records a wrong answer */
+  reject: (e: Error) => void;
 }
 
-const ROOT = new URL("../../", import.meta.url);
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
-/** One grading process: a job a line on its stdin, its result a line on its stdout (pool_worker.ts). */
+/** Start failures in a row (no ready line) after which a slot stops starting processes and fails its jobs. */
+const MOST_FAILED_STARTS = 3;
+/** How long a job waits for its process to load before that start counts as failed (it is killed). */
+const START_LIMIT_MS = 120_000;
+
+/**
+ * One grading process: it says `{"ready":true}` once loaded, then takes a job a line on its stdin and answers a
+ * line on its stdout (pool_worker.ts). A job's time limit runs from when a ready process is given it.
+ */
 class Slot {
   child!: Deno.ChildProcess;
   #input!: WritableStreamDefaultWriter<Uint8Array>;
+  #ready = false;
+  #failedStarts = 0;
+  /** why this slot gave up starting processes */
+  #broken?: string;
   busy?: Pending;
   timer?: ReturnType<typeof setTimeout>;
+  /** while a job waits for a process to load (it also keeps the program alive for it) */
+  #loading?: ReturnType<typeof setTimeout>;
   constructor(private readonly pool: GradePool) {
     this.start();
   }
@@ -48,9 +65,11 @@ class Slot {
         "run",
         "--quiet",
         "--no-prompt",
+        // the packages the caller has (a device kit's node_modules has no others, and no network to fetch them)
+        "--node-modules-dir=manual",
         "--allow-read",
         "--allow-env",
-        `--config=${new URL("deno.json", ROOT).pathname}`,
+        `--config=${CONFIG}`,
         script,
       ],
       stdin: "piped",
@@ -58,6 +77,7 @@ class Slot {
       stderr: "piped",
     }).spawn();
     this.child = child;
+    this.#ready = false;
     this.#input = child.stdin.getWriter();
     // Neither the process nor its pipes keep the program alive: close() ends them, and so does the program's exit.
     child.unref();
@@ -73,28 +93,55 @@ class Slot {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           if (this.child !== child) return;
-          const m = JSON.parse(line);
-          this.finish(m.error ? { ...failed(0, false), error: m.error } : { ...m.result, timed_out: false });
+          this.#line(line);
         }
       }
     };
-    // A process that dies (out of memory, an uncaught error) fails its answer, saying why, and is replaced.
+    // A process that dies (out of memory, an uncaught error) fails its answer, saying why, and is replaced; one
+    // that cannot start (a missing package) is tried a few times, then its jobs fail with the reason.
     Promise.all([collect(), results(), child.status]).then(([, , status]) => {
       if (this.child !== child || this.pool.closed) return;
       // deno-lint-ignore no-control-regex -- the colours of Deno's error line
       const why = errors.replace(/\x1b\[[0-9;]*m/g, "").split("\n").find((l) => l.trim()) ?? `exit code ${status.code}`;
+      const sent = this.timer !== undefined;
+      if (!this.#ready && ++this.#failedStarts >= MOST_FAILED_STARTS) {
+        this.#broken = `no grading process starts: ${why.trim().slice(0, 300)}`;
+        if (this.busy) this.run(this.busy);
+        return;
+      }
       this.start();
-      if (this.busy) {
+      // a job given to the process fails with it; one still waiting for a ready process waits for the next
+      if (this.busy && sent) {
         this.finish({ ...failed(0, false), error: `the grading worker died: ${why.trim().slice(0, 300)}` });
       }
     });
   }
+  /** A line from the process: its ready signal, or the answer to the job it was given; anything else is noise. */
+  #line(line: string) {
+    let m: { ready?: boolean; id?: number; result?: GradeResult; error?: string };
+    try {
+      m = JSON.parse(line);
+    } catch {
+      return; // a stray print: not an answer
+    }
+    if (m?.ready === true) {
+      this.#ready = true;
+      this.#failedStarts = 0;
+      clearTimeout(this.#loading);
+      if (this.busy) this.#send(this.busy);
+    } else if (this.busy && this.timer !== undefined && m?.id === this.busy.id) {
+      this.finish(m.error !== undefined ? { ...failed(0, false), error: m.error } : { ...m.result!, timed_out: false });
+    }
+  }
   /** Kills the process (a runaway comparison cannot be asked to stop) and starts another. */
   restart() {
     this.kill();
-    this.start();
+    if (!this.pool.closed) this.start();
   }
   kill() {
+    clearTimeout(this.timer);
+    clearTimeout(this.#loading);
+    this.timer = undefined;
     try {
       this.child.kill("SIGKILL");
     } catch {
@@ -103,6 +150,14 @@ class Slot {
   }
   run(p: Pending) {
     this.busy = p;
+    if (this.#broken) {
+      this.busy = undefined;
+      p.reject(new Error(this.#broken));
+      this.pool.next(this);
+    } else if (this.#ready) this.#send(p);
+    else this.#loading = setTimeout(() => this.kill(), START_LIMIT_MS); // its status counts a failed start
+  }
+  #send(p: Pending) {
     this.#input.write(new TextEncoder().encode(JSON.stringify({ id: p.id, job: p.job }) + "\n")).catch(() => {
       // the process died: its status says so
     });
@@ -113,10 +168,11 @@ class Slot {
   }
   finish(r: GradeResult) {
     clearTimeout(this.timer);
+    this.timer = undefined;
     const p = this.busy;
     this.busy = undefined;
     p?.resolve(r);
-    this.pool.next(this);
+    if (!this.pool.closed) this.pool.next(this);
   }
 }
 
@@ -134,6 +190,8 @@ function failed(ms: number, timedOut: boolean): GradeResult {
   };
 }
 
+const CLOSED = "grading stopped: the pool was closed";
+
 export class GradePool {
   readonly #slots: Slot[];
   readonly #queue: Pending[] = [];
@@ -148,8 +206,9 @@ export class GradePool {
 
   /** Grades `job` in a worker; past `timeoutMs` (default: the pool's) it counts as wrong and timed out. */
   grade(job: GradeJob, timeoutMs = this.opts.timeoutMs ?? 10_000): Promise<GradeResult> {
-    return new Promise((resolve) => {
-      this.#queue.push({ id: this.#next++, timeoutMs, job, resolve });
+    return new Promise((resolve, reject) => {
+      if (this.closed) return resolve({ ...failed(0, false), error: CLOSED });
+      this.#queue.push({ id: this.#next++, timeoutMs, job, resolve, reject });
       const idle = this.#slots.find((s) => !s.busy);
       if (idle) this.next(idle);
     });
@@ -169,8 +228,13 @@ export class GradePool {
 
   closed = false;
 
+  /** Ends the processes; a job still waiting or running fails, saying so (nothing is left pending). */
   close(): void {
     this.closed = true;
-    for (const s of this.#slots) s.kill();
+    for (const s of this.#slots) {
+      s.kill();
+      if (s.busy) s.finish({ ...failed(0, false), error: CLOSED });
+    }
+    for (const p of this.#queue.splice(0)) p.resolve({ ...failed(0, false), error: CLOSED });
   }
 }

@@ -1,6 +1,7 @@
 /**
- * A grading process of GradePool: one job a line on stdin (`{id, job}`), its result a line on stdout (`{id,
- * result}` or `{id, error}`), so that grading (the symbolic part may be slow) never runs in the caller's process.
+ * A grading process of GradePool: `{"ready":true}` once loaded, then one job a line on stdin (`{id, job}`) and its
+ * result a line on stdout (`{id, result}` or `{id, error}`), so that grading (the symbolic part may be slow) never
+ * runs in the caller's process.
  */
 import { gradeProblem } from "./grader.ts";
 
@@ -11,6 +12,7 @@ function reply(message: unknown): void {
   for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
 }
 
+reply({ ready: true });
 let buffered = "";
 for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
   buffered += text;

@@ -53,6 +53,15 @@ add(
   "a mention of the final answer is no phrase of it",
 );
 add("minerva_final", "Before I write the final answer, let me verify. So the answer is 13.", "12", MISS, "near miss");
+add("minerva_final", "Final answer 42", "42", FREE, "the answer right after the phrase");
+add("minerva_final", "Final Answer\r\n42", "42", FREE, "a heading, Windows line ends");
+add(
+  "minerva_final",
+  "Before I give the final answer, let me check $x=5$. So $y = 7$",
+  "7",
+  FREE,
+  "a mention: the last math",
+);
 
 // ---------- free text: "… is the solution." ----------
 

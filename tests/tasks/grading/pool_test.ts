@@ -65,7 +65,10 @@ Deno.test("a grading worker that dies fails its answer with the reason in grader
 Deno.test("a runaway comparison is stopped for good: its process is killed past the time limit, not left computing", async () => {
   // a grading process that computes forever on its first job (as a huge factorial would)
   const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-spins-" });
-  Deno.writeTextFileSync(`${dir}/spins.ts`, "for await (const _ of Deno.stdin.readable) while (true) {}\n");
+  Deno.writeTextFileSync(
+    `${dir}/spins.ts`,
+    `console.log('{"ready":true}');\nfor await (const _ of Deno.stdin.readable) while (true) {}\n`,
+  );
   const pool = new GradePool({ workers: 1, worker: new URL(`file://${dir}/spins.ts`).href });
   // the processes running that module, by their command lines (ps: /proc itself needs --allow-all)
   const running = () =>
@@ -85,4 +88,64 @@ Deno.test("a runaway comparison is stopped for good: its process is killed past 
   } finally {
     pool.close();
   }
+});
+
+/** A pool of one process running `source` (a module of its own in a temporary folder). */
+function poolOf(source: string, timeoutMs = 20_000): GradePool {
+  const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-fake-" });
+  Deno.writeTextFileSync(`${dir}/worker.ts`, source);
+  return new GradePool({ workers: 1, timeoutMs, worker: new URL(`file://${dir}/worker.ts`).href });
+}
+
+const ONE = { generated: "\\boxed{1}", golds: ["1"], grading: "single" as const };
+const ANSWER = (extra: string) =>
+  `${extra}\nconsole.log('{"ready":true}');\n` +
+  "for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {\n" +
+  "  const { id } = JSON.parse(line);\n" +
+  "  console.log('a stray print, not JSON'); console.log(JSON.stringify({ id: id + 1000, result: {} }));\n" +
+  "  console.log(JSON.stringify({ id, result: { equal_strict: true, score_strict: 1, ms: 1 } }));\n}\n";
+
+Deno.test("a grading process's stray lines (not JSON, another job's id) are noise, never an answer", async () => {
+  const pool = poolOf(ANSWER(""));
+  try {
+    const r = await pool.grade(ONE);
+    assert.deepEqual([r.equal_strict, r.score_strict, r.timed_out], [true, 1, false]);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("the time limit runs from when a loaded process is given the job, not from its start", async () => {
+  // a process that takes 1.5 s to load, then answers at once, under a limit of 1 s
+  const pool = poolOf(ANSWER("await new Promise((r) => setTimeout(r, 1500));"), 1000);
+  try {
+    assert.equal((await pool.grade(ONE)).timed_out, false);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a grading process that cannot start fails the caller with its reason after a few tries, never a wrong answer", async () => {
+  const pool = poolOf("throw new Error(\"Failed caching npm package 'x@1.0.0'\");\n");
+  try {
+    await assert.rejects(pool.grade(ONE), /no grading process starts: .*Failed caching npm package 'x@1\.0\.0'/);
+    await assert.rejects(pool.grade(ONE), /no grading process starts/);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("close() fails the jobs in flight and waiting at once, and starts nothing after", async () => {
+  const pool = poolOf(
+    `console.log('{"ready":true}');\nfor await (const _ of Deno.stdin.readable) while (true) {}\n`,
+    60_000,
+  );
+  const t0 = performance.now();
+  const running = pool.grade(ONE), waiting = pool.grade(ONE);
+  await new Promise((r) => setTimeout(r, 1500));
+  pool.close();
+  for (const r of await Promise.all([running, waiting, pool.grade(ONE)])) {
+    assert.equal(r.error, "grading stopped: the pool was closed");
+  }
+  assert.ok(performance.now() - t0 < 10_000, "not held until the time limit");
 });
