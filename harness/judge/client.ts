@@ -107,5 +107,13 @@ function replyText(body: string, url: string): string {
   if (!message || (typeof message.content !== "string" && message.content !== null)) {
     throw new JudgeRequestError(`${url}: not a chat-completions response (no choices[0].message.content)`);
   }
+  // a reply is at most --max-tokens long: megabytes are a broken server, never stored in judge.jsonl and the cache
+  if (typeof message.content === "string" && message.content.length > MOST_REPLY_CHARS) {
+    throw new JudgeRequestError(
+      `${url}: a reply of ${message.content.length} characters, past the ${MOST_REPLY_CHARS} a judge's reply may hold`,
+    );
+  }
   return message.content ?? "";
 }
+
+const MOST_REPLY_CHARS = 1 << 20;

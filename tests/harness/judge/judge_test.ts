@@ -151,6 +151,10 @@ Deno.test("judge client: no reply within the time-out is tried again; a refused 
     [new Response("too long", { status: 400 }), (e) => e instanceof JudgeRequestError && /HTTP 400/.test(e.message)],
     [new Response("<html>", { status: 200 }), (e) => e instanceof JudgeRequestError && /not JSON/.test(e.message)],
     [Response.json({ choices: [] }), (e) => e instanceof JudgeRequestError && /not a chat-completions/.test(e.message)],
+    [
+      chat("x".repeat(2 << 20)),
+      (e) => e instanceof JudgeRequestError && /a reply of 2097152 characters, past the 1048576/.test(e.message),
+    ],
   ];
   for (const [res, ok] of cases) {
     const s = fakeServer(() => res);
