@@ -61,6 +61,7 @@ export async function execute(o: {
   // flight start again on resume.
   const interrupted = () => {
     addInvocation();
+    pool.close(); // its processes too: one computing a runaway comparison would not end with this one
     dir.close(); // its lock too: the folder is free for the next command
     console.error(
       `\nbench: interrupted; ${finished} of ${jobs.length} records are in ${out}: the same command resumes there`,
