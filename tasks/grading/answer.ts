@@ -83,13 +83,17 @@ const MATH = String.raw`(?<![\\$])\$(?!\d[\d,.]*\s+[A-Za-z])((?:\\\$|[^\n$])+?)(
 
 // "final answer" then "is", a colon, a bold mark, a line's end or the answer itself ("Final answer 42"); a mention
 // ("before the final answer, let me verify") is none.
-const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|[ \t]+(?=[-$\d\\(]))`;
-const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`, "gi");
+const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|` +
+  // "Final answer 42." / "Final answer $-3$": a number ending the sentence, or math (not "final answer 12 against…")
+  String.raw`[ \t]+(?=\$|-?\d[\d,.]*[ \t]*(?:\.(?:\s|$)|\r?\n|$)))`;
+// An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic).
+const ANSWER = String.raw`\$?[ \t]*([^\s$][^\n$]*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`;
+const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*` + ANSWER, "gi");
 
 // Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
 const PHRASES = [
   FINAL,
-  /answer is[:\s]*\$?([^\n$]+?)\$?\s*(?:\.\s*$|\.\s|\n|$)/gi,
+  new RegExp(String.raw`answer is[:\s]*` + ANSWER, "gi"),
   // "Answer \( 9 \)", "**Answer:** $$9$$": the math right after the word
   new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gi"),
   /answer:\s*(?:\*\*)?\s*([^\n]+?)\s*(?:\*\*)?\s*(?:\.\s*$|\n|$)/gi,

@@ -55,9 +55,10 @@ const NOT_UNIT = String.raw`(?!(?:pi|hundred|thousand|million|billion|trillion|d
 const WORD = String.raw`${NOT_UNIT}[a-zA-Z][a-zA-Z\s.]*`;
 const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}|` +
   String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
-  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s|` +
-  // the two-letter units (a bare word of two letters is a product of variables: 2 ab)
-  String.raw`oz|lbs?|mg|ml|mL|[kKMGT]B|kW|Hz|yds?|qt)\b)(?:\^\{?\d\}?)?`;
+  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
+// Two-letter units no formula writes as a product, only after a space and at the answer's end (12 oz; never mg
+// or mL: 2mg is m times g).
+const SHORT_UNIT = /(\d)\s+(?:oz|lbs?|qt|Hz|kW)$/;
 
 /** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
 function matrices(s: string): string {
@@ -152,7 +153,7 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     name: "units after a number",
     example: ["18 \\text{ cm}^2", "18"],
     apply: (s) =>
-      s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1")
+      s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1").replace(SHORT_UNIT, "$1")
         .replace(
           new RegExp(String.raw`([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}$`),
           "$1",
@@ -570,7 +571,7 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   if (mode === "lenient" && /^[a-zA-Z ]+$/.test(gold) && pred.toLowerCase() === gold.toLowerCase()) return true;
   // a choice written with its text: "C.x=42", "(C)42" against C; two choices named ((C),(E); C,D) are a hedge
   const choice = /^\(?([A-E])(?:\)|\.|:|$)/.exec(pred);
-  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold && choicesNamed(pred).size === 1;
+  if (/^[A-E]$/.test(gold) && choice) return choice[1] === gold && choicesNamed(pred).size <= 1;
   const ps = scalar(pred), gs = scalar(gold);
   if (ps && gs) return scalarsEqual(ps, gs, mode);
   const sets = sameRealSet(pred, gold, NUMBERS(mode));
@@ -604,13 +605,12 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
 }
 
 /**
- * The letters of an answer made of choices alone (`(C),(E)`, `(C)(D)`, `C,E`): two or more are a hedge. An answer
- * with an option's text (`(D)Both(A),(B)`, `D.f(A)`) names its first choice only.
+ * The choices an answer names before any other text (`(C),(E)`, `(C)(D)`, `C,E`, `(C),(E)arebothtrue`): two or
+ * more are a hedge. An option's own text may name others after it (`(D)Both(A),(B)`, `D.f(A)`).
  */
 function choicesNamed(s: string): Set<string> {
-  const items = splitTop(s) ?? [s];
-  if (!items.every((x) => /^(?:\([A-E]\))+$|^[A-E][.:]?$/.test(x))) return new Set([s.replace(/^\(/, "")[0]]);
-  return new Set(items.flatMap((x) => [...x.matchAll(/[A-E]/g)].map((m) => m[0])));
+  const lead = /^(?:(?:\(([A-E])\)|([A-E])(?=[,.:]|$))[.:]?,?)+/.exec(s)?.[0] ?? "";
+  return new Set([...lead.matchAll(/\(([A-E])\)|([A-E])/g)].map((m) => m[1] ?? m[2]));
 }
 
 /**

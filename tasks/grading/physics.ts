@@ -160,7 +160,8 @@ interface Item {
 
 /** Top-level answers, each `\pm` read as its two signs (as the judge splits both sides). */
 function answers(s: string): Item[] {
-  const kept = tidy(s, true);
+  // LaTeX's spacing is spacing: `5\,\mathrm{J}`, `6\,\%` are one answer each (the judge splits at the comma)
+  const kept = tidy(s.replace(/\\[,;:! ]/g, " "), true);
   return (splitTop(kept) ?? [kept]).map((x) => x.trim()).flatMap((x) => {
     const item = { text: tidy(x), percent: /%/.test(x) };
     return x.includes("\\pm")
@@ -181,9 +182,7 @@ function tolerances(error: string | undefined, count: number): (number | undefin
 /** Whether a predicted answer (the box's content) equals a physics gold, as OlympiadBench's judge decides. */
 export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean {
   if (tidy(pred) !== "" && tidy(pred) === tidy(g.answer)) return true;
-  // Leniently LaTeX's spacing is spacing: `5\,\mathrm{J}` is one answer (the judge splits it at the comma)
-  const spaced = mode === "lenient" ? pred.replace(/\\[,;:! ]/g, " ") : pred;
-  const golds = answers(g.answer), preds = answers(spaced);
+  const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
   const tol = tolerances(g.error, golds.length);
   // the x100 reading goes the way the sign was written, answer by answer (0.005% is not 0.5, 5000 is not 50%)

@@ -35,9 +35,13 @@ interface Pending {
 
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
-/** Start failures in a row (no ready line) after which a slot stops starting processes and fails its jobs. */
-const MOST_FAILED_STARTS = 3;
-/** How long a job waits for its process to load before that start counts as failed (it is killed). */
+/**
+ * Failures in a row after which a slot stops starting processes: processes that die before their ready line, or
+ * that die on every job given them with no answer between (a missing part of the grader would otherwise grade
+ * every answer wrong, quietly). With every slot given up, the pool fails its callers with the reason.
+ */
+const MOST_FAILURES = 3;
+/** How long a process may take to load before its start counts as failed (it is killed). */
 const START_LIMIT_MS = 120_000;
 
 /**
@@ -49,11 +53,12 @@ class Slot {
   #input!: WritableStreamDefaultWriter<Uint8Array>;
   #ready = false;
   #failedStarts = 0;
+  #failedJobs = 0;
   /** why this slot gave up starting processes */
-  #broken?: string;
+  broken?: string;
   busy?: Pending;
   timer?: ReturnType<typeof setTimeout>;
-  /** while a job waits for a process to load (it also keeps the program alive for it) */
+  /** the load's limit: it keeps the program alive only while a job waits for the process */
   #loading?: ReturnType<typeof setTimeout>;
   constructor(private readonly pool: GradePool) {
     this.start();
@@ -81,6 +86,9 @@ class Slot {
     this.#input = child.stdin.getWriter();
     // Neither the process nor its pipes keep the program alive: close() ends them, and so does the program's exit.
     child.unref();
+    clearTimeout(this.#loading);
+    this.#loading = setTimeout(() => this.kill(), START_LIMIT_MS);
+    if (!this.busy) Deno.unrefTimer(this.#loading);
     let errors = "";
     const collect = async () => {
       for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) errors = (errors + text).slice(-4096);
@@ -97,24 +105,35 @@ class Slot {
         }
       }
     };
-    // A process that dies (out of memory, an uncaught error) fails its answer, saying why, and is replaced; one
-    // that cannot start (a missing package) is tried a few times, then its jobs fail with the reason.
     Promise.all([collect(), results(), child.status]).then(([, , status]) => {
       if (this.child !== child || this.pool.closed) return;
       // deno-lint-ignore no-control-regex -- the colours of Deno's error line
       const why = errors.replace(/\x1b\[[0-9;]*m/g, "").split("\n").find((l) => l.trim()) ?? `exit code ${status.code}`;
-      const sent = this.timer !== undefined;
-      if (!this.#ready && ++this.#failedStarts >= MOST_FAILED_STARTS) {
-        this.#broken = `no grading process starts: ${why.trim().slice(0, 300)}`;
-        if (this.busy) this.run(this.busy);
-        return;
-      }
-      this.start();
-      // a job given to the process fails with it; one still waiting for a ready process waits for the next
-      if (this.busy && sent) {
-        this.finish({ ...failed(0, false), error: `the grading worker died: ${why.trim().slice(0, 300)}` });
-      }
+      this.#died(why.trim().slice(0, 300));
     });
+  }
+  /**
+   * The process ended (out of memory, an uncaught error, a failed load, killed at its load's limit): the job it
+   * was given fails, saying why; a job still waiting for a ready process waits for the next one.
+   */
+  #died(reason: string) {
+    const sent = this.timer !== undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const failures = this.#ready ? (sent ? ++this.#failedJobs : this.#failedJobs) : ++this.#failedStarts;
+    if (failures >= MOST_FAILURES) {
+      clearTimeout(this.#loading);
+      this.broken = this.#ready
+        ? `the grading process died on ${MOST_FAILURES} jobs in a row: ${reason}`
+        : `no grading process starts: ${reason}`;
+      const p = this.busy;
+      this.busy = undefined;
+      p?.reject(new Error(this.broken));
+      this.pool.slotBroken();
+      return;
+    }
+    this.start();
+    if (this.busy && sent) this.finish({ ...failed(0, false), error: `the grading worker died: ${reason}` });
   }
   /** A line from the process: its ready signal, or the answer to the job it was given; anything else is noise. */
   #line(line: string) {
@@ -128,8 +147,9 @@ class Slot {
       this.#ready = true;
       this.#failedStarts = 0;
       clearTimeout(this.#loading);
-      if (this.busy) this.#send(this.busy);
+      if (this.busy && this.timer === undefined) this.#send(this.busy);
     } else if (this.busy && this.timer !== undefined && m?.id === this.busy.id) {
+      this.#failedJobs = 0;
       this.finish(m.error !== undefined ? { ...failed(0, false), error: m.error } : { ...m.result!, timed_out: false });
     }
   }
@@ -150,12 +170,8 @@ class Slot {
   }
   run(p: Pending) {
     this.busy = p;
-    if (this.#broken) {
-      this.busy = undefined;
-      p.reject(new Error(this.#broken));
-      this.pool.next(this);
-    } else if (this.#ready) this.#send(p);
-    else this.#loading = setTimeout(() => this.kill(), START_LIMIT_MS); // its status counts a failed start
+    if (this.#ready) this.#send(p);
+    else if (this.#loading !== undefined) Deno.refTimer(this.#loading); // the program waits for the load
   }
   #send(p: Pending) {
     this.#input.write(new TextEncoder().encode(JSON.stringify({ id: p.id, job: p.job }) + "\n")).catch(() => {
@@ -209,8 +225,9 @@ export class GradePool {
     return new Promise((resolve, reject) => {
       if (this.closed) return resolve({ ...failed(0, false), error: CLOSED });
       this.#queue.push({ id: this.#next++, timeoutMs, job, resolve, reject });
-      const idle = this.#slots.find((s) => !s.busy);
+      const idle = this.#slots.find((s) => !s.busy && !s.broken);
       if (idle) this.next(idle);
+      else this.slotBroken();
     });
   }
 
@@ -222,8 +239,16 @@ export class GradePool {
 
   /** @internal a slot asks for its next job */
   next(slot: Slot) {
+    if (slot.broken) return;
     const p = this.#queue.shift();
     if (p) slot.run(p);
+  }
+
+  /** @internal a slot gave up: with none left, every waiting job fails with the reason (a loop: no recursion) */
+  slotBroken() {
+    if (this.#slots.some((s) => !s.broken)) return;
+    const reason = this.#slots.find((s) => s.broken)!.broken!;
+    for (const p of this.#queue.splice(0)) p.reject(new Error(reason));
   }
 
   closed = false;

@@ -54,6 +54,13 @@ add(
 );
 add("minerva_final", "Before I write the final answer, let me verify. So the answer is 13.", "12", MISS, "near miss");
 add("minerva_final", "Final answer 42", "42", FREE, "the answer right after the phrase");
+add(
+  "minerva_final",
+  "Let me check the final answer 12 against the constraint.\nActually it fails; the answer is $13$.",
+  "13",
+  FREE,
+  "a mention followed by a number is no phrase either",
+);
 add("minerva_final", "Final Answer\r\n42", "42", FREE, "a heading, Windows line ends");
 add(
   "minerva_final",

@@ -206,3 +206,15 @@ Deno.test("the paper's physics points (Table 4) are there for plot --reference, 
   assert.equal(at(/baseline/, 16384), 0.3612);
   assert.deepEqual(points.filter((p) => !TASKS[p.task]).map((p) => p.task), []);
 });
+
+Deno.test("physics: LaTeX spacing is spacing on both sides, never a comma between answers (6\\,\\% is one answer)", () => {
+  const verdicts = (pred: string, answer: string) => {
+    const g = grade(`\\boxed{${pred}}`, [physicsGold({ answer })]);
+    return [g.equal_strict, g.equal_lenient];
+  };
+  assert.deepEqual(verdicts("6", "6\\,\\%"), [true, true]);
+  assert.deepEqual(verdicts("0.06", "6\\,\\%"), [true, true]);
+  assert.deepEqual(verdicts("6\\,\\%, 7\\,\\%", "6\\%, 7\\%"), [true, true]);
+  assert.deepEqual(verdicts("1\\,000", "1000"), [true, true]);
+  assert.deepEqual(verdicts("7", "6\\,\\%"), [false, false]);
+});

@@ -57,6 +57,9 @@ Deno.test("a grading worker that dies fails its answer with the reason in grader
       assert.equal(r.timed_out, false);
       assert.match(r.error ?? "", /^the grading worker died: .*out of memory/);
     }
+    // the third death in a row, no answer between: the grader cannot grade, and the caller is told so
+    await assert.rejects(pool.grade(job), /the grading process died on 3 jobs in a row: .*out of memory/);
+    await assert.rejects(pool.grade(job), /died on 3 jobs in a row/);
   } finally {
     pool.close();
   }
@@ -130,6 +133,11 @@ Deno.test("a grading process that cannot start fails the caller with its reason 
   try {
     await assert.rejects(pool.grade(ONE), /no grading process starts: .*Failed caching npm package 'x@1\.0\.0'/);
     await assert.rejects(pool.grade(ONE), /no grading process starts/);
+    // a long queue is failed in a loop (a chain of calls overflowed the stack past ~10,000 jobs)
+    const many = Array.from({ length: 20_000 }, () => pool.grade(ONE).then(() => "graded", (e) => e.message));
+    const reasons = new Set(await Promise.all(many));
+    assert.equal(reasons.size, 1);
+    assert.match([...reasons][0], /^no grading process starts/);
   } finally {
     pool.close();
   }
