@@ -174,6 +174,12 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
         .replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}").replace(/\\sqrt\s*(\d+)/g, "\\sqrt{$1}"),
   },
   {
+    // before spaces go: "1 1/2" would become 11/2
+    name: "a mixed number written with a space",
+    example: ["1 1/2", "1\\frac{1}{2}"],
+    apply: (s) => s.replace(/^([-+]?\d+)\s+(\d+)\s*\/\s*(\d+)$/, "$1\\frac{$2}{$3}"),
+  },
+  {
     name: "spaces collapsed, a list noted",
     example: ["  32,   349 ", "32, 349"],
     apply: (s, state) => {
