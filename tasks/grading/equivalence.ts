@@ -629,8 +629,10 @@ function labelledValues(s: string): Map<string, string> | undefined {
   const values = new Map<string, string>();
   for (const part of parts) {
     const sides = splitTop(part, "=");
-    if (sides?.length !== 2 || !LABELS.test(sides[0]) || values.has(sides[0]) || sides[1] === "") return undefined;
-    values.set(sides[0], sides[1]);
+    // a label as its letters: x_{1} and x_1 are one name
+    const label = sides?.[0].replace(/[{}]/g, "");
+    if (sides?.length !== 2 || !LABELS.test(sides[0]) || values.has(label!) || sides[1] === "") return undefined;
+    values.set(label!, sides[1]);
   }
   return values;
 }
