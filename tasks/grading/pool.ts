@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { GRADER_VERSION, type ProblemGrade } from "./grader.ts";
+import { encodeLine, lines } from "./pool_protocol.ts";
 import { gradeProgram } from "../code/grade.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
 import type { CodeRunner } from "../code/runner.ts";
@@ -46,7 +47,7 @@ const START_LIMIT_MS = 120_000;
 
 /**
  * One grading process: it says `{"ready":true}` once loaded, then takes a job a line on its stdin and answers a
- * line on its stdout (pool_worker.ts). A job's time limit runs from when a ready process is given it.
+ * line on its stdout (pool_protocol.ts). A job's time limit runs from when a ready process is given it.
  */
 class Slot {
   child!: Deno.ChildProcess;
@@ -94,15 +95,9 @@ class Slot {
       for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) errors = (errors + text).slice(-4096);
     };
     const results = async () => {
-      let buffered = "";
-      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buffered += text;
-        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (this.child !== child) return;
-          this.#line(line);
-        }
+      for await (const line of lines(child.stdout)) {
+        if (this.child !== child) return;
+        this.#line(line);
       }
     };
     Promise.all([collect(), results(), child.status]).then(([, , status]) => {
@@ -174,7 +169,7 @@ class Slot {
     else if (this.#loading !== undefined) Deno.refTimer(this.#loading); // the program waits for the load
   }
   #send(p: Pending) {
-    this.#input.write(new TextEncoder().encode(JSON.stringify({ id: p.id, job: p.job }) + "\n")).catch(() => {
+    this.#input.write(encodeLine({ id: p.id, job: p.job })).catch(() => {
       // the process died: its status says so
     });
     this.timer = setTimeout(() => {
