@@ -9,7 +9,7 @@
  */
 import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { loadTask, parseFields, TASKS } from "../tasks/registry.ts";
+import { checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
 
 const USAGE = `usage: deno task tasks list
@@ -58,10 +58,7 @@ async function main() {
   const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
   check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
-  check(
-    !TASKS[f.task] || TASKS[f.task].generate !== undefined || Object.values(synthetic).every((v) => v === undefined),
-    `--parts, --digits and --count go with the generated tasks; a data set's first N problems: --limit N`,
-  );
+  checkGeneratedKnobs([f.task], Object.values(synthetic).some((v) => v !== undefined));
   const loaded = await loadTask(f.task, {
     data: f.data,
     hub: f.hub,

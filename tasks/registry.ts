@@ -384,6 +384,20 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
     .map((t) => [t.id, t]),
 );
 
+/**
+ * --parts, --digits and --count (`given`) shape a generated task's problems: refused where no task named is one
+ * (a data set's would be ignored). An unknown task is left to the caller's own error.
+ */
+export function checkGeneratedKnobs(ids: readonly string[], given: boolean): void {
+  const generated = Object.values(TASKS).filter((t) => t.generate).map((t) => t.id).sort();
+  check(
+    !given || ids.some((id) => !(id in TASKS) || generated.includes(id)),
+    `--parts, --digits and --count go with the generated tasks (${
+      generated.join(", ")
+    }); a data set's first N problems: --limit N`,
+  );
+}
+
 export function taskSpec(id: string): TaskSpec {
   const t = TASKS[id];
   if (!t) throw new InputError(`unknown task "${id}"; known: ${Object.keys(TASKS).join(", ")}`);

@@ -7,7 +7,7 @@ import { check, InputError, parseAddress, parseDecimal, parseFlags, parseInteger
 import { loadNative } from "../../engine/native.ts";
 import { MIN_TEMPERATURE } from "../../engine/sampler.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
-import { type Fields, parseFields, taskSpec } from "../../tasks/registry.ts";
+import { checkGeneratedKnobs, type Fields, parseFields, taskSpec } from "../../tasks/registry.ts";
 import { type LcbDates, parseLcbDates } from "../../tasks/code/lcb.ts";
 
 export interface BenchSpec {
@@ -267,12 +267,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     "--lcb-dates and --lcb-prompt go with --task lcb",
   );
   // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
-  check(
-    tasks.some((t) => t in GENERATED_DEFAULTS) || [f.parts, f.digits, f.count].every((x) => x === undefined),
-    `--parts, --digits and --count go with the generated tasks (${
-      Object.keys(GENERATED_DEFAULTS).join(", ")
-    }); a data set's first N problems: --limit N`,
-  );
+  checkGeneratedKnobs(tasks, [f.parts, f.digits, f.count].some((x) => x !== undefined));
   const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
   const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
   const topP = num(f["top-p"], "top-p");

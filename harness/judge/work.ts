@@ -154,19 +154,18 @@ export function judgedBars(
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   const bars: Bar[] = [];
   const all = dirs.flatMap((dir, i) => {
-    const judged = new Set(traces.get(dir)!.map(recordKey));
+    const folder = traces.get(dir)!, judged = new Set(folder.map(recordKey));
     const scores = traceScores(files.get(dir)!.lines, o.judge, o.template.version, o.prefix, o.runs)
       .filter((t) => judged.has(recordKey(t)));
     const byKey = new Map(scores.map((s) => [recordKey(s), s]));
-    const order = o.settings ? [...o.settings.keys()] : [...new Set(traces.get(dir)!.map((t) => t.method))].sort();
+    const order = o.settings ? [...o.settings.keys()] : [...new Set(folder.map((t) => t.method))].sort();
     for (const method of order) {
       const mine = scores.filter((s) => s.method === method);
       bars.push({
         ...groupScore(mine),
         run: names[i],
         setting: o.settings?.get(method) ?? method,
-        incomplete: traces.get(dir)!.filter((t) => t.method === method && (byKey.get(recordKey(t))?.runs ?? 0) < o.runs)
-          .length,
+        incomplete: folder.filter((t) => t.method === method && (byKey.get(recordKey(t))?.runs ?? 0) < o.runs).length,
         runsUnscored: mine.reduce((n, s) => n + s.unscored, 0),
       });
     }
