@@ -5,9 +5,10 @@
 
 /** Each line of a byte stream (the last one, unterminated, is not a line: the other side died mid-write). */
 export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
   let buffered = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += text;
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
     for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
       yield buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
