@@ -278,14 +278,13 @@ export class Engine {
 
   /** One forward pass over `rows`; returns each row's requested logits, [rows of the row][vocab] flattened. */
   forward(cache: KVCache, rows: readonly Row[], opts: ForwardOptions = {}): Float32Array[] {
-    let logits = new Float32Array(0);
+    let logits = new Float32Array(0), bad = -1;
     const { plan, logitRows } = this.#run(cache, rows, (e) => {
       logits = new Float32Array(e.logitCount * this.vocab);
-      this.native.forward(cache.native, e.plan, logits);
+      bad = this.native.forward(cache.native, e.plan, logits);
     }, opts.keyRotation);
     this.#recorders.get(cache)?.add(plan, logits);
-    const bad = logits.findIndex(Number.isNaN);
-    if (bad >= 0) throw this.#nan(Math.floor(bad / this.vocab));
+    if (bad >= 0) throw this.#nan(bad);
     return logitRows.map(([first, n]) => logits.subarray(first * this.vocab, (first + n) * this.vocab));
   }
 }

@@ -19,8 +19,11 @@ export interface NativeModel {
   /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0" */
   readonly options: string;
   newCache(pages: number, pageSize: number): NativeCache;
-  /** One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. Blocks. */
-  forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): void;
+  /**
+   * One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. Blocks. Returns
+   * the first logits row that holds a NaN, or -1.
+   */
+  forward(cache: NativeCache, plan: Int32Array, logits: Float32Array): number;
   /**
    * The pass, then one token per logits row by the core's sampling rule (specs: SAMPLE_FIELDS per row), and the
    * log-probabilities the specs ask for. Bad inputs throw at once; the pass runs on a native worker thread and

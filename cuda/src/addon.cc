@@ -118,13 +118,16 @@ Napi::Value Abi(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// One thread runs every pass of a model, blocking or not. The runtime runs async work on whichever of its
-// threads is free, and the core's OpenMP team belongs to the thread that starts it: passes spread over many
-// threads made a team per thread, contending for the cores (measured: the demo bench 1.8x slower). On a GPU it
-// keeps the device's calls on one thread too.
-class PassThread {
+// One thread runs all of the core's work in the process: every load and pass of every model, blocking or not,
+// and the bandwidth measure. The runtime runs async work on whichever of its threads is free, and an OpenMP
+// team belongs to the thread that starts it: passes spread over many threads made a team per thread,
+// contending for the cores (measured: the demo bench 1.8x slower), and even idle teams left by a load and a
+// bandwidth measure on other threads cost a 2-core machine 30% of a 4-worker pass (OpenMP stops spinning
+// between parallel regions once it manages more threads than there are cores). On a GPU it keeps the device's
+// calls on one thread too.
+class CoreThread {
  public:
-  ~PassThread() {
+  ~CoreThread() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
@@ -165,6 +168,12 @@ class PassThread {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// Never destroyed: the thread ends with the process.
+CoreThread& core_thread() {
+  static CoreThread* t = new CoreThread;
+  return *t;
+}
 
 // A refusal of an object's state (disposed, or a pass in flight), told apart from a failure of the work itself
 // (a size the device cannot hold, a bad plan): its JavaScript error carries the code engine/native.ts names
@@ -229,7 +238,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
   std::unique_ptr<hogwild::Model> model;
   bool in_pass = false;  // one pass at a time: the model's scratch buffers, stream and graphs are not shared
-  PassThread passes;
 
  private:
   // The model for a pass or a new cache: not disposed, and no pass in flight.
@@ -251,7 +259,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return obj;
   }
 
-  // forward(cache, plan: Int32Array, logits: Float32Array): the reference path; it blocks for the pass.
+  // forward(cache, plan: Int32Array, logits: Float32Array) -> the first logits row holding a NaN, or -1: the
+  // reference path; it blocks for the pass. The rows are checked here (a JavaScript scan took ~1 ms a row).
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     hogwild::Model& m = get(info.Env(), "forward");
     hogwild::Cache& cache = CacheWrap::Unwrap(info[0].As<Napi::Object>())->get(info.Env());
@@ -261,8 +270,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
     if (out.ElementLength() < size_t(p.L) * m.spec().vocab)
       throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
-    passes.run([&] { m.forward(cache, p, out.Data()); });
-    return info.Env().Undefined();
+    core_thread().run([&] { m.forward(cache, p, out.Data()); });
+    const int vocab = m.spec().vocab;
+    for (int r = 0; r < p.L; r++) {
+      const float* x = out.Data() + size_t(r) * vocab;
+      bool nan = false;
+      for (int i = 0; i < vocab; i++) nan |= x[i] != x[i];  // no early exit: the loop stays vectorised
+      if (nan) return Napi::Number::New(info.Env(), r);
+    }
+    return Napi::Number::New(info.Env(), -1);
   }
 
   // forwardSample(cache, plan, specs: Float32Array [L*kSampleFloats], suppress: Int32Array, ids: Int32Array,
@@ -309,7 +325,7 @@ class PassWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      model_->passes.run([this] {
+      core_thread().run([this] {
         model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_, suppress_count_, ids_,
                                       logprobs_);
       });
@@ -365,7 +381,7 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      model_ = hogwild::load_model(hogwild::decode_spec(spec_.data(), spec_.size()), device_, options_);
+      core_thread().run([this] { model_ = hogwild::load_model(hogwild::decode_spec(spec_.data(), spec_.size()), device_, options_); });
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -404,8 +420,11 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), hogwild::copy_bandwidth(size_t(info[0].As<Napi::Number>().Int64Value()),
-                                                               info[1].As<Napi::Number>().Int32Value()));
+  const size_t bytes = size_t(info[0].As<Napi::Number>().Int64Value());
+  const int reps = info[1].As<Napi::Number>().Int32Value();
+  double bandwidth = 0;
+  core_thread().run([&] { bandwidth = hogwild::copy_bandwidth(bytes, reps); });
+  return Napi::Number::New(info.Env(), bandwidth);
 }
 
 // sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids, logprobs?): the core's rule on

@@ -10,12 +10,29 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <new>
 
 #include "parallel.h"
 #include "weights.h"
 
 namespace hogwild {
 namespace {
+
+// Storage on 64-byte boundaries: a 16-float load that straddles two cache lines costs two (the default
+// allocator's 16-byte alignment made passes run 20% slower or not depending on which thread allocated).
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  bool operator==(const Aligned64&) const { return true; }
+  bool operator!=(const Aligned64&) const { return false; }
+};
+template <class T>
+using avector = std::vector<T, Aligned64<T>>;
 
 inline float load_scalar(float v) { return v; }
 inline float load_scalar(uint16_t v) { return bf16_to_float(v); }
@@ -24,15 +41,16 @@ inline float load_scalar(uint16_t v) { return bf16_to_float(v); }
 // dequantised a row at a time as the matmul reads it (AWQ, FP8): the model stays packed in memory.
 struct Matrix {
   int rows = 0, cols = 0;
-  std::vector<uint16_t> bf;
-  std::vector<float> f32;
+  avector<uint16_t> bf;
+  avector<float> f32;
   // AWQ, repacked by output row: 4-bit values two a byte [rows][cols / 2] (low nibble first), and per row and
   // group of `group` inputs its zero point and scale.
-  std::vector<uint8_t> q4, zeros;
+  avector<uint8_t> q4;
+  std::vector<uint8_t> zeros;
   std::vector<float> scales;
   int group = 0;
   // FP8: e4m3 bytes [rows][cols], and one scale per block of br x bc ([ceil(rows/br)][ceil(cols/bc)]).
-  std::vector<uint8_t> f8;
+  avector<uint8_t> f8;
   int br = 0, bc = 0;
 
   bool quantized() const { return !q4.empty() || !f8.empty(); }
@@ -100,7 +118,7 @@ class CpuCache : public Cache {
  private:
   int pages_, page_size_;
   size_t slot_, page_;  // floats per token slot (all KV heads), per page
-  std::vector<std::vector<float>> k_, v_;
+  std::vector<avector<float>> k_, v_;
 };
 
 // 16 floats; GCC's vector extensions map it to one AVX-512 register, or two AVX2 ones.
@@ -121,10 +139,33 @@ inline v16f load16(const uint16_t* p) {  // bf16 -> f32 is a 16-bit shift
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
+// The sum of 16 lanes as a tree (lane i + lane i+8, then +4, +2, +1): four dependent additions instead of
+// fifteen, and the order reduce16 below keeps, so a score's bits do not depend on which of the two made it.
 inline float hsum(v16f v) {
-  float s = 0;
-  for (int i = 0; i < 16; i++) s += v[i];
-  return s;
+  float h[16];
+  std::memcpy(h, &v, sizeof h);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) h[i] += h[i + w];
+  return h[0];
+}
+
+// The tree sums of 16 vectors at once, lane j of the result = hsum(v[j]): each level adds the two halves of
+// every vector's live lanes and packs two vectors' halves into one (8 + 4 + 2 + 1 additions of 16 lanes).
+inline v16f reduce16(const v16f* v) {
+  typedef int32_t v16i __attribute__((vector_size(64)));
+  v16f a[8], b[4], c[2];
+  // level 1: lanes 0-7 of a[i] are v[2i]'s 8 partial sums, lanes 8-15 v[2i+1]'s
+  const v16i lo1 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}, hi1 = lo1 + 8;
+  for (int i = 0; i < 8; i++) a[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], lo1) + __builtin_shuffle(v[2 * i], v[2 * i + 1], hi1);
+  // level 2: 4-lane groups, one per vector, in vector order
+  const v16i lo2 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27}, hi2 = lo2 + 4;
+  for (int i = 0; i < 4; i++) b[i] = __builtin_shuffle(a[2 * i], a[2 * i + 1], lo2) + __builtin_shuffle(a[2 * i], a[2 * i + 1], hi2);
+  // level 3: 2-lane groups
+  const v16i lo3 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29}, hi3 = lo3 + 2;
+  for (int i = 0; i < 2; i++) c[i] = __builtin_shuffle(b[2 * i], b[2 * i + 1], lo3) + __builtin_shuffle(b[2 * i], b[2 * i + 1], hi3);
+  // level 4: one lane per vector
+  const v16i lo4 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}, hi4 = lo4 + 1;
+  return __builtin_shuffle(c[0], c[1], lo4) + __builtin_shuffle(c[0], c[1], hi4);
 }
 
 // R rows of x (R <= 4) against weight row n: each sum lane-wise in k order, then hsum, so the bits do not
@@ -182,7 +223,7 @@ void matmul_rows(const float* x, int M, const Matrix& w, const float* bias, floa
   const int K = w.cols, N = w.rows, nblocks = (N + kNB - 1) / kNB;
 #pragma omp parallel
   {
-    std::vector<float> wr(K);
+    avector<float> wr(K);
 #pragma omp for schedule(static)
     for (int nb = 0; nb < nblocks; nb++) {
       const int n1 = std::min(N, (nb + 1) * kNB);
@@ -229,38 +270,109 @@ void rotate(const float* x, const float* cos, const float* sin, int half, int hd
 }
 
 // Lane-wise sums in a fixed order (not a compiler reduction): the same bits whatever the vector width.
-float dot(const float* a, const float* b, int n) {
-  const int n16 = n / 16 * 16;
+inline v16f dot_lanes(const float* a, const float* b, int n16) {
   v16f acc = {};
   for (int i = 0; i < n16; i += 16) acc += load16(a + i) * load16(b + i);
-  float s = hsum(acc);
+  return acc;
+}
+float dot(const float* a, const float* b, int n) {
+  const int n16 = n / 16 * 16;
+  float s = hsum(dot_lanes(a, b, n16));
   for (int i = n16; i < n; i++) s += a[i] * b[i];
   return s;
 }
 
-// out[gi] += Σ_j w[gi][j] · V[j] over the keys in order, the same additions in the same order as one key at
-// a time; for head_dim 64 and 128 a block of 8 keys is taken per head with its output in registers (V's rows
-// stay in L1 across the heads) instead of a load and a store of the output per key.
-template <int HD>
-void weighted_sum(const std::vector<const float*>& vals, const float* w, int64_t total, int G, float* out, int hd = HD) {
-  if constexpr (HD == 0) {
-    for (int64_t j = 0; j < total; j++)
+// e^x for 16 lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts, so r is exact to a float's precision),
+// e^r by Cephes' degree-7 polynomial (relative error below 2e-7), 2^n put in the exponent bits. A lane
+// below -87.3 (where e^x leaves the normal floats) is 0: a softmax weight that small changes no sum.
+inline v16f exp16(v16f x) {
+  typedef int32_t v16i __attribute__((vector_size(64)));
+  const v16i tiny = x < -87.3f;
+  x = x < -87.3f ? v16f{} - 87.3f : x;
+  const v16f shift = v16f{} + 12582912.0f;  // 1.5·2^23: adding it rounds to an integer in the low bits
+  const v16f t = x * 1.44269504f + shift, n = t - shift;
+  const v16f r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  v16f p = v16f{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  const v16i e = (__builtin_convertvector(n, v16i) + 127) << 23;
+  v16f two_n;
+  std::memcpy(&two_n, &e, sizeof e);
+  return tiny ? v16f{} : p * two_n;
+}
+
+// s[i] = e^(s[i] - max) / Σ, sixteen lanes at a time and a tail lane by lane through the same exp16, the
+// sum in the tree order: the same bits for a row whatever shares its pass.
+void softmax(float* s, int64_t n) {
+  const int64_t n16 = n / 16 * 16;
+  v16f m = v16f{} - INFINITY;
+  for (int64_t i = 0; i < n16; i += 16) {
+    const v16f v = load16(s + i);
+    m = v > m ? v : m;
+  }
+  float mx = -INFINITY;
+  for (int i = 0; i < 16; i++) mx = std::max(mx, m[i]);
+  for (int64_t i = n16; i < n; i++) mx = std::max(mx, s[i]);
+  v16f acc = {};
+  for (int64_t i = 0; i < n16; i += 16) {
+    const v16f e = exp16(load16(s + i) - mx);
+    std::memcpy(s + i, &e, sizeof e);
+    acc += e;
+  }
+  float sum = hsum(acc);
+  for (int64_t i = n16; i < n; i++) sum += (s[i] = exp16(v16f{} + (s[i] - mx))[0]);
+  const v16f inv = v16f{} + 1.0f / sum;
+  for (int64_t i = 0; i < n16; i += 16) {
+    const v16f v = load16(s + i) * inv;
+    std::memcpy(s + i, &v, sizeof v);
+  }
+  for (int64_t i = n16; i < n; i++) s[i] *= inv[0];
+}
+
+// out[gi * stride + j] = (q_gi · keys[j]) · scale for the G query heads of one KV head and n keys: sixteen
+// keys at a time when the head is whole vectors (their sums reduced together), one at a time otherwise; a
+// score is the same bits either way (see reduce16).
+void score_keys(const float* q, int G, int hd, const float* const* keys, int n, float scale, float* out, int64_t stride) {
+  int j = 0;
+  if (hd % 16 == 0)
+    for (; j + 16 <= n; j += 16)
       for (int gi = 0; gi < G; gi++) {
-        const float wj = w[size_t(gi) * total + j];
+        v16f acc[16];
+        for (int u = 0; u < 16; u++) acc[u] = dot_lanes(q + size_t(gi) * hd, keys[j + u], hd);
+        const v16f s = reduce16(acc) * scale;
+        std::memcpy(out + size_t(gi) * stride + j, &s, sizeof s);
+      }
+  for (; j < n; j++)
+    for (int gi = 0; gi < G; gi++) out[size_t(gi) * stride + j] = dot(q + size_t(gi) * hd, keys[j], hd) * scale;
+}
+
+// out[gi] += Σ_j w[gi·stride + j] · V[j] for the n keys in order, the same additions in the same order as one
+// key at a time; for head_dim 64 and 128 a block of 8 keys is taken per head with its output in registers (V's
+// rows stay in L1 across the heads) instead of a load and a store of the output per key.
+template <int HD>
+void weighted_sum(const float* const* vals, int n, const float* w, int64_t stride, int G, float* out, int hd = HD) {
+  if constexpr (HD == 0) {
+    for (int j = 0; j < n; j++)
+      for (int gi = 0; gi < G; gi++) {
+        const float wj = w[size_t(gi) * stride + j];
         float* o = out + size_t(gi) * hd;
 #pragma omp simd
         for (int d = 0; d < hd; d++) o[d] += wj * vals[j][d];
       }
   } else {
     constexpr int kBlock = 8, kVec = HD / 16;
-    for (int64_t j0 = 0; j0 < total; j0 += kBlock) {
-      const int64_t j1 = std::min<int64_t>(total, j0 + kBlock);
+    for (int j0 = 0; j0 < n; j0 += kBlock) {
+      const int j1 = std::min(n, j0 + kBlock);
       for (int gi = 0; gi < G; gi++) {
         float* o = out + size_t(gi) * HD;
         v16f acc[kVec];
         for (int v = 0; v < kVec; v++) acc[v] = load16(o + 16 * v);
-        for (int64_t j = j0; j < j1; j++) {
-          const float wj = w[size_t(gi) * total + j];
+        for (int j = j0; j < j1; j++) {
+          const float wj = w[size_t(gi) * stride + j];
           for (int v = 0; v < kVec; v++) acc[v] += wj * load16(vals[j] + 16 * v);
         }
         for (int v = 0; v < kVec; v++) std::memcpy(o + 16 * v, &acc[v], sizeof(v16f));
@@ -432,7 +544,8 @@ class CpuModel : public Model {
     m.cols = int(t.shape[1]);
     m.br = s_.fp8_block_rows;
     m.bc = s_.fp8_block_cols;
-    m.f8 = quant_tensor(s_, t).bytes;
+    const std::vector<uint8_t> bytes = quant_tensor(s_, t).bytes;
+    m.f8.assign(bytes.begin(), bytes.end());
     m.scales = quant_tensor(s_, scale).as_float();
     weight_bytes_ += m.bytes();
     matrix_slot(t.name) = std::move(m);
@@ -452,7 +565,8 @@ class CpuModel : public Model {
         m.bf.resize(n);
         read_tensor(src, m.bf.data());
       } else {
-        m.f32 = read_as_float(src);
+        const std::vector<float> f = read_as_float(src);
+        m.f32.assign(f.begin(), f.end());
       }
     }
     weight_bytes_ += m.bytes();
@@ -461,7 +575,7 @@ class CpuModel : public Model {
       if (!m.bf.empty()) {
         for (size_t i = 0; i < n; i++) v[i] = bf16_to_float(m.bf[i]);
       } else {
-        v = m.f32;
+        v.assign(m.f32.begin(), m.f32.end());
       }
       vector_slot(t.name) = std::move(v);
     } else {
@@ -564,72 +678,115 @@ class CpuModel : public Model {
     }
   }
 
-  // Each new token attends over its row's view: blocks in order, causal over view positions, one softmax.
+  // Each new token attends over its row's view: causal over view positions, one softmax over all its keys.
   // Fast path: the query is rotated by (p - offset) per block. Reference path (key_rotation): every key is
   // rotated by its block's offset and the query by p, as in ordinary attention over a materialised sequence.
+  // Work is a group of consecutive tokens (one row's, or workers' rows that share blocks) for one KV head: a
+  // block's keys, then its values, are read a chunk at a time (in L1) for every token of the group that sees
+  // them, so a context shared by the workers is read once per group instead of once per token. A token's
+  // numbers do not depend on its group: a score is one dot product, a softmax is the token's own, and its
+  // weighted sum runs over its view's blocks in order of block id (keys in order within each).
   void attention(CpuCache& c, int l, const Plan& p) {
     const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, G = s_.heads / kv, ps = c.page_size();
     const float scale = 1.0f / std::sqrt(float(hd));
-    const int work = p.T * kv;
+    const int chunk = std::max(16, 16384 / int(sizeof(float)) / hd / 16 * 16);  // 16 KiB of key rows
+    // enough groups to keep every thread busy, as few as that allows (each group reads the blocks once)
+    const int group = std::clamp(p.T * kv / omp_get_max_threads(), 1, 16);
+    const int work = (p.T + group - 1) / group * kv;
 #pragma omp parallel
     {
-      std::vector<float> qr(size_t(G) * hd), krot(hd), scores;
-      std::vector<int> seg;  // (entry, visible length) pairs
-      std::vector<const float*> vals;  // the value rows of the view, in order
+      struct Part {  // the n keys of view entry e that token t sees, its scores from `at` in the token's list
+        int t, e, block, n;
+        int64_t at;
+      };
+      std::vector<Part> parts;
+      std::vector<int64_t> total, first;  // per token of the group: keys seen; where its scores start
+      avector<float> qr, krot, scores;  // per part its G rotated queries; per token G × total scores
+      std::vector<const float*> rows, rotated;
 #pragma omp for schedule(dynamic, 1)
       for (int wi = 0; wi < work; wi++) {
-        const int t = wi / kv, g = wi % kv, r = tok_row_[t];
-        const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
-        const float* q = &q_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
-        seg.clear();
-        int64_t total = 0;
-        for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
-          const int64_t n = p.visible(e, pos);
-          if (n <= 0) continue;
-          seg.push_back(e);
-          seg.push_back(int(n));
-          total += n;
-        }
-        if (scores.size() < size_t(total) * G) scores.resize(size_t(total) * G);
-        if (p.key_rotation)
-          for (int gi = 0; gi < G; gi++) rotate(q + size_t(gi) * hd, cosp(pos), sinp(pos), half, hd, &qr[size_t(gi) * hd]);
-        int64_t at = 0;
-        for (size_t si = 0; si < seg.size(); si += 2) {
-          const int e = seg[si], n = seg[si + 1], b = p.view_block[e], off = p.view_offset[e];
-          const int32_t* pages = p.block_pages + p.block_page_start[b];
-          const int64_t rel = pos - off, turn = rel < 0 ? -rel : rel;
-          if (!p.key_rotation)
-            for (int gi = 0; gi < G; gi++)
-              rotate(q + size_t(gi) * hd, cosp(turn), sinp(turn), half, hd, &qr[size_t(gi) * hd], rel < 0);
-          for (int j = 0; j < n; j++, at++) {
-            const float* key = c.key(l, pages[j / ps], j % ps) + size_t(g) * hd;
-            if (p.key_rotation) {
-              rotate(key, cosp(off), sinp(off), half, hd, krot.data());
-              key = krot.data();
-            }
-            for (int gi = 0; gi < G; gi++) scores[size_t(gi) * total + at] = dot(&qr[size_t(gi) * hd], key, hd) * scale;
+        const int t0 = wi / kv * group, t1 = std::min(p.T, t0 + group), g = wi % kv, nt = t1 - t0;
+        parts.clear();
+        total.assign(nt, 0);
+        for (int t = t0; t < t1; t++) {
+          const int r = tok_row_[t];
+          const int64_t pos = int64_t(p.row_query_start[r]) + (t - p.row_token_start[r]);
+          for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
+            const int64_t n = p.visible(e, pos);
+            if (n <= 0) continue;
+            parts.push_back({t, e, p.view_block[e], int(n), total[t - t0]});
+            total[t - t0] += n;
           }
         }
-        for (int gi = 0; gi < G; gi++) {
-          float* s = &scores[size_t(gi) * total];
-          float mx = -INFINITY;
-          for (int64_t i = 0; i < total; i++) mx = std::max(mx, s[i]);
-          float sum = 0;
-          for (int64_t i = 0; i < total; i++) sum += (s[i] = std::exp(s[i] - mx));
-          const float inv = 1.0f / sum;
-          for (int64_t i = 0; i < total; i++) s[i] *= inv;
+        first.resize(nt);
+        int64_t size = 0;
+        for (int i = 0; i < nt; i++) first[i] = size, size += total[i] * G;
+        if (scores.size() < size_t(size)) scores.resize(size);
+        // blocks in id order (a token's parts of one block stay in view order)
+        std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.block < b.block; });
+        qr.resize(parts.size() * G * hd);
+        for (size_t k = 0; k < parts.size(); k++) {
+          const Part& P = parts[k];
+          const int r = tok_row_[P.t];
+          const int64_t pos = int64_t(p.row_query_start[r]) + (P.t - p.row_token_start[r]), rel = pos - p.view_offset[P.e];
+          const int64_t turn = p.key_rotation ? pos : rel < 0 ? -rel : rel;
+          const float* q = &q_[(size_t(P.t) * s_.heads + size_t(g) * G) * hd];
+          for (int gi = 0; gi < G; gi++)
+            rotate(q + size_t(gi) * hd, cosp(turn), sinp(turn), half, hd, &qr[(k * G + gi) * hd], !p.key_rotation && rel < 0);
         }
-        float* out = &att_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
-        std::fill(out, out + size_t(G) * hd, 0.0f);
-        vals.clear();
-        for (size_t si = 0; si < seg.size(); si += 2) {
-          const int e = seg[si], n = seg[si + 1], b = p.view_block[e];
-          const int32_t* pages = p.block_pages + p.block_page_start[b];
-          for (int j = 0; j < n; j++) vals.push_back(c.value(l, pages[j / ps], j % ps) + size_t(g) * hd);
+        // each block a chunk of key (or value) rows at a time, for every part that reads it, up to its length
+        auto sweep = [&](bool values, auto&& use) {
+          for (size_t k0 = 0, k1; k0 < parts.size(); k0 = k1) {
+            int longest = 0;
+            for (k1 = k0; k1 < parts.size() && parts[k1].block == parts[k0].block; k1++) longest = std::max(longest, parts[k1].n);
+            const int32_t* pages = p.block_pages + p.block_page_start[parts[k0].block];
+            for (int j0 = 0; j0 < longest; j0 += chunk) {
+              const int jn = std::min(longest - j0, chunk);
+              rows.resize(jn);
+              for (int j = 0; j < jn; j++) {
+                const int page = pages[(j0 + j) / ps], slot = (j0 + j) % ps;
+                rows[j] = (values ? c.value(l, page, slot) : c.key(l, page, slot)) + size_t(g) * hd;
+              }
+              // the next chunk's rows on their way from memory while this one is used (the cache's pages are
+              // small: a hardware prefetcher stops at each)
+              for (int j = j0 + chunk; j < std::min(longest, j0 + 2 * chunk); j++) {
+                const char* row = reinterpret_cast<const char*>((values ? c.value(l, pages[j / ps], j % ps) : c.key(l, pages[j / ps], j % ps)) + size_t(g) * hd);
+                for (int b = 0; b < hd * int(sizeof(float)); b += 64) __builtin_prefetch(row + b);
+              }
+              for (size_t k = k0; k < k1; k++)
+                if (parts[k].n > j0) use(parts[k], k, j0, std::min(parts[k].n - j0, jn));
+            }
+          }
+        };
+        sweep(false, [&](const Part& P, size_t k, int j0, int n) {
+          const float* const* keys = rows.data();
+          if (p.key_rotation) {
+            const int off = p.view_offset[P.e];
+            krot.resize(size_t(n) * hd);
+            rotated.resize(n);
+            for (int j = 0; j < n; j++) {
+              rotate(rows[j], cosp(off), sinp(off), half, hd, &krot[size_t(j) * hd]);
+              rotated[j] = &krot[size_t(j) * hd];
+            }
+            keys = rotated.data();
+          }
+          const int i = P.t - t0;
+          score_keys(&qr[k * G * hd], G, hd, keys, n, scale, &scores[first[i] + P.at + j0], total[i]);
+        });
+        for (int i = 0; i < nt; i++)
+          for (int gi = 0; gi < G; gi++) softmax(&scores[first[i] + gi * total[i]], total[i]);
+        for (int t = t0; t < t1; t++) {
+          float* out = &att_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
+          std::fill(out, out + size_t(G) * hd, 0.0f);
         }
-        if (hd == 64) weighted_sum<64>(vals, scores.data(), total, G, out);
-        else if (hd == 128) weighted_sum<128>(vals, scores.data(), total, G, out);
-        else weighted_sum<0>(vals, scores.data(), total, G, out, hd);
+        sweep(true, [&](const Part& P, size_t, int j0, int n) {
+          const int i = P.t - t0;
+          float* out = &att_[(size_t(P.t) * s_.heads + size_t(g) * G) * hd];
+          const float* w = &scores[first[i] + P.at + j0];
+          if (hd == 64) weighted_sum<64>(rows.data(), n, w, total[i], G, out);
+          else if (hd == 128) weighted_sum<128>(rows.data(), n, w, total[i], G, out);
+          else weighted_sum<0>(rows.data(), n, w, total[i], G, out, hd);
+        });
       }
     }
   }
@@ -641,7 +798,7 @@ class CpuModel : public Model {
   std::vector<float> final_norm_;
   size_t weight_bytes_ = 0;
   // Scratch, reused across passes (no allocation in the steady state).
-  std::vector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_, route_, ex_, ey_;
+  avector<float> x_, h_, tmp_, q_, k_, v_, att_, g_, u_, cos_, sin_, route_, ex_, ey_;
   std::vector<int> tok_row_;
 };
 
