@@ -699,7 +699,8 @@ class CpuModel : public Model {
   // block's keys, then its values, are read a chunk at a time (in L1) for every token of the group that sees
   // them, so a context shared by the workers is read once per group instead of once per token. A token's
   // numbers do not depend on its group: a score is one dot product, a softmax is the token's own, and its
-  // weighted sum runs over its view's blocks in order of block id (keys in order within each).
+  // output is the weighted sum over each view entry's keys (in order), added up in its view's order (the
+  // group's block order depends on the pass: blocks are numbered in the order the pass's rows name them).
   void attention(CpuCache& c, int l, const Plan& p) {
     const int hd = s_.head_dim, half = s_.rotary_dim / 2, kv = s_.kv_heads, G = s_.heads / kv, ps = c.page_size();
     const float scale = 1.0f / std::sqrt(float(hd));
@@ -710,12 +711,13 @@ class CpuModel : public Model {
 #pragma omp parallel
     {
       struct Part {  // the n keys of view entry e that token t sees, its scores from `at` in the token's list
-        int t, e, block, n;
+        int t, e, block, n, order;  // order: its place in the group's parts in view order
         int64_t at;
       };
       std::vector<Part> parts;
+      std::vector<int> place;  // place[order]: where the part went when sorted by block
       std::vector<int64_t> total, first;  // per token of the group: keys seen; where its scores start
-      avector<float> qr, krot, scores;  // per part its G rotated queries; per token G × total scores
+      avector<float> qr, krot, scores, sums;  // per part its G rotated queries and G weighted sums; per token G × total scores
       std::vector<const float*> rows, rotated;
 #pragma omp for schedule(dynamic, 1)
       for (int wi = 0; wi < work; wi++) {
@@ -728,7 +730,7 @@ class CpuModel : public Model {
           for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
             const int64_t n = p.visible(e, pos);
             if (n <= 0) continue;
-            parts.push_back({t, e, p.view_block[e], int(n), total[t - t0]});
+            parts.push_back({t, e, p.view_block[e], int(n), int(parts.size()), total[t - t0]});
             total[t - t0] += n;
           }
         }
@@ -738,6 +740,8 @@ class CpuModel : public Model {
         if (scores.size() < size_t(size)) scores.resize(size);
         // blocks in id order (a token's parts of one block stay in view order)
         std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.block < b.block; });
+        place.resize(parts.size());
+        for (size_t k = 0; k < parts.size(); k++) place[parts[k].order] = int(k);
         qr.resize(parts.size() * G * hd);
         for (size_t k = 0; k < parts.size(); k++) {
           const Part& P = parts[k];
@@ -789,18 +793,25 @@ class CpuModel : public Model {
         });
         for (int i = 0; i < nt; i++)
           for (int gi = 0; gi < G; gi++) softmax(&scores[first[i] + gi * total[i]], total[i]);
-        for (int t = t0; t < t1; t++) {
-          float* out = &att_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
-          std::fill(out, out + size_t(G) * hd, 0.0f);
-        }
-        sweep(true, [&](const Part& P, size_t, int j0, int n) {
+        sums.assign(parts.size() * G * hd, 0.0f);
+        sweep(true, [&](const Part& P, size_t k, int j0, int n) {
           const int i = P.t - t0;
-          float* out = &att_[(size_t(P.t) * s_.heads + size_t(g) * G) * hd];
+          float* out = &sums[k * G * hd];
           const float* w = &scores[first[i] + P.at + j0];
           if (hd == 64) weighted_sum<64>(rows.data(), n, w, total[i], G, out);
           else if (hd == 128) weighted_sum<128>(rows.data(), n, w, total[i], G, out);
           else weighted_sum<0>(rows.data(), n, w, total[i], G, out, hd);
         });
+        for (int t = t0; t < t1; t++) {
+          float* out = &att_[(size_t(t) * s_.heads + size_t(g) * G) * hd];
+          std::fill(out, out + size_t(G) * hd, 0.0f);
+        }
+        for (size_t o = 0; o < parts.size(); o++) {  // each token's entries in its view's order
+          const Part& P = parts[place[o]];
+          const float* sum = &sums[size_t(place[o]) * G * hd];
+          float* out = &att_[(size_t(P.t) * s_.heads + size_t(g) * G) * hd];
+          for (int x = 0; x < G * hd; x++) out[x] += sum[x];
+        }
       }
     }
   }

@@ -28,6 +28,8 @@ interface Shape {
   factor: number;
   /** where partial_rotary_factor is written: the older layout's top level or the newer rope_parameters */
   layout: "top" | "rope_parameters";
+  /** the sequence's length (40 unless said) */
+  tokens?: number;
 }
 
 /** A float64 checkpoint: each weight as the bf16 value the file holds. */
@@ -211,6 +213,33 @@ const SHAPES: [string, Shape][] = [
     factor: 0.75,
     layout: "rope_parameters",
   }],
+  // The CPU attention's own code paths for the heads real models have: head_dim 64 and 128 (their weighted sums
+  // are specialised), 16 keys' scores at a time, and sequences longer than one chunk of keys (64 keys of 64,
+  // 32 of 128), so that a block is read in several chunks by tokens that see different lengths of it.
+  ["whole rotary, head_dim 64, 150 tokens", {
+    hidden: 256,
+    heads: 4,
+    kvHeads: 2,
+    intermediate: 64,
+    layers: 2,
+    vocab: 200,
+    theta: 10000,
+    factor: 1,
+    layout: "top",
+    tokens: 150,
+  }],
+  ["whole rotary, head_dim 128, 100 tokens", {
+    hidden: 256,
+    heads: 2,
+    kvHeads: 1,
+    intermediate: 64,
+    layers: 1,
+    vocab: 200,
+    theta: 10000,
+    factor: 1,
+    layout: "top",
+    tokens: 100,
+  }],
 ];
 
 for (const [label, shape] of SHAPES) {
@@ -219,17 +248,19 @@ for (const [label, shape] of SHAPES) {
     const w = randomWeights(shape, rng);
     const dir = writeCheckpoint(config(shape), bf16Tensors(w));
     const engine = await Engine.load(dir, { tokenizer: false });
-    assert.equal(engine.config.rotaryDim, Math.floor((shape.hidden / shape.heads) * shape.factor));
-    const ids = Array.from({ length: 40 }, () => Math.floor(rng.next() * shape.vocab));
+    const hd = shape.hidden / shape.heads;
+    assert.equal(engine.config.rotaryDim ?? hd, Math.floor(hd * shape.factor)); // unset: the whole head
+    const n = shape.tokens ?? 40;
+    const ids = Array.from({ length: n }, () => Math.floor(rng.next() * shape.vocab));
     const want = referenceLogits(shape, w, ids);
     // One pass over the whole sequence.
-    const cache = engine.newCache({ tokens: 256 });
+    const cache = engine.newCache({ tokens: 4 * n + 128 });
     const block = cache.newBlock();
     const [all] = engine.forward(cache, [{ block, view: [block], tokens: ids, logits: "all" }]);
     let worst = maxAbsDiff(all, Float64Array.from(want.flatMap((r) => [...r])));
     // The same sequence as two blocks, the second read through a view [first, second]: keys rotated at
     // block-local positions, queries by their position relative to each block (the Hogwild! path).
-    const a = cache.newBlock(), b = cache.newBlock(), split = 25;
+    const a = cache.newBlock(), b = cache.newBlock(), split = Math.round(n * 0.62);
     engine.forward(cache, [{ block: a, view: [a], tokens: ids.slice(0, split), logits: "none" }]);
     for (let t = split; t < ids.length; t += 5) {
       const [got] = engine.forward(cache, [{ block: b, view: [a, b], tokens: ids.slice(t, t + 5), logits: "all" }]);

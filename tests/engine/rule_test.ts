@@ -99,4 +99,38 @@ for (const name of CASES) {
     ]);
     assert.deepEqual(Array.from(outs[1]), Array.from(want));
   });
+
+  // Hogwild!'s shape: rows that share blocks, each with its own view order; the CPU attention takes tokens in
+  // groups and reads each shared block once for the group, so a row's numbers must not depend on its group.
+  Deno.test(`${name}: a Hogwild! row's logits are bit-identical alone or beside rows sharing its blocks in other orders`, async () => {
+    const engine = await Engine.load(fixtureDir(name));
+    const rng = new Rng(9);
+    const ids = (n: number) => Array.from({ length: n }, () => randInt(rng, 0, engine.vocab - 1));
+    const filled = [ids(41), ids(6), ids(19)], mine = ids(5), theirs = [ids(4), ids(3)];
+    // two caches in the same state: a context and two workers' blocks
+    const prepare = () => {
+      const cache = engine.newCache();
+      const blocks = filled.map((t) => {
+        const b = cache.newBlock();
+        engine.forward(cache, [{ block: b, view: [b], tokens: t, logits: "none" }]);
+        return b;
+      });
+      return { cache, ctx: blocks[0], a: blocks[1], b: blocks[2], c: cache.newBlock(), d: cache.newBlock() };
+    };
+    const one = prepare();
+    const [want] = engine.forward(one.cache, [{
+      block: one.a,
+      view: [one.ctx, one.b, one.a],
+      tokens: mine,
+      logits: "all",
+    }]);
+    const two = prepare();
+    // the pass numbers its blocks as its rows name them: a, d, ctx, then b, c; the row's own order is ctx, b, a
+    const outs = engine.forward(two.cache, [
+      { block: two.d, view: [two.a, two.d, two.ctx], tokens: theirs[1], logits: "all" },
+      { block: two.a, view: [two.ctx, two.b, two.a], tokens: mine, logits: "all" },
+      { block: two.c, view: [two.b, two.ctx, two.c], tokens: theirs[0], logits: "all" },
+    ]);
+    assert.deepEqual(Array.from(outs[1]), Array.from(want));
+  });
 }

@@ -115,6 +115,19 @@ export const MUTANTS: Mutant[] = [
     test: "tests/engine/quant_test.ts",
     filter: "AWQ Phi-3",
   },
+  {
+    name: "attention-head-64-drops-a-key",
+    claim: "engine = references",
+    edits: [{
+      file: CPU,
+      // the specialised weighted sum of head_dim 64 (no fixture has it) skips the last key it is given
+      find: "for (int j = j0; j < j1; j++) {\n          const float wj = w[size_t(gi) * stride + j];",
+      replace:
+        "for (int j = j0; j < j1 - (HD == 64 && j1 == n); j++) {\n          const float wj = w[size_t(gi) * stride + j];",
+    }],
+    test: "tests/engine/phi3_test.ts",
+    filter: "head_dim 64",
+  },
   // ---- bit-identity alone or batched
   {
     name: "batch-dependent-sum",
@@ -128,6 +141,18 @@ export const MUTANTS: Mutant[] = [
     }],
     test: "tests/engine/rule_test.ts",
     filter: "bit-identical alone or batched",
+  },
+  {
+    name: "attention-sums-in-the-pass-block-order",
+    claim: "bit-identical alone or batched",
+    edits: [{
+      file: CPU,
+      // a token's per-entry sums added in the group's block order (blocks numbered as the pass's rows name them)
+      find: "const Part& P = parts[place[o]];\n          const float* sum = &sums[size_t(place[o]) * G * hd];",
+      replace: "const Part& P = parts[o];\n          const float* sum = &sums[o * G * hd];",
+    }],
+    test: "tests/engine/rule_test.ts",
+    filter: "Hogwild! row",
   },
   // ---- the effect goes through the shared cache
   {
