@@ -4,8 +4,11 @@
  * native.ts compares them with the addon's own when it loads it, so the two sides cannot drift unnoticed.
  */
 
-/** Bumped whenever a table here (and in formats.h) changes. */
-export const ABI_VERSION = 9;
+/**
+ * Bumped whenever a table here (and in formats.h) or an addon function's signature changes (10: forward returns
+ * the first NaN logits row; an addon built before would return nothing, and NaN logits would pass unseen).
+ */
+export const ABI_VERSION = 10;
 
 export type FieldType = "i32" | "u32" | "u64" | "f64" | "str" | "u64[]" | "f64[]";
 

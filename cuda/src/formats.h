@@ -9,8 +9,8 @@
 
 namespace hogwild::formats {
 
-// Bumped whenever a table below changes.
-constexpr uint32_t kAbiVersion = 9;
+// Bumped whenever a table below or an addon function's signature changes (engine/formats.ts says which).
+constexpr uint32_t kAbiVersion = 10;
 
 // The model spec message (engine/spec.ts writes it): little-endian fields in this order, then `tensors`
 // tensor records. Types: i32, u32, u64, f64; str is a u32 byte length and UTF-8; u64[] a u32 count and u64s.
