@@ -20,12 +20,15 @@
  * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
 import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { codeGradingPerf } from "../harness/perf/code.ts";
 import { enginePerf } from "../harness/perf/engine.ts";
 import { harnessPerf } from "../harness/perf/harness_cost.ts";
 import { paperTable } from "../harness/perf/paper_table.ts";
+
+const MAX_WORKERS = 1024;
 
 function list(v: string, flag: string): number[] {
   return v.split(",").map((x) =>
@@ -47,27 +50,53 @@ async function main() {
     model: { type: "string", default: "random:qwen2.5-0.5b" },
     device: { type: "string", default: "cpu" },
     cuda: { type: "string" },
-    workers: { type: "string", default: "1,2,4,8" },
-    context: { type: "string", default: "512,4096" },
-    iterations: { type: "string", default: "8" },
+    workers: { type: "string" },
+    context: { type: "string" },
+    iterations: { type: "string" },
     json: { type: "string" },
     "skip-engine": { type: "boolean" },
     "skip-harness": { type: "boolean" },
     "paper-table": { type: "boolean" },
     "code-grading": { type: "boolean" },
-    seconds: { type: "string", default: "10" },
+    seconds: { type: "string" },
   }, USAGE);
-  const iterations = parseInteger(values.iterations, "--iterations", 1);
+  // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
+  // would exit 0 and write nothing)
+  const mode = values["paper-table"] ? "--paper-table" : values["code-grading"] ? "--code-grading" : "";
+  check(!(values["paper-table"] && values["code-grading"]), "--paper-table and --code-grading: one at a time");
+  const own: Record<string, string[]> = {
+    "": ["workers", "context", "iterations", "json", "skip-engine", "skip-harness"],
+    "--paper-table": ["iterations"],
+    "--code-grading": ["seconds"],
+  };
+  for (const flag of ["workers", "context", "iterations", "json", "skip-engine", "skip-harness", "seconds"]) {
+    check(
+      values[flag as keyof typeof values] === undefined || own[mode].includes(flag),
+      `--${flag} does not apply ${mode ? `to ${mode}` : "without --code-grading"}`,
+    );
+  }
+  const iterations = parseInteger(values.iterations ?? "8", "--iterations", 1);
   if (values["paper-table"]) return void await paperTable(values, iterations);
   if (values["code-grading"]) {
-    return void await codeGradingPerf(values, parseInteger(values.seconds, "--seconds", 1, 3600));
+    return void await codeGradingPerf(values, parseInteger(values.seconds ?? "10", "--seconds", 1, 3600));
   }
-  const workers = list(values.workers, "workers"), contexts = list(values.context, "context");
-  // where the report goes, checked before the measurements rather than after them
+  const workers = list(values.workers ?? "1,2,4,8", "workers"),
+    contexts = list(values.context ?? "512,4096", "context");
   check(
-    !values.json || !existsSync(values.json) || statSync(values.json).isFile(),
-    `--json ${values.json}: not a file`,
+    !(values["skip-engine"] && values["skip-harness"]),
+    "--skip-engine and --skip-harness: nothing left to measure",
   );
+  for (const [flag, xs] of [["workers", workers], ["context", contexts]] as const) {
+    check(new Set(xs).size === xs.length, `--${flag} ${xs.join(",")}: a value twice`);
+  }
+  // the decode shape gives each worker a view of every worker's block: R² view entries
+  check(Math.max(...workers) <= MAX_WORKERS, `--workers ${values.workers}: at most ${MAX_WORKERS}`);
+  // where the report goes, checked before the measurements rather than after them
+  if (values.json) {
+    check(!existsSync(values.json) || statSync(values.json).isFile(), `--json ${values.json}: not a file`);
+    const dir = dirname(resolve(values.json));
+    check(existsSync(dir) && statSync(dir).isDirectory(), `--json ${values.json}: no folder ${dir}`);
+  }
   const report: Record<string, unknown> = {};
   if (!values["skip-engine"]) report.engine = await enginePerf(values, iterations, workers, contexts);
   if (!values["skip-harness"]) report.harness = await harnessPerf(workers);

@@ -7,7 +7,7 @@ import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
-import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { checkOneGrader, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { runMachines } from "../harness/bench/timing.ts";
 
 function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
@@ -44,7 +44,9 @@ async function main() {
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
   const points = dirs.flatMap((d, i) => {
-    const own = curves(readRecords(d));
+    const records = readRecords(d);
+    checkOneGrader(join(d, "records.jsonl"), records);
+    const own = curves(records);
     check(own.length > 0, `plot: ${d} has no records yet (records.jsonl is empty): nothing to draw`);
     return own.map((p) => ({
       ...p,

@@ -24,6 +24,8 @@ import { COST_TERMS } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
+import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
+import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -351,6 +353,13 @@ export class RunDir {
     if (!existsSync(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
     const records = readRecordLines(run.#records);
     checkPlanned(run.#records, records, meta.planned);
+    // the records already there are this grader's: the bench's own appended to another's would mix them
+    const other = records.findIndex((r) => r.grader !== (r.grading === "code" ? CODE_GRADER_VERSION : GRADER_VERSION));
+    check(
+      other < 0,
+      `${run.#records}:${other + 1}: a record graded by ${records[other]?.grader}, not this bench's ` +
+        `${GRADER_VERSION}; rescore the folder first (deno task rescore)`,
+    );
     for (const r of records) run.done.add(recordKey(r));
     // Traces of records that never got written (a kill between the two appends) are dropped.
     const traces = readLines<TraceLine>(run.#traces);
@@ -396,6 +405,21 @@ export function readRecords(dir: string): BenchRecord[] {
   const records = readRecordLines(file, false);
   if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
   return records;
+}
+
+/**
+ * A folder's records are graded by one grader version (one for code, one for the rest), so that no curve mixes
+ * two graders' verdicts (a record appended by hand, or a folder half rescored); rescore is what reads several.
+ */
+export function checkOneGrader(file: string, records: readonly BenchRecord[]): void {
+  for (const code of [false, true]) {
+    const versions = [...new Set(records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))];
+    check(
+      versions.length <= 1,
+      `${file}: records graded by several grader versions (${versions.sort().join(", ")}); ` +
+        "rescore the folder first (deno task rescore)",
+    );
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  * distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the bandwidth achieved
  * (bytes / time) and the time against the first worker count at the same context.
  */
+import { totalmem } from "node:os";
 import { Bench } from "tinybench";
 import { check } from "../../engine/errors.ts";
 import type { ModelConfig } from "../../engine/config.ts";
@@ -73,6 +74,17 @@ export async function enginePerf(
     );
   }
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
+  // random shapes have no max_position_embeddings: a context past the machine's memory is refused here, not by
+  // an allocation failure (or the OOM killer) after the model loaded
+  const cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
+  check(
+    cuda || cacheTokens * kvBytesPerToken + engine.native.weightBytes <= totalmem(),
+    `--context ${Math.max(...contexts)} with ${most} worker${
+      most > 1 ? "s" : ""
+    }: a KV cache of ${cacheTokens} tokens ` +
+      `(${(cacheTokens * kvBytesPerToken / 2 ** 30).toFixed(1)} GiB) and the weights do not fit in this machine's ` +
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  );
   const embedBytes = c.vocab * c.hidden * 2;
   // A pass reads every weight once, except the embedding table when it is not also the LM head.
   const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);
@@ -104,7 +116,7 @@ export async function enginePerf(
   }[] = [];
   // One cache for every configuration (its blocks freed after each): a 32B model's weights and the largest
   // configuration's KV must fit on the card together, not every configuration's at once.
-  const cache = engine.newCache({ tokens: Math.max(...contexts) + Math.max(...workers) * (OWN_TOKENS + 16) + 64 });
+  const cache = engine.newCache({ tokens: cacheTokens });
   for (const C of contexts) {
     for (const R of workers) {
       const ms = await timePass(engine, cache, C, R, iterations);

@@ -59,6 +59,28 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), line, { flag: "a" });
     return ["cli/plot.ts", [dir, "--out", at("plot-out")]];
   }, /records\.jsonl:2: the record chains \/ extra \/ sequential \/ 1 is not one this run planned/],
+  ["a record graded by another grader version (resume)", async () => {
+    const dir = await finished("othergrader");
+    const text = readFileSync(join(dir, "records.jsonl"), "utf8");
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      text.replace(/"grader":"hogwild-grader\/\d+"/, '"grader":"hogwild-grader/4"'),
+    );
+    return ["cli/bench.ts", [...SMALL, "--out", dir]];
+  }, /records\.jsonl:1: a record graded by hogwild-grader\/4, not this bench's hogwild-grader\/\d+; rescore/],
+  ["records of two grader versions (plot)", async () => {
+    const dir = at("twograders");
+    assert.equal(
+      (await run("cli/bench.ts", ["--count", "2", "--methods", "sequential", "--budgets", "4", "--out", dir])).code,
+      0,
+    );
+    const text = readFileSync(join(dir, "records.jsonl"), "utf8");
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      text.replace(/"grader":"hogwild-grader\/\d+"/, '"grader":"hogwild-grader/4"'),
+    );
+    return ["cli/plot.ts", [dir, "--out", at("plot-two")]];
+  }, /records\.jsonl: records graded by several grader versions \(hogwild-grader\/4, hogwild-grader\/\d+\); rescore/],
   ["run.json with an empty cost model", async () => {
     const dir = await finished("costless");
     const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));

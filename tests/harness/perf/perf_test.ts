@@ -42,9 +42,16 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       ],
       [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
       [["--model", "random:nope"], /^error: .*nope/],
+      [["--workers", "1,1"], /^error: --workers 1,1: a value twice\n$/],
+      [["--workers", "100000"], /^error: --workers 100000: at most 1024\n$/],
+      [["--json", "/nonexistent/x.json"], /^error: --json \/nonexistent\/x\.json: no folder \/nonexistent\n$/],
+      [["--seconds", "5"], /^error: --seconds does not apply without --code-grading\n$/],
+      [["--skip-engine"], /^error: --skip-engine and --skip-harness: nothing left to measure\n$/],
+      [["--paper-table", "--json", "x.json"], /^error: --json does not apply to --paper-table\n$/],
+      [["--paper-table", "--code-grading"], /^error: --paper-table and --code-grading: one at a time\n$/],
     ] as const
   ) {
-    const r = await perf(...args, "--skip-harness");
+    const r = await perf(...args, ...(args[0] === "--paper-table" ? [] : ["--skip-harness"]));
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
