@@ -711,9 +711,9 @@ class CpuModel : public Model {
     const int work = (p.T + group - 1) / group * kv;
 #pragma omp parallel
     {
-      struct Part {  // the n keys of view entry e that token t sees, its scores from `at` in the token's list
+      struct Part {  // the n keys of view entry e that token t (at position pos) sees, its scores from `at` in its list
         int t, e, block, n, order;  // order: its place in the group's parts in view order
-        int64_t at;
+        int64_t pos, at;
       };
       std::vector<Part> parts;
       std::vector<int> place;  // place[order]: where the part went when sorted by block
@@ -731,7 +731,7 @@ class CpuModel : public Model {
           for (int e = p.row_view_start[r]; e < p.row_view_start[r + 1]; e++) {
             const int64_t n = p.visible(e, pos);
             if (n <= 0) continue;
-            parts.push_back({t, e, p.view_block[e], int(n), int(parts.size()), total[t - t0]});
+            parts.push_back({t, e, p.view_block[e], int(n), int(parts.size()), pos, total[t - t0]});
             total[t - t0] += n;
           }
         }
@@ -746,9 +746,7 @@ class CpuModel : public Model {
         qr.resize(parts.size() * G * hd);
         for (size_t k = 0; k < parts.size(); k++) {
           const Part& P = parts[k];
-          const int r = tok_row_[P.t];
-          const int64_t pos = int64_t(p.row_query_start[r]) + (P.t - p.row_token_start[r]), rel = pos - p.view_offset[P.e];
-          const int64_t turn = p.key_rotation ? pos : rel < 0 ? -rel : rel;
+          const int64_t rel = P.pos - p.view_offset[P.e], turn = p.key_rotation ? P.pos : rel < 0 ? -rel : rel;
           const float* q = &q_[(size_t(P.t) * s_.heads + size_t(g) * G) * hd];
           for (int gi = 0; gi < G; gi++)
             rotate(q + size_t(gi) * hd, cosp(turn), sinp(turn), half, hd, &qr[(k * G + gi) * hd], !p.key_rotation && rel < 0);
@@ -759,19 +757,15 @@ class CpuModel : public Model {
             int longest = 0;
             for (k1 = k0; k1 < parts.size() && parts[k1].block == parts[k0].block; k1++) longest = std::max(longest, parts[k1].n);
             const int32_t* pages = p.block_pages + p.block_page_start[parts[k0].block];
+            auto row = [&](int j) { return values ? c.value(l, g, pages[j / ps], j % ps) : c.key(l, g, pages[j / ps], j % ps); };
             for (int j0 = 0; j0 < longest; j0 += chunk) {
               const int jn = std::min(longest - j0, chunk);
               rows.resize(jn);
-              for (int j = 0; j < jn; j++) {
-                const int page = pages[(j0 + j) / ps], slot = (j0 + j) % ps;
-                rows[j] = values ? c.value(l, g, page, slot) : c.key(l, g, page, slot);
-              }
+              for (int j = 0; j < jn; j++) rows[j] = row(j0 + j);
               // the next chunk's rows on their way from memory while this one is used (the cache's pages are
               // small: a hardware prefetcher stops at each)
-              for (int j = j0 + chunk; j < std::min(longest, j0 + 2 * chunk); j++) {
-                const char* row = reinterpret_cast<const char*>(values ? c.value(l, g, pages[j / ps], j % ps) : c.key(l, g, pages[j / ps], j % ps));
-                for (int b = 0; b < hd * int(sizeof(float)); b += 64) __builtin_prefetch(row + b);
-              }
+              for (int j = j0 + chunk; j < std::min(longest, j0 + 2 * chunk); j++)
+                for (int b = 0; b < hd * int(sizeof(float)); b += 64) __builtin_prefetch(reinterpret_cast<const char*>(row(j)) + b);
               for (size_t k = k0; k < k1; k++)
                 if (parts[k].n > j0) use(parts[k], k, j0, std::min(parts[k].n - j0, jn));
             }
