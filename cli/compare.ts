@@ -78,7 +78,8 @@ function main() {
     if (!existsSync(join(dir, "run.json"))) return 1; // records alone: written before any version
     return keyedVersion((readRunJson(dir).spec ?? {}) as Record<string, unknown>, method).version;
   };
-  for (const [ma, mb] of pairsOf(dirs, records, f.methods)) {
+  // every pair checked before any is printed: a refusal after a first table reads as a result and an error
+  const tables = pairsOf(dirs, records, f.methods).map(([ma, mb]) => {
     const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
     const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
     checkComparable(a, b);
@@ -92,10 +93,13 @@ function main() {
       new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
     const shared = [...budgetSet(a)].filter((x) => budgetSet(b).has(x)).sort((x, y) => x - y);
     const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets, score);
-    console.log(`# A = ${a.name}, B = ${b.name}\n`);
-    if (score === "paths") console.log(`Scores: A ${scored[0]}; B ${scored[1]}.\n`);
-    for (const budget of budgets) console.log(comparisonTable(rows, budget));
-  }
+    return [
+      `# A = ${a.name}, B = ${b.name}\n`,
+      ...(score === "paths" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
+      ...budgets.map((budget) => comparisonTable(rows, budget)),
+    ];
+  });
+  for (const line of tables.flat()) console.log(line);
 }
 
 if (import.meta.main) runMain(main);

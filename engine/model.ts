@@ -46,6 +46,13 @@ export interface CudaOptions {
   profile?: boolean;
 }
 
+/** The config of a model folder or a `random:SHAPE`, read without its weights. */
+export function modelConfig(source: string): ModelConfig {
+  if (source.startsWith("random:")) return shapeConfig(source.slice("random:".length));
+  if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
+  return readModelConfig(source);
+}
+
 /** The options' one textual form ("gemm=mma,pdl=1"), as the native core and the replay tool's --cuda read it. */
 export function cudaOptionsText(o: CudaOptions): string {
   return Object.entries(o).filter(([, v]) => v !== undefined)
@@ -96,17 +103,13 @@ export class Engine {
   static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
     const device = opts.device ?? "cpu";
     let spec: ModelSpec, generation: GenerationConfig, tokenizer: TextTokenizer | undefined;
+    const config = modelConfig(source);
     if (source.startsWith("random:")) {
-      const config = shapeConfig(source.slice("random:".length));
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
       tokenizer = !hasQwenVocabulary(config) || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
       const im_end = tokenizer?.tokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {
-      if (!existsSync(source) || !statSync(source).isDirectory()) {
-        throw new InputError(`--model ${source}: no such folder`);
-      }
-      const config = readModelConfig(source);
       spec = specFromCheckpoint(config, readCheckpoint(source), source);
       generation = readGenerationConfig(source, readJson(join(source, "config.json")));
       tokenizer = opts.tokenizer === false ? undefined : TextTokenizer.fromDir(source);

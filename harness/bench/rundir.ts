@@ -6,11 +6,14 @@
  */
 import {
   accessSync,
+  closeSync,
   constants,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -88,6 +91,19 @@ export interface TraceLine {
 
 export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {
   return [r.task, r.problem_id, r.method, r.seed].join("\t");
+}
+
+/** Whether a file written by appends ends inside a line (its last byte not a newline). */
+function tornLastLine(file: string): boolean {
+  const size = statSync(file).size;
+  if (size === 0) return false;
+  const fd = openSync(file, "r"), last = new Uint8Array(1);
+  try {
+    readSync(fd, last, 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  return last[0] !== 0x0a;
 }
 
 /**
@@ -396,13 +412,19 @@ export class RunDir {
 
 /**
  * A run folder's records, each one its run.json planned (where run.json lists them), for the commands that
- * only read it (plot, merge, rescore, solo-check): a torn last line is left where it is, unread (the folder's
- * bench repairs it when it resumes; a live bench may still be writing it).
+ * only read it (plot, merge, rescore, solo-check, compare, judge): a torn last line is left where it is, unread
+ * and said on stderr (the folder's bench repairs it when it resumes; a live bench may still be writing it).
  */
 export function readRecords(dir: string): BenchRecord[] {
   const file = join(dir, "records.jsonl");
   check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
   const records = readRecordLines(file, false);
+  if (tornLastLine(file)) {
+    console.error(
+      `note: ${file}: its last line is not complete (a bench writing it, or one killed mid-write): left out; ` +
+        "the bench resumed on this folder runs that record again",
+    );
+  }
   if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
   return records;
 }

@@ -11,7 +11,7 @@ import { Bench } from "tinybench";
 import { check } from "../../engine/errors.ts";
 import type { ModelConfig } from "../../engine/config.ts";
 import { modelFolder } from "../../engine/hub.ts";
-import { type Device, Engine } from "../../engine/model.ts";
+import { type Device, Engine, modelConfig } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import type { KVCache } from "../../engine/cache.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
@@ -48,6 +48,38 @@ export async function perfEngine(values: { model: string; device: string; cuda?:
 }
 
 /**
+ * Refuses a context past the model's positions (it would fail in its first pass, after the others were timed: a
+ * row reads the context, every worker's block and its new token) and, on the CPU, a KV cache past the machine's
+ * memory (random shapes have no max_position_embeddings: refused here, not by an allocation failure or the OOM
+ * killer). Returns the check that adds the weights once they are loaded, which gives the KV bytes per token.
+ */
+function checkFits(
+  c: ModelConfig,
+  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean },
+): (weightBytes: number) => number {
+  for (const C of o.contexts) {
+    check(
+      c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
+      `--context ${C}: with ${o.most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
+        "positions (max_position_embeddings)",
+    );
+  }
+  const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (o.cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
+  const fits = (weightBytes: number) => {
+    const kv = o.cacheTokens * kvBytesPerToken;
+    check(
+      o.cuda || kv + weightBytes <= totalmem(),
+      `--context ${Math.max(...o.contexts)} with ${o.most} worker${o.most > 1 ? "s" : ""}: a KV cache of ` +
+        `${o.cacheTokens} tokens (${(kv / 2 ** 30).toFixed(1)} GiB)${weightBytes ? " and the weights" : ""} ` +
+        `do${weightBytes ? "" : "es"} not fit in this machine's ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    );
+    return kvBytesPerToken;
+  };
+  fits(0);
+  return fits;
+}
+
+/**
  * The engine's time per forward pass of the decode shape against the hardware floor, for each worker count and
  * context, printed as a table (deno task perf).
  */
@@ -59,32 +91,14 @@ export async function enginePerf(
 ) {
   const cuda = values.device === "cuda";
   const native = loadNative(), bandwidth = floorBandwidth(values.device);
+  // the shape's limits refused before its weights load (seconds to minutes), from its config alone
+  const folder = await modelFolder(values.model);
+  const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
+  const fits = checkFits(modelConfig(folder), { contexts, most, cacheTokens, cuda });
   const t0 = performance.now();
-  const engine = await perfEngine(values);
+  const engine = await perfEngine({ ...values, model: folder });
   const loadSeconds = (performance.now() - t0) / 1000;
-  const c = engine.config;
-  // a context past the model's positions would fail in its first pass, after the others were timed: a row
-  // reads the context, every worker's block and its new token
-  const most = Math.max(...workers);
-  for (const C of contexts) {
-    check(
-      c.maxPositions === undefined || C + most * OWN_TOKENS + 1 <= c.maxPositions,
-      `--context ${C}: with ${most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
-        "positions (max_position_embeddings)",
-    );
-  }
-  const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
-  // random shapes have no max_position_embeddings: a context past the machine's memory is refused here, not by
-  // an allocation failure (or the OOM killer) after the model loaded
-  const cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
-  check(
-    cuda || cacheTokens * kvBytesPerToken + engine.native.weightBytes <= totalmem(),
-    `--context ${Math.max(...contexts)} with ${most} worker${
-      most > 1 ? "s" : ""
-    }: a KV cache of ${cacheTokens} tokens ` +
-      `(${(cacheTokens * kvBytesPerToken / 2 ** 30).toFixed(1)} GiB) and the weights do not fit in this machine's ` +
-      `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-  );
+  const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
   const embedBytes = c.vocab * c.hidden * 2;
   // A pass reads every weight once, except the embedding table when it is not also the LM head.
   const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);

@@ -4,7 +4,7 @@
  * there); and the summary's table of each method against sequential.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { comparisonText, points } from "../../../harness/report/compare.ts";
@@ -138,6 +138,13 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
       [a, versioned(folder(base, "v2", records("hogwild:2", B)), { hogwild: 2 })],
       /hogwild:2 is version 1 in .*a and 2 in .*v2/,
     ],
+    [ // the first pair (hogwild:2) compares; the second (sequential) is refused: no table of the first printed
+      [
+        a,
+        versioned(folder(base, "seq2", [...records("hogwild:2", B), ...records("sequential", A)]), { sequential: 2 }),
+      ],
+      /sequential is version 1 in .*a and 2 in .*seq2/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await runCli("cli/compare.ts", args);
@@ -145,6 +152,17 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", "nothing printed before the refusal");
   }
+});
+
+Deno.test("compare reads a folder whose last line is torn (a bench writing it) without it, and says so", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-torn-"));
+  const one = folder(base, "one", [...records("hogwild:2", A), ...records("sequential", B)]);
+  appendFileSync(join(one, "records.jsonl"), JSON.stringify(record("sequential", "p9", 1, [1, 1])).slice(0, 40));
+  const r = await runCli("cli/compare.ts", [one, "--methods", "hogwild:2,sequential"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, ROW_8, "the torn record left out");
+  assert.match(r.stderr, /note: .*one\/records\.jsonl: its last line is not complete .*left out/);
+  assert.equal(readFileSync(join(one, "records.jsonl"), "utf8").endsWith("\n"), false, "the file is not cut");
 });
 
 Deno.test("summary.md's paired table: each method against sequential at the summary's budgets", () => {
