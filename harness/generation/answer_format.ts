@@ -10,8 +10,11 @@ import type { Grading } from "../../tasks/problem.ts";
 
 export interface AnswerFormat {
   readonly id: "boxed" | "code";
-  /** the answer written last in `text` (generated text only), if any */
-  written(text: string): string | undefined;
+  /**
+   * the answer written last in `text` (generated text only), if any; `open`: its writers may still add to it
+   * (a checkpoint mid-run), so it may stop inside an answer
+   */
+  written(text: string, open: boolean): string | undefined;
   /** a step holding an answer ends the run (the paper's early stop; a program drafted mid-thought does not) */
   readonly endsRun: boolean;
   /** the finisher's answer from what it wrote after the cue once the answer is closed (null: closed empty; undefined: open) */
@@ -35,17 +38,22 @@ export const BOXED: AnswerFormat = {
 const CLOSING_FENCE = /(^|\n)```/;
 
 /**
- * `text` up to a fence line left open (an odd count of lines holding ```: a text cut inside a block), whole
- * otherwise: LiveCodeBench's extraction over a cut text would take the prose between two blocks for the program.
+ * A text still being written, up to the fence that opens a block left open (an odd count of lines that end in
+ * ``` and a language tag at most: a step's header may come before it), whole otherwise: LiveCodeBench's
+ * extraction over a text cut inside a block would take the prose between two blocks for the program. Backticks
+ * inside a line ("in one ```python block.") open nothing here; LiveCodeBench's rule still counts them, over the
+ * closed part.
  */
 function closedBlocks(text: string): string {
-  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (l.includes("```") ? [i] : []));
+  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (/```[\w+#.-]*\s*$/.test(l) ? [i] : []));
   return fences.length % 2 ? lines.slice(0, fences[fences.length - 1]).join("\n") : text;
 }
 
 export const CODE: AnswerFormat = {
   id: "code",
-  written: (text) => extractCode(closedBlocks(text)) || undefined,
+  // A text that ended is read by LiveCodeBench's rule exactly (its runner grades ended texts, cut or not); an
+  // empty last block is no program (the finisher is asked), where `grade --cases`, with no finisher, fails it.
+  written: (text, open) => extractCode(open ? closedBlocks(text) : text) || undefined,
   endsRun: false,
   closed: (after) => {
     const m = CLOSING_FENCE.exec(after);

@@ -252,7 +252,7 @@ export class Run extends Solver {
     this.#sinceCheck++;
     if (took === "token") return;
     const format = this.finisherSettings.format;
-    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.stepText) : undefined;
+    const answer = this.#s.earlyStop && format.endsRun ? format.written(w.stepText, true) : undefined;
     if (answer) {
       this.#recordStep(w);
       if (this.#layout.answerEnds(this.#team) === "run") this.stopEarly(answer);
@@ -323,7 +323,7 @@ export class Run extends Solver {
   }
   /** The answer a worker's own trace wrote last, in the task's format. */
   protected ownAnswer(w: Worker): string | undefined {
-    return this.finisherSettings.format.written(w.traceText);
+    return this.finisherSettings.format.written(w.traceText, !w.done);
   }
   protected blocks(): Block[] {
     const t = this.#team;

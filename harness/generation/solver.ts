@@ -119,7 +119,7 @@ export abstract class Solver {
   protected abstract writtenText(): string;
   /** the answer already written, if any: the last one of writtenText() (a method that votes says its own) */
   protected writtenAnswer(): string | undefined {
-    return this.finisherSettings.format.written(this.writtenText());
+    return this.finisherSettings.format.written(this.writtenText(), !this.finished);
   }
   /** where the finisher reads from; undefined: the method has none */
   protected abstract finisherStart(): FinisherStart | undefined;

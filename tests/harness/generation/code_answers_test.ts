@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { KVCache } from "../../../engine/cache.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { BOXED, CODE } from "../../../harness/generation/answer_format.ts";
+import { extractCode } from "../../../tasks/code/extract.ts";
 import { gradeCheckpoints } from "../../../harness/bench/grading.ts";
 import { checkCodeTasks, newSolver, parseMethod, type RunContext } from "../../../harness/generation/methods.ts";
 import { loadCodeTexts } from "../../../harness/generation/prompts.ts";
@@ -58,6 +59,16 @@ Deno.test("code answers: the last program written counts; before one is written 
   assert.doesNotMatch(prompt, /boxed/);
 });
 
+Deno.test("code answers: an ended trace with a fence quoted in its prose gives its program, sequential and sc alike", async () => {
+  const text = "I will answer in one ```python code block.\n```python\nn = int(input())\nprint(n + 1)\n```<|im_end|>";
+  const program = "n = int(input())\nprint(n + 1)";
+  const seq = await run("sequential", [400], { Alice: text });
+  assert.deepEqual(brief(seq.checkpoints), [[400, "generated", program]]);
+  // self-consistency's answer is its finisher's; its vote is over the paths' own programs
+  const sc = await run("sc:2", [400], { Alice: text, Bob: text, finisher: "print(0)\n```" });
+  assert.equal(sc.checkpoints[0].vote, program);
+});
+
 Deno.test("code answers: a finisher cut at its limit keeps what it wrote; nothing written gives none", async () => {
   const cut = await run("sequential", [3], { Alice: "Thinking about it", finisher: "print(1) and more and more" }, 4);
   assert.deepEqual(brief(cut.checkpoints), [[
@@ -91,7 +102,7 @@ Deno.test("code answers: families whose texts ask for a box are refused for a co
     assert.throws(() => checkCodeTasks([parseMethod(id)], "lcb"), /its texts ask for a boxed answer; task lcb/, id);
   }
   checkCodeTasks([parseMethod("sot")], undefined); // no code task: nothing to refuse
-  assert.equal(BOXED.written("\\boxed{4} then ```python\nx\n```"), "4");
+  assert.equal(BOXED.written("\\boxed{4} then ```python\nx\n```", false), "4");
 });
 
 Deno.test("code answers: verdicts in the checkpoints, each distinct program run once", async () => {
@@ -154,7 +165,31 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
 
 Deno.test("code answers: a text cut inside a block gives the last closed program, never the prose between", () => {
   const cut = "Draft:\n```python\nprint(0)\n```\nWait, that is wrong. Fixed:\n```python\nn = int(input())\n";
-  assert.equal(CODE.written(cut), "print(0)");
-  assert.equal(CODE.written("Thinking.\n```python\nprint(1)"), undefined);
-  assert.equal(CODE.written(cut + "print(n + 1)\n```\nDone."), "n = int(input())\nprint(n + 1)");
+  assert.equal(CODE.written(cut, true), "print(0)");
+  assert.equal(CODE.written("Thinking.\n```python\nprint(1)", true), undefined);
+  assert.equal(CODE.written(cut + "print(n + 1)\n```\nDone.", true), "n = int(input())\nprint(n + 1)");
+  // backticks inside a line open no block: the text is not cut there
+  const quoted = "I will answer in one ```python block.\n```python\nprint(1)\n```\nChecking it";
+  assert.equal(CODE.written(quoted, true), "print(1)");
+  assert.equal(CODE.written(quoted + " once more:\n```python\nprint(", true), "print(1)");
+});
+
+Deno.test("code answers: a text that ended is read by LiveCodeBench's rule exactly, stray fences and all", () => {
+  // generated: texts with a fence line that opens nothing, each ended, against extract_code's own reading
+  const program = "n = int(input())\nprint(n + 1)";
+  const block = "```python\n" + program + "\n```";
+  const strays = [
+    "Restating: the program goes in one ```python code block.", // the instruction quoted on one line
+    "<think>\nA draft:\n```python\nprint(n\nno, start again", // a draft left open inside the thinking
+    "```", // a lone fence
+  ];
+  for (const stray of strays) {
+    for (const after of ["", "\nDone.", "\n"]) {
+      const text = `${stray}\n</think>\nThe answer:\n${block}${after}`;
+      assert.equal(CODE.written(text, false), extractCode(text), JSON.stringify(text));
+      assert.equal(CODE.written(text, false), program, JSON.stringify(text));
+    }
+  }
+  assert.equal(CODE.written("Thinking.\n```python\nprint(1)", false), undefined, "one fence: no program");
+  assert.equal(CODE.written("Empty:\n```python\n```", false), undefined, "an empty block: the finisher's turn");
 });
