@@ -148,8 +148,9 @@ function asciiDigits(t: string): string | undefined {
 /**
  * A returned value (the driver's JSON encoding of it, tasks/code/driver.py) against the expected output's
  * JSON text, with Python's `==`: 1 == 1.0 == True, integers of any size exactly (also against floats, by the
- * float's exact value), NaN equal to nothing, lists by element, dicts by their keys and values in any order; a
- * value the driver could only name by its type (a nested tuple, a set, an object) equals no JSON value.
+ * float's exact value), a Fraction or Decimal by its exact value (Fraction(1, 4) == 0.25, Decimal("0.1") != 0.1),
+ * NaN equal to nothing, lists by element, dicts by their keys and values in any order; a value the driver could
+ * only name by its type (a nested tuple, a set, an object) equals no JSON value.
  */
 export function resultMatches(got: string, expected: string): boolean {
   let p: unknown, e: unknown;
@@ -192,11 +193,30 @@ function sameNumber(a: Num, b: Num): boolean {
   return Number.isInteger(n) && BigInt(n) === big;
 }
 
-/** The driver's tagged values: {"int": digits}, {"float": "nan"|"inf"|"-inf"}, {"dict": [[k, v], …]}, {"repr": …}. */
-function tagged(p: object): { num?: Num; dict?: unknown[][] } | undefined {
+/** A reduced fraction n/d (d > 0) against a number, exactly as Python compares a Fraction or Decimal with one. */
+function sameRatio([n, d]: [bigint, bigint], m: Num): boolean {
+  if (typeof m === "bigint") return n === m * d;
+  if (!Number.isFinite(m)) return false;
+  // m = x / 2^k with x an integer: doubling a float with a fraction is exact until it is whole
+  let x = m, k = 0n;
+  while (!Number.isInteger(x)) x *= 2, k++;
+  return n * 2n ** k === BigInt(x) * d;
+}
+
+/**
+ * The driver's tagged values: {"int": digits}, {"float": "nan"|"inf"|"-inf"}, {"ratio": [n, d]}, {"dict": [[k,
+ * v], …]}, {"repr": …}.
+ */
+function tagged(p: object): { num?: Num; ratio?: [bigint, bigint]; dict?: unknown[][] } | undefined {
   const keys = Object.keys(p), v = (p as Record<string, unknown>)[keys[0]];
   if (keys.length !== 1) return undefined;
   if (keys[0] === "int" && typeof v === "string" && /^-?\d+$/.test(v)) return { num: BigInt(v) };
+  if (
+    keys[0] === "ratio" && Array.isArray(v) && v.length === 2 && /^-?\d+$/.test(String(v[0])) &&
+    /^[1-9]\d*$/.test(String(v[1]))
+  ) {
+    return { ratio: [BigInt(v[0]), BigInt(v[1])] };
+  }
   if (keys[0] === "float" && (v === "nan" || v === "inf" || v === "-inf")) {
     return { num: v === "nan" ? NaN : v === "inf" ? Infinity : -Infinity };
   }
@@ -220,6 +240,10 @@ function pyEqual(p: unknown, e: unknown): boolean {
       const keys = new Set(t.dict.map(([k]) => k));
       return keys.size === t.dict.length && t.dict.length === Object.keys(exp).length &&
         t.dict.every(([k, v]) => typeof k === "string" && Object.hasOwn(exp, k) && pyEqual(v, exp[k]));
+    }
+    if (t?.ratio) {
+      const m = number(e);
+      return m !== undefined && sameRatio(t.ratio, m);
     }
     n = t?.num;
   }

@@ -23,7 +23,8 @@ followed: read() gives the whole input on every call, readlines() the lines with
 LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real judge
 accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for line
 in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's input;
-sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; the prelude and the program are
+sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; quit() ends a program as exit() does
+(LiveCodeBench's guard sets it to None, failing the test); the prelude and the program are
 compiled apart (so `from __future__` works); os and subprocess are left whole (the sandbox, not LiveCodeBench's
 reliability_guard, is what confines a program).
 """
@@ -312,6 +313,14 @@ def encode(value, top=True):
         return [encode(v, False) for v in value]
     if isinstance(value, dict):
         return {"dict": [[encode(k, False), encode(v, False)] for k, v in value.items()]}
+    if type(value).__module__ in ("fractions", "decimal"):
+        # Fraction and Decimal equal numbers by exact value (Fraction(1, 4) == 0.25): sent as a reduced ratio
+        if type(value).__module__ == "decimal" and not value.is_finite():
+            return {"float": "nan" if value.is_nan() else "inf" if value > 0 else "-inf"}
+        n, d = value.as_integer_ratio()
+        return {"ratio": [str(n), str(d)]}
+    if isinstance(value, complex) and value.imag == 0:
+        return encode(value.real, top)  # complex(2, 0) == 2
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         # A numpy scalar equals what its Python number equals (numpy compares in float64 or exactly)
         plain = value.item()

@@ -83,6 +83,16 @@ export function lcbProblems(records: RawRecord[], dates: LcbDates = PAPER_DATES,
   );
   const problems = chosen.map((r) => lcbProblem(r, texts));
   console.error(`lcb: ${chosen.length} of ${records.length} problems, contest dates ${window}`);
+  // a copy that lost its private tests loads and grades on the samples alone: pass@1 too high, said here
+  const samplesOnly = problems.filter((p) => p.code!.tests.length === p.code!.publicTests);
+  if (samplesOnly.length) {
+    console.error(
+      `note: lcb: ${samplesOnly.length} of ${problems.length} problems have no private tests (graded on their ` +
+        `public tests alone: ${samplesOnly.slice(0, 3).map((p) => p.id).join(", ")}${
+          samplesOnly.length > 3 ? ", …" : ""
+        }); a copy of the data set that lost them?`,
+    );
+  }
   return problems;
 }
 
@@ -188,6 +198,9 @@ function privateTests(r: RawRecord): unknown {
   try {
     raw = inflateSync(Buffer.from(v, "base64"), { maxOutputLength: MAX_PRIVATE_BYTES });
   } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new InputError(`${at}: its zlib data decompresses past ${MAX_PRIVATE_BYTES >> 20} MiB, the most read`);
+    }
     throw new InputError(`${at} is neither JSON nor base64 of zlib data (${(e as Error).message})`);
   }
   const text = unpickleString(raw, at);

@@ -7,8 +7,9 @@
  * A functional test's `out` is its result as JSON, Python's values encoded thus: None → null, bool → true/false,
  * int → a number when |x| < 2**53 else {"int": "<digits>"}, float → a number, nan/inf/-inf → {"float":
  * "nan"|"inf"|"-inf"}, str → a string, list (and a top-level tuple) → an array, dict → {"dict": [[key, value],
- * ...]}, a numpy scalar as its Python number, anything else (a nested tuple, a set, an object) → {"repr": "<type
- * name>"}.
+ * ...]}, a numpy scalar as its Python number, a Fraction or finite Decimal → {"ratio": ["<numerator>",
+ * "<denominator>"]} (reduced; a Decimal's NaN and infinities as a float's), a complex with no imaginary part as its
+ * real part, anything else (a nested tuple, a set, an object) → {"repr": "<type name>"}.
  */
 import { check } from "../../engine/errors.ts";
 import { Sandbox, type SandboxProcess } from "./sandbox.ts";

@@ -5,7 +5,8 @@
  * or with `unsafe` the bare interpreter in a fresh temporary directory. Spawning, killing a run's whole process
  * tree, and the once-per-setup check that it works here.
  */
-import { dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { check, InputError } from "../../engine/errors.ts";
 
 export interface SandboxOptions {
@@ -68,8 +69,10 @@ export class Sandbox {
       throw new InputError(`python: ${python} not found (the interpreter that runs model-written code)`);
     }
     let sandbox: Sandbox;
-    if (o.unsafe) sandbox = new Sandbox(true, real, "", { size: false, disableUserns: false }, []);
-    else {
+    if (o.unsafe) {
+      sandbox = new Sandbox(true, real, "", { size: false, disableUserns: false }, []);
+      await sweepUnsafeDirs();
+    } else {
       const bwrap = o.bwrap ?? onPath("bwrap") ?? "/usr/bin/bwrap";
       let help: string;
       try {
@@ -191,7 +194,7 @@ export class Sandbox {
   }
 
   private spawnUnsafe(args: string[]): SandboxProcess {
-    const dir = Deno.makeTempDirSync({ prefix: "hogwild-code-" });
+    const dir = Deno.makeTempDirSync({ prefix: `${UNSAFE_PREFIX}${Deno.pid}-` });
     const child = new Deno.Command(this.python, {
       args: ["-I", ...args],
       clearEnv: true,
@@ -275,6 +278,31 @@ function lstat(path: string): Deno.FileInfo | undefined {
  * `ps`'s lines for `args` (procps): the host reads the process table through it, as Deno refuses /proc to a
  * program without --allow-all.
  */
+/** An unsafe run's folder: the prefix, the host's pid, a dash (the folder outlives a host that was killed). */
+const UNSAFE_PREFIX = "hogwild-code-";
+
+/** Removes the unsafe runs' folders whose host is gone (killed before it could remove them). */
+async function sweepUnsafeDirs(): Promise<void> {
+  const base = tmpdir(), re = new RegExp(`^${UNSAFE_PREFIX}(\\d+)-`);
+  const hosts = new Map<string, string[]>();
+  for (const e of Deno.readDirSync(base)) {
+    const pid = e.isDirectory ? re.exec(e.name)?.[1] : undefined;
+    if (pid && pid !== String(Deno.pid)) hosts.set(pid, [...hosts.get(pid) ?? [], e.name]);
+  }
+  if (!hosts.size) return;
+  const alive = new Set(await ps(["-o", "pid=", "-p", [...hosts.keys()].join(",")]));
+  for (const [pid, dirs] of hosts) {
+    if (alive.has(pid)) continue;
+    for (const d of dirs) {
+      try {
+        Deno.removeSync(join(base, d), { recursive: true });
+      } catch {
+        // another user's, or already gone: not ours to insist on
+      }
+    }
+  }
+}
+
 async function ps(args: string[]): Promise<string[]> {
   let out: Deno.CommandOutput;
   try {

@@ -8,6 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
 import { InputError } from "../../../engine/errors.ts";
 import { lcbProblem, lcbProblems, loadLcbTexts, PAPER_DATES, parseLcbDates } from "../../../tasks/code/lcb.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
@@ -216,6 +218,23 @@ Deno.test("lcb: a bad field is one line naming the file, line and field", () => 
       String(pattern),
     );
   }
+  // private tests that decompress past the cap: said as such (a zlib bomb is zlib data)
+  const bomb = deflateSync(Buffer.alloc(513 << 20)).toString("base64");
+  assert.throws(
+    () => stderrOf(() => lcbProblems(records(bad({ private_test_cases: bomb })), {})),
+    (e: Error) =>
+      e instanceof InputError &&
+      /^p\.jsonl:1: field "private_test_cases": its zlib data decompresses past 512 MiB, the most read$/.test(
+        e.message,
+      ),
+  );
+  // no private tests: loaded (the samples are tests) and said, with a count
+  const { value, printed } = stderrOf(() => lcbProblems(records(bad({ private_test_cases: "[]" })), {}));
+  assert.equal(value.length, 7);
+  assert.match(
+    printed[1],
+    /^note: lcb: 1 of 7 problems have no private tests \(graded on their public tests alone: lcbx1_a\)/,
+  );
   // func_name null is no func_name (LiveCodeBench's metadata.get), so a stdin problem
   assert.equal(
     stderrOf(() => lcbProblems(records(bad({ metadata: '{"func_name": null}' })))).value[0].code!.mode,

@@ -135,7 +135,7 @@ Deno.test("functional: a Solution method and a module-level function, one JSON a
   assert.deepEqual(await outs(functional(fn), ['"x"\n{"a": 7}']), ['"x7"']);
 });
 
-Deno.test("functional: results encoded for Python's == (tuple → list, big ints, nan, dicts, repr)", async () => {
+Deno.test("functional: results encoded for Python's == (tuple → list, big ints, nan, dicts, ratios, repr)", async () => {
   const cases: [string, string][] = [
     ["(1, 2)", "[1, 2]"],
     ["[(1, 2)]", '[{"repr": "tuple"}]'],
@@ -150,8 +150,14 @@ Deno.test("functional: results encoded for Python's == (tuple → list, big ints
     ["None", "null"],
     ["[False, 'é', 3.0]", '[false, "é", 3.0]'],
     ["object()", '{"repr": "object"}'],
+    ["Fraction(6, -4)", '{"ratio": ["-3", "2"]}'],
+    ["Decimal('2.50')", '{"ratio": ["5", "2"]}'],
+    ["[Decimal('NaN'), Decimal('-Infinity')]", '[{"float": "nan"}, {"float": "-inf"}]'],
+    ["complex(3, 0)", "3.0"],
+    ["complex(3, 1)", '{"repr": "complex"}'],
   ];
-  const code = `def f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
+  const code = "from fractions import Fraction\nfrom decimal import Decimal\n" +
+    `def f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
   const got = await outs(functional(code), cases.map((_, i) => String(i)));
   assert.deepEqual(got, cases.map(([, want]) => want));
 });
@@ -178,7 +184,8 @@ Deno.test({
       ["np.array(7)", "7"],
       ["{'a': np.int64(1)}", '{"dict": [["a", 1]]}'],
       ["np.array([1, 2])", '{"repr": "ndarray"}'],
-      ["np.complex128(1)", '{"repr": "complex128"}'],
+      ["np.complex128(1)", "1.0"], // a complex with no imaginary part equals its real part
+      ["np.complex128(1 + 2j)", '{"repr": "complex128"}'],
     ];
     const code = `import numpy as np\ndef f(i):\n    return [${cases.map(([e]) => e).join(", ")}][i]`;
     assert.deepEqual(await outs(functional(code), cases.map((_, i) => String(i))), cases.map(([, want]) => want));

@@ -5,6 +5,7 @@
  * (a root host is exempt from RLIMIT_NPROC in any case).
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { InputError } from "../../../engine/errors.ts";
 import { CodeRunner, type TestOutcome } from "../../../tasks/code/runner.ts";
 
@@ -436,20 +437,20 @@ time.sleep(60)
   }
 });
 
-Deno.test("unsafe: a host that exits (Ctrl-C's Deno.exit) or is killed takes its running programs with it", async () => {
+Deno.test("unsafe: a host that exits (Ctrl-C's Deno.exit) or is killed takes its running programs with it; the next host removes their folders", async () => {
   // Sandboxed, bubblewrap's --die-with-parent ends them; unsafe, nothing did: they ran on, orphaned.
   for (const end of ["Deno.exit(130)", "Deno.kill(Deno.pid, 'SIGKILL')"]) {
     const marker = `/tmp/hogwild-orphan-${crypto.randomUUID()}`;
     const host = `import { CodeRunner } from "${new URL("../../../tasks/code/runner.ts", import.meta.url)}";
       const r = await CodeRunner.open({ workers: 1, unsafe: true, limits: { testSeconds: 30 } });
-      r.run({ mode: "stdin", code: "import os, time\\nopen('${marker}', 'w').write(str(os.getpid()))\\ntime.sleep(30)" },
+      r.run({ mode: "stdin", code: "import os, time\\nopen('${marker}', 'w').write(f'{os.getpid()} {os.getcwd()}')\\ntime.sleep(30)" },
         [""], () => true);
       for (let i = 0; i < 100; i++) {
         try { Deno.statSync("${marker}"); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
       }
       ${end};`;
     await new Deno.Command(Deno.execPath(), { args: ["eval", host], stdout: "null", stderr: "null" }).output();
-    const pid = Number(Deno.readTextFileSync(marker));
+    const [pid, folder] = Deno.readTextFileSync(marker).split(" ");
     removeIfThere(marker);
     const alive = async () => {
       const ps = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdout: "piped" }).output();
@@ -457,8 +458,13 @@ Deno.test("unsafe: a host that exits (Ctrl-C's Deno.exit) or is killed takes its
     };
     for (let i = 0; i < 40 && await alive(); i++) await new Promise((r) => setTimeout(r, 50));
     const left = await alive();
-    if (left) Deno.kill(pid, "SIGKILL");
+    if (left) Deno.kill(+pid, "SIGKILL");
     assert.equal(left, false, `${end}: the program (pid ${pid}) outlived its host`);
+    // its folder outlives the host that made it; the next host to open an unsafe runner removes it
+    const there = () => existsSync(folder);
+    assert.ok(there(), `${end}: ${folder}`);
+    await (await CodeRunner.open({ workers: 1, unsafe: true })).close();
+    assert.ok(!there(), `${end}: ${folder} left behind`);
   }
 });
 
