@@ -25,19 +25,26 @@ export class LiveTap {
 
   /** After a pass: each run's new text and finished steps. */
   tick(): void {
-    for (const [key, t] of this.#runs) {
-      const texts = t.solver.texts();
-      const append = texts.map((x, i) => x.slice(t.sent[i] ?? 0));
-      const steps = t.solver.steps.slice(t.steps).map((s) => ({ worker: s.worker, step: s.step, pass: s.pass }));
-      if (append.every((a) => a === "") && steps.length === 0) continue;
-      t.sent = texts.map((x) => x.length);
-      t.steps += steps.length;
-      this.publish({ type: "pass", key, run: this.run, pass: t.solver.passes, append, steps, names: t.solver.names() });
-    }
+    for (const [key, t] of this.#runs) this.#send(key, t);
   }
 
+  /** A run is over: what its last pass added (a run ends inside the pass, before the tick), then its end. */
   finish(key: string): void {
-    if (this.#runs.delete(key)) this.publish({ type: "done", key, run: this.run });
+    const t = this.#runs.get(key);
+    if (!t) return;
+    this.#send(key, t);
+    this.#runs.delete(key);
+    this.publish({ type: "done", key, run: this.run });
+  }
+
+  #send(key: string, t: Tracked): void {
+    const texts = t.solver.texts();
+    const append = texts.map((x, i) => x.slice(t.sent[i] ?? 0));
+    const steps = t.solver.steps.slice(t.steps).map((s) => ({ worker: s.worker, step: s.step, pass: s.pass }));
+    if (append.every((a) => a === "") && steps.length === 0) return;
+    t.sent = texts.map((x) => x.length);
+    t.steps += steps.length;
+    this.publish({ type: "pass", key, run: this.run, pass: t.solver.passes, append, steps, names: t.solver.names() });
   }
 
   /** Every run in flight, as a start and one pass with all its text so far. */

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves } from "../report/curves.ts";
 import { chartSpecs } from "../report/charts.ts";
-import { type BenchRecord, recordKey } from "../bench/rundir.ts";
+import { type BenchRecord, recordKey, type TraceLine } from "../bench/rundir.ts";
 import { type Measures, measures } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -185,15 +185,23 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   if (m[2] === "views") {
     const pass = Number(url.searchParams.get("pass"));
     if (!trace || !Number.isInteger(pass) || pass < 1) return notFound();
-    return json(viewsAt(trace, pass) ?? null);
+    return json(viewsAt(trace, Math.min(pass, decodePasses(record, trace))) ?? null);
   }
   return json({
     record: record ?? null,
     trace: trace ?? null,
     measures: measuresOf(data, key, record) ?? null,
     redundancy_check: data.redundancyCheck,
-    passes: trace?.pass_ms.length ?? 0,
+    passes: trace ? decodePasses(record, trace) : 0,
   });
+}
+
+/**
+ * The passes in which a run's writers wrote: its last checkpoint's (the finisher's passes after them are not
+ * steps); a run still without its record, every pass of its trace.
+ */
+function decodePasses(record: BenchRecord | undefined, trace: TraceLine): number {
+  return (record && last(record)?.passes) || trace.pass_ms.length;
 }
 
 function sse(e: LiveEvent): Uint8Array {

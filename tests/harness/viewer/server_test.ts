@@ -31,7 +31,10 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
     const key = list.find((r: { method: string }) => r.method === "hogwild:2").key;
     const one = await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
     assert.deepEqual(one.trace.names, ["Alice", "Bob"]);
-    assert.equal(one.passes, 32);
+    assert.equal(one.passes, 32, "the decode passes: the finisher's after them show no view");
+    const views = (pass: number) => get(`/api/runs/0/views?key=${encodeURIComponent(key)}&pass=${pass}`);
+    assert.deepEqual(await views(35), await views(32));
+    assert.deepEqual(await views(1000), await views(32));
     assert.equal(one.redundancy_check, CHECK);
     assert.equal((await get(`/api/runs/0/views?key=${encodeURIComponent(key)}&pass=3`)).length, 2);
     const curves = await get("/api/runs/0/curves");

@@ -1,0 +1,27 @@
+/** The live feed: every pass's text reaches the page, the last one too (a run ends inside its pass). */
+import assert from "node:assert/strict";
+import { LiveTap } from "../../../harness/viewer/live.ts";
+import type { LiveEvent } from "../../../harness/viewer/server.ts";
+import type { Solver } from "../../../harness/generation/solver.ts";
+
+/** A solver's face as the tap reads it: texts that grow pass by pass. */
+function fakeSolver(texts: string[]) {
+  const s = { texts: () => texts.slice(), names: () => ["Alice", "Bob"], steps: [], passes: 0 };
+  return { solver: s as unknown as Solver, write: (i: number, t: string) => (texts[i] += t, s.passes++) };
+}
+
+Deno.test("live: a run's appends add up to its final text; the pass it ended in is sent before its end", () => {
+  const events: LiveEvent[] = [];
+  const tap = new LiveTap((e) => events.push(e));
+  const { solver, write } = fakeSolver(["", ""]);
+  tap.track("k", { task: "t", problem_id: "p", method: "hogwild:2", seed: 1 }, solver);
+  write(0, "Hel"), write(1, "Wo"), tap.tick();
+  tap.tick(); // nothing new: nothing sent
+  write(0, "lo"), write(1, "rld");
+  tap.finish("k"); // as the bench does: the run's end is seen inside the pass, before its tick
+  tap.tick();
+  tap.finish("k"); // twice: once
+  assert.deepEqual(events.map((e) => e.type), ["start", "pass", "pass", "done"]);
+  const sent = [0, 1].map((i) => events.flatMap((e) => e.type === "pass" ? [(e.append as string[])[i]] : []).join(""));
+  assert.deepEqual(sent, ["Hello", "World"]);
+});
