@@ -1,8 +1,9 @@
 /**
  * The project's two ways of writing a file that will be read back: replaced whole, atomically (a temporary
  * beside it, synced, renamed over it: a kill or a full disk leaves the old file or the new one, never part of
- * one), or whole lines appended (one write, synced). Files are made by Deno's own calls, which respect the
- * umask (node:fs's appendFileSync makes them rw-rw-rw-). A failure is one InputError naming the file.
+ * one), or whole lines appended (one write, synced); and the lines read back a piece at a time. Files are made
+ * by Deno's own calls, which respect the umask (node:fs's appendFileSync makes them rw-rw-rw-). A failure is
+ * one InputError naming the file.
  */
 import { InputError, oneLine } from "./errors.ts";
 
@@ -29,7 +30,7 @@ function writeAll(f: Deno.FsFile, data: Uint8Array): void {
 const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new TextEncoder().encode(data) : data);
 
 /** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
-export function replaceFile(file: string, data: string | Uint8Array | readonly string[]): void {
+export function replaceFile(file: string, data: string | Uint8Array | readonly (string | Uint8Array)[]): void {
   const tmp = `${file}.tmp`;
   // the rename would put a file in place of a device or a pipe (/dev/null, as root: gone for every program)
   let kind: Deno.FileInfo | undefined;
@@ -77,4 +78,37 @@ export function appendLines(file: string, text: string): void {
   } catch (e) {
     throw failure(file, e);
   }
+}
+
+/**
+ * Each whole line of `file` (its bytes without the newline, a copy of its own),
+ * read `chunkBytes` (16 MiB) at a time, so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A
+ * last line without its newline (a kill mid-append) is not given.
+ */
+export function* fileLines(file: string, chunkBytes = 1 << 24): Generator<Uint8Array> {
+  const f = Deno.openSync(file, { read: true });
+  try {
+    const chunk = new Uint8Array(chunkBytes);
+    let carry: Uint8Array[] = [];
+    for (let n = f.readSync(chunk); n; n = f.readSync(chunk)) {
+      const buf = chunk.subarray(0, n);
+      let start = 0;
+      for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, start)) {
+        const piece = buf.subarray(start, i);
+        yield carry.length ? concat([...carry, piece]) : piece.slice();
+        carry = [];
+        start = i + 1;
+      }
+      if (start < n) carry.push(buf.slice(start));
+    }
+  } finally {
+    f.close();
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }

@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { appendLines, replaceFile } from "../../engine/files.ts";
+import { appendLines, fileLines, replaceFile } from "../../engine/files.ts";
 import { COST_TERMS } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
@@ -107,31 +107,36 @@ function tornLastLine(file: string): boolean {
 }
 
 /**
- * Reads a JSONL file written by appends. A last line without its newline (a kill, or a write in progress) is
- * cut off the file when `repair`, and only left unread otherwise (readers that must not write: the viewer).
+ * Reads a JSONL file written by appends, a line at a time (a file past 512 MiB too). A last line without its
+ * newline (a kill, or a write in progress) is cut off the file when `repair`, and only left unread otherwise
+ * (readers that must not write: the viewer).
  */
 export function readLines<T>(file: string, repair = true): T[] {
   if (!existsSync(file)) return [];
-  const raw = readFileSync(file);
-  // Cut at the last newline byte (not at a length of decoded text: bytes that are not UTF-8 decode longer).
-  const keep = raw.lastIndexOf(0x0a) + 1;
-  if (keep < raw.length && repair) truncateSync(file, keep);
-  const text = new TextDecoder().decode(raw.subarray(0, keep));
-  return text.split("\n").filter((l) => l !== "").map((l, i) => {
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      throw new InputError(`${file}:${i + 1}: not a JSON record (the file was changed by hand?)`);
-    }
-    const r = v as Record<string, unknown> | null;
-    check(
-      r !== null && typeof r === "object" && !Array.isArray(r) && typeof r.task === "string" &&
-        typeof r.problem_id === "string" && typeof r.method === "string" && Number.isInteger(r.seed),
-      `${file}:${i + 1}: not a record of this project (task, problem_id, method, seed; the file was changed by hand?)`,
-    );
-    return v as T;
-  });
+  const decoder = new TextDecoder(), out: T[] = [];
+  let keep = 0; // the bytes through the last newline
+  for (const bytes of fileLines(file)) {
+    keep += bytes.length + 1;
+    if (bytes.length) out.push(parseLine<T>(file, out.length, decoder.decode(bytes)));
+  }
+  if (repair && keep < statSync(file).size) truncateSync(file, keep);
+  return out;
+}
+
+function parseLine<T>(file: string, i: number, l: string): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(l);
+  } catch {
+    throw new InputError(`${file}:${i + 1}: not a JSON record (the file was changed by hand?)`);
+  }
+  const r = v as Record<string, unknown> | null;
+  check(
+    r !== null && typeof r === "object" && !Array.isArray(r) && typeof r.task === "string" &&
+      typeof r.problem_id === "string" && typeof r.method === "string" && Number.isInteger(r.seed),
+    `${file}:${i + 1}: not a record of this project (task, problem_id, method, seed; the file was changed by hand?)`,
+  );
+  return v as T;
 }
 
 /** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
@@ -377,11 +382,21 @@ export class RunDir {
         `${GRADER_VERSION}; rescore the folder first (deno task rescore)`,
     );
     for (const r of records) run.done.add(recordKey(r));
-    // Traces of records that never got written (a kill between the two appends) are dropped.
-    const traces = readLines<TraceLine>(run.#traces);
-    const kept = new Map(traces.filter((t) => run.done.has(recordKey(t))).map((t) => [recordKey(t), t]));
-    if (kept.size !== traces.length) {
-      replaceFile(run.#traces, [...kept.values()].map((t) => JSON.stringify(t) + "\n").join(""));
+    // Traces of records that never got written (a kill between the two appends) are dropped, as is a torn last
+    // line; the lines kept are kept as they are (a trace twice: its last, in its first's place).
+    if (existsSync(run.#traces)) {
+      const decoder = new TextDecoder(), kept = new Map<string, Uint8Array>();
+      let lines = 0, bytes = 0;
+      for (const line of fileLines(run.#traces)) {
+        bytes += line.length + 1;
+        if (!line.length) continue;
+        lines++;
+        const key = recordKey(parseLine<TraceLine>(run.#traces, lines - 1, decoder.decode(line)));
+        if (run.done.has(key)) kept.set(key, line);
+      }
+      if (kept.size !== lines || bytes !== statSync(run.#traces).size) {
+        replaceFile(run.#traces, [...kept.values()].flatMap((l) => [l, "\n"]));
+      }
     }
     return run;
   }

@@ -1,10 +1,10 @@
-/** engine/files.ts: a file replaced whole never takes the place of a device, a pipe or a folder. */
+/** engine/files.ts: a file replaced whole never takes the place of a device, a pipe or a folder; lines read back in pieces. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { replaceFile } from "../../engine/files.ts";
+import { fileLines, replaceFile } from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -26,4 +26,25 @@ Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link 
   }
   assert.ok(Deno.statSync(pipe).isFifo, "the pipe is still a pipe");
   assert.ok(Deno.lstatSync(join(dir, "link")).isSymlink);
+});
+
+Deno.test("fileLines: every whole line, read in pieces of any size, as splitting the whole file gives them", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-lines-"));
+  let seed = 5;
+  const next = (n: number) => Math.floor((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 * n);
+  const pieces = ["a", "é", "😀", '{"k": 1}', "", " ", "\r"]; // multi-byte characters split across pieces too
+  for (let round = 0; round < 60; round++) {
+    const lines = Array.from(
+      { length: next(8) },
+      () => Array.from({ length: next(12) }, () => pieces[next(7)]).join(""),
+    );
+    const torn = next(2) ? "half a li" : "";
+    const text = lines.map((l) => l + "\n").join("") + torn;
+    const file = join(dir, `f${round}`);
+    writeFileSync(file, text);
+    for (const chunk of [1, 2, 3, 7, 64, 1 << 24]) {
+      const got = [...fileLines(file, chunk)].map((b) => new TextDecoder().decode(b));
+      assert.deepEqual(got, lines, `chunk ${chunk}: ${JSON.stringify(text)}`);
+    }
+  }
 });
