@@ -21,7 +21,13 @@ import {
   parseMethod,
   type RunContext,
 } from "../harness/generation/methods.ts";
-import { loadCodeTexts, loadProtocol, loadTemplate, modelTemplates } from "../harness/generation/prompts.ts";
+import {
+  loadCodeTexts,
+  loadProtocol,
+  loadTemplate,
+  MODEL_TEMPLATE_FILES,
+  modelTemplates,
+} from "../harness/generation/prompts.ts";
 import { answerFormat, CODE } from "../harness/generation/answer_format.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
 import { taskSpec } from "../tasks/registry.ts";
@@ -81,7 +87,7 @@ export async function bench(args: string[]): Promise<void> {
   const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
   const live = spec.view ? watch(out, spec.view) : undefined;
-  const source = await modelFolder(spec.model);
+  const source = await modelFolder(spec.model, MODEL_TEMPLATE_FILES);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   const templates = modelTemplates(source, { collab: spec.collabTemplate, plain: spec.plainTemplate });
   spec.collabTemplate = templates.collab, spec.plainTemplate = templates.plain;

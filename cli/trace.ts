@@ -12,7 +12,7 @@ import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
-import { loadProtocol, loadTemplate, modelTemplates } from "../harness/generation/prompts.ts";
+import { loadProtocol, loadTemplate, MODEL_TEMPLATE_FILES, modelTemplates } from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
 import { runAll } from "../harness/generation/schedule.ts";
 
@@ -63,7 +63,7 @@ async function main() {
   for (const [kind, file] of [["collab", f["collab-prompt"]], ["plain", f["plain-prompt"]]] as const) {
     loadTemplate(kind, file);
   }
-  const source = await modelFolder(f.model);
+  const source = await modelFolder(f.model, MODEL_TEMPLATE_FILES);
   const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
   using engine = await Engine.load(source, { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);

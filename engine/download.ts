@@ -9,18 +9,22 @@
 import { replaceFile } from "./files.ts";
 import {
   closeSync,
+  createReadStream,
   existsSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { createHash } from "node:crypto";
+import { InputError } from "./errors.ts";
 
 export interface FileRequest {
   /** the repository's folder in the cache (models--OWNER--NAME) */
@@ -103,33 +107,78 @@ export function bytesHere(r: FileRequest, info: Head): number {
   return part <= info.size ? part : 0;
 }
 
+/** The blob, downloaded into blobs/ETAG.incomplete (resumed where a try stopped), checked, then renamed. */
+async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void> {
+  mkdirSync(dirname(blob), { recursive: true });
+  const partial = `${blob}.incomplete`;
+  for (let attempt = 0;; attempt++) {
+    let at = existsSync(partial) ? statSync(partial).size : 0;
+    if (at === info.size) break;
+    if (at > info.size) { // not this file's bytes: start again
+      writeFileSync(partial, "");
+      if (attempt > 0) r.onBytes?.(-at); // bytesHere counted none of them on the first
+      at = 0;
+    }
+    try {
+      await fetchInto(r, partial, at);
+      const now = statSync(partial).size;
+      if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
+    } catch (e) {
+      // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
+      const final = e instanceof HubHttpError && e.status !== 429 && e.status < 500;
+      if (final || attempt >= (r.retries ?? 5)) throw e;
+      await new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
+    }
+  }
+  await verify(r, info, partial);
+  renameSync(partial, blob);
+}
+
+/**
+ * The downloaded bytes against the hub's ETag: a large file's is its sha256, a small one's git's blob sha1; a
+ * transfer that changed a byte is removed, not cached (a later run would take it as whole by its size).
+ */
+async function verify(r: FileRequest, info: Head, file: string): Promise<void> {
+  const kind = /^[0-9a-f]{64}$/.test(info.etag) ? "sha256" : /^[0-9a-f]{40}$/.test(info.etag) ? "sha1" : undefined;
+  if (!kind) return; // another hub's tag: nothing to check against
+  const hash = createHash(kind);
+  if (kind === "sha1") hash.update(`blob ${info.size}\0`);
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Uint8Array);
+  const got = hash.digest("hex");
+  if (got !== info.etag) {
+    rmSync(file, { force: true });
+    throw new InputError(
+      `${r.url}: the downloaded bytes do not match the hub's ${kind} (${info.etag}; got ${got}): removed, not ` +
+        "cached; run the same command again",
+    );
+  }
+}
+
 /** The local path of the file (its snapshot link), downloading what the cache does not hold yet. */
 export async function downloadToCache(r: FileRequest, info: Head): Promise<string> {
-  const commit = info.commit ?? (/^[0-9a-f]{40}$/.test(r.revision) ? r.revision : info.etag);
+  const commit = info.commit ?? (/^[0-9a-f]{40}$/.test(r.revision) ? r.revision : undefined);
+  if (commit === undefined) {
+    throw new InputError(
+      `${r.url}: the hub's answer names no commit (X-Repo-Commit): a mirror that omits it cannot be laid out as ` +
+        "the cache is; name a commit (40 hex digits) as the revision, or use another mirror",
+    );
+  }
+  // a repository's own index names the files: none may reach out of its snapshot
+  if (r.path.split("/").some((p) => p === "" || p === "." || p === "..")) {
+    throw new InputError(`${r.url}: not a file of the repository (${JSON.stringify(r.path)})`);
+  }
   const pointer = join(r.root, "snapshots", commit, r.path);
   const blob = join(r.root, "blobs", info.etag);
   if (!existsSync(blob) || statSync(blob).size !== info.size) {
-    mkdirSync(dirname(blob), { recursive: true });
-    const partial = `${blob}.incomplete`;
-    for (let attempt = 0;; attempt++) {
-      let at = existsSync(partial) ? statSync(partial).size : 0;
-      if (at === info.size) break;
-      if (at > info.size) { // not this file's bytes: start again
-        writeFileSync(partial, "");
-        if (attempt > 0) r.onBytes?.(-at); // bytesHere counted none of them on the first
-        at = 0;
-      }
-      try {
-        await fetchInto(r, partial, at);
-        const now = statSync(partial).size;
-        if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
-      } catch (e) {
-        if (e instanceof HubHttpError || attempt >= (r.retries ?? 5)) throw e;
-        await new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
-      }
-    }
-    renameSync(partial, blob);
+    // one download of a blob at a time, across processes (a shard array sharing a cache; huggingface-cli too:
+    // the same lock file); the lock goes with its process, however it ends
+    const lockFile = join(dirname(r.root), ".locks", basename(r.root), `${info.etag}.lock`);
+    mkdirSync(dirname(lockFile), { recursive: true });
+    using lock = await Deno.open(lockFile, { create: true, write: true });
+    await lock.lock(true);
+    if (!existsSync(blob) || statSync(blob).size !== info.size) await fetchBlob(r, info, blob);
   }
+
   if (!existsSync(pointer)) {
     mkdirSync(dirname(pointer), { recursive: true });
     symlinkSync(relative(dirname(pointer), blob), pointer);

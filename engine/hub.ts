@@ -10,6 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError } from "./download.ts";
 import { check, InputError, oneLine } from "./errors.ts";
+import { readJson } from "./config.ts";
+import { shardFiles } from "./safetensors.ts";
 
 export type RepoType = "model" | "dataset";
 
@@ -251,29 +253,36 @@ export async function hubFile(repo: string, path: string, opts: HubOptions = {})
 }
 
 /**
- * A hub model as a local folder (its snapshot in the cache): config, generation config, tokenizer files and
- * the weights (one file, or the shards an index names, several at a time). Files a model does not have are skipped.
+ * A hub model as a local folder (its snapshot in the cache): config, generation config, tokenizer files, the
+ * optional `extra` files and the weights (one file, or the shards an index names, several at a time). Files a
+ * model does not have are skipped.
  */
-export async function hubModel(repo: string, opts: HubOptions = {}): Promise<string> {
+export async function hubModel(repo: string, opts: HubOptions = {}, extra: readonly string[] = []): Promise<string> {
   const o = { ...opts, type: "model" as const };
-  const optional = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
-  const [config, , , , , index] = await hubFiles(repo, [
+  const optional = [
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
+    ...extra,
+  ];
+  const got = await hubFiles(repo, [
     { path: "config.json" },
     ...optional.map((path) => ({ path, optional: true })),
     { path: "model.safetensors.index.json", optional: true },
   ], o);
-  let shards = ["model.safetensors"];
-  if (index) {
-    const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map;
-    check(map && typeof map === "object", `hf:${repo}: model.safetensors.index.json has no weight_map`);
-    shards = [...new Set(Object.values(map))];
-  }
+  const config = got[0]!, index = got.at(-1);
+  const shards = index ? shardFiles(index, readJson(index).weight_map) : ["model.safetensors"];
   await hubFiles(repo, shards.map((path) => ({ path })), o);
-  return dirname(config!);
+  return dirname(config);
 }
 
-/** What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the cache). */
-export async function modelFolder(model: string): Promise<string> {
+/**
+ * What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the
+ * cache, with the files `extra` names where the repository has them: what a caller reads from a model folder
+ * beyond the engine's files, such as the prompts a model was trained with).
+ */
+export async function modelFolder(model: string, extra: readonly string[] = []): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
   if (/^[./~]/.test(model) || !/^[\w.-]+\/[\w.-]+$/.test(model)) {
     throw new InputError(
@@ -282,5 +291,5 @@ export async function modelFolder(model: string): Promise<string> {
         : `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`,
     );
   }
-  return await hubModel(model);
+  return await hubModel(model, {}, extra);
 }

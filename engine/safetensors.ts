@@ -129,21 +129,35 @@ function isLink(path: string): boolean {
   }
 }
 
+/**
+ * The shard files an index's weight_map names, each once: plain file names beside the index (a name that leaves
+ * the folder, or a download's snapshot, is refused).
+ */
+export function shardFiles(index: string, map: unknown): string[] {
+  check(map !== null && typeof map === "object" && !Array.isArray(map), `${index}: missing field "weight_map"`);
+  const files = [...new Set(Object.values(map as Record<string, unknown>))];
+  for (const f of files) {
+    check(
+      typeof f === "string" && /^[^/\\]+$/.test(f) && f !== "." && f !== "..",
+      `${index}: weight_map holds a bad file name ${JSON.stringify(f)}`,
+    );
+  }
+  return files as string[];
+}
+
 /** Every tensor of the checkpoint in `dir`, by name. */
 export function readCheckpoint(dir: string): Map<string, TensorInfo> {
   const index = join(dir, "model.safetensors.index.json");
   const single = join(dir, "model.safetensors");
   const tensors = new Map<string, TensorInfo>();
   if (existsSync(index)) {
-    const map = readJson(index).weight_map as Record<string, unknown> | undefined;
-    check(map && typeof map === "object", `${index}: missing field "weight_map"`);
-    const files = new Set(Object.values(map));
-    for (const f of files) {
-      check(
-        typeof f === "string" && !f.includes("/"),
-        `${index}: weight_map holds a bad file name ${JSON.stringify(f)}`,
-      );
-      for (const t of readHeader(join(dir, f))) tensors.set(t.name, t);
+    const map = readJson(index).weight_map as Record<string, unknown>;
+    for (const f of shardFiles(index, map)) {
+      for (const t of readHeader(join(dir, f))) {
+        const other = tensors.get(t.name)?.file;
+        check(other === undefined, `${index}: the tensor ${t.name} is in two shards, ${other} and ${t.file}`);
+        tensors.set(t.name, t);
+      }
     }
     for (const [name, f] of Object.entries(map)) {
       check(

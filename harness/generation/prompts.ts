@@ -94,12 +94,16 @@ export function loadCodeTexts(file?: string): CodeTexts {
  * `prompts/collab.txt` / `prompts/plain.txt` (the texts it was trained with), else the project's (undefined).
  * The one rule for every command that takes --model.
  */
+/** The files of a model folder that modelTemplates reads (a hub model brings them where it has them). */
+const OWN_TEMPLATES = { collab: "prompts/collab.txt", plain: "prompts/plain.txt" } as const;
+export const MODEL_TEMPLATE_FILES: readonly string[] = Object.values(OWN_TEMPLATES);
+
 export function modelTemplates(
   source: string,
   flags: { collab?: string; plain?: string },
 ): { collab?: string; plain?: string } {
   const own = (kind: "collab" | "plain") => {
-    const file = join(source, "prompts", `${kind}.txt`);
+    const file = join(source, OWN_TEMPLATES[kind]);
     return existsSync(file) ? file : undefined;
   };
   return { collab: flags.collab ?? own("collab"), plain: flags.plain ?? own("plain") };

@@ -6,6 +6,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
 import { fixtureDir, type RawTensor, runCli, safetensorsBytes, taskCommands } from "../helpers.ts";
 
@@ -115,8 +116,22 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
  * The hub as its resolve endpoint answers: HEAD gives the commit, ETag and size; GET honours a byte range.
  * `cutAfter` drops the connection after that many bytes of a body (once per file); requests are logged.
  */
-function fakeHub(files: Map<string, Uint8Array>, opts: { cutAfter?: number; commit?: string } = {}) {
+function fakeHub(
+  files: Map<string, Uint8Array>,
+  opts: {
+    cutAfter?: number;
+    commit?: string;
+    /** the first GET of this file sends one byte changed */
+    corruptOnce?: string;
+    /** the first GET of each file named answers with that status */
+    failOnce?: Record<string, number>;
+    /** no X-Repo-Commit in the answers (a mirror that omits it) */
+    noCommit?: boolean;
+  } = {},
+) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
+  const once = new Set<string>();
+  const first = (what: string) => !once.has(what) && once.add(what) !== undefined;
   const log: { method: string; path: string; range: string | null }[] = [];
   const cut = new Set<string>();
   let active = 0, maxActive = 0;
@@ -131,11 +146,18 @@ function fakeHub(files: Map<string, Uint8Array>, opts: { cutAfter?: number; comm
     if (method === "HEAD") {
       return new Response(null, {
         status: 302,
-        headers: { "x-repo-commit": commit, "x-linked-etag": `"${etag}"`, "x-linked-size": String(body.length) },
+        headers: {
+          ...(opts.noCommit ? {} : { "x-repo-commit": commit }),
+          "x-linked-etag": `"${etag}"`,
+          "x-linked-size": String(body.length),
+        },
       });
     }
+    const status = opts.failOnce?.[path];
+    if (status && first(`fail ${path}`)) return new Response("busy", { status });
     const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
-    const rest = body.subarray(from);
+    let rest = body.subarray(from);
+    if (opts.corruptOnce === path && first(`corrupt ${path}`)) (rest = rest.slice())[rest.length >> 1] ^= 1;
     const cutHere = opts.cutAfter !== undefined && !cut.has(path) && rest.length > opts.cutAfter;
     if (cutHere) cut.add(path);
     active++, maxActive = Math.max(maxActive, active);
@@ -241,6 +263,61 @@ Deno.test("hub: a connection that keeps dropping ends in one error naming the fi
     /hf:o\/flaky: cannot download f\.bin \(the transfer of f\.bin stopped at \d+ of 5000 bytes\) and it is not in the cache/,
   );
   assert.ok(existsSync(join(cache, "datasets--o--flaky", "blobs", "abc.incomplete")));
+});
+
+Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and never cached; a busy hub is tried again", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-hash-"));
+  const files = shardedFixture(2), shard = "model-00001-of-00002.safetensors";
+  const bad = fakeHub(files, { corruptOnce: shard });
+  await assert.rejects(
+    hubModel("tiny/hash", { cacheDir: cache, fetch: bad.hub, progress: () => {} }),
+    /cannot download model-00001-of-00002\.safetensors \(.*the downloaded bytes do not match the hub's sha256/,
+  );
+  const blob = join(cache, "models--tiny--hash", "blobs", sha256(files.get(shard)!));
+  assert.ok(!existsSync(blob) && !existsSync(`${blob}.incomplete`), "the changed bytes stayed in the cache");
+  // the same command again: downloaded whole and right; a 503 and a 429 on the way are waited out
+  const busy = fakeHub(files, { failOnce: { [shard]: 503, "model-00002-of-00002.safetensors": 429 } });
+  const dir = await hubModel("tiny/hash", { cacheDir: cache, fetch: busy.hub, progress: () => {}, retryWaitMs: 1 });
+  for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+});
+
+Deno.test("hub: a model's own prompts come with it; two downloads of one model into one cache at once both end whole", async () => {
+  const files = shardedFixture(2);
+  files.set("prompts/collab.txt", new TextEncoder().encode("the collaborative prompt it was trained with"));
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-two-"));
+  const { hub } = fakeHub(files);
+  const o = { cacheDir: cache, fetch: hub, progress: () => {}, retries: 0 }; // no retry to hide a collision
+  const [a, b] = await Promise.all([
+    hubModel("tiny/two", o, ["prompts/collab.txt", "prompts/plain.txt"]),
+    hubModel("tiny/two", o, ["prompts/collab.txt", "prompts/plain.txt"]),
+  ]);
+  assert.equal(a, b);
+  for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(a, name))), body, name);
+  assert.ok(!existsSync(join(a, "prompts", "plain.txt")), "a file the repository lacks is skipped");
+});
+
+Deno.test("hub: an index naming a file outside the snapshot, an index that is no JSON and a mirror without commits are refused", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-bad-"));
+  const files = shardedFixture(2);
+  const escape = new Map(files);
+  escape.set(
+    "model.safetensors.index.json",
+    new TextEncoder().encode(JSON.stringify({ weight_map: { x: "../../x" } })),
+  );
+  await assert.rejects(
+    hubModel("tiny/escape", { cacheDir: cache, fetch: fakeHub(escape).hub, progress: () => {} }),
+    /model\.safetensors\.index\.json: weight_map holds a bad file name "\.\.\/\.\.\/x"/,
+  );
+  const html = new Map(files);
+  html.set("model.safetensors.index.json", new TextEncoder().encode("<html>Sign in</html>"));
+  await assert.rejects(
+    hubModel("tiny/html", { cacheDir: cache, fetch: fakeHub(html).hub, progress: () => {} }),
+    (e: Error) => e instanceof InputError && /model\.safetensors\.index\.json/.test(e.message),
+  );
+  await assert.rejects(
+    hubModel("tiny/nocommit", { cacheDir: cache, fetch: fakeHub(files, { noCommit: true }).hub, progress: () => {} }),
+    /names no commit \(X-Repo-Commit\)/,
+  );
 });
 
 /** A deno task's command as deno.json writes it (its permissions, its script), run with `args` and `env`. */
