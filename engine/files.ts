@@ -81,14 +81,22 @@ export function appendLines(file: string, text: string): void {
 }
 
 /**
- * Each whole line of `file` (its bytes without the newline, a copy of its own),
- * read `chunkBytes` (16 MiB) at a time, so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A
- * last line without its newline (a kill mid-append) is not given.
+ * Each line of `file` (its bytes without the newline, a copy of its own), read `chunkBytes` (16 MiB) at a time,
+ * so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A last line without its
+ * newline is given only when `unterminated` (a data file's last line; in a file written by appends, a kill's).
  */
-export function* fileLines(file: string, chunkBytes = 1 << 24): Generator<Uint8Array> {
-  const f = Deno.openSync(file, { read: true });
+export function* fileLines(
+  file: string,
+  o: { chunkBytes?: number; unterminated?: boolean } = {},
+): Generator<Uint8Array> {
+  let f: Deno.FsFile;
   try {
-    const chunk = new Uint8Array(chunkBytes);
+    f = Deno.openSync(file, { read: true });
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
+  }
+  try {
+    const chunk = new Uint8Array(o.chunkBytes ?? 1 << 24);
     let carry: Uint8Array[] = [];
     for (let n = f.readSync(chunk); n; n = f.readSync(chunk)) {
       const buf = chunk.subarray(0, n);
@@ -101,6 +109,7 @@ export function* fileLines(file: string, chunkBytes = 1 << 24): Generator<Uint8A
       }
       if (start < n) carry.push(buf.slice(start));
     }
+    if (o.unterminated && carry.length) yield concat(carry);
   } finally {
     f.close();
   }

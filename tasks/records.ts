@@ -3,12 +3,12 @@
  * A malformed record is one error naming the file and line (row, for parquet), or, when the caller asks,
  * skipped and counted; a data set is never silently wrong.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { Buffer } from "node:buffer";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
+import { fileLines } from "../engine/files.ts";
 
 export interface RawRecord {
   file: string;
@@ -138,45 +138,22 @@ function parseKeepingNumbers(text: string): unknown {
   }
 }
 
-/** Bytes read at a time from a JSONL file. */
-const CHUNK = 16 * 2 ** 20;
-
 /**
- * A JSONL file's lines (0-based index, text), read in chunks and decoded one line at a time: a file past what one
+ * A JSONL file's lines (0-based index, text), read in pieces and decoded one line at a time: a file past what one
  * string can hold (~512 MiB; LiveCodeBench's release files come near it) reads as well as a small one. Bytes that
  * are not UTF-8 are an error naming the line, never replacement characters.
  */
 function* jsonlLines(file: string): Generator<[number, string]> {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
-  }
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const decode = (bytes: Uint8Array, line: number) => {
+  let line = 0;
+  for (const bytes of fileLines(file, { unterminated: true })) {
+    let text: string;
     try {
-      return decoder.decode(bytes);
+      text = decoder.decode(bytes);
     } catch {
       throw new InputError(`${file}:${line + 1}: not valid UTF-8`);
     }
-  };
-  try {
-    let pending: Uint8Array[] = [], line = 0;
-    const buf = new Uint8Array(CHUNK);
-    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0;) {
-      const chunk = buf.subarray(0, n);
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-        pending.push(chunk.slice(start, nl));
-        yield [line, decode(Buffer.concat(pending), line)];
-        pending = [], line++, start = nl + 1;
-      }
-      if (start < n) pending.push(chunk.slice(start, n));
-    }
-    if (pending.length) yield [line, decode(Buffer.concat(pending), line)];
-  } finally {
-    closeSync(fd);
+    yield [line++, text];
   }
 }
 

@@ -61,3 +61,16 @@ Deno.test("an index that names a shard without the tensor is refused", async () 
     /model\.safetensors\.index\.json: weight_map says model\.norm\.weight is in model-0000\d-of-00002\.safetensors, but that file does not hold it/,
   );
 });
+
+Deno.test("a tensor in two shards is refused, naming both", async () => {
+  const dir = shard("qwen3-tiny", 2);
+  const file = join(dir, "model.safetensors.index.json");
+  const index = JSON.parse(readFileSync(file, "utf8"));
+  copyFileSync(join(dir, "model-00001-of-00002.safetensors"), join(dir, "copy.safetensors"));
+  index.weight_map["model.extra"] = "copy.safetensors";
+  writeFileSync(file, JSON.stringify(index));
+  await assert.rejects(
+    Engine.load(dir),
+    /index\.json: the tensor \S+ is in two shards, .*model-00001-of-00002\.safetensors and .*copy\.safetensors/,
+  );
+});

@@ -43,8 +43,12 @@ Deno.test("fileLines: every whole line, read in pieces of any size, as splitting
     const file = join(dir, `f${round}`);
     writeFileSync(file, text);
     for (const chunk of [1, 2, 3, 7, 64, 1 << 24]) {
-      const got = [...fileLines(file, chunk)].map((b) => new TextDecoder().decode(b));
+      const got = [...fileLines(file, { chunkBytes: chunk })].map((b) => new TextDecoder().decode(b));
       assert.deepEqual(got, lines, `chunk ${chunk}: ${JSON.stringify(text)}`);
+      const all = [...fileLines(file, { chunkBytes: chunk, unterminated: true })].map((b) =>
+        new TextDecoder().decode(b)
+      );
+      assert.deepEqual(all, torn ? [...lines, torn] : lines, `unterminated, chunk ${chunk}`);
     }
   }
 });
