@@ -305,7 +305,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     `${file}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (silu)`,
   );
   check(
-    c.use_sliding_window !== true,
+    !c.use_sliding_window, // any true value, as Python reads it (1 too)
     `${file}: use_sliding_window is not supported (every token attends to its whole view)`,
   );
   for (const k of ["rope_scaling", "rope_parameters"]) {

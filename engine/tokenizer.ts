@@ -1,6 +1,6 @@
 /**
  * Text in and out: a model folder's tokenizer.json through @huggingface/tokenizers, and its chat template
- * (tokenizer_config.json's `chat_template`, or chat_template.jinja) through @huggingface/jinja.
+ * (chat_template.jinja, else tokenizer_config.json's `chat_template`) through @huggingface/jinja.
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
@@ -103,12 +103,13 @@ export class TextTokenizer {
           : "an object"
       }`,
     );
-    const template = typeof config.chat_template === "string"
+    // chat_template.jinja, where there is one, wins over the config's (as transformers reads a folder)
+    const template = existsSync(jinja)
+      ? readFileSync(jinja, "utf8")
+      : typeof config.chat_template === "string"
       ? config.chat_template
       : Array.isArray(config.chat_template)
       ? namedTemplate(config.chat_template, cfgFile)
-      : existsSync(jinja)
-      ? readFileSync(jinja, "utf8")
       : undefined;
     return new TextTokenizer(readJson(file), config, template, dir);
   }

@@ -51,6 +51,18 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
   assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
 });
 
+Deno.test("config.json: use_sliding_window refused for any value Python reads as true (1, \"yes\"), not only true", () => {
+  const base = JSON.parse(readFileSync(new URL("../fixtures/qwen3-tiny/config.json", import.meta.url), "utf8"));
+  for (const v of [true, 1, "yes"]) {
+    assert.throws(
+      () => parseConfig({ ...base, use_sliding_window: v }, "config.json"),
+      /config\.json: use_sliding_window is not supported/,
+      JSON.stringify(v),
+    );
+  }
+  for (const v of [false, 0, null, ""]) parseConfig({ ...base, use_sliding_window: v }, "config.json");
+});
+
 Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agree with it, not be dropped", () => {
   const base = JSON.parse(readFileSync(new URL("../fixtures/llama3-tiny/config.json", import.meta.url), "utf8"));
   const { rope_scaling, rope_theta, ...rest } = base;

@@ -81,3 +81,14 @@ Deno.test("chat templates that raise, call an unknown filter or are not text are
     assert.throws(() => TextTokenizer.fromDir(dir), message, JSON.stringify(template));
   }
 });
+
+Deno.test("a chat_template.jinja beside a config's template is the one used (as transformers reads the folder)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-tpl-file-"));
+  writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(DEMO, "tokenizer.json")));
+  const say = (who: string) => `${who} {{ messages[0]['content'] }}`;
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: say("CONFIG") }));
+  const hi = [{ role: "user" as const, content: "hi" }];
+  assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "CONFIG hi");
+  writeFileSync(join(dir, "chat_template.jinja"), say("FILE"));
+  assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "FILE hi");
+});
