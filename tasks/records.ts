@@ -5,7 +5,13 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import {
+  asyncBufferFromFile,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetReadObjects,
+  parquetSchema,
+} from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { fileLines } from "../engine/files.ts";
@@ -56,14 +62,19 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   for (const file of files) {
     const ext = extname(file);
     if (ext === ".parquet") {
-      let rows: Record<string, unknown>[];
+      let rows: Record<string, unknown>[], inexact: Map<string, string>;
       try {
-        rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
+        const buffer = await asyncBufferFromFile(file);
+        inexact = inexactColumns(await parquetMetadataAsync(buffer));
+        rows = await parquetReadObjects({ file: buffer, compressors });
       } catch (e) {
         throw new InputError(`${file}: not a readable parquet file (${(e as Error).message})`);
       }
       check(rows.length > 0, `${file}: holds no records`);
-      rows.forEach((r, i) => add(file, i + 1, r));
+      rows.forEach((r, i) => {
+        if (inexact.size && r && typeof r === "object") INEXACT.set(r, inexact);
+        add(file, i + 1, r);
+      });
       continue;
     }
     const before = out.records.length + out.skipped.length;
@@ -115,6 +126,24 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   }
   return out;
 }
+
+/**
+ * A parquet file's number columns whose values do not print as the numbers stored were written (a 32-bit float's
+ * 0.1 reads 0.10000000149011612 as a double; a decimal's scale is lost): by column, what it is. A field read as
+ * text from one of them is refused (textField).
+ */
+function inexactColumns(meta: FileMetaData): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { element: e } of parquetSchema(meta).children) {
+    const logical = e.logical_type?.type;
+    if (e.type === "FLOAT") out.set(e.name, "a 32-bit float");
+    else if (logical === "FLOAT16") out.set(e.name, "a 16-bit float");
+    else if (logical === "DECIMAL" || e.converted_type === "DECIMAL") out.set(e.name, "a parquet decimal");
+  }
+  return out;
+}
+
+const INEXACT = new WeakMap<object, Map<string, string>>();
 
 /**
  * Each JSON number's text as the file wrote it, by the object holding it: a gold answer 0.1234567890123456789
@@ -224,6 +253,12 @@ export function textField(r: RawRecord, names: readonly string[]): string {
     );
     const written = NUMBER_TEXT.get(r.value)?.get(n);
     if (written !== undefined) return written;
+    const inexact = INEXACT.get(r.value)?.get(n);
+    check(
+      inexact === undefined,
+      `${at}: field "${n}" is ${inexact} column: its numbers are not the ones written (0.1 in 32 bits reads ` +
+        "0.10000000149011612); store the column as text, or as 64-bit floats",
+    );
     // A number with no text (parquet): exact only where a double is.
     check(
       Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)),

@@ -451,7 +451,12 @@ export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded>
     const count = `${files.join(", ")}: ${records.length + skipped.length} records, task ${t.id} has ${t.expected}`;
     // The project's own layout must hold the whole set; a file the user names may be a part, said aloud.
     check(o.data || o.hub, count);
-    notes.push(`${count}: these results are not ${t.id}'s whole set`);
+    const n = records.length + skipped.length;
+    notes.push(
+      n < t.expected
+        ? `${count}: these results are not ${t.id}'s whole set`
+        : `${count}: more than its whole set (a folder of several copies, or another split?)`,
+    );
   }
   let problems = t.problems(records, o);
   if (t.id === "limo-512") problems = problems.slice(0, 512);

@@ -54,6 +54,43 @@ Deno.test("LIMO from a local file in its format (JSONL, JSON and parquet give th
   assert.match(folder.notes[1], /: 10 problems repeat an earlier one's text \("0" and "5"\): each counts$/);
 });
 
+Deno.test("a parquet answer column of 32- or 16-bit floats or decimals is refused where read (its numbers are not the ones written)", async () => {
+  const dir = tmp();
+  const question = ["What is 0.1?", "What is 2.1?"];
+  for (
+    const [type, kind] of [["FLOAT", "a 32-bit float"], ["FLOAT16", "a 16-bit float"], ["DOUBLE", undefined]] as const
+  ) {
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: "question", data: question, type: "STRING" },
+        { name: "answer", data: [0.1, 2.1], type },
+      ],
+    });
+    const file = join(dir, `${type}.parquet`);
+    writeFileSync(file, new Uint8Array(buf));
+    const load = loadTask("custom", { data: file });
+    if (kind === undefined) {
+      assert.deepEqual((await load).problems.map((p) => p.golds), [["0.1"], ["2.1"]]); // a double prints as written
+      continue;
+    }
+    await assert.rejects(
+      load,
+      (e: Error) =>
+        e instanceof InputError && e.message.includes(`field "answer" is ${kind} column`) &&
+        e.message.startsWith(`${file}:1`),
+      type,
+    );
+  }
+});
+
+Deno.test("a file with more records than its set's whole count is said to hold more, not a part", async () => {
+  const dir = tmp();
+  const f = jsonl(dir, "limo.jsonl", Array.from({ length: 820 }, (_, i) => limoLine(i)));
+  assert.deepEqual((await loadTask("limo", { data: f })).notes, [
+    `${f}: 820 records, task limo has 817: more than its whole set (a folder of several copies, or another split?)`,
+  ]);
+});
+
 Deno.test("limo-512 is the first 512 problems", async () => {
   const dir = tmp();
   const f = jsonl(dir, "limo.jsonl", Array.from({ length: 817 }, (_, i) => limoLine(i)));
