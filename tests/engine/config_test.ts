@@ -51,7 +51,7 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
   assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
 });
 
-Deno.test("config.json: use_sliding_window refused for any value Python reads as true (1, \"yes\"), not only true", () => {
+Deno.test('config.json: use_sliding_window refused for any value Python reads as true (1, "yes"), not only true', () => {
   const base = JSON.parse(readFileSync(new URL("../fixtures/qwen3-tiny/config.json", import.meta.url), "utf8"));
   for (const v of [true, 1, "yes"]) {
     assert.throws(
