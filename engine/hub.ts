@@ -9,7 +9,7 @@ import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError } from "./download.ts";
-import { check, InputError, oneLine } from "./errors.ts";
+import { InputError, oneLine } from "./errors.ts";
 import { readJson } from "./config.ts";
 import { shardFiles } from "./safetensors.ts";
 
