@@ -23,7 +23,8 @@ function runFolders(dirs: string[]): RunSource[] {
     check(dirs.length > 0, "view: no run folders given and none under results/ (give RUN_DIR…)");
   }
   return dirs.map((d) => {
-    check(existsSync(d) && statSync(d).isDirectory(), `${d}: no such run folder`);
+    check(existsSync(d), `${d}: no such run folder`);
+    check(statSync(d).isDirectory(), `${d}: a file, not a run folder`);
     check(existsSync(join(d, "run.json")), `${d}: no run.json (not a run folder?)`);
     return new RunSource(resolve(d));
   });

@@ -87,6 +87,8 @@ export interface TraceLine {
   steps: { worker: number; step: number; pass: number; text: string }[];
   /** wall time of each pass the run took part in (ms; shared passes counted whole) */
   pass_ms: number[];
+  /** per writer, the pass in which it stopped before the run's end, else null (methods whose views are replayed) */
+  ended?: (number | null)[];
 }
 
 export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {
@@ -147,7 +149,7 @@ export function readRecordLines(file: string, repair = true): BenchRecord[] {
     const k = recordKey(r);
     check(!seen.has(k), `${file}:${i + 1}: the record ${k.replaceAll("\t", " / ")} appears twice`);
     seen.add(k);
-    const ok = Array.isArray(r.checkpoints) &&
+    const ok = Array.isArray(r.checkpoints) && r.checkpoints.length > 0 && // a record is graded at a budget at least
       r.checkpoints.every((c) =>
         c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
         [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x))

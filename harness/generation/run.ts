@@ -74,6 +74,8 @@ export class Run extends Solver {
   #chainPending: number[] = [];
   #prefilled = false;
   #sinceCheck = 0;
+  // the pass in which each worker stopped (by index), where it did before the run's end
+  readonly #ended: number[] = [];
   /** the transcript the current finisher's view holds after the prompt */
   #written: number[] = [];
 
@@ -128,6 +130,9 @@ export class Run extends Solver {
   }
   names(): string[] {
     return this.#workers.map((w) => w.name);
+  }
+  override ended(): (number | null)[] {
+    return this.#workers.map((w) => this.#ended[w.index] ?? null);
   }
   /** a worker's current (unfinished) step text */
   currentStep(i: number): string {
@@ -248,7 +253,7 @@ export class Run extends Solver {
 
   #take(w: Worker, id: number, lp?: TokenLogprobs) {
     const took = w.take(id, this.#s.stopIds, lp && tokenConfidence(lp));
-    if (took === "stopped") return;
+    if (took === "stopped") return void (this.#ended[w.index] = this.passes);
     this.#sinceCheck++;
     if (took === "token") return;
     const format = this.finisherSettings.format;
@@ -256,7 +261,7 @@ export class Run extends Solver {
     if (answer) {
       this.#recordStep(w);
       if (this.#layout.answerEnds(this.#team) === "run") this.stopEarly(answer);
-      else w.stop();
+      else w.stop(), this.#ended[w.index] = this.passes;
       return;
     }
     w.endStep(id);

@@ -262,4 +262,11 @@ export abstract class Solver {
   abstract texts(): string[];
   /** who wrote each of texts(), in order */
   abstract names(): string[];
+  /**
+   * For each writer of texts(), the pass in which it stopped writing (an end of sequence, or its answer), or
+   * null where it wrote to the run's end; undefined for a method that does not say (its viewer shows no views).
+   */
+  ended(): (number | null)[] | undefined {
+    return undefined;
+  }
 }

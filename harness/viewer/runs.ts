@@ -1,7 +1,7 @@
 /**
  * Run folders as the viewer reads them: run.json, records.jsonl and traces.jsonl, re-read when they change
  * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read,
- * and only where they resolve inside their folder (a symlink pointing out is not followed).
+ * and only where they resolve inside their folder (a symlink pointing out is not followed: said as an error).
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
@@ -9,6 +9,7 @@ import { check } from "../../engine/errors.ts";
 import { loadProtocol } from "../generation/prompts.ts";
 import {
   type BenchRecord,
+  checkOneGrader,
   checkPlanned,
   readLines,
   readRecordLines,
@@ -33,25 +34,29 @@ export class RunSource {
     this.name = basename(dir);
   }
 
-  /** The path of a run file, if it is a plain file inside the folder. */
+  /** The path of a run file, if there is one; one that is not a plain file inside the folder is an error. */
   #file(name: string): string | undefined {
     const path = join(this.dir, name);
     if (!existsSync(path)) return undefined;
     const real = realpathSync(path), root = realpathSync(this.dir);
-    return real.startsWith(root + sep) && statSync(real).isFile() ? real : undefined;
+    check(real.startsWith(root + sep), `${path}: points outside the run folder (to ${real}); not read`);
+    check(statSync(real).isFile(), `${path}: not a file`);
+    return real;
   }
 
+  // a file replaced by another of its size and time (cp -p, rsync -a) is another inode, or a newer change time
   #stamp(): string {
     return ["run.json", "records.jsonl", "traces.jsonl"].map((f) => {
       const p = this.#file(f);
       if (!p) return "-";
       const st = statSync(p);
-      return `${st.size}:${st.mtimeMs}`;
+      return `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
     }).join("|");
   }
 
   /** The run as it is on disk now. */
   read(): RunData {
+    check(existsSync(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
     const stamp = this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.data;
     const runJson = this.#file("run.json"), records = this.#file("records.jsonl"), traces = this.#file("traces.jsonl");
@@ -73,7 +78,7 @@ export class RunSource {
       redundancyCheck = loadProtocol().redundancyCheck; // the user's protocol file has moved
     }
     const list = records ? readRecordLines(records, false) : [];
-    if (records) checkPlanned(records, list, meta.planned);
+    if (records) checkPlanned(records, list, meta.planned), checkOneGrader(records, list); // as plot refuses them
     const data: RunData = {
       name: this.name,
       meta,

@@ -30,6 +30,8 @@ export interface ViewerOptions {
   snapshot?: () => LiveEvent[];
   /** the flag that chose the port, for the message when it is taken (default --port) */
   portFlag?: string;
+  /** the flag that chose the address, for the message when it cannot be listened on (default --host) */
+  hostFlag?: string;
 }
 
 export interface Viewer {
@@ -248,20 +250,25 @@ export function serveViewer(o: ViewerOptions): Viewer {
   const clients = new Set<ReadableStreamDefaultController>();
   let allowed: (host: string) => boolean = () => false;
   const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
-  if (!LOOPBACK.test(hostname)) {
-    console.error(
-      `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
-    );
-  }
+  const portFlag = o.portFlag ?? "--port", hostFlag = o.hostFlag ?? "--host";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({ port, hostname, onListen: () => {} }, serve);
   } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.AddrNotAvailable)) throw e;
+    // whatever stops the listening is one line naming the flag behind it
     throw new InputError(
-      `${o.portFlag ?? "--port"} ${port}: ${hostname}:${port} is ${
-        e instanceof Deno.errors.AddrInUse ? "in use by another program" : "not an address of this machine"
-      }; choose another (0: any free port)`,
+      e instanceof Deno.errors.AddrInUse
+        ? `${portFlag} ${port}: ${hostname}:${port} is in use by another program; choose another (0: any free port)`
+        : e instanceof Deno.errors.PermissionDenied
+        ? `${portFlag} ${port}: this user may not listen on it (ports below 1024 need root); choose another`
+        : e instanceof Deno.errors.AddrNotAvailable
+        ? `${hostFlag} ${hostname}: not an address of this machine`
+        : `${hostFlag} ${hostname}: cannot listen there (${oneLine((e as Error).message)})`,
+    );
+  }
+  if (!LOOPBACK.test(hostname)) {
+    console.error(
+      `view: WARNING: listening on ${hostname}, not loopback: anyone who can reach this machine can read these runs`,
     );
   }
   function serve(req: Request): Response {

@@ -73,8 +73,12 @@ export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefin
     (c.into === "shared" ? history : w.history).push(c.block);
     w.own = block(steps(s.worker, s.step + 1, s.step + 1));
   }
+  // a worker that stopped before `pass` (an end of sequence, its answer) writes no next step: that block never was
+  const stopped = new Set(workers.filter((_, i) => (trace.ended?.[i] ?? Infinity) < pass).map((w) => w.own));
   const writing = new Set(workers.map((w) => w.own));
   return workers.map((w) =>
-    layout.view(page, w).map((b) => writing.has(b) ? { ...shown.get(b)!, writing: true } : shown.get(b)!)
+    layout.view(page, w).filter((b) => !stopped.has(b)).map((b) =>
+      writing.has(b) ? { ...shown.get(b)!, writing: true } : shown.get(b)!
+    )
   );
 }

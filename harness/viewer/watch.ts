@@ -14,6 +14,7 @@ export function watch(out: string, address: { port?: number; hostname?: string }
     ...address,
     snapshot: () => tap.snapshot(),
     portFlag: "--view-port",
+    hostFlag: "--view-host",
   });
   publish = viewer.publish;
   console.error(`bench: watch the workers at ${viewer.url}#tab=live`);

@@ -3,7 +3,8 @@
 // textContent only, never as HTML.
 
 const $ = (id) => document.getElementById(id);
-const state = { runs: [], run: 0, records: [], live: new Map() };
+const PAGE = 2000; // records listed at a time
+const state = { runs: [], run: 0, records: [], live: new Map(), listed: PAGE };
 
 /** An element with text (never HTML) and classes. */
 function el(tag, text, cls) {
@@ -118,8 +119,12 @@ function renderRecords() {
     (!method || r.method === method) && (!task || r.task === task) &&
     (!verdict || (verdict === "correct") === r.correct) && (!disagree || r.disagree)
   );
-  $("record-count").textContent = `${shown.length} of ${state.records.length} records`;
-  const rows = shown.slice(0, 2000).map((r) => {
+  // listed a page at a time (a table of every record of a large run would stall the page), and said so
+  const listed = Math.min(shown.length, state.listed);
+  $("record-count").textContent = `${shown.length} of ${state.records.length} records` +
+    (listed < shown.length ? `; the first ${listed} listed` : "");
+  $("more-records").hidden = listed === shown.length;
+  const rows = shown.slice(0, listed).map((r) => {
     const tr = el("tr", undefined, "record-row");
     tr.dataset.key = r.key;
     tr.append(
@@ -140,7 +145,10 @@ function renderRecords() {
   $("record-table").tBodies[0].replaceChildren(...rows);
 }
 
-for (const id of ["f-method", "f-task", "f-verdict", "f-disagree"]) $(id).addEventListener("change", renderRecords);
+for (const id of ["f-method", "f-task", "f-verdict", "f-disagree"]) {
+  $(id).addEventListener("change", () => (state.listed = PAGE, renderRecords()));
+}
+$("more-records").addEventListener("click", () => (state.listed += PAGE, renderRecords()));
 
 // ---------- one record ----------
 

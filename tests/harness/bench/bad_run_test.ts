@@ -122,6 +122,15 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), line);
     return ["cli/plot.ts", [dir, "--out", at("plot-null")]];
   }, /records\.jsonl:1: a record whose "checkpoints" are not this project's/],
+  ["a record with no checkpoints (it would be listed but left out of the curves)", async () => {
+    const dir = await finished("nocheckpoints");
+    const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace(
+      /"checkpoints":\[.*\],"steps"/,
+      '"checkpoints":[],"steps"',
+    );
+    writeFileSync(join(dir, "records.jsonl"), line);
+    return ["cli/plot.ts", [dir, "--out", at("plot-empty")]];
+  }, /records\.jsonl:1: a record whose "checkpoints" are not this project's/],
   [
     "--task chains,chains",
     () => ["cli/bench.ts", [...SMALL, "--task", "chains,chains", "--out", at("twice")]],

@@ -187,3 +187,18 @@ Deno.test("re-encoded steps (the paper's ablation): a finished step is written a
   assert.throws(() => parseMethod("hogwild:2:contiguous:reencode-steps"), /reencode-steps needs a history/);
   assert.throws(() => parseMethod("hogwild:2:no-collab:reencode-steps"), /reencode-steps needs a history/);
 });
+
+Deno.test("a worker's stop is kept with its pass (for the viewer); a run's early stop leaves every writer to its end", async () => {
+  // sc:2: Alice ends her text (an end of sequence) long before Bob; her pass is the one that sampled it
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const alice = "Two and two.<|im_end|>";
+  const model = new ScriptedModel(tok, { Alice: alice, Bob: "Let me count. " + "one ".repeat(100), finisher: "4}" });
+  const sc = hogwildRun(cache, [60], 1024, "sc:2");
+  await runAll(model, cache, [sc]);
+  const ended = sc.ended();
+  assert.equal(ended[1], null, "Bob wrote to the run's end");
+  // a token a pass, the end of sequence the last: the pass that sampled it
+  assert.equal(ended[0], tok.encode(alice).length);
+  const { run } = await scripted; // ended by its early stop: nobody stopped before the run's end
+  assert.deepEqual(run.ended(), [null, null]);
+});

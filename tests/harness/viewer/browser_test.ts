@@ -168,6 +168,25 @@ browserTest("viewer: 1,000 records open in under 2 s, a record in under 200 ms",
   }
 });
 
+browserTest("viewer: a list past 2,000 records says how many it lists and lists more on request", async (browser) => {
+  const { dir, records } = writeRun(670); // 2,010 records
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0, { timeout: 10_000 });
+    const count = () => page.$eval("#record-count", (e) => e.textContent);
+    assert.equal(await count(), `${records} of ${records} records; the first 2000 listed`);
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), 2000);
+    await page.click("#more-records");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), records);
+    assert.equal(await count(), `${records} of ${records} records`);
+    assert.equal(await page.$eval("#more-records", (e) => (e as HTMLElement).hidden), true);
+  } finally {
+    await viewer.close();
+  }
+});
+
 browserTest("viewer, live: a running bench's passes arrive in the page as they happen", async (browser) => {
   const out = join(mkdtempSync(join(tmpdir(), "hogwild-live-")), "run");
   const bench = new Deno.Command(Deno.execPath(), {

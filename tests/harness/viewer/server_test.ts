@@ -1,6 +1,16 @@
 /** The viewer's server: its routes, what it refuses to serve, and that it never writes to a run folder. */
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
 import { hostCheck, serveViewer } from "../../../harness/viewer/server.ts";
@@ -64,7 +74,7 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
   }
 });
 
-Deno.test("viewer server: reads a run as it grows and never writes to it; symlinks out of the folder are not followed", () => {
+Deno.test("viewer server: reads a run as it grows and never writes to it; symlinks out of the folder are not followed but said", () => {
   const { dir } = writeRun(2);
   const records = join(dir, "records.jsonl");
   const before = readFileSync(records, "utf8");
@@ -82,8 +92,36 @@ Deno.test("viewer server: reads a run as it grows and never writes to it; symlin
   unlinkSync(join(dir, "traces.jsonl"));
   symlinkSync(outside, join(dir, "traces.jsonl"));
   const mtime = statSync(records).mtimeMs;
-  assert.equal(new RunSource(dir).read().traces.size, 0);
+  assert.throws(
+    () => new RunSource(dir).read(),
+    /traces\.jsonl: points outside the run folder \(to .*secret\.jsonl\); not read/,
+  );
   assert.equal(statSync(records).mtimeMs, mtime);
+});
+
+Deno.test("viewer server: a records file swapped for one of its size and time is read anew; a folder gone is said", () => {
+  const { dir } = writeRun(2);
+  const records = join(dir, "records.jsonl"), source = new RunSource(dir);
+  const text = readFileSync(records, "utf8"), first = source.read().records[0];
+  // the same bytes but one answer changed, put in place by rename with the old times (as rsync -a does)
+  const [line0, ...rest] = text.split("\n"), was = `"answer":"${first.checkpoints.at(-1)!.answer}"`;
+  const swapped = [line0.replaceAll(was, '"answer":"99"'), ...rest].join("\n");
+  assert.equal(swapped.length, text.length);
+  const { atime, mtime } = statSync(records), tmp = join(dir, "new.tmp");
+  writeFileSync(tmp, swapped);
+  utimesSync(tmp, atime, mtime);
+  renameSync(tmp, records);
+  assert.equal(source.read().records[0].checkpoints.at(-1)!.answer, "99");
+  rmSync(dir, { recursive: true });
+  assert.throws(() => source.read(), /the run folder is gone/);
+});
+
+Deno.test("viewer server: records of two grader versions are refused, as plot refuses them", () => {
+  const { dir } = writeRun(2);
+  const records = join(dir, "records.jsonl"), lines = readFileSync(records, "utf8").trim().split("\n");
+  const other = JSON.stringify({ ...JSON.parse(lines[0]), grader: "hogwild-grader/1" });
+  writeFileSync(records, [other, ...lines.slice(1)].join("\n") + "\n");
+  assert.throws(() => new RunSource(dir).read(), /records graded by several grader versions/);
 });
 
 Deno.test("viewer server: another site's name (DNS rebinding) or another Origin on the API is refused", async () => {

@@ -55,6 +55,16 @@ Deno.test("views: contiguous keeps each worker's steps in its block; interleaved
   assert.equal(viewsAt(trace("sot", ["outline"]), 3), undefined);
 });
 
+Deno.test("views: a worker that stopped (an end of sequence) writes no next step after its stop", () => {
+  // Alice stops in pass 9, right after her second step: from pass 10 no third step of hers is shown, in any view
+  const t = { ...trace("hogwild:2", ["Alice", "Bob"]), ended: [9, null] };
+  assert.deepEqual(viewsAt(t, 9)!.map(show), viewsAt(trace("hogwild:2", ["Alice", "Bob"]), 9)!.map(show));
+  assert.deepEqual(viewsAt(t, 10)!.map(show), [
+    "prompt | Alice#1-1 | Bob#1-1 | Alice#2-2 | others' steps | Bob#2-2* | own step",
+    "prompt | Alice#1-1 | Bob#1-1 | Alice#2-2 | others' steps | own step | Bob#2-2*",
+  ]);
+});
+
 Deno.test("views: a method this build does not name (a tool's own layout) has no replay, not an error", () => {
   assert.equal(viewsAt(trace("hogwild:2:hidden-steps", ["Alice", "Bob"]), 3), undefined);
   assert.ok(viewsAt(trace("hogwild:2", ["Alice", "Bob"]), 3));
