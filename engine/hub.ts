@@ -284,12 +284,14 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
  */
 export async function modelFolder(model: string, extra: readonly string[] = []): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
-  if (/^[./~]/.test(model) || !/^[\w.-]+\/[\w.-]+$/.test(model)) {
+  // OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with)
+  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w.-]+))?$/.exec(model);
+  if (/^[./~]/.test(model) || !id) {
     throw new InputError(
       /^[./~]/.test(model) // a path, by its look
         ? `--model ${model}: no such folder`
-        : `--model ${model}: no such folder, and not a hub id (OWNER/NAME) or random:SHAPE`,
+        : `--model ${model}: no such folder, and not a hub id (OWNER/NAME[@REVISION]) or random:SHAPE`,
     );
   }
-  return await hubModel(model, {}, extra);
+  return await hubModel(id[1], id[2] ? { revision: id[2] } : {}, extra);
 }

@@ -34,6 +34,16 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
   });
   assert.equal(out.code, 0, out.stderr);
   assert.equal(JSON.parse(out.stdout).logits[0].length, engine.vocab);
+  // pinned to a commit (OWNER/NAME@REVISION): that snapshot, whatever main names; another commit is not there
+  const ids = ["logits", "--ids", "1,2", "--last", "1"];
+  const env = { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" };
+  writeFileSync(join(root, "refs", "main"), "f".repeat(40) + "\n");
+  const pinned = await runCli("cli/engine.ts", [...ids, "--model", `tiny/qwen3@${sha}`], env);
+  assert.equal(pinned.code, 0, pinned.stderr);
+  assert.deepEqual(JSON.parse(pinned.stdout), JSON.parse(out.stdout));
+  const other = await runCli("cli/engine.ts", [...ids, "--model", `tiny/qwen3@${"0".repeat(40)}`], env);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /config\.json \(revision 0{40}\) is not in the cache/);
 });
 
 Deno.test("hub: the user's token goes with the request; a gated model's refusal says how to get in", async () => {
