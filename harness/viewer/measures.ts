@@ -15,19 +15,29 @@ export interface Measures {
   answer_by: string | null;
 }
 
-const HEADER = /\*\*[^*\n]{1,40}\[\d+\]:\*\*/g;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-function grams(text: string, n = 4): Set<string> {
-  const words = text.replace(HEADER, " ").toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+/** The step headers the run's protocol writes (its stepPrefix, with {name} and {step}), for these writers. */
+function headers(stepPrefix: string, names: readonly string[]): RegExp {
+  const [before, after] = escape(stepPrefix).split(escape("{name}"));
+  if (after === undefined) return /$^/g; // a prefix without names: nothing to take out
+  const each = names.map((n) => before + escape(n) + after.replace(escape("{step}"), "\\d+"));
+  return new RegExp(each.join("|"), "gu");
+}
+
+function grams(text: string, header: RegExp, n = 4): Set<string> {
+  const words = text.replace(header, " ").toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
   const out = new Set<string>();
   for (let i = 0; i + n <= words.length; i++) out.add(words.slice(i, i + n).join(" "));
   return out;
 }
 
-export function measures(trace: TraceLine, record?: BenchRecord): Measures {
+/** The measures of one record's trace; `stepPrefix`: the run's protocol's (its headers are not the workers' words). */
+export function measures(trace: TraceLine, record?: BenchRecord, stepPrefix = "**{name} [{step}]:** "): Measures {
   const texts = trace.workers;
   const names = trace.names ?? texts.map((_, i) => `worker ${i + 1}`);
-  const sets = texts.map((t) => grams(t));
+  const header = headers(stepPrefix, names);
+  const sets = texts.map((t) => grams(t, header));
   let sum = 0, pairs = 0;
   for (let a = 0; a < sets.length; a++) {
     for (let b = 0; b < sets.length; b++) {
@@ -37,15 +47,11 @@ export function measures(trace: TraceLine, record?: BenchRecord): Measures {
       sum += shared / sets[a].size, pairs++;
     }
   }
+  // a name as a word of any script (\b knows only ASCII letters: "Zoë" would not end at its ë)
+  const word = (name: string) => new RegExp(`(?<![\\p{L}\\p{N}_])${escape(name)}(?![\\p{L}\\p{N}_])`, "gu");
   const mentions = texts.map((t, w) => {
-    const body = t.replace(HEADER, " ");
-    return names.reduce(
-      (n, name, o) =>
-        o === w
-          ? n
-          : n + (body.match(new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g"))?.length ?? 0),
-      0,
-    );
+    const body = t.replace(header, " ");
+    return names.reduce((n, name, o) => o === w ? n : n + (body.match(word(name))?.length ?? 0), 0);
   });
   const steps = names.map((_, w) => trace.steps.filter((s) => s.worker === w).length);
   const last = record?.checkpoints[record.checkpoints.length - 1];

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { loadProtocol } from "../generation/prompts.ts";
+import { loadProtocol, type Protocol } from "../generation/prompts.ts";
 import {
   type BenchRecord,
   checkOneGrader,
@@ -24,6 +24,8 @@ export interface RunData {
   traces: Map<string, TraceLine>;
   /** the protocol's redundancy check text, to mark it in the workers' text */
   redundancyCheck: string;
+  /** the protocol's step prefix ({name}, {step}): the headers the measures leave out */
+  stepPrefix: string;
 }
 
 export class RunSource {
@@ -71,11 +73,11 @@ export class RunSource {
       `${join(this.dir, "run.json")}: not a run.json of this project`,
     );
     const spec = (meta.spec_full ?? meta.spec ?? {}) as { protocol?: string };
-    let redundancyCheck: string;
+    let protocol: Protocol;
     try {
-      redundancyCheck = loadProtocol(spec.protocol).redundancyCheck;
+      protocol = loadProtocol(spec.protocol);
     } catch {
-      redundancyCheck = loadProtocol().redundancyCheck; // the user's protocol file has moved
+      protocol = loadProtocol(); // the user's protocol file has moved
     }
     const list = records ? readRecordLines(records, false) : [];
     if (records) checkPlanned(records, list, meta.planned), checkOneGrader(records, list); // as plot refuses them
@@ -84,7 +86,8 @@ export class RunSource {
       meta,
       records: list,
       traces: new Map((traces ? readLines<TraceLine>(traces, false) : []).map((t) => [recordKey(t), t])),
-      redundancyCheck,
+      redundancyCheck: protocol.redundancyCheck,
+      stepPrefix: protocol.stepPrefix,
     };
     this.#cache = { stamp, data };
     return data;

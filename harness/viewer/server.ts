@@ -90,7 +90,7 @@ function measuresOf(data: RunData, key: string, record: BenchRecord | undefined)
   if (!measured.has(data)) measured.set(data, new Map());
   const cache = measured.get(data)!, trace = data.traces.get(key);
   if (!trace) return undefined;
-  if (!cache.has(key)) cache.set(key, measures(trace, record));
+  if (!cache.has(key)) cache.set(key, measures(trace, record, data.stepPrefix));
   return cache.get(key);
 }
 

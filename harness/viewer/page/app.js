@@ -339,6 +339,19 @@ function onLive(e) {
 
 const events = new EventSource("/api/live");
 events.onmessage = (m) => onLive(JSON.parse(m.data));
+// The feed lost (the bench or the viewer stopped): said, not left looking live. It reconnects by itself, and
+// the server then sends every run still in flight: the boxes of runs not finished are dropped for that.
+events.onerror = () => {
+  $("live-status").textContent = "The live feed is lost (the bench stopped?); what is below may be stale.";
+  $("live-status").classList.add("bad");
+};
+events.onopen = () => {
+  $("live-status").classList.remove("bad");
+  for (const [key, run] of state.live) {
+    if (!run.box.classList.contains("done")) run.box.remove(), state.live.delete(key);
+  }
+  if (![...state.live.values()].length) $("live-status").textContent = "Waiting for a run in progress…";
+};
 
 // ---------- routing ----------
 

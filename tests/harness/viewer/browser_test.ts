@@ -225,8 +225,16 @@ browserTest("viewer, live: a running bench's passes arrive in the page as they h
     );
     assert.ok((await page.$$eval(".live-run pre", (p) => p.map((e) => e.textContent ?? "").join(""))).length > 0);
     await shot(page, "live");
-  } finally {
+    // the bench killed: the page says its feed is lost rather than looking live
     bench.kill("SIGKILL");
+    await bench.status;
+    await page.waitForFunction(() => /feed is lost/.test(document.querySelector("#live-status")?.textContent ?? ""), {
+      timeout: 30_000,
+    });
+  } finally {
+    try {
+      bench.kill("SIGKILL");
+    } catch { /* already ended */ }
     await bench.status;
   }
 });

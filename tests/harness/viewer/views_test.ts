@@ -100,3 +100,25 @@ Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
   assert.equal(alone.overlap, 0);
   assert.equal(alone.answer_by, null);
 });
+
+Deno.test("measures: names of any script are mentions as whole words; a custom protocol's headers are not words", () => {
+  const t: TraceLine = {
+    task: "t",
+    problem_id: "p",
+    method: "hogwild:2",
+    seed: 1,
+    names: ["Zoë", "Łukasz"],
+    workers: ["<Zoë #1> Łukasz, you check. Łukaszów is a town.", "<Łukasz #1> Zoë said so; Zoëa is no one."],
+    steps: [],
+    pass_ms: [1],
+  };
+  const m = measures(t, undefined, "<{name} #{step}> ");
+  assert.deepEqual(m.mentions, [1, 1]); // the header's own name, and names inside longer words, are not mentions
+  // the headers left out of the words: read as words, "# 1 > same" would be a 4-gram the two share
+  const same = measures(
+    { ...t, workers: ["<Zoë #1> same a b", "<Łukasz #1> same c d"] },
+    undefined,
+    "<{name} #{step}> ",
+  );
+  assert.equal(same.overlap, 0);
+});
