@@ -24,7 +24,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { createHash } from "node:crypto";
-import { InputError } from "./errors.ts";
+import { InputError, oneLine } from "./errors.ts";
 
 export interface FileRequest {
   /** the repository's folder in the cache (models--OWNER--NAME) */
@@ -124,6 +124,19 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
       const now = statSync(partial).size;
       if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
     } catch (e) {
+      // this machine's fault (a full disk, a read-only cache) is said as such, at once: no wait helps it
+      const local = /ENOSPC|No space left|EROFS|Read-only file system|EACCES|Permission denied/i.exec(
+        (e as Error).message ?? "",
+      );
+      if (local || e instanceof Deno.errors.PermissionDenied) {
+        throw new InputError(
+          `${partial}: cannot write the download (${oneLine((e as Error).message)}): ${
+            local && /ENOSPC|space/i.test(local[0])
+              ? "the disk is full; free space, or set HF_HUB_CACHE to a cache with room"
+              : "the cache is not writable here; set HF_HUB_CACHE to one that is"
+          }, then run the same command again`,
+        );
+      }
       // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
       const final = e instanceof HubHttpError && e.status !== 429 && e.status < 500;
       if (final || attempt >= (r.retries ?? 5)) throw e;

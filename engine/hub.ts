@@ -192,6 +192,8 @@ function fallback(
   e: Error,
   hub: string,
 ) {
+  // what this machine must mend (a full disk, a download that failed its hash) is said as it is
+  if (e instanceof InputError) throw e;
   const message = oneLine(e.message);
   if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
     throw new InputError(

@@ -281,7 +281,7 @@ Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and 
   const bad = fakeHub(files, { corruptOnce: shard });
   await assert.rejects(
     hubModel("tiny/hash", { cacheDir: cache, fetch: bad.hub, progress: () => {} }),
-    /cannot download model-00001-of-00002\.safetensors \(.*the downloaded bytes do not match the hub's sha256/,
+    /model-00001-of-00002\.safetensors: the downloaded bytes do not match the hub's sha256 .*removed, not cached/,
   );
   const blob = join(cache, "models--tiny--hash", "blobs", sha256(files.get(shard)!));
   assert.ok(!existsSync(blob) && !existsSync(`${blob}.incomplete`), "the changed bytes stayed in the cache");
@@ -289,6 +289,28 @@ Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and 
   const busy = fakeHub(files, { failOnce: { [shard]: 503, "model-00002-of-00002.safetensors": 429 } });
   const dir = await hubModel("tiny/hash", { cacheDir: cache, fetch: busy.hub, progress: () => {}, retryWaitMs: 1 });
   for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+});
+
+Deno.test("hub: a full disk is said at once as this machine's fault, not retried or blamed on the network", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-full-"));
+  let gets = 0;
+  const full = ((_: RequestInfo | URL, init?: RequestInit) => {
+    if (init?.method === "HEAD") {
+      return Promise.resolve(
+        new Response(null, { headers: { "x-repo-commit": "3".repeat(40), etag: '"abc"', "content-length": "10" } }),
+      );
+    }
+    gets++;
+    const body = new ReadableStream({ pull: (c) => c.error(new Error("No space left on device (os error 28)")) });
+    return Promise.resolve(new Response(body, { status: 200 }));
+  }) as typeof fetch;
+  await assert.rejects(
+    hubFile("o/full", "f.bin", { cacheDir: cache, fetch: full, progress: () => {}, retryWaitMs: 1 }),
+    (e: Error) =>
+      e instanceof InputError && /abc\.incomplete: cannot write the download .*the disk is full/.test(e.message) &&
+      !/hub is reachable/.test(e.message),
+  );
+  assert.equal(gets, 1, "asked once");
 });
 
 Deno.test("hub: a model's own prompts come with it; two downloads of one model into one cache at once both end whole", async () => {
