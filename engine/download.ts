@@ -57,14 +57,32 @@ export interface Head {
   size: number;
 }
 
+/** A busy hub (429) or its fault (5xx): asked again after a wait, unlike a refusal. */
+const busy = (e: unknown) => e instanceof HubHttpError && (e.status === 429 || e.status >= 500);
+
+/** The wait before try `attempt` + 1: doubled each time, at most 10 s. */
+const backoff = (r: FileRequest, attempt: number) =>
+  new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
+
 export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await headOnce(r, url, hops);
+    } catch (e) {
+      if (!busy(e) || attempt >= (r.retries ?? 5)) throw e;
+      await backoff(r, attempt);
+    }
+  }
+}
+
+async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head> {
   // Not followed: the hub's own answer carries the commit and, for large files, the content's hash and size.
   const res = await (r.fetch ?? fetch)(url, { method: "HEAD", redirect: "manual", headers: auth(r) });
   if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
   const h = res.headers;
   const location = h.get("location");
   if (res.status >= 300 && !h.get("x-linked-etag") && !h.get("etag") && location && hops < 5) {
-    return await head(r, new URL(location, url).href, hops + 1); // a renamed repository
+    return await headOnce(r, new URL(location, url).href, hops + 1); // a renamed repository
   }
   const etag = (h.get("x-linked-etag") ?? h.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
   const size = Number(h.get("x-linked-size") ?? h.get("content-length"));
@@ -138,9 +156,8 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
         );
       }
       // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
-      const final = e instanceof HubHttpError && e.status !== 429 && e.status < 500;
-      if (final || attempt >= (r.retries ?? 5)) throw e;
-      await new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
+      if ((e instanceof HubHttpError && !busy(e)) || attempt >= (r.retries ?? 5)) throw e;
+      await backoff(r, attempt);
     }
   }
   await verify(r, info, partial);
@@ -192,15 +209,25 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
     if (!existsSync(blob) || statSync(blob).size !== info.size) await fetchBlob(r, info, blob);
   }
 
+  // Another process fetching the same snapshot may make the link or write the ref first: its work is ours.
   if (!existsSync(pointer)) {
     mkdirSync(dirname(pointer), { recursive: true });
-    symlinkSync(relative(dirname(pointer), blob), pointer);
+    try {
+      symlinkSync(relative(dirname(pointer), blob), pointer);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST" && !(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
   }
   if (info.commit && r.revision !== info.commit) {
     const ref = join(r.root, "refs", r.revision);
-    if (!existsSync(ref) || readFileSync(ref, "utf8").trim() !== info.commit) {
+    const current = () => existsSync(ref) && readFileSync(ref, "utf8").trim() === info.commit;
+    if (!current()) {
       mkdirSync(dirname(ref), { recursive: true });
-      replaceFile(ref, info.commit);
+      try {
+        replaceFile(ref, info.commit);
+      } catch (e) {
+        if (!current()) throw e;
+      }
     }
   }
   return pointer;

@@ -38,14 +38,16 @@ export const BOXED: AnswerFormat = {
 const CLOSING_FENCE = /(^|\n)```/;
 
 /**
- * A text still being written, up to the fence that opens a block left open (an odd count of lines that end in
- * ``` and a language tag at most: a step's header may come before it), whole otherwise: LiveCodeBench's
- * extraction over a text cut inside a block would take the prose between two blocks for the program. Backticks
- * inside a line ("in one ```python block.") open nothing here; LiveCodeBench's rule still counts them, over the
- * closed part.
+ * A text still being written, up to the fence that opens a block left open (an odd count of fence lines: lines
+ * that start with ```, or end in ``` and a language tag at most, as a step's header before it makes them),
+ * whole otherwise: LiveCodeBench's extraction over a text cut inside a block would take the prose between two
+ * blocks for the program. Backticks inside a line of prose ("in one ```python block.") open nothing here;
+ * LiveCodeBench's rule still counts them, over the closed part.
  */
+const FENCE = /^\s*```|```[\w+#.-]*\s*$/;
+
 function closedBlocks(text: string): string {
-  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (/```[\w+#.-]*\s*$/.test(l) ? [i] : []));
+  const lines = text.split("\n"), fences = lines.flatMap((l, i) => (FENCE.test(l) ? [i] : []));
   return fences.length % 2 ? lines.slice(0, fences[fences.length - 1]).join("\n") : text;
 }
 

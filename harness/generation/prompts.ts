@@ -115,10 +115,11 @@ export function joinNames(names: readonly string[]): string {
 
 /**
  * The version of how prompts are made from their texts, in every run folder's key: bump it when a change of
- * fillTemplate or promptIds changes what a model is given, so that no folder resumes across it. 2: values
- * inserted verbatim (1 read `$` patterns in problems).
+ * fillTemplate, promptIds or the chat template's choice changes what a model is given, so that no folder
+ * resumes across it. 2: values inserted verbatim (1 read `$` patterns in problems). 3: a model folder's
+ * chat_template.jinja wins over tokenizer_config.json's template.
  */
-export const PROMPT_FORMAT = "hogwild-prompts/2";
+export const PROMPT_FORMAT = "hogwild-prompts/3";
 
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
   return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });

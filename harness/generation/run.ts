@@ -154,6 +154,12 @@ export class Run extends Solver {
     return this.#workers;
   }
 
+  /** Stops a worker for its method (it writes no more), its pass kept for the trace. */
+  protected stopWorker(w: Worker): void {
+    w.stop();
+    this.#ended[w.index] = this.passes;
+  }
+
   /** A worker that has not started yet: its rows wait (none by default). */
   protected holds(_w: Worker): boolean {
     return false;
@@ -261,7 +267,7 @@ export class Run extends Solver {
     if (answer) {
       this.#recordStep(w);
       if (this.#layout.answerEnds(this.#team) === "run") this.stopEarly(answer);
-      else w.stop(), this.#ended[w.index] = this.passes;
+      else this.stopWorker(w);
       return;
     }
     w.endStep(id);

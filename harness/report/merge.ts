@@ -2,10 +2,10 @@
  * The shards of one run (--shard i/n) merged into one run folder. Refused unless the shards share their spec,
  * cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { replaceFile } from "../../engine/files.ts";
+import { fileLines, replaceFile } from "../../engine/files.ts";
 import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
@@ -116,10 +116,14 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
       ) + "\n",
     );
     replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+    // the shards' trace lines as bytes, never one string (shards' traces add up past what a string holds)
+    const newline = new Uint8Array([0x0a]);
     replaceFile(
       join(partial, "traces.jsonl"),
-      dirs.map((d) => existsSync(join(d, "traces.jsonl")) ? readFileSync(join(d, "traces.jsonl"), "utf8") : "")
-        .join(""),
+      dirs.flatMap((d) => {
+        const file = join(d, "traces.jsonl");
+        return existsSync(file) ? [...fileLines(file)].filter((l) => l.length).flatMap((l) => [l, newline]) : [];
+      }),
     );
     // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
     return await report(partial, spec, records, {

@@ -133,7 +133,7 @@ function fakeHub(
     commit?: string;
     /** the first GET of this file sends one byte changed */
     corruptOnce?: string;
-    /** the first GET of each file named answers with that status */
+    /** the first HEAD and the first GET of each file named answer with that status */
     failOnce?: Record<string, number>;
     /** no X-Repo-Commit in the answers (a mirror that omits it) */
     noCommit?: boolean;
@@ -153,6 +153,8 @@ function fakeHub(
     const body = files.get(path);
     if (!body) return new Response("Entry not found", { status: 404 });
     const etag = sha256(body);
+    const status = opts.failOnce?.[path];
+    if (status && first(`fail ${method} ${path}`)) return new Response(method === "HEAD" ? null : "busy", { status });
     if (method === "HEAD") {
       return new Response(null, {
         status: 302,
@@ -163,8 +165,6 @@ function fakeHub(
         },
       });
     }
-    const status = opts.failOnce?.[path];
-    if (status && first(`fail ${path}`)) return new Response("busy", { status });
     const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
     let rest = body.subarray(from);
     if (opts.corruptOnce === path && first(`corrupt ${path}`)) (rest = rest.slice())[rest.length >> 1] ^= 1;
@@ -326,6 +326,38 @@ Deno.test("hub: a model's own prompts come with it; two downloads of one model i
   assert.equal(a, b);
   for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(a, name))), body, name);
   assert.ok(!existsSync(join(a, "prompts", "plain.txt")), "a file the repository lacks is skipped");
+});
+
+Deno.test("hub: two processes fetching one file into one cache both end with it whole (the lock, the link, the ref)", async () => {
+  // each process its own slow hub (a fetch stub) sending the same file in 20 pieces; no retry to hide a collision
+  const script = `import { createHash } from "node:crypto";
+    import { hubFile } from "${new URL("../../engine/hub.ts", import.meta.url)}";
+    const body = new Uint8Array(200_000).map((_, i) => i % 251);
+    const etag = createHash("sha256").update(body).digest("hex");
+    const hub = (_, init) => {
+      if (init?.method === "HEAD") {
+        return Promise.resolve(new Response(null, { status: 302, headers: { "x-repo-commit": "3".repeat(40),
+          "x-linked-etag": '"' + etag + '"', "x-linked-size": String(body.length) } }));
+      }
+      let at = 0;
+      return Promise.resolve(new Response(new ReadableStream({ async pull(c) {
+        await new Promise((r) => setTimeout(r, 5));
+        if (at >= body.length) return c.close();
+        c.enqueue(body.slice(at, at += 10_000));
+      } }), { status: 200 }));
+    };
+    const path = await hubFile("o/two", "w.bin", { cacheDir: Deno.args[0], fetch: hub, progress: () => {}, retries: 0 });
+    const got = Deno.readFileSync(path);
+    if (got.length !== body.length || got.some((b, i) => b !== body[i])) throw new Error("not the file");`;
+  for (let round = 0; round < 4; round++) {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-procs-"));
+    const one = () =>
+      new Deno.Command(Deno.execPath(), { args: ["eval", "--ext=ts", script, cache], stdout: "null", stderr: "piped" })
+        .output();
+    for (const out of await Promise.all([one(), one()])) {
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+  }
 });
 
 Deno.test("hub: an index naming a file outside the snapshot, an index that is no JSON and a mirror without commits are refused", async () => {

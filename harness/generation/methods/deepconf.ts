@@ -189,7 +189,7 @@ export class DeepConfRun extends Run {
         continue;
       }
       const g = (fresh ? lowestGroup : newestGroup)(w.confidences, m.window);
-      if (g !== undefined && g < this.#threshold) w.stop(), this.#stopped.add(w);
+      if (g !== undefined && g < this.#threshold) this.stopWorker(w), this.#stopped.add(w);
     }
     const v = ended && m.tau !== undefined ? this.#tally() : undefined;
     if (v && v.share >= m.tau!) this.stopEarly(v.answer);

@@ -172,6 +172,19 @@ Deno.test("code answers: a text cut inside a block gives the last closed program
   const quoted = "I will answer in one ```python block.\n```python\nprint(1)\n```\nChecking it";
   assert.equal(CODE.written(quoted, true), "print(1)");
   assert.equal(CODE.written(quoted + " once more:\n```python\nprint(", true), "print(1)");
+  // fences of other shapes close and open as LiveCodeBench's rule reads them: a closed text reads the same open
+  for (
+    const text of [
+      "```python\nprint(1)\n```\nBetter:\n``` python\nprint(2)\n```\nchecking",
+      "```python\nprint(1)\n```\nBetter:\n```python  # fixed\nprint(2)\n```\nchecking",
+      "```python\nprint(1)\n``` That is it.\nNow let me check",
+      "```python\nprint(1)\n```</think>\nNow",
+      "**Alice [2]:** ```python\nprint(1)\n```\n\n**Alice [3]:** done",
+    ]
+  ) {
+    assert.equal(CODE.written(text, true), CODE.written(text, false), JSON.stringify(text));
+    assert.ok(CODE.written(text, true)?.startsWith("print("), JSON.stringify(text));
+  }
 });
 
 Deno.test("code answers: a text that ended is read by LiveCodeBench's rule exactly, stray fences and all", () => {

@@ -201,6 +201,9 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
     const carol = labels.flatMap((l, i) => (l.includes("Carol") ? [i + 1] : []));
     assert.deepEqual(carol, Array.from({ length: stop }, (_, i) => warm + 1 + i), id);
     assert.deepEqual(d.stopped, [2], id);
+    // the trace keeps her stop (the pass of her last row) for the viewer; Eve wrote to the run's end
+    assert.equal(d.ended()[2], carol.at(-1), id);
+    assert.equal(d.ended()[4], null, id);
     // Dave ends with 7; the vote (Alice 5 and Dave 6 at the threshold or above; Bob's 9 under it) is unanimous,
     // so the run ends in that pass with Eve unfinished.
     const last = r.checkpoints[0];
