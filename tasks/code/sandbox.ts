@@ -274,14 +274,13 @@ function lstat(path: string): Deno.FileInfo | undefined {
   }
 }
 
-/**
- * `ps`'s lines for `args` (procps): the host reads the process table through it, as Deno refuses /proc to a
- * program without --allow-all.
- */
 /** An unsafe run's folder: the prefix, the host's pid, a dash (the folder outlives a host that was killed). */
 const UNSAFE_PREFIX = "hogwild-code-";
 
-/** Removes the unsafe runs' folders whose host is gone (killed before it could remove them). */
+/**
+ * Removes the unsafe runs' folders whose host is gone (killed before it could remove them). Hosts are told apart
+ * by pid: machines whose containers share one /tmp across pid namespaces should each set their own TMPDIR.
+ */
 async function sweepUnsafeDirs(): Promise<void> {
   const base = tmpdir(), re = new RegExp(`^${UNSAFE_PREFIX}(\\d+)-`);
   const hosts = new Map<string, string[]>();
@@ -303,6 +302,10 @@ async function sweepUnsafeDirs(): Promise<void> {
   }
 }
 
+/**
+ * `ps`'s lines for `args` (procps): the host reads the process table through it, as Deno refuses /proc to a
+ * program without --allow-all.
+ */
 async function ps(args: string[]): Promise<string[]> {
   let out: Deno.CommandOutput;
   try {
