@@ -209,8 +209,8 @@ export const MUTANTS: Mutant[] = [
     claim: "resume exact after kills",
     edits: [{
       file: "harness/bench/rundir.ts",
-      find: "if (keep < raw.length && repair) truncateSync(file, keep);",
-      replace: "if (keep < raw.length && repair && false) truncateSync(file, keep);",
+      find: "if (repair && keep < statSync(file).size) truncateSync(file, keep);",
+      replace: "if (repair && keep < statSync(file).size && false) truncateSync(file, keep);",
     }],
     test: "tests/harness/bench/text_test.ts",
     filter: "a resume after half a",
