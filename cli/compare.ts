@@ -16,7 +16,8 @@ const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[
                  itself; or each folder's only method]
   --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]
   --score: each side's one answer [answer], or Pass@1 over its independent paths' own answers (methods whose
-           writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths]`;
+           writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths],
+           or its vote (self-consistency's and DeepConf's, which their papers report; none: its answer) [vote]`;
 
 const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
 
@@ -65,7 +66,10 @@ function main() {
     score: { type: "string", default: "answer" },
   }, USAGE);
   const score = f.score;
-  check(score === "answer" || score === "paths", `--score: expected answer or paths, got "${score}"`);
+  check(
+    score === "answer" || score === "paths" || score === "vote",
+    `--score: expected answer, paths or vote, got "${score}"`,
+  );
   check(dirs.length === 1 || dirs.length === 2, "compare: name one run folder or two (--help for the usage)");
   check(
     dirs.length === 1 || resolve(dirs[0]) !== resolve(dirs[1]),
@@ -95,7 +99,7 @@ function main() {
     const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets, score);
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
-      ...(score === "paths" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
+      ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
       ...budgets.map((budget) => comparisonTable(rows, budget)),
     ];
   });

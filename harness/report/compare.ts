@@ -45,13 +45,16 @@ export function compareSides(a: Side, b: Side, budgets: readonly number[], score
 export function scoreOf(s: Side & { name: string }, score: Score): string {
   if (score === "answer") return "its answer";
   const cps = s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints);
-  const withPaths = cps.filter((c) => c.paths_score_strict !== undefined).length;
+  const graded = cps.filter((c) => (score === "paths" ? c.paths_score_strict : c.vote_score_strict) !== undefined)
+    .length;
+  const what = score === "paths" ? "paths" : "a vote";
   check(
-    withPaths === 0 || withPaths === cps.length,
-    `compare: ${s.name} has paths graded on ${withPaths} of its ${cps.length} checkpoints (records from before ` +
-      "paths); rescore it (deno task rescore) or compare --score answer",
+    graded === 0 || graded === cps.length,
+    `compare: ${s.name} has ${what} graded on ${graded} of its ${cps.length} checkpoints (records from before ` +
+      `${score === "paths" ? "paths" : "votes"}); rescore it (deno task rescore) or compare --score answer`,
   );
-  return withPaths ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
+  if (score === "paths") return graded ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
+  return graded ? "its vote" : "its answer (its records hold no vote)";
 }
 
 /** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */

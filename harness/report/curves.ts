@@ -61,10 +61,16 @@ export function interval(scores: readonly number[]): [number, number] | undefine
  * What a sample scores: the method's one answer, or the mean of its independent paths' own answers (Pass@1 over
  * paths) where its records carry them (a method of one answer: that answer).
  */
-export type Score = "answer" | "paths";
+export type Score = "answer" | "paths" | "vote";
 
-/** One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer. */
+/**
+ * One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer; with
+ * "paths", Pass@1 over its paths; with "vote", its vote's (each where the checkpoint has one, else its answer's).
+ */
 export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], score: Score = "answer"): Sample {
+  if (score === "vote" && c.vote_score_strict !== undefined) {
+    return { problem: r.problem_id, seed: r.seed, score: c.vote_score_strict, answer: c.vote ?? null };
+  }
   const s = score === "paths" ? c.paths_score_strict ?? c.score_strict : c.score_strict;
   return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
 }

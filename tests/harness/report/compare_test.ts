@@ -102,7 +102,29 @@ Deno.test("compare --score paths: Pass@1 over a side's paths where it has them, 
   assert.equal(m.code, 2);
   assert.match(m.stderr, /mixed \(sc:2\) has paths graded on 6 of its 24 checkpoints .*rescore it/);
   const bad = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "pass1"]);
-  assert.match(bad.stderr, /--score: expected answer or paths, got "pass1"/);
+  assert.match(bad.stderr, /--score: expected answer, paths or vote, got "pass1"/);
+});
+
+Deno.test("compare --score vote: a side's vote where its records hold one (sc's, DeepConf's), its answer where not", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-vote-"));
+  // the vote right on every record, the answer as A's grid says
+  const voted = (rs: BenchRecord[]) =>
+    rs.map((r) => ({
+      ...r,
+      checkpoints: r.checkpoints.map((c) => ({ ...c, vote: "4", vote_equal_strict: true, vote_score_strict: 1 })),
+    }));
+  const one = folder(base, "one", [...voted(records("sc:2", A)), ...records("sequential", B)]);
+  const r = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "vote", "--budget", "8"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Scores: A its vote; B its answer \(its records hold no vote\)\./);
+  assert.match(r.stdout, /\| t \| 10 \| 5 \| 100\.0% \| 30\.0% \| \+70\.0 \|/);
+  const answers = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--budget", "8"]);
+  assert.match(answers.stdout, ROW_8);
+  const half = [...voted(records("sc:2", A)).slice(0, 3), ...records("sc:2", A).slice(3)];
+  const mixed = folder(base, "mixed", [...half, ...records("sequential", B)]);
+  const m = await runCli("cli/compare.ts", [mixed, "--methods", "sc:2,sequential", "--score", "vote"]);
+  assert.equal(m.code, 2);
+  assert.match(m.stderr, /mixed \(sc:2\) has a vote graded on 6 of its 24 checkpoints/);
 });
 
 Deno.test("compare refuses another grader, another task's data, nothing shared, and a method, folder or budget not there", async () => {
