@@ -17,7 +17,7 @@ const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[
   --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]
   --score: each side's one answer [answer], or Pass@1 over its independent paths' own answers (methods whose
            writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths],
-           or its vote (self-consistency's and DeepConf's, which their papers report; none: its answer) [vote]`;
+           or its vote (the methods that vote, as their papers report them; none: its answer) [vote]`;
 
 const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
 

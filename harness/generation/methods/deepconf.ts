@@ -121,6 +121,8 @@ export const deepconf: Family<DeepConfMethod> = {
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
   replaysViews: true,
   compared: () => ["deepconf:4", "deepconf:4:online"],
+  // 2: a trace the threshold stopped has no path answer (1 counted a box it wrote before its stop)
+  version: 2,
 };
 
 function fraction(p: MethodId, v: string | undefined): number {
@@ -193,6 +195,11 @@ export class DeepConfRun extends Run {
     }
     const v = ended && m.tau !== undefined ? this.#tally() : undefined;
     if (v && v.share >= m.tau!) this.stopEarly(v.answer);
+  }
+
+  /** A trace the threshold stopped has no answer of its own: its paper discards it (a box it wrote is not one). */
+  protected override ownAnswer(w: Worker): string | undefined {
+    return this.#stopped.has(w) ? undefined : super.ownAnswer(w);
   }
 
   /**

@@ -230,6 +230,21 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
   assert.deepEqual(cp.tokens.slice(1), [warm, warm, dave, warm]);
 });
 
+Deno.test("online: a trace stopped after writing a box has no answer of its own in the paths (its paper discards it)", async () => {
+  // Bob boxes 9, then his confidence drops below the threshold before his step ends: he is stopped
+  const bob = "So \\boxed{9} is what I get, and now let me check it once more.\n\n";
+  const boxed = tok.encode("So \\boxed{9}").length;
+  const scripts = { Alice: answer("7"), Bob: bob, finisher: "5}" };
+  const conf = { Alice: constant(5), Bob: (j: number) => (j <= boxed + 1 ? 6 : 1) };
+  const { run: r } = await run("deepconf:2:online:window=2", scripts, conf); // Alice warms up, then Bob starts
+  const d = r as DeepConfRun;
+  assert.ok(d.stopped.includes(1), `Bob stopped: ${d.stopped}`);
+  assert.ok(r.texts()[1].includes("\\boxed{9}"), "his box is in his text");
+  const last = r.checkpoints.at(-1)!;
+  assert.equal(last.paths![1], null, "a stopped trace's box is no path answer");
+  assert.equal(last.vote, "7");
+});
+
 Deno.test("together: before the threshold only the warm-up votes; at it, a later trace meets every group it wrote", async () => {
   const long = "Let me add the numbers one by one, slowly and with care, and then check the sum twice over. ".repeat(
     12,
