@@ -94,6 +94,8 @@ export const leap: Family<LeapMethod> = {
     const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(most / 4))));
     return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
   },
+  // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer)
+  version: 2,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -124,21 +126,22 @@ export function loadLeap(file?: string): LeapTexts {
 }
 
 /**
- * The normalized Levenshtein similarity of two texts (the paper's routing measure): 1 − their edit distance
- * (insertions, deletions, substitutions of code points) over the longer one's length; 1 for two empty texts.
+ * The Levenshtein similarity of two texts as the authors' code routes by it (python-Levenshtein's `ratio`): 1 −
+ * their insertion-deletion distance over their summed lengths, i.e. 2·LCS / (|a| + |b|) over code points; 1 for
+ * two empty texts.
  */
 export function similarity(a: string, b: string): number {
-  const x = Array.from(a), y = Array.from(b), longer = Math.max(x.length, y.length);
-  if (longer === 0) return 1;
-  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  const x = Array.from(a), y = Array.from(b), sum = x.length + y.length;
+  if (sum === 0) return 1;
+  let row = new Array<number>(y.length + 1).fill(0); // longest common subsequence, a row at a time
   for (let i = 1; i <= x.length; i++) {
-    const next = [i];
+    const next = [0];
     for (let j = 1; j <= y.length; j++) {
-      next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1)));
+      next.push(x[i - 1] === y[j - 1] ? row[j - 1] + 1 : Math.max(row[j], next[j - 1]));
     }
     row = next;
   }
-  return 1 - row[y.length] / longer;
+  return (2 * row[y.length]) / sum;
 }
 
 /**

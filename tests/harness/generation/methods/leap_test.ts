@@ -31,17 +31,19 @@ const names = (view: readonly Block[]) => view.map((b) => b.label);
 const decode = (ids: ArrayLike<number>) => tok.decode(Array.from(ids));
 const PROBLEM = "What is 2+2?";
 
-Deno.test("similarity: normalized Levenshtein over code points, against hand-computed values", () => {
+Deno.test("similarity: python-Levenshtein's ratio (the authors' routing) over code points, against hand values", () => {
   const cases: [string, string, number][] = [
-    ["kitten", "sitting", 1 - 3 / 7], // k→s, e→i, +g
-    ["x is 4.", "x is 5.", 1 - 1 / 7],
-    ["x is 4.", "x is 45.", 1 - 1 / 8],
-    ["y is 9.", "x is 45.", 1 - 3 / 8],
+    ["kitten", "sitting", 8 / 13], // common "ittn": 2·4 / (6 + 7); the edit-distance form would say 1 − 3/7
+    ["x is 4.", "x is 5.", 12 / 14],
+    ["x is 4.", "x is 45.", 14 / 15],
+    ["y is 9.", "x is 45.", 10 / 15],
     ["abc", "abc", 1],
     ["abc", "", 0],
     ["", "", 1],
-    ["flaw", "lawn", 1 - 2 / 4],
-    ["😀a", "😀b", 1 - 1 / 2], // one code point of two (UTF-16 units would say 1 - 1/3)
+    ["flaw", "lawn", 6 / 8],
+    ["😀a", "😀b", 2 / 4], // one code point of two (UTF-16 units would say 4/6)
+    ["So B = 8 and C = 12.", "So B = 8 and C = 12. Next D.", 40 / 48], // the review's case: 0.833, not 0.750
+    ["So B = 8 and C = 12.", "So A = 6 and D = 47.", 30 / 40],
   ];
   for (const [a, b, want] of cases) {
     assert.ok(Math.abs(similarity(a, b) - want) < 1e-12, `${a} / ${b}: ${similarity(a, b)} != ${want}`);
@@ -49,13 +51,13 @@ Deno.test("similarity: normalized Levenshtein over code points, against hand-com
   }
 });
 
-// The four summaries of the scripted run, and their similarities worked out by hand:
-// A "x is 4.", B "x is 5.", C "y is 9.", D "x is 45.": AB 6/7, AC 5/7, AD 7/8, BC 5/7, BD 7/8, CD 5/8.
+// The four summaries of the scripted run, and their similarities worked out by hand (2·common / summed length):
+// A "x is 4.", B "x is 5.", C "y is 9.", D "x is 45.": AB 12/14, AC 10/14, AD 14/15, BC 10/14, BD 14/15, CD 10/15.
 const SIM = [
-  [1, 6 / 7, 5 / 7, 7 / 8],
-  [6 / 7, 1, 5 / 7, 7 / 8],
-  [5 / 7, 5 / 7, 1, 5 / 8],
-  [7 / 8, 7 / 8, 5 / 8, 1],
+  [1, 12 / 14, 10 / 14, 14 / 15],
+  [12 / 14, 1, 10 / 14, 14 / 15],
+  [10 / 14, 10 / 14, 1, 10 / 15],
+  [14 / 15, 14 / 15, 10 / 15, 1],
 ];
 const A = 0, B = 1, C = 2, D = 3;
 /** Who reads whom, by hand: [routing, k, what A, B, C and D read, in order]. */
