@@ -35,7 +35,8 @@ export async function runRecord(job: Job, run: Solver, pool: GradePool): Promise
     steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
     pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),
   };
-  const ended = run.ended();
+  const ended = run.ended(), audit = run.audit();
   if (ended) trace.ended = ended;
+  if (audit) trace.audit = audit;
   return [record, trace];
 }

@@ -89,6 +89,8 @@ export interface TraceLine {
   pass_ms: number[];
   /** per writer, the pass in which it stopped before the run's end, else null (methods whose views are replayed) */
   ended?: (number | null)[];
+  /** what the method decided, for a reader to check (DeepConf: each trace's confidence, its threshold and stops) */
+  audit?: Record<string, unknown>;
 }
 
 export function recordKey(r: { task: string; problem_id: string; method: string; seed: number }): string {

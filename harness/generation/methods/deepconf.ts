@@ -162,6 +162,13 @@ export class DeepConfRun extends Run {
   confidences(): number[] {
     return this.workers.map((w) => this.#confidence(w));
   }
+  /** The filter's inputs, for the trace: each trace's confidence, the threshold and the traces it stopped. */
+  override audit(): Record<string, unknown> {
+    return {
+      confidence: this.confidences().map((c) => (Number.isFinite(c) ? +c.toFixed(6) : null)),
+      ...(this.#m.online ? { threshold: this.#threshold ?? null, stopped: this.stopped } : {}),
+    };
+  }
 
   #confidence(w: Worker): number {
     return this.#weight(w.confidences);
