@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine } from "./errors.ts";
 import { MIN_TEMPERATURE } from "./sampler.ts";
 import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
+import { shapeConfig } from "./shapes.ts";
 
 export type RopeType = "default" | "llama3" | "linear";
 export type DType = "BF16" | "F16" | "F32";
@@ -275,6 +276,13 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
   throw new InputError(
     `${f}: quant_method ${JSON.stringify(method)} is not supported; supported: ${QUANT_SUPPORTED}`,
   );
+}
+
+/** The config of a model folder or a `random:SHAPE`, read without its weights. */
+export function localConfig(source: string): ModelConfig {
+  if (source.startsWith("random:")) return shapeConfig(source.slice("random:".length));
+  if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
+  return readModelConfig(source);
 }
 
 /** Parses config.json (already read as `c`); `file` names it in errors. */

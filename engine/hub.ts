@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
-import { readJson } from "./config.ts";
+import { localConfig, type ModelConfig, readJson, readModelConfig } from "./config.ts";
 import { shardFiles } from "./safetensors.ts";
 
 export type RepoType = "model" | "dataset";
@@ -286,7 +286,19 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
  */
 export async function modelFolder(model: string, extra: readonly string[] = []): Promise<string> {
   if (model.startsWith("random:") || existsSync(model)) return model;
-  // OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with)
+  const { repo, opts } = hubId(model);
+  return await hubModel(repo, opts, extra);
+}
+
+/** The config of what --model names, without its weights (a hub id: its config.json alone is fetched). */
+export async function modelConfigOf(model: string): Promise<ModelConfig> {
+  if (model.startsWith("random:") || existsSync(model)) return localConfig(model);
+  const { repo, opts } = hubId(model);
+  return readModelConfig(dirname(await hubFile(repo, "config.json", { ...opts, type: "model" })));
+}
+
+/** OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with). */
+function hubId(model: string): { repo: string; opts: HubOptions } {
   const id = /^([\w.-]+\/[\w.-]+)(?:@([\w.-]+))?$/.exec(model);
   if (/^[./~]/.test(model) || !id) {
     throw new InputError(
@@ -295,5 +307,5 @@ export async function modelFolder(model: string, extra: readonly string[] = []):
         : `--model ${model}: no such folder, and not a hub id (OWNER/NAME[@REVISION]) or random:SHAPE`,
     );
   }
-  return await hubModel(id[1], id[2] ? { revision: id[2] } : {}, extra);
+  return { repo: id[1], opts: id[2] ? { revision: id[2] } : {} };
 }

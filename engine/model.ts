@@ -2,16 +2,15 @@
  * The engine's public entry: load a model (a Hugging Face folder, or random:SHAPE), make KV caches, run
  * forward passes as plans. It knows blocks, views, tokens and logits; nothing about prompts or workers.
  */
-import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { KVCache } from "./cache.ts";
 import {
   DEFAULT_GENERATION,
   type GenerationConfig,
+  localConfig,
   type ModelConfig,
   readGenerationConfig,
   readJson,
-  readModelConfig,
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
 import { isStateError, loadNative, type LogprobsBuffers, type NativeModel } from "./native.ts";
@@ -19,7 +18,7 @@ import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers, type TokenLogprobs, unpackLogprobs } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
-import { hasQwenVocabulary, shapeConfig } from "./shapes.ts";
+import { hasQwenVocabulary } from "./shapes.ts";
 import { encodeSpec, type ModelSpec, specFromCheckpoint } from "./spec.ts";
 import { TextTokenizer } from "./tokenizer.ts";
 
@@ -44,13 +43,6 @@ export interface CudaOptions {
   pdl?: boolean;
   /** device time per stage, printed to stderr when the model goes away */
   profile?: boolean;
-}
-
-/** The config of a model folder or a `random:SHAPE`, read without its weights. */
-export function modelConfig(source: string): ModelConfig {
-  if (source.startsWith("random:")) return shapeConfig(source.slice("random:".length));
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
-  return readModelConfig(source);
 }
 
 /** The options' one textual form ("gemm=mma,pdl=1"), as the native core and the replay tool's --cuda read it. */
@@ -103,7 +95,7 @@ export class Engine {
   static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
     const device = opts.device ?? "cpu";
     let spec: ModelSpec, generation: GenerationConfig, tokenizer: TextTokenizer | undefined;
-    const config = modelConfig(source);
+    const config = localConfig(source);
     if (source.startsWith("random:")) {
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
       tokenizer = !hasQwenVocabulary(config) || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();

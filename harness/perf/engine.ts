@@ -10,8 +10,8 @@ import { totalmem } from "node:os";
 import { Bench } from "tinybench";
 import { check } from "../../engine/errors.ts";
 import type { ModelConfig } from "../../engine/config.ts";
-import { modelFolder } from "../../engine/hub.ts";
-import { type Device, Engine, modelConfig } from "../../engine/model.ts";
+import { modelConfigOf, modelFolder } from "../../engine/hub.ts";
+import { type Device, Engine } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import type { KVCache } from "../../engine/cache.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
@@ -91,12 +91,11 @@ export async function enginePerf(
 ) {
   const cuda = values.device === "cuda";
   const native = loadNative(), bandwidth = floorBandwidth(values.device);
-  // the shape's limits refused before its weights load (seconds to minutes), from its config alone
-  const folder = await modelFolder(values.model);
+  // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
   const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
-  const fits = checkFits(modelConfig(folder), { contexts, most, cacheTokens, cuda });
+  const fits = checkFits(await modelConfigOf(values.model), { contexts, most, cacheTokens, cuda });
   const t0 = performance.now();
-  const engine = await perfEngine({ ...values, model: folder });
+  const engine = await perfEngine(values);
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
   const embedBytes = c.vocab * c.hidden * 2;
