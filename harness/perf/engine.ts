@@ -94,8 +94,9 @@ export async function enginePerf(
   // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
   const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
   const fits = checkFits(await modelConfigOf(values.model), { contexts, most, cacheTokens, cuda });
+  const folder = await modelFolder(values.model); // a hub model's download before the load is timed
   const t0 = performance.now();
-  const engine = await perfEngine(values);
+  const engine = await perfEngine({ ...values, model: folder });
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
   const embedBytes = c.vocab * c.hidden * 2;

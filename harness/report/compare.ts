@@ -3,7 +3,7 @@
  * each method against a baseline, and the tables of `deno task compare` (cli/compare.ts).
  */
 import { check } from "../../engine/errors.ts";
-import { sample, type Score } from "./curves.ts";
+import { sample, type Score, voteScore } from "./curves.ts";
 import type { BenchRecord } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 
@@ -45,8 +45,7 @@ export function compareSides(a: Side, b: Side, budgets: readonly number[], score
 export function scoreOf(s: Side & { name: string }, score: Score): string {
   if (score === "answer") return "its answer";
   const cps = s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints);
-  const graded = cps.filter((c) => (score === "paths" ? c.paths_score_strict : c.vote_score_strict) !== undefined)
-    .length;
+  const graded = cps.filter((c) => (score === "paths" ? c.paths_score_strict : voteScore(c)) !== undefined).length;
   const what = score === "paths" ? "paths" : "a vote";
   check(
     graded === 0 || graded === cps.length,
@@ -54,7 +53,7 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
       `${score === "paths" ? "paths" : "votes"}); rescore it (deno task rescore) or compare --score answer`,
   );
   if (score === "paths") return graded ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
-  return graded ? "its vote" : "its answer (its records hold no vote)";
+  return graded ? "its vote (0 where it had none yet: no trace had answered)" : "its answer (its records hold no vote)";
 }
 
 /** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */

@@ -64,12 +64,21 @@ export function interval(scores: readonly number[]): [number, number] | undefine
 export type Score = "answer" | "paths" | "vote";
 
 /**
+ * A checkpoint's vote's strict score, if it has a vote (records before `vote_score_strict` hold only its verdict).
+ * A vote of null (no trace had answered yet) is graded, as wrong.
+ */
+export function voteScore(c: BenchRecord["checkpoints"][number]): number | undefined {
+  return c.vote_score_strict ?? (c.vote_equal_strict === undefined ? undefined : +c.vote_equal_strict);
+}
+
+/**
  * One checkpoint of a record as a sample of the statistics over seeds: its strict score and its answer; with
  * "paths", Pass@1 over its paths; with "vote", its vote's (each where the checkpoint has one, else its answer's).
  */
 export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], score: Score = "answer"): Sample {
-  if (score === "vote" && c.vote_score_strict !== undefined) {
-    return { problem: r.problem_id, seed: r.seed, score: c.vote_score_strict, answer: c.vote ?? null };
+  const vote = voteScore(c);
+  if (score === "vote" && vote !== undefined) {
+    return { problem: r.problem_id, seed: r.seed, score: vote, answer: c.vote ?? null };
   }
   const s = score === "paths" ? c.paths_score_strict ?? c.score_strict : c.score_strict;
   return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
@@ -119,7 +128,7 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
       };
       if (cps.some((c) => c.vote !== undefined)) {
         // on accuracy's scale (records written before vote_score_strict: the whole-answer verdict)
-        point.accuracy_vote = mean(cps.map((c) => c.vote_score_strict ?? +(c.vote_equal_strict ?? false)));
+        point.accuracy_vote = mean(cps.map((c) => voteScore(c) ?? 0));
       }
       // every record of the point graded with its paths (older records have none: no column rather than a wrong one)
       if (cps.every((c) => c.paths_score_strict !== undefined)) {

@@ -165,7 +165,8 @@ export class DeepConfRun extends Run {
   /** The filter's inputs, for the trace: each trace's confidence, the threshold and the traces it stopped. */
   override audit(): Record<string, unknown> {
     return {
-      confidence: this.confidences().map((c) => (Number.isFinite(c) ? +c.toFixed(6) : null)),
+      // as the filter compared them, unrounded (a threshold on a trace's own confidence is common: tied warm-ups)
+      confidence: this.confidences().map((c) => (Number.isFinite(c) ? c : null)),
       ...(this.#m.online ? { threshold: this.#threshold ?? null, stopped: this.stopped } : {}),
     };
   }

@@ -116,7 +116,10 @@ Deno.test("compare --score vote: a side's vote where its records hold one (sc's,
   const one = folder(base, "one", [...voted(records("sc:2", A)), ...records("sequential", B)]);
   const r = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--score", "vote", "--budget", "8"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Scores: A its vote; B its answer \(its records hold no vote\)\./);
+  assert.match(
+    r.stdout,
+    /Scores: A its vote \(0 where it had none yet: no trace had answered\); B its answer \(its records hold no vote\)\./,
+  );
   assert.match(r.stdout, /\| t \| 10 \| 5 \| 100\.0% \| 30\.0% \| \+70\.0 \|/);
   const answers = await runCli("cli/compare.ts", [one, "--methods", "sc:2,sequential", "--budget", "8"]);
   assert.match(answers.stdout, ROW_8);
