@@ -89,7 +89,7 @@ export interface TraceLine {
   pass_ms: number[];
   /** per writer, the pass in which it stopped before the run's end, else null (methods whose views are replayed) */
   ended?: (number | null)[];
-  /** what the method decided, for a reader to check (DeepConf: each trace's confidence, its threshold and stops) */
+  /** what the method decided, for a reader to check (a filter's inputs: confidences, a threshold, its stops) */
   audit?: Record<string, unknown>;
 }
 

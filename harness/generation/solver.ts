@@ -269,7 +269,7 @@ export abstract class Solver {
   ended(): (number | null)[] | undefined {
     return undefined;
   }
-  /** What a method decided that its record must let a reader check (DeepConf's threshold and stops), if any. */
+  /** What a method decided that its record must let a reader check (a filter's threshold and stops), if any. */
   audit(): Record<string, unknown> | undefined {
     return undefined;
   }
