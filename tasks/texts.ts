@@ -21,6 +21,9 @@ export function textsFile(
   return texts;
 }
 
+/** `text` as a regular expression that matches it literally (its syntax characters escaped). */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 /**
  * `template` with each placeholder of `vars` (`{{key}}`, or with other delimiters) replaced in one pass: a
  * value goes in as it is, never read as a replacement pattern (`$$`, `$&`, `` $` `` as String.replace reads
@@ -35,7 +38,7 @@ export function fillTemplate(
 ): string {
   const keys = Object.keys(vars);
   if (keys.length === 0) return template;
-  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const esc = escapeRegExp;
   const re = new RegExp(`${esc(open)}(${keys.map(esc).join("|")})${esc(close)}`, "g");
   return template.replace(re, (_, key: string) => vars[key]);
 }

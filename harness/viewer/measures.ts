@@ -7,6 +7,7 @@
  *  - answer_by: who wrote the final answer: the finisher, or the writer whose text holds the last \boxed{…}.
  */
 import type { BenchRecord, TraceLine } from "../bench/rundir.ts";
+import { escapeRegExp as escape } from "../../tasks/texts.ts";
 
 export interface Measures {
   overlap: number;
@@ -14,8 +15,6 @@ export interface Measures {
   steps: number[];
   answer_by: string | null;
 }
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The step headers the run's protocol writes (its stepPrefix, with {name} and {step}), for these writers. */
 function headers(stepPrefix: string, names: readonly string[]): RegExp {
