@@ -8,6 +8,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { check, runMain } from "../engine/errors.ts";
+import { resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import type { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
@@ -106,6 +107,7 @@ export async function bench(args: string[]): Promise<void> {
     prompts: { ...promptsOf(spec), protocol, families: texts, code: codeTexts && codePromptsOf(spec, codeTexts) },
     codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
+    samples: resolveSampling(engine.generation, spec.sampling).temperature > 0,
   });
   const dir = RunDir.open(out, key, {
     spec_full: spec,

@@ -11,7 +11,7 @@
 import { existsSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
 import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { readJson } from "../engine/config.ts";
+import { readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { generate } from "../engine/generate.ts";
@@ -141,10 +141,12 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     f["min-p"] !== undefined;
   const options: SamplingOptions = sampling
     ? {
-      temperature: parseNumber(f.temperature, "temperature") ?? g.temperature,
-      topK: parseNumber(f["top-k"], "top-k", true) ?? g.topK,
-      topP: parseNumber(f["top-p"], "top-p") ?? g.topP,
-      minP: parseNumber(f["min-p"], "min-p") ?? g.minP,
+      ...resolveSampling(g, {
+        temperature: parseNumber(f.temperature, "temperature"),
+        topK: parseNumber(f["top-k"], "top-k", true),
+        topP: parseNumber(f["top-p"], "top-p"),
+        minP: parseNumber(f["min-p"], "min-p"),
+      }, true),
       suppress: [],
     }
     : { ...GREEDY };

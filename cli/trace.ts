@@ -14,6 +14,7 @@ import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
 import { loadProtocol, loadTemplate, MODEL_TEMPLATE_FILES, modelTemplates } from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
+import { problemSeed } from "../harness/generation/solver.ts";
 import { runAll } from "../harness/generation/schedule.ts";
 
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
@@ -67,23 +68,17 @@ async function main() {
   const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
   using engine = await Engine.load(source, { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
-  const g = engine.generation;
-  const temperature = flagTemperature ?? (g.doSample ? g.temperature : 0);
-  const spec = runSpec(method, f.prompt, int(f.seed, "seed", 0, 2 ** 32 - 1), {
+  const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
+  const spec = runSpec(method, f.prompt, problemSeed(seed, f.prompt), { // the bench's stream for this problem
     tokenizer: engine.tokenizer,
-    generation: g,
+    generation: engine.generation,
     protocol,
     collabTemplate: templates.collab,
     plainTemplate: templates.plain,
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: int(f["redundancy-every"], "redundancy-every"),
-    sampling: {
-      temperature,
-      topK: g.topK,
-      topP: topP ?? g.topP,
-      minP: g.minP,
-    },
+    sampling: { temperature: flagTemperature, topP },
   });
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);

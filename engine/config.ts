@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine } from "./errors.ts";
-import { MIN_TEMPERATURE } from "./sampler.ts";
+import { MIN_TEMPERATURE, type SamplingOptions } from "./sampler.ts";
 import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
 import { shapeConfig } from "./shapes.ts";
 
@@ -88,6 +88,29 @@ export const DEFAULT_GENERATION: GenerationConfig = {
   topP: 1,
   minP: 0,
 };
+
+/** Sampling settings a user named (a command's flags); each one left out is the model's. */
+export type SamplingFlags = Partial<Omit<SamplingOptions, "suppress">>;
+
+/**
+ * The sampling a run uses, as transformers' `generate(temperature=…)` resolves it: with any setting named, it
+ * samples, and each setting not named is the model's generation_config's (transformers' default where that
+ * has none: top-k 50); with none named (and `sample` not asked), the generation_config's own choice, greedy
+ * when it does not sample.
+ */
+export function resolveSampling(
+  g: GenerationConfig,
+  flags: SamplingFlags = {},
+  sample = Object.values(flags).some((v) => v !== undefined),
+): Omit<SamplingOptions, "suppress"> {
+  if (!sample && !g.doSample) return { temperature: 0, topK: 0, topP: 1, minP: 0 };
+  return {
+    temperature: flags.temperature ?? g.temperature,
+    topK: flags.topK ?? g.topK,
+    topP: flags.topP ?? g.topP,
+    minP: flags.minP ?? g.minP,
+  };
+}
 
 /** far above any released model's (256 at most), far below what would make a spec slow to build */
 const MAX_HEAD_DIM = 65536;

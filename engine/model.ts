@@ -234,7 +234,7 @@ export class Engine {
 
   #nan(logitRow: number): Error {
     return new Error(
-      `${this.source}: the forward pass produced NaN logits (logits row ${logitRow}): the weights hold NaN or Inf, or the activations overflow`,
+      `${this.source}: the forward pass produced NaN or infinite logits (logits row ${logitRow}): the weights hold NaN or Inf, or the activations overflow`,
     );
   }
 

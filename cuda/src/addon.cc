@@ -259,7 +259,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return obj;
   }
 
-  // forward(cache, plan: Int32Array, logits: Float32Array) -> the first logits row holding a NaN, or -1: the
+  // forward(cache, plan: Int32Array, logits: Float32Array) -> the first logits row holding a NaN or ±Inf, or -1: the
   // reference path; it blocks for the pass. The rows are checked here (a JavaScript scan took ~1 ms a row).
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     hogwild::Model& m = get(info.Env(), "forward");
@@ -274,9 +274,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     const int vocab = m.spec().vocab;
     for (int r = 0; r < p.L; r++) {
       const float* x = out.Data() + size_t(r) * vocab;
-      bool nan = false;
-      for (int i = 0; i < vocab; i++) nan |= x[i] != x[i];  // no early exit: the loop stays vectorised
-      if (nan) return Napi::Number::New(info.Env(), r);
+      bool broken = false;  // x − x is 0 for a finite x, NaN for NaN and ±Inf
+      for (int i = 0; i < vocab; i++) broken |= !(x[i] - x[i] == 0.0f);  // no early exit: the loop stays vectorised
+      if (broken) return Napi::Number::New(info.Env(), r);
     }
     return Napi::Number::New(info.Env(), -1);
   }

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "float_rank.h"
 #include "hogwild.h"
 
 namespace hogwild {
@@ -16,8 +17,9 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
     const int id = suppress[p.suppress_start + k];
     if (id >= 0 && id < vocab) ok[id] = 0;
   }
+  // broken logits (NaN, or an overflow's ±Inf: no token has a probability): the host says so, none is made up
   for (int i = 0; i < vocab; i++)
-    if (std::isnan(l[i])) return -1;  // broken logits: the host says so, no token is made up
+    if (!std::isfinite(l[i])) return -1;
   int best = -1;
   float mx = -FLT_MAX, mn = FLT_MAX;
   for (int i = 0; i < vocab; i++)
@@ -34,25 +36,28 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
       if (ok[i] && l[i] >= tau) s += count ? 1.0 : std::exp(double(l[i] - mx) * inv_t);
     return s;
   };
-  auto bisect = [&](float lo, float hi, double target, bool count) {
-    for (int it = 0; it < 48; it++) {
-      const float mid = 0.5f * (lo + hi);
-      if (mid <= lo || mid >= hi) break;
-      if (total(mid, count) >= target) lo = mid; else hi = mid;
+  // The largest tau with total(tau) >= target, given total(lo) >= target (nothing lies above mx): over float
+  // ranks, so it is the boundary token's logit exactly (tokens tied with it are kept with it).
+  auto bisect = [&](float lo, double target, bool count) {
+    int64_t a = float_rank(lo), b = int64_t(float_rank(mx)) + 1;
+    while (b - a > 1) {
+      const int64_t mid = a + (b - a) / 2;
+      if (total(rank_float(int32_t(mid)), count) >= target) a = mid; else b = mid;
     }
-    return lo;
+    return rank_float(int32_t(a));
   };
   float tau = mn;
-  if (p.top_k > 0) tau = bisect(mn, mx + 1.f, p.top_k, true);
-  if (p.top_p < 1.f) tau = bisect(tau, mx + 1.f, p.top_p * total(tau, false), false);
+  if (p.top_k > 0) tau = bisect(mn, p.top_k, true);
+  if (p.top_p < 1.f) tau = bisect(tau, p.top_p * total(tau, false), false);
   if (p.min_p > 0.f) tau = std::fmax(tau, mx + p.temperature * std::log(p.min_p));
   const double target = p.u * total(tau, false);
   double run = 0;
   int last = best;
   for (int i = 0; i < vocab; i++) {
     if (!ok[i] || l[i] < tau) continue;
-    run += std::exp(double(l[i] - mx) * inv_t);
-    last = i;
+    const double w = std::exp(double(l[i] - mx) * inv_t);
+    run += w;
+    if (w > 0) last = i;  // rounding may leave the target past the end: the last kept token that can be drawn
     if (run > target) return i;
   }
   return last;

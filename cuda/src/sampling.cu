@@ -7,13 +7,13 @@
 #include <cfloat>
 
 #include "cuda_kernels.h"
+#include "float_rank.h"
 
 namespace hogwild::cuda {
 namespace {
 
 constexpr int kThreads = 1024;
 constexpr int kMaxSuppress = kMaxSuppressPerRow;
-constexpr int kBisections = 48;
 
 struct ArgMax {
   float v;
@@ -59,13 +59,13 @@ __global__ void __launch_bounds__(kThreads)
   ArgMax best{-FLT_MAX, vocab}, mn{FLT_MAX, 0};
   int nan = 0;
   for (int i = threadIdx.x; i < vocab; i += kThreads) {
-    nan |= isnan(l[i]);
+    nan |= !isfinite(l[i]);
     if (allowed(i)) {
       best = ArgMaxOp()(best, ArgMax{l[i], i});
       mn.v = fminf(mn.v, l[i]);
     }
   }
-  if (__syncthreads_or(nan)) {  // broken logits: -1, as the host reference gives, and the host says so
+  if (__syncthreads_or(nan)) {  // broken logits (NaN, ±Inf): -1, as the host reference gives, and the host says so
     if (threadIdx.x == 0) out[blockIdx.x] = -1;
     return;
   }
@@ -95,18 +95,19 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     return bcast;
   };
-  // Largest tau in [lo, hi) keeping f(tau) >= target (f decreasing in tau).
-  auto bisect = [&](float lo, float hi, float target, bool count) {
-    for (int it = 0; it < kBisections; it++) {
-      const float mid = 0.5f * (lo + hi);
-      if (mid <= lo || mid >= hi) break;
-      if (total(mid, count) >= target) lo = mid; else hi = mid;
+  // The largest tau with f(tau) >= target, given f(lo) >= target (f decreasing in tau): over float ranks, as
+  // the host's (every thread takes the same steps: total's result is the block's).
+  auto bisect = [&](float lo, float target, bool count) {
+    int64_t a = float_rank(lo), b = int64_t(float_rank(mx)) + 1;
+    while (b - a > 1) {
+      const int64_t mid = a + (b - a) / 2;
+      if (total(rank_float(int32_t(mid)), count) >= target) a = mid; else b = mid;
     }
-    return lo;
+    return rank_float(int32_t(a));
   };
   float tau = lmin;
-  if (P.top_k > 0) tau = bisect(lmin, mx + 1.f, float(P.top_k), true);
-  if (P.top_p < 1.f) tau = bisect(tau, mx + 1.f, P.top_p * total(tau, false), false);
+  if (P.top_k > 0) tau = bisect(lmin, float(P.top_k), true);
+  if (P.top_p < 1.f) tau = bisect(tau, P.top_p * total(tau, false), false);
   if (P.min_p > 0.f) tau = fmaxf(tau, mx + P.temperature * logf(P.min_p));
   const float target = P.u * total(tau, false);
 
@@ -125,9 +126,9 @@ __global__ void __launch_bounds__(kThreads)
     run += chunk;
   }
   if (threadIdx.x == 0) {
-    if (pick < 0) {  // rounding left the target past the end: take the last kept token
+    if (pick < 0) {  // rounding left the target past the end: take the last kept token that can be drawn
       for (int i = vocab - 1; i >= 0; i--)
-        if (l[i] >= tau && allowed(i)) { pick = i; break; }
+        if (l[i] >= tau && allowed(i) && __expf((l[i] - mx) * inv_t) > 0.f) { pick = i; break; }
     }
     out[blockIdx.x] = pick;
   }

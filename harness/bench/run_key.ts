@@ -4,7 +4,8 @@
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
  * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
- * format, the grader, the timing rule and the method families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
+ * format, the grader, the timing rule, the token rules (where a run samples or writes programs) and the method
+ * families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
  */
 import { replaceFile } from "../../engine/files.ts";
 import { createHash } from "node:crypto";
@@ -17,7 +18,7 @@ import { taskSpec } from "../../tasks/registry.ts";
 import type { BenchSpec } from "./spec.ts";
 import { PROMPT_FORMAT, type Protocol } from "../generation/prompts.ts";
 import { familyName, familyVersions, parseMethod } from "../generation/methods.ts";
-import { TIMING_VERSION } from "../generation/solver.ts";
+import { GENERATION_VERSION, TIMING_VERSION } from "../generation/solver.ts";
 
 export interface KeyInputs {
   spec: BenchSpec;
@@ -39,6 +40,8 @@ export interface KeyInputs {
   weightsCache?: string;
   /** code tasks: the interpreter programs run with (CodeRunner.environment) */
   codeEnvironment?: string;
+  /** whether the writers sample (temperature > 0 as resolved with the model's generation_config) */
+  samples: boolean;
 }
 
 /** The flags that do not change a record, and those whose content the key holds instead of their path. */
@@ -115,6 +118,8 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     grader: GRADER_VERSION,
     ...(code ? { code_grader: CODE_GRADER_VERSION, code_python: i.codeEnvironment ?? "unknown" } : {}),
     timing: TIMING_VERSION,
+    // where the token rules can change a record (a greedy run of boxed answers keeps the key it had)
+    ...(i.samples || code ? { generation: GENERATION_VERSION } : {}),
     ...methodsVersion(i.spec.methods),
   };
 }

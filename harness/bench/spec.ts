@@ -5,6 +5,7 @@
  */
 import { check, InputError, parseAddress, parseDecimal, parseFlags, parseInteger } from "../../engine/errors.ts";
 import { loadNative } from "../../engine/native.ts";
+import type { SamplingFlags } from "../../engine/config.ts";
 import { MIN_TEMPERATURE } from "../../engine/sampler.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
 import { checkGeneratedKnobs, type Fields, parseFields, taskSpec } from "../../tasks/registry.ts";
@@ -31,7 +32,8 @@ export interface BenchSpec {
   fields?: Fields;
   finisherTokens?: number;
   redundancyEvery: number;
-  sampling?: { temperature: number; topK: number; topP: number; minP: number };
+  /** the sampling settings named by flags (the rest: the model's generation_config's) */
+  sampling?: SamplingFlags;
   synthetic: { parts: number; digits: number; count: number };
   collabTemplate?: string;
   plainTemplate?: string;
@@ -95,7 +97,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --fields question=NAME,answer=NAME,id=NAME   --task custom: your data's field names  [question, answer, id]
   --finisher-tokens M             the finisher's limit                                [the task's]
   --redundancy-every K            tokens between redundancy checks                    [1024]
-  --temperature T --top-k K --top-p P --min-p M   sampling        [the model's generation_config]
+  --temperature T --top-k K --top-p P --min-p M   sampling: each one not given is the model's generation_config's
+                                  (transformers' default where it has none: top-k 50) [the generation_config's]
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts
   --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
@@ -306,13 +309,13 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     fields: f.fields === undefined ? undefined : parseFields(f.fields),
     finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
+    // only the settings named: each one left out is the model's (resolveSampling), as in transformers
     sampling: sampled
-      ? {
-        temperature: temperature ?? 1,
-        topK: int(f["top-k"], "top-k", 0) ?? 0,
-        topP: topP ?? 1,
-        minP: minP ?? 0,
-      }
+      ? Object.fromEntries(
+        Object.entries({ temperature, topK: int(f["top-k"], "top-k", 0), topP, minP }).filter(([, v]) =>
+          v !== undefined
+        ),
+      )
       : undefined,
     synthetic: {
       parts: int(f.parts, "parts") ?? generated.parts,

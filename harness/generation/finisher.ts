@@ -50,11 +50,11 @@ export class Finisher {
   accept(id: number): string | null | undefined {
     this.passes++;
     this.#ids.push(id);
-    this.text += this.#decode(id);
+    // An end id ends the answer and is not part of it (its text, "<|im_end|>", would break a program).
+    const end = this.settings.eosIds.includes(id);
+    if (!end) this.text += this.#decode(id);
     const format = this.settings.format, answer = format.closed(this.text);
-    if (answer === undefined && this.#ids.length < this.settings.maxTokens && !this.settings.eosIds.includes(id)) {
-      return undefined;
-    }
+    if (answer === undefined && this.#ids.length < this.settings.maxTokens && !end) return undefined;
     this.cache.free(this.tail);
     return answer !== undefined ? answer : format.cut(this.text);
   }

@@ -4,7 +4,7 @@
  * an id's parts, and the run of workers over a layout (runSpec) that Hogwild! and the baselines are.
  * A method is data (its `Method`); its family's solver carries it out.
  */
-import type { GenerationConfig } from "../../engine/config.ts";
+import { type GenerationConfig, resolveSampling, type SamplingFlags } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
 import type { FinisherSettings } from "./finisher.ts";
@@ -25,7 +25,7 @@ import {
 } from "./prompts.ts";
 import { type Layout, LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
-import type { Solver } from "./solver.ts";
+import { problemSeed, type Solver } from "./solver.ts";
 import { hogwild } from "./methods/hogwild.ts";
 import { sequential } from "./methods/sequential.ts";
 import { sc } from "./methods/sc.ts";
@@ -251,7 +251,7 @@ function familyOf(method: Method): Family {
 
 /** The solver of `method` for a problem's text, with seed `seed`, on `cache`. */
 export function newSolver(cache: KVCache, method: Method, problem: string, seed: number, ctx: RunContext): Solver {
-  return familyOf(method).solver(cache, method, problem, seed, ctx);
+  return familyOf(method).solver(cache, method, problem, problemSeed(seed, problem), ctx);
 }
 
 /** The family of method id `id` (its first part, as MethodId reads it), undefined for one no family reads. */
@@ -287,8 +287,8 @@ export interface RunContext {
   budgets: number[];
   finisherTokens: number;
   redundancyEvery?: number;
-  /** sampling (default: the model's generation_config; greedy when it does not sample) */
-  sampling?: Omit<SamplingOptions, "suppress">;
+  /** the sampling settings named (each one left out: the model's generation_config's; see resolveSampling) */
+  sampling?: SamplingFlags;
   /** each family's own texts by its name, as familyTexts read them (default: its own file) */
   texts?: Readonly<Record<string, unknown>>;
   /** how the problem's answer is written (default: boxed) */
@@ -339,13 +339,9 @@ export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.
   };
 }
 
-/** The writers' sampling: the context's, else the model's generation_config (greedy when it does not sample). */
+/** The writers' sampling: the settings the context names, the rest the model's generation_config's. */
 export function runSampling(ctx: RunContext): Omit<SamplingOptions, "suppress"> {
-  const g = ctx.generation;
-  return ctx.sampling ??
-    (g.doSample
-      ? { temperature: g.temperature, topK: g.topK, topP: g.topP, minP: g.minP }
-      : { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  return resolveSampling(ctx.generation, ctx.sampling);
 }
 
 /**

@@ -17,6 +17,13 @@ import { Finisher, type FinisherSettings } from "./finisher.ts";
 export const TIMING_VERSION = 2;
 
 /**
+ * The version of the writers' and finishers' token rules, in the key of a run folder where they change its
+ * records (the run samples, or writes programs), so that no folder mixes two. 2: each problem draws its own
+ * stream (problemSeed; 1 gave every problem of a seed the same draws); a finisher's end id is not in its answer.
+ */
+export const GENERATION_VERSION = 2;
+
+/**
  * A row of a pass; one with a sampler also says what to do with the id sampled for it (and, for a row with
  * `logprobs`, its log-probabilities).
  */
@@ -54,6 +61,17 @@ export interface StepRecord {
   ids: number[];
   /** the run's pass at which the step ended */
   pass: number;
+}
+
+/**
+ * The seed of a run of `problem` under the experiment's seed: each problem draws its own random stream (one
+ * stream for every problem made a seed's problems take their first decisions together), the same for every
+ * method (their paired comparisons are on common random numbers).
+ */
+export function problemSeed(seed: number, problem: string): number {
+  let h = 0x811c9dc5; // FNV-1a over the text's UTF-8 bytes
+  for (const b of new TextEncoder().encode(problem)) h = Math.imul(h ^ b, 0x01000193);
+  return (h ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0;
 }
 
 /** The sampling seed of a run's `index`-th writer: distinct per writer, reproducible per run seed. */

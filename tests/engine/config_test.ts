@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig, readGenerationConfig } from "../../engine/config.ts";
+import { DEFAULT_GENERATION, parseConfig, readGenerationConfig, resolveSampling } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
 import { fixtureDir } from "../helpers.ts";
 
@@ -174,4 +174,27 @@ Deno.test("a model folder whose config.json or model.safetensors is a named pipe
     assert.equal(new Deno.Command("mkfifo", { args: [join(dir, name)] }).outputSync().code, 0);
     await assert.rejects(Engine.load(dir, { tokenizer: false }), new RegExp(`${name}: not a file`));
   }
+});
+
+Deno.test("sampling: the settings named, each one left out the generation_config's (as transformers resolves them)", () => {
+  const qwen3 = { ...DEFAULT_GENERATION, doSample: true, temperature: 0.6, topK: 20, topP: 0.95 };
+  assert.deepEqual(resolveSampling(qwen3), { temperature: 0.6, topK: 20, topP: 0.95, minP: 0 });
+  assert.deepEqual(resolveSampling(qwen3, { temperature: 0.7 }), { temperature: 0.7, topK: 20, topP: 0.95, minP: 0 });
+  assert.deepEqual(resolveSampling(qwen3, { topP: 0.9, topK: undefined }), {
+    temperature: 0.6,
+    topK: 20,
+    topP: 0.9,
+    minP: 0,
+  });
+  assert.deepEqual(resolveSampling(qwen3, { topK: 0, topP: 1 }), { temperature: 0.6, topK: 0, topP: 1, minP: 0 });
+  // a model that does not sample: greedy unless a setting is named; then transformers' defaults (top-k 50)
+  assert.deepEqual(resolveSampling(DEFAULT_GENERATION), { temperature: 0, topK: 0, topP: 1, minP: 0 });
+  assert.deepEqual(resolveSampling(DEFAULT_GENERATION, { temperature: 0.6 }), {
+    temperature: 0.6,
+    topK: 50,
+    topP: 1,
+    minP: 0,
+  });
+  assert.deepEqual(resolveSampling(DEFAULT_GENERATION, {}, true), { temperature: 1, topK: 50, topP: 1, minP: 0 });
+  assert.deepEqual(resolveSampling(qwen3, { temperature: 0 }).temperature, 0);
 });

@@ -55,18 +55,20 @@ Deno.test("top-k, top-p and min-p keep exactly the tokens they should", () => {
 
 /**
  * The rule written plainly: sort everything, temperature → top-k → top-p → min-p (as transformers applies
- * them), then the inverse CDF of the kept tokens taken in id order at u.
+ * them), each cut keeping the tokens tied with its boundary token (a threshold in logit space: the order ties
+ * happen to sort in decides nothing), then the inverse CDF of the kept tokens taken in id order at u.
  */
 function reference(l: Float32Array, o: SamplingOptions, u: number): number {
   const ids = Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b);
   const max = l[ids[0]];
-  let kept = o.topK > 0 ? ids.slice(0, o.topK) : ids;
   const w = (i: number) => Math.exp((l[i] - max) / o.temperature);
+  const atLeast = (tau: number) => ids.filter((i) => l[i] >= tau);
+  let kept = o.topK > 0 && o.topK < ids.length ? atLeast(l[ids[o.topK - 1]]) : ids;
   if (o.topP < 1) {
     const z = kept.reduce((a, i) => a + w(i), 0);
     let acc = 0, n = 0;
     while (n < kept.length && (acc += w(kept[n++]) / z) < o.topP);
-    kept = kept.slice(0, n);
+    kept = atLeast(l[kept[n - 1]]).filter((i) => kept.includes(i));
   }
   if (o.minP > 0) kept = kept.filter((i) => w(i) >= o.minP);
   kept.sort((a, b) => a - b);
@@ -91,6 +93,43 @@ Deno.test("a full vocabulary samples as the plain reference does, draw for draw"
     let agree = 0;
     for (let i = 0; i < 30; i++) agree += sampleLogits(logits, s) === reference(logits, o, us.next()) ? 1 : 0;
     assert.equal(agree, 30, `${JSON.stringify(o)}: ${agree}/30 draws agree`);
+  }
+});
+
+Deno.test("ties at a cut are kept together, whatever order they sort in", () => {
+  const kept = (l: number[], o: Partial<SamplingOptions>) =>
+    [...counts(new Sampler(opts(o), 5), new Float32Array(l), 400).keys()].sort();
+  assert.deepEqual(kept([0, 0], { topP: 0.5 }), [0, 1]);
+  assert.deepEqual(kept([1, 2, 2], { topP: 0.3 }), [1, 2]);
+  assert.deepEqual(kept([1, 1, 0], { topK: 1 }), [0, 1]);
+  // Logits on a few levels (ties everywhere), draw for draw against the reference.
+  const rng = new Rng(17);
+  for (let c = 0; c < 40; c++) {
+    const logits = new Float32Array(50 + (c % 7) * 100).map(() => Math.floor(rng.next() * 6) * 0.5);
+    const o = opts({
+      temperature: 0.3 + rng.next(),
+      topK: c % 3 === 0 ? 0 : 1 + Math.floor(rng.next() * 60),
+      topP: c % 2 ? 1 : 0.05 + rng.next() * 0.9,
+      minP: c % 5 === 0 ? rng.next() * 0.5 : 0,
+    });
+    const s = new Sampler(o, c), us = new Rng(c);
+    for (let i = 0; i < 20; i++) {
+      assert.equal(sampleLogits(logits, s), reference(logits, o, us.next()), `${JSON.stringify(o)}, draw ${i}`);
+    }
+  }
+});
+
+Deno.test("logits far apart keep their cuts exact; NaN or infinite logits give no token", () => {
+  const only = (l: number[], o: Partial<SamplingOptions>) =>
+    [...counts(new Sampler(opts(o), 6), new Float32Array(l), 300).keys()].sort();
+  assert.deepEqual(only([-1e30, 1, 2, 3], { topK: 1 }), [3]);
+  assert.deepEqual(only([-3e38, 0, 0, 3], { topP: 0.5 }), [3]);
+  assert.deepEqual(only([-3e38, 1, 2, 3], { topK: 3 }), [1, 2, 3]);
+  assert.deepEqual(only([3e38, -3e38, 0], { topP: 0.9 }), [0]);
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    for (const o of [GREEDY, opts({}), opts({ topK: 1 })]) {
+      assert.equal(sampleLogits(new Float32Array([0, bad, 1]), new Sampler(o)), -1, `${bad}, ${JSON.stringify(o)}`);
+    }
   }
 });
 

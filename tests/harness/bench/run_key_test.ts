@@ -28,6 +28,7 @@ async function inputs(model: string): Promise<KeyInputs> {
       protocol: loadProtocol(),
       families: { sot: loadSot() },
     },
+    samples: false,
   };
 }
 
@@ -138,7 +139,10 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],
     ["--finisher-tokens, the task's own", flag(["--finisher-tokens", String(taskSpec("chains").finisherTokens)]), []],
     ["--redundancy-every", flag(["--redundancy-every", "64"]), ["redundancyEvery"]],
-    ["--temperature", flag(["--temperature", "0.5"]), ["sampling"]],
+    // a run that samples keys the token rules' version too (a greedy one's records do not depend on them)
+    ["--temperature", { ...flag(["--temperature", "0.5"]), samples: true }, ["generation", "sampling"]],
+    ["--temperature 0", flag(["--temperature", "0"]), ["sampling"]],
+    ["a model whose generation_config samples", { ...base, samples: true }, ["generation"]],
     ["--parts", flag(["--parts", "3"]), ["synthetic"]],
     ["--cuda", flag(["--cuda", "gemm=mma"]), ["cuda"]],
     ["--model", { ...flag(["--model", "elsewhere"]), source: model }, ["model"]],

@@ -50,3 +50,10 @@ Deno.test("--methods compare on a code task: the families that answer code tasks
   assert.deepEqual(code, maths.filter((m) => /^(hogwild|sequential|sc)\b/.test(m)));
   assert.ok(code.includes("hogwild:2") && code.includes("sc:4"), code.join(","));
 });
+
+Deno.test("sampling flags: only those given are kept (the rest are the model's), none gives none", () => {
+  assert.equal(parseBenchSpec([])!.sampling, undefined);
+  assert.deepEqual(parseBenchSpec(["--temperature", "0.6"])!.sampling, { temperature: 0.6 });
+  assert.deepEqual(parseBenchSpec(["--top-p", "0.9", "--top-k", "0"])!.sampling, { topK: 0, topP: 0.9 });
+  assert.deepEqual(parseBenchSpec(["--min-p", "0.05", "--temperature", "0"])!.sampling, { temperature: 0, minP: 0.05 });
+});
