@@ -39,6 +39,7 @@ import { execute } from "../harness/bench/execute.ts";
 import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { provenance } from "../harness/bench/provenance.ts";
+import { machineName } from "../harness/bench/timing.ts";
 import { watch } from "../harness/viewer/watch.ts";
 
 /** `deno task bench` with these flags (the command line's, for the command). */
@@ -100,6 +101,7 @@ export async function bench(args: string[]): Promise<void> {
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  const sampling = resolveSampling(engine.generation, spec.sampling);
   const key = runKey({
     spec,
     source,
@@ -107,14 +109,22 @@ export async function bench(args: string[]): Promise<void> {
     prompts: { ...promptsOf(spec), protocol, families: texts, code: codeTexts && codePromptsOf(spec, codeTexts) },
     codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
-    samples: resolveSampling(engine.generation, spec.sampling).temperature > 0,
+    samples: sampling.temperature > 0,
   });
+  const here = provenance(source, engine, spec.device);
   const dir = RunDir.open(out, key, {
     spec_full: spec,
-    ...provenance(source, engine, spec.device),
+    ...here,
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
+  const calibratedOn = machineName(dir.meta().machine);
+  if (dir.meta().cost_model && calibratedOn !== machineName(here.machine)) {
+    console.error(
+      `bench: this folder's cost model was calibrated on ${calibratedOn}, and this is ${machineName(here.machine)}: ` +
+        "the solo times of the records it adds are that machine's model's (a new --out calibrates here)",
+    );
+  }
   try {
     const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));
     console.error(
@@ -143,7 +153,7 @@ export async function bench(args: string[]): Promise<void> {
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);
-      const cost = await costModel(dir, engine, cache, spec, pending.length);
+      const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] });
       await execute({
         engine,
         cache,

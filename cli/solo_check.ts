@@ -7,6 +7,7 @@
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { machineName } from "../harness/bench/timing.ts";
 import { soloCheck, specDifference } from "../harness/report/solo_check.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
@@ -20,7 +21,12 @@ function main() {
   const spec = (dir: string) => (readRunJson(dir).spec ?? {}) as Record<string, unknown>;
   const differs = specDifference(spec(sharedDir), spec(aloneDir));
   check(!differs, `solo-check: ${sharedDir} and ${aloneDir} are not the same runs (${differs})`);
-  const { rows, median, p90 } = soloCheck(readRecords(sharedDir), readRecords(aloneDir));
+  const [a, b] = [sharedDir, aloneDir].map((d) => machineName(readRunJson(d).machine));
+  check(
+    a === b,
+    `solo-check: ${sharedDir} ran on ${a} and ${aloneDir} on ${b}: a cost model predicts its own machine's times`,
+  );
+  const { rows, median, p90, signed } = soloCheck(readRecords(sharedDir), readRecords(aloneDir));
   check(rows.length > 0, `solo-check: ${sharedDir} and ${aloneDir} have no checkpoint of the same run in common`);
   console.log("| run | budget | predicted solo ms | alone ms | error |\n|---|---:|---:|---:|---:|");
   for (const r of rows) {
@@ -34,7 +40,7 @@ function main() {
   console.log(
     `\n${rows.length} checkpoints: median |error| ${(100 * median).toFixed(1)}%, 90th percentile ${
       (100 * p90).toFixed(1)
-    }%`,
+    }%; median signed error ${signed >= 0 ? "+" : ""}${(100 * signed).toFixed(1)}% (below 0: solo times too short)`,
   );
 }
 

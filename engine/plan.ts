@@ -214,11 +214,13 @@ export interface PassShape {
   kv: number;
   /** rows whose logits come back or are sampled */
   logits: number;
+  /** rows that also take their top-k log-probabilities */
+  logprobs: number;
 }
 
 /** The shape of a pass over `rows`: every block at its length after the pass's writes (all rows write, then read). */
 export function passShape(rows: readonly Row[]): PassShape {
-  let tokens = 0, attention = 0, logits = 0;
+  let tokens = 0, attention = 0, logits = 0, logprobs = 0;
   const seen = new Set<Block>(), after = new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
   const lenOf = (b: Block) => after.get(b) ?? b.length;
   for (const r of rows) {
@@ -234,9 +236,10 @@ export function passShape(rows: readonly Row[]): PassShape {
     tokens += n;
     attention += n * (q + past) + (n * (n + 1)) / 2;
     logits += r.sampler || r.logits === "last" || r.logits === undefined ? 1 : r.logits === "all" ? n : 0;
+    if (r.logprobs) logprobs++;
     for (const b of r.view) seen.add(b);
   }
   let kv = 0;
   for (const b of seen) kv += lenOf(b);
-  return { rows: rows.length, tokens, attention, kv, logits };
+  return { rows: rows.length, tokens, attention, kv, logits, logprobs };
 }

@@ -1,5 +1,5 @@
-// The sampling rule and the log-probabilities on the host (the device's in sampling.cu follow them step by
-// step), and the default Model::forward_sample: logits, then these per row.
+// The sampling rule and the log-probabilities on the host (the device's in sampling.cu compute the same rule
+// block-wide), and the default Model::forward_sample: logits, then these per row.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -12,7 +12,12 @@
 namespace hogwild {
 
 int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32_t* suppress) {
-  std::vector<char> ok(vocab, 1);
+  // Scratch kept per thread: a row's buffers, fresh each time, cost more in page faults than the rule itself.
+  thread_local std::vector<char> ok;
+  thread_local std::vector<int32_t> kept, doubt;  // kept: the allowed ids in id order, then those each cut keeps
+  thread_local std::vector<double> w;             // the kept tokens' weights, by id
+  ok.assign(vocab, 1);
+  kept.clear();
   for (int k = 0; k < p.suppress_count; k++) {
     const int id = suppress[p.suppress_start + k];
     if (id >= 0 && id < vocab) ok[id] = 0;
@@ -21,43 +26,61 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
   for (int i = 0; i < vocab; i++)
     if (!std::isfinite(l[i])) return -1;
   int best = -1;
-  float mx = -FLT_MAX, mn = FLT_MAX;
+  float mx = -FLT_MAX;
   for (int i = 0; i < vocab; i++)
     if (ok[i]) {
       if (best < 0 || l[i] > mx) mx = l[i], best = i;
-      mn = std::fmin(mn, l[i]);
+      kept.push_back(i);
     }
   if (best < 0) throw Error("sampling: every token is suppressed");
   if (p.temperature <= 0) return best;
   const float inv_t = 1.f / p.temperature;
-  auto total = [&](float tau, bool count) {
-    double s = 0;
-    for (int i = 0; i < vocab; i++)
-      if (ok[i] && l[i] >= tau) s += count ? 1.0 : std::exp(double(l[i] - mx) * inv_t);
-    return s;
+  if (w.size() < size_t(vocab)) w.resize(vocab);
+  auto keep_from = [&](float tau) {
+    kept.erase(std::remove_if(kept.begin(), kept.end(), [&](int32_t i) { return l[i] < tau; }), kept.end());
   };
-  // The largest tau with total(tau) >= target, given total(lo) >= target (nothing lies above mx): over float
-  // ranks, so it is the boundary token's logit exactly (tokens tied with it are kept with it).
-  auto bisect = [&](float lo, double target, bool count) {
+  // The largest tau at which the kept tokens with logit >= tau weigh at least target (a count, or the sum of their
+  // weights): a bisection over float ranks from the lowest kept logit to just above mx, so tau is the boundary
+  // token's logit exactly (its ties kept with it). Tokens at or above the bracket's top always count and those
+  // below its bottom never: each step sets them aside, so a step reads only the tokens still in doubt.
+  auto cut = [&](double target, bool count) {
+    doubt.assign(kept.begin(), kept.end());
+    float lo = mx;
+    for (int32_t i : kept) lo = l[i] < lo ? l[i] : lo;
     int64_t a = float_rank(lo), b = int64_t(float_rank(mx)) + 1;
+    double above = 0;
     while (b - a > 1) {
       const int64_t mid = a + (b - a) / 2;
-      if (total(rank_float(int32_t(mid)), count) >= target) a = mid; else b = mid;
+      const float m = rank_float(int32_t(mid));
+      double s = above;
+      for (int32_t i : doubt)
+        if (l[i] >= m) s += count ? 1.0 : w[i];
+      const bool holds = s >= target;
+      if (holds) a = mid; else b = mid;
+      doubt.erase(std::remove_if(doubt.begin(), doubt.end(), [&](int32_t i) {
+                    if (holds) return l[i] < m;             // below the new bottom: never counts again
+                    if (l[i] >= m) above += count ? 1.0 : w[i];  // at or above the new top: always counts
+                    return l[i] >= m;
+                  }),
+                  doubt.end());
     }
-    return rank_float(int32_t(a));
+    keep_from(rank_float(int32_t(a)));
   };
-  float tau = mn;
-  if (p.top_k > 0) tau = bisect(mn, p.top_k, true);
-  if (p.top_p < 1.f) tau = bisect(tau, p.top_p * total(tau, false), false);
-  if (p.min_p > 0.f) tau = std::fmax(tau, mx + p.temperature * std::log(p.min_p));
-  const double target = p.u * total(tau, false);
+  auto mass = [&] {  // in id order
+    double z = 0;
+    for (int32_t i : kept) z += w[i];
+    return z;
+  };
+  if (p.top_k > 0 && size_t(p.top_k) < kept.size()) cut(p.top_k, true);
+  for (int32_t i : kept) w[i] = std::exp(double(l[i] - mx) * inv_t);  // the kept tokens' only: top-k first
+  if (p.top_p < 1.f) cut(p.top_p * mass(), false);
+  if (p.min_p > 0.f) keep_from(mx + p.temperature * std::log(p.min_p));
+  const double target = p.u * mass();
   double run = 0;
   int last = best;
-  for (int i = 0; i < vocab; i++) {
-    if (!ok[i] || l[i] < tau) continue;
-    const double w = std::exp(double(l[i] - mx) * inv_t);
-    run += w;
-    if (w > 0) last = i;  // rounding may leave the target past the end: the last kept token that can be drawn
+  for (int32_t i : kept) {
+    run += w[i];
+    if (w[i] > 0) last = i;  // rounding may leave the target past the end: the last kept token that can be drawn
     if (run > target) return i;
   }
   return last;

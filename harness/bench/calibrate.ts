@@ -1,13 +1,14 @@
 /**
  * The cost model's start-up calibration: forward passes of the shapes a benchmark makes (one to many rows of
  * one new token over a shared context of growing length, and prefills), timed on the engine itself, then fitted
- * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. A run folder
- * keeps its model (costModel).
+ * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. Rows sample with
+ * the run's settings (on a CPU a row's top-p cut costs as much as a small model's pass), and some also take the
+ * top-k log-probabilities confidence-weighted methods ask for. A run folder keeps its model (costModel).
  */
-import { GREEDY, Sampler } from "../../engine/sampler.ts";
+import { GREEDY, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import type { KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
-import { passShape, type Row } from "../../engine/plan.ts";
+import { MAX_LOGPROBS, passShape, type Row } from "../../engine/plan.ts";
 import type { BenchSpec } from "./spec.ts";
 import { type CostModel, fitCost, type TimedPass } from "./cost.ts";
 import { parseMethod } from "../generation/methods.ts";
@@ -20,6 +21,8 @@ export interface CalibrationOptions {
   rows: number;
   /** timed repeats of each shape, after one warm-up (the median counts; default 5) */
   repeats?: number;
+  /** how the run's rows sample (default: greedy) */
+  sampling?: SamplingOptions;
   /**
    * The run's forward passes, as its caller expects them: calibration then takes at most `share` of their time
    * (default 5%, and at least `leastMs`, default 5 s), judged by its first shape's time: fewer repeats, then
@@ -39,10 +42,12 @@ interface Shape {
   context: number;
   /** whether rows sample (decode) or only write (prefill, commits) */
   sample: boolean;
+  /** whether sampled rows also take MAX_LOGPROBS log-probabilities */
+  logprobs?: boolean;
 }
 
 /** How many of the first shapes span the cost terms: a bounded calibration times these whatever its bound. */
-const SPANNING = 5;
+const SPANNING = 6;
 
 /**
  * The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several
@@ -62,12 +67,14 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     { rows: 1, tokens: 1, context: o.context, sample: true },
     { rows: o.rows, tokens: 1, context: 0, sample: true },
     { rows: 1, tokens: 256, context: 0, sample: false },
+    { rows: o.rows, tokens: 1, context: 0, sample: true, logprobs: true },
   ];
   for (const s of spanning) add(s);
   for (const f of [0, 0.25, 0.5, 1]) {
     for (const r of rows) add({ rows: r, tokens: 1, context: f * o.context, sample: true });
   }
   for (const r of [1, 4]) for (const tokens of [4, 16]) add({ rows: r, tokens, context: o.context / 2, sample: true });
+  for (const r of rows) add({ rows: r, tokens: 1, context: o.context / 2, sample: true, logprobs: true });
   for (const tokens of [64, 256]) {
     for (const f of [0, 0.5]) add({ rows: 1, tokens, context: f * o.context, sample: false });
   }
@@ -106,7 +113,7 @@ async function timeShapes(
   list: Shape[],
 ): Promise<{ model: CostModel; passes: TimedPass[] }> {
   const passes: TimedPass[] = [];
-  const sampler = new Sampler(GREEDY);
+  const sampler = new Sampler(o.sampling ?? GREEDY);
   const t0 = performance.now(), spanning = Math.min(list.length, SPANNING);
   let bound = Infinity, repeats = o.repeats ?? 5, warmUp = true;
   for (const [i, s] of list.entries()) {
@@ -123,6 +130,7 @@ async function timeShapes(
       view: [context, ...own.filter((x) => x !== b), b],
       tokens: Array.from({ length: s.tokens }, (_, t) => 100 + i + t),
       ...(s.sample ? { logits: "last" as const, sampler } : { logits: "none" as const }),
+      ...(s.logprobs ? { logprobs: MAX_LOGPROBS } : {}),
     }));
     const shape = passShape(rows), times: number[] = [];
     for (let k = warmUp ? 0 : 1; k <= repeats; k++) {
@@ -156,6 +164,7 @@ export async function costModel(
   cache: KVCache,
   spec: BenchSpec,
   pending: number,
+  sampling: SamplingOptions,
 ): Promise<CostModel> {
   const stored = dir.meta().cost_model as CostModel | undefined;
   if (stored) return stored; // checked by RunDir.open
@@ -165,6 +174,7 @@ export async function costModel(
   const { model } = await calibrate(engine, cache, {
     context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
     rows: Math.min(64, spec.concurrency * (workers + 1)),
+    sampling,
     // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many
     plannedPasses: Math.ceil(pending / spec.concurrency) * spec.budgets[spec.budgets.length - 1],
     onProgress: (done, total, seconds, bound) => {

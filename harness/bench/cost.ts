@@ -6,8 +6,12 @@
  */
 import type { PassShape } from "../../engine/plan.ts";
 
-/** The model's terms, in order: a pass, its new tokens, its query-key pairs, its distinct KV tokens, its logit rows. */
-export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits"] as const;
+/**
+ * The model's terms, in order: a pass, its new tokens, its query-key pairs, its distinct KV tokens, its logit rows
+ * (each sampled with the run's settings), its rows that take log-probabilities. A model stored before the last
+ * term has the first five (its log-probability rows cost nothing more).
+ */
+export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits", "logprobs"] as const;
 
 export interface CostModel {
   /** ms per unit of each term of COST_TERMS */
@@ -22,11 +26,11 @@ export interface TimedPass {
 }
 
 function terms(s: PassShape): number[] {
-  return [1, s.tokens, s.attention, s.kv, s.logits];
+  return [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs];
 }
 
 export function predictMs(m: CostModel, s: PassShape): number {
-  return terms(s).reduce((a, x, i) => a + x * m.coef[i], 0);
+  return terms(s).reduce((a, x, i) => a + x * (m.coef[i] ?? 0), 0);
 }
 
 /** The median and 90th percentile of |predicted - measured| / measured. */

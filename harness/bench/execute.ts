@@ -13,7 +13,7 @@ import { runRecord } from "./record.ts";
 import type { RunDir } from "./rundir.ts";
 import { type MakeSolver, runJobs } from "../generation/schedule.ts";
 import type { Solver } from "../generation/solver.ts";
-import { costOf, type Invocation, PassLog } from "./timing.ts";
+import { costOf, costWarning, type Invocation, PassLog } from "./timing.ts";
 
 /** Who watches runs as they go (the live viewer's tap): each run's start, every pass, each run's end. */
 export interface RunWatcher {
@@ -55,7 +55,9 @@ export async function execute(o: {
   const log = new PassLog(), t0 = performance.now();
   const addInvocation = () => {
     const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
-    dir.updateMeta({ invocations: [...before, log.invocation(written, cost)] });
+    const now = log.invocation(written, cost), warning = costWarning(now);
+    dir.updateMeta({ invocations: [...before, now] });
+    if (warning) console.error(`bench: ${warning}`);
   };
   // Ctrl-C: what is written stays (records are whole lines), this invocation's throughput with it; the runs in
   // flight start again on resume.

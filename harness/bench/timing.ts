@@ -23,6 +23,23 @@ export interface Invocation {
   runs_at_once: number;
 }
 
+/**
+ * A median relative error of the cost model on an invocation's passes above this says its solo times are not to
+ * be trusted as they are (calibrated while the machine was busy, or on another machine): summary.md and the bench
+ * say so.
+ */
+export const COST_ERROR_WARNING = 0.25;
+
+/** The warning an invocation with a cost error past COST_ERROR_WARNING earns, undefined for one within it. */
+export function costWarning(i: Pick<Invocation, "cost_error" | "passes">): string | undefined {
+  if (!(i.cost_error.median > COST_ERROR_WARNING)) return undefined;
+  return `Warning: on ${i.passes} passes the cost model's predictions were off by ${
+    (100 * i.cost_error.median).toFixed(0)
+  }% (median) from the measured times, so the solo times (the time axis) are not reliable: the machine was busy ` +
+    "with other work when it calibrated or ran, or it is not the machine that calibrated. Run alone (a new --out " +
+    "calibrates again) and check them with deno task solo-check.";
+}
+
 export class PassLog {
   readonly #passes: TimedPass[] = [];
   #rows = 0;
@@ -61,9 +78,8 @@ export class PassLog {
   }
 }
 
-/** What summary.md says about time: the two times, the cost model and its error, each invocation's throughput. */
 /** A run.json's machine as plots and summaries name it: its GPU, else its CPU. */
-function machineName(m: unknown): string {
+export function machineName(m: unknown): string {
   const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
   return x.gpu || x.cpu || "unknown machine";
 }
@@ -111,6 +127,8 @@ export function timingText(
         `on its ${i.passes} passes the cost model was off by ${(100 * i.cost_error.median).toFixed(1)}% (median) and ` +
         `${(100 * i.cost_error.p90).toFixed(1)}% (90th percentile) of the measured time.`,
     );
+    const warning = costWarning(i);
+    if (warning) lines.push(`**${warning}**`);
   }
   return lines.join(" ");
 }

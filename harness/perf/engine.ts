@@ -17,14 +17,26 @@ import type { KVCache } from "../../engine/cache.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 /**
+ * The bytes a quantised layer's weight takes as `device` holds it: bf16 2; FP8 one byte and a float scale per
+ * block; AWQ half a byte, and per group of inputs a zero and a scale (the CPU unpacks the zero to a byte and the
+ * scale to a float; the GPU keeps the checkpoint's packed nibble and half).
+ */
+export function bytesPerWeight(c: ModelConfig, device: string): number {
+  const q = c.quant;
+  if (!q) return 2;
+  if (q.method === "fp8") return 1 + 4 / (q.block[0] * q.block[1]);
+  return 0.5 + (device === "cuda" ? 2.5 : 5) / q.groupSize;
+}
+
+/**
  * The bytes of the experts a pass of `tokens` new tokens does not read (a mixture of experts reads only those
  * its tokens route to): with routing near uniform, as random routers make it, E·(1 − k/E)^tokens experts of
- * each sparse layer go unread on average. Expert weights counted in bf16, as random weights are made.
+ * each sparse layer go unread on average; each weight as `device` stores its format.
  */
-export function unreadExpertBytes(c: ModelConfig, tokens: number): number {
+export function unreadExpertBytes(c: ModelConfig, tokens: number, device = "cpu"): number {
   if (!c.moe) return 0;
   const { experts: E, topK: k, intermediate, sparseLayers } = c.moe;
-  return sparseLayers.length * E * (1 - k / E) ** tokens * 3 * intermediate * c.hidden * 2;
+  return sparseLayers.length * E * (1 - k / E) ** tokens * 3 * intermediate * c.hidden * bytesPerWeight(c, device);
 }
 
 /** The device's copy bandwidth (read + write, bytes/s): the floor every pass is measured against. */
@@ -134,7 +146,8 @@ export async function enginePerf(
   for (const C of contexts) {
     for (const R of workers) {
       const ms = await timePass(engine, cache, C, R, iterations);
-      const bytes = weightBytes - unreadExpertBytes(c, R) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken; // every block once
+      // every block once
+      const bytes = weightBytes - unreadExpertBytes(c, R, values.device) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken;
       const floorMs = bytes / bandwidth * 1000;
       const first: number = results.find((r) => r.context === C)?.ms ?? ms;
       results.push({

@@ -23,6 +23,8 @@ interface Row {
   /** the 95% interval; null where there is none (fewer than two samples) */
   lo: number | null;
   hi: number | null;
+  /** the checkpoint: the lines join a run's points in budget order, whatever their x */
+  budget?: number;
   /** problems × seeds behind the point, and the fewest seeds of a problem (k) */
   n?: number;
   seeds?: number;
@@ -30,20 +32,22 @@ interface Row {
   line?: boolean;
 }
 
-function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX = false) {
+/**
+ * x is the budget (monotone in it: the intervals shade an area), or a time, which need not be: a checkpoint an
+ * early stop answered took no finisher, so it can come before an earlier budget's. Its intervals are then bars
+ * and its lines go in budget order, so that a line never reads as accuracy falling with time when it did not.
+ */
+function chart(rows: Row[], refs: Row[], xTitle: string, title: string, xIsBudget = false) {
   const tasks = new Set([...rows, ...refs].map((r) => r.task));
-  const xAxis = wholeX ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
+  const xAxis = xIsBudget ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
+  const y = { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } };
+  const color = { field: "series", type: "nominal", title: "Method" };
   const layer = {
     layer: [
       {
         transform: [{ filter: "datum.kind === 'run'" }],
-        mark: { type: "area", opacity: 0.15 },
-        encoding: {
-          x: { field: "x", type: "quantitative", title: xTitle, ...xAxis },
-          y: { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } },
-          y2: { field: "hi" },
-          color: { field: "series", type: "nominal", title: "Method" },
-        },
+        mark: xIsBudget ? { type: "area", opacity: 0.15 } : { type: "rule", opacity: 0.35, strokeWidth: 3 },
+        encoding: { x: { field: "x", type: "quantitative", title: xTitle, ...xAxis }, y, y2: { field: "hi" }, color },
       },
       {
         transform: [{ filter: "datum.kind === 'run'" }],
@@ -51,7 +55,8 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
         encoding: {
           x: { field: "x", type: "quantitative" },
           y: { field: "accuracy", type: "quantitative" },
-          color: { field: "series", type: "nominal", title: "Method" },
+          color,
+          order: { field: "budget", type: "quantitative" },
           tooltip: [
             { field: "series", title: "method" },
             { field: "x", title: xTitle, format: ".3~f" },
@@ -103,7 +108,8 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, wholeX =
     ? "Lines: avg@k, the strict accuracy of each seed averaged over the k seeds; shaded: its 95% t interval " +
       "clustered by problem (of one seed: Wilson's)"
     : "Lines: accuracy (strict) over problems; shaded: its 95% interval (Wilson's)";
-  const subtitle = line +
+  const order = xIsBudget ? line : line.replace("shaded:", "bars:") + "; each line joins its budgets in order";
+  const subtitle = order +
     (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
     (refs.some((r) => r.line) ? "; dashed: reference levels" : "");
   return {
@@ -129,6 +135,7 @@ export function chartSpecs(
         task: p.task,
         series: p.method,
         x: x(p),
+        budget: p.budget,
         accuracy: pct(seeded ? p.avg_at_k : p.accuracy),
         lo: lo === undefined ? null : pct(lo),
         hi: hi === undefined ? null : pct(hi),

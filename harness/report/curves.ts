@@ -167,6 +167,11 @@ export function curvesCsv(points: readonly CurvePoint[]): string {
   return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
 }
 
+/** A time to three figures, in ms below a second (a demo model's runs take tens of ms: 0.1 s said nothing). */
+function duration(seconds: number): string {
+  return seconds >= 1 ? `${seconds.toFixed(seconds >= 10 ? 0 : 1)} s` : `${+(seconds * 1000).toPrecision(3)} ms`;
+}
+
 /** The budgets the paper reports (v4 Tables 3/4) that the run has, else up to eight of the run's own. */
 export function summaryBudgets(budgets: readonly number[]): number[] {
   const paper = [2048, 4096, 6144, 8192, 10240, 12288, 14336, 16384].filter((b) => budgets.includes(b));
@@ -203,7 +208,7 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
         const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
         const paths = p.accuracy_paths === undefined ? "" : `, paths ${(100 * p.accuracy_paths).toFixed(1)}%`;
         const vote = p.accuracy_vote === undefined ? "" : `, vote ${(100 * p.accuracy_vote).toFixed(1)}%`;
-        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${p.mean_solo_s.toFixed(1)} s alone${paths}${vote})`;
+        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${duration(p.mean_solo_s)} alone${paths}${vote})`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }

@@ -41,11 +41,14 @@ export function specDifference(shared: Record<string, unknown>, alone: Record<st
   return undefined;
 }
 
-/** Every (record, checkpoint budget) in both lists, compared; and the median and p90 of |error|. */
+/**
+ * Every (record, checkpoint budget) in both lists, compared; the median and p90 of |error|, and the median
+ * signed error (below 0: solo times too short, the axis flatters every method by about as much).
+ */
 export function soloCheck(
   shared: readonly BenchRecord[],
   alone: readonly BenchRecord[],
-): { rows: SoloComparison[]; median: number; p90: number } {
+): { rows: SoloComparison[]; median: number; p90: number; signed: number } {
   const byKey = new Map(alone.map((r) => [recordKey(r), r]));
   const rows: SoloComparison[] = [];
   for (const s of shared) {
@@ -66,7 +69,9 @@ export function soloCheck(
       });
     }
   }
+  const quantile = (xs: number[], q: number) =>
+    xs.length ? xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] : NaN;
   const e = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
-  const at = (q: number) => e.length ? e[Math.min(e.length - 1, Math.floor(q * e.length))] : NaN;
-  return { rows, median: at(0.5), p90: at(0.9) };
+  const signed = rows.map((r) => r.error).sort((a, b) => a - b);
+  return { rows, median: quantile(e, 0.5), p90: quantile(e, 0.9), signed: quantile(signed, 0.5) };
 }

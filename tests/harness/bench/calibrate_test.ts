@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Engine } from "../../../engine/model.ts";
+import { MAX_LOGPROBS, type Row } from "../../../engine/plan.ts";
 import { calibrate } from "../../../harness/bench/calibrate.ts";
 
 const DEMO = new URL("../../../engine/models/hogwild-demo", import.meta.url).pathname;
@@ -25,7 +26,7 @@ Deno.test("calibration times contexts past max_position_embeddings alike with or
 Deno.test("a bounded calibration stops near its bound after the shapes that span the model, saying how far it got", async () => {
   const engine = await Engine.load(DEMO, { tokenizer: false });
   const cache = engine.newCache({ tokens: 8192 });
-  // a slow engine: every pass 50 ms more, so that the five spanning shapes alone (six passes) outlast a bound of 200 ms
+  // a slow engine: every pass 50 ms more, so that the six spanning shapes alone (seven passes) outlast a bound of 200 ms
   const slow = Object.create(engine) as Engine;
   let calls = 0;
   slow.forwardSample = (c, rows) => {
@@ -47,9 +48,24 @@ Deno.test("a bounded calibration stops near its bound after the shapes that span
       seen.push(done);
     },
   });
-  assert.equal(passes.length, 5, `${passes.length} of ${all} shapes timed: the 5 that span the terms`);
-  assert.deepEqual(seen, [1, 2, 3, 4, 5]);
-  assert.equal(calls, 2 + 4, "one warm-up, then one timed pass a shape: the repeats cut to fit the bound");
+  assert.equal(passes.length, 6, `${passes.length} of ${all} shapes timed: the 6 that span the terms`);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.equal(calls, 2 + 5, "one warm-up, then one timed pass a shape: the repeats cut to fit the bound");
   assert.ok(model.coef.some((c) => c > 0), "a model was fitted");
   assert.ok(all > 20, `${all} shapes unbounded`);
+});
+
+Deno.test("calibration samples with the run's settings, and times rows that take log-probabilities", async () => {
+  const engine = await Engine.load(DEMO, { tokenizer: false });
+  const cache = engine.newCache({ tokens: 8192 });
+  const spy = Object.create(engine) as Engine;
+  const rows: Row[] = [];
+  spy.forwardSample = (c, r) => (rows.push(...r), engine.forwardSample(c, r));
+  const sampling = { temperature: 0.6, topK: 20, topP: 0.95, minP: 0, suppress: [] };
+  const { passes } = await calibrate(spy, cache, { context: 1024, rows: 4, repeats: 0, sampling });
+  const sampled = rows.filter((r) => r.sampler);
+  assert.ok(sampled.length > 0 && sampled.every((r) => r.sampler!.options === sampling));
+  assert.ok(rows.some((r) => r.logprobs === MAX_LOGPROBS), "rows that take log-probabilities");
+  // among the spanning shapes, so that a bounded calibration fits the term too
+  assert.ok(passes.slice(0, 6).some((p) => p.shape.logprobs > 0));
 });

@@ -10,18 +10,26 @@ import { join } from "node:path";
 import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
-import { timingText } from "../../../harness/bench/timing.ts";
+import { COST_TERMS, fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
+import { costWarning, timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import { fakeInvocation, Rng, RowModel, runCli } from "../../helpers.ts";
 
-const shape = (rows: number, tokens: number, attention: number, kv: number, logits: number): PassShape => ({
+const shape = (
+  rows: number,
+  tokens: number,
+  attention: number,
+  kv: number,
+  logits: number,
+  logprobs = 0,
+): PassShape => ({
   rows,
   tokens,
   attention,
   kv,
   logits,
+  logprobs,
 });
 
 /** Passes of varied shapes timed by a known linear law, with ±`noise` relative jitter. */
@@ -30,15 +38,16 @@ function synthetic(coef: number[], noise: number, n = 200): TimedPass[] {
   for (let i = 0; i < n; i++) {
     const rows = 1 + Math.floor(rng.next() * 16), tokens = rows * (rng.next() < 0.2 ? 64 : 1);
     const kv = Math.floor(rng.next() * 16000), attention = tokens * kv * (0.5 + rng.next());
-    const s = shape(rows, tokens, attention, kv, rng.next() < 0.2 ? 1 : rows);
-    const ms = [1, s.tokens, s.attention, s.kv, s.logits].reduce((a, x, j) => a + x * coef[j], 0);
+    const logits = rng.next() < 0.2 ? 1 : rows;
+    const s = shape(rows, tokens, attention, kv, logits, rng.next() < 0.3 ? Math.floor(rng.next() * (logits + 1)) : 0);
+    const ms = [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs].reduce((a, x, j) => a + x * coef[j], 0);
     out.push({ shape: s, ms: ms * (1 + noise * (2 * rng.next() - 1)) });
   }
   return out;
 }
 
 Deno.test("the cost model's fit recovers known coefficients, and none is negative", () => {
-  const truth = [12, 0.05, 2e-6, 1e-4, 0.3];
+  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8];
   const exact = fitCost(synthetic(truth, 0));
   exact.coef.forEach((c, i) =>
     assert.ok(Math.abs(c - truth[i]) <= 1e-6 * Math.max(1, truth[i]) + 1e-9, `term ${i}: ${c}`)
@@ -48,7 +57,7 @@ Deno.test("the cost model's fit recovers known coefficients, and none is negativ
   noisy.coef.forEach((c, i) => assert.ok(Math.abs(c - truth[i]) / truth[i] < 0.15, `term ${i}: ${c} vs ${truth[i]}`));
   assert.ok(noisy.fit.median_rel_error < 0.05 && noisy.fit.p90_rel_error < 0.06, JSON.stringify(noisy.fit));
   // A law with a term that lowers the time cannot be fitted as such: that term is dropped, the rest refitted.
-  const negative = fitCost(synthetic([12, 0.05, 2e-6, -1e-4, 0.3], 0));
+  const negative = fitCost(synthetic([12, 0.05, 2e-6, -1e-4, 0.3, 0.8], 0));
   assert.ok(negative.coef.every((c) => c >= 0), JSON.stringify(negative.coef));
   assert.equal(negative.coef[3], 0);
   assert.throws(() => fitCost([]), /no timed passes/);
@@ -110,7 +119,7 @@ Deno.test("records carry solo and shared times; a resumed run keeps its calibrat
   assert.equal((await bench(...flags)).code, 0);
   const meta = () => JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   const first = meta();
-  assert.ok(first.cost_model.coef.length === 5 && first.cost_model.coef.every((c: number) => c >= 0));
+  assert.ok(first.cost_model.coef.length === COST_TERMS.length && first.cost_model.coef.every((c: number) => c >= 0));
   assert.ok(first.cost_model.fit.passes >= 10);
   const records = () => readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   for (const r of records()) {
@@ -159,8 +168,15 @@ Deno.test("plot: solo time by default, shared time on request, runs of different
   assert.ok(
     predictMs(
       { coef: [1, 0, 0, 0, 0], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 } },
-      shape(1, 1, 1, 1, 1),
-    ) === 1,
+      shape(1, 1, 1, 1, 1, 1),
+    ) === 1, // a model stored before the log-probabilities term: those rows cost nothing more
+  );
+  assert.equal(
+    predictMs(
+      { coef: [1, 0, 0, 0, 0, 2], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 } },
+      shape(3, 3, 1, 1, 3, 2),
+    ),
+    5,
   );
 });
 
@@ -183,4 +199,13 @@ Deno.test("the summary says how many runs shared a pass only when its invocation
     timingText(undefined, [fakeInvocation(4, 1)], [], 16),
     /\(runs shared passes \(how many at most is not known: invocations that wrote 12 of the records were killed/,
   );
+});
+
+Deno.test("a cost model far off the measured passes is a warning in the summary, one within it none", () => {
+  const off = { ...fakeInvocation(4, 2), passes: 120, cost_error: { median: 0.8, p90: 0.99 } };
+  const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.07, p90: 0.2 } };
+  assert.match(costWarning(off)!, /on 120 passes the cost model's predictions were off by 80% \(median\)/);
+  assert.equal(costWarning(fine), undefined);
+  assert.match(timingText(undefined, [fine, off]), /\*\*Warning: on 120 passes/);
+  assert.doesNotMatch(timingText(undefined, [fine]), /Warning/);
 });

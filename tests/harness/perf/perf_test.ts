@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { unreadExpertBytes } from "../../../harness/perf/engine.ts";
+import { bytesPerWeight, unreadExpertBytes } from "../../../harness/perf/engine.ts";
 
 const PERF = new URL("../../../cli/perf.ts", import.meta.url).pathname;
 
@@ -130,4 +130,14 @@ Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's
     unreadExpertBytes(moe, 4) < unreadExpertBytes(moe, 2) && unreadExpertBytes(moe, 2) < unreadExpertBytes(moe, 1),
   );
   assert.ok(unreadExpertBytes(moe, 1000) < all * 1e-6);
+  // a quantised checkpoint's experts, as each device holds them (counted in bf16, an FP8 model's unread experts
+  // came to more than the whole model, and its floor went below zero)
+  const fp8 = { ...moe, quant: { method: "fp8" as const, block: [128, 128] as const } };
+  assert.ok(Math.abs(unreadExpertBytes(fp8, 1) / unreadExpertBytes(moe, 1) - (1 + 4 / 16384) / 2) < 1e-12);
+  const awq = { ...moe, quant: { method: "awq" as const, groupSize: 128 } };
+  assert.equal(bytesPerWeight(awq, "cpu"), 0.5 + 5 / 128);
+  assert.equal(bytesPerWeight(awq, "cuda"), 0.5 + 2.5 / 128);
+  assert.ok(
+    Math.abs(unreadExpertBytes(awq, 1, "cuda") / unreadExpertBytes(moe, 1, "cuda") - (0.5 + 2.5 / 128) / 2) < 1e-12,
+  );
 });

@@ -64,3 +64,17 @@ Deno.test("a point of several seeds draws avg@k and its interval over seeds and 
   assert.match(one.title.subtitle, /Wilson's/);
   assert.doesNotMatch(one.title.subtitle, /avg@k/);
 });
+
+Deno.test("against time, a line joins its budgets in order (a later budget may take less time) and intervals are bars", () => {
+  // budget 16 answered by an early stop took less time than budget 8 with its finisher
+  const points = [{ ...point(8, 0.4), mean_solo_s: 0.09 }, { ...point(16, 0.6), mean_solo_s: 0.07 }];
+  type Spec = { layer: Layer[]; data: { values: { x: number; budget: number }[] }; title: { subtitle: string } };
+  const time = chartSpecs(points, "t").time as Spec;
+  const line = time.layer.find((l) => l.mark.type === "line")!;
+  assert.deepEqual(line.encoding.order, { field: "budget", type: "quantitative" });
+  assert.deepEqual(time.data.values.map((r) => [r.budget, r.x]), [[8, 0.09], [16, 0.07]]);
+  assert.equal(time.layer[0].mark.type, "rule", "an interval band needs x in order: bars instead");
+  assert.match(time.title.subtitle, /bars: .*each line joins its budgets in order/);
+  const steps = chartSpecs(points, "t").steps as Spec;
+  assert.equal(steps.layer[0].mark.type, "area");
+});

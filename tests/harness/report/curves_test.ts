@@ -137,7 +137,7 @@ Deno.test("accuracy_vote is on accuracy's scale: a list task's vote scores its f
     voted("p2", { vote_equal_strict: true, vote_score_strict: 1 }),
   ]);
   assert.equal(point.accuracy_vote, 0.75);
-  assert.match(summaryTable([point], [8]), /\(n=2, 0\.0 s alone, vote 75\.0%\) \|/, "the vote in the summary's cell");
+  assert.match(summaryTable([point], [8]), /\(n=2, 1 ms alone, vote 75\.0%\) \|/, "the vote in the summary's cell");
   // records written before vote_score_strict: the whole-answer verdict
   const [old] = curves([voted("p1", { vote_equal_strict: false }), voted("p2", { vote_equal_strict: true })]);
   assert.equal(old.accuracy_vote, 0.5);
@@ -155,7 +155,7 @@ Deno.test("accuracy_paths: each record's paths' mean score, then the mean over r
   assert.deepEqual([point.accuracy, point.accuracy_paths], [1, 0.5]);
   assert.equal(curves([paths("p1", 0.25), paths("p2")])[0].accuracy_paths, undefined, "a record written before paths");
   assert.match(curvesCsv([point]), /^task,.*,accuracy_vote,accuracy_paths,/);
-  assert.match(summaryTable([point], [8]), /\| leap:4 \| 100\.0% ± 0\.0 \(n=2, 0\.0 s alone, paths 50\.0%\) \|/);
+  assert.match(summaryTable([point], [8]), /\| leap:4 \| 100\.0% ± 0\.0 \(n=2, 1 ms alone, paths 50\.0%\) \|/);
 });
 
 Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k over seeds, in curves.csv and the summary", () => {
@@ -193,5 +193,5 @@ Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k ove
   assert.equal(voted.maj_at_k, 1);
   const table = summaryTable([p], [8]);
   assert.match(table, /Cells: avg@2, .* averaged over the 2 seeds, ± its standard error clustered by problem/);
-  assert.match(table, /\| hogwild:2 \| 50\.0% ± 28\.9 \(n=6, 0\.0 s alone\) \|/);
+  assert.match(table, /\| hogwild:2 \| 50\.0% ± 28\.9 \(n=6, 1 ms alone\) \|/);
 });

@@ -36,6 +36,9 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   errors.sort((a, b) => a - b);
   assert.ok(Math.abs(r.median - errors[20]) < 1e-9, `median ${r.median} vs ${errors[20]}`);
   assert.ok(Math.abs(r.p90 - errors[36]) < 1e-9);
+  const signed = r.rows.map((x) => x.error).sort((a, b) => a - b);
+  assert.equal(r.signed, signed[20]);
+  assert.ok(r.signed !== r.median, "signed, not |error|");
   for (const row of r.rows) assert.ok(Math.abs(row.error) <= 0.2 + 1e-9);
   assert.deepEqual(soloCheck(shared, []).rows, []);
 });
@@ -43,11 +46,17 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
 Deno.test("deno task solo-check: a table and the median; a folder not run alone, or not the same runs, is refused by name", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
   const key = { model: "m", sampling: { temperature: 0 }, methods: ["hogwild:2", "sequential"], grader: "g/4" };
-  const write = (name: string, concurrency: number, recs: BenchRecord[], spec: Record<string, unknown> = key) => {
+  const write = (
+    name: string,
+    concurrency: number,
+    recs: BenchRecord[],
+    spec: Record<string, unknown> = key,
+    machine = { cpu: "AMD EPYC", gpu: "NVIDIA H100" },
+  ) => {
     const d = join(dir, name);
     Deno.mkdirSync(d);
     writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
-    writeFileSync(join(d, "run.json"), JSON.stringify({ spec, spec_full: { concurrency } }));
+    writeFileSync(join(d, "run.json"), JSON.stringify({ spec, spec_full: { concurrency }, machine }));
     return d;
   };
   const shared = write("shared", 8, [record("p", "hogwild:2", [[512, 8, 1100, 3000]])]);
@@ -59,7 +68,15 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone,
   const ok = await runCli("cli/solo_check.ts", [shared, alone]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /\| p hogwild:2 1 \| 512 \| 1100 \| 1000 \| 10\.0% \|/);
-  assert.match(ok.stdout, /1 checkpoints: median \|error\| 10\.0%/);
+  assert.match(ok.stdout, /1 checkpoints: median \|error\| 10\.0%.*median signed error \+10\.0%/);
+  // another machine's times say nothing of this one's cost model
+  const h200 = write("h200", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])], key, {
+    cpu: "AMD EPYC",
+    gpu: "NVIDIA H200",
+  });
+  const elsewhere = await runCli("cli/solo_check.ts", [shared, h200]);
+  assert.equal(elsewhere.code, 2);
+  assert.match(elsewhere.stderr, /shared ran on NVIDIA H100 and .*h200 on NVIDIA H200/);
   const bad = await runCli("cli/solo_check.ts", [alone, shared]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /shared: ran with --concurrency 8, not 1/);
