@@ -39,7 +39,7 @@ import { execute } from "../harness/bench/execute.ts";
 import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { provenance } from "../harness/bench/provenance.ts";
-import { machineName } from "../harness/bench/timing.ts";
+import { calibratedOn, machineName } from "../harness/bench/timing.ts";
 import { watch } from "../harness/viewer/watch.ts";
 
 /** `deno task bench` with these flags (the command line's, for the command). */
@@ -118,11 +118,11 @@ export async function bench(args: string[]): Promise<void> {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
-  const calibratedOn = machineName(dir.meta().machine);
-  if (dir.meta().cost_model && calibratedOn !== machineName(here.machine)) {
+  const machine = machineName(here.machine), timedOn = calibratedOn(dir.meta());
+  if (dir.meta().cost_model && timedOn !== machine) {
     console.error(
-      `bench: this folder's cost model was calibrated on ${calibratedOn}, and this is ${machineName(here.machine)}: ` +
-        "the solo times of the records it adds are that machine's model's (a new --out calibrates here)",
+      `bench: this folder's cost model was calibrated on ${timedOn}, and this is ${machine}: the solo times of the ` +
+        "records it adds are that machine's model's (a new --out calibrates here)",
     );
   }
   try {
@@ -153,7 +153,7 @@ export async function bench(args: string[]): Promise<void> {
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);
-      const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] });
+      const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] }, machine);
       await execute({
         engine,
         cache,

@@ -7,7 +7,7 @@
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
-import { machineName } from "../harness/bench/timing.ts";
+import { calibratedOn } from "../harness/bench/timing.ts";
 import { soloCheck, specDifference } from "../harness/report/solo_check.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
@@ -21,7 +21,7 @@ function main() {
   const spec = (dir: string) => (readRunJson(dir).spec ?? {}) as Record<string, unknown>;
   const differs = specDifference(spec(sharedDir), spec(aloneDir));
   check(!differs, `solo-check: ${sharedDir} and ${aloneDir} are not the same runs (${differs})`);
-  const [a, b] = [sharedDir, aloneDir].map((d) => machineName(readRunJson(d).machine));
+  const [a, b] = [sharedDir, aloneDir].map((d) => calibratedOn(readRunJson(d)));
   check(
     a === b,
     `solo-check: ${sharedDir} ran on ${a} and ${aloneDir} on ${b}: a cost model predicts its own machine's times`,

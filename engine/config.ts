@@ -93,10 +93,10 @@ export const DEFAULT_GENERATION: GenerationConfig = {
 export type SamplingFlags = Partial<Omit<SamplingOptions, "suppress">>;
 
 /**
- * The sampling a run uses, as transformers' `generate(temperature=…)` resolves it: with any setting named, it
- * samples, and each setting not named is the model's generation_config's (transformers' default where that
- * has none: top-k 50); with none named (and `sample` not asked), the generation_config's own choice, greedy
- * when it does not sample.
+ * The sampling a run uses: each setting not named is the model's generation_config's (transformers' default
+ * where that has none: top-k 50), as transformers' `generate(temperature=…)` resolves it for a model that
+ * samples; with any setting named it samples even where the generation_config does not (transformers would
+ * stay greedy there, and warn); with none named (and `sample` not asked), the generation_config decides.
  */
 export function resolveSampling(
   g: GenerationConfig,

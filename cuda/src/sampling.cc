@@ -92,7 +92,8 @@ void logprobs_reference(const float* l, int vocab, const SampleSpec& p, int row,
   for (int i = 0; i < vocab; i++) sum += std::exp(double(l[i]) - mx);
   const double lse = mx + std::log(sum);
   out.sampled[row] = float(l[id] - lse);
-  std::vector<int32_t> order(vocab);
+  thread_local std::vector<int32_t> order;  // kept: a fresh row's buffer costs page faults
+  order.resize(vocab);
   std::iota(order.begin(), order.end(), 0);
   std::partial_sort(order.begin(), order.begin() + p.logprobs, order.end(),
                     [&](int a, int b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });

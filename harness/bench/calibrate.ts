@@ -165,6 +165,7 @@ export async function costModel(
   spec: BenchSpec,
   pending: number,
   sampling: SamplingOptions,
+  machine: string,
 ): Promise<CostModel> {
   const stored = dir.meta().cost_model as CostModel | undefined;
   if (stored) return stored; // checked by RunDir.open
@@ -187,6 +188,7 @@ export async function costModel(
   console.error(
     `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
-  dir.updateMeta({ cost_model: model });
-  return model;
+  const timed = { ...model, calibrated_on: machine };
+  dir.updateMeta({ cost_model: timed });
+  return timed;
 }

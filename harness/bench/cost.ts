@@ -18,6 +18,8 @@ export interface CostModel {
   coef: number[];
   /** how it was fitted: passes, and the relative error of its predictions on them */
   fit: { passes: number; median_rel_error: number; p90_rel_error: number };
+  /** the machine that timed them (timing.ts machineName); absent in folders made before it was kept */
+  calibrated_on?: string;
 }
 
 export interface TimedPass {
@@ -92,11 +94,13 @@ function leastSquares(A: number[][], y: number[]): number[] {
 
 /** The model in two sentences, for summary.md. */
 export function describeCost(m: CostModel): string {
-  const [pass, tokens, attention, kv, logits] = m.coef;
+  const [pass, tokens, attention, kv, logits, logprobs = 0] = m.coef;
   const us = (x: number) => `${(x * 1000).toPrecision(3)} µs`;
   return `A forward pass is predicted to take ${pass.toFixed(3)} ms + ${us(tokens)} per new token + ${
     us(attention * 1000)
-  } per thousand query-key pairs + ${us(kv * 1000)} per thousand KV tokens read + ${us(logits)} per logit row, ` +
+  } per thousand query-key pairs + ${us(kv * 1000)} per thousand KV tokens read + ${us(logits)} per logit row + ${
+    us(logprobs)
+  } per row that takes log-probabilities, ` +
     `fitted by non-negative least squares on ${m.fit.passes} passes timed on this device at start-up ` +
     `(median relative error ${(100 * m.fit.median_rel_error).toFixed(1)}%). ` +
     `A run's solo time is that prediction summed over the passes it took part in, counting only its own rows.`;

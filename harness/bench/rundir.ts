@@ -230,6 +230,24 @@ function differences(a: Record<string, unknown>, b: Record<string, unknown>): st
   );
 }
 
+/** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
+const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation", "methods_version"];
+
+/** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
+function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
+  const rules = RULES.filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(spec[k]));
+  const oldSampling = isObject(stored.sampling) && Object.keys(stored.sampling).length === 4 &&
+    JSON.stringify(stored.sampling) !== JSON.stringify(spec.sampling);
+  if (!rules.length && !oldSampling) return "use the same flags to resume it, or another --out";
+  return `the folder was made by an earlier version of this project (${
+    [...rules, ...(oldSampling ? ["sampling"] : [])].join(", ")
+  }: ${
+    oldSampling
+      ? "sampling flags are now kept as given, each one not given being the model's generation_config's; "
+      : ""
+  }its rules then made other records), so no flags resume it here: use another --out, or the project's commit in its run.json's "versions"`;
+}
+
 const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
 const numbers = (o: Record<string, unknown>, keys: readonly string[]) => keys.every((k) => Number.isFinite(o[k]));
 
@@ -370,7 +388,7 @@ export class RunDir {
       const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;
       check(
         diff.length === 0 || empty,
-        `${dir} holds a run with another spec (${diff.join("; ")}); use the same flags to resume it, or another --out`,
+        `${dir} holds a run with another spec (${diff.join("; ")}); ${remedy(stored.spec ?? {}, spec)}`,
       );
       if (diff.length) replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     } else {

@@ -78,10 +78,16 @@ export class PassLog {
   }
 }
 
-/** A run.json's machine as plots and summaries name it: its GPU, else its CPU. */
+/** A run.json's machine as plots and summaries name it: its GPU, else its CPU and how many threads it had. */
 export function machineName(m: unknown): string {
-  const x = (m ?? {}) as { gpu?: string | null; cpu?: string };
-  return x.gpu || x.cpu || "unknown machine";
+  const x = (m ?? {}) as { gpu?: string | null; cpu?: string; cpus?: number };
+  if (x.gpu) return x.gpu;
+  return x.cpu ? `${x.cpu}${x.cpus ? ` (${x.cpus} threads)` : ""}` : "unknown machine";
+}
+
+/** The machine a folder's cost model was calibrated on: its own word, else (older folders) the folder's first. */
+export function calibratedOn(meta: Record<string, unknown>): string {
+  return (meta.cost_model as CostModel | undefined)?.calibrated_on ?? machineName(meta.machine);
 }
 
 /** The machines a run's times come from, by name: a merged run's shards' (once each), else its own. */

@@ -125,6 +125,31 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
   assert.match(r.stderr, /holds a run with another spec \(budgets: was \[4,8,12,16,20\], now \[4,8,12,16,20,24\]\)/);
 });
 
+Deno.test("a sampled run keys its token rules; a folder an earlier version made is refused saying so", async () => {
+  const out = join(tmp(), "sampled"), args = [...SMALL, "--temperature", "0.6", "--out", out];
+  assert.equal((await runBench(...args)).code, 0);
+  const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
+  assert.equal(run.spec.generation, 2, "a sampled run's records depend on the token rules");
+  assert.deepEqual(run.spec.sampling, { temperature: 0.6 }, "the flags as given: the rest are the model's");
+  // a folder made before: the four settings stored, no rules version
+  const { generation: _, ...before } = run.spec;
+  writeFileSync(
+    runFile,
+    JSON.stringify({ ...run, spec: { ...before, sampling: { ...run.spec.sampling, topK: 0, topP: 1, minP: 0 } } }),
+  );
+  const r = await runBench(...args);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /made by an earlier version of this project \(generation, sampling: sampling flags are now kept/,
+  );
+  assert.doesNotMatch(r.stderr, /use the same flags/);
+  // a greedy run's records do not depend on them: its key has no such field
+  const greedy = join(tmp(), "greedy");
+  assert.equal((await runBench(...SMALL, "--out", greedy)).code, 0);
+  assert.equal(JSON.parse(readFileSync(join(greedy, "run.json"), "utf8")).spec.generation, undefined);
+});
+
 Deno.test("a run folder of other weights is refused: retrained weights are never resumed into old records", async () => {
   const model = join(tmp(), "model"), out = join(tmp(), "weights");
   cpSync(DEMO_MODEL, model, { recursive: true });
