@@ -180,6 +180,11 @@ double copy_bandwidth(size_t bytes, int reps);
 // Device memory copy bandwidth in bytes/s (read + write) of `bytes`-sized copies, median of `reps`: the GPU floor.
 double device_copy_bandwidth(size_t bytes, int reps);
 
+// The device's sampling rule on rows of logits the host gives (a check's, for logits no model makes: ties, far
+// apart, ±0, NaN): ids[r] as a pass would sample row r. Throws in a build without CUDA.
+void device_sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+                        int suppress_total, int32_t* ids);
+
 struct CudaInfo {
   bool compiled = false;
   int device_count = 0;

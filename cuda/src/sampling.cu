@@ -198,3 +198,29 @@ void logprobs(Stream s, const float* logits, int rows, int vocab, const SampleSp
 }
 
 }  // namespace hogwild::cuda
+
+namespace hogwild {
+
+void device_sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
+                        int suppress_total, int32_t* ids) {
+  check_spec_ranges(specs, rows, vocab, suppress_total, Logprobs{});
+  float* dl = nullptr;
+  SampleSpec* ds = nullptr;
+  int32_t *dsup = nullptr, *dids = nullptr;
+  const size_t n = size_t(rows) * vocab;
+  cudaError_t e = cudaMalloc(&dl, n * sizeof(float));
+  if (!e) e = cudaMalloc(&ds, rows * sizeof(SampleSpec));
+  if (!e) e = cudaMalloc(&dsup, std::max(1, suppress_total) * sizeof(int32_t));
+  if (!e) e = cudaMalloc(&dids, rows * sizeof(int32_t));
+  if (!e) e = cudaMemcpy(dl, logits, n * sizeof(float), cudaMemcpyHostToDevice);
+  if (!e) e = cudaMemcpy(ds, specs, rows * sizeof(SampleSpec), cudaMemcpyHostToDevice);
+  if (!e && suppress_total) e = cudaMemcpy(dsup, suppress, suppress_total * sizeof(int32_t), cudaMemcpyHostToDevice);
+  if (!e) cuda::sample(cuda::Stream{}, dl, rows, vocab, ds, dsup, dids);
+  if (!e) e = cudaGetLastError();
+  if (!e) e = cudaMemcpy(ids, dids, rows * sizeof(int32_t), cudaMemcpyDeviceToHost);
+  for (void* p : {static_cast<void*>(dl), static_cast<void*>(ds), static_cast<void*>(dsup), static_cast<void*>(dids)})
+    cudaFree(p);
+  if (e) throw Error(std::string("device_sample_rows: ") + cudaGetErrorString(e));
+}
+
+}  // namespace hogwild
