@@ -7,8 +7,8 @@ import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/run
 import { keyedVersion } from "../harness/bench/run_key.ts";
 import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
 
-const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths]
-       deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths]
+const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths|vote]
+       deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths|vote]
   the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
   each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
   the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)

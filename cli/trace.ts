@@ -3,9 +3,11 @@
  * on a terminal), then every worker's unfinished step. The tool for looking at collaboration.
  *
  *   deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout L]
- *                   [--seed 0] [--temperature T] [--top-p P] [--redundancy-every 1024] [--device cpu|cuda]
- *                   [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
- * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates).
+ *                   [--seed 1] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--redundancy-every 1024]
+ *                   [--device cpu|cuda] [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+ * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates). A
+ * trace writes the workers' text the bench writes for the same model, problem, method, seed and sampling, up to
+ * where the bench would stop early (a trace runs no finisher and no early stop).
  */
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -15,16 +17,18 @@ import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/meth
 import { loadProtocol, loadTemplate, MODEL_TEMPLATE_FILES, modelTemplates } from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
 import { problemSeed } from "../harness/generation/solver.ts";
+import { DEFAULT_SEED } from "../tasks/registry.ts";
 import { runAll } from "../harness/generation/schedule.ts";
 
 const COLOURS = ["\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[32m", "\x1b[34m", "\x1b[31m"];
 const RESET = "\x1b[0m";
 
 const USAGE = `usage: deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
-                       [--layout ${hogwildLayouts().join("|")}] [--seed 0] [--temperature T] [--top-p P]
-                       [--redundancy-every 1024] [--device cpu|cuda]
+                       [--layout ${hogwildLayouts().join("|")}] [--seed 1] [--temperature T] [--top-k K]
+                       [--top-p P] [--min-p M] [--redundancy-every 1024] [--device cpu|cuda]
                        [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
-  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones.
+  --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones. Each
+  sampling setting not given is the model's generation_config's, as in the bench.
   The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
 
 async function main() {
@@ -34,9 +38,11 @@ async function main() {
     workers: { type: "string", default: "3" },
     steps: { type: "string", default: "256" },
     layout: { type: "string", default: "combined" },
-    seed: { type: "string", default: "0" },
+    seed: { type: "string", default: String(DEFAULT_SEED) },
     temperature: { type: "string" },
+    "top-k": { type: "string" },
     "top-p": { type: "string" },
+    "min-p": { type: "string" },
     "redundancy-every": { type: "string", default: "1024" },
     device: { type: "string", default: "cpu" },
     "collab-prompt": { type: "string" },
@@ -56,6 +62,9 @@ async function main() {
   const topP = f["top-p"] === undefined ? undefined : num(f["top-p"], "top-p");
   check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
   const flagTemperature = f.temperature === undefined ? undefined : num(f.temperature, "temperature");
+  const topK = f["top-k"] === undefined ? undefined : int(f["top-k"], "top-k");
+  const minP = f["min-p"] === undefined ? undefined : num(f["min-p"], "min-p");
+  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1), got "${f["min-p"]}"`);
   check(
     flagTemperature === undefined || flagTemperature === 0 || flagTemperature >= MIN_TEMPERATURE,
     `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
@@ -78,7 +87,7 @@ async function main() {
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: int(f["redundancy-every"], "redundancy-every"),
-    sampling: { temperature: flagTemperature, topP },
+    sampling: { temperature: flagTemperature, topK, topP, minP },
   });
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);

@@ -10,7 +10,7 @@ import { check, InputError } from "../engine/errors.ts";
 import { hubFile, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
 import { dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
-import { SYNTHETIC_DEFAULTS, type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
+import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 import { physicsGold } from "./grading/physics.ts";
 import { type LcbDates, lcbProblems, type LcbTexts } from "./code/lcb.ts";
@@ -428,13 +428,26 @@ async function hubFiles(repo: string, files: string[], o?: HubOptions): Promise<
   return out;
 }
 
-/** The problems of task `id`, from the source the options name. */
-export async function loadTask(id: string, o: LoadOptions = {}): Promise<Loaded> {
+/** The generated tasks' knobs when none is given: chains's are the demo model's problems. */
+export const GENERATED_DEFAULTS: Readonly<Record<string, { parts: number; digits: number; count: number }>> = {
+  chains: { parts: 4, digits: 2, count: 100 },
+  synthetic: { parts: 2, digits: 1, count: 6 },
+};
+
+/** The bench's default seed, and so the seed generated and regrouped problems take when none is given. */
+export const DEFAULT_SEED = 1;
+
+/**
+ * The problems of task `id`, from the source the options name; with no seed or knobs given, the ones the bench
+ * runs by default (so `deno task tasks load` shows the default run's problems).
+ */
+export async function loadTask(id: string, options: LoadOptions = {}): Promise<Loaded> {
+  const o = { ...options, seed: options.seed ?? DEFAULT_SEED };
   const t = taskSpec(id);
   check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
   check(!(o.lcbDates || o.lcbTexts) || t === lcb, `--lcb-dates and --lcb-prompt go with --task lcb, not ${t.id}`);
   if (t.generate) {
-    const so = { ...SYNTHETIC_DEFAULTS, seed: o.seed ?? 0, ...o.synthetic };
+    const so = { ...GENERATED_DEFAULTS[t.id], seed: o.seed, ...o.synthetic };
     const most = t.id === "chains" ? 8 : 26;
     check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most, `${t.id}: parts must be 1..${most}`);
     check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, `${t.id}: digits must be 1..6`);

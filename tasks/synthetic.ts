@@ -14,8 +14,6 @@ export interface SyntheticOptions {
   digits: number;
 }
 
-export const SYNTHETIC_DEFAULTS: SyntheticOptions = { count: 64, seed: 0, parts: 3, digits: 2 };
-
 /** mulberry32: the generated tasks' own generator, so that a data set never changes with the engine's. */
 export function generator(seed: number): () => number {
   let a = seed >>> 0;

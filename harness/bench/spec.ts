@@ -8,7 +8,14 @@ import { loadNative } from "../../engine/native.ts";
 import type { SamplingFlags } from "../../engine/config.ts";
 import { MIN_TEMPERATURE } from "../../engine/sampler.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
-import { checkGeneratedKnobs, type Fields, parseFields, taskSpec } from "../../tasks/registry.ts";
+import {
+  checkGeneratedKnobs,
+  DEFAULT_SEED,
+  type Fields,
+  GENERATED_DEFAULTS,
+  parseFields,
+  taskSpec,
+} from "../../tasks/registry.ts";
 import { type LcbDates, parseLcbDates } from "../../tasks/code/lcb.ts";
 
 export interface BenchSpec {
@@ -59,11 +66,6 @@ export interface BenchSpec {
 /** The project's demo model (engine/models/hogwild-demo/README.md), as --model names it from the repository. */
 export const DEMO_MODEL = "engine/models/hogwild-demo";
 
-const GENERATED_DEFAULTS: Record<string, { parts: number; digits: number; count: number }> = {
-  chains: { parts: 4, digits: 2, count: 100 },
-  synthetic: { parts: 2, digits: 1, count: 6 },
-};
-
 /** The default run's methods: the paper's main ones that the demo model was trained for. */
 const DEFAULT_METHODS = "hogwild:2,hogwild:4,sequential,sequential-no-early-stop,sc:2";
 
@@ -79,7 +81,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   at the default budgets; on a code task those that answer code)
   --budgets A:B:S | A,B,…         checkpoints in forward passes (A to B step S)     [8:128:8]
   --seeds 1,2                     sampling seeds (each problem × method × seed is one record)   [1]
-  --limit N                       the first N problems of each task                   [all; 6 generated]
+  --limit N                       the first N problems of each task                   [all]
   --concurrency P                 runs in flight at once, sharing forward passes      [4]
   --device cpu|cuda                                                                   [cpu]
   --cuda KEY=VALUE,…              the CUDA backend: gemm=auto|own|cublas|mma, attention=auto|simple,
@@ -251,7 +253,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     : (f.methods ?? DEFAULT_METHODS).split(",").map((m) => m.trim());
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
-  const seeds = (f.seeds ?? "1").split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
+  const seeds = (f.seeds ?? String(DEFAULT_SEED)).split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
   check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
   const device = f.device ?? "cpu";
   check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);

@@ -1,5 +1,7 @@
 /** deno task tasks: listing, loading from a source, and bad flags as one line with exit code 2. */
 import assert from "node:assert/strict";
+import { loadJobs } from "../../harness/bench/jobs.ts";
+import { parseBenchSpec } from "../../harness/bench/spec.ts";
 import { DATA_DIR, dataTest, runCli } from "../helpers.ts";
 
 async function tasks(...args: string[]) {
@@ -36,5 +38,15 @@ Deno.test("tasks: bad input is one line and exit code 2", async () => {
     const r = await tasks(...args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, pattern);
+  }
+});
+
+Deno.test("tasks load, with no seed or knobs, gives the default run's problems", async () => {
+  for (const task of ["chains", "synthetic"]) {
+    const load = await tasks("load", "--task", task);
+    assert.equal(load.code, 0, load.stderr);
+    const loaded = load.stdout.trim().split("\n").map((l) => JSON.parse(l).id);
+    const bench = (await loadJobs(parseBenchSpec(["--task", task])!)).problems.map((p) => p.id);
+    assert.deepEqual(loaded, bench, task);
   }
 });
