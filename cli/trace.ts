@@ -9,10 +9,10 @@
  * trace writes the workers' text the bench writes for the same model, problem, method, seed and sampling, up to
  * where the bench would stop early (a trace runs no finisher and no early stop).
  */
-import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { parseSamplingFlags } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
-import { MIN_TEMPERATURE } from "../engine/sampler.ts";
 import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
 import { loadProtocol, loadTemplate, MODEL_TEMPLATE_FILES, modelTemplates } from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
@@ -51,7 +51,6 @@ async function main() {
   }, USAGE);
   check(f.model, "--model is required (a model folder or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
-  const num = (v: string, flag: string) => parseDecimal(v, `--${flag}`);
   const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);
   const passes = int(f.steps, "steps", 1, 1 << 20);
   check(hogwildLayouts().includes(f.layout), `--layout: expected ${hogwildLayouts().join(", ")}, got "${f.layout}"`);
@@ -59,16 +58,7 @@ async function main() {
     `hogwild:${int(f.workers, "workers", 1, 12)}${f.layout === "combined" ? "" : `:${f.layout}`}`,
   );
   // The sampling flags, checked before the model loads.
-  const topP = f["top-p"] === undefined ? undefined : num(f["top-p"], "top-p");
-  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
-  const flagTemperature = f.temperature === undefined ? undefined : num(f.temperature, "temperature");
-  const topK = f["top-k"] === undefined ? undefined : int(f["top-k"], "top-k");
-  const minP = f["min-p"] === undefined ? undefined : num(f["min-p"], "min-p");
-  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1), got "${f["min-p"]}"`);
-  check(
-    flagTemperature === undefined || flagTemperature === 0 || flagTemperature >= MIN_TEMPERATURE,
-    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
-  );
+  const sampling = parseSamplingFlags(f);
   const protocol = loadProtocol(f.protocol); // bad prompt files: before the model loads
   for (const [kind, file] of [["collab", f["collab-prompt"]], ["plain", f["plain-prompt"]]] as const) {
     loadTemplate(kind, file);
@@ -87,7 +77,7 @@ async function main() {
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: int(f["redundancy-every"], "redundancy-every"),
-    sampling: { temperature: flagTemperature, topK, topP, minP },
+    sampling,
   });
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (i: number, s: string) => (colour ? COLOURS[i % COLOURS.length] + s + RESET : s);

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { check, InputError, intField, numberField, oneLine } from "./errors.ts";
+import { check, InputError, intField, numberField, oneLine, parseDecimal, parseInteger } from "./errors.ts";
 import { MIN_TEMPERATURE, type SamplingOptions } from "./sampler.ts";
 import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
 import { shapeConfig } from "./shapes.ts";
@@ -91,6 +91,26 @@ export const DEFAULT_GENERATION: GenerationConfig = {
 
 /** Sampling settings a user named (a command's flags); each one left out is the model's. */
 export type SamplingFlags = Partial<Omit<SamplingOptions, "suppress">>;
+
+/**
+ * A command's sampling flags (`--temperature`, `--top-k`, `--top-p`, `--min-p`), each checked, only those given;
+ * undefined when none is: the one reader for the bench and trace.
+ */
+export function parseSamplingFlags(
+  f: { temperature?: string; "top-k"?: string; "top-p"?: string; "min-p"?: string },
+): SamplingFlags | undefined {
+  const dec = (k: "temperature" | "top-p" | "min-p") => f[k] === undefined ? undefined : parseDecimal(f[k], `--${k}`);
+  const temperature = dec("temperature"), topP = dec("top-p"), minP = dec("min-p");
+  const topK = f["top-k"] === undefined ? undefined : parseInteger(f["top-k"], "--top-k");
+  check(
+    temperature === undefined || temperature === 0 || temperature >= MIN_TEMPERATURE,
+    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
+  );
+  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
+  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1), got "${f["min-p"]}"`);
+  const given = Object.entries({ temperature, topK, topP, minP }).filter(([, v]) => v !== undefined);
+  return given.length ? Object.fromEntries(given) : undefined;
+}
 
 /**
  * The sampling a run uses: each setting not named is the model's generation_config's (transformers' default

@@ -35,11 +35,15 @@ export function predictMs(m: CostModel, s: PassShape): number {
   return terms(s).reduce((a, x, i) => a + x * (m.coef[i] ?? 0), 0);
 }
 
+/** The q-quantile of ascending `sorted` (the element at ⌊q·n⌋), NaN when it is empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
 /** The median and 90th percentile of |predicted - measured| / measured. */
 export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { median: number; p90: number } {
   const e = passes.map((p) => Math.abs(predictMs(m, p.shape) - p.ms) / p.ms).sort((a, b) => a - b);
-  const at = (q: number) => e.length ? e[Math.min(e.length - 1, Math.floor(q * e.length))] : NaN;
-  return { median: at(0.5), p90: at(0.9) };
+  return { median: quantile(e, 0.5), p90: quantile(e, 0.9) };
 }
 
 /**

@@ -3,10 +3,9 @@
  * flags at all it is the embedded default: the project's demo model (engine/models/hogwild-demo) on the
  * chains task it was trained for, 100 problems of 4 parts, the main methods, small budgets, on the CPU.
  */
-import { check, InputError, parseAddress, parseDecimal, parseFlags, parseInteger } from "../../engine/errors.ts";
+import { check, InputError, parseAddress, parseFlags, parseInteger } from "../../engine/errors.ts";
 import { loadNative } from "../../engine/native.ts";
-import type { SamplingFlags } from "../../engine/config.ts";
-import { MIN_TEMPERATURE } from "../../engine/sampler.ts";
+import { parseSamplingFlags, type SamplingFlags } from "../../engine/config.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
 import {
   checkGeneratedKnobs,
@@ -164,10 +163,6 @@ function int(v: string | undefined, flag: string, min = 1, max?: number): number
   return v === undefined ? undefined : parseInteger(v, `--${flag}`, min, max);
 }
 
-function num(v: string | undefined, flag: string): number | undefined {
-  return v === undefined ? undefined : parseDecimal(v, `--${flag}`);
-}
-
 /** Sampling seeds are 32-bit: a larger one would write the same text as another seed under another name. */
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -274,16 +269,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
   checkGeneratedKnobs(tasks, [f.parts, f.digits, f.count].some((x) => x !== undefined));
   const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
-  const sampled = [f.temperature, f["top-k"], f["top-p"], f["min-p"]].some((x) => x !== undefined);
-  const topP = num(f["top-p"], "top-p");
-  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1]`);
-  const minP = num(f["min-p"], "min-p");
-  const temperature = num(f.temperature, "temperature");
-  check(
-    temperature === undefined || temperature === 0 || temperature >= MIN_TEMPERATURE,
-    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
-  );
-  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1)`);
+  const sampling = parseSamplingFlags(f);
   check(
     f.view || (f["view-port"] === undefined && f["view-host"] === undefined),
     "--view-port and --view-host go with --view",
@@ -312,13 +298,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     // only the settings named: each one left out is the model's (resolveSampling), as in transformers
-    sampling: sampled
-      ? Object.fromEntries(
-        Object.entries({ temperature, topK: int(f["top-k"], "top-k", 0), topP, minP }).filter(([, v]) =>
-          v !== undefined
-        ),
-      )
-      : undefined,
+    sampling,
     synthetic: {
       parts: int(f.parts, "parts") ?? generated.parts,
       digits: int(f.digits, "digits") ?? generated.digits,

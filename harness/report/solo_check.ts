@@ -3,6 +3,7 @@
  * checkpoints of a shared bench run against the same runs with `--concurrency 1` (deno task solo-check).
  */
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
+import { quantile } from "../bench/cost.ts";
 import { keyedVersion } from "../bench/run_key.ts";
 
 export interface SoloComparison {
@@ -69,8 +70,6 @@ export function soloCheck(
       });
     }
   }
-  const quantile = (xs: number[], q: number) =>
-    xs.length ? xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] : NaN;
   const e = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
   const signed = rows.map((r) => r.error).sort((a, b) => a - b);
   return { rows, median: quantile(e, 0.5), p90: quantile(e, 0.9), signed: quantile(signed, 0.5) };
