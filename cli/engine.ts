@@ -11,7 +11,7 @@
 import { existsSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
 import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { readJson, resolveSampling } from "../engine/config.ts";
+import { parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { generate } from "../engine/generate.ts";
@@ -137,18 +137,9 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     prompt = tok.encode(text);
   }
   const g = engine.generation;
-  const sampling = f.sample || f.temperature !== undefined || f["top-k"] !== undefined || f["top-p"] !== undefined ||
-    f["min-p"] !== undefined;
-  const options: SamplingOptions = sampling
-    ? {
-      ...resolveSampling(g, {
-        temperature: parseNumber(f.temperature, "temperature"),
-        topK: parseNumber(f["top-k"], "top-k", true),
-        topP: parseNumber(f["top-p"], "top-p"),
-        minP: parseNumber(f["min-p"], "min-p"),
-      }, true),
-      suppress: [],
-    }
+  const flags = parseSamplingFlags(f);
+  const options: SamplingOptions = f.sample || flags
+    ? { ...resolveSampling(g, flags, true), suppress: [] }
     : { ...GREEDY };
   options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
   checkIds(options.suppress, engine.vocab, "suppress");

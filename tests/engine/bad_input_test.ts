@@ -221,7 +221,7 @@ Deno.test("the CLI reports bad input as one line and exit code 2", async () => {
       [["logits", "--model", model, "--ids", "5,x"], /^error: --ids: expected comma-separated token ids, got "5,x"$/],
       [
         ["generate", "--model", model, "--ids", "5", "--max-new-tokens", "2", "--top-p", "3"],
-        /^error: generate: top-p must be in \(0, 1\], got 3$/,
+        /^error: --top-p: expected a number in \(0, 1\], got "3"$/,
       ],
       [["logits", "--model", "/nope", "--ids", "5"], /^error: --model \/nope: no such folder$/],
     ] as [string[], RegExp][]
