@@ -84,10 +84,11 @@ export function appendLines(file: string, text: string): void {
  * Each line of `file` (its bytes without the newline, a copy of its own), read `chunkBytes` (16 MiB) at a time,
  * so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A last line without its
  * newline is given only when `unterminated` (a data file's last line; in a file written by appends, a kill's).
+ * `from`: the byte to start at (a line's first: a reader following appends).
  */
 export function* fileLines(
   file: string,
-  o: { chunkBytes?: number; unterminated?: boolean } = {},
+  o: { chunkBytes?: number; unterminated?: boolean; from?: number } = {},
 ): Generator<Uint8Array> {
   let f: Deno.FsFile;
   try {
@@ -96,6 +97,7 @@ export function* fileLines(
     throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
   }
   try {
+    if (o.from) f.seekSync(o.from, Deno.SeekMode.Start);
     const chunk = new Uint8Array(o.chunkBytes ?? 1 << 24);
     let carry: Uint8Array[] = [];
     for (let n = f.readSync(chunk); n; n = f.readSync(chunk)) {

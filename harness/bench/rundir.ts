@@ -117,14 +117,23 @@ function tornLastLine(file: string): boolean {
  */
 export function readLines<T>(file: string, repair = true): T[] {
   if (!existsSync(file)) return [];
-  const decoder = new TextDecoder(), out: T[] = [];
-  let keep = 0; // the bytes through the last newline
-  for (const bytes of fileLines(file)) {
-    keep += bytes.length + 1;
-    if (bytes.length) out.push(parseLine<T>(file, out.length, decoder.decode(bytes)));
+  const { lines, end } = readLinesFrom<T>(file, 0, 0);
+  if (repair && end < statSync(file).size) truncateSync(file, end);
+  return lines;
+}
+
+/**
+ * The whole lines of `file` from byte `from` (a line's first; `before`: the records above it, for the line
+ * numbers errors name), and `end`: the byte after the last newline, where the next read starts.
+ */
+export function readLinesFrom<T>(file: string, from: number, before: number): { lines: T[]; end: number } {
+  const decoder = new TextDecoder(), lines: T[] = [];
+  let end = from;
+  for (const bytes of fileLines(file, { from })) {
+    end += bytes.length + 1;
+    if (bytes.length) lines.push(parseLine<T>(file, before + lines.length, decoder.decode(bytes)));
   }
-  if (repair && keep < statSync(file).size) truncateSync(file, keep);
-  return out;
+  return { lines, end };
 }
 
 function parseLine<T>(file: string, i: number, l: string): T {
@@ -146,9 +155,17 @@ function parseLine<T>(file: string, i: number, l: string): T {
 /** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
 export function readRecordLines(file: string, repair = true): BenchRecord[] {
   const records = readLines<BenchRecord>(file, repair);
-  const seen = new Set<string>();
-  records.forEach((r, i) => {
-    const k = recordKey(r);
+  checkRecordLines(file, records, new Set(), 0);
+  return records;
+}
+
+/**
+ * Records as the curves read them, each once: `seen` holds the keys of the lines above them (`before` of them),
+ * and gets theirs.
+ */
+export function checkRecordLines(file: string, records: readonly BenchRecord[], seen: Set<string>, before: number) {
+  records.forEach((r, j) => {
+    const k = recordKey(r), i = before + j;
     check(!seen.has(k), `${file}:${i + 1}: the record ${k.replaceAll("\t", " / ")} appears twice`);
     seen.add(k);
     const ok = Array.isArray(r.checkpoints) && r.checkpoints.length > 0 && // a record is graded at a budget at least
@@ -158,7 +175,6 @@ export function readRecordLines(file: string, repair = true): BenchRecord[] {
       );
     check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);
   });
-  return records;
 }
 
 /** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */

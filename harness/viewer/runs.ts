@@ -3,7 +3,8 @@
  * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read,
  * and only where they resolve inside their folder (a symlink pointing out is not followed: said as an error).
  */
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { loadProtocol, type Protocol } from "../generation/prompts.ts";
@@ -11,8 +12,8 @@ import {
   type BenchRecord,
   checkOneGrader,
   checkPlanned,
-  readLines,
-  readRecordLines,
+  checkRecordLines,
+  readLinesFrom,
   recordKey,
   type TraceLine,
 } from "../bench/rundir.ts";
@@ -28,8 +29,45 @@ export interface RunData {
   stepPrefix: string;
 }
 
+/**
+ * A file written by appends, followed: each read parses only the lines appended since the last (a run's traces
+ * grow to hundreds of MB, and the viewer reads on every change), and the whole file again when it was replaced,
+ * cut, or rewritten in place (bytes sampled over what was read differ; the project's own rewrites rename).
+ */
+class Tail<T> {
+  lines: T[] = [];
+  #at?: { ino: number; end: number; print: string };
+
+  /** The lines appended since the last call, or every line with `reset` when the file is another. */
+  update(file: string): { added: T[]; reset: boolean } {
+    const st = statSync(file), at = this.#at;
+    const same = at !== undefined && at.ino === st.ino && st.size >= at.end && fingerprint(file, at.end) === at.print;
+    const { lines, end } = readLinesFrom<T>(file, same ? at.end : 0, same ? this.lines.length : 0);
+    this.lines = same ? this.lines.concat(lines) : lines;
+    this.#at = { ino: st.ino, end, print: fingerprint(file, end) };
+    return { added: lines, reset: !same };
+  }
+}
+
+/** Eleven 256-byte windows spread over the first `end` bytes of `file` (its ends included), as latin1 text. */
+function fingerprint(file: string, end: number): string {
+  const n = Math.min(end, 256), buf = Buffer.alloc(n), fd = openSync(file, "r");
+  try {
+    return Array.from({ length: 11 }, (_, k) => {
+      const got = readSync(fd, buf, 0, n, Math.floor((k * (end - n)) / 10));
+      return buf.subarray(0, got).toString("latin1");
+    }).join("");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class RunSource {
   #cache?: { stamp: string; data: RunData };
+  #records = new Tail<BenchRecord>();
+  #seen = new Set<string>();
+  #traces = new Tail<TraceLine>();
+  #byKey = new Map<string, TraceLine>();
   readonly name: string;
 
   constructor(readonly dir: string) {
@@ -79,17 +117,41 @@ export class RunSource {
     } catch {
       protocol = loadProtocol(); // the user's protocol file has moved
     }
-    const list = records ? readRecordLines(records, false) : [];
-    if (records) checkPlanned(records, list, meta.planned), checkOneGrader(records, list); // as plot refuses them
     const data: RunData = {
       name: this.name,
       meta,
-      records: list,
-      traces: new Map((traces ? readLines<TraceLine>(traces, false) : []).map((t) => [recordKey(t), t])),
+      records: records ? this.#readRecords(records, meta.planned) : [],
+      traces: traces ? this.#readTraces(traces) : new Map(),
       redundancyCheck: protocol.redundancyCheck,
       stepPrefix: protocol.stepPrefix,
     };
     this.#cache = { stamp, data };
     return data;
+  }
+
+  #readRecords(file: string, planned: unknown): BenchRecord[] {
+    try {
+      const { added, reset } = this.#records.update(file);
+      if (reset) this.#seen = new Set();
+      checkRecordLines(file, added, this.#seen, this.#records.lines.length - added.length);
+    } catch (e) {
+      this.#records = new Tail(); // read whole again next time, once mended
+      throw e;
+    }
+    const list = this.#records.lines;
+    checkPlanned(file, list, planned), checkOneGrader(file, list); // as plot refuses them
+    return list;
+  }
+
+  #readTraces(file: string): Map<string, TraceLine> {
+    try {
+      const { added, reset } = this.#traces.update(file);
+      if (reset) this.#byKey = new Map();
+      for (const t of added) this.#byKey.set(recordKey(t), t);
+    } catch (e) {
+      this.#traces = new Tail();
+      throw e;
+    }
+    return new Map(this.#byKey);
   }
 }

@@ -99,6 +99,34 @@ Deno.test("viewer server: reads a run as it grows and never writes to it; symlin
   assert.equal(statSync(records).mtimeMs, mtime);
 });
 
+Deno.test("viewer server: a growing run is read from where the last read stopped; a file rewritten in place is read whole", () => {
+  const { dir } = writeRun(2);
+  const records = join(dir, "records.jsonl"), traces = join(dir, "traces.jsonl"), source = new RunSource(dir);
+  const text = readFileSync(records, "utf8"), lines = text.trim().split("\n"), first = source.read();
+  const traceLine = readFileSync(traces, "utf8").trim().split("\n")[0];
+  const line = (seed: number) => JSON.stringify({ ...JSON.parse(lines[0]), seed }) + "\n";
+  appendFileSync(records, line(7));
+  appendFileSync(traces, JSON.stringify({ ...JSON.parse(traceLine), seed: 7 }) + "\n");
+  const grown = source.read();
+  assert.equal(grown.records.length, 7);
+  assert.equal(grown.traces.size, first.traces.size + 1);
+  // what was read is kept, not parsed again (the same objects)
+  assert.ok(grown.records.slice(0, 6).every((r, i) => r === first.records[i]));
+  // rewritten in place, longer (same inode, as `cat other > records.jsonl` does): read whole, not from the old end
+  const changed = lines.map((l) => l.replace('"seed":1', '"seed":5')).join("\n") + "\n";
+  writeFileSync(records, changed + line(8));
+  const again = source.read();
+  assert.deepEqual(again.records.map((r) => r.seed), [5, 5, 5, 5, 5, 5, 8]);
+  // cut shorter: read whole
+  writeFileSync(records, lines.slice(0, 2).join("\n") + "\n");
+  assert.equal(source.read().records.length, 2);
+  // a line appended twice is refused, at its line; mended, the run reads again
+  appendFileSync(records, lines[1] + "\n");
+  assert.throws(() => source.read(), /records\.jsonl:3: the record .* appears twice/);
+  writeFileSync(records, lines.slice(0, 3).join("\n") + "\n");
+  assert.equal(source.read().records.length, 3);
+});
+
 Deno.test("viewer server: a records file swapped for one of its size and time is read anew; a folder gone is said", () => {
   const { dir } = writeRun(2);
   const records = join(dir, "records.jsonl"), source = new RunSource(dir);
