@@ -134,7 +134,8 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
         enableThinking: f["no-think"] ? false : undefined,
       });
     }
-    prompt = tok.encode(text);
+    // a template writes its own special tokens; plain text gets the tokenizer's (a BOS), as transformers' does
+    prompt = tok.encode(text, !f.chat);
   }
   const g = engine.generation;
   const flags = parseSamplingFlags(f);

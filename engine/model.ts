@@ -99,7 +99,7 @@ export class Engine {
     if (source.startsWith("random:")) {
       spec = { config, randomSeed: opts.seed ?? 0, tensors: [] };
       tokenizer = !hasQwenVocabulary(config) || opts.tokenizer === false ? undefined : TextTokenizer.qwen3();
-      const im_end = tokenizer?.tokenId("<|im_end|>");
+      const im_end = tokenizer?.specialTokenId("<|im_end|>");
       generation = { ...DEFAULT_GENERATION, eosTokenIds: im_end === undefined ? [] : [im_end] };
     } else {
       spec = specFromCheckpoint(config, readCheckpoint(source), source);

@@ -4,10 +4,10 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readJson } from "./config.ts";
+import { readJson, readText } from "./config.ts";
 import { check, InputError, oneLine } from "./errors.ts";
 
 export interface ChatMessage {
@@ -62,12 +62,24 @@ export class TextTokenizer {
   readonly #template?: Template;
   readonly #config: Record<string, unknown>;
 
+  /**
+   * `template`: the chat template's text and the file (and field) it came from, for errors. `source`: the model
+   * folder.
+   */
   constructor(
     tokenizerJson: Record<string, unknown>,
     config: Record<string, unknown>,
-    template: string | undefined,
+    template: { text: string; from: string } | undefined,
     readonly source: string,
   ) {
+    const model = (tokenizerJson.model ?? {}) as { type?: unknown };
+    // The library guesses a type it does not know from the vocabulary's shape: refused here instead.
+    check(
+      model.type === undefined || ["BPE", "Unigram", "WordPiece"].includes(model.type as string),
+      `${join(source, "tokenizer.json")}: model.type ${
+        JSON.stringify(model.type)
+      } is not supported (BPE, Unigram, WordPiece)`,
+    );
     try {
       this.#tok = new Tokenizer(tokenizerJson, config);
     } catch (e) {
@@ -78,12 +90,20 @@ export class TextTokenizer {
     this.#byteLevel = decoder?.type === "ByteLevel" ? byteLevelDecoder() : undefined;
     if (template !== undefined) {
       try {
-        this.#template = new Template(template);
+        // jinja2 (transformers) reads \r\n and \r in a template as \n; a template saved on Windows renders the same
+        this.#template = new Template(template.text.replace(/\r\n?/g, "\n"));
       } catch (e) {
-        throw new InputError(`${source}: chat_template does not parse (${oneLine((e as Error).message)})`);
+        throw new InputError(`${template.from} does not parse (${oneLine((e as Error).message)})`);
       }
-      // Rendered once at load: a template that raises or calls an unknown filter fails here, before any work.
-      this.applyChatTemplate([{ role: "user", content: "1 + 1 = ?" }]);
+      // Rendered once at load: a template that raises, calls an unknown filter, or leaves out the user's message
+      // (an empty file, another field's name) fails here, before any work.
+      const probe = "1 + 1 = ?", out = this.applyChatTemplate([{ role: "user", content: probe }]);
+      check(
+        out.includes(probe),
+        `${template.from}: the chat template leaves out the user's message (rendered ${
+          JSON.stringify(out.slice(0, 120))
+        })`,
+      );
     }
   }
 
@@ -104,12 +124,13 @@ export class TextTokenizer {
       }`,
     );
     // chat_template.jinja, where there is one, wins over the config's (as transformers reads a folder)
+    const field = `${cfgFile}: chat_template`;
     const template = existsSync(jinja)
-      ? readFileSync(jinja, "utf8")
+      ? { text: readText(jinja), from: jinja }
       : typeof config.chat_template === "string"
-      ? config.chat_template
+      ? { text: config.chat_template, from: field }
       : Array.isArray(config.chat_template)
-      ? namedTemplate(config.chat_template, cfgFile)
+      ? { text: namedTemplate(config.chat_template, cfgFile), from: field }
       : undefined;
     return new TextTokenizer(readJson(file), config, template, dir);
   }
@@ -120,8 +141,12 @@ export class TextTokenizer {
     return TextTokenizer.fromDir(dir)!;
   }
 
+  /** The ids it can give: one past the highest (added tokens included), which the embedding must have rows for. */
   get vocabSize(): number {
-    return this.#tok.get_vocab(true).size;
+    let top = -1;
+    for (const id of this.#tok.get_vocab(true).values()) top = Math.max(top, id);
+    for (const id of this.#tok.get_added_tokens_decoder().keys()) top = Math.max(top, id);
+    return top + 1;
   }
 
   /** Token ids of `text`; special tokens such as <|im_start|> written in the text are recognised. */
@@ -129,35 +154,65 @@ export class TextTokenizer {
     return this.#tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
   }
 
+  /**
+   * The text of `ids`, exactly as the tokens write it: never the spaces "cleaned up" before punctuation (which
+   * the library does by default and some configs ask), so that it is the text the workers streamed.
+   */
   decode(ids: ArrayLike<number>, skipSpecialTokens = false): string {
-    return this.#tok.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+    return this.#tok.decode(Array.from(ids), {
+      skip_special_tokens: skipSpecialTokens,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
-  /** The bytes a token stands for (byte-level vocabularies: exact, even for part of a UTF-8 character). */
-  tokenBytes(id: number): Uint8Array {
+  /** The bytes a token of a byte-level vocabulary stands for (exact, even for part of a UTF-8 character). */
+  #tokenBytes(id: number, map: Map<string, number>): Uint8Array {
     let b = this.#bytes.get(id);
     if (b) return b;
     const piece = this.#tok.id_to_token(id) ?? "";
-    const map = this.#byteLevel;
     const special = this.#tok.get_added_tokens_decoder().has(id);
-    b = map && !special && [...piece].every((c) => map.has(c))
+    b = !special && [...piece].every((c) => map.has(c))
       ? Uint8Array.from([...piece], (c) => map.get(c)!)
-      : new TextEncoder().encode(map ? piece : this.decode([id]));
+      : new TextEncoder().encode(piece);
     this.#bytes.set(id, b);
     return b;
   }
 
   /**
    * An incremental decoder: each call takes one token and returns the text it completes. Characters split
-   * across tokens come out whole with the token that ends them; nothing is ever decoded twice.
+   * across tokens come out whole with the token that ends them; the texts joined are `decode` of the tokens
+   * (what follows a first token of one "a", for other decoders).
    */
   decoder(): (id: number) => string {
-    const utf8 = new TextDecoder("utf-8", { fatal: false });
-    return (id) => utf8.decode(this.tokenBytes(id), { stream: true });
+    const map = this.#byteLevel;
+    if (map) {
+      const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+      return (id) => utf8.decode(this.#tokenBytes(id, map), { stream: true });
+    }
+    // Other decoders (SentencePiece's "▁" and byte fallback, a ByteLevel inside a Sequence) write a token's text
+    // by its neighbours: what a token adds is decode(window + token) minus decode(window), as transformers'
+    // streamer takes it, over a window of the last few tokens. The window starts with a token of its own, so
+    // that a first word keeps its space (a decoder strips the space that opens a whole text).
+    let window = this.encode("a"), prefix = this.decode(window), start = 0;
+    return (id) => {
+      window.push(id);
+      const text = this.decode(window);
+      if (text.length <= prefix.length || text.endsWith("\uFFFD")) return ""; // a character still incomplete
+      if (!text.startsWith(prefix)) {
+        throw new Error(`${this.source}: this tokenizer's decoder rewrites earlier text as tokens follow`);
+      }
+      const added = text.slice(prefix.length), kept = window.length - start;
+      window = window.slice(start);
+      prefix = this.decode(window);
+      start = kept;
+      return added;
+    };
   }
 
-  tokenId(token: string): number | undefined {
-    return this.#tok.token_to_id(token);
+  /** The id of an added token (<think>, <|im_end|>) written as `text`, if the tokenizer has one. */
+  specialTokenId(text: string): number | undefined {
+    for (const [id, t] of this.#tok.get_added_tokens_decoder()) if (t.content === text) return id;
+    return undefined;
   }
 
   get hasChatTemplate(): boolean {
@@ -172,6 +227,11 @@ export class TextTokenizer {
       add_generation_prompt: opts.addGenerationPrompt ?? true,
       bos_token: tokenText(this.#config.bos_token) ?? "",
       eos_token: tokenText(this.#config.eos_token) ?? "",
+      // as transformers passes them: the special tokens it knows, and no tools or documents given
+      unk_token: tokenText(this.#config.unk_token) ?? null,
+      pad_token: tokenText(this.#config.pad_token) ?? null,
+      tools: null,
+      documents: null,
     };
     if (opts.enableThinking !== undefined) vars.enable_thinking = opts.enableThinking;
     try {

@@ -133,14 +133,15 @@ export function renderTemplate(template: string, problem: string, names: readonl
 export function promptIds(tok: TextTokenizer, text: string): number[] {
   if (!tok.hasChatTemplate) return tok.encode(text, true);
   let s = tok.applyChatTemplate([{ role: "user", content: text }]);
-  if (tok.tokenId("<think>") !== undefined && !s.trimEnd().endsWith("<think>")) s += "<think>\n";
+  if (tok.specialTokenId("<think>") !== undefined && !s.trimEnd().endsWith("<think>")) s += "<think>\n";
   return tok.encode(s);
 }
 
 /** The ids of single-token texts (a text that is not one token is an error: it could not be suppressed). */
 export function singleTokenIds(tok: TextTokenizer, texts: readonly string[]): number[] {
   return texts.map((t) => {
-    const special = tok.tokenId(t);
+    // an added token by its text; any other by encoding (a vocabulary's own spelling, "Ġ" or a lone byte, is not text)
+    const special = tok.specialTokenId(t);
     const ids = special !== undefined ? [special] : tok.encode(t);
     check(
       ids.length === 1,

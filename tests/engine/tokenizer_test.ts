@@ -11,10 +11,10 @@ const tok = TextTokenizer.qwen3();
 
 Deno.test("qwen3 tokenizer: known ids and special tokens", () => {
   assert.deepEqual(tok.encode("Hello, world!"), [9707, 11, 1879, 0]);
-  assert.equal(tok.tokenId("<|im_start|>"), 151644);
-  assert.equal(tok.tokenId("<|im_end|>"), 151645);
-  assert.equal(tok.tokenId("<think>"), 151667);
-  assert.equal(tok.tokenId("</think>"), 151668);
+  assert.equal(tok.specialTokenId("<|im_start|>"), 151644);
+  assert.equal(tok.specialTokenId("<|im_end|>"), 151645);
+  assert.equal(tok.specialTokenId("<think>"), 151667);
+  assert.equal(tok.specialTokenId("</think>"), 151668);
   assert.deepEqual(tok.encode("<|im_start|>user"), [151644, 872]);
 });
 
@@ -65,12 +65,14 @@ Deno.test("the incremental decoder gives back the text exactly, token by token, 
   }
 });
 
-Deno.test("chat templates that raise, call an unknown filter or are not text are refused at load, naming the folder", () => {
+Deno.test("chat templates that raise, call an unknown filter, leave out the message or are not text are refused at load, naming the file", () => {
   const tok = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
   const cases: [unknown, RegExp][] = [
     ["{{ raise_exception('no system role') }}", /the chat template failed to render \(.*no system role/],
     ["{{ messages | nofilter }}", /the chat template failed to render/],
-    ["{% for m in messages %}", /chat_template does not parse/],
+    ["{% for m in messages %}", /tokenizer_config\.json: chat_template does not parse/],
+    ["", /tokenizer_config\.json: chat_template: the chat template leaves out the user's message/],
+    ["{% for m in messages %}{{ m.text }}{% endfor %}", /leaves out the user's message \(rendered ""\)/],
     [5, /tokenizer_config\.json: field "chat_template" must be a template's text or a list of named templates, got 5/],
     [{ a: 1 }, /field "chat_template" must be a template's text or a list of named templates, got an object/],
   ];
@@ -91,4 +93,141 @@ Deno.test("a chat_template.jinja beside a config's template is the one used (as 
   assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "CONFIG hi");
   writeFileSync(join(dir, "chat_template.jinja"), say("FILE"));
   assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "FILE hi");
+});
+
+/** A model folder holding `tokenizer` (and `config`, `jinja` as chat_template.jinja's bytes where given). */
+function folder(tokenizer: unknown, config: unknown = {}, jinja?: string | Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-tok-"));
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(config));
+  if (jinja !== undefined) writeFileSync(join(dir, "chat_template.jinja"), jinja);
+  return dir;
+}
+
+/**
+ * A Llama-2-style tokenizer.json (SentencePiece BPE as transformers converts it: "▁" for spaces, bytes by
+ * fallback, a decoder that strips the space opening a text), of a few pieces.
+ */
+function sentencePiece(): Record<string, unknown> {
+  const vocab: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
+  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
+  const pieces = ["▁", "t", "h", "e", "c", "a", "T", ".", "\n", "▁t", "▁th", "▁the", "▁c", "▁ca", "▁cat", "▁T", "▁Th"];
+  for (const p of [...pieces, "▁The"]) vocab[p] = Object.keys(vocab).length;
+  const merges = ["▁ t", "▁t h", "▁th e", "▁ c", "▁c a", "▁ca t", "▁ T", "▁T h", "▁Th e"];
+  const special = ["<unk>", "<s>", "</s>"].map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+  return {
+    version: "1.0",
+    added_tokens: special,
+    normalizer: {
+      type: "Sequence",
+      normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }],
+    },
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: {
+      type: "Sequence",
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        { type: "Strip", content: " ", start: 1, stop: 0 },
+      ],
+    },
+    model: { type: "BPE", unk_token: "<unk>", fuse_unk: true, byte_fallback: true, vocab, merges },
+  };
+}
+
+/** Texts of the given pieces, `n` of them, drawn by a small fixed generator. */
+function texts(pieces: string[], n: number): string[] {
+  let x = 12345;
+  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return Array.from(
+    { length: n },
+    () =>
+      Array.from({ length: 1 + Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]).join(""),
+  );
+}
+
+/** What the incremental decoder gives for `ids`, token by token. */
+function streamed(t: TextTokenizer, ids: number[]): string {
+  const next = t.decoder();
+  return ids.map((id) => next(id)).join("");
+}
+
+Deno.test("the incremental decoder of a SentencePiece tokenizer (spaces as ▁, bytes by fallback) gives the text decode gives", () => {
+  const sp = TextTokenizer.fromDir(folder(sentencePiece(), { bos_token: "<s>", eos_token: "</s>" }))!;
+  const prime = sp.encode("a"), primed = sp.decode(prime).length;
+  // streamed alone, a first word keeps its space (a worker's text after its header): decode after a token
+  for (const text of texts(["The", " cat", ".", "\n\n", " é", "你", "🧮", " the", "  "], 300)) {
+    const ids = sp.encode(text);
+    assert.equal(streamed(sp, ids), sp.decode([...prime, ...ids]).slice(primed), JSON.stringify(text));
+  }
+  const ids = sp.encode("The cat.\n\nThe cat é 你");
+  assert.equal(streamed(sp, ids), " The cat.\n\nThe cat é 你");
+  assert.equal(sp.decode(ids), "The cat.\n\nThe cat é 你");
+});
+
+Deno.test("the incremental decoder of a ByteLevel decoder inside a Sequence gives the text, split characters whole", () => {
+  const json = JSON.parse(readFileSync(join(TextTokenizer.qwen3().source, "tokenizer.json"), "utf8"));
+  json.decoder = { type: "Sequence", decoders: [json.decoder] };
+  const wrapped = TextTokenizer.fromDir(folder(json))!;
+  for (const text of texts(["👍🏽", " 𝑥", " ꙮ", "求解", "\n\n", " x", "é", "\\frac"], 200)) {
+    assert.equal(streamed(wrapped, wrapped.encode(text)), text, JSON.stringify(text));
+  }
+});
+
+Deno.test("decoding writes the tokens' text as it is: no spaces cleaned before punctuation, a BOM kept", () => {
+  const json = JSON.parse(readFileSync(join(TextTokenizer.qwen3().source, "tokenizer.json"), "utf8"));
+  const cleaning = TextTokenizer.fromDir(folder(json, { clean_up_tokenization_spaces: true }))!;
+  for (const text of ["So x = 3 . It 's 5 ! Is n't it ? Yes , a - b", "\ufeff42}"]) {
+    const ids = cleaning.encode(text);
+    assert.equal(cleaning.decode(ids), text);
+    assert.equal(streamed(cleaning, ids), text);
+  }
+});
+
+Deno.test("a chat template saved with CRLF renders as with LF (as transformers reads it); one not UTF-8 is refused", () => {
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  const lf = "{% for m in messages %}\n<{{ m.role }}>\n{{ m.content }}\n{% endfor %}\nEND";
+  const hi = [{ role: "user" as const, content: "What is 2+2?" }];
+  const want = TextTokenizer.fromDir(folder(json, {}, lf))!.applyChatTemplate(hi);
+  assert.equal(want, "<user>\nWhat is 2+2?\nEND"); // jinja2 as transformers sets it: trim_blocks, lstrip_blocks
+  assert.equal(TextTokenizer.fromDir(folder(json, {}, lf.replaceAll("\n", "\r\n")))!.applyChatTemplate(hi), want);
+  const bad = Uint8Array.from([...new TextEncoder().encode("{{ messages[0].content }}"), 0xff]);
+  assert.throws(() => TextTokenizer.fromDir(folder(json, {}, bad)), /chat_template\.jinja: not valid UTF-8/);
+});
+
+Deno.test("tokenizer.json: an unknown model type is refused; the ids counted to the highest, added tokens included", () => {
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  assert.throws(
+    () => TextTokenizer.fromDir(folder({ ...json, model: { ...json.model, type: "Foo" } })),
+    /tokenizer\.json: model\.type "Foo" is not supported \(BPE, Unigram, WordPiece\)/,
+  );
+  const far = {
+    id: 99999,
+    content: "<far>",
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  };
+  const wide = TextTokenizer.fromDir(folder({ ...json, added_tokens: [...json.added_tokens, far] }))!;
+  assert.equal(wide.vocabSize, 100000);
+  assert.equal(wide.specialTokenId("<far>"), 99999);
+});
+
+Deno.test("a special token is looked up among the added tokens only: a vocabulary's spelling is not its text", () => {
+  // Qwen's byte-level vocabulary spells the byte 0xD7 "×" and " The" "ĠThe": neither is that text's token
+  assert.equal(tok.specialTokenId("×"), undefined);
+  assert.equal(tok.specialTokenId("ĠThe"), undefined);
+  assert.equal(tok.specialTokenId("<think>"), 151667);
 });

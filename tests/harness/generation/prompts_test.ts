@@ -13,6 +13,7 @@ import {
   loadTemplate,
   promptIds,
   renderTemplate,
+  singleTokenIds,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
@@ -198,4 +199,11 @@ Deno.test("promptIds: the reasoning is opened with <think> once, after the templ
     decoded(folderWithTemplate(opens.replace("<think>\n", ""), true)),
     `<|im_start|>user\n${problem}<|im_end|>\n<|im_start|>assistant\n`,
   );
+});
+
+Deno.test("forbidden tokens: an added token by its text, any other by encoding (not the vocabulary's byte spelling)", () => {
+  const tok = TextTokenizer.qwen3();
+  // "×" is the byte 0xD7's spelling in Qwen's vocabulary (id 147, half a character); its text is token 17568
+  assert.deepEqual(singleTokenIds(tok, ["×", "</think>", "#"]), [17568, 151668, 2]);
+  assert.throws(() => singleTokenIds(tok, ["ĠThe"]), /forbidden token "ĠThe" is 2 tokens/);
 });
