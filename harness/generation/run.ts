@@ -266,9 +266,10 @@ export class Run extends Solver {
     const answer = this.#s.earlyStop && format.endsRun ? format.written(w.stepText, true) : undefined;
     if (answer) {
       this.#recordStep(w);
-      if (this.#layout.answerEnds(this.#team) === "run") this.stopEarly(answer);
-      else this.stopWorker(w);
-      return;
+      if (this.#layout.answerEnds(this.#team) === "run") return this.stopEarly(answer);
+      // the step's last token is sampled, not written: the finisher's transcript takes it from there
+      w.endStep(id);
+      return this.stopWorker(w);
     }
     w.endStep(id);
     const commit = this.#layout.commit(this.#team, w, this.#newBlock);

@@ -40,6 +40,7 @@ export const sc: Family<ScMethod> = {
   codeTasks: true,
   // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
   compared: () => ["sc:4", "sc:4:conf"],
-  // 2: the finisher answers at every checkpoint (1 took the last answer a trace had written)
-  version: 2,
+  // 2: the finisher answers at every checkpoint (1 took the last answer a trace had written); 3: a trace stopped
+  // on its answer is whole in the finisher's transcript (2 left out its last token)
+  version: 3,
 };

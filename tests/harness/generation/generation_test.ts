@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { KVCache } from "../../../engine/cache.ts";
 import { Engine } from "../../../engine/model.ts";
-import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
+import { newSolver, parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import type { Checkpoint } from "../../../harness/generation/solver.ts";
@@ -115,6 +115,44 @@ for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-
     );
     assert.ok(checked >= 3, `${checked} checkpoints read by the finisher`);
     assert.ok(worst < TOL, `worst ${worst}`);
+  });
+}
+
+// A path that ends on a boxed step stops (sc:N): its last token was sampled, never written, and the finisher's
+// transcript must still hold it (it once ran that path's answer into the next path's text, one token short).
+for (const method of ["sc:2", "sc:2:conf"]) {
+  Deno.test(`${method}: a path stopped on its answer is whole in the finisher's transcript`, () => {
+    const cache = engine.newCache();
+    const run = newSolver(cache, parseMethod(method), "What is 2+2?", 0, {
+      tokenizer: tok,
+      generation: engine.generation,
+      budgets: [30, 40],
+      finisherTokens: 4,
+    }) as Run;
+    const script = [tok.encode("So it is \\boxed{4}.\n\n"), tok.encode(" counting" + " more".repeat(60))];
+    let checked = 0, worst = 0, before = run.phase;
+    while (!run.done) {
+      const fresh = run.phase === "finish" && before !== "finish";
+      before = run.phase;
+      const transcript = fresh ? run.finisherTranscript() : [];
+      const rows = run.plan();
+      const logits = engine.forward(cache, rows);
+      if (fresh) {
+        assert.ok(tok.decode(transcript).includes("So it is \\boxed{4}.\n\n"), tok.decode(transcript));
+        const plain = engine.newCache({ tokens: transcript.length + 16 }), block = plain.newBlock();
+        const [want] = engine.forward(plain, [{ block, view: [block], tokens: transcript }]);
+        worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), want));
+        checked++;
+      }
+      const ids = rows.map((r, i) => {
+        if (!r.sampler) return -1;
+        if (run.phase === "finish") return argmax(lastRow(logits[i]));
+        return script[r.block.label.startsWith("Alice") ? 0 : 1].shift() ?? 220;
+      });
+      run.accept(ids, 0);
+    }
+    assert.equal(checked, 2);
+    assert.ok(worst < TOL, `worst |finisher - plain| ${worst}`);
   });
 }
 
