@@ -335,7 +335,12 @@ export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.
     marker: tok.encode(p.marker),
     finisherSuffix: tok.encode(finisherSuffix),
     redundancyCheck: tok.encode(p.redundancyCheck),
-    stepPrefix: (name, step) => tok.encode(fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}")),
+    // the first step's opening encoded with its prefix: the tokens a model would write across the two
+    stepPrefix: (name, step) =>
+      tok.encode(
+        fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}") +
+          (step === 1 && p.firstStep ? fillTemplate(p.firstStep, { name }, "{", "}") : ""),
+      ),
   };
 }
 

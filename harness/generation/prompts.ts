@@ -33,6 +33,11 @@ export interface Protocol {
   marker: string;
   /** with {name} and {step} */
   stepPrefix: string;
+  /**
+   * with {name}: what each worker's first step says after its prefix, written for it (the paper's code opens
+   * them with a greeting; absent: nothing, the worker starts the step itself)
+   */
+  firstStep?: string;
   redundancyCheck: string;
   finisherSuffix: string;
   /** token texts never sampled by workers (each must be a single token); BOS and EOS are added */
@@ -63,6 +68,10 @@ export function loadProtocol(file?: string): Protocol {
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
+  );
+  check(
+    p.firstStep === undefined || typeof p.firstStep === "string",
+    `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
   );
   return p as unknown as Protocol;
 }
@@ -117,9 +126,11 @@ export function joinNames(names: readonly string[]): string {
  * The version of how prompts are made from their texts, in every run folder's key: bump it when a change of
  * fillTemplate, promptIds or the chat template's choice changes what a model is given, so that no folder
  * resumes across it. 2: values inserted verbatim (1 read `$` patterns in problems). 3: a model folder's
- * chat_template.jinja wins over tokenizer_config.json's template.
+ * chat_template.jinja wins over tokenizer_config.json's template. 4: templates rendered as transformers does
+ * (CRLF as LF; tools, documents, unk and pad tokens passed), forbidden tokens by their text, never by a
+ * vocabulary's spelling.
  */
-export const PROMPT_FORMAT = "hogwild-prompts/3";
+export const PROMPT_FORMAT = "hogwild-prompts/4";
 
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
   return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });

@@ -16,6 +16,7 @@ import {
   singleTokenIds,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
+import { protocolIds } from "../../../harness/generation/methods.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { DATA_DIR, dataTest } from "../../helpers.ts";
@@ -206,4 +207,20 @@ Deno.test("forbidden tokens: an added token by its text, any other by encoding (
   // "×" is the byte 0xD7's spelling in Qwen's vocabulary (id 147, half a character); its text is token 17568
   assert.deepEqual(singleTokenIds(tok, ["×", "</think>", "#"]), [17568, 151668, 2]);
   assert.throws(() => singleTokenIds(tok, ["ĠThe"]), /forbidden token "ĠThe" is 2 tokens/);
+});
+
+Deno.test("protocol firstStep: each worker's first step opens with it after its prefix, encoded with it; a non-text is refused", () => {
+  const tok = TextTokenizer.qwen3(), dir = Deno.makeTempDirSync();
+  const base = JSON.parse(
+    readFileSync(new URL("../../../harness/generation/prompts/protocol.json", import.meta.url), "utf8"),
+  );
+  const file = join(dir, "protocol.json");
+  writeFileSync(file, JSON.stringify({ ...base, firstStep: "Hi, {name} here." }));
+  const ids = protocolIds(tok, loadProtocol(file));
+  assert.equal(tok.decode(ids.stepPrefix("Alice", 1)), "**Alice [1]:** Hi, Alice here.");
+  assert.deepEqual(ids.stepPrefix("Alice", 1), tok.encode("**Alice [1]:** Hi, Alice here."));
+  assert.equal(tok.decode(ids.stepPrefix("Alice", 2)), "**Alice [2]:** ");
+  assert.equal(tok.decode(protocolIds(tok, loadProtocol()).stepPrefix("Bob", 1)), "**Bob [1]:** "); // default: none
+  writeFileSync(file, JSON.stringify({ ...base, firstStep: 3 }));
+  assert.throws(() => loadProtocol(file), /protocol\.json: field "firstStep" must be a text \(with \{name\}\), got 3/);
 });
