@@ -1,75 +1,129 @@
 #!/usr/bin/env bash
-# usage: tools/device-check.sh       (on a GPU machine: about 7 minutes, its timing parts bounded by TIME_BUDGET)
-# The CUDA backend on a GPU machine, in one go (those machines have no node): build the core, the addon and
-# hogwild-replay, check the GPU against transformers (fixtures) and against this project's CPU path (random
-# plans on many shapes and every weight format, recorded on a CPU machine), run compute-sanitizer, run the
-# benchmark itself on the card (`deno task bench --device cuda`: many runs in flight, real prompt lengths,
-# finisher, grading, records, curves), then time random:qwq-32b and the quantised shapes with `deno task
-# perf`, with hogwild-replay (prefill, A/B switches) and over a real run's recorded passes in order (graphs
-# that must follow changing shapes). `deno task bench` and `deno task perf` run from this tree, with a
-# carried Deno and node_modules.
+# usage: tools/device-check.sh       (on a GPU machine, in two device calls; each ends inside one call's limit)
+# The CUDA backend on a GPU machine (those have no node): build the core, the addon and hogwild-replay, check
+# the GPU against transformers (fixtures) and against this project's CPU path (random plans on many shapes and
+# every weight format, recorded on a CPU machine), run compute-sanitizer, run the benchmark itself on the card
+# (`deno task bench --device cuda`: many runs in flight, real prompt lengths, finisher, grading, records,
+# curves), then time random:qwq-32b and the quantised shapes with `deno task perf`, with hogwild-replay
+# (prefill, A/B switches) and over a real run's recorded passes in order (graphs that must follow changing
+# shapes). `deno task bench` and `deno task perf` run from this tree, with a carried Deno and node_modules.
 #
-# Prepare on a machine with node first:   deno task device:prepare        (writes .device: ~60 MiB)
-# Then, on the GPU machine, from the repo:  tools/device-check.sh         (carry .device)
-# SECTIONS (default "correctness bench perf") picks what runs, in that order:
-#   correctness  bf16 fixtures against transformers; AWQ, FP8 and MoE fixtures and random plans of every
-#                shape and format against the CPU path, with and without graphs and each switch; memcheck
+# Prepare where node is first:  deno task device:prepare --data-dir DATA   (fills .device, prints both calls)
+# A device call carries at most 64 MiB with the tree, so the check is two calls, made back to back:
+#   SECTIONS=correctness   carry .device/recordings .device/node-api                        (no Deno needed)
+#   SECTIONS="bench perf"  carry .device/deno.xz .device/node_modules.tar.xz .device/node-api .device/data
+#                                .device/timing
+# SECTIONS (default all three) picks what runs, in this order:
+#   correctness  bf16 fixtures against transformers; AWQ, FP8, MoE and Phi-3 fixtures and random plans of every
+#                shape and format against the CPU path, with and without graphs and each switch; the sampler on
+#                crafted rows; memcheck
 #   bench        deno task bench --device cuda on random:qwq-32b (8 runs in flight, then the first problem's
 #                runs alone, for the cost model's solo times) and random:qwq-32b-awq, OlympiadBench prompts;
-#                the run folders are packed into $OUT/bench.tar.xz (or BENCH_TAR); BENCH_RUNS picks runs by name
+#                BENCH_RUNS picks runs by name
 #   perf         a real run's passes in order (graphs or not), `deno task perf` on random:qwq-32b (each GEMM
 #                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
-# Logs go to $OUT (default /tmp/hogwild-device); the last lines printed are the summary tables. The timing
-# parts, the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds
-# (default 480), so that it ends in time.
+# Logs go to LOGS (default /tmp/hogwild-device). Where OUT names a folder (the device tool sets it: the files it
+# brings back) they are left there packed, OUT/logs.tar.gz, with the bench's run folders, OUT/bench.tar.xz.
+# Each check prints one line as it ends; the last lines are the failed ones and the verdict. The timing parts,
+# the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds (default
+# 420), and each step is stopped after STEP_TIMEOUT seconds (default 240), so that it ends in time.
 set -uo pipefail
 source "$(dirname "$0")/flags.sh" "$@"
-cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/hogwild-device}
+cd "$(dirname "$0")/.." || exit 2
+export PATH="$PATH:/usr/local/cuda/bin"
+LOGS=${LOGS:-/tmp/hogwild-device}
 REC=.device/recordings
+TIM=.device/timing
 BUILD=${BUILD:-/tmp/hogwild-build}
-mkdir -p "$OUT"
-for f in "$REC/ROOT" "$REC/fixtures.tsv" .device/deno.xz .device/node_modules.tar.xz .device/node-api/napi.h; do
-  [[ -f $f ]] || { echo "no $f: run \`deno task device:prepare\` on a machine with node first"; exit 2; }
-done
-ROOT=$(cat "$REC/ROOT")
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
-
+SECTIONS=${SECTIONS:-correctness bench perf}
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
+mkdir -p "$LOGS"
 t0=$SECONDS
-if ! { cmake -S cuda -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-         -DCMAKE_JS_INC="$PWD/.device/node-api" && cmake --build "$BUILD" -j "$(nproc)" &&
-       xz -dc .device/deno.xz >"$BUILD/deno" && chmod +x "$BUILD/deno" && tar -xJf .device/node_modules.tar.xz; } \
-     >"$OUT/build.log" 2>&1; then
-  tail -40 "$OUT/build.log"; echo "BUILD FAILED"; exit 1
-fi
-echo "build: $((SECONDS - t0)) s"
-R="$BUILD/hogwild-replay"
 status=0
-summary=()
-in_time() { (( SECONDS - t0 < ${TIME_BUDGET:-480} )) || { echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-480} s)"; return 1; }; }
+checks=0
+failed=()
+
+# One line a check: its name, ok or FAIL, seconds, and what its log says (cut short when it passed).
+line() {
+  local d=$4
+  if [[ $2 == ok ]]; then d=${d:0:70}; else d=${d:0:600}; status=1; failed+=("$1: $d"); fi
+  checks=$((checks + 1))
+  printf '%-44s %-4s %4ss  %s\n' "$1" "$2" "$3" "$d"
+}
+
+finish() {
+  local rc=$?
+  (( rc != 0 )) && status=$rc
+  if [[ -n ${OUT:-} && -d ${OUT:-} ]]; then tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . 2>/dev/null; fi
+  echo
+  (( ${#failed[@]} )) && { echo "failed:"; printf '  %s\n' "${failed[@]}"; }
+  echo "device check ($SECTIONS): $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s:" \
+    "$checks checks, ${#failed[@]} failed; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
+  exit "$status"
+}
+trap finish EXIT
+trap 'echo "stopped (signal)"; exit 124' TERM INT
+
+# What each section needs, before anything runs.
+need=(.device/node-api/napi.h)
+section correctness && need+=("$REC/ROOT" "$REC/fixtures.tsv")
+{ section bench || section perf; } && need+=(.device/deno.xz .device/node_modules.tar.xz)
+section bench && need+=(.device/data/olympiadbench/test.jsonl)
+section perf && need+=("$TIM/perf-qwq-32b.hwrec")
+for f in "${need[@]}"; do
+  [[ -f $f ]] || {
+    echo "no $f for SECTIONS=\"$SECTIONS\": run \`deno task device:prepare --data-dir DATA\` where node is, and carry it"
+    exit 2
+  }
+done
+tools=""
+for t in nvidia-smi cmake ninja nvcc compute-sanitizer xz python3; do
+  command -v "$t" >/dev/null && tools+="$t " || tools+="($t missing) "
+done
+echo "tools: $tools"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$LOGS/gpu.txt"
+
+# xz may be missing there: Python's lzma reads the same files.
+unxz_to() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
+gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+t=$SECONDS
+if ! { cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+         -DCMAKE_JS_INC="$PWD/.device/node-api" && cmake --build "$BUILD" -j "$(nproc)"; } >"$LOGS/build.log" 2>&1; then
+  tail -40 "$LOGS/build.log"; line build FAIL $((SECONDS - t)) "see build.log"; exit 1
+fi
+grep -q "hogwild: CUDA ON" "$LOGS/build.log" || { line build FAIL $((SECONDS - t)) "CUDA not found by cmake"; exit 1; }
+line build ok $((SECONDS - t)) ""
+if section bench || section perf; then
+  t=$SECONDS
+  if ! { unxz_to .device/deno.xz >"$BUILD/deno" && chmod +x "$BUILD/deno" &&
+         unxz_to .device/node_modules.tar.xz | tar -x; } >"$LOGS/kit.log" 2>&1; then
+    line "unpack the Deno kit" FAIL $((SECONDS - t)) "$(tail -3 "$LOGS/kit.log" | tr '\n' ' ')"; exit 1
+  fi
+  line "unpack the Deno kit" ok $((SECONDS - t)) ""
+fi
+R="$BUILD/hogwild-replay"
+in_time() { (( SECONDS - t0 < ${TIME_BUDGET:-420} )) || { echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-420} s)"; return 1; }; }
+step() { timeout -k 10 "${STEP_TIMEOUT:-240}" "$@"; }
 
 run() {  # name, then the replay arguments
   local name=$1; shift
-  local t=$SECONDS
-  if "$R" "$@" >"$OUT/$name.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
-  summary+=("$(printf '%-34s %-4s %3ss  %s' "$name" "$r" $((SECONDS - t)) "$(grep -E '^(replayed|sampling|error)' "$OUT/$name.log" | tr '\n' ' ')")")
+  local t=$SECONDS r=ok
+  step "$R" "$@" >"$LOGS/$name.log" 2>&1 || r=FAIL
+  line "$name" $r $((SECONDS - t)) "$(grep -E '^(replayed|sampling|crafted|error)' "$LOGS/$name.log" | tr '\n' ' ')"
 }
-
-SECTIONS=${SECTIONS:-correctness bench perf}
-section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 # The project's commands as deno.json's tasks run them, offline: packages from the carried node_modules.
-hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" "$BUILD/deno" run --node-modules-dir=manual "$@"; }
+hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" step "$BUILD/deno" run --node-modules-dir=manual "$@"; }
 perf_js() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys cli/perf.ts "$@"; }
 bench() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys --allow-net --allow-run cli/bench.ts \
   --device cuda "$@"; }
 # A memcheck run of one recording; the rest of the arguments go to the replay.
 memcheck() {
   local name=$1; shift
-  local t=$SECONDS
+  local t=$SECONDS r=ok log="$LOGS/memcheck-${name// /-}.log"
   # API errors are not memory errors: a graph update the driver refuses is expected (the model then
   # instantiates the graph anew).
-  if compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$R" "$@" >"$OUT/memcheck-${name// /-}.log" 2>&1; then r=ok; else r=FAIL; status=1; fi
-  summary+=("$(printf '%-34s %-4s %3ss  %s' "memcheck ($name)" "$r" $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY' "$OUT/memcheck-${name// /-}.log")")")
+  step compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$R" "$@" >"$log" 2>&1 || r=FAIL
+  line "memcheck ($name)" $r $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY|error' "$log" | tail -2 | tr '\n' ' ')"
 }
 
 if section correctness; then
@@ -78,10 +132,11 @@ if section correctness; then
   # Every fixture (fixtures.tsv, from make-recordings): bf16 GPU against transformers' float32 logits within
   # 5e-2; against the float64 references (quantised, mixture-of-experts, Phi-3) relative to the logits' size
   # (rel_l2 ≤ 2%): those fixtures' logits are larger, and prefill-sized products round dequantised weights to
-  # bf16 for the tensor cores.
-  listed=$(wc -l < "$REC/fixtures.tsv") recorded=$(ls "$REC"/fixture-*.hwrec | wc -l)
+  # bf16 for the tensor cores. --check-sampling: the sampler on the pass's rows and on 480 crafted ones.
+  ROOT=$(cat "$REC/ROOT")
+  listed=$(wc -l < "$REC/fixtures.tsv") recorded=$(find "$REC" -name 'fixture-*.hwrec' | wc -l)
   if [ "$listed" != "$recorded" ]; then  # a list from another preparation: no fixture may go unchecked
-    summary+=("fixtures.tsv lists $listed fixtures, $REC holds $recorded: FAIL (run deno task device:prepare)"); status=1
+    line fixtures.tsv FAIL 0 "lists $listed fixtures, $REC holds $recorded (run deno task device:prepare)"
   fi
   while IFS=$'\t' read -r name kind; do
     if [ "$kind" = transformers ]; then tol=(--tol 5e-2); else tol=(--tol 0 --rtol 2e-2); fi
@@ -112,8 +167,6 @@ if section correctness; then
     run "fixture-qwen3-tiny-$tag" "$REC/fixture-qwen3-tiny.hwrec" --device cuda --cuda "$variant,graphs=1" --tol 5e-2 \
       --path-prefix "$ROOT=$PWD"
   done
-  printf '%s\n' "${summary[@]}"
-  summary=()
 fi
 
 if section bench; then
@@ -121,73 +174,73 @@ if section bench; then
   # every checkpoint, early stopping on (sequential), grading, records, curves. Random weights never answer:
   # this checks the machinery and times it; accuracy is the real models' business.
   B=${BENCH_OUT:-/tmp/hogwild-bench}
+  rm -rf "$B"  # a run folder left by an earlier call would resume: nothing timed
   bench_run() {  # name, then bench's flags
     local name=$1; shift
-    local t=$SECONDS r
-    if bench --task olympiadbench --data-dir .device/data --out "$B/$name" "$@" >"$OUT/bench-$name.log" 2>&1; then
-      r=ok; else r=FAIL; status=1; fi
-    summary+=("$(printf '%-34s %-4s %3ss  %s' "bench $name" "$r" $((SECONDS - t)) \
-      "$(grep -oE 'Invocation 1 .*' "$B/$name/summary.md" 2>/dev/null || tail -1 "$OUT/bench-$name.log")")")
-    [[ $r == ok ]] || tail -15 "$OUT/bench-$name.log"
+    in_time "bench $name" || return 0
+    local t=$SECONDS r=ok
+    bench --task olympiadbench --data-dir .device/data --out "$B/$name" "$@" >"$LOGS/bench-$name.log" 2>&1 || r=FAIL
+    line "bench $name" $r $((SECONDS - t)) \
+      "$(grep -oE 'Invocation 1 .*' "$B/$name/summary.md" 2>/dev/null || tail -3 "$LOGS/bench-$name.log" | tr '\n' ' ')"
   }
-  if [[ ! -f .device/data/olympiadbench/test.jsonl ]]; then
-    summary+=("bench: no .device/data/olympiadbench (tools/device-kit.ts --data-dir DIR)"); status=1
-  else
-    for name in ${BENCH_RUNS:-qwq-32b-c8 qwq-32b-alone qwq-32b-awq-c8}; do
-      case $name in
-        qwq-32b-c8)
-          bench_run "$name" --model random:qwq-32b --limit 4 --methods hogwild:2,sequential --budgets 512:2048:512 \
-            --concurrency 8 ;;
-        # The first problem's runs again, one at a time: their wall time is what the cost model's solo time of
-        # the run above predicts (`deno task solo-check` compares them).
-        qwq-32b-alone)
-          bench_run "$name" --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
-            --concurrency 1 ;;
-        qwq-32b-awq-c8)
-          bench_run "$name" --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
-            --budgets 256:768:256 --concurrency 8 ;;
-        *) summary+=("bench: unknown run \"$name\" in BENCH_RUNS"); status=1 ;;
-      esac
-    done
-    tar -C "$B" -cJf "${BENCH_TAR:-$OUT/bench.tar.xz}" .
-  fi
-  printf '%s\n' "${summary[@]}"
-  summary=()
+  for name in ${BENCH_RUNS:-qwq-32b-c8 qwq-32b-alone qwq-32b-awq-c8}; do
+    case $name in
+      qwq-32b-c8)
+        bench_run "$name" --model random:qwq-32b --limit 4 --methods hogwild:2,sequential --budgets 512:2048:512 \
+          --concurrency 8 ;;
+      # The first problem's runs again, one at a time: their wall time is what the cost model's solo time of
+      # the run above predicts (`deno task solo-check` compares them).
+      qwq-32b-alone)
+        bench_run "$name" --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
+          --concurrency 1 ;;
+      qwq-32b-awq-c8)
+        bench_run "$name" --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
+          --budgets 256:768:256 --concurrency 8 ;;
+      *) line "bench $name" FAIL 0 "unknown run in BENCH_RUNS" ;;
+    esac
+  done
+  [[ -d $B ]] && tar -C "$B" -cJf "${OUT:-$LOGS}/bench.tar.xz" .
 fi
 
 if section perf; then
-  for f in "$REC"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
+  for f in "$TIM"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
     echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
     # graphs=8 (the default): a shape is captured once it has held 8 passes; graphs=1: every shape is captured.
     for setting in graphs=0 graphs=8 graphs=1 graphs=8,gemm=mma,pdl=1; do
       in_time "sequence, $setting" || continue
-      echo "$setting: $("$R" "$f" --device cuda --cuda "$setting" --sequence 3 2>&1 | tail -1)"
+      t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-${setting//[,=]/-}.log"
+      if step "$R" "$f" --device cuda --cuda "$setting" --sequence 3 >"$log" 2>&1; then
+        echo "$setting: $(tail -1 "$log")"
+      else line "sequence $setting" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done
   done
 
+  perf_run() {  # the log's tag, then perf's flags
+    local tag=$1; shift
+    local t=$SECONDS
+    echo; echo "## deno task perf $*"
+    if perf_js "$@" --json "$LOGS/perf-$tag.json" >"$LOGS/perf-$tag.log" 2>&1; then cat "$LOGS/perf-$tag.log"
+    else line "perf $tag" FAIL $((SECONDS - t)) "$(tail -3 "$LOGS/perf-$tag.log" | tr '\n' ' ')"; fi
+  }
   for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
     in_time "deno task perf, $variant" || continue
-    tag=$(tr ',=' '_-' <<<"$variant")
-    echo; echo "## deno task perf --device cuda --cuda $variant --model random:qwq-32b"
-    if perf_js --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
-        --skip-harness --json "$OUT/perf-$tag.json" >"$OUT/perf-$tag.log" 2>&1; then cat "$OUT/perf-$tag.log"
-    else tail -20 "$OUT/perf-$tag.log"; echo "perf FAILED"; status=1; fi
+    perf_run "$(tr ',=' '_-' <<<"$variant")" --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 \
+      --context 4096,16384 --skip-harness
   done
   for model in qwq-32b-awq qwen3-30b-a3b; do
     in_time "deno task perf, random:$model" || continue
-    echo; echo "## deno task perf --device cuda --model random:$model --workers 1,2,4 --context 4096,16384"
-    if perf_js --device cuda --model "random:$model" --workers 1,2,4 --context 4096,16384 --skip-harness \
-        --json "$OUT/perf-$model.json" >"$OUT/perf-$model.log" 2>&1; then cat "$OUT/perf-$model.log"
-    else tail -20 "$OUT/perf-$model.log"; echo "perf FAILED"; status=1; fi
+    perf_run "$model" --device cuda --model "random:$model" --workers 1,2,4 --context 4096,16384 --skip-harness
   done
   for model in qwq-32b qwq-32b-awq; do
     in_time "deno task perf --paper-table, random:$model" || continue
     echo; echo "## the paper's Table 1 on this card with random:$model (the paper: QwQ-32B-AWQ on an L40S)"
-    perf_js --paper-table --device cuda --model "random:$model" --iterations 5 2>&1 | tee "$OUT/paper-table-$model.log" |
-      tail -22
+    t=$SECONDS
+    if perf_js --paper-table --device cuda --model "random:$model" --iterations 5 >"$LOGS/paper-table-$model.log" 2>&1
+    then tail -22 "$LOGS/paper-table-$model.log"
+    else line "paper table $model" FAIL $((SECONDS - t)) "$(tail -3 "$LOGS/paper-table-$model.log" | tr '\n' ' ')"; fi
   done
 
-  for f in "$REC"/perf-*.hwrec; do
+  for f in "$TIM"/perf-*.hwrec; do
     echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(tr '\n' ';' < "${f%.hwrec}.txt")"
     # GEMM auto: own CUDA-core kernel up to 2 rows, cuBLAS above; GEMM mma: own tensor-core kernel up to 32 rows;
     # attention mma: tensor cores for head_dim 64/128.
@@ -197,11 +250,11 @@ if section perf; then
       read -r policy graphs attn profile pdl <<<"$setting"
       in_time "replay $policy $graphs $attn $profile $pdl" || continue
       echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
-      "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
-        --repeat 20 2>&1 | tee "$OUT/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log" |
-        grep -E '^\||^model|error|^profile'
+      t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log"
+      if step "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
+        --repeat 20 >"$log" 2>&1; then grep -E '^\||^model|^profile' "$log"
+      else line "replay $policy g$graphs $attn pdl$pdl" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done <<<"${PERF_SETTINGS:-$'auto 8 auto 0 0\nauto 0 auto 0 0\nauto 0 auto 1 0'}"
   done
 fi
-echo; echo "device check: $([[ $status == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t0)) s"
-exit $status
+exit "$status"

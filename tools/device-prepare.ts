@@ -1,24 +1,73 @@
 /**
  * deno task device:prepare: fills what tools/device-check.sh needs on a GPU machine (which has no node):
- * the recordings (tools/make-recordings.ts, into OUT/recordings), then the kit (tools/device-kit.ts: this
- * Deno binary, the npm packages, the Node-API headers, with --data-dir the evaluation sets). Its flags are
- * read, and checked, before either starts, so that `--help` or a bad flag costs nothing.
+ * the recordings (tools/make-recordings.ts, into OUT/recordings and OUT/timing), then the kit
+ * (tools/device-kit.ts: this Deno binary, the npm packages, the Node-API headers, the evaluation sets of
+ * --data-dir), then says the two device calls that carry it, with their sizes against the 64 MiB a call may
+ * carry. Its flags are read, and checked, before anything starts, so that `--help` or a bad flag costs nothing.
  */
-import { join } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { shapeConfig } from "../engine/shapes.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
-const USAGE = `usage: deno task device:prepare [--out DIR] [--perf-shape NAME] [--no-deno] [--data-dir DIR] [--xz N]
-  --out DIR          where it all goes (default .device; the recordings in DIR/recordings)
+const USAGE =
+  `usage: deno task device:prepare (--data-dir DIR | --no-data) [--out DIR] [--perf-shape NAME] [--no-deno] [--xz N]
+  --data-dir DIR     copy the evaluation sets the device bench reads (DIR/olympiadbench) into the kit
+  --no-data          none: the bench section cannot run
+  --out DIR          where it all goes (default .device, inside this checkout)
   --perf-shape NAME  the random:NAME shape of the timing recordings (default qwq-32b)
   --no-deno          leave this Deno binary out of the kit
-  --data-dir DIR     copy the evaluation sets the device bench reads (DIR/olympiadbench) into the kit
-  --xz N             xz's compression level, 0-9 (default 6)
-On 2 CPU cores: the recordings about 25 s, then the kit, which xz packs the first time in 2-4 minutes and
-later only where the npm packages or Deno changed (seconds); ~50 MiB in all. Then, on the GPU machine:
-tools/device-check.sh (carry the folder).`;
+  --xz N             xz's compression level, 0-9 (default 9)
+On 2 CPU cores: the recordings about 25 s, then the kit, which xz packs the first time in 3-5 minutes and
+later only where the npm packages or Deno changed (seconds). Then it prints the two device calls that run
+tools/device-check.sh (what each carries, and its size with the tree).`;
+
+/** A device call carries the tree and its carried paths: at most 64 MiB. */
+const CALL_LIMIT = 64 * 2 ** 20;
+
+/** The bytes of the files under `path` (a file or a folder). */
+function bytesUnder(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((a, f) => a + bytesUnder(join(path, f)), 0);
+}
+
+/** What every device call sends besides its carried paths: the files git tracks, and untracked ones it does not ignore. */
+async function treeBytes(): Promise<number> {
+  const out = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    cwd: root,
+    stdout: "piped",
+  }).output();
+  check(out.success, `git ls-files in ${root}: exit code ${out.code}`);
+  return new TextDecoder().decode(out.stdout).split("\0").filter((f) => f).reduce(
+    (a, f) => a + bytesUnder(join(root, f)),
+    0,
+  );
+}
+
+/** The two calls of the device check, each with what it carries and its size; refused when one would not travel. */
+async function calls(out: string) {
+  const tree = await treeBytes(), rel = (p: string) => relative(root, join(out, p));
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const plan: [string, string[]][] = [
+    ["correctness", ["recordings", "node-api"]],
+    ["bench perf", ["deno.xz", "node_modules.tar.xz", "node-api", "data", "timing"]],
+  ];
+  let over = false;
+  console.log(`the device check, two calls made back to back (the tree: ${mib(tree)} MiB):`);
+  for (const [sections, carry] of plan) {
+    const total = tree + carry.reduce((a, p) => a + bytesUnder(join(out, p)), 0);
+    over ||= total > CALL_LIMIT;
+    console.log(
+      `  ${mib(total)} MiB  SECTIONS="${sections}" tools/device-check.sh   carry ${JSON.stringify(carry.map(rel))}`,
+    );
+  }
+  check(!over, `a call above is over the ${mib(CALL_LIMIT)} MiB a device call carries: the tree has grown, or the kit`);
+}
 
 async function run(script: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
@@ -37,11 +86,24 @@ async function main() {
     "perf-shape": { type: "string", default: "qwq-32b" },
     "no-deno": { type: "boolean" },
     "data-dir": { type: "string" },
-    xz: { type: "string", default: "6" },
+    "no-data": { type: "boolean" },
+    xz: { type: "string", default: "9" },
   }, USAGE);
   check(positionals.length === 0, `unexpected argument "${positionals[0]}"; ${USAGE.split("\n")[0]}`);
+  check(f["data-dir"] === undefined || !f["no-data"], "--data-dir and --no-data: give one, not both");
+  check(
+    f["data-dir"] !== undefined || f["no-data"],
+    "--data-dir DIR: the evaluation sets the device bench reads (DIR/olympiadbench); --no-data to go without",
+  );
   parseInteger(f.xz, "--xz", 0, 9), shapeConfig(f["perf-shape"]); // bad values: before the 25 s of recordings
-  await run("tools/make-recordings.ts", ["--out", join(f.out, "recordings"), "--perf-shape", f["perf-shape"]]);
+  await run("tools/make-recordings.ts", [
+    "--out",
+    join(f.out, "recordings"),
+    "--timing-out",
+    join(f.out, "timing"),
+    "--perf-shape",
+    f["perf-shape"],
+  ]);
   await run("tools/device-kit.ts", [
     "--out",
     f.out,
@@ -50,6 +112,7 @@ async function main() {
     ...(f["no-deno"] ? ["--no-deno"] : []),
     ...(f["data-dir"] === undefined ? [] : ["--data-dir", f["data-dir"]]),
   ]);
+  await calls(f.out);
 }
 
 if (import.meta.main) runMain(main);

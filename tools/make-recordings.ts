@@ -11,9 +11,11 @@
  *  - sequence-SHAPE.hwrec: a real run's passes, timing only: Hogwild! and baseline runs sharing passes, steps
  *    committing, views growing, finishers at checkpoints (replayed in order with --sequence).
  *
- *   deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
+ * The timing-only ones go to their own folder (--timing-out): the checks and the timings are two device calls.
+ *
+ *   deno run -A tools/make-recordings.ts [--out .device/recordings] [--timing-out .device/timing] [--perf-shape qwq-32b]
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KVCache } from "../engine/cache.ts";
 import type { ModelConfig } from "../engine/config.ts";
@@ -39,11 +41,12 @@ import {
   Rng,
 } from "../tests/helpers.ts";
 
-const USAGE = `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--perf-shape qwq-32b]
+const USAGE =
+  `usage: deno run -A tools/make-recordings.ts [--out .device/recordings] [--timing-out .device/timing] [--perf-shape qwq-32b]
   (deno task device:prepare runs it, then tools/device-kit.ts; about 25 s on 2 CPU cores)`;
 
-/** where the recordings go (--out) */
-let out = "";
+/** where the recordings go (--out), and the timing-only ones (--timing-out: another device call carries them) */
+let out = "", timing = "";
 
 /** The fixtures' recordings, and fixtures.tsv: each one's name and whose logits it expects (device-check's tolerance). */
 async function fixtures() {
@@ -290,8 +293,8 @@ function perf(shape: string) {
     tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * 150000)),
   }]);
   lines.push(`pass ${rec.passes - 1}: prefill of 4096 tokens`);
-  writeFileSync(join(out, `perf-${shape}.hwrec`), rec.bytes());
-  writeFileSync(join(out, `perf-${shape}.txt`), lines.join("\n") + "\n");
+  writeFileSync(join(timing, `perf-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(timing, `perf-${shape}.txt`), lines.join("\n") + "\n");
   console.log(`perf-${shape}.hwrec: ${rec.passes} passes`);
 }
 
@@ -337,9 +340,9 @@ async function sequence(shape: string) {
   };
   while (await step(model, cache, runs));
   const steps = runs.reduce((a, r) => a + r.steps.length, 0);
-  writeFileSync(join(out, `sequence-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(timing, `sequence-${shape}.hwrec`), rec.bytes());
   writeFileSync(
-    join(out, `sequence-${shape}.txt`),
+    join(timing, `sequence-${shape}.txt`),
     `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at passes 64 and 128)\n`,
   );
   console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
@@ -348,10 +351,13 @@ async function sequence(shape: string) {
 async function main() {
   const { values } = parseFlags({
     out: { type: "string", default: ".device/recordings" },
+    "timing-out": { type: "string", default: ".device/timing" },
     "perf-shape": { type: "string", default: "qwq-32b" },
   }, USAGE);
-  out = values.out;
-  mkdirSync(out, { recursive: true });
+  out = values.out, timing = values["timing-out"];
+  mkdirSync(out, { recursive: true }), mkdirSync(timing, { recursive: true });
+  // timing recordings an earlier version left beside the checks' would travel with them, over a call's size
+  for (const f of readdirSync(out)) if (/^(perf|sequence)-/.test(f)) rmSync(join(out, f));
   // Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
   writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
   await fixtures();

@@ -58,12 +58,20 @@ class CudaCache : public Cache {
   CudaCache(const ModelSpec& s, int pages, int page_size) : pages_(pages), page_size_(page_size), layers_(s.layers) {
     if (pages <= 0 || page_size <= 0) throw Error("cache: pages and page_size must be positive");
     per_layer_ = size_t(pages) * page_size * s.kv_heads * s.head_dim;
-    HW_CUDA(cudaMalloc(&k_, per_layer_ * s.layers * sizeof(bf16)));
-    HW_CUDA(cudaMalloc(&v_, per_layer_ * s.layers * sizeof(bf16)));
-    // Zeroed: a page read before it is written (benchmarks claim blocks without prefilling) holds no NaN.
-    HW_CUDA(cudaMemset(k_, 0, per_layer_ * s.layers * sizeof(bf16)));
-    HW_CUDA(cudaMemset(v_, 0, per_layer_ * s.layers * sizeof(bf16)));
-    HW_CUDA(cudaDeviceSynchronize());  // the model's stream does not wait for the legacy stream
+    // A cache too large for the card fails here and is asked for again smaller (the bench halves it): what
+    // was taken is given back, since the destructor of an object never made does not run.
+    try {
+      HW_CUDA(cudaMalloc(&k_, per_layer_ * s.layers * sizeof(bf16)));
+      HW_CUDA(cudaMalloc(&v_, per_layer_ * s.layers * sizeof(bf16)));
+      // Zeroed: a page read before it is written (benchmarks claim blocks without prefilling) holds no NaN.
+      HW_CUDA(cudaMemset(k_, 0, per_layer_ * s.layers * sizeof(bf16)));
+      HW_CUDA(cudaMemset(v_, 0, per_layer_ * s.layers * sizeof(bf16)));
+      HW_CUDA(cudaDeviceSynchronize());  // the model's stream does not wait for the legacy stream
+    } catch (...) {
+      cudaFree(k_);
+      cudaFree(v_);
+      throw;
+    }
   }
   ~CudaCache() override {
     cudaFree(k_);

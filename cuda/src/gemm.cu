@@ -10,7 +10,11 @@
 namespace hogwild::cuda {
 
 void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(std::string("CUDA error ") + cudaGetErrorString(e) + " in " + what);
+  if (e == cudaSuccess) return;
+  // Read and cleared: a failed allocation (not sticky) would otherwise be what the next kernel launch's
+  // check finds, long after the caller has handled it (a cache asked for again smaller).
+  cudaGetLastError();
+  throw Error(std::string("CUDA error ") + cudaGetErrorString(e) + " in " + what);
 }
 
 namespace {

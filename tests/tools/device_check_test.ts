@@ -1,0 +1,101 @@
+/**
+ * tools/device-check.sh's own accounting, on stand-ins for the GPU machine's tools (nvidia-smi, cmake, the
+ * replay, compute-sanitizer): a check that fails makes the verdict FAILED and is listed last; the logs come
+ * back packed in $OUT; a section's missing files are named before anything runs. A GPU session has 15
+ * minutes: a script that reports PASSED over a failure, or loses its logs, wastes them.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+function script(path: string, text: string) {
+  writeFileSync(path, `#!/usr/bin/env bash\n${text}\n`);
+  chmodSync(path, 0o755);
+}
+
+/** The fixtures the memcheck steps replay. */
+const MEMCHECKED = ["fixture-qwen3-tiny", "fixture-qwen2-awq-tiny", "fixture-qwen3moe-tiny"];
+
+/** A checkout holding the script and a prepared .device with those and `more` fixtures, and a bin folder of stand-ins. */
+function machine(more: string[] = []): { dir: string; bin: string } {
+  const fixtures = [...MEMCHECKED, ...more];
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-devcheck-"));
+  mkdirSync(join(dir, "tools"));
+  for (const f of ["device-check.sh", "flags.sh"]) copyFileSync(join(root, "tools", f), join(dir, "tools", f));
+  const rec = join(dir, ".device/recordings");
+  mkdirSync(rec, { recursive: true });
+  mkdirSync(join(dir, ".device/node-api"));
+  writeFileSync(join(dir, ".device/node-api/napi.h"), "");
+  writeFileSync(join(rec, "ROOT"), "/somewhere\n");
+  writeFileSync(join(rec, "fixtures.tsv"), fixtures.map((f) => `${f}\ttransformers\n`).join(""));
+  for (const f of fixtures) writeFileSync(join(rec, `${f}.hwrec`), "");
+  const bin = join(dir, "bin");
+  mkdirSync(bin);
+  script(join(bin, "nvidia-smi"), `echo "Stand-in GPU, 80 GiB"`);
+  // cmake: configuring says CUDA is on; building leaves a replay that fails on recordings named "bad"
+  script(
+    join(bin, "cmake"),
+    `if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
+#!/usr/bin/env bash
+if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
+echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
+EOF
+chmod +x "$2/hogwild-replay"; else echo "-- hogwild: CUDA ON"; fi`,
+  );
+  script(join(bin, "compute-sanitizer"), `shift 6; "$@" >/dev/null; echo "========= ERROR SUMMARY: 0 errors"`);
+  return { dir, bin };
+}
+
+async function check(dir: string, bin: string, env: Record<string, string> = {}) {
+  const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-"));
+  const r = await new Deno.Command("bash", {
+    args: [join(dir, "tools/device-check.sh")],
+    env: {
+      PATH: `${bin}:/usr/bin:/bin`,
+      OUT: out,
+      LOGS: join(dir, "logs"),
+      BUILD: join(dir, "build"),
+      SECTIONS: "correctness",
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  return { code: r.code, text, out };
+}
+
+Deno.test("device-check: every check passing is PASSED, and the logs come back packed in OUT", async () => {
+  const { dir, bin } = machine();
+  const r = await check(dir, bin);
+  assert.equal(r.code, 0, r.text);
+  assert.match(r.text, /fixture-qwen3-tiny\s+ok/);
+  assert.match(r.text, /memcheck \(GEMM auto\)\s+ok/);
+  assert.match(r.text, /device check \(correctness\): PASSED in \d+ s: \d+ checks, 0 failed/);
+  assert.ok(existsSync(join(r.out, "logs.tar.gz")));
+});
+
+Deno.test("device-check: one failing replay makes it FAILED, listed with its reason as the last lines", async () => {
+  const { dir, bin } = machine(["fixture-bad-tiny"]);
+  const r = await check(dir, bin);
+  assert.equal(r.code, 1, r.text);
+  const tail = r.text.trim().split("\n").slice(-4).join("\n");
+  assert.match(tail, /failed:\n {2}fixture-bad-tiny: replayed 3 passes on stand-in: worst max_abs_diff 0\.9/);
+  assert.match(tail, /device check \(correctness\): FAILED in \d+ s: \d+ checks, 2 failed/); // graphs and not
+  assert.ok(existsSync(join(r.out, "logs.tar.gz")));
+});
+
+Deno.test("device-check: a fixture listed but not recorded is a failure; a section's missing files are named first", async () => {
+  const { dir, bin } = machine();
+  writeFileSync(join(dir, ".device/recordings/fixtures.tsv"), "fixture-qwen3-tiny\ttransformers\n");
+  assert.match(
+    (await check(dir, bin)).text,
+    /fixtures\.tsv\s+FAIL\s+0s {2}lists 1 fixtures, \.device\/recordings holds 3/,
+  );
+  const perf = await check(dir, bin, { SECTIONS: "perf" });
+  assert.equal(perf.code, 2);
+  assert.match(perf.text, /no \.device\/deno\.xz for SECTIONS="perf": run `deno task device:prepare --data-dir DATA`/);
+});
