@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { basename, dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -107,3 +107,28 @@ Deno.test("the room check itself: upward, beside and command imports are refused
     ["../a.ts", "./b.ts", "../d.ts", "../../c.ts", "./w.ts"],
   );
 });
+
+/** Deno's own rule for what `deno test tests/` runs: test.ts, or names ending in _test.ts or .test.ts. */
+const RUN_BY_DENO = /(^|[_.])test\.(ts|tsx|mts|js|mjs|jsx)$/;
+
+Deno.test("every file under tests/ that declares tests is one `deno test` runs (a misnamed one would never run)", () => {
+  const files = [...walkFiles(new URL("./", import.meta.url).pathname)];
+  const declaring = files.filter((f) =>
+    /\.(ts|tsx|mts|js|mjs|jsx)$/.test(f) && /\bDeno\.test\(/.test(readFileSync(f, "utf8"))
+  );
+  const misnamed = declaring.filter((f) => !RUN_BY_DENO.test(basename(f)) && !f.endsWith("/tests/helpers.ts"));
+  assert.deepEqual(misnamed, [], "rename them *_test.ts");
+  assert.ok(declaring.length > 50, `${declaring.length} files declare tests`);
+  // the rule itself: the names deno runs and the near misses it does not
+  for (const name of ["a_test.ts", "test.ts", "a.test.tsx"]) assert.ok(RUN_BY_DENO.test(name), name);
+  for (const name of ["a-test.ts", "a_tests.ts", "a.spec.ts", "test_a.ts", "atest.ts"]) {
+    assert.ok(!RUN_BY_DENO.test(name), name);
+  }
+});
+
+function* walkFiles(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) yield* walkFiles(join(dir, e.name));
+    else yield join(dir, e.name);
+  }
+}

@@ -13,6 +13,7 @@ import type { StepModel } from "../harness/generation/schedule.ts";
 import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
 import type { Invocation } from "../harness/bench/timing.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
+import { InputError } from "../engine/errors.ts";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 /** Every fixture model: each folder of tests/fixtures with a reference.json (a new fixture is its folder alone). */
@@ -211,6 +212,21 @@ export async function runCli(
  * beside the repository or beside one of the folders above it (../shared/data for a checkout next to it).
  */
 export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? findSharedData();
+
+/**
+ * What a test needs of the machine (the code sandbox: bubblewrap and python3), opened; where it cannot be (an
+ * InputError saying why), undefined and one line on stderr, so the tests that need it are skipped, except
+ * under CI (CI set), where .ci/run installs it and its absence is a failure, never a skipped test counted green.
+ */
+export async function openOrSkip<T>(what: string, open: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await open();
+  } catch (e) {
+    if (!(e instanceof InputError) || Deno.env.get("CI")) throw e;
+    console.error(`${what}: skipped, the machine cannot run it (${e.message})`);
+    return undefined;
+  }
+}
 
 /** A test that reads the shared data sets: skipped, with one line saying how to get them, where they are not. */
 export function dataTest(name: string, fn: () => Promise<void> | void): void {

@@ -98,6 +98,16 @@ for (const name of CASES) {
       { block: blocks[3], view: [blocks[3]], tokens: others[2], logits: "all" },
     ]);
     assert.deepEqual(Array.from(outs[1]), Array.from(want));
+    // a short row beside a long one: the pass's products take 135 rows (past the sizes where a kernel could
+    // choose another path), the short row's numbers the same as its own pass of 5
+    const short = engine.newCache(), s = short.newBlock();
+    const [wantShort] = engine.forward(short, [{ block: s, view: [s], tokens: others[0], logits: "all" }]);
+    const mixed = engine.newCache(), [m0, m1] = [mixed.newBlock(), mixed.newBlock()];
+    const [, got] = engine.forward(mixed, [
+      { block: m0, view: [m0], tokens: ids(130), logits: "all" },
+      { block: m1, view: [m1], tokens: others[0], logits: "all" },
+    ]);
+    assert.deepEqual(Array.from(got), Array.from(wantShort));
   });
 
   // Hogwild!'s shape: rows that share blocks, each with its own view order; the CPU attention takes tokens in

@@ -7,7 +7,7 @@
  * fail loudly ("patch no longer applies") instead of testing nothing. Update the snippet with the code.
  */
 
-/** The README's headline claims, in its words. */
+/** The README's headline claims, in its words (tests/mutants/table_test.ts finds each there). */
 export const CLAIMS = {
   "engine = references":
     "the fixture models match transformers' logits (or a float64 implementation) within 1e-4, and their greedy tokens exactly",
@@ -16,12 +16,13 @@ export const CLAIMS = {
     "the gain goes through the shared cache: a change that drops the others' steps from a worker's view fails CI",
   "resume exact after kills":
     "a run killed at any moment, started again with the same command, finishes with every record present exactly once (equal to an unbroken run's)",
-  "shards merge exact": "shards merge into the whole run; merge refuses missing or doubled records",
-  "grader exactness": "both verdicts right on the case tables; every shared data set's golds grade as the grader says",
+  "shards merge exact": "shards merge into the whole run, and merge refuses missing or doubled records",
+  "grader exactness":
+    "the grader gives both verdicts right on its case tables, and every shared data set's golds grade as right",
   "code grader = LiveCodeBench":
-    "the code grader compares outputs as LiveCodeBench does; every sandbox escape in its list fails sandboxed",
+    "the code grader compares outputs as LiveCodeBench does (tables Python computed), and every sandbox escape in its list fails sandboxed and succeeds without it",
   "statistics = references":
-    "avg@k with its standard error and 95% interval, pass@k, maj@k and paired differences equal computations by hand or by brute force; self-consistency answers as the paper's baseline",
+    "the statistics (avg@k with its standard error and 95% interval, pass@k, maj@k, paired differences) equal computations by hand or by brute force, and self-consistency answers as the paper's baseline does",
   "bad inputs refused": "bad input is exit 2, one line naming the culprit, nothing written",
 } as const;
 
@@ -143,6 +144,19 @@ export const MUTANTS: Mutant[] = [
     filter: "bit-identical alone or batched",
   },
   {
+    name: "sum-depends-on-the-pass-size",
+    claim: "bit-identical alone or batched",
+    edits: [{
+      file: CPU,
+      // the last bit moves when the pass has many rows (a prefill, or many runs in flight), never in a short one
+      find: "\n        for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = acc[i] + b;\n",
+      replace:
+        "\n        for (int i = 0; i < rows; i++) y[size_t(m0 + i) * N + n] = M >= 64 ? acc[i] * 1.0000001f + b : acc[i] + b;\n",
+    }],
+    test: "tests/engine/rule_test.ts",
+    filter: "bit-identical alone or batched",
+  },
+  {
     name: "attention-sums-in-the-pass-block-order",
     claim: "bit-identical alone or batched",
     edits: [{
@@ -192,6 +206,22 @@ export const MUTANTS: Mutant[] = [
     filter: "each run sharing a pass",
   },
   {
+    name: "resumed-records-solo-time-doubled",
+    claim: "resume exact after kills",
+    edits: [{
+      file: "harness/bench/execute.ts",
+      // a record written by a resumed invocation reports twice its solo time (the time axis of the curves)
+      find: "          runRecord(job, run, pool).then(([record, trace]) => {\n",
+      replace: "          runRecord(job, run, pool).then(([record, trace]) => {\n" +
+        "            if (pending.length < jobs.length) {\n" +
+        "              record.solo_ms *= 2;\n" +
+        "              for (const c of record.checkpoints) c.solo_ms *= 2;\n" +
+        "            }\n",
+    }],
+    test: "tests/harness/bench/text_test.ts",
+    filter: "half a record line",
+  },
+  {
     name: "resumed-run-seed+1",
     claim: "resume exact after kills",
     edits: [{
@@ -209,8 +239,8 @@ export const MUTANTS: Mutant[] = [
     claim: "resume exact after kills",
     edits: [{
       file: "harness/bench/rundir.ts",
-      find: "if (repair && keep < statSync(file).size) truncateSync(file, keep);",
-      replace: "if (repair && keep < statSync(file).size && false) truncateSync(file, keep);",
+      find: "if (repair && end < statSync(file).size) truncateSync(file, end);",
+      replace: "if (repair && end < statSync(file).size && false) truncateSync(file, end);",
     }],
     test: "tests/harness/bench/text_test.ts",
     filter: "a resume after half a",

@@ -71,15 +71,15 @@ type Line = BenchRecord | TraceLine;
  * to passes timed when the folder is created, so another folder has another). pass_ms keeps its length: the
  * passes the run took part in. Everything else, the texts included, must be equal byte for byte.
  */
-function lines(dir: string, file: "records.jsonl" | "traces.jsonl"): string[] {
+function lines(dir: string, file: "records.jsonl" | "traces.jsonl", keepSolo = false): string[] {
   const text = readFileSync(join(dir, file), "utf8");
   assert.ok(text === "" || text.endsWith("\n"), `${dir}/${file} ends mid-line`);
   const untimed = (l: Line): Line =>
     "pass_ms" in l ? { ...l, pass_ms: l.pass_ms.map(() => 0) } : {
       ...l,
-      solo_ms: 0,
+      solo_ms: keepSolo ? l.solo_ms : 0,
       shared_ms: 0,
-      checkpoints: l.checkpoints.map((c) => ({ ...c, solo_ms: 0, shared_ms: 0 })),
+      checkpoints: l.checkpoints.map((c) => ({ ...c, solo_ms: keepSolo ? c.solo_ms : 0, shared_ms: 0 })),
     };
   const parse = (l: string, i: number) => {
     try {
@@ -92,9 +92,14 @@ function lines(dir: string, file: "records.jsonl" | "traces.jsonl"): string[] {
     .map((l) => [recordKey(l), JSON.stringify(l)]).sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l);
 }
 
-/** The folder holds the reference's records and traces, each once. */
-function assertSameRun(dir: string, want: string) {
-  for (const f of ["records.jsonl", "traces.jsonl"] as const) assert.deepEqual(lines(dir, f), lines(want, f), f);
+/**
+ * The folder holds the reference's records and traces, each once; with `sameCostModel` (a folder resumed from
+ * the reference's run.json) their solo times too: the same model's predictions over the same passes.
+ */
+function assertSameRun(dir: string, want: string, sameCostModel = false) {
+  for (const f of ["records.jsonl", "traces.jsonl"] as const) {
+    assert.deepEqual(lines(dir, f, sameCostModel), lines(want, f, sameCostModel), f);
+  }
 }
 
 const parse = <T>(dir: string, file: string): T[] =>
@@ -183,7 +188,7 @@ async function resumeAfterHalfLine(cut: "records" | "traces") {
   const r = await runBench(...SAMPLED, "--out", dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`${k} already there, ${records.length - k} to run`));
-  assertSameRun(dir, whole);
+  assertSameRun(dir, whole, true);
 }
 
 Deno.test("a resume after half a record line cuts it off and finishes into the sampled run's records and traces", () =>

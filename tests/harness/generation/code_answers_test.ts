@@ -18,7 +18,7 @@ import type { Checkpoint, Solver } from "../../../harness/generation/solver.ts";
 import { GradePool } from "../../../tasks/grading/pool.ts";
 import { CodeRunner } from "../../../tasks/code/runner.ts";
 import type { CodeSpec } from "../../../tasks/code/problem.ts";
-import { ScriptedModel } from "../../helpers.ts";
+import { openOrSkip, ScriptedModel } from "../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -105,14 +105,18 @@ Deno.test("code answers: families whose texts ask for a box are refused for a co
   assert.equal(BOXED.written("\\boxed{4} then ```python\nx\n```", false), "4");
 });
 
-Deno.test("code answers: verdicts in the checkpoints, each distinct program run once", async () => {
-  let runner: CodeRunner;
-  try {
-    runner = await CodeRunner.open({ workers: 2, limits: { testSeconds: 2 } });
-  } catch (e) {
-    console.log(`skipped: the sandbox cannot run here (${(e as Error).message})`);
-    return;
-  }
+// where the sandbox cannot run (CI excepted) the verdicts' test is skipped, the reason said once
+const sandbox = await openOrSkip("code answers' verdicts", () => CodeRunner.open({ limits: { testSeconds: 2 } }));
+await sandbox?.close();
+
+Deno.test({
+  name: "code answers: verdicts in the checkpoints, each distinct program run once",
+  ignore: sandbox === undefined,
+  fn: codeVerdicts,
+});
+
+async function codeVerdicts() {
+  const runner = await CodeRunner.open({ workers: 2, limits: { testSeconds: 2 } });
   const spec: CodeSpec = {
     mode: "stdin",
     starter: "",
@@ -161,7 +165,7 @@ Deno.test("code answers: verdicts in the checkpoints, each distinct program run 
     pool.close();
     await runner.close();
   }
-});
+}
 
 Deno.test("code answers: a text cut inside a block gives the last closed program, never the prose between", () => {
   const cut = "Draft:\n```python\nprint(0)\n```\nWait, that is wrong. Fixed:\n```python\nn = int(input())\n";

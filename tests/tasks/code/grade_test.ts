@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { InputError } from "../../../engine/errors.ts";
+import { openOrSkip } from "../../helpers.ts";
 import { CODE_GRADER_VERSION, gradeCodeAnswer, gradeProgram } from "../../../tasks/code/grade.ts";
 import { lcbProblem } from "../../../tasks/code/lcb.ts";
 import type { CodeSpec } from "../../../tasks/code/problem.ts";
@@ -25,16 +25,9 @@ const SPECS: Record<string, CodeSpec> = Object.fromEntries(ROWS.map((r, i) => {
 }));
 const LIMITS = { testSeconds: 1 };
 
-const sandboxMissing = await CodeRunner.open({ limits: LIMITS }).then(
-  (r) => r.close().then(() => undefined),
-  (e) => {
-    if (!(e instanceof InputError)) throw e;
-    return e.message;
-  },
-);
-if (sandboxMissing) {
-  console.error(`grade_test: the sandbox cannot run here, so the verdict table is skipped: ${sandboxMissing}`);
-}
+// where the sandbox cannot run (CI excepted) the verdict table is skipped, the reason said once
+const sandbox = await openOrSkip("grade_test's verdict table", () => CodeRunner.open({ limits: LIMITS }));
+await sandbox?.close();
 
 const fenced = (code: string) => "Let me think.\n\n```python\n" + code + "```\n";
 
@@ -120,7 +113,7 @@ const TABLE: [string, string, string, string, number, RegExp?][] = [
 
 Deno.test({
   name: "gradeCodeAnswer: the verdict table through the sandbox",
-  ignore: sandboxMissing !== undefined,
+  ignore: sandbox === undefined,
   fn: async () => {
     const runner = await CodeRunner.open({ workers: 2, limits: LIMITS });
     try {

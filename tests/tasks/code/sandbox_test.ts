@@ -6,19 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { InputError } from "../../../engine/errors.ts";
+import { openOrSkip } from "../../helpers.ts";
 import { CodeRunner, type TestOutcome } from "../../../tasks/code/runner.ts";
 
-/** The sandboxed runner; where the sandbox cannot run (CI excepted) every test is skipped, the reason said once. */
-async function openSandboxed(): Promise<CodeRunner | undefined> {
-  try {
-    return await CodeRunner.open({ workers: 2, limits: { testSeconds: 2 } });
-  } catch (e) {
-    if (!(e instanceof InputError) || Deno.env.get("CI")) throw e;
-    console.log(`sandbox tests skipped: ${e.message}`);
-  }
-}
-const available = await openSandboxed();
+// where the sandbox cannot run (CI excepted) every test is skipped, the reason said once
+const available = await openOrSkip("sandbox tests", () => CodeRunner.open({ workers: 2, limits: { testSeconds: 2 } }));
 const sandboxed = available!;
 const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, ignore: !available, fn });
 // testSeconds 5: the unsafe fork loop has to finish on a loaded machine too (it timed out at 2 s beside other runs)
