@@ -141,7 +141,7 @@ const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float3
  * A text file the project is given (configs, prompts): read whole and decoded strictly, so that bytes that are
  * not UTF-8 are an error naming the file, never replacement characters a model would be given.
  */
-export function readText(file: string): string {
+export function readText(file: string, o: { keepBOM?: boolean } = {}): string {
   let bytes: Uint8Array;
   // stat first: opening a named pipe would wait for a writer forever
   check(!existsSync(file) || statSync(file).isFile(), `${file}: not a file`);
@@ -151,7 +151,7 @@ export function readText(file: string): string {
     throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: o.keepBOM ?? false }).decode(bytes);
   } catch {
     throw new InputError(`${file}: not valid UTF-8 (save it as UTF-8)`);
   }

@@ -126,7 +126,7 @@ export class TextTokenizer {
     // chat_template.jinja, where there is one, wins over the config's (as transformers reads a folder)
     const field = `${cfgFile}: chat_template`;
     const template = existsSync(jinja)
-      ? { text: readText(jinja), from: jinja }
+      ? { text: readText(jinja, { keepBOM: true }), from: jinja } // Python's utf-8 keeps a BOM: so does transformers
       : typeof config.chat_template === "string"
       ? { text: config.chat_template, from: field }
       : Array.isArray(config.chat_template)
@@ -181,7 +181,8 @@ export class TextTokenizer {
   /**
    * An incremental decoder: each call takes one token and returns the text it completes. Characters split
    * across tokens come out whole with the token that ends them; the texts joined are `decode` of the tokens
-   * (what follows a first token of one "a", for other decoders).
+   * (for other decoders, what follows a first token "a": a first word keeps its space). A character still
+   * incomplete when the tokens stop is not in the text.
    */
   decoder(): (id: number) => string {
     const map = this.#byteLevel;
@@ -197,7 +198,9 @@ export class TextTokenizer {
     return (id) => {
       window.push(id);
       const text = this.decode(window);
-      if (text.length <= prefix.length || text.endsWith("\uFFFD")) return ""; // a character still incomplete
+      // a character still incomplete waits for its last byte: at most 4 tokens (UTF-8's longest), after which the
+      // U+FFFD is the text's own (bytes that are no character)
+      if (text.length <= prefix.length || (text.endsWith("\uFFFD") && window.length - start <= 4)) return "";
       if (!text.startsWith(prefix)) {
         throw new Error(`${this.source}: this tokenizer's decoder rewrites earlier text as tokens follow`);
       }

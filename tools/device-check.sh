@@ -26,7 +26,8 @@
 # brings back) they are left there packed, OUT/logs.tar.gz, with the bench's run folders, OUT/bench.tar.xz.
 # Each check prints one line as it ends; the last lines are the failed ones and the verdict. The timing parts,
 # the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds (default
-# 420), and each step is stopped after STEP_TIMEOUT seconds (default 240), so that it ends in time.
+# 360); each step is stopped after STEP_TIMEOUT seconds (default 180), and none runs past DEADLINE (default 540),
+# so that the script ends, its logs packed, inside a device call's 600 s (give the call timeout_s 600).
 set -uo pipefail
 source "$(dirname "$0")/flags.sh" "$@"
 cd "$(dirname "$0")/.." || exit 2
@@ -36,6 +37,10 @@ REC=.device/recordings
 TIM=.device/timing
 BUILD=${BUILD:-/tmp/hogwild-build}
 SECTIONS=${SECTIONS:-correctness bench perf}
+for s in $SECTIONS; do  # a mistyped section would otherwise check nothing and pass
+  [[ $s == correctness || $s == bench || $s == perf ]] ||
+    { echo "SECTIONS: \"$s\" is not a section (correctness, bench, perf; separated by spaces)"; exit 2; }
+done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 mkdir -p "$LOGS"
 t0=$SECONDS
@@ -102,8 +107,14 @@ if section bench || section perf; then
   line "unpack the Deno kit" ok $((SECONDS - t)) ""
 fi
 R="$BUILD/hogwild-replay"
-in_time() { (( SECONDS - t0 < ${TIME_BUDGET:-420} )) || { echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-420} s)"; return 1; }; }
-step() { timeout -k 10 "${STEP_TIMEOUT:-240}" "$@"; }
+in_time() { (( SECONDS - t0 < ${TIME_BUDGET:-360} )) || { echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-360} s)"; return 1; }; }
+# Each step stops at STEP_TIMEOUT, and none runs past DEADLINE: the logs are packed on exit, so the script must
+# end before the device call's own limit kills it.
+step() {
+  local left=$(( ${DEADLINE:-540} - (SECONDS - t0) ))
+  (( left > 5 )) || { echo "error: no time left before DEADLINE=${DEADLINE:-540} s"; return 124; }
+  timeout -k 5 "$(( left < ${STEP_TIMEOUT:-180} ? left : ${STEP_TIMEOUT:-180} ))" "$@"
+}
 
 run() {  # name, then the replay arguments
   local name=$1; shift

@@ -12,11 +12,17 @@ import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
 import type { TraceLine } from "../bench/rundir.ts";
 
-/** The rubric's template, and its version: the file's name and its content's hash, so an edit is a new version. */
+/**
+ * The rubric's template, and its version: the file's name and a hash of its content and of how transcripts are
+ * cut and decoded (TRANSCRIPT_RULE), so an edit of either is a new version and no scores file mixes them.
+ */
 export interface JudgeTemplate {
   text: string;
   version: string;
 }
+
+/** 2: the workers' text decoded as written, never with spaces before punctuation cleaned up. */
+const TRANSCRIPT_RULE = "transcripts/2";
 
 /** The placeholders a template must hold. */
 const NEEDED = ["{{problem}}", "{{transcript}}"];
@@ -25,7 +31,8 @@ export function loadJudgeTemplate(file?: string): JudgeTemplate {
   const where = file ?? new URL("../generation/prompts/judge.txt", import.meta.url).pathname;
   const text = readText(where);
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
-  return { text, version: `${basename(where)}@${createHash("sha256").update(text).digest("hex").slice(0, 12)}` };
+  const hash = createHash("sha256").update(TRANSCRIPT_RULE).update(text).digest("hex").slice(0, 12);
+  return { text, version: `${basename(where)}@${hash}` };
 }
 
 /** A worker's whole text as its paragraphs give it: finished steps by step number, then its unfinished step. */

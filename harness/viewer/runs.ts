@@ -32,7 +32,8 @@ export interface RunData {
 /**
  * A file written by appends, followed: each read parses only the lines appended since the last (a run's traces
  * grow to hundreds of MB, and the viewer reads on every change), and the whole file again when it was replaced,
- * cut, or rewritten in place (bytes sampled over what was read differ; the project's own rewrites rename).
+ * cut, or rewritten in place where bytes sampled over what was read differ (the project's own rewrites rename;
+ * an edit by hand that keeps the file's length and falls between the samples shows once the viewer restarts).
  */
 class Tail<T> {
   lines: T[] = [];

@@ -170,6 +170,13 @@ Deno.test("the incremental decoder of a SentencePiece tokenizer (spaces as ▁, 
     const ids = sp.encode(text);
     assert.equal(streamed(sp, ids), sp.decode([...prime, ...ids]).slice(primed), JSON.stringify(text));
   }
+  // bytes that are no character (0xFF, a lone lead byte) come out as U+FFFD within a character's 4 tokens
+  const cat = sp.encode("cat"), invalid = [...sp.encode("The"), 3 + 0xff, ...cat, 3 + 0xf0, ...cat, ...cat, ...cat];
+  assert.equal(streamed(sp, invalid), sp.decode([...prime, ...invalid]).slice(primed));
+  assert.equal(streamed(sp, invalid), " The\uFFFD cat\uFFFD cat cat cat");
+  // a run of such bytes is not held back to its end (the window would grow with it): out after 4 more tokens
+  const next = sp.decoder(), run = Array.from({ length: 8 }, () => next(3 + 0xff));
+  assert.ok(run.slice(0, 6).join("").startsWith("\uFFFD"), JSON.stringify(run));
   const ids = sp.encode("The cat.\n\nThe cat é 你");
   assert.equal(streamed(sp, ids), " The cat.\n\nThe cat é 你");
   assert.equal(sp.decode(ids), "The cat.\n\nThe cat é 你");
@@ -201,6 +208,9 @@ Deno.test("a chat template saved with CRLF renders as with LF (as transformers r
   const want = TextTokenizer.fromDir(folder(json, {}, lf))!.applyChatTemplate(hi);
   assert.equal(want, "<user>\nWhat is 2+2?\nEND"); // jinja2 as transformers sets it: trim_blocks, lstrip_blocks
   assert.equal(TextTokenizer.fromDir(folder(json, {}, lf.replaceAll("\n", "\r\n")))!.applyChatTemplate(hi), want);
+  // a BOM stays, as Python's utf-8 keeps it (transformers' prompt starts with it)
+  const bom = Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode("{{ messages[0].content }}")]);
+  assert.equal(TextTokenizer.fromDir(folder(json, {}, bom))!.applyChatTemplate(hi), "\ufeffWhat is 2+2?");
   const bad = Uint8Array.from([...new TextEncoder().encode("{{ messages[0].content }}"), 0xff]);
   assert.throws(() => TextTokenizer.fromDir(folder(json, {}, bad)), /chat_template\.jinja: not valid UTF-8/);
 });

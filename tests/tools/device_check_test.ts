@@ -40,6 +40,7 @@ function machine(more: string[] = []): { dir: string; bin: string } {
     join(bin, "cmake"),
     `if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
+[[ -n \${SLOW:-} ]] && sleep "\$SLOW"
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
 EOF
@@ -95,7 +96,23 @@ Deno.test("device-check: a fixture listed but not recorded is a failure; a secti
     (await check(dir, bin)).text,
     /fixtures\.tsv\s+FAIL\s+0s {2}lists 1 fixtures, \.device\/recordings holds 3/,
   );
+  for (const sections of ["corectness", "correctness,bench"]) {
+    const typo = await check(dir, bin, { SECTIONS: sections });
+    assert.equal(typo.code, 2, typo.text);
+    assert.match(typo.text, /SECTIONS: ".*" is not a section \(correctness, bench, perf; separated by spaces\)/);
+  }
   const perf = await check(dir, bin, { SECTIONS: "perf" });
   assert.equal(perf.code, 2);
   assert.match(perf.text, /no \.device\/deno\.xz for SECTIONS="perf": run `deno task device:prepare --data-dir DATA`/);
+});
+
+Deno.test("device-check: no step runs past DEADLINE, so the script ends (its logs packed) before the call's limit", async () => {
+  const { dir, bin } = machine();
+  const t = performance.now();
+  const r = await check(dir, bin, { SLOW: "2", DEADLINE: "7", STEP_TIMEOUT: "30" });
+  const seconds = (performance.now() - t) / 1000;
+  assert.equal(r.code, 1, r.text);
+  assert.ok(seconds < 20, `${seconds} s`);
+  assert.match(r.text, /no time left before DEADLINE=7 s/);
+  assert.ok(existsSync(join(r.out, "logs.tar.gz")));
 });
