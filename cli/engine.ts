@@ -10,7 +10,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { replaceFile } from "../engine/files.ts";
-import { check, InputError, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
@@ -62,9 +62,8 @@ function parseIds(v: string, flag: string): number[] {
   });
 }
 
-function parseNumber(v: string | undefined, flag: string, integer = false): number | undefined {
-  if (v === undefined) return undefined;
-  return integer ? parseInteger(v, `--${flag}`) : parseDecimal(v, `--${flag}`);
+function optionalInteger(v: string | undefined, flag: string): number | undefined {
+  return v === undefined ? undefined : parseInteger(v, `--${flag}`);
 }
 
 function checkIds(ids: readonly number[], vocab: number, flag: string) {
@@ -76,7 +75,7 @@ function logitsCommand(engine: Engine, f: Flags): unknown {
   check(f.ids, `logits: --ids is required`);
   const ids = parseIds(f.ids, "ids");
   checkIds(ids, engine.vocab, "ids");
-  const last = parseNumber(f.last, "last", true) ?? ids.length;
+  const last = optionalInteger(f.last, "last") ?? ids.length;
   check(last >= 1 && last <= ids.length, `--last: expected 1..${ids.length}, got ${last}`);
   const cache = engine.newCache({ tokens: ids.length });
   const block = cache.newBlock("sequence");
@@ -112,7 +111,7 @@ function scriptCommand(engine: Engine, f: Flags): unknown {
 
 /** generate: plain generation from ids or a prompt. */
 async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
-  const max = parseNumber(f["max-new-tokens"], "max-new-tokens", true);
+  const max = optionalInteger(f["max-new-tokens"], "max-new-tokens");
   check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
   check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
   check(!!f.ids !== !!f.prompt, `generate: give exactly one of --ids or --prompt`);
