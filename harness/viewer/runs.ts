@@ -39,14 +39,23 @@ class Tail<T> {
   lines: T[] = [];
   #at?: { ino: number; end: number; print: string };
 
-  /** The lines appended since the last call, or every line with `reset` when the file is another. */
-  update(file: string): { added: T[]; reset: boolean } {
-    const st = statSync(file), at = this.#at;
-    const same = at !== undefined && at.ino === st.ino && st.size >= at.end && fingerprint(file, at.end) === at.print;
-    const { lines, end } = readLinesFrom<T>(file, same ? at.end : 0, same ? this.lines.length : 0);
-    this.lines = same ? this.lines.concat(lines) : lines;
-    this.#at = { ino: st.ino, end, print: fingerprint(file, end) };
-    return { added: lines, reset: !same };
+  /**
+   * Reads what was appended, and gives it to `take` with the count of lines above it, `reset` when the file is
+   * another (every line given). Any error, the read's or `take`'s, forgets the file: the next call reads it whole.
+   */
+  update(file: string, take: (added: T[], before: number, reset: boolean) => void): void {
+    try {
+      const st = statSync(file), at = this.#at;
+      const same = at !== undefined && at.ino === st.ino && st.size >= at.end && fingerprint(file, at.end) === at.print;
+      const before = same ? this.lines.length : 0;
+      const { lines, end } = readLinesFrom<T>(file, same ? at.end : 0, before);
+      take(lines, before, !same);
+      this.lines = same ? this.lines.concat(lines) : lines;
+      this.#at = { ino: st.ino, end, print: fingerprint(file, end) };
+    } catch (e) {
+      this.lines = [], this.#at = undefined;
+      throw e;
+    }
   }
 }
 
@@ -131,28 +140,20 @@ export class RunSource {
   }
 
   #readRecords(file: string, planned: unknown): BenchRecord[] {
-    try {
-      const { added, reset } = this.#records.update(file);
+    this.#records.update(file, (added, before, reset) => {
       if (reset) this.#seen = new Set();
-      checkRecordLines(file, added, this.#seen, this.#records.lines.length - added.length);
-    } catch (e) {
-      this.#records = new Tail(); // read whole again next time, once mended
-      throw e;
-    }
+      checkRecordLines(file, added, this.#seen, before);
+    });
     const list = this.#records.lines;
     checkPlanned(file, list, planned), checkOneGrader(file, list); // as plot refuses them
     return list;
   }
 
   #readTraces(file: string): Map<string, TraceLine> {
-    try {
-      const { added, reset } = this.#traces.update(file);
+    this.#traces.update(file, (added, _before, reset) => {
       if (reset) this.#byKey = new Map();
       for (const t of added) this.#byKey.set(recordKey(t), t);
-    } catch (e) {
-      this.#traces = new Tail();
-      throw e;
-    }
+    });
     return new Map(this.#byKey);
   }
 }
