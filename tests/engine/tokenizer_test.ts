@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { addedToken } from "../helpers.ts";
 
 const DEMO = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
 
@@ -114,15 +115,7 @@ function sentencePiece(): Record<string, unknown> {
   const pieces = ["▁", "t", "h", "e", "c", "a", "T", ".", "\n", "▁t", "▁th", "▁the", "▁c", "▁ca", "▁cat", "▁T", "▁Th"];
   for (const p of [...pieces, "▁The"]) vocab[p] = Object.keys(vocab).length;
   const merges = ["▁ t", "▁t h", "▁th e", "▁ c", "▁c a", "▁ca t", "▁ T", "▁T h", "▁Th e"];
-  const special = ["<unk>", "<s>", "</s>"].map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const special = ["<unk>", "<s>", "</s>"].map((content, id) => addedToken(id, content));
   return {
     version: "1.0",
     added_tokens: special,
@@ -221,15 +214,7 @@ Deno.test("tokenizer.json: an unknown model type is refused; the ids counted to 
     () => TextTokenizer.fromDir(folder({ ...json, model: { ...json.model, type: "Foo" } })),
     /tokenizer\.json: model\.type "Foo" is not supported \(BPE, Unigram, WordPiece\)/,
   );
-  const far = {
-    id: 99999,
-    content: "<far>",
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  };
+  const far = addedToken(99999, "<far>");
   const wide = TextTokenizer.fromDir(folder({ ...json, added_tokens: [...json.added_tokens, far] }))!;
   assert.equal(wide.vocabSize, 100000);
   assert.equal(wide.specialTokenId("<far>"), 99999);
