@@ -13,7 +13,7 @@ import { Engine } from "../../../engine/model.ts";
 import { newSolver, parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import type { Checkpoint } from "../../../harness/generation/solver.ts";
+import type { Checkpoint, PlannedRow } from "../../../harness/generation/solver.ts";
 import { maxAbsDiff, randInt, Rng } from "../../helpers.ts";
 
 const engine = await Engine.load("random:qwen3-demo");
@@ -86,28 +86,44 @@ for (
   });
 }
 
+/**
+ * Runs `run` to its end on `cache`, the workers' tokens from `write` and the finisher's greedy; at each
+ * finisher's first pass, its logits against a plain forward pass over its transcript (`seen`: each transcript,
+ * for a test's own look). The number of transcripts compared, and the worst difference.
+ */
+function finisherAgainstPlain(
+  run: Run,
+  cache: KVCache,
+  write: (row: PlannedRow) => number,
+  seen: (transcript: number[]) => void = () => {},
+): { checked: number; worst: number } {
+  let checked = 0, worst = 0, before = run.phase;
+  while (!run.done) {
+    const fresh = run.phase === "finish" && before !== "finish"; // the finisher's first pass
+    before = run.phase;
+    const transcript = fresh ? run.finisherTranscript() : [];
+    const rows = run.plan();
+    const logits = engine.forward(cache, rows);
+    if (fresh && transcript.length) {
+      seen(transcript);
+      const plain = engine.newCache({ tokens: transcript.length + 16 }), block = plain.newBlock();
+      const [want] = engine.forward(plain, [{ block, view: [block], tokens: transcript }]);
+      worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), want));
+      checked++;
+    }
+    const ids = rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : write(r)) : -1));
+    run.accept(ids, 0);
+  }
+  return { checked, worst };
+}
+
 // With reencode-steps the history itself is the finisher's chain: this checks the re-encoded steps too.
 for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-steps", "sequential", "sc:2"]) {
   Deno.test(`${method}: the reencode finisher's logits equal a plain forward pass over its transcript`, () => {
     const cache = engine.newCache();
     const run = makeRun(cache, method, [5, 13, 24, 31]);
     const next = chooser(7);
-    let checked = 0, worst = 0, before = run.phase;
-    while (!run.done) {
-      const fresh = run.phase === "finish" && before !== "finish"; // the finisher's first pass
-      before = run.phase;
-      const transcript = fresh ? run.finisherTranscript() : [];
-      const rows = run.plan();
-      const logits = engine.forward(cache, rows);
-      if (fresh && transcript.length) {
-        const plain = engine.newCache({ tokens: transcript.length + 16 }), block = plain.newBlock();
-        const [want] = engine.forward(plain, [{ block, view: [block], tokens: transcript }]);
-        worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), want));
-        checked++;
-      }
-      const ids = rows.map((r, i) => (r.sampler ? (run.phase === "finish" ? argmax(lastRow(logits[i])) : next()) : -1));
-      run.accept(ids, 0);
-    }
+    const { checked, worst } = finisherAgainstPlain(run, cache, () => next());
     console.log(
       `${method}: ${checked} finisher transcripts, ${run.steps.length} steps: worst |finisher - plain| ${
         worst.toExponential(2)
@@ -130,27 +146,12 @@ for (const method of ["sc:2", "sc:2:conf"]) {
       finisherTokens: 4,
     }) as Run;
     const script = [tok.encode("So it is \\boxed{4}.\n\n"), tok.encode(" counting" + " more".repeat(60))];
-    let checked = 0, worst = 0, before = run.phase;
-    while (!run.done) {
-      const fresh = run.phase === "finish" && before !== "finish";
-      before = run.phase;
-      const transcript = fresh ? run.finisherTranscript() : [];
-      const rows = run.plan();
-      const logits = engine.forward(cache, rows);
-      if (fresh) {
-        assert.ok(tok.decode(transcript).includes("So it is \\boxed{4}.\n\n"), tok.decode(transcript));
-        const plain = engine.newCache({ tokens: transcript.length + 16 }), block = plain.newBlock();
-        const [want] = engine.forward(plain, [{ block, view: [block], tokens: transcript }]);
-        worst = Math.max(worst, maxAbsDiff(lastRow(logits[logits.length - 1]), want));
-        checked++;
-      }
-      const ids = rows.map((r, i) => {
-        if (!r.sampler) return -1;
-        if (run.phase === "finish") return argmax(lastRow(logits[i]));
-        return script[r.block.label.startsWith("Alice") ? 0 : 1].shift() ?? 220;
-      });
-      run.accept(ids, 0);
-    }
+    const { checked, worst } = finisherAgainstPlain(
+      run,
+      cache,
+      (r) => script[r.block.label.startsWith("Alice") ? 0 : 1].shift() ?? 220,
+      (t) => assert.ok(tok.decode(t).includes("So it is \\boxed{4}.\n\n"), tok.decode(t)),
+    );
     assert.equal(checked, 2);
     assert.ok(worst < TOL, `worst |finisher - plain| ${worst}`);
   });
