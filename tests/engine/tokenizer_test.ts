@@ -78,18 +78,17 @@ Deno.test("chat templates that raise, call an unknown filter, leave out the mess
     [{ a: 1 }, /field "chat_template" must be a template's text or a list of named templates, got an object/],
   ];
   for (const [template, message] of cases) {
-    const dir = mkdtempSync(join(tmpdir(), "hogwild-tpl-"));
-    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tok));
-    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: template }));
-    assert.throws(() => TextTokenizer.fromDir(dir), message, JSON.stringify(template));
+    assert.throws(
+      () => TextTokenizer.fromDir(folder(tok, { chat_template: template })),
+      message,
+      JSON.stringify(template),
+    );
   }
 });
 
 Deno.test("a chat_template.jinja beside a config's template is the one used (as transformers reads the folder)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "hogwild-tpl-file-"));
-  writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(DEMO, "tokenizer.json")));
   const say = (who: string) => `${who} {{ messages[0]['content'] }}`;
-  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: say("CONFIG") }));
+  const dir = folder(JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8")), { chat_template: say("CONFIG") });
   const hi = [{ role: "user" as const, content: "hi" }];
   assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "CONFIG hi");
   writeFileSync(join(dir, "chat_template.jinja"), say("FILE"));
