@@ -1,7 +1,7 @@
 /**
  * Chains: problems made for the project's demo model (engine/models/hogwild-demo). Each problem has
- * independent parts, each a short chain of one-digit additions; the answer is every part's sum, in order,
- * graded as a list (the fraction of parts right). Nothing to download, deterministic per seed. A part takes
+ * independent parts, each a short chain of one-digit additions; the answer is every part's sum by its name,
+ * graded as named parts (tasks/grading/parts.ts: the fraction of parts right). Nothing to download, deterministic per seed. A part takes
  * a worker one step of a few dozen tokens, so a team that splits the parts reaches more of them in the same
  * number of forward passes: Hogwild!'s effect, small enough to train and run on a laptop.
  */
@@ -32,15 +32,16 @@ export function chainText(parts: Chain[]): string {
 }
 
 export function chainProblems(o: SyntheticOptions): Problem[] {
-  const rand = generator(o.seed * 0x85ebca6b + o.parts * 977 + o.digits);
+  // Math.imul: a product past 2^53 would round, and seeds that differ give one generator (the same problems).
+  const rand = generator(Math.imul(o.seed, 0x85ebca6b) + o.parts * 977 + o.digits);
   return Array.from({ length: o.count }, (_, i) => {
     const parts = chainParts(rand, o.parts, o.digits + 1);
     return {
       id: `chains-p${o.parts}-t${o.digits + 1}-s${o.seed}-${i}`,
       task: "chains",
       text: chainText(parts),
-      golds: parts.map((p) => String(p.terms.reduce((a, b) => a + b, 0))),
-      grading: "list" as const,
+      golds: parts.map((p) => `${p.name} = ${p.terms.reduce((a, b) => a + b, 0)}`),
+      grading: "parts" as const,
     };
   });
 }

@@ -7,10 +7,14 @@ export interface Problem {
   task: string;
   /** the problem statement, as the model reads it */
   text: string;
-  /** accepted answers; "list" grading: the answers in order, one per part; "code": none (the tests decide) */
+  /**
+   * accepted answers; "list": the answers in order, one per part; "parts": `NAME = INTEGER`, one per named part;
+   * "code": none (the tests decide)
+   */
   golds: string[];
   /**
    * "single": the boxed answer equals a gold; "list": comma-separated answers scored as the fraction right;
+   * "parts": comma-separated `NAME = INTEGER`, each part's value read by its name (tasks/grading/parts.ts);
    * "code": the answer is a program, run on `code`'s tests in the sandbox
    */
   grading: Grading;
@@ -18,4 +22,4 @@ export interface Problem {
   code?: CodeSpec;
 }
 
-export type Grading = "single" | "list" | "code";
+export type Grading = "single" | "list" | "parts" | "code";

@@ -61,7 +61,8 @@ const KINDS: ((r: (lo: number, hi: number) => number, digits: number) => Part)[]
 ];
 
 export function syntheticProblems(o: SyntheticOptions): Problem[] {
-  const rand = generator(o.seed * 0x9e3779b1 + o.parts * 131 + o.digits);
+  // Math.imul: a product past 2^53 would round, and seeds that differ give one generator (the same problems).
+  const rand = generator(Math.imul(o.seed, 0x9e3779b1) + o.parts * 131 + o.digits);
   const r = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   return Array.from({ length: o.count }, (_, i) => {
     const parts = Array.from({ length: o.parts }, () => KINDS[r(0, KINDS.length - 1)](r, o.digits));

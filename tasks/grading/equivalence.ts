@@ -236,6 +236,18 @@ export function normalize(answer: string, keepLabels = false): string {
   return NORMALIZE_PASSES.reduce((s, p) => p.apply(s, state), answer.trim());
 }
 
+/**
+ * The group an answer votes with (self-consistency's and DeepConf's votes, maj@k): the grader's text normalisation
+ * (not its full equivalence), except that values named one by one (`A = 7, B = 9`) keep their names, in any order:
+ * `B = 7, A = 9` is another answer, as the grader reads it.
+ */
+export function voteKey(answer: string): string {
+  const parts = splitTop(answer) ?? [answer];
+  const named = parts.map((p) => /^\s*([A-Za-z]\w*)\s*=\s*(.*?)\s*$/.exec(p));
+  if (parts.length < 2 || named.some((m) => !m)) return normalize(answer);
+  return named.map((m) => `${m![1]}=${normalize(m![2])}`).sort().join(",");
+}
+
 // A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.
 const LABEL = String.raw`(?:\\angle ?|m\\angle ?|\\overline\{|\|)?[a-zA-Z]{1,3}(?:_(?:\{\\?\w+\}|\\?\w+)|')*` +
   String.raw`(?:\([a-z]\))?\}?\|?`;

@@ -5,10 +5,12 @@
  */
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
+import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
-export const GRADER_VERSION = "hogwild-grader/5";
+// 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
+export const GRADER_VERSION = "hogwild-grader/6";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
@@ -46,8 +48,9 @@ function matches(answer: string, golds: readonly string[], mode: Mode): boolean 
 }
 
 /**
- * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match.
- * A box with the wrong number of answers still scores the positions it has.
+ * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match, out of
+ * the golds or the answers given, whichever are more (a box short of answers still scores the positions it has;
+ * one with more answers than golds cannot score them all).
  */
 export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
@@ -55,7 +58,7 @@ export function gradeList(generated: string, golds: readonly string[], mode: Mod
   const parts = splitAnswers(box);
   let right = 0;
   golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
-  return right / golds.length;
+  return right / Math.max(golds.length, parts.length);
 }
 
 /**
@@ -72,7 +75,7 @@ function splitAnswers(s: string): string[] {
 }
 
 export interface ProblemGrade extends Grade {
-  /** 1 or 0; for "list" problems the fraction of answers right */
+  /** 1 or 0; for "list" and "parts" problems the fraction of answers right */
   score_strict: number;
   score_lenient: number;
   grader: string;
@@ -84,8 +87,9 @@ export function gradeProblem(
   generated: string,
 ): ProblemGrade {
   if (p.grading === "code") throw new Error("a code problem is graded by running its program (tasks/code/grade.ts)");
-  if (p.grading === "list") {
-    const strict = gradeList(generated, p.golds, "strict"), lenient = gradeList(generated, p.golds, "lenient");
+  if (p.grading === "list" || p.grading === "parts") {
+    const score = p.grading === "list" ? gradeList : gradeParts;
+    const strict = score(generated, p.golds, "strict"), lenient = score(generated, p.golds, "lenient");
     return {
       extracted: lastBoxed(generated) ?? null,
       extracted_lenient: lenientAnswer(generated) ?? null,

@@ -15,7 +15,7 @@ import type { CodeRunner } from "../code/runner.ts";
 export interface GradeJob {
   generated: string;
   golds: readonly string[];
-  grading: "single" | "list";
+  grading: "single" | "list" | "parts";
 }
 
 export interface GradeResult extends ProblemGrade {

@@ -1,4 +1,4 @@
-/** The chains task: deterministic per seed, knobs respected, golds the parts' sums, graded as a list. */
+/** The chains task: deterministic per seed, knobs respected, golds the parts' sums by name, graded as named parts. */
 import assert from "node:assert/strict";
 import { chainProblems } from "../../tasks/chains.ts";
 import { gradeProblem } from "../../tasks/grading/grader.ts";
@@ -14,12 +14,22 @@ Deno.test("chains: deterministic, parts and chain lengths as asked, every gold t
     parts.forEach((part, k) => {
       const terms = part.split(" be ")[1].split(" + ").map(Number);
       assert.ok(terms.length >= 2 && terms.length <= 4 && terms.every((t) => t >= 1 && t <= 9), part);
-      assert.equal(p.golds[k], String(terms.reduce((x, y) => x + y, 0)));
+      assert.equal(p.golds[k], `${"ABCD"[k]} = ${terms.reduce((x, y) => x + y, 0)}`);
     });
     assert.equal(gradeProblem(p, `\\boxed{${p.golds.join(", ")}}`).score_strict, 1);
+    assert.equal(gradeProblem(p, `\\boxed{${p.golds.toReversed().join(", ")}}`).score_strict, 1);
   }
   const loaded = await loadTask("chains", { synthetic: { parts: 3, digits: 1, count: 5 }, seed: 1 });
   assert.equal(loaded.problems.length, 5);
-  assert.equal(loaded.problems[0].grading, "list");
+  assert.equal(loaded.problems[0].grading, "parts");
   await assert.rejects(loadTask("chains", { synthetic: { parts: 9 } }), /chains: parts must be 1\.\.8/);
+});
+
+Deno.test("chains and synthetic: seeds past 2^21 give their own problems (a product past 2^53 rounded many to one)", async () => {
+  for (const task of ["chains", "synthetic"]) {
+    const texts = async (seed: number) =>
+      (await loadTask(task, { synthetic: { count: 5 }, seed })).problems.map((p) => p.text);
+    assert.notDeepEqual(await texts(4294000001), await texts(4294639757), task);
+    assert.notDeepEqual(await texts(2 ** 32 - 1), await texts(2 ** 32 - 2), task);
+  }
 });

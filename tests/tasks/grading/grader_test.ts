@@ -129,8 +129,11 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
   }
   const big = { golds: ["2880000", "5"], grading: "list" as const };
   assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!000, 5}").score_strict, 1);
-  // near misses: another number, and a comma and a space (a list: 70 and 000, so every later answer shifts)
+  // near misses: another number, and a comma and a space (a list: 70 and 000, so every later answer shifts, and
+  // six answers for five golds)
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 7,\\!000, 540, 20}").score_strict, 0.8);
-  assert.equal(gradeProblem(p, "\\boxed{18, 3, 70, 000, 540, 20}").score_strict, 0.4);
+  assert.equal(gradeProblem(p, "\\boxed{18, 3, 70, 000, 540, 20}").score_strict, 2 / 6);
+  // more answers than golds: out of the answers given (a list of candidates cannot score every position)
+  assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20, 7}").score_strict, 5 / 6);
   assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!001, 5}").score_strict, 0.5);
 });

@@ -1,0 +1,48 @@
+/**
+ * Grading of named parts ("parts"): the answer gives each part's value as `NAME = INTEGER`, comma-separated
+ * (`A = 14, B = 8`). The generated tasks whose answers are the parts' integers use it (chains), where symbolic
+ * equality would accept what solves nothing: the problem copied back (`A = 5 + 9`) is not the value 14, a value
+ * under another part's name (`D = 14`) is not A's, and listing more values than parts cannot score them all.
+ */
+import { lastBoxed, lenientAnswer } from "./answer.ts";
+import type { Mode } from "./equivalence.ts";
+import { splitTop } from "./split.ts";
+
+const GOLD = /^([A-Za-z]\w*) = (-?\d+)$/;
+const ENTRY = /^([A-Za-z]\w*)\s*=\s*(.*)$/;
+
+/** A gold `NAME = INTEGER` as its name and value; throws on any other form (a task's bug, not a model's). */
+function readGold(g: string): { name: string; value: string } {
+  const m = GOLD.exec(g);
+  if (!m) throw new Error(`"parts" gold "${g}": expected NAME = INTEGER`);
+  return { name: m[1], value: String(BigInt(m[2])) };
+}
+
+/** An entry's integer as digits with its sign, or undefined: strict takes `14` alone; lenient also `$14$`, `14.`. */
+function integer(text: string, mode: Mode): string | undefined {
+  let t = text.trim();
+  if (mode === "lenient") t = t.replace(/^\$(.*)\$$/, "$1").replace(/\.$/, "").trim();
+  return /^-?\d+$/.test(t) ? String(BigInt(t)) : undefined;
+}
+
+/**
+ * The fraction of parts right: a part is right when exactly one entry names it and that entry's value is its
+ * integer; when no entry names a part, entries are read in order. Out of the parts or the entries, whichever are
+ * more. Strict reads the last box, lenient the lenient answer (tasks/grading/answer.ts).
+ */
+export function gradeParts(generated: string, golds: readonly string[], mode: Mode): number {
+  const want = golds.map(readGold);
+  const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
+  if (box === undefined || box.trim() === "") return 0;
+  const entries = (splitTop(box) ?? [box]).map((e) => {
+    const m = ENTRY.exec(e.trim());
+    return m ? { name: m[1], value: integer(m[2], mode) } : { name: undefined, value: integer(e, mode) };
+  });
+  const named = entries.some((e) => e.name !== undefined);
+  let right = 0;
+  want.forEach((g, i) => {
+    const mine = named ? entries.filter((e) => e.name === g.name) : entries[i] ? [entries[i]] : [];
+    if (mine.length === 1 && mine[0].value === g.value) right++;
+  });
+  return right / Math.max(want.length, entries.length);
+}
