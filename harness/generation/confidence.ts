@@ -4,6 +4,7 @@
  * confidence-weighted vote of self-consistency and by the method family that filters and stops traces on it.
  */
 import type { TokenLogprobs } from "../../engine/sampler.ts";
+import { voteKey } from "../../tasks/grading/equivalence.ts";
 
 /** How a trace's token confidences become one number (the paper's trace-level measures). */
 export const MEASURES = ["lowest", "bottom10", "tail", "mean"] as const;
@@ -79,14 +80,20 @@ export interface Ballot {
 
 /**
  * The answer with the most weight (weights 1: the plain majority; ties: the first one cast) and its share of all
- * the weight (the paper's consensus); undefined without ballots.
+ * the weight (the paper's consensus); undefined without ballots. Answers vote together when their voteKey is
+ * one (`x = 4` with `4`), as maj@k groups them; the group answers with its first ballot's text.
  */
 export function weightedVote(ballots: readonly Ballot[]): { answer: string; share: number } | undefined {
-  const sums = new Map<string, number>();
+  const sums = new Map<string, { answer: string; weight: number }>();
   let total = 0;
-  for (const b of ballots) sums.set(b.answer, (sums.get(b.answer) ?? 0) + b.weight), total += b.weight;
+  for (const b of ballots) {
+    const k = voteKey(b.answer), g = sums.get(k);
+    if (g) g.weight += b.weight;
+    else sums.set(k, { answer: b.answer, weight: b.weight });
+    total += b.weight;
+  }
   let best: string | undefined, most = -Infinity;
-  for (const [a, w] of sums) if (w > most) (best = a, most = w);
+  for (const g of sums.values()) if (g.weight > most) (best = g.answer, most = g.weight);
   return best === undefined ? undefined : { answer: best, share: total > 0 ? most / total : 1 };
 }
 

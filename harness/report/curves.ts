@@ -3,7 +3,7 @@
  * samples), the statistics over seeds (stats.ts: avg@k with its error and interval, pass@k, maj@k), mean passes
  * and mean wall time.
  */
-import { normalize } from "../../tasks/grading/equivalence.ts";
+import { voteKey } from "../../tasks/grading/equivalence.ts";
 import type { BenchRecord } from "../bench/rundir.ts";
 import { mean, type Sample, seedStats } from "./stats.ts";
 
@@ -83,9 +83,6 @@ export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], sc
   const s = score === "paths" ? c.paths_score_strict ?? c.score_strict : c.score_strict;
   return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
 }
-
-/** The grouping of maj@k: answers the same after the grader's text normalisation (not its full equivalence). */
-const voteKey = (answer: string) => normalize(answer);
 
 export function curves(records: readonly BenchRecord[]): CurvePoint[] {
   type Group = { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"]; samples: Sample[] };

@@ -41,6 +41,7 @@ export const sc: Family<ScMethod> = {
   // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
   compared: () => ["sc:4", "sc:4:conf"],
   // 2: the finisher answers at every checkpoint (1 took the last answer a trace had written); 3: a trace stopped
-  // on its answer is whole in the finisher's transcript (2 left out its last token)
-  version: 3,
+  // on its answer is whole in the finisher's transcript (2 left out its last token); 4: the vote
+  // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart)
+  version: 4,
 };
