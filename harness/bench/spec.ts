@@ -233,11 +233,7 @@ function parseTexts(text: string): Record<string, string> {
 
 /** The spec from command-line flags; null when --help was asked for. */
 export function parseBenchSpec(args: string[]): BenchSpec | null {
-  const { values: f, positionals } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
-  check(
-    positionals.length === 0,
-    `unexpected argument "${positionals[0]}"; run \`deno task bench --help\` for the flags`,
-  );
+  const { values: f } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
   if (f.help) return null;
   const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);
@@ -246,6 +242,10 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   const methods = f.methods === "compare"
     ? comparedMethods(budgets, tasks.some((t) => taskSpec(t).code))
     : (f.methods ?? DEFAULT_METHODS).split(",").map((m) => m.trim());
+  check(
+    !methods.includes("compare"),
+    "--methods: compare stands alone (--methods compare runs the whole comparison; add methods by their ids instead)",
+  );
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
   const seeds = (f.seeds ?? String(DEFAULT_SEED)).split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);

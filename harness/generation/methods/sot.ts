@@ -55,6 +55,9 @@ export const sot: Family<SotMethod> = {
   replaysViews: false,
   texts: loadSot,
   compared: () => ["sot"],
+  // 2: a box in a point's work no longer answers the problem (1 took the last point's box, in point order, and
+  // asked the finisher nothing after it)
+  version: 2,
 };
 
 /** Skeleton-of-Thought's texts and limits (harness/generation/prompts/sot.json, or the user's file). */
@@ -347,8 +350,12 @@ export class SotRun extends Solver {
   protected get finished(): boolean {
     return this.#cont?.done ?? false;
   }
+  /**
+   * The continuation's text only: a point's box answers its point (the points' prompt asks for one), not the
+   * problem, so until the continuation writes its own the answer is the finisher's over all the work so far.
+   */
   protected writtenText(): string {
-    return this.texts().slice(1).join("\n\n");
+    return this.#cont?.text ?? "";
   }
   /** After the continuation, or, before it, after the work so far re-encoded. */
   protected finisherStart(): FinisherStart {

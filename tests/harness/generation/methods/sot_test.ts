@@ -165,6 +165,31 @@ Deno.test("a scripted Skeleton-of-Thought run: the boxed step stops the run; tex
   assert.equal(cache.freePages, 4096, `${free} pages free before, ${cache.freePages} after`);
 });
 
+Deno.test("a scripted Skeleton-of-Thought run: a box in a point's work answers the point, not the problem", async () => {
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const method = sotFamily.parse(new MethodId("sot"));
+  const spec = sotSpec(method, PROBLEM, 0, { tokenizer: tok, generation, budgets: [40, 80], finisherTokens: 4 });
+  const model = new ScriptedModel(tok, {
+    outline: " Add the two numbers\n2. Check the sum\n\nThat is all.",
+    point1: "2 plus 2 is \\boxed{4}.<|im_end|>",
+    point2: "So the sum is \\boxed{5}.<|im_end|>",
+    main: "The points disagree.\n\nLet me look again at both of them, carefully, one more time." + " Hmm.".repeat(40),
+    finisher: "7}7}",
+  });
+  const run = new SotRun(cache, spec);
+  await runAll(model, cache, [run]);
+  // Both checkpoints come after the points' boxes, during the continuation, which boxes nothing: each is the
+  // finisher's, asked again at the second (version 1 answered "5", the last point's box, and asked nothing).
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [[40, "7", "finisher"], [
+    80,
+    "7",
+    "finisher",
+  ]]);
+  assert.ok(run.checkpoints.every((c) => c.finisher_passes > 0));
+  assert.ok(run.checkpoints[0].tokens.length === 4 && run.checkpoints[0].tokens[3] > 0, "the continuation had begun");
+  run.free();
+});
+
 function loadProtocolSuffix(): string {
   return "\n\nTime is up, so I must answer right now. Taking into account everything written so far, the final answer is \\boxed{";
 }
