@@ -60,11 +60,16 @@ function budgetsOf(flag: string | undefined, shared: number[]): number[] {
 }
 
 function main() {
-  const { values: f, positionals: dirs } = parseFlags({
-    methods: { type: "string" },
-    budget: { type: "string" },
-    score: { type: "string", default: "answer" },
-  }, USAGE);
+  const { values: f, positionals: dirs } = parseFlags(
+    {
+      methods: { type: "string" },
+      budget: { type: "string" },
+      score: { type: "string", default: "answer" },
+    },
+    USAGE,
+    Deno.args,
+    true,
+  );
   const score = f.score;
   check(
     score === "answer" || score === "paths" || score === "vote",

@@ -161,7 +161,7 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
 type Flags = ReturnType<typeof parseFlags<typeof OPTIONS>>["values"];
 
 async function main() {
-  const { values: f, positionals } = parseFlags(OPTIONS, USAGE);
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   if (f.help) return console.log(USAGE);
   const command = positionals[0];
   const commands: Record<string, (engine: Engine, f: Flags) => unknown> = {

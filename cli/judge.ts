@@ -66,7 +66,7 @@ function parseSettings(text: string): Map<string, string> {
 }
 
 async function main() {
-  const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE);
+  const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   check(dirs.length >= 1, "judge: name at least one run folder (--help for the usage)");
   check(f.judge, "judge: --judge URL|MODEL is required (an OpenAI-compatible endpoint, or a model the engine runs)");
   check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "judge: a run folder is named twice");

@@ -9,6 +9,8 @@ async function main() {
   const { values: f, positionals: dirs } = parseFlags(
     { out: { type: "string" } },
     "usage: deno task merge SHARD_DIR… --out DIR",
+    Deno.args,
+    true,
   );
   check(dirs.length >= 1, "merge: name the shard folders");
   check(f.out, "merge: --out DIR is required");

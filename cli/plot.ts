@@ -29,11 +29,16 @@ function runMachine(dir: string): string {
 }
 
 async function main() {
-  const { values: f, positionals: dirs } = parseFlags({
-    out: { type: "string", default: "results/plot" },
-    reference: { type: "boolean" },
-    time: { type: "string", default: "solo" },
-  }, USAGE);
+  const { values: f, positionals: dirs } = parseFlags(
+    {
+      out: { type: "string", default: "results/plot" },
+      reference: { type: "boolean" },
+      time: { type: "string", default: "solo" },
+    },
+    USAGE,
+    Deno.args,
+    true,
+  );
   check(dirs.length >= 1, "plot: name at least one run folder");
   check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.

@@ -30,7 +30,7 @@ const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   records.jsonl with the new verdicts, traces.jsonl as it was, curves.csv, summary.md and the plots`;
 
 async function main() {
-  const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE);
+  const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE, Deno.args, true);
   check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
   check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
   const dir = positionals[0];

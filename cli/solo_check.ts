@@ -13,7 +13,7 @@ import { soloCheck, specDifference } from "../harness/report/solo_check.ts";
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
 
 function main() {
-  const { positionals } = parseFlags({}, USAGE);
+  const { positionals } = parseFlags({}, USAGE, Deno.args, true);
   check(positionals.length === 2, `solo-check: expected two run folders; ${USAGE}`);
   const [sharedDir, aloneDir] = positionals;
   const concurrency = ((readRunJson(aloneDir).spec_full ?? {}) as { concurrency?: number }).concurrency;

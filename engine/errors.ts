@@ -82,12 +82,14 @@ export function parseAddress(
  * The one convention of every command and script (the shell scripts': tools/flags.sh), checked by
  * tests/cli/help_test.ts: `--help` (or -h) prints `usage` on stdout and exits 0, unless the command takes
  * `help` itself; an unknown flag is one line on stderr naming it, with the usage's first line, and exit code 2
- * (runMain). Call it before any work, so that neither starts anything.
+ * (runMain). Call it before any work, so that neither starts anything. Arguments that are not flags are refused
+ * the same way unless the command takes them (`takesArguments`): an unquoted prompt's words are not dropped.
  */
 export function parseFlags<T extends ParseArgsConfig["options"]>(
   options: T,
   usage: string,
   args: string[] = Deno.args,
+  takesArguments = false,
 ) {
   if (!(options && "help" in options) && args.some((a) => a === "--help" || a === "-h")) {
     console.log(usage);
@@ -101,17 +103,22 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
     if (o?.type === "string" && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
     else joined.push(args[i]);
   }
+  // One line: the problem, and where the flags are told.
+  const refuse = (message: string) => {
+    const first = usage.split("\n")[0];
+    return new InputError(
+      first ? `${message}; ${first}${first.includes("--help") ? "" : " (--help for more)"}` : message,
+    );
+  };
   let parsed;
   try {
     parsed = parseArgs({ args: joined, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
-    // One line: the problem, and where the flags are told.
     // (node's advice on positionals that start with a dash cut: the flag is named, and the usage follows)
-    const message = oneLine((e as Error).message).replace(/\. To specify a positional argument .*$/, "");
-    const first = usage.split("\n")[0];
-    throw new InputError(
-      first ? `${message}; ${first}${first.includes("--help") ? "" : " (--help for more)"}` : message,
-    );
+    throw refuse(oneLine((e as Error).message).replace(/\. To specify a positional argument .*$/, ""));
+  }
+  if (!takesArguments && parsed.positionals.length) {
+    throw refuse(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (a value with spaces needs quotes)`);
   }
   // A flag given twice would silently keep its last value: only a flag that takes several may repeat.
   const seen = new Map<string, number>();

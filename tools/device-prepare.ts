@@ -81,7 +81,7 @@ async function run(script: string, args: string[]) {
 }
 
 async function main() {
-  const { values: f, positionals } = parseFlags({
+  const { values: f } = parseFlags({
     out: { type: "string", default: join(root, ".device") },
     "perf-shape": { type: "string", default: "qwq-32b" },
     "no-deno": { type: "boolean" },
@@ -89,7 +89,6 @@ async function main() {
     "no-data": { type: "boolean" },
     xz: { type: "string", default: "9" },
   }, USAGE);
-  check(positionals.length === 0, `unexpected argument "${positionals[0]}"; ${USAGE.split("\n")[0]}`);
   check(f["data-dir"] === undefined || !f["no-data"], "--data-dir and --no-data: give one, not both");
   check(
     f["data-dir"] !== undefined || f["no-data"],

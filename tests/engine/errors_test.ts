@@ -1,10 +1,10 @@
 /**
  * engine/errors.ts's number readers, and every numeric flag of `deno task bench` through them, on generated
  * strings: whatever is accepted is the value typed (it prints back the same), anything else is one InputError
- * naming the flag.
+ * naming the flag; and parseFlags's refusal of arguments a command does not take.
  */
 import assert from "node:assert/strict";
-import { parseDecimal, parseInteger } from "../../engine/errors.ts";
+import { InputError, parseDecimal, parseFlags, parseInteger } from "../../engine/errors.ts";
 import { type BenchSpec, parseBenchSpec } from "../../harness/bench/spec.ts";
 
 const PIECES = [
@@ -113,4 +113,18 @@ Deno.test("every numeric flag of bench: accepted values are stored as typed; see
   assert.throws(() => parseBenchSpec(["--budgets", "0x10,1e1"]), /--budgets/);
   assert.deepEqual(parseBenchSpec(["--budgets", "16,10"])!.budgets, [10, 16]);
   assert.throws(() => parseBenchSpec(["--shard", "1/02"]), /--shard \(n of i\/n\): expected an integer ≥ 1, got "02"/);
+});
+
+Deno.test("parseFlags: an argument that is no flag is refused unless the command takes arguments", () => {
+  const options = { prompt: { type: "string" }, steps: { type: "string" } } as const;
+  // an unquoted prompt: its first word would be the value and the rest dropped
+  const words = ["--prompt", "Let", "A", "be", "5.", "--steps", "4"];
+  assert.throws(
+    () => parseFlags(options, "usage: trace --prompt TEXT", words),
+    (e) =>
+      e instanceof InputError &&
+      /^unexpected argument "A" \(a value with spaces needs quotes\); usage: trace/.test(e.message),
+  );
+  assert.deepEqual(parseFlags(options, "usage", ["--prompt", "Let A be 5.", "--steps", "4"]).positionals, []);
+  assert.deepEqual(parseFlags(options, "usage", ["run", "--steps", "4", "dir"], true).positionals, ["run", "dir"]);
 });
