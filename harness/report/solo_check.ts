@@ -44,7 +44,8 @@ export function specDifference(shared: Record<string, unknown>, alone: Record<st
 
 /**
  * Every (record, checkpoint budget) in both lists, compared; the median and p90 of |error|, and the median
- * signed error (below 0: solo times too short, the axis flatters every method by about as much).
+ * signed error (below 0: solo times too short, the axis flatters every method by about as much). A run that ended
+ * before its last budgets repeats its last checkpoint at each of them: that one time counts once.
  */
 export function soloCheck(
   shared: readonly BenchRecord[],
@@ -56,11 +57,15 @@ export function soloCheck(
     const a = byKey.get(recordKey(s));
     if (!a) continue;
     const aloneAt = new Map(a.checkpoints.map((c) => [c.budget, c]));
+    const timed = new Set<string>();
     for (const c of s.checkpoints) {
       const m = aloneAt.get(c.budget);
       if (!m || !(m.shared_ms > 0)) continue;
       // A checkpoint reached by different passes (an early stop in one run only) times different work.
       if (m.passes !== c.passes || m.finisher_passes !== c.finisher_passes) continue;
+      const work = `${c.passes}/${c.finisher_passes}`;
+      if (timed.has(work)) continue;
+      timed.add(work);
       rows.push({
         key: recordKey(s),
         budget: c.budget,

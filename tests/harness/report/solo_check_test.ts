@@ -31,6 +31,11 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   shared[0].checkpoints.push({ ...shared[0].checkpoints[0], budget: 128, passes: 128 });
   shared[1].checkpoints.push({ ...shared[1].checkpoints[0], budget: 96, passes: 96, finisher_passes: 4 });
   alone[1].checkpoints.push({ ...alone[1].checkpoints[0], budget: 96, passes: 96, finisher_passes: 9 });
+  // A run that stopped at pass 64 repeats that checkpoint at budgets 96 and 128: one time, counted once.
+  for (const budget of [96, 128]) {
+    shared[2].checkpoints.push({ ...shared[2].checkpoints[0], budget });
+    alone[2].checkpoints.push({ ...alone[2].checkpoints[0], budget });
+  }
   const r = soloCheck(shared, alone);
   assert.equal(r.rows.length, 40);
   errors.sort((a, b) => a - b);
