@@ -31,7 +31,7 @@ export async function gradeCheckpoints(
     const g = await pool.grade({
       generated: answer ? `\\boxed{${answer}}` : "",
       golds: problem.golds,
-      grading: problem.grading as "single" | "list",
+      grading: problem.grading as "single" | "list" | "parts",
     });
     return {
       equal_strict: g.equal_strict,
