@@ -107,11 +107,18 @@ const qwen3Small = {
   qkvBias: false,
   qkNorm: true,
 } as const;
-// hidden 256, four heads of 64: the small Phi-3 whose partial rotary the plans vary
+/**
+ * The hidden size of the shapes without q/k norms. Random weights (std 0.02) give attention scores of std about
+ * 0.0004 · hidden: at 256, near-uniform attention, where a position off by one moved a pass's logits by 1–2%
+ * (inside the GPU's tolerance, so no check could fail on it); at 2560, scores of std ~1 as the normed shapes
+ * have, and the same slips move them by 20–50% (measured with such slips put in the CPU path by hand).
+ */
+const SHARP = 2560;
+// four heads of 64: the Phi-3 whose partial rotary the plans vary
 const phi3Small = {
   ...base,
   family: "phi3",
-  hidden: 256,
+  hidden: SHARP,
   intermediate: 512,
   heads: 4,
   kvHeads: 2,
@@ -124,7 +131,7 @@ const RANDOM: Record<string, ModelConfig> = {
   "qwen2-hd64-gqa7": {
     ...base,
     family: "qwen2",
-    hidden: 448,
+    hidden: SHARP,
     intermediate: 1024,
     heads: 14,
     kvHeads: 2,
@@ -136,7 +143,7 @@ const RANDOM: Record<string, ModelConfig> = {
   "qwen2-hd128-gqa5": {
     ...base,
     family: "qwen2",
-    hidden: 640,
+    hidden: SHARP,
     intermediate: 1024,
     heads: 10,
     kvHeads: 2,
@@ -162,7 +169,7 @@ const RANDOM: Record<string, ModelConfig> = {
   "llama-hd64-gqa1": {
     ...base,
     family: "llama",
-    hidden: 256,
+    hidden: SHARP,
     intermediate: 768,
     heads: 4,
     kvHeads: 4,
@@ -175,7 +182,7 @@ const RANDOM: Record<string, ModelConfig> = {
   "llama-hd32-gqa3": {
     ...base,
     family: "llama",
-    hidden: 192,
+    hidden: SHARP,
     intermediate: 512,
     heads: 6,
     kvHeads: 2,
@@ -234,7 +241,8 @@ const RANDOM: Record<string, ModelConfig> = {
 async function random() {
   for (const [name, config] of Object.entries(RANDOM)) {
     const engine = await Engine.fromSpec({ config, randomSeed: 11, tensors: [] }, { source: name });
-    const rng = new Rng(name.length * 31);
+    // seeded by the whole name (by its length, shapes of one name length replayed one set of plans)
+    const rng = new Rng([...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261));
     let passes = 0;
     const scripts = [
       randomScript(rng, config.vocab, 2000),
@@ -244,13 +252,16 @@ async function random() {
     const cache = engine.newCache({ tokens: scripts.reduce((a, s) => a + scriptTokens(s), 0) + 4096 });
     const rec = engine.record(cache);
     for (const s of scripts) (runScript(engine, cache, s, { logits: "last" }), passes += s.passes.length);
-    // Views with gaps and blocks read in full past the queries (Group Think's): the query's backward turn.
-    const gapped = randomGappedPasses(rng, config.vocab, 6, true),
-      blocks = [0, 1, 2, 3, 4, 5].map(() => cache.newBlock());
-    for (const rows of gapped) {
-      engine.forward(cache, rows.map((r) => ({ ...r, block: blocks[r.block], view: r.view.map((b) => blocks[b]) })));
+    // Views with gaps and blocks read in full past the queries (Group Think's): the query's backward turn. Three
+    // sets, so that every shape has full blocks past its queries (one set of 3–7 passes may have none).
+    for (let set = 0; set < 3; set++) {
+      const gapped = randomGappedPasses(rng, config.vocab, 6, true),
+        blocks = [0, 1, 2, 3, 4, 5].map(() => cache.newBlock());
+      for (const rows of gapped) {
+        engine.forward(cache, rows.map((r) => ({ ...r, block: blocks[r.block], view: r.view.map((b) => blocks[b]) })));
+      }
+      passes += gapped.length;
     }
-    passes += gapped.length;
     writeFileSync(join(out, `random-${name}.hwrec`), rec.bytes());
     console.log(`random-${name}.hwrec: ${passes} passes`);
   }

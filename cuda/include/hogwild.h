@@ -103,6 +103,8 @@ struct SampleSpec {
   int top_k = 0, suppress_start = 0, suppress_count = 0, logprobs = 0, logprobs_start = 0;
 };
 constexpr int kMaxLogprobs = 20;
+// The largest position a plan may reach (a view's block end): every backend's RoPE table stops there.
+constexpr int64_t kMaxPosition = int64_t(1) << 24;
 
 // Where a pass's log-probabilities go, from the log-softmax of the raw logits (temperature 1, before
 // suppression or any filter): sampled[r] the id sampled for logits row r; ids and logprobs, `total` long,
@@ -181,9 +183,10 @@ double copy_bandwidth(size_t bytes, int reps);
 double device_copy_bandwidth(size_t bytes, int reps);
 
 // The device's sampling rule on rows of logits the host gives (a check's, for logits no model makes: ties, far
-// apart, ±0, NaN): ids[r] as a pass would sample row r. Throws in a build without CUDA.
+// apart, ±0, NaN): ids[r] as a pass would sample row r, and the log-probabilities the specs ask for. Throws in a
+// build without CUDA.
 void device_sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
-                        int suppress_total, int32_t* ids);
+                        int suppress_total, int32_t* ids, const Logprobs& out = {});
 
 struct CudaInfo {
   bool compiled = false;

@@ -662,7 +662,6 @@ class CpuModel : public Model {
       max_pos = std::max<int64_t>(max_pos, int64_t(p.row_query_start[r]) + p.row_token_start[r + 1] - p.row_token_start[r]);
     }
     for (int e = 0; e < p.E; e++) max_pos = std::max<int64_t>(max_pos, int64_t(p.view_offset[e]) + p.block_len[p.view_block[e]]);
-    if (max_pos > (int64_t(1) << 24)) throw Error("plan: positions beyond 16M tokens");
     const int half = s_.head_dim / 2;
     const int64_t have = int64_t(cos_.size()) / half;
     if (max_pos + 1 <= have) return;

@@ -30,11 +30,15 @@ class DevBuf {
   ~DevBuf() {
     if (p_) cudaFree(p_);
   }
+  // A failed allocation leaves it empty (the next get allocates again), never holding the freed pointer.
   T* get(size_t n) {
     if (n > cap_) {
-      if (p_) HW_CUDA(cudaFree(p_));
-      cap_ = std::max(n, cap_ + cap_ / 2);
-      HW_CUDA(cudaMalloc(&p_, cap_ * sizeof(T)));
+      const size_t cap = std::max(n, cap_ + cap_ / 2);
+      if (p_) cudaFree(p_);
+      p_ = nullptr, cap_ = 0;
+      T* p = nullptr;
+      HW_CUDA(cudaMalloc(&p, cap * sizeof(T)));
+      p_ = p, cap_ = cap;
     }
     return p_;
   }
@@ -512,8 +516,9 @@ class CudaModel : public Model {
   void ensure_rope(int64_t max_pos) {
     const int half = s_.head_dim / 2;
     if (max_pos < rope_positions_) return;
-    const int64_t cap = std::max<int64_t>(max_pos + 1, rope_positions_ * 2);
+    const int64_t cap = std::max<int64_t>(max_pos + 1, std::min(rope_positions_ * 2, kMaxPosition + 1));
     HW_CUDA(cudaStreamSynchronize(stream_));
+    rope_positions_ = 0;  // until the new table is written (a failed allocation leaves none)
     float2* table = rope_.get(size_t(cap) * half);
     cuda::rope_table(stream_, inv_freq_, half, 0, cap, table);
     rope_positions_ = cap;

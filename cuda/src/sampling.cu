@@ -111,26 +111,29 @@ __global__ void __launch_bounds__(kThreads)
   if (P.min_p > 0.f) tau = fmaxf(tau, mx + P.temperature * logf(P.min_p));
   const float target = P.u * total(tau, false);
 
-  // Inverse CDF in index order: chunk by chunk, a block-wide inclusive scan of the kept weights.
+  // Inverse CDF in index order: chunk by chunk, a block-wide inclusive scan of the kept weights; the pick is the
+  // first kept token whose running sum passes the target (the lowest such index, so exactly one, however the
+  // scan's sums round: a test on each token's own interval could leave every token out at a boundary).
   float run = 0.f;
-  if (threadIdx.x == 0) pick = -1;
+  if (threadIdx.x == 0) pick = vocab;  // none yet (every thread reads it only after the loop's barriers)
   for (int base = 0; base < vocab; base += kThreads) {
     const int i = base + threadIdx.x;
     const float w = (i < vocab && l[i] >= tau && allowed(i)) ? __expf((l[i] - mx) * inv_t) : 0.f;
     float incl, chunk;
     __syncthreads();
     Scan(tmp.s).InclusiveSum(w, incl, chunk);
-    if (w > 0.f && run + incl > target && run + incl - w <= target) pick = i;
+    if (w > 0.f && run + incl > target) atomicMin(&pick, i);
     __syncthreads();
-    if (pick >= 0) break;
+    if (pick < vocab) break;
     run += chunk;
   }
   if (threadIdx.x == 0) {
-    if (pick < 0) {  // rounding left the target past the end: take the last kept token that can be drawn
+    int id = pick < vocab ? pick : -1;
+    if (id < 0) {  // rounding left the target past the end: take the last kept token that can be drawn
       for (int i = vocab - 1; i >= 0; i--)
-        if (l[i] >= tau && allowed(i) && __expf((l[i] - mx) * inv_t) > 0.f) { pick = i; break; }
+        if (l[i] >= tau && allowed(i) && __expf((l[i] - mx) * inv_t) > 0.f) { id = i; break; }
     }
-    out[blockIdx.x] = pick;
+    out[blockIdx.x] = id;
   }
 }
 
@@ -202,23 +205,31 @@ void logprobs(Stream s, const float* logits, int rows, int vocab, const SampleSp
 namespace hogwild {
 
 void device_sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
-                        int suppress_total, int32_t* ids) {
-  check_spec_ranges(specs, rows, vocab, suppress_total, Logprobs{});
-  float* dl = nullptr;
+                        int suppress_total, int32_t* ids, const Logprobs& out) {
+  check_spec_ranges(specs, rows, vocab, suppress_total, out);
+  float *dl = nullptr, *dsampled = nullptr, *dlp = nullptr;
   SampleSpec* ds = nullptr;
-  int32_t *dsup = nullptr, *dids = nullptr;
-  const size_t n = size_t(rows) * vocab;
+  int32_t *dsup = nullptr, *dids = nullptr, *dtop = nullptr;
+  const size_t n = size_t(rows) * vocab, k = std::max(1, out.total);
   cudaError_t e = cudaMalloc(&dl, n * sizeof(float));
   if (!e) e = cudaMalloc(&ds, rows * sizeof(SampleSpec));
   if (!e) e = cudaMalloc(&dsup, std::max(1, suppress_total) * sizeof(int32_t));
   if (!e) e = cudaMalloc(&dids, rows * sizeof(int32_t));
+  if (!e) e = cudaMalloc(&dsampled, rows * sizeof(float));
+  if (!e) e = cudaMalloc(&dtop, k * sizeof(int32_t));
+  if (!e) e = cudaMalloc(&dlp, k * sizeof(float));
   if (!e) e = cudaMemcpy(dl, logits, n * sizeof(float), cudaMemcpyHostToDevice);
   if (!e) e = cudaMemcpy(ds, specs, rows * sizeof(SampleSpec), cudaMemcpyHostToDevice);
   if (!e && suppress_total) e = cudaMemcpy(dsup, suppress, suppress_total * sizeof(int32_t), cudaMemcpyHostToDevice);
   if (!e) cuda::sample(cuda::Stream{}, dl, rows, vocab, ds, dsup, dids);
+  if (!e && out.total) cuda::logprobs(cuda::Stream{}, dl, rows, vocab, ds, dids, dsampled, dtop, dlp);
   if (!e) e = cudaGetLastError();
   if (!e) e = cudaMemcpy(ids, dids, rows * sizeof(int32_t), cudaMemcpyDeviceToHost);
-  for (void* p : {static_cast<void*>(dl), static_cast<void*>(ds), static_cast<void*>(dsup), static_cast<void*>(dids)})
+  if (!e && out.total) e = cudaMemcpy(out.sampled, dsampled, rows * sizeof(float), cudaMemcpyDeviceToHost);
+  if (!e && out.total) e = cudaMemcpy(out.ids, dtop, out.total * sizeof(int32_t), cudaMemcpyDeviceToHost);
+  if (!e && out.total) e = cudaMemcpy(out.logprobs, dlp, out.total * sizeof(float), cudaMemcpyDeviceToHost);
+  for (void* p : {static_cast<void*>(dl), static_cast<void*>(ds), static_cast<void*>(dsup), static_cast<void*>(dids),
+                  static_cast<void*>(dsampled), static_cast<void*>(dtop), static_cast<void*>(dlp)})
     cudaFree(p);
   if (e) throw Error(std::string("device_sample_rows: ") + cudaGetErrorString(e));
 }

@@ -225,6 +225,9 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
   for (int e = 0; e < p.E; e++) {
     if (p.view_block[e] < 0 || p.view_block[e] >= p.B) bad("view entry " + std::to_string(e) + ": block out of range");
     if (p.view_offset[e] < 0) bad("view entry " + std::to_string(e) + ": negative offset");
+    if (int64_t(p.view_offset[e]) + p.block_len[p.view_block[e]] > kMaxPosition)
+      bad("view entry " + std::to_string(e) + ": positions past " + std::to_string(kMaxPosition) +
+          " (the RoPE tables' bound)");
     if (p.view_full[e] != 0 && p.view_full[e] != 1) bad("view entry " + std::to_string(e) + ": view_full is not 0 or 1");
   }
   for (int r = 0; r < p.R; r++) {

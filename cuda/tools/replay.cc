@@ -78,9 +78,13 @@ double matmul_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
 // Rows no model makes, sampled by the device and by the host's rule: ties at every cut, logits far apart
 // (−1e30, ±FLT_MAX), ±0, all tied, close values, NaN and ±Inf in one place. A row must agree exactly where the
 // rule leaves one choice (greedy, a single kept token, broken logits: −1); elsewhere float sums against the host's
-// double ones may part at a boundary, allowed in 2% of rows as for the passes. Returns whether it held.
-bool crafted_sampling_check() {
+// double ones may part at a boundary, allowed in 2% of rows as for the passes. Returns whether it held. On the
+// CPU the host's rule samples them (the reference against itself: the check's own bookkeeping is what runs).
+bool crafted_sampling_check(const std::string& device) {
   const int V = 64, rows = 480;
+  constexpr int kSuppress = 8;
+  const int32_t suppress[kSuppress] = {0, 1, 5, 7, 63, 9, 33, 17};
+  int total = 0;
   uint32_t x = 12345;
   auto rnd = [&] { return x ^= x << 13, x ^= x >> 17, x ^= x << 5; };
   std::vector<float> logits(size_t(rows) * V);
@@ -105,22 +109,42 @@ bool crafted_sampling_check() {
     hogwild::SampleSpec& s = specs[r];
     s.temperature = temperatures[rnd() % 4], s.top_p = top_p[rnd() % 4], s.top_k = top_k[rnd() % 6];
     s.min_p = rnd() % 3 ? 0.f : 0.1f, s.u = float(rnd() % 1000) / 1000.f;
-    s.suppress_count = rnd() % 2 ? 2 : 0;
+    // a range of the pass's list anywhere in it (rows of one pass suppress different ids)
+    s.suppress_start = int(rnd() % 7), s.suppress_count = int(rnd() % (kSuppress + 1 - s.suppress_start));
+    // log-probabilities of every third row: ties among the top ids are common here (lower id first)
+    s.logprobs = r % 3 == 0 ? 1 + int(rnd() % hogwild::kMaxLogprobs) : 0;
+    s.logprobs_start = total;
+    total += s.logprobs;
   }
-  const int32_t suppress[2] = {0, 1};
-  std::vector<int32_t> ids(rows);
-  hogwild::device_sample_rows(logits.data(), rows, V, specs.data(), suppress, 2, ids.data());
-  int exact = 0, loose = 0;
+  std::vector<int32_t> ids(rows), top(total), want_top(total);
+  std::vector<float> lp(rows + total), want_lp(rows + total);
+  const hogwild::Logprobs out{lp.data(), top.data(), lp.data() + rows, total},
+      want{want_lp.data(), want_top.data(), want_lp.data() + rows, total};
+  hogwild::check_spec_ranges(specs.data(), rows, V, kSuppress, out);
+  if (device == "cuda") hogwild::device_sample_rows(logits.data(), rows, V, specs.data(), suppress, kSuppress, ids.data(), out);
+  else hogwild::sample_rows(logits.data(), rows, V, specs.data(), suppress, ids.data(), out);
+  int exact = 0, loose = 0, logprob_rows = 0, logprob_bad = 0;
+  // equal, both the same infinity, or within 1e-4 (float sums against the reference's double ones)
+  auto near = [](float a, float b) { return a == b || std::fabs(double(a) - b) <= 1e-4; };
   for (int r = 0; r < rows; r++) {
     const float* l = &logits[size_t(r) * V];
     hogwild::SampleSpec lo = specs[r], hi = specs[r];
     lo.u = 0.f, hi.u = 0.999f;
     const bool one = hogwild::sample_reference(l, V, lo, suppress) == hogwild::sample_reference(l, V, hi, suppress);
     if (ids[r] != hogwild::sample_reference(l, V, specs[r], suppress)) (one || specs[r].temperature == 0 ? exact : loose)++;
+    if (!specs[r].logprobs || ids[r] < 0) continue;
+    // Against the reference at the device's own id: the top ids exactly (ties broken by id), the values close.
+    hogwild::logprobs_reference(l, V, specs[r], r, ids[r], want);
+    logprob_rows++;
+    bool ok = near(lp[r], want_lp[r]);
+    for (int k = specs[r].logprobs_start; k < specs[r].logprobs_start + specs[r].logprobs; k++)
+      ok = ok && top[k] == want_top[k] && near(out.logprobs[k], want.logprobs[k]);
+    logprob_bad += !ok;
   }
-  std::printf("crafted sampling rows: %d rows, mismatches where the rule leaves one choice %d, elsewhere %d\n", rows, exact,
-              loose);
-  return exact == 0 && loose * 50 <= rows;
+  std::printf("crafted sampling rows on %s: %d rows, mismatches where the rule leaves one choice %d, elsewhere %d; "
+              "log-probabilities of %d rows, %d not the reference's (ids in order, values within 1e-4)\n",
+              device.c_str(), rows, exact, loose, logprob_rows, logprob_bad);
+  return exact == 0 && loose * 50 <= rows && logprob_bad == 0 && logprob_rows > 100;
 }
 
 // The attention's FLOPs (Q·Kᵀ and P·V: 4 per visible key, head dimension and query head), counted as
@@ -430,7 +454,7 @@ int main(int argc, char** argv) {
                   device.c_str(), sampled, greedy_mismatch, sample_mismatch, logprob_rows, logprob_worst,
                   logprob_id_mismatch);
     const bool sampling_ok = greedy_mismatch == 0 && sample_mismatch * 50 <= sampled && logprob_worst <= 1e-4 &&
-                             logprob_id_mismatch == 0 && (!check_sampling || device != "cuda" || crafted_sampling_check());
+                             logprob_id_mismatch == 0 && (!check_sampling || crafted_sampling_check(device));
     std::printf("replayed %u passes on %s: worst max_abs_diff %.3g (tol %.3g), worst rel_l2 %.3g (rtol %.3g): %s\n", passes,
                 device.c_str(), worst, tol, worst_rel, rtol, failed == 0 && sampling_ok ? "OK" : "FAIL");
     return failed == 0 && sampling_ok ? 0 : 1;

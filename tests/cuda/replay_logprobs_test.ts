@@ -1,7 +1,7 @@
 /**
  * hogwild-replay --check-sampling checks each logits row's top-k log-probabilities (k 1..20) from forward_sample
- * against the host's reference on the same logits: on the CPU the reference against itself (the check runs and
- * says so); on a GPU, when there is one, the device's log-sum-exp and top-k selection.
+ * against the host's reference on the same logits, and 480 crafted rows: on the CPU the reference against itself
+ * (the check runs and says so); on a GPU, when there is one, the device's log-sum-exp and top-k selection.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -36,5 +36,13 @@ Deno.test("hogwild-replay --check-sampling checks the log-probabilities (on a GP
     assert.equal(m[1], "7");
     assert.equal(m[3], "0");
     assert.ok(Number(m[2]) <= (device === "cpu" ? 0 : 1e-4), m[2]);
+    // and the crafted rows: ties at every cut, suppressed ranges anywhere in the list, top-k ties asked for
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `crafted sampling rows on ${device}: 480 rows, mismatches where the rule leaves one choice 0, ` +
+          `elsewhere \\d+; log-probabilities of 1[0-9]{2} rows, 0 not the reference's`,
+      ),
+    );
   }
 });

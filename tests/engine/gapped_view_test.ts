@@ -137,6 +137,13 @@ Deno.test("the core refuses a plan whose view places a block inside the one befo
     () => engine.native.forward(c.native, second, logits),
     /row 0: view entry 2 reads its own block in full/,
   );
+  // Nor positions past the RoPE tables' bound (2^24), which the plan's own bound (2^30) lets through: refused in
+  // the one decoder of plans, for every backend (the GPU's table would have been asked for 512 GiB).
+  const far = encodePlan(c, [{ block: a, view: [p, a], at: [0, 2 ** 24], tokens: [4] }]).plan;
+  assert.throws(
+    () => engine.native.forward(c.native, far, logits),
+    /plan: view entry 1: positions past 16777216 \(the RoPE tables' bound\)/,
+  );
 });
 
 function runPasses(

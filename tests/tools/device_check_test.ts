@@ -75,8 +75,21 @@ Deno.test("device-check: every check passing is PASSED, and the logs come back p
   assert.equal(r.code, 0, r.text);
   assert.match(r.text, /fixture-qwen3-tiny\s+ok/);
   assert.match(r.text, /memcheck \(GEMM auto\)\s+ok/);
-  assert.match(r.text, /device check \(correctness\): PASSED in \d+ s: \d+ checks, 0 failed/);
+  assert.match(r.text, /memcheck \(random-phi3-hd64-rot18\)\s+ok/);
+  assert.match(r.text, /device check \(correctness\): PASSED in \d+ s: \d+ checks, 0 failed, 0 skipped/);
   assert.ok(existsSync(join(r.out, "logs.tar.gz")));
+});
+
+Deno.test("device-check: checks skipped past TIME_BUDGET make it INCOMPLETE (exit 3), never PASSED; a failure stays FAILED", async () => {
+  const { dir, bin } = machine();
+  const r = await check(dir, bin, { TIME_BUDGET: "0" });
+  assert.equal(r.code, 3, r.text);
+  assert.match(r.text, /skipped \(past TIME_BUDGET\):\n {2}memcheck, random-phi3-hd64-rot18\n/);
+  assert.match(r.text, /device check \(correctness\): INCOMPLETE in \d+ s: \d+ checks, 0 failed, \d+ skipped/);
+  const bad = machine(["fixture-bad-tiny"]);
+  const failed = await check(bad.dir, bad.bin, { TIME_BUDGET: "0" });
+  assert.equal(failed.code, 1, failed.text);
+  assert.match(failed.text, /device check \(correctness\): FAILED in/);
 });
 
 Deno.test("device-check: one failing replay makes it FAILED, listed with its reason as the last lines", async () => {
