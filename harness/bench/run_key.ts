@@ -130,6 +130,19 @@ export function keyedVersion(key: Record<string, unknown>, method: string): { fa
   return { family, version: (key.methods_version as Record<string, number> | undefined)?.[family] ?? 1 };
 }
 
+/**
+ * The method families both keys ran whose versions differ, each as [family, version in a, version in b]: a family
+ * only one key ran differs in its methods, a flag, not in its version (methods_version lists only the families run).
+ */
+export function versionChanges(a: Record<string, unknown>, b: Record<string, unknown>): [string, number, number][] {
+  const versions = (s: Record<string, unknown>) =>
+    new Map(((s.methods ?? []) as string[]).map((m) => keyedVersion(s, m)).map((v) => [v.family, v.version]));
+  const [va, vb] = [versions(a), versions(b)];
+  return [...va.keys()].filter((f) => vb.has(f) && va.get(f) !== vb.get(f)).sort().map((
+    f,
+  ) => [f, va.get(f)!, vb.get(f)!]);
+}
+
 /** The versions above 1 of the spec's method families (none: no field, so older folders keep their key). */
 function methodsVersion(ids: readonly string[]): { methods_version?: Record<string, number> } {
   const v = familyVersions(ids.map(parseMethod));

@@ -29,6 +29,7 @@ import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
+import { versionChanges } from "./run_key.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -251,7 +252,11 @@ const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation",
 
 /** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
-  const rules = RULES.filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(spec[k]));
+  const rules = RULES.filter((k) =>
+    k === "methods_version"
+      ? versionChanges(stored, spec).length > 0
+      : JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
+  );
   const oldSampling = isObject(stored.sampling) && Object.keys(stored.sampling).length === 4 &&
     JSON.stringify(stored.sampling) !== JSON.stringify(spec.sampling);
   if (!rules.length && !oldSampling) return "use the same flags to resume it, or another --out";

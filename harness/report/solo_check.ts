@@ -4,7 +4,7 @@
  */
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { quantile } from "../bench/cost.ts";
-import { keyedVersion } from "../bench/run_key.ts";
+import { versionChanges } from "../bench/run_key.ts";
 
 export interface SoloComparison {
   key: string;
@@ -32,14 +32,8 @@ export function specDifference(shared: Record<string, unknown>, alone: Record<st
     const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];
     if (a !== b) return `${k}: ${a ?? "absent"} vs ${b ?? "absent"}`;
   }
-  // each family's version as its key has it
-  const versions = (s: Record<string, unknown>) =>
-    new Map(((s.methods ?? []) as string[]).map((m) => keyedVersion(s, m)).map((v) => [v.family, v.version]));
-  const [a, b] = [versions(shared), versions(alone)];
-  for (const f of [...a.keys()].filter((f) => b.has(f)).sort()) {
-    if (a.get(f) !== b.get(f)) return `methods_version of ${f}: ${a.get(f)} vs ${b.get(f)}`;
-  }
-  return undefined;
+  const [changed] = versionChanges(shared, alone);
+  return changed && `methods_version of ${changed[0]}: ${changed[1]} vs ${changed[2]}`;
 }
 
 /**
