@@ -41,6 +41,33 @@ export interface FileRequest {
   retries?: number;
   /** the wait before the first retry, doubled each time (default 500 ms) */
   retryWaitMs?: number;
+  /** how long the hub may send nothing (no answer, no bytes) before the try is given up (default 60 s) */
+  stallMs?: number;
+}
+
+/** A connection that stalled: given up after stallMs, and tried again like a dropped one. */
+class StallError extends Error {}
+
+/**
+ * A watch that gives up once `ms` pass without a poke (each answer or chunk pokes it): its signal goes to fetch,
+ * and `within` races a promise against it, for a fetch or a stream that does not heed the signal.
+ */
+function stallWatch(ms: number, what: string) {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poke = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctl.abort(new StallError(`the hub sent nothing for ${ms / 1000} s (${what})`)), ms);
+  };
+  const stalled = new Promise<never>((_, no) => ctl.signal.addEventListener("abort", () => no(ctl.signal.reason)));
+  stalled.catch(() => {});
+  poke();
+  return {
+    signal: ctl.signal,
+    poke,
+    stop: () => clearTimeout(timer),
+    within: <T>(p: Promise<T>) => Promise.race([p, stalled]),
+  };
 }
 
 /** An answer from the hub that is not the file: the status goes in the message (401/403 mean gated). */
@@ -57,8 +84,9 @@ export interface Head {
   size: number;
 }
 
-/** A busy hub (429) or its fault (5xx): asked again after a wait, unlike a refusal. */
-const busy = (e: unknown) => e instanceof HubHttpError && (e.status === 429 || e.status >= 500);
+/** A busy hub (429), its fault (5xx) or a stalled answer: asked again after a wait, unlike a refusal. */
+const busy = (e: unknown) =>
+  (e instanceof HubHttpError && (e.status === 429 || e.status >= 500)) || e instanceof StallError;
 
 /** The wait before try `attempt` + 1: doubled each time, at most 10 s. */
 const backoff = (r: FileRequest, attempt: number) =>
@@ -77,7 +105,13 @@ export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head>
 
 async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head> {
   // Not followed: the hub's own answer carries the commit and, for large files, the content's hash and size.
-  const res = await (r.fetch ?? fetch)(url, { method: "HEAD", redirect: "manual", headers: auth(r) });
+  const watch = stallWatch(r.stallMs ?? 60_000, `no answer about ${r.path}`);
+  const res = await watch.within((r.fetch ?? fetch)(url, {
+    method: "HEAD",
+    redirect: "manual",
+    headers: auth(r),
+    signal: watch.signal,
+  })).finally(watch.stop);
   if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
   const h = res.headers;
   const location = h.get("location");
@@ -99,21 +133,33 @@ function auth(r: FileRequest): Record<string, string> {
 /** The bytes from `from` on into `file`; a 200 where a range was asked means the hub sent it all again. */
 async function fetchInto(r: FileRequest, file: string, from: number): Promise<void> {
   const headers = { ...auth(r), ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
-  const res = await (r.fetch ?? fetch)(r.url, { headers });
-  if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
-  if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
-  const fd = openSync(file, "a+");
+  // A hub (or proxy) that stops sending without closing would hang the download for good: each answer and chunk
+  // must come within stallMs.
+  const watch = stallWatch(r.stallMs ?? 60_000, `${r.path} from byte ${from}`);
   try {
-    if (from > 0 && res.status !== 206) {
-      ftruncateSync(fd, 0);
-      r.onBytes?.(-from);
-    }
-    for await (const chunk of res.body) {
-      writeSync(fd, chunk);
-      r.onBytes?.(chunk.byteLength);
+    const res = await watch.within((r.fetch ?? fetch)(r.url, { headers, signal: watch.signal }));
+    if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
+    if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
+    const reader = res.body.getReader();
+    const fd = openSync(file, "a+");
+    try {
+      if (from > 0 && res.status !== 206) {
+        ftruncateSync(fd, 0);
+        r.onBytes?.(-from);
+      }
+      for (let chunk = await watch.within(reader.read()); !chunk.done; chunk = await watch.within(reader.read())) {
+        watch.poke();
+        writeSync(fd, chunk.value);
+        r.onBytes?.(chunk.value.byteLength);
+      }
+    } catch (e) {
+      reader.cancel().catch(() => {});
+      throw e;
+    } finally {
+      closeSync(fd);
     }
   } finally {
-    closeSync(fd);
+    watch.stop();
   }
 }
 

@@ -20,15 +20,17 @@ export interface HubOptions {
   revision?: string;
   cacheDir?: string;
   offline?: boolean;
-  /** the user's hub token (gated models); default: HF_TOKEN, else the file `huggingface-cli login` writes */
+  /** the user's hub token (gated models); default: HF_TOKEN, else the file `hf auth login` writes */
   accessToken?: string;
   /** for tests: the network */
   fetch?: typeof fetch;
   /** the hub's address (default: HF_ENDPOINT, else https://huggingface.co) */
   hubUrl?: string;
-  /** tries after a dropped connection, and the first wait (doubled each time): default 5 and 500 ms */
+  /** tries after a dropped or stalled connection, and the first wait (doubled each time): default 5 and 500 ms */
   retries?: number;
   retryWaitMs?: number;
+  /** how long the hub may send nothing before a try is given up (default 60 s) */
+  stallMs?: number;
   /** files downloaded at once (default 4) */
   parallel?: number;
   /** where progress goes (default: a line on stderr) */
@@ -106,6 +108,7 @@ function hubRequest(repo: string, path: string, cacheDir: string, o: HubOptions,
     fetch: o.fetch,
     retries: o.retries,
     retryWaitMs: o.retryWaitMs,
+    stallMs: o.stallMs,
     onBytes,
   };
 }
@@ -137,7 +140,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       if (out[i] || f.optional) return;
       throw new InputError(
         `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off ` +
-          `(HF_HUB_OFFLINE=1): ${whatToDo(repo, type)}`,
+          `(HF_HUB_OFFLINE=1): ${whatToDo(repo, f.path, type)}`,
       );
     }
     try {
@@ -173,7 +176,11 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
     try {
       out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, opts, onBytes), h);
     } catch (e) {
-      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error, hubUrl(opts));
+      const kept = bytesHere(hubRequest(repo, files[i].path, cacheDir, opts), h);
+      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error, hubUrl(opts), [
+        kept,
+        h.size,
+      ]);
     }
     progress.filesDone++;
     tell();
@@ -191,6 +198,8 @@ function fallback(
   cached: string | undefined,
   e: Error,
   hub: string,
+  /** bytes of it already in the cache, of its size */
+  kept: [number, number] = [0, 0],
 ) {
   // what this machine must mend (a full disk, a download that failed its hash) is said as it is
   if (e instanceof InputError) throw e;
@@ -199,24 +208,29 @@ function fallback(
     throw new InputError(
       `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
         `${hub}/${type === "dataset" ? "datasets/" : ""}${repo} and give a token ` +
-        "(HF_TOKEN, or huggingface-cli login)",
+        "(HF_TOKEN, or hf auth login)",
     );
   }
   if (cached) {
     console.error(`hf:${repo}: the hub is unreachable (${message}); using the cached ${cached}`);
     return cached;
   }
+  const part = kept[0] > 0
+    ? `; ${kept[0]} of its ${kept[1]} bytes are kept in the cache, and the same command goes on from them`
+    : "";
   throw new InputError(
-    `hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}: ${whatToDo(repo, type)}`,
+    `hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}${part}: ` +
+      whatToDo(repo, path, type),
   );
 }
 
-/** What a user can do when a file is neither here nor reachable. */
-function whatToDo(repo: string, type: RepoType): string {
+/** What a user can do when a file is neither here nor reachable (`hf`: huggingface_hub's command since 1.0). */
+function whatToDo(repo: string, path: string, type: RepoType): string {
   const local = type === "model" ? "--model DIR" : "--data FILE";
-  return `download it where the hub is reachable (huggingface-cli download ${
-    type === "dataset" ? "--repo-type dataset " : ""
-  }${repo}) into this cache, or give a local copy (${local}); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache`;
+  // a model needs the whole folder; a data set, the file named
+  const what = type === "model" ? repo : `--repo-type dataset ${repo} ${path}`;
+  return `download it where the hub is reachable (hf download ${what}) into this cache, or give a local copy ` +
+    `(${local}); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache`;
 }
 
 /**

@@ -62,7 +62,7 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
       fetch: refuse,
       accessToken: "hf_x",
     }),
-    /hf:meta-llama\/Llama-3\.1-8B: the hub refused config\.json .* gated or private; accept its terms at https:\/\/huggingface\.co\/meta-llama\/Llama-3\.1-8B and give a token \(HF_TOKEN, or huggingface-cli login\)/,
+    /hf:meta-llama\/Llama-3\.1-8B: the hub refused config\.json .* gated or private; accept its terms at https:\/\/huggingface\.co\/meta-llama\/Llama-3\.1-8B and give a token \(HF_TOKEN, or hf auth login\)/,
   );
   assert.ok(seen.some((h) => h === "Bearer hf_x"), `authorization headers seen: ${seen}`);
   // a mirror's users are sent to the mirror
@@ -275,6 +275,57 @@ Deno.test("hub: a connection that keeps dropping ends in one error naming the fi
   assert.ok(existsSync(join(cache, "datasets--o--flaky", "blobs", "abc.incomplete")));
 });
 
+Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is given up after stallMs and asked again", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-stall-"));
+  const body = new Uint8Array(5000).fill(7);
+  const etag = sha256(body);
+  let heads = 0, gets = 0;
+  // the first HEAD never answers; every GET sends 1000 bytes and then nothing, without closing (neither heeds
+  // the abort signal, as a stuck proxy would not)
+  const stuck = ((_: RequestInfo | URL, init?: RequestInit) => {
+    if (init?.method === "HEAD") {
+      if (heads++ === 0) return new Promise<Response>(() => {});
+      return Promise.resolve(
+        new Response(null, {
+          headers: { "x-repo-commit": "3".repeat(40), etag: `"${etag}"`, "content-length": "5000" },
+        }),
+      );
+    }
+    const from = Number(/^bytes=(\d+)-$/.exec(new Headers(init?.headers).get("range") ?? "bytes=0-")![1]);
+    gets++;
+    return Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(body.slice(from, from + 1000));
+          },
+        }),
+        { status: from ? 206 : 200 },
+      ),
+    );
+  }) as typeof fetch;
+  const t = performance.now();
+  await assert.rejects(
+    hubFile("o/stuck", "f.bin", {
+      cacheDir: cache,
+      fetch: stuck,
+      progress: () => {},
+      retries: 2,
+      retryWaitMs: 1,
+      stallMs: 100,
+    }),
+    /hf:o\/stuck: cannot download f\.bin \(the hub sent nothing for 0\.1 s \(f\.bin from byte 2000\)\) and it is not in the cache .*; 3000 of its 5000 bytes are kept in the cache, and the same command goes on from them: download it where the hub is reachable \(hf download --repo-type dataset o\/stuck f\.bin\)/,
+  );
+  assert.ok(performance.now() - t < 5000, "given up, not hung");
+  assert.equal(heads, 2, "the stalled HEAD asked again");
+  assert.equal(gets, 3, "each stalled transfer tried again from where it stopped");
+  // the same command with the hub mended goes on from the 3000 bytes kept
+  const { hub, log } = fakeHub(new Map([["f.bin", body]]));
+  const path = await hubFile("o/stuck", "f.bin", { cacheDir: cache, fetch: hub, progress: () => {} });
+  assert.deepEqual(new Uint8Array(readFileSync(path)), body);
+  assert.deepEqual(log.filter((r) => r.method === "GET").map((r) => r.range), ["bytes=3000-"]);
+});
+
 Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and never cached; a busy hub is tried again", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-hash-"));
   const files = shardedFixture(2), shard = "model-00001-of-00002.safetensors";
@@ -445,7 +496,7 @@ Deno.test("every command that takes --model takes a hub id, with its task's own 
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /^error: hf:tiny\/absent: cannot download config\.json \(.*\) and it is not in the cache .*huggingface\/hub: download it where the hub is reachable \(huggingface-cli download tiny\/absent\) into this cache, or give a local copy \(--model DIR\); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache\n$/,
+      /^error: hf:tiny\/absent: cannot download config\.json \(.*\) and it is not in the cache .*huggingface\/hub: download it where the hub is reachable \(hf download tiny\/absent\) into this cache, or give a local copy \(--model DIR\); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache\n$/,
     );
   } finally {
     await server.shutdown();
