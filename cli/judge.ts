@@ -104,6 +104,9 @@ async function main() {
   const { files, traces, work } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
 
   const failures: string[] = [];
+  if (work.length && endpoint && !Deno.env.get(f["api-key-env"])) {
+    console.error(`judge: ${f["api-key-env"]} is not set: requests go without a key (--api-key-env names another)`);
+  }
   if (work.length) {
     const judge: Judge = endpoint
       ? endpointJudge({

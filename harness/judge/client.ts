@@ -2,7 +2,9 @@
  * The judge behind an OpenAI-compatible chat-completions endpoint: one user message, the reply's text back.
  * A busy or failing server (429, 5xx), a dropped connection or no reply within the time-out is tried again after
  * an exponentially growing wait (or the server's Retry-After, when longer); a refusal of the request itself (4xx)
- * is not, and a refused key stops everything, since every later request would be refused too.
+ * is not, and a refused key stops everything, since every later request would be refused too; so do requests
+ * that in a row found no server at all (MOST_UNREACHABLE, each after its tries): 900 replies would otherwise each
+ * spend a minute on a network that is not there.
  */
 import { InputError, oneLine } from "../../engine/errors.ts";
 
@@ -40,11 +42,14 @@ export interface EndpointOptions {
 
 /** The most one wait between tries may be (a Retry-After header's, or the backoff's after many tries). */
 export const MOST_WAIT_MS = 120_000;
+/** Requests in a row that failed for good, no try connecting: then the endpoint is not there, not busy. */
+export const MOST_UNREACHABLE = 4;
 
 export function endpointJudge(o: EndpointOptions): Judge {
   const url = `${o.url.replace(/\/+$/, "")}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+  let unreachable = 0;
   return {
     id: o.model,
     where: o.url,
@@ -57,12 +62,13 @@ export function endpointJudge(o: EndpointOptions): Judge {
         seed: run,
         ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
       });
-      for (let attempt = 0;; attempt++) {
+      for (let attempt = 0, reached = false;; attempt++) {
         let why: string, wait = Math.min(o.backoffMs * 2 ** attempt, MOST_WAIT_MS);
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), o.timeoutMs);
         try {
           const res = await fetch(url, { method: "POST", headers, body, signal: abort.signal });
+          reached = true, unreachable = 0;
           const text = await res.text();
           if (res.ok) return replyText(text, url);
           if (res.status === 401 || res.status === 403 || res.status === 404) {
@@ -79,13 +85,25 @@ export function endpointJudge(o: EndpointOptions): Judge {
           if (Number.isFinite(after) && after > 0) wait = Math.max(wait, Math.min(after * 1000, MOST_WAIT_MS));
         } catch (e) {
           if (e instanceof InputError || e instanceof JudgeRequestError) throw e;
+          // a reply too slow is a server that is there (busy), not a missing one
+          if (abort.signal.aborted) reached = true;
           why = abort.signal.aborted
             ? `no reply within ${o.timeoutMs} ms`
             : `no connection (${oneLine((e as Error).message)})`;
         } finally {
           clearTimeout(timer);
         }
-        if (attempt >= o.retries) throw new JudgeRequestError(`${url}: ${why}, ${attempt + 1} tries`);
+        if (attempt >= o.retries) {
+          if (!reached && ++unreachable >= MOST_UNREACHABLE) {
+            throw new InputError(
+              `--judge ${o.url}: ${unreachable} requests in a row found no server (${why}, ${
+                attempt + 1
+              } tries each): ` +
+                "check the URL and the network; the same command goes on from the replies recorded",
+            );
+          }
+          throw new JudgeRequestError(`${url}: ${why}, ${attempt + 1} tries`);
+        }
         o.log?.(`judge: ${why}; trying again in ${wait} ms`);
         await new Promise((r) => setTimeout(r, wait));
       }

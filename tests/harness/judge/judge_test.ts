@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../../engine/errors.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { endpointJudge, type EndpointOptions, JudgeRequestError } from "../../../harness/judge/client.ts";
+import {
+  endpointJudge,
+  type EndpointOptions,
+  JudgeRequestError,
+  MOST_UNREACHABLE,
+} from "../../../harness/judge/client.ts";
 import { pearson } from "../../../harness/judge/correlation.ts";
 import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
 import type { JudgeLine } from "../../../harness/judge/scores.ts";
@@ -116,6 +121,40 @@ Deno.test("judge client: 429 and 500 are tried again after growing waits; a serv
     const j = endpointJudge(options(down.url, { retries: 2 }));
     await assert.rejects(j.reply("p", 0), (e) => e instanceof JudgeRequestError && /HTTP 503, 3 tries/.test(e.message));
     assert.equal(down.bodies.length, 3);
+  } finally {
+    await down.close();
+  }
+});
+
+Deno.test("judge client: requests that in a row find no server stop everything; one that reached a server resets the count", async () => {
+  // a port nothing listens on: every try is refused at once
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const j = endpointJudge(options(`http://127.0.0.1:${port}/v1`, { retries: 1 }));
+  for (let i = 1; i < MOST_UNREACHABLE; i++) {
+    await assert.rejects(
+      j.reply("p", 0),
+      (e) => e instanceof JudgeRequestError && /no connection .*, 2 tries/.test(e.message),
+    );
+  }
+  await assert.rejects(
+    j.reply("p", 0),
+    (e) =>
+      e instanceof InputError &&
+      new RegExp(
+        `^--judge http://127\\.0\\.0\\.1:${port}/v1: ${MOST_UNREACHABLE} requests in a row found no server \\(no connection`,
+      )
+        .test(e.message) &&
+      /check the URL and the network; the same command goes on/.test(e.message),
+  );
+  // a server that answers (even 500 past its tries) is there: never counted
+  const down = fakeServer(() => new Response("down", { status: 503 }));
+  try {
+    const k = endpointJudge(options(down.url, { retries: 0 }));
+    for (let i = 0; i < MOST_UNREACHABLE + 2; i++) {
+      await assert.rejects(k.reply("p", 0), (e) => e instanceof JudgeRequestError);
+    }
   } finally {
     await down.close();
   }
