@@ -221,7 +221,7 @@ const aime24 = competition({
 const aime25 = competition({
   id: "aime25",
   description: "AIME 2025 I and II: 30 problems (the paper averages 10 seeds)",
-  source: "GAIR-NLP/AIME-Preview eval/data/aime (MAA problems)",
+  source: "GAIR-NLP/AIME-Preview eval/data/aime (MAA problems; the --data-dir layout); on the hub: math-ai/aime25",
   dataDir: { folder: "aime25", files: ["test2025-I.jsonl", "test2025-II.jsonl"] },
   hub: { repo: "math-ai/aime25", file: "test.jsonl" },
   expected: 30,
@@ -405,7 +405,15 @@ export function taskSpec(id: string): TaskSpec {
 }
 
 async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
-  if (o.data) return dataFiles(o.data);
+  if (o.data) {
+    try {
+      return dataFiles(o.data);
+    } catch (e) {
+      // a path mistyped where the task has a hub copy: say that leaving it out fetches that
+      if (!(e instanceof InputError) || !t.hub || !/no such file/.test(e.message)) throw e;
+      throw new InputError(`${e.message}; without --data, task ${t.id} is read from the hub (hf:${t.hub.repo})`);
+    }
+  }
   if (o.hub) {
     const m = /^hf:([\w.-]+\/[\w.-]+)(?::(.+))?$/.exec(o.hub);
     check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
@@ -417,7 +425,14 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
     check(t.dataDir, `task ${t.id} has no place in the --data-dir layout; give --data FILE or --hub hf:REPO:FILE`);
     return t.dataDir.files.map((f) => join(o.dataDir!, t.dataDir!.folder, f));
   }
-  check(t.hub, `task ${t.id}: give its data with --data FILE, --data-dir DIR or --hub hf:REPO:FILE`);
+  const layout = t.dataDir &&
+    `, --data-dir DIR (holding ${t.dataDir.files.map((f) => `${t.dataDir!.folder}/${f}`).join(", ")})`;
+  check(
+    t.hub,
+    `task ${t.id} has no hub copy to fetch by default (its data: ${t.source}): give them with --data FILE${
+      layout ?? ""
+    } or --hub hf:REPO:FILE`,
+  );
   return await hubFiles(t.hub.repo, [t.hub.file, ...t.hub.rest ?? []], o.hubOptions);
 }
 

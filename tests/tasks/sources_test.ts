@@ -254,7 +254,18 @@ Deno.test("--task custom: one's own data with its field names, no registry entry
   jsonl(dir, "plain.jsonl", ['{"question": "q?", "answer": "7"}']);
   assert.deepEqual((await loadTask("custom", { data: join(dir, "plain.jsonl") })).problems[0].id, "0");
   await assert.rejects(loadTask("custom", { data }), /mine\.jsonl:1: .*"question"/);
-  await assert.rejects(loadTask("custom"), /task custom: give its data with --data FILE/);
+  await assert.rejects(
+    loadTask("custom"),
+    /task custom has no hub copy to fetch by default \(its data: your file .*\): give them with --data FILE or --hub hf:REPO:FILE$/,
+  );
+  await assert.rejects(
+    loadTask("aime24"),
+    /task aime24 has no hub copy to fetch by default \(its data: QwenLM\/Qwen2\.5-Math evaluation\/data\/aime24 .*\): give them with --data FILE, --data-dir DIR \(holding aime24\/test\.jsonl\) or --hub/,
+  );
+  await assert.rejects(
+    loadTask("limo", { data: "/nonexistent/limo.jsonl" }),
+    /\/nonexistent\/limo\.jsonl: no such file or folder; without --data, task limo is read from the hub \(hf:GAIR\/LIMO\)/,
+  );
   jsonl(dir, "empty-id.jsonl", ['{"id": " ", "question": "q?", "answer": "7"}']);
   await assert.rejects(
     loadTask("custom", { data: join(dir, "empty-id.jsonl") }),
