@@ -118,6 +118,16 @@ export async function bench(args: string[]): Promise<void> {
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });
+  // Ctrl-C before the runs (calibrating) or after them (the report): the lock goes, and the line says where things
+  // stand; while the runs go, execute() says it with this invocation's throughput.
+  const interrupted = () => {
+    dir.close();
+    console.error(
+      `\nbench: interrupted; ${dir.done.size} of ${jobs.length} records are in ${out}: the same command resumes there`,
+    );
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   const machine = machineName(here.machine), timedOn = calibratedOn(dir.meta());
   if (dir.meta().cost_model && timedOn !== machine) {
     console.error(
@@ -154,23 +164,29 @@ export async function bench(args: string[]): Promise<void> {
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);
       const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] }, machine);
-      await execute({
-        engine,
-        cache,
-        dir,
-        cost,
-        solver,
-        concurrency: spec.concurrency,
-        jobs,
-        pending,
-        out,
-        live,
-        code,
-      });
+      Deno.removeSignalListener("SIGINT", interrupted);
+      try {
+        await execute({
+          engine,
+          cache,
+          dir,
+          cost,
+          solver,
+          concurrency: spec.concurrency,
+          jobs,
+          pending,
+          out,
+          live,
+          code,
+        });
+      } finally {
+        Deno.addSignalListener("SIGINT", interrupted);
+      }
     }
     const files = await report(out, spec, dir.records(), dir.meta());
     console.error(`bench: wrote ${files.join(", ")} in ${out}`);
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
     dir.close();
     await code?.close();
   }

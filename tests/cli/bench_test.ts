@@ -123,6 +123,16 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
   const r = await runBench(...SMALL.map((a) => (a === "4:20:4" ? "4:24:4" : a)), "--out", out);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /holds a run with another spec \(budgets: was \[4,8,12,16,20\], now \[4,8,12,16,20,24\]\)/);
+  assert.match(r.stderr, /use the same flags to resume it, or another --out/);
+  // Leaving out a family with a version (sc) changes the key's methods_version too: still a flag, not the rules.
+  const fewer = await runBench(
+    ...SMALL.map((a) => (a === "hogwild:2,sequential,sc:2" ? "hogwild:2,sequential" : a)),
+    "--out",
+    out,
+  );
+  assert.equal(fewer.code, 2);
+  assert.match(fewer.stderr, /methods_version: was \{"sc":\d+\}, now undefined\).*use the same flags to resume it/);
+  assert.doesNotMatch(fewer.stderr, /earlier version/);
 });
 
 Deno.test("a sampled run keys its token rules; a folder an earlier version made is refused saying so", async () => {
@@ -291,10 +301,11 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
   const out = join(tmp(), "interrupted");
   const args = [...SMALL, "--count", "6", "--budgets", "8:64:8", "--out", out];
   const child = bench(args).spawn();
-  // Interrupt once a record is written (a run in flight then starts again on resume).
+  // Interrupt once a record is written (a run in flight then starts again on resume); on a loaded 2-core
+  // machine the first one has taken over 30 s.
   for (
     let i = 0;
-    i < 600 && !(existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
+    i < 3600 && !(existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
     i++
   ) {
     await new Promise((r) => setTimeout(r, 50));
@@ -318,4 +329,19 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
   const keys = records(out).map(recordKey);
   assert.equal(keys.length, 18);
   assert.equal(new Set(keys).size, 18, `a record twice: ${keys.sort().join(" ")}`);
+});
+
+Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behind", async () => {
+  const out = join(tmp(), "early");
+  const child = bench([...SMALL, "--out", out]).spawn();
+  // the lock is taken as the folder opens; calibration follows (about a second here)
+  for (let i = 0; i < 3600 && !existsSync(join(out, "run.lock")); i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGINT");
+  const r = await child.output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 130, stderr);
+  assert.match(stderr, /bench: interrupted; \d+ of 12 records are in .*early: the same command resumes there/);
+  assert.ok(!existsSync(join(out, "run.lock")), "the lock goes with the bench");
+  assert.equal((await runBench(...SMALL, "--out", out)).code, 0);
 });
