@@ -17,6 +17,7 @@ import { ComputeEngine } from "@cortex-js/compute-engine";
 import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, ratNum, WIDE_POINTS } from "./exact.ts";
 import { sameRealSet } from "./intervals.ts";
 import { splitTop } from "./split.ts";
+import { namedEntries } from "./parts.ts";
 
 export { splitTop };
 
@@ -242,10 +243,9 @@ export function normalize(answer: string, keepLabels = false): string {
  * `B = 7, A = 9` is another answer, as the grader reads it.
  */
 export function voteKey(answer: string): string {
-  const parts = splitTop(answer) ?? [answer];
-  const named = parts.map((p) => /^\s*([A-Za-z]\w*)\s*=\s*(.*?)\s*$/.exec(p));
-  if (parts.length < 2 || named.some((m) => !m)) return normalize(answer);
-  return named.map((m) => `${m![1]}=${normalize(m![2])}`).sort().join(",");
+  const named = namedEntries(answer);
+  if (!named || named.length < 2) return normalize(answer);
+  return named.map((e) => `${e.name}=${normalize(e.value)}`).sort().join(",");
 }
 
 // A name that labels a value: x, x_1, AB, f(x), (p,q), V_1:V_2, \angle ABC.

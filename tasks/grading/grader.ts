@@ -56,6 +56,7 @@ export function gradeList(generated: string, golds: readonly string[], mode: Mod
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
   if (box === undefined) return 0;
   const parts = splitAnswers(box);
+  while (parts.length > golds.length && parts[parts.length - 1] === "") parts.pop(); // a trailing comma
   let right = 0;
   golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
   return right / Math.max(golds.length, parts.length);

@@ -10,6 +10,23 @@ import { splitTop } from "./split.ts";
 
 const GOLD = /^([A-Za-z]\w*) = (-?\d+)$/;
 const ENTRY = /^([A-Za-z]\w*)\s*=\s*(.*)$/;
+// LaTeX's spacing (`\ `, `\quad`, `\,`, `~`) between entries, and a name set as text (`\text{A}`): how the
+// same answer is typeset, not another one
+const SPACING = /\\(?:q?quad|[ ,;:!])|~/g;
+const TEXT_NAME = /\\(?:text|mathrm|textrm|mathit)\{\s*([A-Za-z]\w*)\s*\}/g;
+
+/** An answer's entries, spacing and text-set names read away; an empty last entry (a trailing comma) is none. */
+function entriesOf(box: string): string[] {
+  const entries = (splitTop(box) ?? [box]).map((e) => e.replace(SPACING, " ").replace(TEXT_NAME, "$1").trim());
+  while (entries.length && entries[entries.length - 1] === "") entries.pop();
+  return entries;
+}
+
+/** An answer's entries as names and values, when every entry is `NAME = value` (else undefined). */
+export function namedEntries(answer: string): { name: string; value: string }[] | undefined {
+  const read = entriesOf(answer).map((e) => ENTRY.exec(e));
+  return read.length && read.every((m) => m) ? read.map((m) => ({ name: m![1], value: m![2] })) : undefined;
+}
 
 /** A gold `NAME = INTEGER` as its name and value; throws on any other form (a task's bug, not a model's). */
 function readGold(g: string): { name: string; value: string } {
@@ -33,9 +50,9 @@ function integer(text: string, mode: Mode): string | undefined {
 export function gradeParts(generated: string, golds: readonly string[], mode: Mode): number {
   const want = golds.map(readGold);
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
-  if (box === undefined || box.trim() === "") return 0;
-  const entries = (splitTop(box) ?? [box]).map((e) => {
-    const m = ENTRY.exec(e.trim());
+  if (box === undefined) return 0;
+  const entries = entriesOf(box).map((e) => {
+    const m = ENTRY.exec(e);
     return m ? { name: m[1], value: integer(m[2], mode) } : { name: undefined, value: integer(e, mode) };
   });
   const named = entries.some((e) => e.name !== undefined);
@@ -44,5 +61,5 @@ export function gradeParts(generated: string, golds: readonly string[], mode: Mo
     const mine = named ? entries.filter((e) => e.name === g.name) : entries[i] ? [entries[i]] : [];
     if (mine.length === 1 && mine[0].value === g.value) right++;
   });
-  return right / Math.max(want.length, entries.length);
+  return entries.length ? right / Math.max(want.length, entries.length) : 0;
 }

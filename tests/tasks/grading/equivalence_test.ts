@@ -23,5 +23,7 @@ Deno.test("voteKey: the normalised form, values named one by one keeping their n
   assert.equal(voteKey("A = 7, B = 9"), voteKey("B=9,A=7"));
   assert.notEqual(voteKey("A = 7, B = 9"), voteKey("B = 7, A = 9"));
   assert.notEqual(voteKey("A = 7, B = 9"), voteKey("7, 9"));
+  assert.equal(voteKey("A = 7,\\ B = 9,"), voteKey("A = 7, B = 9"), "typeset as the grader reads it");
+  assert.notEqual(voteKey("A = 9,\\ B = 7"), voteKey("A = 7, B = 9"));
   assert.equal(voteKey("(1, 2)"), normalize("(1, 2)"));
 });

@@ -135,5 +135,6 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70, 000, 540, 20}").score_strict, 2 / 6);
   // more answers than golds: out of the answers given (a list of candidates cannot score every position)
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20, 7}").score_strict, 5 / 6);
+  assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20,}").score_strict, 1, "a trailing comma is no answer");
   assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!001, 5}").score_strict, 0.5);
 });

@@ -9,7 +9,17 @@ const both = (box: string) => [gradeParts(box, GOLDS, "strict"), gradeParts(box,
 
 Deno.test("parts: the right answer in any order of names, or unnamed in order; lenient forms only in lenient mode", () => {
   for (
-    const box of ["A = 11, B = 9, C = 3, D = 4", "A=11, B=9,C=3 , D = 4", "D = 4, C = 3, B = 9, A = 11", "11, 9, 3, 4"]
+    const box of [
+      "A = 11, B = 9, C = 3, D = 4",
+      "A=11, B=9,C=3 , D = 4",
+      "D = 4, C = 3, B = 9, A = 11",
+      "11, 9, 3, 4",
+      // typeset: LaTeX's spacing, a name set as text, a trailing comma
+      "A = 11,\\ B = 9,\\ C = 3,\\ D = 4",
+      "A = 11,\\quad B = 9,\\qquad C = 3,~D = 4",
+      "\\text{A} = 11, \\mathrm{B} = 9, C = 3, D = 4",
+      "A = 11, B = 9, C = 3, D = 4,",
+    ]
   ) assert.deepEqual(both(`so \\boxed{${box}}`), [1, 1], box);
   assert.deepEqual(both("\\boxed{A = $11$, B = 9., C = 3, D = 4}"), [0.5, 1]);
   assert.deepEqual(both("A = 11, B = 9, C = 3, D = 4"), [0, 1], "no box: the lenient answer only");
