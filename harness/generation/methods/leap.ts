@@ -13,6 +13,7 @@ import type { Block, KVCache } from "../../../engine/cache.ts";
 import { check } from "../../../engine/errors.ts";
 import { Sampler } from "../../../engine/sampler.ts";
 import { lastBoxed } from "../../../tasks/grading/answer.ts";
+import { voteKey } from "../../../tasks/grading/equivalence.ts";
 import {
   baseline,
   type Family,
@@ -94,8 +95,9 @@ export const leap: Family<LeapMethod> = {
     const t = Math.min(LEAP_DEFAULTS.every, 2 ** Math.max(0, Math.floor(Math.log2(most / 4))));
     return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
   },
-  // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer)
-  version: 2,
+  // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer);
+  // 3: the majority counts answers the grader reads alike together (2 by their text: `x = 4` and `4` apart)
+  version: 3,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -425,11 +427,14 @@ export class LeapRun extends Solver {
   protected get finished(): boolean {
     return this.#paths.every((p) => p.stage === "done");
   }
-  /** The step of the paths' most frequent answer (among equals, the one written first). */
+  /**
+   * The step of the paths' most frequent answer (among equals, the one written first), answers counted together
+   * when the grader reads them alike (voteKey, as sc's vote and maj@k group them).
+   */
   protected writtenText(): string {
     const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
       .sort((a, b) => a.pass - b.pass);
-    const votes = (v: string) => answered.filter((a) => a.value === v).length;
+    const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
     const best = answered.reduce<typeof answered[number] | undefined>(
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
       undefined,

@@ -144,7 +144,8 @@ Deno.test("a LeaP texts file with a missing or bad field is refused, naming the 
 // The scripted run: T = 8 reasoning tokens, a summary, the peers' summaries, then each path's answer.
 const REASONING = "First I add the two numbers and look";
 const SUMMARIES = [" x is 4.\n\n", " x is 5.\n\n", " y is 9.\n\n", " x is 45.\n\n"]; // D's is a token longer
-const ENDINGS = ["So \\boxed{5}.\n\n", "So \\boxed{4}.\n\n", "So \\boxed{4}.\n\n", "So \\boxed{9}.\n\n"];
+// Bob and Carol write one answer two ways: the majority counts them together (leap 3; 2 counted the texts apart)
+const ENDINGS = ["So \\boxed{x=5}.\n\n", "So \\boxed{x=4}.\n\n", "So \\boxed{n=4}.\n\n", "So \\boxed{n=9}.\n\n"];
 const PATHS = ["Alice", "Bob", "Carol", "Dave"];
 const T = tok.encode(REASONING).length;
 
@@ -263,13 +264,14 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
   assert.deepEqual(names(fin[0].view), ["prompt", "Alice", "finisher"]);
   const protocol = loadProtocol();
   assert.equal(decode(fin[0].tokens), " add" + protocol.marker + protocol.finisherSuffix);
-  // After the end: Alice says 5, Bob and Carol 4, Dave 9: the majority, not the first path's.
+  // After the end: Alice says x=5, Bob x=4 and Carol n=4 (one answer), Dave n=9: the majority, in the words of
+  // the first to write it, not the first path's (version 2 counted texts: four answers of one vote, Alice's won).
   assert.deepEqual(
     run.checkpoints.map((c) => [c.budget, c.passes, c.answer, c.source, c.finisher_passes]),
-    [[3, 3, "7", "finisher", 2], [100, run.passes, "4", "generated", 0]],
+    [[3, 3, "7", "finisher", 2], [100, run.passes, "x=4", "generated", 0]],
   );
   // Each path's own answer (the papers' Pass@1 grades these): none at budget 3, each one's box at the end.
-  assert.deepEqual(run.checkpoints.map((c) => c.paths), [[null, null, null, null], ["5", "4", "4", "9"]]);
+  assert.deepEqual(run.checkpoints.map((c) => c.paths), [[null, null, null, null], ["x=5", "x=4", "n=4", "n=9"]]);
   const generated = (i: number) => tok.encode(REASONING + SUMMARIES[i] + ENDINGS[i]).length;
   assert.deepEqual(run.checkpoints[1].tokens, PATHS.map((_, i) => generated(i)));
   assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
