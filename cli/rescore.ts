@@ -24,10 +24,34 @@ import {
   writeNewRunFolder,
 } from "../harness/bench/rundir.ts";
 import { TIMING_VERSION } from "../harness/generation/solver.ts";
+import { loadTask, taskSpec } from "../tasks/registry.ts";
 
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
   records.jsonl with the new verdicts, traces.jsonl as it was, curves.csv, summary.md and the plots`;
+
+/**
+ * A generated task's records must hold the golds and grading this version makes of their problems: grading
+ * anew what an older version wrote (chains's golds as a list, before grader 6 named its parts) would stamp
+ * today's grader on yesterday's rules.
+ */
+async function checkGeneratedProblems(dir: string, spec: BenchSpec, records: readonly BenchRecord[]) {
+  for (const task of new Set(records.map((r) => r.task))) {
+    if (!taskSpec(task).generate) continue;
+    const today = await loadTask(task, { seed: Math.min(...spec.seeds), synthetic: spec.synthetic });
+    const made = new Map(today.problems.map((p) => [p.id, JSON.stringify([p.golds, p.grading])]));
+    const stale = records.find((r) =>
+      r.task === task && made.has(r.problem_id) && made.get(r.problem_id) !== JSON.stringify([r.golds, r.grading])
+    );
+    check(
+      stale === undefined,
+      `${dir}: task ${task}'s problem ${stale?.problem_id} holds golds ${JSON.stringify(stale?.golds)} graded as ` +
+        `"${stale?.grading}", and this version makes ${made.get(stale?.problem_id ?? "")} of it (its golds or ` +
+        "grading changed since: docs/tasks-and-grading.md): grading its answers anew would not be today's grade; " +
+        "run the bench again into another folder",
+    );
+  }
+}
 
 async function main() {
   const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE, Deno.args, true);
@@ -49,6 +73,7 @@ async function main() {
     `${dir}: records of code task ${code?.task} hold programs, not their tests; grade them again with ` +
       "deno task grade --cases (a line per program with its problem row)",
   );
+  await checkGeneratedProblems(dir, run.spec_full as BenchSpec, records);
   // An unfinished run is rescored as it is, said so: its methods may stand on different problems.
   const planned = Array.isArray(run.planned) ? run.planned.length : records.length;
   if (records.length < planned) {

@@ -57,6 +57,18 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
     readFileSync(join(base, "cut-rescored", "summary.md"), "utf8"),
     /^# .*\n\n\*\*An unfinished run: 3 of 6 planned records\.\*\*/,
   );
+  // chains before grader 6: its golds a list of bare sums; grading them anew would stamp 6 on the list's rules
+  const older = join(base, "older");
+  cpSync(run, older, { recursive: true });
+  const asList = original.map((r) => ({ ...r, grading: "list", golds: r.golds.map((g) => g.split(" = ")[1]) }));
+  writeFileSync(join(older, "records.jsonl"), asList.map((r) => JSON.stringify(r) + "\n").join(""));
+  const o = await runCli("cli/rescore.ts", [older, "--out", join(base, "older-rescored")]);
+  assert.equal(o.code, 2, o.stderr);
+  assert.match(
+    o.stderr,
+    /task chains's problem chains-p4-t3-s1-\d+ holds golds \["\d+",.*\] graded as "list", and this version makes \[\["A = \d+",.*\],"parts"\] of it .* run the bench again into another folder/,
+  );
+  assert.ok(!existsSync(join(base, "older-rescored")), "nothing written");
   const resumed = await runCli("cli/bench.ts", [...SPEC, "--out", out]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /6 already there, 0 to run/);
