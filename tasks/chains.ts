@@ -31,10 +31,14 @@ export function chainText(parts: Chain[]): string {
   return parts.map((p, k) => `${k ? "let" : "Let"} ${p.name} be ${p.terms.join(" + ")}`).join("; ") + `. Find ${list}.`;
 }
 
-export function chainProblems(o: SyntheticOptions): Problem[] {
-  // Math.imul: a product past 2^53 would round, and seeds that differ give one generator (the same problems).
-  const rand = generator(Math.imul(o.seed, 0x85ebca6b) + o.parts * 977 + o.digits);
-  return Array.from({ length: o.count }, (_, i) => {
+/**
+ * The problems of a seed. `mixed`, the generator's seed, is the knobs' mix (Math.imul: a product past 2^53 would
+ * round, and seeds that differ would give one generator); the demo model's data maker passes the mix its training
+ * problems were drawn with.
+ */
+export function chainProblems(o: SyntheticOptions, mixed = Math.imul(o.seed, 0x85ebca6b) + o.parts * 977 + o.digits) {
+  const rand = generator(mixed);
+  return Array.from({ length: o.count }, (_, i): Problem => {
     const parts = chainParts(rand, o.parts, o.digits + 1);
     return {
       id: `chains-p${o.parts}-t${o.digits + 1}-s${o.seed}-${i}`,
