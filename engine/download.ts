@@ -50,7 +50,8 @@ class StallError extends Error {}
 
 /**
  * A watch that gives up once `ms` pass without a poke (each answer or chunk pokes it): its signal goes to fetch,
- * and `within` races a promise against it, for a fetch or a stream that does not heed the signal.
+ * and `within` races the request against it, for a fetch that does not heed the signal (once a request: each race
+ * stays attached to the watch until it ends).
  */
 function stallWatch(ms: number, what: string) {
   const ctl = new AbortController();
@@ -141,20 +142,25 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
     if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
     if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
     const reader = res.body.getReader();
+    // a stall cancels the stream, which ends a read in flight whatever its source does
+    watch.signal.addEventListener("abort", () => void reader.cancel(watch.signal.reason).catch(() => {}));
     const fd = openSync(file, "a+");
     try {
       if (from > 0 && res.status !== 206) {
         ftruncateSync(fd, 0);
         r.onBytes?.(-from);
       }
-      for (let chunk = await watch.within(reader.read()); !chunk.done; chunk = await watch.within(reader.read())) {
+      for (;;) {
+        const chunk = await reader.read();
+        if (watch.signal.aborted) throw watch.signal.reason;
+        if (chunk.done) break;
         watch.poke();
         writeSync(fd, chunk.value);
         r.onBytes?.(chunk.value.byteLength);
       }
     } catch (e) {
       reader.cancel().catch(() => {});
-      throw e;
+      throw watch.signal.aborted ? watch.signal.reason : e;
     } finally {
       closeSync(fd);
     }
