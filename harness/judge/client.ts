@@ -3,8 +3,8 @@
  * A busy or failing server (429, 5xx), a dropped connection or no reply within the time-out is tried again after
  * an exponentially growing wait (or the server's Retry-After, when longer); a refusal of the request itself (4xx)
  * is not, and a refused key stops everything, since every later request would be refused too; so do requests
- * that in a row found no server at all (MOST_UNREACHABLE, each after its tries): 900 replies would otherwise each
- * spend a minute on a network that is not there.
+ * that in a row got no answer at all (MOST_UNREACHABLE, each after its tries): 900 replies would otherwise each
+ * spend minutes on a network or a server that is not there.
  */
 import { InputError, oneLine } from "../../engine/errors.ts";
 
@@ -42,7 +42,10 @@ export interface EndpointOptions {
 
 /** The most one wait between tries may be (a Retry-After header's, or the backoff's after many tries). */
 export const MOST_WAIT_MS = 120_000;
-/** Requests in a row that failed for good, no try connecting: then the endpoint is not there, not busy. */
+/**
+ * Requests in a row that failed for good with no answer to any try (no connection, or none within the time-out: a
+ * firewall that drops the connection looks like that too): then nothing is answering, and nothing will.
+ */
 export const MOST_UNREACHABLE = 4;
 
 export function endpointJudge(o: EndpointOptions): Judge {
@@ -85,8 +88,6 @@ export function endpointJudge(o: EndpointOptions): Judge {
           if (Number.isFinite(after) && after > 0) wait = Math.max(wait, Math.min(after * 1000, MOST_WAIT_MS));
         } catch (e) {
           if (e instanceof InputError || e instanceof JudgeRequestError) throw e;
-          // a reply too slow is a server that is there (busy), not a missing one
-          if (abort.signal.aborted) reached = true;
           why = abort.signal.aborted
             ? `no reply within ${o.timeoutMs} ms`
             : `no connection (${oneLine((e as Error).message)})`;
@@ -96,9 +97,7 @@ export function endpointJudge(o: EndpointOptions): Judge {
         if (attempt >= o.retries) {
           if (!reached && ++unreachable >= MOST_UNREACHABLE) {
             throw new InputError(
-              `--judge ${o.url}: ${unreachable} requests in a row found no server (${why}, ${
-                attempt + 1
-              } tries each): ` +
+              `--judge ${o.url}: ${unreachable} requests in a row got no answer (${why}, ${attempt + 1} tries each): ` +
                 "check the URL and the network; the same command goes on from the replies recorded",
             );
           }

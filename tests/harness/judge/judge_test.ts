@@ -126,7 +126,7 @@ Deno.test("judge client: 429 and 500 are tried again after growing waits; a serv
   }
 });
 
-Deno.test("judge client: requests that in a row find no server stop everything; one that reached a server resets the count", async () => {
+Deno.test("judge client: requests that in a row get no answer stop everything; a server that answers is never counted", async () => {
   // a port nothing listens on: every try is refused at once
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -143,7 +143,7 @@ Deno.test("judge client: requests that in a row find no server stop everything; 
     (e) =>
       e instanceof InputError &&
       new RegExp(
-        `^--judge http://127\\.0\\.0\\.1:${port}/v1: ${MOST_UNREACHABLE} requests in a row found no server \\(no connection`,
+        `^--judge http://127\\.0\\.0\\.1:${port}/v1: ${MOST_UNREACHABLE} requests in a row got no answer \\(no connection`,
       )
         .test(e.message) &&
       /check the URL and the network; the same command goes on/.test(e.message),
