@@ -36,12 +36,17 @@ applies, a native build that fails, a test failing unmutated); 2 for bad flags.`
 // the project's one flag reader: --help prints the usage; a bad flag is one line and exit 2
 let parsed;
 try {
-  parsed = parseFlags({
-    list: { type: "boolean" },
-    "no-baseline": { type: "boolean" },
-    "timeout-s": { type: "string", default: "1200" },
-    work: { type: "string" },
-  }, USAGE);
+  parsed = parseFlags(
+    {
+      list: { type: "boolean" },
+      "no-baseline": { type: "boolean" },
+      "timeout-s": { type: "string", default: "1200" },
+      work: { type: "string" },
+    },
+    USAGE,
+    Deno.args,
+    true,
+  );
 } catch (e) {
   console.error(`error: ${(e as Error).message}`);
   Deno.exit(2);
