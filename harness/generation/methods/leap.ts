@@ -429,7 +429,7 @@ export class LeapRun extends Solver {
   }
   /**
    * The step of the paths' most frequent answer (among equals, the one written first), answers counted together
-   * when the grader reads them alike (voteKey, as sc's vote and maj@k group them).
+   * when the grader reads them alike (voteKey, as the other votes and maj@k group them).
    */
   protected writtenText(): string {
     const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
