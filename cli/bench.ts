@@ -35,7 +35,7 @@ import { taskSpec } from "../tasks/registry.ts";
 import { checkRunFolder, RunDir } from "../harness/bench/rundir.ts";
 import { costModel } from "../harness/bench/calibrate.ts";
 import { report } from "../harness/report/report.ts";
-import { execute } from "../harness/bench/execute.ts";
+import { execute, exitInterrupted } from "../harness/bench/execute.ts";
 import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { provenance } from "../harness/bench/provenance.ts";
@@ -122,10 +122,7 @@ export async function bench(args: string[]): Promise<void> {
   // stand; while the runs go, execute() says it with this invocation's throughput.
   const interrupted = () => {
     dir.close();
-    console.error(
-      `\nbench: interrupted; ${dir.done.size} of ${jobs.length} records are in ${out}: the same command resumes there`,
-    );
-    Deno.exit(130);
+    exitInterrupted(dir.done.size, jobs.length, out);
   };
   Deno.addSignalListener("SIGINT", interrupted);
   const machine = machineName(here.machine), timedOn = calibratedOn(dir.meta());

@@ -65,10 +65,7 @@ export async function execute(o: {
     addInvocation();
     pool.close(); // its processes too: one computing a runaway comparison would not end with this one
     dir.close(); // its lock too: the folder is free for the next command
-    console.error(
-      `\nbench: interrupted; ${finished} of ${jobs.length} records are in ${out}: the same command resumes there`,
-    );
-    Deno.exit(130);
+    exitInterrupted(finished, jobs.length, out);
   };
   Deno.addSignalListener("SIGINT", interrupted);
   const writes: Promise<void>[] = [];
@@ -106,4 +103,10 @@ export async function execute(o: {
     if (!lost) addInvocation();
   }
   if (lost) throw lost.error;
+}
+
+/** Ctrl-C's last line, wherever the bench is (calibrating, running, reporting), and its exit status. */
+export function exitInterrupted(done: number, planned: number, out: string): never {
+  console.error(`\nbench: interrupted; ${done} of ${planned} records are in ${out}: the same command resumes there`);
+  Deno.exit(130);
 }

@@ -297,19 +297,23 @@ Deno.test("CI regression: a greedy run on the embedded model gives the committed
   );
 });
 
+/** Polls until `ready` holds, for three minutes at most (the first record on a loaded 2-core machine has taken
+ * over 30 s); a bench that ends first fails the test with its own words. */
+async function until(child: Deno.ChildProcess, ready: () => boolean): Promise<void> {
+  let ended = false;
+  child.status.then(() => ended = true);
+  for (let i = 0; i < 3600 && !ended && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (ended) assert.fail(`the bench ended before the test could interrupt it: ${(await stderrOf(child)).slice(-2000)}`);
+}
+
+const stderrOf = async (child: Deno.ChildProcess) => new TextDecoder().decode((await child.output()).stderr);
+
 Deno.test("Ctrl-C says how to resume, and the same command finishes the run", async () => {
   const out = join(tmp(), "interrupted");
   const args = [...SMALL, "--count", "6", "--budgets", "8:64:8", "--out", out];
   const child = bench(args).spawn();
-  // Interrupt once a record is written (a run in flight then starts again on resume); on a loaded 2-core
-  // machine the first one has taken over 30 s.
-  for (
-    let i = 0;
-    i < 3600 && !(existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Interrupt once a record is written (a run in flight then starts again on resume).
+  await until(child, () => existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
   child.kill("SIGINT");
   const r = await child.output();
   const stderr = new TextDecoder().decode(r.stderr);
@@ -335,7 +339,7 @@ Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behi
   const out = join(tmp(), "early");
   const child = bench([...SMALL, "--out", out]).spawn();
   // the lock is taken as the folder opens; calibration follows (about a second here)
-  for (let i = 0; i < 3600 && !existsSync(join(out, "run.lock")); i++) await new Promise((r) => setTimeout(r, 20));
+  await until(child, () => existsSync(join(out, "run.lock")));
   await new Promise((r) => setTimeout(r, 100));
   child.kill("SIGINT");
   const r = await child.output();
