@@ -5,9 +5,19 @@
  * minutes: a script that reports PASSED over a failure, or loses its logs, wastes them.
  */
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { DEVICE_CALLS } from "../../tools/device-prepare.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -128,4 +138,20 @@ Deno.test("device-check: no step runs past DEADLINE, so the script ends (its log
   assert.ok(seconds < 20, `${seconds} s`);
   assert.match(r.text, /no time left before DEADLINE=7 s/);
   assert.ok(existsSync(join(r.out, "logs.tar.gz")));
+});
+
+Deno.test("device-check: each call device:prepare prints finds what its sections need in what it carries", async () => {
+  for (const [sections, carry] of DEVICE_CALLS) {
+    const { dir, bin } = machine();
+    const kit = join(dir, ".device");
+    // a whole kit (stand-ins), less what this call does not carry
+    for (const f of ["deno.xz", "node_modules.tar.xz", "data/olympiadbench/test.jsonl", "timing/perf-qwq-32b.hwrec"]) {
+      mkdirSync(dirname(join(kit, f)), { recursive: true });
+      writeFileSync(join(kit, f), "");
+    }
+    for (const entry of readdirSync(kit)) if (!carry.includes(entry)) rmSync(join(kit, entry), { recursive: true });
+    const r = await check(dir, bin, { SECTIONS: sections });
+    assert.doesNotMatch(r.text, /no \.device\/\S+ for SECTIONS/, `SECTIONS="${sections}" carrying ${carry.join(" ")}`);
+    assert.match(r.text, /build\s+ok/, r.text); // past the needs: it went on to build
+  }
 });
