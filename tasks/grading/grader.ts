@@ -10,7 +10,7 @@ import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/6";
+export const GRADER_VERSION = "hogwild-grader/7";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
@@ -55,24 +55,31 @@ function matches(answer: string, golds: readonly string[], mode: Mode): boolean 
 export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
   if (box === undefined) return 0;
-  const parts = splitAnswers(box);
-  while (parts.length > golds.length && parts[parts.length - 1] === "") parts.pop(); // a trailing comma
+  const parts = splitAnswers(box, golds.length);
   let right = 0;
   golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
   return right / Math.max(golds.length, parts.length);
 }
 
 /**
- * Top-level comma-separated answers; a comma before three digits is a thousands separator (70,000), and so is
- * one spaced with `\!` (70,\!000, as the single-answer grader reads it), not a comma and a space (7, 425).
+ * Top-level comma-separated answers. A comma spaced with `\!` (70,\!000, as the single-answer grader reads it)
+ * is a thousands separator; a bare comma before three digits may be one (70,000) or may part two answers
+ * written without a space (18,100,5): the reading whose number of answers is nearer the golds' is taken, the
+ * thousands one on a tie (a comma and a space, 7, 425, always parts). Trailing commas are no answers.
  */
-function splitAnswers(s: string): string[] {
-  const out: string[] = [];
-  for (const part of splitTop(s) ?? [s]) {
-    if (out.length && /^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/.test(part)) out[out.length - 1] += "," + part;
-    else out.push(part);
-  }
-  return out.map((p) => p.trim());
+function splitAnswers(s: string, golds: number): string[] {
+  const read = (thousands: RegExp) => {
+    const out: string[] = [];
+    for (const part of splitTop(s) ?? [s]) {
+      if (out.length && thousands.test(part)) out[out.length - 1] += "," + part;
+      else out.push(part);
+    }
+    const trimmed = out.map((p) => p.trim());
+    while (trimmed.length > 1 && trimmed[trimmed.length - 1] === "") trimmed.pop();
+    return trimmed;
+  };
+  const merged = read(/^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/), apart = read(/^\\!\s*\d{3}(\D|$)/);
+  return Math.abs(apart.length - golds) < Math.abs(merged.length - golds) ? apart : merged;
 }
 
 export interface ProblemGrade extends Grade {

@@ -137,4 +137,32 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20, 7}").score_strict, 5 / 6);
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20,}").score_strict, 1, "a trailing comma is no answer");
   assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!001, 5}").score_strict, 0.5);
+  // answers written without spaces: a comma before three digits parts them when that reading's count is nearer
+  // the golds' (18,100,5,3,2), and is a thousands separator when that one's is (70,000 among five)
+  const three = { golds: ["18", "100", "5", "3", "2"], grading: "list" as const };
+  for (const box of ["18,100,5,3,2", "18, 100,5, 3,2", "18,100,5,3,2,"]) {
+    assert.deepEqual(
+      [gradeProblem(three, `\\boxed{${box}}`).score_strict, gradeProblem(three, `\\boxed{${box}}`).score_lenient],
+      [1, 1],
+      box,
+    );
+  }
+  assert.equal(gradeProblem(three, "\\boxed{18,100,5,3,7}").score_strict, 0.8);
+  assert.equal(gradeProblem(three, "\\boxed{18,100,5,3}").score_strict, 0.8, "four answers nearer five than three");
+  assert.equal(gradeProblem(p, "\\boxed{18,3,70,000, 540, 20}").score_strict, 1);
+});
+
+Deno.test("a list's reading never depends on the golds' values, only on their number (generated)", () => {
+  // 200 lists of five numbers, some of three digits, written compactly: each scores 1 against itself and the
+  // score of a list against a shuffled copy is what position-by-position comparison gives
+  let seed = 7;
+  const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 2246822507) + 1 >>> 0);
+  for (let n = 0; n < 200; n++) {
+    const golds = Array.from({ length: 5 }, () => String(next() % 3 ? next() % 1000 : 100 + next() % 900));
+    const p = { golds, grading: "list" as const };
+    assert.equal(gradeProblem(p, `\\boxed{${golds.join(",")}}`).score_strict, 1, golds.join(","));
+    const other = [...golds].reverse();
+    const want = golds.filter((g, i) => Number(g) === Number(other[i])).length / 5;
+    assert.equal(gradeProblem(p, `\\boxed{${other.join(",")}}`).score_strict, want, other.join(","));
+  }
 });
