@@ -28,6 +28,8 @@ export interface TaskSpec {
   hub?: { repo: string; file: string; rest?: string[] };
   /** records in the complete set: a load of the whole set with another count is refused */
   expected?: number;
+  /** the task is the set's first `take` problems (checked against `expected` as the whole set is) */
+  take?: number;
   problems(records: RawRecord[], o: LoadOptions): Problem[];
   /** its answers are programs, run on tests (grading "code"): only the methods that answer code tasks run it */
   code?: boolean;
@@ -367,7 +369,7 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
       ...limo,
       id: "limo-512",
       description: "LIMO, the first 512 problems (the paper's earlier subset)",
-      expected: undefined,
+      take: 512,
     },
     gsm8k,
     gsm8kX5,
@@ -463,6 +465,11 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
   check(!(o.lcbDates || o.lcbTexts) || t === lcb, `--lcb-dates and --lcb-prompt go with --task lcb, not ${t.id}`);
   if (t.generate) {
+    // a file named for a generated task would be recorded as the run's data and never read
+    check(
+      !o.data && !o.hub,
+      `--data and --hub: task ${t.id} is generated, it reads no data (--task custom reads a file)`,
+    );
     const so = { ...GENERATED_DEFAULTS[t.id], seed: o.seed, ...o.synthetic };
     const most = t.id === "chains" ? 8 : 26;
     check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most, `${t.id}: parts must be 1..${most}`);
@@ -477,7 +484,9 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   const { records, skipped } = await readRecords(files, { skipBad: o.skipBad });
   const notes: string[] = [];
   if (t.expected !== undefined && records.length + skipped.length !== t.expected) {
-    const count = `${files.join(", ")}: ${records.length + skipped.length} records, task ${t.id} has ${t.expected}`;
+    const count = `${files.join(", ")}: ${records.length + skipped.length} records, task ${t.id} ${
+      t.take ? `takes the first ${t.take} of` : "has"
+    } ${t.expected}`;
     // The project's own layout must hold the whole set; a file the user names may be a part, said aloud.
     check(o.data || o.hub, count);
     const n = records.length + skipped.length;
@@ -488,7 +497,7 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
     );
   }
   let problems = t.problems(records, o);
-  if (t.id === "limo-512") problems = problems.slice(0, 512);
+  if (t.take) problems = problems.slice(0, t.take);
   const ids = new Set<string>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
     check(!ids.has(p.id), `${files.join(", ")}: problem id "${p.id}" appears twice`);

@@ -100,6 +100,28 @@ Deno.test("limo-512 is the first 512 problems", async () => {
   assert.deepEqual(first.problems.map((p) => p.text), all.problems.slice(0, 512).map((p) => p.text));
   assert.equal(first.problems[0].task, "limo-512");
   assert.deepEqual([all.notes, first.notes], [[], []]);
+  // its source is checked as limo's: a part of the set is said aloud, and the project's layout must hold it all
+  const part = jsonl(tmp(), "limo.jsonl", Array.from({ length: 300 }, (_, i) => limoLine(i)));
+  assert.deepEqual((await loadTask("limo-512", { data: part })).notes, [
+    `${part}: 300 records, task limo-512 takes the first 512 of 817: these results are not limo-512's whole set`,
+  ]);
+  const layout = tmp();
+  mkdirSync(join(layout, "limo"));
+  jsonl(join(layout, "limo"), "limo.jsonl", Array.from({ length: 600 }, (_, i) => limoLine(i)));
+  await assert.rejects(
+    loadTask("limo-512", { dataDir: layout }),
+    /600 records, task limo-512 takes the first 512 of 817/,
+  );
+});
+
+Deno.test("a generated task refuses --data and --hub (the file would be recorded as the run's data, never read)", async () => {
+  for (const task of ["chains", "synthetic"]) {
+    await assert.rejects(
+      loadTask(task, { data: "q.jsonl" }),
+      /--data and --hub: task \w+ is generated, it reads no data/,
+    );
+    await assert.rejects(loadTask(task, { hub: "hf:a/b" }), /--data and --hub: task \w+ is generated/);
+  }
 });
 
 Deno.test("a malformed line is one error with the file and line, or skipped and counted on request", async () => {
