@@ -147,7 +147,43 @@ Deno.test("a malformed line is one error with the file and line, or skipped and 
 Deno.test("broken escapes (\\frac written with one backslash) are caught, not read as a form feed", async () => {
   const dir = tmp();
   const f = jsonl(dir, "aime.jsonl", ['{"problem": "Find $\\frac{1}{2}$.", "answer": "5"}']);
-  await assert.rejects(loadTask("aime25", { data: f }), /aime\.jsonl:1: holds control characters/);
+  await assert.rejects(loadTask("aime25", { data: f }), /aime\.jsonl:1: holds control characters \(U\+000C\)/);
+});
+
+Deno.test("a tab, line feed or return spelling a LaTeX command is a broken escape, in every format; as text it is read", async () => {
+  // "\times" in JSON with one backslash is a tab and "imes": the gold would be graded as other text
+  const broken: [string, string][] = [
+    ["3\\times 10^{8}", 'a "\\t" before "imes"'],
+    ["\\theta", 'a "\\t" before "heta"'],
+    ["\\text{(C)}", 'a "\\t" before "ext"'],
+    ["x \\neq 2", 'a "\\n" before "eq"'],
+    ["x^{\\rho}", 'a "\\r" before "ho"'],
+  ];
+  for (const [i, [answer, said]] of broken.entries()) {
+    const dir = tmp(), line = `{"question": "Q${i}?", "answer": "${answer}"}`;
+    const decoded = JSON.parse(line);
+    const files = [
+      jsonl(dir, "a.jsonl", [line]),
+      join(dir, "a.json"),
+      join(dir, "a.parquet"),
+    ];
+    writeFileSync(files[1], `[${line}]`);
+    writeFileSync(
+      files[2],
+      new Uint8Array(parquetWriteBuffer({
+        columnData: [{ name: "question", data: [decoded.question] }, { name: "answer", data: [decoded.answer] }],
+      })),
+    );
+    for (const f of files) {
+      await assert.rejects(loadTask("custom", { data: f }), (e: Error) => e.message.includes(`:1: holds ${said}`));
+    }
+  }
+  // tabs and line breaks as text: a problem's lines, a table, words that begin like a command's tail
+  const fine = jsonl(tmp(), "fine.jsonl", [
+    JSON.stringify({ question: "Line one.\nThe next\tcolumn\rreturn\nnot a command", answer: "1" }),
+    JSON.stringify({ question: "A list:\nnumber one\nrho-like\ttimes two", answer: "2" }),
+  ]);
+  assert.equal((await loadTask("custom", { data: fine })).problems.length, 2);
 });
 
 Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside a string", async () => {
