@@ -49,7 +49,7 @@ async function main() {
         f.pred === undefined && f.gold === undefined,
         "give either --cases or --pred and --gold (--help for the usage)",
       );
-      const cases = readCases(f.cases);
+      const cases = await readCases(f.cases);
       const code = cases.filter((c) => c.code);
       check(code.length || !f["unsafe-exec"], `${f.cases}: --unsafe-exec goes with code cases, and the file has none`);
       if (code.length) {

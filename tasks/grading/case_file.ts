@@ -3,19 +3,23 @@
  * or a code case ({"pred", "problem": a LiveCodeBench row}); each graded, its line returned with the verdict's
  * fields added, and a summary of the verdicts.
  */
-import { readFileSync } from "node:fs";
-import { check, InputError, oneLine } from "../../engine/errors.ts";
+import { extname } from "node:path";
+import { check } from "../../engine/errors.ts";
+import { type RawRecord, readRecords, textField } from "../records.ts";
 import { gradeCodeAnswer } from "../code/grade.ts";
 import { lcbProblem, loadLcbTexts } from "../code/lcb.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
 import type { CodeRunner } from "../code/runner.ts";
 import type { GradePool } from "./pool.ts";
 
-function golds(v: unknown, where: string): string[] {
-  if (typeof v === "string" || typeof v === "number") return [String(v)];
+/** A line's golds as written (a number's text as the file wrote it: 9007199254740993 is no double). */
+function golds(r: RawRecord): string[] {
+  const v = r.value.gold, where = `${r.file}:${r.line}`;
+  check(v !== "", `${where}: "gold" is empty`);
+  if (typeof v === "string" || typeof v === "number") return [textField(r, ["gold"])];
   check(
-    Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),
-    `${where}: "gold" must be a string or a list of strings`,
+    Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string" && g !== ""),
+    `${where}: "gold" must be a string or a list of strings, none empty`,
   );
   return v as string[];
 }
@@ -27,43 +31,39 @@ export type Case = { v: Record<string, unknown>; n: number; golds: string[]; cod
   code: CodeSpec;
 };
 
-/** A case file: one JSON object a line with "pred" and "gold", or "pred" and "problem". */
-export function readCases(file: string): Case[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
-  }
+/**
+ * A case file: one JSON object a line with "pred" and "gold", or "pred" and "problem"; read as data sets are
+ * (tasks/records.ts: UTF-8, numbers as written, broken escapes refused).
+ */
+export async function readCases(file: string): Promise<Case[]> {
+  check(extname(file) === ".jsonl", `${file}: expected a .jsonl file (one JSON object a line)`);
+  const { records } = await readRecords([file]);
   let texts: ReturnType<typeof loadLcbTexts> | undefined;
-  return text.split("\n").map((line, i) => ({ line, n: i + 1 })).filter((c) => c.line.trim() !== "").map(
-    ({ line, n }) => {
-      let v: Record<string, unknown>;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        throw new InputError(`${file}:${n}: not valid JSON (${oneLine((e as Error).message)})`);
-      }
-      check(
-        v && typeof v === "object" && typeof v.pred === "string",
-        `${file}:${n}: expected {"pred": text, "gold": …} or {"pred": text, "problem": …}`,
-      );
-      // A "problem" that is text is a maths line's own field (MATH and AIME name their question so), kept as is.
-      const code = v.task === "lcb" || ("problem" in v && typeof v.problem !== "string");
-      if (!code) return { v, n, golds: golds(v.gold, `${file}:${n}`) };
-      const row = v.problem;
-      check(
-        row && typeof row === "object" && !Array.isArray(row),
-        `${file}:${n}: "problem" must be a LiveCodeBench code_generation_lite row (a JSON object)`,
-      );
-      check(
-        v.expected === undefined || typeof v.expected === "boolean",
-        `${file}:${n}: "expected" must be true or false`,
-      );
-      const p = lcbProblem({ file, line: n, value: row as Record<string, unknown> }, texts ??= loadLcbTexts());
-      return { v, n, code: p.code! };
-    },
-  );
+  return records.map((r) => {
+    const v = r.value, n = r.line;
+    check(
+      typeof v.pred === "string",
+      `${file}:${n}: expected {"pred": text, "gold": …} or {"pred": text, "problem": …}`,
+    );
+    // A "problem" that is text is a maths line's own field (MATH and AIME name their question so), kept as is.
+    const code = v.task === "lcb" || ("problem" in v && typeof v.problem !== "string");
+    if (!code) {
+      const g = golds(r);
+      // the out line shows the gold graded: a number JSON would print otherwise goes as its text
+      return { v: typeof v.gold === "number" && String(v.gold) !== g[0] ? { ...v, gold: g[0] } : v, n, golds: g };
+    }
+    const row = v.problem;
+    check(
+      row && typeof row === "object" && !Array.isArray(row),
+      `${file}:${n}: "problem" must be a LiveCodeBench code_generation_lite row (a JSON object)`,
+    );
+    check(
+      v.expected === undefined || typeof v.expected === "boolean",
+      `${file}:${n}: "expected" must be true or false`,
+    );
+    const p = lcbProblem({ file, line: n, value: row as Record<string, unknown> }, texts ??= loadLcbTexts());
+    return { v, n, code: p.code! };
+  });
 }
 
 type MathsGrade = Awaited<ReturnType<GradePool["grade"]>>;

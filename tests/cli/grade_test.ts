@@ -53,6 +53,41 @@ Deno.test("grade --cases adds the verdict fields to every line and keeps the oth
   assert.ok(lines.every((l) => typeof l.ms === "number"));
 });
 
+Deno.test("grade --cases reads its file as data sets are read: numbers as written, a BOM, bad bytes and empty golds", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
+  const cases = join(dir, "cases.jsonl"), out = join(dir, "out.jsonl");
+  // a number past 2^53 is graded as written (JSON.parse alone makes it ...992 and the verdict false)
+  writeFileSync(
+    cases,
+    '\uFEFF{"pred": "\\\\boxed{9007199254740993}", "gold": 9007199254740993}\n{"pred": "\\\\boxed{7}", "gold": 7}\n',
+  );
+  const r = await grade("--cases", cases, "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.gold, l.equal_strict]), [["9007199254740993", true], [7, true]]);
+  for (
+    const [text, said] of [
+      [
+        new Uint8Array([
+          ...new TextEncoder().encode('{"pred": "\\\\boxed{1}", "gold": "1"}\n{"pred": "'),
+          0xff,
+          0x22,
+          0x7d,
+        ]),
+        /:2: not valid UTF-8/,
+      ],
+      ['{"pred": "\\\\boxed{1}", "gold": ""}\n', /:1: "gold" is empty/],
+      ['{"pred": "\\\\boxed{1}", "gold": ["1", ""]}\n', /:1: "gold" must be a string or a list of strings, none empty/],
+      ['{"pred": "\\\\boxed{\\\\theta}", "gold": "\\theta"}\n', /:1: holds a "\\t" before "heta"/],
+    ] as [string | Uint8Array, RegExp][]
+  ) {
+    writeFileSync(cases, text);
+    const bad = await grade("--cases", cases);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, said);
+  }
+});
+
 Deno.test("bad input to grade: one line, exit code 2", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
   const bad = join(dir, "bad.jsonl");
