@@ -25,9 +25,9 @@ import {
 import {
   loadCodeTexts,
   loadProtocol,
-  loadTemplate,
   MODEL_TEMPLATE_FILES,
   modelTemplates,
+  templateOf,
 } from "../harness/generation/prompts.ts";
 import { answerFormat, CODE } from "../harness/generation/answer_format.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
@@ -56,22 +56,24 @@ function checkBeforeWork(spec: BenchSpec) {
   const codeTask = spec.tasks.find((t) => taskSpec(t).code);
   checkCodeTasks(methods, codeTask);
   check(
-    codeTask !== undefined || (!spec.unsafeExec && spec.codeWorkers === undefined),
-    "--unsafe-exec and --code-workers go with a code task (lcb)",
+    codeTask !== undefined ||
+      (!spec.unsafeExec && spec.codeWorkers === undefined && !spec.collabCodeTemplate && !spec.plainCodeTemplate),
+    "--unsafe-exec, --code-workers, --collab-code-prompt and --plain-code-prompt go with a code task (lcb)",
   );
+  if (codeTask) { for (const kind of ["collab", "plain"] as const) templateOf(kind, spec, CODE.templateSuffix); }
   return { protocol, texts, codeTask };
 }
 
 /** The chat templates the runs are given (the spec's files, or the defaults). */
 const promptsOf = (spec: BenchSpec) => ({
-  collab: loadTemplate("collab", spec.collabTemplate),
-  plain: loadTemplate("plain", spec.plainTemplate),
+  collab: templateOf("collab", spec),
+  plain: templateOf("plain", spec),
 });
 
-/** The same for code tasks: the templates with the code suffix, and the code texts. */
+/** The same for code tasks: their own templates, and the code texts. */
 const codePromptsOf = (spec: BenchSpec, texts: NonNullable<ReturnType<typeof loadCodeTexts>>) => ({
-  collab: loadTemplate("collab", spec.collabTemplate, CODE.templateSuffix),
-  plain: loadTemplate("plain", spec.plainTemplate, CODE.templateSuffix),
+  collab: templateOf("collab", spec, CODE.templateSuffix),
+  plain: templateOf("plain", spec, CODE.templateSuffix),
   texts,
 });
 
@@ -91,8 +93,7 @@ export async function bench(args: string[]): Promise<void> {
   const live = spec.view ? watch(out, spec.view) : undefined;
   const source = await modelFolder(spec.model, MODEL_TEMPLATE_FILES);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
-  const templates = modelTemplates(source, { collab: spec.collabTemplate, plain: spec.plainTemplate });
-  spec.collabTemplate = templates.collab, spec.plainTemplate = templates.plain;
+  Object.assign(spec, modelTemplates(source, spec));
   // Freed when the bench ends (`using`), the cache before it: device memory back at once, not at exit.
   using engine = await Engine.load(source, {
     device: spec.device as Device,
@@ -145,6 +146,8 @@ export async function bench(args: string[]): Promise<void> {
       protocol,
       collabTemplate: spec.collabTemplate,
       plainTemplate: spec.plainTemplate,
+      collabCodeTemplate: spec.collabCodeTemplate,
+      plainCodeTemplate: spec.plainCodeTemplate,
       budgets: spec.budgets,
       redundancyEvery: spec.redundancyEvery,
       sampling: spec.sampling,

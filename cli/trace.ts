@@ -64,7 +64,7 @@ async function main() {
     loadTemplate(kind, file);
   }
   const source = await modelFolder(f.model, MODEL_TEMPLATE_FILES);
-  const templates = modelTemplates(source, { collab: f["collab-prompt"], plain: f["plain-prompt"] });
+  const templates = modelTemplates(source, { collabTemplate: f["collab-prompt"], plainTemplate: f["plain-prompt"] });
   using engine = await Engine.load(source, { device: f.device as Device });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
@@ -72,8 +72,7 @@ async function main() {
     tokenizer: engine.tokenizer,
     generation: engine.generation,
     protocol,
-    collabTemplate: templates.collab,
-    plainTemplate: templates.plain,
+    ...templates,
     budgets: [passes],
     finisherTokens: 16,
     redundancyEvery: int(f["redundancy-every"], "redundancy-every"),

@@ -52,6 +52,8 @@ const NOT_KEYED = [
   "view",
   "collabTemplate",
   "plainTemplate",
+  "collabCodeTemplate",
+  "plainCodeTemplate",
   "protocol",
   "texts",
   "data",

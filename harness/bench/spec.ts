@@ -43,6 +43,9 @@ export interface BenchSpec {
   synthetic: { parts: number; digits: number; count: number };
   collabTemplate?: string;
   plainTemplate?: string;
+  /** the code tasks' templates (a maths template never serves them) */
+  collabCodeTemplate?: string;
+  plainCodeTemplate?: string;
   protocol?: string;
   /** families' own texts files, by family name (--texts NAME=FILE,…) */
   texts?: Record<string, string>;
@@ -101,10 +104,12 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --temperature T --top-k K --top-p P --min-p M   sampling: each one not given is the model's generation_config's
                                   (transformers' default where it has none: top-k 50) [the generation_config's]
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
-  --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts
+  --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts (maths tasks)
+  --collab-code-prompt FILE --plain-code-prompt FILE   the code tasks' templates (a maths one never serves them)
   --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
                                   [harness/generation/prompts/FAMILY.json]
-                                  [the model folder's prompts/collab.txt and plain.txt where it has them]
+                                  [the model folder's prompts/collab.txt, plain.txt, collab-code.txt and
+                                  plain-code.txt where it has them]
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
   --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
                                   [2024-08-01:2025-02-01, the paper's 279 problems of release_v5]
@@ -149,6 +154,8 @@ const OPTIONS = {
   count: { type: "string" },
   "collab-prompt": { type: "string" },
   "plain-prompt": { type: "string" },
+  "collab-code-prompt": { type: "string" },
+  "plain-code-prompt": { type: "string" },
   protocol: { type: "string" },
   texts: { type: "string" },
   "allow-long-context": { type: "boolean" },
@@ -306,6 +313,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     },
     collabTemplate: f["collab-prompt"],
     plainTemplate: f["plain-prompt"],
+    ...(f["collab-code-prompt"] !== undefined ? { collabCodeTemplate: f["collab-code-prompt"] } : {}),
+    ...(f["plain-code-prompt"] !== undefined ? { plainCodeTemplate: f["plain-code-prompt"] } : {}),
     protocol: f.protocol,
     texts: f.texts === undefined ? undefined : parseTexts(f.texts),
     ...(f["allow-long-context"] ? { allowLongContext: true } : {}),

@@ -17,11 +17,12 @@ import {
   fillTemplate,
   loadCodeTexts,
   loadProtocol,
-  loadTemplate,
   promptIds,
   type Protocol,
   renderTemplate,
   singleTokenIds,
+  type TemplateFiles,
+  templateOf,
 } from "./prompts.ts";
 import { type Layout, LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
@@ -276,13 +277,10 @@ export function replaysViews(method: Method): boolean {
 }
 
 /** What every run of an experiment shares: the model's texts and settings. */
-export interface RunContext {
+export interface RunContext extends TemplateFiles {
   tokenizer: TextTokenizer;
   generation: GenerationConfig;
   protocol?: Protocol;
-  /** prompt template files (default: harness/generation/prompts/*.txt) */
-  collabTemplate?: string;
-  plainTemplate?: string;
   names?: string[];
   budgets: number[];
   finisherTokens: number;
@@ -410,9 +408,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     `method ${method.id}: ${method.workers} workers but only ${names.length} names`,
   );
   const answer = ctx.answer ?? BOXED;
-  const template = method.collab
-    ? loadTemplate("collab", ctx.collabTemplate, answer.templateSuffix)
-    : loadTemplate("plain", ctx.plainTemplate, answer.templateSuffix);
+  const template = templateOf(method.collab ? "collab" : "plain", ctx, answer.templateSuffix);
   const eos = g.eosTokenIds;
   const forbidden = [
     ...(method.forbidTokens

@@ -99,23 +99,45 @@ export function loadCodeTexts(file?: string): CodeTexts {
 }
 
 /**
- * The template files a command uses for a model: each flag's file, else the model folder's own
- * `prompts/collab.txt` / `prompts/plain.txt` (the texts it was trained with), else the project's (undefined).
- * The one rule for every command that takes --model.
+ * The template files a run may be given: the maths tasks' and the code tasks' (each a file, else the project's).
+ * A file given for one never serves the other: a maths prompt asks for a box, a code task's answer is a program.
  */
+export interface TemplateFiles {
+  collabTemplate?: string;
+  plainTemplate?: string;
+  collabCodeTemplate?: string;
+  plainCodeTemplate?: string;
+}
+
+/** The template of `kind` for an answer format's suffix ("" for the maths tasks, "-code" for the code tasks). */
+export function templateOf(kind: "collab" | "plain", files: TemplateFiles, suffix = ""): string {
+  const file = suffix
+    ? (kind === "collab" ? files.collabCodeTemplate : files.plainCodeTemplate)
+    : (kind === "collab" ? files.collabTemplate : files.plainTemplate);
+  return loadTemplate(kind, file, suffix);
+}
+
 /** The files of a model folder that modelTemplates reads (a hub model brings them where it has them). */
-const OWN_TEMPLATES = { collab: "prompts/collab.txt", plain: "prompts/plain.txt" } as const;
+const OWN_TEMPLATES: Readonly<Record<keyof TemplateFiles, string>> = {
+  collabTemplate: "prompts/collab.txt",
+  plainTemplate: "prompts/plain.txt",
+  collabCodeTemplate: "prompts/collab-code.txt",
+  plainCodeTemplate: "prompts/plain-code.txt",
+};
 export const MODEL_TEMPLATE_FILES: readonly string[] = Object.values(OWN_TEMPLATES);
 
-export function modelTemplates(
-  source: string,
-  flags: { collab?: string; plain?: string },
-): { collab?: string; plain?: string } {
-  const own = (kind: "collab" | "plain") => {
-    const file = join(source, OWN_TEMPLATES[kind]);
-    return existsSync(file) ? file : undefined;
-  };
-  return { collab: flags.collab ?? own("collab"), plain: flags.plain ?? own("plain") };
+/**
+ * The template files a command uses for a model: each flag's file, else the model folder's own
+ * `prompts/collab.txt`, `plain.txt`, `collab-code.txt`, `plain-code.txt` (the texts it was trained with), else
+ * the project's (undefined). The one rule for every command that takes --model.
+ */
+export function modelTemplates(source: string, flags: TemplateFiles): TemplateFiles {
+  const out: TemplateFiles = {};
+  for (const [k, rel] of Object.entries(OWN_TEMPLATES) as [keyof TemplateFiles, string][]) {
+    const own = join(source, rel);
+    out[k] = flags[k] ?? (existsSync(own) ? own : undefined);
+  }
+  return out;
 }
 
 export function joinNames(names: readonly string[]): string {

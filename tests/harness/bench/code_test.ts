@@ -85,7 +85,9 @@ Deno.test("a code task refuses, before any work, what cannot go with it", async 
   const refused: [string[], RegExp][] = [
     [[...LCB, "--methods", "sot"], /method sot: its texts ask for a boxed answer; task lcb/],
     [[...LCB, "--methods", "deepconf:2"], /method deepconf:2: its texts ask for a boxed answer/],
-    [["--task", "chains", "--count", "2", "--unsafe-exec"], /--unsafe-exec and --code-workers go with a code task/],
+    [["--task", "chains", "--count", "2", "--unsafe-exec"], /--unsafe-exec, --code-workers, .* go with a code task/],
+    [["--task", "chains", "--count", "2", "--plain-code-prompt", FIXTURE], /--plain-code-prompt go with a code task/],
+    [[...LCB, "--collab-code-prompt", join(dir, "none.txt")], /none\.txt/],
     [
       ["--task", "chains", "--count", "2", "--lcb-dates", "2024-01-01:"],
       /--lcb-dates and --lcb-prompt go with --task lcb/,

@@ -4,16 +4,19 @@
  * of replacement patterns, braces and placeholders, and over every problem of every shared data set.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   fillTemplate,
   loadProtocol,
   loadTemplate,
+  modelTemplates,
   promptIds,
   renderTemplate,
   singleTokenIds,
+  templateOf,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { protocolIds } from "../../../harness/generation/methods.ts";
@@ -223,4 +226,34 @@ Deno.test("protocol firstStep: each worker's first step opens with it after its 
   assert.equal(tok.decode(protocolIds(tok, loadProtocol()).stepPrefix("Bob", 1)), "**Bob [1]:** "); // default: none
   writeFileSync(file, JSON.stringify({ ...base, firstStep: 3 }));
   assert.throws(() => loadProtocol(file), /protocol\.json: field "firstStep" must be a text \(with \{name\}\), got 3/);
+});
+
+Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {
+  const model = mkdtempSync(join(tmpdir(), "hogwild-templates-"));
+  mkdirSync(join(model, "prompts"));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(model, "prompts", name), text);
+    return join(model, "prompts", name);
+  };
+  write("plain.txt", "Box it: {{problem}}");
+  write("collab.txt", "Together, box it: {{problem}}");
+  const own = modelTemplates(model, {});
+  for (const kind of ["plain", "collab"] as const) {
+    assert.match(templateOf(kind, own), /box it: \{\{problem\}\}/i, kind);
+    assert.equal(
+      templateOf(kind, own, "-code"),
+      loadTemplate(kind, undefined, "-code"),
+      `${kind}: the project's code one`,
+    );
+  }
+  // a flag's maths file: maths only as well
+  const flagged = modelTemplates(model, { plainTemplate: write("mine.txt", "Mine: {{problem}}") });
+  assert.equal(templateOf("plain", flagged), "Mine: {{problem}}");
+  assert.equal(templateOf("plain", flagged, "-code"), loadTemplate("plain", undefined, "-code"));
+  // the folder's code templates, and a flag's over them
+  write("plain-code.txt", "Program it: {{problem}}");
+  assert.equal(templateOf("plain", modelTemplates(model, {}), "-code"), "Program it: {{problem}}");
+  const code = modelTemplates(model, { plainCodeTemplate: write("code.txt", "My program: {{problem}}") });
+  assert.equal(templateOf("plain", code, "-code"), "My program: {{problem}}");
+  assert.equal(templateOf("plain", code), "Box it: {{problem}}");
 });
