@@ -54,7 +54,7 @@ function budgetsOf(flag: string | undefined, shared: number[]): number[] {
   const missing = named.filter((b) => !shared.includes(b));
   check(
     missing.length === 0,
-    `--budget: ${missing.join(", ")} is no budget both sides have (they share ${shared.join(", ") || "none"})`,
+    `--budget: ${missing.join(", ")} is no budget both sides have (they share ${shared.join(", ")})`,
   );
   return named;
 }
@@ -98,10 +98,24 @@ function main() {
         "(its records changed between them: rerun the older folder)",
     );
     const scored = [scoreOf(a, score), scoreOf(b, score)];
-    const budgetSet = (s: Side) =>
-      new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
-    const shared = [...budgetSet(a)].filter((x) => budgetSet(b).has(x)).sort((x, y) => x - y);
+    const budgetsIn = (s: Side) =>
+      [...new Set(s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)))]
+        .sort((x, y) => x - y);
+    const [inA, inB] = [budgetsIn(a), budgetsIn(b)], shared = inA.filter((x) => inB.includes(x));
+    // no budget in common (or none with a pair) would print headers alone, read as a result
+    check(
+      shared.length > 0,
+      `compare: ${a.name} has budgets ${inA.join(", ")} and ${b.name} ${inB.join(", ")}: ` +
+        "none in common, nothing to pair",
+    );
     const budgets = budgetsOf(f.budget, shared), rows = compareSides(a, b, budgets, score);
+    const unpaired = budgets.filter((budget) => !rows.some((r) => r.budget === budget));
+    check(
+      unpaired.length === 0,
+      `compare: ${a.name} and ${b.name} have no (task, problem, seed) with a checkpoint at ${
+        unpaired.join(", ")
+      } passes on both sides: nothing to pair there (--budget names the budgets to show)`,
+    );
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),

@@ -30,6 +30,10 @@ const records = (method: string, grid: (number | null)[][], over: Partial<BenchR
 const A = [[1, 1], [1, 0], [1, 1], [0, 1], [0, 0], [1, 1]];
 const B = [[0, 0, 1], [0, 0], [1, 0], [1, 0], [1, 0]];
 
+/** Records whose checkpoints are at `budgets` instead (another run's --budgets). */
+const atBudgets = (rs: BenchRecord[], budgets: number[]) =>
+  rs.map((r) => ({ ...r, checkpoints: r.checkpoints.map((c, i) => ({ ...c, budget: budgets[i] })) }));
+
 function folder(base: string, name: string, rs: BenchRecord[]): string {
   const dir = join(base, name);
   mkdirSync(dir, { recursive: true });
@@ -159,6 +163,21 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
       /share no \(task, problem, seed\): nothing to pair/,
     ],
     [[a, join(base, "none")], /none: no records\.jsonl/],
+    // no budget in common: refused by default and with --budget all, not a header with no table
+    ...[[], ["--budget", "all"]].map((flags): [string[], RegExp] => [
+      [a, folder(base, `b10${flags.length}`, atBudgets(records("hogwild:2", B), [10, 20])), ...flags],
+      /a \(hogwild:2\) has budgets 8, 16 and .*b10\d \(hogwild:2\) 10, 20: none in common, nothing to pair/,
+    ]),
+    [ // budget 8 in both, but on a problem only one has: no pair there
+      [
+        a,
+        folder(base, "apart", [
+          ...atBudgets(records("hogwild:2", [[1]]), [16, 24]),
+          record("hogwild:2", "p9", 1, [1]),
+        ]),
+      ],
+      /a \(hogwild:2\) and .*apart \(hogwild:2\) have no \(task, problem, seed\) with a checkpoint at 8 passes on both/,
+    ],
     [
       [a, versioned(folder(base, "v2", records("hogwild:2", B)), { hogwild: 2 })],
       /hogwild:2 is version 1 in .*a and 2 in .*v2/,
