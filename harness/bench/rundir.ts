@@ -240,10 +240,22 @@ function makeRunFolder(dir: string, flag = "--out"): void {
   }
 }
 
-function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+/** JSON with every object's keys sorted: two specs written by code that orders its fields otherwise compare equal. */
+const canonical = (v: unknown) =>
+  JSON.stringify(v, (_, x) => (isObject(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+
+/**
+ * The fields of two run keys that differ, by content (key order aside), each with both values:
+ * "k: was A, now B", or with the two words given for was and now ("k: X has A, Y B").
+ */
+export function differences(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  [was, now]: [string, string] = ["was", "now"],
+): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) =>
-    `${k}: was ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) =>
+    `${k}: ${was} ${JSON.stringify(a[k])}, ${now} ${JSON.stringify(b[k])}`
   );
 }
 

@@ -10,6 +10,7 @@ import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
   checkNewRunFolder,
+  differences,
   readLines,
   readRecords,
   readRunJson,
@@ -50,7 +51,11 @@ function readShards(dirs: string[]) {
   for (const { dir, run } of runs) {
     const { shard, ...rest } = run.spec as { shard?: { index: number; count: number } };
     check(shard && shard.count === count, `${dir}: not a shard of ${count}`);
-    check(JSON.stringify(rest) === JSON.stringify(first), `${dir}: its spec differs from ${dirs[0]}'s`);
+    const diff = differences(first, rest, [`${dirs[0]} has`, dir]);
+    check(
+      diff.length === 0,
+      `${dir}: its spec differs from ${dirs[0]}'s (${diff.join("; ")}); merge takes the shards of one run`,
+    );
     check(!seen.has(shard.index), `${dir}: shard ${shard.index} given twice`);
     seen.add(shard.index);
   }

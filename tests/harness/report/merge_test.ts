@@ -1,0 +1,48 @@
+/**
+ * harness/report/merge.ts: shards whose specs differ are refused, naming each field that differs with both values;
+ * the same spec with its fields in another order (written by another commit) merges.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../helpers.ts";
+
+/** A shard folder of a run that planned no records: run.json with `spec` (and its shard), empty records and traces. */
+function shard(base: string, index: number, spec: Record<string, unknown>): string {
+  const dir = join(base, `shard-${index}-of-2`);
+  mkdirSync(dir);
+  const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["sequential"], budgets: [8], seeds: [1] };
+  const run = { spec: { ...spec, shard: { index, count: 2 } }, spec_full: full, planned: [] };
+  writeFileSync(join(dir, "run.json"), JSON.stringify(run));
+  writeFileSync(join(dir, "records.jsonl"), "");
+  writeFileSync(join(dir, "traces.jsonl"), "");
+  return dir;
+}
+
+Deno.test("merge names each field where the shards' specs differ, with both values; key order is no difference", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-"));
+  const spec = { model: "m", grader: "g/7", sampling: { temperature: 0.6, top_p: 0.95 }, seeds: [1] };
+  const a = shard(base, 0, spec);
+  mkdirSync(join(base, "other"));
+  const b = shard(join(base, "other"), 1, { ...spec, grader: "g/6", seeds: [1, 2] });
+  const r = await runCli("cli/merge.ts", [a, b, "--out", join(base, "merged")]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr.trim(),
+    `error: ${b}: its spec differs from ${a}'s (grader: ${a} has "g/7", ${b} "g/6"; seeds: ${a} has [1], ${b} ` +
+      "[1,2]); merge takes the shards of one run",
+  );
+  assert.ok(!existsSync(join(base, "merged")), "nothing written");
+  // the same spec, its fields (and its sampling's) written in another order
+  mkdirSync(join(base, "reordered"));
+  const c = shard(join(base, "reordered"), 1, {
+    seeds: [1],
+    sampling: { top_p: 0.95, temperature: 0.6 },
+    grader: "g/7",
+    model: "m",
+  });
+  const ok = await runCli("cli/merge.ts", [a, c, "--out", join(base, "merged")]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /merge: 0 records from 2 shards/);
+});
