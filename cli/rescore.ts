@@ -20,9 +20,11 @@ import {
   lockedBy,
   readRecords,
   readRunJson,
+  type RecordCheckpoint,
   recordKey,
   writeNewRunFolder,
 } from "../harness/bench/rundir.ts";
+import { voteScore } from "../harness/report/curves.ts";
 import { TIMING_VERSION } from "../harness/generation/solver.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
 
@@ -119,13 +121,23 @@ async function main() {
     replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
     return await report(partial, spec, graded, run);
   });
-  const changed = graded.filter((r, i) =>
-    r.checkpoints.some((c, j) => c.score_strict !== records[i].checkpoints[j].score_strict)
-  );
+  // each verdict counted apart: a grader change that moves only the lenient score, a vote or a path is a change
+  const verdicts: [string, (c: RecordCheckpoint) => unknown][] = [
+    ["strict", (c) => c.score_strict],
+    ["lenient", (c) => c.score_lenient],
+    ["vote", voteScore],
+    ["paths", (c) => [c.paths_score_strict, c.paths_equal_strict]],
+  ];
+  const changedIn = (of: (c: RecordCheckpoint) => unknown) =>
+    graded.filter((r, i) =>
+      r.checkpoints.some((c, j) => JSON.stringify(of(c)) !== JSON.stringify(of(records[i].checkpoints[j])))
+    );
+  const changed = verdicts.map(([name, of]) => [name, changedIn(of)] as const);
+  const first = graded.find((r) => changed.some(([, rs]) => rs.includes(r)));
   console.error(
     `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
-      `${changed.length} with a changed strict score${
-        changed.length ? `, e.g. ${recordKey(changed[0]).replaceAll("\t", " / ")}` : ""
+      `records with a changed verdict: ${changed.map(([name, rs]) => `${rs.length} ${name}`).join(", ")}${
+        first ? `, e.g. ${recordKey(first).replaceAll("\t", " / ")}` : ""
       } (${files.join(", ")})`,
   );
 }

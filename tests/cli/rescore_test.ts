@@ -47,6 +47,26 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   assert.equal(readFileSync(join(out, "traces.jsonl"), "utf8"), readFileSync(join(run, "traces.jsonl"), "utf8"));
   assert.equal(readFileSync(join(out, "curves.csv"), "utf8"), readFileSync(join(run, "curves.csv"), "utf8"));
   assert.doesNotMatch(readFileSync(join(out, "summary.md"), "utf8"), /unfinished/);
+  // a grader that moved only the lenient score, the votes and the paths: each count said, the strict one 0
+  const quiet = join(base, "quiet");
+  cpSync(run, quiet, { recursive: true });
+  const moved = original.map((r) => ({
+    ...r,
+    grader: "hogwild-grader/1",
+    checkpoints: r.checkpoints.map((c) => ({
+      ...c,
+      score_lenient: -1,
+      ...(c.vote !== undefined ? { vote_score_strict: -1 } : {}),
+      ...(c.paths !== undefined ? { paths_score_strict: -1 } : {}),
+    })),
+  }));
+  writeFileSync(join(quiet, "records.jsonl"), moved.map((r) => JSON.stringify(r) + "\n").join(""));
+  const q = await runCli("cli/rescore.ts", [quiet, "--out", join(base, "quiet-rescored")]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(
+    q.stderr,
+    /records with a changed verdict: 0 strict, 6 lenient, 3 vote, 3 paths, e\.g\. chains \/ chains-p4-t3-s1-\d+ \//,
+  );
   // a folder cut short says so in its summary, before any figure
   const cut = join(base, "cut");
   cpSync(run, cut, { recursive: true });
