@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
-import { curves } from "../harness/report/curves.ts";
+import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
-import { checkOneGrader, readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { checkOneGrader, readRecords, readRunJson, unfinishedRecords } from "../harness/bench/rundir.ts";
 import { runMachines } from "../harness/bench/timing.ts";
 
 function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
@@ -48,10 +48,13 @@ async function main() {
   const short = dirs.map((d) => basename(resolve(d)));
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
+  const unfinished: string[] = [];
   const points = dirs.flatMap((d, i) => {
-    const records = readRecords(d);
+    const records = readRecords(d), meta = existsSync(join(d, "run.json")) ? readRunJson(d) : {};
     checkOneGrader(join(d, "records.jsonl"), records);
-    const own = curves(records);
+    const left = unfinishedRecords(records.length, meta);
+    if (left) unfinished.push(dirs.length > 1 ? `${names[i]} (${left})` : left);
+    const own = curves(records, specSeeds(meta));
     check(own.length > 0, `plot: ${d} has no records yet (records.jsonl is empty): nothing to draw`);
     return own.map((p) => ({
       ...p,
@@ -66,7 +69,7 @@ async function main() {
   );
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
-  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time);
+  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished);
   console.error(`plot: wrote ${files.join(", ")}`);
   // The default --out is one folder for every plot: say when an earlier plot was replaced.
   const replaced = files.filter((file) => before.has(basename(file)));

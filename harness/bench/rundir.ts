@@ -208,6 +208,12 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
   }
 }
 
+/** "3 of 6 planned records" for a folder that holds fewer records than its run.json plans (an unfinished run). */
+export function unfinishedRecords(records: number, meta: Record<string, unknown>): string | undefined {
+  const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;
+  return planned !== undefined && records < planned ? `${records} of ${planned} planned records` : undefined;
+}
+
 /** For a command that writes a new run folder (merge, rescore): `out` must be absent or an empty folder. */
 export function checkNewRunFolder(out: string, command: string): void {
   check(

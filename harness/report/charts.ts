@@ -2,7 +2,7 @@
  * The charts of a run's curves as vega-lite specs: accuracy against forward passes and against time (solo by
  * default, or shared). plots.ts renders them to files; the viewer draws the same specs in the browser.
  */
-import type { CurvePoint } from "./curves.ts";
+import { type CurvePoint, shown } from "./curves.ts";
 
 /** A point to draw beside the curves: another run's, or the paper's (with its source). */
 export interface ReferencePoint {
@@ -37,7 +37,14 @@ interface Row {
  * early stop answered took no finisher, so it can come before an earlier budget's. Its intervals are then bars
  * and its lines go in budget order, so that a line never reads as accuracy falling with time when it did not.
  */
-function chart(rows: Row[], refs: Row[], xTitle: string, title: string, xIsBudget = false) {
+function chart(
+  rows: Row[],
+  refs: Row[],
+  xTitle: string,
+  title: string,
+  runs: { seeded: boolean; unfinished: readonly string[] },
+  xIsBudget = false,
+) {
   const tasks = new Set([...rows, ...refs].map((r) => r.task));
   const xAxis = xIsBudget ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
   const y = { field: "lo", type: "quantitative", title: "Accuracy (%)", scale: { domain: [0, 100] } };
@@ -103,15 +110,19 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, xIsBudge
       spec: { width: 360, height: 260, ...layer },
     }
     : { data, width: 560, height: 340, ...layer };
-  // Points of several seeds show avg@k and its interval from seeds and problems; a single seed's, Wilson's.
-  const line = rows.some((r) => (r.seeds ?? 1) > 1)
+  // Runs of several seeds show avg@k and its interval from seeds and problems; a single seed's, Wilson's.
+  const line = runs.seeded
     ? "Lines: avg@k, the strict accuracy of each seed averaged over the k seeds; shaded: its 95% t interval " +
       "clustered by problem (of one seed: Wilson's)"
     : "Lines: accuracy (strict) over problems; shaded: its 95% interval (Wilson's)";
   const order = xIsBudget ? line : line.replace("shaded:", "bars:") + "; each line joins its budgets in order";
   const subtitle = order +
     (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
-    (refs.some((r) => r.line) ? "; dashed: reference levels" : "");
+    (refs.some((r) => r.line) ? "; dashed: reference levels" : "") +
+    // as the summary says it: an unfinished run's methods may stand on different problems and seeds
+    (runs.unfinished.length
+      ? `; unfinished: ${runs.unfinished.join(", ")} (its methods may stand on different problems and seeds)`
+      : "");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle, fontSize: 14 },
@@ -120,23 +131,28 @@ function chart(rows: Row[], refs: Row[], xTitle: string, title: string, xIsBudge
   };
 }
 
-/** The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time. */
+/**
+ * The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time.
+ * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle.
+ */
 export function chartSpecs(
   points: readonly CurvePoint[],
   title: string,
   refs: readonly ReferencePoint[] = [],
   timeAxis: "solo" | "shared" = "solo",
+  unfinished: readonly string[] = [],
 ): { steps: unknown; time: unknown } {
   const pct = (x: number) => 100 * x;
+  const runs = { seeded: points.some((p) => p.run_seeds > 1), unfinished };
   const rows = (x: (p: CurvePoint) => number): Row[] =>
     points.map((p) => {
-      const seeded = p.seeds > 1, lo = seeded ? p.avg_ci_low : p.ci_low, hi = seeded ? p.avg_ci_high : p.ci_high;
+      const { accuracy, lo, hi } = shown(p);
       return {
         task: p.task,
         series: p.method,
         x: x(p),
         budget: p.budget,
-        accuracy: pct(seeded ? p.avg_at_k : p.accuracy),
+        accuracy: pct(accuracy),
         lo: lo === undefined ? null : pct(lo),
         hi: hi === undefined ? null : pct(hi),
         n: p.n,
@@ -158,6 +174,7 @@ export function chartSpecs(
       refRows,
       "Budget (forward passes)",
       `${title}: accuracy against forward passes`,
+      runs,
       true,
     ),
     time: timeAxis === "solo"
@@ -166,12 +183,14 @@ export function chartSpecs(
         [],
         "Time per problem alone on its device (s; cost model)",
         `${title}: accuracy against solo time`,
+        runs,
       )
       : chart(
         rows((p) => p.mean_shared_s),
         [],
         "Wall time per problem, shared passes counted whole (s)",
         `${title}: accuracy against shared wall time`,
+        runs,
       ),
   };
 }

@@ -23,6 +23,8 @@ export interface CurvePoint {
   accuracy_paths?: number;
   /** k: the fewest seeds any of the point's problems has; and its problems */
   seeds: number;
+  /** the run's seeds (its spec's: an unfinished run's problems may have fewer); not in curves.csv */
+  run_seeds: number;
   problems: number;
   /** avg@k (per seed the accuracy over problems, then the mean over seeds) and its error clustered by problem */
   avg_at_k: number;
@@ -84,7 +86,25 @@ export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], sc
   return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
 }
 
-export function curves(records: readonly BenchRecord[]): CurvePoint[] {
+/**
+ * What the summary, the plots and the passes-to table show of a point: avg@k with its t interval where the run has
+ * several seeds, else the accuracy over problems with Wilson's interval (the same number where each problem has one
+ * seed). By the run's seeds, not the point's k: an unfinished run's pooled accuracy weighs problems by their seeds.
+ */
+export function shown(p: CurvePoint): { accuracy: number; lo?: number; hi?: number } {
+  return p.run_seeds > 1
+    ? { accuracy: p.avg_at_k, lo: p.avg_ci_low, hi: p.avg_ci_high }
+    : { accuracy: p.accuracy, lo: p.ci_low, hi: p.ci_high };
+}
+
+/** A run folder's seeds as its key (run.json's `spec`) lists them; undefined for records without one. */
+export const specSeeds = (meta: Record<string, unknown>) => (meta.spec as { seeds?: number[] } | undefined)?.seeds;
+
+/** The points of `records`, of a run of `seeds` (by default the seeds the records hold). */
+export function curves(
+  records: readonly BenchRecord[],
+  seeds: readonly number[] = [...new Set(records.map((r) => r.seed))],
+): CurvePoint[] {
   type Group = { task: string; method: string; budget: number; cps: BenchRecord["checkpoints"]; samples: Sample[] };
   const groups = new Map<string, Group>();
   for (const r of records) {
@@ -114,6 +134,7 @@ export function curves(records: readonly BenchRecord[]): CurvePoint[] {
         mean_solo_s: mean(cps.map((c) => c.solo_ms)) / 1000,
         mean_shared_s: mean(cps.map((c) => c.shared_ms)) / 1000,
         seeds: s.seeds,
+        run_seeds: seeds.length,
         problems: s.problems,
         avg_at_k: s.avg,
         avg_se: s.se,
@@ -205,7 +226,9 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
         const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
         const paths = p.accuracy_paths === undefined ? "" : `, paths ${(100 * p.accuracy_paths).toFixed(1)}%`;
         const vote = p.accuracy_vote === undefined ? "" : `, vote ${(100 * p.accuracy_vote).toFixed(1)}%`;
-        return `${(100 * p.avg_at_k).toFixed(1)}%${se} (n=${p.n}, ${duration(p.mean_solo_s)} alone${paths}${vote})`;
+        return `${(100 * shown(p).accuracy).toFixed(1)}%${se} (n=${p.n}, ${
+          duration(p.mean_solo_s)
+        } alone${paths}${vote})`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }
@@ -223,10 +246,10 @@ export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8,
   for (const task of [...new Set(points.map((p) => p.task))]) {
     const curve = (method: string) =>
       points.filter((p) => p.task === task && p.method === method).sort((a, b) => a.budget - b.budget);
-    const reach = (mine: CurvePoint[], level: number) => mine.find((p) => p.accuracy >= level - 1e-9)?.budget;
+    const reach = (mine: CurvePoint[], level: number) => mine.find((p) => shown(p).accuracy >= level - 1e-9)?.budget;
     // The paper's comparison: the passes each method needs for sequential's final accuracy (within 2 points).
     const sequential = curve("sequential"),
-      target = sequential.length ? Math.max(0, sequential[sequential.length - 1].accuracy - 0.02) : undefined;
+      target = sequential.length ? Math.max(0, shown(sequential[sequential.length - 1]).accuracy - 0.02) : undefined;
     const base = target === undefined ? undefined : reach(sequential, target);
     const extra = target === undefined
       ? []
@@ -243,7 +266,7 @@ export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8,
         const passes = reach(mine, target);
         cells.push(passes ?? "—", passes !== undefined && base ? `${(passes / base).toFixed(2)}×` : "—");
       }
-      lines.push(`| ${method} | ${(100 * mine[mine.length - 1].accuracy).toFixed(1)}% | ${cells.join(" | ")} |`);
+      lines.push(`| ${method} | ${(100 * shown(mine[mine.length - 1]).accuracy).toFixed(1)}% | ${cells.join(" | ")} |`);
     }
     lines.push("");
   }

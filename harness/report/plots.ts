@@ -25,7 +25,10 @@ export async function render(spec: unknown, file: string): Promise<void> {
   replaceFile(`${file}.png`, png);
 }
 
-/** Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given). */
+/**
+ * Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given);
+ * `unfinished` as chartSpecs takes it.
+ */
 export async function writePlots(
   dir: string,
   points: readonly CurvePoint[],
@@ -33,8 +36,9 @@ export async function writePlots(
   refs: readonly ReferencePoint[] = [],
   stem = "",
   timeAxis: "solo" | "shared" = "solo",
+  unfinished: readonly string[] = [],
 ): Promise<string[]> {
-  const specs = chartSpecs(points, title, refs, timeAxis);
+  const specs = chartSpecs(points, title, refs, timeAxis, unfinished);
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
   await render(specs.steps, steps);
   await render(specs.time, time);

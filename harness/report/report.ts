@@ -19,7 +19,7 @@ import {
   summaryTable,
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
-import type { BenchRecord } from "../bench/rundir.ts";
+import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
 import { type Invocation, runMachines, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 
@@ -30,19 +30,21 @@ export async function report(
   records: BenchRecord[],
   meta: Record<string, unknown> = {},
 ): Promise<string[]> {
-  const points = curves(records);
+  const points = curves(records, spec.seeds);
   replaceFile(join(out, "curves.csv"), curvesCsv(points));
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
-  const files = points.length ? await writePlots(out, points, title) : [];
-  const budgets = summaryBudgets(spec.budgets);
   // an unfinished folder's methods may stand on different problems and seeds: said before any figure
-  const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;
+  const unfinished = unfinishedRecords(records.length, meta);
+  const files = points.length
+    ? await writePlots(out, points, title, [], "", "solo", unfinished ? [unfinished] : [])
+    : [];
+  const budgets = summaryBudgets(spec.budgets);
   const summary = [
     `# ${title}`,
     "",
-    ...(planned !== undefined && records.length < planned
+    ...(unfinished
       ? [
-        `**An unfinished run: ${records.length} of ${planned} planned records.** Its methods may stand on ` +
+        `**An unfinished run: ${unfinished}.** Its methods may stand on ` +
         "different problems and seeds, so their cells and the passes-to table are not comparable side by side " +
         "(the paired comparisons use the pairs both have); the same command finishes it.",
         "",

@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { InputError, oneLine } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { curves } from "../report/curves.ts";
+import { curves, specSeeds } from "../report/curves.ts";
 import { chartSpecs } from "../report/charts.ts";
-import { type BenchRecord, recordKey, type TraceLine } from "../bench/rundir.ts";
+import { type BenchRecord, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Measures, measures } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -175,10 +175,10 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   const data = source.read();
   if (m[2] === "curves") {
     const spec = (data.meta.spec ?? {}) as { model?: string; tasks?: string[] };
-    const points = curves(data.records);
-    return json(
-      points.length ? chartSpecs(points, `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`) : null,
-    );
+    const points = curves(data.records, specSeeds(data.meta));
+    const unfinished = unfinishedRecords(data.records.length, data.meta);
+    const title = `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
+    return json(points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : []) : null);
   }
   if (m[2] === "records") return json(recordList(data));
   const key = url.searchParams.get("key") ?? "";

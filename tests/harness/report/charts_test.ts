@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { chartSpecs, type ReferencePoint } from "../../../harness/report/charts.ts";
-import type { CurvePoint } from "../../../harness/report/curves.ts";
+import { type CurvePoint, curves } from "../../../harness/report/curves.ts";
+import { fakeCheckpoint, fakeRecord } from "../../helpers.ts";
 
 type Layer = { mark: { type: string; strokeDash?: number[] }; encoding: Record<string, unknown> };
 
@@ -47,11 +48,12 @@ Deno.test("a point of several seeds draws avg@k and its interval over seeds and 
     ci_low: 0.3,
     ci_high: 0.7,
     seeds: 4,
+    run_seeds: 4,
     avg_at_k: 0.45,
     avg_ci_low: 0.2,
     avg_ci_high: 0.8,
   } as CurvePoint;
-  const single = { ...point(16, 0.5), ci_low: 0.3, ci_high: 0.7, seeds: 1, avg_at_k: 0.5 } as CurvePoint;
+  const single = { ...point(16, 0.5), ci_low: 0.3, ci_high: 0.7, seeds: 1, run_seeds: 1, avg_at_k: 0.5 } as CurvePoint;
   type Spec = {
     data: { values: { accuracy: number; lo: number; hi: number; seeds: number }[] };
     title: { subtitle: string };
@@ -77,4 +79,22 @@ Deno.test("against time, a line joins its budgets in order (a later budget may t
   assert.match(time.title.subtitle, /bars: .*each line joins its budgets in order/);
   const steps = chartSpecs(points, "t").steps as Spec;
   assert.equal(steps.layer[0].mark.type, "area");
+});
+
+Deno.test("a run of several seeds draws avg@k where a point's problems have fewer (unfinished), as its summary shows", () => {
+  // p1 right under both seeds, p2 wrong under seed 1 only: k is 1, pooled 2/3, avg@k 1/2
+  const records = [["p1", 1, true], ["p1", 2, true], ["p2", 1, false]].map(([problem_id, seed, right]) =>
+    fakeRecord({ method: "sequential", problem_id: problem_id as string, seed: seed as number }, [
+      fakeCheckpoint(8, right as boolean),
+    ])
+  );
+  type Spec = { data: { values: { accuracy: number }[] }; title: { subtitle: string } };
+  const [p] = curves(records, [1, 2]);
+  assert.equal(p.seeds, 1);
+  const steps = chartSpecs([p], "t", [], "solo", ["3 of 4 planned records"]).steps as Spec;
+  assert.deepEqual(steps.data.values.map((r) => r.accuracy), [50]);
+  assert.match(steps.title.subtitle, /^Lines: avg@k.*; unfinished: 3 of 4 planned records \(its methods may stand/);
+  // a run of one seed: the accuracy over problems, with no word of an unfinished run where it is not
+  const one = chartSpecs(curves(records.slice(0, 1), [1]), "t").steps as Spec;
+  assert.doesNotMatch(one.title.subtitle, /avg@k|unfinished/);
 });

@@ -85,6 +85,7 @@ Deno.test("passes-to-accuracy: each level's first budget, and the passes for seq
     mean_solo_s: 0,
     mean_shared_s: 0,
     seeds: 1,
+    run_seeds: 1,
     problems: 10,
     avg_at_k: accuracy,
     pass_at_k: accuracy,

@@ -28,3 +28,22 @@ Deno.test("report: a merged folder's shards' invocations count; a folder whose i
     /invocations that wrote 3 of the records were killed/,
   );
 });
+
+Deno.test("report: an unfinished run of two seeds shows avg@k in the summary, the passes-to table and the plot alike, and its plot says it is unfinished", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "2", "--seeds", "1,2"])!;
+  // p1 right under both seeds, p2 wrong under seed 1 and not run under seed 2: pooled 2/3, avg@k (1 + 0) / 2
+  const records = [["p1", 1, true], ["p1", 2, true], ["p2", 1, false]].map(([problem_id, seed, right]) =>
+    fakeRecord({ method: "sequential", problem_id: problem_id as string, seed: seed as number }, [
+      fakeCheckpoint(8, right as boolean),
+    ])
+  );
+  const out = mkdtempSync(join(tmpdir(), "hogwild-report-unfinished-"));
+  await report(out, spec, records, { planned: ["a", "b", "c", "d"] });
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /\*\*An unfinished run: 3 of 4 planned records\.\*\*/);
+  assert.match(summary, /\| sequential \| 50\.0% ± 50\.0 \(n=3,/, "the summary's cell");
+  assert.match(summary, /\| sequential \| 50\.0% \| 8 \| — \| — \| 8 \| 1\.00× \|/, "the passes-to table's final");
+  const svg = readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8");
+  assert.match(svg, /Lines: avg@k/);
+  assert.match(svg, /unfinished: 3 of 4 planned records/);
+});
