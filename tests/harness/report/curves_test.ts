@@ -104,6 +104,15 @@ Deno.test("passes-to-accuracy: each level's first budget, and the passes for seq
   assert.match(table, /\| hogwild:2 \| 92\.0% \| 8 \| 16 \| 16 \| 16 \| 0\.50× \|/);
   assert.match(table, /\| sc:2 \| 50\.0% \| 32 \| — \| — \| — \| — \|/);
   assert.doesNotMatch(passesToTable([point("hogwild:2", 8, 1)]), /sequential's final/);
+  // sequential's final within 2 points of 0: no target (every method would reach it at its first budget, 1.00×)
+  const zero = passesToTable([
+    ...[[8, 0], [16, 0.01]].map(([b, a]) => point("sequential", b, a)),
+    ...[[8, 0.1], [16, 0.6]].map(([b, a]) => point("hogwild:2", b, a)),
+  ]);
+  assert.match(zero, /\| sequential's final − 2 points \(none\) \| × sequential's \|/);
+  assert.match(zero, /\| sequential \| 1\.0% \| — \| — \| — \| — \| — \|/);
+  assert.match(zero, /\| hogwild:2 \| 60\.0% \| 16 \| — \| — \| — \| — \|/);
+  assert.match(zero, /sequential's final accuracy is 1\.0%, within 2 points of 0: .*no target/);
 });
 
 Deno.test("interval: Wilson's 95% for known cases; never zero-width; none below two samples", () => {
