@@ -169,16 +169,21 @@ export function readJson(file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
-  const rope = parseRopeLayout(c, file);
+/** `theta` is the architecture's rope_theta where the older layout leaves it out. */
+function parseRope(c: Record<string, unknown>, file: string, theta: number): RopeConfig {
+  const rope = parseRopeLayout(c, file, theta);
   // Both layouts in one file: the older one's fields, where given, must say what rope_parameters says (one of them
   // would be dropped in silence, and the logits with it).
   if (c.rope_parameters != null && (c.rope_theta != null || c.rope_scaling != null)) {
     const params = c.rope_parameters as Record<string, unknown>;
-    const older = parseRopeLayout({
-      rope_theta: c.rope_theta ?? params.rope_theta,
-      rope_scaling: c.rope_scaling ?? params,
-    }, file);
+    const older = parseRopeLayout(
+      {
+        rope_theta: c.rope_theta ?? params.rope_theta,
+        rope_scaling: c.rope_scaling ?? params,
+      },
+      file,
+      theta,
+    );
     check(
       JSON.stringify(older) === JSON.stringify(rope),
       `${file}: rope_theta/rope_scaling (${JSON.stringify(older)}) and rope_parameters (${
@@ -189,14 +194,14 @@ function parseRope(c: Record<string, unknown>, file: string): RopeConfig {
   return rope;
 }
 
-function parseRopeLayout(c: Record<string, unknown>, file: string): RopeConfig {
+function parseRopeLayout(c: Record<string, unknown>, file: string, defaultTheta: number): RopeConfig {
   // Newer layout: everything under rope_parameters. Older: rope_theta at top level, scaling in rope_scaling.
   const params = c.rope_parameters as Record<string, unknown> | undefined;
   const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
   const where = params ? "rope_parameters" : "rope_scaling";
   const theta = params
     ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
-    : numberField(c, "rope_theta", file, 10000);
+    : numberField(c, "rope_theta", file, defaultTheta);
   // settings of a scaling without its type ({"factor": 4}) would be read as no scaling at all
   const settings = Object.keys(scaling ?? {}).filter((k) =>
     !["rope_type", "type", "rope_theta", "partial_rotary_factor"].includes(k)
@@ -336,13 +341,22 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   check(arch, `${file}: model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES}`);
   const hidden = intField(c, "hidden_size", file);
   const heads = intField(c, "num_attention_heads", file);
-  const kvHeads = intField(c, "num_key_value_heads", file, heads);
+  const d = arch.defaults;
+  // Where the file leaves a field out, its transformers class's default, named in errors about it. An explicit
+  // null num_key_value_heads is num_attention_heads in every class (their __post_init__), whatever the default.
+  const kvDefault = c.num_key_value_heads === null ? undefined : d.num_key_value_heads;
+  const kvHeads = intField(c, "num_key_value_heads", file, kvDefault ?? heads);
+  const kvNote = c.num_key_value_heads == null && kvDefault !== undefined ? `, ${type}'s default` : "";
   check(
     heads % kvHeads === 0,
-    `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
+    `${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads}${kvNote})`,
   );
-  const headDim = intField(c, "head_dim", file, Math.floor(hidden / heads));
-  const derived = c.head_dim === undefined || c.head_dim === null ? " (hidden_size / num_attention_heads)" : "";
+  const headDim = intField(c, "head_dim", file, d.head_dim ?? Math.floor(hidden / heads));
+  const derived = c.head_dim !== undefined && c.head_dim !== null
+    ? ""
+    : d.head_dim === undefined
+    ? " (hidden_size / num_attention_heads)"
+    : ` (${type}'s default)`;
   check(headDim % 2 === 0, `${file}: head_dim${derived} must be even, got ${headDim}`);
   // The bound keeps the spec small (RoPE's frequencies are head_dim / 2 numbers) before any tensor is checked.
   check(headDim <= MAX_HEAD_DIM, `${file}: head_dim${derived} ${headDim} is more than ${MAX_HEAD_DIM}`);
@@ -368,7 +382,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   }
   if (!arch.qkvBias) check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
   const rotaryDim = parseRotaryDim(c, file, headDim, arch.partialRotary === true);
-  const eps = numberField(c, "rms_norm_eps", file, 1e-6);
+  const eps = numberField(c, "rms_norm_eps", file, d.rms_norm_eps);
   const layers = intField(c, "num_hidden_layers", file);
   const quant = parseQuantization(c, file);
   check(
@@ -385,11 +399,11 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     headDim,
     vocab: intField(c, "vocab_size", file),
     rmsEps: eps,
-    rope: parseRope(c, file),
+    rope: parseRope(c, file, d.rope_theta),
     qkvBias: arch.qkvBias === true,
     qkNorm: arch.qkNorm === true,
     ...(rotaryDim === headDim ? {} : { rotaryDim }),
-    tiedEmbeddings: c.tie_word_embeddings === true,
+    tiedEmbeddings: typeof c.tie_word_embeddings === "boolean" ? c.tie_word_embeddings : d.tie_word_embeddings,
     dtype,
     ...(c.max_position_embeddings === undefined ? {} : { maxPositions: intField(c, "max_position_embeddings", file) }),
     ...(quant ? { quant } : {}),

@@ -10,9 +10,25 @@ export type Shape =
   & Omit<ModelConfig, "family" | "rmsEps" | "rope" | "dtype" | "qkvBias" | "qkNorm">
   & Partial<Pick<ModelConfig, "rmsEps" | "rope" | "dtype">>;
 
+/**
+ * What transformers' config class for an architecture (its configuration_*.py) takes for a config.json field the
+ * file leaves out: a config is read as transformers reads it, never with another architecture's default (Phi-3's
+ * norm epsilon is 1e-5, Qwen's 1e-6). num_key_value_heads and head_dim, where not given here, are derived as
+ * transformers derives them: num_attention_heads, and hidden_size / num_attention_heads.
+ */
+export interface ConfigDefaults {
+  rms_norm_eps: number;
+  rope_theta: number;
+  tie_word_embeddings: boolean;
+  num_key_value_heads?: number;
+  head_dim?: number;
+}
+
 export interface Architecture {
   /** ModelConfig.family: how records and messages name it */
   name: string;
+  /** its transformers config class's defaults for the fields parseConfig reads */
+  defaults: ConfigDefaults;
   /** config.json's `model_type` values it reads, each with the checkpoints it covers (error messages list them) */
   modelTypes: Readonly<Record<string, string>>;
   /** q/k/v projections carry biases (Qwen2); `attention_bias` is refused for the others */

@@ -6,6 +6,8 @@ const rope = (factor: number) => ({ ...DEFAULT_ROPE, theta: 5e5, type: "llama3",
 export const LLAMA: Architecture = {
   name: "llama",
   modelTypes: { llama: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
+  // LlamaConfig
+  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false },
   shapes: {
     "llama3.2-1b": {
       hidden: 2048,

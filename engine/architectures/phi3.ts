@@ -9,6 +9,8 @@ import { type Architecture, DEFAULT_ROPE } from "./architecture.ts";
 export const PHI3: Architecture = {
   name: "phi3",
   modelTypes: { phi3: "Phi-4, Phi-4-reasoning(-plus)" },
+  // Phi3Config
+  defaults: { rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false },
   partialRotary: true,
   fused: {
     "self_attn.qkv_proj": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],

@@ -15,6 +15,14 @@ const QWEN3_32B: Shape = {
 export const QWEN3: Architecture = {
   name: "qwen3",
   modelTypes: { qwen3: "Qwen3" },
+  // Qwen3Config: fixed numbers of key/value heads and head dimensions, not derived from the other fields
+  defaults: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    num_key_value_heads: 32,
+    head_dim: 128,
+  },
   qkNorm: true,
   qwenVocabulary: true,
   shapes: {

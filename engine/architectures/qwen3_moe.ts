@@ -39,6 +39,8 @@ function readMoe(c: Record<string, unknown>, file: string, layers: number): MoeC
 export const QWEN3_MOE: Architecture = {
   name: "qwen3_moe",
   modelTypes: { qwen3_moe: "Qwen3-MoE: Qwen3-30B-A3B, Qwen3-235B-A22B" },
+  // Qwen3MoeConfig: 4 key/value heads; no head_dim of its own (Qwen3MoeAttention derives it)
+  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, num_key_value_heads: 4 },
   qkNorm: true,
   qwenVocabulary: true,
   read: (c, file, config): ModelConfig => ({ ...config, moe: readMoe(c, file, config.layers) }),

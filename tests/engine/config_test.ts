@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_GENERATION, parseConfig, readGenerationConfig, resolveSampling } from "../../engine/config.ts";
+import { ARCHITECTURES } from "../../engine/architectures/registry.ts";
+import {
+  DEFAULT_GENERATION,
+  type ModelConfig,
+  parseConfig,
+  readGenerationConfig,
+  resolveSampling,
+} from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
 import { addedToken, fixtureDir } from "../helpers.ts";
 
@@ -49,6 +56,76 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
     );
   }
   assert.equal(parseConfig({ ...base, tie_word_embeddings: true }, "config.json").tiedEmbeddings, true);
+});
+
+/**
+ * What transformers' config classes (configuration_*.py) take for each field a config.json may leave out, written
+ * here from them: for 64 heads over hidden_size 4096, a derived value is 64 (key/value heads, head_dim).
+ */
+const TRANSFORMERS_DEFAULTS: Record<string, Record<string, number | boolean>> = {
+  llama: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 64, head_dim: 64, tie_word_embeddings: false },
+  qwen2: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 32, head_dim: 64, tie_word_embeddings: false },
+  qwen3: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 32, head_dim: 128, tie_word_embeddings: false },
+  qwen3_moe: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    num_key_value_heads: 4,
+    head_dim: 64,
+    tie_word_embeddings: false,
+  },
+  phi3: { rms_norm_eps: 1e-5, rope_theta: 10000, num_key_value_heads: 64, head_dim: 64, tie_word_embeddings: false },
+};
+
+Deno.test("config.json: each field left out is its architecture's transformers default, not another's", () => {
+  const types = ARCHITECTURES.flatMap((a) => Object.keys(a.modelTypes));
+  assert.deepEqual(Object.keys(TRANSFORMERS_DEFAULTS).sort(), types.sort(), "a row for every model_type");
+  // every field given, none at any architecture's default
+  const given = {
+    rms_norm_eps: 1e-3,
+    rope_theta: 12345,
+    num_key_value_heads: 8,
+    head_dim: 96,
+    tie_word_embeddings: true,
+  };
+  const read = (c: ModelConfig) => ({
+    rms_norm_eps: c.rmsEps,
+    rope_theta: c.rope.theta,
+    num_key_value_heads: c.kvHeads,
+    head_dim: c.headDim,
+    tie_word_embeddings: c.tiedEmbeddings,
+  });
+  for (const [type, defaults] of Object.entries(TRANSFORMERS_DEFAULTS)) {
+    const base = {
+      model_type: type,
+      hidden_size: 4096,
+      intermediate_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 64,
+      vocab_size: 512,
+      num_experts: 4,
+      num_experts_per_tok: 2,
+      moe_intermediate_size: 32,
+      ...given,
+    };
+    assert.deepEqual(read(parseConfig(base, "config.json")), given, type);
+    for (const key of Object.keys(given)) {
+      const c: Record<string, unknown> = { ...base };
+      delete c[key];
+      assert.deepEqual(
+        read(parseConfig(c, "config.json")),
+        { ...given, [key]: defaults[key] },
+        `${type} without ${key}`,
+      );
+    }
+    // an explicit null is num_attention_heads in every class's __post_init__, whatever its default
+    assert.equal(parseConfig({ ...base, num_key_value_heads: null }, "config.json").kvHeads, 64, type);
+  }
+  // a default that does not fit is named as the default, not as a value the file holds
+  const qwen2 = JSON.parse(readFileSync(join(fixtureDir("qwen2-tiny"), "config.json"), "utf8"));
+  assert.throws(
+    () => parseConfig({ ...qwen2, num_key_value_heads: undefined }, "config.json"),
+    /config\.json: num_attention_heads \(4\) must be a multiple of num_key_value_heads \(32, qwen2's default\)/,
+  );
 });
 
 Deno.test('config.json: use_sliding_window refused for any value Python reads as true (1, "yes"), not only true', () => {

@@ -6,14 +6,14 @@
  * Phi3MLP's gate_up_proj.chunk(2)); and the Phi-3 settings the engine refuses, by name.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
 import { readSmallFile } from "../../engine/safetensors.ts";
 import { expectedTensors } from "../../engine/spec.ts";
-import { fixtureDir, maxAbsDiff, type RawTensor, Rng, safetensorsBytes } from "../helpers.ts";
+import { fixtureDir, maxAbsDiff, type RawTensor, reference, Rng, safetensorsBytes } from "../helpers.ts";
 
 const TOL = 1e-4;
 
@@ -417,4 +417,22 @@ Deno.test("phi3: settings the engine does not implement are refused by name", ()
     () => expectedTensors(awq(16, { num_attention_heads: 16, num_key_value_heads: 1 }), "config.json"),
     /AWQ: model\.layers\.0\.self_attn\.qkv_proj's k_proj part has 4 outputs, not a multiple of 8/,
   );
+});
+
+Deno.test("phi3: a config.json without rms_norm_eps is read with Phi3Config's 1e-5, and matches the fixture's logits", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-phi3-eps-"));
+  cpSync(fixtureDir("phi3-tiny"), dir, { recursive: true });
+  const { rms_norm_eps, ...rest } = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  assert.equal(rms_norm_eps, 1e-5);
+  writeFileSync(join(dir, "config.json"), JSON.stringify(rest));
+  const engine = await Engine.load(dir, { tokenizer: false });
+  const ref = reference("phi3-tiny");
+  for (let s = 0; ref.has(`seq${s}.ids`); s++) {
+    const ids = Array.from(ref.get(`seq${s}.ids`)!.data);
+    const cache = engine.newCache({ tokens: ids.length });
+    const block = cache.newBlock();
+    const [got] = engine.forward(cache, [{ block, view: [block], tokens: ids, logits: "all" }]);
+    const err = maxAbsDiff(got, ref.get(`seq${s}.logits`)!.data);
+    assert.ok(err < TOL, `seq${s}: worst error ${err}`);
+  }
 });

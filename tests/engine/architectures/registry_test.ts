@@ -12,6 +12,7 @@ const CONFIG = {
   intermediate_size: 128,
   num_hidden_layers: 2,
   num_attention_heads: 4,
+  num_key_value_heads: 2,
   vocab_size: 256,
 };
 
