@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine, parseDecimal, parseInteger } from "./errors.ts";
 import { MIN_TEMPERATURE, type SamplingOptions } from "./sampler.ts";
 import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
+import type { Architecture } from "./architectures/architecture.ts";
 import { shapeConfig } from "./shapes.ts";
 
 export type RopeType = "default" | "llama3" | "linear";
@@ -169,9 +170,9 @@ export function readJson(file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** `theta` is the architecture's rope_theta where the older layout leaves it out. */
-function parseRope(c: Record<string, unknown>, file: string, theta: number): RopeConfig {
-  const rope = parseRopeLayout(c, file, theta);
+/** RoPE as `arch` reads it: its rope_theta where the older layout leaves it out, its scalings only. */
+function parseRope(c: Record<string, unknown>, file: string, arch: Architecture): RopeConfig {
+  const rope = parseRopeLayout(c, file, arch);
   // Both layouts in one file: the older one's fields, where given, must say what rope_parameters says (one of them
   // would be dropped in silence, and the logits with it).
   if (c.rope_parameters != null && (c.rope_theta != null || c.rope_scaling != null)) {
@@ -182,7 +183,7 @@ function parseRope(c: Record<string, unknown>, file: string, theta: number): Rop
         rope_scaling: c.rope_scaling ?? params,
       },
       file,
-      theta,
+      arch,
     );
     check(
       JSON.stringify(older) === JSON.stringify(rope),
@@ -194,14 +195,16 @@ function parseRope(c: Record<string, unknown>, file: string, theta: number): Rop
   return rope;
 }
 
-function parseRopeLayout(c: Record<string, unknown>, file: string, defaultTheta: number): RopeConfig {
+const ROPE_TYPES: readonly RopeType[] = ["default", "llama3", "linear"];
+
+function parseRopeLayout(c: Record<string, unknown>, file: string, arch: Architecture): RopeConfig {
   // Newer layout: everything under rope_parameters. Older: rope_theta at top level, scaling in rope_scaling.
   const params = c.rope_parameters as Record<string, unknown> | undefined;
   const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
   const where = params ? "rope_parameters" : "rope_scaling";
   const theta = params
     ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
-    : numberField(c, "rope_theta", file, defaultTheta);
+    : numberField(c, "rope_theta", file, arch.defaults.rope_theta);
   // settings of a scaling without its type ({"factor": 4}) would be read as no scaling at all
   const settings = Object.keys(scaling ?? {}).filter((k) =>
     !["rope_type", "type", "rope_theta", "partial_rotary_factor"].includes(k)
@@ -211,6 +214,13 @@ function parseRopeLayout(c: Record<string, unknown>, file: string, defaultTheta:
     `${file}: ${where} has ${settings.join(", ")} but no "rope_type"; name the scaling (transformers refuses it too)`,
   );
   const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
+  const types = arch.ropeTypes ?? ROPE_TYPES;
+  check(
+    (types as readonly string[]).includes(type),
+    `${file}: ${where}.rope_type "${type}" is not supported${arch.ropeTypes ? ` for ${arch.name}` : ""}; supported: ${
+      types.join(", ")
+    }`,
+  );
   const rope: RopeConfig = {
     theta,
     type: "default",
@@ -223,17 +233,14 @@ function parseRopeLayout(c: Record<string, unknown>, file: string, defaultTheta:
   const s = scaling as Record<string, unknown>;
   const f = `${file} (${where})`;
   if (type === "linear") return { ...rope, type, factor: numberField(s, "factor", f) };
-  if (type === "llama3") {
-    return {
-      ...rope,
-      type,
-      factor: numberField(s, "factor", f),
-      lowFreqFactor: numberField(s, "low_freq_factor", f),
-      highFreqFactor: numberField(s, "high_freq_factor", f),
-      originalMaxPositions: numberField(s, "original_max_position_embeddings", f),
-    };
-  }
-  throw new InputError(`${file}: ${where}.rope_type "${type}" is not supported; supported: default, llama3, linear`);
+  return {
+    ...rope,
+    type: "llama3",
+    factor: numberField(s, "factor", f),
+    lowFreqFactor: numberField(s, "low_freq_factor", f),
+    highFreqFactor: numberField(s, "high_freq_factor", f),
+    originalMaxPositions: numberField(s, "original_max_position_embeddings", f),
+  };
 }
 
 /**
@@ -399,7 +406,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     headDim,
     vocab: intField(c, "vocab_size", file),
     rmsEps: eps,
-    rope: parseRope(c, file, d.rope_theta),
+    rope: parseRope(c, file, arch),
     qkvBias: arch.qkvBias === true,
     qkNorm: arch.qkNorm === true,
     ...(rotaryDim === headDim ? {} : { rotaryDim }),

@@ -3,7 +3,7 @@
  * on, how its checkpoints name the core's tensors, and the shapes of its real checkpoints (`random:NAME`).
  * An architecture whose maths the core already has is one file in this folder and one line in registry.ts.
  */
-import type { ModelConfig } from "../config.ts";
+import type { ModelConfig, RopeType } from "../config.ts";
 
 /** A real checkpoint's dimensions; the features come from its architecture, the rest has Qwen's defaults. */
 export type Shape =
@@ -35,6 +35,8 @@ export interface Architecture {
   qkvBias?: true;
   /** per-head RMSNorm of queries and keys before RoPE (Qwen3) */
   qkNorm?: true;
+  /** the RoPE scalings its transformers model takes, of the engine's (all where absent); the others refused by name */
+  ropeTypes?: readonly RopeType[];
   /** partial_rotary_factor below 1 is honoured (Phi-3); the others refuse it */
   partialRotary?: true;
   /**

@@ -1,7 +1,7 @@
 /**
  * Phi-3 (Phi3ForCausalLM: Phi-4, Phi-4-reasoning(-plus)): Llama's maths, its projections stored fused
  * (`qkv_proj` rows q, k, v; `gate_up_proj` rows gate, up), RoPE on part of each head where
- * partial_rotary_factor says so, and `sliding_window` read whatever else the config says.
+ * partial_rotary_factor says so, unscaled RoPE only, and `sliding_window` read whatever else the config says.
  */
 import { check } from "../errors.ts";
 import { type Architecture, DEFAULT_ROPE } from "./architecture.ts";
@@ -11,6 +11,8 @@ export const PHI3: Architecture = {
   modelTypes: { phi3: "Phi-4, Phi-4-reasoning(-plus)" },
   // Phi3Config
   defaults: { rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false },
+  // Phi3Config refuses every scaling but longrope (Phi-3.5, Phi-4-mini), which the engine does not implement
+  ropeTypes: ["default"],
   partialRotary: true,
   fused: {
     "self_attn.qkv_proj": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],

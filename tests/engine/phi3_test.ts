@@ -381,6 +381,27 @@ Deno.test("phi3: settings the engine does not implement are refused by name", ()
       { rope_scaling: { type: "longrope", short_factor: [1], long_factor: [1] } },
       /rope_scaling\.rope_type "longrope" is not supported/,
     ],
+    // the scalings other architectures take: Phi3Config refuses them, and so does the engine, in either layout
+    ...[
+      { rope_type: "linear", factor: 2 },
+      { type: "linear", factor: 4 },
+      {
+        rope_type: "llama3",
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+      { rope_type: "dynamic", factor: 2 },
+    ].flatMap((scaling): [Record<string, unknown>, RegExp][] => {
+      const type = scaling.rope_type ?? scaling.type;
+      const message = (where: string) =>
+        new RegExp(`config\\.json: ${where}\\.rope_type "${type}" is not supported for phi3; supported: default$`);
+      return [
+        [{ rope_scaling: scaling }, message("rope_scaling")],
+        [{ rope_theta: undefined, rope_parameters: { rope_theta: 1e4, ...scaling } }, message("rope_parameters")],
+      ];
+    }),
     [{ sliding_window: 2047 }, /sliding_window 2047 is not supported/],
     [{ partial_rotary_factor: 0.1 }, /partial_rotary_factor 0\.1 turns 1 of head_dim 16 dimensions/],
     [{ partial_rotary_factor: 1.5 }, /"partial_rotary_factor" must be a number in \(0, 1\]/],
