@@ -279,6 +279,7 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
     "generation_config.json",
     "tokenizer.json",
     "tokenizer_config.json",
+    "special_tokens_map.json",
     "chat_template.jinja",
     ...extra,
   ];

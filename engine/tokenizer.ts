@@ -1,6 +1,7 @@
 /**
  * Text in and out: a model folder's tokenizer.json through @huggingface/tokenizers, and its chat template
- * (chat_template.jinja, else tokenizer_config.json's `chat_template`) through @huggingface/jinja.
+ * (chat_template.jinja, else tokenizer_config.json's `chat_template`) through @huggingface/jinja, given the special
+ * tokens of tokenizer_config.json (special_tokens_map.json's where it has none).
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
@@ -27,6 +28,32 @@ function tokenText(v: unknown): string | undefined {
     return (v as { content: string }).content;
   }
   return undefined;
+}
+
+/** The special tokens a chat template is given, by their tokenizer_config.json / special_tokens_map.json names. */
+const TEMPLATE_TOKENS = ["bos_token", "eos_token", "unk_token", "pad_token"] as const;
+
+/**
+ * tokenizer_config.json with the special tokens it leaves out taken from special_tokens_map.json, as transformers
+ * reads a folder that keeps them only there (older saves). Where both files name one and they differ, which
+ * wins has changed between transformers versions: refused, naming both.
+ */
+function withSpecialTokens(config: Record<string, unknown>, cfgFile: string, mapFile: string): Record<string, unknown> {
+  if (!existsSync(mapFile)) return config;
+  const map = readJson(mapFile), out = { ...config };
+  for (const key of TEMPLATE_TOKENS) {
+    const fromMap = tokenText(map[key]);
+    if (fromMap === undefined) continue;
+    const fromConfig = tokenText(config[key]);
+    check(
+      fromConfig === undefined || fromConfig === fromMap,
+      `${mapFile}: ${key} ${JSON.stringify(fromMap)} differs from ${cfgFile}'s ${
+        JSON.stringify(fromConfig)
+      }; make them one`,
+    );
+    out[key] = map[key];
+  }
+  return out;
 }
 
 /** GPT-2's byte-level alphabet: each byte is written as one printable character in the vocabulary. */
@@ -112,7 +139,11 @@ export class TextTokenizer {
     const file = join(dir, "tokenizer.json");
     if (!existsSync(file)) return undefined;
     const cfgFile = join(dir, "tokenizer_config.json");
-    const config = existsSync(cfgFile) ? readJson(cfgFile) : {};
+    const config = withSpecialTokens(
+      existsSync(cfgFile) ? readJson(cfgFile) : {},
+      cfgFile,
+      join(dir, "special_tokens_map.json"),
+    );
     const jinja = join(dir, "chat_template.jinja");
     check(
       config.chat_template === undefined || config.chat_template === null ||

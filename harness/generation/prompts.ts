@@ -150,9 +150,10 @@ export function joinNames(names: readonly string[]): string {
  * resumes across it. 2: values inserted verbatim (1 read `$` patterns in problems). 3: a model folder's
  * chat_template.jinja wins over tokenizer_config.json's template. 4: templates rendered as transformers does
  * (CRLF as LF; tools, documents, unk and pad tokens passed), forbidden tokens by their text, never by a
- * vocabulary's spelling.
+ * vocabulary's spelling. 5: the template's special tokens from special_tokens_map.json where tokenizer_config.json
+ * has none (4 gave them as "").
  */
-export const PROMPT_FORMAT = "hogwild-prompts/4";
+export const PROMPT_FORMAT = "hogwild-prompts/5";
 
 export function renderTemplate(template: string, problem: string, names: readonly string[]): string {
   return fillTemplate(template, { count: String(names.length), names: joinNames(names), problem });

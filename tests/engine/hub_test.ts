@@ -203,7 +203,7 @@ Deno.test("hub: a sharded model downloads several shards at once into the standa
   for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
   assert.ok(maxActive() >= 2, `shards downloaded one at a time (at most ${maxActive()} at once)`);
   // tokenizer files this repository lacks are skipped (404), not fatal
-  assert.ok(log.some((r) => r.path === "tokenizer.json"));
+  for (const f of ["tokenizer.json", "special_tokens_map.json"]) assert.ok(log.some((r) => r.path === f), f);
   const shards = [...files.keys()].filter((f) => f.endsWith(".safetensors"));
   const last = seen.at(-1)!;
   assert.equal(last.final, true);

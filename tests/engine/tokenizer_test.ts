@@ -225,3 +225,28 @@ Deno.test("a special token is looked up among the added tokens only: a vocabular
   assert.equal(tok.specialTokenId("ĠThe"), undefined);
   assert.equal(tok.specialTokenId("<think>"), 151667);
 });
+
+Deno.test("special tokens only in special_tokens_map.json reach the chat template; the two files disagreeing is refused", () => {
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  const template = "{{ bos_token }}|{{ eos_token }}|{{ unk_token }}|{{ pad_token }}|{{ messages[0].content }}";
+  const hi = [{ role: "user" as const, content: "hi" }];
+  const tokens = { bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>", pad_token: "<pad>" };
+  // each field alone in the map, as a string and as the AddedToken object older saves write
+  for (const [key, text] of Object.entries(tokens)) {
+    for (const value of [text, { ...addedToken(0, text), __type: "AddedToken" }]) {
+      const dir = folder(json, { chat_template: template });
+      writeFileSync(join(dir, "special_tokens_map.json"), JSON.stringify({ [key]: value }));
+      const want = Object.keys(tokens).map((k) => k === key ? text : "").join("|") + "|hi";
+      assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), want, `${key} ${JSON.stringify(value)}`);
+    }
+  }
+  // the config's own where both say the same; named where they differ
+  const dir = folder(json, { chat_template: template, ...tokens });
+  writeFileSync(join(dir, "special_tokens_map.json"), JSON.stringify({ ...tokens, eos_token: { content: "</s>" } }));
+  assert.equal(TextTokenizer.fromDir(dir)!.applyChatTemplate(hi), "<s>|</s>|<unk>|<pad>|hi");
+  writeFileSync(join(dir, "special_tokens_map.json"), JSON.stringify({ ...tokens, bos_token: "<|begin|>" }));
+  assert.throws(
+    () => TextTokenizer.fromDir(dir),
+    /special_tokens_map\.json: bos_token "<\|begin\|>" differs from .*tokenizer_config\.json's "<s>"; make them one/,
+  );
+});
