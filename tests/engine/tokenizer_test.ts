@@ -250,3 +250,38 @@ Deno.test("special tokens only in special_tokens_map.json reach the chat templat
     /special_tokens_map\.json: bos_token "<\|begin\|>" differs from .*tokenizer_config\.json's "<s>"; make them one/,
   );
 });
+
+Deno.test("tokenizer_config.json's added_tokens_decoder naming a token tokenizer.json lacks or spells otherwise is refused, naming both", () => {
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  const config = JSON.parse(readFileSync(join(DEMO, "tokenizer_config.json"), "utf8"));
+  const decoder: Record<string, Record<string, unknown>> = config.added_tokens_decoder;
+  assert.ok(TextTokenizer.fromDir(folder(json, config)), "the demo's two files agree");
+  const refused = (change: Record<string, unknown>, message: RegExp) =>
+    assert.throws(
+      () => TextTokenizer.fromDir(folder(json, { ...config, added_tokens_decoder: { ...decoder, ...change } })),
+      message,
+      JSON.stringify(change),
+    );
+  // every one of the demo's added tokens respelled, and ids past them (the vocabulary's last, far past it)
+  for (const [id, token] of Object.entries(decoder)) {
+    refused(
+      { [id]: { ...token, content: `${token.content}x` } },
+      new RegExp(
+        `tokenizer_config\\.json: added_tokens_decoder\\["${id}"\\] is ".*x", but .*tokenizer\\.json has ".*" as added token ${id}`,
+      ),
+    );
+  }
+  for (const id of [792, 793, 10 ** 6]) {
+    refused(
+      { [id]: addedToken(id, "<|tool|>") },
+      new RegExp(
+        `added_tokens_decoder\\["${id}"\\] is "<\\|tool\\|>", but .*tokenizer\\.json has no added token ${id};`,
+      ),
+    );
+  }
+  refused({ 0: { special: true } }, /added_tokens_decoder\["0"\] must be a token with a "content" text/);
+  assert.throws(
+    () => TextTokenizer.fromDir(folder(json, { ...config, added_tokens_decoder: [] })),
+    /tokenizer_config\.json: field "added_tokens_decoder" must be an object of ids, got \[\]/,
+  );
+});
