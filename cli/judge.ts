@@ -126,7 +126,7 @@ async function main() {
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
     const { got, failures: failed } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);
-    failures.push(...failed);
+    for (const f of failed) failures.push(f);
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
   }
 

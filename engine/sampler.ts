@@ -136,7 +136,7 @@ export function packSamplers(
   samplers.forEach((s, i) => {
     const k = logprobs[i] ?? 0;
     s.draw(specs, i * SPEC_FLOATS, suppress.length, k, total);
-    suppress.push(...s.options.suppress);
+    for (const id of s.options.suppress) suppress.push(id);
     total += k;
   });
   const out = total

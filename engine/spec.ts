@@ -166,9 +166,13 @@ const HARMLESS = [/\.rotary_emb\.inv_freq$/];
  * small, another model_type), which would otherwise run with part of the model ignored.
  */
 export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, TensorInfo>, dir: string): ModelSpec {
-  // How many of a numbered module the checkpoint holds: one past the highest number `pattern` captures.
-  const held = (pattern: RegExp) =>
-    1 + Math.max(-1, ...[...tensors.keys()].map((n) => Number(pattern.exec(n)?.[1] ?? -1)));
+  // How many of a numbered module the checkpoint holds: one past the highest number `pattern` captures (a loop:
+  // spread into Math.max, a checkpoint's names overflow the stack past about 100k tensors).
+  const held = (pattern: RegExp) => {
+    let top = -1;
+    for (const n of tensors.keys()) top = Math.max(top, Number(pattern.exec(n)?.[1] ?? -1));
+    return top + 1;
+  };
   // The layer count first: a wrong one (say 10^9) must not build a tensor list that long.
   const layers = held(/^model\.layers\.(\d+)\./);
   check(

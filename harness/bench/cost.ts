@@ -56,7 +56,7 @@ export function fitCost(passes: readonly TimedPass[]): CostModel {
   const X = passes.map((p) => terms(p.shape).map((x) => x / p.ms)), y = passes.map(() => 1);
   const k = COST_TERMS.length;
   // Columns scaled to unit size, for a well-conditioned solve.
-  const scale = Array.from({ length: k }, (_, j) => Math.max(...X.map((r) => Math.abs(r[j]))) || 1);
+  const scale = Array.from({ length: k }, (_, j) => X.reduce((m, r) => Math.max(m, Math.abs(r[j])), 0) || 1);
   const active = new Set(Array.from({ length: k }, (_, j) => j).filter((j) => X.some((r) => r[j] !== 0)));
   let coef = new Array(k).fill(0);
   for (;;) {

@@ -40,7 +40,7 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
     });
     if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
     for (const note of loaded.notes) console.error(`${id}: ${note}`);
-    all.push(...loaded.problems);
+    for (const p of loaded.problems) all.push(p);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {
       for (const method of spec.methods) {

@@ -23,7 +23,7 @@ export function benchCache(engine: Engine, spec: BenchSpec, pending: Job[], solv
     const key = `${j.problem.task}\t${j.problem.id}\t${j.method}`;
     if (!bounds.has(key)) bounds.set(key, solver(probe, j).kvTokens(pageSize));
   }
-  const perRun = Math.max(pageSize, ...bounds.values());
+  const perRun = [...bounds.values()].reduce((a, b) => Math.max(a, b), pageSize);
   const cache = newBenchCache(engine, spec.kvTokens, Math.min(pending.length || 1, spec.concurrency) * perRun, perRun);
   if (cache.capacityTokens < perRun) {
     console.error(

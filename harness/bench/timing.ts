@@ -113,7 +113,7 @@ export function timingText(
     ? `runs shared passes (how many at most is not known: invocations that wrote ${
       records - counted
     } of the records were killed before they could say)`
-    : `up to ${Math.max(1, ...invocations.map((i) => i.runs_at_once))} runs shared a pass`;
+    : `up to ${invocations.reduce((n, i) => Math.max(n, i.runs_at_once), 1)} runs shared a pass`;
   const device = machines.length > 1
     ? `its shard's device (the shards ran on ${
       machines.join(", ")

@@ -236,8 +236,11 @@ export class Run extends Solver {
       const history = c.into === "shared" ? t.history : w.history;
       rows.push({ block: c.block, view: [t.prompt, ...history], tokens: w.stepIds, logits: "none" });
     }
-    if (this.#chain) this.#chainPending.push(...w.stepIds);
-    this.#transcriptIds.push(...w.stepIds);
+    // one at a time: a step's tokens spread into push overflow the stack past about 100k
+    for (const id of w.stepIds) {
+      if (this.#chain) this.#chainPending.push(id);
+      this.#transcriptIds.push(id);
+    }
     this.#nextStep(w, this.cache.newBlock(`${w.name}.${w.step + 1}`));
     return rows;
   }

@@ -82,10 +82,10 @@ export class Worker {
 
   /** Tokens it will write next that it did not sample (prefixes): written, counted in its step and trace. */
   force(ids: readonly number[]): void {
-    this.#next.push(...ids);
-    this.#stepIds.push(...ids);
-    this.#trace.push(...ids);
     for (const id of ids) {
+      this.#next.push(id);
+      this.#stepIds.push(id);
+      this.#trace.push(id);
       const t = this.#decode(id);
       this.#detector.push(t);
       this.#traceText += t;

@@ -166,7 +166,7 @@ export function seedStats(
   check(samples.length > 0, "seedStats: no samples");
   const problems = [...byKey(samples, (s) => s.problem).values()];
   const seedMeans = [...byKey(samples, (s) => s.seed).values()].map((xs) => mean(xs.map((s) => s.score)));
-  const k = Math.min(...problems.map((xs) => xs.length));
+  const k = problems.reduce((n, xs) => Math.min(n, xs.length), Infinity);
   // Centred where its error is: per problem the mean over its seeds, then over problems (with every problem at
   // every seed, the mean of the seeds' accuracies; a run cut short must not weigh a problem by its seeds).
   const problemMeans = problems.map((xs) => mean(xs.map((s) => s.score)));

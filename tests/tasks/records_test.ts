@@ -50,3 +50,11 @@ Deno.test("JSONL: a bad byte or bad JSON past the first chunk is named by its li
   assert.deepEqual(skipped.records.map((r) => r.line), [1, 2]);
   assert.deepEqual(skipped.skipped.map((s) => s.line), [3]);
 });
+
+Deno.test("JSONL: a record holding a list of 200k values is read, not a stack overflow", async () => {
+  const file = join(dir, "long-list.jsonl");
+  const ids = Array.from({ length: 200_000 }, (_, i) => i);
+  writeFileSync(file, JSON.stringify({ id: 1, text: "t", ids }) + "\n");
+  const { records } = await readRecords([file]);
+  assert.deepEqual(records[0].value.ids, ids);
+});
