@@ -73,28 +73,57 @@ export function loadProtocol(file?: string): Protocol {
     p.firstStep === undefined || typeof p.firstStep === "string",
     `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
   );
+  // Its placeholders are {name} and {step}: "{{name}}", a template's spelling, would fill in as "{Alice}".
+  for (const k of ["stepPrefix", "firstStep"]) {
+    check(
+      !String(p[k] ?? "").includes("{{"),
+      `${where}: field "${k}" fills {name} and {step} with one brace each, not {{…}}`,
+    );
+  }
+  // The finisher's answer is read as the box it opens (BOXED.closed): a suffix that opens none reads no answer.
+  check(
+    (p.finisherSuffix as string).endsWith("\\boxed{"),
+    `${where}: field "finisherSuffix" must end with \\boxed{ (the finisher's answer is read as the box it opens)`,
+  );
   return p as unknown as Protocol;
 }
 
+/** The placeholders renderTemplate fills. */
+const TEMPLATE_VARS = ["problem", "names", "count"];
+
 /**
  * A prompt template: harness/generation/prompts/{collab,plain}{suffix}.txt (suffix "-code": the code tasks' templates), or
- * the user's file. It must hold {{problem}}.
+ * the user's file. It must hold {{problem}}, and no placeholder but those renderTemplate fills (another would
+ * reach the model as written).
  */
 export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
   const name = `${kind}${suffix}.txt`;
   const text = readText(file ?? here(name).pathname);
   check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
+  for (const [whole, inside] of text.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)) {
+    check(
+      TEMPLATE_VARS.includes(whole.slice(2, -2)),
+      `${file ?? name}: ${whole} is no placeholder; a template fills ${
+        TEMPLATE_VARS.map((v) => `{{${v}}}`).join(", ")
+      }${TEMPLATE_VARS.includes(inside) ? " (written without spaces)" : ""}`,
+    );
+  }
   return text;
 }
 
-/** The code tasks' own protocol text: the finisher's suffix, which opens a ```python block. */
+/** The code tasks' own protocol text: the finisher's suffix, which ends opening a ```python block. */
 export interface CodeTexts {
   finisherSuffix: string;
 }
 
 /** harness/generation/prompts/code.json, or the user's file in its format. */
 export function loadCodeTexts(file?: string): CodeTexts {
-  const { texts } = readTexts(file, "code.json", { finisherSuffix: ["```"] });
+  const { where, texts } = readTexts(file, "code.json", { finisherSuffix: ["```"] });
+  // The finisher's program is what it writes after the suffix (CODE.closed): the suffix ends on the opening fence.
+  check(
+    /(^|\n)```[\w+#.-]*\n$/.test(texts.finisherSuffix as string),
+    `${where}: field "finisherSuffix" must end with a line opening a fenced block (\`\`\`python and a line break)`,
+  );
   return texts as unknown as CodeTexts;
 }
 

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   fillTemplate,
+  loadCodeTexts,
   loadProtocol,
   loadTemplate,
   modelTemplates,
@@ -256,4 +257,59 @@ Deno.test("a maths template, the model folder's or a flag's, never serves a code
   const code = modelTemplates(model, { plainCodeTemplate: write("code.txt", "My program: {{problem}}") });
   assert.equal(templateOf("plain", code, "-code"), "My program: {{problem}}");
   assert.equal(templateOf("plain", code), "Box it: {{problem}}");
+});
+
+Deno.test("prompt files that would silently change what the model is given or what is read back are refused by field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-prompt-files-"));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  // templates: a placeholder renderTemplate does not fill would reach the model as written
+  for (
+    const [text, said] of [
+      [
+        "{{Problem}} and {{problem}}",
+        /\{\{Problem\}\} is no placeholder; a template fills \{\{problem\}\}, \{\{names\}\}, \{\{count\}\}/,
+      ],
+      ["{{problem}} for {{model}}", /\{\{model\}\} is no placeholder/],
+      ["{{ problem }} {{problem}}", /\{\{ problem \}\} is no placeholder.*\(written without spaces\)/],
+    ] as const
+  ) {
+    assert.throws(() => loadTemplate("plain", file("t.txt", text)), said, text);
+  }
+  assert.equal(loadTemplate("plain", file("ok.txt", "{{names}} ({{count}}): {{problem}} \\boxed{x}")).length > 0, true);
+  // the protocol: the step prefix's one-brace placeholders, and a finisher suffix that opens the box it reads
+  const protocol = JSON.parse(
+    readFileSync(new URL("../../../harness/generation/prompts/protocol.json", import.meta.url), "utf8"),
+  );
+  const with_ = (o: Record<string, unknown>) => file("p.json", JSON.stringify({ ...protocol, ...o }));
+  assert.throws(
+    () => loadProtocol(with_({ stepPrefix: "**{{name}} [{{step}}]:** " })),
+    /"stepPrefix" fills \{name\} and \{step\} with one brace each/,
+  );
+  assert.throws(() => loadProtocol(with_({ firstStep: "Hi, I am {{name}}." })), /"firstStep" fills/);
+  assert.throws(
+    () => loadProtocol(with_({ finisherSuffix: "\n\nThe final answer is " })),
+    /"finisherSuffix" must end with \\boxed\{/,
+  );
+  assert.equal(loadProtocol(with_({ finisherSuffix: "Answer: \\boxed{" })).finisherSuffix, "Answer: \\boxed{");
+  // the code texts: the finisher's program starts after the suffix, so it ends on an opening fence
+  assert.throws(
+    () => loadCodeTexts(file("c.json", JSON.stringify({ finisherSuffix: "```python\nHere:" }))),
+    /must end with a line opening a fenced block/,
+  );
+  assert.equal(
+    loadCodeTexts(file("c.json", JSON.stringify({ finisherSuffix: "Program:\n```\n" }))).finisherSuffix,
+    "Program:\n```\n",
+  );
+  // the project's and the demo model's own files pass
+  loadProtocol(), loadCodeTexts();
+  for (const kind of ["collab", "plain"] as const) {
+    loadTemplate(kind), loadTemplate(kind, undefined, "-code");
+    loadTemplate(
+      kind,
+      fileURLToPath(new URL(`../../../engine/models/hogwild-demo/prompts/${kind}.txt`, import.meta.url)),
+    );
+  }
 });
