@@ -307,7 +307,12 @@ export function textField(r: RawRecord, names: readonly string[]): string {
     );
     return String(v);
   }
-  throw new InputError(`${at}: missing field ${names.map((n) => `"${n}"`).join(" or ")}`);
+  const empty = names.find((n) => r.value[n] !== undefined && r.value[n] !== null);
+  throw new InputError(
+    empty === undefined
+      ? `${at}: missing field ${names.map((n) => `"${n}"`).join(" or ")}`
+      : `${at}: field "${empty}" is empty`,
+  );
 }
 
 /** A record's id: its field `key` (text, or a number JSON carries exactly), else `fallback` (its line or index). */

@@ -358,6 +358,13 @@ const custom: TaskSpec = {
   source: "your file (--data FILE: .jsonl, .json or .parquet) or a hub file (--hub hf:OWNER/NAME:FILE)",
   problems: (rs, o) => {
     const f = o.fields ?? DEFAULT_FIELDS;
+    // an id field named but in no record (a typo) would number the problems instead, silently
+    check(
+      f.id === DEFAULT_FIELDS.id || rs.length === 0 || rs.some((r) => r.value[f.id] != null),
+      `--fields id=${f.id}: no record has a field "${f.id}" (${rs[0]?.file ?? "the data"} holds ${
+        Object.keys(rs[0]?.value ?? {}).map((k) => `"${k}"`).join(", ")
+      })`,
+    );
     return rs.map((r, i) => single(idField(r, f.id, i), textField(r, [f.question]), textField(r, [f.answer])));
   },
 };
@@ -510,5 +517,6 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
     notes.push(`${files.join(", ")}: ${twins.length} problems repeat an earlier one's text (${twins[0]}): each counts`);
   }
   problems = problems.map((p) => ({ ...p, task: t.id }));
+  if (o.limit && o.limit > problems.length) notes.push(`--limit ${o.limit}: ${t.id} has ${problems.length} problems`);
   return { task: t, problems: o.limit ? problems.slice(0, o.limit) : problems, files, skipped, notes };
 }

@@ -324,6 +324,22 @@ Deno.test("--task custom: one's own data with its field names, no registry entry
     loadTask("limo", { data: "/nonexistent/limo.jsonl" }),
     /\/nonexistent\/limo\.jsonl: no such file or folder; without --data, task limo is read from the hub \(hf:GAIR\/LIMO\)/,
   );
+  // an id field named but in no record; an empty question; a limit past the set: each said
+  await assert.rejects(
+    loadTask("custom", { data, fields: parseFields("question=prompt,answer=final,id=uuid") }),
+    /--fields id=uuid: no record has a field "uuid" \(.*mine\.jsonl holds "uid", "prompt", "final"\)/,
+  );
+  jsonl(dir, "empty-q.jsonl", ['{"question": "", "answer": "7"}']);
+  await assert.rejects(
+    loadTask("custom", { data: join(dir, "empty-q.jsonl") }),
+    /empty-q\.jsonl:1: field "question" is empty/,
+  );
+  const limited = await loadTask("custom", {
+    data,
+    fields: parseFields("question=prompt,answer=final,id=uid"),
+    limit: 100,
+  });
+  assert.deepEqual([limited.problems.length, limited.notes], [2, ["--limit 100: custom has 2 problems"]]);
   jsonl(dir, "empty-id.jsonl", ['{"id": " ", "question": "q?", "answer": "7"}']);
   await assert.rejects(
     loadTask("custom", { data: join(dir, "empty-id.jsonl") }),

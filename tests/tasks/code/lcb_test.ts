@@ -208,7 +208,7 @@ Deno.test("lcb: a bad field is one line naming the file, line and field", () => 
       [bad({ difficulty: null }), /field "difficulty" must be one of easy, medium, hard, got null/],
       [bad({ starter_code: null }), /^p\.jsonl:1: field "starter_code" must be text/],
       [bad({ question_id: undefined }), /^p\.jsonl:1: missing field "question_id"/],
-      [bad({ question_content: "" }), /^p\.jsonl:1: missing field "question_content"/],
+      [bad({ question_content: "" }), /^p\.jsonl:1: field "question_content" is empty/],
       [bad({ public_test_cases: "[]", private_test_cases: "[]" }), /^p\.jsonl:1: the problem has no tests$/],
     ] as [Record<string, unknown>[], RegExp][]
   ) {
