@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import { hubFile, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
-import { dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
+import { brokenEscape, dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 import { physicsGold } from "./grading/physics.ts";
@@ -508,6 +508,11 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   const ids = new Set<string>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
     check(!ids.has(p.id), `${files.join(", ")}: problem id "${p.id}" appears twice`);
+    const broken = t.code ? undefined : brokenEscape(p);
+    check(
+      !broken,
+      `${files.join(", ")}: problem "${p.id}": ${broken} (a broken escape: \\times written with one backslash?)`,
+    );
     ids.add(p.id);
     const twin = texts.get(p.text);
     if (twin !== undefined) twins.push(`"${twin}" and "${p.id}"`);

@@ -5,7 +5,7 @@
  */
 import { extname } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { type RawRecord, readRecords, textField } from "../records.ts";
+import { brokenEscape, type RawRecord, readRecords, textField } from "../records.ts";
 import { gradeCodeAnswer } from "../code/grade.ts";
 import { lcbProblem, loadLcbTexts } from "../code/lcb.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
@@ -16,12 +16,21 @@ import type { GradePool } from "./pool.ts";
 function golds(r: RawRecord): string[] {
   const v = r.value.gold, where = `${r.file}:${r.line}`;
   check(v !== "", `${where}: "gold" is empty`);
-  if (typeof v === "string" || typeof v === "number") return [textField(r, ["gold"])];
+  let out: string[];
+  if (typeof v === "string" || typeof v === "number") out = [textField(r, ["gold"])];
+  else {
+    check(
+      Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string" && g !== ""),
+      `${where}: "gold" must be a string or a list of strings, none empty`,
+    );
+    out = v as string[];
+  }
+  const broken = brokenEscape({ text: "", golds: out });
   check(
-    Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string" && g !== ""),
-    `${where}: "gold" must be a string or a list of strings, none empty`,
+    !broken,
+    `${where}: "gold": ${broken?.replace("its answer ", "")} (a broken escape: \\theta written with one backslash?)`,
   );
-  return v as string[];
+  return out;
 }
 
 /** One line of a case file: a maths case (its golds) or a code case (its problem's tests). */

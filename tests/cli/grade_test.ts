@@ -78,7 +78,7 @@ Deno.test("grade --cases reads its file as data sets are read: numbers as writte
       ],
       ['{"pred": "\\\\boxed{1}", "gold": ""}\n', /:1: "gold" is empty/],
       ['{"pred": "\\\\boxed{1}", "gold": ["1", ""]}\n', /:1: "gold" must be a string or a list of strings, none empty/],
-      ['{"pred": "\\\\boxed{\\\\theta}", "gold": "\\theta"}\n', /:1: holds a "\\t" before "heta"/],
+      ['{"pred": "\\\\boxed{\\\\theta}", "gold": "\\theta"}\n', /:1: "gold": holds a "\\t" \("\\theta"\)/],
     ] as [string | Uint8Array, RegExp][]
   ) {
     writeFileSync(cases, text);

@@ -150,37 +150,40 @@ Deno.test("broken escapes (\\frac written with one backslash) are caught, not re
   await assert.rejects(loadTask("aime25", { data: f }), /aime\.jsonl:1: holds control characters \(U\+000C\)/);
 });
 
-Deno.test("a tab, line feed or return spelling a LaTeX command is a broken escape, in every format; as text it is read", async () => {
-  // "\times" in JSON with one backslash is a tab and "imes": the gold would be graded as other text
-  const broken: [string, string][] = [
-    ["3\\times 10^{8}", 'a "\\t" before "imes"'],
-    ["\\theta", 'a "\\t" before "heta"'],
-    ["\\text{(C)}", 'a "\\t" before "ext"'],
-    ["x \\neq 2", 'a "\\n" before "eq"'],
-    ["x^{\\rho}", 'a "\\r" before "ho"'],
+Deno.test("a broken escape spoiling a maths problem is refused, in every format; tabs and line breaks as text are read", async () => {
+  // "\\times" in JSON with one backslash is a tab and "imes": the gold would be graded as other text. An answer
+  // is one line, so any tab or line break in one is broken ("\\nu": a line feed and "u")
+  const broken: [Record<string, string>, string][] = [
+    [{ question: "Q?", answer: "3\times 10^{8}" }, 'its answer holds a "\\t"'],
+    [{ question: "Q?", answer: "\nu" }, 'its answer holds a "\\n"'],
+    [{ question: "Q?", answer: "x^{\rho}" }, 'its answer holds a "\\r"'],
+    [{ question: "Find $\theta$.", answer: "1" }, 'its text holds a "\\t" before "heta"'],
+    [{ question: "As $x \to 0$?", answer: "1" }, 'its text holds a "\\t" before "o"'],
+    [{ question: "Is $x \neq 2$?", answer: "1" }, 'its text holds a "\\n" before "eq"'],
+    [{ question: "Is $x \rightarrow 2$?", answer: "1" }, 'its text holds a "\\r" before "i"'],
   ];
-  for (const [i, [answer, said]] of broken.entries()) {
-    const dir = tmp(), line = `{"question": "Q${i}?", "answer": "${answer}"}`;
-    const decoded = JSON.parse(line);
-    const files = [
-      jsonl(dir, "a.jsonl", [line]),
-      join(dir, "a.json"),
-      join(dir, "a.parquet"),
-    ];
+  for (const [record, said] of broken) {
+    const dir = tmp(), line = JSON.stringify(record);
+    const files = [jsonl(dir, "a.jsonl", [line]), join(dir, "a.json"), join(dir, "a.parquet")];
     writeFileSync(files[1], `[${line}]`);
     writeFileSync(
       files[2],
       new Uint8Array(parquetWriteBuffer({
-        columnData: [{ name: "question", data: [decoded.question] }, { name: "answer", data: [decoded.answer] }],
+        columnData: Object.entries(record).map(([name, v]) => ({ name, data: [v] })),
       })),
     );
     for (const f of files) {
-      await assert.rejects(loadTask("custom", { data: f }), (e: Error) => e.message.includes(`:1: holds ${said}`));
+      await assert.rejects(
+        loadTask("custom", { data: f }),
+        (e: Error) => e.message.includes(`problem "0": ${said}`),
+        `${line} in ${f}`,
+      );
     }
   }
-  // tabs and line breaks as text: a problem's lines, a table, words that begin like a command's tail
+  // tabs and line breaks as text: a problem's lines, a table, CRLF, words that begin like a command's tail (and
+  // "u" after a line break: \\nu is refused in answers only), a trailing line break after an answer
   const fine = jsonl(tmp(), "fine.jsonl", [
-    JSON.stringify({ question: "Line one.\nThe next\tcolumn\rreturn\nnot a command", answer: "1" }),
+    JSON.stringify({ question: "Line one.\r\nThe next\tcolumn\nnot a command\nu = 3", answer: "1\n" }),
     JSON.stringify({ question: "A list:\nnumber one\nrho-like\ttimes two", answer: "2" }),
   ]);
   assert.equal((await loadTask("custom", { data: fine })).problems.length, 2);
