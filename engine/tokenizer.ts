@@ -36,22 +36,29 @@ const TEMPLATE_TOKENS = ["bos_token", "eos_token", "unk_token", "pad_token"] as 
 /**
  * tokenizer_config.json with the special tokens it leaves out taken from special_tokens_map.json, as transformers
  * reads a folder that keeps them only there (older saves). Where both files name one and they differ, which
- * wins has changed between transformers versions: refused, naming both.
+ * wins has changed between transformers versions: refused, naming both, when the chat template uses that token
+ * (the prompt would depend on the version); the config's kept otherwise (only the template reads them here).
  */
-function withSpecialTokens(config: Record<string, unknown>, cfgFile: string, mapFile: string): Record<string, unknown> {
-  if (!existsSync(mapFile)) return config;
-  const map = readJson(mapFile), out = { ...config };
+function withSpecialTokens(
+  config: Record<string, unknown>,
+  files: { config: string; map: string },
+  template: string | undefined,
+): Record<string, unknown> {
+  if (!existsSync(files.map)) return config;
+  const map = readJson(files.map), out = { ...config };
   for (const key of TEMPLATE_TOKENS) {
     const fromMap = tokenText(map[key]);
     if (fromMap === undefined) continue;
     const fromConfig = tokenText(config[key]);
-    check(
-      fromConfig === undefined || fromConfig === fromMap,
-      `${mapFile}: ${key} ${JSON.stringify(fromMap)} differs from ${cfgFile}'s ${
-        JSON.stringify(fromConfig)
-      }; make them one`,
-    );
-    out[key] = map[key];
+    if (fromConfig === undefined) out[key] = map[key];
+    else {
+      check(
+        fromConfig === fromMap || !new RegExp(`\\b${key}\\b`).test(template ?? ""),
+        `${files.map}: ${key} ${JSON.stringify(fromMap)} differs from ${files.config}'s ${
+          JSON.stringify(fromConfig)
+        }, and the chat template uses it; make them one`,
+      );
+    }
   }
   return out;
 }
@@ -177,18 +184,14 @@ export class TextTokenizer {
     const file = join(dir, "tokenizer.json");
     if (!existsSync(file)) return undefined;
     const cfgFile = join(dir, "tokenizer_config.json");
-    const config = withSpecialTokens(
-      existsSync(cfgFile) ? readJson(cfgFile) : {},
-      cfgFile,
-      join(dir, "special_tokens_map.json"),
-    );
+    const raw = existsSync(cfgFile) ? readJson(cfgFile) : {};
     const jinja = join(dir, "chat_template.jinja");
     check(
-      config.chat_template === undefined || config.chat_template === null ||
-        typeof config.chat_template === "string" || Array.isArray(config.chat_template),
+      raw.chat_template === undefined || raw.chat_template === null ||
+        typeof raw.chat_template === "string" || Array.isArray(raw.chat_template),
       `${cfgFile}: field "chat_template" must be a template's text or a list of named templates, got ${
-        Array.isArray(config.chat_template) || typeof config.chat_template !== "object"
-          ? JSON.stringify(config.chat_template)
+        Array.isArray(raw.chat_template) || typeof raw.chat_template !== "object"
+          ? JSON.stringify(raw.chat_template)
           : "an object"
       }`,
     );
@@ -196,11 +199,16 @@ export class TextTokenizer {
     const field = `${cfgFile}: chat_template`;
     const template = existsSync(jinja)
       ? { text: readText(jinja, { keepBOM: true }), from: jinja } // Python's utf-8 keeps a BOM: so does transformers
-      : typeof config.chat_template === "string"
-      ? { text: config.chat_template, from: field }
-      : Array.isArray(config.chat_template)
-      ? { text: namedTemplate(config.chat_template, cfgFile), from: field }
+      : typeof raw.chat_template === "string"
+      ? { text: raw.chat_template, from: field }
+      : Array.isArray(raw.chat_template)
+      ? { text: namedTemplate(raw.chat_template, cfgFile), from: field }
       : undefined;
+    const config = withSpecialTokens(
+      raw,
+      { config: cfgFile, map: join(dir, "special_tokens_map.json") },
+      template?.text,
+    );
     const tokenizerJson = readJson(file);
     checkAddedTokens(tokenizerJson, config, { tokenizer: file, config: cfgFile });
     return new TextTokenizer(tokenizerJson, config, template, dir);

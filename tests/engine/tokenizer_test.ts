@@ -247,8 +247,12 @@ Deno.test("special tokens only in special_tokens_map.json reach the chat templat
   writeFileSync(join(dir, "special_tokens_map.json"), JSON.stringify({ ...tokens, bos_token: "<|begin|>" }));
   assert.throws(
     () => TextTokenizer.fromDir(dir),
-    /special_tokens_map\.json: bos_token "<\|begin\|>" differs from .*tokenizer_config\.json's "<s>"; make them one/,
+    /special_tokens_map\.json: bos_token "<\|begin\|>" differs from .*tokenizer_config\.json's "<s>", and the chat template uses it; make them one/,
   );
+  // a token the template never reads may differ (a fine-tune's pad token): the config's is kept
+  const quiet = folder(json, { chat_template: "{{ bos_token }}{{ messages[0].content }}", ...tokens });
+  writeFileSync(join(quiet, "special_tokens_map.json"), JSON.stringify({ ...tokens, pad_token: "<|im_end|>" }));
+  assert.equal(TextTokenizer.fromDir(quiet)!.applyChatTemplate(hi), "<s>hi");
 });
 
 Deno.test("tokenizer_config.json's added_tokens_decoder naming a token tokenizer.json lacks or spells otherwise is refused, naming both", () => {
