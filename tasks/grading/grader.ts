@@ -50,24 +50,28 @@ function matches(answer: string, golds: readonly string[], mode: Mode): boolean 
 /**
  * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match, out of
  * the golds or the answers given, whichever are more (a box short of answers still scores the positions it has;
- * one with more answers than golds cannot score them all).
+ * one with more answers than golds cannot score them all). A box its commas let be read two ways scores its
+ * better reading (readings below).
  */
 export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
   if (box === undefined) return 0;
-  const parts = splitAnswers(box, golds.length);
-  let right = 0;
-  golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
-  return right / Math.max(golds.length, parts.length);
+  let best = 0;
+  for (const parts of readings(box)) {
+    let right = 0;
+    golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
+    best = Math.max(best, right / Math.max(golds.length, parts.length));
+  }
+  return best;
 }
 
 /**
- * Top-level comma-separated answers. A comma spaced with `\!` (70,\!000, as the single-answer grader reads it)
- * is a thousands separator; a bare comma before three digits may be one (70,000) or may part two answers
- * written without a space (18,100,5): the reading whose number of answers is nearer the golds' is taken, the
- * thousands one on a tie (a comma and a space, 7, 425, always parts). Trailing commas are no answers.
+ * The ways to read a box's top-level comma-separated answers. A comma spaced with `\!` (70,\!000, as the
+ * single-answer grader reads it) is a thousands separator, and a comma and a space (7, 425) parts two answers;
+ * a bare comma before three digits is either (70,000 among five answers, or 18,100,5 written without spaces),
+ * and nothing in the text says which, so both readings are given. Trailing commas are no answers.
  */
-function splitAnswers(s: string, golds: number): string[] {
+function readings(s: string): string[][] {
   const read = (thousands: RegExp) => {
     const out: string[] = [];
     for (const part of splitTop(s) ?? [s]) {
@@ -79,7 +83,7 @@ function splitAnswers(s: string, golds: number): string[] {
     return trimmed;
   };
   const merged = read(/^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/), apart = read(/^\\!\s*\d{3}(\D|$)/);
-  return Math.abs(apart.length - golds) < Math.abs(merged.length - golds) ? apart : merged;
+  return merged.length === apart.length ? [merged] : [merged, apart];
 }
 
 export interface ProblemGrade extends Grade {

@@ -137,8 +137,8 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20, 7}").score_strict, 5 / 6);
   assert.equal(gradeProblem(p, "\\boxed{18, 3, 70000, 540, 20,}").score_strict, 1, "a trailing comma is no answer");
   assert.equal(gradeProblem(big, "\\boxed{2,\\!880,\\!001, 5}").score_strict, 0.5);
-  // answers written without spaces: a comma before three digits parts them when that reading's count is nearer
-  // the golds' (18,100,5,3,2), and is a thousands separator when that one's is (70,000 among five)
+  // answers written without spaces: a comma before three digits may part them (18,100,5,3,2) or be a thousands
+  // separator (70,000 among five): the better reading scores
   const three = { golds: ["18", "100", "5", "3", "2"], grading: "list" as const };
   for (const box of ["18,100,5,3,2", "18, 100,5, 3,2", "18,100,5,3,2,"]) {
     assert.deepEqual(
@@ -148,11 +148,16 @@ Deno.test("several answers in one box score the fraction right (GSM8K×5)", () =
     );
   }
   assert.equal(gradeProblem(three, "\\boxed{18,100,5,3,7}").score_strict, 0.8);
-  assert.equal(gradeProblem(three, "\\boxed{18,100,5,3}").score_strict, 0.8, "four answers nearer five than three");
+  assert.equal(gradeProblem(three, "\\boxed{18,100,5,3}").score_strict, 0.8, "four answers read apart");
   assert.equal(gradeProblem(p, "\\boxed{18,3,70,000, 540, 20}").score_strict, 1);
+  // either reading may be meant: 1,000 read apart would shift every later answer; 18,100 read together would
+  assert.equal(
+    gradeProblem({ golds: ["1000", "2", "3", "4", "5"], grading: "list" }, "\\boxed{1,000,2,3,4}").score_strict,
+    0.8,
+  );
 });
 
-Deno.test("a list's reading never depends on the golds' values, only on their number (generated)", () => {
+Deno.test("compact lists (no spaces, some three-digit answers) score as written, position by position (generated)", () => {
   // 200 lists of five numbers, some of three digits, written compactly: each scores 1 against itself and the
   // score of a list against a shuffled copy is what position-by-position comparison gives
   let seed = 7;
