@@ -7,18 +7,37 @@ import { check } from "../engine/errors.ts";
 
 /**
  * The JSON texts file `where`: each field of `strings` a string holding the placeholders listed for it (one
- * error naming the file and field); its other fields are the caller's to check.
+ * error naming the file and field), and no `{{word}}` but those and the ones `fills` lists for it (another would
+ * reach the model as written); its other fields are the caller's to check.
  */
 export function textsFile(
   where: string,
   strings: Readonly<Record<string, readonly string[]>>,
+  fills: Readonly<Record<string, readonly string[]>> = {},
 ): Record<string, unknown> {
   const texts = readJson(where) as Record<string, unknown>;
   for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
   for (const [k, marks] of Object.entries(strings)) {
     for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
+    checkPlaceholders(texts[k] as string, [...marks, ...(fills[k] ?? [])], `${where}: field "${k}"`);
   }
   return texts;
+}
+
+/** Refuses a `{{word}}` in `text` that is not one of `allowed` (the placeholders its filler fills), naming `where`. */
+export function checkPlaceholders(text: string, allowed: readonly string[], where: string): void {
+  const known = allowed.filter((m) => m.startsWith("{{"));
+  for (const [whole, inside] of text.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)) {
+    const hint = known.includes(`{{${inside}}}`)
+      ? " (written without spaces)"
+      : allowed.includes(`{${inside}}`)
+      ? ` (this one fills {${inside}}, with one brace)` // the protocol's step prefix: {name}, {step}
+      : "";
+    check(
+      known.includes(whole),
+      `${where}: ${whole} is no placeholder; ${known.length ? `it fills ${known.join(", ")}` : "it fills none"}${hint}`,
+    );
+  }
 }
 
 /** `text` as a regular expression that matches it literally (its syntax characters escaped). */

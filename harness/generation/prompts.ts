@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { readText } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
-import { fillTemplate, textsFile } from "../../tasks/texts.ts";
+import { checkPlaceholders, fillTemplate, textsFile } from "../../tasks/texts.ts";
 
 export { fillTemplate };
 
@@ -51,9 +51,10 @@ export function readTexts(
   file: string | undefined,
   name: string,
   strings: Readonly<Record<string, readonly string[]>>,
+  fills: Readonly<Record<string, readonly string[]>> = {},
 ): { where: string; texts: Record<string, unknown> } {
   const where = file ?? here(name).pathname;
-  return { where, texts: textsFile(where, strings) };
+  return { where, texts: textsFile(where, strings, fills) };
 }
 
 export function loadProtocol(file?: string): Protocol {
@@ -73,13 +74,8 @@ export function loadProtocol(file?: string): Protocol {
     p.firstStep === undefined || typeof p.firstStep === "string",
     `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
   );
-  // Its placeholders are {name} and {step}: "{{name}}", a template's spelling, would fill in as "{Alice}".
-  for (const k of ["stepPrefix", "firstStep"]) {
-    check(
-      !String(p[k] ?? "").includes("{{"),
-      `${where}: field "${k}" fills {name} and {step} with one brace each, not {{…}}`,
-    );
-  }
+  // {name} with one brace: "{{name}}", a template's spelling, would fill in as "{Alice}" (stepPrefix: textsFile)
+  if (typeof p.firstStep === "string") checkPlaceholders(p.firstStep, ["{name}"], `${where}: field "firstStep"`);
   // The finisher's answer is read as the box it opens (BOXED.closed): a suffix that opens none reads no answer.
   check(
     (p.finisherSuffix as string).endsWith("\\boxed{"),
@@ -89,25 +85,17 @@ export function loadProtocol(file?: string): Protocol {
 }
 
 /** The placeholders renderTemplate fills. */
-const TEMPLATE_VARS = ["problem", "names", "count"];
+const TEMPLATE_VARS = ["{{problem}}", "{{names}}", "{{count}}"];
 
 /**
  * A prompt template: harness/generation/prompts/{collab,plain}{suffix}.txt (suffix "-code": the code tasks' templates), or
- * the user's file. It must hold {{problem}}, and no placeholder but those renderTemplate fills (another would
- * reach the model as written).
+ * the user's file. It must hold {{problem}}, and no placeholder but those renderTemplate fills.
  */
 export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
   const name = `${kind}${suffix}.txt`;
   const text = readText(file ?? here(name).pathname);
   check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
-  for (const [whole, inside] of text.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)) {
-    check(
-      TEMPLATE_VARS.includes(whole.slice(2, -2)),
-      `${file ?? name}: ${whole} is no placeholder; a template fills ${
-        TEMPLATE_VARS.map((v) => `{{${v}}}`).join(", ")
-      }${TEMPLATE_VARS.includes(inside) ? " (written without spaces)" : ""}`,
-    );
-  }
+  checkPlaceholders(text, TEMPLATE_VARS, file ?? name);
   return text;
 }
 

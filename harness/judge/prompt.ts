@@ -11,6 +11,7 @@ import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
 import type { TraceLine } from "../bench/rundir.ts";
+import { checkPlaceholders } from "../../tasks/texts.ts";
 
 /**
  * The rubric's template, and its version: the file's name and a hash of its content and of how transcripts are
@@ -31,6 +32,7 @@ export function loadJudgeTemplate(file?: string): JudgeTemplate {
   const where = file ?? new URL("../generation/prompts/judge.txt", import.meta.url).pathname;
   const text = readText(where);
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
+  checkPlaceholders(text, [...NEEDED, "{{count}}", "{{names}}"], `--judge-prompt ${where}`); // judgePrompt's
   const hash = createHash("sha256").update(TRANSCRIPT_RULE).update(text).digest("hex").slice(0, 12);
   return { text, version: `${basename(where)}@${hash}` };
 }

@@ -56,7 +56,9 @@ export interface GroupThinkTexts {
 }
 
 export function loadGroupThink(file?: string): GroupThinkTexts {
-  const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] });
+  const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] }, {
+    prompt: ["{{names}}", "{{count}}"], // renderTemplate's
+  });
   return texts as unknown as GroupThinkTexts;
 }
 

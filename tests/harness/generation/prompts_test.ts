@@ -20,6 +20,7 @@ import {
   templateOf,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
+import { loadJudgeTemplate } from "../../../harness/judge/prompt.ts";
 import { protocolIds } from "../../../harness/generation/methods.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
@@ -270,7 +271,7 @@ Deno.test("prompt files that would silently change what the model is given or wh
     const [text, said] of [
       [
         "{{Problem}} and {{problem}}",
-        /\{\{Problem\}\} is no placeholder; a template fills \{\{problem\}\}, \{\{names\}\}, \{\{count\}\}/,
+        /\{\{Problem\}\} is no placeholder; it fills \{\{problem\}\}, \{\{names\}\}, \{\{count\}\}/,
       ],
       ["{{problem}} for {{model}}", /\{\{model\}\} is no placeholder/],
       ["{{ problem }} {{problem}}", /\{\{ problem \}\} is no placeholder.*\(written without spaces\)/],
@@ -286,9 +287,12 @@ Deno.test("prompt files that would silently change what the model is given or wh
   const with_ = (o: Record<string, unknown>) => file("p.json", JSON.stringify({ ...protocol, ...o }));
   assert.throws(
     () => loadProtocol(with_({ stepPrefix: "**{{name}} [{{step}}]:** " })),
-    /"stepPrefix" fills \{name\} and \{step\} with one brace each/,
+    /field "stepPrefix": \{\{name\}\} is no placeholder; it fills none \(this one fills \{name\}, with one brace\)/,
   );
-  assert.throws(() => loadProtocol(with_({ firstStep: "Hi, I am {{name}}." })), /"firstStep" fills/);
+  assert.throws(
+    () => loadProtocol(with_({ firstStep: "Hi, I am {{name}}." })),
+    /field "firstStep": \{\{name\}\} is no placeholder.*with one brace/,
+  );
   assert.throws(
     () => loadProtocol(with_({ finisherSuffix: "\n\nThe final answer is " })),
     /"finisherSuffix" must end with \\boxed\{/,
@@ -303,6 +307,23 @@ Deno.test("prompt files that would silently change what the model is given or wh
     loadCodeTexts(file("c.json", JSON.stringify({ finisherSuffix: "Program:\n```\n" }))).finisherSuffix,
     "Program:\n```\n",
   );
+  // a method family's texts and the judge's template: each field's own placeholders only
+  const sot = JSON.parse(
+    readFileSync(new URL("../../../harness/generation/prompts/sot.json", import.meta.url), "utf8"),
+  );
+  assert.throws(
+    () => loadSot(file("s.json", JSON.stringify({ ...sot, pointHeader: "**Point {{k}}: {{Point}}**" }))),
+    /s\.json: field "pointHeader": \{\{Point\}\} is no placeholder; it fills \{\{k\}\}, \{\{point\}\}/,
+  );
+  assert.throws(
+    () => loadSot(file("s.json", JSON.stringify({ ...sot, join: "Now {{outline}} again." }))),
+    /field "join": \{\{outline\}\} is no placeholder; it fills none/,
+  );
+  assert.throws(
+    () => loadJudgeTemplate(file("j.txt", "{{problem}} {{transcript}} {{score}}")),
+    /j\.txt: \{\{score\}\} is no placeholder/,
+  );
+  loadSot(), loadJudgeTemplate();
   // the project's and the demo model's own files pass
   loadProtocol(), loadCodeTexts();
   for (const kind of ["collab", "plain"] as const) {
