@@ -26,6 +26,8 @@ export interface RawRecord {
 export interface ReadOptions {
   /** skip malformed records and count them instead of failing */
   skipBad?: boolean;
+  /** read every file as JSONL, whatever its name (a case file, /dev/stdin) */
+  jsonl?: boolean;
 }
 
 export interface ReadResult {
@@ -69,7 +71,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
     out.records.push({ file, line, value: v as Record<string, unknown> });
   };
   for (const file of files) {
-    const ext = extname(file);
+    const ext = opts.jsonl ? ".jsonl" : extname(file);
     if (ext === ".parquet") {
       let rows: Record<string, unknown>[], inexact: Map<string, string>;
       try {

@@ -498,7 +498,9 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
     check(o.data || o.hub, count);
     const n = records.length + skipped.length;
     notes.push(
-      n < t.expected
+      t.take && n >= t.take && n < t.expected
+        ? `${count}: its first ${t.take} are ${t.id} only if the file keeps the set's order`
+        : n < t.expected
         ? `${count}: these results are not ${t.id}'s whole set`
         : `${count}: more than its whole set (a folder of several copies, or another split?)`,
     );

@@ -3,7 +3,6 @@
  * or a code case ({"pred", "problem": a LiveCodeBench row}); each graded, its line returned with the verdict's
  * fields added, and a summary of the verdicts.
  */
-import { extname } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { brokenEscape, type RawRecord, readRecords, textField } from "../records.ts";
 import { gradeCodeAnswer } from "../code/grade.ts";
@@ -45,8 +44,7 @@ export type Case = { v: Record<string, unknown>; n: number; golds: string[]; cod
  * (tasks/records.ts: UTF-8, numbers as written, broken escapes refused).
  */
 export async function readCases(file: string): Promise<Case[]> {
-  check(extname(file) === ".jsonl", `${file}: expected a .jsonl file (one JSON object a line)`);
-  const { records } = await readRecords([file]);
+  const { records } = await readRecords([file], { jsonl: true });
   let texts: ReturnType<typeof loadLcbTexts> | undefined;
   return records.map((r) => {
     const v = r.value, n = r.line;

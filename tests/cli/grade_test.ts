@@ -55,7 +55,7 @@ Deno.test("grade --cases adds the verdict fields to every line and keeps the oth
 
 Deno.test("grade --cases reads its file as data sets are read: numbers as written, a BOM, bad bytes and empty golds", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
-  const cases = join(dir, "cases.jsonl"), out = join(dir, "out.jsonl");
+  const cases = join(dir, "cases.txt"), out = join(dir, "out.jsonl"); // any name: read as JSONL
   // a number past 2^53 is graded as written (JSON.parse alone makes it ...992 and the verdict false)
   writeFileSync(
     cases,

@@ -105,6 +105,10 @@ Deno.test("limo-512 is the first 512 problems", async () => {
   assert.deepEqual((await loadTask("limo-512", { data: part })).notes, [
     `${part}: 300 records, task limo-512 takes the first 512 of 817: these results are not limo-512's whole set`,
   ]);
+  const most = jsonl(tmp(), "limo.jsonl", Array.from({ length: 600 }, (_, i) => limoLine(i)));
+  assert.deepEqual((await loadTask("limo-512", { data: most })).notes, [
+    `${most}: 600 records, task limo-512 takes the first 512 of 817: its first 512 are limo-512 only if the file keeps the set's order`,
+  ]);
   const layout = tmp();
   mkdirSync(join(layout, "limo"));
   jsonl(join(layout, "limo"), "limo.jsonl", Array.from({ length: 600 }, (_, i) => limoLine(i)));
