@@ -399,7 +399,7 @@ export const MUTANTS: Mutant[] = [
     claim: "bad inputs refused",
     edits: [{
       file: "tasks/grading/case_file.ts",
-      find: 'Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string"),',
+      find: 'Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === "string" && g !== ""),',
       replace: "true,",
     }],
     test: "tests/bad_inputs_test.ts",
