@@ -406,6 +406,14 @@ export function checkGeneratedKnobs(ids: readonly string[], given: boolean): voi
       generated.join(", ")
     }); a data set's first N problems: --limit N`,
   );
+  // one set of knobs serves them all: each task's own defaults cannot both hold
+  const mine = ids.filter((id) => generated.includes(id));
+  check(
+    given || mine.length < 2,
+    `--task ${mine.join(",")}: generated tasks share --parts, --digits and --count (their defaults differ: ${
+      mine.map((id) => `${id} ${Object.values(GENERATED_DEFAULTS[id]).join(", ")}`).join("; ")
+    }): give them, or run the tasks apart`,
+  );
 }
 
 export function taskSpec(id: string): TaskSpec {

@@ -261,8 +261,16 @@ export function differences(
 ): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) =>
-    `${k}: ${was} ${JSON.stringify(a[k])}, ${now} ${JSON.stringify(b[k])}`
+    `${k}: ${was} ${shortened(a[k])}, ${now} ${shortened(b[k])}`
   );
+}
+
+/** A value as JSON, cut in the middle past 200 characters (a list of 10,000 budgets would be a 60 KB line). */
+function shortened(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined || s.length <= 200
+    ? String(s)
+    : `${s.slice(0, 120)} … ${s.slice(-60)} (${s.length} characters)`;
 }
 
 /** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
@@ -271,11 +279,14 @@ const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation",
 /** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
   const rules = RULES.filter((k) =>
-    k === "methods_version"
-      ? versionChanges(stored, spec).length > 0
+    k === "methods_version" ? versionChanges(stored, spec).length > 0 : k === "generation" // keyed only where the run samples: there or not follows the sampling flags
+      ? k in stored && k in spec && JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
       : JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
   );
+  // Before generation 2 every folder stored all four settings, resolved; since, a sampled folder is keyed with
+  // its generation and stores the flags given (all four given is a new folder too).
   const oldSampling = isObject(stored.sampling) && Object.keys(stored.sampling).length === 4 &&
+    Number(stored.sampling.temperature) > 0 && !("generation" in stored) &&
     JSON.stringify(stored.sampling) !== JSON.stringify(spec.sampling);
   if (!rules.length && !oldSampling) return "use the same flags to resume it, or another --out";
   return `the folder was made by an earlier version of this project (${
@@ -331,13 +342,22 @@ export function lockedBy(dir: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid) ? pid : undefined;
 }
 
-/** Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). */
+/**
+ * Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). A zombie, killed and
+ * not yet reaped (for good under an init that never reaps), takes signals but holds nothing: gone too.
+ */
 function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
-    return true;
   } catch (e) {
     return !(e instanceof Deno.errors.NotFound);
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) state …"; comm may hold spaces and parentheses, so the state follows the last ")"
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): the signal's answer stands
   }
 }
 
@@ -438,11 +458,22 @@ export class RunDir {
     const records = readRecordLines(run.#records);
     checkPlanned(run.#records, records, meta.planned);
     // the records already there are this grader's: the bench's own appended to another's would mix them
-    const other = records.findIndex((r) => r.grader !== (r.grading === "code" ? CODE_GRADER_VERSION : GRADER_VERSION));
+    const graderOf = (r: BenchRecord) => r.grading === "code" ? CODE_GRADER_VERSION : GRADER_VERSION;
+    const other = records.findIndex((r) => r.grader !== graderOf(r));
     check(
       other < 0,
       `${run.#records}:${other + 1}: a record graded by ${records[other]?.grader}, not this bench's ` +
-        `${GRADER_VERSION}; rescore the folder first (deno task rescore)`,
+        `${other < 0 ? "" : graderOf(records[other])}; rescore the folder first (deno task rescore)`,
+    );
+    // its checkpoints are this run's budgets: a record of another run (its key planned here too) would bring
+    // that run's budgets and times into the curves
+    const budgets = JSON.stringify(spec.budgets);
+    const alien = records.findIndex((r) => JSON.stringify(r.checkpoints.map((c) => c.budget)) !== budgets);
+    check(
+      alien < 0 || spec.budgets === undefined,
+      `${run.#records}:${alien + 1}: a record checkpointed at ${
+        alien < 0 ? "" : JSON.stringify(records[alien].checkpoints.map((c) => c.budget))
+      }, not this run's budgets ${budgets} (the file was changed by hand?)`,
     );
     for (const r of records) run.done.add(recordKey(r));
     // Traces of records that never got written (a kill between the two appends) are dropped, as is a torn last

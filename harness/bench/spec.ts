@@ -266,7 +266,15 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     if (e instanceof InputError) throw e;
     throw new InputError(`--cuda: ${(e as Error).message}`);
   }
+  check(f.cuda === undefined || device === "cuda", "--cuda goes with --device cuda (the CPU takes no options)");
   const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
+  // flags that would be keyed, yet read by nothing: every task generated
+  check(
+    tasks.some((t) => !taskSpec(t).generate) || (!sources.length && !f["skip-bad"]),
+    `--data, --data-dir, --hub and --skip-bad go with a data set's task; ${tasks.join(", ")} ${
+      tasks.length > 1 ? "are" : "is"
+    } generated`,
+  );
   check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
   check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
   check(

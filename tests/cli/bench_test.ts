@@ -151,9 +151,19 @@ Deno.test("a sampled run keys its token rules; a folder an earlier version made 
   assert.equal(r.code, 2);
   assert.match(
     r.stderr,
-    /made by an earlier version of this project \(generation, sampling: sampling flags are now kept/,
+    /made by an earlier version of this project \(sampling: sampling flags are now kept/,
   );
   assert.doesNotMatch(r.stderr, /use the same flags/);
+  // today's folders: a temperature left out, or all four flags given and one changed, is a flag to give again
+  writeFileSync(runFile, JSON.stringify(run));
+  const four = join(tmp(), "four"), flags = [...SMALL, "--temperature", "0.6", "--top-k", "5", "--min-p", "0"];
+  assert.equal((await runBench(...flags, "--top-p", "0.9", "--out", four)).code, 0);
+  for (const again of [[...SMALL, "--out", out], [...flags, "--top-p", "0.8", "--out", four]]) {
+    const other = await runBench(...again);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /use the same flags to resume it/, again.join(" "));
+    assert.doesNotMatch(other.stderr, /earlier version/);
+  }
   // a greedy run's records do not depend on them: its key has no such field
   const greedy = join(tmp(), "greedy");
   assert.equal((await runBench(...SMALL, "--out", greedy)).code, 0);

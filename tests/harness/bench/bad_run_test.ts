@@ -131,6 +131,41 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "records.jsonl"), line);
     return ["cli/plot.ts", [dir, "--out", at("plot-empty")]];
   }, /records\.jsonl:1: a record whose "checkpoints" are not this project's/],
+  ["a record checkpointed at other budgets (another run's, its key planned here too)", async () => {
+    const dir = await finished("otherbudgets");
+    const line = readFileSync(join(dir, "records.jsonl"), "utf8").replace('"budget":4', '"budget":8');
+    writeFileSync(join(dir, "records.jsonl"), line);
+    return ["cli/bench.ts", [...SMALL, "--out", dir]];
+  }, /otherbudgets\/records\.jsonl:1: a record checkpointed at \[8\], not this run's budgets \[4\]/],
+  [
+    "two generated tasks with no knobs (each its own defaults cannot both hold)",
+    () => ["cli/bench.ts", [
+      "--methods",
+      "sequential",
+      "--budgets",
+      "4",
+      "--task",
+      "synthetic,chains",
+      "--out",
+      at("twogen"),
+    ]],
+    /--task synthetic,chains: generated tasks share --parts, --digits and --count \(their defaults differ: synthetic 2, 1, 6; chains 4, 2, 100\)/,
+  ],
+  [
+    "--data-dir with a generated task only (keyed, read by nothing)",
+    () => ["cli/bench.ts", [...SMALL, "--data-dir", base, "--out", at("gendir")]],
+    /--data, --data-dir, --hub and --skip-bad go with a data set's task; chains is generated/,
+  ],
+  [
+    "--skip-bad with a generated task only",
+    () => ["cli/bench.ts", [...SMALL, "--skip-bad", "--out", at("genskip")]],
+    /--data, --data-dir, --hub and --skip-bad go with a data set's task/,
+  ],
+  [
+    "--cuda on the CPU (keyed, read by nothing)",
+    () => ["cli/bench.ts", [...SMALL, "--cuda", "graphs=0", "--out", at("cpucuda")]],
+    /--cuda goes with --device cuda/,
+  ],
   [
     "--task chains,chains",
     () => ["cli/bench.ts", [...SMALL, "--task", "chains,chains", "--out", at("twice")]],
