@@ -13,6 +13,7 @@ import type { BenchSpec } from "./spec.ts";
 import { type CostModel, fitCost, type TimedPass } from "./cost.ts";
 import { parseMethod } from "../generation/methods.ts";
 import type { RunDir } from "./rundir.ts";
+import { fitWarning } from "./timing.ts";
 
 export interface CalibrationOptions {
   /** the longest shared context to time (tokens) */
@@ -168,7 +169,11 @@ export async function costModel(
   machine: string,
 ): Promise<CostModel> {
   const stored = dir.meta().cost_model as CostModel | undefined;
-  if (stored) return stored; // checked by RunDir.open
+  if (stored) { // checked by RunDir.open
+    const warning = fitWarning(stored);
+    if (warning) console.error(`bench: ${warning}`);
+    return stored;
+  }
   const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const t0 = performance.now();
   let said = t0;
@@ -188,6 +193,8 @@ export async function costModel(
   console.error(
     `bench: cost model calibrated on ${model.fit.passes} passes in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
+  const warning = fitWarning(model);
+  if (warning) console.error(`bench: ${warning}`);
   const timed = { ...model, calibrated_on: machine };
   dir.updateMeta({ cost_model: timed });
   return timed;

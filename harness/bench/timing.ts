@@ -40,6 +40,20 @@ export function costWarning(i: Pick<Invocation, "cost_error" | "passes">): strin
     "calibrates again) and check them with deno task solo-check.";
 }
 
+/**
+ * The warning a cost model earns whose fit of its own calibration passes is off by more than COST_ERROR_WARNING
+ * (median): calibrated while the machine was busy, or cut short by its bound. Every solo time of the folder comes
+ * from it, and an invocation's own error can still fall under the bound (the same noise on both sides).
+ */
+export function fitWarning(m: Pick<CostModel, "fit">): string | undefined {
+  if (!(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
+  return `Warning: the cost model fits its own ${m.fit.passes} calibration passes only to within ${
+    (100 * m.fit.median_rel_error).toFixed(0)
+  }% (median), so the solo times (the time axis) are not reliable: the machine was busy when it calibrated, or ` +
+    "the calibration was cut short. Every record of this folder is timed by it: calibrate again on an idle machine " +
+    "(a new --out), and check them with deno task solo-check.";
+}
+
 export class PassLog {
   readonly #passes: TimedPass[] = [];
   #rows = 0;
@@ -125,6 +139,8 @@ export function timingText(
     `shared time is an upper bound of the time alone).`,
   ];
   if (cost) lines.push(describeCost(cost));
+  const fitted = cost && fitWarning(cost);
+  if (fitted) lines.push(`**${fitted}**`);
   for (const [k, i] of invocations.entries()) {
     lines.push(
       `Invocation ${k + 1} (${i.started}): ${i.records} records in ${i.seconds.toFixed(1)} s, ` +

@@ -11,7 +11,7 @@ import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { COST_TERMS, fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
-import { costWarning, timingText } from "../../../harness/bench/timing.ts";
+import { costWarning, fitWarning, timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import { fakeInvocation, Rng, RowModel, runCli } from "../../helpers.ts";
@@ -208,4 +208,18 @@ Deno.test("a cost model far off the measured passes is a warning in the summary,
   assert.equal(costWarning(fine), undefined);
   assert.match(timingText(undefined, [fine, off]), /\*\*Warning: on 120 passes/);
   assert.doesNotMatch(timingText(undefined, [fine]), /Warning/);
+});
+
+Deno.test("a cost model whose fit of its own calibration is far off warns, at calibration and in the summary", () => {
+  // a calibration cut short on a busy machine (seen: 8 passes, 34.7% median, 99.9% p90): an invocation's own
+  // error can still fall under the bound (23.7% seen), so the fit is judged by itself
+  const model = {
+    coef: [0.108, 0.048, 8.9e-5, 0, 0, 17.11],
+    fit: { passes: 8, median_rel_error: 0.347, p90_rel_error: 0.999 },
+  };
+  assert.match(fitWarning(model)!, /fits its own 8 calibration passes only to within 35% \(median\)/);
+  assert.equal(fitWarning({ fit: { ...model.fit, median_rel_error: 0.05 } }), undefined);
+  const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.237, p90: 0.5 } };
+  assert.match(timingText(model, [fine]), /\*\*Warning: the cost model fits its own 8 calibration passes/);
+  assert.doesNotMatch(timingText({ ...model, fit: { ...model.fit, median_rel_error: 0.05 } }, [fine]), /Warning/);
 });
