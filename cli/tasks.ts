@@ -63,7 +63,7 @@ async function main() {
   const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
   check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
-  checkGeneratedKnobs([f.task], Object.values(synthetic).some((v) => v !== undefined));
+  checkGeneratedKnobs([f.task], Object.values(synthetic).filter((v) => v !== undefined).length);
   const loaded = await loadTask(f.task, {
     data: f.data,
     hub: f.hub,

@@ -398,7 +398,8 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
  * --parts, --digits and --count (`given`) shape a generated task's problems: refused where no task named is one
  * (a data set's would be ignored). An unknown task is left to the caller's own error.
  */
-export function checkGeneratedKnobs(ids: readonly string[], given: boolean): void {
+export function checkGeneratedKnobs(ids: readonly string[], knobs: number): void {
+  const given = knobs > 0;
   const generated = Object.values(TASKS).filter((t) => t.generate).map((t) => t.id).sort();
   check(
     !given || ids.some((id) => !(id in TASKS) || generated.includes(id)),
@@ -406,13 +407,14 @@ export function checkGeneratedKnobs(ids: readonly string[], given: boolean): voi
       generated.join(", ")
     }); a data set's first N problems: --limit N`,
   );
-  // one set of knobs serves them all: each task's own defaults cannot both hold
+  // one set of knobs serves them all: each task's own defaults cannot all hold, so each knob is given
   const mine = ids.filter((id) => generated.includes(id));
   check(
-    given || mine.length < 2,
+    knobs === 3 || mine.length < 2,
     `--task ${mine.join(",")}: generated tasks share --parts, --digits and --count (their defaults differ: ${
-      mine.map((id) => `${id} ${Object.values(GENERATED_DEFAULTS[id]).join(", ")}`).join("; ")
-    }): give them, or run the tasks apart`,
+      mine.map((id) => `${id} ${Object.entries(GENERATED_DEFAULTS[id]).map(([k, v]) => `${k} ${v}`).join(", ")}`)
+        .join("; ")
+    }): give all three, or run the tasks apart`,
   );
 }
 

@@ -21,6 +21,7 @@ import {
   truncateSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import process from "node:process";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { appendLines, fileLines, replaceFile } from "../../engine/files.ts";
 import { COST_TERMS } from "./cost.ts";
@@ -279,8 +280,13 @@ const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation",
 /** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
   const rules = RULES.filter((k) =>
-    k === "methods_version" ? versionChanges(stored, spec).length > 0 : k === "generation" // keyed only where the run samples: there or not follows the sampling flags
-      ? k in stored && k in spec && JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
+    k === "methods_version"
+      ? versionChanges(stored, spec).length > 0
+      // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
+      // coming or going only where the sampling flags differ
+      : k === "generation"
+      ? (k in stored && k in spec && canonical(stored[k]) !== canonical(spec[k])) ||
+        (k in spec && !(k in stored) && canonical(stored.sampling) === canonical(spec.sampling))
       : JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
   );
   // Before generation 2 every folder stored all four settings, resolved; since, a sampled folder is keyed with
@@ -343,14 +349,15 @@ export function lockedBy(dir: string): number | undefined {
 }
 
 /**
- * Whether process `pid` is alive (a signal that changes nothing; "not found" means gone). A zombie, killed and
- * not yet reaped (for good under an init that never reaps), takes signals but holds nothing: gone too.
+ * Whether process `pid` is alive (signal 0, which delivers nothing: a bench paused with Ctrl-Z stays paused;
+ * "no such process" means gone). A zombie, killed and not yet reaped (for good under an init that never reaps),
+ * holds nothing: gone too.
  */
 function alive(pid: number): boolean {
   try {
-    Deno.kill(pid, "SIGCONT");
+    process.kill(pid, 0);
   } catch (e) {
-    return !(e instanceof Deno.errors.NotFound);
+    return (e as { code?: string }).code === "EPERM"; // another user's live process
   }
   try {
     // /proc/PID/stat: "pid (comm) state …"; comm may hold spaces and parentheses, so the state follows the last ")"
@@ -472,8 +479,8 @@ export class RunDir {
     check(
       alien < 0 || spec.budgets === undefined,
       `${run.#records}:${alien + 1}: a record checkpointed at ${
-        alien < 0 ? "" : JSON.stringify(records[alien].checkpoints.map((c) => c.budget))
-      }, not this run's budgets ${budgets} (the file was changed by hand?)`,
+        alien < 0 ? "" : shortened(records[alien].checkpoints.map((c) => c.budget))
+      }, not this run's budgets ${shortened(spec.budgets)} (the file was changed by hand?)`,
     );
     for (const r of records) run.done.add(recordKey(r));
     // Traces of records that never got written (a kill between the two appends) are dropped, as is a torn last

@@ -282,7 +282,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     "--lcb-dates and --lcb-prompt go with --task lcb",
   );
   // The generated tasks' knobs default to the first generated task's (chains: the demo model's problems).
-  checkGeneratedKnobs(tasks, [f.parts, f.digits, f.count].some((x) => x !== undefined));
+  checkGeneratedKnobs(tasks, [f.parts, f.digits, f.count].filter((x) => x !== undefined).length);
   const generated = GENERATED_DEFAULTS[tasks.find((t) => t in GENERATED_DEFAULTS) ?? "chains"];
   const sampling = parseSamplingFlags(f);
   check(

@@ -149,7 +149,7 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
       "--out",
       at("twogen"),
     ]],
-    /--task synthetic,chains: generated tasks share --parts, --digits and --count \(their defaults differ: synthetic 2, 1, 6; chains 4, 2, 100\)/,
+    /--task synthetic,chains: generated tasks share --parts, --digits and --count \(their defaults differ: synthetic parts 2, digits 1, count 6; chains parts 4, digits 2, count 100\): give all three/,
   ],
   [
     "--data-dir with a generated task only (keyed, read by nothing)",

@@ -88,6 +88,8 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     "--collab-prompt",
     "c",
     "--view",
+    "--task",
+    "gsm8k",
     "--data-dir",
     "d",
     "--kv-tokens",
@@ -135,7 +137,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--limit (the data hash holds its problems)", flag(["--limit", "2"]), []],
     ["the model's path spelled otherwise", { ...flag(["--model", `${model}/./`]), source: model }, []],
     ["--shard", flag(["--shard", "0/2"]), ["shard"]],
-    ["--skip-bad", flag(["--skip-bad"]), ["skipBad"]],
+    ["--skip-bad (with a data set)", flag(["--task", "chains,gsm8k", "--skip-bad"]), ["skipBad", "tasks"]],
     ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],
     ["--finisher-tokens, the task's own", flag(["--finisher-tokens", String(taskSpec("chains").finisherTokens)]), []],
     ["--redundancy-every", flag(["--redundancy-every", "64"]), ["redundancyEvery"]],
@@ -144,7 +146,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--temperature 0", flag(["--temperature", "0"]), ["sampling"]],
     ["a model whose generation_config samples", { ...base, samples: true }, ["generation"]],
     ["--parts", flag(["--parts", "3"]), ["synthetic"]],
-    ["--cuda", flag(["--cuda", "gemm=mma"]), ["cuda"]],
+    ["--cuda", flag(["--device", "cuda", "--cuda", "gemm=mma"]), ["cuda", "device"]],
     ["--model", { ...flag(["--model", "elsewhere"]), source: model }, ["model"]],
     ["prompt collab", { ...base, prompts: { ...base.prompts, collab: base.prompts.collab + " " } }, ["prompt collab"]],
     ["prompt plain", { ...base, prompts: { ...base.prompts, plain: base.prompts.plain + " " } }, ["prompt plain"]],
@@ -167,7 +169,9 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--kv-tokens", flag(["--kv-tokens", "4096"]), []],
     ["--allow-long-context", flag(["--allow-long-context"]), []],
     ["--collab-prompt (same text)", flag(["--collab-prompt", "/some/copy.txt"]), []],
-    ["--data-dir", flag(["--data-dir", "/data"]), []],
+    ["--data-dir (the data hash holds its problems)", flag(["--task", "chains,gsm8k", "--data-dir", "/data"]), [
+      "tasks",
+    ]],
   ];
   // Methods and seeds are sets: their order changes nothing.
   assert.deepEqual(

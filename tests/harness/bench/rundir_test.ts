@@ -3,10 +3,10 @@
  * differences a refusal names (a long value cut, not a 60 KB line).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { differences, lockedBy } from "../../../harness/bench/rundir.ts";
+import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
 
 Deno.test("a lock held by a live process refuses; by a zombie (killed, not reaped) or a process gone, it does not", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-"));
@@ -41,4 +41,31 @@ Deno.test("differences name each field with both values, a long one cut in the m
   assert.deepEqual(rest, []);
   assert.ok(line.length < 400, `${line.length} characters`);
   assert.match(line, /^budgets: was \[1,2,3,.* … .*,9999,10000\] \(\d+ characters\), now \[4,8\]$/);
+});
+
+Deno.test("a folder refused for another spec says whether flags can resume it: the token rules' version", () => {
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const refusal = (stored: Record<string, unknown>, spec: Record<string, unknown>) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "hogwild-remedy-")), "run");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: stored }));
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    assert.throws(() => RunDir.open(dir, spec, {}), /holds a run with another spec/);
+    try {
+      RunDir.open(dir, spec, {});
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "";
+  };
+  const base = { budgets: [4], timing: 2 };
+  const earlier = /made by an earlier version of this project \(generation: its rules then made other records\)/;
+  // before generation 2: a model whose generation_config samples, no flags; a code folder; the same flags again
+  assert.match(refusal(base, { ...base, generation: 2 }), earlier);
+  assert.match(refusal({ ...base, code_grader: "c/5" }, { ...base, code_grader: "c/5", generation: 2 }), earlier);
+  // today's: the sampling flags make it come or go, and giving them again resumes
+  const sampled = { ...base, sampling: { temperature: 0.5 }, generation: 2 };
+  assert.match(refusal(sampled, base), /use the same flags to resume it/);
+  assert.match(refusal(base, sampled), /use the same flags to resume it/);
+  assert.match(refusal({ ...sampled, generation: 1 }, sampled), earlier);
 });
