@@ -357,14 +357,14 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
-    return (e as { code?: string }).code === "EPERM"; // another user's live process
+    return (e as { code?: string }).code !== "ESRCH"; // EPERM: another user's live one; no permission: assume so
   }
+  // A zombie's state reads Z (ps, not /proc: Deno reads /proc only under --allow-all); no ps: the signal stands.
   try {
-    // /proc/PID/stat: "pid (comm) state …"; comm may hold spaces and parentheses, so the state follows the last ")"
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    const out = new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stderr: "null" }).outputSync();
+    return !new TextDecoder().decode(out.stdout).trim().startsWith("Z");
   } catch {
-    return true; // no /proc (not Linux): the signal's answer stands
+    return true;
   }
 }
 

@@ -19,9 +19,11 @@ Deno.test("a lock held by a live process refuses; by a zombie (killed, not reape
     const reader = parent.stdout.getReader();
     const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
     reader.releaseLock();
-    for (let i = 0; i < 100 && !Deno.readTextFileSync(`/proc/${zombie}/stat`).includes(") Z "); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const state = () =>
+      new TextDecoder().decode(
+        new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(zombie)] }).outputSync().stdout,
+      );
+    for (let i = 0; i < 100 && !state().startsWith("Z"); i++) await new Promise((r) => setTimeout(r, 20));
     writeFileSync(join(dir, "run.lock"), `${zombie}\n`);
     assert.equal(lockedBy(dir), undefined, "a zombie's lock is taken over");
     writeFileSync(join(dir, "run.lock"), `${parent.pid}\n`);
