@@ -268,6 +268,12 @@ const ESCAPED_COMMANDS: Record<string, readonly string[]> = {
   "\n": ["neq", "neg", "nabla", "not", "nmid", "ngeq", "nleq", "nexists", "newline", "nolimits", "nonumber", "notin"],
 };
 
+/** An answer (one line) holding a tab or line break, said; a line break after it is the file's, not the answer's. */
+export function brokenAnswer(gold: string): string | undefined {
+  const m = /[\t\n\r]/.exec(gold.trimEnd());
+  return m ? `holds a ${JSON.stringify(m[0])} (${JSON.stringify(gold)})` : undefined;
+}
+
 /**
  * A maths problem spoiled by a broken escape ("\times" written in JSON with one backslash is a tab and "imes"),
  * said, or undefined. Its answers are one line, so a tab or line break in one is broken (a gold "\nu" would be
@@ -276,8 +282,8 @@ const ESCAPED_COMMANDS: Record<string, readonly string[]> = {
  */
 export function brokenEscape(p: { text: string; golds: readonly string[] }): string | undefined {
   for (const g of p.golds) {
-    const m = /[\t\n\r]/.exec(g.trimEnd()); // a line break after the answer is the file's, not the answer's
-    if (m) return `its answer holds a ${JSON.stringify(m[0])} (${JSON.stringify(g)})`;
+    const broken = brokenAnswer(g);
+    if (broken) return `its answer ${broken}`;
   }
   const cr = /\r[A-Za-z]/.exec(p.text);
   if (cr) return `its text holds a "\\r" before "${cr[0][1]}"`;

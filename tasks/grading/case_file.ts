@@ -4,7 +4,7 @@
  * fields added, and a summary of the verdicts.
  */
 import { check } from "../../engine/errors.ts";
-import { brokenEscape, type RawRecord, readRecords, textField } from "../records.ts";
+import { brokenAnswer, type RawRecord, readRecords, textField } from "../records.ts";
 import { gradeCodeAnswer } from "../code/grade.ts";
 import { lcbProblem, loadLcbTexts } from "../code/lcb.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
@@ -24,11 +24,10 @@ function golds(r: RawRecord): string[] {
     );
     out = v as string[];
   }
-  const broken = brokenEscape({ text: "", golds: out });
-  check(
-    !broken,
-    `${where}: "gold": ${broken?.replace("its answer ", "")} (a broken escape: \\theta written with one backslash?)`,
-  );
+  for (const g of out) {
+    const broken = brokenAnswer(g);
+    check(!broken, `${where}: "gold": ${broken} (a broken escape: \\theta written with one backslash?)`);
+  }
   return out;
 }
 
