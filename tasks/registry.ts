@@ -395,14 +395,13 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
 );
 
 /**
- * --parts, --digits and --count (`given`) shape a generated task's problems: refused where no task named is one
- * (a data set's would be ignored). An unknown task is left to the caller's own error.
+ * --parts, --digits and --count (`knobs` of them given) shape a generated task's problems: refused where no task
+ * named is one (a data set's would be ignored), and all three needed for two generated tasks. An unknown task is left to the caller's own error.
  */
 export function checkGeneratedKnobs(ids: readonly string[], knobs: number): void {
-  const given = knobs > 0;
   const generated = Object.values(TASKS).filter((t) => t.generate).map((t) => t.id).sort();
   check(
-    !given || ids.some((id) => !(id in TASKS) || generated.includes(id)),
+    knobs === 0 || ids.some((id) => !(id in TASKS) || generated.includes(id)),
     `--parts, --digits and --count go with the generated tasks (${
       generated.join(", ")
     }); a data set's first N problems: --limit N`,

@@ -287,13 +287,13 @@ function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>):
       : k === "generation"
       ? (k in stored && k in spec && canonical(stored[k]) !== canonical(spec[k])) ||
         (k in spec && !(k in stored) && canonical(stored.sampling) === canonical(spec.sampling))
-      : JSON.stringify(stored[k]) !== JSON.stringify(spec[k])
+      : canonical(stored[k]) !== canonical(spec[k])
   );
   // Before generation 2 every folder stored all four settings, resolved; since, a sampled folder is keyed with
   // its generation and stores the flags given (all four given is a new folder too).
   const oldSampling = isObject(stored.sampling) && Object.keys(stored.sampling).length === 4 &&
     Number(stored.sampling.temperature) > 0 && !("generation" in stored) &&
-    JSON.stringify(stored.sampling) !== JSON.stringify(spec.sampling);
+    canonical(stored.sampling) !== canonical(spec.sampling);
   if (!rules.length && !oldSampling) return "use the same flags to resume it, or another --out";
   return `the folder was made by an earlier version of this project (${
     [...rules, ...(oldSampling ? ["sampling"] : [])].join(", ")
