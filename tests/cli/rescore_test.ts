@@ -21,24 +21,30 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   const original = lines(join(run, "records.jsonl")).map((l) => JSON.parse(l) as BenchRecord);
   assert.ok(original.some((r) => r.checkpoints.some((c) => c.equal_strict)), "some answers are right");
   assert.ok(original.some((r) => r.checkpoints.some((c) => c.vote !== undefined)), "sc:2 votes");
+  /** A copy of the run whose records are `each` of the run's. */
+  const copyRun = (name: string, each: (r: BenchRecord) => unknown) => {
+    const dir = join(base, name);
+    cpSync(run, dir, { recursive: true });
+    writeFileSync(join(dir, "records.jsonl"), original.map((r) => JSON.stringify(each(r)) + "\n").join(""));
+    return dir;
+  };
+  /** A copy as an older grader left it: each checkpoint with `older`'s verdicts over its own. */
+  const olderFolder = (name: string, older: (c: BenchRecord["checkpoints"][number]) => Record<string, unknown>) =>
+    copyRun(name, (r) => ({
+      ...r,
+      grader: "hogwild-grader/1",
+      checkpoints: r.checkpoints.map((c) => ({ ...c, ...older(c) })),
+    }));
   // An older grader's folder: every verdict flipped, a time-out and an error it no longer makes.
-  const old = join(base, "old");
-  cpSync(run, old, { recursive: true });
-  const spoiled = original.map((r) => ({
-    ...r,
-    grader: "hogwild-grader/1",
-    checkpoints: r.checkpoints.map((c) => ({
-      ...c,
-      equal_strict: !c.equal_strict,
-      equal_lenient: !c.equal_lenient,
-      score_strict: 1 - c.score_strict,
-      score_lenient: 1 - c.score_lenient,
-      timed_out: true,
-      grader_error: "old",
-      ...(c.vote !== undefined ? { vote_equal_strict: !c.vote_equal_strict, vote_score_strict: 0.5 } : {}),
-    })),
+  const old = olderFolder("old", (c) => ({
+    equal_strict: !c.equal_strict,
+    equal_lenient: !c.equal_lenient,
+    score_strict: 1 - c.score_strict,
+    score_lenient: 1 - c.score_lenient,
+    timed_out: true,
+    grader_error: "old",
+    ...(c.vote !== undefined ? { vote_equal_strict: !c.vote_equal_strict, vote_score_strict: 0.5 } : {}),
   }));
-  writeFileSync(join(old, "records.jsonl"), spoiled.map((r) => JSON.stringify(r) + "\n").join(""));
   const out = join(base, "rescored");
   const r = await runCli("cli/rescore.ts", [old, "--out", out]);
   assert.equal(r.code, 0, r.stderr);
@@ -48,19 +54,11 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   assert.equal(readFileSync(join(out, "curves.csv"), "utf8"), readFileSync(join(run, "curves.csv"), "utf8"));
   assert.doesNotMatch(readFileSync(join(out, "summary.md"), "utf8"), /unfinished/);
   // a grader that moved only the lenient score, the votes and the paths: each count said, the strict one 0
-  const quiet = join(base, "quiet");
-  cpSync(run, quiet, { recursive: true });
-  const moved = original.map((r) => ({
-    ...r,
-    grader: "hogwild-grader/1",
-    checkpoints: r.checkpoints.map((c) => ({
-      ...c,
-      score_lenient: -1,
-      ...(c.vote !== undefined ? { vote_score_strict: -1 } : {}),
-      ...(c.paths !== undefined ? { paths_score_strict: -1 } : {}),
-    })),
+  const quiet = olderFolder("quiet", (c) => ({
+    score_lenient: -1,
+    ...(c.vote !== undefined ? { vote_score_strict: -1 } : {}),
+    ...(c.paths !== undefined ? { paths_score_strict: -1 } : {}),
   }));
-  writeFileSync(join(quiet, "records.jsonl"), moved.map((r) => JSON.stringify(r) + "\n").join(""));
   const q = await runCli("cli/rescore.ts", [quiet, "--out", join(base, "quiet-rescored")]);
   assert.equal(q.code, 0, q.stderr);
   assert.match(
@@ -78,10 +76,7 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
     /^# .*\n\n\*\*An unfinished run: 3 of 6 planned records\.\*\*/,
   );
   // chains before grader 6: its golds a list of bare sums; grading them anew would stamp 6 on the list's rules
-  const older = join(base, "older");
-  cpSync(run, older, { recursive: true });
-  const asList = original.map((r) => ({ ...r, grading: "list", golds: r.golds.map((g) => g.split(" = ")[1]) }));
-  writeFileSync(join(older, "records.jsonl"), asList.map((r) => JSON.stringify(r) + "\n").join(""));
+  const older = copyRun("older", (r) => ({ ...r, grading: "list", golds: r.golds.map((g) => g.split(" = ")[1]) }));
   const o = await runCli("cli/rescore.ts", [older, "--out", join(base, "older-rescored")]);
   assert.equal(o.code, 2, o.stderr);
   assert.match(
