@@ -20,6 +20,8 @@ export interface RawRecord {
   file: string;
   /** 1-based line (JSONL), index (JSON list) or row (parquet) */
   line: number;
+  /** 0-based position among every record read, skipped ones included: a skipped record shifts no later one */
+  index: number;
   value: Record<string, unknown>;
 }
 
@@ -68,7 +70,12 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
         `holds control characters (${control}): a broken escape such as \\frac written with one backslash?`,
       );
     }
-    out.records.push({ file, line, value: v as Record<string, unknown> });
+    out.records.push({
+      file,
+      line,
+      index: out.records.length + out.skipped.length,
+      value: v as Record<string, unknown>,
+    });
   };
   for (const file of files) {
     const ext = opts.jsonl ? ".jsonl" : extname(file);

@@ -129,7 +129,7 @@ const limo: TaskSpec = {
   hub: { repo: "GAIR/LIMO", file: "limo.jsonl" },
   expected: 817,
   problems: (rs) =>
-    rs.map((r, i) => single(idField(r, "id", i), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
+    rs.map((r) => single(idField(r, "id", r.index), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
 };
 
 const gsm8kGold = (r: RawRecord) => {
@@ -147,7 +147,7 @@ const gsm8k: TaskSpec = {
   dataDir: { folder: "gsm8k", files: ["test.jsonl"] },
   hub: { repo: "openai/gsm8k", file: "main/test-00000-of-00001.parquet" },
   expected: 1319,
-  problems: (rs) => rs.map((r, i) => single(String(i), textField(r, ["question"]), gsm8kGold(r))),
+  problems: (rs) => rs.map((r) => single(String(r.index), textField(r, ["question"]), gsm8kGold(r))),
 };
 
 export const X5_GROUPS = 128, X5_SIZE = 5;

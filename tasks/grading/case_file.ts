@@ -67,7 +67,10 @@ export async function readCases(file: string): Promise<Case[]> {
       v.expected === undefined || typeof v.expected === "boolean",
       `${file}:${n}: "expected" must be true or false`,
     );
-    const p = lcbProblem({ file, line: n, value: row as Record<string, unknown> }, texts ??= loadLcbTexts());
+    const p = lcbProblem(
+      { file, line: n, index: n - 1, value: row as Record<string, unknown> },
+      texts ??= loadLcbTexts(),
+    );
     return { v, n, code: p.code! };
   });
 }

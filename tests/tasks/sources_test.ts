@@ -1,6 +1,6 @@
 /** Where problems come from: local JSONL/JSON/parquet, the --data-dir layout, the hub's cache; bad input. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -145,6 +145,17 @@ Deno.test("a malformed line is one error with the file and line, or skipped and 
   const r = await loadTask("limo", { data: g, skipBad: true });
   assert.equal(r.problems.length, 2);
   assert.deepEqual(r.skipped.map((s) => s.line), [2]);
+  // An id from the record's place in the file: the skipped line shifts no later problem's id (a run on the
+  // mended file pairs with this one problem by problem).
+  assert.deepEqual(r.problems.map((p) => p.id), ["0", "2"]);
+  const gsm = jsonl(
+    tmp(),
+    "test.jsonl",
+    [0, 1, 2].map((i) => JSON.stringify({ question: `q${i}?`, answer: `#### ${i}` })),
+  );
+  writeFileSync(gsm, readFileSync(gsm, "utf8").replace('"q1?"', "q1?"));
+  const g8 = await loadTask("gsm8k", { data: gsm, skipBad: true });
+  assert.deepEqual(g8.problems.map((p) => [p.id, p.golds[0]]), [["0", "0"], ["2", "2"]]);
   await assert.rejects(loadTask("limo", { data: f, skipBad: true }), /bad\.jsonl:4: missing field "answer"/);
 });
 

@@ -20,7 +20,7 @@ const SOLUTIONS: Record<string, Record<string, string>> = JSON.parse(
   readFileSync(new URL("solutions.json", FIXTURES), "utf8"),
 );
 const SPECS: Record<string, CodeSpec> = Object.fromEntries(ROWS.map((r, i) => {
-  const p = lcbProblem({ file: "problems.jsonl", line: i + 1, value: r });
+  const p = lcbProblem({ file: "problems.jsonl", line: i + 1, index: i, value: r });
   return [p.id, p.code!];
 }));
 const LIMITS = { testSeconds: 1 };

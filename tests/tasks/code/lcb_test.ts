@@ -17,7 +17,8 @@ import type { RawRecord } from "../../../tasks/records.ts";
 
 const FIXTURE = fileURLToPath(new URL("../../fixtures/lcb/problems.jsonl", import.meta.url));
 const ROWS: Record<string, unknown>[] = readFileSync(FIXTURE, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const records = (rows = ROWS): RawRecord[] => rows.map((value, i) => ({ file: "p.jsonl", line: i + 1, value }));
+const records = (rows = ROWS): RawRecord[] =>
+  rows.map((value, i) => ({ file: "p.jsonl", line: i + 1, index: i, value }));
 
 /** What `fn` prints on stderr (the loader says how many problems it took). */
 function stderrOf<T>(fn: () => T): { value: T; printed: string[] } {
@@ -100,7 +101,9 @@ Deno.test("lcb: tests from JSON and from base64(zlib(pickle)) in every protocol;
 
 Deno.test("lcb: the text the model reads, for a stdin problem and for starter code", () => {
   const texts = loadLcbTexts();
-  const [stdin, starter] = [ROWS[0], ROWS[2]].map((r, i) => lcbProblem({ file: "p.jsonl", line: i + 1, value: r }));
+  const [stdin, starter] = [ROWS[0], ROWS[2]].map((r, i) =>
+    lcbProblem({ file: "p.jsonl", line: i + 1, index: i, value: r })
+  );
   assert.equal(
     stdin.text,
     `### Question:\n${ROWS[0].question_content}\n\n### Format: ${texts.stdin}\n` +
@@ -131,7 +134,7 @@ Deno.test("lcb: a user's texts file replaces the project's; a bad one is one lin
   writeFileSync(file, JSON.stringify(lcbWords));
   const texts = loadLcbTexts(file);
   assert.deepEqual(texts, lcbWords);
-  const p = lcbProblem({ file: "p.jsonl", line: 1, value: ROWS[0] }, texts);
+  const p = lcbProblem({ file: "p.jsonl", line: 1, index: 0, value: ROWS[0] }, texts);
   assert.ok(p.text.includes(`### Format: ${lcbWords.stdin}\n`));
   const viaTask = stderrOf(() => TASKS.lcb.problems(records(), { lcbTexts: texts })).value;
   assert.equal(viaTask[0].text, p.text);
