@@ -28,7 +28,9 @@ export function compareSides(a: Side, b: Side, budgets: readonly number[], score
     s.records.filter((r) => r.method === s.method && r.task === task).flatMap((r) =>
       r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c, score))
     );
-  const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort();
+  const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort((x, y) =>
+    x.localeCompare(y)
+  );
   return budgets.flatMap((budget) =>
     tasks.flatMap((task) => {
       const diff = pairedDiff(samples(a, task, budget), samples(b, task, budget));
@@ -70,8 +72,10 @@ const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]`
  */
 export function comparisonText(records: readonly BenchRecord[], budgets: readonly number[], baseline = "sequential") {
   const lines: string[] = [];
-  for (const task of [...new Set(records.map((r) => r.task))]) {
-    const mine = records.filter((r) => r.task === task), methods = [...new Set(mine.map((r) => r.method))];
+  // tasks and methods in the summary table's order (curves.ts), not the order records happened to finish in
+  for (const task of [...new Set(records.map((r) => r.task))].sort()) {
+    const mine = records.filter((r) => r.task === task),
+      methods = [...new Set(mine.map((r) => r.method))].sort((x, y) => x.localeCompare(y));
     if (!methods.includes(baseline) || methods.length < 2) continue;
     lines.push(
       `### ${task}: each method against ${baseline}, paired on problems × seeds`,

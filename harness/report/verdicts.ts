@@ -8,11 +8,11 @@ import type { BenchRecord } from "../bench/rundir.ts";
 export function verdictsText(records: readonly BenchRecord[]): string {
   const code = records.filter((r) => r.grading === "code");
   if (!code.length) return "";
-  const tasks = [...new Set(code.map((r) => r.task))];
+  const tasks = [...new Set(code.map((r) => r.task))].sort((x, y) => x.localeCompare(y));
   const lines: string[] = [];
   for (const task of tasks) {
     const of = code.filter((r) => r.task === task);
-    const methods = [...new Set(of.map((r) => r.method))];
+    const methods = [...new Set(of.map((r) => r.method))].sort((x, y) => x.localeCompare(y));
     lines.push(
       "",
       `## Code verdicts: ${task}, at each record's last checkpoint`,
