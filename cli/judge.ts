@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { writeScoreChart } from "../harness/judge/chart.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
-import { endpointJudge, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
+import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
 import { humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
@@ -71,6 +71,7 @@ async function main() {
   check(f.judge, "judge: --judge URL|MODEL is required (an OpenAI-compatible endpoint, or a model the engine runs)");
   check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "judge: a run folder is named twice");
   const endpoint = /^https?:\/\//.test(f.judge);
+  if (endpoint) endpointUrl(f.judge); // a query or a user in it refused before any work
   check(!endpoint || f["judge-model"], `--judge ${f.judge}: an endpoint needs --judge-model NAME`);
   check(endpoint || !f["judge-model"], "--judge-model: only with an endpoint (--judge http…/v1)");
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
@@ -104,17 +105,23 @@ async function main() {
   const { files, traces, work } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
 
   const failures: string[] = [];
-  if (work.length && endpoint && !Deno.env.get(f["api-key-env"])) {
+  // the key is read here, at the command line's edge, and only passed on
+  const apiKey = Deno.env.get(f["api-key-env"])?.trim() || undefined;
+  if (work.length && endpoint && !apiKey) {
     console.error(`judge: ${f["api-key-env"]} is not set: requests go without a key (--api-key-env names another)`);
   }
+  // a header carries printable ASCII only: anything else fails every request, and would read as no connection
+  check(
+    !endpoint || !apiKey || /^[\x20-\x7e]+$/.test(apiKey),
+    `--api-key-env ${f["api-key-env"]}: the key holds characters an HTTP header cannot carry (printable ASCII only)`,
+  );
   if (work.length) {
     const judge: Judge = endpoint
       ? endpointJudge({
         url: f.judge,
         // the model's own name (judgeId adds how it samples, for the lines and the cache)
         model: f["judge-model"]!,
-        // the key is read here, at the command line's edge, and only passed on
-        apiKey: Deno.env.get(f["api-key-env"]) || undefined,
+        apiKey,
         temperature,
         maxTokens,
         timeoutMs,

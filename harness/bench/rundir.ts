@@ -115,11 +115,12 @@ function tornLastLine(file: string): boolean {
 /**
  * Reads a JSONL file written by appends, a line at a time (a file past 512 MiB too). A last line without its
  * newline (a kill, or a write in progress) is cut off the file when `repair`, and only left unread otherwise
- * (readers that must not write: the viewer).
+ * (readers that must not write: the viewer). `whole`: a file written by hand, not by appends (human scores): its
+ * last line counts without a newline.
  */
-export function readLines<T>(file: string, repair = true): T[] {
+export function readLines<T>(file: string, repair = true, whole = false): T[] {
   if (!existsSync(file)) return [];
-  const { lines, end } = readLinesFrom<T>(file, 0, 0);
+  const { lines, end } = readLinesFrom<T>(file, 0, 0, whole);
   if (repair && end < statSync(file).size) truncateSync(file, end);
   return lines;
 }
@@ -128,10 +129,15 @@ export function readLines<T>(file: string, repair = true): T[] {
  * The whole lines of `file` from byte `from` (a line's first; `before`: the records above it, for the line
  * numbers errors name), and `end`: the byte after the last newline, where the next read starts.
  */
-export function readLinesFrom<T>(file: string, from: number, before: number): { lines: T[]; end: number } {
+export function readLinesFrom<T>(
+  file: string,
+  from: number,
+  before: number,
+  unterminated = false,
+): { lines: T[]; end: number } {
   const decoder = new TextDecoder(), lines: T[] = [];
   let end = from;
-  for (const bytes of fileLines(file, { from })) {
+  for (const bytes of fileLines(file, { from, unterminated })) {
     end += bytes.length + 1;
     if (bytes.length) lines.push(parseLine<T>(file, before + lines.length, decoder.decode(bytes)));
   }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { replaceFile } from "../../engine/files.ts";
-import type { Judge } from "./client.ts";
+import type { Judge, Reply } from "./client.ts";
 
 /** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
 export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
@@ -18,7 +18,7 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
     id: judge.id,
     where: judge.where,
     asked: 0,
-    async reply(prompt: string, run: number): Promise<string> {
+    async reply(prompt: string, run: number): Promise<Reply> {
       const f = file(prompt, run);
       if (existsSync(f)) return readReply(f);
       const reply = await judge.reply(prompt, run);
@@ -26,7 +26,14 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
       mkdirSync(dir, { recursive: true });
       replaceFile(
         f,
-        JSON.stringify({ judge: judge.id, where: judge.where, prompt_version: promptVersion, run, reply }),
+        JSON.stringify({
+          judge: judge.id,
+          where: judge.where,
+          prompt_version: promptVersion,
+          run,
+          reply: reply.text,
+          cut: reply.cut,
+        }),
       );
       return reply;
     },
@@ -36,13 +43,14 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
 
 const sha256 = (x: string) => createHash("sha256").update(x).digest("hex");
 
-function readReply(file: string): string {
-  let v: { reply?: unknown };
+/** A cached reply (one cached before replies were marked cut says nothing of it: read as not cut). */
+function readReply(file: string): Reply {
+  let v: { reply?: unknown; cut?: unknown };
   try {
     v = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new InputError(`${file}: not a cached reply (${oneLine((e as Error).message)}); delete it to ask again`);
   }
   check(typeof v?.reply === "string", `${file}: a cached reply without its "reply" text; delete it to ask again`);
-  return v.reply as string;
+  return { text: v.reply as string, cut: v.cut === true };
 }

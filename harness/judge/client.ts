@@ -6,7 +6,14 @@
  * that in a row got no answer at all (MOST_UNREACHABLE, each after its tries): 900 replies would otherwise each
  * spend minutes on a network or a server that is not there.
  */
-import { InputError, oneLine } from "../../engine/errors.ts";
+import { check, InputError, oneLine } from "../../engine/errors.ts";
+
+/** A judge's reply. */
+export interface Reply {
+  text: string;
+  /** it stopped at the token limit, not at its end: a number in it is a thought cut short, never read as a score */
+  cut: boolean;
+}
 
 /** A judge: the reply to a prompt in judge run `run` (0, 1, …: the runs whose scores are averaged). */
 export interface Judge {
@@ -14,7 +21,7 @@ export interface Judge {
   readonly id: string;
   /** where it runs (an endpoint's URL, a local model's source): with `id`, what the on-disk cache keys on */
   readonly where: string;
-  reply(prompt: string, run: number): Promise<string>;
+  reply(prompt: string, run: number): Promise<Reply>;
 }
 
 /** A request that failed for good: this trace's run is not recorded, and a later run of the command tries it again. */
@@ -49,13 +56,14 @@ export const MOST_WAIT_MS = 120_000;
 export const MOST_UNREACHABLE = 4;
 
 export function endpointJudge(o: EndpointOptions): Judge {
-  const url = `${o.url.replace(/\/+$/, "")}/chat/completions`;
+  const base = endpointUrl(o.url);
+  const url = `${base}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
   let unreachable = 0;
   return {
     id: o.model,
-    where: o.url,
+    where: base,
     async reply(prompt, run) {
       const body = JSON.stringify({
         model: o.model,
@@ -72,7 +80,7 @@ export function endpointJudge(o: EndpointOptions): Judge {
         try {
           const res = await fetch(url, { method: "POST", headers, body, signal: abort.signal });
           reached = true, unreachable = 0;
-          const text = await res.text();
+          const text = await bodyText(res, url);
           if (res.ok) return replyText(text, url);
           if (res.status === 401 || res.status === 403 || res.status === 404) {
             throw new InputError(
@@ -110,11 +118,57 @@ export function endpointJudge(o: EndpointOptions): Judge {
   };
 }
 
+/**
+ * An endpoint's base URL, up to /v1, with no trailing slash. A query, a fragment or a user in it is refused: the
+ * path is appended to it, and it is written beside every cached reply (a key in a query would be on disk).
+ */
+export function endpointUrl(text: string): string {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new InputError(`--judge ${text}: not a URL (expected an OpenAI-compatible API's base URL, http…/v1)`);
+  }
+  check(u.protocol === "http:" || u.protocol === "https:", `--judge ${text}: expected an http or https URL`);
+  check(
+    !u.search && !u.hash && !u.username && !u.password,
+    `--judge ${text}: expected the API's base URL alone (…/v1), without a query, fragment or user; ` +
+      "a key goes in the variable --api-key-env names",
+  );
+  return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+}
+
+/**
+ * The body, read up to MOST_BODY_BYTES: a broken server or proxy that streams without end fails the request
+ * instead of filling memory.
+ */
+async function bodyText(res: Response, url: string): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader(), parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MOST_BODY_BYTES) {
+      await reader.cancel();
+      throw new JudgeRequestError(`${url}: a response past ${MOST_BODY_BYTES} bytes (a judge's reply is far less)`);
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) all.set(p, at), at += p.length;
+  return new TextDecoder().decode(all);
+}
+
+const MOST_BODY_BYTES = 8 << 20;
+
 const snippet = (text: string) => oneLine(text).slice(0, 200);
 
-/** The text of a chat-completions response body (a refusal without text is an empty reply: no score in it). */
-function replyText(body: string, url: string): string {
-  let v: { choices?: { message?: { content?: unknown } }[] };
+/** The reply in a chat-completions response body (a refusal without text is an empty reply: no score in it). */
+function replyText(body: string, url: string): Reply {
+  let v: { choices?: { message?: { content?: unknown }; finish_reason?: unknown }[] };
   try {
     v = JSON.parse(body);
   } catch {
@@ -130,7 +184,8 @@ function replyText(body: string, url: string): string {
       `${url}: a reply of ${message.content.length} characters, past the ${MOST_REPLY_CHARS} a judge's reply may hold`,
     );
   }
-  return message.content ?? "";
+  // "length": the reply reached max_tokens (a reasoning judge's thought cut short)
+  return { text: message.content ?? "", cut: v.choices![0].finish_reason === "length" };
 }
 
 const MOST_REPLY_CHARS = 1 << 20;

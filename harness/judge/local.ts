@@ -9,7 +9,7 @@ import { generate } from "../../engine/generate.ts";
 import { modelFolder } from "../../engine/hub.ts";
 import { type Device, Engine } from "../../engine/model.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
-import type { Judge } from "./client.ts";
+import { type Judge, JudgeRequestError } from "./client.ts";
 
 export interface LocalOptions {
   device: Device;
@@ -33,12 +33,21 @@ export async function localJudge(source: string, o: LocalOptions): Promise<Judge
     where: engine.source,
     async reply(prompt, run) {
       const ids = tok.encode(tok.applyChatTemplate([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
+      // a trace too long for the judge fails that trace (the command goes on with the others), naming its knobs
+      const most = engine.config.maxPositions;
+      if (most !== undefined && ids.length + o.maxTokens > most) {
+        throw new JudgeRequestError(
+          `--judge ${source}: the prompt's ${ids.length} tokens and --max-tokens ${o.maxTokens} pass the model's ` +
+            `max_position_embeddings ${most}: lower --prefix-tokens or --max-tokens, or judge with a longer model`,
+        );
+      }
       const out = await generate(engine, ids, {
         maxNewTokens: o.maxTokens,
         sampler: new Sampler(options, run),
         stopIds: g.eosTokenIds,
       });
-      return tok.decode(out, true);
+      const ended = out.length > 0 && g.eosTokenIds.includes(out[out.length - 1]);
+      return { text: tok.decode(out, true), cut: !ended && out.length >= o.maxTokens };
     },
   };
 }

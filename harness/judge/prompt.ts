@@ -87,12 +87,12 @@ export function judgePrompt(template: JudgeTemplate, trace: TraceLine, transcrip
 }
 
 /**
- * The score of a reply: the number after its last "score:" (any case, markdown bold allowed), when it is a whole
- * number of the rubric (1 to 6); null otherwise (no score written, or one off the scale): never guessed.
+ * The score of a reply: its last non-empty line when that line is the rubric's `SCORE: N` (any case, `=` for `:`,
+ * markdown bold, "/6" or "out of 6" after it allowed) with N a whole number 1 to 6; null otherwise. Never guessed:
+ * a "score: 2" met mid-thought, "SCORE: 3-4", "6/10" or a last line that is not the score is no score.
  */
 export function parseScore(reply: string): number | null {
-  const all = [...reply.matchAll(/\bscore\b[*_\s]*[:=][*_\s]*(\d+(?:\.\d+)?)/gi)];
-  if (all.length === 0) return null;
-  const n = Number(all[all.length - 1][1]);
-  return Number.isInteger(n) && n >= 1 && n <= 6 ? n : null;
+  const last = reply.trimEnd().split("\n").at(-1)!.trim();
+  const m = /^[*_#>\s]*(?:final\s+)?score[*_\s]*[:=][*_\s]*([1-6])(?:\s*(?:\/|out of)\s*6)?[*_\s.]*$/i.exec(last);
+  return m ? Number(m[1]) : null;
 }

@@ -11,6 +11,7 @@ import { appendLines } from "../../engine/files.ts";
 import { readLines, recordKey } from "../bench/rundir.ts";
 import { mean, standardError, tCritical } from "../report/stats.ts";
 import { pearson } from "./correlation.ts";
+import { parseScore } from "./prompt.ts";
 
 type Key = { task: string; problem_id: string; method: string; seed: number };
 
@@ -23,11 +24,16 @@ export interface JudgeLine extends Key {
   prefix_tokens: number;
   /** the judge's reply as it came */
   reply: string;
-  /** the rubric's score read from the reply; null when it holds none (never guessed) */
+  /** the reply stopped at the judge's token limit (absent: it ended, or was recorded before this was marked) */
+  cut?: boolean;
+  /** the rubric's score read from the reply; null when it holds none or was cut (never guessed) */
   score: number | null;
   /** tokens of each worker's block the judge was shown */
   tokens: number[];
 }
+
+/** A line's score: the reply's, by the one reader (prompt.ts parseScore); none from a reply cut at the limit. */
+export const lineScore = (reply: string, cut: boolean | undefined): number | null => (cut ? null : parseScore(reply));
 
 const lineKey = (l: Pick<JudgeLine, keyof Key | "run" | "judge" | "prompt_version" | "prefix_tokens">) =>
   [recordKey(l), l.run, l.judge, l.prompt_version, l.prefix_tokens].join("\t");
@@ -47,8 +53,9 @@ export class JudgeFile {
           typeof l.reply === "string" && (l.score === null || Number.isFinite(l.score)),
         `${this.file}:${i + 1}: not a judge line of this project (run, judge, prompt_version, reply, score)`,
       );
-      // Two commands on one folder at once could both append a trace's run: the first line counts.
-      if (!this.#done.has(lineKey(l))) this.lines.push(l);
+      // Two commands on one folder at once could both append a trace's run: the first line counts. Its score is
+      // read again from its reply, so a line written by an older reader is counted by today's rule.
+      if (!this.#done.has(lineKey(l))) this.lines.push({ ...l, score: lineScore(l.reply, l.cut) });
       this.#done.add(lineKey(l));
     });
   }
@@ -131,7 +138,8 @@ export type HumanScore = Key & { score: number };
 /** The human scores of `file`, each line checked (read before any judging, so a bad file costs nothing). */
 export function readHumanScores(file: string): HumanScore[] {
   check(existsSync(file) && statSync(file).isFile(), `--human ${file}: no such file`);
-  const human = readLines<Key & { score: unknown }>(file, false);
+  // written by hand or a script, not appended to: a last line without its newline is a line
+  const human = readLines<Key & { score: unknown }>(file, false, true);
   const lineOf = new Map<string, number>();
   human.forEach((h, i) => {
     check(

@@ -9,10 +9,10 @@ import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../bench/rundir.ts";
-import { type Judge, JudgeRequestError } from "./client.ts";
-import { judgePrompt, type JudgeTemplate, mergedTranscript, parseScore } from "./prompt.ts";
+import { type Judge, JudgeRequestError, type Reply } from "./client.ts";
+import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
-import { groupScore, JudgeFile, type TraceScore, traceScores } from "./scores.ts";
+import { groupScore, JudgeFile, lineScore, type TraceScore, traceScores } from "./scores.ts";
 
 /** What identifies a judge's lines: the judge, its prompt's version, the prefix it read. */
 export interface JudgeKey {
@@ -114,7 +114,7 @@ export async function judgeAll(
   const failures: string[] = [];
   let got = 0;
   await pool(work, concurrency, async (w) => {
-    let reply: string;
+    let reply: Reply;
     try {
       reply = await judge.reply(w.prompt, w.run);
     } catch (e) {
@@ -130,8 +130,9 @@ export async function judgeAll(
       seed,
       run: w.run,
       ...line,
-      reply,
-      score: parseScore(reply),
+      reply: reply.text,
+      ...(reply.cut ? { cut: true } : {}),
+      score: lineScore(reply.text, reply.cut),
       tokens: w.tokens,
     });
     if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);

@@ -19,6 +19,7 @@ import {
   MOST_UNREACHABLE,
 } from "../../../harness/judge/client.ts";
 import { pearson } from "../../../harness/judge/correlation.ts";
+import { localJudge } from "../../../harness/judge/local.ts";
 import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
 import type { JudgeLine } from "../../../harness/judge/scores.ts";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
@@ -50,7 +51,8 @@ function fakeServer(reply: (body: Record<string, unknown>, n: number) => Respons
   };
 }
 
-const chat = (content: string | null) => Response.json({ choices: [{ message: { role: "assistant", content } }] });
+const chat = (content: string | null, finish = "stop") =>
+  Response.json({ choices: [{ message: { role: "assistant", content }, finish_reason: finish }] });
 
 const options = (url: string, o: Partial<EndpointOptions> = {}): EndpointOptions => ({
   url,
@@ -62,17 +64,29 @@ const options = (url: string, o: Partial<EndpointOptions> = {}): EndpointOptions
   ...o,
 });
 
-Deno.test("judge: a score is the whole number 1–6 after the reply's last 'score:', or null", () => {
+Deno.test("judge: a score is the reply's last line SCORE: N with N a whole number 1–6, or null", () => {
   const cases: [string, number | null][] = [
     ["They split the parts.\nSCORE: 4", 4],
     ["**Score:** 5", 5],
     ["a score: 2 at first, but on reflection\nSCORE: 3", 3],
     ["score = 6", 6],
+    ["They cooperate.\n\n**SCORE: 4**\n\n", 4],
+    ["Final score: 5.", 5],
+    ["SCORE: 4/6", 4],
+    ["SCORE: 2 out of 6", 2],
     ["SCORE: 7", null],
     ["SCORE: 0", null],
     ["SCORE: 4.5", null],
     ["I would give them a 4.", null],
     ["", null],
+    // a number met mid-thought, or not the rubric's, is no score: never guessed
+    ["They split the work. A score: 2 would mean they only glance at each other, but here Bob reuses", null],
+    ["<think>\nMaybe score = 5? No, Bob redoes C, … Something between 3 and", null],
+    ["They cooperate well.\n\nSCORE: 6/10", null],
+    ["SCORE: 3-4", null],
+    ["SCORE: 4\nLevel score = 1", null],
+    ["SCORE: 4\nConfidence score: 0.9", null],
+    ["SCORE: 4\nI hope this helps.", null],
   ];
   for (const [reply, score] of cases) assert.equal(parseScore(reply), score, reply);
 });
@@ -81,8 +95,8 @@ Deno.test("judge client: the reply's text, the model, key, seed and token limit 
   const s = fakeServer((_b, n) => chat(n === 0 ? "Fine teamwork.\nSCORE: 5" : "They did well."));
   try {
     const j = endpointJudge(options(s.url, { apiKey: "sk-test", temperature: 0.5 }));
-    assert.equal(await j.reply("rate this", 2), "Fine teamwork.\nSCORE: 5");
-    assert.equal(parseScore(await j.reply("rate this", 0)), null);
+    assert.deepEqual(await j.reply("rate this", 2), { text: "Fine teamwork.\nSCORE: 5", cut: false });
+    assert.equal(parseScore((await j.reply("rate this", 0)).text), null);
     assert.deepEqual(s.bodies[0], {
       model: "judge-model",
       messages: [{ role: "user", content: "rate this" }],
@@ -107,7 +121,7 @@ Deno.test("judge client: 429 and 500 are tried again after growing waits; a serv
   const waits: string[] = [];
   try {
     const j = endpointJudge(options(busy.url, { log: (l) => waits.push(l) }));
-    assert.equal(await j.reply("p", 0), "SCORE: 3");
+    assert.equal((await j.reply("p", 0)).text, "SCORE: 3");
     assert.equal(busy.bodies.length, 3);
     assert.deepEqual(waits, [
       "judge: HTTP 429; trying again in 5 ms",
@@ -165,7 +179,7 @@ Deno.test("judge client: no reply within the time-out is tried again; a refused 
   try {
     const j = endpointJudge(options(slow.url, { timeoutMs: 200 }));
     const t0 = performance.now();
-    assert.equal(await j.reply("p", 0), "SCORE: 2");
+    assert.equal((await j.reply("p", 0)).text, "SCORE: 2");
     assert.ok(performance.now() - t0 >= 200, "it waited for the time-out");
     assert.equal(slow.bodies.length, 2);
   } finally {
@@ -353,8 +367,8 @@ Deno.test("deno task judge: judge.jsonl per trace × run, means with intervals, 
       "hogwild:2:interleaved",
       2,
     ]]
-      .map(([id, method, score]) => JSON.stringify({ task: "chains", problem_id: id, method, seed: 1, score }) + "\n")
-      .join(""),
+      .map(([id, method, score]) => JSON.stringify({ task: "chains", problem_id: id, method, seed: 1, score }))
+      .join("\n"), // written by hand: no newline after the last score, which counts
   );
   const s = judgeServer();
   try {
@@ -599,15 +613,101 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
           ["--methods", "nope"],
           /--methods nope: no trace of two or more workers in the run folders \(they have hogwild:2\)/,
         ],
+        // the path would go after the query, and the URL beside every cached reply: a key in it would be on disk
+        [["--judge", `${s.url}?key=sk-in-the-url`], /--judge .*\?key=sk-in-the-url: expected the API's base URL alone/],
+        [["--judge", "http://"], /--judge http:\/\/: not a URL/],
       ] as const
     ) {
       const cache = extra[0] === "--cache" ? [] : ["--cache", join(base, "cache")];
-      const r = await runCli("cli/judge.ts", [...args, ...cache, ...extra]);
+      const own = extra[0] === "--judge" ? [dir, "--judge-model", "m", ...NO_KEY] : args;
+      const r = await runCli("cli/judge.ts", [...own, ...cache, ...extra]);
       assert.equal(r.code, 2, `${extra}: ${r.stderr}`);
       assert.match(r.stderr, message);
     }
+    // a key no header can carry failed every request as "no connection"
+    const keyed = [dir, "--judge", s.url, "--judge-model", "m", "--cache", join(base, "cache")];
+    const r = await runCli("cli/judge.ts", [...keyed, "--api-key-env", "JUDGE_TEST_KEY"], {
+      JUDGE_TEST_KEY: "sk-ключ",
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--api-key-env JUDGE_TEST_KEY: the key holds characters an HTTP header cannot carry/);
+    assert.doesNotMatch(r.stderr, /ключ/, "the key is never printed");
     assert.equal(s.bodies.length, 0, "nothing asked");
   } finally {
     await s.close();
   }
+});
+
+Deno.test("deno task judge: a reply cut at the token limit gives no score; a line's score is read again from its reply", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cut-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  // run 0 stops at max_tokens on a number that is a thought cut short; run 1 ends on its score
+  const s = fakeServer((
+    body,
+  ) => (body.seed === 0 ? chat("Something between 3 and\nSCORE: 4", "length") : chat("SCORE: 5")));
+  try {
+    const args = [
+      dir,
+      "--judge",
+      s.url,
+      "--judge-model",
+      "m",
+      "--cache",
+      join(base, "cache"),
+      "--runs",
+      "2",
+      ...NO_KEY,
+    ];
+    const r = await runCli("cli/judge.ts", args);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = () =>
+      sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l) as JudgeLine).sort((a, b) => a.run - b.run);
+    assert.deepEqual(lines().map((l) => [l.run, l.cut, l.score]), [[0, true, null], [1, undefined, 5]]);
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \| {2}\| 0 \| 1 \|/);
+    // a line written by an older reader (its score read off a reply that holds none) counts by today's rule
+    const file = join(dir, "judge.jsonl");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace('"score":5', '"score":2').replace('"score":null', '"score":4'),
+    );
+    const again = await runCli("cli/judge.ts", args);
+    assert.match(again.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|/);
+    // from the cache, the reply is still cut
+    rmSync(file);
+    assert.equal((await runCli("cli/judge.ts", args)).code, 0);
+    assert.deepEqual(lines().map((l) => [l.run, l.cut, l.score]), [[0, true, null], [1, undefined, 5]]);
+    assert.equal(s.bodies.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("judge client: a body that streams past the limit fails its request instead of filling memory", async () => {
+  const chunk = new Uint8Array(1 << 20).fill(0x20);
+  const s = fakeServer(() =>
+    new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }), {
+      headers: { "content-type": "application/json" },
+    })
+  );
+  try {
+    await assert.rejects(
+      endpointJudge(options(s.url)).reply("p", 0),
+      (e) => e instanceof JudgeRequestError && /a response past 8388608 bytes/.test(e.message),
+    );
+    assert.equal(s.bodies.length, 1, "asked once");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("judge: a local judge refuses a prompt its model cannot hold as that trace's failure, naming the knobs", async () => {
+  const j = await localJudge(DEMO, { device: "cpu", maxTokens: 100 });
+  await assert.rejects(
+    j.reply("word ".repeat(3000), 0),
+    (e) =>
+      e instanceof JudgeRequestError &&
+      /--max-tokens 100 pass the model's max_position_embeddings 2048: lower --prefix-tokens or --max-tokens/.test(
+        e.message,
+      ),
+  );
 });
