@@ -34,7 +34,7 @@ import { CodeRunner } from "../tasks/code/runner.ts";
 import { taskSpec } from "../tasks/registry.ts";
 import { checkRunFolder, RunDir } from "../harness/bench/rundir.ts";
 import { costModel } from "../harness/bench/calibrate.ts";
-import { report } from "../harness/report/report.ts";
+import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted } from "../harness/bench/execute.ts";
 import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
@@ -103,6 +103,8 @@ export async function bench(args: string[]): Promise<void> {
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
   const sampling = resolveSampling(engine.generation, spec.sampling);
+  const greedy = sampling.temperature === 0 ? greedyNote(spec.methods) : "";
+  if (greedy) console.error(`bench: note: ${greedy}`);
   const key = runKey({
     spec,
     source,
@@ -116,6 +118,7 @@ export async function bench(args: string[]): Promise<void> {
   const dir = RunDir.open(out, key, {
     spec_full: spec,
     ...here,
+    sampling,
     started: new Date().toISOString(),
     planned: jobs.map(keyOf),
   });

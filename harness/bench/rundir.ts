@@ -338,6 +338,10 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
   );
   check(m.spec === undefined || isObject(m.spec), `${file}: "spec" is not an object`);
   check(
+    m.sampling === undefined || (isObject(m.sampling) && numbers(m.sampling, ["temperature", "topK", "topP", "minP"])),
+    `${file}: "sampling" is not the writers' sampling (temperature, topK, topP, minP)`,
+  );
+  check(
     m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
     `${file}: "planned" is not a list of record keys`,
   );

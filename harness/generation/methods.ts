@@ -111,6 +111,11 @@ export interface Family<M extends Method = Method> {
   /** it answers code tasks too: its texts and answers assume no boxed answer (the answer format decides) */
   codeTasks?: boolean;
   /**
+   * its paths start from one prompt and differ only by their draws: decoded greedily, they are one text N times
+   * (a vote of one path's answer at N times its cost), which the bench says aloud
+   */
+  samplesAlike?: boolean;
+  /**
    * bumped when its runs write other records from the same inputs (absent: 1); the run key holds the versions
    * above 1 of its methods' families, so that no folder resumes across the change
    */
@@ -264,6 +269,14 @@ export function familyName(id: string): string | undefined {
 export function familyVersions(methods: readonly Method[]): Record<string, number> {
   const used = FAMILIES().filter((f) => (f.version ?? 1) > 1 && methods.some((m) => m.family === f.name));
   return Object.fromEntries(used.map((f) => [f.name, f.version!]));
+}
+
+/** The methods of `ids` whose paths are one text N times when the writers decode greedily (Family.samplesAlike). */
+export function alikeWhenGreedy(ids: readonly string[]): string[] {
+  return ids.filter((id) => {
+    const m = parseMethod(id);
+    return m.workers > 1 && familyOf(m).samplesAlike === true;
+  });
 }
 
 /** Refuses `method` under the experiment's settings (its family's check), before any work. */

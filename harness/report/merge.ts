@@ -38,6 +38,7 @@ function readShards(dirs: string[]) {
         invocations?: unknown[];
         cost_model?: unknown;
         model?: unknown;
+        sampling?: unknown;
         machine?: unknown;
         versions?: unknown;
         device_options?: unknown;
@@ -115,7 +116,16 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     replaceFile(
       join(partial, "run.json"),
       JSON.stringify(
-        { spec: first, spec_full: spec, model: runs[0].run.model, merged_from: dirs, shards, planned },
+        {
+          spec: first,
+          spec_full: spec,
+          model: runs[0].run.model,
+          // one key, one model: the shards resolved one sampling
+          sampling: runs[0].run.sampling,
+          merged_from: dirs,
+          shards,
+          planned,
+        },
         null,
         1,
       ) + "\n",

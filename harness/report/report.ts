@@ -22,6 +22,37 @@ import { writePlots } from "./plots.ts";
 import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
 import { type Invocation, runMachines, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
+import { alikeWhenGreedy } from "../generation/methods.ts";
+import type { SamplingOptions } from "../../engine/sampler.ts";
+
+/** The writers' sampling as run.json records it (resolved with the model's generation_config.json). */
+export type RunSampling = Omit<SamplingOptions, "suppress">;
+
+/**
+ * Methods whose paths are one text N times because the writers decode greedily (methods.ts alikeWhenGreedy): a
+ * sentence for summary.md and the bench's start, or "" where there are none.
+ */
+export function greedyNote(methods: readonly string[]): string {
+  const alike = alikeWhenGreedy(methods);
+  if (!alike.length) return "";
+  return `${alike.join(", ")} ran with greedy decoding: ${
+    alike.length > 1 ? "each one's" : "its"
+  } paths start from one prompt and differ only by their draws, so they are one text N times (a vote of one ` +
+    "path's answer at N times its cost); their papers sample: give --temperature (and --seeds)";
+}
+
+/** How the writers chose their tokens, for summary.md (folders made before run.json kept it: nothing). */
+function samplingText(sampling: RunSampling | undefined, methods: readonly string[]): string[] {
+  if (!sampling) return [];
+  const how = sampling.temperature === 0
+    ? "The writers decode greedily (temperature 0)."
+    : `The writers sample at temperature ${sampling.temperature}, top-k ${
+      sampling.topK || "off"
+    }, top-p ${sampling.topP}, ` +
+      `min-p ${sampling.minP} (the flags given, the rest the model's generation_config.json).`;
+  const note = sampling.temperature === 0 ? greedyNote(methods) : "";
+  return [how + (note ? ` **${note}.**` : ""), ""];
+}
 
 /** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
 export async function report(
@@ -74,6 +105,7 @@ export async function report(
       records.length,
     ),
     "",
+    ...samplingText(meta.sampling as RunSampling | undefined, spec.methods),
     ...(spec.model === DEMO_MODEL
       ? [
         "The model is the project's demo model (engine/models/hogwild-demo/README.md): 0.9M parameters trained " +

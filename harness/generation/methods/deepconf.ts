@@ -120,6 +120,7 @@ export const deepconf: Family<DeepConfMethod> = {
   },
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
   replaysViews: true,
+  samplesAlike: true,
   compared: () => ["deepconf:4", "deepconf:4:online"],
   // 2: a trace the threshold stopped has no path answer (1 counted a box it wrote before its stop); 3: a trace
   // stopped on its answer is whole in the finisher's transcript (2 left out its last token); 4: the vote

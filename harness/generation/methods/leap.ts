@@ -87,6 +87,7 @@ export const leap: Family<LeapMethod> = {
   },
   // Its paths are independent sequences with text inserted, not workers over a layout.
   replaysViews: false,
+  samplesAlike: true,
   texts: loadLeap,
   // At least four rounds of summaries within the largest budget: the paper's T (2048) where the grid allows.
   compared: (budgets) => {

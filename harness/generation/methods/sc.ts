@@ -37,6 +37,7 @@ export const sc: Family<ScMethod> = {
         : {}),
     }),
   replaysViews: true,
+  samplesAlike: true,
   codeTasks: true,
   // As many traces as the other parallel methods have workers; the weighted vote isolates the confidence.
   compared: () => ["sc:4", "sc:4:conf"],

@@ -47,3 +47,20 @@ Deno.test("report: an unfinished run of two seeds shows avg@k in the summary, th
   assert.match(svg, /Lines: avg@k/);
   assert.match(svg, /unfinished: 3 of 4 planned records/);
 });
+
+Deno.test("report: the writers' sampling in the summary; methods whose paths are one text when greedy said aloud", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential,sc:2,leap:2,hogwild:2", "--budgets", "8", "--count", "1"])!;
+  const records = [fakeRecord({ method: "sequential", problem_id: "p0" }, [fakeCheckpoint(8, true)])];
+  const summary = async (meta: Record<string, unknown>) => {
+    const out = mkdtempSync(join(tmpdir(), "hogwild-report-sampling-"));
+    await report(out, spec, records, meta);
+    return readFileSync(join(out, "summary.md"), "utf8");
+  };
+  const greedy = await summary({ sampling: { temperature: 0, topK: 0, topP: 1, minP: 0 } });
+  assert.match(greedy, /The writers decode greedily \(temperature 0\)\. \*\*sc:2, leap:2 ran with greedy decoding/);
+  assert.doesNotMatch(greedy, /hogwild:2 ran|sequential ran/, "their workers differ by name, or there is one");
+  const sampled = await summary({ sampling: { temperature: 0.6, topK: 20, topP: 0.95, minP: 0 } });
+  assert.match(sampled, /The writers sample at temperature 0\.6, top-k 20, top-p 0\.95, min-p 0/);
+  assert.doesNotMatch(sampled, /greedy decoding/);
+  assert.doesNotMatch(await summary({}), /The writers/, "a folder from before run.json kept it: nothing said");
+});
