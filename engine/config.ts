@@ -418,6 +418,23 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   return arch.read ? arch.read(c, file, config) : config;
 }
 
+/**
+ * The fields of config.json `c` that the file leaves out and parseConfig fills from its architecture's defaults,
+ * with the values filled in: what the reading adds to the file. The run key holds them, so that a resumed folder
+ * never mixes records of two readings of one file (a default corrected in the project: Phi-3's rms_norm_eps).
+ */
+export function defaultsUsed(c: Record<string, unknown>): Record<string, unknown> {
+  const arch = typeof c.model_type === "string" ? architectureFor(c.model_type) : undefined;
+  if (!arch) return {};
+  const used: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(arch.defaults)) {
+    // rope_parameters carries its own theta; an explicit null num_key_value_heads is the heads, not the default
+    if (k === "rope_theta" && c.rope_parameters != null) continue;
+    if (c[k] === undefined || (c[k] === null && k !== "num_key_value_heads")) used[k] = v;
+  }
+  return used;
+}
+
 export function readModelConfig(dir: string): ModelConfig {
   const file = join(dir, "config.json");
   return parseConfig(readJson(file), file);

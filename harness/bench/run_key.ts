@@ -3,11 +3,12 @@
  * content, so that a resume never mixes records of two experiments: the flags that change generation or
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
  * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
- * tokenizer, chat template), each prompt's text, the task data's content, and the versions of the prompt
+ * tokenizer, chat template) and the defaults the engine reads into the config where it leaves fields out, each prompt's text, the task data's content, and the versions of the prompt
  * format, the grader, the timing rule, the token rules (where a run samples or writes programs) and the method
  * families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
  */
 import { replaceFile } from "../../engine/files.ts";
+import { defaultsUsed, readJson } from "../../engine/config.ts";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, normalize, resolve } from "node:path";
@@ -104,10 +105,14 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading, ...(p.code ? [p.code] : [])]) + "\n");
   }
   const code = i.problems.some((p) => p.grading === "code");
+  const config = join(i.source, "config.json");
+  const defaults = existsSync(config) ? defaultsUsed(readJson(config)) : {};
   return {
     ...flagsKey(i.spec),
     weights: weightsHash(i.source, i.weightsCache),
     ...modelFiles,
+    // what the engine's reading adds to config.json (absent where it adds nothing: older keys stay as they were)
+    ...(Object.keys(defaults).length ? { model_defaults: defaults } : {}),
     "prompt collab": sha256(i.prompts.collab),
     "prompt plain": sha256(i.prompts.plain),
     "prompt protocol": sha256(JSON.stringify(i.prompts.protocol)),

@@ -281,7 +281,7 @@ function shortened(v: unknown): string {
 }
 
 /** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
-const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation", "methods_version"];
+const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation", "methods_version", "model_defaults"];
 
 /** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
@@ -290,6 +290,10 @@ function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>):
       ? versionChanges(stored, spec).length > 0
       // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
       // coming or going only where the sampling flags differ
+      // the project's reading of one config file changed (another file is the model's business)
+      : k === "model_defaults"
+      ? canonical(stored[k]) !== canonical(spec[k]) &&
+        canonical(stored["model file config.json"]) === canonical(spec["model file config.json"])
       : k === "generation"
       ? (k in stored && k in spec && canonical(stored[k]) !== canonical(spec[k])) ||
         (k in spec && !(k in stored) && canonical(stored.sampling) === canonical(spec.sampling))

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { taskSpec } from "../../../tasks/registry.ts";
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL, parseBenchSpec } from "../../../harness/bench/spec.ts";
@@ -200,6 +200,15 @@ Deno.test("each input changes its field of the key, and only it", async () => {
   }
   writeFileSync(join(model, "chat_template.jinja"), "{{ messages }}");
   assert.deepEqual(changed(key, runKey(base)), ["model file chat_template.jinja"]);
+  rmSync(join(model, "chat_template.jinja"));
+  // A field the config leaves out is read as its architecture's default: the key holds the value read, so a
+  // default corrected in the project is another key for the same file (and a field given is not keyed twice).
+  const config = join(model, "config.json"), text = readFileSync(config, "utf8");
+  writeFileSync(config, text.replace(/\s*"rms_norm_eps":\s*[0-9.e+-]+,/, ""));
+  const defaulted = runKey(base);
+  assert.deepEqual(defaulted.model_defaults, { rms_norm_eps: 1e-6 }, "llama's default, as LlamaConfig's");
+  assert.deepEqual(changed(key, defaulted), ["model file config.json", "model_defaults"]);
+  writeFileSync(config, text);
   // A byte in the middle of the weights (neither the first nor the last MiB).
   const weights = join(model, "model.safetensors"), bytes = readFileSync(weights);
   bytes[bytes.length >> 1] ^= 1;

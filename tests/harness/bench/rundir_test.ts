@@ -70,4 +70,18 @@ Deno.test("a folder refused for another spec says whether flags can resume it: t
   assert.match(refusal(sampled, base), /use the same flags to resume it/);
   assert.match(refusal(base, sampled), /use the same flags to resume it/);
   assert.match(refusal({ ...sampled, generation: 1 }, sampled), earlier);
+  // the same config file read with another default: the project's reading changed; another file: the model's
+  const file = { "model file config.json": "c1" };
+  assert.match(
+    refusal({ ...base, ...file, model_defaults: { rms_norm_eps: 1e-6 } }, {
+      ...base,
+      ...file,
+      model_defaults: { rms_norm_eps: 1e-5 },
+    }),
+    /made by an earlier version of this project \(model_defaults: its rules/,
+  );
+  assert.match(
+    refusal({ ...base, ...file }, { ...base, "model file config.json": "c2", model_defaults: { rms_norm_eps: 1e-5 } }),
+    /use the same flags to resume it/,
+  );
 });
