@@ -62,6 +62,19 @@ export interface WorkerState extends Member {
   readonly unwritten: readonly number[];
 }
 
+/**
+ * Pieces of text in transcript order, each with its writer, as the texts an answer is read from: a writer's
+ * consecutive pieces joined (one worker's whole transcript is one text, as it always was), another writer's never
+ * (one writer's stray brace would close the box another left open).
+ */
+export function writerRuns(pieces: readonly [writer: number, text: string][]): string[] {
+  const runs: string[] = [];
+  pieces.forEach(([writer, text], i) => {
+    if (i > 0 && pieces[i - 1][0] === writer) runs[runs.length - 1] += text;
+    else runs.push(text);
+  });
+  return runs;
+}
 /** What the text and the finisher read of a run besides. */
 export interface Team extends Page {
   readonly workers: readonly WorkerState[];
@@ -110,8 +123,8 @@ export interface Layout {
   transcriptChain(newBlock: NewBlock): Block | undefined;
   /** what an answer written in a finished step ends: the run (the team's answer), or only its writer (they vote) */
   answerEnds(t: Team): "run" | "worker";
-  /** the generated text, in transcript order */
-  text(t: Team): string;
+  /** the generated texts, each one writer's (writerRuns), in transcript order */
+  texts(t: Team): string[];
   /** the finisher's start: `fork` reads the workers' own blocks; otherwise the transcript, re-encoded */
   finisher(t: Team, fork: boolean): FinisherPlan;
   /** the KV tokens of finished steps written a second time, when the workers' steps take `tokens` */
@@ -141,7 +154,11 @@ function sharedPage(name: string, view: Layout["view"], history: boolean): Layou
     copies: (tokens) => history ? tokens : 0,
     // With a history it encodes only the unfinished steps (a few steps' worth each); without, everything.
     finisherTail: (written, workers, step) => (history ? Math.min(written, workers * 4 * step) : written),
-    text: (t) => t.steps.map((s) => s.text).join("") + t.workers.map((w) => w.stepText).join("\n\n"),
+    texts: (t) =>
+      writerRuns([
+        ...t.steps.map((s): [number, string] => [s.worker, s.text]),
+        ...t.workers.map((w, i): [number, string] => [i, w.stepText]),
+      ]),
     finisher(t, fork) {
       const { prompt, headers: h, ids } = t, ws = t.workers;
       // The workers' own blocks, no encoding at all (not identical to a re-encode: keys carry their writer's view).
@@ -178,7 +195,7 @@ export const LAYOUTS: Record<string, Layout> = {
     answerEnds: (t) => t.workers.length > 1 ? "worker" : "run",
     copies: () => 0,
     finisherTail: (written) => written,
-    text: (t) => t.workers.map((w) => w.traceText).join("\n\n"),
+    texts: (t) => t.workers.map((w) => w.traceText),
     finisher(t, fork) {
       // Traces one after another: the first is already a chain in write order (its unwritten tokens follow in
       // the tail); the others are encoded after it.

@@ -307,8 +307,8 @@ export class Run extends Solver {
   protected get finished(): boolean {
     return this.#workers.every((w) => w.done);
   }
-  protected writtenText(): string {
-    return this.#layout.text(this.#team);
+  protected writtenTexts(): string[] {
+    return this.#layout.texts(this.#team);
   }
   protected finisherStart() {
     if (this.#s.finisher === "none") return undefined;

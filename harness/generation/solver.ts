@@ -133,11 +133,20 @@ export abstract class Solver {
   protected abstract decodeRows(): PlannedRow[];
   /** every writer has ended */
   protected abstract get finished(): boolean;
-  /** the generated text in which an answer may already be written */
-  protected abstract writtenText(): string;
-  /** the answer already written, if any: the last one of writtenText() (a method that votes says its own) */
+  /**
+   * the generated texts in which an answer may already be written, in the order they were written: each one
+   * writer's (a step, or a writer's whole text), never two joined, where one writer's brace or fence would close
+   * a box or block another left open
+   */
+  protected abstract writtenTexts(): string[];
+  /** the answer already written, if any: the last one of the last text holding one (a method that votes says its own) */
   protected writtenAnswer(): string | undefined {
-    return this.finisherSettings.format.written(this.writtenText(), !this.finished);
+    const texts = this.writtenTexts();
+    for (let i = texts.length - 1; i >= 0; i--) {
+      const answer = this.finisherSettings.format.written(texts[i], !this.finished);
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
   }
   /** where the finisher reads from; undefined: the method has none */
   protected abstract finisherStart(): FinisherStart | undefined;

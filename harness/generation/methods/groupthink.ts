@@ -45,6 +45,9 @@ export const groupthink: Family<GroupThinkMethod> = {
   replaysViews: false,
   texts: loadGroupThink,
   compared: () => ["groupthink:4"],
+  // 2: an answer already written is read from each thinker's text alone (1 read them joined, where one's stray
+  // brace could close the box another left open)
+  version: 2,
 };
 
 /** Group Think's texts (harness/generation/prompts/groupthink.json, or the user's file). */
@@ -194,8 +197,8 @@ export class GroupThinkRun extends Solver {
   protected get finished(): boolean {
     return this.#thinkers.every((t) => t.done);
   }
-  protected writtenText(): string {
-    return this.#s.lead ? this.#thinkers[0].text : this.texts().join("\n\n");
+  protected writtenTexts(): string[] {
+    return this.#s.lead ? [this.#thinkers[0].text] : this.texts();
   }
   /**
    * The lead: the others' blocks, then its own, continued by its unwritten last id; or every thinker's block in

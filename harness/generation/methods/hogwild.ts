@@ -53,4 +53,7 @@ export const hogwild: Family = {
   replaysViews: true,
   codeTasks: true,
   compared: () => ["hogwild:2", "hogwild:4"],
+  // 2: an answer already written is read from each writer's text alone (1 read the workers' texts joined, where
+  // one's stray brace could close the box another left open)
+  version: 2,
 };

@@ -432,7 +432,7 @@ export class LeapRun extends Solver {
    * The step of the paths' most frequent answer (among equals, the one written first), answers counted together
    * when the grader reads them alike (voteKey, as the other votes and maj@k group them).
    */
-  protected writtenText(): string {
+  protected writtenTexts(): string[] {
     const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
       .sort((a, b) => a.pass - b.pass);
     const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
@@ -440,7 +440,7 @@ export class LeapRun extends Solver {
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
       undefined,
     );
-    return best?.step ?? "";
+    return [best?.step ?? ""];
   }
   /** After the first path's own sequence: the prompt, its reasoning, its summaries and the peers' it read. */
   protected finisherStart(): FinisherStart {

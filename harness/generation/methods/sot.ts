@@ -354,8 +354,8 @@ export class SotRun extends Solver {
    * The continuation's text only: a point's box answers its point (the points' prompt asks for one), not the
    * problem, so until the continuation writes its own the answer is the finisher's over all the work so far.
    */
-  protected writtenText(): string {
-    return this.#cont?.text ?? "";
+  protected writtenTexts(): string[] {
+    return [this.#cont?.text ?? ""];
   }
   /** After the continuation, or, before it, after the work so far re-encoded. */
   protected finisherStart(): FinisherStart {

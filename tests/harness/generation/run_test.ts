@@ -202,3 +202,20 @@ Deno.test("a worker's stop is kept with its pass (for the viewer); a run's early
   const { run } = await scripted; // ended by its early stop: nobody stopped before the run's end
   assert.deepEqual(run.ended(), [null, null]);
 });
+
+Deno.test("an answer is never read across writers: Alice's open box is not closed by Bob's stray brace", async () => {
+  // At each checkpoint Alice is inside \boxed{ and Bob's unfinished step holds a stray "}": joined, the two texts read as
+  // a box of Alice's digits and Bob's words. Each text alone holds none: the finisher answers.
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "So the answer is \\boxed{12 " + "and ".repeat(80),
+    Bob: "Then x = 5} looks odd to me. " + "more ".repeat(80),
+    finisher: "7}".repeat(3),
+  });
+  const run = hogwildRun(cache, [24, 48]);
+  await runAll(model, cache, [run]);
+  assert.deepEqual(run.checkpoints.map((c) => [c.budget, c.answer, c.source]), [
+    [24, "7", "finisher"],
+    [48, "7", "finisher"],
+  ]);
+});

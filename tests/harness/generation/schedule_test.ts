@@ -32,8 +32,8 @@ class Writers extends Solver {
   protected get finished(): boolean {
     return false;
   }
-  protected writtenText(): string {
-    return "";
+  protected writtenTexts(): string[] {
+    return [];
   }
   protected finisherStart() {
     return undefined;

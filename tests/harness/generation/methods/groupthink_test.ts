@@ -194,6 +194,18 @@ Deno.test("the group's answer is any thinker's box: Bob's boxed step stops group
   assert.equal(run.checkpoints.at(-1)!.passes, stop);
 });
 
+Deno.test("a thinker's open box is never closed by another's brace: the finisher answers", async () => {
+  const { run } = await scripted("groupthink:2", {
+    Alice: "So the answer is \\boxed{12 " + "and ".repeat(250),
+    Bob: "Then x = 5} looks odd to me. " + "more ".repeat(250),
+    finisher: "7}".repeat(3),
+  });
+  assert.deepEqual(run.checkpoints.map((c) => [c.answer, c.source]), [["7", "finisher"], ["7", "finisher"], [
+    "7",
+    "finisher",
+  ]]);
+});
+
 Deno.test("a Group Think texts file with a missing field or placeholder is refused, naming the file and field", () => {
   const dir = Deno.makeTempDirSync(), good = loadGroupThink(), file = `${dir}/gt.json`;
   const cases: [Record<string, unknown>, RegExp][] = [
