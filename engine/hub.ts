@@ -101,7 +101,10 @@ function hubRequest(repo: string, path: string, cacheDir: string, o: HubOptions,
   const prefix = type === "dataset" ? "datasets/" : "";
   return {
     root: join(cacheDir, getRepoFolderName({ name: repo, type })),
-    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${path}`,
+    // each segment encoded (huggingface_hub quotes with safe="/"): a # or ? in a name would end the path there
+    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${
+      path.split("/").map(encodeURIComponent).join("/")
+    }`,
     path,
     revision,
     accessToken: o.accessToken ?? hubToken(),

@@ -502,3 +502,32 @@ Deno.test("every command that takes --model takes a hub id, with its task's own 
     await server.shutdown();
   }
 });
+
+/** `fake` behind a server on loopback, as a real hub is reached (fetch drops a URL's #fragment, sends its ?query). */
+function serveHub(fake: ReturnType<typeof fakeHub>) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const url = new URL(req.url); // the hub routes by path: a query is no part of the file's name
+    return fake.hub(url.origin + url.pathname, { method: req.method, headers: req.headers });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, [Symbol.asyncDispose]: () => server.shutdown() };
+}
+
+Deno.test("hub: a file name holding # or ? is that file, not the name cut there (each path segment encoded)", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-names-"));
+  const text = (s: string) => new TextEncoder().encode(s);
+  const files = new Map([
+    ["sub/x", text("the wrong file\n")],
+    ["sub/x#1.jsonl", text("hash\n")],
+    ["sub/x?2.jsonl", text("query\n")],
+    ["sub/a b%20.jsonl", text("space\n")],
+  ]);
+  const fake = fakeHub(files);
+  await using hub = serveHub(fake);
+  for (const name of ["sub/x#1.jsonl", "sub/x?2.jsonl", "sub/a b%20.jsonl"]) {
+    for (const type of ["dataset", "model"] as const) {
+      const path = await hubFile("o/d", name, { type, cacheDir: cache, hubUrl: hub.url, progress: () => {} });
+      assert.equal(readFileSync(path, "utf8"), new TextDecoder().decode(files.get(name)), `${type} ${name}`);
+    }
+  }
+  assert.ok(!fake.log.some((r) => r.path === "sub/x"), "a name cut at # or ? was asked for");
+});
