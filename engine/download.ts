@@ -127,6 +127,34 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
   return { commit: h.get("x-repo-commit") ?? undefined, etag, size };
 }
 
+/**
+ * A write into the cache, and the one place its failure is judged: whatever fails it (a read-only or full cache,
+ * no permission, a file where a folder should be) is this machine's, said at once naming the cache and what to
+ * do, never retried and never taken for the hub being unreachable (which would run on an older cached commit).
+ */
+function onDisk<T>(r: FileRequest, what: string, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    throw diskError(r, what, e);
+  }
+}
+
+function diskError(r: FileRequest, what: string, e: unknown): InputError {
+  const message = oneLine((e as Error).message ?? String(e));
+  const full = /ENOSPC|EDQUOT|os error 28|No space left|quota|disk is full/i.test(
+    `${(e as { code?: string }).code} ${message}`,
+  );
+  return new InputError(
+    `${dirname(r.root)}: cannot write ${what} into this Hugging Face cache (${message}): ${
+      full
+        ? "the disk is full; free space, or set HF_HUB_CACHE to a cache with room"
+        : "it is not writable here; set HF_HUB_CACHE to a cache that is (or HF_HUB_OFFLINE=1 to read only what it " +
+          "holds)"
+    }, then run the same command again`,
+  );
+}
+
 function auth(r: FileRequest): Record<string, string> {
   return r.accessToken ? { Authorization: `Bearer ${r.accessToken}` } : {};
 }
@@ -144,10 +172,10 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
     const reader = res.body.getReader();
     // a stall cancels the stream, which ends a read in flight whatever its source does
     watch.signal.addEventListener("abort", () => void reader.cancel(watch.signal.reason).catch(() => {}));
-    const fd = openSync(file, "a+");
+    const fd = onDisk(r, "the download", () => openSync(file, "a+"));
     try {
       if (from > 0 && res.status !== 206) {
-        ftruncateSync(fd, 0);
+        onDisk(r, "the download", () => ftruncateSync(fd, 0));
         r.onBytes?.(-from);
       }
       for (;;) {
@@ -155,7 +183,7 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
         if (watch.signal.aborted) throw watch.signal.reason;
         if (chunk.done) break;
         watch.poke();
-        writeSync(fd, chunk.value);
+        onDisk(r, "the download", () => writeSync(fd, chunk.value));
         r.onBytes?.(chunk.value.byteLength);
       }
     } catch (e) {
@@ -179,13 +207,13 @@ export function bytesHere(r: FileRequest, info: Head): number {
 
 /** The blob, downloaded into blobs/ETAG.incomplete (resumed where a try stopped), checked, then renamed. */
 async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void> {
-  mkdirSync(dirname(blob), { recursive: true });
+  onDisk(r, "the download", () => mkdirSync(dirname(blob), { recursive: true }));
   const partial = `${blob}.incomplete`;
   for (let attempt = 0;; attempt++) {
     let at = existsSync(partial) ? statSync(partial).size : 0;
     if (at === info.size) break;
     if (at > info.size) { // not this file's bytes: start again
-      writeFileSync(partial, "");
+      onDisk(r, "the download", () => writeFileSync(partial, ""));
       if (attempt > 0) r.onBytes?.(-at); // bytesHere counted none of them on the first
       at = 0;
     }
@@ -194,26 +222,15 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
       const now = statSync(partial).size;
       if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
     } catch (e) {
-      // this machine's fault (a full disk, a read-only cache) is said as such, at once: no wait helps it
-      const local = /ENOSPC|No space left|EROFS|Read-only file system|EACCES|Permission denied/i.exec(
-        (e as Error).message ?? "",
-      );
-      if (local || e instanceof Deno.errors.PermissionDenied) {
-        throw new InputError(
-          `${partial}: cannot write the download (${oneLine((e as Error).message)}): ${
-            local && /ENOSPC|space/i.test(local[0])
-              ? "the disk is full; free space, or set HF_HUB_CACHE to a cache with room"
-              : "the cache is not writable here; set HF_HUB_CACHE to one that is"
-          }, then run the same command again`,
-        );
-      }
+      // this machine's fault (onDisk) is said at once: no wait helps it
+      if (e instanceof InputError) throw e;
       // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
       if ((e instanceof HubHttpError && !busy(e)) || attempt >= (r.retries ?? 5)) throw e;
       await backoff(r, attempt);
     }
   }
   await verify(r, info, partial);
-  renameSync(partial, blob);
+  onDisk(r, "the download", () => renameSync(partial, blob));
 }
 
 /**
@@ -255,31 +272,39 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
     // one download of a blob at a time, across processes (a shard array sharing a cache; huggingface-cli too:
     // the same lock file); the lock goes with its process, however it ends
     const lockFile = join(dirname(r.root), ".locks", basename(r.root), `${info.etag}.lock`);
-    mkdirSync(dirname(lockFile), { recursive: true });
-    using lock = await Deno.open(lockFile, { create: true, write: true });
-    await lock.lock(true);
+    using lock = onDisk(r, "the download's lock", () => {
+      mkdirSync(dirname(lockFile), { recursive: true });
+      return Deno.openSync(lockFile, { create: true, write: true });
+    });
+    await lock.lock(true).catch((e) => {
+      throw diskError(r, "the download's lock", e);
+    });
     if (!existsSync(blob) || statSync(blob).size !== info.size) await fetchBlob(r, info, blob);
   }
 
   // Another process fetching the same snapshot may make the link or write the ref first: its work is ours.
   if (!existsSync(pointer)) {
-    mkdirSync(dirname(pointer), { recursive: true });
-    try {
-      symlinkSync(relative(dirname(pointer), blob), pointer);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST" && !(e instanceof Deno.errors.AlreadyExists)) throw e;
-    }
+    onDisk(r, "the snapshot's link", () => {
+      mkdirSync(dirname(pointer), { recursive: true });
+      try {
+        symlinkSync(relative(dirname(pointer), blob), pointer);
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EEXIST" && !(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    });
   }
   if (info.commit && r.revision !== info.commit) {
     const ref = join(r.root, "refs", r.revision);
     const current = () => existsSync(ref) && readFileSync(ref, "utf8").trim() === info.commit;
     if (!current()) {
-      mkdirSync(dirname(ref), { recursive: true });
-      try {
-        replaceFile(ref, info.commit);
-      } catch (e) {
-        if (!current()) throw e;
-      }
+      onDisk(r, "the ref", () => {
+        mkdirSync(dirname(ref), { recursive: true });
+        try {
+          replaceFile(ref, info.commit!);
+        } catch (e) {
+          if (!current()) throw e;
+        }
+      });
     }
   }
   return pointer;

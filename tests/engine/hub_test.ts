@@ -342,26 +342,77 @@ Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and 
   for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
 });
 
+/**
+ * hubFile in a process of its own whose cache folder is read-only (bwrap --ro-bind as root, whom chmod does not
+ * stop; chmod otherwise) or a tmpfs of `full` bytes: what it printed (the file's text, or the error).
+ */
+async function fetchConfined(cache: string, hub: string, confine: { full: number } | "read-only") {
+  const script = `import { hubFile } from "${new URL("../../engine/hub.ts", import.meta.url)}";
+    try {
+      const path = await hubFile("o/ro", "f.bin", { cacheDir: Deno.args[0], hubUrl: Deno.args[1], progress: () => {},
+        retryWaitMs: 1 });
+      console.log("read " + Deno.readTextFileSync(path));
+    } catch (e) {
+      console.log(e.name + ": " + e.message);
+    }`;
+  const deno = [Deno.execPath(), "eval", "--ext=ts", script, cache, hub];
+  const root = Deno.uid() === 0;
+  const bwrap = (extra: string[]) => ["bwrap", "--dev-bind", "/", "/", ...extra, ...deno];
+  const argv = confine !== "read-only"
+    ? bwrap(["--size", String(confine.full), "--tmpfs", cache])
+    : root
+    ? bwrap(["--ro-bind", cache, cache])
+    : deno;
+  const chmod = (mode: number) => {
+    for (const e of Deno.readDirSync(cache)) if (e.isDirectory) Deno.chmodSync(join(cache, e.name), mode);
+    Deno.chmodSync(cache, mode);
+  };
+  if (confine === "read-only" && !root) chmod(0o555);
+  try {
+    const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  } finally {
+    if (confine === "read-only" && !root) chmod(0o755);
+  }
+}
+
 Deno.test("hub: a full disk is said at once as this machine's fault, not retried or blamed on the network", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-full-"));
-  let gets = 0;
-  const full = ((_: RequestInfo | URL, init?: RequestInit) => {
-    if (init?.method === "HEAD") {
-      return Promise.resolve(
-        new Response(null, { headers: { "x-repo-commit": "3".repeat(40), etag: '"abc"', "content-length": "10" } }),
-      );
-    }
-    gets++;
-    const body = new ReadableStream({ pull: (c) => c.error(new Error("No space left on device (os error 28)")) });
-    return Promise.resolve(new Response(body, { status: 200 }));
-  }) as typeof fetch;
-  await assert.rejects(
-    hubFile("o/full", "f.bin", { cacheDir: cache, fetch: full, progress: () => {}, retryWaitMs: 1 }),
-    (e: Error) =>
-      e instanceof InputError && /abc\.incomplete: cannot write the download .*the disk is full/.test(e.message) &&
-      !/hub is reachable/.test(e.message),
+  const fake = fakeHub(new Map([["f.bin", new Uint8Array(200_000).fill(1)]]));
+  await using hub = serveHub(fake);
+  const said = await fetchConfined(cache, hub.url, { full: 64 * 1024 });
+  assert.match(
+    said,
+    /^InputError: .*hogwild-hub-full-\w+: cannot write .*the disk is full; free space, or set HF_HUB_CACHE/,
   );
-  assert.equal(gets, 1, "asked once");
+  assert.doesNotMatch(said, /unreachable|hub is reachable/);
+  assert.equal(fake.log.filter((r) => r.method === "GET").length, 1, "asked once");
+});
+
+Deno.test("hub: a read-only cache is said as such at every write (lock, link, ref), never as the hub unreachable", async () => {
+  // a cache filled at commit 1…1; then main moves to 2…2 upstream
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-ro-"));
+  const text = (s: string) => new Map([["f.bin", new TextEncoder().encode(s)]]);
+  const old = fakeHub(text("old"));
+  await hubFile("o/ro", "f.bin", { cacheDir: cache, fetch: old.hub, progress: () => {} });
+  const root = join(cache, "datasets--o--ro"), moved = "2".repeat(40);
+  const refused = async (fake: ReturnType<typeof fakeHub>, write: string) => {
+    await using hub = serveHub(fake);
+    const said = await fetchConfined(cache, hub.url, "read-only");
+    assert.match(said, new RegExp(`^InputError: ${cache}: cannot write ${write} .*HF_HUB_CACHE`), `${write}: ${said}`);
+    assert.doesNotMatch(said, /unreachable|^read/, `${write}: ${said}`);
+  };
+  // new bytes: the blob's lock; the same bytes at a new commit: its snapshot's link; the link there: the ref
+  await refused(fakeHub(text("new"), { commit: moved }), "the download's lock");
+  await refused(fakeHub(text("old"), { commit: moved }), "the snapshot's link");
+  mkdirSync(join(root, "snapshots", moved));
+  Deno.symlinkSync(
+    join("..", "..", "blobs", sha256(text("old").get("f.bin")!)),
+    join(root, "snapshots", moved, "f.bin"),
+  );
+  await refused(fakeHub(text("old"), { commit: moved }), "the ref");
+  assert.equal(readFileSync(join(root, "refs", "main"), "utf8"), old.commit);
 });
 
 Deno.test("hub: a model's own prompts come with it; two downloads of one model into one cache at once both end whole", async () => {
