@@ -6,8 +6,9 @@
  * (calibrate.ts), the runs (execute.ts), run.json's provenance (provenance.ts), the report (report.ts).
  */
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { check, runMain } from "../engine/errors.ts";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { check, InputError, runMain } from "../engine/errors.ts";
 import { resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import type { KVCache } from "../engine/cache.ts";
@@ -32,7 +33,7 @@ import {
 import { answerFormat, CODE } from "../harness/generation/answer_format.ts";
 import { CodeRunner } from "../tasks/code/runner.ts";
 import { taskSpec } from "../tasks/registry.ts";
-import { checkRunFolder, RunDir } from "../harness/bench/rundir.ts";
+import { checkRunFolder, readRunJson, RunDir } from "../harness/bench/rundir.ts";
 import { costModel } from "../harness/bench/calibrate.ts";
 import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted } from "../harness/bench/execute.ts";
@@ -77,10 +78,28 @@ const codePromptsOf = (spec: BenchSpec, texts: NonNullable<ReturnType<typeof loa
   texts,
 });
 
+/**
+ * The folder the runs go to: --out, or with --shard its shard's folder under it. --out naming a shard's own
+ * folder is refused: a shard inside it would begin over (shard-0-of-2/shard-0-of-2) instead of resuming.
+ */
+function runFolder(spec: BenchSpec): string {
+  if (!spec.shard) return spec.out;
+  if (existsSync(join(spec.out, "run.json"))) {
+    const own = (readRunJson(spec.out).spec as { shard?: { index: number; count: number } } | undefined)?.shard;
+    if (own) {
+      throw new InputError(
+        `--out ${spec.out}: a shard's run folder (shard ${own.index} of ${own.count}); with --shard, --out names ` +
+          `the folder above the shards: --out ${dirname(spec.out)}`,
+      );
+    }
+  }
+  return join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`);
+}
+
 export async function bench(args: string[]): Promise<void> {
   const spec = parseBenchSpec(args);
   if (!spec) return console.log(HELP);
-  const out = spec.shard ? join(spec.out, `shard-${spec.shard.index}-of-${spec.shard.count}`) : spec.out;
+  const out = runFolder(spec);
   checkRunFolder(out); // before any work, so that a bad --out costs nothing
   const { protocol, texts, codeTask } = checkBeforeWork(spec);
   // Where programs run: a sandbox that cannot start is refused here, naming what to install.

@@ -277,6 +277,21 @@ Deno.test("a shard with no problems is an empty shard, and the shards still merg
   assert.equal(records(merged).length, 2);
 });
 
+Deno.test("--shard with --out naming the shard's own folder is refused, naming the parent (not a nested shard begun)", async () => {
+  const base = tmp(), args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "2", "--methods"];
+  const shard = join(base, "shard-0-of-2");
+  const first = await runBench(...args, "sequential", "--budgets", "4", "--shard", "0/2", "--out", base);
+  assert.equal(first.code, 0, first.stderr);
+  const again = await runBench(...args, "sequential", "--budgets", "4", "--shard", "0/2", "--out", shard);
+  assert.equal(again.code, 2, again.stderr);
+  assert.equal(
+    again.stderr,
+    `error: --out ${shard}: a shard's run folder (shard 0 of 2); with --shard, --out names the folder above the ` +
+      `shards: --out ${base}\n`,
+  );
+  assert.ok(!existsSync(join(shard, "shard-0-of-2")), "a shard begun inside the shard");
+});
+
 Deno.test("CI regression: a greedy run on the embedded model gives the committed result", async () => {
   const out = join(tmp(), "regression");
   // Skeleton-of-Thought with small limits (and a plan begun for it), so that it goes through every stage.
