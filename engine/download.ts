@@ -71,10 +71,18 @@ function stallWatch(ms: number, what: string) {
   };
 }
 
-/** An answer from the hub that is not the file: the status goes in the message (401/403 mean gated). */
+/**
+ * An answer from the hub that is not the file: the status goes in the message (401/403 mean gated), with the
+ * hub's X-Error-Code (RevisionNotFound, EntryNotFound, as huggingface_hub reads it) where it gives one.
+ */
 export class HubHttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+  readonly status: number;
+  readonly code?: string;
+  constructor(res: Response) {
+    const code = res.headers.get("x-error-code") ?? undefined;
+    super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}`);
+    this.status = res.status;
+    this.code = code;
   }
 }
 
@@ -113,7 +121,7 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
     headers: auth(r),
     signal: watch.signal,
   })).finally(watch.stop);
-  if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
+  if (res.status >= 400) throw new HubHttpError(res);
   const h = res.headers;
   const location = h.get("location");
   if (res.status >= 300 && !h.get("x-linked-etag") && !h.get("etag") && location && hops < 5) {
@@ -167,7 +175,7 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
   const watch = stallWatch(r.stallMs ?? 60_000, `${r.path} from byte ${from}`);
   try {
     const res = await watch.within((r.fetch ?? fetch)(r.url, { headers, signal: watch.signal }));
-    if (res.status >= 400) throw new HubHttpError(res.status, `${res.status} ${res.statusText || "refused"}`.trim());
+    if (res.status >= 400) throw new HubHttpError(res);
     if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
     const reader = res.body.getReader();
     // a stall cancels the stream, which ends a read in flight whatever its source does
@@ -220,7 +228,10 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
     try {
       await fetchInto(r, partial, at);
       const now = statSync(partial).size;
-      if (now !== info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
+      if (now > info.size) {
+        throw new Error(`the hub sent ${now} bytes of ${r.path}, more than the ${info.size} it announced`);
+      }
+      if (now < info.size) throw new Error(`the transfer of ${r.path} stopped at ${now} of ${info.size} bytes`);
     } catch (e) {
       // this machine's fault (onDisk) is said at once: no wait helps it
       if (e instanceof InputError) throw e;

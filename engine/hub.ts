@@ -143,14 +143,14 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       if (out[i] || f.optional) return;
       throw new InputError(
         `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off ` +
-          `(HF_HUB_OFFLINE=1): ${whatToDo(repo, f.path, type)}`,
+          `(HF_HUB_OFFLINE=1): ${whatToDo(repo, f.path, type, revision)}`,
       );
     }
     try {
       heads.push({ i, head: await head(hubRequest(repo, f.path, cacheDir, opts)) });
     } catch (e) {
       if (e instanceof HubHttpError && e.status === 404 && f.optional) return;
-      out[i] = fallback(repo, f.path, type, cacheDir, cached(f), e as Error, hubUrl(opts));
+      out[i] = fallback(repo, f.path, type, revision, cacheDir, cached(f), e as Error, hubUrl(opts));
     }
   });
   if (heads.length === 0) return out;
@@ -180,7 +180,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, opts, onBytes), h);
     } catch (e) {
       const kept = bytesHere(hubRequest(repo, files[i].path, cacheDir, opts), h);
-      out[i] = fallback(repo, files[i].path, type, cacheDir, cached(files[i]), e as Error, hubUrl(opts), [
+      out[i] = fallback(repo, files[i].path, type, revision, cacheDir, cached(files[i]), e as Error, hubUrl(opts), [
         kept,
         h.size,
       ]);
@@ -192,11 +192,16 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
   return out;
 }
 
-/** A failed request: a gated repository says how to get in (at `hub`); otherwise the cached copy, if any. */
+/**
+ * A failed request: a gated repository says how to get in (at `hub`); otherwise the cached copy, if any, said
+ * with the reason (the hub's answer, or no answer). This machine's faults (InputError: an unwritable cache, a
+ * download that failed its hash) are said as they are.
+ */
 function fallback(
   repo: string,
   path: string,
   type: RepoType,
+  revision: string,
   cacheDir: string,
   cached: string | undefined,
   e: Error,
@@ -204,7 +209,6 @@ function fallback(
   /** bytes of it already in the cache, of its size */
   kept: [number, number] = [0, 0],
 ) {
-  // what this machine must mend (a full disk, a download that failed its hash) is said as it is
   if (e instanceof InputError) throw e;
   const message = oneLine(e.message);
   if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
@@ -214,24 +218,37 @@ function fallback(
         "(HF_TOKEN, or hf auth login)",
     );
   }
+  const answered = e instanceof HubHttpError;
   if (cached) {
-    console.error(`hf:${repo}: the hub is unreachable (${message}); using the cached ${cached}`);
+    const why = answered ? `the hub answered ${path} with ${message}` : `the hub is unreachable (${message})`;
+    console.error(`hf:${repo}: ${why}; using the cached ${cached}`);
     return cached;
+  }
+  // the hub answered: downloading elsewhere would get the same answer
+  if (answered && e.status === 404) {
+    throw new InputError(
+      e.code === "RevisionNotFound"
+        ? `hf:${repo}: the hub has no revision ${revision} of ${repo} (${message}): name a branch, tag or commit ` +
+          "it has"
+        : `hf:${repo}: the hub has no ${path} at revision ${revision} of ${repo} (${message}): name a revision ` +
+          `that has it, or give a local copy (${type === "model" ? "--model DIR" : "--data FILE"})`,
+    );
   }
   const part = kept[0] > 0
     ? `; ${kept[0]} of its ${kept[1]} bytes are kept in the cache, and the same command goes on from them`
     : "";
   throw new InputError(
     `hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}${part}: ` +
-      whatToDo(repo, path, type),
+      whatToDo(repo, path, type, revision),
   );
 }
 
 /** What a user can do when a file is neither here nor reachable (`hf`: huggingface_hub's command since 1.0). */
-function whatToDo(repo: string, path: string, type: RepoType): string {
+function whatToDo(repo: string, path: string, type: RepoType, revision: string): string {
   const local = type === "model" ? "--model DIR" : "--data FILE";
-  // a model needs the whole folder; a data set, the file named
-  const what = type === "model" ? repo : `--repo-type dataset ${repo} ${path}`;
+  // a model needs the whole folder; a data set, the file named; either at the revision asked for
+  const what = (type === "model" ? repo : `--repo-type dataset ${repo} ${path}`) +
+    (revision === "main" ? "" : ` --revision ${revision}`);
   return `download it where the hub is reachable (hf download ${what}) into this cache, or give a local copy ` +
     `(${local}); HF_ENDPOINT names a mirror, HF_HUB_CACHE the cache`;
 }
@@ -315,10 +332,14 @@ export async function modelConfigOf(model: string): Promise<ModelConfig> {
   return readModelConfig(dirname(await hubFile(repo, "config.json", { ...opts, type: "model" })));
 }
 
-/** OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with). */
+/**
+ * OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with). A
+ * revision may hold "/" (refs/pr/1, a branch team/x): the URL takes it encoded whole, the cache as
+ * refs/refs/pr/1 (huggingface_hub's layout); a "." or ".." part would reach out of refs/, and is refused.
+ */
 function hubId(model: string): { repo: string; opts: HubOptions } {
-  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w.-]+))?$/.exec(model);
-  if (/^[./~]/.test(model) || !id) {
+  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w.-]+(?:\/[\w.-]+)*))?$/.exec(model);
+  if (/^[./~]/.test(model) || !id || id[2]?.split("/").some((p) => /^\.+$/.test(p))) {
     throw new InputError(
       /^[./~]/.test(model) // a path, by its look
         ? `--model ${model}: no such folder`

@@ -137,19 +137,25 @@ function fakeHub(
     failOnce?: Record<string, number>;
     /** no X-Repo-Commit in the answers (a mirror that omits it) */
     noCommit?: boolean;
+    /** revisions the repository has beside main and its commit (others: 404 RevisionNotFound, as the hub says) */
+    refs?: string[];
   } = {},
 ) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
   const once = new Set<string>();
   const first = (what: string) => !once.has(what) && once.add(what) !== undefined;
-  const log: { method: string; path: string; range: string | null }[] = [];
+  const log: { method: string; path: string; range: string | null; revision: string }[] = [];
   const cut = new Set<string>();
   let active = 0, maxActive = 0;
   const answer = (input: RequestInfo | URL, init?: RequestInit): Response => {
     const url = String(input instanceof Request ? input.url : input);
     const path = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ""));
+    const revision = decodeURIComponent(/\/resolve\/([^/]+)\//.exec(url)![1]);
     const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
-    log.push({ method, path, range });
+    log.push({ method, path, range, revision });
+    if (![commit, "main", ...opts.refs ?? []].includes(revision)) {
+      return new Response(null, { status: 404, headers: { "x-error-code": "RevisionNotFound" } });
+    }
     const body = files.get(path);
     if (!body) return new Response("Entry not found", { status: 404 });
     const etag = sha256(body);
@@ -581,4 +587,66 @@ Deno.test("hub: a file name holding # or ? is that file, not the name cut there 
     }
   }
   assert.ok(!fake.log.some((r) => r.path === "sub/x"), "a name cut at # or ? was asked for");
+});
+
+Deno.test("hub: a revision the hub lacks, one missing offline, and a hub sending too much are each said as they are", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-rev-"));
+  const files = shardedFixture(1);
+  const fake = fakeHub(files);
+  const o = { cacheDir: cache, fetch: fake.hub, progress: () => {} };
+  // a revision the hub does not have: said so, not "cannot download" with advice to download it elsewhere
+  await assert.rejects(
+    hubModel("o/m", { ...o, revision: "nosuch" }),
+    (e: Error) =>
+      e instanceof InputError &&
+      /^hf:o\/m: the hub has no revision nosuch of o\/m \(404 .*RevisionNotFound\): name a branch, tag or commit/
+        .test(e.message) &&
+      !/hf download/.test(e.message),
+  );
+  // a pinned revision missing offline: the advice pins it too
+  await assert.rejects(
+    hubModel("o/m", { cacheDir: cache, offline: true, revision: "v1" }),
+    /config\.json \(revision v1\) is not in the cache .*\(hf download o\/m --revision v1\)/,
+  );
+  await assert.rejects(
+    hubFile("o/d", "x.jsonl", { cacheDir: cache, offline: true, revision: "v1" }),
+    /\(hf download --repo-type dataset o\/d x\.jsonl --revision v1\)/,
+  );
+  // more bytes than the hub announced: said as that, not as a transfer that stopped short
+  const long = ((_: RequestInfo | URL, init?: RequestInit) =>
+    Promise.resolve(
+      init?.method === "HEAD"
+        ? new Response(null, { headers: { "x-repo-commit": "2".repeat(40), etag: '"abc"', "content-length": "5000" } })
+        : new Response(new Uint8Array(5100), { status: 200 }),
+    )) as typeof fetch;
+  await assert.rejects(
+    hubFile("o/long", "f.bin", { cacheDir: cache, fetch: long, progress: () => {}, retries: 0 }),
+    /cannot download f\.bin \(the hub sent 5100 bytes of f\.bin, more than the 5000 it announced\)/,
+  );
+});
+
+Deno.test("hub: a revision holding / (refs/pr/1) is asked whole and cached as huggingface_hub does", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-pr-"));
+  const fake = fakeHub(shardedFixture(1), { refs: ["refs/pr/1"] });
+  await using hub = serveHub(fake);
+  const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url };
+  const ids = ["logits", "--ids", "1,2", "--last", "1"];
+  const got = await runCli("cli/engine.ts", [...ids, "--model", "tiny/pr@refs/pr/1"], env);
+  assert.equal(got.code, 0, got.stderr);
+  assert.ok(fake.log.every((r) => r.revision === "refs/pr/1"), "asked at another revision");
+  const root = join(cache, "models--tiny--pr");
+  assert.equal(readFileSync(join(root, "refs", "refs", "pr", "1"), "utf8"), fake.commit);
+  // offline, from that ref
+  const offline = await runCli("cli/engine.ts", [...ids, "--model", "tiny/pr@refs/pr/1"], {
+    ...env,
+    HF_HUB_OFFLINE: "1",
+  });
+  assert.equal(offline.code, 0, offline.stderr);
+  assert.equal(offline.stdout, got.stdout);
+  // a revision reaching out of refs/ is no revision
+  for (const bad of ["a/../../x", "./main", "a//b", "a/"]) {
+    const r = await runCli("cli/engine.ts", [...ids, "--model", `tiny/pr@${bad}`], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /not a hub id \(OWNER\/NAME\[@REVISION\]\)/, bad);
+  }
 });
