@@ -96,13 +96,16 @@ interface Wanted {
 const hubUrl = (o: HubOptions) =>
   (o.hubUrl ?? Deno.env.get("HF_ENDPOINT") ?? "https://huggingface.co").replace(/\/+$/, "");
 
-function hubRequest(repo: string, path: string, cacheDir: string, o: HubOptions, onBytes?: (n: number) => void) {
+/** HubOptions with the commit the revision was found at: asked for in its stead, the ref still written. */
+type Pinned = HubOptions & { commit?: string };
+
+function hubRequest(repo: string, path: string, cacheDir: string, o: Pinned, onBytes?: (n: number) => void) {
   const type = o.type ?? "dataset", revision = o.revision ?? "main";
   const prefix = type === "dataset" ? "datasets/" : "";
   return {
     root: join(cacheDir, getRepoFolderName({ name: repo, type })),
     // each segment encoded (huggingface_hub quotes with safe="/"): a # or ? in a name would end the path there
-    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(revision)}/${
+    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(o.commit ?? revision)}/${
       path.split("/").map(encodeURIComponent).join("/")
     }`,
     path,
@@ -127,9 +130,16 @@ async function pool<T>(items: T[], width: number, job: (item: T) => Promise<void
 /**
  * Local paths to `files` of `repo` (undefined for an optional file the repository lacks): each asked of the
  * hub (a HEAD), then what the cache lacks downloaded, `parallel` at a time, resumed where an earlier try
- * stopped, with progress. Offline, or with the hub unreachable, the cached snapshot is read.
+ * stopped, with progress. Offline, or with the hub unreachable, the cached snapshot is read. The first answer
+ * names the commit the revision is at, and every later file is asked at that commit (as huggingface_hub's
+ * snapshot download does): a branch moved meanwhile would split the files over two snapshots. `commit` comes
+ * back, for a later call to go on at it.
  */
-async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promise<(string | undefined)[]> {
+async function hubFiles(
+  repo: string,
+  files: Wanted[],
+  opts: Pinned,
+): Promise<{ paths: (string | undefined)[]; commit?: string }> {
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const revision = opts.revision ?? "main";
   const type = opts.type ?? "dataset";
@@ -137,7 +147,8 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
   const out: (string | undefined)[] = files.map(() => undefined);
   const heads: { i: number; head: Head }[] = [];
   const cached = (f: Wanted) => cachedFile(cacheDir, repo, f.path, revision, type);
-  await pool(files.map((f, i) => ({ f, i })), 8, async ({ f, i }) => {
+  let o = opts;
+  const ask = async ({ f, i }: { f: Wanted; i: number }) => {
     if (offline) {
       out[i] = cached(f);
       if (out[i] || f.optional) return;
@@ -147,13 +158,19 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
       );
     }
     try {
-      heads.push({ i, head: await head(hubRequest(repo, f.path, cacheDir, opts)) });
+      const h = await head(hubRequest(repo, f.path, cacheDir, o));
+      heads.push({ i, head: h });
+      if (o.commit === undefined && h.commit) o = { ...o, commit: h.commit };
     } catch (e) {
       if (e instanceof HubHttpError && e.status === 404 && f.optional) return;
       out[i] = fallback(repo, f.path, type, revision, cacheDir, cached(f), e as Error, hubUrl(opts));
     }
-  });
-  if (heads.length === 0) return out;
+  };
+  const asks = files.map((f, i) => ({ f, i }));
+  if (o.commit === undefined && asks.length > 1) await ask(asks.shift()!);
+  await pool(asks, 8, ask);
+  const done = { paths: out, commit: o.commit };
+  if (heads.length === 0) return done;
   const progress: DownloadProgress = {
     repo,
     files: heads.length,
@@ -168,7 +185,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
   const report = opts.progress ?? progressLine();
   const tell = (final = false) => report({ ...progress, seconds: (performance.now() - t0) / 1000, final });
   for (const { i, head: h } of heads) {
-    progress.bytesDone += bytesHere(hubRequest(repo, files[i].path, cacheDir, opts), h);
+    progress.bytesDone += bytesHere(hubRequest(repo, files[i].path, cacheDir, o), h);
   }
   const onBytes = (n: number) => {
     progress.bytesDone += n;
@@ -177,9 +194,9 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
   };
   await pool(heads, opts.parallel ?? 4, async ({ i, head: h }) => {
     try {
-      out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, opts, onBytes), h);
+      out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, o, onBytes), h);
     } catch (e) {
-      const kept = bytesHere(hubRequest(repo, files[i].path, cacheDir, opts), h);
+      const kept = bytesHere(hubRequest(repo, files[i].path, cacheDir, o), h);
       out[i] = fallback(repo, files[i].path, type, revision, cacheDir, cached(files[i]), e as Error, hubUrl(opts), [
         kept,
         h.size,
@@ -189,7 +206,7 @@ async function hubFiles(repo: string, files: Wanted[], opts: HubOptions): Promis
     tell();
   });
   tell(true);
-  return out;
+  return done;
 }
 
 /**
@@ -285,7 +302,12 @@ function duration(s: number): string {
 
 /** A local path to `path` of `repo` (a data set unless opts.type says model): downloaded into the cache, or the cached copy offline. */
 export async function hubFile(repo: string, path: string, opts: HubOptions = {}): Promise<string> {
-  return (await hubFiles(repo, [{ path }], opts))[0]!;
+  return (await hubFiles(repo, [{ path }], opts)).paths[0]!;
+}
+
+/** hubFile for several files of `repo`, fetched together, at one commit. */
+export async function hubFileList(repo: string, paths: readonly string[], opts: HubOptions = {}): Promise<string[]> {
+  return (await hubFiles(repo, paths.map((path) => ({ path })), opts)).paths as string[];
 }
 
 /**
@@ -303,14 +325,14 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
     "chat_template.jinja",
     ...extra,
   ];
-  const got = await hubFiles(repo, [
+  const { paths: got, commit } = await hubFiles(repo, [
     { path: "config.json" },
     ...optional.map((path) => ({ path, optional: true })),
     { path: "model.safetensors.index.json", optional: true },
   ], o);
   const config = got[0]!, index = got.at(-1);
   const shards = index ? shardFiles(index, readJson(index).weight_map) : ["model.safetensors"];
-  await hubFiles(repo, shards.map((path) => ({ path })), o);
+  await hubFiles(repo, shards.map((path) => ({ path })), { ...o, commit }); // the weights at the config's commit
   return dirname(config);
 }
 

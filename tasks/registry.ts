@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
-import { hubFile, type HubOptions } from "../engine/hub.ts";
+import { hubFileList, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
 import { brokenEscape, dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
@@ -438,7 +438,7 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
     check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
     const files = m[2] ? [m[2]] : t.hub && [t.hub.file, ...t.hub.rest ?? []];
     check(files, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
-    return await hubFiles(m[1], files, o.hubOptions);
+    return await hubFileList(m[1], files, o.hubOptions);
   }
   if (o.dataDir) {
     check(t.dataDir, `task ${t.id} has no place in the --data-dir layout; give --data FILE or --hub hf:REPO:FILE`);
@@ -452,14 +452,7 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
       layout ?? ""
     } or --hub hf:REPO:FILE`,
   );
-  return await hubFiles(t.hub.repo, [t.hub.file, ...t.hub.rest ?? []], o.hubOptions);
-}
-
-/** The files of a hub repository, each fetched (or found in the cache) in turn. */
-async function hubFiles(repo: string, files: string[], o?: HubOptions): Promise<string[]> {
-  const out: string[] = [];
-  for (const f of files) out.push(await hubFile(repo, f, o));
-  return out;
+  return await hubFileList(t.hub.repo, [t.hub.file, ...t.hub.rest ?? []], o.hubOptions);
 }
 
 /** The generated tasks' knobs when none is given: chains's are the demo model's problems. */

@@ -139,6 +139,8 @@ function fakeHub(
     noCommit?: boolean;
     /** revisions the repository has beside main and its commit (others: 404 RevisionNotFound, as the hub says) */
     refs?: string[];
+    /** main moves to this commit once the first HEAD is answered (a push upstream mid-download) */
+    movesTo?: string;
   } = {},
 ) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
@@ -153,9 +155,10 @@ function fakeHub(
     const revision = decodeURIComponent(/\/resolve\/([^/]+)\//.exec(url)![1]);
     const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
     log.push({ method, path, range, revision });
-    if (![commit, "main", ...opts.refs ?? []].includes(revision)) {
+    if (![commit, "main", opts.movesTo, ...opts.refs ?? []].includes(revision)) {
       return new Response(null, { status: 404, headers: { "x-error-code": "RevisionNotFound" } });
     }
+    const at = revision === "main" && opts.movesTo && log.length > 1 ? opts.movesTo : commit;
     const body = files.get(path);
     if (!body) return new Response("Entry not found", { status: 404 });
     const etag = sha256(body);
@@ -165,7 +168,7 @@ function fakeHub(
       return new Response(null, {
         status: 302,
         headers: {
-          ...(opts.noCommit ? {} : { "x-repo-commit": commit }),
+          ...(opts.noCommit ? {} : { "x-repo-commit": revision === commit ? commit : at }),
           "x-linked-etag": `"${etag}"`,
           "x-linked-size": String(body.length),
         },
@@ -633,7 +636,9 @@ Deno.test("hub: a revision holding / (refs/pr/1) is asked whole and cached as hu
   const ids = ["logits", "--ids", "1,2", "--last", "1"];
   const got = await runCli("cli/engine.ts", [...ids, "--model", "tiny/pr@refs/pr/1"], env);
   assert.equal(got.code, 0, got.stderr);
-  assert.ok(fake.log.every((r) => r.revision === "refs/pr/1"), "asked at another revision");
+  // the first request at refs/pr/1 (one path segment, %2F-encoded), the rest at the commit it answered
+  assert.equal(fake.log[0].revision, "refs/pr/1");
+  assert.ok(fake.log.every((r) => [fake.commit, "refs/pr/1"].includes(r.revision)), "asked at another revision");
   const root = join(cache, "models--tiny--pr");
   assert.equal(readFileSync(join(root, "refs", "refs", "pr", "1"), "utf8"), fake.commit);
   // offline, from that ref
@@ -649,4 +654,17 @@ Deno.test("hub: a revision holding / (refs/pr/1) is asked whole and cached as hu
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /not a hub id \(OWNER\/NAME\[@REVISION\]\)/, bad);
   }
+});
+
+Deno.test("hub: a branch that moves mid-download leaves the model in one snapshot (the first answer's commit)", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-moving-"));
+  const files = shardedFixture(2), moved = "2".repeat(40);
+  const fake = fakeHub(files, { movesTo: moved });
+  const dir = await hubModel("tiny/moving", { cacheDir: cache, fetch: fake.hub, progress: () => {} });
+  const root = join(cache, "models--tiny--moving");
+  assert.equal(dir, join(root, "snapshots", fake.commit));
+  for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+  assert.ok(!existsSync(join(root, "snapshots", moved)), "files of the model under the commit main moved to");
+  assert.equal(readFileSync(join(root, "refs", "main"), "utf8"), fake.commit);
+  assert.deepEqual([...new Set(fake.log.slice(1).map((r) => r.revision))], [fake.commit], "asked at main again");
 });
