@@ -150,7 +150,7 @@ function onDisk<T>(r: FileRequest, what: string, write: () => T): T {
 
 function diskError(r: FileRequest, what: string, e: unknown): InputError {
   const message = oneLine((e as Error).message ?? String(e));
-  const full = /ENOSPC|EDQUOT|os error 28|No space left|quota|disk is full/i.test(
+  const full = /ENOSPC|EDQUOT|os error (28|122)|No space left|quota exceeded|disk is full/i.test(
     `${(e as { code?: string }).code} ${message}`,
   );
   return new InputError(
