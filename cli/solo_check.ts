@@ -1,14 +1,16 @@
 /**
  * deno task solo-check SHARED_DIR ALONE_DIR: how well the cost model's solo times (the plots' time axis)
  * predict the time a run really takes alone. SHARED_DIR is a bench run with many runs in flight; ALONE_DIR the
- * same problems, methods and seeds again with `--concurrency 1`, where a run's shared time is its own wall
- * time. Every checkpoint both folders hold is compared: the relative error of SHARED's predicted solo time
- * against ALONE's measured time, with its median and 90th percentile.
+ * same problems, methods and seeds again with `--concurrency 1` (every invocation, a resume's too), where a
+ * run's shared time is its own wall time. Every checkpoint both folders hold of the same problem is compared:
+ * the relative error of SHARED's predicted solo time against ALONE's measured time, with its median and 90th
+ * percentile.
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
-import { readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { join } from "node:path";
+import { checkMeta, readRecords, readRunJson, traceTexts } from "../harness/bench/rundir.ts";
 import { calibratedOn } from "../harness/bench/timing.ts";
-import { soloCheck, specDifference } from "../harness/report/solo_check.ts";
+import { notAlone, soloCheck, specDifference } from "../harness/report/solo_check.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
 
@@ -16,8 +18,10 @@ function main() {
   const { positionals } = parseFlags({}, USAGE, Deno.args, true);
   check(positionals.length === 2, `solo-check: expected two run folders; ${USAGE}`);
   const [sharedDir, aloneDir] = positionals;
-  const concurrency = ((readRunJson(aloneDir).spec_full ?? {}) as { concurrency?: number }).concurrency;
-  check(concurrency === 1, `${aloneDir}: ran with --concurrency ${concurrency ?? "?"}, not 1: its times are not alone`);
+  const aloneMeta = readRunJson(aloneDir), aloneRecords = readRecords(aloneDir);
+  checkMeta(join(aloneDir, "run.json"), aloneMeta);
+  const shared = notAlone(aloneMeta, aloneRecords.length);
+  check(!shared, `${aloneDir}: ${shared}; run it again with --concurrency 1 and a new --out`);
   const spec = (dir: string) => (readRunJson(dir).spec ?? {}) as Record<string, unknown>;
   const differs = specDifference(spec(sharedDir), spec(aloneDir));
   check(!differs, `solo-check: ${sharedDir} and ${aloneDir} are not the same runs (${differs})`);
@@ -26,7 +30,11 @@ function main() {
     a === b,
     `solo-check: ${sharedDir} ran on ${a} and ${aloneDir} on ${b}: a cost model predicts its own machine's times`,
   );
-  const { rows, median, p90, signed } = soloCheck(readRecords(sharedDir), readRecords(aloneDir));
+  const { rows, median, p90, signed } = soloCheck(
+    { dir: sharedDir, records: readRecords(sharedDir), texts: traceTexts(sharedDir) },
+    { dir: aloneDir, records: aloneRecords, texts: traceTexts(aloneDir) },
+    spec(sharedDir).data !== undefined && spec(sharedDir).data === spec(aloneDir).data,
+  );
   check(rows.length > 0, `solo-check: ${sharedDir} and ${aloneDir} have no checkpoint of the same run in common`);
   console.log("| run | budget | predicted solo ms | alone ms | error |\n|---|---:|---:|---:|---:|");
   for (const r of rows) {

@@ -560,6 +560,22 @@ export function readRecords(dir: string): BenchRecord[] {
 }
 
 /**
+ * The problem text of each of `dir`'s traces that holds one (traces.jsonl's `problem`; older traces lack it), by
+ * record key: read a line at a time, only the text kept (a run's traces grow to hundreds of MB).
+ */
+export function traceTexts(dir: string): Map<string, string> {
+  const file = join(dir, "traces.jsonl"), decoder = new TextDecoder(), texts = new Map<string, string>();
+  if (!existsSync(file)) return texts;
+  let i = 0;
+  for (const bytes of fileLines(file)) {
+    if (!bytes.length) continue;
+    const t = parseLine<TraceLine>(file, i++, decoder.decode(bytes));
+    if (typeof t.problem === "string") texts.set(recordKey(t), t.problem);
+  }
+  return texts;
+}
+
+/**
  * A folder's records are graded by one grader version (one for code, one for the rest), so that no curve mixes
  * two graders' verdicts (a record appended by hand, or a folder half rescored); rescore is what reads several.
  */

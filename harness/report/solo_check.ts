@@ -2,9 +2,11 @@
  * How well the cost model's solo times (the plots' time axis) predict the time a run really takes alone: the
  * checkpoints of a shared bench run against the same runs with `--concurrency 1` (deno task solo-check).
  */
+import { check } from "../../engine/errors.ts";
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { quantile } from "../bench/cost.ts";
 import { versionChanges } from "../bench/run_key.ts";
+import type { Invocation } from "../bench/timing.ts";
 
 export interface SoloComparison {
   key: string;
@@ -37,19 +39,83 @@ export function specDifference(shared: Record<string, unknown>, alone: Record<st
 }
 
 /**
- * Every (record, checkpoint budget) in both lists, compared; the median and p90 of |error|, and the median
- * signed error (below 0: solo times too short, the axis flatters every method by about as much). A run that ended
- * before its last budgets repeats its last checkpoint at each of them: that one time counts once.
+ * Why ALONE's run.json `meta` does not hold runs made alone, or undefined. Its spec_full's --concurrency is the
+ * first invocation's only (a resume keeps it), so each invocation's own word decides: every one that wrote
+ * records ran them one at a time, and together they account for all `records` of the folder (one killed
+ * outright never said how many runs shared its passes).
+ */
+export function notAlone(meta: Record<string, unknown>, records: number): string | undefined {
+  // a merged folder keeps its shards' invocations with them
+  const invocations = (meta.invocations ??
+    (meta.shards as { invocations?: Invocation[] }[] | undefined)?.flatMap((s) => s.invocations ?? []) ??
+    []) as Invocation[];
+  const shared = invocations.findIndex((i) => i.records > 0 && i.runs_at_once > 1);
+  if (shared >= 0) {
+    const i = invocations[shared];
+    return `its invocation ${
+      shared + 1
+    } (started ${i.started}) wrote ${i.records} records with up to ${i.runs_at_once} ` +
+      "runs sharing a pass (resumed without --concurrency 1?): its times are not alone";
+  }
+  const counted = invocations.reduce((n, i) => n + i.records, 0);
+  return counted < records
+    ? `invocations that wrote ${records - counted} of its ${records} records were killed before they said how ` +
+      "many runs shared a pass (or run.json lists none): cannot tell its times are alone"
+    : undefined;
+}
+
+/** One folder's side of the check: its records, and the problem texts its traces hold by record key. */
+export interface SoloSide {
+  dir: string;
+  records: readonly BenchRecord[];
+  /** from traces.jsonl's `problem` (traces written before that field lack it) */
+  texts: ReadonlyMap<string, string>;
+}
+
+/**
+ * Refuses a pair of records that are not the same problem: the key pairs them by problem id only, and another
+ * data file (--task custom without ids, another --limit of a shuffled set) gives an id to another problem. Golds
+ * and grading must agree, and the problem's text: from both traces, or, where a trace lacks it, from both run
+ * keys' data hash being one (the same problems under the same ids).
+ */
+function checkSameProblem(shared: SoloSide, alone: SoloSide, s: BenchRecord, a: BenchRecord, sameData: boolean) {
+  const key = recordKey(s), name = key.replaceAll("\t", " / ");
+  const [ts, ta] = [shared.texts.get(key), alone.texts.get(key)];
+  const why = JSON.stringify(s.golds) !== JSON.stringify(a.golds)
+    ? `golds ${JSON.stringify(s.golds)} vs ${JSON.stringify(a.golds)}`
+    : s.grading !== a.grading
+    ? `grading ${s.grading} vs ${a.grading}`
+    : ts !== undefined && ta !== undefined
+    ? ts !== ta ? "the problem's text differs (traces.jsonl)" : undefined
+    : !sameData
+    ? `traces.jsonl of ${ts === undefined ? shared.dir : alone.dir} has no problem text for it, and the folders' ` +
+      "data differ: cannot tell it is the same problem"
+    : undefined;
+  check(
+    why === undefined,
+    `solo-check: ${shared.dir} and ${alone.dir} pair ${name} with another problem (${why}); the same runs need ` +
+      "the same data",
+  );
+}
+
+/**
+ * Every (record, checkpoint budget) in both folders, compared (each pair the same problem, or refused); the
+ * median and p90 of |error|, and the median signed error (below 0: solo times too short, the axis flatters every
+ * method by about as much). A run that ended before its last budgets repeats its last checkpoint at each of them:
+ * that one time counts once.
  */
 export function soloCheck(
-  shared: readonly BenchRecord[],
-  alone: readonly BenchRecord[],
+  shared: SoloSide,
+  alone: SoloSide,
+  /** both run keys' data hash is one */
+  sameData: boolean,
 ): { rows: SoloComparison[]; median: number; p90: number; signed: number } {
-  const byKey = new Map(alone.map((r) => [recordKey(r), r]));
+  const byKey = new Map(alone.records.map((r) => [recordKey(r), r]));
   const rows: SoloComparison[] = [];
-  for (const s of shared) {
+  for (const s of shared.records) {
     const a = byKey.get(recordKey(s));
     if (!a) continue;
+    checkSameProblem(shared, alone, s, a, sameData);
     const aloneAt = new Map(a.checkpoints.map((c) => [c.budget, c]));
     const timed = new Set<string>();
     for (const c of s.checkpoints) {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soloCheck, specDifference } from "../../../harness/report/solo_check.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
-import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
+import { fakeCheckpoint, fakeInvocation, fakeRecord, runCli } from "../../helpers.ts";
 
 function record(problem: string, method: string, cps: [number, number, number, number][]): BenchRecord {
   // [budget, finisher passes, solo ms, shared ms]
@@ -36,7 +36,8 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
     shared[2].checkpoints.push({ ...shared[2].checkpoints[0], budget });
     alone[2].checkpoints.push({ ...alone[2].checkpoints[0], budget });
   }
-  const r = soloCheck(shared, alone);
+  const side = (dir: string, records: BenchRecord[]) => ({ dir, records, texts: new Map<string, string>() });
+  const r = soloCheck(side("s", shared), side("a", alone), true);
   assert.equal(r.rows.length, 40);
   errors.sort((a, b) => a - b);
   assert.ok(Math.abs(r.median - errors[20]) < 1e-9, `median ${r.median} vs ${errors[20]}`);
@@ -45,12 +46,18 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   assert.equal(r.signed, signed[20]);
   assert.ok(r.signed !== r.median, "signed, not |error|");
   for (const row of r.rows) assert.ok(Math.abs(row.error) <= 0.2 + 1e-9);
-  assert.deepEqual(soloCheck(shared, []).rows, []);
+  assert.deepEqual(soloCheck(side("s", shared), side("a", []), true).rows, []);
 });
 
 Deno.test("deno task solo-check: a table and the median; a folder not run alone, or not the same runs, is refused by name", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
-  const key = { model: "m", sampling: { temperature: 0 }, methods: ["hogwild:2", "sequential"], grader: "g/4" };
+  const key = {
+    model: "m",
+    sampling: { temperature: 0 },
+    methods: ["hogwild:2", "sequential"],
+    grader: "g/4",
+    data: "d",
+  };
   const write = (
     name: string,
     concurrency: number,
@@ -61,7 +68,15 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone,
     const d = join(dir, name);
     Deno.mkdirSync(d);
     writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
-    writeFileSync(join(d, "run.json"), JSON.stringify({ spec, spec_full: { concurrency }, machine }));
+    writeFileSync(
+      join(d, "run.json"),
+      JSON.stringify({
+        spec,
+        spec_full: { concurrency },
+        machine,
+        invocations: [fakeInvocation(recs.length, concurrency)],
+      }),
+    );
     return d;
   };
   const shared = write("shared", 8, [record("p", "hogwild:2", [[512, 8, 1100, 3000]])]);
@@ -84,7 +99,10 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone,
   assert.match(elsewhere.stderr, /shared ran on NVIDIA H100 and .*h200 on NVIDIA H200/);
   const bad = await runCli("cli/solo_check.ts", [alone, shared]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /shared: ran with --concurrency 8, not 1/);
+  assert.match(
+    bad.stderr,
+    /shared: its invocation 1 \(started [^)]*\) wrote 1 records with up to 8 runs sharing a pass/,
+  );
   // another temperature makes other runs: their times say nothing of the cost model
   const hot = write("hot", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])], {
     ...key,
@@ -107,4 +125,82 @@ Deno.test("specDifference: a setting only one key has differs, a family both ran
     "methods_version of sc: 1 vs 2",
   );
   assert.equal(specDifference(key, { ...key, methods: ["hogwild:2"], methods_version: { sc: 2 } }), undefined);
+});
+
+Deno.test("deno task solo-check: an ALONE folder resumed with runs in flight together, or killed unsaid, is refused", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
+  const write = (name: string, recs: BenchRecord[], invocations: unknown[]) => {
+    const d = join(dir, name);
+    Deno.mkdirSync(d);
+    writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
+    // spec_full is the first invocation's: --concurrency 1, kept by the resume that ran with 4
+    writeFileSync(
+      join(d, "run.json"),
+      JSON.stringify({ spec: { data: "d" }, spec_full: { concurrency: 1 }, invocations }),
+    );
+    return d;
+  };
+  const recs = ["p", "q", "r"].map((p) => record(p, "sequential", [[64, 4, 990, 1000]]));
+  const shared = write("shared", recs, [fakeInvocation(3, 4)]);
+  const resumed = write("resumed", recs, [fakeInvocation(1, 1), fakeInvocation(0, 0), fakeInvocation(2, 4)]);
+  const r = await runCli("cli/solo_check.ts", [shared, resumed]);
+  assert.equal(r.code, 2, r.stdout);
+  assert.match(
+    r.stderr,
+    /resumed: its invocation 3 \(started [^)]*\) wrote 2 records with up to 4 runs sharing a pass/,
+  );
+  // a resume killed outright left no invocation: what it ran with is not known
+  const killed = write("killed", recs, [fakeInvocation(1, 1)]);
+  const k = await runCli("cli/solo_check.ts", [shared, killed]);
+  assert.equal(k.code, 2, k.stdout);
+  assert.match(k.stderr, /killed: invocations that wrote 2 of its 3 records were killed .*cannot tell/);
+  const alone = write("alone", recs, [fakeInvocation(1, 1), fakeInvocation(0, 0), fakeInvocation(2, 1)]);
+  const ok = await runCli("cli/solo_check.ts", [shared, alone]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /3 checkpoints/);
+});
+
+Deno.test("deno task solo-check: records paired by id must be the same problem (golds, grading, text)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
+  const write = (name: string, recs: BenchRecord[], texts: (string | undefined)[], data: string) => {
+    const d = join(dir, name);
+    Deno.mkdirSync(d);
+    writeFileSync(join(d, "records.jsonl"), recs.map((r) => JSON.stringify(r) + "\n").join(""));
+    const traces = recs.map((r, i) => ({
+      task: r.task,
+      problem_id: r.problem_id,
+      method: r.method,
+      seed: r.seed,
+      ...(texts[i] === undefined ? {} : { problem: texts[i] }),
+      workers: [],
+      steps: [],
+      pass_ms: [],
+    }));
+    writeFileSync(join(d, "traces.jsonl"), traces.map((t) => JSON.stringify(t) + "\n").join(""));
+    writeFileSync(
+      join(d, "run.json"),
+      JSON.stringify({ spec: { data }, spec_full: { concurrency: 1 }, invocations: [fakeInvocation(recs.length, 1)] }),
+    );
+    return d;
+  };
+  const rec = (p: string, gold: string) => ({ ...record(p, "sequential", [[64, 4, 990, 1000]]), golds: [gold] });
+  const shared = write("shared", [rec("0", "4"), rec("1", "7")], ["2+2?", "3+4?"], "d1");
+  // custom data without ids, in another order: id 1 is another problem
+  const swapped = write("swapped", [rec("0", "4"), rec("1", "9")], ["2+2?", "4+5?"], "d2");
+  const golds = await runCli("cli/solo_check.ts", [shared, swapped]);
+  assert.equal(golds.code, 2, golds.stdout);
+  assert.match(golds.stderr, /pair t \/ 1 \/ sequential \/ 1 with another problem \(golds \["7"\] vs \["9"\]\)/);
+  const text = write("text", [rec("0", "4"), rec("1", "7")], ["2+2?", "1+6?"], "d2");
+  const t = await runCli("cli/solo_check.ts", [shared, text]);
+  assert.equal(t.code, 2, t.stdout);
+  assert.match(t.stderr, /pair t \/ 1 \/ sequential \/ 1 with another problem \(the problem's text differs/);
+  // traces without the problem's text: the same data hash says the same problems, another says nothing
+  const old = write("old", [rec("0", "4"), rec("1", "7")], [undefined, undefined], "d2");
+  const o = await runCli("cli/solo_check.ts", [shared, old]);
+  assert.equal(o.code, 2, o.stdout);
+  assert.match(o.stderr, /traces\.jsonl of .*old has no problem text for it, and the folders' data differ/);
+  const same = write("same", [rec("0", "4"), rec("1", "7")], [undefined, "3+4?"], "d1");
+  const ok = await runCli("cli/solo_check.ts", [shared, same]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /2 checkpoints/);
 });
