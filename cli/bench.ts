@@ -118,6 +118,7 @@ export async function bench(args: string[]): Promise<void> {
     device: spec.device as Device,
     cuda: spec.cuda,
     allowLongContext: spec.allowLongContext,
+    longContextAdvice: "lower --budgets or shorten the prompts, or allow it (--allow-long-context)",
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);

@@ -5,6 +5,7 @@
  *   deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256] [--layout L]
  *                   [--seed 1] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--redundancy-every 1024]
  *                   [--device cpu|cuda] [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+ *                   [--allow-long-context]
  * --steps counts forward passes; the prompts are found as the bench finds them (prompts.ts modelTemplates). A
  * trace writes the workers' text the bench writes for the same model, problem, method, seed and sampling, up to
  * where the bench would stop early (a trace runs no finisher and no early stop).
@@ -26,9 +27,10 @@ const RESET = "\x1b[0m";
 const USAGE = `usage: deno task trace --model DIR|OWNER/NAME|random:SHAPE --prompt TEXT [--workers 3] [--steps 256]
                        [--layout ${hogwildLayouts().join("|")}] [--seed 1] [--temperature T] [--top-k K]
                        [--top-p P] [--min-p M] [--redundancy-every 1024] [--device cpu|cuda]
-                       [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE]
+                       [--collab-prompt FILE] [--plain-prompt FILE] [--protocol FILE] [--allow-long-context]
   --steps counts forward passes; each worker's steps print as they finish, then the unfinished ones. Each
-  sampling setting not given is the model's generation_config's, as in the bench.
+  sampling setting not given is the model's generation_config's, as in the bench. --allow-long-context lets
+  passes go past the model's max_position_embeddings (refused otherwise).
   The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
 
 async function main() {
@@ -48,6 +50,7 @@ async function main() {
     "collab-prompt": { type: "string" },
     "plain-prompt": { type: "string" },
     protocol: { type: "string" },
+    "allow-long-context": { type: "boolean" },
   }, USAGE);
   check(f.model, "--model is required (a model folder or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
@@ -65,7 +68,11 @@ async function main() {
   }
   const source = await modelFolder(f.model, MODEL_TEMPLATE_FILES);
   const templates = modelTemplates(source, { collabTemplate: f["collab-prompt"], plainTemplate: f["plain-prompt"] });
-  using engine = await Engine.load(source, { device: f.device as Device });
+  using engine = await Engine.load(source, {
+    device: f.device as Device,
+    allowLongContext: f["allow-long-context"],
+    longContextAdvice: "lower --steps or shorten --prompt, or allow it (--allow-long-context)",
+  });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
   const spec = runSpec(method, f.prompt, problemSeed(seed, f.prompt), { // the bench's stream for this problem

@@ -61,6 +61,8 @@ export interface LoadOptions {
   tokenizer?: boolean;
   /** let passes go past the model's max_position_embeddings (refused otherwise, naming it) */
   allowLongContext?: boolean;
+  /** what the refusal of a pass past max_position_embeddings tells the user to do: the command's own flags */
+  longContextAdvice?: string;
 }
 
 export interface CacheOptions {
@@ -90,6 +92,8 @@ export class Engine {
 
   /** passes may go past the config's max_position_embeddings (LoadOptions.allowLongContext) */
   allowLongContext = false;
+  /** LoadOptions.longContextAdvice */
+  longContextAdvice = "shorten the input";
 
   /** `source`: a model folder (config.json + safetensors), or `random:SHAPE` (see engine/shapes.ts). */
   static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
@@ -116,6 +120,7 @@ export class Engine {
     }
     const engine = await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
     engine.allowLongContext = opts.allowLongContext ?? false;
+    if (opts.longContextAdvice) engine.longContextAdvice = opts.longContextAdvice;
     return engine;
   }
 
@@ -261,7 +266,7 @@ export class Engine {
       check(
         limit === undefined || encoded.positions <= limit,
         `${this.source}: a pass needs ${encoded.positions} positions, more than the model's max_position_embeddings ` +
-          `${limit} (config.json): lower the budgets or shorten the prompt, or allow it (bench --allow-long-context)`,
+          `${limit} (config.json): ${this.longContextAdvice}`,
       );
       const commit = () => (commitPlan(rows), encoded);
       const ran = pass(encoded);

@@ -77,6 +77,21 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
   }
 });
 
+Deno.test("trace past the model's max_position_embeddings: refused naming trace's own flags, run with --allow-long-context", async () => {
+  const demo = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
+  // the demo model was trained on 2048 positions: this prompt alone passes them
+  const long = ["--model", demo, "--prompt", "1+1=2. ".repeat(700), "--workers", "1", "--steps", "2"];
+  const bad = await run("trace.ts", ...long);
+  assert.equal(bad.code, 2, bad.stdout);
+  assert.match(
+    bad.stderr,
+    /max_position_embeddings 2048 \(config\.json\): lower --steps or shorten --prompt, or allow it \(--allow-long-context\)/,
+  );
+  const ok = await run("trace.ts", ...long, "--allow-long-context");
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /── after 2 passes, the unfinished steps:/);
+});
+
 Deno.test("trace writes the bench's text for the same model folder, problem and seed (the folder's prompts are both's defaults)", async () => {
   const demo = new URL("../../engine/models/hogwild-demo", import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), "hogwild-trace-bench-"));
