@@ -176,12 +176,55 @@ export function checkRecordLines(file: string, records: readonly BenchRecord[], 
     const k = recordKey(r), i = before + j;
     check(!seen.has(k), `${file}:${i + 1}: the record ${k.replaceAll("\t", " / ")} appears twice`);
     seen.add(k);
+    // answers are texts: the votes (maj@k) and the viewer read them as such
+    const text = (x: unknown) => x === null || typeof x === "string";
     const ok = Array.isArray(r.checkpoints) && r.checkpoints.length > 0 && // a record is graded at a budget at least
       r.checkpoints.every((c) =>
         c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
-        [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x))
+        [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x)) &&
+        text(c.answer) && (c.vote === undefined || text(c.vote)) &&
+        (c.paths === undefined || (Array.isArray(c.paths) && c.paths.every(text)))
       );
     check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);
+  });
+}
+
+/**
+ * Trace lines as the viewer reads them (`before`: the lines above them, for the line numbers errors name): each
+ * writer's text and name, its finished steps (a writer's index, step, pass and text) and its passes' times.
+ * What a method adds (`audit`) is its own to check.
+ */
+export function checkTraceLines(file: string, traces: readonly TraceLine[], before: number): void {
+  traces.forEach((t, j) => {
+    const strings = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === "string");
+    const writers = Array.isArray(t.workers) ? t.workers.length : 0;
+    const wrong = !strings(t.workers)
+      ? `"workers" is not a list of texts`
+      : t.names !== undefined && !(strings(t.names) && t.names.length === writers)
+      ? `"names" is not a name for each of its ${writers} writers`
+      : t.problem !== undefined && typeof t.problem !== "string"
+      ? `"problem" is not a text`
+      : !(Array.isArray(t.pass_ms) && t.pass_ms.every((ms) => Number.isFinite(ms)))
+      ? `"pass_ms" is not a list of times`
+      : t.ended !== undefined &&
+          !(Array.isArray(t.ended) && t.ended.length === writers &&
+            t.ended.every((p) => p === null || Number.isInteger(p)))
+      ? `"ended" is not a pass or null for each of its ${writers} writers`
+      : !Array.isArray(t.steps)
+      ? `"steps" is not a list`
+      : undefined;
+    const step = wrong
+      ? -1
+      : t.steps.findIndex((s) =>
+        !(s !== null && typeof s === "object" && Number.isInteger(s.worker) && s.worker >= 0 && s.worker < writers &&
+          Number.isInteger(s.step) && Number.isInteger(s.pass) && typeof s.text === "string")
+      );
+    check(
+      !wrong && step < 0,
+      `${file}:${before + j + 1}: a trace whose ${
+        wrong ?? `step ${step + 1} is not a step of one of its ${writers} writers (worker, step, pass, text)`
+      } (the file was changed by hand?)`,
+    );
   });
 }
 

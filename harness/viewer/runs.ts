@@ -6,13 +6,14 @@
 import { Buffer } from "node:buffer";
 import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
-import { check } from "../../engine/errors.ts";
+import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { loadProtocol, type Protocol } from "../generation/prompts.ts";
 import {
   type BenchRecord,
   checkOneGrader,
   checkPlanned,
   checkRecordLines,
+  checkTraceLines,
   readLinesFrom,
   recordKey,
   type TraceLine,
@@ -113,8 +114,9 @@ export class RunSource {
     let meta: Record<string, unknown> = {};
     try {
       meta = runJson ? JSON.parse(readFileSync(runJson, "utf8")) : {};
-    } catch {
-      meta = {}; // being rewritten (it is written whole, by rename, but a copy may be half there)
+    } catch (e) {
+      // written whole, by rename: a copy half there is read again once it changes
+      throw new InputError(`${join(this.dir, "run.json")}: not valid JSON (${oneLine((e as Error).message)})`);
     }
     check(
       meta !== null && typeof meta === "object" && !Array.isArray(meta),
@@ -150,8 +152,9 @@ export class RunSource {
   }
 
   #readTraces(file: string): Map<string, TraceLine> {
-    this.#traces.update(file, (added, _before, reset) => {
+    this.#traces.update(file, (added, before, reset) => {
       if (reset) this.#byKey = new Map();
+      checkTraceLines(file, added, before);
       for (const t of added) this.#byKey.set(recordKey(t), t);
     });
     return new Map(this.#byKey);

@@ -40,7 +40,7 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
-/** Damaged run folders already logged (each once, not at every poll). */
+/** Damaged run folders and failed requests already logged (each once, not at every poll). */
 const reported = new Set<string>();
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 const PAGE = fileURLToPath(new URL("./page/", import.meta.url));
@@ -278,7 +278,11 @@ export function serveViewer(o: ViewerOptions): Viewer {
     try {
       return handle(req, o, clients);
     } catch (e) {
-      return new Response(`error: ${(e as Error).message}`, { status: 500, headers: HEADERS });
+      // said where `deno task view` runs too (each error once, not at every poll), and sent for the page to show
+      const error = oneLine((e as Error).message);
+      const path = new URL(req.url).pathname;
+      if (!reported.has(error)) console.error(`view: ${path}: ${error}`), reported.add(error);
+      return new Response(`error: ${error}`, { status: 500, headers: HEADERS });
     }
   }
   const addr = server.addr as Deno.NetAddr;

@@ -16,7 +16,8 @@ function el(tag, text, cls) {
 
 async function api(path) {
   const r = await fetch(path);
-  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  // the server's own words (which file and line is damaged), not only its status
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
   return r.json();
 }
 
@@ -280,7 +281,7 @@ let sliding;
 $("pass-slider").addEventListener("input", () => {
   $("pass-label").textContent = $("pass-slider").value;
   clearTimeout(sliding);
-  sliding = setTimeout(renderViews, 60);
+  sliding = setTimeout(() => renderViews().catch(report), 60);
 });
 
 // ---------- live ----------
@@ -365,6 +366,7 @@ async function route() {
   else if (tab === "records") await showRecords();
   else if (tab === "live") show("live");
   else await showCurves();
+  $("error").hidden = true;
   document.body.dataset.ready = "1";
 }
 
@@ -373,6 +375,8 @@ globalThis.addEventListener("hashchange", () => route().catch(report));
 
 function report(e) {
   document.body.dataset.error = String(e);
+  $("error").textContent = `The viewer could not show this: ${e.message ?? e}`;
+  $("error").hidden = false;
   console.error(e);
 }
 

@@ -6,7 +6,7 @@
  * line saying how to install it (CI installs it).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -61,6 +61,30 @@ async function shot(page: Page, name: string) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png`, fullPage: true });
 }
+
+browserTest("viewer: a run that cannot be read says why in the page, as text", async (browser) => {
+  const { dir } = writeRun(1);
+  const traces = join(dir, "traces.jsonl");
+  const [first, ...rest] = readFileSync(traces, "utf8").split("\n");
+  const { steps: _, ...noSteps } = JSON.parse(first);
+  writeFileSync(traces, [JSON.stringify(noSteps), ...rest].join("\n"));
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  const error = console.error;
+  console.error = () => {}; // the server says it on stderr: server_test's
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForSelector("#error:not([hidden])", { timeout: 20_000 });
+    assert.match(
+      await page.$eval("#error", (e) => e.textContent ?? ""),
+      /records: 500 error: .*traces\.jsonl:1: a trace whose "steps" is not a list/,
+    );
+    await shot(page, "error");
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+});
 
 browserTest("viewer: curves, records and filters, a record's worker columns, and the pass slider", async (browser) => {
   const { dir, records } = writeRun(6);

@@ -204,6 +204,62 @@ Deno.test("viewer server: a damaged run folder is listed with what is wrong; the
   }
 });
 
+Deno.test("viewer server: a damaged trace line, a record's answer that is not a text, a run.json not JSON: named by file and line, on the API and the terminal", async () => {
+  const edit = (file: string, line: number, change: (x: Record<string, unknown>) => void) => {
+    const lines = readFileSync(file, "utf8").split("\n");
+    const x = JSON.parse(lines[line - 1]);
+    change(x);
+    lines[line - 1] = JSON.stringify(x);
+    writeFileSync(file, lines.join("\n"));
+  };
+  const damaged: [string, (dir: string) => void, RegExp][] = [
+    [
+      "no steps",
+      (d) => edit(join(d, "traces.jsonl"), 2, (t) => delete t.steps),
+      /traces\.jsonl:2: a trace whose "steps" is not a list/,
+    ],
+    [
+      "no workers",
+      (d) => edit(join(d, "traces.jsonl"), 3, (t) => delete t.workers),
+      /traces\.jsonl:3: a trace whose "workers" is not a list of texts/,
+    ],
+    [
+      "a step's worker out of range",
+      (d) => edit(join(d, "traces.jsonl"), 1, (t) => void ((t.steps as { worker: number }[])[4].worker = 7)),
+      /traces\.jsonl:1: a trace whose step 5 is not a step of one of its 2 writers/,
+    ],
+    [
+      "a numeric answer",
+      (d) => edit(join(d, "records.jsonl"), 2, (r) => void ((r.checkpoints as { answer: unknown }[])[3].answer = 42)),
+      /records\.jsonl:2: a record whose "checkpoints" are not this project's/,
+    ],
+    ["run.json not JSON", (d) => writeFileSync(join(d, "run.json"), '{"spec": '), /run\.json: not valid JSON/],
+  ];
+  const runs = damaged.map(([, damage]) => {
+    const { dir } = writeRun(1);
+    damage(dir);
+    return new RunSource(dir);
+  });
+  const viewer = serveViewer({ runs, port: 0 });
+  const error = console.error, logged: string[] = [];
+  console.error = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    const listed = await (await fetch(new URL("/api/runs", viewer.url))).json();
+    for (const [i, [what, , message]] of damaged.entries()) {
+      assert.match(listed[i].error ?? "", message, what);
+      for (const route of ["records", "curves"]) {
+        const res = await fetch(new URL(`/api/runs/${i}/${route}`, viewer.url));
+        assert.equal(res.status, 500, `${what}: ${route}`);
+        assert.match(await res.text(), message, `${what}: ${route}`);
+      }
+      assert.match(logged.join("\n"), message, `${what}: said where the viewer runs`);
+    }
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+});
+
 Deno.test("viewer server: a port in use is one error naming the flag that chose it", () => {
   const { dir } = writeRun(1);
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
