@@ -60,25 +60,38 @@ export function viewsAt(trace: TraceLine, pass: number): ViewBlock[][] | undefin
     workers,
     collab: method.collab,
   };
-  // Each step ended before `pass` committed, in the order the steps ended.
-  for (const s of trace.steps.filter((s) => s.pass < pass)) {
-    const w = workers[s.worker], first = shown.get(w.own)!.steps![0];
+  /** Replays one finished step's commit; true where the step stays in the block it was written in. */
+  const commit = (s: TraceLine["steps"][number]) => {
+    const w = workers[s.worker], first = shown.get(w.own)!.steps![0], own = w.own;
     const c = layout.commit(page, w, newBlock);
     w.step = s.step + 1;
     if (!c) {
       shown.set(w.own, steps(s.worker, first, s.step + 1)); // the next step follows in the same block
-      continue;
+      return false;
     }
     shown.set(c.block, steps(s.worker, first, s.step));
     (c.into === "shared" ? history : w.history).push(c.block);
     w.own = block(steps(s.worker, s.step + 1, s.step + 1));
-  }
+    return c.block === own;
+  };
   // a worker that stopped before `pass` (an end of sequence, its answer) writes no next step: that block never was
-  const stopped = new Set(workers.filter((_, i) => (trace.ended?.[i] ?? Infinity) < pass).map((w) => w.own));
-  const writing = new Set(workers.map((w) => w.own));
-  return workers.map((w) =>
-    layout.view(page, w).filter((b) => !stopped.has(b)).map((b) =>
-      writing.has(b) ? { ...shown.get(b)!, writing: true } : shown.get(b)!
-    )
-  );
+  const views = () => {
+    const stopped = new Set(workers.filter((_, i) => (trace.ended?.[i] ?? Infinity) < pass).map((w) => w.own));
+    const writing = new Set(workers.map((w) => w.own));
+    return workers.map((w) =>
+      layout.view(page, w).filter((b) => !stopped.has(b)).map((b) =>
+        writing.has(b) ? { ...shown.get(b)!, writing: true } : shown.get(b)!
+      )
+    );
+  };
+  // Each step ended before `pass` committed, in the order the steps ended: those of earlier passes first.
+  for (const s of trace.steps.filter((s) => s.pass < pass - 1)) commit(s);
+  // Those committed in `pass` itself: a step kept in its block gets its finishing token there in the worker's
+  // view before any of this pass's commits, and without a step prefix to write the worker samples its next token
+  // from that row (harness/generation/run.ts decodeRows): that worker's view is still the one before them.
+  const before = views(), late = new Set<number>();
+  for (const s of trace.steps.filter((s) => s.pass === pass - 1)) {
+    if (commit(s) && !method.collab) late.add(s.worker);
+  }
+  return views().map((v, w) => late.has(w) ? before[w] : v);
 }

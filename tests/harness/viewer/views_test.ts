@@ -3,6 +3,13 @@ import assert from "node:assert/strict";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
 import { measures } from "../../../harness/viewer/measures.ts";
 import { type ViewBlock, viewsAt } from "../../../harness/viewer/views.ts";
+import { KVCache } from "../../../engine/cache.ts";
+import type { Row } from "../../../engine/plan.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { LAYOUTS } from "../../../harness/generation/layouts.ts";
+import { hogwildLayouts, newSolver, parseMethod, replaysViews } from "../../../harness/generation/methods.ts";
+import { runAll } from "../../../harness/generation/schedule.ts";
+import { RowModel } from "../../helpers.ts";
 
 function trace(method: string, names: string[]): TraceLine {
   return {
@@ -121,4 +128,93 @@ Deno.test("measures: names of any script are mentions as whole words; a custom p
     "<{name} #{step}> ",
   );
   assert.equal(same.overlap, 0);
+});
+
+/**
+ * A model that keeps, for every pass, each writer's sampling row's view (its blocks' labels): what the writer
+ * really read when it drew its next token.
+ */
+class ViewsModel extends RowModel {
+  readonly passes: { writer: string; view: string[] }[][] = [];
+  override forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    this.passes.push(
+      rows.filter((r) => r.sampler && r.block.label !== "finisher").map((r) => ({
+        writer: r.block.label.split(".")[0],
+        view: r.view.map((b) => b.label),
+      })),
+    );
+    return super.forwardSample(cache, rows);
+  }
+  /** deepconf's rows ask for log-probabilities: each writer's tokens equally sure */
+  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
+    const ids = this.forwardSample(cache, rows);
+    const logprobs = rows.map((r, i) =>
+      r.logprobs
+        ? {
+          logprob: -1,
+          ids: Int32Array.from({ length: r.logprobs }, (_, t) => ids[i] + t),
+          logprobs: new Float32Array(r.logprobs).fill(-1),
+        }
+        : undefined
+    );
+    return { ids, logprobs };
+  }
+}
+
+/** A real block's label ("Alice.3", "Alice.3.history", "others-header") as the replay names its stand-in. */
+const realName = (label: string) => {
+  const headers: Record<string, string> = { "others-header": "others' steps", "own-header": "own step", marker: "…" };
+  const [who, step] = label.split(".");
+  return headers[label] ?? (step === undefined ? who : `${who}#${step}`);
+};
+const replayName = (b: ViewBlock) => b.kind === "steps" ? `${b.label}#${b.steps![0]}` : b.label;
+
+Deno.test("views: every pass, each writer's replayed view is the one its sampling row read, for every method replayed", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const methods = [
+    ...hogwildLayouts().flatMap((l) => {
+      const m = `hogwild:3${l === "combined" ? "" : `:${l}`}`;
+      return [m, `${m}:no-collab`, ...(LAYOUTS[l].history === "shared" ? [`${m}:reencode-steps`] : [])];
+    }),
+    "sequential",
+    "sc:3",
+    "deepconf:3",
+  ];
+  for (const id of methods) {
+    const method = parseMethod(id);
+    assert.ok(replaysViews(method), id);
+    const cache = new KVCache({ bytes: 0, pages: 8192, pageSize: 16 });
+    const run = newSolver(cache, method, "What is 2 + 2?", 1, {
+      tokenizer: tok,
+      generation,
+      budgets: [60],
+      finisherTokens: 2,
+    });
+    const model = new ViewsModel(tok, 7); // a step every few tokens: many commits, some in one pass
+    await runAll(model, cache, [run]);
+    const names = run.names();
+    const trace: TraceLine = {
+      task: "t",
+      problem_id: "p",
+      method: id,
+      seed: 1,
+      names,
+      workers: run.texts(),
+      steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
+      pass_ms: run.passMs,
+      ...(run.ended() ? { ended: run.ended()! } : {}),
+    };
+    assert.ok(trace.steps.length >= 6, `${id}: ${trace.steps.length} steps`);
+    let compared = 0;
+    for (const [i, rows] of model.passes.slice(0, run.passes).entries()) {
+      const replayed = viewsAt(trace, i + 1)!;
+      for (const { writer, view } of rows) {
+        const w = names.indexOf(writer);
+        assert.deepEqual(replayed[w].map(replayName), view.map(realName), `${id}: ${writer}'s view at pass ${i + 1}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= run.passes, id);
+  }
 });
