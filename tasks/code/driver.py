@@ -5,6 +5,8 @@ never come here, the host compares. Request:
   {"mode": "stdin"|"functional", "code": str, "func_name"?: str, "inputs": [str], "output_cap": int,
    "line_cap": int, "test_seconds": number, "limits": {"memory", "cpu", "processes", "file", "files"}}
 Lines (each flushed at once):
+  {"ready": true}                                               the driver stands, the program loads next: what
+                                                                ends the sandbox before this line is no verdict
   {"compile": "syntax_error"|"runtime_error", "error": str}    the program did not load; nothing else follows
   {"start": i}                                                  test i begins (the host starts its backstop)
   {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit"|"timeout", "out": str, "error"?: str}
@@ -423,6 +425,7 @@ def main():
     sys.stdin, sys.stdout = loaded_stdin, stdout
     builtins.open = open_stdin_aware
     stdout.reset(request["output_cap"], False)
+    emit({"ready": True})
     method = load(request)
     if method is None:
         return

@@ -11,8 +11,8 @@
  * "<denominator>"]} (reduced; a Decimal's NaN and infinities as a float's), a complex with no imaginary part as its
  * real part, anything else (a nested tuple, a set, an object) → {"repr": "<type name>"}.
  */
-import { check } from "../../engine/errors.ts";
-import { Sandbox, type SandboxProcess } from "./sandbox.ts";
+import { check, InputError } from "../../engine/errors.ts";
+import { type Exit, Sandbox, type SandboxProcess } from "./sandbox.ts";
 
 export interface ExecLimits {
   /** wall time per test, seconds (LiveCodeBench: 6) */
@@ -87,6 +87,8 @@ const LATE_MS = 100;
 const MOST_LATE_MS = 60_000;
 /** Before the loading counts: the sandbox's start and the prelude's imports. */
 const STARTUP_MS = 2000;
+/** Before the one retry of a sandbox that failed to start: a shortage (namespaces, pids, memory) may pass. */
+const RETRY_WAIT_MS = 1000;
 /** RLIMIT_NOFILE */
 const OPEN_FILES = 64;
 /** How long a driver that said its last line gets to exit on its own before it is killed. */
@@ -144,7 +146,8 @@ export class CodeRunner {
   /**
    * Runs `program` on `inputs` in a fresh sandbox once a worker is free, test after test, calling `judge` on each
    * "ok" outcome; stops at the first outcome that is not "ok" or that the judge rejects (the later tests do not
-   * run). Rejects only when the runner is closed meanwhile or the judge throws.
+   * run). Rejects when the runner is closed meanwhile, when the judge throws, and (an InputError) when the sandbox
+   * fails before the program runs, twice: that is the machine's fault, no verdict on the program.
    */
   async run(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
     if (program.mode === "functional") {
@@ -183,7 +186,23 @@ export class CodeRunner {
     else this.active--;
   }
 
+  /** One retry for a sandbox that did not start; a second failure stops the caller (nothing may record it). */
   private async execute(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
+    for (let tries = 1;; tries++) {
+      try {
+        return await this.attempt(program, inputs, judge);
+      } catch (e) {
+        if (!(e instanceof SandboxFailure)) throw e;
+        if (this.closed) throw new Error("code runner: closed while a program ran");
+        if (tries === 2) {
+          throw new InputError(`code runner: the sandbox failed twice before the program ran: ${e.message}`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_WAIT_MS));
+    }
+  }
+
+  private async attempt(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
     const t0 = performance.now(), l = this.limits;
     const overallMs = ((l.testSeconds + 1) * inputs.length + 5) * 1000;
     // A line holds one test's output JSON-escaped; the driver reports output_limit rather than send a longer one.
@@ -228,7 +247,7 @@ export class CodeRunner {
   ): Promise<Omit<RunResult, "ms">> {
     const result: Omit<RunResult, "ms"> = { outcomes: [] };
     const testMs = this.limits.testSeconds * 1000;
-    let current = -1, next = 0, started = 0, finished = false, moved = 0;
+    let ready = false, current = -1, next = 0, started = 0, finished = false, moved = 0;
     let deadline = performance.now() + testMs + STARTUP_MS;
     /** Test `current` (or the next, between tests; or the loading, before any) ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
@@ -247,6 +266,15 @@ export class CodeRunner {
           moved += late + GRACE_MS, deadline += late + GRACE_MS, overall += late + GRACE_MS;
           continue;
         }
+        if (!ready && typeof event !== "string") {
+          throw new SandboxFailure(
+            event === TIMEOUT
+              ? "it did not start in time"
+              : event === TOO_LONG
+              ? "a protocol line too long"
+              : await c.exit(),
+          );
+        }
         if (event === TIMEOUT) {
           if (overall <= deadline) result.capped = true;
           fail("timeout", next === 0 && current < 0 ? "the program did not load in time" : "time limit exceeded");
@@ -264,6 +292,13 @@ export class CodeRunner {
         }
         const m = parse(event);
         const now = performance.now();
+        if (!ready) {
+          if (m?.ready !== true) {
+            throw new SandboxFailure(isText(m?.fatal) ? m.fatal : `malformed protocol line: ${event.slice(0, 100)}`);
+          }
+          ready = true;
+          continue;
+        }
         if (m?.compile !== undefined && current < 0 && next === 0 && isCompile(m.compile) && isText(m.error)) {
           result.compile = { status: m.compile, error: m.error };
           return finished = true, result;
@@ -289,6 +324,9 @@ export class CodeRunner {
     }
   }
 }
+
+/** The sandbox ended or stalled before the driver said it was ready: no program code ran, no verdict. */
+class SandboxFailure extends Error {}
 
 const TIMEOUT = Symbol("timeout"), TOO_LONG = Symbol("too long"), END = Symbol("end");
 /** A protocol line, or what came instead. */
@@ -341,14 +379,30 @@ class Conversation {
 
   /** Why the driver stopped talking mid-test: its exit, waited for until `deadline`. */
   async ending(deadline: number): Promise<[TestOutcome["status"], string]> {
+    const exit = await this.exited(deadline);
+    if (exit === undefined) return ["runtime_error", "the program closed the protocol's pipe"];
+    if (exit.signal === "SIGXCPU") return ["timeout", "CPU time limit exceeded (SIGXCPU)"];
+    return ["runtime_error", `the program ended the driver (${this.said(exit)})`];
+  }
+
+  /** How a sandbox that never got to the program ended (bubblewrap says why on stderr). */
+  async exit(): Promise<string> {
+    const exit = await this.exited(performance.now() + EXIT_WAIT_MS);
+    return exit === undefined ? "it closed the protocol's pipe" : this.said(exit);
+  }
+
+  private async exited(deadline: number): Promise<Exit | undefined> {
     const timer = delay(Math.min(deadline - performance.now(), EXIT_WAIT_MS));
     const exit = await Promise.race([this.proc.exited, timer.done]);
     timer.cancel();
-    if (exit === undefined) return ["runtime_error", "the program closed the protocol's pipe"];
-    if (exit.signal === "SIGXCPU") return ["timeout", "CPU time limit exceeded (SIGXCPU)"];
+    return exit;
+  }
+
+  /** "exit code 1: <stderr's last line>" */
+  private said(exit: Exit): string {
     const why = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
     const said = this.stderr.text().trim().split("\n").pop();
-    return ["runtime_error", `the program ended the driver (${why})${said ? `: ${said}` : ""}`];
+    return `${why}${said ? `: ${said}` : ""}`;
   }
 
   /** Kills the process tree (a driver that said its last line gets a moment to exit first), frees the pipes. */

@@ -358,3 +358,73 @@ Deno.test("a host thread kept busy past a test's deadline is no timeout: what th
   const r = await run;
   assert.deepEqual(r.outcomes.map((o) => [o.status, o.out]), [["ok", "7\n"], ["ok", "7\n"]]);
 });
+
+/** A bwrap that fails as a kernel out of user namespaces makes it fail, as many times as `fails` says. */
+async function failingBwrap(): Promise<{ path: string; fail(times: number): void; calls(): number; remove(): void }> {
+  const real = (Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/bwrap`).find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  })!;
+  const dir = await Deno.makeTempDir({ prefix: "failing-bwrap-" });
+  const path = `${dir}/bwrap`;
+  // A root host runs bwrap as uid 65534: the counters must be theirs to write.
+  Deno.chmodSync(dir, 0o777);
+  const write = (
+    name: string,
+    n: number,
+  ) => (Deno.writeTextFileSync(`${dir}/${name}`, `${n}\n`), Deno.chmodSync(`${dir}/${name}`, 0o666));
+  write("calls", 0), write("fails", 0);
+  Deno.writeTextFileSync(
+    path,
+    `#!/bin/sh
+if [ "$1" = --help ]; then exec ${real} "$@"; fi
+read n < ${dir}/calls; echo $((n + 1)) > ${dir}/calls
+read f < ${dir}/fails
+if [ "$f" -gt 0 ]; then
+  echo $((f - 1)) > ${dir}/fails
+  echo "bwrap: Creating new namespace failed: No space left on device" >&2
+  exit 1
+fi
+exec ${real} "$@"
+`,
+  );
+  Deno.chmodSync(path, 0o755);
+  return {
+    path,
+    fail: (times) => (write("fails", times), write("calls", 0)),
+    calls: () => Number(Deno.readTextFileSync(`${dir}/calls`)),
+    remove: () => Deno.removeSync(dir, { recursive: true }),
+  };
+}
+
+Deno.test({
+  name: "a sandbox that fails before the program runs is no verdict: retried once, then one clear error",
+  ignore: !sandboxHere,
+  fn: async () => {
+    const bwrap = await failingBwrap();
+    const failing = await CodeRunner.open({ bwrap: bwrap.path, workers: 1, limits: { testSeconds: 2 } });
+    try {
+      bwrap.fail(1);
+      const r = await failing.run(stdin("print(int(input()) + 1)"), ["41"], () => true);
+      assert.deepEqual([r.compile, r.outcomes.map((o) => [o.status, o.out])], [undefined, [["ok", "42\n"]]]);
+      assert.equal(bwrap.calls(), 2);
+      bwrap.fail(2);
+      await assert.rejects(failing.run(stdin("print(1)"), [""], () => true), (e: Error) => {
+        assert.ok(e instanceof InputError);
+        assert.equal(
+          e.message,
+          "code runner: the sandbox failed twice before the program ran: exit code 1: " +
+            "bwrap: Creating new namespace failed: No space left on device",
+        );
+        return true;
+      });
+      assert.equal(bwrap.calls(), 2);
+    } finally {
+      await failing.close();
+      bwrap.remove();
+    }
+  },
+});
