@@ -17,7 +17,9 @@ import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapp
 but imports moved into one function called once per test, SystemExit being no error; functional programs are
 loaded as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per
 input line, a tuple result counting as a list. Each test is timed by this process's own clock, as LiveCodeBench's
-alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm. Ints
+alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm.
+Departure: a test that ran past its time is a timeout even when the program swallowed the alarm's exception (a
+bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench takes the output). Ints
 convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its mocked stdin is
 followed: read() gives the whole input on every call, readlines() the lines without newlines, sys.stdin.readline()
 (and input()) the next line with its newline, as the StringIO behind LiveCodeBench's sys.stdin does, while a
@@ -40,6 +42,7 @@ import os
 import resource
 import signal
 import sys
+import time
 import traceback
 
 PRELUDE_MODULES = ["string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
@@ -61,7 +64,7 @@ event on stdout, as this file's docstring tells. tasks/code/runner.ts starts it,
 
 DRIVER_PID = os.getpid()
 PROTOCOL_FD = 1
-_write, _dumps, _exit, _getpid = os.write, json.dumps, os._exit, os.getpid
+_write, _dumps, _exit, _getpid, _monotonic = os.write, json.dumps, os._exit, os.getpid, time.monotonic
 line_cap = 1 << 20
 
 
@@ -362,19 +365,41 @@ class TestTimeout(BaseException):
     """The test's time is up (a BaseException, so that a program's `except Exception` does not swallow it)."""
 
 
+class Alarm:
+    """ITIMER_REAL, as LiveCodeBench's alarm. Its firing is kept as well as raised: a program's bare `except:` may
+    swallow the exception, and only while armed does it raise (never in the driver's own code after the disarm)."""
+    armed = fired = False
+
+
+alarm = Alarm()
+
+
 def on_alarm(signum, frame):
-    raise TestTimeout("time limit exceeded")
+    alarm.fired = True
+    if alarm.armed:
+        raise TestTimeout("time limit exceeded")
+
+
+def timed(seconds, run):
+    """run() under the alarm: its result, or None when the time ran out, whatever the program did meanwhile (a
+    swallowed alarm, or one it ignored or disarmed, then finishing late: by the driver's clock)."""
+    alarm.fired, alarm.armed, t0 = False, True, _monotonic()
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            result = run()
+        finally:
+            alarm.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except TestTimeout:  # raised between the program's return and the disarm
+        return None
+    return None if alarm.fired or _monotonic() - t0 > seconds else result
 
 
 def run_test(method, functional, text, cap, seconds):
     """One test, timed by its own clock as LiveCodeBench's alarm does: (status, out, error)."""
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return run_timed(method, functional, text, cap)
-    except TestTimeout as e:  # raised between the program's return and the disarm
-        return "timeout", "", last_line(e)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    outcome = timed(seconds, lambda: run_timed(method, functional, text, cap))
+    return outcome or ("timeout", "", "TestTimeout: time limit exceeded")
 
 
 def run_timed(method, functional, text, cap):
@@ -392,9 +417,7 @@ def run_timed(method, functional, text, cap):
                 pass
     except MemoryError as e:
         return "memory", "", last_line(e)
-    except TestTimeout as e:
-        return "timeout", "", last_line(e)
-    except BaseException as e:  # noqa: BLE001 — the program's own failure, reported as its runtime error
+    except BaseException as e:  # noqa: BLE001 — the program's own failure (the alarm's: timed() says timeout)
         return "runtime_error", "", last_line(e)
     if not functional:
         return "ok", stdout.text(), None

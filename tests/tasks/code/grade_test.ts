@@ -176,5 +176,5 @@ Deno.test("gradeProgram: no code runs nothing; compile errors, the overall cap, 
     const g = await gradeProgram(spec, "print()", fakeRunner(result).runner);
     assert.deepEqual([g.verdict, g.failed, g.tests], [verdict, failed, 3], JSON.stringify(result));
   }
-  assert.equal(CODE_GRADER_VERSION, "lcb-runner-compatible/5");
+  assert.equal(CODE_GRADER_VERSION, "lcb-runner-compatible/6");
 });

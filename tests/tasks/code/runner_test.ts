@@ -348,6 +348,26 @@ Deno.test("timeouts by the program's own clock (as LiveCodeBench's alarm); the h
   assert.ok(s > 2.9 && s < 4.5, `${s.toFixed(2)} s`);
 });
 
+Deno.test("a program that outlives its time and then finishes is a timeout, whatever it did with the alarm", async () => {
+  // testSeconds is 2: each ends within the host's backstop (3 s), with the right output.
+  const late = [
+    "try:\n  while True: pass\nexcept:\n  pass\nprint(1)",
+    "import time\nt = time.time()\nwhile time.time() - t < 2.5:\n  try:\n    pass\n  except BaseException:\n    pass\nprint(1)",
+    "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(2.5)\nprint(1)",
+    "import signal, time\nsignal.setitimer(signal.ITIMER_REAL, 0)\ntime.sleep(2.5)\nprint(1)",
+  ];
+  const got = await Promise.all(late.map((code) => one(stdin(code))));
+  assert.deepEqual(
+    got.map((r) => r.outcomes.map((o) => [o.status, o.error])),
+    late.map(() => [["timeout", "TestTimeout: time limit exceeded"]]),
+  );
+  const fn = await one(
+    functional("def f(x):\n  try:\n    while True: pass\n  except BaseException:\n    return x"),
+    "1",
+  );
+  assert.deepEqual(fn.outcomes.map((o) => o.status), ["timeout"]);
+});
+
 Deno.test("a host thread kept busy past a test's deadline is no timeout: what the driver sent is read first", async () => {
   // The test ends in 0.3 s; this thread is then blocked for 4.5 s (as by a long forward pass), past the host's
   // backstop (2 + 1 s): its timer fires late, with the result already in the pipe.
