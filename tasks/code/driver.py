@@ -7,30 +7,30 @@ never come here, the host compares. Request:
 Lines (each flushed at once):
   {"ready": true}                                               the driver stands, the program loads next: what
                                                                 ends the sandbox before this line is no verdict
-  {"compile": "syntax_error"|"runtime_error", "error": str}    the program did not load; nothing else follows
+  {"compile": "syntax_error"|"runtime_error"|"timeout", "error": str}  the program did not load; nothing follows
   {"start": i}                                                  test i begins (the host starts its backstop)
   {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit"|"timeout", "out": str, "error"?: str}
   {"fatal": str}                                                a fault of the driver itself
 
 Semantics follow LiveCodeBench's lcb_runner/evaluation/testing_util.py (grade_stdio, grade_call_based): the same
 import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapped and every top-level statement
-but imports moved into one function called once per test, SystemExit being no error; functional programs are
-loaded as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per
-input line, a tuple result counting as a list. Each test is timed by this process's own clock, as LiveCodeBench's
-alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks the alarm.
-Departure: a test that ran past its time is a timeout even when the program swallowed the alarm's exception (a
-bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench takes the output). Ints
-convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its mocked stdin is
-followed: read() gives the whole input on every call, readlines() the lines without newlines, sys.stdin.readline()
-(and input()) the next line with its newline, as the StringIO behind LiveCodeBench's sys.stdin does, while a
-`stdin` bound at load (`from sys import stdin`, the prelude's `from sys import *`) gives it without, as
-LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real judge
-accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for line
-in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's input;
-sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; quit() ends a program as exit() does
-(LiveCodeBench's guard sets it to None, failing the test); the prelude and the program are
-compiled apart (so `from __future__` works); os and subprocess are left whole (the sandbox, not LiveCodeBench's
-reliability_guard, is what confines a program).
+but imports moved into one function called once per test, SystemExit being no error; functional programs are loaded
+as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per input
+line, a tuple result counting as a list. Each test, and the load before them, is timed by this process's own clock,
+as LiveCodeBench's alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks
+the alarm. Departure: a test or load that ran past its time is a timeout even when the program swallowed the
+alarm's exception (a bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench
+takes the output). Ints convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its
+mocked stdin is followed: read() gives the whole input on every call, readlines() the lines without newlines,
+sys.stdin.readline() (and input()) the next line with its newline, as the StringIO behind LiveCodeBench's sys.stdin
+does, while a `stdin` bound at load (`from sys import stdin`, the prelude's `from sys import *`) gives it without,
+as LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real
+judge accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for
+line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's
+input; sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; quit() ends a program as exit()
+does (LiveCodeBench's guard sets it to None, failing the test); the prelude and the program are compiled apart (so
+`from __future__` works); os and subprocess are left whole (the sandbox, not LiveCodeBench's reliability_guard, is
+what confines a program).
 """
 
 import ast
@@ -335,7 +335,8 @@ def encode(value, top=True):
 
 
 def load(request):
-    """Compiles and loads the program; returns the callable a test runs, or None once a compile line is out."""
+    """Compiles and loads the program, under the alarm for a test's time as LiveCodeBench's compile_code is;
+    returns the callable a test runs, or None once a compile line is out."""
     code, functional = request["code"], request["mode"] == "functional"
     try:
         tree = ast.parse(code, "<solution>")
@@ -344,21 +345,31 @@ def load(request):
         emit({"compile": "syntax_error", "error": last_line(e)})
         return None
     namespace = {"__name__": "solution", "__builtins__": builtins}
-    try:
-        exec(compile(PRELUDE, "<prelude>", "exec"), namespace)
-        exec(program, namespace)
-        if not functional:
-            return namespace["wrapped_function"]
-        name = request.get("func_name") or ""
-        target = namespace["Solution"]() if "class Solution" in code else None
-        if target is not None and not hasattr(target, name):
-            raise AttributeError(f"Solution has no method {name!r}")
-        if target is None and name not in namespace:
-            raise NameError(f"the program defines no function {name!r}")
-        return getattr(target, name) if target is not None else namespace[name]
-    except BaseException as e:  # noqa: BLE001 — whatever the program raises while loading is its error
-        emit({"compile": "runtime_error", "error": last_line(e)})
+
+    def run():
+        try:
+            exec(compile(PRELUDE, "<prelude>", "exec"), namespace)
+            exec(program, namespace)
+            if not functional:
+                return namespace["wrapped_function"], None
+            name = request.get("func_name") or ""
+            target = namespace["Solution"]() if "class Solution" in code else None
+            if target is not None and not hasattr(target, name):
+                raise AttributeError(f"Solution has no method {name!r}")
+            if target is None and name not in namespace:
+                raise NameError(f"the program defines no function {name!r}")
+            return (getattr(target, name) if target is not None else namespace[name]), None
+        except BaseException as e:  # noqa: BLE001 — the program's error while loading (the alarm's: timed() says)
+            return None, last_line(e)
+
+    loaded = timed(request["test_seconds"], run)
+    if loaded is None:
+        emit({"compile": "timeout", "error": "TestTimeout: time limit exceeded while loading"})
         return None
+    method, error = loaded
+    if error is not None:
+        emit({"compile": "runtime_error", "error": error})
+    return method
 
 
 class TestTimeout(BaseException):
@@ -448,12 +459,12 @@ def main():
     sys.stdin, sys.stdout = loaded_stdin, stdout
     builtins.open = open_stdin_aware
     stdout.reset(request["output_cap"], False)
+    signal.signal(signal.SIGALRM, on_alarm)
     emit({"ready": True})
     method = load(request)
     if method is None:
         return
     functional = request["mode"] == "functional"
-    signal.signal(signal.SIGALRM, on_alarm)
     for i, text in enumerate(request["inputs"]):
         emit({"start": i})
         overflow.test = i

@@ -47,7 +47,7 @@ type Verdict = [CodeVerdict, number, string?];
 function verdict(spec: CodeSpec, r: RunResult, judged: boolean[]): Verdict {
   const tests = spec.tests.length;
   if (r.compile) {
-    const v = r.compile.status === "syntax_error" ? "syntax_error" : "runtime_error";
+    const v = r.compile.status;
     return [v, 0, `${v.replace("_", " ")} before the tests: ${r.compile.error}`];
   }
   const failing = r.outcomes.findIndex((o, i) => o.status !== "ok" || !judged[i]);

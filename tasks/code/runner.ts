@@ -38,7 +38,7 @@ export interface TestOutcome {
 
 export interface RunResult {
   /** set when the program did not compile/load: no test ran */
-  compile?: { status: "syntax_error" | "runtime_error"; error: string };
+  compile?: { status: "syntax_error" | "runtime_error" | "timeout"; error: string };
   /** outcomes of the tests run, in order; the run stops after the first the judge rejects or that is not "ok" */
   outcomes: TestOutcome[];
   /** the whole problem ran past its overall cap (LiveCodeBench: (testSeconds + 1) × tests + 5 s) */
@@ -85,7 +85,7 @@ const GRACE_MS = 1000;
 const LATE_MS = 100;
 /** The most a run's deadlines are moved for timers that fired late, in all. */
 const MOST_LATE_MS = 60_000;
-/** Before the loading counts: the sandbox's start and the prelude's imports. */
+/** Beyond testSeconds, how long the sandbox may take to start and read its request (no program code runs yet). */
 const STARTUP_MS = 2000;
 /** Before the one retry of a sandbox that failed to start: a shortage (namespaces, pids, memory) may pass. */
 const RETRY_WAIT_MS = 1000;
@@ -251,8 +251,9 @@ export class CodeRunner {
     let deadline = performance.now() + testMs + STARTUP_MS;
     /** Test `current` (or the next, between tests; or the loading, before any) ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
-      if (current < 0 && next === 0) result.compile = { status: "runtime_error", error };
-      else {
+      if (current < 0 && next === 0) {
+        result.compile = { status: status === "timeout" ? status : "runtime_error", error };
+      } else {
         result.outcomes.push({ status, out: "", error, ms: current < 0 ? 0 : performance.now() - started });
       }
     };
@@ -296,7 +297,8 @@ export class CodeRunner {
           if (m?.ready !== true) {
             throw new SandboxFailure(isText(m?.fatal) ? m.fatal : `malformed protocol line: ${event.slice(0, 100)}`);
           }
-          ready = true;
+          // the loading is timed as a test is: the driver's alarm, this the backstop
+          ready = true, deadline = now + testMs + GRACE_MS;
           continue;
         }
         if (m?.compile !== undefined && current < 0 && next === 0 && isCompile(m.compile) && isText(m.error)) {
@@ -472,7 +474,8 @@ function parse(line: string): Message | undefined {
 
 const STATUSES = new Set(["ok", "runtime_error", "memory", "output_limit", "timeout"]);
 const isStatus = (s: unknown): s is TestOutcome["status"] => typeof s === "string" && STATUSES.has(s);
-const isCompile = (s: unknown): s is "syntax_error" | "runtime_error" => s === "syntax_error" || s === "runtime_error";
+const isCompile = (s: unknown): s is NonNullable<RunResult["compile"]>["status"] =>
+  s === "syntax_error" || s === "runtime_error" || s === "timeout";
 const isText = (s: unknown): s is string => typeof s === "string";
 const optionalText = (s: unknown) => s === undefined || typeof s === "string";
 

@@ -207,7 +207,7 @@ Deno.test("functional: what the method prints is not its output, and counts agai
   }
 });
 
-Deno.test("compile errors: syntax, the module raising, no such method or function, an endless load", async () => {
+Deno.test("compile errors: syntax, the module raising, no such method or function", async () => {
   const cases: [CodeProgram, string, RegExp][] = [
     [stdin("for x in\n"), "syntax_error", /^SyntaxError/],
     [functional("def f(x):\nreturn x"), "syntax_error", /^IndentationError/],
@@ -226,8 +226,29 @@ Deno.test("compile errors: syntax, the module raising, no such method or functio
     assert.match(r.compile!.error, error);
     assert.deepEqual(r.outcomes, []);
   }
-  const slow = await one(functional("while True: pass\ndef f(x): return x"), "1");
-  assert.deepEqual(slow.compile, { status: "runtime_error", error: "the program did not load in time" });
+});
+
+Deno.test("the load is timed as a test is (LiveCodeBench's alarm around it): past its time, a timeout", async () => {
+  // testSeconds is 2: a load of 2.5 s fails, however it handled the alarm; one of 1.5 s loads.
+  const loads = [
+    "while True: pass",
+    "import time\ntime.sleep(2.5)",
+    "import time\ntry:\n  time.sleep(5)\nexcept:\n  pass",
+    "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(2.5)",
+    "import time\nclass Solution:\n  def __init__(self):\n    time.sleep(2.5)\n  def f(self, x):\n    return x",
+  ];
+  const got = await Promise.all(loads.map((code) => one(functional(`${code}\ndef f(x): return x`), "1")));
+  assert.deepEqual(
+    got.map((r) => [r.compile, r.outcomes]),
+    loads.map(() => [{ status: "timeout", error: "TestTimeout: time limit exceeded while loading" }, []]),
+  );
+  assert.deepEqual(await outs(functional("import time\ntime.sleep(1.5)\ndef f(x): return x"), ["1"]), ["1"]);
+  // one that blocks the alarm is stopped by the host, a second later
+  const blocked = await one(
+    functional("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\nwhile True: pass"),
+    "1",
+  );
+  assert.deepEqual(blocked.compile, { status: "timeout", error: "the program did not load in time" });
 });
 
 Deno.test("the judge sees each ok outcome; rejecting test 1 stops the run there (test 2 never runs)", async () => {
@@ -265,10 +286,12 @@ Deno.test("a driver that stops talking: a signal, CPU time, garbage on the proto
 });
 
 Deno.test("the overall cap: a slow load and a slow test together pass (testSeconds + 1) × tests + 5 s", async () => {
-  // testSeconds 6, one test: the cap is 12 s; the load may take 6 + 2 s, the test 6 + 0.5 s.
+  // testSeconds 6, one test: the cap is 12 s; the load takes 5.5 s, the test blocks its alarm (the host's backstop
+  // would end it 7 s after it started).
   const slow = await openRunner({ workers: 1, limits: { testSeconds: 6 } });
   try {
-    const code = "import time\ntime.sleep(6.8)\ndef f(x):\n    time.sleep(6)\n    return x";
+    const code = "import time, signal\ntime.sleep(5.5)\ndef f(x):\n" +
+      "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n    time.sleep(8)\n    return x";
     const r = await slow.run(functional(code), ["1"], () => true);
     assert.equal(r.capped, true);
     assert.equal(r.outcomes[0].status, "timeout");
