@@ -112,19 +112,6 @@ def utf8_size(text):
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-class Overflow:
-    """Where a test's output past its cap is reported: the run stops at that test anyway, so say so and exit."""
-    test = None
-
-    def __call__(self):
-        if self.test is None:
-            emit({"compile": "runtime_error", "error": "output limit exceeded while loading the program"})
-        else:
-            emit({"i": self.test, "status": "output_limit", "out": ""})
-        _exit(0)
-
-
-overflow = Overflow()
 
 
 class CapturedBytes:
@@ -142,15 +129,17 @@ class CapturedBytes:
 
 
 class Capture(io.TextIOBase):
-    """sys.stdout for the whole run: counts what a test writes against its cap, keeping it in stdin mode only."""
+    """sys.stdout for the whole run: keeps what a stdin test writes, within its cap; discards the rest uncounted (a
+    functional test's prints and the load's, which LiveCodeBench does not capture either)."""
 
     def __init__(self):
         super().__init__()
         self.buffer = CapturedBytes(self)
-        self.reset(0, False)
+        self.reset(None)
 
-    def reset(self, cap, keep):
-        self.parts, self.size, self.cap, self.keep = [], 0, cap, keep
+    def reset(self, test, cap=0):
+        """Keeps test `test`'s output up to `cap` bytes; None: discards."""
+        self.parts, self.size, self.test, self.cap = [], 0, test, cap
 
     @property
     def encoding(self):
@@ -162,12 +151,15 @@ class Capture(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self.test is None:
+            return len(text)
         self.size += utf8_size(text)
         if self.size > self.cap:
+            # the run stops at this test anyway: say so and exit
             self.parts = []
-            overflow()
-        if self.keep:
-            self.parts.append(text)
+            emit({"i": self.test, "status": "output_limit", "out": ""})
+            _exit(0)
+        self.parts.append(text)
         return len(text)
 
     def text(self):
@@ -407,15 +399,16 @@ def timed(seconds, run):
     return None if alarm.fired or _monotonic() - t0 > seconds else result
 
 
-def run_test(method, functional, text, cap, seconds):
-    """One test, timed by its own clock as LiveCodeBench's alarm does: (status, out, error)."""
-    outcome = timed(seconds, lambda: run_timed(method, functional, text, cap))
+def run_test(i, method, functional, text, cap, seconds):
+    """Test `i`, timed by its own clock as LiveCodeBench's alarm does: (status, out, error)."""
+    outcome = timed(seconds, lambda: run_timed(i, method, functional, text, cap))
+    stdout.reset(None)  # what a thread of the program prints between tests is no test's
     return outcome or ("timeout", "", "TestTimeout: time limit exceeded")
 
 
-def run_timed(method, functional, text, cap):
+def run_timed(i, method, functional, text, cap):
     test_input.reset(text)
-    stdout.reset(cap, not functional)
+    stdout.reset(None if functional else i, cap)
     sys.stdin, sys.stdout = stdin, stdout  # again: a program may have replaced them in an earlier test
     try:
         if functional:
@@ -458,7 +451,6 @@ def main():
         sys.set_int_max_str_digits(INT_DIGITS)
     sys.stdin, sys.stdout = loaded_stdin, stdout
     builtins.open = open_stdin_aware
-    stdout.reset(request["output_cap"], False)
     signal.signal(signal.SIGALRM, on_alarm)
     emit({"ready": True})
     method = load(request)
@@ -467,8 +459,7 @@ def main():
     functional = request["mode"] == "functional"
     for i, text in enumerate(request["inputs"]):
         emit({"start": i})
-        overflow.test = i
-        status, out, error = run_test(method, functional, text, request["output_cap"], request["test_seconds"])
+        status, out, error = run_test(i, method, functional, text, request["output_cap"], request["test_seconds"])
         emit({"i": i, "status": status, "out": out, **({"error": error} if error else {})})
 
 
