@@ -319,7 +319,8 @@ def encode(value, top=True):
     if isinstance(value, complex) and value.imag == 0:
         return encode(value.real, top)  # complex(2, 0) == 2
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        # A numpy scalar equals what its Python number equals (numpy compares in float64 or exactly)
+        # A numpy scalar as its Python number, its exact value: as == decides, but for a float32/float16 under numpy
+        # 2, which == compares in its own precision (a departure: docs/tasks-and-grading.md)
         plain = value.item()
         if type(plain) in (bool, int, float):
             return encode(plain, top)
