@@ -22,7 +22,7 @@ export async function runRecord(job: Job, run: Solver, pool: GradePool): Promise
     grading: p.grading,
     ...(p.code ? { tests: p.code.tests.length } : {}),
     checkpoints,
-    steps: run.steps.length,
+    steps: run.steps.filter((s) => !s.inserted).length, // the writers' own
     solo_ms: last?.solo_ms ?? 0,
     shared_ms: last?.shared_ms ?? 0,
     grader: p.grading === "code" ? CODE_GRADER_VERSION : GRADER_VERSION,
@@ -32,7 +32,13 @@ export async function runRecord(job: Job, run: Solver, pool: GradePool): Promise
     problem: p.text,
     names: run.names(),
     workers: run.texts(),
-    steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
+    steps: run.steps.map((s) => ({
+      worker: s.worker,
+      step: s.step,
+      pass: s.pass,
+      text: s.text,
+      ...(s.inserted ? { inserted: s.inserted } : {}),
+    })),
     pass_ms: run.passMs.map((ms) => +ms.toFixed(3)),
   };
   const ended = run.ended(), audit = run.audit();

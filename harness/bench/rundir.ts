@@ -86,7 +86,8 @@ export interface TraceLine {
   names?: string[];
   /** each writer's text */
   workers: string[];
-  steps: { worker: number; step: number; pass: number; text: string }[];
+  /** each writer's text is its steps in step order, then the step it was still writing (docs/run-files.md) */
+  steps: { worker: number; step: number; pass: number; text: string; inserted?: true }[];
   /** wall time of each pass the run took part in (ms; shared passes counted whole) */
   pass_ms: number[];
   /** per writer, the pass in which it stopped before the run's end, else null (methods whose views are replayed) */

@@ -260,6 +260,9 @@ export function newSolver(cache: KVCache, method: Method, problem: string, seed:
   return familyOf(method).solver(cache, method, problem, problemSeed(seed, problem), ctx);
 }
 
+/** Every family's name, in the registry's order. */
+export const familyNames = (): string[] => FAMILIES().map((f) => f.name);
+
 /** The family of method id `id` (its first part, as MethodId reads it), undefined for one no family reads. */
 export function familyName(id: string): string | undefined {
   return FAMILIES().find((f) => f.prefixes.includes(id.split(":")[0]))?.name;

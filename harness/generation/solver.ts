@@ -61,6 +61,8 @@ export interface StepRecord {
   ids: number[];
   /** the run's pass at which the step ended */
   pass: number;
+  /** text the harness wrote into the writer's sequence (a trigger, peers' text read), not the model's own */
+  inserted?: true;
 }
 
 /**

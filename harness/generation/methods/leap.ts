@@ -97,8 +97,10 @@ export const leap: Family<LeapMethod> = {
     return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
   },
   // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer);
-  // 3: the majority counts answers the grader reads alike together (2 by their text: `x = 4` and `4` apart)
-  version: 3,
+  // 3: the majority counts answers the grader reads alike together (2 by their text: `x = 4` and `4` apart);
+  // 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps held
+  // only reasoning, and a cut step could keep cut text)
+  version: 4,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -241,9 +243,11 @@ interface Path {
   lastBreak: { tokens: number; text: number };
   decode: (id: number) => string;
   sampler: Sampler;
-  /** its current reasoning step (the early stop reads it) */
+  /** where its current reasoning step ends (the early stop reads that step) */
   step: StepDetector;
+  /** its tokens since its last recorded step, and the characters of its text its recorded steps hold */
   stepIds: number[];
+  recorded: number;
   steps: number;
   /** its summary this round, and its tokens so far */
   summary: StepDetector;
@@ -278,6 +282,7 @@ export class LeapRun extends Solver {
       sampler: new Sampler(spec.sampling, writerSeed(spec.seed, index)),
       step: new StepDetector(),
       stepIds: [],
+      recorded: 0,
       steps: 0,
       summary: new StepDetector(),
       summaryTokens: 0,
@@ -311,16 +316,20 @@ export class LeapRun extends Solver {
     return rows;
   }
 
-  /** Tokens written into a path for it (the trigger, its peers' summaries), kept in its text; a cut stops at their end. */
+  /**
+   * Tokens written into a path for it (the trigger, its peers' summaries), kept in its text and recorded as a
+   * step marked inserted (no words of the path's own); a cut stops at their end.
+   */
   #force(p: Path, ids: readonly number[]) {
     for (const id of ids) this.#append(p, id);
     p.lastBreak = { tokens: p.block.length + p.next.length, text: p.text.length };
+    this.#record(p, true);
   }
 
   /** One token more in the path's next row and its text; its place if it completes a blank line. */
   #append(p: Path, id: number): string {
     const piece = p.decode(id), before = p.text.length;
-    p.next.push(id), p.text += piece;
+    p.next.push(id), p.stepIds.push(id), p.text += piece;
     if (p.text.indexOf("\n\n", Math.max(0, before - 1)) !== -1) {
       p.lastBreak = { tokens: p.block.length + p.next.length, text: p.text.length };
     }
@@ -335,35 +344,35 @@ export class LeapRun extends Solver {
    */
   #cutUnfinished(p: Path) {
     const keep = p.lastBreak.tokens, written = p.block.length, tokens = written + p.next.length - keep;
-    const chars = p.text.length - p.lastBreak.text;
     if (tokens > p.stepIds.length) throw new Error(`leap: path ${p.name}'s cut reaches past its own step`);
     if (tokens > 0) {
       if (keep < written) this.cache.truncate(p.block, keep);
       p.next = p.next.slice(0, Math.max(0, keep - written));
       p.text = p.text.slice(0, p.lastBreak.text);
+      p.stepIds = p.stepIds.slice(0, p.stepIds.length - tokens);
       p.decode = this.#s.decoder();
     }
-    // What the step held before the break stays, a step of its own; the cut tokens were all of this step.
-    const ids = p.stepIds.slice(0, p.stepIds.length - tokens), text = p.step.text.slice(0, p.step.text.length - chars);
-    if (ids.length) this.#endStep(p, text, ids);
-    else p.step = new StepDetector(), p.stepIds = [];
+    // What the step held before the break stays, a step of its own; the cut text is in no step, as in no text.
+    if (p.stepIds.length) this.#endStep(p);
+    else p.step = new StepDetector();
   }
 
   #take(p: Path, id: number) {
     const s = this.#s;
     if (s.stopIds.includes(id)) {
-      // End of sequence ends a summary early, and a path in its reasoning.
-      p.stage = p.stage === "summary" ? "wait" : "done";
+      // End of sequence ends a summary early (what it holds is its step), and a path in its reasoning.
+      if (p.stage === "summary") this.#record(p), p.stage = "wait";
+      else p.stage = "done";
       return;
     }
     p.next = [];
     const piece = this.#append(p, id);
     p.generated++;
     if (p.stage === "summary") {
-      if (p.summary.push(piece) || ++p.summaryTokens >= s.summaryTokens) p.stage = "wait";
+      if (p.summary.push(piece) || ++p.summaryTokens >= s.summaryTokens) this.#record(p), p.stage = "wait";
       return;
     }
-    p.stepIds.push(id), p.since++;
+    p.since++;
     if (p.step.push(piece)) this.#endStep(p);
     if (p.stage === "reason" && p.since >= s.every) {
       if (s.cut) {
@@ -383,11 +392,23 @@ export class LeapRun extends Solver {
     }
   }
 
-  /** The path's current step (or its first `text` and `ids`), finished, into the records; a boxed answer ends the path. */
-  #endStep(p: Path, text = p.step.text, ids = p.stepIds) {
+  /**
+   * The path's text since its last step, a step of its own in the records: every character of its text is in
+   * exactly one step, in order, but the reasoning step it is still writing (docs/run-files.md, "traces.jsonl").
+   */
+  #record(p: Path, inserted = false) {
+    if (p.stepIds.length === 0) return; // a summary ended before its first token
+    const text = p.text.slice(p.recorded), ids = p.stepIds, pass = this.passes;
+    this.recordStep({ worker: p.index, step: ++p.steps, text, ids, pass, ...(inserted ? { inserted } : {}) });
+    p.stepIds = [], p.recorded = p.text.length;
+  }
+
+  /** The path's current reasoning step, finished, into the records; a boxed answer ends the path. */
+  #endStep(p: Path) {
+    const text = p.text.slice(p.recorded);
+    this.#record(p);
+    p.step = new StepDetector();
     const answer = lastBoxed(text);
-    this.recordStep({ worker: p.index, step: ++p.steps, text, ids, pass: this.passes });
-    p.step = new StepDetector(), p.stepIds = [];
     if (answer) p.answer = { value: answer, step: text, pass: this.passes }, p.stage = "done";
   }
 

@@ -274,11 +274,21 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
   assert.deepEqual(run.checkpoints.map((c) => c.paths), [[null, null, null, null], ["x=5", "x=4", "n=4", "n=9"]]);
   const generated = (i: number) => tok.encode(REASONING + SUMMARIES[i] + ENDINGS[i]).length;
   assert.deepEqual(run.checkpoints[1].tokens, PATHS.map((_, i) => generated(i)));
-  assert.deepEqual(run.steps.map((s) => [s.worker, s.step, s.text]), [
-    ...PATHS.map((_, i) => [i, 1, REASONING]), // the summary cuts the first step short
-    ...PATHS.map((_, i) => [i, 2, ENDINGS[i]]),
-  ]);
-  assert.ok(run.texts()[A].startsWith(REASONING + loadLeap().trigger + SUMMARIES[A]));
+  // Each path's text is its steps in order (leap 4; 3 recorded the reasoning alone): the reasoning the summary
+  // cuts short, the trigger, its summary, its peer's summary read, its answer; the harness's text marked inserted.
+  const texts = loadLeap();
+  for (const [i, peer] of [C, C, D, C].entries()) {
+    const read = texts.peers + `\n\nSolver 1: ${SUMMARIES[peer].trim()}` + texts.resume;
+    const own = run.steps.filter((s) => s.worker === i);
+    assert.deepEqual(own.map((s) => [s.step, s.text, s.inserted ?? false]), [
+      [1, REASONING, false],
+      [2, texts.trigger, true],
+      [3, SUMMARIES[i], false],
+      [4, read, true],
+      [5, ENDINGS[i], false],
+    ]);
+    assert.equal(run.texts()[i], own.map((s) => s.text).join(""));
+  }
   run.free();
   assert.equal(cache.freePages, 4096);
 });
@@ -302,8 +312,16 @@ Deno.test("a scripted LeaP run with cut: the unfinished paragraph leaves the cac
   assert.equal(row.block.length, written - (tok.encode(rest).length - 1), "the cut tokens left");
   assert.ok(run.texts()[0].startsWith(first + after + summary));
   assert.ok(!run.texts()[0].includes(rest));
-  // The first paragraph is a step; the cut one is none; every sampled token stays counted.
-  assert.deepEqual(run.steps.filter((s) => s.worker === 0).map((s) => s.text), [first, ending]);
+  // The first paragraph is a step; the cut one is none, as it is in no text; every sampled token stays counted.
+  const own = run.steps.filter((s) => s.worker === 0);
+  assert.deepEqual(own.map((s) => s.text), [
+    first,
+    after,
+    summary,
+    texts.peers + "\n\nSolver 1: x is 4." + texts.resume,
+    ending,
+  ]);
+  assert.equal(run.texts()[0], own.map((s) => s.text).join(""));
   const cp = run.checkpoints[0];
   assert.deepEqual(cp.tokens, [0, 1].map(() => tok.encode(first + rest + summary + ending).length));
   assert.deepEqual([cp.answer, cp.paths], ["4", ["4", "4"]]);
