@@ -5,9 +5,11 @@
  *  - mentions: how often a writer names another in its own text (the step headers not counted);
  *  - steps: finished steps per writer;
  *  - answer_by: who wrote the final answer: the finisher, or the writer whose text holds the last \boxed{…}.
+ * Each over the writers' own words: text the harness inserted (a step marked so) is no writer's.
  */
 import type { BenchRecord, TraceLine } from "../bench/rundir.ts";
 import { escapeRegExp as escape } from "../../tasks/texts.ts";
+import { ownText } from "../bench/trace.ts";
 
 export interface Measures {
   overlap: number;
@@ -31,9 +33,18 @@ function grams(text: string, header: RegExp, n = 4): Set<string> {
   return out;
 }
 
-/** The measures of one record's trace; `stepPrefix`: the run's protocol's (its headers are not the workers' words). */
-export function measures(trace: TraceLine, record?: BenchRecord, stepPrefix = "**{name} [{step}]:** "): Measures {
-  const texts = trace.workers;
+/**
+ * The measures of one record's trace; `stepPrefix`: the run's protocol's (its headers are not the workers' words).
+ * Null for a trace whose texts are not their steps joined (docs/run-files.md): its own words cannot be told apart.
+ */
+export function measures(
+  trace: TraceLine,
+  record?: BenchRecord,
+  stepPrefix = "**{name} [{step}]:** ",
+): Measures | null {
+  const own = trace.workers.map((_, w) => ownText(trace, w));
+  if (own.some((t) => t === undefined)) return null;
+  const texts = own as string[];
   const names = trace.names ?? texts.map((_, i) => `worker ${i + 1}`);
   const header = headers(stepPrefix, names);
   const sets = texts.map((t) => grams(t, header));
@@ -52,13 +63,14 @@ export function measures(trace: TraceLine, record?: BenchRecord, stepPrefix = "*
     const body = t.replace(header, " ");
     return names.reduce((n, name, o) => o === w ? n : n + (body.match(word(name))?.length ?? 0), 0);
   });
-  const steps = names.map((_, w) => trace.steps.filter((s) => s.worker === w).length);
+  const mine = trace.steps.filter((s) => !s.inserted);
+  const steps = names.map((_, w) => mine.filter((s) => s.worker === w).length);
   const last = record?.checkpoints[record.checkpoints.length - 1];
   let answerBy: string | null = null;
   if (last?.source === "finisher") answerBy = "finisher";
   else if (last && last.source !== "none") {
     // the latest finished step with a box, else the first writer whose unfinished text has one
-    const step = trace.steps.filter((s) => s.text.includes("\\boxed")).sort((a, b) => b.pass - a.pass)[0];
+    const step = mine.filter((s) => s.text.includes("\\boxed")).sort((a, b) => b.pass - a.pass)[0];
     const w = step ? step.worker : texts.findIndex((t) => t.includes("\\boxed"));
     answerBy = w >= 0 ? names[w] : null;
   }

@@ -84,14 +84,14 @@ function disagreements(records: BenchRecord[]): Set<string> {
 }
 
 const summaries = new WeakMap<RunData, unknown[]>();
-const measured = new WeakMap<RunData, Map<string, Measures>>();
+const measured = new WeakMap<RunData, Map<string, Measures | null>>();
 
-function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | undefined {
+function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | null {
   if (!measured.has(data)) measured.set(data, new Map());
   const cache = measured.get(data)!, trace = data.traces.get(key);
-  if (!trace) return undefined;
+  if (!trace) return null;
   if (!cache.has(key)) cache.set(key, measures(trace, record, data.stepPrefix));
-  return cache.get(key);
+  return cache.get(key) ?? null;
 }
 
 function recordList(data: RunData): unknown[] {
@@ -192,7 +192,7 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   return json({
     record: record ?? null,
     trace: trace ?? null,
-    measures: measuresOf(data, key, record) ?? null,
+    measures: measuresOf(data, key, record),
     redundancy_check: data.redundancyCheck,
     passes: trace ? decodePasses(record, trace) : 0,
   });

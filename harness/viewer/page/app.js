@@ -188,8 +188,10 @@ async function showRecord(key) {
   const names = trace?.names ?? (trace?.workers ?? []).map((_, i) => `worker ${i + 1}`);
   const dl = $("measures");
   dl.replaceChildren();
+  const row = (k, v) => dl.append(el("dt", k), el("dd", v));
+  // a trace whose texts are not their steps joined (docs/run-files.md) has no writers' own words to measure
+  if (trace && !measures) row("measures", "none: a writer's text here is not its steps joined (an older trace)");
   if (measures) {
-    const row = (k, v) => dl.append(el("dt", k), el("dd", v));
     row("text overlap (4-grams)", measures.overlap.toFixed(3));
     row("mentions of others", names.map((n, i) => `${n} ${measures.mentions[i]}`).join(", "));
     row("steps", names.map((n, i) => `${n} ${measures.steps[i]}`).join(", "));
@@ -230,8 +232,10 @@ function renderColumns(trace, names, check) {
     names.forEach((_, w) => {
       const cell = el("div", undefined, "worker-col");
       if (w === s.worker) {
-        const box = el("div", undefined, "step-cell");
-        box.append(el("div", `step ${s.step} · ended at pass ${s.pass}`, "meta"), marked(s.text, check));
+        // text the harness wrote into the worker's sequence (a trigger, peers' text read) is marked as not its own
+        const box = el("div", undefined, s.inserted ? "step-cell inserted" : "step-cell");
+        const label = `step ${s.step}${s.inserted ? " · inserted by the harness" : ""} · ended at pass ${s.pass}`;
+        box.append(el("div", label, "meta"), marked(s.text, check));
         cell.append(box);
         written[w] += s.text.length;
       }

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The viewer in a real headless browser (Debian's chromium through puppeteer-core): runs, records, worker
- * columns, the pass slider, injection strings shown as text, live passes from a running bench, and how fast
+ * columns (a LeaP run's whole text once, its inserted steps marked), the pass slider, injection strings shown as text, live passes from a running bench, and how fast
  * 1,000 records open. Screenshots go to .test-results/viewer/. Without chromium the tests are skipped with one
  * line saying how to install it (CI installs it).
  */
@@ -10,9 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { TraceLine } from "../../../harness/bench/rundir.ts";
 import { RunSource } from "../../../harness/viewer/runs.ts";
 import { serveViewer } from "../../../harness/viewer/server.ts";
 import { CHECK, INJECTIONS, writeRun } from "./run_fixture.ts";
+import { runCli } from "../../helpers.ts";
 
 const CHROMIUM = Deno.env.get("HOGWILD_CHROMIUM") ?? "/usr/bin/chromium";
 const here = existsSync(CHROMIUM);
@@ -170,6 +172,41 @@ browserTest("viewer: model text with markup shows as text, never runs", async (b
     await viewer.close();
   }
 });
+
+browserTest(
+  "viewer: a LeaP record's columns show each path's whole text once, in order, the harness's text marked",
+  async (browser) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "hogwild-view-leap-")), "run");
+    const args = ["--methods", "leap:2:cut:every=16:summary=12", "--budgets", "128", "--count", "1", "--out", dir];
+    const b = await runCli("cli/bench.ts", args);
+    assert.equal(b.code, 0, b.stderr);
+    const trace = JSON.parse(readFileSync(join(dir, "traces.jsonl"), "utf8")) as TraceLine;
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+    try {
+      const page = await open(browser, `${viewer.url}#run=0&tab=records`);
+      await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0);
+      await page.click(".record-row");
+      await page.waitForFunction(() => document.querySelectorAll(".step-cell").length > 0);
+      // the grid's cells row by row, a cell per path: each path's cells, read down its column, are its text
+      const cells = await page.$$eval(
+        "#columns > div.worker-col",
+        (c) => c.map((e) => e.querySelector("pre")?.textContent ?? ""),
+      );
+      trace.workers.forEach((text, w) => {
+        assert.equal(
+          cells.filter((_, i) => i % trace.workers.length === w).join(""),
+          text,
+          `path ${w}`,
+        );
+      });
+      const inserted = await page.$$eval(".step-cell.inserted .meta", (m) => m.map((e) => e.textContent));
+      assert.equal(inserted.length, trace.steps.filter((s) => s.inserted).length);
+      assert.ok(inserted.length > 0 && inserted.every((m) => m?.includes("inserted by the harness")), inserted.join());
+    } finally {
+      await viewer.close();
+    }
+  },
+);
 
 browserTest("viewer: 1,000 records open in under 2 s, a record in under 200 ms", async (browser) => {
   const { dir } = writeRun(334); // 1,002 records

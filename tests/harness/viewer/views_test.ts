@@ -88,7 +88,7 @@ Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
       "**Alice [1]:** the sum of the first part is nine. Bob, take the second part.",
       "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}",
     ],
-    steps: [{ worker: 1, step: 1, pass: 4, text: "**Bob [1]:** so \\boxed{12}" }],
+    steps: [{ worker: 1, step: 1, pass: 4, text: "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}" }],
     pass_ms: [1, 1, 1, 1],
   };
   const m = measures(
@@ -96,14 +96,14 @@ Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
     {
       checkpoints: [{ source: "early-stop" }],
     } as unknown as Parameters<typeof measures>[1],
-  );
+  )!;
   assert.deepEqual(m.mentions, [1, 0]); // the header's own name is not a mention
   assert.deepEqual(m.steps, [0, 1]);
   assert.equal(m.answer_by, "Bob");
   // Alice's 4-grams: 13 (16 words, punctuation as words), Bob's 12 (15: "then \ boxed { 12 }"); the 6 of
   // "the sum … is nine ." are in both: the mean over the two ordered pairs is (6/13 + 6/12) / 2, exactly
   assert.equal(m.overlap, (6 / 13 + 6 / 12) / 2);
-  const alone = measures({ ...t, names: ["Alice"], workers: [t.workers[0]], steps: [] });
+  const alone = measures({ ...t, names: ["Alice"], workers: [t.workers[0]], steps: [] })!;
   assert.equal(alone.overlap, 0);
   assert.equal(alone.answer_by, null);
 });
@@ -119,14 +119,14 @@ Deno.test("measures: names of any script are mentions as whole words; a custom p
     steps: [],
     pass_ms: [1],
   };
-  const m = measures(t, undefined, "<{name} #{step}> ");
+  const m = measures(t, undefined, "<{name} #{step}> ")!;
   assert.deepEqual(m.mentions, [1, 1]); // the header's own name, and names inside longer words, are not mentions
   // the headers left out of the words: read as words, "# 1 > same" would be a 4-gram the two share
   const same = measures(
     { ...t, workers: ["<Zoë #1> same a b", "<Łukasz #1> same c d"] },
     undefined,
     "<{name} #{step}> ",
-  );
+  )!;
   assert.equal(same.overlap, 0);
 });
 
@@ -217,4 +217,35 @@ Deno.test("views: every pass, each writer's replayed view is the one its samplin
     }
     assert.ok(compared >= run.passes, id);
   }
+});
+
+Deno.test("measures: text the harness inserted is no writer's words; a trace whose texts are not its steps has none", () => {
+  // Two paths that read one trigger and each other's summary (a box among them): their own words share nothing.
+  const trigger = "\n\nLet me pause and put down where I stand.\n\n", read = (s: string) => `\n\nA peer: ${s}\n\n`;
+  const own = [["I add two and nine.", " Eleven, \\boxed{11}."], ["Seven and one are eight.", " Eight, say Bob."]];
+  const steps = own.flatMap(([reasoning, summary], w) =>
+    [reasoning, trigger, summary, read(own[1 - w][1])].map((text, i) => ({
+      worker: w,
+      step: i + 1,
+      pass: 4 * (i + 1),
+      text,
+      ...(i % 2 ? { inserted: true as const } : {}),
+    }))
+  );
+  const t: TraceLine = {
+    task: "t",
+    problem_id: "p",
+    method: "leap:2",
+    seed: 1,
+    names: ["Alice", "Bob"],
+    workers: [0, 1].map((w) => steps.filter((s) => s.worker === w).map((s) => s.text).join("") + "Then"),
+    steps,
+    pass_ms: [1],
+  };
+  const m = measures(t, { checkpoints: [{ source: "generated" }] } as unknown as Parameters<typeof measures>[1])!;
+  assert.equal(m.overlap, 0); // counted over the whole texts, the trigger and the copied summaries are shared
+  assert.deepEqual(m.mentions, [0, 0]); // Bob's name in Alice's text is in his summary, which she only read
+  assert.deepEqual(m.steps, [2, 2]);
+  assert.equal(m.answer_by, "Alice"); // the box Bob read is Alice's
+  assert.equal(measures({ ...t, workers: ["Then", t.workers[1]] }), null);
 });

@@ -1,0 +1,27 @@
+/**
+ * What a writer's text in a trace is made of (docs/run-files.md, "traces.jsonl"): its finished steps in step
+ * order, joined, then the step it was still writing; steps of text the harness inserted are marked. The readers
+ * of traces (the viewer's measures, the judge) split a writer's text by these, never by guesses of their own.
+ */
+import type { TraceLine } from "./rundir.ts";
+
+export type TraceStep = TraceLine["steps"][number];
+
+/**
+ * A writer's steps in step order and the rest of its text (the step it was still writing); undefined where its
+ * text does not start with its steps joined (a trace that breaks the rule: LeaP's before leap 4).
+ */
+export function writerParts(trace: TraceLine, worker: number): { steps: TraceStep[]; rest: string } | undefined {
+  const steps = trace.steps.filter((s) => s.worker === worker).sort((a, b) => a.step - b.step);
+  const text = trace.workers[worker] ?? "", finished = steps.map((s) => s.text).join("");
+  return text.startsWith(finished) ? { steps, rest: text.slice(finished.length) } : undefined;
+}
+
+/**
+ * A writer's own words: its text with each step the harness inserted put as one space (no word made across
+ * it); undefined as writerParts.
+ */
+export function ownText(trace: TraceLine, worker: number): string | undefined {
+  const parts = writerParts(trace, worker);
+  return parts && parts.steps.map((s) => s.inserted ? " " : s.text).join("") + parts.rest;
+}
