@@ -10,7 +10,8 @@ import { readText } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
-import type { TraceLine } from "../bench/rundir.ts";
+import { recordKey, type TraceLine } from "../bench/rundir.ts";
+import { writerParts } from "../bench/trace.ts";
 import { checkPlaceholders } from "../../tasks/texts.ts";
 
 /**
@@ -37,13 +38,18 @@ export function loadJudgeTemplate(file?: string): JudgeTemplate {
   return { text, version: `${basename(where)}@${hash}` };
 }
 
-/** A worker's whole text as its paragraphs give it: finished steps by step number, then its unfinished step. */
+/**
+ * A worker's whole text: its finished steps by step number, then its unfinished step (docs/run-files.md). A trace
+ * whose text is not that is refused, naming it: which of the two to show would be a guess that drops text.
+ */
 export function workerText(trace: TraceLine, worker: number): string {
-  const own = trace.steps.filter((s) => s.worker === worker).sort((a, b) => a.step - b.step);
-  const finished = own.map((s) => s.text).join("");
-  const whole = trace.workers[worker] ?? "";
-  // The worker's text is its steps' texts in order and then the step it had not finished: that rest is kept.
-  return whole.startsWith(finished) ? whole : finished;
+  check(
+    writerParts(trace, worker),
+    `trace ${recordKey(trace).replaceAll("\t", " / ")}: writer ${worker}'s text is not its steps joined, then ` +
+      `its unfinished step (docs/run-files.md, traces.jsonl; LeaP traces before leap 4 are so): judge it with ` +
+      `--methods leaving ${trace.method} out, or run it again`,
+  );
+  return trace.workers[worker];
 }
 
 /** The first `limit` tokens of `text` (a character cut in two at the end is dropped), and whether it was cut. */

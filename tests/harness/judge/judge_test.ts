@@ -298,6 +298,16 @@ Deno.test("judge prompt: each worker's steps in step order and its unfinished st
   assert.ok(template.text.includes("{{transcript}}") && template.text.includes("SCORE: N"));
 });
 
+Deno.test("judge prompt: a worker's text that is not its steps joined, then a rest, is refused naming the trace, never cut", () => {
+  const tok = TextTokenizer.fromDir(DEMO)!, t = trace("p0", "leap:2", "What are A and B?");
+  // as LeaP's traces before leap 4: text no step holds (a peer's summary read) before the rest
+  const broken = { ...t, workers: [t.workers[0], "Solver 1: A is 5.\n\n" + t.workers[1]] };
+  assert.throws(
+    () => mergedTranscript(broken, tok, 4096),
+    (e) => e instanceof InputError && e.message.startsWith("trace chains / p0 / leap:2 / 1: writer 1's text is not"),
+  );
+});
+
 Deno.test("judge prompt: on a trace the bench recorded, every finished step is in its writer's block, the blocks in name order", async () => {
   const dir = join(mkdtempSync(join(tmpdir(), "hogwild-judge-rec-")), "run");
   const b = await runCli("cli/bench.ts", [
