@@ -1,6 +1,7 @@
 /**
  * A bench's runs as they happen, for the viewer: after each pass, what each run's writers added and the steps
- * they finished, as events (a page that connects mid-run first gets every run's state so far).
+ * they finished, as events (a page that connects mid-run first gets every run's state so far). A text that does
+ * not go on from what was sent (LeaP's cut takes its end back) is sent again whole, with `reset`.
  */
 import type { Solver } from "../generation/solver.ts";
 import type { LiveEvent } from "./server.ts";
@@ -8,7 +9,8 @@ import type { LiveEvent } from "./server.ts";
 interface Tracked {
   solver: Solver;
   head: Record<string, unknown>;
-  sent: number[];
+  /** each writer's text as last sent */
+  sent: string[];
   steps: number;
 }
 
@@ -39,12 +41,23 @@ export class LiveTap {
 
   #send(key: string, t: Tracked): void {
     const texts = t.solver.texts();
-    const append = texts.map((x, i) => x.slice(t.sent[i] ?? 0));
+    const reset = texts.some((x, i) => !x.startsWith(t.sent[i] ?? ""));
+    const append = reset ? texts : texts.map((x, i) => x.slice(t.sent[i]?.length ?? 0));
     const steps = t.solver.steps.slice(t.steps).map((s) => ({ worker: s.worker, step: s.step, pass: s.pass }));
-    if (append.every((a) => a === "") && steps.length === 0) return;
-    t.sent = texts.map((x) => x.length);
+    if (!reset && append.every((a) => a === "") && steps.length === 0) return;
+    t.sent = texts;
     t.steps += steps.length;
-    this.publish({ type: "pass", key, run: this.run, pass: t.solver.passes, append, steps, names: t.solver.names() });
+    const names = t.solver.names();
+    this.publish({
+      type: "pass",
+      key,
+      run: this.run,
+      pass: t.solver.passes,
+      append,
+      steps,
+      names,
+      ...(reset ? { reset } : {}),
+    });
   }
 
   /** Every run in flight, as a start and one pass with all its text so far. */

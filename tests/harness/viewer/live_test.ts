@@ -1,4 +1,7 @@
-/** The live feed: every pass's text reaches the page, the last one too (a run ends inside its pass). */
+/**
+ * The live feed: every pass's text reaches the page, the last one too (a run ends inside its pass); a text that
+ * was cut back reaches it whole.
+ */
 import assert from "node:assert/strict";
 import { LiveTap } from "../../../harness/viewer/live.ts";
 import type { LiveEvent } from "../../../harness/viewer/server.ts";
@@ -24,4 +27,31 @@ Deno.test("live: a run's appends add up to its final text; the pass it ended in 
   assert.deepEqual(events.map((e) => e.type), ["start", "pass", "pass", "done"]);
   const sent = [0, 1].map((i) => events.flatMap((e) => e.type === "pass" ? [(e.append as string[])[i]] : []).join(""));
   assert.deepEqual(sent, ["Hello", "World"]);
+});
+
+/** Each writer's text as the page builds it from the events: appended, or replaced on a reset. */
+function shown(events: LiveEvent[]): string[] {
+  const texts: string[] = [];
+  for (const e of events.filter((e) => e.type === "pass")) {
+    (e.append as string[]).forEach((a, i) => texts[i] = (e.reset ? "" : texts[i] ?? "") + a);
+  }
+  return texts;
+}
+
+Deno.test("live: a text cut back (as LeaP's cut takes a paragraph back) is sent whole with a reset, never spliced", () => {
+  const events: LiveEvent[] = [];
+  const tap = new LiveTap((e) => events.push(e));
+  const texts = ["", ""];
+  const { solver, write } = fakeSolver(texts);
+  tap.track("k", { task: "t", problem_id: "p", method: "leap:2:cut", seed: 1 }, solver);
+  write(0, "2 + 9 = 11.\n\nThen 14"), write(1, "Wo"), tap.tick();
+  texts[0] = "2 + 9 = 11.\n\nLet me pause"; // as long as, and then longer than, what was sent: no append tells
+  tap.tick();
+  assert.deepEqual(shown(events), texts);
+  texts[0] = "2 + 9 = 11.\n\n"; // shorter
+  write(1, "rld"), tap.tick();
+  assert.deepEqual(shown(events), texts);
+  write(0, "Where I stand"), tap.tick();
+  assert.deepEqual(shown(events), texts);
+  assert.deepEqual(events.map((e) => e.reset ?? false), [false, false, true, true, false]);
 });
