@@ -9,7 +9,7 @@ export type TraceStep = TraceLine["steps"][number];
 
 /**
  * A writer's steps in step order and the rest of its text (the step it was still writing); undefined where its
- * text does not start with its steps joined (a trace that breaks the rule: LeaP's before leap 4).
+ * text does not start with its steps joined (a trace that breaks the rule: one written before its family's version that fixed it).
  */
 export function writerParts(trace: TraceLine, worker: number): { steps: TraceStep[]; rest: string } | undefined {
   const steps = trace.steps.filter((s) => s.worker === worker).sort((a, b) => a.step - b.step);

@@ -46,7 +46,7 @@ export function workerText(trace: TraceLine, worker: number): string {
   check(
     writerParts(trace, worker),
     `trace ${recordKey(trace).replaceAll("\t", " / ")}: writer ${worker}'s text is not its steps joined, then ` +
-      `its unfinished step (docs/run-files.md, traces.jsonl; LeaP traces before leap 4 are so): judge it with ` +
+      `its unfinished step (docs/run-files.md, traces.jsonl; a family's traces from before its version that fixed them are so): judge it with ` +
       `--methods leaving ${trace.method} out, or run it again`,
   );
   return trace.workers[worker];

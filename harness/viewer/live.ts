@@ -1,7 +1,7 @@
 /**
  * A bench's runs as they happen, for the viewer: after each pass, what each run's writers added and the steps
  * they finished, as events (a page that connects mid-run first gets every run's state so far). A text that does
- * not go on from what was sent (LeaP's cut takes its end back) is sent again whole, with `reset`.
+ * not go on from what was sent (a method that cuts a text back) is sent again whole, with `reset`.
  */
 import type { Solver } from "../generation/solver.ts";
 import type { LiveEvent } from "./server.ts";
