@@ -16,8 +16,11 @@ export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits", "logpr
 export interface CostModel {
   /** ms per unit of each term of COST_TERMS */
   coef: number[];
-  /** how it was fitted: passes, and the relative error of its predictions on them */
-  fit: { passes: number; median_rel_error: number; p90_rel_error: number };
+  /**
+   * how it was fitted: passes, their distinct shapes (absent in folders made before it was kept), and the relative
+   * error of its predictions on them, each shape held out (fitCost; before the shapes were kept, on its own passes)
+   */
+  fit: { passes: number; shapes?: number; median_rel_error: number; p90_rel_error: number };
   /** the machine that timed them (timing.ts machineName); absent in folders made before it was kept */
   calibrated_on?: string;
 }
@@ -47,33 +50,56 @@ export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { me
 }
 
 /**
+ * The cost model of `passes`. Its error is held out: each shape's passes predicted by the model fitted on the
+ * other shapes' (a fit scored on its own passes is exact on as many shapes as it has terms, as a calibration cut
+ * short by its bound is, and could never warn); with one shape, nothing is held out and the error is 100%.
+ */
+export function fitCost(passes: readonly TimedPass[]): CostModel {
+  if (passes.length === 0) throw new RangeError("fitCost: no timed passes");
+  const byShape = new Map<string, TimedPass[]>();
+  for (const p of passes) {
+    const k = JSON.stringify(terms(p.shape));
+    byShape.set(k, [...(byShape.get(k) ?? []), p]);
+  }
+  const errors: number[] = [];
+  for (const [k, own] of byShape) {
+    const others = passes.filter((p) => JSON.stringify(terms(p.shape)) !== k);
+    const held = others.length ? { coef: nnls(others) } : undefined;
+    for (const p of own) errors.push(held ? Math.abs(predictMs(held as CostModel, p.shape) - p.ms) / p.ms : 1);
+  }
+  errors.sort((a, b) => a - b);
+  return {
+    coef: nnls(passes),
+    fit: {
+      passes: passes.length,
+      shapes: byShape.size,
+      median_rel_error: +quantile(errors, 0.5).toFixed(4),
+      p90_rel_error: +quantile(errors, 0.9).toFixed(4),
+    },
+  };
+}
+
+/**
  * Non-negative least squares on relative errors (each pass weighted by 1/ms, so that short decode passes count
  * as much as long prefills): the unconstrained fit over the active terms, dropping the most negative term until
  * none is negative.
  */
-export function fitCost(passes: readonly TimedPass[]): CostModel {
-  if (passes.length === 0) throw new RangeError("fitCost: no timed passes");
+function nnls(passes: readonly TimedPass[]): number[] {
   const X = passes.map((p) => terms(p.shape).map((x) => x / p.ms)), y = passes.map(() => 1);
   const k = COST_TERMS.length;
   // Columns scaled to unit size, for a well-conditioned solve.
   const scale = Array.from({ length: k }, (_, j) => X.reduce((m, r) => Math.max(m, Math.abs(r[j])), 0) || 1);
   const active = new Set(Array.from({ length: k }, (_, j) => j).filter((j) => X.some((r) => r[j] !== 0)));
-  let coef = new Array(k).fill(0);
   for (;;) {
     const cols = [...active];
     const sol = leastSquares(X.map((r) => cols.map((j) => r[j] / scale[j])), y);
-    coef = new Array(k).fill(0);
+    const coef = new Array(k).fill(0);
     cols.forEach((j, i) => (coef[j] = sol[i] / scale[j]));
     let worst = -1;
     for (const j of cols) if (coef[j] < 0 && (worst < 0 || coef[j] * scale[j] < coef[worst] * scale[worst])) worst = j;
-    if (worst < 0) break;
+    if (worst < 0) return coef;
     active.delete(worst);
   }
-  const model: CostModel = { coef, fit: { passes: passes.length, median_rel_error: 0, p90_rel_error: 0 } };
-  const e = relativeErrors(model, passes);
-  model.fit.median_rel_error = +e.median.toFixed(4);
-  model.fit.p90_rel_error = +e.p90.toFixed(4);
-  return model;
 }
 
 /** Solves min |A x - y| by the normal equations (a few columns), with partial pivoting. */
@@ -105,7 +131,11 @@ export function describeCost(m: CostModel): string {
   } per thousand query-key pairs + ${us(kv * 1000)} per thousand KV tokens read + ${us(logits)} per logit row + ${
     us(logprobs)
   } per row that takes log-probabilities, ` +
-    `fitted by non-negative least squares on ${m.fit.passes} passes timed on this device at start-up ` +
-    `(median relative error ${(100 * m.fit.median_rel_error).toFixed(1)}%). ` +
+    `fitted by non-negative least squares on ${m.fit.passes} passes${
+      m.fit.shapes === undefined ? "" : ` of ${m.fit.shapes} shapes`
+    } timed on this device at start-up ` +
+    `(median relative error ${(100 * m.fit.median_rel_error).toFixed(1)}%${
+      m.fit.shapes === undefined ? "" : ", each shape predicted by the fit of the others"
+    }). ` +
     `A run's solo time is that prediction summed over the passes it took part in, counting only its own rows.`;
 }

@@ -369,7 +369,8 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
       (isObject(cost) && Array.isArray(cost.coef) &&
         [COST_TERMS.length - 1, COST_TERMS.length].includes(cost.coef.length) &&
         cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
-        numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"])),
+        numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"]) &&
+        (cost.fit.shapes === undefined || Number.isInteger(cost.fit.shapes))),
     `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0 and its fit); delete that ` +
       "field to calibrate again (the solo times of the records already there came from the old model)",
   );

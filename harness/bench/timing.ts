@@ -3,7 +3,7 @@
  * throughput of each invocation (run.json keeps one entry per invocation, so a resumed run reports them all),
  * and the text summary.md says about time.
  */
-import { type CostModel, describeCost, predictMs, relativeErrors, type TimedPass } from "./cost.ts";
+import { COST_TERMS, type CostModel, describeCost, predictMs, relativeErrors, type TimedPass } from "./cost.ts";
 import type { PassInfo } from "../generation/schedule.ts";
 
 /** One invocation of the benchmark on a run folder, as run.json records it. */
@@ -41,17 +41,24 @@ export function costWarning(i: Pick<Invocation, "cost_error" | "passes">): strin
 }
 
 /**
- * The warning a cost model earns whose fit of its own calibration passes is off by more than COST_ERROR_WARNING
- * (median): calibrated while the machine was busy, or cut short by its bound. Every solo time of the folder comes
- * from it, and an invocation's own error can still fall under the bound (the same noise on both sides).
+ * The warning a cost model earns whose calibration cannot vouch for it: its shapes, each predicted by the fit of
+ * the others, off by more than COST_ERROR_WARNING (median: the machine was busy), or too few shapes to tell (fewer
+ * than twice its terms: a calibration cut short by its bound, each term resting on a pass or two). Every solo time
+ * of the folder comes from it, and an invocation's own error can still fall under the bound (the same noise on
+ * both sides, or passes that seldom use the ill-fitted term).
  */
 export function fitWarning(m: Pick<CostModel, "fit">): string | undefined {
-  if (!(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
-  return `Warning: the cost model fits its own ${m.fit.passes} calibration passes only to within ${
-    (100 * m.fit.median_rel_error).toFixed(0)
-  }% (median), so the solo times (the time axis) are not reliable: the machine was busy when it calibrated, or ` +
-    "the calibration was cut short. Every record of this folder is timed by it: calibrate again on an idle machine " +
-    "(a new --out), and check them with deno task solo-check.";
+  const few = m.fit.shapes !== undefined && m.fit.shapes < 2 * COST_TERMS.length;
+  if (!few && !(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
+  const why = few
+    ? `was fitted on ${m.fit.shapes} pass shapes only, too few to check it (the calibration was cut short by its ` +
+      "time bound: a slow model or a busy machine)"
+    : `predicts its own ${m.fit.passes} calibration passes${
+      m.fit.shapes === undefined ? "" : ", each shape from the fit of the others,"
+    } only to within ${(100 * m.fit.median_rel_error).toFixed(0)}% (median)`;
+  return `Warning: the cost model ${why}, so the solo times (the time axis) are not reliable. Every record of this ` +
+    "folder is timed by it: calibrate again on an idle machine (a new --out), and check them with deno task " +
+    "solo-check.";
 }
 
 export class PassLog {

@@ -17,13 +17,22 @@ import type { KVCache } from "../../engine/cache.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 /**
+ * Bytes a weight of the checkpoint's own dtype (the config's) takes as `device` stores it: bf16 as it is; float16
+ * and float32 as float32 on the CPU (cpu_model.cc load), as bf16 on a GPU. An embedding that is not the LM head is
+ * stored so, and a pass reads one row of it.
+ */
+export function denseBytes(c: ModelConfig, device: string): number {
+  return device === "cuda" || c.dtype === "BF16" ? 2 : 4;
+}
+
+/**
  * The bytes a quantised layer's weight takes as `device` holds it: bf16 2; FP8 one byte and a float scale per
  * block; AWQ half a byte, and per group of inputs a zero and a scale (the CPU unpacks the zero to a byte and the
  * scale to a float; the GPU keeps the checkpoint's packed nibble and half).
  */
 export function bytesPerWeight(c: ModelConfig, device: string): number {
   const q = c.quant;
-  if (!q) return 2;
+  if (!q) return denseBytes(c, device);
   if (q.method === "fp8") return 1 + 4 / (q.block[0] * q.block[1]);
   return 0.5 + (device === "cuda" ? 2.5 : 5) / q.groupSize;
 }
@@ -65,14 +74,16 @@ export async function perfEngine(values: { model: string; device: string; cuda?:
  * memory (random shapes have no max_position_embeddings: refused here, not by an allocation failure or the OOM
  * killer). Returns the check that adds the weights once they are loaded, which gives the KV bytes per token.
  */
-function checkFits(
+export function checkFits(
   c: ModelConfig,
-  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean },
+  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean; where?: string },
 ): (weightBytes: number) => number {
   for (const C of o.contexts) {
     check(
       c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
-      `--context ${C}: with ${o.most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
+      `${
+        o.where ?? "--context"
+      } ${C}: with ${o.most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
         "positions (max_position_embeddings)",
     );
   }
@@ -111,7 +122,7 @@ export async function enginePerf(
   const engine = await perfEngine({ ...values, model: folder });
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
-  const embedBytes = c.vocab * c.hidden * 2;
+  const embedBytes = c.vocab * c.hidden * denseBytes(c, values.device);
   // A pass reads every weight once, except the embedding table when it is not also the LM head.
   const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);
 
@@ -185,6 +196,11 @@ export async function timePass(
   await bench.run();
   const r = bench.tasks[0].result;
   shape.free();
-  if (r.state !== "completed") throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
+  if (r.state !== "completed") {
+    // the engine's own refusal (an InputError naming the limit) is the message, not tinybench's state
+    const error = (r as { error?: unknown }).error;
+    if (error instanceof Error) throw error;
+    throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
+  }
   return r.latency.p50;
 }

@@ -2,7 +2,8 @@
 import paper from "../reference/paper.json" with { type: "json" };
 import { loadNative } from "../../engine/native.ts";
 import { OWN_TOKENS } from "./decode_shape.ts";
-import { floorBandwidth, perfEngine, timePass } from "./engine.ts";
+import { modelConfigOf } from "../../engine/hub.ts";
+import { checkFits, floorBandwidth, perfEngine, timePass } from "./engine.ts";
 
 // Imported, not read from a file: the device kit's bundle carries it.
 const TABLE1 = paper.table1 as {
@@ -23,8 +24,17 @@ const TABLE1 = paper.table1 as {
 export async function paperTable(values: { model: string; device: string; cuda?: string }, iterations: number) {
   const contexts = TABLE1.contexts, workers = [1, 2, 4];
   floorBandwidth(values.device); // refuses a missing GPU before loading
+  // the paper's contexts past the model's positions (or this machine's memory) refused before hours of timing
+  const cacheTokens = Math.max(...contexts) + 4 * (OWN_TOKENS + 16) + 64;
+  checkFits(await modelConfigOf(values.model), {
+    contexts,
+    most: 4,
+    cacheTokens,
+    cuda: values.device === "cuda",
+    where: "--paper-table: the paper's context",
+  });
   const engine = await perfEngine(values);
-  const cache = engine.newCache({ tokens: Math.max(...contexts) + 4 * (OWN_TOKENS + 16) + 64 });
+  const cache = engine.newCache({ tokens: cacheTokens });
   const points = [0, ...contexts];
   const latency = new Map<number, number[]>();
   for (const R of workers) {

@@ -63,6 +63,24 @@ Deno.test("the cost model's fit recovers known coefficients, and none is negativ
   assert.throws(() => fitCost([]), /no timed passes/);
 });
 
+Deno.test("the fit's error is held out, shape by shape: a calibration cut short to its six spanning shapes fits them exactly and still warns", () => {
+  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8];
+  // each shape's repeats are one shape: the error predicts every shape from the others' fit
+  const noisy = synthetic(truth, 0.05, 60);
+  const twice = fitCost([...noisy, ...noisy.map((p) => ({ ...p, ms: p.ms * 1.02 }))]);
+  assert.equal(twice.fit.shapes, 60);
+  assert.ok(twice.fit.median_rel_error > 0.005, "a repeat of the same shape is not a held-out prediction");
+  // six shapes, one pass each, one of them slow by chance: six terms fit six passes exactly on their own passes,
+  // so a fit scored on them would say 0% and never warn
+  const six = synthetic(truth, 0, 6).map((p, i) => (i === 5 ? { ...p, ms: p.ms + 20 } : p));
+  const cut = fitCost(six);
+  assert.equal(cut.fit.shapes, 6);
+  assert.ok(cut.fit.median_rel_error > 0.01, JSON.stringify(cut.fit));
+  assert.match(fitWarning(cut)!, /fitted on 6 pass shapes only, too few to check it \(the calibration was cut short/);
+  assert.equal(fitWarning(fitCost(synthetic(truth, 0.02, 40))), undefined, "40 shapes within 2%: no warning");
+  assert.equal(fitCost(synthetic(truth, 0, 1)).fit.median_rel_error, 1, "one shape: nothing held out");
+});
+
 Deno.test("a run's solo time is the cost model over its own rows, whatever runs shared its passes", async () => {
   const tok = TextTokenizer.qwen3();
   const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -217,9 +235,9 @@ Deno.test("a cost model whose fit of its own calibration is far off warns, at ca
     coef: [0.108, 0.048, 8.9e-5, 0, 0, 17.11],
     fit: { passes: 8, median_rel_error: 0.347, p90_rel_error: 0.999 },
   };
-  assert.match(fitWarning(model)!, /fits its own 8 calibration passes only to within 35% \(median\)/);
+  assert.match(fitWarning(model)!, /predicts its own 8 calibration passes only to within 35% \(median\)/);
   assert.equal(fitWarning({ fit: { ...model.fit, median_rel_error: 0.05 } }), undefined);
   const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.237, p90: 0.5 } };
-  assert.match(timingText(model, [fine]), /\*\*Warning: the cost model fits its own 8 calibration passes/);
+  assert.match(timingText(model, [fine]), /\*\*Warning: the cost model predicts its own 8 calibration passes/);
   assert.doesNotMatch(timingText({ ...model, fit: { ...model.fit, median_rel_error: 0.05 } }, [fine]), /Warning/);
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { bytesPerWeight, unreadExpertBytes } from "../../../harness/perf/engine.ts";
+import { bytesPerWeight, denseBytes, unreadExpertBytes } from "../../../harness/perf/engine.ts";
 
 const PERF = new URL("../../../cli/perf.ts", import.meta.url).pathname;
 
@@ -49,6 +49,11 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       [["--skip-engine"], /^error: --skip-engine and --skip-harness: nothing left to measure\n$/],
       [["--paper-table", "--json", "x.json"], /^error: --json does not apply to --paper-table\n$/],
       [["--paper-table", "--code-grading"], /^error: --paper-table and --code-grading: one at a time\n$/],
+      // the paper's 16k contexts past the demo model's 2048 positions: refused before any timing, not a stack trace
+      [
+        ["--paper-table", "--model", "engine/models/hogwild-demo"],
+        /^error: --paper-table: the paper's context 2048: .* past the model's 2048 positions/,
+      ],
     ] as const
   ) {
     const r = await perf(...args, ...(args[0] === "--paper-table" ? [] : ["--skip-harness"]));
@@ -139,5 +144,11 @@ Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's
   assert.equal(bytesPerWeight(awq, "cuda"), 0.5 + 2.5 / 128);
   assert.ok(
     Math.abs(unreadExpertBytes(awq, 1, "cuda") / unreadExpertBytes(moe, 1, "cuda") - (0.5 + 2.5 / 128) / 2) < 1e-12,
-  );
+  ); // a float16 or float32 checkpoint is float32 on the CPU (its embedding, read one row a pass, too), bf16 on a GPU
+  for (const dtype of ["F16", "F32"] as const) {
+    assert.equal(bytesPerWeight({ ...moe, dtype }, "cpu"), 4, dtype);
+    assert.equal(bytesPerWeight({ ...moe, dtype }, "cuda"), 2, dtype);
+    assert.equal(denseBytes({ ...moe, dtype }, "cpu"), 4, dtype);
+  }
+  assert.equal(denseBytes({ ...moe, dtype: "BF16" }, "cpu"), 2);
 });
