@@ -49,9 +49,11 @@ async function main() {
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
   check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
   const unfinished: string[] = [];
+  const read = dirs.map(readRecords);
+  // one grader for every curve on the chart: a folder beside its rescore would show one answer as two accuracies
+  checkOneGrader(dirs.map((d, i) => ({ name: d, records: read[i] })));
   const points = dirs.flatMap((d, i) => {
-    const records = readRecords(d), meta = existsSync(join(d, "run.json")) ? readRunJson(d) : {};
-    checkOneGrader(join(d, "records.jsonl"), records);
+    const records = read[i], meta = existsSync(join(d, "run.json")) ? readRunJson(d) : {};
     const left = unfinishedRecords(records.length, meta);
     if (left) unfinished.push(dirs.length > 1 ? `${names[i]} (${left})` : left);
     const own = curves(records, specSeeds(meta));

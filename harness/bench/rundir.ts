@@ -620,17 +620,42 @@ export function traceTexts(dir: string): Map<string, string> {
   return texts;
 }
 
+/** Records shown together, by the name errors give them: a run folder (plot, the viewer) or a method of one (compare). */
+export interface GradedSide {
+  name: string;
+  records: readonly BenchRecord[];
+}
+
 /**
- * A folder's records are graded by one grader version (one for code, one for the rest), so that no curve mixes
- * two graders' verdicts (a record appended by hand, or a folder half rescored); rescore is what reads several.
+ * Records drawn or compared side by side were graded by one grader version (one for code, one for the rest):
+ * within a side (a record appended by hand, a folder half rescored) and across sides (a folder beside its own
+ * rescore would show the same answers as two accuracies). The one check of plot, compare and the viewer.
  */
-export function checkOneGrader(file: string, records: readonly BenchRecord[]): void {
+export function checkOneGrader(sides: readonly GradedSide[]): void {
   for (const code of [false, true]) {
-    const versions = [...new Set(records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))];
-    check(
-      versions.length <= 1,
-      `${file}: records graded by several grader versions (${versions.sort().join(", ")}); ` +
-        "rescore the folder first (deno task rescore)",
+    const today = code ? CODE_GRADER_VERSION : GRADER_VERSION;
+    // code records hold programs, not their tests: rescore cannot grade them again, the bench can (a new folder)
+    const again = (names: string[]) =>
+      code
+        ? `run ${names.join(" and ")} again into a new folder with this grader (code records cannot be rescored)`
+        : `rescore ${names.join(" and ")} (deno task rescore)`;
+    const graders = sides.map((s) =>
+      [...new Set(s.records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))].sort()
+    );
+    sides.forEach((s, i) =>
+      check(
+        graders[i].length <= 1,
+        `${s.name}: records graded by several grader versions (${graders[i].join(", ")}); ${again([s.name])} first`,
+      )
+    );
+    const graded = sides.map((s, i) => ({ name: s.name, grader: graders[i][0] })).filter((s) => s.grader);
+    const other = graded.find((s) => s.grader !== graded[0].grader);
+    if (!other) continue;
+    const pair = [graded[0], other], stale = pair.filter((s) => s.grader !== today);
+    throw new InputError(
+      `${pair[0].name} was graded by ${pair[0].grader}, ${other.name} by ${other.grader}; ${
+        again((stale.length ? stale : pair).map((s) => s.name))
+      } so that both are graded by ${today} (one answer can score otherwise under each grader)`,
     );
   }
 }

@@ -4,7 +4,7 @@
  */
 import { check } from "../../engine/errors.ts";
 import { sample, type Score, voteScore } from "./curves.ts";
-import type { BenchRecord } from "../bench/rundir.ts";
+import { type BenchRecord, checkOneGrader } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 
 /** One side of a comparison: a method's records (of one run folder). */
@@ -121,26 +121,8 @@ export function comparisonTable(rows: readonly Comparison[], budget: number): st
  */
 export function checkComparable(a: Side & { name: string }, b: Side & { name: string }): void {
   const own = (s: Side) => s.records.filter((r) => r.method === s.method);
-  const graders = (s: Side) => [...new Set(own(s).map((r) => r.grader))].sort();
-  // Code records hold programs, not their tests: rescore cannot grade them again, the bench can (a new folder).
-  const again = (s: Side) =>
-    own(s).some((r) => r.grading === "code")
-      ? "run it again into a new folder with this grader (code records cannot be rescored)"
-      : "rescore it (deno task rescore)";
-  for (const s of [a, b]) {
-    check(own(s).length > 0, `compare: ${s.name} has no records of method ${s.method}`);
-    check(
-      graders(s).length === 1,
-      `compare: ${s.name}'s records of ${s.method} were graded by several grader versions (${graders(s).join(", ")}); ${
-        again(s)
-      } first`,
-    );
-  }
-  check(
-    graders(a)[0] === graders(b)[0],
-    `compare: ${a.name} was graded by ${graders(a)[0]}, ${b.name} by ${graders(b)[0]}; ${again(a)} ` +
-      "so that both have one grader",
-  );
+  for (const s of [a, b]) check(own(s).length > 0, `compare: ${s.name} has no records of method ${s.method}`);
+  checkOneGrader([a, b].map((s) => ({ name: s.name, records: own(s) })));
   const problems = new Map(own(b).map((r) => [`${r.task}\t${r.problem_id}`, r]));
   for (const r of own(a)) {
     const o = problems.get(`${r.task}\t${r.problem_id}`);

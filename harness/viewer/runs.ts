@@ -147,7 +147,7 @@ export class RunSource {
       checkRecordLines(file, added, this.#seen, before);
     });
     const list = this.#records.lines;
-    checkPlanned(file, list, planned), checkOneGrader(file, list); // as plot refuses them
+    checkPlanned(file, list, planned), checkOneGrader([{ name: file, records: list }]); // as plot refuses them
     return list;
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli } from "../helpers.ts";
+import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 
 const here = (f: string) => new URL(`../../cli/${f}`, import.meta.url).pathname;
 
@@ -274,4 +275,25 @@ Deno.test("plot names a merged run by its shards' machines", async () => {
   const svg = readFileSync(join(out, "accuracy_vs_time.svg"), "utf8");
   assert.ok(svg.includes("merged (H100 + L40S): sequential"), "the merged run's machines");
   assert.ok(svg.includes("single (H200): sequential"));
+});
+
+Deno.test("plot refuses folders graded by different grader versions, naming both and the rescore to run", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-graders-"));
+  // one run's records as grader 6 wrote them, and the same answers rescored by today's grader
+  const [old, rescored] = [["old", "hogwild-grader/6"], ["rescored", GRADER_VERSION]].map(([name, grader]) => {
+    mkdirSync(join(base, name));
+    const r = { ...record("aime25", "sequential", "p", 8, name === "rescored"), grader };
+    writeFileSync(join(base, name, "records.jsonl"), JSON.stringify(r) + "\n");
+    return join(base, name);
+  });
+  const r = await run("plot.ts", old, rescored, "--out", join(base, "plot"));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^error: .*old was graded by hogwild-grader/6, .*rescored by ${GRADER_VERSION}; rescore .*old ` +
+        `\\(deno task rescore\\) so that both are graded by ${GRADER_VERSION}`,
+    ),
+  );
+  assert.ok(!existsSync(join(base, "plot")), "nothing drawn");
 });

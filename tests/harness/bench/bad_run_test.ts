@@ -80,7 +80,7 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
       text.replace(/"grader":"hogwild-grader\/\d+"/, '"grader":"hogwild-grader/4"'),
     );
     return ["cli/plot.ts", [dir, "--out", at("plot-two")]];
-  }, /records\.jsonl: records graded by several grader versions \(hogwild-grader\/4, hogwild-grader\/\d+\); rescore/],
+  }, /twograders: records graded by several grader versions \(hogwild-grader\/4, hogwild-grader\/\d+\); rescore/],
   ["run.json with an empty cost model", async () => {
     const dir = await finished("costless");
     const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
