@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { comparisonText, points } from "../../../harness/report/compare.ts";
+import { checkComparable, comparisonText, points } from "../../../harness/report/compare.ts";
 import { pairedDiff } from "../../../harness/report/stats.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
@@ -237,4 +237,19 @@ Deno.test("a difference that rounds to zero is written +0.0, never −0.0; an ex
   const at = (scores: number[]) => scores.map((score, i) => ({ problem: `p${i}`, seed: 1, score }));
   const d = pairedDiff(at([0, 0.2, 0.2]), at([0.1, 0.3, 0]))!;
   assert.deepEqual([d.diff, d.wins, d.losses], [0, 1, 2]);
+});
+
+Deno.test("compare: a method over a code task and another is graded by two graders, one each, and compares", () => {
+  const both = [
+    record("a", "p1", 1, [1]),
+    record("a", "c1", 1, [1], { task: "lcb", grading: "code", grader: "lcb/1" }),
+    record("b", "p1", 1, [0]),
+    record("b", "c1", 1, [1], { task: "lcb", grading: "code", grader: "lcb/1" }),
+  ];
+  checkComparable({ method: "a", records: both, name: "A" }, { method: "b", records: both, name: "B" });
+  const regraded = both.map((r) => r.method === "b" && r.grading === "code" ? { ...r, grader: "lcb/2" } : r);
+  assert.throws(
+    () => checkComparable({ method: "a", records: regraded, name: "A" }, { method: "b", records: regraded, name: "B" }),
+    /A was graded by lcb\/1, B by lcb\/2; run A and B again into a new folder with this grader \(code records cannot be rescored\)/,
+  );
 });
