@@ -7,7 +7,13 @@ import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
-import { checkOneGrader, readRecords, readRunJson, unfinishedRecords } from "../harness/bench/rundir.ts";
+import {
+  checkOneGrader,
+  checkOutFolder,
+  readRecords,
+  readRunJson,
+  unfinishedRecords,
+} from "../harness/bench/rundir.ts";
 import { runMachines } from "../harness/bench/timing.ts";
 
 function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
@@ -41,6 +47,12 @@ async function main() {
   );
   check(dirs.length >= 1, "plot: name at least one run folder");
   check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
+  // --out before any work: a file there (a run's records.jsonl) or a run folder is refused, not written into
+  checkOutFolder(f.out);
+  check(
+    !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
+    `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
+  );
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
   const machines = dirs.map(runMachine);
   const named = new Set(machines).size > 1;
@@ -65,10 +77,6 @@ async function main() {
   });
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
-  check(
-    !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
-    `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
-  );
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
   const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished);

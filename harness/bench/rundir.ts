@@ -229,25 +229,16 @@ export function checkTraceLines(file: string, traces: readonly TraceLine[], befo
   });
 }
 
-/** A run folder's path is usable: a folder (or creatable as one) whose run files, where they exist, are files. */
-export function checkRunFolder(dir: string, flag = "--out"): void {
+/**
+ * An output folder's path is usable: a folder, or creatable as one (its nearest existing parent a writable
+ * folder). Checked before any work, so that a bad --out costs nothing; the folder is not made here: a command
+ * refused later leaves nothing behind.
+ */
+export function checkOutFolder(dir: string, flag = "--out"): void {
   check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
-  // A folder not there yet is only checked, not made: a run refused later leaves nothing behind.
   let here = resolve(dir);
   while (!existsSync(here) && dirname(here) !== here) here = dirname(here);
   check(statSync(here).isDirectory(), `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`);
-  if (here === resolve(dir)) {
-    for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
-      const p = join(dir, f);
-      check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
-    }
-    // a run's files go into a folder of their own: a new one, an empty one, or a run folder to resume (one
-    // killed as it started holds only its lock, or a run.json being written)
-    check(
-      existsSync(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
-      `${flag} ${dir}: holds other files and no run.json; name a new or empty folder, or a run folder to resume`,
-    );
-  }
   try {
     accessSync(here, constants.W_OK);
   } catch {
@@ -257,6 +248,22 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
       }`,
     );
   }
+}
+
+/** A run folder's path is usable: an output folder (checkOutFolder) whose run files, where they exist, are files. */
+export function checkRunFolder(dir: string, flag = "--out"): void {
+  checkOutFolder(dir, flag);
+  if (!existsSync(dir)) return;
+  for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
+    const p = join(dir, f);
+    check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
+  }
+  // a run's files go into a folder of their own: a new one, an empty one, or a run folder to resume (one
+  // killed as it started holds only its lock, or a run.json being written)
+  check(
+    existsSync(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
+    `${flag} ${dir}: holds other files and no run.json; name a new or empty folder, or a run folder to resume`,
+  );
 }
 
 /** "3 of 6 planned records" for a folder that holds fewer records than its run.json plans (an unfinished run). */

@@ -297,3 +297,19 @@ Deno.test("plot refuses folders graded by different grader versions, naming both
   );
   assert.ok(!existsSync(join(base, "plot")), "nothing drawn");
 });
+
+Deno.test("plot refuses an --out that is a file (a run's records.jsonl), or under one, in one line", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-out-"));
+  const records = join(base, "records.jsonl");
+  writeFileSync(records, JSON.stringify(record("aime25", "sequential", "p", 8, true)) + "\n");
+  for (
+    const [out, message] of [
+      [records, /^error: --out .*records\.jsonl: exists and is not a folder\n$/],
+      [join(records, "plot"), /^error: --out .*records\.jsonl\/plot: .*records\.jsonl is not a folder\n$/],
+    ] as const
+  ) {
+    const r = await run("plot.ts", base, "--out", out);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
