@@ -187,6 +187,11 @@ export function checkRecordLines(file: string, records: readonly BenchRecord[], 
         (c.paths === undefined || (Array.isArray(c.paths) && c.paths.every(text)))
       );
     check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);
+    // its grader's version: what plot and compare match across folders, and what rescore says it regraded
+    check(
+      typeof r.grader === "string" && r.grader !== "",
+      `${file}:${i + 1}: a record without its "grader" (the version that graded it; the file was changed by hand?)`,
+    );
   });
 }
 

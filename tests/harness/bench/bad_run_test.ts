@@ -68,6 +68,12 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     );
     return ["cli/bench.ts", [...SMALL, "--out", dir]];
   }, /records\.jsonl:1: a record graded by hogwild-grader\/4, not this bench's hogwild-grader\/\d+; rescore/],
+  ["a record without its grader (rescore)", async () => {
+    const dir = await finished("nograder");
+    const text = readFileSync(join(dir, "records.jsonl"), "utf8");
+    writeFileSync(join(dir, "records.jsonl"), text.replace(/,"grader":"hogwild-grader\/\d+"/, ""));
+    return ["cli/rescore.ts", [dir, "--out", at("nograder-rescored")]];
+  }, /nograder\/records\.jsonl:1: a record without its "grader"/],
   ["records of two grader versions (plot)", async () => {
     const dir = at("twograders");
     assert.equal(
