@@ -11,7 +11,7 @@ import { replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { GRADER_VERSION } from "../tasks/grading/grader.ts";
 import type { BenchSpec } from "../harness/bench/spec.ts";
-import { gradeCheckpoints } from "../harness/bench/grading.ts";
+import { gradeCheckpoints, graderFailures, graderFailuresText } from "../harness/bench/grading.ts";
 import { report } from "../harness/report/report.ts";
 import {
   type BenchRecord,
@@ -134,11 +134,14 @@ async function main() {
     );
   const changed = verdicts.map(([name, of]) => [name, changedIn(of)] as const);
   const first = graded.find((r) => changed.some(([, rs]) => rs.includes(r)));
+  // a time-out is no verdict on the answer, yet counts as wrong (and as a change): said apart, beside the old count
+  const old = graderFailures(records);
   console.error(
     `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
       `records with a changed verdict: ${changed.map(([name, rs]) => `${rs.length} ${name}`).join(", ")}${
         first ? `, e.g. ${recordKey(first).replaceAll("\t", " / ")}` : ""
-      } (${files.join(", ")})`,
+      }; ${graderFailuresText(graderFailures(graded))} (before: ${old.timedOut} timed out, ${old.failed} failed, ` +
+      `${old.paths} paths) (${files.join(", ")})`,
   );
 }
 

@@ -3,7 +3,7 @@
  * grading pool; a code problem's program against its tests, in the sandbox. The one place a verdict becomes
  * record fields: the bench grades as runs end, rescore grades a folder's records again with the grader of today.
  */
-import type { GradePool } from "../../tasks/grading/pool.ts";
+import { GRADE_TIMEOUT_MS, type GradePool } from "../../tasks/grading/pool.ts";
 import type { CodeSpec } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import type { RecordCheckpoint } from "./rundir.ts";
@@ -28,11 +28,15 @@ export async function gradeCheckpoints(
     return v;
   };
   const mathVerdict = async (answer: string | null | undefined): Promise<Verdict> => {
-    const g = await pool.grade({
+    const job = {
       generated: answer ? `\\boxed{${answer}}` : "",
       golds: problem.golds,
       grading: problem.grading as "single" | "list" | "parts",
-    });
+    };
+    // the limit is wall-clock: a time-out may be a busy machine's (a bench generating beside it), so it is tried
+    // once more before it counts as wrong
+    let g = await pool.grade(job);
+    if (g.timed_out) g = await pool.grade(job);
     return {
       equal_strict: g.equal_strict,
       equal_lenient: g.equal_lenient,
@@ -60,6 +64,28 @@ export async function gradeCheckpoints(
     out.push(cp);
   }
   return out;
+}
+
+/** Checkpoints whose answer the grader did not grade (timed out twice, or failed), and paths' answers so: each counted wrong. */
+export interface GraderFailures {
+  timedOut: number;
+  failed: number;
+  paths: number;
+}
+
+export function graderFailures(records: readonly { checkpoints: readonly RecordCheckpoint[] }[]): GraderFailures {
+  const cps = records.flatMap((r) => r.checkpoints);
+  return {
+    timedOut: cps.filter((c) => c.timed_out).length,
+    failed: cps.filter((c) => c.grader_error !== undefined).length,
+    paths: cps.reduce((a, c) => a + (c.paths_grader_errors ?? 0), 0),
+  };
+}
+
+/** The failures in words: "3 checkpoints' answers timed out in the grader (…), 1 …", for summary.md and rescore. */
+export function graderFailuresText(f: GraderFailures): string {
+  return `${f.timedOut} checkpoints' answers timed out in the grader (${GRADE_TIMEOUT_MS / 1000} s, wall-clock, ` +
+    `tried twice), ${f.failed} the grader failed on, and ${f.paths} paths' answers either way: each counted wrong`;
 }
 
 /** A program's verdict: it passes when every test passes (strict and lenient alike). */

@@ -19,6 +19,7 @@ import {
   summaryTable,
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
+import { graderFailures, graderFailuresText } from "../bench/grading.ts";
 import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
 import { type Invocation, runMachines, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
@@ -39,6 +40,20 @@ export function greedyNote(methods: readonly string[]): string {
     alike.length > 1 ? "each one's" : "its"
   } paths start from one prompt and differ only by their draws, so they are one text N times (a vote of one ` +
     "path's answer at N times its cost); their papers sample: give --temperature (and --seeds)";
+}
+
+/**
+ * Answers the grader did not grade (the bench's or a rescore's), said before any figure: each counts as wrong, so
+ * a machine too busy for the grader's limit lowers the accuracies without a wrong answer (nothing where none).
+ */
+function failuresText(records: readonly BenchRecord[]): string[] {
+  const f = graderFailures(records);
+  if (!f.timedOut && !f.failed && !f.paths) return [];
+  return [
+    `**Not graded: ${graderFailuresText(f)}.** records.jsonl marks them (\`timed_out\`, \`grader_error\`, ` +
+    "`paths_grader_errors`); `deno task rescore` grades them again.",
+    "",
+  ];
 }
 
 /** How the writers chose their tokens, for summary.md (folders made before run.json kept it: nothing). */
@@ -105,6 +120,7 @@ export async function report(
       records.length,
     ),
     "",
+    ...failuresText(records),
     ...samplingText(meta.sampling as RunSampling | undefined, spec.methods),
     ...(spec.model === DEMO_MODEL
       ? [

@@ -34,6 +34,9 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** A grading's time limit, wall-clock from when a ready process is given the job (grade --timeout-ms sets another). */
+export const GRADE_TIMEOUT_MS = 10_000;
+
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
 /**
@@ -216,7 +219,7 @@ export class GradePool {
   }
 
   /** Grades `job` in a worker; past `timeoutMs` (default: the pool's) it counts as wrong and timed out. */
-  grade(job: GradeJob, timeoutMs = this.opts.timeoutMs ?? 10_000): Promise<GradeResult> {
+  grade(job: GradeJob, timeoutMs = this.opts.timeoutMs ?? GRADE_TIMEOUT_MS): Promise<GradeResult> {
     return new Promise((resolve, reject) => {
       if (this.closed) return resolve({ ...failed(0, false), error: CLOSED });
       this.#queue.push({ id: this.#next++, timeoutMs, job, resolve, reject });

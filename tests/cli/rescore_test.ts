@@ -49,6 +49,11 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   const r = await runCli("cli/rescore.ts", [old, "--out", out]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`graded by ${GRADER_VERSION} \\(before: hogwild-grader/1\\)`));
+  // the old grader's time-outs and errors counted wrong: said beside today's (none), not only as changed verdicts
+  assert.match(
+    r.stderr,
+    /; 0 checkpoints' answers timed out in the grader \(10 s, wall-clock, tried twice\), 0 the grader failed on, and 0 paths' answers either way: each counted wrong \(before: 12 timed out, 12 failed, 0 paths\)/,
+  );
   assert.deepEqual(lines(join(out, "records.jsonl")), lines(join(run, "records.jsonl")), "the bench's own verdicts");
   assert.equal(readFileSync(join(out, "traces.jsonl"), "utf8"), readFileSync(join(run, "traces.jsonl"), "utf8"));
   assert.equal(readFileSync(join(out, "curves.csv"), "utf8"), readFileSync(join(run, "curves.csv"), "utf8"));

@@ -3,7 +3,7 @@
  * grader fails on counted wrong and said so.
  */
 import assert from "node:assert/strict";
-import { gradeCheckpoints } from "../../../harness/bench/grading.ts";
+import { gradeCheckpoints, graderFailures, graderFailuresText } from "../../../harness/bench/grading.ts";
 import type { Checkpoint } from "../../../harness/generation/solver.ts";
 import { GradePool } from "../../../tasks/grading/pool.ts";
 import { dyingGradePool } from "../../helpers.ts";
@@ -50,5 +50,42 @@ Deno.test("paths: a path the grader fails on counts as wrong and is counted in p
     assert.match(cp.grader_error ?? "", /the grading worker died/);
   } finally {
     pool.close();
+  }
+});
+
+/** A pool of one process that spins (past the limit) on the jobs whose id `spins` names, and grades the rest right. */
+function spinningPool(spins: string): GradePool {
+  const dir = Deno.makeTempDirSync({ prefix: "hogwild-grade-busy-" });
+  Deno.writeTextFileSync(
+    `${dir}/worker.ts`,
+    `console.log('{"ready":true}');\n` +
+      "for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {\n" +
+      `  const { id } = JSON.parse(line); if (${spins}) while (true) {}\n` +
+      "  console.log(JSON.stringify({ id, result: { equal_strict: true, equal_lenient: true, score_strict: 1, " +
+      "score_lenient: 1 } }));\n}\n",
+  );
+  return new GradePool({ workers: 1, timeoutMs: 1000, worker: new URL(`file://${dir}/worker.ts`).href });
+}
+
+Deno.test("a grading that times out (a busy machine) is tried once more; one that times out twice counts wrong, said", async () => {
+  const problem = { golds: ["4"], grading: "single" as const };
+  const once = spinningPool("id === 0");
+  try {
+    const [cp] = await gradeCheckpoints([{ ...checkpoint([]), paths: undefined }], problem, once);
+    assert.deepEqual([cp.equal_strict, cp.timed_out], [true, undefined]);
+  } finally {
+    once.close();
+  }
+  const always = spinningPool("true");
+  try {
+    const [cp] = await gradeCheckpoints([{ ...checkpoint([]), paths: undefined }], problem, always);
+    assert.deepEqual([cp.equal_strict, cp.score_strict, cp.timed_out], [false, 0, true]);
+    assert.equal(
+      graderFailuresText(graderFailures([{ checkpoints: [cp, cp] }])),
+      "2 checkpoints' answers timed out in the grader (10 s, wall-clock, tried twice), 0 the grader failed on, " +
+        "and 0 paths' answers either way: each counted wrong",
+    );
+  } finally {
+    always.close();
   }
 });

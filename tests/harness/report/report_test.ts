@@ -64,3 +64,27 @@ Deno.test("report: the writers' sampling in the summary; methods whose paths are
   assert.doesNotMatch(sampled, /greedy decoding/);
   assert.doesNotMatch(await summary({}), /The writers/, "a folder from before run.json kept it: nothing said");
 });
+
+Deno.test("report: answers the grader did not grade (timed out, failed, paths) are counted in the summary, before any figure", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "3"])!;
+  const records = [
+    { timed_out: true },
+    { grader_error: "the grading worker died: out of memory" },
+    { paths_grader_errors: 2 },
+  ].map((over, i) => fakeRecord({ method: "sequential", problem_id: `p${i}` }, [fakeCheckpoint(8, false, over)]));
+  const summary = async (records: Parameters<typeof report>[2]) => {
+    const out = mkdtempSync(join(tmpdir(), "hogwild-report-failures-"));
+    await report(out, spec, records);
+    return readFileSync(join(out, "summary.md"), "utf8");
+  };
+  const said = await summary(records);
+  assert.match(
+    said,
+    /\*\*Not graded: 1 checkpoints' answers timed out in the grader \(10 s, wall-clock, tried twice\), 1 the grader failed on, and 2 paths' answers either way: each counted wrong\.\*\*/,
+  );
+  assert.ok(said.indexOf("Not graded") < said.indexOf("| method"), "before the table");
+  assert.doesNotMatch(
+    await summary([fakeRecord({ method: "sequential", problem_id: "p" }, [fakeCheckpoint(8, true)])]),
+    /Not graded/,
+  );
+});
