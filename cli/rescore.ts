@@ -1,6 +1,7 @@
 /**
  * deno task rescore RUN_DIR --out DIR: a run folder's records graded again by today's grader, into a new run
- * folder, without generating anything: the answers, votes, times and traces stay; every verdict is made anew
+ * folder, without generating anything: the answers, times and traces stay, a plain majority's vote is counted
+ * again from its paths (a weighted one stays: its weights are not kept); every verdict is made anew
  * (nothing of the old one kept), `grader` says the new version, and the key's grader field follows, so that the
  * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
  */
@@ -27,10 +28,12 @@ import {
 import { voteScore } from "../harness/report/curves.ts";
 import { TIMING_VERSION } from "../harness/generation/solver.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
+import { recountedVote } from "../harness/generation/methods.ts";
 
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
-  records.jsonl with the new verdicts, traces.jsonl as it was, curves.csv, summary.md and the plots`;
+  records.jsonl with the new verdicts (a plain majority's vote counted again from its paths; a vote weighed by
+  confidences stays as run), traces.jsonl as it was, curves.csv, summary.md and the plots`;
 
 /**
  * A generated task's records must hold the golds and grading this version makes of their problems: grading
@@ -53,6 +56,25 @@ async function checkGeneratedProblems(dir: string, spec: BenchSpec, records: rea
         "run the bench again into another folder",
     );
   }
+}
+
+/**
+ * Each vote counted again from its checkpoint's paths under today's grouping (voteKey: the grader's normalisation),
+ * where its method's vote rests on the paths alone (a plain majority); `kept`: the methods whose votes rest on
+ * confidences the records do not keep (weighted votes), left as their run counted them.
+ */
+function recountVotes(records: readonly BenchRecord[]): { recounted: BenchRecord[]; kept: string[] } {
+  const kept = new Set<string>();
+  const recounted = records.map((r) => ({
+    ...r,
+    checkpoints: r.checkpoints.map((c) => {
+      if (c.vote === undefined || c.paths === undefined) return c;
+      const vote = recountedVote(r.method, c.paths);
+      if (vote === undefined) kept.add(r.method);
+      return vote === undefined ? c : { ...c, vote };
+    }),
+  }));
+  return { recounted, kept: [...kept].sort() };
 }
 
 async function main() {
@@ -89,10 +111,18 @@ async function main() {
     );
   }
   checkNewRunFolder(f.out, "rescore");
+  const { recounted, kept } = recountVotes(records);
+  if (kept.length) {
+    console.error(
+      `rescore: the votes of ${kept.join(", ")} stay as their run counted them (weighed by confidences the records ` +
+        "do not keep): graded anew, but grouped by the old grader's normalisation (and so is an answer that is its " +
+        "method's vote)",
+    );
+  }
   const pool = new GradePool();
   let graded: BenchRecord[];
   try {
-    graded = await Promise.all(records.map(async (r) => ({
+    graded = await Promise.all(recounted.map(async (r) => ({
       ...r,
       checkpoints: await gradeCheckpoints(r.checkpoints, r, pool),
       grader: GRADER_VERSION,

@@ -97,6 +97,14 @@ export function weightedVote(ballots: readonly Ballot[]): { answer: string; shar
   return best === undefined ? undefined : { answer: best, share: total > 0 ? most / total : 1 };
 }
 
+/**
+ * The vote over paths' answers (null or empty: no answer yet, no say), each weighing `weight(i)` (1: the plain
+ * majority); null when none answered. Self-consistency's run votes so, and rescore recounts a plain majority so.
+ */
+export function pathsVote(paths: readonly (string | null)[], weight: (i: number) => number = () => 1): string | null {
+  return weightedVote(paths.flatMap((answer, i) => answer ? [{ answer, weight: weight(i) }] : []))?.answer ?? null;
+}
+
 function mean(c: readonly number[]): number {
   let sum = 0;
   for (const x of c) sum += x;

@@ -116,6 +116,12 @@ export interface Family<M extends Method = Method> {
    */
   samplesAlike?: boolean;
   /**
+   * a checkpoint's vote counted again from its paths, where the record holds all the vote rests on (a plain
+   * majority: rescore recounts it under today's grouping); undefined, or no hook: it rests on what records do not
+   * keep (confidences), and stays as the run counted it
+   */
+  recountVote?: (method: M, paths: readonly (string | null)[]) => string | null | undefined;
+  /**
    * bumped when its runs write other records from the same inputs (absent: 1); the run key holds the versions
    * above 1 of its methods' families, so that no folder resumes across the change
    */
@@ -125,11 +131,12 @@ export interface Family<M extends Method = Method> {
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
 function family<M extends Method>(f: Family<M>): Family {
   const own = (m: Method): M => ({ ...f.parse(new MethodId(m.id)), ...m });
-  const checkSpec = f.checkSpec;
+  const checkSpec = f.checkSpec, recountVote = f.recountVote;
   return {
     ...f,
     solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
     checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
+    recountVote: recountVote && ((m, paths) => recountVote(own(m), paths)),
   };
 }
 
@@ -280,6 +287,12 @@ export function alikeWhenGreedy(ids: readonly string[]): string[] {
     const m = parseMethod(id);
     return m.workers > 1 && familyOf(m).samplesAlike === true;
   });
+}
+
+/** Method `id`'s vote counted again from a checkpoint's paths (Family.recountVote); undefined: it cannot be. */
+export function recountedVote(id: string, paths: readonly (string | null)[]): string | null | undefined {
+  const m = parseMethod(id);
+  return familyOf(m).recountVote?.(m, paths);
 }
 
 /** Refuses `method` under the experiment's settings (its family's check), before any work. */

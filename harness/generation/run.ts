@@ -11,7 +11,7 @@
 import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { Sampler, type SamplingOptions, type TokenLogprobs } from "../../engine/sampler.ts";
-import { tokenConfidence, weightedVote } from "./confidence.ts";
+import { pathsVote, tokenConfidence } from "./confidence.ts";
 import type { Commit, Layout, NewBlock, ProtocolIds, Team } from "./layouts.ts";
 import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
@@ -326,10 +326,7 @@ export class Run extends Solver {
   protected override vote(): string | null | undefined {
     const answers = this.paths(), weight = this.#s.confidence?.weight;
     if (answers === undefined) return undefined;
-    return weightedVote(this.#workers.flatMap((w, i) => {
-      const answer = answers[i];
-      return answer ? [{ answer, weight: weight ? weight(w.confidences) : 1 }] : [];
-    }))?.answer ?? null;
+    return pathsVote(answers, weight && ((i) => weight(this.#workers[i].confidences)));
   }
   /** Self-consistency's traces, each its own answer (a layout whose answer ends the run has no paths). */
   protected override paths(): (string | null)[] | undefined {

@@ -43,7 +43,8 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
     score_lenient: 1 - c.score_lenient,
     timed_out: true,
     grader_error: "old",
-    ...(c.vote !== undefined ? { vote_equal_strict: !c.vote_equal_strict, vote_score_strict: 0.5 } : {}),
+    // a vote the old grader's grouping picked otherwise: sc:2's majority is counted again from its paths
+    ...(c.vote !== undefined ? { vote: "999", vote_equal_strict: !c.vote_equal_strict, vote_score_strict: 0.5 } : {}),
   }));
   const out = join(base, "rescored");
   const r = await runCli("cli/rescore.ts", [old, "--out", out]);

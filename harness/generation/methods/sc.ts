@@ -5,7 +5,7 @@
  * over 2048-token groups), nothing filtered or stopped, so that a comparison with the majority isolates the weights.
  */
 import { Run } from "../run.ts";
-import { PAPER_TOP_K, PAPER_WINDOW, traceConfidence } from "../confidence.ts";
+import { PAPER_TOP_K, PAPER_WINDOW, pathsVote, traceConfidence } from "../confidence.ts";
 import { baseline, type Family, type Method, runSpec } from "../methods.ts";
 
 /** A self-consistency method: the common fields (a baseline's) and its vote's weights. */
@@ -36,6 +36,8 @@ export const sc: Family<ScMethod> = {
         ? { confidence: { topK: PAPER_TOP_K, weight: (c) => traceConfidence(c, "lowest", PAPER_WINDOW) } }
         : {}),
     }),
+  // the majority rests on the paths alone; confidence weights are not in the record
+  recountVote: (m, paths) => m.weighted ? undefined : pathsVote(paths),
   replaysViews: true,
   samplesAlike: true,
   codeTasks: true,
