@@ -7,8 +7,10 @@
  *                                                               each code line {"problem": a LiveCodeBench row,
  *                                                               "pred", …} gets {"pass", "verdict", "tests",
  *                                                               "failed", "ms"} (its program run in the sandbox)
- * gold may be a string or a list of accepted strings; other fields pass through. A code line's "expected"
- * (true|false) is compared with its "pass", and the agreement reported at the end.
+ * A maths line's "grading" ("single" when absent, "list", "parts") says what a list gold means, as in the
+ * bench's records; "list" and "parts" lines also get {"score_strict", "score_lenient"}. Other fields pass
+ * through. A code line's "expected" (true|false) is compared with its "pass", and the agreement reported at
+ * the end.
  */
 import { replaceFile } from "../engine/files.ts";
 import { check, MAX_TIMER_MS, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
@@ -19,10 +21,15 @@ import { CodeRunner } from "../tasks/code/runner.ts";
 const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|lenient]
        deno task grade --cases FILE.jsonl [--out FILE] [--timeout-ms 10000] [--unsafe-exec]
 
---cases: one JSON object a line, either maths {"pred": text, "gold": text or [texts], …}, or code
+--cases: one JSON object a line, either maths {"pred": text, "gold": text or [texts], "grading"?: …, …}, or code
   {"problem": a LiveCodeBench code_generation_lite row, "pred": the model's text, "expected"?: true|false, …}
   (or with "task": "lcb"): the program in pred's last \`\`\` block runs in the sandbox on the row's tests;
   a "problem" that is text is a maths line's own field
+"grading" (as the bench grades a task's problems; verdicts equal_strict/equal_lenient, "list" and "parts" lines
+  also score_strict/score_lenient, the fraction right):
+  "single" (the default): the boxed answer equals any one gold (a list gold: the answers accepted)
+  "list": the box's comma-separated answers, in order, against the golds (a list gold: one answer a part)
+  "parts": the box's NAME = INTEGER entries, read by name (a list gold: "A = 14", "B = 8", … one a part)
 --unsafe-exec: code cases run WITHOUT the sandbox (bubblewrap); only for code you trust`;
 
 async function main() {

@@ -1,15 +1,38 @@
 /**
- * A file of grading cases (`deno task grade --cases`): one JSON object a line, a maths case ({"pred", "gold"})
- * or a code case ({"pred", "problem": a LiveCodeBench row}); each graded, its line returned with the verdict's
- * fields added, and a summary of the verdicts.
+ * A file of grading cases (`deno task grade --cases`): one JSON object a line, a maths case ({"pred", "gold",
+ * "grading"?: "single" | "list" | "parts", graded as the bench grades a problem so graded}) or a code case
+ * ({"pred", "problem": a LiveCodeBench row}); each graded, its line returned with the verdict's fields added,
+ * and a summary of the verdicts.
  */
-import { check } from "../../engine/errors.ts";
+import { check, InputError } from "../../engine/errors.ts";
 import { brokenAnswer, type RawRecord, readRecords, textField } from "../records.ts";
 import { gradeCodeAnswer } from "../code/grade.ts";
 import { lcbProblem, loadLcbTexts } from "../code/lcb.ts";
 import type { CodeGrade, CodeSpec } from "../code/problem.ts";
 import type { CodeRunner } from "../code/runner.ts";
-import type { GradePool } from "./pool.ts";
+import type { GradeJob, GradePool } from "./pool.ts";
+import { readPartsGold } from "./parts.ts";
+
+type MathsGrading = GradeJob["grading"];
+const GRADINGS: readonly MathsGrading[] = ["single", "list", "parts"];
+
+/** A maths line's "grading", as a bench record's: "single" when absent. */
+function gradingOf(r: RawRecord, golds: readonly string[]): MathsGrading {
+  const g = r.value.grading ?? "single", where = `${r.file}:${r.line}`;
+  check(
+    GRADINGS.includes(g as MathsGrading),
+    `${where}: "grading": expected "single", "list" or "parts", got ${JSON.stringify(g)}`,
+  );
+  if (g === "parts") {
+    // a gold the parts grader cannot read would make every verdict a grader error
+    try {
+      golds.forEach(readPartsGold);
+    } catch (e) {
+      throw new InputError(`${where}: "gold": ${(e as Error).message}`);
+    }
+  }
+  return g as MathsGrading;
+}
 
 /** A line's golds as written (a number's text as the file wrote it: 9007199254740993 is no double). */
 function golds(r: RawRecord): string[] {
@@ -32,7 +55,13 @@ function golds(r: RawRecord): string[] {
 }
 
 /** One line of a case file: a maths case (its golds) or a code case (its problem's tests). */
-export type Case = { v: Record<string, unknown>; n: number; golds: string[]; code?: undefined } | {
+export type Case = {
+  v: Record<string, unknown>;
+  n: number;
+  golds: string[];
+  grading: MathsGrading;
+  code?: undefined;
+} | {
   v: Record<string, unknown>;
   n: number;
   code: CodeSpec;
@@ -56,12 +85,21 @@ export async function readCases(file: string): Promise<Case[]> {
     if (!code) {
       const g = golds(r);
       // the out line shows the gold graded: a number JSON would print otherwise goes as its text
-      return { v: typeof v.gold === "number" && String(v.gold) !== g[0] ? { ...v, gold: g[0] } : v, n, golds: g };
+      return {
+        v: typeof v.gold === "number" && String(v.gold) !== g[0] ? { ...v, gold: g[0] } : v,
+        n,
+        golds: g,
+        grading: gradingOf(r, g),
+      };
     }
     const row = v.problem;
     check(
       row && typeof row === "object" && !Array.isArray(row),
       `${file}:${n}: "problem" must be a LiveCodeBench code_generation_lite row (a JSON object)`,
+    );
+    check(
+      v.grading === undefined || v.grading === "code",
+      `${file}:${n}: "grading": a code line's program is run on its tests ("code"), got ${JSON.stringify(v.grading)}`,
     );
     check(
       v.expected === undefined || typeof v.expected === "boolean",
@@ -90,7 +128,7 @@ export async function gradeCases(
     cases.map((c) =>
       c.code
         ? gradeCodeAnswer(c.code, c.v.pred as string, runner!)
-        : pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: "single" })
+        : pool.grade({ generated: c.v.pred as string, golds: c.golds, grading: c.grading })
     ),
   );
   const lines = cases.map((c, i) => {
@@ -112,6 +150,8 @@ export async function gradeCases(
       extracted: r.extracted,
       equal_strict: r.equal_strict,
       equal_lenient: r.equal_lenient,
+      // "list" and "parts" score the fraction of answers right, as the bench's records do
+      ...(c.grading !== "single" ? { score_strict: r.score_strict, score_lenient: r.score_lenient } : {}),
       ms: +r.ms.toFixed(2),
       ...(r.timed_out ? { timed_out: true } : {}),
       ...(r.error ? { grader_error: r.error } : {}),
@@ -120,10 +160,14 @@ export async function gradeCases(
   const summary: string[] = [];
   const maths = results.filter((_, i) => !cases[i].code) as MathsGrade[];
   if (maths.length) {
+    const sum = (k: "score_strict" | "score_lenient") => +maths.reduce((a, r) => a + r[k], 0).toFixed(4);
+    const scores = cases.some((c) => !c.code && c.grading !== "single")
+      ? `; scores ${sum("score_strict")} of ${maths.length} (strict), ${sum("score_lenient")} (lenient)`
+      : "";
     summary.push(
       `${maths.length} graded: ${maths.filter((r) => r.equal_strict).length} equal (strict), ${
         maths.filter((r) => r.equal_lenient).length
-      } (lenient), ${maths.filter((r) => r.timed_out).length} timed out`,
+      } (lenient), ${maths.filter((r) => r.timed_out).length} timed out${scores}`,
     );
   }
   const code = cases.filter((c) => c.code);

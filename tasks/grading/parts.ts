@@ -29,7 +29,7 @@ export function namedEntries(answer: string): { name: string; value: string }[] 
 }
 
 /** A gold `NAME = INTEGER` as its name and value; throws on any other form (a task's bug, not a model's). */
-function readGold(g: string): { name: string; value: string } {
+export function readPartsGold(g: string): { name: string; value: string } {
   const m = GOLD.exec(g);
   if (!m) throw new Error(`"parts" gold "${g}": expected NAME = INTEGER`);
   return { name: m[1], value: String(BigInt(m[2])) };
@@ -48,7 +48,7 @@ function integer(text: string, mode: Mode): string | undefined {
  * more. Strict reads the last box, lenient the lenient answer (tasks/grading/answer.ts).
  */
 export function gradeParts(generated: string, golds: readonly string[], mode: Mode): number {
-  const want = golds.map(readGold);
+  const want = golds.map(readPartsGold);
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
   if (box === undefined) return 0;
   const entries = entriesOf(box).map((e) => {

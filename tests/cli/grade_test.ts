@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../engine/errors.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
+import { gradeProblem } from "../../tasks/grading/grader.ts";
+import type { Grading } from "../../tasks/problem.ts";
 import { runTask } from "../helpers.ts";
 
 /** deno task grade, with the task's own permissions (code cases run programs: it must work without -A). */
@@ -51,6 +53,62 @@ Deno.test("grade --cases adds the verdict fields to every line and keeps the oth
   ]);
   assert.equal(lines[2].problem, "What is 3 + 4?");
   assert.ok(lines.every((l) => typeof l.ms === "number"));
+});
+
+Deno.test('grade --cases grades a line as its "grading" says, as the bench grades its records', async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-grade-"));
+  const cases = join(dir, "cases.jsonl"), out = join(dir, "out.jsonl");
+  const lines = [
+    { pred: "\\boxed{300, 540, 310, 20, 64}", gold: ["300", "540", "310", "20", "64"], grading: "list" },
+    { pred: "\\boxed{A = 14}", gold: ["A = 14", "B = 8", "C = 20", "D = 24"], grading: "parts" },
+    { pred: "\\boxed{540}", gold: ["300", "540"], grading: "single" },
+    { pred: "\\boxed{540}", gold: ["300", "540"] },
+  ];
+  writeFileSync(cases, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  const r = await grade("--cases", cases, "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const got = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  // the verdicts and scores a bench record holds for the same answer (gradeProblem, the bench's grader)
+  const bench = lines.map((l) => gradeProblem({ golds: l.gold, grading: (l.grading ?? "single") as Grading }, l.pred));
+  assert.deepEqual(got.map((g) => [g.equal_strict, g.score_strict]), [[true, 1], [false, 0.25], [true, undefined], [
+    true,
+    undefined,
+  ]]);
+  assert.deepEqual(got.map((g) => g.equal_strict), bench.map((b) => b.equal_strict));
+  assert.deepEqual(
+    got.slice(0, 2).map((g) => [g.score_strict, g.score_lenient]),
+    bench.slice(0, 2).map((b) => [
+      b.score_strict,
+      b.score_lenient,
+    ]),
+  );
+  assert.equal(
+    r.stderr,
+    "4 graded: 3 equal (strict), 3 (lenient), 0 timed out; scores 3.25 of 4 (strict), 3.25 (lenient)",
+  );
+  for (
+    const [line, pattern] of [
+      [
+        { pred: "x", gold: "1", grading: "lists" },
+        /bad\.jsonl:1: "grading": expected "single", "list" or "parts", got "lists"/,
+      ],
+      [
+        { pred: "x", gold: "1", grading: "code" },
+        /bad\.jsonl:1: "grading": expected "single", "list" or "parts", got "code"/,
+      ],
+      [
+        { pred: "x", gold: ["A = 1", "B"], grading: "parts" },
+        /bad\.jsonl:1: "gold": "parts" gold "B": expected NAME = INTEGER/,
+      ],
+    ] as [Record<string, unknown>, RegExp][]
+  ) {
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, JSON.stringify(line) + "\n");
+    const b = await grade("--cases", bad);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, pattern);
+    assert.equal(b.stderr.split("\n").length, 1, b.stderr);
+  }
 });
 
 Deno.test("grade --cases reads its file as data sets are read: numbers as written, a BOM, bad bytes and empty golds", async () => {
@@ -185,6 +243,7 @@ Deno.test("grade --cases: a bad code line is one line naming the file, line and 
       [{ problem: row }, /bad\.jsonl:1: expected \{"pred": text, "gold": …\} or \{"pred": text, "problem": …\}/],
       [{ problem: { ...row, metadata: "{" }, pred: "x" }, /bad\.jsonl:1: field "metadata" is not valid JSON/],
       [{ problem: row, pred: "x", expected: "yes" }, /bad\.jsonl:1: "expected" must be true or false/],
+      [{ problem: row, pred: "x", grading: "list" }, /bad\.jsonl:1: "grading": a code line's program is run/],
     ] as [Record<string, unknown>, RegExp][]
   ) {
     const bad = join(dir, "bad.jsonl");
