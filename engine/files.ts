@@ -81,6 +81,20 @@ export function appendLines(file: string, text: string): void {
 }
 
 /**
+ * Refuses a folder named where a file is read (a case file, a data file): opening one succeeds, and the read
+ * then fails with EISDIR. Devices and pipes are read (/dev/stdin); a path not there is left to the read to say.
+ */
+export function checkNotFolder(file: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(file);
+  } catch {
+    return;
+  }
+  if (info.isDirectory) throw new InputError(`${file}: not a file (a folder); name a file`);
+}
+
+/**
  * Each line of `file` (its bytes without the newline, a copy of its own), read `chunkBytes` (16 MiB) at a time,
  * so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A last line without its
  * newline is given only when `unterminated` (a data file's last line; in a file written by appends, a kill's).
@@ -90,6 +104,7 @@ export function* fileLines(
   file: string,
   o: { chunkBytes?: number; unterminated?: boolean; from?: number } = {},
 ): Generator<Uint8Array> {
+  checkNotFolder(file);
   let f: Deno.FsFile;
   try {
     f = Deno.openSync(file, { read: true });

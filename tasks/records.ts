@@ -14,7 +14,7 @@ import {
 } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
-import { fileLines } from "../engine/files.ts";
+import { checkNotFolder, fileLines } from "../engine/files.ts";
 
 export interface RawRecord {
   file: string;
@@ -78,6 +78,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
     });
   };
   for (const file of files) {
+    checkNotFolder(file);
     const ext = opts.jsonl ? ".jsonl" : extname(file);
     if (ext === ".parquet") {
       let rows: Record<string, unknown>[], inexact: Map<string, string>;

@@ -137,7 +137,12 @@ export type HumanScore = Key & { score: number };
 
 /** The human scores of `file`, each line checked (read before any judging, so a bad file costs nothing). */
 export function readHumanScores(file: string): HumanScore[] {
-  check(existsSync(file) && statSync(file).isFile(), `--human ${file}: no such file`);
+  check(existsSync(file), `--human ${file}: no such file`);
+  const info = statSync(file);
+  check(
+    info.isFile(),
+    `--human ${file}: not a file (${info.isDirectory() ? "a folder" : "a device or a pipe"}); name a file`,
+  );
   // written by hand or a script, not appended to: a last line without its newline is a line
   const human = readLines<Key & { score: unknown }>(file, false, true);
   const lineOf = new Map<string, number>();

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { fileLines, replaceFile } from "../../engine/files.ts";
+import { checkNotFolder, fileLines, replaceFile } from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -51,4 +51,14 @@ Deno.test("fileLines: every whole line, read in pieces of any size, as splitting
       assert.deepEqual(all, torn ? [...lines, torn] : lines, `unterminated, chunk ${chunk}`);
     }
   }
+});
+
+Deno.test("fileLines and checkNotFolder: a folder is refused as one, naming it (it was EISDIR mid-read)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-lines-"));
+  for (const read of [() => [...fileLines(dir)], () => checkNotFolder(dir)]) {
+    assert.throws(read, (e) => e instanceof InputError && e.message === `${dir}: not a file (a folder); name a file`);
+  }
+  writeFileSync(join(dir, "f"), "a\n");
+  checkNotFolder(join(dir, "f"));
+  checkNotFolder(join(dir, "none")); // not there: the read says so
 });

@@ -616,6 +616,7 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
         [["--backoff-ms", "2147483648"], /--backoff-ms: expected an integer in 0\.\.120000/],
         [["--cache", join(base, "a-file")], /--cache .*a-file: not a folder/],
         [["--human", join(base, "missing.jsonl")], /--human .*missing\.jsonl: no such file/],
+        [["--human", base], /--human .*hogwild-judge-flags-\w+: not a file \(a folder\)/],
         [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: expected a number in "score"/],
         // a trace scored twice would be paired twice: r, n and p all wrong
         [["--human", join(base, "twice.jsonl")], /--human .*twice\.jsonl:3: the trace of line 1 again/],
