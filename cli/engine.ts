@@ -8,8 +8,7 @@
  *
  * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
  */
-import { existsSync, statSync } from "node:fs";
-import { replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -175,11 +174,8 @@ async function main() {
   );
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
-  // where the output goes, before the model loads (stdout when absent)
-  check(
-    !f.out || !existsSync(f.out) || statSync(f.out).isFile(),
-    `--out ${f.out}: not a file (leave --out out for stdout)`,
-  );
+  // where the output goes (stdout when no --out), before the model loads
+  checkOutputFiles({ "--record": f.record, "--out": f.out });
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
   const json = JSON.stringify(await commands[command](engine, f));
   if (f.out) replaceFile(f.out, json + "\n");

@@ -12,7 +12,7 @@
  * through. A code line's "expected" (true|false) is compared with its "pass", and the agreement reported at
  * the end.
  */
-import { replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, MAX_TIMER_MS, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { gradeCases, readCases } from "../tasks/grading/case_file.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
@@ -48,6 +48,8 @@ async function main() {
     `--mode: expected strict or lenient, got "${f.mode}"`,
   );
   check(f.cases !== undefined || !f["unsafe-exec"], "--unsafe-exec goes with --cases (code cases)");
+  check(f.cases !== undefined || f.out === undefined, "--out goes with --cases (one verdict goes to stdout)");
+  checkOutputFiles({ "--out": f.out });
   const pool = new GradePool({ workers: 2, timeoutMs });
   let runner: CodeRunner | undefined;
   try {

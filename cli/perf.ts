@@ -19,9 +19,7 @@
  *
  * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { codeGradingPerf } from "../harness/perf/code.ts";
 import { enginePerf } from "../harness/perf/engine.ts";
@@ -92,11 +90,7 @@ async function main() {
   // the decode shape gives each worker a view of every worker's block: R² view entries
   check(Math.max(...workers) <= MAX_WORKERS, `--workers ${values.workers}: at most ${MAX_WORKERS}`);
   // where the report goes, checked before the measurements rather than after them
-  if (values.json) {
-    check(!existsSync(values.json) || statSync(values.json).isFile(), `--json ${values.json}: not a file`);
-    const dir = dirname(resolve(values.json));
-    check(existsSync(dir) && statSync(dir).isDirectory(), `--json ${values.json}: no folder ${dir}`);
-  }
+  checkOutputFiles({ "--json": values.json });
   const report: Record<string, unknown> = {};
   if (!values["skip-engine"]) report.engine = await enginePerf(values, iterations, workers, contexts);
   if (!values["skip-harness"]) report.harness = await harnessPerf(workers);

@@ -7,7 +7,7 @@
  * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}, and a code
  * problem's `code`: how its program runs, and its tests).
  */
-import { replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
@@ -60,6 +60,7 @@ async function main() {
     return;
   }
   check(f.task, "load: --task ID is required (--help for the usage)");
+  checkOutputFiles({ "--out": f.out });
   const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
   check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };

@@ -5,6 +5,7 @@
  * by Deno's own calls, which respect the umask (node:fs's appendFileSync makes them rw-rw-rw-). A failure is
  * one InputError naming the file.
  */
+import { basename, dirname, join, resolve } from "node:path";
 import { InputError, oneLine } from "./errors.ts";
 
 /**
@@ -29,21 +30,59 @@ function writeAll(f: Deno.FsFile, data: Uint8Array): void {
 
 const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new TextEncoder().encode(data) : data);
 
-/** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
-export function replaceFile(file: string, data: string | Uint8Array | readonly (string | Uint8Array)[]): void {
-  const tmp = `${file}.tmp`;
-  // the rename would put a file in place of a device or a pipe (/dev/null, as root: gone for every program)
-  let kind: Deno.FileInfo | undefined;
+/**
+ * Why `file` cannot be replaced, or undefined: the rename would put a file in place of a device or a pipe
+ * (/dev/null, as root: gone for every program), or fail on a folder.
+ */
+function notReplaceable(file: string): string | undefined {
+  let kind: Deno.FileInfo;
   try {
     kind = Deno.statSync(file);
   } catch {
-    // not there yet: made
+    return undefined; // not there yet: made
   }
-  if (kind && !kind.isFile) {
-    throw new InputError(
-      `${file}: not a regular file (${kind.isDirectory ? "a folder" : "a device or a pipe"}); name a file`,
-    );
+  return kind.isFile
+    ? undefined
+    : `not a regular file (${kind.isDirectory ? "a folder" : "a device or a pipe"}); name a file`;
+}
+
+/**
+ * A command's output files, by flag, checked before any work (a bad one found after it would lose the work):
+ * each replaceable, in a folder that is there, and no two the same file (the later write would silently replace
+ * the earlier).
+ */
+export function checkOutputFiles(outputs: Record<string, string | undefined>): void {
+  const seen = new Map<string, string>();
+  for (const [flag, file] of Object.entries(outputs)) {
+    if (file === undefined) continue;
+    const why = notReplaceable(file);
+    if (why) throw new InputError(`${flag} ${file}: ${why}`);
+    const dir = dirname(resolve(file));
+    let real: string;
+    try {
+      real = Deno.realPathSync(dir);
+    } catch {
+      real = "";
+    }
+    if (!real || !Deno.statSync(real).isDirectory) throw new InputError(`${flag} ${file}: no folder ${dir}`);
+    // the file's own links resolved too: two names of one file are one output
+    let key = join(real, basename(file));
+    try {
+      key = Deno.realPathSync(key);
+    } catch {
+      // not there yet: its folder's real path names it
+    }
+    const other = seen.get(key);
+    if (other) throw new InputError(`${other} and ${flag} name one file (${file}); give each its own`);
+    seen.set(key, flag);
   }
+}
+
+/** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
+export function replaceFile(file: string, data: string | Uint8Array | readonly (string | Uint8Array)[]): void {
+  const tmp = `${file}.tmp`;
+  const why = notReplaceable(file);
+  if (why) throw new InputError(`${file}: ${why}`);
   try {
     fault(file);
     const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });

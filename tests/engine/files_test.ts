@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { checkNotFolder, fileLines, replaceFile } from "../../engine/files.ts";
+import { checkNotFolder, checkOutputFiles, fileLines, replaceFile } from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -61,4 +61,28 @@ Deno.test("fileLines and checkNotFolder: a folder is refused as one, naming it (
   writeFileSync(join(dir, "f"), "a\n");
   checkNotFolder(join(dir, "f"));
   checkNotFolder(join(dir, "none")); // not there: the read says so
+});
+
+Deno.test("checkOutputFiles: a folder, a pipe, a missing folder and two names of one file are refused by flag", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-outs-"));
+  writeFileSync(join(dir, "f"), "");
+  symlinkSync(join(dir, "f"), join(dir, "link"));
+  checkOutputFiles({ "--a": join(dir, "f"), "--b": join(dir, "new"), "--c": undefined });
+  for (
+    const [outs, message] of [
+      [{ "--out": dir }, `--out ${dir}: not a regular file (a folder); name a file`],
+      [{ "--out": join(dir, "no", "x") }, `--out ${join(dir, "no", "x")}: no folder ${join(dir, "no")}`],
+      [{ "--out": join(dir, "f", "x") }, `--out ${join(dir, "f", "x")}: no folder ${join(dir, "f")}`],
+      [
+        { "--record": join(dir, "new"), "--out": `${dir}/./new` },
+        `--record and --out name one file (${dir}/./new); give each its own`,
+      ],
+      [
+        { "--record": join(dir, "f"), "--out": join(dir, "link") },
+        `--record and --out name one file (${join(dir, "link")}); give each its own`,
+      ],
+    ] as [Record<string, string>, string][]
+  ) {
+    assert.throws(() => checkOutputFiles(outs), (e) => e instanceof InputError && e.message === message);
+  }
 });
