@@ -9,14 +9,16 @@
  */
 import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
+import { checkDataFlags, checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
 
 const USAGE = `usage: deno task tasks list
        deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
                             [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]
                             [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)
-                            [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)`;
+                            [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)
+--skip-bad: a malformed record (not JSON, or a field the task cannot read) is skipped and counted, not an error
+--data, --data-dir, --hub and --skip-bad go with a data set's task (a generated task reads no data)`;
 
 function int(v: string | undefined, flag: string): number | undefined {
   return v === undefined ? undefined : parseInteger(v, `--${flag}`);
@@ -61,8 +63,7 @@ async function main() {
   }
   check(f.task, "load: --task ID is required (--help for the usage)");
   checkOutputFiles({ "--out": f.out });
-  const sources = [f.data, f.hub, f["data-dir"]].filter((x) => x !== undefined).length;
-  check(sources <= 1, `give at most one of --data, --hub and --data-dir`);
+  checkDataFlags([f.task], { data: f.data, hub: f.hub, dataDir: f["data-dir"], skipBad: f["skip-bad"] });
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
   checkGeneratedKnobs([f.task], Object.values(synthetic).filter((v) => v !== undefined).length);
   const loaded = await loadTask(f.task, {

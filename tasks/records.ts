@@ -181,6 +181,19 @@ function parseKeepingNumbers(text: string): unknown {
   }
 }
 
+/** Records given no id of their own, by the field it was looked for in: numbered by position (idField). */
+const NUMBERED = new WeakMap<object, string>();
+
+/** The field a record had no id in, when its problem's id is its position (a collision's error says so). */
+export const numberedId = (r: RawRecord): string | undefined => NUMBERED.get(r.value);
+
+/**
+ * Maps records to what a task makes of each (its field readers throw an InputError naming the record's line).
+ * The loader's may skip a record refused so (--skip-bad) and count it; by default every record is made.
+ */
+export type EachRecord = <T>(rs: readonly RawRecord[], make: (r: RawRecord) => T) => T[];
+export const everyRecord: EachRecord = (rs, make) => rs.map((r) => make(r));
+
 /**
  * A JSONL file's lines (0-based index, text), read in pieces and decoded one line at a time: a file past what one
  * string can hold (~512 MiB; LiveCodeBench's release files come near it) reads as well as a small one. Bytes that
@@ -357,7 +370,10 @@ export function textField(r: RawRecord, names: readonly string[]): string {
 /** A record's id: its field `key` (text, or a number JSON carries exactly), else `fallback` (its line or index). */
 export function idField(r: RawRecord, key: string, fallback: number): string {
   const v = r.value[key];
-  if (v === undefined || v === null) return String(fallback);
+  if (v === undefined || v === null) {
+    NUMBERED.set(r.value, key);
+    return String(fallback);
+  }
   check(
     typeof v !== "string" || v.trim() !== "",
     `${r.file}:${r.line}: field "${key}" is empty (an id names its problem)`,

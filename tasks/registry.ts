@@ -9,7 +9,16 @@ import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import { hubFileList, type HubOptions } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
-import { brokenEscape, dataFiles, idField, type RawRecord, readRecords, textField } from "./records.ts";
+import {
+  brokenEscape,
+  dataFiles,
+  type EachRecord,
+  idField,
+  numberedId,
+  type RawRecord,
+  readRecords,
+  textField,
+} from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 import { physicsGold } from "./grading/physics.ts";
@@ -30,7 +39,8 @@ export interface TaskSpec {
   expected?: number;
   /** the task is the set's first `take` problems (checked against `expected` as the whole set is) */
   take?: number;
-  problems(records: RawRecord[], o: LoadOptions): Problem[];
+  /** the records' problems, each record's made by `each` (which may skip one its fields refuse: --skip-bad) */
+  problems(records: RawRecord[], o: LoadOptions, each: EachRecord): Problem[];
   /** its answers are programs, run on tests (grading "code"): only the methods that answer code tasks run it */
   code?: boolean;
   /** a generated task: its problems from the knobs (nothing is read) */
@@ -128,8 +138,8 @@ const limo: TaskSpec = {
   dataDir: { folder: "limo", files: ["limo.jsonl"] },
   hub: { repo: "GAIR/LIMO", file: "limo.jsonl" },
   expected: 817,
-  problems: (rs) =>
-    rs.map((r) => single(idField(r, "id", r.index), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
+  problems: (rs, _o, each) =>
+    each(rs, (r) => single(idField(r, "id", r.index), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
 };
 
 const gsm8kGold = (r: RawRecord) => {
@@ -147,7 +157,7 @@ const gsm8k: TaskSpec = {
   dataDir: { folder: "gsm8k", files: ["test.jsonl"] },
   hub: { repo: "openai/gsm8k", file: "main/test-00000-of-00001.parquet" },
   expected: 1319,
-  problems: (rs) => rs.map((r) => single(String(r.index), textField(r, ["question"]), gsm8kGold(r))),
+  problems: (rs, _o, each) => each(rs, (r) => single(String(r.index), textField(r, ["question"]), gsm8kGold(r))),
 };
 
 export const X5_GROUPS = 128, X5_SIZE = 5;
@@ -158,8 +168,8 @@ const gsm8kX5: TaskSpec = {
   description:
     "GSM8K×5: 128 samples of 5 distinct GSM8K test questions answered together (seeded grouping), scored as the fraction right",
   finisherTokens: 64,
-  problems: (rs, o) => {
-    const base = gsm8k.problems(rs, o);
+  problems: (rs, o, each) => {
+    const base = gsm8k.problems(rs, o, each);
     check(
       base.length >= X5_GROUPS * X5_SIZE,
       `gsm8k-x5 needs ${X5_GROUPS * X5_SIZE} GSM8K questions, got ${base.length}`,
@@ -198,17 +208,19 @@ const math500: TaskSpec = {
   dataDir: { folder: "math500", files: ["test.jsonl"] },
   hub: { repo: "HuggingFaceH4/MATH-500", file: "test.jsonl" },
   expected: 500,
-  problems: (rs) =>
-    rs.map((r) => single(idField(r, "unique_id", r.line), textField(r, ["problem"]), textField(r, ["answer"]))),
+  problems: (rs, _o, each) =>
+    each(rs, (r) => single(idField(r, "unique_id", r.line), textField(r, ["problem"]), textField(r, ["answer"]))),
 };
 
 /** A competition set: records with an id, a problem text and one answer (numbers given as text). */
 const competition = (o: Omit<TaskSpec, "problems" | "finisherTokens">): TaskSpec => ({
   ...o,
   finisherTokens: 16,
-  problems: (rs) =>
-    rs.map((r) =>
-      single(idField(r, "id", r.line), textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))
+  problems: (rs, _o, each) =>
+    each(
+      rs,
+      (r) =>
+        single(idField(r, "id", r.line), textField(r, ["problem", "question"]), numberText(textField(r, ["answer"]))),
     ),
 });
 
@@ -244,8 +256,8 @@ const olympiadbench: TaskSpec = {
   source: "OlympiadBench (He et al., 2024) via QwenLM/Qwen2.5-Math evaluation/data/olympiadbench",
   dataDir: { folder: "olympiadbench", files: ["test.jsonl"] },
   expected: 675,
-  problems: (rs) =>
-    rs.map((r) => {
+  problems: (rs, _o, each) =>
+    each(rs, (r) => {
       const answers = answerList(r);
       const context = typeof r.value.context === "string" && r.value.context.trim()
         ? `${textField(r, ["context"])}\n\n`
@@ -290,8 +302,8 @@ const olympiadbenchPhysics: TaskSpec = {
   dataDir: { folder: "olympiadbench-physics", files: ["OE_TO_physics_en_COMP.parquet"] },
   hub: { repo: "Hothan/OlympiadBench", file: "OlympiadBench/OE_TO_physics_en_COMP/OE_TO_physics_en_COMP.parquet" },
   expected: 236,
-  problems: (rs) =>
-    rs.map((r) => {
+  problems: (rs, _o, each) =>
+    each(rs, (r) => {
       // The judge reads the first listed answer only; several answers are written in it, comma-separated.
       const answer = answerList(r)[0];
       const unit = optionalText(r, "unit"), context = optionalText(r, "context");
@@ -326,7 +338,7 @@ const lcb: TaskSpec = {
   dataDir: { folder: "lcb", files: LCB_FILES },
   hub: { repo: "livecodebench/code_generation_lite", file: LCB_FILES[0], rest: LCB_FILES.slice(1) },
   expected: 880,
-  problems: (rs, o) => lcbProblems(rs, o.lcbDates, o.lcbTexts),
+  problems: (rs, o, each) => lcbProblems(rs, o.lcbDates, o.lcbTexts, each),
 };
 
 const synthetic: TaskSpec = {
@@ -356,7 +368,7 @@ const custom: TaskSpec = {
     "graded as the maths tasks are)",
   finisherTokens: 32,
   source: "your file (--data FILE: .jsonl, .json or .parquet) or a hub file (--hub hf:OWNER/NAME:FILE)",
-  problems: (rs, o) => {
+  problems: (rs, o, each) => {
     const f = o.fields ?? DEFAULT_FIELDS;
     // an id field named but in no record (a typo) would number the problems instead, silently
     check(
@@ -365,7 +377,11 @@ const custom: TaskSpec = {
         Object.keys(rs[0]?.value ?? {}).map((k) => `"${k}"`).join(", ")
       })`,
     );
-    return rs.map((r, i) => single(idField(r, f.id, i), textField(r, [f.question]), textField(r, [f.answer])));
+    // numbered by its place among every record read: a record skipped (--skip-bad) renumbers no later one
+    return each(
+      rs,
+      (r) => single(idField(r, f.id, r.index), textField(r, [f.question]), textField(r, [f.answer])),
+    );
   },
 };
 
@@ -415,6 +431,26 @@ export function checkGeneratedKnobs(ids: readonly string[], knobs: number): void
         .join("; ")
     }): give all three, or run the tasks apart`,
   );
+}
+
+/**
+ * --data, --data-dir, --hub and --skip-bad for the tasks `ids` (the bench's and `tasks load`'s one rule):
+ * refused where every task is generated (they would be keyed, yet read by nothing), one source at most, and
+ * --data or --hub for one task only (a file is one task's data). An unknown task is refused by its name.
+ */
+export function checkDataFlags(
+  ids: readonly string[],
+  o: Pick<LoadOptions, "data" | "hub" | "dataDir" | "skipBad">,
+): void {
+  const sources = [o.data, o.dataDir, o.hub].filter((x) => x !== undefined);
+  check(
+    ids.some((t) => !taskSpec(t).generate) || (!sources.length && !o.skipBad),
+    `--data, --data-dir, --hub and --skip-bad go with a data set's task; ${ids.join(", ")} ${
+      ids.length > 1 ? "are" : "is"
+    } generated`,
+  );
+  check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
+  check(!(o.data || o.hub) || ids.length === 1, "--data and --hub name one task's data: give a single --task");
 }
 
 export function taskSpec(id: string): TaskSpec {
@@ -473,22 +509,32 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   const t = taskSpec(id);
   check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
   check(!(o.lcbDates || o.lcbTexts) || t === lcb, `--lcb-dates and --lcb-prompt go with --task lcb, not ${t.id}`);
-  if (t.generate) {
-    // a file named for a generated task would be recorded as the run's data and never read
-    check(
-      !o.data && !o.hub,
-      `--data and --hub: task ${t.id} is generated, it reads no data (--task custom reads a file)`,
-    );
-    const so = { ...GENERATED_DEFAULTS[t.id], seed: o.seed, ...o.synthetic };
-    const most = t.id === "chains" ? 8 : 26;
-    check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most, `${t.id}: parts must be 1..${most}`);
-    check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, `${t.id}: digits must be 1..6`);
-    check(
-      Number.isInteger(so.count) && so.count >= 1 && so.count <= 1_000_000,
-      `${t.id}: count must be an integer in 1..1000000, got ${so.count}`,
-    );
-    return { task: t, problems: t.generate(so).slice(0, o.limit), files: [], skipped: [], notes: [] };
-  }
+  const loaded = t.generate ? generated(t, o) : await fromData(t, o);
+  const n = loaded.problems.length;
+  if (o.limit && o.limit > n) loaded.notes.push(`--limit ${o.limit}: ${t.id} has ${n} problems`);
+  return { ...loaded, problems: o.limit ? loaded.problems.slice(0, o.limit) : loaded.problems };
+}
+
+/** A generated task's problems, from its knobs. */
+function generated(t: TaskSpec, o: LoadOptions & { seed: number }): Loaded {
+  // a file named for a generated task would be recorded as the run's data and never read
+  check(
+    !o.data && !o.hub,
+    `--data and --hub: task ${t.id} is generated, it reads no data (--task custom reads a file)`,
+  );
+  const so = { ...GENERATED_DEFAULTS[t.id], seed: o.seed, ...o.synthetic };
+  const most = t.id === "chains" ? 8 : 26;
+  check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most, `${t.id}: parts must be 1..${most}`);
+  check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, `${t.id}: digits must be 1..6`);
+  check(
+    Number.isInteger(so.count) && so.count >= 1 && so.count <= 1_000_000,
+    `${t.id}: count must be an integer in 1..1000000, got ${so.count}`,
+  );
+  return { task: t, problems: t.generate!(so), files: [], skipped: [], notes: [] };
+}
+
+/** A data set's problems, from the source the options name. */
+async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   const files = await sourceFiles(t, o);
   const { records, skipped } = await readRecords(files, { skipBad: o.skipBad });
   const notes: string[] = [];
@@ -507,17 +553,42 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
         : `${count}: more than its whole set (a folder of several copies, or another split?)`,
     );
   }
-  let problems = t.problems(records, o);
+  // A record the task's field readers refuse is malformed as one that is not JSON is: with --skip-bad, skipped
+  // and counted with its line. Each problem's record is kept, for an id collision's error.
+  const refused: Loaded["skipped"] = [], origin = new WeakMap<object, RawRecord>();
+  const each: EachRecord = (rs, make) =>
+    rs.flatMap((r) => {
+      try {
+        const made = make(r);
+        if (made && typeof made === "object") origin.set(made, r);
+        return [made];
+      } catch (e) {
+        if (!o.skipBad || !(e instanceof InputError)) throw e;
+        const at = `${r.file}:${r.line}: `;
+        refused.push({
+          file: r.file,
+          line: r.line,
+          reason: e.message.startsWith(at) ? e.message.slice(at.length) : e.message,
+        });
+        return [];
+      }
+    });
+  let problems = t.problems(records, o, each);
+  check(
+    problems.length || !refused.length,
+    `${files.join(", ")}: every record skipped as malformed (line ${refused[0]?.line}: ${refused[0]?.reason})`,
+  );
   if (t.take) problems = problems.slice(0, t.take);
-  const ids = new Set<string>(), texts = new Map<string, string>(), twins: string[] = [];
+  const ids = new Map<string, Problem>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
-    check(!ids.has(p.id), `${files.join(", ")}: problem id "${p.id}" appears twice`);
+    const first = ids.get(p.id);
+    check(!first, `${files.join(", ")}: problem id "${p.id}" appears twice${first && numberedTwice(first, p, files)}`);
     const broken = t.code ? undefined : brokenEscape(p);
     check(
       !broken,
       `${files.join(", ")}: problem "${p.id}": ${broken} (a broken escape: \\times written with one backslash?)`,
     );
-    ids.add(p.id);
+    ids.set(p.id, p);
     const twin = texts.get(p.text);
     if (twin !== undefined) twins.push(`"${twin}" and "${p.id}"`);
     else texts.set(p.text, p.id);
@@ -525,7 +596,25 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   if (twins.length) {
     notes.push(`${files.join(", ")}: ${twins.length} problems repeat an earlier one's text (${twins[0]}): each counts`);
   }
-  problems = problems.map((p) => ({ ...p, task: t.id }));
-  if (o.limit && o.limit > problems.length) notes.push(`--limit ${o.limit}: ${t.id} has ${problems.length} problems`);
-  return { task: t, problems: o.limit ? problems.slice(0, o.limit) : problems, files, skipped, notes };
+  return {
+    task: t,
+    problems: problems.map((p) => ({ ...p, task: t.id })),
+    files,
+    skipped: [...skipped, ...refused],
+    notes,
+  };
+
+  /** Where two problems with one id came from, when one's id is a number its record's position gave it. */
+  function numberedTwice(a: Problem, b: Problem, files: string[]): string {
+    const ra = origin.get(a), rb = origin.get(b);
+    if (!ra || !rb || (numberedId(ra) === undefined && numberedId(rb) === undefined)) return "";
+    const where = (r: RawRecord) => files.length > 1 ? `${r.file}:${r.line}` : `line ${r.line}`;
+    const said = (r: RawRecord, p: Problem) => {
+      const key = numberedId(r);
+      return key === undefined
+        ? `${where(r)} names "${p.id}"`
+        : `${where(r)} has no "${key}" and was numbered ${p.id} by its position`;
+    };
+    return `: ${said(ra, a)}; ${said(rb, b)} (give every record an id, or none)`;
+  }
 }

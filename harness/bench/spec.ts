@@ -8,6 +8,7 @@ import { loadNative } from "../../engine/native.ts";
 import { parseSamplingFlags, type SamplingFlags } from "../../engine/config.ts";
 import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
 import {
+  checkDataFlags,
   checkGeneratedKnobs,
   DEFAULT_SEED,
   type Fields,
@@ -267,16 +268,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     throw new InputError(`--cuda: ${(e as Error).message}`);
   }
   check(f.cuda === undefined || device === "cuda", "--cuda goes with --device cuda (the CPU takes no options)");
-  const sources = [f.data, f["data-dir"], f.hub].filter((x) => x !== undefined);
-  // flags that would be keyed, yet read by nothing: every task generated
-  check(
-    tasks.some((t) => !taskSpec(t).generate) || (!sources.length && !f["skip-bad"]),
-    `--data, --data-dir, --hub and --skip-bad go with a data set's task; ${tasks.join(", ")} ${
-      tasks.length > 1 ? "are" : "is"
-    } generated`,
-  );
-  check(sources.length <= 1, "give at most one of --data, --data-dir and --hub");
-  check(!(f.data || f.hub) || tasks.length === 1, "--data and --hub name one task's data: give a single --task");
+  checkDataFlags(tasks, { data: f.data, hub: f.hub, dataDir: f["data-dir"], skipBad: f["skip-bad"] });
   check(
     tasks.includes("lcb") || (f["lcb-dates"] === undefined && f["lcb-prompt"] === undefined),
     "--lcb-dates and --lcb-prompt go with --task lcb",

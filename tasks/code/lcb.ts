@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { check, InputError } from "../../engine/errors.ts";
 import { fillTemplate, textsFile } from "../texts.ts";
 import type { Problem } from "../problem.ts";
-import { type RawRecord, textField } from "../records.ts";
+import { type EachRecord, everyRecord, type RawRecord, textField } from "../records.ts";
 import { unpickleString } from "./pickle.ts";
 import type { CodeSpec, CodeTest } from "./problem.ts";
 
@@ -68,20 +68,24 @@ export function loadLcbTexts(file?: string): LcbTexts {
 
 /**
  * The problems of `records` whose contest date falls in `dates` (undefined: the paper's window), in file
- * order; prints how many it took. Records outside the window are checked for their date only.
+ * order; prints how many it took. Records outside the window are checked for their date only. `each` makes a
+ * record's date and problem (the loader's skips a record they refuse, with --skip-bad).
  */
-export function lcbProblems(records: RawRecord[], dates: LcbDates = PAPER_DATES, texts = loadLcbTexts()): Problem[] {
+export function lcbProblems(
+  records: RawRecord[],
+  dates: LcbDates = PAPER_DATES,
+  texts = loadLcbTexts(),
+  each: EachRecord = everyRecord,
+): Problem[] {
   const from = dates.from ? `${dates.from}T00:00:00.000000` : "", to = dates.to ? `${dates.to}T00:00:00.000000` : "";
-  const chosen = records.filter((r) => {
-    const d = contestDate(r);
-    return (!from || from <= d) && (!to || d <= to);
-  });
+  const chosen = each(records, (r) => ({ r, d: contestDate(r) }))
+    .filter(({ d }) => (!from || from <= d) && (!to || d <= to)).map(({ r }) => r);
   const window = `${dates.from ?? "the first"}..${dates.to ?? "the last"}`;
   check(
     chosen.length > 0,
     `lcb: none of the ${records.length} problems has a contest date in ${window} (--lcb-dates FROM:TO; ":" for all)`,
   );
-  const problems = chosen.map((r) => lcbProblem(r, texts));
+  const problems = each(chosen, (r) => lcbProblem(r, texts));
   console.error(`lcb: ${chosen.length} of ${records.length} problems, contest dates ${window}`);
   // a copy that lost its private tests loads and grades on the samples alone: pass@1 too high, said here
   const samplesOnly = problems.filter((p) => p.code!.tests.length === p.code!.publicTests);

@@ -31,7 +31,7 @@ Deno.test("tasks: bad input is one line and exit code 2", async () => {
       [["load", "--task", "synthetic", "--parts", "x"], /--parts: expected an integer ≥ 0, got "x"/],
       [
         ["load", "--task", "aime24", "--data", "a", "--data-dir", "b"],
-        /give at most one of --data, --hub and --data-dir/,
+        /give at most one of --data, --data-dir and --hub/,
       ],
     ] as [string[], RegExp][]
   ) {

@@ -156,7 +156,47 @@ Deno.test("a malformed line is one error with the file and line, or skipped and 
   writeFileSync(gsm, readFileSync(gsm, "utf8").replace('"q1?"', "q1?"));
   const g8 = await loadTask("gsm8k", { data: gsm, skipBad: true });
   assert.deepEqual(g8.problems.map((p) => [p.id, p.golds[0]]), [["0", "0"], ["2", "2"]]);
-  await assert.rejects(loadTask("limo", { data: f, skipBad: true }), /bad\.jsonl:4: missing field "answer"/);
+  // a record the task's own field readers refuse is malformed too: skipped and counted with its line
+  const both = await loadTask("limo", { data: f, skipBad: true });
+  assert.deepEqual(both.problems.map((p) => p.id), ["0", "2"]);
+  assert.deepEqual(both.skipped.map((s) => [s.line, s.reason]), [[
+    2,
+    "not valid JSON (Expected property name or '}' in JSON at position 2 (line 1 column 3))",
+  ], [4, 'missing field "answer"']]);
+  const mine = jsonl(tmp(), "mine.jsonl", [
+    JSON.stringify({ q: "1+1?", target: "2" }),
+    JSON.stringify({ q: "2+2?", target: "" }),
+    JSON.stringify({ q: "3+3?", target: "6" }),
+  ]);
+  const fields = parseFields("question=q,answer=target");
+  await assert.rejects(loadTask("custom", { data: mine, fields }), /mine\.jsonl:2: field "target" is empty/);
+  const kept = await loadTask("custom", { data: mine, fields, skipBad: true });
+  assert.deepEqual(kept.problems.map((p) => [p.id, p.golds[0]]), [["0", "2"], ["2", "6"]]);
+  assert.deepEqual(kept.skipped.map((s) => [s.line, s.reason]), [[2, 'field "target" is empty']]);
+  // every record refused: no problems is no run
+  const none = jsonl(tmp(), "none.jsonl", [JSON.stringify({ q: "1+1?", target: "" })]);
+  await assert.rejects(
+    loadTask("custom", { data: none, fields, skipBad: true }),
+    /none\.jsonl: every record skipped as malformed \(line 1: field "target" is empty\)/,
+  );
+});
+
+Deno.test("a generated task notes a --limit past its problems, as a data set does", async () => {
+  const r = await loadTask("synthetic", { synthetic: { count: 2 }, limit: 5 });
+  assert.equal(r.problems.length, 2);
+  assert.deepEqual(r.notes, ["--limit 5: synthetic has 2 problems"]);
+});
+
+Deno.test("an id numbered by its record's position that another record names is said so, both lines named", async () => {
+  const f = jsonl(tmp(), "ids.jsonl", [
+    JSON.stringify({ question: "a?", answer: "1", id: "x" }),
+    JSON.stringify({ question: "b?", answer: "2" }),
+    JSON.stringify({ question: "c?", answer: "3", id: "1" }),
+  ]);
+  await assert.rejects(
+    loadTask("custom", { data: f }),
+    /ids\.jsonl: problem id "1" appears twice: line 2 has no "id" and was numbered 1 by its position; line 3 names "1" \(give every record an id, or none\)/,
+  );
 });
 
 Deno.test("broken escapes (\\frac written with one backslash) are caught, not read as a form feed", async () => {

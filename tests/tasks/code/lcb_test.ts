@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import { InputError } from "../../../engine/errors.ts";
 import { lcbProblem, lcbProblems, loadLcbTexts, PAPER_DATES, parseLcbDates } from "../../../tasks/code/lcb.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
-import type { RawRecord } from "../../../tasks/records.ts";
+import { everyRecord, type RawRecord } from "../../../tasks/records.ts";
 
 const FIXTURE = fileURLToPath(new URL("../../fixtures/lcb/problems.jsonl", import.meta.url));
 const ROWS: Record<string, unknown>[] = readFileSync(FIXTURE, "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -136,7 +136,7 @@ Deno.test("lcb: a user's texts file replaces the project's; a bad one is one lin
   assert.deepEqual(texts, lcbWords);
   const p = lcbProblem({ file: "p.jsonl", line: 1, index: 0, value: ROWS[0] }, texts);
   assert.ok(p.text.includes(`### Format: ${lcbWords.stdin}\n`));
-  const viaTask = stderrOf(() => TASKS.lcb.problems(records(), { lcbTexts: texts })).value;
+  const viaTask = stderrOf(() => TASKS.lcb.problems(records(), { lcbTexts: texts }, everyRecord)).value;
   assert.equal(viaTask[0].text, p.text);
   for (
     const [texts, pattern] of [
