@@ -23,8 +23,9 @@ const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|rand
                                               run a shared-cache pass script, logits of every new token
   generate (--ids 1,2,3 | --prompt TEXT [--chat] [--system TEXT] [--no-think]) --max-new-tokens N
            [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--suppress IDS]
-           [--sample] [--ignore-eos]           greedy unless a sampling flag (or --sample) is given
-common:    --device cpu|cuda  --out FILE`;
+           [--sample] [--ignore-eos]           greedy unless a sampling flag (or --sample) is given;
+                                              --system and --no-think go with --chat, --seed with sampling
+common:    --device cpu|cuda  --out FILE      (a flag the command does not read is refused)`;
 
 const OPTIONS = {
   model: { type: "string" },
@@ -50,6 +51,53 @@ const OPTIONS = {
   "ignore-eos": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** The flags each command reads, besides the common ones: any other given is refused, never dropped. */
+const USES: Record<string, readonly string[]> = {
+  logits: ["ids", "last"],
+  script: ["script", "key-rotation", "record"],
+  generate: [
+    "ids",
+    "prompt",
+    "chat",
+    "system",
+    "no-think",
+    "max-new-tokens",
+    "seed",
+    "temperature",
+    "top-k",
+    "top-p",
+    "min-p",
+    "suppress",
+    "sample",
+    "ignore-eos",
+  ],
+};
+const COMMON = ["model", "device", "out", "help"];
+
+/** Refuses a flag `command` (or generate's mode) would not read, naming it, before the model loads. */
+function checkFlagsUsed(command: string, f: Flags): void {
+  for (const [flag, v] of Object.entries(f)) {
+    if (v === undefined || COMMON.includes(flag) || USES[command].includes(flag)) continue;
+    const takers = Object.keys(USES).filter((c) => USES[c].includes(flag));
+    throw new InputError(
+      `--${flag}: not a flag of ${command} (${takers.join(", ")} ${takers.length > 1 ? "take" : "takes"} it)`,
+    );
+  }
+  if (command !== "generate") return;
+  check(!f.chat || f.prompt !== undefined, "--chat goes with --prompt (--ids are given to the model as they are)");
+  for (const flag of ["system", "no-think"] as const) {
+    check(
+      f[flag] === undefined || f.chat,
+      `--${flag} goes with --chat (the chat template reads it; without --chat the prompt is plain text)`,
+    );
+  }
+  const sampling = parseSamplingFlags(f);
+  check(
+    f.seed === undefined || f.sample || (sampling && sampling.temperature !== 0),
+    "--seed: generate is greedy without --sample or a sampling flag (or with --temperature 0); a seed changes nothing",
+  );
+}
 
 function parseIds(v: string, flag: string): number[] {
   return v.split(",").map((s) => {
@@ -174,6 +222,7 @@ async function main() {
   );
   check(f.model, `--model is required (a model folder or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  checkFlagsUsed(command, f);
   // where the output goes (stdout when no --out), before the model loads
   checkOutputFiles({ "--record": f.record, "--out": f.out });
   const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
