@@ -99,8 +99,9 @@ export const leap: Family<LeapMethod> = {
   // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer);
   // 3: the majority counts answers the grader reads alike together (2 by their text: `x = 4` and `4` apart);
   // 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps held
-  // only reasoning, and a cut step could keep cut text)
-  version: 4,
+  // only reasoning, and a cut step could keep cut text); 5: a box then end of sequence is the path's answer (4 left
+  // the unfinished step unread: the path answered none)
+  version: 5,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -360,9 +361,13 @@ export class LeapRun extends Solver {
   #take(p: Path, id: number) {
     const s = this.#s;
     if (s.stopIds.includes(id)) {
-      // End of sequence ends a summary early (what it holds is its step), and a path in its reasoning.
+      // End of sequence ends a summary early (what it holds is its step), and a path in its reasoning: its
+      // unfinished step is a step then, and its box the path's answer (a model ends "\boxed{4}.<eos>").
       if (p.stage === "summary") this.#record(p), p.stage = "wait";
-      else p.stage = "done";
+      else {
+        if (p.stepIds.length) this.#endStep(p);
+        p.stage = "done";
+      }
       return;
     }
     p.next = [];

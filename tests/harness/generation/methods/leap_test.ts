@@ -293,6 +293,19 @@ Deno.test("a scripted LeaP run: the finisher reads the first path's sequence; th
   assert.equal(cache.freePages, 4096);
 });
 
+Deno.test("a LeaP path that ends on its box and then end of sequence answers with that box (its last step)", async () => {
+  const text = "I add the two numbers.\n\nSo the answer is \\boxed{4}.<|im_end|>" + " pad".repeat(40);
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const ctx = { tokenizer: tok, generation, budgets: [100], finisherTokens: 4 };
+  const run = new LeapRun(cache, leapSpec(parseMethod("leap:2:every=64") as LeapMethod, PROBLEM, 0, ctx));
+  await runAll(new ScriptedModel(tok, { Alice: text, Bob: text, finisher: "7}".repeat(3) }), cache, [run]);
+  assert.deepEqual(run.checkpoints.map((c) => [c.answer, c.source, c.paths]), [["4", "generated", ["4", "4"]]]);
+  assert.deepEqual(run.steps.filter((s) => s.worker === 0).map((s) => s.text), [
+    "I add the two numbers.\n\n",
+    "So the answer is \\boxed{4}.",
+  ]);
+});
+
 Deno.test("a scripted LeaP run with cut: the unfinished paragraph leaves the cache and the text, and stays counted", async () => {
   const first = "I add the two numbers.\n\n", rest = "Then I look at them";
   const summary = " x is 4.\n\n", ending = "So \\boxed{4}.\n\n", t = tok.encode(first + rest).length;
