@@ -12,7 +12,7 @@ import { replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { GRADER_VERSION } from "../tasks/grading/grader.ts";
 import type { BenchSpec } from "../harness/bench/spec.ts";
-import { gradeCheckpoints, graderFailures, graderFailuresText } from "../harness/bench/grading.ts";
+import { gradeCheckpoints, graderFailures, graderFailuresText, recountVotes } from "../harness/bench/grading.ts";
 import { report } from "../harness/report/report.ts";
 import {
   type BenchRecord,
@@ -28,7 +28,6 @@ import {
 import { voteScore } from "../harness/report/curves.ts";
 import { TIMING_VERSION } from "../harness/generation/solver.ts";
 import { loadTask, taskSpec } from "../tasks/registry.ts";
-import { recountedVote } from "../harness/generation/methods.ts";
 
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
@@ -56,25 +55,6 @@ async function checkGeneratedProblems(dir: string, spec: BenchSpec, records: rea
         "run the bench again into another folder",
     );
   }
-}
-
-/**
- * Each vote counted again from its checkpoint's paths under today's grouping (voteKey: the grader's normalisation),
- * where its method's vote rests on the paths alone (a plain majority); `kept`: the methods whose votes rest on
- * confidences the records do not keep (weighted votes), left as their run counted them.
- */
-function recountVotes(records: readonly BenchRecord[]): { recounted: BenchRecord[]; kept: string[] } {
-  const kept = new Set<string>();
-  const recounted = records.map((r) => ({
-    ...r,
-    checkpoints: r.checkpoints.map((c) => {
-      if (c.vote === undefined || c.paths === undefined) return c;
-      const vote = recountedVote(r.method, c.paths);
-      if (vote === undefined) kept.add(r.method);
-      return vote === undefined ? c : { ...c, vote };
-    }),
-  }));
-  return { recounted, kept: [...kept].sort() };
 }
 
 async function main() {
@@ -114,9 +94,9 @@ async function main() {
   const { recounted, kept } = recountVotes(records);
   if (kept.length) {
     console.error(
-      `rescore: the votes of ${kept.join(", ")} stay as their run counted them (weighed by confidences the records ` +
-        "do not keep): graded anew, but grouped by the old grader's normalisation (and so is an answer that is its " +
-        "method's vote)",
+      `rescore: the votes of ${kept.join(", ")} stay as their run counted them (weighed by confidences, or tied by ` +
+        "when each path answered, which the records do not keep): graded anew, but grouped by the old grader's " +
+        "normalisation (and so is an answer that is its method's vote or majority)",
     );
   }
   const pool = new GradePool();

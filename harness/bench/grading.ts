@@ -8,6 +8,7 @@ import type { CodeSpec } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import type { RecordCheckpoint } from "./rundir.ts";
 import type { Checkpoint } from "../generation/solver.ts";
+import { recountedVote } from "../generation/methods.ts";
 
 type Verdict = Pick<RecordCheckpoint, "equal_strict" | "equal_lenient" | "score_strict" | "score_lenient"> & {
   extra: Partial<RecordCheckpoint>;
@@ -125,4 +126,31 @@ function ungraded(c: Checkpoint | RecordCheckpoint): Checkpoint {
     ...run
   } = c as RecordCheckpoint;
   return run;
+}
+
+/**
+ * Each vote counted again from its checkpoint's paths under today's grouping (voteKey: the grader's normalisation),
+ * where its method's vote rests on the paths alone (a plain majority); `kept`: the methods whose votes rest on
+ * what the records do not keep (weighted votes' confidences; a majority answer with no vote of its own breaks
+ * ties by when each path answered), left as their run counted them.
+ */
+export function recountVotes<R extends { method: string; checkpoints: readonly RecordCheckpoint[] }>(
+  records: readonly R[],
+): { recounted: R[]; kept: string[] } {
+  const kept = new Set<string>();
+  const recounted = records.map((r) => ({
+    ...r,
+    checkpoints: r.checkpoints.map((c) => {
+      if (c.paths === undefined) return c;
+      if (c.vote === undefined) {
+        // an answer that is its paths' majority (source generated) without a vote field
+        if (c.source === "generated") kept.add(r.method);
+        return c;
+      }
+      const vote = recountedVote(r.method, c.paths);
+      if (vote === undefined) kept.add(r.method);
+      return vote === undefined ? c : { ...c, vote };
+    }),
+  }));
+  return { recounted, kept: [...kept].sort() };
 }

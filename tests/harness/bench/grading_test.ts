@@ -3,7 +3,8 @@
  * grader fails on counted wrong and said so.
  */
 import assert from "node:assert/strict";
-import { gradeCheckpoints, graderFailures, graderFailuresText } from "../../../harness/bench/grading.ts";
+import { gradeCheckpoints, graderFailures, graderFailuresText, recountVotes } from "../../../harness/bench/grading.ts";
+import type { RecordCheckpoint } from "../../../harness/bench/rundir.ts";
 import type { Checkpoint } from "../../../harness/generation/solver.ts";
 import { GradePool } from "../../../tasks/grading/pool.ts";
 import { dyingGradePool } from "../../helpers.ts";
@@ -88,4 +89,21 @@ Deno.test("a grading that times out (a busy machine) is tried once more; one tha
   } finally {
     always.close();
   }
+});
+
+Deno.test("rescore's recount: a plain majority counted again from its paths; a weighted vote and a majority answer without a vote named as kept", () => {
+  const cp = (o: Partial<RecordCheckpoint>) =>
+    ({ budget: 8, answer: "4", source: "generated", ...o }) as RecordCheckpoint;
+  const { recounted, kept } = recountVotes([
+    // the old grouping kept "x = 4" apart from "4" and picked "5": today's reads them alike
+    { method: "sc:3", checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
+    { method: "sc:3:conf", checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
+    // a majority answer with no vote field (its ties go by when each path answered, not in the record)
+    { method: "leap:3", checkpoints: [cp({ answer: "5", paths: ["5", "x = 4", "4"] })] },
+    { method: "leap:3", checkpoints: [cp({ answer: "7", source: "finisher", paths: [null, null, null] })] },
+    { method: "sequential", checkpoints: [cp({})] },
+  ]);
+  assert.match(String(recounted[0].checkpoints[0].vote), /^(x = 4|4)$/);
+  assert.equal(recounted[1].checkpoints[0].vote, "5");
+  assert.deepEqual(kept, ["leap:3", "sc:3:conf"]);
 });
