@@ -504,6 +504,10 @@ export const DEFAULT_SEED = 1;
  * The problems of task `id`, from the source the options name; with no seed or knobs given, the ones the bench
  * runs by default (so `deno task tasks load` shows the default run's problems).
  */
+/** A made problem (a task's `each` may make other things: parts a problem is built from). */
+const isProblem = (x: unknown): x is Problem =>
+  x !== null && typeof x === "object" && typeof (x as Problem).text === "string" && Array.isArray((x as Problem).golds);
+
 export async function loadTask(id: string, options: LoadOptions = {}): Promise<Loaded> {
   const o = { ...options, seed: options.seed ?? DEFAULT_SEED };
   const t = taskSpec(id);
@@ -553,14 +557,22 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         : `${count}: more than its whole set (a folder of several copies, or another split?)`,
     );
   }
-  // A record the task's field readers refuse is malformed as one that is not JSON is: with --skip-bad, skipped
-  // and counted with its line. Each problem's record is kept, for an id collision's error.
+  // A record the task's field readers refuse, or whose maths problem a broken escape spoils, is malformed as one
+  // that is not JSON is: with --skip-bad, skipped and counted with its line. Each problem's record is kept, for an
+  // id collision's error.
   const refused: Loaded["skipped"] = [], origin = new WeakMap<object, RawRecord>();
   const each: EachRecord = (rs, make) =>
     rs.flatMap((r) => {
       try {
         const made = make(r);
         if (made && typeof made === "object") origin.set(made, r);
+        const broken = !t.code && isProblem(made) ? brokenEscape(made) : undefined;
+        check(
+          !broken,
+          `${r.file}:${r.line}: problem "${
+            (made as Problem).id
+          }": ${broken} (a broken escape: \\times written with one backslash?)`,
+        );
         return [made];
       } catch (e) {
         if (!o.skipBad || !(e instanceof InputError)) throw e;
@@ -583,11 +595,6 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   for (const p of problems) {
     const first = ids.get(p.id);
     check(!first, `${files.join(", ")}: problem id "${p.id}" appears twice${first && numberedTwice(first, p, files)}`);
-    const broken = t.code ? undefined : brokenEscape(p);
-    check(
-      !broken,
-      `${files.join(", ")}: problem "${p.id}": ${broken} (a broken escape: \\times written with one backslash?)`,
-    );
     ids.set(p.id, p);
     const twin = texts.get(p.text);
     if (twin !== undefined) twins.push(`"${twin}" and "${p.id}"`);

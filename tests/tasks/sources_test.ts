@@ -230,11 +230,20 @@ Deno.test("a broken escape spoiling a maths problem is refused, in every format;
     for (const f of files) {
       await assert.rejects(
         loadTask("custom", { data: f }),
-        (e: Error) => e.message.includes(`problem "0": ${said}`),
+        (e: Error) => e.message.includes(`:1: problem "0": ${said}`),
         `${line} in ${f}`,
       );
     }
   }
+  // malformed as a record that is not JSON is: --skip-bad skips it, counted with its line, and numbers no other
+  const mixed = jsonl(tmp(), "mixed.jsonl", [
+    JSON.stringify({ question: "Q1?", answer: "1" }),
+    JSON.stringify({ question: "What is 2\times 3?", answer: "6" }),
+    JSON.stringify({ question: "Q3?", answer: "3" }),
+  ]);
+  const skipped = await loadTask("custom", { data: mixed, skipBad: true });
+  assert.deepEqual(skipped.problems.map((p) => p.text), ["Q1?", "Q3?"]);
+  assert.deepEqual(skipped.skipped.map((s) => [s.line, s.reason.slice(0, 28)]), [[2, 'problem "1": its text holds ']]);
   // tabs and line breaks as text: a problem's lines, a table, CRLF, words that begin like a command's tail (and
   // "u" after a line break: \\nu is refused in answers only), a trailing line break after an answer
   const fine = jsonl(tmp(), "fine.jsonl", [
