@@ -11,6 +11,7 @@ import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkDataFlags, checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
+import { skippedText } from "../tasks/records.ts";
 
 const USAGE = `usage: deno task tasks list
        deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
@@ -89,11 +90,7 @@ async function main() {
   }
   console.error(
     `${loaded.task.id}: ${loaded.problems.length} problems from ${loaded.files.join(", ") || "the generator"}` +
-      (loaded.skipped.length
-        ? `; skipped ${loaded.skipped.length} malformed records (${
-          loaded.skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ")
-        }…)`
-        : ""),
+      (loaded.skipped.length ? `; ${skippedText(loaded.skipped)}` : ""),
   );
   for (const note of loaded.notes) console.error(`${loaded.task.id}: ${note}`);
 }

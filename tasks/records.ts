@@ -191,6 +191,12 @@ export const numberedId = (r: RawRecord): string | undefined => NUMBERED.get(r.v
  * Maps records to what a task makes of each (its field readers throw an InputError naming the record's line).
  * The loader's may skip a record refused so (--skip-bad) and count it; by default every record is made.
  */
+/** The line a loader says of what --skip-bad skipped: how many, and the first few places. */
+export function skippedText(skipped: readonly { file: string; line: number }[]): string {
+  const first = skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ");
+  return `skipped ${skipped.length} malformed records (${first}${skipped.length > 3 ? ", …" : ""})`;
+}
+
 export type EachRecord = <T>(rs: readonly RawRecord[], make: (r: RawRecord) => T) => T[];
 export const everyRecord: EachRecord = (rs, make) => rs.map((r) => make(r));
 

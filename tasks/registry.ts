@@ -586,9 +586,15 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
       }
     });
   let problems = t.problems(records, o, each);
+  // in the files' order, whichever reader refused them (not JSON, or a field)
+  const malformed = [...skipped, ...refused].sort((a, b) =>
+    files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line
+  );
   check(
-    problems.length || !refused.length,
-    `${files.join(", ")}: every record skipped as malformed (line ${refused[0]?.line}: ${refused[0]?.reason})`,
+    problems.length || !malformed.length,
+    `${files.join(", ")}: every record skipped as malformed (${malformed[0]?.file}:${malformed[0]?.line}: ${
+      malformed[0]?.reason
+    })`,
   );
   if (t.take) problems = problems.slice(0, t.take);
   const ids = new Map<string, Problem>(), texts = new Map<string, string>(), twins: string[] = [];
@@ -607,7 +613,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
     task: t,
     problems: problems.map((p) => ({ ...p, task: t.id })),
     files,
-    skipped: [...skipped, ...refused],
+    skipped: malformed,
     notes,
   };
 

@@ -5,6 +5,7 @@
 import type { Problem } from "../../tasks/problem.ts";
 import { loadTask, taskSpec } from "../../tasks/registry.ts";
 import { loadLcbTexts } from "../../tasks/code/lcb.ts";
+import { skippedText } from "../../tasks/records.ts";
 import type { BenchSpec } from "./spec.ts";
 import { recordKey } from "./rundir.ts";
 
@@ -38,7 +39,7 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
       seed: Math.min(...spec.seeds),
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
     });
-    if (loaded.skipped.length) console.error(`${id}: skipped ${loaded.skipped.length} malformed records`);
+    if (loaded.skipped.length) console.error(`${id}: ${skippedText(loaded.skipped)}`);
     for (const note of loaded.notes) console.error(`${id}: ${note}`);
     for (const p of loaded.problems) all.push(p);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);

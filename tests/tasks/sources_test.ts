@@ -7,6 +7,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { InputError } from "../../engine/errors.ts";
 import { cachedFile, hubFile } from "../../engine/hub.ts";
 import { loadTask, parseFields, TASKS } from "../../tasks/registry.ts";
+import { skippedText } from "../../tasks/records.ts";
 import { DATA_DIR, dataTest } from "../helpers.ts";
 
 function tmp(): string {
@@ -177,7 +178,7 @@ Deno.test("a malformed line is one error with the file and line, or skipped and 
   const none = jsonl(tmp(), "none.jsonl", [JSON.stringify({ q: "1+1?", target: "" })]);
   await assert.rejects(
     loadTask("custom", { data: none, fields, skipBad: true }),
-    /none\.jsonl: every record skipped as malformed \(line 1: field "target" is empty\)/,
+    /none\.jsonl: every record skipped as malformed \(.*none\.jsonl:1: field "target" is empty\)/,
   );
 });
 
@@ -244,6 +245,13 @@ Deno.test("a broken escape spoiling a maths problem is refused, in every format;
   const skipped = await loadTask("custom", { data: mixed, skipBad: true });
   assert.deepEqual(skipped.problems.map((p) => p.text), ["Q1?", "Q3?"]);
   assert.deepEqual(skipped.skipped.map((s) => [s.line, s.reason.slice(0, 28)]), [[2, 'problem "1": its text holds ']]);
+  // a file of which nothing reads (another format, or not JSON at all) is refused, not run as no problems
+  const none = jsonl(tmp(), "none.jsonl", ["bad", "worse"]);
+  await assert.rejects(
+    loadTask("gsm8k", { data: none, skipBad: true }),
+    /none\.jsonl: every record skipped as malformed \(.*none\.jsonl:1: not valid JSON/,
+  );
+  assert.equal(skippedText(skipped.skipped), `skipped 1 malformed records (${mixed}:2)`);
   // tabs and line breaks as text: a problem's lines, a table, CRLF, words that begin like a command's tail (and
   // "u" after a line break: \\nu is refused in answers only), a trailing line break after an answer
   const fine = jsonl(tmp(), "fine.jsonl", [
