@@ -38,7 +38,9 @@ function notReplaceable(file: string): string | undefined {
   let kind: Deno.FileInfo;
   try {
     kind = Deno.statSync(file);
-  } catch {
+  } catch (e) {
+    // a path through a file (FILE/x) can never be made
+    if (e instanceof Deno.errors.NotADirectory) return "a path through a file, not a folder";
     return undefined; // not there yet: made
   }
   return kind.isFile
@@ -55,6 +57,8 @@ export function checkOutputFiles(outputs: Record<string, string | undefined>): v
   const seen = new Map<string, string>();
   for (const [flag, file] of Object.entries(outputs)) {
     if (file === undefined) continue;
+    // a name ending in a separator names a folder, which path.resolve would quietly drop
+    if (/[\\/]$/.test(file)) throw new InputError(`${flag} ${file}: names a folder; name a file`);
     const why = notReplaceable(file);
     if (why) throw new InputError(`${flag} ${file}: ${why}`);
     const dir = dirname(resolve(file));

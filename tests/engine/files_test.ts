@@ -72,7 +72,10 @@ Deno.test("checkOutputFiles: a folder, a pipe, a missing folder and two names of
     const [outs, message] of [
       [{ "--out": dir }, `--out ${dir}: not a regular file (a folder); name a file`],
       [{ "--out": join(dir, "no", "x") }, `--out ${join(dir, "no", "x")}: no folder ${join(dir, "no")}`],
-      [{ "--out": join(dir, "f", "x") }, `--out ${join(dir, "f", "x")}: no folder ${join(dir, "f")}`],
+      [{ "--out": join(dir, "f", "x") }, `--out ${join(dir, "f", "x")}: a path through a file, not a folder`],
+      // a trailing separator names a folder: resolve() would drop it, and the write fail after the work
+      [{ "--out": `${dir}/nd/` }, `--out ${dir}/nd/: names a folder; name a file`],
+      [{ "--out": `${dir}/f/` }, `--out ${dir}/f/: names a folder; name a file`],
       [
         { "--record": join(dir, "new"), "--out": `${dir}/./new` },
         `--record and --out name one file (${dir}/./new); give each its own`,
