@@ -63,7 +63,8 @@ export function endpointJudge(o: EndpointOptions): Judge {
   let unreachable = 0;
   return {
     id: o.model,
-    where: base,
+    // as given, as before the URL was checked: the on-disk cache keys on it (its replies stay found)
+    where: o.url,
     async reply(prompt, run) {
       const body = JSON.stringify({
         model: o.model,

@@ -95,6 +95,8 @@ Deno.test("judge client: the reply's text, the model, key, seed and token limit 
   const s = fakeServer((_b, n) => chat(n === 0 ? "Fine teamwork.\nSCORE: 5" : "They did well."));
   try {
     const j = endpointJudge(options(s.url, { apiKey: "sk-test", temperature: 0.5 }));
+    // where it runs is the URL as given: the reply cache keys on it, and replies cached before stay found
+    assert.equal(endpointJudge(options(`${s.url}/`)).where, `${s.url}/`);
     assert.deepEqual(await j.reply("rate this", 2), { text: "Fine teamwork.\nSCORE: 5", cut: false });
     assert.equal(parseScore((await j.reply("rate this", 0)).text), null);
     assert.deepEqual(s.bodies[0], {
