@@ -150,6 +150,19 @@ export function versionChanges(a: Record<string, unknown>, b: Record<string, unk
   ) => [f, va.get(f)!, vb.get(f)!]);
 }
 
+/**
+ * Whether a stored key's method families ran at versions other than today's for the same methods (or at methods
+ * no family reads any more): then no flags resume it, whatever methods are asked for now.
+ */
+export function staleVersions(stored: Record<string, unknown>): boolean {
+  const methods = Array.isArray(stored.methods) ? stored.methods as string[] : [];
+  try {
+    return versionChanges(stored, { methods, ...methodsVersion(methods) }).length > 0;
+  } catch {
+    return true; // a method id this version refuses
+  }
+}
+
 /** The versions above 1 of the spec's method families (none: no field, so older folders keep their key). */
 function methodsVersion(ids: readonly string[]): { methods_version?: Record<string, number> } {
   const v = familyVersions(ids.map(parseMethod));

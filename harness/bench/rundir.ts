@@ -30,7 +30,7 @@ import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
-import { versionChanges } from "./run_key.ts";
+import { staleVersions, versionChanges } from "./run_key.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -343,7 +343,7 @@ const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation",
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
   const rules = RULES.filter((k) =>
     k === "methods_version"
-      ? versionChanges(stored, spec).length > 0
+      ? versionChanges(stored, spec).length > 0 || staleVersions(stored)
       // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
       // coming or going only where the sampling flags differ
       // the project's reading of one config file changed (another file is the model's business)

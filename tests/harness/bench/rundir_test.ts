@@ -70,6 +70,15 @@ Deno.test("a folder refused for another spec says whether flags can resume it: t
   assert.match(refusal(sampled, base), /use the same flags to resume it/);
   assert.match(refusal(base, sampled), /use the same flags to resume it/);
   assert.match(refusal({ ...sampled, generation: 1 }, sampled), earlier);
+  // a folder whose leap ran at version 3: asking for fewer methods is no remedy (the same flags would meet leap's
+  // version today), so it says the folder is an earlier version's, whatever methods are asked for now
+  assert.match(
+    refusal({ ...base, methods: ["sequential", "leap:2"], methods_version: { leap: 3 } }, {
+      ...base,
+      methods: ["sequential"],
+    }),
+    /made by an earlier version of this project \(methods_version: its rules/,
+  );
   // the same config file read with another default: the project's reading changed; another file: the model's
   const file = { "model file config.json": "c1" };
   assert.match(
