@@ -111,6 +111,13 @@ export function calibratedOn(meta: Record<string, unknown>): string {
   return (meta.cost_model as CostModel | undefined)?.calibrated_on ?? machineName(meta.machine);
 }
 
+/** The machines whose cost models timed a run folder: a merged folder's shards' (once each), else its own. */
+export function calibratedMachines(meta: Record<string, unknown>): string[] {
+  return Array.isArray(meta.shards)
+    ? [...new Set((meta.shards as Record<string, unknown>[]).map((s) => calibratedOn(s)))]
+    : [calibratedOn(meta)];
+}
+
 /** The machines a run's times come from, by name: a merged run's shards' (once each), else its own. */
 export function runMachines(run: Record<string, unknown>): string[] {
   return Array.isArray(run.shards)

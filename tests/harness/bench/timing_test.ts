@@ -11,7 +11,7 @@ import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { COST_TERMS, fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
-import { costWarning, fitWarning, timingText } from "../../../harness/bench/timing.ts";
+import { calibratedMachines, costWarning, fitWarning, timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import { fakeInvocation, Rng, RowModel, runCli } from "../../helpers.ts";
@@ -240,4 +240,14 @@ Deno.test("a cost model whose fit of its own calibration is far off warns, at ca
   const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.237, p90: 0.5 } };
   assert.match(timingText(model, [fine]), /\*\*Warning: the cost model predicts its own 8 calibration passes/);
   assert.doesNotMatch(timingText({ ...model, fit: { ...model.fit, median_rel_error: 0.05 } }, [fine]), /Warning/);
+});
+
+Deno.test("the machines that timed a folder: its cost model's, or a merged folder's shards' once each", () => {
+  const cost = (on: string) => ({
+    cost_model: { coef: [1], fit: { passes: 1, median_rel_error: 0, p90_rel_error: 0 }, calibrated_on: on },
+  });
+  assert.deepEqual(calibratedMachines(cost("A")), ["A"]);
+  // a merged folder has no cost model of its own: "unknown machine" made solo-check refuse it against itself
+  assert.deepEqual(calibratedMachines({ shards: [cost("A"), cost("A")] }), ["A"]);
+  assert.deepEqual(calibratedMachines({ shards: [cost("A"), cost("B")] }), ["A", "B"]);
 });
