@@ -183,6 +183,13 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     // a template writes its own special tokens; plain text gets the tokenizer's (a BOS), as transformers' does
     prompt = tok.encode(text, !f.chat);
   }
+  // refused before the generation, not after it (its last pass would pass the positions, its tokens thrown away)
+  const most = engine.config.maxPositions;
+  check(
+    most === undefined || prompt.length + max <= most,
+    `generate: the prompt's ${prompt.length} tokens and --max-new-tokens ${max} pass the model's ` +
+      `max_position_embeddings ${most} (config.json): lower --max-new-tokens or shorten the prompt`,
+  );
   const g = engine.generation;
   const flags = parseSamplingFlags(f);
   const options: SamplingOptions = f.sample || flags
@@ -225,7 +232,13 @@ async function main() {
   checkFlagsUsed(command, f);
   // where the output goes (stdout when no --out), before the model loads
   checkOutputFiles({ "--record": f.record, "--out": f.out });
-  const engine = await Engine.load(await modelFolder(f.model), { device: f.device as Device });
+  const engine = await Engine.load(await modelFolder(f.model), {
+    device: f.device as Device,
+    // the refusal of a pass past max_position_embeddings names this command's own knobs
+    longContextAdvice: command === "generate"
+      ? "lower --max-new-tokens or shorten the prompt"
+      : "shorten the input (--ids, --prompt or the script's rows)",
+  });
   const json = JSON.stringify(await commands[command](engine, f));
   if (f.out) replaceFile(f.out, json + "\n");
   else console.log(json);
