@@ -231,7 +231,7 @@ async function main() {
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   checkFlagsUsed(command, f);
   // where the output goes (stdout when no --out), before the model loads
-  checkOutputFiles({ "--record": f.record, "--out": f.out });
+  checkOutputFiles({ "--record": f.record, "--out": f.out }, { "--script": f.script, "--model": f.model });
   const engine = await Engine.load(await modelFolder(f.model), {
     device: f.device as Device,
     // the refusal of a pass past max_position_embeddings names this command's own knobs

@@ -49,7 +49,7 @@ async function main() {
   );
   check(f.cases !== undefined || !f["unsafe-exec"], "--unsafe-exec goes with --cases (code cases)");
   check(f.cases !== undefined || f.out === undefined, "--out goes with --cases (one verdict goes to stdout)");
-  checkOutputFiles({ "--out": f.out });
+  checkOutputFiles({ "--out": f.out }, { "--cases": f.cases });
   const pool = new GradePool({ workers: 2, timeoutMs });
   let runner: CodeRunner | undefined;
   try {

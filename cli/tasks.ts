@@ -63,7 +63,7 @@ async function main() {
     return;
   }
   check(f.task, "load: --task ID is required (--help for the usage)");
-  checkOutputFiles({ "--out": f.out });
+  checkOutputFiles({ "--out": f.out }, { "--data": f.data, "--data-dir": f["data-dir"] });
   checkDataFlags([f.task], { data: f.data, hub: f.hub, dataDir: f["data-dir"], skipBad: f["skip-bad"] });
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
   checkGeneratedKnobs([f.task], Object.values(synthetic).filter((v) => v !== undefined).length);

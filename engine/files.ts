@@ -50,10 +50,22 @@ function notReplaceable(file: string): string | undefined {
 
 /**
  * A command's output files, by flag, checked before any work (a bad one found after it would lose the work):
- * each replaceable, in a folder that is there, and no two the same file (the later write would silently replace
- * the earlier).
+ * each replaceable, in a folder that is there, no two the same file (the later write would silently replace the
+ * earlier), and none an input's file or inside an input's folder (it would replace the data it was made from, or
+ * be read as data the next time).
  */
-export function checkOutputFiles(outputs: Record<string, string | undefined>): void {
+export function checkOutputFiles(
+  outputs: Record<string, string | undefined>,
+  inputs: Record<string, string | undefined> = {},
+): void {
+  const read = Object.entries(inputs).flatMap(([flag, path]) => {
+    if (path === undefined) return [];
+    try {
+      return [{ flag, path, real: Deno.realPathSync(path), folder: Deno.statSync(path).isDirectory }];
+    } catch {
+      return []; // not there: its own command says so
+    }
+  });
   const seen = new Map<string, string>();
   for (const [flag, file] of Object.entries(outputs)) {
     if (file === undefined) continue;
@@ -78,6 +90,13 @@ export function checkOutputFiles(outputs: Record<string, string | undefined>): v
     }
     const other = seen.get(key);
     if (other) throw new InputError(`${other} and ${flag} name one file (${file}); give each its own`);
+    for (const i of read) {
+      if (key === i.real || (i.folder && key.startsWith(i.real + "/"))) {
+        throw new InputError(
+          `${flag} ${file}: ${i.folder ? "inside" : "is"} ${i.flag} ${i.path}, which it reads; write elsewhere`,
+        );
+      }
+    }
     seen.set(key, flag);
   }
 }

@@ -88,4 +88,16 @@ Deno.test("checkOutputFiles: a folder, a pipe, a missing folder and two names of
   ) {
     assert.throws(() => checkOutputFiles(outs), (e) => e instanceof InputError && e.message === message);
   }
+  // an output that is an input (tasks load --data F --out F replaced the data with what it loaded), or inside one
+  assert.throws(
+    () => checkOutputFiles({ "--out": join(dir, "link") }, { "--data": join(dir, "f") }),
+    (e) =>
+      e instanceof InputError &&
+      e.message === `--out ${join(dir, "link")}: is --data ${join(dir, "f")}, which it reads; write elsewhere`,
+  );
+  assert.throws(
+    () => checkOutputFiles({ "--out": join(dir, "new.jsonl") }, { "--data": dir }),
+    (e) => e instanceof InputError && /: inside --data .*, which it reads; write elsewhere$/.test(e.message),
+  );
+  checkOutputFiles({ "--out": join(dir, "new") }, { "--data": join(dir, "f"), "--cases": undefined });
 });
