@@ -56,14 +56,16 @@ export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { me
  */
 export function fitCost(passes: readonly TimedPass[]): CostModel {
   if (passes.length === 0) throw new RangeError("fitCost: no timed passes");
+  const shapeOf = passes.map((p) => JSON.stringify(terms(p.shape)));
   const byShape = new Map<string, TimedPass[]>();
-  for (const p of passes) {
-    const k = JSON.stringify(terms(p.shape));
-    byShape.set(k, [...(byShape.get(k) ?? []), p]);
+  for (const [i, p] of passes.entries()) {
+    const group = byShape.get(shapeOf[i]);
+    if (group) group.push(p);
+    else byShape.set(shapeOf[i], [p]);
   }
   const errors: number[] = [];
   for (const [k, own] of byShape) {
-    const others = passes.filter((p) => JSON.stringify(terms(p.shape)) !== k);
+    const others = passes.filter((_, i) => shapeOf[i] !== k);
     const held = others.length ? { coef: nnls(others) } : undefined;
     for (const p of own) errors.push(held ? Math.abs(predictMs(held as CostModel, p.shape) - p.ms) / p.ms : 1);
   }

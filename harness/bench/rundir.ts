@@ -344,12 +344,12 @@ function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>):
   const rules = RULES.filter((k) =>
     k === "methods_version"
       ? versionChanges(stored, spec).length > 0 || staleVersions(stored)
-      // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
-      // coming or going only where the sampling flags differ
       // the project's reading of one config file changed (another file is the model's business)
       : k === "model_defaults"
       ? canonical(stored[k]) !== canonical(spec[k]) &&
         canonical(stored["model file config.json"]) === canonical(spec["model file config.json"])
+      // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
+      // coming or going only where the sampling flags differ
       : k === "generation"
       ? (k in stored && k in spec && canonical(stored[k]) !== canonical(spec[k])) ||
         (k in spec && !(k in stored) && canonical(stored.sampling) === canonical(spec.sampling))
