@@ -16,6 +16,16 @@ async function grade(...args: string[]) {
   return { ...r, stderr: r.stderr.trim() };
 }
 
+/** A case file of one line `line` in `dir`: refused with one line of stderr matching `pattern`, exit 2. */
+async function refusedLine(dir: string, line: Record<string, unknown>, pattern: RegExp) {
+  const bad = join(dir, "bad.jsonl");
+  writeFileSync(bad, JSON.stringify(line) + "\n");
+  const r = await grade("--cases", bad);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.split("\n").length, 1, r.stderr);
+}
+
 Deno.test("grade --pred --gold gives one JSON verdict", async () => {
   const r = await grade("--pred", "so \\boxed{\\dfrac{1}{2}}", "--gold", "0.5", "--mode", "strict");
   assert.equal(r.code, 0, r.stderr);
@@ -102,12 +112,7 @@ Deno.test('grade --cases grades a line as its "grading" says, as the bench grade
       ],
     ] as [Record<string, unknown>, RegExp][]
   ) {
-    const bad = join(dir, "bad.jsonl");
-    writeFileSync(bad, JSON.stringify(line) + "\n");
-    const b = await grade("--cases", bad);
-    assert.equal(b.code, 2, b.stderr);
-    assert.match(b.stderr, pattern);
-    assert.equal(b.stderr.split("\n").length, 1, b.stderr);
+    await refusedLine(dir, line, pattern);
   }
 });
 
@@ -246,12 +251,7 @@ Deno.test("grade --cases: a bad code line is one line naming the file, line and 
       [{ problem: row, pred: "x", grading: "list" }, /bad\.jsonl:1: "grading": a code line's program is run/],
     ] as [Record<string, unknown>, RegExp][]
   ) {
-    const bad = join(dir, "bad.jsonl");
-    writeFileSync(bad, JSON.stringify(line) + "\n");
-    const r = await grade("--cases", bad);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, pattern);
-    assert.equal(r.stderr.split("\n").length, 1, r.stderr);
+    await refusedLine(dir, line, pattern);
   }
   const r = await grade("--pred", "x", "--gold", "y", "--unsafe-exec");
   assert.equal(r.code, 2);

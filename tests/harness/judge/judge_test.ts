@@ -355,6 +355,20 @@ function judgeServer() {
 /** a key variable that no environment sets */
 const NO_KEY = ["--api-key-env", "HOGWILD_JUDGE_TEST_UNSET_KEY"];
 
+/** The command line of endpoint judge "m" at `url` over `dir`: its cache under `base`, `runs` runs, no key. */
+const endpointArgs = (dir: string, url: string, base: string, runs: number) => [
+  dir,
+  "--judge",
+  url,
+  "--judge-model",
+  "m",
+  "--cache",
+  join(base, "cache"),
+  "--runs",
+  String(runs),
+  ...NO_KEY,
+];
+
 const sorted = (file: string) => readFileSync(file, "utf8").trim().split("\n").sort();
 
 Deno.test("deno task judge: judge.jsonl per trace × run, means with intervals, the chart, human agreement; a rerun and the cache ask nothing; a kill resumes", async () => {
@@ -527,18 +541,7 @@ Deno.test("deno task judge: a rerun with another --prefix-tokens judges the long
     chat((body.messages as { content: string }[])[0].content.includes("Both parts") ? "SCORE: 6" : "SCORE: 1")
   );
   try {
-    const args = [
-      dir,
-      "--judge",
-      s.url,
-      "--judge-model",
-      "m",
-      "--cache",
-      join(base, "cache"),
-      "--runs",
-      "1",
-      ...NO_KEY,
-    ];
+    const args = endpointArgs(dir, s.url, base, 1);
     const short = await runCli("cli/judge.ts", [...args, "--prefix-tokens", "2"]);
     assert.equal(short.code, 0, short.stderr);
     assert.match(short.stdout, /\| run \| hogwild:2 \| 1 \| 1\.00 \|/);
@@ -560,18 +563,7 @@ Deno.test("deno task judge: another --temperature or --max-tokens is another jud
   const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
   const s = fakeServer((body) => chat(body.temperature === 0 ? "SCORE: 2" : "SCORE: 5"));
   try {
-    const args = [
-      dir,
-      "--judge",
-      s.url,
-      "--judge-model",
-      "m",
-      "--cache",
-      join(base, "cache"),
-      "--runs",
-      "1",
-      ...NO_KEY,
-    ];
+    const args = endpointArgs(dir, s.url, base, 1);
     const warm = await runCli("cli/judge.ts", args);
     assert.equal(warm.code, 0, warm.stderr);
     assert.match(warm.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|/);
@@ -659,18 +651,7 @@ Deno.test("deno task judge: a reply cut at the token limit gives no score; a lin
     body,
   ) => (body.seed === 0 ? chat("Something between 3 and\nSCORE: 4", "length") : chat("SCORE: 5")));
   try {
-    const args = [
-      dir,
-      "--judge",
-      s.url,
-      "--judge-model",
-      "m",
-      "--cache",
-      join(base, "cache"),
-      "--runs",
-      "2",
-      ...NO_KEY,
-    ];
+    const args = endpointArgs(dir, s.url, base, 2);
     const r = await runCli("cli/judge.ts", args);
     assert.equal(r.code, 0, r.stderr);
     const lines = () =>
