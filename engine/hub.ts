@@ -228,10 +228,17 @@ function fallback(
 ) {
   if (e instanceof InputError) throw e;
   const message = oneLine(e.message);
+  const page = `${hub}/${type === "dataset" ? "datasets/" : ""}${repo}`;
+  // the hub answers 401 RepoNotFound both for no such repository and for a private one the token cannot see
+  if (e instanceof HubHttpError && e.code === "RepoNotFound") {
+    throw new InputError(
+      `hf:${repo}: the hub has no ${type} ${repo} that this request may see (${message}): check the id ` +
+        `(${page}); a private one needs a token of an account that can read it (HF_TOKEN, or hf auth login)`,
+    );
+  }
   if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
     throw new InputError(
-      `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ` +
-        `${hub}/${type === "dataset" ? "datasets/" : ""}${repo} and give a token ` +
+      `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ${page} and give a token ` +
         "(HF_TOKEN, or hf auth login)",
     );
   }

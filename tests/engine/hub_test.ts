@@ -77,6 +77,25 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
   );
 });
 
+Deno.test("hub: a repository the hub does not know is said to be so, not to be gated", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-missing-"));
+  const unknown = (() =>
+    Promise.resolve(
+      new Response("Repository not found", { status: 401, headers: { "x-error-code": "RepoNotFound" } }),
+    )) as typeof fetch;
+  const refused = await hubFile("nobody/no-such-model", "config.json", {
+    type: "model",
+    cacheDir: cache,
+    fetch: unknown,
+  })
+    .then(() => undefined, (e: Error) => e.message);
+  assert.match(
+    refused ?? "",
+    /hf:nobody\/no-such-model: the hub has no model nobody\/no-such-model that this request may see .*check the id \(https:\/\/huggingface\.co\/nobody\/no-such-model\)/,
+  );
+  assert.doesNotMatch(refused ?? "", /gated|accept its terms/);
+});
+
 Deno.test("a tokenizer_config whose chat_template is a list of named templates uses the default one", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-named-template-"));
   const qwen = TextTokenizer.qwen3();
