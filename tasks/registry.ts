@@ -391,7 +391,8 @@ export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
     {
       ...limo,
       id: "limo-512",
-      description: "LIMO, the first 512 problems (the paper's earlier subset)",
+      description:
+        "LIMO, the first 512 problems (the paper's v1 ran 512 LIMO problems without saying which: the first 512 are a guess)",
       take: 512,
     },
     gsm8k,

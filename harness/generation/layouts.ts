@@ -60,6 +60,8 @@ export interface WorkerState extends Member {
   readonly traceText: string;
   /** tokens it has decided but not yet written into its blocks */
   readonly unwritten: readonly number[];
+  /** a finished step's last token, sampled: the step's commit waits for the next pass to write it */
+  readonly finishing: number | undefined;
 }
 
 /**
@@ -169,11 +171,17 @@ function sharedPage(name: string, view: Layout["view"], history: boolean): Layou
           written: [],
         };
       }
-      // The transcript chain (encoded once, in commit order), then the unfinished tail and the suffix.
-      const unfinished = ws.flatMap((w) => [...(history ? w.stepIds : w.trace), ...ids.marker]);
+      // The transcript chain (encoded once, in commit order), then the unfinished tail and the suffix. A step
+      // finished in this pass is the history's already (its commit waits only to write its last token): it
+      // follows the chain, in commit order, and its writer's unfinished step is empty.
+      const closed = history ? ws.filter((w) => w.finishing !== undefined) : [];
+      const unfinished = ws.flatMap((w) => [
+        ...(!history ? w.trace : closed.includes(w) ? [] : w.stepIds),
+        ...ids.marker,
+      ]);
       return {
         before: [prompt, ...t.transcript],
-        first: [...ids.othersHeader, ...unfinished, ...ids.finisherSuffix],
+        first: [...closed.flatMap((w) => w.stepIds), ...ids.othersHeader, ...unfinished, ...ids.finisherSuffix],
         written: [...t.transcriptIds],
       };
     },

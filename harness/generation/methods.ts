@@ -66,6 +66,8 @@ export interface Method {
   reencodeSteps: boolean;
   /** the collaboration text: its prompt template, headers, step prefixes and redundancy checks */
   collab: boolean;
+  /** with the collaboration text, no redundancy checks (hogwild's `no-check`): the narrower reading of the paper's ablation */
+  noChecks?: boolean;
   /** a worker ends at an end-of-sequence id; otherwise that id is never sampled and workers write to the budget */
   stopAtEos: boolean;
   /** the protocol's forbidden tokens (and BOS) are never sampled by workers */
@@ -451,7 +453,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     workers: names,
     layout,
     collab: method.collab,
-    redundancyEvery: method.collab ? ctx.redundancyEvery ?? 1024 : 0,
+    redundancyEvery: method.collab && !method.noChecks ? ctx.redundancyEvery ?? 1024 : 0,
     sampling: { ...runSampling(ctx), suppress: [...new Set(forbidden)] },
     seed,
     stopIds: method.stopAtEos ? eos : [],

@@ -1,6 +1,6 @@
 /**
  * Hogwild!: N workers over the shared cache, each writing its steps where the others see them
- * (docs/methods.md, "Methods" and "Layouts and ablations"): hogwild:N[:layout][:fork][:no-collab][:reencode-steps].
+ * (docs/methods.md, "Methods" and "Layouts and ablations"): hogwild:N[:layout][:fork][:no-collab|no-check][:reencode-steps].
  */
 import { check } from "../../../engine/errors.ts";
 import { LAYOUTS } from "../layouts.ts";
@@ -14,12 +14,12 @@ export const hogwildLayouts = (): string[] =>
   Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].history !== "own")
     .sort((a, b) => Number(b === "combined") - Number(a === "combined"));
 
-const FLAGS = ["fork", "no-collab", "reencode-steps"];
+const FLAGS = ["fork", "no-collab", "no-check", "reencode-steps"];
 
 export const hogwild: Family = {
   name: "hogwild",
   prefixes: ["hogwild"],
-  grammar: () => [`hogwild:N[:${hogwildLayouts().slice(1).join("|")}][:fork][:no-collab][:reencode-steps]`],
+  grammar: () => [`hogwild:N[:${hogwildLayouts().slice(1).join("|")}][:fork][:no-collab|no-check][:reencode-steps]`],
   parse(p) {
     const shared = hogwildLayouts();
     const workers = p.count(), given = p.options([...shared, ...FLAGS]);
@@ -36,11 +36,17 @@ export const hogwild: Family = {
       layout,
       reencodeSteps: flags.includes("reencode-steps"),
       collab: !flags.includes("no-collab"),
+      noChecks: flags.includes("no-check"),
       stopAtEos: false,
       forbidTokens: true,
       earlyStop: true,
       finisher: flags.includes("fork") ? "fork" : "reencode",
     };
+    check(
+      !(m.noChecks && !m.collab),
+      `method ${p.id}: no-collab drops the redundancy checks with the rest of the text; no-check is the collaboration ` +
+        "text without them: give one",
+    );
     check(
       !m.reencodeSteps || (m.collab && LAYOUTS[m.layout].history === "shared"),
       `method ${p.id}: reencode-steps needs a history (${
@@ -54,6 +60,7 @@ export const hogwild: Family = {
   codeTasks: true,
   compared: () => ["hogwild:2", "hogwild:4"],
   // 2: an answer already written is read from each writer's text alone (1 read the workers' texts joined, where
-  // one's stray brace could close the box another left open)
-  version: 2,
+  // one's stray brace could close the box another left open); 3: at a checkpoint on the pass where a step ends,
+  // the finisher reads that step in the history (2 showed it as an unfinished step, marked cut)
+  version: 3,
 };

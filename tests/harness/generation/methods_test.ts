@@ -38,6 +38,7 @@ Deno.test("parseMethod: every name and option, as fields", () => {
     ["hogwild:2:contiguous", { layout: "contiguous" }],
     ["hogwild:2:reencode-steps", { reencodeSteps: true, layout: "combined" }],
     ["hogwild:2:no-collab", { collab: false, stopAtEos: false, forbidTokens: true, layout: "combined" }],
+    ["hogwild:2:no-check", { collab: true, noChecks: true, stopAtEos: false, layout: "combined" }],
     ["sequential", {
       workers: 1,
       family: "sequential",
@@ -72,6 +73,7 @@ Deno.test("parseMethod refuses bad names and options, naming them", () => {
     ["hogwild:2:sideways", /unknown option "sideways"; options: combined, contiguous, interleaved, fork/],
     ["hogwild:2:contiguous:reencode-steps", /reencode-steps needs a history/],
     ["hogwild:2:no-collab:reencode-steps", /reencode-steps needs a history/],
+    ["hogwild:2:no-collab:no-check", /no-check is the collaboration text without them: give one/],
     ["sequential:2", /sequential takes no options/],
     ["sc:2:interleaved", /unknown option "interleaved"; options: fork/],
     ["hogwild:2:combined", /write it as hogwild:2 \(each method has one name\)/],
@@ -113,6 +115,7 @@ Deno.test("parseMethod on generated ids: whatever is accepted is its own one nam
     "interleaved",
     "fork",
     "no-collab",
+    "no-check",
     "reencode-steps",
     "",
   ];
@@ -143,11 +146,12 @@ Deno.test("parseMethod on generated ids: whatever is accepted is its own one nam
   for (let n = 1; n <= 12; n++) {
     for (const layout of n === 1 ? [""] : ["", ":contiguous", ":interleaved"]) {
       for (const fork of ["", ":fork"]) {
-        for (const noCollab of ["", ":no-collab"]) {
+        for (const text of ["", ":no-collab", ":no-check"]) {
           for (const re of ["", ":reencode-steps"]) {
-            const id = `hogwild:${n}${layout}${fork}${noCollab}${re}`;
-            if (re && (noCollab || layout === ":contiguous")) assert.throws(() => parseMethod(id), /reencode-steps/);
-            else add(id);
+            const id = `hogwild:${n}${layout}${fork}${text}${re}`;
+            if (re && (text === ":no-collab" || layout === ":contiguous")) {
+              assert.throws(() => parseMethod(id), /reencode-steps/);
+            } else add(id);
           }
         }
       }
@@ -181,6 +185,12 @@ Deno.test("what a run stops on: Hogwild! (with or without its text) never ends a
   assert.ok(!tok.decode(without.prompt).includes("Working as a team"));
   assert.equal(without.redundancyEvery, 0);
   assert.equal(withText.layout, without.layout);
+  // no-check, the narrower reading of the paper's ablation: the whole text but its redundancy checks
+  const unchecked = spec("hogwild:2:no-check");
+  assert.equal(withText.redundancyEvery, 1024);
+  assert.equal(unchecked.redundancyEvery, 0);
+  assert.deepEqual(unchecked.prompt, withText.prompt);
+  assert.equal(unchecked.collab, true);
 });
 
 Deno.test("a new shared-page layout is one entry in LAYOUTS: methods, the grammar and reencode-steps follow it", () => {
@@ -199,7 +209,7 @@ Deno.test("a new shared-page layout is one entry in LAYOUTS: methods, the gramma
 
 Deno.test("methodGrammar: every family's spellings, in the registry's order (--help prints them)", () => {
   assert.deepEqual(methodGrammar(), [
-    "hogwild:N[:contiguous|interleaved][:fork][:no-collab][:reencode-steps]",
+    "hogwild:N[:contiguous|interleaved][:fork][:no-collab|no-check][:reencode-steps]",
     "sequential",
     "sequential-no-early-stop",
     "sc:N[:fork][:conf]",

@@ -132,6 +132,27 @@ Deno.test("a scripted Hogwild! run: checkpoints read by the finisher, then the e
   assert.ok(run.checkpoints[2].passes > 12 && run.checkpoints[2].passes < 60);
 });
 
+Deno.test("a checkpoint on the pass where steps end: the finisher reads them as history, not as unfinished steps", async () => {
+  // Both first steps end at pass 4, whose commits wait for pass 5 only to write their last tokens: the
+  // protocol has them in the history already, so the finisher at 4 reads them there, as it does at 5.
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const model = new ScriptedModel(tok, {
+    Alice: "A 1.\n\nA 2 is long.\n\n",
+    Bob: "B 1.\n\nB two hmm",
+    finisher: "9}".repeat(40),
+  });
+  const run = hogwildRun(cache, [4, 5]);
+  await runAll(model, cache, [run]);
+  const [at4, at5] = model.passes.flat().filter((r) => r.block.label === "finisher" && r.tokens.length > 1)
+    .map((r) => tok.decode(r.tokens));
+  assert.match(
+    at4,
+    /^\*\*Alice \[1\]:\*\* A 1\.\n\n\*\*Bob \[1\]:\*\* B 1\.\n\n\n\n### Unfinished steps of the others\n\n<\.\.\.>\n\n<\.\.\.>\n\n/,
+  );
+  assert.match(at5, /^\n\n### Unfinished steps of the others\n\n\*\*Alice \[2\]:\*\* A<\.\.\.>/);
+  assert.deepEqual(run.checkpoints.map((c) => c.passes), [4, 5]);
+});
+
 Deno.test("the redundancy check joins the next new step after enough generated tokens", async () => {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
   const model = new ScriptedModel(tok, {
