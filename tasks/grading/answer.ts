@@ -86,8 +86,9 @@ const MATH = String.raw`(?<![\\$])\$(?!\d[\d,.]*\s+[A-Za-z])((?:\\\$|[^\n$])+?)(
 const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|` +
   // "Final answer 42." / "Final answer $-3$": a number ending the sentence, or math (not "final answer 12 against…")
   String.raw`[ \t]+(?=\$|-?\d[\d,.]*[ \t]*(?:\.(?:\s|$)|\r?\n|$)))`;
-// An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic).
-const ANSWER = String.raw`\$?[ \t]*([^\s$][^\n$]*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`;
+// An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic); an
+// escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math.
+const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`;
 const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*` + ANSWER, "gi");
 
 // Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
@@ -109,7 +110,7 @@ const PHRASES = [
 function fromSentence(s: string): string {
   const is = /\bis\s+(?!\s)([^]*)$/.exec(s);
   const picked = is && /^[A-Z]/.test(s) ? is[1] : s;
-  return picked.replace(/\$\s*/g, "").replace(/\.$/, "").trim();
+  return picked.replace(/(?<!\\)\$\s*/g, "").replace(/\.$/, "").trim();
 }
 
 /** Text without the braces that have no partner: a stray `{` in front, a `}` or `\}` at the end. */

@@ -41,6 +41,22 @@ for (const n of ["10455", "1234567", "2024", "1000", "987654"]) {
   if (n.length > 4) add("minerva_final", minerva(`$${n.slice(0, -4)},${n.slice(-4)}$`), n, MISS, "grouped by four");
   add("minerva_final", minerva(`$${(BigInt(n) + 1n).toString().replace(/\B(?=(\d{3})+$)/g, ",")}$`), n, MISS);
 }
+// An escaped dollar is part of the answer (MATH's money golds: \$36, \$18.90, \$32,\!348), in every phrase
+for (const [amount, other] of [["36", "37"], ["18.90", "18.99"], ["32,\\!348", "32,\\!349"], ["1.5", "15"]]) {
+  const gold = `\\$${amount}`;
+  for (
+    const form of [
+      (x: string) => `Final Answer: The final answer is $${x}$. I hope it is correct.`,
+      (x: string) => `Answer: $${x}$`,
+      (x: string) => `Final answer: ${x}`,
+      (x: string) => `The final answer is ${x}.`,
+      (x: string) => `So the answer is ${x}.\nDone.`,
+    ]
+  ) {
+    add("money", form(`\\$${amount}`), gold, FREE, "an escaped dollar in the answer");
+    add("money", form(`\\$${other}`), gold, MISS, "near miss");
+  }
+}
 // "final answer" as a phrase, not a mention: a heading in bold or alone on its line, but never "before the final answer"
 add("minerva_final", "**Final Answer**\n12", "12", FREE, "a bold heading, the answer on the next line");
 add("minerva_final", "Final Answer\n\n42", "42", FREE, "a heading alone on its line");
