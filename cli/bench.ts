@@ -123,6 +123,15 @@ export async function bench(args: string[]): Promise<void> {
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
   const sampling = resolveSampling(engine.generation, spec.sampling);
+  // Seeds feed only the writers' draws: decoded greedily, every seed is the same run, and the statistics over
+  // seeds would count it k times (a ± of 0, intervals √k too narrow).
+  check(
+    sampling.temperature > 0 || spec.seeds.length === 1,
+    `--seeds ${spec.seeds.join(",")}: the writers decode greedily (${
+      spec.sampling?.temperature === 0 ? "--temperature 0" : "as the model's generation_config.json says"
+    }), so every seed writes the same text and the statistics over seeds would count one run ${spec.seeds.length} ` +
+      "times; give --temperature to sample, or one seed",
+  );
   const greedy = sampling.temperature === 0 ? greedyNote(spec.methods) : "";
   if (greedy) console.error(`bench: note: ${greedy}`);
   const key = runKey({

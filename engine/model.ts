@@ -266,7 +266,8 @@ export class Engine {
       check(
         limit === undefined || encoded.positions <= limit,
         `${this.source}: a pass needs ${encoded.positions} positions, more than the model's max_position_embeddings ` +
-          `${limit} (config.json): ${this.longContextAdvice}`,
+          `${limit} (${this.source.startsWith("random:") ? "its real checkpoint's" : "config.json"}): ` +
+          this.longContextAdvice,
       );
       const commit = () => (commitPlan(rows), encoded);
       const ran = pass(encoded);

@@ -7,8 +7,10 @@ import type { ModelConfig, RopeType } from "../config.ts";
 
 /** A real checkpoint's dimensions; the features come from its architecture, the rest has Qwen's defaults. */
 export type Shape =
-  & Omit<ModelConfig, "family" | "rmsEps" | "rope" | "dtype" | "qkvBias" | "qkNorm">
-  & Partial<Pick<ModelConfig, "rmsEps" | "rope" | "dtype">>;
+  & Omit<ModelConfig, "family" | "rmsEps" | "rope" | "dtype" | "qkvBias" | "qkNorm" | "maxPositions">
+  & Partial<Pick<ModelConfig, "rmsEps" | "rope" | "dtype">>
+  // its checkpoint's max_position_embeddings: a random model runs only where the real one would
+  & Required<Pick<ModelConfig, "maxPositions">>;
 
 /**
  * What transformers' config class for an architecture (its configuration_*.py) takes for a config.json field the

@@ -18,6 +18,7 @@ export const LLAMA: Architecture = {
       headDim: 64,
       vocab: 128256,
       tiedEmbeddings: true,
+      maxPositions: 131072,
       rope: rope(32),
     },
     "llama3.1-8b": {
@@ -29,6 +30,7 @@ export const LLAMA: Architecture = {
       headDim: 128,
       vocab: 128256,
       tiedEmbeddings: false,
+      maxPositions: 131072,
       rope: rope(8),
     },
   },

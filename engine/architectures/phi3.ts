@@ -42,6 +42,8 @@ export const PHI3: Architecture = {
       headDim: 128,
       vocab: 100352,
       tiedEmbeddings: false,
+      // Phi-4-reasoning's (phi-4 itself: 16384)
+      maxPositions: 32768,
       rmsEps: 1e-5,
       rope: { ...DEFAULT_ROPE, theta: 5e5 },
     },

@@ -10,6 +10,7 @@ const QWQ_32B: Shape = {
   headDim: 128,
   vocab: 152064,
   tiedEmbeddings: false,
+  maxPositions: 40960,
 };
 
 export const QWEN2: Architecture = {
@@ -29,6 +30,8 @@ export const QWEN2: Architecture = {
       headDim: 64,
       vocab: 151936,
       tiedEmbeddings: true,
+      // the -Instruct releases' (a base or R1-distilled checkpoint states its own)
+      maxPositions: 32768,
     },
     "qwen2.5-1.5b": {
       hidden: 1536,
@@ -39,6 +42,7 @@ export const QWEN2: Architecture = {
       headDim: 128,
       vocab: 151936,
       tiedEmbeddings: true,
+      maxPositions: 32768,
     },
     "qwen2.5-7b": {
       hidden: 3584,
@@ -49,6 +53,7 @@ export const QWEN2: Architecture = {
       headDim: 128,
       vocab: 152064,
       tiedEmbeddings: false,
+      maxPositions: 32768,
     },
     "qwq-32b": QWQ_32B,
     // the hub's AWQ release: the same shape, its decoder linear layers packed as it ships them

@@ -10,6 +10,7 @@ const QWEN3_32B: Shape = {
   headDim: 128,
   vocab: 151936,
   tiedEmbeddings: false,
+  maxPositions: 40960,
 };
 
 export const QWEN3: Architecture = {
@@ -37,6 +38,8 @@ export const QWEN3: Architecture = {
       headDim: 32,
       vocab: 151936,
       tiedEmbeddings: true,
+      // as the demo model's config
+      maxPositions: 2048,
     },
     "qwen3-0.6b": {
       hidden: 1024,
@@ -47,6 +50,7 @@ export const QWEN3: Architecture = {
       headDim: 128,
       vocab: 151936,
       tiedEmbeddings: true,
+      maxPositions: 40960,
     },
     "qwen3-1.7b": {
       hidden: 2048,
@@ -57,6 +61,7 @@ export const QWEN3: Architecture = {
       headDim: 128,
       vocab: 151936,
       tiedEmbeddings: true,
+      maxPositions: 40960,
     },
     "qwen3-8b": {
       hidden: 4096,
@@ -67,6 +72,7 @@ export const QWEN3: Architecture = {
       headDim: 128,
       vocab: 151936,
       tiedEmbeddings: false,
+      maxPositions: 40960,
     },
     "qwen3-32b": QWEN3_32B,
     // the hub's FP8 release: the same shape, its decoder linear layers in e4m3 with a scale per 128×128 block

@@ -54,6 +54,7 @@ export const QWEN3_MOE: Architecture = {
       headDim: 128,
       vocab: 151936,
       tiedEmbeddings: false,
+      maxPositions: 40960,
       moe: {
         experts: 128,
         topK: 8,

@@ -187,6 +187,13 @@ export function parseBudgets(v: string): number[] {
     });
     check(s > 0 && b >= a, `--budgets ${v}: expected START:STOP:STEP with 0 < START ≤ STOP and STEP > 0 (integers)`);
     check((b - a) / s < 10000, `--budgets ${v}: more than 10000 checkpoints`);
+    // a stop the steps pass over would end the curve short of it without a word
+    const over = a + Math.floor((b - a) / s) * s;
+    check(
+      over === b,
+      `--budgets ${v}: the steps from ${a} pass over ${b} (they stop at ${over}); give ${a}:${over}:${s} or ` +
+        `${a}:${over + s}:${s}, or a list`,
+    );
     list = [];
     for (let x = a; x <= b; x += s) list.push(x);
   } else {

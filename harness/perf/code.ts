@@ -10,7 +10,7 @@ import { gradeProgram } from "../../tasks/code/grade.ts";
 import type { CodeSpec } from "../../tasks/code/problem.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
-import { perfEngine } from "./engine.ts";
+import { perfEngine, type PerfModel } from "./engine.ts";
 
 const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512;
 
@@ -56,7 +56,7 @@ async function passesFor(engine: Engine, seconds: number): Promise<number> {
   return rate;
 }
 
-export async function codeGradingPerf(values: { model: string; device: string; cuda?: string }, seconds = 10) {
+export async function codeGradingPerf(values: PerfModel, seconds = 10) {
   const workers = 2, spec = problem();
   const sandboxed = await CodeRunner.open({ workers });
   const unsafe = await CodeRunner.open({ workers, unsafe: true });

@@ -60,31 +60,40 @@ export function floorBandwidth(device: string): number {
 }
 
 /** The model a speed benchmark times: --model on --device, weights only (no tokenizer), --cuda's options. */
-export async function perfEngine(values: { model: string; device: string; cuda?: string }): Promise<Engine> {
+export async function perfEngine(values: PerfModel): Promise<Engine> {
   return Engine.load(await modelFolder(values.model), {
     device: values.device as Device,
     tokenizer: false,
     cuda: values.cuda,
+    allowLongContext: values["allow-long-context"],
   });
+}
+
+/** The flags that name the model a speed benchmark times and how. */
+export interface PerfModel {
+  model: string;
+  device: string;
+  cuda?: string;
+  /** contexts past max_position_embeddings timed too: a pass's time does not depend on its positions */
+  "allow-long-context"?: boolean;
 }
 
 /**
  * Refuses a context past the model's positions (it would fail in its first pass, after the others were timed: a
  * row reads the context, every worker's block and its new token) and, on the CPU, a KV cache past the machine's
- * memory (random shapes have no max_position_embeddings: refused here, not by an allocation failure or the OOM
- * killer). Returns the check that adds the weights once they are loaded, which gives the KV bytes per token.
+ * memory (refused here, not by an allocation failure or the OOM killer). Returns the check that adds the weights once they are loaded, which gives the KV bytes per token.
  */
 export function checkFits(
   c: ModelConfig,
-  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean; where?: string },
+  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean; where?: string; allowLong?: boolean },
 ): (weightBytes: number) => number {
   for (const C of o.contexts) {
     check(
-      c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
+      o.allowLong || c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
       `${
         o.where ?? "--context"
       } ${C}: with ${o.most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
-        "positions (max_position_embeddings)",
+        "positions (max_position_embeddings); --allow-long-context times it anyway",
     );
   }
   const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (o.cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
@@ -107,7 +116,7 @@ export function checkFits(
  * context, printed as a table (deno task perf).
  */
 export async function enginePerf(
-  values: { model: string; device: string; cuda?: string },
+  values: PerfModel,
   iterations: number,
   workers: number[],
   contexts: number[],
@@ -116,7 +125,13 @@ export async function enginePerf(
   const native = loadNative(), bandwidth = floorBandwidth(values.device);
   // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
   const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
-  const fits = checkFits(await modelConfigOf(values.model), { contexts, most, cacheTokens, cuda });
+  const fits = checkFits(await modelConfigOf(values.model), {
+    contexts,
+    most,
+    cacheTokens,
+    cuda,
+    allowLong: values["allow-long-context"],
+  });
   const folder = await modelFolder(values.model); // a hub model's download before the load is timed
   const t0 = performance.now();
   const engine = await perfEngine({ ...values, model: folder });

@@ -3,7 +3,7 @@ import paper from "../reference/paper.json" with { type: "json" };
 import { loadNative } from "../../engine/native.ts";
 import { OWN_TOKENS } from "./decode_shape.ts";
 import { modelConfigOf } from "../../engine/hub.ts";
-import { checkFits, floorBandwidth, perfEngine, timePass } from "./engine.ts";
+import { checkFits, floorBandwidth, perfEngine, type PerfModel, timePass } from "./engine.ts";
 
 // Imported, not read from a file: the device kit's bundle carries it.
 const TABLE1 = paper.table1 as {
@@ -21,7 +21,7 @@ const TABLE1 = paper.table1 as {
  * over workers (the measured latencies, interpolated, summed over the N / workers passes of a cache growing
  * from empty to N).
  */
-export async function paperTable(values: { model: string; device: string; cuda?: string }, iterations: number) {
+export async function paperTable(values: PerfModel, iterations: number) {
   const contexts = TABLE1.contexts, workers = [1, 2, 4];
   floorBandwidth(values.device); // refuses a missing GPU before loading
   // the paper's contexts past the model's positions (or this machine's memory) refused before hours of timing
@@ -32,6 +32,7 @@ export async function paperTable(values: { model: string; device: string; cuda?:
     cacheTokens,
     cuda: values.device === "cuda",
     where: "--paper-table: the paper's context",
+    allowLong: values["allow-long-context"],
   });
   const engine = await perfEngine(values);
   const cache = engine.newCache({ tokens: cacheTokens });

@@ -86,6 +86,15 @@ Deno.test("bad flags are refused before any work starts", async () => {
   for (
     const [args, pattern] of [
       [["--budgets", "0:10:5"], /--budgets 0:10:5: expected START:STOP:STEP/],
+      [
+        ["--budgets", "8:20:8"],
+        /--budgets 8:20:8: the steps from 8 pass over 20 \(they stop at 16\); give 8:16:8 or 8:24:8/,
+      ],
+      [
+        ["--seeds", "1,2"],
+        /--seeds 1,2: the writers decode greedily \(as the model's generation_config\.json says\).*one run 2 times; give --temperature to sample, or one seed/,
+      ],
+      [["--seeds", "1,2", "--temperature", "0"], /--seeds 1,2: the writers decode greedily \(--temperature 0\)/],
       [["--methods", "hogwild:0"], /method hogwild:0: hogwild needs a worker count/],
       [["--methods", "greedy"], /unknown method "greedy"/],
       [["--methods", "sot:0"], /method sot:0: sot needs a worker count/],

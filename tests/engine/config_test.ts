@@ -235,6 +235,27 @@ Deno.test("a pass past max_position_embeddings is refused naming it, unless the 
   }
 });
 
+Deno.test("a random: model runs only at the positions its real checkpoint would (every shape states them)", async () => {
+  for (const a of ARCHITECTURES) {
+    for (const [name, shape] of Object.entries(a.shapes)) assert.ok(shape.maxPositions > 0, name);
+  }
+  for (const allow of [false, true]) {
+    const engine = await Engine.load("random:qwen3-demo", { allowLongContext: allow, tokenizer: false });
+    assert.equal(engine.config.maxPositions, 2048);
+    const cache = engine.newCache({ tokens: 4096 });
+    const block = cache.newBlock("long");
+    cache.claimForBenchmark(block, 2048);
+    const row = { block, view: [block], tokens: [5], logits: "none" as const };
+    if (allow) engine.forward(cache, [row]);
+    else {
+      assert.throws(
+        () => engine.forward(cache, [row]),
+        /random:qwen3-demo: a pass needs 2049 positions, more than the model's max_position_embeddings 2048 \(its real checkpoint's\)/,
+      );
+    }
+  }
+});
+
 Deno.test("a model folder whose config.json or model.safetensors is a named pipe is refused, not waited on", async () => {
   for (const name of ["config.json", "model.safetensors"]) {
     const dir = mkdtempSync(join(tmpdir(), "hogwild-pipe-"));
