@@ -118,7 +118,9 @@ export async function bench(args: string[]): Promise<void> {
     device: spec.device as Device,
     cuda: spec.cuda,
     allowLongContext: spec.allowLongContext,
-    longContextAdvice: "lower --budgets or shorten the prompts, or allow it (--allow-long-context)",
+    longContextAdvice:
+      "lower --budgets or shorten the prompts (in a new --out: both are the run's spec), or allow it " +
+      "(--allow-long-context, with which this folder resumes)",
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);

@@ -336,6 +336,16 @@ function shortened(v: unknown): string {
     : `${s.slice(0, 120)} … ${s.slice(-60)} (${s.length} characters)`;
 }
 
+/** The flags that choose a run's problems (not keyed: the data's hash is), as run.json's spec_full has them. */
+function dataFlags(full: unknown): Record<string, unknown> {
+  const f = (full ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"].map((k) => [`--${kebab(k)}`, f[k] ?? null]),
+  );
+}
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
 const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation", "methods_version", "model_defaults"];
 
@@ -508,7 +518,7 @@ export class RunDir {
   static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     const runFile = join(dir, "run.json");
     if (existsSync(runFile)) {
-      let stored: { spec?: Record<string, unknown> };
+      let stored: { spec?: Record<string, unknown>; spec_full?: unknown };
       try {
         stored = JSON.parse(readFileSync(runFile, "utf8"));
       } catch {
@@ -520,6 +530,11 @@ export class RunDir {
       );
       checkMeta(runFile, stored as Record<string, unknown>);
       const diff = differences(stored.spec ?? {}, spec);
+      // the key holds the data's hash, not the flags that chose it: name those that changed
+      const chosen = diff.some((d) => d.startsWith("data:")) && stored.spec_full !== undefined
+        ? differences(dataFlags(stored.spec_full), dataFlags(meta.spec_full))
+        : [];
+      if (chosen.length) diff.push(`the flags that chose the data: ${chosen.join(", ")}`);
       // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
       // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
       const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;

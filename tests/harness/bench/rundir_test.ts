@@ -45,6 +45,24 @@ Deno.test("differences name each field with both values, a long one cut in the m
   assert.match(line, /^budgets: was \[1,2,3,.* … .*,9999,10000\] \(\d+ characters\), now \[4,8\]$/);
 });
 
+Deno.test("a folder refused for other data names the flags that chose it (the key holds only the data's hash)", () => {
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-data-flags-")), "run");
+  mkdirSync(dir);
+  const full = { data: "/d/aime.jsonl", limit: undefined, skipBad: true };
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: { data: "aaa" }, spec_full: full }));
+  writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+  assert.throws(
+    () => RunDir.open(dir, { data: "bbb" }, { spec_full: { ...full, limit: 1 } }),
+    /another spec \(data: was "aaa", now "bbb"; the flags that chose the data: --limit: was null, now 1\)/,
+  );
+  // the same data reached by other flags (a moved file) is not named: the data is what counts
+  assert.throws(
+    () => RunDir.open(dir, { data: "aaa", budgets: [8] }, { spec_full: { ...full, data: "/e/aime.jsonl" } }),
+    (e: Error) => /\(budgets: was undefined, now \[8\]\)/.test(e.message) && !/chose/.test(e.message),
+  );
+});
+
 Deno.test("a folder refused for another spec says whether flags can resume it: the token rules' version", () => {
   const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
   const refusal = (stored: Record<string, unknown>, spec: Record<string, unknown>) => {
