@@ -34,7 +34,8 @@ export interface ReadOptions {
 
 export interface ReadResult {
   records: RawRecord[];
-  skipped: { file: string; line: number; reason: string }[];
+  /** `index`: its position among every record read, as a record's */
+  skipped: { file: string; line: number; index: number; reason: string }[];
 }
 
 const KINDS = [".jsonl", ".json", ".parquet"];
@@ -57,7 +58,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   const out: ReadResult = { records: [], skipped: [] };
   const bad = (file: string, line: number, reason: string) => {
     if (!opts.skipBad) throw new InputError(`${file}:${line}: ${reason}`);
-    out.skipped.push({ file, line, reason });
+    out.skipped.push({ file, line, index: out.records.length + out.skipped.length, reason });
   };
   const add = (file: string, line: number, v: unknown) => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(file, line, "expected a JSON object");

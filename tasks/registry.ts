@@ -586,9 +586,12 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         return [];
       }
     });
-  let problems = t.problems(records, o, each);
-  // in the files' order, whichever reader refused them (not JSON, or a field)
-  const malformed = [...skipped, ...refused].sort((a, b) =>
+  // The set's first `take` records (a skipped one among them leaves its place empty: the next is not the set's)
+  const taken = t.take === undefined ? records : records.filter((r) => r.index < t.take!);
+  const problems = t.problems(taken, o, each);
+  // in the files' order, whichever reader refused them (not JSON, or a field); of the set's first `take` only
+  const unread = t.take === undefined ? skipped : skipped.filter((s) => s.index < t.take!);
+  const malformed = [...unread, ...refused].sort((a, b) =>
     files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line
   );
   check(
@@ -597,7 +600,13 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
       malformed[0]?.reason
     })`,
   );
-  if (t.take) problems = problems.slice(0, t.take);
+  if (t.take && malformed.length) {
+    notes.push(
+      `${
+        files.join(", ")
+      }: ${malformed.length} of the first ${t.take} records skipped as malformed: ${t.id} here is ${problems.length} problems`,
+    );
+  }
   const ids = new Map<string, Problem>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
     const first = ids.get(p.id);

@@ -119,6 +119,30 @@ Deno.test("limo-512 is the first 512 problems", async () => {
   );
 });
 
+Deno.test("limo-512 with --skip-bad: the first 512 records, a skipped one among them let no later one in, said aloud", async () => {
+  // malformed records at generated places, both kinds (not JSON; a field the task refuses), inside and past 512
+  for (const bad of [[0], [3, 511], [100, 200, 300], [511, 512, 700], [600]]) {
+    const lines = Array.from({ length: 817 }, (_, i) => limoLine(i));
+    for (const [k, i] of bad.entries()) lines[i] = k % 2 ? JSON.stringify({ question: "no answer" }) : "{ not json";
+    const f = jsonl(tmp(), "limo.jsonl", lines);
+    const r = await loadTask("limo-512", { data: f, skipBad: true });
+    const inside = bad.filter((i) => i < 512);
+    const kept = Array.from({ length: 512 }, (_, i) => i).filter((i) => !inside.includes(i));
+    assert.deepEqual(r.problems.map((p) => p.id), kept.map(String), `bad at ${bad}`);
+    // what was skipped is of those 512: a malformed record past them is no part of the task
+    assert.deepEqual(r.skipped.map((s) => s.line - 1), inside, `bad at ${bad}`);
+    assert.deepEqual(
+      r.notes,
+      inside.length
+        ? [
+          `${f}: ${inside.length} of the first 512 records skipped as malformed: limo-512 here is ${kept.length} problems`,
+        ]
+        : [],
+      `bad at ${bad}`,
+    );
+  }
+});
+
 Deno.test("a generated task refuses --data and --hub (the file would be recorded as the run's data, never read)", async () => {
   for (const task of ["chains", "synthetic"]) {
     await assert.rejects(
