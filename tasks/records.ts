@@ -323,6 +323,13 @@ export function brokenEscape(p: { text: string; golds: readonly string[] }): str
   return undefined;
 }
 
+/** A field's value in a message: a list or an object by its kind, any other as JSON writes it (a bigint as text). */
+export function shown(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "bigint") return String(v);
+  return v !== null && typeof v === "object" ? "an object" : JSON.stringify(v) ?? String(v);
+}
+
 /**
  * The longest text a field may hold: far above any benchmark problem (OlympiadBench's longest is ~5,000
  * characters), far below what would exhaust memory before a prompt is checked against the model's context.
@@ -343,12 +350,7 @@ export function textField(r: RawRecord, names: readonly string[]): string {
       return v;
     }
     if (typeof v === "bigint") return String(v); // a parquet INT64 (the hub's ids): exact as it is
-    check(
-      typeof v === "number",
-      `${at}: field "${n}" must be text or a number, got ${
-        Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : JSON.stringify(v)
-      }`,
-    );
+    check(typeof v === "number", `${at}: field "${n}" must be text or a number, got ${shown(v)}`);
     const written = NUMBER_TEXT.get(r.value)?.get(n);
     if (written !== undefined) return written;
     const inexact = INEXACT.get(r.value)?.get(n);

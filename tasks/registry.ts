@@ -17,6 +17,7 @@ import {
   numberedId,
   type RawRecord,
   readRecords,
+  shown,
   textField,
 } from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
@@ -259,11 +260,9 @@ const olympiadbench: TaskSpec = {
   problems: (rs, _o, each) =>
     each(rs, (r) => {
       const answers = answerList(r);
-      const context = typeof r.value.context === "string" && r.value.context.trim()
-        ? `${textField(r, ["context"])}\n\n`
-        : "";
+      const context = optionalText(r, "context") === undefined ? "" : `${textField(r, ["context"])}\n\n`;
       // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
-      const golds = r.value.is_multiple_answer === true ? [answers.join(", ")] : answers;
+      const golds = severalAnswers(r, answers.length === 1) ? [answers.join(", ")] : answers;
       return {
         id: idField(r, "id", r.line),
         task: "",
@@ -282,6 +281,27 @@ function optionalText(r: RawRecord, name: string): string | undefined {
     `${r.file}:${r.line}: field "${name}" must be text, a number or null`,
   );
   return v === null || v === undefined || String(v).trim() === "" ? undefined : String(v).trim();
+}
+
+/**
+ * OlympiadBench's is_multiple_answer: true or false, as the source writes it; missing or null only where `optional`
+ * (one answer: it changes nothing). Anything else ("True") would silently make required answers alternatives.
+ */
+function severalAnswers(r: RawRecord, optional: boolean): boolean {
+  const v = r.value.is_multiple_answer, at = `${r.file}:${r.line}`;
+  if (typeof v === "boolean") return v;
+  const listed = Array.isArray(r.value.final_answer) ? r.value.final_answer.length : 0;
+  check(
+    v !== undefined || optional,
+    `${at}: missing field "is_multiple_answer"${
+      listed > 1 ? `: final_answer lists ${listed} answers, each required (true) or alternatives (false)?` : ""
+    }`,
+  );
+  check(
+    v === undefined || (v === null && optional),
+    `${at}: field "is_multiple_answer" must be true or false, got ${shown(v)}`,
+  );
+  return false;
 }
 
 /** What the model is told beside the problem: the unit to leave out of the box, several answers in one box. */
@@ -311,7 +331,7 @@ const olympiadbenchPhysics: TaskSpec = {
         id: idField(r, "id", r.line),
         task: "",
         text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
-          physicsNote(unit, r.value.is_multiple_answer === true),
+          physicsNote(unit, severalAnswers(r, false)),
         // the judge compares a Tuple answer without the problem's error
         golds: [physicsGold({
           answer,

@@ -301,6 +301,74 @@ Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside
   assert.deepEqual(o.problems.map((p) => p.golds), [["\\frac{1}{2}"], ["1, 3"]]);
 });
 
+Deno.test("OlympiadBench's is_multiple_answer and context are read only as what they must be, else refused by file, line and field", async () => {
+  // several answers: true makes one gold of all (each required), false alternatives; any other value would turn
+  // one into the other silently ("True" is not true)
+  const several = ["$1$", "$3$"], one = ["$2$"];
+  const ok: [unknown, string[], string[]][] = [
+    [true, several, ["1, 3"]],
+    [false, several, ["1", "3"]],
+    [true, one, ["2"]],
+    [null, one, ["2"]],
+    [undefined, one, ["2"]],
+  ];
+  for (const [flag, answers, golds] of ok) {
+    const f = jsonl(tmp(), "ob.jsonl", [
+      JSON.stringify({ id: 1, question: "q", final_answer: answers, is_multiple_answer: flag }),
+    ]);
+    assert.deepEqual((await loadTask("olympiadbench", { data: f })).problems[0].golds, golds, String(flag));
+  }
+  const wrong: unknown[] = ["True", "False", "true", 1, 0, "", [], {}, [true]];
+  for (const task of ["olympiadbench", "olympiadbench-physics"]) {
+    for (const flag of [...wrong, ...task === "olympiadbench" ? [] : [null, undefined]]) {
+      for (const answers of [several, one]) {
+        const f = jsonl(tmp(), "ob.jsonl", [
+          JSON.stringify({ id: 1, question: "q", final_answer: ["$5$"], is_multiple_answer: false }),
+          JSON.stringify({ id: 2, question: "q", final_answer: answers, is_multiple_answer: flag }),
+        ]);
+        await assert.rejects(
+          loadTask(task, { data: f }),
+          (e: Error) =>
+            e instanceof InputError &&
+            e.message.startsWith(`${f}:2: `) && e.message.includes('field "is_multiple_answer"'),
+          `${task} ${JSON.stringify(flag)} ${answers}`,
+        );
+      }
+    }
+  }
+  // a parquet column of integers (read as bigints) is refused as any other value, not a TypeError
+  const pq = join(tmp(), "ob.parquet");
+  writeFileSync(
+    pq,
+    new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: "question", data: ["q"], type: "STRING" },
+        { name: "final_answer", data: ['["$1$", "$3$"]'], type: "STRING" },
+        { name: "is_multiple_answer", data: [1n], type: "INT64" },
+      ],
+    })),
+  );
+  await assert.rejects(
+    loadTask("olympiadbench", { data: pq }),
+    /field "is_multiple_answer" must be true or false, got 1$/,
+  );
+  // where it would decide between required and alternative answers, it must be there
+  const missing = jsonl(tmp(), "ob.jsonl", [JSON.stringify({ id: 1, question: "q", final_answer: several })]);
+  await assert.rejects(
+    loadTask("olympiadbench", { data: missing }),
+    /ob\.jsonl:1: missing field "is_multiple_answer": final_answer lists 2 answers/,
+  );
+  // a context not text is refused, not dropped from the problem
+  for (const context of [["c"], { c: 1 }, true]) {
+    const f = jsonl(tmp(), "ob.jsonl", [
+      JSON.stringify({ id: 1, context, question: "q", final_answer: one, is_multiple_answer: false }),
+    ]);
+    for (const task of ["olympiadbench", "olympiadbench-physics"]) {
+      await assert.rejects(loadTask(task, { data: f }), /ob\.jsonl:1: field "context" must be text/, task);
+    }
+  }
+});
+
 dataTest("the --data-dir layout, and the expected count guards a truncated set", async () => {
   const r = await loadTask("aime25", { dataDir: DATA_DIR });
   assert.equal(r.problems.length, 30);
