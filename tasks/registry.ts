@@ -128,7 +128,8 @@ function answerList(r: RawRecord): string[] {
     Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string"),
     `${r.file}:${r.line}: field "final_answer" must be a non-empty list of strings`,
   );
-  return (v as string[]).map((x) => x.replace(/\$/g, "").trim());
+  // math dollars only: an escaped \$ is money, part of the answer (\\ before a dollar is a line break, then math)
+  return (v as string[]).map((x) => x.replace(/(\\[^])|\$/g, (_, escaped) => escaped ?? "").trim());
 }
 
 const limo: TaskSpec = {

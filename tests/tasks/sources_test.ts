@@ -301,6 +301,27 @@ Deno.test("AMC answers written as floats, OlympiadBench answers as a list inside
   assert.deepEqual(o.problems.map((p) => p.golds), [["\\frac{1}{2}"], ["1, 3"]]);
 });
 
+Deno.test("OlympiadBench's and physics' golds lose their math dollars only: an escaped \\$ (money) stays", async () => {
+  // generated golds: pieces with and without escaped dollars, in math dollars or bare, as a list or a list's text
+  const pieces = ["\\$", "5", " ", "x", "\\frac{1}{2}", "\\$ 2.00", "+", "\\\\", "\\%"];
+  let seed = 7;
+  const pick = () => pieces[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pieces.length];
+  const bodies = ["\\$5", "\\$ 1.50", "\\\\$x", ...Array.from({ length: 40 }, () => pick() + pick() + pick())]
+    .filter((b) => b.trim() && !b.trim().endsWith("\\\\"));
+  for (const [i, body] of bodies.entries()) {
+    const written = i % 2 ? `$${body}$` : body, want = body.trim().replace(/^\\\\\$/, "\\\\");
+    for (const final_answer of [[written], `['${written.replaceAll("\\", "\\\\")}']`]) {
+      const f = jsonl(tmp(), "ob.jsonl", [
+        JSON.stringify({ id: 1, question: "q", final_answer, is_multiple_answer: false }),
+      ]);
+      const ob = await loadTask("olympiadbench", { data: f });
+      assert.deepEqual(ob.problems[0].golds, [want], JSON.stringify(final_answer));
+      const physics = await loadTask("olympiadbench-physics", { data: f });
+      assert.ok(physics.problems[0].golds[0].startsWith(`${want} ⟦`), JSON.stringify(final_answer));
+    }
+  }
+});
+
 Deno.test("OlympiadBench's is_multiple_answer and context are read only as what they must be, else refused by file, line and field", async () => {
   // several answers: true makes one gold of all (each required), false alternatives; any other value would turn
   // one into the other silently ("True" is not true)
