@@ -115,21 +115,41 @@ function numberText(v: string): string {
   return /^-?\d+\.0+$/.test(v) ? v.replace(/\.0+$/, "") : v;
 }
 
-/** OlympiadBench's final_answer: a list, or a list written inside a string ("['$2$']"). */
+/** A Python list's text of quoted answers, ['a', "b"] (a trailing comma allowed), and its items one by one. */
+const QUOTED = String.raw`'((?:[^'\\]|\\[^])*)'|"((?:[^"\\]|\\[^])*)"`;
+const LIST_TEXT = new RegExp(String.raw`^\[\s*(?:(?:${QUOTED})\s*(?:,\s*(?:${QUOTED})\s*)*,?\s*)?\]$`);
+
+/** OlympiadBench's final_answer: a list, or a list written inside a string ("['$2$']"), or one answer as text. */
 function answerList(r: RawRecord): string[] {
+  const at = `${r.file}:${r.line}: field "final_answer"`;
   let v = r.value.final_answer;
-  if (typeof v === "string") {
-    // A Python list's text: ['a', "b"], its backslashes and quotes escaped as Python writes them.
-    const t = v.trim();
-    const items = t.startsWith("[") ? [...t.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)] : [];
-    v = t.startsWith("[") ? items.map((m) => (m[1] ?? m[2]).replace(/\\(.)/g, "$1")) : [t];
-  }
   check(
-    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string"),
-    `${r.file}:${r.line}: field "final_answer" must be a non-empty list of strings`,
+    v !== undefined && v !== null,
+    `${r.file}:${r.line}: missing field "final_answer" (the record holds ${
+      Object.keys(r.value).map((k) => `"${k}"`).join(", ")
+    })`,
   );
+  if (typeof v === "string") {
+    // A Python list's text: ['a', "b"], its backslashes and quotes escaped as Python writes them; other text that
+    // opens a bracket (an interval, [0,1]) is neither one answer nor a list: said, not guessed
+    const t = v.trim();
+    check(
+      !t.startsWith("[") || LIST_TEXT.test(t),
+      `${at} is the text ${JSON.stringify(t)}, not a list of quoted answers (an interval? write it as a list ` +
+        `of one: ["[0,1]"])`,
+    );
+    v = t.startsWith("[")
+      ? [...t.matchAll(new RegExp(QUOTED, "g"))].map((m) => (m[1] ?? m[2]).replace(/\\([^])/g, "$1"))
+      : [t];
+  }
+  check(Array.isArray(v), `${at} must be a list of texts, got ${shown(v)}`);
+  check(v.length > 0, `${at} is an empty list`);
+  const other = v.find((x) => typeof x !== "string");
+  check(other === undefined, `${at} must be a list of texts, got a list holding ${shown(other)}`);
   // math dollars only: an escaped \$ is money, part of the answer (\\ before a dollar is a line break, then math)
-  return (v as string[]).map((x) => x.replace(/(\\[^])|\$/g, (_, escaped) => escaped ?? "").trim());
+  const answers = (v as string[]).map((x) => x.replace(/(\\[^])|\$/g, (_, escaped) => escaped ?? "").trim());
+  check(answers.every((a) => a !== ""), `${at} holds an empty answer`);
+  return answers;
 }
 
 const limo: TaskSpec = {

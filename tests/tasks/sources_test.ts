@@ -322,6 +322,34 @@ Deno.test("OlympiadBench's and physics' golds lose their math dollars only: an e
   }
 });
 
+Deno.test("OlympiadBench's final_answer: what was found said (missing, not a list of quoted answers, empty)", async () => {
+  const cases: [unknown, RegExp][] = [
+    // LIMO's reduced copy: id, question, answer
+    [undefined, /:1: missing field "final_answer" \(the record holds "id", "question", "is_multiple_answer"\)$/],
+    ["[0,1]", /:1: field "final_answer" is the text "\[0,1\]", not a list of quoted answers \(an interval\? write it/],
+    ["['a', b]", /:1: field "final_answer" is the text "\['a', b\]", not a list of quoted answers/],
+    ["[]", /:1: field "final_answer" is an empty list$/],
+    [[], /:1: field "final_answer" is an empty list$/],
+    [["1", 2], /:1: field "final_answer" must be a list of texts, got a list holding 2$/],
+    [["$ $"], /:1: field "final_answer" holds an empty answer$/],
+    [7, /:1: field "final_answer" must be a list of texts, got 7$/],
+  ];
+  for (const [final_answer, said] of cases) {
+    const f = jsonl(tmp(), "ob.jsonl", [
+      JSON.stringify({ id: 1, question: "q", final_answer, is_multiple_answer: false }),
+    ]);
+    for (const task of ["olympiadbench", "olympiadbench-physics"]) {
+      await assert.rejects(loadTask(task, { data: f }), said, `${task} ${JSON.stringify(final_answer)}`);
+    }
+  }
+  // a list's text as Python writes it, and one answer as text, are read
+  const f = jsonl(tmp(), "ob.jsonl", [
+    JSON.stringify({ id: 1, question: "q", final_answer: `[ '$1$', "$2$" ,]`, is_multiple_answer: true }),
+    JSON.stringify({ id: 2, question: "q", final_answer: "$(0, 1]$", is_multiple_answer: false }),
+  ]);
+  assert.deepEqual((await loadTask("olympiadbench", { data: f })).problems.map((p) => p.golds), [["1, 2"], ["(0, 1]"]]);
+});
+
 Deno.test("OlympiadBench's is_multiple_answer and context are read only as what they must be, else refused by file, line and field", async () => {
   // several answers: true makes one gold of all (each required), false alternatives; any other value would turn
   // one into the other silently ("True" is not true)
