@@ -9,6 +9,7 @@ import {
   asyncBufferFromFile,
   type FileMetaData,
   parquetMetadataAsync,
+  type ParquetParsers,
   parquetReadObjects,
   parquetSchema,
 } from "hyparquet";
@@ -63,14 +64,8 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   const add = (file: string, line: number, v: unknown) => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(file, line, "expected a JSON object");
     // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
-    const control = controlChar(v);
-    if (control) {
-      return bad(
-        file,
-        line,
-        `holds control characters (${control}): a broken escape such as \\frac written with one backslash?`,
-      );
-    }
+    const spoiled = badText(v);
+    if (spoiled) return bad(file, line, `field "${spoiled.field}" ${spoiled.reason}`);
     out.records.push({
       file,
       line,
@@ -86,7 +81,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       try {
         const buffer = await asyncBufferFromFile(file);
         inexact = inexactColumns(await parquetMetadataAsync(buffer));
-        rows = await parquetReadObjects({ file: buffer, compressors });
+        rows = await parquetReadObjects({ file: buffer, compressors, parsers: STRICT_TEXT });
       } catch (e) {
         throw new InputError(`${file}: not a readable parquet file (${(e as Error).message})`);
       }
@@ -248,16 +243,56 @@ function readUtf8(file: string): string {
 // deno-lint-ignore no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
-/** Whether any string in `v` holds a control character (not a tab or line break); iterative, for deep nesting. */
-function controlChar(v: unknown): string | undefined {
-  const stack = [v];
+/**
+ * A parquet text value whose bytes are not UTF-8, as the reader leaves it (hyparquet's own decoder would give
+ * U+FFFD in their place, silently): the record is refused by its row and field (badText).
+ */
+const NOT_UTF8 = Object.freeze({ notUtf8: true });
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const strictText = (bytes: Uint8Array): string | typeof NOT_UTF8 => {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return NOT_UTF8;
+  }
+};
+
+/** hyparquet's decoders of text and JSON columns, strict: bytes that are not UTF-8 become NOT_UTF8. */
+const STRICT_TEXT = {
+  stringFromBytes: (bytes: Uint8Array) => bytes && strictText(bytes),
+  jsonFromBytes: (bytes: Uint8Array) => {
+    const text = bytes && strictText(bytes);
+    return typeof text === "string" ? JSON.parse(text) : text;
+  },
+} as unknown as Partial<ParquetParsers>;
+
+/**
+ * The first text in a record that is spoiled, by its field's path (`solution`, `final_answer[1]`): bytes that are
+ * not UTF-8 (parquet), or a control character (not a tab or line break). Iterative, for deep nesting.
+ */
+function badText(v: object): { field: string; reason: string } | undefined {
+  const stack = Object.entries(v).map(([k, x]): [unknown, string] => [x, k]).reverse();
   while (stack.length) {
-    const x = stack.pop();
+    const [x, field] = stack.pop()!;
+    if (x === NOT_UTF8) return { field, reason: "is not valid UTF-8" };
     if (typeof x === "string") {
       const c = CONTROL.exec(x);
-      if (c) return `U+${c[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}`;
+      if (c) {
+        const code = `U+${c[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}`;
+        return {
+          field,
+          reason: `holds control characters (${code}): a broken escape such as \\frac written with one backslash?`,
+        };
+      }
     }
-    if (x && typeof x === "object") { for (const y of Object.values(x)) stack.push(y); }
+    // in reverse, so that the first spoiled text in the record's order is the one said
+    if (Array.isArray(x)) {
+      for (let i = x.length - 1; i >= 0; i--) stack.push([x[i], `${field}[${i}]`]);
+    } else if (x && typeof x === "object") {
+      const inner = Object.entries(x);
+      for (let i = inner.length - 1; i >= 0; i--) stack.push([inner[i][1], `${field}.${inner[i][0]}`]);
+    }
   }
   return undefined;
 }

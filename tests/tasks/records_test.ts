@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InputError } from "../../engine/errors.ts";
 import { readRecords } from "../../tasks/records.ts";
 
 const MiB = 2 ** 20;
@@ -57,4 +58,60 @@ Deno.test("JSONL: a record holding a list of 200k values is read, not a stack ov
   writeFileSync(file, JSON.stringify({ id: 1, text: "t", ids }) + "\n");
   const { records } = await readRecords([file]);
   assert.deepEqual(records[0].value.ids, ids);
+});
+
+Deno.test("parquet: bytes that are not UTF-8 in a text column are refused by file, row and column, never U+FFFD", async () => {
+  const { parquetWrite, ByteWriter } = await import("hyparquet-writer");
+  const enc = (s: string) => new TextEncoder().encode(s);
+  // truncated, stray continuation, overlong, surrogate, past U+10FFFF, 0xff: each alone and inside text
+  const bad = [[0xc3], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff], [0xe2, 0x82]]
+    .flatMap((b) => [new Uint8Array(b), new Uint8Array([...enc("x é "), ...b, ...enc(" y")])]);
+  const write = (file: string, column: Uint8Array[], kind: "text" | "bytes" | "list") => {
+    const writer = new ByteWriter();
+    const element = kind === "bytes"
+      ? { name: "question", type: "BYTE_ARRAY", repetition_type: "OPTIONAL" }
+      : { name: "question", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" };
+    parquetWrite(
+      {
+        writer,
+        columnData: [
+          { name: "question", data: kind === "list" ? column.map((c) => [enc("a"), c]) : column },
+          { name: "answer", data: column.map((_, i) => String(i)) },
+        ],
+        schema: [
+          { name: "root", num_children: 2 },
+          ...(kind === "list"
+            ? [
+              { name: "question", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
+              { name: "list", repetition_type: "REPEATED", num_children: 1 },
+              { ...element, name: "element" },
+            ]
+            : [element]),
+          { name: "answer", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
+        ],
+      } as Parameters<typeof parquetWrite>[0],
+    );
+    writeFileSync(file, new Uint8Array(writer.getBuffer()));
+  };
+  for (const [i, b] of bad.entries()) {
+    const row = 1 + i % 3, kind = (["text", "bytes", "list"] as const)[i % 3];
+    const column = [enc("What is 1?"), enc("Où est 2? 😀"), enc("3?")];
+    column[row - 1] = b;
+    const file = join(dir, `bad-${i}.parquet`);
+    write(file, column, kind);
+    const field = kind === "list" ? "question[1]" : "question";
+    await assert.rejects(
+      readRecords([file]),
+      (e: Error) => e instanceof InputError && e.message === `${file}:${row}: field "${field}" is not valid UTF-8`,
+      `${[...b]} ${kind}`,
+    );
+    const skipped = await readRecords([file], { skipBad: true });
+    assert.deepEqual(skipped.skipped.map((s) => s.line), [row]);
+    assert.equal(skipped.records.length, 2);
+    assert.ok(skipped.records.every((r) => !JSON.stringify(r.value).includes("\ufffd")));
+  }
+  // good text of every width reads as written
+  const good = join(dir, "good.parquet");
+  write(good, [enc("a"), enc("é"), enc("€😀")], "text");
+  assert.deepEqual((await readRecords([good])).records.map((r) => r.value.question), ["a", "é", "€😀"]);
 });

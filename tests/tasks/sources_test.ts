@@ -227,7 +227,25 @@ Deno.test("an id numbered by its record's position that another record names is 
 Deno.test("broken escapes (\\frac written with one backslash) are caught, not read as a form feed", async () => {
   const dir = tmp();
   const f = jsonl(dir, "aime.jsonl", ['{"problem": "Find $\\frac{1}{2}$.", "answer": "5"}']);
-  await assert.rejects(loadTask("aime25", { data: f }), /aime\.jsonl:1: holds control characters \(U\+000C\)/);
+  await assert.rejects(
+    loadTask("aime25", { data: f }),
+    /aime\.jsonl:1: field "problem" holds control characters \(U\+000C\)/,
+  );
+  // the field is named by its path, in a list or an object too
+  const nested = jsonl(dir, "nested.jsonl", [
+    '{"question": "q", "final_answer": ["1", "\\\\frac12", "\\frac12"], "is_multiple_answer": true}',
+    '{"question": "q", "answer": "1", "meta": {"src": "a\\bb"}}',
+    '{"question": "q", "answer": "1"}',
+  ]);
+  await assert.rejects(
+    loadTask("olympiadbench", { data: nested }),
+    /nested\.jsonl:1: field "final_answer\[2\]" holds control characters \(U\+000C\)/,
+  );
+  const skipped = await loadTask("custom", { data: nested, skipBad: true });
+  assert.deepEqual(skipped.skipped.map((s) => s.reason.split(": ")[0]), [
+    'field "final_answer[2]" holds control characters (U+000C)',
+    'field "meta.src" holds control characters (U+0008)',
+  ]);
 });
 
 Deno.test("a broken escape spoiling a maths problem is refused, in every format; tabs and line breaks as text are read", async () => {
