@@ -411,7 +411,7 @@ export function textField(r: RawRecord, names: readonly string[]): string {
   );
 }
 
-/** A record's id: its field `key` (text, or a number JSON carries exactly), else `fallback` (its line or index). */
+/** A record's id: its field `key` (text, or a number JSON carries exactly), else `fallback` (its place among the records). */
 export function idField(r: RawRecord, key: string, fallback: number): string {
   const v = r.value[key];
   if (v === undefined || v === null) {

@@ -152,6 +152,12 @@ function answerList(r: RawRecord): string[] {
   return answers;
 }
 
+/**
+ * An id-less maths record's number: its place among every record read, from 1, so that a set kept in two files
+ * (aime25's) numbers no two alike; in a one-file set its line, as these sets were numbered before.
+ */
+const numbered = (r: RawRecord) => r.index + 1;
+
 const limo: TaskSpec = {
   id: "limo",
   description: "LIMO: 817 curated competition-level problems (the paper's main task in v4)",
@@ -231,7 +237,7 @@ const math500: TaskSpec = {
   hub: { repo: "HuggingFaceH4/MATH-500", file: "test.jsonl" },
   expected: 500,
   problems: (rs, _o, each) =>
-    each(rs, (r) => single(idField(r, "unique_id", r.line), textField(r, ["problem"]), textField(r, ["answer"]))),
+    each(rs, (r) => single(idField(r, "unique_id", numbered(r)), textField(r, ["problem"]), textField(r, ["answer"]))),
 };
 
 /** A competition set: records with an id, a problem text and one answer (numbers given as text). */
@@ -242,7 +248,11 @@ const competition = (o: Omit<TaskSpec, "problems" | "finisherTokens">): TaskSpec
     each(
       rs,
       (r) =>
-        single(idField(r, "id", r.line), textField(r, ["problem", "question"]), numberText(textField(r, ["answer"]))),
+        single(
+          idField(r, "id", numbered(r)),
+          textField(r, ["problem", "question"]),
+          numberText(textField(r, ["answer"])),
+        ),
     ),
 });
 
@@ -285,7 +295,7 @@ const olympiadbench: TaskSpec = {
       // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
       const golds = severalAnswers(r, answers.length === 1) ? [answers.join(", ")] : answers;
       return {
-        id: idField(r, "id", r.line),
+        id: idField(r, "id", numbered(r)),
         task: "",
         text: context + textField(r, ["question", "problem"]),
         golds,
@@ -349,7 +359,7 @@ const olympiadbenchPhysics: TaskSpec = {
       const answer = answerList(r)[0];
       const unit = optionalText(r, "unit"), context = optionalText(r, "context");
       return {
-        id: idField(r, "id", r.line),
+        id: idField(r, "id", numbered(r)),
         task: "",
         text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
           physicsNote(unit, severalAnswers(r, false)),
@@ -677,7 +687,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
       const key = numberedId(r);
       return key === undefined
         ? `${where(r)} names "${p.id}"`
-        : `${where(r)} has no "${key}" and was numbered ${p.id} by its position`;
+        : `${where(r)} has no "${key}" and was numbered ${p.id} by its place among the records read`;
     };
     return `: ${said(ra, a)}; ${said(rb, b)} (give every record an id, or none)`;
   }

@@ -220,7 +220,48 @@ Deno.test("an id numbered by its record's position that another record names is 
   ]);
   await assert.rejects(
     loadTask("custom", { data: f }),
-    /ids\.jsonl: problem id "1" appears twice: line 2 has no "id" and was numbered 1 by its position; line 3 names "1" \(give every record an id, or none\)/,
+    /ids\.jsonl: problem id "1" appears twice: line 2 has no "id" and was numbered 1 by its place among the records read; line 3 names "1" \(give every record an id, or none\)/,
+  );
+});
+
+Deno.test("records without ids in several files are numbered by their place among all records, never twice", async () => {
+  // aime25's two-file layout, math500, olympiadbench and the competition sets, each file without ids
+  const record: Record<string, (i: number) => Record<string, unknown>> = {
+    aime25: (i) => ({ problem: `p${i}?`, answer: String(i) }),
+    aime24: (i) => ({ problem: `p${i}?`, answer: String(i) }),
+    math500: (i) => ({ problem: `p${i}?`, answer: String(i) }),
+    olympiadbench: (i) => ({ question: `p${i}?`, final_answer: [String(i)], is_multiple_answer: false }),
+  };
+  for (const [task, make] of Object.entries(record)) {
+    for (const sizes of [[15, 15], [1, 4, 2], [7]]) {
+      const dir = tmp();
+      let n = 0;
+      for (const [f, size] of sizes.entries()) {
+        jsonl(dir, `part-${f}.jsonl`, Array.from({ length: size }, () => JSON.stringify(make(n++))));
+      }
+      const r = await loadTask(task, { data: dir });
+      // from 1: in one file, its line, as before
+      assert.deepEqual(r.problems.map((p) => p.id), Array.from({ length: n }, (_, i) => String(i + 1)), task);
+      assert.deepEqual(r.problems.map((p) => p.golds[0]), Array.from({ length: n }, (_, i) => String(i)), task);
+    }
+  }
+  const layout = tmp();
+  mkdirSync(join(layout, "aime25"));
+  for (const half of ["I", "II"]) {
+    jsonl(
+      join(layout, "aime25"),
+      `test2025-${half}.jsonl`,
+      Array.from({ length: 15 }, (_, i) => JSON.stringify(record.aime25(i))),
+    );
+  }
+  assert.equal((await loadTask("aime25", { dataDir: layout })).problems.length, 30);
+  // a number a record's place gave that another record names is still refused, both places said
+  const two = tmp();
+  jsonl(two, "a.jsonl", [JSON.stringify({ id: "2", problem: "p?", answer: "1" })]);
+  jsonl(two, "b.jsonl", [JSON.stringify({ problem: "q?", answer: "2" })]);
+  await assert.rejects(
+    loadTask("aime24", { data: two }),
+    /problem id "2" appears twice: .*a\.jsonl:1 names "2"; .*b\.jsonl:1 has no "id" and was numbered 2 by its place among the records read \(give every record an id, or none\)/,
   );
 });
 
