@@ -1,7 +1,7 @@
 /**
  * Raw records from local files: JSONL, JSON (a list, or an object holding one) and parquet (hyparquet).
- * A malformed record is one error naming the file and line (row, for parquet), or, when the caller asks,
- * skipped and counted; a data set is never silently wrong.
+ * A malformed record is one error naming the file and line (record, for a JSON list; row, for parquet: recordAt),
+ * or, when the caller asks, skipped and counted; a data set is never silently wrong.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -17,13 +17,27 @@ import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { checkNotFolder, fileLines } from "../engine/files.ts";
 
-export interface RawRecord {
+/** Where a record is: its file and its 1-based line (JSONL), or record of a JSON list, or row (parquet). */
+export interface Place {
   file: string;
-  /** 1-based line (JSONL), index (JSON list) or row (parquet) */
+  /** 1-based line (JSONL), record (JSON list) or row (parquet) */
   line: number;
+  /** what `line` counts, where it is not a line */
+  unit?: "record" | "row";
+}
+
+/** A place as messages say it: FILE:LINE for JSONL, "FILE record N" or "FILE row N" where N is no line. */
+export const recordAt = (p: Place): string => p.unit ? `${p.file} ${p.unit} ${p.line}` : `${p.file}:${p.line}`;
+
+export interface RawRecord extends Place {
   /** 0-based position among every record read, skipped ones included: a skipped record shifts no later one */
   index: number;
   value: Record<string, unknown>;
+}
+
+/** A record skipped as malformed (--skip-bad), and why. */
+export interface Skipped extends Place {
+  reason: string;
 }
 
 export interface ReadOptions {
@@ -36,7 +50,7 @@ export interface ReadOptions {
 export interface ReadResult {
   records: RawRecord[];
   /** `index`: its position among every record read, as a record's */
-  skipped: { file: string; line: number; index: number; reason: string }[];
+  skipped: (Skipped & { index: number })[];
 }
 
 const KINDS = [".jsonl", ".json", ".parquet"];
@@ -57,21 +71,16 @@ export function dataFiles(path: string): string[] {
 
 export async function readRecords(files: readonly string[], opts: ReadOptions = {}): Promise<ReadResult> {
   const out: ReadResult = { records: [], skipped: [] };
-  const bad = (file: string, line: number, reason: string) => {
-    if (!opts.skipBad) throw new InputError(`${file}:${line}: ${reason}`);
-    out.skipped.push({ file, line, index: out.records.length + out.skipped.length, reason });
+  const bad = (at: Place, reason: string) => {
+    if (!opts.skipBad) throw new InputError(`${recordAt(at)}: ${reason}`);
+    out.skipped.push({ ...at, index: out.records.length + out.skipped.length, reason });
   };
-  const add = (file: string, line: number, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(file, line, "expected a JSON object");
+  const add = (at: Place, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(at, "expected a JSON object");
     // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
     const spoiled = badText(v);
-    if (spoiled) return bad(file, line, `field "${spoiled.field}" ${spoiled.reason}`);
-    out.records.push({
-      file,
-      line,
-      index: out.records.length + out.skipped.length,
-      value: v as Record<string, unknown>,
-    });
+    if (spoiled) return bad(at, `field "${spoiled.field}" ${spoiled.reason}`);
+    out.records.push({ ...at, index: out.records.length + out.skipped.length, value: v as Record<string, unknown> });
   };
   for (const file of files) {
     checkNotFolder(file);
@@ -88,7 +97,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       check(rows.length > 0, `${file}: holds no records`);
       rows.forEach((r, i) => {
         if (inexact.size && r && typeof r === "object") INEXACT.set(r, inexact);
-        add(file, i + 1, r);
+        add({ file, line: i + 1, unit: "row" }, r);
       });
       continue;
     }
@@ -116,7 +125,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
           }); expected one list of records, or one under "data"`
           : `${file}: expected a JSON list of records (or an object holding one)`,
       );
-      list.forEach((r, i) => add(file, i + 1, r));
+      list.forEach((r, i) => add({ file, line: i + 1, unit: "record" }, r));
       check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
       continue;
     }
@@ -127,10 +136,10 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
       try {
         v = parseKeepingNumbers(raw);
       } catch (e) {
-        bad(file, i + 1, `not valid JSON (${oneLine((e as Error).message)})`);
+        bad({ file, line: i + 1 }, `not valid JSON (${oneLine((e as Error).message)})`);
         continue;
       }
-      add(file, i + 1, v);
+      add({ file, line: i + 1 }, v);
     }
     check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
   }
@@ -188,8 +197,8 @@ export const numberedId = (r: RawRecord): string | undefined => NUMBERED.get(r.v
  * The loader's may skip a record refused so (--skip-bad) and count it; by default every record is made.
  */
 /** The line a loader says of what --skip-bad skipped: how many, and the first few places. */
-export function skippedText(skipped: readonly { file: string; line: number }[]): string {
-  const first = skipped.slice(0, 3).map((s) => `${s.file}:${s.line}`).join(", ");
+export function skippedText(skipped: readonly Place[]): string {
+  const first = skipped.slice(0, 3).map(recordAt).join(", ");
   return `skipped ${skipped.length} malformed records (${first}${skipped.length > 3 ? ", …" : ""})`;
 }
 
@@ -376,7 +385,7 @@ export const MAX_TEXT = 200_000;
  * (0.1234567890123456789 stays so; a double would print 0.12345678901234568). The first of `names` present.
  */
 export function textField(r: RawRecord, names: readonly string[]): string {
-  const at = `${r.file}:${r.line}`;
+  const at = recordAt(r);
   for (const n of names) {
     const v = r.value[n];
     if (v === undefined || v === null || (typeof v === "string" && v.trim() === "")) continue;
@@ -420,7 +429,7 @@ export function idField(r: RawRecord, key: string, fallback: number): string {
   }
   check(
     typeof v !== "string" || v.trim() !== "",
-    `${r.file}:${r.line}: field "${key}" is empty (an id names its problem)`,
+    `${recordAt(r)}: field "${key}" is empty (an id names its problem)`,
   );
   return textField(r, [key]);
 }

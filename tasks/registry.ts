@@ -17,7 +17,9 @@ import {
   numberedId,
   type RawRecord,
   readRecords,
+  recordAt,
   shown,
+  type Skipped,
   textField,
 } from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
@@ -101,7 +103,7 @@ export interface Loaded {
   problems: Problem[];
   /** where the records were read */
   files: string[];
-  skipped: { file: string; line: number; reason: string }[];
+  skipped: Skipped[];
   /** what the caller must say (a named set read from a file that is not all of it; texts given twice) */
   notes: string[];
 }
@@ -121,11 +123,11 @@ const LIST_TEXT = new RegExp(String.raw`^\[\s*(?:(?:${QUOTED})\s*(?:,\s*(?:${QUO
 
 /** OlympiadBench's final_answer: a list, or a list written inside a string ("['$2$']"), or one answer as text. */
 function answerList(r: RawRecord): string[] {
-  const at = `${r.file}:${r.line}: field "final_answer"`;
+  const at = `${recordAt(r)}: field "final_answer"`;
   let v = r.value.final_answer;
   check(
     v !== undefined && v !== null,
-    `${r.file}:${r.line}: missing field "final_answer" (the record holds ${
+    `${recordAt(r)}: missing field "final_answer" (the record holds ${
       Object.keys(r.value).map((k) => `"${k}"`).join(", ")
     })`,
   );
@@ -173,7 +175,7 @@ const limo: TaskSpec = {
 const gsm8kGold = (r: RawRecord) => {
   const a = textField(r, ["answer"]);
   const m = /####\s*(.+)\s*$/.exec(a);
-  check(m, `${r.file}:${r.line}: field "answer" has no "#### " final answer`);
+  check(m, `${recordAt(r)}: field "answer" has no "#### " final answer`);
   return m[1].replace(/,/g, "").trim();
 };
 
@@ -309,7 +311,7 @@ function optionalText(r: RawRecord, name: string): string | undefined {
   const v = r.value[name];
   check(
     v === null || v === undefined || typeof v === "string" || typeof v === "number",
-    `${r.file}:${r.line}: field "${name}" must be text, a number or null`,
+    `${recordAt(r)}: field "${name}" must be text, a number or null`,
   );
   return v === null || v === undefined || String(v).trim() === "" ? undefined : String(v).trim();
 }
@@ -319,7 +321,7 @@ function optionalText(r: RawRecord, name: string): string | undefined {
  * (one answer: it changes nothing). Anything else ("True") would silently make required answers alternatives.
  */
 function severalAnswers(r: RawRecord, optional: boolean): boolean {
-  const v = r.value.is_multiple_answer, at = `${r.file}:${r.line}`;
+  const v = r.value.is_multiple_answer, at = `${recordAt(r)}`;
   if (typeof v === "boolean") return v;
   const listed = Array.isArray(r.value.final_answer) ? r.value.final_answer.length : 0;
   check(
@@ -621,17 +623,18 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         const broken = !t.code && isProblem(made) ? brokenEscape(made) : undefined;
         check(
           !broken,
-          `${r.file}:${r.line}: problem "${
+          `${recordAt(r)}: problem "${
             (made as Problem).id
           }": ${broken} (a broken escape: \\times written with one backslash?)`,
         );
         return [made];
       } catch (e) {
         if (!o.skipBad || !(e instanceof InputError)) throw e;
-        const at = `${r.file}:${r.line}: `;
+        const at = `${recordAt(r)}: `;
         refused.push({
           file: r.file,
           line: r.line,
+          ...r.unit ? { unit: r.unit } : {},
           reason: e.message.startsWith(at) ? e.message.slice(at.length) : e.message,
         });
         return [];
@@ -647,7 +650,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   );
   check(
     problems.length || !malformed.length,
-    `${files.join(", ")}: every record skipped as malformed (${malformed[0]?.file}:${malformed[0]?.line}: ${
+    `${files.join(", ")}: every record skipped as malformed (${malformed[0] && recordAt(malformed[0])}: ${
       malformed[0]?.reason
     })`,
   );
@@ -682,7 +685,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   function numberedTwice(a: Problem, b: Problem, files: string[]): string {
     const ra = origin.get(a), rb = origin.get(b);
     if (!ra || !rb || (numberedId(ra) === undefined && numberedId(rb) === undefined)) return "";
-    const where = (r: RawRecord) => files.length > 1 ? `${r.file}:${r.line}` : `line ${r.line}`;
+    const where = (r: RawRecord) => files.length > 1 ? recordAt(r) : `${r.unit ?? "line"} ${r.line}`;
     const said = (r: RawRecord, p: Problem) => {
       const key = numberedId(r);
       return key === undefined

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { check, InputError } from "../../engine/errors.ts";
 import { fillTemplate, textsFile } from "../texts.ts";
 import type { Problem } from "../problem.ts";
-import { type EachRecord, everyRecord, type RawRecord, textField } from "../records.ts";
+import { type EachRecord, everyRecord, type RawRecord, recordAt, textField } from "../records.ts";
 import { unpickleString } from "./pickle.ts";
 import type { CodeSpec, CodeTest } from "./problem.ts";
 
@@ -102,7 +102,7 @@ export function lcbProblems(
 
 /** One record as a problem (no date window): its id is the record's question_id. */
 export function lcbProblem(r: RawRecord, texts: LcbTexts = loadLcbTexts()): Problem {
-  const at = `${r.file}:${r.line}`;
+  const at = `${recordAt(r)}`;
   const id = textField(r, ["question_id"]);
   const content = textField(r, ["question_content"]);
   const starter = r.value.starter_code;
@@ -168,7 +168,7 @@ function contestDate(r: RawRecord): string {
     : null;
   check(
     m && validDate(m[1]) && +(m[2] ?? 0) < 24 && +(m[3] ?? 0) < 60 && +(m[4] ?? 0) < 60,
-    `${r.file}:${r.line}: field "contest_date" must be an ISO date and time without a zone ` +
+    `${recordAt(r)}: field "contest_date" must be an ISO date and time without a zone ` +
       `(2024-08-03T00:00:00), got ${show(v)}`,
   );
   return `${m[1]}T${m[2] ?? "00"}:${m[3] ?? "00"}:${m[4] ?? "00"}.${(m[5] ?? "").padEnd(6, "0")}`;
@@ -177,11 +177,11 @@ function contestDate(r: RawRecord): string {
 /** A field holding JSON text, parsed. */
 function jsonField(r: RawRecord, name: string): unknown {
   const v = r.value[name];
-  check(typeof v === "string", `${r.file}:${r.line}: field "${name}" must be JSON text, got ${show(v)}`);
+  check(typeof v === "string", `${recordAt(r)}: field "${name}" must be JSON text, got ${show(v)}`);
   try {
     return JSON.parse(v);
   } catch {
-    throw new InputError(`${r.file}:${r.line}: field "${name}" is not valid JSON`);
+    throw new InputError(`${recordAt(r)}: field "${name}" is not valid JSON`);
   }
 }
 
@@ -190,7 +190,7 @@ const MAX_PRIVATE_BYTES = 512 << 20;
 
 /** private_test_cases: JSON text, else (as LiveCodeBench tries next) base64 of zlib of a pickled JSON text. */
 function privateTests(r: RawRecord): unknown {
-  const at = `${r.file}:${r.line}: field "private_test_cases"`;
+  const at = `${recordAt(r)}: field "private_test_cases"`;
   const v = r.value.private_test_cases;
   check(typeof v === "string", `${at} must be text, got ${show(v)}`);
   try {
@@ -217,7 +217,7 @@ function privateTests(r: RawRecord): unknown {
 
 /** A test list: [{input, output, testtype}], each testtype the problem's mode; functional tests hold JSON. */
 function tests(r: RawRecord, name: string, list: unknown, mode: CodeSpec["mode"]): CodeTest[] {
-  const at = `${r.file}:${r.line}: field "${name}"`;
+  const at = `${recordAt(r)}: field "${name}"`;
   check(Array.isArray(list), `${at} must hold a list of tests`);
   return list.map((x: unknown, i) => {
     const where = `${at}, test ${i + 1}`;

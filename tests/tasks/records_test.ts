@@ -102,7 +102,7 @@ Deno.test("parquet: bytes that are not UTF-8 in a text column are refused by fil
     const field = kind === "list" ? "question[1]" : "question";
     await assert.rejects(
       readRecords([file]),
-      (e: Error) => e instanceof InputError && e.message === `${file}:${row}: field "${field}" is not valid UTF-8`,
+      (e: Error) => e instanceof InputError && e.message === `${file} row ${row}: field "${field}" is not valid UTF-8`,
       `${[...b]} ${kind}`,
     );
     const skipped = await readRecords([file], { skipBad: true });

@@ -78,7 +78,7 @@ Deno.test("a parquet answer column of 32- or 16-bit floats or decimals is refuse
       load,
       (e: Error) =>
         e instanceof InputError && e.message.includes(`field "answer" is ${kind} column`) &&
-        e.message.startsWith(`${file}:1`),
+        e.message.startsWith(`${file} row 1:`),
       type,
     );
   }
@@ -224,6 +224,47 @@ Deno.test("an id numbered by its record's position that another record names is 
   );
 });
 
+Deno.test("a bad record is placed as its format counts: a JSONL line, a JSON list's record, a parquet row", async () => {
+  const good = (i: number) => ({ question: `q${i}?`, answer: String(i) });
+  for (const at of [1, 2, 5]) {
+    const rows = Array.from({ length: 5 }, (_, i) => good(i));
+    rows[at - 1] = { question: `q${at}?`, answer: "" };
+    const dir = tmp();
+    const files: [string, string][] = [
+      [jsonl(dir, "d.jsonl", rows.map((r) => JSON.stringify(r))), `:${at}`],
+      [join(dir, "d.json"), ` record ${at}`],
+      [join(dir, "d.parquet"), ` row ${at}`],
+    ];
+    // a JSON list spread over lines: its record 2 is not on line 2
+    writeFileSync(files[1][0], JSON.stringify({ data: rows }, null, 2));
+    writeFileSync(
+      files[2][0],
+      new Uint8Array(parquetWriteBuffer({
+        columnData: ["question", "answer"].map((name) => ({
+          name,
+          data: rows.map((r) => r[name as "question"]),
+          type: "STRING" as const,
+        })),
+      })),
+    );
+    for (const [file, place] of files) {
+      await assert.rejects(
+        loadTask("custom", { data: file }),
+        (e: Error) => e.message === `${file}${place}: field "answer" is empty`,
+        file,
+      );
+      const r = await loadTask("custom", { data: file, skipBad: true });
+      assert.equal(skippedText(r.skipped), `skipped 1 malformed records (${file}${place})`);
+    }
+    // not an object, in a JSON list
+    writeFileSync(files[1][0], JSON.stringify(rows.map((r, i) => i === at - 1 ? 7 : r)));
+    await assert.rejects(
+      loadTask("custom", { data: files[1][0] }),
+      (e: Error) => e.message === `${files[1][0]} record ${at}: expected a JSON object`,
+    );
+  }
+});
+
 Deno.test("records without ids in several files are numbered by their place among all records, never twice", async () => {
   // aime25's two-file layout, math500, olympiadbench and the competition sets, each file without ids
   const record: Record<string, (i: number) => Record<string, unknown>> = {
@@ -304,6 +345,7 @@ Deno.test("a broken escape spoiling a maths problem is refused, in every format;
   for (const [record, said] of broken) {
     const dir = tmp(), line = JSON.stringify(record);
     const files = [jsonl(dir, "a.jsonl", [line]), join(dir, "a.json"), join(dir, "a.parquet")];
+    const places = [":1", " record 1", " row 1"];
     writeFileSync(files[1], `[${line}]`);
     writeFileSync(
       files[2],
@@ -311,10 +353,10 @@ Deno.test("a broken escape spoiling a maths problem is refused, in every format;
         columnData: Object.entries(record).map(([name, v]) => ({ name, data: [v] })),
       })),
     );
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
       await assert.rejects(
         loadTask("custom", { data: f }),
-        (e: Error) => e.message.includes(`:1: problem "0": ${said}`),
+        (e: Error) => e.message.startsWith(`${f}${places[i]}: problem "0": ${said}`),
         `${line} in ${f}`,
       );
     }
