@@ -106,7 +106,7 @@ export async function bench(args: string[]): Promise<void> {
   const code = codeTask === undefined
     ? undefined
     : await CodeRunner.open({ unsafe: spec.unsafeExec, workers: spec.codeWorkers });
-  const { jobs, problems } = await loadJobs(spec); // bad task options fail before the model loads
+  const { jobs, problems, notes } = await loadJobs(spec); // bad task options fail before the model loads
   const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
   const live = spec.view ? watch(out, spec.view) : undefined;
@@ -151,6 +151,8 @@ export async function bench(args: string[]): Promise<void> {
     ...here,
     sampling,
     started: new Date().toISOString(),
+    // derived from the data, which the key holds by content: kept beside it, not in it
+    data_notes: notes,
     planned: jobs.map(keyOf),
   });
   // Ctrl-C before the runs (calibrating) or after them (the report): the lock goes, and the line says where things

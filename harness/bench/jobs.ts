@@ -21,9 +21,13 @@ export interface Job {
 export const keyOf = (j: Job) =>
   recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
 
-/** Every problem × method × seed of the spec's tasks (this shard's problems only), and every problem loaded. */
-export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems: Problem[] }> {
-  const jobs: Job[] = [], all: Problem[] = [];
+/**
+ * Every problem × method × seed of the spec's tasks (this shard's problems only), every problem loaded, and what
+ * the loader said of the data (records skipped, a part of a set), each line led by its task: on stderr, and for
+ * run.json and summary.md, so that the folder keeps it.
+ */
+export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems: Problem[]; notes: string[] }> {
+  const jobs: Job[] = [], all: Problem[] = [], notes: string[] = [];
   for (const id of spec.tasks) {
     const loaded = await loadTask(id, {
       data: spec.data,
@@ -39,8 +43,8 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
       seed: Math.min(...spec.seeds),
       synthetic: taskSpec(id).generate ? spec.synthetic : undefined,
     });
-    if (loaded.skipped.length) console.error(`${id}: ${skippedText(loaded.skipped)}`);
-    for (const note of loaded.notes) console.error(`${id}: ${note}`);
+    const said = [...loaded.skipped.length ? [skippedText(loaded.skipped)] : [], ...loaded.notes];
+    for (const note of said) console.error(`${id}: ${note}`), notes.push(`${id}: ${note}`);
     for (const p of loaded.problems) all.push(p);
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {
@@ -51,5 +55,5 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
       }
     }
   }
-  return { jobs, problems: all };
+  return { jobs, problems: all, notes };
 }

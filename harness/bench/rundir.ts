@@ -416,6 +416,10 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
     m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
     `${file}: "planned" is not a list of record keys`,
   );
+  check(
+    m.data_notes === undefined || (Array.isArray(m.data_notes) && m.data_notes.every((k) => typeof k === "string")),
+    `${file}: "data_notes" is not a list of lines (delete the field: it only reports)`,
+  );
 }
 
 /** The live bench that holds `dir`'s lock (its process id), or undefined (no lock, or one left by a process gone). */

@@ -39,6 +39,7 @@ function readShards(dirs: string[]) {
         cost_model?: unknown;
         model?: unknown;
         sampling?: unknown;
+        data_notes?: unknown;
         machine?: unknown;
         versions?: unknown;
         device_options?: unknown;
@@ -122,6 +123,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
           model: runs[0].run.model,
           // one key, one model: the shards resolved one sampling
           sampling: runs[0].run.sampling,
+          // every shard loads every problem (the key's data): one loader's notes
+          data_notes: runs[0].run.data_notes,
           merged_from: dirs,
           shards,
           planned,
@@ -144,6 +147,7 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     return await report(partial, spec, records, {
       invocations: runs.flatMap(({ run }) => run.invocations ?? []),
       shards,
+      data_notes: runs[0].run.data_notes,
     });
   });
   return { records: records.length, files };

@@ -56,6 +56,15 @@ function failuresText(records: readonly BenchRecord[]): string[] {
   ];
 }
 
+/**
+ * What the loader said of the data (run.json `data_notes`: records skipped, a file that is a part of its set), under
+ * the heading: a reader of the folder alone must not take a part for the whole set (nothing where none).
+ */
+function dataNotesText(notes: unknown): string[] {
+  if (!Array.isArray(notes) || !notes.length) return [];
+  return ["**What the loader said of the data:**", "", ...notes.map((n) => `- ${n}`), ""];
+}
+
 /** How the writers chose their tokens, for summary.md (folders made before run.json kept it: nothing). */
 function samplingText(sampling: RunSampling | undefined, methods: readonly string[]): string[] {
   if (!sampling) return [];
@@ -88,6 +97,7 @@ export async function report(
   const summary = [
     `# ${title}`,
     "",
+    ...dataNotesText(meta.data_notes),
     ...(unfinished
       ? [
         `**An unfinished run: ${unfinished}.** Its methods may stand on ` +

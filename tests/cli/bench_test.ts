@@ -386,3 +386,26 @@ Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behi
   assert.ok(!existsSync(join(out, "run.lock")), "the lock goes with the bench");
   assert.equal((await runBench(...SMALL, "--out", out)).code, 0);
 });
+
+Deno.test("what the loader said of the data is kept in run.json and summary.md, outside the key: moved data resumes", async () => {
+  const dir = tmp(), out = join(dir, "run");
+  const lines = ['{"question": "What is 1+1?", "answer": "2"}', '{"question": "What is 2+3?", "answer": "5"}'];
+  writeFileSync(join(dir, "limo.jsonl"), lines.join("\n") + "\n");
+  const args = ["--model", "random:qwen3-demo", "--task", "limo", "--methods", "sequential", "--budgets", "2"];
+  const r = await runBench(...args, "--data", join(dir, "limo.jsonl"), "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const note = `limo: ${join(dir, "limo.jsonl")}: 2 records, task limo has 817: these results are not limo's whole set`;
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.deepEqual(run.data_notes, [note]);
+  assert.ok(!JSON.stringify(run.spec).includes("whole set"), "not in the key");
+  assert.match(
+    readFileSync(join(out, "summary.md"), "utf8"),
+    /^# .*\n\n\*\*What the loader said of the data:\*\*\n\n- limo: /,
+  );
+  // the same records from another path: another note, the same key, so the run resumes (nothing left to run)
+  mkdirSync(join(dir, "moved"));
+  renameSync(join(dir, "limo.jsonl"), join(dir, "moved", "limo.jsonl"));
+  const again = await runBench(...args, "--data", join(dir, "moved", "limo.jsonl"), "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 already there, 0 to run/);
+});

@@ -3,17 +3,17 @@
  * the same spec with its fields in another order (written by another commit) merges.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../helpers.ts";
 
 /** A shard folder of a run that planned no records: run.json with `spec` (and its shard), empty records and traces. */
-function shard(base: string, index: number, spec: Record<string, unknown>): string {
+function shard(base: string, index: number, spec: Record<string, unknown>, meta = {}): string {
   const dir = join(base, `shard-${index}-of-2`);
   mkdirSync(dir);
   const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["sequential"], budgets: [8], seeds: [1] };
-  const run = { spec: { ...spec, shard: { index, count: 2 } }, spec_full: full, planned: [] };
+  const run = { spec: { ...spec, shard: { index, count: 2 } }, spec_full: full, planned: [], ...meta };
   writeFileSync(join(dir, "run.json"), JSON.stringify(run));
   writeFileSync(join(dir, "records.jsonl"), "");
   writeFileSync(join(dir, "traces.jsonl"), "");
@@ -45,4 +45,17 @@ Deno.test("merge names each field where the shards' specs differ, with both valu
   const ok = await runCli("cli/merge.ts", [a, c, "--out", join(base, "merged")]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, /merge: 0 records from 2 shards/);
+});
+
+Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-notes-"));
+  const notes = {
+    data_notes: ["limo: /d/limo.jsonl: 3 records, task limo has 817: these results are not limo's whole set"],
+  };
+  const dirs = [0, 1].map((i) => shard(base, i, { model: "m" }, notes));
+  const out = join(base, "merged");
+  const r = await runCli("cli/merge.ts", [...dirs, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).data_notes, notes.data_notes);
+  assert.match(readFileSync(join(out, "summary.md"), "utf8"), /- limo: \/d\/limo\.jsonl: 3 records, task limo has 817/);
 });

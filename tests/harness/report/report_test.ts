@@ -88,3 +88,15 @@ Deno.test("report: answers the grader did not grade (timed out, failed, paths) a
     /Not graded/,
   );
 });
+
+Deno.test("report: what the loader said of the data (run.json data_notes) stands under the heading", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "1"])!;
+  const records = [fakeRecord({ method: "sequential", problem_id: "p0" }, [fakeCheckpoint(8, true)])];
+  const out = mkdtempSync(join(tmpdir(), "hogwild-report-notes-"));
+  const note = "limo: /d/limo.jsonl: 3 records, task limo has 817: these results are not limo's whole set";
+  await report(out, spec, records, { data_notes: [note] });
+  const lines = readFileSync(join(out, "summary.md"), "utf8").split("\n");
+  assert.deepEqual(lines.slice(1, 5), ["", "**What the loader said of the data:**", "", `- ${note}`]);
+  await report(out, spec, records, { data_notes: [] });
+  assert.doesNotMatch(readFileSync(join(out, "summary.md"), "utf8"), /loader said/);
+});
