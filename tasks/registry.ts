@@ -295,7 +295,7 @@ const olympiadbench: TaskSpec = {
       const answers = answerList(r);
       const context = optionalText(r, "context") === undefined ? "" : `${textField(r, ["context"])}\n\n`;
       // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
-      const golds = severalAnswers(r, answers.length === 1) ? [answers.join(", ")] : answers;
+      const golds = severalAnswers(r, answers.length) ? [answers.join(", ")] : answers;
       return {
         id: idField(r, "id", numbered(r)),
         task: "",
@@ -317,22 +317,20 @@ function optionalText(r: RawRecord, name: string): string | undefined {
 }
 
 /**
- * OlympiadBench's is_multiple_answer: true or false, as the source writes it; missing or null only where `optional`
- * (one answer: it changes nothing). Anything else ("True") would silently make required answers alternatives.
+ * OlympiadBench's is_multiple_answer: true or false, as the source writes it; missing or null only where one answer
+ * is `listed` (it changes nothing there; physics' prompt always reads it). Anything else ("True") would silently
+ * make required answers alternatives.
  */
-function severalAnswers(r: RawRecord, optional: boolean): boolean {
-  const v = r.value.is_multiple_answer, at = `${recordAt(r)}`;
+function severalAnswers(r: RawRecord, listed?: number): boolean {
+  const v = r.value.is_multiple_answer, optional = listed === 1;
   if (typeof v === "boolean") return v;
-  const listed = Array.isArray(r.value.final_answer) ? r.value.final_answer.length : 0;
-  check(
-    v !== undefined || optional,
-    `${at}: missing field "is_multiple_answer"${
-      listed > 1 ? `: final_answer lists ${listed} answers, each required (true) or alternatives (false)?` : ""
-    }`,
-  );
+  const hint = listed !== undefined && listed > 1
+    ? `: final_answer lists ${listed} answers, each required (true) or alternatives (false)?`
+    : "";
+  check(v !== undefined || optional, `${recordAt(r)}: missing field "is_multiple_answer"${hint}`);
   check(
     v === undefined || (v === null && optional),
-    `${at}: field "is_multiple_answer" must be true or false, got ${shown(v)}`,
+    `${recordAt(r)}: field "is_multiple_answer" must be true or false, got ${shown(v)}`,
   );
   return false;
 }
@@ -364,7 +362,7 @@ const olympiadbenchPhysics: TaskSpec = {
         id: idField(r, "id", numbered(r)),
         task: "",
         text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
-          physicsNote(unit, severalAnswers(r, false)),
+          physicsNote(unit, severalAnswers(r)),
         // the judge compares a Tuple answer without the problem's error
         golds: [physicsGold({
           answer,
@@ -655,11 +653,8 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
     })`,
   );
   if (t.take && malformed.length) {
-    notes.push(
-      `${
-        files.join(", ")
-      }: ${malformed.length} of the first ${t.take} records skipped as malformed: ${t.id} here is ${problems.length} problems`,
-    );
+    const lost = `${malformed.length} of the first ${t.take} records skipped as malformed`;
+    notes.push(`${files.join(", ")}: ${lost}: ${t.id} here is ${problems.length} problems`);
   }
   const ids = new Map<string, Problem>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
