@@ -133,6 +133,11 @@ export class TextTokenizer {
   readonly #bytes = new Map<number, Uint8Array>();
   readonly #template?: Template;
   readonly #config: Record<string, unknown>;
+  /**
+   * Where the chat template came from, for errors: chat_template.jinja's path, or `tokenizer_config.json: chat_template`
+   * (undefined: no template).
+   */
+  readonly chatTemplateFile?: string;
 
   /**
    * `template`: the chat template's text and the file (and field) it came from, for errors. `source`: the model
@@ -161,6 +166,7 @@ export class TextTokenizer {
     const decoder = tokenizerJson.decoder as { type?: string } | undefined;
     this.#byteLevel = decoder?.type === "ByteLevel" ? byteLevelDecoder() : undefined;
     if (template !== undefined) {
+      this.chatTemplateFile = template.from;
       try {
         // jinja2 (transformers) reads \r\n and \r in a template as \n; a template saved on Windows renders the same
         this.#template = new Template(template.text.replace(/\r\n?/g, "\n"));

@@ -178,13 +178,27 @@ export function renderTemplate(template: string, problem: string, names: readonl
 
 /**
  * The prompt's token ids: the text as the user's message in the model's chat template, the assistant's
- * turn opened, and its reasoning opened with <think> where the model has that token and the template did
- * not open it. Without a chat template, the text itself.
+ * turn opened, and its reasoning opened with <think> where the model has that token and the template's
+ * generation prompt (what it writes after the user's message) did not open it. A generation prompt that closes
+ * the reasoning (Qwen3's no-thinking mode writes `<think>\n\n</think>`) is refused: the run would not reason.
+ * Without a chat template, the text itself.
  */
 export function promptIds(tok: TextTokenizer, text: string): number[] {
   if (!tok.hasChatTemplate) return tok.encode(text, true);
-  let s = tok.applyChatTemplate([{ role: "user", content: text }]);
-  if (tok.specialTokenId("<think>") !== undefined && !s.trimEnd().endsWith("<think>")) s += "<think>\n";
+  const messages = [{ role: "user" as const, content: text }];
+  let s = tok.applyChatTemplate(messages);
+  // the generation prompt: what rendering it adds past the conversation (the problem's own text never counts)
+  const head = tok.applyChatTemplate(messages, { addGenerationPrompt: false });
+  let same = 0;
+  while (same < head.length && head[same] === s[same]) same++;
+  const generation = s.slice(same);
+  check(
+    !generation.includes("</think>"),
+    `${tok.chatTemplateFile}: the chat template closes the reasoning in its generation prompt (${
+      JSON.stringify(generation)
+    }); a reasoning run needs the thinking mode (a template whose generation prompt opens <think> or leaves it out)`,
+  );
+  if (tok.specialTokenId("<think>") !== undefined && !generation.includes("<think>")) s += "<think>\n";
   return tok.encode(s);
 }
 

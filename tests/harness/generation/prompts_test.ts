@@ -207,6 +207,30 @@ Deno.test("promptIds: the reasoning is opened with <think> once, after the templ
   );
 });
 
+Deno.test("promptIds: a generation prompt that opens the reasoning anywhere gets no second <think>; one that closes it is refused", () => {
+  const problem = "What is 6 times 7?\n";
+  const turn = "{% for m in messages %}<|im_start|>{{m['role']}}\n{{m['content']}}<|im_end|>\n{% endfor %}" +
+    "{% if add_generation_prompt %}<|im_start|>assistant\n";
+  // generated generation prompts: <think> at the end, or followed by text (a template that starts the reasoning)
+  for (const after of ["\n", "  \n\n", "\nOkay,", " Hmm"]) {
+    const t = folderWithTemplate(`${turn}<think>${after}{% endif %}`);
+    const text = t.decode(promptIds(t, problem));
+    assert.equal(text.split("<think>").length, 2, `${JSON.stringify(after)}: ${JSON.stringify(text.slice(-40))}`);
+    assert.ok(text.endsWith(`<think>${after}`), JSON.stringify(after));
+  }
+  // the reasoning closed by the template (Qwen3's no-thinking mode): refused, naming the template's file
+  for (const closed of ["<think>\n\n</think>\n\n", "</think>Answer: "]) {
+    const t = folderWithTemplate(`${turn}${closed}{% endif %}`);
+    assert.throws(
+      () => promptIds(t, problem),
+      /tokenizer_config\.json: chat_template: the chat template closes the reasoning .*<\/think>.*needs the thinking mode/,
+      closed,
+    );
+  }
+  // a problem that holds </think> itself is no closed template (the generation prompt is what follows it)
+  assert.ok(qwen.decode(promptIds(qwen, "x </think> y")).endsWith("<|im_start|>assistant\n<think>\n"));
+});
+
 Deno.test("forbidden tokens: an added token by its text, any other by encoding (not the vocabulary's byte spelling)", () => {
   const tok = TextTokenizer.qwen3();
   // "×" is the byte 0xD7's spelling in Qwen's vocabulary (id 147, half a character); its text is token 17568
