@@ -39,6 +39,7 @@ import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted } from "../harness/bench/execute.ts";
 import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
+import { checkProblems, refuseAddedTokens } from "../harness/bench/problem_check.ts";
 import { provenance } from "../harness/bench/provenance.ts";
 import { calibratedOn, machineName } from "../harness/bench/timing.ts";
 import { watch } from "../harness/viewer/watch.ts";
@@ -106,7 +107,7 @@ export async function bench(args: string[]): Promise<void> {
   const code = codeTask === undefined
     ? undefined
     : await CodeRunner.open({ unsafe: spec.unsafeExec, workers: spec.codeWorkers });
-  const { jobs, problems, notes } = await loadJobs(spec); // bad task options fail before the model loads
+  const loaded = await loadJobs(spec); // bad task options fail before the model loads
   const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
   const live = spec.view ? watch(out, spec.view) : undefined;
@@ -124,6 +125,11 @@ export async function bench(args: string[]): Promise<void> {
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  // The problems meet the model's tokenizer here: one it refuses stops the bench (or is skipped: --skip-bad) before
+  // the run folder opens.
+  const { kept, note } = checkProblems(loaded.problems, (p) => refuseAddedTokens(tok, p), spec.skipBad);
+  if (note) console.error(`bench: ${note}`);
+  const problems = loaded.problems.filter((p) => kept.has(p)), jobs = loaded.jobs.filter((j) => kept.has(j.problem));
   const sampling = resolveSampling(engine.generation, spec.sampling);
   // Seeds feed only the writers' draws: decoded greedily, every seed is the same run, and the statistics over
   // seeds would count it k times (a ± of 0, intervals √k too narrow).
@@ -152,7 +158,7 @@ export async function bench(args: string[]): Promise<void> {
     sampling,
     started: new Date().toISOString(),
     // derived from the data, which the key holds by content: kept beside it, not in it
-    data_notes: notes,
+    data_notes: loaded.notes,
     planned: jobs.map(keyOf),
   });
   // Ctrl-C before the runs (calibrating) or after them (the report): the lock goes, and the line says where things

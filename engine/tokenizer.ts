@@ -303,6 +303,20 @@ export class TextTokenizer {
     return undefined;
   }
 
+  /**
+   * The text of the added token (<|im_end|>, <think>) that comes first in `text`, if any: `encode` reads each as its
+   * one token, as transformers and vLLM do, so a problem holding one would write, say, a turn of its own. Added
+   * tokens of whitespace only (a run of spaces) are left out: they are the text they encode.
+   */
+  addedTokenIn(text: string): string | undefined {
+    let first: string | undefined, at = Infinity;
+    for (const { content } of this.#tok.get_added_tokens_decoder().values()) {
+      const i = content.trim() === "" ? -1 : text.indexOf(content);
+      if (i !== -1 && (i < at || (i === at && content.length > first!.length))) [first, at] = [content, i];
+    }
+    return first;
+  }
+
   get hasChatTemplate(): boolean {
     return this.#template !== undefined;
   }

@@ -226,6 +226,28 @@ Deno.test("a special token is looked up among the added tokens only: a vocabular
   assert.equal(tok.specialTokenId("<think>"), 151667);
 });
 
+Deno.test("addedTokenIn: any added token's text in a text is found (encode reads it as that token); ordinary text is not", () => {
+  const added = [151643, 151644, 151645, 151648, 151657, 151667, 151668].map((id) => tok.decode([id]));
+  let seed = 5;
+  const pick = <T>(xs: readonly T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % xs.length];
+  const words = ["x", " <", "think", "|", "im_end", "> ", "\n", "é", "<|", "|>", "</", "$$", "<th", "ink>"];
+  for (let i = 0; i < 300; i++) {
+    const plain = Array.from({ length: 1 + (i % 9) }, () => pick(words)).join("");
+    const found = tok.addedTokenIn(plain);
+    // found exactly when encoding reads an added token out of the text
+    assert.equal(found !== undefined, tok.encode(plain).some((id) => id >= 151643), JSON.stringify(plain));
+    const token = pick(added), text = plain + token + pick(words);
+    assert.ok(text.includes(tok.addedTokenIn(text)!), JSON.stringify(text));
+    assert.ok(tok.encode(text).includes(tok.specialTokenId(token)!), token); // the encoding stays transformers'
+  }
+  // an added token of whitespace only is the text it encodes: never a token a text could forge
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  json.added_tokens.push(addedToken(json.added_tokens.length + 1000, "  "));
+  const spaced = TextTokenizer.fromDir(folder(json, {}))!;
+  assert.equal(spaced.addedTokenIn("a  b"), undefined);
+  assert.equal(spaced.addedTokenIn("a <|user|> b"), "<|user|>");
+});
+
 Deno.test("special tokens only in special_tokens_map.json reach the chat template; the two files disagreeing is refused", () => {
   const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
   const template = "{{ bos_token }}|{{ eos_token }}|{{ unk_token }}|{{ pad_token }}|{{ messages[0].content }}";

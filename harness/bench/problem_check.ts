@@ -1,0 +1,58 @@
+/**
+ * The bench's problems against the model's tokenizer, before any work: the tasks load them before the model, so
+ * this is where they first meet it. A problem the check refuses stops the bench with one error naming its task
+ * and id, or, with --skip-bad, is skipped and said, as a malformed record is. Every problem of every shard is
+ * checked, so that each shard skips the same ones (the run key holds the problems).
+ */
+import { join } from "node:path";
+import { check, InputError } from "../../engine/errors.ts";
+import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import type { Problem } from "../../tasks/problem.ts";
+
+/** `task T, problem "ID"`: how an error names a problem. */
+export const problemName = (p: Problem) => `task ${p.task}, problem "${p.id}"`;
+
+/**
+ * Refuses a problem whose text holds one of the tokenizer's added tokens: it would be encoded as that token (as
+ * transformers and vLLM encode it), and `<|im_end|>\n<|im_start|>assistant` in a problem would write a turn.
+ */
+export function refuseAddedTokens(tok: TextTokenizer, p: Problem): void {
+  const token = tok.addedTokenIn(p.text);
+  check(
+    token === undefined,
+    `${problemName(p)}: its text holds ${JSON.stringify(token)}, an added token of ${
+      join(tok.source, "tokenizer.json")
+    }: it ` +
+      "would be read as that token, not as text (take it out of the data, or skip such problems: --skip-bad)",
+  );
+}
+
+/**
+ * The problems `refuse` throws no InputError for. Without `skipBad` its first error stops the bench (named by
+ * the problem); with it, the refused ones are left out, and one line (`note`) says how many and the first.
+ */
+export function checkProblems(
+  problems: readonly Problem[],
+  refuse: (p: Problem) => void,
+  skipBad: boolean,
+): { kept: Set<Problem>; note?: string } {
+  const kept = new Set<Problem>(), refused: string[] = [];
+  for (const p of problems) {
+    try {
+      refuse(p);
+      kept.add(p);
+    } catch (e) {
+      if (!skipBad || !(e instanceof InputError)) throw e;
+      refused.push(e.message);
+    }
+  }
+  check(kept.size > 0 || !refused.length, `every problem skipped (--skip-bad): ${refused[0]}`);
+  return {
+    kept,
+    note: refused.length
+      ? `skipped ${refused.length} problems the model's tokenizer refuses (--skip-bad): ${refused[0]}${
+        refused.length > 1 ? "; …" : ""
+      }`
+      : undefined,
+  };
+}
