@@ -24,10 +24,12 @@ import {
   type RunContext,
 } from "../harness/generation/methods.ts";
 import {
+  forbiddenNote,
   loadCodeTexts,
   loadProtocol,
   MODEL_TEMPLATE_FILES,
   modelTemplates,
+  protocolFile,
   templateOf,
 } from "../harness/generation/prompts.ts";
 import { answerFormat, CODE } from "../harness/generation/answer_format.ts";
@@ -130,6 +132,11 @@ export async function bench(args: string[]): Promise<void> {
   const { kept, note } = checkProblems(loaded.problems, (p) => refuseAddedTokens(tok, p), spec.skipBad);
   if (note) console.error(`bench: ${note}`);
   const problems = loaded.problems.filter((p) => kept.has(p)), jobs = loaded.jobs.filter((j) => kept.has(j.problem));
+  // A forbidden text this vocabulary has no single token for is not suppressed: said once, here.
+  const unforbidden = spec.methods.some((m) => parseMethod(m).forbidTokens)
+    ? forbiddenNote(tok, protocol, protocolFile(spec.protocol))
+    : undefined;
+  if (unforbidden) console.error(`bench: note: ${unforbidden}`);
   const sampling = resolveSampling(engine.generation, spec.sampling);
   // Seeds feed only the writers' draws: decoded greedily, every seed is the same run, and the statistics over
   // seeds would count it k times (a ± of 0, intervals √k too narrow).

@@ -15,7 +15,14 @@ import { parseSamplingFlags } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
-import { loadProtocol, loadTemplate, MODEL_TEMPLATE_FILES, modelTemplates } from "../harness/generation/prompts.ts";
+import {
+  forbiddenNote,
+  loadProtocol,
+  loadTemplate,
+  MODEL_TEMPLATE_FILES,
+  modelTemplates,
+  protocolFile,
+} from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
 import { problemSeed } from "../harness/generation/solver.ts";
 import { DEFAULT_SEED } from "../tasks/registry.ts";
@@ -74,6 +81,8 @@ async function main() {
     longContextAdvice: "lower --steps or shorten --prompt, or allow it (--allow-long-context)",
   });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
+  const unforbidden = forbiddenNote(engine.tokenizer, protocol, protocolFile(f.protocol));
+  if (unforbidden) console.error(`trace: note: ${unforbidden}`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
   const spec = runSpec(method, f.prompt, problemSeed(seed, f.prompt), { // the bench's stream for this problem
     tokenizer: engine.tokenizer,

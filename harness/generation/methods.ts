@@ -15,12 +15,12 @@ import {
   type CodeTexts,
   DEFAULT_NAMES,
   fillTemplate,
+  forbiddenIds,
   loadCodeTexts,
   loadProtocol,
   promptIds,
   type Protocol,
   renderTemplate,
-  singleTokenIds,
   type TemplateFiles,
   templateOf,
 } from "./prompts.ts";
@@ -443,7 +443,7 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
   const eos = g.eosTokenIds;
   const forbidden = [
     ...(method.forbidTokens
-      ? [...singleTokenIds(tok, protocol.forbidden), ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])]
+      ? [...forbiddenIds(tok, protocol.forbidden).ids, ...(g.bosTokenId !== undefined ? [g.bosTokenId] : [])]
       : []),
     ...(method.stopAtEos ? [] : eos),
   ];

@@ -40,11 +40,17 @@ export interface Protocol {
   firstStep?: string;
   redundancyCheck: string;
   finisherSuffix: string;
-  /** token texts never sampled by workers (each must be a single token); BOS and EOS are added */
+  /**
+   * token texts never sampled by workers; BOS and EOS are added. A text the vocabulary has no single token for is
+   * skipped (forbiddenIds): the model cannot write it as one token, and a sampler forbids tokens
+   */
   forbidden: string[];
 }
 
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
+
+/** The protocol file a run reads: the user's, or the project's. */
+export const protocolFile = (file?: string): string => file ?? here("protocol.json").pathname;
 
 /** A JSON texts file (textsFile), the user's or `name` of harness/generation/prompts/. */
 export function readTexts(
@@ -70,6 +76,7 @@ export function loadProtocol(file?: string): Protocol {
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
   );
+  check(!p.forbidden.includes(""), `${where}: field "forbidden" holds an empty text, which is no token to forbid`);
   check(
     p.firstStep === undefined || typeof p.firstStep === "string",
     `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
@@ -202,16 +209,29 @@ export function promptIds(tok: TextTokenizer, text: string): number[] {
   return tok.encode(s);
 }
 
-/** The ids of single-token texts (a text that is not one token is an error: it could not be suppressed). */
-export function singleTokenIds(tok: TextTokenizer, texts: readonly string[]): number[] {
-  return texts.map((t) => {
+/**
+ * The ids of the forbidden texts that are one token of this tokenizer, and the texts that are not (`skipped`): a
+ * sampler forbids tokens, and a text the vocabulary has no single token for is one the model cannot write as one
+ * (`</think>` in a vocabulary without it), so it is left out, never an error mid-run. forbiddenNote says so at start.
+ */
+export function forbiddenIds(tok: TextTokenizer, texts: readonly string[]): { ids: number[]; skipped: string[] } {
+  const ids: number[] = [], skipped: string[] = [];
+  for (const t of texts) {
     // an added token by its text; any other by encoding (a vocabulary's own spelling, "Ġ" or a lone byte, is not text)
     const special = tok.specialTokenId(t);
-    const ids = special !== undefined ? [special] : tok.encode(t);
-    check(
-      ids.length === 1,
-      `forbidden token "${t}" is ${ids.length} tokens for this tokenizer; only single tokens can be suppressed`,
-    );
-    return ids[0];
-  });
+    const own = special !== undefined ? [special] : tok.encode(t);
+    if (own.length === 1) ids.push(own[0]);
+    else skipped.push(t);
+  }
+  return { ids, skipped };
+}
+
+/** The start-up line naming the protocol's forbidden texts this tokenizer has no single token for (none: undefined). */
+export function forbiddenNote(tok: TextTokenizer, protocol: Protocol, file: string): string | undefined {
+  const { skipped } = forbiddenIds(tok, protocol.forbidden);
+  if (!skipped.length) return undefined;
+  return `${file}: field "forbidden": ${skipped.map((t) => JSON.stringify(t)).join(", ")} ${
+    skipped.length > 1 ? "are" : "is"
+  } no single token of this tokenizer, so ${skipped.length > 1 ? "they are" : "it is"} not suppressed ` +
+    `(a sampler forbids tokens, and the model cannot write ${skipped.length > 1 ? "these texts" : "this text"} as one)`;
 }

@@ -290,6 +290,22 @@ Deno.test("a problem the model's tokenizer refuses stops the bench before any wo
   assert.deepEqual(records(out).map((r) => r.problem_id).sort(), ["a", "b"]);
 });
 
+Deno.test("a forbidden text with no single token is skipped with a note at start-up; an empty one is refused by file and field", async () => {
+  const dir = tmp(), protocol = JSON.parse(readFileSync("harness/generation/prompts/protocol.json", "utf8"));
+  const file = (name: string, forbidden: string[]) => {
+    writeFileSync(join(dir, name), JSON.stringify({ ...protocol, forbidden }));
+    return join(dir, name);
+  };
+  const args = [...SMALL, "--methods", "hogwild:2,sequential", "--count", "1", "--budgets", "4"];
+  const r = await runBench(...args, "--protocol", file("p.json", ["#", "two words"]), "--out", join(dir, "run"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /p\.json: field "forbidden": "two words" is no single token of this tokenizer/);
+  assert.equal(records(join(dir, "run")).length, 2);
+  const empty = await runBench(...args, "--protocol", file("e.json", ["#", ""]), "--out", join(dir, "never"));
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /e\.json: field "forbidden" holds an empty text/);
+});
+
 Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
   const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
   for (const i of [0, 1, 2]) {

