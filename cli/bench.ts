@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
-import type { KVCache } from "../engine/cache.ts";
+import { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
 import { runKey } from "../harness/bench/run_key.ts";
@@ -39,9 +39,9 @@ import { checkRunFolder, readRunJson, RunDir } from "../harness/bench/rundir.ts"
 import { costModel } from "../harness/bench/calibrate.ts";
 import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted } from "../harness/bench/execute.ts";
-import { type Job, keyOf, loadJobs } from "../harness/bench/jobs.ts";
+import { type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
-import { checkProblems, refuseAddedTokens } from "../harness/bench/problem_check.ts";
+import { checkProblems, forProblem, refuseAddedTokens } from "../harness/bench/problem_check.ts";
 import { provenance } from "../harness/bench/provenance.ts";
 import { calibratedOn, machineName } from "../harness/bench/timing.ts";
 import { watch } from "../harness/viewer/watch.ts";
@@ -127,9 +127,34 @@ export async function bench(args: string[]): Promise<void> {
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
-  // The problems meet the model's tokenizer here: one it refuses stops the bench (or is skipped: --skip-bad) before
-  // the run folder opens.
-  const { kept, note } = checkProblems(loaded.problems, (p) => refuseAddedTokens(tok, p), spec.skipBad);
+  const ctx: Omit<RunContext, "finisherTokens"> = {
+    tokenizer: tok,
+    generation: engine.generation,
+    protocol,
+    collabTemplate: spec.collabTemplate,
+    plainTemplate: spec.plainTemplate,
+    collabCodeTemplate: spec.collabCodeTemplate,
+    plainCodeTemplate: spec.plainCodeTemplate,
+    budgets: spec.budgets,
+    redundancyEvery: spec.redundancyEvery,
+    sampling: spec.sampling,
+    texts,
+    codeTexts,
+  };
+  const solver = (cache: KVCache, j: Job) =>
+    newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {
+      ...ctx,
+      finisherTokens: j.finisherTokens,
+      answer: answerFormat(j.problem.grading),
+    });
+  // The problems meet the model's tokenizer here: one it refuses, or whose prompt a method's chat template cannot
+  // render (each run made on a cache with no pages), stops the bench (or is skipped: --skip-bad) before the run
+  // folder opens.
+  const empty = new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), seed = Math.min(...spec.seeds);
+  const { kept, note } = checkProblems(loaded.problems, (problem) => {
+    refuseAddedTokens(tok, problem);
+    for (const m of spec.methods) forProblem(problem, m, () => solver(empty, jobOf(spec, problem, m, seed)));
+  }, spec.skipBad);
   if (note) console.error(`bench: ${note}`);
   const problems = loaded.problems.filter((p) => kept.has(p)), jobs = loaded.jobs.filter((j) => kept.has(j.problem));
   // A forbidden text this vocabulary has no single token for is not suppressed: said once, here.
@@ -189,26 +214,6 @@ export async function bench(args: string[]): Promise<void> {
         jobs.length - pending.length
       } already there, ${pending.length} to run`,
     );
-    const ctx: Omit<RunContext, "finisherTokens"> = {
-      tokenizer: tok,
-      generation: engine.generation,
-      protocol,
-      collabTemplate: spec.collabTemplate,
-      plainTemplate: spec.plainTemplate,
-      collabCodeTemplate: spec.collabCodeTemplate,
-      plainCodeTemplate: spec.plainCodeTemplate,
-      budgets: spec.budgets,
-      redundancyEvery: spec.redundancyEvery,
-      sampling: spec.sampling,
-      texts,
-      codeTexts,
-    };
-    const solver = (cache: KVCache, j: Job) =>
-      newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {
-        ...ctx,
-        finisherTokens: j.finisherTokens,
-        answer: answerFormat(j.problem.grading),
-      });
     // Nothing left to run (a finished run again, or a shard with no problems: it merges as an empty shard).
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);

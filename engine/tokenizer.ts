@@ -339,7 +339,9 @@ export class TextTokenizer {
     try {
       return this.#template.render(vars);
     } catch (e) {
-      throw new InputError(`${this.source}: the chat template failed to render (${oneLine((e as Error).message)})`);
+      throw new InputError(
+        `${this.chatTemplateFile}: the chat template failed to render (${oneLine((e as Error).message)})`,
+      );
     }
   }
 }

@@ -21,6 +21,14 @@ export interface Job {
 export const keyOf = (j: Job) =>
   recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
 
+/** The job of `problem`, `method` and `seed`, with its task's finisher tokens (--finisher-tokens over them). */
+export const jobOf = (spec: BenchSpec, problem: Problem, method: string, seed: number): Job => ({
+  problem,
+  method,
+  seed,
+  finisherTokens: spec.finisherTokens ?? taskSpec(problem.task).finisherTokens,
+});
+
 /**
  * Every problem × method × seed of the spec's tasks (this shard's problems only), every problem loaded, and what
  * the loader said of the data (records skipped, a part of a set), each line led by its task: on stderr, and for
@@ -49,9 +57,7 @@ export async function loadJobs(spec: BenchSpec): Promise<{ jobs: Job[]; problems
     const problems = loaded.problems.filter((_, i) => !spec.shard || i % spec.shard.count === spec.shard.index);
     for (const problem of problems) {
       for (const method of spec.methods) {
-        for (const seed of spec.seeds) {
-          jobs.push({ problem, method, seed, finisherTokens: spec.finisherTokens ?? loaded.task.finisherTokens });
-        }
+        for (const seed of spec.seeds) jobs.push(jobOf(spec, problem, method, seed));
       }
     }
   }

@@ -1,8 +1,8 @@
 /**
- * The bench's problems against the model's tokenizer, before any work: the tasks load them before the model, so
- * this is where they first meet it. A problem the check refuses stops the bench with one error naming its task
- * and id, or, with --skip-bad, is skipped and said, as a malformed record is. Every problem of every shard is
- * checked, so that each shard skips the same ones (the run key holds the problems).
+ * The bench's problems against the model's tokenizer and chat template, before any work: the tasks load them
+ * before the model, so this is where they first meet it. A problem the check refuses stops the bench with one
+ * error naming its task and id, or, with --skip-bad, is skipped and said, as a malformed record is. Every problem
+ * of every shard is checked, so that each shard skips the same ones (the run key holds the problems).
  */
 import { join } from "node:path";
 import { check, InputError } from "../../engine/errors.ts";
@@ -28,6 +28,19 @@ export function refuseAddedTokens(tok: TextTokenizer, p: Problem): void {
 }
 
 /**
+ * `make()` for problem `p` under `method` (its run made, its prompts rendered): an InputError it throws, a chat
+ * template that fails for this problem's text, named by both.
+ */
+export function forProblem<T>(p: Problem, method: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(`${problemName(p)}, method ${method}: ${e.message}`);
+  }
+}
+
+/**
  * The problems `refuse` throws no InputError for. Without `skipBad` its first error stops the bench (named by
  * the problem); with it, the refused ones are left out, and one line (`note`) says how many and the first.
  */
@@ -50,7 +63,7 @@ export function checkProblems(
   return {
     kept,
     note: refused.length
-      ? `skipped ${refused.length} problems the model's tokenizer refuses (--skip-bad): ${refused[0]}${
+      ? `skipped ${refused.length} problems the model's tokenizer or chat template refuses (--skip-bad): ${refused[0]}${
         refused.length > 1 ? "; …" : ""
       }`
       : undefined,

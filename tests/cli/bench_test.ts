@@ -290,6 +290,38 @@ Deno.test("a problem the model's tokenizer refuses stops the bench before any wo
   assert.deepEqual(records(out).map((r) => r.problem_id).sort(), ["a", "b"]);
 });
 
+Deno.test("a chat template that fails for one problem stops the bench before any work, naming problem and file; --skip-bad skips it", async () => {
+  const dir = tmp(), model = join(dir, "model"), data = join(dir, "data.jsonl");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  writeFileSync(
+    join(model, "chat_template.jinja"),
+    "{% for m in messages %}{% if 'seven' in m.content %}{{ raise_exception('no sevens here') }}{% endif %}" +
+      "<|{{ m.role }}|>\n{{ m.content }}<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
+  );
+  const problems = [["a", "Let A be 2 + 3.", "A = 5"], ["b", "Let A be seven.", "A = 7"], [
+    "c",
+    "Let A be 1.",
+    "A = 1",
+  ]];
+  writeFileSync(data, problems.map(([id, question, answer]) => JSON.stringify({ id, question, answer })).join("\n"));
+  const args = ["--model", model, "--task", "custom", "--data", data, "--methods", "sequential,hogwild:2"];
+  const out = join(dir, "run");
+  for (const attempt of [1, 2]) { // a second try (a resume) is refused the same way
+    const refused = await runBench(...args, "--budgets", "4", "--out", out);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^error: task custom, problem "b", method sequential: \S*model\/chat_template\.jinja: the chat template failed to render \(.*no sevens here/,
+      `try ${attempt}`,
+    );
+    assert.ok(!existsSync(join(out, "records.jsonl")), "the refused bench did work");
+  }
+  const skipped = await runBench(...args, "--budgets", "4", "--skip-bad", "--out", out);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.match(skipped.stderr, /skipped 1 problems .*problem "b", method sequential: .*chat_template\.jinja/);
+  assert.deepEqual([...new Set(records(out).map((r) => r.problem_id))].sort(), ["a", "c"]);
+});
+
 Deno.test("a forbidden text with no single token is skipped with a note at start-up; an empty one is refused by file and field", async () => {
   const dir = tmp(), protocol = JSON.parse(readFileSync("harness/generation/prompts/protocol.json", "utf8"));
   const file = (name: string, forbidden: string[]) => {

@@ -69,8 +69,11 @@ Deno.test("the incremental decoder gives back the text exactly, token by token, 
 Deno.test("chat templates that raise, call an unknown filter, leave out the message or are not text are refused at load, naming the file", () => {
   const tok = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
   const cases: [unknown, RegExp][] = [
-    ["{{ raise_exception('no system role') }}", /the chat template failed to render \(.*no system role/],
-    ["{{ messages | nofilter }}", /the chat template failed to render/],
+    [
+      "{{ raise_exception('no system role') }}",
+      /tokenizer_config\.json: chat_template: the chat template failed to render \(.*no system role/,
+    ],
+    ["{{ messages | nofilter }}", /tokenizer_config\.json: chat_template: the chat template failed to render/],
     ["{% for m in messages %}", /tokenizer_config\.json: chat_template does not parse/],
     ["", /tokenizer_config\.json: chat_template: the chat template leaves out the user's message/],
     ["{% for m in messages %}{{ m.text }}{% endfor %}", /leaves out the user's message \(rendered ""\)/],

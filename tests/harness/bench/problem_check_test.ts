@@ -3,7 +3,8 @@
  * work, naming its task, id and the token, or skipped with --skip-bad; the bench end to end in tests/cli/bench_test.ts.
  */
 import assert from "node:assert/strict";
-import { checkProblems, refuseAddedTokens } from "../../../harness/bench/problem_check.ts";
+import { checkProblems, forProblem, refuseAddedTokens } from "../../../harness/bench/problem_check.ts";
+import { check, InputError } from "../../../engine/errors.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import type { Problem } from "../../../tasks/problem.ts";
 
@@ -30,4 +31,20 @@ Deno.test("a problem holding an added token's text is refused by task, id and to
   assert.match(note!, /^skipped 6 problems .*--skip-bad\): task custom, problem "bad0": its text holds "<\|im_end\|>"/);
   assert.equal(checkProblems(problems.slice(0, clean.length), refuse, false).note, undefined);
   assert.throws(() => checkProblems(problems.slice(clean.length), refuse, true), /every problem skipped/);
+});
+
+Deno.test("forProblem: an input error making a problem's run is named by task, problem and method; a bug is not renamed", () => {
+  const p = problem("7", "x");
+  assert.throws(
+    () => forProblem(p, "sc:2", () => check(false, "/m/chat_template.jinja: the chat template failed to render (no)")),
+    (e: Error) =>
+      e instanceof InputError &&
+      e.message ===
+        'task custom, problem "7", method sc:2: /m/chat_template.jinja: the chat template failed to render (no)',
+  );
+  assert.throws(() =>
+    forProblem(p, "sc:2", () => {
+      throw new RangeError("a bug");
+    }), RangeError);
+  assert.equal(forProblem(p, "sc:2", () => 3), 3);
 });
