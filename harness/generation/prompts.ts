@@ -57,10 +57,10 @@ export function readTexts(
   file: string | undefined,
   name: string,
   strings: Readonly<Record<string, readonly string[]>>,
-  fills: Readonly<Record<string, readonly string[]>> = {},
+  o: Parameters<typeof textsFile>[2] = {},
 ): { where: string; texts: Record<string, unknown> } {
   const where = file ?? here(name).pathname;
-  return { where, texts: textsFile(where, strings, fills) };
+  return { where, texts: textsFile(where, strings, o) };
 }
 
 export function loadProtocol(file?: string): Protocol {
@@ -71,7 +71,7 @@ export function loadProtocol(file?: string): Protocol {
     stepPrefix: ["{name}", "{step}"],
     redundancyCheck: [],
     finisherSuffix: [],
-  });
+  }, { others: ["firstStep", "forbidden"] });
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,

@@ -60,7 +60,7 @@ export interface GroupThinkTexts {
 
 export function loadGroupThink(file?: string): GroupThinkTexts {
   const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] }, {
-    prompt: ["{{names}}", "{{count}}"], // renderTemplate's
+    fills: { prompt: ["{{names}}", "{{count}}"] }, // renderTemplate's
   });
   return texts as unknown as GroupThinkTexts;
 }

@@ -87,7 +87,7 @@ export function loadSot(file?: string): SotTexts {
     pointHeader: [],
     resume: [],
     join: [],
-  }, { pointHeader: ["{{k}}", "{{point}}"] });
+  }, { fills: { pointHeader: ["{{k}}", "{{point}}"] }, others: ["outlineTokens", "pointTokens", "maxPoints"] });
   // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
   for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
     check(

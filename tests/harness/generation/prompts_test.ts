@@ -21,6 +21,9 @@ import {
   templateOf,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
+import { loadLeap } from "../../../harness/generation/methods/leap.ts";
+import { loadGroupThink } from "../../../harness/generation/methods/groupthink.ts";
+import { loadLcbTexts } from "../../../tasks/code/lcb.ts";
 import { loadJudgeTemplate } from "../../../harness/judge/prompt.ts";
 import { protocolIds } from "../../../harness/generation/methods.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
@@ -388,4 +391,45 @@ Deno.test("prompt files that would silently change what the model is given or wh
       fileURLToPath(new URL(`../../../engine/models/hogwild-demo/prompts/${kind}.txt`, import.meta.url)),
     );
   }
+});
+
+Deno.test("a texts file's unknown field (a misspelt one) is refused, naming the file, the field and the known ones", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-unknown-field-"));
+  const own = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+  const loaders: [string, string, (file: string) => unknown][] = [
+    ["protocol", own("../../../harness/generation/prompts/protocol.json"), loadProtocol],
+    ["code", own("../../../harness/generation/prompts/code.json"), loadCodeTexts],
+    ["sot", own("../../../harness/generation/prompts/sot.json"), loadSot],
+    ["leap", own("../../../harness/generation/prompts/leap.json"), loadLeap],
+    ["groupthink", own("../../../harness/generation/prompts/groupthink.json"), loadGroupThink],
+    ["lcb", own("../../../tasks/code/lcb_prompt.json"), loadLcbTexts],
+  ];
+  for (const [name, project, load] of loaders) {
+    const texts = JSON.parse(readFileSync(project, "utf8"));
+    const keys = Object.keys(texts);
+    load(project); // the project's own file passes
+    // each field misspelt in turn (its first two letters swapped), and one added beside them
+    for (const [i, k] of [...keys.entries(), [keys.length, "_comment"] as const]) {
+      const typo = i < keys.length ? k[1] + k[0] + k.slice(2) : k;
+      const entries = Object.entries(texts).filter(([key]) => key !== k);
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(Object.fromEntries([...entries, [typo, texts[k] ?? "x"]])));
+      // a required field misspelt may be refused as missing first; an optional one, or an extra, by its name
+      assert.throws(
+        () => load(file),
+        (e: Error) =>
+          e.message.startsWith(`${file}: field "`) &&
+          (e.message.includes(`field "${typo}" is not a field of this file (its fields: `) ||
+            e.message.includes(`field "${k}" must`)),
+        `${name}: ${typo}`,
+      );
+    }
+  }
+  // the protocol's optional firstStep, misspelt: refused by name, listing the known fields
+  const protocol = JSON.parse(readFileSync(loaders[0][1], "utf8"));
+  writeFileSync(join(dir, "p.json"), JSON.stringify({ ...protocol, firstStpe: "Hi, {name} here." }));
+  assert.throws(
+    () => loadProtocol(join(dir, "p.json")),
+    /p\.json: field "firstStpe" is not a field of this file \(its fields: othersHeader, .*firstStep.*forbidden/,
+  );
 });
