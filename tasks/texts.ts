@@ -2,7 +2,7 @@
  * Texts in files, the harness's prompts and the tasks' alike (tasks sit below the harness, so both read them
  * here): a JSON file of strings with their placeholders checked, and a template filled in.
  */
-import { readJson } from "../engine/config.ts";
+import { readJson, readText } from "../engine/config.ts";
 import { check } from "../engine/errors.ts";
 
 /**
@@ -27,6 +27,15 @@ export function textsFile(
     checkPlaceholders(texts[k] as string, [...marks, ...(fills[k] ?? [])], `${where}: field "${k}"`);
   }
   return texts;
+}
+
+/**
+ * A prompt template file's text (the prompts' .txt and the judge's), its line endings LF: a file saved on Windows
+ * (CRLF) or classic Mac OS (CR) gives the model the text the LF file does, as chat templates are read (an LF file is
+ * unchanged, and so its hash in the run key).
+ */
+export function readTemplateFile(file: string): string {
+  return readText(file).replace(/\r\n?/g, "\n");
 }
 
 /** Refuses a `{{word}}` in `text` that is not one of `allowed` (the placeholders its filler fills), naming `where`. */

@@ -5,10 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readText } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
-import { checkPlaceholders, fillTemplate, textsFile } from "../../tasks/texts.ts";
+import { checkPlaceholders, fillTemplate, readTemplateFile, textsFile } from "../../tasks/texts.ts";
 
 export { fillTemplate };
 
@@ -100,7 +99,7 @@ const TEMPLATE_VARS = ["{{problem}}", "{{names}}", "{{count}}"];
  */
 export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
   const name = `${kind}${suffix}.txt`;
-  const text = readText(file ?? here(name).pathname);
+  const text = readTemplateFile(file ?? here(name).pathname);
   check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
   checkPlaceholders(text, TEMPLATE_VARS, file ?? name);
   return text;

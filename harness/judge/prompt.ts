@@ -6,13 +6,12 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { readText } from "../../engine/config.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
 import { recordKey, type TraceLine } from "../bench/rundir.ts";
 import { writerParts } from "../bench/trace.ts";
-import { checkPlaceholders } from "../../tasks/texts.ts";
+import { checkPlaceholders, readTemplateFile } from "../../tasks/texts.ts";
 
 /**
  * The rubric's template, and its version: the file's name and a hash of its content and of how transcripts are
@@ -31,7 +30,7 @@ const NEEDED = ["{{problem}}", "{{transcript}}"];
 
 export function loadJudgeTemplate(file?: string): JudgeTemplate {
   const where = file ?? new URL("../generation/prompts/judge.txt", import.meta.url).pathname;
-  const text = readText(where);
+  const text = readTemplateFile(where);
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
   checkPlaceholders(text, [...NEEDED, "{{count}}", "{{names}}"], `--judge-prompt ${where}`); // judgePrompt's
   const hash = createHash("sha256").update(TRANSCRIPT_RULE).update(text).digest("hex").slice(0, 12);

@@ -433,3 +433,23 @@ Deno.test("a texts file's unknown field (a misspelt one) is refused, naming the 
     /p\.json: field "firstStpe" is not a field of this file \(its fields: othersHeader, .*firstStep.*forbidden/,
   );
 });
+
+Deno.test("prompt and judge templates saved with CRLF (or CR) read as with LF; an LF file reads as it is", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-crlf-"));
+  const pieces = ["Solve it.", "\n", "\n\n", " {{names}} ", "é🤖", "\t", "{{count}}", "x"];
+  let seed = 11;
+  const pick = () => pieces[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pieces.length];
+  for (let i = 0; i < 40; i++) {
+    const lf = Array.from({ length: 1 + (i % 7) }, pick).join("") + "{{problem}}\n", judge = `${lf}{{transcript}}\n`;
+    const ending = i % 3 === 2 ? "\r" : "\r\n"; // Windows, or classic Mac OS
+    const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    assert.equal(loadTemplate("plain", write("lf.txt", lf)), lf, "an LF file changed");
+    assert.equal(loadTemplate("plain", write("crlf.txt", lf.replaceAll("\n", ending))), lf, JSON.stringify(lf));
+    const lfJudge = loadJudgeTemplate(write("lf.txt", judge));
+    const crlfJudge = loadJudgeTemplate(write("crlf.txt", judge.replaceAll("\n", ending)));
+    assert.equal(lfJudge.text, judge, "an LF file changed");
+    assert.equal(crlfJudge.text, judge, JSON.stringify(judge));
+    // the judge's version hashes the text: the same for either ending
+    assert.equal(crlfJudge.version.split("@")[1], lfJudge.version.split("@")[1]);
+  }
+});
