@@ -56,6 +56,16 @@ export interface RunSpec {
   finisherAlways?: boolean;
 }
 
+/**
+ * A fresh decoder that has read `context`, its text dropped: the tokens after it decode as they do after the
+ * context. The last few tokens are enough: a character is at most 4 bytes, and decoders look back no further.
+ */
+function decoderAfter(make: () => (id: number) => string, context: readonly number[]): (id: number) => string {
+  const decode = make();
+  for (const id of context.slice(-8)) decode(id);
+  return decode;
+}
+
 export class Run extends Solver {
   readonly #s: RunSpec;
   readonly #layout: Layout;
@@ -100,13 +110,16 @@ export class Run extends Solver {
       marker: cache.newBlock("marker"),
     };
     if (spec.finisher === "reencode") this.#chain = spec.layout.transcriptChain(this.#newBlock);
+    // The prompt's last token, a worker's first without step prefixes, is read after the prompt: where it ends a
+    // character the prompt began, the worker's text starts with that character (a fresh decoder gave U+FFFD).
+    const decoder = spec.collab ? spec.decoder : () => decoderAfter(spec.decoder, spec.prompt.slice(0, -1));
     this.#workers = spec.workers.map((name, index) => {
       const w = new Worker(
         index,
         name,
         cache.newBlock(`${name}.1`),
         new Sampler(spec.sampling, writerSeed(spec.seed, index)),
-        spec.decoder,
+        decoder,
       );
       w.force(spec.collab ? spec.ids.stepPrefix(name, 1) : spec.prompt.slice(-1));
       return w;

