@@ -190,7 +190,7 @@ export async function bench(args: string[]): Promise<void> {
     sampling,
     started: new Date().toISOString(),
     // derived from the data, which the key holds by content: kept beside it, not in it
-    data_notes: loaded.notes,
+    data_notes: [...loaded.notes, ...(note ? [note] : [])],
     planned: jobs.map(keyOf),
   });
   // Ctrl-C before the runs (calibrating) or after them (the report): the lock goes, and the line says where things
