@@ -77,6 +77,7 @@ export async function execute(o: {
       concurrency: o.concurrency,
       solver,
       cost: costOf(cost),
+      name: (j) => `(${j.problem.task} "${j.problem.id}", ${j.method}, seed ${j.seed}) `,
       done: (job, run) => {
         live?.finish(keyOf(job));
         writes.push(

@@ -144,6 +144,8 @@ export interface RunJobsOptions<J> {
   onPass?: (info: PassInfo) => void;
   /** the cost model's prediction, for the runs' solo times */
   cost?: CostOf;
+  /** a job as an error names it, followed by a space */
+  name?: (job: J) => string;
 }
 
 /**
@@ -155,7 +157,11 @@ export interface RunJobsOptions<J> {
 export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
   const { concurrency, solver, done } = o;
   const queue = jobs.slice(), active: { job: J; run: Solver; kv: number }[] = [];
-  let reserved = 0, hold = false, next: { job: J; run: Solver; kv: number } | undefined, info: PassInfo | undefined;
+  let reserved = 0,
+    evicted = 0,
+    hold = false,
+    next: { job: J; run: Solver; kv: number } | undefined,
+    info: PassInfo | undefined;
   const pause = eventLoopPause();
   while (queue.length || active.length || next) {
     while (!hold && active.length < concurrency && (next || queue.length)) {
@@ -174,19 +180,24 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
       if (active.length === 0) {
+        const bound = Math.max(a.kv, cache.capacityTokens + cache.pageSize);
         throw new InputError(
-          `${e.message}: one run needs more than the whole cache; give a larger --kv-tokens or lower the budgets`,
+          `${e.message}: the run ${o.name?.(a.job) ?? ""}needs more than the whole cache (its bound: ${a.kv} ` +
+            `tokens); give --kv-tokens ${bound} or more, or lower the budgets (the records written are kept)`,
         );
       }
       a.run.free();
       reserved -= a.kv;
       queue.unshift(a.job);
       hold = true;
-      console.error(
-        `bench: the KV cache ran short of room for ${
-          active.length + 1
-        } runs at once; one will start again once another ends`,
-      );
+      // said once: a long run that keeps running short would say it on every eviction
+      if (evicted++ === 0) {
+        console.error(
+          `bench: the KV cache ran short of room for ${
+            active.length + 1
+          } runs at once; one will start again once another ends (said once; a larger --kv-tokens avoids it)`,
+        );
+      }
       continue;
     }
     for (const a of active.filter((x) => x.run.done)) {

@@ -438,10 +438,11 @@ export class LeapRun extends Solver {
 
   kvTokens(pageSize: number): number {
     const s = this.#s, B = this.budgets[this.budgets.length - 1], pages = (n: number) => pageTokens(n, pageSize);
-    // A summary of S tokens, trimmed and encoded again, is taken as S tokens and a few more.
+    // A summary of S tokens, trimmed and encoded again, is taken as S tokens and a few more; its every token cost
+    // a pass, so it holds B at most whatever its limit.
     const read = Math.min(s.topK, s.names.length - 1);
     const inserted = Math.max(
-      s.reading(Array(read).fill(""), true).length + read * (s.summaryTokens + 8),
+      s.reading(Array(read).fill(""), true).length + read * (Math.min(s.summaryTokens, B) + 8),
       s.reading([], true).length,
     );
     // One sampled token a pass at most; a round after every T of them, each with its trigger and peers' text.

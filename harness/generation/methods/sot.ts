@@ -338,12 +338,13 @@ export class SotRun extends Solver {
 
   kvTokens(pageSize: number): number {
     const s = this.#s, B = this.budgets[this.budgets.length - 1], pages = (n: number) => pageTokens(n, pageSize);
+    // Every sampled token costs a pass: the plan and each point write at most B tokens whatever their limits.
+    const plan = Math.min(s.outlineTokens, B), point = Math.min(s.pointTokens, B);
     // A point's prompt is the outline request's problem and plan again, with a line of its own.
-    const pointPrompt = s.outlinePrompt.length + s.outlineTokens + 64;
-    const work = s.resume.length + s.outlineStartIds.length + s.outlineTokens + s.maxPoints * (64 + s.pointTokens) +
-      s.join.length;
-    return pages(s.mainPrompt.length) + pages(s.outlinePrompt.length + s.outlineTokens) + pages(pointPrompt) +
-      s.maxPoints * pages(64 + s.pointTokens) + pages(work + B) +
+    const pointPrompt = s.outlinePrompt.length + plan + 64;
+    const work = s.resume.length + s.outlineStartIds.length + plan + s.maxPoints * (64 + point) + s.join.length;
+    return pages(s.mainPrompt.length) + pages(s.outlinePrompt.length + plan) + pages(pointPrompt) +
+      s.maxPoints * pages(64 + point) + pages(work + B) +
       pages(work + s.marker.length * (s.maxPoints + 1) + s.finisherSuffix.length + s.finisher.maxTokens);
   }
 

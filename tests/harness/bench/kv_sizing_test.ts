@@ -55,6 +55,22 @@ Deno.test("a run's KV bound counts its real prompt and holds through a whole run
   }
 });
 
+Deno.test("at a small budget a run's KV bound stays near its peak: no limit a budget cannot reach is counted", async () => {
+  // Skeleton-of-Thought's point limit (1024) and LeaP's summary limit (256) are far past a budget of 32 passes:
+  // counted whole, they made a bound 10-110 times the peak, and runs that fit together ran one at a time.
+  for (const method of ["sot", "sot:2", "leap:2:every=8", "leap:3:every=8", ...METHODS]) {
+    const cache = new KVCache({ bytes: 0, pages: 1 << 16, pageSize: 16 });
+    const run = make(cache, method, "What is 2+2?", 0, [8, 16, 32]);
+    const bound = run.kvTokens(16), peak = { pages: 0 };
+    await runAll(rowModel(TYPICAL_STEP, peak), cache, [run]);
+    assert.ok(peak.pages * 16 <= bound, `${method}: peak ${peak.pages * 16} tokens, bound ${bound}`);
+    assert.ok(
+      bound <= 10 * peak.pages * 16,
+      `${method}: bound ${bound} tokens, ${bound / (peak.pages * 16)}× its peak`,
+    );
+  }
+});
+
 /** What a run wrote and answered, without wall times. */
 const outcome = (r: Solver) => ({
   texts: r.texts(),
@@ -126,8 +142,13 @@ Deno.test("when no run's next pass fits, the bench puts the newest back to start
   // A run that alone outgrows the cache is one clear error.
   const tiny = new KVCache({ bytes: 0, pages: 8, pageSize: 16 });
   await assert.rejects(
-    runJobs(rowModel(1), tiny, jobs.slice(0, 1), { concurrency: 1, solver, done: () => {} }),
-    /one run needs more than the whole cache; give a larger --kv-tokens/,
+    runJobs(rowModel(1), tiny, jobs.slice(0, 1), {
+      concurrency: 1,
+      solver,
+      done: () => {},
+      name: (j) => `(${j.method}, seed ${j.seed}) `,
+    }),
+    /the run \(hogwild:2, seed 0\) needs more than the whole cache \(its bound: \d+ tokens\); give --kv-tokens \d+ or more/,
   );
 });
 
