@@ -261,9 +261,12 @@ Deno.test("a bench killed as it started (its lock and a half-written run.json le
 Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {
   const out = join(tmp(), "failed-start");
   const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "hogwild:2"];
-  const bad = await runBench(...args, "--budgets", "4:3000:4", "--kv-tokens", "1024", "--out", out);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /give a larger --kv-tokens or lower the budgets/);
+  const bad = await runBench(...args, "--budgets", "4:600:4", "--kv-tokens", "1024", "--out", out);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(
+    bad.stderr,
+    /the run \(synthetic "[^"]+", hogwild:2, seed 1\) needs more than the whole cache \(its bound: \d+ tokens\); give --kv-tokens \d+ or more, or lower the budgets/,
+  );
   assert.ok(existsSync(join(out, "run.json")), "the failed start wrote its run.json");
   const fixed = await runBench(...args, "--budgets", "4:8:4", "--kv-tokens", "1024", "--out", out);
   assert.equal(fixed.code, 0, fixed.stderr);
