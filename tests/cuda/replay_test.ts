@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
 import { REPLAY_PATH } from "../../engine/native.ts";
 import { parseScript, runScript, scriptTokens } from "../../engine/script.ts";
-import { fixtureDir } from "../helpers.ts";
+import { fixtureDir, randInt, Rng } from "../helpers.ts";
 
 async function replay(file: string, ...args: string[]) {
   const out = await new Deno.Command(REPLAY_PATH, { args: [file, ...args], stdout: "piped", stderr: "piped" }).output();
@@ -60,4 +60,48 @@ Deno.test("hogwild-replay --sequence times the recorded passes in order, ids onl
     r.stdout,
     /^sequence of 19 passes \(\d+\.\d new tokens a pass\) on cpu: \d+\.\d\d ms a pass \(median of 2 rounds; fastest \d+\.\d\d\)\n$/,
   );
+});
+
+/** A copy of recording `bytes` with each pass's expected logits as `edit` changes them (the spec's bytes leave them unaligned). */
+function editExpected(bytes: Uint8Array, edit: (pass: number, logits: Float32Array) => void): Uint8Array {
+  const out = bytes.slice(), v = new DataView(out.buffer);
+  let at = 8;
+  at += 4 + v.getUint32(at, true) + 8; // the spec, then pages and page size
+  const passes = v.getUint32(at, true);
+  at += 4;
+  for (let i = 0; i < passes; i++) {
+    at += 4 + 4 * v.getUint32(at, true); // the plan
+    const n = v.getUint32(at, true);
+    const logits = Float32Array.from({ length: n }, (_, k) => v.getFloat32(at + 4 + 4 * k, true));
+    edit(i, logits);
+    logits.forEach((x, k) => v.setFloat32(at + 4 + 4 * k, x, true));
+    at += 4 + 4 * n;
+  }
+  return out;
+}
+
+// std::max(err, NaN) is err: a NaN difference was dropped, and a pass of NaN logits passed every tolerance.
+Deno.test("hogwild-replay: a NaN logit on either side fails the pass, whatever the tolerances", async () => {
+  const { file } = recordScript(await Engine.load(fixtureDir("qwen3-tiny")));
+  const clean = readFileSync(file), dir = mkdtempSync(join(tmpdir(), "hogwild-nan-"));
+  const rng = new Rng(11);
+  const cases: [string, Uint8Array][] = [];
+  for (let c = 0; c < 3; c++) { // one NaN, somewhere, in one pass's expected logits
+    const at = randInt(rng, 0, 18), k = rng.next();
+    cases.push([`one-${c}`, editExpected(clean, (i, l) => i === at && (l[Math.floor(k * l.length)] = NaN))]);
+  }
+  cases.push(["all", editExpected(clean, (i, l) => i === 4 && l.fill(NaN))]);
+  cases.push(["every-pass", editExpected(clean, (_, l) => l.fill(NaN))]);
+  for (const [name, bytes] of cases) {
+    const f = join(dir, `${name}.hwrec`);
+    writeFileSync(f, bytes);
+    for (const tol of [["--tol", "0"], ["--tol", "0", "--rtol", "2e-2"], ["--tol", "1e30", "--rtol", "1e30"]]) {
+      const r = await replay(f, "--device", "cpu", ...tol);
+      assert.equal(r.code, 1, `${name} ${tol.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /^pass \d+ .* max_abs_diff inf rel_l2 inf .* FAIL$/m, name);
+      assert.match(r.stdout, /worst max_abs_diff inf .* worst rel_l2 inf .*: FAIL\n$/, name);
+    }
+  }
+  const ok = await replay(file, "--device", "cpu", "--tol", "0");
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
 });
