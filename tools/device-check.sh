@@ -25,7 +25,8 @@
 # Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict. The
 # timing parts, the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds
 # (default 360), and the verdict is then INCOMPLETE (exit 3) unless something failed (FAILED, exit 1); each step is stopped after STEP_TIMEOUT seconds (default 180), and none runs past DEADLINE (default 540),
-# so that the script ends, its logs packed, inside a device call's 600 s (give the call timeout_s 600).
+# so that the script ends, its logs packed, inside a device call's 600 s (give the call timeout_s 600). A TERM or
+# INT stops the step in flight at once: the verdict is then STOPPED (exit 124), the logs packed as ever.
 set -uo pipefail
 source "$(dirname "$0")/flags.sh" "$@"
 cd "$(dirname "$0")/.." || exit 2
@@ -41,6 +42,7 @@ for s in $SECTIONS; do  # a mistyped section would otherwise check nothing and p
 done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 mkdir -p "$LOGS"
+exec 3>&1 4>&2  # the script's own output: a trap may run inside a step's redirection
 t0=$SECONDS
 status=0
 checks=0
@@ -57,6 +59,7 @@ line() {
 
 finish() {
   local rc=$?
+  exec 1>&3 2>&4
   (( rc != 0 )) && status=$rc
   if [[ -n ${OUT:-} && -d ${OUT:-} ]]; then tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . 2>/dev/null; fi
   echo
@@ -64,13 +67,15 @@ finish() {
   (( ${#failed[@]} )) && { echo "failed:"; printf '  %s\n' "${failed[@]}"; }
   # Nothing failed but something did not run: not a pass (exit 3), so that no one reads memcheck as passed.
   local verdict=PASSED
-  if [[ $status != 0 ]]; then verdict=FAILED; elif (( ${#skipped[@]} )); then verdict=INCOMPLETE status=3; fi
+  if [[ -n $stopped ]]; then verdict="STOPPED (signal)"; elif [[ $status != 0 ]]; then verdict=FAILED; elif (( ${#skipped[@]} )); then verdict=INCOMPLETE status=3; fi
   echo "device check ($SECTIONS): $verdict in $((SECONDS - t0)) s: $checks checks, ${#failed[@]} failed," \
     "${#skipped[@]} skipped; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
   exit "$status"
 }
 trap finish EXIT
-trap 'echo "stopped (signal)"; exit 124' TERM INT
+# A signal stops the step in flight (step), and the verdict goes to the script's own output (3), not the step's log.
+stopped=
+trap 'stopped=1; [[ -n ${STEP_PID:-} ]] && kill -TERM "$STEP_PID" 2>/dev/null; echo "stopped (signal)" >&3; exit 124' TERM INT
 
 # What each section needs, before anything runs.
 need=(.device/node-api/napi.h)
@@ -84,6 +89,20 @@ for f in "${need[@]}"; do
     exit 2
   }
 done
+in_time() {
+  (( SECONDS - t0 < ${TIME_BUDGET:-360} )) && return 0
+  echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-360} s)"; skipped+=("$1"); return 1
+}
+# Each step stops at STEP_TIMEOUT (the build at BUILD_TIMEOUT, default 300 s), and none runs past DEADLINE: the
+# logs are packed on exit, so the script must end before the device call's own limit kills it. It runs in the
+# background, so that a signal's trap runs at once (bash defers it while a foreground command runs).
+step() {
+  local left=$(( ${DEADLINE:-540} - (SECONDS - t0) ))
+  (( left > 5 )) || { echo "error: no time left before DEADLINE=${DEADLINE:-540} s"; return 124; }
+  timeout -k 5 "$(( left < ${STEP_TIMEOUT:-180} ? left : ${STEP_TIMEOUT:-180} ))" "$@" &
+  STEP_PID=$!; wait "$STEP_PID"; local rc=$?; STEP_PID=; return $rc
+}
+
 tools=""
 for t in nvidia-smi cmake ninja nvcc compute-sanitizer xz python3; do
   command -v "$t" >/dev/null && tools+="$t " || tools+="($t missing) "
@@ -95,8 +114,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 unxz_to() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 t=$SECONDS
-if ! { cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-         -DCMAKE_JS_INC="$PWD/.device/node-api" && cmake --build "$BUILD" -j "$(nproc)"; } >"$LOGS/build.log" 2>&1; then
+if ! { step cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+         -DCMAKE_JS_INC="$PWD/.device/node-api" &&
+       STEP_TIMEOUT=${BUILD_TIMEOUT:-300} step cmake --build "$BUILD" -j "$(nproc)"; } >"$LOGS/build.log" 2>&1; then
   tail -40 "$LOGS/build.log"; line build FAIL $((SECONDS - t)) "see build.log"; exit 1
 fi
 grep -q "hogwild: CUDA ON" "$LOGS/build.log" || { line build FAIL $((SECONDS - t)) "CUDA not found by cmake"; exit 1; }
@@ -110,18 +130,6 @@ if section bench || section perf; then
   line "unpack the Deno kit" ok $((SECONDS - t)) ""
 fi
 R="$BUILD/hogwild-replay"
-in_time() {
-  (( SECONDS - t0 < ${TIME_BUDGET:-360} )) && return 0
-  echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-360} s)"; skipped+=("$1"); return 1
-}
-# Each step stops at STEP_TIMEOUT, and none runs past DEADLINE: the logs are packed on exit, so the script must
-# end before the device call's own limit kills it.
-step() {
-  local left=$(( ${DEADLINE:-540} - (SECONDS - t0) ))
-  (( left > 5 )) || { echo "error: no time left before DEADLINE=${DEADLINE:-540} s"; return 124; }
-  timeout -k 5 "$(( left < ${STEP_TIMEOUT:-180} ? left : ${STEP_TIMEOUT:-180} ))" "$@"
-}
-
 run() {  # name, then the replay arguments
   local name=$1; shift
   local t=$SECONDS r=ok

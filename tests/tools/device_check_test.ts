@@ -12,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -48,9 +49,11 @@ function machine(more: string[] = []): { dir: string; bin: string } {
   // cmake: configuring says CUDA is on; building leaves a replay that fails on recordings named "bad"
   script(
     join(bin, "cmake"),
-    `if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
+    `[[ $1 == --build && -n \${HANG_BUILD:-} ]] && { echo \$\$ >"\$HANG_BUILD"; exec sleep 60; }
+if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
 [[ -n \${SLOW:-} ]] && sleep "\$SLOW"
+[[ -n \${HANG:-} ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
 EOF
@@ -155,3 +158,54 @@ Deno.test("device-check: each call device:prepare prints finds what its sections
     assert.match(r.text, /build\s+ok/, r.text); // past the needs: it went on to build
   }
 });
+
+Deno.test("device-check: a TERM mid-step (the build, a replay) stops the step at once and prints the verdict on stdout", async () => {
+  for (const hang of ["HANG_BUILD", "HANG"]) {
+    const { dir, bin } = machine();
+    const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-")), pidFile = join(dir, "step.pid");
+    const child = new Deno.Command("bash", {
+      args: [join(dir, "tools/device-check.sh")],
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`,
+        OUT: out,
+        LOGS: join(dir, "logs"),
+        BUILD: join(dir, "build"),
+        SECTIONS: "correctness",
+        [hang]: pidFile,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const text = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text())).then((t) => t.join(""));
+    let ended = false;
+    child.status.then(() => ended = true);
+    while (!ended && !(existsSync(pidFile) && readFileSync(pidFile, "utf8").trim())) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (ended) assert.fail(`${hang}: ended before the step: ${await text}`);
+    const stepPid = Number(readFileSync(pidFile, "utf8"));
+    const t = performance.now();
+    child.kill("SIGTERM");
+    // bash ran its trap only once the foreground step ended (here a minute on): give it 10 s, then clear up
+    const done = await Promise.race([child.status, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    if (done === null) (child.kill("SIGKILL"), isAlive(stepPid) && Deno.kill(stepPid, "SIGKILL"));
+    const status = done ?? await child.status, output = await text;
+    assert.ok(done !== null, `${hang}: still running 10 s after the TERM: ${output}`);
+    assert.ok((performance.now() - t) / 1000 < 5, `${hang}: ${(performance.now() - t) / 1000} s after the TERM`);
+    assert.equal(status.code, 124, output);
+    assert.match(output, /stopped \(signal\)/);
+    assert.match(output, /device check \(correctness\): STOPPED \(signal\) in \d+ s/);
+    for (let i = 0; i < 40 && isAlive(stepPid); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!isAlive(stepPid), `${hang}: the step (pid ${stepPid}) still runs`);
+    assert.ok(existsSync(join(out, "logs.tar.gz")));
+  }
+});
+
+/** Whether process `pid` runs (a zombie does not). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
