@@ -20,12 +20,17 @@
 #                BENCH_RUNS picks runs by name
 #   perf         a real run's passes in order (graphs or not), `deno task perf` on random:qwq-32b (each GEMM
 #                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
+# In call 2 the bench runs before perf: it is the card's end-to-end check (the sampler and buffers of the blind
+# fixes, cuda/NOTES.md, under many runs in flight), where perf's timings are for the record.
 # Logs go to LOGS (default /tmp/hogwild-device). Where OUT names a folder (the device tool sets it: the files it
-# brings back) they are left there packed, OUT/logs.tar.gz, with the bench's run folders, OUT/bench.tar.xz.
-# Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict. The
-# timing parts, the opt-in switches' checks and memcheck are skipped once the script has run TIME_BUDGET seconds
-# (default 360), and the verdict is then INCOMPLETE (exit 3) unless something failed (FAILED, exit 1); each step is stopped after STEP_TIMEOUT seconds (default 180), and none runs past DEADLINE (default 540),
-# so that the script ends, its logs packed, inside a device call's 600 s (give the call timeout_s 600). A TERM or
+# brings back) they are packed there after every check, OUT/logs.tar.gz (checks.txt: the checks' lines), and the
+# bench's run folders after every run, OUT/bench.tar.xz: a call killed at its limit still brings back what ran.
+# Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict.
+# CALL_LIMIT: the seconds this device call may run (default and at most 600; give the device tool's
+# budget_left_s where that is less, less ~120 s when no machine is warm): no step runs past DEADLINE (default
+# CALL_LIMIT - 60), and the timing parts, the opt-in switches' checks and memcheck are skipped once the script has
+# run TIME_BUDGET seconds (default two thirds of DEADLINE); the verdict is then INCOMPLETE (exit 3) unless
+# something failed (FAILED, exit 1). Each step is stopped after STEP_TIMEOUT seconds (default 180). A TERM or
 # INT stops the step in flight at once: the verdict is then STOPPED (exit 124), the logs packed as ever.
 set -uo pipefail
 source "$(dirname "$0")/flags.sh" "$@"
@@ -41,6 +46,13 @@ for s in $SECTIONS; do  # a mistyped section would otherwise check nothing and p
     { echo "SECTIONS: \"$s\" is not a section (correctness, bench, perf; separated by spaces)"; exit 2; }
 done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
+for v in CALL_LIMIT DEADLINE TIME_BUDGET STEP_TIMEOUT BUILD_TIMEOUT; do
+  [[ -z ${!v:-} || ${!v} =~ ^[0-9]+$ ]] || { echo "$v: expected whole seconds, got \"${!v}\""; exit 2; }
+done
+CALL_LIMIT=$(( ${CALL_LIMIT:-600} < 600 ? ${CALL_LIMIT:-600} : 600 ))
+DEADLINE=${DEADLINE:-$(( CALL_LIMIT > 60 ? CALL_LIMIT - 60 : 0 ))}
+TIME_BUDGET=${TIME_BUDGET:-$(( DEADLINE * 2 / 3 ))}
+STEP_TIMEOUT=${STEP_TIMEOUT:-180}
 mkdir -p "$LOGS"
 exec 3>&1 4>&2  # the script's own output: a trap may run inside a step's redirection
 t0=$SECONDS
@@ -49,27 +61,38 @@ checks=0
 failed=()
 skipped=()
 
-# One line a check: its name, ok or FAIL, seconds, and what its log says (cut short when it passed).
+# Folder $1 packed into OUT/$2 (tar's compression flag $3); the last pack is replaced only by a whole one.
+pack() {
+  [[ -n ${OUT:-} && -d ${OUT:-} && -d $1 ]] || return 0
+  tar -C "$1" "$3" -cf "$OUT/$2.part" . >/dev/null 2>&1 && mv -f "$OUT/$2.part" "$OUT/$2"
+}
+
+# One line a check: its name, ok or FAIL, seconds, and what its log says (cut short when it passed); kept in
+# checks.txt too, and the logs packed again.
 line() {
   local d=$4
   if [[ $2 == ok ]]; then d=${d:0:70}; else d=${d:0:600}; status=1; failed+=("$1: $d"); fi
   checks=$((checks + 1))
-  printf '%-44s %-4s %4ss  %s\n' "$1" "$2" "$3" "$d"
+  printf '%-44s %-4s %4ss  %s\n' "$1" "$2" "$3" "$d" | tee -a "$LOGS/checks.txt"
+  pack "$LOGS" logs.tar.gz -z
 }
 
 finish() {
   local rc=$?
   exec 1>&3 2>&4
   (( rc != 0 )) && status=$rc
-  if [[ -n ${OUT:-} && -d ${OUT:-} ]]; then tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . 2>/dev/null; fi
-  echo
-  (( ${#skipped[@]} )) && { echo "skipped (past TIME_BUDGET):"; printf '  %s\n' "${skipped[@]}"; }
-  (( ${#failed[@]} )) && { echo "failed:"; printf '  %s\n' "${failed[@]}"; }
   # Nothing failed but something did not run: not a pass (exit 3), so that no one reads memcheck as passed.
   local verdict=PASSED
-  if [[ -n $stopped ]]; then verdict="STOPPED (signal)"; elif [[ $status != 0 ]]; then verdict=FAILED; elif (( ${#skipped[@]} )); then verdict=INCOMPLETE status=3; fi
-  echo "device check ($SECTIONS): $verdict in $((SECONDS - t0)) s: $checks checks, ${#failed[@]} failed," \
-    "${#skipped[@]} skipped; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
+  if [[ -n $stopped ]]; then verdict="STOPPED (signal)"; elif [[ $status != 0 ]]; then verdict=FAILED
+  elif (( ${#skipped[@]} )); then verdict=INCOMPLETE status=3; fi
+  {
+    echo
+    (( ${#skipped[@]} )) && { echo "skipped (past TIME_BUDGET):"; printf '  %s\n' "${skipped[@]}"; }
+    (( ${#failed[@]} )) && { echo "failed:"; printf '  %s\n' "${failed[@]}"; }
+    echo "device check ($SECTIONS): $verdict in $((SECONDS - t0)) s: $checks checks, ${#failed[@]} failed," \
+      "${#skipped[@]} skipped; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
+  } | tee -a "$LOGS/checks.txt"
+  pack "$LOGS" logs.tar.gz -z
   exit "$status"
 }
 trap finish EXIT
@@ -90,17 +113,19 @@ for f in "${need[@]}"; do
   }
 done
 in_time() {
-  (( SECONDS - t0 < ${TIME_BUDGET:-360} )) && return 0
-  echo "(skipped: $1; past TIME_BUDGET=${TIME_BUDGET:-360} s)"; skipped+=("$1"); return 1
+  (( SECONDS - t0 < TIME_BUDGET )) && return 0
+  echo "(skipped: $1; past TIME_BUDGET=$TIME_BUDGET s)" | tee -a "$LOGS/checks.txt"; skipped+=("$1"); return 1
 }
 # Each step stops at STEP_TIMEOUT (the build at BUILD_TIMEOUT, default 300 s), and none runs past DEADLINE: the
 # logs are packed on exit, so the script must end before the device call's own limit kills it. It runs in the
 # background, so that a signal's trap runs at once (bash defers it while a foreground command runs).
 step() {
-  local left=$(( ${DEADLINE:-540} - (SECONDS - t0) ))
-  (( left > 5 )) || { echo "error: no time left before DEADLINE=${DEADLINE:-540} s"; return 124; }
-  timeout -k 5 "$(( left < ${STEP_TIMEOUT:-180} ? left : ${STEP_TIMEOUT:-180} ))" "$@" &
-  STEP_PID=$!; wait "$STEP_PID"; local rc=$?; STEP_PID=; return $rc
+  local left=$(( DEADLINE - (SECONDS - t0) ))
+  (( left > 5 )) || { echo "error: no time left before DEADLINE=$DEADLINE s"; return 124; }
+  timeout -k 5 "$(( left < STEP_TIMEOUT ? left : STEP_TIMEOUT ))" "$@" &
+  STEP_PID=$!; wait "$STEP_PID"; local rc=$?; STEP_PID=
+  pack "$LOGS" logs.tar.gz -z
+  return $rc
 }
 
 tools=""
@@ -108,6 +133,7 @@ for t in nvidia-smi cmake ninja nvcc compute-sanitizer xz python3; do
   command -v "$t" >/dev/null && tools+="$t " || tools+="($t missing) "
 done
 echo "tools: $tools"
+echo "limits: DEADLINE $DEADLINE s, TIME_BUDGET $TIME_BUDGET s, STEP_TIMEOUT $STEP_TIMEOUT s (CALL_LIMIT $CALL_LIMIT s)"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$LOGS/gpu.txt"
 
 # xz may be missing there: Python's lzma reads the same files.
@@ -212,6 +238,7 @@ if section bench; then
     bench --task olympiadbench --data-dir .device/data --out "$B/$name" "$@" >"$LOGS/bench-$name.log" 2>&1 || r=FAIL
     line "bench $name" $r $((SECONDS - t)) \
       "$(grep -oE 'Invocation 1 .*' "$B/$name/summary.md" 2>/dev/null || tail -3 "$LOGS/bench-$name.log" | tr '\n' ' ')"
+    pack "$B" bench.tar.xz -J
   }
   for name in ${BENCH_RUNS:-qwq-32b-c8 qwq-32b-alone qwq-32b-awq-c8}; do
     case $name in
@@ -229,7 +256,6 @@ if section bench; then
       *) line "bench $name" FAIL 0 "unknown run in BENCH_RUNS" ;;
     esac
   done
-  [[ -d $B ]] && tar -C "$B" -cJf "${OUT:-$LOGS}/bench.tar.xz" .
 fi
 
 if section perf; then

@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DEVICE_CALLS } from "../../tools/device-prepare.ts";
+import { callCommand, DEVICE_CALLS } from "../../tools/device-prepare.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -53,7 +53,7 @@ function machine(more: string[] = []): { dir: string; bin: string } {
 if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
 [[ -n \${SLOW:-} ]] && sleep "\$SLOW"
-[[ -n \${HANG:-} ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
+[[ -n \${HANG:-} && "\$*" == *"\${HANG_ON:-}"* ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
 EOF
@@ -61,6 +61,69 @@ chmod +x "$2/hogwild-replay"; else echo "-- hogwild: CUDA ON"; fi`,
   );
   script(join(bin, "compute-sanitizer"), `shift 6; "$@" >/dev/null; echo "========= ERROR SUMMARY: 0 errors"`);
   return { dir, bin };
+}
+
+/** A Deno kit of stand-ins in `dir`'s .device: a "deno" whose bench leaves a run folder (or hangs as the replay does), the data. */
+async function kit(dir: string) {
+  const d = join(dir, ".device"), stub = join(dir, "deno-stand-in");
+  script(
+    stub,
+    `[[ -n \${HANG:-} && "$*" == *"\${HANG_ON:-}"* ]] && { echo $$ >"$HANG"; exec sleep 60; }
+while (( $# )); do [[ $1 == --out ]] && { mkdir -p "$2"; echo "Invocation 1 of $2: ok" >"$2/summary.md"; }; shift; done`,
+  );
+  for (const [from, to] of [[stub, "deno.xz"]]) {
+    writeFileSync(join(d, to), (await new Deno.Command("xz", { args: ["-c", from], stdout: "piped" }).output()).stdout);
+  }
+  mkdirSync(join(dir, "modules/node_modules"), { recursive: true });
+  const tar = await new Deno.Command("tar", {
+    args: ["-C", join(dir, "modules"), "-cJf", join(d, "node_modules.tar.xz"), "node_modules"],
+  }).output();
+  assert.ok(tar.success);
+  mkdirSync(join(d, "data/olympiadbench"), { recursive: true });
+  writeFileSync(join(d, "data/olympiadbench/test.jsonl"), "");
+  mkdirSync(join(d, "timing"), { recursive: true });
+  writeFileSync(join(d, "timing/perf-qwq-32b.hwrec"), "");
+}
+
+/** The names in archive `file` (tar reads gzip and xz alike). */
+async function listed(file: string): Promise<string[]> {
+  const r = await new Deno.Command("tar", { args: ["-tf", file], stdout: "piped", stderr: "piped" }).output();
+  assert.ok(r.success, `${file}: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout).split("\n").filter((l) => l);
+}
+
+/** An archive member's text. */
+async function member(file: string, name: string): Promise<string> {
+  const r = await new Deno.Command("tar", { args: ["-xOf", file, name], stdout: "piped" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+/** The script started on `dir`, until a stand-in step (named by `hang`: HANG, a replay or the Deno stand-in whose
+ * arguments hold HANG_ON; HANG_BUILD, the build) hangs: the child, its whole output to come, the step's pid, OUT. */
+async function startUntilHang(dir: string, bin: string, hang: string, env: Record<string, string> = {}) {
+  const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-")), pidFile = join(dir, "step.pid");
+  const child = new Deno.Command("bash", {
+    args: [join(dir, "tools/device-check.sh")],
+    env: {
+      PATH: `${bin}:/usr/bin:/bin`,
+      OUT: out,
+      LOGS: join(dir, "logs"),
+      BUILD: join(dir, "build"),
+      SECTIONS: "correctness",
+      [hang]: pidFile,
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const text = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text())).then((t) => t.join(""));
+  let ended = false;
+  child.status.then(() => ended = true);
+  while (!ended && !(existsSync(pidFile) && readFileSync(pidFile, "utf8").trim())) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (ended) assert.fail(`${hang}: ended before the step: ${await text}`);
+  return { child, text, stepPid: Number(readFileSync(pidFile, "utf8")), out };
 }
 
 async function check(dir: string, bin: string, env: Record<string, string> = {}) {
@@ -143,6 +206,20 @@ Deno.test("device-check: no step runs past DEADLINE, so the script ends (its log
   assert.ok(existsSync(join(r.out, "logs.tar.gz")));
 });
 
+Deno.test("device-check: DEADLINE and TIME_BUDGET follow CALL_LIMIT (the device time left), at most a call's 600 s", async () => {
+  const { dir, bin } = machine();
+  const t = performance.now();
+  const r = await check(dir, bin, { SLOW: "2", CALL_LIMIT: "70" });
+  assert.ok((performance.now() - t) / 1000 < 20, r.text);
+  assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 6 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 70 s\)/);
+  assert.match(r.text, /no time left before DEADLINE=10 s/);
+  const capped = await check(dir, bin, { CALL_LIMIT: "900", TIME_BUDGET: "0" });
+  assert.match(capped.text, /limits: DEADLINE 540 s, TIME_BUDGET 0 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 600 s\)/);
+  const bad = await check(dir, bin, { CALL_LIMIT: "5m" });
+  assert.equal(bad.code, 2, bad.text);
+  assert.match(bad.text, /^CALL_LIMIT: expected whole seconds, got "5m"$/m);
+});
+
 Deno.test("device-check: each call device:prepare prints finds what its sections need in what it carries", async () => {
   for (const [sections, carry] of DEVICE_CALLS) {
     const { dir, bin } = machine();
@@ -153,7 +230,12 @@ Deno.test("device-check: each call device:prepare prints finds what its sections
       writeFileSync(join(kit, f), "");
     }
     for (const entry of readdirSync(kit)) if (!carry.includes(entry)) rmSync(join(kit, entry), { recursive: true });
-    const r = await check(dir, bin, { SECTIONS: sections });
+    // the command as printed, LEFT the seconds left
+    const env = Object.fromEntries(
+      [...callCommand(sections).matchAll(/(\w+)=("[^"]*"|\S+) /g)].map(([, k, v]) => [k, v.replace(/^"|"$/g, "")]),
+    );
+    const r = await check(dir, bin, { ...env, CALL_LIMIT: env.CALL_LIMIT.replace("LEFT", "70") });
+    assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 6 s/);
     assert.doesNotMatch(r.text, /no \.device\/\S+ for SECTIONS/, `SECTIONS="${sections}" carrying ${carry.join(" ")}`);
     assert.match(r.text, /build\s+ok/, r.text); // past the needs: it went on to build
   }
@@ -162,28 +244,7 @@ Deno.test("device-check: each call device:prepare prints finds what its sections
 Deno.test("device-check: a TERM mid-step (the build, a replay) stops the step at once and prints the verdict on stdout", async () => {
   for (const hang of ["HANG_BUILD", "HANG"]) {
     const { dir, bin } = machine();
-    const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-")), pidFile = join(dir, "step.pid");
-    const child = new Deno.Command("bash", {
-      args: [join(dir, "tools/device-check.sh")],
-      env: {
-        PATH: `${bin}:/usr/bin:/bin`,
-        OUT: out,
-        LOGS: join(dir, "logs"),
-        BUILD: join(dir, "build"),
-        SECTIONS: "correctness",
-        [hang]: pidFile,
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const text = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text())).then((t) => t.join(""));
-    let ended = false;
-    child.status.then(() => ended = true);
-    while (!ended && !(existsSync(pidFile) && readFileSync(pidFile, "utf8").trim())) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (ended) assert.fail(`${hang}: ended before the step: ${await text}`);
-    const stepPid = Number(readFileSync(pidFile, "utf8"));
+    const { child, text, stepPid, out } = await startUntilHang(dir, bin, hang);
     const t = performance.now();
     child.kill("SIGTERM");
     // bash ran its trap only once the foreground step ended (here a minute on): give it 10 s, then clear up
@@ -198,6 +259,29 @@ Deno.test("device-check: a TERM mid-step (the build, a replay) stops the step at
     for (let i = 0; i < 40 && isAlive(stepPid); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(!isAlive(stepPid), `${hang}: the step (pid ${stepPid}) still runs`);
     assert.ok(existsSync(join(out, "logs.tar.gz")));
+  }
+});
+
+// The device call's limit may be below DEADLINE (its time counts the machine's start, idle and close): killed
+// there, the script packs nothing more, so what ran must already be in OUT.
+Deno.test("device-check: killed mid-step, OUT holds every check that ended and the bench runs that ended", async () => {
+  const cases = [
+    { sections: "correctness", hangOn: "graphs=0", log: "./fixture-qwen3-tiny.log", bench: undefined },
+    { sections: "bench", hangOn: "qwq-32b-alone", log: "./bench-qwq-32b-c8.log", bench: "./qwq-32b-c8/summary.md" },
+  ];
+  for (const { sections, hangOn, log, bench } of cases) {
+    const { dir, bin } = machine();
+    await kit(dir);
+    const env = { SECTIONS: sections, HANG_ON: hangOn, BENCH_RUNS: "qwq-32b-c8 qwq-32b-alone" };
+    const { child, text, stepPid, out } = await startUntilHang(dir, bin, "HANG", env);
+    child.kill("SIGKILL"), Deno.kill(stepPid, "SIGKILL");
+    await child.status;
+    const output = await text, logs = join(out, "logs.tar.gz");
+    assert.ok(existsSync(logs), `${sections}: no logs.tar.gz: ${output}`);
+    assert.ok((await listed(logs)).includes(log), `${sections}: ${await listed(logs)}`);
+    const first = sections === "bench" ? /bench qwq-32b-c8\s+ok/ : /fixture-qwen3-tiny\s+ok/;
+    assert.match(await member(logs, "./checks.txt"), first);
+    if (bench) assert.ok((await listed(join(out, "bench.tar.xz"))).includes(bench), output);
   }
 });
 
