@@ -105,13 +105,22 @@ need=(.device/node-api/napi.h)
 section correctness && need+=("$REC/ROOT" "$REC/fixtures.tsv")
 { section bench || section perf; } && need+=(.device/deno.xz .device/node_modules.tar.xz)
 section bench && need+=(.device/data/olympiadbench/test.jsonl)
-section perf && need+=("$TIM/perf-qwq-32b.hwrec")
 for f in "${need[@]}"; do
   [[ -f $f ]] || {
     echo "no $f for SECTIONS=\"$SECTIONS\": run \`deno task device:prepare --data-dir DATA\` where node is, and carry it"
     exit 2
   }
 done
+if section perf; then  # the shape device:prepare --perf-shape made them for; two would be two preparations'
+  perf_recs=("$TIM"/perf-*.hwrec)
+  [[ -f ${perf_recs[0]} ]] || perf_recs=()
+  (( ${#perf_recs[@]} == 1 )) || {
+    names=$(for f in "${perf_recs[@]}"; do printf '%s ' "${f##*/}"; done)
+    echo "$TIM holds ${#perf_recs[@]} perf-*.hwrec${names:+ (${names% })}, not one:" \
+      "run \`deno task device:prepare\` where node is, and carry it"
+    exit 2
+  }
+fi
 in_time() {
   (( SECONDS - t0 < TIME_BUDGET )) && return 0
   echo "(skipped: $1; past TIME_BUDGET=$TIME_BUDGET s)" | tee -a "$LOGS/checks.txt"; skipped+=("$1"); return 1

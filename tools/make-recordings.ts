@@ -359,6 +359,21 @@ async function sequence(shape: string) {
   console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
 }
 
+/** What this script records (fixtures.tsv and ROOT are rewritten whole). */
+const RECORDING = /^(fixture|random|perf|sequence)-.*\.(hwrec|txt)$/;
+
+/**
+ * Makes the folders, less the recordings an earlier preparation left: those would travel and be replayed as
+ * this one's (timing ones beside the checks', over a call's size; another --perf-shape's beside this one's,
+ * which device-check refuses; a shape since dropped).
+ */
+export function clearRecordings(...dirs: string[]) {
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(dir)) if (RECORDING.test(f)) rmSync(join(dir, f));
+  }
+}
+
 async function main() {
   const { values } = parseFlags({
     out: { type: "string", default: ".device/recordings" },
@@ -366,9 +381,7 @@ async function main() {
     "perf-shape": { type: "string", default: "qwq-32b" },
   }, USAGE);
   out = values.out, timing = values["timing-out"];
-  mkdirSync(out, { recursive: true }), mkdirSync(timing, { recursive: true });
-  // timing recordings an earlier version left beside the checks' would travel with them, over a call's size
-  for (const f of readdirSync(out)) if (/^(perf|sequence)-/.test(f)) rmSync(join(out, f));
+  clearRecordings(out, timing);
   // Tensor paths in the recordings are this checkout's; the device script maps them with --path-prefix.
   writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
   await fixtures();

@@ -220,6 +220,26 @@ Deno.test("device-check: DEADLINE and TIME_BUDGET follow CALL_LIMIT (the device 
   assert.match(bad.text, /^CALL_LIMIT: expected whole seconds, got "5m"$/m);
 });
 
+Deno.test("device-check: perf takes the timing recordings of the shape device:prepare was given, one shape only", async () => {
+  const { dir, bin } = machine();
+  await kit(dir);
+  const timing = join(dir, ".device/timing");
+  rmSync(join(timing, "perf-qwq-32b.hwrec"));
+  writeFileSync(join(timing, "perf-qwen3-demo.hwrec"), ""); // --perf-shape qwen3-demo
+  const r = await check(dir, bin, { SECTIONS: "perf", TIME_BUDGET: "0" });
+  assert.doesNotMatch(r.text, /no \.device\/timing/, r.text);
+  assert.match(r.text, /build\s+ok/, r.text);
+  writeFileSync(join(timing, "perf-qwq-32b.hwrec"), ""); // another preparation's, left beside it
+  const two = await check(dir, bin, { SECTIONS: "perf" });
+  assert.equal(two.code, 2, two.text);
+  assert.match(
+    two.text,
+    /\.device\/timing holds 2 perf-\*\.hwrec \(perf-qwen3-demo\.hwrec perf-qwq-32b\.hwrec\), not one/,
+  );
+  rmSync(join(timing, "perf-qwen3-demo.hwrec")), rmSync(join(timing, "perf-qwq-32b.hwrec"));
+  assert.match((await check(dir, bin, { SECTIONS: "perf" })).text, /\.device\/timing holds 0 perf-\*\.hwrec/);
+});
+
 Deno.test("device-check: each call device:prepare prints finds what its sections need in what it carries", async () => {
   for (const [sections, carry] of DEVICE_CALLS) {
     const { dir, bin } = machine();
