@@ -10,7 +10,7 @@
 #
 # Prepare where node is first:  deno task device:prepare --data-dir DATA   (fills .device, prints both calls)
 # A device call carries at most 64 MiB with the tree, so the check is two calls, made back to back:
-# SECTIONS=correctness, then SECTIONS="bench perf", each carrying what device:prepare prints (DEVICE_CALLS).
+# SECTIONS=correctness, then SECTIONS="bench perf", each carrying what device:prepare prints (deviceCalls).
 # SECTIONS (default all three) picks what runs, in this order:
 #   correctness  bf16 fixtures against transformers; AWQ, FP8, MoE and Phi-3 fixtures and random plans of every
 #                shape and format against the CPU path, with and without graphs and each switch; the sampler on

@@ -12,13 +12,13 @@ import { shapeConfig } from "../engine/shapes.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
-const USAGE =
-  `usage: deno task device:prepare (--data-dir DIR | --no-data) [--out DIR] [--perf-shape NAME] [--no-deno] [--xz N]
+const USAGE = `usage: deno task device:prepare (--data-dir DIR | --no-data) [--perf-shape NAME] [--no-deno] [--xz N]
   --data-dir DIR     copy the evaluation sets the device bench reads (DIR/olympiadbench) into the kit
-  --no-data          none: the bench section cannot run
-  --out DIR          where it all goes (default .device, inside this checkout)
+  --no-data          none: the bench section cannot run (the second call runs perf alone)
   --perf-shape NAME  the random:NAME shape of the timing recordings (default qwq-32b)
-  --no-deno          leave this Deno binary out of the kit
+  --no-deno          leave this Deno binary out of the kit: bench and perf cannot run (one call, correctness)
+It all goes to this checkout's .device, where tools/device-check.sh reads it (a device call carries paths inside
+the checkout only).
   --xz N             xz's compression level, 0-9 (default 9)
 On 2 CPU cores: the recordings about 25 s, then the kit, which xz packs the first time in 3-5 minutes and
 later only where the npm packages or Deno changed (seconds). Then it prints the two device calls that run
@@ -49,12 +49,34 @@ async function treeBytes(): Promise<number> {
   );
 }
 
-/** The device check's two calls: the SECTIONS each runs and what it carries (entries of --out). Written here only:
- * the script's header, docs/engine.md and a test (each section finds what it needs) follow it. */
-export const DEVICE_CALLS: readonly [sections: string, carry: readonly string[]][] = [
-  ["correctness", ["recordings", "node-api"]],
-  ["bench perf", ["deno.xz", "node_modules.tar.xz", "node-api", "data", "timing"]],
-];
+/** What each section of tools/device-check.sh reads (entries of .device). */
+const NEEDS: Record<string, readonly string[]> = {
+  correctness: ["recordings", "node-api"],
+  bench: ["deno.xz", "node_modules.tar.xz", "node-api", "data"],
+  perf: ["deno.xz", "node_modules.tar.xz", "node-api", "timing"],
+};
+/** The kit's entries that a flag leaves out. */
+const LEFT_OUT = { "--no-data": "data", "--no-deno": "deno.xz" } as const;
+
+/**
+ * The device check's calls for a kit made with or without the data and Deno: the SECTIONS each runs (the whole
+ * kit is over one call's 64 MiB, so two calls) and what it carries, then a line for each section the kit cannot
+ * run, naming the flag. Written here only: the script's header, docs/engine.md and a test (each section finds
+ * what it needs) follow it.
+ */
+export function deviceCalls(flags: { "no-data"?: boolean; "no-deno"?: boolean } = {}) {
+  const missing = Object.entries(LEFT_OUT).filter(([flag]) => flags[flag.slice(2) as "no-data" | "no-deno"]);
+  const calls: [sections: string, carry: string[]][] = [], notes: string[] = [];
+  for (const group of [["correctness"], ["bench", "perf"]]) {
+    const runs = group.filter((section) => {
+      const why = missing.filter(([, entry]) => NEEDS[section].includes(entry)).map(([f, e]) => `${f} left ${e} out`);
+      if (why.length) notes.push(`no ${section} section: ${why.join(", ")}`);
+      return !why.length;
+    });
+    if (runs.length) calls.push([runs.join(" "), [...new Set(runs.flatMap((r) => NEEDS[r]))]]);
+  }
+  return { calls, notes };
+}
 
 /**
  * A call's command. LEFT: the seconds the call may run, which a device call's limit does not fix (it is the
@@ -65,22 +87,25 @@ export function callCommand(sections: string): string {
   return `CALL_LIMIT=LEFT SECTIONS="${sections}" tools/device-check.sh`;
 }
 
-/** The two calls of the device check, each with what it carries and its size; refused when one would not travel. */
-async function calls(out: string) {
+/** The calls of the device check, each with what it carries and its size; refused when one would not travel. */
+async function calls(out: string, flags: Parameters<typeof deviceCalls>[0]) {
   const tree = await treeBytes(), rel = (p: string) => relative(root, join(out, p));
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const { calls, notes } = deviceCalls(flags);
   let over = false;
   console.log(
-    `the device check, two calls made back to back (the tree: ${mib(tree)} MiB); LEFT: the device tool's ` +
-      `budget_left_s (its status) just before the call, less ~120 s where no machine is warm (its start), at most 600:`,
+    `the device check, ${calls.length > 1 ? "calls made back to back" : "one call"} (the tree: ${mib(tree)} MiB); ` +
+      `LEFT: the device tool's budget_left_s (its status) just before the call, less ~120 s where no machine is ` +
+      `warm (its start), at most 600:`,
   );
-  for (const [sections, carry] of DEVICE_CALLS) {
+  for (const [sections, carry] of calls) {
     const total = tree + carry.reduce((a, p) => a + bytesUnder(join(out, p)), 0);
     over ||= total > CALL_LIMIT;
     console.log(
       `  ${mib(total)} MiB  ${callCommand(sections)}   carry ${JSON.stringify(carry.map(rel))}`,
     );
   }
+  for (const note of notes) console.log(`  (${note})`);
   check(!over, `a call above is over the ${mib(CALL_LIMIT)} MiB a device call carries: the tree has grown, or the kit`);
 }
 
@@ -97,7 +122,6 @@ async function run(script: string, args: string[]) {
 
 async function main() {
   const { values: f } = parseFlags({
-    out: { type: "string", default: join(root, ".device") },
     "perf-shape": { type: "string", default: "qwq-32b" },
     "no-deno": { type: "boolean" },
     "data-dir": { type: "string" },
@@ -110,23 +134,24 @@ async function main() {
     "--data-dir DIR: the evaluation sets the device bench reads (DIR/olympiadbench); --no-data to go without",
   );
   parseInteger(f.xz, "--xz", 0, 9), shapeConfig(f["perf-shape"]); // bad values: before the 25 s of recordings
+  const out = join(root, ".device");
   await run("tools/make-recordings.ts", [
     "--out",
-    join(f.out, "recordings"),
+    join(out, "recordings"),
     "--timing-out",
-    join(f.out, "timing"),
+    join(out, "timing"),
     "--perf-shape",
     f["perf-shape"],
   ]);
   await run("tools/device-kit.ts", [
     "--out",
-    f.out,
+    out,
     "--xz",
     f.xz,
     ...(f["no-deno"] ? ["--no-deno"] : []),
     ...(f["data-dir"] === undefined ? [] : ["--data-dir", f["data-dir"]]),
   ]);
-  await calls(f.out);
+  await calls(out, f);
 }
 
 if (import.meta.main) runMain(main);

@@ -17,8 +17,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { callCommand, DEVICE_CALLS } from "../../tools/device-prepare.ts";
+import { join } from "node:path";
+import { callCommand, deviceCalls } from "../../tools/device-prepare.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -241,23 +241,23 @@ Deno.test("device-check: perf takes the timing recordings of the shape device:pr
 });
 
 Deno.test("device-check: each call device:prepare prints finds what its sections need in what it carries", async () => {
-  for (const [sections, carry] of DEVICE_CALLS) {
-    const { dir, bin } = machine();
-    const kit = join(dir, ".device");
-    // a whole kit (stand-ins), less what this call does not carry
-    for (const f of ["deno.xz", "node_modules.tar.xz", "data/olympiadbench/test.jsonl", "timing/perf-qwq-32b.hwrec"]) {
-      mkdirSync(dirname(join(kit, f)), { recursive: true });
-      writeFileSync(join(kit, f), "");
+  const kits = [{}, { "no-data": true }, { "no-deno": true }, { "no-data": true, "no-deno": true }];
+  for (const flags of kits) {
+    for (const [sections, carry] of deviceCalls(flags).calls) {
+      const { dir, bin } = machine();
+      await kit(dir); // a whole kit (stand-ins), less what this call does not carry
+      const d = join(dir, ".device");
+      for (const entry of readdirSync(d)) if (!carry.includes(entry)) rmSync(join(d, entry), { recursive: true });
+      // the command as printed, LEFT the seconds left
+      const env = Object.fromEntries(
+        [...callCommand(sections).matchAll(/(\w+)=("[^"]*"|\S+) /g)].map(([, k, v]) => [k, v.replace(/^"|"$/g, "")]),
+      );
+      const r = await check(dir, bin, { ...env, CALL_LIMIT: env.CALL_LIMIT.replace("LEFT", "70"), TIME_BUDGET: "0" });
+      const what = `${JSON.stringify(flags)}: SECTIONS="${sections}" carrying ${carry.join(" ")}: ${r.text}`;
+      assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 0 s/, what);
+      assert.doesNotMatch(r.text, /no \.device\/\S+ for SECTIONS|FAIL/, what);
+      assert.match(r.text, /build\s+ok/, what); // past the needs: it went on to build
     }
-    for (const entry of readdirSync(kit)) if (!carry.includes(entry)) rmSync(join(kit, entry), { recursive: true });
-    // the command as printed, LEFT the seconds left
-    const env = Object.fromEntries(
-      [...callCommand(sections).matchAll(/(\w+)=("[^"]*"|\S+) /g)].map(([, k, v]) => [k, v.replace(/^"|"$/g, "")]),
-    );
-    const r = await check(dir, bin, { ...env, CALL_LIMIT: env.CALL_LIMIT.replace("LEFT", "70") });
-    assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 6 s/);
-    assert.doesNotMatch(r.text, /no \.device\/\S+ for SECTIONS/, `SECTIONS="${sections}" carrying ${carry.join(" ")}`);
-    assert.match(r.text, /build\s+ok/, r.text); // past the needs: it went on to build
   }
 });
 
