@@ -18,6 +18,8 @@ export interface NativeModel {
   readonly device: string;
   /** the device options it runs with, every one: "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0" */
   readonly options: string;
+  /** whether the library for large products loaded ("cuBLAS loaded", or why not); "" where none is loaded (the CPU) */
+  readonly gemmLibrary?: string;
   newCache(pages: number, pageSize: number): NativeCache;
   /**
    * One forward pass: plan as engine/plan.ts encodes it; logits for the plan's logit tokens. Blocks. Returns

@@ -164,6 +164,9 @@ class Model {
   virtual size_t weight_bytes() const = 0;
   // The options it runs with (format_device_options); the CPU has none that matter.
   virtual DeviceOptions options() const { return {}; }
+  // Whether the library it loads at run time for large products loaded (empty where it loads none: the CPU):
+  // without it they run on the own kernels, slower, whatever the gemm option says.
+  virtual std::string gemm_library() const { return ""; }
   virtual std::unique_ptr<Cache> new_cache(int pages, int page_size) = 0;
   // Writes the new tokens' keys/values into `cache`, then fills logits[L * vocab] for plan.logit_tokens.
   virtual void forward(Cache& cache, const Plan& plan, float* logits) = 0;

@@ -232,7 +232,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                     InstanceMethod<&ModelWrap::Dispose>("dispose"),
                                     InstanceAccessor<&ModelWrap::WeightBytes>("weightBytes"),
                                     InstanceAccessor<&ModelWrap::Options>("options"),
-                                    InstanceAccessor<&ModelWrap::Device>("device")});
+                                    InstanceAccessor<&ModelWrap::Device>("device"),
+                                    InstanceAccessor<&ModelWrap::GemmLibrary>("gemmLibrary")});
     return f;
   }
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
@@ -303,6 +304,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
   Napi::Value Device(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), facts(info.Env(), "device").device());
+  }
+  Napi::Value GemmLibrary(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), facts(info.Env(), "gemmLibrary").gemm_library());
   }
 };
 

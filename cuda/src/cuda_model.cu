@@ -303,6 +303,10 @@ class CudaModel : public Model {
   const ModelSpec& spec() const override { return s_; }
   std::string device() const override { return "cuda"; }
   DeviceOptions options() const override { return options_; }
+  std::string gemm_library() const override {
+    return gemm_.has_cublas() ? "cuBLAS loaded"
+                              : "cuBLAS not loaded (no libcublas.so.13): own kernels for every product, gemm=cublas too";
+  }
   size_t weight_bytes() const override { return weight_bytes_; }
   std::unique_ptr<Cache> new_cache(int pages, int page_size) override {
     return std::make_unique<CudaCache>(s_, pages, page_size);

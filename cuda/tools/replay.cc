@@ -329,6 +329,7 @@ int main(int argc, char** argv) {
         if (r > 0) rounds.push_back((now_ms() - t0) / passes);
       }
       std::sort(rounds.begin(), rounds.end());
+      if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
       std::printf("sequence of %u passes (%.1f new tokens a pass) on %s: %.2f ms a pass (median of %d rounds; fastest %.2f)\n",
                   passes, double(rows) / passes, device.c_str(), rounds[rounds.size() / 2], sequence, rounds[0]);
       return 0;
@@ -363,6 +364,7 @@ int main(int argc, char** argv) {
                                    : hogwild::copy_bandwidth(size_t(512) << 20, 7);
       std::printf("model loaded in %.1f s: %.2f GB of weights on %s; copy bandwidth %.0f GB/s (read + write)\n", load_s,
                   model->weight_bytes() / 1e9, device.c_str(), bandwidth / 1e9);
+      if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
       std::printf("| pass | rows | tokens | ms/pass (median of %d) | GB read | floor ms | ratio | achieved GB/s | matmul TFLOP/s "
                   "| matmul + attention TFLOP/s |\n", repeat);
       std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

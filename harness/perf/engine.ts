@@ -148,6 +148,8 @@ export async function enginePerf(
         (bandwidth / 1e9).toFixed(1)
       } GB/s (read + write, median of 7)`,
   );
+  // without cuBLAS every product runs on the own kernels (gemm=cublas too): the timings are not the usual ones
+  if (engine.native.gemmLibrary) console.log(`GEMM: ${engine.native.gemmLibrary}`);
   console.log(
     `each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`,
   );
