@@ -22,7 +22,7 @@
 #                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
 # In call 2 the bench runs before perf: it is the card's end-to-end check (the sampler and buffers of the blind
 # fixes, cuda/NOTES.md, under many runs in flight), where perf's timings are for the record.
-# Logs go to LOGS (default /tmp/hogwild-device). Where OUT names a folder (the device tool sets it: the files it
+# Logs go to LOGS (default /tmp/hogwild-device; cleared first, so each call packs its own). Where OUT names a folder (the device tool sets it: the files it
 # brings back) they are packed there after every check, OUT/logs.tar.gz (checks.txt: the checks' lines), and the
 # bench's run folders after every run, OUT/bench.tar.xz: a call killed at its limit still brings back what ran.
 # Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict.
@@ -39,7 +39,8 @@ export PATH="$PATH:/usr/local/cuda/bin"
 LOGS=${LOGS:-/tmp/hogwild-device}
 REC=.device/recordings
 TIM=.device/timing
-BUILD=${BUILD:-/tmp/hogwild-build}
+# a folder of this tree's path: CMake refuses a build folder configured from another source tree
+BUILD=${BUILD:-/tmp/hogwild-build-$(printf %s "$PWD" | cksum | cut -d ' ' -f 1)}
 SECTIONS=${SECTIONS:-correctness bench perf}
 for s in $SECTIONS; do  # a mistyped section would otherwise check nothing and pass
   [[ $s == correctness || $s == bench || $s == perf ]] ||
@@ -53,7 +54,12 @@ CALL_LIMIT=$(( ${CALL_LIMIT:-600} < 600 ? ${CALL_LIMIT:-600} : 600 ))
 DEADLINE=${DEADLINE:-$(( CALL_LIMIT > 60 ? CALL_LIMIT - 60 : 0 ))}
 TIME_BUDGET=${TIME_BUDGET:-$(( DEADLINE * 2 / 3 ))}
 STEP_TIMEOUT=${STEP_TIMEOUT:-180}
-mkdir -p "$LOGS"
+# This call's logs only (the first call's would come back again with the second's): LOGS is cleared, where a
+# device check made it (the mark), and refused where it holds anything else.
+if [[ -e $LOGS && ! -e $LOGS/.hogwild-device-logs && -n $(ls -A "$LOGS" 2>/dev/null) ]]; then
+  echo "LOGS=$LOGS holds files no device check wrote: give a new or empty folder"; exit 2
+fi
+rm -rf "$LOGS" && mkdir -p "$LOGS" && touch "$LOGS/.hogwild-device-logs" || exit 2
 exec 3>&1 4>&2  # the script's own output: a trap may run inside a step's redirection
 t0=$SECONDS
 status=0
@@ -155,7 +161,7 @@ if ! { step cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DC
   tail -40 "$LOGS/build.log"; line build FAIL $((SECONDS - t)) "see build.log"; exit 1
 fi
 grep -q "hogwild: CUDA ON" "$LOGS/build.log" || { line build FAIL $((SECONDS - t)) "CUDA not found by cmake"; exit 1; }
-line build ok $((SECONDS - t)) ""
+line build ok $((SECONDS - t)) "$BUILD"
 if section bench || section perf; then
   t=$SECONDS
   if ! { unxz_to .device/deno.xz >"$BUILD/deno" && chmod +x "$BUILD/deno" &&
@@ -172,7 +178,8 @@ run() {  # name, then the replay arguments
   line "$name" $r $((SECONDS - t)) "$(grep -E '^(replayed|sampling|crafted|error)' "$LOGS/$name.log" | tr '\n' ' ')"
 }
 # The project's commands as deno.json's tasks run them, offline: packages from the carried node_modules.
-hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" step "$BUILD/deno" run --node-modules-dir=manual "$@"; }
+hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" DENO_NO_UPDATE_CHECK=1 step "$BUILD/deno" run \
+  --node-modules-dir=manual "$@"; }
 perf_js() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys cli/perf.ts "$@"; }
 bench() { hw_deno --allow-read --allow-write --allow-ffi --allow-env --allow-sys --allow-net --allow-run cli/bench.ts \
   --device cuda "$@"; }
@@ -317,7 +324,7 @@ if section perf; then
       echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
       t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log"
       if step "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
-        --repeat 20 >"$log" 2>&1; then grep -E '^\||^model|^profile' "$log"
+        --repeat 20 >"$log" 2>&1; then grep -E '^\||^model|^GEMM|^profile' "$log"
       else line "replay $policy g$graphs $attn pdl$pdl" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done <<<"${PERF_SETTINGS:-$'auto 8 auto 0 0\nauto 0 auto 0 0\nauto 0 auto 1 0'}"
   done

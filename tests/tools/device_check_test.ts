@@ -54,6 +54,7 @@ if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
 [[ -n \${SLOW:-} ]] && sleep "\$SLOW"
 [[ -n \${HANG:-} && "\$*" == *"\${HANG_ON:-}"* ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
+[[ "$*" == *--repeat* ]] && { echo "model loaded in 1.0 s"; echo "GEMM: cuBLAS loaded"; echo "| 0 | 1 |"; }
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
 EOF
@@ -69,6 +70,7 @@ async function kit(dir: string) {
   script(
     stub,
     `[[ -n \${HANG:-} && "$*" == *"\${HANG_ON:-}"* ]] && { echo $$ >"$HANG"; exec sleep 60; }
+env >>"$0.env"
 while (( $# )); do [[ $1 == --out ]] && { mkdir -p "$2"; echo "Invocation 1 of $2: ok" >"$2/summary.md"; }; shift; done`,
   );
   for (const [from, to] of [[stub, "deno.xz"]]) {
@@ -259,6 +261,46 @@ Deno.test("device-check: each call device:prepare prints finds what its sections
       assert.match(r.text, /build\s+ok/, what); // past the needs: it went on to build
     }
   }
+});
+
+Deno.test("device-check: each call's logs only, a build folder of this tree's own, Deno offline, the GEMM library said", async () => {
+  const { dir, bin } = machine();
+  await kit(dir);
+  const first = await check(dir, bin, { SECTIONS: "correctness" });
+  assert.equal(first.code, 0, first.text);
+  // the second call, on the same machine: its logs alone (the first's were packed again with them)
+  const second = await check(dir, bin, {
+    SECTIONS: "bench perf",
+    BENCH_RUNS: "qwq-32b-c8",
+    PERF_SETTINGS: "auto 8 auto 0 0",
+  });
+  assert.equal(second.code, 0, second.text);
+  const names = await listed(join(second.out, "logs.tar.gz"));
+  assert.ok(names.includes("./bench-qwq-32b-c8.log"), names.join(" "));
+  assert.ok(!names.includes("./fixture-qwen3-tiny.log"), names.join(" "));
+  // the perf replays say whether cuBLAS loaded (without it every product runs on the own kernels)
+  assert.match(second.text, /^GEMM: cuBLAS loaded$/m);
+  // the Deno commands ask for no update (no network there)
+  const env = readFileSync(join(dir, "build/deno.env"), "utf8");
+  assert.match(env, /^DENO_NO_UPDATE_CHECK=1$/m);
+  // a LOGS folder that a device check did not make is not cleared
+  const foreign = join(dir, "mine");
+  mkdirSync(foreign), writeFileSync(join(foreign, "notes.txt"), "");
+  const refused = await check(dir, bin, { LOGS: foreign });
+  assert.equal(refused.code, 2, refused.text);
+  assert.match(refused.text, /LOGS=.*mine holds files no device check wrote/);
+  assert.ok(existsSync(join(foreign, "notes.txt")));
+  // without BUILD, a folder of this tree's path: CMake refuses a build folder configured from another source tree
+  const other = machine();
+  const builds: string[] = [];
+  for (const m of [{ dir, bin }, other]) {
+    const r = await check(m.dir, m.bin, { BUILD: "" });
+    const build = /^build\s+ok\s+\d+s\s+(\S+)$/m.exec(r.text)?.[1] ?? "";
+    assert.ok(build.startsWith("/tmp/hogwild-build-"), r.text);
+    builds.push(build);
+    rmSync(build, { recursive: true, force: true });
+  }
+  assert.notEqual(builds[0], builds[1]);
 });
 
 Deno.test("device-check: a TERM mid-step (the build, a replay) stops the step at once and prints the verdict on stdout", async () => {
