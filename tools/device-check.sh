@@ -22,9 +22,10 @@
 #                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
 # In call 2 the bench runs before perf: it is the card's end-to-end check (the sampler and buffers of the blind
 # fixes, cuda/NOTES.md, under many runs in flight), where perf's timings are for the record.
-# Logs go to LOGS (default /tmp/hogwild-device; cleared first, so each call packs its own). Where OUT names a folder (the device tool sets it: the files it
-# brings back) they are packed there after every check, OUT/logs.tar.gz (checks.txt: the checks' lines), and the
-# bench's run folders after every run, OUT/bench.tar.xz: a call killed at its limit still brings back what ran.
+# Logs go to LOGS (default /tmp/hogwild-device; cleared first, so each call packs its own). Where OUT names a
+# folder (the device tool sets it: the files it brings back) they are packed there after every check,
+# OUT/logs.tar.gz (checks.txt: the checks' lines), and the bench's run folders after every run, OUT/bench.tar.xz:
+# a call killed at its limit still brings back what ran.
 # Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict.
 # CALL_LIMIT: the seconds this device call may run (default and at most 600; give the device tool's
 # budget_left_s where that is less, less ~120 s when no machine is warm): no step runs past DEADLINE (default
@@ -101,9 +102,9 @@ finish() {
   pack "$LOGS" logs.tar.gz -z
   exit "$status"
 }
+stopped=
 trap finish EXIT
 # A signal stops the step in flight (step), and the verdict goes to the script's own output (3), not the step's log.
-stopped=
 trap 'stopped=1; [[ -n ${STEP_PID:-} ]] && kill -TERM "$STEP_PID" 2>/dev/null; echo "stopped (signal)" >&3; exit 124' TERM INT
 
 # What each section needs, before anything runs.
