@@ -51,15 +51,41 @@ const RELATIONS: [RegExp, string][] = [
 
 const TEXT =
   /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}/g;
-// A word after a number that may be a unit: not a magnitude (10 million is not 10), nor pi.
-const NOT_UNIT = String.raw`(?!(?:pi|hundred|thousand|million|billion|trillion|dozen)s?\b)`;
-const WORD = String.raw`${NOT_UNIT}[a-zA-Z][a-zA-Z\s.]*`;
-const UNIT_WORD = String.raw`(?:\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}|` +
-  String.raw`(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|` +
-  String.raw`weeks?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b)(?:\^\{?\d\}?)?`;
+// A word after a number is a unit (dropped) only at the answer's end or before a list's comma or closing bracket
+// (never between two numbers: `5 \text{ times } 3` is not 53), and only when it cannot change the value: a
+// one- or two-letter word must be a unit symbol (never e, i, k, K, M: 12k is not 12, 1+2\mathrm{i} is 1+2i),
+// a longer one (cm, dollars, apples) anything but a magnitude, a fraction word, a power or an operation, in
+// any case (2 Million is not 2, 3 quarters not 3, 12 squared not 12).
+const UNIT_SYMBOL = /^(?:cm|mm|km|m|kg|g|mg|s|ms|h|hr|L|mL|ml|ft|yd|mi|oz|lb|lbs|sq|qt|Hz|kW|W|J|N|V|Pa)$/;
+const VALUE_WORD = new RegExp(
+  String.raw`^(?:pi|hundreds?|thousands?|millions?|billions?|trillions?|quadrillions?|mil|bil|thou|dozens?|lakhs?|` +
+    String.raw`lacs?|crores?|grand|gross|half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|` +
+    String.raw`ninths?|tenths?|elevenths?|twelfths?|[a-z]+teenths?|[a-z]+ieths?|hundredths?|thousandths?|millionths?|` +
+    String.raw`billionths?|squared|cubed|factorial|plus|minus|over|divided|multiplied|percent)$`,
+  "i",
+);
+/** Whether a word or words after a number are a unit that may be dropped (`cm`, `square units`, `m/s`). */
+function isUnit(words: string): boolean {
+  const ws = words.trim().split(/[\s./]+/).filter((w) => w !== "");
+  return ws.length > 0 && ws.every((w) => UNIT_SYMBOL.test(w) || (w.length >= 3 && !VALUE_WORD.test(w)));
+}
+// Where a unit may end: the answer's end, a list's comma, a closing bracket.
+const UNIT_END = String.raw`(?:\^\{?\d\}?)?(?=\s*(?:$|,|\)|\]|\\\}))`;
+const UNIT_TEXT = new RegExp(
+  String.raw`([\d}])\s*\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*([a-zA-Z][a-zA-Z\s./]*)\}${UNIT_END}`,
+  "g",
+);
+const UNIT_BARE = new RegExp(
+  String.raw`(\d)\s*(?:cm|mm|km|kg|meters?|metres?|miles?|feet|ft|inches|hours?|hrs?|minutes?|mins?|seconds?|secs?|` +
+    String.raw`days?|weeks?|months?|years?|dollars?|cents?|units?|degrees?|grams?|liters?|litres?|mph|km/h|m/s)\b` +
+    UNIT_END,
+  "g",
+);
 // Two-letter units no formula writes as a product, only after a space and at the answer's end (12 oz; never mg
 // or mL: 2mg is m times g).
 const SHORT_UNIT = /(\d)\s+(?:oz|lbs?|qt|Hz|kW)$/;
+// Plain words after a plain number, at the end (`5 apples`; `3 n`, `2 ab` and `6 xy^2` are products of variables).
+const PLAIN_WORDS = /^([-+]?\d[\d,]*(?:\.\d+)?)\s+([a-zA-Z]{3,}(?:\s+[a-zA-Z]+)*)$/;
 
 /** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
 function matrices(s: string): string {
@@ -154,13 +180,9 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     name: "units after a number",
     example: ["18 \\text{ cm}^2", "18"],
     apply: (s) =>
-      s.replace(new RegExp(String.raw`(\d)\s*${UNIT_WORD}`, "g"), "$1").replace(SHORT_UNIT, "$1")
-        .replace(
-          new RegExp(String.raw`([\d}])\s*\\(?:text|textbf|textnormal|textrm|mbox|mathrm)\s*\{\s*${WORD}\}$`),
-          "$1",
-        )
-        // a word of three letters or more (`3 n`, `2 ab` and `6 xy^2` are products of variables, and stay)
-        .replace(new RegExp(String.raw`^([-+]?\d[\d,]*(?:\.\d+)?)\s+${NOT_UNIT}[a-zA-Z]{3,}(?:\s+[a-zA-Z]+)*$`), "$1"),
+      s.replace(UNIT_TEXT, (all, before: string, words: string) => isUnit(words) ? before : all)
+        .replace(UNIT_BARE, "$1").replace(SHORT_UNIT, "$1")
+        .replace(PLAIN_WORDS, (all, n: string, words: string) => isUnit(words) ? n : all),
   },
   {
     name: "text commands unwrapped",

@@ -3,8 +3,9 @@
  * written without a box (Minerva's "Final Answer: … I hope it is correct.", "Answer \( 9 \)", "… is the
  * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
- * boxes joined by "and" against a set, a set written with a repeat). Each family has its positive cases and
- * near misses that must stay unequal in both modes.
+ * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
+ * right (words after a number that are no units). Each family has its positive cases and near misses that must
+ * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
 import { grade } from "../../../tasks/grading/grader.ts";
@@ -247,6 +248,32 @@ for (const [a, b] of [["(1,2)", "(3,4)"], ["(0,0)", "(1,-1)"], ["(2,3,5)", "(5,3
   add("repeated_set", `\\boxed{${a},${a},${b}}`, `${a},${b}`, MISS, "a list counts its repeats");
   add("repeated_set", `\\boxed{\\{${a},${b}\\}}`, `${a},${a},${b}`, MISS, "a gold list keeps its repeats");
 }
+
+// ---------- words after a number: a unit is dropped, a word that changes the value never ----------
+
+for (const n of ["12", "3", "250"]) {
+  for (const unit of ["\\text{ cm}", "\\,\\mathrm{kg}", "\\text{ m}^2", "\\text{ apples}", "\\mbox{ inches}"]) {
+    add("not_units", `\\boxed{${n}${unit}}`, n, true, "a unit at the end");
+  }
+  add("not_units", `\\boxed{(${n} \\text{ cm}, 4 \\text{ cm})}`, `(${n}, 4)`, true, "units in a tuple");
+  for (
+    const word of ["Million", "million", "k", "K", "M", "bn", "mn", "thousand", "lakh", "crore", "hundred", "dozen"]
+  ) add("not_units", `\\boxed{${n}\\text{ ${word}}}`, n, MISS, "a magnitude is no unit");
+  for (const word of ["quarters", "tenths", "halves", "thirds", "squared", "cubed", "Squared"]) {
+    add("not_units", `\\boxed{${n} \\text{ ${word}}}`, n, MISS, "it changes the value");
+    add("not_units", `The answer is ${n} ${word}.`, n, MISS, "a bare word that changes the value");
+  }
+  add("not_units", `\\boxed{${n}\\text{ times } 3}`, `${n}3`, MISS, "digits never join around a dropped word");
+  add("not_units", `\\boxed{${n} \\text{ minus } 1}`, `${n}1`, MISS, "digits never join around a dropped word");
+  add("not_units", `\\boxed{${n} \\text{ cm } 5}`, `${n}5`, MISS, "a unit mid-answer: digits never join");
+}
+for (const [z, same, other] of [["1+2\\mathrm{i}", "1+2i", "3"], ["3-\\mathrm{i}", "3-i", "3"]]) {
+  add("not_units", `\\boxed{${z}}`, same, true, "\\mathrm{i} is i");
+  add("not_units", `\\boxed{${z}}`, other, MISS, "i is no unit");
+}
+add("not_units", "\\boxed{4\\mathrm{e}^{-1}}", "\\frac{1}{4}", MISS, "e is no unit");
+add("not_units", "\\boxed{4\\mathrm{e}^{-1}}", "\\frac{4}{e}", true, "\\mathrm{e} is e");
+add("not_units", "\\boxed{2}", "2\\mathrm{e}", MISS, "e is no unit in the gold either");
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
   const by = Map.groupBy(CASES, (c) => c.family);
