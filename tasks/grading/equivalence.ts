@@ -644,13 +644,27 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
   return symbolicEqual(pred, gold, mode);
 }
 
+// A word that joins two options into a hedge (`(C) \text{ possibly } (D)`, `(C) and/or (D)`), not an option's text;
+// spaces are gone here, so it ends where a lowercase letter does not follow (`possiblyD`, never `nothing`).
+const HEDGE_WORD = String.raw`(?:and|or|nor|either|possibly|maybe|perhaps|probably|likely|also|alternatively|` +
+  String.raw`otherwise|else|then|plus|vs|versus|but|if|unless|not|instead)(?![a-z])`;
+// An option mark after the first: in parentheses anywhere, or a letter alone after a joining sign or word.
+const LATER_MARK = new RegExp(
+  String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\lor|\\vee|\\land|\\wedge|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
+  "g",
+);
+
 /**
- * The choices an answer names before any other text (`(C),(E)`, `(C)(D)`, `C,E`, `(C),(E)arebothtrue`): two or
- * more are a hedge. An option's own text may name others after it (`(D)Both(A),(B)`, `D.f(A)`).
+ * The choices an answer names: its first option mark and every later one (`(C),(E)`, `(C)(D)`, `(C)/(D)`,
+ * `(C)\lor(D)`, `(C)42,(D)43`, `C,E`, `(C)possiblyD`): two or more are a hedge. An option's own text may name
+ * others when it opens with a word (`(D)Both(A),(B)`, `D.f(A)`), never a joining one.
  */
 function choicesNamed(s: string): Set<string> {
-  const lead = /^(?:(?:\(([A-E])\)|([A-E])(?=[,.:]|$))[.:]?,?)+/.exec(s)?.[0] ?? "";
-  return new Set([...lead.matchAll(/\(([A-E])\)|([A-E])/g)].map((m) => m[1] ?? m[2]));
+  const first = /^(?:\(([A-E])\)|([A-E])(?![A-Za-z0-9]))[.:]?/.exec(s);
+  if (!first) return new Set();
+  const letter = first[1] ?? first[2], rest = s.slice(first[0].length).replace(/^[A-Z]/, (c) => c.toLowerCase());
+  if (/^[a-z]/.test(rest) && !new RegExp(`^${HEDGE_WORD}`).test(rest)) return new Set([letter]);
+  return new Set([letter, ...[...rest.matchAll(LATER_MARK)].map((m) => m[1] ?? m[2])]);
 }
 
 /**

@@ -4,7 +4,7 @@
  * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
  * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
- * right (words after a number that are no units). Each family has its positive cases and near misses that must
+ * right (words after a number that are no units, a hedge between choices). Each family has its positive cases and near misses that must
  * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
@@ -274,6 +274,41 @@ for (const [z, same, other] of [["1+2\\mathrm{i}", "1+2i", "3"], ["3-\\mathrm{i}
 add("not_units", "\\boxed{4\\mathrm{e}^{-1}}", "\\frac{1}{4}", MISS, "e is no unit");
 add("not_units", "\\boxed{4\\mathrm{e}^{-1}}", "\\frac{4}{e}", true, "\\mathrm{e} is e");
 add("not_units", "\\boxed{2}", "2\\mathrm{e}", MISS, "e is no unit in the gold either");
+
+// ---------- one multiple-choice letter: every option mark counts, a hedge between two is wrong ----------
+
+for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
+  for (const gold of [c, `\\text{(${c})}`]) {
+    for (
+      const hedge of [
+        `(${c})/(${d})`,
+        `(${c}) \\lor (${d})`,
+        `(${c}) \\vee (${d})`,
+        `\\textbf{(${c}) } 42 \\text{ or } \\textbf{(${d}) } 43`,
+        `(${c}) 42, (${d}) 43`,
+        `(${c})\\&(${d})`,
+        `(${c}) \\text{ and/or } (${d})`,
+        `(${c}), \\text{ possibly } (${d})`,
+        `(${c}) \\text{ possibly } (${d})`,
+        `${c}/${d}`,
+        `(${c}) \\text{ possibly } ${d}`,
+        `(${c}) \\text{ Or } ${d}`,
+      ]
+    ) add("choice_hedges", `\\boxed{${hedge}}`, gold, MISS, "two options named: a hedge");
+    for (
+      const one of [
+        `(${c})`,
+        `\\textbf{(${c}) } 42`,
+        `${c}. x = 42`,
+        `\\text{(${c}) Both (A) and (B)}`,
+        `(${c}) Neither (${d}) nor (E)`,
+        `(${c}) 2A+B`,
+        `(${c}) \\text{nothing}`,
+      ]
+    ) add("choice_hedges", `\\boxed{${one}}`, gold, true, "one option, its own text may name others");
+    add("choice_hedges", `\\boxed{(${d}) Both (${c}) and (E)}`, gold, MISS, "another option naming this one");
+  }
+}
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
   const by = Map.groupBy(CASES, (c) => c.family);
