@@ -668,21 +668,72 @@ function choicesNamed(s: string): Set<string> {
 }
 
 /**
- * An answer that is only labelled values, each label once (`x=9,y=4`, `f(n)=n,g(n)=1`), as label → value; else
- * undefined. Two such answers with the same labels are compared label by label (their order is no list's).
+ * A label as the name it gives: braces, spaces and bars away, `m\angle` as `\angle`, `\overline{AB}` as `AB`, a
+ * segment or an angle read either way (`BA` is `AB`, `\angle CBA` is `\angle ABC`).
+ */
+function labelName(label: string): string {
+  const t = label.replace(/\\overline\{([^{}]*)\}/, "$1").replace(/^m(?=\\angle)/, "").replace(/[{}|\s]/g, "")
+    .replace(/_\\/g, "_");
+  const m = /^(\\angle)?([A-Z]{2,3})$/.exec(t);
+  if (!m) return t;
+  const back = [...m[2]].reverse().join("");
+  return (m[1] ?? "") + (back < m[2] ? back : m[2]);
+}
+
+/** A part `label = value` as names and values: `x=9` one, `(p,q)=(3,2)` two (a tuple label is its names); else undefined. */
+function labelledPart(part: string): [string, string][] | undefined {
+  const sides = splitTop(part, "=");
+  if (sides?.length !== 2 || !LABELS.test(sides[0]) || sides[1] === "") return undefined;
+  const names = /^\((.*)\)$/.exec(sides[0]) && splitTop(sides[0].slice(1, -1));
+  const values = names && /^\((.*)\)$/.test(sides[1]) ? splitTop(sides[1].slice(1, -1)) : undefined;
+  if (names && values?.length === names.length) return names.map((n, i) => [labelName(n), values[i]]);
+  return [[labelName(sides[0]), sides[1]]];
+}
+
+/**
+ * An answer that is only labelled values, each name once (`x=9,y=4`, `f(n)=n,g(n)=1`, `(p,q)=(3,2)`), as name →
+ * value; else undefined. Two such answers with the same names are compared name by name (their order is no list's).
  */
 function labelledValues(s: string): Map<string, string> | undefined {
-  const parts = splitTop(s);
-  if (!parts) return undefined;
   const values = new Map<string, string>();
-  for (const part of parts) {
-    const sides = splitTop(part, "=");
-    // a label as its letters: x_{1} and x_1 are one name
-    const label = sides?.[0].replace(/[{}]/g, "");
-    if (sides?.length !== 2 || !LABELS.test(sides[0]) || values.has(label!) || sides[1] === "") return undefined;
-    values.set(label!, sides[1]);
+  for (const part of splitTop(s) ?? [s]) {
+    for (const [name, value] of labelledPart(part) ?? [["", ""]]) {
+      if (name === "" || values.has(name)) return undefined;
+      values.set(name, value);
+    }
   }
   return values;
+}
+
+/** The names an answer's labels give, where any part is labelled (`x=2, 5`: x; a chain `x=3+4=7`: x). */
+function labelNames(s: string): Set<string> {
+  const names = new Set<string>();
+  for (const part of splitTop(s) ?? [s]) {
+    const sides = splitTop(part, "=");
+    if (sides && sides.length > 2 && LABELS.test(sides[0])) names.add(labelName(sides[0]));
+    else for (const [name] of labelledPart(part) ?? []) names.add(name);
+  }
+  return names;
+}
+
+// A dependent variable: y, or a function's value f(x) (`f(x) = 2x+1` is `y = 2x+1`).
+const DEPENDENT = /^(?:y|[a-zA-Z]\([a-z]\))$/;
+
+/** One name, or one with a subscript or prime the other lacks (`m` and `m_{\max}`; never `x_1` and `x_2`). */
+function sameName(a: string, b: string): boolean {
+  const base = (x: string) => x.replace(/(?:_.*|'+)$/, "");
+  return a === b || (base(a) === base(b) && (a === base(a) || b === base(b)));
+}
+
+/**
+ * Whether both answers carry labels and the labels name other things (`y = 2` against `x = 2`: another line;
+ * `a=1, b=2` against `x=1, y=2`): then they differ, whatever the values. One dependent variable each is one name.
+ */
+function otherLabels(p: string, g: string): boolean {
+  const a = [...labelNames(p)], b = [...labelNames(g)];
+  if (a.length === 0 || b.length === 0) return false;
+  if (a.length === 1 && b.length === 1 && DEPENDENT.test(a[0]) && DEPENDENT.test(b[0])) return false;
+  return !a.every((x) => b.some((y) => sameName(x, y))) || !b.every((y) => a.some((x) => sameName(x, y)));
 }
 
 /** The forms an answer stands for: itself, and both sides of `A \approx B`. */
@@ -696,6 +747,8 @@ export function equivalent(pred: string, gold: string, mode: Mode): boolean {
   return forms(pred).some((p) =>
     forms(gold).some((g) => {
       const lp = normalize(p, true), lg = normalize(g, true);
+      // labels that name other things: equal only as the same equation (z = f(z) against f(z) = z)
+      if (otherLabels(lp, lg)) return equationsEqual(lp, lg) === true;
       const vp = labelledValues(lp), vg = labelledValues(lg);
       if (vp && vg && vp.size === vg.size && [...vg.keys()].every((k) => vp.has(k))) {
         return [...vg].every(([k, v]) => same(vp.get(k)!, v, mode));

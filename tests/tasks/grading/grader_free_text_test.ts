@@ -4,7 +4,7 @@
  * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
  * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
- * right (words after a number that are no units, a hedge between choices). Each family has its positive cases and near misses that must
+ * right (words after a number that are no units, a hedge between choices, a value under another label). Each family has its positive cases and near misses that must
  * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
@@ -307,6 +307,34 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
       ]
     ) add("choice_hedges", `\\boxed{${one}}`, gold, true, "one option, its own text may name others");
     add("choice_hedges", `\\boxed{(${d}) Both (${c}) and (E)}`, gold, MISS, "another option naming this one");
+  }
+}
+
+// ---------- labels on both sides: compared name by name, different names are different answers ----------
+
+for (const [v, w] of [["2", "3"], ["-1", "\\frac{1}{2}"], ["7", "7"]]) {
+  add("different_labels", `\\boxed{y = ${v}}`, `x = ${v}`, MISS, "another line");
+  add("different_labels", `\\boxed{x_1 = ${v}}`, `x_2 = ${v}`, MISS, "another name");
+  add("different_labels", `\\boxed{AB = ${v}}`, `CD = ${v}`, MISS, "another segment");
+  add("different_labels", `\\boxed{a = ${v}, b = ${w}}`, `x = ${v}, y = ${w}`, MISS, "other names");
+  add("different_labels", `\\boxed{x = ${v}, ${w}}`, `y = ${v}, ${w}`, MISS, "one part labelled otherwise");
+  add("different_labels", `\\boxed{x = ${v}}`, `x = ${v}`, true, "the same name");
+  add("different_labels", `\\boxed{y = ${v}}`, v, true, "a label on one side only");
+  add("different_labels", `\\boxed{${v}}`, `x = ${v}`, true, "a label on the gold only");
+  add("different_labels", `\\boxed{(a,b) = (${v},${w})}`, `a = ${v}, b = ${w}`, true, "a tuple label is its names");
+  add("different_labels", `\\boxed{(b,a) = (${w},${v})}`, `(a,b) = (${v},${w})`, true, "the names in another order");
+  add("different_labels", `\\boxed{f(x) = ${v}x+${w}}`, `y = ${v}x+${w}`, true, "f(x) and y: one dependent variable");
+  add("different_labels", `\\boxed{BA = ${v}}`, `AB = ${v}`, true, "a segment read either way");
+  add("different_labels", `\\boxed{m\\angle ABC = ${v}}`, `\\angle CBA = ${v}`, true, "an angle read either way");
+  add("different_labels", `\\boxed{(m,b) = (${v},${w})}`, `(${v},${w})`, true, "a tuple label as written");
+  add("different_labels", `\\boxed{m = ${v}}`, `m_{\\max} = ${v}`, true, "a subscript on one side only");
+  add("different_labels", `\\boxed{m_{max} = ${v}}`, `m_{\\max } = ${v}`, true, "\\max written plainly");
+  add("different_labels", `\\boxed{m_{\\min} = ${v}}`, `m_{\\max} = ${v}`, MISS, "another subscript");
+  add("different_labels", `\\boxed{z = f(z) + ${v}}`, `f(z) + ${v} = z`, true, "one equation, its sides swapped");
+  add("different_labels", `\\boxed{y = ${v}x}`, `x = \\frac{y}{${v}}`, true, "one line, solved for x");
+  if (v !== w) {
+    add("different_labels", `\\boxed{(b,a) = (${v},${w})}`, `(a,b) = (${v},${w})`, MISS, "b and a swapped");
+    add("different_labels", `\\boxed{b = ${v}, a = ${w}}`, `a = ${v}, b = ${w}`, MISS, "values under swapped names");
   }
 }
 
