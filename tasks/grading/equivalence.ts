@@ -6,18 +6,19 @@
  * same set of reals (inequalities, of a variable or a function's value, against intervals); the same structure
  * (tuples in order, sets and lists in any order, a set's repeats once) with equal parts; the same equation up to a
  * constant factor; else equality of expressions: exactly (tasks/grading/exact.ts: big integers, rationals, and
- * polynomials at rational points), and numerically only where no exact value exists or, leniently, where a
- * decimal approximation is involved. Two modes:
+ * polynomials at rational points), else by values to many digits (tasks/grading/precise.ts), with a tolerance
+ * only leniently where a decimal is written. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
- *  - lenient: also 50\% = 0.5, a decimal equal to the other number rounded or cut at its last digit and written to
- *    enough figures (`nearAsWritten`), and words compared without their case.
+ *  - lenient: also 50\% = 0.5, a decimal (a·10^k by its mantissa) equal to the other number rounded or cut at its
+ *    last digit and written to enough figures (`nearAsWritten`), and words compared without their case.
  * `A \approx B` counts as either side.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
-import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, ratNum, WIDE_POINTS } from "./exact.ts";
+import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, WIDE_POINTS } from "./exact.ts";
 import { sameRealSet } from "./intervals.ts";
 import { splitTop } from "./split.ts";
 import { namedEntries } from "./parts.ts";
+import { preciseAgree } from "./precise.ts";
 
 export { splitTop };
 
@@ -108,6 +109,42 @@ function matrices(s: string): string {
   );
 }
 
+// A display wrapper whose last argument is the answer itself: a box inside the box, a colour, an underline.
+const WRAPPER = /\\(?:boxed|fbox|underline)\s*\{|\\(?:textcolor|colorbox|color)\s*\{[^{}]*\}\s*\{/;
+
+/** The text without display wrappers (`\boxed{\boxed{7}}`, `\textcolor{red}{7}`, `{\color{red} 7}`, `\overline{7}`). */
+function unwrapped(s: string): string {
+  let t = s, m;
+  while ((m = WRAPPER.exec(t))) {
+    let depth = 1, i = m.index + m[0].length;
+    for (; i < t.length && depth > 0; i++) {
+      if (t[i] === "\\") i++;
+      else if (t[i] === "{") depth++;
+      else if (t[i] === "}") depth--;
+    }
+    if (depth > 0) break; // unbalanced: left as written
+    t = t.slice(0, m.index) + t.slice(m.index + m[0].length, i - 1) + t.slice(i);
+  }
+  // a colour switch, an overline on a whole number (never 0.\overline{3}, a repeating decimal, nor \overline{z})
+  t = t.replace(/\\color\s*\{[^{}]*\}/g, "").replace(/(?<![\d.])\\overline\s*\{\s*(\d+)\s*\}/g, "$1").trim();
+  // braces around the whole answer, left by a switch: {\color{red} 7}
+  while (/^\{[^]*\}$/.test(t) && balancedInside(t.slice(1, -1))) {
+    t = t.slice(1, -1).trim();
+  }
+  return t;
+}
+
+/** Whether every brace of s closes one it opened (unescaped braces only). */
+function balancedInside(s: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === "{") depth++;
+    else if (s[i] === "}" && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
 /** What a pass may read besides the text: the caller's choice, and what an earlier pass noted. */
 interface PassState {
   keepLabels: boolean;
@@ -128,6 +165,11 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
     name: "math delimiters",
     example: ["\\(x^2\\)", "x^2"],
     apply: (s) => s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").replace(/(?<!\\)\$/g, ""),
+  },
+  {
+    name: "display wrappers",
+    example: ["\\textcolor{red}{\\overline{7}}", "7"],
+    apply: unwrapped,
   },
   {
     name: "matrices and angle brackets as tuples",
@@ -321,6 +363,12 @@ function scalar(s: string): Scalar | undefined {
     v = rational(BigInt(m[1]), BigInt(m[2]));
   } else if (/^\d*\.?\d*$/.test(t)) {
     v = decimal(t);
+  } else if ((m = /^(\d*\.?\d+)(?:\\times|\\cdot)10\^(?:\{([-+]?\d{1,3})\}|(\d))$/.exec(t))) {
+    // a·10^k (spaces are gone here): its mantissa's digits, moved k places (1.450001·10^6 is cut at the units)
+    const k = Number(m[2] ?? m[3]), mantissa = decimal(m[1])!, places = (m[1].split(".")[1]?.length ?? 0) - k;
+    const scale = rational(10n ** BigInt(Math.abs(k)));
+    v = k >= 0 ? rational(mantissa.n * scale.n, mantissa.d) : rational(mantissa.n, mantissa.d * scale.n);
+    return { value: rational(sign * v.n, v.d), percent, approx: m[1].includes("."), places, figures: figuresOf(m[1]) };
   }
   if (!v) return undefined;
   return {
@@ -486,8 +534,16 @@ function closeComplex(a: [number, number], b: [number, number], tol: number): bo
 
 const finiteComplex = (z: [number, number]) => Number.isFinite(z[0]) && Number.isFinite(z[1]);
 
-/** Deterministic "random" points, so that a verdict never changes between runs. */
-const POINTS = [0.6180339887, 1.4142135623, 2.7182818284, 0.3183098861, 1.7320508075];
+/** Deterministic "random" points, so that a verdict never changes between runs (exact, for any precision). */
+const POINTS = [0.6180339887, 1.4142135623, 2.7182818284, 0.3183098861, 1.7320508075].map((x) => decimal(String(x))!);
+
+/** The variables at the k-th point: the i-th variable at points[k + i] + i, as exact numbers. */
+function pointAt(free: string[], points: readonly Rational[], k: number) {
+  return Object.fromEntries(free.map((v, i) => {
+    const p = points[(k + i) % points.length];
+    return [v, ce.number([p.n + BigInt(i) * p.d, p.d])];
+  }));
+}
 
 /** At how many of WIDE_POINTS two piecewise functions must agree (where both are defined) to be equal. */
 const PIECEWISE_AGREE = 12;
@@ -502,6 +558,9 @@ function parse(s: string, canonical = true) {
 }
 
 const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
+
+// Leniently, where a decimal is written in an expression (0.5\pi), values within this relative tolerance are equal.
+const LENIENT_TOL = 1e-6;
 
 function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   // Exactly, where both sides have exact values (big integers and rationals, polynomials at rational points):
@@ -523,14 +582,10 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   if (!A || !B) return false;
   const ja = JSON.stringify(A.json), jb = JSON.stringify(B.json);
   if (ja === jb) return true;
-  const tol = mode === "strict" ? 1e-9 : 1e-6;
-  // Strictly, a decimal is the number written, never an approximation (3.14159 is not π, 10^{-3} is 0.001).
+  // A tolerance only leniently and only where a decimal is written; else values agree to many digits or not at
+  // all (precise.ts: 355/113 is not π, 3^{40}π + 1 not 3^{40}π), and a decimal strictly is the number written.
+  const approx = mode === "lenient" && (hasDecimal(a) || hasDecimal(b));
   const dec = [a, b].find((x) => scalar(x)?.approx);
-  if (mode === "strict" && dec !== undefined) {
-    const other = numeric(dec === a ? B : A), digits = dec.split(".")[1]?.replace(/\D.*$/, "").length ?? 0;
-    const scaled = other * 10 ** digits; // an integer (to float precision) when the other side is that decimal
-    if (digits > 12 || !(Math.abs(scaled) < 1e12) || Math.abs(scaled - Math.round(scaled)) > 1e-3) return false;
-  }
   const free = [...new Set([...A.unknowns, ...B.unknowns])];
   if (free.length === 0) {
     // Both constants (complex ones in both parts): decide by value, but never on an underflow or overflow
@@ -540,25 +595,24 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
       return size(va) === 0 && size(vb) === 0 && !/Factorial|Power/.test(ja + jb);
     }
     // Leniently a decimal side is a constant rounded or cut at its last digit (1.4142 is √2), as for numbers.
-    if (mode === "lenient" && dec !== undefined && va[1] === 0 && vb[1] === 0) {
+    if (approx && dec !== undefined && va[1] === 0 && vb[1] === 0) {
       const d = scalar(dec)!;
       return nearAsWritten(va[0], vb[0], d.places, d.figures);
     }
-    return closeComplex(va, vb, tol);
+    return closeComplex(va, vb, LENIENT_TOL) && (approx || preciseAgree(ce, [[A, B]]));
   }
   const verdict = A.isEqual(B);
   if (verdict === false) return false;
-  const points = piecewise ? WIDE_POINTS.map(ratNum) : POINTS;
-  let agree = 0;
+  const points = piecewise ? WIDE_POINTS : POINTS;
+  const at: [typeof A, typeof B][] = [];
   for (let k = 0; k < points.length; k++) {
-    const at: Record<string, number> = {};
-    free.forEach((v, i) => (at[v] = points[(k + i) % points.length] + i));
-    const va = complexValue(A.subs(at)), vb = complexValue(B.subs(at));
+    const point = pointAt(free, points, k), sa = A.subs(point), sb = B.subs(point);
+    const va = complexValue(sa), vb = complexValue(sb);
     if (!finiteComplex(va) || !finiteComplex(vb)) continue;
-    if (!closeComplex(va, vb, tol)) return false;
-    agree++;
+    if (!closeComplex(va, vb, LENIENT_TOL)) return false;
+    at.push([sa, sb]);
   }
-  return agree >= (piecewise ? PIECEWISE_AGREE : 3);
+  return at.length >= (piecewise ? PIECEWISE_AGREE : 3) && (approx || preciseAgree(ce, at));
 }
 
 /** Two equations (one `=` each) with the same solutions: L - R proportional, by a nonzero constant. */
@@ -578,17 +632,19 @@ function equationsEqual(p: string, g: string): boolean | undefined {
   const F = parse(`(${ps[0]})-(${ps[1]})`), H = parse(`(${gs[0]})-(${gs[1]})`);
   if (!F || !H) return false;
   const free = [...new Set([...F.unknowns, ...H.unknowns])];
-  let ratio: number | undefined;
+  let ratio: number | undefined, first: [typeof F, typeof H] | undefined;
+  // F(k) H(0) = H(k) F(0) at every point: to many digits where no decimal is written (precise.ts)
+  const cross: [typeof F, typeof H][] = [];
   for (let k = 0; k < POINTS.length; k++) {
-    const at: Record<string, number> = {};
-    free.forEach((v, i) => (at[v] = POINTS[(k + i) % POINTS.length] + i));
-    const x = numeric(F.subs(at)), y = numeric(H.subs(at));
+    const point = pointAt(free, POINTS, k), fk = F.subs(point), hk = H.subs(point);
+    const x = numeric(fk), y = numeric(hk);
     if (!Number.isFinite(x) || !Number.isFinite(y) || (Math.abs(x) < 1e-12 && Math.abs(y) < 1e-12)) continue;
     if (Math.abs(y) < 1e-12) return false;
-    if (ratio === undefined) ratio = x / y;
+    if (ratio === undefined) (ratio = x / y, first = [fk, hk]);
     else if (!close(x / y, ratio, 1e-9)) return false;
+    else cross.push([ce.box(["Multiply", fk, first![1]]), ce.box(["Multiply", hk, first![0]])]);
   }
-  return ratio !== undefined && ratio !== 0;
+  return ratio !== undefined && ratio !== 0 && (hasDecimal(p) || hasDecimal(g) || preciseAgree(ce, cross));
 }
 
 /** The real value of a constant (no unknowns: `7 \times 10^{35}`, `\frac{\pi}{4}`), or undefined. */

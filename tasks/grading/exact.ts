@@ -27,13 +27,6 @@ export function ratEq(a: Rational, b: Rational): boolean {
   return a.n === b.n && a.d === b.d;
 }
 
-export function ratNum(a: Rational): number {
-  // Scaled first, so that quotients of huge integers keep their value.
-  const bits = (x: bigint) => (x < 0n ? -x : x).toString(2).length;
-  const shift = BigInt(Math.max(0, Math.max(bits(a.n), bits(a.d)) - 900));
-  return Number(a.n >> shift) / Number(a.d >> shift);
-}
-
 /** A number as written: 12, -2.5, .5, 1.2e3. */
 export function decimal(s: string): Rational | undefined {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(s);

@@ -280,12 +280,12 @@ export const MUTANTS: Mutant[] = [
     name: "grader-looser-strict-tolerance",
     claim: "grader exactness",
     edits: [{
-      file: "tasks/grading/equivalence.ts",
-      find: 'const tol = mode === "strict" ? 1e-9 : 1e-6;',
-      replace: 'const tol = mode === "strict" ? 1e-3 : 1e-6;',
+      file: "tasks/grading/precise.ts",
+      find: "return d2.lte(scale.mul(floor));",
+      replace: 'return d2.lte(scale.mul(ce.bignum("1e-9")));',
     }],
-    // the case tables (grader_test.ts) miss this one: none of their pairs is two exact constants 1e-9..1e-3 apart
-    test: "tests/tasks/datasets_test.ts",
+    // the 1e-9 relative tolerance grader 8 had: 103993/33102 equals π again (the exact_values family)
+    test: "tests/tasks/grading/grader_free_text_test.ts",
   },
   {
     name: "equivalent-always-true (case tables)",

@@ -4,7 +4,7 @@
  * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
  * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
- * right (words after a number that are no units, a hedge between choices, a value under another label). Each family has its positive cases and near misses that must
+ * right (words after a number that are no units, a hedge between choices, a value under another label, an exact value against an approximation). Each family has its positive cases and near misses that must
  * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
@@ -336,6 +336,71 @@ for (const [v, w] of [["2", "3"], ["-1", "\\frac{1}{2}"], ["7", "7"]]) {
     add("different_labels", `\\boxed{(b,a) = (${v},${w})}`, `(a,b) = (${v},${w})`, MISS, "b and a swapped");
     add("different_labels", `\\boxed{b = ${v}, a = ${w}}`, `a = ${v}, b = ${w}`, MISS, "values under swapped names");
   }
+}
+
+// ---------- exact values: no tolerance without a decimal written; a decimal within its last digit, leniently ----------
+
+for (
+  const [pred, gold] of [
+    ["\\frac{103993}{33102}", "\\pi"],
+    ["\\frac{355}{113}", "\\pi"],
+    ["\\frac{22}{7}", "\\pi"],
+    ["\\frac{75025}{121393}", "\\frac{\\sqrt5-1}{2}"],
+    ["\\frac{577}{408}", "\\sqrt{2}"],
+    ["3^{40}\\pi + 1", "3^{40}\\pi"],
+    ["3^{40}\\pi x + 1", "3^{40}\\pi x"],
+    ["y = 3^{40}\\pi x + 1", "y = 3^{40}\\pi x"],
+    ["\\sqrt{10^{20}+1}", "10^{10}"],
+    ["e^{\\pi\\sqrt{163}}", "262537412640768744"],
+    ["\\frac{1}{2004!}", "\\frac{1}{2006!}"],
+    ["2^{100}\\sqrt{2}", "2^{100}\\sqrt{2} + 1"],
+  ]
+) {
+  add("exact_values", `\\boxed{${pred}}`, gold, MISS, "an exact value is not an approximation");
+  add("exact_values", `\\boxed{${gold}}`, pred, MISS, "either way round");
+}
+for (const [n, off] of [["1450000", "1450001"], ["2271380", "2271381"], ["7", "8"]]) {
+  for (
+    const wrap of [
+      (x: string) => `\\overline{${x}}`,
+      (x: string) => `\\textcolor{red}{${x}}`,
+      (x: string) => `\\color{blue}{${x}}`,
+      (x: string) => `{\\color{red} ${x}}`,
+      (x: string) => `\\boxed{${x}}`,
+      (x: string) => `\\underline{${x}}`,
+    ]
+  ) {
+    add("exact_values", `\\boxed{${wrap(off)}}`, n, MISS, "a display wrapper keeps the number exact");
+    add("exact_values", `\\boxed{${wrap(n)}}`, n, true, "a display wrapper is no part of the number");
+  }
+}
+const SCIENTIFIC: [string, string, [boolean, boolean]][] = [
+  ["1.450001\\times 10^{6}", "1450000", [false, false]],
+  ["2.271381\\times 10^{6}", "2271380", [false, false]],
+  ["1.4501 \\cdot 10^{6}", "1450000", [false, false]],
+  ["1.450\\times 10^{6}", "1450123", [false, true]],
+  ["2.271\\times 10^{6}", "2271380", [false, true]],
+  ["1.45\\times 10^{6}", "1450000", [true, true]],
+];
+for (const [sci, gold, equal] of SCIENTIFIC) {
+  add("exact_values", `\\boxed{${sci}}`, gold, equal, "a·10^k: its mantissa's last digit");
+}
+for (
+  const [pred, gold] of [
+    ["\\sqrt{2}\\sqrt{8}", "4"],
+    ["\\sin^2(1)+\\cos^2(1)", "1"],
+    ["\\sin(\\pi)", "0"],
+    ["2\\sin(\\frac{\\pi}{6})", "1"],
+    ["e^{i\\pi}", "-1"],
+    ["0.5\\pi", "\\frac{\\pi}{2}"],
+    ["\\ln 8", "3\\ln 2"],
+    ["0.\\overline{3}", "\\frac{1}{3}"],
+    ["\\frac{\\pi}{4} + \\frac{\\pi}{4}", "\\frac{\\pi}{2}"],
+    ["\\sqrt{3}\\,x + \\pi", "\\pi + x\\sqrt{3}"],
+  ]
+) add("exact_values", `\\boxed{${pred}}`, gold, true, "equal values without a tolerance");
+for (const [dec, gold] of [["3.1416", "\\pi"], ["1.4142", "\\sqrt{2}"], ["0.6180", "\\frac{\\sqrt5-1}{2}"]]) {
+  add("exact_values", `\\boxed{${dec}}`, gold, [false, true], "a decimal, leniently");
 }
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
