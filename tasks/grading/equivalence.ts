@@ -42,6 +42,21 @@ const DROP = [
   /^\$|\$$/g,
 ];
 
+// Spacing between two digits. Only a thousands group (exactly three digits after it) joins them, and only after a
+// space, a thin space, `\,` or `\!`; any other spacing parts two answers (`3 \quad 4`, `1\,5`: never 34 or 15).
+// Digits after `_`, `^` or a letter (`\log_2 8`, `\sqrt2 x`) are no number's.
+const DIGIT_SPACING =
+  /(?<![_^a-zA-Z]\d*)(\d)((?:\s|\\[!,;:> ]|\\q?quad(?![a-zA-Z])|[~\u00a0\u2009\u202f\u2008\u200a\u2006])+)(?=(\d+)(\/)?)/g;
+const JOINS_DIGITS = /^(?:[ \u00a0\u2009\u202f]|\\[,! ])+$/;
+
+/** The text with spacing between digits read (DIGIT_SPACING): joined, kept for a mixed number (1 1/2), or a comma. */
+function digitSpacing(s: string): string {
+  return s.replace(DIGIT_SPACING, (_, digit: string, space: string, next: string, slash?: string) => {
+    if (next.length === 3 && JOINS_DIGITS.test(space)) return digit;
+    return slash && /^\s+$/.test(space) ? digit + " " : digit + ", ";
+  });
+}
+
 const RELATIONS: [RegExp, string][] = [
   [/\\(?:leqslant|leq|le)(?![a-zA-Z])|<=|\\lt(?![a-zA-Z])(?=\s*=)/g, "≤"],
   [/\\(?:geqslant|geq|ge)(?![a-zA-Z])|>=/g, "≥"],
@@ -180,7 +195,7 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
   {
     name: "layout and degree marks dropped",
     example: ["\\left( 90^\\circ \\right)", "( 90 )"],
-    apply: (s) => DROP.reduce((t, re) => t.replace(re, ""), s),
+    apply: (s) => DROP.reduce((t, re) => t.replace(re, ""), digitSpacing(s)),
   },
   {
     name: "relations as symbols",

@@ -4,7 +4,8 @@
  * solution.", the last math of a solution that never boxes: lenient only) and forms the equivalence reads
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
  * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
- * right (words after a number that are no units, a hedge between choices, a value under another label, an exact value against an approximation). Each family has its positive cases and near misses that must
+ * right (words after a number that are no units, a hedge between choices, a value under another label, an exact value against an approximation, digits
+ * joined across a space). Each family has its positive cases and near misses that must
  * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
@@ -402,6 +403,24 @@ for (
 for (const [dec, gold] of [["3.1416", "\\pi"], ["1.4142", "\\sqrt{2}"], ["0.6180", "\\frac{\\sqrt5-1}{2}"]]) {
   add("exact_values", `\\boxed{${dec}}`, gold, [false, true], "a decimal, leniently");
 }
+
+// ---------- spacing between digits: a thousands group joins, any other spacing never ----------
+
+for (const [a, b] of [["3", "4"], ["1", "5"], ["12", "34"], ["1", "2345"], ["7", "00"]]) {
+  for (const space of [" \\quad ", " \\qquad ", "\\,", "\\;", "\\ ", "~", " ", "\\!"]) {
+    add("digit_spacing", `\\boxed{${a}${space}${b}}`, `${a}${b}`, MISS, "no thousands group: the digits never join");
+  }
+}
+for (
+  const [n, grouped] of [["10000", "10_000"], ["1000000", "1_000_000"], ["1234.5", "1_234.5"], ["-25000", "-25_000"]]
+) {
+  for (const space of ["\\,", " ", "\\!", "\u2009", "{,}"]) {
+    add("digit_spacing", `\\boxed{${grouped.replaceAll("_", space)}}`, n, true, "a thousands group joins");
+  }
+  add("digit_spacing", `\\boxed{${grouped.replaceAll("_", " \\quad ")}}`, n, MISS, "a quad is no thousands separator");
+}
+add("digit_spacing", "\\boxed{1 1/2}", "\\frac{3}{2}", true, "a mixed number keeps its space");
+add("digit_spacing", "\\boxed{3 \\quad 4}", "3, 4", true, "a wide space parts two answers, as between boxes");
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
   const by = Map.groupBy(CASES, (c) => c.family);
