@@ -9,9 +9,9 @@
  * Lenient, in order: the strict answer; a last box left open (a budget cut it, or a brace was escaped by
  * mistake: `\boxed{185\}`), read to the end of its line; a phrase such as "the answer is …" or "Final
  * Answer: …" (from a sentence, what follows its last "is"), "Answer \( 9 \)" (the math right after the word),
- * "Therefore $x \ge 5$ is the solution."; where no box and no "final answer" was written, the last display or
- * inline math (as math-verify reads a solution without an anchor: `$$y = 2x = 6$$` at the end is 6); a bare
- * short answer. Math delimiters are read alike: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
+ * "Therefore $x \ge 5$ is the solution.", the one written last counting; where no box and no "final answer" was
+ * written, the last display or inline math (as math-verify reads a solution without an anchor: `$$y = 2x = 6$$`
+ * at the end is 6) unless the text after it refutes it or carries it on; a bare short answer. Math delimiters are read alike: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
  */
 
 const BOX = /\\(?:boxed|fbox)\s*\{/g;
@@ -89,22 +89,49 @@ const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|`
 // An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic); an
 // escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math.
 const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`;
-const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*` + ANSWER, "gi");
+const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*` + ANSWER, "gid");
 
-// Each phrase's group 1 is the answer; the first phrase found anywhere wins, and of its matches the last.
+// Each phrase's group 1 (or 2) is the answer; the answer written last wins, whatever its phrase ("Final answer:
+// 12 … wait … the answer is 13" is 13), the earlier phrase where two read the same place.
 const PHRASES = [
   FINAL,
-  new RegExp(String.raw`answer is[:\s]*` + ANSWER, "gi"),
+  new RegExp(String.raw`answer is[:\s]*` + ANSWER, "gid"),
   // "Answer \( 9 \)", "**Answer:** $$9$$": the math right after the word
-  new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gi"),
-  /answer:\s*(?:\*\*)?\s*([^\n]+?)\s*(?:\*\*)?\s*(?:\.\s*$|\n|$)/gi,
+  new RegExp(String.raw`\banswer\b\s*:?\s*(?:\*\*\s*:?\s*)?${MATH}`, "gid"),
+  /answer:\s*(?:\*\*)?\s*([^\n]+?)\s*(?:\*\*)?\s*(?:\.\s*$|\n|$)/gid,
   // "Therefore $x \geq 5$ is the solution.", "so 42 is the answer": at the end of the sentence only
   new RegExp(
     String.raw`(?:${MATH}|(?<![\w.,])(-?\d[\d,]*(?:\.\d+)?))\s+is\s+(?:the|our)\s+(?:final\s+)?(?:answer|solution)` +
       String.raw`(?:\s+(?:to|of)\s+(?:the|this)\s+(?:problem|question|equation|inequality|system))?\s*(?:[.!]|$)`,
-    "gim",
+    "gimd",
   ),
 ];
+
+// What continues an expression after its math closes (`Answer: $12$ + 1` is no answer of 12).
+const CONTINUED = /^[ \t]*(?:[-+*/^=<>×÷·]|\\(?:cdot|times|div|pm|mp)(?![a-zA-Z]))/;
+// Words that refute the math before them in its sentence or after (`Thus $12$ is not the answer.`, `We try $n = 12$:
+// it fails.`): the last math is then no answer.
+const REFUTED =
+  /\b(?:not|no\s+(?:such|solutions?)|never|fails?|failed|false|wrong|incorrect|impossible|invalid|contradicts?|contradiction|cannot|can't|isn't|doesn't|won't|too\s+(?:big|small|large|many|few))\b/i;
+// A phrase's answer is a value: a digit, math or a bracket in it, or a few words ("yes", "Evelyn"); never a
+// sentence such as "This answer is consistent with all the constraints".
+const VALUE_LIKE = (s: string) => /[\d$\\({[]/.test(s) || s.trim().split(/\s+/).length <= 4;
+
+/** The answer the phrases read, from the one written last (see PHRASES). */
+function phraseAnswer(math: string): string | undefined {
+  let best: { at: number; text: string } | undefined;
+  for (const re of PHRASES) {
+    for (const m of math.matchAll(re)) {
+      const group = m[1] !== undefined ? 1 : 2, text = m[group];
+      if (text === undefined || !VALUE_LIKE(text)) continue;
+      // math right after "Answer" that an operator carries on is part of an expression
+      if (re === PHRASES[2] && CONTINUED.test(math.slice(m.index! + m[0].length))) continue;
+      const at = m.indices![group]![0];
+      if (!best || at > best.at) best = { at, text };
+    }
+  }
+  return best && fromSentence(best.text.trim());
+}
 
 /** From "The largest $n$ is 34", the 34; a plain answer stays as it is. */
 function fromSentence(s: string): string {
@@ -133,19 +160,15 @@ export function lenientAnswer(text: string): string | undefined {
   }
   if (boxed !== undefined) return boxed;
   const math = inlineMath(text);
-  for (const re of PHRASES) {
-    const all = [...math.matchAll(re)];
-    if (all.length) {
-      const m = all[all.length - 1];
-      return fromSentence((m[1] ?? m[2]).trim());
-    }
-  }
+  const phrased = phraseAnswer(math);
+  if (phrased !== undefined) return phrased;
   // no anchor at all: the last math written (never where a box or a "final answer" was begun, nor when a number
-  // is written after it in plain text: "We try $n = 34$: too big. The largest n is 33.")
+  // is written after it in plain text, "We try $n = 34$: too big. The largest n is 33.", nor when what follows
+  // refutes it or carries the expression on)
   if (open === undefined && !new RegExp(BEGUN, "i").test(math)) {
     const spans = [...math.matchAll(new RegExp(MATH, "g"))].filter((m) => m[1].trim() !== "");
-    const last = spans.at(-1);
-    if (last && !/\d/.test(math.slice(last.index! + last[0].length))) return last[1].trim();
+    const last = spans.at(-1), after = last && math.slice(last.index! + last[0].length);
+    if (last && !/\d/.test(after!) && !REFUTED.test(after!) && !CONTINUED.test(after!)) return last[1].trim();
   }
   const bare = text.trim().replace(/^\$+|\$+$/g, "");
   return bare && bare.length <= 40 && !/\s{2,}|\n/.test(bare) ? bare : undefined;

@@ -15,6 +15,8 @@ import type { Grading } from "../problem.ts";
 //    no tolerance without a decimal written (355/113 was π leniently, 3^{40}π + 1 3^{40}π), a·10^k by its mantissa's
 //    last digit, display wrappers read away (`\boxed{\overline{1450001}}` was 1450000 leniently);
 //    spacing joins digits only before a thousands group (`3 \quad 4` was 34, `1\,5` 15);
+//    leniently the phrase written last counts (`Final answer: 12 … the answer is 13` was 12), refuted or continued
+//    math is no answer (`Thus $12$ is not the answer.`, `Answer: $12$ + 1` were 12);
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers

@@ -5,7 +5,7 @@
  * (`\pm a` against a set, `0<f(x)<1` against an interval, solutions as alternatives or as labelled values,
  * boxes joined by "and" against a set, a set written with a repeat), and the wrong answers a review found graded
  * right (words after a number that are no units, a hedge between choices, a value under another label, an exact value against an approximation, digits
- * joined across a space). Each family has its positive cases and near misses that must
+ * joined across a space, free text read at an earlier phrase or a refuted value). Each family has its positive cases and near misses that must
  * stay unequal in both modes.
  */
 import assert from "node:assert/strict";
@@ -421,6 +421,40 @@ for (
 }
 add("digit_spacing", "\\boxed{1 1/2}", "\\frac{3}{2}", true, "a mixed number keeps its space");
 add("digit_spacing", "\\boxed{3 \\quad 4}", "3, 4", true, "a wide space parts two answers, as between boxes");
+
+// ---------- free text: the phrase written last wins, a refuted or continued value is no answer ----------
+
+for (const [a, b] of [["12", "13"], ["45", "2025"], ["-3", "3"]]) {
+  for (
+    const text of [
+      `Final answer: ${a}\n\nWait, let me recheck... the answer is ${b}.`,
+      `**Final Answer:** ${a}\n\nHmm, actually I made an error. The answer is $${b}$.`,
+      `Final answer: ${a}. Wait, that is wrong. Recomputing, the answer is ${b}.`,
+      `The answer is ${a}.\nActually no: Answer: $${b}$`,
+    ]
+  ) {
+    add("phrase_order", text, b, FREE, "the phrase written last");
+    add("phrase_order", text, a, MISS, "an earlier phrase taken back");
+  }
+  for (
+    const refuted of [
+      `Thus $${a}$ is not the answer.`,
+      `So $x = ${a}$ does not work.`,
+      `We try $n = ${a}$: it fails. So there is no such n.`,
+      `Then $k = ${a}$ gives a contradiction.`,
+      `But $${a}$ is impossible here.`,
+      `The answer is ${a} squared.`,
+      `Answer: $${a}$ + 1`,
+      `Answer $${a}$ \\cdot 2`,
+      `We get $$${a}$$ + 5`,
+    ]
+  ) add("phrase_order", refuted, a, MISS, "refuted, or an expression going on");
+  add("phrase_order", `Final answer: ${a}\nThis answer is consistent with all the constraints.`, a, FREE, "a mention");
+  add("phrase_order", `Thus $${a}$ is the answer.`, a, FREE);
+  add("phrase_order", `We get $n = ${a}$, which works.`, a, FREE, "no refutation");
+  add("phrase_order", `Answer: $${a}$.`, a, FREE);
+  add("phrase_order", `The answer is ${b}. Final answer: ${a}`, a, FREE, "the final answer written last");
+}
 
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
   const by = Map.groupBy(CASES, (c) => c.family);
