@@ -168,7 +168,11 @@ export async function bench(args: string[]): Promise<void> {
   check(
     sampling.temperature > 0 || spec.seeds.length === 1,
     `--seeds ${spec.seeds.join(",")}: the writers decode greedily (${
-      spec.sampling?.temperature === 0 ? "--temperature 0" : "as the model's generation_config.json says"
+      spec.sampling?.temperature === 0
+        ? "--temperature 0"
+        : spec.model.startsWith("random:")
+        ? "a random: model samples only with --temperature"
+        : "as the model's generation_config.json says"
     }), so every seed writes the same text and the statistics over seeds would count one run ${spec.seeds.length} ` +
       "times; give --temperature to sample, or one seed",
   );

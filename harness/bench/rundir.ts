@@ -340,7 +340,9 @@ function shortened(v: unknown): string {
 function dataFlags(full: unknown): Record<string, unknown> {
   const f = (full ?? {}) as Record<string, unknown>;
   return Object.fromEntries(
-    ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"].map((k) => [`--${kebab(k)}`, f[k] ?? null]),
+    ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"].map((
+      k,
+    ) => [`--${kebab(k)}`, f[k] ?? "not given"]),
   );
 }
 

@@ -25,7 +25,8 @@ async function check(file: string) {
 }
 
 Deno.test("the CUDA attention metadata of every recorded pass keeps the kernels' invariants", async () => {
-  const engine = await Engine.load("random:qwen3-demo");
+  // random weights: the scripts' passes go past the demo shape's 2048 positions, where the metadata is the same
+  const engine = await Engine.load("random:qwen3-demo", { allowLongContext: true });
   const dir = mkdtempSync(join(tmpdir(), "hogwild-attn-"));
   const files: string[] = [];
 

@@ -61,6 +61,7 @@ export const hogwild: Family = {
   compared: () => ["hogwild:2", "hogwild:4"],
   // 2: an answer already written is read from each writer's text alone (1 read the workers' texts joined, where
   // one's stray brace could close the box another left open); 3: at a checkpoint on the pass where a step ends,
-  // the finisher reads that step in the history (2 showed it as an unfinished step, marked cut)
+  // the re-encoding finisher reads that step in the history (2 showed it as an unfinished step, marked cut; `fork`
+  // reads the workers' blocks as they are, that step's last token not yet written, as before)
   version: 3,
 };

@@ -54,7 +54,7 @@ Deno.test("a folder refused for other data names the flags that chose it (the ke
   writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
   assert.throws(
     () => RunDir.open(dir, { data: "bbb" }, { spec_full: { ...full, limit: 1 } }),
-    /another spec \(data: was "aaa", now "bbb"; the flags that chose the data: --limit: was null, now 1\)/,
+    /another spec \(data: was "aaa", now "bbb"; the flags that chose the data: --limit: was "not given", now 1\)/,
   );
   // the same data reached by other flags (a moved file) is not named: the data is what counts
   assert.throws(
