@@ -336,14 +336,13 @@ function shortened(v: unknown): string {
     : `${s.slice(0, 120)} … ${s.slice(-60)} (${s.length} characters)`;
 }
 
-/** The flags that choose a run's problems (not keyed: the data's hash is), as run.json's spec_full has them. */
+/** The spec's fields that choose a run's problems (not keyed: the data's hash is). */
+const DATA_FLAGS = ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"];
+
+/** The data-choosing flags as run.json's spec_full has them, by flag name. */
 function dataFlags(full: unknown): Record<string, unknown> {
   const f = (full ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(
-    ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"].map((
-      k,
-    ) => [`--${kebab(k)}`, f[k] ?? "not given"]),
-  );
+  return Object.fromEntries(DATA_FLAGS.map((k) => [`--${kebab(k)}`, f[k] ?? "not given"]));
 }
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

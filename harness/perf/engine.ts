@@ -81,7 +81,8 @@ export interface PerfModel {
 /**
  * Refuses a context past the model's positions (it would fail in its first pass, after the others were timed: a
  * row reads the context, every worker's block and its new token) and, on the CPU, a KV cache past the machine's
- * memory (refused here, not by an allocation failure or the OOM killer). Returns the check that adds the weights once they are loaded, which gives the KV bytes per token.
+ * memory (refused here, not by an allocation failure or the OOM killer). Returns the check that adds the weights
+ * once they are loaded, which gives the KV bytes per token.
  */
 export function checkFits(
   c: ModelConfig,

@@ -100,21 +100,23 @@ async function member(file: string, name: string): Promise<string> {
   return new TextDecoder().decode(r.stdout);
 }
 
+/** The script's environment in `dir`: the stand-ins in `bin` first on PATH, the correctness section, `env` over it. */
+const scriptEnv = (dir: string, bin: string, out: string, env: Record<string, string>) => ({
+  PATH: `${bin}:/usr/bin:/bin`,
+  OUT: out,
+  LOGS: join(dir, "logs"),
+  BUILD: join(dir, "build"),
+  SECTIONS: "correctness",
+  ...env,
+});
+
 /** The script started on `dir`, until a stand-in step (named by `hang`: HANG, a replay or the Deno stand-in whose
  * arguments hold HANG_ON; HANG_BUILD, the build) hangs: the child, its whole output to come, the step's pid, OUT. */
 async function startUntilHang(dir: string, bin: string, hang: string, env: Record<string, string> = {}) {
   const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-")), pidFile = join(dir, "step.pid");
   const child = new Deno.Command("bash", {
     args: [join(dir, "tools/device-check.sh")],
-    env: {
-      PATH: `${bin}:/usr/bin:/bin`,
-      OUT: out,
-      LOGS: join(dir, "logs"),
-      BUILD: join(dir, "build"),
-      SECTIONS: "correctness",
-      [hang]: pidFile,
-      ...env,
-    },
+    env: scriptEnv(dir, bin, out, { [hang]: pidFile, ...env }),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -132,14 +134,7 @@ async function check(dir: string, bin: string, env: Record<string, string> = {})
   const out = mkdtempSync(join(tmpdir(), "hogwild-devcheck-out-"));
   const r = await new Deno.Command("bash", {
     args: [join(dir, "tools/device-check.sh")],
-    env: {
-      PATH: `${bin}:/usr/bin:/bin`,
-      OUT: out,
-      LOGS: join(dir, "logs"),
-      BUILD: join(dir, "build"),
-      SECTIONS: "correctness",
-      ...env,
-    },
+    env: scriptEnv(dir, bin, out, env),
     stdout: "piped",
     stderr: "piped",
   }).output();
