@@ -156,7 +156,8 @@ function answerList(r: RawRecord): string[] {
 
 /**
  * An id-less maths record's number: its place among every record read, from 1, so that a set kept in two files
- * (aime25's) numbers no two alike; in a one-file set its line, as these sets were numbered before.
+ * (aime25's) numbers no two alike; in a one-file set without blank lines its line, as these sets were numbered
+ * before (a blank line, which is no record, now shifts the ids after it by one).
  */
 const numbered = (r: RawRecord) => r.index + 1;
 
