@@ -5,7 +5,7 @@
  * tokens, each with its own short block (the Hogwild! decode shape), it times one forward pass (one new
  * token per row) with tinybench and prints the median ms, the bytes a pass must read at the least (weights
  * as stored, packed ones included, less the experts its tokens do not route to; + the KV of every distinct
- * block, once), the floor (bytes / measured copy bandwidth), the ratio, the
+ * block, once), the floor (bytes / the copy bandwidth measured beside each timing), the ratio, the
  * bandwidth achieved (bytes / time) and the time against the first worker count at the same context.
  *
  *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1] [--workers 1,2,4,8]

@@ -48,7 +48,11 @@ export function unreadExpertBytes(c: ModelConfig, tokens: number, device = "cpu"
   return sparseLayers.length * E * (1 - k / E) ** tokens * 3 * intermediate * c.hidden * bytesPerWeight(c, device);
 }
 
-/** The device's copy bandwidth (read + write, bytes/s): the floor every pass is measured against. */
+/**
+ * The device's copy bandwidth (read + write, bytes/s): the floor a pass is measured against. Measured beside each
+ * timing, not once: on a shared machine it moves with the load (18.9 GB/s while other jobs ran, 59 idle), and a
+ * floor from another minute gave ratios below 1 for a 1 GB model.
+ */
 export function floorBandwidth(device: string): number {
   check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
   const native = loadNative(), gpu = native.cudaInfo();
@@ -123,7 +127,8 @@ export async function enginePerf(
   contexts: number[],
 ) {
   const cuda = values.device === "cuda";
-  const native = loadNative(), bandwidth = floorBandwidth(values.device);
+  const native = loadNative();
+  floorBandwidth(values.device); // refuses a missing GPU before loading
   // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
   const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
   const fits = checkFits(await modelConfigOf(values.model), {
@@ -145,9 +150,8 @@ export async function enginePerf(
   console.log(`# perf: ${values.model} on ${engine.native.device} (${native.threads()} threads)`);
   console.log(
     `weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
-      `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; copy bandwidth ${
-        (bandwidth / 1e9).toFixed(1)
-      } GB/s (read + write, median of 7)`,
+      `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; the floor: bytes read over the copy bandwidth ` +
+      "(read + write), measured just before each row's timing",
   );
   // without cuBLAS every product runs on the own kernels (gemm=cublas too): the timings are not the usual ones
   if (engine.native.gemmLibrary) console.log(`GEMM: ${engine.native.gemmLibrary}`);
@@ -156,14 +160,15 @@ export async function enginePerf(
   );
   const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
   console.log(
-    `| workers | context | ms/pass (median) | MB read/pass | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`,
+    `| workers | context | ms/pass (median) | MB read/pass | copy GB/s | floor ms | ratio to floor | GB/s achieved | ${base} | tokens/s |`,
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const results: {
     workers: number;
     context: number;
     ms: number;
     bytes: number;
+    bandwidth: number;
     floorMs: number;
     ratio: number;
     gbPerS: number;
@@ -174,6 +179,7 @@ export async function enginePerf(
   const cache = engine.newCache({ tokens: cacheTokens });
   for (const C of contexts) {
     for (const R of workers) {
+      const bandwidth = floorBandwidth(values.device);
       const ms = await timePass(engine, cache, C, R, iterations);
       // every block once
       const bytes = weightBytes - unreadExpertBytes(c, R, values.device) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken;
@@ -184,20 +190,27 @@ export async function enginePerf(
         context: C,
         ms,
         bytes,
+        bandwidth,
         floorMs,
         ratio: ms / floorMs,
         gbPerS: bytes / ms / 1e6,
         vsFirst: ms / first,
       });
       console.log(
-        `| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${floorMs.toFixed(2)} | ${
-          (ms / floorMs).toFixed(2)
-        } | ` +
+        `| ${R} | ${C} | ${ms.toFixed(2)} | ${(bytes / 1e6).toFixed(0)} | ${(bandwidth / 1e9).toFixed(1)} | ${
+          floorMs.toFixed(2)
+        } | ${(ms / floorMs).toFixed(2)} | ` +
           `${(bytes / ms / 1e6).toFixed(0)} | ${(ms / first).toFixed(2)} | ${(R / ms * 1000).toFixed(1)} |`,
       );
     }
   }
-  return { model: values.model, device: engine.native.device, bandwidth, results };
+  if (results.some((r) => r.ratio < 1)) {
+    console.log(
+      "\nratio below 1: the pass read less from memory than counted (a model in the CPU's caches), or the copy " +
+        "bandwidth was measured low (a busy machine: rerun when it is idle)",
+    );
+  }
+  return { model: values.model, device: engine.native.device, results };
 }
 
 /** The median ms of one pass of R workers over a shared C-token context, each with its own short block. */

@@ -59,7 +59,10 @@ Deno.test("the device kit runs perf and bench from a bare tree, offline, on the 
   assert.match(perf.stdout, /\| workers \| context \| ms\/pass \(median\) .*\| GB\/s achieved \| vs 1 worker \|/);
   const results = JSON.parse(readFileSync(json, "utf8")).engine.results;
   assert.deepEqual(results.map((r: { workers: number }) => r.workers), [1, 3]);
-  for (const r of results) assert.ok(r.ms > 0 && r.floorMs > 0 && Math.abs(r.ratio - r.ms / r.floorMs) < 1e-9);
+  for (const r of results) {
+    assert.ok(r.ms > 0 && r.floorMs > 0 && Math.abs(r.ratio - r.ms / r.floorMs) < 1e-9);
+    assert.ok(Math.abs(r.floorMs - r.bytes / r.bandwidth * 1000) < 1e-9); // each row's own measured floor
+  }
 
   // The benchmark itself: the grader's workers, the tokenizer package, the plots.
   const out = join(dir, "bench");
