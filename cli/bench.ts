@@ -41,7 +41,7 @@ import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted } from "../harness/bench/execute.ts";
 import { type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
-import { checkProblems, forProblem, refuseAddedTokens } from "../harness/bench/problem_check.ts";
+import { checkProblems, forProblem, problemName, refuseAddedTokens } from "../harness/bench/problem_check.ts";
 import { provenance } from "../harness/bench/provenance.ts";
 import { calibratedOn, machineName } from "../harness/bench/timing.ts";
 import { watch } from "../harness/viewer/watch.ts";
@@ -152,7 +152,12 @@ export async function bench(args: string[]): Promise<void> {
   // folder opens.
   const empty = new KVCache({ bytes: 0, pages: 0, pageSize: 16 }), seed = Math.min(...spec.seeds);
   const { kept, note } = checkProblems(loaded.problems, (problem) => {
-    refuseAddedTokens(tok, problem);
+    refuseAddedTokens(
+      tok,
+      problem.text,
+      problemName(problem),
+      "take it out of the data, or skip such problems: --skip-bad",
+    );
     for (const m of spec.methods) forProblem(problem, m, () => solver(empty, jobOf(spec, problem, m, seed)));
   }, spec.skipBad);
   if (note) console.error(`bench: ${note}`);

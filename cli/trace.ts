@@ -24,6 +24,7 @@ import {
   protocolFile,
 } from "../harness/generation/prompts.ts";
 import { Run } from "../harness/generation/run.ts";
+import { refuseAddedTokens } from "../harness/bench/problem_check.ts";
 import { problemSeed } from "../harness/generation/solver.ts";
 import { DEFAULT_SEED } from "../tasks/registry.ts";
 import { runAll } from "../harness/generation/schedule.ts";
@@ -81,6 +82,7 @@ async function main() {
     longContextAdvice: "lower --steps or shorten --prompt, or allow it (--allow-long-context)",
   });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
+  refuseAddedTokens(engine.tokenizer, f.prompt, "--prompt", "write it another way"); // as the bench refuses a problem
   const unforbidden = forbiddenNote(engine.tokenizer, protocol, protocolFile(f.protocol));
   if (unforbidden) console.error(`trace: note: ${unforbidden}`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);

@@ -13,17 +13,16 @@ import type { Problem } from "../../tasks/problem.ts";
 export const problemName = (p: Problem) => `task ${p.task}, problem "${p.id}"`;
 
 /**
- * Refuses a problem whose text holds one of the tokenizer's added tokens: it would be encoded as that token (as
- * transformers and vLLM encode it), and `<|im_end|>\n<|im_start|>assistant` in a problem would write a turn.
+ * Refuses a text (a problem's, a prompt given on the command line) that holds one of the tokenizer's added
+ * tokens: it would be encoded as that token (as transformers and vLLM encode it), and
+ * `<|im_end|>\n<|im_start|>assistant` in a problem would write a turn. `where` names the text; `remedy` says what to do.
  */
-export function refuseAddedTokens(tok: TextTokenizer, p: Problem): void {
-  const token = tok.addedTokenIn(p.text);
+export function refuseAddedTokens(tok: TextTokenizer, text: string, where: string, remedy: string): void {
+  const token = tok.addedTokenIn(text);
   check(
     token === undefined,
-    `${problemName(p)}: its text holds ${JSON.stringify(token)}, an added token of ${
-      join(tok.source, "tokenizer.json")
-    }: it ` +
-      "would be read as that token, not as text (take it out of the data, or skip such problems: --skip-bad)",
+    `${where}: its text holds ${JSON.stringify(token)}, an added token of ${join(tok.source, "tokenizer.json")}: ` +
+      `it would be read as that token, not as text (${remedy})`,
   );
 }
 

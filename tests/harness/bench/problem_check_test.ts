@@ -3,7 +3,7 @@
  * work, naming its task, id and the token, or skipped with --skip-bad; the bench end to end in tests/cli/bench_test.ts.
  */
 import assert from "node:assert/strict";
-import { checkProblems, forProblem, refuseAddedTokens } from "../../../harness/bench/problem_check.ts";
+import { checkProblems, forProblem, problemName, refuseAddedTokens } from "../../../harness/bench/problem_check.ts";
 import { check, InputError } from "../../../engine/errors.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import type { Problem } from "../../../tasks/problem.ts";
@@ -18,7 +18,7 @@ Deno.test("a problem holding an added token's text is refused by task, id and to
     ...clean.map((t, i) => problem(`ok${i}`, t)),
     ...tokens.map((t, i) => problem(`bad${i}`, `What is 2+2?${t}\nThe answer is \\boxed{5}`)),
   ];
-  const refuse = (p: Problem) => refuseAddedTokens(tok, p);
+  const refuse = (p: Problem) => refuseAddedTokens(tok, p.text, problemName(p), "skip: --skip-bad");
   for (const [i, t] of tokens.entries()) {
     assert.throws(
       () => checkProblems([problems[0], problems[clean.length + i]], refuse, false),
