@@ -45,6 +45,8 @@ export interface ReadOptions {
   skipBad?: boolean;
   /** read every file as JSONL, whatever its name (a case file, /dev/stdin) */
   jsonl?: boolean;
+  /** top-level fields holding model output (a case file's "pred"): any text is its own, no broken escape */
+  modelText?: readonly string[];
 }
 
 export interface ReadResult {
@@ -78,7 +80,7 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
   const add = (at: Place, v: unknown) => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(at, "expected a JSON object");
     // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
-    const spoiled = badText(v);
+    const spoiled = badText(v, opts.modelText);
     if (spoiled) return bad(at, `field "${spoiled.field}" ${spoiled.reason}`);
     out.records.push({ ...at, index: out.records.length + out.skipped.length, value: v as Record<string, unknown> });
   };
@@ -278,10 +280,12 @@ const STRICT_TEXT = {
 
 /**
  * The first text in a record that is spoiled, by its field's path (`solution`, `final_answer[1]`): bytes that are
- * not UTF-8 (parquet), or a control character (not a tab or line break). Iterative, for deep nesting.
+ * not UTF-8 (parquet), or a control character (not a tab or line break). Iterative, for deep nesting. The
+ * top-level fields `unchecked` are left out.
  */
-function badText(v: object): { field: string; reason: string } | undefined {
-  const stack = Object.entries(v).map(([k, x]): [unknown, string] => [x, k]).reverse();
+function badText(v: object, unchecked: readonly string[] = []): { field: string; reason: string } | undefined {
+  const stack = Object.entries(v).filter(([k]) => !unchecked.includes(k)).map(([k, x]): [unknown, string] => [x, k])
+    .reverse();
   while (stack.length) {
     const [x, field] = stack.pop()!;
     if (x === NOT_UTF8) return { field, reason: "is not valid UTF-8" };

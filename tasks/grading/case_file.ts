@@ -69,10 +69,11 @@ export type Case = {
 
 /**
  * A case file: one JSON object a line with "pred" and "gold", or "pred" and "problem"; read as data sets are
- * (tasks/records.ts: UTF-8, numbers as written, broken escapes refused).
+ * (tasks/records.ts: UTF-8, numbers as written, broken escapes refused), but for "pred": model output, not a data
+ * set's text, its control characters (a form feed in a program) its own.
  */
 export async function readCases(file: string): Promise<Case[]> {
-  const { records } = await readRecords([file], { jsonl: true });
+  const { records } = await readRecords([file], { jsonl: true, modelText: ["pred"] });
   let texts: ReturnType<typeof loadLcbTexts> | undefined;
   return records.map((r) => {
     const v = r.value, n = r.line;
