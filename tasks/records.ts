@@ -213,20 +213,16 @@ export const everyRecord: EachRecord = (rs, make) => rs.map((r) => make(r));
  * are not UTF-8 are an error naming the line, never replacement characters.
  */
 function* jsonlLines(file: string): Generator<[number, string]> {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
   let line = 0;
   for (const bytes of fileLines(file, { unterminated: true })) {
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      throw new InputError(`${file}:${line + 1}: not valid UTF-8`);
-    }
-    yield [line++, text];
+    const at = `${file}:${line + 1}`;
+    yield [line++, utf8Text(bytes, () => at, (mib) => `${at}: a line of ${mib} MiB is ${TOO_LONG}`)];
   }
 }
 
-/** A text file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
+const MiB = 2 ** 20;
+
+/** A .json file's contents; bytes that are not UTF-8 are an error naming the line, never replacement characters. */
 function readUtf8(file: string): string {
   let bytes: Uint8Array;
   try {
@@ -234,21 +230,44 @@ function readUtf8(file: string): string {
   } catch (e) {
     throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
+  const tooLong = (mib: number) => `${file}: ${mib} MiB is ${TOO_LONG}; write it as .jsonl (one record per line)`;
+  return utf8Text(bytes, () => `${file}:${firstBadLine(bytes)}`, tooLong);
+}
+
+const TOO_LONG = "more than one JSON text can hold here";
+
+/**
+ * `bytes` as text. Decoding fails alike for bytes that are not UTF-8 and for a text longer than one string holds
+ * (V8's ~512 MiB): the first is said at `badAt()`, the second by `tooLong(MiB)`.
+ */
+function utf8Text(bytes: Uint8Array, badAt: () => string, tooLong: (mib: number) => string): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return strictDecoder.decode(bytes);
   } catch {
-    let line = 1, start = 0;
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i < bytes.length && bytes[i] !== 0x0a) continue;
-      try {
-        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, i));
-      } catch {
-        break;
-      }
-      line++, start = i + 1;
-    }
-    throw new InputError(`${file}:${line}: not valid UTF-8`);
+    check(!isUtf8(bytes), tooLong(Math.round(bytes.length / MiB)));
+    throw new InputError(`${badAt()}: not valid UTF-8`);
   }
+}
+
+/** Whether `bytes` are UTF-8, decoded a MiB at a time: no string as long as theirs is made. */
+function isUtf8(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  try {
+    for (let at = 0; at < bytes.length; at += MiB) decoder.decode(bytes.subarray(at, at + MiB), { stream: true });
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The 1-based line of the first bytes that are not UTF-8 (no character spans a newline: each line alone). */
+function firstBadLine(bytes: Uint8Array): number {
+  let line = 1, start = 0;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && isUtf8(bytes.subarray(start, i)); i = bytes.indexOf(0x0a, start)) {
+    line++, start = i + 1;
+  }
+  return line;
 }
 
 // deno-lint-ignore no-control-regex -- control characters are exactly what it looks for

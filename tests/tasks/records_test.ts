@@ -2,7 +2,7 @@
  * tasks/records.ts's JSONL reader: lines read in 16 MiB chunks and decoded one by one, so that a file past what
  * one string holds reads as a small one does. Records longer than a chunk, lines and multi-byte characters
  * across chunk boundaries, a last line without its newline, CRLF, blank lines, and a bad byte or bad JSON named
- * by its line.
+ * by its line; a .json file (or a line) past one string's length said so, not called bad UTF-8.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -114,4 +114,56 @@ Deno.test("parquet: bytes that are not UTF-8 in a text column are refused by fil
   const good = join(dir, "good.parquet");
   write(good, [enc("a"), enc("é"), enc("€😀")], "text");
   assert.deepEqual((await readRecords([good])).records.map((r) => r.value.question), ["a", "é", "€😀"]);
+});
+
+/**
+ * Decoding with V8's string limit made `limit` characters (it is ~512 MiB; a file that size is not written here):
+ * past it, decode throws the TypeError that Deno's does, as bad bytes do.
+ */
+async function withStringLimit(limit: number, run: () => Promise<void>) {
+  const real = TextDecoder.prototype.decode;
+  TextDecoder.prototype.decode = function (this: TextDecoder, ...args: Parameters<TextDecoder["decode"]>) {
+    const text = real.apply(this, args);
+    if (text.length > limit) throw new TypeError("Cannot allocate String from UTF-16: buffer exceeds maximum length.");
+    return text;
+  };
+  try {
+    await run();
+  } finally {
+    TextDecoder.prototype.decode = real;
+  }
+}
+
+Deno.test("a .json file or a JSONL line past what one string holds is said so, not called bad UTF-8", async () => {
+  await withStringLimit(1.5 * MiB, async () => {
+    const lines = [
+      `{"data": [{"id": 1, "text": "${"é".repeat(MiB / 2)}"},`,
+      `{"id": 2, "text": "${"a".repeat(MiB)}"}]}`,
+    ];
+    const json = join(dir, "big.json");
+    writeFileSync(json, lines.join("\n")); // 2 MiB, 1.5 Mi characters and more
+    await assert.rejects(
+      readRecords([json]),
+      (e: Error) =>
+        e instanceof InputError &&
+        e.message ===
+          `${json}: 2 MiB is more than one JSON text can hold here; write it as .jsonl (one record per line)`,
+    );
+    // bad bytes in a file that size are still named by their line
+    const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
+    bytes[bytes.length - 3] = 0xff;
+    writeFileSync(json, bytes);
+    await assert.rejects(
+      readRecords([json]),
+      (e: Error) => e instanceof InputError && e.message === `${json}:2: not valid UTF-8`,
+    );
+    // a JSONL line that long: named by its line
+    const jsonl = join(dir, "long-line.jsonl");
+    writeFileSync(jsonl, `{"id": 1}\n{"id": 2, "text": "${"a".repeat(2 * MiB)}"}\n`);
+    await assert.rejects(
+      readRecords([jsonl]),
+      (e: Error) =>
+        e instanceof InputError && e.message === `${jsonl}:2: a line of 2 MiB is more than one JSON text can hold here`,
+    );
+  });
 });
