@@ -21,10 +21,11 @@ as LiveCodeBench's alarm does (ITIMER_REAL, test_seconds): the host's timer is a
 the alarm. Departure: a test or load that ran past its time is a timeout even when the program swallowed the
 alarm's exception (a bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench
 takes the output). Ints convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its
-mocked stdin is followed: read() gives the whole input on every call, readlines() the lines without newlines,
-sys.stdin.readline() (and input()) the next line with its newline, as the StringIO behind LiveCodeBench's sys.stdin
-does, while a `stdin` bound at load (`from sys import stdin`, the prelude's `from sys import *`) gives it without,
-as LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real
+mocked stdin is followed, as it is since its commit 16de2a1 of 2025-05-23 (MockStdinWithBuffer; before it a plain
+StringIO whose read() gave what was left): read() gives the whole input on every call, readlines() the lines without
+newlines, sys.stdin.readline() (and input()) the next line with its newline, as the StringIO behind it does,
+while a `stdin` bound at load (`from sys import stdin`, the prelude's `from sys import *`) gives it without, as
+LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real
 judge accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for
 line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's
 input; sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; quit() ends a program as exit()
@@ -167,7 +168,8 @@ class Capture(io.TextIOBase):
 
 
 class StdinBytes:
-    """sys.stdin.buffer: read() gives all the input's bytes, readline() the next line with its newline."""
+    """sys.stdin.buffer: read() gives all the input's bytes (LiveCodeBench's MockBuffer), readline() the next line
+    with its newline."""
 
     def __init__(self, data):
         self._data, self._stream = data, io.BytesIO(data)
@@ -194,8 +196,8 @@ class TestInput:
 
 class Stdin:
     """A view of the test's input with the reading methods LiveCodeBench's mocks give: read() and readlines() the
-    whole input, readline() the next line, with its newline (sys.stdin while a test runs, a StringIO there) or
-    without (what the program bound at load, LiveCodeBench's patched real stdin)."""
+    whole input, readline() the next line, with its newline (sys.stdin while a test runs, MockStdinWithBuffer there)
+    or without (what the program bound at load, LiveCodeBench's patched real stdin)."""
 
     def __init__(self, source, newline):
         self._source, self._newline = source, newline

@@ -86,6 +86,47 @@ Deno.test("stdin: every way of reading it (as LiveCodeBench's mock, the departur
   });
 });
 
+/**
+ * The stdin idioms of docs/tasks-and-grading.md's table, each reading "2\n1\n2\n" (n, then n numbers) and printing
+ * their sum: the verdicts LiveCodeBench's runner gives now (its MockStdinWithBuffer, since its commit 16de2a1 of
+ * 2025-05-23: read() and readlines() the whole input on every call), computed there with its testing_util.py.
+ */
+const LCB_IDIOMS: Record<string, [string, string]> = {
+  "input() then sys.stdin.read()": [
+    "import sys\nn = int(input())\nprint(sum(map(int, sys.stdin.read().split())))",
+    "wrong_answer", // read() gives the whole input, the 2 with it (a judge, and LiveCodeBench before: what is left)
+  ],
+  "sys.stdin.read() once": ["import sys\nprint(sum(map(int, sys.stdin.read().split()[1:])))", "passed"],
+  "sys.stdin.read() twice, the second used": [
+    "import sys\nsys.stdin.read()\nprint(sum(map(int, sys.stdin.read().split()[1:])))",
+    "passed", // a judge's second read() gives ''
+  ],
+  "sys.stdin.readlines()": ["import sys\nprint(sum(int(x) for x in sys.stdin.readlines()[1:]))", "runtime_error"],
+  "input() then sys.stdin.readlines()": [
+    "import sys\nn = int(input())\nprint(sum(int(x) for x in sys.stdin.readlines()))",
+    "runtime_error", // readlines() is the input split at "\n": a last '', int('') fails
+  ],
+  "sys.stdin.buffer.read()": ["import sys\nprint(sum(map(int, sys.stdin.buffer.read().split()[1:])))", "passed"],
+  "for line in sys.stdin": ["import sys\nprint(sum([int(l) for l in sys.stdin][1:]))", "runtime_error"],
+  "open(0).read()": ["print(sum(map(int, open(0).read().split()[1:])))", "wrong_answer"],
+  "input = sys.stdin.readline": [
+    "import sys\ninput = sys.stdin.readline\nn = int(input())\nprint(sum(int(input()) for _ in range(n)))",
+    "passed",
+  ],
+};
+/** Where the driver departs, each a program a judge accepts (driver.py's docstring). */
+const DEPARTURES: Record<string, string> = { "for line in sys.stdin": "passed", "open(0).read()": "passed" };
+
+Deno.test("stdin idioms: LiveCodeBench's verdicts but for the departures (the docs' table)", async () => {
+  const names = Object.keys(LCB_IDIOMS);
+  const got = await Promise.all(names.map(async (name) => {
+    const o = (await one(stdin(LCB_IDIOMS[name][0]), "2\n1\n2\n")).outcomes[0];
+    return o.status !== "ok" ? o.status : o.out === "3\n" ? "passed" : "wrong_answer";
+  }));
+  const lcb = Object.fromEntries(names.map((name) => [name, LCB_IDIOMS[name][1]]));
+  assert.deepEqual(Object.fromEntries(names.map((name, i) => [name, got[i]])), { ...lcb, ...DEPARTURES });
+});
+
 Deno.test("stdin: an empty line is read as one (input() gives '', not EOFError), as in LiveCodeBench", async () => {
   const code = "a = input()\nb = input()\nc = input()\nprint(repr(a), repr(b), repr(c))";
   assert.deepEqual(await outs(stdin(code), ["1\n\n3\n"]), ["'1' '' '3'\n"]);
