@@ -2,9 +2,10 @@
  * The judge behind an OpenAI-compatible chat-completions endpoint: one user message, the reply's text back.
  * A busy or failing server (429, 5xx), a dropped connection or no reply within the time-out is tried again after
  * an exponentially growing wait (or the server's Retry-After, when longer); a refusal of the request itself (4xx)
- * is not, and a refused key stops everything, since every later request would be refused too; so do requests
- * that in a row got no answer at all (MOST_UNREACHABLE, each after its tries): 900 replies would otherwise each
- * spend minutes on a network or a server that is not there.
+ * is not, and a refused key or a spent quota (a 429 that says so) stops everything, since every later request would
+ * be refused too; so do requests that in a row got no answer at all (MOST_UNREACHABLE, each after its tries), or
+ * spent their tries on the same failure (MOST_FAILED_ALIKE): 900 replies would otherwise each spend minutes on a
+ * network, or a server, that does no work.
  */
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 
@@ -54,13 +55,19 @@ export const MOST_WAIT_MS = 120_000;
  * firewall that drops the connection looks like that too): then nothing is answering, and nothing will.
  */
 export const MOST_UNREACHABLE = 4;
+/**
+ * Requests in a row that each spent their tries on the same failure (HTTP 503 to everything, a rate limit that
+ * never lifts): the server answers, but refuses all the work.
+ */
+export const MOST_FAILED_ALIKE = 4;
 
 export function endpointJudge(o: EndpointOptions): Judge {
   const base = endpointUrl(o.url);
   const url = `${base}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
-  let unreachable = 0;
+  // requests in a row that no try reached; requests in a row that spent their tries on one failure
+  let unreachable = 0, alike = { why: "", n: 0 };
   return {
     id: o.model,
     // as given, as before the URL was checked: the on-disk cache keys on it (its replies stay found)
@@ -75,28 +82,42 @@ export function endpointJudge(o: EndpointOptions): Judge {
         ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
       });
       for (let attempt = 0, reached = false;; attempt++) {
-        let why: string, wait = Math.min(o.backoffMs * 2 ** attempt, MOST_WAIT_MS);
+        let why: string, said: string, wait = Math.min(o.backoffMs * 2 ** attempt, MOST_WAIT_MS);
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), o.timeoutMs);
         try {
           const res = await fetch(url, { method: "POST", headers, body, signal: abort.signal });
           reached = true, unreachable = 0;
           const text = await bodyText(res, url);
-          if (res.ok) return replyText(text, url);
+          if (res.ok) {
+            alike = { why: "", n: 0 };
+            return replyText(text, url);
+          }
           if (res.status === 401 || res.status === 403 || res.status === 404) {
             throw new InputError(
               `--judge ${o.url}: HTTP ${res.status} (${snippet(text)})` +
                 (res.status === 404 ? "; expected an OpenAI-compatible API's base URL (…/v1)" : "; check the key"),
             );
           }
+          // a spent quota answers 429 as a busy server does: no wait brings it back (minutes per request)
+          const spent = res.status === 429 ? spentQuota(text) : undefined;
+          if (spent !== undefined) {
+            throw new InputError(
+              `--judge ${o.url}: HTTP 429 (${spent}): the account's quota or billing is spent, not a busy server, ` +
+                "so no wait brings a reply; see to the plan, then run the same command again (it goes on from " +
+                "the replies recorded)",
+            );
+          }
           if (res.status !== 429 && res.status < 500) {
             throw new JudgeRequestError(`${url}: HTTP ${res.status} (${snippet(text)})`);
           }
-          why = `HTTP ${res.status}`;
+          why = `HTTP ${res.status}`, said = ` (${snippet(text)})`;
           const after = Number(res.headers.get("retry-after"));
           if (Number.isFinite(after) && after > 0) wait = Math.max(wait, Math.min(after * 1000, MOST_WAIT_MS));
         } catch (e) {
+          if (e instanceof JudgeRequestError) alike = { why: "", n: 0 }; // another outcome: the run is broken
           if (e instanceof InputError || e instanceof JudgeRequestError) throw e;
+          said = "";
           why = abort.signal.aborted
             ? `no reply within ${o.timeoutMs} ms`
             : `no connection (${oneLine((e as Error).message)})`;
@@ -108,6 +129,14 @@ export function endpointJudge(o: EndpointOptions): Judge {
             throw new InputError(
               `--judge ${o.url}: ${unreachable} requests in a row got no answer (${why}, ${attempt + 1} tries each): ` +
                 "check the URL and the network; the same command goes on from the replies recorded",
+            );
+          }
+          alike = reached && alike.why === why ? { why, n: alike.n + 1 } : { why, n: reached ? 1 : 0 };
+          if (alike.n >= MOST_FAILED_ALIKE) {
+            throw new InputError(
+              `--judge ${o.url}: ${alike.n} requests in a row failed with ${why}${said}, ${attempt + 1} tries ` +
+                "each: the server answers but does none of the work; try later (the same command goes on from " +
+                "the replies recorded)",
             );
           }
           throw new JudgeRequestError(`${url}: ${why}, ${attempt + 1} tries`);
@@ -137,6 +166,25 @@ export function endpointUrl(text: string): string {
       "a key goes in the variable --api-key-env names",
   );
   return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+}
+
+/**
+ * The server's message when a 429's body says the account's quota or billing is spent (OpenAI's error `code` or
+ * `type` insufficient_quota, billing_hard_limit_reached, …). Only those fields: a rate limit's advice may name the
+ * billing page, and that 429 passes.
+ */
+function spentQuota(body: string): string | undefined {
+  let e: unknown;
+  try {
+    e = JSON.parse(body)?.error;
+  } catch {
+    return undefined;
+  }
+  if (!e || typeof e !== "object") return undefined;
+  const { code, type, message } = e as Record<string, unknown>;
+  const kind = [code, type].find((x) => typeof x === "string" && /insufficient_quota|billing/i.test(x));
+  if (kind === undefined) return undefined;
+  return typeof message === "string" && message.trim() ? snippet(message) : String(kind);
 }
 
 /**

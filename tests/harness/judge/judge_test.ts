@@ -16,6 +16,7 @@ import {
   endpointJudge,
   type EndpointOptions,
   JudgeRequestError,
+  MOST_FAILED_ALIKE,
   MOST_UNREACHABLE,
 } from "../../../harness/judge/client.ts";
 import { pearson } from "../../../harness/judge/correlation.ts";
@@ -164,15 +165,116 @@ Deno.test("judge client: requests that in a row get no answer stop everything; a
         .test(e.message) &&
       /check the URL and the network; the same command goes on/.test(e.message),
   );
-  // a server that answers (even 500 past its tries) is there: never counted
-  const down = fakeServer(() => new Response("down", { status: 503 }));
+  // a server that answers is there: never counted as unreachable (a reply between resets both counts)
+  const flaky = fakeServer((_b, n) => (n % 2 ? chat("SCORE: 3") : new Response("down", { status: 503 })));
   try {
-    const k = endpointJudge(options(down.url, { retries: 0 }));
-    for (let i = 0; i < MOST_UNREACHABLE + 2; i++) {
+    const k = endpointJudge(options(flaky.url, { retries: 0 }));
+    for (let i = 0; i < MOST_UNREACHABLE + MOST_FAILED_ALIKE; i++) {
+      await assert.rejects(
+        k.reply("p", 0),
+        (e) => e instanceof JudgeRequestError && /HTTP 503, 1 tries/.test(e.message),
+      );
+      assert.equal((await k.reply("p", 0)).text, "SCORE: 3");
+    }
+  } finally {
+    await flaky.close();
+  }
+});
+
+Deno.test("judge client: requests that in a row fail every try with the same status stop everything, saying so", async () => {
+  // a server answering 503 (or 429, 500) to everything: each request spent its retries (minutes at the defaults)
+  for (const status of [503, 500, 429]) {
+    const down = fakeServer(() => new Response(`down ${status}`, { status }));
+    try {
+      const k = endpointJudge(options(down.url, { retries: 1 }));
+      for (let i = 1; i < MOST_FAILED_ALIKE; i++) {
+        await assert.rejects(k.reply("p", 0), (e) => e instanceof JudgeRequestError && /, 2 tries$/.test(e.message));
+      }
+      await assert.rejects(
+        k.reply("p", 0),
+        (e) =>
+          e instanceof InputError &&
+          e.message.startsWith(
+            `--judge ${down.url}: ${MOST_FAILED_ALIKE} requests in a row failed with HTTP ${status} ` +
+              `(down ${status}), 2 tries each:`,
+          ) && /the same command goes on from the replies recorded/.test(e.message),
+      );
+      assert.equal(down.bodies.length, 2 * MOST_FAILED_ALIKE);
+    } finally {
+      await down.close();
+    }
+  }
+  // another status between: not the same failure, counted anew
+  const mixed = fakeServer((_b, n) => new Response("x", { status: n % 2 ? 502 : 503 }));
+  try {
+    const k = endpointJudge(options(mixed.url, { retries: 0 }));
+    for (let i = 0; i < 2 * MOST_FAILED_ALIKE; i++) {
       await assert.rejects(k.reply("p", 0), (e) => e instanceof JudgeRequestError);
     }
   } finally {
-    await down.close();
+    await mixed.close();
+  }
+});
+
+/** 429 bodies of a spent quota or billing, as OpenAI and its imitators write them. */
+const SPENT = [
+  {
+    error: {
+      message: "You exceeded your current quota, please check your plan and billing details.",
+      type: "insufficient_quota",
+      param: null,
+      code: "insufficient_quota",
+    },
+  },
+  { error: { message: "You exceeded your current quota.", type: "insufficient_quota", code: null } },
+  {
+    error: {
+      message: "Billing hard limit has been reached",
+      type: "invalid_request_error",
+      code: "billing_hard_limit_reached",
+    },
+  },
+  { error: { message: "Your account is not active, please check your billing details.", code: "billing_not_active" } },
+];
+
+Deno.test("judge client: a 429 saying the quota or billing is spent stops at once, naming the endpoint and the server's message", async () => {
+  for (const body of SPENT) {
+    const s = fakeServer(() => Response.json(body, { status: 429, headers: { "retry-after": "1" } }));
+    try {
+      // the defaults: 7 tries, a second and more apart, would be a minute per request
+      const j = endpointJudge(options(s.url, { retries: 6, backoffMs: 1000 }));
+      const t0 = performance.now();
+      await assert.rejects(
+        j.reply("p", 0),
+        (e) =>
+          e instanceof InputError &&
+          e.message.startsWith(`--judge ${s.url}: HTTP 429 (${body.error.message})`) &&
+          /not a busy server/.test(e.message),
+      );
+      assert.equal(s.bodies.length, 1, "asked once, never again");
+      assert.ok(performance.now() - t0 < 900, "no wait");
+    } finally {
+      await s.close();
+    }
+  }
+  // a rate limit is a busy server, even where its advice names the billing page: tried again
+  const busy = fakeServer((_b, n) =>
+    n === 0
+      ? Response.json({
+        error: {
+          message: "Rate limit reached for gpt-4o on requests per min (RPM): Limit 3. Add a payment method at " +
+            "https://platform.openai.com/account/billing to increase your rate limit.",
+          type: "requests",
+          code: "rate_limit_exceeded",
+        },
+      }, { status: 429 })
+      : chat("SCORE: 4")
+  );
+  try {
+    assert.equal((await endpointJudge(options(busy.url)).reply("p", 0)).text, "SCORE: 4");
+    assert.equal(busy.bodies.length, 2);
+  } finally {
+    await busy.close();
   }
 });
 
@@ -502,6 +604,25 @@ Deno.test("deno task judge: the key from the variable named; a failing server le
   const r = await runCli("cli/judge.ts", [away, "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /the run's model \/nowhere\/model is not on this machine.*give --tokenizer DIR/);
+});
+
+Deno.test("deno task judge: a spent quota stops the command at once with one line, nothing recorded", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-quota-"));
+  const dir = runFolder(join(base, "run"), ["t1", "t2", "t3"].map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+  const s = fakeServer(() => Response.json(SPENT[0], { status: 429 }));
+  try {
+    // the default --retries and --backoff-ms: each request would take a minute of tries
+    const r = await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 3));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: --judge http:\/\/127\.0\.0\.1:\d+\/v1: HTTP 429 \(You exceeded your current quota/m,
+    );
+    assert.ok(s.bodies.length <= 4, `asked ${s.bodies.length} times: at most the first requests in flight`);
+    assert.ok(!existsSync(join(dir, "judge.jsonl")));
+  } finally {
+    await s.close();
+  }
 });
 
 Deno.test("deno task judge: the engine's own model as the judge (random weights: the mechanics only)", async () => {
