@@ -1,6 +1,7 @@
 /**
  * The judge's replies kept on disk, one file per (judge, where it runs, prompt version, prompt text, judge run):
- * a second command over the same traces, or over a copy of them, asks the judge nothing. Written whole
+ * a second command over the same traces, or over a copy of them, asks the judge nothing (replies cached under
+ * another spelling of where it runs, `formerly`, are found too). Written whole
  * (engine/files.ts), so a kill leaves a reply or none.
  */
 import { createHash } from "node:crypto";
@@ -12,15 +13,16 @@ import type { Judge, Reply } from "./client.ts";
 
 /** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
 export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
-  const file = (prompt: string, run: number) =>
-    join(dir, `${sha256(JSON.stringify([judge.id, judge.where, promptVersion, prompt, run]))}.json`);
+  const file = (prompt: string, run: number, where = judge.where) =>
+    join(dir, `${sha256(JSON.stringify([judge.id, where, promptVersion, prompt, run]))}.json`);
   const cached = {
     id: judge.id,
     where: judge.where,
     asked: 0,
     async reply(prompt: string, run: number): Promise<Reply> {
       const f = file(prompt, run);
-      if (existsSync(f)) return readReply(f);
+      const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => existsSync(x));
+      if (found) return readReply(found);
       const reply = await judge.reply(prompt, run);
       cached.asked++;
       mkdirSync(dir, { recursive: true });

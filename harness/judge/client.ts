@@ -20,8 +20,10 @@ export interface Reply {
 export interface Judge {
   /** what judged, as judge.jsonl records it: the model's name, or the local model's source */
   readonly id: string;
-  /** where it runs (an endpoint's URL, a local model's source): with `id`, what the on-disk cache keys on */
+  /** where it runs (an endpoint's base URL, a local model's source): with `id`, what the on-disk cache keys on */
   readonly where: string;
+  /** other spellings of `where` that replies were cached under before (an endpoint's URL as typed): read only */
+  readonly formerly?: readonly string[];
   reply(prompt: string, run: number): Promise<Reply>;
 }
 
@@ -70,8 +72,10 @@ export function endpointJudge(o: EndpointOptions): Judge {
   let unreachable = 0, alike = { why: "", n: 0 };
   return {
     id: o.model,
-    // as given, as before the URL was checked: the on-disk cache keys on it (its replies stay found)
-    where: o.url,
+    // the base URL however it was spelt, so "…/v1/" finds the replies of "…/v1"; replies cached under the URL
+    // as typed (the key before) or with a slash after are read too: none paid for is asked again
+    where: base,
+    formerly: [...new Set([o.url, `${base}/`])].filter((w) => w !== base),
     async reply(prompt, run) {
       const body = JSON.stringify({
         model: o.model,
@@ -149,8 +153,9 @@ export function endpointJudge(o: EndpointOptions): Judge {
 }
 
 /**
- * An endpoint's base URL, up to /v1, with no trailing slash. A query, a fragment or a user in it is refused: the
- * path is appended to it, and it is written beside every cached reply (a key in a query would be on disk).
+ * An endpoint's base URL, up to /v1, with no trailing slash (nor the /chat/completions that a URL copied from a
+ * request may end with): one endpoint is one spelling. A query, a fragment or a user in it is refused: the path is
+ * appended to it, and it is written beside every cached reply (a key in a query would be on disk).
  */
 export function endpointUrl(text: string): string {
   let u: URL;
@@ -165,7 +170,7 @@ export function endpointUrl(text: string): string {
     `--judge ${text}: expected the API's base URL alone (…/v1), without a query, fragment or user; ` +
       "a key goes in the variable --api-key-env names",
   );
-  return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+  return `${u.origin}${u.pathname.replace(/\/+$/, "").replace(/\/chat\/completions$/, "")}`;
 }
 
 /**

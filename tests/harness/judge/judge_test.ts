@@ -19,6 +19,7 @@ import {
   MOST_FAILED_ALIKE,
   MOST_UNREACHABLE,
 } from "../../../harness/judge/client.ts";
+import { cachedJudge } from "../../../harness/judge/cache.ts";
 import { pearson } from "../../../harness/judge/correlation.ts";
 import { localJudge } from "../../../harness/judge/local.ts";
 import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
@@ -30,19 +31,21 @@ const DEMO = fileURLToPath(new URL("../../../engine/models/hogwild-demo", import
 
 /** A fake chat-completions server on 127.0.0.1: `reply` answers each request (its body, its number from 0). */
 function fakeServer(reply: (body: Record<string, unknown>, n: number) => Response | Promise<Response>) {
-  const bodies: Record<string, unknown>[] = [], auth: (string | null)[] = [];
+  const bodies: Record<string, unknown>[] = [], auth: (string | null)[] = [], paths: string[] = [];
   let release = () => {};
   const released = new Promise<void>((r) => (release = r));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const body = await req.json();
     bodies.push(body);
     auth.push(req.headers.get("authorization"));
+    paths.push(new URL(req.url).pathname);
     return await reply(body, bodies.length - 1);
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}/v1`,
     bodies,
     auth,
+    paths,
     /** a handler that never answers, until the server closes */
     hang: () => released.then(() => new Response("late", { status: 500 })),
     async close() {
@@ -96,8 +99,6 @@ Deno.test("judge client: the reply's text, the model, key, seed and token limit 
   const s = fakeServer((_b, n) => chat(n === 0 ? "Fine teamwork.\nSCORE: 5" : "They did well."));
   try {
     const j = endpointJudge(options(s.url, { apiKey: "sk-test", temperature: 0.5 }));
-    // where it runs is the URL as given: the reply cache keys on it, and replies cached before stay found
-    assert.equal(endpointJudge(options(`${s.url}/`)).where, `${s.url}/`);
     assert.deepEqual(await j.reply("rate this", 2), { text: "Fine teamwork.\nSCORE: 5", cut: false });
     assert.equal(parseScore((await j.reply("rate this", 0)).text), null);
     assert.deepEqual(s.bodies[0], {
@@ -321,6 +322,48 @@ Deno.test("judge client: no reply within the time-out is tried again; a refused 
     } finally {
       await s.close();
     }
+  }
+});
+
+Deno.test("judge cache: an endpoint's replies are keyed on its base URL however it is spelt; those cached under the URL as typed are still found", async () => {
+  const s = fakeServer(() => chat("SCORE: 4"));
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-where-"));
+  const spellings = [
+    s.url,
+    `${s.url}/`,
+    `${s.url}//`,
+    `${s.url}/chat/completions`,
+    `${s.url}/chat/completions/`,
+    s.url.replace("http://", "HTTP://"),
+  ];
+  try {
+    for (const url of spellings) {
+      const j = cachedJudge(endpointJudge(options(url)), join(base, "cache"), "judge.txt@0");
+      assert.equal((await j.reply("p", 0)).text, "SCORE: 4", url);
+    }
+    assert.equal(s.bodies.length, 1, "one reply, cached, for every spelling");
+    assert.deepEqual(s.paths, ["/v1/chat/completions"]);
+    // another host name is another endpoint as far as this can tell: localhost is not resolved to 127.0.0.1
+    assert.notEqual(endpointJudge(options(s.url.replace("127.0.0.1", "localhost"))).where, s.url);
+    // a cache written before keyed on the URL as typed: found by that spelling, and by every other one where it
+    // was the base or the base with a slash (the ones written)
+    for (const typed of spellings) {
+      const old = join(base, `old-${spellings.indexOf(typed)}`);
+      const earlier = {
+        id: "judge-model",
+        where: typed,
+        reply: () => Promise.resolve({ text: "SCORE: 2", cut: false }),
+      };
+      await cachedJudge(earlier, old, "judge.txt@0").reply("q", 1);
+      for (const url of typed === s.url || typed === `${s.url}/` ? spellings : [typed]) {
+        const j = cachedJudge(endpointJudge(options(url)), old, "judge.txt@0");
+        assert.equal((await j.reply("q", 1)).text, "SCORE: 2", `${typed} read as ${url}`);
+        assert.equal(j.asked, 0);
+      }
+    }
+    assert.equal(s.bodies.length, 1, "nothing asked again");
+  } finally {
+    await s.close();
   }
 });
 
