@@ -4,7 +4,7 @@
  * and the summary's bars read back.
  */
 import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
@@ -119,7 +119,8 @@ export async function judgeAll(
       reply = await judge.reply(w.prompt, w.run);
     } catch (e) {
       if (!(e instanceof JudgeRequestError)) throw e;
-      failures.push(`${recordKey(w.trace).replaceAll("\t", " / ")} run ${w.run}: ${e.message}`);
+      const folder = dirname(w.file.file); // a trace's key is its folder's alone
+      failures.push(`${folder}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`);
       return;
     }
     const { task, problem_id, method, seed } = w.trace;
