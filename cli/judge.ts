@@ -102,7 +102,8 @@ async function main() {
   const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
-  const { files, traces, work } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
+  const { files, traces, work, empty } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
+  for (const e of empty) console.error(`judge: ${e}`);
 
   const failures: string[] = [];
   // the key is read here, at the command line's edge, and only passed on

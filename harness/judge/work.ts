@@ -63,22 +63,26 @@ async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<voi
   }));
 }
 
-/** Every run folder's traces (two or more writers, of `methods` if given) and the replies they still lack. */
+/**
+ * Every run folder's traces (two or more writers, of `methods` if given) and the replies they still lack; `empty`:
+ * a line for each folder with no such trace, saying why. None in any folder is refused: a table and chart of
+ * nothing, exit 0, would read as done (a mistyped glob, a folder of sequential runs).
+ */
 export function pendingWork(
   dirs: readonly string[],
   o: { runs: number; line: JudgeKey; template: JudgeTemplate; methods?: string[]; tokenizer?: string },
-): { files: Map<string, JudgeFile>; traces: Map<string, TraceLine[]>; work: Work[] } {
+): { files: Map<string, JudgeFile>; traces: Map<string, TraceLine[]>; work: Work[]; empty: string[] } {
   const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
-  const work: Work[] = [];
+  const work: Work[] = [], empty: string[] = [];
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   for (const dir of dirs) {
     const done = new Set(readRecords(dir).map(recordKey));
-    const all = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) =>
-      done.has(recordKey(t)) && t.workers.length >= 2
-    );
+    const recorded = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) => done.has(recordKey(t)));
+    const all = recorded.filter((t) => t.workers.length >= 2);
     for (const t of all) judgeable.add(t.method);
     const own = all.filter((t) => !methods || methods.includes(t.method));
+    if (own.length === 0) empty.push(`${dir}: no trace to judge: ${whyNone(done.size, recorded, all)}`);
     const file = new JudgeFile(dir);
     files.set(dir, file);
     traces.set(dir, own);
@@ -101,7 +105,24 @@ export function pendingWork(
       })`,
     );
   }
-  return { files, traces, work };
+  check(
+    empty.length < dirs.length,
+    `judge: nothing to judge in the run folders given (traces of two or more writers with a record): ${
+      empty.join("; ")
+    }`,
+  );
+  return { files, traces, work, empty };
+}
+
+/** Why a folder has no trace to judge: no records, no traces of them, traces of one writer, or none asked for. */
+function whyNone(records: number, recorded: readonly TraceLine[], all: readonly TraceLine[]): string {
+  const methods = (ts: readonly TraceLine[]) => [...new Set(ts.map((t) => t.method))].join(", ");
+  if (records === 0) return "no records yet";
+  if (recorded.length === 0) return `${records} records, and no trace of them in traces.jsonl`;
+  if (all.length === 0) {
+    return `its ${recorded.length} traces with a record have one writer each (${methods(recorded)})`;
+  }
+  return `none of the methods asked for (it has ${methods(all)})`;
 }
 
 /** Asks `judge` for every reply of `work`, `concurrency` at once, each appended to its folder as it comes. */

@@ -916,3 +916,70 @@ Deno.test("deno task judge: a trace holding the local judge's added tokens is no
   assert.deepEqual(lines.map((l) => l.problem_id), ["t1"]);
   assert.match(r.stdout, /\| run \| hogwild:2 \| \d \| [^|]* \| {2}\| \d \| \d \| 1 \|/);
 });
+
+Deno.test("deno task judge: folders with nothing to judge are named, with why; none with anything is one error, exit 2", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-empty-"));
+  const solo = (id: string) => ({
+    ...trace(id, "sequential", "Problem S"),
+    names: ["Alice"],
+    workers: ["alone"],
+    steps: [],
+  });
+  const seq = runFolder(join(base, "seq"), [solo("s1"), solo("s2")]);
+  const started = runFolder(join(base, "started"), []);
+  // traces whose records were never written (killed between the two appends)
+  const unrecorded = runFolder(join(base, "unrecorded"), [trace("t9", "hogwild:2", "Problem T1")]);
+  writeFileSync(join(unrecorded, "records.jsonl"), "");
+  const untraced = runFolder(join(base, "untraced"), [trace("t8", "hogwild:2", "Problem T1")]);
+  writeFileSync(join(untraced, "traces.jsonl"), "");
+  const good = runFolder(join(base, "good"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const why: [string, RegExp][] = [
+    [seq, /seq: no trace to judge: its 2 traces with a record have one writer each \(sequential\)/],
+    [started, /started: no trace to judge: no records yet/],
+    [unrecorded, /unrecorded: no trace to judge: no records yet/],
+    [untraced, /untraced: no trace to judge: 1 records, and no trace of them in traces\.jsonl/],
+  ];
+  const s = judgeServer();
+  try {
+    for (const [dir, message] of why) {
+      const r = await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 1));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: judge: nothing to judge in the run folders given \(traces of two or more writers with a record\): /,
+      );
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    const all = await runCli("cli/judge.ts", endpointArgs(seq, s.url, base, 1).concat([started]));
+    assert.equal(all.code, 2, all.stderr);
+    assert.match(
+      all.stderr,
+      new RegExp(`${seq}: no trace to judge: .*; ${started}: no trace to judge: no records yet`),
+    );
+    // beside a folder that has some: each empty one said, the others judged
+    const some = await runCli("cli/judge.ts", endpointArgs(good, s.url, base, 1).concat([seq, started]));
+    assert.equal(some.code, 0, some.stderr);
+    for (const [dir, message] of why.slice(0, 2)) {
+      assert.match(some.stderr, message);
+      assert.ok(some.stderr.includes(`judge: ${dir}: no trace to judge`), some.stderr);
+    }
+    assert.match(some.stdout, /\| good \| hogwild:2 \| 1 \| 2\.00 \|/);
+    assert.equal(s.bodies.length, 1);
+    // one folder without the traces --methods names, beside one with them
+    const other = runFolder(join(base, "other"), [trace("t1", "hogwild:2:interleaved", "Problem T1")]);
+    const named = await runCli("cli/judge.ts", [
+      ...endpointArgs(good, s.url, base, 1),
+      other,
+      "--methods",
+      "hogwild:2",
+    ]);
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(
+      named.stderr,
+      /other: no trace to judge: none of the methods asked for \(it has hogwild:2:interleaved\)/,
+    );
+  } finally {
+    await s.close();
+  }
+});
