@@ -10,6 +10,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { writeScoreChart } from "../harness/judge/chart.ts";
+import { unfinishedNote } from "../harness/report/charts.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
@@ -102,7 +103,13 @@ async function main() {
   const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
-  const { files, traces, work, empty } = pendingWork(dirs, { runs, line, template, methods, tokenizer: f.tokenizer });
+  const { files, traces, work, empty, unfinished: left } = pendingWork(dirs, {
+    runs,
+    line,
+    template,
+    methods,
+    tokenizer: f.tokenizer,
+  });
   for (const e of empty) console.error(`judge: ${e}`);
 
   const failures: string[] = [];
@@ -138,7 +145,16 @@ async function main() {
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
   }
 
-  const { bars, all } = judgedBars(dirs, files, traces, { judge: judgeId, template, prefix, runs, settings });
+  const { bars, all, unfinished } = judgedBars(dirs, files, traces, {
+    judge: judgeId,
+    template,
+    prefix,
+    runs,
+    settings,
+    unfinished: left,
+  });
+  // the table's settings, as the chart's, may stand on different problems: said, as the bench's plots say it
+  if (unfinished.length) console.error(`judge: ${unfinishedNote(unfinished)}`);
   console.log(
     `| run | setting | traces | mean score | 95% interval | traces without a score | runs without a score | ` +
       `traces short of ${runs} runs |`,
@@ -156,7 +172,8 @@ async function main() {
     // A chart says "the mean of N runs per trace": not drawn over traces the judge has not finished.
     console.error(`judge: --chart not written: ${short} traces have fewer than ${runs} judge runs recorded`);
   } else if (f.chart) {
-    const written = await writeScoreChart(f.chart, bars, `Collaboration score (${judgeId}, ${runs} runs per trace)`);
+    const title = `Collaboration score (${judgeId}, ${runs} runs per trace)`;
+    const written = await writeScoreChart(f.chart, bars, title, unfinished);
     console.error(`judge: wrote ${written.join(", ")}`);
   }
   if (human) {

@@ -2,6 +2,7 @@
  * The paper's Fig. 7 as a chart: the judge's mean collaboration score per setting (bars, in the order given),
  * with its 95% interval, one panel per run folder (a model) when there are several; drawn by plots.ts's renderer.
  */
+import { unfinishedNote } from "../report/charts.ts";
 import { render } from "../report/plots.ts";
 import type { GroupScore } from "./scores.ts";
 
@@ -18,7 +19,8 @@ export interface Bar extends GroupScore {
   runsUnscored: number;
 }
 
-export function scoreChartSpec(bars: readonly Bar[], title: string): unknown {
+/** `unfinished`: what is unfinished of each run unfinished, said in the subtitle as the bench's plots say it. */
+export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: readonly string[] = []): unknown {
   const settings = [...new Set(bars.map((b) => b.setting))];
   const runs = new Set(bars.map((b) => b.run));
   const values = bars.filter((b) => b.n > 0).map((b) => ({
@@ -67,7 +69,8 @@ export function scoreChartSpec(bars: readonly Bar[], title: string): unknown {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: title,
-      subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs); lines: 95% intervals",
+      subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs); lines: 95% intervals" +
+        (unfinished.length ? `; ${unfinishedNote(unfinished)}` : ""),
       fontSize: 14,
     },
     config: { font: "DejaVu Sans" },
@@ -76,8 +79,13 @@ export function scoreChartSpec(bars: readonly Bar[], title: string): unknown {
 }
 
 /** Writes the chart to `file` (.svg) and beside it as .png; returns the two paths. */
-export async function writeScoreChart(file: string, bars: readonly Bar[], title: string): Promise<string[]> {
+export async function writeScoreChart(
+  file: string,
+  bars: readonly Bar[],
+  title: string,
+  unfinished: readonly string[] = [],
+): Promise<string[]> {
   const stem = file.replace(/\.(svg|png)$/i, "");
-  await render(scoreChartSpec(bars, title), stem);
+  await render(scoreChartSpec(bars, title, unfinished), stem);
   return [`${stem}.svg`, `${stem}.png`];
 }

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
-import { readLines, readRecords, readRunJson, recordKey, type TraceLine } from "../bench/rundir.ts";
+import { readLines, readRecords, readRunJson, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Judge, JudgeRequestError, type Reply } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
@@ -66,18 +66,27 @@ async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<voi
 /**
  * Every run folder's traces (two or more writers, of `methods` if given) and the replies they still lack; `empty`:
  * a line for each folder with no such trace, saying why. None in any folder is refused: a table and chart of
- * nothing, exit 0, would read as done (a mistyped glob, a folder of sequential runs).
+ * nothing, exit 0, would read as done (a mistyped glob, a folder of sequential runs). `unfinished`: what is
+ * unfinished of each folder whose run is ("3 of 6 planned records"), by folder.
  */
 export function pendingWork(
   dirs: readonly string[],
   o: { runs: number; line: JudgeKey; template: JudgeTemplate; methods?: string[]; tokenizer?: string },
-): { files: Map<string, JudgeFile>; traces: Map<string, TraceLine[]>; work: Work[]; empty: string[] } {
+): {
+  files: Map<string, JudgeFile>;
+  traces: Map<string, TraceLine[]>;
+  work: Work[];
+  empty: string[];
+  unfinished: Map<string, string>;
+} {
   const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
-  const work: Work[] = [], empty: string[] = [];
+  const work: Work[] = [], empty: string[] = [], unfinished = new Map<string, string>();
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   for (const dir of dirs) {
-    const done = new Set(readRecords(dir).map(recordKey));
+    const records = readRecords(dir), done = new Set(records.map(recordKey));
+    const left = unfinishedRecords(records.length, existsSync(join(dir, "run.json")) ? readRunJson(dir) : {});
+    if (left) unfinished.set(dir, left);
     const recorded = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) => done.has(recordKey(t)));
     const all = recorded.filter((t) => t.workers.length >= 2);
     for (const t of all) judgeable.add(t.method);
@@ -111,7 +120,7 @@ export function pendingWork(
       empty.join("; ")
     }`,
   );
-  return { files, traces, work, empty };
+  return { files, traces, work, empty, unfinished };
 }
 
 /** Why a folder has no trace to judge: no records, no traces of them, traces of one writer, or none asked for. */
@@ -164,14 +173,22 @@ export async function judgeAll(
 
 /**
  * The summary's bars: per run folder and method (or setting, in --settings' order: `settings` maps a method to
- * its label), the mean of its traces' scores by this judge; and every trace's score.
+ * its label), the mean of its traces' scores by this judge; every trace's score; and the unfinished runs (what
+ * pendingWork found of each), named as the bars name them, as the bench's plots name them.
  */
 export function judgedBars(
   dirs: readonly string[],
   files: Map<string, JudgeFile>,
   traces: Map<string, TraceLine[]>,
-  o: { judge: string; template: JudgeTemplate; prefix: number; runs: number; settings?: Map<string, string> },
-): { bars: Bar[]; all: TraceScore[] } {
+  o: {
+    judge: string;
+    template: JudgeTemplate;
+    prefix: number;
+    runs: number;
+    settings?: Map<string, string>;
+    unfinished?: Map<string, string>;
+  },
+): { bars: Bar[]; all: TraceScore[]; unfinished: string[] } {
   // a folder by its name, or by its path where two share a name
   const short = dirs.map((d) => basename(resolve(d)));
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
@@ -194,5 +211,9 @@ export function judgedBars(
     }
     return scores;
   });
-  return { bars, all };
+  const unfinished = dirs.flatMap((d, i) => {
+    const left = o.unfinished?.get(d);
+    return left ? [dirs.length > 1 ? `${names[i]} (${left})` : left] : [];
+  });
+  return { bars, all, unfinished };
 }

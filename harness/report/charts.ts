@@ -119,10 +119,7 @@ function chart(
   const subtitle = order +
     (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
     (refs.some((r) => r.line) ? "; dashed: reference levels" : "") +
-    // as the summary says it: an unfinished run's methods may stand on different problems and seeds
-    (runs.unfinished.length
-      ? `; unfinished: ${runs.unfinished.join(", ")} (its methods may stand on different problems and seeds)`
-      : "");
+    (runs.unfinished.length ? `; ${unfinishedNote(runs.unfinished)}` : "");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle, fontSize: 14 },
@@ -130,6 +127,13 @@ function chart(
     ...base,
   };
 }
+
+/**
+ * What a chart over unfinished runs says of them ("3 of 6 planned records" each), as the summary says it: an
+ * unfinished run's methods may stand on different problems and seeds. The judge's chart says it too.
+ */
+export const unfinishedNote = (unfinished: readonly string[]) =>
+  `unfinished: ${unfinished.join(", ")} (its methods may stand on different problems and seeds)`;
 
 /**
  * The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time.

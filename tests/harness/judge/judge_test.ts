@@ -983,3 +983,25 @@ Deno.test("deno task judge: folders with nothing to judge are named, with why; n
     await s.close();
   }
 });
+
+Deno.test("deno task judge: over an unfinished run the chart's subtitle and a note say so, as the bench's plots do", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-unfinished-"));
+  const traces = [trace("t1", "hogwild:2", "Problem T1"), trace("t3", "hogwild:2:interleaved", "Problem T3")];
+  const dir = runFolder(join(base, "run"), traces);
+  // planned: a third trace, not run yet
+  const planned = [...traces.map((t) => t.problem_id), "t2"].map((id, i) =>
+    ["chains", id, i ? "hogwild:2:interleaved" : "hogwild:2", 1].join("\t")
+  );
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, model: { source: DEMO }, planned }));
+  const s = judgeServer();
+  try {
+    const chart = join(base, "fig7.svg");
+    const r = await runCli("cli/judge.ts", [...endpointArgs(dir, s.url, base, 1), "--chart", chart]);
+    assert.equal(r.code, 0, r.stderr);
+    const note = "unfinished: 2 of 3 planned records (its methods may stand on different problems and seeds)";
+    assert.ok(r.stderr.includes(`judge: ${note}`), r.stderr);
+    assert.ok(readFileSync(chart, "utf8").includes(note), "in the chart's subtitle");
+  } finally {
+    await s.close();
+  }
+});
