@@ -61,7 +61,8 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
   const base = runs.size > 1
     ? {
       data: { values },
-      facet: { column: { field: "run", type: "nominal", title: null } },
+      // in the order the folders were given, as the table's rows (vega-lite sorts them by name otherwise)
+      facet: { column: { field: "run", type: "nominal", title: null, sort: [...runs] } },
       spec: { width: 60 * settings.length + 80, height: 260, ...layer },
     }
     : { data: { values }, width: 80 * settings.length + 120, height: 300, ...layer };

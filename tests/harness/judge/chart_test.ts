@@ -29,3 +29,11 @@ Deno.test("judge chart: an unfinished run is said in the subtitle, as the bench'
     /; unfinished: 2 of 6 planned records \(its methods may stand on different problems and seeds\)$/,
   );
 });
+
+Deno.test("judge chart: several run folders' panels stand in the order given, not sorted by name", () => {
+  const runs = ["zeta", "alpha", "mid"];
+  for (const order of [runs, [...runs].reverse(), [runs[1], runs[2], runs[0]]]) {
+    const bars = order.flatMap((r) => [bar(r, "token-wise", 4), bar(r, "no-sync", 2)]);
+    assert.deepEqual((scoreChartSpec(bars, "t") as Spec).facet!.column.sort, order);
+  }
+});
