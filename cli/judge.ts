@@ -140,8 +140,14 @@ async function main() {
       : await localJudge(f.judge, { device: f.device as "cpu" | "cuda", temperature, maxTokens });
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
-    const { got, failures: failed } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);
+    const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);
     for (const f of failed) failures.push(f);
+    if (unjudgeable.length) {
+      console.error(
+        `judge: ${unjudgeable.length} prompts this judge cannot read, recorded so (no score; judge them with another model):`,
+      );
+      for (const x of unjudgeable.slice(0, 10)) console.error(`  ${x}`);
+    }
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
   }
 

@@ -32,6 +32,15 @@ export class JudgeRequestError extends Error {
   override name = "JudgeRequestError";
 }
 
+/**
+ * A prompt this judge can never read, whatever the retries (a local model's positions too few for it, its own
+ * added tokens in the text): recorded as such, without a score, so that the command does not ask it forever
+ * and the table and chart count it as a run without a score.
+ */
+export class UnjudgeableError extends Error {
+  override name = "UnjudgeableError";
+}
+
 export interface EndpointOptions {
   /** the API's base URL, up to /v1 */
   url: string;

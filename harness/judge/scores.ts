@@ -26,7 +26,9 @@ export interface JudgeLine extends Key {
   reply: string;
   /** the reply stopped at the judge's token limit (absent: it ended, or was recorded before this was marked) */
   cut?: boolean;
-  /** the rubric's score read from the reply; null when it holds none or was cut (never guessed) */
+  /** why this judge can never read the prompt (a local model's positions, its own added tokens): no reply, no score */
+  unjudgeable?: string;
+  /** the rubric's score read from the reply; null when it holds none, was cut or is unjudgeable (never guessed) */
   score: number | null;
   /** tokens of each worker's block the judge was shown */
   tokens: number[];

@@ -9,7 +9,7 @@ import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { readLines, readRecords, readRunJson, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
-import { type Judge, JudgeRequestError, type Reply } from "./client.ts";
+import { type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
 import { groupScore, JudgeFile, lineScore, type TraceScore, traceScores } from "./scores.ts";
@@ -134,33 +134,39 @@ function whyNone(records: number, recorded: readonly TraceLine[], all: readonly 
   return `none of the methods asked for (it has ${methods(all)})`;
 }
 
-/** Asks `judge` for every reply of `work`, `concurrency` at once, each appended to its folder as it comes. */
+/**
+ * Asks `judge` for every reply of `work`, `concurrency` at once, each appended to its folder as it comes. A prompt
+ * the judge can never read is appended too, as such (`unjudgeable`, no reply, no score), and listed.
+ */
 export async function judgeAll(
   judge: Judge,
   work: readonly Work[],
   line: JudgeKey,
   concurrency: number,
-): Promise<{ got: number; failures: string[] }> {
-  const failures: string[] = [];
+): Promise<{ got: number; failures: string[]; unjudgeable: string[] }> {
+  const failures: string[] = [], unjudgeable: string[] = [];
   let got = 0;
   await pool(work, concurrency, async (w) => {
+    const { task, problem_id, method, seed } = w.trace;
+    const key = { task, problem_id, method, seed, run: w.run, ...line };
+    // a trace's key is its folder's alone
+    const named = (e: Error) =>
+      `${dirname(w.file.file)}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`;
     let reply: Reply;
     try {
       reply = await judge.reply(w.prompt, w.run);
     } catch (e) {
+      if (e instanceof UnjudgeableError) {
+        w.file.append({ ...key, reply: "", unjudgeable: e.message, score: null, tokens: w.tokens });
+        unjudgeable.push(named(e));
+        return;
+      }
       if (!(e instanceof JudgeRequestError)) throw e;
-      const folder = dirname(w.file.file); // a trace's key is its folder's alone
-      failures.push(`${folder}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`);
+      failures.push(named(e));
       return;
     }
-    const { task, problem_id, method, seed } = w.trace;
     w.file.append({
-      task,
-      problem_id,
-      method,
-      seed,
-      run: w.run,
-      ...line,
+      ...key,
       reply: reply.text,
       ...(reply.cut ? { cut: true } : {}),
       score: lineScore(reply.text, reply.cut),
@@ -168,7 +174,7 @@ export async function judgeAll(
     });
     if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
   });
-  return { got, failures };
+  return { got, failures, unjudgeable };
 }
 
 /**
