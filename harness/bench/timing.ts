@@ -47,7 +47,7 @@ export function costWarning(i: Pick<Invocation, "cost_error" | "passes">): strin
  * of the folder comes from it, and an invocation's own error can still fall under the bound (the same noise on
  * both sides, or passes that seldom use the ill-fitted term).
  */
-export function fitWarning(m: Pick<CostModel, "fit">): string | undefined {
+export function fitWarning(m: Pick<CostModel, "fit">, shard?: string): string | undefined {
   const few = m.fit.shapes !== undefined && m.fit.shapes < 2 * COST_TERMS.length;
   if (!few && !(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
   const why = few
@@ -56,9 +56,10 @@ export function fitWarning(m: Pick<CostModel, "fit">): string | undefined {
     : `predicts its own ${m.fit.passes} calibration passes${
       m.fit.shapes === undefined ? "" : ", each shape from the fit of the others,"
     } only to within ${(100 * m.fit.median_rel_error).toFixed(0)}% (median)`;
-  return `Warning: the cost model ${why}, so the solo times (the time axis) are not reliable. Every record of this ` +
-    "folder is timed by it: calibrate again on an idle machine (a new --out), and check them with deno task " +
-    "solo-check.";
+  // a merged folder's shards each had their own: the warning names the shard whose records it timed
+  return `Warning: the cost model${shard ? ` of shard ${shard}` : ""} ${why}, so the solo times (the time axis) ` +
+    `are not reliable. Every record of ${shard ? "that shard" : "this folder"} is timed by it: calibrate again on ` +
+    `an idle machine (a new --out), and check them with deno task solo-check.`;
 }
 
 export class PassLog {
@@ -126,15 +127,17 @@ export function runMachines(run: Record<string, unknown>): string[] {
 }
 
 /**
- * The summary's words on time; `machines`: a merged run's shards' machines (each shard's solo times are its own
- * machine's); `records`: the folder's, when the invocations may not account for all of them.
+ * The summary's words on time, from a run.json (the bench's, a rescored or a merged one: a merged run's shards each
+ * keep their machine, cost model and invocations); `records`: the folder's, when the invocations may not account
+ * for all of them.
  */
-export function timingText(
-  cost: CostModel | undefined,
-  invocations: readonly Invocation[],
-  machines: readonly string[] = [],
-  records?: number,
-): string {
+export function timingText(run: Record<string, unknown>, records?: number): string {
+  const shards = Array.isArray(run.shards)
+    ? run.shards as { dir?: string; cost_model?: CostModel; invocations?: Invocation[] }[]
+    : undefined;
+  const invocations = (run.invocations as Invocation[] | undefined) ??
+    shards?.flatMap((s) => s.invocations ?? []) ?? [];
+  const machines = runMachines(run);
   // an invocation killed outright records nothing: then how many runs shared its passes is not known
   const counted = invocations.reduce((n, i) => n + i.records, 0);
   const atOnce = records !== undefined && counted < records
@@ -152,9 +155,13 @@ export function timingText(
     `axis), and a shared time, the wall time of the passes it took part in, each counted whole (${atOnce}, so ` +
     `shared time is an upper bound of the time alone).`,
   ];
+  const cost = run.cost_model as CostModel | undefined;
   if (cost) lines.push(describeCost(cost));
-  const fitted = cost && fitWarning(cost);
-  if (fitted) lines.push(`**${fitted}**`);
+  const fitted = [
+    ...(cost ? [fitWarning(cost)] : []),
+    ...(shards ?? []).map((s, i) => s.cost_model && fitWarning(s.cost_model, s.dir ?? `${i}`)),
+  ];
+  for (const w of fitted) if (w) lines.push(`**${w}**`);
   for (const [k, i] of invocations.entries()) {
     lines.push(
       `Invocation ${k + 1} (${i.started}): ${i.records} records in ${i.seconds.toFixed(1)} s, ` +

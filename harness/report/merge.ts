@@ -113,26 +113,20 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     cost_model: run.cost_model,
     invocations: run.invocations ?? [],
   }));
+  const run = {
+    spec: first,
+    spec_full: spec,
+    model: runs[0].run.model,
+    // one key, one model: the shards resolved one sampling
+    sampling: runs[0].run.sampling,
+    // every shard loads every problem (the key's data): one loader's notes
+    data_notes: runs[0].run.data_notes,
+    merged_from: dirs,
+    shards,
+    planned,
+  };
   const files = await writeNewRunFolder(out, async (partial) => {
-    replaceFile(
-      join(partial, "run.json"),
-      JSON.stringify(
-        {
-          spec: first,
-          spec_full: spec,
-          model: runs[0].run.model,
-          // one key, one model: the shards resolved one sampling
-          sampling: runs[0].run.sampling,
-          // every shard loads every problem (the key's data): one loader's notes
-          data_notes: runs[0].run.data_notes,
-          merged_from: dirs,
-          shards,
-          planned,
-        },
-        null,
-        1,
-      ) + "\n",
-    );
+    replaceFile(join(partial, "run.json"), JSON.stringify(run, null, 1) + "\n");
     replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
     // the shards' trace lines as bytes, never one string (shards' traces add up past what a string holds)
     const newline = new Uint8Array([0x0a]);
@@ -143,12 +137,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
         return existsSync(file) ? [...fileLines(file)].filter((l) => l.length).flatMap((l) => [l, newline]) : [];
       }),
     );
-    // Each shard's solo times come from its own machine's cost model: the merged summary lists their invocations.
-    return await report(partial, spec, records, {
-      invocations: runs.flatMap(({ run }) => run.invocations ?? []),
-      shards,
-      data_notes: runs[0].run.data_notes,
-    });
+    // the summary from the run.json written, as the bench's and rescore's are: its shards' sampling, fits, times
+    return await report(partial, spec, records, run);
   });
   return { records: records.length, files };
 }

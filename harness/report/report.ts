@@ -8,7 +8,6 @@ import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { type BenchSpec, DEMO_MODEL } from "../bench/spec.ts";
 import { comparisonText } from "./compare.ts";
-import type { CostModel } from "../bench/cost.ts";
 import {
   curves,
   curvesCsv,
@@ -21,7 +20,7 @@ import {
 import { writePlots } from "./plots.ts";
 import { graderFailures, graderFailuresText } from "../bench/grading.ts";
 import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
-import { type Invocation, runMachines, timingText } from "../bench/timing.ts";
+import { timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 import { alikeWhenGreedy } from "../generation/methods.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
@@ -36,7 +35,7 @@ export type RunSampling = Omit<SamplingOptions, "suppress">;
 export function greedyNote(methods: readonly string[]): string {
   const alike = alikeWhenGreedy(methods);
   if (!alike.length) return "";
-  return `${alike.join(", ")} ran with greedy decoding: ${
+  return `${alike.join(", ")} ${alike.length > 1 ? "run" : "runs"} with greedy decoding: ${
     alike.length > 1 ? "each one's" : "its"
   } paths start from one prompt and differ only by their draws, so they are one text N times (a vote of one ` +
     "path's answer at N times its cost); their papers sample: give --temperature (and --seeds)";
@@ -78,7 +77,11 @@ function samplingText(sampling: RunSampling | undefined, methods: readonly strin
   return [how + (note ? ` **${note}.**` : ""), ""];
 }
 
-/** curves.csv, the plots and summary.md, from every record of the folder; returns the names of the files it holds. */
+/**
+ * curves.csv, the plots and summary.md, from every record of the folder and its run.json `meta` as written (the
+ * bench's, rescore's or merge's: what the summary says of sampling, data and time is read from it alone, so the
+ * three cannot differ); returns the names of the files the folder holds.
+ */
 export async function report(
   out: string,
   spec: BenchSpec,
@@ -120,15 +123,7 @@ export async function report(
         : ""
     }, ` +
     `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
-    timingText(
-      meta.cost_model as CostModel | undefined,
-      // a merged folder keeps its shards' invocations with them
-      (meta.invocations ??
-        (meta.shards as { invocations?: Invocation[] }[] | undefined)?.flatMap((s) => s.invocations ?? []) ??
-        []) as Invocation[],
-      runMachines(meta),
-      records.length,
-    ),
+    timingText(meta, records.length),
     "",
     ...failuresText(records),
     ...samplingText(meta.sampling as RunSampling | undefined, spec.methods),

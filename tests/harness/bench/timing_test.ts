@@ -199,22 +199,22 @@ Deno.test("plot: solo time by default, shared time on request, runs of different
 });
 
 Deno.test("a merged run's summary names its shards' machines instead of 'this device'", () => {
-  assert.match(timingText(undefined, []), /alone on this device/);
-  assert.match(timingText(undefined, [], ["H100"]), /alone on this device/);
+  assert.match(timingText({}), /alone on this device/);
+  assert.match(timingText({ machine: { gpu: "H100" } }), /alone on this device/);
   assert.match(
-    timingText(undefined, [], ["H100", "L40S"]),
+    timingText({ shards: [{ machine: { gpu: "H100" } }, { machine: { gpu: "L40S" } }] }),
     /alone on its shard's device \(the shards ran on H100, L40S; each shard's solo times come from its own/,
   );
 });
 
 Deno.test("the summary says how many runs shared a pass only when its invocations account for every record", () => {
   assert.match(
-    timingText(undefined, [fakeInvocation(10, 4), fakeInvocation(6, 2)], [], 16),
+    timingText({ invocations: [fakeInvocation(10, 4), fakeInvocation(6, 2)] }, 16),
     /\(up to 4 runs shared a pass, so shared/,
   );
   // a SIGKILLed invocation wrote 12 of them at 8 runs at once and recorded nothing
   assert.match(
-    timingText(undefined, [fakeInvocation(4, 1)], [], 16),
+    timingText({ invocations: [fakeInvocation(4, 1)] }, 16),
     /\(runs shared passes \(how many at most is not known: invocations that wrote 12 of the records were killed/,
   );
 });
@@ -224,8 +224,8 @@ Deno.test("a cost model far off the measured passes is a warning in the summary,
   const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.07, p90: 0.2 } };
   assert.match(costWarning(off)!, /on 120 passes the cost model's predictions were off by 80% \(median\)/);
   assert.equal(costWarning(fine), undefined);
-  assert.match(timingText(undefined, [fine, off]), /\*\*Warning: on 120 passes/);
-  assert.doesNotMatch(timingText(undefined, [fine]), /Warning/);
+  assert.match(timingText({ invocations: [fine, off] }), /\*\*Warning: on 120 passes/);
+  assert.doesNotMatch(timingText({ invocations: [fine] }), /Warning/);
 });
 
 Deno.test("a cost model whose fit of its own calibration is far off warns, at calibration and in the summary", () => {
@@ -238,8 +238,14 @@ Deno.test("a cost model whose fit of its own calibration is far off warns, at ca
   assert.match(fitWarning(model)!, /predicts its own 8 calibration passes only to within 35% \(median\)/);
   assert.equal(fitWarning({ fit: { ...model.fit, median_rel_error: 0.05 } }), undefined);
   const fine = { ...fakeInvocation(4, 2), cost_error: { median: 0.237, p90: 0.5 } };
-  assert.match(timingText(model, [fine]), /\*\*Warning: the cost model predicts its own 8 calibration passes/);
-  assert.doesNotMatch(timingText({ ...model, fit: { ...model.fit, median_rel_error: 0.05 } }, [fine]), /Warning/);
+  assert.match(
+    timingText({ cost_model: model, invocations: [fine] }),
+    /\*\*Warning: the cost model predicts its own 8 calibration passes/,
+  );
+  assert.doesNotMatch(
+    timingText({ cost_model: { ...model, fit: { ...model.fit, median_rel_error: 0.05 } }, invocations: [fine] }),
+    /Warning/,
+  );
 });
 
 Deno.test("the machines that timed a folder: its cost model's, or a merged folder's shards' once each", () => {

@@ -59,3 +59,36 @@ Deno.test("merge keeps what the loader said of the data (run.json data_notes) in
   assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).data_notes, notes.data_notes);
   assert.match(readFileSync(join(out, "summary.md"), "utf8"), /- limo: \/d\/limo\.jsonl: 3 records, task limo has 817/);
 });
+
+Deno.test("merge's summary says what each shard's does: the greedy methods' line and a shard's cost-model fit warning, naming the shard", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-warnings-"));
+  const sampling = { temperature: 0, topK: 0, topP: 1, minP: 0 };
+  const fit = (median_rel_error: number) => ({
+    coef: [0.1, 0.1, 0, 0, 0, 0],
+    fit: { passes: 31, shapes: 31, median_rel_error, p90_rel_error: 0.9 },
+  });
+  const dirs = [0, 1].map((i) =>
+    shard(base, i, { model: "m" }, {
+      spec_full: {
+        model: "m",
+        device: "cpu",
+        tasks: ["t"],
+        methods: ["sc:2", "sequential"],
+        budgets: [8],
+        seeds: [1],
+      },
+      sampling,
+      cost_model: fit(i === 1 ? 0.4 : 0.05),
+    })
+  );
+  const out = join(base, "merged");
+  const r = await runCli("cli/merge.ts", [...dirs, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(summary, /The writers decode greedily \(temperature 0\)\. \*\*sc:2 runs with greedy decoding/);
+  assert.match(
+    summary,
+    new RegExp(`Warning: the cost model of shard ${dirs[1]} predicts its own 31 calibration passes`),
+  );
+  assert.doesNotMatch(summary, new RegExp(`shard ${dirs[0]}`), "the shard whose fit is fine");
+});

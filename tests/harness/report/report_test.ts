@@ -57,7 +57,7 @@ Deno.test("report: the writers' sampling in the summary; methods whose paths are
     return readFileSync(join(out, "summary.md"), "utf8");
   };
   const greedy = await summary({ sampling: { temperature: 0, topK: 0, topP: 1, minP: 0 } });
-  assert.match(greedy, /The writers decode greedily \(temperature 0\)\. \*\*sc:2, leap:2 ran with greedy decoding/);
+  assert.match(greedy, /The writers decode greedily \(temperature 0\)\. \*\*sc:2, leap:2 run with greedy decoding/);
   assert.doesNotMatch(greedy, /hogwild:2 ran|sequential ran/, "their workers differ by name, or there is one");
   const sampled = await summary({ sampling: { temperature: 0.6, topK: 20, topP: 0.95, minP: 0 } });
   assert.match(sampled, /The writers sample at temperature 0\.6, top-k 20, top-p 0\.95, min-p 0/);
