@@ -2,11 +2,15 @@
  * The docs' links hold: every relative link and image in README.md and docs/*.md points to a file inside the
  * repository that exists (and, with a #fragment into a Markdown file, to a heading there, as GitHub names its
  * anchors), and every page of docs/ is linked from the README. Links inside fenced code blocks are not links.
+ * Where a doc states a value the code derives (the judge rubric's version, each method family's versions), the
+ * code's value is the one it states.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
+import { familyNames, familyVersions, type Method } from "../harness/generation/methods.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DOCS = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
@@ -92,4 +96,29 @@ Deno.test("docs: every relative link in README.md and docs/*.md resolves inside 
 Deno.test("docs: every page of docs/ is linked from the README", () => {
   const readme = links(readFileSync(join(ROOT, "README.md"), "utf8")).map((l) => l.target.split("#")[0]);
   assert.deepEqual(DOCS.filter((d) => !readme.includes(d)), []);
+});
+
+Deno.test("docs: judge.md's rubric version is the one the code gives judge.txt, and its formula says what is hashed", () => {
+  const text = readFileSync(join(ROOT, "docs/judge.md"), "utf8");
+  const { version } = loadJudgeTemplate();
+  assert.ok(text.includes(`\`${version}\``), `docs/judge.md should name the rubric's version ${version}`);
+  assert.match(text, /TRANSCRIPT_RULE/, "the version hashes the transcript rule before the text");
+});
+
+Deno.test("docs: run-files.md's methods_version row says what each version of every family changed", () => {
+  const row = readFileSync(join(ROOT, "docs/run-files.md"), "utf8").split("\n").find((l) =>
+    l.startsWith("| `methods_version` |")
+  )!;
+  const names = familyNames();
+  const versions = familyVersions(names.map((family) => ({ family }) as Method));
+  const missing: string[] = [];
+  for (const [family, version] of Object.entries(versions)) {
+    // the family's part of the row: from "`family` 2:" to the next family's "`other` 2:"
+    const from = row.indexOf(`\`${family}\` 2:`);
+    const next = names.map((n) => row.indexOf(`\`${n}\` 2:`, from + 1)).filter((i) => i > from);
+    const part = from < 0 ? "" : row.slice(from, next.length ? Math.min(...next) : undefined);
+    for (let v = 2; v <= version; v++) if (!part.includes(` ${v}:`)) missing.push(`${family} ${v}`);
+    if (part.includes(` ${version + 1}:`)) missing.push(`${family} ${version + 1} (the code is at ${version})`);
+  }
+  assert.deepEqual(missing, []);
 });
