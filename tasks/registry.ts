@@ -569,6 +569,12 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   const loaded = t.generate ? generated(t, o) : await fromData(t, o);
   const n = loaded.problems.length;
   if (o.limit && o.limit > n) loaded.notes.push(`--limit ${o.limit}: ${t.id} has ${n} problems`);
+  // a part of the set, as a part-file is: the folder must say so, or its title reads as the whole set's
+  if (o.limit && o.limit < n) {
+    loaded.notes.push(
+      `--limit ${o.limit}: the first ${o.limit} of ${t.id}'s ${n} problems: these results are not ${t.id}'s whole set`,
+    );
+  }
   return { ...loaded, problems: o.limit ? loaded.problems.slice(0, o.limit) : loaded.problems };
 }
 

@@ -206,6 +206,28 @@ Deno.test("a malformed line is one error with the file and line, or skipped and 
   );
 });
 
+Deno.test("a --limit below the set's size is a note, as a part of a set is: the results are not its whole set", async () => {
+  // every limit below, at and past the size of a generated set and of a data file
+  const dir = tmp(),
+    data = jsonl(dir, "four.jsonl", [1, 2, 3, 4].map((i) => JSON.stringify({ q: `${i}+1?`, a: `${i + 1}` })));
+  const fields = parseFields("question=q,answer=a");
+  for (const limit of [1, 2, 3, 4, 5]) {
+    const made = await loadTask("synthetic", { synthetic: { count: 4 }, limit });
+    const read = await loadTask("custom", { data, fields, limit });
+    for (const [r, id] of [[made, "synthetic"], [read, "custom"]] as const) {
+      assert.equal(r.problems.length, Math.min(limit, 4));
+      assert.deepEqual(
+        r.notes,
+        limit < 4
+          ? [`--limit ${limit}: the first ${limit} of ${id}'s 4 problems: these results are not ${id}'s whole set`]
+          : limit > 4
+          ? [`--limit ${limit}: ${id} has 4 problems`]
+          : [],
+      );
+    }
+  }
+});
+
 Deno.test("a generated task notes a --limit past its problems, as a data set does", async () => {
   const r = await loadTask("synthetic", { synthetic: { count: 2 }, limit: 5 });
   assert.equal(r.problems.length, 2);
