@@ -6,7 +6,7 @@
  *   generate --model DIR (--ids … | --prompt TEXT [--chat] [--system TEXT]) --max-new-tokens N
  *            [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--sample] [--suppress IDS] [--ignore-eos]
  *
- * --model takes a Hugging Face model folder or random:SHAPE; --device cpu (default) or cuda.
+ * --model takes a Hugging Face model folder, a hub id or random:SHAPE; --device cpu (default) or cuda.
  */
 import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
@@ -17,7 +17,7 @@ import { generate } from "../engine/generate.ts";
 import { GREEDY, Sampler, type SamplingOptions, validateSampling } from "../engine/sampler.ts";
 import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
 
-const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|random:SHAPE [flags]
+const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|OWNER/NAME[@REVISION]|random:SHAPE [flags]
   logits   --ids 5,17,300 [--last K]          logits of every position (or the last K)
   script   --script FILE [--key-rotation] [--record FILE]
                                               run a shared-cache pass script, logits of every new token
@@ -227,7 +227,7 @@ async function main() {
     positionals.length === 1 && command in commands,
     "expected one command: logits, script or generate (--help for the usage)",
   );
-  check(f.model, `--model is required (a model folder or random:SHAPE)`);
+  check(f.model, `--model is required (a model folder, a hub id OWNER/NAME[@REVISION] or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   checkFlagsUsed(command, f);
   // where the output goes (stdout when no --out), before the model loads

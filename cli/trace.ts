@@ -60,7 +60,7 @@ async function main() {
     protocol: { type: "string" },
     "allow-long-context": { type: "boolean" },
   }, USAGE);
-  check(f.model, "--model is required (a model folder or random:SHAPE)");
+  check(f.model, "--model is required (a model folder, a hub id OWNER/NAME[@REVISION] or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
   const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);
   const passes = int(f.steps, "steps", 1, 1 << 20);

@@ -44,6 +44,14 @@ Deno.test("a hub model id loads from the cache, offline", async () => {
   const other = await runCli("cli/engine.ts", [...ids, "--model", `tiny/qwen3@${"0".repeat(40)}`], env);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /config\.json \(revision 0{40}\) is not in the cache/);
+  // and its usage says so, as the bench's and trace's do
+  for (const args of [["--help"], ["logits"]]) {
+    const said = await runCli("cli/engine.ts", args);
+    assert.match(
+      said.stdout + said.stderr,
+      /--model DIR\|OWNER\/NAME\[@REVISION\]\|random:SHAPE|a hub id OWNER\/NAME\[@REVISION\]/,
+    );
+  }
 });
 
 Deno.test("hub: the user's token goes with the request; a gated model's refusal says how to get in", async () => {
