@@ -12,13 +12,15 @@
  *    unit is not a number (the judge reads its letters as unknowns); leniently, the problem's unit after the
  *    answer is dropped first, and no other word (5 cm against metres is not 5). Nothing is ever converted (300 cm
  *    is not 3 m). An `answer_type` of Tuple carries no `error` (the judge compares tuples without one).
- * Five departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl: without an `error`, numbers are
- * compared relatively (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8
- * equal (2.3e-11 and 9.9e-11); the x100 reading of percents goes the way a percent sign was written (the judge
- * tries x100 and /100 always, so 60 matched a gold 0.6 and 0.005% a gold 0.5); only a name on the left of `=` is a
- * label (the judge takes the right side of any `=`, so 1 matched the equation x^2+y^2=1); equations are equal up to
- * any constant factor (the judge wants an integer); and each gold answer keeps its own `error` (the judge, given
- * the model's answer first, gives the errors to the model's answers in the model's order).
+ * Departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl with its reason and listed in
+ * docs/tasks-and-grading.md. Stricter than the judge: without an `error`, numbers are compared relatively
+ * (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8 equal; x100 and /100
+ * only the way a percent sign was written (the judge tries both on every number: 60 matched a gold 0.6); only a name
+ * on the left of `=` is a label (the judge took 1 for the equation x^2+y^2=1). Otherwise: each gold answer keeps its
+ * own `error` (the judge gives the errors to the model's answers in the model's order). More lenient, right on the
+ * merits: equations equal up to any constant factor (the judge wants an integer), and where the judge's parsing
+ * fails: `\%` a percent sign (the judge drops the `%` alone and reads nothing of `60\`), Python's `3.0e8`, `m(...)`
+ * a product.
  */
 import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
 
