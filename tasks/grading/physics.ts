@@ -5,7 +5,8 @@
  *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
  *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
  *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
- *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign also lets x100 or /100 match;
+ *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign also lets /100 or x100 match, the answer read
+ *    on the gold's scale, whose `error` it is; the problem's unit % makes the gold a percentage;
  *  - expressions and equations: the project's symbolic equivalence (labels such as `v =` read away, equations up
  *    to a constant factor);
  *  - units: the judge asks for the unit outside the box and never converts one: strictly, a number that carries a
@@ -117,13 +118,16 @@ function numberIn(s: string): number | undefined {
   return u.includes("=") ? undefined : constantValue(u);
 }
 
-/** Which side wrote a percent sign: "pred" reads the answer x100 against the gold, "gold" /100. */
+/** Which side alone is a percentage: "pred" reads the answer also /100, "gold" the answer also x100. */
 type Percent = "pred" | "gold" | undefined;
 
 function numbersMatch(gold: number, pred: number, tolerance: number | undefined, percent: Percent): boolean {
   const limit = SLACK * (tolerance ?? (RELATIVE * Math.abs(gold) || RELATIVE));
-  const candidates = percent === "pred" ? [gold, gold * 100] : percent === "gold" ? [gold, gold / 100] : [gold];
-  return candidates.some((g) => Math.abs(g - pred) <= limit);
+  // The answer is read on the gold's scale, as the judge scales the model's number: the `error` is the gold's (a
+  // gold 35% with error 1 is 34% to 36%, never any fraction within 1 of 0.35). The number as written stays a
+  // reading, as the unit is written after the box.
+  const readings = percent === "pred" ? [pred, pred / 100] : percent === "gold" ? [pred, pred * 100] : [pred];
+  return readings.some((p) => Math.abs(gold - p) <= limit);
 }
 
 /** One gold answer against one predicted answer, with the gold's tolerance. */
@@ -187,8 +191,13 @@ export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean 
   const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
   const tol = tolerances(g.error, golds.length);
+  // The problem's unit % makes every gold answer a percentage (4.2 with unit % is 4.2%: 420% is wrong).
+  const inPercent = /^\\?%$/.test(unitKey(g.unit ?? ""));
   // the x100 reading goes the way the sign was written, answer by answer (0.005% is not 0.5, 5000 is not 50%)
-  const percent = (p: Item, q: Item): Percent => p.percent === q.percent ? undefined : p.percent ? "pred" : "gold";
+  const percent = (p: Item, q: Item): Percent => {
+    const gold = q.percent || inPercent;
+    return p.percent === gold ? undefined : p.percent ? "pred" : "gold";
+  };
   const used = new Array(preds.length).fill(false);
   // Greedy, gold by gold, as the judge pairs them: the first unused prediction that matches.
   return golds.every((gold, i) => {

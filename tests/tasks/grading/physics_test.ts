@@ -221,3 +221,55 @@ Deno.test("physics: LaTeX spacing is spacing on both sides, never a comma betwee
   assert.deepEqual(verdicts("1\\,000", "1000"), [true, true]);
   assert.deepEqual(verdicts("7", "6\\,\\%"), [false, false]);
 });
+
+Deno.test("physics: a percent is read on the gold's scale: the unit % makes the gold a percentage; the error is the gold's", () => {
+  const verdict = (pred: string, gold: { answer: string; error?: string; unit?: string }) => {
+    const g = grade(`So the final answer is $\\boxed{${pred}}$.`, [physicsGold(gold)]);
+    assert.equal(g.equal_strict, g.equal_lenient, `${pred} against ${JSON.stringify(gold)}: the modes differ`);
+    return g.equal_strict;
+  };
+  const wrong: string[] = [];
+  const expect = (pred: string, gold: { answer: string; error?: string; unit?: string }, right: boolean) => {
+    if (verdict(pred, gold) !== right) wrong.push(`${pred} against ${JSON.stringify(gold)} should be ${right}`);
+  };
+  const num = (x: number) => String(Number(x.toPrecision(12)));
+  // [a percentage, its error in percentage points (none: relative)]
+  const golds: [number, number | undefined][] = [[4.2, 0.1], [35, 1], [0.6, 0.01], [12.5, undefined], [87, 0.5]];
+  for (const [p, e] of golds) {
+    const near = e ?? p * 1e-6, error = e === undefined ? undefined : String(e);
+    for (const unit of ["$\\%$", "\\%", "$\\mathrm{\\%}$"]) {
+      // the gold is p percent, the unit written after it: a sign, none, or the fraction
+      const gold = { answer: num(p), error, unit };
+      for (const right of [`${num(p)}\\%`, `${num(p)}%`, num(p), num(p / 100)]) expect(right, gold, true);
+      if (e !== undefined) {
+        for (const s of [1, -1]) {
+          expect(`${num(p + s * 0.5 * e)}\\%`, gold, true);
+          expect(num((p + s * 0.5 * e) / 100), gold, true);
+          expect(`${num(p + s * 2 * e)}\\%`, gold, false);
+          expect(num((p + s * 2 * e) / 100), gold, false);
+        }
+      }
+      // a percent of a percentage, and the fraction given as percent, are off by 100
+      for (const miss of [`${num(p * 100)}\\%`, num(p * 100), `${num(p / 100)}\\%`, num(p / 1e4)]) {
+        expect(miss, gold, false);
+      }
+      expect(num(p + 2 * near), gold, false);
+    }
+    // the same percentage as a gold that writes its sign: alike
+    const signed = { answer: `${num(p)} \\%`, error };
+    for (const right of [`${num(p)}\\%`, num(p), num(p / 100)]) expect(right, signed, true);
+    for (const miss of [`${num(p * 100)}\\%`, num(p * 100), num((p + 2 * near) / 100)]) expect(miss, signed, false);
+    // a fraction gold (no unit, or another one): an answer's percent is /100, the gold's error in the gold's scale
+    const f = p / 100, fe = e === undefined ? undefined : String(e / 100);
+    for (const unit of [undefined, "$\\mathrm{~m}$"]) {
+      const gold = { answer: num(f), error: fe, unit };
+      expect(`${num(p)}\\%`, gold, true);
+      expect(num(p), gold, false);
+      if (e !== undefined) {
+        expect(`${num(p + 0.5 * e)}\\%`, gold, true);
+        expect(`${num(p + 2 * e)}\\%`, gold, false);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
