@@ -21,7 +21,8 @@
  * own `error` (the judge gives the errors to the model's answers in the model's order). More lenient, right on the
  * merits: equations equal up to any constant factor (the judge wants an integer), and where the judge's parsing
  * fails: `\%` a percent sign (the judge drops the `%` alone and reads nothing of `60\`), Python's `3.0e8`, `m(...)`
- * a product.
+ * a product, degrees braced `^{\circ}` in the gold, `\,` ending the box, pi grouped otherwise, `\sqrt{L}/\sqrt{g}`
+ * as `\sqrt{L/g}`, `\exp(x)` as `e^{x}`, `\sqrt 2` without braces.
  */
 import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
 
