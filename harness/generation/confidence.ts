@@ -14,12 +14,19 @@ export type Measure = typeof MEASURES[number];
 export const PAPER_TOP_K = 20;
 export const PAPER_WINDOW = 2048;
 
-/** A token's confidence: the negative mean of its top-k log-probabilities (higher: a more peaked distribution). */
+/**
+ * A token's confidence: the negative mean of its top-k log-probabilities (higher: a more peaked distribution),
+ * on a grid of 2^-24. On the grid every sum of a trace's confidences is exact (below 2^29 in magnitude), so a
+ * window's mean is the same number however it is summed: a running sum and a fresh one gave windows of the same
+ * tokens values one unit apart in the last digit, and an online trace equal to the threshold's warm-up trace was
+ * stopped as below it.
+ */
 export function tokenConfidence(lp: TokenLogprobs): number {
   let sum = 0;
   for (const x of lp.logprobs) sum += x;
-  return -sum / lp.logprobs.length;
+  return Math.round((-sum / lp.logprobs.length) * GRID) / GRID;
 }
+const GRID = 2 ** 24;
 
 /**
  * The group confidences: the mean over each window of `window` consecutive tokens, sliding by one; a trace

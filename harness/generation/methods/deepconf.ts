@@ -124,8 +124,9 @@ export const deepconf: Family<DeepConfMethod> = {
   compared: () => ["deepconf:4", "deepconf:4:online"],
   // 2: a trace the threshold stopped has no path answer (1 counted a box it wrote before its stop); 3: a trace
   // stopped on its answer is whole in the finisher's transcript (2 left out its last token); 4: the vote
-  // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart)
-  version: 4,
+  // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart); 5:
+  // token confidences on a grid where window sums are exact (4 stopped a trace whose window equalled the threshold)
+  version: 5,
 };
 
 function fraction(p: MethodId, v: string | undefined): number {

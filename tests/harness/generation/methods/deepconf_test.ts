@@ -29,6 +29,28 @@ const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
 const PROBLEM = "What is 3+4?";
 
+Deno.test("a window's group confidence is one number however it is summed: the online stop meets the value the threshold was made of (generated traces)", () => {
+  let state = 7;
+  const rand = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  const lp = (k: number): TokenLogprobs => {
+    const xs = Array.from({ length: k }, (_, i) => -(i === 0 ? rand() : rand() * 30));
+    return { logprob: xs[0], ids: Int32Array.from(xs.map((_, i) => i)), logprobs: Float32Array.from(xs) };
+  };
+  let windows = 0;
+  for (let t = 0; t < 40; t++) {
+    const window = 2 + (t % 9) * 3, c = Array.from({ length: window + 60 }, () => tokenConfidence(lp(20)));
+    const groups = groupConfidences(c, window);
+    for (let end = window; end <= c.length; end++, windows++) {
+      // the running sum (the threshold's lowest group, a record's measure) and the newest window (the stop)
+      assert.equal(newestGroup(c.slice(0, end), window), groups[end - window], `window ${window}, end ${end}`);
+    }
+    // a later trace that repeats a warm-up trace is never below the threshold its lowest group set
+    const threshold = percentile([traceConfidence(c, "lowest", window)], 90);
+    for (let end = window; end <= c.length; end++) assert.ok(!(newestGroup(c.slice(0, end), window)! < threshold));
+  }
+  assert.ok(windows > 2000);
+});
+
 Deno.test("token, group and trace confidences, the percentile and the filter: against hand computations", () => {
   const lp = (xs: number[]): TokenLogprobs => ({
     logprob: xs[0],
