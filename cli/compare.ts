@@ -6,6 +6,7 @@ import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { keyedVersion } from "../harness/bench/run_key.ts";
 import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
+import { problemTexts } from "../harness/report/same_problem.ts";
 
 const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths|vote]
        deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths|vote]
@@ -87,11 +88,15 @@ function main() {
     if (!existsSync(join(dir, "run.json"))) return 1; // records alone: written before any version
     return keyedVersion((readRunJson(dir).spec ?? {}) as Record<string, unknown>, method).version;
   };
+  // one folder's problems are one data's; two folders' traces are read only where their data hashes differ
+  const problems = dirs.length === 1
+    ? { sameData: true, a: { dir: dirA, texts: new Map() }, b: { dir: dirB, texts: new Map() } }
+    : problemTexts(dirA, dirB);
   // every pair checked before any is printed: a refusal after a first table reads as a result and an error
   const tables = pairsOf(dirs, records, f.methods).map(([ma, mb]) => {
     const a = { method: ma, records: recA, name: `${dirA} (${ma})` };
     const b = { method: mb, records: recB, name: `${dirB} (${mb})` };
-    checkComparable(a, b);
+    checkComparable(a, b, problems);
     check(
       ma !== mb || version(dirA, ma) === version(dirB, mb),
       `compare: ${ma} is version ${version(dirA, ma)} in ${dirA} and ${version(dirB, mb)} in ${dirB} ` +

@@ -8,9 +8,10 @@
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { join } from "node:path";
-import { checkMeta, readRecords, readRunJson, traceTexts } from "../harness/bench/rundir.ts";
+import { checkMeta, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { calibratedMachines } from "../harness/bench/timing.ts";
 import { notAlone, soloCheck, specDifference } from "../harness/report/solo_check.ts";
+import { problemTexts } from "../harness/report/same_problem.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
 
@@ -31,10 +32,11 @@ function main() {
     a === b && !a.includes(" and "),
     `solo-check: ${sharedDir} ran on ${a} and ${aloneDir} on ${b}: a cost model predicts its own machine's times`,
   );
+  const texts = problemTexts(sharedDir, aloneDir);
   const { rows, median, p90, signed } = soloCheck(
-    { dir: sharedDir, records: readRecords(sharedDir), texts: traceTexts(sharedDir) },
-    { dir: aloneDir, records: aloneRecords, texts: traceTexts(aloneDir) },
-    spec(sharedDir).data !== undefined && spec(sharedDir).data === spec(aloneDir).data,
+    { ...texts.a, records: readRecords(sharedDir) },
+    { ...texts.b, records: aloneRecords },
+    texts.sameData,
   );
   check(rows.length > 0, `solo-check: ${sharedDir} and ${aloneDir} have no checkpoint of the same run in common`);
   console.log("| run | budget | predicted solo ms | alone ms | error |\n|---|---:|---:|---:|---:|");

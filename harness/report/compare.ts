@@ -6,6 +6,7 @@ import { check } from "../../engine/errors.ts";
 import { sample, type Score, voteScore } from "./curves.ts";
 import { type BenchRecord, checkOneGrader } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
+import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 
 /** One side of a comparison: a method's records (of one run folder). */
 export interface Side {
@@ -117,19 +118,25 @@ export function comparisonTable(rows: readonly Comparison[], budget: number): st
 
 /**
  * Two sides may be compared: each graded by one grader version, the same for both, and the problems they share
- * the same problems (golds and grading alike); they share at least one (task, problem, seed).
+ * the same problems (golds, grading and text alike: same_problem.ts); they share at least one (task, problem, seed).
+ * `problems`: what their folders say of their problems (one folder: the same data).
  */
-export function checkComparable(a: Side & { name: string }, b: Side & { name: string }): void {
+export function checkComparable(
+  a: Side & { name: string },
+  b: Side & { name: string },
+  problems: { sameData: boolean; a: ProblemTexts; b: ProblemTexts },
+): void {
   const own = (s: Side) => s.records.filter((r) => r.method === s.method);
   for (const s of [a, b]) check(own(s).length > 0, `compare: ${s.name} has no records of method ${s.method}`);
   checkOneGrader([a, b].map((s) => ({ name: s.name, records: own(s) })));
-  const problems = new Map(own(b).map((r) => [`${r.task}\t${r.problem_id}`, r]));
+  const others = new Map(own(b).map((r) => [`${r.task}\t${r.problem_id}`, r]));
   for (const r of own(a)) {
-    const o = problems.get(`${r.task}\t${r.problem_id}`);
+    const o = others.get(`${r.task}\t${r.problem_id}`);
+    const why = o && problemDifference(problems.a, r, problems.b, o, problems.sameData);
     check(
-      !o || (o.grading === r.grading && JSON.stringify(o.golds) === JSON.stringify(r.golds)),
-      `compare: ${r.task} problem ${r.problem_id} has other golds or grading in ${b.name} than in ${a.name} ` +
-        "(another version of the task's data): not the same problem",
+      why === undefined,
+      `compare: ${r.task} problem ${r.problem_id} is another problem in ${b.name} than in ${a.name} (${why}): ` +
+        "another version of the task's data, or another data file",
     );
   }
   const seeds = new Set(own(b).map((r) => `${r.task}\t${r.problem_id}\t${r.seed}`));

@@ -7,6 +7,7 @@ import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { quantile } from "../bench/cost.ts";
 import { versionChanges } from "../bench/run_key.ts";
 import type { Invocation } from "../bench/timing.ts";
+import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 
 export interface SoloComparison {
   key: string;
@@ -65,37 +66,8 @@ export function notAlone(meta: Record<string, unknown>, records: number): string
 }
 
 /** One folder's side of the check: its records, and the problem texts its traces hold by record key. */
-export interface SoloSide {
-  dir: string;
+export interface SoloSide extends ProblemTexts {
   records: readonly BenchRecord[];
-  /** from traces.jsonl's `problem` (traces written before that field lack it) */
-  texts: ReadonlyMap<string, string>;
-}
-
-/**
- * Refuses a pair of records that are not the same problem: the key pairs them by problem id only, and another
- * data file (--task custom without ids, another --limit of a shuffled set) gives an id to another problem. Golds
- * and grading must agree, and the problem's text: from both traces, or, where a trace lacks it, from both run
- * keys' data hash being one (the same problems under the same ids).
- */
-function checkSameProblem(shared: SoloSide, alone: SoloSide, s: BenchRecord, a: BenchRecord, sameData: boolean) {
-  const key = recordKey(s), name = key.replaceAll("\t", " / ");
-  const [ts, ta] = [shared.texts.get(key), alone.texts.get(key)];
-  const why = JSON.stringify(s.golds) !== JSON.stringify(a.golds)
-    ? `golds ${JSON.stringify(s.golds)} vs ${JSON.stringify(a.golds)}`
-    : s.grading !== a.grading
-    ? `grading ${s.grading} vs ${a.grading}`
-    : ts !== undefined && ta !== undefined
-    ? ts !== ta ? "the problem's text differs (traces.jsonl)" : undefined
-    : !sameData
-    ? `traces.jsonl of ${ts === undefined ? shared.dir : alone.dir} has no problem text for it, and the folders' ` +
-      "data differ: cannot tell it is the same problem"
-    : undefined;
-  check(
-    why === undefined,
-    `solo-check: ${shared.dir} and ${alone.dir} pair ${name} with another problem (${why}); the same runs need ` +
-      "the same data",
-  );
 }
 
 /**
@@ -115,7 +87,13 @@ export function soloCheck(
   for (const s of shared.records) {
     const a = byKey.get(recordKey(s));
     if (!a) continue;
-    checkSameProblem(shared, alone, s, a, sameData);
+    const why = problemDifference(shared, s, alone, a, sameData);
+    check(
+      why === undefined,
+      `solo-check: ${shared.dir} and ${alone.dir} pair ${
+        recordKey(s).replaceAll("\t", " / ")
+      } with another problem (${why}); the same runs need the same data`,
+    );
     const aloneAt = new Map(a.checkpoints.map((c) => [c.budget, c]));
     const timed = new Set<string>();
     for (const c of s.checkpoints) {

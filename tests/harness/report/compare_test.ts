@@ -34,10 +34,27 @@ const B = [[0, 0, 1], [0, 0], [1, 0], [1, 0], [1, 0]];
 const atBudgets = (rs: BenchRecord[], budgets: number[]) =>
   rs.map((r) => ({ ...r, checkpoints: r.checkpoints.map((c, i) => ({ ...c, budget: budgets[i] })) }));
 
-function folder(base: string, name: string, rs: BenchRecord[]): string {
+/**
+ * A run folder of records `rs` and their traces, each with its problem's text (`text`; undefined: a trace
+ * without one); `data`: its run.json's data hash (none: no run.json).
+ */
+function folder(
+  base: string,
+  name: string,
+  rs: BenchRecord[],
+  text: (r: BenchRecord) => string | undefined = (r) => `the problem ${r.problem_id}`,
+  data?: string,
+): string {
   const dir = join(base, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "records.jsonl"), rs.map((r) => JSON.stringify(r) + "\n").join(""));
+  const traces = rs.map((r) => {
+    const problem = text(r);
+    const { task, problem_id, method, seed } = r;
+    return { task, problem_id, method, seed, ...(problem === undefined ? {} : { problem }), workers: [], steps: [] };
+  });
+  writeFileSync(join(dir, "traces.jsonl"), traces.map((t) => JSON.stringify(t) + "\n").join(""));
+  if (data !== undefined) writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: { data } }));
   return dir;
 }
 
@@ -156,7 +173,7 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
     ], /several grader versions \(g\/1, g\/2\)/],
     [
       [a, folder(base, "data", records("hogwild:2", B, { golds: ["5"] }))],
-      /t problem p1 has other golds or grading in .*data/,
+      /t problem p1 is another problem in .*data \(hogwild:2\) than in .*a \(hogwild:2\) \(golds \["4"\] vs \["5"\]\)/,
     ],
     [
       [a, folder(base, "seeds", records("hogwild:2", [[null, null, 1]]))],
@@ -195,6 +212,63 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", "nothing printed before the refusal");
+  }
+});
+
+Deno.test("compare refuses two folders whose problem of one id is another problem (their traces' texts), naming the first", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-texts-"));
+  const a = folder(base, "a", records("sc:2", A), undefined, "d1");
+  // every problem in turn, and two at once, another problem under the same id, gold and grading (another data file)
+  const others = [[1], [2], [3], [4], [5], [6], [2, 5]];
+  for (const other of others) {
+    const name = `other${other.join("-")}`;
+    const b = folder(base, name, records("sc:2", B), (r) => {
+      const i = Number(r.problem_id.slice(1));
+      return other.includes(i) ? `another problem ${i}` : `the problem ${r.problem_id}`;
+    }, "d2");
+    const r = await runCli("cli/compare.ts", [a, b]);
+    if (other[0] === 6) { // p6 is A's alone: nothing to pair it with
+      assert.equal(r.code, 0, r.stderr);
+      continue;
+    }
+    assert.equal(r.code, 2, `${name}: ${r.stdout}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `compare: t problem p${other[0]} is another problem in .*${name} \\(sc:2\\) than in .*a \\(sc:2\\) ` +
+          `\\(the problem's text differs in traces\\.jsonl\\)`,
+      ),
+    );
+    assert.equal(r.stdout, "", "nothing printed before the refusal");
+  }
+  // another --limit of the same data (another data hash): its problems are A's, paired
+  const fewer = folder(base, "fewer", records("sc:2", B.slice(0, 3)), undefined, "d3");
+  const f = await runCli("cli/compare.ts", [a, fewer, "--budget", "8"]);
+  assert.equal(f.code, 0, f.stderr);
+  assert.match(f.stdout, /\| t \| 6 \| 3 \|/);
+  // the same data hash: the same problems under the same ids, whatever the traces hold (none are read)
+  const same = folder(base, "same", records("sc:2", B), () => undefined, "d1");
+  const s = await runCli("cli/compare.ts", [a, same, "--budget", "8"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, ROW_8);
+  // no text on one side and no data hash that says the same: cannot tell, refused
+  for (const [name, data] of [["old", "d2"], ["bare", undefined]] as const) {
+    const b = folder(
+      base,
+      name,
+      records("sc:2", B),
+      (r) => r.problem_id === "p1" ? undefined : `the problem ${r.problem_id}`,
+      data,
+    );
+    const r = await runCli("cli/compare.ts", [a, b]);
+    assert.equal(r.code, 2, `${name}: ${r.stdout}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `t problem p1 is another problem .*traces\\.jsonl of .*${name} has no problem text for it, and ` +
+          "the folders' run\\.json hold no one data hash: cannot tell",
+      ),
+    );
   }
 });
 
@@ -246,10 +320,16 @@ Deno.test("compare: a method over a code task and another is graded by two grade
     record("b", "p1", 1, [0]),
     record("b", "c1", 1, [1], { task: "lcb", grading: "code", grader: "lcb/1" }),
   ];
-  checkComparable({ method: "a", records: both, name: "A" }, { method: "b", records: both, name: "B" });
+  const one = { sameData: true, a: { dir: "A", texts: new Map() }, b: { dir: "B", texts: new Map() } };
+  checkComparable({ method: "a", records: both, name: "A" }, { method: "b", records: both, name: "B" }, one);
   const regraded = both.map((r) => r.method === "b" && r.grading === "code" ? { ...r, grader: "lcb/2" } : r);
   assert.throws(
-    () => checkComparable({ method: "a", records: regraded, name: "A" }, { method: "b", records: regraded, name: "B" }),
+    () =>
+      checkComparable(
+        { method: "a", records: regraded, name: "A" },
+        { method: "b", records: regraded, name: "B" },
+        one,
+      ),
     /A was graded by lcb\/1, B by lcb\/2; run A and B again into a new folder with this grader \(code records cannot be rescored\)/,
   );
 });
