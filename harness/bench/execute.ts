@@ -50,8 +50,8 @@ export async function execute(o: {
     }
     : o.solver;
   const pool = new GradePool({ workers: 2, code: o.code });
-  const bar = progress(jobs.length);
   let finished = jobs.length - pending.length, written = 0;
+  const bar = progress(jobs.length, finished);
   const log = new PassLog(), t0 = performance.now();
   const addInvocation = () => {
     const before = (dir.meta().invocations ?? []) as Invocation[]; // a list: checked by RunDir.open
