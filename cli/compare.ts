@@ -52,6 +52,9 @@ function budgetsOf(flag: string | undefined, shared: number[]): number[] {
   if (flag === undefined) return summaryBudgets(shared);
   if (flag === "all") return shared;
   const named = flag.split(",").map((b) => parseInteger(b, "--budget"));
+  // as the bench refuses a seed twice: a budget twice would print its table twice
+  const twice = [...new Set(named.filter((b, i) => named.indexOf(b) !== i))];
+  check(twice.length === 0, `--budget: a budget is listed twice (${twice.join(", ")})`);
   const missing = named.filter((b) => !shared.includes(b));
   check(
     missing.length === 0,

@@ -165,6 +165,9 @@ Deno.test("compare refuses another grader, another task's data, nothing shared, 
       /--budget: 24 is no budget both sides have \(they share 8, 16\)/,
     ],
     [[a, "--methods", "hogwild:2,sequential", "--budget", "x"], /--budget: expected an integer/],
+    // a budget named twice would print its table twice
+    [[a, "--methods", "hogwild:2,sequential", "--budget", "16,16"], /--budget: a budget is listed twice \(16\)/],
+    [[a, "--methods", "hogwild:2,sequential", "--budget", "8,16,8,16"], /--budget: a budget is listed twice \(8, 16\)/],
     [[a, folder(base, "other", records("sc:2", A))], /hold no method of the same id; name the two with --methods/],
     [[a, folder(base, "regraded", records("hogwild:2", B, { grader: "g/2" }))], /graded by g\/1, .* by g\/2; rescore/],
     [[
