@@ -127,7 +127,7 @@ function main() {
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
-      ...budgets.map((budget) => comparisonTable(rows, budget)),
+      ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
     ];
   });
   for (const line of tables.flat()) console.log(line);

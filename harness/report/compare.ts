@@ -100,11 +100,26 @@ export function comparisonText(records: readonly BenchRecord[], budgets: readonl
   return lines.join("\n");
 }
 
-/** The command's table for one budget. */
-export function comparisonTable(rows: readonly Comparison[], budget: number): string {
+/**
+ * The command's table for one budget of sides `a` and `b`; above it, where either side has records at the budget
+ * that it does not pair (a side partial, or of other problems, seeds or tasks), how many of each it pairs: its A and
+ * B are means over the pairs alone, not each side's accuracy.
+ */
+export function comparisonTable(rows: readonly Comparison[], budget: number, a: Side, b: Side): string {
+  const at = (s: Side) =>
+    s.records.filter((r) => r.method === s.method && r.checkpoints.some((c) => c.budget === budget)).length;
+  const paired = rows.filter((r) => r.budget === budget).reduce((n, r) => n + r.diff.pairs, 0);
+  const [inA, inB] = [at(a), at(b)];
   return [
     `## ${budget} passes`,
     "",
+    ...(inA > paired || inB > paired
+      ? [
+        `A: ${paired} of ${inA} records paired, B: ${paired} of ${inB} (the columns A and B are means over the pairs ` +
+        "alone)",
+        "",
+      ]
+      : []),
     "| task | pairs | problems | A | B | A − B (points) | SE | 95% interval | A better / B better | sign test p |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.filter((r) => r.budget === budget).map(({ task, diff: d }) =>

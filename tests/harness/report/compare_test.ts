@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkComparable, comparisonText, points } from "../../../harness/report/compare.ts";
+import {
+  checkComparable,
+  compareSides,
+  comparisonTable,
+  comparisonText,
+  points,
+} from "../../../harness/report/compare.ts";
 import { pairedDiff } from "../../../harness/report/stats.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
@@ -74,7 +80,7 @@ Deno.test("compare: one folder and two methods, and two folders' same method; a 
   assert.match(r.stdout, /^# A = .*one \(hogwild:2\), B = .*one \(sequential\)/);
   assert.match(
     r.stdout,
-    /## 8 passes\n\n\| task \| pairs \| problems \| A \| B \| A − B \(points\) \| SE \| 95% interval/,
+    /## 8 passes\n\nA: 10 of 12 records paired, B: 10 of 11 [^\n]*\n\n\| task \| pairs \| problems \| A \| B \| A − B \(points\) \| SE \| 95% interval/,
   );
   assert.match(r.stdout, ROW_8);
   assert.match(
@@ -98,6 +104,37 @@ Deno.test("compare: one folder and two methods, and two folders' same method; a 
   const named = await runCli("cli/compare.ts", [x, z]);
   assert.equal(named.code, 0, named.stderr);
   assert.match(named.stdout, ROW_8);
+});
+
+Deno.test("compare: where either side has records the table does not pair, it says how many of each it pairs", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-counts-"));
+  // A: 12 records, B: 11 (p1 has a third seed, p6 none), 10 pairs; and A's records of a task B never ran
+  const other = records("sc:2", [[1, 1], [0]], { task: "u" });
+  const a = folder(base, "a", [...records("sc:2", A), ...other]), b = folder(base, "b", records("sc:2", B));
+  const r = await runCli("cli/compare.ts", [a, b, "--budget", "all"]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = "A: 10 of 15 records paired, B: 10 of 11 (the columns A and B are means over the pairs alone)";
+  for (const budget of [8, 16]) {
+    assert.match(r.stdout, new RegExp(`## ${budget} passes\n\n${line.replace(/[()]/g, "\\$&")}\n\n\\| task`));
+  }
+  // every record paired: no line
+  const same = await runCli("cli/compare.ts", [b, folder(base, "b2", records("sc:2", B)), "--budget", "all"]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stdout, /records paired/);
+  // generated grids, some cells missing on either side: each side's records, and the pairs both have
+  let seed = 3;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const grid = () => Array.from({ length: 4 }, () => Array.from({ length: 3 }, () => rand() < 0.3 ? null : 1));
+  for (let k = 0; k < 20; k++) {
+    const [ga, gb] = [grid(), grid()];
+    const count = (g: (number | null)[][]) => g.flat().filter((x) => x !== null).length;
+    const pairs = ga.flatMap((row, i) => row.filter((x, j) => x !== null && gb[i][j] !== null)).length;
+    const sa = { method: "x", records: records("x", ga) }, sb = { method: "x", records: records("x", gb) };
+    const text = comparisonTable(compareSides(sa, sb, [8]), 8, sa, sb);
+    const expected = `A: ${pairs} of ${count(ga)} records paired, B: ${pairs} of ${count(gb)}`;
+    if (pairs === count(ga) && pairs === count(gb)) assert.doesNotMatch(text, /records paired/);
+    else if (pairs > 0) assert.ok(text.includes(expected), `${expected}\n${text}`);
+  }
 });
 
 Deno.test("compare --score paths: Pass@1 over a side's paths where it has them, its answer where it has one; said, and mixed sides refused", async () => {
