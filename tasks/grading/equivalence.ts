@@ -26,6 +26,22 @@ export type Mode = "strict" | "lenient";
 
 const ce = new ComputeEngine();
 
+/**
+ * `f` run from the engine as loaded: what its parses declare or infer (a symbol's type, a function) lands in a
+ * scope dropped after it. The engine keeps such declarations, so without this a verdict depended on what the
+ * process had graded before (a grading worker grades many problems; a rescore grades them in another order).
+ */
+function isolated<T>(f: () => T): T {
+  const depth = ce.contextStack.length;
+  ce.pushScope();
+  try {
+    return f();
+  } finally {
+    // and any scope the engine left open where it gave up (a tower of powers)
+    while (ce.contextStack.length > depth) ce.popScope();
+  }
+}
+
 // ---------- normalisation (text) ----------
 
 const DROP = [
@@ -563,13 +579,67 @@ function pointAt(free: string[], points: readonly Rational[], k: number) {
 /** At how many of WIDE_POINTS two piecewise functions must agree (where both are defined) to be equal. */
 const PIECEWISE_AGREE = 12;
 
+/**
+ * An answer as the engine's expression (canonical, or as parsed), with a parenthesis after a variable read as a
+ * product (`products`); undefined where the engine finds an error.
+ */
 function parse(s: string, canonical = true) {
   try {
-    const e = ce.parse(s, { form: canonical ? "canonical" : "raw" });
+    const json = products(ce.parse(s, { form: "raw" }).json) as Parameters<typeof ce.box>[0];
+    const e = ce.box(json, { form: canonical ? "canonical" : "raw" });
     return JSON.stringify(e.json).includes("Error") ? undefined : e;
   } catch {
     return undefined;
   }
+}
+
+type Json = unknown;
+
+/**
+ * Whether a name before a parenthesis is a variable, multiplied by it: a letter (`m`, `T_0`, `N`) always, a
+ * longer name (`\omega`) unless the engine names a function so (`\Gamma(5)`, `\zeta(2)`; `\sin`, `\max` and
+ * the like are parsed as functions before this).
+ */
+function isVariable(name: Json): boolean {
+  if (typeof name !== "string" || !/^[a-zA-Z]+(?:_.*)?$/.test(name)) return false;
+  if (/^[a-zA-Z](?:_|$)/.test(name)) return true;
+  const def = ce.lookupDefinition(name);
+  return !(def && "operator" in def);
+}
+
+// The letters the engine names functions (N: numeric value, D: derivative), found before any answer is read:
+// in an answer they are variables (`\pi N` has the unknown N), so they are read under another name.
+const LETTER_FUNCTIONS = new Set(
+  [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"].filter((l) => {
+    const def = ce.lookupDefinition(l);
+    return def && "operator" in def;
+  }),
+);
+const asVariable = (x: Json) => typeof x === "string" && LETTER_FUNCTIONS.has(x) ? `${x}_variable` : x;
+
+/**
+ * The parser's expression with a parenthesis after a variable read as multiplying it, as an answer means it:
+ * `m(g+a)`, `T_0\left(1-\frac{a}{b}\right)`, `N(N-1)`, `f(x)` (f times x). The parser reads a capital letter
+ * before one as a function's argument, and the engine, left alone, any undeclared letter, declaring it a
+ * function: `a(b+c)` was then unequal to `ab+ac`, and after it so was `a` in every later answer.
+ */
+function products(e: Json): Json {
+  if (!Array.isArray(e)) return asVariable(e);
+  const [head, ...rest] = e, args = rest.map(products);
+  // a letter applied to one argument: N(N-1) as the parser reads it
+  if (args.length === 1 && typeof head === "string" && /^[a-zA-Z](?:_.*)?$/.test(head)) {
+    return ["InvisibleOperator", asVariable(head), args[0]];
+  }
+  if (head !== "InvisibleOperator") return [Array.isArray(head) ? products(head) : head, ...args];
+  // x(y+1): the parenthesis after a variable is a factor (a tuple after one, x(1,2), stays as the engine reads it)
+  return [
+    head,
+    ...args.map((a, k) => {
+      const inner = Array.isArray(a) && a[0] === "Delimiter" && a.length === 2 ? a[1] : undefined;
+      const tuple = Array.isArray(inner) && inner[0] === "Sequence";
+      return inner !== undefined && !tuple && k > 0 && isVariable(args[k - 1]) ? inner : a;
+    }),
+  ];
 }
 
 const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
@@ -664,10 +734,12 @@ function equationsEqual(p: string, g: string): boolean | undefined {
 
 /** The real value of a constant (no unknowns: `7 \times 10^{35}`, `\frac{\pi}{4}`), or undefined. */
 export function constantValue(s: string): number | undefined {
-  const e = parse(s);
-  if (!e || e.unknowns.length > 0 || hasPlusMinus(s)) return undefined;
-  const v = numeric(e);
-  return Number.isFinite(v) ? v : undefined;
+  return isolated(() => {
+    const e = parse(s);
+    if (!e || e.unknowns.length > 0 || hasPlusMinus(s)) return undefined;
+    const v = numeric(e);
+    return Number.isFinite(v) ? v : undefined;
+  });
 }
 
 const NUMBERS = (mode: Mode) => ({
@@ -815,20 +887,22 @@ function forms(answer: string): string[] {
 
 /** Whether an extracted answer equals the gold answer. */
 export function equivalent(pred: string, gold: string, mode: Mode): boolean {
-  return forms(pred).some((p) =>
-    forms(gold).some((g) => {
-      const lp = normalize(p, true), lg = normalize(g, true);
-      // labels that name other things: equal only as the same equation (z = f(z) against f(z) = z)
-      if (otherLabels(lp, lg)) return equationsEqual(lp, lg) === true;
-      const vp = labelledValues(lp), vg = labelledValues(lg);
-      if (vp && vg && vp.size === vg.size && [...vg.keys()].every((k) => vp.has(k))) {
-        return [...vg].every(([k, v]) => same(vp.get(k)!, v, mode));
-      }
-      const np = normalize(p), ng = normalize(g);
-      if (np !== "" && ng !== "" && same(np, ng, mode)) return true;
-      // an equation whose label was read away on one side only: y = 2 - x against x + y = 2
-      return (lp !== np || lg !== ng) && lp.includes("=") && lg.includes("=") && same(lp, lg, mode);
-    })
+  return isolated(() =>
+    forms(pred).some((p) =>
+      forms(gold).some((g) => {
+        const lp = normalize(p, true), lg = normalize(g, true);
+        // labels that name other things: equal only as the same equation (z = f(z) against f(z) = z)
+        if (otherLabels(lp, lg)) return equationsEqual(lp, lg) === true;
+        const vp = labelledValues(lp), vg = labelledValues(lg);
+        if (vp && vg && vp.size === vg.size && [...vg.keys()].every((k) => vp.has(k))) {
+          return [...vg].every(([k, v]) => same(vp.get(k)!, v, mode));
+        }
+        const np = normalize(p), ng = normalize(g);
+        if (np !== "" && ng !== "" && same(np, ng, mode)) return true;
+        // an equation whose label was read away on one side only: y = 2 - x against x + y = 2
+        return (lp !== np || lg !== ng) && lp.includes("=") && lg.includes("=") && same(lp, lg, mode);
+      })
+    )
   );
 }
 

@@ -9,6 +9,8 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
+//    starts from the engine as loaded (a worker's earlier problems changed later verdicts);
 // 9: a word after a number dropped only as a unit at the end (`5 \text{ times } 3` was 53, `12\text{k}` 12, `1+2\mathrm{i}` 3);
 //    every option mark counts (`(C)/(D)`, `(C) \lor (D)`, `(C) 42, (D) 43` were C);
 //    labels on both sides name the same things (`y = 2` was `x = 2`);
@@ -20,7 +22,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/9";
+export const GRADER_VERSION = "hogwild-grader/10";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
