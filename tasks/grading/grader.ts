@@ -10,7 +10,9 @@ import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
-//    starts from the engine as loaded (a worker's earlier problems changed later verdicts);
+//    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
+//    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the
+//    answer, not the gold, so the error is the gold's (0.9 against 35 % with error 1 was right);
 // 9: a word after a number dropped only as a unit at the end (`5 \text{ times } 3` was 53, `12\text{k}` 12, `1+2\mathrm{i}` 3);
 //    every option mark counts (`(C)/(D)`, `(C) \lor (D)`, `(C) 42, (D) 43` were C);
 //    labels on both sides name the same things (`y = 2` was `x = 2`);
