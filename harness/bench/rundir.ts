@@ -672,7 +672,9 @@ export function checkOneGrader(sides: readonly GradedSide[]): void {
         ? `run ${names.join(" and ")} again into a new folder with this grader (code records cannot be rescored)`
         : `rescore ${names.join(" and ")} (deno task rescore)`;
     const graders = sides.map((s) =>
-      [...new Set(s.records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))].sort()
+      // in version order (hogwild-grader/4 before /10)
+      [...new Set(s.records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))]
+        .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
     );
     sides.forEach((s, i) =>
       check(
