@@ -140,6 +140,7 @@ export async function bench(args: string[]): Promise<void> {
     sampling: spec.sampling,
     texts,
     codeTexts,
+    finisherInput: spec.finisherInput ?? "ids",
   };
   const solver = (cache: KVCache, j: Job) =>
     newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {

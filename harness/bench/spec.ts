@@ -6,7 +6,14 @@
 import { check, InputError, parseAddress, parseFlags, parseInteger } from "../../engine/errors.ts";
 import { loadNative } from "../../engine/native.ts";
 import { parseSamplingFlags, type SamplingFlags } from "../../engine/config.ts";
-import { comparedMethods, methodGrammar, parseMethod, textFamilies } from "../generation/methods.ts";
+import {
+  checkFinisherInput,
+  comparedMethods,
+  FINISHER_INPUTS,
+  methodGrammar,
+  parseMethod,
+  textFamilies,
+} from "../generation/methods.ts";
 import {
   checkDataFlags,
   checkGeneratedKnobs,
@@ -38,6 +45,8 @@ export interface BenchSpec {
   /** --task custom: the record fields of the question, answer and id */
   fields?: Fields;
   finisherTokens?: number;
+  /** the finisher reads the transcript's text encoded again (absent: the writers' ids, as every older folder) */
+  finisherInput?: "text";
   redundancyEvery: number;
   /** the sampling settings named by flags (the rest: the model's generation_config's) */
   sampling?: SamplingFlags;
@@ -101,6 +110,9 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[:FILE], --skip-bad      where task data comes from
   --fields question=NAME,answer=NAME,id=NAME   --task custom: your data's field names  [question, answer, id]
   --finisher-tokens M             the finisher's limit                                [the task's]
+  --finisher-input ids|text       what the finisher reads: the writers' ids joined, or the transcript's
+                                  text encoded again with its suffix, as the official code (a prefill of
+                                  the whole transcript at every checkpoint)                      [ids]
   --redundancy-every K            tokens between redundancy checks                    [1024]
   --temperature T --top-k K --top-p P --min-p M   sampling: each one not given is the model's generation_config's
                                   (transformers' default where it has none: top-k 50) [the generation_config's]
@@ -145,6 +157,7 @@ const OPTIONS = {
   "skip-bad": { type: "boolean" },
   fields: { type: "string" },
   "finisher-tokens": { type: "string" },
+  "finisher-input": { type: "string" },
   "redundancy-every": { type: "string" },
   temperature: { type: "string" },
   "top-k": { type: "string" },
@@ -263,6 +276,12 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   );
   for (const m of methods) parseMethod(m);
   check(new Set(methods).size === methods.length, "--methods: a method is listed twice");
+  const finisherInput = f["finisher-input"] ?? "ids";
+  check(
+    (FINISHER_INPUTS as readonly string[]).includes(finisherInput),
+    `--finisher-input: expected ${FINISHER_INPUTS.join(" or ")}, got "${finisherInput}"`,
+  );
+  checkFinisherInput(methods.map(parseMethod), finisherInput as typeof FINISHER_INPUTS[number]);
   const seeds = (f.seeds ?? String(DEFAULT_SEED)).split(",").map((s) => int(s, "seeds", 0, MAX_SEED)!);
   check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
   const device = f.device ?? "cpu";
@@ -310,6 +329,8 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     skipBad: f["skip-bad"] ?? false,
     fields: f.fields === undefined ? undefined : parseFields(f.fields),
     finisherTokens: int(f["finisher-tokens"], "finisher-tokens", 1, 1 << 20),
+    // absent for ids, so that every older folder's key reads as ids and resumes
+    ...(finisherInput === "text" ? { finisherInput: "text" as const } : {}),
     redundancyEvery: int(f["redundancy-every"], "redundancy-every", 0) ?? 1024,
     // only the settings named: each one left out is the model's (resolveSampling), as in transformers
     sampling,

@@ -101,8 +101,42 @@ export interface Commit {
 /** A new block of the run's cache, by label. */
 export type NewBlock = (label: string) => Block;
 
-/** The finisher's start, and the tokens its view holds after the prompt (the transcript already written). */
+/**
+ * The finisher's start, and the tokens its view holds after the prompt (the transcript already written; all its
+ * view holds where `before` has no prompt).
+ */
 export type FinisherPlan = FinisherStart & { written: number[] };
+
+/** A tokenizer's two ways, and the finisher's suffix as text (--finisher-input text). */
+export interface TranscriptText {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  suffix: string;
+}
+
+/**
+ * A finisher's plan read as the official code reads it (eqimp/hogwild_llm, compile_response_with_s1_finisher):
+ * the prompt and the transcript decoded, and that text with the suffix encoded again as one. The ids differ from
+ * the writers' where a join merges (".\n\n" then "\n\n###" is ".\n\n\n\n" "###" as one text). The prompt's block is
+ * kept where the re-encode begins with its ids; otherwise the finisher encodes it too. `plan` reads the prompt
+ * block first, then `written`, and ends its first row with `suffix`.
+ */
+export function asText(
+  plan: FinisherPlan,
+  prompt: { block: Block; ids: readonly number[] },
+  suffix: readonly number[],
+  text: TranscriptText,
+): FinisherPlan {
+  const body = plan.first.slice(0, plan.first.length - suffix.length);
+  if (plan.before[0] !== prompt.block || !suffix.every((id, i) => plan.first[body.length + i] === id)) {
+    throw new Error("asText: a finisher plan that does not read the prompt first and end with the suffix");
+  }
+  const ids = text.encode(text.decode([...prompt.ids, ...plan.written, ...body]) + text.suffix);
+  const kept = ids.length > prompt.ids.length && prompt.ids.every((id, i) => ids[i] === id);
+  return kept
+    ? { before: [prompt.block], first: ids.slice(prompt.ids.length), written: [] }
+    : { before: [], first: ids, written: [] };
+}
 
 export interface Layout {
   readonly name: string;

@@ -124,6 +124,11 @@ export interface Family<M extends Method = Method> {
    */
   recountVote?: (method: M, paths: readonly (string | null)[]) => string | null | undefined;
   /**
+   * its finisher reads a transcript of token ids that --finisher-input text can read as text (a run over a layout,
+   * runSpec's): a family with a solver of its own reads blocks, not one transcript
+   */
+  transcriptFinisher?: boolean;
+  /**
    * bumped when its runs write other records from the same inputs (absent: 1); the run key holds the versions
    * above 1 of its methods' families, so that no folder resumes across the change
    */
@@ -206,6 +211,23 @@ export function checkCodeTasks(methods: readonly Method[], codeTask: string | un
       able.includes(m.family),
       `method ${m.id}: its texts ask for a boxed answer; task ${codeTask} (a code task) runs with the families ` +
         able.join(", "),
+    );
+  }
+}
+
+/**
+ * Refuses, under --finisher-input text, a method whose finisher reads no transcript of ids (bench, before any
+ * work): a fork finisher reads the workers' blocks, a family of its own solver its own blocks (one with no
+ * finisher is left as it is).
+ */
+export function checkFinisherInput(methods: readonly Method[], input: FinisherInput): void {
+  if (input === "ids") return;
+  for (const m of methods) {
+    check(
+      m.finisher === "none" || (familyOf(m).transcriptFinisher === true && m.finisher === "reencode"),
+      `method ${m.id}: --finisher-input text re-encodes a transcript of ids, and ${
+        m.finisher === "fork" ? "its fork finisher reads the workers' blocks" : "its finisher reads no such transcript"
+      }; run it without the flag`,
     );
   }
 }
@@ -324,7 +346,13 @@ export interface RunContext extends TemplateFiles {
   answer?: AnswerFormat;
   /** the code tasks' protocol text (default: harness/generation/prompts/code.json) */
   codeTexts?: CodeTexts;
+  /** what the finisher reads: the writers' ids joined (default), or their text encoded again (--finisher-input) */
+  finisherInput?: FinisherInput;
 }
+
+/** --finisher-input: the writers' ids joined, or the official code's re-encode of the transcript's text. */
+export const FINISHER_INPUTS = ["ids", "text"] as const;
+export type FinisherInput = typeof FINISHER_INPUTS[number];
 
 /** The text that ends the finisher's transcript, opening the answer in the problem's format. */
 export function finisherCue(ctx: RunContext, protocol: Protocol): string {
@@ -465,6 +493,15 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     finisherSuppress: [],
     decoder: () => tok.decoder(),
     ids: protocolIds(tok, protocol, finisherCue(ctx, protocol)),
+    ...(ctx.finisherInput === "text"
+      ? {
+        finisherText: {
+          encode: (s) => tok.encode(s),
+          decode: (ids) => tok.decode(ids),
+          suffix: finisherCue(ctx, protocol),
+        },
+      }
+      : {}),
     answer,
   };
 }

@@ -12,7 +12,15 @@ import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import type { Block, KVCache } from "../../engine/cache.ts";
 import { Sampler, type SamplingOptions, type TokenLogprobs } from "../../engine/sampler.ts";
 import { pathsVote, tokenConfidence } from "./confidence.ts";
-import type { Commit, Layout, NewBlock, ProtocolIds, Team } from "./layouts.ts";
+import {
+  asText,
+  type Commit,
+  type Layout,
+  type NewBlock,
+  type ProtocolIds,
+  type Team,
+  type TranscriptText,
+} from "./layouts.ts";
 import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
 import { Worker } from "./worker.ts";
 
@@ -39,6 +47,11 @@ export interface RunSpec {
   budgets: number[];
   earlyStop: boolean;
   finisher: FinisherMode;
+  /**
+   * the reencode finisher reads the transcript's text encoded again with the suffix (--finisher-input text, the
+   * official code's), not the writers' ids joined (absent: the ids, incremental, no prefill)
+   */
+  finisherText?: TranscriptText;
   finisherTokens: number;
   /** ids the (greedy) finisher never writes */
   finisherSuppress: number[];
@@ -86,8 +99,8 @@ export class Run extends Solver {
   #sinceCheck = 0;
   // the pass in which each worker stopped (by index), where it did before the run's end
   readonly #ended: number[] = [];
-  /** the transcript the current finisher's view holds after the prompt */
-  #written: number[] = [];
+  /** the tokens the current finisher's view holds before its tail */
+  #read: number[] = [];
 
   constructor(cache: KVCache, spec: RunSpec) {
     super(cache, spec.budgets, {
@@ -98,6 +111,9 @@ export class Run extends Solver {
       format: spec.answer ?? BOXED,
     });
     if (spec.workers.length === 0) throw new RangeError("a run needs at least one worker");
+    if (spec.finisherText && spec.finisher !== "reencode") {
+      throw new RangeError(`a ${spec.finisher} finisher reads no transcript to read as text`);
+    }
     this.#s = spec;
     this.#layout = spec.layout;
     // Without step prefixes, each worker's first token comes from its own row: the prompt's last token
@@ -159,7 +175,7 @@ export class Run extends Solver {
    */
   finisherTranscript(): number[] {
     if (!this.finisher) throw new Error("finisherTranscript: the run is not at a checkpoint");
-    return [...this.#promptIds, ...this.#written, ...this.finisher.first];
+    return [...this.#read, ...this.finisher.first];
   }
 
   /** its workers, for a method that decides more of their lives (holds, stops, votes) */
@@ -308,10 +324,13 @@ export class Run extends Solver {
     const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
     const copies = this.#layout.copies(written + blocks);
     const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
+    // Read as text, the finisher encodes the whole transcript anew (and the prompt, where a join merges into it).
     const tail = s.finisher === "none"
       ? 0
       : s.finisher === "fork"
       ? marks
+      : s.finisherText
+      ? s.prompt.length + written + marks
       : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
     const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
     return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
@@ -325,8 +344,11 @@ export class Run extends Solver {
   }
   protected finisherStart() {
     if (this.#s.finisher === "none") return undefined;
-    const f = this.#layout.finisher(this.#team, this.#s.finisher === "fork");
-    this.#written = f.written;
+    const s = this.#s, t = this.#team, plan = this.#layout.finisher(t, s.finisher === "fork");
+    const f = s.finisherText
+      ? asText(plan, { block: t.prompt, ids: this.#promptIds }, s.ids.finisherSuffix, s.finisherText)
+      : plan;
+    this.#read = f.before[0] === t.prompt ? [...this.#promptIds, ...f.written] : f.written;
     return f;
   }
   protected tokens(): number[] {

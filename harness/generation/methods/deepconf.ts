@@ -118,6 +118,7 @@ export const deepconf: Family<DeepConfMethod> = {
       together: flags.includes("together"),
     };
   },
+  transcriptFinisher: true,
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
   replaysViews: true,
   samplesAlike: true,

@@ -55,6 +55,7 @@ export const hogwild: Family = {
     );
     return m;
   },
+  transcriptFinisher: true,
   solver: runSolver,
   replaysViews: true,
   codeTasks: true,

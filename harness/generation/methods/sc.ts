@@ -26,6 +26,7 @@ export const sc: Family<ScMethod> = {
     const id = ["sc", String(k), ...(fork ? ["fork"] : []), ...(weighted ? ["conf"] : [])].join(":");
     return { ...baseline("sc", id, k, true, fork ? "fork" : "reencode"), weighted };
   },
+  transcriptFinisher: true,
   // The paper's baseline: "both traces are concatenated and the model answers with the finisher prompt", at
   // every checkpoint (the last box of the concatenation would be the last trace's answer alone).
   solver: (cache, m, problem, seed, ctx) =>

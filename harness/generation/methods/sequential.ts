@@ -15,6 +15,7 @@ export const sequential: Family = {
     const early = p.name === "sequential";
     return baseline("sequential", p.name, 1, early, early ? "reencode" : "none");
   },
+  transcriptFinisher: true,
   solver: runSolver,
   replaysViews: true,
   codeTasks: true,

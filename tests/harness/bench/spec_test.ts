@@ -57,3 +57,19 @@ Deno.test("sampling flags: only those given are kept (the rest are the model's),
   assert.deepEqual(parseBenchSpec(["--top-p", "0.9", "--top-k", "0"])!.sampling, { topK: 0, topP: 0.9 });
   assert.deepEqual(parseBenchSpec(["--min-p", "0.05", "--temperature", "0"])!.sampling, { temperature: 0, minP: 0.05 });
 });
+
+Deno.test("--finisher-input: ids (the default) leaves the key as older folders have it; text keys apart; others refused", () => {
+  const d = parseBenchSpec([])!;
+  assert.equal("finisherInput" in flagsKey(d), false);
+  assert.deepEqual(flagsKey(parseBenchSpec(["--finisher-input", "ids"])!), flagsKey(d));
+  const text = parseBenchSpec(["--finisher-input", "text"])!;
+  assert.equal(flagsKey(text).finisherInput, "text");
+  assert.throws(() => parseBenchSpec(["--finisher-input", "tokens"]), /--finisher-input: expected ids or text/);
+  for (const m of ["hogwild:2:fork", "sc:2:fork", "sot", "groupthink:2", "leap:2"]) {
+    assert.throws(
+      () => parseBenchSpec(["--finisher-input", "text", "--methods", m]),
+      new RegExp(`method ${m}: --finisher-input text`),
+    );
+    parseBenchSpec(["--methods", m]); // without the flag, as before
+  }
+});

@@ -13,7 +13,9 @@ import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { ScriptedModel } from "../../helpers.ts";
+import { RowModel, ScriptedModel } from "../../helpers.ts";
+import { loadProtocol } from "../../../harness/generation/prompts.ts";
+import type { PlannedRow } from "../../../harness/generation/solver.ts";
 
 const tok = TextTokenizer.qwen3();
 
@@ -298,4 +300,68 @@ Deno.test("without the collaboration text, a worker's first text is the prompt's
     }
   }
   assert.ok(split > 0, "no ending split a character across the prompt's last tokens: the test tests nothing");
+});
+
+/**
+ * Runs `method` to its end under a RowModel, the finisher reading `input`: each finisher's first read (its whole
+ * token sequence, and its first row).
+ */
+function finisherReads(method: string, input: "ids" | "text", seed: number) {
+  const cache = new KVCache({ bytes: 0, pages: 8192, pageSize: 16 });
+  const spec = runSpec(parseMethod(method), "What is 2+2?", seed, {
+    tokenizer: tok,
+    generation: { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 },
+    budgets: [3, 7, 12, 20, 33, 47],
+    finisherTokens: 3,
+    redundancyEvery: 40,
+    finisherInput: input,
+  });
+  const run = new Run(cache, spec), model = new RowModel(tok, 4 + seed % 5);
+  const reads: { transcript: number[]; row: PlannedRow }[] = [];
+  let before = run.phase;
+  while (!run.done) {
+    const rows = run.plan();
+    if (run.phase === "finish" && before !== "finish") {
+      reads.push({ transcript: run.finisherTranscript(), row: rows[rows.length - 1] });
+    }
+    before = run.phase;
+    run.accept(model.forwardSample(cache, rows), 0);
+  }
+  return { reads, suffix: spec.ids.finisherSuffix };
+}
+
+Deno.test("--finisher-input text: every checkpoint's finisher reads encode(decode(transcript) + suffix), its first row the rest after its view", () => {
+  const cue = loadProtocol().finisherSuffix;
+  let merged = 0, reads = 0;
+  for (
+    const method of [
+      "hogwild:2",
+      "hogwild:3:interleaved",
+      "hogwild:2:contiguous",
+      "hogwild:2:reencode-steps",
+      "hogwild:1:no-collab",
+      "sequential",
+      "sc:2",
+    ]
+  ) {
+    for (const seed of [0, 1, 2]) {
+      const ids = finisherReads(method, "ids", seed), text = finisherReads(method, "text", seed);
+      assert.ok(ids.reads.length >= 2, `${method} ${seed}: ${ids.reads.length} finisher reads`);
+      assert.equal(text.reads.length, ids.reads.length, `${method} ${seed}`);
+      ids.reads.forEach((a, i) => {
+        const n = ids.suffix.length, joined = a.transcript;
+        assert.deepEqual(joined.slice(-n), ids.suffix, `${method} ${seed}: the ids end with the suffix`);
+        const want = tok.encode(tok.decode(joined.slice(0, -n)) + cue);
+        const b = text.reads[i];
+        assert.deepEqual(b.transcript, want, `${method} ${seed} read ${i}`);
+        // the finisher's first row: the re-encode past what its view holds (the prompt, or nothing)
+        const held = b.row.view.slice(0, -1).reduce((s, x) => s + x.length, 0);
+        assert.ok(b.row.view.length <= 2 && (b.row.view.length === 1 || b.row.view[0].label === "prompt"));
+        assert.deepEqual(b.row.tokens, want.slice(held), `${method} ${seed} read ${i}: the first row`);
+        reads++;
+        if (want.length !== joined.length || want.some((x, j) => x !== joined[j])) merged++;
+      });
+    }
+  }
+  assert.ok(merged > reads / 4, `only ${merged} of ${reads} transcripts tokenize otherwise as one text`);
 });
