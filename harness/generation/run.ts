@@ -125,7 +125,8 @@ export class Run extends Solver {
       own: cache.newBlock("own-header"),
       marker: cache.newBlock("marker"),
     };
-    if (spec.finisher === "reencode") this.#chain = spec.layout.transcriptChain(this.#newBlock);
+    // Read as text, the transcript is encoded at each checkpoint: a chain kept as the run goes would go unread.
+    if (spec.finisher === "reencode" && !spec.finisherText) this.#chain = spec.layout.transcriptChain(this.#newBlock);
     // The prompt's last token, a worker's first without step prefixes, is read after the prompt: where it ends a
     // character the prompt began, the worker's text starts with that character (a fresh decoder gave U+FFFD).
     const decoder = spec.collab ? spec.decoder : () => decoderAfter(spec.decoder, spec.prompt.slice(0, -1));

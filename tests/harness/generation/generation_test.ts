@@ -21,7 +21,14 @@ const tok = engine.tokenizer!;
 const STEP_END = tok.encode(".\n\n")[0];
 const TOL = 1e-4;
 
-function makeRun(cache: KVCache, method: string, budgets: number[], seed = 0, problem = "What is 2+2?") {
+function makeRun(
+  cache: KVCache,
+  method: string,
+  budgets: number[],
+  seed = 0,
+  problem = "What is 2+2?",
+  finisherInput: "ids" | "text" = "ids",
+) {
   return new Run(
     cache,
     runSpec(parseMethod(method), problem, seed, {
@@ -30,6 +37,7 @@ function makeRun(cache: KVCache, method: string, budgets: number[], seed = 0, pr
       budgets,
       finisherTokens: 4,
       redundancyEvery: 12,
+      finisherInput,
     }),
   );
 }
@@ -129,6 +137,19 @@ for (const method of ["hogwild:2", "hogwild:3:interleaved", "hogwild:2:reencode-
         worst.toExponential(2)
       }`,
     );
+    assert.ok(checked >= 3, `${checked} checkpoints read by the finisher`);
+    assert.ok(worst < TOL, `worst ${worst}`);
+  });
+}
+
+// Read as text (--finisher-input text), the finisher's view holds the prompt's block (or nothing) and its row
+// the re-encode: its logits are still a plain pass's over what it reads.
+for (const method of ["hogwild:2", "hogwild:2:reencode-steps", "sequential"]) {
+  Deno.test(`${method}, --finisher-input text: the finisher's logits equal a plain forward pass over its transcript`, () => {
+    const cache = engine.newCache();
+    const run = makeRun(cache, method, [5, 13, 24, 31], 0, "What is 2+2?", "text");
+    const next = chooser(7);
+    const { checked, worst } = finisherAgainstPlain(run, cache, () => next());
     assert.ok(checked >= 3, `${checked} checkpoints read by the finisher`);
     assert.ok(worst < TOL, `worst ${worst}`);
   });
