@@ -125,7 +125,10 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
   const h = res.headers;
   const location = h.get("location");
   if (res.status >= 300 && !h.get("x-linked-etag") && !h.get("etag") && location && hops < 5) {
-    return await headOnce(r, new URL(location, url).href, hops + 1); // a renamed repository
+    // a renamed repository; the token goes only to the origin it was given for (as fetch itself does)
+    const next = new URL(location, url);
+    const same = next.origin === new URL(url).origin;
+    return await headOnce(same ? r : { ...r, accessToken: undefined }, next.href, hops + 1);
   }
   const etag = (h.get("x-linked-etag") ?? h.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
   const size = Number(h.get("x-linked-size") ?? h.get("content-length"));

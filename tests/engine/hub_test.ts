@@ -695,3 +695,39 @@ Deno.test("hub: a branch that moves mid-download leaves the model in one snapsho
   assert.equal(readFileSync(join(root, "refs", "main"), "utf8"), fake.commit);
   assert.deepEqual([...new Set(fake.log.slice(1).map((r) => r.revision))], [fake.commit], "asked at main again");
 });
+
+Deno.test("hub: the token goes only where the hub is: a HEAD redirected to another origin is asked without it", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-redirect-"));
+  const body = new TextEncoder().encode("x");
+  const seen: [string, string | null][] = [];
+  // the hub sends a renamed repository's HEAD elsewhere: relative (same origin), or absolute to each other origin
+  const hub = (to: string) =>
+    ((input: RequestInfo | URL, init?: RequestInit) => {
+      const url = new URL(String(input));
+      seen.push([url.origin + url.pathname, new Headers(init?.headers).get("authorization")]);
+      if (url.pathname.startsWith("/o/old/") && init?.method === "HEAD") {
+        return Promise.resolve(
+          new Response(null, { status: 307, headers: { location: to + "/o/new/resolve/main/f" } }),
+        );
+      }
+      return Promise.resolve(
+        new Response(init?.method === "HEAD" ? null : body, {
+          headers: { "x-repo-commit": "4".repeat(40), etag: `"${sha256(body)}"`, "content-length": "1" },
+        }),
+      );
+    }) as typeof fetch;
+  const cases: [string, boolean][] = [
+    ["", true],
+    ["https://huggingface.co", true],
+    ["https://evil.example", false],
+    ["http://huggingface.co", false],
+    ["https://huggingface.co:8443", false],
+    ["https://cdn.huggingface.co", false],
+  ];
+  for (const [to, same] of cases) {
+    seen.length = 0;
+    await hubFile("o/old", "f", { type: "model", cacheDir: cache, fetch: hub(to), accessToken: "hf_secret" });
+    const moved = seen.find(([u]) => u.includes("/o/new/"))!;
+    assert.equal(moved[1], same ? "Bearer hf_secret" : null, `redirect to ${to || "a relative path"}: ${seen}`);
+  }
+});
