@@ -20,7 +20,7 @@ export interface HubOptions {
   revision?: string;
   cacheDir?: string;
   offline?: boolean;
-  /** the user's hub token (gated models); default: HF_TOKEN, else the file `hf auth login` writes */
+  /** the user's hub token (gated models); default: hubToken() */
   accessToken?: string;
   /** for tests: the network */
   fetch?: typeof fetch;
@@ -37,13 +37,17 @@ export interface HubOptions {
   progress?: (p: DownloadProgress) => void;
 }
 
-/** The token a user gave the hub tools: HF_TOKEN, else HF_HOME/token (~/.cache/huggingface/token). */
+/**
+ * The token a user gave the hub tools, found as huggingface_hub finds it: HF_TOKEN, else the file HF_TOKEN_PATH
+ * names, else HF_HOME/token, else ${XDG_CACHE_HOME:-~/.cache}/huggingface/token (where `hf auth login` wrote it).
+ */
 export function hubToken(): string | undefined {
   const env = Deno.env.get("HF_TOKEN")?.trim();
   if (env) return env;
-  const home = Deno.env.get("HF_HOME") ?? join(Deno.env.get("HOME") ?? "", ".cache", "huggingface");
+  const home = Deno.env.get("HF_HOME") ??
+    join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "", ".cache"), "huggingface");
   try {
-    return readFileSync(join(home, "token"), "utf8").trim() || undefined;
+    return readFileSync(Deno.env.get("HF_TOKEN_PATH") ?? join(home, "token"), "utf8").trim() || undefined;
   } catch {
     return undefined;
   }

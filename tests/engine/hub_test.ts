@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { createHash } from "node:crypto";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DownloadProgress, hubFile, hubModel } from "../../engine/hub.ts";
+import { type DownloadProgress, hubFile, hubModel, hubToken } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
@@ -729,5 +729,47 @@ Deno.test("hub: the token goes only where the hub is: a HEAD redirected to anoth
     await hubFile("o/old", "f", { type: "model", cacheDir: cache, fetch: hub(to), accessToken: "hf_secret" });
     const moved = seen.find(([u]) => u.includes("/o/new/"))!;
     assert.equal(moved[1], same ? "Bearer hf_secret" : null, `redirect to ${to || "a relative path"}: ${seen}`);
+  }
+});
+
+Deno.test("hub: the token is found where huggingface_hub looks: HF_TOKEN, HF_TOKEN_PATH, HF_HOME, XDG_CACHE_HOME, ~/.cache", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-hub-token-"));
+  const names = ["HF_TOKEN", "HF_TOKEN_PATH", "HF_HOME", "XDG_CACHE_HOME", "HOME"] as const;
+  const saved = names.map((n) => Deno.env.get(n));
+  const file = (path: string, token: string) => {
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, token + "\n");
+    return path;
+  };
+  const at = {
+    HF_TOKEN_PATH: file(join(dir, "elsewhere", "tok"), "hf_path"),
+    HF_HOME: join(dir, "hfhome"),
+    XDG_CACHE_HOME: join(dir, "xdg"),
+    HOME: join(dir, "home"),
+  };
+  file(join(at.HF_HOME, "token"), "hf_home");
+  file(join(at.XDG_CACHE_HOME, "huggingface", "token"), "hf_xdg");
+  file(join(at.HOME, ".cache", "huggingface", "token"), "hf_default");
+  try {
+    // every combination of the four settings, HOME always set; the first one set wins, and a file it names that
+    // is not there means no token (huggingface_hub reads only the path its settings name)
+    for (let mask = 0; mask < 16; mask++) {
+      const set = (bit: number) => (mask & (1 << bit)) !== 0;
+      const env: Record<string, string | undefined> = {
+        HF_TOKEN: set(0) ? "hf_env" : undefined,
+        HF_TOKEN_PATH: set(1) ? at.HF_TOKEN_PATH : undefined,
+        HF_HOME: set(2) ? at.HF_HOME : undefined,
+        XDG_CACHE_HOME: set(3) ? at.XDG_CACHE_HOME : undefined,
+        HOME: at.HOME,
+      };
+      for (const n of names) env[n] === undefined ? Deno.env.delete(n) : Deno.env.set(n, env[n]!);
+      const want = set(0) ? "hf_env" : set(1) ? "hf_path" : set(2) ? "hf_home" : set(3) ? "hf_xdg" : "hf_default";
+      assert.equal(hubToken(), want, JSON.stringify(env));
+    }
+    Deno.env.delete("HF_TOKEN");
+    Deno.env.set("HF_TOKEN_PATH", join(dir, "absent"));
+    assert.equal(hubToken(), undefined);
+  } finally {
+    names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
   }
 });
