@@ -118,7 +118,7 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
   const res = await watch.within((r.fetch ?? fetch)(url, {
     method: "HEAD",
     redirect: "manual",
-    headers: auth(r),
+    headers: { ...auth(r), ...IDENTITY },
     signal: watch.signal,
   })).finally(watch.stop);
   if (res.status >= 400) throw new HubHttpError(res);
@@ -131,8 +131,10 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
     return await headOnce(same ? r : { ...r, accessToken: undefined }, next.href, hops + 1);
   }
   const etag = (h.get("x-linked-etag") ?? h.get("etag") ?? "").replace(/^W\//, "").replace(/"/g, "");
-  const size = Number(h.get("x-linked-size") ?? h.get("content-length"));
-  if (!etag || !/^[\w.-]+$/.test(etag) || !Number.isSafeInteger(size) || size < 0) {
+  // a size not given is none (Number(null) would read it as 0 bytes)
+  const sized = h.get("x-linked-size") ?? h.get("content-length") ?? "";
+  const size = /^\d+$/.test(sized) ? Number(sized) : NaN;
+  if (!etag || !/^[\w.-]+$/.test(etag) || !Number.isSafeInteger(size)) {
     throw new Error(`the hub's answer for ${r.path} has no usable ETag and size`);
   }
   return { commit: h.get("x-repo-commit") ?? undefined, etag, size };
@@ -166,13 +168,19 @@ function diskError(r: FileRequest, what: string, e: unknown): InputError {
   );
 }
 
+/**
+ * The bytes as they are (huggingface_hub's header too): a hub that gzips a small file would announce the packed
+ * size and send bytes fetch unpacks, so that no size or hash matches.
+ */
+const IDENTITY = { "Accept-Encoding": "identity" };
+
 function auth(r: FileRequest): Record<string, string> {
   return r.accessToken ? { Authorization: `Bearer ${r.accessToken}` } : {};
 }
 
 /** The bytes from `from` on into `file`; a 200 where a range was asked means the hub sent it all again. */
 async function fetchInto(r: FileRequest, file: string, from: number): Promise<void> {
-  const headers = { ...auth(r), ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
+  const headers = { ...auth(r), ...IDENTITY, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
   // A hub (or proxy) that stops sending without closing would hang the download for good: each answer and chunk
   // must come within stallMs.
   const watch = stallWatch(r.stallMs ?? 60_000, `${r.path} from byte ${from}`);
@@ -220,6 +228,8 @@ export function bytesHere(r: FileRequest, info: Head): number {
 async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void> {
   onDisk(r, "the download", () => mkdirSync(dirname(blob), { recursive: true }));
   const partial = `${blob}.incomplete`;
+  // made here, so that a file of 0 bytes (asked for nothing) is one
+  onDisk(r, "the download", () => closeSync(openSync(partial, "a")));
   for (let attempt = 0;; attempt++) {
     let at = existsSync(partial) ? statSync(partial).size : 0;
     if (at === info.size) break;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DownloadProgress, hubFile, hubModel, hubToken } from "../../engine/hub.ts";
@@ -168,12 +169,17 @@ function fakeHub(
     refs?: string[];
     /** main moves to this commit once the first HEAD is answered (a push upstream mid-download) */
     movesTo?: string;
+    /**
+     * a request that accepts gzip gets it, as the hub's proxy gzips small files: the HEAD's size the compressed
+     * one, the GET compressed (fetch unpacks it)
+     */
+    gzip?: boolean;
   } = {},
 ) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
   const once = new Set<string>();
   const first = (what: string) => !once.has(what) && once.add(what) !== undefined;
-  const log: { method: string; path: string; range: string | null; revision: string }[] = [];
+  const log: { method: string; path: string; range: string | null; revision: string; encoding: string | null }[] = [];
   const cut = new Set<string>();
   let active = 0, maxActive = 0;
   const answer = (input: RequestInfo | URL, init?: RequestInit): Response => {
@@ -181,7 +187,8 @@ function fakeHub(
     const path = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ""));
     const revision = decodeURIComponent(/\/resolve\/([^/]+)\//.exec(url)![1]);
     const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
-    log.push({ method, path, range, revision });
+    const encoding = new Headers(init?.headers).get("accept-encoding");
+    log.push({ method, path, range, revision, encoding });
     if (![commit, "main", opts.movesTo, ...opts.refs ?? []].includes(revision)) {
       return new Response(null, { status: 404, headers: { "x-error-code": "RevisionNotFound" } });
     }
@@ -191,6 +198,17 @@ function fakeHub(
     const etag = sha256(body);
     const status = opts.failOnce?.[path];
     if (status && first(`fail ${method} ${path}`)) return new Response(method === "HEAD" ? null : "busy", { status });
+    if (opts.gzip && /gzip/.test(encoding ?? "") && !range) {
+      const packed = new Uint8Array(gzipSync(body));
+      return new Response(method === "HEAD" ? null : packed, {
+        headers: {
+          "x-repo-commit": at,
+          etag: `W/"${etag}"`,
+          "content-encoding": "gzip",
+          ...(method === "HEAD" ? { "content-length": String(packed.length) } : {}),
+        },
+      });
+    }
     if (method === "HEAD") {
       return new Response(null, {
         status: 302,
@@ -469,6 +487,7 @@ Deno.test("hub: a model's own prompts come with it; two downloads of one model i
 Deno.test("hub: two processes fetching one file into one cache both end with it whole (the lock, the link, the ref)", async () => {
   // each process its own slow hub (a fetch stub) sending the same file in 20 pieces; no retry to hide a collision
   const script = `import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
     import { hubFile } from "${new URL("../../engine/hub.ts", import.meta.url)}";
     const body = new Uint8Array(200_000).map((_, i) => i % 251);
     const etag = createHash("sha256").update(body).digest("hex");
@@ -772,4 +791,38 @@ Deno.test("hub: the token is found where huggingface_hub looks: HF_TOKEN, HF_TOK
   } finally {
     names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
   }
+});
+
+Deno.test("hub: files come unpacked (Accept-Encoding: identity); an answer without a size is refused, a size 0 is an empty file", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-gzip-"));
+  // small JSON files, which gzip makes longer: the HEAD's size would be the packed one, the bytes the unpacked
+  const files = shardedFixture(1);
+  const fake = fakeHub(files, { gzip: true });
+  await using hub = serveHub(fake);
+  const dir = await hubModel("tiny/gzip", { cacheDir: cache, hubUrl: hub.url, progress: () => {}, retryWaitMs: 1 });
+  for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+  assert.deepEqual(
+    [...new Set(fake.log.map((r) => r.encoding))],
+    ["identity"],
+    "each request asks for the bytes as they are",
+  );
+  // a HEAD with no size (no X-Linked-Size, no Content-Length) is no usable answer, not a file of 0 bytes; a real
+  // size 0 is an empty file
+  const answer = (size: string | undefined) =>
+    ((_: RequestInfo | URL, init?: RequestInit) =>
+      Promise.resolve(
+        new Response(init?.method === "HEAD" ? null : new Uint8Array(0), {
+          headers: {
+            "x-repo-commit": "5".repeat(40),
+            etag: '"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"', // git's hash of no bytes
+            ...(size === undefined ? {} : { "content-length": size }),
+          },
+        }),
+      )) as typeof fetch;
+  const o = { cacheDir: cache, progress: () => {}, retries: 0 };
+  await assert.rejects(
+    hubFile("o/sizes", "none.txt", { ...o, fetch: answer(undefined) }),
+    /hf:o\/sizes: cannot download none\.txt \(the hub's answer for none\.txt has no usable ETag and size\)/,
+  );
+  assert.equal(readFileSync(await hubFile("o/sizes", "empty.txt", { ...o, fetch: answer("0") }), "utf8"), "");
 });
