@@ -78,11 +78,33 @@ function stallWatch(ms: number, what: string) {
 export class HubHttpError extends Error {
   readonly status: number;
   readonly code?: string;
+  /** the wait a busy hub asked for (Retry-After), in ms */
+  readonly retryAfterMs?: number;
   constructor(res: Response) {
     const code = res.headers.get("x-error-code") ?? undefined;
     super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}`);
     this.status = res.status;
     this.code = code;
+    this.retryAfterMs = retryAfter(res.headers.get("retry-after"));
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in ms from now. */
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
+
+/**
+ * A refusal from the host the hub sent a download to (its CDN): an expired signed link, say; no word on the
+ * repository (not gated, not missing: the hub's HEAD said the file is there), so asked again through the hub.
+ */
+class CdnError extends Error {
+  constructor(res: Response) {
+    super(
+      `${res.status} ${res.statusText || "refused"} from ${new URL(res.url).host}, where the hub sent the download`,
+    );
   }
 }
 
@@ -93,13 +115,25 @@ export interface Head {
   size: number;
 }
 
-/** A busy hub (429), its fault (5xx) or a stalled answer: asked again after a wait, unlike a refusal. */
+/** A busy hub (429), its fault (5xx), its CDN's refusal or a stalled answer: asked again after a wait. */
 const busy = (e: unknown) =>
-  (e instanceof HubHttpError && (e.status === 429 || e.status >= 500)) || e instanceof StallError;
+  (e instanceof HubHttpError && (e.status === 429 || e.status >= 500)) || e instanceof StallError ||
+  e instanceof CdnError;
 
-/** The wait before try `attempt` + 1: doubled each time, at most 10 s. */
-const backoff = (r: FileRequest, attempt: number) =>
-  new Promise((ok) => setTimeout(ok, Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000)));
+/**
+ * The wait before try `attempt` + 1: doubled each time, at most 10 s; longer where a busy hub's Retry-After asks
+ * it, up to a minute (a longer one would hold the run for good).
+ */
+const backoff = (r: FileRequest, attempt: number, e: unknown) =>
+  new Promise((ok) =>
+    setTimeout(
+      ok,
+      Math.max(
+        Math.min((r.retryWaitMs ?? 500) * 2 ** attempt, 10_000),
+        Math.min(e instanceof HubHttpError ? e.retryAfterMs ?? 0 : 0, 60_000),
+      ),
+    )
+  );
 
 export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head> {
   for (let attempt = 0;; attempt++) {
@@ -107,7 +141,7 @@ export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head>
       return await headOnce(r, url, hops);
     } catch (e) {
       if (!busy(e) || attempt >= (r.retries ?? 5)) throw e;
-      await backoff(r, attempt);
+      await backoff(r, attempt, e);
     }
   }
 }
@@ -186,16 +220,30 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
   const watch = stallWatch(r.stallMs ?? 60_000, `${r.path} from byte ${from}`);
   try {
     const res = await watch.within((r.fetch ?? fetch)(r.url, { headers, signal: watch.signal }));
-    if (res.status >= 400) throw new HubHttpError(res);
+    if (res.status >= 400) {
+      throw res.redirected && new URL(res.url).origin !== new URL(r.url).origin
+        ? new CdnError(res)
+        : new HubHttpError(res);
+    }
     if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
     const reader = res.body.getReader();
     // a stall cancels the stream, which ends a read in flight whatever its source does
     watch.signal.addEventListener("abort", () => void reader.cancel(watch.signal.reason).catch(() => {}));
     const fd = onDisk(r, "the download", () => openSync(file, "a+"));
     try {
-      if (from > 0 && res.status !== 206) {
+      // bytes from anywhere but `from` (a 200's whole file, or a range answer starting elsewhere) would be
+      // appended at the wrong place: the part is dropped; a 200 is the file from its start, a wrong range is not
+      const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
+      if (from > 0 && start !== from) {
         onDisk(r, "the download", () => ftruncateSync(fd, 0));
         r.onBytes?.(-from);
+        if (res.status === 206) {
+          throw new Error(
+            `the hub answered a request for ${r.path} from byte ${from} with ${
+              res.headers.get("content-range") ?? "no Content-Range"
+            }: the part is dropped, and the file asked for whole`,
+          );
+        }
       }
       for (;;) {
         const chunk = await reader.read();
@@ -250,7 +298,7 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
       if (e instanceof InputError) throw e;
       // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
       if ((e instanceof HubHttpError && !busy(e)) || attempt >= (r.retries ?? 5)) throw e;
-      await backoff(r, attempt);
+      await backoff(r, attempt, e);
     }
   }
   await verify(r, info, partial);

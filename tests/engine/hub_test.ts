@@ -174,21 +174,43 @@ function fakeHub(
      * one, the GET compressed (fetch unpacks it)
      */
     gzip?: boolean;
+    /** a Retry-After (seconds) on the failOnce answers */
+    retryAfter?: string;
+    /** a range answer starts this many bytes past the byte asked for (its Content-Range says so, as it should) */
+    rangeSkew?: number;
+    /**
+     * each GET is sent on to a second origin (the hub's CDN; serveHub serves it), whose first `refusals` answers
+     * are `status` (a signed link that expired)
+     */
+    cdn?: { status: number; refusals: number };
   } = {},
 ) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
   const once = new Set<string>();
   const first = (what: string) => !once.has(what) && once.add(what) !== undefined;
-  const log: { method: string; path: string; range: string | null; revision: string; encoding: string | null }[] = [];
+  const log: {
+    method: string;
+    path: string;
+    range: string | null;
+    revision: string;
+    encoding: string | null;
+    auth: string | null;
+    cdn: boolean;
+  }[] = [];
+  let cdnOrigin = "", refusals = opts.cdn?.refusals ?? 0;
   const cut = new Set<string>();
   let active = 0, maxActive = 0;
   const answer = (input: RequestInfo | URL, init?: RequestInit): Response => {
     const url = String(input instanceof Request ? input.url : input);
     const path = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ""));
     const revision = decodeURIComponent(/\/resolve\/([^/]+)\//.exec(url)![1]);
-    const method = init?.method ?? "GET", range = new Headers(init?.headers).get("range");
-    const encoding = new Headers(init?.headers).get("accept-encoding");
-    log.push({ method, path, range, revision, encoding });
+    const headers = new Headers(init?.headers), method = init?.method ?? "GET", range = headers.get("range");
+    const encoding = headers.get("accept-encoding"), auth = headers.get("authorization");
+    const cdn = cdnOrigin !== "" && new URL(url).origin === cdnOrigin;
+    log.push({ method, path, range, revision, encoding, auth, cdn });
+    if (cdn && refusals > 0 && refusals--) {
+      return new Response("<Error>AccessDenied</Error>", { status: opts.cdn!.status });
+    }
     if (![commit, "main", opts.movesTo, ...opts.refs ?? []].includes(revision)) {
       return new Response(null, { status: 404, headers: { "x-error-code": "RevisionNotFound" } });
     }
@@ -197,7 +219,10 @@ function fakeHub(
     if (!body) return new Response("Entry not found", { status: 404 });
     const etag = sha256(body);
     const status = opts.failOnce?.[path];
-    if (status && first(`fail ${method} ${path}`)) return new Response(method === "HEAD" ? null : "busy", { status });
+    if (status && first(`fail ${method} ${path}`)) {
+      const headers = opts.retryAfter ? { "retry-after": opts.retryAfter } : undefined;
+      return new Response(method === "HEAD" ? null : "busy", { status, headers });
+    }
     if (opts.gzip && /gzip/.test(encoding ?? "") && !range) {
       const packed = new Uint8Array(gzipSync(body));
       return new Response(method === "HEAD" ? null : packed, {
@@ -219,7 +244,11 @@ function fakeHub(
         },
       });
     }
-    const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
+    if (opts.cdn && !cdn) {
+      const to = `${cdnOrigin}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
+      return new Response(null, { status: 302, headers: { location: to } });
+    }
+    const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) + (opts.rangeSkew ?? 0) : 0;
     let rest = body.subarray(from);
     if (opts.corruptOnce === path && first(`corrupt ${path}`)) (rest = rest.slice())[rest.length >> 1] ^= 1;
     const cutHere = opts.cutAfter !== undefined && !cut.has(path) && rest.length > opts.cutAfter;
@@ -239,10 +268,15 @@ function fakeHub(
         }
       },
     });
-    return new Response(stream, { status: range ? 206 : 200 });
+    return new Response(stream, {
+      status: range ? 206 : 200,
+      headers: range ? { "content-range": `bytes ${from}-${body.length - 1}/${body.length}` } : {},
+    });
   };
   const hub = ((input: RequestInfo | URL, init?: RequestInit) => Promise.resolve(answer(input, init))) as typeof fetch;
-  return { hub, log, maxActive: () => maxActive, commit };
+  /** where the CDN is served (serveHub) */
+  const cdnAt = (origin: string) => void (cdnOrigin = origin);
+  return { hub, log, maxActive: () => maxActive, commit, cdn: opts.cdn !== undefined, cdnAt };
 }
 
 Deno.test("hub: a sharded model downloads several shards at once into the standard cache, with progress", async () => {
@@ -316,12 +350,14 @@ Deno.test("hub: a dropped connection resumes from the bytes already here, in thi
 Deno.test("hub: a connection that keeps dropping ends in one error naming the file, the part kept for later", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-flaky-"));
   const body = new Uint8Array(5000).fill(3);
-  const short = ((_: RequestInfo | URL, init?: RequestInit) =>
-    Promise.resolve(
+  const short = ((_: RequestInfo | URL, init?: RequestInit) => {
+    const from = /^bytes=(\d+)-$/.exec(new Headers(init?.headers).get("range") ?? "")?.[1] ?? "0";
+    return Promise.resolve(
       init?.method === "HEAD"
         ? new Response(null, { headers: { "x-repo-commit": "2".repeat(40), etag: '"abc"', "content-length": "5000" } })
-        : new Response(body.subarray(0, 100), { status: 206 }),
-    )) as typeof fetch;
+        : new Response(body.subarray(0, 100), { status: 206, headers: { "content-range": `bytes ${from}-4999/5000` } }),
+    );
+  }) as typeof fetch;
   await assert.rejects(
     hubFile("o/flaky", "f.bin", { cacheDir: cache, fetch: short, progress: () => {}, retries: 2, retryWaitMs: 1 }),
     /hf:o\/flaky: cannot download f\.bin \(the transfer of f\.bin stopped at \d+ of 5000 bytes\) and it is not in the cache/,
@@ -354,7 +390,7 @@ Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is g
             c.enqueue(body.slice(from, from + 1000));
           },
         }),
-        { status: from ? 206 : 200 },
+        { status: from ? 206 : 200, headers: from ? { "content-range": `bytes ${from}-4999/5000` } : {} },
       ),
     );
   }) as typeof fetch;
@@ -611,11 +647,17 @@ Deno.test("every command that takes --model takes a hub id, with its task's own 
 
 /** `fake` behind a server on loopback, as a real hub is reached (fetch drops a URL's #fragment, sends its ?query). */
 function serveHub(fake: ReturnType<typeof fakeHub>) {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const url = new URL(req.url); // the hub routes by path: a query is no part of the file's name
-    return fake.hub(url.origin + url.pathname, { method: req.method, headers: req.headers });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, [Symbol.asyncDispose]: () => server.shutdown() };
+  const serve = () =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      const url = new URL(req.url); // the hub routes by path: a query is no part of the file's name
+      return fake.hub(url.origin + url.pathname, { method: req.method, headers: req.headers });
+    });
+  const server = serve(), cdn = fake.cdn ? serve() : undefined; // the CDN: another origin (its port)
+  if (cdn) fake.cdnAt(`http://127.0.0.1:${cdn.addr.port}`);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    [Symbol.asyncDispose]: async () => void await Promise.all([server.shutdown(), cdn?.shutdown()]),
+  };
 }
 
 Deno.test("hub: a file name holding # or ? is that file, not the name cut there (each path segment encoded)", async () => {
@@ -825,4 +867,44 @@ Deno.test("hub: files come unpacked (Accept-Encoding: identity); an answer witho
     /hf:o\/sizes: cannot download none\.txt \(the hub's answer for none\.txt has no usable ETag and size\)/,
   );
   assert.equal(readFileSync(await hubFile("o/sizes", "empty.txt", { ...o, fetch: answer("0") }), "utf8"), "");
+});
+
+Deno.test("hub: a CDN's refusal is retried and said as the CDN's; a range answer from another byte is dropped; Retry-After is waited", async () => {
+  const files = shardedFixture(1), shard = "model-00001-of-00001.safetensors";
+  const o = { progress: () => {}, retryWaitMs: 1, accessToken: "hf_secret" };
+  // the hub sends each GET to its CDN (another origin), whose first answer is 403 (a signed link that expired): asked
+  // again, not taken for a gated model; the token never goes there
+  const expired = fakeHub(files, { cdn: { status: 403, refusals: 1 } });
+  {
+    await using hub = serveHub(expired);
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-cdn-"));
+    const dir = await hubModel("tiny/cdn", { ...o, cacheDir: cache, hubUrl: hub.url });
+    for (const [name, body] of files) assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, name);
+    assert.ok(expired.log.some((r) => r.cdn), "the CDN was not asked");
+    assert.deepEqual(expired.log.filter((r) => r.cdn && r.auth).map((r) => r.path), [], "the token went to the CDN");
+  }
+  // one that always refuses: the error names the CDN, not a gated model or a file the repository lacks
+  const refusing = fakeHub(files, { cdn: { status: 404, refusals: Infinity } });
+  {
+    await using hub = serveHub(refusing);
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-cdn-"));
+    const said = await hubModel("tiny/cdn", { ...o, cacheDir: cache, hubUrl: hub.url, retries: 1 })
+      .then(() => "loaded", (e: Error) => e.message);
+    assert.match(said, /cannot download config\.json \(404 .*from 127\.0\.0\.1:\d+, where the hub sent the download\)/);
+    assert.doesNotMatch(said, /gated|has no config/);
+  }
+  // a range answer starting past the byte asked for (its Content-Range says where): dropped, the file asked whole
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-range-"));
+  const skewed = fakeHub(files, { cutAfter: 1000, rangeSkew: 100 });
+  const dir = await hubModel("tiny/range", { ...o, cacheDir: cache, fetch: skewed.hub });
+  assert.deepEqual(new Uint8Array(readFileSync(join(dir, shard))), files.get(shard));
+  assert.deepEqual(
+    skewed.log.filter((r) => r.method === "GET" && r.path === shard).map((r) => r.range),
+    [null, "bytes=1000-", null],
+  );
+  // a busy hub's Retry-After is waited (at most a minute), not the 1 ms asked
+  const busy = fakeHub(files, { failOnce: { "config.json": 429 }, retryAfter: "1" });
+  const t = performance.now();
+  await hubModel("tiny/busy", { ...o, cacheDir: cache, fetch: busy.hub });
+  assert.ok(performance.now() - t >= 950, `waited ${performance.now() - t} ms of Retry-After: 1`);
 });
