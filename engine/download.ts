@@ -179,7 +179,7 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
  * no permission, a file where a folder should be) is this machine's, said at once naming the cache and what to
  * do, never retried and never taken for the hub being unreachable (which would run on an older cached commit).
  */
-function onDisk<T>(r: FileRequest, what: string, write: () => T): T {
+function onDisk<T>(r: { root: string }, what: string, write: () => T): T {
   try {
     return write();
   } catch (e) {
@@ -187,7 +187,7 @@ function onDisk<T>(r: FileRequest, what: string, write: () => T): T {
   }
 }
 
-function diskError(r: FileRequest, what: string, e: unknown): InputError {
+function diskError(r: { root: string }, what: string, e: unknown): InputError {
   const message = oneLine((e as Error).message ?? String(e));
   const full = /ENOSPC|EDQUOT|os error (28|122)|No space left|quota exceeded|disk is full/i.test(
     `${(e as { code?: string }).code} ${message}`,
@@ -325,7 +325,10 @@ async function verify(r: FileRequest, info: Head, file: string): Promise<void> {
   }
 }
 
-/** The local path of the file (its snapshot link), downloading what the cache does not hold yet. */
+/**
+ * The local path of the file (its snapshot link), downloading what the cache does not hold yet. The ref is the
+ * caller's to write (writeRef), once its whole load is here.
+ */
 export async function downloadToCache(r: FileRequest, info: Head): Promise<string> {
   const commit = info.commit ?? (/^[0-9a-f]{40}$/.test(r.revision) ? r.revision : undefined);
   if (commit === undefined) {
@@ -365,19 +368,23 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
       }
     });
   }
-  if (info.commit && r.revision !== info.commit) {
-    const ref = join(r.root, "refs", r.revision);
-    const current = () => existsSync(ref) && readFileSync(ref, "utf8").trim() === info.commit;
-    if (!current()) {
-      onDisk(r, "the ref", () => {
-        mkdirSync(dirname(ref), { recursive: true });
-        try {
-          replaceFile(ref, info.commit!);
-        } catch (e) {
-          if (!current()) throw e;
-        }
-      });
-    }
-  }
   return pointer;
+}
+
+/**
+ * refs/REVISION → COMMIT in the repository's folder `root`, as huggingface_hub writes it; another process may
+ * write it first, which is as good.
+ */
+export function writeRef(root: string, revision: string, commit: string): void {
+  const ref = join(root, "refs", revision);
+  const current = () => existsSync(ref) && readFileSync(ref, "utf8").trim() === commit;
+  if (current()) return;
+  onDisk({ root }, "the ref", () => {
+    mkdirSync(dirname(ref), { recursive: true });
+    try {
+      replaceFile(ref, commit);
+    } catch (e) {
+      if (!current()) throw e;
+    }
+  });
 }

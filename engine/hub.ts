@@ -8,7 +8,7 @@
 import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bytesHere, downloadToCache, type Head, head, HubHttpError } from "./download.ts";
+import { bytesHere, downloadToCache, type Head, head, HubHttpError, writeRef } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
 import { localConfig, type ModelConfig, readJson, readModelConfig } from "./config.ts";
 import { shardFiles } from "./safetensors.ts";
@@ -67,13 +67,20 @@ export function cachedFile(
   type: RepoType = "dataset",
 ): string | undefined {
   const root = join(cacheDir, getRepoFolderName({ name: repo, type }));
+  return inSnapshot(root, cachedCommit(root, revision), path);
+}
+
+const isCommit = (revision: string) => /^[0-9a-f]{40}$/.test(revision);
+
+/** The commit the cache holds `revision` at: what refs/<revision> names, or the revision itself if a commit. */
+function cachedCommit(root: string, revision: string): string | undefined {
   const ref = join(root, "refs", revision);
-  const commit = existsSync(ref)
-    ? readFileSync(ref, "utf8").trim()
-    : /^[0-9a-f]{40}$/.test(revision)
-    ? revision
-    : undefined;
-  if (!commit) return undefined;
+  return existsSync(ref) ? readFileSync(ref, "utf8").trim() : isCommit(revision) ? revision : undefined;
+}
+
+/** `path` in the snapshot of `commit`, if there. */
+function inSnapshot(root: string, commit: string | undefined, path: string): string | undefined {
+  if (commit === undefined) return undefined;
   const file = join(root, "snapshots", commit, path);
   return existsSync(file) ? file : undefined;
 }
@@ -100,16 +107,56 @@ interface Wanted {
 const hubUrl = (o: HubOptions) =>
   (o.hubUrl ?? Deno.env.get("HF_ENDPOINT") ?? "https://huggingface.co").replace(/\/+$/, "");
 
-/** HubOptions with the commit the revision was found at: asked for in its stead, the ref still written. */
-type Pinned = HubOptions & { commit?: string };
+/**
+ * One load of a repository's files (a model's config and tokenizer, then its weights): every file comes from the
+ * snapshot of one commit, so that a model never runs with a file of one commit beside another's, or without a
+ * file its commit has (a generation config missing is greedy decoding).
+ */
+interface Load {
+  root: string;
+  /** the commit the cache held the revision at when the load began: a snapshot an earlier load finished */
+  cached?: string;
+  /**
+   * the commit every file comes from: the hub's first answer's (or the revision, a commit), or the cached one
+   * when the hub could not give the first file
+   */
+  commit?: string;
+}
 
-function hubRequest(repo: string, path: string, cacheDir: string, o: Pinned, onBytes?: (n: number) => void) {
+const repoRoot = (repo: string, o: HubOptions) =>
+  join(o.cacheDir ?? hubCacheDir(), getRepoFolderName({ name: repo, type: o.type ?? "dataset" }));
+
+function startLoad(repo: string, o: HubOptions): Load {
+  const root = repoRoot(repo, o), revision = o.revision ?? "main";
+  return { root, cached: cachedCommit(root, revision), commit: isCommit(revision) ? revision : undefined };
+}
+
+/**
+ * The ref, once a load has every file of the commit the hub named: written earlier (as each file came), a load
+ * cut short would leave it naming a snapshot without some files, which a later offline load would read as a
+ * model without them.
+ */
+function finishLoad(o: HubOptions, load: Load): void {
+  const revision = o.revision ?? "main";
+  if (load.commit && load.commit !== revision && load.commit !== cachedCommit(load.root, revision)) {
+    writeRef(load.root, revision, load.commit);
+  }
+}
+
+function hubRequest(
+  repo: string,
+  path: string,
+  cacheDir: string,
+  o: HubOptions,
+  commit?: string,
+  onBytes?: (n: number) => void,
+) {
   const type = o.type ?? "dataset", revision = o.revision ?? "main";
   const prefix = type === "dataset" ? "datasets/" : "";
   return {
     root: join(cacheDir, getRepoFolderName({ name: repo, type })),
     // each segment encoded (huggingface_hub quotes with safe="/"): a # or ? in a name would end the path there
-    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(o.commit ?? revision)}/${
+    url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(commit ?? revision)}/${
       path.split("/").map(encodeURIComponent).join("/")
     }`,
     path,
@@ -132,49 +179,61 @@ async function pool<T>(items: T[], width: number, job: (item: T) => Promise<void
 }
 
 /**
- * Local paths to `files` of `repo` (undefined for an optional file the repository lacks): each asked of the
- * hub (a HEAD), then what the cache lacks downloaded, `parallel` at a time, resumed where an earlier try
- * stopped, with progress. Offline, or with the hub unreachable, the cached snapshot is read. The first answer
- * names the commit the revision is at, and every later file is asked at that commit (as huggingface_hub's
- * snapshot download does): a branch moved meanwhile would split the files over two snapshots. `commit` comes
- * back, for a later call to go on at it.
+ * Local paths to `files` of `repo` (undefined for an optional file the repository lacks), all from the snapshot
+ * of `load`'s commit: each asked of the hub (a HEAD) unless that snapshot holds it, then what the cache lacks
+ * downloaded, `parallel` at a time, resumed where an earlier try stopped, with progress. The first answer names
+ * the commit (as huggingface_hub's snapshot download does), and every later file is asked at it: a branch moved
+ * meanwhile would split the files over two snapshots. Where the hub cannot give the first file, the load reads
+ * the cached snapshot of the revision, every file of it; where it cannot give a later one, that file is not
+ * taken from another commit: the load fails, naming it. Offline, the cached snapshot is read.
  */
 async function hubFiles(
   repo: string,
   files: Wanted[],
-  opts: Pinned,
-): Promise<{ paths: (string | undefined)[]; commit?: string }> {
+  opts: HubOptions,
+  load: Load,
+): Promise<(string | undefined)[]> {
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const revision = opts.revision ?? "main";
   const type = opts.type ?? "dataset";
   const offline = opts.offline ?? Deno.env.get("HF_HUB_OFFLINE") === "1";
   const out: (string | undefined)[] = files.map(() => undefined);
   const heads: { i: number; head: Head }[] = [];
-  const cached = (f: Wanted) => cachedFile(cacheDir, repo, f.path, revision, type);
-  let o = opts;
+  const say = { repo, type, revision, cacheDir, hub: hubUrl(opts), load };
   const ask = async ({ f, i }: { f: Wanted; i: number }) => {
     if (offline) {
-      out[i] = cached(f);
+      load.commit ??= load.cached;
+      out[i] = inSnapshot(load.root, load.commit, f.path);
       if (out[i] || f.optional) return;
       throw new InputError(
         `hf:${repo}: ${f.path} (revision ${revision}) is not in the cache ${cacheDir}, and the hub is off ` +
           `(HF_HUB_OFFLINE=1): ${whatToDo(repo, f.path, type, revision)}`,
       );
     }
+    // a file the commit's snapshot holds is that file (its bytes were checked as they came): nothing to ask
+    out[i] = inSnapshot(load.root, load.commit, f.path);
+    if (out[i]) return;
     try {
-      const h = await head(hubRequest(repo, f.path, cacheDir, o));
+      const h = await head(hubRequest(repo, f.path, cacheDir, opts, load.commit));
       heads.push({ i, head: h });
-      if (o.commit === undefined && h.commit) o = { ...o, commit: h.commit };
+      load.commit ??= h.commit;
     } catch (e) {
-      if (e instanceof HubHttpError && e.status === 404 && f.optional) return;
-      out[i] = fallback(repo, f.path, type, revision, cacheDir, cached(f), e as Error, hubUrl(opts));
+      if (refused(say, f, e as Error) === "absent") return;
+      if (load.commit !== undefined) throw cannotDownload(say, f.path, e as Error);
+      // the first file: the whole load goes to the cached snapshot, or to none
+      load.commit = load.cached;
+      out[i] = inSnapshot(load.root, load.commit, f.path);
+      if (!out[i]) throw cannotDownload(say, f.path, e as Error);
+      const why = e instanceof HubHttpError
+        ? `the hub answered ${f.path} with ${oneLine(e.message)}`
+        : `the hub is unreachable (${oneLine((e as Error).message)})`;
+      console.error(`hf:${repo}: ${why}; using the cached snapshot of ${revision} (commit ${load.commit})`);
     }
   };
   const asks = files.map((f, i) => ({ f, i }));
-  if (o.commit === undefined && asks.length > 1) await ask(asks.shift()!);
+  if (load.commit === undefined && asks.length > 1) await ask(asks.shift()!);
   await pool(asks, 8, ask);
-  const done = { paths: out, commit: o.commit };
-  if (heads.length === 0) return done;
+  if (heads.length === 0) return out;
   const progress: DownloadProgress = {
     repo,
     files: heads.length,
@@ -188,9 +247,9 @@ async function hubFiles(
   const t0 = performance.now();
   const report = opts.progress ?? progressLine();
   const tell = (final = false) => report({ ...progress, seconds: (performance.now() - t0) / 1000, final });
-  for (const { i, head: h } of heads) {
-    progress.bytesDone += bytesHere(hubRequest(repo, files[i].path, cacheDir, o), h);
-  }
+  const request = (i: number, onBytes?: (n: number) => void) =>
+    hubRequest(repo, files[i].path, cacheDir, opts, load.commit, onBytes);
+  for (const { i, head: h } of heads) progress.bytesDone += bytesHere(request(i), h);
   const onBytes = (n: number) => {
     progress.bytesDone += n;
     progress.fetched += n;
@@ -198,38 +257,36 @@ async function hubFiles(
   };
   await pool(heads, opts.parallel ?? 4, async ({ i, head: h }) => {
     try {
-      out[i] = await downloadToCache(hubRequest(repo, files[i].path, cacheDir, o, onBytes), h);
+      out[i] = await downloadToCache(request(i, onBytes), h);
     } catch (e) {
-      const kept = bytesHere(hubRequest(repo, files[i].path, cacheDir, o), h);
-      out[i] = fallback(repo, files[i].path, type, revision, cacheDir, cached(files[i]), e as Error, hubUrl(opts), [
-        kept,
-        h.size,
-      ]);
+      refused(say, { path: files[i].path }, e as Error);
+      throw cannotDownload(say, files[i].path, e as Error, [bytesHere(request(i), h), h.size]);
     }
     progress.filesDone++;
     tell();
   });
   tell(true);
-  return done;
+  return out;
+}
+
+/** What a failure's message needs to say. */
+interface Said {
+  repo: string;
+  type: RepoType;
+  revision: string;
+  cacheDir: string;
+  /** the hub's address, for a gated repository's page */
+  hub: string;
+  load: Load;
 }
 
 /**
- * A failed request: a gated repository says how to get in (at `hub`); otherwise the cached copy, if any, said
- * with the reason (the hub's answer, or no answer). This machine's faults (InputError: an unwritable cache, a
- * download that failed its hash) are said as they are.
+ * A failed request the hub decided: said as it is (a gated or unknown repository, no such revision, no such
+ * file), or "absent" for an optional file the repository lacks. This machine's faults (InputError: an unwritable
+ * cache, a download that failed its hash) are said as they are. Otherwise (a busy or failing hub, no answer) it
+ * returns: the hub could not say.
  */
-function fallback(
-  repo: string,
-  path: string,
-  type: RepoType,
-  revision: string,
-  cacheDir: string,
-  cached: string | undefined,
-  e: Error,
-  hub: string,
-  /** bytes of it already in the cache, of its size */
-  kept: [number, number] = [0, 0],
-) {
+function refused({ repo, type, revision, hub }: Said, f: Wanted, e: Error): "absent" | undefined {
   if (e instanceof InputError) throw e;
   const message = oneLine(e.message);
   const page = `${hub}/${type === "dataset" ? "datasets/" : ""}${repo}`;
@@ -240,34 +297,53 @@ function fallback(
         `(${page}); a private one needs a token of an account that can read it (HF_TOKEN, or hf auth login)`,
     );
   }
-  if ((e instanceof HubHttpError && (e.status === 401 || e.status === 403)) || /gated|unauthori[sz]ed/i.test(message)) {
+  if (
+    e instanceof HubHttpError && (e.status === 401 || e.status === 403 || /gated|unauthori[sz]ed/i.test(message))
+  ) {
     throw new InputError(
-      `hf:${repo}: the hub refused ${path} (${message}): the ${type} is gated or private; accept its terms at ${page} and give a token ` +
+      `hf:${repo}: the hub refused ${f.path} (${message}): the ${type} is gated or private; accept its terms at ${page} and give a token ` +
         "(HF_TOKEN, or hf auth login)",
     );
   }
-  const answered = e instanceof HubHttpError;
-  if (cached) {
-    const why = answered ? `the hub answered ${path} with ${message}` : `the hub is unreachable (${message})`;
-    console.error(`hf:${repo}: ${why}; using the cached ${cached}`);
-    return cached;
-  }
-  // the hub answered: downloading elsewhere would get the same answer
-  if (answered && e.status === 404) {
+  if (!(e instanceof HubHttpError) || e.status !== 404) return undefined;
+  if (e.code === "RevisionNotFound") {
     throw new InputError(
-      e.code === "RevisionNotFound"
-        ? `hf:${repo}: the hub has no revision ${revision} of ${repo} (${message}): name a branch, tag or commit ` +
-          "it has"
-        : `hf:${repo}: the hub has no ${path} at revision ${revision} of ${repo} (${message}): name a revision ` +
-          `that has it, or give a local copy (${type === "model" ? "--model DIR" : "--data FILE"})`,
+      `hf:${repo}: the hub has no revision ${revision} of ${repo} (${message}): name a branch, tag or commit it has`,
     );
   }
+  if (f.optional) return "absent";
+  // the hub answered: downloading elsewhere would get the same answer
+  throw new InputError(
+    `hf:${repo}: the hub has no ${f.path} at revision ${revision} of ${repo} (${message}): name a revision ` +
+      `that has it, or give a local copy (${type === "model" ? "--model DIR" : "--data FILE"})`,
+  );
+}
+
+/**
+ * A file the hub could not give (busy, failing, no answer) that the snapshot in use lacks: the commit is named
+ * where the hub named it in this load (the cache's older snapshot is no stand-in: HF_HUB_OFFLINE=1 reads that
+ * one whole, by choice).
+ */
+function cannotDownload(
+  { repo, type, revision, cacheDir, load }: Said,
+  path: string,
+  e: Error,
+  /** bytes of it already in the cache, of its size */
+  kept: [number, number] = [0, 0],
+): InputError {
+  // the commit, where the cache holds another: the file is wanted there, not at the cached one
+  const at = load.commit !== undefined && load.cached !== undefined && load.commit !== load.cached
+    ? ` at commit ${load.commit}`
+    : "";
   const part = kept[0] > 0
     ? `; ${kept[0]} of its ${kept[1]} bytes are kept in the cache, and the same command goes on from them`
     : "";
-  throw new InputError(
-    `hf:${repo}: cannot download ${path} (${message}) and it is not in the cache ${cacheDir}${part}: ` +
-      whatToDo(repo, path, type, revision),
+  const older = at
+    ? `; HF_HUB_OFFLINE=1 reads the cache's snapshot of ${revision} instead (commit ${load.cached}), whole`
+    : "";
+  return new InputError(
+    `hf:${repo}: cannot download ${path}${at} (${oneLine(e.message)}) and it is not in the cache ${cacheDir}${part}: ` +
+      whatToDo(repo, path, type, revision) + older,
   );
 }
 
@@ -313,12 +389,15 @@ function duration(s: number): string {
 
 /** A local path to `path` of `repo` (a data set unless opts.type says model): downloaded into the cache, or the cached copy offline. */
 export async function hubFile(repo: string, path: string, opts: HubOptions = {}): Promise<string> {
-  return (await hubFiles(repo, [{ path }], opts)).paths[0]!;
+  return (await hubFileList(repo, [path], opts))[0];
 }
 
 /** hubFile for several files of `repo`, fetched together, at one commit. */
 export async function hubFileList(repo: string, paths: readonly string[], opts: HubOptions = {}): Promise<string[]> {
-  return (await hubFiles(repo, paths.map((path) => ({ path })), opts)).paths as string[];
+  const load = startLoad(repo, opts);
+  const got = await hubFiles(repo, paths.map((path) => ({ path })), opts, load);
+  finishLoad(opts, load);
+  return got as string[];
 }
 
 /**
@@ -336,14 +415,21 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
     "chat_template.jinja",
     ...extra,
   ];
-  const { paths: got, commit } = await hubFiles(repo, [
-    { path: "config.json" },
-    ...optional.map((path) => ({ path, optional: true })),
-    { path: "model.safetensors.index.json", optional: true },
-  ], o);
+  const load = startLoad(repo, o);
+  const got = await hubFiles(
+    repo,
+    [
+      { path: "config.json" },
+      ...optional.map((path) => ({ path, optional: true })),
+      { path: "model.safetensors.index.json", optional: true },
+    ],
+    o,
+    load,
+  );
   const config = got[0]!, index = got.at(-1);
   const shards = index ? shardFiles(index, readJson(index).weight_map) : ["model.safetensors"];
-  await hubFiles(repo, shards.map((path) => ({ path })), { ...o, commit }); // the weights at the config's commit
+  await hubFiles(repo, shards.map((path) => ({ path })), o, load); // the weights at the config's commit
+  finishLoad(o, load);
   return dirname(config);
 }
 

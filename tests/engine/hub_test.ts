@@ -1,11 +1,11 @@
 /** Hub models: a model id resolves to its snapshot in the Hugging Face cache and loads, offline. */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DownloadProgress, hubFile, hubModel, hubToken } from "../../engine/hub.ts";
+import { type DownloadProgress, hubFile, hubFileList, hubModel, hubToken } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
@@ -183,6 +183,8 @@ function fakeHub(
      * are `status` (a signed link that expired)
      */
     cdn?: { status: number; refusals: number };
+    /** every request of this file with this method answers `status` (0: no answer, the connection refused) */
+    failing?: { path: string; method: string; status: number };
   } = {},
 ) {
   const commit = opts.commit ?? "1111111111111111111111111111111111111111";
@@ -208,6 +210,10 @@ function fakeHub(
     const encoding = headers.get("accept-encoding"), auth = headers.get("authorization");
     const cdn = cdnOrigin !== "" && new URL(url).origin === cdnOrigin;
     log.push({ method, path, range, revision, encoding, auth, cdn });
+    if (opts.failing?.path === path && opts.failing.method === method) {
+      if (opts.failing.status === 0) throw new TypeError("error sending request: connection refused");
+      return new Response(method === "HEAD" ? null : "failing", { status: opts.failing.status });
+    }
     if (cdn && refusals > 0 && refusals--) {
       return new Response("<Error>AccessDenied</Error>", { status: opts.cdn!.status });
     }
@@ -273,7 +279,9 @@ function fakeHub(
       headers: range ? { "content-range": `bytes ${from}-${body.length - 1}/${body.length}` } : {},
     });
   };
-  const hub = ((input: RequestInfo | URL, init?: RequestInit) => Promise.resolve(answer(input, init))) as typeof fetch;
+  const hub =
+    ((input: RequestInfo | URL, init?: RequestInit) =>
+      Promise.resolve().then(() => answer(input, init))) as typeof fetch;
   /** where the CDN is served (serveHub) */
   const cdnAt = (origin: string) => void (cdnOrigin = origin);
   return { hub, log, maxActive: () => maxActive, commit, cdn: opts.cdn !== undefined, cdnAt };
@@ -907,4 +915,62 @@ Deno.test("hub: a CDN's refusal is retried and said as the CDN's; a range answer
   const t = performance.now();
   await hubModel("tiny/busy", { ...o, cacheDir: cache, fetch: busy.hub });
   assert.ok(performance.now() - t >= 950, `waited ${performance.now() - t} ms of Retry-After: 1`);
+});
+
+Deno.test("hub: after the branch moved, a file the hub fails is never read from the older commit: one snapshot, or an error naming the file", async () => {
+  // a cache filled at commit 1…1; then main moves to 2…2, where every file but the weights changed
+  const old = "1".repeat(40), moved = "2".repeat(40), text = (s: string) => new TextEncoder().encode(s);
+  const at1 = shardedFixture(1);
+  at1.set("tokenizer_config.json", text('{"eos_token": "<a>"}'));
+  at1.set("prompts/collab.txt", text("the prompt at 1"));
+  const at2 = new Map(at1);
+  for (const f of ["config.json", "generation_config.json", "tokenizer_config.json", "prompts/collab.txt"]) {
+    const json = f.endsWith(".json") ? JSON.parse(new TextDecoder().decode(at1.get(f))) : undefined;
+    at2.set(f, json ? text(JSON.stringify({ ...json, moved: true })) : text("the prompt at 2"));
+  }
+  const filled = mkdtempSync(join(tmpdir(), "hogwild-hub-moved-"));
+  const extra = ["prompts/collab.txt"], o = { progress: () => {}, retries: 1, retryWaitMs: 1 };
+  await hubModel("tiny/moved", { ...o, cacheDir: filled, fetch: fakeHub(at1, { commit: old }).hub }, extra);
+  const root = (cache: string) => join(cache, "models--tiny--moved");
+  for (const path of at2.keys()) {
+    for (const [method, status] of [["HEAD", 503], ["GET", 503], ["HEAD", 0], ["GET", 0]] as const) {
+      const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-moved-"));
+      cpSync(filled, cache, { recursive: true, verbatimSymlinks: true });
+      const fake = fakeHub(at2, { commit: moved, refs: [old], failing: { path, method, status } });
+      const what = `${method} ${path} answered ${status || "nothing"}`;
+      const dir = await hubModel("tiny/moved", { ...o, cacheDir: cache, fetch: fake.hub }, extra)
+        .catch((e: Error) => e);
+      if (dir instanceof Error) {
+        assert.match(dir.message, new RegExp(`hf:tiny/moved: .*${path.replace(".", "\\.")}`), what);
+        if (path !== "config.json") assert.match(dir.message, new RegExp(moved), `${what}: ${dir.message}`);
+        if (status === 0) assert.match(dir.message, /HF_HUB_OFFLINE=1/, `${what}: ${dir.message}`);
+        // nothing is taken for done: the ref still names the snapshot filled whole
+        assert.equal(readFileSync(join(root(cache), "refs", "main"), "utf8").trim(), old, what);
+        continue;
+      }
+      // every file of the model from one commit, as that commit has it
+      const commit = [old, moved].find((c) => dir === join(root(cache), "snapshots", c));
+      assert.ok(commit, `${what}: ${dir}`);
+      for (const [name, body] of commit === old ? at1 : at2) {
+        assert.ok(existsSync(join(dir, name)), `${what}: ${name} missing from the snapshot ${commit} returned`);
+        assert.deepEqual(new Uint8Array(readFileSync(join(dir, name))), body, `${what}: ${name}`);
+      }
+    }
+  }
+  // a data set's files likewise: all from the commit the first answer names, or none
+  const sets = [new Map([["a.jsonl", text("a1")], ["b.jsonl", text("b1")]])];
+  sets.push(new Map([["a.jsonl", text("a2")], ["b.jsonl", text("b2")]]));
+  const data = mkdtempSync(join(tmpdir(), "hogwild-hub-moved-set-"));
+  await hubFileList("o/set", ["a.jsonl", "b.jsonl"], {
+    ...o,
+    cacheDir: data,
+    fetch: fakeHub(sets[0], { commit: old }).hub,
+  });
+  for (const status of [503, 0]) {
+    const fake = fakeHub(sets[1], { commit: moved, refs: [old], failing: { path: "b.jsonl", method: "HEAD", status } });
+    const got = await hubFileList("o/set", ["a.jsonl", "b.jsonl"], { ...o, cacheDir: data, fetch: fake.hub })
+      .catch((e: Error) => e.message);
+    if (typeof got === "string") assert.match(got, new RegExp(`b\\.jsonl.*${moved}`));
+    else assert.deepEqual(got.map((f) => readFileSync(f, "utf8")), ["a1", "b1"], `the set mixes commits: ${got}`);
+  }
 });
