@@ -43,6 +43,8 @@ export interface FileRequest {
   retryWaitMs?: number;
   /** how long the hub may send nothing (no answer, no bytes) before the try is given up (default 60 s) */
   stallMs?: number;
+  /** the cache holds a copy to fall back on: a HEAD that gets no answer is not asked again */
+  held?: boolean;
 }
 
 /** A connection that stalled: given up after stallMs, and tried again like a dropped one. */
@@ -78,6 +80,8 @@ function stallWatch(ms: number, what: string) {
 export class HubHttpError extends Error {
   readonly status: number;
   readonly code?: string;
+  /** the commit the answer names (a 404 says which commit lacks the file) */
+  readonly commit?: string;
   /** the wait a busy hub asked for (Retry-After), in ms */
   readonly retryAfterMs?: number;
   constructor(res: Response) {
@@ -85,6 +89,7 @@ export class HubHttpError extends Error {
     super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}`);
     this.status = res.status;
     this.code = code;
+    this.commit = res.headers.get("x-repo-commit") ?? undefined;
     this.retryAfterMs = retryAfter(res.headers.get("retry-after"));
   }
 }
@@ -140,7 +145,7 @@ export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head>
     try {
       return await headOnce(r, url, hops);
     } catch (e) {
-      if (!busy(e) || attempt >= (r.retries ?? 5)) throw e;
+      if (!busy(e) || attempt >= (r.retries ?? 5) || (r.held && e instanceof StallError)) throw e;
       await backoff(r, attempt, e);
     }
   }

@@ -2,11 +2,12 @@
  * Files from the Hugging Face hub (models such as Qwen/QwQ-32B, data sets such as GAIR/LIMO) into the
  * standard cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub): several at a time, with a
  * progress line, resumed where a cut download stopped (engine/download.ts). Usable offline once there: with
- * HF_HUB_OFFLINE=1, or when the hub cannot be reached, the cached snapshot of refs/<revision> is read.
+ * HF_HUB_OFFLINE=1, or when the hub cannot be reached (one try a load), the cached snapshot of refs/<revision> is
+ * read.
  * HF_ENDPOINT names another hub (a mirror), as the hub's own tools read it.
  */
 import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError, writeRef } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
@@ -78,6 +79,22 @@ function cachedCommit(root: string, revision: string): string | undefined {
   return existsSync(ref) ? readFileSync(ref, "utf8").trim() : isCommit(revision) ? revision : undefined;
 }
 
+/**
+ * huggingface_hub's marker of a file the hub said `commit` lacks (.no_exist/COMMIT/PATH): an optional file marked
+ * is absent without asking, online or not.
+ */
+const noExist = (root: string, commit: string, path: string) => join(root, ".no_exist", commit, path);
+
+function markAbsent(root: string, commit: string | undefined, path: string): void {
+  if (commit === undefined) return;
+  try {
+    mkdirSync(dirname(noExist(root, commit, path)), { recursive: true });
+    writeFileSync(noExist(root, commit, path), "");
+  } catch {
+    // a cache that cannot take it (read-only) only loses the shortcut, as in huggingface_hub
+  }
+}
+
 /** `path` in the snapshot of `commit`, if there. */
 function inSnapshot(root: string, commit: string | undefined, path: string): string | undefined {
   if (commit === undefined) return undefined;
@@ -100,7 +117,7 @@ export interface DownloadProgress {
 
 interface Wanted {
   path: string;
-  /** a file the repository may not have (a 404 skips it) */
+  /** a file the repository may not have (a 404, or a .no_exist marker, skips it) */
   optional?: boolean;
 }
 
@@ -121,6 +138,8 @@ interface Load {
    * when the hub could not give the first file
    */
   commit?: string;
+  /** why the hub is not asked again in this load: it gave no answer (one stall, not one a file) */
+  unreachable?: string;
 }
 
 const repoRoot = (repo: string, o: HubOptions) =>
@@ -199,6 +218,7 @@ async function hubFiles(
   const offline = opts.offline ?? Deno.env.get("HF_HUB_OFFLINE") === "1";
   const out: (string | undefined)[] = files.map(() => undefined);
   const heads: { i: number; head: Head }[] = [];
+  const absent: string[] = [];
   const say = { repo, type, revision, cacheDir, hub: hubUrl(opts), load };
   const ask = async ({ f, i }: { f: Wanted; i: number }) => {
     if (offline) {
@@ -212,27 +232,53 @@ async function hubFiles(
     }
     // a file the commit's snapshot holds is that file (its bytes were checked as they came): nothing to ask
     out[i] = inSnapshot(load.root, load.commit, f.path);
-    if (out[i]) return;
-    try {
-      const h = await head(hubRequest(repo, f.path, cacheDir, opts, load.commit));
-      heads.push({ i, head: h });
-      load.commit ??= h.commit;
-    } catch (e) {
-      if (refused(say, f, e as Error) === "absent") return;
-      if (load.commit !== undefined) throw cannotDownload(say, f.path, e as Error);
-      // the first file: the whole load goes to the cached snapshot, or to none
-      load.commit = load.cached;
-      out[i] = inSnapshot(load.root, load.commit, f.path);
-      if (!out[i]) throw cannotDownload(say, f.path, e as Error);
-      const why = e instanceof HubHttpError
-        ? `the hub answered ${f.path} with ${oneLine(e.message)}`
-        : `the hub is unreachable (${oneLine((e as Error).message)})`;
-      console.error(`hf:${repo}: ${why}; using the cached snapshot of ${revision} (commit ${load.commit})`);
+    if (out[i] || (f.optional && load.commit && existsSync(noExist(load.root, load.commit, f.path)))) return;
+    let e = new Error(`the hub is unreachable: ${load.unreachable}`);
+    if (load.unreachable === undefined) {
+      // the first file, held in the cached snapshot: a HEAD that gets no answer is not tried again (the cache
+      // answers, as huggingface_hub's does), so that an unreachable hub costs one stall
+      const held = load.commit === undefined && inSnapshot(load.root, load.cached, f.path) !== undefined;
+      try {
+        const h = await head({ ...hubRequest(repo, f.path, cacheDir, opts, load.commit), held });
+        heads.push({ i, head: h });
+        load.commit ??= h.commit;
+        return;
+      } catch (err) {
+        e = err as Error;
+        if (refused(say, f, e) === "absent") {
+          return markAbsent(load.root, load.commit ?? (e as HubHttpError).commit, f.path);
+        }
+        if (!(e instanceof HubHttpError)) load.unreachable ??= oneLine(e.message);
+      }
     }
+    // the hub could not say. The first file: the whole load goes to the cached snapshot, or to none
+    const first = load.commit === undefined;
+    load.commit ??= load.cached;
+    out[i] = inSnapshot(load.root, load.commit, f.path);
+    if (out[i] && first) {
+      console.error(
+        e instanceof HubHttpError
+          ? `hf:${repo}: the hub answered ${f.path} with ${oneLine(e.message)}; using the cached snapshot of ` +
+            `${revision} (commit ${load.commit})`
+          : `hf:${repo}: the hub is unreachable (${oneLine(e.message)}); using the cached snapshot of ${revision} ` +
+            `(commit ${load.commit}), not asking the hub again in this load (HF_HUB_OFFLINE=1: not at all)`,
+      );
+    }
+    if (out[i]) return;
+    // an optional file missing from the snapshot an earlier load finished (the hub said then that the commit
+    // lacks it, or `hf download` left no marker): absent; from one this load began, nothing says so
+    if (f.optional && load.commit !== undefined && load.commit === load.cached) return void absent.push(f.path);
+    throw cannotDownload(say, f.path, e);
   };
   const asks = files.map((f, i) => ({ f, i }));
   if (load.commit === undefined && asks.length > 1) await ask(asks.shift()!);
   await pool(asks, 8, ask);
+  if (absent.length > 0) {
+    console.error(
+      `hf:${repo}: ${absent.join(", ")}: not in the cached snapshot ${load.commit}, and the hub cannot say whether ` +
+        `the ${type} has them: taken as absent`,
+    );
+  }
   if (heads.length === 0) return out;
   const progress: DownloadProgress = {
     repo,

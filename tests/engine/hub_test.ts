@@ -795,7 +795,8 @@ Deno.test("hub: the token goes only where the hub is: a HEAD redirected to anoth
   ];
   for (const [to, same] of cases) {
     seen.length = 0;
-    await hubFile("o/old", "f", { type: "model", cacheDir: cache, fetch: hub(to), accessToken: "hf_secret" });
+    const o = { type: "model" as const, cacheDir: cache, fetch: hub(to), accessToken: "hf_secret", progress: () => {} };
+    await hubFile("o/old", "f", o);
     const moved = seen.find(([u]) => u.includes("/o/new/"))!;
     assert.equal(moved[1], same ? "Bearer hf_secret" : null, `redirect to ${to || "a relative path"}: ${seen}`);
   }
@@ -973,4 +974,55 @@ Deno.test("hub: after the branch moved, a file the hub fails is never read from 
     if (typeof got === "string") assert.match(got, new RegExp(`b\\.jsonl.*${moved}`));
     else assert.deepEqual(got.map((f) => readFileSync(f, "utf8")), ["a1", "b1"], `the set mixes commits: ${got}`);
   }
+});
+
+Deno.test("hub: a cached model loads with the hub unreachable, after one try, the files it lacks absent; a file the hub said it lacks is not asked again", async () => {
+  // a cache as `hf download` leaves it: the repository's files, nothing about the ones it lacks
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-away-")), sha = "6".repeat(40);
+  const root = join(cache, "models--tiny--away"), snapshot = join(root, "snapshots", sha);
+  mkdirSync(join(root, "refs"), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  writeFileSync(join(root, "refs", "main"), sha);
+  for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
+    copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(snapshot, f));
+  }
+  const said: string[] = [], log = console.error;
+  for (const away of ["a black hole (no answer ever)", "connection refused"]) {
+    let asked = 0;
+    const network = (() => {
+      asked++;
+      return away === "connection refused"
+        ? Promise.reject(new TypeError("error sending request: connection refused"))
+        : new Promise<Response>(() => {});
+    }) as typeof fetch;
+    said.length = 0;
+    console.error = (...a: unknown[]) => void said.push(a.join(" "));
+    const t = performance.now();
+    try {
+      const dir = await hubModel(
+        "tiny/away",
+        { cacheDir: cache, fetch: network, stallMs: 100, retryWaitMs: 1, progress: () => {} },
+        ["prompts/collab.txt"],
+      );
+      assert.equal(dir, snapshot, away);
+    } finally {
+      console.error = log;
+    }
+    assert.equal(asked, 1, `${away}: asked the hub ${asked} times`);
+    assert.ok(performance.now() - t < 2000, `${away}: ${performance.now() - t} ms`);
+    assert.match(said.join("\n"), /unreachable.*HF_HUB_OFFLINE=1/, `${away}: ${said}`);
+    assert.match(said.join("\n"), /special_tokens_map\.json.*prompts\/collab\.txt.*absent/, `${away}: ${said}`);
+  }
+  // a load that asked the hub leaves huggingface_hub's marker of each file the repository lacks, and the next
+  // load asks only for the commit
+  const files = shardedFixture(1), other = mkdtempSync(join(tmpdir(), "hogwild-hub-marks-"));
+  const fake = fakeHub(files);
+  await hubModel("tiny/marks", { cacheDir: other, fetch: fake.hub, progress: () => {} }, ["prompts/collab.txt"]);
+  const marks = join(other, "models--tiny--marks", ".no_exist", fake.commit);
+  for (const f of ["tokenizer.json", "special_tokens_map.json", "chat_template.jinja", "prompts/collab.txt"]) {
+    assert.ok(existsSync(join(marks, f)), `no marker for ${f}`);
+  }
+  fake.log.length = 0;
+  await hubModel("tiny/marks", { cacheDir: other, fetch: fake.hub, progress: () => {} }, ["prompts/collab.txt"]);
+  assert.deepEqual(fake.log.map((r) => `${r.method} ${r.path}`), ["HEAD config.json"]);
 });
