@@ -494,7 +494,10 @@ export async function modelFolder(model: string, extra: readonly string[] = []):
 export async function modelConfigOf(model: string): Promise<ModelConfig> {
   if (model.startsWith("random:") || existsSync(model)) return localConfig(model);
   const { repo, opts } = hubId(model);
-  return readModelConfig(dirname(await hubFile(repo, "config.json", { ...opts, type: "model" })));
+  const o = { ...opts, type: "model" as const };
+  // the ref not moved: a snapshot holding config.json alone would be read offline as the whole model
+  const [config] = await hubFiles(repo, [{ path: "config.json" }], o, startLoad(repo, o));
+  return readModelConfig(dirname(config!));
 }
 
 /**

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DownloadProgress, hubFile, hubFileList, hubModel, hubToken } from "../../engine/hub.ts";
+import { type DownloadProgress, hubFile, hubFileList, hubModel, hubToken, modelConfigOf } from "../../engine/hub.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
@@ -1025,4 +1025,25 @@ Deno.test("hub: a cached model loads with the hub unreachable, after one try, th
   fake.log.length = 0;
   await hubModel("tiny/marks", { cacheDir: other, fetch: fake.hub, progress: () => {} }, ["prompts/collab.txt"]);
   assert.deepEqual(fake.log.map((r) => `${r.method} ${r.path}`), ["HEAD config.json"]);
+});
+
+Deno.test("hub: a model's config read alone (perf's fit check) leaves the ref where it was: only a whole load moves it", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-config-")), moved = "2".repeat(40);
+  const files = shardedFixture(1);
+  const old = fakeHub(files);
+  await hubModel("tiny/cfg", { cacheDir: cache, fetch: old.hub, progress: () => {} });
+  const ref = join(cache, "models--tiny--cfg", "refs", "main");
+  await using hub = serveHub(fakeHub(files, { commit: moved }));
+  const saved = ["HF_HUB_CACHE", "HF_ENDPOINT"].map((n) => Deno.env.get(n));
+  Deno.env.set("HF_HUB_CACHE", cache);
+  Deno.env.set("HF_ENDPOINT", hub.url);
+  try {
+    assert.equal((await modelConfigOf("tiny/cfg")).family, "qwen3");
+  } finally {
+    ["HF_HUB_CACHE", "HF_ENDPOINT"].forEach((n, i) =>
+      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
+    );
+  }
+  // the new commit's snapshot holds config.json alone: read offline as the model, it would lack the rest
+  assert.equal(readFileSync(ref, "utf8"), old.commit);
 });
