@@ -265,10 +265,15 @@ async function hubFiles(
       );
     }
     if (out[i]) return;
-    // an optional file missing from the snapshot an earlier load finished (the hub said then that the commit
-    // lacks it, or `hf download` left no marker): absent; from one this load began, nothing says so
-    if (f.optional && load.commit !== undefined && load.commit === load.cached) return void absent.push(f.path);
-    throw cannotDownload(say, f.path, e);
+    // An optional file missing from the snapshot an earlier load finished, with the hub out of reach: absent
+    // (`hf download` leaves no marker of what a repository lacks). Not when the hub answered (a 503 is no word
+    // on the file), nor for the sampling settings: a snapshot an older load or a filtered download left short
+    // of them would run greedy; HF_HUB_OFFLINE=1 reads the cache as it is.
+    const unsaid = !(e instanceof HubHttpError) && f.path !== "generation_config.json";
+    if (f.optional && unsaid && load.commit !== undefined && load.commit === load.cached) {
+      return void absent.push(f.path);
+    }
+    throw cannotDownload(say, f.path, e, undefined, f.optional);
   };
   const asks = files.map((f, i) => ({ f, i }));
   if (load.commit === undefined && asks.length > 1) await ask(asks.shift()!);
@@ -376,6 +381,8 @@ function cannotDownload(
   e: Error,
   /** bytes of it already in the cache, of its size */
   kept: [number, number] = [0, 0],
+  /** a file the repository may lack, missing from the cached snapshot this load reads */
+  optional = false,
 ): InputError {
   // the commit, where the cache holds another: the file is wanted there, not at the cached one
   const at = load.commit !== undefined && load.cached !== undefined && load.commit !== load.cached
@@ -386,6 +393,8 @@ function cannotDownload(
     : "";
   const older = at
     ? `; HF_HUB_OFFLINE=1 reads the cache's snapshot of ${revision} instead (commit ${load.cached}), whole`
+    : optional && load.cached !== undefined
+    ? `; HF_HUB_OFFLINE=1 reads the cache's snapshot (commit ${load.cached}) as it is, without it`
     : "";
   return new InputError(
     `hf:${repo}: cannot download ${path}${at} (${oneLine(e.message)}) and it is not in the cache ${cacheDir}${part}: ` +

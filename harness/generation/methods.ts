@@ -493,7 +493,8 @@ export function runSpec(method: Method, problem: string, seed: number, ctx: RunC
     finisherSuppress: [],
     decoder: () => tok.decoder(),
     ids: protocolIds(tok, protocol, finisherCue(ctx, protocol)),
-    ...(ctx.finisherInput === "text"
+    // a method with no finisher (sequential-no-early-stop) reads nothing either way
+    ...(ctx.finisherInput === "text" && method.finisher === "reencode"
       ? {
         finisherText: {
           encode: (s) => tok.encode(s),

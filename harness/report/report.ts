@@ -122,7 +122,11 @@ export async function report(
         ? `; on code tasks, pass@1 by ${CODE_GRADER_VERSION}: every public and private test passes`
         : ""
     }, ` +
-    `at each checkpoint the answer read by the finisher (or written, or the early stop's). ` +
+    `at each checkpoint the answer read by the finisher (${
+      spec.finisherInput === "text"
+        ? "its transcript decoded and encoded again as text, --finisher-input text"
+        : "its transcript the writers' ids"
+    }; or written, or the early stop's). ` +
     timingText(meta, records.length),
     "",
     ...failuresText(records),

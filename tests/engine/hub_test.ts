@@ -1027,6 +1027,40 @@ Deno.test("hub: a cached model loads with the hub unreachable, after one try, th
   assert.deepEqual(fake.log.map((r) => `${r.method} ${r.path}`), ["HEAD config.json"]);
 });
 
+Deno.test("hub: a cached snapshot short of generation_config.json is never read as a model without one (the sampling would be greedy), unless HF_HUB_OFFLINE", async () => {
+  // a snapshot an older version (its ref moved before every file was in) or a filtered `hf download` left
+  const sha = "1".repeat(40), files = shardedFixture(1);
+  files.set("generation_config.json", new TextEncoder().encode('{"do_sample": true, "temperature": 0.7}'));
+  const partial = () => {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-partial-"));
+    const root = join(cache, "models--tiny--partial"), snapshot = join(root, "snapshots", sha);
+    mkdirSync(join(root, "refs"), { recursive: true });
+    mkdirSync(snapshot, { recursive: true });
+    writeFileSync(join(root, "refs", "main"), sha);
+    for (const [f, body] of files) if (f !== "generation_config.json") writeFileSync(join(snapshot, f), body);
+    return { cache, snapshot };
+  };
+  const o = { progress: () => {}, retries: 1, retryWaitMs: 1, stallMs: 100 };
+  const log = console.error;
+  console.error = () => {};
+  try {
+    for (const [what, status] of [["the hub answers 503 for it", 503], ["the hub is unreachable", 0]] as const) {
+      const { cache } = partial();
+      const fake = fakeHub(files, { commit: sha, failing: { path: "generation_config.json", method: "HEAD", status } });
+      const got = await hubModel("tiny/partial", { ...o, cacheDir: cache, fetch: fake.hub }).catch((e: Error) => e);
+      assert.ok(got instanceof Error, `${what}: loaded ${got} without its generation_config.json`);
+      assert.match(got.message, /generation_config\.json/, what);
+      assert.match(got.message, /HF_HUB_OFFLINE=1/, what);
+    }
+    // offline, the cache is read as it is: absent (as huggingface_hub reads it)
+    const { cache, snapshot } = partial();
+    const never = (() => Promise.reject(new Error("asked the hub offline"))) as typeof fetch;
+    assert.equal(await hubModel("tiny/partial", { ...o, cacheDir: cache, fetch: never, offline: true }), snapshot);
+  } finally {
+    console.error = log;
+  }
+});
+
 Deno.test("hub: a model's config read alone (perf's fit check) leaves the ref where it was: only a whole load moves it", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-config-")), moved = "2".repeat(40);
   const files = shardedFixture(1);

@@ -2,6 +2,9 @@
 import assert from "node:assert/strict";
 import { parseBenchSpec, parseBudgets } from "../../../harness/bench/spec.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
+import { KVCache } from "../../../engine/cache.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 
 Deno.test("budgets: ranges and lists", () => {
   assert.deepEqual(parseBudgets("256:1024:256"), [256, 512, 768, 1024]);
@@ -71,5 +74,19 @@ Deno.test("--finisher-input: ids (the default) leaves the key as older folders h
       new RegExp(`method ${m}: --finisher-input text`),
     );
     parseBenchSpec(["--methods", m]); // without the flag, as before
+  }
+  // every method the flag lets through makes its run (the default list holds one without a finisher)
+  const tok = TextTokenizer.qwen3(), cache = new KVCache({ bytes: 0, pages: 0, pageSize: 16 });
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  for (
+    const m of [...text.methods, "sequential-no-early-stop", "hogwild:2:reencode-steps", "sc:2:conf", "deepconf:2"]
+  ) {
+    newSolver(cache, parseMethod(m), "What is 2+2?", 1, {
+      tokenizer: tok,
+      generation,
+      budgets: [4],
+      finisherTokens: 2,
+      finisherInput: "text",
+    });
   }
 });

@@ -100,3 +100,18 @@ Deno.test("report: what the loader said of the data (run.json data_notes) stands
   await report(out, spec, records, { data_notes: [] });
   assert.doesNotMatch(readFileSync(join(out, "summary.md"), "utf8"), /loader said/);
 });
+
+Deno.test("report: summary.md says which transcript the finisher read (the two modes score apart)", async () => {
+  const records = [fakeRecord({ method: "sequential", problem_id: "p0" }, [fakeCheckpoint(8, true)])];
+  for (
+    const [flags, said] of [[[], /its transcript the writers' ids/], [
+      ["--finisher-input", "text"],
+      /--finisher-input text/,
+    ]] as const
+  ) {
+    const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "1", ...flags])!;
+    const out = mkdtempSync(join(tmpdir(), "hogwild-report-finisher-"));
+    await report(out, spec, records);
+    assert.match(readFileSync(join(out, "summary.md"), "utf8"), said);
+  }
+});
