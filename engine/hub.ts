@@ -67,7 +67,7 @@ export function cachedFile(
   revision = "main",
   type: RepoType = "dataset",
 ): string | undefined {
-  const root = join(cacheDir, getRepoFolderName({ name: repo, type }));
+  const root = repoRoot(repo, { cacheDir, type });
   return inSnapshot(root, cachedCommit(root, revision), path);
 }
 
@@ -173,7 +173,7 @@ function hubRequest(
   const type = o.type ?? "dataset", revision = o.revision ?? "main";
   const prefix = type === "dataset" ? "datasets/" : "";
   return {
-    root: join(cacheDir, getRepoFolderName({ name: repo, type })),
+    root: repoRoot(repo, { ...o, cacheDir }),
     // each segment encoded (huggingface_hub quotes with safe="/"): a # or ? in a name would end the path there
     url: `${hubUrl(o)}/${prefix}${repo}/resolve/${encodeURIComponent(commit ?? revision)}/${
       path.split("/").map(encodeURIComponent).join("/")
