@@ -2,7 +2,8 @@
  * The judge behind an OpenAI-compatible chat-completions endpoint: one user message, the reply's text back.
  * A busy or failing server (429, 5xx), a dropped connection or no reply within the time-out is tried again after
  * an exponentially growing wait (or the server's Retry-After, when longer); a refusal of the request itself (4xx)
- * is not, and a refused key or a spent quota (a 429 that says so) stops everything, since every later request would
+ * is not (a 400 saying the prompt passes the model's context is a prompt it cannot read, recorded so), and a
+ * refused key or a spent quota (a 429 that says so) stops everything, since every later request would
  * be refused too; so do requests that in a row got no answer at all (MOST_UNREACHABLE, each after its tries), or
  * spent their tries on the same failure (MOST_FAILED_ALIKE): 900 replies would otherwise each spend minutes on a
  * network, or a server, that does no work.
@@ -34,7 +35,7 @@ export class JudgeRequestError extends Error {
 
 /**
  * A prompt this judge can never read, whatever the retries (a local model's positions too few for it, its own
- * added tokens in the text): recorded as such, without a score, so that the command does not ask it forever
+ * added tokens in the text, an endpoint's 400 saying it passes the context): recorded as such, without a score, so that the command does not ask it forever
  * and the table and chart count it as a run without a score.
  */
 export class UnjudgeableError extends Error {
@@ -121,6 +122,14 @@ export function endpointJudge(o: EndpointOptions): Judge {
                 "the replies recorded)",
             );
           }
+          // a prompt past the judge's context: no retry or rerun reads it, so it is recorded as the local judge's is
+          const tooLong = res.status === 400 ? pastContext(text) : undefined;
+          if (tooLong !== undefined) {
+            throw new UnjudgeableError(
+              `--judge ${o.url}: HTTP 400 (${tooLong}): the prompt and --max-tokens ${o.maxTokens} pass the judge's ` +
+                "context length: lower --prefix-tokens or --max-tokens, or judge with a longer model",
+            );
+          }
           if (res.status !== 429 && res.status < 500) {
             throw new JudgeRequestError(`${url}: HTTP ${res.status} (${snippet(text)})`);
           }
@@ -128,8 +137,9 @@ export function endpointJudge(o: EndpointOptions): Judge {
           const after = Number(res.headers.get("retry-after"));
           if (Number.isFinite(after) && after > 0) wait = Math.max(wait, Math.min(after * 1000, MOST_WAIT_MS));
         } catch (e) {
-          if (e instanceof JudgeRequestError) alike = { why: "", n: 0 }; // another outcome: the run is broken
-          if (e instanceof InputError || e instanceof JudgeRequestError) throw e;
+          // another outcome: the run is broken
+          if (e instanceof JudgeRequestError || e instanceof UnjudgeableError) alike = { why: "", n: 0 };
+          if (e instanceof InputError || e instanceof JudgeRequestError || e instanceof UnjudgeableError) throw e;
           said = "";
           why = abort.signal.aborted
             ? `no reply within ${o.timeoutMs} ms`
@@ -183,22 +193,45 @@ export function endpointUrl(text: string): string {
 }
 
 /**
+ * What an error body says: its `code` and `type` where they are words, and its message, from OpenAI's
+ * `{"error": {…}}` or the top level (vLLM's and SGLang's `{"object": "error", "message": …}`); a body that is not
+ * JSON is its own message.
+ */
+function errorBody(body: string): { kinds: string[]; message?: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return { kinds: [], message: body };
+  }
+  const top = v && typeof v === "object" ? v as Record<string, unknown> : {};
+  const e = (top.error && typeof top.error === "object" ? top.error : top) as Record<string, unknown>;
+  const message = [e.message, top.error].find((m) => typeof m === "string" && m.trim()) as string | undefined;
+  return { kinds: [e.code, e.type].filter((x) => typeof x === "string") as string[], message };
+}
+
+/**
  * The server's message when a 429's body says the account's quota or billing is spent (OpenAI's error `code` or
  * `type` insufficient_quota, billing_hard_limit_reached, …). Only those fields: a rate limit's advice may name the
  * billing page, and that 429 passes.
  */
 function spentQuota(body: string): string | undefined {
-  let e: unknown;
-  try {
-    e = JSON.parse(body)?.error;
-  } catch {
-    return undefined;
-  }
-  if (!e || typeof e !== "object") return undefined;
-  const { code, type, message } = e as Record<string, unknown>;
-  const kind = [code, type].find((x) => typeof x === "string" && /insufficient_quota|billing/i.test(x));
+  const { kinds, message } = errorBody(body);
+  const kind = kinds.find((x) => /insufficient_quota|billing/i.test(x));
   if (kind === undefined) return undefined;
-  return typeof message === "string" && message.trim() ? snippet(message) : String(kind);
+  return message ? snippet(message) : kind;
+}
+
+/**
+ * The server's message when a 400's body says the prompt and the reply's tokens pass the model's context (OpenAI's
+ * `context_length_exceeded`, llama.cpp's `exceed_context_size_error`, vLLM's and SGLang's "maximum context
+ * length" / "context length"); undefined for any other refusal.
+ */
+function pastContext(body: string): string | undefined {
+  const { kinds, message = body } = errorBody(body);
+  const said = kinds.some((k) => /context_length_exceeded|exceed_context_size/i.test(k)) ||
+    /context[ _-]?(length|window|size)/i.test(message);
+  return said ? snippet(message) : undefined;
 }
 
 /**

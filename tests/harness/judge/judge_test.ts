@@ -326,6 +326,126 @@ Deno.test("judge client: no reply within the time-out is tried again; a refused 
   }
 });
 
+/** 400 bodies of a prompt past the model's context, as OpenAI, vLLM (old and new), SGLang and llama.cpp write them. */
+const TOO_LONG: [string, string][] = [
+  [
+    "OpenAI",
+    JSON.stringify({
+      error: {
+        message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130211 " +
+          "tokens. Please reduce the length of the messages.",
+        type: "invalid_request_error",
+        param: "messages",
+        code: "context_length_exceeded",
+      },
+    }),
+  ],
+  [
+    "OpenAI, its code alone",
+    JSON.stringify({
+      error: {
+        message: "Your input exceeds the limit of this model.",
+        type: "invalid_request_error",
+        code: "context_length_exceeded",
+      },
+    }),
+  ],
+  [
+    "vLLM, top level",
+    JSON.stringify({
+      object: "error",
+      message: "This model's maximum context length is 4096 tokens. However, you requested 5120 tokens (4096 in the " +
+        "messages, 1024 in the completion). Please reduce the length of the messages or completion.",
+      type: "BadRequestError",
+      param: null,
+      code: 400,
+    }),
+  ],
+  [
+    "vLLM, under error",
+    JSON.stringify({
+      error: {
+        message: "'max_tokens' or 'max_completion_tokens' is too large: 1024. This model's maximum context length is " +
+          "4096 tokens and your request has 3500 input tokens (1024 > 4096 - 3500).",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      },
+    }),
+  ],
+  [
+    "SGLang",
+    JSON.stringify({
+      object: "error",
+      message: "The input (5000 tokens) is longer than the model's context length (4096 tokens).",
+      type: "BadRequestError",
+      param: null,
+      code: 400,
+    }),
+  ],
+  [
+    "llama.cpp",
+    JSON.stringify({
+      error: {
+        code: 400,
+        message: "the request exceeds the available context size, try increasing it",
+        type: "exceed_context_size_error",
+      },
+    }),
+  ],
+  ["a proxy's text", "Bad Request: maximum context length exceeded"],
+];
+
+Deno.test("judge client: a 400 saying the prompt passes the model's context is a prompt this judge cannot read (asked once); other 400s fail the request", async () => {
+  for (const [who, body] of TOO_LONG) {
+    const s = fakeServer(() => new Response(body, { status: 400, headers: { "content-type": "application/json" } }));
+    try {
+      await assert.rejects(
+        endpointJudge(options(s.url, { retries: 6 })).reply("p", 0),
+        (e) =>
+          e instanceof UnjudgeableError &&
+          e.message.startsWith(`--judge ${s.url}: HTTP 400 (`) &&
+          /--max-tokens 64 pass the judge's context length: lower --prefix-tokens or --max-tokens/.test(e.message),
+        who,
+      );
+      assert.equal(s.bodies.length, 1, `${who}: asked once`);
+    } finally {
+      await s.close();
+    }
+  }
+  // a 400 of another kind (a field the server does not take), and the context named by no 400: not unjudgeable
+  const others: [number, string][] = [
+    [
+      400,
+      JSON.stringify({
+        error: { message: "Unrecognized request argument supplied: seed", type: "invalid_request_error", code: null },
+      }),
+    ],
+    [
+      400,
+      JSON.stringify({ object: "error", message: "temperature must be in [0, 2]", type: "BadRequestError", code: 400 }),
+    ],
+    [400, "too long"],
+    [
+      422,
+      JSON.stringify({ error: { message: "maximum context length is 4096 tokens", code: "context_length_exceeded" } }),
+    ],
+  ];
+  for (const [status, body] of others) {
+    const s = fakeServer(() => new Response(body, { status }));
+    try {
+      await assert.rejects(
+        endpointJudge(options(s.url)).reply("p", 0),
+        (e) => e instanceof JudgeRequestError && new RegExp(`HTTP ${status}`).test(e.message),
+        body,
+      );
+      assert.equal(s.bodies.length, 1, "asked once");
+    } finally {
+      await s.close();
+    }
+  }
+});
+
 Deno.test("judge cache: an endpoint's replies are keyed on its base URL however it is spelt; those cached under the URL as typed are still found", async () => {
   const s = fakeServer(() => chat("SCORE: 4"));
   const base = mkdtempSync(join(tmpdir(), "hogwild-judge-where-"));
@@ -915,6 +1035,70 @@ Deno.test("deno task judge: a trace holding the local judge's added tokens is re
   assert.equal(again.code, 0, again.stderr);
   assert.ok(!again.stderr.includes("replies to get"), again.stderr);
   assert.equal(sorted(join(dir, "judge.jsonl")).length, 2);
+});
+
+Deno.test("deno task judge: a trace the endpoint answers is past its context is recorded as one it cannot read (no score), named, the chart drawn; a rerun asks nothing; another 400 fails", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-context-"));
+  const dir = runFolder(join(base, "run"), [
+    trace("t1", "hogwild:2", "Problem T1"),
+    trace("t2", "hogwild:2", "Problem T2"),
+  ]);
+  const answering = (tooLong: Response) =>
+    fakeServer((body) =>
+      (body.messages as { content: string }[])[0].content.includes("Problem T2")
+        ? tooLong.clone()
+        : chat(REPLIES["Problem T1"][body.seed as number])
+    );
+  const s = answering(new Response(TOO_LONG[0][1], { status: 400 }));
+  const chart = join(base, "chart.svg");
+  try {
+    const args = [...endpointArgs(dir, s.url, base, 2), "--chart", chart];
+    const r = await runCli("cli/judge.ts", args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /2 prompts this judge cannot read, recorded so/);
+    assert.ok(
+      r.stderr.includes(`  ${dir}: chains / t2 / hogwild:2 / 1, judge run 0: --judge ${s.url}: HTTP 400 (`),
+      r.stderr,
+    );
+    const lines = sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l) as JudgeLine);
+    const t2 = lines.filter((l) => l.problem_id === "t2");
+    assert.equal(t2.length, 2);
+    for (const l of t2) {
+      assert.equal(l.score, null);
+      assert.equal(l.reply, "");
+      assert.match(l.unjudgeable!, /maximum context length is 128000 tokens.*lower --prefix-tokens or --max-tokens/);
+    }
+    // t1 scored (2, 3), t2 two runs without a score; none short of its runs, so the chart is drawn
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 2\.50 \| {2}\| 1 \| 2 \| 0 \|/);
+    assert.ok(existsSync(chart));
+    const asked = s.bodies.length;
+    const again = await runCli("cli/judge.ts", args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(s.bodies.length, asked, "nothing asked again");
+    assert.equal(sorted(join(dir, "judge.jsonl")).length, 4);
+  } finally {
+    await s.close();
+  }
+  // a 400 of another kind is a request that failed: nothing recorded for it, exit 1, named with the server's words
+  const other = runFolder(join(base, "other"), [
+    trace("t1", "hogwild:2", "Problem T1"),
+    trace("t2", "hogwild:2", "Problem T2"),
+  ]);
+  const bad = answering(
+    Response.json({ error: { message: "Unrecognized request argument supplied: seed" } }, { status: 400 }),
+  );
+  try {
+    const r = await runCli("cli/judge.ts", endpointArgs(other, bad.url, join(base, "b"), 2));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /2 replies failed \(the same command tries them again\)/);
+    assert.match(
+      r.stderr,
+      /t2 \/ hogwild:2 \/ 1, judge run 0: .*HTTP 400 \(.*Unrecognized request argument supplied: seed/,
+    );
+    assert.deepEqual(sorted(join(other, "judge.jsonl")).map((l) => JSON.parse(l).problem_id), ["t1", "t1"]);
+  } finally {
+    await bad.close();
+  }
 });
 
 Deno.test("deno task judge: folders with nothing to judge are named, with why; none with anything is one error, exit 2", async () => {
