@@ -18,7 +18,7 @@ import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { taskSpec } from "../../tasks/registry.ts";
 import type { BenchSpec } from "./spec.ts";
 import { PROMPT_FORMAT, type Protocol } from "../generation/prompts.ts";
-import { familyName, familyVersions, parseMethod } from "../generation/methods.ts";
+import { familyName, familyVersions, type FinisherInput, parseMethod } from "../generation/methods.ts";
 import { GENERATION_VERSION, TIMING_VERSION } from "../generation/solver.ts";
 
 export interface KeyInputs {
@@ -129,6 +129,34 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...(i.samples || code ? { generation: GENERATION_VERSION } : {}),
     ...methodsVersion(i.spec.methods),
   };
+}
+
+/** The finisher input of run key `key`: absent for ids (spec.ts), as in every folder made before the flag. */
+export const keyedFinisherInput = (key: Record<string, unknown>): FinisherInput =>
+  key.finisherInput === "text" ? "text" : "ids";
+
+/** What a key's field means where the key lacks it (a default left out, a folder made before the field). */
+const ABSENT: Readonly<Record<string, string>> = {
+  finisherInput: JSON.stringify(keyedFinisherInput({})),
+  finisherTokens: "each task's own limit",
+  sampling: "no sampling flag (the model's generation_config)",
+  shard: "the whole run",
+  cuda: "no --cuda (the backend's defaults)",
+  unsafeExec: "false",
+  methods_version: "every family at version 1",
+  model_defaults: "none",
+  generation: "not keyed (a greedy run without code tasks, or an older folder)",
+  code_grader: "no code task",
+  code_python: "no code task",
+  "prompt code": "no code task",
+};
+
+/**
+ * What run key field `k` means where a key lacks it, in words for a refusal ("" where nothing is known: then it
+ * is only absent, never "undefined").
+ */
+export function keyAbsence(k: string): string {
+  return ABSENT[k] ?? (k.startsWith("model file ") ? "no such file in the model folder" : "");
 }
 
 /** The family of `method` and its version in run key `key` (1 where the key has none: older, or unchanged). */

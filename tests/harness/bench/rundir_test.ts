@@ -1,12 +1,15 @@
 /**
  * harness/bench/rundir.ts: its lock (a bench killed and not yet reaped, a zombie, holds nothing) and the
- * differences a refusal names (a long value cut, not a 60 KB line).
+ * differences a refusal names (a long value cut, not a 60 KB line; a field one side lacks by what its absence
+ * means, never "undefined").
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
+import { flagsKey } from "../../../harness/bench/run_key.ts";
+import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 
 Deno.test("a lock held by a live process refuses; by a zombie (killed, not reaped) or a process gone, it does not", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-"));
@@ -59,7 +62,7 @@ Deno.test("a folder refused for other data names the flags that chose it (the ke
   // the same data reached by other flags (a moved file) is not named: the data is what counts
   assert.throws(
     () => RunDir.open(dir, { data: "aaa", budgets: [8] }, { spec_full: { ...full, data: "/e/aime.jsonl" } }),
-    (e: Error) => /\(budgets: was undefined, now \[8\]\)/.test(e.message) && !/chose/.test(e.message),
+    (e: Error) => /\(budgets: was absent, now \[8\]\)/.test(e.message) && !/chose/.test(e.message),
   );
 });
 
@@ -111,4 +114,58 @@ Deno.test("a folder refused for another spec says whether flags can resume it: t
     refusal({ ...base, ...file }, { ...base, "model file config.json": "c2", model_defaults: { rms_norm_eps: 1e-5 } }),
     /use the same flags to resume it/,
   );
+});
+
+Deno.test("a refusal names what an absent field of a key means, never undefined: --finisher-input's ids, a flag not given, a version not kept", () => {
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const refusal = (stored: Record<string, unknown>, spec: Record<string, unknown>) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "hogwild-absent-")), "run");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: stored }));
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    try {
+      RunDir.open(dir, spec, {});
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail("resumed");
+  };
+  // a folder of the default (ids: the field absent, as in every folder before the flag) resumed with text, and back
+  const flags = ["--methods", "sequential"];
+  const ids = flagsKey(parseBenchSpec(flags)!),
+    text = flagsKey(parseBenchSpec([...flags, "--finisher-input", "text"])!);
+  assert.match(
+    refusal(ids, text),
+    /another spec \(finisherInput: was "ids" \(absent\), now "text"\); use the same flags/,
+  );
+  assert.match(refusal(text, ids), /another spec \(finisherInput: was "text", now "ids" \(absent\)\)/);
+  // every field of a key, left out on either side (an older folder, a default not stored): never "undefined", and
+  // each field that a default run's key leaves out (a flag not given, a version not kept) named by its meaning
+  const full: Record<string, unknown> = {
+    ...flagsKey(
+      parseBenchSpec([
+        ...["--finisher-input", "text", "--finisher-tokens", "7", "--shard", "0/2", "--temperature", "0.5"],
+        ...["--methods", "sequential,sc:2"],
+      ])!,
+    ),
+    cuda: "gemm=auto,attention=auto,graphs=8,pdl=0,profile=0",
+    unsafeExec: true,
+    methods_version: { sc: 2 },
+    model_defaults: { rms_norm_eps: 1e-6 },
+    generation: 2,
+    code_grader: "c/5",
+    code_python: "3.12",
+    "prompt code": "abc",
+    "model file chat_template.jinja": "abc",
+  };
+  const always = flagsKey(parseBenchSpec([])!);
+  for (const k of Object.keys(full)) {
+    const { [k]: _, ...without } = full;
+    for (const [a, b] of [[full, without], [without, full]]) {
+      const lines = differences(a, b);
+      assert.equal(lines.length, 1, k);
+      assert.ok(!/undefined/.test(lines[0]), lines[0]);
+      if (!(k in always)) assert.match(lines[0], /\S \(absent\)/);
+    }
+  }
 });
