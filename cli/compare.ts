@@ -4,8 +4,15 @@ import { join, resolve } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
-import { keyedVersion } from "../harness/bench/run_key.ts";
-import { checkComparable, compareSides, comparisonTable, scoreOf, type Side } from "../harness/report/compare.ts";
+import { keyedFinisherInput, keyedVersion } from "../harness/bench/run_key.ts";
+import {
+  checkComparable,
+  compareSides,
+  comparisonTable,
+  finisherInputNote,
+  scoreOf,
+  type Side,
+} from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
 
 const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths|vote]
@@ -86,11 +93,11 @@ function main() {
   );
   const records = dirs.map(readRecords);
   const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
+  // records alone (no run.json) were written before any version or flag of the key: its fields absent
+  const key = (dir: string) =>
+    (existsSync(join(dir, "run.json")) ? readRunJson(dir).spec ?? {} : {}) as Record<string, unknown>;
   // a method family's records of two versions (run.json's methods_version; absent: 1) are not one method's
-  const version = (dir: string, method: string) => {
-    if (!existsSync(join(dir, "run.json"))) return 1; // records alone: written before any version
-    return keyedVersion((readRunJson(dir).spec ?? {}) as Record<string, unknown>, method).version;
-  };
+  const version = (dir: string, method: string) => keyedVersion(key(dir), method).version;
   // one folder's problems are one data's; two folders' traces are read only where their data hashes differ
   const problems = dirs.length === 1
     ? { sameData: true, a: { dir: dirA, texts: new Map() }, b: { dir: dirB, texts: new Map() } }
@@ -124,9 +131,14 @@ function main() {
         unpaired.join(", ")
       } passes on both sides: nothing to pair there (--budget names the budgets to show)`,
     );
+    const inputs = finisherInputNote({ ...a, input: keyedFinisherInput(key(dirA)) }, {
+      ...b,
+      input: keyedFinisherInput(key(dirB)),
+    });
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
+      ...(inputs ? [inputs] : []),
       ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
     ];
   });

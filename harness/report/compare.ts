@@ -7,6 +7,7 @@ import { sample, type Score, voteScore } from "./curves.ts";
 import { type BenchRecord, checkOneGrader } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
+import { type FinisherInput, parseMethod } from "../generation/methods.ts";
 
 /** One side of a comparison: a method's records (of one run folder). */
 export interface Side {
@@ -57,6 +58,25 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
   );
   if (score === "paths") return graded ? "Pass@1 over its paths" : "its answer (its records hold no paths)";
   return graded ? "its vote (0 where it had none yet: no trace had answered)" : "its answer (its records hold no vote)";
+}
+
+/**
+ * The line above a pair's tables when its sides' finishers read other transcripts (each folder's --finisher-input):
+ * every checkpoint's answer was read otherwise, so the difference is the inputs' as much as the methods'. None
+ * where they agree, or where a method has no finisher (it reads nothing either way).
+ */
+export function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & { input: FinisherInput }) {
+  const reads = (m: string) => {
+    try {
+      return parseMethod(m).finisher !== "none";
+    } catch {
+      return true; // an id this version no longer reads: said, rather than refused for a note
+    }
+  };
+  if (a.input === b.input || !reads(a.method) || !reads(b.method)) return undefined;
+  const read = (i: FinisherInput) =>
+    `${i === "text" ? "the transcript's text encoded again" : "the writers' ids"} (--finisher-input ${i})`;
+  return `Finisher input: A ${read(a.input)}; B ${read(b.input)}.\n`;
 }
 
 /** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */

@@ -137,6 +137,50 @@ Deno.test("compare: where either side has records the table does not pair, it sa
   }
 });
 
+/** A folder's run.json with its key's finisher input (`undefined`: the field absent, as ids and older folders have it). */
+function finisherInput(dir: string, input: "text" | undefined): string {
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: input ? { finisherInput: input } : {} }));
+  return dir;
+}
+
+Deno.test("compare: two folders whose finishers read another transcript (--finisher-input ids, text) say so above the tables", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-finisher-"));
+  const note =
+    /^Finisher input: A the writers' ids \(--finisher-input ids\); B the transcript's text encoded again \(--finisher-input text\)\.$/m;
+  const text = finisherInput(folder(base, "text", records("hogwild:2", B)), "text");
+  // ids as run.json's key has it (absent), and records alone (no run.json: before the flag)
+  for (
+    const ids of [
+      finisherInput(folder(base, "ids", records("hogwild:2", A)), undefined),
+      folder(base, "old", records("hogwild:2", A)),
+    ]
+  ) {
+    const r = await runCli("cli/compare.ts", [ids, text]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, note);
+    assert.ok(r.stdout.indexOf("Finisher input:") < r.stdout.indexOf("## 8 passes"), r.stdout);
+    assert.match(r.stdout, ROW_8, "the numbers are the same");
+    const back = await runCli("cli/compare.ts", [text, ids]);
+    assert.match(
+      back.stdout,
+      /^Finisher input: A the transcript's text encoded again \(--finisher-input text\); B the writers' ids \(--finisher-input ids\)\.$/m,
+    );
+  }
+  // the same input on both sides, or methods without a finisher (they read nothing either way): no line
+  const same = await runCli("cli/compare.ts", [
+    text,
+    finisherInput(folder(base, "text2", records("hogwild:2", A)), "text"),
+  ]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stdout, /Finisher input/);
+  const none = await runCli("cli/compare.ts", [
+    finisherInput(folder(base, "n1", records("sequential-no-early-stop", A)), undefined),
+    finisherInput(folder(base, "n2", records("sequential-no-early-stop", B)), "text"),
+  ]);
+  assert.equal(none.code, 0, none.stderr);
+  assert.doesNotMatch(none.stdout, /Finisher input/);
+});
+
 Deno.test("compare --score paths: Pass@1 over a side's paths where it has them, its answer where it has one; said, and mixed sides refused", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-compare-paths-"));
   // The paths' mean is 0.5 on every record where the answer is right: A's Pass@1 is half its answers' score.
