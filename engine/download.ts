@@ -41,13 +41,23 @@ export interface FileRequest {
   retries?: number;
   /** the wait before the first retry, doubled each time (default 500 ms) */
   retryWaitMs?: number;
-  /** how long the hub may send nothing (no answer, no bytes) before the try is given up (default 60 s) */
+  /** how long a transfer may send nothing (no answer, no bytes) before the try is given up (default 60 s) */
   stallMs?: number;
+  /** how long a HEAD may go unanswered before the try is given up (default 10 s) */
+  headStallMs?: number;
   /** the cache holds a copy to fall back on: a HEAD that gets no answer is not asked again */
   held?: boolean;
 }
 
-/** A connection that stalled: given up after stallMs, and tried again like a dropped one. */
+/** A transfer's stall: its answer or its next bytes, on a slow link or a busy CDN. */
+const STALL_MS = 60_000;
+/**
+ * A HEAD's: a small answer, as huggingface_hub's metadata time-out (HF_HUB_ETAG_TIMEOUT, 10 s) has it, so that an
+ * unreachable hub costs 10 s before the cache is read, not a minute.
+ */
+const HEAD_STALL_MS = 10_000;
+
+/** A connection that stalled: given up after stallMs (headStallMs), and tried again like a dropped one. */
 class StallError extends Error {}
 
 /**
@@ -153,7 +163,7 @@ export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head>
 
 async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head> {
   // Not followed: the hub's own answer carries the commit and, for large files, the content's hash and size.
-  const watch = stallWatch(r.stallMs ?? 60_000, `no answer about ${r.path}`);
+  const watch = stallWatch(r.headStallMs ?? HEAD_STALL_MS, `no answer about ${r.path}`);
   const res = await watch.within((r.fetch ?? fetch)(url, {
     method: "HEAD",
     redirect: "manual",
@@ -222,7 +232,7 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
   const headers = { ...auth(r), ...IDENTITY, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
   // A hub (or proxy) that stops sending without closing would hang the download for good: each answer and chunk
   // must come within stallMs.
-  const watch = stallWatch(r.stallMs ?? 60_000, `${r.path} from byte ${from}`);
+  const watch = stallWatch(r.stallMs ?? STALL_MS, `${r.path} from byte ${from}`);
   try {
     const res = await watch.within((r.fetch ?? fetch)(r.url, { headers, signal: watch.signal }));
     if (res.status >= 400) {

@@ -30,8 +30,9 @@ export interface HubOptions {
   /** tries after a dropped or stalled connection, and the first wait (doubled each time): default 5 and 500 ms */
   retries?: number;
   retryWaitMs?: number;
-  /** how long the hub may send nothing before a try is given up (default 60 s) */
+  /** how long a transfer may send nothing before a try is given up (default 60 s), and a HEAD (default 10 s) */
   stallMs?: number;
+  headStallMs?: number;
   /** files downloaded at once (default 4) */
   parallel?: number;
   /** where progress goes (default: a line on stderr) */
@@ -185,6 +186,7 @@ function hubRequest(
     retries: o.retries,
     retryWaitMs: o.retryWaitMs,
     stallMs: o.stallMs,
+    headStallMs: o.headStallMs,
     onBytes,
   };
 }

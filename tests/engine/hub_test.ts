@@ -373,7 +373,7 @@ Deno.test("hub: a connection that keeps dropping ends in one error naming the fi
   assert.ok(existsSync(join(cache, "datasets--o--flaky", "blobs", "abc.incomplete")));
 });
 
-Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is given up after stallMs and asked again", async () => {
+Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is given up after headStallMs or stallMs and asked again", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-stall-"));
   const body = new Uint8Array(5000).fill(7);
   const etag = sha256(body);
@@ -411,6 +411,7 @@ Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is g
       retries: 2,
       retryWaitMs: 1,
       stallMs: 100,
+      headStallMs: 100,
     }),
     /hf:o\/stuck: cannot download f\.bin \(the hub sent nothing for 0\.1 s \(f\.bin from byte 2000\)\) and it is not in the cache .*; 3000 of its 5000 bytes are kept in the cache, and the same command goes on from them: download it where the hub is reachable \(hf download --repo-type dataset o\/stuck f\.bin\)/,
   );
@@ -422,6 +423,36 @@ Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is g
   const path = await hubFile("o/stuck", "f.bin", { cacheDir: cache, fetch: hub, progress: () => {} });
   assert.deepEqual(new Uint8Array(readFileSync(path)), body);
   assert.deepEqual(log.filter((r) => r.method === "GET").map((r) => r.range), ["bytes=3000-"]);
+});
+
+Deno.test("hub: a HEAD that gets no answer is given up after 10 s (huggingface_hub's metadata time-out), a stalled transfer after 60 s", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-head-stall-"));
+  const body = new Uint8Array(5000).fill(7);
+  const headers = { "x-repo-commit": "3".repeat(40), etag: `"${sha256(body)}"`, "content-length": "5000" };
+  // the HEAD never answers, or the HEAD answers and the transfer sends 1000 bytes and then nothing
+  const network = (headStalls: boolean) =>
+    ((_: RequestInfo | URL, init?: RequestInit) =>
+      init?.method === "HEAD"
+        ? headStalls ? new Promise<Response>(() => {}) : Promise.resolve(new Response(null, { headers }))
+        : Promise.resolve(
+          new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(body.slice(0, 1000)) })),
+        )) as typeof fetch;
+  // every timer 1000 times sooner: the defaults are read back from the stall's own words, in milliseconds
+  const real = globalThis.setTimeout;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => real(fn, (ms ?? 0) / 1000)) as typeof setTimeout;
+  try {
+    const o = { cacheDir: cache, progress: () => {}, retries: 0 };
+    await assert.rejects(
+      hubFile("o/head", "f.bin", { ...o, fetch: network(true) }),
+      /cannot download f\.bin \(the hub sent nothing for 10 s \(no answer about f\.bin\)\)/,
+    );
+    await assert.rejects(
+      hubFile("o/body", "f.bin", { ...o, fetch: network(false) }),
+      /cannot download f\.bin \(the hub sent nothing for 60 s \(f\.bin from byte 0\)\)/,
+    );
+  } finally {
+    globalThis.setTimeout = real;
+  }
 });
 
 Deno.test("hub: a transfer that changed a byte is refused by the hub's hash and never cached; a busy hub is tried again", async () => {
@@ -1001,7 +1032,7 @@ Deno.test("hub: a cached model loads with the hub unreachable, after one try, th
     try {
       const dir = await hubModel(
         "tiny/away",
-        { cacheDir: cache, fetch: network, stallMs: 100, retryWaitMs: 1, progress: () => {} },
+        { cacheDir: cache, fetch: network, stallMs: 100, headStallMs: 100, retryWaitMs: 1, progress: () => {} },
         ["prompts/collab.txt"],
       );
       assert.equal(dir, snapshot, away);
@@ -1040,7 +1071,7 @@ Deno.test("hub: a cached snapshot short of generation_config.json is never read 
     for (const [f, body] of files) if (f !== "generation_config.json") writeFileSync(join(snapshot, f), body);
     return { cache, snapshot };
   };
-  const o = { progress: () => {}, retries: 1, retryWaitMs: 1, stallMs: 100 };
+  const o = { progress: () => {}, retries: 1, retryWaitMs: 1, stallMs: 100, headStallMs: 100 };
   const log = console.error;
   console.error = () => {};
   try {
