@@ -11,6 +11,7 @@ import {
   comparisonTable,
   finisherInputNote,
   scoreOf,
+  settingsNote,
   type Side,
 } from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
@@ -135,10 +136,12 @@ function main() {
       ...b,
       input: keyedFinisherInput(key(dirB)),
     });
+    const settings = dirs.length === 2 ? settingsNote(key(dirA), key(dirB)) : undefined;
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
       ...(inputs ? [inputs] : []),
+      ...(settings ? [settings] : []),
       ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
     ];
   });

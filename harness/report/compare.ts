@@ -4,7 +4,7 @@
  */
 import { check } from "../../engine/errors.ts";
 import { sample, type Score, voteScore } from "./curves.ts";
-import { type BenchRecord, checkOneGrader } from "../bench/rundir.ts";
+import { type BenchRecord, checkOneGrader, differences } from "../bench/rundir.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 import { type FinisherInput, parseMethod } from "../generation/methods.ts";
@@ -77,6 +77,20 @@ export function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & 
   const read = (i: FinisherInput) =>
     `${i === "text" ? "the transcript's text encoded again" : "the writers' ids"} (--finisher-input ${i})`;
   return `Finisher input: A ${read(a.input)}; B ${read(b.input)}.\n`;
+}
+
+/**
+ * The fields the run keys of two folders differ in (the model, its files, sampling, prompts, …): a paired
+ * difference then measures them as much as the methods, which the line above the tables says. Not the fields a
+ * comparison is made across (methods, seeds, budgets, tasks, shards), nor those said or checked apart: the
+ * finisher input (its own line), the families' versions (refused per method), the data (problems compared).
+ */
+export function settingsNote(a: Record<string, unknown>, b: Record<string, unknown>): string | undefined {
+  const apart = ["methods", "seeds", "budgets", "tasks", "shard", "finisherInput", "methods_version", "data"];
+  const keep = (k: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(k).filter(([f]) => !apart.includes(f)));
+  const lines = differences(keep(a), keep(b), ["A", "B"]);
+  return lines.length ? `Settings that differ (run.json's key): ${lines.join("; ")}.\n` : undefined;
 }
 
 /** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */

@@ -417,3 +417,38 @@ Deno.test("compare: a method over a code task and another is graded by two grade
     /A was graded by lcb\/1, B by lcb\/2; run A and B again into a new folder with this grader \(code records cannot be rescored\)/,
   );
 });
+
+Deno.test("compare: two folders whose keys differ in a setting (temperature, model, a prompt) name each above the tables", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-settings-"));
+  const keyed = (dir: string, spec: Record<string, unknown>) => {
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec }));
+    return dir;
+  };
+  const common = { methods: ["hogwild:2"], seeds: [0], budgets: [8], model: "m", "prompt collab": "aa" };
+  const a = keyed(folder(base, "a", records("hogwild:2", A)), { ...common, sampling: { temperature: 0.6 } });
+  const b = keyed(folder(base, "b", records("hogwild:2", B)), {
+    ...common,
+    seeds: [0, 1], // the grid compared across: not a setting
+    budgets: [8, 16],
+    model: "other",
+    "prompt collab": "bb",
+  });
+  const r = await runCli("cli/compare.ts", [a, b]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("Settings that differ"));
+  assert.ok(line, r.stdout);
+  for (const f of ['model: A "m", B "other"', 'prompt collab: A "aa", B "bb"', "sampling: A {"]) {
+    assert.ok(line.includes(f), `${f} in ${line}`);
+  }
+  assert.ok(line.includes('sampling: A {"temperature":0.6}, B no sampling flag'), line);
+  assert.doesNotMatch(line, /seeds|budgets|methods/);
+  assert.ok(r.stdout.indexOf("Settings that differ") < r.stdout.indexOf("## 8 passes"), r.stdout);
+  assert.match(r.stdout, ROW_8, "the numbers are the same");
+  // the same settings: no line
+  const same = await runCli("cli/compare.ts", [
+    a,
+    keyed(folder(base, "c", records("hogwild:2", B)), { ...common, sampling: { temperature: 0.6 } }),
+  ]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stdout, /Settings that differ/);
+});
