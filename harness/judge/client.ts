@@ -125,6 +125,13 @@ export function endpointJudge(o: EndpointOptions): Judge {
           // a prompt past the judge's context: no retry or rerun reads it, so it is recorded as the local judge's is
           const tooLong = res.status === 400 ? pastContext(text) : undefined;
           if (tooLong !== undefined) {
+            // --max-tokens alone filling the context: every prompt would be recorded unreadable, none judged again
+            const context = contextLength(text);
+            check(
+              context === undefined || o.maxTokens < context,
+              `--judge ${o.url}: HTTP 400 (${tooLong}): --max-tokens ${o.maxTokens} leaves no room for any prompt ` +
+                `in the judge's context length of ${context} tokens; lower --max-tokens (nothing was recorded)`,
+            );
             throw new UnjudgeableError(
               `--judge ${o.url}: HTTP 400 (${tooLong}): the prompt and --max-tokens ${o.maxTokens} pass the judge's ` +
                 "context length: lower --prefix-tokens or --max-tokens, or judge with a longer model",
@@ -232,6 +239,22 @@ function pastContext(body: string): string | undefined {
   const said = kinds.some((k) => /context_length_exceeded|exceed_context_size/i.test(k)) ||
     /context[ _-]?(length|window|size)/i.test(message);
   return said ? snippet(message) : undefined;
+}
+
+/**
+ * The context length a context 400 names, where it does: OpenAI's and vLLM's "maximum context length is N",
+ * SGLang's "context length (N tokens)", llama.cpp's `n_ctx`.
+ */
+function contextLength(body: string): number | undefined {
+  const { message = body } = errorBody(body);
+  const said = /context length (?:is |\()(\d+)/i.exec(message)?.[1];
+  let n: unknown;
+  try {
+    const v = JSON.parse(body);
+    n = v?.error?.n_ctx ?? v?.n_ctx;
+  } catch { /* a text body: its message alone */ }
+  const x = said !== undefined ? Number(said) : n;
+  return typeof x === "number" && Number.isSafeInteger(x) && x > 0 ? x : undefined;
 }
 
 /**

@@ -446,6 +446,47 @@ Deno.test("judge client: a 400 saying the prompt passes the model's context is a
   }
 });
 
+Deno.test("judge client: a context 400 that names a context length --max-tokens alone fills stops the run (every prompt would be recorded unreadable); one with room is unjudgeable", async () => {
+  const bodies: [string, number][] = [
+    [TOO_LONG[0][1], 128000], // OpenAI
+    [TOO_LONG[2][1], 4096], // vLLM
+    [TOO_LONG[3][1], 4096], // vLLM, newer
+    [TOO_LONG[4][1], 4096], // SGLang
+    [
+      JSON.stringify({
+        error: {
+          code: 400,
+          message: "the request exceeds the available context size",
+          type: "exceed_context_size_error",
+          n_prompt_tokens: 900,
+          n_ctx: 512,
+        },
+      }),
+      512,
+    ],
+  ];
+  for (const [body, context] of bodies) {
+    for (const maxTokens of [context - 1, context, context + 1000]) {
+      const s = fakeServer(() => new Response(body, { status: 400, headers: { "content-type": "application/json" } }));
+      try {
+        await assert.rejects(
+          endpointJudge(options(s.url, { maxTokens })).reply("p", 0),
+          (e) =>
+            maxTokens < context
+              ? e instanceof UnjudgeableError
+              : e instanceof InputError && !(e instanceof UnjudgeableError) &&
+                e.message.includes(
+                  `--max-tokens ${maxTokens} leaves no room for any prompt in the judge's context length of ${context} tokens`,
+                ),
+          `${body} at --max-tokens ${maxTokens}`,
+        );
+      } finally {
+        await s.close();
+      }
+    }
+  }
+});
+
 Deno.test("judge cache: an endpoint's replies are keyed on its base URL however it is spelt; those cached under the URL as typed are still found", async () => {
   const s = fakeServer(() => chat("SCORE: 4"));
   const base = mkdtempSync(join(tmpdir(), "hogwild-judge-where-"));
