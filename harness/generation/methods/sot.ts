@@ -56,8 +56,9 @@ export const sot: Family<SotMethod> = {
   texts: loadSot,
   compared: () => ["sot"],
   // 2: a box in a point's work no longer answers the problem (1 took the last point's box, in point order, and
-  // asked the finisher nothing after it)
-  version: 2,
+  // asked the finisher nothing after it); 3: no digit follows a point's marker (2 read "1.1 Find A" as a
+  // point "1 Find A", "0.5 of 10" as "5 of 10", each a thread)
+  version: 3,
 };
 
 /** Skeleton-of-Thought's texts and limits (harness/generation/prompts/sot.json, or the user's file). */
@@ -143,11 +144,15 @@ export interface SotSpec extends OwnRunSettings {
   maxPoints: number;
 }
 
-/** The plan's points: its lines "1. …" or "2) …", in order, at most `max`. */
+/**
+ * The plan's points: its lines "1. …" or "2) …", in order, at most `max`. No digit follows the marker, so that a
+ * sub-point ("1.1 …") or a decimal ("0.5 of …") is no point (no thread, no header) but stays in the plan as
+ * written; a label right after it ("1.Add") is one, as the model may write the first after the plan's "1.".
+ */
 export function parsePoints(outline: string, max: number): string[] {
   const points: string[] = [];
   for (const line of outline.split("\n")) {
-    const m = /^\s*\d+\s*[.)]\s*(\S.*?)\s*$/.exec(line);
+    const m = /^\s*\d+\s*[.)](?!\d)\s*(\S.*?)\s*$/.exec(line);
     if (m && points.length < max) points.push(m[1]);
   }
   return points;

@@ -15,7 +15,7 @@ import { parseBenchSpec } from "../../../../harness/bench/spec.ts";
 import { loadSot } from "../../../../harness/generation/methods/sot.ts";
 import { runAll } from "../../../../harness/generation/schedule.ts";
 import { parsePoints, sot as sotFamily, SotRun, sotSpec } from "../../../../harness/generation/methods/sot.ts";
-import { maxAbsDiff, ScriptedModel } from "../../../helpers.ts";
+import { maxAbsDiff, randInt, Rng, ScriptedModel } from "../../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -30,10 +30,52 @@ Deno.test("the plan's points are its numbered lines, in order, at most the limit
       "Write it down",
     ]],
     ["Plan:\n1.Add\n   2 . Check\nnot a point 3. here\n4.", 10, ["Add", "Check"]],
+    ["Plan:\n1. Find each part\n1.1 Find A\n1.2 Find B\n2. Check", 10, ["Find each part", "Check"]],
+    ["Plan:\n1. Halve it\n0.5 of 10 is 5\n2. Done", 10, ["Halve it", "Done"]],
     ["Plan:\n1. a\n2. b\n3. c", 2, ["a", "b"]],
     ["Plan: nothing numbered", 10, []],
   ];
   for (const [outline, max, want] of cases) assert.deepEqual(parsePoints(outline, max), want, outline);
+});
+
+Deno.test("the plan's points, generated: a number, `.` or `)`, then no digit; sub-numbers, decimals and other near misses are plan text", () => {
+  const rng = new Rng(11);
+  const pick = <T>(xs: readonly T[]): T => xs[randInt(rng, 0, xs.length - 1)];
+  const n = () => String(randInt(rng, 0, 12)),
+    words = ["Add", "the sum", "5 apples", "x = 2", "(a) first", "**Check**"];
+  // A point: spacing before, inside and after its marker (`1.` `2)` ` 3 .` `4)\t`; none before a label that
+  // does not open with a digit: the model writes the first label right after the plan's opening "1."), its
+  // label, trailing spaces.
+  const point = (label: string) =>
+    `${pick(["", " ", "   ", "\t"])}${n()}${pick(["", " "])}${pick([".", ")"])}${
+      pick([" ", "  ", "\t", ...(/^\d/.test(label) ? [] : [""])])
+    }${label}${pick(["", " ", "\t "])}`;
+  // Near misses: none is a point (the plan keeps them as written, for the threads and the continuation).
+  const misses = [
+    () => `${n()}.${n()} ${pick(words)}`, // a sub-number
+    () => `${n()}.${n()}. ${pick(words)}`,
+    () => `${n()}.${n()}) ${pick(words)}`,
+    () => `${n()}.${randInt(rng, 0, 99)} of 10 is 5`, // a decimal
+    () => `${n()}${pick([".", ")", ". ", ")  "])}`, // an empty point
+    () => `(${n()}) ${pick(words)}`,
+    () => `**${n()}.** ${pick(words)}`,
+    () => `- ${n()}. ${pick(words)}`,
+    () => `text ${n()}. ${pick(words)}`,
+    () => `${n()}: ${pick(words)}`,
+    () => `a. ${pick(words)}`,
+    () => "",
+  ];
+  for (let c = 0; c < 300; c++) {
+    const lines = ["Plan:"], want: string[] = [];
+    for (let i = randInt(rng, 0, 12); i > 0; i--) {
+      if (rng.next() < 0.5) {
+        const label = pick(words);
+        lines.push(point(label)), want.push(label);
+      } else lines.push(pick(misses)());
+    }
+    const outline = lines.join("\n"), max = randInt(rng, 1, 8);
+    assert.deepEqual(parsePoints(outline, max), want.slice(0, max), JSON.stringify(outline));
+  }
 });
 
 /** One scripted Skeleton-of-Thought run (sot:1), shared by the tests below. */
