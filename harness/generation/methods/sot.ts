@@ -7,6 +7,7 @@
  * --texts sot=FILE), the check against those texts, and the run itself (SotRun); the viewer replays no views of it.
  */
 import type { Block, KVCache } from "../../../engine/cache.ts";
+import type { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { check } from "../../../engine/errors.ts";
 import { Sampler } from "../../../engine/sampler.ts";
 import { lastBoxed } from "../../../tasks/grading/answer.ts";
@@ -57,7 +58,8 @@ export const sot: Family<SotMethod> = {
   compared: () => ["sot"],
   // 2: a box in a point's work no longer answers the problem (1 took the last point's box, in point order, and
   // asked the finisher nothing after it); 3: no digit follows a point's marker (2 read "1.1 Find A" as a
-  // point "1 Find A", "0.5 of 10" as "5 of 10", each a thread)
+  // point "1 Find A", "0.5 of 10" as "5 of 10", each a thread), and the re-read plan ends at its last word (2 kept
+  // its blank line before the first header's: four newlines)
   version: 3,
 };
 
@@ -112,6 +114,7 @@ export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: R
     mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
     resume: tok.encode(t.resume),
     pointHeader: (k, point) => tok.encode(fillTemplate(t.pointHeader, { k: String(k), point })),
+    trimEnd: (ids) => trimEndIds(tok, ids),
     join: tok.encode(t.join),
     threadsPerPass: method.threadsPerPass,
     outlineTokens: t.outlineTokens,
@@ -135,6 +138,8 @@ export interface SotSpec extends OwnRunSettings {
   resume: number[];
   /** before point k's work in the re-encoded work */
   pointHeader(k: number, point: string): number[];
+  /** ids without their text's trailing whitespace */
+  trimEnd(ids: readonly number[]): number[];
   /** after the last point's work, where the continuation takes over */
   join: number[];
   /** rows per pass while the threads run; 0: every unfinished thread */
@@ -156,6 +161,21 @@ export function parsePoints(outline: string, max: number): string[] {
     if (m && points.length < max) points.push(m[1]);
   }
   return points;
+}
+
+/**
+ * `ids` without their text's trailing whitespace: the model's own ids up to the token that holds the last word;
+ * that token, with any before it that hold part of its character, is encoded again without the whitespace it
+ * holds (".\n\n" as ".").
+ */
+function trimEndIds(tok: TextTokenizer, ids: readonly number[]): number[] {
+  const decode = tok.decoder(), pieces = ids.map((id) => decode(id));
+  let end = ids.length;
+  while (end > 0 && /^\s+$/.test(pieces[end - 1])) end--;
+  if (end === 0 || pieces[end - 1].trimEnd() === pieces[end - 1]) return ids.slice(0, end);
+  let start = end - 1;
+  while (start > 0 && pieces[start - 1] === "") start--;
+  return [...ids.slice(0, start), ...tok.encode(pieces.slice(start, end).join("").trimEnd())];
 }
 
 interface Writer {
@@ -181,6 +201,8 @@ export class SotRun extends Solver {
   #mainWritten = false;
   readonly #outline: Writer;
   #points: string[] = [];
+  /** the plan as the continuation and the finisher re-read it, once written: its ids less trailing whitespace */
+  #plan?: number[];
   /** the threads' prompts' common beginning, and whether it still has to be written */
   #shared?: { block: Block; ids: number[]; written: boolean };
   #threads: Writer[] = [];
@@ -305,6 +327,8 @@ export class SotRun extends Solver {
     if (this.#stage === "outline" && this.#outline.done) {
       const outline = (this.#s.outlineStart + this.#outline.text).trimEnd();
       this.#points = parsePoints(outline, this.#s.maxPoints);
+      // As the points' prompts read it: a header or the join opens with its own blank line.
+      this.#plan = this.#s.trimEnd([...this.#s.outlineStartIds, ...this.#outline.ids]);
       this.#stage = "points";
       const prompts = this.#points.map((p, i) => this.#s.pointPrompt(outline, i + 1, p));
       // The common beginning (the problem and the plan, mostly) is written once; each thread keeps at least
@@ -334,9 +358,7 @@ export class SotRun extends Solver {
     const s = this.#s, mark = (w: Writer) => (markers && !w.done ? s.marker : []);
     return [
       ...s.resume,
-      ...s.outlineStartIds,
-      ...this.#outline.ids,
-      ...mark(this.#outline),
+      ...(this.#plan ?? [...s.outlineStartIds, ...this.#outline.ids, ...mark(this.#outline)]),
       ...this.#threads.flatMap((t, i) => [...s.pointHeader(i + 1, this.#points[i]), ...t.ids, ...mark(t)]),
     ];
   }

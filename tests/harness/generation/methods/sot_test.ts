@@ -170,10 +170,61 @@ Deno.test("a scripted Skeleton-of-Thought run: the continuation reads the plan a
   assert.deepEqual(names(main.view), ["prompt", "main"]);
   assert.equal(
     tok.decode(main.tokens),
-    texts.resume + "Plan:\n1. Add the two numbers\n2. Check the sum\n\n" + "\n\n**Point 1: Add the two numbers**\n" +
+    texts.resume + "Plan:\n1. Add the two numbers\n2. Check the sum" + "\n\n**Point 1: Add the two numbers**\n" +
       "2 plus 2 is 4." +
       "\n\n**Point 2: Check the sum**\n" + "4 minus 2 is 2, so the sum holds." + texts.join,
   );
+});
+
+Deno.test("the re-read plan ends at its last word: its trailing whitespace is dropped before the first header or the join, for the continuation and the finisher", async () => {
+  const texts = loadSot(),
+    ws = ["\n\n", ".\n\n", " \n\n", "\n \n", "\n\n\n", ".\n\n\n", "\t\n\n", "\n<|im_end|>", "<|im_end|>"];
+  for (const [plan, points] of [[" Add the two numbers\n2. Check the sum", 2], [" \n", 0]] as const) {
+    for (const end of ws) {
+      const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+      // A checkpoint every pass: the finisher reads the plan too while the points are worked out.
+      const ctx = {
+        tokenizer: tok,
+        generation,
+        budgets: Array.from({ length: 60 }, (_, i) => i + 1),
+        finisherTokens: 4,
+      };
+      const spec = sotSpec(sotFamily.parse(new MethodId("sot")), PROBLEM, 0, ctx);
+      const outline = plan + end + (end.endsWith("<|im_end|>") ? "" : "That is all.");
+      const model = new ScriptedModel(tok, {
+        outline,
+        point1: "4.<|im_end|>",
+        point2: "Yes.<|im_end|>",
+        main: "So \\boxed{4}.\n\n",
+        finisher: "7}".repeat(60),
+      });
+      const run = new SotRun(cache, spec);
+      await runAll(model, cache, [run]);
+      const main = model.passes.flat().find((r) => r.block.label === "main")!;
+      const read = tok.decode(main.tokens), what = JSON.stringify(outline);
+      // The plan up to its last word ("." of ".\n\n" included).
+      const body = (plan + (end.startsWith(".") ? "." : "")).trimEnd(), kept = ("Plan:\n1." + body).trimEnd();
+      const next = points ? "\n\n**Point 1: Add the two numbers**\n" : texts.join;
+      assert.ok(read.startsWith(texts.resume + kept + next), `${what}: ${JSON.stringify(read)}`);
+      // On the token level: the model's own ids up to its last word, then the header (a last token that holds
+      // both a word and whitespace, ".\n\n", is its word encoded again).
+      const own = tok.encode(body);
+      const ids = Array.from(main.tokens);
+      assert.deepEqual(ids.slice(0, spec.resume.length), spec.resume, what);
+      assert.deepEqual(ids.slice(spec.resume.length + spec.outlineStartIds.length).slice(0, own.length), own, what);
+      assert.deepEqual(
+        ids.slice(spec.resume.length + spec.outlineStartIds.length + own.length).slice(0, tok.encode(next).length),
+        points ? spec.pointHeader(1, "Add the two numbers") : spec.join,
+        what,
+      );
+      assert.equal(run.points.length, points, what);
+      const finishers = model.passes.flat().filter((r) => r.block.label === "finisher" && r.tokens.length > 1)
+        .map((r) => tok.decode(r.tokens)).filter((t) => t.includes("**Point 1"));
+      assert.equal(finishers.length > 0, points > 0, what);
+      for (const f of finishers) assert.ok(f.startsWith(texts.resume + kept + next), `${what}: ${JSON.stringify(f)}`);
+      run.free();
+    }
+  }
 });
 
 Deno.test("a scripted Skeleton-of-Thought run: the boxed step stops the run; texts, tokens, pages back", async () => {
