@@ -159,13 +159,10 @@ export class MethodId {
     this.name = name, this.n = n, this.opts = opts;
   }
 
-  /** the count after the name: 1..12 (a name each), in plain digits */
-  count(): number {
-    const k = /^[1-9][0-9]?$/.test(this.n ?? "") ? Number(this.n) : NaN;
-    check(
-      k >= 1 && k <= DEFAULT_NAMES.length,
-      `method ${this.id}: ${this.name} needs a worker count 1..${DEFAULT_NAMES.length} (e.g. ${this.name}:2)`,
-    );
+  /** the count after the name, in plain digits: 1..`most` (default 12: workers, a name each) */
+  count(most = DEFAULT_NAMES.length, noun = "worker count"): number {
+    const k = /^[1-9][0-9]*$/.test(this.n ?? "") ? Number(this.n) : NaN;
+    check(k >= 1 && k <= most, `method ${this.id}: ${this.name} needs a ${noun} 1..${most} (e.g. ${this.name}:2)`);
     return k;
   }
 

@@ -97,7 +97,7 @@ Deno.test("bad flags are refused before any work starts", async () => {
       [["--seeds", "1,2", "--temperature", "0"], /--seeds 1,2: the writers decode greedily \(--temperature 0\)/],
       [["--methods", "hogwild:0"], /method hogwild:0: hogwild needs a worker count/],
       [["--methods", "greedy"], /unknown method "greedy"/],
-      [["--methods", "sot:0"], /method sot:0: sot needs a worker count/],
+      [["--methods", "sot:0"], /method sot:0: sot needs a thread count 1\.\.63/],
       [["--methods", "sot:2:fork"], /method sot:2:fork: sot takes only a thread count/],
       [["--methods", "sot:10"], /method sot:10: an outline has at most 10 points .*write it as sot/],
       [["--methods", "sot", "--texts", "sot=/nonexistent/sot.json"], /\/nonexistent\/sot\.json/],

@@ -36,7 +36,8 @@ export const sot: Family<SotMethod> = {
   grammar: () => ["sot[:N]"],
   parse(p) {
     check(p.opts.length === 0, `method ${p.id}: sot takes only a thread count (sot or sot:N)`);
-    const threads = p.n === undefined ? 0 : p.count();
+    // N below the plan's maxPoints (checkSpec, with the texts): here below the largest a texts file may set.
+    const threads = p.n === undefined ? 0 : p.count(MAX_POINTS - 1, "thread count");
     return {
       ...baseline("sot", threads ? `sot:${threads}` : "sot", Math.max(threads, 1), true, "reencode"),
       threadsPerPass: threads,
@@ -62,6 +63,9 @@ export const sot: Family<SotMethod> = {
   // its blank line before the first header's: four newlines)
   version: 3,
 };
+
+/** The largest maxPoints a texts file may set. */
+const MAX_POINTS = 64;
 
 /** Skeleton-of-Thought's texts and limits (harness/generation/prompts/sot.json, or the user's file). */
 export interface SotTexts {
@@ -92,7 +96,7 @@ export function loadSot(file?: string): SotTexts {
     join: [],
   }, { fills: { pointHeader: ["{{k}}", "{{point}}"] }, others: ["outlineTokens", "pointTokens", "maxPoints"] });
   // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
-  for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", 64]] as const) {
+  for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", MAX_POINTS]] as const) {
     check(
       Number.isInteger(p[k]) && (p[k] as number) > 0 && (p[k] as number) <= most,
       `${where}: field "${k}" must be an integer in 1..${most}, got ${JSON.stringify(p[k])}`,

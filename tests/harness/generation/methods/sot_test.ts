@@ -14,7 +14,13 @@ import { checkMethod, MethodId, newSolver, parseMethod } from "../../../../harne
 import { parseBenchSpec } from "../../../../harness/bench/spec.ts";
 import { loadSot } from "../../../../harness/generation/methods/sot.ts";
 import { runAll } from "../../../../harness/generation/schedule.ts";
-import { parsePoints, sot as sotFamily, SotRun, sotSpec } from "../../../../harness/generation/methods/sot.ts";
+import {
+  parsePoints,
+  sot as sotFamily,
+  type SotMethod,
+  SotRun,
+  sotSpec,
+} from "../../../../harness/generation/methods/sot.ts";
 import { maxAbsDiff, randInt, Rng, ScriptedModel } from "../../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
@@ -371,6 +377,27 @@ Deno.test("a Skeleton-of-Thought prompt file with a missing or bad field is refu
     const file = `${dir}/sot.json`;
     Deno.writeTextFileSync(file, JSON.stringify(content));
     assert.throws(() => loadSot(file), message);
+  }
+});
+
+Deno.test("sot:N: one rule, N below the plan's maxPoints (at most 64), whatever the workers' 12 names", () => {
+  const dir = Deno.makeTempDirSync();
+  for (const most of [2, 10, 13, 64]) {
+    const file = `${dir}/sot-${most}.json`;
+    Deno.writeTextFileSync(file, JSON.stringify({ ...loadSot(), maxPoints: most }));
+    const spec = parseBenchSpec(["--methods", "sot", "--texts", `sot=${file}`])!;
+    for (let n = 1; n <= 70; n++) {
+      const id = `sot:${n}`, run = () => checkMethod(parseMethod(id), spec);
+      if (n < most) {
+        run();
+        assert.equal((parseMethod(id) as SotMethod).threadsPerPass, n, id);
+      } else if (n < 64) {
+        assert.throws(run, new RegExp(`^InputError: method ${id}: an outline has at most ${most} points`));
+      } else {assert.throws(
+          run,
+          new RegExp(`^InputError: method ${id}: sot needs a thread count 1\\.\\.63 \\(e\\.g\\. sot:2\\)$`),
+        );}
+    }
   }
 });
 
