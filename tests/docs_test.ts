@@ -3,7 +3,7 @@
  * repository that exists (and, with a #fragment into a Markdown file, to a heading there, as GitHub names its
  * anchors), and every page of docs/ is linked from the README. Links inside fenced code blocks are not links.
  * Where a doc states a value the code derives (the judge rubric's version, each method family's versions), the
- * code's value is the one it states.
+ * code's value is the one it states; no page says a vote groups answers as the grader reads them.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
 import { familyNames, familyVersions, type Method } from "../harness/generation/methods.ts";
+import { equivalent, voteKey } from "../tasks/grading/equivalence.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DOCS = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
@@ -121,4 +122,15 @@ Deno.test("docs: run-files.md's methods_version row says what each version of ev
     if (part.includes(` ${version + 1}:`)) missing.push(`${family} ${version + 1} (the code is at ${version})`);
   }
   assert.deepEqual(missing, []);
+});
+
+Deno.test("docs: votes group answers by voteKey, the grader's text normalisation, not as the grader reads them", () => {
+  // 0.5 and \frac12: one answer to the grader, two votes.
+  assert.ok(equivalent("0.5", "\\frac12", "strict") && voteKey("0.5") !== voteKey("\\frac12"));
+  const said = PAGES.flatMap((page) =>
+    readFileSync(join(ROOT, page), "utf8").split("\n").flatMap((l, i, all) =>
+      /grader reads(?: them)? alike/.test(`${all[i - 1] ?? ""} ${l}`) ? [`${page}:${i + 1}`] : []
+    )
+  );
+  assert.deepEqual(said, []);
 });

@@ -97,10 +97,10 @@ export const leap: Family<LeapMethod> = {
     return [t === LEAP_DEFAULTS.every ? "leap:4" : `leap:4:every=${t}`];
   },
   // 2: routing by python-Levenshtein's ratio, as the authors' code (1 normalised the edit distance by the longer);
-  // 3: the majority counts answers the grader reads alike together (2 by their text: `x = 4` and `4` apart);
-  // 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps held
-  // only reasoning, and a cut step could keep cut text); 5: a box then end of sequence is the path's answer (4 left
-  // the unfinished step unread: the path answered none)
+  // 3: the majority groups answers by voteKey, the grader's text normalisation (2 by their raw text: `x = 4` and
+  // `4` apart); 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps
+  // held only reasoning, and a cut step could keep cut text); 5: a box then end of sequence is the path's answer (4
+  // left the unfinished step unread: the path answered none)
   version: 5,
 };
 
@@ -457,7 +457,8 @@ export class LeapRun extends Solver {
   }
   /**
    * The step of the paths' most frequent answer (among equals, the one written first), answers counted together
-   * when the grader reads them alike (voteKey, as the other votes and maj@k group them).
+   * when voteKey (the grader's text normalisation, not its equivalence) reads them alike, as the other votes and
+   * maj@k group them.
    */
   protected writtenTexts(): string[] {
     const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
