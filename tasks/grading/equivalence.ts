@@ -81,8 +81,9 @@ const RELATIONS: [RegExp, string][] = [
   [/\\gt(?![a-zA-Z])/g, ">"],
 ];
 
+// (an \operatorname before a parenthesis stays: it names the function applied, \operatorname{lcm}(4,6))
 const TEXT =
-  /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}/g;
+  /\\(?:text|textbf|textit|textnormal|textsf|texttt|textup|textrm|mathrm|mathbf|mathit|mathsf|mbox|boldsymbol|bm)\s*\{([^{}]*)\}|\\operatorname\s*\{([^{}]*)\}(?!\s*(?:\(|\\left\s*\())/g;
 // A word after a number is a unit (dropped) only at the answer's end or before a list's comma or closing bracket
 // (never between two numbers: `5 \text{ times } 3` is not 53), and only when it cannot change the value: a
 // one- or two-letter word must be a unit symbol (never e, i, k, K, M: 12k is not 12, 1+2\mathrm{i} is 1+2i),
@@ -260,7 +261,7 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
   {
     name: "text commands unwrapped",
     example: ["\\textbf{\\text{yes}}", "yes"],
-    apply: (s) => s.replace(TEXT, "$1").replace(TEXT, "$1").replace(/\{,\}/g, ","),
+    apply: (s) => s.replace(TEXT, "$1$2").replace(TEXT, "$1$2").replace(/\{,\}/g, ","),
   },
   {
     name: "braces of one-digit fractions and roots",
@@ -602,9 +603,14 @@ type Json = unknown;
  */
 function isVariable(name: Json): boolean {
   if (typeof name !== "string" || !/^[a-zA-Z]+(?:_.*)?$/.test(name)) return false;
-  if (/^[a-zA-Z](?:_|$)/.test(name)) return true;
+  return !isFunction(name);
+}
+
+/** A name of more than one letter that the engine defines as a function (`Gamma`, `Zeta`); never a letter. */
+function isFunction(name: Json): boolean {
+  if (typeof name !== "string" || !/^[a-zA-Z]{2,}$/.test(name)) return false;
   const def = ce.lookupDefinition(name);
-  return !(def && "operator" in def);
+  return !!def && "operator" in def;
 }
 
 // The letters the engine names functions (N: numeric value, D: derivative), found before any answer is read:
@@ -632,14 +638,42 @@ function products(e: Json): Json {
   }
   if (head !== "InvisibleOperator") return [Array.isArray(head) ? products(head) : head, ...args];
   // x(y+1): the parenthesis after a variable is a factor (a tuple after one, x(1,2), stays as the engine reads it)
-  return [
-    head,
-    ...args.map((a, k) => {
-      const inner = Array.isArray(a) && a[0] === "Delimiter" && a.length === 2 ? a[1] : undefined;
-      const tuple = Array.isArray(inner) && inner[0] === "Sequence";
-      return inner !== undefined && !tuple && k > 0 && isVariable(args[k - 1]) ? inner : a;
-    }),
-  ];
+  const factors = applied(args).map((a, k, all) => {
+    const inner = Array.isArray(a) && a[0] === "Delimiter" && a.length === 2 ? a[1] : undefined;
+    const tuple = Array.isArray(inner) && inner[0] === "Sequence";
+    return inner !== undefined && !tuple && k > 0 && isVariable(all[k - 1]) ? inner : a;
+  });
+  return factors.length === 1 ? factors[0] : [head, ...factors];
+}
+
+/** The arguments a parenthesis holds: `(5)` one, `(4, 6)` two; undefined for any other bracket. */
+function delimited(e: Json): Json[] | undefined {
+  if (!Array.isArray(e) || e[0] !== "Delimiter" || e.length < 2 || (e.length === 3 && e[2] !== "'(,)'")) {
+    return undefined;
+  }
+  return Array.isArray(e[1]) && e[1][0] === "Sequence" ? e[1].slice(1) : [e[1]];
+}
+
+/**
+ * Factors with each engine function applied to the parenthesis after it, as the engine reads `\sin(x)`:
+ * `\Gamma(5)` is Γ at 5 (the parser leaves it a name beside a parenthesis, which the exact arithmetic read as a
+ * product of a variable Gamma, so Γ(5) was not 24), `\Gamma(5)^2` is Γ(5) squared, `2\Gamma(3)\Gamma(4)` a
+ * product of two values.
+ */
+function applied(args: Json[]): Json[] {
+  const out: Json[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const name = args[k], next = args[k + 1];
+    const power = Array.isArray(next) && next[0] === "Power" && next.length === 3 ? next : undefined;
+    const inner = delimited(power ? power[1] : next);
+    if (!isFunction(name) || !inner) {
+      out.push(name);
+      continue;
+    }
+    out.push(power ? ["Power", [name, ...inner], power[2]] : [name, ...inner]);
+    k++;
+  }
+  return out;
 }
 
 const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);

@@ -132,12 +132,20 @@ export function exactValue(e: Json, at: Record<string, Rational> = {}): Rational
       return vals.length === 1 ? exactRoot(vals[0], 2n) : undefined;
     case "Root":
       return vals.length === 2 && vals[1].d === 1n ? exactRoot(vals[0], vals[1].n) : undefined;
-    case "Factorial": {
-      const [x] = vals;
-      if (vals.length !== 1 || x.d !== 1n || x.n < 0n || x.n > BigInt(MAX_FACTORIAL)) return undefined;
-      let f = 1n;
-      for (let i = 2n; i <= x.n; i++) f *= i;
-      return rational(f);
+    case "Factorial":
+      return vals.length === 1 ? factorial(vals[0], 1n) : undefined;
+    case "Factorial2":
+      return vals.length === 1 ? factorial(vals[0], 2n) : undefined;
+    case "Gamma":
+      // Γ(n) = (n-1)! at a positive integer; elsewhere no rational value (Γ(1/2) = √π)
+      return vals.length === 1 && vals[0].n > 0n ? factorial(add(vals[0], rational(-1n)), 1n) : undefined;
+    case "GCD":
+    case "LCM": {
+      if (vals.length < 2 || vals.some((v) => v.d !== 1n)) return undefined;
+      const [first, ...more] = vals.map((v) => (v.n < 0n ? -v.n : v.n));
+      return rational(
+        more.reduce((a, b) => head === "GCD" ? gcd(a, b) : a === 0n || b === 0n ? 0n : a / gcd(a, b) * b, first),
+      );
     }
     case "Floor":
       return vals.length === 1 ? rational(floorDiv(vals[0].n, vals[0].d)) : undefined;
@@ -168,6 +176,14 @@ export function exactValue(e: Json, at: Record<string, Rational> = {}): Rational
     default:
       return undefined;
   }
+}
+
+/** n! (step 1) or n!! (step 2) of a whole number up to MAX_FACTORIAL; undefined for any other. */
+function factorial(x: Rational, step: bigint): Rational | undefined {
+  if (x.d !== 1n || x.n < 0n || x.n > BigInt(MAX_FACTORIAL)) return undefined;
+  let f = 1n;
+  for (let i = x.n; i > 1n; i -= step) f *= i;
+  return rational(f);
 }
 
 /** \lfloor n/d \rfloor for d > 0. */

@@ -9,6 +9,8 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
+//    `\operatorname{lcm}(4,6)` the letters l, c, m), exactly where whole (Γ(n), n!!, gcd, lcm);
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
 //    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
 //    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the
@@ -24,7 +26,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/10";
+export const GRADER_VERSION = "hogwild-grader/11";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

@@ -71,7 +71,7 @@ Deno.test("the default bench writes every file of a run", async () => {
   }
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.equal(run.spec.model, "engine/models/hogwild-demo");
-  assert.equal(run.versions.grader, "hogwild-grader/10");
+  assert.equal(run.versions.grader, "hogwild-grader/11");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
   assert.equal(records(out).length, 500); // 100 chains problems × 5 methods × 1 seed
   const summary = readFileSync(join(out, "summary.md"), "utf8");

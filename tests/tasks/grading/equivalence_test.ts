@@ -136,3 +136,60 @@ Deno.test("a letter before a parenthesis multiplies it (m(g+a), T_0(1-a/b), N(N-
   expect("f(x+1)", "f(x)+1", false);
   assert.deepEqual(wrong, []);
 });
+
+// ---------- the engine's named functions at numbers: their values, exactly where they are integers ----------
+
+/** Each (pred, gold, equal) graded in both modes; the ones whose verdict differs from `equal`, in either mode. */
+function disagreeing(cases: [string, string, boolean][]): string[] {
+  return cases.flatMap(([pred, gold, equal]) => {
+    const v = grade(`\\boxed{${pred}}`, gold);
+    return v.equal_strict === equal && v.equal_lenient === equal
+      ? []
+      : [`${pred} against ${gold}: strict ${v.equal_strict}, lenient ${v.equal_lenient}, want ${equal}`];
+  });
+}
+
+const factorial = (n: number) => Array.from({ length: n }, (_, i) => BigInt(i + 1)).reduce((a, b) => a * b, 1n);
+const gcdOf = (a: number, b: number): number => (b ? gcdOf(b, a % b) : a);
+
+Deno.test("a named function at numbers is its value (Γ(5) = 24 = 4!), exactly: Γ(n) is never (n-1)! + 1 nor n!", () => {
+  const cases: [string, string, boolean][] = [];
+  for (const n of [2, 3, 5, 7, 12, 20, 31, 58, 101, 150]) {
+    const value = factorial(n - 1); // Γ(n)
+    for (const gamma of [`\\Gamma(${n})`, `\\Gamma\\left(${n}\\right)`, `\\Gamma (${n})`]) {
+      cases.push([gamma, `${value}`, true], [gamma, `${n - 1}!`, true], [`${value}`, gamma, true]);
+      cases.push([gamma, `${value + 1n}`, false], [gamma, `${n}!`, n === 1], [gamma, `${value - 1n}`, false]);
+    }
+    cases.push([`2\\Gamma(${n})`, `${2n * value}`, true], [`2\\Gamma(${n})`, `${value}`, false]);
+    cases.push([`\\Gamma(${n})^2`, `${value * value}`, true], [`\\Gamma(${n})^2`, `${value * value + 1n}`, false]);
+    cases.push([`\\Gamma(${n}) + 1`, `${value + 1n}`, true], [`\\Gamma(${n}) + 1`, `${value}`, false]);
+    cases.push([`\\frac{\\Gamma(${n + 1})}{\\Gamma(${n})}`, `${n}`, true]);
+    cases.push([`\\frac{\\Gamma(${n + 1})}{\\Gamma(${n})}`, `${n + 1}`, false]);
+    cases.push([`\\Gamma(${n})\\Gamma(3)`, `${2n * value}`, true], [`\\Gamma(${n})\\Gamma(3)`, `${3n * value}`, false]);
+    cases.push([
+      `${n}!!`,
+      `${[...Array(n).keys()].filter((i) => i % 2 === 0).reduce((a, i) => a * BigInt(n - i), 1n)}`,
+      true,
+    ]);
+    cases.push([`${n}!!`, `${factorial(n)}`, n < 3]);
+    const [a, b] = [6 * n, 4 * n], g = gcdOf(a, b);
+    for (const gcd of [`\\gcd(${a}, ${b})`, `\\operatorname{gcd}(${a},${b})`]) {
+      cases.push([gcd, `${g}`, true], [gcd, `${g + 1}`, false], [gcd, `${a * b / g}`, false]);
+    }
+    for (const lcm of [`\\operatorname{lcm}(${a}, ${b})`, `\\operatorname{lcm}\\left(${a},${b}\\right)`]) {
+      cases.push([lcm, `${a * b / g}`, true], [lcm, `${a * b / g + 1}`, false], [lcm, `${g}`, false]);
+    }
+  }
+  // where no integer value exists, by value: Γ(1/2) is √π, Γ(n + 1/2) = (2n)! √π / (4^n n!), ζ(2) = π²/6
+  for (const n of [1, 2, 5, 9, 14]) {
+    const num = factorial(2 * n), den = 4n ** BigInt(n) * factorial(n);
+    cases.push([`\\Gamma(${n}+\\frac{1}{2})`, `\\frac{${num}}{${den}}\\sqrt{\\pi}`, true]);
+    cases.push([`\\Gamma(${n}+\\frac{1}{2})`, `\\frac{${num + 1n}}{${den}}\\sqrt{\\pi}`, false]);
+  }
+  cases.push(["\\Gamma(\\frac{1}{2})", "\\sqrt{\\pi}", true], ["\\Gamma(\\frac{1}{2})^2", "\\pi", true]);
+  cases.push(["\\zeta(2)", "\\frac{\\pi^2}{6}", true], ["\\zeta(2)", "\\frac{\\pi^2}{7}", false]);
+  // a letter before a parenthesis still multiplies (no function declared), and Γ of a variable is Γ's
+  cases.push(["x(5)", "5x", true], ["\\omega(5)", "5\\omega", true], ["\\Gamma(x+1)", "x\\Gamma(x)", true]);
+  cases.push(["\\Gamma(x+1)", "(x+1)\\Gamma(x)", false]);
+  assert.deepEqual(disagreeing(cases), []);
+});
