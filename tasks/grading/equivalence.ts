@@ -120,25 +120,49 @@ const SHORT_UNIT = /(\d)\s+(?:oz|lbs?|qt|Hz|kW)$/;
 // Plain words after a plain number, at the end (`5 apples`; `3 n`, `2 ab` and `6 xy^2` are products of variables).
 const PLAIN_WORDS = /^([-+]?\d[\d,]*(?:\.\d+)?)\s+([a-zA-Z]{3,}(?:\s+[a-zA-Z]+)*)$/;
 
-/** A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). */
+// A matrix or vector environment (\left( \begin{array}…\end{array} \right) is the matrix itself).
+const MATRIX =
+  /(?:\\left\s*[([]\s*)?\\begin\{(pmatrix|bmatrix|Bmatrix|matrix|smallmatrix|array)\}(?:\{[^{}]*\})?([^]*?)\\end\{\1\}(?:\s*\\right\s*[)\]])?/g;
+
+/**
+ * A matrix or vector environment as a tuple: a column or a row as (a, b), a grid as ((a, b), (c, d)). A whole
+ * answer that is one matrix times a number (`\frac{1}{5}\begin{pmatrix}9&12\\12&16\end{pmatrix}`, `-M`, `M \cdot 2`)
+ * is the tuple of its entries times it, each entry then compared by value.
+ */
 function matrices(s: string): string {
-  return s.replace(
-    // \left( \begin{array}…\end{array} \right) is the matrix itself
-    /(?:\\left\s*[([]\s*)?\\begin\{(pmatrix|bmatrix|Bmatrix|matrix|smallmatrix|array)\}(?:\{[^{}]*\})?([^]*?)\\end\{\1\}(?:\s*\\right\s*[)\]])?/g,
-    (_, _env, inner: string) => {
-      const rows = inner.split(/\\\\/).map((r) => r.trim()).filter((r) => r !== "").map((r) =>
-        r.split("&").map((c) => c.trim())
-      );
-      if (rows.length === 0) return "()";
-      const vector = rows.length === 1
-        ? rows[0]
-        : rows.every((r) => r.length === 1)
-        ? rows.map((r) => r[0])
-        : undefined;
-      const tuple = (xs: string[]) => `(${xs.join(",")})`;
-      return vector ? tuple(vector) : tuple(rows.map(tuple));
-    },
+  const found = [...s.matchAll(MATRIX)];
+  const scale = found.length === 1 ? scalarFactor(s, found[0]) : undefined;
+  if (scale === undefined) return s.replace(MATRIX, (_, _env, inner: string) => matrixTuple(inner, (x) => x));
+  return matrixTuple(found[0][2], (x) => x === "" ? x : scale === "-" ? `-(${x})` : `(${scale})\\cdot(${x})`);
+}
+
+/** A matrix environment's body (`1 & 2 \\ 3 & 4`) as a tuple, each entry as `entry` writes it. */
+function matrixTuple(inner: string, entry: (x: string) => string): string {
+  const rows = inner.split(/\\\\/).map((r) => r.trim()).filter((r) => r !== "").map((r) =>
+    r.split("&").map((c) => entry(c.trim()))
   );
+  if (rows.length === 0) return "()";
+  const vector = rows.length === 1 ? rows[0] : rows.every((r) => r.length === 1) ? rows.map((r) => r[0]) : undefined;
+  const tuple = (xs: string[]) => `(${xs.join(",")})`;
+  return vector ? tuple(vector) : tuple(rows.map(tuple));
+}
+
+/**
+ * The number a whole answer multiplies its one matrix by, written before it (`2`, `-`, `\frac{1}{\sqrt{5}}`, with
+ * or without `\cdot`) or after it with `\cdot` or `\times`; undefined where the rest is no number (`\det M`,
+ * `M^T`, `A = M`, words).
+ */
+function scalarFactor(s: string, m: RegExpMatchArray): string | undefined {
+  const before = s.slice(0, m.index).trim(), after = s.slice(m.index! + m[0].length).trim();
+  const factor = after === ""
+    ? before.replace(/\s*\\(?:cdot|times)$/, "").trim()
+    : before === "" && /^\\(?:cdot|times)(?![a-zA-Z])/.test(after)
+    ? after.replace(/^\\(?:cdot|times)/, "").trim()
+    : "";
+  if (factor === "" || factor === "+") return undefined;
+  // digits, one-letter names, fractions, roots and π; never a word or another command (\det, \text, \mathbf)
+  const bare = factor.replace(/\\(?:[dt]?frac|sqrt|pi)(?![a-zA-Z])/g, "");
+  return /^[-+]?[\w{}()^./\s+-]*$/.test(bare) && !/[a-zA-Z]{2,}|_/.test(bare) ? factor : undefined;
 }
 
 // A display wrapper whose last argument is the answer itself: a box inside the box, a colour, an underline.

@@ -11,6 +11,7 @@ import type { Grading } from "../problem.ts";
 
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
 //    `\operatorname{lcm}(4,6)` the letters l, c, m), exactly where whole (Γ(n), n!!, gcd, lcm);
+//    a matrix times a number is its entries times it (`\frac{1}{5}M`, `1 \cdot M` were unequal to M written out);
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
 //    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
 //    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the

@@ -193,3 +193,60 @@ Deno.test("a named function at numbers is its value (Γ(5) = 24 = 4!), exactly: 
   cases.push(["\\Gamma(x+1)", "(x+1)\\Gamma(x)", false]);
   assert.deepEqual(disagreeing(cases), []);
 });
+
+// ---------- a matrix times a number ----------
+
+Deno.test("a matrix or vector times a number is the matrix of its entries times it, either side; near misses stay", () => {
+  let seed = 11;
+  const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 2246822507) + 1 >>> 0);
+  const int = () => (next() % 19) - 9;
+  // scalars as written, and the entry m times it written out (exact)
+  const rational = (p: number, q: number) => (m: number) => {
+    const n = m * p, g = gcdOf(Math.abs(n), q) || 1, [a, b] = [n / g, q / g];
+    return b === 1 ? `${a}` : `${a < 0 ? "-" : ""}\\frac{${Math.abs(a)}}{${b}}`;
+  };
+  const scalars: [string, (m: number) => string][] = [
+    ["2", rational(2, 1)],
+    ["-", rational(-1, 1)],
+    ["-3", rational(-3, 1)],
+    ["\\frac{1}{5}", rational(1, 5)],
+    ["\\dfrac{2}{3}", rational(2, 3)],
+    ["\\sqrt{2}", (m) => (m === 0 ? "0" : `${m === 1 ? "" : m === -1 ? "-" : m}\\sqrt{2}`)],
+  ];
+  const env = (rows: string[][], kind = "pmatrix") =>
+    `\\begin{${kind}}${rows.map((r) => r.join(" & ")).join(" \\\\ ")}\\end{${kind}}`;
+  const cases: [string, string, boolean][] = [];
+  for (const [r, c] of [[2, 2], [3, 3], [2, 3], [3, 1], [1, 2]]) {
+    for (const [k, times] of scalars) {
+      const m = Array.from({ length: r }, () => Array.from({ length: c }, int));
+      m[0][0] = 5 + (next() % 4); // a nonzero entry, so that the scalar shows
+      if (r > 1 && c > 1) m[1][0] = m[0][1] + 1; // not symmetric, so that a transpose shows
+      const M = m.map((row) => row.map(String)), kM = m.map((row) => row.map(times));
+      const kind = ["pmatrix", "bmatrix"][next() % 2];
+      const written = [`${k}${env(M, kind)}`, `${k}\\left(${env(M, "matrix")}\\right)`];
+      if (k !== "-") written.push(`${k} \\cdot ${env(M, kind)}`);
+      if (!k.startsWith("-")) written.push(`${env(M, kind)} \\cdot ${k}`);
+      const other = kM.map((row) => [...row]);
+      other[r - 1][c - 1] = times(m[r - 1][c - 1] + 1); // one entry off
+      for (const pred of written) {
+        cases.push([pred, env(kM), true], [env(kM), pred, true]);
+        cases.push([pred, env(other), false], [pred, env(M), false]); // one entry; the scalar dropped
+        if (r > 1 && c > 1) cases.push([pred, env(kM[0].map((_, j) => kM.map((row) => row[j]))), false]);
+      }
+    }
+    const M = Array.from({ length: r }, () => Array.from({ length: c }, () => String(int())));
+    M[0][0] = "7";
+    cases.push([`1 \\cdot ${env(M)}`, env(M), true], [env(M), `${env(M)} \\cdot 1`, true], [
+      `1${env(M)}`,
+      env(M),
+      true,
+    ]);
+    cases.push([`2 \\cdot ${env(M)}`, `2 \\cdot ${env(M)}`, true], [`1 \\cdot ${env(M)}`, `2 \\cdot ${env(M)}`, false]);
+  }
+  // what is no scalar stays as written: a determinant, a transpose, a label
+  cases.push(["\\det\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", false]);
+  cases.push(["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}^T", "\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}", false]);
+  cases.push(["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}^T", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", false]);
+  cases.push(["M = \\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", true]);
+  assert.deepEqual(disagreeing(cases), []);
+});
