@@ -25,6 +25,7 @@ export { splitTop };
 export type Mode = "strict" | "lenient";
 
 const ce = new ComputeEngine();
+type Big = ReturnType<typeof ce.bignum>;
 
 /**
  * `f` run from the engine as loaded: what its parses declare or infer (a symbol's type, a function) lands in a
@@ -447,6 +448,9 @@ function nearAsWritten(a: number, b: number, places: number, figures: number): b
   return Math.abs(a - b) < 10 ** -places * (1 - 1e-9) && enoughFigures(figures, places);
 }
 
+// A decimal with more significant figures than this is compared in big decimals, not floats.
+const FLOAT_FIGURES = 12;
+
 /** Four significant figures, or three with four places after the point (0.0667: a fifteenth). */
 const enoughFigures = (figures: number, places: number) => figures >= 4 || (places >= 4 && figures >= 3);
 
@@ -606,11 +610,12 @@ const PIECEWISE_AGREE = 12;
 
 /**
  * An answer as the engine's expression (canonical, or as parsed), with a parenthesis after a variable read as a
- * product (`products`); undefined where the engine finds an error.
+ * product (`products`) and each decimal as the exact number it writes (`exactDecimals`); undefined where the
+ * engine finds an error.
  */
 function parse(s: string, canonical = true) {
   try {
-    const json = products(ce.parse(s, { form: "raw" }).json) as Parameters<typeof ce.box>[0];
+    const json = exactDecimals(products(ce.parse(s, { form: "raw" }).json)) as Parameters<typeof ce.box>[0];
     const e = ce.box(json, { form: canonical ? "canonical" : "raw" });
     return JSON.stringify(e.json).includes("Error") ? undefined : e;
   } catch {
@@ -619,6 +624,18 @@ function parse(s: string, canonical = true) {
 }
 
 type Json = unknown;
+
+/**
+ * Each decimal as the fraction it writes (1.25 as 5/4): the engine keeps a decimal beside i as a machine float, so
+ * `1 + 1.23…i` was compared to 16 digits whatever was written (two values differing at the 17th were equal).
+ */
+function exactDecimals(e: Json): Json {
+  if (Array.isArray(e)) return e.map(exactDecimals);
+  const text = typeof e === "number" ? String(e) : (e as { num?: unknown } | null)?.num;
+  if (typeof text !== "string" || !/[.e]/i.test(text) || !Number.isFinite(Number(text))) return e;
+  const v = decimal(text);
+  return v && v.d !== 1n ? ["Rational", { num: v.n.toString() }, { num: v.d.toString() }] : e;
+}
 
 /**
  * Whether a name before a parenthesis is a variable, multiplied by it: a letter (`m`, `T_0`, `N`) always, a
@@ -702,8 +719,24 @@ function applied(args: Json[]): Json[] {
 
 const hasDecimal = (s: string) => /\d\.\d|(^|[^\d])\.\d/.test(s);
 
-// Leniently, where a decimal is written in an expression (0.5\pi), values within this relative tolerance are equal.
+// Leniently, where a decimal is written in an expression (0.5\pi), values within this relative tolerance are equal,
+// or within what its digits claim where they claim more (`lenientTolerance`).
 const LENIENT_TOL = 1e-6;
+
+/**
+ * Leniently, how far apart, relative to the values, two sides holding decimals may be: each side is as precise
+ * as its longest decimal, an exact side (no decimal) exactly so, and the coarser side decides: 10^{3-f} for f
+ * significant figures (a unit of its last digit, with room for what the expression does to it), LENIENT_TOL at
+ * most (`0.3333\pi` is π/3 to 10^{-4}: not equal). Before grader 11 always LENIENT_TOL: two expressions with
+ * decimals of 70 digits were equal when they differed at the 17th.
+ */
+function lenientTolerance(a: string, b: string): number {
+  const figures = [a, b].map((x) => Math.max(0, ...[...x.matchAll(/\d*\.\d+/g)].map((m) => figuresOf(m[0]))));
+  return Math.min(LENIENT_TOL, 10 ** (3 - Math.min(...figures.filter((f) => f > 0))));
+}
+
+/** A relative tolerance as preciseAgree's bound; none where it is LENIENT_TOL's, which floats decide already. */
+const relative = (tol: number) => tol < LENIENT_TOL ? (scale: Big) => scale.mul(ce.bignum(tol)) : undefined;
 
 function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   // Exactly, where both sides have exact values (big integers and rationals, polynomials at rational points):
@@ -728,6 +761,9 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
   // A tolerance only leniently and only where a decimal is written; else values agree to many digits or not at
   // all (precise.ts: 355/113 is not π, 3^{40}π + 1 not 3^{40}π), and a decimal strictly is the number written.
   const approx = mode === "lenient" && (hasDecimal(a) || hasDecimal(b));
+  const tol = approx ? lenientTolerance(a, b) : 0;
+  // (a tolerance the floats below decide, or the exact comparison, in precise.ts)
+  const agree = (pairs: [typeof A, typeof B][]) => tol === LENIENT_TOL || preciseAgree(ce, pairs, relative(tol));
   const dec = [a, b].find((x) => scalar(x)?.approx);
   const free = [...new Set([...A.unknowns, ...B.unknowns])];
   if (free.length === 0) {
@@ -740,9 +776,13 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
     // Leniently a decimal side is a constant rounded or cut at its last digit (1.4142 is √2), as for numbers.
     if (approx && dec !== undefined && va[1] === 0 && vb[1] === 0) {
       const d = scalar(dec)!;
-      return nearAsWritten(va[0], vb[0], d.places, d.figures);
+      if (d.figures <= FLOAT_FIGURES) return nearAsWritten(va[0], vb[0], d.places, d.figures);
+      // more digits than a float holds: their last digit in big decimals
+      const unit = ce.bignum(`1e${-d.places}`).mul(1 - 1e-9);
+      return enoughFigures(d.figures, d.places) && closeComplex(va, vb, LENIENT_TOL) &&
+        preciseAgree(ce, [[A, B]], () => unit);
     }
-    return closeComplex(va, vb, LENIENT_TOL) && (approx || preciseAgree(ce, [[A, B]]));
+    return closeComplex(va, vb, LENIENT_TOL) && agree([[A, B]]);
   }
   const verdict = A.isEqual(B);
   if (verdict === false) return false;
@@ -755,11 +795,11 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
     if (!closeComplex(va, vb, LENIENT_TOL)) return false;
     at.push([sa, sb]);
   }
-  return at.length >= (piecewise ? PIECEWISE_AGREE : 3) && (approx || preciseAgree(ce, at));
+  return at.length >= (piecewise ? PIECEWISE_AGREE : 3) && agree(at);
 }
 
 /** Two equations (one `=` each) with the same solutions: L - R proportional, by a nonzero constant. */
-function equationsEqual(p: string, g: string): boolean | undefined {
+function equationsEqual(p: string, g: string, mode: Mode): boolean | undefined {
   const ps = splitTop(p, "="), gs = splitTop(g, "=");
   if (ps?.length !== 2 || gs?.length !== 2) return undefined;
   if (hasPlusMinus(p) || hasPlusMinus(g)) return false;
@@ -776,7 +816,7 @@ function equationsEqual(p: string, g: string): boolean | undefined {
   if (!F || !H) return false;
   const free = [...new Set([...F.unknowns, ...H.unknowns])];
   let ratio: number | undefined, first: [typeof F, typeof H] | undefined;
-  // F(k) H(0) = H(k) F(0) at every point: to many digits where no decimal is written (precise.ts)
+  // F(k) H(0) = H(k) F(0) at every point: to many digits (precise.ts), leniently within a decimal's tolerance
   const cross: [typeof F, typeof H][] = [];
   for (let k = 0; k < POINTS.length; k++) {
     const point = pointAt(free, POINTS, k), fk = F.subs(point), hk = H.subs(point);
@@ -787,7 +827,8 @@ function equationsEqual(p: string, g: string): boolean | undefined {
     else if (!close(x / y, ratio, 1e-9)) return false;
     else cross.push([ce.box(["Multiply", fk, first![1]]), ce.box(["Multiply", hk, first![0]])]);
   }
-  return ratio !== undefined && ratio !== 0 && (hasDecimal(p) || hasDecimal(g) || preciseAgree(ce, cross));
+  const tol = mode === "lenient" && (hasDecimal(p) || hasDecimal(g)) ? lenientTolerance(p, g) : 0;
+  return ratio !== undefined && ratio !== 0 && (tol === LENIENT_TOL || preciseAgree(ce, cross, relative(tol)));
 }
 
 /** The real value of a constant (no unknowns: `7 \times 10^{35}`, `\frac{\pi}{4}`), or undefined. */
@@ -838,7 +879,7 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
     const pu = splitTop(pred, "\\cup"), gu = splitTop(gold, "\\cup");
     if (pu || gu) return !!pu && !!gu && pu.length === gu.length && pu.every((x, i) => same(x, gu[i], mode, depth + 1));
   }
-  const equations = equationsEqual(pred, gold);
+  const equations = equationsEqual(pred, gold, mode);
   if (equations !== undefined) return equations;
   // Words are not mathematics: "Evelyn", "yes", "12:00"; relations left over are not expressions.
   if (/^[a-zA-Z]{2,}$/.test(gold) || /[:=≤≥<>≠]/.test(pred + gold)) return false;
@@ -950,7 +991,7 @@ export function equivalent(pred: string, gold: string, mode: Mode): boolean {
       forms(gold).some((g) => {
         const lp = normalize(p, true), lg = normalize(g, true);
         // labels that name other things: equal only as the same equation (z = f(z) against f(z) = z)
-        if (otherLabels(lp, lg)) return equationsEqual(lp, lg) === true;
+        if (otherLabels(lp, lg)) return equationsEqual(lp, lg, mode) === true;
         const vp = labelledValues(lp), vg = labelledValues(lg);
         if (vp && vg && vp.size === vg.size && [...vg.keys()].every((k) => vp.has(k))) {
           return [...vg].every(([k, v]) => same(vp.get(k)!, v, mode));

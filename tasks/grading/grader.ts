@@ -12,6 +12,9 @@ import type { Grading } from "../problem.ts";
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
 //    `\operatorname{lcm}(4,6)` the letters l, c, m), exactly where whole (Γ(n), n!!, gcd, lcm);
 //    a matrix times a number is its entries times it (`\frac{1}{5}M`, `1 \cdot M` were unequal to M written out);
+//    a decimal is the exact number it writes (beside i it was a float: 1+D i and 1+D' i differing at the 17th digit were
+//    equal), leniently an expression's decimals are as precise as they are long (10^{3-f}, 10^-6 at most, was 10^-6
+//    always), and no-exact values are told apart to 90 digits (a difference shrinking 10^25 times was rounding: 75);
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
 //    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
 //    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the

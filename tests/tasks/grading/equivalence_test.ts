@@ -250,3 +250,77 @@ Deno.test("a matrix or vector times a number is the matrix of its entries times 
   cases.push(["M = \\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", true]);
   assert.deepEqual(disagreeing(cases), []);
 });
+
+// ---------- numbers written to many digits: exact as written, whatever surrounds them ----------
+
+Deno.test("numbers that differ only at the k-th of 70 digits are unequal in any expression, both modes (generated)", () => {
+  let seed = 5;
+  const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 2246822507) + 1 >>> 0);
+  const cases: [string, string, boolean][] = [];
+  // (the last three digits of a 70-digit decimal are within the lenient tolerance, 10^{3-70}: see the test below)
+  for (const k of [17, 18, 25, 33, 45, 60, 66]) {
+    const digits = "1" + Array.from({ length: 69 }, () => String(next() % 10)).join("");
+    const other = digits.slice(0, k - 1) + String((Number(digits[k - 1]) + 1 + (next() % 8)) % 10) + digits.slice(k);
+    for (const [x, y] of [[digits, other], [`1.${digits.slice(1)}`, `1.${other.slice(1)}`]]) {
+      // an equation's cross products are only as precise as its largest coefficient: the number near 1 there
+      const near1 = (v: string) => (v.includes(".") ? v : `\\frac{${v}}{10^{69}}`);
+      const forms = (v: string) => [
+        v,
+        `${v}i`,
+        `1+${v}i`,
+        `${v}\\pi`,
+        `\\sqrt{${v}}`,
+        `${v}x`,
+        `\\frac{${v}}{7}`,
+        `(${v}, 1)`,
+        `|${v}|`,
+        `\\ln(${v})`,
+        `${v} \\pm 1`,
+        `\\max(${v}, 1)`,
+        `y = ${v}x + 1`,
+        `${near1(v)}x + \\pi y = 1`,
+        `${v} \\times 10^{3}`,
+      ];
+      const [fx, fy] = [forms(x), forms(y)];
+      fx.forEach((p, i) => cases.push([p, fy[i], false], [p, p, true]));
+      // the same digits in another order of the terms: equal
+      cases.push([`1+${x}i`, `${x}i+1`, true], [`${x}\\pi`, `\\pi \\cdot ${x}`, true], [
+        `${x}x`,
+        `x \\cdot ${x}`,
+        true,
+      ]);
+    }
+  }
+  assert.deepEqual(disagreeing(cases), []);
+});
+
+Deno.test("leniently a decimal may be rounded at its last digit, and never closer than the digits it writes (generated)", () => {
+  // [strict, lenient] verdicts: an approximation right to its last digit is right leniently only; one wrong at an
+  // earlier digit is wrong in both modes, however many digits follow
+  const cases: [string, string, [boolean, boolean]][] = [];
+  const sqrt2 = "1.4142135623730950488016887242096980785696718753769480731766797379907324784621";
+  const seventh = "0.1428571428571428571428571428571428571428571428571428571428571428571428571429";
+  for (const n of [14, 20, 30, 45, 60]) {
+    const round = (s: string, places: number) => {
+      const dot = s.indexOf("."), cut = s.slice(0, dot + 1 + places).replace(".", "");
+      const digits = Number(s[dot + 1 + places]) >= 5 ? (BigInt(cut) + 1n).toString().padStart(cut.length, "0") : cut;
+      return `${digits.slice(0, dot)}.${digits.slice(dot)}`;
+    };
+    const r2 = round(sqrt2, n - 1), r7 = round(seventh, n);
+    const bad = (s: string) => s.slice(0, -8) + String((Number(s.at(-8)) + 3) % 10) + s.slice(-7); // 8th digit from the end
+    for (const [approx, exact] of [[r2, "\\sqrt{2}"], [`${r7}\\pi`, "\\frac{\\pi}{7}"], [`${r2} x`, "\\sqrt{2} x"]]) {
+      cases.push([approx, exact, [false, true]], [
+        bad(approx.split(/[\\ ]/)[0]) + approx.slice(approx.split(/[\\ ]/)[0].length),
+        exact,
+        [false, false],
+      ]);
+    }
+  }
+  const wrong = cases.flatMap(([pred, gold, [strict, lenient]]) => {
+    const v = grade(`\\boxed{${pred}}`, gold);
+    return v.equal_strict === strict && v.equal_lenient === lenient
+      ? []
+      : [`${pred} against ${gold}: ${v.equal_strict}, ${v.equal_lenient}, want ${strict}, ${lenient}`];
+  });
+  assert.deepEqual(wrong, []);
+});

@@ -28,3 +28,22 @@ Deno.test("preciseAgree: a real difference stays unequal however small against t
   assert.equal(agree("x", "x"), false, "no value: equality not shown");
   assert.equal(ce.precision, was, "the engine's precision is restored");
 });
+
+Deno.test("preciseAgree: a difference is rounding only when it shrinks as fast as rounding does (to ~90 digits)", () => {
+  // two routes to one value, which round differently at 50 digits: a real difference of 10^-k must stay
+  const routes: [string, string][] = [
+    ["\\sqrt{2}+\\sqrt{3}", "\\sqrt{5+2\\sqrt{6}}"],
+    ["\\ln 8", "3\\ln 2"],
+    ["\\frac{\\pi^2}{6}", "\\zeta(2)"],
+    ["\\sqrt{\\pi}", "\\Gamma(\\frac{1}{2})"],
+  ];
+  const wrong: string[] = [];
+  for (const [a, b] of routes) {
+    if (!agree(a, b)) wrong.push(`${a} against ${b}: unequal`);
+    for (let k = 51; k <= 88; k += 3) {
+      if (agree(a, `${b} + 10^{-${k}}`)) wrong.push(`${a} against ${b} + 10^-${k}: equal`);
+      if (agree(`${a} - 10^{-${k}}`, b)) wrong.push(`${a} - 10^-${k} against ${b}: equal`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
