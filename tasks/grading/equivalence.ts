@@ -890,23 +890,34 @@ function same(pred: string, gold: string, mode: Mode, depth = 0): boolean {
 // spaces are gone here, so it ends where a lowercase letter does not follow (`possiblyD`, never `nothing`).
 const HEDGE_WORD = String.raw`(?:and|or|nor|either|possibly|maybe|perhaps|probably|likely|also|alternatively|` +
   String.raw`otherwise|else|then|plus|vs|versus|but|if|unless|not|instead)(?![a-z])`;
-// An option mark after the first: in parentheses anywhere, or a letter alone after a joining sign or word.
+// An option mark after the first: in parentheses anywhere, or a letter alone after a joining sign, command (a space
+// may follow one: `(C) \lor D`) or word.
 const LATER_MARK = new RegExp(
-  String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\lor|\\vee|\\land|\\wedge|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
+  String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\(?:lor|vee|land|wedge) ?|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
   "g",
 );
+// What may stand between option marks written alone (`C. D.`, `C. + D.`, `C. \to D.`): signs and joining commands.
+const BETWEEN = String.raw`(?:[\s.:,;/&|+~-]|\\(?:lor|vee|land|wedge|to|quad|qquad)(?![a-zA-Z]) ?)`;
+const MARKS_ALONE = new RegExp(String.raw`^(?:${BETWEEN}*[A-E](?![A-Za-z0-9]))+${BETWEEN}*$`);
 
 /**
  * The choices an answer names: its first option mark and every later one (`(C),(E)`, `(C)(D)`, `(C)/(D)`,
- * `(C)\lor(D)`, `(C)42,(D)43`, `C,E`, `(C)possiblyD`): two or more are a hedge. An option's own text may name
- * others when it opens with a word (`(D)Both(A),(B)`, `D.f(A)`), never a joining one.
+ * `(C)\lor(D)`, `(C)42,(D)43`, `C,E`, `(C)possiblyD`, `C.D.`, `C.+D.`, `C.x=42,D.x=43`): two or more are a hedge. An
+ * option's own text may name others when it opens with a word (`(D)Both(A),(B)`, `D.f(A)`), never a joining one.
  */
 function choicesNamed(s: string): Set<string> {
   const first = /^(?:\(([A-E])\)|([A-E])(?![A-Za-z0-9]))[.:]?/.exec(s);
   if (!first) return new Set();
-  const letter = first[1] ?? first[2], rest = s.slice(first[0].length).replace(/^[A-Z]/, (c) => c.toLowerCase());
-  if (/^[a-z]/.test(rest) && !new RegExp(`^${HEDGE_WORD}`).test(rest)) return new Set([letter]);
-  return new Set([letter, ...[...rest.matchAll(LATER_MARK)].map((m) => m[1] ?? m[2])]);
+  const letter = first[1] ?? first[2], after = s.slice(first[0].length);
+  // after a bare mark, nothing but other marks (before grader 11 `C. D.` read D as the start of C's text; `(C) A`
+  // is C's text), or one written as it is after a comma (`C. x = 42, D. x = 43`)
+  if (first[2] && MARKS_ALONE.test(after)) return new Set([letter, ...after.match(/[A-E](?![A-Za-z0-9])/g)!]);
+  const listed = first[2] && /[.:]$/.test(first[0])
+    ? [...after.matchAll(/[,;]([A-E])[.:](?!\d)/g)].map((m) => m[1])
+    : [];
+  const rest = after.replace(/^[A-Z]/, (c) => c.toLowerCase());
+  if (/^[a-z]/.test(rest) && !new RegExp(`^${HEDGE_WORD}`).test(rest)) return new Set([letter, ...listed]);
+  return new Set([letter, ...listed, ...[...rest.matchAll(LATER_MARK)].map((m) => m[1] ?? m[2])]);
 }
 
 /**

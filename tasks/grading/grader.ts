@@ -15,6 +15,7 @@ import type { Grading } from "../problem.ts";
 //    a decimal is the exact number it writes (beside i it was a float: 1+D i and 1+D' i differing at the 17th digit were
 //    equal), leniently an expression's decimals are as precise as they are long (10^{3-f}, 10^-6 at most, was 10^-6
 //    always), and no-exact values are told apart to 90 digits (a difference shrinking 10^25 times was rounding: 75);
+//    option marks written bare count (`C. D.`, `C. + D.`, `(C) \lor D`, `C. x = 42, D. x = 43` were C);
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
 //    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
 //    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the

@@ -294,6 +294,19 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
         `${c}/${d}`,
         `(${c}) \\text{ possibly } ${d}`,
         `(${c}) \\text{ Or } ${d}`,
+        // marks written as a letter and a period, and joining commands before a spaced letter
+        `${c}. \\lor ${d}.`,
+        `${c}. ${d}.`,
+        `${c}.~${d}.`,
+        `${c}.\\,${d}.`,
+        `${c}. + ${d}.`,
+        `${c}. - ${d}.`,
+        `${c}. \\to ${d}.`,
+        `${c}: ${d}:`,
+        `${c}. \\text{or} ${d}.`,
+        `(${c}) \\lor ${d}`,
+        `(${c}) \\vee ${d}`,
+        `${c}. x = 42, ${d}. x = 43`,
       ]
     ) add("choice_hedges", `\\boxed{${hedge}}`, gold, MISS, "two options named: a hedge");
     for (
@@ -305,6 +318,11 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
         `(${c}) Neither (${d}) nor (E)`,
         `(${c}) 2A+B`,
         `(${c}) \\text{nothing}`,
+        `${c}. \\angle ${d}`,
+        `(${c}) ${d}`,
+        `(${c}) A \\cup B`,
+        `${c}. Dx + 1`,
+        `${c}. \\frac{A}{2}`,
       ]
     ) add("choice_hedges", `\\boxed{${one}}`, gold, true, "one option, its own text may name others");
     add("choice_hedges", `\\boxed{(${d}) Both (${c}) and (E)}`, gold, MISS, "another option naming this one");
