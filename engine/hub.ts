@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError, writeRef } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
 import { localConfig, type ModelConfig, readJson, readModelConfig } from "./config.ts";
-import { shardFiles } from "./safetensors.ts";
+import { shardFiles, WEIGHT_FILES } from "./safetensors.ts";
 
 export type RepoType = "model" | "dataset";
 
@@ -459,8 +459,8 @@ export async function hubFileList(repo: string, paths: readonly string[], opts: 
 
 /**
  * A hub model as a local folder (its snapshot in the cache): config, generation config, tokenizer files, the
- * optional `extra` files and the weights (one file, or the shards an index names, several at a time). Files a
- * model does not have are skipped.
+ * optional `extra` files and the weights (model.safetensors, else the shards its index names, several at a
+ * time). Files a model does not have are skipped.
  */
 export async function hubModel(repo: string, opts: HubOptions = {}, extra: readonly string[] = []): Promise<string> {
   const o = { ...opts, type: "model" as const };
@@ -473,19 +473,25 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
     ...extra,
   ];
   const load = startLoad(repo, o);
+  // the weights as transformers asks them (WEIGHT_FILES): model.safetensors with the config, the index only
+  // where the repository lacks it (then required: a model without weights is said so there)
+  const [single, index] = WEIGHT_FILES;
   const got = await hubFiles(
     repo,
     [
       { path: "config.json" },
       ...optional.map((path) => ({ path, optional: true })),
-      { path: "model.safetensors.index.json", optional: true },
+      { path: single, optional: true },
     ],
     o,
     load,
   );
-  const config = got[0]!, index = got.at(-1);
-  const shards = index ? shardFiles(index, readJson(index).weight_map) : ["model.safetensors"];
-  await hubFiles(repo, shards.map((path) => ({ path })), o, load); // the weights at the config's commit
+  const config = got[0]!;
+  if (got.at(-1) === undefined) {
+    const [map] = await hubFiles(repo, [{ path: index }], o, load);
+    const shards = shardFiles(map!, readJson(map!).weight_map);
+    await hubFiles(repo, shards.map((path) => ({ path })), o, load); // the weights at the config's commit
+  }
   finishLoad(o, load);
   return dirname(config);
 }

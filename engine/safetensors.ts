@@ -145,30 +145,48 @@ export function shardFiles(index: string, map: unknown): string[] {
   return files as string[];
 }
 
+/**
+ * The weights' file names in the order transformers' from_pretrained looks for them
+ * (`_get_resolved_checkpoint_files`: the single file, else the index), locally and on the hub alike: the first
+ * there is read, the others are not. A folder can hold both (a sharded save into a folder that held one file),
+ * and the two can differ: read otherwise, the engine would run other weights than the reference.
+ */
+export const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json"] as const;
+
+/**
+ * Which of WEIGHT_FILES the checkpoint in `dir` is read from: the first that is a file, as transformers'
+ * os.path.isfile (a broken link or a folder is none); else the first there at all, to be read and said what it
+ * is; undefined where none is.
+ */
+export function weightsFile(dir: string): (typeof WEIGHT_FILES)[number] | undefined {
+  const at = (f: string) => join(dir, f);
+  return WEIGHT_FILES.find((f) => existsSync(at(f)) && statSync(at(f)).isFile()) ??
+    WEIGHT_FILES.find((f) => existsSync(at(f)) || isLink(at(f)));
+}
+
 /** Every tensor of the checkpoint in `dir`, by name. */
 export function readCheckpoint(dir: string): Map<string, TensorInfo> {
-  const index = join(dir, "model.safetensors.index.json");
-  const single = join(dir, "model.safetensors");
+  const found = weightsFile(dir), at = (f: string) => join(dir, f);
+  check(found !== undefined, `${dir}: no ${WEIGHT_FILES.join(" or ")}`);
   const tensors = new Map<string, TensorInfo>();
-  if (existsSync(index)) {
-    const map = readJson(index).weight_map as Record<string, unknown>;
-    for (const f of shardFiles(index, map)) {
-      for (const t of readHeader(join(dir, f))) {
-        const other = tensors.get(t.name)?.file;
-        check(other === undefined, `${index}: the tensor ${t.name} is in two shards, ${other} and ${t.file}`);
-        tensors.set(t.name, t);
-      }
+  if (found === WEIGHT_FILES[0]) {
+    for (const t of readHeader(at(found))) tensors.set(t.name, t);
+    return tensors;
+  }
+  const index = at(found);
+  const map = readJson(index).weight_map as Record<string, unknown>;
+  for (const f of shardFiles(index, map)) {
+    for (const t of readHeader(join(dir, f))) {
+      const other = tensors.get(t.name)?.file;
+      check(other === undefined, `${index}: the tensor ${t.name} is in two shards, ${other} and ${t.file}`);
+      tensors.set(t.name, t);
     }
-    for (const [name, f] of Object.entries(map)) {
-      check(
-        tensors.get(name)?.file === join(dir, f as string),
-        `${index}: weight_map says ${name} is in ${f}, but that file does not hold it`,
-      );
-    }
-  } else if (existsSync(single) || isLink(single)) {
-    for (const t of readHeader(single)) tensors.set(t.name, t);
-  } else {
-    throw new InputError(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  }
+  for (const [name, f] of Object.entries(map)) {
+    check(
+      tensors.get(name)?.file === join(dir, f as string),
+      `${index}: weight_map says ${name} is in ${f}, but that file does not hold it`,
+    );
   }
   return tensors;
 }

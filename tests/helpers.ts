@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KVCache } from "../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
-import { readSmallFile } from "../engine/safetensors.ts";
+import { readHeader, readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
 import { type Rng, SPEC_FLOATS } from "../engine/sampler.ts";
 import { SAMPLE_FIELDS } from "../engine/formats.ts";
@@ -65,6 +65,23 @@ export function safetensorsBytes(tensors: Iterable<[string, RawTensor]>): Uint8A
   let o = 8 + json.length;
   for (const [, t] of list) out.set(t.data, o), o += t.data.length;
   return out;
+}
+
+/**
+ * A fixture's model.safetensors with the embedding's rows in reverse order: other weights of the same shapes,
+ * all finite (for a folder or a hub that holds two checkpoints that must not be mixed up).
+ */
+export function reversedEmbedding(name: string): Uint8Array {
+  const src = join(FIXTURES, name, "model.safetensors"), bytes = readFileSync(src);
+  return safetensorsBytes(
+    readHeader(src).map((t): [string, RawTensor] => {
+      const data = bytes.subarray(t.offset, t.offset + t.nbytes);
+      if (t.name !== "model.embed_tokens.weight") return [t.name, { dtype: t.dtype, shape: t.shape, data }];
+      const row = t.nbytes / t.shape[0], out = new Uint8Array(t.nbytes);
+      for (let r = 0; r < t.shape[0]; r++) out.set(data.subarray(r * row, (r + 1) * row), t.nbytes - (r + 1) * row);
+      return [t.name, { dtype: t.dtype, shape: t.shape, data: out }];
+    }),
+  );
 }
 
 /** max |a - b| over equal-length arrays; throws on a length mismatch. */

@@ -9,6 +9,7 @@
  */
 import { replaceFile } from "../../engine/files.ts";
 import { defaultsUsed, readJson } from "../../engine/config.ts";
+import { WEIGHT_FILES, weightsFile } from "../../engine/safetensors.ts";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, normalize, resolve } from "node:path";
@@ -110,6 +111,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   return {
     ...flagsKey(i.spec),
     weights: weightsHash(i.source, i.weightsCache),
+    ...weightsRead(i.source),
     ...modelFiles,
     // what the engine's reading adds to config.json (absent where it adds nothing: older keys stay as they were)
     ...(Object.keys(defaults).length ? { model_defaults: defaults } : {}),
@@ -145,6 +147,7 @@ const ABSENT: Readonly<Record<string, string>> = {
   unsafeExec: "false",
   methods_version: "every family at version 1",
   model_defaults: "none",
+  weights_file: "the folder's one weights file (a folder holding both, made before the field, read the index)",
   generation: "not keyed (a greedy run without code tasks, or an older folder)",
   code_grader: "no code task",
   code_python: "no code task",
@@ -195,6 +198,15 @@ export function staleVersions(stored: Record<string, unknown>): boolean {
 function methodsVersion(ids: readonly string[]): { methods_version?: Record<string, number> } {
   const v = familyVersions(ids.map(parseMethod));
   return Object.keys(v).length ? { methods_version: v } : {};
+}
+
+/**
+ * Which weights file the engine reads, where the folder holds both model.safetensors and an index: it read the
+ * index until it took model.safetensors first, as transformers does (absent for a folder of one: its key stays).
+ */
+function weightsRead(source: string): { weights_file?: string } {
+  const here = WEIGHT_FILES.filter((f) => existsSync(join(source, f)));
+  return here.length > 1 ? { weights_file: weightsFile(source) } : {};
 }
 
 /** A file's hash and what must not have changed since: size, mtime, and ctime and inode, which `touch -r` or a

@@ -351,7 +351,16 @@ function dataFlags(full: unknown): Record<string, unknown> {
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
-const RULES = ["prompt_format", "grader", "code_grader", "timing", "generation", "methods_version", "model_defaults"];
+const RULES = [
+  "prompt_format",
+  "grader",
+  "code_grader",
+  "timing",
+  "generation",
+  "methods_version",
+  "model_defaults",
+  "weights_file",
+];
 
 /** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
 function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
@@ -362,6 +371,9 @@ function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>):
       : k === "model_defaults"
       ? canonical(stored[k]) !== canonical(spec[k]) &&
         canonical(stored["model file config.json"]) === canonical(spec["model file config.json"])
+      // the same folder's weights, read from another file: the project's choice changed (run_key.ts weightsRead)
+      : k === "weights_file"
+      ? canonical(stored[k]) !== canonical(spec[k]) && canonical(stored.weights) === canonical(spec.weights)
       // keyed where the run samples or writes programs, and absent from folders before it: a flag explains it
       // coming or going only where the sampling flags differ
       : k === "generation"

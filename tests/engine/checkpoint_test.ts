@@ -1,11 +1,11 @@
 /** Sharded checkpoints (model.safetensors.index.json) load to the same model as a single file. */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../../engine/model.ts";
 import { readHeader } from "../../engine/safetensors.ts";
-import { fixtureDir } from "../helpers.ts";
+import { fixtureDir, reversedEmbedding } from "../helpers.ts";
 
 /** Splits a fixture's model.safetensors into `shards` files plus an index, as the hub ships large models. */
 function shard(name: string, shards: number): string {
@@ -73,4 +73,37 @@ Deno.test("a tensor in two shards is refused, naming both", async () => {
     Engine.load(dir),
     /index\.json: the tensor \S+ is in two shards, .*model-00001-of-00002\.safetensors and .*copy\.safetensors/,
   );
+});
+
+/**
+ * A folder holding both model.safetensors and an index (a sharded save into a folder that held one file) is read
+ * from model.safetensors, as transformers' from_pretrained reads it (`_get_resolved_checkpoint_files` looks for
+ * the file first): here the two differ (the single file's embedding rows reversed), for several fixtures and
+ * shard counts.
+ */
+Deno.test("a folder with model.safetensors and an index loads model.safetensors, as transformers does", async () => {
+  const ids = [3, 14, 15, 92, 65, 35, 89, 79];
+  const logits = async (dir: string) => {
+    const engine = await Engine.load(dir);
+    const cache = engine.newCache();
+    const b = cache.newBlock();
+    return Array.from(engine.forward(cache, [{ block: b, view: [b], tokens: ids, logits: "all" }])[0]);
+  };
+  for (const [name, shards] of [["qwen3-tiny", 1], ["qwen3-tiny", 3], ["qwen2-tiny", 2]] as const) {
+    const dir = shard(name, shards);
+    const sharded = await logits(dir);
+    writeFileSync(join(dir, "model.safetensors"), reversedEmbedding(name));
+    const alone = mkdtempSync(join(tmpdir(), "hogwild-single-"));
+    for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
+      copyFileSync(join(f === "model.safetensors" ? dir : fixtureDir(name), f), join(alone, f));
+    }
+    const single = await logits(alone);
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    assert.ok(!same(single, sharded), `${name}: the two checkpoints give the same logits`);
+    assert.ok(same(await logits(dir), single), `${name} with ${shards} shards: not read from model.safetensors`);
+    // a model.safetensors that is a broken link is no file (transformers' isfile): the index is read
+    rmSync(join(dir, "model.safetensors"));
+    symlinkSync(join(dir, "absent"), join(dir, "model.safetensors"));
+    assert.ok(same(await logits(dir), sharded), `${name}: a broken link beside the index`);
+  }
 });

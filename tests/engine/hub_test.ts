@@ -9,7 +9,7 @@ import { type DownloadProgress, hubFile, hubFileList, hubModel, hubToken, modelC
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
-import { fixtureDir, type RawTensor, runCli, safetensorsBytes, taskCommands } from "../helpers.ts";
+import { fixtureDir, type RawTensor, reversedEmbedding, runCli, safetensorsBytes, taskCommands } from "../helpers.ts";
 
 Deno.test("a hub model id loads from the cache, offline", async () => {
   const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-")), sha = "89abcdef0123456789abcdef0123456789abcdef";
@@ -321,6 +321,35 @@ Deno.test("hub: a sharded model downloads several shards at once into the standa
   const before = log.filter((r) => r.method === "GET").length;
   await hubModel("tiny/sharded", { cacheDir: cache, fetch: hub, progress: () => {} });
   assert.equal(log.filter((r) => r.method === "GET").length, before);
+});
+
+Deno.test("hub: the weights are asked as transformers asks them: model.safetensors where the repository has it, else the index and its shards", async () => {
+  // a repository holding both (a sharded save pushed beside an older single file), the two different
+  const both = shardedFixture(2), single = reversedEmbedding("qwen3-tiny");
+  both.set("model.safetensors", single);
+  const fake = fakeHub(both);
+  const dir = await hubModel("tiny/both", {
+    cacheDir: mkdtempSync(join(tmpdir(), "hogwild-hub-both-")),
+    fetch: fake.hub,
+    progress: () => {},
+  });
+  const gets = fake.log.filter((r) => r.method === "GET").map((r) => r.path).sort();
+  assert.deepEqual(gets, ["config.json", "generation_config.json", "model.safetensors"]);
+  assert.ok(!fake.log.some((r) => r.path.includes("-of-") || r.path.endsWith(".index.json")), "the index was asked");
+  assert.deepEqual(new Uint8Array(readFileSync(join(dir, "model.safetensors"))), single);
+  // a sharded repository: model.safetensors asked first (absent), then the index and every shard
+  const sharded = fakeHub(shardedFixture(2));
+  await hubModel("tiny/sh", {
+    cacheDir: mkdtempSync(join(tmpdir(), "hogwild-hub-both-")),
+    fetch: sharded.hub,
+    progress: () => {},
+  });
+  const asked = sharded.log.filter((r) => r.method === "HEAD").map((r) => r.path);
+  assert.ok(asked.indexOf("model.safetensors") < asked.indexOf("model.safetensors.index.json"), `${asked}`);
+  assert.deepEqual(
+    sharded.log.filter((r) => r.method === "GET").map((r) => r.path).sort(),
+    [...shardedFixture(2).keys()].sort(),
+  );
 });
 
 Deno.test("hub: a dropped connection resumes from the bytes already here, in this call and in a later one", async () => {

@@ -239,3 +239,26 @@ Deno.test("weights' hashes are kept against size, mtime, ctime and inode, and ta
   assert.equal(weightsHash(model, cache), weightsHash(model), "a damaged cache is ignored");
   assert.equal(weightsHash("random:qwen3-demo", cache), "random:qwen3-demo");
 });
+
+Deno.test("the weights' hash covers whichever weights file the engine reads: a folder holding model.safetensors and an index", async () => {
+  const model = join(tmp(), "model");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  const w = readFileSync(join(model, "model.safetensors"));
+  writeFileSync(join(model, "model-00001-of-00001.safetensors"), w);
+  writeFileSync(join(model, "model.safetensors.index.json"), JSON.stringify({ weight_map: {} }));
+  let before = weightsHash(model);
+  // a byte changed in model.safetensors (the one read), then in the shard (not read: keyed all the same)
+  for (const f of ["model.safetensors", "model-00001-of-00001.safetensors"]) {
+    const bytes = readFileSync(join(model, f));
+    bytes[bytes.length >> 1] ^= 1;
+    writeFileSync(join(model, f), bytes);
+    const after = weightsHash(model);
+    assert.notEqual(after, before, f);
+    before = after;
+  }
+  // which of the two the engine reads is keyed (it read the index before): only where the folder holds both,
+  // so that a folder of one keeps its key
+  const both = runKey(await inputs(model));
+  assert.equal(both.weights_file, "model.safetensors");
+  assert.equal(runKey(await inputs(DEMO_MODEL)).weights_file, undefined);
+});

@@ -114,6 +114,12 @@ Deno.test("a folder refused for another spec says whether flags can resume it: t
     refusal({ ...base, ...file }, { ...base, "model file config.json": "c2", model_defaults: { rms_norm_eps: 1e-5 } }),
     /use the same flags to resume it/,
   );
+  // a folder holding both model.safetensors and an index, made when the index was read: the project's choice
+  const weights = { weights: "w1" };
+  assert.match(
+    refusal({ ...base, ...weights }, { ...base, ...weights, weights_file: "model.safetensors" }),
+    /made by an earlier version of this project \(weights_file: its rules/,
+  );
 });
 
 Deno.test("a refusal names what an absent field of a key means, never undefined: --finisher-input's ids, a flag not given, a version not kept", () => {
@@ -152,6 +158,7 @@ Deno.test("a refusal names what an absent field of a key means, never undefined:
     unsafeExec: true,
     methods_version: { sc: 2 },
     model_defaults: { rms_norm_eps: 1e-6 },
+    weights_file: "model.safetensors",
     generation: 2,
     code_grader: "c/5",
     code_python: "3.12",
