@@ -237,8 +237,9 @@ export class Engine {
     };
   }
 
-  #nan(logitRow: number): Error {
-    return new Error(
+  /** The model's fault, not the code's (its weights, or activations they overflow): one line naming it. */
+  #nan(logitRow: number): InputError {
+    return new InputError(
       `${this.source}: the forward pass produced NaN or infinite logits (logits row ${logitRow}): the weights hold NaN or Inf, or the activations overflow`,
     );
   }

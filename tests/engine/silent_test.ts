@@ -4,14 +4,16 @@
  * weights (the pass says so), and data files that are empty, not UTF-8, or hold `null`.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
 import { loadTask } from "../../tasks/registry.ts";
-import { fixtureDir } from "../helpers.ts";
+import { fixtureDir, type RawTensor, runCli, safetensorsBytes } from "../helpers.ts";
+import { readHeader } from "../../engine/safetensors.ts";
+import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 
 type Header = Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
 
@@ -197,29 +199,71 @@ Deno.test("a KV cache the device cannot hold, or of no whole size, is one error"
   assert.throws(() => engine.newCache({ tokens: 1.5 }), /expected whole numbers/);
 });
 
-Deno.test("NaN weights: the pass says its logits are NaN instead of writing null or sampling", async () => {
-  const dir = model({
-    bytes: (b) => {
-      const n = Number(b.readBigUInt64LE(0));
-      const h = JSON.parse(b.subarray(8, 8 + n).toString("utf8")) as Header;
-      const norm = h["model.norm.weight"];
-      const at = 8 + n + norm.data_offsets[0];
-      for (let i = at; i < 8 + n + norm.data_offsets[1]; i += 2) b.writeUInt16LE(0x7fc0, i); // bf16 NaN
-      return b;
-    },
-  });
-  const engine = await Engine.load(dir);
-  const cache = engine.newCache({ tokens: 64 });
-  const block = cache.newBlock();
-  assert.throws(
-    () => engine.forward(cache, [{ block, view: [block], tokens: [1, 2, 3] }]),
-    /produced NaN or infinite logits/,
-  );
-  const other = cache.newBlock();
-  await assert.rejects(
-    () => engine.forwardSample(cache, [{ block: other, view: [other], tokens: [1, 2], sampler: new Sampler(GREEDY) }]),
-    /produced NaN or infinite logits/,
-  );
+/** `bytes` with tensor `name`'s values (rows `rows` of it, else all) set to `value`: a bf16 or f32 checkpoint. */
+function poisoned(b: Buffer, name: string, value: number, rows?: number[]): Buffer {
+  const n = Number(b.readBigUInt64LE(0));
+  const t = (JSON.parse(b.subarray(8, 8 + n).toString("utf8")) as Header)[name];
+  const size = t.dtype === "F32" ? 4 : 2, row = t.shape.slice(1).reduce((a, d) => a * d, 1) * size;
+  const start = 8 + n + t.data_offsets[0], end = 8 + n + t.data_offsets[1];
+  const one = Buffer.alloc(4);
+  one.writeFloatLE(value);
+  for (let i = start; i < end; i += size) {
+    if (rows && !rows.includes(Math.floor((i - start) / row))) continue;
+    one.copy(b, i, size === 4 ? 0 : 2, 4); // bf16: the float's upper half
+  }
+  return b;
+}
+
+Deno.test("NaN or infinite weights: the pass says its logits are NaN, one InputError naming the model, in the library and the CLI", async () => {
+  for (const name of ["model.norm.weight", "model.embed_tokens.weight"]) {
+    for (const value of [NaN, Infinity, -Infinity]) {
+      const what = `${name} = ${value}`;
+      const dir = model({ bytes: (b) => poisoned(b, name, value) });
+      const engine = await Engine.load(dir);
+      const cache = engine.newCache({ tokens: 64 });
+      const block = cache.newBlock();
+      const nan = (e: Error) =>
+        e instanceof InputError && e.message.startsWith(dir) && /produced NaN or infinite logits/.test(e.message);
+      assert.throws(() => engine.forward(cache, [{ block, view: [block], tokens: [1, 2, 3] }]), nan, what);
+      const other = cache.newBlock();
+      await assert.rejects(
+        () =>
+          engine.forwardSample(cache, [{ block: other, view: [other], tokens: [1, 2], sampler: new Sampler(GREEDY) }]),
+        nan,
+        what,
+      );
+      if (name !== "model.norm.weight") continue; // the CLI for one tensor is enough
+      const out = await runCli("cli/engine.ts", ["logits", "--model", dir, "--ids", "1,2", "--last", "1"]);
+      assert.equal(out.code, 2, out.stderr);
+      assert.match(out.stderr, /^error: .*produced NaN or infinite logits.*\n$/, what);
+    }
+  }
+});
+
+Deno.test("a bench whose model gives NaN logits once its runs begin stops with that one line, recording nothing", async () => {
+  // the demo model untied (its lm_head a copy of the embedding), then NaN in the embedding of <|user|> (id 1):
+  // every prompt holds it, the calibration's passes do not, so the runs meet it, after the run folder opened
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-silent-nan-")), "model"), out = join(dirname(dir), "run");
+  cpSync(DEMO_MODEL, dir, { recursive: true });
+  const weights = join(dir, "model.safetensors"), bytes = readFileSync(weights);
+  const tensors = readHeader(weights).map((t): [string, RawTensor] => [
+    t.name,
+    { dtype: t.dtype, shape: t.shape, data: bytes.subarray(t.offset, t.offset + t.nbytes) },
+  ]);
+  const embed = tensors.find(([n]) => n === "model.embed_tokens.weight")![1];
+  tensors.push(["lm_head.weight", { ...embed, data: embed.data.slice() }]);
+  writeFileSync(weights, poisoned(Buffer.from(safetensorsBytes(tensors)), "model.embed_tokens.weight", NaN, [1]));
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, tie_word_embeddings: false }));
+  const r = await runCli("cli/bench.ts", [
+    ...["--model", dir, "--methods", "sequential,hogwild:2", "--budgets", "4", "--count", "2", "--out", out],
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /cost model calibrated/, "the runs never began");
+  const lines = r.stderr.trim().split("\n");
+  assert.match(lines.at(-1)!, /^error: .*model: the forward pass produced NaN or infinite logits/, r.stderr);
+  assert.ok(!/^\s+at /m.test(r.stderr), r.stderr);
+  assert.equal(readFileSync(join(out, "records.jsonl"), "utf8"), "", "records written");
 });
 
 Deno.test("data files: empty, not UTF-8, or JSON null are one error naming the file (and line)", async () => {
