@@ -119,7 +119,7 @@ function checkIds(ids: readonly number[], vocab: number, flag: string) {
 
 /** logits: every position's logits, or the last K. */
 function logitsCommand(engine: Engine, f: Flags): unknown {
-  check(f.ids, `logits: --ids is required`);
+  check(f.ids !== undefined, `logits: --ids is required`);
   const ids = parseIds(f.ids, "ids");
   checkIds(ids, engine.vocab, "ids");
   const last = optionalInteger(f.last, "last") ?? ids.length;
@@ -161,17 +161,18 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
   const max = optionalInteger(f["max-new-tokens"], "max-new-tokens");
   check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
   check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
-  check(!!f.ids !== !!f.prompt, `generate: give exactly one of --ids or --prompt`);
+  // given is given, "" too: an empty text is read as one (transformers' tokenizer and template take it)
+  check((f.ids === undefined) !== (f.prompt === undefined), `generate: give exactly one of --ids or --prompt`);
   const tok = engine.tokenizer;
   let prompt: number[];
-  if (f.ids) {
+  if (f.ids !== undefined) {
     prompt = parseIds(f.ids, "ids");
     checkIds(prompt, engine.vocab, "ids");
   } else {
     check(tok, `--prompt: ${f.model} has no tokenizer.json; use --ids`);
     let text = f.prompt!;
     if (f.chat) {
-      const messages = [...(f.system ? [{ role: "system" as const, content: f.system }] : []), {
+      const messages = [...(f.system !== undefined ? [{ role: "system" as const, content: f.system }] : []), {
         role: "user" as const,
         content: text,
       }];
@@ -182,6 +183,11 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     }
     // a template writes its own special tokens; plain text gets the tokenizer's (a BOS), as transformers' does
     prompt = tok.encode(text, !f.chat);
+    check(
+      prompt.length > 0,
+      `--prompt ${JSON.stringify(f.prompt)}: no tokens (${f.model}'s tokenizer adds no BOS to a text); nothing for ` +
+        "the model to continue from: give some text, or --chat",
+    );
   }
   // refused before the generation, not after it (its last pass would pass the positions, its tokens thrown away)
   const most = engine.config.maxPositions;
@@ -195,7 +201,7 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
   const options: SamplingOptions = f.sample || flags
     ? { ...resolveSampling(g, flags, true), suppress: [] }
     : { ...GREEDY };
-  options.suppress = f.suppress ? parseIds(f.suppress, "suppress") : [];
+  options.suppress = f.suppress !== undefined ? parseIds(f.suppress, "suppress") : [];
   checkIds(options.suppress, engine.vocab, "suppress");
   check(
     new Set(options.suppress).size < engine.vocab,

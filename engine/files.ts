@@ -69,6 +69,8 @@ export function checkOutputFiles(
   const seen = new Map<string, string>();
   for (const [flag, file] of Object.entries(outputs)) {
     if (file === undefined) continue;
+    // given empty: not the flag left out (its output would go to stdout, or nowhere, unsaid)
+    if (file === "") throw new InputError(`${flag} "": an empty name; name a file`);
     // a name ending in a separator names a folder, which path.resolve would quietly drop
     if (/[\\/]$/.test(file)) throw new InputError(`${flag} ${file}: names a folder; name a file`);
     const why = notReplaceable(file);

@@ -70,6 +70,8 @@ Deno.test("checkOutputFiles: a folder, a pipe, a missing folder and two names of
   checkOutputFiles({ "--a": join(dir, "f"), "--b": join(dir, "new"), "--c": undefined });
   for (
     const [outs, message] of [
+      // an empty name is no name: read as the flag left out, the output went to stdout unsaid
+      [{ "--out": "" }, `--out "": an empty name; name a file`],
       [{ "--out": dir }, `--out ${dir}: not a regular file (a folder); name a file`],
       [{ "--out": join(dir, "no", "x") }, `--out ${join(dir, "no", "x")}: no folder ${join(dir, "no")}`],
       [{ "--out": join(dir, "f", "x") }, `--out ${join(dir, "f", "x")}: a path through a file, not a folder`],

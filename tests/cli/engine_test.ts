@@ -1,0 +1,56 @@
+/**
+ * deno task engine generate: an empty --prompt, --system or --ids is read as given (the chat template gets the
+ * text as transformers' apply_chat_template would), never taken for a flag left out.
+ */
+import assert from "node:assert/strict";
+import { DEMO_MODEL } from "../../harness/bench/spec.ts";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import type { ChatMessage } from "../../engine/tokenizer.ts";
+import { runCli } from "../helpers.ts";
+
+/**
+ * The prompt's length in tokens as generate built it: a --max-new-tokens of the model's whole context makes it
+ * refuse every prompt, naming the prompt's tokens (nothing is generated).
+ */
+async function promptTokens(...args: string[]): Promise<number> {
+  const r = await runCli("cli/engine.ts", ["generate", "--model", DEMO_MODEL, "--max-new-tokens", "2048", ...args]);
+  const n = /the prompt's (\d+) tokens/.exec(r.stderr)?.[1];
+  assert.ok(r.code === 2 && n !== undefined, `${args.join(" ")}: exit ${r.code}, ${r.stderr}`);
+  return Number(n);
+}
+
+Deno.test("generate --chat: an empty --prompt or --system is a message of that text, as transformers renders it", async () => {
+  const tok = TextTokenizer.fromDir(DEMO_MODEL)!;
+  const rendered = (messages: ChatMessage[]) =>
+    tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: true }), false).length;
+  for (const prompt of ["", "Let A be 1 + 2."]) {
+    const user: ChatMessage = { role: "user", content: prompt };
+    assert.equal(await promptTokens("--chat", "--prompt", prompt), rendered([user]), `--prompt ${prompt}`);
+    for (const system of ["", " ", "Be brief."]) {
+      assert.equal(
+        await promptTokens("--chat", "--prompt", prompt, "--system", system),
+        rendered([{ role: "system", content: system }, user]),
+        `--prompt ${JSON.stringify(prompt)} --system ${JSON.stringify(system)}`,
+      );
+    }
+  }
+});
+
+Deno.test("generate: an empty plain --prompt or --ids is refused as empty, by its own flag", async () => {
+  const run = (...args: string[]) =>
+    runCli("cli/engine.ts", ["generate", "--model", DEMO_MODEL, "--max-new-tokens", "2", ...args]);
+  for (
+    const [args, pattern] of [
+      // the demo's tokenizer adds no BOS: the text "" is no tokens
+      [["--prompt", ""], /^error: --prompt "": no tokens \(.*\); nothing for the model to continue/],
+      [["--ids", ""], /^error: --ids: expected comma-separated token ids, got ""$/],
+      [["--ids", "", "--prompt", "x"], /^error: generate: give exactly one of --ids or --prompt$/],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await run(...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), pattern, args.join(" "));
+  }
+  const logits = await runCli("cli/engine.ts", ["logits", "--model", DEMO_MODEL, "--ids", ""]);
+  assert.match(logits.stderr.trim(), /^error: --ids: expected comma-separated token ids, got ""$/);
+});
