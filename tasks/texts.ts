@@ -7,14 +7,15 @@ import { check } from "../engine/errors.ts";
 
 /**
  * The JSON texts file `where`: each field of `strings` a string holding the placeholders listed for it (one
- * error naming the file and field), and no `{{word}}` but those and the ones `fills` lists for it (another would
- * reach the model as written). `others` are the file's other fields, the caller's to check; any field neither
- * names is refused (a misspelt optional field would be ignored, silently).
+ * error naming the file and field), and no placeholder but those and the ones `fills` lists for it (another would
+ * reach the model as written; `braces`: how they are spelt, checkPlaceholders). `others` are the file's other
+ * fields, the caller's to check; any field neither names is refused (a misspelt optional field would be ignored,
+ * silently).
  */
 export function textsFile(
   where: string,
   strings: Readonly<Record<string, readonly string[]>>,
-  o: { fills?: Readonly<Record<string, readonly string[]>>; others?: readonly string[] } = {},
+  o: { fills?: Readonly<Record<string, readonly string[]>>; others?: readonly string[]; braces?: 1 | 2 } = {},
 ): Record<string, unknown> {
   const texts = readJson(where) as Record<string, unknown>, fills = o.fills ?? {};
   const known = [...Object.keys(strings), ...(o.others ?? [])];
@@ -24,7 +25,8 @@ export function textsFile(
   for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
   for (const [k, marks] of Object.entries(strings)) {
     for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
-    checkPlaceholders(texts[k] as string, [...marks, ...(fills[k] ?? [])], `${where}: field "${k}"`);
+    const allowed = [...new Set([...marks, ...(fills[k] ?? [])])];
+    checkPlaceholders(texts[k] as string, allowed, `${where}: field "${k}"`, o.braces);
   }
   return texts;
 }
@@ -38,18 +40,19 @@ export function readTemplateFile(file: string): string {
   return readText(file).replace(/\r\n?/g, "\n");
 }
 
-/** Refuses a `{{word}}` in `text` that is not one of `allowed` (the placeholders its filler fills), naming `where`. */
-export function checkPlaceholders(text: string, allowed: readonly string[], where: string): void {
-  const known = allowed.filter((m) => m.startsWith("{{"));
-  for (const [whole, inside] of text.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)) {
-    const hint = known.includes(`{{${inside}}}`)
-      ? " (written without spaces)"
-      : allowed.includes(`{${inside}}`)
-      ? ` (this one fills {${inside}}, with one brace)` // the protocol's step prefix: {name}, {step}
-      : "";
+/**
+ * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
+ * written), naming `where`: it would reach the model as written. `braces` 2: a `{{word}}` (a single brace is text,
+ * `\boxed{answer}`); 1 (the protocol's texts): a `{word}`, and a `{{word}}` too, which would fill in as `{Alice}`.
+ */
+export function checkPlaceholders(text: string, allowed: readonly string[], where: string, braces: 1 | 2 = 2): void {
+  const spots = braces === 2 ? /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g : /\{+\s*([A-Za-z_]\w*)\s*\}+/g;
+  for (const [whole, inside] of text.matchAll(spots)) {
+    const spelt = braces === 2 ? `{{${inside}}}` : `{${inside}}`;
+    const hint = !allowed.includes(spelt) ? "" : /\s/.test(whole) ? " (written without spaces)" : " (with one brace)"; // a {{word}} where {word} is filled
     check(
-      known.includes(whole),
-      `${where}: ${whole} is no placeholder; ${known.length ? `it fills ${known.join(", ")}` : "it fills none"}${hint}`,
+      allowed.includes(whole),
+      `${where}: ${whole} is no placeholder; it fills ${allowed.length ? allowed.join(", ") : "none"}${hint}`,
     );
   }
 }

@@ -14,12 +14,12 @@ import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import {
   type CodeTexts,
   DEFAULT_NAMES,
-  fillTemplate,
   forbiddenIds,
   loadCodeTexts,
   loadProtocol,
   promptIds,
   type Protocol,
+  protocolText,
   renderTemplate,
   type TemplateFiles,
   templateOf,
@@ -392,8 +392,8 @@ export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.
     // the first step's opening encoded with its prefix: the tokens a model would write across the two
     stepPrefix: (name, step) =>
       tok.encode(
-        fillTemplate(p.stepPrefix, { name, step: String(step) }, "{", "}") +
-          (step === 1 && p.firstStep ? fillTemplate(p.firstStep, { name }, "{", "}") : ""),
+        protocolText(p, "stepPrefix", { name, step: String(step) }) +
+          (step === 1 ? protocolText(p, "firstStep", { name }) : ""),
       ),
   };
 }

@@ -46,6 +46,31 @@ export interface Protocol {
   forbidden: string[];
 }
 
+/**
+ * The placeholders each text of a protocol fills, `{word}` with one brace: the one table protocolText fills from
+ * and loadProtocol checks against (any other `{word}` would reach the model as written). The step prefix must hold
+ * both of its own (whose step, which one); the others are texts.
+ */
+export const PROTOCOL_FILLS = {
+  othersHeader: [],
+  ownHeader: [],
+  marker: [],
+  stepPrefix: ["name", "step"],
+  firstStep: ["name"],
+  redundancyCheck: [],
+  finisherSuffix: [],
+} as const satisfies Record<keyof Omit<Protocol, "forbidden">, readonly string[]>;
+type ProtocolText = keyof typeof PROTOCOL_FILLS;
+
+/** Protocol text `field` with its placeholders filled: `vars` gives exactly those PROTOCOL_FILLS lists for it. */
+export function protocolText<K extends ProtocolText>(
+  p: Protocol,
+  field: K,
+  vars: Record<typeof PROTOCOL_FILLS[K][number], string>,
+): string {
+  return fillTemplate(p[field] ?? "", vars, "{", "}");
+}
+
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
 /** The protocol file a run reads: the user's, or the project's. */
@@ -63,14 +88,14 @@ export function readTexts(
 }
 
 export function loadProtocol(file?: string): Protocol {
-  const { where, texts: p } = readTexts(file, "protocol.json", {
-    othersHeader: [],
-    ownHeader: [],
-    marker: [],
-    stepPrefix: ["{name}", "{step}"],
-    redundancyCheck: [],
-    finisherSuffix: [],
-  }, { others: ["firstStep", "forbidden"] });
+  const marks = (k: ProtocolText) => PROTOCOL_FILLS[k].map((w) => `{${w}}`);
+  const texts = (Object.keys(PROTOCOL_FILLS) as ProtocolText[]).filter((k) => k !== "firstStep"); // it is optional
+  const { where, texts: p } = readTexts(
+    file,
+    "protocol.json",
+    Object.fromEntries(texts.map((k) => [k, k === "stepPrefix" ? marks(k) : []])),
+    { fills: Object.fromEntries(texts.map((k) => [k, marks(k)])), others: ["firstStep", "forbidden"], braces: 1 },
+  );
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
@@ -80,8 +105,9 @@ export function loadProtocol(file?: string): Protocol {
     p.firstStep === undefined || typeof p.firstStep === "string",
     `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
   );
-  // {name} with one brace: "{{name}}", a template's spelling, would fill in as "{Alice}" (stepPrefix: textsFile)
-  if (typeof p.firstStep === "string") checkPlaceholders(p.firstStep, ["{name}"], `${where}: field "firstStep"`);
+  if (typeof p.firstStep === "string") {
+    checkPlaceholders(p.firstStep, marks("firstStep"), `${where}: field "firstStep"`, 1);
+  }
   // The finisher's answer is read as the box it opens (BOXED.closed): a suffix that opens none reads no answer.
   check(
     (p.finisherSuffix as string).endsWith("\\boxed{"),

@@ -288,6 +288,75 @@ Deno.test("protocol firstStep: each worker's first step opens with it after its 
   assert.throws(() => loadProtocol(file), /protocol\.json: field "firstStep" must be a text \(with \{name\}\), got 3/);
 });
 
+/** The project's protocol file as JSON, and a writer of variants of it into a new folder. */
+function protocolVariants(): { base: Record<string, unknown>; write: (o: Record<string, unknown>) => string } {
+  const base = JSON.parse(
+    readFileSync(new URL("../../../harness/generation/prompts/protocol.json", import.meta.url), "utf8"),
+  );
+  const dir = Deno.makeTempDirSync();
+  let n = 0;
+  return {
+    base,
+    write: (
+      o,
+    ) => (writeFileSync(join(dir, `p${++n}.json`), JSON.stringify({ ...base, ...o })), join(dir, `p${n}.json`)),
+  };
+}
+
+/** Every text field of a protocol (its forbidden tokens are token texts), the optional firstStep included. */
+const PROTOCOL_TEXT_FIELDS = [
+  "othersHeader",
+  "ownHeader",
+  "marker",
+  "stepPrefix",
+  "firstStep",
+  "redundancyCheck",
+  "finisherSuffix",
+];
+
+Deno.test("a protocol text's {word} is refused unless its field fills that word; each one it fills is filled in", () => {
+  const { base, write } = protocolVariants(), tok = qwen;
+  assert.deepEqual(
+    PROTOCOL_TEXT_FIELDS.filter((k) => k !== "firstStep"),
+    Object.keys(base).filter((k) => k !== "forbidden"),
+  );
+  // what each field fills, as docs/recipes.md says; every other field fills none
+  const fills: Record<string, string[]> = { stepPrefix: ["name", "step"], firstStep: ["name"] };
+  for (const field of PROTOCOL_TEXT_FIELDS) {
+    for (const word of ["name", "step", "Name", "names", "count", "problem", "k", "x1"]) {
+      for (const spelt of [`{${word}}`, `{ ${word} }`, `{{${word}}}`]) {
+        // at the head of the field's own text: its required placeholders and its ending kept
+        const file = write({ [field]: `${spelt} ${(base[field] as string | undefined) ?? ""}` });
+        if (spelt === `{${word}}` && fills[field]?.includes(word)) {
+          const ids = protocolIds(tok, loadProtocol(file));
+          for (const step of [1, 2]) {
+            const text = tok.decode(ids.stepPrefix("Alice", step));
+            assert.ok(!/[{}]/.test(text), `${field} ${spelt}, step ${step}: ${JSON.stringify(text)}`);
+          }
+          continue;
+        }
+        assert.throws(
+          () => loadProtocol(file),
+          (e: Error) => e.message.startsWith(`${file}: field "${field}": ${spelt} is no placeholder; it fills `),
+          `${field}: ${spelt}`,
+        );
+      }
+    }
+  }
+  // the reviewer's two: {step} in firstStep (written as "step {step}"), {Name} in the step prefix
+  assert.throws(
+    () => loadProtocol(write({ firstStep: "Hi, I am {name}, step {step}. " })),
+    /field "firstStep": \{step\} is no placeholder; it fills \{name\}$/,
+  );
+  assert.throws(
+    () => loadProtocol(write({ stepPrefix: "[{step}] {name} {Name}: " })),
+    /field "stepPrefix": \{Name\} is no placeholder; it fills \{name\}, \{step\}$/,
+  );
+  // braces that are no placeholder are text: a fraction, an empty pair, a box opened
+  const ok = loadProtocol(write({ othersHeader: "\\frac{1}{2} {} {", finisherSuffix: "{1} then \\boxed{" }));
+  assert.equal(ok.othersHeader, "\\frac{1}{2} {} {");
+});
+
 Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {
   const model = mkdtempSync(join(tmpdir(), "hogwild-templates-"));
   mkdirSync(join(model, "prompts"));
@@ -345,7 +414,7 @@ Deno.test("prompt files that would silently change what the model is given or wh
   const with_ = (o: Record<string, unknown>) => file("p.json", JSON.stringify({ ...protocol, ...o }));
   assert.throws(
     () => loadProtocol(with_({ stepPrefix: "**{{name}} [{{step}}]:** " })),
-    /field "stepPrefix": \{\{name\}\} is no placeholder; it fills none \(this one fills \{name\}, with one brace\)/,
+    /field "stepPrefix": \{\{name\}\} is no placeholder; it fills \{name\}, \{step\} \(with one brace\)/,
   );
   assert.throws(
     () => loadProtocol(with_({ firstStep: "Hi, I am {{name}}." })),
