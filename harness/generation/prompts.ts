@@ -62,6 +62,16 @@ export const PROTOCOL_FILLS = {
 } as const satisfies Record<keyof Omit<Protocol, "forbidden">, readonly string[]>;
 type ProtocolText = keyof typeof PROTOCOL_FILLS;
 
+/** Why a protocol text may not be empty (firstStep may: empty, it is none). */
+const EMPTY_WHY: Readonly<Record<Exclude<ProtocolText, "firstStep">, string>> = {
+  othersHeader: "a block of every run's cache, and a block of no tokens is none",
+  ownHeader: "a block of every run's cache, and a block of no tokens is none",
+  marker: "a block of every run's cache, and a block of no tokens is none",
+  stepPrefix: "it opens each step with {name} and {step}",
+  redundancyCheck: "the question --redundancy-every writes: empty, the run would check nothing, silently",
+  finisherSuffix: "it opens the box the finisher's answer is read from",
+};
+
 /** Protocol text `field` with its placeholders filled: `vars` gives exactly those PROTOCOL_FILLS lists for it. */
 export function protocolText<K extends ProtocolText>(
   p: Protocol,
@@ -89,13 +99,18 @@ export function readTexts(
 
 export function loadProtocol(file?: string): Protocol {
   const marks = (k: ProtocolText) => PROTOCOL_FILLS[k].map((w) => `{${w}}`);
-  const texts = (Object.keys(PROTOCOL_FILLS) as ProtocolText[]).filter((k) => k !== "firstStep"); // it is optional
+  const texts = Object.keys(EMPTY_WHY) as (keyof typeof EMPTY_WHY)[]; // every text but the optional firstStep
   const { where, texts: p } = readTexts(
     file,
     "protocol.json",
     Object.fromEntries(texts.map((k) => [k, k === "stepPrefix" ? marks(k) : []])),
     { fills: Object.fromEntries(texts.map((k) => [k, marks(k)])), others: ["firstStep", "forbidden"], braces: 1 },
   );
+  // Empty, a text writes no tokens: a header's or the marker's block would fail the run's first pass (after the
+  // bench calibrates), a redundancy check would check nothing; refused here, by file and field.
+  for (const k of texts) {
+    check(p[k] !== "", `${where}: field "${k}" is empty; it must hold text (${EMPTY_WHY[k]})`);
+  }
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,

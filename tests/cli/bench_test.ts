@@ -341,6 +341,30 @@ Deno.test("a forbidden text with no single token is skipped with a note at start
   assert.match(empty.stderr, /e\.json: field "forbidden" holds an empty text/);
 });
 
+Deno.test("a protocol whose header or marker is empty is refused before the run folder opens, naming file and field", async () => {
+  const dir = tmp(), protocol = JSON.parse(readFileSync("harness/generation/prompts/protocol.json", "utf8"));
+  for (const field of ["othersHeader", "ownHeader", "marker"]) {
+    const file = join(dir, `${field}.json`), out = join(dir, `run-${field}`);
+    writeFileSync(file, JSON.stringify({ ...protocol, [field]: "" }));
+    const r = await runBench(
+      ...SMALL,
+      "--methods",
+      "sequential",
+      "--count",
+      "1",
+      "--budgets",
+      "4",
+      "--protocol",
+      file,
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(`error: ${file}: field "${field}" `), r.stderr);
+    assert.ok(!existsSync(join(out, "run.json")), "the refused bench opened its run folder");
+  }
+});
+
 Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
   const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
   for (const i of [0, 1, 2]) {

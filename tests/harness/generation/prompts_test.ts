@@ -357,6 +357,21 @@ Deno.test("a protocol text's {word} is refused unless its field fills that word;
   assert.equal(ok.othersHeader, "\\frac{1}{2} {} {");
 });
 
+Deno.test("a protocol text that must hold text is refused empty, naming the file and field; firstStep may be empty", () => {
+  const { write } = protocolVariants(), tok = qwen;
+  for (const field of PROTOCOL_TEXT_FIELDS) {
+    const file = write({ [field]: "" });
+    if (field === "firstStep") { // optional: empty is none, as absent
+      assert.deepEqual(protocolIds(tok, loadProtocol(file)).stepPrefix("Bob", 1), tok.encode("**Bob [1]:** "));
+      continue;
+    }
+    // the headers and the marker are blocks of every run's cache; the redundancy check what it writes
+    assert.throws(() => loadProtocol(file), (e: Error) => e.message.startsWith(`${file}: field "${field}" `), field);
+  }
+  // whitespace is text: it is a token
+  assert.equal(loadProtocol(write({ marker: " " })).marker, " ");
+});
+
 Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {
   const model = mkdtempSync(join(tmpdir(), "hogwild-templates-"));
   mkdirSync(join(model, "prompts"));
