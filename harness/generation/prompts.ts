@@ -131,18 +131,26 @@ export function loadProtocol(file?: string): Protocol {
   return p as unknown as Protocol;
 }
 
-/** The placeholders renderTemplate fills. */
-const TEMPLATE_VARS = ["{{problem}}", "{{names}}", "{{count}}"];
+/**
+ * The placeholders a template of each kind may hold (renderTemplate fills them). A plain template is one writer's
+ * prompt, alone: sequential would give it one name, self-consistency several, a family that opens its own run
+ * with it none ("You are , 0 of you"), so it names nobody and every method renders it alike.
+ */
+const TEMPLATE_VARS = {
+  collab: ["{{problem}}", "{{names}}", "{{count}}"],
+  plain: ["{{problem}}"],
+} as const;
 
 /**
  * A prompt template: harness/generation/prompts/{collab,plain}{suffix}.txt (suffix "-code": the code tasks' templates), or
- * the user's file. It must hold {{problem}}, and no placeholder but those renderTemplate fills.
+ * the user's file. It must hold {{problem}}, and no placeholder but those its kind holds (TEMPLATE_VARS).
  */
 export function loadTemplate(kind: "collab" | "plain", file?: string, suffix = ""): string {
   const name = `${kind}${suffix}.txt`;
   const text = readTemplateFile(file ?? here(name).pathname);
   check(text.includes("{{problem}}"), `${file ?? name}: a prompt template must hold {{problem}}`);
-  checkPlaceholders(text, TEMPLATE_VARS, file ?? name);
+  const what = kind === "plain" ? "a plain template: one writer's prompt, naming nobody" : "a collab template";
+  checkPlaceholders(text, TEMPLATE_VARS[kind], `${file ?? name} (${what})`);
   return text;
 }
 

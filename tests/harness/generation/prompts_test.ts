@@ -38,9 +38,9 @@ function templates(): { name: string; text: string; vars: string[]; open?: strin
   const sot = loadSot();
   return [
     { name: "collab.txt", text: loadTemplate("collab"), vars: ["problem", "names", "count"] },
-    { name: "plain.txt", text: loadTemplate("plain"), vars: ["problem", "names", "count"] },
+    { name: "plain.txt", text: loadTemplate("plain"), vars: ["problem"] },
     { name: "demo collab.txt", text: demo("collab.txt"), vars: ["problem", "names", "count"] },
-    { name: "demo plain.txt", text: demo("plain.txt"), vars: ["problem", "names", "count"] },
+    { name: "demo plain.txt", text: demo("plain.txt"), vars: ["problem"] },
     { name: "sot outline", text: sot.outline, vars: ["problem"] },
     { name: "sot point", text: sot.point, vars: ["problem", "outline", "k", "point"] },
     { name: "sot pointHeader", text: sot.pointHeader, vars: ["k", "point"] },
@@ -372,6 +372,34 @@ Deno.test("a protocol text that must hold text is refused empty, naming the file
   assert.equal(loadProtocol(write({ marker: " " })).marker, " ");
 });
 
+Deno.test("a plain template is one writer's prompt alone: {{names}} and {{count}} are refused in it, so every method renders it alike", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-plain-"));
+  const pieces = ["Solve it. ", "{{names}}", "{{count}}", "{{problem}}", "\\boxed{} ", "\n"];
+  let seed = 7, n = 0;
+  const pick = () => pieces[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % pieces.length];
+  for (let i = 0; i < 60; i++) {
+    const text = Array.from({ length: 1 + (i % 6) }, pick).join("") + "{{problem}}";
+    const file = join(dir, `t${++n}.txt`);
+    writeFileSync(file, text);
+    const named = /\{\{(names|count)\}\}/.exec(text);
+    for (const suffix of ["", "-code"]) {
+      assert.equal(loadTemplate("collab", file, suffix), text); // a team's prompt names its writers
+      if (named) {
+        assert.throws(
+          () => loadTemplate("plain", file, suffix),
+          (e: Error) => e.message.startsWith(`${file}`) && e.message.includes(`${named[0]} is no placeholder`),
+          text,
+        );
+        continue;
+      }
+      // sequential renders it with one name, self-consistency with several, Skeleton-of-Thought and LeaP with none
+      const plain = loadTemplate("plain", file, suffix);
+      const rendered = [["Alice"], ["Alice", "Bob"], []].map((names) => renderTemplate(plain, "P", names));
+      assert.deepEqual(rendered, [rendered[0], rendered[0], rendered[0]], text);
+    }
+  }
+});
+
 Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {
   const model = mkdtempSync(join(tmpdir(), "hogwild-templates-"));
   mkdirSync(join(model, "prompts"));
@@ -419,9 +447,12 @@ Deno.test("prompt files that would silently change what the model is given or wh
       ["{{ problem }} {{problem}}", /\{\{ problem \}\} is no placeholder.*\(written without spaces\)/],
     ] as const
   ) {
-    assert.throws(() => loadTemplate("plain", file("t.txt", text)), said, text);
+    assert.throws(() => loadTemplate("collab", file("t.txt", text)), said, text);
   }
-  assert.equal(loadTemplate("plain", file("ok.txt", "{{names}} ({{count}}): {{problem}} \\boxed{x}")).length > 0, true);
+  assert.equal(
+    loadTemplate("collab", file("ok.txt", "{{names}} ({{count}}): {{problem}} \\boxed{x}")).length > 0,
+    true,
+  );
   // the protocol: the step prefix's one-brace placeholders, and a finisher suffix that opens the box it reads
   const protocol = JSON.parse(
     readFileSync(new URL("../../../harness/generation/prompts/protocol.json", import.meta.url), "utf8"),
@@ -527,8 +558,8 @@ Deno.test("prompt and judge templates saved with CRLF (or CR) read as with LF; a
     const lf = Array.from({ length: 1 + (i % 7) }, pick).join("") + "{{problem}}\n", judge = `${lf}{{transcript}}\n`;
     const ending = i % 3 === 2 ? "\r" : "\r\n"; // Windows, or classic Mac OS
     const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
-    assert.equal(loadTemplate("plain", write("lf.txt", lf)), lf, "an LF file changed");
-    assert.equal(loadTemplate("plain", write("crlf.txt", lf.replaceAll("\n", ending))), lf, JSON.stringify(lf));
+    assert.equal(loadTemplate("collab", write("lf.txt", lf)), lf, "an LF file changed");
+    assert.equal(loadTemplate("collab", write("crlf.txt", lf.replaceAll("\n", ending))), lf, JSON.stringify(lf));
     const lfJudge = loadJudgeTemplate(write("lf.txt", judge));
     const crlfJudge = loadJudgeTemplate(write("crlf.txt", judge.replaceAll("\n", ending)));
     assert.equal(lfJudge.text, judge, "an LF file changed");
