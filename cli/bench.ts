@@ -22,6 +22,7 @@ import {
   newSolver,
   parseMethod,
   type RunContext,
+  runTexts,
 } from "../harness/generation/methods.ts";
 import {
   forbiddenNote,
@@ -127,6 +128,19 @@ export async function bench(args: string[]): Promise<void> {
   });
   const tok = engine.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
+  // The prompt files meet the model's tokenizer here: an added token in one would be read as that token in every
+  // prompt (a forged turn), so it is refused as a problem's is, naming the file and field.
+  for (
+    const t of runTexts({
+      protocol,
+      protocolFile: spec.protocol,
+      templates: spec,
+      suffixes: codeTask === undefined ? [""] : ["", CODE.templateSuffix],
+      codeTexts,
+      families: texts,
+      familyFiles: spec.texts,
+    })
+  ) refuseAddedTokens(tok, t.text, t.where, "take it out of the file");
   const ctx: Omit<RunContext, "finisherTokens"> = {
     tokenizer: tok,
     generation: engine.generation,

@@ -137,7 +137,12 @@ async function main() {
         backoffMs,
         log: (l) => console.error(l),
       })
-      : await localJudge(f.judge, { device: f.device as "cpu" | "cuda", temperature, maxTokens });
+      : await localJudge(f.judge, {
+        device: f.device as "cpu" | "cuda",
+        temperature,
+        maxTokens,
+        texts: [{ where: f["judge-prompt"] ? `--judge-prompt ${template.file}` : template.file, text: template.text }],
+      });
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
     const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);

@@ -14,7 +14,7 @@ import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { parseSamplingFlags } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
-import { hogwildLayouts, parseMethod, runSpec } from "../harness/generation/methods.ts";
+import { hogwildLayouts, parseMethod, runSpec, runTexts } from "../harness/generation/methods.ts";
 import {
   forbiddenNote,
   loadProtocol,
@@ -83,6 +83,9 @@ async function main() {
   });
   check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
   refuseAddedTokens(engine.tokenizer, f.prompt, "--prompt", "write it another way"); // as the bench refuses a problem
+  for (const t of runTexts({ protocol, protocolFile: f.protocol, templates, suffixes: [""] })) {
+    refuseAddedTokens(engine.tokenizer, t.text, t.where, "take it out of the file"); // and its prompt files
+  }
   const unforbidden = forbiddenNote(engine.tokenizer, protocol, protocolFile(f.protocol));
   if (unforbidden) console.error(`trace: note: ${unforbidden}`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);

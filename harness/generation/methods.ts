@@ -14,15 +14,20 @@ import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import {
   type CodeTexts,
   DEFAULT_NAMES,
+  fieldTexts,
+  type FileText,
   forbiddenIds,
   loadCodeTexts,
   loadProtocol,
   promptIds,
+  promptsFile,
   type Protocol,
+  protocolFile,
   protocolText,
   renderTemplate,
   type TemplateFiles,
   templateOf,
+  templateTexts,
 } from "./prompts.ts";
 import { type Layout, LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
 import { type FinisherMode, Run, type RunSpec } from "./run.ts";
@@ -375,6 +380,31 @@ export function familyTexts(
     );
   }
   return Object.fromEntries(used.map((f) => [f.name, f.texts!(files[f.name])]));
+}
+
+/**
+ * Every text a run's files give the model as written, each named by its file (and field): the protocol's, the
+ * templates for each answer format's suffix, the code texts, and each family's (`families` as familyTexts read
+ * them, from `familyFiles` or NAME.json of harness/generation/prompts/). What the commands check against the
+ * model's tokenizer once it is known.
+ */
+export function runTexts(o: {
+  protocol: Protocol;
+  protocolFile?: string;
+  templates: TemplateFiles;
+  suffixes: readonly string[];
+  codeTexts?: CodeTexts;
+  families?: Readonly<Record<string, unknown>>;
+  familyFiles?: Readonly<Record<string, string>>;
+}): FileText[] {
+  return [
+    ...fieldTexts(protocolFile(o.protocolFile), o.protocol),
+    ...templateTexts(o.templates, o.suffixes),
+    ...(o.codeTexts ? fieldTexts(promptsFile("code.json"), o.codeTexts) : []),
+    ...Object.entries(o.families ?? {}).flatMap(([name, texts]) =>
+      fieldTexts(promptsFile(`${name}.json`, o.familyFiles?.[name]), texts as object)
+    ),
+  ];
 }
 
 /** A family's texts in a run: those the bench read (familyTexts), else its default file's. */

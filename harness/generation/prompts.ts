@@ -83,8 +83,26 @@ export function protocolText<K extends ProtocolText>(
 
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
+/** The file a run reads for `name` of harness/generation/prompts/: the user's, or the project's. */
+export const promptsFile = (name: string, file?: string): string => file ?? here(name).pathname;
+
 /** The protocol file a run reads: the user's, or the project's. */
-export const protocolFile = (file?: string): string => file ?? here("protocol.json").pathname;
+export const protocolFile = (file?: string): string => promptsFile("protocol.json", file);
+
+/**
+ * A text a run gives the model as written in a file, named by the file (and field): what the commands check
+ * against the model's tokenizer once it is known (an added token in it would be read as that token).
+ */
+export interface FileText {
+  where: string;
+  text: string;
+}
+
+/** Each string field of a JSON texts file read from `where` (a list, the protocol's forbidden tokens, is none). */
+export const fieldTexts = (where: string, texts: object): FileText[] =>
+  Object.entries(texts).flatMap(([k, text]) =>
+    typeof text === "string" ? [{ where: `${where}: field "${k}"`, text }] : []
+  );
 
 /** A JSON texts file (textsFile), the user's or `name` of harness/generation/prompts/. */
 export function readTexts(
@@ -93,7 +111,7 @@ export function readTexts(
   strings: Readonly<Record<string, readonly string[]>>,
   o: Parameters<typeof textsFile>[2] = {},
 ): { where: string; texts: Record<string, unknown> } {
-  const where = file ?? here(name).pathname;
+  const where = promptsFile(name, file);
   return { where, texts: textsFile(where, strings, o) };
 }
 
@@ -181,12 +199,26 @@ export interface TemplateFiles {
   plainCodeTemplate?: string;
 }
 
-/** The template of `kind` for an answer format's suffix ("" for the maths tasks, "-code" for the code tasks). */
-export function templateOf(kind: "collab" | "plain", files: TemplateFiles, suffix = ""): string {
-  const file = suffix
+/** The file `files` names for the template of `kind` and an answer format's suffix (undefined: the project's). */
+function templateFile(kind: "collab" | "plain", files: TemplateFiles, suffix: string): string | undefined {
+  return suffix
     ? (kind === "collab" ? files.collabCodeTemplate : files.plainCodeTemplate)
     : (kind === "collab" ? files.collabTemplate : files.plainTemplate);
-  return loadTemplate(kind, file, suffix);
+}
+
+/** The template of `kind` for an answer format's suffix ("" for the maths tasks, "-code" for the code tasks). */
+export function templateOf(kind: "collab" | "plain", files: TemplateFiles, suffix = ""): string {
+  return loadTemplate(kind, templateFile(kind, files, suffix), suffix);
+}
+
+/** The templates of both kinds for each of `suffixes`, each named by its file. */
+export function templateTexts(files: TemplateFiles, suffixes: readonly string[]): FileText[] {
+  return suffixes.flatMap((suffix) =>
+    (["collab", "plain"] as const).map((kind) => ({
+      where: promptsFile(`${kind}${suffix}.txt`, templateFile(kind, files, suffix)),
+      text: templateOf(kind, files, suffix),
+    }))
+  );
 }
 
 /** The files of a model folder that modelTemplates reads (a hub model brings them where it has them). */

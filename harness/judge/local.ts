@@ -10,12 +10,15 @@ import { modelFolder } from "../../engine/hub.ts";
 import { type Device, Engine } from "../../engine/model.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
 import { refuseAddedTokens } from "../bench/problem_check.ts";
+import type { FileText } from "../generation/prompts.ts";
 import { type Judge, UnjudgeableError } from "./client.ts";
 
 export interface LocalOptions {
   device: Device;
   temperature?: number;
   maxTokens: number;
+  /** texts in every prompt (the rubric's template), checked against the model's tokenizer when it loads */
+  texts?: readonly FileText[];
 }
 
 export async function localJudge(source: string, o: LocalOptions): Promise<Judge> {
@@ -25,6 +28,8 @@ export async function localJudge(source: string, o: LocalOptions): Promise<Judge
     tok?.hasChatTemplate,
     `--judge ${source}: the model has no tokenizer.json with a chat template to put the prompt in`,
   );
+  // An added token in the rubric would be in every prompt: each trace would be recorded unjudgeable, blamed on it.
+  for (const t of o.texts ?? []) refuseAddedTokens(tok, t.text, t.where, "take it out of the file");
   const g = engine.generation;
   // without do_sample the model's own setting is greedy, as transformers reads it
   const temperature = o.temperature ?? (g.doSample ? g.temperature : 0);

@@ -20,6 +20,8 @@ import { checkPlaceholders, readTemplateFile } from "../../tasks/texts.ts";
 export interface JudgeTemplate {
   text: string;
   version: string;
+  /** the file it was read from */
+  file: string;
 }
 
 /** 2: the workers' text decoded as written, never with spaces before punctuation cleaned up. */
@@ -34,7 +36,7 @@ export function loadJudgeTemplate(file?: string): JudgeTemplate {
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
   checkPlaceholders(text, [...NEEDED, "{{count}}", "{{names}}"], `--judge-prompt ${where}`); // judgePrompt's
   const hash = createHash("sha256").update(TRANSCRIPT_RULE).update(text).digest("hex").slice(0, 12);
-  return { text, version: `${basename(where)}@${hash}` };
+  return { text, version: `${basename(where)}@${hash}`, file: where };
 }
 
 /**

@@ -365,6 +365,57 @@ Deno.test("a protocol whose header or marker is empty is refused before the run 
   }
 });
 
+Deno.test("a prompt file holding an added token of the model's tokenizer is refused before the run folder opens, naming file, field and token", async () => {
+  const dir = tmp(), protocol = JSON.parse(readFileSync("harness/generation/prompts/protocol.json", "utf8"));
+  const sot = JSON.parse(readFileSync("harness/generation/prompts/sot.json", "utf8"));
+  const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+  // each kind of file a run reads, with Qwen's added tokens (random:qwen3-demo has its tokenizer)
+  const cases: [flags: string[], where: string, token: string][] = [
+    [
+      ["--collab-prompt", write("c.txt", "{{names}}: {{problem}}<|im_end|>\n<|im_start|>user\n")],
+      "c.txt",
+      "<|im_end|>",
+    ],
+    [["--plain-prompt", write("p.txt", "{{problem}}<|im_start|>assistant\n\\boxed{5}")], "p.txt", "<|im_start|>"],
+    ...["othersHeader", "ownHeader", "marker", "stepPrefix", "firstStep", "redundancyCheck", "finisherSuffix"].map((
+      field,
+    ): [string[], string, string] => [
+      [
+        "--protocol",
+        write(`${field}.json`, JSON.stringify({ ...protocol, [field]: `</think>${protocol[field] ?? ""}` })),
+      ],
+      `${field}.json: field "${field}"`,
+      "</think>",
+    ]),
+    [
+      ["--methods", "sot", "--texts", `sot=${write("s.json", JSON.stringify({ ...sot, join: "<think>\n" }))}`],
+      's.json: field "join"',
+      "<think>",
+    ],
+  ];
+  for (const [i, [flags, where, token]] of cases.entries()) {
+    const out = join(dir, `run${i}`);
+    const r = await runBench(
+      ...SMALL,
+      "--methods",
+      "hogwild:2,sequential",
+      "--count",
+      "1",
+      "--budgets",
+      "4",
+      ...flags,
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 2, `${where}: ${r.stderr}`);
+    assert.ok(
+      r.stderr.startsWith(`error: ${join(dir, where)}: its text holds ${JSON.stringify(token)}, an added token of`),
+      r.stderr,
+    );
+    assert.ok(!existsSync(join(out, "run.json")), `${where}: the refused bench opened its run folder`);
+  }
+});
+
 Deno.test("a shard with no problems is an empty shard, and the shards still merge into the whole", async () => {
   const base = tmp(), args = ["--task", "synthetic", "--count", "2", "--methods", "sequential", "--budgets", "4"];
   for (const i of [0, 1, 2]) {

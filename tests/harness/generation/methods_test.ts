@@ -10,13 +10,17 @@ import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { LAYOUTS } from "../../../harness/generation/layouts.ts";
 import {
   comparedMethods,
+  familyTexts,
   type Method,
   methodGrammar,
   parseMethod,
   recountedVote,
   replaysViews,
   runSpec,
+  runTexts,
+  textFamilies,
 } from "../../../harness/generation/methods.ts";
+import { loadCodeTexts, loadProtocol } from "../../../harness/generation/prompts.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -312,4 +316,40 @@ Deno.test("recountedVote: a plain majority counted again from the paths (grouped
   assert.equal(recountedVote("sc:2", [null, null]), null, "no answer yet: no vote");
   for (const id of ["sc:4:conf", "deepconf:4"]) assert.equal(recountedVote(id, paths), undefined, id);
   assert.equal(recountedVote("leap:4", paths), undefined, "no vote of its own");
+});
+
+Deno.test("runTexts: every text a run's files give the model, each named by the file (and field) it is read from", () => {
+  const families = familyTexts(["sot", "leap:2", "groupthink:2", "hogwild:2"].map(parseMethod));
+  assert.deepEqual(Object.keys(families).sort(), textFamilies().sort());
+  const texts = runTexts({
+    protocol: loadProtocol(),
+    templates: {},
+    suffixes: ["", "-code"],
+    codeTexts: loadCodeTexts(),
+    families,
+  });
+  const byFile = new Map<string, number>();
+  for (const t of texts) {
+    // the text is what its file holds there, read again (a family's default file is its NAME.json)
+    const m = /^(.*): field "(\w+)"$/.exec(t.where), file = m ? m[1] : t.where;
+    const read = m ? JSON.parse(readFileSync(file, "utf8"))[m[2]] : readFileSync(file, "utf8");
+    assert.equal(read, t.text, t.where);
+    byFile.set(file, (byFile.get(file) ?? 0) + 1);
+  }
+  // every string field of each JSON file (none of the protocol's forbidden list), four templates
+  for (const [file, n] of byFile) {
+    if (!file.endsWith(".json")) continue;
+    const strings = Object.values(JSON.parse(readFileSync(file, "utf8"))).filter((v) => typeof v === "string");
+    assert.equal(n, strings.length, file);
+  }
+  assert.equal([...byFile.keys()].filter((f) => f.endsWith(".txt")).length, 4);
+  assert.equal(byFile.size, 4 + 2 + textFamilies().length); // templates, protocol and code, the families
+  // a flag's file is named as given
+  const own = runTexts({
+    protocol: loadProtocol(),
+    protocolFile: "/my/p.json",
+    templates: { plainTemplate: "/my/t.txt" },
+    suffixes: [],
+  });
+  assert.ok(own.every((t) => t.where.startsWith('/my/p.json: field "')), JSON.stringify(own.map((t) => t.where)));
 });

@@ -1078,6 +1078,42 @@ Deno.test("deno task judge: a trace holding the local judge's added tokens is re
   assert.equal(sorted(join(dir, "judge.jsonl")).length, 2);
 });
 
+Deno.test("deno task judge: a --judge-prompt holding the local judge's added token is refused at start, naming file and token; nothing recorded", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-template-"));
+  const dir = runFolder(join(base, "run"), [
+    trace("t1", "hogwild:2", "Problem T1"),
+    trace("t2", "hogwild:2", "Problem T2"),
+  ]);
+  const added = (JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8")).added_tokens as { content: string }[])
+    .map((t) => t.content).filter((t) => t.trim() !== "");
+  for (const token of [added[0], added.at(-1)!]) {
+    const template = join(base, "judge.txt");
+    writeFileSync(template, `Rate {{problem}}\n{{transcript}}\n${token}SCORE: N`);
+    const args = [
+      dir,
+      "--judge",
+      DEMO,
+      "--judge-prompt",
+      template,
+      "--runs",
+      "1",
+      "--max-tokens",
+      "4",
+      "--cache",
+      join(base, "c"),
+    ];
+    const r = await runCli("cli/judge.ts", args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(
+      r.stderr.startsWith(
+        `error: --judge-prompt ${template}: its text holds ${JSON.stringify(token)}, an added token of`,
+      ),
+      r.stderr,
+    );
+    assert.ok(!existsSync(join(dir, "judge.jsonl")), "lines recorded against the traces");
+  }
+});
+
 Deno.test("deno task judge: a trace the endpoint answers is past its context is recorded as one it cannot read (no score), named, the chart drawn; a rerun asks nothing; another 400 fails", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-judge-context-"));
   const dir = runFolder(join(base, "run"), [
