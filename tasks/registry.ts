@@ -42,6 +42,8 @@ export interface TaskSpec {
   expected?: number;
   /** the task is the set's first `take` problems (checked against `expected` as the whole set is) */
   take?: number;
+  /** the set it reads when another task's (gsm8k-x5 groups gsm8k's questions): `expected` is that set's count */
+  reads?: string;
   /** the records' problems, each record's made by `each` (which may skip one its fields refuse: --skip-bad) */
   problems(records: RawRecord[], o: LoadOptions, each: EachRecord): Problem[];
   /** its answers are programs, run on tests (grading "code"): only the methods that answer code tasks run it */
@@ -196,6 +198,7 @@ export const X5_GROUPS = 128, X5_SIZE = 5;
 const gsm8kX5: TaskSpec = {
   ...gsm8k,
   id: "gsm8k-x5",
+  reads: "gsm8k",
   description:
     "GSM8K×5: 128 samples of 5 distinct GSM8K test questions answered together (seeded grouping), scored as the fraction right",
   finisherTokens: 64,
@@ -603,7 +606,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   const notes: string[] = [];
   if (t.expected !== undefined && records.length + skipped.length !== t.expected) {
     const count = `${files.join(", ")}: ${records.length + skipped.length} records, task ${t.id} ${
-      t.take ? `takes the first ${t.take} of` : "has"
+      t.take ? `takes the first ${t.take} of` : t.reads ? `reads ${t.reads}, which has` : "has"
     } ${t.expected}`;
     // The project's own layout must hold the whole set; a file the user names may be a part, said aloud.
     check(o.data || o.hub, count);
@@ -666,7 +669,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   const ids = new Map<string, Problem>(), texts = new Map<string, string>(), twins: string[] = [];
   for (const p of problems) {
     const first = ids.get(p.id);
-    check(!first, `${files.join(", ")}: problem id "${p.id}" appears twice${first && numberedTwice(first, p, files)}`);
+    check(!first, `${files.join(", ")}: problem id "${p.id}" appears twice${first && whereTwice(first, p, files)}`);
     ids.set(p.id, p);
     const twin = texts.get(p.text);
     if (twin !== undefined) twins.push(`"${twin}" and "${p.id}"`);
@@ -683,10 +686,11 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
     notes,
   };
 
-  /** Where two problems with one id came from, when one's id is a number its record's position gave it. */
-  function numberedTwice(a: Problem, b: Problem, files: string[]): string {
+  /** Where two problems with one id came from, and whether one's id is a number its record's position gave it. */
+  function whereTwice(a: Problem, b: Problem, files: string[]): string {
     const ra = origin.get(a), rb = origin.get(b);
-    if (!ra || !rb || (numberedId(ra) === undefined && numberedId(rb) === undefined)) return "";
+    if (!ra || !rb) return "";
+    const numbered = numberedId(ra) !== undefined || numberedId(rb) !== undefined;
     const where = (r: RawRecord) => files.length > 1 ? recordAt(r) : `${r.unit ?? "line"} ${r.line}`;
     const said = (r: RawRecord, p: Problem) => {
       const key = numberedId(r);
@@ -694,6 +698,6 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         ? `${where(r)} names "${p.id}"`
         : `${where(r)} has no "${key}" and was numbered ${p.id} by its place among the records read`;
     };
-    return `: ${said(ra, a)}; ${said(rb, b)} (give every record an id, or none)`;
+    return `: ${said(ra, a)}; ${said(rb, b)}${numbered ? " (give every record an id, or none)" : ""}`;
   }
 }

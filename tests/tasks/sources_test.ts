@@ -246,6 +246,34 @@ Deno.test("an id numbered by its record's position that another record names is 
   );
 });
 
+Deno.test("an id two records name is said with both lines", async () => {
+  const f = jsonl(tmp(), "dup.jsonl", [
+    JSON.stringify({ question: "a?", answer: "1", id: "a" }),
+    JSON.stringify({ question: "b?", answer: "2", id: "b" }),
+    JSON.stringify({ question: "c?", answer: "3", id: "a" }),
+  ]);
+  await assert.rejects(
+    loadTask("custom", { data: f }),
+    (
+      e: Error,
+    ) => (assert.match(e.message, /dup\.jsonl: problem id "a" appears twice: line 1 names "a"; line 3 names "a"$/),
+      true),
+  );
+});
+
+Deno.test("a short file for a task drawn from another's set names that set's count (gsm8k-x5 from gsm8k)", async () => {
+  const dir = tmp();
+  const f = jsonl(
+    dir,
+    "gsm8k.jsonl",
+    Array.from({ length: 1300 }, (_, i) => JSON.stringify({ question: `What is ${i}+1?`, answer: `#### ${i + 1}` })),
+  );
+  const r = await loadTask("gsm8k-x5", { data: f, seed: 1 });
+  assert.deepEqual(r.notes, [
+    `${f}: 1300 records, task gsm8k-x5 reads gsm8k, which has 1319: these results are not gsm8k-x5's whole set`,
+  ]);
+});
+
 Deno.test("a bad record is placed as its format counts: a JSONL line, a JSON list's record, a parquet row", async () => {
   const good = (i: number) => ({ question: `q${i}?`, answer: String(i) });
   for (const at of [1, 2, 5]) {
