@@ -16,7 +16,7 @@
 import { ComputeEngine } from "@cortex-js/compute-engine";
 import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, WIDE_POINTS } from "./exact.ts";
 import { sameRealSet } from "./intervals.ts";
-import { splitTop } from "./split.ts";
+import { listSeparator, splitTop } from "./split.ts";
 import { namedEntries } from "./parts.ts";
 import { preciseAgree } from "./precise.ts";
 
@@ -272,8 +272,7 @@ export const NORMALIZE_PASSES: readonly NormalizePass[] = [
   {
     name: "several answers as a list",
     example: ["1 or 2; 3", "1,2, 3"],
-    apply: (s) =>
-      s.replace(/\s*\\text\s*\{\s*(?:and|or|,)\s*\}\s*/g, ",").replace(/,?\s+(?:and|or)\s+/g, ",").replace(/;/g, ","),
+    apply: (s) => s.replace(listSeparator("and|or"), ","),
   },
   {
     name: "units after a number",

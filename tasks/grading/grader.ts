@@ -4,7 +4,8 @@
  * Every record carries GRADER_VERSION so that results graded by different rules are never mixed silently.
  */
 import { lastBoxed, lenientAnswer } from "./answer.ts";
-import { equivalentAny, type Mode, splitTop } from "./equivalence.ts";
+import { equivalentAny, type Mode } from "./equivalence.ts";
+import { splitList } from "./split.ts";
 import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
@@ -95,9 +96,9 @@ export function gradeList(generated: string, golds: readonly string[], mode: Mod
 function readings(s: string): string[][] {
   const read = (thousands: RegExp) => {
     const out: string[] = [];
-    for (const part of splitTop(s) ?? [s]) {
-      if (out.length && thousands.test(part)) out[out.length - 1] += "," + part;
-      else out.push(part);
+    for (const { text, sep } of splitList(s)) {
+      if (out.length && sep === "," && thousands.test(text)) out[out.length - 1] += "," + text;
+      else out.push(text);
     }
     const trimmed = out.map((p) => p.trim());
     while (trimmed.length > 1 && trimmed[trimmed.length - 1] === "") trimmed.pop();

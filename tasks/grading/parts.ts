@@ -6,7 +6,7 @@
  */
 import { lastBoxed, lenientAnswer } from "./answer.ts";
 import type { Mode } from "./equivalence.ts";
-import { splitTop } from "./split.ts";
+import { splitList } from "./split.ts";
 
 const GOLD = /^([A-Za-z]\w*) = (-?\d+)$/;
 const ENTRY = /^([A-Za-z]\w*)\s*=\s*(.*)$/;
@@ -15,9 +15,9 @@ const ENTRY = /^([A-Za-z]\w*)\s*=\s*(.*)$/;
 const SPACING = /\\(?:q?quad|[ ,;:!])|~/g;
 const TEXT_NAME = /\\(?:text|mathrm|textrm|mathit)\{\s*([A-Za-z]\w*)\s*\}/g;
 
-/** An answer's entries, spacing and text-set names read away; an empty last entry (a trailing comma) is none. */
+/** An answer's entries, parted as a list's answers, spacing and text-set names read away; an empty last one is none. */
 function entriesOf(box: string): string[] {
-  const entries = (splitTop(box) ?? [box]).map((e) => e.replace(SPACING, " ").replace(TEXT_NAME, "$1").trim());
+  const entries = splitList(box).map((e) => e.text.replace(SPACING, " ").replace(TEXT_NAME, "$1").trim());
   while (entries.length && entries[entries.length - 1] === "") entries.pop();
   return entries;
 }

@@ -32,6 +32,34 @@ export function splitTop(s: string, sep = ","): string[] | undefined {
   return parts;
 }
 
+/**
+ * Between two answers of a list, besides a comma: `;` (not `\;`, LaTeX's spacing), "and" bare or after a comma, and
+ * `\text{and}` or `\text{,}`. One rule parts a list's answers (gradeList), named parts (gradeParts) and an answer
+ * compared with a list gold (equivalence.ts); `words` adds "or" there alone: in a list of answers `3 or 4` hedges
+ * one answer, and an answer read as the list 3, 4 equals only a list gold.
+ */
+export function listSeparator(words = "and"): RegExp {
+  return new RegExp(String.raw`\s*\\text\s*\{\s*(?:${words}|,)\s*\}\s*|,?\s+(?:${words})\s+|(?<!\\);`, "g");
+}
+
+const LIST_SEPARATOR = new RegExp(`${listSeparator().source}|,`, "y");
+
+/** A list's answers at the top level (split at a comma or a listSeparator), each with the separator before it. */
+export function splitList(s: string): { text: string; sep: string }[] {
+  const out: { text: string; sep: string }[] = [];
+  let start = 0, sep = "";
+  scan(s, (i) => {
+    LIST_SEPARATOR.lastIndex = i;
+    return LIST_SEPARATOR.exec(s)?.[0].length ?? 0;
+  }, (i, len) => {
+    out.push({ text: s.slice(start, i), sep });
+    sep = s.slice(i, i + len);
+    start = i + len;
+  });
+  out.push({ text: s.slice(start), sep });
+  return out;
+}
+
 /** Terms and the one-character operators (from `ops`) between them, alternating: a < b ≤ c. */
 export function splitChain(s: string, ops: string): string[] | undefined {
   const out: string[] = [];

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { grade, gradeProblem, GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 import { lastBoxed } from "../../../tasks/grading/answer.ts";
+import { randInt, Rng } from "../../helpers.ts";
 
 interface Case {
   pred: string;
@@ -170,4 +171,38 @@ Deno.test("compact lists (no spaces, some three-digit answers) score as written,
     const want = golds.filter((g, i) => Number(g) === Number(other[i])).length / 5;
     assert.equal(gradeProblem(p, `\\boxed{${other.join(",")}}`).score_strict, want, other.join(","));
   }
+});
+
+Deno.test("one rule parts a list's answers for the single-answer, list and parts graders (generated over separators)", () => {
+  // a comma, `;`, a bare "and", ", and", and \text{and} or \text{,} part two answers in all three; `\;` is LaTeX's
+  // spacing, not `;`; "or" parts none in a list or parts (a hedge: one answer, wrong)
+  const SEPARATORS = [", ", ",", "; ", ";", " and ", ", and ", " \\text{and} ", "\\text{ and }", "\\text{, }", ",\\; "];
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 150; trial++) {
+    const n = randInt(rng, 2, 5), names = "ABCDE".slice(0, n).split("");
+    const values = names.map(() => String(randInt(rng, 1, 98)));
+    const oxford = rng.next() < 0.3 ? randInt(rng, 4, 5) : -1; // commas, then "and" before the last answer
+    const gap = (i: number) =>
+      i === n - 2 && oxford >= 0 ? SEPARATORS[oxford] : oxford >= 0 ? ", " : SEPARATORS[randInt(rng, 0, 9)];
+    const join = (xs: string[]) => xs.map((x, i) => i < n - 1 ? x + gap(i) : x).join("");
+    const off = randInt(rng, 0, n - 1), near = values.map((v, i) => i === off ? String(Number(v) + 1) : v);
+    const list = { golds: values, grading: "list" as const };
+    const parts = { golds: names.map((x, i) => `${x} = ${values[i]}`), grading: "parts" as const };
+    for (const [answers, want] of [[values, 1], [near, (n - 1) / n]] as const) {
+      const listed = join([...answers]), named = join(answers.map((v, i) => `${names[i]} = ${v}`));
+      assert.equal(gradeProblem(list, `\\boxed{${listed}}`).score_strict, want, `list: ${listed}`);
+      assert.equal(gradeProblem(parts, `\\boxed{${named}}`).score_strict, want, `parts: ${named}`);
+      assert.equal(grade(`\\boxed{${listed}}`, values.join(", ")).equal_strict, want === 1, `single: ${listed}`);
+    }
+  }
+  // the reviewer's cases: 0.8, 0.6, 0 and (chains) 0.75 before
+  const x5 = { golds: ["18", "3", "70000", "540", "20"], grading: "list" as const };
+  for (const box of ["18, 3, 70000, 540, and 20", "18, 3, 70000, 540 and 20", "18; 3; 70000; 540; 20"]) {
+    assert.equal(gradeProblem(x5, `\\boxed{${box}}`).score_strict, 1, box);
+  }
+  const chains = { golds: ["A = 11", "B = 9", "C = 3", "D = 4"], grading: "parts" as const };
+  assert.equal(gradeProblem(chains, "\\boxed{A = 11, B = 9, C = 3, and D = 4}").score_strict, 1);
+  const hedge = { golds: ["1", "2", "3"], grading: "list" as const };
+  assert.equal(gradeProblem(hedge, "\\boxed{1, 2 or 5, 3}").score_strict, 2 / 3);
+  assert.equal(gradeProblem(hedge, "\\boxed{1, 2 \\text{or} 5, 3}").score_strict, 2 / 3);
 });
