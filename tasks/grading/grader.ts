@@ -72,40 +72,98 @@ function matches(answer: string, golds: readonly string[], mode: Mode): boolean 
 /**
  * Several answers in one box, in order ("a1, a2, …" for GSM8K×5): the fraction of positions that match, out of
  * the golds or the answers given, whichever are more (a box short of answers still scores the positions it has;
- * one with more answers than golds cannot score them all). A box its commas let be read two ways scores its
- * better reading (readings below).
+ * one with more answers than golds cannot score them all). A box its commas let be read several ways scores its
+ * best reading (bestReading).
  */
 export function gradeList(generated: string, golds: readonly string[], mode: Mode): number {
   const box = mode === "strict" ? lastBoxed(generated) : lenientAnswer(generated);
   if (box === undefined) return 0;
-  let best = 0;
-  for (const parts of readings(box)) {
-    let right = 0;
-    golds.forEach((g, i) => (right += parts[i] !== undefined && equivalentAny(parts[i], [g], mode) ? 1 : 0));
-    best = Math.max(best, right / Math.max(golds.length, parts.length));
-  }
-  return best;
+  const seen = new Map<string, boolean>();
+  return bestReading(pieces(box), golds.length, (text, j) => {
+    const key = `${j}\u0000${text}`;
+    let equal = seen.get(key);
+    if (equal === undefined) {
+      // two integers of different values are unequal without the maths grader: a box of thousands of groups of
+      // three would ask it for each group (a gold of another form still asks it: 400 distinct groups take seconds)
+      const digits = /^-?\d+(?:,\d{3})*$/.test(text) && /^-?\d+$/.test(golds[j]);
+      equal = digits && BigInt(text.replace(/,/g, "")) !== BigInt(golds[j])
+        ? false
+        : equivalentAny(text, [golds[j]], mode);
+      seen.set(key, equal);
+    }
+    return equal;
+  });
 }
 
+/** A box's top-level answers as written (splitList), and how each may join the one before as a thousands group. */
+interface Piece {
+  text: string;
+  /** `must` after `,\!` (70,\!000, as the single-answer grader reads it), `may` after a bare comma before three
+   * digits (70,000 among five answers, or 18,100,5 written without spaces: nothing in the text says which), `no`
+   * after a comma and a space (7, 425) or any other separator */
+  join: "must" | "may" | "no";
+}
+
+function pieces(box: string): Piece[] {
+  const out = splitList(box).map(({ text, sep }, i): Piece => ({
+    text,
+    join: i === 0 || sep !== ","
+      ? "no"
+      : /^\\!\s*\d{3}(\D|$)/.test(text)
+      ? "must"
+      : /^\d{3}(\D|$)/.test(text)
+      ? "may"
+      : "no",
+  }));
+  while (out.length > 1 && out[out.length - 1].text.trim() === "") out.pop(); // trailing commas are no answers
+  return out;
+}
+
+// An answer of more pieces than this (a number past 10^48) is read, and counted, but compared with no gold:
+// it bounds the comparisons a box of many groups of three asks for.
+const MOST_GROUPS = 16;
+
 /**
- * The ways to read a box's top-level comma-separated answers. A comma spaced with `\!` (70,\!000, as the
- * single-answer grader reads it) is a thousands separator, and a comma and a space (7, 425) parts two answers;
- * a bare comma before three digits is either (70,000 among five answers, or 18,100,5 written without spaces),
- * and nothing in the text says which, so both readings are given. Trailing commas are no answers.
+ * The best score over every reading of the pieces, each `may` joined or not on its own: right / max(n, answers).
+ * By dynamic programming over (pieces read, answers made): best[i][j] is the most of the first j answers right when
+ * pieces [0, i) make j answers. Answers past the n-th earn nothing, so the pieces after them make as few answers as
+ * they can (the denominator's least). A reading scores only the answers it makes, and counts them all.
  */
-function readings(s: string): string[][] {
-  const read = (thousands: RegExp) => {
-    const out: string[] = [];
-    for (const { text, sep } of splitList(s)) {
-      if (out.length && sep === "," && thousands.test(text)) out[out.length - 1] += "," + text;
-      else out.push(text);
+function bestReading(ps: Piece[], n: number, right: (text: string, j: number) => boolean): number {
+  const last = ps.length;
+  if (n === 0) return 0;
+  const best = Array.from({ length: last + 1 }, () => new Array<number>(n + 1).fill(-1));
+  best[0][0] = 0;
+  const starts = (i: number) => i === last || ps[i].join !== "must"; // an answer may begin (or end before) piece i
+  // the pieces from runStart on may all join the one before; runMax[j]: the best of best[a][j] for a start a in the run
+  const runMax = new Array<number>(n).fill(-1);
+  let runStart = 0;
+  for (let b = 1; b <= last; b++) {
+    if (ps[b - 1].join === "no") {
+      runStart = b - 1;
+      runMax.fill(-1);
     }
-    const trimmed = out.map((p) => p.trim());
-    while (trimmed.length > 1 && trimmed[trimmed.length - 1] === "") trimmed.pop();
-    return trimmed;
-  };
-  const merged = read(/^\d{3}(\D|$)|^\\!\s*\d{3}(\D|$)/), apart = read(/^\\!\s*\d{3}(\D|$)/);
-  return merged.length === apart.length ? [merged] : [merged, apart];
+    if (starts(b - 1)) { for (let j = 0; j < n; j++) runMax[j] = Math.max(runMax[j], best[b - 1][j]); }
+    if (!starts(b)) continue;
+    for (let j = 0; j < n; j++) {
+      let v = runMax[j]; // answer j is pieces [a, b), wrong; or right, from a start as good
+      for (let a = b - 1; v >= 0 && a >= Math.max(runStart, b - MOST_GROUPS); a--) {
+        if (best[a][j] === v && starts(a) && right(ps.slice(a, b).map((p) => p.text).join(",").trim(), j)) {
+          v++;
+          break;
+        }
+      }
+      best[b][j + 1] = v;
+    }
+  }
+  let score = 0, parted = 0; // parted: the `no` pieces in (i, last)
+  for (let i = last; i >= 0; i--) {
+    const fewest = i === last ? 0 : 1 + parted;
+    if (best[i][n] >= 0) score = Math.max(score, best[i][n] / (n + fewest));
+    if (i < last && ps[i].join === "no") parted++;
+  }
+  for (let j = 0; j < n; j++) score = Math.max(score, best[last][j] / n);
+  return score;
 }
 
 export interface ProblemGrade extends Grade {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { grade, gradeProblem, GRADER_VERSION } from "../../../tasks/grading/grader.ts";
+import { equivalentAny } from "../../../tasks/grading/equivalence.ts";
 import { lastBoxed } from "../../../tasks/grading/answer.ts";
 import { randInt, Rng } from "../../helpers.ts";
 
@@ -170,6 +171,119 @@ Deno.test("compact lists (no spaces, some three-digit answers) score as written,
     const other = [...golds].reverse();
     const want = golds.filter((g, i) => Number(g) === Number(other[i])).length / 5;
     assert.equal(gradeProblem(p, `\\boxed{${other.join(",")}}`).score_strict, want, other.join(","));
+  }
+});
+
+Deno.test("each bare comma before three digits is read either way on its own: right lists score 1, near misses what they earn (generated)", () => {
+  // the reviewer's boxes: a thousands separator beside answers of three digits, none spaced (0, 0.4, 0.4 before)
+  for (
+    const [box, golds] of [
+      ["1,000,540,3,4,5", ["1000", "540", "3", "4", "5"]],
+      ["18,3,70,000,540,20", ["18", "3", "70000", "540", "20"]],
+      ["70,3,3,528,101,2", ["70", "3", "3528", "101", "2"]],
+    ] as const
+  ) assert.equal(gradeProblem({ golds: [...golds], grading: "list" }, `\\boxed{${box}}`).score_strict, 1, box);
+  // Golds of 1-2, 3 and 4-7 digits, written with thousands commas (or `,\!`, or none), the answers parted by a
+  // bare comma or a comma and a space. The box says the answers meant: the score is those right out of the golds or
+  // the answers, whichever are more, never more (a wrong answer gains nothing from another reading).
+  const rng = new Rng(5);
+  const value = () => {
+    const r = rng.next();
+    return String(
+      r < 0.3
+        ? randInt(rng, 1, 99)
+        : r < 0.6
+        ? randInt(rng, 100, 999)
+        : r < 0.8
+        ? randInt(rng, 1000, 9_999_999)
+        : randInt(rng, 1, 99) * 1000,
+    );
+  };
+  const written = (v: string) => {
+    const r = rng.next(), grouped = v.replace(/\B(?=(\d{3})+$)/g, r < 0.1 ? ",\\!" : ",");
+    return r < 0.85 ? grouped : v;
+  };
+  for (let trial = 0; trial < 300; trial++) {
+    const n = randInt(rng, 2, 6), golds = Array.from({ length: n }, value);
+    const style = rng.next(); // every gap bare, every gap spaced, or each its own
+    const gap = () => (style < 0.5 || (style >= 0.8 && rng.next() < 0.5) ? "," : ", ");
+    const box = (answers: string[]) => answers.map((a, i) => (i ? gap() : "") + written(a)).join("");
+    const off = randInt(rng, 0, n - 1), lastDigit = (v: string) => v.slice(0, -1) + (Number(v.at(-1)) + 1) % 10;
+    const cases: [string[], number][] = [
+      [golds, 1],
+      [golds.map((g, i) => (i === off ? lastDigit(g) : g)), (n - 1) / n], // one value off
+      [golds.slice(0, -1), (n - 1) / n], // the last answer missing
+      [[...golds, value()], n / (n + 1)], // one answer too many
+    ];
+    for (const [answers, want] of cases) {
+      const text = `\\boxed{${box(answers)}}`, g = gradeProblem({ golds, grading: "list" }, text);
+      assert.deepEqual([g.score_strict, g.score_lenient], [want, want], `${text} against ${golds}`);
+    }
+  }
+});
+
+Deno.test("a list scores the best of all its readings, each bare comma before three digits either way (brute force, generated)", () => {
+  // every reading enumerated: a bare comma before three digits joins or parts, `,\!` joins, `, ` and `; ` part
+  const rng = new Rng(9);
+  const seen = new Map<string, boolean>();
+  const equal = (a: string, g: string) => {
+    const key = `${a}\u0000${g}`;
+    if (!seen.has(key)) seen.set(key, equivalentAny(a, [g], "strict"));
+    return seen.get(key)!;
+  };
+  for (let trial = 0; trial < 150; trial++) {
+    const k = randInt(rng, 1, 9);
+    const pieces = Array.from(
+      { length: k },
+      () => rng.next() < 0.5 ? String(randInt(rng, 1, 99)) : String(randInt(rng, 0, 999)).padStart(3, "0"),
+    );
+    const seps = pieces.map((_, i) => i === 0 ? "" : [",", ",", ",", ", ", ",\\!", "; "][randInt(rng, 0, 5)]);
+    const join = pieces.map((p, i) => i > 0 && p.length === 3 && (seps[i] === "," || seps[i] === ",\\!"));
+    const free = join.flatMap((j, i) => j && seps[i] === "," ? [i] : []);
+    const readings: string[][] = [];
+    for (let mask = 0; mask < 1 << free.length; mask++) {
+      const out: string[] = [];
+      pieces.forEach((p, i) => {
+        const joined = join[i] && (seps[i] !== "," || (mask >> free.indexOf(i) & 1) === 1);
+        if (joined) out[out.length - 1] += seps[i] + p;
+        else out.push(p);
+      });
+      readings.push(out);
+    }
+    // golds: one reading's answers, some changed, some dropped or added
+    const golds = readings[randInt(rng, 0, readings.length - 1)].map((a) => a.replace(/,(\\!)?/g, ""))
+      .map((g) => rng.next() < 0.2 ? String(Number(g) + 1) : String(Number(g)));
+    if (rng.next() < 0.3) golds.pop();
+    if (rng.next() < 0.3) golds.push(String(randInt(rng, 1, 999)));
+    if (!golds.length) continue;
+    const want = Math.max(
+      ...readings.map((r) =>
+        golds.filter((g, i) => r[i] !== undefined && equal(r[i], g)).length / Math.max(golds.length, r.length)
+      ),
+    );
+    const box = pieces.map((p, i) => seps[i] + p).join("");
+    assert.equal(
+      gradeProblem({ golds, grading: "list" }, `\\boxed{${box}}`).score_strict,
+      want,
+      `${box} against ${golds}`,
+    );
+  }
+});
+
+Deno.test("a box of thousands of groups of three is graded well inside the time limit", () => {
+  // integer golds (gsm8k-x5's) are compared as integers first; another gold asks the maths grader (slower)
+  const groups = (k: number) => Array.from({ length: k }, (_, i) => String(100 + i % 900)).join(",");
+  for (
+    const [box, golds] of [
+      [groups(3000), ["5", "100", "101"]],
+      [`5,${groups(3000)}`, ["5", "100", "101"]],
+      [Array(3000).fill("000").join(","), ["5", "100", "101"]],
+      [groups(150), ["\\frac{1}{2}", "100", "x"]],
+    ] as const
+  ) {
+    const t = performance.now();
+    gradeProblem({ golds: [...golds], grading: "list" }, `\\boxed{${box}}`);
+    assert.ok(performance.now() - t < 5000, `${box.slice(0, 20)}…: ${performance.now() - t} ms`);
   }
 });
 
