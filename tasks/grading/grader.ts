@@ -17,6 +17,8 @@ import type { Grading } from "../problem.ts";
 //    equal), leniently an expression's decimals are as precise as they are long (10^{3-f}, 10^-6 at most, was 10^-6
 //    always), and no-exact values are told apart to 90 digits (a difference shrinking 10^25 times was rounding: 75);
 //    option marks written bare count (`C. D.`, `C. + D.`, `(C) \lor D`, `C. x = 42, D. x = 43` were C);
+//    a list's and named parts' answers parted by the single-answer grader's separators (`;`, "and": 18; 3 was one
+//    answer), and each bare comma before three digits in a list read both ways on its own (1,000,540,3 scored 0);
 // 10: a letter before a parenthesis multiplies it (`a(b+c)`, `V(1+x)`, `N(N-1)` were functions), and every comparison
 //    starts from the engine as loaded (a worker's earlier problems changed later verdicts); physics: a problem whose
 //    unit is % has a percentage for its gold (`420\%` against 4.2 % was right), and a percent reading scales the
