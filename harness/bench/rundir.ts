@@ -184,6 +184,7 @@ export function checkRecordLines(file: string, records: readonly BenchRecord[], 
         c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
         [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x)) &&
         text(c.answer) && (c.vote === undefined || text(c.vote)) &&
+        (c.writer === undefined || c.writer === null || Number.isInteger(c.writer)) &&
         (c.paths === undefined || (Array.isArray(c.paths) && c.paths.every(text)))
       );
     check(ok, `${file}:${i + 1}: a record whose "checkpoints" are not this project's (the file was changed by hand?)`);

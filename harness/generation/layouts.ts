@@ -16,7 +16,7 @@
  * history into the paper's "re-encode" ablation.
  */
 import type { Block } from "../../engine/cache.ts";
-import type { FinisherStart, StepRecord } from "./solver.ts";
+import type { FinisherStart, StepRecord, WrittenText } from "./solver.ts";
 
 /** The protocol texts as token ids (tokenized once per model). */
 export interface ProtocolIds {
@@ -69,13 +69,22 @@ export interface WorkerState extends Member {
  * consecutive pieces joined (one worker's whole transcript is one text, as it always was), another writer's never
  * (one writer's stray brace would close the box another left open).
  */
-export function writerRuns(pieces: readonly [writer: number, text: string][]): string[] {
-  const runs: string[] = [];
+export function writerRuns(pieces: readonly [writer: number, text: string][]): WrittenText[] {
+  const runs: WrittenText[] = [];
   pieces.forEach(([writer, text], i) => {
-    if (i > 0 && pieces[i - 1][0] === writer) runs[runs.length - 1] += text;
-    else runs.push(text);
+    if (i > 0 && pieces[i - 1][0] === writer) runs[runs.length - 1].text += text;
+    else runs.push({ writer, text });
   });
   return runs;
+}
+
+/**
+ * What the generated texts are read from: the finished steps in transcript order and each worker's texts (a
+ * run's team; the viewer's replay of a trace, for records from before a checkpoint's `writer`).
+ */
+export interface WrittenParts {
+  readonly steps: readonly { readonly worker: number; readonly text: string }[];
+  readonly workers: readonly { readonly stepText: string; readonly traceText: string }[];
 }
 /** What the text and the finisher read of a run besides. */
 export interface Team extends Page {
@@ -160,7 +169,7 @@ export interface Layout {
   /** what an answer written in a finished step ends: the run (the team's answer), or only its writer (they vote) */
   answerEnds(t: Team): "run" | "worker";
   /** the generated texts, each one writer's (writerRuns), in transcript order */
-  texts(t: Team): string[];
+  texts(t: WrittenParts): WrittenText[];
   /** the finisher's start: `fork` reads the workers' own blocks; otherwise the transcript, re-encoded */
   finisher(t: Team, fork: boolean): FinisherPlan;
   /** the KV tokens of finished steps written a second time, when the workers' steps take `tokens` */
@@ -237,7 +246,7 @@ export const LAYOUTS: Record<string, Layout> = {
     answerEnds: (t) => t.workers.length > 1 ? "worker" : "run",
     copies: () => 0,
     finisherTail: (written) => written,
-    texts: (t) => t.workers.map((w) => w.traceText),
+    texts: (t) => t.workers.map((w, writer) => ({ writer, text: w.traceText })),
     finisher(t, fork) {
       // Traces one after another: the first is already a chain in write order (its unwritten tokens follow in
       // the tail); the others are encoded after it.

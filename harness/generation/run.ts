@@ -21,7 +21,15 @@ import {
   type Team,
   type TranscriptText,
 } from "./layouts.ts";
-import { pageTokens, type PlannedRow, Solver, TYPICAL_STEP, writerSeed } from "./solver.ts";
+import {
+  pageTokens,
+  type PlannedRow,
+  Solver,
+  TYPICAL_STEP,
+  writerSeed,
+  type Written,
+  type WrittenText,
+} from "./solver.ts";
 import { Worker } from "./worker.ts";
 
 export type FinisherMode = "reencode" | "fork" | "none";
@@ -299,7 +307,7 @@ export class Run extends Solver {
     const answer = this.#s.earlyStop && format.endsRun ? format.written(w.stepText, true) : undefined;
     if (answer) {
       this.#recordStep(w);
-      if (this.#layout.answerEnds(this.#team) === "run") return this.stopEarly(answer);
+      if (this.#layout.answerEnds(this.#team) === "run") return this.stopEarly(answer, w.index);
       // the step's last token is sampled, not written: the finisher's transcript takes it from there
       w.endStep(id);
       return this.stopWorker(w);
@@ -340,7 +348,7 @@ export class Run extends Solver {
   protected get finished(): boolean {
     return this.#workers.every((w) => w.done);
   }
-  protected writtenTexts(): string[] {
+  protected writtenTexts(): WrittenText[] {
     return this.#layout.texts(this.#team);
   }
   protected finisherStart() {
@@ -355,7 +363,7 @@ export class Run extends Solver {
   protected tokens(): number[] {
     return this.#workers.map((w) => w.generated);
   }
-  protected override writtenAnswer(): string | undefined {
+  protected override writtenAnswer(): Written | undefined {
     return this.#s.finisherAlways ? undefined : super.writtenAnswer();
   }
   /** Self-consistency's vote over the answers the workers wrote (paths): the majority, or weighted by confidence. */

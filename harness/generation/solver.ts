@@ -9,6 +9,7 @@ import type { Block, KVCache } from "../../engine/cache.ts";
 import type { Row } from "../../engine/plan.ts";
 import type { TokenLogprobs } from "../../engine/sampler.ts";
 import { Finisher, type FinisherSettings } from "./finisher.ts";
+import type { AnswerFormat } from "./answer_format.ts";
 
 /**
  * The version of how a checkpoint's times are counted, in every run folder's key, so that no folder mixes two
@@ -45,6 +46,11 @@ export interface Checkpoint {
   /** wall time of the passes this run took part in (shared passes counted whole), ms */
   shared_ms: number;
   finisher_passes: number;
+  /**
+   * a "generated" or "early-stop" answer's writer: the index (in texts() and the trace's `names`) of the one whose
+   * text it was read from; null where none alone wrote it (a vote); absent otherwise, and in records before it
+   */
+  writer?: number | null;
   /** self-consistency: the most frequent of the workers' own answers */
   vote?: string | null;
   /**
@@ -63,6 +69,30 @@ export interface StepRecord {
   pass: number;
   /** text the harness wrote into the writer's sequence (a trigger, peers' text read), not the model's own */
   inserted?: true;
+}
+
+/** A generated text an answer may be read from, and its writer (an index of texts()). */
+export interface WrittenText {
+  writer: number;
+  text: string;
+}
+
+/** An answer already written, and who wrote it (null: no one writer, as a vote). */
+export interface Written {
+  answer: string;
+  writer: number | null;
+}
+
+/**
+ * The answer written last: the last one of the last text holding one, with that text's writer. The one rule for
+ * who wrote a written answer: the solver's at a checkpoint, and the viewer's for records from before `writer`.
+ */
+export function lastWritten(texts: readonly WrittenText[], format: AnswerFormat, open: boolean): Written | undefined {
+  for (let i = texts.length - 1; i >= 0; i--) {
+    const answer = format.written(texts[i].text, open);
+    if (answer !== undefined) return { answer, writer: texts[i].writer };
+  }
+  return undefined;
 }
 
 /**
@@ -114,7 +144,7 @@ export abstract class Solver {
   #finisherSoloMs = 0;
   #phase: Phase = "decode";
   #final = false;
-  #early?: string;
+  #early?: Written;
   #finisher?: Finisher;
   #finisherAnswer?: string | null;
   #rows: PlannedRow[] = [];
@@ -140,15 +170,10 @@ export abstract class Solver {
    * writer's (a step, or a writer's whole text), never two joined, where one writer's brace or fence would close
    * a box or block another left open
    */
-  protected abstract writtenTexts(): string[];
-  /** the answer already written, if any: the last one of the last text holding one (a method that votes says its own) */
-  protected writtenAnswer(): string | undefined {
-    const texts = this.writtenTexts();
-    for (let i = texts.length - 1; i >= 0; i--) {
-      const answer = this.finisherSettings.format.written(texts[i], !this.finished);
-      if (answer !== undefined) return answer;
-    }
-    return undefined;
+  protected abstract writtenTexts(): WrittenText[];
+  /** the answer already written, if any: lastWritten's (a method that votes says its own) */
+  protected writtenAnswer(): Written | undefined {
+    return lastWritten(this.writtenTexts(), this.finisherSettings.format, !this.finished);
   }
   /** where the finisher reads from; undefined: the method has none */
   protected abstract finisherStart(): FinisherStart | undefined;
@@ -197,9 +222,12 @@ export abstract class Solver {
     this.onStep?.(s);
   }
 
-  /** An answer written by the team: it ends the run and stands for every later checkpoint. */
-  protected stopEarly(answer: string): void {
-    this.#early = answer;
+  /**
+   * An answer written by the team: it ends the run and stands for every later checkpoint; `writer`: whose text
+   * held it (null: no one writer's, as a vote).
+   */
+  protected stopEarly(answer: string, writer: number | null): void {
+    this.#early = { answer, writer };
   }
 
   /** The rows it wants in the next pass (the same rows again until they are accepted). */
@@ -246,9 +274,9 @@ export abstract class Solver {
 
   /** The answer at this checkpoint: the early stop's, one already written, or the finisher's. */
   #readAnswer() {
-    if (this.#early !== undefined) return this.#record(this.#early, "early-stop");
+    if (this.#early !== undefined) return this.#record(this.#early.answer, "early-stop", this.#early.writer);
     const written = this.writtenAnswer();
-    if (written) return this.#record(written, "generated");
+    if (written?.answer) return this.#record(written.answer, "generated", written.writer);
     const start = this.finisherStart();
     if (!start) return this.#record(null, "none");
     this.#finisher = new Finisher(this.cache, start.before, start.first, this.finisherSettings);
@@ -259,12 +287,13 @@ export abstract class Solver {
    * Records the answer at the current checkpoint; once the run is final, for every budget still without one
    * (the answer stands from then on).
    */
-  #record(answer: string | null, source: AnswerSource) {
+  #record(answer: string | null, source: AnswerSource, writer?: number | null) {
     const vote = this.vote(), paths = this.paths();
     const c: Omit<Checkpoint, "budget"> = {
       passes: this.#passes,
       answer,
       source,
+      ...(writer !== undefined ? { writer } : {}),
       tokens: this.tokens(),
       solo_ms: +(this.#soloMs + this.#finisherSoloMs).toFixed(2),
       shared_ms: +(this.#wallMs + this.#finisherWallMs).toFixed(2),

@@ -4,12 +4,15 @@
  *    averaged over ordered pairs: how much the workers repeat each other (0 for one writer);
  *  - mentions: how often a writer names another in its own text (the step headers not counted);
  *  - steps: finished steps per writer;
- *  - answer_by: who wrote the final answer: the finisher, or the writer whose text holds the last \boxed{…}.
+ *  - answer_by: who wrote the final answer: the finisher, or the writer the solver read it from (answerWriter).
  * Each over the writers' own words: text the harness inserted (a step marked so) is no writer's.
  */
 import type { BenchRecord, TraceLine } from "../bench/rundir.ts";
 import { escapeRegExp as escape } from "../../tasks/texts.ts";
-import { ownText } from "../bench/trace.ts";
+import { ownText, writerParts } from "../bench/trace.ts";
+import { answerFormat } from "../generation/answer_format.ts";
+import { type Method, methodLayout, parseMethod, replaysViews } from "../generation/methods.ts";
+import { lastWritten } from "../generation/solver.ts";
 
 export interface Measures {
   overlap: number;
@@ -65,14 +68,37 @@ export function measures(
   });
   const mine = trace.steps.filter((s) => !s.inserted);
   const steps = names.map((_, w) => mine.filter((s) => s.worker === w).length);
-  const last = record?.checkpoints[record.checkpoints.length - 1];
-  let answerBy: string | null = null;
-  if (last?.source === "finisher") answerBy = "finisher";
-  else if (last && last.source !== "none") {
-    // the latest finished step with a box, else the first writer whose unfinished text has one
-    const step = mine.filter((s) => s.text.includes("\\boxed")).sort((a, b) => b.pass - a.pass)[0];
-    const w = step ? step.worker : texts.findIndex((t) => t.includes("\\boxed"));
-    answerBy = w >= 0 ? names[w] : null;
-  }
+  const writer = record && answerWriter(trace, record);
+  const answerBy = writer === "finisher" ? writer : typeof writer === "number" ? names[writer] ?? null : null;
   return { overlap: pairs ? sum / pairs : 0, mentions, steps, answer_by: answerBy };
+}
+
+/**
+ * Who wrote a record's final answer: "finisher", or the index of the writer whose text the solver read it from
+ * (its checkpoint's `writer`); null where no one writer did (no answer, a vote) or it is not known. A record from
+ * before `writer` is read by the solver's own rule (lastWritten) over its trace, for a method over a layout (whose
+ * texts the layout gives); another family's (a solver of its own) is not known.
+ */
+export function answerWriter(trace: TraceLine, record: BenchRecord): number | "finisher" | null {
+  const last = record.checkpoints[record.checkpoints.length - 1];
+  if (!last || last.source === "none") return null;
+  if (last.source === "finisher") return "finisher";
+  if (last.writer !== undefined) return last.writer;
+  let method: Method;
+  try {
+    method = parseMethod(trace.method);
+  } catch {
+    return null; // a method this build does not name
+  }
+  if (!replaysViews(method) || last.vote !== undefined) return null; // a vote is no one writer's
+  const format = answerFormat(record.grading);
+  // an early stop reads the step that ended the run: the last one holding an answer
+  if (last.source === "early-stop") {
+    return lastWritten(trace.steps.map((s) => ({ writer: s.worker, text: s.text })), format, true)?.writer ?? null;
+  }
+  const parts = trace.workers.map((_, w) => writerParts(trace, w));
+  if (parts.some((p) => p === undefined)) return null;
+  const workers = parts.map((p, w) => ({ stepText: p!.rest, traceText: trace.workers[w] }));
+  const texts = methodLayout(method).texts({ steps: trace.steps, workers });
+  return lastWritten(texts, format, trace.ended?.some((e) => e === null) ?? true)?.writer ?? null;
 }

@@ -35,6 +35,7 @@ import {
 } from "../confidence.ts";
 import { baseline, type Family, type Method, type MethodId, runSpec } from "../methods.ts";
 import { Run, type RunSpec } from "../run.ts";
+import type { Written } from "../solver.ts";
 import type { Worker } from "../worker.ts";
 
 /** A DeepConf method: the common fields (a baseline's) and the paper's settings. */
@@ -207,7 +208,7 @@ export class DeepConfRun extends Run {
       if (g !== undefined && g < this.#threshold) this.stopWorker(w), this.#stopped.add(w);
     }
     const v = ended && m.tau !== undefined ? this.#tally() : undefined;
-    if (v && v.share >= m.tau!) this.stopEarly(v.answer);
+    if (v && v.share >= m.tau!) this.stopEarly(v.answer, null); // a vote: no one writer's
   }
 
   /** A trace the threshold stopped has no answer of its own: its paper discards it (a box it wrote is not one). */
@@ -241,7 +242,8 @@ export class DeepConfRun extends Run {
   }
 
   /** The answer the run has written is its vote; none yet: the finisher's. */
-  protected override writtenAnswer(): string | undefined {
-    return this.#tally()?.answer;
+  protected override writtenAnswer(): Written | undefined {
+    const answer = this.#tally()?.answer;
+    return answer === undefined ? undefined : { answer, writer: null }; // a vote: no one writer's
   }
 }

@@ -22,7 +22,7 @@ import {
   textsOf,
 } from "../methods.ts";
 import { DEFAULT_NAMES, fillTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
-import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
 /** A Group Think method: the common fields (a baseline's) and where its answer comes from. */
@@ -185,7 +185,7 @@ export class GroupThinkRun extends Solver {
     this.recordStep({ worker: i, step: ++t.steps, text: step, ids: t.stepIds, pass: this.passes });
     t.detector = new StepDetector();
     t.stepIds = [];
-    if (answer && (!this.#s.lead || i === 0)) this.stopEarly(answer);
+    if (answer && (!this.#s.lead || i === 0)) this.stopEarly(answer, i);
   }
 
   kvTokens(pageSize: number): number {
@@ -197,8 +197,9 @@ export class GroupThinkRun extends Solver {
   protected get finished(): boolean {
     return this.#thinkers.every((t) => t.done);
   }
-  protected writtenTexts(): string[] {
-    return this.#s.lead ? [this.#thinkers[0].text] : this.texts();
+  protected writtenTexts(): WrittenText[] {
+    const texts = this.texts().map((text, writer) => ({ writer, text }));
+    return this.#s.lead ? texts.slice(0, 1) : texts;
   }
   /**
    * The lead: the others' blocks, then its own, continued by its unwritten last id; or every thinker's block in

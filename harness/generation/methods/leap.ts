@@ -24,7 +24,7 @@ import {
   textsOf,
 } from "../methods.ts";
 import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
-import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
 export type Routing = "dispersed" | "clustered" | "hybrid";
@@ -460,15 +460,15 @@ export class LeapRun extends Solver {
    * when voteKey (the grader's text normalisation, not its equivalence) reads them alike, as the other votes and
    * maj@k group them.
    */
-  protected writtenTexts(): string[] {
-    const answered = this.#paths.filter((p) => p.answer).map((p) => p.answer!)
+  protected writtenTexts(): WrittenText[] {
+    const answered = this.#paths.flatMap((p, writer) => p.answer ? [{ ...p.answer, writer }] : [])
       .sort((a, b) => a.pass - b.pass);
     const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
     const best = answered.reduce<typeof answered[number] | undefined>(
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
       undefined,
     );
-    return [best?.step ?? ""];
+    return best ? [{ writer: best.writer, text: best.step }] : [];
   }
   /** After the first path's own sequence: the prompt, its reasoning, its summaries and the peers' it read. */
   protected finisherStart(): FinisherStart {

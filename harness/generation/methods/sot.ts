@@ -21,7 +21,7 @@ import {
   textsOf,
 } from "../methods.ts";
 import { fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
-import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed } from "../solver.ts";
+import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
 /** A Skeleton-of-Thought method: the common fields (a baseline's) and its points' rows per pass. */
@@ -320,7 +320,7 @@ export class SotRun extends Solver {
         });
         this.#detector = new StepDetector();
         this.#stepIds = [];
-        if (answer) this.stopEarly(answer);
+        if (answer) this.stopEarly(answer, this.#writers - 1);
       }
     }
     if (w.ids.length >= w.limit) w.done = true;
@@ -386,8 +386,9 @@ export class SotRun extends Solver {
    * The continuation's text only: a point's box answers its point (the points' prompt asks for one), not the
    * problem, so until the continuation writes its own the answer is the finisher's over all the work so far.
    */
-  protected writtenTexts(): string[] {
-    return [this.#cont?.text ?? ""];
+  protected writtenTexts(): WrittenText[] {
+    // the continuation is the last writer of texts() (names())
+    return [{ writer: this.#threads.length + 1, text: this.#cont?.text ?? "" }];
   }
   /** After the continuation, or, before it, after the work so far re-encoded. */
   protected finisherStart(): FinisherStart {

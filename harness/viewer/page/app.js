@@ -195,7 +195,9 @@ async function showRecord(key) {
     row("text overlap (4-grams)", measures.overlap.toFixed(3));
     row("mentions of others", names.map((n, i) => `${n} ${measures.mentions[i]}`).join(", "));
     row("steps", names.map((n, i) => `${n} ${measures.steps[i]}`).join(", "));
-    row("answer by", measures.answer_by ?? "no answer");
+    // null: no answer, a vote (no one writer's), or an older record of a family whose texts the viewer cannot replay
+    const end = record?.checkpoints.at(-1)?.source;
+    row("answer by", measures.answer_by ?? (end === "none" || !end ? "no answer" : "no one writer (or not recorded)"));
   }
   $("checkpoints").tBodies[0].replaceChildren(...(record?.checkpoints ?? []).map((c) => {
     const tr = el("tr", undefined, "checkpoint-row");

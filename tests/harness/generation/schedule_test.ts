@@ -7,7 +7,7 @@ import { commitPlan, encodePlan, type Row } from "../../../engine/plan.ts";
 import { GREEDY, Sampler, type TokenLogprobs } from "../../../engine/sampler.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
 import { step, type StepModel } from "../../../harness/generation/schedule.ts";
-import { type PlannedRow, Solver } from "../../../harness/generation/solver.ts";
+import { type PlannedRow, Solver, type WrittenText } from "../../../harness/generation/solver.ts";
 
 /** A run of writers, one row each per pass, each asking for `ks[i]` log-probabilities; it keeps what it takes. */
 class Writers extends Solver {
@@ -32,7 +32,7 @@ class Writers extends Solver {
   protected get finished(): boolean {
     return false;
   }
-  protected writtenTexts(): string[] {
+  protected writtenTexts(): WrittenText[] {
     return [];
   }
   protected finisherStart() {

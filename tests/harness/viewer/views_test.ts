@@ -242,7 +242,11 @@ Deno.test("measures: text the harness inserted is no writer's words; a trace who
     steps,
     pass_ms: [1],
   };
-  const m = measures(t, { checkpoints: [{ source: "generated" }] } as unknown as Parameters<typeof measures>[1])!;
+  // LeaP's answer is the majority's step, its path's (the checkpoint's writer: the viewer cannot replay its vote)
+  const m = measures(
+    t,
+    { checkpoints: [{ source: "generated", writer: 0 }] } as unknown as Parameters<typeof measures>[1],
+  )!;
   assert.equal(m.overlap, 0); // counted over the whole texts, the trigger and the copied summaries are shared
   assert.deepEqual(m.mentions, [0, 0]); // Bob's name in Alice's text is in his summary, which she only read
   assert.deepEqual(m.steps, [2, 2]);
