@@ -185,8 +185,11 @@ export function curvesCsv(points: readonly CurvePoint[]): string {
   return [cols.join(","), ...points.map((p) => cols.map((c) => cell(p[c])).join(","))].join("\n") + "\n";
 }
 
-/** A time to three figures, in ms below a second (a demo model's runs take tens of ms: 0.1 s said nothing). */
-function duration(seconds: number): string {
+/**
+ * A time to three figures, in ms below a second (a demo model's runs take tens of ms: 0.1 s said nothing); the
+ * viewer's too.
+ */
+export function duration(seconds: number): string {
   return seconds >= 1 ? `${seconds.toFixed(seconds >= 10 ? 0 : 1)} s` : `${+(seconds * 1000).toPrecision(3)} ms`;
 }
 

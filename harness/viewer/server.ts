@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { InputError, oneLine } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { curves, specSeeds } from "../report/curves.ts";
+import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs } from "../report/charts.ts";
 import { type BenchRecord, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Measures, measures } from "./measures.ts";
@@ -193,6 +193,8 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
     record: record ?? null,
     trace: trace ?? null,
     measures: measuresOf(data, key, record),
+    // each checkpoint's solo time in summary.md's words (the page has no formatter of its own)
+    solo_times: (record?.checkpoints ?? []).map((c) => duration(c.solo_ms / 1000)),
     redundancy_check: data.redundancyCheck,
     passes: trace ? decodePasses(record, trace) : 0,
   });

@@ -199,7 +199,7 @@ async function showRecord(key) {
     const end = record?.checkpoints.at(-1)?.source;
     row("answer by", measures.answer_by ?? (end === "none" || !end ? "no answer" : "no one writer (or not recorded)"));
   }
-  $("checkpoints").tBodies[0].replaceChildren(...(record?.checkpoints ?? []).map((c) => {
+  $("checkpoints").tBodies[0].replaceChildren(...(record?.checkpoints ?? []).map((c, i) => {
     const tr = el("tr", undefined, "checkpoint-row");
     tr.append(
       el("td", c.budget),
@@ -208,7 +208,7 @@ async function showRecord(key) {
       el("td", c.source),
       el("td", c.verdict ?? (c.equal_strict ? "✓" : "✗"), c.equal_strict ? "ok" : "bad"),
       el("td", c.equal_lenient ? "✓" : "✗", c.equal_lenient ? "ok" : "bad"),
-      el("td", (c.solo_ms / 1000).toFixed(2)),
+      el("td", data.solo_times[i]),
     );
     return tr;
   }));

@@ -127,6 +127,9 @@ browserTest("viewer: curves, records and filters, a record's worker columns, and
     assert.deepEqual(await page.$$eval("h4.worker-col", (h) => h.map((e) => e.textContent)), ["Alice", "Bob", "Carol"]);
     assert.equal(await page.$$eval(".step-cell:not(.unfinished)", (c) => c.length), 9);
     assert.equal((await page.$$eval("#columns .check", (c) => c.map((e) => e.textContent)))[0], CHECK);
+    // the checkpoints' solo times, as summary.md writes them
+    const solo = await page.$$eval(".checkpoint-row td:last-child", (c) => c.map((e) => e.textContent));
+    assert.deepEqual(solo, ["40 ms", "80 ms", "120 ms", "160 ms"]);
     // the slider: at the last pass each view holds the others' blocks and its own; at pass 1 the first steps
     await page.waitForSelector(".view-row");
     const views = () => page.$$eval(".view-row", (rows) => rows.map((r) => r.textContent));

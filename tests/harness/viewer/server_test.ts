@@ -42,6 +42,8 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
     const one = await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
     assert.deepEqual(one.trace.names, ["Alice", "Bob"]);
     assert.equal(one.passes, 32, "the decode passes: the finisher's after them show no view");
+    // each checkpoint's solo time as summary.md writes it (a demo run's tens of ms, not "0.04")
+    assert.deepEqual(one.solo_times, ["40 ms", "80 ms", "120 ms", "160 ms"]);
     const views = (pass: number) => get(`/api/runs/0/views?key=${encodeURIComponent(key)}&pass=${pass}`);
     assert.deepEqual(await views(35), await views(32));
     assert.deepEqual(await views(1000), await views(32));
