@@ -108,6 +108,7 @@ function recordList(data: RunData): unknown[] {
       answer: end?.answer ?? null,
       correct: !!end?.equal_strict,
       score: end?.score_strict ?? 0,
+      grading: r.grading,
       passes: end?.passes ?? 0,
       steps: r.steps,
       solo_ms: r.solo_ms,

@@ -113,12 +113,27 @@ async function showRecords() {
   renderRecords();
 }
 
+/**
+ * A verdict: ✓ only for a whole answer right; where grading is by parts or lists ("parts", "list") the score
+ * beside it, the fraction right that the curves average (a ✗ may be 3 parts of 4).
+ */
+function verdictText(grading, right, score) {
+  const mark = right ? "✓" : "✗";
+  return grading === "parts" || grading === "list" ? `${mark} ${+score.toFixed(2)}` : mark;
+}
+
+const VERDICTS = {
+  correct: (r) => r.correct,
+  incorrect: (r) => !r.correct,
+  partial: (r) => r.score > 0 && r.score < 1,
+};
+
 function renderRecords() {
   const method = $("f-method").value, task = $("f-task").value, verdict = $("f-verdict").value;
   const disagree = $("f-disagree").checked;
   const shown = state.records.filter((r) =>
     (!method || r.method === method) && (!task || r.task === task) &&
-    (!verdict || (verdict === "correct") === r.correct) && (!disagree || r.disagree)
+    (!verdict || VERDICTS[verdict](r)) && (!disagree || r.disagree)
   );
   // listed a page at a time (a table of every record of a large run would stall the page), and said so
   const listed = Math.min(shown.length, state.listed);
@@ -134,7 +149,7 @@ function renderRecords() {
       el("td", r.method),
       el("td", r.seed),
       el("td", r.answer ?? "—"),
-      el("td", r.correct ? "✓" : "✗", r.correct ? "ok" : "bad"),
+      el("td", verdictText(r.grading, r.correct, r.score), r.correct ? "ok" : "bad"),
       el("td", r.passes),
       el("td", r.steps),
       el("td", r.overlap === null ? "" : r.overlap.toFixed(2)),
@@ -206,8 +221,8 @@ async function showRecord(key) {
       el("td", c.passes),
       el("td", c.answer ?? "—"),
       el("td", c.source),
-      el("td", c.verdict ?? (c.equal_strict ? "✓" : "✗"), c.equal_strict ? "ok" : "bad"),
-      el("td", c.equal_lenient ? "✓" : "✗", c.equal_lenient ? "ok" : "bad"),
+      el("td", c.verdict ?? verdictText(record.grading, c.equal_strict, c.score_strict), c.equal_strict ? "ok" : "bad"),
+      el("td", verdictText(record.grading, c.equal_lenient, c.score_lenient), c.equal_lenient ? "ok" : "bad"),
       el("td", data.solo_times[i]),
     );
     return tr;

@@ -151,6 +151,48 @@ browserTest("viewer: curves, records and filters, a record's worker columns, and
   }
 });
 
+browserTest(
+  "viewer: graded by parts, a verdict shows the score the curves average; the filter names whole answers",
+  async (browser) => {
+    const { dir, records } = writeRun(3);
+    // the same run graded by parts: a wrong answer has half its parts right
+    const file = join(dir, "records.jsonl");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").trim().split("\n").map((line) => {
+        const r = JSON.parse(line);
+        r.grading = "parts";
+        for (const c of r.checkpoints) if (c.answer !== null && !c.equal_strict) c.score_strict = c.score_lenient = 0.5;
+        return JSON.stringify(r);
+      }).join("\n") + "\n",
+    );
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+    try {
+      const page = await open(browser, `${viewer.url}#run=0&tab=records`);
+      await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0);
+      const verdicts = await page.$$eval(".record-row td:nth-child(6)", (c) => c.map((e) => e.textContent));
+      const right = verdicts.filter((v) => v === "✓ 1").length;
+      assert.equal(verdicts.filter((v) => v === "✗ 0.5").length, records - right, verdicts.join());
+      assert.deepEqual(
+        await page.$$eval("#f-verdict option", (o) => o.map((e) => e.textContent)),
+        ["all", "whole answer right", "whole answer not right", "some parts right, not all"],
+      );
+      await page.select("#f-verdict", "partial");
+      assert.equal(await page.$$eval(".record-row", (r) => r.length), records - right);
+      await page.select("#f-verdict", "correct");
+      assert.equal(await page.$$eval(".record-row", (r) => r.length), right);
+      // a record's checkpoints: strict and lenient each with its score
+      await page.select("#f-verdict", "incorrect");
+      await page.click(".record-row");
+      await page.waitForFunction(() => document.querySelectorAll(".checkpoint-row").length > 0);
+      const last = await page.$$eval(".checkpoint-row:last-child td", (c) => c.map((e) => e.textContent));
+      assert.deepEqual(last.slice(4, 6), ["✗ 0.5", "✗ 0.5"]);
+    } finally {
+      await viewer.close();
+    }
+  },
+);
+
 browserTest("viewer: model text with markup shows as text, never runs", async (browser) => {
   const { dir } = writeRun(1);
   const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
