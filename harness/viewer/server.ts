@@ -131,7 +131,8 @@ function runInfo(data: RunData, id: number) {
     tasks: spec.tasks ?? [],
     methods: spec.methods ?? [],
     records: data.records.length,
-    planned: data.meta.planned ?? null,
+    // how many records run.json plans (the page follows a run with fewer), not the keys: it asks every few seconds
+    planned: Array.isArray(data.meta.planned) ? data.meta.planned.length : null,
     gpu: (data.meta.machine as { gpu?: string } | undefined)?.gpu ?? null,
   };
 }

@@ -89,11 +89,16 @@ async function showCurves() {
   show("curves");
   const specs = await api(`/api/runs/${state.run}/curves`);
   $("curves-empty").hidden = !!specs;
-  $("chart-steps").replaceChildren();
-  $("chart-time").replaceChildren();
-  if (!specs) return;
-  await drawChart(specs.steps, $("chart-steps"));
-  await drawChart(specs.time, $("chart-time"));
+  for (const id of ["chart-steps", "chart-time"]) {
+    // a redraw keeps the chart's height meanwhile, so that the page does not scroll back up under the reader
+    $(id).style.minHeight = `${$(id).offsetHeight}px`;
+    $(id).replaceChildren();
+  }
+  if (specs) {
+    await drawChart(specs.steps, $("chart-steps"));
+    await drawChart(specs.time, $("chart-time"));
+  }
+  for (const id of ["chart-steps", "chart-time"]) $(id).style.minHeight = "";
 }
 
 // ---------- records ----------
@@ -374,6 +379,29 @@ events.onopen = () => {
   }
   if (![...state.live.values()].length) $("live-status").textContent = "Waiting for a run in progress…";
 };
+
+// ---------- a run being written ----------
+
+// The Curves or Records tab of a run that has fewer records than its run.json plans (a bench writing it) follows
+// it: every few seconds the run list is asked again (the server reads only what was appended), and the tab is
+// drawn again when the run's record count changed, its filters, listed rows and place on the page kept.
+const FOLLOW_MS = 2000;
+let following = false;
+
+async function follow() {
+  const r = state.runs[state.run], p = params(), tab = p.get("tab") ?? "curves", hash = location.hash;
+  if (following || document.hidden || !r || r.error || !(r.planned > r.records) || p.get("record")) return;
+  if (tab !== "curves" && tab !== "records") return;
+  following = true;
+  try {
+    const runs = await api("/api/runs");
+    // the page drawn again as a hash change draws it, only where the run grew and the same page is still shown
+    if (runs[state.run]?.records !== r.records && location.hash === hash) await route();
+  } finally {
+    following = false;
+  }
+}
+setInterval(() => follow().catch(report), FOLLOW_MS);
 
 // ---------- routing ----------
 

@@ -6,11 +6,11 @@
  * line saying how to install it (CI installs it).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import type { TraceLine } from "../../../harness/bench/rundir.ts";
+import { recordKey, type TraceLine } from "../../../harness/bench/rundir.ts";
 import { RunSource } from "../../../harness/viewer/runs.ts";
 import { serveViewer } from "../../../harness/viewer/server.ts";
 import { CHECK, INJECTIONS, writeRun } from "./run_fixture.ts";
@@ -192,6 +192,48 @@ browserTest(
     }
   },
 );
+
+browserTest("viewer: the tab of a run being written follows it, the filters kept", async (browser) => {
+  const { dir, records } = writeRun(3);
+  // run.json plans every record; the bench has written 5 so far
+  const file = join(dir, "records.jsonl"), lines = readFileSync(file, "utf8").trim().split("\n");
+  const run = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+  run.planned = lines.map((l) => recordKey(JSON.parse(l)));
+  writeFileSync(join(dir, "run.json"), JSON.stringify(run));
+  writeFileSync(file, lines.slice(0, 5).join("\n") + "\n");
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const page = await open(browser, `${viewer.url}#run=0&tab=curves`);
+    await page.waitForSelector("#chart-steps svg");
+    const svgText = await page.$$eval("#chart-steps svg text", (t) => t.map((e) => e.textContent).join(" "));
+    assert.match(svgText, /5 of 9 planned records/);
+    appendFileSync(file, lines.slice(5, 7).join("\n") + "\n");
+    await page.waitForFunction(
+      () =>
+        /7 of 9 planned/.test([...document.querySelectorAll("#chart-steps svg text")].map((e) => e.textContent).join()),
+      { timeout: 15_000 },
+    );
+    assert.match(
+      await page.$eval("#run-select", (s) => (s as HTMLSelectElement).selectedOptions[0].textContent!),
+      /7 records/,
+    );
+    // the records tab, a filter chosen: the rows that come are listed under it
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForFunction(() => document.querySelectorAll(".record-row").length === 7);
+    await page.select("#f-method", "sequential");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), 2);
+    appendFileSync(file, lines.slice(7).join("\n") + "\n");
+    await page.waitForFunction(
+      (n) => document.querySelector("#record-count")?.textContent?.endsWith(`of ${n} records`),
+      { timeout: 15_000 },
+      records,
+    );
+    assert.equal(await page.$eval("#f-method", (s) => (s as HTMLSelectElement).value), "sequential");
+    assert.equal(await page.$$eval(".record-row", (r) => r.length), 3);
+  } finally {
+    await viewer.close();
+  }
+});
 
 browserTest("viewer: model text with markup shows as text, never runs", async (browser) => {
   const { dir } = writeRun(1);
