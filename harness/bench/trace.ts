@@ -18,10 +18,25 @@ export function writerParts(trace: TraceLine, worker: number): { steps: TraceSte
 }
 
 /**
- * A writer's own words: its text with each step the harness inserted put as one space (no word made across
- * it); undefined as writerParts.
+ * A writer's own words: its text with each step the harness inserted, and the head of each other step the harness
+ * wrote (`head`: its length, given the step's number and text; undefined where the step does not open as the harness
+ * wrote it), put as one space (no word made across it); undefined as writerParts, or where a step's head is. The
+ * rest is the step after the last finished one.
  */
-export function ownText(trace: TraceLine, worker: number): string | undefined {
+export function ownText(
+  trace: TraceLine,
+  worker: number,
+  head: (step: number, text: string) => number | undefined = () => 0,
+): string | undefined {
   const parts = writerParts(trace, worker);
-  return parts && parts.steps.map((s) => s.inserted ? " " : s.text).join("") + parts.rest;
+  if (!parts) return undefined;
+  const own = (step: number, text: string) => {
+    const n = text === "" ? 0 : head(step, text);
+    return n === undefined ? undefined : n === 0 ? text : " " + text.slice(n);
+  };
+  const texts = [
+    ...parts.steps.map((s) => s.inserted ? " " : own(s.step, s.text)),
+    own((parts.steps.at(-1)?.step ?? 0) + 1, parts.rest),
+  ];
+  return texts.some((t) => t === undefined) ? undefined : texts.join("");
 }

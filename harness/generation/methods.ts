@@ -23,8 +23,8 @@ import {
   promptsFile,
   type Protocol,
   protocolFile,
-  protocolText,
   renderTemplate,
+  stepOpening,
   type TemplateFiles,
   templateOf,
   templateTexts,
@@ -420,11 +420,7 @@ export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.
     finisherSuffix: tok.encode(finisherSuffix),
     redundancyCheck: tok.encode(p.redundancyCheck),
     // the first step's opening encoded with its prefix: the tokens a model would write across the two
-    stepPrefix: (name, step) =>
-      tok.encode(
-        protocolText(p, "stepPrefix", { name, step: String(step) }) +
-          (step === 1 ? protocolText(p, "firstStep", { name }) : ""),
-      ),
+    stepPrefix: (name, step) => tok.encode(stepOpening(p, name, step)),
   };
 }
 

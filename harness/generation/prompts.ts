@@ -81,6 +81,15 @@ export function protocolText<K extends ProtocolText>(
   return fillTemplate(p[field] ?? "", vars, "{", "}");
 }
 
+/**
+ * What the harness writes at the head of a writer's step `step` under the collaboration text: the step prefix, and
+ * on the first step the firstStep after it. The one place: the run forces it, the viewer's measures leave it out.
+ */
+export function stepOpening(p: Protocol, name: string, step: number): string {
+  return protocolText(p, "stepPrefix", { name, step: String(step) }) +
+    (step === 1 ? protocolText(p, "firstStep", { name }) : "");
+}
+
 const here = (f: string) => new URL(`./prompts/${f}`, import.meta.url);
 
 /** The file a run reads for `name` of harness/generation/prompts/: the user's, or the project's. */

@@ -2,16 +2,18 @@
  * Simple measures of collaboration, from a record's trace (docs/viewer.md, "Collaboration measures"):
  *  - overlap: for each pair of writers, the share of one's word 4-grams that also occur in the other's text,
  *    averaged over ordered pairs: how much the workers repeat each other (0 for one writer);
- *  - mentions: how often a writer names another in its own text (the step headers not counted);
+ *  - mentions: how often a writer names another in its own text;
  *  - steps: finished steps per writer;
  *  - answer_by: who wrote the final answer: the finisher, or the writer the solver read it from (answerWriter).
- * Each over the writers' own words: text the harness inserted (a step marked so) is no writer's.
+ * Each over the writers' own words: text the harness inserted (a step marked so) or wrote at a step's head (its
+ * prefix, firstStep, a redundancy check) is no writer's.
  */
 import type { BenchRecord, TraceLine } from "../bench/rundir.ts";
 import { escapeRegExp as escape } from "../../tasks/texts.ts";
 import { ownText, writerParts } from "../bench/trace.ts";
 import { answerFormat } from "../generation/answer_format.ts";
 import { type Method, methodLayout, parseMethod, replaysViews } from "../generation/methods.ts";
+import { loadProtocol, type Protocol, stepOpening } from "../generation/prompts.ts";
 import { lastWritten } from "../generation/solver.ts";
 
 export interface Measures {
@@ -21,36 +23,66 @@ export interface Measures {
   answer_by: string | null;
 }
 
-/** The step headers the run's protocol writes (its stepPrefix, with {name} and {step}), for these writers. */
-function headers(stepPrefix: string, names: readonly string[]): RegExp {
-  const [before, after] = escape(stepPrefix).split(escape("{name}"));
-  if (after === undefined) return /$^/g; // a prefix without names: nothing to take out
-  const each = names.map((n) => before + escape(n) + after.replace(escape("{step}"), "\\d+"));
-  return new RegExp(each.join("|"), "gu");
+/**
+ * How much of the head of step `step` of writer `name` the harness wrote under the collaboration text: its opening
+ * (stepOpening, as the run forced it), then the redundancy check the run may force after a later step's; undefined
+ * where the step does not open so (a protocol file changed since the run): its own words cannot be told apart.
+ */
+function harnessHead(p: Protocol, checks: boolean, name: string, step: number, text: string): number | undefined {
+  const opening = stepOpening(p, name, step);
+  if (!text.startsWith(opening)) return undefined;
+  const check = checks && step > 1 && text.startsWith(p.redundancyCheck, opening.length);
+  return opening.length + (check ? p.redundancyCheck.length : 0);
 }
 
-function grams(text: string, header: RegExp, n = 4): Set<string> {
-  const words = text.replace(header, " ").toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+function grams(text: string, n = 4): Set<string> {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
   const out = new Set<string>();
   for (let i = 0; i + n <= words.length; i++) out.add(words.slice(i, i + n).join(" "));
   return out;
 }
 
 /**
- * The measures of one record's trace; `stepPrefix`: the run's protocol's (its headers are not the workers' words).
- * Null for a trace whose texts are not their steps joined (docs/run-files.md): its own words cannot be told apart.
+ * The measures of one record's trace; `protocol`: the run's (the heads of steps it wrote are not the workers' words).
+ * Null where the writers' own words cannot be told apart (measuresOrWhy says why).
  */
-export function measures(
+export function measures(trace: TraceLine, record?: BenchRecord, protocol?: Protocol): Measures | null {
+  const m = measuresOrWhy(trace, record, protocol);
+  return typeof m === "string" ? null : m;
+}
+
+/**
+ * The measures of one record's trace, or why it has none (the page shows it): a trace whose texts are not their
+ * steps joined (docs/run-files.md), whose steps do not open as the protocol writes them, or of a method this build
+ * does not name.
+ */
+export function measuresOrWhy(
   trace: TraceLine,
   record?: BenchRecord,
-  stepPrefix = "**{name} [{step}]:** ",
-): Measures | null {
-  const own = trace.workers.map((_, w) => ownText(trace, w));
-  if (own.some((t) => t === undefined)) return null;
+  protocol: Protocol = loadProtocol(),
+): Measures | string {
+  let method: Method;
+  try {
+    method = parseMethod(trace.method);
+  } catch {
+    return `method ${trace.method} is not one this build names`; // whether the harness wrote step heads is its
+  }
+  const names = trace.names ?? trace.workers.map((_, i) => `worker ${i + 1}`);
+  const checks = method.collab && !method.noChecks;
+  for (const [w] of trace.workers.entries()) {
+    if (!writerParts(trace, w)) return `${names[w]}'s text here is not its steps joined (an older trace)`;
+  }
+  const own = trace.workers.map((_, w) =>
+    method.collab
+      ? ownText(trace, w, (step, text) => harnessHead(protocol, checks, names[w], step, text))
+      : ownText(trace, w)
+  );
+  const off = own.findIndex((t) => t === undefined);
+  if (off >= 0) {
+    return `a step of ${names[off]} does not open as the run's protocol writes it (its file changed since?)`;
+  }
   const texts = own as string[];
-  const names = trace.names ?? texts.map((_, i) => `worker ${i + 1}`);
-  const header = headers(stepPrefix, names);
-  const sets = texts.map((t) => grams(t, header));
+  const sets = texts.map((t) => grams(t));
   let sum = 0, pairs = 0;
   for (let a = 0; a < sets.length; a++) {
     for (let b = 0; b < sets.length; b++) {
@@ -62,10 +94,9 @@ export function measures(
   }
   // a name as a word of any script (\b knows only ASCII letters: "Zoë" would not end at its ë)
   const word = (name: string) => new RegExp(`(?<![\\p{L}\\p{N}_])${escape(name)}(?![\\p{L}\\p{N}_])`, "gu");
-  const mentions = texts.map((t, w) => {
-    const body = t.replace(header, " ");
-    return names.reduce((n, name, o) => o === w ? n : n + (body.match(word(name))?.length ?? 0), 0);
-  });
+  const mentions = texts.map((t, w) =>
+    names.reduce((n, name, o) => o === w ? n : n + (t.match(word(name))?.length ?? 0), 0)
+  );
   const mine = trace.steps.filter((s) => !s.inserted);
   const steps = names.map((_, w) => mine.filter((s) => s.worker === w).length);
   const writer = record && answerWriter(trace, record);

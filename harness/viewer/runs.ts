@@ -24,10 +24,8 @@ export interface RunData {
   meta: Record<string, unknown>;
   records: BenchRecord[];
   traces: Map<string, TraceLine>;
-  /** the protocol's redundancy check text, to mark it in the workers' text */
-  redundancyCheck: string;
-  /** the protocol's step prefix ({name}, {step}): the headers the measures leave out */
-  stepPrefix: string;
+  /** the run's protocol: its redundancy check marked in the workers' text, its step heads left out of the measures */
+  protocol: Protocol;
 }
 
 /**
@@ -134,8 +132,7 @@ export class RunSource {
       meta,
       records: records ? this.#readRecords(records, meta.planned) : [],
       traces: traces ? this.#readTraces(traces) : new Map(),
-      redundancyCheck: protocol.redundancyCheck,
-      stepPrefix: protocol.stepPrefix,
+      protocol,
     };
     this.#cache = { stamp, data };
     return data;

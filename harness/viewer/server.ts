@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs } from "../report/charts.ts";
 import { type BenchRecord, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
-import { type Measures, measures } from "./measures.ts";
+import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
 
@@ -84,21 +84,23 @@ function disagreements(records: BenchRecord[]): Set<string> {
 }
 
 const summaries = new WeakMap<RunData, unknown[]>();
-const measured = new WeakMap<RunData, Map<string, Measures | null>>();
+const measured = new WeakMap<RunData, Map<string, Measures | string>>();
 
-function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | null {
+/** A record's measures, or why it has none (measuresOrWhy); null without a trace. */
+function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | string | null {
   if (!measured.has(data)) measured.set(data, new Map());
   const cache = measured.get(data)!, trace = data.traces.get(key);
   if (!trace) return null;
-  if (!cache.has(key)) cache.set(key, measures(trace, record, data.stepPrefix));
-  return cache.get(key) ?? null;
+  if (!cache.has(key)) cache.set(key, measuresOrWhy(trace, record, data.protocol));
+  return cache.get(key)!;
 }
 
 function recordList(data: RunData): unknown[] {
   if (summaries.has(data)) return summaries.get(data)!;
   const split = disagreements(data.records);
   const list = data.records.map((r) => {
-    const key = recordKey(r), end = last(r), m = measuresOf(data, key, r);
+    const key = recordKey(r), end = last(r), found = measuresOf(data, key, r);
+    const m = typeof found === "string" ? null : found;
     return {
       key,
       task: r.task,
@@ -191,13 +193,15 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
     if (!trace || !Number.isInteger(pass) || pass < 1) return notFound();
     return json(viewsAt(trace, Math.min(pass, decodePasses(record, trace))) ?? null);
   }
+  const found = measuresOf(data, key, record);
   return json({
     record: record ?? null,
     trace: trace ?? null,
-    measures: measuresOf(data, key, record),
+    // none: why (the page says so)
+    ...(typeof found === "string" ? { measures: null, measures_none: found } : { measures: found }),
     // each checkpoint's solo time in summary.md's words (the page has no formatter of its own)
     solo_times: (record?.checkpoints ?? []).map((c) => duration(c.solo_ms / 1000)),
-    redundancy_check: data.redundancyCheck,
+    redundancy_check: data.protocol.redundancyCheck,
     passes: trace ? decodePasses(record, trace) : 0,
   });
 }

@@ -209,8 +209,8 @@ async function showRecord(key) {
   const dl = $("measures");
   dl.replaceChildren();
   const row = (k, v) => dl.append(el("dt", k), el("dd", v));
-  // a trace whose texts are not their steps joined (docs/run-files.md) has no writers' own words to measure
-  if (trace && !measures) row("measures", "none: a writer's text here is not its steps joined (an older trace)");
+  // a trace whose writers' own words cannot be told apart has none: the server says why (measures.ts)
+  if (trace && !measures) row("measures", `none: ${data.measures_none}`);
   if (measures) {
     row("text overlap (4-grams)", measures.overlap.toFixed(3));
     row("mentions of others", names.map((n, i) => `${n} ${measures.mentions[i]}`).join(", "));

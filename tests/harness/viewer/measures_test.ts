@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
-import { answerWriter, measures } from "../../../harness/viewer/measures.ts";
+import { answerWriter, measures, measuresOrWhy } from "../../../harness/viewer/measures.ts";
 import { KVCache } from "../../../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
@@ -12,6 +12,8 @@ import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll, type StepModel } from "../../../harness/generation/schedule.ts";
 import type { Solver } from "../../../harness/generation/solver.ts";
 import { fakeCheckpoint, fakeRecord, Rng } from "../../helpers.ts";
+import { join } from "node:path";
+import { loadProtocol, type Protocol, protocolText } from "../../../harness/generation/prompts.ts";
 
 Deno.test("answer by: an unclosed box is no answer; the writer whose text holds the box read is named", () => {
   // Alice opened a box and never closed it; the answer is Bob's (a record from before checkpoints named a writer)
@@ -120,4 +122,93 @@ Deno.test("answer by: over generated texts the viewer names the writer the solve
   }
   // the inputs reach every case: answers read mid-text and early stops, and answers the old rule misnamed
   assert.ok(counts.written >= 20 && counts.early >= 20 && counts.oldRuleWrong >= 5, JSON.stringify(counts));
+});
+
+/** A model whose writers each write their own words over and over, a step of four; the finisher closes its box. */
+class Words implements StepModel {
+  readonly #queue = new Map<string, number[]>();
+  readonly #close: number[];
+  constructor(readonly tok: TextTokenizer, readonly scripts: Record<string, string>) {
+    this.#close = tok.encode("4}");
+  }
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    encodePlan(cache, rows);
+    commitPlan(rows);
+    return rows.map((r) => {
+      if (!r.sampler) return -1;
+      if (r.block.label === "finisher") return this.#close[Math.min(r.block.length, this.#close.length) - 1];
+      const writer = r.block.label.split(".")[0];
+      const q = this.#queue.get(writer) ?? [];
+      if (!q.length) q.push(...this.tok.encode(this.scripts[writer]));
+      this.#queue.set(writer, q);
+      return q.shift()!;
+    });
+  }
+}
+
+/**
+ * Protocols of each shape a --protocol file may have: {step} before or after {name}, either twice, regular
+ * expression syntax around them; a firstStep absent, empty, with or without {name}; the redundancy check on or
+ * off, naming a worker. Read by loadProtocol, as a run reads them.
+ */
+function protocols(): { what: string; protocol: Protocol; every: number }[] {
+  const prefixes = [
+    "**{name} [{step}]:** ",
+    "[{step}] **{name}**: ",
+    "Step {step} ({name}): ",
+    "$1 (.*)+ {name}? \\d [{step}] ^|: ",
+    "{name} ({name}) #{step}/{step}: ",
+    "{step}{name}",
+  ];
+  const firsts = [undefined, "", "Hi, I am {name}. Let me start with my part of the work: ", "Let me start (.*): "];
+  const dir = Deno.makeTempDirSync();
+  const out = [];
+  for (const stepPrefix of prefixes) {
+    for (const firstStep of firsts) {
+      for (const every of [0, 5, 7]) {
+        const file = join(dir, `${out.length}.json`);
+        const own = { stepPrefix, redundancyCheck: "Is Bob (or $anyone) doing this already? (yes/no): " };
+        Deno.writeTextFileSync(file, JSON.stringify({ ...loadProtocol(), ...own, firstStep }));
+        const what = `stepPrefix ${JSON.stringify(stepPrefix)}, firstStep ${firstStep}, checks every ${every}`;
+        out.push({ what, protocol: loadProtocol(file), every });
+      }
+    }
+  }
+  Deno.removeSync(dir, { recursive: true });
+  return out;
+}
+
+Deno.test("measures: the text the harness wrote at the head of each step is no worker's words, whatever the protocol", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const own = { Alice: " red blue green gold.\n\n", Bob: " cat dog owl elk bee ant.\n\n" }; // steps of other lengths: checks fall to both
+  const same = { Alice: own.Alice, Bob: own.Alice };
+  const run = async (protocol: Protocol, every: number, scripts: Record<string, string>) => {
+    const cache = new KVCache({ bytes: 0, pages: 8192, pageSize: 16 });
+    const ctx = { tokenizer: tok, generation, budgets: [40], finisherTokens: 2, protocol, redundancyEvery: every };
+    const solver = newSolver(cache, parseMethod("hogwild:2"), "What is 2 + 2?", 1, ctx);
+    await runAll(new Words(tok, scripts), cache, [solver]);
+    return traceOf(solver, "hogwild:2");
+  };
+  const sameDefault = measures(await run(loadProtocol(), 0, same))!;
+  assert.equal(sameDefault.overlap, 1);
+  const checked = [0, 0];
+  for (const { what, protocol, every } of protocols()) {
+    const apart = await run(protocol, every, own), alike = await run(protocol, every, same);
+    // the run wrote what the protocol says: the first step's text, the checks (else the case tests nothing)
+    const first = protocolText(protocol, "firstStep", { name: "Alice" });
+    assert.ok(apart.workers[0].startsWith(protocolText(protocol, "stepPrefix", { name: "Alice", step: "1" }) + first));
+    apart.workers.forEach((t, w) => checked[w] += t.includes(protocol.redundancyCheck) ? 1 : 0);
+    const m = measures(apart, undefined, protocol)!;
+    assert.deepEqual({ overlap: m.overlap, mentions: m.mentions }, { overlap: 0, mentions: [0, 0] }, what);
+    assert.equal(measures(alike, undefined, protocol)!.overlap, sameDefault.overlap, what);
+    // read with another protocol's prefix, its steps' heads cannot be told: no measures rather than wrong ones
+    if (protocol.stepPrefix !== loadProtocol().stepPrefix) {
+      assert.equal(
+        measuresOrWhy(apart),
+        "a step of Alice does not open as the run's protocol writes it (its file changed since?)",
+      );
+    }
+  }
+  assert.ok(checked.every((n) => n >= 20), `texts with redundancy checks: ${checked}`);
 });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
 import { measures } from "../../../harness/viewer/measures.ts";
+import { loadProtocol } from "../../../harness/generation/prompts.ts";
 import { type ViewBlock, viewsAt } from "../../../harness/viewer/views.ts";
 import { KVCache } from "../../../engine/cache.ts";
 import type { Row } from "../../../engine/plan.ts";
@@ -119,13 +120,14 @@ Deno.test("measures: names of any script are mentions as whole words; a custom p
     steps: [],
     pass_ms: [1],
   };
-  const m = measures(t, undefined, "<{name} #{step}> ")!;
+  const custom = { ...loadProtocol(), stepPrefix: "<{name} #{step}> " };
+  const m = measures(t, undefined, custom)!;
   assert.deepEqual(m.mentions, [1, 1]); // the header's own name, and names inside longer words, are not mentions
   // the headers left out of the words: read as words, "# 1 > same" would be a 4-gram the two share
   const same = measures(
     { ...t, workers: ["<Zoë #1> same a b", "<Łukasz #1> same c d"] },
     undefined,
-    "<{name} #{step}> ",
+    custom,
   )!;
   assert.equal(same.overlap, 0);
 });
