@@ -87,6 +87,8 @@ export function flagsKey(spec: BenchSpec): Record<string, unknown> {
 }
 
 const sha256 = (x: string | Uint8Array) => createHash("sha256").update(x).digest("hex");
+/** The run key's hash of the protocol a run read ("prompt protocol"): what the viewer checks its file against. */
+export const protocolHash = (p: Protocol): string => sha256(JSON.stringify(p));
 const WEIGHTS = /\.(safetensors|gguf|bin|pt|pth)$/;
 /** Files of a model folder that are read by nobody: documentation and pictures. */
 const UNREAD = /\.(md|png|jpe?g|svg|gif)$|^\.git/;
@@ -117,7 +119,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...(Object.keys(defaults).length ? { model_defaults: defaults } : {}),
     "prompt collab": sha256(i.prompts.collab),
     "prompt plain": sha256(i.prompts.plain),
-    "prompt protocol": sha256(JSON.stringify(i.prompts.protocol)),
+    "prompt protocol": protocolHash(i.prompts.protocol),
     ...Object.fromEntries(
       Object.entries(i.prompts.families).map(([name, texts]) => [`prompt ${name}`, sha256(JSON.stringify(texts))]),
     ),

@@ -46,20 +46,20 @@ function grams(text: string, n = 4): Set<string> {
  * The measures of one record's trace; `protocol`: the run's (the heads of steps it wrote are not the workers' words).
  * Null where the writers' own words cannot be told apart (measuresOrWhy says why).
  */
-export function measures(trace: TraceLine, record?: BenchRecord, protocol?: Protocol): Measures | null {
+export function measures(trace: TraceLine, record?: BenchRecord, protocol?: Protocol | string): Measures | null {
   const m = measuresOrWhy(trace, record, protocol);
   return typeof m === "string" ? null : m;
 }
 
 /**
  * The measures of one record's trace, or why it has none (the page shows it): a trace whose texts are not their
- * steps joined (docs/run-files.md), whose steps do not open as the protocol writes them, or of a method this build
- * does not name.
+ * steps joined (docs/run-files.md), whose steps do not open as the protocol writes them, of a method this build
+ * does not name, or with the collaboration text where the run's protocol is not known (`protocol`: why not).
  */
 export function measuresOrWhy(
   trace: TraceLine,
   record?: BenchRecord,
-  protocol: Protocol = loadProtocol(),
+  protocol: Protocol | string = loadProtocol(),
 ): Measures | string {
   let method: Method;
   try {
@@ -68,13 +68,14 @@ export function measuresOrWhy(
     return `method ${trace.method} is not one this build names`; // whether the harness wrote step heads is its
   }
   const names = trace.names ?? trace.workers.map((_, i) => `worker ${i + 1}`);
+  if (method.collab && typeof protocol === "string") return `${protocol}: the heads of its steps are not known`;
   const checks = method.collab && !method.noChecks;
   for (const [w] of trace.workers.entries()) {
     if (!writerParts(trace, w)) return `${names[w]}'s text here is not its steps joined (an older trace)`;
   }
   const own = trace.workers.map((_, w) =>
     method.collab
-      ? ownText(trace, w, (step, text) => harnessHead(protocol, checks, names[w], step, text))
+      ? ownText(trace, w, (step, text) => harnessHead(protocol as Protocol, checks, names[w], step, text))
       : ownText(trace, w)
   );
   const off = own.findIndex((t) => t === undefined);

@@ -7,7 +7,8 @@ import { Buffer } from "node:buffer";
 import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { loadProtocol, type Protocol } from "../generation/prompts.ts";
+import { loadProtocol, type Protocol, protocolFile } from "../generation/prompts.ts";
+import { protocolHash } from "../bench/run_key.ts";
 import {
   type BenchRecord,
   checkOneGrader,
@@ -24,8 +25,32 @@ export interface RunData {
   meta: Record<string, unknown>;
   records: BenchRecord[];
   traces: Map<string, TraceLine>;
-  /** the run's protocol: its redundancy check marked in the workers' text, its step heads left out of the measures */
-  protocol: Protocol;
+  /**
+   * the run's protocol (its step heads left out of the measures, its redundancy check marked in the workers' text),
+   * or why it is not known (runProtocol)
+   */
+  protocol: Protocol | string;
+}
+
+/**
+ * The protocol a run wrote its traces with: the file its run.json names (else the project's), where it still holds
+ * what the run's key hashed; else why not. Another protocol's step heads would be counted as the workers' words.
+ */
+function runProtocol(meta: Record<string, unknown>): Protocol | string {
+  const file = ((meta.spec_full ?? meta.spec ?? {}) as { protocol?: string }).protocol;
+  const where = protocolFile(file);
+  let protocol: Protocol;
+  try {
+    protocol = loadProtocol(file);
+  } catch (e) {
+    return `the run's protocol file ${where} cannot be read (${oneLine((e as Error).message)})`;
+  }
+  const hash = (meta.spec as Record<string, unknown> | undefined)?.["prompt protocol"];
+  // a folder from before the key hashed the protocol: the file is taken at its word
+  if (hash !== undefined && hash !== protocolHash(protocol)) {
+    return `the run's protocol file ${where} is no longer what the run read (its hash in run.json differs)`;
+  }
+  return protocol;
 }
 
 /**
@@ -120,13 +145,7 @@ export class RunSource {
       meta !== null && typeof meta === "object" && !Array.isArray(meta),
       `${join(this.dir, "run.json")}: not a run.json of this project`,
     );
-    const spec = (meta.spec_full ?? meta.spec ?? {}) as { protocol?: string };
-    let protocol: Protocol;
-    try {
-      protocol = loadProtocol(spec.protocol);
-    } catch {
-      protocol = loadProtocol(); // the user's protocol file has moved
-    }
+    const protocol = runProtocol(meta);
     const data: RunData = {
       name: this.name,
       meta,

@@ -201,7 +201,8 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
     ...(typeof found === "string" ? { measures: null, measures_none: found } : { measures: found }),
     // each checkpoint's solo time in summary.md's words (the page has no formatter of its own)
     solo_times: (record?.checkpoints ?? []).map((c) => duration(c.solo_ms / 1000)),
-    redundancy_check: data.protocol.redundancyCheck,
+    // the run's protocol not known (runProtocol), the page marks no check rather than a guessed one
+    redundancy_check: typeof data.protocol === "string" ? null : data.protocol.redundancyCheck,
     passes: trace ? decodePasses(record, trace) : 0,
   });
 }

@@ -13,6 +13,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
+import { loadProtocol } from "../../../harness/generation/prompts.ts";
+import { protocolHash } from "../../../harness/bench/run_key.ts";
 import { hostCheck, serveViewer } from "../../../harness/viewer/server.ts";
 import { CHECK, writeRun } from "./run_fixture.ts";
 
@@ -74,6 +76,44 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
   } finally {
     await viewer.close();
   }
+});
+
+Deno.test("viewer server: measures read the run's own protocol file, and none where it is gone or changed since", async () => {
+  const { dir } = writeRun(1);
+  const file = join(dir, "..", "protocol.json"), meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+  writeFileSync(file, JSON.stringify(loadProtocol()));
+  const spec = { ...meta.spec, "prompt protocol": protocolHash(loadProtocol(file)) };
+  writeFileSync(
+    join(dir, "run.json"),
+    JSON.stringify({ ...meta, spec, spec_full: { ...meta.spec_full, protocol: file } }),
+  );
+  // a viewer started anew each time (a run's folder is read again when its own files change)
+  const record = async (method: string) => {
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+    try {
+      const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
+      const key = (await get("/api/runs/0/records")).find((r: { method: string }) => r.method === method).key;
+      return await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
+    } finally {
+      await viewer.close();
+    }
+  };
+  const read = await record("hogwild:2");
+  assert.ok(read.measures && read.redundancy_check === CHECK, JSON.stringify(read.measures_none));
+  // gone: the viewer read the project's in its place, and took its heads for the run's (here the same:
+  // the silent case is a run whose protocol added a firstStep)
+  rmSync(file);
+  const gone = await record("hogwild:2");
+  assert.equal(gone.measures, null);
+  assert.match(gone.measures_none, /protocol\.json cannot be read .*: the heads of its steps are not known/);
+  // edited since the run (its hash differs): the heads the run wrote are not known, so no measures
+  writeFileSync(file, JSON.stringify({ ...loadProtocol(), redundancyCheck: "Am I repeating someone? " }));
+  const edited = await record("hogwild:2");
+  assert.equal(edited.measures, null);
+  assert.equal(edited.redundancy_check, null);
+  assert.match(edited.measures_none, /protocol\.json is no longer what the run read \(its hash in run\.json differs\)/);
+  // a method without the collaboration text needs no protocol
+  assert.ok((await record("sequential")).measures);
 });
 
 Deno.test("viewer server: reads a run as it grows and never writes to it; symlinks out of the folder are not followed but said", () => {
