@@ -3,14 +3,15 @@
  * one new token over a shared context of growing length, and prefills), timed on the engine itself, then fitted
  * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. Rows sample with
  * the run's settings (on a CPU a row's top-p cut costs as much as a small model's pass), and some also take the
- * top-k log-probabilities confidence-weighted methods ask for. A run folder keeps its model (costModel).
+ * top-k log-probabilities confidence-weighted methods ask for. A run folder keeps its model and the passes it was
+ * fitted on (costModel).
  */
 import { GREEDY, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import type { KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
 import { MAX_LOGPROBS, passShape, type Row } from "../../engine/plan.ts";
 import type { BenchSpec } from "./spec.ts";
-import { type CostModel, fitCost, type TimedPass } from "./cost.ts";
+import { type CostModel, fitCost, packPass, type TimedPass } from "./cost.ts";
 import { parseMethod } from "../generation/methods.ts";
 import type { RunDir } from "./rundir.ts";
 import { fitWarning } from "./timing.ts";
@@ -148,7 +149,8 @@ async function timeShapes(
       }
     }
     times.sort((a, b) => a - b);
-    passes.push({ shape, ms: times[Math.floor(times.length / 2)] });
+    // to 0.1 µs, below the clock's resolution: run.json keeps these passes, and a refit of them gives the model
+    passes.push({ shape, ms: Math.round(times[Math.floor(times.length / 2)] * 1e4) / 1e4 });
     for (const b of [context, ...own]) cache.free(b);
     o.onProgress?.(i + 1, list.length, (performance.now() - t0) / 1000, bound / 1000);
   }
@@ -177,7 +179,7 @@ export async function costModel(
   const workers = Math.max(...spec.methods.map((m) => parseMethod(m).workers));
   const t0 = performance.now();
   let said = t0;
-  const { model } = await calibrate(engine, cache, {
+  const { model, passes } = await calibrate(engine, cache, {
     context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
     rows: Math.min(64, spec.concurrency * (workers + 1)),
     sampling,
@@ -195,7 +197,8 @@ export async function costModel(
   );
   const warning = fitWarning(model);
   if (warning) console.error(`bench: ${warning}`);
-  const timed = { ...model, calibrated_on: machine };
+  // the timed passes too, so that the fit can be checked (refitted) from the folder alone
+  const timed = { ...model, calibrated_on: machine, passes: passes.map(packPass) };
   dir.updateMeta({ cost_model: timed });
   return timed;
 }

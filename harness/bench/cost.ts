@@ -23,12 +23,33 @@ export interface CostModel {
   fit: { passes: number; shapes?: number; median_rel_error: number; p90_rel_error: number };
   /** the machine that timed them (timing.ts machineName); absent in folders made before it was kept */
   calibrated_on?: string;
+  /**
+   * the calibration's timed passes (packPass), fitCost of which is this model exactly; absent in folders made
+   * before they were kept
+   */
+  passes?: number[][];
 }
 
 export interface TimedPass {
   shape: PassShape;
   ms: number;
 }
+
+/** A pass shape's fields in the order run.json's `cost_model.passes` keeps them, each row then its ms. */
+const SHAPE_FIELDS = ["rows", "tokens", "attention", "kv", "logits", "logprobs"] as const;
+
+/** A timed pass as one compact row of `cost_model.passes`: [rows, tokens, attention, kv, logits, logprobs, ms]. */
+export const packPass = (p: TimedPass): number[] => [...SHAPE_FIELDS.map((k) => p.shape[k]), p.ms];
+
+export const unpackPass = (row: readonly number[]): TimedPass => ({
+  shape: Object.fromEntries(SHAPE_FIELDS.map((k, i) => [k, row[i]])) as unknown as PassShape,
+  ms: row[SHAPE_FIELDS.length],
+});
+
+/** Whether `row` is a packed pass: its shape's counts (≥ 0) and a time (> 0: fitCost divides by it). */
+export const isPackedPass = (row: unknown): boolean =>
+  Array.isArray(row) && row.length === SHAPE_FIELDS.length + 1 &&
+  row.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) && row[SHAPE_FIELDS.length] > 0;
 
 function terms(s: PassShape): number[] {
   return [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs];

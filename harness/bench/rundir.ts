@@ -24,7 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { appendLines, fileLines, replaceFile } from "../../engine/files.ts";
-import { COST_TERMS } from "./cost.ts";
+import { COST_TERMS, isPackedPass } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
@@ -409,8 +409,11 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
         [COST_TERMS.length - 1, COST_TERMS.length].includes(cost.coef.length) &&
         cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
         numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"]) &&
-        (cost.fit.shapes === undefined || Number.isInteger(cost.fit.shapes))),
-    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0 and its fit); delete that ` +
+        (cost.fit.shapes === undefined || Number.isInteger(cost.fit.shapes)) &&
+        (cost.passes === undefined ||
+          (Array.isArray(cost.passes) && cost.passes.length === cost.fit.passes && cost.passes.every(isPackedPass)))),
+    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0, its fit and, where kept, ` +
+      "its timed passes: as many as the fit counts, each [rows, tokens, attention, kv, logits, logprobs, ms]); delete that " +
       "field to calibrate again (the solo times of the records already there came from the old model)",
   );
   const invocations = m.invocations;

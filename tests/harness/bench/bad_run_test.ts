@@ -113,6 +113,17 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, cost_model: { ...meta.cost_model, fit: null } }));
     return ["cli/bench.ts", [...SMALL, "--out", dir]];
   }, /fitless\/run\.json: "cost_model" is damaged/],
+  [
+    "run.json with a cost model whose timed passes are not [rows, tokens, attention, kv, logits, logprobs, ms]",
+    async () => {
+      const dir = await finished("passless");
+      const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+      const passes = [[1, 1, 1, 1, 1, 0]];
+      writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, cost_model: { ...meta.cost_model, passes } }));
+      return ["cli/bench.ts", [...SMALL, "--out", dir]];
+    },
+    /passless\/run\.json: "cost_model" is damaged \(.*its timed passes/,
+  ],
   ["merge of a shard whose spec is null", async () => {
     const dir = await finished("nullspec");
     const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));

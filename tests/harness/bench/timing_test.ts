@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { COST_TERMS, fitCost, predictMs, type TimedPass } from "../../../harness/bench/cost.ts";
+import { COST_TERMS, fitCost, packPass, predictMs, type TimedPass, unpackPass } from "../../../harness/bench/cost.ts";
+import { checkMeta } from "../../../harness/bench/rundir.ts";
 import { calibratedMachines, costWarning, fitWarning, timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
@@ -139,6 +140,10 @@ Deno.test("records carry solo and shared times; a resumed run keeps its calibrat
   const first = meta();
   assert.ok(first.cost_model.coef.length === COST_TERMS.length && first.cost_model.coef.every((c: number) => c >= 0));
   assert.ok(first.cost_model.fit.passes >= 10);
+  // its calibration's passes are kept, so that anyone can check the fit: refitted, they give the stored model exactly
+  const { coef, fit } = first.cost_model;
+  assert.equal(first.cost_model.passes.length, fit.passes);
+  assert.deepEqual(fitCost(first.cost_model.passes.map(unpackPass)), { coef, fit });
   const records = () => readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   for (const r of records()) {
     assert.ok(r.solo_ms > 0 && r.shared_ms > 0, JSON.stringify(r));
@@ -256,4 +261,20 @@ Deno.test("the machines that timed a folder: its cost model's, or a merged folde
   // a merged folder has no cost model of its own: "unknown machine" made solo-check refuse it against itself
   assert.deepEqual(calibratedMachines({ shards: [cost("A"), cost("A")] }), ["A"]);
   assert.deepEqual(calibratedMachines({ shards: [cost("A"), cost("B")] }), ["A", "B"]);
+});
+
+Deno.test("run.json's cost model reads with its timed passes or without them (older folders); damaged passes are refused", () => {
+  const timed = synthetic([0.5, 0.01, 1e-6, 1e-5, 0.2, 0.3], 0.02, 20);
+  const model = fitCost(timed), passes = timed.map(packPass);
+  checkMeta("run.json", { cost_model: model });
+  checkMeta("run.json", { cost_model: { ...model, passes } });
+  for (const bad of [[[1, 1, 1, 1, 1, 0]], [[1, 1, 1, 1, 1, 0, 0]], [[1, 1, 1, 1, 1, 0, -2]], [null], "x"]) {
+    assert.throws(
+      () => checkMeta("run.json", { cost_model: { ...model, fit: { ...model.fit, passes: 1 }, passes: bad } }),
+      /run\.json: "cost_model" is damaged \(.*its timed passes/,
+      JSON.stringify(bad),
+    );
+  }
+  // as many passes as the fit says it was fitted on
+  assert.throws(() => checkMeta("run.json", { cost_model: { ...model, passes: passes.slice(1) } }), /is damaged/);
 });
