@@ -8,6 +8,7 @@ import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
 import {
+  checkMeta,
   checkOneGrader,
   checkOutFolder,
   readRecords,
@@ -27,12 +28,10 @@ const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--tim
   "  --out: where the plots go [results/plot; an earlier plot there is replaced, and said so]";
 
 /**
- * The machine a run folder's times come from: its GPU, else its CPU (unknown for records without a run.json);
- * a merged run's, each of its shards' machines.
+ * The machine a run folder's times come from, by its run.json: its GPU, else its CPU (unknown for records without
+ * a run.json); a merged run's, each of its shards' machines.
  */
-function runMachine(dir: string): string {
-  return existsSync(join(dir, "run.json")) ? runMachines(readRunJson(dir)).join(" + ") : "unknown machine";
-}
+const runMachine = (meta: Record<string, unknown>) => runMachines(meta).join(" + ");
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
@@ -53,8 +52,15 @@ async function main() {
     !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
     `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
   );
+  // each run.json as the bench wrote it (its machines and times are read below), {} for a folder of records alone
+  const metas = dirs.map((d): Record<string, unknown> => {
+    if (!existsSync(join(d, "run.json"))) return {};
+    const meta = readRunJson(d);
+    checkMeta(join(d, "run.json"), meta);
+    return meta;
+  });
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
-  const machines = dirs.map(runMachine);
+  const machines = metas.map(runMachine);
   const named = new Set(machines).size > 1;
   // Runs are named by their folder's name, or by the path as given where two folders share a name.
   const short = dirs.map((d) => basename(resolve(d)));
@@ -65,7 +71,7 @@ async function main() {
   // one grader for every curve on the chart: a folder beside its rescore would show one answer as two accuracies
   checkOneGrader(dirs.map((d, i) => ({ name: d, records: read[i] })));
   const points = dirs.flatMap((d, i) => {
-    const records = read[i], meta = existsSync(join(d, "run.json")) ? readRunJson(d) : {};
+    const records = read[i], meta = metas[i];
     const left = unfinishedRecords(records.length, meta);
     if (left) unfinished.push(dirs.length > 1 ? `${names[i]} (${left})` : left);
     const own = curves(records, specSeeds(meta));

@@ -427,6 +427,14 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
         )),
     `${file}: "invocations" is not a list of this project's invocations (delete the field: it only reports)`,
   );
+  check(
+    m.shards === undefined || (Array.isArray(m.shards) && m.shards.every(isObject)),
+    `${file}: "shards" is not a list of this project's shards`,
+  );
+  // a merged folder's shards keep their own cost models and invocations (summary.md and plot read them)
+  for (const [i, s] of ((m.shards ?? []) as Record<string, unknown>[]).entries()) {
+    checkMeta(`${file} (shards[${i}])`, s);
+  }
   check(m.spec === undefined || isObject(m.spec), `${file}: "spec" is not an object`);
   check(
     m.sampling === undefined || (isObject(m.sampling) && numbers(m.sampling, ["temperature", "topK", "topP", "minP"])),

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../helpers.ts";
+import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
 
 const base = mkdtempSync(join(tmpdir(), "hogwild-badrun-"));
 const at = (name: string) => join(base, name);
@@ -124,6 +124,27 @@ const CASES: [string, () => Promise<[string, string[]]> | [string, string[]], Re
     },
     /passless\/run\.json: "cost_model" is damaged \(.*its timed passes/,
   ],
+  ["plot of a merged folder whose shard's cost model is damaged", () => {
+    const dir = at("badshardcost");
+    mkdirSync(dir);
+    const shards = [{ dir: "a", cost_model: {}, invocations: [] }];
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, merged_from: ["a"], shards }));
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      JSON.stringify(fakeRecord({ method: "sequential", problem_id: "p" }, [fakeCheckpoint(8, true)])) + "\n",
+    );
+    return ["cli/plot.ts", [dir, "--out", at("plot-badshard")]];
+  }, /badshardcost\/run\.json \(shards\[0\]\): "cost_model" is damaged/],
+  ["plot of a merged folder whose shards are not objects", () => {
+    const dir = at("nullshard");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, merged_from: ["a"], shards: [null] }));
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      JSON.stringify(fakeRecord({ method: "sequential", problem_id: "p" }, [fakeCheckpoint(8, true)])) + "\n",
+    );
+    return ["cli/plot.ts", [dir, "--out", at("plot-nullshard")]];
+  }, /nullshard\/run\.json: "shards" is not a list of this project's shards/],
   ["merge of a shard whose spec is null", async () => {
     const dir = await finished("nullspec");
     const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
