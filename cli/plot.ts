@@ -7,6 +7,7 @@ import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
+import { timeDoubtNote } from "../harness/report/charts.ts";
 import {
   checkMeta,
   checkOneGrader,
@@ -15,7 +16,7 @@ import {
   readRunJson,
   unfinishedRecords,
 } from "../harness/bench/rundir.ts";
-import { runMachines } from "../harness/bench/timing.ts";
+import { runMachines, timeDoubts } from "../harness/bench/timing.ts";
 
 function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
   const data = JSON.parse(readFileSync(new URL("../harness/reference/paper.json", import.meta.url), "utf8")) as {
@@ -81,11 +82,18 @@ async function main() {
       method: dirs.length > 1 ? `${names[i]}${named ? ` (${machines[i]})` : ""}: ${p.method}` : p.method,
     }));
   });
+  // what each folder's own bench doubted of its solo times, said here and on the chart: a figure must not hide it
+  const doubted = dirs.flatMap((d, i) => {
+    const doubts = timeDoubts(metas[i]);
+    if (doubts.length) console.error(`plot: ${d}: ${doubts.join(" ")}`);
+    return doubts.length ? [names[i]] : [];
+  });
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
-  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished);
+  const note = doubted.length ? timeDoubtNote(doubted) : undefined;
+  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished, note);
   console.error(`plot: wrote ${files.join(", ")}`);
   // The default --out is one folder for every plot: say when an earlier plot was replaced.
   const replaced = files.filter((file) => before.has(basename(file)));

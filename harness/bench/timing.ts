@@ -30,10 +30,13 @@ export interface Invocation {
  */
 export const COST_ERROR_WARNING = 0.25;
 
-/** The warning an invocation with a cost error past COST_ERROR_WARNING earns, undefined for one within it. */
-export function costWarning(i: Pick<Invocation, "cost_error" | "passes">): string | undefined {
+/**
+ * The warning an invocation with a cost error past COST_ERROR_WARNING earns, undefined for one within it; `which`
+ * names it among a folder's ("invocation 2, of shard s1").
+ */
+export function costWarning(i: Pick<Invocation, "cost_error" | "passes">, which?: string): string | undefined {
   if (!(i.cost_error.median > COST_ERROR_WARNING)) return undefined;
-  return `Warning: on ${i.passes} passes the cost model's predictions were off by ${
+  return `Warning: on ${i.passes} passes${which ? ` (${which})` : ""} the cost model's predictions were off by ${
     (100 * i.cost_error.median).toFixed(0)
   }% (median) from the measured times, so the solo times (the time axis) are not reliable: the machine was busy ` +
     "with other work when it calibrated or ran, or it is not the machine that calibrated. Run alone (a new --out " +
@@ -126,17 +129,47 @@ export function runMachines(run: Record<string, unknown>): string[] {
     : [machineName(run.machine)];
 }
 
+type Shard = { dir?: string; cost_model?: CostModel; invocations?: Invocation[] };
+
+const shardsOf = (run: Record<string, unknown>) => Array.isArray(run.shards) ? run.shards as Shard[] : undefined;
+
+/** A shard's name in what is said of it: its folder, else its place among the shards. */
+const shardName = (s: Shard, i: number) => s.dir ?? `${i}`;
+
+/**
+ * A run.json's invocations in the summary's order, each with its shard's name in a merged run (whose shards keep
+ * theirs).
+ */
+function invocationsOf(run: Record<string, unknown>): { invocation: Invocation; shard?: string }[] {
+  const own = run.invocations as Invocation[] | undefined, shards = shardsOf(run);
+  if (own || !shards) return (own ?? []).map((invocation) => ({ invocation }));
+  return shards.flatMap((s, i) => (s.invocations ?? []).map((invocation) => ({ invocation, shard: shardName(s, i) })));
+}
+
+/**
+ * Every warning a run folder's solo times (its time axis) earn, from its run.json (checked: rundir.ts checkMeta):
+ * its cost model's fit and each invocation's error, a merged run's shards' each named. summary.md says them in
+ * bold, plot on stderr, and the solo-time charts carry a note: a figure must not show such times unflagged.
+ */
+export function timeDoubts(run: Record<string, unknown>): string[] {
+  const cost = run.cost_model as CostModel | undefined;
+  const warnings = [
+    cost && fitWarning(cost),
+    ...(shardsOf(run) ?? []).map((s, i) => s.cost_model && fitWarning(s.cost_model, shardName(s, i))),
+    ...invocationsOf(run).map(({ invocation, shard }, k) =>
+      costWarning(invocation, `invocation ${k + 1}${shard ? `, of shard ${shard}` : ""}`)
+    ),
+  ];
+  return warnings.filter((w): w is string => !!w);
+}
+
 /**
  * The summary's words on time, from a run.json (the bench's, a rescored or a merged one: a merged run's shards each
  * keep their machine, cost model and invocations); `records`: the folder's, when the invocations may not account
  * for all of them.
  */
 export function timingText(run: Record<string, unknown>, records?: number): string {
-  const shards = Array.isArray(run.shards)
-    ? run.shards as { dir?: string; cost_model?: CostModel; invocations?: Invocation[] }[]
-    : undefined;
-  const invocations = (run.invocations as Invocation[] | undefined) ??
-    shards?.flatMap((s) => s.invocations ?? []) ?? [];
+  const invocations = invocationsOf(run).map((i) => i.invocation);
   const machines = runMachines(run);
   // an invocation killed outright records nothing: then how many runs shared its passes is not known
   const counted = invocations.reduce((n, i) => n + i.records, 0);
@@ -157,11 +190,7 @@ export function timingText(run: Record<string, unknown>, records?: number): stri
   ];
   const cost = run.cost_model as CostModel | undefined;
   if (cost) lines.push(describeCost(cost));
-  const fitted = [
-    ...(cost ? [fitWarning(cost)] : []),
-    ...(shards ?? []).map((s, i) => s.cost_model && fitWarning(s.cost_model, s.dir ?? `${i}`)),
-  ];
-  for (const w of fitted) if (w) lines.push(`**${w}**`);
+  for (const w of timeDoubts(run)) lines.push(`**${w}**`);
   for (const [k, i] of invocations.entries()) {
     lines.push(
       `Invocation ${k + 1} (${i.started}): ${i.records} records in ${i.seconds.toFixed(1)} s, ` +
@@ -170,8 +199,6 @@ export function timingText(run: Record<string, unknown>, records?: number): stri
         `on its ${i.passes} passes the cost model was off by ${(100 * i.cost_error.median).toFixed(1)}% (median) and ` +
         `${(100 * i.cost_error.p90).toFixed(1)}% (90th percentile) of the measured time.`,
     );
-    const warning = costWarning(i);
-    if (warning) lines.push(`**${warning}**`);
   }
   return lines.join(" ");
 }

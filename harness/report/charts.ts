@@ -44,6 +44,7 @@ function chart(
   title: string,
   runs: { seeded: boolean; unfinished: readonly string[] },
   xIsBudget = false,
+  warning?: string,
 ) {
   const tasks = new Set([...rows, ...refs].map((r) => r.task));
   const xAxis = xIsBudget ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
@@ -122,7 +123,8 @@ function chart(
     (runs.unfinished.length ? `; ${unfinishedNote(runs.unfinished)}` : "");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle, fontSize: 14 },
+    // a warning is the title's second line, in its weight: a figure taken alone still carries it
+    title: { text: warning ? [title, warning] : title, subtitle, fontSize: 14 },
     config: { font: "DejaVu Sans", legend: { labelLimit: 0, symbolOpacity: 1, symbolType: "circle" } },
     ...base,
   };
@@ -136,8 +138,18 @@ export const unfinishedNote = (unfinished: readonly string[]) =>
   `unfinished: ${unfinished.join(", ")} (its methods may stand on different problems and seeds)`;
 
 /**
+ * What a solo-time chart says over runs whose solo times their bench doubted (bench/timing.ts timeDoubts): the
+ * runs by name where the chart has several, `[]` for a chart of one.
+ */
+export const timeDoubtNote = (runs: readonly string[]) =>
+  runs.length
+    ? `Warning: the solo times of ${runs.join(", ")} are not reliable (their cost models were off: see each summary.md)`
+    : "Warning: the solo times are not reliable (the cost model was off: see summary.md)";
+
+/**
  * The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time.
- * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle.
+ * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle;
+ * `timeDoubt`: a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled).
  */
 export function chartSpecs(
   points: readonly CurvePoint[],
@@ -145,6 +157,7 @@ export function chartSpecs(
   refs: readonly ReferencePoint[] = [],
   timeAxis: "solo" | "shared" = "solo",
   unfinished: readonly string[] = [],
+  timeDoubt?: string,
 ): { steps: unknown; time: unknown } {
   const pct = (x: number) => 100 * x;
   const runs = { seeded: points.some((p) => p.run_seeds > 1), unfinished };
@@ -188,6 +201,8 @@ export function chartSpecs(
         "Time per problem alone on its device (s; cost model)",
         `${title}: accuracy against solo time`,
         runs,
+        false,
+        timeDoubt,
       )
       : chart(
         rows((p) => p.mean_shared_s),

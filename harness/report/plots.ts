@@ -27,7 +27,7 @@ export async function render(spec: unknown, file: string): Promise<void> {
 
 /**
  * Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given);
- * `unfinished` as chartSpecs takes it.
+ * `unfinished` and `timeDoubt` as chartSpecs takes them.
  */
 export async function writePlots(
   dir: string,
@@ -37,8 +37,9 @@ export async function writePlots(
   stem = "",
   timeAxis: "solo" | "shared" = "solo",
   unfinished: readonly string[] = [],
+  timeDoubt?: string,
 ): Promise<string[]> {
-  const specs = chartSpecs(points, title, refs, timeAxis, unfinished);
+  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt);
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
   await render(specs.steps, steps);
   await render(specs.time, time);

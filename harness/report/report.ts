@@ -18,9 +18,10 @@ import {
   summaryTable,
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
+import { timeDoubtNote } from "./charts.ts";
 import { graderFailures, graderFailuresText } from "../bench/grading.ts";
 import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
-import { timingText } from "../bench/timing.ts";
+import { timeDoubts, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 import { alikeWhenGreedy } from "../generation/methods.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
@@ -93,8 +94,10 @@ export async function report(
   const title = `${spec.model} on ${spec.tasks.join(", ")}`;
   // an unfinished folder's methods may stand on different problems and seeds: said before any figure
   const unfinished = unfinishedRecords(records.length, meta);
+  // the time chart carries the summary's doubts on its solo times: a figure is taken without the summary
+  const doubt = timeDoubts(meta).length ? timeDoubtNote([]) : undefined;
   const files = points.length
-    ? await writePlots(out, points, title, [], "", "solo", unfinished ? [unfinished] : [])
+    ? await writePlots(out, points, title, [], "", "solo", unfinished ? [unfinished] : [], doubt)
     : [];
   const budgets = summaryBudgets(spec.budgets);
   const summary = [

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchRecord } from "../../harness/bench/rundir.ts";
-import { fakeCheckpoint, fakeRecord, runCli } from "../helpers.ts";
+import { fakeCheckpoint, fakeInvocation, fakeRecord, runCli } from "../helpers.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 
 const here = (f: string) => new URL(`../../cli/${f}`, import.meta.url).pathname;
@@ -316,4 +316,64 @@ Deno.test("plot refuses an --out that is a file (a run's records.jsonl), or unde
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
+});
+
+Deno.test("plot says which folders' solo times their own bench doubted (a cost model's fit, an invocation, a shard's), on stderr and in the time chart; a sound folder, nothing", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-doubts-"));
+  const fit = (median: number) => ({
+    coef: [1, 0, 0, 0, 0, 0],
+    fit: { passes: 40, shapes: 40, median_rel_error: median, p90_rel_error: median * 2 },
+  });
+  const invocation = (median: number) => ({ ...fakeInvocation(1, 1), passes: 120, cost_error: { median, p90: 1 } });
+  const runs: [string, Record<string, unknown>][] = [
+    ["sound", { spec: {}, cost_model: fit(0.05), invocations: [invocation(0.05)] }],
+    ["poorfit", { spec: {}, cost_model: fit(0.4), invocations: [invocation(0.05)] }],
+    ["offrun", { spec: {}, cost_model: fit(0.05), invocations: [invocation(0.05), invocation(0.8)] }],
+    ["merged", {
+      spec: {},
+      merged_from: ["s0", "s1"],
+      shards: [
+        { dir: "s0", cost_model: fit(0.05), invocations: [invocation(0.05)] },
+        { dir: "s1", cost_model: fit(0.05), invocations: [invocation(0.6)] },
+      ],
+    }],
+  ];
+  for (const [name, meta] of runs) {
+    mkdirSync(join(base, name));
+    writeFileSync(join(base, name, "run.json"), JSON.stringify(meta));
+    writeFileSync(
+      join(base, name, "records.jsonl"),
+      JSON.stringify(record("aime25", "sequential", "p", 8, true)) + "\n",
+    );
+  }
+  const chart = (out: string) => readFileSync(join(base, out, "accuracy_vs_time.svg"), "utf8");
+  const sound = await run("plot.ts", join(base, "sound"), "--out", join(base, "p-sound"));
+  assert.equal(sound.code, 0, sound.stderr);
+  assert.doesNotMatch(sound.stderr, /Warning|not reliable/);
+  assert.doesNotMatch(chart("p-sound"), /not reliable/);
+
+  const dirs = ["sound", "poorfit", "offrun", "merged"].map((n) => join(base, n));
+  const all = await run("plot.ts", ...dirs, "--out", join(base, "p-all"));
+  assert.equal(all.code, 0, all.stderr);
+  const lines = all.stderr.split("\n");
+  const said = (name: string) => lines.filter((l) => l.startsWith(`plot: ${join(base, name)}: `));
+  assert.equal(said("sound").length, 0);
+  assert.match(
+    said("poorfit").join("\n"),
+    /the cost model predicts its own 40 calibration passes.* only to within 40%/,
+  );
+  assert.match(
+    said("offrun").join("\n"),
+    /on 120 passes \(invocation 2\) the cost model's predictions were off by 80%/,
+  );
+  assert.match(said("merged").join("\n"), /on 120 passes \(invocation 2, of shard s1\) .* off by 60%/);
+  for (const name of ["poorfit", "offrun", "merged"]) assert.equal(said(name).length, 1, `one line for ${name}`);
+  const svg = chart("p-all");
+  assert.match(svg, /solo times of poorfit, offrun, merged are not reliable/);
+  assert.doesNotMatch(readFileSync(join(base, "p-all", "accuracy_vs_steps.svg"), "utf8"), /not reliable/);
+  // shared time is measured, not the cost model's: its chart carries no note (stderr still says it)
+  const shared = await run("plot.ts", join(base, "poorfit"), "--out", join(base, "p-shared"), "--time", "shared");
+  assert.equal(shared.code, 0, shared.stderr);
+  assert.match(shared.stderr, /poorfit: Warning: the cost model predicts/);
+  assert.doesNotMatch(chart("p-shared"), /not reliable/);
 });

@@ -115,3 +115,28 @@ Deno.test("report: summary.md says which transcript the finisher read (the two m
     assert.match(readFileSync(join(out, "summary.md"), "utf8"), said);
   }
 });
+
+Deno.test("report: a folder whose cost model its bench doubted says so in the solo-time chart, not in the passes chart; a sound one, nothing", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "1"])!;
+  const records = [fakeRecord({ method: "sequential", problem_id: "p0" }, [fakeCheckpoint(8, true)])];
+  const cost = (median: number) => ({
+    coef: [1, 0, 0, 0, 0, 0],
+    fit: { passes: 40, shapes: 40, median_rel_error: median, p90_rel_error: median },
+  });
+  const off = { ...fakeInvocation(1, 1), cost_error: { median: 0.7, p90: 0.9 } };
+  for (
+    const [meta, doubted] of [
+      [{ cost_model: cost(0.05), invocations: [fakeInvocation(1, 1)] }, false],
+      [{ cost_model: cost(0.4), invocations: [fakeInvocation(1, 1)] }, true],
+      [{ cost_model: cost(0.05), invocations: [fakeInvocation(1, 1), off] }, true],
+      [{ shards: [{ dir: "a", cost_model: cost(0.05), invocations: [off] }] }, true],
+    ] as const
+  ) {
+    const out = mkdtempSync(join(tmpdir(), "hogwild-report-doubt-"));
+    await report(out, spec, records, meta);
+    const time = readFileSync(join(out, "accuracy_vs_time.svg"), "utf8");
+    assert.equal(/the solo times are not reliable/.test(time), doubted, JSON.stringify(meta));
+    assert.doesNotMatch(readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8"), /not reliable/);
+    assert.equal(/\*\*Warning/.test(readFileSync(join(out, "summary.md"), "utf8")), doubted, JSON.stringify(meta));
+  }
+});
