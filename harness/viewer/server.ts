@@ -8,7 +8,8 @@ import { InputError, oneLine } from "../../engine/errors.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
-import { chartSpecs } from "../report/charts.ts";
+import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
+import { timeDoubts } from "../bench/timing.ts";
 import { type BenchRecord, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
@@ -182,7 +183,11 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
     const points = curves(data.records, specSeeds(data.meta));
     const unfinished = unfinishedRecords(data.records.length, data.meta);
     const title = `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
-    return json(points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : []) : null);
+    // the bench's doubts of its solo times, as its own chart and plot's say them
+    const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
+    return json(
+      points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt) : null,
+    );
   }
   if (m[2] === "records") return json(recordList(data));
   const key = url.searchParams.get("key") ?? "";

@@ -78,6 +78,23 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
   }
 });
 
+Deno.test("viewer server: a run whose cost model its bench doubted says so under the solo-time chart, as plot does", async () => {
+  const { dir } = writeRun(2);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const curves = async () => JSON.stringify(await (await fetch(new URL("/api/runs/0/curves", viewer.url))).json());
+    assert.doesNotMatch(await curves(), /not reliable/);
+    const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+    const fit = { passes: 40, shapes: 40, median_rel_error: 0.6, p90_rel_error: 0.9 };
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ ...meta, cost_model: { coef: [1, 0, 0, 0, 0, 0], fit } }));
+    const doubted = JSON.parse(await curves());
+    assert.match(JSON.stringify(doubted.time), /the solo times are not reliable/);
+    assert.doesNotMatch(JSON.stringify(doubted.steps), /not reliable/);
+  } finally {
+    await viewer.close();
+  }
+});
+
 Deno.test("viewer server: measures read the run's own protocol file, and none where it is gone or changed since", async () => {
   const { dir } = writeRun(1);
   const file = join(dir, "..", "protocol.json"), meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
