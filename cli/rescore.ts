@@ -69,7 +69,7 @@ async function main() {
     `${dir}/run.json: not a bench run's run.json (no "spec" or "spec_full")`,
   );
   const writer = lockedBy(dir);
-  check(writer === undefined, `${dir}: a bench (process ${writer}) is writing it; rescore it once it is done`);
+  check(writer === undefined, `${dir}: a bench (${writer}) is writing it; rescore it once it is done`);
   const records = readRecords(dir);
   const code = records.find((r) => r.grading === "code");
   check(

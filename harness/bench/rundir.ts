@@ -20,8 +20,8 @@ import {
   statSync,
   truncateSync,
 } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import process from "node:process";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { appendLines, fileLines, replaceFile } from "../../engine/files.ts";
 import { COST_TERMS, isPackedPass } from "./cost.ts";
@@ -450,67 +450,135 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
   );
 }
 
-/** The live bench that holds `dir`'s lock (its process id), or undefined (no lock, or one left by a process gone). */
-export function lockedBy(dir: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(dir, "run.lock"), "utf8").trim());
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid) ? pid : undefined;
-}
+/*
+ * One bench writes to a folder at a time: it holds an OS lock (flock) on its open run.lock for its life, and the
+ * kernel gives it back when the process ends, however it ends (killed, a node's job requeued). No process id is
+ * judged alive or gone: a bench in another PID namespace or on another host would read ours as gone. The file
+ * names its holder (process id and host) for the refusal only. Where the filesystem gives no locks, the file's
+ * existence is the lock, and one left by a killed bench is never taken over: the refusal says to remove it.
+ * The holder never opens run.lock a second time: where flock is done by fcntl locks (NFS), closing any other
+ * descriptor of the file would drop its lock.
+ */
 
 /**
- * Whether process `pid` is alive (signal 0, which delivers nothing: a bench paused with Ctrl-Z stays paused;
- * "no such process" means gone). A zombie, killed and not yet reaped (for good under an init that never reaps),
- * holds nothing: gone too.
+ * Who run.lock says holds it: "process PID on HOST" (without the host: an older bench's file). Read while it is
+ * held, an empty file is a bench that has taken the lock and not yet written its line.
  */
-function alive(pid: number): boolean {
+function holderOf(file: string): string {
+  let text = "";
   try {
-    process.kill(pid, 0);
+    text = readFileSync(file, "utf8").trim();
+  } catch {
+    // gone, or unreadable: named by no one
+  }
+  const m = /^(\d+)(?: (\S+))?$/.exec(text);
+  return m ? `process ${m[1]}${m[2] ? ` on ${m[2]}` : ""}` : text ? "not named in run.lock" : "a process starting now";
+}
+
+/** Whether `f`'s lock was taken (`none`: the filesystem gives no locks, why: NFS without lockd, Lustre without flock). */
+function tryLock(f: Deno.FsFile, exclusive: boolean): { held: boolean; none?: string } {
+  try {
+    return { held: f.tryLockSync(exclusive) };
   } catch (e) {
-    return (e as { code?: string }).code !== "ESRCH"; // EPERM: another user's live one; no permission: assume so
-  }
-  // A zombie's state reads Z (ps, not /proc: Deno reads /proc only under --allow-all); no ps: the signal stands.
-  try {
-    const out = new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stderr: "null" }).outputSync();
-    return !new TextDecoder().decode(out.stdout).trim().startsWith("Z");
-  } catch {
-    return true;
+    return { held: false, none: oneLine((e as Error).message) };
   }
 }
 
+/** Whether `f` is the file at `path` now (a holder's release removes it: a lock on a removed file holds nothing). */
+function isAt(f: Deno.FsFile, path: string): boolean {
+  try {
+    const [open, now] = [f.statSync(), Deno.statSync(path)];
+    return open.ino === now.ino && open.dev === now.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal of a folder another bench holds (`none`: the filesystem gives no locks, why). */
+function heldError(dir: string, holder: string, none?: string): InputError {
+  const file = join(dir, "run.lock");
+  return new InputError(
+    none === undefined
+      ? `${dir}: another bench (${holder}) is writing to this folder; wait for it to end, or give another --out`
+      : `${dir}: ${file} names a bench (${holder}), and this filesystem gives no file locks (${none}), so ` +
+        `whether it still runs cannot be told; wait for it to end, or if none runs on this folder, remove ${file}`,
+  );
+}
+
 /**
- * Takes `dir`/run.lock for this process, or refuses while another live process holds it. A lock left by a
- * process that is gone (killed) is taken over; the returned function gives it back.
+ * The bench that holds `dir`'s lock ("process PID on HOST", as run.lock names it), or undefined: no bench holds
+ * it (none, or one left by a process gone). Called by no holder (see above).
  */
+export function lockedBy(dir: string): string | undefined {
+  const file = join(dir, "run.lock");
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(file, { read: true });
+  } catch {
+    return undefined; // no lock file: no holder
+  }
+  try {
+    const { held, none } = tryLock(f, false); // a shared lock: refused only while a bench holds the exclusive one
+    if (held) return undefined;
+    return none === undefined ? holderOf(file) : `${holderOf(file)}, or one killed: no file locks here, remove ${file}`;
+  } finally {
+    f.close();
+  }
+}
+
+/** Refuses `dir` while another bench holds it (before any work; RunDir.open takes the lock itself). */
+export function checkNotLocked(dir: string): void {
+  const holder = lockedBy(dir);
+  if (holder !== undefined) throw heldError(dir, holder);
+}
+
+/** Takes `dir`/run.lock for this process's life, or refuses while another bench holds it; returns the release. */
 function lockFolder(dir: string): () => void {
   const file = join(dir, "run.lock");
-  for (let attempt = 0;; attempt++) {
+  const cannot = (e: unknown) =>
+    new InputError(`${file}: cannot take the folder's lock (${oneLine((e as Error).message)})`);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let f: Deno.FsFile, created = true;
     try {
-      const f = Deno.openSync(file, { write: true, createNew: true });
-      f.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
-      f.close();
-      return () => {
-        try {
-          if (readFileSync(file, "utf8").trim() === String(Deno.pid)) Deno.removeSync(file);
-        } catch {
-          // already gone
-        }
-      };
+      f = Deno.openSync(file, { read: true, write: true, createNew: true });
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 2) {
-        throw new InputError(`${file}: cannot take the folder's lock (${oneLine((e as Error).message)})`);
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw cannot(e);
+      try {
+        f = Deno.openSync(file, { read: true, write: true });
+        created = false;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue; // its holder gave it back meanwhile
+        throw cannot(e);
       }
-      const pid = Number(readFileSync(file, "utf8").trim());
-      check(
-        !(Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid)),
-        `${dir}: another bench (process ${pid}) is writing to this folder; wait for it to end, or give another --out`,
-      );
-      Deno.removeSync(file); // its process is gone
     }
+    const { held, none } = tryLock(f, true);
+    const mine = held || (none !== undefined && created); // no locks here: the file made is the lock, one found another's
+    if (!mine || !isAt(f, file)) {
+      f.close();
+      if (!mine) throw heldError(dir, holderOf(file), none);
+      continue; // won on a file its holder has just removed: again, on the file there now
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      try {
+        // removed while held: a contender that opened this file before finds it is not run.lock any more (isAt)
+        if (isAt(f, file)) Deno.removeSync(file);
+      } finally {
+        f.close();
+      }
+    };
+    try {
+      f.truncateSync(0);
+      f.writeSync(new TextEncoder().encode(`${Deno.pid} ${hostname()}\n`));
+    } catch (e) {
+      release(); // a full disk: no file left to be read as a lock
+      throw cannot(e);
+    }
+    return release;
   }
+  throw new InputError(`${file}: cannot take the folder's lock (it was replaced 10 times as it was taken)`);
 }
 
 export class RunDir {

@@ -232,7 +232,7 @@ Deno.test("one writer per run folder: a second bench on it is refused while the 
   for (let i = 0; i < 300 && !existsSync(join(out, "run.lock")); i++) await new Promise((r) => setTimeout(r, 50));
   const second = await runBench(...args, "--budgets", "4:64:4", "--out", out);
   assert.equal(second.code, 2);
-  assert.match(second.stderr, /two-writers: another bench \(process \d+\) is writing to this folder/);
+  assert.match(second.stderr, /two-writers: another bench \(process \d+ on [^)]+\) is writing to this folder/);
   assert.equal((await first.output()).code, 0);
   assert.ok(!existsSync(join(out, "run.lock")), "the lock is given back");
   const again = await runBench(...args, "--budgets", "4:64:4", "--out", out);

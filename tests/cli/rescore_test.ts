@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 import type { BenchRecord } from "../../harness/bench/rundir.ts";
@@ -109,9 +109,13 @@ Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
-  writeFileSync(join(run, "run.lock"), String(Deno.pid));
+  // a bench's lock is the OS's on its open run.lock (here this process's), its file naming it
+  const lock = Deno.openSync(join(run, "run.lock"), { write: true, create: true });
+  lock.lockSync(true);
+  writeFileSync(join(run, "run.lock"), `${Deno.pid} ${hostname()}\n`);
   const locked = await runCli("cli/rescore.ts", [run, "--out", join(base, "y")]);
-  assert.match(locked.stderr, new RegExp(`a bench \\(process ${Deno.pid}\\) is writing it`));
+  lock.close();
+  assert.match(locked.stderr, new RegExp(`a bench \\(process ${Deno.pid} on ${hostname()}\\) is writing it`));
   // a lock left by a process that is gone, a torn last line, an --out with a trailing slash
   writeFileSync(join(run, "run.lock"), "999999999");
   const torn = readFileSync(join(run, "records.jsonl"), "utf8").trimEnd() + '\n{"task": "cha';

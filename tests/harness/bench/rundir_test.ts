@@ -1,43 +1,195 @@
 /**
- * harness/bench/rundir.ts: its lock (a bench killed and not yet reaped, a zombie, holds nothing) and the
+ * harness/bench/rundir.ts: its lock (the OS's, whatever process id its file names; contenders released together) and the
  * differences a refusal names (a long value cut, not a 60 KB line; a field one side lacks by what its absence
  * means, never "undefined").
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 
-Deno.test("a lock held by a live process refuses; by a zombie (killed, not reaped) or a process gone, it does not", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-"));
-  // a parent that never waits for its child: the child stays a zombie while the parent sleeps
-  const parent = new Deno.Command("python3", {
-    args: ["-c", "import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)"],
+/** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
+async function foreignHolder(dir: string, named: string) {
+  const holder = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import fcntl, sys, time\nf = open(sys.argv[1], 'a+')\nfcntl.flock(f, fcntl.LOCK_EX)\nf.truncate(0)\n" +
+      "f.write(sys.argv[2]); f.flush()\nprint('held', flush=True)\ntime.sleep(60)",
+      join(dir, "run.lock"),
+      named,
+    ],
     stdout: "piped",
   }).spawn();
-  try {
-    const reader = parent.stdout.getReader();
-    const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
-    reader.releaseLock();
-    const state = () =>
-      new TextDecoder().decode(
-        new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(zombie)] }).outputSync().stdout,
-      );
-    for (let i = 0; i < 100 && !state().startsWith("Z"); i++) await new Promise((r) => setTimeout(r, 20));
-    writeFileSync(join(dir, "run.lock"), `${zombie}\n`);
-    assert.equal(lockedBy(dir), undefined, "a zombie's lock is taken over");
-    writeFileSync(join(dir, "run.lock"), `${parent.pid}\n`);
-    assert.equal(lockedBy(dir), parent.pid, "a live process's lock holds");
-  } finally {
-    parent.kill();
-    await parent.status;
-    await parent.stdout.cancel().catch(() => {});
+  const reader = holder.stdout.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /held/);
+  reader.releaseLock();
+  return {
+    async end() {
+      holder.kill();
+      await holder.status;
+      await holder.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+Deno.test("the lock is the OS's, not a process id: a live holder refuses whatever its file names (another PID namespace's or host's id, none yet); once it is gone the folder is taken", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-"));
+  // a process id no process here has (as another namespace's or host's bench reads), and an empty file (a bench
+  // that has the file but not yet its line)
+  for (const named of ["2147483646 elsewhere\n", "2147483646\n", ""]) {
+    const holder = await foreignHolder(dir, named);
+    try {
+      const who = named ? /process 2147483646( on elsewhere)?/ : /a process starting now/;
+      assert.match(lockedBy(dir) ?? "free", who);
+      const refused = new RegExp(`another bench \\(${who.source}\\) is writing`);
+      assert.throws(() => RunDir.open(dir, { x: 1 }, { planned: [] }), refused);
+    } finally {
+      await holder.end();
+    }
+    assert.equal(lockedBy(dir), undefined, "a process gone holds nothing");
   }
-  writeFileSync(join(dir, "run.lock"), `${parent.pid}\n`);
-  assert.equal(lockedBy(dir), undefined, "a process gone holds nothing");
+  // a file naming a live process that holds no lock (this one's parent) holds nothing either
+  writeFileSync(join(dir, "run.lock"), `${Deno.ppid} ${hostname()}\n`);
+  const run = RunDir.open(dir, { x: 1 }, { planned: [] });
+  assert.equal(readFileSync(join(dir, "run.lock"), "utf8"), `${Deno.pid} ${hostname()}\n`, "the file names its holder");
+  run.close();
+  assert.ok(!existsSync(join(dir, "run.lock")), "the lock is given back");
+});
+
+Deno.test("where the filesystem gives no file locks, the file is the lock: one found is never taken over, and the refusal says to remove it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-nolock-"));
+  const tryLockSync = Deno.FsFile.prototype.tryLockSync;
+  Deno.FsFile.prototype.tryLockSync = () => {
+    throw new Error("Function not implemented (os error 38)"); // Lustre mounted without flock
+  };
+  try {
+    const run = RunDir.open(dir, { x: 1 }, { planned: [] });
+    const refused = new RegExp(
+      `run\\.lock names a bench \\(process ${Deno.pid} on [^)]+\\), and this filesystem gives no file locks ` +
+        `\\(Function not implemented \\(os error 38\\)\\), so whether it still runs cannot be told; wait for it ` +
+        `to end, or if none runs on this folder, remove .*run\\.lock$`,
+    );
+    assert.throws(() => RunDir.open(dir, { x: 1 }, { planned: [] }), refused);
+    assert.match(lockedBy(dir) ?? "free", /^process \d+ on .*, or one killed: no file locks here, remove .*run\.lock$/);
+    run.close();
+    assert.ok(!existsSync(join(dir, "run.lock")), "the lock is given back");
+    // left by a bench killed (here or on another host: a process id says nothing there)
+    writeFileSync(join(dir, "run.lock"), "2147483646 elsewhere\n");
+    assert.throws(
+      () => RunDir.open(dir, { x: 1 }, { planned: [] }),
+      /names a bench \(process 2147483646 on elsewhere\)/,
+    );
+    assert.equal(readFileSync(join(dir, "run.lock"), "utf8"), "2147483646 elsewhere\n", "not taken over");
+  } finally {
+    Deno.FsFile.prototype.tryLockSync = tryLockSync;
+  }
+});
+
+/** A script that opens `dir` at agreed times (`trials`, `period` ms apart, each held `hold` ms), one JSON line each. */
+const CONTENDER = `
+import { RunDir } from "${new URL("../../../harness/bench/rundir.ts", import.meta.url).href}";
+const [dir, trials, period, hold] = [Deno.args[0], ...Deno.args.slice(1).map(Number)];
+const now = () => performance.timeOrigin + performance.now();
+console.log("ready");
+const t0 = Number(new TextDecoder().decode((await Deno.stdin.readable.getReader().read()).value).trim());
+for (let t = 0; t < trials; t++) {
+  const at = t0 + t * period;
+  if (at - now() > 5) await new Promise((r) => setTimeout(r, at - now() - 5));
+  while (now() < at) { /* all contenders released together */ }
+  try {
+    const run = RunDir.open(dir, { x: 1 }, { planned: [] });
+    const from = now();
+    while (now() < from + hold) { /* held */ }
+    const to = now();
+    run.close();
+    console.log(JSON.stringify({ t, from, to }));
+  } catch (e) {
+    console.log(JSON.stringify({ t, refused: (e as Error).message }));
+  }
+}
+`;
+
+/** How a script outside the project runs with its imports. */
+const RUN = ["run", "-A", "--config", fileURLToPath(new URL("../../../deno.json", import.meta.url))];
+
+Deno.test("contenders released together: never two hold the folder at once, and each one refused names the holder", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-race-"));
+  const script = join(dir, "..", `${basename(dir)}-contender.ts`);
+  writeFileSync(script, CONTENDER);
+  const [processes, trials, period, hold] = [4, 40, 120, 20];
+  const children = Array.from(
+    { length: processes },
+    () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [...RUN, script, join(dir, "run"), String(trials), String(period), String(hold)],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn(),
+  );
+  // each says "ready" once loaded; then all get one start time
+  const readers = children.map((c) => c.stdout.pipeThrough(new TextDecoderStream()).getReader());
+  const texts = await Promise.all(readers.map(async (r) => {
+    let text = "";
+    while (!text.includes("\n")) text += (await r.read()).value ?? assert.fail("a contender ended unready");
+    return text;
+  }));
+  const t0 = `${performance.timeOrigin + performance.now() + 300}\n`;
+  for (const c of children) {
+    const w = c.stdin.getWriter();
+    await w.write(new TextEncoder().encode(t0));
+    await w.close();
+  }
+  const held: { t: number; from: number; to: number }[] = [];
+  const refused: { t: number; refused: string }[] = [];
+  for (const [i, r] of readers.entries()) {
+    for (let chunk = await r.read(); !chunk.done; chunk = await r.read()) texts[i] += chunk.value;
+    const [ready, ...lines] = texts[i].trim().split("\n");
+    assert.equal(ready, "ready");
+    for (const o of lines.map((l) => JSON.parse(l))) (o.refused === undefined ? held : refused).push(o);
+  }
+  for (const c of children) assert.equal((await c.status).code, 0);
+  held.sort((a, b) => a.from - b.from);
+  const overlap = held.findIndex((h, i) => i > 0 && h.from < held[i - 1].to);
+  assert.equal(overlap, -1, `two held the folder at once (trial ${held[overlap]?.t} and ${held[overlap - 1]?.t})`);
+  // every trial was contended (all but the winner refused), each refusal the holder's
+  assert.equal(held.length + refused.length, processes * trials);
+  assert.ok(refused.length >= trials, `${refused.length} refusals in ${trials} trials: no contention`);
+  // (one that took it a moment ago has not yet written its line)
+  const holder = /another bench \((process \d+ on [^)]+|a process starting now)\) is writing to this folder/;
+  for (const r of refused) assert.match(r.refused, holder);
+});
+
+const unshared = new Deno.Command("unshare", { args: ["-r", "-p", "-f", "--mount-proc", "true"], stderr: "null" })
+  .outputSync().success;
+
+Deno.test({
+  name: "a bench in another PID namespace (a container, another node's job) is refused while one here holds the folder",
+  ignore: !unshared, // unprivileged namespaces off: the test above holds a process id none has
+  fn: async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-lock-ns-"));
+    const script = join(dir, "..", `${basename(dir)}-contender.ts`);
+    writeFileSync(script, CONTENDER);
+    const run = RunDir.open(join(dir, "run"), { x: 1 }, { planned: [] });
+    try {
+      const other = new Deno.Command("unshare", {
+        args: ["-r", "-p", "-f", "--mount-proc", Deno.execPath(), ...RUN, script, join(dir, "run"), "1", "0", "0"],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const w = other.stdin.getWriter();
+      await w.write(new TextEncoder().encode("0\n"));
+      await w.close();
+      const out = new TextDecoder().decode((await other.output()).stdout).split("\n");
+      assert.equal(out[0], "ready");
+      assert.match(JSON.parse(out[1]).refused ?? out[1], /another bench \(process \d+ on .+\) is writing/);
+    } finally {
+      run.close();
+    }
+  },
 });
 
 Deno.test("differences name each field with both values, a long one cut in the middle", () => {
