@@ -5,9 +5,7 @@
  * again, so every record is present exactly once. A changed spec is refused, naming what differs.
  */
 import {
-  accessSync,
   closeSync,
-  constants,
   existsSync,
   mkdirSync,
   openSync,
@@ -238,28 +236,36 @@ export function checkTraceLines(file: string, traces: readonly TraceLine[], befo
 /**
  * An output folder's path is usable: a folder, or creatable as one (its nearest existing parent a writable
  * folder). Checked before any work, so that a bad --out costs nothing; the folder is not made here: a command
- * refused later leaves nothing behind.
+ * refused later leaves nothing behind. Writable is tried (a file made and removed): access() calls a folder on a
+ * read-only mount writable.
  */
 export function checkOutFolder(dir: string, flag = "--out"): void {
   check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
   let here = resolve(dir);
   while (!existsSync(here) && dirname(here) !== here) here = dirname(here);
   check(statSync(here).isDirectory(), `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`);
+  const probe = join(here, `.hogwild-write-probe-${Deno.pid}-${crypto.randomUUID()}`);
   try {
-    accessSync(here, constants.W_OK);
-  } catch {
+    Deno.openSync(probe, { write: true, createNew: true }).close();
+    Deno.removeSync(probe);
+  } catch (e) {
+    const why = oneLine((e as Error).message).replace(/ \(os error \d+\).*$/, "");
     throw new InputError(
       `${flag} ${dir}: ${
-        here === resolve(dir) ? "not writable" : `cannot create the folder (${here} is not writable)`
+        here === resolve(dir) ? `not writable (${why})` : `cannot create the folder (${here} is not writable: ${why})`
       }`,
     );
   }
 }
 
-/** A run folder's path is usable: an output folder (checkOutFolder) whose run files, where they exist, are files. */
+/**
+ * A run folder's path is usable: an output folder (checkOutFolder) whose run files, where they exist, are files,
+ * and that no other bench holds.
+ */
 export function checkRunFolder(dir: string, flag = "--out"): void {
   checkOutFolder(dir, flag);
   if (!existsSync(dir)) return;
+  checkNotLocked(dir);
   for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
     const p = join(dir, f);
     check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
@@ -506,10 +512,10 @@ function heldError(dir: string, holder: string, none?: string): InputError {
 }
 
 /**
- * The bench that holds `dir`'s lock ("process PID on HOST", as run.lock names it), or undefined: no bench holds
- * it (none, or one left by a process gone). Called by no holder (see above).
+ * The bench that holds `dir`'s lock, as run.lock names it (`none`: the filesystem gives no locks, why: the file
+ * may be one a killed bench left), or undefined: none does. Called by no holder (see above).
  */
-export function lockedBy(dir: string): string | undefined {
+function holding(dir: string): { holder: string; none?: string } | undefined {
   const file = join(dir, "run.lock");
   let f: Deno.FsFile;
   try {
@@ -519,17 +525,22 @@ export function lockedBy(dir: string): string | undefined {
   }
   try {
     const { held, none } = tryLock(f, false); // a shared lock: refused only while a bench holds the exclusive one
-    if (held) return undefined;
-    return none === undefined ? holderOf(file) : `${holderOf(file)}, or one killed: no file locks here, remove ${file}`;
+    return held ? undefined : { holder: holderOf(file), none };
   } finally {
     f.close();
   }
 }
 
+/** The bench writing to `dir` ("process PID on HOST", as run.lock names it), or undefined: none is. */
+export function lockedBy(dir: string): string | undefined {
+  const h = holding(dir);
+  return h && (h.none === undefined ? h.holder : `${h.holder}, or one killed; no file locks here: see its run.lock`);
+}
+
 /** Refuses `dir` while another bench holds it (before any work; RunDir.open takes the lock itself). */
 export function checkNotLocked(dir: string): void {
-  const holder = lockedBy(dir);
-  if (holder !== undefined) throw heldError(dir, holder);
+  const h = holding(dir);
+  if (h) throw heldError(dir, h.holder, h.none);
 }
 
 /** Takes `dir`/run.lock for this process's life, or refuses while another bench holds it; returns the release. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
@@ -245,6 +245,52 @@ Deno.test("one writer per run folder: a second bench on it is refused while the 
   const plot = await runCli("cli/plot.ts", [out, "--out", join(out, "p")]);
   assert.equal(plot.code, 2);
   assert.match(plot.stderr, /records\.jsonl:13: the record .* appears twice/);
+});
+
+// A model no one has: a refusal that names it came after the --out checks, which are due before any model work.
+const NO_MODEL = ["--model", "/nonexistent/model", "--task", "synthetic", "--count", "1", "--methods", "sequential"];
+
+Deno.test("a folder another bench holds is refused before the model is looked at (fetched, hashed, loaded)", async () => {
+  const out = join(tmp(), "held");
+  mkdirSync(out);
+  const lock = Deno.openSync(join(out, "run.lock"), { write: true, create: true });
+  lock.lockSync(true); // this process as the other bench
+  writeFileSync(join(out, "run.lock"), `${Deno.pid} ${hostname()}\n`);
+  try {
+    const r = await runBench(...NO_MODEL, "--out", out);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`held: another bench \\(process ${Deno.pid} on ${hostname()}\\) is writing`));
+  } finally {
+    lock.close();
+  }
+});
+
+const mountable = new Deno.Command("unshare", { args: ["-r", "-m", "true"], stderr: "null" }).outputSync().success;
+
+Deno.test({
+  name: "a read-only --out (a read-only mount, which access() calls writable) is refused before the model is looked at",
+  ignore: !mountable, // no unprivileged mount namespace to mount one in
+  fn: async () => {
+    const dir = tmp();
+    for (const out of [dir, join(dir, "new", "run")]) { // the folder itself, or the nearest one there
+      const r = await new Deno.Command("unshare", {
+        args: [
+          ...["-r", "-m", "sh", "-c", 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', "sh", dir],
+          ...[Deno.execPath(), "run", "-A", "cli/bench.ts", ...NO_MODEL, "--out", out],
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 2, stderr);
+      assert.match(
+        stderr,
+        out === dir
+          ? /--out .*: not writable \(Read-only file system/
+          : /--out .*run: cannot create the folder \(.* is not writable: Read-only file system/,
+      );
+    }
+  },
 });
 
 Deno.test("a bench killed as it started (its lock and a half-written run.json left) is run by the same command", async () => {

@@ -74,7 +74,7 @@ Deno.test("where the filesystem gives no file locks, the file is the lock: one f
         `to end, or if none runs on this folder, remove .*run\\.lock$`,
     );
     assert.throws(() => RunDir.open(dir, { x: 1 }, { planned: [] }), refused);
-    assert.match(lockedBy(dir) ?? "free", /^process \d+ on .*, or one killed: no file locks here, remove .*run\.lock$/);
+    assert.match(lockedBy(dir) ?? "free", /^process \d+ on .*, or one killed; no file locks here: see its run\.lock$/);
     run.close();
     assert.ok(!existsSync(join(dir, "run.lock")), "the lock is given back");
     // left by a bench killed (here or on another host: a process id says nothing there)
