@@ -39,7 +39,7 @@ import { taskSpec } from "../tasks/registry.ts";
 import { checkRunFolder, readRunJson, RunDir } from "../harness/bench/rundir.ts";
 import { costModel } from "../harness/bench/calibrate.ts";
 import { greedyNote, report } from "../harness/report/report.ts";
-import { execute, exitInterrupted } from "../harness/bench/execute.ts";
+import { execute, exitInterrupted, onInterrupt } from "../harness/bench/execute.ts";
 import { type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { checkProblems, forProblem, problemName, refuseAddedTokens } from "../harness/bench/problem_check.ts";
@@ -217,13 +217,14 @@ export async function bench(args: string[]): Promise<void> {
     data_notes: [...loaded.notes, ...(note ? [note] : [])],
     planned: jobs.map(keyOf),
   });
-  // Ctrl-C before the runs (calibrating) or after them (the report): the lock goes, and the line says where things
-  // stand; while the runs go, execute() says it with this invocation's throughput.
-  const interrupted = () => {
-    dir.close();
-    exitInterrupted(dir.done.size, jobs.length, out);
-  };
-  Deno.addSignalListener("SIGINT", interrupted);
+  // Ctrl-C (or SIGTERM, SIGHUP) before the runs (calibrating) or after them (the report): the lock goes, and the
+  // line says where things stand; while the runs go, execute() says it with this invocation's throughput.
+  const listen = () =>
+    onInterrupt((signal) => {
+      dir.close();
+      exitInterrupted(dir.done.size, jobs.length, out, signal);
+    });
+  let stopListening = listen();
   const machine = machineName(here.machine), timedOn = calibratedOn(dir.meta());
   if (dir.meta().cost_model && timedOn !== machine) {
     console.error(
@@ -242,7 +243,7 @@ export async function bench(args: string[]): Promise<void> {
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);
       const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] }, machine);
-      Deno.removeSignalListener("SIGINT", interrupted);
+      stopListening();
       try {
         await execute({
           engine,
@@ -258,13 +259,13 @@ export async function bench(args: string[]): Promise<void> {
           code,
         });
       } finally {
-        Deno.addSignalListener("SIGINT", interrupted);
+        stopListening = listen();
       }
     }
     const files = await report(out, spec, dir.records(), dir.meta());
     console.error(`bench: wrote ${files.join(", ")} in ${out}`);
   } finally {
-    Deno.removeSignalListener("SIGINT", interrupted);
+    stopListening();
     dir.close();
     await code?.close();
   }

@@ -1,6 +1,6 @@
 /**
  * The bench's runs: the pending jobs through the scheduler, each record graded and written as its run ends,
- * with progress, the live viewer's feed, Ctrl-C, and this invocation's throughput in run.json.
+ * with progress, the live viewer's feed, Ctrl-C (and SIGTERM, SIGHUP), and this invocation's throughput in run.json.
  */
 import type { KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
@@ -59,15 +59,14 @@ export async function execute(o: {
     dir.updateMeta({ invocations: [...before, now] });
     if (warning) console.error(`bench: ${warning}`);
   };
-  // Ctrl-C: what is written stays (records are whole lines), this invocation's throughput with it; the runs in
-  // flight start again on resume.
-  const interrupted = () => {
+  // Ctrl-C (or a scheduler's SIGTERM): what is written stays (records are whole lines), this invocation's
+  // throughput with it; the runs in flight start again on resume.
+  const stopListening = onInterrupt((signal) => {
     addInvocation();
     pool.close(); // its processes too: one computing a runaway comparison would not end with this one
     dir.close(); // its lock too: the folder is free for the next command
-    exitInterrupted(finished, jobs.length, out);
-  };
-  Deno.addSignalListener("SIGINT", interrupted);
+    exitInterrupted(finished, jobs.length, out, signal);
+  });
   const writes: Promise<void>[] = [];
   // A record that cannot be written: kept here, not left a rejected promise (which, caught only in the
   // finally below, is an unhandled rejection while the runs go on).
@@ -97,7 +96,7 @@ export async function execute(o: {
   } finally {
     // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
     await Promise.all(writes);
-    Deno.removeSignalListener("SIGINT", interrupted);
+    stopListening();
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
@@ -106,8 +105,25 @@ export async function execute(o: {
   if (lost) throw lost.error;
 }
 
+/**
+ * The signals that stop a bench as Ctrl-C does: SIGTERM is how a scheduler or a container stops it (a Slurm
+ * time limit, scancel, timeout, docker stop), SIGHUP a closed terminal; each would otherwise kill it unrecorded,
+ * its lock left and its invocation unsaid (which solo-check needs). Their numbers give the exit status (128 + n).
+ */
+const STOPS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export type Stop = keyof typeof STOPS;
+
+/** Calls `stop` on any of them; returns the function that stops listening. */
+export function onInterrupt(stop: (signal: Stop) => void): () => void {
+  const listeners = (Object.keys(STOPS) as Stop[]).map((signal) => [signal, () => stop(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+  return () => {
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  };
+}
+
 /** Ctrl-C's last line, wherever the bench is (calibrating, running, reporting), and its exit status. */
-export function exitInterrupted(done: number, planned: number, out: string): never {
+export function exitInterrupted(done: number, planned: number, out: string, signal: Stop): never {
   console.error(`\nbench: interrupted; ${done} of ${planned} records are in ${out}: the same command resumes there`);
-  Deno.exit(130);
+  Deno.exit(128 + STOPS[signal]);
 }

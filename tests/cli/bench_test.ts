@@ -564,6 +564,28 @@ Deno.test("Ctrl-C says how to resume, and the same command finishes the run", as
   assert.equal(new Set(keys).size, 18, `a record twice: ${keys.sort().join(" ")}`);
 });
 
+Deno.test("SIGTERM and SIGHUP (a Slurm time limit, scancel, docker stop, a closed terminal) stop the bench as Ctrl-C does: the invocation is kept with its records, and solo-check takes a --concurrency 1 folder so stopped", async () => {
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    const out = join(tmp(), signal);
+    const args = [...SMALL, "--count", "2", "--concurrency", "1", "--out", out];
+    const child = bench(args).spawn();
+    await until(child, () => existsSync(join(out, "records.jsonl")) && statSync(join(out, "records.jsonl")).size > 0);
+    child.kill(signal);
+    const stderr = await stderrOf(child);
+    assert.equal((await child.status).code, code, stderr);
+    assert.match(stderr, /bench: interrupted; \d+ of 6 records are in .*: the same command resumes there/);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.equal(run.invocations.length, 1, signal);
+    assert.equal(run.invocations[0].records, records(out).length);
+    assert.equal(run.invocations[0].runs_at_once, 1);
+    assert.ok(!existsSync(join(out, "run.lock")), "the lock goes with the bench");
+    if (signal === "SIGHUP") continue; // the rest is the same
+    assert.equal((await runBench(...args)).code, 0);
+    const check = await runCli("cli/solo_check.ts", [out, out]);
+    assert.equal(check.code, 0, check.stderr);
+  }
+});
+
 Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behind", async () => {
   const out = join(tmp(), "early");
   const child = bench([...SMALL, "--out", out]).spawn();
