@@ -134,6 +134,9 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
 /** Runs a command-line entry point: an InputError (or an error the native core raised about its input) is
  * one line on stderr and exit code 2; anything else is a bug and keeps its stack. */
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
+  // A write past the file-size limit (ulimit -f) kills by SIGXFSZ, silently, mid-work; caught, the write fails
+  // instead (EFBIG), and the writer says so in one line (engine/files.ts) as it does a full disk.
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGXFSZ", () => {});
   try {
     await main();
   } catch (e) {

@@ -20,6 +20,8 @@ function failure(file: string, e: unknown): InputError {
   const message = oneLine((e as Error).message ?? String(e));
   const full = /os error 28|ENOSPC|No space left/i.test(message)
     ? "the disk is full; free space and run the same command again"
+    : /os error 27|EFBIG|File too large/i.test(message)
+    ? "the file would pass the file-size limit (ulimit -f); raise it and run the same command again"
     : message;
   return new InputError(`${file}: cannot write it (${full})`);
 }

@@ -5,7 +5,17 @@
  * with an unbroken run's records and traces: tests/harness/bench/text_test.ts.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
@@ -584,6 +594,33 @@ Deno.test("SIGTERM and SIGHUP (a Slurm time limit, scancel, docker stop, a close
     const check = await runCli("cli/solo_check.ts", [out, out]);
     assert.equal(check.code, 0, check.stderr);
   }
+});
+
+Deno.test("a file-size limit reached (ulimit -f) is one line naming the file, not a silent kill by SIGXFSZ: no lock or .tmp left, and the same command resumes", async () => {
+  const out = join(tmp(), "fsize");
+  const args = lastFlagWins([...SMALL, "--out", out]);
+  // Deno's own caches are written before the bench starts (a write past the limit kills any program): the
+  // modules are read once beforehand, and V8's code cache is left unwritten under the limit
+  assert.equal((await runBench("--help")).code, 0);
+  const limited = await new Deno.Command("sh", {
+    args: ["-c", 'ulimit -f 8 && exec "$@"', "sh", Deno.execPath(), "run", "-A", "--no-code-cache", "cli/bench.ts"]
+      .concat(args),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(limited.stderr);
+  assert.equal(limited.code, 2, stderr);
+  assert.match(
+    stderr,
+    /\nerror: .*fsize\/[a-z.]+: cannot write it \(the file would pass the file-size limit \(ulimit -f\); raise it and run the same command again\)\n$/,
+  );
+  const left = readdirSync(out).filter((f) => f.endsWith(".tmp") || f === "run.lock");
+  assert.deepEqual(left, []);
+  const again = await runBench(...args);
+  assert.equal(again.code, 0, again.stderr);
+  const keys = records(out).map(recordKey);
+  assert.equal(new Set(keys).size, 12);
+  assert.equal(keys.length, 12);
 });
 
 Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behind", async () => {
