@@ -5,7 +5,6 @@
  * (nothing of the old one kept), `grader` says the new version, and the key's grader field follows, so that the
  * bench resumes the new folder under this grader. A folder that is a run still in progress is refused.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { replaceFile } from "../engine/files.ts";
@@ -23,6 +22,7 @@ import {
   readRunJson,
   type RecordCheckpoint,
   recordKey,
+  recordsTraces,
   writeNewRunFolder,
 } from "../harness/bench/rundir.ts";
 import { voteScore } from "../harness/report/curves.ts";
@@ -32,7 +32,7 @@ import { loadTask, taskSpec } from "../tasks/registry.ts";
 const USAGE = `usage: deno task rescore RUN_DIR --out DIR
   grades every record of RUN_DIR again with this grader (${GRADER_VERSION}) into the new run folder DIR:
   records.jsonl with the new verdicts (a plain majority's vote counted again from its paths; a vote weighed by
-  confidences stays as run), traces.jsonl as it was, curves.csv, summary.md and the plots`;
+  confidences stays as run), traces.jsonl (its records' traces), curves.csv, summary.md and the plots`;
 
 /**
  * A generated task's records must hold the golds and grading this version makes of their problems: grading
@@ -127,8 +127,12 @@ async function main() {
       ) + "\n",
     );
     replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
-    const traces = join(dir, "traces.jsonl");
-    replaceFile(join(partial, "traces.jsonl"), existsSync(traces) ? readFileSync(traces) : "");
+    // the traces of the records kept, as the bench's resume keeps them (a killed folder's orphan or torn trace
+    // would make the new folder one that merge and the viewer refuse)
+    replaceFile(
+      join(partial, "traces.jsonl"),
+      recordsTraces(join(dir, "traces.jsonl"), new Set(records.map(recordKey))).lines,
+    );
     return await report(partial, spec, graded, run);
   });
   // each verdict counted apart: a grader change that moves only the lenient score, a vote or a path is a change

@@ -234,6 +234,29 @@ export function checkTraceLines(file: string, traces: readonly TraceLine[], befo
 }
 
 /**
+ * The lines of traces.jsonl `file` (absent: none) that are the traces of records `done`, as bytes, each with its
+ * newline: the traces of records that never got written (a kill between the two appends) are dropped, as is a torn
+ * last line; the lines kept are kept as they are (a trace twice: its last, in its first's place). `whole`: the file
+ * is those lines already. The one filter of a resume and of rescore.
+ */
+export function recordsTraces(file: string, done: ReadonlySet<string>): { lines: Uint8Array[]; whole: boolean } {
+  if (!existsSync(file)) return { lines: [], whole: true };
+  const decoder = new TextDecoder(), kept = new Map<string, Uint8Array>(), newline = new Uint8Array([0x0a]);
+  let lines = 0, bytes = 0;
+  for (const line of fileLines(file)) {
+    bytes += line.length + 1;
+    if (!line.length) continue;
+    lines++;
+    const key = recordKey(parseLine<TraceLine>(file, lines - 1, decoder.decode(line)));
+    if (done.has(key)) kept.set(key, line);
+  }
+  return {
+    lines: [...kept.values()].flatMap((l) => [l, newline]),
+    whole: kept.size === lines && bytes === statSync(file).size,
+  };
+}
+
+/**
  * An output folder's path is usable: a folder, or creatable as one (its nearest existing parent a writable
  * folder). Checked before any work, so that a bad --out costs nothing; the folder is not made here: a command
  * refused later leaves nothing behind. Writable is tried (a file made and removed): access() calls a folder on a
@@ -680,22 +703,8 @@ export class RunDir {
       }, not this run's budgets ${shortened(spec.budgets)} (the file was changed by hand?)`,
     );
     for (const r of records) run.done.add(recordKey(r));
-    // Traces of records that never got written (a kill between the two appends) are dropped, as is a torn last
-    // line; the lines kept are kept as they are (a trace twice: its last, in its first's place).
-    if (existsSync(run.#traces)) {
-      const decoder = new TextDecoder(), kept = new Map<string, Uint8Array>();
-      let lines = 0, bytes = 0;
-      for (const line of fileLines(run.#traces)) {
-        bytes += line.length + 1;
-        if (!line.length) continue;
-        lines++;
-        const key = recordKey(parseLine<TraceLine>(run.#traces, lines - 1, decoder.decode(line)));
-        if (run.done.has(key)) kept.set(key, line);
-      }
-      if (kept.size !== lines || bytes !== statSync(run.#traces).size) {
-        replaceFile(run.#traces, [...kept.values()].flatMap((l) => [l, "\n"]));
-      }
-    }
+    const traces = recordsTraces(run.#traces, run.done);
+    if (!traces.whole) replaceFile(run.#traces, traces.lines);
     return run;
   }
 

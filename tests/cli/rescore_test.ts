@@ -126,3 +126,23 @@ Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that
   assert.equal(lines(join(base, "z", "records.jsonl")).length, 2, "the two whole records, the torn one unread");
   assert.ok(!existsSync(join(base, "z", ".partial")) && !existsSync(join(base, "z.partial")));
 });
+
+Deno.test("rescore of a killed folder keeps only the traces of the records it keeps, as the bench's resume does, and its shards merge", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-rescore-killed-"));
+  const args = [...SPEC.slice(0, 4), "--count", "2", "--shard"];
+  for (const i of [0, 1]) assert.equal((await runCli("cli/bench.ts", [...args, `${i}/2`, "--out", base])).code, 0);
+  // shard 0 killed between its trace's append and its record's, then while writing the next trace: a trace whose
+  // record was never written, and a torn last line
+  const shard = join(base, "shard-0-of-2"), traces = lines(join(shard, "traces.jsonl"));
+  const orphan = { ...JSON.parse(traces[0]), seed: 9 };
+  writeFileSync(
+    join(shard, "traces.jsonl"),
+    [...traces, JSON.stringify(orphan)].join("\n") + '\n{"task": "cha',
+  );
+  const rescored = join(base, "rescored", "shard-0-of-2"), other = join(base, "rescored", "shard-1-of-2");
+  assert.equal((await runCli("cli/rescore.ts", [shard, "--out", rescored])).code, 0);
+  assert.deepEqual(lines(join(rescored, "traces.jsonl")), traces, "the records' traces, nothing else");
+  assert.equal((await runCli("cli/rescore.ts", [join(base, "shard-1-of-2"), "--out", other])).code, 0);
+  const m = await runCli("cli/merge.ts", [rescored, other, "--out", join(base, "merged")]);
+  assert.equal(m.code, 0, m.stderr);
+});
