@@ -496,20 +496,23 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
   return dirname(config);
 }
 
+/** Whether --model names a local folder (by path: it exists here), not random:SHAPE or a hub id. */
+export const localModel = (model: string): boolean => !model.startsWith("random:") && existsSync(model);
+
 /**
  * What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the
  * cache, with the files `extra` names where the repository has them: what a caller reads from a model folder
  * beyond the engine's files, such as the prompts a model was trained with).
  */
 export async function modelFolder(model: string, extra: readonly string[] = []): Promise<string> {
-  if (model.startsWith("random:") || existsSync(model)) return model;
+  if (model.startsWith("random:") || localModel(model)) return model;
   const { repo, opts } = hubId(model);
   return await hubModel(repo, opts, extra);
 }
 
 /** The config of what --model names, without its weights (a hub id: its config.json alone is fetched). */
 export async function modelConfigOf(model: string): Promise<ModelConfig> {
-  if (model.startsWith("random:") || existsSync(model)) return localConfig(model);
+  if (model.startsWith("random:") || localModel(model)) return localConfig(model);
   const { repo, opts } = hubId(model);
   const o = { ...opts, type: "model" as const };
   // the ref not moved: a snapshot holding config.json alone would be read offline as the whole model

@@ -1,8 +1,8 @@
 /**
  * A run folder is one experiment. Its key (run.json's "spec") holds everything that can change a record, by
  * content, so that a resume never mixes records of two experiments: the flags that change generation or
- * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts and data were read
- * from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
+ * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts, data and a model folder
+ * were read from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template) and the defaults the engine reads into the config where it leaves fields out, each prompt's text, the task data's content, and the versions of the prompt
  * format, the grader, the timing rule, the token rules (where a run samples or writes programs) and the method
  * families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
@@ -10,9 +10,10 @@
 import { replaceFile } from "../../engine/files.ts";
 import { defaultsUsed, readJson } from "../../engine/config.ts";
 import { WEIGHT_FILES, weightsFile } from "../../engine/safetensors.ts";
+import { localModel } from "../../engine/hub.ts";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { dirname, join, normalize, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Problem } from "../../tasks/problem.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
@@ -70,14 +71,16 @@ const NOT_KEYED = [
 ] as const;
 
 /**
- * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets, the model's
- * path normalised; --limit is the data's business: the data hash holds the problems it selects; --finisher-tokens
- * equal to every task's own limit is the default).
+ * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets; a local model
+ * folder not at all: the key holds its content, the weights' and files' hashes, so that the same folder by another
+ * path (relative, absolute, a link, a node's own copy) is the same run; a hub id and random:SHAPE are kept, they
+ * name their model; --limit is the data's business: the data hash holds the problems it selects;
+ * --finisher-tokens equal to every task's own limit is the default).
  */
 export function flagsKey(spec: BenchSpec): Record<string, unknown> {
   const rest: Record<string, unknown> = {
     ...spec,
-    model: spec.model.startsWith("random:") ? spec.model : normalize(spec.model).replace(/\/$/, ""),
+    model: localModel(spec.model) ? undefined : spec.model,
     methods: [...spec.methods].sort(),
     seeds: [...spec.seeds].sort((a, b) => a - b),
   };
@@ -141,6 +144,7 @@ export const keyedFinisherInput = (key: Record<string, unknown>): FinisherInput 
 
 /** What a key's field means where the key lacks it (a default left out, a folder made before the field). */
 const ABSENT: Readonly<Record<string, string>> = {
+  model: "a model folder (held by its content: weights, model files)",
   finisherInput: JSON.stringify(keyedFinisherInput({})),
   finisherTokens: "each task's own limit",
   sampling: "no sampling flag (the model's generation_config)",
@@ -162,6 +166,23 @@ const ABSENT: Readonly<Record<string, string>> = {
  */
 export function keyAbsence(k: string): string {
   return ABSENT[k] ?? (k.startsWith("model file ") ? "no such file in the model folder" : "");
+}
+
+/**
+ * Two run keys as they are compared (resume, merge, compare, solo-check): a key made before a model folder was held
+ * by content alone holds the folder's path as `model`. Against a key without `model` (a folder) that path is not
+ * compared: the weights' and model files' hashes decide, so such a folder resumes by any path to the same files.
+ * (An old key's path and a hub id look alike, "models/x" and "Qwen/Qwen3-8B": a hub id's files are then matched by
+ * content too.) random:SHAPE is always compared: it is its weights.
+ */
+export function comparedKeys(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): [Record<string, unknown>, Record<string, unknown>] {
+  const path = (x: Record<string, unknown>, y: Record<string, unknown>) =>
+    typeof x.model === "string" && !x.model.startsWith("random:") && y.model === undefined;
+  const { model: _, ...without } = path(a, b) ? a : b;
+  return path(a, b) ? [without, b] : path(b, a) ? [a, without] : [a, b];
 }
 
 /** The family of `method` and its version in run key `key` (1 where the key has none: older, or unchanged). */

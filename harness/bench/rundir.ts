@@ -28,7 +28,7 @@ import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
-import { keyAbsence, staleVersions, versionChanges } from "./run_key.ts";
+import { comparedKeys, keyAbsence, staleVersions, versionChanges } from "./run_key.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -347,12 +347,14 @@ const canonical = (v: unknown) =>
  * The fields of two run keys that differ, by content (key order aside), each with both values:
  * "k: was A, now B", or with the two words given for was and now ("k: X has A, Y B"). A field one key lacks is
  * named by what its absence means (keyAbsence: a default the key leaves out, or a folder from before the field).
+ * Older keys are read as today's (comparedKeys: a model folder's path).
  */
 export function differences(
   a: Record<string, unknown>,
   b: Record<string, unknown>,
   [was, now]: [string, string] = ["was", "now"],
 ): string[] {
+  [a, b] = comparedKeys(a, b);
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const value = (o: Record<string, unknown>, k: string) =>
     o[k] !== undefined ? shortened(o[k]) : keyAbsence(k) ? `${keyAbsence(k)} (absent)` : "absent";

@@ -5,7 +5,7 @@
 import { check } from "../../engine/errors.ts";
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { quantile } from "../bench/cost.ts";
-import { versionChanges } from "../bench/run_key.ts";
+import { comparedKeys, versionChanges } from "../bench/run_key.ts";
 import type { Invocation } from "../bench/timing.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 
@@ -30,6 +30,7 @@ const SUBSET = new Set(["methods", "budgets", "seeds", "tasks", "synthetic", "da
  * method family only one folder ran; a family both ran must be of one version.
  */
 export function specDifference(shared: Record<string, unknown>, alone: Record<string, unknown>): string | undefined {
+  [shared, alone] = comparedKeys(shared, alone);
   for (const k of [...new Set([...Object.keys(shared), ...Object.keys(alone)])].sort()) {
     if (SUBSET.has(k) || (k.startsWith("prompt ") && !(k in shared && k in alone))) continue;
     const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];

@@ -14,10 +14,11 @@ import {
   readFileSync,
   renameSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
 import { lastFlagWins, runCli } from "../helpers.ts";
@@ -204,6 +205,46 @@ Deno.test("a run folder of other weights is refused: retrained weights are never
   const r = await runBench(...args, "--out", out);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /holds a run with another spec \(weights: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
+});
+
+Deno.test("a run folder holds its model by content, not by path: the same folder by another path resumes (an older key holding the path too), another folder's weights are refused, and shards from two copies merge", async () => {
+  const base = tmp(), model = join(base, "model"), out = join(base, "run"), link = join(base, "link");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  symlinkSync(model, link);
+  const typed = relative(Deno.cwd(), model);
+  const args = ["--task", "chains", "--count", "2", "--methods", "sequential", "--budgets", "8"];
+  assert.equal((await runBench("--model", typed, ...args, "--out", out)).code, 0);
+  const resumes = async (path: string) => {
+    const r = await runBench("--model", path, ...args, "--out", out);
+    assert.equal(r.code, 0, `${path}: ${r.stderr}`);
+    assert.match(r.stderr, /2 already there, 0 to run/, path);
+  };
+  for (const path of [model, link, `${model}/`]) await resumes(path);
+  const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
+  assert.equal(run.spec_full.model, typed, "the path as typed, for information");
+  // a folder made when the key held --model's path: the same flags resume it, and so does another path
+  writeFileSync(runFile, JSON.stringify({ ...run, spec: { ...run.spec, model: typed } }));
+  for (const path of [typed, link]) await resumes(path);
+  // another folder of other weights
+  const other = join(base, "other"), bytes = readFileSync(join(model, "model.safetensors"));
+  cpSync(model, other, { recursive: true });
+  bytes[bytes.length >> 1] ^= 1;
+  writeFileSync(join(other, "model.safetensors"), bytes);
+  const r = await runBench("--model", other, ...args, "--out", out);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /holds a run with another spec \(weights: was "[0-9a-f]{64}", now "[0-9a-f]{64}"\)/);
+  // shards run on two nodes, each with its own copy of the model
+  const copy = join(base, "copy"), shards = join(base, "shards");
+  cpSync(model, copy, { recursive: true });
+  for (const [i, path] of [model, copy].entries()) {
+    const s = await runBench("--model", path, ...args, "--shard", `${i}/2`, "--out", shards);
+    assert.equal(s.code, 0, s.stderr);
+  }
+  const m = await runCli(
+    "cli/merge.ts",
+    [0, 1].map((i) => join(shards, `shard-${i}-of-2`)).concat("--out", join(base, "merged")),
+  );
+  assert.equal(m.code, 0, m.stderr);
 });
 
 Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is refused by name, a moved folder resumes", async () => {

@@ -5,9 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { taskSpec } from "../../../tasks/registry.ts";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { DEMO_MODEL, parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { loadProtocol, loadTemplate } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
@@ -136,6 +146,13 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--seeds", flag(["--seeds", "2"]), ["seeds"]],
     ["--limit (the data hash holds its problems)", flag(["--limit", "2"]), []],
     ["the model's path spelled otherwise", { ...flag(["--model", `${model}/./`]), source: model }, []],
+    // a folder is held by its content: the path it was reached by is no part of the key
+    ["the model folder by a relative path", { ...flag(["--model", relative(Deno.cwd(), model)]), source: model }, []],
+    ["the model folder by a link", () => {
+      const link = join(tmp(), "link");
+      symlinkSync(model, link);
+      return { ...flag(["--model", link]), source: link };
+    }, []],
     ["--shard", flag(["--shard", "0/2"]), ["shard"]],
     ["--skip-bad (with a data set)", flag(["--task", "chains,gsm8k", "--skip-bad"]), ["skipBad", "tasks"]],
     ["--finisher-tokens", flag(["--finisher-tokens", "9"]), ["finisherTokens"]],

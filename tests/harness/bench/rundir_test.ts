@@ -200,6 +200,20 @@ Deno.test("differences name each field with both values, a long one cut in the m
   assert.match(line, /^budgets: was \[1,2,3,.* … .*,9999,10000\] \(\d+ characters\), now \[4,8\]$/);
 });
 
+Deno.test("a key's model folder is its content: an older key's path is not compared against a folder's key; random:SHAPE and hub ids are", () => {
+  const content = { weights: "w", "model file config.json": "c" };
+  const folder = { ...content }, old = { ...content, model: "engine/models/hogwild-demo" };
+  assert.deepEqual(differences(old, folder), []);
+  assert.deepEqual(differences(folder, { ...content, model: "/elsewhere/hogwild-demo" }), []);
+  assert.deepEqual(differences(old, { ...folder, weights: "v" }), ['weights: was "w", now "v"'], "its content is");
+  assert.deepEqual(differences({ ...content, model: "random:qwen3-demo" }, folder), [
+    'model: was "random:qwen3-demo", now a model folder (held by its content: weights, model files) (absent)',
+  ]);
+  assert.deepEqual(differences({ ...content, model: "Q/N@a" }, { ...content, model: "Q/N@b" }), [
+    'model: was "Q/N@a", now "Q/N@b"',
+  ]);
+});
+
 Deno.test("a folder refused for other data names the flags that chose it (the key holds only the data's hash)", () => {
   const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
   const dir = join(mkdtempSync(join(tmpdir(), "hogwild-data-flags-")), "run");
