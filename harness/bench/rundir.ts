@@ -380,6 +380,37 @@ function dataFlags(full: unknown): Record<string, unknown> {
   return Object.fromEntries(DATA_FLAGS.map((k) => [`--${kebab(k)}`, f[k] ?? "not given"]));
 }
 
+/** Two run.json's parts that a refusal reads: the key and the flags as parsed. */
+interface KeyAndFlags {
+  spec?: Record<string, unknown>;
+  spec_full?: unknown;
+}
+
+/**
+ * What made two keys' data hashes differ (a resume's, a merge's shards'), from their spec_full, as a refusal says it:
+ * the data-choosing flags that differ, or, with the same flags, the data's content (`content`: a file edited, another
+ * node's copy). None where the data is the same, or where a run.json lacks its spec_full.
+ */
+export function dataDifference(
+  a: KeyAndFlags,
+  b: KeyAndFlags,
+  words?: [string, string],
+): { line: string; content: boolean } | undefined {
+  if (canonical(a.spec?.data) === canonical(b.spec?.data) || a.spec_full === undefined || b.spec_full === undefined) {
+    return undefined;
+  }
+  const chosen = differences(dataFlags(a.spec_full), dataFlags(b.spec_full), words);
+  if (chosen.length) return { line: `the flags that chose the data: ${chosen.join(", ")}`, content: false };
+  const given = Object.entries(dataFlags(a.spec_full)).filter(([, v]) => v !== "not given" && v !== false)
+    .map(([f, v]) => v === true ? f : `${f} ${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return {
+    line: `the task data's content differs: the same data flags (${
+      given.join(", ") || "none: each task's own data"
+    }) read other problems`,
+    content: true,
+  };
+}
+
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** The key's fields that are this project's rules, not the user's flags: no flag brings an old value back. */
@@ -394,8 +425,15 @@ const RULES = [
   "weights_file",
 ];
 
-/** What a user can do about a key that differs: the same flags, unless the project's rules changed since. */
-function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>): string {
+/**
+ * What a user can do about a key that differs: the same flags, unless the project's rules changed since; where the
+ * data's content changed under the same flags (`data`), the data as it was (`flags`: whether flags differ too).
+ */
+function remedy(
+  stored: Record<string, unknown>,
+  spec: Record<string, unknown>,
+  data: { content: boolean; flags: boolean },
+): string {
   const rules = RULES.filter((k) =>
     k === "methods_version"
       ? versionChanges(stored, spec).length > 0 || staleVersions(stored)
@@ -418,7 +456,13 @@ function remedy(stored: Record<string, unknown>, spec: Record<string, unknown>):
   const oldSampling = isObject(stored.sampling) && Object.keys(stored.sampling).length === 4 &&
     Number(stored.sampling.temperature) > 0 && !("generation" in stored) &&
     canonical(stored.sampling) !== canonical(spec.sampling);
-  if (!rules.length && !oldSampling) return "use the same flags to resume it, or another --out";
+  if (!rules.length && !oldSampling) {
+    return !data.content
+      ? "use the same flags to resume it, or another --out"
+      : data.flags
+      ? "use the same flags, with the task data as it was, to resume it, or another --out"
+      : "the flags are the same: resume it with the task data as it was, or use another --out";
+  }
   return `the folder was made by an earlier version of this project (${
     [...rules, ...(oldSampling ? ["sampling"] : [])].join(", ")
   }: ${
@@ -666,17 +710,18 @@ export class RunDir {
       );
       checkMeta(runFile, stored as Record<string, unknown>);
       const diff = differences(stored.spec ?? {}, spec);
-      // the key holds the data's hash, not the flags that chose it: name those that changed
-      const chosen = diff.some((d) => d.startsWith("data:")) && stored.spec_full !== undefined
-        ? differences(dataFlags(stored.spec_full), dataFlags(meta.spec_full))
-        : [];
-      if (chosen.length) diff.push(`the flags that chose the data: ${chosen.join(", ")}`);
+      // the key holds the data's hash, not the flags that chose it: name those that changed, or say the data did
+      const flags = diff.some((d) => !d.startsWith("data:"));
+      const data = dataDifference(stored, { spec, spec_full: meta.spec_full });
+      if (data) diff.push(data.line);
       // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
       // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
       const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;
       check(
         diff.length === 0 || empty,
-        `${dir} holds a run with another spec (${diff.join("; ")}); ${remedy(stored.spec ?? {}, spec)}`,
+        `${dir} holds a run with another spec (${diff.join("; ")}); ${
+          remedy(stored.spec ?? {}, spec, { content: data?.content ?? false, flags })
+        }`,
       );
       if (diff.length) replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     } else {

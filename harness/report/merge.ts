@@ -10,6 +10,7 @@ import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
   checkNewRunFolder,
+  dataDifference,
   differences,
   readLines,
   readRecords,
@@ -53,7 +54,11 @@ function readShards(dirs: string[]) {
   for (const { dir, run } of runs) {
     const { shard, ...rest } = run.spec as { shard?: { index: number; count: number } };
     check(shard && shard.count === count, `${dir}: not a shard of ${count}`);
-    const diff = differences(first, rest, [`${dirs[0]} has`, dir]);
+    const words: [string, string] = [`${dirs[0]} has`, dir];
+    const diff = differences(first, rest, words);
+    // the key holds the data's hash: what chose it, as a resume says it
+    const data = dataDifference(runs[0].run, run, words);
+    if (data) diff.push(data.line);
     check(
       diff.length === 0,
       `${dir}: its spec differs from ${dirs[0]}'s (${diff.join("; ")}); merge takes the shards of one run`,

@@ -225,6 +225,20 @@ Deno.test("a folder refused for other data names the flags that chose it (the ke
     () => RunDir.open(dir, { data: "bbb" }, { spec_full: { ...full, limit: 1 } }),
     /another spec \(data: was "aaa", now "bbb"; the flags that chose the data: --limit: was "not given", now 1\)/,
   );
+  // the same flags reading other data (a data file edited): said so, and the same flags are no remedy
+  assert.throws(
+    () => RunDir.open(dir, { data: "bbb" }, { spec_full: full }),
+    (e: Error) =>
+      e.message.includes(
+        `another spec (data: was "aaa", now "bbb"; the task data's content differs: the same data flags ` +
+          `(--data /d/aime.jsonl, --skip-bad) read other problems); the flags are the same: resume it with ` +
+          "the task data as it was, or use another --out",
+      ),
+  );
+  assert.throws(
+    () => RunDir.open(dir, { data: "bbb", budgets: [8] }, { spec_full: full }),
+    /the task data's content differs.*; use the same flags, with the task data as it was, to resume it, or another --out/,
+  );
   // the same data reached by other flags (a moved file) is not named: the data is what counts
   assert.throws(
     () => RunDir.open(dir, { data: "aaa", budgets: [8] }, { spec_full: { ...full, data: "/e/aime.jsonl" } }),

@@ -47,6 +47,25 @@ Deno.test("merge names each field where the shards' specs differ, with both valu
   assert.match(ok.stderr, /merge: 0 records from 2 shards/);
 });
 
+Deno.test("merge of shards whose data differ names the data flags that chose it, or says the same flags read other data", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-data-"));
+  const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["sequential"], budgets: [8], seeds: [1] };
+  const a = shard(base, 0, { data: "aaa" }, { spec_full: { ...full, data: "/d/x.jsonl", limit: 5 } });
+  mkdirSync(join(base, "b"));
+  const b = shard(join(base, "b"), 1, { data: "bbb" }, { spec_full: { ...full, data: "/d/x.jsonl", limit: 6 } });
+  const r = await runCli("cli/merge.ts", [a, b, "--out", join(base, "merged")]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`the flags that chose the data: --limit: ${a} has 5, ${b} 6\\); merge takes the shards of one run`),
+  );
+  mkdirSync(join(base, "c"));
+  const c = shard(join(base, "c"), 1, { data: "bbb" }, { spec_full: { ...full, data: "/d/x.jsonl", limit: 5 } });
+  const same = await runCli("cli/merge.ts", [a, c, "--out", join(base, "merged")]);
+  assert.equal(same.code, 2, same.stderr);
+  assert.match(same.stderr, /the task data's content differs: the same data flags \(--data \/d\/x\.jsonl, --limit 5\)/);
+});
+
 Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-merge-notes-"));
   const notes = {
