@@ -205,7 +205,7 @@ export async function bench(args: string[]): Promise<void> {
     prompts: { ...promptsOf(spec), protocol, families: texts, code: codeTexts && codePromptsOf(spec, codeTexts) },
     codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
-    samples: sampling.temperature > 0,
+    sampling,
   });
   const here = provenance(source, engine, spec.device);
   const dir = RunDir.open(out, key, {

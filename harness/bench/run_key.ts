@@ -2,7 +2,8 @@
  * A run folder is one experiment. Its key (run.json's "spec") holds everything that can change a record, by
  * content, so that a resume never mixes records of two experiments: the flags that change generation or
  * grading (not --out, --concurrency, --kv-tokens or the viewer's, nor where the prompts, data and a model folder
- * were read from, nor the custom task's field names: the data's hash holds what they select), the weights' full hash, the hash of every other file of the model folder (config, generation config,
+ * were read from, nor the custom task's field names: the data's hash holds what they select), the sampling those
+ * flags resolve to, the weights' full hash, the hash of every other file of the model folder (config, generation config,
  * tokenizer, chat template) and the defaults the engine reads into the config where it leaves fields out, each prompt's text, the task data's content, and the versions of the prompt
  * format, the grader, the timing rule, the token rules (where a run samples or writes programs) and the method
  * families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
@@ -11,6 +12,7 @@ import { replaceFile } from "../../engine/files.ts";
 import { defaultsUsed, readJson } from "../../engine/config.ts";
 import { WEIGHT_FILES, weightsFile } from "../../engine/safetensors.ts";
 import { localModel } from "../../engine/hub.ts";
+import type { SamplingOptions } from "../../engine/sampler.ts";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -43,8 +45,8 @@ export interface KeyInputs {
   weightsCache?: string;
   /** code tasks: the interpreter programs run with (CodeRunner.environment) */
   codeEnvironment?: string;
-  /** whether the writers sample (temperature > 0 as resolved with the model's generation_config) */
-  samples: boolean;
+  /** the writers' sampling, the flags resolved with the model's generation_config (resolveSampling) */
+  sampling: Omit<SamplingOptions, "suppress">;
 }
 
 /** The flags that do not change a record, and those whose content the key holds instead of their path. */
@@ -113,8 +115,14 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   const code = i.problems.some((p) => p.grading === "code");
   const config = join(i.source, "config.json");
   const defaults = existsSync(config) ? defaultsUsed(readJson(config)) : {};
+  const samples = i.sampling.temperature > 0;
   return {
     ...flagsKey(i.spec),
+    // what the writers draw with: the flags as given (`sampling`) can say it otherwise (--temperature 0 on a greedy
+    // generation_config, or none), so keys holding this compare it instead (comparedKeys); greedy, nothing else counts
+    sampling_used: samples
+      ? { temperature: i.sampling.temperature, topK: i.sampling.topK, topP: i.sampling.topP, minP: i.sampling.minP }
+      : { temperature: 0 },
     weights: weightsHash(i.source, i.weightsCache),
     ...weightsRead(i.source),
     ...modelFiles,
@@ -133,7 +141,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...(code ? { code_grader: CODE_GRADER_VERSION, code_python: i.codeEnvironment ?? "unknown" } : {}),
     timing: TIMING_VERSION,
     // where the token rules can change a record (a greedy run of boxed answers keeps the key it had)
-    ...(i.samples || code ? { generation: GENERATION_VERSION } : {}),
+    ...(samples || code ? { generation: GENERATION_VERSION } : {}),
     ...methodsVersion(i.spec.methods),
   };
 }
@@ -173,7 +181,7 @@ export function keyAbsence(k: string): string {
  * by content alone holds the folder's path as `model`. Against a key without `model` (a folder) that path is not
  * compared: the weights' and model files' hashes decide, so such a folder resumes by any path to the same files.
  * (An old key's path and a hub id look alike, "models/x" and "Qwen/Qwen3-8B": a hub id's files are then matched by
- * content too.) random:SHAPE is always compared: it is its weights.
+ * content too.) random:SHAPE is always compared: it is its weights. Sampling: below.
  */
 export function comparedKeys(
   a: Record<string, unknown>,
@@ -181,9 +189,19 @@ export function comparedKeys(
 ): [Record<string, unknown>, Record<string, unknown>] {
   const path = (x: Record<string, unknown>, y: Record<string, unknown>) =>
     typeof x.model === "string" && !x.model.startsWith("random:") && y.model === undefined;
-  const { model: _, ...without } = path(a, b) ? a : b;
-  return path(a, b) ? [without, b] : path(b, a) ? [a, without] : [a, b];
+  const [x, y] = path(a, b) ? [without(a, "model"), b] : path(b, a) ? [a, without(b, "model")] : [a, b];
+  // Keys holding the sampling used compare it, not the flags that said it; a key from before holds only the flags.
+  const used = "sampling_used" in x && "sampling_used" in y ? "sampling" : "sampling_used";
+  return [without(x, used), without(y, used)];
 }
+
+const without = (k: Record<string, unknown>, field: string) => {
+  const { [field]: _, ...rest } = k;
+  return rest;
+};
+
+/** A key's field as a refusal names it: the sampling flags, compared where a key holds no sampling used, as given. */
+export const keyField = (k: string): string => k === "sampling" ? "sampling (the flags as given)" : k;
 
 /** The family of `method` and its version in run key `key` (1 where the key has none: older, or unchanged). */
 export function keyedVersion(key: Record<string, unknown>, method: string): { family: string; version: number } {

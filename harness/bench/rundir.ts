@@ -28,7 +28,7 @@ import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
-import { comparedKeys, keyAbsence, staleVersions, versionChanges } from "./run_key.ts";
+import { comparedKeys, keyAbsence, keyField, staleVersions, versionChanges } from "./run_key.ts";
 
 /** A run's checkpoint with its grade. */
 export interface RecordCheckpoint extends Checkpoint {
@@ -347,7 +347,7 @@ const canonical = (v: unknown) =>
  * The fields of two run keys that differ, by content (key order aside), each with both values:
  * "k: was A, now B", or with the two words given for was and now ("k: X has A, Y B"). A field one key lacks is
  * named by what its absence means (keyAbsence: a default the key leaves out, or a folder from before the field).
- * Older keys are read as today's (comparedKeys: a model folder's path).
+ * Older keys are read as today's (comparedKeys: a model folder's path, the sampling flags).
  */
 export function differences(
   a: Record<string, unknown>,
@@ -359,7 +359,7 @@ export function differences(
   const value = (o: Record<string, unknown>, k: string) =>
     o[k] !== undefined ? shortened(o[k]) : keyAbsence(k) ? `${keyAbsence(k)} (absent)` : "absent";
   return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) =>
-    `${k}: ${was} ${value(a, k)}, ${now} ${value(b, k)}`
+    `${keyField(k)}: ${was} ${value(a, k)}, ${now} ${value(b, k)}`
   );
 }
 
@@ -448,7 +448,8 @@ function remedy(
       // coming or going only where the sampling flags differ
       : k === "generation"
       ? (k in stored && k in spec && canonical(stored[k]) !== canonical(spec[k])) ||
-        (k in spec && !(k in stored) && canonical(stored.sampling) === canonical(spec.sampling))
+        (k in spec && !(k in stored) && !("sampling_used" in stored) &&
+          canonical(stored.sampling) === canonical(spec.sampling))
       : canonical(stored[k]) !== canonical(spec[k])
   );
   // Before generation 2 every folder stored all four settings, resolved; since, a sampled folder is keyed with

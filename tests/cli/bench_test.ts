@@ -164,8 +164,8 @@ Deno.test("a sampled run keys its token rules; a folder an earlier version made 
   const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
   assert.equal(run.spec.generation, 2, "a sampled run's records depend on the token rules");
   assert.deepEqual(run.spec.sampling, { temperature: 0.6 }, "the flags as given: the rest are the model's");
-  // a folder made before: the four settings stored, no rules version
-  const { generation: _, ...before } = run.spec;
+  // a folder made before: the four settings stored, no rules version (nor the sampling used)
+  const { generation: _, sampling_used: _used, ...before } = run.spec;
   writeFileSync(
     runFile,
     JSON.stringify({ ...run, spec: { ...before, sampling: { ...run.spec.sampling, topK: 0, topP: 1, minP: 0 } } }),
@@ -191,6 +191,25 @@ Deno.test("a sampled run keys its token rules; a folder an earlier version made 
   const greedy = join(tmp(), "greedy");
   assert.equal((await runBench(...SMALL, "--out", greedy)).code, 0);
   assert.equal(JSON.parse(readFileSync(join(greedy, "run.json"), "utf8")).spec.generation, undefined);
+});
+
+Deno.test("a run folder holds the sampling used: --temperature 0 on a greedy model resumes a folder made without it; an older folder's flags are compared as given", async () => {
+  const out = join(tmp(), "greedy"), args = [...SMALL, "--out", out];
+  assert.equal((await runBench(...args)).code, 0);
+  const again = await runBench(...args, "--temperature", "0");
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /already there, 0 to run/);
+  // a folder made before the key held it: the same flags resume it; others are named as the flags given
+  const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
+  const { sampling_used: _, ...before } = run.spec;
+  writeFileSync(runFile, JSON.stringify({ ...run, spec: before }));
+  assert.equal((await runBench(...args)).code, 0);
+  const r = await runBench(...args, "--temperature", "0");
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /\(sampling \(the flags as given\): was no sampling flag \(the model's generation_config\) \(absent\), now \{"temperature":0\}\); use the same flags to resume it/,
+  );
 });
 
 Deno.test("a run folder of other weights is refused: retrained weights are never resumed into old records", async () => {

@@ -23,6 +23,7 @@ import { loadProtocol, loadTemplate } from "../../../harness/generation/prompts.
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { type KeyInputs, runKey, weightsHash } from "../../../harness/bench/run_key.ts";
 import { loadTask } from "../../../tasks/registry.ts";
+import { differences } from "../../../harness/bench/rundir.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "hogwild-key-"));
 
@@ -38,7 +39,7 @@ async function inputs(model: string): Promise<KeyInputs> {
       protocol: loadProtocol(),
       families: { sot: loadSot() },
     },
-    samples: false,
+    sampling: GREEDY,
   };
 }
 
@@ -48,6 +49,9 @@ function changed(a: Record<string, unknown>, b: Record<string, unknown>): string
     JSON.stringify(a[k]) !== JSON.stringify(b[k])
   ).sort();
 }
+
+const GREEDY = { temperature: 0, topK: 0, topP: 1, minP: 0 };
+const SAMPLED = { temperature: 0.5, topK: 50, topP: 1, minP: 0 };
 
 const KEYED_FLAGS = [
   "model",
@@ -75,6 +79,7 @@ Deno.test("the key's fields: the keyed flags, the weights, every model file read
     Object.keys(key).sort(),
     [
       ...present,
+      "sampling_used",
       "weights",
       "model file config.json",
       "model file generation_config.json",
@@ -159,9 +164,15 @@ Deno.test("each input changes its field of the key, and only it", async () => {
     ["--finisher-tokens, the task's own", flag(["--finisher-tokens", String(taskSpec("chains").finisherTokens)]), []],
     ["--redundancy-every", flag(["--redundancy-every", "64"]), ["redundancyEvery"]],
     // a run that samples keys the token rules' version too (a greedy one's records do not depend on them)
-    ["--temperature", { ...flag(["--temperature", "0.5"]), samples: true }, ["generation", "sampling"]],
+    ["--temperature", { ...flag(["--temperature", "0.5"]), sampling: SAMPLED }, [
+      "generation",
+      "sampling",
+      "sampling_used",
+    ]],
+    // the sampling used is keyed beside the flags as given: a flag saying what the model's config says is no change
+    // to it (and keys holding it compare it alone: differences)
     ["--temperature 0", flag(["--temperature", "0"]), ["sampling"]],
-    ["a model whose generation_config samples", { ...base, samples: true }, ["generation"]],
+    ["a model whose generation_config samples", { ...base, sampling: SAMPLED }, ["generation", "sampling_used"]],
     ["--parts", flag(["--parts", "3"]), ["synthetic"]],
     ["--cuda", flag(["--device", "cuda", "--cuda", "gemm=mma"]), ["cuda", "device"]],
     ["--model", { ...flag(["--model", "elsewhere"]), source: model }, ["model"]],
@@ -198,6 +209,7 @@ Deno.test("each input changes its field of the key, and only it", async () => {
   for (const [what, i, fields] of cases) {
     assert.deepEqual(changed(key, runKey(typeof i === "function" ? i() : i)), fields, what);
   }
+  assert.deepEqual(differences(key, runKey(flag(["--temperature", "0"]))), [], "greedy either way: one run");
   // The model folder's files, each changed on disk.
   const edits: [string, (text: string) => string, string][] = [
     ["config.json", (t) => t.replace(/"rope_theta":\s*[0-9.e+]+/, '"rope_theta": 12345'), "model file config.json"],

@@ -246,6 +246,29 @@ Deno.test("a folder refused for other data names the flags that chose it (the ke
   );
 });
 
+Deno.test("keys holding the sampling used compare it, not the flags as given; an older key's flags are compared, said as given", () => {
+  const greedy = { temperature: 0 }, sampled = { temperature: 0.6, topK: 20, topP: 0.95, minP: 0 };
+  // --temperature 0 on a greedy generation_config, or --temperature 0.6 where the config says 0.6: the same run
+  assert.deepEqual(differences({ sampling_used: greedy }, { sampling: greedy, sampling_used: greedy }), []);
+  assert.deepEqual(
+    differences({ sampling_used: sampled, generation: 2 }, {
+      sampling: { temperature: 0.6 },
+      sampling_used: sampled,
+      generation: 2,
+    }),
+    [],
+  );
+  assert.deepEqual(differences({ sampling_used: greedy }, { sampling_used: { ...sampled, temperature: 0.7 } }), [
+    'sampling_used: was {"temperature":0}, now {"temperature":0.7,"topK":20,"topP":0.95,"minP":0}',
+  ]);
+  // a key made before (no sampling_used): the flags as given decide, and the refusal says so
+  assert.deepEqual(differences({}, { sampling_used: greedy }), []);
+  assert.deepEqual(differences({}, { sampling: greedy, sampling_used: greedy }), [
+    "sampling (the flags as given): was no sampling flag (the model's generation_config) (absent), now " +
+    '{"temperature":0}',
+  ]);
+});
+
 Deno.test("a folder refused for another spec says whether flags can resume it: the token rules' version", () => {
   const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
   const refusal = (stored: Record<string, unknown>, spec: Record<string, unknown>) => {

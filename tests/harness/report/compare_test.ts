@@ -437,10 +437,10 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
   assert.equal(r.code, 0, r.stderr);
   const line = r.stdout.split("\n").find((l) => l.startsWith("Settings that differ"));
   assert.ok(line, r.stdout);
-  for (const f of ['model: A "m", B "other"', 'prompt collab: A "aa", B "bb"', "sampling: A {"]) {
+  for (const f of ['model: A "m", B "other"', 'prompt collab: A "aa", B "bb"', "sampling (the flags as given): A {"]) {
     assert.ok(line.includes(f), `${f} in ${line}`);
   }
-  assert.ok(line.includes('sampling: A {"temperature":0.6}, B no sampling flag'), line);
+  assert.ok(line.includes('sampling (the flags as given): A {"temperature":0.6}, B no sampling flag'), line);
   assert.doesNotMatch(line, /seeds|budgets|methods/);
   assert.ok(r.stdout.indexOf("Settings that differ") < r.stdout.indexOf("## 8 passes"), r.stdout);
   assert.match(r.stdout, ROW_8, "the numbers are the same");
@@ -451,4 +451,10 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
   ]);
   assert.equal(same.code, 0, same.stderr);
   assert.doesNotMatch(same.stdout, /Settings that differ/);
+  // keys holding the sampling used: --temperature 0 on a greedy model is no setting that differs
+  const greedy = (name: string, flags: Record<string, unknown>) =>
+    keyed(folder(base, name, records("hogwild:2", B)), { ...common, ...flags, sampling_used: { temperature: 0 } });
+  const zero = await runCli("cli/compare.ts", [greedy("d", {}), greedy("e", { sampling: { temperature: 0 } })]);
+  assert.equal(zero.code, 0, zero.stderr);
+  assert.doesNotMatch(zero.stdout, /Settings that differ/);
 });
