@@ -8,14 +8,19 @@ import { check } from "../engine/errors.ts";
 /**
  * The JSON texts file `where`: each field of `strings` a string holding the placeholders listed for it (one
  * error naming the file and field), and no placeholder but those and the ones `fills` lists for it (another would
- * reach the model as written; `braces`: how they are spelt, checkPlaceholders). `others` are the file's other
- * fields, the caller's to check; any field neither names is refused (a misspelt optional field would be ignored,
- * silently).
+ * reach the model as written; `braces`: how they are spelt, checkPlaceholders); a field of `needs` not empty (its
+ * value says why, in the error). `others` are the file's other fields, the caller's to check; any field neither
+ * names is refused (a misspelt optional field would be ignored, silently).
  */
 export function textsFile(
   where: string,
   strings: Readonly<Record<string, readonly string[]>>,
-  o: { fills?: Readonly<Record<string, readonly string[]>>; others?: readonly string[]; braces?: 1 | 2 } = {},
+  o: {
+    fills?: Readonly<Record<string, readonly string[]>>;
+    needs?: Readonly<Record<string, string>>;
+    others?: readonly string[];
+    braces?: 1 | 2;
+  } = {},
 ): Record<string, unknown> {
   const texts = readJson(where) as Record<string, unknown>, fills = o.fills ?? {};
   const known = [...Object.keys(strings), ...(o.others ?? [])];
@@ -23,6 +28,9 @@ export function textsFile(
     check(known.includes(k), `${where}: field "${k}" is not a field of this file (its fields: ${known.join(", ")})`);
   }
   for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
+  for (const [k, why] of Object.entries(o.needs ?? {})) {
+    check(texts[k] !== "", `${where}: field "${k}" is empty; it must hold text (${why})`);
+  }
   for (const [k, marks] of Object.entries(strings)) {
     for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
     const allowed = [...new Set([...marks, ...(fills[k] ?? [])])];

@@ -62,12 +62,15 @@ export const PROTOCOL_FILLS = {
 } as const satisfies Record<keyof Omit<Protocol, "forbidden">, readonly string[]>;
 type ProtocolText = keyof typeof PROTOCOL_FILLS;
 
-/** Why a protocol text may not be empty (firstStep may: empty, it is none). */
-const EMPTY_WHY: Readonly<Record<Exclude<ProtocolText, "firstStep">, string>> = {
+/**
+ * Why a protocol text may not be empty: an empty one writes no tokens, so a header's or the marker's block would
+ * fail the run's first pass (after the bench calibrates) and a redundancy check would check nothing. firstStep may
+ * be (empty, it is none); the step prefix holds its placeholders.
+ */
+const EMPTY_WHY: Readonly<Record<Exclude<ProtocolText, "firstStep" | "stepPrefix">, string>> = {
   othersHeader: "a block of every run's cache, and a block of no tokens is none",
   ownHeader: "a block of every run's cache, and a block of no tokens is none",
   marker: "a block of every run's cache, and a block of no tokens is none",
-  stepPrefix: "it opens each step with {name} and {step}",
   redundancyCheck: "the question --redundancy-every writes: empty, the run would check nothing, silently",
   finisherSuffix: "it opens the box the finisher's answer is read from",
 };
@@ -113,31 +116,48 @@ export const fieldTexts = (where: string, texts: object): FileText[] =>
     typeof text === "string" ? [{ where: `${where}: field "${k}"`, text }] : []
   );
 
-/** A JSON texts file (textsFile), the user's or `name` of harness/generation/prompts/. */
+/**
+ * A text field of a JSON texts file, declared by the code that fills it: the placeholders it may hold (`fills`),
+ * spelt as filled, and why it is never empty or what empty means: it `holds` placeholders it needs, or `needs` text
+ * (why: empty is refused, naming the file and field), or may be `empty` (what that is: a choice the file makes).
+ */
+export type TextField =
+  & { fills?: readonly string[] }
+  & (
+    | { holds: readonly [string, ...string[]]; needs?: never; empty?: never }
+    | { needs: string; holds?: never; empty?: never }
+    | { empty: string; holds?: never; needs?: never }
+  );
+
+/**
+ * A JSON texts file (textsFile), the user's or `name` of harness/generation/prompts/, each field as `fields` declares
+ * it: the one rule for every texts file of a run (the protocol, the code texts, each family's).
+ */
 export function readTexts(
   file: string | undefined,
   name: string,
-  strings: Readonly<Record<string, readonly string[]>>,
-  o: Parameters<typeof textsFile>[2] = {},
+  fields: Readonly<Record<string, TextField>>,
+  o: { others?: readonly string[]; braces?: 1 | 2 } = {},
 ): { where: string; texts: Record<string, unknown> } {
-  const where = promptsFile(name, file);
-  return { where, texts: textsFile(where, strings, o) };
+  const where = promptsFile(name, file), all = Object.entries(fields);
+  const strings = Object.fromEntries(all.map(([k, f]) => [k, f.holds ?? []]));
+  const fills = Object.fromEntries(all.map(([k, f]) => [k, f.fills ?? []]));
+  const needs = Object.fromEntries(all.flatMap(([k, f]) => (f.needs === undefined ? [] : [[k, f.needs]])));
+  return { where, texts: textsFile(where, strings, { ...o, fills, needs }) };
 }
 
 export function loadProtocol(file?: string): Protocol {
   const marks = (k: ProtocolText) => PROTOCOL_FILLS[k].map((w) => `{${w}}`);
-  const texts = Object.keys(EMPTY_WHY) as (keyof typeof EMPTY_WHY)[]; // every text but the optional firstStep
+  // every text but the optional firstStep: the step prefix holds its placeholders, the others must hold text
+  const field = (k: keyof typeof EMPTY_WHY | "stepPrefix"): TextField =>
+    k === "stepPrefix" ? { holds: marks(k) as [string, ...string[]] } : { fills: marks(k), needs: EMPTY_WHY[k] };
+  const texts = (Object.keys(PROTOCOL_FILLS) as ProtocolText[]).flatMap((k) => k === "firstStep" ? [] : [k]);
   const { where, texts: p } = readTexts(
     file,
     "protocol.json",
-    Object.fromEntries(texts.map((k) => [k, k === "stepPrefix" ? marks(k) : []])),
-    { fills: Object.fromEntries(texts.map((k) => [k, marks(k)])), others: ["firstStep", "forbidden"], braces: 1 },
+    Object.fromEntries(texts.map((k) => [k, field(k)])),
+    { others: ["firstStep", "forbidden"], braces: 1 },
   );
-  // Empty, a text writes no tokens: a header's or the marker's block would fail the run's first pass (after the
-  // bench calibrates), a redundancy check would check nothing; refused here, by file and field.
-  for (const k of texts) {
-    check(p[k] !== "", `${where}: field "${k}" is empty; it must hold text (${EMPTY_WHY[k]})`);
-  }
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
@@ -188,7 +208,7 @@ export interface CodeTexts {
 
 /** harness/generation/prompts/code.json, or the user's file in its format. */
 export function loadCodeTexts(file?: string): CodeTexts {
-  const { where, texts } = readTexts(file, "code.json", { finisherSuffix: ["```"] });
+  const { where, texts } = readTexts(file, "code.json", { finisherSuffix: { holds: ["```"] } });
   // The finisher's program is what it writes after the suffix (CODE.closed): the suffix ends on the opening fence.
   check(
     /(^|\n)```[\w+#.-]*\n$/.test(texts.finisherSuffix as string),

@@ -21,6 +21,7 @@ import { hostname, tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
+import { familyTexts, parseMethod, textFamilies } from "../../harness/generation/methods.ts";
 import { lastFlagWins, runCli } from "../helpers.ts";
 
 // The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
@@ -478,6 +479,100 @@ Deno.test("a protocol whose header or marker is empty is refused before the run 
     assert.equal(r.code, 2, r.stderr);
     assert.ok(r.stderr.startsWith(`error: ${file}: field "${field}" `), r.stderr);
     assert.ok(!existsSync(join(out, "run.json")), "the refused bench opened its run folder");
+  }
+});
+
+/**
+ * Each family's texts fields as docs/methods.md describes them: the placeholders each must hold and those it may
+ * hold besides (`{{word}}`), and the ones that may be empty (that is a choice: none); every other is refused empty.
+ */
+const FAMILY_FIELDS: Record<
+  string,
+  { method: string; fields: Record<string, { holds?: string[]; fills?: string[]; empty?: true }> }
+> = {
+  sot: {
+    method: "sot",
+    fields: {
+      outline: { holds: ["problem"] },
+      outlineStart: { empty: true }, // the model opens its plan itself
+      point: { holds: ["problem", "outline", "k", "point"] },
+      pointHeader: { fills: ["k", "point"] },
+      resume: { empty: true }, // the plan follows the prompt
+      join: {},
+    },
+  },
+  leap: {
+    method: "leap:2",
+    fields: {
+      trigger: {},
+      peers: { empty: true },
+      peer: { holds: ["k", "summary"] },
+      noPeers: { empty: true },
+      resume: {},
+    },
+  },
+  groupthink: {
+    method: "groupthink:2",
+    fields: { prompt: { holds: ["problem"], fills: ["names", "count"] }, header: { holds: ["name"] } },
+  },
+};
+
+Deno.test("a family's texts field empty where it must hold text, or holding a placeholder it does not fill, is refused before the run folder opens, naming file and field", async () => {
+  assert.deepEqual(Object.keys(FAMILY_FIELDS), textFamilies());
+  const dir = tmp(), refused: { family: string; method: string; field: string; file: string }[] = [];
+  let n = 0;
+  for (const [family, { method, fields }] of Object.entries(FAMILY_FIELDS)) {
+    const base = JSON.parse(readFileSync(`harness/generation/prompts/${family}.json`, "utf8"));
+    assert.deepEqual(Object.keys(fields), Object.keys(base).filter((k) => typeof base[k] === "string"), family);
+    for (const [field, { holds = [], fills = [], empty }] of Object.entries(fields)) {
+      const own = [...holds, ...fills], text = base[field] as string;
+      const variants: [string, boolean][] = [ // the field's text, and whether it loads
+        ["", empty === true],
+        // whitespace is text (a token) where no placeholder is needed; LeaP writes its trigger after a blank line
+        // less its leading line breaks, so one of line breaks alone would be no text there
+        [" ", holds.length === 0],
+        ["\n\n", holds.length === 0 && `${family}.${field}` !== "leap.trigger"],
+        [`{{x1}} ${text}`, false],
+        [`{{ ${own[0] ?? "k"} }} ${text}`, false],
+        ...own.map((w): [string, boolean] => [`{{${w}}} ${text}`, true]),
+        [`{x1} \\boxed{answer} ${text}`, true], // a single brace is text
+      ];
+      for (const [value, loads] of variants) {
+        const file = join(dir, `${family}-${++n}.json`);
+        writeFileSync(file, JSON.stringify({ ...base, [field]: value }));
+        const read = () => familyTexts([parseMethod(method)], { [family]: file })[family] as Record<string, unknown>;
+        const what = `${family} ${field} ${JSON.stringify(value)}`;
+        if (loads) assert.equal(read()[field], value, what);
+        else {
+          assert.throws(read, (e: Error) => e.message.startsWith(`${file}: field "${field}"`), what);
+          if (["", "\n\n", `{{x1}} ${text}`].includes(value)) refused.push({ family, method, field, file });
+        }
+      }
+    }
+  }
+  // the bench refuses them by the same check, before its run folder opens (one of each kind: seconds each)
+  for (let i = 0; i < refused.length; i += 2) {
+    await Promise.all(
+      refused.slice(i, i + 2).map(async ({ family, method, field, file }) => {
+        const out = join(dir, `run-${basename(file, ".json")}`);
+        const r = await runBench(
+          ...SMALL,
+          "--methods",
+          method,
+          "--count",
+          "1",
+          "--budgets",
+          "4",
+          "--texts",
+          `${family}=${file}`,
+          "--out",
+          out,
+        );
+        assert.equal(r.code, 2, r.stderr);
+        assert.ok(r.stderr.startsWith(`error: ${file}: field "${field}"`), r.stderr);
+        assert.ok(!existsSync(join(out, "run.json")), "the refused bench opened its run folder");
+      }),
+    );
   }
 });
 

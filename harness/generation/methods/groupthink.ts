@@ -21,7 +21,7 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
+import { DEFAULT_NAMES, fillTemplate, promptIds, readTexts, renderTemplate, type TextField } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -58,10 +58,14 @@ export interface GroupThinkTexts {
   header: string;
 }
 
+/** groupthink.json's texts as groupThinkSpec fills them: each holds a placeholder, so neither is ever empty. */
+const GROUPTHINK_FIELDS: Readonly<Record<keyof GroupThinkTexts, TextField>> = {
+  prompt: { holds: ["{{problem}}"], fills: ["{{names}}", "{{count}}"] }, // renderTemplate's
+  header: { holds: ["{{name}}"] },
+};
+
 export function loadGroupThink(file?: string): GroupThinkTexts {
-  const { texts } = readTexts(file, "groupthink.json", { prompt: ["{{problem}}"], header: ["{{name}}"] }, {
-    fills: { prompt: ["{{names}}", "{{count}}"] }, // renderTemplate's
-  });
+  const { texts } = readTexts(file, "groupthink.json", GROUPTHINK_FIELDS);
   return texts as unknown as GroupThinkTexts;
 }
 

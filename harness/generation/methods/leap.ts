@@ -23,7 +23,15 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { DEFAULT_NAMES, fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
+import {
+  DEFAULT_NAMES,
+  fillTemplate,
+  loadTemplate,
+  promptIds,
+  readTexts,
+  renderTemplate,
+  type TextField,
+} from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -119,15 +127,29 @@ export interface LeapTexts {
   resume: string;
 }
 
+/** leap.json's texts as leapSpec fills them, and which may be empty (docs/methods.md). */
+const LEAP_FIELDS: Readonly<Record<keyof LeapTexts, TextField>> = {
+  trigger: {
+    needs: "it asks the path for its summary: empty, the path's next tokens are read as one, unasked (with :cut, " +
+      "a row of no tokens)",
+  },
+  peers: { empty: "the summaries follow the path's own" },
+  peer: { holds: ["{{k}}", "{{summary}}"] },
+  noPeers: { empty: "the path reads the resume alone" },
+  resume: {
+    needs: "the path's reasoning resumes after it; with no peers' summaries and an empty noPeers its row would " +
+      "hold no tokens",
+  },
+};
+
 export function loadLeap(file?: string): LeapTexts {
-  const { where, texts } = readTexts(file, "leap.json", {
-    trigger: [],
-    peers: [],
-    peer: ["{{k}}", "{{summary}}"],
-    noPeers: [],
-    resume: [],
-  });
-  check(texts.resume !== "", `${where}: field "resume" must not be empty`);
+  const { where, texts } = readTexts(file, "leap.json", LEAP_FIELDS);
+  // After a blank line (:cut) the trigger is written less its leading line breaks (leapSpec): none would be left.
+  check(
+    /[^\n]/.test(texts.trigger as string),
+    `${where}: field "trigger" holds line breaks alone; it must hold text (after a blank line it is written ` +
+      `without its leading line breaks, and so would be empty)`,
+  );
   return texts as unknown as LeapTexts;
 }
 

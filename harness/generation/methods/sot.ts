@@ -20,7 +20,7 @@ import {
   type RunContext,
   textsOf,
 } from "../methods.ts";
-import { fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate } from "../prompts.ts";
+import { fillTemplate, loadTemplate, promptIds, readTexts, renderTemplate, type TextField } from "../prompts.ts";
 import { type FinisherStart, pageTokens, type PlannedRow, Solver, writerSeed, type WrittenText } from "../solver.ts";
 import { StepDetector } from "../steps.ts";
 
@@ -86,15 +86,25 @@ export interface SotTexts {
   maxPoints: number;
 }
 
+/** sot.json's texts as sotSpec fills them, and which may be empty (docs/methods.md). */
+type SotText = Exclude<keyof SotTexts, "outlineTokens" | "pointTokens" | "maxPoints">;
+const SOT_FIELDS: Readonly<Record<SotText, TextField>> = {
+  outline: { holds: ["{{problem}}"] },
+  outlineStart: { empty: "the model opens its plan itself" },
+  point: { holds: ["{{problem}}", "{{outline}}", "{{k}}", "{{point}}"] },
+  pointHeader: {
+    fills: ["{{k}}", "{{point}}"],
+    needs: "it opens each point's work as the continuation re-reads it: empty, the work runs on from the plan's " +
+      "last word and from each point's into the next",
+  },
+  resume: { empty: "the re-read plan follows the prompt" },
+  join: { needs: "it hands the work to the continuation: empty, that goes on writing the last point's work" },
+};
+
 export function loadSot(file?: string): SotTexts {
-  const { where, texts: p } = readTexts(file, "sot.json", {
-    outline: ["{{problem}}"],
-    outlineStart: [],
-    point: ["{{problem}}", "{{outline}}", "{{k}}", "{{point}}"],
-    pointHeader: [],
-    resume: [],
-    join: [],
-  }, { fills: { pointHeader: ["{{k}}", "{{point}}"] }, others: ["outlineTokens", "pointTokens", "maxPoints"] });
+  const { where, texts: p } = readTexts(file, "sot.json", SOT_FIELDS, {
+    others: ["outlineTokens", "pointTokens", "maxPoints"],
+  });
   // Sizes in tokens and points: bounded so that a typo (1e9) is named here, not found later as a cache too small.
   for (const [k, most] of [["outlineTokens", 1 << 16], ["pointTokens", 1 << 16], ["maxPoints", MAX_POINTS]] as const) {
     check(

@@ -17,8 +17,10 @@ import {
   loadTemplate,
   modelTemplates,
   promptIds,
+  readTexts,
   renderTemplate,
   templateOf,
+  type TextField,
 } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { loadLeap } from "../../../harness/generation/methods/leap.ts";
@@ -398,6 +400,32 @@ Deno.test("a plain template is one writer's prompt alone: {{names}} and {{count}
       assert.deepEqual(rendered, [rendered[0], rendered[0], rendered[0]], text);
     }
   }
+});
+
+Deno.test("readTexts: each field as declared: a field that holds placeholders or needs text is refused empty, naming file, field and why; one that may be empty loads so", () => {
+  const dir = Deno.makeTempDirSync(),
+    fields: Record<string, TextField> = {
+      held: { holds: ["{{x}}"] },
+      needed: { needs: "why it does", fills: ["{{y}}"] },
+      free: { empty: "none" },
+    };
+  const base = { held: "a {{x}}", needed: "b {{y}}", free: "c" };
+  const read = (o: Record<string, string>) => {
+    const file = join(dir, "t.json");
+    writeFileSync(file, JSON.stringify({ ...base, ...o }));
+    return [file, () => readTexts(file, "unused.json", fields).texts] as const;
+  };
+  for (
+    const [field, message] of [["held", "must hold {{x}}"], ["needed", "is empty; it must hold text (why it does)"]]
+  ) {
+    for (const value of ["", " ", "\n"]) {
+      const [file, load] = read({ [field]: value });
+      if (value && field === "needed") assert.equal(load()[field], value); // whitespace is text: a token
+      else assert.throws(load, (e: Error) => e.message === `${file}: field "${field}" ${message}`, field);
+    }
+  }
+  assert.equal(read({ free: "" })[1]().free, "");
+  assert.throws(read({ free: "{{y}}" })[1], /field "free": \{\{y\}\} is no placeholder; it fills none/);
 });
 
 Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {

@@ -133,7 +133,7 @@ Deno.test("a LeaP texts file with a missing or bad field is refused, naming the 
     [{ ...good, peers: 3 }, /leap\.json: field "peers" must be a string/],
     [{ ...good, peer: "Solver: {{summary}}" }, /leap\.json: field "peer" must hold \{\{k\}\}/],
     [{ ...good, peer: "Solver {{k}}:" }, /leap\.json: field "peer" must hold \{\{summary\}\}/],
-    [{ ...good, resume: "" }, /leap\.json: field "resume" must not be empty/],
+    [{ ...good, resume: "" }, /leap\.json: field "resume" is empty; it must hold text/],
   ];
   for (const [content, message] of cases) {
     Deno.writeTextFileSync(file, JSON.stringify(content));
