@@ -50,10 +50,19 @@ export function readTemplateFile(file: string): string {
 
 /**
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
- * written), naming `where`: it would reach the model as written. `braces` 2: a `{{word}}` (a single brace is text,
- * `\boxed{answer}`); 1 (the protocol's texts): a `{word}`, and a `{{word}}` too, which would fill in as `{Alice}`.
+ * written), naming `where`: it would reach the model as written. `braces` 2: a `{{word}}`, and a `{word}` of a word
+ * it fills (`{k}` for `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): a
+ * `{word}`, and a `{{word}}` too, which would fill in as `{Alice}`.
  */
 export function checkPlaceholders(text: string, allowed: readonly string[], where: string, braces: 1 | 2 = 2): void {
+  if (braces === 2) {
+    for (const [whole, inside] of text.matchAll(/(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})/g)) {
+      check(
+        !allowed.includes(`{{${inside}}}`),
+        `${where}: ${whole} is no placeholder; {{${inside}}} is (with two braces)`,
+      );
+    }
+  }
   const spots = braces === 2 ? /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g : /\{+\s*([A-Za-z_]\w*)\s*\}+/g;
   for (const [whole, inside] of text.matchAll(spots)) {
     const spelt = braces === 2 ? `{{${inside}}}` : `{${inside}}`;

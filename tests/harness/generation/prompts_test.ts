@@ -26,6 +26,7 @@ import { loadSot } from "../../../harness/generation/methods/sot.ts";
 import { loadLeap } from "../../../harness/generation/methods/leap.ts";
 import { loadGroupThink } from "../../../harness/generation/methods/groupthink.ts";
 import { loadLcbTexts } from "../../../tasks/code/lcb.ts";
+import { escapeRegExp } from "../../../tasks/texts.ts";
 import { loadJudgeTemplate } from "../../../harness/judge/prompt.ts";
 import { protocolIds } from "../../../harness/generation/methods.ts";
 import { loadTask, TASKS } from "../../../tasks/registry.ts";
@@ -426,6 +427,39 @@ Deno.test("readTexts: each field as declared: a field that holds placeholders or
   }
   assert.equal(read({ free: "" })[1]().free, "");
   assert.throws(read({ free: "{{y}}" })[1], /field "free": \{\{y\}\} is no placeholder; it fills none/);
+});
+
+Deno.test("a {word} with one brace where a file fills {{word}} is refused in every template and texts file; any other single brace is text", () => {
+  const dir = Deno.makeTempDirSync();
+  const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+  const lcb = JSON.parse(readFileSync(new URL("../../../tasks/code/lcb_prompt.json", import.meta.url), "utf8"));
+  // each file with the words it fills, and a loader of it with `spot` at the head of its text
+  const files: [string, string[], (spot: string) => unknown][] = [
+    ["collab", ["problem", "names", "count"], (x) => loadTemplate("collab", write("c.txt", `${x} {{problem}}`))],
+    ["plain", ["problem"], (x) => loadTemplate("plain", write("p.txt", `${x} {{problem}}`))],
+    [
+      "judge",
+      ["problem", "transcript", "names", "count"],
+      (x) => loadJudgeTemplate(write("j.txt", `${x} {{problem}} {{transcript}}`)),
+    ],
+    [
+      "lcb",
+      ["content", "instruction", "code"],
+      (x) => loadLcbTexts(write("l.json", JSON.stringify({ ...lcb, question: `${x} ${lcb.question}` }))),
+    ],
+  ];
+  for (const [name, words, load] of files) {
+    for (const word of words) {
+      for (const spot of [`{${word}}`, `{ ${word} }`]) {
+        assert.throws(
+          () => load(spot),
+          new RegExp(`${escapeRegExp(spot)} is no placeholder; \\{\\{${word}\\}\\} is`),
+          `${name} ${spot}`,
+        );
+      }
+      load(`{{${word}}} \\boxed{${word}x} {${word.toUpperCase()}}`); // another word in one brace is text
+    }
+  }
 });
 
 Deno.test("a maths template, the model folder's or a flag's, never serves a code task; the code ones are their own", () => {
