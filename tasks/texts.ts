@@ -20,6 +20,8 @@ export function textsFile(
     needs?: Readonly<Record<string, string>>;
     others?: readonly string[];
     braces?: 1 | 2;
+    /** braces 1: the words the file's fields fill (a `{word}` of another word is text: `\boxed{answer}`) */
+    words?: readonly string[];
   } = {},
 ): Record<string, unknown> {
   const texts = readJson(where) as Record<string, unknown>, fills = o.fills ?? {};
@@ -34,7 +36,7 @@ export function textsFile(
   for (const [k, marks] of Object.entries(strings)) {
     for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
     const allowed = [...new Set([...marks, ...(fills[k] ?? [])])];
-    checkPlaceholders(texts[k] as string, allowed, `${where}: field "${k}"`, o.braces);
+    checkPlaceholders(texts[k] as string, allowed, `${where}: field "${k}"`, o.braces, o.words);
   }
   return texts;
 }
@@ -52,9 +54,16 @@ export function readTemplateFile(file: string): string {
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
  * written), naming `where`: it would reach the model as written. `braces` 2: a `{{word}}`, and a `{word}` of a word
  * it fills (`{k}` for `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): a
- * `{word}`, and a `{{word}}` too, which would fill in as `{Alice}`.
+ * `{word}` or `{{word}}` (which would fill in as `{Alice}`) of one of `words`, the file's placeholders in any
+ * field, in any case (`{Name}`); a brace of another word is text there too (`\boxed{answer}`, `\frac{a}{b}`).
  */
-export function checkPlaceholders(text: string, allowed: readonly string[], where: string, braces: 1 | 2 = 2): void {
+export function checkPlaceholders(
+  text: string,
+  allowed: readonly string[],
+  where: string,
+  braces: 1 | 2 = 2,
+  words: readonly string[] = [],
+): void {
   if (braces === 2) {
     for (const [whole, inside] of text.matchAll(/(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})/g)) {
       check(
@@ -65,6 +74,7 @@ export function checkPlaceholders(text: string, allowed: readonly string[], wher
   }
   const spots = braces === 2 ? /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g : /\{+\s*([A-Za-z_]\w*)\s*\}+/g;
   for (const [whole, inside] of text.matchAll(spots)) {
+    if (braces === 1 && !words.some((w) => w.toLowerCase() === inside.toLowerCase())) continue; // LaTeX, text
     const spelt = braces === 2 ? `{{${inside}}}` : `{${inside}}`;
     const hint = !allowed.includes(spelt) ? "" : /\s/.test(whole) ? " (written without spaces)" : " (with one brace)"; // a {{word}} where {word} is filled
     check(

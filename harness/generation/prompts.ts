@@ -61,6 +61,8 @@ export const PROTOCOL_FILLS = {
   finisherSuffix: [],
 } as const satisfies Record<keyof Omit<Protocol, "forbidden">, readonly string[]>;
 type ProtocolText = keyof typeof PROTOCOL_FILLS;
+/** The words any protocol field fills: a `{word}` of another is the text's own (`\boxed{answer}`). */
+const PROTOCOL_WORDS: readonly string[] = [...new Set(Object.values(PROTOCOL_FILLS).flat())];
 
 /**
  * Why a protocol text may not be empty: an empty one writes no tokens, so a header's or the marker's block would
@@ -137,7 +139,7 @@ export function readTexts(
   file: string | undefined,
   name: string,
   fields: Readonly<Record<string, TextField>>,
-  o: { others?: readonly string[]; braces?: 1 | 2 } = {},
+  o: { others?: readonly string[]; braces?: 1 | 2; words?: readonly string[] } = {},
 ): { where: string; texts: Record<string, unknown> } {
   const where = promptsFile(name, file), all = Object.entries(fields);
   const strings = Object.fromEntries(all.map(([k, f]) => [k, f.holds ?? []]));
@@ -156,7 +158,7 @@ export function loadProtocol(file?: string): Protocol {
     file,
     "protocol.json",
     Object.fromEntries(texts.map((k) => [k, field(k)])),
-    { others: ["firstStep", "forbidden"], braces: 1 },
+    { others: ["firstStep", "forbidden"], braces: 1, words: PROTOCOL_WORDS },
   );
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
@@ -168,7 +170,7 @@ export function loadProtocol(file?: string): Protocol {
     `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
   );
   if (typeof p.firstStep === "string") {
-    checkPlaceholders(p.firstStep, marks("firstStep"), `${where}: field "firstStep"`, 1);
+    checkPlaceholders(p.firstStep, marks("firstStep"), `${where}: field "firstStep"`, 1, PROTOCOL_WORDS);
   }
   // The finisher's answer is read as the box it opens (BOXED.closed): a suffix that opens none reads no answer.
   check(

@@ -330,6 +330,14 @@ Deno.test("a protocol text's {word} is refused unless its field fills that word;
       for (const spelt of [`{${word}}`, `{ ${word} }`, `{{${word}}}`]) {
         // at the head of the field's own text: its required placeholders and its ending kept
         const file = write({ [field]: `${spelt} ${(base[field] as string | undefined) ?? ""}` });
+        // a word no field fills is the text's own, in braces as LaTeX writes them (`\boxed{answer}`)
+        if (!["name", "step"].includes(word.toLowerCase())) {
+          assert.ok(
+            (loadProtocol(file) as unknown as Record<string, string>)[field].startsWith(spelt),
+            `${field}: ${spelt} kept as text`,
+          );
+          continue;
+        }
         if (spelt === `{${word}}` && fills[field]?.includes(word)) {
           const ids = protocolIds(tok, loadProtocol(file));
           for (const step of [1, 2]) {
@@ -355,6 +363,12 @@ Deno.test("a protocol text's {word} is refused unless its field fills that word;
     () => loadProtocol(write({ stepPrefix: "[{step}] {name} {Name}: " })),
     /field "stepPrefix": \{Name\} is no placeholder; it fills \{name\}, \{step\}$/,
   );
+  // LaTeX in a protocol text (the reviewer's two, which ran before the check and must run after it)
+  const latex = loadProtocol(write({
+    firstStep: "Hi, I'm {name}. I will put the final answer in \\boxed{answer} once we agree.",
+    redundancyCheck: "Is $\\frac{a}{b}$ still the plan? ",
+  }));
+  assert.ok(latex.firstStep?.includes("\\boxed{answer}") && latex.redundancyCheck.includes("\\frac{a}{b}"));
   // braces that are no placeholder are text: a fraction, an empty pair, a box opened
   const ok = loadProtocol(write({ othersHeader: "\\frac{1}{2} {} {", finisherSuffix: "{1} then \\boxed{" }));
   assert.equal(ok.othersHeader, "\\frac{1}{2} {} {");
