@@ -187,9 +187,19 @@ export function comparedKeys(
   a: Record<string, unknown>,
   b: Record<string, unknown>,
 ): [Record<string, unknown>, Record<string, unknown>] {
-  const path = (x: Record<string, unknown>, y: Record<string, unknown>) =>
-    typeof x.model === "string" && !x.model.startsWith("random:") && y.model === undefined;
-  const [x, y] = path(a, b) ? [without(a, "model"), b] : path(b, a) ? [a, without(b, "model")] : [a, b];
+  const local = (x: Record<string, unknown>) => typeof x.model === "string" && !x.model.startsWith("random:");
+  const path = (x: Record<string, unknown>, y: Record<string, unknown>) => local(x) && y.model === undefined;
+  // two keys from before (no sampling_used: shards made from two node-local copies): their weights' hashes decide,
+  // not where each copy sat; two of today's hold a model only for a hub id or random:SHAPE, compared
+  const old = (x: Record<string, unknown>) => local(x) && "weights" in x && !("sampling_used" in x);
+  const both = old(a) && old(b);
+  const [x, y] = both
+    ? [without(a, "model"), without(b, "model")]
+    : path(a, b)
+    ? [without(a, "model"), b]
+    : path(b, a)
+    ? [a, without(b, "model")]
+    : [a, b];
   // Keys holding the sampling used compare it, not the flags that said it; a key from before holds only the flags.
   const used = "sampling_used" in x && "sampling_used" in y ? "sampling" : "sampling_used";
   return [without(x, used), without(y, used)];

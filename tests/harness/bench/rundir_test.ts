@@ -209,9 +209,16 @@ Deno.test("a key's model folder is its content: an older key's path is not compa
   assert.deepEqual(differences({ ...content, model: "random:qwen3-demo" }, folder), [
     'model: was "random:qwen3-demo", now a model folder (held by its content: weights, model files) (absent)',
   ]);
-  assert.deepEqual(differences({ ...content, model: "Q/N@a" }, { ...content, model: "Q/N@b" }), [
+  // today's keys (with sampling_used) hold a model only for a hub id or random:SHAPE: compared
+  const today = { ...content, sampling_used: { temperature: 0 } };
+  assert.deepEqual(differences({ ...today, model: "Q/N@a" }, { ...today, model: "Q/N@b" }), [
     'model: was "Q/N@a", now "Q/N@b"',
   ]);
+  // two keys from before (no sampling_used; a path and a hub id look alike): shards made from two node-local
+  // copies of one folder merge, their weights' hashes deciding
+  const before = (model: string, weights = "w") => ({ ...content, weights, model });
+  assert.deepEqual(differences(before("/node1/demo"), before("/node2/demo")), []);
+  assert.deepEqual(differences(before("/node1/demo"), before("/node2/demo", "v")), ['weights: was "w", now "v"']);
 });
 
 Deno.test("a folder refused for other data names the flags that chose it (the key holds only the data's hash)", () => {
