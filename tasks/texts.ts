@@ -18,6 +18,8 @@ export function textsFile(
   o: {
     fills?: Readonly<Record<string, readonly string[]>>;
     needs?: Readonly<Record<string, string>>;
+    /** fields of `strings` the file may leave out (absent reads as empty) */
+    optional?: readonly string[];
     others?: readonly string[];
     braces?: 1 | 2;
     /** braces 1: the words the file's fields fill (a `{word}` of another word is text: `\boxed{answer}`) */
@@ -29,11 +31,19 @@ export function textsFile(
   for (const k of Object.keys(texts)) {
     check(known.includes(k), `${where}: field "${k}" is not a field of this file (its fields: ${known.join(", ")})`);
   }
-  for (const k of Object.keys(strings)) check(typeof texts[k] === "string", `${where}: field "${k}" must be a string`);
+  const optional = o.optional ?? [];
+  for (const k of Object.keys(strings)) {
+    if (optional.includes(k) && texts[k] === undefined) continue;
+    check(
+      typeof texts[k] === "string",
+      `${where}: field "${k}" must be a string${optional.includes(k) ? " (or absent)" : ""}`,
+    );
+  }
   for (const [k, why] of Object.entries(o.needs ?? {})) {
     check(texts[k] !== "", `${where}: field "${k}" is empty; it must hold text (${why})`);
   }
   for (const [k, marks] of Object.entries(strings)) {
+    if (texts[k] === undefined) continue; // optional, absent
     for (const m of marks) check((texts[k] as string).includes(m), `${where}: field "${k}" must hold ${m}`);
     const allowed = [...new Set([...marks, ...(fills[k] ?? [])])];
     checkPlaceholders(texts[k] as string, allowed, `${where}: field "${k}"`, o.braces, o.words);

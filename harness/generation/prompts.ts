@@ -121,14 +121,15 @@ export const fieldTexts = (where: string, texts: object): FileText[] =>
 /**
  * A text field of a JSON texts file, declared by the code that fills it: the placeholders it may hold (`fills`),
  * spelt as filled, and why it is never empty or what empty means: it `holds` placeholders it needs, or `needs` text
- * (why: empty is refused, naming the file and field), or may be `empty` (what that is: a choice the file makes).
+ * (why: empty is refused, naming the file and field), or may be `empty` (what that is: a choice the file makes),
+ * and then `optional` too (absent, it reads as empty).
  */
 export type TextField =
   & { fills?: readonly string[] }
   & (
-    | { holds: readonly [string, ...string[]]; needs?: never; empty?: never }
-    | { needs: string; holds?: never; empty?: never }
-    | { empty: string; holds?: never; needs?: never }
+    | { holds: readonly [string, ...string[]]; needs?: never; empty?: never; optional?: never }
+    | { needs: string; holds?: never; empty?: never; optional?: never }
+    | { empty: string; optional?: true; holds?: never; needs?: never }
   );
 
 /**
@@ -145,33 +146,30 @@ export function readTexts(
   const strings = Object.fromEntries(all.map(([k, f]) => [k, f.holds ?? []]));
   const fills = Object.fromEntries(all.map(([k, f]) => [k, f.fills ?? []]));
   const needs = Object.fromEntries(all.flatMap(([k, f]) => (f.needs === undefined ? [] : [[k, f.needs]])));
-  return { where, texts: textsFile(where, strings, { ...o, fills, needs }) };
+  const optional = all.flatMap(([k, f]) => (f.optional ? [k] : []));
+  return { where, texts: textsFile(where, strings, { ...o, fills, needs, optional }) };
 }
 
 export function loadProtocol(file?: string): Protocol {
   const marks = (k: ProtocolText) => PROTOCOL_FILLS[k].map((w) => `{${w}}`);
-  // every text but the optional firstStep: the step prefix holds its placeholders, the others must hold text
-  const field = (k: keyof typeof EMPTY_WHY | "stepPrefix"): TextField =>
-    k === "stepPrefix" ? { holds: marks(k) as [string, ...string[]] } : { fills: marks(k), needs: EMPTY_WHY[k] };
-  const texts = (Object.keys(PROTOCOL_FILLS) as ProtocolText[]).flatMap((k) => k === "firstStep" ? [] : [k]);
+  // the step prefix holds its placeholders, firstStep may be empty or absent, the others must hold text
+  const field = (k: ProtocolText): TextField =>
+    k === "stepPrefix"
+      ? { holds: marks(k) as [string, ...string[]] }
+      : k === "firstStep"
+      ? { fills: marks(k), empty: "no greeting: the worker starts its first step itself", optional: true }
+      : { fills: marks(k), needs: EMPTY_WHY[k] };
   const { where, texts: p } = readTexts(
     file,
     "protocol.json",
-    Object.fromEntries(texts.map((k) => [k, field(k)])),
-    { others: ["firstStep", "forbidden"], braces: 1, words: PROTOCOL_WORDS },
+    Object.fromEntries((Object.keys(PROTOCOL_FILLS) as ProtocolText[]).map((k) => [k, field(k)])),
+    { others: ["forbidden"], braces: 1, words: PROTOCOL_WORDS },
   );
   check(
     Array.isArray(p.forbidden) && p.forbidden.every((x) => typeof x === "string"),
     `${where}: field "forbidden" must be a list of strings`,
   );
   check(!p.forbidden.includes(""), `${where}: field "forbidden" holds an empty text, which is no token to forbid`);
-  check(
-    p.firstStep === undefined || typeof p.firstStep === "string",
-    `${where}: field "firstStep" must be a text (with {name}), got ${JSON.stringify(p.firstStep)}`,
-  );
-  if (typeof p.firstStep === "string") {
-    checkPlaceholders(p.firstStep, marks("firstStep"), `${where}: field "firstStep"`, 1, PROTOCOL_WORDS);
-  }
   // The finisher's answer is read as the box it opens (BOXED.closed): a suffix that opens none reads no answer.
   check(
     (p.finisherSuffix as string).endsWith("\\boxed{"),

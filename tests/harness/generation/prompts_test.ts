@@ -288,7 +288,7 @@ Deno.test("protocol firstStep: each worker's first step opens with it after its 
   assert.equal(tok.decode(ids.stepPrefix("Alice", 2)), "**Alice [2]:** ");
   assert.equal(tok.decode(protocolIds(tok, loadProtocol()).stepPrefix("Bob", 1)), "**Bob [1]:** "); // default: none
   writeFileSync(file, JSON.stringify({ ...base, firstStep: 3 }));
-  assert.throws(() => loadProtocol(file), /protocol\.json: field "firstStep" must be a text \(with \{name\}\), got 3/);
+  assert.throws(() => loadProtocol(file), /protocol\.json: field "firstStep" must be a string \(or absent\)$/);
 });
 
 /** The project's protocol file as JSON, and a writer of variants of it into a new folder. */
