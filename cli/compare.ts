@@ -4,14 +4,13 @@ import { join, resolve } from "node:path";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
-import { keyedFinisherInput, keyedVersion } from "../harness/bench/run_key.ts";
+import { keyedVersion } from "../harness/bench/run_key.ts";
 import {
   checkComparable,
   compareSides,
   comparisonTable,
-  finisherInputNote,
+  keyNotes,
   scoreOf,
-  settingsNote,
   type Side,
 } from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
@@ -132,16 +131,10 @@ function main() {
         unpaired.join(", ")
       } passes on both sides: nothing to pair there (--budget names the budgets to show)`,
     );
-    const inputs = finisherInputNote({ ...a, input: keyedFinisherInput(key(dirA)) }, {
-      ...b,
-      input: keyedFinisherInput(key(dirB)),
-    });
-    const settings = dirs.length === 2 ? settingsNote(key(dirA), key(dirB)) : undefined;
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
-      ...(inputs ? [inputs] : []),
-      ...(settings ? [settings] : []),
+      ...keyNotes(a, b, key(dirA), key(dirB)),
       ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
     ];
   });

@@ -5,6 +5,7 @@
 import { check } from "../../engine/errors.ts";
 import { sample, type Score, voteScore } from "./curves.ts";
 import { type BenchRecord, checkOneGrader, differences } from "../bench/rundir.ts";
+import { keyedFinisherInput } from "../bench/run_key.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 import { type FinisherInput, parseMethod } from "../generation/methods.ts";
@@ -61,11 +62,24 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
 }
 
 /**
- * The line above a pair's tables when its sides' finishers read other transcripts (each folder's --finisher-input):
- * every checkpoint's answer was read otherwise, so the difference is the inputs' as much as the methods'. None
- * where they agree, or where a method has no finisher (it reads nothing either way).
+ * The lines above a pair's tables from its sides' run keys (run.json's `key`; one folder: the same key twice):
+ * what differs between them beside the methods, which a paired difference measures as much as the methods.
  */
-export function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & { input: FinisherInput }) {
+export function keyNotes(a: Side, b: Side, keyA: Record<string, unknown>, keyB: Record<string, unknown>): string[] {
+  const inputs = finisherInputNote(
+    { ...a, input: keyedFinisherInput(keyA) },
+    { ...b, input: keyedFinisherInput(keyB) },
+  );
+  const settings = settingsNote(keyA, keyB);
+  return [...(inputs ? [inputs] : []), ...(settings ? [settings] : [])];
+}
+
+/**
+ * The line when the sides' finishers read other transcripts (each folder's --finisher-input): every checkpoint's
+ * answer was read otherwise, so the difference is the inputs' as much as the methods'. None where they agree, or
+ * where a method has no finisher (it reads nothing either way).
+ */
+function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & { input: FinisherInput }) {
   const reads = (m: string) => {
     try {
       return parseMethod(m).finisher !== "none";
@@ -85,7 +99,7 @@ export function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & 
  * comparison is made across (methods, seeds, budgets, tasks, shards), nor those said or checked apart: the
  * finisher input (its own line), the families' versions (refused per method), the data (problems compared).
  */
-export function settingsNote(a: Record<string, unknown>, b: Record<string, unknown>): string | undefined {
+function settingsNote(a: Record<string, unknown>, b: Record<string, unknown>): string | undefined {
   const apart = ["methods", "seeds", "budgets", "tasks", "shard", "finisherInput", "methods_version", "data"];
   const keep = (k: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(k).filter(([f]) => !apart.includes(f)));
