@@ -126,14 +126,14 @@ export function endpointJudge(o: EndpointOptions): Judge {
           const tooLong = res.status === 400 ? pastContext(text) : undefined;
           if (tooLong !== undefined) {
             // --max-tokens alone filling the context: every prompt would be recorded unreadable, none judged again
-            const context = contextLength(text);
+            const { said, context } = tooLong;
             check(
               context === undefined || o.maxTokens < context,
-              `--judge ${o.url}: HTTP 400 (${tooLong}): --max-tokens ${o.maxTokens} leaves no room for any prompt ` +
+              `--judge ${o.url}: HTTP 400 (${said}): --max-tokens ${o.maxTokens} leaves no room for any prompt ` +
                 `in the judge's context length of ${context} tokens; lower --max-tokens (nothing was recorded)`,
             );
             throw new UnjudgeableError(
-              `--judge ${o.url}: HTTP 400 (${tooLong}): the prompt and --max-tokens ${o.maxTokens} pass the judge's ` +
+              `--judge ${o.url}: HTTP 400 (${said}): the prompt and --max-tokens ${o.maxTokens} pass the judge's ` +
                 "context length: lower --prefix-tokens or --max-tokens, or judge with a longer model",
             );
           }
@@ -200,11 +200,11 @@ export function endpointUrl(text: string): string {
 }
 
 /**
- * What an error body says: its `code` and `type` where they are words, and its message, from OpenAI's
- * `{"error": {…}}` or the top level (vLLM's and SGLang's `{"object": "error", "message": …}`); a body that is not
- * JSON is its own message.
+ * What an error body says: its `code` and `type` where they are words, its message, and llama.cpp's `n_ctx`, from
+ * OpenAI's `{"error": {…}}` or the top level (vLLM's and SGLang's `{"object": "error", "message": …}`); a body that
+ * is not JSON is its own message.
  */
-function errorBody(body: string): { kinds: string[]; message?: string } {
+function errorBody(body: string): { kinds: string[]; message?: string; nCtx?: unknown } {
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -214,7 +214,11 @@ function errorBody(body: string): { kinds: string[]; message?: string } {
   const top = v && typeof v === "object" ? v as Record<string, unknown> : {};
   const e = (top.error && typeof top.error === "object" ? top.error : top) as Record<string, unknown>;
   const message = [e.message, top.error].find((m) => typeof m === "string" && m.trim()) as string | undefined;
-  return { kinds: [e.code, e.type].filter((x) => typeof x === "string") as string[], message };
+  return {
+    kinds: [e.code, e.type].filter((x) => typeof x === "string") as string[],
+    message,
+    nCtx: e.n_ctx ?? top.n_ctx,
+  };
 }
 
 /**
@@ -230,31 +234,20 @@ function spentQuota(body: string): string | undefined {
 }
 
 /**
- * The server's message when a 400's body says the prompt and the reply's tokens pass the model's context (OpenAI's
+ * When a 400's body says the prompt and the reply's tokens pass the model's context (OpenAI's
  * `context_length_exceeded`, llama.cpp's `exceed_context_size_error`, vLLM's and SGLang's "maximum context
- * length" / "context length"); undefined for any other refusal.
+ * length" / "context length"): the server's message, and the context length where it names one (OpenAI's and
+ * vLLM's "maximum context length is N", SGLang's "context length (N tokens)", llama.cpp's `n_ctx`); undefined for
+ * any other refusal.
  */
-function pastContext(body: string): string | undefined {
-  const { kinds, message = body } = errorBody(body);
-  const said = kinds.some((k) => /context_length_exceeded|exceed_context_size/i.test(k)) ||
+function pastContext(body: string): { said: string; context?: number } | undefined {
+  const { kinds, message = body, nCtx } = errorBody(body);
+  const past = kinds.some((k) => /context_length_exceeded|exceed_context_size/i.test(k)) ||
     /context[ _-]?(length|window|size)/i.test(message);
-  return said ? snippet(message) : undefined;
-}
-
-/**
- * The context length a context 400 names, where it does: OpenAI's and vLLM's "maximum context length is N",
- * SGLang's "context length (N tokens)", llama.cpp's `n_ctx`.
- */
-function contextLength(body: string): number | undefined {
-  const { message = body } = errorBody(body);
-  const said = /context length (?:is |\()(\d+)/i.exec(message)?.[1];
-  let n: unknown;
-  try {
-    const v = JSON.parse(body);
-    n = v?.error?.n_ctx ?? v?.n_ctx;
-  } catch { /* a text body: its message alone */ }
-  const x = said !== undefined ? Number(said) : n;
-  return typeof x === "number" && Number.isSafeInteger(x) && x > 0 ? x : undefined;
+  if (!past) return undefined;
+  const named = /context length (?:is |\()(\d+)/i.exec(message)?.[1];
+  const x = named !== undefined ? Number(named) : nCtx;
+  return { said: snippet(message), context: typeof x === "number" && Number.isSafeInteger(x) && x > 0 ? x : undefined };
 }
 
 /**
