@@ -10,7 +10,8 @@ import { type Rng, SPEC_FLOATS } from "../engine/sampler.ts";
 import { SAMPLE_FIELDS } from "../engine/formats.ts";
 import type { TextTokenizer } from "../engine/tokenizer.ts";
 import type { StepModel } from "../harness/generation/schedule.ts";
-import type { BenchRecord, RecordCheckpoint } from "../harness/bench/rundir.ts";
+import type { BenchRecord, RecordCheckpoint, TraceLine } from "../harness/bench/rundir.ts";
+import type { Solver } from "../harness/generation/solver.ts";
 import type { Invocation } from "../harness/bench/timing.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { InputError } from "../engine/errors.ts";
@@ -393,6 +394,33 @@ export function fakeRecord(
     ...head,
     checkpoints,
   };
+}
+
+/** A trace line (traces.jsonl) of seed 1 of problem "p" of task "t", by Alice and Bob under hogwild:2, but `over`. */
+export function fakeTrace(over: Partial<TraceLine> = {}): TraceLine {
+  return {
+    task: "t",
+    problem_id: "p",
+    method: "hogwild:2",
+    seed: 1,
+    names: ["Alice", "Bob"],
+    workers: [],
+    steps: [],
+    pass_ms: [1],
+    ...over,
+  };
+}
+
+/** The trace line a bench writes for a solver's run of `method` (as fakeTrace's problem). */
+export function solverTrace(run: Solver, method: string): TraceLine {
+  return fakeTrace({
+    method,
+    names: run.names(),
+    workers: run.texts(),
+    steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
+    pass_ms: run.passMs,
+    ...(run.ended() ? { ended: run.ended()! } : {}),
+  });
 }
 
 /** A grading pool of one process that takes a job and dies of an error outside any handler ("out of memory"). */

@@ -3,26 +3,19 @@
  * checkpoint, and for a record from before that field the solver's own rule over the trace: never another rule.
  */
 import assert from "node:assert/strict";
-import type { TraceLine } from "../../../harness/bench/rundir.ts";
 import { answerWriter, measures, measuresOrWhy } from "../../../harness/viewer/measures.ts";
 import { KVCache } from "../../../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 import { runAll, type StepModel } from "../../../harness/generation/schedule.ts";
-import type { Solver } from "../../../harness/generation/solver.ts";
-import { fakeCheckpoint, fakeRecord, Rng } from "../../helpers.ts";
+import { fakeCheckpoint, fakeRecord, fakeTrace, Rng, solverTrace } from "../../helpers.ts";
 import { join } from "node:path";
 import { loadProtocol, type Protocol, protocolText } from "../../../harness/generation/prompts.ts";
 
 Deno.test("answer by: an unclosed box is no answer; the writer whose text holds the box read is named", () => {
   // Alice opened a box and never closed it; the answer is Bob's (a record from before checkpoints named a writer)
-  const trace: TraceLine = {
-    task: "t",
-    problem_id: "p",
-    method: "hogwild:2",
-    seed: 1,
-    names: ["Alice", "Bob"],
+  const trace = fakeTrace({
     workers: [
       "**Alice [1]:**  Answer: \\boxed{A = 14, B = 8, C = 24",
       "**Bob [1]:**  Answer: \\boxed{A = 14, B = 8, C = 20}",
@@ -30,7 +23,7 @@ Deno.test("answer by: an unclosed box is no answer; the writer whose text holds 
     steps: [],
     pass_ms: [1, 1],
     ended: [null, null],
-  };
+  });
   const cp = fakeCheckpoint(2, true, { answer: "A = 14, B = 8, C = 20", source: "generated" });
   assert.equal(measures(trace, fakeRecord({ method: "hogwild:2", problem_id: "p" }, [cp]))?.answer_by, "Bob");
   // a checkpoint that names its writer is taken at its word; a vote names none
@@ -70,20 +63,6 @@ class Pieces implements StepModel {
   }
 }
 
-function traceOf(run: Solver, method: string): TraceLine {
-  return {
-    task: "t",
-    problem_id: "p",
-    method,
-    seed: 1,
-    names: run.names(),
-    workers: run.texts(),
-    steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
-    pass_ms: run.passMs,
-    ...(run.ended() ? { ended: run.ended()! } : {}),
-  };
-}
-
 Deno.test("answer by: over generated texts the viewer names the writer the solver read the answer from", async () => {
   const tok = TextTokenizer.qwen3();
   const generation = { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -104,7 +83,7 @@ Deno.test("answer by: over generated texts the viewer names the writer the solve
         await runAll(new Pieces(tok, new Rng(seed * 31 + methods.indexOf(id)), earlyStop ? 0.05 : 0.15), cache, [run]);
         const last = run.checkpoints[run.checkpoints.length - 1];
         if (last.source !== "generated" && last.source !== "early-stop") continue;
-        const writer = last.writer!, trace = traceOf(run, id), what = `${id} seed ${seed} early stop ${earlyStop}`;
+        const writer = last.writer!, trace = solverTrace(run, id), what = `${id} seed ${seed} early stop ${earlyStop}`;
         assert.ok(Number.isInteger(writer), `${what}: the solver named no writer`);
         counts[last.source === "early-stop" ? "early" : "written"]++;
         const record = fakeRecord({ method: id, problem_id: "p" }, [{ ...fakeCheckpoint(24, true), ...last }]);
@@ -188,7 +167,7 @@ Deno.test("measures: the text the harness wrote at the head of each step is no w
     const ctx = { tokenizer: tok, generation, budgets: [40], finisherTokens: 2, protocol, redundancyEvery: every };
     const solver = newSolver(cache, parseMethod("hogwild:2"), "What is 2 + 2?", 1, ctx);
     await runAll(new Words(tok, scripts), cache, [solver]);
-    return traceOf(solver, "hogwild:2");
+    return solverTrace(solver, "hogwild:2");
   };
   const sameDefault = measures(await run(loadProtocol(), 0, same))!;
   assert.equal(sameDefault.overlap, 1);
@@ -211,4 +190,77 @@ Deno.test("measures: the text the harness wrote at the head of each step is no w
     }
   }
   assert.ok(checked.every((n) => n >= 20), `texts with redundancy checks: ${checked}`);
+});
+
+Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
+  const t = fakeTrace({
+    workers: [
+      "**Alice [1]:** the sum of the first part is nine. Bob, take the second part.",
+      "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}",
+    ],
+    steps: [{ worker: 1, step: 1, pass: 4, text: "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}" }],
+    pass_ms: [1, 1, 1, 1],
+  });
+  const m = measures(
+    t,
+    {
+      checkpoints: [{ source: "early-stop" }],
+    } as unknown as Parameters<typeof measures>[1],
+  )!;
+  assert.deepEqual(m.mentions, [1, 0]); // the header's own name is not a mention
+  assert.deepEqual(m.steps, [0, 1]);
+  assert.equal(m.answer_by, "Bob");
+  // Alice's 4-grams: 13 (16 words, punctuation as words), Bob's 12 (15: "then \ boxed { 12 }"); the 6 of
+  // "the sum … is nine ." are in both: the mean over the two ordered pairs is (6/13 + 6/12) / 2, exactly
+  assert.equal(m.overlap, (6 / 13 + 6 / 12) / 2);
+  const alone = measures({ ...t, names: ["Alice"], workers: [t.workers[0]], steps: [] })!;
+  assert.equal(alone.overlap, 0);
+  assert.equal(alone.answer_by, null);
+});
+
+Deno.test("measures: names of any script are mentions as whole words; a custom protocol's headers are not words", () => {
+  const t = fakeTrace({
+    names: ["Zoë", "Łukasz"],
+    workers: ["<Zoë #1> Łukasz, you check. Łukaszów is a town.", "<Łukasz #1> Zoë said so; Zoëa is no one."],
+  });
+  const custom = { ...loadProtocol(), stepPrefix: "<{name} #{step}> " };
+  const m = measures(t, undefined, custom)!;
+  assert.deepEqual(m.mentions, [1, 1]); // the header's own name, and names inside longer words, are not mentions
+  // the headers left out of the words: read as words, "# 1 > same" would be a 4-gram the two share
+  const same = measures(
+    { ...t, workers: ["<Zoë #1> same a b", "<Łukasz #1> same c d"] },
+    undefined,
+    custom,
+  )!;
+  assert.equal(same.overlap, 0);
+});
+
+Deno.test("measures: text the harness inserted is no writer's words; a trace whose texts are not its steps has none", () => {
+  // Two paths that read one trigger and each other's summary (a box among them): their own words share nothing.
+  const trigger = "\n\nLet me pause and put down where I stand.\n\n", read = (s: string) => `\n\nA peer: ${s}\n\n`;
+  const own = [["I add two and nine.", " Eleven, \\boxed{11}."], ["Seven and one are eight.", " Eight, say Bob."]];
+  const steps = own.flatMap(([reasoning, summary], w) =>
+    [reasoning, trigger, summary, read(own[1 - w][1])].map((text, i) => ({
+      worker: w,
+      step: i + 1,
+      pass: 4 * (i + 1),
+      text,
+      ...(i % 2 ? { inserted: true as const } : {}),
+    }))
+  );
+  const t = fakeTrace({
+    method: "leap:2",
+    workers: [0, 1].map((w) => steps.filter((s) => s.worker === w).map((s) => s.text).join("") + "Then"),
+    steps,
+  });
+  // LeaP's answer is the majority's step, its path's (the checkpoint's writer: the viewer cannot replay its vote)
+  const m = measures(
+    t,
+    { checkpoints: [{ source: "generated", writer: 0 }] } as unknown as Parameters<typeof measures>[1],
+  )!;
+  assert.equal(m.overlap, 0); // counted over the whole texts, the trigger and the copied summaries are shared
+  assert.deepEqual(m.mentions, [0, 0]); // Bob's name in Alice's text is in his summary, which she only read
+  assert.deepEqual(m.steps, [2, 2]);
+  assert.equal(m.answer_by, "Alice"); // the box Bob read is Alice's
+  assert.equal(measures({ ...t, workers: ["Then", t.workers[1]] }), null);
 });

@@ -1,8 +1,6 @@
-/** The viewer's replay of views (the run's own layouts over labels) and its collaboration measures. */
+/** The viewer's replay of views (the run's own layouts over labels). */
 import assert from "node:assert/strict";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
-import { measures } from "../../../harness/viewer/measures.ts";
-import { loadProtocol } from "../../../harness/generation/prompts.ts";
 import { type ViewBlock, viewsAt } from "../../../harness/viewer/views.ts";
 import { KVCache } from "../../../engine/cache.ts";
 import type { Row } from "../../../engine/plan.ts";
@@ -10,14 +8,11 @@ import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { LAYOUTS } from "../../../harness/generation/layouts.ts";
 import { hogwildLayouts, newSolver, parseMethod, replaysViews } from "../../../harness/generation/methods.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { RowModel } from "../../helpers.ts";
+import { fakeTrace, RowModel, solverTrace } from "../../helpers.ts";
 
 function trace(method: string, names: string[]): TraceLine {
-  return {
-    task: "t",
-    problem_id: "p",
+  return fakeTrace({
     method,
-    seed: 1,
     names,
     workers: names.map((n) => `**${n} [1]:** hi`),
     // Alice finishes step 1 at pass 5, Bob at pass 7, Alice step 2 at pass 9
@@ -27,7 +22,7 @@ function trace(method: string, names: string[]): TraceLine {
       { worker: 0, step: 2, pass: 9, text: "a2" },
     ],
     pass_ms: new Array(12).fill(1),
-  };
+  });
 }
 
 const show = (v: ViewBlock[]) =>
@@ -76,60 +71,6 @@ Deno.test("views: a worker that stopped (an end of sequence) writes no next step
 Deno.test("views: a method this build does not name (a tool's own layout) has no replay, not an error", () => {
   assert.equal(viewsAt(trace("hogwild:2:hidden-steps", ["Alice", "Bob"]), 3), undefined);
   assert.ok(viewsAt(trace("hogwild:2", ["Alice", "Bob"]), 3));
-});
-
-Deno.test("measures: overlap, mentions, steps and who wrote the answer", () => {
-  const t: TraceLine = {
-    task: "t",
-    problem_id: "p",
-    method: "hogwild:2",
-    seed: 1,
-    names: ["Alice", "Bob"],
-    workers: [
-      "**Alice [1]:** the sum of the first part is nine. Bob, take the second part.",
-      "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}",
-    ],
-    steps: [{ worker: 1, step: 1, pass: 4, text: "**Bob [1]:** the sum of the first part is nine. Then \\boxed{12}" }],
-    pass_ms: [1, 1, 1, 1],
-  };
-  const m = measures(
-    t,
-    {
-      checkpoints: [{ source: "early-stop" }],
-    } as unknown as Parameters<typeof measures>[1],
-  )!;
-  assert.deepEqual(m.mentions, [1, 0]); // the header's own name is not a mention
-  assert.deepEqual(m.steps, [0, 1]);
-  assert.equal(m.answer_by, "Bob");
-  // Alice's 4-grams: 13 (16 words, punctuation as words), Bob's 12 (15: "then \ boxed { 12 }"); the 6 of
-  // "the sum … is nine ." are in both: the mean over the two ordered pairs is (6/13 + 6/12) / 2, exactly
-  assert.equal(m.overlap, (6 / 13 + 6 / 12) / 2);
-  const alone = measures({ ...t, names: ["Alice"], workers: [t.workers[0]], steps: [] })!;
-  assert.equal(alone.overlap, 0);
-  assert.equal(alone.answer_by, null);
-});
-
-Deno.test("measures: names of any script are mentions as whole words; a custom protocol's headers are not words", () => {
-  const t: TraceLine = {
-    task: "t",
-    problem_id: "p",
-    method: "hogwild:2",
-    seed: 1,
-    names: ["Zoë", "Łukasz"],
-    workers: ["<Zoë #1> Łukasz, you check. Łukaszów is a town.", "<Łukasz #1> Zoë said so; Zoëa is no one."],
-    steps: [],
-    pass_ms: [1],
-  };
-  const custom = { ...loadProtocol(), stepPrefix: "<{name} #{step}> " };
-  const m = measures(t, undefined, custom)!;
-  assert.deepEqual(m.mentions, [1, 1]); // the header's own name, and names inside longer words, are not mentions
-  // the headers left out of the words: read as words, "# 1 > same" would be a 4-gram the two share
-  const same = measures(
-    { ...t, workers: ["<Zoë #1> same a b", "<Łukasz #1> same c d"] },
-    undefined,
-    custom,
-  )!;
-  assert.equal(same.overlap, 0);
 });
 
 /**
@@ -196,17 +137,7 @@ Deno.test("views: every pass, each writer's replayed view is the one its samplin
     const model = new ViewsModel(tok, 7); // a step every few tokens: many commits, some in one pass
     await runAll(model, cache, [run]);
     const names = run.names();
-    const trace: TraceLine = {
-      task: "t",
-      problem_id: "p",
-      method: id,
-      seed: 1,
-      names,
-      workers: run.texts(),
-      steps: run.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass, text: s.text })),
-      pass_ms: run.passMs,
-      ...(run.ended() ? { ended: run.ended()! } : {}),
-    };
+    const trace = solverTrace(run, id);
     assert.ok(trace.steps.length >= 6, `${id}: ${trace.steps.length} steps`);
     let compared = 0;
     for (const [i, rows] of model.passes.slice(0, run.passes).entries()) {
@@ -219,39 +150,4 @@ Deno.test("views: every pass, each writer's replayed view is the one its samplin
     }
     assert.ok(compared >= run.passes, id);
   }
-});
-
-Deno.test("measures: text the harness inserted is no writer's words; a trace whose texts are not its steps has none", () => {
-  // Two paths that read one trigger and each other's summary (a box among them): their own words share nothing.
-  const trigger = "\n\nLet me pause and put down where I stand.\n\n", read = (s: string) => `\n\nA peer: ${s}\n\n`;
-  const own = [["I add two and nine.", " Eleven, \\boxed{11}."], ["Seven and one are eight.", " Eight, say Bob."]];
-  const steps = own.flatMap(([reasoning, summary], w) =>
-    [reasoning, trigger, summary, read(own[1 - w][1])].map((text, i) => ({
-      worker: w,
-      step: i + 1,
-      pass: 4 * (i + 1),
-      text,
-      ...(i % 2 ? { inserted: true as const } : {}),
-    }))
-  );
-  const t: TraceLine = {
-    task: "t",
-    problem_id: "p",
-    method: "leap:2",
-    seed: 1,
-    names: ["Alice", "Bob"],
-    workers: [0, 1].map((w) => steps.filter((s) => s.worker === w).map((s) => s.text).join("") + "Then"),
-    steps,
-    pass_ms: [1],
-  };
-  // LeaP's answer is the majority's step, its path's (the checkpoint's writer: the viewer cannot replay its vote)
-  const m = measures(
-    t,
-    { checkpoints: [{ source: "generated", writer: 0 }] } as unknown as Parameters<typeof measures>[1],
-  )!;
-  assert.equal(m.overlap, 0); // counted over the whole texts, the trigger and the copied summaries are shared
-  assert.deepEqual(m.mentions, [0, 0]); // Bob's name in Alice's text is in his summary, which she only read
-  assert.deepEqual(m.steps, [2, 2]);
-  assert.equal(m.answer_by, "Alice"); // the box Bob read is Alice's
-  assert.equal(measures({ ...t, workers: ["Then", t.workers[1]] }), null);
 });
