@@ -892,11 +892,12 @@ const HEDGE_WORD = String.raw`(?:and|or|nor|either|possibly|maybe|perhaps|probab
 // An option mark after the first: in parentheses anywhere, or a letter alone after a joining sign, command (a space
 // may follow one: `(C) \lor D`) or word.
 const LATER_MARK = new RegExp(
-  String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\(?:lor|vee|land|wedge) ?|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
+  String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\(?:lor|vee|land|wedge|cup|cap) ?|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
   "g",
 );
-// What may stand between option marks written alone (`C. D.`, `C. + D.`, `C. \to D.`): signs and joining commands.
-const BETWEEN = String.raw`(?:[\s.:,;/&|+~-]|\\(?:lor|vee|land|wedge|to|quad|qquad)(?![a-zA-Z]) ?)`;
+// What may stand between option marks written alone (`C. D.`, `C. + D.`, `C. \to D.`, `C. \cup D.`): signs and
+// joining commands.
+const BETWEEN = String.raw`(?:[\s.:,;/&|+~-]|\\(?:lor|vee|land|wedge|cup|cap|to|quad|qquad)(?![a-zA-Z]) ?)`;
 const MARKS_ALONE = new RegExp(String.raw`^(?:${BETWEEN}*[A-E](?![A-Za-z0-9]))+${BETWEEN}*$`);
 
 /**

@@ -10,6 +10,7 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 12: option marks joined by a union or intersection count (`C. \cup D.`, `(C) \cup D` were C);
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
 //    `\operatorname{lcm}(4,6)` the letters l, c, m), exactly where whole (Γ(n), n!!, gcd, lcm);
 //    a matrix times a number is its entries times it (`\frac{1}{5}M`, `1 \cdot M` were unequal to M written out);
@@ -34,7 +35,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/11";
+export const GRADER_VERSION = "hogwild-grader/12";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

@@ -306,6 +306,10 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
         `${c}. \\text{or} ${d}.`,
         `(${c}) \\lor ${d}`,
         `(${c}) \\vee ${d}`,
+        `${c}. \\cup ${d}.`,
+        `${c}. \\cap ${d}.`,
+        `(${c}) \\cup ${d}`,
+        `${c} \\cup ${d}`,
         `${c}. x = 42, ${d}. x = 43`,
       ]
     ) add("choice_hedges", `\\boxed{${hedge}}`, gold, MISS, "two options named: a hedge");
