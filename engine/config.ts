@@ -19,7 +19,15 @@ export type DType = "BF16" | "F16" | "F32";
  * of `groupSize` input rows; QwQ-32B-AWQ) or FP8 (e4m3 weights with a scale per `block` of [rows, cols];
  * Qwen3-*-FP8). Embeddings, norms, biases, routers and lm_head stay unquantised.
  */
-export type Quantization = { method: "awq"; groupSize: number } | { method: "fp8"; block: readonly [number, number] };
+export type Quantization =
+  & ({ method: "awq"; groupSize: number } | { method: "fp8"; block: readonly [number, number] })
+  & {
+    /**
+     * modules_to_not_convert, where not empty: what transformers leaves unquantised besides its defaults; the
+     * tensor list refuses an entry that names a layer the engine reads quantised (engine/spec.ts)
+     */
+    notConverted?: readonly string[];
+  };
 
 /** A mixture of experts (Qwen3-MoE): which layers are sparse, and how tokens are routed. */
 export interface MoeConfig {
@@ -303,12 +311,7 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
         JSON.stringify(o.zero_point)
       }) is not supported; supported: ${QUANT_SUPPORTED}`,
     );
-    const skip = o.modules_to_not_convert;
-    check(
-      skip === undefined || skip === null || (Array.isArray(skip) && skip.length === 0),
-      `${f}: modules_to_not_convert ${JSON.stringify(skip)} is not supported (every decoder linear layer quantised)`,
-    );
-    return { method: "awq", groupSize: intField(o, "group_size", f) };
+    return { method: "awq", groupSize: intField(o, "group_size", f), ...notConverted(o, f) };
   }
   if (method === "fp8") {
     check(
@@ -326,11 +329,32 @@ function parseQuantization(c: Record<string, unknown>, file: string): Quantizati
         JSON.stringify(b)
       } (per-tensor FP8 is not supported)`,
     );
-    return { method: "fp8", block: [b[0], b[1]] };
+    return { method: "fp8", block: [b[0], b[1]], ...notConverted(o, f) };
   }
   throw new InputError(
     `${f}: quant_method ${JSON.stringify(method)} is not supported; supported: ${QUANT_SUPPORTED}`,
   );
+}
+
+/**
+ * modules_to_not_convert (absent, null or [] for none): module names. transformers 5 reads each as a regex;
+ * real checkpoints list plain names (lm_head, routers), so anything else is refused rather than half-matched.
+ */
+function notConverted(o: Record<string, unknown>, f: string): { notConverted?: string[] } {
+  const list: unknown = o.modules_to_not_convert ?? [];
+  check(
+    Array.isArray(list) && list.every((x): x is string => typeof x === "string"),
+    `${f}: modules_to_not_convert must be a list of module names, got ${JSON.stringify(list)}`,
+  );
+  for (const name of list) {
+    check(
+      /^[\w.]*$/.test(name),
+      `${f}: modules_to_not_convert entry ${
+        JSON.stringify(name)
+      } is not a module name (letters, digits, "_" and "."); patterns are not supported`,
+    );
+  }
+  return list.length ? { notConverted: list } : {};
 }
 
 /** The config of a model folder or a `random:SHAPE`, read without its weights. */

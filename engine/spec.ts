@@ -131,7 +131,31 @@ export function expectedTensors(c: ModelConfig, where?: string): ExpectedTensor[
   for (const [hf, members] of groups) {
     fuse(c, hf, members.sort((x, y) => x.index - y.index).map((m) => list[m.at]), at);
   }
+  checkNotConverted(c, list, at);
   return list;
+}
+
+/**
+ * quantization_config.modules_to_not_convert: transformers leaves each module an entry matches unquantised,
+ * in the checkpoint's dtype. The engine reads every decoder linear layer quantised (embeddings, norms, routers
+ * and lm_head are not, listed or not), so an entry matching one of those layers is refused. Matched as
+ * transformers matches: 4.x (AutoAWQ too) a substring of the module's name, 5.x a regex from its start (a dot
+ * any character) or its end (a substring too); the checkpoint may come from either, so either match refuses
+ * ("mlp.gate" is a router's end but inside every dense gate_proj's name). `at` leads the message.
+ */
+function checkNotConverted(c: ModelConfig, list: ExpectedTensor[], at: string): void {
+  const entries = c.quant?.notConverted ?? [];
+  if (!entries.length) return;
+  const quantised = [...new Set(list.flatMap((t) => t.hf.match(/^(.*)\.(qweight|weight_scale_inv)$/)?.[1] ?? []))];
+  for (const entry of entries) {
+    const start = new RegExp(`^${entry.replace(/[^\w.]/g, "\\$&")}`); // config.ts lets only [\w.] through
+    const layer = quantised.find((m) => m.includes(entry) || start.test(m));
+    check(
+      layer === undefined,
+      `${at}quantization_config.modules_to_not_convert entry ${JSON.stringify(entry)} leaves ${layer} ` +
+        "unquantised, which this engine does not support (it reads every decoder linear layer quantised)",
+    );
+  }
 }
 
 /**

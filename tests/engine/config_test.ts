@@ -12,6 +12,7 @@ import {
   resolveSampling,
 } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
+import { InputError } from "../../engine/errors.ts";
 import { addedToken, fixtureDir } from "../helpers.ts";
 
 Deno.test("generation_config.json: sampling values out of range and token ids that are not ids are refused by field", () => {
@@ -287,4 +288,43 @@ Deno.test("sampling: the settings named, each one left out the generation_config
   });
   assert.deepEqual(resolveSampling(DEFAULT_GENERATION, {}, true), { temperature: 1, topK: 50, topP: 1, minP: 0 });
   assert.deepEqual(resolveSampling(qwen3, { temperature: 0 }).temperature, 0);
+});
+
+Deno.test("config.json: quantization_config.modules_to_not_convert is read for AWQ and FP8 alike: a list of module names, or refused by key", () => {
+  const fixture = (name: string) => JSON.parse(readFileSync(join(fixtureDir(name), "config.json"), "utf8"));
+  for (const base of [fixture("qwen2-awq-tiny"), fixture("qwen3-fp8-tiny")]) {
+    const method = base.quantization_config.quant_method;
+    const parse = (list: unknown, keep = true) => {
+      const q = { ...base.quantization_config, modules_to_not_convert: list };
+      if (!keep) delete q.modules_to_not_convert;
+      return parseConfig({ ...base, quantization_config: q }, "config.json").quant;
+    };
+    // none: absent, null or empty
+    for (const none of [parse(undefined, false), parse(null), parse([])]) {
+      assert.equal(none?.method, method);
+      assert.deepEqual(none?.notConverted ?? [], [], method);
+    }
+    // names are kept for the tensor list to check (engine/spec.ts), whatever they name
+    const names = ["lm_head", "model.layers.0.mlp.gate", "model.layers.0.mlp.down_proj", "mlp"];
+    assert.deepEqual(parse(names)?.notConverted, names, method);
+    for (
+      const [bad, message] of [
+        ["lm_head", /must be a list of module names, got "lm_head"/],
+        [{ lm_head: true }, /must be a list of module names, got \{"lm_head":true\}/],
+        [["lm_head", 3], /must be a list of module names, got \["lm_head",3\]/],
+        [[null], /must be a list of module names, got \[null\]/],
+        [["model.layers.*.mlp.gate"], /entry "model\.layers\.\*\.mlp\.gate" is not a module name/],
+        [["re:.*gate$"], /entry "re:\.\*gate\$" is not a module name/],
+      ] as [unknown, RegExp][]
+    ) {
+      assert.throws(
+        () => parse(bad),
+        (e) =>
+          e instanceof InputError &&
+          e.message.startsWith("config.json (quantization_config): modules_to_not_convert") &&
+          message.test(e.message),
+        `${method} ${JSON.stringify(bad)}`,
+      );
+    }
+  }
 });

@@ -3,7 +3,8 @@
  * weights, next to a float32 twin that holds the same weights dequantised (or the same MLP in another form),
  * and both must give the same logits. Covers AWQ group sizes other than the fixture's, FP8 blocks that do not
  * divide the matrices (partial blocks at the edges) with bf16 scales, tied embeddings, Phi-3's fused projections
- * packed whole by AWQ, and a dense layer before a sparse one.
+ * packed whole by AWQ, an FP8 MoE listing its routers in modules_to_not_convert, and a dense layer before a
+ * sparse one.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -210,6 +211,30 @@ Deno.test("FP8 blocks of [32, 48] and [48, 20] (partial at the edges), scales in
     console.log(`FP8 blocks ${block}: worst |logit difference| to the twin ${err.toExponential(2)}`);
     assert.ok(err < 1e-5, `blocks ${block}: ${err}`);
   }
+});
+
+Deno.test("FP8 MoE whose modules_to_not_convert lists lm_head and the routers (Qwen3-30B-A3B-FP8's): the twin's logits", async () => {
+  const tensors = readTensors("qwen3moe-tiny");
+  const config = JSON.parse(readFileSync(join(fixtureDir("qwen3moe-tiny"), "config.json"), "utf8"));
+  const { quant, twin } = fp8(tensors, [32, 32], new Rng(30));
+  assert.ok(quant.has("model.layers.1.mlp.experts.7.down_proj.weight_scale_inv"));
+  assert.ok(!quant.has("model.layers.1.mlp.gate.weight_scale_inv"), "the routers stay bf16");
+  const routers = Array.from({ length: config.num_hidden_layers }, (_, l) => `model.layers.${l}.mlp.gate`);
+  const qc = {
+    ...config,
+    quantization_config: {
+      quant_method: "fp8",
+      fmt: "e4m3",
+      activation_scheme: "dynamic",
+      weight_block_size: [32, 32],
+      modules_to_not_convert: ["lm_head", ...routers],
+    },
+  };
+  const a = await logits(writeModel(qc, quant));
+  const b = await logits(writeModel({ ...config, torch_dtype: "float32" }, twin));
+  const err = maxAbsDiff(a, b);
+  console.log(`FP8 MoE, routers listed: worst |logit difference| to the twin ${err.toExponential(2)}`);
+  assert.ok(err < 1e-5, `${err}`);
 });
 
 Deno.test("MoE with a dense layer (mlp_only_layers) before a sparse one: as a sparse layer of identical experts", async () => {
