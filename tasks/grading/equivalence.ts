@@ -895,9 +895,12 @@ const LATER_MARK = new RegExp(
   String.raw`\(([A-E])\)|(?<=^|[,;/&|)]|\\(?:lor|vee|land|wedge|cup|cap) ?|${HEDGE_WORD})([A-E])(?![A-Za-z0-9}(])`,
   "g",
 );
-// What may stand between option marks written alone (`C. D.`, `C. + D.`, `C. \to D.`, `C. \cup D.`): signs and
-// joining commands.
-const BETWEEN = String.raw`(?:[\s.:,;/&|+~-]|\\(?:lor|vee|land|wedge|cup|cap|to|quad|qquad)(?![a-zA-Z]) ?)`;
+// A line break or a spacing command that may part two options (`C. \\ D.`, `C. 5 \hspace{1em} D. 6`; a break's or
+// `\ `'s backslash left alone before the mark, `C.5\D.6`).
+const BREAK = String.raw`(?:\\\\|\\(?:newline|enspace|quad|qquad)(?![a-zA-Z]) ?|\\hspace\*?\{[^{}]*\}|\\(?=[A-E][.:]))`;
+// What may stand between option marks written alone (`C. D.`, `C. + D.`, `C. \to D.`, `C. \cup D.`): signs, joining
+// commands and breaks.
+const BETWEEN = String.raw`(?:[\s.:,;/&|+~-]|\\(?:lor|vee|land|wedge|cup|cap|to)(?![a-zA-Z]) ?|${BREAK})`;
 const MARKS_ALONE = new RegExp(String.raw`^(?:${BETWEEN}*[A-E](?![A-Za-z0-9]))+${BETWEEN}*$`);
 
 /**
@@ -910,10 +913,12 @@ function choicesNamed(s: string): Set<string> {
   if (!first) return new Set();
   const letter = first[1] ?? first[2], after = s.slice(first[0].length);
   // after a bare mark, nothing but other marks (before grader 11 `C. D.` read D as the start of C's text; `(C) A`
-  // is C's text), or one written as it is after a comma (`C. x = 42, D. x = 43`)
+  // is C's text), or one written as it is after a comma or a break (`C. x = 42, D. x = 43`, `C. 5 \\ D. 6`)
   if (first[2] && MARKS_ALONE.test(after)) return new Set([letter, ...after.match(/[A-E](?![A-Za-z0-9])/g)!]);
   const listed = first[2] && /[.:]$/.test(first[0])
-    ? [...after.matchAll(/[,;]([A-E])[.:](?!\d)/g)].map((m) => m[1])
+    ? [...after.matchAll(new RegExp(String.raw`[,;]([A-E])[.:](?!\d)|${BREAK}([A-E])[.:]`, "g"))].map((m) =>
+      m[1] ?? m[2]
+    )
     : [];
   const rest = after.replace(/^[A-Z]/, (c) => c.toLowerCase());
   if (/^[a-z]/.test(rest) && !new RegExp(`^${HEDGE_WORD}`).test(rest)) return new Set([letter, ...listed]);

@@ -10,7 +10,8 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
-// 12: option marks joined by a union or intersection count (`C. \cup D.`, `(C) \cup D` were C);
+// 12: option marks joined by a union or intersection, or parted by a line break or a spacing command, count
+//    (`C. \cup D.`, `(C) \cup D`, `C. \\ D.`, `C. 5 \hspace{1em} D. 6` were C);
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
 //    `\operatorname{lcm}(4,6)` the letters l, c, m), exactly where whole (Γ(n), n!!, gcd, lcm);
 //    a matrix times a number is its entries times it (`\frac{1}{5}M`, `1 \cdot M` were unequal to M written out);

@@ -310,6 +310,13 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
         `${c}. \\cap ${d}.`,
         `(${c}) \\cup ${d}`,
         `${c} \\cup ${d}`,
+        // parted by a line break or a spacing command
+        `${c}.\\\\${d}.`,
+        `${c}.\\newline ${d}.`,
+        `${c}.\\enspace ${d}.`,
+        `${c}.\\hspace{1em}${d}.`,
+        `${c}. 5 \\\\ ${d}. 6`,
+        `${c}. x = 5 \\\\ ${d}. x = 6`,
         `${c}. x = 42, ${d}. x = 43`,
       ]
     ) add("choice_hedges", `\\boxed{${hedge}}`, gold, MISS, "two options named: a hedge");
@@ -327,6 +334,7 @@ for (const [c, d] of [["C", "D"], ["B", "E"], ["A", "C"]]) {
         `(${c}) A \\cup B`,
         `${c}. Dx + 1`,
         `${c}. \\frac{A}{2}`,
+        `${c}. \\frac{A}{2} \\\\ 3`,
       ]
     ) add("choice_hedges", `\\boxed{${one}}`, gold, true, "one option, its own text may name others");
     add("choice_hedges", `\\boxed{(${d}) Both (${c}) and (E)}`, gold, MISS, "another option naming this one");
