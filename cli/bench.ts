@@ -2,8 +2,9 @@
  * deno task bench: methods × tasks × budgets on one model, into a resumable run folder with records,
  * traces, curves, plots and a summary. `deno task bench --help` lists the flags; with none it runs the
  * embedded default (the demo model on 100 held-out chains problems, five methods, budgets 8–128, CPU).
- * The steps are each a file's: the jobs (jobs.ts), the KV cache's size (kv_sizing.ts), the cost model
- * (calibrate.ts), the runs (execute.ts), run.json's provenance (provenance.ts), the report (report.ts).
+ * The steps are each a file's: the jobs (jobs.ts), the methods against the model's positions
+ * (context_check.ts), the KV cache's size (kv_sizing.ts), the cost model (calibrate.ts), the runs (execute.ts),
+ * run.json's provenance (provenance.ts), the report (report.ts).
  */
 import { homedir } from "node:os";
 import { existsSync } from "node:fs";
@@ -19,6 +20,7 @@ import {
   checkCodeTasks,
   checkMethod,
   familyTexts,
+  minPositions,
   newSolver,
   parseMethod,
   type RunContext,
@@ -42,6 +44,7 @@ import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted, onInterrupt } from "../harness/bench/execute.ts";
 import { type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
+import { checkContext } from "../harness/bench/context_check.ts";
 import { checkProblems, forProblem, problemName, refuseAddedTokens } from "../harness/bench/problem_check.ts";
 import { provenance } from "../harness/bench/provenance.ts";
 import { calibratedOn, machineName } from "../harness/bench/timing.ts";
@@ -156,12 +159,13 @@ export async function bench(args: string[]): Promise<void> {
     codeTexts,
     finisherInput: spec.finisherInput ?? "ids",
   };
+  const jobContext = (j: Job): RunContext => ({
+    ...ctx,
+    finisherTokens: j.finisherTokens,
+    answer: answerFormat(j.problem.grading),
+  });
   const solver = (cache: KVCache, j: Job) =>
-    newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {
-      ...ctx,
-      finisherTokens: j.finisherTokens,
-      answer: answerFormat(j.problem.grading),
-    });
+    newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, jobContext(j));
   // The problems meet the model's tokenizer here: one it refuses, or whose prompt a method's chat template cannot
   // render (each run made on a cache with no pages), stops the bench (or is skipped: --skip-bad) before the run
   // folder opens.
@@ -177,6 +181,22 @@ export async function bench(args: string[]): Promise<void> {
   }, spec.skipBad);
   if (note) console.error(`bench: ${note}`);
   const problems = loaded.problems.filter((p) => kept.has(p)), jobs = loaded.jobs.filter((j) => kept.has(j.problem));
+  // A method no run of which fits the model's positions by the largest budget: refused now, not hours in.
+  checkContext({
+    methods: spec.methods,
+    problems,
+    budget: Math.max(...spec.budgets),
+    limit: engine.config.maxPositions,
+    limitFrom: source.startsWith("random:") ? "its real checkpoint's" : "config.json",
+    allowed: spec.allowLongContext === true,
+    tokens: (text) => tok.encode(text).length,
+    bound: (problem, m) =>
+      forProblem(
+        problem,
+        m,
+        () => minPositions(parseMethod(m), problem.text, jobContext(jobOf(spec, problem, m, seed))),
+      ),
+  });
   // A forbidden text this vocabulary has no single token for is not suppressed: said once, here.
   const unforbidden = spec.methods.some((m) => parseMethod(m).forbidTokens)
     ? forbiddenNote(tok, protocol, protocolFile(spec.protocol))

@@ -307,13 +307,14 @@ export class ScriptedModel implements StepModel {
  * whatever runs share its passes, and a text of its own per worker and per run: each row takes one draw
  * from its sampler, as the engine does (a worker's sampler is seeded by its run's seed and its index), and
  * the draw picks the token. A step ends every `every` tokens, on one of several step-ending tokens (so that
- * steps of one token still differ); the finisher closes the box. It keeps the peak of pages in use in
- * `peak`, if given.
+ * steps of one token still differ); the finisher closes the box; asked for log-probabilities, each token is as
+ * sure as the next. It keeps the peak of pages in use in
+ * `peak`, if given, and of the positions a pass reaches (what the engine holds against max_position_embeddings).
  */
 export class RowModel implements StepModel {
   readonly #stepEnds: number[];
   readonly #close: number[];
-  constructor(tok: TextTokenizer, readonly every: number, readonly peak?: { pages: number }) {
+  constructor(tok: TextTokenizer, readonly every: number, readonly peak?: { pages: number; positions?: number }) {
     this.#stepEnds = [".\n\n", "!\n\n", "?\n\n"].map((s) => tok.encode(s)).map((ids) => {
       if (ids.length !== 1) throw new Error("RowModel: a step end that is not one token");
       return ids[0];
@@ -321,9 +322,12 @@ export class RowModel implements StepModel {
     this.#close = tok.encode("4}");
   }
   forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
-    encodePlan(cache, rows);
+    const { positions } = encodePlan(cache, rows);
     commitPlan(rows);
-    if (this.peak) this.peak.pages = Math.max(this.peak.pages, cache.native.pages - cache.freePages);
+    if (this.peak) {
+      this.peak.pages = Math.max(this.peak.pages, cache.native.pages - cache.freePages);
+      this.peak.positions = Math.max(this.peak.positions ?? 0, positions);
+    }
     const spec = new Float32Array(SPEC_FLOATS), U = SAMPLE_FIELDS.indexOf("u");
     return rows.map((r) => {
       if (!r.sampler) return -1;
@@ -335,6 +339,20 @@ export class RowModel implements StepModel {
         ? this.#stepEnds[Math.floor(u * this.#stepEnds.length)]
         : 1000 + Math.floor(u * 50000);
     });
+  }
+  /** rows that ask for log-probabilities (confidence-weighted votes): each writer's tokens equally sure */
+  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
+    const ids = this.forwardSample(cache, rows);
+    const logprobs = rows.map((r, i) =>
+      r.logprobs
+        ? {
+          logprob: -1,
+          ids: Int32Array.from({ length: r.logprobs }, (_, t) => ids[i] + t),
+          logprobs: new Float32Array(r.logprobs).fill(-1),
+        }
+        : undefined
+    );
+    return { ids, logprobs };
   }
 }
 

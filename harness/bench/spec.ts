@@ -123,7 +123,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   [harness/generation/prompts/FAMILY.json]
                                   [the model folder's prompts/collab.txt, plain.txt, collab-code.txt and
                                   plain-code.txt where it has them]
-  --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise)
+  --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise; a
+                                  method that cannot fit by the largest budget, before any pass)
   --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
                                   [2024-08-01:2025-02-01, the paper's 279 problems of release_v5]
   --lcb-prompt FILE               --task lcb: the texts around each problem, in tasks/code/lcb_prompt.json's

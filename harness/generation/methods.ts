@@ -30,7 +30,7 @@ import {
   templateTexts,
 } from "./prompts.ts";
 import { type Layout, LAYOUTS, type ProtocolIds, reencodingSteps } from "./layouts.ts";
-import { type FinisherMode, Run, type RunSpec } from "./run.ts";
+import { type FinisherMode, leastPositions, Run, type RunSpec } from "./run.ts";
 import { problemSeed, type Solver } from "./solver.ts";
 import { hogwild } from "./methods/hogwild.ts";
 import { sequential } from "./methods/sequential.ts";
@@ -106,6 +106,12 @@ export interface Family<M extends Method = Method> {
   solver: (cache: KVCache, method: M, problem: string, seed: number, ctx: RunContext) => Solver;
   /** refuses the method under the experiment's settings (bench, before any work) */
   checkSpec?: (method: M, spec: Experiment) => void;
+  /**
+   * the fewest positions a pass of its run of `problem` needs on the way to the last of `ctx.budgets`, its writers
+   * writing to it: a lower bound (a run that could fit is never refused), which the bench holds against the
+   * model's max_position_embeddings before any pass (harness/bench/context_check.ts)
+   */
+  minPositions: (method: M, problem: string, ctx: RunContext) => number;
   /** the viewer replays its workers' views pass by pass, over `method.layout` (harness/viewer/views.ts) */
   replaysViews: boolean;
   /**
@@ -147,6 +153,7 @@ function family<M extends Method>(f: Family<M>): Family {
   return {
     ...f,
     solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
+    minPositions: (m, problem, ctx) => f.minPositions(own(m), problem, ctx),
     checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
     recountVote: recountVote && ((m, paths) => recountVote(own(m), paths)),
   };
@@ -326,6 +333,11 @@ export function checkMethod(method: Method, spec: Experiment): void {
   familyOf(method).checkSpec?.(method, spec);
 }
 
+/** The fewest positions a pass of `method`'s run of `problem` needs by the last of `ctx.budgets` (its family's bound). */
+export function minPositions(method: Method, problem: string, ctx: RunContext): number {
+  return familyOf(method).minPositions(method, problem, ctx);
+}
+
 /** Whether the viewer replays the workers' views of `method`'s runs (workers over its layout). */
 export function replaysViews(method: Method): boolean {
   return familyOf(method).replaysViews;
@@ -466,6 +478,14 @@ export function ownRunSettings(ctx: RunContext, seed: number): OwnRunSettings {
     finisherSuffix: tok.encode(finisherCue(ctx, protocol)),
     decoder: () => tok.decoder(),
   };
+}
+
+/**
+ * The bound of a family of workers over a layout whose workers all write from the first pass: the largest view
+ * by the last budget's pass (leastPositions).
+ */
+export function runPositions(method: Method, problem: string, ctx: RunContext): number {
+  return leastPositions(runSpec(method, problem, 0, ctx), ctx.budgets[ctx.budgets.length - 1]);
 }
 
 /** The solver of a family of workers over a layout (Hogwild! and the baselines): a Run of runSpec. */

@@ -9,7 +9,7 @@
  * goes (its commit) and what else follows from the run's state; the run alone changes that state.
  */
 import { type AnswerFormat, BOXED } from "./answer_format.ts";
-import type { Block, KVCache } from "../../engine/cache.ts";
+import { Block, type KVCache } from "../../engine/cache.ts";
 import { Sampler, type SamplingOptions, type TokenLogprobs } from "../../engine/sampler.ts";
 import { pathsVote, tokenConfidence } from "./confidence.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type Commit,
   type Layout,
   type NewBlock,
+  type Page,
   type ProtocolIds,
   type Team,
   type TranscriptText,
@@ -85,6 +86,34 @@ function decoderAfter(make: () => (id: number) => string, context: readonly numb
   const decode = make();
   for (const id of context.slice(-8)) decode(id);
   return decode;
+}
+
+/**
+ * The fewest positions a pass of a run of `spec` needs by its `passes`-th pass, every worker writing since the
+ * first (none stopped or held): the largest view its layout builds over stand-ins for the prompt, the headers
+ * and each worker's tokens (its first ones, then one a pass at least; the history's share counted in its own
+ * block). Later step prefixes, redundancy checks and the finisher only add to it: a lower bound.
+ */
+export function leastPositions(spec: RunSpec, passes: number): number {
+  const block = (length: number, label: string) => Object.assign(new Block(-1, label), { length });
+  const ids = spec.ids, collab = spec.collab;
+  const page: Page = {
+    // without step prefixes a worker's first token is the prompt's last (the Run's constructor)
+    prompt: block(collab ? spec.prompt.length : spec.prompt.length - 1, "prompt"),
+    headers: {
+      others: block(ids.othersHeader.length, "others-header"),
+      own: block(ids.ownHeader.length, "own-header"),
+      marker: block(ids.marker.length, "marker"),
+    },
+    history: [],
+    workers: spec.workers.map((name) => {
+      const first = collab ? ids.stepPrefix(name, 1).length : 1;
+      return { name, step: 1, own: block(first + passes - 1, name), history: [] };
+    }),
+    collab,
+  };
+  const sum = (bs: readonly Block[]) => bs.reduce((n, b) => n + b.length, 0);
+  return Math.max(...page.workers.map((w) => sum(spec.layout.view(page, w))));
 }
 
 export class Run extends Solver {

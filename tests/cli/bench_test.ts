@@ -392,6 +392,36 @@ Deno.test("a run whose start failed does not lock its folder: the same --out wit
   assert.equal(records(out).length, 1);
 });
 
+Deno.test("a method whose runs cannot fit the model's positions by the largest budget is refused before any pass, naming it; --allow-long-context lets it start", async () => {
+  // Fig. 10 right's geometry, small: six workers' tokens in every view pass the 2048 positions at 448 passes.
+  const out = join(tmp(), "long-context");
+  const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "2", "--budgets", "64:448:64"];
+  const r = await runBench(...args, "--methods", "sequential,hogwild:6", "--out", out);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /method hogwild:6 at the largest of --budgets, 448 passes: a run of task synthetic, problem "[^"]+" needs \d+ positions at least \(.*\), more than the model's max_position_embeddings 2048 \(its real checkpoint's\), so the bench would stop mid-run: lower --budgets or the workers, or allow it \(--allow-long-context\)/,
+  );
+  assert.ok(!existsSync(join(out, "run.json")), "refused before the run folder opened");
+  assert.doesNotMatch(r.stderr, /calibrat|passes\/s/, "refused before any pass");
+  // two workers fit; allowed, six get past the check: each to the one after it (two seeds of a greedy model)
+  const fits = await runBench(...args, "--methods", "hogwild:2", "--seeds", "1,2", "--out", out);
+  const allowed = await runBench(
+    ...args,
+    "--methods",
+    "hogwild:6",
+    "--allow-long-context",
+    "--seeds",
+    "1,2",
+    "--out",
+    out,
+  );
+  for (const x of [fits, allowed]) {
+    assert.equal(x.code, 2, x.stderr);
+    assert.match(x.stderr, /^error: --seeds 1,2: the writers decode greedily/m);
+  }
+});
+
 Deno.test("a problem the model's tokenizer refuses stops the bench before any work, naming it; --skip-bad skips it", async () => {
   const dir = tmp(), data = join(dir, "data.jsonl");
   const problems = [

@@ -33,8 +33,8 @@ import {
   traceConfidence,
   weightedVote,
 } from "../confidence.ts";
-import { baseline, type Family, type Method, type MethodId, runSpec } from "../methods.ts";
-import { Run, type RunSpec } from "../run.ts";
+import { baseline, type Family, type Method, type MethodId, runPositions, runSpec } from "../methods.ts";
+import { leastPositions, Run, type RunSpec } from "../run.ts";
 import type { Written } from "../solver.ts";
 import type { Worker } from "../worker.ts";
 
@@ -121,6 +121,9 @@ export const deepconf: Family<DeepConfMethod> = {
   },
   transcriptFinisher: true,
   solver: (cache, m, problem, seed, ctx) => new DeepConfRun(cache, runSpec(m, problem, seed, ctx), m),
+  // Online, a later trace is held until the warm-up ends and may start at any pass: only the first pass is sure.
+  minPositions: (m, problem, ctx) =>
+    m.online && !m.together ? leastPositions(runSpec(m, problem, 0, ctx), 1) : runPositions(m, problem, ctx),
   replaysViews: true,
   samplesAlike: true,
   compared: () => ["deepconf:4", "deepconf:4:online"],

@@ -41,6 +41,12 @@ export const groupthink: Family<GroupThinkMethod> = {
     return { ...baseline("groupthink", `groupthink:${n}${lead ? ":lead" : ""}`, n, true, "fork"), lead };
   },
   solver: (cache, method, problem, seed, ctx) => new GroupThinkRun(cache, groupThinkSpec(method, problem, seed, ctx)),
+  // Every slot is a whole largest budget long from the first pass: the last thinker's header is written past
+  // all the others' slots then.
+  minPositions(method, problem, ctx) {
+    const s = groupThinkSpec(method, problem, 0, ctx);
+    return s.prompt.length + (s.names.length - 1) * s.slot + s.headers[s.headers.length - 1].length;
+  },
   // Its thinkers read slotted views of their own, not a layout's.
   replaysViews: false,
   texts: loadGroupThink,

@@ -4,7 +4,7 @@
  */
 import { check } from "../../../engine/errors.ts";
 import { LAYOUTS } from "../layouts.ts";
-import { type Family, type Method, runSolver } from "../methods.ts";
+import { type Family, type Method, runPositions, runSolver } from "../methods.ts";
 
 /**
  * Hogwild!'s layouts: every one in LAYOUTS whose workers write one shared page, none a history of its own (a
@@ -57,6 +57,8 @@ export const hogwild: Family = {
   },
   transcriptFinisher: true,
   solver: runSolver,
+  // every worker writes every pass; a view holds all their tokens (combined, contiguous) or its own (interleaved)
+  minPositions: runPositions,
   replaysViews: true,
   codeTasks: true,
   compared: () => ["hogwild:2", "hogwild:4"],

@@ -85,6 +85,12 @@ export const leap: Family<LeapMethod> = {
     return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens, cut };
   },
   solver: (cache, method, problem, seed, ctx) => new LeapRun(cache, leapSpec(method, problem, seed, ctx)),
+  // A path writes a token a pass until its first summary (after T), then may wait for its peers'; `cut` drops
+  // an unfinished paragraph from its cache. Its shared prompt block holds all but the prompt's last token.
+  minPositions(method, problem, ctx) {
+    const prompt = leapSpec(method, problem, 0, ctx).prompt.length, B = ctx.budgets[ctx.budgets.length - 1];
+    return prompt - 1 + (method.cut ? 1 : Math.min(B, method.every));
+  },
   checkSpec(m, spec) {
     const most = Math.max(...spec.budgets);
     check(

@@ -6,7 +6,7 @@
  */
 import { Run } from "../run.ts";
 import { PAPER_TOP_K, PAPER_WINDOW, pathsVote, traceConfidence } from "../confidence.ts";
-import { baseline, type Family, type Method, runSpec } from "../methods.ts";
+import { baseline, type Family, type Method, runPositions, runSpec } from "../methods.ts";
 
 /** A self-consistency method: the common fields (a baseline's) and its vote's weights. */
 export interface ScMethod extends Method {
@@ -37,6 +37,8 @@ export const sc: Family<ScMethod> = {
         ? { confidence: { topK: PAPER_TOP_K, weight: (c) => traceConfidence(c, "lowest", PAPER_WINDOW) } }
         : {}),
     }),
+  // a trace still writing at the last budget has written since the first pass, in a view of its own
+  minPositions: runPositions,
   // the majority rests on the paths alone; confidence weights are not in the record
   recountVote: (m, paths) => m.weighted ? undefined : pathsVote(paths),
   replaysViews: true,

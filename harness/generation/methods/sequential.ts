@@ -4,7 +4,7 @@
  * the model wrote itself count).
  */
 import { check } from "../../../engine/errors.ts";
-import { baseline, type Family, runSolver } from "../methods.ts";
+import { baseline, type Family, runPositions, runSolver } from "../methods.ts";
 
 export const sequential: Family = {
   name: "sequential",
@@ -17,6 +17,7 @@ export const sequential: Family = {
   },
   transcriptFinisher: true,
   solver: runSolver,
+  minPositions: runPositions,
   replaysViews: true,
   codeTasks: true,
   // The reference every other method is paired against in summary.md.

@@ -44,6 +44,12 @@ export const sot: Family<SotMethod> = {
     };
   },
   solver: (cache, method, problem, seed, ctx) => new SotRun(cache, sotSpec(method, problem, seed, ctx)),
+  // Its first pass writes the outline's prompt and the main one; the points and the continuation read a plan of
+  // any length (the outline may end at once), so nothing later is sure.
+  minPositions(method, problem, ctx) {
+    const s = sotSpec(method, problem, 0, ctx);
+    return Math.max(s.outlinePrompt.length, s.mainPrompt.length);
+  },
   checkSpec(m, spec) {
     const texts = loadSot(spec.texts?.sot);
     check(

@@ -1,18 +1,23 @@
 /**
- * harness/generation/methods.ts: the method grammar as a table, what each method's run is given to stop on, and the
- * registry's promise that a method family is one file (its names appear nowhere else in harness/).
+ * harness/generation/methods.ts: the method grammar as a table, what each method's run is given to stop on, each
+ * family's bound on the positions its runs need (never past what a run reaches), and the registry's promise that a
+ * method family is one file (its names appear nowhere else in harness/).
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { KVCache } from "../../../engine/cache.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { LAYOUTS } from "../../../harness/generation/layouts.ts";
 import {
   comparedMethods,
+  familyNames,
   familyTexts,
   type Method,
   methodGrammar,
+  minPositions,
+  newSolver,
   parseMethod,
   recountedVote,
   replaysViews,
@@ -21,6 +26,8 @@ import {
   textFamilies,
 } from "../../../harness/generation/methods.ts";
 import { loadCodeTexts, loadProtocol } from "../../../harness/generation/prompts.ts";
+import { runAll } from "../../../harness/generation/schedule.ts";
+import { randInt, Rng, RowModel } from "../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -352,4 +359,54 @@ Deno.test("runTexts: every text a run's files give the model, each named by the 
     suffixes: [],
   });
   assert.ok(own.every((t) => t.where.startsWith('/my/p.json: field "')), JSON.stringify(own.map((t) => t.where)));
+});
+
+// Every family, every layout, and the options that change who writes when (held traces, cut paths, slots).
+const BOUNDED = [
+  "hogwild:1",
+  "hogwild:2",
+  "hogwild:6",
+  "hogwild:3:contiguous",
+  "hogwild:2:interleaved",
+  "hogwild:2:reencode-steps",
+  "hogwild:4:no-collab",
+  "hogwild:2:interleaved:no-collab",
+  "hogwild:2:fork",
+  "sequential",
+  "sequential-no-early-stop",
+  "sc:2",
+  "sc:3:conf",
+  "deepconf:2",
+  "deepconf:4:online",
+  "deepconf:3:online:together",
+  "sot",
+  "sot:2",
+  "leap:2:every=8",
+  "leap:3:cut:every=8",
+  "groupthink:2",
+  "groupthink:3:lead",
+];
+
+Deno.test("minPositions: each family's bound is never past the positions its run reaches by the largest budget (generated budgets, problems and step lengths), and holds its writers' geometry", async () => {
+  assert.deepEqual([...new Set(BOUNDED.map((m) => parseMethod(m).family))].sort(), familyNames().sort());
+  const rng = new Rng(11);
+  for (const id of BOUNDED) {
+    for (let k = 0; k < 3; k++) {
+      const budget = randInt(rng, 1, 90), words = randInt(rng, 1, 120), every = randInt(rng, 2, 40);
+      const problem = Array.from({ length: words }, () => String(randInt(rng, 0, 999))).join(" + ") + " = ?";
+      const ctx = { tokenizer: tok, generation, budgets: [budget], finisherTokens: 4 }, m = parseMethod(id);
+      const bound = minPositions(m, problem, ctx), what = `${id} at ${budget} passes, steps of ${every}`;
+      const cache = new KVCache({ bytes: 0, pages: 1 << 16, pageSize: 16 }), peak = { pages: 0, positions: 0 };
+      const run = newSolver(cache, m, problem, k, ctx);
+      await runAll(new RowModel(tok, every, peak), cache, [run]);
+      assert.equal(run.passes, budget, `${what}: the run writes to its budget`);
+      assert.ok(bound <= peak.positions, `${what}: bound ${bound}, but the run reached ${peak.positions} positions`);
+      // What the bound is for: every view of a shared page holds every worker's tokens; a slot is a budget long.
+      if (m.family === "hogwild" && m.layout !== "interleaved") assert.ok(bound > m.workers * budget, what);
+      if (m.family === "groupthink") assert.ok(bound > (m.workers - 1) * budget, what);
+      if (m.family !== "sot" && !id.includes(":online") && !id.includes(":cut") && !id.startsWith("leap")) {
+        assert.ok(bound >= budget, what);
+      }
+    }
+  }
 });

@@ -88,20 +88,6 @@ class ViewsModel extends RowModel {
     );
     return super.forwardSample(cache, rows);
   }
-  /** deepconf's rows ask for log-probabilities: each writer's tokens equally sure */
-  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
-    const ids = this.forwardSample(cache, rows);
-    const logprobs = rows.map((r, i) =>
-      r.logprobs
-        ? {
-          logprob: -1,
-          ids: Int32Array.from({ length: r.logprobs }, (_, t) => ids[i] + t),
-          logprobs: new Float32Array(r.logprobs).fill(-1),
-        }
-        : undefined
-    );
-    return { ids, logprobs };
-  }
 }
 
 /** A real block's label ("Alice.3", "Alice.3.history", "others-header") as the replay names its stand-in. */
