@@ -3,14 +3,21 @@
  * repository that exists (and, with a #fragment into a Markdown file, to a heading there, as GitHub names its
  * anchors), and every page of docs/ is linked from the README. Links inside fenced code blocks are not links.
  * Where a doc states a value the code derives (the judge rubric's version, each method family's versions), the
- * code's value is the one it states; no page says a vote groups answers as the grader reads them.
+ * code's value is the one it states; no page says a vote groups answers as the grader reads them. Every bench
+ * command the docs give for a model of known context passes the bench's own up-front check of it, or says
+ * --allow-long-context.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { localConfig } from "../engine/config.ts";
+import { TextTokenizer } from "../engine/tokenizer.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { familyNames, familyVersions, type Method } from "../harness/generation/methods.ts";
+import { parseBenchSpec } from "../harness/bench/spec.ts";
+import { checkContext } from "../harness/bench/context_check.ts";
+import { familyNames, familyVersions, type Method, minPositions, parseMethod } from "../harness/generation/methods.ts";
+import type { Problem } from "../tasks/problem.ts";
 import { equivalent, voteKey } from "../tasks/grading/equivalence.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -133,4 +140,79 @@ Deno.test("docs: votes group answers by voteKey, the grader's text normalisation
     )
   );
   assert.deepEqual(said, []);
+});
+
+/**
+ * The `deno task bench` commands of the pages' shell blocks, as a shell would read them: lines joined at a
+ * trailing backslash, comments dropped, `NAME="…"` and `for NAME in …; do` (one command per value) expanded.
+ */
+function benchCommands(text: string): { args: string[]; line: number }[] {
+  const out: { args: string[]; line: number }[] = [];
+  for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const at = text.slice(0, block.index).split("\n").length + 1, vars = new Map<string, string[]>();
+    // a continued line is joined to the one it continues, and keeps its place (empty) in the count
+    const lines: string[] = [];
+    let open = -1;
+    for (const raw of block[1].split("\n")) {
+      const l = raw.replace(/(^|\s)#.*$/, "").trim(), more = l.endsWith("\\"), text = more ? l.slice(0, -1) : l;
+      if (open >= 0) lines[open] += ` ${text}`, lines.push("");
+      else lines.push(text);
+      open = more ? (open >= 0 ? open : lines.length - 1) : -1;
+    }
+    lines.forEach((l, i) => {
+      const set = /^(\w+)="([^"]*)"$/.exec(l), loop = /^for (\w+) in (.*); do$/.exec(l);
+      if (set) vars.set(set[1], [set[2]]);
+      if (loop) vars.set(loop[1], loop[2].split(/\s+/));
+      if (!l.startsWith("deno task bench ") || l.includes("…")) return; // a sketch of a command, not one
+      let commands = [l.slice("deno task bench ".length)];
+      for (const [name, values] of vars) {
+        commands = commands.flatMap((c) =>
+          c.includes(`$${name}`) || c.includes(`\${${name}`)
+            ? values.map((v) => c.replace(new RegExp(`\\$\\{${name}[^}]*\\}`, "g"), "x").replaceAll(`$${name}`, v))
+            : [c]
+        );
+      }
+      for (const c of commands) out.push({ args: c.split(/\s+/).filter(Boolean), line: at + i });
+    });
+  }
+  return out;
+}
+
+Deno.test("docs: every bench command for a model of known context passes the bench's check of its positions before any pass, or gives --allow-long-context", () => {
+  // each model's own max_position_embeddings, as its random: shape of the same checkpoint carries it
+  const limits: Record<string, string> = { "Qwen/QwQ-32B": "random:qwq-32b", "Qwen/Qwen3-8B": "random:qwen3-8b" };
+  const tok = TextTokenizer.qwen3(),
+    generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  let checked = 0;
+  const refused: string[] = [];
+  for (const page of PAGES) {
+    for (const { args, line } of benchCommands(readFileSync(join(ROOT, page), "utf8"))) {
+      const spec = parseBenchSpec(args), shape = spec && limits[spec.model];
+      if (!spec || !shape) continue; // --help, or a model whose context this test does not know
+      checked++;
+      const problem = { task: spec.tasks[0], id: "short", text: "What is 1 + 1?" } as unknown as Problem;
+      try {
+        checkContext({
+          methods: spec.methods,
+          problems: [problem],
+          budget: Math.max(...spec.budgets),
+          limit: localConfig(shape).maxPositions,
+          limitFrom: "its real checkpoint's",
+          allowed: spec.allowLongContext === true,
+          tokens: (t) => tok.encode(t).length,
+          bound: (p, m) =>
+            minPositions(parseMethod(m), p.text, {
+              tokenizer: tok,
+              generation,
+              budgets: spec.budgets,
+              finisherTokens: 16,
+            }),
+        });
+      } catch (e) {
+        refused.push(`${page}:${line}: ${(e as Error).message}`);
+      }
+    }
+  }
+  assert.ok(checked >= 9, `${checked} commands checked: the figure commands are not read`);
+  assert.deepEqual(refused, []);
 });
