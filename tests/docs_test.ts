@@ -146,14 +146,19 @@ Deno.test("docs: votes group answers by voteKey, the grader's text normalisation
  * The `deno task bench` commands of the pages' shell blocks, as a shell would read them: lines joined at a
  * trailing backslash, comments dropped, `NAME="…"` and `for NAME in …; do` (one command per value) expanded.
  */
-function benchCommands(text: string): { args: string[]; line: number }[] {
-  const out: { args: string[]; line: number }[] = [];
+function benchCommands(text: string): { args: string[]; line: number; label: string }[] {
+  const out: { args: string[]; line: number; label: string }[] = [];
   for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
     const at = text.slice(0, block.index).split("\n").length + 1, vars = new Map<string, string[]>();
     // a continued line is joined to the one it continues, and keeps its place (empty) in the count
-    const lines: string[] = [];
-    let open = -1;
+    const lines: string[] = [], labels: string[] = [];
+    let open = -1, label = "", comment = false;
     for (const raw of block[1].split("\n")) {
+      // the comment above a command says what it is (its lines joined)
+      const was = comment;
+      comment = /^\s*#/.test(raw);
+      if (comment) label = was ? `${label} ${raw.trim()}` : raw.trim();
+      labels.push(label);
       const l = raw.replace(/(^|\s)#.*$/, "").trim(), more = l.endsWith("\\"), text = more ? l.slice(0, -1) : l;
       if (open >= 0) lines[open] += ` ${text}`, lines.push("");
       else lines.push(text);
@@ -172,7 +177,7 @@ function benchCommands(text: string): { args: string[]; line: number }[] {
             : [c]
         );
       }
-      for (const c of commands) out.push({ args: c.split(/\s+/).filter(Boolean), line: at + i });
+      for (const c of commands) out.push({ args: c.split(/\s+/).filter(Boolean), line: at + i, label: labels[i] });
     });
   }
   return out;
@@ -215,4 +220,34 @@ Deno.test("docs: every bench command for a model of known context passes the ben
   }
   assert.ok(checked >= 9, `${checked} commands checked: the figure commands are not read`);
   assert.deepEqual(refused, []);
+});
+
+Deno.test("docs: each paper figure the commands name is run on that figure's tasks and models, every task of it", () => {
+  // the paper's figures as its v4 draws them: tasks, and the models of their panels
+  const qwq = "Qwen/QwQ-32B", phi = "microsoft/Phi-4-reasoning-plus";
+  const qwen3 = (sizes: string[]) => sizes.map((s) => `Qwen/Qwen3-${s}`);
+  const FIGURES: Record<string, { tasks: string[]; models: string[] }> = {
+    "3": { tasks: ["gsm8k-x5", "limo"], models: [qwq] },
+    "4": { tasks: ["limo"], models: [qwq, phi, ...qwen3(["1.7B", "4B", "8B", "14B", "32B", "235B-A22B"])] },
+    "5": { tasks: ["olympiadbench", "olympiadbench-physics"], models: [qwq, ...qwen3(["14B", "8B"])] },
+    "6": { tasks: ["lcb", "aime25"], models: [qwq, phi, ...qwen3(["8B", "235B-A22B"]), "deepseek-ai/DeepSeek-R1"] },
+    "10": { tasks: ["limo"], models: [qwq] },
+  };
+  const wrong: string[] = [], seen = new Map<string, Set<string>>();
+  for (const { args, line, label } of benchCommands(readFileSync(join(ROOT, "docs/benchmark.md"), "utf8"))) {
+    const spec = parseBenchSpec(args)!;
+    for (const [, n] of label.matchAll(/Fig\. (\d+)/g)) {
+      const f = FIGURES[n];
+      if (!f) wrong.push(`docs/benchmark.md:${line}: Fig. ${n} is not in this test's list`);
+      else if (!spec.tasks.every((t) => f.tasks.includes(t)) || !f.models.includes(spec.model)) {
+        wrong.push(`docs/benchmark.md:${line}: Fig. ${n} is ${f.tasks.join(", ")} on ${f.models.join(", ")}`);
+      }
+      for (const t of spec.tasks) seen.set(n, (seen.get(n) ?? new Set()).add(t));
+    }
+  }
+  for (const [n, f] of Object.entries(FIGURES)) {
+    const missing = f.tasks.filter((t) => !seen.get(n)?.has(t));
+    if (missing.length) wrong.push(`Fig. ${n}: no command for ${missing.join(", ")}`);
+  }
+  assert.deepEqual(wrong, []);
 });
