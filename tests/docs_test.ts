@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { localConfig } from "../engine/config.ts";
 import { TextTokenizer } from "../engine/tokenizer.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { parseBenchSpec } from "../harness/bench/spec.ts";
+import { HELP, parseBenchSpec } from "../harness/bench/spec.ts";
 import { checkContext } from "../harness/bench/context_check.ts";
 import { familyNames, familyVersions, type Method, minPositions, parseMethod } from "../harness/generation/methods.ts";
 import type { Problem } from "../tasks/problem.ts";
@@ -250,4 +250,18 @@ Deno.test("docs: each paper figure the commands name is run on that figure's tas
     if (missing.length) wrong.push(`Fig. ${n}: no command for ${missing.join(", ")}`);
   }
   assert.deepEqual(wrong, []);
+});
+
+Deno.test("docs: the paper's-plots section says the protocol texts are the project's own words, and how to load one's own with flags the bench takes", () => {
+  const text = readFileSync(join(ROOT, "docs/benchmark.md"), "utf8");
+  const from = text.indexOf("## Reproducing the paper's plots"), to = text.indexOf("\n## ", from + 1);
+  const section = prose(text.slice(from, to < 0 ? undefined : to)).join(" ").replace(/\s+/g, " ");
+  assert.match(section, /the project's own words, not the paper's/);
+  assert.match(section, /may differ .* for that reason alone/);
+  for (const said of ["headers", "redundancy check", "finisher suffix", "collaboration prompt"]) {
+    assert.ok(section.includes(said), `the section names the ${said}`);
+  }
+  const flags = [...section.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]);
+  for (const flag of ["--protocol", "--collab-prompt", "--plain-prompt"]) assert.ok(flags.includes(flag), flag);
+  assert.deepEqual(flags.filter((f) => !HELP.includes(`${f} `)), [], "every flag it names is the bench's");
 });
