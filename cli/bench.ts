@@ -42,7 +42,7 @@ import { checkRunFolder, readRunJson, RunDir } from "../harness/bench/rundir.ts"
 import { costModel } from "../harness/bench/calibrate.ts";
 import { greedyNote, report } from "../harness/report/report.ts";
 import { execute, exitInterrupted, onInterrupt } from "../harness/bench/execute.ts";
-import { type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
+import { finisherTokensOf, type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { checkContext } from "../harness/bench/context_check.ts";
 import { checkProblems, forProblem, problemName, refuseAddedTokens } from "../harness/bench/problem_check.ts";
@@ -235,6 +235,8 @@ export async function bench(args: string[]): Promise<void> {
     started: new Date().toISOString(),
     // derived from the data, which the key holds by content: kept beside it, not in it
     data_notes: [...loaded.notes, ...(note ? [note] : [])],
+    // the limit each task's answers were finished with (the key leaves a task's own out): said, not keyed
+    finisher_tokens: Object.fromEntries(spec.tasks.map((t) => [t, finisherTokensOf(spec, t)])),
     planned: jobs.map(keyOf),
   });
   // Ctrl-C (or SIGTERM, SIGHUP) before the runs (calibrating) or after them (the report): the lock goes, and the

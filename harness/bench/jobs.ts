@@ -21,12 +21,16 @@ export interface Job {
 export const keyOf = (j: Job) =>
   recordKey({ task: j.problem.task, problem_id: j.problem.id, method: j.method, seed: j.seed });
 
-/** The job of `problem`, `method` and `seed`, with its task's finisher tokens (--finisher-tokens over them). */
+/** The finisher's token limit of `task`'s runs: --finisher-tokens, else the task's own. */
+export const finisherTokensOf = (spec: BenchSpec, task: string): number =>
+  spec.finisherTokens ?? taskSpec(task).finisherTokens;
+
+/** The job of `problem`, `method` and `seed`, with its task's finisher tokens. */
 export const jobOf = (spec: BenchSpec, problem: Problem, method: string, seed: number): Job => ({
   problem,
   method,
   seed,
-  finisherTokens: spec.finisherTokens ?? taskSpec(problem.task).finisherTokens,
+  finisherTokens: finisherTokensOf(spec, problem.task),
 });
 
 /**

@@ -524,6 +524,12 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
     m.data_notes === undefined || (Array.isArray(m.data_notes) && m.data_notes.every((k) => typeof k === "string")),
     `${file}: "data_notes" is not a list of lines (delete the field: it only reports)`,
   );
+  check(
+    m.finisher_tokens === undefined ||
+      (isObject(m.finisher_tokens) &&
+        Object.values(m.finisher_tokens).every((n) => Number.isInteger(n) && (n as number) > 0)),
+    `${file}: "finisher_tokens" is not each task's token limit (delete the field: it only reports)`,
+  );
 }
 
 /*

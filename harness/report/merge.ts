@@ -41,6 +41,7 @@ function readShards(dirs: string[]) {
         model?: unknown;
         sampling?: unknown;
         data_notes?: unknown;
+        finisher_tokens?: unknown;
         machine?: unknown;
         versions?: unknown;
         device_options?: unknown;
@@ -126,6 +127,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     sampling: runs[0].run.sampling,
     // every shard loads every problem (the key's data): one loader's notes
     data_notes: runs[0].run.data_notes,
+    // one key, one spec: the shards' limits
+    finisher_tokens: runs[0].run.finisher_tokens,
     merged_from: dirs,
     shards,
     planned,

@@ -829,6 +829,43 @@ Deno.test("Ctrl-C while the bench calibrates says so too and leaves no lock behi
   assert.equal((await runBench(...SMALL, "--out", out)).code, 0);
 });
 
+Deno.test("run.json says each task's finisher token limit as resolved (the key leaves a task's own out); a folder from before it resumes", async () => {
+  const dir = tmp(), out = join(dir, "run"), given = join(dir, "given");
+  writeFileSync(
+    join(dir, "limo.jsonl"),
+    '{"question": "What is 1+1?", "answer": "2"}\n{"question": "2+3?", "answer": "5"}\n',
+  );
+  const args = ["--model", "random:qwen3-demo", "--task", "limo", "--data", join(dir, "limo.jsonl")];
+  const more = ["--methods", "sequential", "--budgets", "2"];
+  const runJson = (d: string) => JSON.parse(readFileSync(join(d, "run.json"), "utf8"));
+  assert.equal((await runBench(...args, ...more, "--out", out)).code, 0);
+  assert.deepEqual(runJson(out).finisher_tokens, { limo: 16 }, "the task's own");
+  assert.equal(runJson(out).spec.finisherTokens, undefined, "not in the key");
+  const two = [
+    "--model",
+    "random:qwen3-demo",
+    "--task",
+    "synthetic,chains",
+    "--parts",
+    "2",
+    "--digits",
+    "1",
+    "--count",
+    "1",
+  ];
+  assert.equal((await runBench(...two, ...more, "--finisher-tokens", "5", "--out", given)).code, 0);
+  assert.deepEqual(runJson(given).finisher_tokens, { synthetic: 5, chains: 5 }, "the flag's, per task");
+  // a folder made before the field, a record short: the same command resumes it and writes the record
+  const { finisher_tokens: _, ...before } = runJson(out);
+  writeFileSync(join(out, "run.json"), JSON.stringify(before, null, 1) + "\n");
+  const lines = readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n");
+  writeFileSync(join(out, "records.jsonl"), lines.slice(0, -1).join("\n") + "\n");
+  const again = await runBench(...args, ...more, "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /1 already there, 1 to run/);
+  assert.equal(records(out).length, 2);
+});
+
 Deno.test("what the loader said of the data is kept in run.json and summary.md, outside the key: moved data resumes", async () => {
   const dir = tmp(), out = join(dir, "run");
   const lines = ['{"question": "What is 1+1?", "answer": "2"}', '{"question": "What is 2+3?", "answer": "5"}'];

@@ -66,16 +66,19 @@ Deno.test("merge of shards whose data differ names the data flags that chose it,
   assert.match(same.stderr, /the task data's content differs: the same data flags \(--data \/d\/x\.jsonl, --limit 5\)/);
 });
 
-Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary", async () => {
+Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary, and each task's finisher limit", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-merge-notes-"));
   const notes = {
     data_notes: ["limo: /d/limo.jsonl: 3 records, task limo has 817: these results are not limo's whole set"],
+    finisher_tokens: { limo: 16 },
   };
   const dirs = [0, 1].map((i) => shard(base, i, { model: "m" }, notes));
   const out = join(base, "merged");
   const r = await runCli("cli/merge.ts", [...dirs, "--out", out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).data_notes, notes.data_notes);
+  const merged = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.deepEqual(merged.data_notes, notes.data_notes);
+  assert.deepEqual(merged.finisher_tokens, notes.finisher_tokens);
   assert.match(readFileSync(join(out, "summary.md"), "utf8"), /- limo: \/d\/limo\.jsonl: 3 records, task limo has 817/);
 });
 
