@@ -477,6 +477,18 @@ const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typ
 const numbers = (o: Record<string, unknown>, keys: readonly string[]) => keys.every((k) => Number.isFinite(o[k]));
 
 /** The fields of a run.json that resume, merge and the summary read back, as this project writes them. */
+/**
+ * The tasks whose finisher token limit (run.json's finisher_tokens) differs between two folders' runs, as a line;
+ * undefined where none does or either does not say (a folder from before the field).
+ */
+export function finisherLimitsChanged(a: unknown, b: unknown): string | undefined {
+  if (!isObject(a) || !isObject(b)) return undefined;
+  const changed = Object.keys(a).filter((t) => t in b && a[t] !== b[t]);
+  return changed.length
+    ? `finisher_tokens: ${changed.map((t) => `${t} was ${a[t]}, now ${b[t]}`).join(", ")}`
+    : undefined;
+}
+
 export function checkMeta(file: string, m: Record<string, unknown>): void {
   const cost = m.cost_model;
   check(
@@ -705,7 +717,7 @@ export class RunDir {
   static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     const runFile = join(dir, "run.json");
     if (existsSync(runFile)) {
-      let stored: { spec?: Record<string, unknown>; spec_full?: unknown };
+      let stored: { spec?: Record<string, unknown>; spec_full?: unknown; finisher_tokens?: unknown };
       try {
         stored = JSON.parse(readFileSync(runFile, "utf8"));
       } catch {
@@ -721,6 +733,10 @@ export class RunDir {
       const flags = diff.some((d) => !d.startsWith("data:"));
       const data = dataDifference(stored, { spec, spec_full: meta.spec_full });
       if (data) diff.push(data.line);
+      // the limits the answers were finished with (not keyed: a task's own limit is in no key); a changed one
+      // (another version's default) would finish this folder's records two ways
+      const limits = finisherLimitsChanged(stored.finisher_tokens, meta.finisher_tokens);
+      if (limits) diff.push(limits);
       // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
       // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
       const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;

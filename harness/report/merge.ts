@@ -12,6 +12,7 @@ import {
   checkNewRunFolder,
   dataDifference,
   differences,
+  finisherLimitsChanged,
   readLines,
   readRecords,
   readRunJson,
@@ -60,6 +61,8 @@ function readShards(dirs: string[]) {
     // the key holds the data's hash: what chose it, as a resume says it
     const data = dataDifference(runs[0].run, run, words);
     if (data) diff.push(data.line);
+    const limits = finisherLimitsChanged(runs[0].run.finisher_tokens, run.finisher_tokens);
+    if (limits) diff.push(limits);
     check(
       diff.length === 0,
       `${dir}: its spec differs from ${dirs[0]}'s (${diff.join("; ")}); merge takes the shards of one run`,

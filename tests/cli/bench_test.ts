@@ -864,6 +864,12 @@ Deno.test("run.json says each task's finisher token limit as resolved (the key l
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /1 already there, 1 to run/);
   assert.equal(records(out).length, 2);
+  // a folder whose limit was another (an earlier version's default), a record short: refused, naming the limits
+  writeFileSync(join(out, "run.json"), JSON.stringify({ ...runJson(out), finisher_tokens: { limo: 32 } }) + "\n");
+  writeFileSync(join(out, "records.jsonl"), lines.slice(0, -1).join("\n") + "\n");
+  const other = await runBench(...args, ...more, "--out", out);
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /holds a run with another spec \(finisher_tokens: limo was 32, now 16\)/);
 });
 
 Deno.test("what the loader said of the data is kept in run.json and summary.md, outside the key: moved data resumes", async () => {

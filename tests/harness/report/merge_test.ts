@@ -80,6 +80,12 @@ Deno.test("merge keeps what the loader said of the data (run.json data_notes) in
   assert.deepEqual(merged.data_notes, notes.data_notes);
   assert.deepEqual(merged.finisher_tokens, notes.finisher_tokens);
   assert.match(readFileSync(join(out, "summary.md"), "utf8"), /- limo: \/d\/limo\.jsonl: 3 records, task limo has 817/);
+  // shards finished with other limits (two versions' defaults) are two runs
+  const limits = mkdtempSync(join(tmpdir(), "hogwild-merge-limits-"));
+  const two = [0, 1].map((i) => shard(limits, i, { model: "m" }, { finisher_tokens: { limo: 16 * (i + 1) } }));
+  const refused = await runCli("cli/merge.ts", [...two, "--out", join(limits, "merged")]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /finisher_tokens: limo was 16, now 32\); merge takes the shards of one run/);
 });
 
 Deno.test("merge's summary says what each shard's does: the greedy methods' line and a shard's cost-model fit warning, naming the shard", async () => {
