@@ -451,3 +451,28 @@ export function dyingGradePool(): GradePool {
   );
   return new GradePool({ workers: 1, timeoutMs: 20_000, worker: new URL(`file://${module}`).href });
 }
+
+/**
+ * Where one data file was read from, and whether its content changed, for a resume and a merge: each path as given
+ * (the same, another spelling of it, another folder's copy), with --data or --data-dir, with another --limit or not.
+ */
+export function dataPairs() {
+  const paths: [string, Record<string, string>, Record<string, string>][] = [
+    ["the same path", { data: "/d/g.jsonl" }, { data: "/d/g.jsonl" }],
+    ["another spelling", { data: "/d/g.jsonl" }, { data: "g.jsonl" }],
+    ["another spelling (a folder)", { dataDir: "/d" }, { dataDir: "./d/../d" }],
+    ["another folder's copy", { data: "/node1/g.jsonl" }, { data: "/node2/g.jsonl" }],
+    ["a file, then its folder", { data: "/d/gsm8k/g.jsonl" }, { dataDir: "/d" }],
+  ];
+  return paths.flatMap(([where, a, b]) =>
+    [false, true].flatMap((changed) =>
+      [false, true].map((limit) => ({
+        name: `${where}, ${changed ? "changed" : "same"} content${limit ? ", another --limit" : ""}`,
+        a: { spec: { data: "aaa" }, spec_full: { ...a, limit: 5, skipBad: false } },
+        b: { spec: { data: changed ? "bbb" : "aaa" }, spec_full: { ...b, limit: limit ? 6 : 5, skipBad: false } },
+        changed,
+        limit,
+      }))
+    )
+  );
+}

@@ -373,11 +373,13 @@ function shortened(v: unknown): string {
 
 /** The spec's fields that choose a run's problems (not keyed: the data's hash is). */
 const DATA_FLAGS = ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"];
+/** Those that say only where the data is read from: the same file by another spelling, or a node's own copy. */
+const DATA_PATHS = ["data", "dataDir"];
 
-/** The data-choosing flags as run.json's spec_full has them, by flag name. */
-function dataFlags(full: unknown): Record<string, unknown> {
+/** The data-choosing flags (those of `names`) as run.json's spec_full has them, by flag name. */
+function dataFlags(full: unknown, names = DATA_FLAGS): Record<string, unknown> {
   const f = (full ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(DATA_FLAGS.map((k) => [`--${kebab(k)}`, f[k] ?? "not given"]));
+  return Object.fromEntries(names.map((k) => [`--${kebab(k)}`, f[k] ?? "not given"]));
 }
 
 /** Two run.json's parts that a refusal reads: the key and the flags as parsed. */
@@ -388,26 +390,41 @@ interface KeyAndFlags {
 
 /**
  * What made two keys' data hashes differ (a resume's, a merge's shards'), from their spec_full, as a refusal says it:
- * the data-choosing flags that differ, or, with the same flags, the data's content (`content`: a file edited, another
- * node's copy). None where the data is the same, or where a run.json lacks its spec_full.
+ * the data-choosing flags that differ, or, where they differ at most in the data's paths, the data's content
+ * (`content`: a file edited, another node's copy; a path is never the cause, the hash being the problems';
+ * `paths`: whether those differ). None where the data is the same, or where a run.json lacks its spec_full.
  */
 export function dataDifference(
   a: KeyAndFlags,
   b: KeyAndFlags,
   words?: [string, string],
-): { line: string; content: boolean } | undefined {
+): { line: string; content: boolean; paths: boolean } | undefined {
   if (canonical(a.spec?.data) === canonical(b.spec?.data) || a.spec_full === undefined || b.spec_full === undefined) {
     return undefined;
   }
-  const chosen = differences(dataFlags(a.spec_full), dataFlags(b.spec_full), words);
-  if (chosen.length) return { line: `the flags that chose the data: ${chosen.join(", ")}`, content: false };
-  const given = Object.entries(dataFlags(a.spec_full)).filter(([, v]) => v !== "not given" && v !== false)
+  const choosing = DATA_FLAGS.filter((k) => !DATA_PATHS.includes(k));
+  const chosen = differences(dataFlags(a.spec_full, choosing), dataFlags(b.spec_full, choosing), words);
+  const paths = differences(dataFlags(a.spec_full, DATA_PATHS), dataFlags(b.spec_full, DATA_PATHS), words);
+  if (chosen.length) {
+    return {
+      line: `the flags that chose the data: ${[...paths, ...chosen].sort().join(", ")}`,
+      content: false,
+      paths: false,
+    };
+  }
+  const given = Object.entries(dataFlags(a.spec_full, paths.length ? choosing : DATA_FLAGS))
+    .filter(([, v]) => v !== "not given" && v !== false)
     .map(([f, v]) => v === true ? f : `${f} ${typeof v === "string" ? v : JSON.stringify(v)}`);
   return {
-    line: `the task data's content differs: the same data flags (${
-      given.join(", ") || "none: each task's own data"
-    }) read other problems`,
+    line: paths.length
+      ? `the task data's content differs: the data read holds other problems (read from ${paths.join(", ")}${
+        given.length ? `; the same ${given.join(", ")}` : ""
+      })`
+      : `the task data's content differs: the same data flags (${
+        given.join(", ") || "none: each task's own data"
+      }) read other problems`,
     content: true,
+    paths: paths.length > 0,
   };
 }
 
@@ -427,12 +444,13 @@ const RULES = [
 
 /**
  * What a user can do about a key that differs: the same flags, unless the project's rules changed since; where the
- * data's content changed under the same flags (`data`), the data as it was (`flags`: whether flags differ too).
+ * data's content changed under the same flags (`data`; `paths`: read from other paths), the data as it was (`flags`:
+ * whether flags differ too).
  */
 function remedy(
   stored: Record<string, unknown>,
   spec: Record<string, unknown>,
-  data: { content: boolean; flags: boolean },
+  data: { content: boolean; paths: boolean; flags: boolean },
 ): string {
   const rules = RULES.filter((k) =>
     k === "methods_version"
@@ -462,7 +480,7 @@ function remedy(
       ? "use the same flags to resume it, or another --out"
       : data.flags
       ? "use the same flags, with the task data as it was, to resume it, or another --out"
-      : "the flags are the same: resume it with the task data as it was, or use another --out";
+      : `${data.paths ? "" : "the flags are the same: "}resume it with the task data as it was, or use another --out`;
   }
   return `the folder was made by an earlier version of this project (${
     [...rules, ...(oldSampling ? ["sampling"] : [])].join(", ")
@@ -743,7 +761,7 @@ export class RunDir {
       check(
         diff.length === 0 || empty,
         `${dir} holds a run with another spec (${diff.join("; ")}); ${
-          remedy(stored.spec ?? {}, spec, { content: data?.content ?? false, flags })
+          remedy(stored.spec ?? {}, spec, { content: data?.content ?? false, paths: data?.paths ?? false, flags })
         }`,
       );
       if (diff.length) replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");

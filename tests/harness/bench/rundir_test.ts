@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
+import { dataPairs, fakeCheckpoint, fakeRecord } from "../../helpers.ts";
+import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
 /** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
 async function foreignHolder(dir: string, named: string) {
@@ -251,6 +253,37 @@ Deno.test("a folder refused for other data names the flags that chose it (the ke
     () => RunDir.open(dir, { data: "aaa", budgets: [8] }, { spec_full: { ...full, data: "/e/aime.jsonl" } }),
     (e: Error) => /\(budgets: was absent, now \[8\]\)/.test(e.message) && !/chose/.test(e.message),
   );
+});
+
+Deno.test("a resume refused for other data blames the content where the data flags differ only in where the data was read from, and the flags where they choose other problems", () => {
+  const record = fakeRecord({ method: "sequential", problem_id: "p", grader: GRADER_VERSION }, [
+    fakeCheckpoint(8, true),
+  ]);
+  const base = mkdtempSync(join(tmpdir(), "hogwild-data-paths-"));
+  for (const [i, { name, a, b, changed, limit }] of dataPairs().entries()) {
+    const dir = join(base, String(i));
+    mkdirSync(dir);
+    writeFileSync(join(dir, "run.json"), JSON.stringify(a));
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    if (!changed) {
+      RunDir.open(dir, b.spec, { spec_full: b.spec_full }).close(); // the same problems: resumed
+      continue;
+    }
+    let e = new Error("resumed");
+    try {
+      RunDir.open(dir, b.spec, { spec_full: b.spec_full }).close();
+    } catch (thrown) {
+      e = thrown as Error;
+    }
+    if (limit) {
+      assert.match(e.message, /the flags that chose the data: .*--limit: was 5, now 6/, name);
+      assert.match(e.message, /use the same flags to resume it, or another --out$/, name);
+    } else {
+      assert.match(e.message, /the task data's content differs/, name);
+      assert.doesNotMatch(e.message, /the flags that chose the data|use the same flags to resume it/, name);
+      assert.match(e.message, /resume it with the task data as it was, or use another --out$/, name);
+    }
+  }
 });
 
 Deno.test("keys holding the sampling used compare it, not the flags as given; an older key's flags are compared, said as given", () => {

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../helpers.ts";
+import { dataPairs, runCli } from "../../helpers.ts";
+import { mergeShards } from "../../../harness/report/merge.ts";
 
 /** A shard folder of a run that planned no records: run.json with `spec` (and its shard), empty records and traces. */
 function shard(base: string, index: number, spec: Record<string, unknown>, meta = {}): string {
@@ -64,6 +65,31 @@ Deno.test("merge of shards whose data differ names the data flags that chose it,
   const same = await runCli("cli/merge.ts", [a, c, "--out", join(base, "merged")]);
   assert.equal(same.code, 2, same.stderr);
   assert.match(same.stderr, /the task data's content differs: the same data flags \(--data \/d\/x\.jsonl, --limit 5\)/);
+});
+
+Deno.test("merge of shards that read their data from other paths: the same data merges; other data is said as content unless other flags chose it", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-paths-"));
+  for (const [i, { name, a, b, changed, limit }] of dataPairs().entries()) {
+    const here = join(base, String(i));
+    mkdirSync(join(here, "b"), { recursive: true });
+    const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["sequential"], budgets: [8], seeds: [1] };
+    const [x, y] = [[here, a, 0] as const, [join(here, "b"), b, 1] as const].map(([at, s, i]) =>
+      shard(at, i, s.spec, { spec_full: { ...full, ...s.spec_full } })
+    );
+    const merged = mergeShards([x, y], join(here, "merged"));
+    if (!changed) {
+      await merged;
+      continue;
+    }
+    const e = await merged.then(() => undefined, (e: Error) => e);
+    assert.ok(e, `${name}: merged`);
+    if (limit) {
+      assert.match(e.message, new RegExp(`the flags that chose the data: .*--limit: ${x} has 5, ${y} 6`), name);
+    } else {
+      assert.match(e.message, /the task data's content differs/, name);
+      assert.doesNotMatch(e.message, /the flags that chose the data/, name);
+    }
+  }
 });
 
 Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary, and each task's finisher limit", async () => {
