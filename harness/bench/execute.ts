@@ -14,6 +14,7 @@ import type { RunDir } from "./rundir.ts";
 import { type MakeSolver, runJobs } from "../generation/schedule.ts";
 import type { Solver } from "../generation/solver.ts";
 import { costOf, costWarning, type Invocation, PassLog } from "./timing.ts";
+import { oneLine } from "../../engine/errors.ts";
 
 /** Who watches runs as they go (the live viewer's tap): each run's start, every pass, each run's end. */
 export interface RunWatcher {
@@ -70,7 +71,7 @@ export async function execute(o: {
   const writes: Promise<void>[] = [];
   // A record that cannot be written: kept here, not left a rejected promise (which, caught only in the
   // finally below, is an unhandled rejection while the runs go on).
-  let lost: { error: unknown } | undefined;
+  let lost: { error: unknown } | undefined, unsaid: { error: unknown } | undefined, failed = false;
   try {
     await runJobs(engine, cache, pending, {
       concurrency: o.concurrency,
@@ -93,16 +94,32 @@ export async function execute(o: {
         bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
       },
     });
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
     await Promise.all(writes);
+    failed ||= lost !== undefined;
     stopListening();
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
-    if (!lost) addInvocation();
+    // The records that did land are this invocation's, a failed write or not (solo-check counts every record's
+    // invocation); where run.json cannot be written either (a full disk), the run's own failure is the one said.
+    try {
+      addInvocation();
+    } catch (e) {
+      if (!failed) unsaid = { error: e };
+      else {console.error(
+          `bench: this invocation's numbers could not be added to run.json (${
+            oneLine(e instanceof Error ? e.message : String(e))
+          })`,
+        );}
+    }
   }
   if (lost) throw lost.error;
+  if (unsaid) throw unsaid.error;
 }
 
 /**

@@ -2,15 +2,18 @@
  * Losing nothing at any write: a small bench in which the disk fills up at its Nth write (that write and every
  * later one fail), for every N from its first write to its last, ends in one line naming the file, and the same
  * command afterwards ends with exactly the records of an uninterrupted run. Also: the files a run writes
- * respect the umask, and a torn last line of bytes that are not UTF-8 is cut at its byte.
+ * respect the umask, and a torn last line of bytes that are not UTF-8 is cut at its byte; the records that did land
+ * before a failed write are counted in run.json's invocations (solo-check reads them).
  */
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeam } from "../../../engine/files.ts";
 import { bench } from "../../../cli/bench.ts";
-import { type BenchRecord, readLines, recordKey } from "../../../harness/bench/rundir.ts";
+import { type BenchRecord, readLines, readRunJson, recordKey } from "../../../harness/bench/rundir.ts";
+import { notAlone } from "../../../harness/report/solo_check.ts";
+import type { Invocation } from "../../../harness/bench/timing.ts";
 
 const SMALL = [
   "--model",
@@ -90,6 +93,55 @@ Deno.test({
       assert.deepEqual(traces, want.map(recordKey), `traces after write ${n}`);
     }
     console.log(`a full disk at each of the ${total} writes of a run: each resumed to the same records`);
+  },
+});
+
+Deno.test({
+  name:
+    "a record write that fails (a file-size limit, a full disk): the records that landed are this invocation's, so solo-check takes the resumed --concurrency 1 folder",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const alone = [...SMALL, "--concurrency", "1"];
+    // once a record is there: that write alone fails (ulimit -f), or it and every later one (a full disk)
+    for (const full of [false, true]) {
+      const out = join(tmp(), full ? "full" : "limit"), file = join(out, "records.jsonl");
+      let failed = false;
+      writeSeam.before = (f) => {
+        if (failed ? full : f === file && existsSync(f) && statSync(f).size > 0) {
+          failed = true;
+          throw new Deno.errors.WriteZero(
+            `${full ? "No space left on device (os error 28)" : "File too large (os error 27)"}`,
+          );
+        }
+      };
+      let error: Error | undefined;
+      try {
+        await quiet([...alone, "--out", out]);
+      } catch (e) {
+        error = e as Error;
+      } finally {
+        writeSeam.before = undefined;
+      }
+      assert.ok(failed && error, "the write failed, and the run said so");
+      // the record's own error, not run.json's that followed it on a full disk
+      assert.match(error.message, new RegExp(`^${file}: cannot write it`), error.stack);
+      const landed = readLines<BenchRecord>(file).length;
+      assert.equal(landed, 1);
+      const invocations = (readRunJson(out).invocations ?? []) as Invocation[];
+      if (!full) {
+        assert.deepEqual(
+          invocations.map((i) => [i.records, i.runs_at_once]),
+          [[landed, 1]],
+          "this invocation's records",
+        );
+      }
+      await quiet([...alone, "--out", out]);
+      const meta = readRunJson(out), records = readLines<BenchRecord>(file).length;
+      assert.equal(records, 2);
+      // a full disk that took run.json too leaves its records unsaid: solo-check refuses, as it must
+      assert.equal(notAlone(meta, records) === undefined, !full, notAlone(meta, records));
+    }
   },
 });
 
