@@ -94,8 +94,8 @@ function main() {
   const records = dirs.map(readRecords);
   const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
   // records alone (no run.json) were written before any version or flag of the key: its fields absent
-  const key = (dir: string) =>
-    (existsSync(join(dir, "run.json")) ? readRunJson(dir).spec ?? {} : {}) as Record<string, unknown>;
+  const run = (dir: string) => existsSync(join(dir, "run.json")) ? readRunJson(dir) : {};
+  const key = (dir: string) => (run(dir).spec ?? {}) as Record<string, unknown>;
   // a method family's records of two versions (run.json's methods_version; absent: 1) are not one method's
   const version = (dir: string, method: string) => keyedVersion(key(dir), method).version;
   // one folder's problems are one data's; two folders' traces are read only where their data hashes differ
@@ -134,7 +134,7 @@ function main() {
     return [
       `# A = ${a.name}, B = ${b.name}\n`,
       ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
-      ...keyNotes(a, b, key(dirA), key(dirB)),
+      ...keyNotes(a, b, key(dirA), key(dirB), [run(dirA).sampling, run(dirB).sampling]),
       ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
     ];
   });

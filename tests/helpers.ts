@@ -476,3 +476,39 @@ export function dataPairs() {
     )
   );
 }
+
+/**
+ * A folder's run.json from before run keys held the sampling used (its key: the sampling flags as given; beside it:
+ * `sampling`, resolved with the generation_config), paired with today's key of a run on the same model, and whether
+ * the two drew alike: greedy, or the same four settings, whatever flags said so.
+ */
+export function samplingPairs() {
+  const greedy = { temperature: 0, topK: 20, topP: 0.95, minP: 0 }, sampled = { ...greedy, temperature: 0.6 };
+  const common = (resolved: { temperature: number }) => ({
+    methods: ["hogwild:2"],
+    seeds: [0],
+    budgets: [8],
+    "prompt collab": "aa",
+    ...(resolved.temperature > 0 ? { generation: 2 } : {}),
+  });
+  const flags = (given?: Record<string, number>) => given ? { sampling: given } : {};
+  const old = [[undefined, greedy], [{ temperature: 0 }, greedy], [undefined, sampled], [
+    { temperature: 0.6 },
+    sampled,
+  ]];
+  const today = [...old, [{ temperature: 0.7 }, { ...sampled, temperature: 0.7 }]];
+  return old.flatMap(([givenA, a]) =>
+    today.map(([givenB, b]) => {
+      const used = b!.temperature > 0 ? b! : { temperature: 0 };
+      return {
+        name: `${JSON.stringify(givenA ?? "no flag")} drawing at ${a!.temperature} against ${
+          JSON.stringify(givenB ?? "no flag")
+        } at ${b!.temperature}`,
+        run: { spec: { ...common(a!), ...flags(givenA) }, sampling: a },
+        key: { ...common(b!), ...flags(givenB), sampling_used: used },
+        sampling: b,
+        same: a!.temperature === b!.temperature,
+      };
+    })
+  );
+}

@@ -119,10 +119,8 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   return {
     ...flagsKey(i.spec),
     // what the writers draw with: the flags as given (`sampling`) can say it otherwise (--temperature 0 on a greedy
-    // generation_config, or none), so keys holding this compare it instead (comparedKeys); greedy, nothing else counts
-    sampling_used: samples
-      ? { temperature: i.sampling.temperature, topK: i.sampling.topK, topP: i.sampling.topP, minP: i.sampling.minP }
-      : { temperature: 0 },
+    // generation_config, or none), so keys holding this compare it instead (comparedKeys)
+    sampling_used: samplingUsed(i.sampling),
     weights: weightsHash(i.source, i.weightsCache),
     ...weightsRead(i.source),
     ...modelFiles,
@@ -144,6 +142,13 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...(samples || code ? { generation: GENERATION_VERSION } : {}),
     ...methodsVersion(i.spec.methods),
   };
+}
+
+/** The writers' sampling as a key holds it: greedy, nothing else counts; else all four settings. */
+function samplingUsed(s: Pick<SamplingOptions, "temperature" | "topK" | "topP" | "minP">): Record<string, number> {
+  return s.temperature > 0
+    ? { temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP }
+    : { temperature: 0 };
 }
 
 /** The finisher input of run key `key`: absent for ids (spec.ts), as in every folder made before the flag. */
@@ -181,11 +186,13 @@ export function keyAbsence(k: string): string {
  * by content alone holds the folder's path as `model`. Against a key without `model` (a folder) that path is not
  * compared: the weights' and model files' hashes decide, so such a folder resumes by any path to the same files.
  * (An old key's path and a hub id look alike, "models/x" and "Qwen/Qwen3-8B": a hub id's files are then matched by
- * content too.) random:SHAPE is always compared: it is its weights. Sampling: below.
+ * content too.) random:SHAPE is always compared: it is its weights. Sampling: below; `resolved`: each key's
+ * run.json `sampling` (the flags resolved, kept beside the key), what a key from before sampling_used drew with.
  */
 export function comparedKeys(
   a: Record<string, unknown>,
   b: Record<string, unknown>,
+  resolved: readonly [unknown, unknown] = [undefined, undefined],
 ): [Record<string, unknown>, Record<string, unknown>] {
   const local = (x: Record<string, unknown>) => typeof x.model === "string" && !x.model.startsWith("random:");
   const path = (x: Record<string, unknown>, y: Record<string, unknown>) => local(x) && y.model === undefined;
@@ -193,16 +200,27 @@ export function comparedKeys(
   // not where each copy sat; two of today's hold a model only for a hub id or random:SHAPE, compared
   const old = (x: Record<string, unknown>) => local(x) && "weights" in x && !("sampling_used" in x);
   const both = old(a) && old(b);
-  const [x, y] = both
+  let [x, y] = both
     ? [without(a, "model"), without(b, "model")]
     : path(a, b)
     ? [without(a, "model"), b]
     : path(b, a)
     ? [a, without(b, "model")]
     : [a, b];
-  // Keys holding the sampling used compare it, not the flags that said it; a key from before holds only the flags.
+  // Keys holding the sampling used compare it, not the flags that said it. A key from before holds only the flags;
+  // its run.json's resolved sampling, where kept, says what it drew with (--temperature 0 on a greedy model is the
+  // same run against either), else its flags are compared.
+  [x, y] = [usedFrom(x, resolved[0]), usedFrom(y, resolved[1])];
   const used = "sampling_used" in x && "sampling_used" in y ? "sampling" : "sampling_used";
   return [without(x, used), without(y, used)];
+}
+
+/** Key `k` with the sampling used, from run.json's `resolved` sampling where the key is from before the field. */
+function usedFrom(k: Record<string, unknown>, resolved: unknown): Record<string, unknown> {
+  const s = resolved as Record<string, unknown> | undefined;
+  const whole = s !== null && typeof s === "object" &&
+    ["temperature", "topK", "topP", "minP"].every((f) => Number.isFinite(s[f]));
+  return "sampling_used" in k || !whole ? k : { ...k, sampling_used: samplingUsed(s as unknown as SamplingOptions) };
 }
 
 const without = (k: Record<string, unknown>, field: string) => {

@@ -347,14 +347,16 @@ const canonical = (v: unknown) =>
  * The fields of two run keys that differ, by content (key order aside), each with both values:
  * "k: was A, now B", or with the two words given for was and now ("k: X has A, Y B"). A field one key lacks is
  * named by what its absence means (keyAbsence: a default the key leaves out, or a folder from before the field).
- * Older keys are read as today's (comparedKeys: a model folder's path, the sampling flags).
+ * Older keys are read as today's (comparedKeys: a model folder's path, the sampling flags, given `resolved`).
  */
 export function differences(
   a: Record<string, unknown>,
   b: Record<string, unknown>,
   [was, now]: [string, string] = ["was", "now"],
+  /** each key's run.json `sampling` (comparedKeys) */
+  resolved?: readonly [unknown, unknown],
 ): string[] {
-  [a, b] = comparedKeys(a, b);
+  [a, b] = comparedKeys(a, b, resolved);
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const value = (o: Record<string, unknown>, k: string) =>
     o[k] !== undefined ? shortened(o[k]) : keyAbsence(k) ? `${keyAbsence(k)} (absent)` : "absent";
@@ -735,7 +737,12 @@ export class RunDir {
   static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     const runFile = join(dir, "run.json");
     if (existsSync(runFile)) {
-      let stored: { spec?: Record<string, unknown>; spec_full?: unknown; finisher_tokens?: unknown };
+      let stored: {
+        spec?: Record<string, unknown>;
+        spec_full?: unknown;
+        sampling?: unknown;
+        finisher_tokens?: unknown;
+      };
       try {
         stored = JSON.parse(readFileSync(runFile, "utf8"));
       } catch {
@@ -746,7 +753,7 @@ export class RunDir {
         `${runFile}: not a run.json of this project (no "spec"); remove the folder or choose another --out`,
       );
       checkMeta(runFile, stored as Record<string, unknown>);
-      const diff = differences(stored.spec ?? {}, spec);
+      const diff = differences(stored.spec ?? {}, spec, undefined, [stored.sampling, meta.sampling]);
       // the key holds the data's hash, not the flags that chose it: name those that changed, or say the data did
       const flags = diff.some((d) => !d.startsWith("data:"));
       const data = dataDifference(stored, { spec, spec_full: meta.spec_full });

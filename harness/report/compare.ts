@@ -64,13 +64,20 @@ export function scoreOf(s: Side & { name: string }, score: Score): string {
 /**
  * The lines above a pair's tables from its sides' run keys (run.json's `key`; one folder: the same key twice):
  * what differs between them beside the methods, which a paired difference measures as much as the methods.
+ * `resolved`: each side's run.json `sampling` (comparedKeys).
  */
-export function keyNotes(a: Side, b: Side, keyA: Record<string, unknown>, keyB: Record<string, unknown>): string[] {
+export function keyNotes(
+  a: Side,
+  b: Side,
+  keyA: Record<string, unknown>,
+  keyB: Record<string, unknown>,
+  resolved?: readonly [unknown, unknown],
+): string[] {
   const inputs = finisherInputNote(
     { ...a, input: keyedFinisherInput(keyA) },
     { ...b, input: keyedFinisherInput(keyB) },
   );
-  const settings = settingsNote(keyA, keyB);
+  const settings = settingsNote(keyA, keyB, resolved);
   return [...(inputs ? [inputs] : []), ...(settings ? [settings] : [])];
 }
 
@@ -99,11 +106,15 @@ function finisherInputNote(a: Side & { input: FinisherInput }, b: Side & { input
  * comparison is made across (methods, seeds, budgets, tasks, shards), nor those said or checked apart: the
  * finisher input (its own line), the families' versions (refused per method), the data (problems compared).
  */
-function settingsNote(a: Record<string, unknown>, b: Record<string, unknown>): string | undefined {
+function settingsNote(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  resolved?: readonly [unknown, unknown],
+): string | undefined {
   const apart = ["methods", "seeds", "budgets", "tasks", "shard", "finisherInput", "methods_version", "data"];
   const keep = (k: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(k).filter(([f]) => !apart.includes(f)));
-  const lines = differences(keep(a), keep(b), ["A", "B"]);
+  const lines = differences(keep(a), keep(b), ["A", "B"], resolved);
   return lines.length ? `Settings that differ (run.json's key): ${lines.join("; ")}.\n` : undefined;
 }
 

@@ -57,7 +57,7 @@ function readShards(dirs: string[]) {
     const { shard, ...rest } = run.spec as { shard?: { index: number; count: number } };
     check(shard && shard.count === count, `${dir}: not a shard of ${count}`);
     const words: [string, string] = [`${dirs[0]} has`, dir];
-    const diff = differences(first, rest, words);
+    const diff = differences(first, rest, words, [runs[0].run.sampling, run.sampling]);
     // the key holds the data's hash: what chose it, as a resume says it
     const data = dataDifference(runs[0].run, run, words);
     if (data) diff.push(data.line);

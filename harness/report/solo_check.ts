@@ -29,8 +29,13 @@ const SUBSET = new Set(["methods", "budgets", "seeds", "tasks", "synthetic", "da
  * cost model. A setting only one key has differs too (a default is left out of a key), except the texts of a
  * method family only one folder ran; a family both ran must be of one version.
  */
-export function specDifference(shared: Record<string, unknown>, alone: Record<string, unknown>): string | undefined {
-  [shared, alone] = comparedKeys(shared, alone);
+export function specDifference(
+  shared: Record<string, unknown>,
+  alone: Record<string, unknown>,
+  /** each folder's run.json `sampling` (comparedKeys) */
+  resolved?: readonly [unknown, unknown],
+): string | undefined {
+  [shared, alone] = comparedKeys(shared, alone, resolved);
   for (const k of [...new Set([...Object.keys(shared), ...Object.keys(alone)])].sort()) {
     if (SUBSET.has(k) || (k.startsWith("prompt ") && !(k in shared && k in alone))) continue;
     const [a, b] = [JSON.stringify(shared[k]), JSON.stringify(alone[k])];

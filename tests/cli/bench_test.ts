@@ -196,16 +196,23 @@ Deno.test("a sampled run keys its token rules; a folder an earlier version made 
   assert.equal(JSON.parse(readFileSync(join(greedy, "run.json"), "utf8")).spec.generation, undefined);
 });
 
-Deno.test("a run folder holds the sampling used: --temperature 0 on a greedy model resumes a folder made without it; an older folder's flags are compared as given", async () => {
+Deno.test("a run folder holds the sampling used: --temperature 0 on a greedy model resumes a folder made without it; an older folder by its run.json's sampling, or without one, its flags as given", async () => {
   const out = join(tmp(), "greedy"), args = [...SMALL, "--out", out];
   assert.equal((await runBench(...args)).code, 0);
   const again = await runBench(...args, "--temperature", "0");
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /already there, 0 to run/);
-  // a folder made before the key held it: the same flags resume it; others are named as the flags given
+  // a folder made before the key held it: its run.json's resolved sampling says what it drew with (as compare
+  // reads it), so either flags resume it; one older still, without that field: the same flags, the others named
   const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
   const { sampling_used: _, ...before } = run.spec;
   writeFileSync(runFile, JSON.stringify({ ...run, spec: before }));
+  for (const flags of [[], ["--temperature", "0"]]) {
+    const resumed = await runBench(...args, ...flags);
+    assert.equal(resumed.code, 0, resumed.stderr);
+  }
+  const { sampling: _resolved, ...older } = run;
+  writeFileSync(runFile, JSON.stringify({ ...older, spec: before }));
   assert.equal((await runBench(...args)).code, 0);
   const r = await runBench(...args, "--temperature", "0");
   assert.equal(r.code, 2);

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
-import { dataPairs, fakeCheckpoint, fakeRecord } from "../../helpers.ts";
+import { dataPairs, fakeCheckpoint, fakeRecord, samplingPairs } from "../../helpers.ts";
 import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
 /** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
@@ -307,6 +307,27 @@ Deno.test("keys holding the sampling used compare it, not the flags as given; an
     "sampling (the flags as given): was no sampling flag (the model's generation_config) (absent), now " +
     '{"temperature":0}',
   ]);
+});
+
+Deno.test("a folder from before keys held the sampling used resumes by its run.json's sampling: the same draws, by any flags, as compare reads it", () => {
+  const record = fakeRecord({ method: "hogwild:2", problem_id: "p", grader: GRADER_VERSION }, [
+    fakeCheckpoint(8, true),
+  ]);
+  const base = mkdtempSync(join(tmpdir(), "hogwild-old-sampling-"));
+  for (const [i, { name, run, key, sampling, same }] of samplingPairs().entries()) {
+    const dir = join(base, String(i));
+    mkdirSync(dir);
+    writeFileSync(join(dir, "run.json"), JSON.stringify(run));
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    let refused = "";
+    try {
+      RunDir.open(dir, key, { sampling }).close();
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    assert.equal(refused === "", same, `${name}: ${refused}`);
+    if (refused) assert.match(refused, /another spec \(.*sampling_used: was /, name);
+  }
 });
 
 Deno.test("a folder refused for another spec says whether flags can resume it: the token rules' version", () => {

@@ -16,7 +16,7 @@ import {
 } from "../../../harness/report/compare.ts";
 import { pairedDiff } from "../../../harness/report/stats.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
-import { fakeCheckpoint, fakeRecord, runCli } from "../../helpers.ts";
+import { fakeCheckpoint, fakeRecord, runCli, samplingPairs } from "../../helpers.ts";
 
 /** A record whose checkpoint at each budget scores `scores[i]`. */
 function record(method: string, problem: string, seed: number, scores: number[], over: Partial<BenchRecord> = {}) {
@@ -416,6 +416,22 @@ Deno.test("compare: a method over a code task and another is graded by two grade
       ),
     /A was graded by lcb\/1, B by lcb\/2; run A and B again into a new folder with this grader \(code records cannot be rescored\)/,
   );
+});
+
+Deno.test("compare: a folder from before keys held the sampling used is read by its run.json's sampling, as a resume reads it", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-old-sampling-"));
+  for (const [i, { name, run, key, sampling, same }] of samplingPairs().entries()) {
+    const [a, b] = [folder(base, `${i}a`, records("hogwild:2", A)), folder(base, `${i}b`, records("hogwild:2", B))];
+    writeFileSync(join(a, "run.json"), JSON.stringify(run));
+    writeFileSync(join(b, "run.json"), JSON.stringify({ spec: key, sampling }));
+    const r = await runCli("cli/compare.ts", [a, b]);
+    assert.equal(r.code, 0, r.stderr);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("Settings that differ"));
+    assert.equal(line === undefined, same, `${name}: ${line}`);
+    if (line) {
+      assert.match(line, /sampling_used: A \{"temperature":0(\.6)?[,}].*, B \{"temperature":0(\.[67])?[,}]/, name);
+    }
+  }
 });
 
 Deno.test("compare: two folders whose keys differ in a setting (temperature, model, a prompt) name each above the tables", async () => {

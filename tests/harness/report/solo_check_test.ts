@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soloCheck, specDifference } from "../../../harness/report/solo_check.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
-import { fakeCheckpoint, fakeInvocation, fakeRecord, runCli } from "../../helpers.ts";
+import { fakeCheckpoint, fakeInvocation, fakeRecord, runCli, samplingPairs } from "../../helpers.ts";
 
 function record(problem: string, method: string, cps: [number, number, number, number][]): BenchRecord {
   // [budget, finisher passes, solo ms, shared ms]
@@ -125,6 +125,13 @@ Deno.test("specDifference: a setting only one key has differs, a family both ran
     "methods_version of sc: 1 vs 2",
   );
   assert.equal(specDifference(key, { ...key, methods: ["hogwild:2"], methods_version: { sc: 2 } }), undefined);
+});
+
+Deno.test("specDifference reads a key from before the sampling used by its run.json's sampling, as resume and compare do", () => {
+  for (const { name, run, key, sampling, same } of samplingPairs()) {
+    const differs = specDifference(run.spec, key, [run.sampling, sampling]);
+    assert.equal(differs === undefined, same, `${name}: ${differs}`);
+  }
 });
 
 Deno.test("deno task solo-check: an ALONE folder resumed with runs in flight together, or killed unsaid, is refused", async () => {
