@@ -31,7 +31,9 @@
 # budget_left_s where that is less, less ~120 s when no machine is warm): no step runs past DEADLINE (default
 # CALL_LIMIT - 60), and the timing parts, the opt-in switches' checks and memcheck are skipped once the script has
 # run TIME_BUDGET seconds (default two thirds of DEADLINE); the verdict is then INCOMPLETE (exit 3) unless
-# something failed (FAILED, exit 1). Each step is stopped after STEP_TIMEOUT seconds (default 180). A TERM or
+# something failed (FAILED, exit 1). A replay that does not say "GEMM: cuBLAS loaded" makes it INCOMPLETE too:
+# cuBLAS runs every product above 2 rows, and without it they all ran on the own kernels (the path real runs
+# take went unchecked). Each step is stopped after STEP_TIMEOUT seconds (default 180). A TERM or
 # INT stops the step in flight at once: the verdict is then STOPPED (exit 124), the logs packed as ever.
 set -uo pipefail
 source "$(dirname "$0")/flags.sh" "$@"
@@ -67,6 +69,8 @@ status=0
 checks=0
 failed=()
 skipped=()
+replays=0
+no_cublas=()
 
 # Folder $1 packed into OUT/$2 (tar's compression flag $3); the last pack is replaced only by a whole one.
 pack() {
@@ -89,15 +93,19 @@ finish() {
   exec 1>&3 2>&4
   (( rc != 0 )) && status=$rc
   # Nothing failed but something did not run: not a pass (exit 3), so that no one reads memcheck as passed.
-  local verdict=PASSED
+  local verdict=PASSED gemm="cuBLAS loaded in every replay"
+  (( replays )) || gemm="no replay ran"
+  (( ${#no_cublas[@]} )) && gemm="cuBLAS NOT LOADED in ${#no_cublas[@]} replays"
   if [[ -n $stopped ]]; then verdict="STOPPED (signal)"; elif [[ $status != 0 ]]; then verdict=FAILED
-  elif (( ${#skipped[@]} )); then verdict=INCOMPLETE status=3; fi
+  elif (( ${#skipped[@]} || ${#no_cublas[@]} )); then verdict=INCOMPLETE status=3; fi
   {
     echo
     (( ${#skipped[@]} )) && { echo "skipped (past TIME_BUDGET):"; printf '  %s\n' "${skipped[@]}"; }
+    (( ${#no_cublas[@]} )) && echo "cuBLAS NOT LOADED in ${#no_cublas[@]} of $replays replays: products above 2 rows" \
+      "ran on the own kernels, the cuBLAS path real runs take went unchecked (first: ${no_cublas[0]})"
     (( ${#failed[@]} )) && { echo "failed:"; printf '  %s\n' "${failed[@]}"; }
     echo "device check ($SECTIONS): $verdict in $((SECONDS - t0)) s: $checks checks, ${#failed[@]} failed," \
-      "${#skipped[@]} skipped; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
+      "${#skipped[@]} skipped; $gemm; logs in $LOGS$([[ -n ${OUT:-} ]] && echo " and $OUT/logs.tar.gz")"
   } | tee -a "$LOGS/checks.txt"
   pack "$LOGS" logs.tar.gz -z
   exit "$status"
@@ -172,11 +180,16 @@ if section bench || section perf; then
   line "unpack the Deno kit" ok $((SECONDS - t)) ""
 fi
 R="$BUILD/hogwild-replay"
+# A replay that ran on the card (name, log) must say cuBLAS loaded (it prints "GEMM: ..." after every CUDA load).
+cublas_said() {
+  replays=$((replays + 1))
+  grep -qx 'GEMM: cuBLAS loaded' "$2" || no_cublas+=("$1: $(grep -m1 '^GEMM:' "$2" || echo 'no GEMM line')")
+}
 run() {  # name, then the replay arguments
   local name=$1; shift
   local t=$SECONDS r=ok
-  step "$R" "$@" >"$LOGS/$name.log" 2>&1 || r=FAIL
-  line "$name" $r $((SECONDS - t)) "$(grep -E '^(replayed|sampling|crafted|error)' "$LOGS/$name.log" | tr '\n' ' ')"
+  step "$R" "$@" >"$LOGS/$name.log" 2>&1 && cublas_said "$name" "$LOGS/$name.log" || r=FAIL
+  line "$name" $r $((SECONDS - t)) "$(grep -E '^(GEMM|replayed|sampling|crafted|error)' "$LOGS/$name.log" | tr '\n' ' ')"
 }
 # The project's commands as deno.json's tasks run them, offline: packages from the carried node_modules.
 hw_deno() { HOGWILD_ADDON="$BUILD/hogwild.node" DENO_DIR="$BUILD/deno-dir" DENO_NO_UPDATE_CHECK=1 step "$BUILD/deno" run \
@@ -190,7 +203,8 @@ memcheck() {
   local t=$SECONDS r=ok log="$LOGS/memcheck-${name// /-}.log"
   # API errors are not memory errors: a graph update the driver refuses is expected (the model then
   # instantiates the graph anew).
-  step compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$R" "$@" >"$log" 2>&1 || r=FAIL
+  step compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$R" "$@" >"$log" 2>&1 &&
+    cublas_said "memcheck ($name)" "$log" || r=FAIL
   line "memcheck ($name)" $r $((SECONDS - t)) "$(grep -E 'ERROR SUMMARY|error' "$log" | tail -2 | tr '\n' ' ')"
 }
 
@@ -283,6 +297,7 @@ if section perf; then
       in_time "sequence, $setting" || continue
       t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-${setting//[,=]/-}.log"
       if step "$R" "$f" --device cuda --cuda "$setting" --sequence 3 >"$log" 2>&1; then
+        cublas_said "sequence $setting" "$log"
         echo "$setting: $(tail -1 "$log")"
       else line "sequence $setting" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done
@@ -325,7 +340,8 @@ if section perf; then
       echo "### GEMM $policy, CUDA graphs $graphs, attention $attn, PDL $pdl$([[ $profile == 1 ]] && echo ', per-stage profile')"
       t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-$policy-g$graphs-$attn-pdl$pdl.log"
       if step "$R" "$f" --device cuda --cuda "gemm=$policy,graphs=$graphs,attention=$attn,profile=$profile,pdl=$pdl" \
-        --repeat 20 >"$log" 2>&1; then grep -E '^\||^model|^GEMM|^profile' "$log"
+        --repeat 20 >"$log" 2>&1; then cublas_said "replay $policy g$graphs $attn pdl$pdl" "$log"
+        grep -E '^\||^model|^GEMM|^profile' "$log"
       else line "replay $policy g$graphs $attn pdl$pdl" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done <<<"${PERF_SETTINGS:-$'auto 8 auto 0 0\nauto 0 auto 0 0\nauto 0 auto 1 0'}"
   done

@@ -18,7 +18,8 @@
 // pdl, profile). --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
 // several grid targets and group sizes, and checks what the kernels rely on (below). --sequence N times the
 // passes in their recorded order, N rounds after one warm-up (a real run's passes change shape from one to
-// the next, which is what CUDA graphs must cope with). Exits 1 on any failure, 2 on bad input.
+// the next, which is what CUDA graphs must cope with). Every CUDA load prints "GEMM: cuBLAS loaded" (or why not)
+// first: tools/device-check.sh reads it. Exits 1 on any failure, 2 on bad input.
 #include <algorithm>
 #include <cfloat>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,15 @@ struct In {
 // |a - b| as a check folds it into its worst: 0 where equal (the same infinity too), infinite where either is NaN
 // (std::max(worst, NaN) is worst: a NaN difference vanished, and a pass of NaN logits passed every tolerance).
 double gap(double a, double b) { return a == b ? 0 : std::isnan(a - b) ? INFINITY : std::fabs(a - b); }
+
+// The model, and on a GPU at once whether cuBLAS loaded: without it every product ran on the own kernels, which
+// the device check must not read as a check of the cuBLAS products that real runs take.
+std::unique_ptr<hogwild::Model> load(const hogwild::ModelSpec& spec, const std::string& device,
+                                     const hogwild::DeviceOptions& options) {
+  auto model = hogwild::load_model(spec, device, options);
+  if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
+  return model;
+}
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -305,7 +316,7 @@ int main(int argc, char** argv) {
         if (t.path.compare(0, prefix_old.size(), prefix_old) == 0) t.path = prefix_new + t.path.substr(prefix_old.size());
     const int pages = in.get<int32_t>(), page_size = in.get<int32_t>();
     if (sequence > 0) {
-      auto model = hogwild::load_model(spec, device, options);
+      auto model = load(spec, device, options);
       auto cache = model->new_cache(pages, page_size);
       const uint32_t passes = in.get<uint32_t>();
       std::vector<std::vector<int32_t>> ints(passes);
@@ -329,7 +340,6 @@ int main(int argc, char** argv) {
         if (r > 0) rounds.push_back((now_ms() - t0) / passes);
       }
       std::sort(rounds.begin(), rounds.end());
-      if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
       std::printf("sequence of %u passes (%.1f new tokens a pass) on %s: %.2f ms a pass (median of %d rounds; fastest %.2f)\n",
                   passes, double(rows) / passes, device.c_str(), rounds[rounds.size() / 2], sequence, rounds[0]);
       return 0;
@@ -354,7 +364,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     const double t_load = now_ms();
-    auto model = hogwild::load_model(spec, device, options);
+    auto model = load(spec, device, options);
     const double load_s = (now_ms() - t_load) / 1e3;
     auto cache = model->new_cache(pages, page_size);
     const uint32_t passes = in.get<uint32_t>();
@@ -364,7 +374,6 @@ int main(int argc, char** argv) {
                                    : hogwild::copy_bandwidth(size_t(512) << 20, 7);
       std::printf("model loaded in %.1f s: %.2f GB of weights on %s; copy bandwidth %.0f GB/s (read + write)\n", load_s,
                   model->weight_bytes() / 1e9, device.c_str(), bandwidth / 1e9);
-      if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
       std::printf("| pass | rows | tokens | ms/pass (median of %d) | GB read | floor ms | ratio | achieved GB/s | matmul TFLOP/s "
                   "| matmul + attention TFLOP/s |\n", repeat);
       std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -54,13 +54,15 @@ if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
 [[ -n \${SLOW:-} ]] && sleep "\$SLOW"
 [[ -n \${HANG:-} && "\$*" == *"\${HANG_ON:-}"* ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
-[[ "$*" == *--repeat* ]] && { echo "model loaded in 1.0 s"; echo "GEMM: cuBLAS loaded"; echo "| 0 | 1 |"; }
+# as the replay prints it after every CUDA load (STANDIN_GEMM set but empty: no such line)
+[[ \${STANDIN_GEMM-x} ]] && echo "GEMM: \${STANDIN_GEMM:-cuBLAS loaded}"
+[[ "$*" == *--repeat* ]] && { echo "model loaded in 1.0 s"; echo "| 0 | 1 |"; }
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
 EOF
 chmod +x "$2/hogwild-replay"; else echo "-- hogwild: CUDA ON"; fi`,
   );
-  script(join(bin, "compute-sanitizer"), `shift 6; "$@" >/dev/null; echo "========= ERROR SUMMARY: 0 errors"`);
+  script(join(bin, "compute-sanitizer"), `shift 6; "$@"; echo "========= ERROR SUMMARY: 0 errors"`);
   return { dir, bin };
 }
 
@@ -165,12 +167,39 @@ Deno.test("device-check: checks skipped past TIME_BUDGET make it INCOMPLETE (exi
   assert.match(failed.text, /device check \(correctness\): FAILED in/);
 });
 
+// cuBLAS runs every product above 2 rows (docs/engine.md): without it the replays pass on the own kernels alone,
+// and the products real runs take went unchecked.
+Deno.test("device-check: a replay that does not say cuBLAS loaded makes it INCOMPLETE (exit 3), loudly, never PASSED", async () => {
+  const { dir, bin } = machine();
+  const loaded = await check(dir, bin);
+  assert.equal(loaded.code, 0, loaded.text);
+  assert.match(loaded.text, /fixture-qwen3-tiny\s+ok\s+\d+s\s+GEMM: cuBLAS loaded replayed 3 passes/);
+  assert.match(loaded.text, /device check \(correctness\): PASSED in .*; cuBLAS loaded in every replay/);
+  for (const gemm of ["cuBLAS not loaded (no libcublas.so.13): own kernels for every product", ""]) {
+    const r = await check(dir, bin, { STANDIN_GEMM: gemm });
+    assert.equal(r.code, 3, r.text);
+    assert.match(r.text, /^cuBLAS NOT LOADED in \d+ of \d+ replays: products above 2 rows ran on the own kernels/m);
+    assert.match(
+      r.text,
+      gemm ? /first: fixture-qwen3-tiny: GEMM: cuBLAS not loaded/ : /first: fixture-qwen3-tiny: no GEMM line/,
+    );
+    assert.match(r.text, /device check \(correctness\): INCOMPLETE in .*; cuBLAS NOT LOADED in \d+ replays/);
+  }
+  const bad = machine(["fixture-bad-tiny"]);
+  const failed = await check(bad.dir, bad.bin, { STANDIN_GEMM: "cuBLAS not loaded" });
+  assert.equal(failed.code, 1, failed.text);
+  assert.match(failed.text, /device check \(correctness\): FAILED in/);
+});
+
 Deno.test("device-check: one failing replay makes it FAILED, listed with its reason as the last lines", async () => {
   const { dir, bin } = machine(["fixture-bad-tiny"]);
   const r = await check(dir, bin);
   assert.equal(r.code, 1, r.text);
   const tail = r.text.trim().split("\n").slice(-4).join("\n");
-  assert.match(tail, /failed:\n {2}fixture-bad-tiny: replayed 3 passes on stand-in: worst max_abs_diff 0\.9/);
+  assert.match(
+    tail,
+    /failed:\n {2}fixture-bad-tiny: GEMM: cuBLAS loaded replayed 3 passes on stand-in: worst max_abs_diff 0\.9/,
+  );
   assert.match(tail, /device check \(correctness\): FAILED in \d+ s: \d+ checks, 2 failed/); // graphs and not
   assert.ok(existsSync(join(r.out, "logs.tar.gz")));
 });
