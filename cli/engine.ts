@@ -21,6 +21,7 @@ const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|OWNE
   logits   --ids 5,17,300 [--last K]          logits of every position (or the last K)
   script   --script FILE [--key-rotation] [--record FILE]
                                               run a shared-cache pass script, logits of every new token
+                                              (--key-rotation: the slow reference path, CPU only)
   generate (--ids 1,2,3 | --prompt TEXT [--chat] [--system TEXT] [--no-think]) --max-new-tokens N
            [--seed S] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--suppress IDS]
            [--sample] [--ignore-eos]           greedy unless a sampling flag (or --sample) is given;
@@ -236,6 +237,11 @@ async function main() {
   check(f.model, `--model is required (a model folder, a hub id OWNER/NAME[@REVISION] or random:SHAPE)`);
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
   checkFlagsUsed(command, f);
+  // the GPU has no key-rotation path (it refuses such a plan): refused here before the model loads
+  check(
+    !f["key-rotation"] || f.device !== "cuda",
+    "--key-rotation: the slow reference path runs on the CPU only; drop --device cuda (or --key-rotation)",
+  );
   // where the output goes (stdout when no --out), before the model loads
   checkOutputFiles({ "--record": f.record, "--out": f.out }, { "--script": f.script, "--model": f.model });
   const engine = await Engine.load(await modelFolder(f.model), {

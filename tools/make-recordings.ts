@@ -5,7 +5,7 @@
  *    logits each expects (transformers or float64), which sets its tolerance on the GPU;
  *  - random-NAME.hwrec: random scripts on random-weight models of many shapes (head_dim 16…256, GQA 1…8,
  *    Qwen2 biases, Qwen3 norms, llama3 RoPE), then random gapped views with blocks read in full, with this
- *    machine's CPU logits as the expected values;
+ *    machine's CPU logits as the expected values (the gapped views': its slow key-rotation path's, the reference);
  *  - perf-SHAPE.hwrec: timing-only passes on random:SHAPE (no logits): R workers sharing a C-token context,
  *    one token each, and a 4096-token prefill;
  *  - sequence-SHAPE.hwrec: a real run's passes, timing only: Hogwild! and baseline runs sharing passes, steps
@@ -17,7 +17,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KVCache } from "../engine/cache.ts";
+import { type Block, KVCache } from "../engine/cache.ts";
 import type { ModelConfig } from "../engine/config.ts";
 import { parseFlags, runMain } from "../engine/errors.ts";
 import { Engine } from "../engine/model.ts";
@@ -252,19 +252,38 @@ async function random() {
     const cache = engine.newCache({ tokens: scripts.reduce((a, s) => a + scriptTokens(s), 0) + 4096 });
     const rec = engine.record(cache);
     for (const s of scripts) (runScript(engine, cache, s, { logits: "last" }), passes += s.passes.length);
-    // Views with gaps and blocks read in full past the queries (Group Think's): the query's backward turn. Three
-    // sets, so that every shape has full blocks past its queries (one set of 3–7 passes may have none).
-    for (let set = 0; set < 3; set++) {
-      const gapped = randomGappedPasses(rng, config.vocab, 6, true),
-        blocks = [0, 1, 2, 3, 4, 5].map(() => cache.newBlock());
-      for (const rows of gapped) {
-        engine.forward(cache, rows.map((r) => ({ ...r, block: blocks[r.block], view: r.view.map((b) => blocks[b]) })));
-      }
-      passes += gapped.length;
-    }
+    passes += gappedSets(engine, cache, rec, rng);
     writeFileSync(join(out, `random-${name}.hwrec`), rec.bytes());
     console.log(`random-${name}.hwrec: ${passes} passes`);
   }
+}
+
+/**
+ * Views with gaps and blocks read in full past the queries (Group Think's): the query's backward turn. Three sets,
+ * so that every shape has full blocks past its queries (one set of 3–7 passes may have none). Recorded by `rec`
+ * (engine.record(cache)) as the card runs them, on the fast path; each pass's expected logits are the slow path's (every
+ * key turned by its block's offset: ordinary attention), run on a cache of its own, so that the card's fast path
+ * is held to the reference, not to the CPU's fast path (which could share a slip with it). Returns the passes.
+ */
+export function gappedSets(engine: Engine, cache: KVCache, rec: Recorder, rng: Rng): number {
+  let passes = 0;
+  for (let set = 0; set < 3; set++) {
+    const gapped = randomGappedPasses(rng, engine.vocab, 6, true);
+    const tokens = gapped.flat().reduce((a, r) => a + r.tokens.length, 0);
+    const slowCache = engine.newCache({ tokens: tokens + 6 * cache.pageSize, pageSize: cache.pageSize });
+    const blocks = [0, 1, 2, 3, 4, 5].map(() => cache.newBlock()),
+      slowBlocks = blocks.map(() => slowCache.newBlock());
+    for (const rows of gapped) {
+      const on = (b: readonly Block[]) => rows.map((r) => ({ ...r, block: b[r.block], view: r.view.map((i) => b[i]) }));
+      engine.forward(cache, on(blocks));
+      const slow = engine.forward(slowCache, on(slowBlocks), { keyRotation: true });
+      const all = new Float32Array(slow.reduce((a, l) => a + l.length, 0));
+      slow.reduce((at, l) => (all.set(l, at), at + l.length), 0);
+      rec.expect(rec.passes - 1, all);
+    }
+    passes += gapped.length;
+  }
+  return passes;
 }
 
 /** Timing-only plans, made without running them (the model may be far too big for this machine). */

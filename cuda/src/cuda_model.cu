@@ -529,6 +529,8 @@ class CudaModel : public Model {
   }
 
   void run(Cache& base, const Plan& p) {
+    // No kernel turns keys by their block's offset: the fast path's logits must not pass for the reference's.
+    if (p.key_rotation) throw Error("key_rotation (the slow reference path) runs on the CPU only");
     auto* cache = dynamic_cast<CudaCache*>(&base);
     if (!cache) throw Error("forward: the cache was not made by a CUDA model");
     HW_CUDA(cudaStreamSynchronize(stream_));  // buffers may grow below

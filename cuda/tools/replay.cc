@@ -8,7 +8,8 @@
 //   hogwild-replay FILE --sequence N [--device cpu|cuda]
 //
 // Per pass: the worst |difference| to the recorded logits and the relative L2 error ‖got−want‖/‖want‖; a pass
-// fails when both exceed their tolerances. --repeat N times every pass (median of N after 2 warm-ups) and
+// fails when both exceed their tolerances (on a GPU, so does the replay when the first pass, flagged key_rotation,
+// is not refused: the GPU has no such path). --repeat N times every pass (median of N after 2 warm-ups) and
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
 // against the host's rule on the same logits, and most rows' top-k log-probabilities (k 1..20) against the
@@ -67,6 +68,21 @@ std::unique_ptr<hogwild::Model> load(const hogwild::ModelSpec& spec, const std::
   auto model = hogwild::load_model(spec, device, options);
   if (!model->gemm_library().empty()) std::printf("GEMM: %s\n", model->gemm_library().c_str());
   return model;
+}
+
+// The GPU has no key-rotation path: a plan asking for it must be refused (before it writes anything), never answered
+// with the fast path's logits. Says so on stdout where it was not; returns whether it was.
+bool refuses_key_rotation(hogwild::Model& model, hogwild::Cache& cache, hogwild::Plan p, float* logits) {
+  p.key_rotation = true;
+  try {
+    model.forward(cache, p, logits);
+  } catch (const hogwild::Error& e) {
+    if (std::strstr(e.what(), "key_rotation (the slow reference path) runs on the CPU only")) return true;
+    std::printf("error: a key_rotation plan on %s: refused with \"%s\"\n", model.device().c_str(), e.what());
+    return false;
+  }
+  std::printf("error: a key_rotation plan on %s was run, not refused (the fast path's logits)\n", model.device().c_str());
+  return false;
 }
 
 double now_ms() {
@@ -381,6 +397,7 @@ int main(int argc, char** argv) {
     double worst = 0, worst_rel = 0;
     int failed = 0, sampled = 0, sample_mismatch = 0, greedy_mismatch = 0, logprob_rows = 0, logprob_id_mismatch = 0;
     double logprob_worst = 0;
+    bool key_rotation_ok = true, key_rotation_tried = false;
     const size_t kv_elem = device == "cuda" ? 2 : 4;
     for (uint32_t i = 0; i < passes; i++) {
       const auto plan_ints = in.array<int32_t>(in.get<uint32_t>());
@@ -388,6 +405,8 @@ int main(int argc, char** argv) {
       const hogwild::Plan p = hogwild::decode_plan(plan_ints.data(), plan_ints.size(), spec.vocab, pages, page_size);
       if (only >= 0 && int(i) != only) continue;
       std::vector<float> got(size_t(p.L) * spec.vocab);
+      if (device == "cuda" && !key_rotation_tried)  // once, on the first pass run (the refusal writes nothing)
+        key_rotation_tried = true, key_rotation_ok = refuses_key_rotation(*model, *cache, p, got.data());
       const double t0 = now_ms();
       model->forward(*cache, p, got.data());
       const double once = now_ms() - t0;
@@ -469,9 +488,10 @@ int main(int argc, char** argv) {
                   logprob_id_mismatch);
     const bool sampling_ok = greedy_mismatch == 0 && sample_mismatch * 50 <= sampled && logprob_worst <= 1e-4 &&
                              logprob_id_mismatch == 0 && (!check_sampling || crafted_sampling_check(device));
+    const bool ok = failed == 0 && sampling_ok && key_rotation_ok;
     std::printf("replayed %u passes on %s: worst max_abs_diff %.3g (tol %.3g), worst rel_l2 %.3g (rtol %.3g): %s\n", passes,
-                device.c_str(), worst, tol, worst_rel, rtol, failed == 0 && sampling_ok ? "OK" : "FAIL");
-    return failed == 0 && sampling_ok ? 0 : 1;
+                device.c_str(), worst, tol, worst_rel, rtol, ok ? "OK" : "FAIL");
+    return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

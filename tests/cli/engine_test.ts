@@ -1,12 +1,14 @@
 /**
  * deno task engine generate: an empty --prompt, --system or --ids is read as given (the chat template gets the
- * text as transformers' apply_chat_template would), never taken for a flag left out.
+ * text as transformers' apply_chat_template would), never taken for a flag left out. script --key-rotation (the
+ * slow reference path) runs on the CPU only.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import type { ChatMessage } from "../../engine/tokenizer.ts";
-import { runCli } from "../helpers.ts";
+import { fixtureDir, runCli } from "../helpers.ts";
 
 /**
  * The prompt's length in tokens as generate built it: a --max-new-tokens of the model's whole context makes it
@@ -53,4 +55,26 @@ Deno.test("generate: an empty plain --prompt or --ids is refused as empty, by it
   }
   const logits = await runCli("cli/engine.ts", ["logits", "--model", DEMO_MODEL, "--ids", ""]);
   assert.match(logits.stderr.trim(), /^error: --ids: expected comma-separated token ids, got ""$/);
+});
+
+// The GPU has no key-rotation path: its fast path's logits must not come back labelled as the slow reference.
+Deno.test("script --key-rotation --device cuda is refused before the model loads, naming both flags", async () => {
+  const script = join(fixtureDir("qwen3-tiny"), "hogwild-script.json");
+  for (const model of [DEMO_MODEL, "random:qwen3-demo"]) {
+    const r = await runCli("cli/engine.ts", [
+      "script",
+      "--model",
+      model,
+      "--script",
+      script,
+      "--key-rotation",
+      "--device",
+      "cuda",
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr.trim(),
+      /^error: --key-rotation: the slow reference path runs on the CPU only; drop --device cuda \(or --key-rotation\)$/,
+    );
+  }
 });
