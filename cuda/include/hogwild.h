@@ -195,7 +195,7 @@ struct CudaInfo {
   bool compiled = false;
   int device_count = 0;
   std::string error, name;
-  int selftest = -1;  // 1: a kernel ran and gave the right answer; 0: wrong answer; -1: not run
+  int selftest = -1;  // 1: a kernel ran and gave the right answer; 0: wrong, or could not run (error: why); -1: not run
 };
 CudaInfo cuda_info();
 

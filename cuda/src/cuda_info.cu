@@ -88,6 +88,9 @@ CudaInfo cuda_info() {
     cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) info.name = prop.name;
     info.selftest = selftest();
+    // why it could not run (no kernel image for this card, no memory), where a CUDA call said so
+    if (info.selftest != 1)
+      if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) info.error = cudaGetErrorString(e);
   }
   return info;
 }

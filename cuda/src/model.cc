@@ -70,6 +70,11 @@ std::unique_ptr<Model> load_model(const ModelSpec& spec, const std::string& devi
 #ifdef HOGWILD_HAVE_CUDA
     const CudaInfo info = cuda_info();
     if (info.device_count == 0) throw Error("device cuda: no usable GPU (" + info.error + ")");
+    // A GPU that computes a small product wrongly (or cannot run this build's kernels) would give wrong logits.
+    if (info.selftest != 1)
+      throw Error("device cuda: " + info.name + " failed the self-test (a bf16 matrix-vector product " +
+                  (info.error.empty() ? "gave a wrong answer" : "could not run: " + info.error) +
+                  "): its logits could not be trusted (the build's CMAKE_CUDA_ARCHITECTURES? the driver?)");
     // The expert kernels read bf16 weights: a quantised mixture of experts must not run wrong on the card.
     if (spec.quant != Quant::None && !spec.sparse_layers.empty())
       throw Error(std::string("device cuda: quantised (") + (spec.quant == Quant::Awq ? "AWQ" : "FP8") +
