@@ -130,6 +130,11 @@ void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* spe
 // Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids, or it asks for
 // more log-probabilities than kMaxLogprobs or `vocab`, or their range lies outside out's lists (or out has none).
 void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
+// The most suppressed ids a row may have on a GPU: its sampler holds them in shared memory.
+constexpr int kMaxDeviceSuppress = 64;
+// check_spec_ranges, and that bound: the one check of both GPU entry points (a pass's forward_sample and
+// device_sample_rows), host code in every build.
+void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
 
 // How the CUDA backend runs a pass (the CPU ignores them). Passed by the host at load, never read from the
 // environment; they change timings (and, for gemm and attention, the last bits of the logits).

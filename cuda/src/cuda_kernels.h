@@ -206,8 +206,7 @@ void qkv_post(Stream s, const AttnGeometry& g, float* qkv, int T, const float* q
               const float2* rope, float* q_out, bf16* k_cache, bf16* v_cache);
 
 // ---- sampling: one token per logits row, by sample_reference's rule ----
-// At most kMaxSuppressPerRow suppressed ids per row.
-constexpr int kMaxSuppressPerRow = 64;
+// At most kMaxDeviceSuppress suppressed ids per row (check_device_specs, before any launch).
 void sample(Stream s, const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
             int32_t* out);
 // After sample: for each row whose spec asks (SampleSpec::logprobs), the log-probabilities as

@@ -322,10 +322,7 @@ class CudaModel : public Model {
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
                       int32_t* ids, const Logprobs& out) override {
-    check_spec_ranges(specs, p.L, s_.vocab, n_suppress, out);
-    for (int r = 0; r < p.L; r++)
-      if (specs[r].suppress_count > cuda::kMaxSuppressPerRow)
-        throw Error("sampling: at most " + std::to_string(cuda::kMaxSuppressPerRow) + " suppressed ids per row on a GPU");
+    check_device_specs(specs, p.L, s_.vocab, n_suppress, out);
     run(cache, p);
     if (p.L == 0) return HW_CUDA(cudaStreamSynchronize(stream_));
     SampleSpec* dspecs = specs_.get(p.L);

@@ -125,6 +125,14 @@ void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppres
   }
 }
 
+void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out) {
+  check_spec_ranges(specs, rows, vocab, suppress_total, out);
+  for (int r = 0; r < rows; r++)
+    if (specs[r].suppress_count > kMaxDeviceSuppress)
+      throw Error("sampling: row " + std::to_string(r) + " suppresses " + std::to_string(specs[r].suppress_count) +
+                  " ids, at most " + std::to_string(kMaxDeviceSuppress) + " per row on a GPU");
+}
+
 void Model::forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
                            int suppress_total, int32_t* ids, const Logprobs& logprobs) {
   const int V = spec().vocab;

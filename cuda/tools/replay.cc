@@ -106,6 +106,34 @@ double matmul_flops(const hogwild::ModelSpec& s, const hogwild::Plan& p) {
   return 2 * (p.T * per_token + double(p.L) * s.vocab * s.hidden);
 }
 
+// The GPU's one check of sampling specs, through the entry point this device samples with (on the CPU the check
+// itself): a row suppressing more ids than the GPU's sampler holds is refused, not run past its shared memory.
+bool refuses_long_suppress(const std::string& device) {
+  const int vocab = 128, n = hogwild::kMaxDeviceSuppress + 1;
+  std::vector<int32_t> suppress(n);
+  for (int i = 0; i < n; i++) suppress[i] = i;
+  const std::vector<float> logits(vocab, 0.f);
+  hogwild::SampleSpec spec;
+  spec.suppress_count = n;
+  int32_t id = 0;
+  const std::string want = "at most " + std::to_string(hogwild::kMaxDeviceSuppress) + " per row on a GPU";
+  try {
+    if (device == "cuda") hogwild::device_sample_rows(logits.data(), 1, vocab, &spec, suppress.data(), n, &id);
+    else hogwild::check_device_specs(&spec, 1, vocab, n, {});
+  } catch (const hogwild::Error& e) {
+    if (std::string(e.what()).find(want) == std::string::npos) {
+      std::printf("error: a row of %d suppressed ids on %s: refused with \"%s\"\n", n, device.c_str(), e.what());
+      return false;
+    }
+    std::printf("refused on %s: a row of %d suppressed ids (at most %d on a GPU)\n", device.c_str(), n,
+                hogwild::kMaxDeviceSuppress);
+    return true;
+  }
+  std::printf("error: a row of %d suppressed ids on %s was not refused (the GPU's sampler holds %d)\n", n,
+              device.c_str(), hogwild::kMaxDeviceSuppress);
+  return false;
+}
+
 // Rows no model makes, sampled by the device and by the host's rule: ties at every cut, logits far apart
 // (−1e30, ±FLT_MAX), ±0, all tied, close values, NaN and ±Inf in one place. A row must agree exactly where the
 // rule leaves one choice (greedy, a single kept token, broken logits: −1); elsewhere float sums against the host's
@@ -175,7 +203,8 @@ bool crafted_sampling_check(const std::string& device) {
   std::printf("crafted sampling rows on %s: %d rows, mismatches where the rule leaves one choice %d, elsewhere %d; "
               "log-probabilities of %d rows, %d not the reference's (ids in order, values within 1e-4)\n",
               device.c_str(), rows, exact, loose, logprob_rows, logprob_bad);
-  return exact == 0 && loose * 50 <= rows && logprob_bad == 0 && logprob_rows > 100;
+  const bool refused = refuses_long_suppress(device);
+  return exact == 0 && loose * 50 <= rows && logprob_bad == 0 && logprob_rows > 100 && refused;
 }
 
 // The attention's FLOPs (Q·Kᵀ and P·V: 4 per visible key, head dimension and query head), counted as

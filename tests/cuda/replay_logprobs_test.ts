@@ -44,5 +44,8 @@ Deno.test("hogwild-replay --check-sampling checks the log-probabilities (on a GP
           `elsewhere \\d+; log-probabilities of 1[0-9]{2} rows, 0 not the reference's`,
       ),
     );
+    // the GPU's one check of sampling specs (both its entry points; on the CPU the check itself): its per-row
+    // bound of suppressed ids (shared memory) refused, not overflowed
+    assert.match(r.stdout, /^refused on \w+: a row of 65 suppressed ids \(at most 64 on a GPU\)/m);
   }
 });
