@@ -135,6 +135,10 @@ constexpr int kMaxDeviceSuppress = 64;
 // check_spec_ranges, and that bound: the one check of both GPU entry points (a pass's forward_sample and
 // device_sample_rows), host code in every build.
 void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
+// The id a device sampler writes for a row whose every token is suppressed (-1: NaN logits); the host's rule throws.
+constexpr int32_t kEverySuppressed = -2;
+// Throws the host rule's error where a device sampler wrote kEverySuppressed: both GPU entry points call it.
+void check_sampled_ids(const int32_t* ids, int rows);
 
 // How the CUDA backend runs a pass (the CPU ignores them). Passed by the host at load, never read from the
 // environment; they change timings (and, for gemm and attention, the last bits of the logits).

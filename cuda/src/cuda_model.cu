@@ -343,6 +343,7 @@ class CudaModel : public Model {
     }
     HW_CUDA(cudaStreamSynchronize(stream_));
     collect_profile(p.T);
+    check_sampled_ids(ids, p.L);
   }
 
  private:

@@ -11,6 +11,9 @@
 
 namespace hogwild {
 
+// The one error for a row with nothing left to draw, whichever sampler found it.
+constexpr const char* kEverySuppressedError = "sampling: every token is suppressed";
+
 int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32_t* suppress) {
   // Scratch kept per thread: a row's buffers, fresh each time, cost more in page faults than the rule itself.
   thread_local std::vector<char> ok;
@@ -32,7 +35,7 @@ int sample_reference(const float* l, int vocab, const SampleSpec& p, const int32
       if (best < 0 || l[i] > mx) mx = l[i], best = i;
       kept.push_back(i);
     }
-  if (best < 0) throw Error("sampling: every token is suppressed");
+  if (best < 0) throw Error(kEverySuppressedError);
   if (p.temperature <= 0) return best;
   const float inv_t = 1.f / p.temperature;
   if (w.size() < size_t(vocab)) w.resize(vocab);
@@ -123,6 +126,11 @@ void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppres
     if (p.logprobs && (!out.sampled || p.logprobs_start < 0 || p.logprobs_start + p.logprobs > out.total))
       throw Error("sampling: row " + std::to_string(r) + "'s log-probabilities lie outside the lists");
   }
+}
+
+void check_sampled_ids(const int32_t* ids, int rows) {
+  for (int r = 0; r < rows; r++)
+    if (ids[r] == kEverySuppressed) throw Error(kEverySuppressedError);
 }
 
 void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out) {

@@ -72,6 +72,10 @@ __global__ void __launch_bounds__(kThreads)
   const ArgMax top = ReduceArg(tmp.a).Reduce(best, ArgMaxOp());
   if (threadIdx.x == 0) pick = top.i, bcast = top.v;
   __syncthreads();
+  if (pick == vocab) {  // no allowed token (any allowed one wins over the start's id vocab): the host says so
+    if (threadIdx.x == 0) out[blockIdx.x] = kEverySuppressed;
+    return;
+  }
   const float mx = bcast;
   if (P.temperature <= 0.f) {
     if (threadIdx.x == 0) out[blockIdx.x] = pick;
@@ -232,6 +236,7 @@ void device_sample_rows(const float* logits, int rows, int vocab, const SampleSp
                   static_cast<void*>(dsampled), static_cast<void*>(dtop), static_cast<void*>(dlp)})
     cudaFree(p);
   if (e) throw Error(std::string("device_sample_rows: ") + cudaGetErrorString(e));
+  check_sampled_ids(ids, rows);
 }
 
 }  // namespace hogwild

@@ -13,7 +13,8 @@
 // prints its floor: the bytes it must read (weights + the KV of every distinct block, once) over the
 // measured copy bandwidth. --check-sampling samples every logits row on the device and checks the ids
 // against the host's rule on the same logits, and most rows' top-k log-probabilities (k 1..20) against the
-// host's (|diff| ≤ 1e-4, the same top ids); on a GPU also 480 crafted rows (ties, far-apart and broken logits).
+// host's (|diff| ≤ 1e-4, the same top ids); on a GPU also 480 crafted rows (ties, far-apart and broken logits), and
+// that a row of 65 suppressed ids and one with every token suppressed are refused as the host refuses them.
 // --only runs that one pass (for profilers).
 // --cuda gemm=mma,pdl=1,... sets the CUDA backend's options (hogwild.h, DeviceOptions: gemm, attention, graphs,
 // pdl, profile). --check-attn-plans loads no model: it builds every pass's CUDA attention metadata (attn_meta.cc) for
@@ -134,6 +135,44 @@ bool refuses_long_suppress(const std::string& device) {
   return false;
 }
 
+// A row whose every token is suppressed, greedy and sampled: the device's entry point must throw the host rule's
+// error (the GPU answered `vocab` greedy, out of range, and -1 sampled, read as NaN logits). On the CPU: the rule
+// itself, and the GPU's host side on the id its sampler writes (kEverySuppressed).
+bool refuses_every_suppressed(const std::string& device) {
+  const int vocab = hogwild::kMaxDeviceSuppress;  // every one suppressed, within the GPU's bound
+  std::vector<int32_t> suppress(vocab);
+  for (int i = 0; i < vocab; i++) suppress[i] = i;
+  const std::vector<float> logits(vocab, 1.f);
+  std::string said;
+  int refused = 0, tries = 0;
+  auto expect = [&](const char* what, auto&& sample) {
+    tries++;
+    try {
+      sample();
+      std::printf("error: every token suppressed on %s (%s): not refused\n", device.c_str(), what);
+    } catch (const hogwild::Error& e) {
+      if (said.empty()) said = e.what();
+      if (e.what() == said) refused++;
+      else std::printf("error: every token suppressed on %s (%s): \"%s\", not \"%s\"\n", device.c_str(), what, e.what(), said.c_str());
+    }
+  };
+  for (const float t : {0.f, 0.6f}) {
+    hogwild::SampleSpec spec;
+    spec.temperature = t, spec.suppress_count = vocab;
+    int32_t id = 0;
+    expect(t == 0 ? "greedy" : "sampled", [&] {
+      if (device == "cuda") hogwild::device_sample_rows(logits.data(), 1, vocab, &spec, suppress.data(), vocab, &id);
+      else hogwild::sample_rows(logits.data(), 1, vocab, &spec, suppress.data(), &id, {});
+    });
+  }
+  if (device != "cuda") {
+    const int32_t ids[2] = {3, hogwild::kEverySuppressed};
+    expect("the GPU's id for it", [&] { hogwild::check_sampled_ids(ids, 2); });
+  }
+  if (refused == tries) std::printf("refused on %s: every token suppressed, greedy and sampled: \"%s\"\n", device.c_str(), said.c_str());
+  return refused == tries;
+}
+
 // Rows no model makes, sampled by the device and by the host's rule: ties at every cut, logits far apart
 // (−1e30, ±FLT_MAX), ±0, all tied, close values, NaN and ±Inf in one place. A row must agree exactly where the
 // rule leaves one choice (greedy, a single kept token, broken logits: −1); elsewhere float sums against the host's
@@ -203,7 +242,7 @@ bool crafted_sampling_check(const std::string& device) {
   std::printf("crafted sampling rows on %s: %d rows, mismatches where the rule leaves one choice %d, elsewhere %d; "
               "log-probabilities of %d rows, %d not the reference's (ids in order, values within 1e-4)\n",
               device.c_str(), rows, exact, loose, logprob_rows, logprob_bad);
-  const bool refused = refuses_long_suppress(device);
+  const bool refused = refuses_long_suppress(device) & refuses_every_suppressed(device);
   return exact == 0 && loose * 50 <= rows && logprob_bad == 0 && logprob_rows > 100 && refused;
 }
 

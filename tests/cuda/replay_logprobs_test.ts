@@ -47,5 +47,11 @@ Deno.test("hogwild-replay --check-sampling checks the log-probabilities (on a GP
     // the GPU's one check of sampling specs (both its entry points; on the CPU the check itself): its per-row
     // bound of suppressed ids (shared memory) refused, not overflowed
     assert.match(r.stdout, /^refused on \w+: a row of 65 suppressed ids \(at most 64 on a GPU\)/m);
+    // every token of a row suppressed: the host rule's error, greedy and sampled (the GPU answered the id `vocab`
+    // greedy, out of range, and -1 sampled, which read as NaN logits); on the CPU the rule and the GPU's host side
+    assert.match(
+      r.stdout,
+      /^refused on \w+: every token suppressed, greedy and sampled: "sampling: every token is suppressed"$/m,
+    );
   }
 });
