@@ -72,6 +72,9 @@ function readShards(dirs: string[]) {
   }
   const missingShards = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
   check(missingShards.length === 0, `shards ${missingShards.join(", ")} of ${count} are missing`);
+  // in the shards' order, not the command line's: the merged folder's bytes do not depend on how they were named
+  const index = (r: (typeof runs)[number]) => (r.run.spec.shard as { index: number }).index;
+  runs.sort((a, b) => index(a) - index(b));
   const byShard = runs.map(({ dir }) => readRecords(dir)), records = byShard.flat();
   const keys = new Map<string, number>();
   for (const r of records) keys.set(recordKey(r), (keys.get(recordKey(r)) ?? 0) + 1);
@@ -132,7 +135,7 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     data_notes: runs[0].run.data_notes,
     // one key, one spec: the shards' limits
     finisher_tokens: runs[0].run.finisher_tokens,
-    merged_from: dirs,
+    merged_from: runs.map(({ dir }) => dir),
     shards,
     planned,
   };
@@ -143,8 +146,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     const newline = new Uint8Array([0x0a]);
     replaceFile(
       join(partial, "traces.jsonl"),
-      dirs.flatMap((d) => {
-        const file = join(d, "traces.jsonl");
+      runs.flatMap(({ dir }) => {
+        const file = join(dir, "traces.jsonl");
         return existsSync(file) ? [...fileLines(file)].filter((l) => l.length).flatMap((l) => [l, newline]) : [];
       }),
     );

@@ -274,6 +274,20 @@ Deno.test("a run folder holds its model by content, not by path: the same folder
     [0, 1].map((i) => join(shards, `shard-${i}-of-2`)).concat("--out", join(base, "merged")),
   );
   assert.equal(m.code, 0, m.stderr);
+  // the shards named the other way round: the same merged folder, byte for byte (but its own --out)
+  const back = await runCli(
+    "cli/merge.ts",
+    [1, 0].map((i) => join(shards, `shard-${i}-of-2`)).concat("--out", join(base, "merged-back")),
+  );
+  assert.equal(back.code, 0, back.stderr);
+  for (const f of ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md"]) {
+    assert.equal(readFileSync(join(base, "merged-back", f), "utf8"), readFileSync(join(base, "merged", f), "utf8"), f);
+  }
+  const merged = (d: string) => {
+    const { spec_full: { out: _, ...full }, ...run } = JSON.parse(readFileSync(join(base, d, "run.json"), "utf8"));
+    return { ...run, spec_full: full };
+  };
+  assert.deepEqual(merged("merged-back"), merged("merged"));
 });
 
 Deno.test("a run folder is its inputs, not its path: a rewritten prompt file is refused by name, a moved folder resumes", async () => {
