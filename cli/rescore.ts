@@ -126,7 +126,8 @@ async function main() {
         1,
       ) + "\n",
     );
-    replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n").join(""));
+    // one string a record: a run's records may pass the longest string V8 holds (512 MiB)
+    replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n"));
     // the traces of the records kept, as the bench's resume keeps them (a killed folder's orphan or torn trace
     // would make the new folder one that merge and the viewer refuse)
     replaceFile(

@@ -141,7 +141,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
   };
   const files = await writeNewRunFolder(out, async (partial) => {
     replaceFile(join(partial, "run.json"), JSON.stringify(run, null, 1) + "\n");
-    replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+    // one string a record: a run's records may pass the longest string V8 holds (512 MiB)
+    replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n"));
     // the shards' trace lines as bytes, never one string (shards' traces add up past what a string holds)
     const newline = new Uint8Array([0x0a]);
     replaceFile(
