@@ -85,15 +85,23 @@ function disagreements(records: BenchRecord[]): Set<string> {
 }
 
 const summaries = new WeakMap<RunData, unknown[]>();
-const measured = new WeakMap<RunData, Map<string, Measures | string>>();
+/**
+ * Each trace's measures while its trace line, its record and the run's protocol are the ones read: a growing run
+ * keeps its parsed lines (runs.ts), so a record appended costs its own measures, not every record's again.
+ */
+const measured = new WeakMap<TraceLine, { record?: BenchRecord; protocol: string; value: Measures | string }>();
+const protocols = new WeakMap<RunData, string>();
 
 /** A record's measures, or why it has none (measuresOrWhy); null without a trace. */
-function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | string | null {
-  if (!measured.has(data)) measured.set(data, new Map());
-  const cache = measured.get(data)!, trace = data.traces.get(key);
+export function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | string | null {
+  const trace = data.traces.get(key);
   if (!trace) return null;
-  if (!cache.has(key)) cache.set(key, measuresOrWhy(trace, record, data.protocol));
-  return cache.get(key)!;
+  if (!protocols.has(data)) protocols.set(data, JSON.stringify(data.protocol));
+  const protocol = protocols.get(data)!, hit = measured.get(trace);
+  if (hit && hit.record === record && hit.protocol === protocol) return hit.value;
+  const value = measuresOrWhy(trace, record, data.protocol);
+  measured.set(trace, { record, protocol, value });
+  return value;
 }
 
 function recordList(data: RunData): unknown[] {

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
 import { loadProtocol } from "../../../harness/generation/prompts.ts";
 import { protocolHash } from "../../../harness/bench/run_key.ts";
-import { hostCheck, serveViewer } from "../../../harness/viewer/server.ts";
+import { hostCheck, measuresOf, serveViewer } from "../../../harness/viewer/server.ts";
+import { recordKey } from "../../../harness/bench/rundir.ts";
 import { CHECK, writeRun } from "./run_fixture.ts";
 
 /** A raw HTTP request, so that paths and headers reach the server exactly as written (no client normalising `..`). */
@@ -353,4 +354,22 @@ Deno.test("viewer on every interface: numbers, localhost and this machine's name
   }
   const loop = hostCheck("127.0.0.1", 8470);
   assert.ok(loop("localhost:8470") && loop("127.0.0.1") && !loop("10.1.2.3:8470") && !loop("evil.example:8470"));
+});
+
+Deno.test("viewer server: a growing run's records keep their measures (a record appended costs its own, not every record's again)", () => {
+  const { dir } = writeRun(2);
+  const source = new RunSource(dir), first = source.read();
+  const of = (data: typeof first) => data.records.map((r) => measuresOf(data, recordKey(r), r));
+  const before = of(first);
+  assert.ok(before.every((m) => m !== null && typeof m === "object"), "measures, not reasons");
+  const [record, trace] = ["records.jsonl", "traces.jsonl"].map((f) =>
+    JSON.parse(readFileSync(join(dir, f), "utf8").split("\n")[0])
+  );
+  appendFileSync(join(dir, "traces.jsonl"), JSON.stringify({ ...trace, seed: 99 }) + "\n");
+  appendFileSync(join(dir, "records.jsonl"), JSON.stringify({ ...record, seed: 99 }) + "\n");
+  const grown = source.read(), after = of(grown);
+  assert.notEqual(grown, first, "read again");
+  assert.equal(after.length, before.length + 1);
+  before.forEach((m, i) => assert.equal(after[i], m, `record ${i}: the same measures, not computed again`));
+  assert.deepEqual(after.at(-1), before[0], "the appended record's own, like the one it copies");
 });
