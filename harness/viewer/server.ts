@@ -104,6 +104,22 @@ export function measuresOf(data: RunData, key: string, record: BenchRecord | und
   return value;
 }
 
+const charts = new WeakMap<RunData, unknown>();
+
+/** The Curves tab's charts of the run as read (once: the page asks at every visit of the tab). */
+function curvesChart(data: RunData): unknown {
+  if (charts.has(data)) return charts.get(data);
+  const spec = (data.meta.spec ?? {}) as { model?: string; tasks?: string[] };
+  const points = curves(data.records, specSeeds(data.meta));
+  const unfinished = unfinishedRecords(data.records.length, data.meta);
+  const title = `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
+  // the bench's doubts of its solo times, as its own chart and plot's say them
+  const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
+  const chart = points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt) : null;
+  charts.set(data, chart);
+  return chart;
+}
+
 function recordList(data: RunData): unknown[] {
   if (summaries.has(data)) return summaries.get(data)!;
   const split = disagreements(data.records);
@@ -186,17 +202,7 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   const source = m ? o.runs[Number(m[1])] : undefined;
   if (!m || !source) return notFound();
   const data = source.read();
-  if (m[2] === "curves") {
-    const spec = (data.meta.spec ?? {}) as { model?: string; tasks?: string[] };
-    const points = curves(data.records, specSeeds(data.meta));
-    const unfinished = unfinishedRecords(data.records.length, data.meta);
-    const title = `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
-    // the bench's doubts of its solo times, as its own chart and plot's say them
-    const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
-    return json(
-      points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt) : null,
-    );
-  }
+  if (m[2] === "curves") return json(curvesChart(data));
   if (m[2] === "records") return json(recordList(data));
   const key = url.searchParams.get("key") ?? "";
   const record = data.records.find((r) => recordKey(r) === key), trace = data.traces.get(key);
