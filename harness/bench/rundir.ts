@@ -143,6 +143,16 @@ export function readLinesFrom<T>(
   return { lines, end };
 }
 
+/**
+ * Each whole line of `file` parsed, one at a time (numbered as readLinesFrom numbers them): a reader that keeps a
+ * little of each line (its key) never holds the file's worth of them (a run's traces pass what a heap holds).
+ */
+export function* eachLine<T>(file: string): Generator<T> {
+  const decoder = new TextDecoder();
+  let i = 0;
+  for (const bytes of fileLines(file)) if (bytes.length) yield parseLine<T>(file, i++, decoder.decode(bytes));
+}
+
 function parseLine<T>(file: string, i: number, l: string): T {
   let v: unknown;
   try {
