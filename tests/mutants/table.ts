@@ -226,9 +226,17 @@ export const MUTANTS: Mutant[] = [
     claim: "resume exact after kills",
     edits: [{
       file: "cli/bench.ts",
-      find: "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, {",
+      find: "  const solver = (cache: KVCache, j: Job) =>\n",
+      replace: "  let resumed = false;\n  const solver = (cache: KVCache, j: Job) =>\n",
+    }, {
+      file: "cli/bench.ts",
+      find: "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed, jobContext(j));",
+      replace: "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed + (resumed ? 1 : 0), jobContext(j));",
+    }, {
+      file: "cli/bench.ts",
+      find: "    const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));\n",
       replace:
-        "newSolver(cache, parseMethod(j.method), j.problem.text, j.seed + (pending.length < jobs.length ? 1 : 0), {",
+        "    const pending = jobs.filter((j) => !dir.done.has(keyOf(j)));\n    resumed = pending.length < jobs.length;\n",
     }],
     // the SIGKILL test resumes greedy runs only, where a seed changes nothing: the sampled resume is this one
     test: "tests/harness/bench/text_test.ts",
