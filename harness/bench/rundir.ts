@@ -506,7 +506,6 @@ function remedy(
 const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
 const numbers = (o: Record<string, unknown>, keys: readonly string[]) => keys.every((k) => Number.isFinite(o[k]));
 
-/** The fields of a run.json that resume, merge and the summary read back, as this project writes them. */
 /**
  * The tasks whose finisher token limit (run.json's finisher_tokens) differs between two folders' runs, as a line;
  * undefined where none does or either does not say (a folder from before the field).
@@ -519,6 +518,7 @@ export function finisherLimitsChanged(a: unknown, b: unknown): string | undefine
     : undefined;
 }
 
+/** The fields of a run.json that resume, merge and the summary read back, as this project writes them. */
 export function checkMeta(file: string, m: Record<string, unknown>): void {
   const cost = m.cost_model;
   check(
