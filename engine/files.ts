@@ -105,8 +105,11 @@ export function checkOutputFiles(
   }
 }
 
-/** Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string). */
-export function replaceFile(file: string, data: string | Uint8Array | readonly (string | Uint8Array)[]): void {
+/**
+ * Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string), made as
+ * they are written (a copy of a file's lines that never holds them all; they may be read from `file` itself).
+ */
+export function replaceFile(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
   const tmp = `${file}.tmp`;
   const why = notReplaceable(file);
   if (why) throw new InputError(`${file}: ${why}`);
@@ -114,7 +117,8 @@ export function replaceFile(file: string, data: string | Uint8Array | readonly (
     fault(file);
     const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
     try {
-      for (const part of Array.isArray(data) ? data : [data as string | Uint8Array]) writeAll(f, bytes(part));
+      const parts = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
+      for (const part of parts) writeAll(f, bytes(part));
       f.syncSync();
     } finally {
       f.close();
@@ -193,6 +197,33 @@ export function* fileLines(
       if (start < n) carry.push(buf.slice(start));
     }
     if (o.unterminated && carry.length) yield concat(carry);
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * The bytes of `file` in each range [start, end) of `ranges`, one range at a time, in the order given (a line found
+ * by fileLines' offsets, read again without reading the file whole).
+ */
+export function* fileRanges(file: string, ranges: Iterable<readonly [number, number]>): Generator<Uint8Array> {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(file, { read: true });
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
+  }
+  try {
+    for (const [start, end] of ranges) {
+      const out = new Uint8Array(end - start);
+      f.seekSync(start, Deno.SeekMode.Start);
+      for (let at = 0; at < out.length;) {
+        const n = f.readSync(out.subarray(at));
+        if (!n) throw new InputError(`${file}: shorter than when it was read (cut or replaced meanwhile?)`);
+        at += n;
+      }
+      yield out;
+    }
   } finally {
     f.close();
   }

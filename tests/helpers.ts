@@ -512,3 +512,60 @@ export function samplingPairs() {
     })
   );
 }
+
+/**
+ * A run folder at `dir` of `n` records of hogwild:2 (problems p{from}, …, as fakeRecord's), each with a trace line
+ * of about `kb` KB (traces.jsonl: n × kb KB) whose texts are their steps joined, and `runJson`'s fields in run.json
+ * (its planned records unless given): a folder whose traces a reader must not hold at once (underHeap).
+ */
+export function bigRun(
+  dir: string,
+  o: { n: number; kb: number; from?: number; runJson?: Record<string, unknown> },
+): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  const ids = Array.from({ length: o.n }, (_, i) => `p${(o.from ?? 0) + i}`);
+  const keys = ids.map((id) => ["t", id, "hogwild:2", 1].join("\t"));
+  Deno.writeTextFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, planned: keys, ...o.runJson }));
+  const records = ids.map((id) =>
+    JSON.stringify(fakeRecord({ method: "hogwild:2", problem_id: id }, [fakeCheckpoint(1, true)]))
+  );
+  Deno.writeTextFileSync(join(dir, "records.jsonl"), records.join("\n") + "\n");
+  // each text a quarter of the line: two writers, each text once in workers and once in its step
+  const text = "the workers split the sum and check each other's parts; ".repeat(Math.ceil(o.kb * 1024 / 4 / 56));
+  const f = Deno.openSync(join(dir, "traces.jsonl"), { write: true, create: true, truncate: true });
+  try {
+    for (const id of ids) {
+      const texts = [`**Alice [1]:** ${id} ${text}`, `**Bob [1]:** ${id} ${text}`];
+      const steps = texts.map((t, w) => ({ worker: w, step: 1, pass: 1, text: t }));
+      const line = fakeTrace({ problem_id: id, workers: texts, steps });
+      const bytes = new TextEncoder().encode(JSON.stringify(line) + "\n");
+      for (let at = 0; at < bytes.length;) at += f.writeSync(bytes.subarray(at));
+    }
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Runs `code` (a module's text; it imports the project's files by absolute file URL, `root` below) in a Deno whose
+ * heap holds at most `mb` MiB: its stdout, and by how many MiB its resident memory grew past what it was once the
+ * imports were loaded (bytes outside the heap count there: a file's lines kept as Uint8Arrays). A heap passed is
+ * an error with the end of its stderr ("out of memory"). Linux (/proc/self/status).
+ */
+export async function underHeap(mb: number, code: string): Promise<{ out: string; grew: number }> {
+  const kib = (field: string) => `Number(/${field}:\\s+(\\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))[1])`;
+  const wrapped = `const __loaded = ${kib("VmRSS")};\n${code}\n` +
+    `console.error(\`grew \${(${kib("VmHWM")} - __loaded) / 1024} MiB\`);`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--v8-flags=--max-old-space-size=${mb}`, wrapped],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder(), stderr = text.decode(out.stderr);
+  const grew = /grew ([\d.]+) MiB/.exec(stderr);
+  if (out.code !== 0 || !grew) throw new Error(`exit ${out.code} under a ${mb} MiB heap: ${stderr.slice(-1500)}`);
+  return { out: text.decode(out.stdout), grew: Number(grew[1]) };
+}
+
+/** The project's root as a file URL with its slash: what underHeap's code imports from. */
+export const root = new URL("../", import.meta.url).href;

@@ -21,7 +21,7 @@ import {
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { appendLines, fileLines, replaceFile } from "../../engine/files.ts";
+import { appendLines, fileLines, fileRanges, replaceFile } from "../../engine/files.ts";
 import { COST_TERMS, isPackedPass } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
@@ -143,14 +143,45 @@ export function readLinesFrom<T>(
   return { lines, end };
 }
 
+/** Where a line of a file lies: its bytes [start, end), its newline at `end`. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
 /**
- * Each whole line of `file` parsed, one at a time (numbered as readLinesFrom numbers them): a reader that keeps a
- * little of each line (its key) never holds the file's worth of them (a run's traces pass what a heap holds).
+ * Each whole line of `file` parsed, one at a time, with where it lies (from byte `from`, a line's first; `before`:
+ * the lines above it, for the line numbers errors name): a reader that keeps a little of each line (its key, its
+ * span to read it again by lineAt) never holds the file's worth of them (a run's traces pass what a heap holds).
  */
-export function* eachLine<T>(file: string): Generator<T> {
+export function* eachLine<T>(file: string, from = 0, before = 0): Generator<{ line: T; span: Span }> {
   const decoder = new TextDecoder();
-  let i = 0;
-  for (const bytes of fileLines(file)) if (bytes.length) yield parseLine<T>(file, i++, decoder.decode(bytes));
+  let i = before, at = from;
+  for (const bytes of fileLines(file, { from })) {
+    const span = { start: at, end: at + bytes.length };
+    at = span.end + 1;
+    if (bytes.length) yield { line: parseLine<T>(file, i++, decoder.decode(bytes)), span };
+  }
+}
+
+/** The line of `file` at `span` (eachLine's) parsed again; `key`: the record key it was read with, checked. */
+export function lineAt<T extends { task: string; problem_id: string; method: string; seed: number }>(
+  file: string,
+  span: Span,
+  key: string,
+): T {
+  const [bytes] = fileRanges(file, [[span.start, span.end]]);
+  let line: T | undefined;
+  try {
+    line = parseLine<T>(file, 0, new TextDecoder().decode(bytes));
+  } catch {
+    // below
+  }
+  check(
+    line && recordKey(line) === key,
+    `${file}: changed while it was read (its line of ${key.replaceAll("\t", " / ")} moved); read it again`,
+  );
+  return line;
 }
 
 function parseLine<T>(file: string, i: number, l: string): T {
@@ -249,20 +280,22 @@ export function checkTraceLines(file: string, traces: readonly TraceLine[], befo
  * last line; the lines kept are kept as they are (a trace twice: its last, in its first's place). `whole`: the file
  * is those lines already. The one filter of a resume and of rescore.
  */
-export function recordsTraces(file: string, done: ReadonlySet<string>): { lines: Uint8Array[]; whole: boolean } {
+export function recordsTraces(
+  file: string,
+  done: ReadonlySet<string>,
+): { lines: Iterable<Uint8Array>; whole: boolean } {
   if (!existsSync(file)) return { lines: [], whole: true };
-  const decoder = new TextDecoder(), kept = new Map<string, Uint8Array>(), newline = new Uint8Array([0x0a]);
-  let lines = 0, bytes = 0;
-  for (const line of fileLines(file)) {
-    bytes += line.length + 1;
-    if (!line.length) continue;
-    lines++;
-    const key = recordKey(parseLine<TraceLine>(file, lines - 1, decoder.decode(line)));
-    if (done.has(key)) kept.set(key, line);
+  const kept = new Map<string, Span>();
+  let lines = 0, next = 0;
+  for (const { line, span } of eachLine<TraceLine>(file)) {
+    lines++, next = span.end + 1;
+    const key = recordKey(line);
+    if (done.has(key)) kept.set(key, span);
   }
   return {
-    lines: [...kept.values()].flatMap((l) => [l, newline]),
-    whole: kept.size === lines && bytes === statSync(file).size,
+    // read again one line at a time as they are written: the kept lines never held at once (5 GB of traces)
+    lines: fileRanges(file, [...kept.values()].map((s) => [s.start, s.end + 1])),
+    whole: kept.size === lines && next === statSync(file).size,
   };
 }
 
@@ -861,13 +894,10 @@ export function readRecords(dir: string): BenchRecord[] {
  * record key: read a line at a time, only the text kept (a run's traces grow to hundreds of MB).
  */
 export function traceTexts(dir: string): Map<string, string> {
-  const file = join(dir, "traces.jsonl"), decoder = new TextDecoder(), texts = new Map<string, string>();
+  const file = join(dir, "traces.jsonl"), texts = new Map<string, string>();
   if (!existsSync(file)) return texts;
-  let i = 0;
-  for (const bytes of fileLines(file)) {
-    if (!bytes.length) continue;
-    const t = parseLine<TraceLine>(file, i++, decoder.decode(bytes));
-    if (typeof t.problem === "string") texts.set(recordKey(t), t.problem);
+  for (const { line } of eachLine<TraceLine>(file)) {
+    if (typeof line.problem === "string") texts.set(recordKey(line), line.problem);
   }
   return texts;
 }

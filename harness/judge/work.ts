@@ -8,7 +8,17 @@ import { basename, dirname, join, resolve } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
-import { readLines, readRecords, readRunJson, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
+import {
+  checkTraceLines,
+  eachLine,
+  lineAt,
+  readRecords,
+  readRunJson,
+  recordKey,
+  type Span,
+  type TraceLine,
+  unfinishedRecords,
+} from "../bench/rundir.ts";
 import { type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
@@ -46,13 +56,29 @@ function runTokenizer(dir: string, override?: string): TextTokenizer {
   return tok;
 }
 
-/** One reply to get: a trace, a judge run, the prompt. */
+/** What names a trace: its record's key. */
+export type TraceHead = Pick<TraceLine, "task" | "problem_id" | "method" | "seed">;
+
+/** One reply to get: a trace, a judge run, and its prompt, built when asked (judgeAll). */
 export interface Work {
   file: JudgeFile;
-  trace: TraceLine;
+  trace: TraceHead;
   run: number;
-  prompt: string;
-  tokens: number[];
+  /** the prompt and each worker's tokens shown: built from the trace read again, once for all its runs */
+  prompt: () => { prompt: string; tokens: number[] };
+}
+
+/**
+ * `make`'s value for `n` calls, made at the first and let go at the last: a trace's prompt is held while its runs
+ * are asked for, not from the start (every trace's prompt at once passes the heap on a large run).
+ */
+function sharedBy<T>(n: number, make: () => T): () => T {
+  let made: T | undefined, calls = 0;
+  return () => {
+    const value = made ?? make();
+    made = ++calls < n ? value : undefined;
+    return value;
+  };
 }
 
 /** Runs `fn` over `items`, at most `n` at once. */
@@ -74,35 +100,53 @@ export function pendingWork(
   o: { runs: number; line: JudgeKey; template: JudgeTemplate; methods?: string[]; tokenizer?: string },
 ): {
   files: Map<string, JudgeFile>;
-  traces: Map<string, TraceLine[]>;
+  traces: Map<string, TraceHead[]>;
   work: Work[];
   empty: string[];
   unfinished: Map<string, string>;
 } {
   const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
-  const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceLine[]>();
+  const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceHead[]>();
   const work: Work[] = [], empty: string[] = [], unfinished = new Map<string, string>();
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   for (const dir of dirs) {
     const records = readRecords(dir), done = new Set(records.map(recordKey));
     const left = unfinishedRecords(records.length, existsSync(join(dir, "run.json")) ? readRunJson(dir) : {});
     if (left) unfinished.set(dir, left);
-    const recorded = readLines<TraceLine>(join(dir, "traces.jsonl"), false).filter((t) => done.has(recordKey(t)));
-    const all = recorded.filter((t) => t.workers.length >= 2);
-    for (const t of all) judgeable.add(t.method);
-    const own = all.filter((t) => !methods || methods.includes(t.method));
-    if (own.length === 0) empty.push(`${dir}: no trace to judge: ${whyNone(done.size, recorded, all)}`);
+    // each recorded trace's head, writers and span (a trace twice: its last): never the folder's traces at once
+    const traceFile = join(dir, "traces.jsonl");
+    const recorded = new Map<string, { head: TraceHead; writers: number; span: Span }>();
+    if (existsSync(traceFile)) {
+      let i = 0;
+      for (const { line: t, span } of eachLine<TraceLine>(traceFile)) {
+        checkTraceLines(traceFile, [t], i++);
+        const key = recordKey(t), { task, problem_id, method, seed } = t;
+        if (done.has(key)) {
+          recorded.set(key, { head: { task, problem_id, method, seed }, writers: t.workers.length, span });
+        }
+      }
+    }
+    const all = [...recorded].filter(([, t]) => t.writers >= 2);
+    for (const [, t] of all) judgeable.add(t.head.method);
+    const own = all.filter(([, t]) => !methods || methods.includes(t.head.method));
+    if (own.length === 0) {
+      empty.push(`${dir}: no trace to judge: ${whyNone(done.size, [...recorded.values()], all.map(([, t]) => t))}`);
+    }
     const file = new JudgeFile(dir);
     files.set(dir, file);
-    traces.set(dir, own);
+    traces.set(dir, own.map(([, t]) => t.head));
     let tok: TextTokenizer | undefined;
-    for (const trace of own) {
-      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...trace, ...line, run }));
+    for (const [key, { head, span }] of own) {
+      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...head, ...line, run }));
       if (todo.length === 0) continue;
       tok ??= runTokenizer(dir, o.tokenizer);
-      const transcript = mergedTranscript(trace, tok, prefix);
-      const prompt = judgePrompt(template, trace, transcript);
-      for (const run of todo) work.push({ file, trace, run, prompt, tokens: transcript.tokens });
+      const tokenizer = tok;
+      const prompt = sharedBy(todo.length, () => {
+        const trace = lineAt<TraceLine>(traceFile, span, key);
+        const transcript = mergedTranscript(trace, tokenizer, prefix);
+        return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
+      });
+      for (const run of todo) work.push({ file, trace: head, run, prompt });
     }
   }
   // a method named that no folder has would judge nothing and say nothing
@@ -124,8 +168,12 @@ export function pendingWork(
 }
 
 /** Why a folder has no trace to judge: no records, no traces of them, traces of one writer, or none asked for. */
-function whyNone(records: number, recorded: readonly TraceLine[], all: readonly TraceLine[]): string {
-  const methods = (ts: readonly TraceLine[]) => [...new Set(ts.map((t) => t.method))].join(", ");
+function whyNone(
+  records: number,
+  recorded: readonly { head: TraceHead; writers: number }[],
+  all: readonly { head: TraceHead }[],
+): string {
+  const methods = (ts: readonly { head: TraceHead }[]) => [...new Set(ts.map((t) => t.head.method))].join(", ");
   if (records === 0) return "no records yet";
   if (recorded.length === 0) return `${records} records, and no trace of them in traces.jsonl`;
   if (all.length === 0) {
@@ -152,12 +200,13 @@ export async function judgeAll(
     // a trace's key is its folder's alone
     const named = (e: Error) =>
       `${dirname(w.file.file)}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`;
+    const { prompt, tokens } = w.prompt();
     let reply: Reply;
     try {
-      reply = await judge.reply(w.prompt, w.run);
+      reply = await judge.reply(prompt, w.run);
     } catch (e) {
       if (e instanceof UnjudgeableError) {
-        w.file.append({ ...key, reply: "", unjudgeable: e.message, score: null, tokens: w.tokens });
+        w.file.append({ ...key, reply: "", unjudgeable: e.message, score: null, tokens });
         unjudgeable.push(named(e));
         return;
       }
@@ -170,7 +219,7 @@ export async function judgeAll(
       reply: reply.text,
       ...(reply.cut ? { cut: true } : {}),
       score: lineScore(reply.text, reply.cut),
-      tokens: w.tokens,
+      tokens,
     });
     if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
   });
@@ -185,7 +234,7 @@ export async function judgeAll(
 export function judgedBars(
   dirs: readonly string[],
   files: Map<string, JudgeFile>,
-  traces: Map<string, TraceLine[]>,
+  traces: Map<string, TraceHead[]>,
   o: {
     judge: string;
     template: JudgeTemplate;

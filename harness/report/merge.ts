@@ -101,7 +101,8 @@ function readShards(dirs: string[]) {
     const own = new Set(byShard[i].map(recordKey));
     const file = join(dir, "traces.jsonl");
     // the keys alone: a shard's traces parsed whole would pass the heap (a 5 GB traces.jsonl)
-    const lines = existsSync(file) ? Array.from(eachLine<TraceLine>(file), recordKey) : [], traced = new Set(lines);
+    const lines = existsSync(file) ? Array.from(eachLine<TraceLine>(file), (l) => recordKey(l.line)) : [];
+    const traced = new Set(lines);
     const without = [...own].filter((k) => !traced.has(k)).length;
     check(
       without === 0 && lines.length === own.size,
@@ -111,6 +112,19 @@ function readShards(dirs: string[]) {
     );
   }
   return { runs, first, records, planned };
+}
+
+/** The trace lines of each of `files` (absent: none), each with its newline, in the order given. */
+function* shardTraces(files: readonly string[]): Generator<Uint8Array> {
+  const newline = new Uint8Array([0x0a]);
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    for (const line of fileLines(file)) {
+      if (!line.length) continue;
+      yield line;
+      yield newline;
+    }
+  }
 }
 
 /** Merges shard folders `dirs` into the new run folder `out`: the records merged and the files written. */
@@ -145,15 +159,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     replaceFile(join(partial, "run.json"), JSON.stringify(run, null, 1) + "\n");
     // one string a record: a run's records may pass the longest string V8 holds (512 MiB)
     replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n"));
-    // the shards' trace lines as bytes, never one string (shards' traces add up past what a string holds)
-    const newline = new Uint8Array([0x0a]);
-    replaceFile(
-      join(partial, "traces.jsonl"),
-      runs.flatMap(({ dir }) => {
-        const file = join(dir, "traces.jsonl");
-        return existsSync(file) ? [...fileLines(file)].filter((l) => l.length).flatMap((l) => [l, newline]) : [];
-      }),
-    );
+    // the shards' trace lines copied a line at a time as bytes: never all held (shards' traces pass the heap)
+    replaceFile(join(partial, "traces.jsonl"), shardTraces(runs.map(({ dir }) => join(dir, "traces.jsonl"))));
     // the summary from the run.json written, as the bench's and rescore's are: its shards' sampling, fits, times
     return await report(partial, spec, records, run);
   });

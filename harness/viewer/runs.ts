@@ -15,8 +15,10 @@ import {
   checkPlanned,
   checkRecordLines,
   checkTraceLines,
-  readLinesFrom,
+  eachLine,
+  lineAt,
   recordKey,
+  type Span,
   type TraceLine,
 } from "../bench/rundir.ts";
 
@@ -24,7 +26,10 @@ export interface RunData {
   name: string;
   meta: Record<string, unknown>;
   records: BenchRecord[];
-  traces: Map<string, TraceLine>;
+  /** where each record's trace lies in traces.jsonl, by record key: the traces are read one at a time (trace) */
+  traces: ReadonlyMap<string, Span>;
+  /** the trace of a record key, read from traces.jsonl (a key without one: undefined) */
+  trace: (key: string) => TraceLine | undefined;
   /**
    * the run's protocol (its step heads left out of the measures, its redundancy check marked in the workers' text),
    * or why it is not known (runProtocol)
@@ -55,29 +60,33 @@ function runProtocol(meta: Record<string, unknown>): Protocol | string {
 
 /**
  * A file written by appends, followed: each read parses only the lines appended since the last (a run's traces
- * grow to hundreds of MB, and the viewer reads on every change), and the whole file again when it was replaced,
- * cut, or rewritten in place where bytes sampled over what was read differ (the project's own rewrites rename;
- * an edit by hand that keeps the file's length and falls between the samples shows once the viewer restarts).
+ * grow to gigabytes, and the viewer reads on every change), and the whole file again when it was replaced, cut,
+ * or rewritten in place where bytes sampled over what was read differ (the project's own rewrites rename; an edit
+ * by hand that keeps the file's length and falls between the samples shows once the viewer restarts). The lines
+ * are given one at a time and not kept: what a reader keeps of each is its own (a trace's key and span).
  */
 class Tail<T> {
-  lines: T[] = [];
+  #count = 0;
   #at?: { ino: number; end: number; print: string };
 
   /**
-   * Reads what was appended, and gives it to `take` with the count of lines above it, `reset` when the file is
-   * another (every line given). Any error, the read's or `take`'s, forgets the file: the next call reads it whole.
+   * Gives each line appended since the last call to `take`, with its number (0-based) and span; `reset` first when
+   * the file is another (every line given again). Any error, the read's or `take`'s, forgets the file: the next call
+   * reads it whole.
    */
-  update(file: string, take: (added: T[], before: number, reset: boolean) => void): void {
+  update(file: string, reset: () => void, take: (line: T, i: number, span: Span) => void): void {
     try {
       const st = statSync(file), at = this.#at;
       const same = at !== undefined && at.ino === st.ino && st.size >= at.end && fingerprint(file, at.end) === at.print;
-      const before = same ? this.lines.length : 0;
-      const { lines, end } = readLinesFrom<T>(file, same ? at.end : 0, before);
-      take(lines, before, !same);
-      this.lines = same ? this.lines.concat(lines) : lines;
+      if (!same) reset(), this.#count = 0;
+      let end = same ? at.end : 0;
+      for (const { line, span } of eachLine<T>(file, end, this.#count)) {
+        take(line, this.#count++, span);
+        end = span.end + 1;
+      }
       this.#at = { ino: st.ino, end, print: fingerprint(file, end) };
     } catch (e) {
-      this.lines = [], this.#at = undefined;
+      this.#count = 0, this.#at = undefined;
       throw e;
     }
   }
@@ -99,9 +108,10 @@ function fingerprint(file: string, end: number): string {
 export class RunSource {
   #cache?: { stamp: string; data: RunData };
   #records = new Tail<BenchRecord>();
+  #recordList: BenchRecord[] = [];
   #seen = new Set<string>();
   #traces = new Tail<TraceLine>();
-  #byKey = new Map<string, TraceLine>();
+  #spans = new Map<string, Span>();
   readonly name: string;
 
   constructor(readonly dir: string) {
@@ -146,11 +156,16 @@ export class RunSource {
       `${join(this.dir, "run.json")}: not a run.json of this project`,
     );
     const protocol = runProtocol(meta);
+    const spans = traces ? this.#readTraces(traces) : new Map<string, Span>();
     const data: RunData = {
       name: this.name,
       meta,
       records: records ? this.#readRecords(records, meta.planned) : [],
-      traces: traces ? this.#readTraces(traces) : new Map(),
+      traces: spans,
+      trace: (key) => {
+        const span = spans.get(key);
+        return span && lineAt<TraceLine>(traces!, span, key);
+      },
       protocol,
     };
     this.#cache = { stamp, data };
@@ -158,21 +173,22 @@ export class RunSource {
   }
 
   #readRecords(file: string, planned: unknown): BenchRecord[] {
-    this.#records.update(file, (added, before, reset) => {
-      if (reset) this.#seen = new Set();
-      checkRecordLines(file, added, this.#seen, before);
+    this.#records.update(file, () => {
+      this.#recordList = [], this.#seen = new Set();
+    }, (r, i) => {
+      checkRecordLines(file, [r], this.#seen, i);
+      this.#recordList.push(r);
     });
-    const list = this.#records.lines;
+    const list = this.#recordList.slice();
     checkPlanned(file, list, planned), checkOneGrader([{ name: file, records: list }]); // as plot refuses them
     return list;
   }
 
-  #readTraces(file: string): Map<string, TraceLine> {
-    this.#traces.update(file, (added, before, reset) => {
-      if (reset) this.#byKey = new Map();
-      checkTraceLines(file, added, before);
-      for (const t of added) this.#byKey.set(recordKey(t), t);
+  #readTraces(file: string): Map<string, Span> {
+    this.#traces.update(file, () => this.#spans = new Map(), (t, i, span) => {
+      checkTraceLines(file, [t], i);
+      this.#spans.set(recordKey(t), span);
     });
-    return new Map(this.#byKey);
+    return new Map(this.#spans);
   }
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
 import { timeDoubts } from "../bench/timing.ts";
-import { type BenchRecord, recordKey, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
+import { type BenchRecord, recordKey, type Span, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -86,21 +86,27 @@ function disagreements(records: BenchRecord[]): Set<string> {
 
 const summaries = new WeakMap<RunData, unknown[]>();
 /**
- * Each trace's measures while its trace line, its record and the run's protocol are the ones read: a growing run
- * keeps its parsed lines (runs.ts), so a record appended costs its own measures, not every record's again.
+ * Each trace's measures while its line, its record and the run's protocol are the ones read: a growing run keeps
+ * its traces' spans (runs.ts), so a record appended costs its own measures, not every record's again (and the
+ * Records tab reads each trace once, not the run's traces at once).
  */
-const measured = new WeakMap<TraceLine, { record?: BenchRecord; protocol: string; value: Measures | string }>();
+const measured = new WeakMap<Span, { record?: BenchRecord; protocol: string; value: Measures | string }>();
 const protocols = new WeakMap<RunData, string>();
 
-/** A record's measures, or why it has none (measuresOrWhy); null without a trace. */
-export function measuresOf(data: RunData, key: string, record: BenchRecord | undefined): Measures | string | null {
-  const trace = data.traces.get(key);
-  if (!trace) return null;
+/** A record's measures, or why it has none (measuresOrWhy); null without a trace. `trace`: the trace, if read. */
+export function measuresOf(
+  data: RunData,
+  key: string,
+  record: BenchRecord | undefined,
+  trace?: TraceLine,
+): Measures | string | null {
+  const span = data.traces.get(key);
+  if (!span) return null;
   if (!protocols.has(data)) protocols.set(data, JSON.stringify(data.protocol));
-  const protocol = protocols.get(data)!, hit = measured.get(trace);
+  const protocol = protocols.get(data)!, hit = measured.get(span);
   if (hit && hit.record === record && hit.protocol === protocol) return hit.value;
-  const value = measuresOrWhy(trace, record, data.protocol);
-  measured.set(trace, { record, protocol, value });
+  const value = measuresOrWhy(trace ?? data.trace(key)!, record, data.protocol);
+  measured.set(span, { record, protocol, value });
   return value;
 }
 
@@ -205,14 +211,14 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   if (m[2] === "curves") return json(curvesChart(data));
   if (m[2] === "records") return json(recordList(data));
   const key = url.searchParams.get("key") ?? "";
-  const record = data.records.find((r) => recordKey(r) === key), trace = data.traces.get(key);
+  const record = data.records.find((r) => recordKey(r) === key), trace = data.trace(key);
   if (!record && !trace) return notFound();
   if (m[2] === "views") {
     const pass = Number(url.searchParams.get("pass"));
     if (!trace || !Number.isInteger(pass) || pass < 1) return notFound();
     return json(viewsAt(trace, Math.min(pass, decodePasses(record, trace))) ?? null);
   }
-  const found = measuresOf(data, key, record);
+  const found = measuresOf(data, key, record, trace);
   return json({
     record: record ?? null,
     trace: trace ?? null,

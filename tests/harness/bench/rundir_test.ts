@@ -4,14 +4,14 @@
  * means, never "undefined").
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
-import { dataPairs, fakeCheckpoint, fakeRecord, samplingPairs } from "../../helpers.ts";
+import { bigRun, dataPairs, fakeCheckpoint, fakeRecord, root, samplingPairs, underHeap } from "../../helpers.ts";
 import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
 /** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
@@ -438,5 +438,32 @@ Deno.test("a refusal names what an absent field of a key means, never undefined:
       assert.ok(!/undefined/.test(lines[0]), lines[0]);
       if (!(k in always)) assert.match(lines[0], /\S \(absent\)/);
     }
+  }
+});
+
+Deno.test("a resume's and rescore's trace filter over traces past the heap: lines copied one at a time, in place, those without a record dropped, a trace twice its last in its first's place", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-traces-big-")), file = join(dir, "traces.jsonl");
+  bigRun(dir, { n: 300, kb: 1000 }); // 300 MB of traces, under a 64 MiB heap
+  const lines = readFileSync(file, "utf8").split("\n").slice(0, -1);
+  const again = JSON.stringify({ ...JSON.parse(lines[5]), pass_ms: [2] }); // p5 traced again after a kill
+  appendFileSync(file, again + "\n" + lines[7].slice(0, 1000)); // and a torn line
+  const done = Array.from({ length: 300 }, (_, i) => `p${i}`).filter((id) => id !== "p3");
+  try {
+    const { out, grew } = await underHeap(
+      64,
+      `import { recordsTraces, recordKey } from "${root}harness/bench/rundir.ts";
+      import { replaceFile } from "${root}engine/files.ts";
+      const done = new Set(${JSON.stringify(done)}.map((id) => ["t", id, "hogwild:2", 1].join("\\t")));
+      const kept = recordsTraces(${JSON.stringify(file)}, done);
+      console.log(kept.whole);
+      replaceFile(${JSON.stringify(file)}, kept.lines); // in place, as a resume does`,
+    );
+    assert.equal(out.trim(), "false");
+    // about 110 MiB (the heap's own, lines read and not yet collected), and 330 where the kept lines were held
+    assert.ok(grew < 150, `the filter grew by ${grew} MiB`);
+    const expected = lines.map((l, i) => i === 5 ? again : l).filter((_, i) => i !== 3);
+    assert.ok(readFileSync(file, "utf8") === expected.join("\n") + "\n", "the kept lines, as they were");
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });

@@ -26,7 +26,7 @@ import { localJudge } from "../../../harness/judge/local.ts";
 import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
 import type { JudgeLine } from "../../../harness/judge/scores.ts";
 import type { TraceLine } from "../../../harness/bench/rundir.ts";
-import { runCli } from "../../helpers.ts";
+import { bigRun, root, runCli, underHeap } from "../../helpers.ts";
 
 const DEMO = fileURLToPath(new URL("../../../engine/models/hogwild-demo", import.meta.url));
 
@@ -1264,5 +1264,41 @@ Deno.test("deno task judge: over an unfinished run the chart's subtitle and a no
     assert.ok(readFileSync(chart, "utf8").includes(note), "in the chart's subtitle");
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("judge over traces past the heap: each read for its prompt when its runs are asked for, held while they are", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-big-")), dir = join(base, "run");
+  bigRun(dir, { n: 100, kb: 1000, runJson: { model: { source: DEMO } } }); // 100 MB of traces, under a 64 MiB heap
+  try {
+    const { out } = await underHeap(
+      64,
+      `import { judgeAll, pendingWork } from "${root}harness/judge/work.ts";
+      import { loadJudgeTemplate } from "${root}harness/judge/prompt.ts";
+      const line = { judge: "fake", prompt_version: "v", prefix_tokens: 64 };
+      const { work } = pendingWork([${JSON.stringify(dir)}], { runs: 2, line, template: loadJudgeTemplate() });
+      // each prompt's own problem, and each trace's prompt built once for its two runs
+      const asked = new Map();
+      const judge = {
+        id: "fake",
+        where: "here",
+        reply: async (prompt, run) => {
+          const id = /\\*\\*Alice \\[1\\]:\\*\\* (p\\d+)/.exec(prompt)[1];
+          asked.set(id + " " + run, prompt);
+          return { text: "SCORE: 4" };
+        },
+      };
+      const { got, failures } = await judgeAll(judge, work, line, 4);
+      const same = [...asked].filter(([k, p]) => k.endsWith(" 1") && asked.get(k.replace(/ 1$/, " 0")) === p);
+      console.log(JSON.stringify({ work: work.length, got, failures, asked: asked.size, same: same.length }));`,
+    );
+    assert.deepEqual(JSON.parse(out), { work: 200, got: 200, failures: [], asked: 200, same: 100 });
+    const lines = readFileSync(join(dir, "judge.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(
+      new Set(lines.map((l) => `${l.problem_id} ${l.run} ${l.score}`)),
+      new Set(Array.from({ length: 100 }, (_, i) => [`p${i} 0 4`, `p${i} 1 4`]).flat()),
+    );
+  } finally {
+    rmSync(base, { recursive: true });
   }
 });

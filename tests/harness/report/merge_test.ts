@@ -3,10 +3,11 @@
  * the same spec with its fields in another order (written by another commit) merges.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dataPairs, runCli } from "../../helpers.ts";
+import { bigRun, dataPairs, root, runCli, underHeap } from "../../helpers.ts";
 import { mergeShards } from "../../../harness/report/merge.ts";
 
 /** A shard folder of a run that planned no records: run.json with `spec` (and its shard), empty records and traces. */
@@ -145,4 +146,35 @@ Deno.test("merge's summary says what each shard's does: the greedy methods' line
     new RegExp(`Warning: the cost model of shard ${dirs[1]} predicts its own 31 calibration passes`),
   );
   assert.doesNotMatch(summary, new RegExp(`shard ${dirs[0]}`), "the shard whose fit is fine");
+});
+
+Deno.test("merge of shards whose traces pass the heap copies them a line at a time", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-big-"));
+  const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["hogwild:2"], budgets: [1], seeds: [1] };
+  // 2 × 150 MB of traces: never held at once, as text (the heap) or as bytes (what the process grew by)
+  const dirs = [0, 1].map((index) => {
+    const dir = join(base, `shard-${index}`);
+    bigRun(dir, {
+      n: 150,
+      kb: 1000,
+      from: 150 * index,
+      runJson: { spec: { shard: { index, count: 2 } }, spec_full: full },
+    });
+    return dir;
+  });
+  try {
+    const out = join(base, "merged");
+    const { out: said, grew } = await underHeap(
+      64,
+      `import { mergeShards } from "${root}harness/report/merge.ts";
+      console.log((await mergeShards(${JSON.stringify(dirs)}, ${JSON.stringify(out)})).records);`,
+    );
+    assert.equal(said.trim(), "300");
+    // about 150 MiB (the plots' and the heap's own), and 320 where the traces were held
+    assert.ok(grew < 200, `the merge grew by ${grew} MiB`);
+    const traces = (dir: string) => readFileSync(join(dir, "traces.jsonl"));
+    assert.ok(traces(out).equals(Buffer.concat(dirs.map(traces))), "the shards' traces, in order, byte for byte");
+  } finally {
+    rmSync(base, { recursive: true });
+  }
 });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   appendFileSync,
+  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -11,13 +12,15 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
 import { loadProtocol } from "../../../harness/generation/prompts.ts";
 import { protocolHash } from "../../../harness/bench/run_key.ts";
 import { hostCheck, measuresOf, serveViewer } from "../../../harness/viewer/server.ts";
 import { recordKey } from "../../../harness/bench/rundir.ts";
 import { CHECK, writeRun } from "./run_fixture.ts";
+import { bigRun, root, underHeap } from "../../helpers.ts";
 
 /** A raw HTTP request, so that paths and headers reach the server exactly as written (no client normalising `..`). */
 async function raw(port: number, path: string, headers = "Host: 127.0.0.1\r\n"): Promise<number> {
@@ -372,4 +375,28 @@ Deno.test("viewer server: a growing run's records keep their measures (a record 
   assert.equal(after.length, before.length + 1);
   before.forEach((m, i) => assert.equal(after[i], m, `record ${i}: the same measures, not computed again`));
   assert.deepEqual(after.at(-1), before[0], "the appended record's own, like the one it copies");
+});
+
+Deno.test("viewer server: a run whose traces pass the heap is read, its traces read one at a time for their measures", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-view-big-")), "run");
+  bigRun(dir, { n: 100, kb: 1000 }); // 100 MB of traces under a 64 MiB heap: their keys and spans held, not them
+  try {
+    const { out } = await underHeap(
+      64,
+      `import { RunSource } from "${root}harness/viewer/runs.ts";
+      import { measuresOf } from "${root}harness/viewer/server.ts";
+      import { recordKey } from "${root}harness/bench/rundir.ts";
+      const data = new RunSource(${JSON.stringify(dir)}).read();
+      const measures = data.records.map((r) => measuresOf(data, recordKey(r), r));
+      console.log(JSON.stringify({
+        records: data.records.length,
+        traces: data.traces.size,
+        measured: measures.filter((m) => m !== null && typeof m === "object" && m.overlap === 1).length,
+        p7: data.trace(${JSON.stringify(["t", "p7", "hogwild:2", 1].join("\t"))}).workers[0].slice(0, 17),
+      }));`,
+    );
+    assert.deepEqual(JSON.parse(out), { records: 100, traces: 100, measured: 100, p7: "**Alice [1]:** p7" });
+  } finally {
+    rmSync(dirname(dir), { recursive: true });
+  }
 });
