@@ -13,6 +13,7 @@ import { GRADER_VERSION } from "../tasks/grading/grader.ts";
 import type { BenchSpec } from "../harness/bench/spec.ts";
 import { gradeCheckpoints, graderFailures, graderFailuresText, recountVotes } from "../harness/bench/grading.ts";
 import { report } from "../harness/report/report.ts";
+import { progress } from "../harness/bench/progress.ts";
 import {
   type BenchRecord,
   checkMeta,
@@ -99,16 +100,16 @@ async function main() {
         "normalisation (and so is an answer that is its method's vote or majority)",
     );
   }
-  const pool = new GradePool();
-  let graded: BenchRecord[];
+  const pool = new GradePool(), bar = progress(recounted.length, 0, { command: "rescore" });
+  let graded: BenchRecord[], done = 0;
   try {
-    graded = await Promise.all(recounted.map(async (r) => ({
-      ...r,
-      checkpoints: await gradeCheckpoints(r.checkpoints, r, pool),
-      grader: GRADER_VERSION,
-    })));
+    graded = await Promise.all(recounted.map(async (r) => {
+      const checkpoints = await gradeCheckpoints(r.checkpoints, r, pool);
+      bar.update(++done);
+      return { ...r, checkpoints, grader: GRADER_VERSION };
+    }));
   } finally {
-    pool.close();
+    pool.close(), bar.stop();
   }
   const spec = { ...(run.spec_full as BenchSpec), out: f.out };
   const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");

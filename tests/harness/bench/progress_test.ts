@@ -32,3 +32,16 @@ Deno.test("progress: the time left is this invocation's rate times what is left,
   // nothing written yet in this invocation (a resume at 1222 of 2700): no rate to go by
   assert.deepEqual(lines(2700, 1222, [[20_000, 1222]]), ["bench: 1222/2700 records, 1.0 passes/s, starting"]);
 });
+
+Deno.test("progress: a command without passes (rescore) says its records and time left, in its own name", () => {
+  const out: string[] = [], error = console.error;
+  let t = 0;
+  console.error = (line: string) => void out.push(line);
+  try {
+    const bar = progress(40, 0, { command: "rescore", clock: () => t, terminal: false });
+    for (const [ms, done] of [[5_000, 5], [10_000, 10], [40_000, 40]]) (t = ms, bar.update(done));
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(out, ["rescore: 10/40 records, about 30 s left", "rescore: 40/40 records, about 0 s left"]);
+});
