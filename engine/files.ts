@@ -175,12 +175,7 @@ export function* fileLines(
   o: { chunkBytes?: number; unterminated?: boolean; from?: number } = {},
 ): Generator<Uint8Array> {
   checkNotFolder(file);
-  let f: Deno.FsFile;
-  try {
-    f = Deno.openSync(file, { read: true });
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
-  }
+  const f = openToRead(file);
   try {
     if (o.from) f.seekSync(o.from, Deno.SeekMode.Start);
     const chunk = new Uint8Array(o.chunkBytes ?? 1 << 24);
@@ -207,12 +202,7 @@ export function* fileLines(
  * by fileLines' offsets, read again without reading the file whole).
  */
 export function* fileRanges(file: string, ranges: Iterable<readonly [number, number]>): Generator<Uint8Array> {
-  let f: Deno.FsFile;
-  try {
-    f = Deno.openSync(file, { read: true });
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
-  }
+  const f = openToRead(file);
   try {
     for (const [start, end] of ranges) {
       const out = new Uint8Array(end - start);
@@ -226,6 +216,14 @@ export function* fileRanges(file: string, ranges: Iterable<readonly [number, num
     }
   } finally {
     f.close();
+  }
+}
+
+function openToRead(file: string): Deno.FsFile {
+  try {
+    return Deno.openSync(file, { read: true });
+  } catch (e) {
+    throw new InputError(`${file}: cannot read (${oneLine((e as Error).message)})`);
   }
 }
 
