@@ -120,16 +120,10 @@ export async function bench(args: string[]): Promise<void> {
   const source = await modelFolder(spec.model, MODEL_TEMPLATE_FILES);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   Object.assign(spec, modelTemplates(source, spec));
-  // Freed when the bench ends (`using`), the cache before it: device memory back at once, not at exit.
-  using engine = await Engine.load(source, {
-    device: spec.device as Device,
-    cuda: spec.cuda,
-    allowLongContext: spec.allowLongContext,
-    longContextAdvice:
-      "lower --budgets or shorten the prompts (in a new --out: both are the run's spec), or allow it " +
-      "(--allow-long-context, with which this folder resumes)",
-  });
-  const tok = engine.tokenizer;
+  // The model's files without its weights: the prompts, problems and context are checked against them before
+  // the weights load (minutes for a large model), so that a refusal costs seconds.
+  const model = Engine.readFiles(source);
+  const tok = model.tokenizer;
   check(tok, `--model ${spec.model}: the benchmark needs a tokenizer (tokenizer.json)`);
   // The prompt files meet the model's tokenizer here: an added token in one would be read as that token in every
   // prompt (a forged turn), so it is refused as a problem's is, naming the file and field.
@@ -146,7 +140,7 @@ export async function bench(args: string[]): Promise<void> {
   ) refuseAddedTokens(tok, t.text, t.where, "take it out of the file");
   const ctx: Omit<RunContext, "finisherTokens"> = {
     tokenizer: tok,
-    generation: engine.generation,
+    generation: model.generation,
     protocol,
     collabTemplate: spec.collabTemplate,
     plainTemplate: spec.plainTemplate,
@@ -186,7 +180,7 @@ export async function bench(args: string[]): Promise<void> {
     methods: spec.methods,
     problems,
     budget: Math.max(...spec.budgets),
-    limit: engine.config.maxPositions,
+    limit: model.config.maxPositions,
     limitFrom: source.startsWith("random:") ? "its real checkpoint's" : "config.json",
     allowed: spec.allowLongContext === true,
     tokens: (text) => tok.encode(text).length,
@@ -202,7 +196,7 @@ export async function bench(args: string[]): Promise<void> {
     ? forbiddenNote(tok, protocol, protocolFile(spec.protocol))
     : undefined;
   if (unforbidden) console.error(`bench: note: ${unforbidden}`);
-  const sampling = resolveSampling(engine.generation, spec.sampling);
+  const sampling = resolveSampling(model.generation, spec.sampling);
   // Seeds feed only the writers' draws: decoded greedily, every seed is the same run, and the statistics over
   // seeds would count it k times (a ± of 0, intervals √k too narrow).
   check(
@@ -226,6 +220,15 @@ export async function bench(args: string[]): Promise<void> {
     codeEnvironment: await code?.environment(),
     weightsCache: join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "hogwild", "weights-sha256.json"),
     sampling,
+  });
+  // Freed when the bench ends (`using`), the cache before it: device memory back at once, not at exit.
+  using engine = await Engine.load(model, {
+    device: spec.device as Device,
+    cuda: spec.cuda,
+    allowLongContext: spec.allowLongContext,
+    longContextAdvice:
+      "lower --budgets or shorten the prompts (in a new --out: both are the run's spec), or allow it " +
+      "(--allow-long-context, with which this folder resumes)",
   });
   const here = provenance(source, engine, spec.device);
   const dir = RunDir.open(out, key, {

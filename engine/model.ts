@@ -76,6 +76,16 @@ export interface ForwardOptions {
   keyRotation?: boolean;
 }
 
+/** A model's files read without its weights (Engine.readFiles). */
+export interface ModelFiles {
+  source: string;
+  config: ModelConfig;
+  generation: GenerationConfig;
+  tokenizer: TextTokenizer | undefined;
+  /** the checkpoint's tensors, found by their headers */
+  spec: ModelSpec;
+}
+
 export class Engine {
   #recorders = new WeakMap<KVCache, Recorder>();
   /** The caches this model made: a cache is laid out for one model's shape, and another's pass would run off it. */
@@ -95,9 +105,29 @@ export class Engine {
   /** LoadOptions.longContextAdvice */
   longContextAdvice = "shorten the input";
 
-  /** `source`: a model folder (config.json + safetensors), or `random:SHAPE` (see engine/shapes.ts). */
-  static async load(source: string, opts: LoadOptions = {}): Promise<Engine> {
-    const device = opts.device ?? "cpu";
+  /**
+   * `source`: a model folder (config.json + safetensors), or `random:SHAPE` (see engine/shapes.ts); or its files
+   * already read (Engine.readFiles: a command checks its inputs against them before the weights load).
+   */
+  static async load(source: string | ModelFiles, opts: LoadOptions = {}): Promise<Engine> {
+    const files = typeof source === "string" ? Engine.readFiles(source, opts) : source;
+    const engine = await Engine.fromSpec(files.spec, {
+      device: opts.device ?? "cpu",
+      generation: files.generation,
+      tokenizer: files.tokenizer,
+      source: files.source,
+      cuda: opts.cuda,
+    });
+    engine.allowLongContext = opts.allowLongContext ?? false;
+    if (opts.longContextAdvice) engine.longContextAdvice = opts.longContextAdvice;
+    return engine;
+  }
+
+  /**
+   * A model's files read without its weights (the checkpoint's headers only): in seconds, where loading the
+   * weights of a large model takes minutes.
+   */
+  static readFiles(source: string, opts: Pick<LoadOptions, "seed" | "tokenizer"> = {}): ModelFiles {
     let spec: ModelSpec, generation: GenerationConfig, tokenizer: TextTokenizer | undefined;
     const config = localConfig(source);
     if (source.startsWith("random:")) {
@@ -118,10 +148,7 @@ export class Engine {
           "embedding (config.json's vocab_size): the tokenizer of another model?",
       );
     }
-    const engine = await Engine.fromSpec(spec, { device, generation, tokenizer, source, cuda: opts.cuda });
-    engine.allowLongContext = opts.allowLongContext ?? false;
-    if (opts.longContextAdvice) engine.longContextAdvice = opts.longContextAdvice;
-    return engine;
+    return { source, config, generation, tokenizer, spec };
   }
 
   /** A model from a spec built by hand (random weights of any shape, for tests and benchmarks). */

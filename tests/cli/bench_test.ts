@@ -413,7 +413,7 @@ Deno.test("a run whose start failed does not lock its folder: the same --out wit
   assert.equal(records(out).length, 1);
 });
 
-Deno.test("a method whose runs cannot fit the model's positions by the largest budget is refused before any pass, naming it; --allow-long-context lets it start", async () => {
+Deno.test("a method whose runs cannot fit the model's positions by the largest budget is refused before the weights load, naming it; --allow-long-context lets it start", async () => {
   // Fig. 10 right's geometry, small: six workers' tokens in every view pass the 2048 positions at 448 passes.
   const out = join(tmp(), "long-context");
   const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "2", "--budgets", "64:448:64"];
@@ -425,6 +425,11 @@ Deno.test("a method whose runs cannot fit the model's positions by the largest b
   );
   assert.ok(!existsSync(join(out, "run.json")), "refused before the run folder opened");
   assert.doesNotMatch(r.stderr, /calibrat|passes\/s/, "refused before any pass");
+  // and before the weights load (minutes for a large model): on a device that cannot load them (this machine's
+  // cuda, where it has no GPU), the refusal is still the context's
+  const device = await runBench(...args, "--methods", "sequential,hogwild:6", "--device", "cuda", "--out", out);
+  assert.equal(device.code, 2, device.stderr);
+  assert.match(device.stderr, /^error: method hogwild:6 at the largest of --budgets, 448 passes/m);
   // two workers fit; allowed, six get past the check: each to the one after it (two seeds of a greedy model)
   const fits = await runBench(...args, "--methods", "hogwild:2", "--seeds", "1,2", "--out", out);
   const allowed = await runBench(
