@@ -106,11 +106,18 @@ export function checkOutputFiles(
 }
 
 /**
- * Replaces `file` whole, atomically; `data` may come in parts (lines too many to join into one string), made as
+ * Replaces `file` whole, atomically (through a symbolic link: the file it names); `data` may come in parts (lines too many to join into one string), made as
  * they are written (a copy of a file's lines that never holds them all; they may be read from `file` itself).
  */
 export function replaceFile(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
-  const tmp = `${file}.tmp`;
+  // a link is kept and its file replaced (traces put on another disk stay there, not copied over the link)
+  let real = file;
+  try {
+    if (Deno.lstatSync(file).isSymlink) real = Deno.realPathSync(file);
+  } catch {
+    // not there yet, or a link to nothing: made where it is named
+  }
+  const tmp = `${real}.tmp`;
   const why = notReplaceable(file);
   if (why) throw new InputError(`${file}: ${why}`);
   try {
@@ -123,7 +130,7 @@ export function replaceFile(file: string, data: string | Uint8Array | Iterable<s
     } finally {
       f.close();
     }
-    Deno.renameSync(tmp, file);
+    Deno.renameSync(tmp, real);
   } catch (e) {
     try {
       Deno.removeSync(tmp);
@@ -198,12 +205,23 @@ export function* fileLines(
 }
 
 /**
- * The bytes of `file` in each range [start, end) of `ranges`, one range at a time, in the order given (a line found
- * by fileLines' offsets, read again without reading the file whole).
+ * The bytes of `file` in each range [start, end) of `ranges`, one range at a time, in the order given (lines found
+ * by fileLines' offsets, read again without reading the file whole). `same`: the file as it was when the ranges
+ * were found (its inode, size and change time), checked on the file opened: offsets into another file, or into
+ * this one rewritten, would copy other bytes.
  */
-export function* fileRanges(file: string, ranges: Iterable<readonly [number, number]>): Generator<Uint8Array> {
+export function* fileRanges(
+  file: string,
+  ranges: Iterable<readonly [number, number]>,
+  same?: FileStamp,
+): Generator<Uint8Array> {
   const f = openToRead(file);
   try {
+    if (same) {
+      if (!sameStamp(stamp(f.statSync()), same)) {
+        throw new InputError(`${file}: replaced or changed while it was read; run the same command again`);
+      }
+    }
     for (const [start, end] of ranges) {
       const out = new Uint8Array(end - start);
       f.seekSync(start, Deno.SeekMode.Start);
@@ -218,6 +236,17 @@ export function* fileRanges(file: string, ranges: Iterable<readonly [number, num
     f.close();
   }
 }
+
+/** What tells a file from another, or from itself rewritten: its inode, size and modification time. */
+export interface FileStamp {
+  ino: number | null;
+  size: number;
+  mtime: number | undefined;
+}
+
+export const stamp = (i: Deno.FileInfo): FileStamp => ({ ino: i.ino, size: i.size, mtime: i.mtime?.getTime() });
+
+export const sameStamp = (a: FileStamp, b: FileStamp) => a.ino === b.ino && a.size === b.size && a.mtime === b.mtime;
 
 function openToRead(file: string): Deno.FsFile {
   try {

@@ -21,7 +21,7 @@ import {
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { appendLines, fileLines, fileRanges, replaceFile } from "../../engine/files.ts";
+import { appendLines, fileLines, fileRanges, replaceFile, sameStamp, stamp } from "../../engine/files.ts";
 import { COST_TERMS, isPackedPass } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
@@ -285,17 +285,22 @@ export function recordsTraces(
   done: ReadonlySet<string>,
 ): { lines: Iterable<Uint8Array>; whole: boolean } {
   if (!existsSync(file)) return { lines: [], whole: true };
-  const kept = new Map<string, Span>();
+  const kept = new Map<string, Span>(), same = stamp(Deno.statSync(file));
   let lines = 0, next = 0;
   for (const { line, span } of eachLine<TraceLine>(file)) {
     lines++, next = span.end + 1;
     const key = recordKey(line);
     if (done.has(key)) kept.set(key, span);
   }
+  // the lines are read again by their offsets: the file must be the one they were found in
+  check(
+    sameStamp(stamp(Deno.statSync(file)), same),
+    `${file}: changed while it was read (another command writing it?); run the same command again`,
+  );
   return {
     // read again one line at a time as they are written: the kept lines never held at once (5 GB of traces)
-    lines: fileRanges(file, [...kept.values()].map((s) => [s.start, s.end + 1])),
-    whole: kept.size === lines && next === statSync(file).size,
+    lines: fileRanges(file, [...kept.values()].map((s) => [s.start, s.end + 1]), same),
+    whole: kept.size === lines && next === same.size,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { check } from "../../engine/errors.ts";
+import { check, InputError } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import {
@@ -200,8 +200,15 @@ export async function judgeAll(
     // a trace's key is its folder's alone
     const named = (e: Error) =>
       `${dirname(w.file.file)}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`;
-    const { prompt, tokens } = w.prompt();
-    let reply: Reply;
+    let prompt: string, tokens: number[], reply: Reply;
+    try {
+      // its trace read now: one changed since (a resume's rewrite) is this trace's failure, not every reply's
+      ({ prompt, tokens } = w.prompt());
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      failures.push(named(e));
+      return;
+    }
     try {
       reply = await judge.reply(prompt, w.run);
     } catch (e) {

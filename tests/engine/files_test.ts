@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
 import { checkNotFolder, checkOutputFiles, fileLines, replaceFile } from "../../engine/files.ts";
 
-Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link to one or a folder is refused as it is", () => {
+Deno.test("replaceFile: a new or regular file is replaced whole, through a link too; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
   replaceFile(join(dir, "a.txt"), "one");
   replaceFile(join(dir, "a.txt"), ["two", "\n"]);
@@ -26,6 +26,15 @@ Deno.test("replaceFile: a new or regular file is replaced whole; a pipe, a link 
   }
   assert.ok(Deno.statSync(pipe).isFifo, "the pipe is still a pipe");
   assert.ok(Deno.lstatSync(join(dir, "link")).isSymlink);
+  // a link to a regular file (a run's traces put on another disk): the link kept, the file it names replaced
+  mkdirSync(join(dir, "other-disk"));
+  const target = join(dir, "other-disk", "traces.jsonl"), link = join(dir, "traces.jsonl");
+  writeFileSync(target, "old\n");
+  symlinkSync(target, link);
+  replaceFile(link, ["new", "\n"]);
+  assert.ok(Deno.lstatSync(link).isSymlink, "still a link");
+  assert.equal(readFileSync(target, "utf8"), "new\n");
+  assert.deepEqual(Deno.readDirSync(join(dir, "other-disk")).toArray().map((e) => e.name), ["traces.jsonl"]);
 });
 
 Deno.test("fileLines: every whole line, read in pieces of any size, as splitting the whole file gives them", () => {

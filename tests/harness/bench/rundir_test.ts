@@ -4,11 +4,21 @@
  * means, never "undefined").
  */
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { differences, lockedBy, RunDir } from "../../../harness/bench/rundir.ts";
+import { differences, lockedBy, recordsTraces, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { bigRun, dataPairs, fakeCheckpoint, fakeRecord, root, samplingPairs, underHeap } from "../../helpers.ts";
@@ -466,4 +476,33 @@ Deno.test("a resume's and rescore's trace filter over traces past the heap: line
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+Deno.test("the trace filter reads its kept lines again from the file it found them in: one replaced or grown meanwhile is refused, never copied by the old offsets", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-traces-moved-")), file = join(dir, "traces.jsonl");
+  bigRun(dir, { n: 24, kb: 1 });
+  const lines = readFileSync(file, "utf8").split("\n").slice(0, -1);
+  const done = new Set(Array.from({ length: 19 }, (_, i) => ["t", `p${i}`, "hogwild:2", 1].join("\t")));
+  for (
+    const change of [
+      // the same lines in another order, renamed over it (another command's rewrite)
+      () => {
+        writeFileSync(join(dir, "new"), [...lines.slice(1), lines[0]].join("\n") + "\n");
+        renameSync(join(dir, "new"), file);
+      },
+      () => appendFileSync(file, lines[3] + "\n"), // a line appended
+    ]
+  ) {
+    writeFileSync(file, lines.join("\n") + "\n");
+    const kept = recordsTraces(file, done);
+    change();
+    assert.throws(
+      () => [...kept.lines],
+      /traces\.jsonl: replaced or changed while it was read; run the same command again/,
+    );
+  }
+  writeFileSync(file, lines.join("\n") + "\n");
+  const copied = new TextDecoder().decode(Buffer.concat([...recordsTraces(file, done).lines]));
+  assert.equal(copied, lines.slice(0, 19).join("\n") + "\n", "unchanged: its records' lines");
+  rmSync(dir, { recursive: true });
 });

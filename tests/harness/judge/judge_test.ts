@@ -21,6 +21,7 @@ import {
   UnjudgeableError,
 } from "../../../harness/judge/client.ts";
 import { cachedJudge } from "../../../harness/judge/cache.ts";
+import { judgeAll, pendingWork } from "../../../harness/judge/work.ts";
 import { pearson } from "../../../harness/judge/correlation.ts";
 import { localJudge } from "../../../harness/judge/local.ts";
 import { loadJudgeTemplate, mergedTranscript, parseScore } from "../../../harness/judge/prompt.ts";
@@ -1301,4 +1302,26 @@ Deno.test("judge over traces past the heap: each read for its prompt when its ru
   } finally {
     rmSync(base, { recursive: true });
   }
+});
+
+Deno.test("judge: a trace changed after the work was planned is that trace's failure, named; the others' replies are recorded", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-moved-")), dir = join(base, "run");
+  bigRun(dir, { n: 6, kb: 1, runJson: { model: { source: DEMO } } });
+  const line = { judge: "fake", prompt_version: "v", prefix_tokens: 64 };
+  const { work } = pendingWork([dir], { runs: 2, line, template: loadJudgeTemplate() });
+  // p0's line now another key's, of its length (its offsets hold): p0's prompt cannot be built
+  const file = join(dir, "traces.jsonl"), text = readFileSync(file, "utf8");
+  writeFileSync(file, text.replace('"problem_id":"p0"', '"problem_id":"q0"'));
+  const judge = { id: "fake", where: "here", reply: () => Promise.resolve({ text: "SCORE: 4", cut: false }) };
+  const { got, failures } = await judgeAll(judge, work, line, 3);
+  assert.equal(got, 10);
+  assert.equal(failures.length, 2);
+  for (const [run, f] of failures.entries()) {
+    assert.equal(
+      f,
+      `${dir}: t / p0 / hogwild:2 / 1, judge run ${run}: ${file}: changed while it was read (its line of t / p0 / ` +
+        "hogwild:2 / 1 moved); read it again",
+    );
+  }
+  rmSync(base, { recursive: true });
 });
