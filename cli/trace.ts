@@ -76,22 +76,24 @@ async function main() {
   }
   const source = await modelFolder(f.model, MODEL_TEMPLATE_FILES);
   const templates = modelTemplates(source, { collabTemplate: f["collab-prompt"], plainTemplate: f["plain-prompt"] });
-  using engine = await Engine.load(source, {
+  // the prompt and files checked against the model's tokenizer before its weights load (Engine.readFiles)
+  const model = Engine.readFiles(source), tok = model.tokenizer;
+  check(tok, `--model ${f.model}: trace needs a tokenizer`);
+  refuseAddedTokens(tok, f.prompt, "--prompt", "write it another way"); // as the bench refuses a problem
+  for (const t of runTexts({ protocol, protocolFile: f.protocol, templates, suffixes: [""] })) {
+    refuseAddedTokens(tok, t.text, t.where, "take it out of the file"); // and its prompt files
+  }
+  const unforbidden = forbiddenNote(tok, protocol, protocolFile(f.protocol));
+  if (unforbidden) console.error(`trace: note: ${unforbidden}`);
+  const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
+  using engine = await Engine.load(model, {
     device: f.device as Device,
     allowLongContext: f["allow-long-context"],
     longContextAdvice: "lower --steps or shorten --prompt, or allow it (--allow-long-context)",
   });
-  check(engine.tokenizer, `--model ${f.model}: trace needs a tokenizer`);
-  refuseAddedTokens(engine.tokenizer, f.prompt, "--prompt", "write it another way"); // as the bench refuses a problem
-  for (const t of runTexts({ protocol, protocolFile: f.protocol, templates, suffixes: [""] })) {
-    refuseAddedTokens(engine.tokenizer, t.text, t.where, "take it out of the file"); // and its prompt files
-  }
-  const unforbidden = forbiddenNote(engine.tokenizer, protocol, protocolFile(f.protocol));
-  if (unforbidden) console.error(`trace: note: ${unforbidden}`);
-  const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
   const spec = runSpec(method, f.prompt, problemSeed(seed, f.prompt), { // the bench's stream for this problem
-    tokenizer: engine.tokenizer,
-    generation: engine.generation,
+    tokenizer: tok,
+    generation: model.generation,
     protocol,
     ...templates,
     budgets: [passes],

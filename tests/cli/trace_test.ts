@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers.ts";
 
-Deno.test("a prompt file or protocol text holding an added token of the model's tokenizer is refused, naming file, field and token", async () => {
+Deno.test("a prompt file or protocol text holding an added token of the model's tokenizer is refused before the weights load, naming file, field and token", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-trace-"));
   const protocol = JSON.parse(readFileSync("harness/generation/prompts/protocol.json", "utf8"));
   const write = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
@@ -29,6 +29,9 @@ Deno.test("a prompt file or protocol text holding an added token of the model's 
       "What is 2+2?",
       "--steps",
       "2",
+      // before the weights load: the refusal, not the device's, on a machine with no GPU to load them on
+      "--device",
+      "cuda",
       ...flags,
     ]);
     assert.equal(r.code, 2, `${where}: ${r.stderr}`);
