@@ -264,3 +264,29 @@ Deno.test("measures: text the harness inserted is no writer's words; a trace who
   assert.equal(m.answer_by, "Alice"); // the box Bob read is Alice's
   assert.equal(measures({ ...t, workers: ["Then", t.workers[1]] }), null);
 });
+
+Deno.test("measures: the overlap, counted over numbered 4-grams, is the share of joined-string 4-grams, on generated texts", () => {
+  // the slow path: each 4-gram as its four words joined
+  const grams = (text: string) => {
+    const words = text.toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+    return new Set(words.slice(3).map((_, i) => words.slice(i, i + 4).join(" ")));
+  };
+  const rng = new Rng(11), vocab = ["the", "sum", "is", "Nine", "ÉTÉ", "x", "=", "4", ".", ",", "part", "Bob", "12"];
+  for (let k = 0; k < 200; k++) {
+    const writers = 1 + Math.floor(rng.next() * 4), names = ["Alice", "Bob", "Carol", "Dave"].slice(0, writers);
+    const length = Math.floor(rng.next() * 60);
+    const workers = names.map((name) =>
+      `${name} ` + Array.from({ length }, () => vocab[Math.floor(rng.next() * vocab.length)]).join(" ")
+    );
+    const t = fakeTrace({ method: "sequential", names, workers, steps: [] });
+    const sets = workers.map(grams);
+    let sum = 0, pairs = 0;
+    for (const [a, x] of sets.entries()) {
+      for (const [b, y] of sets.entries()) {
+        if (a === b || x.size === 0) continue;
+        sum += [...x].filter((g) => y.has(g)).length / x.size, pairs++;
+      }
+    }
+    assert.equal(measures(t)!.overlap, pairs ? sum / pairs : 0, `case ${k}: ${JSON.stringify(workers)}`);
+  }
+});
