@@ -487,7 +487,7 @@ export function samplingPairs() {
   const common = (resolved: { temperature: number }) => ({
     methods: ["hogwild:2"],
     seeds: [0],
-    budgets: [8],
+    budgets: [8, 16],
     "prompt collab": "aa",
     ...(resolved.temperature > 0 ? { generation: 2 } : {}),
   });

@@ -218,10 +218,15 @@ export function checkRecordLines(file: string, records: readonly BenchRecord[], 
     seen.add(k);
     // answers are texts: the votes (maj@k) and the viewer read them as such
     const text = (x: unknown) => x === null || typeof x === "string";
+    // a score is a share of the answer right, a time or a count is never negative, budgets grow: a record
+    // edited out of them would plot (compare printed an accuracy of 700%)
+    const share = (x: unknown) => typeof x === "number" && x >= 0 && x <= 1;
     const ok = Array.isArray(r.checkpoints) && r.checkpoints.length > 0 && // a record is graded at a budget at least
-      r.checkpoints.every((c) =>
-        c !== null && typeof c === "object" && Number.isInteger(c.budget) &&
-        [c.passes, c.solo_ms, c.shared_ms, c.score_strict, c.score_lenient].every((x) => Number.isFinite(x)) &&
+      r.checkpoints.every((c, j) =>
+        c !== null && typeof c === "object" && Number.isInteger(c.budget) && c.budget > 0 &&
+        (j === 0 || c.budget > r.checkpoints[j - 1]?.budget) &&
+        [c.passes, c.solo_ms, c.shared_ms].every((x) => Number.isFinite(x) && x >= 0) &&
+        [c.score_strict, c.score_lenient].every(share) &&
         text(c.answer) && (c.vote === undefined || text(c.vote)) &&
         (c.writer === undefined || c.writer === null || Number.isInteger(c.writer)) &&
         (c.paths === undefined || (Array.isArray(c.paths) && c.paths.every(text)))
@@ -835,16 +840,7 @@ export class RunDir {
       `${run.#records}:${other + 1}: a record graded by ${records[other]?.grader}, not this bench's ` +
         `${other < 0 ? "" : graderOf(records[other])}; rescore the folder first (deno task rescore)`,
     );
-    // its checkpoints are this run's budgets: a record of another run (its key planned here too) would bring
-    // that run's budgets and times into the curves
-    const budgets = JSON.stringify(spec.budgets);
-    const alien = records.findIndex((r) => JSON.stringify(r.checkpoints.map((c) => c.budget)) !== budgets);
-    check(
-      alien < 0 || spec.budgets === undefined,
-      `${run.#records}:${alien + 1}: a record checkpointed at ${
-        alien < 0 ? "" : shortened(records[alien].checkpoints.map((c) => c.budget))
-      }, not this run's budgets ${shortened(spec.budgets)} (the file was changed by hand?)`,
-    );
+    checkBudgets(run.#records, records, spec.budgets);
     for (const r of records) run.done.add(recordKey(r));
     const traces = recordsTraces(run.#traces, run.done);
     if (!traces.whole) replaceFile(run.#traces, traces.lines);
@@ -890,8 +886,28 @@ export function readRecords(dir: string): BenchRecord[] {
         "the bench resumed on this folder runs that record again",
     );
   }
-  if (existsSync(join(dir, "run.json"))) checkPlanned(file, records, readRunJson(dir).planned);
+  if (existsSync(join(dir, "run.json"))) {
+    const run = readRunJson(dir);
+    checkPlanned(file, records, run.planned),
+      checkBudgets(file, records, (run.spec as { budgets?: unknown } | undefined)?.budgets);
+  }
   return records;
+}
+
+/**
+ * Every record checkpointed at the run's budgets (`budgets`: its key's; a key without them, nothing to check): a
+ * record of another run (its key planned here too) would bring that run's budgets and times into the curves.
+ */
+export function checkBudgets(file: string, records: readonly BenchRecord[], budgets: unknown): void {
+  if (!Array.isArray(budgets)) return;
+  const want = JSON.stringify(budgets);
+  const alien = records.findIndex((r) => JSON.stringify(r.checkpoints.map((c) => c.budget)) !== want);
+  check(
+    alien < 0,
+    `${file}:${alien + 1}: a record checkpointed at ${
+      alien < 0 ? "" : shortened(records[alien].checkpoints.map((c) => c.budget))
+    }, not this run's budgets ${shortened(budgets)} (the file was changed by hand?)`,
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import { loadProtocol, type Protocol, protocolFile } from "../generation/prompts
 import { protocolHash } from "../bench/run_key.ts";
 import {
   type BenchRecord,
+  checkBudgets,
   checkOneGrader,
   checkPlanned,
   checkRecordLines,
@@ -160,7 +161,7 @@ export class RunSource {
     const data: RunData = {
       name: this.name,
       meta,
-      records: records ? this.#readRecords(records, meta.planned) : [],
+      records: records ? this.#readRecords(records, meta) : [],
       traces: spans,
       trace: (key) => {
         const span = spans.get(key);
@@ -172,7 +173,7 @@ export class RunSource {
     return data;
   }
 
-  #readRecords(file: string, planned: unknown): BenchRecord[] {
+  #readRecords(file: string, meta: Record<string, unknown>): BenchRecord[] {
     this.#records.update(file, () => {
       this.#recordList = [], this.#seen = new Set();
     }, (r, i) => {
@@ -180,7 +181,9 @@ export class RunSource {
       this.#recordList.push(r);
     });
     const list = this.#recordList.slice();
-    checkPlanned(file, list, planned), checkOneGrader([{ name: file, records: list }]); // as plot refuses them
+    // as plot refuses them
+    checkPlanned(file, list, meta.planned), checkOneGrader([{ name: file, records: list }]);
+    checkBudgets(file, list, (meta.spec as { budgets?: unknown } | undefined)?.budgets);
     return list;
   }
 

@@ -18,7 +18,7 @@ import {
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { differences, lockedBy, recordsTraces, RunDir } from "../../../harness/bench/rundir.ts";
+import { differences, lockedBy, readRecords, recordsTraces, RunDir } from "../../../harness/bench/rundir.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { bigRun, dataPairs, fakeCheckpoint, fakeRecord, root, samplingPairs, underHeap } from "../../helpers.ts";
@@ -322,6 +322,7 @@ Deno.test("keys holding the sampling used compare it, not the flags as given; an
 Deno.test("a folder from before keys held the sampling used resumes by its run.json's sampling: the same draws, by any flags, as compare reads it", () => {
   const record = fakeRecord({ method: "hogwild:2", problem_id: "p", grader: GRADER_VERSION }, [
     fakeCheckpoint(8, true),
+    fakeCheckpoint(16, true), // samplingPairs' budgets
   ]);
   const base = mkdtempSync(join(tmpdir(), "hogwild-old-sampling-"));
   for (const [i, { name, run, key, sampling, same }] of samplingPairs().entries()) {
@@ -504,5 +505,41 @@ Deno.test("the trace filter reads its kept lines again from the file it found th
   writeFileSync(file, lines.join("\n") + "\n");
   const copied = new TextDecoder().decode(Buffer.concat([...recordsTraces(file, done).lines]));
   assert.equal(copied, lines.slice(0, 19).join("\n") + "\n", "unchanged: its records' lines");
+  rmSync(dir, { recursive: true });
+});
+
+Deno.test("records edited out of what a run writes are refused by every reader (scores outside [0, 1], negative times or passes, budgets not growing or not the run's), naming the line", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-records-edited-")), file = join(dir, "records.jsonl");
+  bigRun(dir, { n: 3, kb: 1, runJson: { spec: { budgets: [1, 2] } } });
+  const lines = readFileSync(file, "utf8").split("\n").slice(0, -1).map((l) => JSON.parse(l));
+  const write = (second: Record<string, unknown>) =>
+    writeFileSync(file, [lines[0], second, lines[2]].map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const at = (budget: number, over: Record<string, unknown> = {}) => fakeCheckpoint(budget, true, over);
+  const ok = [at(1), at(2)];
+  for (const r of lines) r.checkpoints = ok; // the run's budgets, [1, 2]
+  write({ ...lines[1], checkpoints: [at(1, { score_strict: 0.5, score_lenient: 1, passes: 0, solo_ms: 0 }), at(2)] });
+  assert.equal(readRecords(dir).length, 3, "in range: read");
+  const bad: [string, unknown][] = [];
+  for (const field of ["score_strict", "score_lenient"]) for (const v of [7, -0.1, 1.0001]) bad.push([field, v]);
+  for (const field of ["passes", "solo_ms", "shared_ms"]) for (const v of [-3, -0.001]) bad.push([field, v]);
+  for (const v of [0, -8]) bad.push(["budget", v]);
+  for (const [field, value] of bad) {
+    write({ ...lines[1], checkpoints: [at(1, { [field]: value }), at(2)] });
+    assert.throws(
+      () => readRecords(dir),
+      /records\.jsonl:2: a record whose "checkpoints" are not this project's \(the file was changed by hand\?\)/,
+      `${field} ${value}`,
+    );
+  }
+  for (const budgets of [[2, 1], [1, 1]]) {
+    write({ ...lines[1], checkpoints: budgets.map((b) => at(b)) });
+    assert.throws(() => readRecords(dir), /records\.jsonl:2: a record whose "checkpoints" are not/, `${budgets}`);
+  }
+  // growing, but not the run's budgets (another run's record)
+  write({ ...lines[1], checkpoints: [at(1), at(3)] });
+  assert.throws(
+    () => readRecords(dir),
+    /records\.jsonl:2: a record checkpointed at \[1,3\], not this run's budgets \[1,2\] \(the file was changed by hand\?\)/,
+  );
   rmSync(dir, { recursive: true });
 });

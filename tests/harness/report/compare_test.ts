@@ -440,12 +440,12 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
     writeFileSync(join(dir, "run.json"), JSON.stringify({ spec }));
     return dir;
   };
-  const common = { methods: ["hogwild:2"], seeds: [0], budgets: [8], model: "m", "prompt collab": "aa" };
+  const common = { methods: ["hogwild:2"], seeds: [0], budgets: [8, 16], model: "m", "prompt collab": "aa" };
   const a = keyed(folder(base, "a", records("hogwild:2", A)), { ...common, sampling: { temperature: 0.6 } });
-  const b = keyed(folder(base, "b", records("hogwild:2", B)), {
+  const b = keyed(folder(base, "b", atBudgets(records("hogwild:2", B), [8, 24])), {
     ...common,
     seeds: [0, 1], // the grid compared across: not a setting
-    budgets: [8, 16],
+    budgets: [8, 24],
     model: "other",
     "prompt collab": "bb",
   });
