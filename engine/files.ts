@@ -6,6 +6,8 @@
  * one InputError naming the file.
  */
 import { basename, dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { InputError, oneLine } from "./errors.ts";
 
 /**
@@ -247,6 +249,16 @@ export interface FileStamp {
 export const stamp = (i: Deno.FileInfo): FileStamp => ({ ino: i.ino, size: i.size, mtime: i.mtime?.getTime() });
 
 export const sameStamp = (a: FileStamp, b: FileStamp) => a.ino === b.ino && a.size === b.size && a.mtime === b.mtime;
+
+/**
+ * A file of an npm package of the import map, from its root (the folder above its entry point that holds
+ * package.json; a package of files alone, fonts, resolves to an entry point that is not there).
+ */
+export function packageFile(pkg: string, file: string): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve(pkg)));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, file);
+}
 
 function openToRead(file: string): Deno.FsFile {
   try {

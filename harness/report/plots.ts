@@ -1,8 +1,9 @@
 /**
- * The charts of harness/report/charts.ts as files: SVG through vega, PNG through resvg with the system's DejaVu fonts
- * (without fonts resvg drops every text silently).
+ * The charts of harness/report/charts.ts as files: SVG through vega, PNG through resvg with the DejaVu fonts of the
+ * npm package, never the system's (a machine without fonts, a slim image, got PNGs with no text at all, silently;
+ * and the same fonts everywhere draw the same PNG).
  */
-import { replaceFile } from "../../engine/files.ts";
+import { packageFile, replaceFile } from "../../engine/files.ts";
 import * as vl from "vega-lite";
 import * as vega from "vega";
 import { Resvg } from "@resvg/resvg-js";
@@ -12,13 +13,15 @@ import type { CurvePoint } from "./curves.ts";
 
 export type { ReferencePoint };
 
+const FONTS = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"].map((f) => packageFile("dejavu-fonts-ttf", `ttf/${f}`));
+
 /** A vega-lite spec drawn to FILE.svg and FILE.png. */
 export async function render(spec: unknown, file: string): Promise<void> {
   const view = new vega.View(vega.parse(vl.compile(spec as vl.TopLevelSpec).spec), { renderer: "none" });
   const svg = await view.toSVG();
   replaceFile(`${file}.svg`, svg);
   const png = new Resvg(svg, {
-    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+    font: { fontFiles: FONTS, loadSystemFonts: false, defaultFontFamily: "DejaVu Sans" },
     background: "white",
     fitTo: { mode: "zoom", value: 2 },
   }).render().asPng();

@@ -3,9 +3,10 @@
  * a small JSON API over the run folders given; live passes as server-sent events. Every answer comes from a
  * fixed route: no request names a file, so nothing outside the runs and the page can be reached.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { InputError, oneLine } from "../../engine/errors.ts";
-import { dirname, join } from "node:path";
+import { packageFile } from "../../engine/files.ts";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
@@ -45,18 +46,15 @@ export interface Viewer {
 const reported = new Set<string>();
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 const PAGE = fileURLToPath(new URL("./page/", import.meta.url));
-/** A file of an npm package, from its root (the folder above its entry point that holds package.json). */
-function vendor(pkg: string, file: string): string {
-  let dir = dirname(fileURLToPath(import.meta.resolve(pkg)));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, file);
-}
 const STATIC: Record<string, [() => string, string]> = {
   "/": [() => join(PAGE, "index.html"), "text/html; charset=utf-8"],
   "/app.js": [() => join(PAGE, "app.js"), "text/javascript; charset=utf-8"],
   "/style.css": [() => join(PAGE, "style.css"), "text/css; charset=utf-8"],
-  "/vendor/vega.min.js": [() => vendor("vega", "build/vega.min.js"), "text/javascript; charset=utf-8"],
-  "/vendor/vega-lite.min.js": [() => vendor("vega-lite", "build/vega-lite.min.js"), "text/javascript; charset=utf-8"],
+  "/vendor/vega.min.js": [() => packageFile("vega", "build/vega.min.js"), "text/javascript; charset=utf-8"],
+  "/vendor/vega-lite.min.js": [
+    () => packageFile("vega-lite", "build/vega-lite.min.js"),
+    "text/javascript; charset=utf-8",
+  ],
 };
 
 // Model text is shown with textContent only; the policy is a second wall: no inline script can run.
