@@ -64,7 +64,8 @@ async function build() {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       for (const line of chunk.split("\n")) {
         log.push(line);
-        if (!started && /^\[\d+\/\d+\] /.test(line)) {
+        // a compile step as ninja says it ([3/12]) or make ([ 25%]: cmake's generator without ninja)
+        if (!started && /^\[(\d+\/\d+|\s*\d+%)\] /.test(line)) {
           started = true;
           console.error(
             `build: compiling the native library (cuda/build; the first time takes minutes with CUDA)…`,
