@@ -52,10 +52,15 @@ function git(args: string[]): string {
   return new TextDecoder().decode(out.stdout);
 }
 
-/** The tree as git sees it (tracked and new files, not ignored ones), copied with its modes. */
+/**
+ * The tree as git sees it (tracked and new files, not ignored ones), copied with its modes; a copy without git (a
+ * downloaded archive) as it is, but what the build and the deps make (node_modules, cuda/build).
+ */
 function copyTree(to: string): string[] {
-  const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).split("\0")
-    .filter((f) => f && existsSync(join(ROOT, f)) && statSync(join(ROOT, f)).isFile());
+  const listed = existsSync(join(ROOT, ".git"))
+    ? git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).split("\0")
+    : [...snapshot(ROOT).keys()].filter((f) => !/^(node_modules|cuda\/build)(\/|$)/.test(f));
+  const files = listed.filter((f) => f && existsSync(join(ROOT, f)) && statSync(join(ROOT, f)).isFile());
   for (const f of files) {
     mkdirSync(dirname(join(to, f)), { recursive: true });
     copyFileSync(join(ROOT, f), join(to, f));
