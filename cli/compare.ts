@@ -1,7 +1,7 @@
 /** deno task compare: two methods of one run folder or of two, paired on the problems and seeds both have. */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { keyedVersion } from "../harness/bench/run_key.ts";
@@ -10,13 +10,15 @@ import {
   compareSides,
   comparisonTable,
   keyNotes,
+  regressions,
   scoreOf,
   type Side,
 } from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
 
 const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[,N…]|all] [--score answer|paths|vote]
-       deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths|vote]
+                         [--fail-if-worse POINTS]
+       deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths|vote] [--fail-if-worse POINTS]
   the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
   each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
   the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)
@@ -25,7 +27,9 @@ const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[
   --budget: the budgets to show [the summary's: the paper's budgets the runs share, else up to eight]
   --score: each side's one answer [answer], or Pass@1 over its independent paths' own answers (methods whose
            writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths],
-           or its vote (the methods that vote, as their papers report them; none: its answer) [vote]`;
+           or its vote (the methods that vote, as their papers report them; none: its answer) [vote]
+  --fail-if-worse POINTS: exit 1, naming each, where A is below B by more than POINTS points at a budget shown
+           (a CI's regression gate: a new run as A, the stored one as B; 0 for a greedy run that must not move)`;
 
 const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
 
@@ -76,12 +80,14 @@ function main() {
       methods: { type: "string" },
       budget: { type: "string" },
       score: { type: "string", default: "answer" },
+      "fail-if-worse": { type: "string" },
     },
     USAGE,
     Deno.args,
     true,
   );
   const score = f.score;
+  const gate = f["fail-if-worse"] === undefined ? undefined : parseDecimal(f["fail-if-worse"], "--fail-if-worse");
   check(
     score === "answer" || score === "paths" || score === "vote",
     `--score: expected answer, paths or vote, got "${score}"`,
@@ -131,14 +137,23 @@ function main() {
         unpaired.join(", ")
       } passes on both sides: nothing to pair there (--budget names the budgets to show)`,
     );
-    return [
-      `# A = ${a.name}, B = ${b.name}\n`,
-      ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
-      ...keyNotes(a, b, key(dirA), key(dirB), [run(dirA).sampling, run(dirB).sampling]),
-      ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
-    ];
+    return {
+      lines: [
+        `# A = ${a.name}, B = ${b.name}\n`,
+        ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
+        ...keyNotes(a, b, key(dirA), key(dirB), [run(dirA).sampling, run(dirB).sampling]),
+        ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
+      ],
+      worse: gate === undefined ? [] : regressions(rows, gate, a.name, b.name),
+    };
   });
-  for (const line of tables.flat()) console.log(line);
+  for (const line of tables.flatMap((t) => t.lines)) console.log(line);
+  const worse = tables.flatMap((t) => t.worse);
+  if (gate === undefined) return;
+  if (worse.length === 0) return console.error(`compare: no drop of more than ${gate} points (--fail-if-worse)`);
+  for (const w of worse) console.error(`compare: ${w}`);
+  console.error(`compare: ${worse.length} drops of more than ${gate} points (--fail-if-worse): exit 1`);
+  Deno.exit(1);
 }
 
 if (import.meta.main) runMain(main);

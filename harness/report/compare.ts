@@ -127,6 +127,18 @@ const pValue = (p: number) => (p < 0.001 ? "<0.001" : p.toFixed(3));
 const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]` : "—");
 
 /**
+ * The rows where A is below B by more than `points` points (compare --fail-if-worse: a CI's gate), each said as
+ * a line: where, by how much, and the interval (a drop within the noise of a sampled run says so by its interval).
+ */
+export function regressions(rows: readonly Comparison[], maxDrop: number, a: string, b: string): string[] {
+  return rows.filter((r) => -100 * r.diff.diff > maxDrop + 1e-9).map(({ task, budget, diff: d }) =>
+    `${a} is ${points(-d.diff).slice(1)} points below ${b} on ${task} at ${budget} passes ` +
+    `(${(100 * d.meanA).toFixed(1)}% against ${(100 * d.meanB).toFixed(1)}% over ${d.pairs} pairs; 95% interval ` +
+    `of A − B ${ci(d)})`
+  );
+}
+
+/**
  * summary.md's paired comparisons: per task, each method against `baseline` at the summary's budgets (nothing
  * where the run has no such method or no other).
  */

@@ -474,3 +474,27 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
   assert.equal(zero.code, 0, zero.stderr);
   assert.doesNotMatch(zero.stdout, /Settings that differ/);
 });
+
+Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A is below B by more than the points given; 0 where none is", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-gate-"));
+  const [a, b] = [folder(base, "a", records("hogwild:2", A)), folder(base, "b", records("hogwild:2", B))];
+  // B against A: ROW_8's table mirrored, 30 points below at 8 passes; level at 16
+  const below = await runCli("cli/compare.ts", [b, a, "--fail-if-worse", "29.9"]);
+  assert.equal(below.code, 1, below.stderr);
+  assert.equal(
+    below.stderr.trim(),
+    `compare: ${b} (hogwild:2) is 30.0 points below ${a} (hogwild:2) on t at 8 passes (30.0% against 60.0% over ` +
+      `10 pairs; 95% interval of A − B [−100.0, +40.8])\ncompare: 1 drops of more than 29.9 points (--fail-if-worse): exit 1`,
+  );
+  assert.match(below.stdout, /## 8 passes/, "the tables printed first");
+  for (const [args, drop] of [[[b, a, "--fail-if-worse", "30"], "30"], [[a, b, "--fail-if-worse", "0"], "0"]]) {
+    const r = await runCli("cli/compare.ts", args as string[]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim(), `compare: no drop of more than ${drop} points (--fail-if-worse)`);
+  }
+  for (const bad of ["-1", "x", "1e2"]) {
+    const r = await runCli("cli/compare.ts", [a, b, "--fail-if-worse", bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: --fail-if-worse: expected a number ≥ 0 in decimal digits/);
+  }
+});
