@@ -62,6 +62,7 @@ async function main() {
   const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE, Deno.args, true);
   check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
   check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
+  checkNewRunFolder(f.out, "rescore"); // before the grading, whose work a refused --out would lose
   const dir = positionals[0];
   const run = readRunJson(dir);
   checkMeta(join(dir, "run.json"), run);
@@ -91,7 +92,6 @@ async function main() {
         `${TIMING_VERSION}: docs/run-files.md); the new folder keeps them, and no bench resumes it`,
     );
   }
-  checkNewRunFolder(f.out, "rescore");
   const { recounted, kept } = recountVotes(records);
   if (kept.length) {
     console.error(

@@ -360,12 +360,18 @@ export function unfinishedRecords(records: number, meta: Record<string, unknown>
   return planned !== undefined && records < planned ? `${records} of ${planned} planned records` : undefined;
 }
 
-/** For a command that writes a new run folder (merge, rescore): `out` must be absent or an empty folder. */
+/**
+ * For a command that writes a new run folder (merge, rescore), before any work: `out` must be absent or an empty
+ * folder, creatable (checkOutFolder: not under a file, its parent writable), and so must OUT.partial, where
+ * writeNewRunFolder fills it.
+ */
 export function checkNewRunFolder(out: string, command: string): void {
   check(
     !existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0),
     `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,
   );
+  checkOutFolder(out);
+  checkOutFolder(`${resolve(out)}.partial`);
 }
 
 /**

@@ -129,8 +129,8 @@ function* shardTraces(files: readonly string[]): Generator<Uint8Array> {
 
 /** Merges shard folders `dirs` into the new run folder `out`: the records merged and the files written. */
 export async function mergeShards(dirs: string[], out: string): Promise<{ records: number; files: string[] }> {
+  checkNewRunFolder(out, "merge"); // before the shards are read (5 GB of traces, maybe)
   const { runs, first, records, planned } = readShards(dirs);
-  checkNewRunFolder(out, "merge");
   const spec = { ...runs[0].run.spec_full, shard: undefined, out };
   // What each shard ran on stays with it (solo times come from each one's own machine and cost model).
   const shards = runs.map(({ dir, run }) => ({

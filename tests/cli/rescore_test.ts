@@ -103,12 +103,16 @@ Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that
     [[run], /--out DIR is required/],
     [[run, "--out", run], /--out .*run: exists and is not an empty folder/],
     [[base, "--out", join(base, "x")], /no run\.json \(not a run folder\?\)/],
+    // refused before the grading, not after it (the work lost)
+    [[run, "--out", join(base, "afile", "r")], /^error: --out .*afile\/r: .*afile is not a folder\n$/],
   ];
+  writeFileSync(join(base, "afile"), "");
   for (const [args, message] of cases) {
     const r = await runCli("cli/rescore.ts", args);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
+  assert.ok(!existsSync(join(base, "afile.partial")));
   // a bench's lock is the OS's on its open run.lock (here this process's), its file naming it
   const lock = Deno.openSync(join(run, "run.lock"), { write: true, create: true });
   lock.lockSync(true);

@@ -18,7 +18,15 @@ import {
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { differences, lockedBy, readRecords, recordsTraces, RunDir } from "../../../harness/bench/rundir.ts";
+import {
+  checkNewRunFolder,
+  differences,
+  lockedBy,
+  readRecords,
+  recordsTraces,
+  RunDir,
+} from "../../../harness/bench/rundir.ts";
+import { InputError } from "../../../engine/errors.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { bigRun, dataPairs, fakeCheckpoint, fakeRecord, root, samplingPairs, underHeap } from "../../helpers.ts";
@@ -541,5 +549,32 @@ Deno.test("records edited out of what a run writes are refused by every reader (
     () => readRecords(dir),
     /records\.jsonl:2: a record checkpointed at \[1,3\], not this run's budgets \[1,2\] \(the file was changed by hand\?\)/,
   );
+  rmSync(dir, { recursive: true });
+});
+
+Deno.test("a new run folder's --out (merge, rescore) is refused before any work where it could not be made: under a file, a file, a folder not empty, its .partial a file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-new-run-"));
+  writeFileSync(join(dir, "file"), "");
+  mkdirSync(join(dir, "full"));
+  writeFileSync(join(dir, "full", "x"), "");
+  writeFileSync(join(dir, "taken.partial"), "mine");
+  const refused: [string, RegExp][] = [
+    ...["m", "a/b", "a/b/c"].map((p): [string, RegExp] => [join(dir, "file", p), /file is not a folder/]),
+    [join(dir, "file"), /exists and is not an empty folder/],
+    [join(dir, "full"), /exists and is not an empty folder/],
+    [join(dir, "taken"), /taken\.partial: exists and is not a folder/],
+  ];
+  for (const [out, message] of refused) {
+    assert.throws(
+      () => checkNewRunFolder(out, "merge"),
+      (e) => e instanceof InputError && e.message.startsWith("--out ") && message.test(e.message),
+      out,
+    );
+  }
+  mkdirSync(join(dir, "empty"));
+  for (const out of [join(dir, "new"), join(dir, "new", "deeper"), join(dir, "full", "..", "empty")]) {
+    checkNewRunFolder(out, "merge");
+  }
+  assert.equal(readFileSync(join(dir, "taken.partial"), "utf8"), "mine", "a file named like the scratch is kept");
   rmSync(dir, { recursive: true });
 });
