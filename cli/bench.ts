@@ -15,6 +15,8 @@ import { modelFolder } from "../engine/hub.ts";
 import { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
+/** its flags, as parseBenchSpec reads them */
+export { OPTIONS } from "../harness/bench/spec.ts";
 import { runKey } from "../harness/bench/run_key.ts";
 import {
   checkCodeTasks,

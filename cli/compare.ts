@@ -74,18 +74,15 @@ function budgetsOf(flag: string | undefined, shared: number[]): number[] {
   return named;
 }
 
+export const OPTIONS = {
+  methods: { type: "string" },
+  budget: { type: "string" },
+  score: { type: "string", default: "answer" },
+  "fail-if-worse": { type: "string" },
+} as const;
+
 function main() {
-  const { values: f, positionals: dirs } = parseFlags(
-    {
-      methods: { type: "string" },
-      budget: { type: "string" },
-      score: { type: "string", default: "answer" },
-      "fail-if-worse": { type: "string" },
-    },
-    USAGE,
-    Deno.args,
-    true,
-  );
+  const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   const score = f.score;
   const gate = f["fail-if-worse"] === undefined ? undefined : parseDecimal(f["fail-if-worse"], "--fail-if-worse");
   check(

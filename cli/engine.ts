@@ -28,7 +28,7 @@ const USAGE = `usage: deno task engine <logits|script|generate> --model DIR|OWNE
                                               --system and --no-think go with --chat, --seed with sampling
 common:    --device cpu|cuda  --out FILE      (a flag the command does not read is refused)`;
 
-const OPTIONS = {
+export const OPTIONS = {
   model: { type: "string" },
   device: { type: "string", default: "cpu" },
   out: { type: "string" },
@@ -37,9 +37,10 @@ const OPTIONS = {
   script: { type: "string" },
   "key-rotation": { type: "boolean" },
   record: { type: "string" },
-  prompt: { type: "string" },
+  // "" is a prompt (the BOS alone, where the tokenizer adds one), and an empty system message a message
+  prompt: { type: "string", empty: true },
   chat: { type: "boolean" },
-  system: { type: "string" },
+  system: { type: "string", empty: true },
   "no-think": { type: "boolean" },
   "max-new-tokens": { type: "string" },
   seed: { type: "string" },

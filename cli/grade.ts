@@ -32,16 +32,19 @@ const USAGE = `usage: deno task grade --pred TEXT --gold TEXT [--mode strict|len
   "parts": the box's NAME = INTEGER entries, read by name (a list gold: "A = 14", "B = 8", … one a part)
 --unsafe-exec: code cases run WITHOUT the sandbox (bubblewrap); only for code you trust`;
 
+export const OPTIONS = {
+  // an empty answer is one to grade (a model's that wrote nothing)
+  pred: { type: "string", empty: true },
+  gold: { type: "string" },
+  mode: { type: "string" },
+  cases: { type: "string" },
+  out: { type: "string" },
+  "timeout-ms": { type: "string", default: "10000" },
+  "unsafe-exec": { type: "boolean", default: false },
+} as const;
+
 async function main() {
-  const { values: f } = parseFlags({
-    pred: { type: "string" },
-    gold: { type: "string" },
-    mode: { type: "string" },
-    cases: { type: "string" },
-    out: { type: "string" },
-    "timeout-ms": { type: "string", default: "10000" },
-    "unsafe-exec": { type: "boolean", default: false },
-  }, USAGE);
+  const { values: f } = parseFlags(OPTIONS, USAGE);
   const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1, MAX_TIMER_MS);
   check(
     f.mode === undefined || f.mode === "strict" || f.mode === "lenient",

@@ -32,7 +32,7 @@ const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
   --temperature T  --max-tokens N [1024]  --concurrency N [4]  --retries N [6]  --backoff-ms N [1000]
   --timeout-s S [120]  --cache DIR [results/judge-cache]`;
 
-const OPTIONS = {
+export const OPTIONS = {
   judge: { type: "string" },
   "judge-model": { type: "string" },
   "api-key-env": { type: "string", default: "OPENAI_API_KEY" },

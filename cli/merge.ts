@@ -5,9 +5,11 @@
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { mergeShards } from "../harness/report/merge.ts";
 
+export const OPTIONS = { out: { type: "string" } } as const;
+
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(
-    { out: { type: "string" } },
+    OPTIONS,
     "usage: deno task merge SHARD_DIR… --out DIR",
     Deno.args,
     true,

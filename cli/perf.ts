@@ -45,22 +45,24 @@ const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu
        deno task perf --code-grading [--model …] [--device …] [--seconds 10]
   programs graded per second (sandboxed and not), and the engine's passes per second with and without grading`;
 
+export const OPTIONS = {
+  model: { type: "string", default: "random:qwen2.5-0.5b" },
+  device: { type: "string", default: "cpu" },
+  cuda: { type: "string" },
+  workers: { type: "string" },
+  context: { type: "string" },
+  iterations: { type: "string" },
+  json: { type: "string" },
+  "skip-engine": { type: "boolean" },
+  "skip-harness": { type: "boolean" },
+  "paper-table": { type: "boolean" },
+  "code-grading": { type: "boolean" },
+  "allow-long-context": { type: "boolean" },
+  seconds: { type: "string" },
+} as const;
+
 async function main() {
-  const { values } = parseFlags({
-    model: { type: "string", default: "random:qwen2.5-0.5b" },
-    device: { type: "string", default: "cpu" },
-    cuda: { type: "string" },
-    workers: { type: "string" },
-    context: { type: "string" },
-    iterations: { type: "string" },
-    json: { type: "string" },
-    "skip-engine": { type: "boolean" },
-    "skip-harness": { type: "boolean" },
-    "paper-table": { type: "boolean" },
-    "code-grading": { type: "boolean" },
-    "allow-long-context": { type: "boolean" },
-    seconds: { type: "string" },
-  }, USAGE);
+  const { values } = parseFlags(OPTIONS, USAGE);
   // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
   // would exit 0 and write nothing)
   const mode = values["paper-table"] ? "--paper-table" : values["code-grading"] ? "--code-grading" : "";

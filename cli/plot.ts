@@ -34,17 +34,14 @@ const USAGE = "usage: deno task plot RUN_DIR… [--out DIR] [--reference] [--tim
  */
 const runMachine = (meta: Record<string, unknown>) => runMachines(meta).join(" + ");
 
+export const OPTIONS = {
+  out: { type: "string", default: "results/plot" },
+  reference: { type: "boolean" },
+  time: { type: "string", default: "solo" },
+} as const;
+
 async function main() {
-  const { values: f, positionals: dirs } = parseFlags(
-    {
-      out: { type: "string", default: "results/plot" },
-      reference: { type: "boolean" },
-      time: { type: "string", default: "solo" },
-    },
-    USAGE,
-    Deno.args,
-    true,
-  );
+  const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   check(dirs.length >= 1, "plot: name at least one run folder");
   check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
   // --out before any work: a file there (a run's records.jsonl) or a run folder is refused, not written into

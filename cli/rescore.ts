@@ -58,8 +58,10 @@ async function checkGeneratedProblems(dir: string, spec: BenchSpec, records: rea
   }
 }
 
+export const OPTIONS = { out: { type: "string" } } as const;
+
 async function main() {
-  const { values: f, positionals } = parseFlags({ out: { type: "string" } }, USAGE, Deno.args, true);
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
   check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
   checkNewRunFolder(f.out, "rescore"); // before the grading, whose work a refused --out would lose

@@ -15,8 +15,10 @@ import { problemTexts } from "../harness/report/same_problem.ts";
 
 const USAGE = "usage: deno task solo-check SHARED_DIR ALONE_DIR   (ALONE_DIR: the same runs with --concurrency 1)";
 
+export const OPTIONS = {} as const;
+
 function main() {
-  const { positionals } = parseFlags({}, USAGE, Deno.args, true);
+  const { positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   check(positionals.length === 2, `solo-check: expected two run folders; ${USAGE}`);
   const [sharedDir, aloneDir] = positionals;
   const aloneMeta = readRunJson(aloneDir), aloneRecords = readRecords(aloneDir);

@@ -25,28 +25,25 @@ function int(v: string | undefined, flag: string): number | undefined {
   return v === undefined ? undefined : parseInteger(v, `--${flag}`);
 }
 
+export const OPTIONS = {
+  task: { type: "string" },
+  data: { type: "string" },
+  hub: { type: "string" },
+  "data-dir": { type: "string" },
+  limit: { type: "string" },
+  "skip-bad": { type: "boolean" },
+  seed: { type: "string" },
+  parts: { type: "string" },
+  digits: { type: "string" },
+  count: { type: "string" },
+  out: { type: "string" },
+  fields: { type: "string" },
+  "lcb-dates": { type: "string" },
+  "lcb-prompt": { type: "string" },
+} as const;
+
 async function main() {
-  const { values: f, positionals } = parseFlags(
-    {
-      task: { type: "string" },
-      data: { type: "string" },
-      hub: { type: "string" },
-      "data-dir": { type: "string" },
-      limit: { type: "string" },
-      "skip-bad": { type: "boolean" },
-      seed: { type: "string" },
-      parts: { type: "string" },
-      digits: { type: "string" },
-      count: { type: "string" },
-      out: { type: "string" },
-      fields: { type: "string" },
-      "lcb-dates": { type: "string" },
-      "lcb-prompt": { type: "string" },
-    },
-    USAGE,
-    Deno.args,
-    true,
-  );
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   const command = positionals[0];
   check(
     positionals.length === 1 && (command === "list" || command === "load"),

@@ -41,25 +41,27 @@ const USAGE = `usage: deno task trace --model DIR|OWNER/NAME|random:SHAPE --prom
   passes go past the model's max_position_embeddings (refused otherwise).
   The prompts: the flags' files, else the model folder's prompts/collab.txt and plain.txt, else the project's.`;
 
+export const OPTIONS = {
+  model: { type: "string" },
+  prompt: { type: "string" },
+  workers: { type: "string", default: "3" },
+  steps: { type: "string", default: "256" },
+  layout: { type: "string", default: "combined" },
+  seed: { type: "string", default: String(DEFAULT_SEED) },
+  temperature: { type: "string" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  "redundancy-every": { type: "string", default: "1024" },
+  device: { type: "string", default: "cpu" },
+  "collab-prompt": { type: "string" },
+  "plain-prompt": { type: "string" },
+  protocol: { type: "string" },
+  "allow-long-context": { type: "boolean" },
+} as const;
+
 async function main() {
-  const { values: f } = parseFlags({
-    model: { type: "string" },
-    prompt: { type: "string" },
-    workers: { type: "string", default: "3" },
-    steps: { type: "string", default: "256" },
-    layout: { type: "string", default: "combined" },
-    seed: { type: "string", default: String(DEFAULT_SEED) },
-    temperature: { type: "string" },
-    "top-k": { type: "string" },
-    "top-p": { type: "string" },
-    "min-p": { type: "string" },
-    "redundancy-every": { type: "string", default: "1024" },
-    device: { type: "string", default: "cpu" },
-    "collab-prompt": { type: "string" },
-    "plain-prompt": { type: "string" },
-    protocol: { type: "string" },
-    "allow-long-context": { type: "boolean" },
-  }, USAGE);
+  const { values: f } = parseFlags(OPTIONS, USAGE);
   check(f.model, "--model is required (a model folder, a hub id OWNER/NAME[@REVISION] or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
   const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);

@@ -30,13 +30,10 @@ function runFolders(dirs: string[]): RunSource[] {
   });
 }
 
+export const OPTIONS = { port: { type: "string" }, host: { type: "string" } } as const;
+
 async function main() {
-  const { values: f, positionals } = parseFlags(
-    { port: { type: "string" }, host: { type: "string" } },
-    USAGE,
-    Deno.args,
-    true,
-  );
+  const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   const runs = runFolders(positionals);
   const viewer = serveViewer({ runs, ...parseAddress(f.port, f.host, { port: "--port", host: "--host" }) });
   console.error(`view: ${runs.length} run${runs.length > 1 ? "s" : ""} at ${viewer.url} (Ctrl-C to stop)`);

@@ -84,6 +84,9 @@ export function parseAddress(
  * `help` itself; an unknown flag is one line on stderr naming it, with the usage's first line, and exit code 2
  * (runMain). Call it before any work, so that neither starts anything. Arguments that are not flags are refused
  * the same way unless the command takes them (`takesArguments`): an unquoted prompt's words are not dropped.
+ * A string flag given empty ("--out ''", an unset variable expanded) is refused naming it, unless its table entry
+ * says `empty: true` (an empty text that means something: an answer to grade, a prompt): read as "not given",
+ * it would drop the flag silently, or reach the run's key.
  */
 export function parseFlags<T extends ParseArgsConfig["options"]>(
   options: T,
@@ -122,7 +125,15 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
   }
   // A flag given twice would silently keep its last value: only a flag that takes several may repeat.
   const seen = new Map<string, number>();
-  for (const t of parsed.tokens ?? []) if (t.kind === "option") seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option") continue;
+    seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const o = (options as Record<string, { type?: string; empty?: boolean }> | undefined)?.[t.name];
+    check(
+      t.value !== "" || o?.type !== "string" || o.empty,
+      `--${t.name}: expected a value, got an empty text (leave the flag out for its default)`,
+    );
+  }
   for (const [name, n] of seen) {
     const multiple = (options as Record<string, { multiple?: boolean }> | undefined)?.[name]?.multiple;
     check(n === 1 || multiple, `--${name} is given ${n} times; give it once`);

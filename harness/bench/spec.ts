@@ -136,7 +136,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   [port 8470, host 127.0.0.1]
   --help                          this text`;
 
-const OPTIONS = {
+/** The bench's flags (cli/bench.ts passes them on). */
+export const OPTIONS = {
   model: { type: "string" },
   device: { type: "string" },
   cuda: { type: "string" },

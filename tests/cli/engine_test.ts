@@ -45,8 +45,10 @@ Deno.test("generate: an empty plain --prompt or --ids is refused as empty, by it
     const [args, pattern] of [
       // the demo's tokenizer adds no BOS: the text "" is no tokens
       [["--prompt", ""], /^error: --prompt "": no tokens \(.*\); nothing for the model to continue/],
-      [["--ids", ""], /^error: --ids: expected comma-separated token ids, got ""$/],
-      [["--ids", "", "--prompt", "x"], /^error: generate: give exactly one of --ids or --prompt$/],
+      // an empty flag is refused as the flags are read (engine/errors.ts parseFlags), before the model loads
+      [["--ids", ""], /^error: --ids: expected a value, got an empty text/],
+      [["--ids", "", "--prompt", "x"], /^error: --ids: expected a value, got an empty text/],
+      [["--ids", ",", "--prompt", "x"], /^error: generate: give exactly one of --ids or --prompt$/],
     ] as [string[], RegExp][]
   ) {
     const r = await run(...args);
@@ -54,7 +56,7 @@ Deno.test("generate: an empty plain --prompt or --ids is refused as empty, by it
     assert.match(r.stderr.trim(), pattern, args.join(" "));
   }
   const logits = await runCli("cli/engine.ts", ["logits", "--model", DEMO_MODEL, "--ids", ""]);
-  assert.match(logits.stderr.trim(), /^error: --ids: expected comma-separated token ids, got ""$/);
+  assert.match(logits.stderr.trim(), /^error: --ids: expected a value, got an empty text/);
 });
 
 // The GPU has no key-rotation path: its fast path's logits must not come back labelled as the slow reference.

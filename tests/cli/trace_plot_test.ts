@@ -45,7 +45,7 @@ Deno.test("trace prints every worker's unfinished step after the passes asked fo
     const [args, message] of [
       [["--prompt", "x"], /^error: --model is required/],
       [["--model", "random:qwen3-demo"], /^error: --prompt TEXT is required/],
-      [["--model", "random:qwen3-demo", "--prompt", ""], /^error: --prompt TEXT is required/],
+      [["--model", "random:qwen3-demo", "--prompt", ""], /^error: --prompt: expected a value, got an empty text/],
       [
         ["--model", "random:qwen3-demo", "--prompt", "x", "--top-p", "0"],
         /^error: --top-p: expected a number in \(0, 1\]/,

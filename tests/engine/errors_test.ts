@@ -128,3 +128,47 @@ Deno.test("parseFlags: an argument that is no flag is refused unless the command
   assert.deepEqual(parseFlags(options, "usage", ["--prompt", "Let A be 5.", "--steps", "4"]).positionals, []);
   assert.deepEqual(parseFlags(options, "usage", ["run", "--steps", "4", "dir"], true).positionals, ["run", "dir"]);
 });
+
+type Table = Record<string, { type: "string" | "boolean"; empty?: boolean }>;
+
+/** Every command's flags, as its module exports them (cli/*.ts): the tables parseFlags reads. */
+async function commandTables(): Promise<[string, Table][]> {
+  const dir = new URL("../../cli/", import.meta.url);
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".ts")).sort();
+  assert.ok(files.length >= 13, files.join(", "));
+  return await Promise.all(files.map(async (f) => {
+    const { OPTIONS } = await import(new URL(f, dir).href);
+    assert.ok(OPTIONS, `cli/${f}: exports no OPTIONS (its flags' table)`);
+    return [f.replace(/\.ts$/, ""), OPTIONS] as [string, Table];
+  }));
+}
+
+Deno.test("parseFlags: an empty value is refused naming the flag, for every string flag of every command, but where an empty text is one (grade's --pred, engine's --prompt and --system)", async () => {
+  const allowed: string[] = [];
+  let refused = 0;
+  for (const [command, options] of await commandTables()) {
+    for (const [flag, o] of Object.entries(options)) {
+      if (o.type !== "string") continue;
+      for (const args of [[`--${flag}`, ""], [`--${flag}=`]]) {
+        if (o.empty) {
+          assert.equal(
+            (parseFlags(options, "usage", args, true).values as Record<string, unknown>)[flag],
+            "",
+            `${command} ${args}`,
+          );
+          continue;
+        }
+        assert.throws(
+          () => parseFlags(options, "usage", args, true),
+          (e) => e instanceof InputError && e.message.startsWith(`--${flag}: expected a value, got an empty text`),
+          `${command} ${args.join(" ")}`,
+        );
+        refused++;
+      }
+      if (o.empty) allowed.push(`${command} --${flag}`);
+    }
+  }
+  assert.ok(refused > 200, `${refused} refused`);
+  // an empty answer is a text to grade; an empty prompt is the BOS alone, an empty system message a message
+  assert.deepEqual(allowed.sort(), ["engine --prompt", "engine --system", "grade --pred"]);
+});
