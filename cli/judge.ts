@@ -76,6 +76,13 @@ async function main() {
   check(!endpoint || f["judge-model"], `--judge ${f.judge}: an endpoint needs --judge-model NAME`);
   check(endpoint || !f["judge-model"], "--judge-model: only with an endpoint (--judge http…/v1)");
   check(f.device === "cpu" || f.device === "cuda", `--device: expected cpu or cuda, got "${f.device}"`);
+  // a name no variable can have makes Deno.env.get throw, once the work is planned
+  check(
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(f["api-key-env"]),
+    `--api-key-env: expected an environment variable's name (letters, digits and _, not first a digit), got ${
+      JSON.stringify(f["api-key-env"])
+    }`,
+  );
   const runs = parseInteger(f.runs, "--runs", 1, 100);
   const prefix = parseInteger(f["prefix-tokens"], "--prefix-tokens", 1);
   const maxTokens = parseInteger(f["max-tokens"], "--max-tokens", 1, 1 << 20);

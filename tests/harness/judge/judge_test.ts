@@ -958,6 +958,16 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
     }
     // a key no header can carry failed every request as "no connection"
     const keyed = [dir, "--judge", s.url, "--judge-model", "m", "--cache", join(base, "cache")];
+    // a name no variable can have threw from Deno.env.get: a stack trace, after the work was planned
+    for (const name of ["A=B", "1X", "X Y", "X-Y"]) {
+      const r = await runCli("cli/judge.ts", [...keyed, "--api-key-env", name]);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `error: --api-key-env: expected an environment variable's name (letters, digits and _, not first a digit), ` +
+          `got ${JSON.stringify(name)}\n`,
+      );
+    }
     const r = await runCli("cli/judge.ts", [...keyed, "--api-key-env", "JUDGE_TEST_KEY"], {
       JUDGE_TEST_KEY: "sk-ключ",
     });
