@@ -9,7 +9,8 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { writeScoreChart } from "../harness/judge/chart.ts";
+import { checkOutputFiles } from "../engine/files.ts";
+import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
@@ -94,9 +95,16 @@ async function main() {
     timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS,
     `--timeout-s: expected more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)}, got "${f["timeout-s"]}"`,
   );
-  // where the replies are cached and the human scores: checked before any reply is asked for
+  // where the replies are cached, the human scores and the chart: checked before any reply is asked for
   check(!existsSync(f.cache) || statSync(f.cache).isDirectory(), `--cache ${f.cache}: not a folder`);
   const human = f.human === undefined ? undefined : readHumanScores(f.human);
+  if (f.chart !== undefined) {
+    // the chart's files too: found bad after the judging, the command's report would be lost
+    const inputs = { "--human": f.human, "--judge-prompt": f["judge-prompt"] };
+    const [svg, png] = scoreChartFiles(f.chart);
+    checkOutputFiles({ "--chart": f.chart }, inputs); // the name itself (a device, a path through a file)
+    checkOutputFiles({ "--chart": svg, "--chart (its .png)": png }, inputs);
+  }
   const temperature = f.temperature === undefined ? undefined : parseDecimal(f.temperature, "--temperature");
   const template = loadJudgeTemplate(f["judge-prompt"]);
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);

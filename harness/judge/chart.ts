@@ -79,6 +79,12 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
   };
 }
 
+/** The two files the chart named `file` is written to: FILE.svg and FILE.png (a .svg or .png of `file` dropped). */
+export function scoreChartFiles(file: string): [svg: string, png: string] {
+  const stem = file.replace(/\.(svg|png)$/i, "");
+  return [`${stem}.svg`, `${stem}.png`];
+}
+
 /** Writes the chart to `file` (.svg) and beside it as .png; returns the two paths. */
 export async function writeScoreChart(
   file: string,
@@ -86,7 +92,7 @@ export async function writeScoreChart(
   title: string,
   unfinished: readonly string[] = [],
 ): Promise<string[]> {
-  const stem = file.replace(/\.(svg|png)$/i, "");
-  await render(scoreChartSpec(bars, title, unfinished), stem);
-  return [`${stem}.svg`, `${stem}.png`];
+  const files = scoreChartFiles(file);
+  await render(scoreChartSpec(bars, title, unfinished), files[0].replace(/\.svg$/, ""));
+  return files;
 }

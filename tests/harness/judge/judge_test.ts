@@ -917,6 +917,7 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
   const base = mkdtempSync(join(tmpdir(), "hogwild-judge-flags-"));
   const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
   writeFileSync(join(base, "a-file"), "");
+  mkdirSync(join(base, "chart-folder.png"));
   writeFileSync(
     join(base, "human.jsonl"),
     JSON.stringify({ task: "x", problem_id: "t1", method: "m", seed: 1 }) + "\n",
@@ -948,6 +949,11 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
         // the path would go after the query, and the URL beside every cached reply: a key in it would be on disk
         [["--judge", `${s.url}?key=sk-in-the-url`], /--judge .*\?key=sk-in-the-url: expected the API's base URL alone/],
         [["--judge", "http://"], /--judge http:\/\/: not a URL/],
+        // the chart's files, found bad only after the judging (the command's report lost)
+        [["--chart", join(base, "a-file", "chart.svg")], /--chart .*a-file\/chart\.svg: a path through a file/],
+        [["--chart", "/dev/null"], /--chart \/dev\/null: not a regular file \(a device or a pipe\)/],
+        [["--chart", join(base, "none", "chart.svg")], /--chart .*none\/chart\.svg: no folder/],
+        [["--chart", join(base, "chart-folder.svg")], /--chart \(its \.png\) .*chart-folder\.png: not a regular file/],
       ] as const
     ) {
       const cache = extra[0] === "--cache" ? [] : ["--cache", join(base, "cache")];
