@@ -16,7 +16,7 @@ import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
+import { agreementText, humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
 import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
@@ -203,11 +203,7 @@ async function main() {
     console.error(`judge: wrote ${written.join(", ")}`);
   }
   if (human) {
-    const a = humanAgreement(human, all);
-    console.log(
-      `human vs judge: r = ${a.r.toFixed(3)}, p = ${a.p.toPrecision(3)}, n = ${a.n} traces` +
-        (a.unpaired ? ` (${a.unpaired} human scores without a judge score left out)` : ""),
-    );
+    console.log(agreementText(humanAgreement(human, all)));
   }
   if (failures.length) {
     console.error(`judge: ${failures.length} replies failed (the same command tries them again):`);

@@ -158,6 +158,8 @@ export function readHumanScores(file: string): HumanScore[] {
     check(first === undefined, `--human ${file}:${i + 1}: the trace of line ${first} again (one score per trace)`);
     lineOf.set(recordKey(h), i + 1);
   });
+  // an empty file would pair nothing, and print an r of NaN
+  check(human.length > 0, `--human ${file}: holds no scores`);
   return human as HumanScore[];
 }
 
@@ -179,5 +181,21 @@ export function humanAgreement(human: readonly HumanScore[], judged: readonly Tr
     const j = byKey.get(recordKey(h))?.score;
     if (j !== undefined && j !== null) pairs.push([h.score, j]);
   }
-  return { ...pearson(pairs.map((p) => p[0]), pairs.map((p) => p[1])), unpaired: human.length - pairs.length };
+  const sides = { human: pairs.map((p) => p[0]), judge: pairs.map((p) => p[1]) };
+  return {
+    ...pearson(sides.human, sides.judge),
+    unpaired: human.length - pairs.length,
+    /** the sides whose scores are all one value (no r) */
+    flat: (["human", "judge"] as const).filter((s) => sides[s].length && sides[s].every((x) => x === sides[s][0])),
+  };
+}
+
+/** The agreement as a line: r and p where there is one; too few pairs, or a side all equal, said so (never NaN). */
+export function agreementText(a: ReturnType<typeof humanAgreement>): string {
+  const left = a.unpaired ? ` (${a.unpaired} human scores without a judge score left out)` : "";
+  if (a.n < 3) return `human vs judge: ${a.n} traces paired, too few for Pearson's r (3 at least)${left}`;
+  if (a.flat.length) {
+    return `human vs judge: n = ${a.n} traces, no r: the ${a.flat.join(" and the ")} scores are all equal${left}`;
+  }
+  return `human vs judge: r = ${a.r.toFixed(3)}, p = ${a.p.toPrecision(3)}, n = ${a.n} traces${left}`;
 }

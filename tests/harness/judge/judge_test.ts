@@ -918,6 +918,7 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
   const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
   writeFileSync(join(base, "a-file"), "");
   mkdirSync(join(base, "chart-folder.png"));
+  writeFileSync(join(base, "no-scores.jsonl"), "");
   writeFileSync(
     join(base, "human.jsonl"),
     JSON.stringify({ task: "x", problem_id: "t1", method: "m", seed: 1 }) + "\n",
@@ -940,6 +941,8 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
         [["--human", join(base, "missing.jsonl")], /--human .*missing\.jsonl: no such file/],
         [["--human", base], /--human .*hogwild-judge-flags-\w+: not a file \(a folder\)/],
         [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: expected a number in "score"/],
+        // it paired nothing, and printed r = NaN
+        [["--human", join(base, "no-scores.jsonl")], /--human .*no-scores\.jsonl: holds no scores/],
         // a trace scored twice would be paired twice: r, n and p all wrong
         [["--human", join(base, "twice.jsonl")], /--human .*twice\.jsonl:3: the trace of line 1 again/],
         [
