@@ -7,11 +7,11 @@
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkOutputFiles } from "../engine/files.ts";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
+import { checkFoldersOnce } from "../harness/bench/rundir.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
@@ -71,7 +71,7 @@ async function main() {
   const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   check(dirs.length >= 1, "judge: name at least one run folder (--help for the usage)");
   check(f.judge, "judge: --judge URL|MODEL is required (an OpenAI-compatible endpoint, or a model the engine runs)");
-  check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "judge: a run folder is named twice");
+  checkFoldersOnce(dirs, "judge");
   const endpoint = /^https?:\/\//.test(f.judge);
   if (endpoint) endpointUrl(f.judge); // a query or a user in it refused before any work
   check(!endpoint || f["judge-model"], `--judge ${f.judge}: an endpoint needs --judge-model NAME`);

@@ -9,6 +9,7 @@ import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
 import { timeDoubtNote } from "../harness/report/charts.ts";
 import {
+  checkFoldersOnce,
   checkMeta,
   checkOneGrader,
   checkOutFolder,
@@ -63,7 +64,7 @@ async function main() {
   // Runs are named by their folder's name, or by the path as given where two folders share a name.
   const short = dirs.map((d) => basename(resolve(d)));
   const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
-  check(new Set(dirs.map((d) => resolve(d))).size === dirs.length, "plot: a run folder is named twice");
+  checkFoldersOnce(dirs, "plot");
   const unfinished: string[] = [];
   const read = dirs.map(readRecords);
   // one grader for every curve on the chart: a folder beside its rescore would show one answer as two accuracies

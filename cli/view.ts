@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { check, parseAddress, parseFlags, runMain } from "../engine/errors.ts";
+import { checkFoldersOnce } from "../harness/bench/rundir.ts";
 import { RunSource } from "../harness/viewer/runs.ts";
 import { serveViewer } from "../harness/viewer/server.ts";
 
@@ -34,6 +35,7 @@ export const OPTIONS = { port: { type: "string" }, host: { type: "string" } } as
 
 async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  checkFoldersOnce(positionals, "view");
   const runs = runFolders(positionals);
   const viewer = serveViewer({ runs, ...parseAddress(f.port, f.host, { port: "--port", host: "--host" }) });
   console.error(`view: ${runs.length} run${runs.length > 1 ? "s" : ""} at ${viewer.url} (Ctrl-C to stop)`);

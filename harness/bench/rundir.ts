@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -358,6 +359,26 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
 export function unfinishedRecords(records: number, meta: Record<string, unknown>): string | undefined {
   const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;
   return planned !== undefined && records < planned ? `${records} of ${planned} planned records` : undefined;
+}
+
+/**
+ * The run folders a command reads, each once: one named twice (a trailing slash, a link to it, another spelling)
+ * would count its runs twice (plot, judge) or serve them as two runs (view). A folder not there is left to the
+ * command's own check.
+ */
+export function checkFoldersOnce(dirs: readonly string[], command: string): void {
+  const seen = new Map<string, string>();
+  for (const d of dirs) {
+    let real = resolve(d);
+    try {
+      real = realpathSync(d);
+    } catch {
+      // not there: said by the command's own reading
+    }
+    const first = seen.get(real);
+    check(first === undefined, `${command}: ${d} is named twice (it is ${first}); name each run folder once`);
+    seen.set(real, d);
+  }
 }
 
 /**

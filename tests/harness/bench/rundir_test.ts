@@ -13,12 +13,14 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  checkFoldersOnce,
   checkNewRunFolder,
   differences,
   lockedBy,
@@ -576,5 +578,23 @@ Deno.test("a new run folder's --out (merge, rescore) is refused before any work 
     checkNewRunFolder(out, "merge");
   }
   assert.equal(readFileSync(join(dir, "taken.partial"), "utf8"), "mine", "a file named like the scratch is kept");
+  rmSync(dir, { recursive: true });
+});
+
+Deno.test("run folders named twice (a trailing slash, a link, another spelling) are refused, naming the second; distinct ones pass", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-twice-"));
+  for (const d of ["a", "b"]) mkdirSync(join(dir, d));
+  symlinkSync(join(dir, "a"), join(dir, "link"));
+  const a = join(dir, "a");
+  for (const again of [a, a + "/", join(dir, "b", "..", "a"), join(dir, "link")]) {
+    assert.throws(
+      () => checkFoldersOnce([a, join(dir, "b"), again], "view"),
+      (e) =>
+        e instanceof InputError &&
+        e.message === `view: ${again} is named twice (it is ${a}); name each run folder once`,
+      again,
+    );
+  }
+  checkFoldersOnce([a, join(dir, "b"), join(dir, "missing")], "view"); // a missing one is its command's to say
   rmSync(dir, { recursive: true });
 });
