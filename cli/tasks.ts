@@ -9,7 +9,7 @@
  */
 import { checkOutputFiles, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { checkDataFlags, checkGeneratedKnobs, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
+import { checkDataFlags, checkGeneratedKnobs, checkSeedFlag, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
 import { skippedText } from "../tasks/records.ts";
 
@@ -19,7 +19,8 @@ const USAGE = `usage: deno task tasks list
                             [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)
                             [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)
 --skip-bad: a malformed record (not JSON, or a field the task cannot read) is skipped and counted, not an error
---data, --data-dir, --hub and --skip-bad go with a data set's task (a generated task reads no data)`;
+--data, --data-dir, --hub and --skip-bad go with a data set's task (a generated task reads no data); --seed with a
+  task it shapes (the generated ones, gsm8k-x5's grouping); list takes no flags`;
 
 function int(v: string | undefined, flag: string): number | undefined {
   return v === undefined ? undefined : parseInteger(v, `--${flag}`);
@@ -50,6 +51,8 @@ async function main() {
     "expected one command: list or load (--help for the usage)",
   );
   if (command === "list") {
+    const given = Object.keys(f).find((k) => f[k as keyof typeof f] !== undefined);
+    check(given === undefined, `--${given}: list takes no flags (it goes with load)`);
     for (const t of Object.values(TASKS)) {
       console.log(
         `${t.id.padEnd(14)} finisher ${String(t.finisherTokens).padStart(2)} tokens  ${t.description}\n${
@@ -64,6 +67,7 @@ async function main() {
   checkDataFlags([f.task], { data: f.data, hub: f.hub, dataDir: f["data-dir"], skipBad: f["skip-bad"] });
   const synthetic = { parts: int(f.parts, "parts"), digits: int(f.digits, "digits"), count: int(f.count, "count") };
   checkGeneratedKnobs([f.task], Object.values(synthetic).filter((v) => v !== undefined).length);
+  if (f.seed !== undefined) checkSeedFlag(f.task);
   const loaded = await loadTask(f.task, {
     data: f.data,
     hub: f.hub,

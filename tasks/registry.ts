@@ -50,6 +50,8 @@ export interface TaskSpec {
   code?: boolean;
   /** a generated task: its problems from the knobs (nothing is read) */
   generate?(o: SyntheticOptions): Problem[];
+  /** the seed shapes its problems from the data (a seeded grouping), as it does a generated task's */
+  seeded?: boolean;
 }
 
 export interface LoadOptions {
@@ -199,6 +201,7 @@ const gsm8kX5: TaskSpec = {
   ...gsm8k,
   id: "gsm8k-x5",
   reads: "gsm8k",
+  seeded: true,
   description:
     "GSM8K×5: 128 samples of 5 distinct GSM8K test questions answered together (seeded grouping), scored as the fraction right",
   finisherTokens: 64,
@@ -486,6 +489,16 @@ export function checkGeneratedKnobs(ids: readonly string[], knobs: number): void
       mine.map((id) => `${id} ${Object.entries(GENERATED_DEFAULTS[id]).map(([k, v]) => `${k} ${v}`).join(", ")}`)
         .join("; ")
     }): give all three, or run the tasks apart`,
+  );
+}
+
+/** --seed (tasks load): refused for a task whose problems it does not shape (a data set's, read as it is). */
+export function checkSeedFlag(id: string): void {
+  const t = taskSpec(id);
+  const seeded = Object.values(TASKS).filter((t) => t.generate || t.seeded).map((t) => t.id).sort();
+  check(
+    t.generate || t.seeded,
+    `--seed: task ${id} reads its problems as they are, the seed would change nothing (it shapes ${seeded.join(", ")})`,
   );
 }
 

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { loadJobs } from "../../harness/bench/jobs.ts";
 import { parseBenchSpec } from "../../harness/bench/spec.ts";
 import { DATA_DIR, dataTest, runCli } from "../helpers.ts";
+import { OPTIONS } from "../../cli/tasks.ts";
 
 async function tasks(...args: string[]) {
   const r = await runCli("cli/tasks.ts", args, { HF_HUB_OFFLINE: "1" });
@@ -48,5 +49,19 @@ Deno.test("tasks load, with no seed or knobs, gives the default run's problems",
     const loaded = load.stdout.trim().split("\n").map((l) => JSON.parse(l).id);
     const bench = (await loadJobs(parseBenchSpec(["--task", task])!)).problems.map((p) => p.id);
     assert.deepEqual(loaded, bench, task);
+  }
+});
+
+Deno.test("tasks list: every flag (each of load's) is refused, naming it, never ignored", async () => {
+  const flags = Object.entries(OPTIONS).map(([name, o]) => o.type === "string" ? [`--${name}`, "3"] : [`--${name}`]);
+  assert.ok(flags.length >= 10, `${flags.length} flags`);
+  for (let i = 0; i < flags.length; i += 4) {
+    await Promise.all(
+      flags.slice(i, i + 4).map(async (flag) => {
+        const r = await tasks("list", ...flag);
+        assert.equal(r.code, 2, `${flag.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, `error: ${flag[0]}: list takes no flags (it goes with load)`);
+      }),
+    );
   }
 });
