@@ -174,24 +174,40 @@ export function taskCommands(file = new URL("../deno.json", import.meta.url).pat
   return Object.fromEntries(Object.entries(tasks).map(([name, t]) => [name, typeof t === "string" ? t : t.command]));
 }
 
-/**
- * Runs a deno.json task's `deno run` command with exactly its permissions (not -A: a permission a command lacks
- * fails here as it would for a user), without the tasks it depends on: its exit code and output.
- */
-export async function runTask(
-  name: string,
+/** A task's command as `deno run FLAGS FILE`: its flags and its file, or undefined for another kind of command. */
+function plainRun(command: string): { flags: string[]; file: string } | undefined {
+  const m = /^deno run ((?:--?[\w-]+(?:=\S+)? )+)(\S+\.ts)$/.exec(command);
+  return m ? { flags: m[1].trim().split(" "), file: m[2] } : undefined;
+}
+
+async function runDeno(
+  flags: readonly string[],
+  file: string,
   args: readonly string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const command = taskCommands()[name];
-  const m = /^deno run ((?:--[\w-]+(?:=\S+)? )+)(\S+\.ts)$/.exec(command ?? "");
-  if (!m) throw new Error(`task ${name}: not a plain "deno run FLAGS FILE" command: ${command}`);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...m[1].trim().split(" "), m[2], ...args],
+    args: ["run", ...flags, file, ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/**
+ * Runs a deno.json task's `deno run` command with exactly its permissions (not -A: a permission a command lacks
+ * fails here as it would for a user), without the tasks it depends on: its exit code and output.
+ */
+export function runTask(
+  name: string,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const command = taskCommands()[name];
+  const run = plainRun(command ?? "");
+  if (!run) throw new Error(`task ${name}: not a plain "deno run FLAGS FILE" command: ${command}`);
+  return runDeno(run.flags, run.file, args);
 }
 
 /**
@@ -209,20 +225,18 @@ export function lastFlagWins(args: readonly string[]): string[] {
   return items.filter((it, i) => !it[0].startsWith("--") || last.get(it[0]) === i).flat();
 }
 
-/** Runs one of the project's command-line files (`cli/bench.ts`, …) with every permission: its exit code and output. */
-export async function runCli(
+/**
+ * Runs one of the project's command-line files (`cli/bench.ts`, …) with the permissions of the deno.json task that
+ * runs it, as a user gets them: under -A Deno looks at paths that it refuses to under a task's flags ("", /proc,
+ * /sys, most of /dev), so a stack trace there went unseen. A file no task runs gets -A. Its exit code and output.
+ */
+export function runCli(
   file: string,
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", file, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  const run = Object.values(taskCommands()).map(plainRun).find((r) => r?.file === file.replace(/^\.\//, ""));
+  return runDeno(run?.flags ?? ["-A"], file, args, env);
 }
 
 /**
