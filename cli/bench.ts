@@ -7,8 +7,8 @@
  * run.json's provenance (provenance.ts), the report (report.ts).
  */
 import { homedir } from "node:os";
-import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { pathExists } from "../engine/files.ts";
 import { check, InputError, runMain } from "../engine/errors.ts";
 import { resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -93,7 +93,7 @@ const codePromptsOf = (spec: BenchSpec, texts: NonNullable<ReturnType<typeof loa
  */
 function runFolder(spec: BenchSpec): string {
   if (!spec.shard) return spec.out;
-  if (existsSync(join(spec.out, "run.json"))) {
+  if (pathExists(join(spec.out, "run.json"))) {
     const own = (readRunJson(spec.out).spec as { shard?: { index: number; count: number } } | undefined)?.shard;
     if (own) {
       throw new InputError(

@@ -1,9 +1,9 @@
 /** deno task compare: two methods of one run folder or of two, paired on the problems and seeds both have. */
-import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { pathExists } from "../engine/files.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
-import { type BenchRecord, readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { type BenchRecord, checkReadFolder, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { keyedVersion } from "../harness/bench/run_key.ts";
 import {
   checkComparable,
@@ -83,6 +83,7 @@ export const OPTIONS = {
 
 function main() {
   const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  dirs.forEach(checkReadFolder);
   const score = f.score;
   const gate = f["fail-if-worse"] === undefined ? undefined : parseDecimal(f["fail-if-worse"], "--fail-if-worse");
   check(
@@ -97,7 +98,7 @@ function main() {
   const records = dirs.map(readRecords);
   const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];
   // records alone (no run.json) were written before any version or flag of the key: its fields absent
-  const run = (dir: string) => existsSync(join(dir, "run.json")) ? readRunJson(dir) : {};
+  const run = (dir: string) => pathExists(join(dir, "run.json")) ? readRunJson(dir) : {};
   const key = (dir: string) => (run(dir).spec ?? {}) as Record<string, unknown>;
   // a method family's records of two versions (run.json's methods_version; absent: 1) are not one method's
   const version = (dir: string, method: string) => keyedVersion(key(dir), method).version;

@@ -8,7 +8,7 @@
  *
  * --model takes a Hugging Face model folder, a hub id or random:SHAPE; --device cpu (default) or cuda.
  */
-import { checkOutputFiles, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
@@ -224,6 +224,8 @@ type Flags = ReturnType<typeof parseFlags<typeof OPTIONS>>["values"];
 
 async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { model: "model folder, hub id or random:SHAPE", out: "file", script: "file", record: "file" });
   if (f.help) return console.log(USAGE);
   const command = positionals[0];
   const commands: Record<string, (engine: Engine, f: Flags) => unknown> = {

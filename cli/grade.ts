@@ -12,7 +12,7 @@
  * through. A code line's "expected" (true|false) is compared with its "pass", and the agreement reported at
  * the end.
  */
-import { checkOutputFiles, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, MAX_TIMER_MS, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { gradeCases, readCases } from "../tasks/grading/case_file.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
@@ -45,6 +45,8 @@ export const OPTIONS = {
 
 async function main() {
   const { values: f } = parseFlags(OPTIONS, USAGE);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { cases: "file", out: "file" });
   const timeoutMs = parseInteger(f["timeout-ms"], "--timeout-ms", 1, MAX_TIMER_MS);
   check(
     f.mode === undefined || f.mode === "strict" || f.mode === "lenient",

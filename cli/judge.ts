@@ -6,9 +6,9 @@
  * resumes), and to a cache on disk (a second command asks nothing). Then the mean per method or setting with
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
-import { existsSync, statSync } from "node:fs";
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { checkOutputFiles } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, pathInfo } from "../engine/files.ts";
+import { checkReadFolder } from "../harness/bench/rundir.ts";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
 import { checkFoldersOnce } from "../harness/bench/rundir.ts";
@@ -69,6 +69,16 @@ function parseSettings(text: string): Map<string, string> {
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, {
+    judge: "model folder, hub id or random:SHAPE",
+    tokenizer: "folder",
+    "judge-prompt": "file",
+    chart: "file",
+    human: "file",
+    cache: "folder",
+  });
+  dirs.forEach(checkReadFolder);
   check(dirs.length >= 1, "judge: name at least one run folder (--help for the usage)");
   check(f.judge, "judge: --judge URL|MODEL is required (an OpenAI-compatible endpoint, or a model the engine runs)");
   checkFoldersOnce(dirs, "judge");
@@ -96,7 +106,7 @@ async function main() {
     `--timeout-s: expected more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)}, got "${f["timeout-s"]}"`,
   );
   // where the replies are cached, the human scores and the chart: checked before any reply is asked for
-  check(!existsSync(f.cache) || statSync(f.cache).isDirectory(), `--cache ${f.cache}: not a folder`);
+  check(pathInfo(f.cache, "--cache", "folder")?.isDirectory !== false, `--cache ${f.cache}: not a folder`);
   const human = f.human === undefined ? undefined : readHumanScores(f.human);
   if (f.chart !== undefined) {
     // the chart's files too: found bad after the judging, the command's report would be lost

@@ -3,6 +3,8 @@
  * unless the shards share their spec, cover 0…n-1 once each, and together hold every planned record once.
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
+import { checkReadFolder } from "../harness/bench/rundir.ts";
+import { checkPathFlags } from "../engine/files.ts";
 import { mergeShards } from "../harness/report/merge.ts";
 
 export const OPTIONS = { out: { type: "string" } } as const;
@@ -14,6 +16,9 @@ async function main() {
     Deno.args,
     true,
   );
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { out: "folder" });
+  dirs.forEach(checkReadFolder);
   check(dirs.length >= 1, "merge: name the shard folders");
   check(f.out, "merge: --out DIR is required");
   const { records, files } = await mergeShards(dirs, f.out);

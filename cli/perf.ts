@@ -19,7 +19,7 @@
  *
  * GPU machines have no node: tools/device-check.sh runs this file there with a carried Deno and node_modules.
  */
-import { checkOutputFiles, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { codeGradingPerf } from "../harness/perf/code.ts";
 import { enginePerf } from "../harness/perf/engine.ts";
@@ -63,6 +63,8 @@ export const OPTIONS = {
 
 async function main() {
   const { values } = parseFlags(OPTIONS, USAGE);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(values, { model: "model folder, hub id or random:SHAPE", json: "file" });
   // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
   // would exit 0 and write nothing)
   const mode = values["paper-table"] ? "--paper-table" : values["code-grading"] ? "--code-grading" : "";

@@ -2,7 +2,8 @@
  * deno task plot RUN_DIR… [--out DIR] [--reference] [--time solo|shared]: curves of several runs on one chart (two models, two
  * settings), with the paper's reference points (harness/reference/paper.json, each with its source).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { checkPathFlags, pathExists } from "../engine/files.ts";
 import { basename, join, resolve } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
@@ -13,6 +14,7 @@ import {
   checkMeta,
   checkOneGrader,
   checkOutFolder,
+  checkReadFolder,
   readRecords,
   readRunJson,
   unfinishedRecords,
@@ -43,17 +45,20 @@ export const OPTIONS = {
 
 async function main() {
   const { values: f, positionals: dirs } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { out: "folder" });
+  dirs.forEach(checkReadFolder);
   check(dirs.length >= 1, "plot: name at least one run folder");
   check(f.time === "solo" || f.time === "shared", `--time: expected solo or shared, got "${f.time}"`);
   // --out before any work: a file there (a run's records.jsonl) or a run folder is refused, not written into
   checkOutFolder(f.out);
   check(
-    !existsSync(join(f.out, "run.json")) && !existsSync(join(f.out, "records.jsonl")),
+    !pathExists(join(f.out, "run.json")) && !pathExists(join(f.out, "records.jsonl")),
     `--out ${f.out}: a run folder (its plots are its own run's); give another folder`,
   );
   // each run.json as the bench wrote it (its machines and times are read below), {} for a folder of records alone
   const metas = dirs.map((d): Record<string, unknown> => {
-    if (!existsSync(join(d, "run.json"))) return {};
+    if (!pathExists(join(d, "run.json"))) return {};
     const meta = readRunJson(d);
     checkMeta(join(d, "run.json"), meta);
     return meta;

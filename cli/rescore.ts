@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
-import { replaceFile } from "../engine/files.ts";
+import { checkPathFlags, replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { GRADER_VERSION } from "../tasks/grading/grader.ts";
 import type { BenchSpec } from "../harness/bench/spec.ts";
@@ -18,6 +18,7 @@ import {
   type BenchRecord,
   checkMeta,
   checkNewRunFolder,
+  checkReadFolder,
   lockedBy,
   readRecords,
   readRunJson,
@@ -62,6 +63,9 @@ export const OPTIONS = { out: { type: "string" } } as const;
 
 async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { out: "folder" });
+  positionals.forEach(checkReadFolder);
   check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
   check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
   checkNewRunFolder(f.out, "rescore"); // before the grading, whose work a refused --out would lose

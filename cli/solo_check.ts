@@ -8,7 +8,7 @@
  */
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { join } from "node:path";
-import { checkMeta, readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import { checkMeta, checkReadFolder, readRecords, readRunJson } from "../harness/bench/rundir.ts";
 import { calibratedMachines } from "../harness/bench/timing.ts";
 import { notAlone, soloCheck, specDifference } from "../harness/report/solo_check.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
@@ -19,6 +19,7 @@ export const OPTIONS = {} as const;
 
 function main() {
   const { positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  positionals.forEach(checkReadFolder);
   check(positionals.length === 2, `solo-check: expected two run folders; ${USAGE}`);
   const [sharedDir, aloneDir] = positionals;
   const aloneMeta = readRunJson(aloneDir), aloneRecords = readRecords(aloneDir);

@@ -7,7 +7,7 @@
  * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}, and a code
  * problem's `code`: how its program runs, and its tests).
  */
-import { checkOutputFiles, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkDataFlags, checkGeneratedKnobs, checkSeedFlag, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
@@ -45,6 +45,8 @@ export const OPTIONS = {
 
 async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, { data: "file or folder", "data-dir": "folder", out: "file", "lcb-prompt": "file" });
   const command = positionals[0];
   check(
     positionals.length === 1 && (command === "list" || command === "load"),

@@ -11,6 +11,7 @@
  * where the bench would stop early (a trace runs no finisher and no early stop).
  */
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
+import { checkPathFlags } from "../engine/files.ts";
 import { parseSamplingFlags } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
@@ -62,6 +63,13 @@ export const OPTIONS = {
 
 async function main() {
   const { values: f } = parseFlags(OPTIONS, USAGE);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, {
+    model: "model folder, hub id or random:SHAPE",
+    "collab-prompt": "file",
+    "plain-prompt": "file",
+    protocol: "file",
+  });
   check(f.model, "--model is required (a model folder, a hub id OWNER/NAME[@REVISION] or random:SHAPE)");
   check(f.prompt, "--prompt TEXT is required");
   const int = (v: string, flag: string, min = 0, max?: number) => parseInteger(v, `--${flag}`, min, max);

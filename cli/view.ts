@@ -2,7 +2,8 @@
  * deno task view: a local web page over run folders, their curves, records and workers, and (from a bench run
  * with --view) its passes as they happen. It reads the folders and never writes to them.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { pathExists, pathInfo } from "../engine/files.ts";
 import { join, resolve } from "node:path";
 import { check, parseAddress, parseFlags, runMain } from "../engine/errors.ts";
 import { checkFoldersOnce } from "../harness/bench/rundir.ts";
@@ -18,15 +19,16 @@ const USAGE = `usage: deno task view [RUN_DIR…] [--port 8470] [--host 127.0.0.
 function runFolders(dirs: string[]): RunSource[] {
   if (dirs.length === 0) {
     const root = "results";
-    dirs = existsSync(root)
-      ? readdirSync(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, "run.json")))
+    dirs = pathExists(root)
+      ? readdirSync(root).map((d) => join(root, d)).filter((d) => pathExists(join(d, "run.json")))
       : [];
     check(dirs.length > 0, "view: no run folders given and none under results/ (give RUN_DIR…)");
   }
   return dirs.map((d) => {
-    check(existsSync(d), `${d}: no such run folder`);
-    check(statSync(d).isDirectory(), `${d}: a file, not a run folder`);
-    check(existsSync(join(d, "run.json")), `${d}: no run.json (not a run folder?)`);
+    const info = pathInfo(d, undefined, "run folder");
+    check(info, `${d}: no such run folder`);
+    check(info.isDirectory, `${d}: a file, not a run folder`);
+    check(pathExists(join(d, "run.json")), `${d}: no run.json (not a run folder?)`);
     return new RunSource(resolve(d));
   });
 }

@@ -3,7 +3,8 @@
  * Both config layouts are accepted: the older one (`rope_theta`, `rope_scaling`, `torch_dtype`) that QwQ-32B
  * and Llama 3.2 ship, and the newer one (`rope_parameters`, `dtype`).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { pathInfo } from "./files.ts";
 import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine, parseDecimal, parseInteger } from "./errors.ts";
 import { MIN_TEMPERATURE, type SamplingOptions } from "./sampler.ts";
@@ -153,7 +154,7 @@ const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float3
 export function readText(file: string, o: { keepBOM?: boolean } = {}): string {
   let bytes: Uint8Array;
   // stat first: opening a named pipe would wait for a writer forever
-  check(!existsSync(file) || statSync(file).isFile(), `${file}: not a file`);
+  check(pathInfo(file)?.isFile !== false, `${file}: not a file`);
   try {
     bytes = readFileSync(file);
   } catch (e) {
@@ -360,7 +361,7 @@ function notConverted(o: Record<string, unknown>, f: string): { notConverted?: s
 /** The config of a model folder or a `random:SHAPE`, read without its weights. */
 export function localConfig(source: string): ModelConfig {
   if (source.startsWith("random:")) return shapeConfig(source.slice("random:".length));
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`--model ${source}: no such folder`);
+  if (!pathInfo(source, "--model")?.isDirectory) throw new InputError(`--model ${source}: no such folder`);
   return readModelConfig(source);
 }
 

@@ -35,6 +35,46 @@ function writeAll(f: Deno.FsFile, data: Uint8Array): void {
 const bytes = (data: string | Uint8Array) => (typeof data === "string" ? new TextEncoder().encode(data) : data);
 
 /**
+ * What is at `path` (its stat, through links), or undefined where nothing usable is (not there, a path through a
+ * file, a link to nothing): the one look at a path a user gave, or one made from it, before it is used. Deno's own
+ * calls (existsSync too) throw for an empty path, and, under a task's permissions (not -A), for a path that only
+ * --allow-all reaches (/proc, /sys, most of /dev): those are an InputError naming `flag` and the path, never a
+ * stack trace. `want`: what the flag takes, for the advice.
+ */
+export function pathInfo(path: string, flag?: string, want = "file"): Deno.FileInfo | undefined {
+  const named = (p: string) => (flag ? `${flag} ${p}` : p);
+  if (path === "") throw new InputError(`${named('""')}: an empty path; name a ${want}`);
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new InputError(
+        `${named(path)}: this command may not read it (under a task's permissions Deno gives /proc, /sys and most ` +
+          `/dev paths to --allow-all alone); name a ${want} outside them`,
+      );
+    }
+    // a NUL byte, which no path holds
+    if (e instanceof TypeError) throw new InputError(`${named(JSON.stringify(path))}: not a path (${e.message})`);
+    return undefined;
+  }
+}
+
+/** Whether something is at `path` (pathInfo: never Deno's throw). */
+export const pathExists = (path: string, flag?: string): boolean => pathInfo(path, flag) !== undefined;
+
+/**
+ * A command's path flags (values by flag name, as parseFlags gives them; each with what it takes: "file",
+ * "folder", …), those given checked before any work: pathInfo's refusals, naming the flag. Whether the path is
+ * there and of the right kind stays its reader's to say.
+ */
+export function checkPathFlags(values: Record<string, unknown>, flags: Record<string, string>): void {
+  for (const [name, want] of Object.entries(flags)) {
+    const v = values[name];
+    for (const path of Array.isArray(v) ? v : [v]) if (typeof path === "string") pathInfo(path, `--${name}`, want);
+  }
+}
+
+/**
  * Why `file` cannot be replaced, or undefined: the rename would put a file in place of a device or a pipe
  * (/dev/null, as root: gone for every program), or fail on a folder.
  */

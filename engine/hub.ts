@@ -7,7 +7,8 @@
  * HF_ENDPOINT names another hub (a mirror), as the hub's own tools read it.
  */
 import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { pathExists } from "./files.ts";
 import { dirname, join } from "node:path";
 import { bytesHere, downloadToCache, type Head, head, HubHttpError, writeRef } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
@@ -77,7 +78,7 @@ const isCommit = (revision: string) => /^[0-9a-f]{40}$/.test(revision);
 /** The commit the cache holds `revision` at: what refs/<revision> names, or the revision itself if a commit. */
 function cachedCommit(root: string, revision: string): string | undefined {
   const ref = join(root, "refs", revision);
-  return existsSync(ref) ? readFileSync(ref, "utf8").trim() : isCommit(revision) ? revision : undefined;
+  return pathExists(ref) ? readFileSync(ref, "utf8").trim() : isCommit(revision) ? revision : undefined;
 }
 
 /**
@@ -100,7 +101,7 @@ function markAbsent(root: string, commit: string | undefined, path: string): voi
 function inSnapshot(root: string, commit: string | undefined, path: string): string | undefined {
   if (commit === undefined) return undefined;
   const file = join(root, "snapshots", commit, path);
-  return existsSync(file) ? file : undefined;
+  return pathExists(file) ? file : undefined;
 }
 
 /** Where a batch of downloads stands, for a progress line. */
@@ -234,7 +235,7 @@ async function hubFiles(
     }
     // a file the commit's snapshot holds is that file (its bytes were checked as they came): nothing to ask
     out[i] = inSnapshot(load.root, load.commit, f.path);
-    if (out[i] || (f.optional && load.commit && existsSync(noExist(load.root, load.commit, f.path)))) return;
+    if (out[i] || (f.optional && load.commit && pathExists(noExist(load.root, load.commit, f.path)))) return;
     let e = new Error(`the hub is unreachable: ${load.unreachable}`);
     if (load.unreachable === undefined) {
       // the first file, held in the cached snapshot: a HEAD that gets no answer is not tried again (the cache
@@ -497,7 +498,7 @@ export async function hubModel(repo: string, opts: HubOptions = {}, extra: reado
 }
 
 /** Whether --model names a local folder (by path: it exists here), not random:SHAPE or a hub id. */
-export const localModel = (model: string): boolean => !model.startsWith("random:") && existsSync(model);
+export const localModel = (model: string): boolean => !model.startsWith("random:") && pathExists(model, "--model");
 
 /**
  * What --model names, as something Engine.load takes: a folder, random:SHAPE, or a hub id (fetched into the

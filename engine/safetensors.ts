@@ -2,7 +2,8 @@
  * Safetensors headers: read and validated here (8 + header bytes per file); the tensor bytes themselves are
  * read by the native core. Single files and sharded checkpoints (`model.safetensors.index.json`).
  */
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { pathExists, pathInfo } from "./files.ts";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "./errors.ts";
 import { readJson } from "./config.ts";
@@ -26,7 +27,7 @@ const MAX_HEADER = 100 * 1024 * 1024;
 export function readHeader(file: string): TensorInfo[] {
   let fd: number;
   // stat first: opening a named pipe would wait for a writer forever
-  check(!existsSync(file) || statSync(file).isFile(), `${file}: not a file`);
+  check(pathInfo(file)?.isFile !== false, `${file}: not a file`);
   try {
     fd = openSync(file, "r");
   } catch (e) {
@@ -160,8 +161,8 @@ export const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json"
  */
 export function weightsFile(dir: string): (typeof WEIGHT_FILES)[number] | undefined {
   const at = (f: string) => join(dir, f);
-  return WEIGHT_FILES.find((f) => existsSync(at(f)) && statSync(at(f)).isFile()) ??
-    WEIGHT_FILES.find((f) => existsSync(at(f)) || isLink(at(f)));
+  return WEIGHT_FILES.find((f) => pathInfo(at(f))?.isFile) ??
+    WEIGHT_FILES.find((f) => pathExists(at(f)) || isLink(at(f)));
 }
 
 /** Every tensor of the checkpoint in `dir`, by name. */

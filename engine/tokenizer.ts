@@ -5,8 +5,8 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
-import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { pathExists } from "./files.ts";
 import { fileURLToPath } from "node:url";
 import { readJson, readText } from "./config.ts";
 import { check, InputError, oneLine } from "./errors.ts";
@@ -44,7 +44,7 @@ function withSpecialTokens(
   files: { config: string; map: string },
   template: string | undefined,
 ): Record<string, unknown> {
-  if (!existsSync(files.map)) return config;
+  if (!pathExists(files.map)) return config;
   const map = readJson(files.map), out = { ...config };
   for (const key of TEMPLATE_TOKENS) {
     const fromMap = tokenText(map[key]);
@@ -188,9 +188,9 @@ export class TextTokenizer {
   /** The tokenizer of a model folder, or undefined when it has no tokenizer.json. */
   static fromDir(dir: string): TextTokenizer | undefined {
     const file = join(dir, "tokenizer.json");
-    if (!existsSync(file)) return undefined;
+    if (!pathExists(file)) return undefined;
     const cfgFile = join(dir, "tokenizer_config.json");
-    const raw = existsSync(cfgFile) ? readJson(cfgFile) : {};
+    const raw = pathExists(cfgFile) ? readJson(cfgFile) : {};
     const jinja = join(dir, "chat_template.jinja");
     check(
       raw.chat_template === undefined || raw.chat_template === null ||
@@ -203,7 +203,7 @@ export class TextTokenizer {
     );
     // chat_template.jinja, where there is one, wins over the config's (as transformers reads a folder)
     const field = `${cfgFile}: chat_template`;
-    const template = existsSync(jinja)
+    const template = pathExists(jinja)
       ? { text: readText(jinja, { keepBOM: true }), from: jinja } // Python's utf-8 keeps a BOM: so does transformers
       : typeof raw.chat_template === "string"
       ? { text: raw.chat_template, from: field }

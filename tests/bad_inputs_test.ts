@@ -20,6 +20,8 @@ interface Case {
   files?: Record<string, string | { hex: string }>;
   /** files to copy there from the repository */
   copy?: Record<string, string>;
+  /** the $UNREADABLE paths to try, where not all (no /dev/null for a path read only after the inputs are) */
+  unreadable?: string[];
 }
 
 const FILES: Record<string, string> = {
@@ -32,9 +34,41 @@ const FILES: Record<string, string> = {
   perf: "cli/perf.ts",
   trace: "cli/trace.ts",
   view: "cli/view.ts",
+  judge: "cli/judge.ts",
+  rescore: "cli/rescore.ts",
+  compare: "cli/compare.ts",
+  solo_check: "cli/solo_check.ts",
 };
 
-const cases = JSON.parse(readFileSync(new URL("./bad_inputs.json", import.meta.url), "utf8")) as Case[];
+/**
+ * Paths Deno will not stat under a task's permissions (runCli's: each command as users run it), where its calls
+ * throw, existsSync too, and /dev/null, a device where a file or folder is wanted: a case whose args hold
+ * $UNREADABLE is run with each. The error names the flag (the path too will do, but "" names nothing).
+ */
+const UNREADABLE = ["", "/dev/null", "/proc/self/status", "/sys/kernel"];
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+const cases = (JSON.parse(readFileSync(new URL("./bad_inputs.json", import.meta.url), "utf8")) as Case[])
+  .flatMap((c) =>
+    c.args.some((a) => a.includes("$UNREADABLE"))
+      ? (c.unreadable ?? UNREADABLE).map((p) => ({
+        ...c,
+        name: c.name.replace("$UNREADABLE", JSON.stringify(p)),
+        args: c.args.map((a) => a.replaceAll("$UNREADABLE", p)),
+        expect: p ? `${c.expect}|${escape(p)}` : c.expect,
+      }))
+      : [c]
+  );
+
+/** existsSync, false where Deno refuses to look (an $UNREADABLE --out under the test task's permissions) */
+function exists(path: string): boolean {
+  try {
+    return existsSync(path);
+  } catch {
+    return false;
+  }
+}
 
 async function check(c: Case): Promise<string | undefined> {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-badinput-"));
@@ -48,13 +82,11 @@ async function check(c: Case): Promise<string | undefined> {
   for (const [p, from] of Object.entries(c.copy ?? {})) copyFileSync(from, at(p));
   // Nothing half-written: a refused run leaves no run.json or records where there were none.
   const out = c.args.includes("--out") ? c.args[c.args.indexOf("--out") + 1].replaceAll("$DIR", dir) : undefined;
-  const existed = out ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f))) : [];
+  const existed = out ? ["run.json", "records.jsonl"].filter((f) => exists(join(out, f))) : [];
   const args = c.args.map((a) => a.replaceAll("$DIR", dir));
   const result = await runCli(FILES[c.cmd], args, { NO_COLOR: "1", HF_HUB_OFFLINE: "1" });
   const stderr = result.stderr.replace(/^Download .*\n/gm, "");
-  const written = out
-    ? ["run.json", "records.jsonl"].filter((f) => existsSync(join(out, f)) && !existed.includes(f))
-    : [];
+  const written = out ? ["run.json", "records.jsonl"].filter((f) => exists(join(out, f)) && !existed.includes(f)) : [];
   Deno.removeSync(dir, { recursive: true });
   if (result.code !== 2) return `${c.name}: exit ${result.code}, stderr ${JSON.stringify(stderr.slice(0, 400))}`;
   if (written.length) return `${c.name}: refused, but wrote ${written.join(", ")}`;

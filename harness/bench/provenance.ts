@@ -3,7 +3,8 @@
  * versions (Deno, the project's commit, the grader), the machine and the device's options.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { pathExists } from "../../engine/files.ts";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "../../engine/model.ts";
@@ -32,7 +33,7 @@ function git(...args: string[]): string | undefined {
 function modelInfo(source: string, engine: Engine) {
   const config = join(source, "config.json");
   // random:SHAPE has no file: its config as JSON with sorted keys, so that the hash does not follow code order
-  const text = existsSync(config)
+  const text = pathExists(config)
     ? readFileSync(config, "utf8")
     : JSON.stringify(engine.config, (_, v) =>
       v && typeof v === "object" && !Array.isArray(v)

@@ -8,13 +8,13 @@
  * format, the grader, the timing rule, the token rules (where a run samples or writes programs) and the method
  * families that changed their records. RunDir.open refuses a folder whose key differs, naming each field.
  */
-import { replaceFile } from "../../engine/files.ts";
+import { pathExists, replaceFile } from "../../engine/files.ts";
 import { defaultsUsed, readJson } from "../../engine/config.ts";
 import { WEIGHT_FILES, weightsFile } from "../../engine/safetensors.ts";
 import { localModel } from "../../engine/hub.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Problem } from "../../tasks/problem.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
@@ -100,7 +100,7 @@ const UNREAD = /\.(md|png|jpe?g|svg|gif)$|^\.git/;
 
 export function runKey(i: KeyInputs): Record<string, unknown> {
   const modelFiles: Record<string, string> = {};
-  if (existsSync(i.source)) {
+  if (pathExists(i.source)) {
     for (const f of readdirSync(i.source).sort()) {
       const path = join(i.source, f);
       if (WEIGHTS.test(f) || UNREAD.test(f) || !statSync(path).isFile()) continue;
@@ -114,7 +114,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   }
   const code = i.problems.some((p) => p.grading === "code");
   const config = join(i.source, "config.json");
-  const defaults = existsSync(config) ? defaultsUsed(readJson(config)) : {};
+  const defaults = pathExists(config) ? defaultsUsed(readJson(config)) : {};
   const samples = i.sampling.temperature > 0;
   return {
     ...flagsKey(i.spec),
@@ -274,7 +274,7 @@ function methodsVersion(ids: readonly string[]): { methods_version?: Record<stri
  * index until it took model.safetensors first, as transformers does (absent for a folder of one: its key stays).
  */
 function weightsRead(source: string): { weights_file?: string } {
-  const here = WEIGHT_FILES.filter((f) => existsSync(join(source, f)));
+  const here = WEIGHT_FILES.filter((f) => pathExists(join(source, f)));
   return here.length > 1 ? { weights_file: weightsFile(source) } : {};
 }
 
@@ -294,10 +294,10 @@ interface CachedHash {
  * so 65 GB are read once, not at every resume.
  */
 export function weightsHash(source: string, cacheFile?: string): string {
-  if (!existsSync(source)) return source;
+  if (!pathExists(source)) return source;
   let cache: Record<string, CachedHash> = {};
   try {
-    if (cacheFile && existsSync(cacheFile)) cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+    if (cacheFile && pathExists(cacheFile)) cache = JSON.parse(readFileSync(cacheFile, "utf8"));
   } catch {
     cache = {}; // a damaged cache is only a cache
   }

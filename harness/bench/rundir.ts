@@ -6,7 +6,6 @@
  */
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -22,7 +21,16 @@ import {
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { appendLines, fileLines, fileRanges, replaceFile, sameStamp, stamp } from "../../engine/files.ts";
+import {
+  appendLines,
+  fileLines,
+  fileRanges,
+  pathExists,
+  pathInfo,
+  replaceFile,
+  sameStamp,
+  stamp,
+} from "../../engine/files.ts";
 import { COST_TERMS, isPackedPass } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
@@ -119,7 +127,7 @@ function tornLastLine(file: string): boolean {
  * last line counts without a newline.
  */
 export function readLines<T>(file: string, repair = true, whole = false): T[] {
-  if (!existsSync(file)) return [];
+  if (!pathExists(file)) return [];
   const { lines, end } = readLinesFrom<T>(file, 0, 0, whole);
   if (repair && end < statSync(file).size) truncateSync(file, end);
   return lines;
@@ -290,7 +298,7 @@ export function recordsTraces(
   file: string,
   done: ReadonlySet<string>,
 ): { lines: Iterable<Uint8Array>; whole: boolean } {
-  if (!existsSync(file)) return { lines: [], whole: true };
+  if (!pathExists(file)) return { lines: [], whole: true };
   const kept = new Map<string, Span>(), same = stamp(Deno.statSync(file));
   let lines = 0, next = 0;
   for (const { line, span } of eachLine<TraceLine>(file)) {
@@ -319,8 +327,11 @@ export function recordsTraces(
 export function checkOutFolder(dir: string, flag = "--out"): void {
   check(dir.trim() !== "", `${flag}: expected a folder's path, got "${dir}"`);
   let here = resolve(dir);
-  while (!existsSync(here) && dirname(here) !== here) here = dirname(here);
-  check(statSync(here).isDirectory(), `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`);
+  while (!pathExists(here, flag) && dirname(here) !== here) here = dirname(here);
+  check(
+    pathInfo(here, flag)?.isDirectory,
+    `${flag} ${dir}: ${here === resolve(dir) ? "exists and" : here} is not a folder`,
+  );
   const probe = join(here, `.hogwild-write-probe-${Deno.pid}-${crypto.randomUUID()}`);
   try {
     Deno.openSync(probe, { write: true, createNew: true }).close();
@@ -341,16 +352,16 @@ export function checkOutFolder(dir: string, flag = "--out"): void {
  */
 export function checkRunFolder(dir: string, flag = "--out"): void {
   checkOutFolder(dir, flag);
-  if (!existsSync(dir)) return;
+  if (!pathExists(dir)) return;
   checkNotLocked(dir);
   for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
     const p = join(dir, f);
-    check(!existsSync(p) || statSync(p).isFile(), `${flag} ${dir}: ${f} is not a file`);
+    check(pathInfo(p, flag)?.isFile !== false, `${flag} ${dir}: ${f} is not a file`);
   }
   // a run's files go into a folder of their own: a new one, an empty one, or a run folder to resume (one
   // killed as it started holds only its lock, or a run.json being written)
   check(
-    existsSync(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
+    pathExists(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
     `${flag} ${dir}: holds other files and no run.json; name a new or empty folder, or a run folder to resume`,
   );
 }
@@ -388,7 +399,7 @@ export function checkFoldersOnce(dirs: readonly string[], command: string): void
  */
 export function checkNewRunFolder(out: string, command: string): void {
   check(
-    !existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0),
+    !pathExists(out, "--out") || (pathInfo(out)?.isDirectory && readdirSync(out).length === 0),
     `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,
   );
   checkOutFolder(out);
@@ -404,7 +415,7 @@ export async function writeNewRunFolder<T>(out: string, fill: (dir: string) => P
   rmSync(partial, { recursive: true, force: true });
   makeRunFolder(partial, "--out");
   const result = await fill(partial);
-  if (existsSync(out)) rmdirSync(out);
+  if (pathExists(out)) rmdirSync(out);
   renameSync(partial, out);
   return result;
 }
@@ -816,7 +827,7 @@ export class RunDir {
 
   static #open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     const runFile = join(dir, "run.json");
-    if (existsSync(runFile)) {
+    if (pathExists(runFile)) {
       let stored: {
         spec?: Record<string, unknown>;
         spec_full?: unknown;
@@ -856,7 +867,7 @@ export class RunDir {
       replaceFile(runFile, JSON.stringify({ spec, ...meta }, null, 1) + "\n");
     }
     const run = new RunDir(dir);
-    if (!existsSync(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
+    if (!pathExists(run.#records)) appendLines(run.#records, ""); // every run folder has one, if empty (a shard)
     const records = readRecordLines(run.#records);
     checkPlanned(run.#records, records, meta.planned);
     // the records already there are this grader's: the bench's own appended to another's would mix them
@@ -904,8 +915,9 @@ export class RunDir {
  * and said on stderr (the folder's bench repairs it when it resumes; a live bench may still be writing it).
  */
 export function readRecords(dir: string): BenchRecord[] {
+  checkReadFolder(dir);
   const file = join(dir, "records.jsonl");
-  check(existsSync(file), `${dir}: no records.jsonl (not a run folder?)`);
+  check(pathExists(file), `${dir}: no records.jsonl (not a run folder?)`);
   const records = readRecordLines(file, false);
   if (tornLastLine(file)) {
     console.error(
@@ -913,7 +925,7 @@ export function readRecords(dir: string): BenchRecord[] {
         "the bench resumed on this folder runs that record again",
     );
   }
-  if (existsSync(join(dir, "run.json"))) {
+  if (pathExists(join(dir, "run.json"))) {
     const run = readRunJson(dir);
     checkPlanned(file, records, run.planned),
       checkBudgets(file, records, (run.spec as { budgets?: unknown } | undefined)?.budgets);
@@ -943,7 +955,7 @@ export function checkBudgets(file: string, records: readonly BenchRecord[], budg
  */
 export function traceTexts(dir: string): Map<string, string> {
   const file = join(dir, "traces.jsonl"), texts = new Map<string, string>();
-  if (!existsSync(file)) return texts;
+  if (!pathExists(file)) return texts;
   for (const { line } of eachLine<TraceLine>(file)) {
     if (typeof line.problem === "string") texts.set(recordKey(line), line.problem);
   }
@@ -1013,9 +1025,19 @@ export function checkPlanned(file: string, records: readonly BenchRecord[], plan
   );
 }
 
+/**
+ * A run folder named to be read (a command's argument), checked before its files are: "" is refused (its files
+ * would be the current folder's), as is what is not a folder (Deno refuses to look for files under a device).
+ * One not there is its reader's to say.
+ */
+export function checkReadFolder(dir: string): void {
+  check(pathInfo(dir, undefined, "run folder")?.isDirectory !== false, `${dir}: not a folder; name a run folder`);
+}
+
 export function readRunJson(dir: string): Record<string, unknown> {
+  checkReadFolder(dir);
   const file = join(dir, "run.json");
-  check(existsSync(file) && statSync(file).isFile(), `${dir}: no run.json (not a run folder?)`);
+  check(pathInfo(file)?.isFile, `${dir}: no run.json (not a run folder?)`);
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(file, "utf8"));

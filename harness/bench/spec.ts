@@ -4,6 +4,7 @@
  * chains task it was trained for, 100 problems of 4 parts, the main methods, small budgets, on the CPU.
  */
 import { check, InputError, parseAddress, parseFlags, parseInteger } from "../../engine/errors.ts";
+import { checkPathFlags, pathInfo } from "../../engine/files.ts";
 import { loadNative } from "../../engine/native.ts";
 import { parseSamplingFlags, type SamplingFlags } from "../../engine/config.ts";
 import {
@@ -256,6 +257,7 @@ function parseTexts(text: string): Record<string, string> {
       `--texts: expected FAMILY=FILE with FAMILY one of ${textFamilies().join(", ")}, got "${part}"`,
     );
     check(!(name in out), `--texts: ${name} is given twice`);
+    pathInfo(file, "--texts");
     out[name] = file;
   }
   return out;
@@ -264,6 +266,19 @@ function parseTexts(text: string): Record<string, string> {
 /** The spec from command-line flags; null when --help was asked for. */
 export function parseBenchSpec(args: string[]): BenchSpec | null {
   const { values: f } = parseFlags(OPTIONS, "run `deno task bench --help` for the flags", args);
+  // before any work: "" and the paths Deno will not look at, naming the flag
+  checkPathFlags(f, {
+    model: "model folder, hub id or random:SHAPE",
+    out: "folder",
+    data: "file or folder",
+    "data-dir": "folder",
+    "collab-prompt": "file",
+    "plain-prompt": "file",
+    "collab-code-prompt": "file",
+    "plain-code-prompt": "file",
+    protocol: "file",
+    "lcb-prompt": "file",
+  });
   if (f.help) return null;
   const tasks = (f.task ?? "chains").split(",").map((t) => t.trim());
   for (const t of tasks) taskSpec(t);

@@ -3,8 +3,8 @@
  * this project's words; users may pass their own), and the protocol strings (headers, the <...> marker,
  * step prefixes, the redundancy check, the finisher's suffix, the forbidden tokens).
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { pathExists, pathInfo } from "../../engine/files.ts";
 import { check } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { checkPlaceholders, fillTemplate, readTemplateFile, textsFile } from "../../tasks/texts.ts";
@@ -266,9 +266,11 @@ export const MODEL_TEMPLATE_FILES: readonly string[] = Object.values(OWN_TEMPLAT
  */
 export function modelTemplates(source: string, flags: TemplateFiles): TemplateFiles {
   const out: TemplateFiles = {};
+  // a folder's own: under anything else (a device) Deno may refuse even to look; the model's load says what it is
+  const folder = pathInfo(source)?.isDirectory;
   for (const [k, rel] of Object.entries(OWN_TEMPLATES) as [keyof TemplateFiles, string][]) {
     const own = join(source, rel);
-    out[k] = flags[k] ?? (existsSync(own) ? own : undefined);
+    out[k] = flags[k] ?? (folder && pathExists(own) ? own : undefined);
   }
   return out;
 }

@@ -5,10 +5,10 @@
  * (engine/files.ts), so a kill leaves a reply or none.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { replaceFile } from "../../engine/files.ts";
+import { pathExists, replaceFile } from "../../engine/files.ts";
 import type { Judge, Reply } from "./client.ts";
 
 /** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
@@ -21,7 +21,7 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
     asked: 0,
     async reply(prompt: string, run: number): Promise<Reply> {
       const f = file(prompt, run);
-      const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => existsSync(x));
+      const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => pathExists(x));
       if (found) return readReply(found);
       const reply = await judge.reply(prompt, run);
       cached.asked++;

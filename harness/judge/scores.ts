@@ -4,10 +4,9 @@
  * nothing is counted twice; and what is read back from it: each trace's score (the mean of its runs' scores),
  * the mean of a group of traces with its 95% interval, and the agreement with human scores.
  */
-import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { appendLines } from "../../engine/files.ts";
+import { appendLines, pathInfo } from "../../engine/files.ts";
 import { readLines, recordKey } from "../bench/rundir.ts";
 import { mean, standardError, tCritical } from "../report/stats.ts";
 import { pearson } from "./correlation.ts";
@@ -139,11 +138,11 @@ export type HumanScore = Key & { score: number };
 
 /** The human scores of `file`, each line checked (read before any judging, so a bad file costs nothing). */
 export function readHumanScores(file: string): HumanScore[] {
-  check(existsSync(file), `--human ${file}: no such file`);
-  const info = statSync(file);
+  const info = pathInfo(file, "--human");
+  check(info, `--human ${file}: no such file`);
   check(
-    info.isFile(),
-    `--human ${file}: not a file (${info.isDirectory() ? "a folder" : "a device or a pipe"}); name a file`,
+    info.isFile,
+    `--human ${file}: not a file (${info.isDirectory ? "a folder" : "a device or a pipe"}); name a file`,
   );
   // written by hand or a script, not appended to: a last line without its newline is a line
   const human = readLines<Key & { score: unknown }>(file, false, true);

@@ -3,8 +3,8 @@
  * (its prompt built once per trace), then the replies asked for and appended as they come (deno task judge),
  * and the summary's bars read back.
  */
-import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { pathExists, pathInfo } from "../../engine/files.ts";
 import { check, InputError } from "../../engine/errors.ts";
 import { hasQwenVocabulary, shapeConfig } from "../../engine/shapes.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
@@ -47,10 +47,12 @@ function runTokenizer(dir: string, override?: string): TextTokenizer {
     );
     return TextTokenizer.qwen3();
   }
+  const info = pathInfo(model, override ? "--tokenizer" : undefined, "folder");
   check(
-    existsSync(model),
+    info,
     `${where} is not on this machine, and its tokenizer counts the workers' prefixes: give --tokenizer DIR (a folder with its tokenizer.json)`,
   );
+  check(info.isDirectory, `${where}: not a folder; give --tokenizer DIR (a folder with its tokenizer.json)`);
   const tok = TextTokenizer.fromDir(model);
   check(tok, `${where}: no tokenizer.json to count the workers' prefixes; give --tokenizer DIR`);
   return tok;
@@ -111,12 +113,12 @@ export function pendingWork(
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   for (const dir of dirs) {
     const records = readRecords(dir), done = new Set(records.map(recordKey));
-    const left = unfinishedRecords(records.length, existsSync(join(dir, "run.json")) ? readRunJson(dir) : {});
+    const left = unfinishedRecords(records.length, pathExists(join(dir, "run.json")) ? readRunJson(dir) : {});
     if (left) unfinished.set(dir, left);
     // each recorded trace's head, writers and span (a trace twice: its last): never the folder's traces at once
     const traceFile = join(dir, "traces.jsonl");
     const recorded = new Map<string, { head: TraceHead; writers: number; span: Span }>();
-    if (existsSync(traceFile)) {
+    if (pathExists(traceFile)) {
       let i = 0;
       for (const { line: t, span } of eachLine<TraceLine>(traceFile)) {
         checkTraceLines(traceFile, [t], i++);

@@ -2,10 +2,9 @@
  * The shards of one run (--shard i/n) merged into one run folder. Refused unless the shards share their spec,
  * cover 0…n-1 once each, and together hold every planned record once.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { fileLines, replaceFile } from "../../engine/files.ts";
+import { fileLines, pathExists, replaceFile } from "../../engine/files.ts";
 import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
@@ -101,7 +100,7 @@ function readShards(dirs: string[]) {
     const own = new Set(byShard[i].map(recordKey));
     const file = join(dir, "traces.jsonl");
     // the keys alone: a shard's traces parsed whole would pass the heap (a 5 GB traces.jsonl)
-    const lines = existsSync(file) ? Array.from(eachLine<TraceLine>(file), (l) => recordKey(l.line)) : [];
+    const lines = pathExists(file) ? Array.from(eachLine<TraceLine>(file), (l) => recordKey(l.line)) : [];
     const traced = new Set(lines);
     const without = [...own].filter((k) => !traced.has(k)).length;
     check(
@@ -118,7 +117,7 @@ function readShards(dirs: string[]) {
 function* shardTraces(files: readonly string[]): Generator<Uint8Array> {
   const newline = new Uint8Array([0x0a]);
   for (const file of files) {
-    if (!existsSync(file)) continue;
+    if (!pathExists(file)) continue;
     for (const line of fileLines(file)) {
       if (!line.length) continue;
       yield line;

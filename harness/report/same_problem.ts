@@ -3,8 +3,8 @@
  * by id only, and another data file (--task custom without ids, another --limit of a shuffled set) gives an id to
  * another problem.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { pathExists } from "../../engine/files.ts";
 import { type BenchRecord, readRunJson, recordKey, traceTexts } from "../bench/rundir.ts";
 
 /** One folder's side of a pairing: its name, and the problem texts its traces hold by record key. */
@@ -21,7 +21,7 @@ export interface ProblemTexts {
  */
 export function problemTexts(dirA: string, dirB: string): { sameData: boolean; a: ProblemTexts; b: ProblemTexts } {
   const data = (dir: string) =>
-    existsSync(join(dir, "run.json")) ? (readRunJson(dir).spec as { data?: unknown } | undefined)?.data : undefined;
+    pathExists(join(dir, "run.json")) ? (readRunJson(dir).spec as { data?: unknown } | undefined)?.data : undefined;
   const sameData = data(dirA) !== undefined && data(dirA) === data(dirB);
   const texts = (dir: string) => ({ dir, texts: sameData ? new Map<string, string>() : traceTexts(dir) });
   return { sameData, a: texts(dirA), b: texts(dirB) };

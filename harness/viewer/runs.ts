@@ -4,7 +4,8 @@
  * and only where they resolve inside their folder (a symlink pointing out is not followed: said as an error).
  */
 import { Buffer } from "node:buffer";
-import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { pathExists } from "../../engine/files.ts";
 import { basename, join, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { loadProtocol, type Protocol, protocolFile } from "../generation/prompts.ts";
@@ -122,7 +123,7 @@ export class RunSource {
   /** The path of a run file, if there is one; one that is not a plain file inside the folder is an error. */
   #file(name: string): string | undefined {
     const path = join(this.dir, name);
-    if (!existsSync(path)) return undefined;
+    if (!pathExists(path)) return undefined;
     const real = realpathSync(path), root = realpathSync(this.dir);
     check(real.startsWith(root + sep), `${path}: points outside the run folder (to ${real}); not read`);
     check(statSync(real).isFile(), `${path}: not a file`);
@@ -141,7 +142,7 @@ export class RunSource {
 
   /** The run as it is on disk now. */
   read(): RunData {
-    check(existsSync(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
+    check(pathExists(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
     const stamp = this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.data;
     const runJson = this.#file("run.json"), records = this.#file("records.jsonl"), traces = this.#file("traces.jsonl");

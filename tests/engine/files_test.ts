@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { checkNotFolder, checkOutputFiles, fileLines, replaceFile } from "../../engine/files.ts";
+import { checkNotFolder, checkOutputFiles, fileLines, pathInfo, replaceFile } from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole, through a link too; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -111,4 +111,41 @@ Deno.test("checkOutputFiles: a folder, a pipe, a missing folder and two names of
     (e) => e instanceof InputError && /: inside --data .*, which it reads; write elsewhere$/.test(e.message),
   );
   checkOutputFiles({ "--out": join(dir, "new") }, { "--data": join(dir, "f"), "--cases": undefined });
+});
+
+Deno.test("pathInfo: under a task's permissions, an empty path and those only --allow-all reaches are one InputError naming the flag; a missing path is none", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
+  writeFileSync(join(dir, "f"), "x");
+  // run as the tasks run (--allow-read, not -A): there Deno's stat, existsSync too, throws for these
+  const script = join(dir, "probe.ts");
+  writeFileSync(
+    script,
+    `import { pathInfo } from ${JSON.stringify(new URL("../../engine/files.ts", import.meta.url).href)};
+    for (const p of JSON.parse(Deno.args[0])) {
+      try {
+        const i = pathInfo(p, "--x");
+        console.log(JSON.stringify(i === undefined ? "none" : i.isFile ? "file" : i.isDirectory ? "folder" : "other"));
+      } catch (e) {
+        console.log(JSON.stringify(\`\${(e as Error).name}: \${(e as Error).message}\`));
+      }
+    }`,
+  );
+  const refused = ["", "/proc/self/status", "/sys/kernel", "/dev/null/x", "/dev/stdin", "a\0b"];
+  const kept: [string, string][] = [[join(dir, "f"), "file"], [dir, "folder"], ["/dev/null", "other"], [
+    join(dir, "none"),
+    "none",
+  ], [join(dir, "f", "x"), "none"]];
+  const paths = [...refused, ...kept.map(([p]) => p)];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", script, JSON.stringify(paths)],
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0);
+  const got = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l) as string);
+  for (const [i, p] of refused.entries()) {
+    assert.match(got[i], /^InputError: --x /, `${JSON.stringify(p)}: ${got[i]}`);
+    if (!p) assert.equal(got[i], `InputError: --x "": an empty path; name a file`);
+  }
+  assert.deepEqual(got.slice(refused.length), kept.map(([, k]) => k));
+  assert.throws(() => pathInfo("", "--y", "folder"), { message: `--y "": an empty path; name a folder` });
 });
