@@ -3,7 +3,13 @@ import { join, resolve } from "node:path";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { pathExists } from "../engine/files.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
-import { type BenchRecord, checkReadFolder, readRecords, readRunJson } from "../harness/bench/rundir.ts";
+import {
+  type BenchRecord,
+  checkReadFolder,
+  readRecords,
+  readRunJson,
+  unfinishedRecords,
+} from "../harness/bench/rundir.ts";
 import { keyedVersion } from "../harness/bench/run_key.ts";
 import {
   checkComparable,
@@ -13,6 +19,7 @@ import {
   regressions,
   scoreOf,
   type Side,
+  unpairedInB,
 } from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
 
@@ -28,8 +35,9 @@ const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[
   --score: each side's one answer [answer], or Pass@1 over its independent paths' own answers (methods whose
            writers each answer alone: the Pass@1 their papers report; a method of one answer: that answer) [paths],
            or its vote (the methods that vote, as their papers report them; none: its answer) [vote]
-  --fail-if-worse POINTS: exit 1, naming each, where A is below B by more than POINTS points at a budget shown
-           (a CI's regression gate: a new run as A, the stored one as B; 0 for a greedy run that must not move)`;
+  --fail-if-worse POINTS: exit 1, naming each, where A is below B by more than POINTS points at a budget shown,
+           or A is unfinished, or lacks a method, or a checkpoint B has (a CI's regression gate: a new run as A, the
+           stored one as B; 0 for a run that must not move)`;
 
 const methodsOf = (records: readonly BenchRecord[]) => [...new Set(records.map((r) => r.method))].sort();
 
@@ -142,15 +150,24 @@ function main() {
         ...keyNotes(a, b, key(dirA), key(dirB), [run(dirA).sampling, run(dirB).sampling]),
         ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
       ],
-      worse: gate === undefined ? [] : regressions(rows, gate, a.name, b.name),
+      worse: gate === undefined ? [] : [...unpairedInB(a, b, budgets), ...regressions(rows, gate, a.name, b.name)],
     };
   });
   for (const line of tables.flatMap((t) => t.lines)) console.log(line);
-  const worse = tables.flatMap((t) => t.worse);
   if (gate === undefined) return;
+  // a new run that stopped early, or lost a method B has, passes no gate: its pairs alone would look fine
+  const left = unfinishedRecords(recA.length, run(dirA));
+  const lost = dirs.length === 2 && f.methods === undefined
+    ? methodsOf(recB).filter((m) => !methodsOf(recA).includes(m))
+    : [];
+  const worse = [
+    ...(left ? [`${dirA} is unfinished (${left})`] : []),
+    ...lost.map((m) => `${dirA} has no records of ${dirB}'s method ${m}`),
+    ...tables.flatMap((t) => t.worse),
+  ];
   if (worse.length === 0) return console.error(`compare: no drop of more than ${gate} points (--fail-if-worse)`);
   for (const w of worse) console.error(`compare: ${w}`);
-  console.error(`compare: ${worse.length} drops of more than ${gate} points (--fail-if-worse): exit 1`);
+  console.error(`compare: the gate fails (--fail-if-worse ${gate}): exit 1`);
   Deno.exit(1);
 }
 

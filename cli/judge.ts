@@ -8,10 +8,9 @@
  */
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkOutputFiles, checkPathFlags, pathInfo } from "../engine/files.ts";
-import { checkReadFolder } from "../harness/bench/rundir.ts";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
-import { checkFoldersOnce } from "../harness/bench/rundir.ts";
+import { checkFoldersOnce, checkReadFolder } from "../harness/bench/rundir.ts";
 import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";

@@ -19,9 +19,15 @@ const USAGE = `usage: deno task view [RUN_DIR…] [--port 8470] [--host 127.0.0.
 function runFolders(dirs: string[]): RunSource[] {
   if (dirs.length === 0) {
     const root = "results";
-    dirs = pathExists(root)
-      ? readdirSync(root).map((d) => join(root, d)).filter((d) => pathExists(join(d, "run.json")))
-      : [];
+    // each folder once: a link to one of them (results/latest -> run-42) is an alias, not another run
+    const seen = new Set<string>();
+    dirs = (pathExists(root) ? readdirSync(root).sort().map((d) => join(root, d)) : [])
+      .filter((d) => pathExists(join(d, "run.json")))
+      .sort((x, y) => Number(Deno.lstatSync(x).isSymlink) - Number(Deno.lstatSync(y).isSymlink))
+      .filter((d) => {
+        const real = Deno.realPathSync(d);
+        return !seen.has(real) && seen.add(real);
+      });
     check(dirs.length > 0, "view: no run folders given and none under results/ (give RUN_DIR…)");
   }
   return dirs.map((d) => {

@@ -236,6 +236,7 @@ export function checkRecordLines(file: string, records: readonly BenchRecord[], 
         (j === 0 || c.budget > r.checkpoints[j - 1]?.budget) &&
         [c.passes, c.solo_ms, c.shared_ms].every((x) => Number.isFinite(x) && x >= 0) &&
         [c.score_strict, c.score_lenient].every(share) &&
+        [c.vote_score_strict, c.paths_score_strict].every((x) => x === undefined || share(x)) &&
         text(c.answer) && (c.vote === undefined || text(c.vote)) &&
         (c.writer === undefined || c.writer === null || Number.isInteger(c.writer)) &&
         (c.paths === undefined || (Array.isArray(c.paths) && c.paths.every(text)))
@@ -398,6 +399,14 @@ export function checkFoldersOnce(dirs: readonly string[], command: string): void
  * writeNewRunFolder fills it.
  */
 export function checkNewRunFolder(out: string, command: string): void {
+  // a link would be replaced by the folder written (renamed over it), not followed: refused before the work
+  let link = false;
+  try {
+    link = Deno.lstatSync(out).isSymlink;
+  } catch {
+    // not there (or not to be looked at: said below)
+  }
+  check(!link, `--out ${out}: a symbolic link; name the folder itself (${command} writes a new run folder)`);
   check(
     !pathExists(out, "--out") || (pathInfo(out)?.isDirectory && readdirSync(out).length === 0),
     `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,

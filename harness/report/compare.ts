@@ -139,6 +139,27 @@ export function regressions(rows: readonly Comparison[], maxDrop: number, a: str
 }
 
 /**
+ * What the gate would not see (compare --fail-if-worse): B's (task, problem, seed) of its method at `budgets` that A
+ * has no checkpoint for (a run killed halfway, a task or a seed dropped), as a line, or none: a gate passed on
+ * the pairs alone would pass a run that lost half its problems.
+ */
+export function unpairedInB(a: Side & { name: string }, b: Side & { name: string }, budgets: readonly number[]) {
+  const at = (s: Side) =>
+    s.records.filter((r) => r.method === s.method).flatMap((r) =>
+      r.checkpoints.filter((c) => budgets.includes(c.budget)).map((c) =>
+        [r.task, r.problem_id, r.seed, c.budget].join(" / ")
+      )
+    );
+  const inA = new Set(at(a)), lacking = at(b).filter((k) => !inA.has(k));
+  return lacking.length
+    ? [
+      `${a.name} lacks ${lacking.length} of the checkpoints ${b.name} has at the budgets shown, e.g. ${lacking[0]} ` +
+      "passes: the gate sees only pairs",
+    ]
+    : [];
+}
+
+/**
  * summary.md's paired comparisons: per task, each method against `baseline` at the summary's budgets (nothing
  * where the run has no such method or no other).
  */

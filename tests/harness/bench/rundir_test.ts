@@ -530,7 +530,9 @@ Deno.test("records edited out of what a run writes are refused by every reader (
   write({ ...lines[1], checkpoints: [at(1, { score_strict: 0.5, score_lenient: 1, passes: 0, solo_ms: 0 }), at(2)] });
   assert.equal(readRecords(dir).length, 3, "in range: read");
   const bad: [string, unknown][] = [];
-  for (const field of ["score_strict", "score_lenient"]) for (const v of [7, -0.1, 1.0001]) bad.push([field, v]);
+  for (const field of ["score_strict", "score_lenient", "vote_score_strict", "paths_score_strict"]) {
+    for (const v of [7, -0.1, 1.0001]) bad.push([field, v]);
+  }
   for (const field of ["passes", "solo_ms", "shared_ms"]) for (const v of [-3, -0.001]) bad.push([field, v]);
   for (const v of [0, -8]) bad.push(["budget", v]);
   for (const [field, value] of bad) {
@@ -560,11 +562,17 @@ Deno.test("a new run folder's --out (merge, rescore) is refused before any work 
   mkdirSync(join(dir, "full"));
   writeFileSync(join(dir, "full", "x"), "");
   writeFileSync(join(dir, "taken.partial"), "mine");
+  mkdirSync(join(dir, "empty-target"));
+  symlinkSync(join(dir, "empty-target"), join(dir, "link"));
+  symlinkSync(join(dir, "nothing"), join(dir, "dangling"));
   const refused: [string, RegExp][] = [
     ...["m", "a/b", "a/b/c"].map((p): [string, RegExp] => [join(dir, "file", p), /file is not a folder/]),
     [join(dir, "file"), /exists and is not an empty folder/],
     [join(dir, "full"), /exists and is not an empty folder/],
     [join(dir, "taken"), /taken\.partial: exists and is not a folder/],
+    // a link (to an empty folder, or to nothing) would be renamed over once the work is done: refused before it
+    [join(dir, "link"), /link: a symbolic link; name the folder itself/],
+    [join(dir, "dangling"), /dangling: a symbolic link; name the folder itself/],
   ];
   for (const [out, message] of refused) {
     assert.throws(

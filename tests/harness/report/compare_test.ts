@@ -15,7 +15,7 @@ import {
   points,
 } from "../../../harness/report/compare.ts";
 import { pairedDiff } from "../../../harness/report/stats.ts";
-import type { BenchRecord } from "../../../harness/bench/rundir.ts";
+import { type BenchRecord, recordKey } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeRecord, runCli, samplingPairs } from "../../helpers.ts";
 
 /** A record whose checkpoint at each budget scores `scores[i]`. */
@@ -475,25 +475,47 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
   assert.doesNotMatch(zero.stdout, /Settings that differ/);
 });
 
-Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A is below B by more than the points given; 0 where none is", async () => {
+Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A is below B by more than the points given, or where A is unfinished or lacks what B has; 0 where none is", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-compare-gate-"));
-  const [a, b] = [folder(base, "a", records("hogwild:2", A)), folder(base, "b", records("hogwild:2", B))];
-  // B against A: ROW_8's table mirrored, 30 points below at 8 passes; level at 16
-  const below = await runCli("cli/compare.ts", [b, a, "--fail-if-worse", "29.9"]);
+  const a = folder(base, "a", records("hogwild:2", A));
+  // p1 wrong at 8 passes on both seeds: 100 points below on one problem of six, 16.7 on the mean (50% to 66.7%)
+  const worse = folder(base, "worse", records("hogwild:2", [[0, 0], ...A.slice(1)]));
+  const below = await runCli("cli/compare.ts", [worse, a, "--fail-if-worse", "16.6"]);
   assert.equal(below.code, 1, below.stderr);
-  assert.equal(
-    below.stderr.trim(),
-    `compare: ${b} (hogwild:2) is 30.0 points below ${a} (hogwild:2) on t at 8 passes (30.0% against 60.0% over ` +
-      `10 pairs; 95% interval of A − B [−100.0, +40.8])\ncompare: 1 drops of more than 29.9 points (--fail-if-worse): exit 1`,
+  assert.match(
+    below.stderr,
+    /^compare: .*worse \(hogwild:2\) is 16\.7 points below .*a \(hogwild:2\) on t at 8 passes \(50\.0% against 66\.7% over 12 pairs; 95% interval of A − B \[.*\]\)\ncompare: the gate fails \(--fail-if-worse 16\.6\): exit 1\n$/,
   );
   assert.match(below.stdout, /## 8 passes/, "the tables printed first");
-  for (const [args, drop] of [[[b, a, "--fail-if-worse", "30"], "30"], [[a, b, "--fail-if-worse", "0"], "0"]]) {
+  for (
+    const [args, drop] of [[[worse, a, "--fail-if-worse", "16.7"], "16.7"], [[a, worse, "--fail-if-worse", "0"], "0"]]
+  ) {
     const r = await runCli("cli/compare.ts", args as string[]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr.trim(), `compare: no drop of more than ${drop} points (--fail-if-worse)`);
   }
+  // what the pairs alone would not show: a problem lost, a method lost, a run unfinished
+  const partial = folder(base, "partial", records("hogwild:2", A.slice(0, 5)));
+  const both = folder(base, "both", [...records("hogwild:2", A), ...records("sequential", A)]);
+  const unfinished = folder(base, "unfinished", records("hogwild:2", A));
+  const planned = [...records("hogwild:2", A).map(recordKey), ["t", "p7", "hogwild:2", 1].join("\t")];
+  writeFileSync(join(unfinished, "run.json"), JSON.stringify({ planned }));
+  for (
+    const [args, said] of [
+      [
+        [partial, a],
+        /partial \(hogwild:2\) lacks 4 of the checkpoints .*a \(hogwild:2\) has at the budgets shown, e\.g\. t \/ p6 \/ 1 \/ 8 passes/,
+      ],
+      [[a, both], /a has no records of .*both's method sequential/],
+      [[unfinished, a], /unfinished is unfinished \(12 of 13 planned records\)/],
+    ] as const
+  ) {
+    const r = await runCli("cli/compare.ts", [...args, "--fail-if-worse", "100"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, said);
+  }
   for (const bad of ["-1", "x", "1e2"]) {
-    const r = await runCli("cli/compare.ts", [a, b, "--fail-if-worse", bad]);
+    const r = await runCli("cli/compare.ts", [a, worse, "--fail-if-worse", bad]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^error: --fail-if-worse: expected a number ≥ 0 in decimal digits/);
   }
