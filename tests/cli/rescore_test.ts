@@ -62,8 +62,8 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   // a grader that moved only the lenient score, the votes and the paths: each count said, the strict one 0
   const quiet = olderFolder("quiet", (c) => ({
     score_lenient: c.score_lenient > 0.5 ? 0 : 1, // every lenient score another (a part score too)
-    ...(c.vote !== undefined ? { vote_score_strict: -1 } : {}),
-    ...(c.paths !== undefined ? { paths_score_strict: -1 } : {}),
+    ...(c.vote !== undefined ? { vote_score_strict: c.vote_score_strict! > 0.5 ? 0 : 1 } : {}),
+    ...(c.paths !== undefined ? { paths_score_strict: c.paths_score_strict! > 0.5 ? 0 : 1 } : {}),
   }));
   const q = await runCli("cli/rescore.ts", [quiet, "--out", join(base, "quiet-rescored")]);
   assert.equal(q.code, 0, q.stderr);
