@@ -137,7 +137,7 @@ export function readLines<T>(file: string, repair = true, whole = false): T[] {
  * The whole lines of `file` from byte `from` (a line's first; `before`: the records above it, for the line
  * numbers errors name), and `end`: the byte after the last newline, where the next read starts.
  */
-export function readLinesFrom<T>(
+function readLinesFrom<T>(
   file: string,
   from: number,
   before: number,
