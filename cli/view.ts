@@ -25,8 +25,9 @@ function runFolders(dirs: string[]): RunSource[] {
       .filter((d) => pathExists(join(d, "run.json")))
       .sort((x, y) => Number(Deno.lstatSync(x).isSymlink) - Number(Deno.lstatSync(y).isSymlink))
       .filter((d) => {
-        const real = Deno.realPathSync(d);
-        return !seen.has(real) && seen.add(real);
+        const real = Deno.realPathSync(d), first = !seen.has(real);
+        seen.add(real);
+        return first;
       });
     check(dirs.length > 0, "view: no run folders given and none under results/ (give RUN_DIR…)");
   }

@@ -148,8 +148,9 @@ export function checkOutputFiles(
 }
 
 /**
- * Replaces `file` whole, atomically (through a symbolic link: the file it names); `data` may come in parts (lines too many to join into one string), made as
- * they are written (a copy of a file's lines that never holds them all; they may be read from `file` itself).
+ * Replaces `file` whole, atomically (through a symbolic link: the file it names); `data` may come in parts (lines
+ * too many to join into one string), made as they are written (a copy of a file's lines that never holds them all;
+ * they may be read from `file` itself).
  */
 export function replaceFile(file: string, data: string | Uint8Array | Iterable<string | Uint8Array>): void {
   // a link is kept and its file replaced (traces put on another disk stay there, not copied over the link)
@@ -259,10 +260,8 @@ export function* fileRanges(
 ): Generator<Uint8Array> {
   const f = openToRead(file);
   try {
-    if (same) {
-      if (!sameStamp(stamp(f.statSync()), same)) {
-        throw new InputError(`${file}: replaced or changed while it was read; run the same command again`);
-      }
+    if (same && !sameStamp(stamp(f.statSync()), same)) {
+      throw new InputError(`${file}: replaced or changed while it was read; run the same command again`);
     }
     for (const [start, end] of ranges) {
       const out = new Uint8Array(end - start);

@@ -139,16 +139,18 @@ export function pendingWork(
     traces.set(dir, own.map(([, t]) => t.head));
     let tok: TextTokenizer | undefined;
     for (const [key, { head, span }] of own) {
-      const todo = Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...head, ...line, run }));
-      if (todo.length === 0) continue;
+      const unasked = Array.from({ length: runs }, (_, run) => run).filter((run) =>
+        !file.has({ ...head, ...line, run })
+      );
+      if (unasked.length === 0) continue;
       tok ??= runTokenizer(dir, o.tokenizer);
       const tokenizer = tok;
-      const prompt = sharedBy(todo.length, () => {
+      const prompt = sharedBy(unasked.length, () => {
         const trace = lineAt<TraceLine>(traceFile, span, key);
         const transcript = mergedTranscript(trace, tokenizer, prefix);
         return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
       });
-      for (const run of todo) work.push({ file, trace: head, run, prompt });
+      for (const run of unasked) work.push({ file, trace: head, run, prompt });
     }
   }
   // a method named that no folder has would judge nothing and say nothing
