@@ -34,6 +34,8 @@ export interface ViewerOptions {
   portFlag?: string;
   /** the flag that chose the address, for the message when it cannot be listened on (default --host) */
   hostFlag?: string;
+  /** how long one call of the Records tab's list measures traces, the rest at its next calls (ms; default 1000) */
+  measureMs?: number;
 }
 
 export interface Viewer {
@@ -82,7 +84,7 @@ function disagreements(records: BenchRecord[]): Set<string> {
   return new Set([...verdicts].filter(([, v]) => v.size > 1).map(([k]) => k));
 }
 
-const summaries = new WeakMap<RunData, unknown[]>();
+const summaries = new WeakMap<RunData, Record<string, unknown>[]>();
 /**
  * Each trace's measures while its line, its record and the run's protocol are the ones read: a growing run keeps
  * its traces' spans (runs.ts), so a record appended costs its own measures, not every record's again (and the
@@ -91,18 +93,23 @@ const summaries = new WeakMap<RunData, unknown[]>();
 const measured = new WeakMap<Span, { record?: BenchRecord; protocol: string; value: Measures | string }>();
 const protocols = new WeakMap<RunData, string>();
 
-/** A record's measures, or why it has none (measuresOrWhy); null without a trace. `trace`: the trace, if read. */
+/**
+ * A record's measures, or why it has none (measuresOrWhy); null without a trace. `trace`: the trace, if read.
+ * `compute` false: undefined where they are not measured yet (the Records tab's list measures for a while a call).
+ */
 export function measuresOf(
   data: RunData,
   key: string,
   record: BenchRecord | undefined,
   trace?: TraceLine,
-): Measures | string | null {
+  compute = true,
+): Measures | string | null | undefined {
   const span = data.traces.get(key);
   if (!span) return null;
   if (!protocols.has(data)) protocols.set(data, JSON.stringify(data.protocol));
   const protocol = protocols.get(data)!, hit = measured.get(span);
   if (hit && hit.record === record && hit.protocol === protocol) return hit.value;
+  if (!compute) return undefined;
   const value = measuresOrWhy(trace ?? data.trace(key)!, record, data.protocol);
   measured.set(span, { record, protocol, value });
   return value;
@@ -124,32 +131,50 @@ function curvesChart(data: RunData): unknown {
   return chart;
 }
 
-function recordList(data: RunData): unknown[] {
-  if (summaries.has(data)) return summaries.get(data)!;
-  const split = disagreements(data.records);
-  const list = data.records.map((r) => {
-    const key = recordKey(r), end = last(r), found = measuresOf(data, key, r);
-    const m = typeof found === "string" ? null : found;
-    return {
-      key,
-      task: r.task,
-      problem_id: r.problem_id,
-      method: r.method,
-      seed: r.seed,
-      answer: end?.answer ?? null,
-      correct: !!end?.equal_strict,
-      score: end?.score_strict ?? 0,
-      grading: r.grading,
-      passes: end?.passes ?? 0,
-      steps: r.steps,
-      solo_ms: r.solo_ms,
-      disagree: split.has([r.task, r.problem_id, r.seed].join("\t")),
-      overlap: m?.overlap ?? null,
-      answer_by: m?.answer_by ?? null,
-    };
+/**
+ * The Records tab's rows, and how many of them are still `measuring`: a run's traces are measured `measureMs`'
+ * worth a call (a second), in the records' order, and the page asks again until none is left (a run of 20,000 records lists at
+ * once, its measures filling in, instead of after the minutes they take all together).
+ */
+function recordList(data: RunData, measureMs: number): { records: unknown[]; measuring: number } {
+  if (!summaries.has(data)) {
+    const split = disagreements(data.records);
+    summaries.set(
+      data,
+      data.records.map((r) => {
+        const end = last(r);
+        return {
+          key: recordKey(r),
+          task: r.task,
+          problem_id: r.problem_id,
+          method: r.method,
+          seed: r.seed,
+          answer: end?.answer ?? null,
+          correct: !!end?.equal_strict,
+          score: end?.score_strict ?? 0,
+          grading: r.grading,
+          passes: end?.passes ?? 0,
+          steps: r.steps,
+          solo_ms: r.solo_ms,
+          disagree: split.has([r.task, r.problem_id, r.seed].join("\t")),
+        };
+      }),
+    );
+  }
+  const until = performance.now() + measureMs;
+  let measuring = 0, done = 0;
+  const records = summaries.get(data)!.map((row, i) => {
+    const r = data.records[i], key = recordKey(r);
+    // one trace a call at least: a call always brings the list nearer its end
+    let found = measuresOf(data, key, r, undefined, false);
+    if (found === undefined && (done === 0 || performance.now() < until)) {
+      found = measuresOf(data, key, r), done++;
+    }
+    if (found === undefined) measuring++;
+    const m = found === undefined || typeof found === "string" ? null : found;
+    return { ...row, overlap: m?.overlap ?? null, answer_by: m?.answer_by ?? null, measuring: found === undefined };
   });
-  summaries.set(data, list);
-  return list;
+  return { records, measuring };
 }
 
 function runInfo(data: RunData, id: number) {
@@ -207,7 +232,7 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
   if (!m || !source) return notFound();
   const data = source.read();
   if (m[2] === "curves") return json(curvesChart(data));
-  if (m[2] === "records") return json(recordList(data));
+  if (m[2] === "records") return json(recordList(data, o.measureMs ?? 1000));
   const key = url.searchParams.get("key") ?? "";
   const record = data.records.find((r) => recordKey(r) === key), trace = data.trace(key);
   if (!record && !trace) return notFound();

@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 2000; // records listed at a time
-const state = { runs: [], run: 0, records: [], live: new Map(), listed: PAGE };
+const state = { runs: [], run: 0, records: [], live: new Map(), listed: PAGE, measuring: 0 };
 
 /** An element with text (never HTML) and classes. */
 function el(tag, text, cls) {
@@ -110,12 +110,20 @@ function fillSelect(select, values) {
   select.value = values.includes(current) ? current : "";
 }
 
+// The list comes at once; its measures (overlap, who answered) a second's worth a call: asked again until all are in.
+let listing = 0;
+
 async function showRecords() {
   show("records");
-  state.records = await api(`/api/runs/${state.run}/records`);
-  fillSelect($("f-method"), [...new Set(state.records.map((r) => r.method))]);
-  fillSelect($("f-task"), [...new Set(state.records.map((r) => r.task))]);
-  renderRecords();
+  const mine = ++listing, hash = location.hash;
+  do {
+    const list = await api(`/api/runs/${state.run}/records`);
+    if (mine !== listing || location.hash !== hash) return; // another list or page asked for since
+    state.records = list.records, state.measuring = list.measuring;
+    fillSelect($("f-method"), [...new Set(state.records.map((r) => r.method))]);
+    fillSelect($("f-task"), [...new Set(state.records.map((r) => r.task))]);
+    renderRecords();
+  } while (state.measuring > 0);
 }
 
 /**
@@ -143,7 +151,8 @@ function renderRecords() {
   // listed a page at a time (a table of every record of a large run would stall the page), and said so
   const listed = Math.min(shown.length, state.listed);
   $("record-count").textContent = `${shown.length} of ${state.records.length} records` +
-    (listed < shown.length ? `; the first ${listed} listed` : "");
+    (listed < shown.length ? `; the first ${listed} listed` : "") +
+    (state.measuring ? `; measuring the traces (${state.measuring} left)…` : "");
   $("more-records").hidden = listed === shown.length;
   const rows = shown.slice(0, listed).map((r) => {
     const tr = el("tr", undefined, "record-row");
@@ -157,8 +166,8 @@ function renderRecords() {
       el("td", verdictText(r.grading, r.correct, r.score), r.correct ? "ok" : "bad"),
       el("td", r.passes),
       el("td", r.steps),
-      el("td", r.overlap === null ? "" : r.overlap.toFixed(2)),
-      el("td", r.answer_by ?? ""),
+      el("td", r.measuring ? "…" : r.overlap === null ? "" : r.overlap.toFixed(2)),
+      el("td", r.measuring ? "…" : r.answer_by ?? ""),
     );
     tr.addEventListener("click", () => go({ run: state.run, record: r.key }));
     return tr;

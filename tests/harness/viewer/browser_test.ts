@@ -386,3 +386,26 @@ browserTest("viewer, live: a running bench's passes arrive in the page as they h
     await bench.status;
   }
 });
+
+browserTest(
+  "viewer: the Records tab lists at once and fills in its measures while the page stays on it",
+  async (browser) => {
+    const { dir, records } = writeRun(4);
+    // a trace measured a call: the page asks again until every record's measures are in
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, measureMs: 0 });
+    try {
+      const page = await open(browser, `${viewer.url}#run=0&tab=records`);
+      await page.waitForFunction(
+        (n) => document.getElementById("record-count")?.textContent === `${n} of ${n} records`,
+        { timeout: 20_000 },
+        records,
+      );
+      const cells = await page.$$eval(".record-row td:nth-child(9)", (c) => c.map((e) => e.textContent));
+      assert.equal(cells.length, records);
+      assert.ok(cells.every((c) => c !== "…"), `every overlap measured: ${cells.join(" ")}`);
+      assert.ok(cells.some((c) => /^\d\.\d\d$/.test(c ?? "")), "overlaps shown as numbers");
+    } finally {
+      await viewer.close();
+    }
+  },
+);

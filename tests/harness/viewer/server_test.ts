@@ -41,8 +41,9 @@ Deno.test("viewer server: runs, records, a record and its views; everything else
     assert.equal(new URL(viewer.url).hostname, "127.0.0.1");
     const [run] = await get("/api/runs");
     assert.equal(run.records, records);
-    const list = await get("/api/runs/0/records");
+    const { records: list, measuring } = await get("/api/runs/0/records");
     assert.equal(list.length, records);
+    assert.equal(measuring, 0, "a small run's traces measured in the first call");
     assert.equal(list.filter((r: { disagree: boolean }) => r.disagree).length, 12); // every problem: one method right
     const key = list.find((r: { method: string }) => r.method === "hogwild:2").key;
     const one = await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
@@ -113,7 +114,7 @@ Deno.test("viewer server: measures read the run's own protocol file, and none wh
     const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
     try {
       const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
-      const key = (await get("/api/runs/0/records")).find((r: { method: string }) => r.method === method).key;
+      const key = (await get("/api/runs/0/records")).records.find((r: { method: string }) => r.method === method).key;
       return await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
     } finally {
       await viewer.close();
@@ -398,5 +399,34 @@ Deno.test("viewer server: a run whose traces pass the heap is read, its traces r
     assert.deepEqual(JSON.parse(out), { records: 100, traces: 100, measured: 100, p7: "**Alice [1]:** p7" });
   } finally {
     rmSync(dirname(dir), { recursive: true });
+  }
+});
+
+Deno.test("viewer server: the Records tab's list comes at once, its measures filling in over the calls that follow", async () => {
+  const { dir, records } = writeRun(3);
+  // no time to measure in: each call measures one trace, as a large run's does a second's worth
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, measureMs: 0 });
+  try {
+    const get = async () => await (await fetch(new URL("/api/runs/0/records", viewer.url))).json();
+    const calls = [];
+    for (let list = await get();; list = await get()) {
+      calls.push(list);
+      assert.equal(list.records.length, records, "every record listed at each call");
+      assert.equal(list.measuring, list.records.filter((r: { measuring: boolean }) => r.measuring).length);
+      if (list.measuring === 0) break;
+      assert.ok(calls.length <= records, "each call measures one trace at least");
+    }
+    assert.deepEqual(calls.map((c) => c.measuring), [...Array(records).keys()].reverse());
+    const pending = calls[0].records.find((r: { measuring: boolean }) => r.measuring);
+    assert.deepEqual([pending.overlap, pending.answer_by], [null, null], "not measured yet: nothing shown as measured");
+    // the measures filled in are the ones measured at once
+    const data = new RunSource(dir).read();
+    const direct = data.records.map((r) => measuresOf(data, recordKey(r), r) as { overlap: number; answer_by: string });
+    assert.deepEqual(
+      calls.at(-1).records.map((r: { overlap: number; answer_by: string }) => [r.overlap, r.answer_by]),
+      direct.map((m) => [m.overlap, m.answer_by]),
+    );
+  } finally {
+    await viewer.close();
   }
 });
