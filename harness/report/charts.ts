@@ -113,7 +113,7 @@ function chart(
     : { data, width: 560, height: 340, ...layer };
   // Runs of several seeds show avg@k and its interval from seeds and problems; a single seed's, Wilson's.
   const line = runs.seeded
-    ? "Lines: avg@k, the strict accuracy of each seed averaged over the k seeds; shaded: its 95% t interval " +
+    ? "Lines: avg@k, per problem the strict score over its k seeds, averaged over problems; shaded: its 95% t interval " +
       "clustered by problem (of one seed: Wilson's)"
     : "Lines: accuracy (strict) over problems; shaded: its 95% interval (Wilson's)";
   const order = xIsBudget ? line : line.replace("shaded:", "bars:") + "; each line joins its budgets in order";

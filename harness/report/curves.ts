@@ -26,13 +26,13 @@ export interface CurvePoint {
   /** the run's seeds (its spec's: an unfinished run's problems may have fewer); not in curves.csv */
   run_seeds: number;
   problems: number;
-  /** avg@k (per seed the accuracy over problems, then the mean over seeds) and its error clustered by problem */
+  /** avg@k (per problem the mean over its seeds, then the mean over problems) and its error clustered by problem */
   avg_at_k: number;
   avg_se?: number;
   /** avg@k's 95% t interval (stats.ts); absent below two problems */
   avg_ci_low?: number;
   avg_ci_high?: number;
-  /** the standard error of the k per-seed accuracies; absent below two seeds */
+  /** the standard error of the per-seed accuracies; absent below two seeds and where a problem lacks a seed */
   avg_se_seeds?: number;
   /** pass@k (Chen et al.'s estimator; a list task's answer counts when every part is right) */
   pass_at_k: number;
@@ -209,8 +209,13 @@ export function summaryBudgets(budgets: readonly number[]): number[] {
 export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
   const ks = [...new Set(points.map((p) => p.seeds))].sort((a, b) => a - b), k = ks.join("–");
   const lines: string[] = [
-    `Cells: avg@${k}, the accuracy over the problems of each seed, averaged over the ${k} seed${
-      ks.join() === "1" ? "" : "s"
+    `Cells: avg@${k}, per problem the mean score over its seeds, then the mean over the problems (with every ` +
+    `problem at every seed, the seeds' accuracies averaged)${
+      points.some((p) => p.seeds < p.run_seeds)
+        ? `; k is the fewest seeds a problem of the cell has, below the run's ${
+          points[0].run_seeds
+        } where it is unfinished`
+        : ""
     }, ± its standard error clustered by problem (in points); n: problems × seeds. It is the paper's statistic ` +
     "(AIME: the accuracy averaged over 10 seeds, avg@10; LiveCodeBench: pass@1 averaged over 8 samples, avg@8); " +
     "curves.csv also has its 95% interval, pass@k and maj@k. Methods of independent paths add `paths`: the mean " +

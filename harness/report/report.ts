@@ -5,7 +5,6 @@
 import { basename, join } from "node:path";
 import { replaceFile } from "../../engine/files.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
-import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { type BenchSpec, DEMO_MODEL } from "../bench/spec.ts";
 import { comparisonText } from "./compare.ts";
 import {
@@ -46,6 +45,14 @@ export function greedyNote(methods: readonly string[]): string {
  * Answers the grader did not grade (the bench's or a rescore's), said before any figure: each counts as wrong, so
  * a machine too busy for the grader's limit lowers the accuracies without a wrong answer (nothing where none).
  */
+/**
+ * The grader versions that graded `records` (its code records, or the others), as the records say: a merged or
+ * rescored folder's are not always today's (shards run before an update), and its summary names theirs.
+ */
+function gradersOf(records: readonly BenchRecord[], code: boolean): string {
+  return [...new Set(records.filter((r) => (r.grading === "code") === code).map((r) => r.grader))].join(", ");
+}
+
 function failuresText(records: readonly BenchRecord[]): string[] {
   const f = graderFailures(records);
   if (!f.timedOut && !f.failed && !f.paths) return [];
@@ -118,11 +125,11 @@ export async function report(
     `budgets ${spec.budgets[0]}–${
       spec.budgets[spec.budgets.length - 1]
     } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +
-    `${
-      spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""
-    }. Accuracy is the strict verdict of ${GRADER_VERSION} (lenient in curves.csv)${
+    `${spec.shard ? `; shard ${spec.shard.index} of ${spec.shard.count}` : ""}. Accuracy is the strict verdict of ${
+      gradersOf(records, false) || GRADER_VERSION
+    } (lenient in curves.csv)${
       records.some((r) => r.grading === "code")
-        ? `; on code tasks, pass@1 by ${CODE_GRADER_VERSION}: every public and private test passes`
+        ? `; on code tasks, pass@1 by ${gradersOf(records, true)}: every public and private test passes`
         : ""
     }, ` +
     `at each checkpoint the answer read by the finisher (${

@@ -176,7 +176,8 @@ export function seedStats(
     problems: problems.length,
     avg,
     ...(se === undefined ? {} : { se, ci: tInterval(avg, se, problems.length - 1, 0, 1) }),
-    ...(seedMeans.length < 2 ? {} : { seedSe: standardError(seedMeans) }),
+    // the seeds' accuracies over one set of problems: a problem short of a seed (a run cut short) leaves none
+    ...(seedMeans.length < 2 || k < seedMeans.length ? {} : { seedSe: standardError(seedMeans) }),
     passAtK: mean(problems.map((xs) => passAtK(xs.length, xs.filter((s) => s.score === 1).length, k))),
     majAtK: mean(problems.map((xs) => majorityScore(xs, key, ties))),
   };

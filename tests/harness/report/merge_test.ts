@@ -178,3 +178,37 @@ Deno.test("merge of shards whose traces pass the heap copies them a line at a ti
     rmSync(base, { recursive: true });
   }
 });
+
+Deno.test("merge of shards an older grader graded names theirs in the summary; a shard of two graders is refused", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-grader-"));
+  const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["hogwild:2"], budgets: [1], seeds: [1] };
+  /** Shard `index` of 2, its records graded by `graders` (one a record). */
+  const graded = (name: string, index: number, graders: string[]) => {
+    const dir = join(base, name, `shard-${index}`);
+    bigRun(dir, { n: 2, kb: 1, from: 2 * index, runJson: { spec: { shard: { index, count: 2 } }, spec_full: full } });
+    const file = join(dir, "records.jsonl");
+    const lines = readFileSync(file, "utf8").trim().split("\n").map((l, i) => ({
+      ...JSON.parse(l),
+      grader: graders[i],
+    }));
+    writeFileSync(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+    return dir;
+  };
+  try {
+    // shards run before an update of the grader, merged after it
+    const old = [0, 1].map((i) => graded("old", i, ["hogwild-grader/3", "hogwild-grader/3"]));
+    const out = join(base, "merged");
+    const r = await runCli("cli/merge.ts", [...old, "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(join(out, "summary.md"), "utf8"), /Accuracy is the strict verdict of hogwild-grader\/3 /);
+    const mixed = [graded("mixed", 0, ["hogwild-grader/3", "hogwild-grader/4"]), graded("mixed", 1, ["x", "x"])];
+    const refused = await runCli("cli/merge.ts", [...mixed, "--out", join(base, "mixed-merged")]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /shard-0: records graded by several grader versions \(hogwild-grader\/3, hogwild-grader\/4\)/,
+    );
+  } finally {
+    rmSync(base, { recursive: true });
+  }
+});

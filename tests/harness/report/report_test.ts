@@ -42,6 +42,12 @@ Deno.test("report: an unfinished run of two seeds shows avg@k in the summary, th
   const summary = readFileSync(join(out, "summary.md"), "utf8");
   assert.match(summary, /\*\*An unfinished run: 3 of 4 planned records\.\*\*/);
   assert.match(summary, /\| sequential \| 50\.0% ± 50\.0 \(n=3,/, "the summary's cell");
+  // the cell's statistic in the words of how it is computed: per problem over its seeds, then over problems
+  assert.match(
+    summary,
+    /Cells: avg@1, per problem the mean score over its seeds, then the mean over the problems \(with every problem at every seed, the seeds' accuracies averaged\); k is the fewest seeds a problem of the cell has, below the run's 2 where it is unfinished,/,
+  );
+  assert.doesNotMatch(summary, /the accuracy over the problems of each seed/, "(1/2 + 1/1)/2 = 75%, not the 50% shown");
   assert.match(summary, /\| sequential \| 50\.0% \| 8 \| — \| — \| 8 \| 1\.00× \|/, "the passes-to table's final");
   const svg = readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8");
   assert.match(svg, /Lines: avg@k/);

@@ -97,6 +97,9 @@ Deno.test("avg@k averages each problem's mean over its seeds when a problem lack
   near(seedStats(samples([[1, 0], [0, 0], [1, 1]]), (a) => a).avg, (2 / 3 + 1 / 3) / 2, 1e-12);
   assert.equal(s.seeds, 1);
   near(s.passAtK, 1 / 3, 1e-12); // pass@1 from two samples of p1 and one of p2, p3's two
+  // the seeds' accuracies would be over other problems (seed 2's over p1 and p3 alone): no error over seeds
+  assert.equal(s.seedSe, undefined, "a problem short of a seed");
+  near(seedStats(samples([[1, 1], [0, 1], [0, 0]]), (a) => a).seedSe!, 1 / 6, 1e-12); // every problem at every seed
   const one = seedStats(samples([[1], [0]]), (a) => a);
   assert.equal(one.seedSe, undefined, "one seed: no error over seeds");
   assert.ok(one.se !== undefined && one.ci, "two problems: an error over problems");
