@@ -202,6 +202,9 @@ Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k ove
   );
   assert.equal(voted.maj_at_k, 1);
   const table = summaryTable([p], [8]);
-  assert.match(table, /Cells: avg@2, .* averaged over the 2 seeds, ± its standard error clustered by problem/);
+  assert.match(
+    table,
+    /Cells: avg@2, per problem the mean score over its seeds, then the mean over the problems \(with every problem at every seed, the seeds' accuracies averaged\), ± its standard error clustered by problem/,
+  );
   assert.match(table, /\| hogwild:2 \| 50\.0% ± 28\.9 \(n=6, 1 ms alone\) \|/);
 });
