@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
-import { checkPathFlags, replaceFile } from "../engine/files.ts";
+import { checkPathFlags, jsonLines, replaceFile } from "../engine/files.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
 import { GRADER_VERSION } from "../tasks/grading/grader.ts";
 import type { BenchSpec } from "../harness/bench/spec.ts";
@@ -61,6 +61,9 @@ async function checkGeneratedProblems(dir: string, spec: BenchSpec, records: rea
 
 export const OPTIONS = { out: { type: "string" } } as const;
 
+/** Records graded at once: enough to keep the grading workers busy, few enough that their old copies go soon. */
+const WINDOW = 256;
+
 async function main() {
   const { values: f, positionals } = parseFlags(OPTIONS, USAGE, Deno.args, true);
   // before any work: "" and the paths Deno will not look at, naming the flag
@@ -106,19 +109,42 @@ async function main() {
         "normalisation (and so is an answer that is its method's vote or majority)",
     );
   }
+  // each verdict counted apart: a grader change that moves only the lenient score, a vote or a path is a change
+  const verdicts: [string, (c: RecordCheckpoint) => unknown][] = [
+    ["strict", (c) => c.score_strict],
+    ["lenient", (c) => c.score_lenient],
+    ["vote", voteScore],
+    ["paths", (c) => [c.paths_score_strict, c.paths_equal_strict]],
+  ];
+  // a time-out is no verdict on the answer, yet counts as wrong (and as a change): said apart, beside the old count
+  const old = graderFailures(records), changed = verdicts.map(() => 0);
+  const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
+  let first = Infinity;
+  // Graded a window at a time, each record's changes counted and its old copy let go as its new one comes: a run's
+  // records held once (three copies of 20,000 records took 1.6 GB), the grading workers kept busy.
   const pool = new GradePool(), bar = progress(recounted.length, 0, { command: "rescore" });
-  let graded: BenchRecord[], done = 0;
+  const graded: BenchRecord[] = recounted;
+  let done = 0;
   try {
-    graded = await Promise.all(recounted.map(async (r) => {
-      const checkpoints = await gradeCheckpoints(r.checkpoints, r, pool);
-      bar.update(++done);
-      return { ...r, checkpoints, grader: GRADER_VERSION };
-    }));
+    for (let at = 0; at < graded.length; at += WINDOW) {
+      await Promise.all(
+        graded.slice(at, at + WINDOW).map(async (r, j) => {
+          const i = at + j, checkpoints = await gradeCheckpoints(r.checkpoints, r, pool);
+          verdicts.forEach(([, of], v) => {
+            const before = records[i].checkpoints;
+            if (checkpoints.some((c, n) => JSON.stringify(of(c)) !== JSON.stringify(of(before[n])))) {
+              changed[v]++, first = Math.min(first, i);
+            }
+          });
+          graded[i] = records[i] = { ...r, checkpoints, grader: GRADER_VERSION };
+          bar.update(++done);
+        }),
+      );
+    }
   } finally {
     pool.close(), bar.stop();
   }
   const spec = { ...(run.spec_full as BenchSpec), out: f.out };
-  const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
   const files = await writeNewRunFolder(f.out, async (partial) => {
     replaceFile(
       join(partial, "run.json"),
@@ -133,8 +159,7 @@ async function main() {
         1,
       ) + "\n",
     );
-    // one string a record: a run's records may pass the longest string V8 holds (512 MiB)
-    replaceFile(join(partial, "records.jsonl"), graded.map((r) => JSON.stringify(r) + "\n"));
+    replaceFile(join(partial, "records.jsonl"), jsonLines(graded));
     // the traces of the records kept, as the bench's resume keeps them (a killed folder's orphan or torn trace
     // would make the new folder one that merge and the viewer refuse)
     replaceFile(
@@ -143,25 +168,10 @@ async function main() {
     );
     return await report(partial, spec, graded, run);
   });
-  // each verdict counted apart: a grader change that moves only the lenient score, a vote or a path is a change
-  const verdicts: [string, (c: RecordCheckpoint) => unknown][] = [
-    ["strict", (c) => c.score_strict],
-    ["lenient", (c) => c.score_lenient],
-    ["vote", voteScore],
-    ["paths", (c) => [c.paths_score_strict, c.paths_equal_strict]],
-  ];
-  const changedIn = (of: (c: RecordCheckpoint) => unknown) =>
-    graded.filter((r, i) =>
-      r.checkpoints.some((c, j) => JSON.stringify(of(c)) !== JSON.stringify(of(records[i].checkpoints[j])))
-    );
-  const changed = verdicts.map(([name, of]) => [name, changedIn(of)] as const);
-  const first = graded.find((r) => changed.some(([, rs]) => rs.includes(r)));
-  // a time-out is no verdict on the answer, yet counts as wrong (and as a change): said apart, beside the old count
-  const old = graderFailures(records);
   console.error(
     `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
-      `records with a changed verdict: ${changed.map(([name, rs]) => `${rs.length} ${name}`).join(", ")}${
-        first ? `, e.g. ${recordKey(first).replaceAll("\t", " / ")}` : ""
+      `records with a changed verdict: ${verdicts.map(([name], v) => `${changed[v]} ${name}`).join(", ")}${
+        first < graded.length ? `, e.g. ${recordKey(graded[first]).replaceAll("\t", " / ")}` : ""
       }; ${graderFailuresText(graderFailures(graded))} (before: ${old.timedOut} timed out, ${old.failed} failed, ` +
       `${old.paths} paths) (${files.join(", ")})`,
   );

@@ -7,7 +7,7 @@
  * `load` prints a summary on stderr and the problems as JSONL ({id, task, text, golds, grading}, and a code
  * problem's `code`: how its program runs, and its tests).
  */
-import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, jsonLines, replaceFile } from "../engine/files.ts";
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkDataFlags, checkGeneratedKnobs, checkSeedFlag, loadTask, parseFields, TASKS } from "../tasks/registry.ts";
 import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
@@ -83,7 +83,7 @@ async function main() {
     lcbTexts: f["lcb-prompt"] === undefined ? undefined : loadLcbTexts(f["lcb-prompt"]),
   });
   // Line by line: a code task's problems carry their tests, more than one string may hold.
-  const lines = loaded.problems.map((p) => JSON.stringify(p) + "\n");
+  const lines = jsonLines(loaded.problems);
   if (f.out) replaceFile(f.out, lines);
   else {
     for (const line of lines) {

@@ -148,6 +148,14 @@ export function checkOutputFiles(
 }
 
 /**
+ * `values` as JSON lines for replaceFile, each made as it is written: a run's records as one string would pass the
+ * longest string V8 holds (512 MiB), and as a list of strings would hold their worth again.
+ */
+export function* jsonLines(values: Iterable<unknown>): Generator<string> {
+  for (const v of values) yield JSON.stringify(v) + "\n";
+}
+
+/**
  * Replaces `file` whole, atomically (through a symbolic link: the file it names); `data` may come in parts (lines
  * too many to join into one string), made as they are written (a copy of a file's lines that never holds them all;
  * they may be read from `file` itself).

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
-import { fileLines, pathExists, replaceFile } from "../../engine/files.ts";
+import { fileLines, jsonLines, pathExists, replaceFile } from "../../engine/files.ts";
 import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
@@ -159,8 +159,7 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
   };
   const files = await writeNewRunFolder(out, async (partial) => {
     replaceFile(join(partial, "run.json"), JSON.stringify(run, null, 1) + "\n");
-    // one string a record: a run's records may pass the longest string V8 holds (512 MiB)
-    replaceFile(join(partial, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n"));
+    replaceFile(join(partial, "records.jsonl"), jsonLines(records));
     // the shards' trace lines copied a line at a time as bytes: never all held (shards' traces pass the heap)
     replaceFile(join(partial, "traces.jsonl"), shardTraces(runs.map(({ dir }) => join(dir, "traces.jsonl"))));
     // the summary from the run.json written, as the bench's and rescore's are: its shards' sampling, fits, times
