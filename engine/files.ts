@@ -192,9 +192,15 @@ export function replaceFile(file: string, data: string | Uint8Array | Iterable<s
   }
 }
 
-/** Appends `text` (whole lines, ending in "\n") to `file`, creating it. */
+/**
+ * Appends `text` (whole lines, ending in "\n") to `file`, creating it. A write that fails part-way is taken back
+ * (the file cut to its size before): space freed a moment later would let the next append land after a torn line,
+ * in the middle of the file, where no reader can skip it.
+ */
 export function appendLines(file: string, text: string): void {
+  let size: number | undefined;
   try {
+    size = pathInfo(file)?.size ?? 0;
     fault(file);
     const f = Deno.openSync(file, { append: true, create: true });
     try {
@@ -204,6 +210,11 @@ export function appendLines(file: string, text: string): void {
       f.close();
     }
   } catch (e) {
+    try {
+      if (size !== undefined && (pathInfo(file)?.size ?? 0) > size) Deno.truncateSync(file, size);
+    } catch {
+      // left torn: the writer stops at this error, and a resume cuts a torn last line
+    }
     throw failure(file, e);
   }
 }

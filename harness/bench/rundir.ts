@@ -804,6 +804,8 @@ export class RunDir {
   readonly done = new Set<string>();
   readonly #records: string;
   readonly #traces: string;
+  /** the error of an append that failed: every later one fails with it */
+  #failed?: Error;
 
   private constructor(readonly dir: string) {
     this.#records = join(dir, "records.jsonl");
@@ -904,12 +906,20 @@ export class RunDir {
     replaceFile(join(this.dir, "run.json"), JSON.stringify({ ...this.meta(), ...patch }, null, 1) + "\n");
   }
 
-  /** Appends a finished problem: its trace, then its record (the record is what counts as done). */
+  /**
+   * Appends a finished problem: its trace, then its record (the record is what counts as done). After a failed
+   * append every later one fails with its error: a line it could not take back must stay the file's last.
+   */
   append(record: BenchRecord, trace: TraceLine): void {
+    if (this.#failed) throw this.#failed;
     const k = recordKey(record);
     if (this.done.has(k)) throw new Error(`record ${k} written twice`);
-    appendLines(this.#traces, JSON.stringify(trace) + "\n");
-    appendLines(this.#records, JSON.stringify(record) + "\n");
+    try {
+      appendLines(this.#traces, JSON.stringify(trace) + "\n");
+      appendLines(this.#records, JSON.stringify(record) + "\n");
+    } catch (e) {
+      throw this.#failed = e as Error;
+    }
     this.done.add(k);
   }
 

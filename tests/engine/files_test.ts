@@ -1,10 +1,18 @@
 /** engine/files.ts: a file replaced whole never takes the place of a device, a pipe or a folder; lines read back in pieces. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { checkNotFolder, checkOutputFiles, fileLines, pathInfo, replaceFile } from "../../engine/files.ts";
+import {
+  appendLines,
+  checkNotFolder,
+  checkOutputFiles,
+  fileLines,
+  pathInfo,
+  replaceFile,
+  writeSeam,
+} from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole, through a link too; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -148,4 +156,27 @@ Deno.test("pathInfo: under a task's permissions, an empty path and those only --
   }
   assert.deepEqual(got.slice(refused.length), kept.map(([, k]) => k));
   assert.throws(() => pathInfo("", "--y", "folder"), { message: `--y "": an empty path; name a folder` });
+});
+
+Deno.test("appendLines: a write that fails part-way is taken back, so an append after space is freed follows whole lines", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-append-"));
+  const line = JSON.stringify({ task: "t", problem_id: "p", text: "ü".repeat(20) }) + "\n";
+  const size = new TextEncoder().encode(line).length;
+  // the disk fills after `cut` bytes of the line (every cut), then space comes back for the next append
+  for (let cut = 0; cut < size; cut += 7) {
+    const file = join(dir, `r${cut}.jsonl`);
+    appendLines(file, line);
+    writeSeam.before = (f) => {
+      appendFileSync(f, new TextEncoder().encode(line).subarray(0, cut));
+      throw new Error("No space left on device (os error 28)");
+    };
+    try {
+      assert.throws(() => appendLines(file, line), /cannot write it \(the disk is full; free space/);
+    } finally {
+      writeSeam.before = undefined;
+    }
+    assert.equal(readFileSync(file, "utf8"), line, `cut at ${cut}: the file as it was`);
+    appendLines(file, line);
+    assert.equal(readFileSync(file, "utf8"), line + line, `cut at ${cut}: whole lines after it`);
+  }
 });

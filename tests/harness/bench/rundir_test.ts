@@ -31,7 +31,17 @@ import {
 import { InputError } from "../../../engine/errors.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
-import { bigRun, dataPairs, fakeCheckpoint, fakeRecord, root, samplingPairs, underHeap } from "../../helpers.ts";
+import {
+  bigRun,
+  dataPairs,
+  fakeCheckpoint,
+  fakeRecord,
+  fakeTrace,
+  root,
+  samplingPairs,
+  underHeap,
+} from "../../helpers.ts";
+import { writeSeam } from "../../../engine/files.ts";
 import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
 /** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
@@ -605,4 +615,35 @@ Deno.test("run folders named twice (a trailing slash, a link, another spelling) 
   }
   checkFoldersOnce([a, join(dir, "b"), join(dir, "missing")], "view"); // a missing one is its command's to say
   rmSync(dir, { recursive: true });
+});
+
+Deno.test("a run folder whose append failed takes no more appends: a line it could not take back stays the file's last", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-append-fail-"));
+  const run = RunDir.open(dir, { x: 1 }, { planned: [] });
+  const problem = (id: string) => fakeRecord({ method: "sequential", problem_id: id }, [fakeCheckpoint(8, true)]);
+  try {
+    run.append(problem("p1"), fakeTrace({ problem_id: "p1", method: "sequential" }));
+    // the write fails, and the bytes it wrote cannot be cut (a filesystem refusing the truncate too)
+    const truncate = Deno.truncateSync;
+    writeSeam.before = (f) => {
+      if (f.endsWith("records.jsonl")) appendFileSync(f, '{"task":"t","prob');
+      throw new Error("Input/output error (os error 5)");
+    };
+    Deno.truncateSync = () => {
+      throw new Error("Input/output error (os error 5)");
+    };
+    try {
+      assert.throws(
+        () => run.append(problem("p2"), fakeTrace({ problem_id: "p2", method: "sequential" })),
+        /os error 5/,
+      );
+    } finally {
+      writeSeam.before = undefined, Deno.truncateSync = truncate;
+    }
+    // the disk works again: the next append is refused with the first error, never written after the torn line
+    assert.throws(() => run.append(problem("p3"), fakeTrace({ problem_id: "p3", method: "sequential" })), /os error 5/);
+    assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8").split("\n").length, 2, "one line, then the torn one");
+  } finally {
+    run.close();
+  }
 });
