@@ -229,7 +229,8 @@ const without = (k: Record<string, unknown>, field: string) => {
 };
 
 /** A key's field as a refusal names it: the sampling flags, compared where a key holds no sampling used, as given. */
-export const keyField = (k: string): string => k === "sampling" ? "sampling (the flags as given)" : k;
+export const keyField = (k: string): string =>
+  k === "sampling" ? "sampling (the flags as given)" : k === "synthetic" ? "synthetic (--parts, --digits, --count)" : k;
 
 /** The family of `method` and its version in run key `key` (1 where the key has none: older, or unchanged). */
 export function keyedVersion(key: Record<string, unknown>, method: string): { family: string; version: number } {

@@ -461,8 +461,25 @@ export function differences(
   const value = (o: Record<string, unknown>, k: string) =>
     o[k] !== undefined ? shortened(o[k]) : keyAbsence(k) ? `${keyAbsence(k)} (absent)` : "absent";
   return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) =>
-    `${keyField(k)}: ${was} ${value(a, k)}, ${now} ${value(b, k)}`
+    `${keyField(k)}: ${was} ${value(a, k)}, ${now} ${value(b, k)}${listChange(a[k], b[k]) ?? ""}`
   );
+}
+
+/**
+ * Where two long lists differ (both cut in the middle, they would hide it: 23 methods and 24 look the same), the
+ * items only one of them has, or that they hold the same items in another order.
+ */
+function listChange(x: unknown, y: unknown): string | undefined {
+  if (!Array.isArray(x) || !Array.isArray(y) || Math.min(canonical(x).length, canonical(y).length) <= 200) {
+    return undefined;
+  }
+  const [xs, ys] = [new Set(x.map(canonical)), new Set(y.map(canonical))];
+  const onlyX = x.filter((v) => !ys.has(canonical(v))), onlyY = y.filter((v) => !xs.has(canonical(v)));
+  const said = [
+    ...(onlyY.length ? [`${shortened(onlyY)} only in the second`] : []),
+    ...(onlyX.length ? [`${shortened(onlyX)} only in the first`] : []),
+  ];
+  return ` (${said.join(", ") || "the same items, in another order or counted otherwise"})`;
 }
 
 /** A value as JSON, cut in the middle past 200 characters (a list of 10,000 budgets would be a 60 KB line). */
@@ -473,15 +490,19 @@ function shortened(v: unknown): string {
     : `${s.slice(0, 120)} … ${s.slice(-60)} (${s.length} characters)`;
 }
 
-/** The spec's fields that choose a run's problems (not keyed: the data's hash is). */
-const DATA_FLAGS = ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates"];
+/** The spec's fields that choose a run's problems (not keyed: the data's hash is), a generated task's knobs too. */
+const DATA_FLAGS = ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates", "parts", "digits", "count"];
+/** The generated tasks' knobs: spec_full holds them under `synthetic` */
+const GENERATED = ["parts", "digits", "count"];
 /** Those that say only where the data is read from: the same file by another spelling, or a node's own copy. */
 const DATA_PATHS = ["data", "dataDir"];
 
 /** The data-choosing flags (those of `names`) as run.json's spec_full has them, by flag name. */
 function dataFlags(full: unknown, names = DATA_FLAGS): Record<string, unknown> {
-  const f = (full ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(names.map((k) => [`--${kebab(k)}`, f[k] ?? "not given"]));
+  const f = (full ?? {}) as Record<string, unknown>, generated = (f.synthetic ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    names.map((k) => [`--${kebab(k)}`, (GENERATED.includes(k) ? generated : f)[k] ?? "not given"]),
+  );
 }
 
 /** Two run.json's parts that a refusal reads: the key and the flags as parsed. */

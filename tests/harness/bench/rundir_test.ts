@@ -647,3 +647,34 @@ Deno.test("a run folder whose append failed takes no more appends: a line it cou
     run.close();
   }
 });
+
+Deno.test("a refusal names what differs where a long list's JSON is cut, and a generated task's knob by its flag", () => {
+  // methods as a long list: cut in the middle, the two looked the same but for their length
+  const methods = Array.from({ length: 23 }, (_, i) => `hogwild:${i + 2}:interleaved`);
+  for (
+    const [now, said] of [
+      [[...methods, "hogwild:4"], '["hogwild:4"] only in the second'],
+      [methods.slice(1), '["hogwild:2:interleaved"] only in the first'],
+      [[...methods].reverse(), "the same items, in another order or counted otherwise"],
+    ] as const
+  ) {
+    const [line] = differences({ methods }, { methods: now });
+    assert.match(line, /^methods: was \[.* … .*\] \(\d+ characters\), now /);
+    assert.ok(line.endsWith(` (${said})`), line);
+  }
+  assert.deepEqual(differences({ methods: ["a"] }, { methods: ["a", "b"] }), ['methods: was ["a"], now ["a","b"]']);
+  // --count on a generated task changes its problems: the flag named, not "the same data flags"
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-generated-flags-")), "run");
+  mkdirSync(dir);
+  const full = { synthetic: { parts: 4, digits: 2, count: 2 } };
+  const key = (count: number) => ({ data: `h${count}`, synthetic: { ...full.synthetic, count } });
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: key(2), spec_full: full }));
+  writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+  assert.throws(
+    () => RunDir.open(dir, key(3), { spec_full: { synthetic: { ...full.synthetic, count: 3 } } }),
+    (e: Error) =>
+      e.message.includes("the flags that chose the data: --count: was 2, now 3") &&
+      e.message.includes("synthetic (--parts, --digits, --count): was") && !e.message.includes("the same data flags"),
+  );
+});
