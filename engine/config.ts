@@ -71,8 +71,11 @@ export interface ModelConfig {
   /** RoPE turns the first `rotaryDim` dimensions of each head (partial_rotary_factor; default head_dim). */
   rotaryDim?: number;
   tiedEmbeddings: boolean;
-  /** The checkpoint's weight dtype, as the config states it. */
-  dtype: DType;
+  /**
+   * The checkpoint's weight dtype: as config.json states it (`dtype`, `torch_dtype`); where it states none, left
+   * out here and decided from the checkpoint's tensors (engine/spec.ts specFromCheckpoint).
+   */
+  dtype?: DType;
   /** max_position_embeddings: the positions the model was trained for (a pass past them is refused unless allowed) */
   maxPositions?: number;
   quant?: Quantization;
@@ -145,7 +148,8 @@ export function resolveSampling(
 /** far above any released model's (256 at most), far below what would make a spec slow to build */
 const MAX_HEAD_DIM = 65536;
 
-const DTYPES: Record<string, DType> = { bfloat16: "BF16", float16: "F16", float32: "F32" };
+/** config.json's dtype names, and the dtypes they name: the weights' dtypes the engine reads. */
+export const DTYPES: Readonly<Record<string, DType>> = { bfloat16: "BF16", float16: "F16", float32: "F32" };
 
 /**
  * A text file the project is given (configs, prompts): read whole and decoded strictly, so that bytes that are
@@ -392,9 +396,13 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   check(headDim % 2 === 0, `${file}: head_dim${derived} must be even, got ${headDim}`);
   // The bound keeps the spec small (RoPE's frequencies are head_dim / 2 numbers) before any tensor is checked.
   check(headDim <= MAX_HEAD_DIM, `${file}: head_dim${derived} ${headDim} is more than ${MAX_HEAD_DIM}`);
-  const dtypeName = String(c.dtype ?? c.torch_dtype ?? "bfloat16");
-  const dtype = Object.hasOwn(DTYPES, dtypeName) ? DTYPES[dtypeName] : undefined;
-  check(dtype, `${file}: dtype "${dtypeName}" is not supported; supported: ${Object.keys(DTYPES).join(", ")}`);
+  // No dtype stated: transformers 5 loads the weights in their own dtype ("auto"), which the checkpoint decides.
+  const dtypeName = c.dtype ?? c.torch_dtype;
+  const dtype = typeof dtypeName === "string" && Object.hasOwn(DTYPES, dtypeName) ? DTYPES[dtypeName] : undefined;
+  check(
+    dtypeName == null || dtype,
+    `${file}: dtype ${JSON.stringify(dtypeName)} is not supported; supported: ${Object.keys(DTYPES).join(", ")}`,
+  );
   check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
   // Settings the engine does not implement must not be ignored silently.
   check(
@@ -436,7 +444,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     qkNorm: arch.qkNorm === true,
     ...(rotaryDim === headDim ? {} : { rotaryDim }),
     tiedEmbeddings: typeof c.tie_word_embeddings === "boolean" ? c.tie_word_embeddings : d.tie_word_embeddings,
-    dtype,
+    ...(dtype ? { dtype } : {}),
     ...(c.max_position_embeddings === undefined ? {} : { maxPositions: intField(c, "max_position_embeddings", file) }),
     ...(quant ? { quant } : {}),
   };

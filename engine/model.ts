@@ -148,7 +148,8 @@ export class Engine {
           "embedding (config.json's vocab_size): the tokenizer of another model?",
       );
     }
-    return { source, config, generation, tokenizer, spec };
+    // the spec's config: the checkpoint's dtype decided where config.json states none
+    return { source, config: spec.config, generation, tokenizer, spec };
   }
 
   /** A model from a spec built by hand (random weights of any shape, for tests and benchmarks). */

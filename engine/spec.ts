@@ -3,7 +3,7 @@
  * Hugging Face tensor names are mapped to the core's canonical names here, and checked against the config,
  * so that a bad checkpoint is refused with its file and tensor named before any byte is read.
  */
-import type { DType, ModelConfig } from "./config.ts";
+import { type DType, DTYPES, type ModelConfig } from "./config.ts";
 import { check, InputError } from "./errors.ts";
 import type { TensorInfo } from "./safetensors.ts";
 import {
@@ -223,10 +223,13 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
         config.moe ? `, ${config.moe.experts} experts in ${config.moe.sparseLayers.length} layers` : ""
       }) does not use, e.g. ${unused.slice(0, 3).join(", ")}: config.json and the weights disagree`,
   );
+  const missing = (hf: string) =>
+    `${dir}: tensor ${hf} is missing from the checkpoint (the ${config.family} config needs it)`;
+  const { dtype, said } = weightsDType(config, tensors, missing);
   const out: SpecTensor[] = [];
   for (const want of list) {
     const t = tensors.get(want.hf);
-    check(t, `${dir}: tensor ${want.hf} is missing from the checkpoint (the ${config.family} config needs it)`);
+    check(t, missing(want.hf));
     // a part of a fused tensor: the whole tensor's shape is checked, and the part's range handed on
     const whole = want.part ? want.shape.map((d, i) => i === want.part!.axis ? want.part!.of : d) : want.shape;
     check(
@@ -234,16 +237,39 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
       `${t.file}: tensor ${want.hf} has shape [${t.shape}], config.json implies [${whole}]`,
     );
     // Matrices in the config's dtype (or their quantised format's); small vectors (norms, biases) may be wider.
-    const dtypes: string[] = want.dtypes ?? [config.dtype, ...(want.shape.length === 1 ? ["F32"] : [])];
+    const dtypes: string[] = want.dtypes ?? [dtype, ...(want.shape.length === 1 ? ["F32"] : [])];
     check(
       dtypes.includes(t.dtype),
       `${t.file}: tensor ${want.hf} is ${t.dtype}, ${
-        want.dtypes ? `its format stores it as ${dtypes.join(" or ")}` : `config.json says ${config.dtype}`
+        want.dtypes ? `its format stores it as ${dtypes.join(" or ")}` : said
       }`,
     );
     out.push({ name: want.name, file: t.file, ...partBytes(t, want), dtype: t.dtype as SpecDType, shape: want.shape });
   }
-  return { config, tensors: out };
+  return { config: { ...config, dtype }, tensors: out };
+}
+
+/**
+ * The checkpoint's weight dtype, decided here alone: config.json's, or where it states none the embedding's, as
+ * transformers 5 loads such a checkpoint (dtype "auto": the weights' own; the embedding is one of its float
+ * matrices in every format). `said`: where it comes from, for the refusal of a tensor in another.
+ */
+function weightsDType(
+  config: ModelConfig,
+  tensors: Map<string, TensorInfo>,
+  missing: (hf: string) => string,
+): { dtype: DType; said: string } {
+  if (config.dtype) return { dtype: config.dtype, said: `config.json says ${config.dtype}` };
+  const t = tensors.get(TOP.embed);
+  check(t, missing(TOP.embed));
+  const floats: string[] = Object.values(DTYPES);
+  check(
+    floats.includes(t.dtype),
+    `${t.file}: tensor ${TOP.embed} is ${t.dtype}; config.json states no dtype, and the weights' must be ${
+      floats.join(", ")
+    }`,
+  );
+  return { dtype: t.dtype as DType, said: `config.json states no dtype, and ${TOP.embed} is ${t.dtype}` };
 }
 
 /** Where a canonical tensor's bytes are in checkpoint tensor `t`: all of it, or its part's rows or columns. */

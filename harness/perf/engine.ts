@@ -17,9 +17,10 @@ import type { KVCache } from "../../engine/cache.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 /**
- * Bytes a weight of the checkpoint's own dtype (the config's) takes as `device` stores it: bf16 as it is; float16
- * and float32 as float32 on the CPU (cpu_model.cc load), as bf16 on a GPU. An embedding that is not the LM head is
- * stored so, and a pass reads one row of it.
+ * Bytes a weight of the checkpoint's own dtype (a loaded model's config's: engine/spec.ts decides it where
+ * config.json states none) takes as `device` stores it: bf16 as it is; float16 and float32 as float32 on the CPU
+ * (cpu_model.cc load), as bf16 on a GPU. An embedding that is not the LM head is stored so, and a pass reads one
+ * row of it.
  */
 export function denseBytes(c: ModelConfig, device: string): number {
   return device === "cuda" || c.dtype === "BF16" ? 2 : 4;

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { parseConfig, readModelConfig } from "../../engine/config.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
-import type { TensorInfo } from "../../engine/safetensors.ts";
+import { readHeader, type TensorInfo } from "../../engine/safetensors.ts";
 import { expectedTensors, specFromCheckpoint } from "../../engine/spec.ts";
-import { fixtureDir, reference } from "../helpers.ts";
+import { fixtureDir, type RawTensor, reference, safetensorsBytes } from "../helpers.ts";
 
 /** A checkpoint's tensor map of `names` (the counts are read from the names alone). */
 function tensors(names: Iterable<string>): Map<string, TensorInfo> {
@@ -150,4 +150,51 @@ Deno.test('modules_to_not_convert ["lm_head"] (Qwen3-4B-Thinking-2507-FP8, AutoA
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     assert.deepEqual(await seq0(dir, name), await seq0(fixtureDir(name), name), name);
   }
+});
+
+/**
+ * A copy of fixture `name` without a dtype in its config.json, its BF16 tensors rewritten by `to` (each tensor's
+ * name and bytes): another dtype, stored as a checkpoint saved in it would hold it.
+ */
+function undeclared(name: string, to: (tensor: string) => "BF16" | "F32"): string {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-dtype-"));
+  cpSync(fixtureDir(name), dir, { recursive: true });
+  const { torch_dtype: _, dtype: __, ...config } = fixtureConfig(name);
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  const file = join(dir, "model.safetensors"), bytes = readFileSync(file);
+  const out = readHeader(file).map((t): [string, RawTensor] => {
+    const data = bytes.subarray(t.offset, t.offset + t.nbytes);
+    if (t.dtype !== "BF16" || to(t.name) === "BF16") return [t.name, { dtype: t.dtype, shape: t.shape, data }];
+    // bf16 is a float32's top half: exact
+    const wide = new Uint16Array(data.length);
+    for (let i = 0; i < data.length / 2; i++) (wide[2 * i] = 0, wide[2 * i + 1] = data[2 * i] | data[2 * i + 1] << 8);
+    return [t.name, { dtype: "F32", shape: t.shape, data: new Uint8Array(wide.buffer) }];
+  });
+  writeFileSync(file, safetensorsBytes(out));
+  return dir;
+}
+
+Deno.test("config.json without dtype: the checkpoint's own (its embedding's) is read, as transformers 5's dtype \"auto\"", async () => {
+  for (const name of ["qwen2-tiny", "qwen3-tiny"]) {
+    // float32 throughout: the same weights, the same logits
+    const wide = undeclared(name, () => "F32");
+    assert.equal(Engine.readFiles(wide).spec.config.dtype, "F32", name);
+    assert.deepEqual(await seq0(wide, name), await seq0(fixtureDir(name), name), name);
+    assert.equal(Engine.readFiles(undeclared(name, () => "BF16")).spec.config.dtype, "BF16", name);
+  }
+  // tensors that disagree among themselves: refused, naming the one the dtype came from, not a BF16 never stated
+  assert.throws(
+    () => Engine.readFiles(undeclared("qwen2-tiny", (t) => t === "model.embed_tokens.weight" ? "F32" : "BF16")),
+    (e) =>
+      e instanceof InputError &&
+      /model\.safetensors: tensor model\.norm\.weight is BF16, config\.json states no dtype, and model\.embed_tokens\.weight is F32$/
+        .test(e.message),
+  );
+  // a stated dtype still decides
+  const stated = undeclared("qwen2-tiny", () => "F32");
+  writeFileSync(join(stated, "config.json"), JSON.stringify(fixtureConfig("qwen2-tiny")));
+  assert.throws(
+    () => Engine.readFiles(stated),
+    /model\.safetensors: tensor model\.embed_tokens\.weight is F32, config\.json says BF16$/,
+  );
 });
