@@ -289,6 +289,74 @@ function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: numbe
   return dim;
 }
 
+const NO_WINDOW = "sliding windows are not supported (every token attends to its whole view)";
+
+/**
+ * Refuses a config where a layer would attend through a sliding window, which the engine has not, reading it as
+ * `arch`'s transformers class reads it (Architecture.slidingWindow); `layer_types`, where given, must say
+ * "full_attention" for every layer, as a "sliding_attention" layer either slides or, with no window in effect,
+ * is refused by transformers (Qwen2, Qwen3) or contradicts the class.
+ */
+function checkFullAttention(c: Record<string, unknown>, file: string, arch: Architecture, layers: number): void {
+  const s = arch.slidingWindow;
+  // why no window is in effect, if none is (use_sliding_window: any true value, as Python reads it, 1 too)
+  const noWindow = !s
+    ? `${arch.name} has none`
+    : s.gated && !c.use_sliding_window
+    ? "use_sliding_window is not set"
+    : (c.sliding_window === undefined ? s.window : c.sliding_window) == null
+    ? "sliding_window is null"
+    : undefined;
+  const types = c.layer_types;
+  if (types !== undefined && types !== null) {
+    check(
+      Array.isArray(types),
+      `${file}: field "layer_types" must be a list of attention kinds, one per layer, got ${JSON.stringify(types)}`,
+    );
+    check(
+      types.length === layers,
+      `${file}: layer_types lists ${types.length} layers, num_hidden_layers says ${layers} (one attention kind per layer)`,
+    );
+    for (const [i, kind] of types.entries()) {
+      check(
+        kind === "full_attention" || kind === "sliding_attention",
+        `${file}: layer_types[${i}] ${JSON.stringify(kind)} is not supported; supported: "full_attention"`,
+      );
+      check(
+        kind === "full_attention",
+        `${file}: layer_types[${i}] is "sliding_attention"${
+          noWindow ? `, with no sliding window in effect (${noWindow})` : ""
+        }; ${NO_WINDOW}`,
+      );
+    }
+  }
+  if (!s || noWindow) return;
+  // the window is in effect: the layers it applies to
+  let first = 0;
+  if (s.maxWindowLayers !== undefined) {
+    if (types !== undefined && types !== null) return; // every layer "full_attention", checked above
+    const m = c.max_window_layers ?? s.maxWindowLayers;
+    check(
+      Number.isInteger(m) && (m as number) >= 0,
+      `${file}: field "max_window_layers" must be an integer ≥ 0, got ${JSON.stringify(m)}`,
+    );
+    first = m as number;
+  }
+  const window = c.sliding_window === undefined
+    ? `${s.window} (${arch.name}'s default)`
+    : JSON.stringify(c.sliding_window);
+  const from = s.maxWindowLayers === undefined
+    ? ""
+    : `, from max_window_layers ${first}${c.max_window_layers == null ? ` (${arch.name}'s default)` : ""} on`;
+  check(
+    first >= layers,
+    `${file}: sliding_window ${window} is not supported (every token attends to its whole view); transformers ` +
+      `applies it to layers ${first}..${layers - 1} (${
+        s.gated ? "use_sliding_window is set" : "whatever use_sliding_window says"
+      }${from})`,
+  );
+}
+
 const QUANT_SUPPORTED = 'awq (4-bit, version "gemm", zero points) and fp8 (e4m3, weight_block_size)';
 
 /** quantization_config, or undefined for a plain checkpoint; anything else is refused by name. */
@@ -424,6 +492,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   const rotaryDim = parseRotaryDim(c, file, headDim, arch.partialRotary === true);
   const eps = numberField(c, "rms_norm_eps", file, d.rms_norm_eps);
   const layers = intField(c, "num_hidden_layers", file);
+  checkFullAttention(c, file, arch, layers);
   const quant = parseQuantization(c, file);
   check(
     c.tie_word_embeddings === undefined || typeof c.tie_word_embeddings === "boolean",

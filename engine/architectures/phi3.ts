@@ -1,9 +1,8 @@
 /**
  * Phi-3 (Phi3ForCausalLM: Phi-4, Phi-4-reasoning(-plus)): Llama's maths, its projections stored fused
  * (`qkv_proj` rows q, k, v; `gate_up_proj` rows gate, up), RoPE on part of each head where
- * partial_rotary_factor says so, unscaled RoPE only, and `sliding_window` read whatever else the config says.
+ * partial_rotary_factor says so, unscaled RoPE only, and `sliding_window` read whatever use_sliding_window says.
  */
-import { check } from "../errors.ts";
 import { type Architecture, DEFAULT_ROPE } from "./architecture.ts";
 
 export const PHI3: Architecture = {
@@ -18,16 +17,8 @@ export const PHI3: Architecture = {
     "self_attn.qkv_proj": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
     "mlp.gate_up_proj": ["mlp.gate_proj", "mlp.up_proj"],
   },
-  read(c, file, config) {
-    // transformers' Phi-3 attention applies sliding_window even without use_sliding_window
-    check(
-      c.sliding_window === undefined || c.sliding_window === null,
-      `${file}: sliding_window ${
-        JSON.stringify(c.sliding_window)
-      } is not supported (every token attends to its whole view)`,
-    );
-    return config;
-  },
+  // transformers' Phi-3 attention applies sliding_window (default none) to every layer, use_sliding_window or not
+  slidingWindow: { window: null, gated: false },
   shapes: {
     // Phi-4 (14B) and Phi-4-reasoning(-plus), the paper's Phi-4-R+: head_dim 5120 / 40 = 128, the whole head
     // rotated (partial_rotary_factor 1), untied lm_head; rope_theta 5e5 as Phi-4-reasoning's 32k-context config

@@ -25,6 +25,8 @@ export const QWEN3: Architecture = {
     head_dim: 128,
   },
   qkNorm: true,
+  // Qwen3Config: as Qwen2Config
+  slidingWindow: { window: 4096, gated: true, maxWindowLayers: 28 },
   qwenVocabulary: true,
   shapes: {
     // the project's own tiny model: a few layers with the real Qwen3 vocabulary, so that the real tokenizer and

@@ -42,6 +42,8 @@ export const QWEN3_MOE: Architecture = {
   // Qwen3MoeConfig: 4 key/value heads; no head_dim of its own (Qwen3MoeAttention derives it)
   defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, num_key_value_heads: 4 },
   qkNorm: true,
+  // Qwen3MoeConfig: sliding_window 4096 where use_sliding_window is set, on every layer (no layer_types read)
+  slidingWindow: { window: 4096, gated: true },
   qwenVocabulary: true,
   read: (c, file, config): ModelConfig => ({ ...config, moe: readMoe(c, file, config.layers) }),
   shapes: {

@@ -141,6 +141,37 @@ Deno.test('config.json: use_sliding_window refused for any value Python reads as
   for (const v of [false, 0, null, ""]) parseConfig({ ...base, use_sliding_window: v }, "config.json");
 });
 
+const fixtureConfig = (name: string) => JSON.parse(readFileSync(join(fixtureDir(name), "config.json"), "utf8"));
+
+Deno.test('config.json: layer_types is read; a "sliding_attention" layer is refused, named, with or without a window in effect', () => {
+  const qwen2 = fixtureConfig("qwen2-tiny"); // 3 layers, use_sliding_window false, sliding_window null
+  const layers = (...kinds: string[]) => ({ ...qwen2, layer_types: kinds });
+  const full = "full_attention", sliding = "sliding_attention";
+  // transformers' Qwen2 raises here (a sliding layer, no window); the engine ran full attention
+  assert.throws(
+    () => parseConfig(layers(full, sliding, full), "config.json"),
+    /^InputError: config\.json: layer_types\[1\] is "sliding_attention", with no sliding window in effect \(use_sliding_window is not set\); sliding windows are not supported \(every token attends to its whole view\)$/,
+  );
+  // every architecture: none slides
+  for (const name of ["qwen3-tiny", "qwen3moe-tiny", "llama3-tiny", "phi3-tiny"]) {
+    const c = fixtureConfig(name);
+    const kinds = Array.from({ length: c.num_hidden_layers }, (_, i) => i ? sliding : full);
+    assert.throws(
+      () => parseConfig({ ...c, layer_types: kinds }, "config.json"),
+      /layer_types\[1\] is "sliding_attention"/,
+    );
+  }
+  assert.equal(parseConfig(layers(full, full, full), "config.json").layers, 3);
+  assert.throws(
+    () => parseConfig(layers(full, full), "config.json"),
+    /config\.json: layer_types lists 2 layers, num_hidden_layers says 3 \(one attention kind per layer\)/,
+  );
+  assert.throws(
+    () => parseConfig(layers(full, "chunked_attention", full), "config.json"),
+    /config\.json: layer_types\[1\] "chunked_attention" is not supported; supported: "full_attention"/,
+  );
+});
+
 Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agree with it, not be dropped", () => {
   const base = JSON.parse(readFileSync(new URL("../fixtures/llama3-tiny/config.json", import.meta.url), "utf8"));
   const { rope_scaling, rope_theta, ...rest } = base;

@@ -54,12 +54,12 @@ const byOffset = (h: Header) =>
 const CASES: [string, () => string, RegExp][] = [
   [
     "num_hidden_layers: 2 on a 3-layer checkpoint",
-    () => model({ config: (c) => (c.num_hidden_layers = 2) }),
+    () => model({ from: "qwen2-tiny", config: (c) => (c.num_hidden_layers = 2) }),
     /config\.json says num_hidden_layers 2, the checkpoint holds 3 layers/,
   ],
   [
     "num_hidden_layers: 10^9 (refused at once, no tensor list that long)",
-    () => model({ config: (c) => (c.num_hidden_layers = 1_000_000_000) }),
+    () => model({ from: "qwen2-tiny", config: (c) => (c.num_hidden_layers = 1_000_000_000) }),
     /config\.json says num_hidden_layers 1000000000, the checkpoint holds 3 layers/,
   ],
   [
