@@ -289,16 +289,20 @@ function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: numbe
   return dim;
 }
 
-const NO_WINDOW = "sliding windows are not supported (every token attends to its whole view)";
+const NO_VIEW = "every token attends to its whole view";
+const NO_WINDOW = `sliding windows are not supported (${NO_VIEW})`;
 
 /**
  * Refuses a config where a layer would attend through a sliding window, which the engine has not, reading it as
  * `arch`'s transformers class reads it (Architecture.slidingWindow); `layer_types`, where given, must say
  * "full_attention" for every layer, as a "sliding_attention" layer either slides or, with no window in effect,
- * is refused by transformers (Qwen2, Qwen3) or contradicts the class.
+ * is refused by transformers (Qwen2, Qwen3) or contradicts the class. `use_sliding_window` alone is no refusal:
+ * with sliding_window null, or max_window_layers past the last layer, no layer slides in transformers either.
  */
 function checkFullAttention(c: Record<string, unknown>, file: string, arch: Architecture, layers: number): void {
   const s = arch.slidingWindow;
+  // a class without a window: asking for one is refused by name rather than run without
+  check(s || !c.use_sliding_window, `${file}: use_sliding_window is not supported for ${arch.name} (${NO_VIEW})`);
   // why no window is in effect, if none is (use_sliding_window: any true value, as Python reads it, 1 too)
   const noWindow = !s
     ? `${arch.name} has none`
@@ -350,10 +354,8 @@ function checkFullAttention(c: Record<string, unknown>, file: string, arch: Arch
     : `, from max_window_layers ${first}${c.max_window_layers == null ? ` (${arch.name}'s default)` : ""} on`;
   check(
     first >= layers,
-    `${file}: sliding_window ${window} is not supported (every token attends to its whole view); transformers ` +
-      `applies it to layers ${first}..${layers - 1} (${
-        s.gated ? "use_sliding_window is set" : "whatever use_sliding_window says"
-      }${from})`,
+    `${file}: sliding_window ${window} is not supported (${NO_VIEW}); transformers applies it to layers ` +
+      `${first}..${layers - 1} (${s.gated ? "use_sliding_window is set" : "whatever use_sliding_window says"}${from})`,
   );
 }
 
@@ -476,10 +478,6 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   check(
     c.hidden_act === undefined || c.hidden_act === "silu",
     `${file}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (silu)`,
-  );
-  check(
-    !c.use_sliding_window, // any true value, as Python reads it (1 too)
-    `${file}: use_sliding_window is not supported (every token attends to its whole view)`,
   );
   for (const k of ["rope_scaling", "rope_parameters"]) {
     const v = c[k];

@@ -48,10 +48,10 @@ export interface Architecture {
   fused?: Readonly<Record<string, readonly string[]>>;
   /**
    * The sliding window of its transformers class, where it has one (the engine has none, so a config where a
-   * layer would slide is refused): `sliding_window` (`window` where the file leaves it out), in effect only where
-   * `use_sliding_window` is set when `gated` (Phi-3 applies it whatever that says), on every layer, or where
-   * `maxWindowLayers` is given on those `layer_types` names "sliding_attention", by default the layers from
-   * `max_window_layers` (that default) on (Qwen2, Qwen3).
+   * layer would slide is refused; without one, `use_sliding_window` is): `sliding_window` (`window` where the file
+   * leaves it out), in effect only where `use_sliding_window` is set when `gated` (Phi-3 applies it whatever that
+   * says), on every layer, or where `maxWindowLayers` is given on those `layer_types` names "sliding_attention",
+   * by default the layers from `max_window_layers` (that default) on (Qwen2, Qwen3).
    */
   slidingWindow?: { window: number | null; gated: boolean; maxWindowLayers?: number };
   /** its vocabulary's first ids are Qwen's: `random:` shapes are driven by the Qwen3 tokenizer */

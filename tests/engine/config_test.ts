@@ -129,18 +129,6 @@ Deno.test("config.json: each field left out is its architecture's transformers d
   );
 });
 
-Deno.test('config.json: use_sliding_window refused for any value Python reads as true (1, "yes"), not only true', () => {
-  const base = JSON.parse(readFileSync(new URL("../fixtures/qwen3-tiny/config.json", import.meta.url), "utf8"));
-  for (const v of [true, 1, "yes"]) {
-    assert.throws(
-      () => parseConfig({ ...base, use_sliding_window: v }, "config.json"),
-      /config\.json: use_sliding_window is not supported/,
-      JSON.stringify(v),
-    );
-  }
-  for (const v of [false, 0, null, ""]) parseConfig({ ...base, use_sliding_window: v }, "config.json");
-});
-
 const fixtureConfig = (name: string) => JSON.parse(readFileSync(join(fixtureDir(name), "config.json"), "utf8"));
 
 Deno.test('config.json: layer_types is read; a "sliding_attention" layer is refused, named, with or without a window in effect', () => {
@@ -169,6 +157,72 @@ Deno.test('config.json: layer_types is read; a "sliding_attention" layer is refu
   assert.throws(
     () => parseConfig(layers(full, "chunked_attention", full), "config.json"),
     /config\.json: layer_types\[1\] "chunked_attention" is not supported; supported: "full_attention"/,
+  );
+});
+
+Deno.test("config.json: use_sliding_window is read as each transformers class reads it: refused only where a layer would slide", () => {
+  const qwen2 = fixtureConfig("qwen2-tiny"); // 3 layers
+  const on = { ...qwen2, use_sliding_window: true };
+  const refused = (first: number, why: string) =>
+    new RegExp(
+      `^InputError: config\\.json: sliding_window 4096 is not supported \\(every token attends to its whole view\\); ` +
+        `transformers applies it to layers ${first}\\.\\.2 \\(${why}\\)$`,
+    );
+  // Qwen2Config / Qwen3Config: no window (sliding_window null), or none of the layers from max_window_layers on
+  for (const type of ["qwen2", "qwen3"]) {
+    for (
+      const c of [
+        { sliding_window: null },
+        { sliding_window: 4096, max_window_layers: 3 },
+        { sliding_window: 4096, max_window_layers: 28 },
+        { sliding_window: undefined, max_window_layers: undefined }, // 4096 from layer 28 on
+        // layer_types decides where given
+        {
+          sliding_window: 4096,
+          max_window_layers: 0,
+          layer_types: ["full_attention", "full_attention", "full_attention"],
+        },
+      ]
+    ) {
+      assert.equal(parseConfig({ ...on, ...c, model_type: type }, "config.json").layers, 3, JSON.stringify(c));
+    }
+    for (const v of [true, 1, "yes"]) { // as Python reads it
+      assert.throws(
+        () =>
+          parseConfig(
+            { ...on, model_type: type, use_sliding_window: v, sliding_window: 4096, max_window_layers: 1 },
+            "config.json",
+          ),
+        refused(1, "use_sliding_window is set, from max_window_layers 1 on"),
+      );
+    }
+  }
+  for (const v of [false, 0, null, ""]) {
+    assert.equal(
+      parseConfig({ ...on, use_sliding_window: v, sliding_window: 4096, max_window_layers: 0 }, "config.json").layers,
+      3,
+    );
+  }
+  assert.throws(
+    () => parseConfig({ ...on, sliding_window: 4096, max_window_layers: -1 }, "config.json"),
+    /config\.json: field "max_window_layers" must be an integer ≥ 0, got -1/,
+  );
+  assert.throws(
+    () => parseConfig({ ...on, layer_types: ["full_attention", "full_attention", "sliding_attention"] }, "config.json"),
+    /config\.json: layer_types\[2\] is "sliding_attention", with no sliding window in effect \(sliding_window is null\)/,
+  );
+  // Qwen3MoeConfig: every layer slides where the window is in effect
+  const moe = { ...fixtureConfig("qwen3moe-tiny"), use_sliding_window: true };
+  assert.equal(parseConfig({ ...moe, sliding_window: null }, "config.json").layers, 2);
+  assert.throws(
+    () => parseConfig(moe, "config.json"),
+    /config\.json: sliding_window 4096 \(qwen3_moe's default\) is not supported .*; transformers applies it to layers 0\.\.1 \(use_sliding_window is set\)$/,
+  );
+  // Phi3Config has no use_sliding_window; LlamaConfig no window at all
+  assert.equal(parseConfig({ ...fixtureConfig("phi3-tiny"), use_sliding_window: true }, "config.json").layers, 2);
+  assert.throws(
+    () => parseConfig({ ...fixtureConfig("llama3-tiny"), use_sliding_window: true }, "config.json"),
+    /config\.json: use_sliding_window is not supported for llama \(every token attends to its whole view\)$/,
   );
 });
 
