@@ -218,16 +218,24 @@ function parseRopeLayout(c: Record<string, unknown>, file: string, arch: Archite
   const theta = params
     ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
     : numberField(c, "rope_theta", file, arch.defaults.rope_theta);
+  const types = arch.ropeTypes ?? ROPE_TYPES;
+  // The type as transformers reads it: rope_type where the key is there (null too: its setdefault keeps it), else
+  // type, else "default"; a null one is no type (transformers fails on it), not the default.
+  const key = ["rope_type", "type"].find((k) => scaling !== null && Object.hasOwn(scaling, k));
+  const named = key === undefined ? undefined : scaling![key];
+  check(
+    key === undefined || typeof named === "string",
+    `${file}: ${where}.${key} ${JSON.stringify(named)} is not a RoPE type; supported: ${types.join(", ")}`,
+  );
   // settings of a scaling without its type ({"factor": 4}) would be read as no scaling at all
   const settings = Object.keys(scaling ?? {}).filter((k) =>
     !["rope_type", "type", "rope_theta", "partial_rotary_factor"].includes(k)
   );
   check(
-    scaling?.rope_type != null || scaling?.type != null || settings.length === 0,
+    key !== undefined || settings.length === 0,
     `${file}: ${where} has ${settings.join(", ")} but no "rope_type"; name the scaling (transformers refuses it too)`,
   );
-  const type = String(scaling?.rope_type ?? scaling?.type ?? "default");
-  const types = arch.ropeTypes ?? ROPE_TYPES;
+  const type = (named as string | undefined) ?? "default";
   check(
     (types as readonly string[]).includes(type),
     `${file}: ${where}.rope_type "${type}" is not supported${arch.ropeTypes ? ` for ${arch.name}` : ""}; supported: ${

@@ -261,6 +261,32 @@ Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agre
   assert.deepEqual(parseConfig({ ...rest, rope_theta, rope_scaling: {} }, "config.json").rope.type, "default");
 });
 
+Deno.test("config.json: a RoPE type that is null is refused, not read as the default", () => {
+  const { rope_scaling: _, rope_theta, ...base } = fixtureConfig("llama3-tiny");
+  const cases: [Record<string, unknown>, string][] = [
+    [{ rope_parameters: { rope_type: null, rope_theta } }, "rope_parameters.rope_type null"],
+    [{ rope_theta, rope_scaling: { type: null } }, "rope_scaling.type null"],
+    [{ rope_theta, rope_scaling: { rope_type: null, factor: 2 } }, "rope_scaling.rope_type null"],
+    // transformers reads rope_type where the key is there, null too, before type
+    [{ rope_theta, rope_scaling: { rope_type: null, type: "linear", factor: 2 } }, "rope_scaling.rope_type null"],
+  ];
+  for (const [c, what] of cases) {
+    assert.throws(
+      () => parseConfig({ ...base, ...c }, "config.json"),
+      new RegExp(
+        `^InputError: config\\.json: ${
+          what.replace(".", "\\.")
+        } is not a RoPE type; supported: default, llama3, linear$`,
+      ),
+      JSON.stringify(c),
+    );
+  }
+  assert.equal(
+    parseConfig({ ...base, rope_theta, rope_scaling: { type: "linear", factor: 2 } }, "config.json").rope.type,
+    "linear",
+  );
+});
+
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-vocab-"));
   cpSync(new URL("../../engine/models/hogwild-demo", import.meta.url).pathname, dir, { recursive: true });
