@@ -145,6 +145,9 @@ export function resolveSampling(
   };
 }
 
+/** hidden_act's names of SiLU, the engine's activation: transformers' ACT2FN maps both to it */
+const SILU = ["silu", "swish"];
+
 /** far above any released model's (256 at most), far below what would make a spec slow to build */
 const MAX_HEAD_DIM = 65536;
 
@@ -484,8 +487,8 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
   check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
   // Settings the engine does not implement must not be ignored silently.
   check(
-    c.hidden_act === undefined || c.hidden_act === "silu",
-    `${file}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (silu)`,
+    c.hidden_act === undefined || SILU.includes(c.hidden_act as string),
+    `${file}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (${SILU.join(", ")})`,
   );
   for (const k of ["rope_scaling", "rope_parameters"]) {
     const v = c[k];

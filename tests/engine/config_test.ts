@@ -287,6 +287,17 @@ Deno.test("config.json: a RoPE type that is null is refused, not read as the def
   );
 });
 
+Deno.test('config.json: hidden_act "swish" is read as SiLU, as transformers\' ACT2FN maps it', () => {
+  for (const name of ["qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "llama3-tiny", "phi3-tiny"]) {
+    const c = fixtureConfig(name);
+    assert.deepEqual(parseConfig({ ...c, hidden_act: "swish" }, "config.json"), parseConfig(c, "config.json"), name);
+    assert.throws(
+      () => parseConfig({ ...c, hidden_act: "gelu" }, "config.json"),
+      /^InputError: config\.json: hidden_act "gelu" is not supported \(silu, swish\)$/,
+    );
+  }
+});
+
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-vocab-"));
   cpSync(new URL("../../engine/models/hogwild-demo", import.meta.url).pathname, dir, { recursive: true });

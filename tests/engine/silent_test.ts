@@ -294,7 +294,7 @@ Deno.test("data files: empty, not UTF-8, or JSON null are one error naming the f
 
 Deno.test("config settings the engine does not implement are refused, not ignored", async () => {
   const cases: [(c: Record<string, unknown>) => void, RegExp][] = [
-    [(c) => (c.hidden_act = "gelu"), /hidden_act "gelu" is not supported \(silu\)/],
+    [(c) => (c.hidden_act = "gelu"), /hidden_act "gelu" is not supported \(silu, swish\)/],
     [
       (c) => Object.assign(c, { use_sliding_window: true, sliding_window: 8, max_window_layers: 0, layer_types: null }),
       /sliding_window 8 is not supported \(every token attends to its whole view\); transformers applies it to layers 0\.\.2/,
