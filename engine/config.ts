@@ -484,7 +484,11 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     dtypeName == null || dtype,
     `${file}: dtype ${JSON.stringify(dtypeName)} is not supported; supported: ${Object.keys(DTYPES).join(", ")}`,
   );
-  check(!c.mlp_bias, `${file}: mlp_bias is not supported`);
+  // only a class that reads mlp_bias gives its MLPs biases (Qwen2/Qwen3/Qwen3-MoE/Phi-3 build them without)
+  check(
+    !arch.mlpBias || !c.mlp_bias,
+    `${file}: mlp_bias is not supported for ${type} (the engine's MLPs have no biases)`,
+  );
   // Settings the engine does not implement must not be ignored silently.
   check(
     c.hidden_act === undefined || SILU.includes(c.hidden_act as string),

@@ -35,6 +35,8 @@ export interface Architecture {
   modelTypes: Readonly<Record<string, string>>;
   /** q/k/v projections carry biases (Qwen2); `attention_bias` is refused for the others */
   qkvBias?: true;
+  /** its transformers class reads `mlp_bias` (Llama), which is then refused; the others ignore it */
+  mlpBias?: true;
   /** per-head RMSNorm of queries and keys before RoPE (Qwen3) */
   qkNorm?: true;
   /** the RoPE scalings its transformers model takes, of the engine's (all where absent); the others refused by name */

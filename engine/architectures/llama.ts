@@ -8,6 +8,8 @@ export const LLAMA: Architecture = {
   modelTypes: { llama: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
   // LlamaConfig
   defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false },
+  // LlamaMLP: bias=config.mlp_bias
+  mlpBias: true,
   shapes: {
     "llama3.2-1b": {
       hidden: 2048,

@@ -298,6 +298,19 @@ Deno.test('config.json: hidden_act "swish" is read as SiLU, as transformers\' AC
   }
 });
 
+Deno.test("config.json: mlp_bias is refused only where the transformers class reads it (Llama); Qwen's and Phi-3's ignore it", () => {
+  for (const name of ["qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "phi3-tiny"]) {
+    const c = fixtureConfig(name);
+    assert.deepEqual(parseConfig({ ...c, mlp_bias: true }, "config.json"), parseConfig(c, "config.json"), name);
+  }
+  const llama = fixtureConfig("llama3-tiny");
+  assert.throws(
+    () => parseConfig({ ...llama, mlp_bias: true }, "config.json"),
+    /^InputError: config\.json: mlp_bias is not supported for llama \(the engine's MLPs have no biases\)$/,
+  );
+  parseConfig({ ...llama, mlp_bias: false }, "config.json");
+});
+
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-vocab-"));
   cpSync(new URL("../../engine/models/hogwild-demo", import.meta.url).pathname, dir, { recursive: true });
