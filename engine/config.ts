@@ -218,7 +218,8 @@ function parseRopeLayout(c: Record<string, unknown>, file: string, arch: Archite
   const params = c.rope_parameters as Record<string, unknown> | undefined;
   const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
   const where = params ? "rope_parameters" : "rope_scaling";
-  const theta = params
+  // rope_parameters without rope_theta: transformers 5 fills it from the top level, else its default (setdefault)
+  const theta = params && Object.hasOwn(params, "rope_theta")
     ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
     : numberField(c, "rope_theta", file, arch.defaults.rope_theta);
   const types = arch.ropeTypes ?? ROPE_TYPES;
@@ -543,8 +544,9 @@ export function defaultsUsed(c: Record<string, unknown>): Record<string, unknown
   if (!arch) return {};
   const used: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(arch.defaults)) {
-    // rope_parameters carries its own theta; an explicit null num_key_value_heads is the heads, not the default
-    if (k === "rope_theta" && c.rope_parameters != null) continue;
+    // rope_parameters may carry its own theta; an explicit null num_key_value_heads is the heads, not the default
+    const params = c.rope_parameters as Record<string, unknown> | null | undefined;
+    if (k === "rope_theta" && params != null && Object.hasOwn(params, "rope_theta")) continue;
     if (c[k] === undefined || (c[k] === null && k !== "num_key_value_heads")) used[k] = v;
   }
   return used;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ARCHITECTURES } from "../../engine/architectures/registry.ts";
 import {
   DEFAULT_GENERATION,
+  defaultsUsed,
   type ModelConfig,
   parseConfig,
   readGenerationConfig,
@@ -309,6 +310,18 @@ Deno.test("config.json: mlp_bias is refused only where the transformers class re
     /^InputError: config\.json: mlp_bias is not supported for llama \(the engine's MLPs have no biases\)$/,
   );
   parseConfig({ ...llama, mlp_bias: false }, "config.json");
+});
+
+Deno.test("config.json: rope_parameters without rope_theta takes the top-level one, else the class's default, as transformers 5 fills it", () => {
+  const llama = fixtureConfig("llama3-tiny");
+  const { rope_scaling, rope_theta: _, ...rest } = llama;
+  const want = parseConfig(llama, "config.json").rope;
+  assert.deepEqual(parseConfig({ ...rest, rope_theta: 5e5, rope_parameters: rope_scaling }, "config.json").rope, want);
+  // with no rope_theta anywhere: LlamaConfig's default_theta 10000, and the run key's defaults say so
+  const bare = { ...rest, rope_parameters: rope_scaling };
+  assert.deepEqual(parseConfig(bare, "config.json").rope, { ...want, theta: 10000 });
+  assert.equal(defaultsUsed(bare).rope_theta, 10000);
+  assert.equal(defaultsUsed({ ...bare, rope_parameters: { ...rope_scaling, rope_theta: 5e5 } }).rope_theta, undefined);
 });
 
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {
