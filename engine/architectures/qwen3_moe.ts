@@ -12,7 +12,17 @@ function readMoe(c: Record<string, unknown>, file: string, layers: number): MoeC
     !c.shared_expert_intermediate_size,
     `${file}: shared experts (shared_expert_intermediate_size) are not supported; supported: Qwen3-MoE routing`,
   );
-  const experts = intField(c, "num_experts", file), topK = intField(c, "num_experts_per_tok", file);
+  // Qwen3MoeConfig's attribute_map makes num_local_experts another name of num_experts (the one it stores, so it
+  // wins where both are given): either is read, and two that differ are refused.
+  const local = c.num_local_experts ?? undefined;
+  check(
+    local === undefined || c.num_experts == null || local === c.num_experts,
+    `${file}: num_experts (${JSON.stringify(c.num_experts)}) and num_local_experts (${
+      JSON.stringify(local)
+    }) disagree: they name one setting (Qwen3MoeConfig's attribute_map); keep one`,
+  );
+  const experts = intField(c, local === undefined ? "num_experts" : "num_local_experts", file);
+  const topK = intField(c, "num_experts_per_tok", file);
   check(topK <= experts, `${file}: num_experts_per_tok (${topK}) is more than num_experts (${experts})`);
   const step = intField(c, "decoder_sparse_step", file, 1);
   const only = c.mlp_only_layers ?? [];
