@@ -177,7 +177,10 @@ export function readCheckpoint(dir: string): Map<string, TensorInfo> {
   const index = at(found);
   const map = readJson(index).weight_map as Record<string, unknown>;
   for (const f of shardFiles(index, map)) {
-    for (const t of readHeader(join(dir, f))) {
+    const shard = join(dir, f);
+    // an interrupted download or a partial copy: the index that asks for the shard named with it
+    check(pathExists(shard), `${shard}: no such file, which ${index} lists in its weight_map`);
+    for (const t of readHeader(shard)) {
       const other = tensors.get(t.name)?.file;
       check(other === undefined, `${index}: the tensor ${t.name} is in two shards, ${other} and ${t.file}`);
       tensors.set(t.name, t);

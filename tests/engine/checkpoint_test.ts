@@ -62,6 +62,17 @@ Deno.test("an index that names a shard without the tensor is refused", async () 
   );
 });
 
+Deno.test("a shard the index lists but the folder lacks is refused, naming the index too", async () => {
+  const dir = shard("qwen3-tiny", 2);
+  rmSync(join(dir, "model-00002-of-00002.safetensors"));
+  await assert.rejects(
+    Engine.load(dir),
+    (e: Error) =>
+      e.message ===
+        `${dir}/model-00002-of-00002.safetensors: no such file, which ${dir}/model.safetensors.index.json lists in its weight_map`,
+  );
+});
+
 Deno.test("a tensor in two shards is refused, naming both", async () => {
   const dir = shard("qwen3-tiny", 2);
   const file = join(dir, "model.safetensors.index.json");
