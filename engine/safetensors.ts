@@ -42,11 +42,15 @@ export function readHeader(file: string): TensorInfo[] {
     check(size >= 8, `${file}: too short to be a safetensors file (${size} bytes)`);
     const head = new Uint8Array(8);
     readSync(fd, head, 0, 8, 0);
-    const n = Number(new DataView(head.buffer).getBigUint64(0, true));
+    // compared and printed as the BigInt it is: past 2^53 a Number would print another, rounded length
+    const length = new DataView(head.buffer).getBigUint64(0, true), limit = Math.min(MAX_HEADER, size - 8);
     check(
-      n > 1 && n <= MAX_HEADER && 8 + n <= size,
-      `${file}: header length ${n} does not fit in the file (${size} bytes)`,
+      length >= 2n && length <= BigInt(limit),
+      `${file}: header length ${length} does not fit in the file (${size} bytes): expected 2 to ${limit} (${
+        limit === MAX_HEADER ? "the most this reader takes" : "the bytes after the length"
+      })`,
     );
+    const n = Number(length);
     const bytes = new Uint8Array(n);
     check(readSync(fd, bytes, 0, n, 8) === n, `${file}: truncated header`);
     let json: Record<string, unknown>;
