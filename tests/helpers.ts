@@ -292,6 +292,14 @@ function findSharedData(): string {
 }
 
 /**
+ * A trace that boxes a tentative answer, revises it and ends (Qwen3's end of sequence): 37 tokens, its first
+ * step (10 tokens) holding 3, its last box 7. Read at its first box (`stop=box`) it answers 3; run to its end
+ * and read whole (`stop=end`, the DeepConf and LeaP papers' code), 7.
+ */
+export const REVISED = "So the answer is \\boxed{3}.\n\nWait, let me check that again. 3+4 is 7, not 3.\n\n" +
+  "So \\boxed{7}.\n\n<|im_end|>";
+
+/**
  * A model whose next tokens the test dictates, per writer: a row's writer is its block's label up to the
  * first "." ("Alice.3" is Alice's); each writer's script is a text, tokenized. It checks and commits every
  * plan as the engine does, and keeps the rows of every pass.

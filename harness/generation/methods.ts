@@ -201,6 +201,17 @@ export class MethodId {
     return o?.slice(name.length + 1);
   }
 
+  /** setting `name` as one of `values`; `dflt` when it is not given */
+  choice<T extends string>(name: string, values: readonly T[], dflt: T): T {
+    const v = this.setting(name);
+    if (v === undefined) return dflt;
+    check(
+      (values as readonly string[]).includes(v),
+      `method ${this.id}: ${name} must be ${values.slice(0, -1).join(", ")} or ${values.at(-1)}, got "${v}"`,
+    );
+    return v as T;
+  }
+
   /** setting `name` as a whole number in lo..hi written in plain digits; `dflt` when it is not given */
   integer(name: string, dflt: number, lo: number, hi: number): number {
     const v = this.setting(name);
@@ -209,6 +220,24 @@ export class MethodId {
     check(x >= lo && x <= hi, `method ${this.id}: ${name} must be an integer in ${lo}..${hi}, got "${v}"`);
     return x;
   }
+}
+
+/**
+ * Where a path of independent writers ends (`stop=`, one spelling in every family that takes it): `box`, at its
+ * first finished step holding an answer (the Hogwild! paper's early stop, its code's should_finish_reasoning);
+ * `end`, at its end of sequence or the budget, its answer at a checkpoint the last one it has written so far (as
+ * code that reads a trace's whole text for its answer does).
+ */
+export const STOPS = ["box", "end"] as const;
+export type Stop = typeof STOPS[number];
+
+/**
+ * The `stop=` setting of id `p` (`dflt` where not given): whether its paths stop at their first box
+ * (Method.earlyStop), and the id's part (none for the default; each family writes it last).
+ */
+export function stopSetting(p: MethodId, dflt: Stop): { earlyStop: boolean; id: string[] } {
+  const stop = p.choice("stop", STOPS, dflt);
+  return { earlyStop: stop === "box", id: stop === dflt ? [] : [`stop=${stop}`] };
 }
 
 /** Refuses methods that cannot answer a code task when the run has one (bench, before any work). */

@@ -15,7 +15,10 @@
  * the finisher's over every trace. Options, each the paper's setting unless given: `high` (η = 90,
  * DeepConf-high; default η = 10, DeepConf-low), a measure other than the lowest group (offline), `window=W`
  * (group and tail length, 2048), `k=K` (top-k, 20), `warmup=M` (the paper's 16 exceeds any N here: default
- * half the traces), `tau=T` (0.95) or `no-consensus`, `together` (online).
+ * half the traces), `tau=T` (0.95) or `no-consensus`, `together` (online). A trace runs to its end of sequence
+ * or the budget, its answer the last box of its text, its confidence that of all it wrote (the authors' code:
+ * extract_answer reads the text after its last "boxed"); `stop=box` ends it at its first step holding a box, as
+ * the Hogwild! paper's baselines do.
  */
 import type { KVCache } from "../../../engine/cache.ts";
 import { check } from "../../../engine/errors.ts";
@@ -33,7 +36,7 @@ import {
   traceConfidence,
   weightedVote,
 } from "../confidence.ts";
-import { baseline, type Family, type Method, type MethodId, runPositions, runSpec } from "../methods.ts";
+import { baseline, type Family, type Method, type MethodId, runPositions, runSpec, stopSetting } from "../methods.ts";
 import { leastPositions, Run, type RunSpec } from "../run.ts";
 import type { Written } from "../solver.ts";
 import type { Worker } from "../worker.ts";
@@ -58,7 +61,7 @@ export interface DeepConfMethod extends Method {
 
 const OTHER_MEASURES = MEASURES.filter((m) => m !== "lowest");
 const FLAGS = ["online", "together", "high", ...OTHER_MEASURES, "no-consensus"];
-const SETTINGS = ["window", "k", "warmup", "tau"];
+const SETTINGS = ["window", "k", "warmup", "tau", "stop"];
 const PAPER_TAU = 0.95;
 
 export const deepconf: Family<DeepConfMethod> = {
@@ -67,10 +70,10 @@ export const deepconf: Family<DeepConfMethod> = {
   grammar: () => [
     `deepconf:N[:online[:together]][:high][:${
       OTHER_MEASURES.join("|")
-    }][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]`,
+    }][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus][:stop=box]`,
   ],
   parse(p) {
-    const n = p.count(), flags = p.options(FLAGS, SETTINGS);
+    const n = p.count(), flags = p.options(FLAGS, SETTINGS), stop = stopSetting(p, "end");
     check(n >= 2, `method ${p.id}: deepconf needs 2 traces at least (one trace alone is sequential)`);
     const online = flags.includes("online"), measures = flags.filter((f) => MEASURES.includes(f as Measure));
     check(measures.length <= 1, `method ${p.id}: one measure at most (${measures.join(", ")} given)`);
@@ -106,9 +109,10 @@ export const deepconf: Family<DeepConfMethod> = {
         : tau !== undefined && tau !== PAPER_TAU
         ? [`tau=${tau}`]
         : []),
+      ...stop.id,
     ].join(":");
     return {
-      ...baseline("deepconf", id, n, true, "reencode"),
+      ...baseline("deepconf", id, n, stop.earlyStop, "reencode"),
       online,
       keep: flags.includes("high") ? 90 : 10,
       measure,
@@ -130,8 +134,10 @@ export const deepconf: Family<DeepConfMethod> = {
   // 2: a trace the threshold stopped has no path answer (1 counted a box it wrote before its stop); 3: a trace
   // stopped on its answer is whole in the finisher's transcript (2 left out its last token); 4: the vote
   // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart); 5:
-  // token confidences on a grid where window sums are exact (4 stopped a trace whose window equalled the threshold)
-  version: 5,
+  // token confidences on a grid where window sums are exact (4 stopped a trace whose window equalled the threshold);
+  // 6: a trace runs to its end, its answer its last box (stop=end, the authors' code; 5 stopped it at its first
+  // box, now stop=box)
+  version: 6,
 };
 
 function fraction(p: MethodId, v: string | undefined): number {

@@ -5,7 +5,9 @@
  * similar peers first, clustered: the most similar, hybrid: half each; at most k) and each path reads its peers'
  * summaries, encoded again in its own sequence, then goes on. Every pass in which a path samples (reasoning or
  * summary) counts toward the budget; the peers' text rides in the reader's next sampling row, so no pass only
- * prefills. A path ends at a step holding \boxed{…} or at end of sequence; the answer is the paths' majority.
+ * prefills. A path ends at end of sequence (or the budget), its answer the last \boxed{…} of its own reasoning (the
+ * authors' code reads a path's whole output once it ends); `stop=box` ends it at its first step holding one (the
+ * Hogwild! paper's early stop). The answer is the majority of the paths that ended with one.
  * `cut` (the authors' code): the unfinished paragraph before the trigger is dropped from the path's cache first.
  * The family (leap:N[:…]), its texts (harness/generation/prompts/leap.json), the routing, and the run itself (LeapRun).
  */
@@ -21,6 +23,7 @@ import {
   type OwnRunSettings,
   ownRunSettings,
   type RunContext,
+  stopSetting,
   textsOf,
 } from "../methods.ts";
 import {
@@ -56,14 +59,15 @@ export interface LeapMethod extends Method {
  * tokens of at most 256 (the authors' code: its turn length and summary limit).
  */
 export const LEAP_DEFAULTS = { routing: "dispersed", topK: 4, every: 2048, summaryTokens: 256 } as const;
-const GRAMMAR = "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S]";
+const GRAMMAR = "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S][:stop=box]";
 
 export const leap: Family<LeapMethod> = {
   name: "leap",
   prefixes: ["leap"],
   grammar: () => [GRAMMAR],
   parse(p) {
-    const n = p.count(), flags = p.options([...ROUTINGS, "cut"], ["peers", "every", "summary"]), d = LEAP_DEFAULTS;
+    const n = p.count(), flags = p.options([...ROUTINGS, "cut"], ["peers", "every", "summary", "stop"]);
+    const d = LEAP_DEFAULTS, stop = stopSetting(p, "end");
     const routings = flags.filter((f) => f !== "cut"), cut = flags.includes("cut");
     check(routings.length <= 1, `method ${p.id}: one routing at most (${routings.join(", ")} given)`);
     check(routings.length === 0 || n > 2, `method ${p.id}: with one peer at most, every routing is the same`);
@@ -80,9 +84,10 @@ export const leap: Family<LeapMethod> = {
       ...(topK === Math.min(d.topK, n - 1) ? [] : [`peers=${topK}`]),
       ...(every === d.every ? [] : [`every=${every}`]),
       ...(summaryTokens === d.summaryTokens ? [] : [`summary=${summaryTokens}`]),
+      ...stop.id,
     ].join(":");
     // The finisher reads the first path's own blocks as they are (no transcript encoded again).
-    return { ...baseline("leap", id, n, true, "fork"), routing, topK, every, summaryTokens, cut };
+    return { ...baseline("leap", id, n, stop.earlyStop, "fork"), routing, topK, every, summaryTokens, cut };
   },
   solver: (cache, method, problem, seed, ctx) => new LeapRun(cache, leapSpec(method, problem, seed, ctx)),
   // A path writes a token a pass until its first summary (after T), then may wait for its peers'; `cut` drops
@@ -114,8 +119,9 @@ export const leap: Family<LeapMethod> = {
   // 3: the majority groups answers by voteKey, the grader's text normalisation (2 by their raw text: `x = 4` and
   // `4` apart); 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps
   // held only reasoning, and a cut step could keep cut text); 5: a box then end of sequence is the path's answer (4
-  // left the unfinished step unread: the path answered none)
-  version: 5,
+  // left the unfinished step unread: the path answered none); 6: a path runs to its end, its answer its last box
+  // (stop=end, the authors' code; 5 ended it at its first box, now stop=box)
+  version: 6,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -218,6 +224,7 @@ export function leapSpec(
     every: method.every,
     summaryTokens: method.summaryTokens,
     cut: method.cut,
+    earlyStop: method.earlyStop,
     trigger: tok.encode(texts.trigger),
     // after a cut the path ends on its blank line: the trigger without its own leading one
     triggerAfterBreak: tok.encode(texts.trigger.replace(/^\n+/, "")),
@@ -244,6 +251,8 @@ export interface LeapSpec extends OwnRunSettings {
   every: number;
   summaryTokens: number;
   cut: boolean;
+  /** a reasoning step holding a box ends its path (stop=box); otherwise a path ends at end of sequence */
+  earlyStop: boolean;
   trigger: number[];
   triggerAfterBreak: number[];
   /**
@@ -281,8 +290,10 @@ interface Path {
   /** its summary this round, and its tokens so far */
   summary: StepDetector;
   summaryTokens: number;
-  /** its answer: the step that holds it and the pass it ended at */
-  answer?: { value: string; step: string; pass: number };
+  /** the last box of its own reasoning so far, and the step that holds it */
+  answer?: { value: string; step: string };
+  /** the pass it ended at (its answer, if any, is its own from then on) */
+  ended?: number;
 }
 
 export class LeapRun extends Solver {
@@ -394,7 +405,7 @@ export class LeapRun extends Solver {
       if (p.stage === "summary") this.#record(p), p.stage = "wait";
       else {
         if (p.stepIds.length) this.#endStep(p);
-        p.stage = "done";
+        this.#end(p);
       }
       return;
     }
@@ -436,13 +447,22 @@ export class LeapRun extends Solver {
     p.stepIds = [], p.recorded = p.text.length;
   }
 
-  /** The path's current reasoning step, finished, into the records; a boxed answer ends the path. */
+  /**
+   * The path's current reasoning step, finished, into the records; a box in it is the path's answer so far,
+   * which ends the path under the early stop (stop=box).
+   */
   #endStep(p: Path) {
     const text = p.text.slice(p.recorded);
     this.#record(p);
     p.step = new StepDetector();
     const answer = lastBoxed(text);
-    if (answer) p.answer = { value: answer, step: text, pass: this.passes }, p.stage = "done";
+    if (!answer) return;
+    p.answer = { value: answer, step: text };
+    if (this.#s.earlyStop) this.#end(p);
+  }
+
+  #end(p: Path) {
+    p.stage = "done", p.ended = this.passes;
   }
 
   /** Once every path still going has its summary: the routing, and each path reads its peers' summaries. */
@@ -489,8 +509,7 @@ export class LeapRun extends Solver {
    * maj@k group them.
    */
   protected writtenTexts(): WrittenText[] {
-    const answered = this.#paths.flatMap((p, writer) => p.answer ? [{ ...p.answer, writer }] : [])
-      .sort((a, b) => a.pass - b.pass);
+    const answered = this.#answered().sort((a, b) => a.ended - b.ended);
     const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
     const best = answered.reduce<typeof answered[number] | undefined>(
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
@@ -510,7 +529,14 @@ export class LeapRun extends Solver {
     return this.#paths.map((p) => p.generated);
   }
   protected override paths(): (string | null)[] {
-    return this.#paths.map((p) => p.answer?.value ?? null);
+    const answered = this.#answered();
+    return this.#paths.map((p) => answered.find((a) => a.writer === p.index)?.value ?? null);
+  }
+  /** The answers of the paths that have ended with one: a path still going has none of its own yet. */
+  #answered(): { value: string; step: string; ended: number; writer: number }[] {
+    return this.#paths.flatMap((p) =>
+      p.answer && p.ended !== undefined ? [{ ...p.answer, ended: p.ended, writer: p.index }] : []
+    );
   }
   protected blocks(): Block[] {
     return [this.#prompt, ...this.#paths.map((p) => p.block)];

@@ -1,12 +1,14 @@
 /**
- * Self-consistency (docs/methods.md, "Methods"): sc:N[:fork][:conf], N independent writers sharing only the
- * prompt; answers from the concatenated traces (the finisher, at every checkpoint) and by vote: the majority, or with `conf` each
+ * Self-consistency (docs/methods.md, "Methods"): sc:N[:fork][:conf][:stop=end], N independent writers sharing
+ * only the prompt; answers from the concatenated traces (the finisher, at every checkpoint) and by vote: the majority, or with `conf` each
  * trace weighted by its confidence (confidence.ts, the paper's lowest group confidence of top-20 log-probabilities
  * over 2048-token groups), nothing filtered or stopped, so that a comparison with the majority isolates the weights.
+ * A trace stops at its first step holding a box, as the Hogwild! paper's baseline does (its generation.py);
+ * `stop=end` runs it to its end of sequence or the budget, its answer the last box it has written.
  */
 import { Run } from "../run.ts";
 import { PAPER_TOP_K, PAPER_WINDOW, pathsVote, traceConfidence } from "../confidence.ts";
-import { baseline, type Family, type Method, runPositions, runSpec } from "../methods.ts";
+import { baseline, type Family, type Method, runPositions, runSpec, stopSetting } from "../methods.ts";
 
 /** A self-consistency method: the common fields (a baseline's) and its vote's weights. */
 export interface ScMethod extends Method {
@@ -17,14 +19,17 @@ export interface ScMethod extends Method {
 export const sc: Family<ScMethod> = {
   name: "sc",
   prefixes: ["sc"],
-  grammar: () => ["sc:N[:fork][:conf]"],
+  grammar: () => ["sc:N[:fork][:conf][:stop=end]"],
   parse(p) {
-    const k = p.count(), opts = p.options(["fork", "conf"]), fork = opts.includes("fork");
+    const k = p.count(), opts = p.options(["fork", "conf"], ["stop"]), fork = opts.includes("fork");
+    const stop = stopSetting(p, "box");
     // One sample voted on by itself is sequential's run; its weight changes nothing.
     const weighted = k > 1 && opts.includes("conf");
-    if (k === 1 && !fork) return { ...baseline("sequential", "sequential", 1, true, "reencode"), weighted };
-    const id = ["sc", String(k), ...(fork ? ["fork"] : []), ...(weighted ? ["conf"] : [])].join(":");
-    return { ...baseline("sc", id, k, true, fork ? "fork" : "reencode"), weighted };
+    if (k === 1 && !fork && stop.earlyStop) {
+      return { ...baseline("sequential", "sequential", 1, true, "reencode"), weighted };
+    }
+    const id = ["sc", String(k), ...(fork ? ["fork"] : []), ...(weighted ? ["conf"] : []), ...stop.id].join(":");
+    return { ...baseline("sc", id, k, stop.earlyStop, fork ? "fork" : "reencode"), weighted };
   },
   transcriptFinisher: true,
   // The paper's baseline: "both traces are concatenated and the model answers with the finisher prompt", at

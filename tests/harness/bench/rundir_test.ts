@@ -42,6 +42,7 @@ import {
   underHeap,
 } from "../../helpers.ts";
 import { writeSeam } from "../../../engine/files.ts";
+import { familyVersions, parseMethod } from "../../../harness/generation/methods.ts";
 import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
 /** A process other than this one holding `dir`'s lock (flock, as the bench takes it), its file naming `named`. */
@@ -414,6 +415,22 @@ Deno.test("a folder refused for another spec says whether flags can resume it: t
   assert.match(
     refusal({ ...base, ...weights }, { ...base, ...weights, weights_file: "model.safetensors" }),
     /made by an earlier version of this project \(weights_file: its rules/,
+  );
+});
+
+Deno.test("a deepconf or leap folder from before stop=end (its ids then stopped a path at its first box) is refused on resume, as the project's rules", () => {
+  const methods = ["deepconf:4", "leap:4", "sc:2"];
+  const record = { task: "chains", problem_id: "p", method: "leap:4", seed: 1, checkpoints: [] };
+  const today = { budgets: [4], timing: 2, methods, methods_version: familyVersions(methods.map(parseMethod)) };
+  // sc kept its default (stop=box): its version and its folders stay as they were
+  const before = { ...today, methods_version: { ...today.methods_version, deepconf: 5, leap: 5 } };
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-stop-")), "run");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: before }));
+  writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+  assert.throws(
+    () => RunDir.open(dir, today, {}),
+    /another spec \(methods_version: was \{"sc":\d+,"deepconf":5,"leap":5\}, now \{"sc":\d+,"deepconf":6,"leap":6\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
   );
 });
 

@@ -86,7 +86,7 @@ Deno.test("parseMethod refuses bad names and options, naming them", () => {
     ["hogwild:2:no-collab:reencode-steps", /reencode-steps needs a history/],
     ["hogwild:2:no-collab:no-check", /no-check is the collaboration text without them: give one/],
     ["sequential:2", /sequential takes no options/],
-    ["sc:2:interleaved", /unknown option "interleaved"; options: fork/],
+    ["sc:2:interleaved", /unknown option "interleaved"; options: fork, conf, stop=…/],
     ["hogwild:2:combined", /write it as hogwild:2 \(each method has one name\)/],
     ["hogwild:2:no-collab:fork", /write it as hogwild:2:fork:no-collab/],
     ["hogwild:2:contiguous:interleaved", /one layout at most \(contiguous, interleaved given\)/],
@@ -128,6 +128,7 @@ Deno.test("parseMethod on generated ids: whatever is accepted is its own one nam
     "no-collab",
     "no-check",
     "reencode-steps",
+    "stop=end",
     "",
   ];
   let seed = 99;
@@ -168,7 +169,7 @@ Deno.test("parseMethod on generated ids: whatever is accepted is its own one nam
       }
     }
     if (n > 1) add(`sc:${n}`);
-    add(`sc:${n}:fork`), add(`sot:${n}`);
+    add(`sc:${n}:fork`), add(`sc:${n}:stop=end`), add(`sc:${n}:fork:stop=end`), add(`sot:${n}`);
   }
   add("sot"), add("sequential"), add("sequential-no-early-stop");
 });
@@ -223,10 +224,10 @@ Deno.test("methodGrammar: every family's spellings, in the registry's order (--h
     "hogwild:N[:contiguous|interleaved][:fork][:no-collab|no-check][:reencode-steps]",
     "sequential",
     "sequential-no-early-stop",
-    "sc:N[:fork][:conf]",
+    "sc:N[:fork][:conf][:stop=end]",
     "sot[:N]",
-    "deepconf:N[:online[:together]][:high][:bottom10|tail|mean][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus]",
-    "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S]",
+    "deepconf:N[:online[:together]][:high][:bottom10|tail|mean][:window=W][:k=K][:warmup=M][:tau=T|:no-consensus][:stop=box]",
+    "leap:N[:clustered|hybrid][:cut][:peers=K][:every=T][:summary=S][:stop=box]",
     "groupthink:N[:lead]",
   ]);
 });

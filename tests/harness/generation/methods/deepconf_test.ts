@@ -23,7 +23,7 @@ import { newSolver, parseMethod } from "../../../../harness/generation/methods.t
 import { DeepConfRun } from "../../../../harness/generation/methods/deepconf.ts";
 import { runAll } from "../../../../harness/generation/schedule.ts";
 import type { Solver } from "../../../../harness/generation/solver.ts";
-import { ScriptedModel } from "../../../helpers.ts";
+import { REVISED, ScriptedModel } from "../../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -130,10 +130,15 @@ class ConfidentModel extends ScriptedModel {
 const answer = (x: string) => `So \\boxed{${x}}.\n\n`;
 const LENGTH = tok.encode(answer("7")).length;
 
-async function run(id: string, scripts: Record<string, string>, conf: Record<string, (j: number) => number>) {
+async function run(
+  id: string,
+  scripts: Record<string, string>,
+  conf: Record<string, (j: number) => number>,
+  budgets = [200],
+) {
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
   const model = new ConfidentModel(scripts, conf);
-  const ctx = { tokenizer: tok, generation, budgets: [200], finisherTokens: 4 };
+  const ctx = { tokenizer: tok, generation, budgets, finisherTokens: 4 };
   const solver: Solver = newSolver(cache, parseMethod(id), PROBLEM, 0, ctx);
   await runAll(model, cache, [solver]);
   assert.ok(solver.done, id);
@@ -154,12 +159,12 @@ Deno.test("offline: the vote keeps the top η% and weighs each trace by its conf
   const cases: [string, Record<string, (j: number) => number>, string][] = [
     ["sc:4", a, "7"],
     ["sc:4:conf", a, "9"],
-    ["deepconf:4", a, "9"],
-    ["deepconf:4:high", a, "9"],
+    ["deepconf:4:stop=box", a, "9"],
+    ["deepconf:4:high:stop=box", a, "9"],
     ["sc:4", b, "7"],
     ["sc:4:conf", b, "7"],
-    ["deepconf:4", b, "9"],
-    ["deepconf:4:high", b, "7"],
+    ["deepconf:4:stop=box", b, "9"],
+    ["deepconf:4:high:stop=box", b, "7"],
   ];
   for (const [id, conf, want] of cases) {
     const { run: r, passes } = await run(id, scripts, conf);
@@ -177,11 +182,57 @@ Deno.test("offline: the vote keeps the top η% and weighs each trace by its conf
   }
 });
 
+Deno.test("a trace runs to its end by default (the paper's code reads its last box; its confidence is the whole trace's); stop=box ends it at its first box", async () => {
+  // Each token as sure as its place in the trace: the mean of a trace of n tokens (one group, shorter than the
+  // window) is (n + 1) / 2, its first step's alone another number.
+  const scripts = { Alice: REVISED, Bob: REVISED, finisher: "5}" },
+    conf = { Alice: (j: number) => j, Bob: (j: number) => j };
+  const whole = tok.encode(REVISED).length - 1, first = tok.encode("So the answer is \\boxed{3}.\n\n").length;
+  for (
+    const [id, answer, tokens, passes] of [
+      ["deepconf:2", "7", whole, whole + 1], // its end of sequence sampled in the pass after its last token
+      ["deepconf:2:stop=box", "3", first, first],
+    ] as const
+  ) {
+    const { run: r } = await run(id, scripts, conf, [20, 200]);
+    const [cp20, last] = r.checkpoints;
+    assert.deepEqual(
+      [last.answer, last.source, last.vote, last.paths, last.tokens, last.passes],
+      [answer, "generated", answer, [answer, answer], [tokens, tokens], passes],
+      id,
+    );
+    assert.deepEqual((r as DeepConfRun).confidences(), [(tokens + 1) / 2, (tokens + 1) / 2], id);
+    // At 20 passes an unfinished trace does not vote (the finisher answers), its path is its last box so far.
+    if (id === "deepconf:2") {
+      assert.deepEqual([cp20.answer, cp20.source, cp20.vote, cp20.paths], ["5", "finisher", null, ["3", "3"]], id);
+    } else assert.deepEqual(cp20, { ...last, budget: 20 }, id);
+  }
+  // Online: the warm-up trace ends at its end of sequence, which sets the threshold; the later trace starts in
+  // the next pass, and its end with the same answer is the consensus.
+  for (
+    const [id, answer, start] of [["deepconf:2:online", "7", whole + 2], [
+      "deepconf:2:online:stop=box",
+      "3",
+      first + 1,
+    ]] as const
+  ) {
+    const { run: r, labels } = await run(id, scripts, conf);
+    assert.equal(labels.findIndex((l) => l.includes("Bob")) + 1, start, id);
+    const last = r.checkpoints[0];
+    assert.deepEqual([last.answer, last.source, last.paths], [answer, "early-stop", [answer, answer]], id);
+  }
+});
+
 Deno.test("offline: the measure weighs the vote (tail against lowest), and k sets the rows' top-k", async () => {
   const scripts = { Alice: answer("7"), Bob: answer("9") };
   // Alice: a dip of 1 in the middle; Bob: 3 throughout. Lowest group (window 2): Alice 1 < Bob 3; her tail is 8.
   const conf = { Alice: (j: number) => (j === 3 || j === 4 ? 1 : 8), Bob: constant(3) };
-  for (const [id, want] of [["deepconf:2:window=2:k=5", "9"], ["deepconf:2:tail:window=2:k=5", "7"]]) {
+  for (
+    const [id, want] of [
+      ["deepconf:2:window=2:k=5:stop=box", "9"],
+      ["deepconf:2:tail:window=2:k=5:stop=box", "7"],
+    ]
+  ) {
     const { run: r, passes } = await run(id, scripts, conf);
     assert.equal(r.checkpoints[0].answer, want, id);
     assert.deepEqual(passes[0].filter((r) => r.sampler).map((r) => r.logprobs), [5, 5], id);
@@ -212,8 +263,8 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
   // DeepConf-low: the threshold is the 90th percentile of 5 and 3 (4.8), so Carol stops at her 4th token;
   // DeepConf-high: the 10th (3.2), her 5th.
   for (
-    const [id, threshold, stop] of [["deepconf:5:online:window=2", 4.8, 4], [
-      "deepconf:5:online:high:window=2",
+    const [id, threshold, stop] of [["deepconf:5:online:window=2:stop=box", 4.8, 4], [
+      "deepconf:5:online:high:window=2:stop=box",
       3.2,
       5,
     ]] as const
@@ -245,14 +296,14 @@ Deno.test("online: the warm-up sets the threshold, a trace stops at the pass its
     assert.deepEqual(last.tokens.slice(2), [stop, dave, dave], id);
   }
   // Without the consensus, Eve runs on until the budget: the passes that the consensus saved.
-  const { run: r } = await run("deepconf:5:online:window=2:no-consensus", scripts, conf);
+  const { run: r } = await run("deepconf:5:online:window=2:no-consensus:stop=box", scripts, conf);
   assert.equal(r.passes, 200);
   assert.deepEqual([r.checkpoints[0].answer, r.checkpoints[0].vote], ["7", "7"]);
 
   // together: all five start in pass 1; Dave ends (pass `dave`) before Bob, the threshold comes with Bob's end,
   // and in that same pass Carol (newest group 2) is stopped and Dave's 7 with Alice's is a consensus.
   assert.ok(dave < warm, "Dave ends before the warm-up does");
-  const { run: t, labels } = await run("deepconf:5:online:together:window=2", scripts, conf);
+  const { run: t, labels } = await run("deepconf:5:online:together:window=2:stop=box", scripts, conf);
   const d = t as DeepConfRun;
   assert.deepEqual(labels[0], ["Alice", "Bob", "Carol", "Dave", "Eve"]);
   assert.ok(Math.abs(d.threshold! - 4.8) < 1e-9);
@@ -268,7 +319,7 @@ Deno.test("online: a trace stopped after writing a box has no answer of its own 
   const boxed = tok.encode("So \\boxed{9}").length;
   const scripts = { Alice: answer("7"), Bob: bob, finisher: "5}" };
   const conf = { Alice: constant(5), Bob: (j: number) => (j <= boxed + 1 ? 6 : 1) };
-  const { run: r } = await run("deepconf:2:online:window=2", scripts, conf); // Alice warms up, then Bob starts
+  const { run: r } = await run("deepconf:2:online:window=2:stop=box", scripts, conf); // Alice warms up, then Bob starts
   const d = r as DeepConfRun;
   assert.ok(d.stopped.includes(1), `Bob stopped: ${d.stopped}`);
   assert.ok(r.texts()[1].includes("\\boxed{9}"), "his box is in his text");
@@ -283,14 +334,14 @@ Deno.test("together: before the threshold only the warm-up votes; at it, a later
   );
   // The warm-up (Alice) never ends within the budget: Bob's early 9 must not be the vote, as in the paper's order.
   const never = { Alice: long, Bob: answer("9"), finisher: "8}" };
-  for (const id of ["deepconf:2:online", "deepconf:2:online:together"]) {
+  for (const id of ["deepconf:2:online:stop=box", "deepconf:2:online:together:stop=box"]) {
     const { run: r } = await run(id, never, { Alice: constant(5), Bob: constant(1) });
     assert.deepEqual([r.checkpoints[0].vote, r.checkpoints[0].source], [null, "finisher"], id);
   }
   // Bob dips (tokens 2 and 3) long before Alice's end sets the threshold (5): he is stopped in that pass.
   const dip = { Alice: "Adding them gives seven.\n\n" + answer("7"), Bob: long, Carol: long };
   const conf = { Alice: constant(5), Bob: (j: number) => (j === 2 || j === 3 ? 1 : 6), Carol: constant(6) };
-  const { run: t, labels } = await run("deepconf:3:online:together:window=2:no-consensus", dip, conf);
+  const { run: t, labels } = await run("deepconf:3:online:together:window=2:no-consensus:stop=box", dip, conf);
   const ends = tok.encode(dip.Alice).length;
   assert.deepEqual((t as DeepConfRun).stopped, [1]);
   assert.equal(
@@ -313,9 +364,11 @@ Deno.test("deepconf and sc's conf: each name and option, and each method's one n
       topK: 20,
       warmup: 0,
       tau: undefined,
-      earlyStop: true,
+      earlyStop: false, // the paper's code: a trace runs to its end (stop=end)
       stopAtEos: true,
     }],
+    ["deepconf:4:stop=box", { earlyStop: true, online: false }],
+    ["deepconf:4:online:high:tau=0.8:stop=box", { earlyStop: true, online: true, keep: 90, tau: 0.8 }],
     ["deepconf:4:high:bottom10:window=64:k=5", { keep: 90, measure: "bottom10", window: 64, topK: 5 }],
     ["deepconf:4:online", { online: true, warmup: 2, tau: 0.95, measure: "lowest" }],
     ["deepconf:5:online:high:warmup=4:tau=0.8", { online: true, keep: 90, warmup: 4, tau: 0.8 }],
@@ -357,6 +410,10 @@ Deno.test("deepconf and sc's conf: each name and option, and each method's one n
       "deepconf:4:fast",
       /unknown option "fast"; options: online, together, high, bottom10, tail, mean, no-consensus, window=…/,
     ],
+    ["deepconf:4:stop=end", /write it as deepconf:4 \(each method has one name\)/],
+    ["deepconf:4:stop=box:online", /write it as deepconf:4:online:stop=box/],
+    ["deepconf:4:online:stop=box:no-consensus", /write it as deepconf:4:online:no-consensus:stop=box/],
+    ["deepconf:4:stop=all", /stop must be box or end, got "all"/],
     ["sc:1:conf", /write it as sequential/],
     ["sc:2:conf:fork", /write it as sc:2:fork:conf/],
     ["sc:2:deepconf", /unknown option "deepconf"/],

@@ -23,7 +23,7 @@ import {
 } from "../../../../harness/generation/methods/leap.ts";
 import { loadProtocol } from "../../../../harness/generation/prompts.ts";
 import { runAll } from "../../../../harness/generation/schedule.ts";
-import { maxAbsDiff, ScriptedModel } from "../../../helpers.ts";
+import { maxAbsDiff, REVISED, ScriptedModel } from "../../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -86,8 +86,9 @@ Deno.test("leap ids: defaults left out, options in order; every other spelling r
   const m = parseMethod("leap:2") as LeapMethod;
   assert.deepEqual(
     [m.family, m.workers, m.routing, m.topK, m.every, m.summaryTokens, m.stopAtEos, m.earlyStop],
-    ["leap", 2, "dispersed", 1, 2048, 256, true, true],
+    ["leap", 2, "dispersed", 1, 2048, 256, true, false], // the authors' code: a path runs to its end (stop=end)
   );
+  assert.equal(parseMethod("leap:4:cut:every=16:stop=box").earlyStop, true);
   const n = parseMethod("leap:6:hybrid:peers=2:every=16:summary=32") as LeapMethod;
   assert.deepEqual([n.routing, n.topK, n.every, n.summaryTokens], ["hybrid", 2, 16, 32]);
   assert.equal((parseMethod("leap:6") as LeapMethod).topK, 4);
@@ -107,10 +108,14 @@ Deno.test("leap ids: defaults left out, options in order; every other spelling r
     ["leap:4:every=8:every=9", /option "every" given twice/],
     [
       "leap:4:random",
-      /unknown option "random"; options: dispersed, clustered, hybrid, cut, peers=…, every=…, summary=…/,
+      /unknown option "random"; options: dispersed, clustered, hybrid, cut, peers=…, every=…, summary=…, stop=…/,
     ],
     ["leap:4:peers", /unknown option "peers"/],
     ["leap", /leap needs a worker count/],
+    ["leap:4:stop=end", /write it as leap:4 \(/],
+    ["leap:4:stop=box:cut", /write it as leap:4:cut:stop=box/],
+    ["leap:4:stop=box:every=16", /write it as leap:4:every=16:stop=box/],
+    ["leap:4:stop=late", /stop must be box or end, got "late"/],
   ];
   for (const [id, message] of refused) assert.throws(() => parseMethod(id), message, id);
 });
@@ -164,7 +169,7 @@ async function scripted(id: string) {
   await runAll(model, cache, [run], undefined, (shape) => shape.tokens);
   return { cache, spec, run, passes: model.passes };
 }
-const dispersed = scripted(`leap:4:peers=1:every=${T}`);
+const dispersed = scripted(`leap:4:peers=1:every=${T}:stop=box`);
 
 Deno.test("a scripted LeaP run: the summary begins after exactly T reasoning tokens; its row sees the path alone", async () => {
   const { passes, spec } = await dispersed;
@@ -203,7 +208,7 @@ Deno.test("a scripted LeaP run: a path with its summary waits, without a row, fo
 
 /** Each path's row that reads its peers' summaries (the first after the summaries), decoded. */
 async function insertions(id: string): Promise<string[]> {
-  const { passes } = await (id === `leap:4:peers=1:every=${T}` ? dispersed : scripted(id));
+  const { passes } = await (id === `leap:4:peers=1:every=${T}:stop=box` ? dispersed : scripted(id));
   const decoding = passes.filter((p) => p[0].block.label !== "finisher");
   const row = decoding[T + tok.encode(SUMMARIES[D]).length];
   return PATHS.map((p) => decode(row.find((r) => r.block.label === p)!.tokens));
@@ -214,7 +219,7 @@ Deno.test("a scripted LeaP run: each routing sends the hand-computed peers' summ
   const read = (peers: number[]) =>
     texts.peers + peers.map((j, k) => `\n\nSolver ${k + 1}: ${SUMMARIES[j].trim()}`).join("") + texts.resume;
   for (const [routing, k, want] of ROUTES.filter(([r, k]) => k < 3 && !(r === "hybrid" && k === 1))) {
-    const id = `leap:4${routing === "dispersed" ? "" : `:${routing}`}:peers=${k}:every=${T}`;
+    const id = `leap:4${routing === "dispersed" ? "" : `:${routing}`}:peers=${k}:every=${T}:stop=box`;
     const got = await insertions(id);
     // Each path's last summary token (sampled, not yet written) comes first; its blank line ends the summary.
     assert.deepEqual(got, want.map((peers) => ".\n\n" + read(peers)), id);
@@ -306,13 +311,42 @@ Deno.test("a LeaP path that ends on its box and then end of sequence answers wit
   ]);
 });
 
+Deno.test("a LeaP path runs to its end by default (the authors' code reads its whole output: its last box); stop=box ends it at its first box", async () => {
+  const whole = tok.encode(REVISED).length - 1, first = tok.encode("So the answer is \\boxed{3}.\n\n").length;
+  const cases = [
+    ["leap:2:every=64", "7", whole],
+    ["leap:2:every=64:stop=box", "3", first],
+    // a summary round after its first box (at 12 tokens): a path that boxed goes on to read its peer, and revises
+    ["leap:2:every=12", "7", whole],
+    ["leap:2:every=12:stop=box", "3", first],
+  ] as const;
+  for (const [id, answer, tokens] of cases) {
+    const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+    const ctx = { tokenizer: tok, generation, budgets: [20, 200], finisherTokens: 4 };
+    const run = newSolver(cache, parseMethod(id), PROBLEM, 0, ctx);
+    await runAll(new ScriptedModel(tok, { Alice: REVISED, Bob: REVISED, finisher: "5}".repeat(2) }), cache, [run]);
+    const [cp20, last] = run.checkpoints;
+    assert.deepEqual([last.answer, last.source, last.paths, last.tokens], [answer, "generated", [answer, answer], [
+      tokens,
+      tokens,
+    ]], id);
+    // At 20 passes a path still going has no answer of its own, as before its first box: the finisher answers.
+    if (id.includes("stop=box")) assert.deepEqual(cp20, { ...last, budget: 20 }, id);
+    else assert.deepEqual([cp20.answer, cp20.source, cp20.paths], ["5", "finisher", [null, null]], id);
+    assert.ok(run.texts().every((t) => t.includes(answer === "7" ? "\\boxed{7}" : "\\boxed{3}.\n\n")), id);
+    // the round after the first box came (the trigger, the peer's summary read) where the path went on
+    assert.equal(run.steps.some((s) => s.inserted), id === "leap:2:every=12", id);
+    run.free();
+  }
+});
+
 Deno.test("a scripted LeaP run with cut: the unfinished paragraph leaves the cache and the text, and stays counted", async () => {
   const first = "I add the two numbers.\n\n", rest = "Then I look at them";
   const summary = " x is 4.\n\n", ending = "So \\boxed{4}.\n\n", t = tok.encode(first + rest).length;
   const scripts = { Alice: first + rest + summary + ending, Bob: first + rest + summary + ending };
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
   const ctx = { tokenizer: tok, generation, budgets: [100], finisherTokens: 4 };
-  const id = `leap:2:cut:every=${t}`;
+  const id = `leap:2:cut:every=${t}:stop=box`;
   const run = new LeapRun(cache, leapSpec(parseMethod(id) as LeapMethod, PROBLEM, 0, ctx));
   const model = new ScriptedModel(tok, scripts);
   await runAll(model, cache, [run]);
@@ -354,7 +388,10 @@ Deno.test("cut never reaches into text written for the path: a resume without a 
   const texts = { ...loadLeap(), resume: "\n\nGo on." };
   const ctx = { tokenizer: tok, generation, budgets: [200], finisherTokens: 4 };
   const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
-  const run = new LeapRun(cache, leapSpec(parseMethod(`leap:2:cut:every=${t}`) as LeapMethod, PROBLEM, 0, ctx, texts));
+  const run = new LeapRun(
+    cache,
+    leapSpec(parseMethod(`leap:2:cut:every=${t}:stop=box`) as LeapMethod, PROBLEM, 0, ctx, texts),
+  );
   const script = first + summary + tok.decode(cut) + summary + ending;
   assert.deepEqual(
     tok.encode(script),
