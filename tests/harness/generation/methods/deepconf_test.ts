@@ -223,6 +223,13 @@ Deno.test("a trace runs to its end by default (the paper's code reads its last b
   }
 });
 
+Deno.test("a tie goes to the lowest-numbered worker's answer, not to the one that ended first", async () => {
+  // Bob ends first with 9, Alice later with 7, equally sure: both kept, one vote each
+  const scripts = { Alice: "Let me add them.\n\n" + answer("7"), Bob: answer("9") };
+  const { run: r } = await run("deepconf:2:stop=box", scripts, { Alice: constant(2), Bob: constant(2) });
+  assert.deepEqual([r.checkpoints[0].vote, r.ended()], ["7", [tok.encode(scripts.Alice).length, LENGTH]]);
+});
+
 Deno.test("offline: the measure weighs the vote (tail against lowest), and k sets the rows' top-k", async () => {
   const scripts = { Alice: answer("7"), Bob: answer("9") };
   // Alice: a dip of 1 in the middle; Bob: 3 throughout. Lowest group (window 2): Alice 1 < Bob 3; her tail is 8.
