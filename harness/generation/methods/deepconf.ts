@@ -3,16 +3,16 @@
  * independent traces under the plain prompt, as self-consistency's, whose rows also ask for their top-k
  * log-probabilities; each trace's confidence (confidence.ts) filters and weighs the vote.
  *
- * deepconf:N (offline): every trace runs; the vote counts the traces that ended with an answer, keeps the
- * top η% of them by confidence and weighs each by it. deepconf:N:online: the first `warmup` traces run alone;
+ * deepconf:N (offline): every trace runs; the vote counts the traces with an answer, keeps the top η% of them
+ * by confidence and weighs each by it. deepconf:N:online: the first `warmup` traces run alone;
  * once all have ended, the 100−η percentile of their confidences is the threshold; then the others start, each
  * stopped as soon as its newest group confidence falls below it (its row leaves the pass), and the run ends
- * once the vote's share reaches τ as a trace ends (the paper's consensus). Warm-up first, then the rest, is the
+ * once the share of the ended traces' vote reaches τ as a trace ends (the paper's consensus). Warm-up first, then the rest, is the
  * paper's order: the threshold must exist before a trace can be stopped. `together` (an ablation on the time
  * axis): every trace starts at once, and the later ones are stopped from the pass the threshold exists.
  *
- * The answer at a checkpoint is that vote (also the record's `vote`); where no trace has ended with an answer,
- * the finisher's over every trace. Options, each the paper's setting unless given: `high` (η = 90,
+ * The answer at a checkpoint is that vote (also the record's `vote`), a trace still going read as cut there (the
+ * authors' code at a token limit of that budget); where no trace has an answer, the finisher's over every trace. Options, each the paper's setting unless given: `high` (η = 90,
  * DeepConf-high; default η = 10, DeepConf-low), a measure other than the lowest group (offline), `window=W`
  * (group and tail length, 2048), `k=K` (top-k, 20), `warmup=M` (the paper's 16 exceeds any N here: default
  * half the traces), `tau=T` (0.95) or `no-consensus`, `together` (online). A trace runs to its end of sequence
@@ -216,7 +216,7 @@ export class DeepConfRun extends Run {
       const g = (fresh ? lowestGroup : newestGroup)(w.confidences, m.window);
       if (g !== undefined && g < this.#threshold) this.stopWorker(w), this.#stopped.add(w);
     }
-    const v = ended && m.tau !== undefined ? this.#tally() : undefined;
+    const v = ended && m.tau !== undefined ? this.#tally(true) : undefined;
     if (v && v.share >= m.tau!) this.stopEarly(v.answer, null); // a vote: no one writer's
   }
 
@@ -226,14 +226,16 @@ export class DeepConfRun extends Run {
   }
 
   /**
-   * The vote: the traces that ended with an answer (none stopped), each weighed by its confidence; offline the
-   * top η% of them, online those at the threshold or above (before it exists, only warm-up traces: `together`'s
-   * later ones that ended before it wait for it).
+   * The vote: the traces with an answer (none stopped), each weighed by its confidence; offline the top η% of
+   * them, online those at the threshold or above (before it exists, only warm-up traces: `together`'s later
+   * ones wait for it). At a checkpoint a trace still going is cut there, as the authors' code cuts a trace at its
+   * token limit: its answer the last box it has written, its confidence that of what it wrote; the consensus
+   * (`ended`) counts only the traces that have ended.
    */
-  #tally(): { answer: string; share: number } | undefined {
+  #tally(ended = false): { answer: string; share: number } | undefined {
     const m = this.#m, early = m.online && this.#threshold === undefined;
     const ballots: Ballot[] = this.workers.filter((w) =>
-      w.done && !this.#stopped.has(w) && !(early && w.index >= m.warmup)
+      (w.done || !ended) && !this.#stopped.has(w) && !(early && w.index >= m.warmup)
     ).flatMap((w) => {
       const answer = this.ownAnswer(w);
       return answer ? [{ answer, weight: this.#confidence(w) }] : [];

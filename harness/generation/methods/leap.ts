@@ -7,7 +7,8 @@
  * summary) counts toward the budget; the peers' text rides in the reader's next sampling row, so no pass only
  * prefills. A path ends at end of sequence (or the budget), its answer the last \boxed{…} of its own reasoning (the
  * authors' code reads a path's whole output once it ends); `stop=box` ends it at its first step holding one (the
- * Hogwild! paper's early stop). The answer is the majority of the paths that ended with one.
+ * Hogwild! paper's early stop). The answer is the paths' majority, a path still going read at a checkpoint as cut
+ * there (its last box).
  * `cut` (the authors' code): the unfinished paragraph before the trigger is dropped from the path's cache first.
  * The family (leap:N[:…]), its texts (harness/generation/prompts/leap.json), the routing, and the run itself (LeapRun).
  */
@@ -290,10 +291,8 @@ interface Path {
   /** its summary this round, and its tokens so far */
   summary: StepDetector;
   summaryTokens: number;
-  /** the last box of its own reasoning so far, and the step that holds it */
-  answer?: { value: string; step: string };
-  /** the pass it ended at (its answer, if any, is its own from then on) */
-  ended?: number;
+  /** the last box of its own reasoning so far: the step that holds it and the pass that step ended at */
+  answer?: { value: string; step: string; pass: number };
 }
 
 export class LeapRun extends Solver {
@@ -405,7 +404,7 @@ export class LeapRun extends Solver {
       if (p.stage === "summary") this.#record(p), p.stage = "wait";
       else {
         if (p.stepIds.length) this.#endStep(p);
-        this.#end(p);
+        p.stage = "done";
       }
       return;
     }
@@ -457,12 +456,8 @@ export class LeapRun extends Solver {
     p.step = new StepDetector();
     const answer = lastBoxed(text);
     if (!answer) return;
-    p.answer = { value: answer, step: text };
-    if (this.#s.earlyStop) this.#end(p);
-  }
-
-  #end(p: Path) {
-    p.stage = "done", p.ended = this.passes;
+    p.answer = { value: answer, step: text, pass: this.passes };
+    if (this.#s.earlyStop) p.stage = "done";
   }
 
   /** Once every path still going has its summary: the routing, and each path reads its peers' summaries. */
@@ -509,7 +504,10 @@ export class LeapRun extends Solver {
    * maj@k group them.
    */
   protected writtenTexts(): WrittenText[] {
-    const answered = this.#answered().sort((a, b) => a.ended - b.ended);
+    const answered = this.#paths.flatMap((p, writer) => {
+      const a = this.#answer(p);
+      return a ? [{ ...a, writer }] : [];
+    }).sort((a, b) => a.pass - b.pass);
     const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
     const best = answered.reduce<typeof answered[number] | undefined>(
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
@@ -529,14 +527,15 @@ export class LeapRun extends Solver {
     return this.#paths.map((p) => p.generated);
   }
   protected override paths(): (string | null)[] {
-    const answered = this.#answered();
-    return this.#paths.map((p) => answered.find((a) => a.writer === p.index)?.value ?? null);
+    return this.#paths.map((p) => this.#answer(p)?.value ?? null);
   }
-  /** The answers of the paths that have ended with one: a path still going has none of its own yet. */
-  #answered(): { value: string; step: string; ended: number; writer: number }[] {
-    return this.#paths.flatMap((p) =>
-      p.answer && p.ended !== undefined ? [{ ...p.answer, ended: p.ended, writer: p.index }] : []
-    );
+  /**
+   * A path's answer at a checkpoint: the last box of its reasoning, a path still going read as cut there (the
+   * authors' code at a token limit of that budget), the reasoning step it is writing included.
+   */
+  #answer(p: Path): Path["answer"] {
+    const writing = p.stage === "reason" ? p.text.slice(p.recorded) : "", value = lastBoxed(writing);
+    return value ? { value, step: writing, pass: this.passes } : p.answer;
   }
   protected blocks(): Block[] {
     return [this.#prompt, ...this.#paths.map((p) => p.block)];

@@ -194,18 +194,20 @@ Deno.test("a trace runs to its end by default (the paper's code reads its last b
       ["deepconf:2:stop=box", "3", first, first],
     ] as const
   ) {
-    const { run: r } = await run(id, scripts, conf, [20, 200]);
-    const [cp20, last] = r.checkpoints;
+    const { run: r } = await run(id, scripts, conf, [9, 20, 200]);
+    const [cp9, cp20, last] = r.checkpoints;
     assert.deepEqual(
       [last.answer, last.source, last.vote, last.paths, last.tokens, last.passes],
       [answer, "generated", answer, [answer, answer], [tokens, tokens], passes],
       id,
     );
     assert.deepEqual((r as DeepConfRun).confidences(), [(tokens + 1) / 2, (tokens + 1) / 2], id);
-    // At 20 passes an unfinished trace does not vote (the finisher answers), its path is its last box so far.
-    if (id === "deepconf:2") {
-      assert.deepEqual([cp20.answer, cp20.source, cp20.vote, cp20.paths], ["5", "finisher", null, ["3", "3"]], id);
-    } else assert.deepEqual(cp20, { ...last, budget: 20 }, id);
+    // At a checkpoint a trace still going is cut there (the authors' code at that token limit): it votes with
+    // the last box it has written, its step unfinished at 9 passes (the box closed, not its line) included.
+    const cut = (c: typeof cp9) => [c.answer, c.source, c.vote, c.paths, c.tokens];
+    assert.deepEqual(cut(cp9), ["3", "generated", "3", ["3", "3"], [9, 9]], id);
+    if (id === "deepconf:2") assert.deepEqual(cut(cp20), ["3", "generated", "3", ["3", "3"], [20, 20]], id);
+    else assert.deepEqual(cp20, { ...last, budget: 20 }, id);
   }
   // Online: the warm-up trace ends at its end of sequence, which sets the threshold; the later trace starts in
   // the next pass, and its end with the same answer is the consensus.
@@ -221,6 +223,19 @@ Deno.test("a trace runs to its end by default (the paper's code reads its last b
     const last = r.checkpoints[0];
     assert.deepEqual([last.answer, last.source, last.paths], [answer, "early-stop", [answer, answer]], id);
   }
+});
+
+Deno.test("online under stop=end: the consensus counts the traces that have ended, not a later trace's tentative box", async () => {
+  const long = "Let me add the numbers one by one, slowly and with care, and then check the sum twice over. ".repeat(
+    12,
+  );
+  // Alice (the warm-up) ends with 7; then Bob boxes 3 and goes on, and Carol ends with 7: Alice's and Carol's ended
+  // traces agree, so the run stops there, Bob still going.
+  const scripts = { Alice: REVISED, Bob: answer("3") + long, Carol: answer("7") + "<|im_end|>" };
+  const { run: r } = await run("deepconf:3:online", scripts, {}); // one warm-up trace (⌊3/2⌋)
+  const whole = tok.encode(REVISED).length - 1, cp = r.checkpoints[0];
+  assert.deepEqual([cp.answer, cp.source, cp.paths], ["7", "early-stop", ["7", "3", "7"]]);
+  assert.equal(cp.passes, whole + 1 + LENGTH + 1, "Alice's end of sequence, then Carol's");
 });
 
 Deno.test("a tie goes to the lowest-numbered worker's answer, not to the one that ended first", async () => {

@@ -322,17 +322,19 @@ Deno.test("a LeaP path runs to its end by default (the authors' code reads its w
   ] as const;
   for (const [id, answer, tokens] of cases) {
     const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
-    const ctx = { tokenizer: tok, generation, budgets: [20, 200], finisherTokens: 4 };
+    const ctx = { tokenizer: tok, generation, budgets: [9, 20, 200], finisherTokens: 4 };
     const run = newSolver(cache, parseMethod(id), PROBLEM, 0, ctx);
-    await runAll(new ScriptedModel(tok, { Alice: REVISED, Bob: REVISED, finisher: "5}".repeat(2) }), cache, [run]);
-    const [cp20, last] = run.checkpoints;
+    await runAll(new ScriptedModel(tok, { Alice: REVISED, Bob: REVISED }), cache, [run]);
+    const [cp9, cp20, last] = run.checkpoints;
     assert.deepEqual([last.answer, last.source, last.paths, last.tokens], [answer, "generated", [answer, answer], [
       tokens,
       tokens,
     ]], id);
-    // At 20 passes a path still going has no answer of its own, as before its first box: the finisher answers.
+    // At a checkpoint a path still going is cut there (the authors' code at that token limit): its answer the
+    // last box it has written, its step unfinished at 9 passes (the box closed, not its line) included.
+    assert.deepEqual([cp9.answer, cp9.source, cp9.paths], ["3", "generated", ["3", "3"]], id);
     if (id.includes("stop=box")) assert.deepEqual(cp20, { ...last, budget: 20 }, id);
-    else assert.deepEqual([cp20.answer, cp20.source, cp20.paths], ["5", "finisher", [null, null]], id);
+    else assert.deepEqual([cp20.answer, cp20.source, cp20.paths], ["3", "generated", ["3", "3"]], id);
     assert.ok(run.texts().every((t) => t.includes(answer === "7" ? "\\boxed{7}" : "\\boxed{3}.\n\n")), id);
     // the round after the first box came (the trigger, the peer's summary read) where the path went on
     assert.equal(run.steps.some((s) => s.inserted), id === "leap:2:every=12", id);
