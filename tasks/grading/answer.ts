@@ -3,8 +3,9 @@
  *
  * Strict: the last \boxed{…} or \fbox{…} whose braces balance. When boxes stand next to each other with only
  * punctuation, "and"/"or", spacing or a label between them (`\boxed{(2,2)} \text{ and } \boxed{(6,2)}`,
- * `x = \boxed{4}, y = \boxed{9}`), they are one answer written in parts, and all of them count (the same box
- * repeated counts once); boxes with other words between them are drafts, and only the last counts.
+ * `x = \boxed{4}, y = \boxed{9}`), they are one answer written in parts, and all of them count, each with the label
+ * written before it (`x = 4, y = 9`; the same part repeated counts once); boxes with other words between them are
+ * drafts, and only the last counts.
  *
  * Lenient, in order: the strict answer; a last box left open (a budget cut it, or a brace was escaped by
  * mistake: `\boxed{185\}`), read to the end of its line; a phrase such as "the answer is …" or "Final
@@ -43,24 +44,36 @@ function boxes(text: string): { closed: Box[]; open?: number } {
   return { closed, open };
 }
 
+// A label written before a box: x =, x_1 =, AB =, (p, q) =.
+const LABEL = String.raw`(?:[A-Za-z]{1,3}(?:_\{?\w+\}?)?|\([A-Za-z, ]+\))\s*=\s*`;
 // What may stand between the boxes of one answer: spacing, punctuation, $, "and"/"or" (bare or in \text),
 // and a label of the next part (x =, (p, q) =).
 const JOINER = new RegExp(
-  String.raw`^(?:\s|[$,;.&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*` +
-    String.raw`(?:(?:[A-Za-z]{1,3}(?:_\{?\w+\}?)?|\([A-Za-z, ]+\))\s*=\s*)?$`,
+  String.raw`^(?:\s|[$,;.&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*(?:${LABEL})?$`,
 );
+// The label just before a box (a word's last letters are none: "answer = " labels nothing).
+const LABEL_BEFORE = new RegExp(String.raw`(?<![\w\\])(${LABEL})$`);
 
 /** The strict answer: the last balanced box, or the last boxes written as one answer, joined by ", ". */
 export function lastBoxed(text: string): string | undefined {
   return joinedBoxes(text, boxes(text).closed);
 }
 
+/**
+ * The last box, or the last boxes written as one answer, each then with the label written before it (`a =
+ * \boxed{3}, b = \boxed{5}` is `a = 3, b = 5`: without its labels it was `3, 5`, which `a=5, b=3` equalled).
+ */
 function joinedBoxes(text: string, closed: Box[]): string | undefined {
   if (!closed.length) return undefined;
   let first = closed.length - 1;
   while (first > 0 && JOINER.test(text.slice(closed[first - 1].end, closed[first].start))) first--;
-  const parts = [...new Set(closed.slice(first).map((b) => b.content))];
-  return parts.join(", ");
+  if (first === closed.length - 1) return closed[first].content;
+  const parts = closed.slice(first).map((b, i, run) => {
+    const from = Math.max(i ? run[i - 1].end : 0, b.start - 40); // a label is short, and never in the box before
+    const label = LABEL_BEFORE.exec(text.slice(from, b.start))?.[1];
+    return label && !b.content.includes("=") ? `${label.replace(/\s*=\s*$/, "")} = ${b.content}` : b.content;
+  });
+  return [...new Set(parts)].join(", ");
 }
 
 /**

@@ -10,6 +10,8 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 13: boxes joined as one answer keep their labels (`a = \boxed{3}, b = \boxed{5}` was `3, 5`, equal to `a=5, b=3`;
+//    chains' `B = \boxed{14}, A = \boxed{8}` scored 1 against A = 14, B = 8);
 // 12: option marks joined by a union or intersection, or parted by a line break or a spacing command, count
 //    (`C. \cup D.`, `(C) \cup D`, `C. \\ D.`, `C. 5 \hspace{1em} D. 6` were C);
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;
@@ -36,7 +38,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/12";
+export const GRADER_VERSION = "hogwild-grader/13";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */
