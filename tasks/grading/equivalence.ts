@@ -11,7 +11,7 @@
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
  *  - lenient: also 50\% = 0.5, a decimal (a·10^k by its mantissa) equal to the other number rounded or cut at its
  *    last digit and written to enough figures (`nearAsWritten`), and words compared without their case.
- * `A \approx B` counts as either side.
+ * `A \approx B` counts as A, and as B where B writes A (rounded or cut at its last digit; an integer exactly).
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
 import { decimal, exactPairs, PIECEWISE, ratEq, type Rational, rational, WIDE_POINTS } from "./exact.ts";
@@ -994,10 +994,28 @@ function otherLabels(p: string, g: string): boolean {
   return !a.every((x) => b.some((y) => sameName(x, y))) || !b.every((y) => a.some((x) => sameName(x, y)));
 }
 
-/** The forms an answer stands for: itself, and both sides of `A \approx B`. */
+/**
+ * The forms an answer stands for: itself, and for `A \approx B` its exact side A, and B only where B writes A
+ * (`\sqrt{2} \approx 1.414`, `t \approx 2.5`): else B is no answer of it (`17 \approx 1`, `\frac{49}{10} \approx 5`
+ * were right against 1 and 5).
+ */
 function forms(answer: string): string[] {
   const sides = splitTop(answer, "\\approx");
-  return sides && sides.length === 2 ? [answer, ...sides] : [answer];
+  if (sides?.length !== 2) return [answer];
+  return roundsTo(sides[0], sides[1]) ? [answer, ...sides] : [answer, sides[0]];
+}
+
+/**
+ * Whether `approx` writes the value of `exact`: `exact` names it (`t`, `x_1`), or is it rounded or cut at its last
+ * digit (a decimal; a·10^k by its mantissa's), or equals it (an integer or an expression is exact as written).
+ */
+function roundsTo(exact: string, approx: string): boolean {
+  const e = normalize(exact), a = normalize(approx);
+  if (LABELS.test(e)) return true;
+  const d = scalar(a);
+  if (!d?.approx) return same(e, a, "strict");
+  const v = constantValue(e), unit = 10 ** -d.places;
+  return v !== undefined && Math.abs(v - Number(d.value.n) / Number(d.value.d)) < unit * (1 - 1e-9);
 }
 
 /** Whether an extracted answer equals the gold answer. */

@@ -324,3 +324,37 @@ Deno.test("leniently a decimal may be rounded at its last digit, and never close
   });
   assert.deepEqual(wrong, []);
 });
+
+// ---------- false positives a review found: generated near misses, each wrong in both modes ----------
+
+/** The cases whose [strict, lenient] verdicts on `\boxed{pred}` are not the ones wanted. */
+function misgraded(cases: [string, string, [boolean, boolean]][]): string[] {
+  return cases.flatMap(([pred, gold, [strict, lenient]]) => {
+    const v = grade(`\\boxed{${pred}}`, gold);
+    return v.equal_strict === strict && v.equal_lenient === lenient
+      ? []
+      : [`${pred} against ${gold}: ${v.equal_strict}, ${v.equal_lenient}, want ${strict}, ${lenient}`];
+  });
+}
+const BOTH: [boolean, boolean] = [true, true], NEITHER: [boolean, boolean] = [false, false];
+
+Deno.test("A \\approx B: B counts only where A rounds to it at B's last digit (an integer is exact) (generated)", () => {
+  const cases: [string, string, [boolean, boolean]][] = [];
+  for (let d = 3; d <= 40; d += 3) {
+    for (const n of [d + 1, 3 * d + 2, 7 * d - 1]) {
+      const value = n / d, frac = `\\frac{${n}}{${d}}`, near = Math.round(value), four = value.toFixed(4);
+      // an integer not the exact side's value, the nearest one included (49/10 ≈ 5 is not 5)
+      if (near * d !== n) cases.push([`${frac} \\approx ${near}`, String(near), NEITHER]);
+      cases.push([`${n} \\approx ${d}`, String(d), NEITHER]);
+      // a decimal the exact side does not round to: off at its last digit by two units
+      const off = (value + 0.0002).toFixed(4);
+      cases.push([`${frac} \\approx ${off}`, off, NEITHER]);
+      // the exact side counts, and the approximation it rounds to, exactly as written
+      cases.push([`${frac} \\approx ${four}`, frac, BOTH], [`${frac} \\approx ${four}`, four, BOTH]);
+      cases.push([`x \\approx ${four}`, four, BOTH]); // a name for the value
+    }
+  }
+  cases.push(["\\sqrt{2} \\approx 1.414", "1.414", BOTH], ["\\sqrt{2} \\approx 1.43", "1.43", NEITHER]);
+  cases.push(["17 \\approx 1", "1", NEITHER], ["17 \\approx 1", "17", BOTH]);
+  assert.deepEqual(misgraded(cases), []);
+});
