@@ -382,12 +382,26 @@ function unlabel(s: string): string {
       const member = /^(.+?)\\in(.+)$/.exec(part);
       return member && LABELS.test(member[1]) && !/[≤≥<>≠=]/.test(member[2]) ? member[2] : part;
     }
-    // a chain (x = 5+5+1 = 11) or a computation (2^{10} = 1024): its last side
+    // a chain (x = 5+5+1 = 11) or a computation (2^{10} = 1024): its last side, where each constant side equals
+    // it (2+2 = 5, 6 = 5 and 10 = 2^{10} are false, no value: before 13 they were 5, 5 and 1024)
     const constant = (x: string) => !/[a-zA-Z]/.test(x.replace(/\\[a-zA-Z]+/g, ""));
-    if (sides.length > 2 || (constant(sides[0]) && constant(sides[1]))) return sides[sides.length - 1];
+    if (sides.length > 2 || (constant(sides[0]) && constant(sides[1]))) {
+      const last = sides[sides.length - 1];
+      const holds = !constant(last) || sides.slice(0, -1).every((x) => !constant(x) || equalConstants(x, last));
+      return holds ? last : part;
+    }
     return LABELS.test(sides[0]) ? sides[1] : part;
   });
   return out.join(",");
+}
+
+/** Whether two constant sides of an equation are equal (leniently: `\frac{1}{3} = 0.3333`); not where the engine gives up. */
+function equalConstants(a: string, b: string): boolean {
+  try {
+    return isolated(() => same(a, b, "lenient"));
+  } catch {
+    return false;
+  }
 }
 
 // ---------- exact rationals ----------

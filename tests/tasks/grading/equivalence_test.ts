@@ -358,3 +358,21 @@ Deno.test("A \\approx B: B counts only where A rounds to it at B's last digit (a
   cases.push(["17 \\approx 1", "1", NEITHER], ["17 \\approx 1", "17", BOTH]);
   assert.deepEqual(misgraded(cases), []);
 });
+
+Deno.test("a computation is its last side only where its sides are equal: a false equation is no value (generated)", () => {
+  const cases: [string, string, [boolean, boolean]][] = [];
+  for (let a = 2; a <= 30; a += 4) {
+    for (const b of [3, 7, 11]) {
+      const sum = a + b, wrong = sum + 1 + (a % 3);
+      cases.push([`${a}+${b} = ${wrong}`, String(wrong), NEITHER], [`${a} = ${b}`, String(b), NEITHER]);
+      cases.push([`x = ${a}+${b} = ${wrong}`, String(wrong), NEITHER]);
+      cases.push([`${a} \\times ${b} = ${a * b + 2}`, String(a * b + 2), NEITHER]);
+      cases.push([`${b} = 2^{${b}}`, String(2 ** b), NEITHER]);
+      // true ones keep their value
+      cases.push([`${a}+${b} = ${sum}`, String(sum), BOTH], [`x = ${a}+${b} = ${sum}`, String(sum), BOTH]);
+      cases.push([`2^{${b}} = ${2 ** b}`, String(2 ** b), BOTH]);
+    }
+  }
+  cases.push(["10 = 2^{10}", "1024", NEITHER], ["2+2 = 5", "5", NEITHER], ["6 = 5", "5", NEITHER]);
+  assert.deepEqual(misgraded(cases), []);
+});
