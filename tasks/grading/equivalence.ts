@@ -9,7 +9,7 @@
  * polynomials at rational points), else by values to many digits (tasks/grading/precise.ts), with a tolerance
  * only leniently where a decimal is written. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
- *  - lenient: also 50\% = 0.5, a decimal (a·10^k by its mantissa) equal to the other number rounded or cut at its
+ *  - lenient: also 50\% = 0.5, a decimal (a·10^k and aek by their mantissa) equal to the other number rounded or cut at its
  *    last digit and written to enough figures (`nearAsWritten`), and words compared without their case.
  * `A \approx B` counts as A, and as B where B writes A (rounded or cut at its last digit; an integer exactly).
  */
@@ -433,9 +433,10 @@ function scalar(s: string): Scalar | undefined {
     v = rational(BigInt(m[1]), BigInt(m[2]));
   } else if (/^\d*\.?\d*$/.test(t)) {
     v = decimal(t);
-  } else if ((m = /^(\d*\.?\d+)(?:\\times|\\cdot)10\^(?:\{([-+]?\d{1,3})\}|(\d))$/.exec(t))) {
-    // a·10^k (spaces are gone here): its mantissa's digits, moved k places (1.450001·10^6 is cut at the units)
-    const k = Number(m[2] ?? m[3]), mantissa = decimal(m[1])!, places = (m[1].split(".")[1]?.length ?? 0) - k;
+  } else if ((m = /^(\d*\.?\d+)(?:(?:\\times|\\cdot)10\^(?:\{([-+]?\d{1,3})\}|(\d))|[eE]([-+]?\d{1,3}))$/.exec(t))) {
+    // a·10^k or aek (spaces are gone here): its mantissa's digits, moved k places (1.450001·10^6 is cut at the
+    // units; 2.5e6 has two figures, as 2.5·10^6: before 13 it was within 10^{-6} of 2500002)
+    const k = Number(m[2] ?? m[3] ?? m[4]), mantissa = decimal(m[1])!, places = (m[1].split(".")[1]?.length ?? 0) - k;
     const scale = rational(10n ** BigInt(Math.abs(k)));
     v = k >= 0 ? rational(mantissa.n * scale.n, mantissa.d) : rational(mantissa.n, mantissa.d * scale.n);
     return { value: rational(sign * v.n, v.d), percent, approx: m[1].includes("."), places, figures: figuresOf(m[1]) };
@@ -738,14 +739,21 @@ const LENIENT_TOL = 1e-6;
 
 /**
  * Leniently, how far apart, relative to the values, two sides holding decimals may be: each side is as precise
- * as its longest decimal, an exact side (no decimal) exactly so, and the coarser side decides: 10^{3-f} for f
- * significant figures (a unit of its last digit, with room for what the expression does to it), LENIENT_TOL at
- * most (`0.3333\pi` is π/3 to 10^{-4}: not equal). Before grader 11 always LENIENT_TOL: two expressions with
- * decimals of 70 digits were equal when they differed at the 17th.
+ * as its longest decimal, an exact side (no decimal) exactly so, and the coarser side decides: just under a unit
+ * of its decimal's last digit, relative to that decimal, LENIENT_TOL at most (`0.3333\pi` is π/3 to 10^{-4}: not
+ * equal). Before grader 11 always LENIENT_TOL: two expressions with decimals of 70 digits were equal when they
+ * differed at the 17th; before 13, 10^{3-f} for f significant figures, so a decimal one unit of its last digit
+ * from another number was still it (`1.000001x` was x).
  */
 function lenientTolerance(a: string, b: string): number {
-  const figures = [a, b].map((x) => Math.max(0, ...[...x.matchAll(/\d*\.\d+/g)].map((m) => figuresOf(m[0]))));
-  return Math.min(LENIENT_TOL, 10 ** (3 - Math.min(...figures.filter((f) => f > 0))));
+  const precise = [a, b].flatMap((x) => {
+    const decimals = [...x.matchAll(/\d*\.\d+/g)].map((m) => m[0]).filter((d) => figuresOf(d) > 0);
+    if (decimals.length === 0) return [];
+    const d = decimals.reduce((p, q) => (figuresOf(q) > figuresOf(p) ? q : p));
+    return [{ figures: figuresOf(d), unit: 10 ** -d.split(".")[1].length / Number(d) }];
+  });
+  const coarse = precise.reduce((p, q) => (q.figures < p.figures ? q : p));
+  return Math.min(LENIENT_TOL, coarse.unit * (1 - 1e-9));
 }
 
 /** A relative tolerance as preciseAgree's bound; none where it is LENIENT_TOL's, which floats decide already. */
@@ -766,6 +774,9 @@ function symbolicEqual(a: string, b: string, mode: Mode): boolean {
       // (one pair: two constants)
       if (!piecewise || pairs.length === 1 || pairs.length >= PIECEWISE_AGREE) return true;
     } else if (mode === "strict" || !(hasDecimal(a) || hasDecimal(b))) return false;
+    // two constants, one an integer: no tolerance spans a unit of it (above 10^6 a relative 10^{-6} did, so that
+    // `0.5 \cdot 5000008` was 2500002)
+    else if (pairs.length === 1 && pairs[0].some((x) => x.d === 1n) && !withinLastDigit(...pairs[0], 0)) return false;
   }
   const A = parse(a), B = parse(b);
   if (!A || !B) return false;

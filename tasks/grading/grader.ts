@@ -14,6 +14,9 @@ import type { Grading } from "../problem.ts";
 //    chains' `B = \boxed{14}, A = \boxed{8}` scored 1 against A = 14, B = 8); `A \approx B` is B only where B writes A
 //    (rounded at its last digit, an integer exactly: `17 \approx 1` and `\frac{49}{10} \approx 5` were 1 and 5);
 //    a computation is its last side only where its sides are equal (`2+2 = 5`, `10 = 2^{10}` were 5 and 1024);
+//    leniently e-notation by its mantissa's last digit (`2.5e6` was 2500002), a decimal in an expression within just
+//    under a unit of its last digit (10^{3-f} made `1.000001x` x), and no tolerance spans a unit of an integer (a
+//    relative 10^-6 above 10^6 did);
 // 12: option marks joined by a union or intersection, or parted by a line break or a spacing command, count
 //    (`C. \cup D.`, `(C) \cup D`, `C. \\ D.`, `C. 5 \hspace{1em} D. 6` were C);
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;

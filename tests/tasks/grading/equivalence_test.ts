@@ -257,8 +257,9 @@ Deno.test("numbers that differ only at the k-th of 70 digits are unequal in any 
   let seed = 5;
   const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 2246822507) + 1 >>> 0);
   const cases: [string, string, boolean][] = [];
-  // (the last three digits of a 70-digit decimal are within the lenient tolerance, 10^{3-70}: see the test below)
-  for (const k of [17, 18, 25, 33, 45, 60, 66]) {
+  // (before grader 13 the last three digits were within the lenient tolerance, 10^{3-70}; now a unit of the last
+  // digit is not, but a root halves it, and an equation's other terms dilute it)
+  for (const k of [17, 18, 25, 33, 45, 60, 66, 68]) {
     const digits = "1" + Array.from({ length: 69 }, () => String(next() % 10)).join("");
     const other = digits.slice(0, k - 1) + String((Number(digits[k - 1]) + 1 + (next() % 8)) % 10) + digits.slice(k);
     for (const [x, y] of [[digits, other], [`1.${digits.slice(1)}`, `1.${other.slice(1)}`]]) {
@@ -374,5 +375,38 @@ Deno.test("a computation is its last side only where its sides are equal: a fals
     }
   }
   cases.push(["10 = 2^{10}", "1024", NEITHER], ["2+2 = 5", "5", NEITHER], ["6 = 5", "5", NEITHER]);
+  assert.deepEqual(misgraded(cases), []);
+});
+
+Deno.test("leniently no tolerance reaches past a decimal's last digit, nor a unit of an integer above 10^6 (generated)", () => {
+  const cases: [string, string, [boolean, boolean]][] = [];
+  let seed = 9;
+  const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 2246822507) + 1 >>> 0);
+  for (let i = 0; i < 12; i++) {
+    const gold = 1_000_000 + next() % 900_000_000, digits = String(gold), k = digits.length - 1;
+    const e = (mantissa: string, exp = k) => `${mantissa}e${exp}`;
+    const m = (n: number) => `${digits[0]}.${digits.slice(1, 1 + n)}`; // the gold cut to 1 + n figures
+    // e-notation by its mantissa's last digit, as a·10^k: too few figures, or off at the last one, is wrong
+    cases.push([e(m(1)), digits, NEITHER], [e(m(2)), digits, NEITHER]);
+    cases.push([e(`${digits[0]}.${digits.slice(1)}`), digits, BOTH], [e(m(4)), digits, [false, true]]);
+    const off = `${digits[0]}.${String(BigInt(digits.slice(1, 5)) + 2n).padStart(4, "0")}`;
+    if (off.length === 6) cases.push([e(off), digits, NEITHER], [e(off).replace("e", "E"), digits, NEITHER]);
+    // a decimal in an expression whose exact value is another integer, or one a unit or more away
+    for (const d of [1, 2, 3]) {
+      cases.push([`0.5 \\cdot ${2 * (gold + d)}`, digits, NEITHER], [
+        `0.5 \\cdot ${2 * gold + 2 * d + 1}`,
+        digits,
+        NEITHER,
+      ]);
+    }
+    cases.push([`0.5 \\cdot ${2 * gold}`, digits, BOTH], [`2.5 \\times ${2 * gold} \\div 5`, digits, BOTH]);
+  }
+  // a decimal one unit of its last digit from the exact number is not it, however many digits it has
+  for (let p = 6; p <= 20; p++) {
+    const one = `1.${"0".repeat(p - 1)}1`, two = `2.${"0".repeat(p - 1)}1`;
+    cases.push([`${one}x`, "x", NEITHER], [`${one}\\pi`, "\\pi", NEITHER], [`${two} x`, "2x", NEITHER]);
+    cases.push([`\\frac{x}{${one}}`, "x", NEITHER], [`(${one}x)^2`, "x^2", NEITHER]);
+  }
+  cases.push(["2.5e6", "2500002", NEITHER], ["1.000001x", "x", NEITHER], ["2.5e6", "2500000", BOTH]);
   assert.deepEqual(misgraded(cases), []);
 });
