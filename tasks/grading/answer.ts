@@ -12,7 +12,8 @@
  * Answer: …" (from a sentence, what follows its last "is"), "Answer \( 9 \)" (the math right after the word),
  * "Therefore $x \ge 5$ is the solution.", the one written last counting; where no box and no "final answer" was
  * written, the last display or inline math (as math-verify reads a solution without an anchor: `$$y = 2x = 6$$`
- * at the end is 6) unless the text after it refutes it or carries it on; a bare short answer. Math delimiters are read alike: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
+ * at the end is 6) unless an operator carries it on; a bare short answer. A phrase's answer or the last math is
+ * none where it is a hypothesis (`Suppose the answer is 5.`), a question, or the text after it refutes it. Math delimiters are read alike: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
  */
 
 const BOX = /\\(?:boxed|fbox)\s*\{/g;
@@ -125,24 +126,40 @@ const CONTINUED = /^[ \t]*(?:[-+*/^=<>×÷·]|\\(?:cdot|times|div|pm|mp)(?![a-zA
 // Words that refute the math before them in its sentence or after (`Thus $12$ is not the answer.`, `We try $n = 12$:
 // it fails.`): the last math is then no answer.
 const REFUTED =
-  /\b(?:not|no\s+(?:such|solutions?)|never|fails?|failed|false|wrong|incorrect|impossible|invalid|contradicts?|contradiction|cannot|can't|isn't|doesn't|won't|too\s+(?:big|small|large|many|few))\b/i;
+  /\b(?:not|no\s+(?:such|solutions?|good)|nope|bad|never|fails?|failed|false|wrong|incorrect|impossible|invalid|contradicts?|contradiction|cannot|can't|isn't|doesn't|won't|too\s+(?:big|small|large|many|few))\b/i;
+// Words that make what follows them in their sentence a hypothesis (`Suppose the answer is 5.`); "if" and "whether"
+// only in their clause (`If we add them, the answer is 12.` states it).
+const HYPOTHESIS = /(?:\b(?:suppose|supposing|assume|assuming)\b[^.!?\n]*|\b(?:if|whether)\b[^,.!?\n]*)$/i;
+
+/**
+ * Whether an answer read from free text, written at [start, end) in a phrase or math opening at `from`, stands as
+ * one: no hypothesis (HYPOTHESIS), no question (its sentence ends in "?"), and nothing after it that refutes it
+ * (REFUTED: `Try $5$: nope.`).
+ */
+function stands(text: string, from: number, start: number, end: number): boolean {
+  const sentence = /^[^\n]*?(?:[.!?](?=\s|$)|\n|$)/.exec(text.slice(start))![0];
+  return !HYPOTHESIS.test(text.slice(Math.max(0, from - 300), from)) && !sentence.endsWith("?") &&
+    !REFUTED.test(text.slice(end));
+}
 // A phrase's answer is a value: a digit, math or a bracket in it, or a few words ("yes", "Evelyn"); never a
 // sentence such as "This answer is consistent with all the constraints".
 const VALUE_LIKE = (s: string) => /[\d$\\({[]/.test(s) || s.trim().split(/\s+/).length <= 4;
 
-/** The answer the phrases read, from the one written last (see PHRASES). */
+/** The answer the phrases read, from the one written last (see PHRASES) that stands as an answer (`stands`). */
 function phraseAnswer(math: string): string | undefined {
-  let best: { at: number; text: string } | undefined;
+  const found: { from: number; start: number; end: number; text: string }[] = [];
   for (const re of PHRASES) {
     for (const m of math.matchAll(re)) {
       const group = m[1] !== undefined ? 1 : 2, text = m[group];
       if (text === undefined || !VALUE_LIKE(text)) continue;
       // math right after "Answer" that an operator carries on is part of an expression
       if (re === PHRASES[2] && CONTINUED.test(math.slice(m.index! + m[0].length))) continue;
-      const at = m.indices![group]![0];
-      if (!best || at > best.at) best = { at, text };
+      const [start, end] = m.indices![group]!;
+      found.push({ from: m.index!, start, end, text });
     }
   }
+  // the last written first (a stable sort: the earlier phrase where two read the same place)
+  const best = found.sort((a, b) => b.start - a.start).find((f) => stands(math, f.from, f.start, f.end));
   return best && fromSentence(best.text.trim());
 }
 
@@ -181,7 +198,10 @@ export function lenientAnswer(text: string): string | undefined {
   if (open === undefined && !new RegExp(BEGUN, "i").test(math)) {
     const spans = [...math.matchAll(new RegExp(MATH, "g"))].filter((m) => m[1].trim() !== "");
     const last = spans.at(-1), after = last && math.slice(last.index! + last[0].length);
-    if (last && !/\d/.test(after!) && !REFUTED.test(after!) && !CONTINUED.test(after!)) return last[1].trim();
+    if (last && !/\d/.test(after!) && !CONTINUED.test(after!)) {
+      const start = last.index! + 1, end = last.index! + last[0].length;
+      if (stands(math, last.index!, start, end)) return last[1].trim();
+    }
   }
   const bare = text.trim().replace(/^\$+|\$+$/g, "");
   return bare && bare.length <= 40 && !/\s{2,}|\n/.test(bare) ? bare : undefined;

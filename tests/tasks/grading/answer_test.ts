@@ -41,3 +41,46 @@ Deno.test("boxes joined as one answer keep their labels: values swapped between 
   assert.equal(lastBoxed("$\\boxed{3}, \\boxed{5}$"), "3, 5");
   assert.equal(lastBoxed("$x = \\boxed{5}$ and $x = \\boxed{5}$"), "x = 5");
 });
+
+Deno.test("leniently a hypothesis, a question or a refuted value is no answer, in phrases and in the last math (generated)", () => {
+  const rng = new Rng(5);
+  const PHRASED = [
+    (x: string) => `the answer is ${x}`,
+    (x: string) => `the final answer is $${x}$`,
+    (x: string) => `$${x}$ is the answer`,
+  ];
+  const HYPOTHESES = [
+    (p: string) => `Suppose ${p}. Then we get a contradiction.`,
+    (p: string) => `Suppose ${p}.`,
+    (p: string) => `Assume ${p}.`,
+    (p: string) => `Let us check whether ${p}.`,
+    (p: string) => `We wonder if ${p}.`,
+    (p: string) => `Is it true that ${p}?`,
+    (p: string) => `Maybe ${p}? Let us check.`,
+    (p: string) => `Say ${p}. No good.`,
+    (p: string) => `Say ${p}. Nope.`,
+    (p: string) => `Say ${p}. That is bad.`,
+  ];
+  const TRIED = [
+    "Try $X$: nope.",
+    "Try $X$: no good.",
+    "Try $X$: bad.",
+    "Is it $X$?",
+    "Suppose $X$.",
+    "If $n = X$, then",
+  ];
+  for (let trial = 0; trial < 100; trial++) {
+    const x = String(randInt(rng, 2, 999)), phrase = pick(rng, PHRASED)(x);
+    const text = `${pick(rng, ["", "We work it out. "])}${pick(rng, HYPOTHESES)(phrase)}`;
+    assert.equal(grade(text, x).equal_lenient, false, text);
+    const tried = pick(rng, TRIED).replace("X", x);
+    assert.equal(grade(tried, x).equal_lenient, false, tried);
+  }
+  // stated plainly, each is the answer; a hypothesis in an earlier sentence, or a clause parted by a comma, is none
+  for (const phrase of PHRASED) {
+    assert.equal(lenientAnswer(`So ${phrase("12")}.`), "12");
+    assert.equal(lenientAnswer(`Suppose n is even. Then ${phrase("12")}.`), "12");
+    assert.equal(lenientAnswer(`If we add them up, ${phrase("12")}.`), "12");
+  }
+  assert.equal(lenientAnswer("We try $12$, which works."), "12");
+});
