@@ -88,14 +88,16 @@ const TEXT =
 // A word after a number is a unit (dropped) only at the answer's end or before a list's comma or closing bracket
 // (never between two numbers: `5 \text{ times } 3` is not 53), and only when it cannot change the value: a
 // one- or two-letter word must be a unit symbol (never e, i, k, K, M: 12k is not 12, 1+2\mathrm{i} is 1+2i),
-// a longer one (cm, dollars, apples) anything but a magnitude, a fraction word, a power or an operation, in
-// any case (2 Million is not 2, 3 quarters not 3, 12 squared not 12).
+// a longer one (cm, dollars, apples) anything but a magnitude, a fraction word, a power, an operation, a
+// comparison, a sign or a negation, in any case (2 Million is not 2, 3 quarters not 3, 12 squared not 12, 5 below
+// zero, 5 more, 5 tens, 5 not: before 13 these were 5).
 const UNIT_SYMBOL = /^(?:cm|mm|km|m|kg|g|mg|s|ms|h|hr|L|mL|ml|ft|yd|mi|oz|lb|lbs|sq|qt|Hz|kW|W|J|N|V|Pa)$/;
 const VALUE_WORD = new RegExp(
   String.raw`^(?:pi|hundreds?|thousands?|millions?|billions?|trillions?|quadrillions?|mil|bil|thou|dozens?|lakhs?|` +
     String.raw`lacs?|crores?|grand|gross|half|halves|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|` +
     String.raw`ninths?|tenths?|elevenths?|twelfths?|[a-z]+teenths?|[a-z]+ieths?|hundredths?|thousandths?|millionths?|` +
-    String.raw`billionths?|squared|cubed|factorial|plus|minus|over|divided|multiplied|percent)$`,
+    String.raw`billionths?|squared|cubed|factorial|plus|minus|over|divided|multiplied|percent|tens?|zero|below|under|` +
+    String.raw`more|less|fewer|than|negative|not|none|nothing|neither)$`,
   "i",
 );
 /** Whether a word or words after a number are a unit that may be dropped (`cm`, `square units`, `m/s`). */

@@ -410,3 +410,23 @@ Deno.test("leniently no tolerance reaches past a decimal's last digit, nor a uni
   cases.push(["2.5e6", "2500002", NEITHER], ["1.000001x", "x", NEITHER], ["2.5e6", "2500000", BOTH]);
   assert.deepEqual(misgraded(cases), []);
 });
+
+Deno.test("words after a number that change its value are no unit: `5 below zero` is not 5 (generated)", () => {
+  const cases: [string, string, [boolean, boolean]][] = [];
+  const WORDS = ["below zero", "tens", "ten", "more", "less", "fewer", "negative", "not", "none", "nothing", "under"];
+  const FORMS = [
+    (n: number, w: string) => `${n} \\text{ ${w}}`,
+    (n: number, w: string) => `${n}\\text{${w}}`,
+    (n: number, w: string) => `${n} \\mathrm{${w}}`,
+    (n: number, w: string) => `${n} ${w}`,
+    (n: number, w: string) => `${n} \\text{ ${w.toUpperCase()}}`,
+  ];
+  for (const [i, w] of WORDS.entries()) {
+    for (const [j, form] of FORMS.entries()) {
+      const n = 3 + 7 * i + j;
+      cases.push([form(n, w), String(n), NEITHER], [`(${form(n, w)}, 1)`, `(${n}, 1)`, NEITHER]);
+      cases.push([form(n, "apples"), String(n), BOTH]); // a unit still goes
+    }
+  }
+  assert.deepEqual(misgraded(cases), []);
+});
