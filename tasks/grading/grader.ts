@@ -20,6 +20,7 @@ import type { Grading } from "../problem.ts";
 //    leniently a phrase's answer is none where it is a hypothesis, a question or refuted after (`Suppose the answer is
 //    5. Then we get a contradiction.` was 5), and "nope", "no good", "bad" refute (`Try $5$: nope.` was 5);
 //    words that change a number's value are no unit (`5 \text{ below zero}`, `5 tens`, `5 \text{ more}`, `5 \text{ not}` were 5);
+//    inequalities in other variables are unequal (`y>5` was `x>5`);
 // 12: option marks joined by a union or intersection, or parted by a line break or a spacing command, count
 //    (`C. \cup D.`, `(C) \cup D`, `C. \\ D.`, `C. 5 \hspace{1em} D. 6` were C);
 // 11: an engine function at numbers is its value (`\Gamma(5)` was a product of a variable Gamma and 5, not 24;

@@ -57,8 +57,8 @@ function flip(op: string): string {
   return ({ "<": ">", ">": "<", "≤": "≥", "≥": "≤", "≠": "≠" } as Record<string, string>)[op];
 }
 
-/** One inequality chain in one variable (or its absolute value), as intervals. */
-function inequality(s: string, nums: Numbers): Interval[] | undefined {
+/** One inequality chain in one variable (or its absolute value), as intervals and the variable's name. */
+function inequality(s: string, nums: Numbers): { set: Interval[]; name: string } | undefined {
   const bits = splitChain(s, "≤≥<>≠");
   if (!bits || (bits.length !== 3 && bits.length !== 5)) return undefined;
   const terms = bits.filter((_, i) => i % 2 === 0), ops = bits.filter((_, i) => i % 2 === 1);
@@ -78,7 +78,8 @@ function inequality(s: string, nums: Numbers): Interval[] | undefined {
   }
   let set: Interval[] = [full()];
   for (const { op, c } of constraints) set = intersect(set, op === "≠" ? notEqual(c) : [half(op, c)]);
-  return terms[v].startsWith("|") ? mirror(set) : set;
+  const name = terms[v].replace(/^-/, "").replace(/^\|(.*)\|$/, "$1").replace(/[{}]/g, "");
+  return { set: terms[v].startsWith("|") ? mirror(set) : set, name };
 }
 
 const POS: End = { inf: 1, text: "\\infty", value: Infinity },
@@ -135,29 +136,42 @@ function mirror(set: Interval[]): Interval[] {
   return out;
 }
 
-/** The set `s` writes, as sorted intervals; undefined when it is not one. */
-function realSet(s: string, nums: Numbers): Interval[] | undefined {
-  if (s === "\\mathbb{R}" || s === "R") return [full()];
+/** The set `s` writes, as sorted intervals, and the variables its inequalities name; undefined when it is not one. */
+function realSet(s: string, nums: Numbers): { set: Interval[]; names: Set<string> } | undefined {
+  if (s === "\\mathbb{R}" || s === "R") return { set: [full()], names: new Set() };
   const union = splitTop(s, "\\cup") ?? [s];
-  const out: Interval[] = [];
+  const out: Interval[] = [], names = new Set<string>();
   for (const piece of union) {
     const ors = REL.test(piece) ? splitTop(piece) ?? [piece] : [piece];
     for (const p of ors) {
-      const got = REL.test(p) ? inequality(p, nums) : interval(p, nums);
-      if (!got) return undefined;
-      out.push(...(Array.isArray(got) ? got : [got]));
+      if (REL.test(p)) {
+        const got = inequality(p, nums);
+        if (!got) return undefined;
+        out.push(...got.set);
+        names.add(got.name);
+      } else {
+        const got = interval(p, nums);
+        if (!got) return undefined;
+        out.push(got);
+      }
     }
   }
-  return out.sort((a, b) => a.lo.value - b.lo.value || a.hi.value - b.hi.value);
+  return { set: out.sort((a, b) => a.lo.value - b.lo.value || a.hi.value - b.hi.value), names };
 }
 
-/** Whether `pred` and `gold` write the same set of reals, where one of them is an inequality. */
+/**
+ * Whether `pred` and `gold` write the same set of reals, where one of them is an inequality. Where both name
+ * variables they must name the same (`y > 5` is not `x > 5`: before grader 13 it was); an interval names none.
+ */
 export function sameRealSet(pred: string, gold: string, nums: Numbers): boolean | undefined {
   if (!REL.test(pred) && !REL.test(gold)) return undefined;
   // a function's value is a range written as an interval; two inequalities must be in the same variable
   if (REL.test(pred) && REL.test(gold) && (FUNCTION_VALUE.test(pred) || FUNCTION_VALUE.test(gold))) return undefined;
-  const a = realSet(pred, nums), b = realSet(gold, nums);
-  if (!a || !b) return undefined;
+  const p = realSet(pred, nums), g = realSet(gold, nums);
+  if (!p || !g) return undefined;
+  const [a, b] = [p.set, g.set];
+  const named = p.names.size > 0 && g.names.size > 0;
+  if (named && (p.names.size !== g.names.size || [...p.names].some((n) => !g.names.has(n)))) return false;
   if (a.length !== b.length) return false;
   const eq = (x: End, y: End) => (x.inf || y.inf ? x.inf === y.inf : nums.same(x.text, y.text));
   return a.every((x, i) =>
