@@ -2,8 +2,9 @@
  * deno task grade: the grader from the command line.
  *
  *   grade --pred TEXT --gold TEXT [--mode strict|lenient]      one verdict as JSON
- *   grade --cases FILE.jsonl [--out FILE] [--timeout-ms N]      each line {"pred", "gold", …} gets
- *         [--unsafe-exec]                                       {"extracted", "equal_strict", "equal_lenient", "ms"};
+ *   grade --cases FILE.jsonl [--out FILE] [--timeout-ms N]      each line {"pred", "gold", …} gets {"extracted",
+ *         [--unsafe-exec]                                       "extracted_lenient", "equal_strict", "equal_lenient",
+ *                                                               "ms"};
  *                                                               each code line {"problem": a LiveCodeBench row,
  *                                                               "pred", …} gets {"pass", "verdict", "tests",
  *                                                               "failed", "ms"} (its program run in the sandbox)

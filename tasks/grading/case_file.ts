@@ -149,6 +149,8 @@ export async function gradeCases(
     return JSON.stringify({
       ...c.v,
       extracted: r.extracted,
+      // the lenient verdict's answer too, as --pred prints it: a lenient verdict is audited from its line
+      extracted_lenient: r.extracted_lenient,
       equal_strict: r.equal_strict,
       equal_lenient: r.equal_lenient,
       // "list" and "parts" score the fraction of answers right, as the bench's records do

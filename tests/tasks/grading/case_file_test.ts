@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../../engine/errors.ts";
-import { readCases } from "../../../tasks/grading/case_file.ts";
+import { gradeCases, readCases } from "../../../tasks/grading/case_file.ts";
+import { lenientAnswer } from "../../../tasks/grading/answer.ts";
+import { GradePool } from "../../../tasks/grading/pool.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hogwild-cases-"));
 const CODE_LINE = JSON.parse(
@@ -49,5 +51,31 @@ Deno.test("a control character in a gold or in the problem is still refused as a
         `${JSON.stringify(c)} in ${field}`,
       );
     }
+  }
+});
+
+Deno.test("each maths line carries both extractions, so that a lenient verdict can be audited (generated)", async () => {
+  const forms = [
+    (x: number) => `The answer is ${x}.`,
+    (x: number) => `Final Answer: $${x}$`,
+    (x: number) => `so we get $$x = ${x}$$`,
+    (x: number) => `\\boxed{${x}}`,
+    (x: number) => `\\boxed{${x}`,
+    () => "no answer here, sorry about that, none at all",
+  ];
+  const lines = forms.flatMap((f, i) => [3, 40, 512].map((x) => ({ pred: f(x + i), gold: String(x + i) })));
+  const pool = new GradePool({ workers: 2, timeoutMs: 20_000 });
+  try {
+    const { lines: out } = await gradeCases(await readCases(write(lines)), pool);
+    const read = out.map((l) => JSON.parse(l));
+    assert.deepEqual(read.map((l) => l.extracted_lenient), lines.map((l) => lenientAnswer(l.pred) ?? null));
+    assert.ok(read.some((l) => l.extracted === null && l.extracted_lenient !== null));
+    for (const grading of ["list", "parts"]) {
+      const [line] = await gradeCases(await readCases(write([{ pred: "A = 3", gold: ["A = 3"], grading }])), pool)
+        .then((r) => r.lines.map((l) => JSON.parse(l)));
+      assert.equal(line.extracted_lenient, "A = 3", grading);
+    }
+  } finally {
+    pool.close();
   }
 });
