@@ -9,8 +9,8 @@
  * polynomials at rational points), else by values to many digits (tasks/grading/precise.ts), with a tolerance
  * only leniently where a decimal is written. Two modes:
  *  - strict: a percent sign is dropped (50\% = 50); numbers must be equal exactly (decimals as written);
- *  - lenient: also 50\% = 0.5, a decimal (a·10^k and aek by their mantissa) equal to the other number rounded or cut at its
- *    last digit and written to enough figures (`nearAsWritten`), and words compared without their case.
+ *  - lenient: also 50\% = 0.5, a decimal (a·10^k and aek by their mantissa) equal to the other number rounded or
+ *    cut at its last digit and written to enough figures (`nearAsWritten`), and words compared without their case.
  * `A \approx B` counts as A, and as B where B writes A (rounded or cut at its last digit; an integer exactly).
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
