@@ -198,20 +198,22 @@ export function replaceFile(file: string, data: string | Uint8Array | Iterable<s
  * in the middle of the file, where no reader can skip it.
  */
 export function appendLines(file: string, text: string): void {
-  let size: number | undefined;
+  let size: number | undefined, written = 0;
   try {
     size = pathInfo(file)?.size ?? 0;
     fault(file);
-    const f = Deno.openSync(file, { append: true, create: true });
+    const f = Deno.openSync(file, { append: true, create: true }), data = bytes(text);
     try {
-      writeAll(f, bytes(text));
+      while (written < data.length) written += f.writeSync(data.subarray(written));
       f.syncSync();
     } finally {
       f.close();
     }
   } catch (e) {
     try {
-      if (size !== undefined && (pathInfo(file)?.size ?? 0) > size) Deno.truncateSync(file, size);
+      // only where this write's bytes are the file's end: another writer's line appended meanwhile (two judges on
+      // one folder) is never cut
+      if (size !== undefined && written > 0 && pathInfo(file)?.size === size + written) Deno.truncateSync(file, size);
     } catch {
       // left torn: the writer stops at this error, and a resume cuts a torn last line
     }

@@ -44,6 +44,8 @@ export class JudgeFile {
   readonly file: string;
   readonly lines: JudgeLine[] = [];
   readonly #done = new Set<string>();
+  /** the error of an append that failed */
+  #failed?: Error;
 
   /** `repair`: cut a torn last line (the command that appends); readers only leave it unread. */
   constructor(dir: string, repair = true) {
@@ -65,9 +67,15 @@ export class JudgeFile {
     return this.#done.has(lineKey(l));
   }
 
+  /** Appends a reply's line; after a failed append every later one fails with its error (as RunDir.append). */
   append(l: JudgeLine): void {
+    if (this.#failed) throw this.#failed;
     if (this.has(l)) return;
-    appendLines(this.file, JSON.stringify(l) + "\n");
+    try {
+      appendLines(this.file, JSON.stringify(l) + "\n");
+    } catch (e) {
+      throw this.#failed = e as Error;
+    }
     this.lines.push(l);
     this.#done.add(lineKey(l));
   }

@@ -4,15 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import {
-  appendLines,
-  checkNotFolder,
-  checkOutputFiles,
-  fileLines,
-  pathInfo,
-  replaceFile,
-  writeSeam,
-} from "../../engine/files.ts";
+import { appendLines, checkNotFolder, checkOutputFiles, fileLines, pathInfo, replaceFile } from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole, through a link too; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -158,25 +150,36 @@ Deno.test("pathInfo: under a task's permissions, an empty path and those only --
   assert.throws(() => pathInfo("", "--y", "folder"), { message: `--y "": an empty path; name a folder` });
 });
 
-Deno.test("appendLines: a write that fails part-way is taken back, so an append after space is freed follows whole lines", () => {
+Deno.test("appendLines: a write that fails part-way is taken back, so an append after space is freed follows whole lines; another writer's line is never cut", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-append-"));
   const line = JSON.stringify({ task: "t", problem_id: "p", text: "ü".repeat(20) }) + "\n";
-  const size = new TextEncoder().encode(line).length;
-  // the disk fills after `cut` bytes of the line (every cut), then space comes back for the next append
-  for (let cut = 0; cut < size; cut += 7) {
-    const file = join(dir, `r${cut}.jsonl`);
-    appendLines(file, line);
-    writeSeam.before = (f) => {
-      appendFileSync(f, new TextEncoder().encode(line).subarray(0, cut));
+  const size = new TextEncoder().encode(line).length, other = '{"another":"writer"}\n';
+  const write = Deno.FsFile.prototype.writeSync;
+  /** Appends `line` to `file`, the disk filling after `cut` bytes of it (`meanwhile`: what another writer appends then). */
+  const failing = (file: string, cut: number, meanwhile?: string) => {
+    let calls = 0;
+    Deno.FsFile.prototype.writeSync = function (this: Deno.FsFile, p: Uint8Array) {
+      if (calls++ === 0) return write.call(this, p.subarray(0, cut));
+      if (meanwhile) appendFileSync(file, meanwhile);
       throw new Error("No space left on device (os error 28)");
     };
     try {
       assert.throws(() => appendLines(file, line), /cannot write it \(the disk is full; free space/);
     } finally {
-      writeSeam.before = undefined;
+      Deno.FsFile.prototype.writeSync = write;
     }
+  };
+  for (let cut = 1; cut < size; cut += 7) {
+    const file = join(dir, `r${cut}.jsonl`);
+    appendLines(file, line);
+    failing(file, cut);
     assert.equal(readFileSync(file, "utf8"), line, `cut at ${cut}: the file as it was`);
     appendLines(file, line);
     assert.equal(readFileSync(file, "utf8"), line + line, `cut at ${cut}: whole lines after it`);
   }
+  // a second judge appending to the same file while this write fails: its line stays (this torn one with it)
+  const shared = join(dir, "judge.jsonl");
+  appendLines(shared, line);
+  failing(shared, 9, other);
+  assert.ok(readFileSync(shared, "utf8").endsWith(other), "the other writer's line kept");
 });

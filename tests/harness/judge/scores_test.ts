@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../../engine/errors.ts";
-import { agreementText, humanAgreement, type HumanScore, readHumanScores } from "../../../harness/judge/scores.ts";
+import {
+  agreementText,
+  humanAgreement,
+  type HumanScore,
+  JudgeFile,
+  type JudgeLine,
+  readHumanScores,
+} from "../../../harness/judge/scores.ts";
+import { writeSeam } from "../../../engine/files.ts";
 
 const key = (i: number) => ({ task: "t", problem_id: `p${i}`, method: "hogwild:2", seed: 1 });
 
@@ -48,5 +56,38 @@ Deno.test("human agreement: r and p from 3 pairs on; fewer, or a side all equal,
         assert.match(text, new RegExp(`^human vs judge: n = ${n} traces, no r: the ${flat} scores are all equal`));
       } else assert.match(text, new RegExp(`^human vs judge: r = -?\\d\\.\\d{3}, p = [\\d.e-]+, n = ${n} traces`));
     }
+  }
+});
+
+Deno.test("judge.jsonl: after a failed append every later one fails with its error (a line it could not take back stays last)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-judge-append-"));
+  const line = (run: number): JudgeLine => ({
+    task: "t",
+    problem_id: "p",
+    method: "hogwild:2",
+    seed: 1,
+    run,
+    judge: "j",
+    prompt_version: "v",
+    prefix_tokens: 4096,
+    reply: "Score: 4",
+    score: 4,
+    tokens: [10, 10],
+  });
+  try {
+    const file = new JudgeFile(dir);
+    file.append(line(0));
+    writeSeam.before = () => {
+      throw new Error("Input/output error (os error 5)");
+    };
+    try {
+      assert.throws(() => file.append(line(1)), /os error 5/);
+    } finally {
+      writeSeam.before = undefined;
+    }
+    assert.throws(() => file.append(line(2)), /os error 5/, "the disk works again: refused all the same");
+    assert.equal(new JudgeFile(dir).lines.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });
