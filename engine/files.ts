@@ -239,28 +239,44 @@ export function checkNotFolder(file: string): void {
  * Each line of `file` (its bytes without the newline, a copy of its own), read `chunkBytes` (16 MiB) at a time,
  * so that a file past what one string holds (V8's 512 MiB) reads as a small one does. A last line without its
  * newline is given only when `unterminated` (a data file's last line; in a file written by appends, a kill's).
- * `from`: the byte to start at (a line's first: a reader following appends).
+ * `from`: the byte to start at (a line's first: a reader following appends). A line past `maxLineBytes` (512 MiB,
+ * what one string holds) is an error naming it: a stream without newlines (/dev/zero) ends there, not at memory's end.
  */
 export function* fileLines(
   file: string,
-  o: { chunkBytes?: number; unterminated?: boolean; from?: number } = {},
+  o: { chunkBytes?: number; unterminated?: boolean; from?: number; maxLineBytes?: number } = {},
 ): Generator<Uint8Array> {
   checkNotFolder(file);
   const f = openToRead(file);
+  const most = o.maxLineBytes ?? 2 ** 29;
   try {
     if (o.from) f.seekSync(o.from, Deno.SeekMode.Start);
     const chunk = new Uint8Array(o.chunkBytes ?? 1 << 24);
-    let carry: Uint8Array[] = [];
+    let carry: Uint8Array[] = [], carried = 0, line = 0, at = o.from ?? 0; // the line's number and first byte
+    const tooLong = () =>
+      new InputError(
+        `${o.from ? `${file}: the line at byte ${at}` : `${file}:${line + 1}`}: a line longer than ${
+          most % 2 ** 20 ? `${most} bytes` : `${most / 2 ** 20} MiB`
+        }; expected one JSON text a line`,
+      );
     for (let n = f.readSync(chunk); n; n = f.readSync(chunk)) {
       const buf = chunk.subarray(0, n);
       let start = 0;
       for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, start)) {
+        if (carried + i - start > most) throw tooLong();
         const piece = buf.subarray(start, i);
         yield carry.length ? concat([...carry, piece]) : piece.slice();
+        at += carried + piece.length + 1;
         carry = [];
+        carried = 0;
+        line++;
         start = i + 1;
       }
-      if (start < n) carry.push(buf.slice(start));
+      if (start < n) {
+        carried += n - start;
+        if (carried > most) throw tooLong();
+        carry.push(buf.slice(start));
+      }
     }
     if (o.unterminated && carry.length) yield concat(carry);
   } finally {

@@ -62,6 +62,42 @@ Deno.test("fileLines: every whole line, read in pieces of any size, as splitting
   }
 });
 
+Deno.test("fileLines: a line past maxLineBytes is refused naming its line, in pieces of any size; one at it is read", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-long-"));
+  for (let round = 0; round < 40; round++) {
+    const most = 1 + (round % 9);
+    const lens = Array.from({ length: 1 + (round % 5) }, (_, i) => (round * 7 + i * 3) % (most + 1));
+    const over = round % 3 ? lens.length - 1 - (round % lens.length) : -1; // the line made one byte too long, if any
+    const lines = lens.map((n, i) => "x".repeat(i === over ? most + 1 : n));
+    const file = join(dir, `f${round}`);
+    writeFileSync(file, lines.map((l) => l + "\n").join("") + (round % 2 ? "" : "y".repeat(most + 1)));
+    for (const chunk of [1, 2, 5, 64]) {
+      const read = () => [...fileLines(file, { chunkBytes: chunk, maxLineBytes: most, unterminated: true })];
+      const bad = over >= 0 ? over + 1 : round % 2 ? 0 : lines.length + 1; // the unterminated tail is too long too
+      if (bad) {
+        // read from a line's first byte, the line is named by its byte
+        const from = lines.slice(0, 1).reduce((n, l) => n + l.length + 1, 0),
+          byte = lines.slice(0, bad - 1).reduce((n, l) => n + l.length + 1, 0);
+        if (bad > 1) {
+          assert.throws(
+            () => [...fileLines(file, { chunkBytes: chunk, maxLineBytes: most, unterminated: true, from })],
+            saying(`${file}: the line at byte ${byte}: a line longer`),
+          );
+        }
+      }
+      if (!bad) assert.equal(read().length, lines.length);
+      else assert.throws(read, saying(`${file}:${bad}: a line longer than ${most} bytes`));
+    }
+  }
+  // a stream with no newline at all ends in an error, not at memory's end
+  assert.throws(
+    () => [...fileLines("/dev/zero", { maxLineBytes: 2 ** 20 })],
+    saying("/dev/zero:1: a line longer than 1 MiB"),
+  );
+});
+
+const saying = (text: string) => (e: unknown) => e instanceof InputError && e.message.includes(text);
+
 Deno.test("fileLines and checkNotFolder: a folder is refused as one, naming it (it was EISDIR mid-read)", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-lines-"));
   for (const read of [() => [...fileLines(dir)], () => checkNotFolder(dir)]) {
