@@ -43,7 +43,8 @@ import { taskSpec } from "../tasks/registry.ts";
 import { checkRunFolder, readRunJson, RunDir } from "../harness/bench/rundir.ts";
 import { costModel } from "../harness/bench/calibrate.ts";
 import { greedyNote, report } from "../harness/report/report.ts";
-import { execute, exitInterrupted, onInterrupt } from "../harness/bench/execute.ts";
+import { execute } from "../harness/bench/execute.ts";
+import { exitInterrupted, onInterrupt } from "../harness/bench/interrupt.ts";
 import { finisherTokensOf, type Job, jobOf, keyOf, loadJobs } from "../harness/bench/jobs.ts";
 import { benchCache } from "../harness/bench/kv_sizing.ts";
 import { checkContext } from "../harness/bench/context_check.ts";
@@ -245,13 +246,11 @@ export async function bench(args: string[]): Promise<void> {
     planned: jobs.map(keyOf),
   });
   // Ctrl-C (or SIGTERM, SIGHUP) before the runs (calibrating) or after them (the report): the lock goes, and the
-  // line says where things stand; while the runs go, execute() says it with this invocation's throughput.
-  const listen = () =>
-    onInterrupt((signal) => {
-      dir.close();
-      exitInterrupted(dir.done.size, jobs.length, out, signal);
-    });
-  let stopListening = listen();
+  // line says where things stand; while the runs go, execute()'s handler says it with this invocation's throughput.
+  const stopListening = onInterrupt((signal) => {
+    dir.close();
+    exitInterrupted(dir.done.size, jobs.length, out, signal);
+  });
   const machine = machineName(here.machine), timedOn = calibratedOn(dir.meta());
   if (dir.meta().cost_model && timedOn !== machine) {
     console.error(
@@ -270,29 +269,24 @@ export async function bench(args: string[]): Promise<void> {
     if (pending.length) {
       using cache = benchCache(engine, spec, pending, solver);
       const cost = await costModel(dir, engine, cache, spec, pending.length, { ...sampling, suppress: [] }, machine);
-      stopListening();
-      try {
-        await execute({
-          engine,
-          cache,
-          dir,
-          cost,
-          solver,
-          concurrency: spec.concurrency,
-          jobs,
-          pending,
-          out,
-          live,
-          code,
-        });
-      } finally {
-        stopListening = listen();
-      }
+      await execute({
+        engine,
+        cache,
+        dir,
+        cost,
+        solver,
+        concurrency: spec.concurrency,
+        jobs,
+        pending,
+        out,
+        live,
+        code,
+      });
     }
     const files = await report(out, spec, dir.records(), dir.meta());
     console.error(`bench: wrote ${files.join(", ")} in ${out}`);
   } finally {
-    stopListening();
+    await stopListening();
     dir.close();
     await code?.close();
   }

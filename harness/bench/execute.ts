@@ -1,6 +1,7 @@
 /**
  * The bench's runs: the pending jobs through the scheduler, each record graded and written as its run ends,
- * with progress, the live viewer's feed, Ctrl-C (and SIGTERM, SIGHUP), and this invocation's throughput in run.json.
+ * with progress, the live viewer's feed, Ctrl-C (and SIGTERM, SIGHUP: interrupt.ts), and this invocation's
+ * throughput in run.json.
  */
 import type { KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
@@ -15,6 +16,7 @@ import { type MakeSolver, runJobs } from "../generation/schedule.ts";
 import type { Solver } from "../generation/solver.ts";
 import { costOf, costWarning, type Invocation, PassLog } from "./timing.ts";
 import { oneLine } from "../../engine/errors.ts";
+import { exitInterrupted, onInterrupt } from "./interrupt.ts";
 
 /** Who watches runs as they go (the live viewer's tap): each run's start, every pass, each run's end. */
 export interface RunWatcher {
@@ -101,7 +103,7 @@ export async function execute(o: {
     // Every record being graded lands (or fails) before the pool closes; the first failure is the run's.
     await Promise.all(writes);
     failed ||= lost !== undefined;
-    stopListening();
+    await stopListening();
     bar.update(finished, log.passes / ((performance.now() - t0) / 1000));
     bar.stop();
     pool.close();
@@ -120,27 +122,4 @@ export async function execute(o: {
   }
   if (lost) throw lost.error;
   if (unsaid) throw unsaid.error;
-}
-
-/**
- * The signals that stop a bench as Ctrl-C does: SIGTERM is how a scheduler or a container stops it (a Slurm
- * time limit, scancel, timeout, docker stop), SIGHUP a closed terminal; each would otherwise kill it unrecorded,
- * its lock left and its invocation unsaid (which solo-check needs). Their numbers give the exit status (128 + n).
- */
-const STOPS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
-export type Stop = keyof typeof STOPS;
-
-/** Calls `stop` on any of them; returns the function that stops listening. */
-export function onInterrupt(stop: (signal: Stop) => void): () => void {
-  const listeners = (Object.keys(STOPS) as Stop[]).map((signal) => [signal, () => stop(signal)] as const);
-  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-  return () => {
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-  };
-}
-
-/** Ctrl-C's last line, wherever the bench is (calibrating, running, reporting), and its exit status. */
-export function exitInterrupted(done: number, planned: number, out: string, signal: Stop): never {
-  console.error(`\nbench: interrupted; ${done} of ${planned} records are in ${out}: the same command resumes there`);
-  Deno.exit(128 + STOPS[signal]);
 }
