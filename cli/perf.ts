@@ -43,7 +43,9 @@ const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu
   --allow-long-context: contexts past the model's max_position_embeddings timed too (a pass's time does not
   depend on its positions: a small shape can stand in at the paper's contexts)
        deno task perf --code-grading [--model …] [--device …] [--seconds 10]
-  programs graded per second (sandboxed and not), and the engine's passes per second with and without grading`;
+  programs graded per second (sandboxed and not), and the engine's passes per second with and without grading
+       deno task perf --viewer [--records 1000,20000] [--chromium /usr/bin/chromium] [--json FILE]
+  how fast the viewer lists a run's records, measures its traces and opens one record, in a headless browser`;
 
 export const OPTIONS = {
   model: { type: "string", default: "random:qwen2.5-0.5b" },
@@ -59,26 +61,53 @@ export const OPTIONS = {
   "code-grading": { type: "boolean" },
   "allow-long-context": { type: "boolean" },
   seconds: { type: "string" },
+  viewer: { type: "boolean" },
+  records: { type: "string" },
+  chromium: { type: "string" },
 } as const;
 
 async function main() {
   const { values } = parseFlags(OPTIONS, USAGE);
   // before any work: "" and the paths Deno will not look at, naming the flag
-  checkPathFlags(values, { model: "model folder, hub id or random:SHAPE", json: "file" });
+  checkPathFlags(values, { model: "model folder, hub id or random:SHAPE", json: "file", chromium: "file" });
   // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
   // would exit 0 and write nothing)
-  const mode = values["paper-table"] ? "--paper-table" : values["code-grading"] ? "--code-grading" : "";
-  check(!(values["paper-table"] && values["code-grading"]), "--paper-table and --code-grading: one at a time");
+  const modes = (["paper-table", "code-grading", "viewer"] as const).filter((m) => values[m]).map((m) => `--${m}`);
+  check(modes.length <= 1, `${modes.join(" and ")}: one at a time`);
+  const mode = modes[0] ?? "";
   const own: Record<string, string[]> = {
     "": ["workers", "context", "iterations", "json", "skip-engine", "skip-harness"],
     "--paper-table": ["iterations"],
     "--code-grading": ["seconds"],
+    "--viewer": ["records", "chromium", "json"],
   };
-  for (const flag of ["workers", "context", "iterations", "json", "skip-engine", "skip-harness", "seconds"]) {
+  const flags = [
+    "workers",
+    "context",
+    "iterations",
+    "json",
+    "skip-engine",
+    "skip-harness",
+    "seconds",
+    "records",
+    "chromium",
+  ];
+  for (const flag of flags) {
     check(
       values[flag as keyof typeof values] === undefined || own[mode].includes(flag),
-      `--${flag} does not apply ${mode ? `to ${mode}` : "without --code-grading"}`,
+      `--${flag} does not apply ${
+        mode ? `to ${mode}` : `without ${Object.keys(own).filter((m) => own[m].includes(flag)).join(" or ")}`
+      }`,
     );
+  }
+  if (values.viewer) {
+    const sizes = list(values.records ?? "1000,20000", "records");
+    checkOutputFiles({ "--json": values.json });
+    // loaded here alone: the GPU machines' perf runs carry no browser library
+    const { viewerPerf } = await import("../harness/perf/viewer.ts");
+    const timings = await viewerPerf(sizes, values.chromium ?? "/usr/bin/chromium");
+    if (values.json) replaceFile(values.json, JSON.stringify({ viewer: timings }, null, 1));
+    return;
   }
   const iterations = parseInteger(values.iterations ?? "8", "--iterations", 1);
   if (values["paper-table"]) return void await paperTable(values, iterations);

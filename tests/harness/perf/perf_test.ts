@@ -1,6 +1,6 @@
 /** deno task perf: its flags, its refusals, and the harness-overhead table. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
@@ -19,6 +19,7 @@ async function perf(...args: string[]) {
       "--allow-env",
       "--allow-sys",
       "--allow-run",
+      "--allow-net=127.0.0.1,localhost",
       PERF,
       ...args,
     ],
@@ -49,6 +50,14 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       [["--skip-engine"], /^error: --skip-engine and --skip-harness: nothing left to measure\n$/],
       [["--paper-table", "--json", "x.json"], /^error: --json does not apply to --paper-table\n$/],
       [["--paper-table", "--code-grading"], /^error: --paper-table and --code-grading: one at a time\n$/],
+      [["--viewer", "--code-grading"], /^error: --code-grading and --viewer: one at a time\n$/],
+      [["--records", "10"], /^error: --records does not apply without --viewer\n$/],
+      [["--viewer", "--workers", "2"], /^error: --workers does not apply to --viewer\n$/],
+      [["--viewer", "--records", "0"], /^error: --records: expected comma-separated positive integers; in "0"/],
+      [
+        ["--viewer", "--chromium", "/nonexistent/chromium"],
+        /^error: --chromium \/nonexistent\/chromium: no browser there/,
+      ],
       // the paper's 16k contexts past the demo model's 2048 positions: refused before any timing, not a stack trace
       [
         ["--paper-table", "--model", "engine/models/hogwild-demo"],
@@ -56,7 +65,7 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       ],
     ] as const
   ) {
-    const r = await perf(...args, ...(args[0] === "--paper-table" ? [] : ["--skip-harness"]));
+    const r = await perf(...args, ...(args[0] === "--paper-table" || args[0] === "--viewer" ? [] : ["--skip-harness"]));
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
@@ -152,4 +161,22 @@ Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's
     assert.equal(denseBytes({ ...moe, dtype }, "cpu"), 4, dtype);
   }
   assert.equal(denseBytes({ ...moe, dtype: "BF16" }, "cpu"), 2);
+});
+
+const CHROMIUM = Deno.env.get("HOGWILD_CHROMIUM") ?? "/usr/bin/chromium";
+
+Deno.test({
+  name: "perf --viewer: the Records tab's times for sample runs of each size, as a table and in --json",
+  ignore: !existsSync(CHROMIUM), // browser_test.ts says how to install one
+  fn: async () => {
+    const json = join(mkdtempSync(join(tmpdir(), "hogwild-perf-")), "viewer.json");
+    const r = await perf("--viewer", "--records", "30,90", "--chromium", CHROMIUM, "--json", json);
+    assert.equal(r.code, 0, r.stderr);
+    for (const n of [30, 90]) assert.match(r.stdout, new RegExp(`^\\| ${n}( \\| \\d+){4} \\|$`, "m"));
+    const { viewer } = JSON.parse(readFileSync(json, "utf8"));
+    assert.deepEqual(viewer.map((t: { records: number }) => t.records), [30, 90]);
+    for (const t of viewer) {
+      assert.ok(t.list_ms > 0 && t.measured_ms >= t.list_ms && t.record_ms > 0, JSON.stringify(t));
+    }
+  },
 });

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
  * The viewer in a real headless browser (Debian's chromium through puppeteer-core): runs, records, worker
- * columns (a LeaP run's whole text once, its inserted steps marked), the pass slider, injection strings shown as text, live passes from a running bench, and how fast
- * 1,000 records open. Screenshots go to .test-results/viewer/. Without chromium the tests are skipped with one
+ * columns (a LeaP run's whole text once, its inserted steps marked), the pass slider, injection strings shown as
+ * text, live passes from a running bench, and 1,000 records listed (how fast: deno task perf --viewer). Screenshots go to .test-results/viewer/. Without chromium the tests are skipped with one
  * line saying how to install it (CI installs it).
  */
 import assert from "node:assert/strict";
@@ -295,26 +295,28 @@ browserTest(
   },
 );
 
-browserTest("viewer: 1,000 records open in under 2 s, a record in under 200 ms", async (browser) => {
-  const { dir } = writeRun(334); // 1,002 records
-  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
-  try {
-    const page = await browser.newPage();
-    const t0 = performance.now();
-    await page.goto(`${viewer.url}#run=0&tab=records`);
-    await page.waitForFunction(() => document.querySelectorAll(".record-row").length === 1002, { timeout: 10_000 });
-    const list = performance.now() - t0;
-    // the record page, as a user opens it: a click (the second record, not yet read)
-    await page.evaluate(() => (document.querySelectorAll(".record-row")[1] as HTMLElement).click());
-    await page.waitForFunction(() => document.body.dataset.recordMs !== undefined, { timeout: 10_000 });
-    const record = Number(await page.evaluate(() => document.body.dataset.recordMs));
-    console.log(`1,002 records listed in ${list.toFixed(0)} ms; a record opened in ${record.toFixed(0)} ms`);
-    assert.ok(list < 2000, `the list took ${list} ms`);
-    assert.ok(record < 200, `the record took ${record} ms`);
-  } finally {
-    await viewer.close();
-  }
-});
+browserTest(
+  "viewer: 1,000 records are listed, and a click opens one (how fast: deno task perf --viewer)",
+  async (browser) => {
+    const { dir } = writeRun(334); // 1,002 records
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${viewer.url}#run=0&tab=records`);
+      await page.waitForFunction(() => document.querySelectorAll(".record-row").length === 1002, { timeout: 30_000 });
+      // the record page, as a user opens it: a click (the second record, not yet read)
+      await page.evaluate(() => (document.querySelectorAll(".record-row")[1] as HTMLElement).click());
+      await page.waitForFunction(() => document.body.dataset.recordMs !== undefined, { timeout: 30_000 });
+      // rows are listed problem by problem, three methods each: the second is problem 0's second method
+      assert.equal(
+        await page.$eval("#record-title", (e) => e.textContent),
+        "synthetic · synthetic-0 · hogwild:3:contiguous · seed 1",
+      );
+    } finally {
+      await viewer.close();
+    }
+  },
+);
 
 browserTest("viewer: a list past 2,000 records says how many it lists and lists more on request", async (browser) => {
   const { dir, records } = writeRun(670); // 2,010 records
