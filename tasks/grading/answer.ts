@@ -101,8 +101,12 @@ const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|`
   // "Final answer 42." / "Final answer $-3$": a number ending the sentence, or math (not "final answer 12 against…")
   String.raw`[ \t]+(?=\$|-?\d[\d,.]*[ \t]*(?:\.(?:\s|$)|\r?\n|$)))`;
 // An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic); an
-// escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math.
-const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$)`;
+// escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math. It ends its sentence, or where the
+// value it is set against begins (`The answer is 5, not 6.`: CONTRAST).
+const CONTRAST_START = String.raw`,?[ \t]+(?:and[ \t]+|but[ \t]+)?not[ \t]+(?=\$|-?\d|\\)`;
+const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$|${CONTRAST_START})`;
+// The value an answer is set against, right after it: its "not" refutes that value, not the answer.
+const CONTRAST = new RegExp(String.raw`^\$?${CONTRAST_START}(?:\$[^$\n]*\$|[^\s.,;]+)`);
 const FINAL = new RegExp(BEGUN + String.raw`[:\s*]*` + ANSWER, "gid");
 
 // Each phrase's group 1 (or 2) is the answer; the answer written last wins, whatever its phrase ("Final answer:
@@ -139,7 +143,7 @@ const HYPOTHESIS = /(?:\b(?:suppose|supposing|assume|assuming)\b[^.!?\n]*|\b(?:i
 function stands(text: string, from: number, start: number, end: number): boolean {
   const sentence = /^[^\n]*?(?:[.!?](?=\s|$)|\n|$)/.exec(text.slice(start))![0];
   return !HYPOTHESIS.test(text.slice(Math.max(0, from - 300), from)) && !sentence.endsWith("?") &&
-    !REFUTED.test(text.slice(end));
+    !REFUTED.test(text.slice(end).replace(CONTRAST, ""));
 }
 // A phrase's answer is a value: a digit, math or a bracket in it, or a few words ("yes", "Evelyn"); never a
 // sentence such as "This answer is consistent with all the constraints".

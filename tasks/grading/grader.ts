@@ -47,7 +47,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/13";
+export const GRADER_VERSION = "hogwild-grader/14";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

@@ -486,6 +486,25 @@ for (const [a, b] of [["12", "13"], ["45", "2025"], ["-3", "3"]]) {
   add("phrase_order", `The answer is ${b}. Final answer: ${a}`, a, FREE, "the final answer written last");
 }
 
+// ---------- free text: an answer set against another ("5, not 6"): the first is the answer ----------
+
+for (const [a, b] of [["5", "6"], ["12", "21"], ["-3", "3"], ["\\frac{1}{2}", "2"], ["2024", "2025"]]) {
+  for (
+    const text of [
+      `The answer is ${a}, not ${b}.`,
+      `So the answer is ${a} and not ${b}.`,
+      `The final answer is $${a}$, not $${b}$.`,
+      `Final answer: ${a}, but not ${b}.`,
+    ]
+  ) {
+    add("contrast", text, a, FREE, "the answer, then the value it is not");
+    add("contrast", text, b, MISS, "the value it is not");
+  }
+  add("contrast", `The answer is not ${a}.`, a, MISS, "a value denied");
+  add("contrast", `The answer is ${a}, not the ${b} we found before.`, b, MISS, "the earlier value denied");
+  add("contrast", `The answer is ${a}. Not ${b}.`, b, MISS, "a value denied in the next sentence");
+}
+
 Deno.test(`the grader on free text and issue #28's forms: ${CASES.length} generated cases, both verdicts`, () => {
   const by = Map.groupBy(CASES, (c) => c.family);
   for (const [family, cases] of by) {
