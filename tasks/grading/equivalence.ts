@@ -956,7 +956,7 @@ function choicesNamed(s: string): Set<string> {
  * A label as the name it gives: braces, spaces and bars away, `m\angle` as `\angle`, `\overline{AB}` as `AB`, a
  * segment or an angle read either way (`BA` is `AB`, `\angle CBA` is `\angle ABC`).
  */
-function labelName(label: string): string {
+export function labelName(label: string): string {
   const t = label.replace(/\\overline\{([^{}]*)\}/, "$1").replace(/^m(?=\\angle)/, "").replace(/[{}|\s]/g, "")
     .replace(/_\\/g, "_");
   const m = /^(\\angle)?([A-Z]{2,3})$/.exec(t);
@@ -1005,7 +1005,7 @@ function labelNames(s: string): Set<string> {
 const DEPENDENT = /^(?:y|[a-zA-Z]\([a-z]\))$/;
 
 /** One name, or one with a subscript or prime the other lacks (`m` and `m_{\max}`; never `x_1` and `x_2`). */
-function sameName(a: string, b: string): boolean {
+export function sameName(a: string, b: string): boolean {
   const base = (x: string) => x.replace(/(?:_.*|'+)$/, "");
   return a === b || (base(a) === base(b) && (a === base(a) || b === base(b)));
 }

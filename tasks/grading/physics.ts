@@ -24,7 +24,7 @@
  * a product, degrees braced `^{\circ}` in the gold, `\,` ending the box, pi grouped otherwise, `\sqrt{L}/\sqrt{g}`
  * as `\sqrt{L/g}`, `\exp(x)` as `e^{x}`, `\sqrt 2` without braces.
  */
-import { constantValue, equivalent, type Mode, normalize, splitTop } from "./equivalence.ts";
+import { constantValue, equivalent, labelName, type Mode, normalize, sameName, splitTop } from "./equivalence.ts";
 
 /** The judge's data for one problem, as the gold text carries it. */
 export interface PhysicsGold {
@@ -104,13 +104,28 @@ const balanced = (s: string) => s.split("{").length === s.split("}").length;
 // A name on the left of `=` (`v`, `E_{k}`, `\Delta p`, `I_{\max}`): a label, not an equation's side.
 const NAME = /^[\s\\a-zA-Z_{}'0-9()]*[a-zA-Z][\s\\a-zA-Z_{}'0-9()]*$/;
 
+/** A labelled answer's name and value (`v = \sqrt{2gh}`: v and `\sqrt{2gh}`); undefined where no name labels it. */
+function labelled(s: string): { name: string; value: string } | undefined {
+  const sides = s.split("=");
+  return sides.length === 2 && NAME.test(sides[0]) ? { name: labelName(sides[0]), value: sides[1].trim() } : undefined;
+}
+
 /**
  * A labelled answer's value (`v = \sqrt{2gh}` is `\sqrt{2gh}`). The judge takes the right side of any `=`, so that
  * it read `1` as the equation `x^2+y^2=1`; here only a name on the left is a label.
  */
 function unlabel(s: string): string {
-  const sides = s.split("=");
-  return sides.length === 2 && NAME.test(sides[0]) ? sides[1].trim() : s;
+  return labelled(s)?.value ?? s;
+}
+
+/**
+ * Whether both answers carry labels that name other things (`a = 7` against `b = 7`, `F_{x}` against `F_{y}`): then
+ * they differ, whatever the values (the judge compares two labelled answers as equations: `a - 7` is not `b - 7`).
+ * One name and the same with a subscript or prime it lacks are one name, as the maths grader reads them.
+ */
+function otherLabels(pred: string, gold: string): boolean {
+  const a = labelled(pred)?.name, b = labelled(gold)?.name;
+  return a !== undefined && b !== undefined && !sameName(a, b);
 }
 
 /** A number as the judge reads one: a constant's value (`3.0 \times 10^{8}`, `\frac{16}{25}`), label read away. */
@@ -141,6 +156,7 @@ function itemEqual(
   const { tolerance, percent, mode } = o;
   const p = tidy(pred), q = tidy(gold);
   if (p !== "" && p === q) return true;
+  if (otherLabels(mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p, q)) return false;
   const gv = numberIn(q);
   if (gv !== undefined) {
     // Leniently the problem's own unit goes first; the maths grader's clean-up may help read the number, but

@@ -273,3 +273,36 @@ Deno.test("physics: a percent is read on the gold's scale: the unit % makes the 
   }
   assert.deepEqual(wrong, []);
 });
+
+/** Both verdicts of a box against a physics gold. */
+function both(pred: string, gold: { answer: string; error?: string; unit?: string }): [boolean, boolean] {
+  const g = grade(`So the final answer is $\\boxed{${pred}}$.`, [physicsGold(gold)]);
+  return [g.equal_strict, g.equal_lenient];
+}
+
+/** The cases whose verdicts (both modes alike) are not the expected one. */
+function misses(cases: [string, { answer: string; error?: string; unit?: string }, boolean][]): string[] {
+  return cases.filter(([pred, gold, right]) => both(pred, gold).some((v) => v !== right))
+    .map(([pred, gold, right]) => `${pred} against ${JSON.stringify(gold)}: ${both(pred, gold)}, should be ${right}`);
+}
+
+// names as labels: a letter, a Greek letter, with a subscript, a prime, a \Delta
+const NAMES = ["a", "T", "F_{x}", "v_0", "\\theta", "T'", "E_{k}", "\\Delta p", "I_{\\max}", "\\omega_{L}"];
+
+Deno.test("physics: labels on both sides must name the same thing (swapped labelled values are wrong)", () => {
+  const cases: [string, { answer: string }, boolean][] = [];
+  NAMES.forEach((a, i) => {
+    const b = NAMES[(i + 3) % NAMES.length], x = 2 + i, y = 7 + 2 * i;
+    const gold = { answer: `${a} = ${x}, ${b} = ${y}` };
+    cases.push([`${a} = ${y}, ${b} = ${x}`, gold, false]); // the values swapped under their names
+    cases.push([`${b} = ${y}, ${a} = ${x}`, gold, true]); // another order, each under its name
+    cases.push([`${a}=${x}, ${b}=${y}`, gold, true]);
+    cases.push([`${y}, ${x}`, gold, true]); // no labels: any order, as the judge
+    cases.push([`${b} = ${x}`, { answer: `${a} = ${x}` }, false]); // one value under another name
+    cases.push([`${b} = ${x}`, { answer: `${x}` }, true]); // a label on one side only
+    cases.push([`${x}`, { answer: `${a} = ${x}` }, true]);
+    cases.push([`${b} = \\sqrt{2 g h}`, { answer: `${a} = \\sqrt{2 g h}` }, false]);
+    cases.push([`${a} = \\sqrt{2 g h}`, { answer: `${a} = \\sqrt{2 g h}` }, true]);
+  });
+  assert.deepEqual(misses(cases), []);
+});
