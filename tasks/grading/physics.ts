@@ -17,7 +17,8 @@
  * docs/tasks-and-grading.md. Stricter than the judge: without an `error`, numbers are compared relatively
  * (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8 equal; x100 and /100
  * only the way a percent sign was written (the judge tries both on every number: 60 matched a gold 0.6); only a name
- * on the left of `=` is a label (the judge took 1 for the equation x^2+y^2=1). Otherwise: each gold answer keeps its
+ * (a symbol, `v_0`, `F_{x}`, `\theta`, `T'`) on the left of `=` is a label (the judge took 1 for the equation
+ * x^2+y^2=1, x y = 1 or 2 x = 1), and labels on both sides name the same thing. Otherwise: each gold answer keeps its
  * own `error` (the judge gives the errors to the model's answers in the model's order). More lenient, right on the
  * merits: equations equal up to any constant factor (the judge wants an integer), and where the judge's parsing
  * fails: `\%` a percent sign (the judge drops the `%` alone and reads nothing of `60\`), Python's `3.0e8`, `m(...)`
@@ -101,8 +102,17 @@ const letters = (s: string) => s.replace(/\\[a-zA-Z]+/g, "").replace(/[^a-zA-Z]/
 
 const balanced = (s: string) => s.split("{").length === s.split("}").length;
 
-// A name on the left of `=` (`v`, `E_{k}`, `\Delta p`, `I_{\max}`): a label, not an equation's side.
-const NAME = /^[\s\\a-zA-Z_{}'0-9()]*[a-zA-Z][\s\\a-zA-Z_{}'0-9()]*$/;
+// A name on the left of `=`: a symbol (a letter, a Greek letter, an accented one: `\vec{v}`), `\Delta` before it
+// or not, with a subscript, a prime or a star (`v`, `v_{0}`, `E_{k}`, `\Delta p`, `I_{\max}`, `T'`): a label. A
+// product, a fraction, a root or a number (`x y`, `\frac{x}{y}`, `\sqrt{x}`, `2 x`) is an equation's side.
+const GREEK = "alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|pi|" +
+  "varpi|rho|varrho|sigma|varsigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Pi|Sigma|" +
+  "Upsilon|Phi|Psi|Omega|ell|hbar";
+const SYMBOL = String.raw`(?:[a-zA-Z]|\\(?:${GREEK})(?![a-zA-Z]))`;
+const NAME = new RegExp(
+  String.raw`^\s*(?:\\Delta\s*)?(?:${SYMBOL}|\\(?:vec|bar|hat|dot|ddot|tilde|overline)\{\s*${SYMBOL}\s*\})` +
+    String.raw`(?:\s*_(?:\{(?:[^{}]|\{[^{}]*\})*\}|[a-zA-Z0-9]))?(?:'+|\^\{?\*\}?)?\s*$`,
+);
 
 /** A labelled answer's name and value (`v = \sqrt{2gh}`: v and `\sqrt{2gh}`); undefined where no name labels it. */
 function labelled(s: string): { name: string; value: string } | undefined {
@@ -169,10 +179,11 @@ function itemEqual(
   // Strictly, the asked unit inside the box is letters the gold does not have (the judge's verdict: not equal).
   if (mode === "strict" && withoutUnit(p, g.unit) !== undefined && withoutUnit(q, g.unit) === undefined) return false;
   const bare = mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p;
-  // An equation against an equation as such; otherwise a label on either side is read away, as the judge does.
-  return bare.includes("=") && q.includes("=")
-    ? equivalent(bare, q, mode)
-    : equivalent(unlabel(bare), unlabel(q), mode);
+  // An equation against an equation as such; otherwise a label (a name) on either side is read away, as the judge
+  // does, and an equation left on one side only is no value of the other (`x y = 1` is not 1).
+  if (bare.includes("=") && q.includes("=")) return equivalent(bare, q, mode);
+  const a = unlabel(bare), b = unlabel(q);
+  return a.includes("=") === b.includes("=") && equivalent(a, b, mode);
 }
 
 /** An answer of several: its text (no percent sign) and whether it wrote one. */

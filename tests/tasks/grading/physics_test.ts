@@ -306,3 +306,20 @@ Deno.test("physics: labels on both sides must name the same thing (swapped label
   });
   assert.deepEqual(misses(cases), []);
 });
+
+Deno.test("physics: only a name labels a value; a product, a fraction, a root or a number on the left is an equation's side", () => {
+  const cases: [string, { answer: string }, boolean][] = [];
+  const sides = ["x y", "2 x", "\\frac{x}{y}", "\\sqrt{x}", "\\sqrt{9}", "x^{2}", "m g", "a + b", "3", "\\sin x"];
+  [1, 2, 5, 30].forEach((v, i) => {
+    for (const side of sides) {
+      cases.push([`${v}`, { answer: `${side} = ${v}` }, false]);
+      cases.push([`${side} = ${v}`, { answer: `${v}` }, false]);
+    }
+    for (const name of NAMES) {
+      cases.push([`${v}`, { answer: `${name} = ${v}` }, true]);
+      cases.push([`${name} = ${v}`, { answer: `${v}` }, true]);
+      cases.push([`${name} = ${v + 1 + i}`, { answer: `${v}` }, false]);
+    }
+  });
+  assert.deepEqual(misses(cases), []);
+});
