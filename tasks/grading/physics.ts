@@ -5,7 +5,7 @@
  *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
  *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
  *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
- *    absolutely (|a - b| <= 1.01 error, as the judge); a percent sign also lets /100 or x100 match, the answer read
+ *    absolutely (|a - b| <= 1.01 error, as the judge), in a tuple or an interval element by element; a percent sign also lets /100 or x100 match, the answer read
  *    on the gold's scale, whose `error` it is; the problem's unit % makes the gold a percentage;
  *  - expressions and equations: the project's symbolic equivalence (labels such as `v =` read away, equations up
  *    to a constant factor);
@@ -156,6 +156,38 @@ function numbersMatch(gold: number, pred: number, tolerance: number | undefined,
   return readings.some((p) => Math.abs(gold - p) <= limit);
 }
 
+/** A tuple or an interval's part: its brackets and its elements. */
+interface Bracketed {
+  open: string;
+  close: string;
+  items: string[];
+}
+
+/** Brackets that close what they open, never below the top: `1, 2` is, `1) + (2` is not. */
+function nested(s: string): boolean {
+  let depth = 0;
+  for (const c of s) {
+    depth += "([{".includes(c) ? 1 : ")]}".includes(c) ? -1 : 0;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/**
+ * A tuple or an interval (`(2.0, 3.0)`, `[1.2, 3.4)`), or intervals joined by `\cup`, part by part; undefined for any
+ * other answer. The judge compares such answers element by element within the `error`, the brackets alike.
+ */
+function bracketed(s: string): Bracketed[] | undefined {
+  const parts = (splitTop(s, "\\cup") ?? [s]).map((x) => /^([([])(.*)([)\]])$/s.exec(x.trim()));
+  if (parts.some((m) => !m || !nested(m[2]))) return undefined;
+  const read = parts.map((m) => ({
+    open: m![1],
+    close: m![3],
+    items: (splitTop(m![2]) ?? [m![2]]).map((x) => x.trim()),
+  }));
+  return read.every((r) => r.items.length >= 2) ? read : undefined;
+}
+
 /** One gold answer against one predicted answer, with the gold's tolerance. */
 function itemEqual(
   pred: string,
@@ -167,6 +199,15 @@ function itemEqual(
   const p = tidy(pred), q = tidy(gold);
   if (p !== "" && p === q) return true;
   if (otherLabels(mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p, q)) return false;
+  // A tuple or an interval with an `error`: element by element, each number within it, the brackets alike.
+  const gs = tolerance === undefined ? undefined : bracketed(q), ps = gs && bracketed(p);
+  if (gs && ps) {
+    return gs.length === ps.length && gs.every((a, i) => {
+      const b = ps[i];
+      return a.open === b.open && a.close === b.close && a.items.length === b.items.length &&
+        a.items.every((x, j) => itemEqual(b.items[j], x, g, o));
+    });
+  }
   const gv = numberIn(q);
   if (gv !== undefined) {
     // Leniently the problem's own unit goes first; the maths grader's clean-up may help read the number, but

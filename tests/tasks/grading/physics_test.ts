@@ -323,3 +323,42 @@ Deno.test("physics: only a name labels a value; a product, a fraction, a root or
   });
   assert.deepEqual(misses(cases), []);
 });
+
+Deno.test("physics: the error holds inside tuples and intervals, element by element, the brackets alike", () => {
+  const cases: [string, { answer: string; error?: string }, boolean][] = [];
+  const num = (x: number) => String(Number(x.toPrecision(12)));
+  const brackets = [["(", ")"], ["[", "]"], ["(", "]"], ["[", ")"]];
+  for (const [xs, e] of [[[2, 3], 0.1], [[1.2, 3.4], 0.1], [[2000, 3, -40], 20], [[0.5, 0.75], 0.01]] as const) {
+    for (const [open, close] of brackets.slice(0, xs.length === 3 ? 2 : 4)) {
+      const box = (ys: readonly number[], o = open, c = close) => `${o}${ys.map(num).join(", ")}${c}`;
+      const gold = { answer: box(xs.map((x) => x)), error: String(e) };
+      cases.push([box(xs), gold, true]);
+      xs.forEach((_, i) => {
+        const off = (k: number) => xs.map((x, j) => j === i ? x + k * e : x);
+        cases.push([box(off(0.5)), gold, true], [box(off(-0.9)), gold, true]);
+        cases.push([box(off(2)), gold, false], [box(off(-1.5)), gold, false]);
+      });
+      // other brackets, another count: never, within the error or not
+      cases.push([box(xs, open === "(" ? "[" : "("), gold, false]);
+      cases.push([box([...xs, xs[0]]), gold, false], [box(xs.slice(1)), gold, false]);
+    }
+  }
+  // scientific notation in the gold
+  const sci = { answer: "(2.0 \\times 10^{3}, 3.0)", error: "20" };
+  cases.push(["(2010, 3)", sci, true], ["(1985, 3.1)", sci, true], ["(2030, 3)", sci, false], [
+    "(2010, 33)",
+    sci,
+    false,
+  ]);
+  // an interval's union, part by part
+  const union = { answer: "(-\\infty, -1.0] \\cup [1.0, \\infty)", error: "0.1" };
+  cases.push(["(-\\infty, -1.05] \\cup [0.95, \\infty)", union, true], [
+    "(-\\infty, -1.5] \\cup [1, \\infty)",
+    union,
+    false,
+  ]);
+  // one error of several: the tuple's own
+  const two = { answer: "(1.0, 2.0), 5", error: "0.1,1" };
+  cases.push(["5.5, (1.05, 2)", two, true], ["(1.05, 2), 5.5", two, true], ["(1.5, 2), 5", two, false]);
+  assert.deepEqual(misses(cases), []);
+});
