@@ -5,8 +5,9 @@
  *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
  *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
  *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
- *    absolutely (|a - b| <= 1.01 error, as the judge), in a tuple or an interval element by element; a percent sign also lets /100 or x100 match, the answer read
- *    on the gold's scale, whose `error` it is; the problem's unit % makes the gold a percentage;
+ *    absolutely (|a - b| <= 1.01 error, as the judge), in a tuple or an interval element by element; a percent
+ *    sign in the answer is /100 (never also as written: 0.5% is not 0.5), in the gold it lets x100 match, the
+ *    answer read on the gold's scale, whose `error` it is; the problem's unit % makes the gold a percentage;
  *  - expressions and equations: the project's symbolic equivalence (labels such as `v =` read away, equations up
  *    to a constant factor);
  *  - units: the judge asks for the unit outside the box and never converts one: strictly, a number that carries a
@@ -150,9 +151,10 @@ type Percent = "pred" | "gold" | undefined;
 function numbersMatch(gold: number, pred: number, tolerance: number | undefined, percent: Percent): boolean {
   const limit = SLACK * (tolerance ?? (RELATIVE * Math.abs(gold) || RELATIVE));
   // The answer is read on the gold's scale, as the judge scales the model's number: the `error` is the gold's (a
-  // gold 35% with error 1 is 34% to 36%, never any fraction within 1 of 0.35). The number as written stays a
-  // reading, as the unit is written after the box.
-  const readings = percent === "pred" ? [pred, pred / 100] : percent === "gold" ? [pred, pred * 100] : [pred];
+  // gold 35% with error 1 is 34% to 36%, never any fraction within 1 of 0.35). A percent sign in the answer is
+  // /100, never the number as written (0.5% is not 0.5); an answer without one against a percentage may be its
+  // number (the unit is written after the box) or the fraction.
+  const readings = percent === "pred" ? [pred / 100] : percent === "gold" ? [pred, pred * 100] : [pred];
   return readings.some((p) => Math.abs(gold - p) <= limit);
 }
 
@@ -197,7 +199,8 @@ function itemEqual(
 ): boolean {
   const { tolerance, percent, mode } = o;
   const p = tidy(pred), q = tidy(gold);
-  if (p !== "" && p === q) return true;
+  // alike but for a percent sign the answer alone writes: not alike (5% is not 5)
+  if (p !== "" && p === q && percent !== "pred") return true;
   if (otherLabels(mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p, q)) return false;
   // A tuple or an interval with an `error`: element by element, each number within it, the brackets alike.
   const gs = tolerance === undefined ? undefined : bracketed(q), ps = gs && bracketed(p);
@@ -224,7 +227,9 @@ function itemEqual(
   // does, and an equation left on one side only is no value of the other (`x y = 1` is not 1).
   if (bare.includes("=") && q.includes("=")) return equivalent(bare, q, mode);
   const a = unlabel(bare), b = unlabel(q);
-  return a.includes("=") === b.includes("=") && equivalent(a, b, mode);
+  // a percent sign the answer alone writes is /100 here too
+  const scaled = percent === "pred" && !a.includes("=") ? `\\frac{${a}}{100}` : a;
+  return a.includes("=") === b.includes("=") && equivalent(scaled, b, mode);
 }
 
 /** An answer of several: its text (no percent sign) and whether it wrote one. */
@@ -256,7 +261,8 @@ function tolerances(error: string | undefined, count: number): (number | undefin
 
 /** Whether a predicted answer (the box's content) equals a physics gold, as OlympiadBench's judge decides. */
 export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean {
-  if (tidy(pred) !== "" && tidy(pred) === tidy(g.answer)) return true;
+  // the same text, percent signs and all
+  if (tidy(pred, true) !== "" && tidy(pred, true) === tidy(g.answer, true)) return true;
   const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
   const tol = tolerances(g.error, golds.length);

@@ -362,3 +362,29 @@ Deno.test("physics: the error holds inside tuples and intervals, element by elem
   cases.push(["5.5, (1.05, 2)", two, true], ["(1.05, 2), 5.5", two, true], ["(1.5, 2), 5", two, false]);
   assert.deepEqual(misses(cases), []);
 });
+
+Deno.test("physics: a percent sign in the box is always /100, never also the number as written", () => {
+  const cases: [string, { answer: string; error?: string; unit?: string }, boolean][] = [];
+  const num = (x: number) => String(Number(x.toPrecision(12)));
+  for (
+    const [x, e] of [[0.003, undefined], [0.5, undefined], [5, undefined], [12, 0.5], [0.25, 0.01], [80, 2]] as const
+  ) {
+    const error = e === undefined ? undefined : String(e);
+    for (const answer of [num(x), x === 0.003 ? "3 \\times 10^{-3}" : `\\frac{${num(x * 4)}}{4}`]) {
+      for (const unit of [undefined, "$\\mathrm{~m}$"]) {
+        const gold = { answer, error, unit };
+        for (const sign of ["\\%", "%", "\\,\\%"]) {
+          cases.push([`${num(x)}${sign}`, gold, false]); // the number as written, with a sign: x/100
+          cases.push([`${num(x * 100)}${sign}`, gold, true]);
+          if (e !== undefined) cases.push([`${num((x + 0.5 * e) * 100)}${sign}`, gold, true]);
+        }
+        cases.push([num(x), gold, true], [num(x * 100), gold, false]);
+      }
+    }
+    // a percentage gold: its number with the sign or without, or the fraction
+    const pct = { answer: `${num(x)} \\%`, error };
+    cases.push([`${num(x)}\\%`, pct, true], [num(x), pct, true], [num(x / 100), pct, true]);
+    cases.push([`${num(x / 100)}\\%`, pct, false], [`${num(x * 100)}\\%`, pct, false]);
+  }
+  assert.deepEqual(misses(cases), []);
+});
