@@ -3,7 +3,8 @@
  * with inference/judge.py): the gold carries the problem's own tolerance (`error`) and unit, since a record's golds
  * are all a regrade reads; the comparison then follows the judge case by case:
  *  - several answers: split at top-level commas, `\pm` read as both signs, the counts equal, matched in any order,
- *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them);
+ *    each gold answer with its own tolerance (`error` "a,b" gives one per answer, one value gives all of them, the
+ *    two answers of a `\pm` their source's);
  *  - numbers (plain, scientific `3.0 \times 10^{8}`, or any constant expression): within the `error` given,
  *    absolutely (|a - b| <= 1.01 error, as the judge), in a tuple or an interval element by element; a percent
  *    sign in the answer is /100 (never also as written: 0.5% is not 0.5), in the gold it lets x100 match, the
@@ -232,29 +233,35 @@ function itemEqual(
   return a.includes("=") === b.includes("=") && equivalent(scaled, b, mode);
 }
 
-/** An answer of several: its text (no percent sign) and whether it wrote one. */
+/** An answer of several: its text (no percent sign), whether it wrote one, and which answer it came from. */
 interface Item {
   text: string;
   percent: boolean;
+  /** its place among the answers as written, before `\pm` gave two of one (the place its `error` is given for) */
+  source: number;
 }
 
 /** Top-level answers, each `\pm` read as its two signs (as the judge splits both sides). */
 function answers(s: string): Item[] {
   // LaTeX's spacing is spacing: `5\,\mathrm{J}`, `6\,\%` are one answer each (the judge splits at the comma)
   const kept = tidy(s.replace(/\\[,;:! ]/g, " "), true);
-  return (splitTop(kept) ?? [kept]).map((x) => x.trim()).flatMap((x) => {
-    const item = { text: tidy(x), percent: /%/.test(x) };
+  return (splitTop(kept) ?? [kept]).map((x) => x.trim()).flatMap((x, source) => {
+    const item = { text: tidy(x), percent: /%/.test(x), source };
     return x.includes("\\pm")
       ? [{ ...item, text: item.text.replaceAll("\\pm", "+") }, { ...item, text: item.text.replaceAll("\\pm", "-") }]
       : [item];
   });
 }
 
-/** The tolerance of each gold answer: `error` split at commas, one value for all, none where a part is empty. */
-function tolerances(error: string | undefined, count: number): (number | undefined)[] {
+/**
+ * The tolerance of each gold answer: `error` split at commas, one value for all, none where a part is empty; one per
+ * answer as written, each answer `\pm` gives keeping its source's (or one per answer after `\pm`, where it gives as many).
+ */
+function tolerances(error: string | undefined, golds: Item[]): (number | undefined)[] {
   const parts = (error ?? "").split(",").map((x) => x.trim() === "" ? undefined : Number(x));
-  return Array.from({ length: count }, (_, i) => {
-    const t = parts.length === 1 ? parts[0] : parts[i];
+  const sources = new Set(golds.map((g) => g.source)).size;
+  return golds.map((g, i) => {
+    const t = parts.length === 1 ? parts[0] : parts.length === sources ? parts[g.source] : parts[i];
     return t !== undefined && Number.isFinite(t) ? t : undefined;
   });
 }
@@ -265,7 +272,7 @@ export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean 
   if (tidy(pred, true) !== "" && tidy(pred, true) === tidy(g.answer, true)) return true;
   const golds = answers(g.answer), preds = answers(pred);
   if (golds.length !== preds.length) return false;
-  const tol = tolerances(g.error, golds.length);
+  const tol = tolerances(g.error, golds);
   // The problem's unit % makes every gold answer a percentage (4.2 with unit % is 4.2%: 420% is wrong).
   const inPercent = /^\\?%$/.test(unitKey(g.unit ?? ""));
   // the x100 reading goes the way the sign was written, answer by answer (0.005% is not 0.5, 5000 is not 50%)

@@ -52,7 +52,7 @@ Deno.test("physics: strictly, the judge's verdict, except where the table says w
   assert.deepEqual(departures.filter((c) => !c.departure).map((c) => c.note), []);
   assert.deepEqual(CASES.filter((c) => c.departure && c.judge === c.strict).map((c) => c.note), []);
   // the rules this grader keeps otherwise, each shown, as many as docs/tasks-and-grading.md lists
-  assert.equal(new Set(departures.map((c) => c.departure)).size, 14);
+  assert.equal(new Set(departures.map((c) => c.departure)).size, 15);
 });
 
 Deno.test("physics: the gold carries the judge's data and reads back; any other gold is graded as maths", () => {
@@ -385,6 +385,28 @@ Deno.test("physics: a percent sign in the box is always /100, never also the num
     const pct = { answer: `${num(x)} \\%`, error };
     cases.push([`${num(x)}\\%`, pct, true], [num(x), pct, true], [num(x / 100), pct, true]);
     cases.push([`${num(x / 100)}\\%`, pct, false], [`${num(x * 100)}\\%`, pct, false]);
+  }
+  assert.deepEqual(misses(cases), []);
+});
+
+Deno.test("physics: each answer \\pm gives keeps its source answer's error", () => {
+  const cases: [string, { answer: string; error?: string }, boolean][] = [];
+  const num = (x: number) => String(Number(x.toPrecision(12)));
+  for (const [a, d, b, e1, e2] of [[3, 0.5, 7, 0.01, 0.1], [10, 2, 1, 0.5, 0.01], [100, 5, 40, 1, 3]]) {
+    for (
+      const [answer, error, first] of [[`${a} \\pm ${d}, ${b}`, `${e1},${e2}`, true], [
+        `${b}, ${a} \\pm ${d}`,
+        `${e2},${e1}`,
+        false,
+      ]] as const
+    ) {
+      const gold = { answer, error };
+      const box = (p: number, m: number, c: number) => (first ? [p, m, c] : [c, p, m]).map(num).join(", ");
+      cases.push([box(a + d, a - d, b), gold, true]);
+      cases.push([box(a + d + 0.5 * e1, a - d - 0.5 * e1, b + 0.9 * e2), gold, true]);
+      cases.push([box(a + d + 3 * e1, a - d, b), gold, false], [box(a + d, a - d - 3 * e1, b), gold, false]);
+      cases.push([box(a + d, a - d, b + 2 * e2), gold, false]);
+    }
   }
   assert.deepEqual(misses(cases), []);
 });
