@@ -24,7 +24,7 @@ import {
 } from "./records.ts";
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
-import { physicsGold } from "./grading/physics.ts";
+import { physicsErrorProblem, physicsGold } from "./grading/physics.ts";
 import { type LcbDates, lcbProblems, type LcbTexts } from "./code/lcb.ts";
 
 export interface TaskSpec {
@@ -364,18 +364,17 @@ const olympiadbenchPhysics: TaskSpec = {
     each(rs, (r) => {
       // The judge reads the first listed answer only; several answers are written in it, comma-separated.
       const answer = answerList(r)[0];
-      const unit = optionalText(r, "unit"), context = optionalText(r, "context");
+      const unit = optionalText(r, "unit"), context = optionalText(r, "context"), id = idField(r, "id", numbered(r));
+      // the judge compares a Tuple answer without the problem's error; any other reads it, so it must read as meant
+      const error = /Tuple/.test(optionalText(r, "answer_type") ?? "") ? undefined : optionalText(r, "error");
+      const problem = physicsErrorProblem(answer, error);
+      check(!problem, `${recordAt(r)}: problem ${id}: field "error" ${problem}`);
       return {
-        id: idField(r, "id", numbered(r)),
+        id,
         task: "",
         text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
           physicsNote(unit, severalAnswers(r)),
-        // the judge compares a Tuple answer without the problem's error
-        golds: [physicsGold({
-          answer,
-          error: /Tuple/.test(optionalText(r, "answer_type") ?? "") ? undefined : optionalText(r, "error"),
-          unit,
-        })],
+        golds: [physicsGold({ answer, error, unit })],
         grading: "single" as const,
       };
     }),

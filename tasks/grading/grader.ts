@@ -7,7 +7,7 @@ import { lastBoxed, lenientAnswer } from "./answer.ts";
 import { equivalentAny, type Mode } from "./equivalence.ts";
 import { splitList } from "./split.ts";
 import { gradeParts } from "./parts.ts";
-import { physicsEqual, readPhysicsGold } from "./physics.ts";
+import { physicsEqual, PhysicsGoldError, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
 // 13: boxes joined as one answer keep their labels (`a = \boxed{3}, b = \boxed{5}` was `3, 5`, equal to `a=5, b=3`;
@@ -78,7 +78,8 @@ function matches(answer: string, golds: readonly string[], mode: Mode): boolean 
     if (!physics) return equivalentAny(answer, [g], mode);
     try {
       return physicsEqual(answer, physics, mode);
-    } catch {
+    } catch (e) {
+      if (e instanceof PhysicsGoldError) throw e; // a gold the judge could not read: the grader's error, not a verdict
       return false; // the symbolic engine gave up: equality is not shown (as equivalentAny decides)
     }
   });

@@ -253,6 +253,32 @@ function answers(s: string): Item[] {
   });
 }
 
+/** A gold whose `error` the judge could not read as it means: a grader error, never a silent default. */
+export class PhysicsGoldError extends Error {
+  override name = "PhysicsGoldError";
+}
+
+/** An `error` value: a plain non-negative number (`0.1`, `1e-2`, `5`); not `5%`, `abc`, `inf`, `nan` or `-1`. */
+const TOLERANCE = /^\+?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Why a problem's `error` cannot be read for its answer, or undefined where it can: each comma-separated part a
+ * non-negative number or empty (none for that answer), one part for all answers or one per answer (as written, or
+ * after `\pm` is read, as the judge counts them).
+ */
+export function physicsErrorProblem(answer: string, error: string | undefined): string | undefined {
+  if (error === undefined || error.trim() === "") return undefined;
+  const parts = error.split(",").map((x) => x.trim());
+  const odd = parts.find((x) => x !== "" && !(TOLERANCE.test(x) && Number.isFinite(Number(x))));
+  if (odd !== undefined) return `"${error}": ${JSON.stringify(odd)} is not a number (a non-negative tolerance)`;
+  if (parts.every((x) => x === "")) return `"${error}" gives no value`;
+  const golds = answers(answer), sources = new Set(golds.map((g) => g.source)).size;
+  if (parts.length === 1 || parts.length === sources || parts.length === golds.length) return undefined;
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  return `"${error}" gives ${n(parts.length, "value")} for ${n(sources, "answer")}` +
+    (golds.length !== sources ? ` (${golds.length} after \\pm is read)` : "");
+}
+
 /**
  * The tolerance of each gold answer: `error` split at commas, one value for all, none where a part is empty; one per
  * answer as written, each answer `\pm` gives keeping its source's (or one per answer after `\pm`, where it gives as many).
@@ -268,6 +294,8 @@ function tolerances(error: string | undefined, golds: Item[]): (number | undefin
 
 /** Whether a predicted answer (the box's content) equals a physics gold, as OlympiadBench's judge decides. */
 export function physicsEqual(pred: string, g: PhysicsGold, mode: Mode): boolean {
+  const problem = physicsErrorProblem(g.answer, g.error);
+  if (problem) throw new PhysicsGoldError(`physics gold ${JSON.stringify(g.answer)}: field "error" ${problem}`);
   // the same text, percent signs and all
   if (tidy(pred, true) !== "" && tidy(pred, true) === tidy(g.answer, true)) return true;
   const golds = answers(g.answer), preds = answers(pred);

@@ -410,3 +410,39 @@ Deno.test("physics: each answer \\pm gives keeps its source answer's error", () 
   }
   assert.deepEqual(misses(cases), []);
 });
+
+Deno.test("physics: a malformed error is refused at load (problem id and field named) and is a grader error at grade time", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-physics-error-"));
+  const bad: [string, string, RegExp][] = [
+    ["5%", "7.9 \\times 10^{3}", /not a number/],
+    ["abc", "7.9 \\times 10^{3}", /not a number/],
+    ["inf", "7.9 \\times 10^{3}", /not a number/],
+    ["-1", "7.9 \\times 10^{3}", /not a number/],
+    ["1e2,1e2", "7.9 \\times 10^{3}", /2 values for 1 answer/],
+    ["0.1,0.2,0.3", "1, 2", /3 values for 2 answers/],
+    ["0.1,0.2,0.3,0.4", "3 \\pm 0.5, 7", /4 values for 2 answers \(3 after \\pm is read\)/],
+  ];
+  for (const [error, answer, why] of bad) {
+    const file = join(dir, "physics.parquet");
+    writeFileSync(file, hubParquet([RECORDS[0], { ...RECORDS[1], error, final_answer: [`$${answer}$`] }]));
+    await assert.rejects(
+      loadTask("olympiadbench-physics", { data: file }),
+      (e: Error) => /problem 1002/.test(e.message) && /field "error"/.test(e.message) && why.test(e.message),
+      `error ${error} for ${answer}`,
+    );
+    // a gold carrying one (written otherwise) is a grader error, never a silent default
+    assert.throws(() => grade("\\boxed{7900}", [physicsGold({ answer, error })]), why, `error ${error} for ${answer}`);
+  }
+  // well formed: one value, one per answer, one per answer after \pm, an empty part (none for that answer)
+  for (
+    const [error, answer] of [["1e2", "7.9"], [" 0.1 , 2 ", "1, 2"], ["0.1,,0.3", "3 \\pm 0.5, 7"], [",0.5", "1, 2"]]
+  ) {
+    const file = join(dir, "physics.parquet");
+    writeFileSync(file, hubParquet([{ ...RECORDS[1], error, final_answer: [`$${answer}$`] }]));
+    assert.equal((await loadTask("olympiadbench-physics", { data: file })).problems.length, 1, error);
+    grade("\\boxed{7900}", [physicsGold({ answer, error })]);
+  }
+  // a Tuple's error is never read, so never refused
+  writeFileSync(join(dir, "physics.parquet"), hubParquet([{ ...RECORDS[3], error: "abc" }]));
+  assert.equal((await loadTask("olympiadbench-physics", { data: join(dir, "physics.parquet") })).problems.length, 1);
+});
