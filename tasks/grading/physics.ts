@@ -221,13 +221,25 @@ function itemEqual(
     const pv = numberIn(bare) ?? (letters(tidied) === letters(bare) ? numberIn(tidied) : undefined);
     return pv !== undefined && numbersMatch(gv, pv, tolerance, percent);
   }
+  // Where the gold itself uses the unit's letters as variables (`2 g m`, `\frac{k m}{2}` with unit m), an answer
+  // ending in them may end in the gold's variable: it is compared as written too, in both modes.
+  const unitLetters = letters(unitKey(g.unit ?? ""));
+  const uses = unitLetters !== "" && [...unitLetters].every((c) => letters(q).includes(c));
   // Strictly, the asked unit inside the box is letters the gold does not have (the judge's verdict: not equal).
-  if (mode === "strict" && withoutUnit(p, g.unit) !== undefined && withoutUnit(q, g.unit) === undefined) return false;
+  const unitInBox = withoutUnit(p, g.unit) !== undefined && withoutUnit(q, g.unit) === undefined;
+  if (mode === "strict" && unitInBox && !uses) return false;
   const bare = mode === "lenient" ? withoutUnit(p, g.unit) ?? p : p;
-  // An equation against an equation as such; otherwise a label (a name) on either side is read away, as the judge
-  // does, and an equation left on one side only is no value of the other (`x y = 1` is not 1).
-  if (bare.includes("=") && q.includes("=")) return equivalent(bare, q, mode);
-  const a = unlabel(bare), b = unlabel(q);
+  return expressionsEqual(bare, q, percent, mode) || (uses && bare !== p && expressionsEqual(p, q, percent, mode));
+}
+
+/**
+ * An expression or an equation against the gold's: an equation against an equation as such; otherwise a label (a
+ * name) on either side is read away, as the judge does, and an equation left on one side only is no value of the
+ * other (`x y = 1` is not 1).
+ */
+function expressionsEqual(p: string, q: string, percent: Percent, mode: Mode): boolean {
+  if (p.includes("=") && q.includes("=")) return equivalent(p, q, mode);
+  const a = unlabel(p), b = unlabel(q);
   // a percent sign the answer alone writes is /100 here too
   const scaled = percent === "pred" && !a.includes("=") ? `\\frac{${a}}{100}` : a;
   return a.includes("=") === b.includes("=") && equivalent(scaled, b, mode);

@@ -446,3 +446,34 @@ Deno.test("physics: a malformed error is refused at load (problem id and field n
   writeFileSync(join(dir, "physics.parquet"), hubParquet([{ ...RECORDS[3], error: "abc" }]));
   assert.equal((await loadTask("olympiadbench-physics", { data: join(dir, "physics.parquet") })).problems.length, 1);
 });
+
+Deno.test("physics: a unit whose letter the gold uses as a variable is not dropped from it; lenient is never stricter", () => {
+  const m = "$\\mathrm{~m}$", s = "$\\mathrm{~s}$";
+  const cases: [string, { answer: string; unit?: string }, boolean, boolean][] = [];
+  for (
+    const [answer, rewritten, unit] of [
+      ["2 g m", "2g m", m],
+      ["2 g m", "2 m g", m],
+      ["\\frac{k m}{2}", "\\frac{1}{2} k m", m],
+      ["m v^{2}", "v^{2} m", m],
+      ["\\sqrt{\\frac{2 s}{a}}", "\\sqrt{2 s / a}", s],
+      ["\\frac{g t^{2}}{2} s", "\\frac{1}{2} g t^{2} s", s],
+    ]
+  ) {
+    const gold = { answer, unit };
+    cases.push([answer, gold, true, true], [rewritten, gold, true, true]);
+    // the unit after it: strictly a unit in the box (wrong), leniently dropped
+    cases.push([`${rewritten} \\mathrm{~${unit === m ? "m" : "s"}}`, gold, false, true]);
+    cases.push([`2 ${rewritten}`, gold, false, false]);
+  }
+  // a gold without the letter: the unit after the answer, as before
+  cases.push(["2 g m", { answer: "2 g", unit: m }, false, true], [
+    "\\frac{k}{2} m",
+    { answer: "\\frac{k}{2}", unit: m },
+    false,
+    true,
+  ]);
+  const wrong = cases.filter(([p, g, st, le]) => String(both(p, g)) !== String([st, le]))
+    .map(([p, g, st, le]) => `${p} against ${JSON.stringify(g)}: ${both(p, g)}, should be ${[st, le]}`);
+  assert.deepEqual(wrong, []);
+});
