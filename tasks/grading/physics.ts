@@ -17,7 +17,8 @@
  *    is not 3 m). An `answer_type` of Tuple carries no `error` (the judge compares tuples without one).
  * Departures, on purpose, each a case of tests/tasks/grading/physics_cases.jsonl with its reason and listed in
  * docs/tasks-and-grading.md. Stricter than the judge: without an `error`, numbers are compared relatively
- * (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8 equal; x100 and /100
+ * (|a - b| <= 1.01e-8 |gold|), where the judge's absolute 1e-8 makes any two numbers below 1e-8 equal (the same rule
+ * is looser above 1: 1200.00001 is 1200 here, not for the judge; documented); x100 and /100
  * only the way a percent sign was written (the judge tries both on every number: 60 matched a gold 0.6); only a name
  * (a symbol, `v_0`, `F_{x}`, `\theta`, `T'`) on the left of `=` is a label (the judge took 1 for the equation
  * x^2+y^2=1, x y = 1 or 2 x = 1), and labels on both sides name the same thing. Otherwise: each gold answer keeps its

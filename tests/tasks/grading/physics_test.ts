@@ -477,3 +477,16 @@ Deno.test("physics: a unit whose letter the gold uses as a variable is not dropp
     .map(([p, g, st, le]) => `${p} against ${JSON.stringify(g)}: ${both(p, g)}, should be ${[st, le]}`);
   assert.deepEqual(wrong, []);
 });
+
+Deno.test("physics: without an error, numbers are within 1e-8 of the gold's size, above 1 and below alike", () => {
+  const cases: [string, { answer: string }, boolean][] = [];
+  for (let k = -12; k <= 23; k += 5) {
+    for (const m of [1.2, 6.02, 9.9]) {
+      const gold = { answer: `${m} \\times 10^{${k}}` }, x = m * 10 ** k;
+      cases.push([String(x * (1 + 5e-9)), gold, true], [String(x * (1 - 9e-9)), gold, true]);
+      cases.push([String(x * (1 + 3e-8)), gold, false], [String(x * (1 - 2e-8)), gold, false]);
+      cases.push([String(x + 2e-8), gold, k >= 0]); // the judge's absolute 1e-8: looser or stricter by the size
+    }
+  }
+  assert.deepEqual(misses(cases), []);
+});
