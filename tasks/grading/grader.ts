@@ -10,6 +10,14 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, PhysicsGoldError, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 14: leniently an answer set against another (`The answer is 5, not 6.`) is the first (was "5, not 6"); physics
+//    (OlympiadBench's judge): labels on both sides name the same thing (`a = 7, b = 2` was `a = 2, b = 7`,
+//    `T = 5` was `x = 5`), and only a name is a label (`x y = 1`, `\frac{x}{y} = 2` were 1 and 2, `2 x = 5` a gold 5);
+//    the error holds inside tuples and intervals, element by element (`(2.05, 3)` against `(2.0, 3.0)` with 0.1 was
+//    wrong); a percent sign in the answer is /100 only (`0.5\%` was 0.5, `5\%` 5); each answer `\pm` gives keeps
+//    its source's error (they were indexed after expansion); a malformed error is refused at load and a grader error
+//    when graded (it was silently ignored); a unit whose letters the gold uses as variables is also compared as
+//    written (`2g m` against `2 g m` with unit m was wrong leniently, `\frac{1}{2} k m` against `\frac{k m}{2}` in both);
 // 13: boxes joined as one answer keep their labels (`a = \boxed{3}, b = \boxed{5}` was `3, 5`, equal to `a=5, b=3`;
 //    chains' `B = \boxed{14}, A = \boxed{8}` scored 1 against A = 14, B = 8); `A \approx B` is B only where B writes A
 //    (rounded at its last digit, an integer exactly: `17 \approx 1` and `\frac{49}{10} \approx 5` were 1 and 5);

@@ -579,7 +579,7 @@ function runFolder(dir: string, traces: TraceLine[], model = DEMO): string {
     steps: t.steps.length,
     solo_ms: 1,
     shared_ms: 1,
-    grader: "hogwild-grader/13",
+    grader: "hogwild-grader/14",
   });
   writeFileSync(join(dir, "traces.jsonl"), traces.map((t) => JSON.stringify(t) + "\n").join(""));
   writeFileSync(join(dir, "records.jsonl"), traces.map((t) => JSON.stringify(record(t)) + "\n").join(""));
