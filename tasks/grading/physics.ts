@@ -106,15 +106,20 @@ const letters = (s: string) => s.replace(/\\[a-zA-Z]+/g, "").replace(/[^a-zA-Z]/
 const balanced = (s: string) => s.split("{").length === s.split("}").length;
 
 // A name on the left of `=`: a symbol (a letter, a Greek letter, an accented one: `\vec{v}`), `\Delta` before it
-// or not, with a subscript, a prime or a star (`v`, `v_{0}`, `E_{k}`, `\Delta p`, `I_{\max}`, `T'`): a label. A
-// product, a fraction, a root or a number (`x y`, `\frac{x}{y}`, `\sqrt{x}`, `2 x`) is an equation's side.
+// or not, with a subscript, a prime or a star (`v`, `v_{0}`, `E_{k}`, `\Delta p`, `I_{\max}`, `T'`), or a function
+// of one, which names a quantity asked for (`\cos\theta`, `\sin(\alpha)`, `\ln{x}`): a label. A product, a
+// fraction, a root or a number (`x y`, `\frac{x}{y}`, `\sqrt{x}`, `2 x`) is an equation's side.
 const GREEK = "alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|pi|" +
   "varpi|rho|varrho|sigma|varsigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Pi|Sigma|" +
   "Upsilon|Phi|Psi|Omega|ell|hbar";
 const SYMBOL = String.raw`(?:[a-zA-Z]|\\(?:${GREEK})(?![a-zA-Z]))`;
+const SYMBOL_NAME =
+  String.raw`(?:\\Delta\s*)?(?:${SYMBOL}|\\(?:vec|bar|hat|dot|ddot|tilde|overline)\{\s*${SYMBOL}\s*\})` +
+  String.raw`(?:\s*_(?:\{(?:[^{}]|\{[^{}]*\})*\}|[a-zA-Z0-9]))?(?:'+|\^\{?\*\}?)?`;
+const FUNCTION = String.raw`\\(?:sin|cos|tan|cot|sec|csc|ln|log|exp)`;
 const NAME = new RegExp(
-  String.raw`^\s*(?:\\Delta\s*)?(?:${SYMBOL}|\\(?:vec|bar|hat|dot|ddot|tilde|overline)\{\s*${SYMBOL}\s*\})` +
-    String.raw`(?:\s*_(?:\{(?:[^{}]|\{[^{}]*\})*\}|[a-zA-Z0-9]))?(?:'+|\^\{?\*\}?)?\s*$`,
+  String
+    .raw`^\s*(?:${SYMBOL_NAME}|${FUNCTION}\s*(?:${SYMBOL_NAME}|\(\s*${SYMBOL_NAME}\s*\)|\{\s*${SYMBOL_NAME}\s*\}))\s*$`,
 );
 
 /** A labelled answer's name and value (`v = \sqrt{2gh}`: v and `\sqrt{2gh}`); undefined where no name labels it. */

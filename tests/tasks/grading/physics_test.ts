@@ -286,8 +286,22 @@ function misses(cases: [string, { answer: string; error?: string; unit?: string 
     .map(([pred, gold, right]) => `${pred} against ${JSON.stringify(gold)}: ${both(pred, gold)}, should be ${right}`);
 }
 
-// names as labels: a letter, a Greek letter, with a subscript, a prime, a \Delta
-const NAMES = ["a", "T", "F_{x}", "v_0", "\\theta", "T'", "E_{k}", "\\Delta p", "I_{\\max}", "\\omega_{L}"];
+// names as labels: a letter, a Greek letter, with a subscript, a prime, a \Delta, a function of one
+const NAMES = [
+  "a",
+  "T",
+  "F_{x}",
+  "v_0",
+  "\\theta",
+  "T'",
+  "E_{k}",
+  "\\Delta p",
+  "I_{\\max}",
+  "\\omega_{L}",
+  "\\cos\\theta", // a function of a name names a quantity too
+  "\\sin(\\alpha)",
+  "\\ln{x}",
+];
 
 Deno.test("physics: labels on both sides must name the same thing (swapped labelled values are wrong)", () => {
   const cases: [string, { answer: string }, boolean][] = [];
@@ -309,7 +323,19 @@ Deno.test("physics: labels on both sides must name the same thing (swapped label
 
 Deno.test("physics: only a name labels a value; a product, a fraction, a root or a number on the left is an equation's side", () => {
   const cases: [string, { answer: string }, boolean][] = [];
-  const sides = ["x y", "2 x", "\\frac{x}{y}", "\\sqrt{x}", "\\sqrt{9}", "x^{2}", "m g", "a + b", "3", "\\sin x"];
+  const sides = [
+    "x y",
+    "2 x",
+    "\\frac{x}{y}",
+    "\\sqrt{x}",
+    "\\sqrt{9}",
+    "x^{2}",
+    "m g",
+    "a + b",
+    "3",
+    "\\sin 2x",
+    "\\cos(a+b)",
+  ];
   [1, 2, 5, 30].forEach((v, i) => {
     for (const side of sides) {
       cases.push([`${v}`, { answer: `${side} = ${v}` }, false]);
