@@ -155,6 +155,46 @@ export function* jsonLines(values: Iterable<unknown>): Generator<string> {
   for (const v of values) yield JSON.stringify(v) + "\n";
 }
 
+let temps = 0;
+
+/**
+ * The temporary a replacement of `file` is written to, beside it: its own to this write (the process's id, a count
+ * and a random part: two processes, or two hosts on one shared disk, replacing one file never share one, which
+ * made one's rename fail and could interleave their bytes). `isTempOf` tells one from its name.
+ */
+function tempName(file: string): string {
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  return `${file}.${Deno.pid}-${++temps}-${random}.tmp`;
+}
+
+/** Whether `name` (a name in a folder, no path) is a temporary of a replacement of the file named `of`. */
+export function isTempOf(name: string, of: string): boolean {
+  return name.startsWith(`${of}.`) && /^\.\d+-\d+-[0-9a-z]+\.tmp$/.test(name.slice(of.length)) ||
+    name === `${of}.tmp`; // an older version's
+}
+
+/**
+ * Removes the temporaries that replacements of `file` left (a writer killed mid-write): only by the one process
+ * that alone writes `file` (a folder's lock held), never where another may be writing one now.
+ */
+export function removeStrayTemps(file: string): void {
+  const dir = dirname(file), name = basename(file);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isFile || !isTempOf(e.name, name)) continue;
+    try {
+      Deno.removeSync(join(dir, e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /**
  * Replaces `file` whole, atomically (through a symbolic link: the file it names); `data` may come in parts (lines
  * too many to join into one string), made as they are written (a copy of a file's lines that never holds them all;
@@ -168,7 +208,7 @@ export function replaceFile(file: string, data: string | Uint8Array | Iterable<s
   } catch {
     // not there yet, or a link to nothing: made where it is named
   }
-  const tmp = `${real}.tmp`;
+  const tmp = tempName(real);
   const why = notReplaceable(file);
   if (why) throw new InputError(`${file}: ${why}`);
   try {

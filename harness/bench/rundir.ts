@@ -25,8 +25,10 @@ import {
   appendLines,
   fileLines,
   fileRanges,
+  isTempOf,
   pathExists,
   pathInfo,
+  removeStrayTemps,
   replaceFile,
   sameStamp,
   stamp,
@@ -362,7 +364,7 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
   // a run's files go into a folder of their own: a new one, an empty one, or a run folder to resume (one
   // killed as it started holds only its lock, or a run.json being written)
   check(
-    pathExists(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || f === "run.json.tmp"),
+    pathExists(join(dir, "run.json")) || readdirSync(dir).every((f) => f === "run.lock" || isTempOf(f, "run.json")),
     `${flag} ${dir}: holds other files and no run.json; name a new or empty folder, or a run folder to resume`,
   );
 }
@@ -841,6 +843,8 @@ export class RunDir {
     makeRunFolder(dir);
     const release = lockFolder(dir);
     try {
+      // the folder is this process's alone now: what a killed writer left half-written is no one's (engine/files.ts)
+      for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) removeStrayTemps(join(dir, f));
       const run = RunDir.#open(dir, spec, meta);
       run.#release = release;
       return run;

@@ -391,11 +391,13 @@ Deno.test("a bench killed as it started (its lock and a half-written run.json le
   const out = join(tmp(), "killed-at-start");
   mkdirSync(out);
   writeFileSync(join(out, "run.lock"), "2147483646\n"); // no such process
-  writeFileSync(join(out, "run.json.tmp"), '{"spec": {"mo');
+  writeFileSync(join(out, "run.json.tmp"), '{"spec": {"mo'); // an older version's temporary
+  writeFileSync(join(out, "run.json.2147483646-1-k3x9.tmp"), '{"spec": {"mo'); // today's: one per write
   const args = ["--model", "random:qwen3-demo", "--task", "synthetic", "--count", "1", "--methods", "sequential"];
   const r = await runBench(...args, "--budgets", "4:8:4", "--out", out);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(records(out).length, 1);
+  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith(".tmp")), [], "the killed writer's temporaries removed");
 });
 
 Deno.test("a run whose start failed does not lock its folder: the same --out with the flag fixed runs", async () => {

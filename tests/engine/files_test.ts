@@ -219,3 +219,28 @@ Deno.test("appendLines: a write that fails part-way is taken back, so an append 
   failing(shared, 9, other);
   assert.ok(readFileSync(shared, "utf8").endsWith(other), "the other writer's line kept");
 });
+
+Deno.test("replaceFile: two processes replacing one file at once both succeed, the file always one write whole, no temporary left", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-files-race-"));
+  const file = join(dir, "shared.json");
+  const script = join(dir, "writer.ts");
+  // each writer: many replacements of one size, its own letter, in parts (a write spans several syscalls)
+  writeFileSync(
+    script,
+    `import { replaceFile } from ${JSON.stringify(new URL("../../engine/files.ts", import.meta.url).href)};\n` +
+      `const [file, letter, n] = Deno.args;\n` +
+      `for (let i = 0; i < Number(n); i++) replaceFile(file, Array.from({ length: 16 }, () => letter.repeat(8192)));\n`,
+  );
+  for (const n of [50, 200]) {
+    const writers = ["a", "b", "c"].map((letter) =>
+      new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, file, letter, String(n)], stderr: "piped" })
+        .output()
+    );
+    const done = await Promise.all(writers);
+    for (const d of done) assert.equal(d.code, 0, new TextDecoder().decode(d.stderr));
+    const text = readFileSync(file, "utf8");
+    assert.equal(text.length, 16 * 8192);
+    assert.match(text, /^(a+|b+|c+)$/, "one writer's bytes alone");
+    assert.deepEqual(Deno.readDirSync(dir).toArray().map((e) => e.name).sort(), ["shared.json", "writer.ts"]);
+  }
+});
