@@ -125,6 +125,13 @@ async function main() {
     ...(maxTokens === 1024 ? [] : [`max-tokens=${maxTokens}`]),
   ].join(" ");
   const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
+  // the key is read here, at the command line's edge, and only passed on
+  const apiKey = Deno.env.get(f["api-key-env"])?.trim() || undefined;
+  // a header carries printable ASCII only: anything else fails every request, and would read as no connection
+  check(
+    !endpoint || !apiKey || /^[\x20-\x7e]+$/.test(apiKey),
+    `--api-key-env ${f["api-key-env"]}: the key holds characters an HTTP header cannot carry (printable ASCII only)`,
+  );
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
   const { files, traces, work, empty, unfinished: left } = pendingWork(dirs, {
@@ -137,20 +144,20 @@ async function main() {
   for (const e of empty) console.error(`judge: ${e}`);
 
   const failures: string[] = [];
-  // the key is read here, at the command line's edge, and only passed on
-  const apiKey = Deno.env.get(f["api-key-env"])?.trim() || undefined;
-  if (work.length && endpoint && !apiKey) {
-    console.error(`judge: ${f["api-key-env"]} is not set: requests go without a key (--api-key-env names another)`);
+  // each folder's judge.jsonl is this command's (judge.lock) until its replies are in
+  try {
+    if (work.length) await judgeWork();
+  } finally {
+    for (const file of files.values()) file.close();
   }
-  // a header carries printable ASCII only: anything else fails every request, and would read as no connection
-  check(
-    !endpoint || !apiKey || /^[\x20-\x7e]+$/.test(apiKey),
-    `--api-key-env ${f["api-key-env"]}: the key holds characters an HTTP header cannot carry (printable ASCII only)`,
-  );
-  if (work.length) {
+
+  async function judgeWork() {
+    if (endpoint && !apiKey) {
+      console.error(`judge: ${f["api-key-env"]} is not set: requests go without a key (--api-key-env names another)`);
+    }
     const judge: Judge = endpoint
       ? endpointJudge({
-        url: f.judge,
+        url: f.judge!,
         // the model's own name (judgeId adds how it samples, for the lines and the cache)
         model: f["judge-model"]!,
         apiKey,
@@ -161,7 +168,7 @@ async function main() {
         backoffMs,
         log: (l) => console.error(l),
       })
-      : await localJudge(f.judge, {
+      : await localJudge(f.judge!, {
         device: f.device as "cpu" | "cuda",
         temperature,
         maxTokens,

@@ -19,7 +19,7 @@ import {
   truncateSync,
 } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import {
   appendLines,
@@ -702,6 +702,7 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
  * held, an empty file is a bench that has taken the lock and not yet written its line.
  */
 function holderOf(file: string): string {
+  const name = basename(file);
   let text = "";
   try {
     text = readFileSync(file, "utf8").trim();
@@ -709,7 +710,7 @@ function holderOf(file: string): string {
     // gone, or unreadable: named by no one
   }
   const m = /^(\d+)(?: (\S+))?$/.exec(text);
-  return m ? `process ${m[1]}${m[2] ? ` on ${m[2]}` : ""}` : text ? "not named in run.lock" : "a process starting now";
+  return m ? `process ${m[1]}${m[2] ? ` on ${m[2]}` : ""}` : text ? `not named in ${name}` : "a process starting now";
 }
 
 /** Whether `f`'s lock was taken (`none`: the filesystem gives no locks, why: NFS without lockd, Lustre without flock). */
@@ -731,13 +732,47 @@ function isAt(f: Deno.FsFile, path: string): boolean {
   }
 }
 
-/** The refusal of a folder another bench holds (`none`: the filesystem gives no locks, why). */
-function heldError(dir: string, holder: string, none?: string): InputError {
-  const file = join(dir, "run.lock");
+/**
+ * A lock of a run folder: its file, and for the refusal what holds it and what it writes. A bench holds run.lock
+ * (the whole folder); a judge command judge.lock (judge.jsonl: the bench never writes it, nor the judge the rest).
+ */
+interface FolderLock {
+  dir: string;
+  /** the lock file's name in the folder */
+  name: string;
+  /** "bench", "judge" */
+  who: string;
+  /** what its holder writes: "to this folder" */
+  writes: string;
+  /** the refusal's other way out: "give another --out" */
+  instead?: string;
+}
+
+const benchLock = (dir: string): FolderLock => ({
+  dir,
+  name: "run.lock",
+  who: "bench",
+  writes: "to this folder",
+  instead: "give another --out",
+});
+
+const judgeLock = (dir: string): FolderLock => ({
+  dir,
+  name: "judge.lock",
+  who: "judge",
+  writes: "this folder's judge.jsonl",
+});
+
+/** The refusal of a folder another process holds (`none`: the filesystem gives no locks, why). */
+function heldError(lock: FolderLock, holder: string, none?: string): InputError {
+  const { dir, who } = lock, file = join(dir, lock.name);
   return new InputError(
     none === undefined
-      ? `${dir}: another bench (${holder}) is writing to this folder; wait for it to end, or give another --out`
-      : `${dir}: ${file} names a bench (${holder}), and this filesystem gives no file locks (${none}), so ` +
+      ? `${dir}: another ${who} (${holder}) is writing ${lock.writes}` +
+        (lock.instead
+          ? `; wait for it to end, or ${lock.instead}`
+          : ` (it holds ${file}); wait for it to end, then run the same command again`)
+      : `${dir}: ${file} names a ${who} (${holder}), and this filesystem gives no file locks (${none}), so ` +
         `whether it still runs cannot be told; wait for it to end, or if none runs on this folder, remove ${file}`,
   );
 }
@@ -747,7 +782,7 @@ function heldError(dir: string, holder: string, none?: string): InputError {
  * may be one a killed bench left), or undefined: none does. Called by no holder (see above).
  */
 function holding(dir: string): { holder: string; none?: string } | undefined {
-  const file = join(dir, "run.lock");
+  const file = join(dir, benchLock(dir).name);
   let f: Deno.FsFile;
   try {
     f = Deno.openSync(file, { read: true });
@@ -771,12 +806,15 @@ export function lockedBy(dir: string): string | undefined {
 /** Refuses `dir` while another bench holds it (before any work; RunDir.open takes the lock itself). */
 export function checkNotLocked(dir: string): void {
   const h = holding(dir);
-  if (h) throw heldError(dir, h.holder, h.none);
+  if (h) throw heldError(benchLock(dir), h.holder, h.none);
 }
 
-/** Takes `dir`/run.lock for this process's life, or refuses while another bench holds it; returns the release. */
-function lockFolder(dir: string): () => void {
-  const file = join(dir, "run.lock");
+/**
+ * Takes `dir`'s lock (a bench's run.lock, a judge's judge.lock) until the release it returns (or the process's
+ * end), or refuses while another process holds it.
+ */
+function lockFolder(lock: FolderLock): () => void {
+  const file = join(lock.dir, lock.name);
   const cannot = (e: unknown) =>
     new InputError(`${file}: cannot take the folder's lock (${oneLine((e as Error).message)})`);
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -797,7 +835,7 @@ function lockFolder(dir: string): () => void {
     const mine = held || (none !== undefined && created); // no locks here: the file made is the lock, one found another's
     if (!mine || !isAt(f, file)) {
       f.close();
-      if (!mine) throw heldError(dir, holderOf(file), none);
+      if (!mine) throw heldError(lock, holderOf(file), none);
       continue; // won on a file its holder has just removed: again, on the file there now
     }
     let released = false;
@@ -823,6 +861,15 @@ function lockFolder(dir: string): () => void {
   throw new InputError(`${file}: cannot take the folder's lock (it was replaced 10 times as it was taken)`);
 }
 
+/**
+ * Takes `dir`'s judge.lock for a judge command that appends to its judge.jsonl (one at a time: one starting
+ * cuts a torn last line, which may be the line another is appending, and two would pay for one reply twice), or
+ * refuses naming the lock file; returns the release.
+ */
+export function lockJudgeFile(dir: string): () => void {
+  return lockFolder(judgeLock(dir));
+}
+
 export class RunDir {
   readonly done = new Set<string>();
   readonly #records: string;
@@ -841,7 +888,7 @@ export class RunDir {
    */
   static open(dir: string, spec: Record<string, unknown>, meta: Record<string, unknown>): RunDir {
     makeRunFolder(dir);
-    const release = lockFolder(dir);
+    const release = lockFolder(benchLock(dir));
     try {
       // the folder is this process's alone now: what a killed writer left half-written is no one's (engine/files.ts)
       for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) removeStrayTemps(join(dir, f));

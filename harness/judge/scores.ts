@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { appendLines, pathInfo } from "../../engine/files.ts";
-import { readLines, recordKey } from "../bench/rundir.ts";
+import { lockJudgeFile, readLines, recordKey } from "../bench/rundir.ts";
 import { mean, standardError, tCritical } from "../report/stats.ts";
 import { pearson } from "./correlation.ts";
 import { parseScore } from "./prompt.ts";
@@ -46,10 +46,33 @@ export class JudgeFile {
   readonly #done = new Set<string>();
   /** the error of an append that failed */
   #failed?: Error;
+  /** gives the folder's judge.lock back; undefined: read only */
+  #release?: () => void;
 
-  /** `repair`: cut a torn last line (the command that appends); readers only leave it unread. */
-  constructor(dir: string, repair = true) {
+  /**
+   * `write`: for a command that appends: the folder's judge.lock taken first (another judge writing it is refused,
+   * naming the lock), then a torn last line cut. Otherwise read only: nothing cut (it may be a line another judge is
+   * appending now), only left unread, and no append.
+   */
+  constructor(dir: string, write: boolean) {
     this.file = join(dir, "judge.jsonl");
+    if (write) this.#release = lockJudgeFile(dir);
+    try {
+      this.#read(write);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Gives the folder back to other judges (no append after). */
+  close(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+
+  #read(repair: boolean): void {
     readLines<JudgeLine>(this.file, repair).forEach((l, i) => {
       check(
         Number.isInteger(l.run) && typeof l.judge === "string" && typeof l.prompt_version === "string" &&
@@ -70,6 +93,7 @@ export class JudgeFile {
   /** Appends a reply's line; after a failed append every later one fails with its error (as RunDir.append). */
   append(l: JudgeLine): void {
     if (this.#failed) throw this.#failed;
+    if (!this.#release) throw new Error(`${this.file}: opened read only, or closed`);
     if (this.has(l)) return;
     try {
       appendLines(this.file, JSON.stringify(l) + "\n");

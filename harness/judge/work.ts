@@ -111,64 +111,74 @@ export function pendingWork(
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceHead[]>();
   const work: Work[] = [], empty: string[] = [], unfinished = new Map<string, string>();
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
-  for (const dir of dirs) {
-    const records = readRecords(dir), done = new Set(records.map(recordKey));
-    const left = unfinishedRecords(records.length, pathExists(join(dir, "run.json")) ? readRunJson(dir) : {});
-    if (left) unfinished.set(dir, left);
-    // each recorded trace's head, writers and span (a trace twice: its last): never the folder's traces at once
-    const traceFile = join(dir, "traces.jsonl");
-    const recorded = new Map<string, { head: TraceHead; writers: number; span: Span }>();
-    if (pathExists(traceFile)) {
-      let i = 0;
-      for (const { line: t, span } of eachLine<TraceLine>(traceFile)) {
-        checkTraceLines(traceFile, [t], i++);
-        const key = recordKey(t), { task, problem_id, method, seed } = t;
-        if (done.has(key)) {
-          recorded.set(key, { head: { task, problem_id, method, seed }, writers: t.workers.length, span });
+  try {
+    planWork();
+  } catch (e) {
+    for (const f of files.values()) f.close(); // the folders taken so far given back
+    throw e;
+  }
+  return { files, traces, work, empty, unfinished };
+
+  function planWork() {
+    for (const dir of dirs) {
+      const records = readRecords(dir), done = new Set(records.map(recordKey));
+      const left = unfinishedRecords(records.length, pathExists(join(dir, "run.json")) ? readRunJson(dir) : {});
+      if (left) unfinished.set(dir, left);
+      // each recorded trace's head, writers and span (a trace twice: its last): never the folder's traces at once
+      const traceFile = join(dir, "traces.jsonl");
+      const recorded = new Map<string, { head: TraceHead; writers: number; span: Span }>();
+      if (pathExists(traceFile)) {
+        let i = 0;
+        for (const { line: t, span } of eachLine<TraceLine>(traceFile)) {
+          checkTraceLines(traceFile, [t], i++);
+          const key = recordKey(t), { task, problem_id, method, seed } = t;
+          if (done.has(key)) {
+            recorded.set(key, { head: { task, problem_id, method, seed }, writers: t.workers.length, span });
+          }
         }
       }
+      const all = [...recorded].filter(([, t]) => t.writers >= 2);
+      for (const [, t] of all) judgeable.add(t.head.method);
+      const own = all.filter(([, t]) => !methods || methods.includes(t.head.method));
+      if (own.length === 0) {
+        empty.push(`${dir}: no trace to judge: ${whyNone(done.size, [...recorded.values()], all.map(([, t]) => t))}`);
+      }
+      // this folder's judge.jsonl is this command's until it closes it (another judge at once is refused)
+      const file = new JudgeFile(dir, true);
+      files.set(dir, file);
+      traces.set(dir, own.map(([, t]) => t.head));
+      let tok: TextTokenizer | undefined;
+      for (const [key, { head, span }] of own) {
+        const unasked = Array.from({ length: runs }, (_, run) => run).filter((run) =>
+          !file.has({ ...head, ...line, run })
+        );
+        if (unasked.length === 0) continue;
+        tok ??= runTokenizer(dir, o.tokenizer);
+        const tokenizer = tok;
+        const prompt = sharedBy(unasked.length, () => {
+          const trace = lineAt<TraceLine>(traceFile, span, key);
+          const transcript = mergedTranscript(trace, tokenizer, prefix);
+          return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
+        });
+        for (const run of unasked) work.push({ file, trace: head, run, prompt });
+      }
     }
-    const all = [...recorded].filter(([, t]) => t.writers >= 2);
-    for (const [, t] of all) judgeable.add(t.head.method);
-    const own = all.filter(([, t]) => !methods || methods.includes(t.head.method));
-    if (own.length === 0) {
-      empty.push(`${dir}: no trace to judge: ${whyNone(done.size, [...recorded.values()], all.map(([, t]) => t))}`);
-    }
-    const file = new JudgeFile(dir);
-    files.set(dir, file);
-    traces.set(dir, own.map(([, t]) => t.head));
-    let tok: TextTokenizer | undefined;
-    for (const [key, { head, span }] of own) {
-      const unasked = Array.from({ length: runs }, (_, run) => run).filter((run) =>
-        !file.has({ ...head, ...line, run })
+    // a method named that no folder has would judge nothing and say nothing
+    for (const m of methods ?? []) {
+      check(
+        judgeable.has(m),
+        `--methods ${m}: no trace of two or more workers in the run folders (they have ${
+          [...judgeable].join(", ") || "none"
+        })`,
       );
-      if (unasked.length === 0) continue;
-      tok ??= runTokenizer(dir, o.tokenizer);
-      const tokenizer = tok;
-      const prompt = sharedBy(unasked.length, () => {
-        const trace = lineAt<TraceLine>(traceFile, span, key);
-        const transcript = mergedTranscript(trace, tokenizer, prefix);
-        return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
-      });
-      for (const run of unasked) work.push({ file, trace: head, run, prompt });
     }
-  }
-  // a method named that no folder has would judge nothing and say nothing
-  for (const m of methods ?? []) {
     check(
-      judgeable.has(m),
-      `--methods ${m}: no trace of two or more workers in the run folders (they have ${
-        [...judgeable].join(", ") || "none"
-      })`,
+      empty.length < dirs.length,
+      `judge: nothing to judge in the run folders given (traces of two or more writers with a record): ${
+        empty.join("; ")
+      }`,
     );
   }
-  check(
-    empty.length < dirs.length,
-    `judge: nothing to judge in the run folders given (traces of two or more writers with a record): ${
-      empty.join("; ")
-    }`,
-  );
-  return { files, traces, work, empty, unfinished };
 }
 
 /** Why a folder has no trace to judge: no records, no traces of them, traces of one writer, or none asked for. */

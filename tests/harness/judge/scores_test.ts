@@ -3,9 +3,10 @@
  * where there is one: too few pairs, or a side whose scores are all equal, are said so, never printed as NaN.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { InputError } from "../../../engine/errors.ts";
 import {
   agreementText,
@@ -75,7 +76,7 @@ Deno.test("judge.jsonl: after a failed append every later one fails with its err
     tokens: [10, 10],
   });
   try {
-    const file = new JudgeFile(dir);
+    const file = new JudgeFile(dir, true);
     file.append(line(0));
     writeSeam.before = () => {
       throw new Error("Input/output error (os error 5)");
@@ -86,7 +87,99 @@ Deno.test("judge.jsonl: after a failed append every later one fails with its err
       writeSeam.before = undefined;
     }
     assert.throws(() => file.append(line(2)), /os error 5/, "the disk works again: refused all the same");
-    assert.equal(new JudgeFile(dir).lines.length, 1);
+    assert.equal(new JudgeFile(dir, false).lines.length, 1);
+    file.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+const judgeLine = (i: number, run = 0): JudgeLine => ({
+  ...key(i),
+  run,
+  judge: "j",
+  prompt_version: "v",
+  prefix_tokens: 4096,
+  reply: "SCORE: 4",
+  score: 4,
+  tokens: [10, 10],
+});
+
+Deno.test("judge.jsonl: one writer at a time: a second is refused naming judge.lock, until the first closes; a reader cuts nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-judge-lock-"));
+  const file = join(dir, "judge.jsonl"), lock = join(dir, "judge.lock");
+  try {
+    for (let round = 0; round < 3; round++) {
+      const writer = new JudgeFile(dir, true);
+      assert.ok(existsSync(lock));
+      for (let i = 0; i < 5; i++) writer.append(judgeLine(round * 5 + i));
+      // another judge starting now: refused before it reads (its repair could cut the line being appended)
+      for (let k = 0; k < 3; k++) {
+        assert.throws(
+          () => new JudgeFile(dir, true),
+          (e) =>
+            e instanceof InputError &&
+            e.message === `${dir}: another judge (process ${Deno.pid} on ${Deno.hostname()}) is writing this ` +
+                `folder's judge.jsonl (it holds ${lock}); wait for it to end, then run the same command again`,
+        );
+      }
+      // a line being appended (no newline yet): a reader leaves it, unread and uncut
+      const whole = readFileSync(file, "utf8");
+      writeFileSync(file, whole + '{"task": "t", "probl', { flag: "w" });
+      const reader = new JudgeFile(dir, false);
+      assert.equal(reader.lines.length, (round + 1) * 5);
+      assert.equal(readFileSync(file, "utf8"), whole + '{"task": "t", "probl', "the reader cut nothing");
+      assert.throws(() => reader.append(judgeLine(99)), /opened read only/);
+      writeFileSync(file, whole);
+      writer.close();
+      assert.ok(!existsSync(lock), "the lock given back");
+    }
+    // a torn line left by a killed judge: cut by the next writer, which holds the lock
+    writeFileSync(file, readFileSync(file, "utf8") + '{"torn');
+    const next = new JudgeFile(dir, true);
+    assert.equal(next.lines.length, 15);
+    assert.ok(readFileSync(file, "utf8").endsWith("}\n"));
+    next.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("judge.jsonl: a lock left by a judge killed (its file, no holder) is taken; one held by another process is refused", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-judge-stale-"));
+  try {
+    writeFileSync(join(dir, "judge.lock"), "2147483646 elsewhere\n"); // no such process holds it
+    const f = new JudgeFile(dir, true);
+    f.append(judgeLine(0));
+    f.close();
+    // a process holding it: another judge, in another process
+    const script = join(dir, "hold.ts");
+    writeFileSync(
+      script,
+      `import { JudgeFile } from ${
+        JSON.stringify(new URL("../../../harness/judge/scores.ts", import.meta.url).href)
+      };\n` +
+        `const f = new JudgeFile(Deno.args[0], true); console.log("held"); await new Promise((r) => setTimeout(r, 60000)); f.close();\n`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", fileURLToPath(new URL("../../../deno.json", import.meta.url)), script, dir],
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /held/);
+    try {
+      assert.throws(
+        () => new JudgeFile(dir, true),
+        (e) => e instanceof InputError && e.message.includes(`another judge (process ${child.pid} on `),
+      );
+      assert.equal(new JudgeFile(dir, false).lines.length, 1, "reading is never refused");
+    } finally {
+      child.kill();
+      await reader.cancel();
+      await child.status;
+    }
+    // killed: the kernel gave its lock back, its file left; the next judge takes it
+    new JudgeFile(dir, true).close();
   } finally {
     rmSync(dir, { recursive: true });
   }
