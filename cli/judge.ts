@@ -55,13 +55,20 @@ export const OPTIONS = {
 } as const;
 
 /** `LABEL=METHOD,…` in order; labels and methods each once. */
-function parseSettings(text: string): Map<string, string> {
+export function parseSettings(text: string): Map<string, string> {
   const settings = new Map<string, string>();
   for (const part of text.split(",")) {
     const m = /^([^=]+)=(.+)$/.exec(part.trim());
     check(m, `--settings: expected LABEL=METHOD,…, got "${part}"`);
-    check(![...settings.values()].includes(m[2]) && !settings.has(m[1]), `--settings: "${part}" repeats a name`);
-    settings.set(m[2], m[1]);
+    const [label, method] = [m[1].trim(), m[2].trim()];
+    // settings maps a method to its label: a label twice would draw two bars of one name over each other, a
+    // method twice would keep its last label only
+    check(
+      ![...settings.values()].includes(label),
+      `--settings: the label "${label}" is given twice (each bar's label once)`,
+    );
+    check(!settings.has(method), `--settings: the method "${method}" is given twice (each method under one label)`);
+    settings.set(method, label);
   }
   return settings;
 }

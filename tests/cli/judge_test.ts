@@ -57,3 +57,33 @@ Deno.test("deno task judge: a second judge on a folder another is writing is ref
     await s.close();
   }
 });
+
+Deno.test("judge --settings: labels and methods each once; a repeated label or method refused naming it, never dropped", async () => {
+  const { parseSettings } = await import("../../cli/judge.ts");
+  const labels = ["a", "b", "token-wise", "hogwild:2", "sc:2"], methods = ["hogwild:2", "sc:2", "leap:2", "a"];
+  let seed = 7;
+  const pick = <T>(xs: readonly T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % xs.length];
+  for (let i = 0; i < 300; i++) {
+    const pairs = Array.from({ length: 1 + (i % 4) }, () => [pick(labels), pick(methods)] as const);
+    const text = pairs.map(([l, m]) => `${l}=${m}`).join(",");
+    const label = pairs.find(([l], j) => pairs.findIndex(([k]) => k === l) < j)?.[0];
+    const method = pairs.find(([, m], j) => pairs.findIndex(([, k]) => k === m) < j)?.[1];
+    if (label === undefined && method === undefined) {
+      assert.deepEqual([...parseSettings(text)], pairs.map(([l, m]) => [m, l]), text);
+      continue;
+    }
+    // the first repeat in the list is named (a label, or a method)
+    const first = pairs.findIndex(([l, m], j) =>
+      pairs.findIndex(([k]) => k === l) < j || pairs.findIndex(([, k]) => k === m) < j
+    );
+    const [l, m] = pairs[first];
+    const why = pairs.findIndex(([k]) => k === l) < first
+      ? `the label "${l}" is given twice`
+      : `the method "${m}" is given twice`;
+    assert.throws(() => parseSettings(text), (e) => e instanceof Error && e.message.includes(why), `${text}: ${why}`);
+  }
+  // the cases the review found
+  assert.throws(() => parseSettings("a=hogwild:2,b=hogwild:2"), /the method "hogwild:2" is given twice/);
+  assert.throws(() => parseSettings("a=hogwild:2,a=sc:2"), /the label "a" is given twice/);
+  assert.deepEqual([...parseSettings("hogwild:2=sc:2,sc:2=hogwild:2")], [["sc:2", "hogwild:2"], ["hogwild:2", "sc:2"]]);
+});
