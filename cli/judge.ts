@@ -15,7 +15,7 @@ import { cachedJudge } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
-import { agreementText, humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
+import { agreementText, checkHumanTraces, humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
 import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
@@ -153,6 +153,8 @@ async function main() {
   const failures: string[] = [];
   // each folder's judge.jsonl is this command's (judge.lock) until its replies are in
   try {
+    // a human score that could pair with two folders' traces: refused before anything is paid for
+    if (human) checkHumanTraces(f.human!, human, traces);
     if (work.length) await judgeWork();
   } finally {
     for (const file of files.values()) file.close();

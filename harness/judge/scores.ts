@@ -195,18 +195,32 @@ export function readHumanScores(file: string): HumanScore[] {
 }
 
 /**
+ * Refuses a human score whose trace is in two of the run folders (`traces`: each folder's traces judged), before
+ * any judging: it could be paired with either folder's score. Traces the file does not name may be in several.
+ */
+export function checkHumanTraces(file: string, human: readonly HumanScore[], traces: Map<string, readonly Key[]>) {
+  const folders = new Map<string, string[]>();
+  for (const [dir, ts] of traces) {
+    for (const t of ts) folders.set(recordKey(t), [...(folders.get(recordKey(t)) ?? []), dir]);
+  }
+  human.forEach((h, i) => {
+    const dirs = folders.get(recordKey(h)) ?? [];
+    check(
+      dirs.length < 2,
+      `--human ${file}:${i + 1}: the trace ${recordKey(h).replaceAll("\t", " / ")} is in two of the run folders ` +
+        `given (${dirs.join(", ")}); give one of them, or a file of its traces only`,
+    );
+  });
+}
+
+/**
  * Human scores against the judge's trace scores: Pearson's r over the traces both scored, with how many human
  * scores had no judge score to pair with.
  */
 export function humanAgreement(human: readonly HumanScore[], judged: readonly TraceScore[]) {
-  const byKey = new Map<string, TraceScore>();
-  for (const t of judged) {
-    check(
-      !byKey.has(recordKey(t)),
-      `--human: the trace ${recordKey(t).replaceAll("\t", " / ")} is in two of the run folders given; name one`,
-    );
-    byKey.set(recordKey(t), t);
-  }
+  // a human trace in two folders was refused before the judging (checkHumanTraces); others may be in several
+  const wanted = new Set(human.map(recordKey)), byKey = new Map<string, TraceScore>();
+  for (const t of judged) if (wanted.has(recordKey(t))) byKey.set(recordKey(t), t);
   const pairs: [number, number][] = [];
   for (const h of human) {
     const j = byKey.get(recordKey(h))?.score;

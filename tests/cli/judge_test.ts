@@ -4,7 +4,7 @@
  * before any judging, and replies in flight recorded when the command stops.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers.ts";
@@ -86,4 +86,41 @@ Deno.test("judge --settings: labels and methods each once; a repeated label or m
   assert.throws(() => parseSettings("a=hogwild:2,b=hogwild:2"), /the method "hogwild:2" is given twice/);
   assert.throws(() => parseSettings("a=hogwild:2,a=sc:2"), /the label "a" is given twice/);
   assert.deepEqual([...parseSettings("hogwild:2=sc:2,sc:2=hogwild:2")], [["sc:2", "hogwild:2"], ["hogwild:2", "sc:2"]]);
+});
+
+Deno.test("deno task judge --human over several folders: a human trace in two of them is refused before any reply is asked; a trace in two the file never names is not", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-human-"));
+  // t1 in both folders (two models' runs of one problem); t2, t3, t4 in one each
+  const a = runFolder(join(base, "a"), ["t1", "t2", "t3"].map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+  const b = runFolder(join(base, "b"), ["t1", "t4"].map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+  const human = (ids: string[]) => {
+    const file = join(base, `human-${ids.join("")}.jsonl`);
+    writeFileSync(
+      file,
+      ids.map((id, i) =>
+        JSON.stringify({ task: "chains", problem_id: id, method: "hogwild:2", seed: 1, score: i + 1 }) + "\n"
+      ).join(""),
+    );
+    return file;
+  };
+  const s = fakeServer((body) => chat(`SCORE: ${1 + (JSON.stringify(body).length % 6)}`));
+  try {
+    const args = [...endpointArgs(a, s.url, base, 1), b];
+    for (const ids of [["t1"], ["t2", "t1", "t4"]]) {
+      const r = await runCli("cli/judge.ts", [...args, "--human", human(ids)]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        `error: --human ${human(ids)}:${ids.indexOf("t1") + 1}: the trace chains / t1 / hogwild:2 / 1 is in two ` +
+          `of the run folders given (${a}, ${b}); give one of them, or a file of its traces only\n`,
+      );
+      assert.equal(s.bodies.length, 0, "refused before any reply was asked for");
+    }
+    const r = await runCli("cli/judge.ts", [...args, "--human", human(["t2", "t3", "t4"])]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.bodies.length, 5);
+    assert.match(r.stdout, /human vs judge: (r = |n = 3)/);
+  } finally {
+    await s.close();
+  }
 });
