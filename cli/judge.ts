@@ -122,9 +122,22 @@ async function main() {
     checkOutputFiles({ "--chart": svg, "--chart (its .png)": png }, inputs);
   }
   const temperature = f.temperature === undefined ? undefined : parseDecimal(f.temperature, "--temperature");
+  // OpenAI's API takes 0 to 2; past it a server refuses every request, or a local judge samples noise
+  check(
+    temperature === undefined || temperature <= 2,
+    `--temperature: expected a number from 0 to 2 (as OpenAI's API), got "${f.temperature}"`,
+  );
   const template = loadJudgeTemplate(f["judge-prompt"]);
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
   const methods = f.methods?.split(",") ?? (settings ? [...settings.keys()] : undefined);
+  // a setting whose method --methods leaves out would be a bar of no traces
+  for (const [method, label] of f.methods && settings ? settings : []) {
+    check(
+      methods!.includes(method),
+      `--settings ${label}=${method}: the method ${method} is not among --methods (${f.methods}): its bar would ` +
+        "have no traces",
+    );
+  }
   // How it samples is part of what judged: another temperature or reply limit is another judge (lines and cache).
   const judgeId = [
     endpoint ? f["judge-model"]! : f.judge,
@@ -170,6 +183,7 @@ async function main() {
         // the model's own name (judgeId adds how it samples, for the lines and the cache)
         model: f["judge-model"]!,
         apiKey,
+        keyVariable: f["api-key-env"],
         temperature,
         maxTokens,
         timeoutMs,

@@ -48,6 +48,8 @@ export interface EndpointOptions {
   model: string;
   /** sent as a bearer token when given */
   apiKey?: string;
+  /** the environment variable the key is read from (--api-key-env), for a refusal's advice */
+  keyVariable?: string;
   /** the server's default when not given */
   temperature?: number;
   maxTokens: number;
@@ -79,7 +81,8 @@ export function endpointJudge(o: EndpointOptions): Judge {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
   // requests in a row that no try reached; requests in a row that spent their tries on one failure
-  let unreachable = 0, alike = { why: "", n: 0 };
+  // requests in a row refused (a 4xx) with the same status and message
+  let unreachable = 0, alike = { why: "", n: 0 }, refused = { why: "", n: 0 };
   return {
     id: o.model,
     // the base URL however it was spelt, so "…/v1/" finds the replies of "…/v1"; replies cached under the URL
@@ -104,13 +107,19 @@ export function endpointJudge(o: EndpointOptions): Judge {
           reached = true, unreachable = 0;
           const text = await bodyText(res, url);
           if (res.ok) {
-            alike = { why: "", n: 0 };
+            alike = { why: "", n: 0 }, refused = { why: "", n: 0 };
             return replyText(text, url);
           }
           if (res.status === 401 || res.status === 403 || res.status === 404) {
+            const key = o.keyVariable ?? "the variable --api-key-env names";
             throw new InputError(
-              `--judge ${o.url}: HTTP ${res.status} (${snippet(text)})` +
-                (res.status === 404 ? "; expected an OpenAI-compatible API's base URL (…/v1)" : "; check the key"),
+              `--judge ${o.url}: HTTP ${res.status} (${snippet(errorBody(text).message ?? text)})` +
+                (res.status === 404
+                  ? "; expected an OpenAI-compatible API's base URL (…/v1)"
+                  : o.apiKey
+                  ? `; check the key in ${key} (--api-key-env)`
+                  : `; no key was sent: ${key} is not set (set it to the key, or name the variable that holds it ` +
+                    "with --api-key-env)"),
             );
           }
           // a spent quota answers 429 as a busy server does: no wait brings it back (minutes per request)
@@ -138,14 +147,25 @@ export function endpointJudge(o: EndpointOptions): Judge {
             );
           }
           if (res.status !== 429 && res.status < 500) {
+            // a refusal of the request (a parameter the server does not take, a model it does not serve): one
+            // that every request gets alike stops the command, with the server's message, not once per trace
+            const why = `HTTP ${res.status} (${snippet(errorBody(text).message ?? text)})`;
+            refused = refused.why === why ? { why, n: refused.n + 1 } : { why, n: 1 };
+            if (refused.n >= MOST_FAILED_ALIKE) {
+              throw new InputError(
+                `--judge ${o.url}: ${refused.n} requests in a row were refused with ${why}: the server refuses ` +
+                  "every request alike; fix what it says (the same command goes on from the replies recorded)",
+              );
+            }
             throw new JudgeRequestError(`${url}: HTTP ${res.status} (${snippet(text)})`);
           }
           why = `HTTP ${res.status}`, said = ` (${snippet(text)})`;
           const after = Number(res.headers.get("retry-after"));
           if (Number.isFinite(after) && after > 0) wait = Math.max(wait, Math.min(after * 1000, MOST_WAIT_MS));
         } catch (e) {
-          // another outcome: the run is broken
+          // another outcome: the run is broken (a refusal's own count goes on)
           if (e instanceof JudgeRequestError || e instanceof UnjudgeableError) alike = { why: "", n: 0 };
+          if (e instanceof UnjudgeableError) refused = { why: "", n: 0 };
           if (e instanceof InputError || e instanceof JudgeRequestError || e instanceof UnjudgeableError) throw e;
           said = "";
           why = abort.signal.aborted

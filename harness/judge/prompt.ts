@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { check } from "../../engine/errors.ts";
+import { check, InputError } from "../../engine/errors.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
 import { DEFAULT_NAMES, fillTemplate, joinNames } from "../generation/prompts.ts";
 import { recordKey, type TraceLine } from "../bench/rundir.ts";
@@ -32,7 +32,14 @@ const NEEDED = ["{{problem}}", "{{transcript}}"];
 
 export function loadJudgeTemplate(file?: string): JudgeTemplate {
   const where = file ?? new URL("../generation/prompts/judge.txt", import.meta.url).pathname;
-  const text = readTemplateFile(where);
+  let text: string;
+  try {
+    text = readTemplateFile(where);
+  } catch (e) {
+    // the flag named: "/dev/null: not a file" alone does not say which of the command's files it was
+    if (file === undefined || !(e instanceof InputError) || e.message.startsWith("--judge-prompt")) throw e;
+    throw new InputError(`--judge-prompt ${e.message}`);
+  }
   for (const m of NEEDED) check(text.includes(m), `--judge-prompt ${where}: a judge template must hold ${m}`);
   checkPlaceholders(text, [...NEEDED, "{{count}}", "{{names}}"], `--judge-prompt ${where}`); // judgePrompt's
   const hash = createHash("sha256").update(TRANSCRIPT_RULE).update(text).digest("hex").slice(0, 12);

@@ -124,3 +124,91 @@ Deno.test("deno task judge --human over several folders: a human trace in two of
     await s.close();
   }
 });
+
+Deno.test("deno task judge: flags refused naming them (--temperature outside 0–2, --settings past --methods, --judge-prompt not a file); a 401 without a key names the variable", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-flags-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1"), trace("t2", "sc:2", "Problem T2")]);
+  const s = fakeServer(() => chat("SCORE: 3"));
+  try {
+    const args = endpointArgs(dir, s.url, base, 1);
+    for (
+      const [extra, message] of [
+        [
+          ["--temperature", "-0.1"],
+          `error: --temperature: expected a number ≥ 0 in decimal digits (e.g. 0.7), got "-0.1"`,
+        ],
+        ...["2.5", "3", "100"].map((
+          t,
+        ) => [
+          ["--temperature", t],
+          `error: --temperature: expected a number from 0 to 2 (as OpenAI's API), got "${t}"`,
+        ]),
+        [
+          ["--methods", "hogwild:2", "--settings", "a=hogwild:2,b=sc:2"],
+          `error: --settings b=sc:2: the method sc:2 is not among --methods (hogwild:2): its bar would have no traces`,
+        ],
+        [["--judge-prompt", "/dev/null"], "error: --judge-prompt /dev/null: not a file"],
+      ] as [string[], string][]
+    ) {
+      const r = await runCli("cli/judge.ts", [...args, ...extra]);
+      assert.equal(r.code, 2, `${extra}: ${r.stderr}`);
+      assert.equal(r.stderr, message + "\n", extra.join(" "));
+    }
+    assert.equal(s.bodies.length, 0);
+    for (const t of ["0", "2"]) {
+      const r = await runCli("cli/judge.ts", [...args, "--temperature", t]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  } finally {
+    await s.close();
+  }
+  // a refused key, none sent: the variable to set is named, and the flag that names another
+  const refusing = fakeServer(() => Response.json({ error: { message: "Missing bearer token" } }, { status: 401 }));
+  try {
+    const r = await runCli("cli/judge.ts", endpointArgs(dir, refusing.url, join(base, "b"), 1));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /error: --judge http:\S+: HTTP 401 \(Missing bearer token\); no key was sent: HOGWILD_JUDGE_TEST_UNSET_KEY is not set \(set it to the key, or name the variable that holds it with --api-key-env\)\n$/,
+    );
+    const keyed = await runCli("cli/judge.ts", [
+      ...endpointArgs(dir, refusing.url, join(base, "c"), 1).slice(0, -2),
+      ...["--api-key-env", "JUDGE_CLI_KEY"],
+    ], { JUDGE_CLI_KEY: "sk-wrong" });
+    assert.match(
+      keyed.stderr,
+      /HTTP 401 \(Missing bearer token\); check the key in JUDGE_CLI_KEY \(--api-key-env\)\n$/,
+    );
+    assert.doesNotMatch(keyed.stderr, /sk-wrong/);
+  } finally {
+    await refusing.close();
+  }
+});
+
+Deno.test("deno task judge: a server refusing every request alike (HTTP 400) stops once with its message, not once per trace", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-400-"));
+  const ids = Array.from({ length: 12 }, (_, i) => `t${i}`);
+  const dir = runFolder(join(base, "run"), ids.map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+  const s = fakeServer(() =>
+    Response.json({ error: { message: "Unsupported parameter: 'seed'", type: "invalid_request_error" } }, {
+      status: 400,
+    })
+  );
+  try {
+    for (const concurrency of ["1", "4"]) {
+      const before = s.bodies.length;
+      const r = await runCli("cli/judge.ts", [
+        ...endpointArgs(dir, s.url, base, 2),
+        ...["--concurrency", concurrency],
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /error: --judge http:\S+: 4 requests in a row were refused with HTTP 400 \(Unsupported parameter: 'seed'\): the server refuses every request alike; fix what it says \(the same command goes on from the replies recorded\)\n$/,
+      );
+      assert.ok(s.bodies.length - before <= 4 + Number(concurrency), `asked ${s.bodies.length - before} times`);
+    }
+  } finally {
+    await s.close();
+  }
+});

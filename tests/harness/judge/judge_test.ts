@@ -275,7 +275,7 @@ Deno.test("judge client: no reply within the time-out is tried again; a refused 
   const cases: [Response, (e: unknown) => boolean][] = [
     [
       new Response("bad key", { status: 401 }),
-      (e) => e instanceof InputError && /HTTP 401 \(bad key\); check the key/.test(e.message),
+      (e) => e instanceof InputError && /HTTP 401 \(bad key\); no key was sent/.test(e.message),
     ],
     [new Response("too long", { status: 400 }), (e) => e instanceof JudgeRequestError && /HTTP 400/.test(e.message)],
     [new Response("<html>", { status: 200 }), (e) => e instanceof JudgeRequestError && /not JSON/.test(e.message)],
