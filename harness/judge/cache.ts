@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { pathExists, replaceFile } from "../../engine/files.ts";
-import type { Judge, Reply } from "./client.ts";
+import type { Halt, Judge, Reply } from "./client.ts";
 
 /** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
 export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
@@ -19,11 +19,11 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
     id: judge.id,
     where: judge.where,
     asked: 0,
-    async reply(prompt: string, run: number): Promise<Reply> {
+    async reply(prompt: string, run: number, halt?: Halt): Promise<Reply> {
       const f = file(prompt, run);
       const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => pathExists(x));
       if (found) return readReply(found);
-      const reply = await judge.reply(prompt, run);
+      const reply = await judge.reply(prompt, run, halt);
       cached.asked++;
       mkdirSync(dir, { recursive: true });
       replaceFile(

@@ -25,7 +25,13 @@ export interface Judge {
   readonly where: string;
   /** other spellings of `where` that replies were cached under before (an endpoint's URL as typed): read only */
   readonly formerly?: readonly string[];
-  reply(prompt: string, run: number): Promise<Reply>;
+  /** `halt.stopped`: the command is stopping (another request's fatal error): no try after the one in flight */
+  reply(prompt: string, run: number, halt?: Halt): Promise<Reply>;
+}
+
+/** Set when the command stops: requests in flight finish their try (bounded by the time-out), and try no more. */
+export interface Halt {
+  stopped: boolean;
 }
 
 /** A request that failed for good: this trace's run is not recorded, and a later run of the command tries it again. */
@@ -89,7 +95,7 @@ export function endpointJudge(o: EndpointOptions): Judge {
     // as typed (the key before) or with a slash after are read too: none paid for is asked again
     where: base,
     formerly: [...new Set([o.url, `${base}/`])].filter((w) => w !== base),
-    async reply(prompt, run) {
+    async reply(prompt, run, halt) {
       const body = JSON.stringify({
         model: o.model,
         messages: [{ role: "user", content: prompt }],
@@ -191,6 +197,7 @@ export function endpointJudge(o: EndpointOptions): Judge {
           }
           throw new JudgeRequestError(`${url}: ${why}, ${attempt + 1} tries`);
         }
+        if (halt?.stopped) throw new JudgeRequestError(`${url}: ${why}; not tried again: the command is stopping`);
         o.log?.(`judge: ${why}; trying again in ${wait} ms`);
         await new Promise((r) => setTimeout(r, wait));
       }

@@ -19,7 +19,7 @@ import {
   type TraceLine,
   unfinishedRecords,
 } from "../bench/rundir.ts";
-import { type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
+import { type Halt, type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
 import { groupScore, JudgeFile, lineScore, type TraceScore, traceScores } from "./scores.ts";
@@ -83,12 +83,23 @@ function sharedBy<T>(n: number, make: () => T): () => T {
   };
 }
 
-/** Runs `fn` over `items`, at most `n` at once. */
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
+/**
+ * Runs `fn` over `items`, at most `n` at once. The first error stops it: `halt` set, no item started after, and the
+ * calls in flight finished (their replies are paid for: recorded) before it is thrown.
+ */
+async function pool<T>(items: readonly T[], n: number, halt: Halt, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0, error: { e: unknown } | undefined;
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (!halt.stopped && next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (e) {
+        error ??= { e };
+        halt.stopped = true;
+      }
+    }
   }));
+  if (error) throw error.e;
 }
 
 /**
@@ -207,8 +218,17 @@ export async function judgeAll(
   concurrency: number,
 ): Promise<{ got: number; failures: string[]; unjudgeable: string[] }> {
   const failures: string[] = [], unjudgeable: string[] = [];
-  let got = 0;
-  await pool(work, concurrency, async (w) => {
+  // replies recorded after a stop: the requests in flight when another's error stopped the command
+  let got = 0, late = 0;
+  const halt: Halt = { stopped: false };
+  try {
+    await pool(work, concurrency, halt, judgeOne);
+  } finally {
+    if (halt.stopped) console.error(`judge: stopping: ${late} replies in flight recorded`);
+  }
+  return { got, failures, unjudgeable };
+
+  async function judgeOne(w: Work) {
     const { task, problem_id, method, seed } = w.trace;
     const key = { task, problem_id, method, seed, run: w.run, ...line };
     // a trace's key is its folder's alone
@@ -224,10 +244,11 @@ export async function judgeAll(
       return;
     }
     try {
-      reply = await judge.reply(prompt, w.run);
+      reply = await judge.reply(prompt, w.run, halt);
     } catch (e) {
       if (e instanceof UnjudgeableError) {
         w.file.append({ ...key, reply: "", unjudgeable: e.message, score: null, tokens });
+        if (halt.stopped) late++;
         unjudgeable.push(named(e));
         return;
       }
@@ -242,9 +263,9 @@ export async function judgeAll(
       score: lineScore(reply.text, reply.cut),
       tokens,
     });
+    if (halt.stopped) late++;
     if (++got % 25 === 0) console.error(`judge: ${got}/${work.length} replies`);
-  });
-  return { got, failures, unjudgeable };
+  }
 }
 
 /**

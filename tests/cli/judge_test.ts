@@ -212,3 +212,33 @@ Deno.test("deno task judge: a server refusing every request alike (HTTP 400) sto
     await s.close();
   }
 });
+
+Deno.test("deno task judge: a stop (a spent quota, a refused key) records the replies already in flight before it exits", async () => {
+  for (const stop of ["quota", "key"]) {
+    const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-stop-"));
+    const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const dir = runFolder(join(base, "run"), ids.map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+    // the first request stops everything at once; the three beside it are answered a moment later (paid for)
+    const s = fakeServer(async (_b, n) => {
+      if (n === 0) {
+        return stop === "quota"
+          ? Response.json({ error: { message: "You exceeded your current quota", code: "insufficient_quota" } }, {
+            status: 429,
+          })
+          : new Response("bad key", { status: 401 });
+      }
+      await new Promise((r) => setTimeout(r, 400));
+      return chat("SCORE: 5");
+    });
+    try {
+      const r = await runCli("cli/judge.ts", [...endpointArgs(dir, s.url, base, 1), "--concurrency", "4"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, stop === "quota" ? /HTTP 429 \(You exceeded/ : /HTTP 401 \(bad key\)/);
+      assert.equal(s.bodies.length, 4, "nothing asked after the stop");
+      assert.equal(lines(dir).length, 3, "the three replies in flight recorded");
+      assert.match(r.stderr, /judge: stopping: 3 replies in flight recorded/);
+    } finally {
+      await s.close();
+    }
+  }
+});
