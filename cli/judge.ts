@@ -7,7 +7,8 @@
  * its 95% interval, the chart (--chart) and the agreement with human scores (--human).
  */
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { checkOutputFiles, checkPathFlags, pathInfo } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, pathExists, pathInfo } from "../engine/files.ts";
+import { resolve } from "node:path";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
 import { checkFoldersOnce, checkReadFolder } from "../harness/bench/rundir.ts";
@@ -144,7 +145,9 @@ async function main() {
     ...(temperature === undefined ? [] : [`temperature=${temperature}`]),
     ...(maxTokens === 1024 ? [] : [`max-tokens=${maxTokens}`]),
   ].join(" ");
-  const line = { judge: judgeId, prompt_version: template.version, prefix_tokens: prefix };
+  // where it runs is part of the judge: two endpoints serving one model name (two local servers' "default") are two
+  const where = endpoint ? endpointUrl(f.judge) : `local:${pathExists(f.judge) ? resolve(f.judge) : f.judge}`;
+  const line = { judge: judgeId, where, prompt_version: template.version, prefix_tokens: prefix };
   // the key is read here, at the command line's edge, and only passed on
   const apiKey = Deno.env.get(f["api-key-env"])?.trim() || undefined;
   // a header carries printable ASCII only: anything else fails every request, and would read as no connection
@@ -154,7 +157,7 @@ async function main() {
   );
 
   // Every trace × judge run without a line yet, its prompt built once per trace.
-  const { files, traces, work, empty, unfinished: left } = pendingWork(dirs, {
+  const { files, traces, keys, work, empty, unfinished: left } = pendingWork(dirs, {
     runs,
     line,
     template,
@@ -199,7 +202,7 @@ async function main() {
       });
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
-    const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, line, endpoint ? concurrency : 1);
+    const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, endpoint ? concurrency : 1);
     for (const f of failed) failures.push(f);
     if (unjudgeable.length) {
       console.error(
@@ -211,9 +214,7 @@ async function main() {
   }
 
   const { bars, all, unfinished } = judgedBars(dirs, files, traces, {
-    judge: judgeId,
-    template,
-    prefix,
+    keys,
     runs,
     settings,
     unfinished: left,

@@ -35,6 +35,7 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
           run,
           reply: reply.text,
           cut: reply.cut,
+          ...(reply.model === undefined ? {} : { model: reply.model }),
         }),
       );
       return reply;
@@ -47,12 +48,16 @@ const sha256 = (x: string) => createHash("sha256").update(x).digest("hex");
 
 /** A cached reply (one cached before replies were marked cut says nothing of it: read as not cut). */
 function readReply(file: string): Reply {
-  let v: { reply?: unknown; cut?: unknown };
+  let v: { reply?: unknown; cut?: unknown; model?: unknown };
   try {
     v = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new InputError(`${file}: not a cached reply (${oneLine((e as Error).message)}); delete it to ask again`);
   }
   check(typeof v?.reply === "string", `${file}: a cached reply without its "reply" text; delete it to ask again`);
-  return { text: v.reply as string, cut: v.cut === true };
+  return {
+    text: v.reply as string,
+    cut: v.cut === true,
+    ...(typeof v.model === "string" ? { model: v.model } : {}),
+  };
 }

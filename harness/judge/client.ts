@@ -15,6 +15,8 @@ export interface Reply {
   text: string;
   /** it stopped at the token limit, not at its end: a number in it is a thought cut short, never read as a score */
   cut: boolean;
+  /** the model that replied, as an endpoint's response names it (absent: not named, or a local judge) */
+  model?: string;
 }
 
 /** A judge: the reply to a prompt in judge run `run` (0, 1, …: the runs whose scores are averaged). */
@@ -307,7 +309,7 @@ const snippet = (text: string) => oneLine(text).slice(0, 200);
 
 /** The reply in a chat-completions response body (a refusal without text is an empty reply: no score in it). */
 function replyText(body: string, url: string): Reply {
-  let v: { choices?: { message?: { content?: unknown }; finish_reason?: unknown }[] };
+  let v: { model?: unknown; choices?: { message?: { content?: unknown }; finish_reason?: unknown }[] };
   try {
     v = JSON.parse(body);
   } catch {
@@ -324,7 +326,11 @@ function replyText(body: string, url: string): Reply {
     );
   }
   // "length": the reply reached max_tokens (a reasoning judge's thought cut short)
-  return { text: message.content ?? "", cut: v.choices![0].finish_reason === "length" };
+  return {
+    text: message.content ?? "",
+    cut: v.choices![0].finish_reason === "length",
+    ...(typeof v.model === "string" && v.model ? { model: v.model.slice(0, 200) } : {}),
+  };
 }
 
 const MOST_REPLY_CHARS = 1 << 20;

@@ -18,9 +18,18 @@ export interface JudgeLine extends Key {
   /** the judge run, from 0 */
   run: number;
   judge: string;
+  /**
+   * where it ran: an endpoint's base URL, or "local:" and the model's folder or hub id (two endpoints serving one
+   * model name are two judges); absent on a line from before it was keyed: another judge's, never counted as today's
+   */
+  where?: string;
   prompt_version: string;
   /** --prefix-tokens: each worker's first N tokens were shown (another N is another prompt, judged apart) */
   prefix_tokens: number;
+  /** the tokenizer that cut those prefixes: its tokenizer.json's hash (absent: a line from before, as `where`) */
+  tokenizer?: string;
+  /** the model that replied, as an endpoint's response named it (absent: not named, or a local judge) */
+  model?: string;
   /** the judge's reply as it came */
   reply: string;
   /** the reply stopped at the judge's token limit (absent: it ended, or was recorded before this was marked) */
@@ -36,8 +45,13 @@ export interface JudgeLine extends Key {
 /** A line's score: the reply's, by the one reader (prompt.ts parseScore); none from a reply cut at the limit. */
 export const lineScore = (reply: string, cut: boolean | undefined): number | null => (cut ? null : parseScore(reply));
 
-const lineKey = (l: Pick<JudgeLine, keyof Key | "run" | "judge" | "prompt_version" | "prefix_tokens">) =>
-  [recordKey(l), l.run, l.judge, l.prompt_version, l.prefix_tokens].join("\t");
+/** What names a judge's lines in a folder: the judge, where it ran, the prompt's version, the prefix and its tokenizer. */
+export type LineJudge = Pick<JudgeLine, "judge" | "where" | "prompt_version" | "prefix_tokens" | "tokenizer">;
+
+const judgeKey = (l: LineJudge) =>
+  JSON.stringify([l.judge, l.where ?? null, l.prompt_version, l.prefix_tokens, l.tokenizer ?? null]);
+
+const lineKey = (l: Pick<JudgeLine, keyof Key | "run"> & LineJudge) => [recordKey(l), l.run, judgeKey(l)].join("\t");
 
 /** judge.jsonl of a run folder: its lines (each trace × run × judge × prompt once), and appends. */
 export class JudgeFile {
@@ -113,17 +127,11 @@ export interface TraceScore extends Key {
   unscored: number;
 }
 
-/** Each trace's score from one judge, prompt version and prefix, over judge runs 0 … runs − 1. */
-export function traceScores(
-  lines: readonly JudgeLine[],
-  judge: string,
-  version: string,
-  prefix: number,
-  runs: number,
-): TraceScore[] {
-  const byTrace = new Map<string, JudgeLine[]>();
+/** Each trace's score from one judge (where it ran, prompt version, prefix and tokenizer), over runs 0 … runs − 1. */
+export function traceScores(lines: readonly JudgeLine[], judge: LineJudge, runs: number): TraceScore[] {
+  const byTrace = new Map<string, JudgeLine[]>(), key = judgeKey(judge);
   for (const l of lines) {
-    if (l.judge !== judge || l.prompt_version !== version || l.prefix_tokens !== prefix || l.run >= runs) continue;
+    if (judgeKey(l) !== key || l.run >= runs) continue;
     const k = recordKey(l);
     byTrace.set(k, [...(byTrace.get(k) ?? []), l]);
   }

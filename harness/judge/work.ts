@@ -3,6 +3,8 @@
  * (its prompt built once per trace), then the replies asked for and appended as they come (deno task judge),
  * and the summary's bars read back.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { pathExists, pathInfo } from "../../engine/files.ts";
 import { check, InputError } from "../../engine/errors.ts";
@@ -22,13 +24,27 @@ import {
 import { type Halt, type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
-import { groupScore, JudgeFile, lineScore, type TraceScore, traceScores } from "./scores.ts";
+import { groupScore, JudgeFile, type LineJudge, lineScore, type TraceScore, traceScores } from "./scores.ts";
 
-/** What identifies a judge's lines: the judge, its prompt's version, the prefix it read. */
+/**
+ * What identifies a judge's lines across folders: the judge, where it runs, its prompt's version, the prefix it
+ * read; each folder's lines add the tokenizer that cut its prefixes (pendingWork's `keys`).
+ */
 export interface JudgeKey {
   judge: string;
+  where: string;
   prompt_version: string;
   prefix_tokens: number;
+}
+
+/** A tokenizer's identity in judge.jsonl: a hash of its tokenizer.json and tokenizer_config.json as on disk. */
+function tokenizerId(tok: TextTokenizer): string {
+  const hash = createHash("sha256");
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) {
+    const file = join(tok.source, f);
+    if (pathExists(file)) hash.update(f).update(readFileSync(file));
+  }
+  return `tokenizer.json@${hash.digest("hex").slice(0, 12)}`;
 }
 
 /**
@@ -64,6 +80,8 @@ export type TraceHead = Pick<TraceLine, "task" | "problem_id" | "method" | "seed
 /** One reply to get: a trace, a judge run, and its prompt, built when asked (judgeAll). */
 export interface Work {
   file: JudgeFile;
+  /** the judge's key in this folder (its tokenizer's) */
+  key: LineJudge;
   trace: TraceHead;
   run: number;
   /** the prompt and each worker's tokens shown: built from the trace read again, once for all its runs */
@@ -114,12 +132,15 @@ export function pendingWork(
 ): {
   files: Map<string, JudgeFile>;
   traces: Map<string, TraceHead[]>;
+  /** each folder's judge key: `line` and the tokenizer that cuts its prefixes */
+  keys: Map<string, LineJudge>;
   work: Work[];
   empty: string[];
   unfinished: Map<string, string>;
 } {
   const { runs, line, template, methods } = o, prefix = line.prefix_tokens;
   const files = new Map<string, JudgeFile>(), traces = new Map<string, TraceHead[]>();
+  const keys = new Map<string, LineJudge>();
   const work: Work[] = [], empty: string[] = [], unfinished = new Map<string, string>();
   const judgeable = new Set<string>(); // the methods with traces of two or more workers, in any folder
   try {
@@ -128,7 +149,7 @@ export function pendingWork(
     for (const f of files.values()) f.close(); // the folders taken so far given back
     throw e;
   }
-  return { files, traces, work, empty, unfinished };
+  return { files, traces, keys, work, empty, unfinished };
 
   function planWork() {
     for (const dir of dirs) {
@@ -158,20 +179,22 @@ export function pendingWork(
       const file = new JudgeFile(dir, true);
       files.set(dir, file);
       traces.set(dir, own.map(([, t]) => t.head));
-      let tok: TextTokenizer | undefined;
+      if (own.length === 0) continue;
+      // the tokenizer is part of the key: another one cuts other prefixes (a line of another is not this one's)
+      const tokenizer = runTokenizer(dir, o.tokenizer);
+      const judgeKey: LineJudge = { ...line, tokenizer: tokenizerId(tokenizer) };
+      keys.set(dir, judgeKey);
       for (const [key, { head, span }] of own) {
         const unasked = Array.from({ length: runs }, (_, run) => run).filter((run) =>
-          !file.has({ ...head, ...line, run })
+          !file.has({ ...head, ...judgeKey, run })
         );
         if (unasked.length === 0) continue;
-        tok ??= runTokenizer(dir, o.tokenizer);
-        const tokenizer = tok;
         const prompt = sharedBy(unasked.length, () => {
           const trace = lineAt<TraceLine>(traceFile, span, key);
           const transcript = mergedTranscript(trace, tokenizer, prefix);
           return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
         });
-        for (const run of unasked) work.push({ file, trace: head, run, prompt });
+        for (const run of unasked) work.push({ file, key: judgeKey, trace: head, run, prompt });
       }
     }
     // a method named that no folder has would judge nothing and say nothing
@@ -214,7 +237,6 @@ function whyNone(
 export async function judgeAll(
   judge: Judge,
   work: readonly Work[],
-  line: JudgeKey,
   concurrency: number,
 ): Promise<{ got: number; failures: string[]; unjudgeable: string[] }> {
   const failures: string[] = [], unjudgeable: string[] = [];
@@ -230,7 +252,7 @@ export async function judgeAll(
 
   async function judgeOne(w: Work) {
     const { task, problem_id, method, seed } = w.trace;
-    const key = { task, problem_id, method, seed, run: w.run, ...line };
+    const key = { task, problem_id, method, seed, run: w.run, ...w.key };
     // a trace's key is its folder's alone
     const named = (e: Error) =>
       `${dirname(w.file.file)}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`;
@@ -260,6 +282,7 @@ export async function judgeAll(
       ...key,
       reply: reply.text,
       ...(reply.cut ? { cut: true } : {}),
+      ...(reply.model === undefined ? {} : { model: reply.model }),
       score: lineScore(reply.text, reply.cut),
       tokens,
     });
@@ -278,9 +301,8 @@ export function judgedBars(
   files: Map<string, JudgeFile>,
   traces: Map<string, TraceHead[]>,
   o: {
-    judge: string;
-    template: JudgeTemplate;
-    prefix: number;
+    /** each folder's judge key (pendingWork's) */
+    keys: Map<string, LineJudge>;
     runs: number;
     settings?: Map<string, string>;
     unfinished?: Map<string, string>;
@@ -292,8 +314,10 @@ export function judgedBars(
   const bars: Bar[] = [];
   const all = dirs.flatMap((dir, i) => {
     const folder = traces.get(dir)!, judged = new Set(folder.map(recordKey));
-    const scores = traceScores(files.get(dir)!.lines, o.judge, o.template.version, o.prefix, o.runs)
-      .filter((t) => judged.has(recordKey(t)));
+    const key = o.keys.get(dir);
+    const scores = key === undefined
+      ? [] // no trace of this folder judged
+      : traceScores(files.get(dir)!.lines, key, o.runs).filter((t) => judged.has(recordKey(t)));
     const byKey = new Map(scores.map((s) => [recordKey(s), s]));
     const order = o.settings ? [...o.settings.keys()] : [...new Set(folder.map((t) => t.method))].sort();
     for (const method of order) {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { runCli } from "../helpers.ts";
 import { chat, endpointArgs, fakeServer, runFolder, trace } from "../harness/judge/fake_server.ts";
 
@@ -240,5 +241,52 @@ Deno.test("deno task judge: a stop (a spent quota, a refused key) records the re
     } finally {
       await s.close();
     }
+  }
+});
+
+Deno.test("deno task judge: judge.jsonl's lines keyed on the endpoint and the prefix tokenizer too: two endpoints serving one model name, or another tokenizer, are judged apart; the reply's model recorded", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-key-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const server = (score: number, model: string) =>
+    fakeServer(() =>
+      Response.json({ model, choices: [{ message: { role: "assistant", content: `SCORE: ${score}` } }] })
+    );
+  const one = server(2, "served-one"), two = server(5, "served-two");
+  try {
+    // both serve "m" (as two local servers serve "default"); each its own cache, so only the lines could mix them
+    const a = await runCli("cli/judge.ts", endpointArgs(dir, one.url, join(base, "a"), 1));
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /\| run \| hogwild:2 \| 1 \| 2\.00 \|/);
+    const b = await runCli("cli/judge.ts", endpointArgs(dir, two.url, join(base, "b"), 1));
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(two.bodies.length, 1, "another endpoint: asked");
+    assert.match(b.stdout, /\| run \| hogwild:2 \| 1 \| 5\.00 \|/);
+    // each line says where it was asked, the tokenizer that cut its prefixes, and the model that replied
+    const got = lines(dir);
+    assert.deepEqual(got.map((l) => [l.where, l.model]), [[one.url, "served-one"], [two.url, "served-two"]]);
+    assert.ok(got.every((l) => /^tokenizer\.json@[0-9a-f]{12}$/.test(l.tokenizer)), JSON.stringify(got));
+    // another tokenizer cuts other prefixes: another key, asked again; and back, the first line stands
+    const qwen = TextTokenizer.qwen3().source;
+    const c = await runCli("cli/judge.ts", [...endpointArgs(dir, one.url, join(base, "a"), 1), "--tokenizer", qwen]);
+    assert.equal(c.code, 0, c.stderr);
+    // another key's line (the prompt, uncut by either, is the same one: the cache answers it)
+    assert.equal(lines(dir).length, 3, "another tokenizer: another line");
+    assert.notEqual(lines(dir)[2].tokenizer, got[0].tokenizer);
+    assert.match(c.stderr, /1 replies recorded/);
+    const d = await runCli("cli/judge.ts", endpointArgs(dir, one.url, join(base, "a"), 1));
+    assert.equal(one.bodies.length, 1, "back to the run's tokenizer: nothing asked");
+    assert.match(d.stderr, /^(?!.*replies recorded)/s);
+    assert.match(d.stdout, /\| run \| hogwild:2 \| 1 \| 2\.00 \|/);
+    // a line from before (no endpoint, no tokenizer): another judge's, never counted as this one's
+    const old = { ...got[0], score: 6, reply: "SCORE: 6", run: 1 };
+    delete old.where, delete old.tokenizer;
+    writeFileSync(join(dir, "judge.jsonl"), JSON.stringify(old) + "\n", { flag: "a" });
+    const e = await runCli("cli/judge.ts", endpointArgs(dir, one.url, join(base, "a"), 2));
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(one.bodies.length, 2, "run 1 asked again");
+    assert.match(e.stdout, /\| run \| hogwild:2 \| 1 \| 2\.00 \|/);
+  } finally {
+    await one.close();
+    await two.close();
   }
 });

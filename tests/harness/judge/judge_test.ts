@@ -666,8 +666,11 @@ Deno.test("deno task judge: the key from the variable named; a failing server le
     trace("t1", "hogwild:2", "Problem T1"),
     trace("t2", "hogwild:2", "Problem T2"),
   ]);
+  // one endpoint (another is another judge): down for T1 at first, then back, answering as judgeServer does
+  let down = true;
   const failing = fakeServer((body) => {
     const prompt = (body.messages as { content: string }[])[0].content;
+    if (!down) return chat(REPLIES["Problem T1"][body.seed as number]);
     return prompt.includes("Problem T1") ? new Response("down", { status: 500 }) : chat("SCORE: 5");
   });
   const common = ["--cache", join(base, "cache"), "--runs", "2", "--retries", "1", "--backoff-ms", "1"];
@@ -694,17 +697,14 @@ Deno.test("deno task judge: the key from the variable named; a failing server le
     assert.ok(!existsSync(join(base, "chart.svg")));
     assert.ok(failing.auth.every((a) => a === "Bearer sk-2"));
     assert.deepEqual(sorted(join(dir, "judge.jsonl")).map((l) => JSON.parse(l).problem_id), ["t2", "t2"]);
+    down = false;
+    const asked = failing.bodies.length;
+    const again = await runCli("cli/judge.ts", [dir, "--judge", failing.url, "--judge-model", "m", ...common]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(failing.bodies.length - asked, 2, "only T1's two runs");
+    assert.match(again.stdout, /\| run \| hogwild:2 \| 2 \| 3\.75 \|/); // T1 2.5, T2 5 (from the first command)
   } finally {
     await failing.close();
-  }
-  const s = judgeServer();
-  try {
-    const r = await runCli("cli/judge.ts", [dir, "--judge", s.url, "--judge-model", "m", ...common]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(s.bodies.length, 2, "only T1's two runs");
-    assert.match(r.stdout, /\| run \| hogwild:2 \| 2 \| 3\.75 \|/); // T1 2.5, T2 5 (from the first server)
-  } finally {
-    await s.close();
   }
   const away = runFolder(join(base, "away"), [trace("t1", "hogwild:2", "Problem T1")], "/nowhere/model");
   const r = await runCli("cli/judge.ts", [away, "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"]);
@@ -1195,7 +1195,7 @@ Deno.test("judge over traces past the heap: each read for its prompt when its ru
       64,
       `import { judgeAll, pendingWork } from "${root}harness/judge/work.ts";
       import { loadJudgeTemplate } from "${root}harness/judge/prompt.ts";
-      const line = { judge: "fake", prompt_version: "v", prefix_tokens: 64 };
+      const line = { judge: "fake", where: "here", prompt_version: "v", prefix_tokens: 64 };
       const { work } = pendingWork([${JSON.stringify(dir)}], { runs: 2, line, template: loadJudgeTemplate() });
       // each prompt's own problem, and each trace's prompt built once for its two runs
       const asked = new Map();
@@ -1208,7 +1208,7 @@ Deno.test("judge over traces past the heap: each read for its prompt when its ru
           return { text: "SCORE: 4" };
         },
       };
-      const { got, failures } = await judgeAll(judge, work, line, 4);
+      const { got, failures } = await judgeAll(judge, work, 4);
       const same = [...asked].filter(([k, p]) => k.endsWith(" 1") && asked.get(k.replace(/ 1$/, " 0")) === p);
       console.log(JSON.stringify({ work: work.length, got, failures, asked: asked.size, same: same.length }));`,
     );
@@ -1226,13 +1226,13 @@ Deno.test("judge over traces past the heap: each read for its prompt when its ru
 Deno.test("judge: a trace changed after the work was planned is that trace's failure, named; the others' replies are recorded", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-judge-moved-")), dir = join(base, "run");
   bigRun(dir, { n: 6, kb: 1, runJson: { model: { source: DEMO } } });
-  const line = { judge: "fake", prompt_version: "v", prefix_tokens: 64 };
+  const line = { judge: "fake", where: "here", prompt_version: "v", prefix_tokens: 64 };
   const { work } = pendingWork([dir], { runs: 2, line, template: loadJudgeTemplate() });
   // p0's line now another key's, of its length (its offsets hold): p0's prompt cannot be built
   const file = join(dir, "traces.jsonl"), text = readFileSync(file, "utf8");
   writeFileSync(file, text.replace('"problem_id":"p0"', '"problem_id":"q0"'));
   const judge = { id: "fake", where: "here", reply: () => Promise.resolve({ text: "SCORE: 4", cut: false }) };
-  const { got, failures } = await judgeAll(judge, work, line, 3);
+  const { got, failures } = await judgeAll(judge, work, 3);
   assert.equal(got, 10);
   assert.equal(failures.length, 2);
   for (const [run, f] of failures.entries()) {
