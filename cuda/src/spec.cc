@@ -189,7 +189,8 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
   p.B = d[4];
   p.E = d[5];
   p.L = d[6];
-  p.key_rotation = d[7] & 1;
+  if (d[7] != 0 && d[7] != 1) bad("flags is " + std::to_string(d[7]) + ", expected 0 or 1 (key_rotation)");
+  p.key_rotation = d[7] == 1;
   p.P = d[8];
   if (p.T <= 0 || p.R <= 0 || p.B <= 0 || p.E <= 0 || p.L < 0 || p.P < 0) bad("empty or negative counts");
   auto length = [&](const formats::PlanSection& s) {
@@ -209,36 +210,43 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
   for (int t = 0; t < p.T; t++)
     if (p.tokens[t] < 0 || p.tokens[t] >= vocab)
       bad("token id " + std::to_string(p.tokens[t]) + " is out of range [0, " + std::to_string(vocab) + ")");
-  if (p.block_page_start[0] != 0 || p.block_page_start[p.B] != p.P) bad("block_page_start does not span the pages");
+  // Every sum and difference of plan words in int64: a 32-bit one wraps, and a wrapped bound passes its check.
+  if (p.block_page_start[0] != 0 || p.block_page_start[p.B] != p.P)
+    bad("block_page_start does not span the pages (block_page_start[0] must be 0 and block_page_start[B] P)");
   for (int b = 0; b < p.B; b++) {
-    const int n = p.block_page_start[b + 1] - p.block_page_start[b];
-    if (n < 0) bad("block_page_start is not ascending");
-    if (p.block_len[b] < 0 || int64_t(p.block_len[b]) > int64_t(n) * page_size)
-      bad("block " + std::to_string(b) + " holds " + std::to_string(p.block_len[b]) + " tokens in " +
-          std::to_string(n) + " pages of " + std::to_string(page_size));
+    const int64_t s0 = p.block_page_start[b], s1 = p.block_page_start[b + 1];
+    if (s1 < s0 || s1 < 0 || s1 > p.P)
+      bad("block_page_start[" + std::to_string(b + 1) + "] is " + std::to_string(s1) +
+          ", expected ascending values in [0, P] (P = " + std::to_string(p.P) + ")");
+    const int64_t n = s1 - s0;
+    if (p.block_len[b] < 0 || int64_t(p.block_len[b]) > n * page_size)
+      bad("block_len[" + std::to_string(b) + "]: block " + std::to_string(b) + " holds " + std::to_string(p.block_len[b]) +
+          " tokens in " + std::to_string(n) + " pages of " + std::to_string(page_size));
   }
   for (int i = 0; i < p.P; i++)
     if (p.block_pages[i] < 0 || p.block_pages[i] >= pages)
-      bad("page " + std::to_string(p.block_pages[i]) + " is outside the pool of " + std::to_string(pages));
+      bad("block_pages: page " + std::to_string(p.block_pages[i]) + " is outside the pool of " + std::to_string(pages));
   if (p.row_token_start[0] != 0 || p.row_token_start[p.R] != p.T) bad("row_token_start does not span the tokens");
   if (p.row_view_start[0] != 0 || p.row_view_start[p.R] != p.E) bad("row_view_start does not span the view entries");
   for (int e = 0; e < p.E; e++) {
-    if (p.view_block[e] < 0 || p.view_block[e] >= p.B) bad("view entry " + std::to_string(e) + ": block out of range");
-    if (p.view_offset[e] < 0) bad("view entry " + std::to_string(e) + ": negative offset");
+    if (p.view_block[e] < 0 || p.view_block[e] >= p.B) bad("view entry " + std::to_string(e) + ": view_block out of range");
+    if (p.view_offset[e] < 0) bad("view entry " + std::to_string(e) + ": negative view_offset");
     if (int64_t(p.view_offset[e]) + p.block_len[p.view_block[e]] > kMaxPosition)
       bad("view entry " + std::to_string(e) + ": positions past " + std::to_string(kMaxPosition) +
           " (the RoPE tables' bound)");
     if (p.view_full[e] != 0 && p.view_full[e] != 1) bad("view entry " + std::to_string(e) + ": view_full is not 0 or 1");
   }
   for (int r = 0; r < p.R; r++) {
-    const int n = p.row_token_start[r + 1] - p.row_token_start[r];
+    const int64_t n = int64_t(p.row_token_start[r + 1]) - p.row_token_start[r];
     const int b = p.row_block[r];
-    if (n <= 0) bad("row " + std::to_string(r) + " has no new tokens");
-    if (b < 0 || b >= p.B) bad("row " + std::to_string(r) + ": block out of range");
-    if (p.row_write_start[r] < 0 || p.row_write_start[r] + n > p.block_len[b])
-      bad("row " + std::to_string(r) + " writes past the end of its block");
+    if (n <= 0) bad("row " + std::to_string(r) + " has no new tokens (row_token_start must ascend)");
+    if (b < 0 || b >= p.B) bad("row " + std::to_string(r) + ": row_block out of range");
+    if (p.row_write_start[r] < 0 || int64_t(p.row_write_start[r]) + n > p.block_len[b])
+      bad("row " + std::to_string(r) + ": row_write_start " + std::to_string(p.row_write_start[r]) + " with " +
+          std::to_string(n) + " new tokens writes past the end of its block (block_len " + std::to_string(p.block_len[b]) + ")");
+    if (p.row_query_start[r] < 0) bad("row " + std::to_string(r) + ": negative row_query_start");
     const int e0 = p.row_view_start[r], e1 = p.row_view_start[r + 1];
-    if (e1 <= e0) bad("row " + std::to_string(r) + " has an empty view");
+    if (e1 <= e0) bad("row " + std::to_string(r) + " has an empty view (row_view_start must ascend)");
     // Blocks may sit with gaps between them, never inside the block before: a position holds one key.
     for (int e = e0 + 1; e < e1; e++)
       if (int64_t(p.view_offset[e]) < int64_t(p.view_offset[e - 1]) + p.block_len[p.view_block[e - 1]])
@@ -252,12 +260,13 @@ Plan decode_plan(const int32_t* d, size_t count, int vocab, int pages, int page_
     for (int e = e0; e < e1; e++) {
       if (p.view_block[e] != b) continue;
       if (p.view_full[e]) bad("row " + std::to_string(r) + ": view entry " + std::to_string(e - e0) + " reads its own block in full");
-      own |= p.view_offset[e] + p.row_write_start[r] == p.row_query_start[r];
+      own |= int64_t(p.view_offset[e]) + p.row_write_start[r] == p.row_query_start[r];
     }
-    if (!own) bad("row " + std::to_string(r) + ": its own block is not in its view at its query position");
+    if (!own)
+      bad("row " + std::to_string(r) + ": its own block is not in its view at its query position (row_query_start)");
   }
   for (int i = 0; i < p.L; i++)
-    if (p.logit_tokens[i] < 0 || p.logit_tokens[i] >= p.T) bad("logit token index out of range");
+    if (p.logit_tokens[i] < 0 || p.logit_tokens[i] >= p.T) bad("logit_tokens[" + std::to_string(i) + "] is out of range [0, T)");
   return p;
 }
 

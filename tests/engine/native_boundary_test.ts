@@ -1,0 +1,73 @@
+/**
+ * The native library's boundary (cuda/src/addon.cc, spec.cc, sampling.cc) under hostile inputs: every bad one is
+ * refused with a JavaScript error naming its argument or field, never a crash, an abort, memory read or written
+ * out of bounds, or a silent wrong result. Each case runs in its own process (native_boundary_cases.ts), since
+ * one that crashes the addon would take the test runner with it.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../engine/errors.ts";
+import { Engine } from "../../engine/model.ts";
+import { GREEDY, sampleLogits, Sampler } from "../../engine/sampler.ts";
+import { fixtureDir } from "../helpers.ts";
+import type { Outcome } from "./native_boundary_cases.ts";
+
+const CASES = fileURLToPath(new URL("./native_boundary_cases.ts", import.meta.url));
+
+/** Runs one case in a process of its own; its outcomes by label. */
+async function run(name: string): Promise<Map<string, Outcome>> {
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CASES, name],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(p.stdout), stderr = new TextDecoder().decode(p.stderr);
+  const lines = stdout.split("\n");
+  assert.ok(
+    p.code === 0 && lines.includes("DONE"),
+    `case ${name} died (exit ${p.code}, signal ${p.signal}) after ${
+      lines.filter((l) => l.startsWith("OUT ")).length
+    } ` +
+      `attempts:\n${stdout.slice(-1500)}\n${stderr.slice(-1500)}`,
+  );
+  const m = new Map<string, Outcome>();
+  for (const l of lines) {
+    if (l.startsWith("OUT ")) {
+      const o = JSON.parse(l.slice(4)) as Outcome;
+      m.set(o.label, o);
+    }
+  }
+  return m;
+}
+
+/** The outcome threw an error of class `name` (a list: any of them) whose message matches `pattern`. */
+function refused(o: Outcome | undefined, name: string | string[], pattern: RegExp) {
+  assert.ok(o, "no such outcome");
+  assert.ok(o.threw, `${o.label}: expected a refusal, got ${JSON.stringify(o.value)}`);
+  const names = typeof name === "string" ? [name] : name;
+  assert.ok(names.includes(o.threw.name), `${o.label}: expected ${names}, got ${o.threw.name}: ${o.threw.message}`);
+  assert.match(o.threw.message, pattern, o.label);
+}
+
+Deno.test("plan: every word set to each hostile value is refused naming the plan, or runs", async () => {
+  const out = await run("plan_words");
+  assert.ok(out.size >= 490, `${out.size} attempts`);
+  for (const o of out.values()) {
+    if (o.threw) assert.match(o.threw.message, /^plan: /, `${o.label}: ${o.threw.message}`);
+    // word 7 is the flags: 0 or 1 (key_rotation), never another bit ignored
+    if (o.label.startsWith("word 7=")) refused(o, "Error", /^plan: flags/);
+  }
+});
+
+Deno.test("plan: row_write_start past a block's end is refused, however large (no int32 wrap)", async () => {
+  const out = await run("row_write_start_overflow");
+  assert.equal(out.size, 3);
+  for (const o of out.values()) refused(o, "Error", /^plan: row 0.*row_write_start/);
+});
+
+Deno.test("plan: block_page_start outside [0, P] or descending is refused (no int32 wrap)", async () => {
+  const out = await run("block_page_start");
+  assert.equal(out.size, 6);
+  for (const o of out.values()) refused(o, "Error", /^plan: block_page_start/);
+});
