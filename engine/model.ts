@@ -250,7 +250,7 @@ export class Engine {
     const ids = new Int32Array(sampled.length);
     let out: LogprobsBuffers | undefined;
     const { plan } = await this.#run(cache, planned, (e) => {
-      const packed = packSamplers(sampled.map((r) => r.sampler!), ks);
+      const packed = packSamplers(sampled.map((r) => r.sampler!), ks, this.vocab);
       out = packed.out;
       return this.native.forwardSample(cache.native, e.plan, packed.specs, packed.suppress, ids, out);
     });

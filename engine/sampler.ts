@@ -33,6 +33,12 @@ export function validateSampling(o: SamplingOptions): string | undefined {
   if (!(Number.isInteger(o.topK) && o.topK >= 0)) return `top-k must be an integer ≥ 0, got ${o.topK}`;
   if (!(o.topP > 0 && o.topP <= 1)) return `top-p must be in (0, 1], got ${o.topP}`;
   if (!(o.minP >= 0 && o.minP < 1)) return `min-p must be in [0, 1), got ${o.minP}`;
+  // ids as the core reads them (32-bit): 2^32 + 5 must not become 5, NaN 0, or -1 be dropped silently
+  if (!Array.isArray(o.suppress)) return `suppress must be a list of token ids, got ${JSON.stringify(o.suppress)}`;
+  const bad = o.suppress.find((id) => !(Number.isInteger(id) && id >= 0 && id < 2 ** 31));
+  if (bad !== undefined) {
+    return `suppress must hold token ids (integers ≥ 0), got ${JSON.stringify(bad) ?? String(bad)}`;
+  }
   return undefined;
 }
 
@@ -125,11 +131,19 @@ export const SPEC_FLOATS = SAMPLE_FIELDS.length;
 /**
  * The specs (one draw per sampler) and the concatenated suppressed ids, as the core reads them; with `logprobs`
  * (per sampler, how many top log-probabilities, 0: none), the buffers they come back in (none when none asks).
+ * A suppressed id outside the vocabulary [0, vocab) is an InputError naming it.
  */
 export function packSamplers(
   samplers: readonly Sampler[],
-  logprobs: readonly number[] = [],
+  logprobs: readonly number[],
+  vocab: number,
 ): { specs: Float32Array; suppress: Int32Array; out?: LogprobsBuffers } {
+  for (const s of samplers) {
+    const bad = s.options.suppress.find((id) => id >= vocab);
+    if (bad !== undefined) {
+      throw new InputError(`sampling: suppress holds ${bad}, outside the vocabulary [0, ${vocab})`);
+    }
+  }
   const specs = new Float32Array(samplers.length * SPEC_FLOATS);
   const suppress: number[] = [];
   let total = 0;
@@ -169,7 +183,7 @@ export function sampleLogitsLogprobs(
   sampler: Sampler,
   k: number,
 ): { id: number; logprobs?: TokenLogprobs } {
-  const { specs, suppress, out } = packSamplers([sampler], [k]), ids = new Int32Array(1);
+  const { specs, suppress, out } = packSamplers([sampler], [k], logits.length), ids = new Int32Array(1);
   loadNative().sampleLogits(logits, logits.length, specs, suppress, ids, out);
   return { id: ids[0], logprobs: unpackLogprobs(out, [k])[0] };
 }

@@ -71,3 +71,24 @@ Deno.test("plan: block_page_start outside [0, P] or descending is refused (no in
   assert.equal(out.size, 6);
   for (const o of out.values()) refused(o, "Error", /^plan: block_page_start/);
 });
+
+Deno.test("Sampler: suppressed ids that are not integers in range are refused naming suppress", async () => {
+  for (const id of [2 ** 32 + 5, NaN, -1, 1.5, Infinity, 2 ** 31, "3" as unknown as number]) {
+    assert.throws(() => new Sampler({ ...GREEDY, suppress: [id] }), (e: Error) => {
+      assert.ok(e instanceof InputError, `${id}: ${e}`);
+      assert.match(e.message, /suppress/);
+      return true;
+    });
+  }
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"), { tokenizer: false });
+  const cache = engine.newCache({ tokens: 64 }), b = cache.newBlock();
+  const s = new Sampler({ ...GREEDY, suppress: [engine.vocab] });
+  await assert.rejects(engine.forwardSample(cache, [{ block: b, view: [b], tokens: [5], sampler: s }]), (e: Error) => {
+    assert.ok(e instanceof InputError, String(e));
+    assert.match(e.message, new RegExp(`suppress.*${engine.vocab}.*vocabulary`));
+    return true;
+  });
+  assert.equal(b.length, 0, "the refused pass wrote nothing");
+  assert.throws(() => sampleLogits(new Float32Array(8), s), /suppress/);
+  engine.dispose();
+});
