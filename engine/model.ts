@@ -187,12 +187,16 @@ export class Engine {
   /** A KV cache; a size that is not a whole number of tokens or that the device cannot hold is one error. */
   newCache(opts: CacheOptions = {}): KVCache {
     const pageSize = opts.pageSize ?? 16, tokens = opts.tokens ?? 65536;
+    // pageSize bounded before it reaches the core (a 32-bit count there: 2^32 + 16 must not become 16)
+    check(
+      Number.isInteger(pageSize) && pageSize >= 1 && pageSize < 2 ** 31,
+      `a KV cache in pages of ${pageSize}: pageSize must be an integer in [1, 2^31)`,
+    );
     const pages = Math.ceil(tokens / pageSize);
-    if (!(Number.isInteger(tokens) && tokens >= 0 && Number.isInteger(pageSize) && pageSize > 0 && pages < 2 ** 31)) {
-      throw new InputError(
-        `a KV cache of ${tokens} tokens in pages of ${pageSize}: expected whole numbers, under 2^31 pages`,
-      );
-    }
+    check(
+      Number.isInteger(tokens) && tokens >= 0 && pages < 2 ** 31,
+      `a KV cache of ${tokens} tokens in pages of ${pageSize}: expected whole numbers, under 2^31 pages`,
+    );
     try {
       const cache = new KVCache(this.native.newCache(pages, pageSize));
       this.#caches.add(cache);

@@ -92,3 +92,16 @@ Deno.test("Sampler: suppressed ids that are not integers in range are refused na
   assert.throws(() => sampleLogits(new Float32Array(8), s), /suppress/);
   engine.dispose();
 });
+
+Deno.test("Engine.newCache: a pageSize past 2^31 is refused naming pageSize, never wrapped to a small cache", async () => {
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"), { tokenizer: false });
+  for (const pageSize of [2 ** 32 + 16, 2 ** 31, 0, -16, 1.5, NaN]) {
+    assert.throws(() => engine.newCache({ tokens: 65536, pageSize }), (e: Error) => {
+      assert.ok(e instanceof InputError, `${pageSize}: ${e}`);
+      assert.match(e.message, /pageSize must be an integer in \[1, 2\^31\)/);
+      return true;
+    });
+  }
+  assert.equal(engine.newCache({ tokens: 64, pageSize: 32 }).capacityTokens, 64);
+  engine.dispose();
+});
