@@ -90,6 +90,11 @@ struct Plan {
   }
 };
 
+// The most layers and experts (per layer) a model spec may have: far above any checkpoint's (hundreds), low
+// enough that the tensor list the core builds for them stays small.
+constexpr int kMaxLayers = 4096;
+constexpr int kMaxExperts = 4096;
+
 // Decodes and validates a plan against the model and the cache geometry; throws Error naming the field.
 Plan decode_plan(const int32_t* data, size_t count, int vocab, int pages, int page_size);
 

@@ -91,6 +91,14 @@ void positive(int v, const char* field) {
   if (v <= 0) throw Error(std::string("model spec: ") + field + " must be positive, got " + std::to_string(v));
 }
 
+// A count the core builds a list of (a tensor per layer, per expert) before it reads a byte: bounded, so that a
+// spec's 2^31 - 1 is an error naming it, not memory exhausted building the list.
+void bounded(int v, const char* field, int max) {
+  if (v < 1 || v > max)
+    throw Error(std::string("model spec: ") + field + " must be in [1, " + std::to_string(max) + "], got " +
+                std::to_string(v));
+}
+
 }  // namespace
 
 ModelSpec decode_spec(const uint8_t* data, size_t size) {
@@ -146,7 +154,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   if (!r.done()) throw Error("model spec: trailing bytes after the tensor table");
   positive(s.hidden, "hidden");
   positive(s.intermediate, "intermediate");
-  positive(s.layers, "layers");
+  bounded(s.layers, "layers", kMaxLayers);
   positive(s.heads, "heads");
   positive(s.kv_heads, "kv_heads");
   positive(s.head_dim, "head_dim");
@@ -163,7 +171,7 @@ ModelSpec decode_spec(const uint8_t* data, size_t size) {
   if (s.quant == Quant::Awq) positive(s.awq_group, "awq_group");
   if (s.quant == Quant::Fp8) positive(s.fp8_block_rows, "fp8_block_rows"), positive(s.fp8_block_cols, "fp8_block_cols");
   if (!s.sparse_layers.empty() || s.experts) {
-    positive(s.experts, "experts");
+    bounded(s.experts, "experts", kMaxExperts);
     positive(s.experts_per_tok, "experts_per_tok");
     positive(s.moe_intermediate, "moe_intermediate");
     if (s.experts_per_tok > s.experts) throw Error("model spec: experts_per_tok exceeds experts");

@@ -72,6 +72,14 @@ Deno.test("plan: block_page_start outside [0, P] or descending is refused (no in
   for (const o of out.values()) refused(o, "Error", /^plan: block_page_start/);
 });
 
+Deno.test("a model spec's layers and experts are bounded, refused by name before any list is built", async () => {
+  const out = await run("spec_bounds");
+  refused(out.get("layers 100000"), "Error", /model spec: layers must be in \[1, \d+\]/);
+  refused(out.get("layers 5000"), "Error", /model spec: layers must be in \[1, \d+\]/);
+  assert.equal(out.get("layers 100000 ms")?.value, true);
+  refused(out.get("experts 2^16"), "Error", /model spec: experts must be in \[1, \d+\]/);
+});
+
 Deno.test("Sampler: suppressed ids that are not integers in range are refused naming suppress", async () => {
   for (const id of [2 ** 32 + 5, NaN, -1, 1.5, Infinity, 2 ** 31, "3" as unknown as number]) {
     assert.throws(() => new Sampler({ ...GREEDY, suppress: [id] }), (e: Error) => {
