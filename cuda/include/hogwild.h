@@ -164,11 +164,23 @@ std::string format_device_options(const DeviceOptions& options);
 // The KV pool: `pages` pages of `page_size` token slots, for every layer.
 class Cache {
  public:
+  // The shape of the model it is made for: its keys and values are laid out for that one.
+  explicit Cache(const ModelSpec& s) : layers_(s.layers), kv_heads_(s.kv_heads), head_dim_(s.head_dim) {}
   virtual ~Cache() = default;
   virtual int pages() const = 0;
   virtual int page_size() const = 0;
   virtual size_t bytes() const = 0;
+  int layers() const { return layers_; }
+  int kv_heads() const { return kv_heads_; }
+  int head_dim() const { return head_dim_; }
+
+ private:
+  int layers_, kv_heads_, head_dim_;
 };
+
+// Throws Error unless `cache` was made for a model of spec's shape (layers, KV heads, head_dim): every backend's
+// pass checks it before reading or writing a page.
+void check_cache(const ModelSpec& spec, const Cache& cache);
 
 class Model {
  public:

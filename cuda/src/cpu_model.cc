@@ -104,7 +104,7 @@ struct Layer {
 class CpuCache : public Cache {
  public:
   CpuCache(const ModelSpec& s, int pages, int page_size)
-      : pages_(pages), page_size_(page_size), hd_(s.head_dim), head_(size_t(pages) * page_size * s.head_dim),
+      : Cache(s), pages_(pages), page_size_(page_size), hd_(s.head_dim), head_(size_t(pages) * page_size * s.head_dim),
         k_(s.layers), v_(s.layers) {
     if (pages <= 0 || page_size <= 0) throw Error("cache: pages and page_size must be positive");
     for (int l = 0; l < s.layers; l++) {
@@ -429,6 +429,7 @@ class CpuModel : public Model {
   void forward(Cache& base, const Plan& p, float* logits) override {
     auto* cache = dynamic_cast<CpuCache*>(&base);
     if (!cache) throw Error("forward: the cache was not made by a CPU model");
+    check_cache(s_, *cache);
     const int T = p.T, H = s_.hidden, hd = s_.head_dim, qdim = s_.heads * hd, kvdim = s_.kv_heads * hd;
     prepare(p);
     x_.resize(size_t(T) * H);

@@ -59,7 +59,7 @@ T* dev_alloc(size_t n, size_t& total) {
 
 class CudaCache : public Cache {
  public:
-  CudaCache(const ModelSpec& s, int pages, int page_size) : pages_(pages), page_size_(page_size), layers_(s.layers) {
+  CudaCache(const ModelSpec& s, int pages, int page_size) : Cache(s), pages_(pages), page_size_(page_size), layers_(s.layers) {
     if (pages <= 0 || page_size <= 0) throw Error("cache: pages and page_size must be positive");
     per_layer_ = size_t(pages) * page_size * s.kv_heads * s.head_dim;
     // A cache too large for the card fails here and is asked for again smaller (the bench halves it): what
@@ -531,6 +531,7 @@ class CudaModel : public Model {
     if (p.key_rotation) throw Error("key_rotation (the slow reference path) runs on the CPU only");
     auto* cache = dynamic_cast<CudaCache*>(&base);
     if (!cache) throw Error("forward: the cache was not made by a CUDA model");
+    check_cache(s_, *cache);
     HW_CUDA(cudaStreamSynchronize(stream_));  // buffers may grow below
     ensure_rope(build_meta(p, cache->page_size()));
     const PassArgs a = pass_args(*cache, p);

@@ -20,6 +20,14 @@ void check_tensor_names(const ModelSpec& spec) {
     if (!known.count(t.name)) throw Error("model spec: unknown tensor " + t.name + " (from " + t.path + ")");
 }
 
+void check_cache(const ModelSpec& spec, const Cache& c) {
+  if (c.layers() != spec.layers || c.kv_heads() != spec.kv_heads || c.head_dim() != spec.head_dim)
+    throw Error("cache: made for " + std::to_string(c.layers()) + " layers of " + std::to_string(c.kv_heads()) +
+                " KV heads of " + std::to_string(c.head_dim()) + ", this model has " + std::to_string(spec.layers) +
+                " layers of " + std::to_string(spec.kv_heads) + " KV heads of " + std::to_string(spec.head_dim) +
+                " (a cache from another model's newCache)");
+}
+
 DeviceOptions parse_device_options(const std::string& text) {
   DeviceOptions o;
   auto flag = [](const std::string& k, const std::string& v) {

@@ -72,6 +72,12 @@ Deno.test("plan: block_page_start outside [0, P] or descending is refused (no in
   for (const o of out.values()) refused(o, "Error", /^plan: block_page_start/);
 });
 
+Deno.test("a KV cache made by a model of another shape is refused", async () => {
+  const out = await run("cross_model_cache");
+  assert.equal(out.size, 2);
+  for (const o of out.values()) refused(o, "Error", /cache: made for .*layers.*, this model has/);
+});
+
 Deno.test("a model spec's layers and experts are bounded, refused by name before any list is built", async () => {
   const out = await run("spec_bounds");
   refused(out.get("layers 100000"), "Error", /model spec: layers must be in \[1, \d+\]/);
