@@ -108,6 +108,8 @@ struct SampleSpec {
   int top_k = 0, suppress_start = 0, suppress_count = 0, logprobs = 0, logprobs_start = 0;
 };
 constexpr int kMaxLogprobs = 20;
+// The smallest temperature that samples (engine/sampler.ts MIN_TEMPERATURE): below it 1/T overflows a float.
+constexpr float kMinTemperature = 1e-6f;
 // The largest position a plan may reach (a view's block end): every backend's RoPE table stops there.
 constexpr int64_t kMaxPosition = int64_t(1) << 24;
 
@@ -134,12 +136,14 @@ void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* spe
 
 // Throws Error when a spec's suppressed-id range lies outside a list of `suppress_total` ids, or it asks for
 // more log-probabilities than kMaxLogprobs or `vocab`, or their range lies outside out's lists (or out has none).
-void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
+void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, const int32_t* suppress, int suppress_total,
+                       const Logprobs& out);
 // The most suppressed ids a row may have on a GPU: its sampler holds them in shared memory.
 constexpr int kMaxDeviceSuppress = 64;
 // check_spec_ranges, and that bound: the one check of both GPU entry points (a pass's forward_sample and
 // device_sample_rows), host code in every build.
-void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out);
+void check_device_specs(const SampleSpec* specs, int rows, int vocab, const int32_t* suppress, int suppress_total,
+                        const Logprobs& out);
 // The id a device sampler writes for a row whose every token is suppressed (-1: NaN logits); the host's rule throws.
 constexpr int32_t kEverySuppressed = -2;
 // Throws the host rule's error where a device sampler wrote kEverySuppressed: both GPU entry points call it.

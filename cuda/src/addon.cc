@@ -2,6 +2,7 @@
 // thread), Model.newCache, Model.forward (the reference path, blocking), dispose(), and machine facts.
 #include <napi.h>
 
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,15 +34,22 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
   std::vector<hogwild::SampleSpec> specs(rows);
   for (int r = 0; r < rows; r++) {
     const float* v = a.Data() + size_t(r) * kSampleFloats;
+    // the integer fields as floats: whole and in [0, 2^31) (a NaN or 1e10 converted to int is undefined)
+    auto whole = [&](int i) {
+      if (!(v[i] >= 0 && v[i] < 2147483648.0f && v[i] == std::floor(v[i])))
+        throw Error("sampling: row " + std::to_string(r) + "'s " + kSampleFields[i] + " is " + std::to_string(v[i]) +
+                    ", expected an integer in [0, 2^31)");
+      return int(v[i]);
+    };
     specs[r].temperature = v[0];
     specs[r].top_p = v[1];
     specs[r].min_p = v[2];
     specs[r].u = v[3];
-    specs[r].top_k = int(v[4]);
-    specs[r].suppress_start = int(v[5]);
-    specs[r].suppress_count = int(v[6]);
-    specs[r].logprobs = int(v[7]);
-    specs[r].logprobs_start = int(v[8]);
+    specs[r].top_k = whole(4);
+    specs[r].suppress_start = whole(5);
+    specs[r].suppress_count = whole(6);
+    specs[r].logprobs = whole(7);
+    specs[r].logprobs_start = whole(8);
   }
   return specs;
 }
@@ -443,7 +451,7 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   auto ids = info[4].As<Napi::Int32Array>();
   if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
   const hogwild::Logprobs out = read_logprobs(info, 5, rows);
-  hogwild::check_spec_ranges(specs.data(), rows, vocab, int(suppress.ElementLength()), out);
+  hogwild::check_spec_ranges(specs.data(), rows, vocab, suppress.Data(), int(suppress.ElementLength()), out);
   hogwild::sample_rows(logits.Data(), rows, vocab, specs.data(), suppress.Data(), ids.Data(), out);
   return info.Env().Undefined();
 }

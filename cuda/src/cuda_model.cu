@@ -322,7 +322,7 @@ class CudaModel : public Model {
 
   void forward_sample(Cache& cache, const Plan& p, const SampleSpec* specs, const int32_t* suppress, int n_suppress,
                       int32_t* ids, const Logprobs& out) override {
-    check_device_specs(specs, p.L, s_.vocab, n_suppress, out);
+    check_device_specs(specs, p.L, s_.vocab, suppress, n_suppress, out);
     run(cache, p);
     if (p.L == 0) return HW_CUDA(cudaStreamSynchronize(stream_));
     SampleSpec* dspecs = specs_.get(p.L);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -115,16 +116,42 @@ void sample_rows(const float* logits, int rows, int vocab, const SampleSpec* spe
   }
 }
 
-void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out) {
+void check_spec_ranges(const SampleSpec* specs, int rows, int vocab, const int32_t* suppress, int suppress_total,
+                       const Logprobs& out) {
+  auto row = [](int r) { return "sampling: row " + std::to_string(r) + "'s "; };
+  auto num = [](float v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", double(v));
+    return std::string(b);
+  };
   for (int r = 0; r < rows; r++) {
     const SampleSpec& p = specs[r];
-    if (p.suppress_start < 0 || p.suppress_count < 0 || p.suppress_start + p.suppress_count > suppress_total)
-      throw Error("sampling: row " + std::to_string(r) + "'s suppressed ids lie outside the list");
+    // The rule's parameters, refused here for every sampler alike (host and GPU): a NaN or a value out of range
+    // would otherwise be read differently by each (the GPU's NaN temperature came back as a NaN-logits row).
+    if (!(p.temperature == 0 || (p.temperature >= kMinTemperature && std::isfinite(p.temperature))))
+      throw Error(row(r) + "temperature is " + num(p.temperature) + ", expected 0 (greedy) or a finite value ≥ " +
+                  num(kMinTemperature));
+    if (!(p.top_p > 0 && p.top_p <= 1)) throw Error(row(r) + "top_p is " + num(p.top_p) + ", expected (0, 1]");
+    if (!(p.min_p >= 0 && p.min_p < 1)) throw Error(row(r) + "min_p is " + num(p.min_p) + ", expected [0, 1)");
+    // [0, 1]: the host's draw in [0, 1) may round up to 1 as a float
+    if (!(p.u >= 0 && p.u <= 1)) throw Error(row(r) + "u is " + num(p.u) + ", expected [0, 1]");
+    if (p.top_k < 0) throw Error(row(r) + "top_k is " + std::to_string(p.top_k) + ", expected ≥ 0");
+    if (p.suppress_start < 0 || p.suppress_count < 0 ||
+        int64_t(p.suppress_start) + p.suppress_count > suppress_total)
+      throw Error(row(r) + "suppressed ids (suppress_start " + std::to_string(p.suppress_start) + ", suppress_count " +
+                  std::to_string(p.suppress_count) + ") lie outside the list of " + std::to_string(suppress_total));
+    for (int k = 0; k < p.suppress_count; k++) {
+      const int32_t id = suppress[p.suppress_start + k];
+      if (id < 0 || id >= vocab)
+        throw Error(row(r) + "suppress list holds " + std::to_string(id) + ", outside the vocabulary [0, " +
+                    std::to_string(vocab) + ")");
+    }
     if (p.logprobs < 0 || p.logprobs > std::min(kMaxLogprobs, vocab))
-      throw Error("sampling: row " + std::to_string(r) + "'s logprobs is " + std::to_string(p.logprobs) +
-                  ", expected 0.." + std::to_string(std::min(kMaxLogprobs, vocab)) + " (at most the vocabulary)");
-    if (p.logprobs && (!out.sampled || p.logprobs_start < 0 || p.logprobs_start + p.logprobs > out.total))
-      throw Error("sampling: row " + std::to_string(r) + "'s log-probabilities lie outside the lists");
+      throw Error(row(r) + "logprobs is " + std::to_string(p.logprobs) + ", expected 0.." +
+                  std::to_string(std::min(kMaxLogprobs, vocab)) + " (at most the vocabulary)");
+    if (p.logprobs && (!out.sampled || p.logprobs_start < 0 || int64_t(p.logprobs_start) + p.logprobs > out.total))
+      throw Error(row(r) + "log-probabilities (logprobs_start " + std::to_string(p.logprobs_start) +
+                  ") lie outside the lists");
   }
 }
 
@@ -133,8 +160,9 @@ void check_sampled_ids(const int32_t* ids, int rows) {
     if (ids[r] == kEverySuppressed) throw Error(kEverySuppressedError);
 }
 
-void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppress_total, const Logprobs& out) {
-  check_spec_ranges(specs, rows, vocab, suppress_total, out);
+void check_device_specs(const SampleSpec* specs, int rows, int vocab, const int32_t* suppress, int suppress_total,
+                        const Logprobs& out) {
+  check_spec_ranges(specs, rows, vocab, suppress, suppress_total, out);
   for (int r = 0; r < rows; r++)
     if (specs[r].suppress_count > kMaxDeviceSuppress)
       throw Error("sampling: row " + std::to_string(r) + " suppresses " + std::to_string(specs[r].suppress_count) +
@@ -144,7 +172,7 @@ void check_device_specs(const SampleSpec* specs, int rows, int vocab, int suppre
 void Model::forward_sample(Cache& cache, const Plan& plan, const SampleSpec* specs, const int32_t* suppress,
                            int suppress_total, int32_t* ids, const Logprobs& logprobs) {
   const int V = spec().vocab;
-  check_spec_ranges(specs, plan.L, V, suppress_total, logprobs);
+  check_spec_ranges(specs, plan.L, V, suppress, suppress_total, logprobs);
   std::vector<float> logits(size_t(plan.L) * V);
   forward(cache, plan, logits.data());
   sample_rows(logits.data(), plan.L, V, specs, suppress, ids, logprobs);

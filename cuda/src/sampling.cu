@@ -210,7 +210,7 @@ namespace hogwild {
 
 void device_sample_rows(const float* logits, int rows, int vocab, const SampleSpec* specs, const int32_t* suppress,
                         int suppress_total, int32_t* ids, const Logprobs& out) {
-  check_device_specs(specs, rows, vocab, suppress_total, out);
+  check_device_specs(specs, rows, vocab, suppress, suppress_total, out);
   float *dl = nullptr, *dsampled = nullptr, *dlp = nullptr;
   SampleSpec* ds = nullptr;
   int32_t *dsup = nullptr, *dids = nullptr, *dtop = nullptr;

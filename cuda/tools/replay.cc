@@ -120,7 +120,7 @@ bool refuses_long_suppress(const std::string& device) {
   const std::string want = "at most " + std::to_string(hogwild::kMaxDeviceSuppress) + " per row on a GPU";
   try {
     if (device == "cuda") hogwild::device_sample_rows(logits.data(), 1, vocab, &spec, suppress.data(), n, &id);
-    else hogwild::check_device_specs(&spec, 1, vocab, n, {});
+    else hogwild::check_device_specs(&spec, 1, vocab, suppress.data(), n, {});
   } catch (const hogwild::Error& e) {
     if (std::string(e.what()).find(want) == std::string::npos) {
       std::printf("error: a row of %d suppressed ids on %s: refused with \"%s\"\n", n, device.c_str(), e.what());
@@ -218,7 +218,7 @@ bool crafted_sampling_check(const std::string& device) {
   std::vector<float> lp(rows + total), want_lp(rows + total);
   const hogwild::Logprobs out{lp.data(), top.data(), lp.data() + rows, total},
       want{want_lp.data(), want_top.data(), want_lp.data() + rows, total};
-  hogwild::check_spec_ranges(specs.data(), rows, V, kSuppress, out);
+  hogwild::check_spec_ranges(specs.data(), rows, V, suppress, kSuppress, out);
   if (device == "cuda") hogwild::device_sample_rows(logits.data(), rows, V, specs.data(), suppress, kSuppress, ids.data(), out);
   else hogwild::sample_rows(logits.data(), rows, V, specs.data(), suppress, ids.data(), out);
   int exact = 0, loose = 0, logprob_rows = 0, logprob_bad = 0;

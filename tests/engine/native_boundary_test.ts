@@ -72,6 +72,35 @@ Deno.test("plan: block_page_start outside [0, P] or descending is refused (no in
   for (const o of out.values()) refused(o, "Error", /^plan: block_page_start/);
 });
 
+Deno.test("sampling: every field at each hostile value is refused naming it, or samples a token", async () => {
+  const out = await run("sample_fields");
+  const ints = ["top_k", "suppress_start", "suppress_count", "logprobs", "logprobs_start"];
+  for (const o of out.values()) {
+    const [field, text] = o.label.split("=");
+    if (!text) continue;
+    const v = Number(text);
+    if (o.threw) {
+      assert.ok(["Error", "RangeError"].includes(o.threw.name), `${o.label}: ${o.threw.name}: ${o.threw.message}`);
+      assert.match(o.threw.message, new RegExp(`\\b${field}\\b`), o.label);
+    } else {
+      assert.ok(
+        Number.isInteger(o.value) && (o.value as number) >= 0 && (o.value as number) < 16,
+        `${o.label}: ${o.value}`,
+      );
+    }
+    // what must be refused (the rest may sample)
+    const must = !Number.isFinite(v) || (ints.includes(field) && (!Number.isInteger(v) || v < 0)) ||
+      (field === "temperature" && (v < 0 || (v > 0 && v < 1e-6))) || (field === "top_p" && !(v > 0 && v <= 1)) ||
+      (field === "min_p" && !(v >= 0 && v < 1)) || (field === "u" && !(v >= 0 && v <= 1));
+    if (must) assert.ok(o.threw, `${o.label} was accepted`);
+  }
+  refused(out.get("suppress_start+count overflow"), "Error", /suppress_start.*suppress_count|suppress/);
+  refused(out.get("logprobs_start+logprobs overflow"), ["Error", "RangeError"], /logprobs_start/);
+  for (const id of [-1, 16, 2 ** 30, -(2 ** 31)]) {
+    refused(out.get(`suppressed id ${id}`), "Error", /suppress\b.*\[0, 16\)/);
+  }
+});
+
 Deno.test("a KV cache made by a model of another shape is refused", async () => {
   const out = await run("cross_model_cache");
   assert.equal(out.size, 2);
