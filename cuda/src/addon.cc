@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <future>
@@ -19,7 +20,78 @@ namespace {
 
 using hogwild::Error;
 
-// Sampling specs travel as kSampleFloats floats per row, in the order of formats::kSampleFields.
+// Every argument is checked here, at the boundary, for its JavaScript type (a typed array's element type too: a
+// Uint8Array's length read as floats runs 4x past its end) and range, and refused naming the function and the
+// argument: a TypeError for a wrong type, a RangeError for a number out of range.
+[[noreturn]] void type_error(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
+[[noreturn]] void range_error(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
+
+const char* typed_array_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "typed array";
+  }
+}
+
+std::string number_text(double d) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", d);
+  return b;
+}
+
+// What a value is, for an error: "a Uint8Array", "a number (5)", "undefined".
+std::string kind_of(const Napi::Value& v);
+
+template <class T> struct ArrayKind;
+template <> struct ArrayKind<float> {
+  static constexpr napi_typedarray_type type = napi_float32_array;
+  static constexpr const char* name = "a Float32Array";
+};
+template <> struct ArrayKind<int32_t> {
+  static constexpr napi_typedarray_type type = napi_int32_array;
+  static constexpr const char* name = "an Int32Array";
+};
+template <> struct ArrayKind<uint8_t> {
+  static constexpr napi_typedarray_type type = napi_uint8_array;
+  static constexpr const char* name = "a Uint8Array";
+};
+
+// `v` as a typed array of T's elements, or a TypeError "fn: name must be a Float32Array, got a Uint8Array".
+template <class T> Napi::TypedArrayOf<T> typed(const Napi::Value& v, const char* fn, const std::string& name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != ArrayKind<T>::type)
+    type_error(v.Env(), std::string(fn) + ": " + name + " must be " + ArrayKind<T>::name + ", got " + kind_of(v));
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+
+// `v` as an integer in [lo, hi]: a TypeError when it is no number, a RangeError when it is not such an integer
+// (never wrapped modulo 2^32 on the way, as Int32Value would).
+int64_t integer(const Napi::Value& v, const char* fn, const char* name, int64_t lo, int64_t hi) {
+  if (!v.IsNumber()) type_error(v.Env(), std::string(fn) + ": " + name + " must be a number, got " + kind_of(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= double(lo) && d <= double(hi) && d == std::floor(d)))
+    range_error(v.Env(), std::string(fn) + ": " + name + " must be an integer in [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "], got " + number_text(d));
+  return int64_t(d);
+}
+
+std::string string_arg(const Napi::Value& v, const char* fn, const char* name) {
+  if (!v.IsString()) type_error(v.Env(), std::string(fn) + ": " + name + " must be a string, got " + kind_of(v));
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// Sampling specs travel as kSampleFloats floats per row, in the order of formats::kSampleFields. The integer
+// fields must be integers in [0, 2^31) as floats (a NaN or 1e10 converted to int is undefined behaviour); the
+// rule's own ranges are hogwild::check_spec_ranges', shared with the GPU.
 constexpr bool same(const char* a, const char* b) { return *a == *b && (*a == 0 || same(a + 1, b + 1)); }
 std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int rows) {
   using hogwild::formats::kSampleFields;
@@ -34,11 +106,10 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
   std::vector<hogwild::SampleSpec> specs(rows);
   for (int r = 0; r < rows; r++) {
     const float* v = a.Data() + size_t(r) * kSampleFloats;
-    // the integer fields as floats: whole and in [0, 2^31) (a NaN or 1e10 converted to int is undefined)
     auto whole = [&](int i) {
       if (!(v[i] >= 0 && v[i] < 2147483648.0f && v[i] == std::floor(v[i])))
-        throw Error("sampling: row " + std::to_string(r) + "'s " + kSampleFields[i] + " is " + std::to_string(v[i]) +
-                    ", expected an integer in [0, 2^31)");
+        range_error(a.Env(), "sampling: row " + std::to_string(r) + "'s " + kSampleFields[i] + " is " +
+                                 number_text(v[i]) + ", expected an integer in [0, 2^31)");
       return int(v[i]);
     };
     specs[r].temperature = v[0];
@@ -56,13 +127,17 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
 
 // The optional { sampled: Float32Array [rows], ids: Int32Array, logprobs: Float32Array } the log-probabilities
 // the specs ask for go to (hogwild::Logprobs); none: an empty one.
-hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int rows) {
+hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int rows, const char* fn) {
   if (info.Length() <= at || info[at].IsUndefined()) return {};
+  if (!info[at].IsObject())
+    type_error(info.Env(), std::string(fn) + ": logprobs must be an object { sampled, ids, logprobs } or undefined, got " +
+                               kind_of(info[at]));
   const Napi::Object o = info[at].As<Napi::Object>();
-  auto sampled = o.Get("sampled").As<Napi::Float32Array>();
-  auto ids = o.Get("ids").As<Napi::Int32Array>();
-  auto logprobs = o.Get("logprobs").As<Napi::Float32Array>();
-  if (sampled.ElementLength() < size_t(rows) || ids.ElementLength() != logprobs.ElementLength())
+  auto sampled = typed<float>(o.Get("sampled"), fn, "logprobs.sampled");
+  auto ids = typed<int32_t>(o.Get("ids"), fn, "logprobs.ids");
+  auto logprobs = typed<float>(o.Get("logprobs"), fn, "logprobs.logprobs");
+  if (sampled.ElementLength() < size_t(rows) || ids.ElementLength() != logprobs.ElementLength() ||
+      ids.ElementLength() > size_t(INT32_MAX))
     throw Error("sampling: the log-probabilities' buffers do not fit the rows");
   return {sampled.Data(), ids.Data(), logprobs.Data(), int(ids.ElementLength())};
 }
@@ -70,7 +145,7 @@ hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int r
 // The canonical tensors (name, shape, dtypes) the core loads for a model spec: the one list (weights.cc), which
 // the host maps to a checkpoint's names (engine/spec.ts).
 Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
-  auto bytes = info[0].As<Napi::Uint8Array>();
+  auto bytes = typed<uint8_t>(info[0], "expectedTensors", "spec");
   const hogwild::ModelSpec spec = hogwild::decode_spec(bytes.Data(), bytes.ByteLength());
   const auto list = hogwild::expected_tensors(spec);
   Napi::Array a = Napi::Array::New(info.Env(), list.size());
@@ -91,7 +166,7 @@ Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
 // deviceOptions(text): the CUDA options' canonical text, every option included; throws on a bad one.
 Napi::Value DeviceOptionsText(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(),
-                           hogwild::format_device_options(hogwild::parse_device_options(info[0].As<Napi::String>().Utf8Value())));
+                           hogwild::format_device_options(hogwild::parse_device_options(string_arg(info[0], "deviceOptions", "text"))));
 }
 
 // The formats' tables and version (formats.h), for the host to compare with its own at load.
@@ -199,6 +274,24 @@ struct Classes {
 };
 Classes& classes(Napi::Env env) { return *env.GetInstanceData<Classes>(); }
 
+std::string kind_of(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return "a number (" + number_text(v.As<Napi::Number>().DoubleValue()) + ")";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsTypedArray()) {
+    const std::string n = typed_array_name(v.As<Napi::TypedArray>().TypedArrayType());
+    return (n[0] == 'I' || n[0] == 'U' ? "an " : "a ") + n;
+  }
+  if (v.IsArray()) return "an Array";
+  if (v.IsDataView()) return "a DataView";
+  if (v.IsArrayBuffer()) return "an ArrayBuffer";
+  if (v.IsFunction()) return "a function";
+  if (v.IsObject()) return "an object";
+  return "a value of another type";
+}
+
 class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -210,6 +303,11 @@ class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
     return f;
   }
   explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {}
+  // A function's `cache` argument.
+  static CacheWrap* Arg(const Napi::Value& v, const char* fn) {
+    if (!v.IsObject()) type_error(v.Env(), std::string(fn) + ": cache must be a KV cache (from newCache), got " + kind_of(v));
+    return Unwrap(v.As<Napi::Object>());
+  }
   std::unique_ptr<hogwild::Cache> cache;
   bool in_pass = false;  // a pass off the JavaScript thread writes it: it must outlive the pass
 
@@ -262,21 +360,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   Napi::Value NewCache(const Napi::CallbackInfo& info) {
     hogwild::Model& m = get(info.Env(), "newCache");
+    const int64_t pages = integer(info[0], "newCache", "pages", 1, INT32_MAX);
+    const int64_t page_size = integer(info[1], "newCache", "pageSize", 1, INT32_MAX);
     Napi::Object obj = classes(info.Env()).cache.New({});
-    CacheWrap::Unwrap(obj)->cache =
-        m.new_cache(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+    CacheWrap::Unwrap(obj)->cache = m.new_cache(int(pages), int(page_size));
     return obj;
   }
 
   // forward(cache, plan: Int32Array, logits: Float32Array) -> the first logits row holding a NaN or ±Inf, or -1: the
-  // reference path; it blocks for the pass. The rows are checked here (a JavaScript scan took ~1 ms a row).
+  // reference path; it blocks for the pass (the JavaScript thread waits: nothing can change the arrays meanwhile).
+  // The rows are checked here (a JavaScript scan took ~1 ms a row).
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     hogwild::Model& m = get(info.Env(), "forward");
-    hogwild::Cache& cache = CacheWrap::Unwrap(info[0].As<Napi::Object>())->get(info.Env());
-    auto plan = info[1].As<Napi::Int32Array>();
-    auto out = info[2].As<Napi::Float32Array>();
+    hogwild::Cache& cache = CacheWrap::Arg(info[0], "forward")->get(info.Env());
+    auto plan = typed<int32_t>(info[1], "forward", "plan");
+    auto out = typed<float>(info[2], "forward", "logits");
     const hogwild::Plan p =
         hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
+    hogwild::check_cache(m.spec(), cache);
     if (out.ElementLength() < size_t(p.L) * m.spec().vocab)
       throw Error("forward: the logits buffer is too small for " + std::to_string(p.L) + " rows");
     core_thread().run([&] { m.forward(cache, p, out.Data()); });
@@ -369,16 +470,19 @@ class PassWorker : public Napi::AsyncWorker {
 
 Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
   hogwild::Model& m = get(info.Env(), "forwardSample");
-  CacheWrap* c = CacheWrap::Unwrap(info[0].As<Napi::Object>());
+  CacheWrap* c = CacheWrap::Arg(info[0], "forwardSample");
   hogwild::Cache& cache = c->get(info.Env());
   if (c->in_pass) state_error(info.Env(), "forwardSample: a forward pass is writing this KV cache; await it first");
-  auto plan = info[1].As<Napi::Int32Array>();
+  auto plan = typed<int32_t>(info[1], "forwardSample", "plan");
+  auto specs_arg = typed<float>(info[2], "forwardSample", "specs");
+  typed<int32_t>(info[3], "forwardSample", "suppress");
+  auto ids = typed<int32_t>(info[4], "forwardSample", "ids");
   const hogwild::Plan p =
       hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
-  std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), p.L);
-  if (info[4].As<Napi::Int32Array>().ElementLength() < size_t(p.L))
-    throw Error("forwardSample: the ids buffer is too small");
-  auto* w = new PassWorker(info, this, c, p, std::move(specs), read_logprobs(info, 5, p.L));
+  hogwild::check_cache(m.spec(), cache);
+  std::vector<hogwild::SampleSpec> specs = read_specs(specs_arg, p.L);
+  if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
+  auto* w = new PassWorker(info, this, c, p, std::move(specs), read_logprobs(info, 5, p.L, "forwardSample"));
   Napi::Promise promise = w->Promise();
   w->Queue();
   return promise;
@@ -414,18 +518,20 @@ class LoadWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
-  auto bytes = info[0].As<Napi::Uint8Array>();
+  auto bytes = typed<uint8_t>(info[0], "loadModel", "spec");
   std::vector<uint8_t> spec(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  const std::string device = string_arg(info[1], "loadModel", "device");
+  const std::string text = info.Length() > 2 && !info[2].IsUndefined() ? string_arg(info[2], "loadModel", "options") : "";
   // options: "KEY=VALUE,..." (parse_device_options), parsed here so that a bad one rejects at once.
   hogwild::DeviceOptions options;
   try {
-    if (info.Length() > 2) options = hogwild::parse_device_options(info[2].As<Napi::String>().Utf8Value());
+    options = hogwild::parse_device_options(text);
   } catch (const std::exception& e) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(info.Env());
     d.Reject(Napi::Error::New(info.Env(), e.what()).Value());
     return d.Promise();
   }
-  auto* w = new LoadWorker(info.Env(), std::move(spec), info[1].As<Napi::String>().Utf8Value(), options);
+  auto* w = new LoadWorker(info.Env(), std::move(spec), device, options);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -442,15 +548,17 @@ Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
 // sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids, logprobs?): the core's rule on
 // given logits, and the log-probabilities the specs ask for.
 Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
-  auto logits = info[0].As<Napi::Float32Array>();
-  const int vocab = info[1].As<Napi::Number>().Int32Value();
-  if (vocab <= 0 || logits.ElementLength() % size_t(vocab)) throw Error("sampleLogits: logits are not whole rows");
+  auto logits = typed<float>(info[0], "sampleLogits", "logits");
+  const int vocab = int(integer(info[1], "sampleLogits", "vocab", 1, INT32_MAX));
+  if (logits.ElementLength() % size_t(vocab)) throw Error("sampleLogits: logits are not whole rows");
+  if (logits.ElementLength() / vocab > size_t(INT32_MAX)) range_error(info.Env(), "sampleLogits: over 2^31 rows");
   const int rows = int(logits.ElementLength() / vocab);
-  const std::vector<hogwild::SampleSpec> specs = read_specs(info[2].As<Napi::Float32Array>(), rows);
-  auto suppress = info[3].As<Napi::Int32Array>();
-  auto ids = info[4].As<Napi::Int32Array>();
+  const std::vector<hogwild::SampleSpec> specs = read_specs(typed<float>(info[2], "sampleLogits", "specs"), rows);
+  auto suppress = typed<int32_t>(info[3], "sampleLogits", "suppress");
+  auto ids = typed<int32_t>(info[4], "sampleLogits", "ids");
   if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
-  const hogwild::Logprobs out = read_logprobs(info, 5, rows);
+  if (suppress.ElementLength() > size_t(INT32_MAX)) range_error(info.Env(), "sampleLogits: suppress holds over 2^31 ids");
+  const hogwild::Logprobs out = read_logprobs(info, 5, rows, "sampleLogits");
   hogwild::check_spec_ranges(specs.data(), rows, vocab, suppress.Data(), int(suppress.ElementLength()), out);
   hogwild::sample_rows(logits.Data(), rows, vocab, specs.data(), suppress.Data(), ids.Data(), out);
   return info.Env().Undefined();

@@ -101,10 +101,36 @@ Deno.test("sampling: every field at each hostile value is refused naming it, or 
   }
 });
 
+Deno.test("sampleLogits: an array of the wrong kind or a bad vocab is a TypeError or RangeError naming it", async () => {
+  const out = await run("sample_arrays");
+  assert.ok(out.size > 100, `${out.size} attempts`);
+  for (const o of out.values()) {
+    const arg = o.label.split(":")[0];
+    refused(o, ["TypeError", "RangeError"], new RegExp(`^sampleLogits: ${arg.replace(".", "\\.")}\\b`));
+  }
+});
+
+Deno.test("forward and forwardSample: an array of the wrong kind is a TypeError naming it", async () => {
+  const out = await run("pass_arrays");
+  assert.ok(out.size > 80, `${out.size} attempts`);
+  for (const o of out.values()) {
+    const [, fn, arg] = /^(\w+) (\w+):/.exec(o.label)!;
+    refused(o, "TypeError", new RegExp(`^${fn}: ${arg}\\b`));
+  }
+});
+
 Deno.test("a KV cache made by a model of another shape is refused", async () => {
   const out = await run("cross_model_cache");
   assert.equal(out.size, 2);
   for (const o of out.values()) refused(o, "Error", /cache: made for .*layers.*, this model has/);
+});
+
+Deno.test("newCache: sizes are never wrapped modulo 2^32; Engine.newCache names pageSize", async () => {
+  const out = await run("cache_sizes");
+  for (const o of out.values()) {
+    if (o.label.startsWith("Engine.")) refused(o, "InputError", /pageSize/);
+    else refused(o, ["TypeError", "RangeError"], /^newCache: (pages|pageSize)\b/);
+  }
 });
 
 Deno.test("a model spec's layers and experts are bounded, refused by name before any list is built", async () => {
@@ -113,6 +139,14 @@ Deno.test("a model spec's layers and experts are bounded, refused by name before
   refused(out.get("layers 5000"), "Error", /model spec: layers must be in \[1, \d+\]/);
   assert.equal(out.get("layers 100000 ms")?.value, true);
   refused(out.get("experts 2^16"), "Error", /model spec: experts must be in \[1, \d+\]/);
+});
+
+Deno.test("arguments of the wrong type name the argument", async () => {
+  const out = await run("arg_types");
+  for (const o of out.values()) {
+    const [fn, arg] = o.label.split(/[ :]/);
+    refused(o, "TypeError", new RegExp(`^${fn}: ${arg}\\b`));
+  }
 });
 
 Deno.test("Sampler: suppressed ids that are not integers in range are refused naming suppress", async () => {
