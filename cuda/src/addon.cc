@@ -537,11 +537,17 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// A copy's size in bytes (at most 1 TiB) and its repetitions (at least 1: the median of none is no number).
+std::pair<size_t, int> bandwidth_args(const Napi::CallbackInfo& info, const char* fn) {
+  const size_t bytes = size_t(integer(info[0], fn, "bytes", 1, int64_t(1) << 40));
+  const int reps = int(integer(info[1], fn, "reps", 1, 1000000));
+  return {bytes, reps};
+}
+
 Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
-  const size_t bytes = size_t(info[0].As<Napi::Number>().Int64Value());
-  const int reps = info[1].As<Napi::Number>().Int32Value();
+  const auto [bytes, reps] = bandwidth_args(info, "copyBandwidth");
   double bandwidth = 0;
-  core_thread().run([&] { bandwidth = hogwild::copy_bandwidth(bytes, reps); });
+  core_thread().run([&, bytes = bytes, reps = reps] { bandwidth = hogwild::copy_bandwidth(bytes, reps); });
   return Napi::Number::New(info.Env(), bandwidth);
 }
 
@@ -565,8 +571,8 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value DeviceCopyBandwidth(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), hogwild::device_copy_bandwidth(size_t(info[0].As<Napi::Number>().Int64Value()),
-                                                                      info[1].As<Napi::Number>().Int32Value()));
+  const auto [bytes, reps] = bandwidth_args(info, "deviceCopyBandwidth");
+  return Napi::Number::New(info.Env(), hogwild::device_copy_bandwidth(bytes, reps));
 }
 
 Napi::Value CudaInfo(const Napi::CallbackInfo& info) {

@@ -827,6 +827,7 @@ class CpuModel : public Model {
 std::unique_ptr<Model> make_cpu_model(const ModelSpec& spec) { return std::make_unique<CpuModel>(spec); }
 
 double copy_bandwidth(size_t bytes, int reps) {
+  if (reps < 1) throw Error("copy_bandwidth: reps must be at least 1, got " + std::to_string(reps));
   const size_t n = bytes / sizeof(float);
   std::vector<float> a(n, 1.0f), b(n, 0.0f);
   std::vector<double> secs;

@@ -51,6 +51,7 @@ int selftest() {
 }  // namespace
 
 double device_copy_bandwidth(size_t bytes, int reps) {
+  if (reps < 1) throw Error("device_copy_bandwidth: reps must be at least 1, got " + std::to_string(reps));
   void *a, *b;
   if (cudaMalloc(&a, bytes) || cudaMalloc(&b, bytes)) throw Error("device_copy_bandwidth: cudaMalloc failed");
   cudaMemset(a, 1, bytes);

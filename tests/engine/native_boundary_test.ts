@@ -125,6 +125,16 @@ Deno.test("a KV cache made by a model of another shape is refused", async () => 
   for (const o of out.values()) refused(o, "Error", /cache: made for .*layers.*, this model has/);
 });
 
+Deno.test("copyBandwidth: reps below 1 and bytes that are not a size are RangeErrors or TypeErrors naming them", async () => {
+  const out = await run("bandwidth_args");
+  assert.equal(out.get("copyBandwidth ok")?.value, true);
+  for (const o of out.values()) {
+    if (o.label === "copyBandwidth ok") continue;
+    const [fn, arg] = o.label.split(" ");
+    refused(o, ["TypeError", "RangeError"], new RegExp(`^${fn}: ${arg}\\b`));
+  }
+});
+
 Deno.test("newCache: sizes are never wrapped modulo 2^32; Engine.newCache names pageSize", async () => {
   const out = await run("cache_sizes");
   for (const o of out.values()) {
