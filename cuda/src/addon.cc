@@ -274,6 +274,15 @@ struct Classes {
 };
 Classes& classes(Napi::Env env) { return *env.GetInstanceData<Classes>(); }
 
+// Type tags of the two classes' objects: an ObjectWrap's Unwrap takes any wrapped object (a model passed as a
+// cache, Cache.prototype.dispose called on a model), so every object is told apart by its tag before it is used.
+constexpr napi_type_tag kCacheTag = {0x6877636163686531ULL, 0x9d2f4e0b7a31c5e2ULL};
+constexpr napi_type_tag kModelTag = {0x68776d6f64656c31ULL, 0x51c08e3fd2a7b64dULL};
+
+bool tagged(const Napi::Value& v, const napi_type_tag* tag) {
+  return v.IsObject() && v.As<Napi::Object>().CheckTypeTag(tag);
+}
+
 std::string kind_of(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -288,6 +297,8 @@ std::string kind_of(const Napi::Value& v) {
   if (v.IsDataView()) return "a DataView";
   if (v.IsArrayBuffer()) return "an ArrayBuffer";
   if (v.IsFunction()) return "a function";
+  if (tagged(v, &kModelTag)) return "a model";
+  if (tagged(v, &kCacheTag)) return "a KV cache";
   if (v.IsObject()) return "an object";
   return "a value of another type";
 }
@@ -302,11 +313,19 @@ class CacheWrap : public Napi::ObjectWrap<CacheWrap> {
                                     InstanceMethod<&CacheWrap::Dispose>("dispose")});
     return f;
   }
-  explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {}
+  explicit CacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CacheWrap>(info) {
+    info.This().As<Napi::Object>().TypeTag(&kCacheTag);
+  }
+  // Hides ObjectWrap::Unwrap, which its method wrappers call for `this`: only an object of this class unwraps.
+  static CacheWrap* Unwrap(Napi::Object o) {
+    if (!tagged(o, &kCacheTag)) type_error(o.Env(), "Cache: `this` must be a KV cache, got " + kind_of(o));
+    return Napi::ObjectWrap<CacheWrap>::Unwrap(o);
+  }
   // A function's `cache` argument.
   static CacheWrap* Arg(const Napi::Value& v, const char* fn) {
-    if (!v.IsObject()) type_error(v.Env(), std::string(fn) + ": cache must be a KV cache (from newCache), got " + kind_of(v));
-    return Unwrap(v.As<Napi::Object>());
+    if (!tagged(v, &kCacheTag))
+      type_error(v.Env(), std::string(fn) + ": cache must be a KV cache (from newCache), got " + kind_of(v));
+    return Napi::ObjectWrap<CacheWrap>::Unwrap(v.As<Napi::Object>());
   }
   std::unique_ptr<hogwild::Cache> cache;
   bool in_pass = false;  // a pass off the JavaScript thread writes it: it must outlive the pass
@@ -342,7 +361,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                     InstanceAccessor<&ModelWrap::GemmLibrary>("gemmLibrary")});
     return f;
   }
-  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+    info.This().As<Napi::Object>().TypeTag(&kModelTag);
+  }
+  // As CacheWrap::Unwrap.
+  static ModelWrap* Unwrap(Napi::Object o) {
+    if (!tagged(o, &kModelTag)) type_error(o.Env(), "Model: `this` must be a model, got " + kind_of(o));
+    return Napi::ObjectWrap<ModelWrap>::Unwrap(o);
+  }
   std::unique_ptr<hogwild::Model> model;
   bool in_pass = false;  // one pass at a time: the model's scratch buffers, stream and graphs are not shared
 

@@ -119,6 +119,21 @@ Deno.test("forward and forwardSample: an array of the wrong kind is a TypeError 
   }
 });
 
+Deno.test("a model where a cache is expected, and methods called on the other class, are TypeErrors", async () => {
+  const out = await run("wrong_objects");
+  for (const o of out.values()) {
+    if (o.label === "the model still works") {
+      assert.equal(o.value, -1, JSON.stringify(o));
+    } else if (o.label.includes(" cache: ")) {
+      refused(o, "TypeError", /^forward(Sample)?: cache must be a KV cache/);
+    } else if (o.label === "a model with the Cache prototype as cache") {
+      refused(o, "TypeError", /^forward: cache must be a KV cache/);
+    } else {
+      refused(o, "TypeError", /^(Cache|Model): `this` must be a (KV cache|model), got (a model|a KV cache|an object)/);
+    }
+  }
+});
+
 Deno.test("a KV cache made by a model of another shape is refused", async () => {
   const out = await run("cross_model_cache");
   assert.equal(out.size, 2);
