@@ -445,28 +445,41 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 };
 
-// A sampled pass on a worker thread. It holds the model, the cache and every array the plan points into until it
-// ends, and marks both busy meanwhile, so that nothing frees or reuses them under it.
+// A sampled pass on a worker thread. JavaScript runs meanwhile and may change or detach (transfer) any array it
+// passed: so the pass reads only copies it owns (the plan, which the decoded Plan points into, and the suppressed
+// ids) and writes into buffers it owns, copied into the caller's arrays when it ends (OnOK), each looked up again
+// there: one detached meanwhile rejects the Promise, naming it. It holds the model and the cache objects and marks
+// both busy meanwhile, so that nothing frees or reuses them under it.
 class PassWorker : public Napi::AsyncWorker {
  public:
-  PassWorker(const Napi::CallbackInfo& info, ModelWrap* model, CacheWrap* cache, const hogwild::Plan& plan,
-             std::vector<hogwild::SampleSpec> specs, hogwild::Logprobs logprobs)
+  PassWorker(const Napi::CallbackInfo& info, ModelWrap* model, CacheWrap* cache, std::vector<int32_t> plan_words,
+             const hogwild::Plan& plan, std::vector<hogwild::SampleSpec> specs, std::vector<int32_t> suppress,
+             const Napi::Int32Array& ids, const Napi::Value& logprobs, int logprobs_total)
       : Napi::AsyncWorker(info.Env()), deferred_(Napi::Promise::Deferred::New(info.Env())), model_(model),
-        cache_(cache), plan_(plan), specs_(std::move(specs)), logprobs_(logprobs) {
+        cache_(cache), plan_words_(std::move(plan_words)), plan_(plan), specs_(std::move(specs)),
+        suppress_(std::move(suppress)), ids_(size_t(plan.L)) {
+    // plan_ points into plan_words_'s buffer, which the move above kept where it was
     held_.push_back(Napi::Persistent(info.This().As<Napi::Object>()));
-    for (size_t i = 0; i < info.Length(); i++)
-      if (info[i].IsObject()) held_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-    auto suppress = info[3].As<Napi::Int32Array>();
-    suppress_ = suppress.Data(), suppress_count_ = int(suppress.ElementLength());
-    ids_ = info[4].As<Napi::Int32Array>().Data();
+    held_.push_back(Napi::Persistent(info[0].As<Napi::Object>()));
+    ids_out_ = Napi::Persistent(ids);
+    if (logprobs.IsObject()) {
+      const Napi::Object o = logprobs.As<Napi::Object>();
+      sampled_out_ = Napi::Persistent(o.Get("sampled").As<Napi::Float32Array>());
+      top_ids_out_ = Napi::Persistent(o.Get("ids").As<Napi::Int32Array>());
+      top_lp_out_ = Napi::Persistent(o.Get("logprobs").As<Napi::Float32Array>());
+      sampled_.resize(size_t(plan.L));
+      top_ids_.resize(size_t(logprobs_total));
+      top_lp_.resize(size_t(logprobs_total));
+      logprobs_ = {sampled_.data(), top_ids_.data(), top_lp_.data(), logprobs_total};
+    }
     model_->in_pass = cache_->in_pass = true;
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
       core_thread().run([this] {
-        model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_, suppress_count_, ids_,
-                                      logprobs_);
+        model_->model->forward_sample(*cache_->cache, plan_, specs_.data(), suppress_.data(), int(suppress_.size()),
+                                      ids_.data(), logprobs_);
       });
     } catch (const std::exception& e) {
       SetError(e.what());
@@ -474,6 +487,17 @@ class PassWorker : public Napi::AsyncWorker {
   }
   void OnOK() override {
     model_->in_pass = cache_->in_pass = false;
+    try {
+      copy_out(ids_out_.Value(), ids_, "ids");
+      if (logprobs_.sampled) {
+        copy_out(sampled_out_.Value(), sampled_, "logprobs.sampled");
+        copy_out(top_ids_out_.Value(), top_ids_, "logprobs.ids");
+        copy_out(top_lp_out_.Value(), top_lp_, "logprobs.logprobs");
+      }
+    } catch (const std::exception& e) {
+      deferred_.Reject(Napi::Error::New(Env(), e.what()).Value());
+      return;
+    }
     deferred_.Resolve(Env().Undefined());
   }
   void OnError(const Napi::Error& e) override {
@@ -482,15 +506,25 @@ class PassWorker : public Napi::AsyncWorker {
   }
 
  private:
+  template <class T> static void copy_out(Napi::TypedArrayOf<T> to, const std::vector<T>& from, const char* name) {
+    if (to.ElementLength() < from.size())
+      throw Error(std::string("forwardSample: ") + name + " was detached during the pass (or shrank): its " +
+                  std::to_string(from.size()) + " values are lost");
+    std::copy(from.begin(), from.end(), to.Data());
+  }
   Napi::Promise::Deferred deferred_;
   ModelWrap* model_;
   CacheWrap* cache_;
+  std::vector<int32_t> plan_words_;
   hogwild::Plan plan_;
   std::vector<hogwild::SampleSpec> specs_;
+  std::vector<int32_t> suppress_;
+  std::vector<int32_t> ids_;
+  std::vector<float> sampled_, top_lp_;
+  std::vector<int32_t> top_ids_;
   hogwild::Logprobs logprobs_;
-  const int32_t* suppress_ = nullptr;
-  int suppress_count_ = 0;
-  int32_t* ids_ = nullptr;
+  Napi::Reference<Napi::Int32Array> ids_out_, top_ids_out_;
+  Napi::Reference<Napi::Float32Array> sampled_out_, top_lp_out_;
   std::vector<Napi::ObjectReference> held_;
 };
 
@@ -501,14 +535,20 @@ Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
   if (c->in_pass) state_error(info.Env(), "forwardSample: a forward pass is writing this KV cache; await it first");
   auto plan = typed<int32_t>(info[1], "forwardSample", "plan");
   auto specs_arg = typed<float>(info[2], "forwardSample", "specs");
-  typed<int32_t>(info[3], "forwardSample", "suppress");
+  auto suppress = typed<int32_t>(info[3], "forwardSample", "suppress");
   auto ids = typed<int32_t>(info[4], "forwardSample", "ids");
-  const hogwild::Plan p =
-      hogwild::decode_plan(plan.Data(), plan.ElementLength(), m.spec().vocab, cache.pages(), cache.page_size());
+  // Copies taken now, before the pass leaves the JavaScript thread; the plan is decoded from its copy.
+  std::vector<int32_t> words(plan.Data(), plan.Data() + plan.ElementLength());
+  const hogwild::Plan p = hogwild::decode_plan(words.data(), words.size(), m.spec().vocab, cache.pages(), cache.page_size());
   hogwild::check_cache(m.spec(), cache);
   std::vector<hogwild::SampleSpec> specs = read_specs(specs_arg, p.L);
+  if (suppress.ElementLength() > size_t(INT32_MAX)) range_error(info.Env(), "forwardSample: suppress holds over 2^31 ids");
+  std::vector<int32_t> suppressed(suppress.Data(), suppress.Data() + suppress.ElementLength());
   if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
-  auto* w = new PassWorker(info, this, c, p, std::move(specs), read_logprobs(info, 5, p.L, "forwardSample"));
+  const hogwild::Logprobs lp = read_logprobs(info, 5, p.L, "forwardSample");
+  hogwild::check_spec_ranges(specs.data(), p.L, m.spec().vocab, suppressed.data(), int(suppressed.size()), lp);
+  auto* w = new PassWorker(info, this, c, std::move(words), p, std::move(specs), std::move(suppressed), ids,
+                           lp.sampled ? info[5] : info.Env().Undefined(), lp.total);
   Napi::Promise promise = w->Promise();
   w->Queue();
   return promise;

@@ -140,6 +140,23 @@ Deno.test("a KV cache made by a model of another shape is refused", async () => 
   for (const o of out.values()) refused(o, "Error", /cache: made for .*layers.*, this model has/);
 });
 
+Deno.test("forwardSample: its inputs changed or detached during the pass change nothing; lost outputs reject", async () => {
+  const out = await run("in_flight");
+  const clean = out.get("clean")!.value as { ids: number[] };
+  assert.equal(clean.ids.length, 2);
+  for (const label of ["plan", "specs", "suppress"].flatMap((a) => [`${a} mutated`, `${a} detached`])) {
+    assert.deepEqual(out.get(label)?.value, clean, label);
+  }
+  for (const a of ["ids", "logprobs.ids", "logprobs.sampled", "logprobs.logprobs"]) {
+    const v = out.get(`${a} detached`)?.value as { threw?: string };
+    assert.match(
+      v?.threw ?? "",
+      new RegExp(`^forwardSample: ${a.replace(".", "\\.")} was detached during the pass`),
+      a,
+    );
+  }
+});
+
 Deno.test("copyBandwidth: reps below 1 and bytes that are not a size are RangeErrors or TypeErrors naming them", async () => {
   const out = await run("bandwidth_args");
   assert.equal(out.get("copyBandwidth ok")?.value, true);
