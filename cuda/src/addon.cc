@@ -126,20 +126,42 @@ std::vector<hogwild::SampleSpec> read_specs(const Napi::Float32Array& a, int row
 }
 
 // The optional { sampled: Float32Array [rows], ids: Int32Array, logprobs: Float32Array } the log-probabilities
-// the specs ask for go to (hogwild::Logprobs); none: an empty one.
-hogwild::Logprobs read_logprobs(const Napi::CallbackInfo& info, size_t at, int rows, const char* fn) {
+// the specs ask for go to. Its fields are read first, before any array's memory is looked up: a getter runs
+// JavaScript, which could detach a buffer whose pointer was already taken. Nothing read after them runs any.
+struct LogprobsFields {
+  bool given = false;
+  Napi::Value sampled, ids, logprobs;
+};
+LogprobsFields fetch_logprobs(const Napi::CallbackInfo& info, size_t at, const char* fn) {
   if (info.Length() <= at || info[at].IsUndefined()) return {};
   if (!info[at].IsObject())
     type_error(info.Env(), std::string(fn) + ": logprobs must be an object { sampled, ids, logprobs } or undefined, got " +
                                kind_of(info[at]));
   const Napi::Object o = info[at].As<Napi::Object>();
-  auto sampled = typed<float>(o.Get("sampled"), fn, "logprobs.sampled");
-  auto ids = typed<int32_t>(o.Get("ids"), fn, "logprobs.ids");
-  auto logprobs = typed<float>(o.Get("logprobs"), fn, "logprobs.logprobs");
-  if (sampled.ElementLength() < size_t(rows) || ids.ElementLength() != logprobs.ElementLength() ||
-      ids.ElementLength() > size_t(INT32_MAX))
+  LogprobsFields f;
+  f.given = true;
+  f.sampled = o.Get("sampled");
+  f.ids = o.Get("ids");
+  f.logprobs = o.Get("logprobs");
+  return f;
+}
+// The fields checked (hogwild::Logprobs in `view`; none given: an empty one).
+struct LogprobsArrays {
+  Napi::Float32Array sampled, logprobs;
+  Napi::Int32Array ids;
+  hogwild::Logprobs view;
+};
+LogprobsArrays check_logprobs(const LogprobsFields& f, int rows, const char* fn) {
+  if (!f.given) return {};
+  LogprobsArrays a;
+  a.sampled = typed<float>(f.sampled, fn, "logprobs.sampled");
+  a.ids = typed<int32_t>(f.ids, fn, "logprobs.ids");
+  a.logprobs = typed<float>(f.logprobs, fn, "logprobs.logprobs");
+  if (a.sampled.ElementLength() < size_t(rows) || a.ids.ElementLength() != a.logprobs.ElementLength() ||
+      a.ids.ElementLength() > size_t(INT32_MAX))
     throw Error("sampling: the log-probabilities' buffers do not fit the rows");
-  return {sampled.Data(), ids.Data(), logprobs.Data(), int(ids.ElementLength())};
+  a.view = {a.sampled.Data(), a.ids.Data(), a.logprobs.Data(), int(a.ids.ElementLength())};
+  return a;
 }
 
 // The canonical tensors (name, shape, dtypes) the core loads for a model spec: the one list (weights.cc), which
@@ -454,7 +476,7 @@ class PassWorker : public Napi::AsyncWorker {
  public:
   PassWorker(const Napi::CallbackInfo& info, ModelWrap* model, CacheWrap* cache, std::vector<int32_t> plan_words,
              const hogwild::Plan& plan, std::vector<hogwild::SampleSpec> specs, std::vector<int32_t> suppress,
-             const Napi::Int32Array& ids, const Napi::Value& logprobs, int logprobs_total)
+             const Napi::Int32Array& ids, const LogprobsArrays& logprobs)
       : Napi::AsyncWorker(info.Env()), deferred_(Napi::Promise::Deferred::New(info.Env())), model_(model),
         cache_(cache), plan_words_(std::move(plan_words)), plan_(plan), specs_(std::move(specs)),
         suppress_(std::move(suppress)), ids_(size_t(plan.L)) {
@@ -462,15 +484,14 @@ class PassWorker : public Napi::AsyncWorker {
     held_.push_back(Napi::Persistent(info.This().As<Napi::Object>()));
     held_.push_back(Napi::Persistent(info[0].As<Napi::Object>()));
     ids_out_ = Napi::Persistent(ids);
-    if (logprobs.IsObject()) {
-      const Napi::Object o = logprobs.As<Napi::Object>();
-      sampled_out_ = Napi::Persistent(o.Get("sampled").As<Napi::Float32Array>());
-      top_ids_out_ = Napi::Persistent(o.Get("ids").As<Napi::Int32Array>());
-      top_lp_out_ = Napi::Persistent(o.Get("logprobs").As<Napi::Float32Array>());
+    if (logprobs.view.sampled) {  // the arrays checked at the call (their kinds cannot change)
+      sampled_out_ = Napi::Persistent(logprobs.sampled);
+      top_ids_out_ = Napi::Persistent(logprobs.ids);
+      top_lp_out_ = Napi::Persistent(logprobs.logprobs);
       sampled_.resize(size_t(plan.L));
-      top_ids_.resize(size_t(logprobs_total));
-      top_lp_.resize(size_t(logprobs_total));
-      logprobs_ = {sampled_.data(), top_ids_.data(), top_lp_.data(), logprobs_total};
+      top_ids_.resize(size_t(logprobs.view.total));
+      top_lp_.resize(size_t(logprobs.view.total));
+      logprobs_ = {sampled_.data(), top_ids_.data(), top_lp_.data(), logprobs.view.total};
     }
     model_->in_pass = cache_->in_pass = true;
   }
@@ -529,6 +550,7 @@ class PassWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
+  const LogprobsFields lp_fields = fetch_logprobs(info, 5, "forwardSample");  // getters first (JavaScript)
   hogwild::Model& m = get(info.Env(), "forwardSample");
   CacheWrap* c = CacheWrap::Arg(info[0], "forwardSample");
   hogwild::Cache& cache = c->get(info.Env());
@@ -545,10 +567,9 @@ Napi::Value ModelWrap::ForwardSample(const Napi::CallbackInfo& info) {
   if (suppress.ElementLength() > size_t(INT32_MAX)) range_error(info.Env(), "forwardSample: suppress holds over 2^31 ids");
   std::vector<int32_t> suppressed(suppress.Data(), suppress.Data() + suppress.ElementLength());
   if (ids.ElementLength() < size_t(p.L)) throw Error("forwardSample: the ids buffer is too small");
-  const hogwild::Logprobs lp = read_logprobs(info, 5, p.L, "forwardSample");
-  hogwild::check_spec_ranges(specs.data(), p.L, m.spec().vocab, suppressed.data(), int(suppressed.size()), lp);
-  auto* w = new PassWorker(info, this, c, std::move(words), p, std::move(specs), std::move(suppressed), ids,
-                           lp.sampled ? info[5] : info.Env().Undefined(), lp.total);
+  const LogprobsArrays lp = check_logprobs(lp_fields, p.L, "forwardSample");
+  hogwild::check_spec_ranges(specs.data(), p.L, m.spec().vocab, suppressed.data(), int(suppressed.size()), lp.view);
+  auto* w = new PassWorker(info, this, c, std::move(words), p, std::move(specs), std::move(suppressed), ids, lp);
   Napi::Promise promise = w->Promise();
   w->Queue();
   return promise;
@@ -620,6 +641,7 @@ Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
 // sampleLogits(logits: Float32Array [rows*vocab], vocab, specs, suppress, ids, logprobs?): the core's rule on
 // given logits, and the log-probabilities the specs ask for.
 Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
+  const LogprobsFields lp_fields = fetch_logprobs(info, 5, "sampleLogits");  // getters first (JavaScript)
   auto logits = typed<float>(info[0], "sampleLogits", "logits");
   const int vocab = int(integer(info[1], "sampleLogits", "vocab", 1, INT32_MAX));
   if (logits.ElementLength() % size_t(vocab)) throw Error("sampleLogits: logits are not whole rows");
@@ -630,7 +652,7 @@ Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
   auto ids = typed<int32_t>(info[4], "sampleLogits", "ids");
   if (ids.ElementLength() < size_t(rows)) throw Error("sampleLogits: the ids buffer is too small");
   if (suppress.ElementLength() > size_t(INT32_MAX)) range_error(info.Env(), "sampleLogits: suppress holds over 2^31 ids");
-  const hogwild::Logprobs out = read_logprobs(info, 5, rows, "sampleLogits");
+  const hogwild::Logprobs out = check_logprobs(lp_fields, rows, "sampleLogits").view;
   hogwild::check_spec_ranges(specs.data(), rows, vocab, suppress.Data(), int(suppress.ElementLength()), out);
   hogwild::sample_rows(logits.Data(), rows, vocab, specs.data(), suppress.Data(), ids.Data(), out);
   return info.Env().Undefined();

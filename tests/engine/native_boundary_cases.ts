@@ -372,6 +372,55 @@ const cases: Record<string, () => Promise<void>> = {
     };
     for (const [label, mess] of Object.entries(lost)) await attempt(label, () => pass(mess));
   },
+  // The logprobs object's getters run JavaScript: one that detaches another argument's buffer, or answers with
+  // another kind of array the second time it is read.
+  async getters() {
+    const vocab = 16;
+    const transfer = (t: { buffer: ArrayBufferLike }) => (t.buffer as Any).transfer(4);
+    const sampleWith = (mess: (a: { logits: Float32Array; specs: Float32Array; ids: Int32Array }) => void) => {
+      const a = {
+        logits: new Float32Array(2 * vocab).map((_, i) => i % 7),
+        specs: specs(2, { logprobs: 2 }),
+        ids: new Int32Array(2),
+      };
+      const lp = {
+        sampled: new Float32Array(2),
+        get ids() {
+          mess(a);
+          return new Int32Array(4);
+        },
+        logprobs: new Float32Array(4),
+      };
+      native.sampleLogits(a.logits, vocab, a.specs, new Int32Array(0), a.ids, lp);
+      return Array.from(a.ids);
+    };
+    await attempt("sampleLogits: logits detached by a getter", () => sampleWith((a) => transfer(a.logits)));
+    await attempt("sampleLogits: specs detached by a getter", () => sampleWith((a) => transfer(a.specs)));
+    await attempt("sampleLogits: ids detached by a getter", () => sampleWith((a) => transfer(a.ids)));
+    const engine = await tiny();
+    const cache = engine.newCache({ tokens: 64 });
+    const b = cache.newBlock();
+    const { plan, L } = planOf(cache, [{ block: b, view: [b], tokens: [5, 6] }]);
+    let reads = 0;
+    const lp = {
+      get sampled() {
+        return reads++ ? new Uint8Array(1) : new Float32Array(L);
+      },
+      ids: new Int32Array(2),
+      logprobs: new Float32Array(2),
+    };
+    await attempt("forwardSample: a getter answering another kind the second time", async () => {
+      await engine.native.forwardSample(
+        cache.native,
+        plan,
+        specs(L, { logprobs: 2 }),
+        new Int32Array(0),
+        new Int32Array(L),
+        lp as Any,
+      );
+      return reads;
+    });
+  },
   // copyBandwidth and deviceCopyBandwidth's arguments.
   async bandwidth_args() {
     for (const reps of [0, -3, NaN, 1.5, 2 ** 32 + 1, "3", undefined]) {

@@ -157,6 +157,15 @@ Deno.test("forwardSample: its inputs changed or detached during the pass change 
   }
 });
 
+Deno.test("the logprobs object's getters run before any array is read: one detaching a buffer is no use-after-free", async () => {
+  const out = await run("getters");
+  assert.equal(out.size, 4);
+  for (const o of out.values()) {
+    if (o.label.startsWith("forwardSample")) assert.equal(o.value, 1, JSON.stringify(o)); // its getter read once
+    else refused(o, ["Error", "RangeError", "TypeError"], /^(sampling|sampleLogits)\b/);
+  }
+});
+
 Deno.test("copyBandwidth: reps below 1 and bytes that are not a size are RangeErrors or TypeErrors naming them", async () => {
   const out = await run("bandwidth_args");
   assert.equal(out.get("copyBandwidth ok")?.value, true);
