@@ -267,7 +267,8 @@ export class TextTokenizer {
    * An incremental decoder: each call takes one token and returns the text it completes. Characters split
    * across tokens come out whole with the token that ends them; the texts joined are `decode` of the tokens
    * (for other decoders, what follows a first token "a": a first word keeps its space). A character still
-   * incomplete when the tokens stop is not in the text.
+   * incomplete when the tokens stop is not in the text; for other decoders nor are up to 3 U+FFFD that end it (they
+   * come out with the next token that is not one), as their text cannot tell a U+FFFD from a character begun.
    */
   decoder(): (id: number) => string {
     const map = this.#byteLevel;
@@ -277,22 +278,52 @@ export class TextTokenizer {
     }
     // Other decoders (SentencePiece's "▁" and byte fallback, a ByteLevel inside a Sequence) write a token's text
     // by its neighbours: what a token adds is decode(window + token) minus decode(window), as transformers'
-    // streamer takes it, over a window of the last few tokens. The window starts with a token of its own, so
-    // that a first word keeps its space (a decoder strips the space that opens a whole text).
-    let window = this.encode("a"), prefix = this.decode(window), start = 0;
+    // streamer takes it, over a window of the tokens since the text was last whole (and the chunk before, as
+    // context). The window starts with a token of its own, so that a first word keeps its space (a decoder strips
+    // the space that opens a whole text).
+    const primer = this.encode("a"), all: number[] = [];
+    // shown: the text of `window` given out; start: where the tokens since the text was last whole begin in it;
+    // given: all the text given out (the primer's first), for a decoder that rewrites (below)
+    let window = [...primer], shown = this.decode(window), start = window.length, whole = false, given = shown;
     return (id) => {
+      all.push(id);
       window.push(id);
-      const text = this.decode(window);
-      // a character still incomplete waits for its last byte: at most 4 tokens (UTF-8's longest), after which the
-      // U+FFFD is the text's own (bytes that are no character)
-      if (text.length <= prefix.length || (text.endsWith("\uFFFD") && window.length - start <= 4)) return "";
-      if (!text.startsWith(prefix)) {
-        throw new Error(`${this.source}: this tokenizer's decoder rewrites earlier text as tokens follow`);
+      let text = this.decode(window);
+      if (!whole && !text.startsWith(shown)) {
+        // a decoder that rewrites text it gave out (none known): every token is decoded each time from now on, and
+        // what goes past the text given out is given
+        whole = true;
+        window = [...primer, ...all];
+        text = this.decode(window);
+        shown = given;
       }
-      const added = text.slice(prefix.length), kept = window.length - start;
-      window = window.slice(start);
-      prefix = this.decode(window);
-      start = kept;
+      // A character still incomplete is one U+FFFD at the end (a decoder's lossy UTF-8; one per byte at most, and
+      // it has 3 at most), which its last byte turns into the character: up to 3 U+FFFD at the end wait. Any
+      // before them are the text's own (bytes that are no character, a U+FFFD written), whatever tokens follow.
+      let held = 0;
+      while (held < 3 && text.length - held > shown.length && text[text.length - 1 - held] === "\uFFFD") held++;
+      const end = text.length - held;
+      if (end <= shown.length) return "";
+      const added = text.slice(shown.length, end);
+      shown = text.slice(0, end);
+      given += added;
+      if (whole) return added;
+      if (held === 0) {
+        // the text is whole: the window restarts from the tokens since it was last whole
+        window = window.slice(start);
+        shown = this.decode(window);
+        start = window.length;
+      } else if (window.length - start > 32) {
+        // a long run of bytes that are no character: the window is cut 4 tokens back (a character's bytes at most)
+        // where the text splits there as it is, so that it does not grow with the run
+        const k = window.length - 4, before = this.decode(window.slice(0, k));
+        const context = this.decode(window.slice(k - 1, k)), after = this.decode(window.slice(k - 1));
+        if (text.startsWith(before) && before.length <= shown.length && after === context + text.slice(before.length)) {
+          shown = context + shown.slice(before.length);
+          window = window.slice(k - 1);
+          start = 1;
+        }
+      }
       return added;
     };
   }

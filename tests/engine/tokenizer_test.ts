@@ -186,6 +186,56 @@ Deno.test("the incremental decoder of a ByteLevel decoder inside a Sequence give
   }
 });
 
+Deno.test("the incremental decoder of other decoders gives decode's text for any ids: bytes, U+FFFD written, added tokens", () => {
+  // thousands of generated id sequences over a byte-fallback vocabulary (with added tokens) and over Qwen's with its
+  // ByteLevel inside a Sequence: bytes alone, bytes that are no character, characters begun and not ended, a U+FFFD
+  // written (its own bytes), added tokens between bytes, any id of the vocabulary
+  const json = sentencePiece();
+  const n = Object.keys((json.model as { vocab: object }).vocab).length;
+  json.added_tokens = [...(json.added_tokens as object[]), addedToken(n, "<|im_end|>"), addedToken(n + 1, "<think>")];
+  const sp = TextTokenizer.fromDir(folder(json, { bos_token: "<s>", eos_token: "</s>" }))!;
+  const qwen = JSON.parse(readFileSync(join(TextTokenizer.qwen3().source, "tokenizer.json"), "utf8"));
+  qwen.decoder = { type: "Sequence", decoders: [qwen.decoder] };
+  const wrapped = TextTokenizer.fromDir(folder(qwen))!;
+  let seed = 11;
+  const pick = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+  const cases: [TextTokenizer, (t: TextTokenizer) => number[]][] = [
+    [sp, () => [3 + pick(256)]], // any byte
+    [sp, () => [3 + 0x80 + pick(64)]], // a continuation byte
+    [sp, () => [3 + 0xf0 + pick(5)]], // a lead byte of 4
+    [wrapped, () => [pick(256)]], // a byte's token (and some of two)
+    [wrapped, () => [151643 + pick(26)]], // an added token
+  ];
+  for (const t of [sp, wrapped]) {
+    const prime = t.encode("a"), primed = t.decode(prime).length, size = t.vocabSize, end = t.encode(" cat.");
+    const draws = [
+      () => [pick(size)],
+      () => t.encode("\uFFFD".repeat(1 + pick(3))),
+      () => t.encode(["🧮", "你", "é", " x", "\n"][pick(5)]).slice(0, 1 + pick(3)),
+      ...cases.filter(([c]) => c === t).map(([, d]) => () => d(t)),
+    ];
+    for (let c = 0; c < 2500; c++) {
+      const ids = Array.from({ length: 1 + pick(16) }, () => draws[pick(draws.length)]()).flat();
+      // ended by a word: the text decode gives, exactly
+      const want = t.decode([...prime, ...ids, ...end]).slice(primed);
+      assert.equal(streamed(t, [...ids, ...end]), want, JSON.stringify(ids));
+      // stopped anywhere: decode's text but for the U+FFFD that end it (a character begun, or one written: 3 at most)
+      const cut = t.decode([...prime, ...ids]).slice(primed), got = streamed(t, ids);
+      assert.ok(cut.startsWith(got) && /^\uFFFD{0,3}$/.test(cut.slice(got.length)), JSON.stringify([ids, got, cut]));
+    }
+  }
+  // long runs of bytes that are no character, characters among them (the window is cut within the run)
+  const cat = sp.encode(" cat."), prime = sp.encode("a"), primed = sp.decode(prime).length;
+  for (let c = 0; c < 100; c++) {
+    const ids = Array.from({ length: 40 + pick(100) }, () => pick(9) ? 3 + 0x80 + pick(128) : sp.encode("🧮")).flat();
+    assert.equal(
+      streamed(sp, [...ids, ...cat]),
+      sp.decode([...prime, ...ids, ...cat]).slice(primed),
+      JSON.stringify(ids),
+    );
+  }
+});
+
 Deno.test("decoding writes the tokens' text as it is: no spaces cleaned before punctuation, a BOM kept", () => {
   const json = JSON.parse(readFileSync(join(TextTokenizer.qwen3().source, "tokenizer.json"), "utf8"));
   const cleaning = TextTokenizer.fromDir(folder(json, { clean_up_tokenization_spaces: true }))!;
