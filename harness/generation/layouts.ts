@@ -24,8 +24,9 @@ export interface ProtocolIds {
   ownHeader: number[];
   marker: number[];
   finisherSuffix: number[];
-  redundancyCheck: number[];
   stepPrefix(name: string, step: number): number[];
+  /** a step's prefix with the redundancy check after it, encoded as one text (the tokens a model would write) */
+  checkedPrefix(name: string, step: number): number[];
 }
 
 /** What a view and a commit read of a worker. */

@@ -459,9 +459,10 @@ export function protocolIds(tok: TextTokenizer, p: Protocol, finisherSuffix = p.
     ownHeader: tok.encode(p.ownHeader),
     marker: tok.encode(p.marker),
     finisherSuffix: tok.encode(finisherSuffix),
-    redundancyCheck: tok.encode(p.redundancyCheck),
-    // the first step's opening encoded with its prefix: the tokens a model would write across the two
+    // the first step's opening encoded with its prefix, and the check with the prefix it follows: the tokens a
+    // model would write across the two ("**" " Quick", not "**" " " "Quick")
     stepPrefix: (name, step) => tok.encode(stepOpening(p, name, step)),
+    checkedPrefix: (name, step) => tok.encode(stepOpening(p, name, step) + p.redundancyCheck),
   };
 }
 

@@ -319,12 +319,11 @@ export class Run extends Solver {
   }
 
   #prefix(w: Worker): number[] {
-    const ids = this.#s.ids.stepPrefix(w.name, w.step);
     if (this.#s.redundancyEvery > 0 && this.#sinceCheck >= this.#s.redundancyEvery) {
       this.#sinceCheck = 0;
-      return [...ids, ...this.#s.ids.redundancyCheck];
+      return this.#s.ids.checkedPrefix(w.name, w.step);
     }
-    return ids;
+    return this.#s.ids.stepPrefix(w.name, w.step);
   }
 
   #take(w: Worker, id: number, lp?: TokenLogprobs) {
@@ -357,7 +356,10 @@ export class Run extends Solver {
     const pages = (n: number) => pageTokens(n, pageSize);
     const steps = Math.ceil(B / TYPICAL_STEP) + 1;
     const prefix = s.collab ? Math.max(...s.workers.map((n) => ids.stepPrefix(n, steps).length)) : 0;
-    const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * ids.redundancyCheck.length : 0;
+    const check = Math.max(
+      ...s.workers.map((n) => ids.checkedPrefix(n, steps).length - ids.stepPrefix(n, steps).length),
+    );
+    const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * check : 0;
     // What the workers write, and half a page for the part-filled last page of every finished step's block.
     const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
     const copies = this.#layout.copies(written + blocks);

@@ -65,6 +65,8 @@ export const hogwild: Family = {
   // 2: an answer already written is read from each writer's text alone (1 read the workers' texts joined, where
   // one's stray brace could close the box another left open); 3: at a checkpoint on the pass where a step ends,
   // the re-encoding finisher reads that step in the history (2 showed it as an unfinished step, marked cut; `fork`
-  // reads the workers' blocks as they are, that step's last token not yet written, as before)
-  version: 3,
+  // reads the workers' blocks as they are, that step's last token not yet written, as before); 4: the redundancy
+  // check is encoded with the step prefix it follows, as one text ("**" " Quick"; 3 encoded the two apart, "**" " "
+  // "Quick")
+  version: 4,
 };

@@ -14,7 +14,7 @@ import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import { RowModel, ScriptedModel } from "../../helpers.ts";
-import { loadProtocol } from "../../../harness/generation/prompts.ts";
+import { loadProtocol, stepOpening } from "../../../harness/generation/prompts.ts";
 import type { PlannedRow } from "../../../harness/generation/solver.ts";
 
 const tok = TextTokenizer.qwen3();
@@ -173,6 +173,54 @@ Deno.test("the redundancy check joins the next new step after enough generated t
   );
   assert.ok(checks.length >= 1, run.steps.map((s) => s.text).join(" | "));
   assert.match(checks[0].text, /^\*\*(Alice|Bob) \[2\]:\*\* Quick check/);
+});
+
+Deno.test("a step's prefix and the redundancy check are encoded as one text: the ids the model reads are encode(prefix + check)", async () => {
+  const demo = TextTokenizer.fromDir(new URL("../../../engine/models/hogwild-demo", import.meta.url).pathname)!;
+  const protocol = loadProtocol();
+  let checked = 0;
+  for (const t of [tok, demo]) {
+    for (const every of [3, 7, 10, 16]) {
+      const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+      const model = new ScriptedModel(t, {
+        Alice: "One two three four five six seven.\n\nAnd on.\n\n yes, go on" + " and on.\n\n".repeat(60),
+        Bob: "Short.\n\nMore words here for the counter to grow" + " and grow.\n\n".repeat(60),
+        finisher: "1}".repeat(5),
+      });
+      const spec = runSpec(parseMethod("hogwild:2"), "What is 2+2?", 0, {
+        tokenizer: t,
+        generation: {
+          eosTokenIds: [t.specialTokenId("<|im_end|>") ?? 0],
+          doSample: false,
+          temperature: 1,
+          topK: 0,
+          topP: 1,
+          minP: 0,
+        },
+        budgets: [40],
+        finisherTokens: 8,
+        redundancyEvery: every,
+      });
+      await runAll(model, cache, [new Run(cache, spec)]);
+      // each step's first row: the step's prefix, with the check where one is due, as the tokenizer reads them joined
+      const seen = new Set<string>();
+      for (const row of model.passes.flat()) {
+        const step = /^(Alice|Bob)\.(\d+)$/.exec(row.block.label);
+        if (!step || seen.has(row.block.label)) continue;
+        seen.add(row.block.label);
+        const opening = stepOpening(protocol, step[1], Number(step[2]));
+        const withCheck = t.decode(row.tokens).startsWith(opening + protocol.redundancyCheck);
+        checked += withCheck ? 1 : 0;
+        const want = t.encode(withCheck ? opening + protocol.redundancyCheck : opening);
+        assert.deepEqual(
+          Array.from(row.tokens).slice(0, want.length),
+          want,
+          `${row.block.label}: ${t.decode(row.tokens)}`,
+        );
+      }
+    }
+  }
+  assert.ok(checked >= 8, `${checked} checks`);
 });
 
 Deno.test("re-encoded steps (the paper's ablation): a finished step is written again after the history, its old block freed", async () => {
