@@ -62,10 +62,11 @@ export function readTemplateFile(file: string): string {
 
 /**
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
- * written), naming `where`: it would reach the model as written. `braces` 2: a `{{word}}`, and a `{word}` of a word
- * it fills (`{k}` for `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): a
- * `{word}` or `{{word}}` (which would fill in as `{Alice}`) of one of `words`, the file's placeholders in any
- * field, in any case (`{Name}`); a brace of another word is text there too (`\boxed{answer}`, `\frac{a}{b}`).
+ * written), naming `where`: it would reach the model as written. `braces` 2: whatever a `{{` opens, to the first `}}`
+ * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed), and a `{word}` of a word it fills (`{k}` for
+ * `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): braces whose text opens
+ * with one of `words`, the file's placeholders in any field, in any case (`{Name}`, `{name.x}`, `{{name}}`, which
+ * would fill in as `{Alice}`); braces of another word are text there too (`\boxed{answer}`, `\frac{a}{b}`).
  */
 export function checkPlaceholders(
   text: string,
@@ -82,15 +83,35 @@ export function checkPlaceholders(
       );
     }
   }
-  const spots = braces === 2 ? /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g : /\{+\s*([A-Za-z_]\w*)\s*\}+/g;
-  for (const [whole, inside] of text.matchAll(spots)) {
-    if (braces === 1 && !words.some((w) => w.toLowerCase() === inside.toLowerCase())) continue; // LaTeX, text
-    const spelt = braces === 2 ? `{{${inside}}}` : `{${inside}}`;
-    const hint = !allowed.includes(spelt) ? "" : /\s/.test(whole) ? " (written without spaces)" : " (with one brace)"; // a {{word}} where {word} is filled
-    check(
-      allowed.includes(whole),
-      `${where}: ${whole} is no placeholder; it fills ${allowed.length ? allowed.join(", ") : "none"}${hint}`,
-    );
+  const fills = allowed.length ? allowed.join(", ") : "none";
+  if (braces === 2) {
+    // every {{ opens a placeholder, to the first }} after it: exactly one the text fills, or refused (a {{ of
+    // LaTeX is written "{ {")
+    for (let at = text.indexOf("{{"); at !== -1; at = text.indexOf("{{", at)) {
+      const end = text.indexOf("}}", at + 2);
+      check(
+        end !== -1,
+        `${where}: ${
+          JSON.stringify(text.slice(at, at + 24))
+        } opens a placeholder no "}}" closes (a "{{" of the text is written "{ {")`,
+      );
+      const whole = text.slice(at, end + 2), inside = whole.slice(2, -2).trim();
+      const spaced = whole !== `{{${inside}}}` && allowed.includes(`{{${inside}}}`);
+      check(
+        allowed.includes(whole),
+        `${where}: ${whole} is no placeholder; it fills ${fills}${spaced ? " (written without spaces)" : ""}`,
+      );
+      at = end + 2;
+    }
+    return;
+  }
+  // one brace (a protocol's): a group of braces whose text opens with one of the file's words, in any case, is one
+  // of the placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
+  for (const [whole, inside] of text.matchAll(/\{+([^{}]*)\}+/g)) {
+    const word = /^\s*([A-Za-z_]\w*)/.exec(inside)?.[1];
+    if (!word || !words.some((w) => w.toLowerCase() === word.toLowerCase())) continue; // LaTeX, text
+    const hint = allowed.includes(`{${word}}`) && whole.startsWith("{{") ? " (with one brace)" : "";
+    check(allowed.includes(whole), `${where}: ${whole} is no placeholder; it fills ${fills}${hint}`);
   }
 }
 
