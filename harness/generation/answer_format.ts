@@ -12,7 +12,7 @@ export interface AnswerFormat {
   readonly id: "boxed" | "code";
   /**
    * the answer written last in `text` (generated text only), if any; `open`: its writers may still add to it
-   * (a checkpoint mid-run), so it may stop inside an answer
+   * (a checkpoint mid-run), so it may stop inside an answer; never "" (an empty box, `\boxed{ }`, is no answer)
    */
   written(text: string, open: boolean): string | undefined;
   /** a step holding an answer ends the run (the paper's early stop; a program drafted mid-thought does not) */
@@ -25,11 +25,19 @@ export interface AnswerFormat {
   readonly templateSuffix: string;
 }
 
+/** The last box of `text`, undefined where there is none or it holds nothing (`\boxed{}`, `\boxed{ }`: no answer). */
+function boxedAnswer(text: string): string | undefined {
+  const box = lastBoxed(text);
+  return box?.trim() ? box : undefined;
+}
+
 export const BOXED: AnswerFormat = {
   id: "boxed",
-  written: (text) => lastBoxed(text),
+  written: (text) => boxedAnswer(text),
   endsRun: true,
-  closed: (after) => lastBoxed("\\boxed{" + after),
+  // closed empty: null, as CODE's; a "" would vote in a majority
+  closed: (after) =>
+    boxedAnswer("\\boxed{" + after) ?? (lastBoxed("\\boxed{" + after) === undefined ? undefined : null),
   cut: () => null,
   templateSuffix: "",
 };
