@@ -16,6 +16,7 @@ import {
 import { compressors } from "hyparquet-compressors";
 import { check, InputError, oneLine } from "../engine/errors.ts";
 import { checkNotFolder, fileLines } from "../engine/files.ts";
+import { loneSurrogate } from "./texts.ts";
 
 /** Where a record is: its file and its 1-based line (JSONL), or record of a JSON list, or row (parquet). */
 export interface Place {
@@ -309,6 +310,8 @@ function badText(v: object, unchecked: readonly string[] = []): { field: string;
     const [x, field] = stack.pop()!;
     if (x === NOT_UTF8) return { field, reason: "is not valid UTF-8" };
     if (typeof x === "string") {
+      const lone = loneSurrogate(x);
+      if (lone) return { field, reason: lone };
       const c = CONTROL.exec(x);
       if (c) {
         const code = `U+${c[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}`;

@@ -27,6 +27,13 @@ export function textsFile(
   } = {},
 ): Record<string, unknown> {
   const texts = readJson(where) as Record<string, unknown>, fills = o.fills ?? {};
+  for (const [k, v] of Object.entries(texts)) {
+    // every string of the file, a list's included
+    for (const x of [v].flat(2)) {
+      const lone = typeof x === "string" ? loneSurrogate(x) : undefined;
+      check(!lone, `${where}: field "${k}" ${lone}`);
+    }
+  }
   const known = [...Object.keys(strings), ...(o.others ?? [])];
   for (const k of Object.keys(texts)) {
     check(known.includes(k), `${where}: field "${k}" is not a field of this file (its fields: ${known.join(", ")})`);
@@ -49,6 +56,17 @@ export function textsFile(
     checkPlaceholders(texts[k] as string, allowed, `${where}: field "${k}"`, o.braces, o.words);
   }
   return texts;
+}
+
+/**
+ * Why `text` is no text, where it holds a UTF-16 surrogate alone (a JSON escape, `\ud83e`, of half a character):
+ * it would reach the model as U+FFFD, silently.
+ */
+export function loneSurrogate(text: string): string | undefined {
+  if (text.isWellFormed()) return undefined;
+  const at = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(text)!;
+  const code = at[0].charCodeAt(0).toString(16);
+  return `holds half a character (the surrogate \\u${code} alone, at character ${at.index}): a JSON escape of a character cut in two?`;
 }
 
 /**

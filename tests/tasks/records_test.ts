@@ -167,3 +167,32 @@ Deno.test("a .json file or a JSONL line past what one string holds is said so, n
     );
   });
 });
+
+Deno.test("a lone surrogate (a JSON escape of half a character) in a record is refused by file, line and field, never U+FFFD", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-lone-"));
+  const halves = ["\\ud83e", "\\udde0", "\\ud83e\\ud83e\\udde0", "\\udde0\\ud83e", "x\\ud800", "\\udfffy"];
+  let n = 0;
+  for (const half of halves) {
+    for (
+      const [field, json] of [["problem", `"a ${half} b"`], ["meta.note", `{"note": "${half}"}`], [
+        "list[1]",
+        `["ok", "${half}"]`,
+      ]]
+    ) {
+      const top = field.split(/[.[]/)[0];
+      const file = join(dir, `r${n++}.jsonl`);
+      writeFileSync(file, `{"problem": "fine 🧠", "answer": "1"}\n{"answer": "2", "${top}": ${json}}\n`);
+      await assert.rejects(
+        () => readRecords([file]),
+        (e: Error) =>
+          e instanceof InputError && e.message.includes(`${file}:2`) &&
+          e.message.includes(`field "${field}" holds half a character`),
+        `${half} in ${field}`,
+      );
+    }
+  }
+  // whole pairs, written as escapes or as they are, read as the text
+  const file = join(dir, "whole.jsonl");
+  writeFileSync(file, `{"problem": "\\ud83e\\udde0 and 🧠", "answer": "1"}\n`);
+  assert.equal((await readRecords([file])).records[0].value.problem, "🧠 and 🧠");
+});

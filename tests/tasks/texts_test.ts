@@ -1,10 +1,10 @@
 /** Placeholders of prompt texts: any `{{…}}` (or `{…}` of a protocol's word) that is not exactly one a text fills is refused. */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkPlaceholders, escapeRegExp } from "../../tasks/texts.ts";
-import { loadTemplate } from "../../harness/generation/prompts.ts";
+import { loadProtocol, loadTemplate, protocolFile } from "../../harness/generation/prompts.ts";
 
 const ALLOWED = ["{{problem}}", "{{names}}", "{{count}}"];
 /** Jinja-like spellings and other texts in two braces that no filler fills: each would reach the model as written. */
@@ -78,4 +78,25 @@ Deno.test("a user's template holding a Jinja placeholder is refused at load, nam
     writeFileSync(file, `Team of {{count}}: {{names}}.\n\n{{problem}}\n\nAlso ${bad}.`);
     assert.throws(() => loadTemplate("collab", file), new RegExp(`${escapeRegExp(file)} \\(a collab template\\): `));
   }
+});
+
+Deno.test("a lone surrogate in a prompt file (a JSON escape of half a character) is refused, naming the file and field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-texts-"));
+  const base = JSON.parse(readFileSync(protocolFile(), "utf8"));
+  let n = 0;
+  for (const half of ["\\ud83e", "\\udde0", "x\\ud800y", "\\udde0\\ud83e"]) {
+    for (const field of ["othersHeader", "redundancyCheck", "finisherSuffix", "forbidden"]) {
+      const file = join(dir, `p${n++}.json`);
+      const json = JSON.stringify({ ...base, [field]: field === "forbidden" ? ["#", "@@"] : base[field] + "@@" });
+      writeFileSync(file, json.replace("@@", half));
+      assert.throws(
+        () => loadProtocol(file),
+        new RegExp(`${escapeRegExp(file)}: field "${field}" holds half a character`),
+        `${half} in ${field}`,
+      );
+    }
+  }
+  const file = join(dir, "whole.json");
+  writeFileSync(file, JSON.stringify({ ...base, redundancyCheck: "@@" }).replace("@@", "\\ud83e\\udde0?"));
+  assert.equal(loadProtocol(file).redundancyCheck, "🧠?");
 });
