@@ -348,6 +348,16 @@ export class TextTokenizer {
     return first;
   }
 
+  /**
+   * Model-written `text` (an outline, a summary) to put in a prompt: every added token's text (`</think>`,
+   * <|im_end|>) taken out, since `encode` would read it as that token (a sampled `</think>` decodes to its text),
+   * so a prompt gets a control token from what a model wrote. Whitespace-only added tokens stay (addedTokenIn).
+   */
+  withoutAddedTokens(text: string): string {
+    for (let t = this.addedTokenIn(text); t !== undefined; t = this.addedTokenIn(text)) text = text.replaceAll(t, "");
+    return text;
+  }
+
   get hasChatTemplate(): boolean {
     return this.#template !== undefined;
   }

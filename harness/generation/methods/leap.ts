@@ -121,8 +121,9 @@ export const leap: Family<LeapMethod> = {
   // `4` apart); 4: the trigger, summaries and peers' text are steps too, the harness's marked inserted (3's steps
   // held only reasoning, and a cut step could keep cut text); 5: a box then end of sequence is the path's answer (4
   // left the unfinished step unread: the path answered none); 6: a path runs to its end, its answer its last box
-  // (stop=end, the authors' code; 5 ended it at its first box, now stop=box)
-  version: 6,
+  // (stop=end, the authors' code; 5 ended it at its first box, now stop=box); 7: the peers' summaries a path reads
+  // lose any added token's text (6 encoded a `</think>` a summary held as that token)
+  version: 7,
 };
 
 /** The options of an id by kind (routing, k, t, s), each at most once; their values still unread. */
@@ -234,7 +235,10 @@ export function leapSpec(
         (blank ? "\n\n" : "") +
           (summaries.length
             ? texts.peers +
-              summaries.map((summary, i) => fillTemplate(texts.peer, { k: String(i + 1), summary })).join("")
+              // the peers' summaries are model text: an added token's text in them is taken out (TextTokenizer)
+              summaries.map((summary, i) =>
+                fillTemplate(texts.peer, { k: String(i + 1), summary: tok.withoutAddedTokens(summary) })
+              ).join("")
             : texts.noPeers) +
           texts.resume,
       ),

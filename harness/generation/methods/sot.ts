@@ -66,8 +66,9 @@ export const sot: Family<SotMethod> = {
   // 2: a box in a point's work no longer answers the problem (1 took the last point's box, in point order, and
   // asked the finisher nothing after it); 3: no digit follows a point's marker (2 read "1.1 Find A" as a
   // point "1 Find A", "0.5 of 10" as "5 of 10", each a thread), and the re-read plan ends at its last word (2 kept
-  // its blank line before the first header's: four newlines)
-  version: 3,
+  // its blank line before the first header's: four newlines); 4: the outline and points put in a prompt lose any
+  // added token's text (3 encoded a `</think>` the outline held as that token, in every point's prompt)
+  version: 4,
 };
 
 /** The largest maxPoints a texts file may set. */
@@ -129,11 +130,22 @@ export function sotSpec(method: SotMethod, problem: string, seed: number, ctx: R
     outlinePrompt: [...promptIds(tok, fillTemplate(t.outline, { problem })), ...outlineStartIds],
     outlineStart: t.outlineStart,
     outlineStartIds,
+    // the outline and its points are the model's text: an added token's text in them is taken out, not read as
+    // that token (a `</think>` in the outline would close every point's reasoning)
     pointPrompt: (outline, k, point) =>
-      promptIds(tok, fillTemplate(t.point, { problem, outline, k: String(k), point })),
+      promptIds(
+        tok,
+        fillTemplate(t.point, {
+          problem,
+          outline: tok.withoutAddedTokens(outline),
+          k: String(k),
+          point: tok.withoutAddedTokens(point),
+        }),
+      ),
     mainPrompt: promptIds(tok, renderTemplate(loadTemplate("plain", ctx.plainTemplate), problem, [])),
     resume: tok.encode(t.resume),
-    pointHeader: (k, point) => tok.encode(fillTemplate(t.pointHeader, { k: String(k), point })),
+    pointHeader: (k, point) =>
+      tok.encode(fillTemplate(t.pointHeader, { k: String(k), point: tok.withoutAddedTokens(point) })),
     trimEnd: (ids) => trimEndIds(tok, ids),
     join: tok.encode(t.join),
     threadsPerPass: method.threadsPerPass,

@@ -430,7 +430,7 @@ Deno.test("a deepconf or leap folder from before stop=end (its ids then stopped 
   writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
   assert.throws(
     () => RunDir.open(dir, today, {}),
-    /another spec \(methods_version: was \{"sc":\d+,"deepconf":5,"leap":5\}, now \{"sc":\d+,"deepconf":6,"leap":6\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
+    /another spec \(methods_version: was \{"sc":\d+,"deepconf":5,"leap":5\}, now \{"sc":\d+,"deepconf":6,"leap":7\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
   );
 });
 

@@ -462,3 +462,20 @@ Deno.test("leap on a real engine: a path's rows read what a plain pass over the 
     console.log(`${id}: ${checked} rows checked against plain passes, worst ${worst.toExponential(2)}`);
   }
 });
+
+Deno.test("a peer's summary holding an added token's text (</think>, <|im_end|>) is read without it, never as the token", () => {
+  const spec = leapSpec(parseMethod("leap:2") as LeapMethod, PROBLEM, 0, {
+    tokenizer: tok,
+    generation,
+    budgets: [40],
+    finisherTokens: 4,
+  });
+  const summary = "I think the sum is 4, by adding.";
+  const clean = spec.reading([summary, summary], true);
+  for (const a of ["</think>", "<think>", "<|im_end|>", "<|endoftext|>", "</th</think>ink>"]) {
+    for (const at of [0, 8, summary.length]) {
+      const spoiled = summary.slice(0, at) + a + summary.slice(at);
+      assert.deepEqual(spec.reading([spoiled, summary], true), clean, JSON.stringify(spoiled));
+    }
+  }
+});

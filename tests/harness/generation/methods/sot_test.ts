@@ -419,3 +419,29 @@ Deno.test("the family's check of the settings: a thread count at the outline's m
   // The other families have no such check.
   for (const id of ["hogwild:12", "sc:12", "sequential"]) checkMethod(parseMethod(id), spec("--texts", `sot=${file}`));
 });
+
+Deno.test("an outline holding an added token's text (</think>, <|im_end|>) reaches each point's prompt without it, never as the token", () => {
+  const spec = sotSpec(sotFamily.parse(new MethodId("sot")), PROBLEM, 0, {
+    tokenizer: tok,
+    generation,
+    budgets: [40],
+    finisherTokens: 4,
+  });
+  const added = ["</think>", "<think>", "<|im_end|>", "<|im_start|>", "<|endoftext|>", "</th</think>ink>"];
+  const plain = "Plan:\n1. Add the numbers\n2. Check the sum";
+  const clean = spec.pointPrompt(plain, 1, "Add the numbers"), cleanHeader = spec.pointHeader(1, "Add the numbers");
+  const count = (ids: number[], id: number) => ids.filter((x) => x === id).length;
+  for (const a of added) {
+    for (const at of [0, 6, plain.length]) {
+      const outline = plain.slice(0, at) + a + plain.slice(at),
+        point = at ? "Add the " + a + "numbers" : a + "Add the numbers";
+      const ids = spec.pointPrompt(outline, 1, point);
+      // the prompt's own special tokens only: as many of each as with the outline written plain
+      for (const id of [151643, 151644, 151645, 151667, 151668]) {
+        assert.equal(count(ids, id), count(clean, id), `${JSON.stringify(outline)}: ${id}`);
+      }
+      assert.deepEqual(ids, clean, JSON.stringify(outline));
+      assert.deepEqual(spec.pointHeader(1, point), cleanHeader, JSON.stringify(point));
+    }
+  }
+});
