@@ -364,3 +364,18 @@ Deno.test("tokenizer_config.json's added_tokens_decoder naming a token tokenizer
     /tokenizer_config\.json: field "added_tokens_decoder" must be an object of ids, got \[\]/,
   );
 });
+
+Deno.test("known differences from Python's jinja2 (@huggingface/jinja 0.5.11; 0.5.13, the newest, the same): trim's whitespace, strip's argument", () => {
+  // Each line: what this renders, and (in the comment) what transformers' jinja2 renders. Should a newer
+  // @huggingface/jinja follow Python, this test fails: take the row out of docs/engine.md then.
+  const json = JSON.parse(readFileSync(join(DEMO, "tokenizer.json"), "utf8"));
+  const render = (body: string, content: string) =>
+    TextTokenizer.fromDir(folder(json, { chat_template: `{{ messages[0]['content'] ${body} }}|` }))!
+      .applyChatTemplate([{ role: "user", content }]);
+  assert.equal(render("| trim", "\ufeffx\ufeff"), "x|"); // jinja2: "\ufeffx\ufeff|" (Python keeps U+FEFF)
+  assert.equal(render("| trim", "\x85x\x85"), "\x85x\x85|"); // jinja2: "x|" (Python strips U+0085)
+  assert.equal(render(".strip('x')", "xxhixx"), "xxhixx|"); // jinja2: "hi|" (the argument is ignored here)
+  assert.equal(render(".rstrip('c')", "abc"), "abc|"); // jinja2: "ab|"
+  assert.equal(render(".lstrip('c')", "cab"), "cab|"); // jinja2: "ab|"
+  assert.equal(render(".strip()", " \tx\n"), "x|"); // whitespace alone: the same in both
+});
