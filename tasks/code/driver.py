@@ -36,10 +36,13 @@ what confines a program).
 
 import ast
 import builtins
+import ctypes
+import errno
 import io
 import json
 import math
 import os
+import platform
 import resource
 import signal
 import sys
@@ -55,6 +58,9 @@ PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
 ERROR_CHARS = 300
 SAFE_INT = 2**53
 PR_SET_PDEATHSIG = 1
+# keyctl(2)'s syscall number by machine (the generic table's for aarch64 and riscv64), and the calls used
+KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219}
+KEYCTL_GET_KEYRING_ID, KEYCTL_JOIN_SESSION_KEYRING, KEY_SPEC_SESSION_KEYRING = 0, 1, -3
 # LiveCodeBench's evaluation raises Python's cap on an int's decimal digits to this (compute_code_generation_metrics)
 INT_DIGITS = 50000
 
@@ -247,6 +253,35 @@ def first_to_go():
             f.write("1000")
     except OSError:
         pass  # no /proc: the limits alone
+
+
+def own_session_keyring():
+    """The program gets an empty session keyring of its own. The kernel's keyrings are not namespaced: the session
+    keyring the host was started with passes through bubblewrap (and the change of uid) to every sandbox, so a
+    program could read or overwrite the host's keys (a token a login left there) and leave keys for the next
+    program. Joining a new anonymous one cuts it off; a kernel without keyrings, or that refuses them to this
+    process altogether (a seccomp filter), has none to share. Anything else stops the driver before the program
+    loads: the host reports it as the sandbox's failure, never a verdict."""
+    machine = platform.machine()
+    number = KEYCTL.get(machine)
+    if number is None:
+        raise RuntimeError(f"keyctl's number on {machine!r} is unknown, so the host's session keyring cannot be "
+                           "replaced (add it to driver.py's KEYCTL table)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+
+    def keyctl(*args):
+        ctypes.set_errno(0)
+        result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(a) for a in args))
+        return result, ctypes.get_errno()
+
+    joined, error = keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    now, _ = keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)
+    if joined < 0 and now < 0:
+        return  # no keyrings reachable at all (ENOSYS, or EPERM from a seccomp filter)
+    if joined < 0 or now != joined:
+        why = errno.errorcode.get(error, error) if joined < 0 else f"still in keyring {now}, not {joined}"
+        raise RuntimeError(f"could not join a session keyring of its own ({why}): the host's would be the program's")
 
 
 def die_with_host():
@@ -449,6 +484,7 @@ def main():
     request = json.loads(sys.stdin.buffer.read())
     line_cap = request["line_cap"]
     first_to_go()
+    own_session_keyring()
     set_limits(request["limits"])
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(INT_DIGITS)

@@ -214,6 +214,63 @@ while True:
   }
 });
 
+/** add_key, request_key and keyctl by machine, for a Python program (keyutils' own calls, through libc's syscall). */
+const KEY_CALLS = `import ctypes, platform, sys
+CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219), "riscv64": (217, 218, 219)}.get(platform.machine())
+libc = ctypes.CDLL(None, use_errno=True)
+`;
+
+test("escape: the host's session keyring (a key a login left there), and keys one sandbox leaves the next", async () => {
+  // The key's holder: a session keyring of its own, with a user key in it, then it becomes a host running programs
+  // (a process's session keyring passes to what it starts, through bubblewrap and the change of uid alike).
+  const secret = crypto.randomUUID();
+  const holder = `${KEY_CALLS}import os
+if CALLS is None or libc.syscall(CALLS[2], 1, None) < 0:
+    sys.exit(77)  # no keyrings here (or an unknown machine)
+key = b"${secret}"
+if libc.syscall(CALLS[0], b"user", b"hogwild_test", key, len(key), ctypes.c_int(-3)) < 0:
+    sys.exit(77)
+os.execv(sys.argv[1], sys.argv[1:])`;
+  const read = (name: string) =>
+    `${KEY_CALLS}k = libc.syscall(CALLS[1], b"user", b"${name}", None, 0)
+buf = ctypes.create_string_buffer(200)
+n = libc.syscall(CALLS[2], 11, k, buf, 200) if k > 0 else -1
+print("ESCAPED" if n > 0 else "BLOCKED", buf.raw[:max(n, 0)].decode(), ctypes.get_errno())`;
+  const leave = `${KEY_CALLS}note = b"left by the first sandbox"
+print(libc.syscall(CALLS[0], b"user", b"hogwild_note", note, len(note), ctypes.c_int(-3)) > 0)`;
+  const host = `import { CodeRunner } from "${new URL("../../../tasks/code/runner.ts", import.meta.url)}";
+    const out = async (runner, code) => {
+      const r = await runner.run({ mode: "stdin", code }, [""], () => true);
+      return r.outcomes[0]?.out ?? JSON.stringify(r);
+    };
+    const bare = await new Deno.Command("/usr/bin/python3", { args: ["-c", ${JSON.stringify(read("hogwild_test"))}],
+      stdout: "piped" }).output();
+    const results = { bare: new TextDecoder().decode(bare.stdout) };
+    for (const unsafe of [false, true]) {
+      const r = await CodeRunner.open({ workers: 1, unsafe });
+      results[unsafe ? "unsafe" : "sandboxed"] = [await out(r, ${JSON.stringify(read("hogwild_test"))}),
+        await out(r, ${JSON.stringify(leave)}), await out(r, ${JSON.stringify(read("hogwild_note"))})];
+      await r.close();
+    }
+    console.log(JSON.stringify(results));`;
+  const p = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", holder, Deno.execPath(), "eval", host],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (p.code === 77) return console.log("no keyrings (or keyctl's number unknown) on this machine: not tested");
+  assert.equal(p.code, 0, new TextDecoder().decode(p.stderr));
+  const results = JSON.parse(new TextDecoder().decode(p.stdout));
+  // the key is there for a process the host starts bare: the test's key reaches where a program would look
+  assert.match(results.bare, new RegExp(`^ESCAPED ${secret}`));
+  for (const way of ["sandboxed", "unsafe"]) {
+    const [key, left, note] = results[way];
+    assert.match(key, /^BLOCKED/, `${way}: ${key}`);
+    assert.equal(left, "True\n", `${way}: a program may use a keyring of its own`);
+    assert.match(note, /^BLOCKED/, `${way}: ${note}`);
+  }
+});
+
 test("escape: a user namespace of its own (unshare), the kernel's widest door", async () => {
   const help = await new Deno.Command("bwrap", { args: ["--help"], stdout: "piped" }).output();
   if (!new TextDecoder().decode(help.stdout).includes("--disable-userns")) {
