@@ -1,14 +1,17 @@
 """The in-sandbox half of code execution: runs one model-written program on a problem's test inputs.
 
-The host (tasks/code/runner.ts) writes one JSON request on stdin and reads JSON lines back; expected outputs
-never come here, the host compares. Request:
-  {"mode": "stdin"|"functional", "code": str, "func_name"?: str, "inputs": [str], "output_cap": int,
+The host (tasks/code/runner.ts) writes JSON lines on stdin and reads JSON lines back; expected outputs never come
+here, the host compares. First the request:
+  {"mode": "stdin"|"functional", "code": str, "func_name"?: str, "tests": int, "output_cap": int,
    "line_cap": int, "test_seconds": number, "limits": {"memory", "cpu", "processes", "file", "files"}}
-Lines (each flushed at once):
+then, one at a time, each test's input as a JSON string: the host sends test i's once it has test i - 1's result
+(or the "loaded" line), and times the test itself from then to the result line, so that a program that stops this
+process's clock or delays its lines gains no time. Lines back (each flushed at once):
   {"ready": true}                                               the driver stands, the program loads next: what
                                                                 ends the sandbox before this line is no verdict
   {"compile": "syntax_error"|"runtime_error"|"timeout", "error": str}  the program did not load; nothing follows
-  {"start": i}                                                  test i begins (the host starts its backstop)
+  {"loaded": true}                                              the program loaded: the host sends input 0
+  {"start": i}                                                  test i's input was read, the test begins
   {"i": i, "status": "ok"|"runtime_error"|"memory"|"output_limit"|"timeout", "out": str, "error"?: str}
   {"fatal": str}                                                a fault of the driver itself
 
@@ -17,8 +20,8 @@ import prelude; stdin programs have a final `if __name__ == '__main__':` unwrapp
 but imports moved into one function called once per test, SystemExit being no error; functional programs are loaded
 as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per input
 line, a tuple result counting as a list. Each test, and the load before them, is timed by this process's own clock,
-as LiveCodeBench's alarm does (ITIMER_REAL, test_seconds): the host's timer is a backstop for a program that blocks
-the alarm. Departure: a test or load that ran past its time is a timeout even when the program swallowed the
+as LiveCodeBench's alarm does (ITIMER_REAL, test_seconds), and by the host's (which the program cannot reach: it
+decides where the two differ, and stops a program that blocks the alarm). Departure: a test or load that ran past its time is a timeout even when the program swallowed the
 alarm's exception (a bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench
 takes the output). Ints convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its
 mocked stdin is followed, as it is since its commit 16de2a1 of 2025-05-23 (MockStdinWithBuffer; before it a plain
@@ -70,6 +73,8 @@ Runs one model-written program on its test inputs: the request (one JSON object)
 event on stdout, as this file's docstring tells. tasks/code/runner.ts starts it, sandboxed (tasks/code/sandbox.ts)."""
 
 DRIVER_PID = os.getpid()
+# the host's pipe (sys.stdin is the program's view of a test's input): the request, then each test's input
+REQUESTS = sys.stdin.buffer
 PROTOCOL_FD = 1
 _write, _dumps, _exit, _getpid, _monotonic = os.write, json.dumps, os._exit, os.getpid, time.monotonic
 line_cap = 1 << 20
@@ -481,7 +486,7 @@ def run_timed(i, method, functional, text, cap):
 
 def main():
     global line_cap
-    request = json.loads(sys.stdin.buffer.read())
+    request = json.loads(REQUESTS.readline())
     line_cap = request["line_cap"]
     first_to_go()
     own_session_keyring()
@@ -495,8 +500,13 @@ def main():
     method = load(request)
     if method is None:
         return
+    emit({"loaded": True})
     functional = request["mode"] == "functional"
-    for i, text in enumerate(request["inputs"]):
+    for i in range(request["tests"]):
+        line = REQUESTS.readline()
+        if not line:
+            return  # the host stopped the run
+        text = json.loads(line)
         emit({"start": i})
         status, out, error = run_test(i, method, functional, text, request["output_cap"], request["test_seconds"])
         emit({"i": i, "status": status, "out": out, **({"error": error} if error else {})})

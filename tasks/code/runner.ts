@@ -77,10 +77,14 @@ export const DEFAULT_LIMITS: ExecLimits = {
 };
 
 /**
- * Beyond testSeconds: the driver times each test by its own clock (its alarm reports "timeout"); the host's
- * timer is the backstop for a program that blocks the alarm, this much later.
+ * Beyond testSeconds, how much longer the host's own measure of a test may be (from handing the test its input to
+ * reading its result line; of the load, from the "ready" line to "loaded") before the test is a timeout, whatever
+ * the driver says: the driver's clock, which the program can stop (it runs in the driver's process), never lends
+ * it time. The slack covers the pipes and the driver's decoding of the input and encoding of the output (about
+ * 10 ms per MiB of output, 20 ms per MiB of one full of newlines: measured here) and the alarm's reaction in a
+ * program the driver's own clock stops.
  */
-const GRACE_MS = 1000;
+const SLACK_MS = 500;
 /** A timer that fires this late was kept waiting by a busy thread (a forward pass): the host was not watching. */
 const LATE_MS = 100;
 /** The most a run's deadlines are moved for timers that fired late, in all. */
@@ -211,7 +215,7 @@ export class CodeRunner {
       mode: program.mode,
       code: program.code,
       func_name: program.funcName,
-      inputs,
+      tests: inputs.length,
       output_cap: l.outputBytes,
       line_cap: lineCap,
       test_seconds: l.testSeconds,
@@ -226,7 +230,7 @@ export class CodeRunner {
     if (this.closed) throw new Error("code runner: closed");
     const proc = this.sandbox.spawn(["-c", this.driver], l.fileBytes);
     const conversation = new Conversation(proc, lineCap, stderrTail(proc.stderr));
-    const done = this.converse(conversation, request, inputs.length, t0 + overallMs, judge);
+    const done = this.converse(conversation, request, inputs, t0 + overallMs, judge);
     this.running.set(proc, done);
     try {
       const result = await done;
@@ -237,34 +241,44 @@ export class CodeRunner {
     }
   }
 
-  /** The protocol, from the request to the last line, the process gone when it resolves. */
+  /**
+   * The protocol, from the request to the last line, the process gone when it resolves. Each test's input is sent
+   * once the previous test's result is judged (or the program has loaded), and the test is timed from then to its
+   * result line by this clock, out of the program's reach; the load from the "ready" line to "loaded".
+   */
   private async converse(
     c: Conversation,
     request: unknown,
-    tests: number,
+    inputs: string[],
     overall: number,
     judge: Judge,
   ): Promise<Omit<RunResult, "ms">> {
     const result: Omit<RunResult, "ms"> = { outcomes: [] };
     const testMs = this.limits.testSeconds * 1000;
-    let ready = false, current = -1, next = 0, started = 0, finished = false, moved = 0;
-    let deadline = performance.now() + testMs + STARTUP_MS;
-    /** Test `current` (or the next, between tests; or the loading, before any) ends with `status`. */
+    let ready = false, loaded = false, current = -1, started = false, finished = false, moved = 0;
+    /** When the load or the current test began (this thread's clock), and when its time is up */
+    let began = performance.now(), deadline = began + testMs + STARTUP_MS;
+    const begin = (now: number) => (began = now, deadline = now + testMs + SLACK_MS);
+    /** The load (before "loaded"), or test `current`, ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
-      if (current < 0 && next === 0) {
-        result.compile = { status: status === "timeout" ? status : "runtime_error", error };
-      } else {
-        result.outcomes.push({ status, out: "", error, ms: current < 0 ? 0 : performance.now() - started });
-      }
+      if (current < 0) result.compile = { status: status === "timeout" ? status : "runtime_error", error };
+      else result.outcomes.push({ status, out: "", error, ms: performance.now() - began });
     };
-    c.send(request);
+    /** Test `i` begins: its input goes out, its clock starts. */
+    const feed = (i: number) => {
+      current = i, started = false;
+      c.send(JSON.stringify(inputs[i]) + "\n");
+      begin(performance.now());
+    };
+    c.send(JSON.stringify(request) + "\n");
     try {
       while (true) {
         const event = await c.next(Math.min(deadline, overall));
-        const late = performance.now() - Math.min(deadline, overall);
+        const now = performance.now(), late = now - Math.min(deadline, overall);
         if (event === TIMEOUT && late > LATE_MS && moved < MOST_LATE_MS) {
-          // Not a verdict: what the driver wrote while this thread was busy is read first (its clock decides).
-          moved += late + GRACE_MS, deadline += late + GRACE_MS, overall += late + GRACE_MS;
+          // Not a verdict: this thread was busy, the host was not watching; what the driver wrote meanwhile is read
+          // first, then the clock judges again
+          moved += late + SLACK_MS, deadline += late + SLACK_MS, overall += late + SLACK_MS;
           continue;
         }
         if (!ready && typeof event !== "string") {
@@ -278,7 +292,7 @@ export class CodeRunner {
         }
         if (event === TIMEOUT) {
           if (overall <= deadline) result.capped = true;
-          fail("timeout", next === 0 && current < 0 ? "the program did not load in time" : "time limit exceeded");
+          fail("timeout", current < 0 ? "the program did not load in time" : "time limit exceeded");
           return result;
         }
         if (event === TOO_LONG) {
@@ -286,36 +300,42 @@ export class CodeRunner {
           return result;
         }
         if (event === END) {
-          if (current < 0 && next === tests) return finished = true, result;
           const [status, error] = await c.ending(Math.min(deadline, overall));
           fail(status, error);
           return result;
         }
         const m = parse(event);
-        const now = performance.now();
         if (!ready) {
           if (m?.ready !== true) {
             throw new SandboxFailure(isText(m?.fatal) ? m.fatal : `malformed protocol line: ${event.slice(0, 100)}`);
           }
-          // the loading is timed as a test is: the driver's alarm, this the backstop
-          ready = true, deadline = now + testMs + GRACE_MS;
+          // the loading is timed as a test is
+          ready = true, begin(now);
           continue;
         }
-        if (m?.compile !== undefined && current < 0 && next === 0 && isCompile(m.compile) && isText(m.error)) {
+        if (current < 0 && !loaded && m?.compile !== undefined && isCompile(m.compile) && isText(m.error)) {
           result.compile = { status: m.compile, error: m.error };
           return finished = true, result;
         }
-        if (m?.start !== undefined && m.start === next && current < 0 && next < tests) {
-          current = next++, started = now, deadline = now + testMs + GRACE_MS;
+        if (current < 0 && !loaded && m?.loaded === true) {
+          loaded = true;
+          if (!inputs.length) return finished = true, result;
+          feed(0);
           continue;
         }
-        if (m?.i !== undefined && m.i === current && isStatus(m.status) && isText(m.out) && optionalText(m.error)) {
-          const outcome: TestOutcome = { status: m.status, out: m.out, ms: now - started };
+        if (current >= 0 && !started && m?.start === current) {
+          started = true;
+          continue;
+        }
+        if (
+          current >= 0 && started && m?.i === current && isStatus(m.status) && isText(m.out) && optionalText(m.error)
+        ) {
+          const outcome: TestOutcome = { status: m.status, out: m.out, ms: now - began };
           if (m.error !== undefined) outcome.error = m.error;
           result.outcomes.push(outcome);
-          current = -1, deadline = now + testMs + GRACE_MS;
-          if (outcome.status !== "ok" || !judge(m.i, outcome)) return result;
-          if (next === tests) return finished = true, result;
+          if (outcome.status !== "ok" || !judge(current, outcome)) return result;
+          if (current + 1 === inputs.length) return finished = true, result;
+          feed(current + 1);
           continue;
         }
         fail("runtime_error", isText(m?.fatal) ? m.fatal : `malformed protocol line: ${event.slice(0, 100)}`);
@@ -344,6 +364,7 @@ class Conversation {
   private partialBytes = 0;
   private ended = false;
   private writing: Promise<void> = Promise.resolve();
+  private writer: WritableStreamDefaultWriter<Uint8Array>;
 
   constructor(
     private readonly proc: SandboxProcess,
@@ -351,13 +372,16 @@ class Conversation {
     private readonly stderr: { text(): string; cancel(): void },
   ) {
     this.reader = proc.stdout.getReader();
+    this.writer = proc.stdin.getWriter();
   }
 
-  /** The request, written while the replies are read (a large one would otherwise fill the pipe both ways). */
-  send(request: unknown): void {
-    const writer = this.proc.stdin.getWriter();
-    this.writing = writer.write(new TextEncoder().encode(JSON.stringify(request)))
-      .then(() => writer.close())
+  /**
+   * A line to the driver (the request, then each test's input), written while the replies are read (a large one
+   * would otherwise fill the pipe both ways); the input stays open until the conversation closes.
+   */
+  send(line: string): void {
+    const bytes = new TextEncoder().encode(line);
+    this.writing = this.writing.then(() => this.writer.write(bytes))
       .catch(() => {/* the process is gone: its exit tells why */});
   }
 
@@ -417,6 +441,7 @@ class Conversation {
     await this.proc.kill();
     this.stderr.cancel();
     await this.reader.cancel().catch(() => {});
+    await this.writer.abort().catch(() => {});
     const timer = delay(EXIT_WAIT_MS);
     await Promise.race([this.writing, timer.done]);
     timer.cancel();
