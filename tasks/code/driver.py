@@ -252,7 +252,8 @@ def open_stdin_aware(file, mode="r", *args, **kwargs):
 
 def first_to_go():
     """The host's out-of-memory killer takes this process (and what it forks) before the bench beside it: RLIMIT_AS
-    bounds each process, not the machine."""
+    bounds each process, not the machine. Memory held outside any address space (memfd files, detached System V
+    shared memory) counts for no process: there the killer may pick the bench (docs/tasks-and-grading.md)."""
     try:
         with _open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
