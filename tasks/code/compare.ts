@@ -98,7 +98,9 @@ const NUMBER = /^([+-]?)(?:(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?|(inf|infinity)|(
 /**
  * Decimal(token) as CPython's C decimal reads it: underscores anywhere are dropped, any Unicode decimal digit
  * counts as its ASCII digit, then sign, digits with an optional point (".5", "5." too), an optional exponent;
- * "inf"/"infinity" and "nan"/"snan" (with digits after) in any case.
+ * "inf"/"infinity" and "nan"/"snan" (with digits after) in any case. Linear in the token's length (a program's
+ * output may be 64 MiB of one): the digits stay strings, only the exponent (within libmpdec's limits, else the
+ * token is refused as Decimal refuses it) becomes a bigint.
  */
 function decimal(token: string): Decimal | undefined {
   const m = NUMBER.exec(asciiDigits(token.replaceAll("_", "")) ?? "");
@@ -108,11 +110,25 @@ function decimal(token: string): Decimal | undefined {
   if (m[6]) return { kind: "nan" };
   const whole = m[2] ?? "", frac = m[3] ?? "";
   if (whole === "" && frac === "") return undefined;
-  const coefficient = (whole + frac).replace(/^0+/, "");
-  const exp = BigInt(m[4] ?? "0") - BigInt(frac.length);
+  const all = whole + frac;
+  let first = 0, end = all.length;
+  while (first < end && all.charCodeAt(first) === 48) first++;
+  const coefficient = all.slice(first);
+  const written = exponent(m[4] ?? "0");
+  if (written === undefined) return undefined;
+  const exp = written - BigInt(frac.length);
   if (exp < ETINY || exp + BigInt(Math.max(coefficient.length, 1)) - 1n > EMAX) return undefined;
-  const digits = coefficient.replace(/0+$/, "");
+  while (end > first && all.charCodeAt(end - 1) === 48) end--;
+  const digits = all.slice(first, end);
   return { kind: "finite", neg, digits, exp: exp + BigInt(coefficient.length - digits.length) };
+}
+
+/** An exponent's text as a bigint; undefined past 19 significant digits, beyond any exponent libmpdec takes. */
+function exponent(text: string): bigint | undefined {
+  let at = text[0] === "+" || text[0] === "-" ? 1 : 0;
+  while (at < text.length - 1 && text.charCodeAt(at) === 48) at++;
+  if (text.length - at > 19) return undefined;
+  return BigInt((text[0] === "-" ? "-" : "") + text.slice(at));
 }
 
 function sameDecimal(a: Decimal, b: Decimal): boolean {
@@ -124,23 +140,40 @@ function sameDecimal(a: Decimal, b: Decimal): boolean {
 }
 
 const ND = /\p{Nd}/u;
+/** Each non-ASCII decimal digit met so far, by code point: its value (-1: not a decimal digit). */
+const DIGIT_VALUES = new Map<number, number>();
+
+function digitValue(cp: number): number {
+  let v = DIGIT_VALUES.get(cp);
+  if (v === undefined) {
+    // Unicode lays each script's digits 0-9 out in a run of ten: the value is the offset from the run's start.
+    let first = cp;
+    if (ND.test(String.fromCodePoint(cp))) { while (ND.test(String.fromCodePoint(first - 1))) first--; }
+    v = ND.test(String.fromCodePoint(cp)) ? (cp - first) % 10 : -1;
+    DIGIT_VALUES.set(cp, v);
+  }
+  return v;
+}
 
 /** ASCII digits for the other Unicode decimal digits; undefined when any other non-ASCII character is left. */
 function asciiDigits(t: string): string | undefined {
   // deno-lint-ignore no-control-regex -- the plain-ASCII fast path
   if (/^[\x00-\x7f]*$/.test(t)) return t;
-  let out = "";
-  for (const ch of t) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) out += ch;
-    else if (ND.test(ch)) {
-      // Unicode lays each script's digits 0-9 out in a run of ten: the value is the offset from the run's start.
-      let first = cp;
-      while (ND.test(String.fromCodePoint(first - 1))) first--;
-      out += String((cp - first) % 10);
-    } else return undefined;
+  // every character left is ASCII: one byte each, read back in one go
+  const out = new Uint8Array(t.length);
+  let n = 0;
+  for (let i = 0; i < t.length; i++) {
+    let cp = t.charCodeAt(i);
+    if (cp >= 0x80) {
+      cp = t.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      const v = digitValue(cp);
+      if (v < 0) return undefined;
+      cp = 48 + v;
+    }
+    out[n++] = cp;
   }
-  return out;
+  return new TextDecoder().decode(out.subarray(0, n));
 }
 
 // ---- functional problems ----
@@ -204,18 +237,48 @@ function sameRatio([n, d]: [bigint, bigint], m: Num): boolean {
 }
 
 /**
+ * Past this many digits an integer equals no float (the largest has 309) and no ratio's part is a float's: such
+ * an integer is compared as its digits' text (linear), never made a bigint (quadratic in a forged 64 MiB one).
+ */
+const BIG_DIGITS = 400;
+
+/** An integer's text, /^-?\d+$/, without leading zeros ("-0" as "0"). */
+function canonical(text: string): string {
+  const neg = text[0] === "-";
+  let at = neg ? 1 : 0;
+  while (at < text.length - 1 && text.charCodeAt(at) === 48) at++;
+  const digits = text.slice(at);
+  return neg && digits !== "0" ? "-" + digits : digits;
+}
+
+/** A driver's integer: a bigint within BIG_DIGITS digits, its canonical text past them. */
+function integer(text: string): bigint | { digits: string } {
+  const c = canonical(text);
+  return c.length <= BIG_DIGITS + 1 ? BigInt(c) : { digits: c };
+}
+
+/**
  * The driver's tagged values: {"int": digits}, {"float": "nan"|"inf"|"-inf"}, {"ratio": [n, d]}, {"dict": [[k,
  * v], …]}, {"repr": …}.
  */
-function tagged(p: object): { num?: Num; ratio?: [bigint, bigint]; dict?: unknown[][] } | undefined {
+function tagged(
+  p: object,
+): { num?: Num; huge?: string; ratio?: [bigint, bigint]; dict?: unknown[][]; none?: true } | undefined {
   const keys = Object.keys(p), v = (p as Record<string, unknown>)[keys[0]];
   if (keys.length !== 1) return undefined;
-  if (keys[0] === "int" && typeof v === "string" && /^-?\d+$/.test(v)) return { num: BigInt(v) };
+  if (keys[0] === "int" && typeof v === "string" && /^-?\d+$/.test(v)) {
+    const n = integer(v);
+    return typeof n === "bigint" ? { num: n } : { huge: n.digits };
+  }
   if (
     keys[0] === "ratio" && Array.isArray(v) && v.length === 2 && /^-?\d+$/.test(String(v[0])) &&
     /^[1-9]\d*$/.test(String(v[1]))
   ) {
-    return { ratio: [BigInt(v[0]), BigInt(v[1])] };
+    const n = integer(String(v[0])), d = integer(String(v[1]));
+    if (d === 1n) return typeof n === "bigint" ? { num: n } : { huge: n.digits }; // a whole ratio is its integer
+    // reduced, with d > 1: it equals no integer, and a float only with parts of a float's size
+    if (typeof n !== "bigint" || typeof d !== "bigint") return { none: true };
+    return { ratio: [n, d] };
   }
   if (keys[0] === "float" && (v === "nan" || v === "inf" || v === "-inf")) {
     return { num: v === "nan" ? NaN : v === "inf" ? Infinity : -Infinity };
@@ -245,6 +308,8 @@ function pyEqual(p: unknown, e: unknown): boolean {
       const m = number(e);
       return m !== undefined && sameRatio(t.ratio, m);
     }
+    // an integer past BIG_DIGITS digits equals only an expected integer of the same digits
+    if (t?.huge !== undefined) return typeof e === "bigint" && e.toString() === t.huge;
     n = t?.num;
   }
   const m = number(e);

@@ -209,8 +209,9 @@ export class CodeRunner {
   private async attempt(program: CodeProgram, inputs: string[], judge: Judge): Promise<RunResult> {
     const t0 = performance.now(), l = this.limits;
     const overallMs = ((l.testSeconds + 1) * inputs.length + 5) * 1000;
-    // A line holds one test's output JSON-escaped; the driver reports output_limit rather than send a longer one.
-    const lineCap = 2 * l.outputBytes + 65536;
+    // A line holds one test's output JSON-escaped, within the output cap too (and 64 KiB for the rest of the line):
+    // the driver reports output_limit rather than send a longer one, and a forged line past it is cut there.
+    const lineCap = l.outputBytes + 65536;
     const request = {
       mode: program.mode,
       code: program.code,

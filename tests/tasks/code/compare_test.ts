@@ -45,3 +45,48 @@ Deno.test("stdoutMatches: a long output is compared in linear time", () => {
   assert.equal(stdoutMatches(got, expected), true);
   assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
 });
+
+Deno.test("huge numbers are compared by their digits' text: right, and without a bigint of them", () => {
+  // (the reviewer's outputs: 1e followed by 60 million nines, {"int": 130 million nines}; a bigint of either
+  // stalled the host's thread for 14 and 36 s)
+  for (const n of [30, 401, 5000, 1_000_000]) {
+    const nines = "9".repeat(n), zeros = "0".repeat(n);
+    const stdout: [string, string, boolean][] = [
+      [`1e${nines}`, "0", false], // past Decimal's exponent: not a number, and not the text "0"
+      [`1e-${nines}`, "0", false],
+      [`0e${nines}`, "0", n <= 18], // Decimal refuses an exponent past its limits, whatever the coefficient
+      [`1e${"0".repeat(n)}5`, "100000", true], // leading zeros of an exponent count for nothing
+      [nines, nines, true],
+      [`${zeros}${nines}`, `${nines}.${zeros}`, true],
+      [`5${zeros}`, `5e${n}`, true],
+      [`5${zeros}`, `5e${n + 1}`, false],
+      [`0.${zeros}1`, `1e-${n + 1}`, true],
+      [`1${zeros}1`, `1${zeros}10e-1`, true], // zeros inside the digits are digits
+      [`1${zeros}1`, `1${zeros}2`, false],
+      ["٣".repeat(n), "3".repeat(n), true], // Arabic-Indic digits, one by one
+      ["٣".repeat(n) + "x", "3".repeat(n), false],
+    ];
+    for (const [got, expected, equal] of stdout) {
+      assert.equal(stdoutMatches(got, expected), equal, `${n}: ${got.slice(0, 40)} vs ${expected.slice(0, 40)}`);
+    }
+    const big = JSON.stringify("9".repeat(n));
+    const functional: [string, string, boolean][] = [
+      [`{"int": ${big}}`, "0", false],
+      [`{"int": ${big}}`, nines, true], // an expected integer of the same digits
+      [`{"int": ${big}}`, `1${nines.slice(1)}`, false],
+      [`{"int": "-${nines}"}`, `-${nines}`, true],
+      [`{"int": "000${nines}"}`, nines, true], // a forged line's leading zeros: the same integer
+      [`{"int": ${big}}`, "1e308", false],
+      [`{"ratio": [${big}, "1"]}`, nines, true], // a whole ratio is its integer
+      [`{"ratio": ["1", "1${zeros}"]}`, "0", false],
+      [`{"ratio": [${big}, "2"]}`, nines, false],
+    ];
+    for (const [got, expected, equal] of functional) {
+      assert.equal(resultMatches(got, expected), equal, `${n}: ${got.slice(0, 40)} vs ${expected.slice(0, 40)}`);
+    }
+  }
+  // within a float's size the ratio still compares by exact value
+  assert.equal(resultMatches('{"ratio": ["1", "4"]}', "0.25"), true);
+  assert.equal(resultMatches(`{"int": "${BigInt(1e300)}"}`, "1e300"), true);
+  assert.equal(resultMatches(`{"int": "${BigInt(1e300) + 1n}"}`, "1e300"), false);
+});
