@@ -22,7 +22,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createHash } from "node:crypto";
 import { InputError, oneLine } from "./errors.ts";
 
@@ -56,6 +56,40 @@ const STALL_MS = 60_000;
  * unreachable hub costs 10 s before the cache is read, not a minute.
  */
 const HEAD_STALL_MS = 10_000;
+
+/** A commit as the hub names one (and the cache's snapshots/ and refs/ hold): 40 hex digits. */
+export const isCommit = (s: string): boolean => /^[0-9a-f]{40}$/.test(s);
+
+/**
+ * `parts` joined under `folder` (a repository's folder in the cache, or one of its snapshots): whatever the parts
+ * hold (a hub's answer, a revision, a file name), the path stays inside it, or the write is refused. The callers
+ * check each part where it is read; this is the last word before the disk.
+ */
+export function under(folder: string, ...parts: string[]): string {
+  const path = join(folder, ...parts), top = resolve(folder);
+  if (!resolve(path).startsWith(top + sep)) {
+    throw new InputError(`${path}: outside the cache's folder ${top} (${JSON.stringify(parts.join("/"))}): refused`);
+  }
+  return path;
+}
+
+/**
+ * The commit the hub's answer names (X-Repo-Commit), if any: a path of the cache is made of it (snapshots/COMMIT,
+ * .no_exist/COMMIT, refs/REVISION's content), so anything but 40 hex digits is refused, naming the hub and the
+ * header, before anything is written.
+ */
+function answerCommit(res: Response, url: string): string | undefined {
+  const commit = res.headers.get("x-repo-commit");
+  if (commit === null) return undefined;
+  if (!isCommit(commit)) {
+    throw new InputError(
+      `${new URL(url).origin}: the hub's answer for ${url} names the commit X-Repo-Commit: ${
+        JSON.stringify(commit)
+      }, which is not a commit (40 hex digits): refused, nothing written; is HF_ENDPOINT a hub?`,
+    );
+  }
+  return commit;
+}
 
 /** A connection that stalled: given up after stallMs (headStallMs), and tried again like a dropped one. */
 class StallError extends Error {}
@@ -99,7 +133,8 @@ export class HubHttpError extends Error {
     super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}`);
     this.status = res.status;
     this.code = code;
-    this.commit = res.headers.get("x-repo-commit") ?? undefined;
+    const commit = res.headers.get("x-repo-commit");
+    this.commit = commit !== null && isCommit(commit) ? commit : undefined; // headOnce refuses another first
     this.retryAfterMs = retryAfter(res.headers.get("retry-after"));
   }
 }
@@ -170,6 +205,7 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
     headers: { ...auth(r), ...IDENTITY },
     signal: watch.signal,
   })).finally(watch.stop);
+  const commit = answerCommit(res, url);
   if (res.status >= 400) throw new HubHttpError(res);
   const h = res.headers;
   const location = h.get("location");
@@ -186,7 +222,7 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
   if (!etag || !/^[\w.-]+$/.test(etag) || !Number.isSafeInteger(size)) {
     throw new Error(`the hub's answer for ${r.path} has no usable ETag and size`);
   }
-  return { commit: h.get("x-repo-commit") ?? undefined, etag, size };
+  return { commit, etag, size };
 }
 
 /**
@@ -281,7 +317,7 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
 
 /** The bytes of the file already in the cache (whole, or an earlier try's part). */
 export function bytesHere(r: FileRequest, info: Head): number {
-  const blob = join(r.root, "blobs", info.etag);
+  const blob = under(r.root, "blobs", info.etag);
   if (existsSync(blob) && statSync(blob).size === info.size) return info.size;
   const part = existsSync(`${blob}.incomplete`) ? statSync(`${blob}.incomplete`).size : 0;
   return part <= info.size ? part : 0;
@@ -345,7 +381,7 @@ async function verify(r: FileRequest, info: Head, file: string): Promise<void> {
  * caller's to write (writeRef), once its whole load is here.
  */
 export async function downloadToCache(r: FileRequest, info: Head): Promise<string> {
-  const commit = info.commit ?? (/^[0-9a-f]{40}$/.test(r.revision) ? r.revision : undefined);
+  const commit = info.commit ?? (isCommit(r.revision) ? r.revision : undefined);
   if (commit === undefined) {
     throw new InputError(
       `${r.url}: the hub's answer names no commit (X-Repo-Commit): a mirror that omits it cannot be laid out as ` +
@@ -356,12 +392,12 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
   if (r.path.split("/").some((p) => p === "" || p === "." || p === "..")) {
     throw new InputError(`${r.url}: not a file of the repository (${JSON.stringify(r.path)})`);
   }
-  const pointer = join(r.root, "snapshots", commit, r.path);
-  const blob = join(r.root, "blobs", info.etag);
+  const pointer = under(under(r.root, "snapshots", commit), r.path);
+  const blob = under(r.root, "blobs", info.etag);
   if (!existsSync(blob) || statSync(blob).size !== info.size) {
     // one download of a blob at a time, across processes (a shard array sharing a cache; huggingface-cli too:
     // the same lock file); the lock goes with its process, however it ends
-    const lockFile = join(dirname(r.root), ".locks", basename(r.root), `${info.etag}.lock`);
+    const lockFile = under(dirname(r.root), ".locks", basename(r.root), `${info.etag}.lock`);
     using lock = onDisk(r, "the download's lock", () => {
       mkdirSync(dirname(lockFile), { recursive: true });
       return Deno.openSync(lockFile, { create: true, write: true });
@@ -391,7 +427,10 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
  * write it first, which is as good.
  */
 export function writeRef(root: string, revision: string, commit: string): void {
-  const ref = join(root, "refs", revision);
+  if (!isCommit(commit)) {
+    throw new InputError(`${root}: refs/${revision} would name ${JSON.stringify(commit)}, no commit`);
+  }
+  const ref = under(under(root, "refs"), revision);
   const current = () => existsSync(ref) && readFileSync(ref, "utf8").trim() === commit;
   if (current()) return;
   onDisk({ root }, "the ref", () => {

@@ -10,7 +10,7 @@ import { getHFHubCachePath, getRepoFolderName } from "@huggingface/hub";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pathExists } from "./files.ts";
 import { dirname, join } from "node:path";
-import { bytesHere, downloadToCache, type Head, head, HubHttpError, writeRef } from "./download.ts";
+import { bytesHere, downloadToCache, type Head, head, HubHttpError, isCommit, under, writeRef } from "./download.ts";
 import { InputError, oneLine } from "./errors.ts";
 import { localConfig, type ModelConfig, readJson, readModelConfig } from "./config.ts";
 import { shardFiles, WEIGHT_FILES } from "./safetensors.ts";
@@ -73,19 +73,28 @@ export function cachedFile(
   return inSnapshot(root, cachedCommit(root, revision), path);
 }
 
-const isCommit = (revision: string) => /^[0-9a-f]{40}$/.test(revision);
-
-/** The commit the cache holds `revision` at: what refs/<revision> names, or the revision itself if a commit. */
+/**
+ * The commit the cache holds `revision` at: what refs/<revision> names, or the revision itself if a commit. A ref
+ * naming anything else (a corrupted file, a path) is refused, naming the file: its content is a folder's name.
+ */
 function cachedCommit(root: string, revision: string): string | undefined {
-  const ref = join(root, "refs", revision);
-  return pathExists(ref) ? readFileSync(ref, "utf8").trim() : isCommit(revision) ? revision : undefined;
+  const ref = under(under(root, "refs"), revision);
+  if (!pathExists(ref)) return isCommit(revision) ? revision : undefined;
+  const commit = readFileSync(ref, "utf8").trim();
+  if (!isCommit(commit)) {
+    throw new InputError(
+      `${ref}: names ${JSON.stringify(commit.slice(0, 100))}, not a commit (40 hex digits): the cache's ref is ` +
+        "corrupted; remove the file (the next load online writes it anew)",
+    );
+  }
+  return commit;
 }
 
 /**
  * huggingface_hub's marker of a file the hub said `commit` lacks (.no_exist/COMMIT/PATH): an optional file marked
  * is absent without asking, online or not.
  */
-const noExist = (root: string, commit: string, path: string) => join(root, ".no_exist", commit, path);
+const noExist = (root: string, commit: string, path: string) => under(under(root, ".no_exist", commit), path);
 
 function markAbsent(root: string, commit: string | undefined, path: string): void {
   if (commit === undefined) return;
@@ -100,7 +109,7 @@ function markAbsent(root: string, commit: string | undefined, path: string): voi
 /** `path` in the snapshot of `commit`, if there. */
 function inSnapshot(root: string, commit: string | undefined, path: string): string | undefined {
   if (commit === undefined) return undefined;
-  const file = join(root, "snapshots", commit, path);
+  const file = under(under(root, "snapshots", commit), path);
   return pathExists(file) ? file : undefined;
 }
 
@@ -243,11 +252,13 @@ async function hubFiles(
       const held = load.commit === undefined && inSnapshot(load.root, load.cached, f.path) !== undefined;
       try {
         const h = await head({ ...hubRequest(repo, f.path, cacheDir, opts, load.commit), held });
+        sameCommit(say, f.path, h.commit);
         heads.push({ i, head: h });
         load.commit ??= h.commit;
         return;
       } catch (err) {
         e = err as Error;
+        if (e instanceof HubHttpError) sameCommit(say, f.path, e.commit);
         if (refused(say, f, e) === "absent") {
           return markAbsent(load.root, load.commit ?? (e as HubHttpError).commit, f.path);
         }
@@ -311,7 +322,8 @@ async function hubFiles(
   };
   await pool(heads, opts.parallel ?? 4, async ({ i, head: h }) => {
     try {
-      out[i] = await downloadToCache(request(i, onBytes), h);
+      // under the load's commit: the one every answer named (sameCommit)
+      out[i] = await downloadToCache(request(i, onBytes), { ...h, commit: load.commit ?? h.commit });
     } catch (e) {
       refused(say, { path: files[i].path }, e as Error);
       throw cannotDownload(say, files[i].path, e as Error, [bytesHere(request(i), h), h.size]);
@@ -332,6 +344,21 @@ interface Said {
   /** the hub's address, for a gated repository's page */
   hub: string;
   load: Load;
+}
+
+/**
+ * An answer naming another commit than the load's (the first answer's, or the commit asked for): the branch moved
+ * between two requests (or a mirror answers with its head whatever is asked). Its file is not placed beside the
+ * others (a model would run with one file of each commit, or without one its commit has): the load stops.
+ */
+function sameCommit({ repo, revision, load }: Said, path: string, commit: string | undefined): void {
+  if (commit === undefined || load.commit === undefined || commit === load.commit) return;
+  throw new InputError(
+    `hf:${repo}: the hub answered ${path} at commit ${commit}, but this load's files come from commit ${load.commit}` +
+      `${isCommit(revision) ? " (the revision asked for)" : ` (what ${revision} named at the load's first answer)`}: ` +
+      `${isCommit(revision) ? "the hub does not keep to the commit asked" : `${revision} moved mid-download`}; ` +
+      `nothing of commit ${commit} was kept; run the same command again, which resolves ${revision} anew`,
+  );
 }
 
 /**

@@ -1,6 +1,15 @@
 /** Hub models: a model id resolves to its snapshot in the Hugging Face cache and loads, offline. */
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { homedir, tmpdir } from "node:os";
@@ -1140,4 +1149,107 @@ Deno.test("hub: a model's config read alone (perf's fit check) leaves the ref wh
   }
   // the new commit's snapshot holds config.json alone: read offline as the model, it would lack the rest
   assert.equal(readFileSync(ref, "utf8"), old.commit);
+});
+
+/** Every file under `dir` (links as links), relative to it. */
+function walk(dir: string, at = ""): string[] {
+  if (!existsSync(join(dir, at))) return [];
+  return readdirSync(join(dir, at), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(dir, join(at, e.name)) : [join(at, e.name)]
+  );
+}
+
+Deno.test("hub: an X-Repo-Commit that is not a commit (a path, ..) is refused naming the hub and the header, before anything is written", async () => {
+  const files = shardedFixture(1), sha = "1".repeat(40);
+  const bad = [
+    "../../../../../.ssh",
+    "..",
+    ".",
+    "../victim",
+    `${sha}/../..`,
+    "a/b",
+    sha.slice(1),
+    sha + "1",
+    sha.toUpperCase().replace(/1/g, "A"),
+    "main",
+    " ",
+    `${"g".repeat(40)}`,
+  ];
+  for (const commit of bad) {
+    for (const where of ["HEAD", "404"] as const) {
+      const base = mkdtempSync(join(tmpdir(), "hogwild-hub-badcommit-")), cache = join(base, "cache");
+      const evil = ((input: RequestInfo | URL, init?: RequestInit) => {
+        const path = decodeURIComponent(String(input).replace(/^.*\/resolve\/[^/]+\//, ""));
+        const body = files.get(path);
+        const headers = { "x-repo-commit": commit, "x-error-code": "EntryNotFound" };
+        // "404": the first answer a 404 for an optional file (its .no_exist marker would be written)
+        if (!body || (where === "404" && path !== "config.json")) {
+          return Promise.resolve(new Response(null, { status: 404, headers }));
+        }
+        return Promise.resolve(
+          new Response(init?.method === "HEAD" ? null : body.slice(), {
+            headers: { "x-repo-commit": commit, etag: `"${sha256(body)}"`, "content-length": String(body.length) },
+          }),
+        );
+      }) as typeof fetch;
+      const o = { cacheDir: cache, fetch: evil, progress: () => {}, hubUrl: "https://evil.example" };
+      const load = where === "HEAD"
+        ? hubModel("evil/model", o)
+        : hubFileList("evil/set", ["absent.jsonl", "config.json"], { ...o, type: "model" });
+      const said = await load.then(() => "loaded", (e: Error) => e);
+      assert.ok(said instanceof InputError, `${JSON.stringify(commit)} ${where}: ${said}`);
+      assert.match(said.message, /X-Repo-Commit/, JSON.stringify(commit));
+      assert.match(said.message, /https:\/\/evil\.example/, JSON.stringify(commit));
+      assert.ok(said.message.includes(JSON.stringify(commit.trim())), `${said.message} does not show ${commit}`);
+      assert.deepEqual(walk(base), [], `${JSON.stringify(commit)} ${where}: written`);
+    }
+  }
+});
+
+Deno.test("hub: a ref file that names no commit (corrupted, or a path) is refused naming the file, online and offline", async () => {
+  const files = shardedFixture(1);
+  for (const content of ["../../../victim", "", "main", "1".repeat(39), "..", "1".repeat(40) + "/.."]) {
+    for (const offline of [true, false]) {
+      const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-badref-"));
+      const refs = join(cache, "models--o--m", "refs");
+      mkdirSync(refs, { recursive: true });
+      writeFileSync(join(refs, "main"), content + "\n");
+      const fake = fakeHub(files);
+      const said = await hubModel("o/m", { cacheDir: cache, fetch: fake.hub, offline, progress: () => {} })
+        .then(() => "loaded", (e: Error) => e);
+      assert.ok(said instanceof InputError, `${JSON.stringify(content)}: ${said}`);
+      assert.ok(said.message.includes(join(refs, "main")), said.message);
+      assert.match(said.message, /not a commit/, said.message);
+    }
+  }
+});
+
+Deno.test("hub: every file of one load comes from one commit: a later answer naming another is an error saying the branch moved", async () => {
+  const files = shardedFixture(1), a = "a".repeat(40), b = "b".repeat(40);
+  for (const other of ["generation_config.json", "model.safetensors", "tokenizer.json"]) {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-split-"));
+    const split = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const path = decodeURIComponent(String(input).replace(/^.*\/resolve\/[^/]+\//, ""));
+      const body = files.get(path), commit = path === other ? b : a;
+      if (!body) {
+        return Promise.resolve(
+          new Response(null, { status: 404, headers: { "x-error-code": "EntryNotFound", "x-repo-commit": commit } }),
+        );
+      }
+      return Promise.resolve(
+        new Response(init?.method === "HEAD" ? null : body.slice(), {
+          headers: { "x-repo-commit": commit, etag: `"${sha256(body)}"`, "content-length": String(body.length) },
+        }),
+      );
+    }) as typeof fetch;
+    const said = await hubModel("o/split", { cacheDir: cache, fetch: split, progress: () => {} })
+      .then((dir) => `loaded ${dir}`, (e: Error) => e.message);
+    assert.match(said, new RegExp(`hf:o/split: .*${other.replace(".", "\\.")}.*commit ${b}.*commit ${a}`), other);
+    assert.match(said, /moved/, said);
+    assert.match(said, /again/, said);
+    const root = join(cache, "models--o--split");
+    assert.ok(!existsSync(join(root, "snapshots", b)), `${other}: a snapshot of ${b}`);
+    assert.ok(!existsSync(join(root, ".no_exist", b)), `${other}: a marker of ${b}`);
+    assert.ok(!existsSync(join(root, "refs", "main")), `${other}: the ref written`);
+  }
 });
