@@ -196,6 +196,13 @@ export async function head(r: FileRequest, url = r.url, hops = 0): Promise<Head>
   }
 }
 
+/**
+ * An ETag that can name a blob (blobs/ETAG, blobs/ETAG.incomplete): the hub's sha256 or git sha1, or a mirror's
+ * token of letters, digits, "_", "-" and "." that starts with no "." (".", ".." and a hidden name are no file of
+ * blobs/), at most 200 characters, and not ending in .incomplete (another blob's part).
+ */
+const blobName = (etag: string) => /^[\w-][\w.-]{0,199}$/.test(etag) && !etag.endsWith(".incomplete");
+
 async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head> {
   // Not followed: the hub's own answer carries the commit and, for large files, the content's hash and size.
   const watch = stallWatch(r.headStallMs ?? HEAD_STALL_MS, `no answer about ${r.path}`);
@@ -219,8 +226,12 @@ async function headOnce(r: FileRequest, url: string, hops: number): Promise<Head
   // a size not given is none (Number(null) would read it as 0 bytes)
   const sized = h.get("x-linked-size") ?? h.get("content-length") ?? "";
   const size = /^\d+$/.test(sized) ? Number(sized) : NaN;
-  if (!etag || !/^[\w.-]+$/.test(etag) || !Number.isSafeInteger(size)) {
-    throw new Error(`the hub's answer for ${r.path} has no usable ETag and size`);
+  if (!blobName(etag) || !Number.isSafeInteger(size)) {
+    throw new Error(
+      `the hub's answer for ${r.path} has no usable ETag and size (ETag ${JSON.stringify(etag)}, size ${
+        JSON.stringify(sized)
+      })`,
+    );
   }
   return { commit, etag, size };
 }

@@ -942,7 +942,7 @@ Deno.test("hub: files come unpacked (Accept-Encoding: identity); an answer witho
   const o = { cacheDir: cache, progress: () => {}, retries: 0 };
   await assert.rejects(
     hubFile("o/sizes", "none.txt", { ...o, fetch: answer(undefined) }),
-    /hf:o\/sizes: cannot download none\.txt \(the hub's answer for none\.txt has no usable ETag and size\)/,
+    /hf:o\/sizes: cannot download none\.txt \(the hub's answer for none\.txt has no usable ETag and size \(ETag "e69d[0-9a-f]+", size ""\)\)/,
   );
   assert.equal(readFileSync(await hubFile("o/sizes", "empty.txt", { ...o, fetch: answer("0") }), "utf8"), "");
 });
@@ -1251,5 +1251,32 @@ Deno.test("hub: every file of one load comes from one commit: a later answer nam
     assert.ok(!existsSync(join(root, "snapshots", b)), `${other}: a snapshot of ${b}`);
     assert.ok(!existsSync(join(root, ".no_exist", b)), `${other}: a marker of ${b}`);
     assert.ok(!existsSync(join(root, "refs", "main")), `${other}: the ref written`);
+  }
+});
+
+Deno.test("hub: an ETag that is no blob's name (., .., a hidden name, a path) is refused as no usable ETag; the hub's own and mirrors' tokens are taken", async () => {
+  const body = new TextEncoder().encode("x\n");
+  const answer = (etag: string) =>
+    ((_: RequestInfo | URL, init?: RequestInit) =>
+      Promise.resolve(
+        new Response(init?.method === "HEAD" ? null : body.slice(), {
+          headers: { "x-repo-commit": "5".repeat(40), etag: `"${etag}"`, "content-length": String(body.length) },
+        }),
+      )) as typeof fetch;
+  const refused = [".", "..", "...", ".x", ".incomplete", "a/b", "..%2F", "a b", "x".repeat(300)];
+  for (const etag of refused) {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-etag-"));
+    const said = await hubFile("o/e", "f.txt", { cacheDir: cache, fetch: answer(etag), progress: () => {}, retries: 0 })
+      .then(() => "loaded", (e: Error) => e.message);
+    assert.match(said, /no usable ETag/, JSON.stringify(etag));
+    assert.ok(said.includes(JSON.stringify(etag)), `${said} does not show ${etag}`);
+    assert.doesNotMatch(said, /not writable/, etag);
+    assert.deepEqual(walk(cache), [], `${etag}: written`);
+  }
+  const gitSha = createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+  for (const etag of [sha256(body), gitSha, "5f3e-1a2b", "abc", "W-x_y.z"]) {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-etag-"));
+    const path = await hubFile("o/e", "f.txt", { cacheDir: cache, fetch: answer(etag), progress: () => {} });
+    assert.equal(readFileSync(path, "utf8"), "x\n", etag);
   }
 });
