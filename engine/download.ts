@@ -128,9 +128,13 @@ export class HubHttpError extends Error {
   readonly commit?: string;
   /** the wait a busy hub asked for (Retry-After), in ms */
   readonly retryAfterMs?: number;
+  /** the hub's own words (X-Error-Message: "Access to model … is restricted", "Invalid credentials …") */
+  readonly hubMessage?: string;
   constructor(res: Response) {
     const code = res.headers.get("x-error-code") ?? undefined;
-    super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}`);
+    const said = res.headers.get("x-error-message")?.trim() || undefined;
+    super(`${res.status} ${res.statusText || "refused"}${code ? `: ${code}` : ""}${said ? `: ${said}` : ""}`);
+    this.hubMessage = said;
     this.status = res.status;
     this.code = code;
     const commit = res.headers.get("x-repo-commit");

@@ -45,15 +45,27 @@ export interface HubOptions {
  * names, else HF_HOME/token, else ${XDG_CACHE_HOME:-~/.cache}/huggingface/token (where `hf auth login` wrote it).
  */
 export function hubToken(): string | undefined {
+  return hubTokenFound().token;
+}
+
+/** hubToken, and where it came from (or where none was found), for a refusal's message. */
+export function hubTokenFound(): { token?: string; from: string } {
   const env = Deno.env.get("HF_TOKEN")?.trim();
-  if (env) return env;
+  if (env) return { token: env, from: "HF_TOKEN" };
   const home = Deno.env.get("HF_HOME") ??
     join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "", ".cache"), "huggingface");
+  const file = Deno.env.get("HF_TOKEN_PATH") ?? join(home, "token");
   try {
-    return readFileSync(Deno.env.get("HF_TOKEN_PATH") ?? join(home, "token"), "utf8").trim() || undefined;
+    const token = readFileSync(file, "utf8").trim() || undefined;
+    return token ? { token, from: `the token file ${file}` } : { from: `HF_TOKEN unset, the token file ${file} empty` };
   } catch {
-    return undefined;
+    return { from: `HF_TOKEN unset, no token file at ${file}` };
   }
+}
+
+/** The token a request sends (the caller's, else hubToken's) and where it came from. */
+function tokenOf(o: HubOptions): { token?: string; from: string } {
+  return o.accessToken !== undefined ? { token: o.accessToken || undefined, from: "the caller" } : hubTokenFound();
 }
 
 export function hubCacheDir(): string {
@@ -191,7 +203,7 @@ function hubRequest(
     }`,
     path,
     revision,
-    accessToken: o.accessToken ?? hubToken(),
+    accessToken: tokenOf(o).token,
     fetch: o.fetch,
     retries: o.retries,
     retryWaitMs: o.retryWaitMs,
@@ -231,7 +243,7 @@ async function hubFiles(
   const out: (string | undefined)[] = files.map(() => undefined);
   const heads: { i: number; head: Head }[] = [];
   const absent: string[] = [];
-  const say = { repo, type, revision, cacheDir, hub: hubUrl(opts), load };
+  const say = { repo, type, revision, cacheDir, hub: hubUrl(opts), load, token: tokenOf(opts) };
   const ask = async ({ f, i }: { f: Wanted; i: number }) => {
     if (offline) {
       load.commit ??= load.cached;
@@ -344,6 +356,8 @@ interface Said {
   /** the hub's address, for a gated repository's page */
   hub: string;
   load: Load;
+  /** the token the requests send, and where it came from */
+  token: { token?: string; from: string };
 }
 
 /**
@@ -367,7 +381,7 @@ function sameCommit({ repo, revision, load }: Said, path: string, commit: string
  * cache, a download that failed its hash) are said as they are. Otherwise (a busy or failing hub, no answer) it
  * returns: the hub could not say.
  */
-function refused({ repo, type, revision, hub }: Said, f: Wanted, e: Error): "absent" | undefined {
+function refused({ repo, type, revision, hub, token }: Said, f: Wanted, e: Error): "absent" | undefined {
   if (e instanceof InputError) throw e;
   const message = oneLine(e.message);
   const page = `${hub}/${type === "dataset" ? "datasets/" : ""}${repo}`;
@@ -381,9 +395,24 @@ function refused({ repo, type, revision, hub }: Said, f: Wanted, e: Error): "abs
   if (
     e instanceof HubHttpError && (e.status === 401 || e.status === 403 || /gated|unauthori[sz]ed/i.test(message))
   ) {
+    // which token went (none, HF_TOKEN's, a file's): a refused token is not fixed by "give a token"
+    const sent = token.token ? `the token sent (from ${token.from})` : `no token was sent (${token.from})`;
+    const gated = e.code === "GatedRepo" || /gated|restricted/i.test(e.hubMessage ?? "");
+    const give = "give a token of an account that can read it (HF_TOKEN, or hf auth login)";
+    const advice = !token.token
+      ? `the ${type} is ${gated ? "gated" : "gated or private"}; ${
+        gated ? `accept its terms at ${page} and ` : ""
+      }${give}`
+      : gated
+      ? `has no access to the gated ${type}: accept its terms at ${page} with that token's account (a request may ` +
+        "wait for the authors' grant), or give another token"
+      : e.status === 401
+      ? `was refused: expired or invalid? make a new one (${hub}/settings/tokens) and set it (HF_TOKEN, or hf ` +
+        "auth login)"
+      : `may not read this ${type} (a fine-grained token without it, or an account without access): check the ` +
+        `token's permissions and the ${type}'s page (${page})`;
     throw new InputError(
-      `hf:${repo}: the hub refused ${f.path} (${message}): the ${type} is gated or private; accept its terms at ${page} and give a token ` +
-        "(HF_TOKEN, or hf auth login)",
+      `hf:${repo}: the hub refused ${f.path} (${message}): ${sent}${token.token ? " " : "; "}${advice}`,
     );
   }
   if (!(e instanceof HubHttpError) || e.status !== 404) return undefined;

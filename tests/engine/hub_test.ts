@@ -71,7 +71,15 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
     seen.push(
       new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get("authorization"),
     );
-    return Promise.resolve(new Response("Access to model meta-llama/Llama-3.1-8B is restricted.", { status: 401 }));
+    return Promise.resolve(
+      new Response(null, {
+        status: 403,
+        headers: {
+          "x-error-code": "GatedRepo",
+          "x-error-message": "Access to model meta-llama/Llama-3.1-8B is restricted.",
+        },
+      }),
+    );
   }) as typeof fetch;
   await assert.rejects(
     hubFile("meta-llama/Llama-3.1-8B", "config.json", {
@@ -80,7 +88,7 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
       fetch: refuse,
       accessToken: "hf_x",
     }),
-    /hf:meta-llama\/Llama-3\.1-8B: the hub refused config\.json .* gated or private; accept its terms at https:\/\/huggingface\.co\/meta-llama\/Llama-3\.1-8B and give a token \(HF_TOKEN, or hf auth login\)/,
+    /hf:meta-llama\/Llama-3\.1-8B: the hub refused config\.json .*is restricted.*the token sent \(from the caller\) has no access to the gated model: accept its terms at https:\/\/huggingface\.co\/meta-llama\/Llama-3\.1-8B/,
   );
   assert.ok(seen.some((h) => h === "Bearer hf_x"), `authorization headers seen: ${seen}`);
   // a mirror's users are sent to the mirror
@@ -91,7 +99,7 @@ Deno.test("hub: the user's token goes with the request; a gated model's refusal 
       fetch: refuse,
       hubUrl: "https://mirror.example/",
     }),
-    /accept its terms at https:\/\/mirror\.example\/meta-llama\/Llama-3\.1-8B and give a token/,
+    /accept its terms at https:\/\/mirror\.example\/meta-llama\/Llama-3\.1-8B/,
   );
 });
 
@@ -1278,5 +1286,62 @@ Deno.test("hub: an ETag that is no blob's name (., .., a hidden name, a path) is
     const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-etag-"));
     const path = await hubFile("o/e", "f.txt", { cacheDir: cache, fetch: answer(etag), progress: () => {} });
     assert.equal(readFileSync(path, "utf8"), "x\n", etag);
+  }
+});
+
+Deno.test("hub: a 401/403 says the hub's own message, whether a token was sent and where it came from; a refused token is not 'give a token'", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-hub-401-"));
+  const tokenFile = join(dir, "token");
+  writeFileSync(tokenFile, "hf_file\n");
+  const names = ["HF_TOKEN", "HF_TOKEN_PATH"] as const;
+  const saved = names.map((n) => Deno.env.get(n));
+  const answers = [
+    { status: 401, code: "GatedRepo", message: "Access to model o/m is restricted. You must be authenticated." },
+    {
+      status: 403,
+      code: "GatedRepo",
+      message: "Access to model o/m is restricted and you are not in the authorized list.",
+    },
+    { status: 401, code: undefined, message: "Invalid credentials in Authorization header" },
+    { status: 403, code: undefined, message: "This token does not have permission to read o/m" },
+  ];
+  const tokens = [
+    { env: {}, from: /no token was sent \(HF_TOKEN unset, no token file at .*absent\)/ },
+    { env: { HF_TOKEN: "hf_env" }, from: /the token sent \(from HF_TOKEN\)/ },
+    { env: { HF_TOKEN_PATH: tokenFile }, from: new RegExp(`the token sent \\(from the token file ${tokenFile}\\)`) },
+  ];
+  try {
+    for (const a of answers) {
+      for (const t of tokens) {
+        Deno.env.set("HF_TOKEN_PATH", join(dir, "absent"));
+        Deno.env.delete("HF_TOKEN");
+        for (const [k, v] of Object.entries(t.env)) Deno.env.set(k, v);
+        const refuse = (() =>
+          Promise.resolve(
+            new Response(null, {
+              status: a.status,
+              headers: { "x-error-message": a.message, ...a.code ? { "x-error-code": a.code } : {} },
+            }),
+          )) as typeof fetch;
+        const what = `${a.status} ${a.code ?? a.message} ${JSON.stringify(t.env)}`;
+        const said = await hubFile("o/m", "config.json", {
+          type: "model",
+          cacheDir: mkdtempSync(join(tmpdir(), "hogwild-hub-401-")),
+          fetch: refuse,
+          progress: () => {},
+        }).then(() => "loaded", (e: Error) => e.message);
+        assert.ok(said.includes(a.message), `${what}: the hub's message missing from: ${said}`);
+        assert.match(said, t.from, `${what}: ${said}`);
+        const sent = Object.keys(t.env).length > 0;
+        if (sent && a.status === 401 && !a.code) {
+          assert.match(said, /expired or invalid/, `${what}: ${said}`);
+          assert.doesNotMatch(said, /give a token/, `${what}: ${said}`);
+        }
+        if (!sent) assert.match(said, /give a token/, `${what}: ${said}`);
+        if (a.code === "GatedRepo") assert.match(said, /accept its terms at https:\/\/huggingface\.co\/o\/m/, what);
+      }
+    }
+  } finally {
+    names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
   }
 });
