@@ -118,6 +118,15 @@ function markAbsent(root: string, commit: string | undefined, path: string): voi
   }
 }
 
+/**
+ * Whether the environment turns the hub off, as huggingface_hub reads it: HF_HUB_OFFLINE, else (unset or empty)
+ * TRANSFORMERS_OFFLINE, true when 1, ON, YES or TRUE in any case.
+ */
+export function offlineByEnv(hubOffline: string | undefined, transformersOffline: string | undefined): boolean {
+  const value = hubOffline || transformersOffline;
+  return value !== undefined && ["1", "ON", "YES", "TRUE"].includes(value.toUpperCase());
+}
+
 /** `path` in the snapshot of `commit`, if there. */
 function inSnapshot(root: string, commit: string | undefined, path: string): string | undefined {
   if (commit === undefined) return undefined;
@@ -239,7 +248,7 @@ async function hubFiles(
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const revision = opts.revision ?? "main";
   const type = opts.type ?? "dataset";
-  const offline = opts.offline ?? Deno.env.get("HF_HUB_OFFLINE") === "1";
+  const offline = opts.offline ?? offlineByEnv(Deno.env.get("HF_HUB_OFFLINE"), Deno.env.get("TRANSFORMERS_OFFLINE"));
   const out: (string | undefined)[] = files.map(() => undefined);
   const heads: { i: number; head: Head }[] = [];
   const absent: string[] = [];

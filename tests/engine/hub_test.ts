@@ -1345,3 +1345,59 @@ Deno.test("hub: a 401/403 says the hub's own message, whether a token was sent a
     names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
   }
 });
+
+Deno.test("hub: HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE are read as huggingface_hub reads them (1, ON, YES, TRUE in any case)", async () => {
+  const sha = "7".repeat(40), cache = mkdtempSync(join(tmpdir(), "hogwild-hub-offenv-"));
+  const root = join(cache, "models--tiny--off"), snapshot = join(root, "snapshots", sha);
+  mkdirSync(join(root, "refs"), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  writeFileSync(join(root, "refs", "main"), sha);
+  for (const f of ["config.json", "generation_config.json", "model.safetensors"]) {
+    copyFileSync(join(fixtureDir("qwen3-tiny"), f), join(snapshot, f));
+  }
+  const names = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"] as const;
+  const saved = names.map((n) => Deno.env.get(n));
+  // huggingface_hub: HF_HUB_OFFLINE = _is_true(HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE), _is_true: upper() in 1/ON/YES/TRUE
+  const truthy = (v: string | undefined) => v !== undefined && ["1", "ON", "YES", "TRUE"].includes(v.toUpperCase());
+  const values = [
+    undefined,
+    "",
+    "1",
+    "0",
+    "on",
+    "ON",
+    "On",
+    "yes",
+    "Yes",
+    "TRUE",
+    "true",
+    "tRuE",
+    "false",
+    "no",
+    "2",
+    " 1",
+  ];
+  let asked = 0;
+  const network = (() => {
+    asked++;
+    return Promise.reject(new TypeError("error sending request: connection refused"));
+  }) as typeof fetch;
+  const log = console.error;
+  console.error = () => {};
+  try {
+    for (const hf of values) {
+      for (const tf of [undefined, "1", "yes", "0"]) {
+        hf === undefined ? Deno.env.delete("HF_HUB_OFFLINE") : Deno.env.set("HF_HUB_OFFLINE", hf);
+        tf === undefined ? Deno.env.delete("TRANSFORMERS_OFFLINE") : Deno.env.set("TRANSFORMERS_OFFLINE", tf);
+        asked = 0;
+        const dir = await hubModel("tiny/off", { cacheDir: cache, fetch: network, retries: 0, progress: () => {} });
+        assert.equal(dir, snapshot);
+        const off = truthy(hf || tf);
+        assert.equal(asked === 0, off, `HF_HUB_OFFLINE=${hf} TRANSFORMERS_OFFLINE=${tf}: asked the hub ${asked} times`);
+      }
+    }
+  } finally {
+    console.error = log;
+    names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
+  }
+});
