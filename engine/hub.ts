@@ -586,19 +586,51 @@ export async function modelConfigOf(model: string): Promise<ModelConfig> {
   return readModelConfig(dirname(config!));
 }
 
+/** Why `id` is not a hub id: not OWNER/NAME, as huggingface_hub's validate_repo_id checks it (else undefined). */
+export function repoIdProblem(id: string): string | undefined {
+  // validate_repo_id's REPO_ID_REGEX with the namespace required: each part starts and ends with a letter, digit
+  // or _ (Python's \b), the name at most 96 characters
+  if (!/^\w(?:[\w.-]*\w)?\/\w(?:[\w.-]{0,94}\w)?$/.test(id)) {
+    return "OWNER/NAME: letters, digits, '_', '-' and '.', each part starting and ending with a letter, digit or " +
+      "'_', the name at most 96 characters";
+  }
+  // the cache's folder is OWNER--NAME: a/b--c and a--b/c would share one
+  if (id.includes("--") || id.includes("..")) return "-- and .. are not allowed in a hub id";
+  if (id.endsWith(".git")) return "a hub id does not end in .git";
+  return undefined;
+}
+
 /**
  * OWNER/NAME, or OWNER/NAME@REVISION (a commit, tag or branch: the weights a paper's numbers were made with). A
  * revision may hold "/" (refs/pr/1, a branch team/x): the URL takes it encoded whole, the cache as
  * refs/refs/pr/1 (huggingface_hub's layout); a "." or ".." part would reach out of refs/, and is refused.
  */
 function hubId(model: string): { repo: string; opts: HubOptions } {
-  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w.-]+(?:\/[\w.-]+)*))?$/.exec(model);
-  if (/^[./~]/.test(model) || !id || id[2]?.split("/").some((p) => /^\.+$/.test(p))) {
+  if (/^[./~]/.test(model)) throw new InputError(`--model ${model}: no such folder`); // a path, by its look
+  const id = hubRef(model);
+  if (typeof id === "string") {
     throw new InputError(
-      /^[./~]/.test(model) // a path, by its look
-        ? `--model ${model}: no such folder`
-        : `--model ${model}: no such folder, and not a hub id (OWNER/NAME[@REVISION]) or random:SHAPE`,
+      `--model ${model}: no such folder, and not a hub id (OWNER/NAME[@REVISION]) or random:SHAPE: ${id}`,
     );
   }
-  return { repo: id[1], opts: id[2] ? { revision: id[2] } : {} };
+  return { repo: id.repo, opts: id.revision ? { revision: id.revision } : {} };
+}
+
+/**
+ * OWNER/NAME[@REVISION], the one reader of hub ids (--model's, --hub's): the id as huggingface_hub takes it
+ * (repoIdProblem), the revision one whose "/"-parts hold letters, digits, "_", "-" and "." and are none of them
+ * "." or ".." (refs/REVISION stays in refs/). A string: why it is not one.
+ */
+export function hubRef(text: string): { repo: string; revision?: string } | string {
+  const at = text.indexOf("@");
+  const repo = at < 0 ? text : text.slice(0, at), revision = at < 0 ? undefined : text.slice(at + 1);
+  const bad = repoIdProblem(repo);
+  if (bad) return bad;
+  if (
+    revision !== undefined && !/^[\w.-]+(?:\/[\w.-]+)*$/.test(revision) ||
+    revision?.split("/").some((p) => /^\.+$/.test(p))
+  ) {
+    return `the revision ${JSON.stringify(revision)} is not a branch, tag or commit name`;
+  }
+  return revision === undefined ? { repo } : { repo, revision };
 }

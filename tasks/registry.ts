@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
-import { hubFileList, type HubOptions } from "../engine/hub.ts";
+import { hubFileList, type HubOptions, repoIdProblem } from "../engine/hub.ts";
 import type { Problem } from "./problem.ts";
 import {
   brokenEscape,
@@ -538,8 +538,10 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
     }
   }
   if (o.hub) {
-    const m = /^hf:([\w.-]+\/[\w.-]+)(?::(.+))?$/.exec(o.hub);
+    const m = /^hf:([^:]+)(?::(.+))?$/.exec(o.hub);
     check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
+    const bad = repoIdProblem(m[1]);
+    check(!bad, `--hub ${o.hub}: ${m[1]} is not a hub id (${bad})`);
     const files = m[2] ? [m[2]] : t.hub && [t.hub.file, ...t.hub.rest ?? []];
     check(files, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
     return await hubFileList(m[1], files, o.hubOptions);

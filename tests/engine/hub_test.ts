@@ -14,7 +14,17 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DownloadProgress, hubFile, hubFileList, hubModel, hubToken, modelConfigOf } from "../../engine/hub.ts";
+import {
+  type DownloadProgress,
+  hubFile,
+  hubFileList,
+  hubModel,
+  hubToken,
+  modelConfigOf,
+  modelFolder,
+  repoIdProblem,
+} from "../../engine/hub.ts";
+import { loadTask } from "../../tasks/registry.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { InputError } from "../../engine/errors.ts";
 import { Engine } from "../../engine/model.ts";
@@ -1399,5 +1409,46 @@ Deno.test("hub: HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE are read as huggingface_
   } finally {
     console.error = log;
     names.forEach((n, i) => saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!));
+  }
+});
+
+Deno.test("hub: hub ids are checked as huggingface_hub's validate_repo_id checks them (-- and .. refused: a/b--c and a--b/c would share a folder)", async () => {
+  // huggingface_hub's rule, as it writes it (Python's \b is a letter, digit or _ beside anything else)
+  const reference = (id: string) =>
+    (id.match(/\//g) ?? []).length <= 1 && /^(\b[\w.-]+\b\/)?\b[\w.-]{1,96}\b$/.test(id) && !/--|\.\./.test(id) &&
+    !id.endsWith(".git");
+  const alphabet = ["a", "B", "0", "_", "-", ".", "/", "--", "..", ".git", "@", " ", "é", ":"];
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const ids = [
+    "a/b",
+    "a/b--c",
+    "a--b/c",
+    "x/..",
+    "../x",
+    "a/.b",
+    "a/b.",
+    "a/b.git",
+    "a/" + "b".repeat(96),
+    "a/" + "b".repeat(97),
+  ];
+  for (let i = 0; i < 400; i++) {
+    ids.push(Array.from({ length: 1 + rand(8) }, () => alphabet[rand(alphabet.length)]).join(""));
+  }
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-ids-"));
+  const never = (() => Promise.reject(new Error("asked the hub"))) as typeof fetch;
+  for (const id of ids) {
+    // OWNER/NAME is required here (a model or data set of an account)
+    const valid = id.includes("/") && reference(id);
+    const got = repoIdProblem(id);
+    assert.equal(got === undefined, valid, `${JSON.stringify(id)}: ${got}`);
+    if (valid || /^[./~]/.test(id) || id.includes("@")) continue;
+    // the two readers of hub ids: --model and --hub
+    await assert.rejects(modelFolder(id), /not a hub id/, id);
+    await assert.rejects(
+      loadTask("custom", { hub: `hf:${id}:x.jsonl`, hubOptions: { cacheDir: cache, fetch: never } }),
+      (e: Error) => e instanceof InputError && /--hub/.test(e.message) && !/asked the hub/.test(e.message),
+      id,
+    );
   }
 });
