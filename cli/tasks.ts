@@ -14,7 +14,7 @@ import { loadLcbTexts, parseLcbDates } from "../tasks/code/lcb.ts";
 import { skippedText } from "../tasks/records.ts";
 
 const USAGE = `usage: deno task tasks list
-       deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[:FILE] | --data-dir DIR]
+       deno task tasks load --task ID [--data FILE|DIR | --hub hf:OWNER/NAME[@REVISION][:FILE] | --data-dir DIR]
                             [--limit N] [--skip-bad] [--seed S] [--parts K] [--digits D] [--count N] [--out FILE]
                             [--fields question=NAME,answer=NAME,id=NAME]   (--task custom: your data's fields)
                             [--lcb-dates FROM:TO] [--lcb-prompt FILE]    (--task lcb: contest dates, the texts)

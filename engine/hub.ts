@@ -431,10 +431,13 @@ function refused({ repo, type, revision, hub, token }: Said, f: Wanted, e: Error
     );
   }
   if (f.optional) return "absent";
-  // the hub answered: downloading elsewhere would get the same answer
+  // the hub answered (the revision is there: RevisionNotFound above): the file's name is what to check, and
+  // downloading elsewhere would get the same answer
   throw new InputError(
-    `hf:${repo}: the hub has no ${f.path} at revision ${revision} of ${repo} (${message}): name a revision ` +
-      `that has it, or give a local copy (${type === "model" ? "--model DIR" : "--data FILE"})`,
+    `hf:${repo}: the ${type} ${repo} has no file ${f.path} at revision ${revision} (${message}): check the file's ` +
+      `name (its files: ${page}/tree/${encodeURIComponent(revision)}), or give a local copy (${
+        type === "model" ? "--model DIR" : "--data FILE"
+      })`,
   );
 }
 

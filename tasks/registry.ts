@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
-import { hubFileList, type HubOptions, repoIdProblem } from "../engine/hub.ts";
+import { hubFileList, type HubOptions, hubRef } from "../engine/hub.ts";
+import { pathExists } from "../engine/files.ts";
 import type { Problem } from "./problem.ts";
 import {
   brokenEscape,
@@ -538,17 +539,31 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
     }
   }
   if (o.hub) {
-    const m = /^hf:([^:]+)(?::(.+))?$/.exec(o.hub);
-    check(m, `--hub: expected hf:OWNER/NAME[:FILE], got "${o.hub}"`);
-    const bad = repoIdProblem(m[1]);
-    check(!bad, `--hub ${o.hub}: ${m[1]} is not a hub id (${bad})`);
+    const m = /^hf:([^:]*)(?::(.*))?$/.exec(o.hub);
+    check(m, `--hub: expected hf:OWNER/NAME[@REVISION][:FILE], got "${o.hub}"`);
+    const id = hubRef(m[1]);
+    check(typeof id !== "string", `--hub ${o.hub}: ${m[1]} is not a hub id (OWNER/NAME[@REVISION]: ${id})`);
+    // the file's own name in the repository: none of its parts empty, "." or ".." (out of the snapshot)
+    check(
+      m[2] === undefined || m[2].split("/").every((p) => p !== "" && p !== "." && p !== ".."),
+      `--hub ${o.hub}: ${JSON.stringify(m[2])} is not a file of the repository (an empty, "." or ".." part)`,
+    );
     const files = m[2] ? [m[2]] : t.hub && [t.hub.file, ...t.hub.rest ?? []];
     check(files, `--hub ${o.hub}: name the file (hf:OWNER/NAME:FILE); task ${t.id} has no default file`);
-    return await hubFileList(m[1], files, o.hubOptions);
+    // the revision (a commit, tag or branch) recorded as given with --hub, as --model's is
+    return await hubFileList(id.repo, files, { ...o.hubOptions, ...id.revision ? { revision: id.revision } : {} });
   }
   if (o.dataDir) {
     check(t.dataDir, `task ${t.id} has no place in the --data-dir layout; give --data FILE or --hub hf:REPO:FILE`);
-    return t.dataDir.files.map((f) => join(o.dataDir!, t.dataDir!.folder, f));
+    const files = t.dataDir.files.map((f) => join(o.dataDir!, t.dataDir!.folder, f));
+    const missing = files.find((f) => !pathExists(f, "--data-dir"));
+    check(
+      missing === undefined,
+      `${missing}: no such file (--data-dir ${o.dataDir} holds task ${t.id}'s data as ${
+        t.dataDir.files.map((f) => `${t.dataDir!.folder}/${f}`).join(", ")
+      })${t.hub ? `; without --data-dir, task ${t.id} is read from the hub (hf:${t.hub.repo})` : ""}`,
+    );
+    return files;
   }
   const layout = t.dataDir &&
     `, --data-dir DIR (holding ${t.dataDir.files.map((f) => `${t.dataDir!.folder}/${f}`).join(", ")})`;

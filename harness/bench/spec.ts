@@ -108,7 +108,7 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --out results/NAME              the run's folder (resumed when it exists)          [results/default]
   --shard i/n                     this machine's share of the problems (Slurm job arrays: read from
                                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT); writes to OUT/shard-i-of-n
-  --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[:FILE], --skip-bad      where task data comes from
+  --data FILE|DIR, --data-dir DIR, --hub hf:OWNER/NAME[@REVISION][:FILE], --skip-bad      where task data comes from
   --fields question=NAME,answer=NAME,id=NAME   --task custom: your data's field names  [question, answer, id]
   --finisher-tokens M             the finisher's limit                                [the task's]
   --finisher-input ids|text       what the finisher reads: the writers' ids joined, or the transcript's

@@ -577,12 +577,12 @@ dataTest("the --data-dir layout, and the expected count guards a truncated set",
   mkdirSync(join(dir, "amc23"));
   jsonl(join(dir, "amc23"), "test.jsonl", ['{"id": 0, "problem": "p", "answer": 1.0}']);
   await assert.rejects(loadTask("amc23", { dataDir: dir }), /1 records, task amc23 has 40/);
-  await assert.rejects(loadTask("aime24", { dataDir: tmp() }), /aime24\/test\.jsonl: cannot read/);
+  await assert.rejects(loadTask("aime24", { dataDir: tmp() }), /aime24\/test\.jsonl: no such file \(--data-dir /);
 });
 
 Deno.test("unknown tasks and missing sources get a clear error", async () => {
   await assert.rejects(loadTask("mmlu"), /unknown task "mmlu"; known: limo, limo-512, gsm8k/);
-  await assert.rejects(loadTask("aime24", { hub: "nonsense" }), /--hub: expected hf:OWNER\/NAME\[:FILE\]/);
+  await assert.rejects(loadTask("aime24", { hub: "nonsense" }), /--hub: expected hf:OWNER\/NAME\[@REVISION\]\[:FILE\]/);
   assert.ok(Object.keys(TASKS).length >= 10);
 });
 
