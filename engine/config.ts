@@ -451,8 +451,28 @@ export function localConfig(source: string): ModelConfig {
   return readModelConfig(source);
 }
 
+/**
+ * config.json's `architectures`, the transformers classes the weights were saved from: the engine runs a causal
+ * LM (its lm_head over the vocabulary), so a classifier's or reward model's head (its score weights, a handful of
+ * outputs) or a bare model is refused, not run as one. Absent (or empty) it says nothing.
+ */
+function causalLm(architectures: unknown, file: string): void {
+  if (architectures === undefined || architectures === null) return;
+  check(
+    Array.isArray(architectures) && architectures.every((a) => typeof a === "string"),
+    `${file}: architectures must be a list of class names, got ${JSON.stringify(architectures)}`,
+  );
+  const other = architectures.find((a) => !/(ForCausalLM|LMHeadModel)$/.test(a));
+  check(
+    other === undefined,
+    `${file}: architectures names ${JSON.stringify(other)}, not a causal language model (…ForCausalLM): the ` +
+      "engine runs a causal LM's head, and would run this checkpoint as one; give the causal LM's checkpoint",
+  );
+}
+
 /** Parses config.json (already read as `c`); `file` names it in errors. */
 export function parseConfig(c: Record<string, unknown>, file: string): ModelConfig {
+  causalLm(c.architectures, file);
   const type = c.model_type;
   check(typeof type === "string", `${file}: missing field "model_type"; supported: ${SUPPORTED_MODEL_TYPES}`);
   const arch = architectureFor(type);

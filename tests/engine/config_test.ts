@@ -476,3 +476,44 @@ Deno.test("config.json: quantization_config.modules_to_not_convert is read for A
     }
   }
 });
+
+Deno.test("config.json's architectures naming a class that is no causal LM (a classifier, a reward model, a bare model) is refused naming the field and value", () => {
+  const base = JSON.parse(readFileSync(join(fixtureDir("qwen3-tiny"), "config.json"), "utf8"));
+  const heads = [
+    "ForSequenceClassification",
+    "ForTokenClassification",
+    "ForQuestionAnswering",
+    "RewardModel",
+    "ForRewardModel",
+    "Model",
+    "ForMaskedLM",
+    "PreTrainedModel",
+    "ForCausalLMWithValueHead",
+  ];
+  for (const family of ["Qwen3", "Qwen2", "Llama", "Phi3", "Mistral"]) {
+    for (const head of heads) {
+      for (const list of [[family + head], [family + "ForCausalLM", family + head]]) {
+        const c = { ...base, architectures: list };
+        assert.throws(
+          () => parseConfig(c, "m/config.json"),
+          (e: Error) =>
+            e instanceof InputError && e.message.startsWith("m/config.json: architectures") &&
+            e.message.includes(JSON.stringify(family + head)),
+          JSON.stringify(list),
+        );
+      }
+    }
+    // a causal LM's name, or none, is read as it was
+    for (const architectures of [[family + "ForCausalLM"], [family + "LMHeadModel"], undefined, null, []]) {
+      const c = architectures === undefined ? { ...base } : { ...base, architectures };
+      if (architectures === undefined) delete c.architectures;
+      assert.equal(parseConfig(c, "m/config.json").family, "qwen3", JSON.stringify(architectures));
+    }
+  }
+  for (const bad of ["Qwen3ForCausalLM", [1], {}]) {
+    assert.throws(
+      () => parseConfig({ ...base, architectures: bad }, "m/config.json"),
+      /m\/config\.json: architectures/,
+    );
+  }
+});
