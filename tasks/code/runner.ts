@@ -85,10 +85,47 @@ export const DEFAULT_LIMITS: ExecLimits = {
  * program the driver's own clock stops.
  */
 const SLACK_MS = 500;
-/** A timer that fires this late was kept waiting by a busy thread (a forward pass): the host was not watching. */
-const LATE_MS = 100;
-/** The most a run's deadlines are moved for timers that fired late, in all. */
+/** The most a run's deadlines are moved for the time this thread was kept busy, in all. */
 const MOST_LATE_MS = 60_000;
+/** The busy clock's tick, and the lateness of a tick below which it counts none (a loaded machine's jitter). */
+const TICK_MS = 25, JITTER_MS = 20;
+
+/**
+ * How long this thread has been kept from its event loop in all (a forward pass, another program's long
+ * comparison), measured by a timer that fires late, ticking while a conversation is open. The host's measure of a
+ * test is its clock less this: while the thread was busy, the input waited to be written and the result to be read,
+ * and the program's time cannot be told from the host's. The driver's own clock judges a program (its alarm, its
+ * status); the host's measure bounds one that stopped the driver's clock, which gains at most the host's busy time,
+ * never its own.
+ */
+class BusyClock {
+  #blocked = 0;
+  #last = 0;
+  #timer?: ReturnType<typeof setInterval>;
+  #open = 0;
+
+  open(): void {
+    if (this.#open++) return;
+    this.#last = performance.now();
+    const timer = this.#timer = setInterval(() => {
+      const now = performance.now(), lag = now - this.#last - TICK_MS;
+      if (lag > JITTER_MS) this.#blocked += lag;
+      this.#last = now;
+    }, TICK_MS);
+    Deno.unrefTimer(timer);
+  }
+
+  close(): void {
+    if (--this.#open === 0) clearInterval(this.#timer);
+  }
+
+  /** The time blocked so far (ms), a block the tick has not yet seen counted too. */
+  blocked(): number {
+    const lag = performance.now() - this.#last - TICK_MS;
+    return this.#blocked + (lag > JITTER_MS ? lag : 0);
+  }
+}
+const busy = new BusyClock();
 /** Beyond testSeconds, how long the sandbox may take to start and read its request (no program code runs yet). */
 const STARTUP_MS = 2000;
 /** Before the one retry of a sandbox that failed to start: a shortage (namespaces, pids, memory) may pass. */
@@ -257,13 +294,20 @@ export class CodeRunner {
     const result: Omit<RunResult, "ms"> = { outcomes: [] };
     const testMs = this.limits.testSeconds * 1000;
     let ready = false, loaded = false, current = -1, started = false, finished = false, moved = 0;
-    /** When the load or the current test began (this thread's clock), and when its time is up */
-    let began = performance.now(), deadline = began + testMs + STARTUP_MS;
-    const begin = (now: number) => (began = now, deadline = now + testMs + SLACK_MS);
+    /**
+     * When the load or the current test began (this thread's clock), when its time is up, and the busy clock then
+     * plus what of it the deadline was moved for
+     */
+    let began = performance.now(), deadline = began + testMs + STARTUP_MS, busyAt = busy.blocked(), credited = 0;
+    const begin = (now: number) => (
+      began = now, deadline = now + testMs + SLACK_MS, busyAt = busy.blocked(), credited = 0
+    );
+    /** The current test's time: this thread's clock less the time the thread was busy meanwhile */
+    const spent = (now: number) => now - began - (busy.blocked() - busyAt);
     /** The load (before "loaded"), or test `current`, ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
       if (current < 0) result.compile = { status: status === "timeout" ? status : "runtime_error", error };
-      else result.outcomes.push({ status, out: "", error, ms: performance.now() - began });
+      else result.outcomes.push({ status, out: "", error, ms: spent(performance.now()) });
     };
     /** Test `i` begins: its input goes out, its clock starts. */
     const feed = (i: number) => {
@@ -272,14 +316,15 @@ export class CodeRunner {
       begin(performance.now());
     };
     c.send(JSON.stringify(request) + "\n");
+    busy.open();
     try {
       while (true) {
         const event = await c.next(Math.min(deadline, overall));
-        const now = performance.now(), late = now - Math.min(deadline, overall);
-        if (event === TIMEOUT && late > LATE_MS && moved < MOST_LATE_MS) {
-          // Not a verdict: this thread was busy, the host was not watching; what the driver wrote meanwhile is read
-          // first, then the clock judges again
-          moved += late + SLACK_MS, deadline += late + SLACK_MS, overall += late + SLACK_MS;
+        const now = performance.now(), owed = busy.blocked() - busyAt - credited;
+        if (event === TIMEOUT && owed > 0 && moved < MOST_LATE_MS) {
+          // Not a verdict: this thread was busy (the input waited to be written, the result to be read), the host
+          // was not watching; what the driver wrote meanwhile is read first, then the clock judges again
+          moved += owed, credited += owed, deadline += owed, overall += owed;
           continue;
         }
         if (!ready && typeof event !== "string") {
@@ -331,7 +376,7 @@ export class CodeRunner {
         if (
           current >= 0 && started && m?.i === current && isStatus(m.status) && isText(m.out) && optionalText(m.error)
         ) {
-          const outcome: TestOutcome = { status: m.status, out: m.out, ms: now - began };
+          const outcome: TestOutcome = { status: m.status, out: m.out, ms: spent(now) };
           if (m.error !== undefined) outcome.error = m.error;
           result.outcomes.push(outcome);
           if (outcome.status !== "ok" || !judge(current, outcome)) return result;
@@ -343,6 +388,7 @@ export class CodeRunner {
         return result;
       }
     } finally {
+      busy.close();
       await c.close(finished);
     }
   }

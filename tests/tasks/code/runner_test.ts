@@ -498,6 +498,27 @@ Deno.test("a host thread kept busy past a test's deadline is no timeout: what th
   assert.deepEqual(r.outcomes.map((o) => [o.status, o.out]), [["ok", "7\n"], ["ok", "7\n"]]);
 });
 
+Deno.test("a host thread kept busy while a test's input is written and the program works is no timeout: the busy time is the host's", async () => {
+  // Each test takes 0.8 s of 2; once test 0 is judged, this thread is busy for 1.8 s (another program's long
+  // comparison), while test 1's input (up to 2 MB: most of it waits in this thread to be written) goes out. The
+  // host's clock then reads 2.6 s for test 1, past 2 + 0.5 s; less its busy time, 0.8 s.
+  const code = "import sys, time\ndata = sys.stdin.read()\nt = time.monotonic()\n" +
+    "while time.monotonic() - t < 0.8: pass\nprint(len(data))";
+  for (const bytes of [0, 500_000, 2_000_000]) {
+    const r = await runner.run(stdin(code), ["", "x".repeat(bytes)], (i) => {
+      if (i === 0) {
+        setTimeout(() => {
+          const until = performance.now() + 1800;
+          while (performance.now() < until) { /* busy */ }
+        }, 0);
+      }
+      return true;
+    });
+    assert.deepEqual(r.outcomes.map((o) => [o.status, o.out]), [["ok", "0\n"], ["ok", `${bytes}\n`]], `${bytes} bytes`);
+    assert.ok(r.outcomes.every((o) => o.ms < 2500), JSON.stringify(r.outcomes.map((o) => o.ms)));
+  }
+});
+
 /** A bwrap that fails as a kernel out of user namespaces makes it fail, as many times as `fails` says. */
 async function failingBwrap(): Promise<{ path: string; fail(times: number): void; calls(): number; remove(): void }> {
   const real = (Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/bwrap`).find((p) => {
