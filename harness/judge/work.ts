@@ -175,8 +175,8 @@ export function pendingWork(
       if (own.length === 0) {
         empty.push(`${dir}: no trace to judge: ${whyNone(done.size, [...recorded.values()], all.map(([, t]) => t))}`);
       }
-      // this folder's judge.jsonl is this command's until it closes it (another judge at once is refused)
-      const file = new JudgeFile(dir, true);
+      // read first without the lock: a folder judged already is only read (a read-only mount, another judge's)
+      let file = new JudgeFile(dir, false);
       files.set(dir, file);
       traces.set(dir, own.map(([, t]) => t.head));
       if (own.length === 0) continue;
@@ -184,10 +184,16 @@ export function pendingWork(
       const tokenizer = runTokenizer(dir, o.tokenizer);
       const judgeKey: LineJudge = { ...line, tokenizer: tokenizerId(tokenizer) };
       keys.set(dir, judgeKey);
+      const unaskedOf = (head: TraceHead) =>
+        Array.from({ length: runs }, (_, run) => run).filter((run) => !file.has({ ...head, ...judgeKey, run }));
+      if (own.some(([, { head }]) => unaskedOf(head).length)) {
+        // work to write: judge.jsonl is this command's until it closes it (another judge at once is refused),
+        // read again under the lock
+        file = new JudgeFile(dir, true);
+        files.set(dir, file);
+      }
       for (const [key, { head, span }] of own) {
-        const unasked = Array.from({ length: runs }, (_, run) => run).filter((run) =>
-          !file.has({ ...head, ...judgeKey, run })
-        );
+        const unasked = unaskedOf(head);
         if (unasked.length === 0) continue;
         const prompt = sharedBy(unasked.length, () => {
           const trace = lineAt<TraceLine>(traceFile, span, key);

@@ -9,6 +9,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { runCli } from "../helpers.ts";
+import { lockJudgeFile } from "../../harness/bench/rundir.ts";
 import { chat, endpointArgs, fakeServer, runFolder, trace } from "../harness/judge/fake_server.ts";
 
 const lines = (dir: string) =>
@@ -53,6 +54,15 @@ Deno.test("deno task judge: a second judge on a folder another is writing is ref
     assert.equal(again.code, 0, again.stderr);
     assert.equal(s.bodies.length, 6);
     assert.match(again.stdout, /\| run \| hogwild:2 \| 3 \| 4\.00 \|/);
+    // a folder judged already is only read: its table while another judge holds it (or on a read-only mount)
+    const release = lockJudgeFile(dir);
+    try {
+      const reader = await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 2));
+      assert.equal(reader.code, 0, reader.stderr);
+      assert.match(reader.stdout, /\| run \| hogwild:2 \| 3 \| 4\.00 \|/);
+    } finally {
+      release();
+    }
   } finally {
     open();
     await s.close();
