@@ -125,7 +125,10 @@ const NAME = new RegExp(
 /** A labelled answer's name and value (`v = \sqrt{2gh}`: v and `\sqrt{2gh}`); undefined where no name labels it. */
 function labelled(s: string): { name: string; value: string } | undefined {
   const sides = s.split("=");
-  return sides.length === 2 && NAME.test(sides[0]) ? { name: labelName(sides[0]), value: sides[1].trim() } : undefined;
+  if (sides.length !== 2) return undefined;
+  // a function's argument however it is bracketed: \cos\theta, \cos(\theta), \cos\left(\theta\right) are one name
+  const left = sides[0].replace(/\\(?:left|right)(?![a-zA-Z])/g, "").replace(/\(\s*([^()]*?)\s*\)/g, "{$1}");
+  return NAME.test(left) ? { name: labelName(left), value: sides[1].trim() } : undefined;
 }
 
 /**

@@ -318,6 +318,21 @@ Deno.test("physics: labels on both sides must name the same thing (swapped label
     cases.push([`${b} = \\sqrt{2 g h}`, { answer: `${a} = \\sqrt{2 g h}` }, false]);
     cases.push([`${a} = \\sqrt{2 g h}`, { answer: `${a} = \\sqrt{2 g h}` }, true]);
   });
+  // a function's argument however it is bracketed is one name
+  const spellings = [
+    ["\\cos\\theta", "\\cos(\\theta)", "\\cos{\\theta}", "\\cos \\theta", "\\cos\\left(\\theta\\right)"],
+    ["\\sin\\alpha", "\\sin(\\alpha)", "\\sin\\left( \\alpha \\right)"],
+    ["\\ln x", "\\ln(x)", "\\ln{x}"],
+  ];
+  for (const names of spellings) {
+    for (const a of names) {
+      for (const b of names) {
+        cases.push([`${a} = \\frac{1}{3}`, { answer: `${b} = \\frac{1}{3}` }, true]);
+        cases.push([`${a} = \\frac{1}{3}`, { answer: `${b} = \\frac{1}{4}` }, false]);
+      }
+    }
+  }
+  cases.push(["\\cos(\\theta) = 0.5", { answer: "\\sin(\\theta) = 0.5" }, false]);
   assert.deepEqual(misses(cases), []);
 });
 
