@@ -81,10 +81,12 @@ export function readTemplateFile(file: string): string {
 /**
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
  * written), naming `where`: it would reach the model as written. `braces` 2: whatever a `{{` opens, to the first `}}`
- * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed), and a `{word}` of a word it fills (`{k}` for
- * `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): braces whose text opens
- * with one of `words`, the file's placeholders in any field, in any case (`{Name}`, `{name.x}`, `{{name}}`, which
- * would fill in as `{Alice}`); braces of another word are text there too (`\boxed{answer}`, `\frac{a}{b}`).
+ * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed) unless braces or a digit follow it (LaTeX, code:
+ * `{{x}^2}`, `{{1,2},{3,4}}`), and a `{word}` of a word it fills (`{k}` for `{{k}}`); any other single brace is text
+ * (`\boxed{answer}`). 1 (the protocol's texts): braces holding one of `words`, the file's placeholders in any field,
+ * in any case, alone or as a template language would write it (`{Name}`, `{name.x}`, `{{name}}`, which would fill in
+ * as `{Alice}`); braces of another word, or of a sentence, are text there too (`\boxed{answer}`, `\frac{a}{b}`,
+ * `\textbf{Step by step}`).
  */
 export function checkPlaceholders(
   text: string,
@@ -107,6 +109,14 @@ export function checkPlaceholders(
     // LaTeX is written "{ {")
     for (let at = text.indexOf("{{"); at !== -1; at = text.indexOf("{{", at)) {
       const end = text.indexOf("}}", at + 2);
+      // braces inside (but after a placeholder's own name: `{{names}`), or a digit or a sign first, is no
+      // placeholder written otherwise: LaTeX or code (`\frac{1}{{x}^2}`, `{{1,2},{3,4}}`, `x^{{2}}`), left as text
+      const opened = text.slice(at + 2, end === -1 ? undefined : end), name = /^\s*(\w*)/.exec(opened)![1];
+      const own = allowed.some((a) => a.slice(2, -2) === name);
+      if ((/[{}]/.test(opened) && !own) || /^[^\sA-Za-z_\-\u0080-\uffff]/.test(opened)) {
+        at += 2;
+        continue;
+      }
       check(
         end !== -1,
         `${where}: ${
@@ -117,7 +127,9 @@ export function checkPlaceholders(
       const spaced = whole !== `{{${inside}}}` && allowed.includes(`{{${inside}}}`);
       check(
         allowed.includes(whole),
-        `${where}: ${whole} is no placeholder; it fills ${fills}${spaced ? " (written without spaces)" : ""}`,
+        `${where}: ${whole} is no placeholder; it fills ${fills}${
+          spaced ? " (written without spaces)" : ' (a "{{" of the text is written "{ {")'
+        }`,
       );
       at = end + 2;
     }
@@ -126,7 +138,9 @@ export function checkPlaceholders(
   // one brace (a protocol's): a group of braces whose text opens with one of the file's words, in any case, is one
   // of the placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
   for (const [whole, inside] of text.matchAll(/\{+([^{}]*)\}+/g)) {
-    const word = /^\s*([A-Za-z_]\w*)/.exec(inside)?.[1];
+    // the word alone, or with what a template language would add to it (`.x`, `|f`, `[0]`, `-1`); a word then
+    // others is text (`\textbf{Step by step}`, `\text{step size}`)
+    const word = /^\s*([A-Za-z_]\w*)(?:\s*$|[.|[\-(:])/.exec(inside)?.[1];
     if (!word || !words.some((w) => w.toLowerCase() === word.toLowerCase())) continue; // LaTeX, text
     const hint = allowed.includes(`{${word}}`) && whole.startsWith("{{") ? " (with one brace)" : "";
     check(allowed.includes(whole), `${where}: ${whole} is no placeholder; it fills ${fills}${hint}`);

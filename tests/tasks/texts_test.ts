@@ -24,11 +24,23 @@ const BAD = [
   "{{problem }}",
   "{{\u00a0names}}",
   "{{names\n}}",
-  "{{{names}}}",
   "{{model}}",
 ];
 /** Texts around them that are no placeholder: LaTeX's braces, a `}}` that closes two groups. */
-const TEXT = ["", "Solve: ", "$\\frac{1}{\\sqrt{2}}$ ", "\\boxed{answer} ", "{ {a} } ", "}} ", "\n\n"];
+const TEXT = [
+  "",
+  "Solve: ",
+  "$\\frac{1}{\\sqrt{2}}$ ",
+  "\\boxed{answer} ",
+  "{ {a} } ",
+  "}} ",
+  "\n\n",
+  // LaTeX and code with two braces that no placeholder is written as: braces inside, a digit first
+  "$\\frac{1}{{x}^2}$ ",
+  "int m[2][2] = {{1,2},{3,4}}; ",
+  "$x^{{2}}$ ",
+  "{{{names}}} ",
+];
 
 Deno.test("checkPlaceholders: every {{…}} not exactly a placeholder the text fills is refused, named; LaTeX braces are text", () => {
   let seed = 3;
@@ -60,6 +72,8 @@ Deno.test("checkPlaceholders: a {{ that no }} closes is refused, named", () => {
 Deno.test("checkPlaceholders (a protocol's, one brace): {word.x}, {word|f}, {word[0]}, { word } of a placeholder word are refused", () => {
   const words = ["name", "step"], allowed = ["{name}", "{step}"];
   checkPlaceholders("**{name} [{step}]:** $\\frac{a}{b}$ {names} {stepping}", allowed, "p.json: field", 1, words);
+  // a placeholder word among others is a sentence, no placeholder
+  checkPlaceholders("\\textbf{Step by step}, \\text{step size}, {name and age}", allowed, "p.json: field", 1, words);
   for (
     const bad of ["{name.x}", "{name|upper}", "{name[0]}", "{ name }", "{Name}", "{{name}}", "{step-1}", "{name }"]
   ) {
