@@ -103,7 +103,8 @@ const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|`
 // An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic); an
 // escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math. It ends its sentence, or where the
 // value it is set against begins (`The answer is 5, not 6.`: CONTRAST).
-const CONTRAST_START = String.raw`,?[ \t]+(?:and[ \t]+|but[ \t]+)?not[ \t]+(?=\$|-?\d|\\)`;
+// (a comma or "and"/"but" before the "not": `x not \in S` is no contrast)
+const CONTRAST_START = String.raw`(?:,[ \t]*(?:but[ \t]+)?|[ \t]+(?:and|but)[ \t]+)not[ \t]+(?=\$|-?\d|\\)`;
 const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$|${CONTRAST_START})`;
 // The value an answer is set against, right after it: its "not" refutes that value, not the answer.
 const CONTRAST = new RegExp(String.raw`^\$?${CONTRAST_START}(?:\$[^$\n]*\$|[^\s.,;]+)`);

@@ -501,6 +501,7 @@ for (const [a, b] of [["5", "6"], ["12", "21"], ["-3", "3"], ["\\frac{1}{2}", "2
     add("contrast", text, b, MISS, "the value it is not");
   }
   add("contrast", `The answer is not ${a}.`, a, MISS, "a value denied");
+  add("contrast", `The answer is all x with x not \\in \\{${a}\\}.`, a, MISS, 'a set\'s "not" is no contrast');
   add("contrast", `The answer is ${a}, not the ${b} we found before.`, b, MISS, "the earlier value denied");
   add("contrast", `The answer is ${a}. Not ${b}.`, b, MISS, "a value denied in the next sentence");
 }
