@@ -91,27 +91,23 @@ const MOST_LATE_MS = 60_000;
 const TICK_MS = 25, JITTER_MS = 20;
 
 /**
- * How long this thread has been kept from its event loop in all (a forward pass, another program's long
- * comparison), measured by a timer that fires late, ticking while a conversation is open. The host's measure of a
- * test is its clock less this: while the thread was busy, the input waited to be written and the result to be read,
- * and the program's time cannot be told from the host's. The driver's own clock judges a program (its alarm, its
- * status); the host's measure bounds one that stopped the driver's clock, which gains at most the host's busy time,
- * never its own.
+ * When this thread was last kept from its event loop (a forward pass, another program's long comparison), measured
+ * by a timer that fires late, ticking while a conversation is open. A result line read right after such a block may
+ * have come at any time during it: the host's measure of a test ends at the block's start then, not at the reading
+ * (and a test's clock starts once its input is written, which a busy thread delays too). The program ran during the
+ * block all the same, so only that block is left out, never the thread's busy time at large: a program that stopped
+ * the driver's clock gains at most one block a test.
  */
 class BusyClock {
-  #blocked = 0;
   #last = 0;
+  #block?: { start: number; end: number };
   #timer?: ReturnType<typeof setInterval>;
   #open = 0;
 
   open(): void {
     if (this.#open++) return;
     this.#last = performance.now();
-    const timer = this.#timer = setInterval(() => {
-      const now = performance.now(), lag = now - this.#last - TICK_MS;
-      if (lag > JITTER_MS) this.#blocked += lag;
-      this.#last = now;
-    }, TICK_MS);
+    const timer = this.#timer = setInterval(() => this.#tick(), TICK_MS);
     Deno.unrefTimer(timer);
   }
 
@@ -119,10 +115,17 @@ class BusyClock {
     if (--this.#open === 0) clearInterval(this.#timer);
   }
 
-  /** The time blocked so far (ms), a block the tick has not yet seen counted too. */
-  blocked(): number {
-    const lag = performance.now() - this.#last - TICK_MS;
-    return this.#blocked + (lag > JITTER_MS ? lag : 0);
+  #tick(): void {
+    const now = performance.now();
+    if (now - this.#last - TICK_MS > JITTER_MS) this.#block = { start: this.#last + TICK_MS, end: now };
+    this.#last = now;
+  }
+
+  /** The start of the block this thread is coming out of (still unseen by the tick, or seen a tick ago), if any. */
+  blockEndingNow(): number | undefined {
+    const now = performance.now();
+    if (now - this.#last - TICK_MS > JITTER_MS) return this.#last + TICK_MS;
+    return this.#block && now - this.#block.end <= 2 * TICK_MS ? this.#block.start : undefined;
   }
 }
 const busy = new BusyClock();
@@ -294,37 +297,37 @@ export class CodeRunner {
     const result: Omit<RunResult, "ms"> = { outcomes: [] };
     const testMs = this.limits.testSeconds * 1000;
     let ready = false, loaded = false, current = -1, started = false, finished = false, moved = 0;
-    /**
-     * When the load or the current test began (this thread's clock), when its time is up, and the busy clock then
-     * plus what of it the deadline was moved for
-     */
-    let began = performance.now(), deadline = began + testMs + STARTUP_MS, busyAt = busy.blocked(), credited = 0;
-    const begin = (now: number) => (
-      began = now, deadline = now + testMs + SLACK_MS, busyAt = busy.blocked(), credited = 0
-    );
-    /** The current test's time: this thread's clock less the time the thread was busy meanwhile */
-    const spent = (now: number) => now - began - (busy.blocked() - busyAt);
+    /** When the load or the current test began (this thread's clock), when its time is up, the block it moved for */
+    let began = performance.now(), deadline = began + testMs + STARTUP_MS, movedFor: number | undefined;
+    const begin = (now: number) => (began = now, deadline = now + testMs + SLACK_MS, movedFor = undefined);
+    /** The current test's time, to a line read at `now`: to the start of a block the thread is coming out of */
+    const spent = (now: number) => Math.max(0, Math.min(now, Math.max(busy.blockEndingNow() ?? now, began)) - began);
     /** The load (before "loaded"), or test `current`, ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
       if (current < 0) result.compile = { status: status === "timeout" ? status : "runtime_error", error };
       else result.outcomes.push({ status, out: "", error, ms: spent(performance.now()) });
     };
-    /** Test `i` begins: its input goes out, its clock starts. */
+    /** Test `i` begins: its input goes out; its clock starts, and starts again once the input is written. */
+    let test = 0;
     const feed = (i: number) => {
       current = i, started = false;
-      c.send(JSON.stringify(inputs[i]) + "\n");
+      const mine = ++test;
+      c.send(JSON.stringify(inputs[i]) + "\n").then(() => {
+        if (test === mine && current === i) begin(performance.now());
+      });
       begin(performance.now());
     };
-    c.send(JSON.stringify(request) + "\n");
     busy.open();
+    c.send(JSON.stringify(request) + "\n");
     try {
       while (true) {
         const event = await c.next(Math.min(deadline, overall));
-        const now = performance.now(), owed = busy.blocked() - busyAt - credited;
-        if (event === TIMEOUT && owed > 0 && moved < MOST_LATE_MS) {
-          // Not a verdict: this thread was busy (the input waited to be written, the result to be read), the host
-          // was not watching; what the driver wrote meanwhile is read first, then the clock judges again
-          moved += owed, credited += owed, deadline += owed, overall += owed;
+        const now = performance.now(), blockStart = busy.blockEndingNow();
+        if (event === TIMEOUT && blockStart !== undefined && blockStart !== movedFor && moved < MOST_LATE_MS) {
+          // Not a verdict: this thread is coming out of a block (the host was not watching); what the driver wrote
+          // meanwhile is read first, then the clock judges again, the deadline moved by the block once
+          const by = now - Math.max(blockStart, began);
+          movedFor = blockStart, moved += by, deadline += by, overall += by;
           continue;
         }
         if (!ready && typeof event !== "string") {
@@ -376,7 +379,13 @@ export class CodeRunner {
         if (
           current >= 0 && started && m?.i === current && isStatus(m.status) && isText(m.out) && optionalText(m.error)
         ) {
-          const outcome: TestOutcome = { status: m.status, out: m.out, ms: spent(now) };
+          const ms = spent(now);
+          // read after a deadline moved for a block, but written after the block: past its time all the same
+          if (ms > testMs + SLACK_MS) {
+            fail("timeout", "time limit exceeded");
+            return result;
+          }
+          const outcome: TestOutcome = { status: m.status, out: m.out, ms };
           if (m.error !== undefined) outcome.error = m.error;
           result.outcomes.push(outcome);
           if (outcome.status !== "ok" || !judge(current, outcome)) return result;
@@ -426,9 +435,9 @@ class Conversation {
    * A line to the driver (the request, then each test's input), written while the replies are read (a large one
    * would otherwise fill the pipe both ways); the input stays open until the conversation closes.
    */
-  send(line: string): void {
+  send(line: string): Promise<void> {
     const bytes = new TextEncoder().encode(line);
-    this.writing = this.writing.then(() => this.writer.write(bytes))
+    return this.writing = this.writing.then(() => this.writer.write(bytes))
       .catch(() => {/* the process is gone: its exit tells why */});
   }
 
