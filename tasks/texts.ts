@@ -81,7 +81,7 @@ export function readTemplateFile(file: string): string {
 /**
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
  * written), naming `where`: it would reach the model as written. `braces` 2: whatever a `{{` opens, to the first `}}`
- * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed) unless braces or a digit follow it (LaTeX, code:
+ * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed) unless a digit, or braces, follow it (LaTeX, code:
  * `{{x}^2}`, `{{1,2},{3,4}}`), and a `{word}` of a word it fills (`{k}` for `{{k}}`); any other single brace is text
  * (`\boxed{answer}`). 1 (the protocol's texts): braces holding one of `words`, the file's placeholders in any field,
  * in any case, alone or as a template language would write it (`{Name}`, `{name.x}`, `{{name}}`, which would fill in
@@ -109,11 +109,11 @@ export function checkPlaceholders(
     // LaTeX is written "{ {")
     for (let at = text.indexOf("{{"); at !== -1; at = text.indexOf("{{", at)) {
       const end = text.indexOf("}}", at + 2);
-      // braces inside (but after a placeholder's own name: `{{names}`), or a digit or a sign first, is no
+      // braces inside (but after a placeholder's own name, in any case: `{{names}`), or a digit first, is no
       // placeholder written otherwise: LaTeX or code (`\frac{1}{{x}^2}`, `{{1,2},{3,4}}`, `x^{{2}}`), left as text
       const opened = text.slice(at + 2, end === -1 ? undefined : end), name = /^\s*(\w*)/.exec(opened)![1];
-      const own = allowed.some((a) => a.slice(2, -2) === name);
-      if ((/[{}]/.test(opened) && !own) || /^[^\sA-Za-z_\-\u0080-\uffff]/.test(opened)) {
+      const own = allowed.some((a) => a.slice(2, -2).toLowerCase() === name.toLowerCase());
+      if ((/[{}]/.test(opened) && !own) || /^\d/.test(opened)) {
         at += 2;
         continue;
       }
@@ -138,9 +138,9 @@ export function checkPlaceholders(
   // one brace (a protocol's): a group of braces whose text opens with one of the file's words, in any case, is one
   // of the placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
   for (const [whole, inside] of text.matchAll(/\{+([^{}]*)\}+/g)) {
-    // the word alone, or with what a template language would add to it (`.x`, `|f`, `[0]`, `-1`); a word then
-    // others is text (`\textbf{Step by step}`, `\text{step size}`)
-    const word = /^\s*([A-Za-z_]\w*)(?:\s*$|[.|[\-(:])/.exec(inside)?.[1];
+    // the word alone, or with what a template language would add to it (`.x`, `| f`, `[0]`, `+ 1`, `!r`); a word
+    // then others is text (`\textbf{Step by step}`, `\text{step size}`)
+    const word = /^\s*([A-Za-z_]\w*)\s*(?:$|[^\sA-Za-z0-9_])/.exec(inside)?.[1];
     if (!word || !words.some((w) => w.toLowerCase() === word.toLowerCase())) continue; // LaTeX, text
     const hint = allowed.includes(`{${word}}`) && whole.startsWith("{{") ? " (with one brace)" : "";
     check(allowed.includes(whole), `${where}: ${whole} is no placeholder; it fills ${fills}${hint}`);

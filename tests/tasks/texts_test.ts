@@ -24,6 +24,13 @@ const BAD = [
   "{{problem }}",
   "{{\u00a0names}}",
   "{{names\n}}",
+  // Mustache's and Handlebars' forms
+  "{{#names}}",
+  "{{&problem}}",
+  "{{>problem}}",
+  "{{!problem}}",
+  "{{$problem}}",
+  "{{(problem)}}",
   "{{model}}",
 ];
 /** Texts around them that are no placeholder: LaTeX's braces, a `}}` that closes two groups. */
@@ -75,7 +82,20 @@ Deno.test("checkPlaceholders (a protocol's, one brace): {word.x}, {word|f}, {wor
   // a placeholder word among others is a sentence, no placeholder
   checkPlaceholders("\\textbf{Step by step}, \\text{step size}, {name and age}", allowed, "p.json: field", 1, words);
   for (
-    const bad of ["{name.x}", "{name|upper}", "{name[0]}", "{ name }", "{Name}", "{{name}}", "{step-1}", "{name }"]
+    const bad of [
+      "{name.x}",
+      "{name|upper}",
+      "{name[0]}",
+      "{ name }",
+      "{Name}",
+      "{{name}}",
+      "{step-1}",
+      "{name }",
+      "{ name | upper }",
+      "{step + 1}",
+      "{step*2}",
+      "{name!r}",
+    ]
   ) {
     assert.throws(
       () => checkPlaceholders(`**{name} [{step}]:** ${bad}`, allowed, "p.json: field", 1, words),

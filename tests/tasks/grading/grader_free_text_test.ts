@@ -495,6 +495,8 @@ for (const [a, b] of [["5", "6"], ["12", "21"], ["-3", "3"], ["\\frac{1}{2}", "2
       `So the answer is ${a} and not ${b}.`,
       `The final answer is $${a}$, not $${b}$.`,
       `Final answer: ${a}, but not ${b}.`,
+      `The answer is ${a}, Not ${b}.`,
+      `The answer is ${a}, but NOT ${b}.`,
     ]
   ) {
     add("contrast", text, a, FREE, "the answer, then the value it is not");
@@ -502,6 +504,13 @@ for (const [a, b] of [["5", "6"], ["12", "21"], ["-3", "3"], ["\\frac{1}{2}", "2
   }
   add("contrast", `The answer is not ${a}.`, a, MISS, "a value denied");
   add("contrast", `The answer is all x with x not \\in \\{${a}\\}.`, a, MISS, 'a set\'s "not" is no contrast');
+  add(
+    "contrast",
+    `The answer is x \\in \\{${a}\\} and not \\in \\{${b}\\}.`,
+    a,
+    MISS,
+    "a relation denied: no contrast",
+  );
   add("contrast", `The answer is ${a}, not the ${b} we found before.`, b, MISS, "the earlier value denied");
   add("contrast", `The answer is ${a}. Not ${b}.`, b, MISS, "a value denied in the next sentence");
 }
