@@ -1442,7 +1442,9 @@ Deno.test("hub: hub ids are checked as huggingface_hub's validate_repo_id checks
     const valid = id.includes("/") && reference(id);
     const got = repoIdProblem(id);
     assert.equal(got === undefined, valid, `${JSON.stringify(id)}: ${got}`);
-    if (valid || /^[./~]/.test(id) || id.includes("@")) continue;
+    // (a path by its shape is read as one: `x/..` is the folder here under the test task's permissions, where Deno
+    // resolves a path before it looks)
+    if (valid || /^[./~]/.test(id) || /(^|\/)\.\.?(\/|$)/.test(id) || id.includes("@")) continue;
     // the two readers of hub ids: --model and --hub
     await assert.rejects(modelFolder(id), /not a hub id/, id);
     await assert.rejects(
