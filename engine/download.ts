@@ -57,6 +57,9 @@ const STALL_MS = 60_000;
  */
 const HEAD_STALL_MS = 10_000;
 
+/** A file's path in a repository: "/"-parts, none of them empty, "." or ".." (which would reach out of a snapshot). */
+export const isRepoPath = (path: string): boolean => path.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+
 /** A commit as the hub names one (and the cache's snapshots/ and refs/ hold): 40 hex digits. */
 export const isCommit = (s: string): boolean => /^[0-9a-f]{40}$/.test(s);
 
@@ -404,7 +407,7 @@ export async function downloadToCache(r: FileRequest, info: Head): Promise<strin
     );
   }
   // a repository's own index names the files: none may reach out of its snapshot
-  if (r.path.split("/").some((p) => p === "" || p === "." || p === "..")) {
+  if (!isRepoPath(r.path)) {
     throw new InputError(`${r.url}: not a file of the repository (${JSON.stringify(r.path)})`);
   }
   const pointer = under(under(r.root, "snapshots", commit), r.path);

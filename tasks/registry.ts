@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { check, InputError } from "../engine/errors.ts";
 import { hubFileList, type HubOptions, hubRef } from "../engine/hub.ts";
+import { isRepoPath } from "../engine/download.ts";
 import { pathExists } from "../engine/files.ts";
 import type { Problem } from "./problem.ts";
 import {
@@ -545,7 +546,7 @@ async function sourceFiles(t: TaskSpec, o: LoadOptions): Promise<string[]> {
     check(typeof id !== "string", `--hub ${o.hub}: ${m[1]} is not a hub id (OWNER/NAME[@REVISION]: ${id})`);
     // the file's own name in the repository: none of its parts empty, "." or ".." (out of the snapshot)
     check(
-      m[2] === undefined || m[2].split("/").every((p) => p !== "" && p !== "." && p !== ".."),
+      m[2] === undefined || isRepoPath(m[2]),
       `--hub ${o.hub}: ${JSON.stringify(m[2])} is not a file of the repository (an empty, "." or ".." part)`,
     );
     const files = m[2] ? [m[2]] : t.hub && [t.hub.file, ...t.hub.rest ?? []];

@@ -135,8 +135,8 @@ export function checkPlaceholders(
     }
     return;
   }
-  // one brace (a protocol's): a group of braces whose text opens with one of the file's words, in any case, is one
-  // of the placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
+  // one brace (a protocol's): a group of braces holding one of the file's words, in any case, is one of the
+  // placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
   for (const [whole, inside] of text.matchAll(/\{+([^{}]*)\}+/g)) {
     // the word alone, or with what a template language would add to it (`.x`, `| f`, `[0]`, `+ 1`, `!r`); a word
     // then others is text (`\textbf{Step by step}`, `\text{step size}`)

@@ -36,8 +36,10 @@ export const BOXED: AnswerFormat = {
   written: (text) => boxedAnswer(text),
   endsRun: true,
   // closed empty: null, as CODE's; a "" would vote in a majority
-  closed: (after) =>
-    boxedAnswer("\\boxed{" + after) ?? (lastBoxed("\\boxed{" + after) === undefined ? undefined : null),
+  closed: (after) => {
+    const box = lastBoxed("\\boxed{" + after);
+    return box === undefined ? undefined : box.trim() ? box : null;
+  },
   cut: () => null,
   templateSuffix: "",
 };

@@ -30,12 +30,7 @@ import { groupScore, JudgeFile, type LineJudge, lineScore, type TraceScore, trac
  * What identifies a judge's lines across folders: the judge, where it runs, its prompt's version, the prefix it
  * read; each folder's lines add the tokenizer that cut its prefixes (pendingWork's `keys`).
  */
-export interface JudgeKey {
-  judge: string;
-  where: string;
-  prompt_version: string;
-  prefix_tokens: number;
-}
+export type JudgeKey = Required<Omit<LineJudge, "tokenizer">>;
 
 /** A tokenizer's identity in judge.jsonl: a hash of its tokenizer.json and tokenizer_config.json as on disk. */
 function tokenizerId(tok: TextTokenizer): string {

@@ -21,9 +21,9 @@ but imports moved into one function called once per test, SystemExit being no er
 as a module and `Solution().<func_name>` (or the module's function) is called with one JSON argument per input
 line, a tuple result counting as a list. Each test, and the load before them, is timed by this process's own clock,
 as LiveCodeBench's alarm does (ITIMER_REAL, test_seconds), and by the host's (which the program cannot reach: it
-decides where the two differ, and stops a program that blocks the alarm). Departure: a test or load that ran past its time is a timeout even when the program swallowed the
-alarm's exception (a bare `except:`) or disarmed it and then returned, as a judge's verdict would be (LiveCodeBench
-takes the output). Ints convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its
+decides where the two differ, and stops a program that blocks the alarm). Departure: a test or load that ran past
+its time is a timeout even when the program swallowed the alarm's exception (a bare `except:`) or disarmed it and
+then returned, as a judge's verdict would be (LiveCodeBench takes the output). Ints convert to and from text up to 50000 digits, the cap LiveCodeBench's evaluation sets. Its
 mocked stdin is followed, as it is since its commit 16de2a1 of 2025-05-23 (MockStdinWithBuffer; before it a plain
 StringIO whose read() gave what was left): read() gives the whole input on every call, readlines() the lines without
 newlines, sys.stdin.readline() (and input()) the next line with its newline, as the StringIO behind it does,

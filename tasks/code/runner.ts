@@ -77,8 +77,9 @@ export const DEFAULT_LIMITS: ExecLimits = {
 };
 
 /**
- * Beyond testSeconds, how much longer the host's own measure of a test may be (from handing the test its input to
- * reading its result line; of the load, from the "ready" line to "loaded") before the test is a timeout, whatever
+ * Beyond testSeconds, how much longer the host's own measure of a test may be (from its input written to its result
+ * line, less a block of this thread that hid the line: BusyClock; of the load, from "ready" to "loaded") before the
+ * test is a timeout, whatever
  * the driver says: the driver's clock, which the program can stop (it runs in the driver's process), never lends
  * it time. The slack covers the pipes and the driver's decoding of the input and encoding of the output (about
  * 10 ms per MiB of output, 20 ms per MiB of one full of newlines: measured here) and the alarm's reaction in a
@@ -284,8 +285,9 @@ export class CodeRunner {
 
   /**
    * The protocol, from the request to the last line, the process gone when it resolves. Each test's input is sent
-   * once the previous test's result is judged (or the program has loaded), and the test is timed from then to its
-   * result line by this clock, out of the program's reach; the load from the "ready" line to "loaded".
+   * once the previous test's result is judged (or the program has loaded), and the test is timed from its input
+   * written to its result line by this clock (BusyClock), out of the program's reach; the load from "ready" to
+   * "loaded".
    */
   private async converse(
     c: Conversation,
@@ -301,7 +303,7 @@ export class CodeRunner {
     let began = performance.now(), deadline = began + testMs + STARTUP_MS, movedFor: number | undefined;
     const begin = (now: number) => (began = now, deadline = now + testMs + SLACK_MS, movedFor = undefined);
     /** The current test's time, to a line read at `now`: to the start of a block the thread is coming out of */
-    const spent = (now: number) => Math.max(0, Math.min(now, Math.max(busy.blockEndingNow() ?? now, began)) - began);
+    const spent = (now: number) => Math.max(busy.blockEndingNow() ?? now, began) - began;
     /** The load (before "loaded"), or test `current`, ends with `status`. */
     const fail = (status: TestOutcome["status"], error: string) => {
       if (current < 0) result.compile = { status: status === "timeout" ? status : "runtime_error", error };
@@ -313,7 +315,7 @@ export class CodeRunner {
       current = i, started = false;
       const mine = ++test;
       c.send(JSON.stringify(inputs[i]) + "\n").then(() => {
-        if (test === mine && current === i) begin(performance.now());
+        if (test === mine) begin(performance.now());
       });
       begin(performance.now());
     };
