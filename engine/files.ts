@@ -167,9 +167,13 @@ function tempName(file: string): string {
   return `${file}.${Deno.pid}-${++temps}-${random}.tmp`;
 }
 
+/** What tempName puts after the name of the file a temporary replaces. */
+const TEMP_END = /\.\d+-\d+-[0-9a-z]+\.tmp$/;
+
 /** Whether `name` (a name in a folder, no path) is a temporary of a replacement of the file named `of`. */
 export function isTempOf(name: string, of: string): boolean {
-  return name.startsWith(`${of}.`) && /^\.\d+-\d+-[0-9a-z]+\.tmp$/.test(name.slice(of.length)) ||
+  const end = name.slice(of.length);
+  return name.startsWith(of) && end.match(TEMP_END)?.[0] === end ||
     name === `${of}.tmp`; // an older version's
 }
 
@@ -189,6 +193,30 @@ export function removeStrayTemps(file: string): void {
     if (!e.isFile || !isTempOf(e.name, name)) continue;
     try {
       Deno.removeSync(join(dir, e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/**
+ * Removes the temporaries of replacements of any file in `dir` last written more than `ageMs` ago: for a folder
+ * several processes write without a lock (the judge's reply cache), where a temporary that old is a killed
+ * writer's (a replacement takes moments, never hours).
+ */
+export function removeOldTemps(dir: string, ageMs: number): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    if (!e.isFile || !TEMP_END.test(e.name.slice(1))) continue; // a temporary of some file
+    try {
+      const f = join(dir, e.name), at = Deno.statSync(f).mtime?.getTime();
+      if (at !== undefined && now - at > ageMs) Deno.removeSync(f);
     } catch {
       // gone meanwhile
     }

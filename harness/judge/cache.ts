@@ -8,11 +8,13 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
-import { pathExists, replaceFile } from "../../engine/files.ts";
+import { pathExists, removeOldTemps, replaceFile } from "../../engine/files.ts";
 import type { Halt, Judge, Reply } from "./client.ts";
 
 /** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
 export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
+  // judges on other folders may share the cache and write it now: only a killed one's temporaries (a day old) go
+  removeOldTemps(dir, 24 * 3600_000);
   const file = (prompt: string, run: number, where = judge.where) =>
     join(dir, `${sha256(JSON.stringify([judge.id, where, promptVersion, prompt, run]))}.json`);
   const cached = {

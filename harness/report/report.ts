@@ -3,7 +3,7 @@
  * after its runs and by merge for the merged folder.
  */
 import { basename, join } from "node:path";
-import { replaceFile } from "../../engine/files.ts";
+import { removeStrayTemps, replaceFile } from "../../engine/files.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
 import { type BenchSpec, DEMO_MODEL } from "../bench/spec.ts";
 import { comparisonText } from "./compare.ts";
@@ -158,5 +158,8 @@ export async function report(
     verdictsText(records),
   ].join("\n");
   replaceFile(join(out, "summary.md"), summary + "\n");
-  return ["records.jsonl", "traces.jsonl", "curves.csv", "summary.md", ...files.map((f) => basename(f))];
+  const written = ["curves.csv", "summary.md", ...files.map((f) => basename(f))];
+  // the folder is its writer's alone (the bench's lock, rescore's own): what a report killed mid-write left goes
+  for (const f of written) removeStrayTemps(join(out, f));
+  return ["records.jsonl", "traces.jsonl", ...written];
 }

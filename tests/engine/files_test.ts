@@ -1,10 +1,20 @@
 /** engine/files.ts: a file replaced whole never takes the place of a device, a pipe or a folder; lines read back in pieces. */
 import assert from "node:assert/strict";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../engine/errors.ts";
-import { appendLines, checkNotFolder, checkOutputFiles, fileLines, pathInfo, replaceFile } from "../../engine/files.ts";
+import {
+  appendLines,
+  checkNotFolder,
+  checkOutputFiles,
+  fileLines,
+  isTempOf,
+  pathInfo,
+  removeOldTemps,
+  removeStrayTemps,
+  replaceFile,
+} from "../../engine/files.ts";
 
 Deno.test("replaceFile: a new or regular file is replaced whole, through a link too; a pipe, a link to one or a folder is refused as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-files-"));
@@ -243,4 +253,31 @@ Deno.test("replaceFile: two processes replacing one file at once both succeed, t
     assert.match(text, /^(a+|b+|c+)$/, "one writer's bytes alone");
     assert.deepEqual(Deno.readDirSync(dir).toArray().map((e) => e.name).sort(), ["shared.json", "writer.ts"]);
   }
+});
+
+Deno.test("temporaries: a killed writer's are told from every other name; removeStrayTemps takes one file's, removeOldTemps only old ones", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-temps-"));
+  const temps = ["a.json.12-1-k3x.tmp", "a.json.7-30-0.tmp", "a.json.tmp"];
+  const others = [
+    "a.json",
+    "a.json.12-1-k3x.tmp.bak",
+    "a.json.12-1-K3X.tmp",
+    "a.json.x.12-1-k3x.tmp",
+    "b.json.1-1-a.tmp",
+  ];
+  for (const t of temps) assert.ok(isTempOf(t, "a.json"), t);
+  for (const o of others) assert.ok(!isTempOf(o, "a.json"), o);
+  for (const f of [...temps, ...others]) writeFileSync(join(dir, f), "x");
+  removeStrayTemps(join(dir, "a.json"));
+  assert.deepEqual(Deno.readDirSync(dir).toArray().map((e) => e.name).sort(), [...others].sort());
+  // any file's temporary, only once it is older than the age given (a live writer's is moments old)
+  const old = new Date(Date.now() - 2 * 3600_000);
+  for (const f of ["c.json.3-1-z.tmp", "b.json.1-1-a.tmp"]) writeFileSync(join(dir, f), "x");
+  utimesSync(join(dir, "b.json.1-1-a.tmp"), old, old);
+  utimesSync(join(dir, "a.json"), old, old);
+  removeOldTemps(dir, 3600_000);
+  assert.deepEqual(
+    Deno.readDirSync(dir).toArray().map((e) => e.name).sort(),
+    [...others.filter((o) => o !== "b.json.1-1-a.tmp"), "c.json.3-1-z.tmp"].sort(),
+  );
 });

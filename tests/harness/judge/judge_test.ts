@@ -6,7 +6,16 @@
  * the mechanics only).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../../engine/errors.ts";
@@ -455,6 +464,17 @@ Deno.test("judge client: a context 400 that names a context length --max-tokens 
       }
     }
   }
+});
+
+Deno.test("judge cache: a killed writer's temporary a day old goes when a judge opens the cache; a fresh one (a judge writing now) stays", () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-judge-temps-"));
+  const stale = join(cache, "ab12.json.77-1-q.tmp"), fresh = join(cache, "cd34.json.78-1-r.tmp");
+  writeFileSync(stale, "{");
+  writeFileSync(fresh, "{");
+  const old = new Date(Date.now() - 25 * 3600_000);
+  utimesSync(stale, old, old);
+  cachedJudge({ id: "j", where: "w", reply: () => Promise.resolve({ text: "", cut: false }) }, cache, "v");
+  assert.deepEqual(readdirSync(cache), ["cd34.json.78-1-r.tmp"]);
 });
 
 Deno.test("judge cache: an endpoint's replies are keyed on its base URL however it is spelt; those cached under the URL as typed are still found", async () => {

@@ -1,6 +1,6 @@
 /** harness/report/report.ts: the summary's words on a folder's invocations, a merged folder's and a killed one's. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
@@ -145,4 +145,17 @@ Deno.test("report: a folder whose cost model its bench doubted says so in the so
     assert.doesNotMatch(readFileSync(join(out, "accuracy_vs_steps.svg"), "utf8"), /not reliable/);
     assert.equal(/\*\*Warning/.test(readFileSync(join(out, "summary.md"), "utf8")), doubted, JSON.stringify(meta));
   }
+});
+
+Deno.test("report: what a report killed mid-write left beside its files goes; another file's temporaries stay", async () => {
+  const spec = parseBenchSpec(["--methods", "sequential", "--budgets", "8", "--count", "1"])!;
+  const out = mkdtempSync(join(tmpdir(), "hogwild-report-temps-"));
+  const left = ["summary.md.41-2-x9.tmp", "curves.csv.41-1-a.tmp", "accuracy_vs_time.png.41-7-b.tmp"];
+  const kept = ["records.jsonl.41-3-c.tmp", "notes.md.41-4-d.tmp"];
+  for (const f of [...left, ...kept]) writeFileSync(join(out, f), "torn");
+  await report(out, spec, [fakeRecord({ method: "sequential", problem_id: "p0" }, [fakeCheckpoint(8, true)])]);
+  const names = readdirSync(out);
+  for (const f of left) assert.ok(!names.includes(f), f);
+  for (const f of kept) assert.ok(names.includes(f), f);
+  assert.ok(names.includes("summary.md") && names.includes("accuracy_vs_time.png"));
 });
