@@ -103,8 +103,8 @@ const BEGUN = String.raw`final answer(?:\s+is\b|\s*:|\s*\*\*|[ \t]*\r?(?:\n|$)|`
 // An answer opens on a non-space (no run of spaces is tried two ways: quadratic at worst, never cubic); an
 // escaped dollar (`\$36`) is part of it, an unescaped one the edge of its math. It ends its sentence, or where the
 // value it is set against begins (`The answer is 5, not 6.`: CONTRAST).
-// (a comma or "and"/"but" before the "not", a value after it: `x \in A and not \in B` is no contrast)
-const CONTRAST_START = String.raw`(?:,[ \t]*(?:but[ \t]+)?|[ \t]+(?:and|but)[ \t]+)not[ \t]+` +
+// (a comma, "and"/"but" or a space before the "not", a value after it: `x \in A and not \in B` is no contrast)
+const CONTRAST_START = String.raw`(?:,[ \t]*(?:but[ \t]+)?|[ \t]+(?:(?:and|but)[ \t]+)?)not[ \t]+` +
   String.raw`(?=\$|-?\d|\\(?!(?:in|notin|ni|subset|subseteq|supset|supseteq|le|leq|ge|geq|neq|ne|equiv)(?![a-zA-Z])))`;
 const ANSWER = String.raw`\$?[ \t]*((?:\\\$|[^\s$])(?:\\\$|[^\n$])*?)\$?\s*(?:\.\s*$|\.\s|\r?\n|$|${CONTRAST_START})`;
 // The value an answer is set against, right after it: its "not" refutes that value, not the answer.

@@ -10,6 +10,9 @@ import { gradeParts } from "./parts.ts";
 import { physicsEqual, PhysicsGoldError, readPhysicsGold } from "./physics.ts";
 import type { Grading } from "../problem.ts";
 
+// 15: leniently an answer set against another with no comma (`The answer is 5 not 6.`) is the first (was "5 not 6");
+//    physics: a function's argument in a label however it is bracketed (`\cos((\theta))`, `\cos\left[\theta\right]`
+//    were no name, so their values were compared with any other label's).
 // 14: leniently an answer set against another (`The answer is 5, not 6.`) is the first (was "5, not 6"); physics
 //    (OlympiadBench's judge): labels on both sides name the same thing (`a = 7, b = 2` was `a = 2, b = 7`,
 //    `T = 5` was `x = 5`), and only a name is a label (`x y = 1`, `\frac{x}{y} = 2` were 1 and 2, `2 x = 5` a gold 5);
@@ -55,7 +58,7 @@ import type { Grading } from "../problem.ts";
 // 8: an escaped dollar (`\$36`) kept in an answer read from free text (7 read "Final answer: \$36" as \36);
 // 7: a list's bare commas read both ways (18,100,5 apart or 70,000 whole), the better reading scored;
 // 6: "parts" grading (chains); a list with more answers than golds scored out of the answers
-export const GRADER_VERSION = "hogwild-grader/14";
+export const GRADER_VERSION = "hogwild-grader/15";
 
 export interface Grade {
   /** the strict extraction (last \boxed{…} / \fbox{…}), or null */

@@ -126,9 +126,21 @@ const NAME = new RegExp(
 function labelled(s: string): { name: string; value: string } | undefined {
   const sides = s.split("=");
   if (sides.length !== 2) return undefined;
-  // a function's argument however it is bracketed: \cos\theta, \cos(\theta), \cos\left(\theta\right) are one name
-  const left = sides[0].replace(/\\(?:left|right)(?![a-zA-Z])/g, "").replace(/\(\s*([^()]*?)\s*\)/g, "{$1}");
+  const left = bracedArguments(sides[0]);
   return NAME.test(left) ? { name: labelName(left), value: sides[1].trim() } : undefined;
+}
+
+/**
+ * A function's argument however it is bracketed, as one brace pair: `\cos\theta`, `\cos(\theta)`,
+ * `\cos\left[\theta\right]`, `\cos((\theta))` name one thing.
+ */
+function bracedArguments(s: string): string {
+  let t = s.replace(/\\(?:left|right)(?![a-zA-Z])/g, "");
+  for (let was = ""; was !== t;) {
+    was = t;
+    t = t.replace(/[([]\s*([^()[\]]*?)\s*[)\]]/g, "{$1}").replace(/\{\s*\{([^{}]*)\}\s*\}/g, "{$1}");
+  }
+  return t;
 }
 
 /**

@@ -497,12 +497,15 @@ for (const [a, b] of [["5", "6"], ["12", "21"], ["-3", "3"], ["\\frac{1}{2}", "2
       `Final answer: ${a}, but not ${b}.`,
       `The answer is ${a}, Not ${b}.`,
       `The answer is ${a}, but NOT ${b}.`,
+      `The answer is ${a} not ${b}.`,
+      `The answer is $${a}$ not $${b}$.`,
     ]
   ) {
     add("contrast", text, a, FREE, "the answer, then the value it is not");
     add("contrast", text, b, MISS, "the value it is not");
   }
   add("contrast", `The answer is not ${a}.`, a, MISS, "a value denied");
+  add("contrast", `The answer is x not \\in \\{${a}\\}.`, a, MISS, "a relation denied after a space: no contrast");
   add("contrast", `The answer is all x with x not \\in \\{${a}\\}.`, a, MISS, 'a set\'s "not" is no contrast');
   add(
     "contrast",

@@ -320,7 +320,17 @@ Deno.test("physics: labels on both sides must name the same thing (swapped label
   });
   // a function's argument however it is bracketed is one name
   const spellings = [
-    ["\\cos\\theta", "\\cos(\\theta)", "\\cos{\\theta}", "\\cos \\theta", "\\cos\\left(\\theta\\right)"],
+    [
+      "\\cos\\theta",
+      "\\cos(\\theta)",
+      "\\cos{\\theta}",
+      "\\cos \\theta",
+      "\\cos\\left(\\theta\\right)",
+      "\\cos((\\theta))",
+      "\\cos\\left[\\theta\\right]",
+      "\\cos[\\theta]",
+      "\\cos{(\\theta)}",
+    ],
     ["\\sin\\alpha", "\\sin(\\alpha)", "\\sin\\left( \\alpha \\right)"],
     ["\\ln x", "\\ln(x)", "\\ln{x}"],
   ];
