@@ -186,42 +186,104 @@ export function readJson(file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** RoPE as `arch` reads it: its rope_theta where the older layout leaves it out, its scalings only. */
-function parseRope(c: Record<string, unknown>, file: string, arch: Architecture): RopeConfig {
-  const rope = parseRopeLayout(c, file, arch);
-  // Both layouts in one file: the older one's fields, where given, must say what rope_parameters says (one of them
-  // would be dropped in silence, and the logits with it).
-  if (c.rope_parameters != null && (c.rope_theta != null || c.rope_scaling != null)) {
-    const params = c.rope_parameters as Record<string, unknown>;
-    const older = parseRopeLayout(
-      {
-        rope_theta: c.rope_theta ?? params.rope_theta,
-        rope_scaling: c.rope_scaling ?? params,
-      },
-      file,
-      arch,
-    );
+/**
+ * The RoPE dict transformers 5 reads: `rope_scaling` where the file gives one (its `self.rope_parameters =
+ * rope_scaling or self.rope_parameters`: an empty one is none to Python), else `rope_parameters`.
+ */
+interface RopeDict {
+  dict: Record<string, unknown> | null;
+  where: "rope_scaling" | "rope_parameters";
+}
+
+function ropeDictOf(c: Record<string, unknown>): RopeDict {
+  const scaling = c.rope_scaling as Record<string, unknown> | null | undefined;
+  const params = c.rope_parameters as Record<string, unknown> | null | undefined;
+  if (scaling != null && (Object.keys(scaling).length > 0 || params == null)) {
+    return { dict: scaling, where: "rope_scaling" };
+  }
+  return params != null ? { dict: params, where: "rope_parameters" } : { dict: null, where: "rope_scaling" };
+}
+
+/** The fields both the top level and the RoPE dict may hold. */
+type SharedRopeField = "rope_theta" | "partial_rotary_factor";
+
+/**
+ * rope_theta or partial_rotary_factor (undefined where neither place gives it): transformers 4 reads it at the top
+ * level only, transformers 5 in the RoPE dict, filling it from the top level only where the dict lacks it
+ * (setdefault). Where both give it and differ, the two versions run two different models from one file: it is
+ * refused, naming both, rather than one of them read in silence.
+ */
+function sharedRopeField(
+  c: Record<string, unknown>,
+  rope: RopeDict,
+  key: SharedRopeField,
+  file: string,
+): unknown {
+  const top = c[key] ?? undefined, inner = rope.dict?.[key];
+  // transformers 5 keeps a null one (setdefault fills only a missing key), and fails on it
+  check(inner !== null, `${file}: ${rope.where}.${key} is null; give a number or leave it out`);
+  if (inner === undefined) return top;
+  check(
+    top === undefined || top === inner,
+    `${file}: ${key} ${JSON.stringify(top)} and ${rope.where}.${key} ${
+      JSON.stringify(inner)
+    } disagree (transformers 4 reads the top-level one, transformers 5 the one in ${rope.where}); keep one`,
+  );
+  return inner;
+}
+
+/** RoPE as `arch`'s transformers class reads it: the scaling, and partial_rotary_factor (1 where none is given). */
+interface RopeReading {
+  rope: RopeConfig;
+  partialRotaryFactor: unknown;
+}
+
+/**
+ * RoPE as `arch` reads it: the RoPE dict transformers 5 reads (ropeDictOf), with rope_theta and
+ * partial_rotary_factor from it or the top level, where those agree (sharedRopeField).
+ */
+function parseRope(c: Record<string, unknown>, file: string, arch: Architecture): RopeReading {
+  const t5 = ropeDictOf(c);
+  const reading = parseRopeDict(c, t5, file, arch, true);
+  // Both layouts in one file: transformers 5 reads rope_scaling, transformers 4 knows no rope_parameters, and
+  // a reader of the newer layout would take rope_parameters: each, filled from the top level where it is
+  // silent, must say the same (one of them would be dropped in silence, and the logits with it).
+  if (c.rope_parameters != null && c.rope_scaling != null) {
+    const other: RopeDict = t5.where === "rope_scaling"
+      ? { dict: c.rope_parameters as Record<string, unknown>, where: "rope_parameters" }
+      : { dict: c.rope_scaling as Record<string, unknown>, where: "rope_scaling" };
+    const second = parseRopeDict(c, other, file, arch, false);
+    const [older, newer] = t5.where === "rope_scaling" ? [reading, second] : [second, reading];
     check(
-      JSON.stringify(older) === JSON.stringify(rope),
+      JSON.stringify(older) === JSON.stringify(newer),
       `${file}: rope_theta/rope_scaling (${JSON.stringify(older)}) and rope_parameters (${
-        JSON.stringify(rope)
+        JSON.stringify(newer)
       }) disagree; keep one`,
     );
   }
-  return rope;
+  return reading;
 }
 
 const ROPE_TYPES: readonly RopeType[] = ["default", "llama3", "linear"];
 
-function parseRopeLayout(c: Record<string, unknown>, file: string, arch: Architecture): RopeConfig {
-  // Newer layout: everything under rope_parameters. Older: rope_theta at top level, scaling in rope_scaling.
-  const params = c.rope_parameters as Record<string, unknown> | undefined;
-  const scaling = (params ?? c.rope_scaling ?? null) as Record<string, unknown> | null;
-  const where = params ? "rope_parameters" : "rope_scaling";
-  // rope_parameters without rope_theta: transformers 5 fills it from the top level, else its default (setdefault)
-  const theta = params && Object.hasOwn(params, "rope_theta")
-    ? numberField(params, "rope_theta", `${file} (rope_parameters)`)
-    : numberField(c, "rope_theta", file, arch.defaults.rope_theta);
+/**
+ * One RoPE dict read as `arch` reads it; `agree`: its rope_theta and partial_rotary_factor must agree with the
+ * top level's (sharedRopeField), else the dict's own value is taken where it has one (the layout transformers 5
+ * does not read, compared with the one it does).
+ */
+function parseRopeDict(
+  c: Record<string, unknown>,
+  r: RopeDict,
+  file: string,
+  arch: Architecture,
+  agree: boolean,
+): RopeReading {
+  const { dict: scaling, where } = r;
+  const shared = (key: SharedRopeField) =>
+    agree ? sharedRopeField(c, r, key, file) : scaling?.[key] ?? c[key] ?? undefined;
+  const partialRotaryFactor = shared("partial_rotary_factor") ?? 1;
+  // no rope_theta in either place: transformers 5 fills the class's default (setdefault)
+  const theta = numberField({ rope_theta: shared("rope_theta") }, "rope_theta", file, arch.defaults.rope_theta);
   const types = arch.ropeTypes ?? ROPE_TYPES;
   // The type as transformers reads it: rope_type where the key is there (null too: its setdefault keeps it), else
   // type, else "default"; a null one is no type (transformers fails on it), not the default.
@@ -254,35 +316,29 @@ function parseRopeLayout(c: Record<string, unknown>, file: string, arch: Archite
     highFreqFactor: 4,
     originalMaxPositions: 8192,
   };
-  if (type === "default") return rope;
+  if (type === "default") return { rope, partialRotaryFactor };
   const s = scaling as Record<string, unknown>;
   const f = `${file} (${where})`;
-  if (type === "linear") return { ...rope, type, factor: numberField(s, "factor", f) };
+  if (type === "linear") return { rope: { ...rope, type, factor: numberField(s, "factor", f) }, partialRotaryFactor };
   return {
-    ...rope,
-    type: "llama3",
-    factor: numberField(s, "factor", f),
-    lowFreqFactor: numberField(s, "low_freq_factor", f),
-    highFreqFactor: numberField(s, "high_freq_factor", f),
-    originalMaxPositions: numberField(s, "original_max_position_embeddings", f),
+    rope: {
+      ...rope,
+      type: "llama3",
+      factor: numberField(s, "factor", f),
+      lowFreqFactor: numberField(s, "low_freq_factor", f),
+      highFreqFactor: numberField(s, "high_freq_factor", f),
+      originalMaxPositions: numberField(s, "original_max_position_embeddings", f),
+    },
+    partialRotaryFactor,
   };
 }
 
 /**
- * partial_rotary_factor (at the top level, or in rope_parameters in the newer layout): RoPE turns the first
+ * partial_rotary_factor `f` (as parseRope reads it, from the top level or the RoPE dict): RoPE turns the first
  * int(head_dim · factor) dimensions of each head, with frequencies over that many; where the architecture's
  * attention does not implement it (Architecture.partialRotary), it must be 1.
  */
-function parseRotaryDim(c: Record<string, unknown>, file: string, headDim: number, partial: boolean): number {
-  const params = c.rope_parameters as Record<string, unknown> | undefined | null;
-  const top = c.partial_rotary_factor, inner = params?.partial_rotary_factor;
-  check(
-    top === undefined || top === null || inner === undefined || inner === null || top === inner,
-    `${file}: partial_rotary_factor ${JSON.stringify(top)} and rope_parameters.partial_rotary_factor ${
-      JSON.stringify(inner)
-    } disagree`,
-  );
-  const f = top ?? inner ?? 1;
+function parseRotaryDim(f: unknown, file: string, headDim: number, partial: boolean): number {
   check(
     typeof f === "number" && f > 0 && f <= 1,
     `${file}: field "partial_rotary_factor" must be a number in (0, 1], got ${JSON.stringify(f)}`,
@@ -523,7 +579,8 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     );
   }
   if (!arch.qkvBias) check(!c.attention_bias, `${file}: attention_bias is not supported for ${type}`);
-  const rotaryDim = parseRotaryDim(c, file, headDim, arch.partialRotary === true);
+  const rope = parseRope(c, file, arch);
+  const rotaryDim = parseRotaryDim(rope.partialRotaryFactor, file, headDim, arch.partialRotary === true);
   const eps = numberField(c, "rms_norm_eps", file, d.rms_norm_eps);
   const layers = intField(c, "num_hidden_layers", file);
   checkFullAttention(c, file, arch, layers);
@@ -542,7 +599,7 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     headDim,
     vocab: intField(c, "vocab_size", file),
     rmsEps: eps,
-    rope: parseRope(c, file, arch),
+    rope: rope.rope,
     qkvBias: arch.qkvBias === true,
     qkNorm: arch.qkNorm === true,
     ...(rotaryDim === headDim ? {} : { rotaryDim }),
@@ -564,9 +621,8 @@ export function defaultsUsed(c: Record<string, unknown>): Record<string, unknown
   if (!arch) return {};
   const used: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(arch.defaults)) {
-    // rope_parameters may carry its own theta; an explicit null num_key_value_heads is the heads, not the default
-    const params = c.rope_parameters as Record<string, unknown> | null | undefined;
-    if (k === "rope_theta" && params != null && Object.hasOwn(params, "rope_theta")) continue;
+    // the RoPE dict may carry its own theta; an explicit null num_key_value_heads is the heads, not the default
+    if (k === "rope_theta" && ropeDictOf(c).dict?.rope_theta != null) continue;
     if (c[k] === undefined || (c[k] === null && k !== "num_key_value_heads")) used[k] = v;
   }
   return used;

@@ -241,7 +241,6 @@ Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agre
     const c of [
       { ...base, rope_parameters: { rope_type: "default", rope_theta } },
       { ...base, rope_parameters: { ...params, rope_theta: 10000 } },
-      { ...rest, rope_theta: 10000, rope_parameters: params },
       { ...rest, rope_scaling: { ...rope_scaling, factor: 4 }, rope_parameters: params },
     ]
   ) {
@@ -250,6 +249,11 @@ Deno.test("config.json: rope_theta/rope_scaling beside rope_parameters must agre
       /config\.json: rope_theta\/rope_scaling \(.*\) and rope_parameters \(.*\) disagree; keep one/,
     );
   }
+  // a top-level rope_theta beside rope_parameters' own: transformers 4 reads the one, transformers 5 the other
+  assert.throws(
+    () => parseConfig({ ...rest, rope_theta: 10000, rope_parameters: params }, "config.json"),
+    /config\.json: rope_theta 10000 and rope_parameters\.rope_theta 500000 disagree \(transformers 4 reads the top-level one, transformers 5 the one in rope_parameters\); keep one$/,
+  );
   // a scaling's settings without its type are not read as no scaling
   for (
     const c of [{ ...rest, rope_theta, rope_scaling: { factor: 4 } }, {
@@ -322,6 +326,88 @@ Deno.test("config.json: rope_parameters without rope_theta takes the top-level o
   assert.deepEqual(parseConfig(bare, "config.json").rope, { ...want, theta: 10000 });
   assert.equal(defaultsUsed(bare).rope_theta, 10000);
   assert.equal(defaultsUsed({ ...bare, rope_parameters: { ...rope_scaling, rope_theta: 5e5 } }).rope_theta, undefined);
+});
+
+Deno.test("config.json: rope_theta and partial_rotary_factor inside an older-layout rope_scaling are read where the top level agrees, refused where it does not", () => {
+  const { rope_theta: _, ...qwen2 } = fixtureConfig("qwen2-tiny");
+  const phi3 = fixtureConfig("phi3-tiny"); // head_dim 16, rope_theta 5e5, rope_scaling null
+  const rope = (c: Record<string, unknown>) => parseConfig(c, "config.json").rope.theta;
+  // transformers 5 reads the dict, filling it from the top level only where it lacks a key; transformers 4 reads
+  // the top level: where only one place says it, or both say the same, that is the value
+  assert.equal(rope({ ...qwen2, rope_scaling: { rope_type: "default", rope_theta: 1e6 } }), 1e6);
+  assert.equal(rope({ ...qwen2, rope_theta: 1e6, rope_scaling: { rope_type: "default", rope_theta: 1e6 } }), 1e6);
+  assert.equal(rope({ ...qwen2, rope_theta: 1e6, rope_scaling: { rope_type: "default" } }), 1e6);
+  const half = { rope_type: "default", partial_rotary_factor: 0.5 };
+  assert.equal(parseConfig({ ...phi3, rope_scaling: half }, "config.json").rotaryDim, 8);
+  assert.equal(parseConfig({ ...phi3, partial_rotary_factor: 0.5, rope_scaling: half }, "config.json").rotaryDim, 8);
+  assert.equal(
+    defaultsUsed({ ...qwen2, rope_scaling: { rope_type: "default", rope_theta: 1e6 } }).rope_theta,
+    undefined,
+  );
+  assert.equal(defaultsUsed({ ...qwen2, rope_scaling: { rope_type: "default" } }).rope_theta, 10000);
+  // the two versions read two models from one file: refused, naming both keys
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { ...qwen2, rope_theta: 1e6, rope_scaling: { rope_type: "default", rope_theta: 1e4 } },
+      "rope_theta 1000000 and rope_scaling.rope_theta 10000",
+    ],
+    [
+      { ...phi3, partial_rotary_factor: 0.75, rope_scaling: half },
+      "partial_rotary_factor 0.75 and rope_scaling.partial_rotary_factor 0.5",
+    ],
+    [
+      { ...phi3, rope_scaling: { rope_type: "default", rope_theta: 1e4 } },
+      "rope_theta 500000 and rope_scaling.rope_theta 10000",
+    ],
+  ];
+  for (const [c, what] of cases) {
+    assert.throws(
+      () => parseConfig(c, "config.json"),
+      new RegExp(
+        `^InputError: config\\.json: ${what.replaceAll(".", "\\.")} disagree \\(transformers 4 reads the ` +
+          "top-level one, transformers 5 the one in rope_scaling\\); keep one$",
+      ),
+      JSON.stringify(c),
+    );
+  }
+  // a partial rotary factor in rope_scaling is one the architecture must implement, as at the top level
+  assert.throws(
+    () => parseConfig({ ...qwen2, rope_scaling: half }, "config.json"),
+    /partial_rotary_factor 0\.5 is not supported for this model_type \(phi3 only\)/,
+  );
+});
+
+Deno.test("config.json: with both layouts, rope_scaling (which transformers 5 reads) is not filled from rope_parameters: they must agree", () => {
+  const { rope_theta: _, ...qwen2 } = fixtureConfig("qwen2-tiny");
+  // transformers 5: rope_scaling, its theta the class default (10000); rope_parameters says 1e6
+  assert.throws(
+    () =>
+      parseConfig(
+        {
+          ...qwen2,
+          rope_scaling: { rope_type: "default" },
+          rope_parameters: { rope_type: "default", rope_theta: 1e6 },
+        },
+        "config.json",
+      ),
+    /config\.json: rope_theta\/rope_scaling \(.*"theta":10000.*\) and rope_parameters \(.*"theta":1000000.*\) disagree; keep one/,
+  );
+  const same = { rope_type: "default", rope_theta: 1e6 };
+  assert.equal(parseConfig({ ...qwen2, rope_scaling: same, rope_parameters: same }, "config.json").rope.theta, 1e6);
+  // partial_rotary_factor too
+  const phi3 = fixtureConfig("phi3-tiny");
+  assert.throws(
+    () =>
+      parseConfig(
+        {
+          ...phi3,
+          rope_scaling: { rope_type: "default", partial_rotary_factor: 0.5 },
+          rope_parameters: { rope_type: "default" },
+        },
+        "config.json",
+      ),
+    /config\.json: rope_theta\/rope_scaling \(.*\) and rope_parameters \(.*\) disagree; keep one/,
+  );
 });
 
 Deno.test("a tokenizer with more tokens than the embedding has rows is refused at load, naming both", async () => {

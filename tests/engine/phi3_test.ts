@@ -26,8 +26,11 @@ interface Shape {
   vocab: number;
   theta: number;
   factor: number;
-  /** where partial_rotary_factor is written: the older layout's top level or the newer rope_parameters */
-  layout: "top" | "rope_parameters";
+  /**
+   * where rope_theta and partial_rotary_factor are written: the older layout's top level, inside its rope_scaling
+   * (which transformers 5 reads as rope_parameters), or the newer rope_parameters
+   */
+  layout: "top" | "rope_scaling" | "rope_parameters";
   /** the sequence's length (40 unless said) */
   tokens?: number;
 }
@@ -71,6 +74,11 @@ function randomWeights(s: Shape, rng: Rng): Weights {
 function config(s: Shape): Record<string, unknown> {
   const rope = s.layout === "top"
     ? { rope_theta: s.theta, rope_scaling: null, partial_rotary_factor: s.factor, torch_dtype: "bfloat16" }
+    : s.layout === "rope_scaling"
+    ? {
+      rope_scaling: { rope_type: "default", rope_theta: s.theta, partial_rotary_factor: s.factor },
+      torch_dtype: "bfloat16",
+    }
     : {
       rope_parameters: { rope_type: "default", rope_theta: s.theta, partial_rotary_factor: s.factor },
       dtype: "bfloat16",
@@ -212,6 +220,18 @@ const SHAPES: [string, Shape][] = [
     theta: 250000,
     factor: 0.75,
     layout: "rope_parameters",
+  }],
+  // the same, written in an older-layout rope_scaling (no top-level rope_theta: the class's default 10000 is not it)
+  ["factor 0.5, head_dim 16, in rope_scaling", {
+    hidden: 64,
+    heads: 4,
+    kvHeads: 2,
+    intermediate: 48,
+    layers: 2,
+    vocab: 200,
+    theta: 250000,
+    factor: 0.5,
+    layout: "rope_scaling",
   }],
   // The CPU attention's own code paths for the heads real models have: head_dim 64 and 128 (their weighted sums
   // are specialised), 16 keys' scores at a time, and sequences longer than one chunk of keys (64 keys of 64,
