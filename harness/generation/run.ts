@@ -351,17 +351,18 @@ export class Run extends Solver {
     }
   }
 
-  kvTokens(pageSize: number): number {
+  kvTokens(pageSize: number, step = TYPICAL_STEP): number {
     const s = this.#s, ids = s.ids, W = s.workers.length, B = this.budgets[this.budgets.length - 1];
     const pages = (n: number) => pageTokens(n, pageSize);
-    const steps = Math.ceil(B / TYPICAL_STEP) + 1;
+    const steps = Math.ceil(B / step) + 1;
     const prefix = s.collab ? Math.max(...s.workers.map((n) => ids.stepPrefix(n, steps).length)) : 0;
     const check = Math.max(
       ...s.workers.map((n) => ids.checkedPrefix(n, steps).length - ids.stepPrefix(n, steps).length),
     );
     const checks = s.redundancyEvery > 0 ? Math.ceil((W * B) / s.redundancyEvery) * check : 0;
-    // What the workers write, and half a page for the part-filled last page of every finished step's block.
-    const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * (pageSize / 2 + 1);
+    // What the workers write, and for every step's block a whole page: its last, which it may fill with one
+    // token (with half a page, the mean, runs of many short steps outgrew the bound)
+    const written = W * (B + 1 + steps * prefix) + checks, blocks = W * steps * pageSize;
     const copies = this.#layout.copies(written + blocks);
     const marks = ids.othersHeader.length + W * ids.marker.length + ids.finisherSuffix.length + s.finisherTokens;
     // Read as text, the finisher encodes the whole transcript anew (and the prompt, where a join merges into it).
@@ -371,9 +372,14 @@ export class Run extends Solver {
       ? marks
       : s.finisherText
       ? s.prompt.length + written + marks
-      : this.#layout.finisherTail(written, W, TYPICAL_STEP) + marks;
+      : this.#layout.finisherTail(written, W, step) + marks;
     const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
     return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
+  }
+
+  override stepTokens(): number {
+    const ws = this.#workers;
+    return ws.reduce((n, w) => n + w.generated, 0) / ws.reduce((n, w) => n + w.step, 0);
   }
 
   protected get finished(): boolean {

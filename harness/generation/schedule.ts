@@ -7,7 +7,7 @@ import type { KVCache } from "../../engine/cache.ts";
 import { check, InputError } from "../../engine/errors.ts";
 import { pagesNeeded, type PassShape, passShape, type Row } from "../../engine/plan.ts";
 import type { TokenLogprobs } from "../../engine/sampler.ts";
-import type { PlannedRow, Solver } from "./solver.ts";
+import { pageTokens, type PlannedRow, type Solver, TYPICAL_STEP } from "./solver.ts";
 
 /**
  * What the scheduler needs of a model: one sampled pass (Engine has it; tests script it). The engine's pass
@@ -133,6 +133,27 @@ export async function runAll(
   }
 }
 
+/**
+ * What a run that alone outgrew `cache` is told to give: its bound at the steps it has taken so far (their mean
+ * length, where its method's bound counts steps, at most the TYPICAL_STEP its bound assumed), never less than
+ * the pass it could not take needs; and its bound at steps of one token, the shortest there are. Not a bound
+ * that holds whatever the run writes (its later steps may be shorter still), and not the bound the bench
+ * admits runs by: runs of a few tokens a step would have the cache many times what typical steps need.
+ */
+function outgrown(cache: KVCache, run: Solver): string {
+  const pageSize = cache.pageSize, mean = run.stepTokens();
+  // what it holds (it is alone in the cache) and what its planned pass asked for on top
+  const pass = (cache.native.pages - cache.freePages + pagesNeeded(cache, run.plan())) * pageSize;
+  const at = (step?: number) => Math.max(pageTokens(pass, pageSize), run.kvTokens(pageSize, step));
+  const advice = (tokens: number) =>
+    `give --kv-tokens ${tokens} or more, or lower the budgets (the records written are kept)`;
+  if (mean === undefined) return advice(at());
+  const step = Math.max(1, Math.min(TYPICAL_STEP, mean));
+  return `${advice(at(step))}. ${at(step)} is its bound at steps of ${+step.toFixed(1)} generated tokens, the ` +
+    `mean of its steps so far (the bound assumes ${TYPICAL_STEP}); at steps of one token, the shortest there ` +
+    `are, it is ${at(1)}`;
+}
+
 /** Makes a job's run on the cache (the bench: its solver; tests: scripted ones). */
 export type MakeSolver<J> = (cache: KVCache, job: J) => Solver;
 
@@ -180,10 +201,9 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
       if (active.length === 0) {
-        const bound = Math.max(a.kv, cache.capacityTokens + cache.pageSize);
         throw new InputError(
           `${e.message}: the run ${o.name?.(a.job) ?? ""}needs more than the whole cache (its bound: ${a.kv} ` +
-            `tokens); give --kv-tokens ${bound} or more, or lower the budgets (the records written are kept)`,
+            `tokens); ${outgrown(cache, a.run)}`,
         );
       }
       a.run.free();

@@ -113,7 +113,10 @@ export function writerSeed(seed: number, index: number): number {
 
 export type Phase = "decode" | "finish" | "done";
 
-/** The step length KV bounds assume (tokens a step on average, at the least); shorter steps cost more pages. */
+/**
+ * The step length the bench's KV bounds assume (generated tokens a step on average, at the least); shorter steps
+ * cost more pages (each step a block, its last page part-filled, and a prefix): Solver.kvTokens' `step`.
+ */
 export const TYPICAL_STEP = 32;
 
 /** `tokens` rounded up to whole pages. */
@@ -182,10 +185,17 @@ export abstract class Solver {
   /** the blocks it holds */
   protected abstract blocks(): Block[];
   /**
-   * The most KV tokens (whole pages of `pageSize`) it should hold at once, from its real prompts and budgets,
-   * with steps of about TYPICAL_STEP tokens; the bench admits runs by it (docs/benchmark.md, "KV memory").
+   * The most KV tokens (whole pages of `pageSize`) it should hold at once, from its real prompts and budgets;
+   * for a method whose writers' steps each cost a block and a prefix, with steps of `step` generated tokens on
+   * average (TYPICAL_STEP where not given; at 1, the shortest a step can be). The bench admits runs by it at
+   * TYPICAL_STEP (docs/benchmark.md, "KV memory"); a run that alone outgrows the cache is told it at its own
+   * steps' mean (stepTokens).
    */
-  abstract kvTokens(pageSize: number): number;
+  abstract kvTokens(pageSize: number, step?: number): number;
+  /** generated tokens per step so far (each writer's unfinished one counted), for a bound that counts steps */
+  stepTokens(): number | undefined {
+    return undefined;
+  }
   /** rows that ride along in the finisher's passes */
   protected finisherRows(): PlannedRow[] {
     return [];

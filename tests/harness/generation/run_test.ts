@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Block, KVCache } from "../../../engine/cache.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { parseMethod, runSpec } from "../../../harness/generation/methods.ts";
+import { newSolver, parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
 import { RowModel, ScriptedModel } from "../../helpers.ts";
@@ -412,4 +412,31 @@ Deno.test("--finisher-input text: every checkpoint's finisher reads encode(decod
     }
   }
   assert.ok(merged > reads / 4, `only ${merged} of ${reads} transcripts tokenize otherwise as one text`);
+});
+
+Deno.test("the KV bound at a step length holds a run whose steps average that long, and at steps of one token each run's peak", async () => {
+  // RowModel ends a step every `every` positions of its block: steps of one or a few tokens, far shorter than
+  // the TYPICAL_STEP the bench admits runs by. The bound at the run's own mean step length (kvTokens' `step`)
+  // holds what it holds at every pass, and the bound at steps of one token (the shortest a step can be) its peak.
+  const methods = ["hogwild:2", "hogwild:3:contiguous", "hogwild:2:interleaved:reencode-steps", "hogwild:2:fork"];
+  for (const method of [...methods, "hogwild:3:no-collab", "sc:3", "sequential"]) {
+    for (const every of [1, 3, 8, 32]) {
+      const cache = new KVCache({ bytes: 0, pages: 1 << 14, pageSize: 16 });
+      const run = newSolver(cache, parseMethod(method), "What is 2+2?", 0, {
+        tokenizer: tok,
+        generation: { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 },
+        budgets: [64, 160],
+        finisherTokens: 8,
+      });
+      const peak = { pages: 0 }, step = () => run.stepTokens()!;
+      let worst = 0;
+      await runAll(new RowModel(tok, every, peak), cache, [run], () => {
+        const held = (cache.native.pages - cache.freePages) * 16;
+        worst = Math.max(worst, held / run.kvTokens(16, Math.max(1, Math.min(32, step()))));
+      });
+      const what = `${method}, a step end every ${every} positions (steps of ${step().toFixed(2)} tokens)`;
+      assert.ok(worst <= 1, `${what}: held ${worst.toFixed(2)}× the bound at its mean step length so far`);
+      assert.ok(peak.pages * 16 <= run.kvTokens(16, 1), `${what}: peak ${peak.pages * 16}, ${run.kvTokens(16, 1)}`);
+    }
+  }
 });

@@ -1,12 +1,15 @@
 /** step(): each run of a pass takes its own ids; log-probabilities asked for only when a row does, each row its own. */
 import { BOXED } from "../../../harness/generation/answer_format.ts";
 import assert from "node:assert/strict";
-import type { Block, KVCache } from "../../../engine/cache.ts";
+import { type Block, KVCache } from "../../../engine/cache.ts";
 import { Engine } from "../../../engine/model.ts";
 import { commitPlan, encodePlan, type Row } from "../../../engine/plan.ts";
 import { GREEDY, Sampler, type TokenLogprobs } from "../../../engine/sampler.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { step, type StepModel } from "../../../harness/generation/schedule.ts";
+import { runJobs, step, type StepModel } from "../../../harness/generation/schedule.ts";
+import { TextTokenizer } from "../../../engine/tokenizer.ts";
+import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
+import { RowModel } from "../../helpers.ts";
 import { type PlannedRow, Solver, type WrittenText } from "../../../harness/generation/solver.ts";
 
 /** A run of writers, one row each per pass, each asking for `ks[i]` log-probabilities; it keeps what it takes. */
@@ -145,4 +148,35 @@ Deno.test("a row that asks for logprobs of a model without forwardSampleLogprobs
     () => step(new IdsOnly(), cache, [new Writers(cache, [4], 1)]),
     /IdsOnly: a row asks for logprobs, but this model has no forwardSampleLogprobs/,
   );
+});
+
+Deno.test("a run that alone outgrows the cache is told a --kv-tokens that is enough: with it, the run ends", async () => {
+  // Steps of a few tokens, where the bound the bench sizes a lone run's cache by assumes 32: the run outgrows a
+  // cache of its bound. The size the error gives (the bound at the steps it took so far) is one it fits in.
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const ctx = { tokenizer: tok, generation, budgets: [64, 256], finisherTokens: 8 };
+  const methods = ["hogwild:2", "hogwild:3:contiguous", "hogwild:2:interleaved:reencode-steps", "sc:2", "sequential"];
+  for (const method of methods) {
+    for (const every of [1, 4]) {
+      const solver = (c: KVCache) => newSolver(c, parseMethod(method), "What is 2+2?", 0, ctx);
+      const run = (tokens: number) =>
+        runJobs(new RowModel(tok, every), new KVCache({ bytes: 0, pages: tokens / 16, pageSize: 16 }), [0], {
+          concurrency: 1,
+          solver,
+          done: () => {},
+        });
+      const bound = solver(new KVCache({ bytes: 0, pages: 0, pageSize: 16 })).kvTokens(16);
+      const what = `${method}, a step end every ${every} positions`;
+      const e = await run(bound).then(() => undefined, (e: Error) => e);
+      assert.ok(e, `${what}: ran in its bound`);
+      const advice = /give --kv-tokens (\d+) or more/.exec(e.message);
+      assert.ok(advice, e.message);
+      const tokens = Number(advice[1]);
+      assert.ok(tokens > bound, `${what}: advised ${tokens}, no more than the ${bound} it outgrew`);
+      await run(tokens).catch((e: Error) =>
+        assert.fail(`${what}: with the advised --kv-tokens ${tokens}: ${e.message}`)
+      );
+    }
+  }
 });
