@@ -49,7 +49,13 @@ export interface KeyInputs {
   sampling: Omit<SamplingOptions, "suppress">;
 }
 
-/** The flags that do not change a record, and those whose content the key holds instead of their path. */
+/**
+ * The flags that do not change what a record is a sample of, and those whose content the key holds instead of
+ * their path. `concurrency` and `kvTokens` say which runs share a pass: on the CPU no record's bits depend on
+ * it; on the GPU a row's logits do, in their rounding (cuda/NOTES.md), so a resume with other values writes
+ * records of the same experiment that an unbroken run would not have written bit for bit (docs/benchmark.md,
+ * "Records and the company they keep"). Keying them would refuse such a resume for a difference of rounding.
+ */
 const NOT_KEYED = [
   "out",
   "concurrency",

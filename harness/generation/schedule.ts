@@ -1,7 +1,10 @@
 /**
  * Runs share forward passes: each pass packs the rows of every live run (its workers, its transcript chain,
  * its finisher) into one batched plan, so many problems and methods advance together. A run whose rows do not
- * fit in the KV cache's free pages sits the pass out (its results do not depend on the company it keeps).
+ * fit in the KV cache's free pages sits the pass out. On the CPU a run's results do not depend on the company
+ * it keeps (a row's logits are bit-identical alone or batched); on the GPU they do, in their rounding (the
+ * product's kernel is chosen by the pass's row count: cuda/NOTES.md), so a run's tokens may differ with the
+ * runs beside it, each text still a sample of its method (docs/benchmark.md, "Records and the company they keep").
  */
 import type { KVCache } from "../../engine/cache.ts";
 import { check, InputError } from "../../engine/errors.ts";
@@ -172,8 +175,9 @@ export interface RunJobsOptions<J> {
 /**
  * Runs the jobs to their ends, sharing passes. A run is admitted only while the KV its bound says it may need
  * is free; should the cache still run short (steps much shorter than the bound assumes), runs sit passes out,
- * and if none can go on, the newest is put back in the queue to start again later (it gives the same record:
- * runs are reproducible) and nothing new starts until a run ends.
+ * and if none can go on, the newest is put back in the queue to start again later (on the CPU it gives the same
+ * record; on the GPU a record of its own, as its passes are shared with others) and nothing new starts until a
+ * run ends.
  */
 export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o: RunJobsOptions<J>): Promise<void> {
   const { concurrency, solver, done } = o;

@@ -15,7 +15,7 @@ export const CLAIMS = {
   "effect through the cache":
     "the gain goes through the shared cache: a change that drops the others' steps from a worker's view fails CI",
   "resume exact after kills":
-    "a run killed at any moment, started again with the same command, finishes with every record present exactly once (equal to an unbroken run's)",
+    "a run killed at any moment, started again with the same command, finishes with every record present exactly once (on the CPU equal to an unbroken run's)",
   "shards merge exact": "shards merge into the whole run, and merge refuses missing or doubled records",
   "grader exactness":
     "the grader gives both verdicts right on its case tables, and every shared data set's golds grade as right",
