@@ -76,7 +76,10 @@ export interface ModelConfig {
    * out here and decided from the checkpoint's tensors (engine/spec.ts specFromCheckpoint).
    */
   dtype?: DType;
-  /** max_position_embeddings: the positions the model was trained for (a pass past them is refused unless allowed) */
+  /**
+   * max_position_embeddings (its class's default where config.json leaves it out or null): the positions the model
+   * was trained for (a pass past them is refused unless allowed)
+   */
   maxPositions?: number;
   quant?: Quantization;
   moe?: MoeConfig;
@@ -605,7 +608,8 @@ export function parseConfig(c: Record<string, unknown>, file: string): ModelConf
     ...(rotaryDim === headDim ? {} : { rotaryDim }),
     tiedEmbeddings: typeof c.tie_word_embeddings === "boolean" ? c.tie_word_embeddings : d.tie_word_embeddings,
     ...(dtype ? { dtype } : {}),
-    ...(c.max_position_embeddings === undefined ? {} : { maxPositions: intField(c, "max_position_embeddings", file) }),
+    // left out (or null), the class's default, as transformers reads it: not no limit at all
+    maxPositions: intField(c, "max_position_embeddings", file, d.max_position_embeddings),
     ...(quant ? { quant } : {}),
   };
   return arch.read ? arch.read(c, file, config) : config;

@@ -106,16 +106,25 @@ export class Sampler {
 
   /**
    * Writes the next row's spec at `out[at..]` (one draw, SAMPLE_FIELDS); its suppressed ids sit at `suppressStart`,
-   * and its `logprobs` top log-probabilities (0: none) go at `logprobsStart` of the pass's lists.
+   * and its `logprobs` top log-probabilities (0: none) go at `logprobsStart` of the pass's lists. A top-k at or
+   * past the `vocab` keeps every token (transformers' min(top_k, vocab)), and is written as 0, none: the core
+   * reads counts below 2^31 from float32s, which round a k past 2^24 and refuse one that rounds to 2^31.
    */
-  draw(out: Float32Array, at: number, suppressStart: number, logprobs = 0, logprobsStart = 0): void {
+  draw(
+    out: Float32Array,
+    at: number,
+    suppressStart: number,
+    logprobs = 0,
+    logprobsStart = 0,
+    vocab = Infinity,
+  ): void {
     const o = this.options;
     const v: Record<(typeof SAMPLE_FIELDS)[number], number> = {
       temperature: o.temperature,
       top_p: o.topP,
       min_p: o.minP,
       u: this.#rng.next(),
-      top_k: o.topK,
+      top_k: o.topK >= vocab ? 0 : o.topK,
       suppress_start: suppressStart,
       suppress_count: o.suppress.length,
       logprobs,
@@ -149,7 +158,7 @@ export function packSamplers(
   let total = 0;
   samplers.forEach((s, i) => {
     const k = logprobs[i] ?? 0;
-    s.draw(specs, i * SPEC_FLOATS, suppress.length, k, total);
+    s.draw(specs, i * SPEC_FLOATS, suppress.length, k, total, vocab);
     for (const id of s.options.suppress) suppress.push(id);
     total += k;
   });

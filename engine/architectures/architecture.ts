@@ -22,6 +22,8 @@ export interface ConfigDefaults {
   rms_norm_eps: number;
   rope_theta: number;
   tie_word_embeddings: boolean;
+  /** the positions a pass may reach (ModelConfig.maxPositions) where the file says none */
+  max_position_embeddings: number;
   num_key_value_heads?: number;
   head_dim?: number;
 }

@@ -7,7 +7,7 @@ export const LLAMA: Architecture = {
   name: "llama",
   modelTypes: { llama: "Llama 3.x, DeepSeek-R1-Distill-Llama" },
   // LlamaConfig
-  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false },
+  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 2048 },
   // LlamaMLP: bias=config.mlp_bias
   mlpBias: true,
   shapes: {

@@ -9,7 +9,7 @@ export const PHI3: Architecture = {
   name: "phi3",
   modelTypes: { phi3: "Phi-4, Phi-4-reasoning(-plus)" },
   // Phi3Config
-  defaults: { rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false },
+  defaults: { rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 4096 },
   // Phi3Config refuses every scaling but longrope (Phi-3.5, Phi-4-mini), which the engine does not implement
   ropeTypes: ["default"],
   partialRotary: true,

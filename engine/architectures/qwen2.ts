@@ -17,7 +17,13 @@ export const QWEN2: Architecture = {
   name: "qwen2",
   modelTypes: { qwen2: "Qwen2.5, QwQ-32B, DeepSeek-R1-Distill-Qwen" },
   // Qwen2Config: a fixed 32 key/value heads where the field is missing (num_attention_heads only where it is null)
-  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, num_key_value_heads: 32 },
+  defaults: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    max_position_embeddings: 32768,
+    num_key_value_heads: 32,
+  },
   qkvBias: true,
   // Qwen2Config: sliding_window 4096 where use_sliding_window is set, from layer max_window_layers (28) on
   slidingWindow: { window: 4096, gated: true, maxWindowLayers: 28 },

@@ -21,6 +21,7 @@ export const QWEN3: Architecture = {
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     tie_word_embeddings: false,
+    max_position_embeddings: 32768,
     num_key_value_heads: 32,
     head_dim: 128,
   },

@@ -50,7 +50,13 @@ export const QWEN3_MOE: Architecture = {
   name: "qwen3_moe",
   modelTypes: { qwen3_moe: "Qwen3-MoE: Qwen3-30B-A3B, Qwen3-235B-A22B" },
   // Qwen3MoeConfig: 4 key/value heads; no head_dim of its own (Qwen3MoeAttention derives it)
-  defaults: { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, num_key_value_heads: 4 },
+  defaults: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    max_position_embeddings: 32768,
+    num_key_value_heads: 4,
+  },
   qkNorm: true,
   // Qwen3MoeConfig: sliding_window 4096 where use_sliding_window is set, on every layer (no layer_types read)
   slidingWindow: { window: 4096, gated: true },

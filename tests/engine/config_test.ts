@@ -65,17 +65,46 @@ Deno.test("config.json: tie_word_embeddings that is not a boolean is named, not 
  * here from them: for 64 heads over hidden_size 4096, a derived value is 64 (key/value heads, head_dim).
  */
 const TRANSFORMERS_DEFAULTS: Record<string, Record<string, number | boolean>> = {
-  llama: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 64, head_dim: 64, tie_word_embeddings: false },
-  qwen2: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 32, head_dim: 64, tie_word_embeddings: false },
-  qwen3: { rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 32, head_dim: 128, tie_word_embeddings: false },
+  llama: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    num_key_value_heads: 64,
+    head_dim: 64,
+    tie_word_embeddings: false,
+    max_position_embeddings: 2048,
+  },
+  qwen2: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    num_key_value_heads: 32,
+    head_dim: 64,
+    tie_word_embeddings: false,
+    max_position_embeddings: 32768,
+  },
+  qwen3: {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    num_key_value_heads: 32,
+    head_dim: 128,
+    tie_word_embeddings: false,
+    max_position_embeddings: 32768,
+  },
   qwen3_moe: {
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     num_key_value_heads: 4,
     head_dim: 64,
     tie_word_embeddings: false,
+    max_position_embeddings: 32768,
   },
-  phi3: { rms_norm_eps: 1e-5, rope_theta: 10000, num_key_value_heads: 64, head_dim: 64, tie_word_embeddings: false },
+  phi3: {
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    num_key_value_heads: 64,
+    head_dim: 64,
+    tie_word_embeddings: false,
+    max_position_embeddings: 4096,
+  },
 };
 
 Deno.test("config.json: each field left out is its architecture's transformers default, not another's", () => {
@@ -88,6 +117,7 @@ Deno.test("config.json: each field left out is its architecture's transformers d
     num_key_value_heads: 8,
     head_dim: 96,
     tie_word_embeddings: true,
+    max_position_embeddings: 100000,
   };
   const read = (c: ModelConfig) => ({
     rms_norm_eps: c.rmsEps,
@@ -95,6 +125,7 @@ Deno.test("config.json: each field left out is its architecture's transformers d
     num_key_value_heads: c.kvHeads,
     head_dim: c.headDim,
     tie_word_embeddings: c.tiedEmbeddings,
+    max_position_embeddings: c.maxPositions,
   });
   for (const [type, defaults] of Object.entries(TRANSFORMERS_DEFAULTS)) {
     const base = {
@@ -121,6 +152,13 @@ Deno.test("config.json: each field left out is its architecture's transformers d
     }
     // an explicit null is num_attention_heads in every class's __post_init__, whatever its default
     assert.equal(parseConfig({ ...base, num_key_value_heads: null }, "config.json").kvHeads, 64, type);
+    // max_position_embeddings left out or null is the class's limit, as the run key says, never none at all
+    const { max_position_embeddings: _, ...unlimited } = base;
+    assert.equal(
+      parseConfig({ ...base, max_position_embeddings: null }, "config.json").maxPositions,
+      defaults.max_position_embeddings,
+    );
+    assert.equal(defaultsUsed(unlimited).max_position_embeddings, defaults.max_position_embeddings, type);
   }
   // a default that does not fit is named as the default, not as a value the file holds
   const qwen2 = JSON.parse(readFileSync(join(fixtureDir("qwen2-tiny"), "config.json"), "utf8"));

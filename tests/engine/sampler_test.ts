@@ -144,6 +144,28 @@ Deno.test("the same seed gives the same tokens, another seed others", () => {
   assert.notDeepEqual(draw(1), draw(2));
 });
 
+Deno.test("a top-k at or past the vocabulary keeps every token, 2^31 and past too (as transformers' min(top_k, vocab))", async () => {
+  const rng = new Rng(5);
+  const l = new Float32Array(1000).map(() => rng.next() * 4);
+  const draw = (topK: number) => {
+    const s = new Sampler(opts({ topK, topP: 0.95 }), 7);
+    return Array.from({ length: 50 }, () => sampleLogits(l, s));
+  };
+  const all = draw(0);
+  for (const k of [1000, 5000, 2 ** 24 + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+    assert.deepEqual(draw(k), all, `top-k ${k}`);
+  }
+  assert.notDeepEqual(draw(10), all, "a top-k below the vocabulary cuts");
+  // through a pass of the engine too (its rows' specs, packed for the core)
+  const engine = await Engine.load(fixtureDir("qwen3-tiny"), { tokenizer: false });
+  const pass = async (topK: number) => {
+    const cache = engine.newCache({ tokens: 64 }), b = cache.newBlock();
+    const sampler = new Sampler(opts({ topK }), 3);
+    return await engine.forwardSample(cache, [{ block: b, view: [b], tokens: [1, 2, 3], sampler }]);
+  };
+  assert.deepEqual(await pass(2 ** 31), await pass(0));
+});
+
 Deno.test("bad sampling options are refused", () => {
   assert.throws(() => new Sampler(opts({ temperature: -1 })), /temperature must be ≥ 0/);
   assert.throws(() => new Sampler(opts({ topP: 0 })), /top-p must be in \(0, 1\]/);
