@@ -85,7 +85,7 @@ Deno.test("the default bench writes every file of a run", async () => {
   // a local folder is keyed by its files' hashes; the path as given is in spec_full
   assert.equal(run.spec.model, undefined);
   assert.equal(run.spec_full.model, "engine/models/hogwild-demo");
-  assert.equal(run.versions.grader, "hogwild-grader/14");
+  assert.equal(run.versions.grader, "hogwild-grader/15");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
   assert.equal(records(out).length, 500); // 100 chains problems × 5 methods × 1 seed
   const summary = readFileSync(join(out, "summary.md"), "utf8");

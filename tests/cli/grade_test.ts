@@ -33,7 +33,7 @@ Deno.test("grade --pred --gold gives one JSON verdict", async () => {
   assert.equal(v.extracted, "\\dfrac{1}{2}");
   assert.equal(v.equal_strict, true);
   assert.equal(v.equal, true);
-  assert.equal(v.grader, "hogwild-grader/14");
+  assert.equal(v.grader, "hogwild-grader/15");
 });
 
 Deno.test("grade --cases adds the verdict fields to every line and keeps the others", async () => {
