@@ -119,7 +119,7 @@ export async function bench(args: string[]): Promise<void> {
   const loaded = await loadJobs(spec); // bad task options fail before the model loads
   const codeTexts = codeTask === undefined ? undefined : loadCodeTexts();
   // The viewer's port is taken before the model loads, so that a port in use costs nothing.
-  const live = spec.view ? watch(out, spec.view) : undefined;
+  const live = spec.view ? await watch(out, spec.view) : undefined;
   const source = await modelFolder(spec.model, MODEL_TEMPLATE_FILES);
   // A model folder may ship the prompts it was trained with; they are its defaults (and part of the spec).
   Object.assign(spec, modelTemplates(source, spec));

@@ -1,7 +1,9 @@
 /**
  * A bench's runs as they happen, for the viewer: after each pass, what each run's writers added and the steps
- * they finished, as events (a page that connects mid-run first gets every run's state so far). A text that does
- * not go on from what was sent (a method that cuts a text back) is sent again whole, with `reset`.
+ * they finished, as events (LiveTap, on the bench's side), and every run in flight as those events built it
+ * (LiveRuns, on the viewer's: a page that connects mid-run first gets every run's state so far, without asking the
+ * bench). A text that does not go on from what was sent (a method that cuts a text back) is sent again whole, with
+ * `reset`.
  */
 import type { Solver } from "../generation/solver.ts";
 import type { LiveEvent } from "./server.ts";
@@ -59,19 +61,53 @@ export class LiveTap {
       ...(reset ? { reset } : {}),
     });
   }
+}
+
+interface Shown {
+  run: number;
+  head: Record<string, unknown>;
+  pass: number;
+  texts: string[];
+  steps: unknown[];
+  names: unknown;
+}
+
+/**
+ * The runs in flight as the events published so far make them: what a page that connects now must be sent first
+ * (a start and one pass with all the text so far, each). Built from the events alone, on the viewer's side: the
+ * bench's thread is not asked.
+ */
+export class LiveRuns {
+  readonly #runs = new Map<string, Shown>();
+
+  apply(e: LiveEvent): void {
+    if (e.type === "done") return void this.#runs.delete(e.key);
+    if (e.type === "start") {
+      const { type: _, key: __, run, ...head } = e;
+      return void this.#runs.set(e.key, { run, head, pass: 0, texts: [], steps: [], names: head.names });
+    }
+    const shown = this.#runs.get(e.key);
+    if (!shown) return;
+    const append = (e.append ?? []) as string[];
+    const n = Math.max(shown.texts.length, append.length);
+    shown.texts = Array.from({ length: n }, (_, i) => (e.reset ? "" : shown.texts[i] ?? "") + (append[i] ?? ""));
+    shown.steps.push(...((e.steps ?? []) as unknown[]));
+    shown.pass = e.pass as number;
+    shown.names = e.names;
+  }
 
   /** Every run in flight, as a start and one pass with all its text so far. */
   snapshot(): LiveEvent[] {
-    return [...this.#runs].flatMap(([key, t]) => [
-      { type: "start" as const, key, run: this.run, ...t.head },
+    return [...this.#runs].flatMap(([key, s]) => [
+      { type: "start" as const, key, run: s.run, ...s.head },
       {
         type: "pass" as const,
         key,
-        run: this.run,
-        pass: t.solver.passes,
-        append: t.solver.texts().slice(),
-        steps: t.solver.steps.map((s) => ({ worker: s.worker, step: s.step, pass: s.pass })),
-        names: t.solver.names(),
+        run: s.run,
+        pass: s.pass,
+        append: s.texts.slice(),
+        steps: s.steps.slice(),
+        names: s.names,
         reset: true,
       },
     ]);

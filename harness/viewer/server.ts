@@ -15,6 +15,7 @@ import { type BenchRecord, recordKey, type Span, type TraceLine, unfinishedRecor
 import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource } from "./runs.ts";
 import { viewsAt } from "./views.ts";
+import { LiveRuns } from "./live.ts";
 
 /** A live event: a run's new passes (text appended per writer, steps finished), or its end. */
 export interface LiveEvent {
@@ -28,8 +29,6 @@ export interface ViewerOptions {
   runs: RunSource[];
   port?: number;
   hostname?: string;
-  /** the live state for a page that connects mid-run */
-  snapshot?: () => LiveEvent[];
   /** the flag that chose the port, for the message when it is taken (default --port) */
   portFlag?: string;
   /** the flag that chose the address, for the message when it cannot be listened on (default --host) */
@@ -193,7 +192,13 @@ function runInfo(data: RunData, id: number) {
   };
 }
 
-function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefaultController>): Response {
+/** The live feed's side of a viewer: the pages connected, and the runs in flight as the events published make them. */
+interface Feed {
+  clients: Set<ReadableStreamDefaultController>;
+  runs: LiveRuns;
+}
+
+function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
   const url = new URL(req.url);
   if (req.method !== "GET") return new Response("method not allowed", { status: 405, headers: HEADERS });
   const file = STATIC[url.pathname];
@@ -217,12 +222,12 @@ function handle(req: Request, o: ViewerOptions, clients: Set<ReadableStreamDefau
     const body = new ReadableStream({
       start(c) {
         mine = c;
-        clients.add(c);
+        feed.clients.add(c);
         c.enqueue(new TextEncoder().encode(`retry: 1000\n\n`));
-        for (const e of o.snapshot?.() ?? []) c.enqueue(sse(e));
+        for (const e of feed.runs.snapshot()) c.enqueue(sse(e));
       },
       cancel() {
-        if (mine) clients.delete(mine);
+        if (mine) feed.clients.delete(mine);
       },
     });
     return new Response(body, { headers: { ...HEADERS, "content-type": "text/event-stream" } });
@@ -304,7 +309,7 @@ function forbidden(req: Request, allowed: (host: string) => boolean): boolean {
 
 /** Starts the viewer; it serves until closed. */
 export function serveViewer(o: ViewerOptions): Viewer {
-  const clients = new Set<ReadableStreamDefaultController>();
+  const clients = new Set<ReadableStreamDefaultController>(), feed: Feed = { clients, runs: new LiveRuns() };
   let allowed: (host: string) => boolean = () => false;
   const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
   const portFlag = o.portFlag ?? "--port", hostFlag = o.hostFlag ?? "--host";
@@ -333,7 +338,7 @@ export function serveViewer(o: ViewerOptions): Viewer {
       return new Response("forbidden: this viewer answers only its own address", { status: 403, headers: HEADERS });
     }
     try {
-      return handle(req, o, clients);
+      return handle(req, o, feed);
     } catch (e) {
       // said where `deno task view` runs too (each error once, not at every poll), and sent for the page to show
       const error = oneLine((e as Error).message);
@@ -348,6 +353,7 @@ export function serveViewer(o: ViewerOptions): Viewer {
   return {
     url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}/`,
     publish(e) {
+      feed.runs.apply(e);
       const bytes = sse(e);
       for (const c of [...clients]) {
         try {

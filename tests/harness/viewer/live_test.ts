@@ -3,7 +3,7 @@
  * was cut back reaches it whole.
  */
 import assert from "node:assert/strict";
-import { LiveTap } from "../../../harness/viewer/live.ts";
+import { LiveRuns, LiveTap } from "../../../harness/viewer/live.ts";
 import type { LiveEvent } from "../../../harness/viewer/server.ts";
 import type { Solver } from "../../../harness/generation/solver.ts";
 
@@ -54,4 +54,30 @@ Deno.test("live: a text cut back (as LeaP's cut takes a paragraph back) is sent 
   write(0, "Where I stand"), tap.tick();
   assert.deepEqual(shown(events), texts);
   assert.deepEqual(events.map((e) => e.reset ?? false), [false, false, true, true, false]);
+});
+
+Deno.test("live: the viewer's own record of the runs in flight, built from the events alone, is what a page built from them all shows", () => {
+  const events: LiveEvent[] = [], runs = new LiveRuns();
+  const tap = new LiveTap((e) => (events.push(e), runs.apply(e)));
+  const texts = ["", ""], { solver, write } = fakeSolver(texts);
+  const other = fakeSolver(["", ""]);
+  tap.track("k", { task: "t", problem_id: "p", method: "leap:2:cut", seed: 1 }, solver);
+  tap.track("j", { task: "t", problem_id: "q", method: "hogwild:2", seed: 1 }, other.solver);
+  assert.deepEqual(runs.snapshot().map((e) => [e.type, e.key, e.append]), [
+    ["start", "k", undefined],
+    ["pass", "k", []],
+    ["start", "j", undefined],
+    ["pass", "j", []],
+  ]);
+  write(0, "2 + 9 = 11.\n\nThen"), write(1, "Wo"), other.write(0, "x"), tap.tick();
+  texts[0] = "2 + 9 = 11.\n\n", tap.tick(); // cut back: sent whole
+  write(1, "rld"), tap.tick();
+  const snapshot = runs.snapshot().filter((e) => e.key === "k");
+  assert.deepEqual(snapshot.map((e) => e.type), ["start", "pass"]);
+  assert.deepEqual(snapshot[0], { ...events[0], names: ["Alice", "Bob"] });
+  assert.deepEqual(snapshot[1].append, texts, "every text so far");
+  assert.deepEqual(shown(snapshot), shown(events.filter((e) => e.key === "k")));
+  assert.equal(snapshot[1].pass, 3, "the last pass sent");
+  tap.finish("k");
+  assert.deepEqual(runs.snapshot().map((e) => e.key), ["j", "j"], "a run ended is no longer in flight");
 });
