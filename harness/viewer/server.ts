@@ -35,6 +35,11 @@ export interface ViewerOptions {
   hostFlag?: string;
   /** how long one call of the Records tab's list measures traces, the rest at its next calls (ms; default 1000) */
   measureMs?: number;
+  /**
+   * how far a live page may fall behind (bytes sent it has not read, beyond its snapshot) before it is cut off
+   * (default 16 MiB): it reconnects, and starts again from a fresh snapshot
+   */
+  liveQueueBytes?: number;
 }
 
 export interface Viewer {
@@ -192,11 +197,56 @@ function runInfo(data: RunData, id: number) {
   };
 }
 
+/**
+ * A live page's stream. What is sent it waits here until it reads, up to a bound past its snapshot; a page that
+ * far behind (it stopped reading: a tab asleep, a stalled link) is ended, what it had not read dropped, rather than
+ * kept in memory without end: its EventSource reconnects and starts again from a fresh snapshot.
+ */
+class LivePage {
+  readonly stream: ReadableStream<Uint8Array>;
+  #queue: Uint8Array[] = [];
+  #bytes = 0;
+  #ended = false;
+  #wake = () => {};
+  readonly #bound: number;
+
+  constructor(first: Uint8Array[], bound: number, gone: () => void) {
+    // nothing waits in the stream's own queue: a chunk is handed over only when the page reads
+    this.stream = new ReadableStream<Uint8Array>({
+      pull: async (c) => {
+        while (!this.#queue.length && !this.#ended) await new Promise<void>((r) => this.#wake = r);
+        const next = this.#queue.shift();
+        if (next) this.#bytes -= next.length, c.enqueue(next);
+        else c.close();
+      },
+      cancel: () => (this.end(), gone()),
+    }, { highWaterMark: 0 });
+    for (const b of first) this.#queue.push(b), this.#bytes += b.length;
+    this.#bound = this.#bytes + bound;
+  }
+
+  /** Sends `bytes`; false where the page is ended (now, being that far behind, or before). */
+  send(bytes: Uint8Array): boolean {
+    if (this.#ended) return false;
+    this.#queue.push(bytes), this.#bytes += bytes.length, this.#wake();
+    if (this.#bytes <= this.#bound) return true;
+    this.end();
+    return false;
+  }
+
+  /** Ends the page's stream now: what it has not read yet is dropped. */
+  end(): void {
+    this.#ended = true, this.#queue = [], this.#bytes = 0, this.#wake();
+  }
+}
+
 /** The live feed's side of a viewer: the pages connected, and the runs in flight as the events published make them. */
 interface Feed {
-  clients: Set<ReadableStreamDefaultController>;
+  pages: Set<LivePage>;
   runs: LiveRuns;
 }
+
+const LIVE_QUEUE_BYTES = 16 << 20;
 
 function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
   const url = new URL(req.url);
@@ -218,19 +268,10 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     }));
   }
   if (url.pathname === "/api/live") {
-    let mine: ReadableStreamDefaultController | undefined;
-    const body = new ReadableStream({
-      start(c) {
-        mine = c;
-        feed.clients.add(c);
-        c.enqueue(new TextEncoder().encode(`retry: 1000\n\n`));
-        for (const e of feed.runs.snapshot()) c.enqueue(sse(e));
-      },
-      cancel() {
-        if (mine) feed.clients.delete(mine);
-      },
-    });
-    return new Response(body, { headers: { ...HEADERS, "content-type": "text/event-stream" } });
+    const first = [new TextEncoder().encode(`retry: 1000\n\n`), ...feed.runs.snapshot().map(sse)];
+    const page = new LivePage(first, o.liveQueueBytes ?? LIVE_QUEUE_BYTES, () => feed.pages.delete(page));
+    feed.pages.add(page);
+    return new Response(page.stream, { headers: { ...HEADERS, "content-type": "text/event-stream" } });
   }
   const m = /^\/api\/runs\/(\d+)\/(curves|records|record|views)$/.exec(url.pathname);
   const source = m ? o.runs[Number(m[1])] : undefined;
@@ -309,7 +350,7 @@ function forbidden(req: Request, allowed: (host: string) => boolean): boolean {
 
 /** Starts the viewer; it serves until closed. */
 export function serveViewer(o: ViewerOptions): Viewer {
-  const clients = new Set<ReadableStreamDefaultController>(), feed: Feed = { clients, runs: new LiveRuns() };
+  const feed: Feed = { pages: new Set(), runs: new LiveRuns() };
   let allowed: (host: string) => boolean = () => false;
   const port = o.port ?? 8470, hostname = o.hostname ?? "127.0.0.1";
   const portFlag = o.portFlag ?? "--port", hostFlag = o.hostFlag ?? "--host";
@@ -355,20 +396,10 @@ export function serveViewer(o: ViewerOptions): Viewer {
     publish(e) {
       feed.runs.apply(e);
       const bytes = sse(e);
-      for (const c of [...clients]) {
-        try {
-          c.enqueue(bytes);
-        } catch {
-          clients.delete(c); // the page went away
-        }
-      }
+      for (const page of [...feed.pages]) if (!page.send(bytes)) feed.pages.delete(page);
     },
     async close() {
-      for (const c of clients) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
+      for (const page of feed.pages) page.end();
       await server.shutdown();
     },
   };

@@ -411,3 +411,36 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "viewer, live: a page cut off for falling behind reconnects and shows the runs in flight from a fresh snapshot",
+  async (browser) => {
+    const { dir } = writeRun(1);
+    // no slack at all: every event published after a page's snapshot ends that page's feed
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, liveQueueBytes: 0 });
+    try {
+      const page = await open(browser, `${viewer.url}#run=0&tab=live`);
+      // connected: the feed is open before anything is published, so that the page is cut off
+      await page.waitForFunction(() =>
+        /Waiting for a run/.test(document.querySelector("#live-status")?.textContent ?? "")
+      );
+      const head = { task: "t", problem_id: "p", method: "hogwild:2", seed: 1, names: ["Alice", "Bob"] };
+      viewer.publish({ type: "start", key: "k", run: 0, ...head });
+      const texts = ["", ""];
+      for (const [i, more] of [[0, "Hel"], [1, "Wo"], [0, "lo"], [1, "rld"]] as const) {
+        texts[i] += more;
+        const append = texts.map((_, j) => j === i ? more : "");
+        viewer.publish({ type: "pass", key: "k", run: 0, pass: 1, append, steps: [], names: head.names });
+      }
+      // each cut page reconnects (EventSource, a second later) and is sent every run in flight whole
+      await page.waitForFunction(
+        (want) => [...document.querySelectorAll(".live-run pre")].map((p) => p.textContent).join("|") === want,
+        { timeout: 30_000 },
+        texts.join("|"),
+      );
+      assert.equal(await page.$$eval(".live-run", (r) => r.length), 1, "one box for the run, not one a connection");
+    } finally {
+      await viewer.close();
+    }
+  },
+);

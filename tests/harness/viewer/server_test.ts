@@ -430,3 +430,63 @@ Deno.test("viewer server: the Records tab's list comes at once, its measures fil
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: a live page that stops reading is cut off once it is a bound behind (it reconnects to a fresh snapshot); a page that reads gets every event", async () => {
+  const { dir } = writeRun(1);
+  const bound = 1 << 20, event = 64 << 10, count = 512; // 32 MiB published, 1 MiB allowed behind
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0, liveQueueBytes: bound });
+  const port = Number(new URL(viewer.url).port);
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    // (the connection closed with the response: its end is seen as the end of the connection)
+    const request = "GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    await stalled.write(new TextEncoder().encode(request));
+    // its first bytes read (it is connected), then no more
+    const head = new Uint8Array(4096), decoder = new TextDecoder();
+    let got = "";
+    while (!got.includes("retry:")) got += decoder.decode(head.subarray(0, (await stalled.read(head)) ?? 0));
+    const reading = await fetch(new URL("/api/live", viewer.url));
+    const reader = reading.body!.getReader();
+    let received = 0, text = "";
+    const readAll = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+        const parts = text.split("\n\n");
+        text = parts.pop()!;
+        received += parts.filter((p) => p.startsWith("data: ")).length;
+      }
+    })();
+    const append = ["x".repeat(event)];
+    for (let i = 0; i < count; i++) {
+      viewer.publish({ type: "pass", key: "k", run: 0, pass: i, append, steps: [], names: ["A"] });
+      // the reading page keeps up: it is never behind by more than this event
+      while (received <= i) await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.equal(received, count, "the reading page got every event");
+    // the stalled page: what it did not read was not kept for it; its feed ends (well before 32 MiB)
+    let behind = 0;
+    const ended = (async () => {
+      const buf = new Uint8Array(1 << 16);
+      try {
+        for (let n = await stalled.read(buf); n !== null; n = await stalled.read(buf)) behind += n;
+      } catch {
+        // reset: ended too
+      }
+      return true;
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((r) => timer = setTimeout(() => r(false), 30_000));
+    const cut = await Promise.race([ended, late]);
+    clearTimeout(timer);
+    assert.equal(cut, true, `the stalled page was kept (${behind} bytes read)`);
+    assert.ok(behind < (count * event) / 2, `${behind} bytes`);
+    await reader.cancel(), await readAll;
+  } finally {
+    try {
+      stalled.close();
+    } catch { /* closed */ }
+    await viewer.close();
+  }
+});
