@@ -37,6 +37,8 @@ export interface RunData {
    * or why it is not known (runProtocol)
    */
   protocol: Protocol | string;
+  /** a folder bench --view is waiting for (the bench makes it once its model is loaded): no run yet, and no error */
+  waiting?: true;
 }
 
 /**
@@ -115,9 +117,14 @@ export class RunSource {
   #traces = new Tail<TraceLine>();
   #spans = new Map<string, Span>();
   readonly name: string;
+  readonly #waited: boolean;
+  /** whether the folder was ever there (a folder waited for and then gone is gone) */
+  #there = false;
 
-  constructor(readonly dir: string) {
+  /** `waited`: the folder of a bench that has not made it yet (--view): until it exists, the run is waiting. */
+  constructor(readonly dir: string, o: { waited?: boolean } = {}) {
     this.name = basename(dir);
+    this.#waited = o.waited ?? false;
   }
 
   /** The path of a run file, if there is one; one that is not a plain file inside the folder is an error. */
@@ -142,7 +149,13 @@ export class RunSource {
 
   /** The run as it is on disk now. */
   read(): RunData {
+    if (!pathExists(this.dir) && this.#waited && !this.#there) {
+      const none = new Map<string, Span>();
+      const protocol = "the run has not started";
+      return { name: this.name, meta: {}, records: [], traces: none, trace: () => undefined, protocol, waiting: true };
+    }
     check(pathExists(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
+    this.#there = true;
     const stamp = this.#stamp();
     if (this.#cache?.stamp === stamp) return this.#cache.data;
     const runJson = this.#file("run.json"), records = this.#file("records.jsonl"), traces = this.#file("traces.jsonl");

@@ -191,6 +191,7 @@ function runInfo(data: RunData, id: number) {
     tasks: spec.tasks ?? [],
     methods: spec.methods ?? [],
     records: data.records.length,
+    waiting: data.waiting ?? false,
     // how many records run.json plans (the page follows a run with fewer), not the keys: it asks every few seconds
     planned: Array.isArray(data.meta.planned) ? data.meta.planned.length : null,
     gpu: (data.meta.machine as { gpu?: string } | undefined)?.gpu ?? null,
@@ -261,8 +262,9 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
       try {
         return runInfo(r.read(), i);
       } catch (e) {
+        // the run's error names its folder or file already
         const error = oneLine((e as Error).message);
-        if (!reported.has(error)) console.error(`view: ${r.dir}: ${error}`), reported.add(error);
+        if (!reported.has(error)) console.error(`view: ${error}`), reported.add(error);
         return { id: i, name: r.name, error, records: 0, tasks: [], methods: [] };
       }
     }));

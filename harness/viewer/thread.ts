@@ -34,7 +34,7 @@ self.onmessage = async ({ data }) => {
     const { dir, ...address } = data.serve;
     try {
       viewer = serveViewer({
-        runs: [new RunSource(dir)],
+        runs: [new RunSource(dir, { waited: true })],
         ...address,
         portFlag: "--view-port",
         hostFlag: "--view-host",

@@ -42,7 +42,14 @@ async function loadRuns() {
   state.runs = await api("/api/runs");
   const select = $("run-select");
   select.replaceChildren(...state.runs.map((r) => {
-    const o = el("option", r.error ? `${r.name} (cannot be read)` : `${r.name} (${r.records} records)`);
+    const o = el(
+      "option",
+      r.error
+        ? `${r.name} (cannot be read)`
+        : r.waiting
+        ? `${r.name} (waiting for the run)`
+        : `${r.name} (${r.records} records)`,
+    );
     o.value = String(r.id);
     return o;
   }));
@@ -51,6 +58,8 @@ async function loadRuns() {
   const r = state.runs[state.run];
   $("run-info").textContent = r?.error
     ? `This run folder cannot be read: ${r.error}`
+    : r?.waiting
+    ? "waiting for the run: the bench makes its folder once its model is loaded"
     : r
     ? `${r.model ?? "?"} on ${r.device ?? "?"}${r.gpu ? ` (${r.gpu})` : ""}: ${r.tasks.join(", ")}; ${
       r.methods.join(", ")
@@ -391,21 +400,27 @@ events.onopen = () => {
 
 // ---------- a run being written ----------
 
-// The Curves or Records tab of a run that has fewer records than its run.json plans (a bench writing it) follows
-// it: every few seconds the run list is asked again (the server reads only what was appended), and the tab is
-// drawn again when the run's record count changed, its filters, listed rows and place on the page kept.
+// The Curves or Records tab of a run that may still change follows it: one with fewer records than its run.json
+// plans (a bench writing it), one bench --view waits for (its folder not made yet), or one that cannot be read (a
+// file being mended, copied, or half there). Every few seconds the run list is asked again (the server reads only
+// what was appended), and the tab is drawn again when the run's record count or state changed, its filters,
+// listed rows and place on the page kept.
 const FOLLOW_MS = 2000;
 let following = false;
 
+/** What follow() compares: a change of any is a page to draw again. */
+const runState = (r) => JSON.stringify([r?.records, r?.error ?? null, r?.waiting ?? false]);
+
 async function follow() {
   const r = state.runs[state.run], p = params(), tab = p.get("tab") ?? "curves", hash = location.hash;
-  if (following || document.hidden || !r || r.error || !(r.planned > r.records) || p.get("record")) return;
+  const changing = r && (r.error || r.waiting || r.planned > r.records);
+  if (following || document.hidden || !changing || p.get("record")) return;
   if (tab !== "curves" && tab !== "records") return;
   following = true;
   try {
     const runs = await api("/api/runs");
-    // the page drawn again as a hash change draws it, only where the run grew and the same page is still shown
-    if (runs[state.run]?.records !== r.records && location.hash === hash) await route();
+    // the page drawn again as a hash change draws it, only where the run changed and the same page is still shown
+    if (runState(runs[state.run]) !== runState(r) && location.hash === hash) await route();
   } finally {
     following = false;
   }

@@ -444,3 +444,55 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "viewer: a page opened before bench --view's run folder exists waits for it, then follows the run",
+  async (browser) => {
+    const { dir, records } = writeRun(2);
+    const later = join(mkdtempSync(join(tmpdir(), "hogwild-view-later-")), "run");
+    const viewer = serveViewer({ runs: [new RunSource(later, { waited: true })], port: 0 });
+    try {
+      const page = await open(browser, `${viewer.url}#run=0&tab=records`);
+      assert.match(await page.$eval("#run-info", (e) => e.textContent ?? ""), /waiting for the run/);
+      // the bench made its folder (its model loaded): the page follows it without a reload
+      Deno.renameSync(dir, later);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll(".record-row").length === n,
+        { timeout: 30_000 },
+        records,
+      );
+      assert.doesNotMatch(await page.$eval("#run-info", (e) => e.textContent ?? ""), /waiting/);
+    } finally {
+      await viewer.close();
+    }
+  },
+);
+
+browserTest("viewer: a run that cannot be read is asked again, and shown once it is mended", async (browser) => {
+  const { dir, records } = writeRun(2);
+  const run = join(dir, "run.json"), good = readFileSync(run, "utf8");
+  writeFileSync(run, '{"spec": ');
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  const error = console.error;
+  console.error = () => {}; // the server says it on stderr: server_test's
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${viewer.url}#run=0&tab=records`);
+    await page.waitForSelector("#error:not([hidden])", { timeout: 20_000 });
+    assert.match(await page.$eval("#run-info", (e) => e.textContent ?? ""), /cannot be read: .*not valid JSON/);
+    writeFileSync(run, good);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll(".record-row").length === n,
+      { timeout: 30_000 },
+      records,
+    );
+    assert.equal(
+      await page.$eval("#error", (e) => (e as HTMLElement).hidden),
+      true,
+      "the error is gone with its cause",
+    );
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+});

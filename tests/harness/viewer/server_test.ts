@@ -490,3 +490,37 @@ Deno.test("viewer server: a live page that stops reading is cut off once it is a
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: bench --view's run folder not made yet is waited for, not gone; a folder gone is said once, its path once", async () => {
+  const { dir, records } = writeRun(1);
+  const later = join(dirname(dir), "later"), never = join(dirname(dir), "never");
+  const viewer = serveViewer({ runs: [new RunSource(later, { waited: true }), new RunSource(never)], port: 0 });
+  const error = console.error, logged: string[] = [];
+  console.error = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    const get = async (p: string) => {
+      const res = await fetch(new URL(p, viewer.url));
+      assert.equal(res.status, 200, p);
+      return await res.json();
+    };
+    const [waiting, gone] = await get("/api/runs");
+    assert.deepEqual([waiting.waiting, waiting.error, waiting.records], [true, undefined, 0]);
+    assert.match(gone.error, /never: the run folder is gone/);
+    assert.equal(await get("/api/runs/0/curves"), null, "no curves yet, and no error");
+    assert.deepEqual((await get("/api/runs/0/records")).records, []);
+    // the bench made its folder: read as any run
+    renameSync(dir, later);
+    const [made] = await get("/api/runs");
+    assert.deepEqual([made.waiting, made.error, made.records], [false, undefined, records]);
+    // gone once seen: said
+    rmSync(later, { recursive: true });
+    assert.match((await get("/api/runs"))[0].error, /later: the run folder is gone/);
+    assert.deepEqual(logged, [
+      `view: ${never}: the run folder is gone (moved or removed)`,
+      `view: ${later}: the run folder is gone (moved or removed)`,
+    ]);
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+});
