@@ -1,10 +1,13 @@
 /**
  * Run folders as the viewer reads them: run.json, records.jsonl and traces.jsonl, re-read when they change
- * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read,
- * and only where they resolve inside their folder (a symlink pointing out is not followed: said as an error).
+ * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read: a
+ * link among them is followed inside its folder, and out of it only to a file of its own name (the run's file kept
+ * elsewhere, as traces on another disk: docs/run-files.md), never to any other file (a folder copied from elsewhere
+ * must not make the viewer read, and serve, what its links name). Such a link is said as an error: the whole run's
+ * for run.json or records.jsonl, the traces' alone for traces.jsonl (the curves and records still show).
  */
 import { Buffer } from "node:buffer";
-import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { pathExists } from "../../engine/files.ts";
 import { basename, join, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
@@ -37,6 +40,8 @@ export interface RunData {
    * or why it is not known (runProtocol)
    */
   protocol: Protocol | string;
+  /** why the run's traces are not read (traces.jsonl a link the viewer does not follow), if they are not */
+  tracesNone?: string;
   /** a folder bench --view is waiting for (the bench makes it once its model is loaded): no run yet, and no error */
   waiting?: true;
 }
@@ -109,6 +114,10 @@ function fingerprint(file: string, end: number): string {
   }
 }
 
+type RunFile = "run.json" | "records.jsonl" | "traces.jsonl";
+/** A run's files where they are read from, and why its traces are not, if they are not. */
+type RunFiles = { runJson?: string; records?: string; traces?: string; tracesNone?: string };
+
 export class RunSource {
   #cache?: { stamp: string; data: RunData };
   #records = new Tail<BenchRecord>();
@@ -127,24 +136,44 @@ export class RunSource {
     this.#waited = o.waited ?? false;
   }
 
-  /** The path of a run file, if there is one; one that is not a plain file inside the folder is an error. */
-  #file(name: string): string | undefined {
+  /**
+   * The path of a run file, if there is one. A link is followed inside the folder, and out of it only to a file of
+   * the run file's own name (a run's traces kept on another disk); one that is not a plain file is an error.
+   */
+  #file(name: RunFile): string | undefined {
     const path = join(this.dir, name);
     if (!pathExists(path)) return undefined;
     const real = realpathSync(path), root = realpathSync(this.dir);
-    check(real.startsWith(root + sep), `${path}: points outside the run folder (to ${real}); not read`);
+    check(
+      real.startsWith(root + sep) || basename(real) === name,
+      `${path}: points outside the run folder (to ${real}); not read (a link out of a run folder is followed only ` +
+        `to a run's own file, of the same name: …/${name})`,
+    );
     check(statSync(real).isFile(), `${path}: not a file`);
     return real;
   }
 
-  // a file replaced by another of its size and time (cp -p, rsync -a) is another inode, or a newer change time
-  #stamp(): string {
-    return ["run.json", "records.jsonl", "traces.jsonl"].map((f) => {
-      const p = this.#file(f);
-      if (!p) return "-";
-      const st = statSync(p);
-      return `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
-    }).join("|");
+  /**
+   * The run files' paths, and why the traces are not read where they are not: run.json's or records.jsonl's
+   * refusal is the run's (thrown), traces.jsonl's the traces' alone.
+   */
+  #files(): RunFiles {
+    const runJson = this.#file("run.json"), records = this.#file("records.jsonl");
+    try {
+      return { runJson, records, traces: this.#file("traces.jsonl") };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return { runJson, records, tracesNone: e.message };
+    }
+  }
+
+  // a file replaced by another of its size and time (cp -p, rsync -a) is another inode, or a newer change time;
+  // a link not followed, by the link's own (another link is another inode)
+  #stamp(files: RunFiles): string {
+    const of = (st: { size: number; mtimeMs: number; ino: number | null; ctimeMs: number }) =>
+      `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
+    return [files.runJson, files.records, files.traces].map((p) => p ? of(statSync(p)) : "-")
+      .concat(files.tracesNone ? [of(lstatSync(join(this.dir, "traces.jsonl")))] : []).join("|");
   }
 
   /** The run as it is on disk now. */
@@ -156,9 +185,9 @@ export class RunSource {
     }
     check(pathExists(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
     this.#there = true;
-    const stamp = this.#stamp();
+    const files = this.#files(), stamp = this.#stamp(files);
     if (this.#cache?.stamp === stamp) return this.#cache.data;
-    const runJson = this.#file("run.json"), records = this.#file("records.jsonl"), traces = this.#file("traces.jsonl");
+    const { runJson, records, traces, tracesNone } = files;
     let meta: Record<string, unknown> = {};
     try {
       meta = runJson ? JSON.parse(readFileSync(runJson, "utf8")) : {};
@@ -182,6 +211,7 @@ export class RunSource {
         return span && lineAt<TraceLine>(traces!, span, key);
       },
       protocol,
+      ...(tracesNone ? { tracesNone } : {}),
     };
     this.#cache = { stamp, data };
     return data;

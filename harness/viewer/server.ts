@@ -192,6 +192,8 @@ function runInfo(data: RunData, id: number) {
     methods: spec.methods ?? [],
     records: data.records.length,
     waiting: data.waiting ?? false,
+    // what of the run is not shown, and why (its traces, where traces.jsonl is a link not followed)
+    note: data.tracesNone ?? null,
     // how many records run.json plans (the page follows a run with fewer), not the keys: it asks every few seconds
     planned: Array.isArray(data.meta.planned) ? data.meta.planned.length : null,
     gpu: (data.meta.machine as { gpu?: string } | undefined)?.gpu ?? null,
@@ -260,7 +262,12 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     // One damaged folder must not hide the others: it is listed with what is wrong with it.
     return json(o.runs.map((r, i) => {
       try {
-        return runInfo(r.read(), i);
+        const data = r.read();
+        if (data.tracesNone && !reported.has(data.tracesNone)) {
+          console.error(`view: ${data.tracesNone}; the run's curves and records are shown`);
+          reported.add(data.tracesNone);
+        }
+        return runInfo(data, i);
       } catch (e) {
         // the run's error names its folder or file already
         const error = oneLine((e as Error).message);
@@ -293,6 +300,8 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
   return json({
     record: record ?? null,
     trace: trace ?? null,
+    // no trace: why, where the run's traces are not read
+    trace_none: trace ? null : data.tracesNone ?? null,
     // none: why (the page says so)
     ...(typeof found === "string" ? { measures: null, measures_none: found } : { measures: found }),
     // each checkpoint's solo time in summary.md's words (the page has no formatter of its own)

@@ -63,7 +63,7 @@ async function loadRuns() {
     : r
     ? `${r.model ?? "?"} on ${r.device ?? "?"}${r.gpu ? ` (${r.gpu})` : ""}: ${r.tasks.join(", ")}; ${
       r.methods.join(", ")
-    }`
+    }${r.note ? ` (its traces are not shown: ${r.note})` : ""}`
     : "";
 }
 
@@ -216,7 +216,12 @@ async function showRecord(key) {
   const { record, trace, measures } = data;
   const head = record ?? trace;
   $("record-title").textContent = `${head.task} · ${head.problem_id} · ${head.method} · seed ${head.seed}`;
-  $("problem").textContent = trace?.problem ?? "(this trace was written before problems were recorded)";
+  $("problem").textContent = trace?.problem ??
+    (data.trace_none
+      ? `(the run's traces are not read: ${data.trace_none})`
+      : !trace
+      ? "(this record has no trace)"
+      : "(this trace was written before problems were recorded)");
   // A code problem has no gold: its tests decide, and each checkpoint's verdict says how its program fared.
   $("gold").textContent = !record
     ? ""

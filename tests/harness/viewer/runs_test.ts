@@ -1,0 +1,77 @@
+/** Run folders as the viewer reads them (harness/viewer/runs.ts): links, the run list's summary, failures kept. */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RunSource } from "../../../harness/viewer/runs.ts";
+import { measuresOf, serveViewer } from "../../../harness/viewer/server.ts";
+import { recordKey } from "../../../harness/bench/rundir.ts";
+import { writeRun } from "./run_fixture.ts";
+
+/** `file` of run folder `dir` moved to `to` and linked from where it was (as a run's traces kept on another disk). */
+function moveAndLink(dir: string, file: string, to: string): void {
+  renameSync(join(dir, file), to);
+  symlinkSync(to, join(dir, file));
+}
+
+Deno.test("runs: a run file kept elsewhere by a link (traces on another disk) is the run's file, read as one", () => {
+  const { dir, records } = writeRun(2);
+  const disk = join(mkdtempSync(join(tmpdir(), "hogwild-view-disk-")), "run");
+  mkdirSync(disk);
+  moveAndLink(dir, "traces.jsonl", join(disk, "traces.jsonl"));
+  moveAndLink(dir, "records.jsonl", join(disk, "records.jsonl"));
+  const data = new RunSource(dir).read();
+  assert.equal(data.records.length, records);
+  assert.equal(data.traces.size, records);
+  assert.equal(data.tracesNone, undefined);
+  const r = data.records[0], measures = measuresOf(data, recordKey(r), r);
+  assert.ok(measures && typeof measures === "object", String(measures));
+});
+
+Deno.test("runs: a link out of the folder to a file that is no run file of that name is not read; the traces' alone leaves the curves and records", async () => {
+  const { dir, records } = writeRun(2);
+  const elsewhere = mkdtempSync(join(tmpdir(), "hogwild-view-elsewhere-"));
+  moveAndLink(dir, "traces.jsonl", join(elsewhere, "secret.jsonl"));
+  const data = new RunSource(dir).read();
+  assert.equal(data.records.length, records, "the records read");
+  assert.equal(data.traces.size, 0, "no trace read");
+  assert.match(data.tracesNone ?? "", /traces\.jsonl: points outside the run folder \(to .*secret\.jsonl\)/);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  const error = console.error, logged: string[] = [];
+  console.error = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    const get = async (p: string) => {
+      const res = await fetch(new URL(p, viewer.url));
+      assert.equal(res.status, 200, p);
+      return await res.json();
+    };
+    const [run] = await get("/api/runs");
+    assert.equal(run.error, undefined);
+    assert.ok((await get("/api/runs/0/curves")).steps, "the curves drawn");
+    const list = (await get("/api/runs/0/records")).records;
+    assert.equal(list.length, records);
+    const one = await get(`/api/runs/0/record?key=${encodeURIComponent(list[0].key)}`);
+    assert.ok(one.record && one.trace === null);
+    assert.match(one.trace_none, /points outside the run folder/);
+    assert.match((await get("/api/runs"))[0].note, /traces\.jsonl: points outside the run folder/);
+    assert.equal(logged.filter((l) => /points outside/.test(l)).length, 1, "said once on the terminal");
+  } finally {
+    console.error = error;
+    await viewer.close();
+  }
+  // records.jsonl or run.json so linked: they are the run, refused whole
+  for (const file of ["records.jsonl", "run.json"]) {
+    const other = writeRun(1).dir;
+    moveAndLink(other, file, join(elsewhere, `${file}.secret`));
+    assert.throws(
+      () => new RunSource(other).read(),
+      new RegExp(`${file.replace(".", "\\.")}: points outside the run folder`),
+    );
+  }
+  // a link to a folder of that name is no run file either
+  const odd = writeRun(1).dir, folder = join(mkdtempSync(join(tmpdir(), "hogwild-view-folder-")), "traces.jsonl");
+  mkdirSync(folder);
+  rmSync(join(odd, "traces.jsonl"));
+  symlinkSync(folder, join(odd, "traces.jsonl"));
+  assert.match(new RunSource(odd).read().tracesNone ?? "", /traces\.jsonl: not a file/);
+});
