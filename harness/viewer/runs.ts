@@ -114,12 +114,61 @@ function fingerprint(file: string, end: number): string {
   }
 }
 
+/**
+ * How many records a file written by appends holds (its lines ended and not empty, as eachLine reads them), counted
+ * without parsing one: for the run list, which polls every run. Counted on from where the last count stopped, and
+ * again whole when the file is another, shorter, or rewritten (Tail's test).
+ */
+class LineCount {
+  #at?: { ino: number | null; end: number; count: number; open: boolean; print: string };
+
+  count(file: string): number {
+    const st = statSync(file), at = this.#at;
+    const same = at !== undefined && at.ino === st.ino && st.size >= at.end && fingerprint(file, at.end) === at.print;
+    let end = same ? at.end : 0, count = same ? at.count : 0, open = same ? at.open : false;
+    const fd = openSync(file, "r"), buf = Buffer.alloc(1 << 20);
+    try {
+      for (let n = readSync(fd, buf, 0, buf.length, end); n > 0; n = readSync(fd, buf, 0, buf.length, end)) {
+        const bytes = buf.subarray(0, n);
+        for (let i = 0; i < n;) {
+          const newline = bytes.indexOf(0x0a, i);
+          if (newline < 0) {
+            open = true;
+            break;
+          }
+          count += +(open || newline > i), open = false, i = newline + 1;
+        }
+        end += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.#at = { ino: st.ino, end, count, open, print: fingerprint(file, end) };
+    return count;
+  }
+}
+
+/** What the run list shows of a run: its run.json and how many records it holds (RunSource.summary). */
+export interface RunSummary {
+  name: string;
+  meta: Record<string, unknown>;
+  records: number;
+  tracesNone?: string;
+  waiting?: true;
+}
+
 type RunFile = "run.json" | "records.jsonl" | "traces.jsonl";
 /** A run's files where they are read from, and why its traces are not, if they are not. */
 type RunFiles = { runJson?: string; records?: string; traces?: string; tracesNone?: string };
 
 export class RunSource {
   #cache?: { stamp: string; data: RunData };
+  /** the last read's failure, with the stamp of the files it failed on: not read again until they change */
+  #failure?: { stamp: string; error: Error };
+  #meta?: { stamp: string; meta: Record<string, unknown> };
+  #summary?: { stamp: string; summary: RunSummary };
+  #count = new LineCount();
+  #parses = 0;
   #records = new Tail<BenchRecord>();
   #recordList: BenchRecord[] = [];
   #seen = new Set<string>();
@@ -176,18 +225,52 @@ export class RunSource {
       .concat(files.tracesNone ? [of(lstatSync(join(this.dir, "traces.jsonl")))] : []).join("|");
   }
 
-  /** The run as it is on disk now. */
-  read(): RunData {
-    if (!pathExists(this.dir) && this.#waited && !this.#there) {
-      const none = new Map<string, Span>();
-      const protocol = "the run has not started";
-      return { name: this.name, meta: {}, records: [], traces: none, trace: () => undefined, protocol, waiting: true };
-    }
+  /** How many record and trace lines this source has parsed (a read finding its files as they were: none). */
+  get parses(): number {
+    return this.#parses;
+  }
+
+  /** A folder bench --view waits for (not made yet), or undefined; a folder gone is an error. */
+  #waiting(): true | undefined {
+    if (!pathExists(this.dir) && this.#waited && !this.#there) return true;
     check(pathExists(this.dir), `${this.dir}: the run folder is gone (moved or removed)`);
     this.#there = true;
-    const files = this.#files(), stamp = this.#stamp(files);
-    if (this.#cache?.stamp === stamp) return this.#cache.data;
-    const { runJson, records, traces, tracesNone } = files;
+  }
+
+  /**
+   * What the run list shows: run.json and the records counted, neither records nor traces parsed (a folder of
+   * hundreds of runs, polled every few seconds); a run whose last read failed, that failure, until its files change.
+   */
+  summary(): RunSummary {
+    if (this.#waiting()) return { name: this.name, meta: {}, records: 0, waiting: true };
+    const files = this.#files(), stamp = this.#stamp(files), none = files.tracesNone;
+    if (this.#failure?.stamp === stamp) throw this.#failure.error;
+    if (this.#summary?.stamp === stamp) return this.#summary.summary;
+    const data = this.#cache?.stamp === stamp ? this.#cache.data : undefined;
+    const summary = this.#failing(stamp, () => ({
+      name: this.name,
+      meta: data?.meta ?? this.#readMeta(files.runJson),
+      records: data?.records.length ?? (files.records ? this.#count.count(files.records) : 0),
+      ...(none ? { tracesNone: none } : {}),
+    }));
+    this.#summary = { stamp, summary };
+    return summary;
+  }
+
+  /** `f`, its failure kept with `stamp` (the files it failed on). */
+  #failing<T>(stamp: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.#failure = { stamp, error: e as Error };
+      throw e;
+    }
+  }
+
+  /** run.json, parsed once for each version of the file. */
+  #readMeta(runJson: string | undefined): Record<string, unknown> {
+    const stamp = runJson ? this.#stamp({ runJson }) : "-";
+    if (this.#meta?.stamp === stamp) return this.#meta.meta;
     let meta: Record<string, unknown> = {};
     try {
       meta = runJson ? JSON.parse(readFileSync(runJson, "utf8")) : {};
@@ -199,9 +282,30 @@ export class RunSource {
       meta !== null && typeof meta === "object" && !Array.isArray(meta),
       `${join(this.dir, "run.json")}: not a run.json of this project`,
     );
+    this.#meta = { stamp, meta };
+    return meta;
+  }
+
+  /** The run as it is on disk now. */
+  read(): RunData {
+    if (this.#waiting()) {
+      const none = new Map<string, Span>();
+      const protocol = "the run has not started";
+      return { name: this.name, meta: {}, records: [], traces: none, trace: () => undefined, protocol, waiting: true };
+    }
+    const files = this.#files(), stamp = this.#stamp(files);
+    if (this.#cache?.stamp === stamp) return this.#cache.data;
+    if (this.#failure?.stamp === stamp) throw this.#failure.error;
+    const data = this.#failing(stamp, () => this.#read(files));
+    this.#cache = { stamp, data };
+    return data;
+  }
+
+  #read({ runJson, records, traces, tracesNone }: RunFiles): RunData {
+    const meta = this.#readMeta(runJson);
     const protocol = runProtocol(meta);
     const spans = traces ? this.#readTraces(traces) : new Map<string, Span>();
-    const data: RunData = {
+    return {
       name: this.name,
       meta,
       records: records ? this.#readRecords(records, meta) : [],
@@ -213,14 +317,13 @@ export class RunSource {
       protocol,
       ...(tracesNone ? { tracesNone } : {}),
     };
-    this.#cache = { stamp, data };
-    return data;
   }
 
   #readRecords(file: string, meta: Record<string, unknown>): BenchRecord[] {
     this.#records.update(file, () => {
       this.#recordList = [], this.#seen = new Set();
     }, (r, i) => {
+      this.#parses++;
       checkRecordLines(file, [r], this.#seen, i);
       this.#recordList.push(r);
     });
@@ -233,6 +336,7 @@ export class RunSource {
 
   #readTraces(file: string): Map<string, Span> {
     this.#traces.update(file, () => this.#spans = new Map(), (t, i, span) => {
+      this.#parses++;
       checkTraceLines(file, [t], i);
       this.#spans.set(recordKey(t), span);
     });

@@ -13,7 +13,7 @@ import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
 import { timeDoubts } from "../bench/timing.ts";
 import { type BenchRecord, recordKey, type Span, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
 import { type Measures, measuresOrWhy } from "./measures.ts";
-import type { RunData, RunSource } from "./runs.ts";
+import type { RunData, RunSource, RunSummary } from "./runs.ts";
 import { viewsAt } from "./views.ts";
 import { LiveRuns } from "./live.ts";
 
@@ -181,7 +181,7 @@ function recordList(data: RunData, measureMs: number): { records: unknown[]; mea
   return { records, measuring };
 }
 
-function runInfo(data: RunData, id: number) {
+function runInfo(data: RunSummary, id: number) {
   const spec = (data.meta.spec ?? {}) as Record<string, unknown>;
   return {
     id,
@@ -190,7 +190,7 @@ function runInfo(data: RunData, id: number) {
     device: spec.device ?? null,
     tasks: spec.tasks ?? [],
     methods: spec.methods ?? [],
-    records: data.records.length,
+    records: data.records,
     waiting: data.waiting ?? false,
     // what of the run is not shown, and why (its traces, where traces.jsonl is a link not followed)
     note: data.tracesNone ?? null,
@@ -259,10 +259,11 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     return new Response(readFileSync(file[0]()), { headers: { ...HEADERS, "content-type": file[1] } });
   }
   if (url.pathname === "/api/runs") {
-    // One damaged folder must not hide the others: it is listed with what is wrong with it.
+    // One damaged folder must not hide the others: it is listed with what is wrong with it, where a read of it
+    // failed (the list reads run.json and counts the records: a run's damaged lines are found when it is opened)
     return json(o.runs.map((r, i) => {
       try {
-        const data = r.read();
+        const data = r.summary();
         if (data.tracesNone && !reported.has(data.tracesNone)) {
           console.error(`view: ${data.tracesNone}; the run's curves and records are shown`);
           reported.add(data.tracesNone);

@@ -1,6 +1,15 @@
 /** Run folders as the viewer reads them (harness/viewer/runs.ts): links, the run list's summary, failures kept. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RunSource } from "../../../harness/viewer/runs.ts";
@@ -74,4 +83,62 @@ Deno.test("runs: a link out of the folder to a file that is no run file of that 
   rmSync(join(odd, "traces.jsonl"));
   symlinkSync(folder, join(odd, "traces.jsonl"));
   assert.match(new RunSource(odd).read().tracesNone ?? "", /traces\.jsonl: not a file/);
+});
+
+/** Line `line` (1-based) of `file`, edited. */
+function edit(file: string, line: number, change: (x: Record<string, unknown>) => void): void {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const x = JSON.parse(lines[line - 1]);
+  change(x);
+  lines[line - 1] = JSON.stringify(x);
+  writeFileSync(file, lines.join("\n"));
+}
+
+Deno.test("runs: the run list reads run.json and counts the records, parsing neither records nor traces", () => {
+  const { dir, records } = writeRun(3);
+  edit(join(dir, "traces.jsonl"), 2, (t) => delete t.steps); // damaged: only a whole read says so
+  const source = new RunSource(dir);
+  const summary = source.summary();
+  assert.equal(summary.records, records);
+  assert.deepEqual((summary.meta.spec as { tasks: string[] }).tasks, ["synthetic"]);
+  assert.equal(source.parses, 0, "no line parsed");
+  // a line being written is no record yet; one appended is counted from where the count stopped
+  const line = readFileSync(join(dir, "records.jsonl"), "utf8").split("\n")[0];
+  appendFileSync(join(dir, "records.jsonl"), line.slice(0, 40));
+  assert.equal(source.summary().records, records);
+  appendFileSync(join(dir, "records.jsonl"), line.slice(40) + "\n");
+  assert.equal(source.summary().records, records + 1);
+  // rewritten shorter: counted again
+  writeFileSync(join(dir, "records.jsonl"), line + "\n");
+  assert.equal(source.summary().records, 1);
+  assert.equal(source.parses, 0);
+});
+
+Deno.test("runs: a run that could not be read is not read again until one of its files changes; the list says why meanwhile", () => {
+  const { dir } = writeRun(2);
+  edit(join(dir, "traces.jsonl"), 2, (t) => delete t.steps);
+  const source = new RunSource(dir);
+  assert.throws(() => source.read(), /traces\.jsonl:2: a trace whose "steps" is not a list/);
+  const parses = source.parses;
+  assert.ok(parses > 0);
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => source.read(), /traces\.jsonl:2: a trace whose "steps" is not a list/);
+    assert.throws(() => source.summary(), /traces\.jsonl:2: a trace whose "steps" is not a list/);
+  }
+  assert.equal(source.parses, parses, "read once, its failure kept");
+  edit(join(dir, "traces.jsonl"), 2, (t) => void (t.steps = []));
+  assert.equal(source.read().traces.size, 6, "mended: read again");
+  assert.ok(source.parses > parses);
+});
+
+Deno.test("runs: the viewer's run list over many runs reads no run's records or traces", async () => {
+  const runs = Array.from({ length: 20 }, () => new RunSource(writeRun(2).dir));
+  const viewer = serveViewer({ runs, port: 0 });
+  try {
+    const listed = await (await fetch(new URL("/api/runs", viewer.url))).json();
+    assert.deepEqual(listed.map((r: { records: number }) => r.records), runs.map(() => 6));
+    assert.deepEqual(runs.map((r) => r.parses), runs.map(() => 0));
+  } finally {
+    await viewer.close();
+  }
 });
