@@ -369,6 +369,19 @@ export function checkRunFolder(dir: string, flag = "--out"): void {
   );
 }
 
+/**
+ * The run's model as the run's summary names it: the --model given, from run.json's spec_full (a local model
+ * folder's path as given: the key leaves it out, holding the folder's content, run_key.ts flagsKey); a run.json
+ * without spec_full, its key's; else the model's source. summary.md and the viewer read it here.
+ */
+export function runModel(run: { spec?: unknown; spec_full?: unknown; model?: unknown }): string | undefined {
+  const named = (x: unknown, field: string) => {
+    const v = x !== null && typeof x === "object" ? (x as Record<string, unknown>)[field] : undefined;
+    return typeof v === "string" && v ? v : undefined;
+  };
+  return named(run.spec_full, "model") ?? named(run.spec, "model") ?? named(run.model, "source");
+}
+
 /** "3 of 6 planned records" for a folder that holds fewer records than its run.json plans (an unfinished run). */
 export function unfinishedRecords(records: number, meta: Record<string, unknown>): string | undefined {
   const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;

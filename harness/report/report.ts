@@ -19,7 +19,7 @@ import {
 import { writePlots } from "./plots.ts";
 import { timeDoubtNote } from "./charts.ts";
 import { graderFailures, graderFailuresText } from "../bench/grading.ts";
-import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
+import { type BenchRecord, runModel, unfinishedRecords } from "../bench/rundir.ts";
 import { timeDoubts, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 import { alikeWhenGreedy } from "../generation/methods.ts";
@@ -98,7 +98,9 @@ export async function report(
 ): Promise<string[]> {
   const points = curves(records, spec.seeds);
   replaceFile(join(out, "curves.csv"), curvesCsv(points));
-  const title = `${spec.model} on ${spec.tasks.join(", ")}`;
+  // the spec is run.json's spec_full: its model named as the viewer names it
+  const model = runModel({ spec_full: spec }) ?? spec.model;
+  const title = `${model} on ${spec.tasks.join(", ")}`;
   // an unfinished folder's methods may stand on different problems and seeds: said before any figure
   const unfinished = unfinishedRecords(records.length, meta);
   // the time chart carries the summary's doubts on its solo times: a figure is taken without the summary
@@ -121,7 +123,7 @@ export async function report(
       : []),
     `${records.length} records (problem × method × seed) of ${
       spec.tasks.join(", ")
-    } with ${spec.model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
+    } with ${model} on ${spec.device}: methods ${spec.methods.join(", ")}; ` +
     `budgets ${spec.budgets[0]}–${
       spec.budgets[spec.budgets.length - 1]
     } forward passes (${spec.budgets.length} checkpoints); seeds ${spec.seeds.join(", ")}` +

@@ -11,7 +11,14 @@ import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
 import { timeDoubts } from "../bench/timing.ts";
-import { type BenchRecord, recordKey, type Span, type TraceLine, unfinishedRecords } from "../bench/rundir.ts";
+import {
+  type BenchRecord,
+  recordKey,
+  runModel,
+  type Span,
+  type TraceLine,
+  unfinishedRecords,
+} from "../bench/rundir.ts";
 import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource, RunSummary } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -124,10 +131,10 @@ const charts = new WeakMap<RunData, unknown>();
 /** The Curves tab's charts of the run as read (once: the page asks at every visit of the tab). */
 function curvesChart(data: RunData): unknown {
   if (charts.has(data)) return charts.get(data);
-  const spec = (data.meta.spec ?? {}) as { model?: string; tasks?: string[] };
+  const spec = (data.meta.spec ?? {}) as { tasks?: string[] };
   const points = curves(data.records, specSeeds(data.meta));
   const unfinished = unfinishedRecords(data.records.length, data.meta);
-  const title = `${spec.model ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
+  const title = `${runModel(data.meta) ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
   // the bench's doubts of its solo times, as its own chart and plot's say them
   const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
   const chart = points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt) : null;
@@ -186,7 +193,7 @@ function runInfo(data: RunSummary, id: number) {
   return {
     id,
     name: data.name,
-    model: spec.model ?? null,
+    model: runModel(data.meta) ?? null,
     device: spec.device ?? null,
     tasks: spec.tasks ?? [],
     methods: spec.methods ?? [],

@@ -27,6 +27,7 @@ import {
   readRecords,
   recordsTraces,
   RunDir,
+  runModel,
 } from "../../../harness/bench/rundir.ts";
 import { InputError } from "../../../engine/errors.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
@@ -694,4 +695,13 @@ Deno.test("a refusal names what differs where a long list's JSON is cut, and a g
       e.message.includes("the flags that chose the data: --count: was 2, now 3") &&
       e.message.includes("synthetic (--parts, --digits, --count): was") && !e.message.includes("the same data flags"),
   );
+});
+
+Deno.test("runModel: the --model given (a local folder's path, which the key leaves out), else the key's, else the source", () => {
+  const spec = parseBenchSpec(["--model", "engine/models/hogwild-demo"])!;
+  assert.equal(flagsKey(spec).model, undefined, "the key holds a local folder by its content");
+  assert.equal(runModel({ spec: flagsKey(spec), spec_full: spec }), "engine/models/hogwild-demo");
+  assert.equal(runModel({ spec: { model: "Qwen/Qwen3-8B" } }), "Qwen/Qwen3-8B", "a run.json before spec_full");
+  assert.equal(runModel({ spec: {}, model: { source: "/models/qwen3" } }), "/models/qwen3");
+  assert.equal(runModel({ spec: { model: 3 } }), undefined, "no name, rather than a damaged one");
 });

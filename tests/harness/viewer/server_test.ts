@@ -535,3 +535,22 @@ Deno.test("viewer server: bench --view's run folder not made yet is waited for, 
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: a run of a local model folder names its model as summary.md does (the key leaves the folder's path out)", async () => {
+  const { dir } = writeRun(1);
+  const file = join(dir, "run.json"), meta = JSON.parse(readFileSync(file, "utf8"));
+  // as the bench writes it for --model engine/models/hogwild-demo: the key holds the folder's content, not its path
+  const { model: _, ...keyed } = meta.spec;
+  writeFileSync(
+    file,
+    JSON.stringify({ ...meta, spec: keyed, spec_full: { ...meta.spec_full, model: "engine/models/hogwild-demo" } }),
+  );
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
+    assert.equal((await get("/api/runs"))[0].model, "engine/models/hogwild-demo");
+    assert.match(JSON.stringify((await get("/api/runs/0/curves")).steps), /engine\/models\/hogwild-demo on synthetic/);
+  } finally {
+    await viewer.close();
+  }
+});
