@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { checkPathFlags, pathExists } from "../engine/files.ts";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
@@ -17,6 +17,7 @@ import {
   checkReadFolder,
   readRecords,
   readRunJson,
+  runNames,
   unfinishedRecords,
 } from "../harness/bench/rundir.ts";
 import { runMachines, timeDoubts } from "../harness/bench/timing.ts";
@@ -66,9 +67,9 @@ async function main() {
   // Solo times are each run's own machine's: runs from different machines stand side by side, named so.
   const machines = metas.map(runMachine);
   const named = new Set(machines).size > 1;
-  // Runs are named by their folder's name, or by the path as given where two folders share a name.
-  const short = dirs.map((d) => basename(resolve(d)));
-  const names = short.map((n, i) => (short.indexOf(n) !== short.lastIndexOf(n) ? dirs[i] : n));
+  // Runs are named by their folder's name, or by the shortest end of their path that tells them apart where two
+  // folders share a name (as the viewer names them).
+  const names = runNames(dirs);
   checkFoldersOnce(dirs, "plot");
   const unfinished: string[] = [];
   const read = dirs.map(readRecords);

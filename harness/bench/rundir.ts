@@ -19,7 +19,7 @@ import {
   truncateSync,
 } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import {
   appendLines,
@@ -386,6 +386,20 @@ export function runModel(run: { spec?: unknown; spec_full?: unknown; model?: unk
 export function unfinishedRecords(records: number, meta: Record<string, unknown>): string | undefined {
   const planned = Array.isArray(meta.planned) ? meta.planned.length : undefined;
   return planned !== undefined && records < planned ? `${records} of ${planned} planned records` : undefined;
+}
+
+/**
+ * Names for run folders shown side by side (plot's legends, the viewer's run list): each folder's own name, and
+ * where folders share it, the shortest end of its path that no other's path ends with (a/x/run, b/x/run, y/run).
+ */
+export function runNames(dirs: readonly string[]): string[] {
+  const parts = dirs.map((d) => resolve(d).split(sep));
+  const end = (p: string[], k: number) => p.slice(-k).join(sep);
+  return parts.map((p, i) => {
+    let k = 1;
+    while (k < p.length && parts.some((q, j) => j !== i && end(q, k) === end(p, k))) k++;
+    return end(p, k);
+  });
 }
 
 /**

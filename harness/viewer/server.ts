@@ -15,6 +15,7 @@ import {
   type BenchRecord,
   recordKey,
   runModel,
+  runNames,
   type Span,
   type TraceLine,
   unfinishedRecords,
@@ -188,11 +189,11 @@ function recordList(data: RunData, measureMs: number): { records: unknown[]; mea
   return { records, measuring };
 }
 
-function runInfo(data: RunSummary, id: number) {
+function runInfo(data: RunSummary, id: number, name: string) {
   const spec = (data.meta.spec ?? {}) as Record<string, unknown>;
   return {
     id,
-    name: data.name,
+    name,
     model: runModel(data.meta) ?? null,
     device: spec.device ?? null,
     tasks: spec.tasks ?? [],
@@ -266,6 +267,8 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     return new Response(readFileSync(file[0]()), { headers: { ...HEADERS, "content-type": file[1] } });
   }
   if (url.pathname === "/api/runs") {
+    // two folders of one name told apart as plot tells them apart
+    const names = runNames(o.runs.map((r) => r.dir));
     // One damaged folder must not hide the others: it is listed with what is wrong with it, where a read of it
     // failed (the list reads run.json and counts the records: a run's damaged lines are found when it is opened)
     return json(o.runs.map((r, i) => {
@@ -275,12 +278,12 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
           console.error(`view: ${data.tracesNone}; the run's curves and records are shown`);
           reported.add(data.tracesNone);
         }
-        return runInfo(data, i);
+        return runInfo(data, i, names[i]);
       } catch (e) {
         // the run's error names its folder or file already
         const error = oneLine((e as Error).message);
         if (!reported.has(error)) console.error(`view: ${error}`), reported.add(error);
-        return { id: i, name: r.name, error, records: 0, tasks: [], methods: [] };
+        return { id: i, name: names[i], error, records: 0, tasks: [], methods: [] };
       }
     }));
   }

@@ -28,6 +28,7 @@ import {
   recordsTraces,
   RunDir,
   runModel,
+  runNames,
 } from "../../../harness/bench/rundir.ts";
 import { InputError } from "../../../engine/errors.ts";
 import { flagsKey } from "../../../harness/bench/run_key.ts";
@@ -704,4 +705,15 @@ Deno.test("runModel: the --model given (a local folder's path, which the key lea
   assert.equal(runModel({ spec: { model: "Qwen/Qwen3-8B" } }), "Qwen/Qwen3-8B", "a run.json before spec_full");
   assert.equal(runModel({ spec: {}, model: { source: "/models/qwen3" } }), "/models/qwen3");
   assert.equal(runModel({ spec: { model: 3 } }), undefined, "no name, rather than a damaged one");
+});
+
+Deno.test("runNames: a folder's name, and where folders share it the shortest end of each path that no other ends with", () => {
+  assert.deepEqual(runNames(["/r/a/x/run", "/r/b/x/run", "/r/b/y/run", "/r/b/other"]), [
+    "a/x/run",
+    "b/x/run",
+    "y/run",
+    "other",
+  ]);
+  assert.deepEqual(runNames(["/run", "/x/run"]), ["/run", "x/run"], "a path that is the end of another's");
+  assert.deepEqual(runNames(["qwq"]), ["qwq"]);
 });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   appendFileSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   renameSync,
@@ -550,6 +551,22 @@ Deno.test("viewer server: a run of a local model folder names its model as summa
     const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
     assert.equal((await get("/api/runs"))[0].model, "engine/models/hogwild-demo");
     assert.match(JSON.stringify((await get("/api/runs/0/curves")).steps), /engine\/models\/hogwild-demo on synthetic/);
+  } finally {
+    await viewer.close();
+  }
+});
+
+Deno.test("viewer server: run folders of one name are told apart by the shortest end of their paths that differs", async () => {
+  const made = [0, 1, 2].map(() => writeRun(1).dir);
+  const base = mkdtempSync(join(tmpdir(), "hogwild-view-twins-"));
+  const dirs = ["a/x/run", "b/x/run", "b/y/run", "b/other"].map((d) => join(base, d));
+  for (const d of dirs.slice(0, 3)) mkdirSync(dirname(d), { recursive: true });
+  made.forEach((m, i) => renameSync(m, dirs[i]));
+  renameSync(writeRun(1).dir, dirs[3]);
+  const viewer = serveViewer({ runs: dirs.map((d) => new RunSource(d)), port: 0 });
+  try {
+    const runs = await (await fetch(new URL("/api/runs", viewer.url))).json();
+    assert.deepEqual(runs.map((r: { name: string }) => r.name), ["a/x/run", "b/x/run", "y/run", "other"]);
   } finally {
     await viewer.close();
   }
