@@ -261,7 +261,10 @@ const LIVE_QUEUE_BYTES = 16 << 20;
 
 function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
   const url = new URL(req.url);
-  if (req.method !== "GET") return new Response("method not allowed", { status: 405, headers: HEADERS });
+  // HEAD is GET without its body (the server sends none to a HEAD); nothing here takes another method
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return new Response("method not allowed", { status: 405, headers: { ...HEADERS, allow: "GET, HEAD" } });
+  }
   const file = STATIC[url.pathname];
   if (file) {
     return new Response(readFileSync(file[0]()), { headers: { ...HEADERS, "content-type": file[1] } });
@@ -288,10 +291,12 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     }));
   }
   if (url.pathname === "/api/live") {
+    const headers = { ...HEADERS, "content-type": "text/event-stream" };
+    if (req.method === "HEAD") return new Response(null, { headers }); // no page to feed
     const first = [new TextEncoder().encode(`retry: 1000\n\n`), ...feed.runs.snapshot().map(sse)];
     const page = new LivePage(first, o.liveQueueBytes ?? LIVE_QUEUE_BYTES, () => feed.pages.delete(page));
     feed.pages.add(page);
-    return new Response(page.stream, { headers: { ...HEADERS, "content-type": "text/event-stream" } });
+    return new Response(page.stream, { headers });
   }
   const m = /^\/api\/runs\/(\d+)\/(curves|records|record|views)$/.exec(url.pathname);
   const source = m ? o.runs[Number(m[1])] : undefined;

@@ -571,3 +571,46 @@ Deno.test("viewer server: run folders of one name are told apart by the shortest
     await viewer.close();
   }
 });
+
+/** A raw request of `method`: the status line, the headers (lower-case names) and the body as received. */
+async function rawMethod(port: number, method: string, path: string) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+  );
+  const chunks: Uint8Array[] = [], buf = new Uint8Array(1 << 16);
+  for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) chunks.push(buf.slice(0, n));
+  conn.close();
+  const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  const [head, ...body] = text.split("\r\n\r\n");
+  const [status, ...lines] = head.split("\r\n");
+  const headers = Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+  );
+  return { status: Number(status.split(" ")[1]), headers, body: body.join("\r\n\r\n") };
+}
+
+Deno.test("viewer server: HEAD is answered as GET without its body; another method is 405 naming the ones allowed", async () => {
+  const { dir } = writeRun(1);
+  const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+  try {
+    const port = Number(new URL(viewer.url).port);
+    for (const path of ["/", "/app.js", "/api/runs", "/api/runs/0/curves"]) {
+      const get = await rawMethod(port, "GET", path), head = await rawMethod(port, "HEAD", path);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers["content-type"], get.headers["content-type"], path);
+      assert.equal(head.body, "", path);
+      assert.ok(get.body.length > 0, path);
+    }
+    assert.equal((await rawMethod(port, "HEAD", "/nothing")).status, 404);
+    const live = await rawMethod(port, "HEAD", "/api/live");
+    assert.deepEqual([live.status, live.headers["content-type"], live.body], [200, "text/event-stream", ""]);
+    for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) {
+      const res = await rawMethod(port, method, "/api/runs");
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers.allow, "GET, HEAD", method);
+    }
+  } finally {
+    await viewer.close();
+  }
+});
