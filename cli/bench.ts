@@ -243,8 +243,12 @@ export async function bench(args: string[]): Promise<void> {
     data_notes: [...loaded.notes, ...(note ? [note] : [])],
     // the limit each task's answers were finished with (the key leaves a task's own out): said, not keyed
     finisher_tokens: Object.fromEntries(spec.tasks.map((t) => [t, finisherTokensOf(spec, t)])),
+    // the protocol the runs read (the key holds its hash): what the viewer's measures read, wherever the file is
+    protocol,
     planned: jobs.map(keyOf),
   });
+  // a folder made before run.json recorded it: the same protocol (the key's hash holds it), recorded now
+  if (dir.meta().protocol === undefined) dir.updateMeta({ protocol });
   // Ctrl-C (or SIGTERM, SIGHUP) before the runs (calibrating) or after them (the report): the lock goes, and the
   // line says where things stand; while the runs go, execute()'s handler says it with this invocation's throughput.
   const stopListening = onInterrupt((signal) => {

@@ -43,6 +43,7 @@ function readShards(dirs: string[]) {
         sampling?: unknown;
         data_notes?: unknown;
         finisher_tokens?: unknown;
+        protocol?: unknown;
         machine?: unknown;
         versions?: unknown;
         device_options?: unknown;
@@ -153,6 +154,8 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     data_notes: runs[0].run.data_notes,
     // one key, one spec: the shards' limits
     finisher_tokens: runs[0].run.finisher_tokens,
+    // one key, one protocol (absent where the shards' run.json predates it)
+    protocol: runs[0].run.protocol,
     merged_from: runs.map(({ dir }) => dir),
     shards,
     planned,

@@ -1,6 +1,7 @@
 /**
  * Run folders as the viewer reads them: run.json, records.jsonl and traces.jsonl, re-read when they change
- * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read: a
+ * (a bench appending, a resume, a merge), never written. Only those three files of the folders given are read (and,
+ * for a run.json from before it recorded the run's protocol, the protocol file it names: runProtocol): a
  * link among them is followed inside its folder, and out of it only to a file of its own name (the run's file kept
  * elsewhere, as traces on another disk: docs/run-files.md), never to any other file (a folder copied from elsewhere
  * must not make the viewer read, and serve, what its links name). Such a link is said as an error: the whole run's
@@ -9,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import { closeSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { pathExists } from "../../engine/files.ts";
-import { basename, join, sep } from "node:path";
+import { basename, isAbsolute, join, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { loadProtocol, type Protocol, protocolFile } from "../generation/prompts.ts";
 import { protocolHash } from "../bench/run_key.ts";
@@ -46,12 +47,37 @@ export interface RunData {
   waiting?: true;
 }
 
+/** Whether `p` has a protocol's shape (its texts texts, its forbidden list a list of texts). */
+function isProtocol(p: unknown): p is Protocol {
+  if (p === null || typeof p !== "object" || Array.isArray(p)) return false;
+  const x = p as Record<string, unknown>;
+  return ["othersHeader", "ownHeader", "marker", "stepPrefix", "redundancyCheck", "finisherSuffix"]
+    .every((k) => typeof x[k] === "string") &&
+    (x.firstStep === undefined || typeof x.firstStep === "string") &&
+    Array.isArray(x.forbidden) && x.forbidden.every((f) => typeof f === "string");
+}
+
 /**
- * The protocol a run wrote its traces with: the file its run.json names (else the project's), where it still holds
- * what the run's key hashed; else why not. Another protocol's step heads would be counted as the workers' words.
+ * The protocol a run wrote its traces with, or why it is not known (another protocol's step heads would be counted
+ * as the workers' words): run.json's `protocol`, which the bench records, where it is what the run's key hashed.
+ * A run.json from before that field: the project's protocol where the run was given none, else the file its
+ * --protocol named where that path is absolute; a relative one was the bench's folder's, which run.json does not
+ * record, and is never resolved against the viewer's. A file read must still hold what the key hashed.
  */
 function runProtocol(meta: Record<string, unknown>): Protocol | string {
+  const hash = (meta.spec as Record<string, unknown> | undefined)?.["prompt protocol"];
+  if (meta.protocol !== undefined) {
+    if (!isProtocol(meta.protocol)) return "run.json's protocol is not a protocol of this project";
+    if (hash !== undefined && hash !== protocolHash(meta.protocol)) {
+      return "run.json's protocol is not the one its key hashed (edited since?)";
+    }
+    return meta.protocol;
+  }
   const file = ((meta.spec_full ?? meta.spec ?? {}) as { protocol?: string }).protocol;
+  if (file !== undefined && !isAbsolute(file)) {
+    return `the run's protocol file ${file} was given relative to the folder the bench ran in, which its run.json ` +
+      "(from before run.json recorded the protocol) does not say";
+  }
   const where = protocolFile(file);
   let protocol: Protocol;
   try {
@@ -59,7 +85,6 @@ function runProtocol(meta: Record<string, unknown>): Protocol | string {
   } catch (e) {
     return `the run's protocol file ${where} cannot be read (${oneLine((e as Error).message)})`;
   }
-  const hash = (meta.spec as Record<string, unknown> | undefined)?.["prompt protocol"];
   // a folder from before the key hashed the protocol: the file is taken at its word
   if (hash !== undefined && hash !== protocolHash(protocol)) {
     return `the run's protocol file ${where} is no longer what the run read (its hash in run.json differs)`;

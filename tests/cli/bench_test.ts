@@ -22,6 +22,8 @@ import { basename, join, relative } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { type BenchRecord, recordKey } from "../../harness/bench/rundir.ts";
 import { familyTexts, parseMethod, textFamilies } from "../../harness/generation/methods.ts";
+import { loadProtocol } from "../../harness/generation/prompts.ts";
+import { protocolHash } from "../../harness/bench/run_key.ts";
 import { lastFlagWins, runCli } from "../helpers.ts";
 
 // The protocol on random weights and the small synthetic task: seconds, and numerics no training round moves.
@@ -85,6 +87,9 @@ Deno.test("the default bench writes every file of a run", async () => {
   // a local folder is keyed by its files' hashes; the path as given is in spec_full
   assert.equal(run.spec.model, undefined);
   assert.equal(run.spec_full.model, "engine/models/hogwild-demo");
+  // the protocol the runs read, as the key hashed it (the viewer's measures read it here, not from a path)
+  assert.deepEqual(run.protocol, loadProtocol());
+  assert.equal(protocolHash(run.protocol), run.spec["prompt protocol"]);
   assert.equal(run.versions.grader, "hogwild-grader/15");
   assert.ok(run.model.config_sha256.length === 64 && run.machine.cpus > 0);
   assert.equal(records(out).length, 500); // 100 chains problems × 5 methods × 1 seed

@@ -93,11 +93,12 @@ Deno.test("merge of shards that read their data from other paths: the same data 
   }
 });
 
-Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary, and each task's finisher limit", async () => {
+Deno.test("merge keeps what the loader said of the data (run.json data_notes) in the merged folder and its summary, each task's finisher limit and the protocol", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-merge-notes-"));
   const notes = {
     data_notes: ["limo: /d/limo.jsonl: 3 records, task limo has 817: these results are not limo's whole set"],
     finisher_tokens: { limo: 16 },
+    protocol: { stepPrefix: "**{name} [{step}]:** " }, // (as recorded: the viewer reads it)
   };
   const dirs = [0, 1].map((i) => shard(base, i, { model: "m" }, notes));
   const out = join(base, "merged");
@@ -106,6 +107,7 @@ Deno.test("merge keeps what the loader said of the data (run.json data_notes) in
   const merged = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.deepEqual(merged.data_notes, notes.data_notes);
   assert.deepEqual(merged.finisher_tokens, notes.finisher_tokens);
+  assert.deepEqual(merged.protocol, notes.protocol, "the run's protocol, as the viewer reads it");
   assert.match(readFileSync(join(out, "summary.md"), "utf8"), /- limo: \/d\/limo\.jsonl: 3 records, task limo has 817/);
   // shards finished with other limits (two versions' defaults) are two runs
   const limits = mkdtempSync(join(tmpdir(), "hogwild-merge-limits-"));

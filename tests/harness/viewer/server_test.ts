@@ -614,3 +614,51 @@ Deno.test("viewer server: HEAD is answered as GET without its body; another meth
     await viewer.close();
   }
 });
+
+Deno.test("viewer server: the run's protocol is read from its run.json; an older run.json's relative --protocol is never resolved against the viewer's folder", async () => {
+  const { dir } = writeRun(1);
+  const meta = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")), protocol = loadProtocol();
+  const hash = protocolHash(protocol);
+  const write = (extra: Record<string, unknown>) =>
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify({
+        ...meta,
+        spec: { ...meta.spec, "prompt protocol": hash },
+        spec_full: { ...meta.spec_full, protocol: "prompts/protocol.json" }, // relative to where the bench ran
+        ...extra,
+      }),
+    );
+  const record = async () => {
+    const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
+    try {
+      const get = async (p: string) => await (await fetch(new URL(p, viewer.url))).json();
+      const key = (await get("/api/runs/0/records")).records.find((r: { method: string }) => r.method === "hogwild:2")
+        .key;
+      return await get(`/api/runs/0/record?key=${encodeURIComponent(key)}`);
+    } finally {
+      await viewer.close();
+    }
+  };
+  // recorded: read from run.json, wherever the file it came from is
+  write({ protocol });
+  const recorded = await record();
+  assert.ok(recorded.measures && recorded.redundancy_check === CHECK, JSON.stringify(recorded.measures_none));
+  // recorded, but not what the key hashed (edited by hand): not taken
+  write({ protocol: { ...protocol, redundancyCheck: "Am I repeating someone? " } });
+  assert.match((await record()).measures_none, /run\.json's protocol is not the one its key hashed/);
+  // an older run.json: a relative path is the bench's folder's, which run.json does not record; a file of that
+  // path under the viewer's folder is not taken for it
+  write({});
+  const cwd = Deno.cwd(), here = mkdtempSync(join(tmpdir(), "hogwild-view-cwd-"));
+  mkdirSync(join(here, "prompts"));
+  writeFileSync(join(here, "prompts", "protocol.json"), JSON.stringify(protocol));
+  Deno.chdir(here);
+  try {
+    const older = await record();
+    assert.equal(older.measures, null);
+    assert.match(older.measures_none, /prompts\/protocol\.json was given relative to the folder the bench ran in/);
+  } finally {
+    Deno.chdir(cwd);
+  }
+});
