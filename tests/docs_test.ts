@@ -18,7 +18,8 @@ import { HELP, parseBenchSpec } from "../harness/bench/spec.ts";
 import { checkContext } from "../harness/bench/context_check.ts";
 import { familyNames, familyVersions, type Method, minPositions, parseMethod } from "../harness/generation/methods.ts";
 import type { Problem } from "../tasks/problem.ts";
-import { equivalent, voteKey } from "../tasks/grading/equivalence.ts";
+import { equivalent } from "../tasks/grading/equivalence.ts";
+import { voteKey } from "../harness/generation/answer_format.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DOCS = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
@@ -133,7 +134,7 @@ Deno.test("docs: run-files.md's methods_version row says what each version of ev
 
 Deno.test("docs: votes group answers by voteKey, the grader's text normalisation, not as the grader reads them", () => {
   // 0.5 and \frac12: one answer to the grader, two votes.
-  assert.ok(equivalent("0.5", "\\frac12", "strict") && voteKey("0.5") !== voteKey("\\frac12"));
+  assert.ok(equivalent("0.5", "\\frac12", "strict") && voteKey("0.5", "single") !== voteKey("\\frac12", "single"));
   const said = PAGES.flatMap((page) =>
     readFileSync(join(ROOT, page), "utf8").split("\n").flatMap((l, i, all) =>
       /grader reads(?: them)? alike/.test(`${all[i - 1] ?? ""} ${l}`) ? [`${page}:${i + 1}`] : []

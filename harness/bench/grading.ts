@@ -129,12 +129,15 @@ function ungraded(c: Checkpoint | RecordCheckpoint): Checkpoint {
 }
 
 /**
- * Each vote counted again from its checkpoint's paths under today's grouping (voteKey: the grader's normalisation),
+ * Each vote counted again from its checkpoint's paths under today's grouping (voteKey of the record's grading: the
+ * grader's normalisation, a program's text),
  * where its method's vote rests on the paths alone (a plain majority); `kept`: the methods whose votes rest on
  * what the records do not keep (weighted votes' confidences; a majority answer with no vote of its own breaks
  * ties by when each path answered), left as their run counted them.
  */
-export function recountVotes<R extends { method: string; checkpoints: readonly RecordCheckpoint[] }>(
+export function recountVotes<
+  R extends { method: string; grading: Grading; checkpoints: readonly RecordCheckpoint[] },
+>(
   records: readonly R[],
 ): { recounted: R[]; kept: string[] } {
   const kept = new Set<string>();
@@ -147,7 +150,7 @@ export function recountVotes<R extends { method: string; checkpoints: readonly R
         if (c.source === "generated") kept.add(r.method);
         return c;
       }
-      const vote = recountedVote(r.method, c.paths);
+      const vote = recountedVote(r.method, c.paths, r.grading);
       if (vote === undefined) kept.add(r.method);
       return vote === undefined ? c : { ...c, vote };
     }),

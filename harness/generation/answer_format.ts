@@ -5,6 +5,7 @@
  * The families refused for code tasks (Family.codeTasks) read their boxes with lastBoxed themselves.
  */
 import { lastBoxed } from "../../tasks/grading/answer.ts";
+import { mathsVoteKey } from "../../tasks/grading/equivalence.ts";
 import { extractCode } from "../../tasks/code/extract.ts";
 import type { Grading } from "../../tasks/problem.ts";
 
@@ -23,6 +24,8 @@ export interface AnswerFormat {
   cut(after: string): string | null;
   /** the template files' suffix for this format ("" for the maths templates) */
   readonly templateSuffix: string;
+  /** the group an answer votes with (voteKey): answers of one key are one answer to a vote and to maj@k */
+  voteKey(answer: string): string;
 }
 
 /** The last box of `text`, undefined where there is none or it holds nothing (`\boxed{}`, `\boxed{ }`: no answer). */
@@ -42,6 +45,7 @@ export const BOXED: AnswerFormat = {
   },
   cut: () => null,
   templateSuffix: "",
+  voteKey: mathsVoteKey,
 };
 
 /** The fence that ends the finisher's program: a line that starts with three backticks. */
@@ -74,7 +78,26 @@ export const CODE: AnswerFormat = {
   // A program cut at the limit or ended without its fence is graded as written (a truncated one fails its tests).
   cut: (after) => after.trim() ? after : null,
   templateSuffix: "-code",
+  voteKey: programKey,
 };
+
+/**
+ * A program's vote key: its text, CRLF read as a line end, whitespace at a line's end and blank lines at its end
+ * dropped (what an editor or a transcript may change without changing the program). Indentation and every other
+ * space are the program's: `    print(0)` inside a loop and `print(0)` after it are two programs, and so are
+ * `n = …` and `m = …` (the maths normalisation strips every space and a line's assignment target).
+ */
+function programKey(program: string): string {
+  return program.replace(/\r\n?/g, "\n").split("\n").map((l) => l.trimEnd()).join("\n").replace(/\n+$/, "");
+}
 
 /** The answer format of a problem graded as `grading`. */
 export const answerFormat = (grading: Grading): AnswerFormat => grading === "code" ? CODE : BOXED;
+
+/**
+ * The group an answer votes with, by its problem's grading: the one rule of every method's vote or majority over
+ * its paths (the run's, and rescore's recount) and of maj@k (and so of `accuracy_vote` and `compare --score vote`,
+ * which read the votes). A program (grading "code") is its text, its line ends alone normalised (programKey); a
+ * maths answer is the grader's text normalisation (mathsVoteKey: `x = 4` and `4` are one answer).
+ */
+export const voteKey = (answer: string, grading: Grading): string => answerFormat(grading).voteKey(answer);

@@ -4,7 +4,6 @@
  * confidence-weighted vote of self-consistency and by the method family that filters and stops traces on it.
  */
 import type { TokenLogprobs } from "../../engine/sampler.ts";
-import { voteKey } from "../../tasks/grading/equivalence.ts";
 
 /** How a trace's token confidences become one number (the paper's trace-level measures). */
 export const MEASURES = ["lowest", "bottom10", "tail", "mean"] as const;
@@ -87,14 +86,18 @@ export interface Ballot {
 
 /**
  * The answer with the most weight (weights 1: the plain majority; ties: the first one cast) and its share of all
- * the weight (the paper's consensus); undefined without ballots. Answers vote together when their voteKey is
- * one (`x = 4` with `4`), as maj@k groups them; the group answers with its first ballot's text.
+ * the weight (the paper's consensus); undefined without ballots. Answers vote together when their `key` is one
+ * (the answer format's voteKey: `x = 4` with `4`; a program with itself alone), as maj@k groups them; the group
+ * answers with its first ballot's text.
  */
-export function weightedVote(ballots: readonly Ballot[]): { answer: string; share: number } | undefined {
+export function weightedVote(
+  ballots: readonly Ballot[],
+  key: (answer: string) => string,
+): { answer: string; share: number } | undefined {
   const sums = new Map<string, { answer: string; weight: number }>();
   let total = 0;
   for (const b of ballots) {
-    const k = voteKey(b.answer), g = sums.get(k);
+    const k = key(b.answer), g = sums.get(k);
     if (g) g.weight += b.weight;
     else sums.set(k, { answer: b.answer, weight: b.weight });
     total += b.weight;
@@ -105,11 +108,17 @@ export function weightedVote(ballots: readonly Ballot[]): { answer: string; shar
 }
 
 /**
- * The vote over paths' answers (null or empty: no answer yet, no say), each weighing `weight(i)` (1: the plain
- * majority); null when none answered. Self-consistency's run votes so, and rescore recounts a plain majority so.
+ * The vote over paths' answers (null or empty: no answer yet, no say), grouped by `key` (weightedVote), each
+ * weighing `weight(i)` (1: the plain majority); null when none answered. Self-consistency's run votes so, and
+ * rescore recounts a plain majority so.
  */
-export function pathsVote(paths: readonly (string | null)[], weight: (i: number) => number = () => 1): string | null {
-  return weightedVote(paths.flatMap((answer, i) => answer ? [{ answer, weight: weight(i) }] : []))?.answer ?? null;
+export function pathsVote(
+  paths: readonly (string | null)[],
+  key: (answer: string) => string,
+  weight: (i: number) => number = () => 1,
+): string | null {
+  return weightedVote(paths.flatMap((answer, i) => answer ? [{ answer, weight: weight(i) }] : []), key)?.answer ??
+    null;
 }
 
 function mean(c: readonly number[]): number {

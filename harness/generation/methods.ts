@@ -10,6 +10,7 @@ import type { SamplingOptions } from "../../engine/sampler.ts";
 import type { FinisherSettings } from "./finisher.ts";
 import type { KVCache } from "../../engine/cache.ts";
 import type { TextTokenizer } from "../../engine/tokenizer.ts";
+import type { Grading } from "../../tasks/problem.ts";
 import { type AnswerFormat, BOXED } from "./answer_format.ts";
 import {
   type CodeTexts,
@@ -130,10 +131,10 @@ export interface Family<M extends Method = Method> {
   samplesAlike?: boolean;
   /**
    * a checkpoint's vote counted again from its paths, where the record holds all the vote rests on (a plain
-   * majority: rescore recounts it under today's grouping); undefined, or no hook: it rests on what records do not
-   * keep (confidences), and stays as the run counted it
+   * majority: rescore recounts it under today's grouping, voteKey of the problem's `grading`); undefined, or no
+   * hook: it rests on what records do not keep (confidences), and stays as the run counted it
    */
-  recountVote?: (method: M, paths: readonly (string | null)[]) => string | null | undefined;
+  recountVote?: (method: M, paths: readonly (string | null)[], grading: Grading) => string | null | undefined;
   /**
    * its finisher reads a transcript of token ids that --finisher-input text can read as text (a run over a layout,
    * runSpec's): a family with a solver of its own reads blocks, not one transcript
@@ -155,7 +156,7 @@ function family<M extends Method>(f: Family<M>): Family {
     solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
     minPositions: (m, problem, ctx) => f.minPositions(own(m), problem, ctx),
     checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
-    recountVote: recountVote && ((m, paths) => recountVote(own(m), paths)),
+    recountVote: recountVote && ((m, paths, grading) => recountVote(own(m), paths, grading)),
   };
 }
 
@@ -351,10 +352,17 @@ export function alikeWhenGreedy(ids: readonly string[]): string[] {
   });
 }
 
-/** Method `id`'s vote counted again from a checkpoint's paths (Family.recountVote); undefined: it cannot be. */
-export function recountedVote(id: string, paths: readonly (string | null)[]): string | null | undefined {
+/**
+ * Method `id`'s vote counted again from a checkpoint's paths of a problem graded as `grading` (Family.recountVote);
+ * undefined: it cannot be.
+ */
+export function recountedVote(
+  id: string,
+  paths: readonly (string | null)[],
+  grading: Grading,
+): string | null | undefined {
   const m = parseMethod(id);
-  return familyOf(m).recountVote?.(m, paths);
+  return familyOf(m).recountVote?.(m, paths, grading);
 }
 
 /** Refuses `method` under the experiment's settings (its family's check), before any work. */

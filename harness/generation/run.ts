@@ -407,7 +407,8 @@ export class Run extends Solver {
   protected override vote(): string | null | undefined {
     const answers = this.paths(), weight = this.#s.confidence?.weight;
     if (answers === undefined) return undefined;
-    return pathsVote(answers, weight && ((i) => weight(this.#workers[i].confidences)));
+    const key = this.finisherSettings.format.voteKey;
+    return pathsVote(answers, key, weight && ((i) => weight(this.#workers[i].confidences)));
   }
   /** Self-consistency's traces, each its own answer (a layout whose answer ends the run has no paths). */
   protected override paths(): (string | null)[] | undefined {

@@ -3,8 +3,9 @@
  * samples), the statistics over seeds (stats.ts: avg@k with its error and interval, pass@k, maj@k), mean passes
  * and mean wall time.
  */
-import { voteKey } from "../../tasks/grading/equivalence.ts";
+import { voteKey } from "../generation/answer_format.ts";
 import type { BenchRecord } from "../bench/rundir.ts";
+import type { Grading } from "../../tasks/problem.ts";
 import { mean, type Sample, seedStats } from "./stats.ts";
 
 export interface CurvePoint {
@@ -36,7 +37,10 @@ export interface CurvePoint {
   avg_se_seeds?: number;
   /** pass@k (Chen et al.'s estimator; a list task's answer counts when every part is right) */
   pass_at_k: number;
-  /** maj@k: the answer most seeds gave, grouped by the grader's normalised text (ties: the lowest seed's) */
+  /**
+   * maj@k: the answer most seeds gave, grouped by voteKey (the grader's normalised text; a program's text, its line
+   * ends alone normalised) (ties: the lowest seed's)
+   */
   maj_at_k: number;
   mean_passes: number;
   /** mean time per problem alone on its device (the cost model's), and shared with the runs it went with */
@@ -80,10 +84,10 @@ export function voteScore(c: BenchRecord["checkpoints"][number]): number | undef
 export function sample(r: BenchRecord, c: BenchRecord["checkpoints"][number], score: Score = "answer"): Sample {
   const vote = voteScore(c);
   if (score === "vote" && vote !== undefined) {
-    return { problem: r.problem_id, seed: r.seed, score: vote, answer: c.vote ?? null };
+    return { problem: r.problem_id, seed: r.seed, score: vote, answer: c.vote ?? null, grading: r.grading };
   }
   const s = score === "paths" ? c.paths_score_strict ?? c.score_strict : c.score_strict;
-  return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer };
+  return { problem: r.problem_id, seed: r.seed, score: s, answer: c.answer, grading: r.grading };
 }
 
 /**
@@ -115,10 +119,13 @@ export function curves(
       groups.get(k)!.samples.push(sample(r, c));
     }
   }
-  // an answer's vote key once (a run holds few distinct answers, each at many checkpoints: the grader's
-  // normalisation is most of a big folder's curves time)
+  // an answer's vote key once per grading (a run holds few distinct answers, each at many checkpoints: the
+  // grader's normalisation is most of a big folder's curves time)
   const keys = new Map<string, string>();
-  const keyOf = (answer: string) => keys.get(answer) ?? keys.set(answer, voteKey(answer)).get(answer)!;
+  const keyOf = (answer: string, grading: Grading) => {
+    const at = `${grading}\0${answer}`;
+    return keys.get(at) ?? keys.set(at, voteKey(answer, grading)).get(at)!;
+  };
   return [...groups.values()]
     .sort((a, b) => a.task.localeCompare(b.task) || a.method.localeCompare(b.method) || a.budget - b.budget)
     .map(({ task, method, budget, cps, samples }) => {

@@ -14,14 +14,20 @@
  *    (1: every part right); majority@k scores the winning answer with its own fractional score.
  */
 import { check } from "../../engine/errors.ts";
+import type { Grading } from "../../tasks/problem.ts";
 
-/** One problem's score under one seed, with the answer read (for majority@k). */
+/** One problem's score under one seed, with the answer read and how its problem is graded (for majority@k). */
 export interface Sample {
   problem: string;
   seed: number;
   score: number;
   answer?: string | null;
+  /** how the problem's answers vote together (answer_format.ts voteKey: a program by its text); absent: maths */
+  grading?: Grading;
 }
+
+/** The group an answer of a problem graded as `grading` votes with (curves.ts: answer_format.ts voteKey). */
+export type VoteKey = (answer: string, grading: Grading) => string;
 
 /** Majority@k's rule between answers given equally often: the one whose earliest seed is lowest, or the mean. */
 export type TieRule = "first" | "mean";
@@ -124,20 +130,21 @@ export function passAtK(n: number, c: number, k: number): number {
 }
 
 /**
- * Majority@k of one problem: its seeds' answers grouped by `key` (e.g. the grader's normalised form), the group
+ * Majority@k of one problem: its seeds' answers grouped by `key` (voteKey: the grader's normalised form, a program's
+ * text), the group
  * given most often wins and scores its earliest seed's score; answers that are missing (null) do not vote, and
  * with none the problem scores 0. Ties: "first", the group whose earliest seed is lowest (as self-consistency's
  * vote takes the first answer seen); "mean", the mean of the tied groups' scores (a fair coin's expectation).
  */
 export function majorityScore(
   votes: readonly Sample[],
-  key: (answer: string) => string,
+  key: VoteKey,
   ties: TieRule = "first",
 ): number {
   const groups = new Map<string, { count: number; seed: number; score: number }>();
   for (const v of [...votes].sort((a, b) => a.seed - b.seed)) {
     if (v.answer === null || v.answer === undefined) continue;
-    const k = key(v.answer), g = groups.get(k);
+    const k = key(v.answer, v.grading ?? "single"), g = groups.get(k);
     if (g) g.count++;
     else groups.set(k, { count: 1, seed: v.seed, score: v.score });
   }
@@ -160,7 +167,7 @@ function byKey<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
 /** avg@k, its errors and interval, pass@k and maj@k of one task × method × budget's samples (one per problem × seed). */
 export function seedStats(
   samples: readonly Sample[],
-  key: (answer: string) => string,
+  key: VoteKey,
   ties: TieRule = "first",
 ): SeedStats {
   check(samples.length > 0, "seedStats: no samples");

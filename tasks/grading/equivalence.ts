@@ -360,11 +360,12 @@ export function normalize(answer: string, keepLabels = false): string {
 }
 
 /**
- * The group an answer votes with (self-consistency's and DeepConf's votes, maj@k): the grader's text normalisation
- * (not its full equivalence), except that values named one by one (`A = 7, B = 9`) keep their names, in any order:
- * `B = 7, A = 9` is another answer, as the grader reads it.
+ * The group a maths answer votes with (self-consistency's and DeepConf's votes, maj@k; answer_format.ts voteKey
+ * chooses it by the problem's grading): the grader's text normalisation (not its full equivalence), except that
+ * values named one by one (`A = 7, B = 9`) keep their names, in any order: `B = 7, A = 9` is another answer, as
+ * the grader reads it.
  */
-export function voteKey(answer: string): string {
+export function mathsVoteKey(answer: string): string {
   const named = namedEntries(answer);
   if (!named || named.length < 2) return normalize(answer);
   return named.map((e) => `${e.name}=${normalize(e.value)}`).sort().join(",");

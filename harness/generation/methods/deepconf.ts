@@ -243,9 +243,12 @@ export class DeepConfRun extends Run {
     if (ballots.length === 0) return undefined;
     if (!m.online) {
       const kept = keepTop(ballots.map((b) => b.weight), m.keep);
-      return weightedVote(ballots.filter((_, i) => kept[i]));
+      return weightedVote(ballots.filter((_, i) => kept[i]), this.finisherSettings.format.voteKey);
     }
-    return weightedVote(ballots.filter((b) => b.weight >= (this.#threshold ?? -Infinity)));
+    return weightedVote(
+      ballots.filter((b) => b.weight >= (this.#threshold ?? -Infinity)),
+      this.finisherSettings.format.voteKey,
+    );
   }
 
   protected override vote(): string | null {

@@ -16,7 +16,6 @@ import type { Block, KVCache } from "../../../engine/cache.ts";
 import { check } from "../../../engine/errors.ts";
 import { Sampler } from "../../../engine/sampler.ts";
 import { lastBoxed } from "../../../tasks/grading/answer.ts";
-import { voteKey } from "../../../tasks/grading/equivalence.ts";
 import {
   baseline,
   type Family,
@@ -512,7 +511,8 @@ export class LeapRun extends Solver {
       const a = this.#answer(p);
       return a ? [{ ...a, writer }] : [];
     }).sort((a, b) => a.pass - b.pass);
-    const votes = (v: string) => answered.filter((a) => voteKey(a.value) === voteKey(v)).length;
+    const key = this.finisherSettings.format.voteKey;
+    const votes = (v: string) => answered.filter((a) => key(a.value) === key(v)).length;
     const best = answered.reduce<typeof answered[number] | undefined>(
       (m, a) => (m === undefined || votes(a.value) > votes(m.value) ? a : m),
       undefined,

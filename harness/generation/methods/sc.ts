@@ -8,6 +8,7 @@
  */
 import { Run } from "../run.ts";
 import { PAPER_TOP_K, PAPER_WINDOW, pathsVote, traceConfidence } from "../confidence.ts";
+import { voteKey } from "../answer_format.ts";
 import { baseline, type Family, type Method, runPositions, runSpec, stopSetting } from "../methods.ts";
 
 /** A self-consistency method: the common fields (a baseline's) and its vote's weights. */
@@ -45,7 +46,7 @@ export const sc: Family<ScMethod> = {
   // a trace still writing at the last budget has written since the first pass, in a view of its own
   minPositions: runPositions,
   // the majority rests on the paths alone; confidence weights are not in the record
-  recountVote: (m, paths) => m.weighted ? undefined : pathsVote(paths),
+  recountVote: (m, paths, grading) => m.weighted ? undefined : pathsVote(paths, (a) => voteKey(a, grading)),
   replaysViews: true,
   samplesAlike: true,
   codeTasks: true,
@@ -53,6 +54,8 @@ export const sc: Family<ScMethod> = {
   compared: () => ["sc:4", "sc:4:conf"],
   // 2: the finisher answers at every checkpoint (1 took the last answer a trace had written); 3: a trace stopped
   // on its answer is whole in the finisher's transcript (2 left out its last token); 4: the vote
-  // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart)
-  version: 4,
+  // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart); 5: on a
+  // code task the vote groups programs by their text, line ends alone normalised (4 by the maths normalisation, which
+  // strips indentation and assignment targets: programs that differ in them voted as one)
+  version: 5,
 };

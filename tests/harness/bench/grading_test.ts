@@ -96,14 +96,26 @@ Deno.test("rescore's recount: a plain majority counted again from its paths; a w
     ({ budget: 8, answer: "4", source: "generated", ...o }) as RecordCheckpoint;
   const { recounted, kept } = recountVotes([
     // the old grouping kept "x = 4" apart from "4" and picked "5": today's reads them alike
-    { method: "sc:3", checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
-    { method: "sc:3:conf", checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
+    { method: "sc:3", grading: "single" as const, checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
+    { method: "sc:3:conf", grading: "single" as const, checkpoints: [cp({ vote: "5", paths: ["5", "x = 4", "4"] })] },
     // a majority answer with no vote field (its ties go by when each path answered, not in the record)
-    { method: "leap:3", checkpoints: [cp({ answer: "5", paths: ["5", "x = 4", "4"] })] },
-    { method: "leap:3", checkpoints: [cp({ answer: "7", source: "finisher", paths: [null, null, null] })] },
-    { method: "sequential", checkpoints: [cp({})] },
+    { method: "leap:3", grading: "single" as const, checkpoints: [cp({ answer: "5", paths: ["5", "x = 4", "4"] })] },
+    {
+      method: "leap:3",
+      grading: "single" as const,
+      checkpoints: [cp({ answer: "7", source: "finisher", paths: [null, null, null] })],
+    },
+    { method: "sequential", grading: "single" as const, checkpoints: [cp({})] },
   ]);
   assert.match(String(recounted[0].checkpoints[0].vote), /^(x = 4|4)$/);
   assert.equal(recounted[1].checkpoints[0].vote, "5");
   assert.deepEqual(kept, ["leap:3", "sc:3:conf"]);
+  // a code task's programs vote by their text: two indented alike beat one dedented, written first
+  const programs = ["if x:\n    a()\nb()", "if x:\n    a()\n    b()", "if x:\n    a()\n    b()\r\n"];
+  const code = recountVotes([{
+    method: "sc:3",
+    grading: "code",
+    checkpoints: [cp({ vote: programs[0], paths: programs })],
+  }]);
+  assert.equal(code.recounted[0].checkpoints[0].vote, programs[1]);
 });

@@ -93,6 +93,17 @@ Deno.test("code answers: Hogwild! workers' program in a step is the team's; self
     finisher: "print(9)\n```",
   });
   assert.equal(sc.checkpoints[0].vote, "print(2)");
+  // programs that differ in their indentation are two answers (the maths normaliser read them alike, and the first
+  // one's text won: a program none of the others wrote)
+  const dedented = "for i in range(2):\n    print(i)\nprint(9)",
+    indented = "for i in range(2):\n    print(i)\n    print(9)";
+  const by = await run("sc:3", [60], {
+    Alice: "```python\n" + dedented + "\n```\n\n" + " x".repeat(60),
+    Bob: "```python\n" + indented + "\n```\n\n" + " y".repeat(60),
+    Carol: "```python\n" + indented + "\n```\n\n" + " z".repeat(60),
+    finisher: "print(9)\n```",
+  });
+  assert.equal(by.checkpoints[0].vote, indented);
 });
 
 Deno.test("code answers: families whose texts ask for a box are refused for a code task, by name", () => {

@@ -320,10 +320,14 @@ Deno.test("a method family is one file: its names appear nowhere else in harness
 
 Deno.test("recountedVote: a plain majority counted again from the paths (grouped as the grader reads them); a weighted vote cannot be", () => {
   const paths = ["5", "x = 4", null, "4"];
-  assert.equal(recountedVote("sc:4", paths), "x = 4", "x = 4 and 4 vote together, the group by its first text");
-  assert.equal(recountedVote("sc:2", [null, null]), null, "no answer yet: no vote");
-  for (const id of ["sc:4:conf", "deepconf:4"]) assert.equal(recountedVote(id, paths), undefined, id);
-  assert.equal(recountedVote("leap:4", paths), undefined, "no vote of its own");
+  assert.equal(
+    recountedVote("sc:4", paths, "single"),
+    "x = 4",
+    "x = 4 and 4 vote together, the group by its first text",
+  );
+  assert.equal(recountedVote("sc:2", [null, null], "single"), null, "no answer yet: no vote");
+  for (const id of ["sc:4:conf", "deepconf:4"]) assert.equal(recountedVote(id, paths, "single"), undefined, id);
+  assert.equal(recountedVote("leap:4", paths, "single"), undefined, "no vote of its own");
 });
 
 Deno.test("runTexts: every text a run's files give the model, each named by the file (and field) it is read from", () => {

@@ -208,3 +208,28 @@ Deno.test("curves: avg@k, its clustered error and interval, pass@k and maj@k ove
   );
   assert.match(table, /\| hogwild:2 \| 50\.0% ± 28\.9 \(n=6, 1 ms alone\) \|/);
 });
+
+Deno.test("maj@k of a code task groups programs by their text: programs that differ in indentation or names are two answers", () => {
+  // the review's case: B dedents print(0) (wrong), A and C are right; C twice is the majority, so maj@4 is 1
+  const A = "n = int(input())\nfor i in range(n):\n    if i % 2:\n        print(i)\n    print(0)";
+  const B = "n = int(input())\nfor i in range(n):\n    if i % 2:\n        print(i)\nprint(0)";
+  const C = "n = int(input())\nfor i in range(n):\n    if i % 2 == 1:\n        print(i)\n    print(0)";
+  const code = (answers: [string, boolean][]) =>
+    answers.map(([program, right], i) =>
+      fakeRecord({ method: "sc:2", problem_id: "lcb-1", seed: i + 1, task: "lcb", grading: "code" }, [
+        fakeCheckpoint(8, right, { answer: program, vote: program, vote_score_strict: +right }),
+      ])
+    );
+  const [p] = curves(code([[B, false], [A, true], [C, true], [C, true]]), [1, 2, 3, 4]);
+  assert.equal(p.maj_at_k, 1, "C twice beats B and A once each (B and A read alike to the maths normaliser)");
+  // the same program spelled with CRLF and spaces at its lines' ends is one answer
+  const [q] = curves(code([[B, false], [A.replaceAll("\n", " \r\n"), true], [A + "\n\n", true]]), [1, 2, 3]);
+  assert.equal(q.maj_at_k, 1);
+  // the maths tasks as before: x = 4 and 4 one answer
+  const [m] = curves(
+    [[1, "5", false], [2, "x = 4", true], [3, "4", true]].map(([seed, answer, right]) =>
+      record("sc:2", "p1", seed as number, [[8, answer as string, "finisher", right as boolean]])
+    ),
+  );
+  assert.equal(m.maj_at_k, 1);
+});

@@ -1,6 +1,6 @@
 /** tasks/grading/equivalence.ts's normalisation as a table of named passes: each pass does what its example says. */
 import assert from "node:assert/strict";
-import { normalize, NORMALIZE_PASSES, voteKey } from "../../../tasks/grading/equivalence.ts";
+import { mathsVoteKey as voteKey, normalize, NORMALIZE_PASSES } from "../../../tasks/grading/equivalence.ts";
 import { grade } from "../../../tasks/grading/grader.ts";
 import { physicsGold } from "../../../tasks/grading/physics.ts";
 
@@ -20,7 +20,7 @@ Deno.test("the state passes share: labels kept on request, and a list noted befo
   assert.equal(normalize("1,000,000 dollars"), "1000000");
 });
 
-Deno.test("voteKey: the normalised form, values named one by one keeping their names in any order", () => {
+Deno.test("mathsVoteKey: the normalised form, values named one by one keeping their names in any order", () => {
   assert.equal(voteKey("x = 4"), voteKey("4"));
   assert.equal(voteKey("A = 7, B = 9"), voteKey("B=9,A=7"));
   assert.notEqual(voteKey("A = 7, B = 9"), voteKey("B = 7, A = 9"));

@@ -10,6 +10,7 @@ import { KVCache } from "../../../../engine/cache.ts";
 import type { Row } from "../../../../engine/plan.ts";
 import type { TokenLogprobs } from "../../../../engine/sampler.ts";
 import { TextTokenizer } from "../../../../engine/tokenizer.ts";
+import { mathsVoteKey } from "../../../../tasks/grading/equivalence.ts";
 import {
   groupConfidences,
   keepTop,
@@ -88,12 +89,12 @@ Deno.test("token, group and trace confidences, the percentile and the filter: ag
     answer: "7",
     weight: 0.5,
   }];
-  assert.deepEqual(weightedVote(ballots), { answer: "9", share: 4 / 7.5 });
-  assert.deepEqual(weightedVote(ballots.map((b) => ({ ...b, weight: 1 }))), { answer: "7", share: 0.75 });
-  assert.equal(weightedVote([]), undefined);
+  assert.deepEqual(weightedVote(ballots, mathsVoteKey), { answer: "9", share: 4 / 7.5 });
+  assert.deepEqual(weightedVote(ballots.map((b) => ({ ...b, weight: 1 })), mathsVoteKey), { answer: "7", share: 0.75 });
+  assert.equal(weightedVote([], mathsVoteKey), undefined);
   // Answers the grader reads alike vote together (maj@k's grouping), under the first one's text; values named one
   // by one keep their names.
-  const one = (...answers: string[]) => weightedVote(answers.map((answer) => ({ answer, weight: 1 })));
+  const one = (...answers: string[]) => weightedVote(answers.map((answer) => ({ answer, weight: 1 })), mathsVoteKey);
   assert.deepEqual(one("5", "x = 4", "4"), { answer: "x = 4", share: 2 / 3 });
   assert.deepEqual(one("5", "\\frac{1}{2}", " \\frac{1}{2}"), { answer: "\\frac{1}{2}", share: 2 / 3 });
   assert.deepEqual(one("A = 7, B = 9", "B = 7, A = 9", "B=9, A=7"), { answer: "A = 7, B = 9", share: 2 / 3 });
