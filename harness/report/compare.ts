@@ -153,7 +153,7 @@ export function unpairedInB(a: Side & { name: string }, b: Side & { name: string
   const inA = new Set(at(a)), lacking = at(b).filter((k) => !inA.has(k));
   return lacking.length
     ? [
-      `${a.name} lacks ${lacking.length} of the checkpoints ${b.name} has at the budgets shown, e.g. ${lacking[0]} ` +
+      `${a.name} lacks ${lacking.length} of the checkpoints ${b.name} has at the budgets checked, e.g. ${lacking[0]} ` +
       "passes: the gate sees only pairs",
     ]
     : [];

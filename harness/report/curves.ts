@@ -204,10 +204,15 @@ export function duration(seconds: number): string {
   return seconds >= 1 ? `${seconds.toFixed(seconds >= 10 ? 0 : 1)} s` : `${+(seconds * 1000).toPrecision(3)} ms`;
 }
 
-/** The budgets the paper reports (v4 Tables 3/4) that the run has, else up to eight of the run's own. */
+/**
+ * The budgets the paper reports (v4 Tables 3/4) that the run has and the run's last (a run that collapsed at its
+ * final budget must not look fine), else up to eight of the run's own, its last among them. The tables' columns;
+ * compare's gate checks every budget both sides share (cli/compare.ts).
+ */
 export function summaryBudgets(budgets: readonly number[]): number[] {
   const paper = [2048, 4096, 6144, 8192, 10240, 12288, 14336, 16384].filter((b) => budgets.includes(b));
-  if (paper.length) return paper;
+  const last = Math.max(...budgets);
+  if (paper.length) return paper.includes(last) ? paper : [...paper, last];
   if (budgets.length <= 8) return [...budgets];
   const step = (budgets.length - 1) / 7;
   return [...new Set(Array.from({ length: 8 }, (_, i) => budgets[Math.round(i * step)]))];

@@ -484,7 +484,7 @@ Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A i
   assert.equal(below.code, 1, below.stderr);
   assert.match(
     below.stderr,
-    /^compare: .*worse \(hogwild:2\) is 16\.7 points below .*a \(hogwild:2\) on t at 8 passes \(50\.0% against 66\.7% over 12 pairs; 95% interval of A − B \[.*\]\)\ncompare: the gate fails \(--fail-if-worse 16\.6\): exit 1\n$/,
+    /^compare: .*worse \(hogwild:2\) is 16\.7 points below .*a \(hogwild:2\) on t at 8 passes \(50\.0% against 66\.7% over 12 pairs; 95% interval of A − B \[.*\]\)\ncompare: the gate fails \(--fail-if-worse 16\.6, at 8, 16 passes: every budget both sides share\): exit 1\n$/,
   );
   assert.match(below.stdout, /## 8 passes/, "the tables printed first");
   for (
@@ -492,7 +492,10 @@ Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A i
   ) {
     const r = await runCli("cli/compare.ts", args as string[]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr.trim(), `compare: no drop of more than ${drop} points (--fail-if-worse)`);
+    assert.equal(
+      r.stderr.trim(),
+      `compare: no drop of more than ${drop} points (--fail-if-worse, at 8, 16 passes: every budget both sides share)`,
+    );
   }
   // what the pairs alone would not show: a problem lost, a method lost, a run unfinished
   const partial = folder(base, "partial", records("hogwild:2", A.slice(0, 5)));
@@ -504,7 +507,7 @@ Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A i
     const [args, said] of [
       [
         [partial, a],
-        /partial \(hogwild:2\) lacks 4 of the checkpoints .*a \(hogwild:2\) has at the budgets shown, e\.g\. t \/ p6 \/ 1 \/ 8 passes/,
+        /partial \(hogwild:2\) lacks 4 of the checkpoints .*a \(hogwild:2\) has at the budgets checked, e\.g\. t \/ p6 \/ 1 \/ 8 passes/,
       ],
       [[a, both], /a has no records of .*both's method sequential/],
       [[unfinished, a], /unfinished is unfinished \(12 of 13 planned records\)/],
@@ -514,6 +517,31 @@ Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A i
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, said);
   }
+  // a run that collapsed at its last budget: the tables show the summary's budgets (the paper's 2048 and the last),
+  // the gate checks every budget both share (1000 too), or those --budget names, and says which
+  const at = (last: number) =>
+    atBudgets(Array.from({ length: 6 }, (_, i) => record("hogwild:2", `p${i + 1}`, 1, [last, 1, last])), [
+      1000,
+      2048,
+      5000,
+    ]);
+  const [old, collapsed] = [folder(base, "old", at(1)), folder(base, "collapsed", at(0))];
+  const gate = await runCli("cli/compare.ts", [collapsed, old, "--fail-if-worse", "0"]);
+  assert.equal(gate.code, 1, gate.stderr);
+  assert.match(gate.stderr, /collapsed \(hogwild:2\) is 100\.0 points below .* on t at 1000 passes/);
+  assert.match(gate.stderr, /collapsed \(hogwild:2\) is 100\.0 points below .* on t at 5000 passes/);
+  assert.match(
+    gate.stderr,
+    /the gate fails \(--fail-if-worse 0, at 1000, 2048, 5000 passes: every budget both sides share\): exit 1\n$/,
+  );
+  assert.match(gate.stdout, /## 2048 passes[^]*## 5000 passes/);
+  assert.doesNotMatch(gate.stdout, /## 1000 passes/, "the tables: the summary's budgets");
+  const named = await runCli("cli/compare.ts", [collapsed, old, "--fail-if-worse", "0", "--budget", "2048"]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.equal(
+    named.stderr.trim(),
+    "compare: no drop of more than 0 points (--fail-if-worse, at 2048 passes: the budgets --budget names)",
+  );
   for (const bad of ["-1", "x", "1e2"]) {
     const r = await runCli("cli/compare.ts", [a, worse, "--fail-if-worse", bad]);
     assert.equal(r.code, 2, r.stderr);

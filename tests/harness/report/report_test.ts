@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { report } from "../../../harness/report/report.ts";
+import { summaryBudgets } from "../../../harness/report/curves.ts";
 import { fakeCheckpoint, fakeInvocation, fakeRecord } from "../../helpers.ts";
 
 Deno.test("report: a merged folder's shards' invocations count; a folder whose invocations miss records says so", async () => {
@@ -158,4 +159,32 @@ Deno.test("report: what a report killed mid-write left beside its files goes; an
   for (const f of left) assert.ok(!names.includes(f), f);
   for (const f of kept) assert.ok(names.includes(f), f);
   assert.ok(names.includes("summary.md") && names.includes("accuracy_vs_time.png"));
+});
+
+Deno.test("report: the summary's tables show the run's last budget besides the paper's: a collapse there is not hidden", async () => {
+  // budgets 1000, 2048, 5000: the paper's 2048 alone was shown, and hogwild:2 wrong on every problem at 5000 unseen
+  const spec = parseBenchSpec(["--methods", "sequential,hogwild:2", "--budgets", "1000,2048,5000", "--count", "4"])!;
+  const records = [0, 1, 2, 3].flatMap((i) => [
+    fakeRecord({ method: "sequential", problem_id: `p${i}` }, [
+      fakeCheckpoint(1000, false),
+      fakeCheckpoint(2048, true),
+      fakeCheckpoint(5000, true),
+    ]),
+    fakeRecord({ method: "hogwild:2", problem_id: `p${i}` }, [
+      fakeCheckpoint(1000, false),
+      fakeCheckpoint(2048, true),
+      fakeCheckpoint(5000, false),
+    ]),
+  ]);
+  const out = mkdtempSync(join(tmpdir(), "hogwild-report-budgets-"));
+  await report(out, spec, records, {});
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(
+    summary,
+    /\| method \| 2048 passes \| 5000 passes \|\n\|---\|---:\|---:\|\n\| hogwild:2 \| 100\.0% .*\| 0\.0% /,
+  );
+  assert.match(summary, /\| hogwild:2 \| \+0\.0 .*\| −100\.0 /, "the paired table at 5000 too");
+  assert.deepEqual(summaryBudgets([1000, 2048, 5000]), [2048, 5000]);
+  assert.deepEqual(summaryBudgets([2048, 4096]), [2048, 4096], "the last is a paper's: once");
+  assert.deepEqual(summaryBudgets([8, 16, 24]), [8, 16, 24], "no paper's budget: the run's own, its last among them");
 });
