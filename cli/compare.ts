@@ -19,6 +19,7 @@ import {
   regressions,
   scoreOf,
   type Side,
+  ungradedLines,
   unpairedInB,
 } from "../harness/report/compare.ts";
 import { problemTexts } from "../harness/report/same_problem.ts";
@@ -154,6 +155,7 @@ function main() {
         `# A = ${a.name}, B = ${b.name}\n`,
         ...(score !== "answer" ? [`Scores: A ${scored[0]}; B ${scored[1]}.\n`] : []),
         ...keyNotes(a, b, key(dirA), key(dirB), [run(dirA).sampling, run(dirB).sampling]),
+        ...ungradedLines(a, b, budgets),
         ...budgets.map((budget) => comparisonTable(rows, budget, a, b)),
       ],
       worse: gate === undefined ? [] : [...unpairedInB(a, b, gated), ...regressions(gatedRows, gate, a.name, b.name)],

@@ -21,6 +21,7 @@ import {
   unfinishedRecords,
 } from "../harness/bench/rundir.ts";
 import { runMachines, timeDoubts } from "../harness/bench/timing.ts";
+import { graderFailures, graderFailuresBrief, graderFailuresText } from "../harness/bench/grading.ts";
 
 function paperPoints(tasks: ReadonlySet<string>): ReferencePoint[] {
   const data = JSON.parse(readFileSync(new URL("../harness/reference/paper.json", import.meta.url), "utf8")) as {
@@ -92,12 +93,19 @@ async function main() {
     if (doubts.length) console.error(`plot: ${d}: ${doubts.join(" ")}`);
     return doubts.length ? [names[i]] : [];
   });
+  // answers the grader did not grade count as wrong: each folder's said here and on the charts, as its summary says
+  const ungraded = dirs.flatMap((d, i) => {
+    const failures = graderFailures(read[i]), brief = graderFailuresBrief(failures);
+    if (!brief) return [];
+    console.error(`plot: ${d}: ${graderFailuresText(failures)}`);
+    return [dirs.length > 1 ? `${names[i]} (${brief})` : brief];
+  });
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
   const note = doubted.length ? timeDoubtNote(doubted) : undefined;
-  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished, note);
+  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished, note, ungraded);
   console.error(`plot: wrote ${files.join(", ")}`);
   // The default --out is one folder for every plot: say when an earlier plot was replaced.
   const replaced = files.filter((file) => before.has(basename(file)));

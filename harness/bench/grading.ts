@@ -85,8 +85,23 @@ export function graderFailures(records: readonly { checkpoints: readonly RecordC
 
 /** The failures in words: "3 checkpoints' answers timed out in the grader (…), 1 …", for summary.md and rescore. */
 export function graderFailuresText(f: GraderFailures): string {
+  return `${graderFailuresCounts(f)}: each counted wrong`;
+}
+
+/** The failures counted in words, without what they count as (graderFailuresText; compare's line). */
+export function graderFailuresCounts(f: GraderFailures): string {
   return `${f.timedOut} checkpoints' answers timed out in the grader (${GRADE_TIMEOUT_MS / 1000} s, wall-clock, ` +
-    `tried twice), ${f.failed} the grader failed on, and ${f.paths} paths' answers either way: each counted wrong`;
+    `tried twice), ${f.failed} the grader failed on, and ${f.paths} paths' answers either way`;
+}
+
+/** The failures in a few words, for a chart's note ("2 answers", "1 answer, 3 paths' answers"); undefined: none. */
+export function graderFailuresBrief(f: GraderFailures): string | undefined {
+  const n = f.timedOut + f.failed;
+  const parts = [
+    ...(n ? [`${n} ${n === 1 ? "answer" : "answers"}`] : []),
+    ...(f.paths ? [`${f.paths} ${f.paths === 1 ? "path's answer" : "paths' answers"}`] : []),
+  ];
+  return parts.length ? parts.join(", ") : undefined;
 }
 
 /** A program's verdict: it passes when every test passes (strict and lenient alike). */

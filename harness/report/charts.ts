@@ -42,7 +42,7 @@ function chart(
   refs: Row[],
   xTitle: string,
   title: string,
-  runs: { seeded: boolean; unfinished: readonly string[] },
+  runs: { seeded: boolean; unfinished: readonly string[]; ungraded: readonly string[] },
   xIsBudget = false,
   warning?: string,
 ) {
@@ -120,7 +120,8 @@ function chart(
   const subtitle = order +
     (refs.some((r) => !r.line) ? "; diamonds: reference points" : "") +
     (refs.some((r) => r.line) ? "; dashed: reference levels" : "") +
-    (runs.unfinished.length ? `; ${unfinishedNote(runs.unfinished)}` : "");
+    (runs.unfinished.length ? `; ${unfinishedNote(runs.unfinished)}` : "") +
+    (runs.ungraded.length ? `; ${ungradedNote(runs.ungraded)}` : "");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     // a warning is the title's second line, in its weight: a figure taken alone still carries it
@@ -138,6 +139,13 @@ export const unfinishedNote = (unfinished: readonly string[]) =>
   `unfinished: ${unfinished.join(", ")} (its methods may stand on different problems and seeds)`;
 
 /**
+ * What a chart says over runs holding answers the grader did not grade (timed out, failed: bench/grading.ts
+ * graderFailuresBrief of each, "2 answers", named by run where the chart has several), as the summary says it: each
+ * counts as wrong, so a curve may be low for the grader's want of time, not the method's answers.
+ */
+export const ungradedNote = (ungraded: readonly string[]) => `not graded, counted wrong: ${ungraded.join(", ")}`;
+
+/**
  * What a solo-time chart says over runs whose solo times their bench doubted (bench/timing.ts timeDoubts): the
  * runs by name where the chart has several, `[]` for a chart of one.
  */
@@ -149,7 +157,8 @@ export const timeDoubtNote = (runs: readonly string[]) =>
 /**
  * The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time.
  * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle;
- * `timeDoubt`: a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled).
+ * `timeDoubt`: a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled);
+ * `ungraded`: each run's answers the grader did not grade ("2 answers"; ungradedNote), said in the subtitle.
  */
 export function chartSpecs(
   points: readonly CurvePoint[],
@@ -158,9 +167,10 @@ export function chartSpecs(
   timeAxis: "solo" | "shared" = "solo",
   unfinished: readonly string[] = [],
   timeDoubt?: string,
+  ungraded: readonly string[] = [],
 ): { steps: unknown; time: unknown } {
   const pct = (x: number) => 100 * x;
-  const runs = { seeded: points.some((p) => p.run_seeds > 1), unfinished };
+  const runs = { seeded: points.some((p) => p.run_seeds > 1), unfinished, ungraded };
   const rows = (x: (p: CurvePoint) => number): Row[] =>
     points.map((p) => {
       const { accuracy, lo, hi } = shown(p);

@@ -4,7 +4,8 @@
  */
 import { check } from "../../engine/errors.ts";
 import { sample, type Score, voteScore } from "./curves.ts";
-import { type BenchRecord, checkOneGrader, differences } from "../bench/rundir.ts";
+import { type BenchRecord, checkOneGrader, differences, type RecordCheckpoint } from "../bench/rundir.ts";
+import { graderFailures, graderFailuresCounts } from "../bench/grading.ts";
 import { keyedFinisherInput } from "../bench/run_key.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
@@ -20,6 +21,19 @@ export interface Comparison {
   task: string;
   budget: number;
   diff: PairedDiff;
+  /** A's answers among the pairs that the grader did not grade (timed out, failed: ungradedAnswers), each scored 0 */
+  ungradedA: number;
+}
+
+/**
+ * How many of a checkpoint's answers that `score` reads the grader did not grade (timed out twice, or failed): each
+ * scores 0. Pass@1 over paths counts its paths' (`paths_grader_errors`); a vote's own grading failures are not in
+ * the records (0).
+ */
+function ungradedAnswers(c: RecordCheckpoint, score: Score): number {
+  if (score === "paths" && c.paths_score_strict !== undefined) return c.paths_grader_errors ?? 0;
+  if (score === "vote" && voteScore(c) !== undefined) return 0;
+  return +(c.timed_out === true || c.grader_error !== undefined);
 }
 
 /**
@@ -27,17 +41,24 @@ export interface Comparison {
  * `score`: each side's one answer, or Pass@1 over its paths where its records have them (scoreOf says which).
  */
 export function compareSides(a: Side, b: Side, budgets: readonly number[], score: Score = "answer"): Comparison[] {
-  const samples = (s: Side, task: string, budget: number) =>
+  const at = (s: Side, task: string, budget: number) =>
     s.records.filter((r) => r.method === s.method && r.task === task).flatMap((r) =>
-      r.checkpoints.filter((c) => c.budget === budget).map((c) => sample(r, c, score))
+      r.checkpoints.filter((c) => c.budget === budget).map((c) => ({ r, c }))
     );
+  const samples = (s: Side, task: string, budget: number) => at(s, task, budget).map(({ r, c }) => sample(r, c, score));
+  // A's answers in the pairs that the grader did not grade: a drop may rest on them (regressions says so)
+  const ungradedA = (task: string, budget: number) => {
+    const inB = new Set(at(b, task, budget).map(({ r }) => `${r.problem_id}\t${r.seed}`));
+    return at(a, task, budget).filter(({ r }) => inB.has(`${r.problem_id}\t${r.seed}`))
+      .reduce((n, { c }) => n + ungradedAnswers(c, score), 0);
+  };
   const tasks = [...new Set(a.records.filter((r) => r.method === a.method).map((r) => r.task))].sort((x, y) =>
     x.localeCompare(y)
   );
   return budgets.flatMap((budget) =>
     tasks.flatMap((task) => {
       const diff = pairedDiff(samples(a, task, budget), samples(b, task, budget));
-      return diff ? [{ task, budget, diff }] : [];
+      return diff ? [{ task, budget, diff, ungradedA: ungradedA(task, budget) }] : [];
     })
   );
 }
@@ -128,14 +149,41 @@ const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]`
 
 /**
  * The rows where A is below B by more than `points` points (compare --fail-if-worse: a CI's gate), each said as
- * a line: where, by how much, and the interval (a drop within the noise of a sampled run says so by its interval).
+ * a line: where, by how much, and the interval (a drop within the noise of a sampled run says so by its interval),
+ * and how many of A's answers there the grader did not grade (each counted wrong: the drop may be the grader's
+ * want of time, not the method's).
  */
 export function regressions(rows: readonly Comparison[], maxDrop: number, a: string, b: string): string[] {
-  return rows.filter((r) => -100 * r.diff.diff > maxDrop + 1e-9).map(({ task, budget, diff: d }) =>
+  return rows.filter((r) => -100 * r.diff.diff > maxDrop + 1e-9).map(({ task, budget, diff: d, ungradedA }) =>
     `${a} is ${points(-d.diff).slice(1)} points below ${b} on ${task} at ${budget} passes ` +
     `(${(100 * d.meanA).toFixed(1)}% against ${(100 * d.meanB).toFixed(1)}% over ${d.pairs} pairs; 95% interval ` +
-    `of A − B ${ci(d)})`
+    `of A − B ${ci(d)})` +
+    (ungradedA
+      ? `; ${ungradedA} of A's answers there were not graded (timed out or failed in the grader), each counted ` +
+        "wrong: rescore A (deno task rescore) before reading the drop as the method's"
+      : "")
   );
+}
+
+/**
+ * The line above compare's tables where either side's checkpoints at `budgets` hold answers the grader did not
+ * grade (timed out, failed; paths' answers so), each counted wrong, as summary.md says them; none where neither has.
+ */
+export function ungradedLines(a: Side, b: Side, budgets: readonly number[]): string[] {
+  const failures = (s: Side) =>
+    graderFailures(
+      s.records.filter((r) => r.method === s.method).map((r) => ({
+        checkpoints: r.checkpoints.filter((c) => budgets.includes(c.budget)),
+      })),
+    );
+  const [fa, fb] = [failures(a), failures(b)];
+  const none = (f: typeof fa) => !f.timedOut && !f.failed && !f.paths;
+  if (none(fa) && none(fb)) return [];
+  const said = (f: typeof fa) => none(f) ? "none" : graderFailuresCounts(f);
+  return [
+    `Not graded (each counted wrong): A: ${said(fa)}; B: ${said(fb)}. records.jsonl marks them; \`deno task ` +
+    "rescore` grades them again.\n",
+  ];
 }
 
 /**

@@ -30,7 +30,7 @@ export async function render(spec: unknown, file: string): Promise<void> {
 
 /**
  * Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given);
- * `unfinished` and `timeDoubt` as chartSpecs takes them.
+ * `unfinished`, `timeDoubt` and `ungraded` as chartSpecs takes them.
  */
 export async function writePlots(
   dir: string,
@@ -41,8 +41,9 @@ export async function writePlots(
   timeAxis: "solo" | "shared" = "solo",
   unfinished: readonly string[] = [],
   timeDoubt?: string,
+  ungraded: readonly string[] = [],
 ): Promise<string[]> {
-  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt);
+  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt, ungraded);
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
   await render(specs.steps, steps);
   await render(specs.time, time);

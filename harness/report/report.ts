@@ -18,7 +18,7 @@ import {
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
 import { timeDoubtNote } from "./charts.ts";
-import { graderFailures, graderFailuresText } from "../bench/grading.ts";
+import { graderFailures, graderFailuresBrief, graderFailuresText } from "../bench/grading.ts";
 import { type BenchRecord, runModel, unfinishedRecords } from "../bench/rundir.ts";
 import { timeDoubts, timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
@@ -105,8 +105,20 @@ export async function report(
   const unfinished = unfinishedRecords(records.length, meta);
   // the time chart carries the summary's doubts on its solo times: a figure is taken without the summary
   const doubt = timeDoubts(meta).length ? timeDoubtNote([]) : undefined;
+  // and its answers the grader did not grade, each counted wrong, as the summary says
+  const ungraded = graderFailuresBrief(graderFailures(records));
   const files = points.length
-    ? await writePlots(out, points, title, [], "", "solo", unfinished ? [unfinished] : [], doubt)
+    ? await writePlots(
+      out,
+      points,
+      title,
+      [],
+      "",
+      "solo",
+      unfinished ? [unfinished] : [],
+      doubt,
+      ungraded ? [ungraded] : [],
+    )
     : [];
   const budgets = summaryBudgets(spec.budgets);
   const summary = [

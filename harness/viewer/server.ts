@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
 import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
 import { timeDoubts } from "../bench/timing.ts";
+import { graderFailures, graderFailuresBrief } from "../bench/grading.ts";
 import {
   type BenchRecord,
   recordKey,
@@ -138,7 +139,11 @@ function curvesChart(data: RunData): unknown {
   const title = `${runModel(data.meta) ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
   // the bench's doubts of its solo times, as its own chart and plot's say them
   const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
-  const chart = points.length ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt) : null;
+  // answers the grader did not grade, counted wrong, as its summary and plots say them
+  const ungraded = graderFailuresBrief(graderFailures(data.records));
+  const chart = points.length
+    ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt, ungraded ? [ungraded] : [])
+    : null;
   charts.set(data, chart);
   return chart;
 }

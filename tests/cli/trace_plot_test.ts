@@ -379,3 +379,38 @@ Deno.test("plot says which folders' solo times their own bench doubted (a cost m
   assert.match(shared.stderr, /poorfit: Warning: the cost model predicts/);
   assert.doesNotMatch(chart("p-shared"), /not reliable/);
 });
+
+Deno.test("plot says which folders hold answers the grader did not grade (counted wrong), on stderr and on both charts; a folder without, nothing", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-ungraded-"));
+  const failed = (problem: string, how: Partial<BenchRecord["checkpoints"][number]>) => {
+    const r = record("aime25", "sequential", problem, 8, false);
+    return { ...r, checkpoints: [{ ...r.checkpoints[0], ...how }] };
+  };
+  const runs: [string, BenchRecord[]][] = [
+    ["graded", [record("aime25", "sequential", "p", 8, true)]],
+    ["ungraded", [failed("p", { timed_out: true }), failed("q", { grader_error: "boom" })]],
+  ];
+  for (const [name, records] of runs) {
+    mkdirSync(join(base, name));
+    writeFileSync(join(base, name, "records.jsonl"), records.map((r) => JSON.stringify(r) + "\n").join(""));
+  }
+  const steps = (out: string) => readFileSync(join(base, out, "accuracy_vs_steps.svg"), "utf8");
+  const time = (out: string) => readFileSync(join(base, out, "accuracy_vs_time.svg"), "utf8");
+  const graded = await run("plot.ts", join(base, "graded"), "--out", join(base, "p-graded"));
+  assert.equal(graded.code, 0, graded.stderr);
+  assert.doesNotMatch(graded.stderr + steps("p-graded"), /not grade/);
+  const both = await run("plot.ts", join(base, "graded"), join(base, "ungraded"), "--out", join(base, "p-both"));
+  assert.equal(both.code, 0, both.stderr);
+  assert.match(
+    both.stderr,
+    new RegExp(
+      `plot: ${
+        join(base, "ungraded")
+      }: 1 checkpoints' answers timed out in the grader .*, 1 the grader failed on, and 0 paths' answers either way: each counted wrong`,
+    ),
+  );
+  assert.doesNotMatch(both.stderr, new RegExp(`plot: ${join(base, "graded")}:`));
+  for (const svg of [steps("p-both"), time("p-both")]) {
+    assert.match(svg, /not graded, counted wrong: ungraded \(2 answers\)/);
+  }
+});

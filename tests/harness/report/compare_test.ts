@@ -548,3 +548,35 @@ Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A i
     assert.match(r.stderr, /^error: --fail-if-worse: expected a number ≥ 0 in decimal digits/);
   }
 });
+
+Deno.test("compare says above its tables where a side's answers were not graded (counted wrong), and the gate where a drop rests on them", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-ungraded-"));
+  // the review's case: a right on six problems; b wrong on three, each of them an answer the grader timed out on
+  const rs = [
+    ...Array.from({ length: 6 }, (_, i) => record("a", `p${i + 1}`, 1, [1])),
+    ...Array.from({ length: 6 }, (_, i) => {
+      const r = record("b", `p${i + 1}`, 1, [i % 2]);
+      return i % 2 ? r : { ...r, checkpoints: [{ ...r.checkpoints[0], answer: "4", timed_out: true }] };
+    }),
+  ];
+  const dir = folder(base, "to", rs);
+  const r = await runCli("cli/compare.ts", [dir, "--methods", "b,a", "--fail-if-worse", "0"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stdout,
+    /Not graded \(each counted wrong\): A: 3 checkpoints' answers timed out in the grader .*; B: none\.[^]*## 8 passes/,
+  );
+  assert.match(
+    r.stderr,
+    /b\) is 50\.0 points below .* at 8 passes \(.*\); 3 of A's answers there were not graded \(timed out or failed in the grader\), each counted wrong/,
+  );
+  // sides the grader graded whole: no line
+  const graded = folder(
+    base,
+    "graded",
+    rs.map((x) => ({ ...x, checkpoints: [{ ...x.checkpoints[0], timed_out: undefined }] })),
+  );
+  const clean = await runCli("cli/compare.ts", [graded, "--methods", "b,a", "--fail-if-worse", "0"]);
+  assert.equal(clean.code, 1, clean.stderr);
+  assert.doesNotMatch(clean.stdout + clean.stderr, /not graded/i);
+});

@@ -79,12 +79,17 @@ Deno.test("report: answers the grader did not grade (timed out, failed, paths) a
     { grader_error: "the grading worker died: out of memory" },
     { paths_grader_errors: 2 },
   ].map((over, i) => fakeRecord({ method: "sequential", problem_id: `p${i}` }, [fakeCheckpoint(8, false, over)]));
+  let out = "";
   const summary = async (records: Parameters<typeof report>[2]) => {
-    const out = mkdtempSync(join(tmpdir(), "hogwild-report-failures-"));
+    out = mkdtempSync(join(tmpdir(), "hogwild-report-failures-"));
     await report(out, spec, records);
     return readFileSync(join(out, "summary.md"), "utf8");
   };
   const said = await summary(records);
+  // the figures too: a chart is taken without the summary
+  for (const chart of ["accuracy_vs_steps.svg", "accuracy_vs_time.svg"]) {
+    assert.match(readFileSync(join(out, chart), "utf8"), /not graded, counted wrong: 2 answers, 2 paths' answers/);
+  }
   assert.match(
     said,
     /\*\*Not graded: 1 checkpoints' answers timed out in the grader \(10 s, wall-clock, tried twice\), 1 the grader failed on, and 2 paths' answers either way: each counted wrong\.\*\*/,
