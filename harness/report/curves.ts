@@ -6,7 +6,7 @@
 import { voteKey } from "../generation/answer_format.ts";
 import type { BenchRecord } from "../bench/rundir.ts";
 import type { Grading } from "../../tasks/problem.ts";
-import { mean, type Sample, seedStats } from "./stats.ts";
+import { mean, type Sample, seedStats, wilsonInterval } from "./stats.ts";
 
 export interface CurvePoint {
   task: string;
@@ -49,19 +49,11 @@ export interface CurvePoint {
 }
 
 /**
- * The 95% interval of a mean of scores in [0, 1]: Wilson's score interval. For right-or-wrong answers it is the
- * usual one; for fractional scores (GSM8K×5's parts) it is conservative, since no variable in [0, 1] with mean μ
- * has a variance above μ(1 − μ). It never has zero width (n = 4 all right: 51–100%, not 100–100%), and below two
- * samples there is none.
+ * The 95% interval of a mean of scores in [0, 1], each sample one observation: Wilson's (stats.ts wilsonInterval).
+ * A run of one seed's interval; over problems × seeds it takes a problem's seeds as independent, too narrow there
+ * (avg@k's interval counts problems).
  */
-export function interval(scores: readonly number[]): [number, number] | undefined {
-  const n = scores.length, z = 1.96;
-  if (n < 2) return undefined;
-  const mean = scores.reduce((a, b) => a + b, 0) / n;
-  const d = 1 + z * z / n, c = (mean + z * z / (2 * n)) / d;
-  const h = z * Math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / d;
-  return [Math.max(0, c - h), Math.min(1, c + h)];
-}
+export const interval = wilsonInterval;
 
 /**
  * What a sample scores: the method's one answer, or the mean of its independent paths' own answers (Pass@1 over

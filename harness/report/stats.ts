@@ -9,7 +9,11 @@
  *    error counts both the problems drawn and the seeds' noise, and seeds of one problem are not taken as
  *    independent. (The error over the k per-seed means, `seedSe`, counts the seeds' noise only.)
  *  - Intervals are Student's t on P − 1 degrees of freedom (P problems): wider than the normal one for few
- *    problems, equal to it for many. They have zero width where every problem's mean is the same (all right).
+ *    problems, equal to it for many. Where every problem's mean is the same (all right, all tied) the t interval
+ *    has zero width, a certainty no sample gives: there the interval is Wilson's over the P problems, each one's
+ *    mean its score (a difference in [−1, 1] mapped onto [0, 1] and back). Wilson's holds for the mean of any
+ *    score in [0, 1] (none with mean μ has a variance above μ(1 − μ): conservative for fractions), never has
+ *    zero width, and counts problems, the clusters, not samples (3 problems all right under 10 seeds: 44–100%).
  *  - A fractional score (a list task's fraction of parts right) counts as right for pass@k only when whole
  *    (1: every part right); majority@k scores the winning answer with its own fractional score.
  */
@@ -40,7 +44,7 @@ export interface SeedStats {
   avg: number;
   /** the standard error of avg, clustered by problem; absent below two problems */
   se?: number;
-  /** avg's 95% t interval, within [0, 1]; absent below two problems */
+  /** avg's 95% t interval, within [0, 1] (Wilson's over problems where their means do not spread); absent below two problems */
   ci?: [number, number];
   /** the standard error of the k per-seed means; absent below two seeds */
   seedSe?: number;
@@ -56,7 +60,10 @@ export interface PairedDiff {
   meanA: number;
   meanB: number;
   diff: number;
-  /** diff's standard error clustered by problem and its 95% t interval (within [−1, 1]); absent below 2 problems */
+  /**
+   * diff's standard error clustered by problem and its 95% t interval (within [−1, 1]; Wilson's over problems where
+   * their differences do not spread); absent below 2 problems
+   */
   se?: number;
   ci?: [number, number];
   /** problems on which A's mean over the seeds is above B's, and below */
@@ -112,6 +119,36 @@ export function tCritical(df: number, level = 0.95): number {
 function tInterval(center: number, se: number, df: number, lo: number, hi: number): [number, number] {
   const h = tCritical(df) * se;
   return [Math.max(lo, center - h), Math.min(hi, center + h)];
+}
+
+/**
+ * The 95% interval of a mean of scores in [0, 1], each one observation: Wilson's score interval. For right-or-wrong
+ * answers it is the usual one; for fractional scores (GSM8K×5's parts, a problem's mean over its seeds) it is
+ * conservative, since no variable in [0, 1] with mean μ has a variance above μ(1 − μ). It never has zero width
+ * (n = 4 all right: 51–100%, not 100–100%), and below two scores there is none.
+ */
+export function wilsonInterval(scores: readonly number[]): [number, number] | undefined {
+  const n = scores.length, z = 1.96;
+  if (n < 2) return undefined;
+  const m = mean(scores);
+  const d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
+  const h = z * Math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
+  // at 0 or 1 the bound is the mean itself (c ∓ h there is 0 or 1 but for rounding)
+  return [m <= 0 ? 0 : Math.max(0, c - h), m >= 1 ? 1 : Math.min(1, c + h)];
+}
+
+/** Below this a clustered error is zero: every problem's mean the same, summed in another order. */
+const NO_SPREAD = 1e-12;
+
+/**
+ * The 95% interval of a mean over problems of per-problem values `xs` in [lo, hi] with clustered error `se`: the t
+ * interval, or where the values do not spread (se 0: the t interval a point) Wilson's over the problems, each value
+ * mapped onto [0, 1] (the header's choice).
+ */
+function problemsInterval(xs: readonly number[], se: number, lo: number, hi: number): [number, number] {
+  if (se > NO_SPREAD) return tInterval(mean(xs), se, xs.length - 1, lo, hi);
+  const [a, b] = wilsonInterval(xs.map((x) => (x - lo) / (hi - lo)))!;
+  return [lo + a * (hi - lo), lo + b * (hi - lo)];
 }
 
 /**
@@ -182,7 +219,7 @@ export function seedStats(
     seeds: k,
     problems: problems.length,
     avg,
-    ...(se === undefined ? {} : { se, ci: tInterval(avg, se, problems.length - 1, 0, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(problemMeans, se, 0, 1) }),
     // the seeds' accuracies over one set of problems: a problem short of a seed (a run cut short) leaves none
     ...(seedMeans.length < 2 || k < seedMeans.length ? {} : { seedSe: standardError(seedMeans) }),
     passAtK: mean(problems.map((xs) => passAtK(xs.length, xs.filter((s) => s.score === 1).length, k))),
@@ -226,7 +263,7 @@ export function pairedDiff(a: readonly Sample[], b: readonly Sample[]): PairedDi
     meanA: mean(problems.map((p) => p.a)),
     meanB: mean(problems.map((p) => p.b)),
     diff,
-    ...(se === undefined ? {} : { se, ci: tInterval(diff, se, problems.length - 1, -1, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(d, se, -1, 1) }),
     wins,
     losses,
     p: signTest(wins, losses),

@@ -85,7 +85,7 @@ Deno.test("compare: one folder and two methods, and two folders' same method; a 
   assert.match(r.stdout, ROW_8);
   assert.match(
     r.stdout,
-    /## 16 passes[^]*\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \| 0\.0 \| \[\+0\.0, \+0\.0\] \| 0 \/ 0 \| 1\.000 \|/,
+    /## 16 passes[^]*\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \| 0\.0 \| \[−65\.9, \+65\.9\] \| 0 \/ 0 \| 1\.000 \|/,
   );
   const only = await runCli("cli/compare.ts", [one, "--methods", "hogwild:2,sequential", "--budget", "8"]);
   assert.equal(only.code, 0, only.stderr);
@@ -375,9 +375,10 @@ Deno.test("summary.md's paired table: each method against sequential at the summ
   assert.match(text, /### t: each method against sequential, paired on problems × seeds/);
   assert.match(
     text,
-    /\| hogwild:2 \| \+30\.0 \[−40\.8, \+100\.0\], p 0\.625 \| \+0\.0 \[\+0\.0, \+0\.0\], p 1\.000 \|/,
+    /\| hogwild:2 \| \+30\.0 \[−40\.8, \+100\.0\], p 0\.625 \| \+0\.0 \[−65\.9, \+65\.9\], p 1\.000 \|/,
   );
-  assert.match(text, /\| sc:2 \| \+0\.0 \[\+0\.0, \+0\.0\], p 1\.000 \|/);
+  // a tie on every problem: Wilson's over the five problems, not the point [+0.0, +0.0] (stats_test)
+  assert.match(text, /\| sc:2 \| \+0\.0 \[−65\.9, \+65\.9\], p 1\.000 \|/);
   assert.doesNotMatch(text, /\| sequential \|/);
   assert.equal(comparisonText(records("hogwild:2", A), [8]), "", "no sequential: no table");
   assert.match(comparisonText(rs, [8], "sc:2"), /against sc:2[^]*\| sequential \| \+0\.0/);

@@ -151,3 +151,45 @@ Deno.test("paired difference: per problem over its shared seeds, clustered error
   near(reversed.diff, -0.3, 1e-12);
   assert.deepEqual([reversed.wins, reversed.losses], [1, 3]);
 });
+
+Deno.test("where every problem's mean is the same the t interval has no width: Wilson's over the problems instead, never a point", () => {
+  const wilson = (m: number, n: number): [number, number] => {
+    const z = 1.959964, d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
+    const h = z * Math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
+    return [Math.max(0, c - h), Math.min(1, c + h)];
+  };
+  // the review's case: A right, B wrong on three problems (one seed): +100 every problem, sign test p 0.25
+  const right = samples([[1], [1], [1]]), wrong = samples([[0], [0], [0]]);
+  const d = pairedDiff(right, wrong)!;
+  assert.deepEqual([d.diff, d.se], [1, 0]);
+  near(d.p, 0.25, 1e-12);
+  const [lo, hi] = wilson(1, 3); // Wilson's over the problems of (A − B + 1) / 2, mapped back onto [−1, 1]
+  near(d.ci![0], 2 * lo - 1, 1e-4);
+  near(d.ci![1], 2 * hi - 1, 1e-9);
+  assert.ok(d.ci![0] < 0, `${d.ci}: a difference of 0 is not ruled out, as the sign test's p 0.25 says`);
+  // ties on every problem: an interval around 0, not the point 0
+  const tie = pairedDiff(right, right)!;
+  assert.ok(tie.ci![0] < 0 && tie.ci![1] > 0, `${tie.ci}`);
+  // avg@k of every problem right under every seed: Wilson's over the problems, as many as there are (not seeds)
+  for (const problems of [3, 30]) {
+    const all = seedStats(samples(Array.from({ length: problems }, () => Array(10).fill(1))), (a) => a);
+    assert.equal(all.se, 0);
+    near(all.ci![0], wilson(1, problems)[0], 1e-4);
+    assert.equal(all.ci![1], 1);
+  }
+  // every problem half right: the same (a fractional mean, Wilson's conservative there)
+  const half = seedStats(samples([[1, 0], [0, 1], [1, 0], [0, 1]]), (a) => a);
+  near(half.ci![0], wilson(0.5, 4)[0], 1e-4);
+  near(half.ci![1], wilson(0.5, 4)[1], 1e-4);
+  // generated: an interval holds its mean and has width, for any scores of two problems or more
+  let seed = 5;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let t = 0; t < 300; t++) {
+    const p = 2 + Math.floor(rand() * 6), k = 1 + Math.floor(rand() * 4), same = rand() < 0.5;
+    const grid = Array.from({ length: p }, () => Array.from({ length: k }, () => (same ? 1 : +(rand() < 0.5))));
+    const s = seedStats(samples(grid), (a) => a),
+      other = pairedDiff(samples(grid), samples(grid.map((r) => r.map(() => +(rand() < 0.5)))))!;
+    assert.ok(s.ci![0] <= s.avg && s.avg <= s.ci![1] && s.ci![1] - s.ci![0] > 0.01, `${s.ci} ${JSON.stringify(grid)}`);
+    assert.ok(other.ci![0] <= other.diff && other.diff <= other.ci![1] && other.ci![1] - other.ci![0] > 0.01);
+  }
+});
