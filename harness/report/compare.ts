@@ -144,7 +144,17 @@ export const points = (x: number) => {
   const t = Math.abs(100 * x).toFixed(1);
   return `${x >= 0 || Number(t) === 0 ? "+" : "−"}${t}`;
 };
-const pValue = (p: number) => (p < 0.001 ? "<0.001" : p.toFixed(3));
+/**
+ * A p-value as printed: three decimals ("<0.001" below), and more where three would carry it across 0.05 or 0.01,
+ * the levels it is read against (0.04995 is "0.04995", never "0.050").
+ */
+export function pValue(p: number): string {
+  if (p < 0.001) return "<0.001";
+  for (let digits = 3;; digits++) {
+    const shown = p.toFixed(digits);
+    if (digits >= 15 || [0.05, 0.01].every((t) => (Number(shown) < t) === (p < t))) return shown;
+  }
+}
 const ci = (d: PairedDiff) => (d.ci ? `[${points(d.ci[0])}, ${points(d.ci[1])}]` : "—");
 
 /**

@@ -13,6 +13,7 @@ import {
   comparisonTable,
   comparisonText,
   points,
+  pValue,
 } from "../../../harness/report/compare.ts";
 import { pairedDiff } from "../../../harness/report/stats.ts";
 import { type BenchRecord, recordKey } from "../../../harness/bench/rundir.ts";
@@ -580,4 +581,34 @@ Deno.test("compare says above its tables where a side's answers were not graded 
   const clean = await runCli("cli/compare.ts", [graded, "--methods", "b,a", "--fail-if-worse", "0"]);
   assert.equal(clean.code, 1, clean.stderr);
   assert.doesNotMatch(clean.stdout + clean.stderr, /not graded/i);
+});
+
+Deno.test("a p-value is never rounded across 0.05 or 0.01: more digits there; elsewhere three", () => {
+  assert.deepEqual(
+    [0.049953, 0.0499, 0.05, 0.050004, 0.0099951, 0.00996, 0.01, 0.0104, 0.625, 0.25000000000000006, 0.0009, 1].map(
+      pValue,
+    ),
+    [
+      "0.04995",
+      "0.0499",
+      "0.050",
+      "0.050",
+      "0.009995",
+      "0.00996",
+      "0.010",
+      "0.010",
+      "0.625",
+      "0.250",
+      "<0.001",
+      "1.000",
+    ],
+  );
+  // generated: the printed value is on the side of each threshold the p-value is on
+  let seed = 9;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 2000; i++) {
+    const t = rand() < 0.5 ? 0.05 : 0.01, p = t + (rand() - 0.5) * 1e-4 * 10 ** -Math.floor(rand() * 4);
+    const shown = pValue(p);
+    assert.equal(Number(shown) < t, p < t, `${p} printed ${shown}`);
+  }
 });
