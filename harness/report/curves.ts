@@ -197,6 +197,17 @@ export function duration(seconds: number): string {
 }
 
 /**
+ * An accuracy in tenths of a point, cut (not rounded): what summary.md and compare print of it (percent), and what
+ * the passes-to table's levels are read against, so that a cell reads at or above a level exactly where the level
+ * was reached (0.4996 is 49.9%, never a 50.0% beside a 50% column that says "—"). Within 1e-9 of a tenth (a mean
+ * summed in another order) is that tenth.
+ */
+export const perMille = (x: number): number => Math.floor(1000 * x + 1e-6);
+
+/** An accuracy in percent to a tenth of a point, cut (perMille): "49.9" for 0.4996. */
+export const percent = (x: number): string => (perMille(x) / 10).toFixed(1);
+
+/**
  * The budgets the paper reports (v4 Tables 3/4) that the run has and the run's last (a run that collapsed at its
  * final budget must not look fine), else up to eight of the run's own, its last among them. The tables' columns;
  * compare's gate checks every budget both sides share (cli/compare.ts).
@@ -240,11 +251,9 @@ export function summaryTable(points: readonly CurvePoint[], budgets: readonly nu
         const p = points.find((x) => x.task === task && x.method === method && x.budget === b);
         if (!p) return "";
         const se = p.avg_se === undefined ? "" : ` ± ${(100 * p.avg_se).toFixed(1)}`;
-        const paths = p.accuracy_paths === undefined ? "" : `, paths ${(100 * p.accuracy_paths).toFixed(1)}%`;
-        const vote = p.accuracy_vote === undefined ? "" : `, vote ${(100 * p.accuracy_vote).toFixed(1)}%`;
-        return `${(100 * shown(p).accuracy).toFixed(1)}%${se} (n=${p.n}, ${
-          duration(p.mean_solo_s)
-        } alone${paths}${vote})`;
+        const paths = p.accuracy_paths === undefined ? "" : `, paths ${percent(p.accuracy_paths)}%`;
+        const vote = p.accuracy_vote === undefined ? "" : `, vote ${percent(p.accuracy_vote)}%`;
+        return `${percent(shown(p).accuracy)}%${se} (n=${p.n}, ${duration(p.mean_solo_s)} alone${paths}${vote})`;
       });
       lines.push(`| ${method} | ${cells.join(" | ")} |`);
     }
@@ -262,17 +271,18 @@ export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8,
   for (const task of [...new Set(points.map((p) => p.task))]) {
     const curve = (method: string) =>
       points.filter((p) => p.task === task && p.method === method).sort((a, b) => a.budget - b.budget);
-    const reach = (mine: CurvePoint[], level: number) => mine.find((p) => shown(p).accuracy >= level - 1e-9)?.budget;
+    // levels in tenths of a point, read against the accuracies as shown (perMille: cut, as the cells print them)
+    const reach = (mine: CurvePoint[], mille: number) => mine.find((p) => perMille(shown(p).accuracy) >= mille)?.budget;
     // The paper's comparison: the passes each method needs for sequential's final accuracy (within 2 points).
     const sequential = curve("sequential"),
       final = sequential.length ? shown(sequential[sequential.length - 1]).accuracy : undefined,
-      target = final === undefined ? undefined : final - 0.02;
+      target = final === undefined ? undefined : perMille(final) - 20;
     // a target of 0 or below is reached by every method at its first budget: no speed-up to read, so none written
-    const vacuous = target !== undefined && target <= 1e-9;
+    const vacuous = target !== undefined && target <= 0;
     const base = target === undefined ? undefined : reach(sequential, target);
     const extra = target === undefined
       ? []
-      : [`sequential's final − 2 points (${vacuous ? "none" : `${(100 * target).toFixed(1)}%`})`, "× sequential's"];
+      : [`sequential's final − 2 points (${vacuous ? "none" : `${(target / 10).toFixed(1)}%`})`, "× sequential's"];
     lines.push(
       `### ${task}: forward passes to reach an accuracy`,
       "",
@@ -280,18 +290,19 @@ export function passesToTable(points: readonly CurvePoint[], levels = [0.5, 0.8,
       `|---|---:|${[...levels, ...extra].map(() => "---:").join("|")}|`,
     );
     for (const method of [...new Set(points.filter((p) => p.task === task).map((p) => p.method))]) {
-      const mine = curve(method), cells: (number | string)[] = levels.map((l) => reach(mine, l) ?? "—");
+      const mine = curve(method);
+      const cells: (number | string)[] = levels.map((l) => reach(mine, Math.round(1000 * l)) ?? "—");
       if (vacuous) cells.push("—", "—");
       else if (target !== undefined) {
         const passes = reach(mine, target);
         cells.push(passes ?? "—", passes !== undefined && base ? `${(passes / base).toFixed(2)}×` : "—");
       }
-      lines.push(`| ${method} | ${(100 * shown(mine[mine.length - 1]).accuracy).toFixed(1)}% | ${cells.join(" | ")} |`);
+      lines.push(`| ${method} | ${percent(shown(mine[mine.length - 1]).accuracy)}% | ${cells.join(" | ")} |`);
     }
     if (vacuous) {
       lines.push(
         "",
-        `sequential's final accuracy is ${(100 * final!).toFixed(1)}%, within 2 points of 0: every method reaches ` +
+        `sequential's final accuracy is ${percent(final!)}%, within 2 points of 0: every method reaches ` +
           "that at its first budget, so there is no target to compare passes at (—).",
       );
     }

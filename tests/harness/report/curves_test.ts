@@ -233,3 +233,43 @@ Deno.test("maj@k of a code task groups programs by their text: programs that dif
   );
   assert.equal(m.maj_at_k, 1);
 });
+
+Deno.test("percentages are cut, not rounded, at the digit shown: a cell never shows a level its column says was not reached", () => {
+  const point = (method: string, budget: number, accuracy: number): CurvePoint => ({
+    task: "t",
+    method,
+    budget,
+    n: 2000,
+    accuracy,
+    accuracy_lenient: accuracy,
+    mean_passes: budget,
+    mean_solo_s: 1,
+    mean_shared_s: 1,
+    seeds: 1,
+    run_seeds: 1,
+    problems: 2000,
+    avg_at_k: accuracy,
+    pass_at_k: accuracy,
+    maj_at_k: accuracy,
+  });
+  // the review's case: 0.4996 was "50.0%" in the summary and the final column, "—" under 50%
+  const pts = [point("sequential", 8, 0.3), point("sequential", 16, 0.4996)];
+  assert.match(summaryTable(pts, [8, 16]), /\| sequential \| 30\.0% \(n=2000, 1\.0 s alone\) \| 49\.9% \(n=2000/);
+  assert.match(passesToTable(pts), /\| sequential \| 49\.9% \| — \| — \| — \|/);
+  assert.match(passesToTable([point("sequential", 8, 0.5)]), /\| sequential \| 50\.0% \| 8 \| — \| — \|/);
+  // generated: the final cell reads at or above a level exactly where the level's column has a budget; the target
+  // column (sequential's final − 2 points, as shown) likewise
+  let seed = 13;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 500; i++) {
+    const near = [0.5, 0.8, 0.9][Math.floor(rand() * 3)], acc = near + (rand() - 0.5) * 2e-3 * rand();
+    const other = acc + (rand() - 0.5) * 0.05;
+    const table = passesToTable([point("sequential", 8, acc), point("hogwild:2", 8, Math.min(1, Math.max(0, other)))]);
+    for (const line of table.split("\n").filter((l) => /^\| (sequential|hogwild:2) \|/.test(l))) {
+      const cells = line.split("|").map((c) => c.trim()), shown = Number(cells[2].replace("%", ""));
+      [50, 80, 90].forEach((level, j) => assert.equal(cells[3 + j] !== "—", shown >= level, `${line} (${acc})`));
+      const target = Number(/final − 2 points \(([\d.]+)%\)/.exec(table)?.[1]);
+      if (!Number.isNaN(target)) assert.equal(cells[6] !== "—", shown >= target - 1e-9, `${line} target ${target}`);
+    }
+  }
+});
