@@ -59,15 +59,24 @@ export function predictMs(m: CostModel, s: PassShape): number {
   return terms(s).reduce((a, x, i) => a + x * (m.coef[i] ?? 0), 0);
 }
 
-/** The q-quantile of ascending `sorted` (the element at ⌊q·n⌋), NaN when it is empty. */
+/** The q-quantile of ascending `sorted` (the element at ⌊q·n⌋), NaN when it is empty. Not the median: median. */
 export function quantile(sorted: readonly number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+/**
+ * The median of ascending `sorted`: its middle element, or the mean of its two middle ones where it has an even
+ * count (quantile(·, 0.5) takes the upper one: −0.3 and +0.1 have median −0.1, not +0.1); NaN when it is empty.
+ */
+export function median(sorted: readonly number[]): number {
+  const n = sorted.length, mid = Math.floor(n / 2);
+  return n === 0 ? NaN : n % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The median and 90th percentile of |predicted - measured| / measured. */
 export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { median: number; p90: number } {
   const e = passes.map((p) => Math.abs(predictMs(m, p.shape) - p.ms) / p.ms).sort((a, b) => a - b);
-  return { median: quantile(e, 0.5), p90: quantile(e, 0.9) };
+  return { median: median(e), p90: quantile(e, 0.9) };
 }
 
 /**
@@ -96,7 +105,7 @@ export function fitCost(passes: readonly TimedPass[]): CostModel {
     fit: {
       passes: passes.length,
       shapes: byShape.size,
-      median_rel_error: +quantile(errors, 0.5).toFixed(4),
+      median_rel_error: +median(errors).toFixed(4),
       p90_rel_error: +quantile(errors, 0.9).toFixed(4),
     },
   };

@@ -12,6 +12,7 @@ import { check } from "../../engine/errors.ts";
 import { RunSource } from "../viewer/runs.ts";
 import { serveViewer } from "../viewer/server.ts";
 import { writeSampleRun } from "./sample_run.ts";
+import { median as middle } from "../bench/cost.ts";
 
 export interface ViewerTiming {
   records: number;
@@ -20,7 +21,7 @@ export interface ViewerTiming {
   record_ms: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => middle([...xs].sort((a, b) => a - b));
 
 /** The timings for runs of about each of `sizes` records (three methods a problem), `reps` openings each. */
 export async function viewerPerf(sizes: number[], chromium: string, reps = 3): Promise<ViewerTiming[]> {

@@ -4,7 +4,7 @@
  */
 import { check } from "../../engine/errors.ts";
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
-import { quantile } from "../bench/cost.ts";
+import { median, quantile } from "../bench/cost.ts";
 import { comparedKeys, versionChanges } from "../bench/run_key.ts";
 import type { Invocation } from "../bench/timing.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
@@ -121,5 +121,5 @@ export function soloCheck(
   }
   const e = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
   const signed = rows.map((r) => r.error).sort((a, b) => a - b);
-  return { rows, median: quantile(e, 0.5), p90: quantile(e, 0.9), signed: quantile(signed, 0.5) };
+  return { rows, median: median(e), p90: quantile(e, 0.9), signed: median(signed) };
 }

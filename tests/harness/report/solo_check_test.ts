@@ -40,13 +40,22 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   const r = soloCheck(side("s", shared), side("a", alone), true);
   assert.equal(r.rows.length, 40);
   errors.sort((a, b) => a - b);
-  assert.ok(Math.abs(r.median - errors[20]) < 1e-9, `median ${r.median} vs ${errors[20]}`);
+  // 40 errors: the median is the mean of the two middle ones (the 20th and 21st), not the upper one alone
+  const mid = (xs: number[]) => (xs[19] + xs[20]) / 2;
+  assert.ok(Math.abs(r.median - mid(errors)) < 1e-12, `median ${r.median} vs ${mid(errors)}`);
   assert.ok(Math.abs(r.p90 - errors[36]) < 1e-9);
   const signed = r.rows.map((x) => x.error).sort((a, b) => a - b);
-  assert.equal(r.signed, signed[20]);
+  assert.ok(Math.abs(r.signed - mid(signed)) < 1e-12);
   assert.ok(r.signed !== r.median, "signed, not |error|");
   for (const row of r.rows) assert.ok(Math.abs(row.error) <= 0.2 + 1e-9);
   assert.deepEqual(soloCheck(side("s", shared), side("a", []), true).rows, []);
+  // the review's case: two checkpoints off by −30% and +10%: the median signed error is −10%, |error|'s 20%
+  const two = soloCheck(
+    side("s", [record("p", "sequential", [[64, 4, 70, 700]]), record("q", "sequential", [[64, 4, 110, 700]])]),
+    side("a", [record("p", "sequential", [[64, 4, 1, 100]]), record("q", "sequential", [[64, 4, 1, 100]])]),
+    true,
+  );
+  assert.ok(Math.abs(two.signed + 0.1) < 1e-12 && Math.abs(two.median - 0.2) < 1e-12, JSON.stringify(two));
 });
 
 Deno.test("deno task solo-check: a table and the median; a folder not run alone, or not the same runs, is refused by name", async () => {
