@@ -169,7 +169,7 @@ export function passAtK(n: number, c: number, k: number): number {
 /**
  * Majority@k of one problem: its seeds' answers grouped by `key` (voteKey: the grader's normalised form, a program's
  * text), the group
- * given most often wins and scores its earliest seed's score; answers that are missing (null) do not vote, and
+ * given most often wins and scores its earliest seed's score; answers that are missing (null) or empty do not vote, and
  * with none the problem scores 0. Ties: "first", the group whose earliest seed is lowest (as self-consistency's
  * vote takes the first answer seen); "mean", the mean of the tied groups' scores (a fair coin's expectation).
  */
@@ -180,7 +180,8 @@ export function majorityScore(
 ): number {
   const groups = new Map<string, { count: number; seed: number; score: number }>();
   for (const v of [...votes].sort((a, b) => a.seed - b.seed)) {
-    if (v.answer === null || v.answer === undefined) continue;
+    // no answer, or an empty one, is no vote (as the votes over paths read them: pathsVote)
+    if (!v.answer) continue;
     const k = key(v.answer, v.grading ?? "single"), g = groups.get(k);
     if (g) g.count++;
     else groups.set(k, { count: 1, seed: v.seed, score: v.score });

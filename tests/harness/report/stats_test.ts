@@ -125,6 +125,10 @@ Deno.test("majority@k: most votes win; ties by the lowest seed or the mean; miss
   assert.equal(majorityScore(tie, same, "mean"), 0.5);
   assert.equal(majorityScore([v(1, null, 0), v(2, null, 0), v(3, "4", 1)], same), 1, "no answer is no vote");
   assert.equal(majorityScore([v(1, null, 0)], same), 0, "no answer at all: wrong");
+  // an empty answer is none either (as the votes over paths read it: pathsVote, answer_format.ts): two "" do not
+  // outvote one 4
+  assert.equal(majorityScore([v(1, "", 0), v(2, "", 0), v(3, "4", 1)], same), 1, "an empty answer is no vote");
+  assert.equal(majorityScore([v(1, "", 0)], same), 0);
   assert.equal(majorityScore([], same), 0);
   // grouped by the key (the grader's normalised text in the curves): x=4 and 4 are one answer
   const keyed = [v(1, "5", 0), v(2, "x=4", 1), v(3, "4", 1)];
