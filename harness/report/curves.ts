@@ -222,7 +222,9 @@ export function summaryBudgets(budgets: readonly number[]): number[] {
 }
 
 export function summaryTable(points: readonly CurvePoint[], budgets: readonly number[]): string {
-  const ks = [...new Set(points.map((p) => p.seeds))].sort((a, b) => a - b), k = ks.join("–");
+  // the cells' k: one, or several (an unfinished run's cells) listed, never joined as a range would read
+  const ks = [...new Set(points.map((p) => p.seeds))].sort((a, b) => a - b);
+  const k = ks.length === 1 ? `${ks[0]}` : `k (k = ${ks.slice(0, -1).join(", ")} or ${ks[ks.length - 1]}, by cell)`;
   const lines: string[] = [
     `Cells: avg@${k}, per problem the mean score over its seeds, then the mean over the problems (with every ` +
     `problem at every seed, the seeds' accuracies averaged)${

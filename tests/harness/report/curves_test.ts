@@ -273,3 +273,24 @@ Deno.test("percentages are cut, not rounded, at the digit shown: a cell never sh
     }
   }
 });
+
+Deno.test("the summary's header names the cells' several k as a list, never as a range (avg@1–2–3)", () => {
+  // an unfinished run of three seeds: p1 at three, p2 at two, p3 at one, one point per budget
+  const cells: [string, number, number][] = [["p1", 1, 8], ["p1", 2, 8], ["p1", 3, 8], ["p2", 1, 16], ["p2", 2, 16], [
+    "p3",
+    1,
+    24,
+  ]];
+  const points = curves(
+    cells.map(([problem, seed, budget]) => record("sequential", problem, seed, [[budget, "4", "finisher", true]])),
+    [1, 2, 3],
+  );
+  assert.deepEqual(points.map((p) => p.seeds), [3, 2, 1]);
+  const header = summaryTable(points, [8, 16, 24]).split("\n")[0];
+  assert.match(header, /^Cells: avg@k \(k = 1, 2 or 3, by cell\), per problem the mean score over its seeds/);
+  assert.match(header, /; k is the fewest seeds a problem of the cell has, below the run's 3 where it is unfinished/);
+  assert.doesNotMatch(header, /avg@\d–/);
+  // one k: avg@k itself
+  assert.match(summaryTable(points.slice(0, 1), [8]), /^Cells: avg@3, per problem/);
+  assert.match(summaryTable(points.slice(1, 3), [16, 24]), /^Cells: avg@k \(k = 1 or 2, by cell\)/);
+});
