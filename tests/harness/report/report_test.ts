@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { report } from "../../../harness/report/report.ts";
 import { summaryBudgets } from "../../../harness/report/curves.ts";
+import { verdictsText } from "../../../harness/report/verdicts.ts";
+import type { RecordCheckpoint } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeInvocation, fakeRecord } from "../../helpers.ts";
 
 Deno.test("report: a merged folder's shards' invocations count; a folder whose invocations miss records says so", async () => {
@@ -192,4 +194,19 @@ Deno.test("report: the summary's tables show the run's last budget besides the p
   assert.deepEqual(summaryBudgets([1000, 2048, 5000]), [2048, 5000]);
   assert.deepEqual(summaryBudgets([2048, 4096]), [2048, 4096], "the last is a paper's: once");
   assert.deepEqual(summaryBudgets([8, 16, 24]), [8, 16, 24], "no paper's budget: the run's own, its last among them");
+});
+
+Deno.test("summary.md's code verdicts: a record whose last checkpoint has no verdict counts in its own column, so the columns add up to the records", () => {
+  const code = (problem_id: string, over: Partial<RecordCheckpoint>) =>
+    fakeRecord({ method: "sequential", problem_id, task: "lcb", grading: "code" }, [fakeCheckpoint(8, false, over)]);
+  const records = [
+    code("p1", { verdict: "passed", score_strict: 1 }),
+    code("p2", { verdict: "wrong_answer" }),
+    code("p3", { grader_error: "the sandbox died" }), // no verdict
+  ];
+  const text = verdictsText(records);
+  assert.match(text, /\| method \| records \| passed \| wrong_answer \| .* \| syntax_error \| no verdict \|/);
+  assert.match(text, /\| sequential \| 3 \| 1 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| 1 \|/);
+  // every record with a verdict: no such column
+  assert.doesNotMatch(verdictsText(records.slice(0, 2)), /no verdict/);
 });
