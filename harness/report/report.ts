@@ -72,6 +72,28 @@ function dataNotesText(notes: unknown): string[] {
   return ["**What the loader said of the data:**", "", ...notes.map((n) => `- ${n}`), ""];
 }
 
+/**
+ * A merged folder's shards that ran at different commits of the project or Deno versions (run.json `shards[].versions`;
+ * "unknown" where a shard has none), each named, under the heading: the key checks the versions of what makes a
+ * record (grader, method families, token and timing rules), not every change between two commits, so a reader must
+ * know the shards' records come from two builds (nothing where they share one, or the folder is no merge).
+ */
+function shardVersionsText(shards: unknown): string[] {
+  if (!Array.isArray(shards) || shards.length < 2) return [];
+  const of = shards as { dir?: string; versions?: { project?: string; deno?: string } }[];
+  return ([["project", "commits of the project"], ["deno", "Deno versions"]] as const).flatMap(([field, what]) => {
+    const each = of.map((s) => s.versions?.[field] ?? "unknown");
+    if (new Set(each).size < 2) return [];
+    const named = of.map((s, i) => `shard ${s.dir ?? i} at ${each[i]}`).join(", ");
+    return [
+      `**Its shards ran at different ${what}: ${named}.** The key holds the versions of what makes a record (the ` +
+      "grader, the method families, the token and timing rules), not every change between them: the shards' " +
+      "records come from different builds.",
+      "",
+    ];
+  });
+}
+
 /** How the writers chose their tokens, for summary.md (folders made before run.json kept it: nothing). */
 function samplingText(sampling: RunSampling | undefined, methods: readonly string[]): string[] {
   if (!sampling) return [];
@@ -125,6 +147,7 @@ export async function report(
     `# ${title}`,
     "",
     ...dataNotesText(meta.data_notes),
+    ...shardVersionsText(meta.shards),
     ...(unfinished
       ? [
         `**An unfinished run: ${unfinished}.** Its methods may stand on ` +

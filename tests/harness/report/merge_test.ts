@@ -214,3 +214,35 @@ Deno.test("merge of shards an older grader graded names theirs in the summary; a
     rmSync(base, { recursive: true });
   }
 });
+
+Deno.test("merge's summary says where its shards ran at different commits of the project (or Deno versions), naming each; one commit, nothing", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-commits-"));
+  const versions = (project: string, deno = "2.9.6") => ({ versions: { deno, project, grader: "g/7" } });
+  const dirs = [
+    shard(base, 0, { model: "m" }, versions("aaaa111")),
+    shard(base, 1, { model: "m" }, versions("bbbb222")),
+  ];
+  const out = join(base, "merged");
+  const r = await runCli("cli/merge.ts", [...dirs, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(
+    summary,
+    new RegExp(
+      `\\*\\*Its shards ran at different commits of the project: shard ${dirs[0]} at aaaa111, shard ${dirs[1]} at ` +
+        "bbbb222\\.\\*\\*",
+    ),
+  );
+  // one commit (and one Deno): no word; another Deno alone is said too
+  const same = mkdtempSync(join(tmpdir(), "hogwild-merge-commits-"));
+  const one = [0, 1].map((i) => shard(same, i, { model: "m" }, versions("aaaa111")));
+  assert.equal((await runCli("cli/merge.ts", [...one, "--out", join(same, "merged")])).code, 0);
+  assert.doesNotMatch(readFileSync(join(same, "merged", "summary.md"), "utf8"), /different commits|Deno versions/);
+  const deno = mkdtempSync(join(tmpdir(), "hogwild-merge-commits-"));
+  const two = [0, 1].map((i) => shard(deno, i, { model: "m" }, versions("aaaa111", `2.${i}.0`)));
+  assert.equal((await runCli("cli/merge.ts", [...two, "--out", join(deno, "merged")])).code, 0);
+  assert.match(
+    readFileSync(join(deno, "merged", "summary.md"), "utf8"),
+    /different Deno versions: shard .* at 2\.0\.0/,
+  );
+});
