@@ -9,6 +9,7 @@ import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
 import { timeDoubtNote } from "../harness/report/charts.ts";
+import { gridEndNote } from "../harness/report/compare.ts";
 import {
   checkFoldersOnce,
   checkMeta,
@@ -100,12 +101,34 @@ async function main() {
     console.error(`plot: ${d}: ${graderFailuresText(failures)}`);
     return [dirs.length > 1 ? `${names[i]} (${brief})` : brief];
   });
+  // a method whose runs depend on the grid's end (the registry's gridEnd), from folders whose grids end apart: its
+  // curves at one budget are other runs in each, said on stderr and under both charts' titles
+  const ends = dirs.length > 1
+    ? read.map((records, i) => ({
+      name: names[i],
+      last: Math.max(...records.flatMap((r) => r.checkpoints.map((c) => c.budget))),
+      methods: [...new Set(records.map((r) => r.method))],
+    }))
+    : [];
+  const gridEnd = gridEndNote(ends);
+  if (gridEnd) console.error(`plot: ${gridEnd}`);
   const refs = f.reference ? paperPoints(new Set(points.map((p) => p.task))) : [];
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
   const note = doubted.length ? timeDoubtNote(doubted) : undefined;
-  const files = await writePlots(f.out, points, names.join(" vs "), refs, "", f.time, unfinished, note, ungraded);
+  const files = await writePlots(
+    f.out,
+    points,
+    names.join(" vs "),
+    refs,
+    "",
+    f.time,
+    unfinished,
+    note,
+    ungraded,
+    gridEndNote(ends, true),
+  );
   console.error(`plot: wrote ${files.join(", ")}`);
   // The default --out is one folder for every plot: say when an earlier plot was replaced.
   const replaced = files.filter((file) => before.has(basename(file)));

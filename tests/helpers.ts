@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KVCache } from "../engine/cache.ts";
+import type { Block, KVCache } from "../engine/cache.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { readHeader, readSmallFile } from "../engine/safetensors.ts";
 import type { Script, ScriptRow } from "../engine/script.ts";
@@ -374,6 +374,108 @@ export class RowModel implements StepModel {
         }
         : undefined
     );
+    return { ids, logprobs };
+  }
+}
+
+/**
+ * A model whose every sampled token is a function of what its row sees (the id and position of every key its last
+ * token reads, causal or in full) and of its sampler's draw: any change in what a row or a finisher reads shows in
+ * the text, the steps and the answers. Words, step ends, boxes (a digit, then the close) and, at `eosRate`, `eos`;
+ * the finisher (greedy) writes a digit and closes its box. `log` keeps, per pass, its rows and what each sampled
+ * row's last token saw (with `keepLog`).
+ */
+export class SeeingModel implements StepModel {
+  readonly ids = new Map<Block, number[]>();
+  readonly log: { rows: Row[]; seen: ([number, number][] | undefined)[]; ids: number[] }[] = [];
+  readonly #words: number[];
+  readonly #box: number[];
+  readonly #step: number;
+  readonly #close: number;
+  readonly #digits: number[];
+  constructor(
+    tok: TextTokenizer,
+    readonly o: { stepRate?: number; boxRate?: number; eosRate?: number; eos?: number; keepLog?: boolean } = {},
+  ) {
+    this.#words = [" alpha", " beta", " gamma", " delta", " the", " sum", " is", " so", " we", " get"]
+      .map((w) => tok.encode(w)[0]);
+    this.#box = tok.encode("\\boxed{");
+    this.#step = tok.encode(".\n\n")[0];
+    this.#close = tok.encode("}")[0];
+    this.#digits = "123456789".split("").map((d) => tok.encode(d)[0]);
+  }
+
+  /** What the last new token of row `r` sees: [position, id] of every key its attention reads. */
+  visible(r: Row): [number, number][] {
+    const out: [number, number][] = [], own = r.view.indexOf(r.block);
+    const starts: number[] = [];
+    r.view.forEach((_, k) => starts.push(r.at ? r.at[k] : k === 0 ? 0 : starts[k - 1] + this.#length(r.view[k - 1])));
+    const query = starts[own] + this.#length(r.block) - 1;
+    r.view.forEach((b, k) => {
+      (this.ids.get(b) ?? []).forEach((id, j) => {
+        const pos = starts[k] + j;
+        if (b === r.block || r.full?.[k] || pos <= query) out.push([pos, id]);
+      });
+    });
+    return out;
+  }
+
+  #length(b: Block): number {
+    return this.ids.get(b)?.length ?? 0;
+  }
+
+  forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
+    encodePlan(cache, rows);
+    // every row writes first (the engine's rule), then each reads
+    for (const r of rows) {
+      this.ids.set(r.block, [...(this.ids.get(r.block) ?? []).slice(0, r.block.length), ...Array.from(r.tokens)]);
+    }
+    commitPlan(rows);
+    const spec = new Float32Array(SPEC_FLOATS), U = SAMPLE_FIELDS.indexOf("u");
+    const seenAll: ([number, number][] | undefined)[] = [];
+    const out = rows.map((r) => {
+      if (!r.sampler) return (seenAll.push(undefined), -1);
+      r.sampler.draw(spec, 0, 0);
+      const u = Math.min(spec[U], 0.999);
+      const seen = this.visible(r);
+      seenAll.push(seen);
+      let h = 0x811c9dc5;
+      for (const [p, id] of seen) h = Math.imul(Math.imul(h ^ p, 0x01000193) ^ id, 0x01000193);
+      h >>>= 0;
+      const own = this.ids.get(r.block) ?? [], B = this.#box, last = own[own.length - 1];
+      // inside a box: its next token, a digit, then its close
+      for (let k = 1; k < B.length; k++) {
+        if (own.length >= k && own.slice(-k).every((t, i) => t === B[i])) return B[k];
+      }
+      if (last === B[B.length - 1]) return this.#digits[h % 9];
+      if (this.#digits.includes(last) && own[own.length - 2] === B[B.length - 1]) return this.#close;
+      if (r.block.label === "finisher") return this.#digits[h % 9];
+      const x = ((h / 2 ** 32) + u) % 1, suppress = new Set(r.sampler.options.suppress);
+      const step = this.o.stepRate ?? 0.12, box = this.o.boxRate ?? 0.03, eos = this.o.eosRate ?? 0;
+      if (x < eos && this.o.eos !== undefined && !suppress.has(this.o.eos)) return this.o.eos;
+      if (x < eos + box) return B[0];
+      if (x < eos + box + step) return this.#step;
+      const w = Math.floor(((x - eos - box - step) / (1 - eos - box - step)) * this.#words.length);
+      return this.#words[w % this.#words.length];
+    });
+    if (this.o.keepLog) {
+      this.log.push({ rows: rows.map((r) => ({ ...r, view: [...r.view] })), seen: seenAll, ids: out });
+    }
+    return out;
+  }
+
+  /** rows that ask for log-probabilities: a confidence from the sampled id alone */
+  forwardSampleLogprobs(cache: KVCache, rows: readonly Row[]) {
+    const ids = this.forwardSample(cache, rows);
+    const logprobs = rows.map((r, i) => {
+      if (!r.logprobs) return undefined;
+      const v = -(1 + ((ids[i] * 2654435761) >>> 0) % 97 / 40);
+      return {
+        logprob: v,
+        ids: Int32Array.from({ length: r.logprobs }, (_, t) => ids[i] + t),
+        logprobs: new Float32Array(r.logprobs).fill(v),
+      };
+    });
     return { ids, logprobs };
   }
 }

@@ -145,6 +145,13 @@ export interface Family<M extends Method = Method> {
    * above 1 of its methods' families, so that no folder resumes across the change
    */
   version?: number;
+  /**
+   * why its runs depend on the grid's largest budget, not only on the budgets up to a checkpoint (a geometry laid
+   * out by it): its checkpoint at budget b in a grid that ends at one budget is another run than at b in a grid that
+   * ends at another, which compare and plot say where folders' grids end differently. Absent: a checkpoint is the
+   * same whatever budgets follow it (tests/harness/generation/methods_test.ts holds every family to what it says)
+   */
+  gridEnd?: string;
 }
 
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
@@ -342,6 +349,15 @@ export function familyName(id: string): string | undefined {
 export function familyVersions(methods: readonly Method[]): Record<string, number> {
   const used = FAMILIES().filter((f) => (f.version ?? 1) > 1 && methods.some((m) => m.family === f.name));
   return Object.fromEntries(used.map((f) => [f.name, f.version!]));
+}
+
+/**
+ * Why method `id`'s runs depend on the grid's largest budget (its family's `gridEnd`), or undefined where they do
+ * not, or where no family reads the id (a method of an older folder: nothing known to say).
+ */
+export function gridEndDependence(id: string): string | undefined {
+  const name = familyName(id);
+  return FAMILIES().find((f) => f.name === name)?.gridEnd;
 }
 
 /** The methods of `ids` whose paths are one text N times when the writers decode greedily (Family.samplesAlike). */

@@ -44,7 +44,7 @@ function chart(
   title: string,
   runs: { seeded: boolean; unfinished: readonly string[]; ungraded: readonly string[] },
   xIsBudget = false,
-  warning?: string,
+  warnings: readonly string[] = [],
 ) {
   const tasks = new Set([...rows, ...refs].map((r) => r.task));
   const xAxis = xIsBudget ? { axis: { tickMinStep: 1, format: "d" } } : {}; // budgets are whole passes
@@ -125,7 +125,7 @@ function chart(
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     // a warning is the title's second line, in its weight: a figure taken alone still carries it
-    title: { text: warning ? [title, warning] : title, subtitle, fontSize: 14 },
+    title: { text: warnings.length ? [title, ...warnings] : title, subtitle, fontSize: 14 },
     config: { font: "DejaVu Sans", legend: { labelLimit: 0, symbolOpacity: 1, symbolType: "circle" } },
     ...base,
   };
@@ -159,6 +159,7 @@ export const timeDoubtNote = (runs: readonly string[]) =>
  * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle;
  * `timeDoubt`: a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled);
  * `ungraded`: each run's answers the grader did not grade ("2 answers"; ungradedNote), said in the subtitle.
+ * `gridEnd`: compare.ts gridEndNote's brief line, said under both titles (runs whose grids' ends change them).
  */
 export function chartSpecs(
   points: readonly CurvePoint[],
@@ -168,7 +169,9 @@ export function chartSpecs(
   unfinished: readonly string[] = [],
   timeDoubt?: string,
   ungraded: readonly string[] = [],
+  gridEnd?: string,
 ): { steps: unknown; time: unknown } {
+  const ends = gridEnd ? [gridEnd] : [];
   const pct = (x: number) => 100 * x;
   const runs = { seeded: points.some((p) => p.run_seeds > 1), unfinished, ungraded };
   const rows = (x: (p: CurvePoint) => number): Row[] =>
@@ -203,6 +206,7 @@ export function chartSpecs(
       `${title}: accuracy against forward passes`,
       runs,
       true,
+      ends,
     ),
     time: timeAxis === "solo"
       ? chart(
@@ -212,7 +216,7 @@ export function chartSpecs(
         `${title}: accuracy against solo time`,
         runs,
         false,
-        timeDoubt,
+        [...(timeDoubt ? [timeDoubt] : []), ...ends],
       )
       : chart(
         rows((p) => p.mean_shared_s),
@@ -220,6 +224,8 @@ export function chartSpecs(
         "Wall time per problem, shared passes counted whole (s)",
         `${title}: accuracy against shared wall time`,
         runs,
+        false,
+        ends,
       ),
   };
 }

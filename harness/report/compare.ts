@@ -9,7 +9,7 @@ import { graderFailures, graderFailuresCounts } from "../bench/grading.ts";
 import { keyedFinisherInput } from "../bench/run_key.ts";
 import { type PairedDiff, pairedDiff } from "./stats.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
-import { type FinisherInput, parseMethod } from "../generation/methods.ts";
+import { type FinisherInput, gridEndDependence, parseMethod } from "../generation/methods.ts";
 
 /** One side of a comparison: a method's records (of one run folder). */
 export interface Side {
@@ -99,7 +99,45 @@ export function keyNotes(
     { ...b, input: keyedFinisherInput(keyB) },
   );
   const settings = settingsNote(keyA, keyB, resolved);
-  return [...(inputs ? [inputs] : []), ...(settings ? [settings] : [])];
+  const end = gridEndNote([
+    { name: "A", last: lastBudget(a), methods: [a.method] },
+    { name: "B", last: lastBudget(b), methods: [b.method] },
+  ]);
+  return [...(inputs ? [inputs] : []), ...(settings ? [settings] : []), ...(end ? [end + "\n"] : [])];
+}
+
+/** The largest budget of a side's records of its method: the end of the grid they ran in (each record has all). */
+export const lastBudget = (s: Side): number =>
+  Math.max(...s.records.filter((r) => r.method === s.method).flatMap((r) => r.checkpoints.map((c) => c.budget)));
+
+/**
+ * The line where runs of methods whose runs depend on the grid's largest budget (the registry's gridEnd: a geometry
+ * laid out by it) come from grids that end at different budgets: at the same budget such a method's checkpoints
+ * are then other runs, not one run read at another point, so a difference measures the grids' ends as much as the
+ * methods (the budgets are otherwise what a comparison is made across, and said nowhere). `runs`: each folder (or
+ * side) by name, the largest budget of its records, and its methods shown. None where the ends agree or no method
+ * shown depends on them. `brief`: the line a chart carries under its title (the methods and the ends, not why).
+ */
+export function gridEndNote(
+  runs: readonly { name: string; last: number; methods: readonly string[] }[],
+  brief = false,
+): string | undefined {
+  if (new Set(runs.map((r) => r.last)).size < 2) return undefined;
+  const methods = [...new Set(runs.flatMap((r) => r.methods))].sort((x, y) => x.localeCompare(y))
+    .flatMap((m) => {
+      const why = gridEndDependence(m);
+      return why ? [{ m, why }] : [];
+    });
+  if (methods.length === 0) return undefined;
+  const ends = runs.map((r) => `${r.name} ${r.last}`).join(", ");
+  if (brief) {
+    return `Warning: the grids end at ${ends} passes, and the runs of ${
+      methods.map((x) => x.m).join(", ")
+    } depend on the grid's end: at one budget they are other runs in each`;
+  }
+  return `Largest budget differs: ${ends} passes, and the runs of ${
+    methods.map((x) => `${x.m} depend on it (${x.why})`).join("; ")
+  }: at the same budget its checkpoints are other runs in each grid, not one run read at another point.`;
 }
 
 /**

@@ -30,7 +30,7 @@ export async function render(spec: unknown, file: string): Promise<void> {
 
 /**
  * Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given);
- * `unfinished`, `timeDoubt` and `ungraded` as chartSpecs takes them.
+ * `unfinished`, `timeDoubt`, `ungraded` and `gridEnd` as chartSpecs takes them.
  */
 export async function writePlots(
   dir: string,
@@ -42,8 +42,9 @@ export async function writePlots(
   unfinished: readonly string[] = [],
   timeDoubt?: string,
   ungraded: readonly string[] = [],
+  gridEnd?: string,
 ): Promise<string[]> {
-  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt, ungraded);
+  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt, ungraded, gridEnd);
   const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
   await render(specs.steps, steps);
   await render(specs.time, time);

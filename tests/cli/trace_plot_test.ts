@@ -413,4 +413,41 @@ Deno.test("plot says which folders hold answers the grader did not grade (counte
   for (const svg of [steps("p-both"), time("p-both")]) {
     assert.match(svg, /not graded, counted wrong: ungraded \(2 answers\)/);
   }
+
+Deno.test("plot says, on stderr and under both charts' titles, where folders' grids end at different budgets and a method's runs depend on the grid's end (groupthink); not otherwise", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-grid-end-"));
+  const folder = (name: string, method: string, budgets: number[]) => {
+    const dir = join(base, name);
+    mkdirSync(dir);
+    const rs = ["p1", "p2"].map((p, j) =>
+      fakeRecord(
+        { task: "aime25", method, problem_id: p, seed: 1, golds: ["1"], grader: "hogwild-grader/2" },
+        budgets.map((b, i) => fakeCheckpoint(b, (i + j) % 2 === 0, { answer: "1", solo_ms: 10, shared_ms: 10 })),
+      )
+    );
+    writeFileSync(join(dir, "records.jsonl"), rs.map((r) => JSON.stringify(r) + "\n").join(""));
+    return dir;
+  };
+  const steps = (out: string) => readFileSync(join(base, out, "accuracy_vs_steps.svg"), "utf8");
+  const time = (out: string) => readFileSync(join(base, out, "accuracy_vs_time.svg"), "utf8");
+  const short = folder("short", "groupthink:4", [8, 16]), long = folder("long", "groupthink:4", [8, 16, 32]);
+  const r = await run("plot.ts", short, long, "--out", join(base, "p-gt"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /plot: Largest budget differs: short 16, long 32 passes, and the runs of groupthink:4 depend on it \(each thinker's slot/,
+  );
+  for (const svg of [steps("p-gt"), time("p-gt")]) {
+    assert.match(svg, /Warning: the grids end at short 16, long 32 passes, and the runs of groupthink:4 depend on/);
+  }
+  // hogwild's checkpoints are the same whatever budgets follow: nothing said
+  const a = folder("ha", "hogwild:2", [8, 16]), b = folder("hb", "hogwild:2", [8, 16, 32]);
+  const plain = await run("plot.ts", a, b, "--out", join(base, "p-hw"));
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stderr, /Largest budget/);
+  assert.doesNotMatch(steps("p-hw"), /grids end/);
+  // grids that end alike: nothing said either
+  const same = await run("plot.ts", short, folder("short2", "groupthink:4", [4, 16]), "--out", join(base, "p-same"));
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stderr, /Largest budget/);
 });

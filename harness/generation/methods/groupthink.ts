@@ -51,6 +51,8 @@ export const groupthink: Family<GroupThinkMethod> = {
   replaysViews: false,
   texts: loadGroupThink,
   compared: () => ["groupthink:4"],
+  gridEnd: "each thinker's slot is the grid's largest budget long, so every position between thinkers, and every " +
+    "token, depends on it",
   // 2: an answer already written is read from each thinker's text alone (1 read them joined, where one's stray
   // brace could close the box another left open)
   version: 2,

@@ -14,6 +14,7 @@ import {
   comparedMethods,
   familyNames,
   familyTexts,
+  gridEndDependence,
   type Method,
   methodGrammar,
   minPositions,
@@ -27,7 +28,7 @@ import {
 } from "../../../harness/generation/methods.ts";
 import { loadCodeTexts, loadProtocol } from "../../../harness/generation/prompts.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { randInt, Rng, RowModel } from "../../helpers.ts";
+import { randInt, Rng, RowModel, SeeingModel } from "../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -414,4 +415,31 @@ Deno.test("minPositions: each family's bound is never past the positions its run
       }
     }
   }
+});
+
+Deno.test("gridEnd: a family that does not say its runs depend on the grid's largest budget answers every checkpoint alike in a grid that ends later; one that says it does not (compare and plot say so)", async () => {
+  // a model whose every token hashes what its row reads: a checkpoint that read anything else differs
+  const sampled = { ...generation, doSample: true };
+  const run = async (id: string, problem: string, budgets: number[]) => {
+    const cache = new KVCache({ bytes: 0, pages: 1 << 15, pageSize: 16 });
+    const ctx = { tokenizer: tok, generation: sampled, budgets, finisherTokens: 4 };
+    const r = newSolver(cache, parseMethod(id), problem, 1, ctx);
+    await runAll(new SeeingModel(tok, { eos: EOS, eosRate: 0.01 }), cache, [r], undefined, (s) => s.tokens);
+    return r.checkpoints.map(({ shared_ms: _, ...c }) => JSON.stringify(c));
+  };
+  const ids = [...BOUNDED, "deepconf:4:online:window=4", "sc:3:stop=end", "sc:3:fork"];
+  assert.deepEqual([...new Set(ids.map((m) => parseMethod(m).family))].sort(), familyNames().sort());
+  for (const id of ids) {
+    let differs = 0;
+    for (let p = 0; p < 6; p++) {
+      const problem = `Problem ${p}: what is ${p}+${p}?`;
+      const [short, long] = [await run(id, problem, [4, 8, 12]), await run(id, problem, [4, 8, 12, 20, 40])];
+      if (short.some((c, i) => c !== long[i])) differs++;
+    }
+    const said = gridEndDependence(id);
+    if (said === undefined) assert.equal(differs, 0, `${id}: ${differs} of 6 problems differ at 4, 8 or 12 passes`);
+    else assert.ok(differs > 0, `${id} says its runs depend on the grid's end (${said}), and none differ`);
+  }
+  assert.match(gridEndDependence("groupthink:4") ?? "", /slot is the grid's largest budget long/);
+  assert.equal(gridEndDependence("no-such-method:2"), undefined);
 });

@@ -477,6 +477,44 @@ Deno.test("compare: two folders whose keys differ in a setting (temperature, mod
   assert.doesNotMatch(zero.stdout, /Settings that differ/);
 });
 
+Deno.test("compare: two folders whose grids end at different budgets say so where a method's runs depend on the grid's end (groupthink), not otherwise", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-compare-grid-end-"));
+  const keyed = (dir: string, methods: string[], budgets: number[]) => {
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: { methods, seeds: [0], budgets } }));
+    return dir;
+  };
+  const line = (out: string) => out.split("\n").find((l) => l.startsWith("Largest budget differs"));
+  // Group Think at 8 and 16 passes against Group Think at 8 and 24: its slots are 16 and 24 tokens long
+  const a = keyed(folder(base, "a", records("groupthink:4", A)), ["groupthink:4"], [8, 16]);
+  const b = keyed(folder(base, "b", atBudgets(records("groupthink:4", B), [8, 24])), ["groupthink:4"], [8, 24]);
+  const r = await runCli("cli/compare.ts", [a, b]);
+  assert.equal(r.code, 0, r.stderr);
+  const said = line(r.stdout);
+  assert.ok(said, r.stdout);
+  assert.match(
+    said,
+    /^Largest budget differs: A 16, B 24 passes, and the runs of groupthink:4 depend on it \(each thinker's slot is the grid's largest budget long/,
+  );
+  assert.ok(r.stdout.indexOf("Largest budget differs") < r.stdout.indexOf("## 8 passes"), r.stdout);
+  assert.match(r.stdout, ROW_8, "the numbers are the same");
+  // one side's method depending on it is enough: its checkpoints at 8 are another grid's
+  const c = keyed(folder(base, "c", atBudgets(records("sequential", B), [8, 24])), ["sequential"], [8, 24]);
+  const mixed = await runCli("cli/compare.ts", [a, c, "--methods", "groupthink:4,sequential"]);
+  assert.equal(mixed.code, 0, mixed.stderr);
+  assert.match(line(mixed.stdout) ?? "", /A 16, B 24 passes, and the runs of groupthink:4 depend on it/);
+  // a method whose checkpoints do not depend on later budgets: no line, as before
+  const d = keyed(folder(base, "d", records("hogwild:2", A)), ["hogwild:2"], [8, 16]);
+  const e = keyed(folder(base, "e", atBudgets(records("hogwild:2", B), [8, 24])), ["hogwild:2"], [8, 24]);
+  const plain = await runCli("cli/compare.ts", [d, e]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(line(plain.stdout), undefined, plain.stdout);
+  // the same end: nothing to say
+  const f = keyed(folder(base, "f", records("groupthink:4", B)), ["groupthink:4"], [8, 16]);
+  const same = await runCli("cli/compare.ts", [a, f]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal(line(same.stdout), undefined, same.stdout);
+});
+
 Deno.test("compare --fail-if-worse: exit 1 naming each task and budget where A is below B by more than the points given, or where A is unfinished or lacks what B has; 0 where none is", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-compare-gate-"));
   const a = folder(base, "a", records("hogwild:2", A));
