@@ -40,10 +40,15 @@ export interface Member {
   readonly history: readonly Block[];
 }
 
+/** The protocol's header blocks: the others' header, the worker's own, the marker after an unfinished step. */
+export const HEADERS = ["others", "own", "marker"] as const;
+export type Header = typeof HEADERS[number];
+
 /** What a view and a commit read of a run: its blocks as they are now. */
 export interface Page {
   readonly prompt: Block;
-  readonly headers: { readonly others: Block; readonly own: Block; readonly marker: Block };
+  /** each written once, at the run's first pass, where the layout reads it (Layout.headers) */
+  readonly headers: { readonly [h in Header]: Block };
   /** the finished steps every worker sees, in commit order */
   readonly history: readonly Block[];
   readonly workers: readonly Member[];
@@ -158,6 +163,11 @@ export interface Layout {
   /** a worker's view, in order */
   view(t: Page, w: Member): Block[];
   /**
+   * The header blocks its views (with the collaboration text or without) and its finisher (the fork's, or the
+   * transcript's) read, in HEADERS' order: the run writes these alone, once; a block no row reads is never written.
+   */
+  headers(collab: boolean, fork: boolean): readonly Header[];
+  /**
    * Where `w`'s step goes, asked when its finishing token is sampled. Undefined: it stays in the worker's block,
    * and the next step follows there at once, that token at its head.
    */
@@ -186,13 +196,17 @@ const page = (t: Page, w: Member) =>
 
 /**
  * A layout where the workers write one shared page: one answer for the team, one transcript. With a history,
- * finished steps join it; without, they stay in their writer's block.
+ * finished steps join it; without, they stay in their writer's block. `paged`: its views lay the others' steps out
+ * as `page` does, between the headers (with the collaboration text).
  */
-function sharedPage(name: string, view: Layout["view"], history: boolean): Layout {
+function sharedPage(name: string, view: Layout["view"], history: boolean, paged: boolean): Layout {
   return {
     name,
     history: history ? "shared" : "none",
     view,
+    // The views' headers (with the text); the fork finisher's others' header and a marker after each block. The
+    // transcript's finisher writes the others' header and the markers as tokens of its tail, no block.
+    headers: (collab, fork) => HEADERS.filter((h) => (paged && collab && h !== "marker") || (fork && h !== "own")),
     commit: history ? (_t, w) => ({ block: w.own, into: "shared" }) : () => undefined,
     // The history's blocks hold keys computed in their writers' views: the exact finisher reads a copy in order.
     transcriptChain: (newBlock) => history ? newBlock("transcript") : undefined,
@@ -233,13 +247,15 @@ function sharedPage(name: string, view: Layout["view"], history: boolean): Layou
 }
 
 export const LAYOUTS: Record<string, Layout> = {
-  combined: sharedPage("combined", (t, w) => [t.prompt, ...t.history, ...page(t, w)], true),
-  contiguous: sharedPage("contiguous", (t, w) => [t.prompt, ...page(t, w)], false),
-  interleaved: sharedPage("interleaved", (t, w) => [t.prompt, ...t.history, w.own], true),
+  combined: sharedPage("combined", (t, w) => [t.prompt, ...t.history, ...page(t, w)], true, true),
+  contiguous: sharedPage("contiguous", (t, w) => [t.prompt, ...page(t, w)], false, true),
+  interleaved: sharedPage("interleaved", (t, w) => [t.prompt, ...t.history, w.own], true, false),
   independent: {
     name: "independent",
     history: "own",
     view: (t, w) => [t.prompt, ...w.history, w.own],
+    // no view and no finisher of independent writers reads a header
+    headers: () => [],
     commit: (_t, w) => ({ block: w.own, into: "own" }),
     // A worker's view is a plain sequence: the exact finisher reads the first one's blocks as they are.
     transcriptChain: () => undefined,

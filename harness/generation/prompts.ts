@@ -70,9 +70,10 @@ const PROTOCOL_WORDS: readonly string[] = [...new Set(Object.values(PROTOCOL_FIL
  * be (empty, it is none); the step prefix holds its placeholders.
  */
 const EMPTY_WHY: Readonly<Record<Exclude<ProtocolText, "firstStep" | "stepPrefix">, string>> = {
-  othersHeader: "a block of every run's cache, and a block of no tokens is none",
-  ownHeader: "a block of every run's cache, and a block of no tokens is none",
-  marker: "a block of every run's cache, and a block of no tokens is none",
+  othersHeader: "a block of the runs whose views or fork finisher read it, and a block of no tokens is none",
+  ownHeader: "a block of the runs whose views read it, and a block of no tokens is none",
+  marker: "a block of the runs whose fork finisher reads it (the others' finishers write it after each unfinished " +
+    "step), and a block of no tokens is none",
   redundancyCheck: "the question --redundancy-every writes: empty, the run would check nothing, silently",
   finisherSuffix: "it opens the box the finisher's answer is read from",
 };

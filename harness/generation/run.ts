@@ -15,6 +15,7 @@ import { pathsVote, tokenConfidence } from "./confidence.ts";
 import {
   asText,
   type Commit,
+  type Header,
   type Layout,
   type NewBlock,
   type Page,
@@ -248,9 +249,9 @@ export class Run extends Solver {
     if (!this.#prefilled) {
       this.#prefilled = true;
       rows.push({ block: t.prompt, view: [t.prompt], tokens: this.#promptIds, logits: "none" });
-      const { others, own, marker } = t.headers, ids = this.#s.ids;
-      for (const [b, tokens] of [[others, ids.othersHeader], [own, ids.ownHeader], [marker, ids.marker]] as const) {
-        rows.push({ block: b, view: [b], tokens, logits: "none" });
+      // only the header blocks a view or the finisher reads: another would be written, charged and never read
+      for (const h of this.#headers()) {
+        rows.push({ block: t.headers[h], view: [t.headers[h]], tokens: this.#headerIds(h), logits: "none" });
       }
     }
     const active = this.#workers.filter((w) => !w.done && !this.holds(w));
@@ -273,6 +274,15 @@ export class Run extends Solver {
       rows.push({ block: w.own, view: L.view(t, w), tokens, ...this.#sampled(w) });
     }
     return [...rows, ...this.finisherRows()];
+  }
+
+  /** The header blocks its layout's views and finisher read (Layout.headers). */
+  #headers(): readonly Header[] {
+    return this.#layout.headers(this.#s.collab, this.#s.finisher === "fork");
+  }
+  #headerIds(h: Header): number[] {
+    const ids = this.#s.ids;
+    return h === "others" ? ids.othersHeader : h === "own" ? ids.ownHeader : ids.marker;
   }
 
   /** The transcript chain's pending steps, which also ride along in the finisher's passes. */
@@ -373,7 +383,7 @@ export class Run extends Solver {
       : s.finisherText
       ? s.prompt.length + written + marks
       : this.#layout.finisherTail(written, W, step) + marks;
-    const protocol = pages(ids.othersHeader.length) + pages(ids.ownHeader.length) + pages(ids.marker.length);
+    const protocol = this.#headers().reduce((n, h) => n + pages(this.#headerIds(h).length), 0);
     return pages(s.prompt.length) + protocol + pages(written + blocks + copies) + pages(tail) + 2 * pageSize;
   }
 

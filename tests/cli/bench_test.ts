@@ -161,7 +161,7 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
   assert.equal(fewer.code, 2);
   assert.match(
     fewer.stderr,
-    /methods_version: was \{[^}]*"sc":\d+[^}]*\}, now \{"hogwild":\d+\}\).*use the same flags to resume it/,
+    /methods_version: was \{[^}]*"sc":\d+[^}]*\}, now \{"hogwild":\d+,"sequential":\d+\}\).*use the same flags to resume it/,
   );
   assert.doesNotMatch(fewer.stderr, /earlier version/);
 });

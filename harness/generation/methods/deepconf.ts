@@ -136,8 +136,9 @@ export const deepconf: Family<DeepConfMethod> = {
   // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart); 5:
   // token confidences on a grid where window sums are exact (4 stopped a trace whose window equalled the threshold);
   // 6: a trace runs to its end, its answer its last box (stop=end, the authors' code; 5 stopped it at its first
-  // box, now stop=box)
-  version: 6,
+  // box, now stop=box); 7: its first pass writes the prompt alone (6 wrote Hogwild!'s three header blocks too, read by
+  // no row: charged)
+  version: 7,
 };
 
 function fraction(p: MethodId, v: string | undefined): number {

@@ -67,6 +67,7 @@ export const hogwild: Family = {
   // the re-encoding finisher reads that step in the history (2 showed it as an unfinished step, marked cut; `fork`
   // reads the workers' blocks as they are, that step's last token not yet written, as before); 4: the redundancy
   // check is encoded with the step prefix it follows, as one text ("**" " Quick"; 3 encoded the two apart, "**" " "
-  // "Quick")
-  version: 4,
+  // "Quick"); 5: the first pass writes only the header blocks a view or the finisher reads (4 wrote the marker's
+  // block under every finisher but the fork's, and every header under `interleaved`, `no-collab`: charged, never read)
+  version: 5,
 };

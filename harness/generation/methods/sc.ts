@@ -57,5 +57,6 @@ export const sc: Family<ScMethod> = {
   // groups answers by the grader's normalised form, as maj@k does (3 by their text: `x = 4` and `4` apart); 5: on a
   // code task the vote groups programs by their text, line ends alone normalised (4 by the maths normalisation, which
   // strips indentation and assignment targets: programs that differ in them voted as one)
-  version: 5,
+  // 6: its first pass writes the prompt alone (5 wrote Hogwild!'s three header blocks too, read by no row: charged)
+  version: 6,
 };

@@ -22,4 +22,7 @@ export const sequential: Family = {
   codeTasks: true,
   // The reference every other method is paired against in summary.md.
   compared: () => ["sequential"],
+  // 2: its first pass writes the prompt alone (1 wrote Hogwild!'s three header blocks too, read by no row: charged to
+  // its solo time)
+  version: 2,
 };

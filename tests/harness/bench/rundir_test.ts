@@ -432,7 +432,25 @@ Deno.test("a deepconf or leap folder from before stop=end (its ids then stopped 
   writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
   assert.throws(
     () => RunDir.open(dir, today, {}),
-    /another spec \(methods_version: was \{"sc":\d+,"deepconf":5,"leap":5\}, now \{"sc":\d+,"deepconf":6,"leap":7\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
+    /another spec \(methods_version: was \{"sc":\d+,"deepconf":5,"leap":5\}, now \{"sc":\d+,"deepconf":\d+,"leap":\d+\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
+  );
+});
+
+Deno.test("a folder whose baselines and Hogwild! runs wrote header blocks no row read (sequential 1, sc 4, deepconf 6, hogwild 4) is refused on resume, as the project's rules", () => {
+  const methods = ["hogwild:2", "sequential", "sc:2", "deepconf:4"];
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const versions = familyVersions(methods.map(parseMethod));
+  assert.ok(versions.hogwild >= 5 && versions.sequential >= 2 && versions.sc >= 5 && versions.deepconf >= 7);
+  const today = { budgets: [4], timing: 2, methods, methods_version: versions };
+  // sequential at 1: absent from the key, as every folder before it kept it
+  const before = { ...today, methods_version: { hogwild: 4, sc: 4, deepconf: 6 } };
+  const dir = join(mkdtempSync(join(tmpdir(), "hogwild-headers-")), "run");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: before }));
+  writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+  assert.throws(
+    () => RunDir.open(dir, today, {}),
+    /another spec \(methods_version: was \{"hogwild":4,"sc":4,"deepconf":6\}, now \{.*"sequential":\d+.*\}\); the folder was made by an earlier version of this project \(methods_version: its rules then made other records\), so no flags resume it/,
   );
 });
 
@@ -451,9 +469,10 @@ Deno.test("a refusal names what an absent field of a key means, never undefined:
     assert.fail("resumed");
   };
   // a folder of the default (ids: the field absent, as in every folder before the flag) resumed with text, and back
-  const flags = ["--methods", "sequential"];
-  const ids = flagsKey(parseBenchSpec(flags)!),
-    text = flagsKey(parseBenchSpec([...flags, "--finisher-input", "text"])!);
+  const flags = ["--methods", "sequential"],
+    versions = { methods_version: familyVersions([parseMethod("sequential")]) };
+  const ids = { ...flagsKey(parseBenchSpec(flags)!), ...versions },
+    text = { ...flagsKey(parseBenchSpec([...flags, "--finisher-input", "text"])!), ...versions };
   assert.match(
     refusal(ids, text),
     /another spec \(finisherInput: was "ids" \(absent\), now "text"\); use the same flags/,

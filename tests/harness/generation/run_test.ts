@@ -13,7 +13,7 @@ import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { newSolver, parseMethod, runSpec } from "../../../harness/generation/methods.ts";
 import { Run } from "../../../harness/generation/run.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { RowModel, ScriptedModel } from "../../helpers.ts";
+import { RowModel, ScriptedModel, SeeingModel } from "../../helpers.ts";
 import { loadProtocol, stepOpening } from "../../../harness/generation/prompts.ts";
 import type { PlannedRow } from "../../../harness/generation/solver.ts";
 
@@ -47,13 +47,70 @@ async function scriptedRun() {
 }
 const scripted = scriptedRun();
 
-Deno.test("a scripted Hogwild! run: pass 1 prefills the prompt and protocol blocks, and writes the step prefixes", async () => {
+Deno.test("a scripted Hogwild! run: pass 1 prefills the prompt and the headers its views read, and writes the step prefixes", async () => {
   const { model } = await scripted;
-  // Pass 1 prefills the prompt and the three protocol blocks, and writes each worker's step prefix.
+  // Pass 1 prefills the prompt and the two headers of the views (the transcript's finisher writes its markers as
+  // tokens of its tail: no marker block), and writes each worker's step prefix.
   const first = model.passes[0];
-  assert.deepEqual(first.slice(0, 4).map((r) => r.block.label), ["prompt", "others-header", "own-header", "marker"]);
-  assert.deepEqual(names(first[4].view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
-  assert.equal(tok.decode(first[4].tokens), "**Alice [1]:** ");
+  assert.deepEqual(first.slice(0, 3).map((r) => r.block.label), ["prompt", "others-header", "own-header"]);
+  assert.deepEqual(names(first[3].view), ["prompt", "others-header", "Bob.1", "own-header", "Alice.1"]);
+  assert.equal(tok.decode(first[3].tokens), "**Alice [1]:** ");
+});
+
+Deno.test("header blocks: a run over a layout writes, in its first pass, exactly the protocol's header blocks that its views or finisher read later; the baselines none, their first pass charged for the prompt alone", async () => {
+  const HEADER = new Set(["others-header", "own-header", "marker"]);
+  const methods = [
+    "hogwild:2",
+    "hogwild:2:fork",
+    "hogwild:2:contiguous",
+    "hogwild:2:contiguous:fork",
+    "hogwild:2:interleaved",
+    "hogwild:2:interleaved:fork",
+    "hogwild:2:reencode-steps",
+    "hogwild:2:fork:reencode-steps",
+    "hogwild:2:no-collab",
+    "hogwild:2:fork:no-collab",
+    "hogwild:2:no-check",
+    "sequential",
+    "sequential-no-early-stop",
+    "sc:3",
+    "sc:3:fork",
+    "sc:3:conf",
+    "deepconf:3",
+    "deepconf:4:online:window=4",
+  ];
+  const generation = { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const seen: Record<string, string[]> = {};
+  for (const id of methods) {
+    for (const problem of ["What is 3+4?", "What is 5+6?", "What is 7+8?"]) {
+      const cache = new KVCache({ bytes: 0, pages: 1 << 14, pageSize: 16 });
+      const ctx = { tokenizer: tok, generation, budgets: [6, 12, 30], finisherTokens: 4 };
+      const run = newSolver(cache, parseMethod(id), problem, 0, ctx);
+      const model = new SeeingModel(tok, { keepLog: true, eos: 151645, eosRate: 0.01 });
+      await runAll(model, cache, [run], undefined, (s) => s.tokens);
+      const [first, ...later] = model.log;
+      const written = first.rows.filter((r) => HEADER.has(r.block.label)).map((r) => r.block.label);
+      const read = new Set(
+        model.log.flatMap((p, i) => p.rows.flatMap((r) => r.view.filter((b) => b !== r.block || i > 0)))
+          .map((b) => b.label).filter((l) => HEADER.has(l)),
+      );
+      assert.ok(!later.some((p) => p.rows.some((r) => HEADER.has(r.block.label))), `${id}: a header written later`);
+      assert.deepEqual(written, [...HEADER].filter((h) => read.has(h)), `${id}: written ${written}, read ${[...read]}`);
+      seen[id] = written;
+      // the baselines' first pass: the prompt (less its last token, each writer's first) and the writers' rows
+      if (["sequential", "sc", "deepconf"].includes(parseMethod(id).family)) {
+        const prompt = runSpec(parseMethod(id), problem, 0, ctx).prompt.length;
+        const workers = parseMethod(id).workers, online = id.includes(":online") ? workers - 2 : 0;
+        assert.equal(first.rows.reduce((n, r) => n + r.tokens.length, 0), prompt - 1 + workers - online, id);
+      }
+    }
+  }
+  assert.deepEqual(seen["hogwild:2"], ["others-header", "own-header"]);
+  assert.deepEqual(seen["hogwild:2:fork"], ["others-header", "own-header", "marker"]);
+  assert.deepEqual(seen["hogwild:2:interleaved"], []);
+  assert.deepEqual(seen["hogwild:2:interleaved:fork"], ["others-header", "marker"]);
+  assert.deepEqual(seen["hogwild:2:no-collab"], []);
+  for (const id of ["sequential", "sc:3", "sc:3:fork", "deepconf:3"]) assert.deepEqual(seen[id], [], id);
 });
 
 Deno.test("a scripted Hogwild! run: finished steps commit with their finishing token, and views change in the same pass", async () => {
