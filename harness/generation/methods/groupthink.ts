@@ -54,8 +54,9 @@ export const groupthink: Family<GroupThinkMethod> = {
   gridEnd: "each thinker's slot is the grid's largest budget long, so every position between thinkers, and every " +
     "token, depends on it",
   // 2: an answer already written is read from each thinker's text alone (1 read them joined, where one's stray
-  // brace could close the box another left open)
-  version: 2,
+  // brace could close the box another left open); 3: the finisher reads every thinker's last sampled id after its
+  // block (2 left each out, but the lead's under `lead`: sampled before the checkpoint, written only at the next pass)
+  version: 3,
 };
 
 /** Group Think's texts (harness/generation/prompts/groupthink.json, or the user's file). */
@@ -112,6 +113,8 @@ export function groupThinkSpec(
 
 interface Thinker {
   block: Block;
+  /** at a checkpoint, its last sampled id (not yet written in its slot), written for the finisher after its block */
+  last: Block;
   /** tokens to write in the next pass: its header, then the id sampled last */
   next: number[];
   ids: number[];
@@ -130,6 +133,8 @@ export class GroupThinkRun extends Solver {
   readonly #prompt: Block;
   #promptWritten = false;
   readonly #thinkers: Thinker[];
+  /** the finisher's first pass: each thinker's last sampled id, written after its block */
+  #lastRows: PlannedRow[] = [];
 
   constructor(cache: KVCache, spec: GroupThinkSpec) {
     super(cache, spec.budgets, spec.finisher);
@@ -137,6 +142,7 @@ export class GroupThinkRun extends Solver {
     this.#prompt = cache.newBlock("prompt");
     this.#thinkers = spec.names.map((name, i) => ({
       block: cache.newBlock(name),
+      last: cache.newBlock(`${name}.last`),
       next: [...spec.headers[i]],
       ids: [],
       text: "",
@@ -203,7 +209,7 @@ export class GroupThinkRun extends Solver {
   kvTokens(pageSize: number): number {
     const s = this.#s, pages = (n: number) => pageTokens(n, pageSize);
     const tail = 1 + s.marker.length + s.finisherSuffix.length + s.finisher.maxTokens;
-    return pages(s.prompt.length) + s.names.length * pages(s.slot) + pages(tail);
+    return pages(s.prompt.length) + s.names.length * (pages(s.slot) + pages(1)) + pages(tail);
   }
 
   protected get finished(): boolean {
@@ -216,21 +222,34 @@ export class GroupThinkRun extends Solver {
   /**
    * The lead: the others' blocks, then its own, continued by its unwritten last id; or every thinker's block in
    * order. The finisher's view packs its blocks end to end (FinisherStart places no gaps: every block lies below
-   * its queries), and the other thinkers' last ids are left out.
+   * its queries). A thinker's last sampled id is not in its block yet (its next pass writes it there): each is
+   * written, in the finisher's first pass, into a block of its own right after its thinker's block (finisherRows),
+   * in the finisher's view; the lead's (under `lead`) opens the finisher's tail instead.
    */
   protected finisherStart(): FinisherStart {
-    const s = this.#s, [lead, ...others] = this.#thinkers;
+    const s = this.#s, [lead, ...others] = this.#thinkers, before = [this.#prompt];
+    this.#lastRows = [];
+    for (const t of s.lead ? others : this.#thinkers) {
+      before.push(t.block);
+      this.cache.truncate(t.last, 0); // the last checkpoint's
+      if (t.next.length === 0) continue; // it ended: its last id was an end of sequence, not written
+      before.push(t.last);
+      this.#lastRows.push({ block: t.last, view: [...before], tokens: t.next, logits: "none" });
+    }
     return s.lead
-      ? {
-        before: [this.#prompt, ...others.map((t) => t.block), lead.block],
-        first: [...lead.next, ...s.finisherSuffix],
-      }
-      : { before: [this.#prompt, ...this.#thinkers.map((t) => t.block)], first: [...s.marker, ...s.finisherSuffix] };
+      ? { before: [...before, lead.block], first: [...lead.next, ...s.finisherSuffix] }
+      : { before, first: [...s.marker, ...s.finisherSuffix] };
+  }
+  /** The thinkers' last ids, in the finisher's first pass (its view reads them). */
+  protected override finisherRows(): PlannedRow[] {
+    const rows = this.#lastRows;
+    this.#lastRows = [];
+    return rows;
   }
   protected tokens(): number[] {
     return this.#thinkers.map((t) => t.ids.length);
   }
   protected blocks(): Block[] {
-    return [this.#prompt, ...this.#thinkers.map((t) => t.block)];
+    return [this.#prompt, ...this.#thinkers.flatMap((t) => [t.block, t.last])];
   }
 }

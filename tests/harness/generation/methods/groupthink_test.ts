@@ -71,7 +71,7 @@ class ReadingModel extends ScriptedModel {
   peakPages = 0;
   #pass = 0;
   override forwardSample(cache: KVCache, rows: readonly Row[]): number[] {
-    if (rows[0].block.label !== "finisher") this.#pass++;
+    if (!rows.some((r) => r.block.label === "finisher")) this.#pass++;
     const after = new Map<Block, number>(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
     for (const r of rows.filter((r) => r.sampler && r.block.label !== "finisher")) {
       const at = r.at!, query = at[r.view.indexOf(r.block)] + r.block.length + r.tokens.length - 1;
@@ -116,7 +116,7 @@ Deno.test("a scripted groupthink:2 run: pass 1 writes the prompt and each header
   assert.ok(tok.decode(first[0].tokens).includes("Alice and Bob are 2 thinkers"));
   assert.ok(tok.decode(first[0].tokens).endsWith(PROBLEM + "<|im_end|>\n<|im_start|>assistant\n<think>\n"));
   assert.equal(S, tok.encode("**Alice:** ").length + BUDGETS[BUDGETS.length - 1], "a header and the largest budget");
-  for (const pass of model.passes.filter((p) => p[0].block.label !== "finisher")) {
+  for (const pass of model.passes.filter((p) => !p.some((r) => r.block.label === "finisher"))) {
     for (const r of pass.filter((r) => r.block.label !== "prompt")) {
       assert.deepEqual(r.view.map((b) => b.label), ["prompt", "Alice", "Bob"]);
       assert.deepEqual(r.at, [0, P, P + S]);
@@ -150,11 +150,22 @@ Deno.test("a scripted groupthink:2 run: the budget, the finisher over both think
     [60, stop, "4", "early-stop", 0],
     [200, stop, "4", "early-stop", 0],
   ]);
-  // The finisher after pass 3: both thinkers' blocks in order after the prompt, then the marker and the suffix.
-  const fin = model.passes.filter((p) => p[0].block.label === "finisher");
+  // The finisher after pass 3: both thinkers' blocks in order after the prompt, each followed by its third token
+  // (sampled in pass 3, written in its slot only at pass 4: written after its block in the finisher's first pass),
+  // then the marker and the suffix.
+  const fin = model.passes.filter((p) => p.some((r) => r.block.label === "finisher"));
   assert.equal(fin.length, 2);
-  assert.deepEqual(fin[0][0].view.map((b) => b.label), ["prompt", "Alice", "Bob", "finisher"]);
-  assert.equal(tok.decode(fin[0][0].tokens), "<...>\n\n" + SUFFIX);
+  const row = (pass: Row[], label: string) => pass.find((r) => r.block.label === label)!;
+  const tail = row(fin[0], "finisher");
+  assert.deepEqual(tail.view.map((b) => b.label), ["prompt", "Alice", "Alice.last", "Bob", "Bob.last", "finisher"]);
+  assert.equal(tok.decode(tail.tokens), "<...>\n\n" + SUFFIX);
+  for (const [who, text] of [["Alice", ALICE], ["Bob", BOB]]) {
+    const last = row(fin[0], `${who}.last`);
+    assert.deepEqual(Array.from(last.tokens), [tok.encode(text)[2]], `${who}'s third token`);
+    assert.deepEqual(last.view, tail.view.slice(0, tail.view.indexOf(last.block) + 1), `${who}: the finisher's view`);
+    assert.equal(last.logits, "none");
+  }
+  assert.deepEqual(fin[1].map((r) => r.block.label), ["finisher"], "written once");
   assert.equal(model.passes.length - fin.length, stop, "one counted pass per token");
   assert.deepEqual(run.steps.filter((s) => s.worker === 0).map((s) => s.text), [
     "I add the numbers.\n\n",
@@ -180,10 +191,14 @@ Deno.test("a scripted groupthink:2:lead run: only the lead's box stops it; the f
     [60, stop, "4", "early-stop"],
     [200, stop, "4", "early-stop"],
   ]);
-  // After pass 3 the lead's third token is sampled, not yet written: it opens the finisher's tail.
-  const fin = model.passes.find((p) => p[0].block.label === "finisher")!;
-  assert.deepEqual(fin[0].view.map((b) => b.label), ["prompt", "Bob", "Alice", "finisher"]);
-  assert.deepEqual(Array.from(fin[0].tokens), [tok.encode(ALICE)[2], ...tok.encode(SUFFIX)]);
+  // After pass 3 the lead's third token is sampled, not yet written: it opens the finisher's tail; Bob's follows
+  // his block, written in the finisher's first pass.
+  const fin = model.passes.find((p) => p.some((r) => r.block.label === "finisher"))!;
+  const tail = fin.find((r) => r.block.label === "finisher")!, last = fin.find((r) => r.block.label === "Bob.last")!;
+  assert.deepEqual(tail.view.map((b) => b.label), ["prompt", "Bob", "Bob.last", "Alice", "finisher"]);
+  assert.deepEqual(Array.from(tail.tokens), [tok.encode(ALICE)[2], ...tok.encode(SUFFIX)]);
+  assert.deepEqual(Array.from(last.tokens), [tok.encode(bob)[2]]);
+  assert.deepEqual(last.view.map((b) => b.label), ["prompt", "Bob", "Bob.last"]);
 });
 
 Deno.test("the group's answer is any thinker's box: Bob's boxed step stops groupthink:2", async () => {
