@@ -265,9 +265,13 @@ export const LAYOUTS: Record<string, Layout> = {
     finisherTail: (written) => written,
     texts: (t) => t.workers.map((w, writer) => ({ writer, text: w.traceText })),
     finisher(t, fork) {
-      // Traces one after another: the first is already a chain in write order (its unwritten tokens follow in
-      // the tail); the others are encoded after it.
+      // Traces one after another, each as its writer wrote it, opening with the token its first row read (the
+      // prompt's last, without step prefixes: the fork's blocks hold it so too): the first is already a chain in
+      // write order (its unwritten tokens follow in the tail); the others are encoded after it. A trace none of
+      // whose tokens is written (one its method holds back, not started) is none yet: it adds nothing, as its
+      // empty blocks add nothing to the fork's view.
       const [w0, ...rest] = t.workers, suffix = t.ids.finisherSuffix;
+      const started = rest.filter((w) => w.trace.length > w.unwritten.length);
       if (fork) {
         return {
           before: [t.prompt, ...t.workers.flatMap((w) => [...w.history, w.own])],
@@ -278,7 +282,7 @@ export const LAYOUTS: Record<string, Layout> = {
       const unwritten = w0.unwritten;
       return {
         before: [t.prompt, ...w0.history, w0.own],
-        first: [...unwritten, ...rest.flatMap((w) => w.trace), ...suffix],
+        first: [...unwritten, ...started.flatMap((w) => w.trace), ...suffix],
         written: w0.trace.slice(0, w0.trace.length - unwritten.length),
       };
     },

@@ -137,8 +137,9 @@ export const deepconf: Family<DeepConfMethod> = {
   // token confidences on a grid where window sums are exact (4 stopped a trace whose window equalled the threshold);
   // 6: a trace runs to its end, its answer its last box (stop=end, the authors' code; 5 stopped it at its first
   // box, now stop=box); 7: its first pass writes the prompt alone (6 wrote Hogwild!'s three header blocks too, read by
-  // no row: charged)
-  version: 7,
+  // no row: charged); 8: during the online warm-up the finisher reads the traces that have started (7 read each
+  // held trace as its one forced token, the prompt's last: a blank line each before the closing text)
+  version: 8,
 };
 
 function fraction(p: MethodId, v: string | undefined): number {

@@ -20,9 +20,10 @@ import {
   traceConfidence,
   weightedVote,
 } from "../../../../harness/generation/confidence.ts";
-import { newSolver, parseMethod } from "../../../../harness/generation/methods.ts";
+import { newSolver, parseMethod, runSpec } from "../../../../harness/generation/methods.ts";
 import { DeepConfRun } from "../../../../harness/generation/methods/deepconf.ts";
-import { runAll } from "../../../../harness/generation/schedule.ts";
+import { loadProtocol } from "../../../../harness/generation/prompts.ts";
+import { runAll, step } from "../../../../harness/generation/schedule.ts";
 import type { Solver } from "../../../../harness/generation/solver.ts";
 import { REVISED, ScriptedModel } from "../../../helpers.ts";
 
@@ -444,4 +445,27 @@ Deno.test("deepconf and sc's conf: each name and option, and each method's one n
   for (const [id, want] of refused) {
     assert.throws(() => parseMethod(id), (e: Error) => e.name === "InputError" && want.test(e.message), id);
   }
+});
+
+Deno.test("online, during the warm-up: the finisher reads the traces that have started, a held trace (never started) as nothing", async () => {
+  const long = "Let me add the numbers one by one, slowly and with care. ".repeat(8);
+  const scripts = { Alice: long, Bob: long, Carol: long, Dave: long, finisher: "7}" };
+  const conf = { Alice: constant(5), Bob: constant(3), Carol: constant(5), Dave: constant(5) };
+  const ctx = { tokenizer: tok, generation, budgets: [6, 50], finisherTokens: 4 };
+  const spec = runSpec(parseMethod("deepconf:4:online"), PROBLEM, 0, ctx), last = spec.prompt[spec.prompt.length - 1];
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const r = newSolver(cache, parseMethod("deepconf:4:online"), PROBLEM, 0, ctx) as DeepConfRun;
+  const model = new ConfidentModel(scripts, conf);
+  while (r.phase !== "finish") await step(model, cache, [r]);
+  assert.equal(r.passes, 6);
+  // Alice and Bob (the warm-up) have written 6 tokens each, Carol and Dave are held: they add nothing (they added
+  // their one forced token each, the prompt's last: blank lines before the closing text)
+  const six = tok.encode(long).slice(0, 6);
+  assert.deepEqual(r.finisherTranscript(), [
+    ...spec.prompt,
+    ...six,
+    last,
+    ...six,
+    ...tok.encode(loadProtocol().finisherSuffix),
+  ]);
 });

@@ -1,14 +1,17 @@
 /**
  * Self-consistency (harness/generation/methods/sc.ts): where its traces stop (`stop=box`, the default, at the first
  * finished step holding a box; `stop=end`, at end of sequence or the budget), through the real harness with a
- * scripted model whose traces box a tentative answer and revise it; and the ids of the option, each method's one name.
+ * scripted model whose traces box a tentative answer and revise it; the ids of the option, each method's one name;
+ * and what its finisher reads (the traces, each opening as its writer's first row read it).
  */
 import assert from "node:assert/strict";
 import { KVCache } from "../../../../engine/cache.ts";
 import { TextTokenizer } from "../../../../engine/tokenizer.ts";
-import { newSolver, parseMethod } from "../../../../harness/generation/methods.ts";
-import { runAll } from "../../../../harness/generation/schedule.ts";
-import { REVISED, ScriptedModel } from "../../../helpers.ts";
+import { newSolver, parseMethod, runSpec } from "../../../../harness/generation/methods.ts";
+import { loadProtocol } from "../../../../harness/generation/prompts.ts";
+import type { Run } from "../../../../harness/generation/run.ts";
+import { runAll, step } from "../../../../harness/generation/schedule.ts";
+import { REVISED, ScriptedModel, SeeingModel } from "../../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
@@ -57,4 +60,39 @@ Deno.test("sc ids: stop=end written last, stop=box (the default) left out; one t
   for (const [id, want] of refused) {
     assert.throws(() => parseMethod(id), (e: Error) => e.name === "InputError" && want.test(e.message), id);
   }
+});
+
+Deno.test("sc's finisher reads the traces one after another, each opening with the prompt's last token (as its writer's first row read it); the fork finisher's blocks hold the same", async () => {
+  const scripts = { Alice: "First I add three and four", Bob: "Seven is the sum of them all", finisher: "7}" };
+  const ctx = { tokenizer: tok, generation, budgets: [6, 50], finisherTokens: 4 };
+  const spec = runSpec(parseMethod("sc:2"), "What is 3+4?", 0, ctx), last = spec.prompt[spec.prompt.length - 1];
+  assert.equal(tok.decode([last]), "\n", "Qwen3's template ends its prompt with <think> and a newline");
+  const trace = (text: string) => tok.encode(text).slice(0, 6);
+  const suffix = tok.encode(loadProtocol().finisherSuffix);
+  // the transcript's finisher: the prompt, then each trace as its writer wrote it, its first token the prompt's last
+  const cache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const run = newSolver(cache, parseMethod("sc:2"), "What is 3+4?", 0, ctx) as Run;
+  const model = new ScriptedModel(tok, scripts);
+  while (run.phase !== "finish") await step(model, cache, [run]);
+  assert.deepEqual(run.finisherTranscript(), [
+    ...spec.prompt,
+    ...trace(scripts.Alice),
+    last,
+    ...trace(scripts.Bob),
+    ...suffix,
+  ]);
+  assert.equal(
+    tok.decode(run.finisherTranscript()).split("<think>\n").pop(),
+    "First I add three and four\nSeven is the sum of them" + loadProtocol().finisherSuffix,
+  );
+  // the fork finisher: the workers' blocks as written, each worker's first opening with that token (its last id,
+  // sampled, not yet written)
+  const forkCache = new KVCache({ bytes: 0, pages: 4096, pageSize: 16 });
+  const fork = newSolver(forkCache, parseMethod("sc:2:fork"), "What is 3+4?", 0, ctx) as Run;
+  const forkModel = new SeeingModel(tok, { keepLog: true });
+  while (fork.phase !== "finish") await step(forkModel, forkCache, [fork]);
+  await step(forkModel, forkCache, [fork]);
+  const tail = forkModel.log.at(-1)!.rows.find((r) => r.block.label === "finisher")!;
+  const opens = tail.view.filter((b) => /^(Alice|Bob)\.1$/.test(b.label)).map((b) => forkModel.ids.get(b)![0]);
+  assert.deepEqual(opens, [last, last]);
 });
