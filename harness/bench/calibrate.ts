@@ -12,7 +12,7 @@ import type { Engine } from "../../engine/model.ts";
 import { MAX_LOGPROBS, passShape, type Row } from "../../engine/plan.ts";
 import type { BenchSpec } from "./spec.ts";
 import { type CostModel, fitCost, packPass, type TimedPass } from "./cost.ts";
-import { parseMethod } from "../generation/methods.ts";
+import { parseMethod, passRows } from "../generation/methods.ts";
 import type { RunDir } from "./rundir.ts";
 import { fitWarning } from "./timing.ts";
 
@@ -158,6 +158,14 @@ async function timeShapes(
 }
 
 /**
+ * The most rows a pass of the benchmark holds, as the calibration times them: `concurrency` runs of the method
+ * whose pass samples the most rows (the registry's passRows, not its workers: a method of one worker may run
+ * several threads a pass), one row more each, at most 64.
+ */
+export const calibrationRows = (spec: BenchSpec): number =>
+  Math.min(64, spec.concurrency * (Math.max(...spec.methods.map((m) => passRows(parseMethod(m), spec))) + 1));
+
+/**
  * The cost model of this run folder: the one in its run.json (a resumed run keeps its calibration, so all its
  * records' solo times come from one model), else calibrated now on the benchmark's cache and stored.
  */
@@ -181,7 +189,7 @@ export async function costModel(
   let said = t0;
   const { model, passes } = await calibrate(engine, cache, {
     context: Math.min(cache.capacityTokens, 2 * spec.budgets[spec.budgets.length - 1] * workers + 2048),
-    rows: Math.min(64, spec.concurrency * (workers + 1)),
+    rows: calibrationRows(spec),
     sampling,
     // each pending record runs to the largest budget, `concurrency` of them sharing a pass: at most this many
     plannedPasses: Math.ceil(pending / spec.concurrency) * spec.budgets[spec.budgets.length - 1],

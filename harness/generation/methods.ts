@@ -108,6 +108,11 @@ export interface Family<M extends Method = Method> {
   /** refuses the method under the experiment's settings (bench, before any work) */
   checkSpec?: (method: M, spec: Experiment) => void;
   /**
+   * the most rows that sample in one pass of one run of it, under the experiment's settings (absent: its workers,
+   * one row each): what the bench's calibration times a pass of (harness/bench/calibrate.ts)
+   */
+  passRows?: (method: M, spec: Experiment) => number;
+  /**
    * the fewest positions a pass of its run of `problem` needs on the way to the last of `ctx.budgets`, its writers
    * writing to it: a lower bound (a run that could fit is never refused), which the bench holds against the
    * model's max_position_embeddings before any pass (harness/bench/context_check.ts)
@@ -157,12 +162,13 @@ export interface Family<M extends Method = Method> {
 /** A family behind the common type: its hooks get its own method, the family's own fields read again from the id. */
 function family<M extends Method>(f: Family<M>): Family {
   const own = (m: Method): M => ({ ...f.parse(new MethodId(m.id)), ...m });
-  const checkSpec = f.checkSpec, recountVote = f.recountVote;
+  const checkSpec = f.checkSpec, recountVote = f.recountVote, passRows = f.passRows;
   return {
     ...f,
     solver: (cache, m, problem, seed, ctx) => f.solver(cache, own(m), problem, seed, ctx),
     minPositions: (m, problem, ctx) => f.minPositions(own(m), problem, ctx),
     checkSpec: checkSpec && ((m, spec) => checkSpec(own(m), spec)),
+    passRows: passRows && ((m, spec) => passRows(own(m), spec)),
     recountVote: recountVote && ((m, paths, grading) => recountVote(own(m), paths, grading)),
   };
 }
@@ -384,6 +390,11 @@ export function recountedVote(
 /** Refuses `method` under the experiment's settings (its family's check), before any work. */
 export function checkMethod(method: Method, spec: Experiment): void {
   familyOf(method).checkSpec?.(method, spec);
+}
+
+/** The most rows that sample in one pass of one run of `method` (its family's passRows, else its workers). */
+export function passRows(method: Method, spec: Experiment): number {
+  return familyOf(method).passRows?.(method, spec) ?? method.workers;
 }
 
 /** The fewest positions a pass of `method`'s run of `problem` needs by the last of `ctx.budgets` (its family's bound). */

@@ -59,6 +59,8 @@ export const sot: Family<SotMethod> = {
       }), so every point already runs at once: write it as sot`,
     );
   },
+  // Its points' threads, all of the plan's at once (at most its texts' maxPoints), or N a pass.
+  passRows: (m, spec) => m.threadsPerPass || loadSot(spec.texts?.sot).maxPoints,
   // Its writers are an outline, points and a continuation, not workers over a layout.
   replaysViews: false,
   texts: loadSot,

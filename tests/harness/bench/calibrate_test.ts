@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { Engine } from "../../../engine/model.ts";
 import { MAX_LOGPROBS, type Row } from "../../../engine/plan.ts";
-import { calibrate } from "../../../harness/bench/calibrate.ts";
+import { calibrate, calibrationRows } from "../../../harness/bench/calibrate.ts";
+import { parseBenchSpec } from "../../../harness/bench/spec.ts";
 
 const DEMO = new URL("../../../engine/models/hogwild-demo", import.meta.url).pathname;
 
@@ -68,4 +69,22 @@ Deno.test("calibration samples with the run's settings, and times rows that take
   assert.ok(rows.some((r) => r.logprobs === MAX_LOGPROBS), "rows that take log-probabilities");
   // among the spanning shapes, so that a bounded calibration fits the term too
   assert.ok(passes.slice(0, 6).some((p) => p.shape.logprobs > 0));
+});
+
+Deno.test("the calibration's largest row count is the rows a pass of the experiment's methods holds (the registry's passRows): Skeleton-of-Thought's threads, not its one worker", () => {
+  const dir = Deno.makeTempDirSync(), texts = `${dir}/sot.json`;
+  const sot = JSON.parse(
+    Deno.readTextFileSync(new URL("../../../harness/generation/prompts/sot.json", import.meta.url)),
+  );
+  Deno.writeTextFileSync(texts, JSON.stringify({ ...sot, maxPoints: 5 }));
+  const rows = (...args: string[]) =>
+    calibrationRows(parseBenchSpec([...(args.includes("--concurrency") ? [] : ["--concurrency", "2"]), ...args])!);
+  assert.equal(sot.maxPoints, 10);
+  // each run's sampling rows at most, and one more, times the runs sharing a pass (at most 64)
+  assert.equal(rows("--methods", "sequential"), 2 * (1 + 1));
+  assert.equal(rows("--methods", "hogwild:4,sequential"), 2 * (4 + 1));
+  assert.equal(rows("--methods", "sot,sequential"), 2 * (10 + 1), "every point of the plan at once");
+  assert.equal(rows("--methods", "sot:3"), 2 * (3 + 1));
+  assert.equal(rows("--methods", "sot", "--texts", `sot=${texts}`), 2 * (5 + 1), "the texts' maxPoints");
+  assert.equal(rows("--methods", "sot", "--concurrency", "8"), 64);
 });

@@ -20,6 +20,7 @@ import {
   minPositions,
   newSolver,
   parseMethod,
+  passRows,
   recountedVote,
   replaysViews,
   runSpec,
@@ -28,7 +29,7 @@ import {
 } from "../../../harness/generation/methods.ts";
 import { loadCodeTexts, loadProtocol } from "../../../harness/generation/prompts.ts";
 import { runAll } from "../../../harness/generation/schedule.ts";
-import { randInt, Rng, RowModel, SeeingModel } from "../../helpers.ts";
+import { randInt, Rng, RowModel, ScriptedModel, SeeingModel } from "../../helpers.ts";
 
 const tok = TextTokenizer.qwen3();
 const EOS = 151645;
@@ -442,4 +443,32 @@ Deno.test("gridEnd: a family that does not say its runs depend on the grid's lar
   }
   assert.match(gridEndDependence("groupthink:4") ?? "", /slot is the grid's largest budget long/);
   assert.equal(gridEndDependence("no-such-method:2"), undefined);
+});
+
+Deno.test("passRows: no pass of a run samples more rows than its method says (the calibration times that many), and Skeleton-of-Thought's points all at once reach it", async () => {
+  const spec = { budgets: [40] };
+  for (const id of BOUNDED) {
+    const m = parseMethod(id), ctx = { tokenizer: tok, generation, budgets: [40], finisherTokens: 4 };
+    const cache = new KVCache({ bytes: 0, pages: 1 << 15, pageSize: 16 }),
+      run = newSolver(cache, m, "2 + 2 = ?", 1, ctx);
+    let most = 0;
+    const model = new RowModel(tok, 7), forward = model.forwardSample.bind(model);
+    model.forwardSample = (c, rows) => (most = Math.max(most, rows.filter((r) => r.sampler).length), forward(c, rows));
+    await runAll(model, cache, [run]);
+    // a finisher's row rides beside the writers' only in its own passes: the writers' rows are what passRows bounds
+    assert.ok(most <= passRows(m, spec), `${id}: ${most} sampling rows in a pass, passRows ${passRows(m, spec)}`);
+  }
+  // a plan of ten points (sot.json's maxPoints): every thread samples in one pass
+  const plan = Array.from({ length: 10 }, (_, k) => ` Point ${k + 1}\n${k + 2}.`).join("").replace(/11\.$/, "\n\nGo");
+  const scripts: Record<string, string> = { outline: plan, main: "Done.\n\n".repeat(20), finisher: "4}" };
+  for (let k = 1; k <= 10; k++) scripts[`point${k}`] = "Work it out. ".repeat(20);
+  for (const [id, want] of [["sot", 10], ["sot:3", 3]] as const) {
+    const ctx = { tokenizer: tok, generation, budgets: [120], finisherTokens: 4 };
+    const cache = new KVCache({ bytes: 0, pages: 1 << 15, pageSize: 16 });
+    const model = new ScriptedModel(tok, scripts);
+    await runAll(model, cache, [newSolver(cache, parseMethod(id), "2 + 2 = ?", 1, ctx)]);
+    const most = Math.max(...model.passes.map((p) => p.filter((r) => r.sampler).length));
+    assert.equal(most, want, id);
+    assert.equal(passRows(parseMethod(id), spec), want, id);
+  }
 });
