@@ -413,6 +413,7 @@ Deno.test("plot says which folders hold answers the grader did not grade (counte
   for (const svg of [steps("p-both"), time("p-both")]) {
     assert.match(svg, /not graded, counted wrong: ungraded \(2 answers\)/);
   }
+});
 
 Deno.test("plot says, on stderr and under both charts' titles, where folders' grids end at different budgets and a method's runs depend on the grid's end (groupthink); not otherwise", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-plot-grid-end-"));
