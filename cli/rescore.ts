@@ -17,15 +17,14 @@ import { progress } from "../harness/bench/progress.ts";
 import {
   type BenchRecord,
   checkMeta,
-  checkNewRunFolder,
   checkReadFolder,
   lockedBy,
+  NewRunFolder,
   readRecords,
   readRunJson,
   type RecordCheckpoint,
   recordKey,
   recordsTraces,
-  writeNewRunFolder,
 } from "../harness/bench/rundir.ts";
 import { voteScore } from "../harness/report/curves.ts";
 import { TIMING_VERSION } from "../harness/generation/solver.ts";
@@ -71,8 +70,17 @@ async function main() {
   positionals.forEach(checkReadFolder);
   check(positionals.length === 1, "rescore: name one run folder (--help for the usage)");
   check(f.out, "rescore: --out DIR is required (a new run folder; RUN_DIR is left as it is)");
-  checkNewRunFolder(f.out, "rescore"); // before the grading, whose work a refused --out would lose
-  const dir = positionals[0];
+  // before the grading, whose work a refused --out would lose, and never the folder read
+  const folder = NewRunFolder.claim(f.out, "rescore", positionals);
+  try {
+    await rescore(folder, positionals[0], f.out);
+  } finally {
+    folder.release();
+  }
+}
+
+/** Grades `dir`'s records again into `folder` (--out `out`). */
+async function rescore(folder: NewRunFolder, dir: string, out: string) {
   const run = readRunJson(dir);
   checkMeta(join(dir, "run.json"), run);
   check(
@@ -144,8 +152,8 @@ async function main() {
   } finally {
     pool.close(), bar.stop();
   }
-  const spec = { ...(run.spec_full as BenchSpec), out: f.out };
-  const files = await writeNewRunFolder(f.out, async (partial) => {
+  const spec = { ...(run.spec_full as BenchSpec), out };
+  const files = await folder.write(async (partial) => {
     replaceFile(
       join(partial, "run.json"),
       JSON.stringify(
@@ -169,7 +177,7 @@ async function main() {
     return await report(partial, spec, graded, run);
   });
   console.error(
-    `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${f.out}; ` +
+    `rescore: ${graded.length} records of ${dir} graded by ${GRADER_VERSION} (before: ${was}) into ${out}; ` +
       `records with a changed verdict: ${verdicts.map(([name], v) => `${changed[v]} ${name}`).join(", ")}${
         first < graded.length ? `, e.g. ${recordKey(graded[first]).replaceAll("\t", " / ")}` : ""
       }; ${graderFailuresText(graderFailures(graded))} (before: ${old.timedOut} timed out, ${old.failed} failed, ` +

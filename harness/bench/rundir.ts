@@ -422,12 +422,26 @@ export function checkFoldersOnce(dirs: readonly string[], command: string): void
   }
 }
 
+/** The file a merge or rescore makes first in OUT.partial: the folder is one of theirs (NewRunFolder). */
+const PARTIAL_MARK = "partial.lock";
+
+/** The real path of `p`, or undefined where it is not there (or not to be looked at). */
+function realOrNone(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * For a command that writes a new run folder (merge, rescore), before any work: `out` must be absent or an empty
  * folder, creatable (checkOutFolder: not under a file, its parent writable), and so must OUT.partial, where
- * writeNewRunFolder fills it.
+ * NewRunFolder fills it: absent, empty, or an unfinished one a merge or rescore left (its mark); never another
+ * folder (a bench's run written as X.partial), which would be replaced. No folder `inputs` (what the command
+ * reads) may be OUT.partial or inside it.
  */
-export function checkNewRunFolder(out: string, command: string): void {
+export function checkNewRunFolder(out: string, command: string, inputs: readonly string[] = []): void {
   // a link would be replaced by the folder written (renamed over it), not followed: refused before the work
   let link = false;
   try {
@@ -441,21 +455,90 @@ export function checkNewRunFolder(out: string, command: string): void {
     `--out ${out}: exists and is not an empty folder; ${command} writes a new run folder`,
   );
   checkOutFolder(out);
-  checkOutFolder(`${resolve(out)}.partial`);
+  const partial = `${resolve(out)}.partial`;
+  checkOutFolder(partial);
+  const real = realOrNone(partial);
+  if (real === undefined) return;
+  for (const input of inputs) {
+    const r = realOrNone(input);
+    check(
+      r === undefined || (r !== real && !r.startsWith(real + "/")),
+      `${command}: ${input} ${r === real ? "is" : `lies inside ${partial},`} where ${command} writes --out ${out} ` +
+        `before it is whole; ${r === real ? "rename the folder" : "move the folder out of it"}, or give another --out`,
+    );
+  }
+  const held = readdirSync(partial);
+  check(
+    held.length === 0 || held.includes(PARTIAL_MARK),
+    `--out ${out}: ${partial} exists and is not a merge's or rescore's unfinished folder (it holds ${
+      held.sort().slice(0, 5).join(", ")
+    }${held.length > 5 ? `, … ${held.length} in all` : ""}); move it away, or give another --out`,
+  );
 }
 
 /**
- * A new run folder written whole: `fill` writes into a folder beside `out` (OUT.partial), then renamed to `out`,
- * so that a kill leaves no half-written run folder.
+ * A new run folder written whole by this process (merge, rescore): filled in OUT.partial, then renamed to OUT, so
+ * that a kill leaves no half-written run folder. Claimed before the command's work (checkNewRunFolder, then
+ * OUT.partial made and marked as this command's: its PARTIAL_MARK, made first); an unfinished one a killed merge
+ * or rescore left is emptied and taken; any other folder there is refused, never deleted. `release` (in a
+ * `finally`) removes OUT.partial unless written, and the folders made for it.
  */
-export async function writeNewRunFolder<T>(out: string, fill: (dir: string) => Promise<T>): Promise<T> {
-  const partial = `${resolve(out)}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  makeRunFolder(partial, "--out");
-  const result = await fill(partial);
-  if (pathExists(out)) rmdirSync(out);
-  renameSync(partial, out);
-  return result;
+export class NewRunFolder {
+  #written = false;
+  #released = false;
+
+  private constructor(
+    readonly out: string,
+    readonly partial: string,
+    /** the folders made above OUT.partial, deepest first */
+    readonly made: readonly string[],
+  ) {}
+
+  static claim(out: string, command: string, inputs: readonly string[] = []): NewRunFolder {
+    checkNewRunFolder(out, command, inputs);
+    const partial = `${resolve(out)}.partial`, made: string[] = [];
+    for (let d = dirname(partial); !pathExists(d); d = dirname(d)) made.push(d);
+    try {
+      mkdirSync(partial, { recursive: true });
+      const mark = join(partial, PARTIAL_MARK);
+      if (!pathExists(mark)) Deno.writeTextFileSync(mark, `${Deno.pid} ${hostname()}\n`);
+      // a killed merge's or rescore's unfinished files (the mark says the folder is theirs)
+      for (const f of readdirSync(partial)) if (f !== PARTIAL_MARK) rmSync(join(partial, f), { recursive: true });
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`--out ${out}: cannot create ${partial} (${oneLine((e as Error).message)})`);
+    }
+    return new NewRunFolder(out, partial, made);
+  }
+
+  /** `fill` writes the run's files into OUT.partial; then it becomes OUT. */
+  async write<T>(fill: (dir: string) => Promise<T>): Promise<T> {
+    const result = await fill(this.partial);
+    check(
+      !pathExists(this.out) || (pathInfo(this.out)?.isDirectory && readdirSync(this.out).length === 0),
+      `--out ${this.out}: written by another command while this one worked; nothing of this one's is kept`,
+    );
+    if (pathExists(this.out)) rmdirSync(this.out);
+    Deno.removeSync(join(this.partial, PARTIAL_MARK));
+    renameSync(this.partial, this.out);
+    this.#written = true;
+    return result;
+  }
+
+  /** OUT.partial removed unless written (a command refused after its claim leaves nothing behind). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#written) return;
+    rmSync(this.partial, { recursive: true, force: true });
+    for (const d of this.made) {
+      try {
+        rmdirSync(d);
+      } catch {
+        break; // another file there: not only ours
+      }
+    }
+  }
 }
 
 /** checkRunFolder, then the folder made. */

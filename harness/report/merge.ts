@@ -8,17 +8,16 @@ import { fileLines, jsonLines, pathExists, replaceFile } from "../../engine/file
 import type { BenchSpec } from "../bench/spec.ts";
 import {
   checkMeta,
-  checkNewRunFolder,
   checkOneGrader,
   dataDifference,
   differences,
   eachLine,
   finisherLimitsChanged,
+  NewRunFolder,
   readRecords,
   readRunJson,
   recordKey,
   type TraceLine,
-  writeNewRunFolder,
 } from "../bench/rundir.ts";
 import { report } from "./report.ts";
 
@@ -100,10 +99,12 @@ function readShards(dirs: string[]) {
     }`,
   );
   // every record's trace too, once: the viewer, trace and judge read them
+  const traceFiles: string[] = [];
   for (const [i, { dir }] of runs.entries()) {
     const own = new Set(byShard[i].map(recordKey));
     const file = join(dir, "traces.jsonl");
     // the keys alone: a shard's traces parsed whole would pass the heap (a 5 GB traces.jsonl)
+    if (pathExists(file)) traceFiles.push(file);
     const lines = pathExists(file) ? Array.from(eachLine<TraceLine>(file), (l) => recordKey(l.line)) : [];
     const traced = new Set(lines);
     const without = [...own].filter((k) => !traced.has(k)).length;
@@ -114,14 +115,17 @@ function readShards(dirs: string[]) {
       } (copy the shard's whole folder, or run its command again to mend it)`,
     );
   }
-  return { runs, first, records, planned };
+  return { runs, first, records, planned, traceFiles };
 }
 
-/** The trace lines of each of `files` (absent: none), each with its newline, in the order given. */
+/**
+ * The trace lines of each of `files` (those readShards found), each with its newline, in the order given; one gone
+ * since fails the merge (its records would be written without their traces).
+ */
 function* shardTraces(files: readonly string[]): Generator<Uint8Array> {
   const newline = new Uint8Array([0x0a]);
   for (const file of files) {
-    if (!pathExists(file)) continue;
+    check(pathExists(file), `${file}: gone while merge read the shards (moved or removed meanwhile); nothing written`);
     for (const line of fileLines(file)) {
       if (!line.length) continue;
       yield line;
@@ -132,8 +136,18 @@ function* shardTraces(files: readonly string[]): Generator<Uint8Array> {
 
 /** Merges shard folders `dirs` into the new run folder `out`: the records merged and the files written. */
 export async function mergeShards(dirs: string[], out: string): Promise<{ records: number; files: string[] }> {
-  checkNewRunFolder(out, "merge"); // before the shards are read (5 GB of traces, maybe)
-  const { runs, first, records, planned } = readShards(dirs);
+  // before the shards are read (5 GB of traces, maybe), and never a folder among them
+  const folder = NewRunFolder.claim(out, "merge", dirs);
+  try {
+    return await merge(folder, dirs, out);
+  } finally {
+    folder.release();
+  }
+}
+
+/** mergeShards' work, written into `folder` (claimed for it). */
+async function merge(folder: NewRunFolder, dirs: string[], out: string): Promise<{ records: number; files: string[] }> {
+  const { runs, first, records, planned, traceFiles } = readShards(dirs);
   const spec = { ...runs[0].run.spec_full, shard: undefined, out };
   // What each shard ran on stays with it (solo times come from each one's own machine and cost model).
   const shards = runs.map(({ dir, run }) => ({
@@ -160,11 +174,11 @@ export async function mergeShards(dirs: string[], out: string): Promise<{ record
     shards,
     planned,
   };
-  const files = await writeNewRunFolder(out, async (partial) => {
+  const files = await folder.write(async (partial) => {
     replaceFile(join(partial, "run.json"), JSON.stringify(run, null, 1) + "\n");
     replaceFile(join(partial, "records.jsonl"), jsonLines(records));
     // the shards' trace lines copied a line at a time as bytes: never all held (shards' traces pass the heap)
-    replaceFile(join(partial, "traces.jsonl"), shardTraces(runs.map(({ dir }) => join(dir, "traces.jsonl"))));
+    replaceFile(join(partial, "traces.jsonl"), shardTraces(traceFiles));
     // the summary from the run.json written, as the bench's and rescore's are: its shards' sampling, fits, times
     return await report(partial, spec, records, run);
   });

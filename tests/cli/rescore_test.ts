@@ -95,7 +95,7 @@ Deno.test("rescore grades every record again, keeps the run's answers, times and
   assert.match(resumed.stderr, /6 already there, 0 to run/);
 });
 
-Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that is not a run", async () => {
+Deno.test("rescore refuses a folder in use, a non-empty --out, a folder that is not a run, and its own input as --out's OUT.partial", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-rescore-bad-"));
   const run = join(base, "run");
   assert.equal((await runCli("cli/bench.ts", [...SPEC.slice(0, 4), "--count", "1", "--out", run])).code, 0);
@@ -113,6 +113,20 @@ Deno.test("rescore refuses a folder in use, a non-empty --out, and a folder that
     assert.match(r.stderr, message);
   }
   assert.ok(!existsSync(join(base, "afile.partial")));
+  // the run written as R.partial, rescored into R: its input is where rescore writes R before it is whole
+  const partial = join(base, "r.partial");
+  cpSync(run, partial, { recursive: true });
+  const own = await runCli("cli/rescore.ts", [partial, "--out", join(base, "r")]);
+  assert.equal(own.code, 2, own.stderr);
+  assert.equal(
+    own.stderr,
+    `error: rescore: ${partial} is where rescore writes --out ${join(base, "r")} before it is whole; rename the ` +
+      "folder, or give another --out\n",
+  );
+  for (const f of ["run.json", "records.jsonl", "traces.jsonl"]) {
+    assert.equal(readFileSync(join(partial, f), "utf8"), readFileSync(join(run, f), "utf8"), `${f} kept`);
+  }
+  assert.ok(!existsSync(join(base, "r")));
   // a bench's lock is the OS's on its open run.lock (here this process's), its file naming it
   const lock = Deno.openSync(join(run, "run.lock"), { write: true, create: true });
   lock.lockSync(true);

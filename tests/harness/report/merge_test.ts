@@ -246,3 +246,63 @@ Deno.test("merge's summary says where its shards ran at different commits of the
     /different Deno versions: shard .* at 2\.0\.0/,
   );
 });
+
+/** Shards 0 and 1 of 2 of a run of 2 records each under `base` (named shard-I), with their traces. */
+function tracedShards(base: string): string[] {
+  const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["hogwild:2"], budgets: [1], seeds: [1] };
+  return [0, 1].map((index) => {
+    const dir = join(base, `shard-${index}`);
+    bigRun(dir, { n: 2, kb: 1, from: 2 * index, runJson: { spec: { shard: { index, count: 2 } }, spec_full: full } });
+    return dir;
+  });
+}
+
+Deno.test("merge never deletes an OUT.partial it did not make: shards kept inside it are refused as inputs, another folder there is refused and kept, a killed merge's is replaced", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-partial-"));
+  const snapshot = (dir: string) =>
+    Object.fromEntries(
+      Deno.readDirSync(dir).map((e) => [e.name, e.isFile ? readFileSync(join(dir, e.name), "utf8") : "folder"]),
+    );
+  try {
+    // the shards written under Q.partial (bench --shard i/2 --out Q.partial), merged into Q
+    const inside = tracedShards(join(base, "q.partial"));
+    const before = inside.map(snapshot);
+    const r = await runCli("cli/merge.ts", [...inside, "--out", join(base, "q")]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `error: merge: ${inside[0]} lies inside ${join(base, "q.partial")}, where merge writes --out ${
+        join(base, "q")
+      } before it is whole; move the folder out of it, or give another --out`,
+    );
+    assert.deepEqual(inside.map(snapshot), before, "the shards are kept as they were");
+    assert.ok(!existsSync(join(base, "q")), "nothing written");
+    // a bench's own run folder at OUT.partial (bench --out X.partial), merging other shards into X
+    const shards = tracedShards(join(base, "s"));
+    const partial = join(base, "x.partial");
+    bigRun(partial, { n: 1, kb: 1 });
+    const kept = snapshot(partial);
+    const other = await runCli("cli/merge.ts", [...shards, "--out", join(base, "x")]);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(
+      other.stderr,
+      new RegExp(
+        `^error: --out ${join(base, "x")}: ${partial} exists and is not a merge's or rescore's unfinished folder ` +
+          `\\(it holds records\\.jsonl, run\\.json, traces\\.jsonl\\); move it away, or give another --out\n$`,
+      ),
+    );
+    assert.deepEqual(snapshot(partial), kept, "kept as it was");
+    // a merge killed mid-write left its marked OUT.partial: the next one replaces it, and the folder written is whole
+    const killed = join(base, "k.partial");
+    mkdirSync(killed);
+    writeFileSync(join(killed, "partial.lock"), "2147483646 elsewhere\n");
+    writeFileSync(join(killed, "records.jsonl"), '{"task": "t", "prob');
+    const again = await runCli("cli/merge.ts", [...shards, "--out", join(base, "k")]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(!existsSync(killed), "the killed merge's folder is gone");
+    assert.ok(!existsSync(join(base, "k", "partial.lock")), "the marker does not stay in the folder written");
+    assert.equal(readFileSync(join(base, "k", "traces.jsonl"), "utf8").trim().split("\n").length, 4);
+  } finally {
+    rmSync(base, { recursive: true });
+  }
+});
