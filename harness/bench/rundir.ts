@@ -479,7 +479,8 @@ export function checkNewRunFolder(out: string, command: string, inputs: readonly
 /**
  * A new run folder written whole by this process (merge, rescore): filled in OUT.partial, then renamed to OUT, so
  * that a kill leaves no half-written run folder. Claimed before the command's work (checkNewRunFolder, then
- * OUT.partial made and marked as this command's: its PARTIAL_MARK, made first); an unfinished one a killed merge
+ * OUT.partial made and its lock taken, PARTIAL_MARK: the folder's mark as a merge's or rescore's, held until OUT
+ * is written, so that a second merge or rescore into OUT is refused, naming it); an unfinished one a killed merge
  * or rescore left is emptied and taken; any other folder there is refused, never deleted. `release` (in a
  * `finally`) removes OUT.partial unless written, and the folders made for it.
  */
@@ -492,23 +493,49 @@ export class NewRunFolder {
     readonly partial: string,
     /** the folders made above OUT.partial, deepest first */
     readonly made: readonly string[],
+    /** gives back OUT.partial's lock, removing its file where it still is */
+    readonly unlock: () => void,
   ) {}
 
   static claim(out: string, command: string, inputs: readonly string[] = []): NewRunFolder {
-    checkNewRunFolder(out, command, inputs);
-    const partial = `${resolve(out)}.partial`, made: string[] = [];
-    for (let d = dirname(partial); !pathExists(d); d = dirname(d)) made.push(d);
-    try {
-      mkdirSync(partial, { recursive: true });
-      const mark = join(partial, PARTIAL_MARK);
-      if (!pathExists(mark)) Deno.writeTextFileSync(mark, `${Deno.pid} ${hostname()}\n`);
-      // a killed merge's or rescore's unfinished files (the mark says the folder is theirs)
-      for (const f of readdirSync(partial)) if (f !== PARTIAL_MARK) rmSync(join(partial, f), { recursive: true });
-    } catch (e) {
-      if (e instanceof InputError) throw e;
-      throw new InputError(`--out ${out}: cannot create ${partial} (${oneLine((e as Error).message)})`);
+    for (let attempt = 0;; attempt++) {
+      checkNewRunFolder(out, command, inputs);
+      const partial = `${resolve(out)}.partial`, made: string[] = [];
+      for (let d = dirname(partial); !pathExists(d); d = dirname(d)) made.push(d);
+      const marked = pathExists(join(partial, PARTIAL_MARK));
+      try {
+        mkdirSync(partial, { recursive: true });
+      } catch (e) {
+        throw new InputError(`--out ${out}: cannot create ${partial} (${oneLine((e as Error).message)})`);
+      }
+      let unlock: () => void;
+      try {
+        unlock = lockFolder(partialLock(partial, out));
+      } catch (e) {
+        removeEmpty([partial, ...made]);
+        // the holder has just written OUT (its OUT.partial gone): the check says so
+        if (!pathExists(partial) && attempt < 3) continue;
+        throw e;
+      }
+      const folder = new NewRunFolder(out, partial, made, unlock);
+      try {
+        // under the lock: what else is there is a killed merge's or rescore's (it was marked), or another's
+        // written since the check (it was not)
+        const held = readdirSync(partial).filter((f) => f !== PARTIAL_MARK);
+        check(
+          marked || held.length === 0,
+          `--out ${out}: ${partial} is being written by another command (${held.slice(0, 5).join(", ")}); ` +
+            "move it away, or give another --out",
+        );
+        for (const f of held) rmSync(join(partial, f), { recursive: true });
+      } catch (e) {
+        folder.#written = true; // another's: left as it is
+        folder.release();
+        if (e instanceof InputError) throw e;
+        throw new InputError(`--out ${out}: cannot empty ${partial} (${oneLine((e as Error).message)})`);
+      }
+      return folder;
     }
-    return new NewRunFolder(out, partial, made);
   }
 
   /** `fill` writes the run's files into OUT.partial; then it becomes OUT. */
@@ -519,24 +546,40 @@ export class NewRunFolder {
       `--out ${this.out}: written by another command while this one worked; nothing of this one's is kept`,
     );
     if (pathExists(this.out)) rmdirSync(this.out);
-    Deno.removeSync(join(this.partial, PARTIAL_MARK));
+    // renamed while its lock is held (a contender finds it held, or gone), then the lock's file that came along
     renameSync(this.partial, this.out);
     this.#written = true;
+    try {
+      Deno.removeSync(join(this.out, PARTIAL_MARK));
+    } finally {
+      this.release();
+    }
     return result;
   }
 
-  /** OUT.partial removed unless written (a command refused after its claim leaves nothing behind). */
+  /** OUT.partial removed unless written (a command refused after its claim leaves nothing behind), its lock given back. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    if (this.#written) return;
-    rmSync(this.partial, { recursive: true, force: true });
-    for (const d of this.made) {
-      try {
-        rmdirSync(d);
-      } catch {
-        break; // another file there: not only ours
+    if (this.#written) return this.unlock();
+    try {
+      for (const f of readdirSync(this.partial)) {
+        if (f !== PARTIAL_MARK) rmSync(join(this.partial, f), { recursive: true, force: true });
       }
+    } finally {
+      this.unlock();
+      removeEmpty([this.partial, ...this.made]);
+    }
+  }
+}
+
+/** Each of `dirs` removed in order while it is empty (another's file there: it and those above stay). */
+function removeEmpty(dirs: readonly string[]): void {
+  for (const d of dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
     }
   }
 }
@@ -863,6 +906,15 @@ const benchLock = (dir: string): FolderLock => ({
   name: "run.lock",
   who: "bench",
   writes: "to this folder",
+  instead: "give another --out",
+});
+
+/** A merge's or rescore's lock of the OUT.partial it fills (NewRunFolder): its file is the folder's mark. */
+const partialLock = (partial: string, out: string): FolderLock => ({
+  dir: partial,
+  name: PARTIAL_MARK,
+  who: "merge or rescore",
+  writes: `--out ${out} here`,
   instead: "give another --out",
 });
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bigRun, dataPairs, root, runCli, underHeap } from "../../helpers.ts";
 import { mergeShards } from "../../../harness/report/merge.ts";
@@ -302,6 +302,52 @@ Deno.test("merge never deletes an OUT.partial it did not make: shards kept insid
     assert.ok(!existsSync(killed), "the killed merge's folder is gone");
     assert.ok(!existsSync(join(base, "k", "partial.lock")), "the marker does not stay in the folder written");
     assert.equal(readFileSync(join(base, "k", "traces.jsonl"), "utf8").trim().split("\n").length, 4);
+  } finally {
+    rmSync(base, { recursive: true });
+  }
+});
+
+Deno.test("two merges into one --out: the second is refused while the first writes, naming it, and the folder written is one merge's whole", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-merge-lock-"));
+  try {
+    const a = tracedShards(join(base, "a")), b = tracedShards(join(base, "b"));
+    // a merge writing X: its partial.lock held (here by this process), a file half written
+    const out = join(base, "x"), partial = join(base, "x.partial");
+    mkdirSync(partial);
+    const lock = Deno.openSync(join(partial, "partial.lock"), { read: true, write: true, create: true });
+    lock.lockSync(true);
+    writeFileSync(join(partial, "partial.lock"), `${Deno.pid} ${hostname()}\n`);
+    writeFileSync(join(partial, "records.jsonl"), '{"task": "t", "prob');
+    let r;
+    try {
+      r = await runCli("cli/merge.ts", [...b, "--out", out]);
+    } finally {
+      lock.close();
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `error: ${partial}: another merge or rescore (process ${Deno.pid} on ${hostname()}) is writing --out ${out} ` +
+        "here; wait for it to end, or give another --out\n",
+    );
+    assert.equal(readFileSync(join(partial, "records.jsonl"), "utf8"), '{"task": "t", "prob', "its files kept");
+    assert.ok(!existsSync(out));
+    rmSync(partial, { recursive: true });
+    // two merges at once, of two runs (one of 2 records a shard, one of 3): one writes X whole, the other is refused
+    const c = [0, 1].map((index) => {
+      const dir = join(base, "c", `shard-${index}`);
+      const full = { model: "m", device: "cpu", tasks: ["t"], methods: ["hogwild:2"], budgets: [1], seeds: [1] };
+      bigRun(dir, { n: 3, kb: 1, from: 3 * index, runJson: { spec: { shard: { index, count: 2 } }, spec_full: full } });
+      return dir;
+    });
+    const [one, two] = await Promise.all([a, c].map((dirs) => runCli("cli/merge.ts", [...dirs, "--out", out])));
+    assert.deepEqual([one.code, two.code].sort(), [0, 2], one.stderr + two.stderr);
+    const refused = one.code ? one : two;
+    assert.match(refused.stderr, /is writing --out|exists and is not an empty folder/);
+    const records = readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").length;
+    assert.equal(records, one.code ? 6 : 4, "the records of the merge that succeeded");
+    assert.equal(readFileSync(join(out, "traces.jsonl"), "utf8").trim().split("\n").length, records, "and its traces");
+    assert.ok(!existsSync(partial) && !existsSync(join(out, "partial.lock")));
   } finally {
     rmSync(base, { recursive: true });
   }
