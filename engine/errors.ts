@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { hangupIgnored, ignoreHangup } from "./signals.ts";
 
 /** A problem with what the user gave (a file, a field, a flag): reported as one line, never a stack trace. */
 export class InputError extends Error {
@@ -147,7 +148,12 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
   // A write past the file-size limit (ulimit -f) kills by SIGXFSZ, silently, mid-work; caught, the write fails
   // instead (EFBIG), and the writer says so in one line (engine/files.ts) as it does a full disk.
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGXFSZ", () => {});
+  if (Deno.build.os !== "windows") {
+    // under nohup, SIGHUP stays ignored: the listener gives it Deno's handler too (engine/signals.ts)
+    const nohup = hangupIgnored();
+    Deno.addSignalListener("SIGXFSZ", () => {});
+    if (nohup) ignoreHangup();
+  }
   try {
     await main();
   } catch (e) {

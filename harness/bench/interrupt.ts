@@ -1,8 +1,11 @@
 /**
  * The signals that stop a bench as Ctrl-C does: SIGTERM is how a scheduler or a container stops it (a Slurm
- * time limit, scancel, timeout, docker stop), SIGHUP a closed terminal; each would otherwise kill it unrecorded,
- * its lock left and its invocation unsaid (which solo-check needs). Their numbers give the exit status (128 + n).
+ * time limit, scancel, timeout, docker stop), SIGHUP a closed terminal (unless ignored when the bench started, as
+ * nohup does: then left ignored, engine/signals.ts); each would otherwise kill it unrecorded, its lock left and its
+ * invocation unsaid (which solo-check needs). Their numbers give the exit status (128 + n).
  */
+import { hangupIgnored, ignoreHangup } from "../../engine/signals.ts";
+
 const STOPS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 export type Stop = keyof typeof STOPS;
 
@@ -21,13 +24,17 @@ let listening = false;
  */
 export function onInterrupt(stop: (signal: Stop) => void): () => Promise<void> {
   if (!listening) {
+    // SIGHUP under nohup stays ignored, as asked (runMain ignored it again after its own listener)
+    const nohup = hangupIgnored();
     for (const signal of Object.keys(STOPS) as Stop[]) {
+      if (signal === "SIGHUP" && nohup) continue;
       Deno.addSignalListener(signal, () => {
         const handler = handlers.at(-1);
         if (handler) handler.stop(signal);
         else Deno.exit(128 + STOPS[signal]);
       });
     }
+    if (nohup) ignoreHangup();
     listening = true;
   }
   const handler = { stop };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root } from "../../helpers.ts";
+import { root, taskCommands } from "../../helpers.ts";
 
 /**
  * A program that listens, works synchronously (as the report's last steps do), stops listening and ends: a signal
@@ -22,8 +22,9 @@ async function stoppedWhileBusy(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler
     ${handlerStillSet ? "" : "await outer();"}
     ${after ? "await new Promise((r) => setTimeout(r, 1000));" : ""}
     console.log("ended as if never stopped");`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--config", new URL("deno.json", root).pathname, program],
+  // SIGHUP at its default whatever this process's is: one ignored at start stays ignored (nohup; the test below)
+  const child = new Deno.Command("env", {
+    args: ["--default-signal=HUP", Deno.execPath(), "eval", "--config", new URL("deno.json", root).pathname, program],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -43,5 +44,61 @@ Deno.test("a signal received while the process works synchronously is not droppe
     // one that comes when no handler is set ends the program as the signal's default would: 128 + its number
     const code = 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
     assert.deepEqual(await stoppedWhileBusy(signal, false, true), { code, signal: null, out: "" });
+  }
+});
+
+Deno.test("under nohup (SIGHUP ignored when the command starts) SIGHUP is left ignored, through runMain's listener and the bench's, with the bench's own permissions; SIGTERM still stops it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-nohup-")), ready = join(dir, "ready"), file = join(dir, "p.ts");
+  const url = (f: string) => JSON.stringify(new URL(f, root).href);
+  // SIGHUP comes once the command runs (runMain's listener set) and again once the bench listens
+  writeFileSync(
+    file,
+    `import { onInterrupt } from ${url("harness/bench/interrupt.ts")};
+    import { runMain } from ${url("engine/errors.ts")};
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    runMain(async () => {
+      Deno.writeTextFileSync(${JSON.stringify(ready)}, "1");
+      await sleep(500);
+      onInterrupt((s) => { console.log("stopped", s); Deno.exit(101); });
+      Deno.writeTextFileSync(${JSON.stringify(ready)}, "2");
+      await sleep(1500);
+      console.log("ran on");
+    });`,
+  );
+  const bench = /^deno run ((?:--[\w-]+(?:=\S+)? )+)cli\/bench\.ts$/.exec(taskCommands().bench)?.[1].trim().split(" ");
+  assert.ok(bench, taskCommands().bench);
+  /** Waits for the program to reach `stage`, or to end (stopped by a signal meant to be ignored). */
+  const at = async (stage: string, ended: () => boolean) => {
+    while (!ended() && !(existsSync(ready) && readFileSync(ready, "utf8") === stage)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    for (const [signal, out, code] of [["SIGHUP", "ran on", 0], ["SIGTERM", "stopped SIGTERM", 101]] as const) {
+      rmSync(ready, { force: true });
+      const child = new Deno.Command("nohup", {
+        args: [Deno.execPath(), "run", ...bench, file],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        cwd: dir,
+      }).spawn();
+      let ended = false;
+      const output: Promise<Deno.CommandOutput> = child.output().finally(() => {
+        ended = true;
+      });
+      await at("1", () => ended);
+      if (signal === "SIGHUP" && !ended) child.kill(signal);
+      await at("2", () => ended);
+      if (!ended) child.kill(signal);
+      const r = await output;
+      assert.deepEqual(
+        { code: r.code, signal: r.signal, out: new TextDecoder().decode(r.stdout).trim() },
+        { code, signal: null, out },
+        `${signal}: ${new TextDecoder().decode(r.stderr)}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });
