@@ -17,7 +17,7 @@ import { type Device, Engine } from "../engine/model.ts";
 import { type BenchSpec, DEMO_MODEL, HELP, parseBenchSpec } from "../harness/bench/spec.ts";
 /** its flags, as parseBenchSpec reads them */
 export { OPTIONS } from "../harness/bench/spec.ts";
-import { runKey } from "../harness/bench/run_key.ts";
+import { folderKey } from "../harness/bench/run_key.ts";
 import {
   checkCodeTasks,
   checkMethod,
@@ -215,7 +215,7 @@ export async function bench(args: string[]): Promise<void> {
   );
   const greedy = sampling.temperature === 0 ? greedyNote(spec.methods) : "";
   if (greedy) console.error(`bench: note: ${greedy}`);
-  const key = runKey({
+  const key = folderKey(out, {
     spec,
     source,
     problems,

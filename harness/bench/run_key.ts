@@ -79,7 +79,7 @@ const NOT_KEYED = [
 ] as const;
 
 /**
- * The spec's flags as the key holds them: one form for one experiment (methods and seeds as sets; a local model
+ * The spec's flags as the key holds them: one form for one experiment (tasks, methods and seeds as sets; a local model
  * folder not at all: the key holds its content, the weights' and files' hashes, so that the same folder by another
  * path (relative, absolute, a link, a node's own copy) is the same run; a hub id and random:SHAPE are kept, they
  * name their model; --limit is the data's business: the data hash holds the problems it selects;
@@ -89,6 +89,7 @@ export function flagsKey(spec: BenchSpec): Record<string, unknown> {
   const rest: Record<string, unknown> = {
     ...spec,
     model: localModel(spec.model) ? undefined : spec.model,
+    tasks: [...spec.tasks].sort(),
     methods: [...spec.methods].sort(),
     seeds: [...spec.seeds].sort((a, b) => a - b),
   };
@@ -104,7 +105,11 @@ const WEIGHTS = /\.(safetensors|gguf|bin|pt|pth)$/;
 /** Files of a model folder that are read by nobody: documentation and pictures. */
 const UNREAD = /\.(md|png|jpe?g|svg|gif)$|^\.git/;
 
-export function runKey(i: KeyInputs): Record<string, unknown> {
+/**
+ * The run key of `i`. `order`: the tasks in the order a folder made before tasks were a set keyed them (their
+ * problems hashed in that order too): that folder's key (folderKey), never a new one's.
+ */
+export function runKey(i: KeyInputs, order?: readonly string[]): Record<string, unknown> {
   const modelFiles: Record<string, string> = {};
   if (pathExists(i.source)) {
     for (const f of readdirSync(i.source).sort()) {
@@ -114,8 +119,10 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     }
   }
   const data = createHash("sha256");
-  // A code problem's tests decide its grade: they are part of its data.
-  for (const p of i.problems) {
+  // The problems by task, in the tasks' order (a set's: sorted), each task's in its data's order: --task a,b and
+  // b,a read the same problems. A code problem's tests decide its grade: they are part of its data.
+  const tasks = order ?? [...i.spec.tasks].sort(), at = (p: Problem) => tasks.indexOf(p.task);
+  for (const p of [...i.problems].sort((a, b) => at(a) - at(b))) {
     data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading, ...(p.code ? [p.code] : [])]) + "\n");
   }
   const code = i.problems.some((p) => p.grading === "code");
@@ -124,6 +131,7 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
   const samples = i.sampling.temperature > 0;
   return {
     ...flagsKey(i.spec),
+    ...(order ? { tasks: [...order] } : {}),
     // what the writers draw with: the flags as given (`sampling`) can say it otherwise (--temperature 0 on a greedy
     // generation_config, or none), so keys holding this compare it instead (comparedKeys)
     sampling_used: samplingUsed(i.sampling),
@@ -148,6 +156,24 @@ export function runKey(i: KeyInputs): Record<string, unknown> {
     ...(samples || code ? { generation: GENERATION_VERSION } : {}),
     ...methodsVersion(i.spec.methods),
   };
+}
+
+/**
+ * The key run folder `dir` is opened with: today's (runKey), or for a folder made before tasks were a set, whose
+ * run.json keys the same tasks in another order than sorted (the order given then, its data hashed in it), the key
+ * as it was made then, so that the folder resumes by either order (and its shards, keyed alike, merge).
+ */
+export function folderKey(dir: string, i: KeyInputs): Record<string, unknown> {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"))?.spec?.tasks;
+  } catch {
+    stored = undefined; // none, or not a run.json: RunDir.open says so
+  }
+  const sorted = [...i.spec.tasks].sort();
+  const old = Array.isArray(stored) && stored.length === sorted.length &&
+    JSON.stringify([...stored].sort()) === JSON.stringify(sorted) && JSON.stringify(stored) !== JSON.stringify(sorted);
+  return runKey(i, old ? stored as string[] : undefined);
 }
 
 /** The writers' sampling as a key holds it: greedy, nothing else counts; else all four settings. */

@@ -39,6 +39,7 @@ import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
 import { CODE_GRADER_VERSION } from "../../tasks/code/grade.ts";
 import { GRADER_VERSION } from "../../tasks/grading/grader.ts";
+import { GENERATED_DEFAULTS } from "../../tasks/registry.ts";
 import { comparedKeys, keyAbsence, keyField, staleVersions, versionChanges } from "./run_key.ts";
 
 /** A run's checkpoint with its grade. */
@@ -647,6 +648,8 @@ function shortened(v: unknown): string {
 
 /** The spec's fields that choose a run's problems (not keyed: the data's hash is), a generated task's knobs too. */
 const DATA_FLAGS = ["data", "dataDir", "hub", "limit", "fields", "skipBad", "lcbDates", "parts", "digits", "count"];
+/** The tasks whose problems are generated, from the smallest seed and the knobs below. */
+const GENERATED_TASKS: readonly unknown[] = Object.keys(GENERATED_DEFAULTS);
 /** The generated tasks' knobs: spec_full holds them under `synthetic` */
 const GENERATED = ["parts", "digits", "count"];
 /** Those that say only where the data is read from: the same file by another spelling, or a node's own copy. */
@@ -658,6 +661,19 @@ function dataFlags(full: unknown, names = DATA_FLAGS): Record<string, unknown> {
   return Object.fromEntries(
     names.map((k) => [`--${kebab(k)}`, (GENERATED.includes(k) ? generated : f)[k] ?? "not given"]),
   );
+}
+
+/**
+ * --seeds as a data-choosing flag, by name, where spec_full's tasks include a generated one: its problems are made
+ * from the smallest seed (jobs.ts); none otherwise (a data set is read as it is).
+ */
+function seedFlag(full: unknown): Record<string, unknown> {
+  const f = (full ?? {}) as { tasks?: unknown; seeds?: unknown };
+  const made = Array.isArray(f.tasks) ? f.tasks.filter((t) => GENERATED_TASKS.includes(t)) : [];
+  const seeds = Array.isArray(f.seeds) && f.seeds.length && f.seeds.every(Number.isFinite) ? f.seeds : undefined;
+  return made.length && seeds
+    ? { [`--seeds (its smallest makes ${made.join(", ")}'s problems)`]: Math.min(...seeds) }
+    : {};
 }
 
 /** Two run.json's parts that a refusal reads: the key and the flags as parsed. */
@@ -681,7 +697,11 @@ export function dataDifference(
     return undefined;
   }
   const choosing = DATA_FLAGS.filter((k) => !DATA_PATHS.includes(k));
-  const chosen = differences(dataFlags(a.spec_full, choosing), dataFlags(b.spec_full, choosing), words);
+  const chosen = differences(
+    { ...dataFlags(a.spec_full, choosing), ...seedFlag(a.spec_full) },
+    { ...dataFlags(b.spec_full, choosing), ...seedFlag(b.spec_full) },
+    words,
+  );
   const paths = differences(dataFlags(a.spec_full, DATA_PATHS), dataFlags(b.spec_full, DATA_PATHS), words);
   if (chosen.length) {
     return {

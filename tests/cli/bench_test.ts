@@ -166,6 +166,16 @@ Deno.test("a run folder with another spec is refused, naming what differs", asyn
   assert.doesNotMatch(fewer.stderr, /earlier version/);
 });
 
+Deno.test("tasks are a set: the same tasks in another order resume the folder, nothing run again", async () => {
+  const out = join(tmp(), "order");
+  const args = [...SMALL, "--methods", "sequential", "--parts", "2", "--digits", "1", "--count", "1", "--out", out];
+  const first = await runBench(...args, "--task", "synthetic,chains");
+  assert.equal(first.code, 0, first.stderr);
+  const again = await runBench(...args, "--task", "chains,synthetic");
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 problem × method × seed records in .*; 2 already there, 0 to run/);
+});
+
 Deno.test("a sampled run keys its token rules; a folder an earlier version made is refused saying so", async () => {
   const out = join(tmp(), "sampled"), args = [...SMALL, "--temperature", "0.6", "--out", out];
   assert.equal((await runBench(...args)).code, 0);

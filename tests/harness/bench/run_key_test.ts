@@ -18,10 +18,11 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { createHash } from "node:crypto";
 import { DEMO_MODEL, parseBenchSpec } from "../../../harness/bench/spec.ts";
 import { loadProtocol, loadTemplate } from "../../../harness/generation/prompts.ts";
 import { loadSot } from "../../../harness/generation/methods/sot.ts";
-import { type KeyInputs, runKey, weightsHash } from "../../../harness/bench/run_key.ts";
+import { folderKey, type KeyInputs, runKey, weightsHash } from "../../../harness/bench/run_key.ts";
 import { loadTask } from "../../../tasks/registry.ts";
 import { differences } from "../../../harness/bench/rundir.ts";
 
@@ -292,4 +293,37 @@ Deno.test("the weights' hash covers whichever weights file the engine reads: a f
   const both = runKey(await inputs(model));
   assert.equal(both.weights_file, "model.safetensors");
   assert.equal(runKey(await inputs(DEMO_MODEL)).weights_file, undefined);
+});
+
+Deno.test("tasks are a set: --task a,b and b,a make one key, and a folder keyed before by the order given is opened with its own key", async () => {
+  const base = await inputs(DEMO_MODEL);
+  const knobs = ["--parts", "2", "--digits", "1", "--count", "2"];
+  const of = async (tasks: string[]): Promise<KeyInputs> => {
+    const spec = parseBenchSpec(["--model", DEMO_MODEL, "--task", tasks.join(","), ...knobs])!;
+    // the problems as the bench loads them: task by task, in the order given
+    const problems = [];
+    for (const t of tasks) problems.push(...(await loadTask(t, { synthetic: spec.synthetic })).problems);
+    return { ...base, spec, problems };
+  };
+  const ab = await of(["synthetic", "chains"]), ba = await of(["chains", "synthetic"]);
+  const key = runKey(ab);
+  assert.deepEqual(runKey(ba), key);
+  assert.deepEqual(key.tasks, ["chains", "synthetic"]);
+  // one task's problems in another order are other problems (--limit takes the first N): another key
+  assert.deepEqual(changed(key, runKey({ ...ab, problems: [...ab.problems].reverse() })), ["data"]);
+  // A folder made before tasks were a set keyed them as given, its problems hashed in that order: its key is
+  // the one it is opened with (by either order now), and a folder of today's key keeps it.
+  const dir = tmp();
+  const data = createHash("sha256");
+  for (const p of ab.problems) data.update(JSON.stringify([p.task, p.id, p.text, p.golds, p.grading]) + "\n");
+  const old = { ...key, tasks: ["synthetic", "chains"], data: data.digest("hex") };
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: old }));
+  for (const i of [ab, ba]) assert.deepEqual(folderKey(dir, i), old);
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: key }));
+  for (const i of [ab, ba]) assert.deepEqual(folderKey(dir, i), key);
+  assert.deepEqual(folderKey(join(dir, "new"), ba), key);
+  // another set of tasks is another key, whatever the folder held
+  const one = await of(["chains"]);
+  assert.deepEqual(folderKey(dir, one), runKey(one));
+  rmSync(dir, { recursive: true });
 });

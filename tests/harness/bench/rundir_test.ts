@@ -738,3 +738,33 @@ Deno.test("runNames: a folder's name, and where folders share it the shortest en
   assert.deepEqual(runNames(["/run", "/x/run"]), ["/run", "x/run"], "a path that is the end of another's");
   assert.deepEqual(runNames(["qwq"]), ["qwq"]);
 });
+
+Deno.test("a resume whose generated task's problems changed with --seeds (the smallest seed makes them) names --seeds, not the data", () => {
+  const record = { task: "chains", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  const full = (seeds: number[], tasks = ["chains"]) => ({
+    tasks,
+    seeds,
+    synthetic: { parts: 4, digits: 2, count: 2 },
+  });
+  const open = (stored: number[], now: number[], tasks?: string[]) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "hogwild-seeds-data-")), "run");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify({ spec: { data: `h${Math.min(...stored)}`, seeds: stored }, spec_full: full(stored, tasks) }),
+    );
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    return () =>
+      RunDir.open(dir, { data: `h${Math.min(...now)}`, seeds: now }, { spec_full: full(now, tasks) }).close();
+  };
+  assert.throws(
+    open([1], [2]),
+    (e: Error) =>
+      e.message.includes("seeds: was [1], now [2]") &&
+      e.message.includes(
+        "the flags that chose the data: --seeds (its smallest makes chains's problems): was 1, now 2",
+      ) && !e.message.includes("the task data's content differs"),
+  );
+  // a data set's problems are read as they are: the seed chose none, the content is said
+  assert.throws(open([1], [2], ["gsm8k"]), (e: Error) => e.message.includes("the task data's content differs"));
+});
