@@ -25,6 +25,7 @@ import { codeGradingPerf } from "../harness/perf/code.ts";
 import { enginePerf } from "../harness/perf/engine.ts";
 import { harnessPerf } from "../harness/perf/harness_cost.ts";
 import { paperTable } from "../harness/perf/paper_table.ts";
+import { parseCudaFlag } from "../harness/bench/spec.ts";
 
 const MAX_WORKERS = 1024;
 
@@ -75,6 +76,8 @@ async function main() {
   const modes = (["paper-table", "code-grading", "viewer"] as const).filter((m) => values[m]).map((m) => `--${m}`);
   check(modes.length <= 1, `${modes.join(" and ")}: one at a time`);
   const mode = modes[0] ?? "";
+  // as the bench reads it, before any work: refused on the CPU, a bad option named by the flag
+  parseCudaFlag(values.cuda, values.device);
   const own: Record<string, string[]> = {
     "": ["workers", "context", "iterations", "json", "skip-engine", "skip-harness"],
     "--paper-table": ["iterations"],

@@ -187,6 +187,23 @@ function int(v: string | undefined, flag: string, min = 1, max?: number): number
   return v === undefined ? undefined : parseInteger(v, `--${flag}`, min, max);
 }
 
+/**
+ * --cuda KEY=VALUE,…: the CUDA backend's options in their canonical text (the native core reads them: a bad one is
+ * named by the flag), refused without --device cuda (the CPU takes none: ignored, it would be a silent no-op). The
+ * one reader of the bench and perf.
+ */
+export function parseCudaFlag(text: string | undefined, device: string): string | undefined {
+  let cuda: string | undefined;
+  try {
+    cuda = text === undefined ? undefined : loadNative().deviceOptions(text);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`--cuda: ${(e as Error).message}`);
+  }
+  check(text === undefined || device === "cuda", "--cuda goes with --device cuda (the CPU takes no options)");
+  return cuda;
+}
+
 /** Sampling seeds are 32-bit: a larger one would write the same text as another seed under another name. */
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -303,14 +320,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
   check(new Set(seeds).size === seeds.length, "--seeds: a seed is listed twice");
   const device = f.device ?? "cpu";
   check(device === "cpu" || device === "cuda", `--device: expected cpu or cuda, got "${device}"`);
-  let cuda: string | undefined;
-  try {
-    cuda = f.cuda === undefined ? undefined : loadNative().deviceOptions(f.cuda);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(`--cuda: ${(e as Error).message}`);
-  }
-  check(f.cuda === undefined || device === "cuda", "--cuda goes with --device cuda (the CPU takes no options)");
+  const cuda = parseCudaFlag(f.cuda, device);
   checkDataFlags(tasks, { data: f.data, hub: f.hub, dataDir: f["data-dir"], skipBad: f["skip-bad"] });
   check(
     tasks.includes("lcb") || (f["lcb-dates"] === undefined && f["lcb-prompt"] === undefined),

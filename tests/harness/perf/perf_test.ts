@@ -42,6 +42,23 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
         /^error: --context: expected comma-separated positive integers; in "4k": expected an integer ≥ 1, got "4k"\n$/,
       ],
       [["--device", "tpu"], /^error: --device: expected cpu or cuda, got "tpu"\n$/],
+      // --cuda as the bench reads it: refused on the CPU (it was ignored there), a bad option named by the flag
+      [
+        [
+          "--cuda",
+          "gemm=mma",
+          "--model",
+          "random:qwen3-demo",
+          "--workers",
+          "1",
+          "--context",
+          "16",
+          "--iterations",
+          "1",
+        ],
+        /^error: --cuda goes with --device cuda \(the CPU takes no options\)\n$/,
+      ],
+      [["--device", "cuda", "--cuda", "bogus=1"], /^error: --cuda: cuda option "bogus": unknown \(known: .*\)\n$/],
       [["--model", "random:nope"], /^error: .*nope/],
       [["--workers", "1,1"], /^error: --workers 1,1: a value twice\n$/],
       [["--workers", "100000"], /^error: --workers 100000: at most 1024\n$/],
