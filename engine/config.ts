@@ -124,6 +124,15 @@ export function parseSamplingFlags(
   );
   check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
   check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1), got "${f["min-p"]}"`);
+  // greedy decoding takes the most likely token whatever the cuts: given with it, they would be dropped unsaid
+  const cuts = (["top-k", "top-p", "min-p"] as const).filter((k) => f[k] !== undefined).map((k) => `--${k}`);
+  check(
+    temperature !== 0 || cuts.length === 0,
+    `--temperature 0 decodes greedily: ${
+      cuts.length > 1 ? `${cuts.slice(0, -1).join(", ")} and ${cuts.at(-1)}` : cuts[0]
+    } ` +
+      `would change nothing; leave ${cuts.length > 1 ? "them" : "it"} out, or sample (--temperature above 0)`,
+  );
   const given = Object.entries({ temperature, topK, topP, minP }).filter(([, v]) => v !== undefined);
   return given.length ? Object.fromEntries(given) : undefined;
 }

@@ -9,6 +9,7 @@ import {
   defaultsUsed,
   type ModelConfig,
   parseConfig,
+  parseSamplingFlags,
   readGenerationConfig,
   resolveSampling,
 } from "../../engine/config.ts";
@@ -640,4 +641,31 @@ Deno.test("config.json's architectures naming a class that is no causal LM (a cl
       /m\/config\.json: architectures/,
     );
   }
+});
+
+Deno.test("sampling flags: --temperature 0 (greedy) with --top-k, --top-p or --min-p is refused naming them, which would change nothing; with a temperature above 0 or none they are kept", () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ "top-k": "20" }, "--top-k"],
+    [{ "top-p": "0.9" }, "--top-p"],
+    [{ "min-p": "0.05" }, "--min-p"],
+    [{ "top-k": "20", "top-p": "0.9", "min-p": "0.05" }, "--top-k, --top-p and --min-p"],
+  ];
+  for (const [cuts, named] of cases) {
+    assert.throws(
+      () => parseSamplingFlags({ temperature: "0", ...cuts }),
+      (e) =>
+        e instanceof InputError &&
+        e.message ===
+          `--temperature 0 decodes greedily: ${named} would change nothing; leave ${
+            named.includes(" ") ? "them" : "it"
+          } out, or sample (--temperature above 0)`,
+      named,
+    );
+    assert.deepEqual(
+      Object.keys(parseSamplingFlags({ temperature: "0.6", ...cuts }) ?? {}).length,
+      1 + Object.keys(cuts).length,
+    );
+    assert.ok(parseSamplingFlags(cuts), "alone: the generation_config's temperature");
+  }
+  assert.deepEqual(parseSamplingFlags({ temperature: "0" }), { temperature: 0 });
 });

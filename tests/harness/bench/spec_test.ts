@@ -58,7 +58,12 @@ Deno.test("sampling flags: only those given are kept (the rest are the model's),
   assert.equal(parseBenchSpec([])!.sampling, undefined);
   assert.deepEqual(parseBenchSpec(["--temperature", "0.6"])!.sampling, { temperature: 0.6 });
   assert.deepEqual(parseBenchSpec(["--top-p", "0.9", "--top-k", "0"])!.sampling, { topK: 0, topP: 0.9 });
-  assert.deepEqual(parseBenchSpec(["--min-p", "0.05", "--temperature", "0"])!.sampling, { temperature: 0, minP: 0.05 });
+  assert.deepEqual(parseBenchSpec(["--min-p", "0.05", "--temperature", "0.6"])!.sampling, {
+    temperature: 0.6,
+    minP: 0.05,
+  });
+  // greedy, a cut would change nothing: refused, not dropped without a word
+  assert.throws(() => parseBenchSpec(["--min-p", "0.05", "--temperature", "0"]), /--temperature 0 .*--min-p/);
 });
 
 Deno.test("--finisher-input: ids (the default) leaves the key as older folders have it; text keys apart; others refused", () => {
