@@ -101,7 +101,8 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
                                   graphs=N (a shape is captured once it has held N passes;
                                   0: none), pdl=0|1, profile=0|1 (recorded in run.json)
                                   [gemm=auto,attention=auto,graphs=8,pdl=0,profile=0]
-  --kv-tokens N                   KV cache capacity in tokens (on a GPU: 256 KiB a token for a 32B model)
+  --kv-tokens N                   KV cache capacity in tokens, 1024..2^31 (on a GPU: 256 KiB a token for a 32B
+                                  model)
                                   [the largest run's bound (its prompt, budgets and texts) times the
                                   concurrency, or all that fits]; a run starts only while its bound is
                                   free, so a smaller cache means fewer runs at a time
@@ -204,6 +205,12 @@ export function parseCudaFlag(text: string | undefined, device: string): string 
   return cuda;
 }
 
+/**
+ * The largest --kv-tokens: 2^31 tokens are terabytes of keys and values for any model (the demo model's 2 KiB a
+ * token, a 32B model's 256 KiB), which no device holds; a larger one is a typo, refused before the model loads.
+ */
+const MAX_KV_TOKENS = 2 ** 31;
+
 /** Sampling seeds are 32-bit: a larger one would write the same text as another seed under another name. */
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -232,8 +239,11 @@ export function parseBudgets(v: string): number[] {
   } else {
     check(!v.includes(":"), `--budgets: expected START:STOP:STEP or a list of positive integers, got "${v}"`);
     list = v.split(",").map((x) => parseInteger(x, `--budgets: expected START:STOP:STEP or a list; in "${v}"`, 1));
+    // a set, as seeds and methods are: one listed twice is refused, not dropped without a word
+    const twice = [...new Set(list.filter((x, i) => list.indexOf(x) !== i))];
+    check(twice.length === 0, `--budgets: a budget is listed twice (${twice.join(", ")})`);
   }
-  return [...new Set(list)].sort((a, b) => a - b);
+  return list.sort((a, b) => a - b);
 }
 
 function parseShard(v: string | undefined): BenchSpec["shard"] {
@@ -347,7 +357,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     seeds,
     limit: int(f.limit, "limit"),
     concurrency: int(f.concurrency, "concurrency") ?? 4,
-    kvTokens: int(f["kv-tokens"], "kv-tokens", 1024),
+    kvTokens: int(f["kv-tokens"], "kv-tokens", 1024, MAX_KV_TOKENS),
     out: f.out ?? "results/default",
     shard: parseShard(f.shard),
     data: f.data,

@@ -6,9 +6,14 @@ import { KVCache } from "../../../engine/cache.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
 
-Deno.test("budgets: ranges and lists", () => {
+Deno.test("budgets: ranges and lists (a set: in any order, each once; one listed twice is refused, as a seed is)", () => {
   assert.deepEqual(parseBudgets("256:1024:256"), [256, 512, 768, 1024]);
-  assert.deepEqual(parseBudgets("512,128,512"), [128, 512]);
+  assert.deepEqual(parseBudgets("512,128"), [128, 512]);
+  assert.throws(
+    () => parseBudgets("512,128,512"),
+    /--budgets: a budget is listed twice \(512\)/,
+  );
+  assert.throws(() => parseBudgets("4,4"), /--budgets: a budget is listed twice \(4\)/);
   assert.throws(() => parseBudgets("10:5:1"), /--budgets 10:5:1/);
   assert.throws(() => parseBudgets("a,b"), /--budgets: expected START:STOP:STEP or a list/);
 });
@@ -93,5 +98,15 @@ Deno.test("--finisher-input: ids (the default) leaves the key as older folders h
       finisherTokens: 2,
       finisherInput: "text",
     });
+  }
+});
+
+Deno.test("--kv-tokens: at most 2^31 tokens (terabytes of KV for any model: no device holds it), refused before any work", () => {
+  assert.equal(parseBenchSpec(["--kv-tokens", String(2 ** 31)])!.kvTokens, 2 ** 31);
+  for (const v of ["99999999999", String(2 ** 31 + 1)]) {
+    assert.throws(
+      () => parseBenchSpec(["--kv-tokens", v]),
+      new RegExp(`--kv-tokens: expected an integer in 1024\\.\\.${2 ** 31}, got "${v}"`),
+    );
   }
 });
