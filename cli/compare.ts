@@ -1,10 +1,11 @@
 /** deno task compare: two methods of one run folder or of two, paired on the problems and seeds both have. */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { check, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { pathExists } from "../engine/files.ts";
 import { summaryBudgets } from "../harness/report/curves.ts";
 import {
   type BenchRecord,
+  checkFoldersOnce,
   checkReadFolder,
   readRecords,
   readRunJson,
@@ -102,9 +103,11 @@ function main() {
     `--score: expected answer, paths or vote, got "${score}"`,
   );
   check(dirs.length === 1 || dirs.length === 2, "compare: name one run folder or two (--help for the usage)");
-  check(
-    dirs.length === 1 || resolve(dirs[0]) !== resolve(dirs[1]),
-    "compare: the two run folders are one; to compare two of its methods name it once with --methods A,B",
+  // by any spelling (a link, a trailing slash): as plot, view and judge tell them apart
+  checkFoldersOnce(
+    dirs,
+    "compare",
+    "the two run folders are one: to compare two of its methods name it once with --methods A,B",
   );
   const records = dirs.map(readRecords);
   const [dirA, dirB] = [dirs[0], dirs[dirs.length - 1]], [recA, recB] = [records[0], records[records.length - 1]];

@@ -408,7 +408,12 @@ export function runNames(dirs: readonly string[]): string[] {
  * would count its runs twice (plot, judge) or serve them as two runs (view). A folder not there is left to the
  * command's own check.
  */
-export function checkFoldersOnce(dirs: readonly string[], command: string): void {
+export function checkFoldersOnce(
+  dirs: readonly string[],
+  command: string,
+  /** what the refusal tells the user to do instead */
+  advice = "name each run folder once",
+): void {
   const seen = new Map<string, string>();
   for (const d of dirs) {
     let real = resolve(d);
@@ -418,7 +423,7 @@ export function checkFoldersOnce(dirs: readonly string[], command: string): void
       // not there: said by the command's own reading
     }
     const first = seen.get(real);
-    check(first === undefined, `${command}: ${d} is named twice (it is ${first}); name each run folder once`);
+    check(first === undefined, `${command}: ${d} is named twice (it is ${first}); ${advice}`);
     seen.set(real, d);
   }
 }
