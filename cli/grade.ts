@@ -13,7 +13,7 @@
  * through. A code line's "expected" (true|false) is compared with its "pass", and the agreement reported at
  * the end.
  */
-import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
+import { checkOutputFiles, checkPathFlags, pathInfo, replaceFile } from "../engine/files.ts";
 import { check, MAX_TIMER_MS, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { gradeCases, readCases } from "../tasks/grading/case_file.ts";
 import { GradePool } from "../tasks/grading/pool.ts";
@@ -56,6 +56,7 @@ async function main() {
   check(f.cases !== undefined || !f["unsafe-exec"], "--unsafe-exec goes with --cases (code cases)");
   check(f.cases !== undefined || f.out === undefined, "--out goes with --cases (one verdict goes to stdout)");
   checkOutputFiles({ "--out": f.out }, { "--cases": f.cases });
+  check(f.cases === undefined || pathInfo(f.cases, "--cases") !== undefined, `--cases ${f.cases}: no such file`);
   const pool = new GradePool({ workers: 2, timeoutMs });
   let runner: CodeRunner | undefined;
   try {

@@ -620,11 +620,18 @@ function generated(t: TaskSpec, o: LoadOptions & { seed: number }): Loaded {
   );
   const so = { ...GENERATED_DEFAULTS[t.id], seed: o.seed, ...o.synthetic };
   const most = t.id === "chains" ? 8 : 26;
-  check(Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most, `${t.id}: parts must be 1..${most}`);
-  check(Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6, `${t.id}: digits must be 1..6`);
+  // named by the flags that set them (the bench's and tasks load's --parts, --digits, --count)
+  check(
+    Number.isInteger(so.parts) && so.parts >= 1 && so.parts <= most,
+    `--parts: ${t.id} takes 1..${most} parts, got ${so.parts}`,
+  );
+  check(
+    Number.isInteger(so.digits) && so.digits >= 1 && so.digits <= 6,
+    `--digits: ${t.id} takes 1..6 digits, got ${so.digits}`,
+  );
   check(
     Number.isInteger(so.count) && so.count >= 1 && so.count <= 1_000_000,
-    `${t.id}: count must be an integer in 1..1000000, got ${so.count}`,
+    `--count: ${t.id} makes 1..1000000 problems, got ${so.count}`,
   );
   return { task: t, problems: t.generate!(so), files: [], skipped: [], notes: [] };
 }

@@ -160,7 +160,7 @@ Deno.test("bad input to grade: one line, exit code 2", async () => {
       [["--cases", bad], /bad\.jsonl:2: not valid JSON/],
       [["--pred", "x"], /give --pred and --gold/],
       [["--pred", "x", "--gold", "y", "--mode", "loose"], /--mode: expected strict or lenient, got "loose"/],
-      [["--cases", join(dir, "none.jsonl")], /none\.jsonl: cannot read/],
+      [["--cases", join(dir, "none.jsonl")], /^error: --cases .*none\.jsonl: no such file$/],
     ] as [string[], RegExp][]
   ) {
     const r = await grade(...args);

@@ -22,7 +22,13 @@ Deno.test("chains: deterministic, parts and chain lengths as asked, every gold t
   const loaded = await loadTask("chains", { synthetic: { parts: 3, digits: 1, count: 5 }, seed: 1 });
   assert.equal(loaded.problems.length, 5);
   assert.equal(loaded.problems[0].grading, "parts");
-  await assert.rejects(loadTask("chains", { synthetic: { parts: 9 } }), /chains: parts must be 1\.\.8/);
+  // named by the flag that sets the knob (the bench's and tasks load's --parts, --digits, --count)
+  await assert.rejects(loadTask("chains", { synthetic: { parts: 9 } }), /--parts: chains takes 1\.\.8 parts, got 9/);
+  await assert.rejects(loadTask("chains", { synthetic: { digits: 7 } }), /--digits: chains takes 1\.\.6 digits, got 7/);
+  await assert.rejects(
+    loadTask("chains", { synthetic: { count: 1_000_000_000 } }),
+    /--count: chains makes 1\.\.1000000 problems, got 1000000000/,
+  );
 });
 
 Deno.test("chains and synthetic: seeds past 2^21 give their own problems (a product past 2^53 rounded many to one)", async () => {

@@ -43,7 +43,10 @@ Deno.test("synthetic problems: deterministic per seed, knobs respected, every an
     assert.equal(parts[2], "A + B + C + D");
     assert.equal(p.golds[0], String(defs.reduce((s, d) => s + partValue(d[2]), 0n)), p.text);
   }
-  await assert.rejects(loadTask("synthetic", { synthetic: { parts: 0 } }), /synthetic: parts must be 1\.\.26/);
+  await assert.rejects(
+    loadTask("synthetic", { synthetic: { parts: 0 } }),
+    /--parts: synthetic takes 1\.\.26 parts, got 0/,
+  );
 });
 
 dataTest("GSM8K×5: 128 groups of 5 distinct questions, a seeded grouping", async () => {
