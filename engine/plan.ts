@@ -216,21 +216,43 @@ export interface PassShape {
   logits: number;
   /** rows that also take their top-k log-probabilities */
   logprobs: number;
+  /**
+   * (new token, view entry) pairs in which the token sees a key of the entry's block: the unit the attention
+   * kernels iterate over (cuda/src/cpu_model.cc `attention`'s parts, cuda/src/attn_meta.cc's segments, both
+   * skipping an entry where `Plan::visible` is 0), each with its own turn of the query, partial softmax and
+   * merge. A row of n new tokens whose view holds k blocks it sees counts n·k: a view cut into many small
+   * blocks costs this many, whatever its KV tokens. Absent (0) in shapes stored before it was counted.
+   */
+  segments: number;
+  /**
+   * distinct blocks some new token sees a key of: the CUDA kernel's work items are per block (and per chunk of
+   * its keys, per group of the tokens that read it), the CPU's per block and group of tokens. Absent (0) in
+   * shapes stored before it was counted.
+   */
+  blocks: number;
 }
 
-/** The shape of a pass over `rows`: every block at its length after the pass's writes (all rows write, then read). */
+/**
+ * The shape of a pass over `rows`: every block at its length after the pass's writes (all rows write, then read).
+ * A view entry is seen by a row's new tokens (cuda/include/hogwild.h `Plan::visible` > 0) when its block holds a
+ * key and sits below the row's own block, or is read in full, or is the row's own block (it holds the token
+ * itself); an entry past the own block and not read in full sits above every new token of the row.
+ */
 export function passShape(rows: readonly Row[]): PassShape {
-  let tokens = 0, attention = 0, logits = 0, logprobs = 0;
-  const seen = new Set<Block>(), after = new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
+  let tokens = 0, attention = 0, logits = 0, logprobs = 0, segments = 0;
+  const seen = new Set<Block>(), read = new Set<Block>();
+  const after = new Map(rows.map((r) => [r.block, r.block.length + r.tokens.length]));
   const lenOf = (b: Block) => after.get(b) ?? b.length;
   for (const r of rows) {
     const n = r.tokens.length;
     // Blocks before the row's own sit below its queries; after it, past them, read only when full.
     let before = 0, past = 0, own = false;
     for (const [k, b] of r.view.entries()) {
+      const len = lenOf(b), full = r.full?.[k] ?? false;
       if (b === r.block) own = true;
-      else if (!own) before += lenOf(b);
-      else if (r.full?.[k]) past += lenOf(b);
+      else if (!own) before += len;
+      else if (full) past += len;
+      if (b === r.block || (len > 0 && (!own || full))) segments += n, read.add(b);
     }
     const q = before + r.block.length; // the keys below the row's first new token
     tokens += n;
@@ -241,5 +263,5 @@ export function passShape(rows: readonly Row[]): PassShape {
   }
   let kv = 0;
   for (const b of seen) kv += lenOf(b);
-  return { rows: rows.length, tokens, attention, kv, logits, logprobs };
+  return { rows: rows.length, tokens, attention, kv, logits, logprobs, segments, blocks: read.size };
 }

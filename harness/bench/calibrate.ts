@@ -1,7 +1,7 @@
 /**
  * The cost model's start-up calibration: forward passes of the shapes a benchmark makes (one to many rows of
- * one new token over a shared context of growing length, and prefills), timed on the engine itself, then fitted
- * (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. Rows sample with
+ * one new token over a shared context of growing length, that context cut into many small blocks as a Hogwild!
+ * run's finished steps are, and prefills), timed on the engine itself, then fitted (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. Rows sample with
  * the run's settings (on a CPU a row's top-p cut costs as much as a small model's pass), and some also take the
  * top-k log-probabilities confidence-weighted methods ask for. A run folder keeps its model and the passes it was
  * fitted on (costModel).
@@ -11,7 +11,7 @@ import type { KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
 import { MAX_LOGPROBS, passShape, type Row } from "../../engine/plan.ts";
 import type { BenchSpec } from "./spec.ts";
-import { type CostModel, fitCost, packPass, type TimedPass } from "./cost.ts";
+import { COST_TERMS, type CostModel, fitCost, packPass, type TimedPass } from "./cost.ts";
 import { parseMethod, passRows } from "../generation/methods.ts";
 import type { RunDir } from "./rundir.ts";
 import { fitWarning } from "./timing.ts";
@@ -46,10 +46,33 @@ interface Shape {
   sample: boolean;
   /** whether sampled rows also take MAX_LOGPROBS log-probabilities */
   logprobs?: boolean;
+  /**
+   * the context cut into blocks of this many tokens (the last one shorter), at most MAX_FRAGMENTS of them; none:
+   * one block
+   */
+  fragment?: number;
+  /** with `fragment`: each row reads its own share of the blocks (every rows-th), not all of them */
+  split?: boolean;
 }
 
-/** How many of the first shapes span the cost terms: a bounded calibration times these whatever its bound. */
-const SPANNING = 6;
+/**
+ * How many of the first shapes span the cost terms (COST_TERMS): a bounded calibration times these whatever its
+ * bound.
+ */
+const SPANNING = COST_TERMS.length;
+
+/**
+ * The most blocks a fragmented context is cut into: a run's views hold about as many (a Hogwild! worker's view at
+ * 8192 tokens each for 4 workers, steps of 16 to 64 tokens: 500 to 2000 finished steps), and the pass stays short.
+ */
+export const MAX_FRAGMENTS = 2048;
+
+/** The context of a shape, as blocks of these lengths (one block, or its fragments). */
+export function contextBlocks(context: number, fragment?: number): number[] {
+  if (!fragment || context <= 0) return [context];
+  const n = Math.min(MAX_FRAGMENTS, Math.ceil(context / fragment));
+  return Array.from({ length: n }, (_, i) => Math.min(fragment, context - i * fragment)).filter((x) => x > 0);
+}
 
 /**
  * The shapes to time, each cut to fit in `capacity` tokens: decode passes over growing contexts, rows of several
@@ -61,7 +84,15 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
   const out: Shape[] = [];
   const add = (s: Shape) => {
     const rest = s.rows * (16 + s.tokens + 2 * pageSize);
-    if (rest < capacity) out.push({ ...s, context: Math.min(s.context, capacity - rest) });
+    if (rest >= capacity) return;
+    let context = Math.min(s.context, capacity - rest);
+    if (s.fragment) {
+      // each fragment takes whole pages, and no more of them than MAX_FRAGMENTS
+      const pages = Math.ceil(s.fragment / pageSize) * pageSize;
+      context = Math.min(context, MAX_FRAGMENTS * s.fragment, Math.floor((capacity - rest) / pages) * s.fragment);
+      if (context < 2 * s.fragment) return; // not fragmented
+    }
+    out.push({ ...s, context });
   };
   const spanning: Shape[] = [
     { rows: o.rows, tokens: 1, context: o.context / 2, sample: true }, // the first: it judges the bound
@@ -70,6 +101,9 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     { rows: o.rows, tokens: 1, context: 0, sample: true },
     { rows: 1, tokens: 256, context: 0, sample: false },
     { rows: o.rows, tokens: 1, context: 0, sample: true, logprobs: true },
+    // views cut into many blocks: one row (as many segments as blocks), and every row reading all of them
+    { rows: 1, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
+    { rows: o.rows, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
   ];
   for (const s of spanning) add(s);
   for (const f of [0, 0.25, 0.5, 1]) {
@@ -79,6 +113,21 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
   for (const r of rows) add({ rows: r, tokens: 1, context: o.context / 2, sample: true, logprobs: true });
   for (const tokens of [64, 256]) {
     for (const f of [0, 0.5]) add({ rows: 1, tokens, context: f * o.context, sample: false });
+  }
+  // Fragmented views (a Hogwild! worker reads every finished step, a block each): short and long blocks, one to
+  // all rows reading the same blocks, or each row its own share (as many blocks, fewer segments), rows of several
+  // tokens (a segment each per block).
+  const some = [...new Set([1, 4, o.rows].filter((r) => r <= o.rows))];
+  for (const fragment of [16, 64]) {
+    for (const r of some) {
+      for (const f of [0.25, 1]) {
+        add({ rows: r, tokens: 1, context: f * o.context, sample: true, fragment });
+        if (r > 1) add({ rows: r, tokens: 1, context: f * o.context, sample: true, fragment, split: true });
+      }
+    }
+    for (const r of [1, 4].filter((r) => r <= o.rows)) {
+      add({ rows: r, tokens: 16, context: o.context / 2, sample: true, fragment });
+    }
   }
   const seen = new Set<string>();
   return out.map((s) => ({ ...s, context: Math.round(s.context) })).filter((s) => {
@@ -120,16 +169,20 @@ async function timeShapes(
   let bound = Infinity, repeats = o.repeats ?? 5, warmUp = true;
   for (const [i, s] of list.entries()) {
     if (i >= spanning && performance.now() - t0 > bound) break;
-    const context = cache.newBlock("context");
-    cache.claimForBenchmark(context, s.context);
+    const context = contextBlocks(s.context, s.fragment).map((n, k) => {
+      const b = cache.newBlock(`context${k}`);
+      cache.claimForBenchmark(b, n);
+      return b;
+    });
     const own = Array.from({ length: s.rows }, (_, i) => {
       const b = cache.newBlock(`row${i}`);
       cache.claimForBenchmark(b, 16);
       return b;
     });
+    const read = (i: number) => s.split ? context.filter((_, k) => k % s.rows === i) : context;
     const rows: Row[] = own.map((b, i) => ({
       block: b,
-      view: [context, ...own.filter((x) => x !== b), b],
+      view: [...read(i), ...own.filter((x) => x !== b), b],
       tokens: Array.from({ length: s.tokens }, (_, t) => 100 + i + t),
       ...(s.sample ? { logits: "last" as const, sampler } : { logits: "none" as const }),
       ...(s.logprobs ? { logprobs: MAX_LOGPROBS } : {}),
@@ -151,7 +204,7 @@ async function timeShapes(
     times.sort((a, b) => a - b);
     // to 0.1 µs, below the clock's resolution: run.json keeps these passes, and a refit of them gives the model
     passes.push({ shape, ms: Math.round(times[Math.floor(times.length / 2)] * 1e4) / 1e4 });
-    for (const b of [context, ...own]) cache.free(b);
+    for (const b of [...context, ...own]) cache.free(b);
     o.onProgress?.(i + 1, list.length, (performance.now() - t0) / 1000, bound / 1000);
   }
   return { model: fitCost(passes), passes };

@@ -8,10 +8,16 @@ import type { PassShape } from "../../engine/plan.ts";
 
 /**
  * The model's terms, in order: a pass, its new tokens, its query-key pairs, its distinct KV tokens, its logit rows
- * (each sampled with the run's settings), its rows that take log-probabilities. A model stored before the last
- * term has the first five (its log-probability rows cost nothing more).
+ * (each sampled with the run's settings), its rows that take log-probabilities, its (new token, view block)
+ * segments and its distinct blocks read (engine/plan.ts PassShape: what a view cut into many blocks costs the
+ * kernels beyond its keys). A model stored before the log-probabilities term has the first five, one stored
+ * before the block terms the first six: the terms it lacks cost nothing in it (predictMs), and no bench resumes
+ * its folder (run key `timing` 2; run_key.ts).
  */
-export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits", "logprobs"] as const;
+export const COST_TERMS = ["pass", "tokens", "attention", "kv", "logits", "logprobs", "segments", "blocks"] as const;
+
+/** How many terms the models stored by earlier versions have (checkMeta accepts them, as read-only history). */
+export const OLD_TERM_COUNTS = [5, 6] as const;
 
 export interface CostModel {
   /** ms per unit of each term of COST_TERMS */
@@ -35,24 +41,37 @@ export interface TimedPass {
   ms: number;
 }
 
-/** A pass shape's fields in the order run.json's `cost_model.passes` keeps them, each row then its ms. */
-const SHAPE_FIELDS = ["rows", "tokens", "attention", "kv", "logits", "logprobs"] as const;
+/**
+ * A pass shape's fields in the order run.json's `cost_model.passes` keeps them, each row then its ms. Rows stored
+ * before the block terms hold the first six fields (then the ms): their segments and blocks read as 0.
+ */
+const SHAPE_FIELDS = ["rows", "tokens", "attention", "kv", "logits", "logprobs", "segments", "blocks"] as const;
+const OLD_FIELDS = 6;
 
-/** A timed pass as one compact row of `cost_model.passes`: [rows, tokens, attention, kv, logits, logprobs, ms]. */
+/**
+ * A timed pass as one compact row of `cost_model.passes`: [rows, tokens, attention, kv, logits, logprobs,
+ * segments, blocks, ms].
+ */
 export const packPass = (p: TimedPass): number[] => [...SHAPE_FIELDS.map((k) => p.shape[k]), p.ms];
 
 export const unpackPass = (row: readonly number[]): TimedPass => ({
-  shape: Object.fromEntries(SHAPE_FIELDS.map((k, i) => [k, row[i]])) as unknown as PassShape,
-  ms: row[SHAPE_FIELDS.length],
+  shape: Object.fromEntries(SHAPE_FIELDS.map((k, i) => [k, i < row.length - 1 ? row[i] : 0])) as unknown as PassShape,
+  ms: row[row.length - 1],
 });
 
-/** Whether `row` is a packed pass: its shape's counts (≥ 0) and a time (> 0: fitCost divides by it). */
-export const isPackedPass = (row: unknown): boolean =>
-  Array.isArray(row) && row.length === SHAPE_FIELDS.length + 1 &&
-  row.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) && row[SHAPE_FIELDS.length] > 0;
+/**
+ * Whether `row` is a packed pass: its shape's counts (≥ 0) and a time (> 0: fitCost divides by it); `fields`: how
+ * many counts it holds (a model's own: the whole shape, or the first six for a model stored before the block terms).
+ */
+export const isPackedPass = (row: unknown, fields: number = SHAPE_FIELDS.length): boolean =>
+  Array.isArray(row) && row.length === fields + 1 &&
+  row.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) && row[fields] > 0;
+
+/** How many shape fields a stored model's packed passes hold, by its number of terms. */
+export const packedFields = (terms: number): number => terms < COST_TERMS.length ? OLD_FIELDS : SHAPE_FIELDS.length;
 
 function terms(s: PassShape): number[] {
-  return [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs];
+  return [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs, s.segments ?? 0, s.blocks ?? 0];
 }
 
 export function predictMs(m: CostModel, s: PassShape): number {
@@ -156,13 +175,17 @@ function leastSquares(A: number[][], y: number[]): number[] {
 
 /** The model in two sentences, for summary.md. */
 export function describeCost(m: CostModel): string {
-  const [pass, tokens, attention, kv, logits, logprobs = 0] = m.coef;
+  const [pass, tokens, attention, kv, logits, logprobs = 0, segments, blocks] = m.coef;
   const us = (x: number) => `${(x * 1000).toPrecision(3)} µs`;
+  // a model stored before the block terms has none: it is described as it predicts, without them
+  const perBlock = segments === undefined
+    ? ""
+    : ` + ${us(segments)} per (new token, view block) pair + ${us(blocks ?? 0)} per distinct block read`;
   return `A forward pass is predicted to take ${pass.toFixed(3)} ms + ${us(tokens)} per new token + ${
     us(attention * 1000)
   } per thousand query-key pairs + ${us(kv * 1000)} per thousand KV tokens read + ${us(logits)} per logit row + ${
     us(logprobs)
-  } per row that takes log-probabilities, ` +
+  } per row that takes log-probabilities${perBlock}, ` +
     `fitted by non-negative least squares on ${m.fit.passes} passes${
       m.fit.shapes === undefined ? "" : ` of ${m.fit.shapes} shapes`
     } timed on this device at start-up ` +

@@ -33,7 +33,7 @@ import {
   sameStamp,
   stamp,
 } from "../../engine/files.ts";
-import { COST_TERMS, isPackedPass } from "./cost.ts";
+import { COST_TERMS, isPackedPass, OLD_TERM_COUNTS, packedFields } from "./cost.ts";
 import type { Checkpoint } from "../generation/solver.ts";
 import type { CodeVerdict } from "../../tasks/code/problem.ts";
 import type { Grading } from "../../tasks/problem.ts";
@@ -815,15 +815,19 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
   check(
     cost === undefined ||
       (isObject(cost) && Array.isArray(cost.coef) &&
-        [COST_TERMS.length - 1, COST_TERMS.length].includes(cost.coef.length) &&
+        ([...OLD_TERM_COUNTS, COST_TERMS.length] as number[]).includes(cost.coef.length) &&
         cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
         numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"]) &&
         (cost.fit.shapes === undefined || Number.isInteger(cost.fit.shapes)) &&
         (cost.passes === undefined ||
-          (Array.isArray(cost.passes) && cost.passes.length === cost.fit.passes && cost.passes.every(isPackedPass)))),
-    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0, its fit and, where kept, ` +
-      "its timed passes: as many as the fit counts, each [rows, tokens, attention, kv, logits, logprobs, ms]); delete that " +
-      "field to calibrate again (the solo times of the records already there came from the old model)",
+          (Array.isArray(cost.passes) && cost.passes.length === cost.fit.passes &&
+            cost.passes.every((p) => isPackedPass(p, packedFields((cost.coef as unknown[]).length)))))),
+    `${file}: "cost_model" is damaged (expected ${COST_TERMS.length} coefficients ≥ 0 (${
+      OLD_TERM_COUNTS.join(" or ")
+    } in a folder of an earlier version), its fit and, where kept, its timed passes: as many as the fit counts, ` +
+      "each [rows, tokens, attention, kv, logits, logprobs, segments, blocks, ms] (without segments and blocks where " +
+      "the coefficients are fewer)); delete that field to calibrate again (the solo times of the records already " +
+      "there came from the old model)",
   );
   const invocations = m.invocations;
   check(

@@ -50,8 +50,12 @@ export function costWarning(i: Pick<Invocation, "cost_error" | "passes">, which?
  * of the folder comes from it, and an invocation's own error can still fall under the bound (the same noise on
  * both sides, or passes that seldom use the ill-fitted term).
  */
-export function fitWarning(m: Pick<CostModel, "fit">, shard?: string): string | undefined {
-  const few = m.fit.shapes !== undefined && m.fit.shapes < 2 * COST_TERMS.length;
+export function fitWarning(
+  m: Pick<CostModel, "fit"> & { coef?: readonly number[] },
+  shard?: string,
+): string | undefined {
+  // a model stored before the block terms is judged by its own terms, as it was when it was written
+  const few = m.fit.shapes !== undefined && m.fit.shapes < 2 * (m.coef?.length ?? COST_TERMS.length);
   if (!few && !(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
   const why = few
     ? `was fitted on ${m.fit.shapes} pass shapes only, too few to check it (the calibration was cut short by its ` +

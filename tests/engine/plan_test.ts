@@ -7,6 +7,10 @@ import { KVCache } from "../../engine/cache.ts";
 import { Engine } from "../../engine/model.ts";
 import { PLAN_HEADER, PLAN_SECTIONS } from "../../engine/formats.ts";
 import { commitPlan, encodePlan, pagesNeeded, passShape, type Row } from "../../engine/plan.ts";
+import { TextTokenizer } from "../../engine/tokenizer.ts";
+import { newSolver, parseMethod } from "../../harness/generation/methods.ts";
+import { runAll, type StepModel } from "../../harness/generation/schedule.ts";
+import { RowModel } from "../helpers.ts";
 
 const cache = (pages = 64, pageSize = 4) => new KVCache({ bytes: 0, pages, pageSize });
 
@@ -202,4 +206,120 @@ Deno.test("passShape counts each new token against the keys below it, and a full
   ]);
   assert.equal(both.attention, 3 * 5 + 6 + 2 * (8 + 3) + 3, "p's three new keys read by own's two tokens");
   assert.equal(both.kv, 8 + 5);
+});
+
+/**
+ * The (new token, view entry) pairs the attention kernels iterate over, read from an encoded plan as they read it:
+ * for each row's each new token at its view position, each entry whose `Plan::visible` (cuda/include/hogwild.h) is
+ * above 0 (cuda/src/attn_meta.cc's segments; cpu_model.cc `attention`'s parts), and the distinct blocks of them.
+ */
+function kernelSegments(plan: Int32Array): { segments: number; blocks: number } {
+  const s = sections(plan), R = plan[PLAN_HEADER.indexOf("R")];
+  const visible = (e: number, pos: number) => {
+    const len = s.block_len[s.view_block[e]];
+    return s.view_full[e] ? len : Math.max(0, Math.min(len, pos - s.view_offset[e] + 1));
+  };
+  let segments = 0;
+  const blocks = new Set<number>();
+  for (let r = 0; r < R; r++) {
+    for (let t = s.row_token_start[r]; t < s.row_token_start[r + 1]; t++) {
+      const pos = s.row_query_start[r] + (t - s.row_token_start[r]);
+      for (let e = s.row_view_start[r]; e < s.row_view_start[r + 1]; e++) {
+        if (visible(e, pos) > 0) segments++, blocks.add(s.view_block[e]);
+      }
+    }
+  }
+  return { segments, blocks: blocks.size };
+}
+
+Deno.test("passShape counts the (new token, view block) pairs and the distinct blocks the kernels read, as the plan places them", () => {
+  const c = cache(256);
+  const [p, x, e, own, other] = ["p", "x", "empty", "own", "other"].map((l) => c.newBlock(l));
+  [p.length, x.length, e.length, own.length, other.length] = [5, 7, 0, 3, 2];
+  const fragments = Array.from({ length: 6 }, (_, i) => {
+    const b = c.newBlock(`f${i}`);
+    b.length = 1 + i;
+    return b;
+  });
+  const cases: { name: string; rows: Row[]; want: [number, number] }[] = [
+    { name: "one token over prompt and own", rows: [{ block: own, view: [p, own], tokens: [1] }], want: [2, 2] },
+    {
+      name: "each of three tokens a segment per block",
+      rows: [{ block: own, view: [p, own], tokens: [1, 2, 3] }],
+      want: [6, 2],
+    },
+    { name: "an empty block is skipped", rows: [{ block: own, view: [p, e, own], tokens: [1] }], want: [2, 2] },
+    {
+      name: "a block past the queries is not read",
+      rows: [{ block: own, view: [p, own, x], tokens: [1, 2] }],
+      want: [4, 2],
+    },
+    {
+      name: "a block past the queries read in full is",
+      rows: [{ block: own, view: [p, own, x], full: [false, false, true], tokens: [1, 2] }],
+      want: [6, 3],
+    },
+    {
+      name: "gaps between blocks change nothing",
+      rows: [{ block: own, view: [p, x, own], at: [0, 40, 90], tokens: [1] }],
+      want: [3, 3],
+    },
+    {
+      name: "an empty own block with its new tokens",
+      rows: [{ block: e, view: [p, e], tokens: [1, 2] }],
+      want: [4, 2],
+    },
+    {
+      name: "many small blocks: a segment each, per row and token; shared blocks counted once",
+      rows: [
+        { block: own, view: [...fragments, own], tokens: [1] },
+        { block: other, view: [...fragments, other], tokens: [1, 2] },
+      ],
+      want: [7 + 2 * 7, 8],
+    },
+    {
+      name: "a block another row of the pass writes, empty before it: read with its new keys",
+      rows: [
+        { block: e, view: [e], tokens: [4, 5], logits: "none" },
+        { block: own, view: [e, own], tokens: [1] },
+      ],
+      want: [2 + 2, 2],
+    },
+  ];
+  for (const k of cases) {
+    const shape = passShape(k.rows), plan = encodePlan(c, k.rows).plan;
+    assert.deepEqual([shape.segments, shape.blocks], k.want, k.name);
+    const seen = kernelSegments(plan);
+    assert.deepEqual([shape.segments, shape.blocks], [seen.segments, seen.blocks], `${k.name}: as the kernels read it`);
+  }
+});
+
+Deno.test("passShape's segments and blocks are the kernels' on every pass of real runs (Hogwild!, self-consistency, sequential, Group Think)", async () => {
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: true, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  for (
+    const method of ["hogwild:4", "hogwild:2:contiguous", "hogwild:3:interleaved", "sc:4", "sequential", "groupthink:3"]
+  ) {
+    const c = new KVCache({ bytes: 0, pages: 1 << 14, pageSize: 16 });
+    const run = newSolver(c, parseMethod(method), "What is 2+2?", 1, {
+      tokenizer: tok,
+      generation,
+      budgets: [24, 48],
+      finisherTokens: 4,
+    });
+    const inner = new RowModel(tok, 6);
+    let passes = 0, most = 0;
+    const checking: StepModel = {
+      forwardSample(cache, rows) {
+        const seen = kernelSegments(encodePlan(cache, rows).plan), shape = passShape(rows);
+        assert.deepEqual([shape.segments, shape.blocks], [seen.segments, seen.blocks], `${method}, pass ${passes}`);
+        passes++, most = Math.max(most, shape.segments);
+        return inner.forwardSample(cache, rows);
+      },
+      forwardSampleLogprobs: (cache, rows) => inner.forwardSampleLogprobs(cache, rows),
+    };
+    await runAll(checking, c, [run]);
+    assert.ok(passes > 20, `${method}: ${passes} passes`);
+    if (method.startsWith("hogwild:4")) assert.ok(most > 20, `hogwild:4 reads many blocks a pass (${most} segments)`);
+  }
 });

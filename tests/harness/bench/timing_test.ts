@@ -10,7 +10,15 @@ import { join } from "node:path";
 import { KVCache } from "../../../engine/cache.ts";
 import type { PassShape } from "../../../engine/plan.ts";
 import { TextTokenizer } from "../../../engine/tokenizer.ts";
-import { COST_TERMS, fitCost, packPass, predictMs, type TimedPass, unpackPass } from "../../../harness/bench/cost.ts";
+import {
+  COST_TERMS,
+  describeCost,
+  fitCost,
+  packPass,
+  predictMs,
+  type TimedPass,
+  unpackPass,
+} from "../../../harness/bench/cost.ts";
 import { checkMeta } from "../../../harness/bench/rundir.ts";
 import { calibratedMachines, costWarning, fitWarning, timingText } from "../../../harness/bench/timing.ts";
 import { newSolver, parseMethod } from "../../../harness/generation/methods.ts";
@@ -24,6 +32,8 @@ const shape = (
   kv: number,
   logits: number,
   logprobs = 0,
+  segments = 2 * tokens,
+  blocks = rows + 1,
 ): PassShape => ({
   rows,
   tokens,
@@ -31,7 +41,13 @@ const shape = (
   kv,
   logits,
   logprobs,
+  segments,
+  blocks,
 });
+
+/** A pass's time by a known linear law: `coef` per term of COST_TERMS. */
+const law = (coef: readonly number[], s: PassShape) =>
+  [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs, s.segments, s.blocks].reduce((a, x, j) => a + x * coef[j], 0);
 
 /** Passes of varied shapes timed by a known linear law, with ±`noise` relative jitter. */
 function synthetic(coef: number[], noise: number, n = 200): TimedPass[] {
@@ -40,44 +56,72 @@ function synthetic(coef: number[], noise: number, n = 200): TimedPass[] {
     const rows = 1 + Math.floor(rng.next() * 16), tokens = rows * (rng.next() < 0.2 ? 64 : 1);
     const kv = Math.floor(rng.next() * 16000), attention = tokens * kv * (0.5 + rng.next());
     const logits = rng.next() < 0.2 ? 1 : rows;
-    const s = shape(rows, tokens, attention, kv, logits, rng.next() < 0.3 ? Math.floor(rng.next() * (logits + 1)) : 0);
-    const ms = [1, s.tokens, s.attention, s.kv, s.logits, s.logprobs].reduce((a, x, j) => a + x * coef[j], 0);
-    out.push({ shape: s, ms: ms * (1 + noise * (2 * rng.next() - 1)) });
+    // a view of one context block, or of many small ones (shared by every row, or each row its own)
+    const blocks = rng.next() < 0.5 ? 1 : 1 + Math.floor(rng.next() * 500), shared = rng.next() < 0.5;
+    const segments = tokens * (shared ? blocks : Math.ceil(blocks / rows)) + tokens;
+    const s = shape(
+      rows,
+      tokens,
+      attention,
+      kv,
+      logits,
+      rng.next() < 0.3 ? Math.floor(rng.next() * (logits + 1)) : 0,
+      segments,
+      blocks + rows,
+    );
+    out.push({ shape: s, ms: law(coef, s) * (1 + noise * (2 * rng.next() - 1)) });
   }
   return out;
 }
 
 Deno.test("the cost model's fit recovers known coefficients, and none is negative", () => {
-  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8];
+  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8, 2e-3, 1e-3];
   const exact = fitCost(synthetic(truth, 0));
   exact.coef.forEach((c, i) =>
     assert.ok(Math.abs(c - truth[i]) <= 1e-6 * Math.max(1, truth[i]) + 1e-9, `term ${i}: ${c}`)
   );
   assert.ok(exact.fit.median_rel_error < 1e-9);
-  const noisy = fitCost(synthetic(truth, 0.05));
-  noisy.coef.forEach((c, i) => assert.ok(Math.abs(c - truth[i]) / truth[i] < 0.15, `term ${i}: ${c} vs ${truth[i]}`));
+  const jittered = synthetic(truth, 0.05), noisy = fitCost(jittered);
+  // ±5% noise: no term's coefficient is off by enough to move any pass's time by more than 6% (a term that adds
+  // little to any pass, as a block's 1 µs against a pass's 12 ms, is known only as well as that)
+  for (const p of jittered) {
+    const x = [1, p.shape.tokens, p.shape.attention, p.shape.kv, p.shape.logits, p.shape.logprobs];
+    [...x, p.shape.segments, p.shape.blocks].forEach((v, i) => {
+      const shift = (Math.abs(noisy.coef[i] - truth[i]) * v) / law(truth, p.shape);
+      assert.ok(shift < 0.06, `${COST_TERMS[i]}: ${noisy.coef[i]} vs ${truth[i]} moves a pass by ${shift}`);
+    });
+  }
   assert.ok(noisy.fit.median_rel_error < 0.05 && noisy.fit.p90_rel_error < 0.06, JSON.stringify(noisy.fit));
   // A law with a term that lowers the time cannot be fitted as such: that term is dropped, the rest refitted.
-  const negative = fitCost(synthetic([12, 0.05, 2e-6, -1e-4, 0.3, 0.8], 0));
+  const negative = fitCost(synthetic([12, 0.05, 2e-6, -1e-4, 0.3, 0.8, 2e-3, 1e-3], 0));
   assert.ok(negative.coef.every((c) => c >= 0), JSON.stringify(negative.coef));
   assert.equal(negative.coef[3], 0);
   assert.throws(() => fitCost([]), /no timed passes/);
 });
 
-Deno.test("the fit's error is held out, shape by shape: a calibration cut short to its six spanning shapes fits them exactly and still warns", () => {
-  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8];
+Deno.test("the fit's error is held out, shape by shape: a calibration cut short to its eight spanning shapes fits them exactly and still warns", () => {
+  const truth = [12, 0.05, 2e-6, 1e-4, 0.3, 0.8, 2e-3, 1e-3];
   // each shape's repeats are one shape: the error predicts every shape from the others' fit
   const noisy = synthetic(truth, 0.05, 60);
   const twice = fitCost([...noisy, ...noisy.map((p) => ({ ...p, ms: p.ms * 1.02 }))]);
   assert.equal(twice.fit.shapes, 60);
   assert.ok(twice.fit.median_rel_error > 0.005, "a repeat of the same shape is not a held-out prediction");
-  // six shapes, one pass each, one of them slow by chance: six terms fit six passes exactly on their own passes,
-  // so a fit scored on them would say 0% and never warn
-  const six = synthetic(truth, 0, 6).map((p, i) => (i === 5 ? { ...p, ms: p.ms + 20 } : p));
-  const cut = fitCost(six);
-  assert.equal(cut.fit.shapes, 6);
+  // eight shapes, one pass each, one of them slow by chance: eight terms fit eight passes exactly on their own
+  // passes, so a fit scored on them would say 0% and never warn
+  const eight = synthetic(truth, 0, 8).map((p, i) => (i === 7 ? { ...p, ms: p.ms + 20 } : p));
+  const cut = fitCost(eight);
+  assert.equal(cut.fit.shapes, 8);
   assert.ok(cut.fit.median_rel_error > 0.01, JSON.stringify(cut.fit));
-  assert.match(fitWarning(cut)!, /fitted on 6 pass shapes only, too few to check it \(the calibration was cut short/);
+  assert.match(fitWarning(cut)!, /fitted on 8 pass shapes only, too few to check it \(the calibration was cut short/);
+  // fewer than twice the terms: 15 shapes warn, and so would 11 of a model of six terms (judged by its own terms:
+  // a folder of an earlier version), 12 of them not
+  assert.match(fitWarning(fitCost(synthetic(truth, 0.01, 15)))!, /fitted on 15 pass shapes only/);
+  const old = (shapes: number) => ({
+    coef: truth.slice(0, 6),
+    fit: { passes: shapes, shapes, median_rel_error: 0.01, p90_rel_error: 0.02 },
+  });
+  assert.match(fitWarning(old(11))!, /fitted on 11 pass shapes only/);
+  assert.equal(fitWarning(old(12)), undefined);
   assert.equal(fitWarning(fitCost(synthetic(truth, 0.02, 40))), undefined, "40 shapes within 2%: no warning");
   assert.equal(fitCost(synthetic(truth, 0, 1)).fit.median_rel_error, 1, "one shape: nothing held out");
 });
@@ -265,7 +309,7 @@ Deno.test("the machines that timed a folder: its cost model's, or a merged folde
 });
 
 Deno.test("run.json's cost model reads with its timed passes or without them (older folders); damaged passes are refused", () => {
-  const timed = synthetic([0.5, 0.01, 1e-6, 1e-5, 0.2, 0.3], 0.02, 20);
+  const timed = synthetic([0.5, 0.01, 1e-6, 1e-5, 0.2, 0.3, 1e-3, 5e-4], 0.02, 20);
   const model = fitCost(timed), passes = timed.map(packPass);
   checkMeta("run.json", { cost_model: model });
   checkMeta("run.json", { cost_model: { ...model, passes } });
@@ -278,4 +322,19 @@ Deno.test("run.json's cost model reads with its timed passes or without them (ol
   }
   // as many passes as the fit says it was fitted on
   assert.throws(() => checkMeta("run.json", { cost_model: { ...model, passes: passes.slice(1) } }), /is damaged/);
+  // A folder of an earlier version: six coefficients, its passes without segments and blocks. It reads (summary,
+  // plot, merge), its refit is its model (the block terms 0), and it predicts as it did: blocks cost nothing in it.
+  const oldTimed = timed.map((p) => ({ ...p, shape: { ...p.shape, segments: 0, blocks: 0 } }));
+  const oldFit = fitCost(oldTimed), old = { ...oldFit, coef: oldFit.coef.slice(0, 6) };
+  const oldRows = oldTimed.map((p) => packPass(p).filter((_, i) => i < 6 || i === 8));
+  assert.equal(oldRows[0].length, 7);
+  checkMeta("run.json", { cost_model: { ...old, passes: oldRows } });
+  assert.deepEqual(fitCost(oldRows.map(unpackPass)), { ...old, coef: [...old.coef, 0, 0] });
+  assert.equal(predictMs(old, { ...timed[0].shape, segments: 5000, blocks: 900 }), predictMs(old, timed[0].shape));
+  assert.doesNotMatch(describeCost(old), /per distinct block/);
+  assert.match(describeCost(model), /per \(new token, view block\) pair \+ [\d.]+ µs per distinct block read/);
+  // each model's rows as it wrote them: the old one's six counts, today's eight
+  for (const bad of [{ ...old, passes }, { ...model, passes: oldRows }, { ...model, coef: model.coef.slice(0, 7) }]) {
+    assert.throws(() => checkMeta("run.json", { cost_model: bad }), /"cost_model" is damaged/);
+  }
 });
