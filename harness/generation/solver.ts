@@ -13,9 +13,12 @@ import type { AnswerFormat } from "./answer_format.ts";
 
 /**
  * The version of how a checkpoint's times are counted, in every run folder's key, so that no folder mixes two
- * rules. 2: a checkpoint counts only its own finisher's passes (1 counted every earlier checkpoint's too).
+ * rules. 2: a checkpoint counts only its own finisher's passes (1 counted every earlier checkpoint's too). 3: solo
+ * times come from a cost model that charges the blocks a pass reads (harness/bench/cost.ts `segments`, `blocks`;
+ * 2's model was blind to them, understating most the methods whose views hold many blocks): a folder of 2 keeps
+ * its model and is read as it is, but no bench resumes it, and merge and solo-check do not pair it with one of 3.
  */
-export const TIMING_VERSION = 2;
+export const TIMING_VERSION = 3;
 
 /**
  * The version of the writers' and finishers' token rules, in the key of a run folder where they change its

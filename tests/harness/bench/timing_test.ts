@@ -212,6 +212,27 @@ Deno.test("records carry solo and shared times; a resumed run keeps its calibrat
   );
   assert.match(readFileSync(join(out, "curves.csv"), "utf8").split("\n")[0], /mean_solo_s,mean_shared_s/);
   assert.match(readFileSync(join(out, "accuracy_vs_time.svg"), "utf8"), /alone on its device/);
+  // A folder made before the block terms (timing 2, a model of six terms): resumed, its new records would have
+  // solo times of a model blind to the blocks they read beside ones of today's, or its old model would time them;
+  // it is refused, naming the rule, and reads as it is.
+  const old = second.cost_model, oldRows = old.passes.map((r: number[]) => [...r.slice(0, 6), r[8]]);
+  writeFileSync(
+    join(out, "run.json"),
+    JSON.stringify({
+      ...second,
+      spec: { ...second.spec, timing: 2 },
+      cost_model: { ...old, coef: old.coef.slice(0, 6), passes: oldRows },
+    }),
+  );
+  writeFileSync(join(out, "records.jsonl"), lines.slice(0, -1).join("\n") + "\n");
+  const refused = await bench(...flags);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /holds a run with another spec \(timing: was 2, now 3\); the folder was made by an earlier version of this project \(timing: /,
+  );
+  assert.equal(readFileSync(join(out, "records.jsonl"), "utf8").trim().split("\n").length, lines.length - 1);
+  assert.equal((await runCli("cli/plot.ts", [out, "--out", join(out, "..", "old-plot")])).code, 0, "read as it is");
 });
 
 Deno.test("plot: solo time by default, shared time on request, runs of different machines named", async () => {

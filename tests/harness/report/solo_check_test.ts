@@ -127,6 +127,8 @@ Deno.test("specDifference: a setting only one key has differs, a family both ran
   const { "prompt sot": _sot, ...noSot } = key;
   assert.equal(specDifference(key, { ...noSot, methods: ["sc:2"] }), undefined);
   assert.equal(specDifference(key, { ...key, "prompt leap": "b" }), undefined, "texts of a family one side ran");
+  // solo times of a model blind to the blocks a pass reads (a folder of timing 2) are not checked against today's
+  assert.equal(specDifference({ ...key, timing: 2 }, { ...key, timing: 3 }), "timing: 2 vs 3");
   assert.equal(specDifference(key, { ...key, finisherTokens: 9 }), "finisherTokens: absent vs 9");
   // sc's version 2 (the finisher always) against a folder made before it
   assert.equal(
