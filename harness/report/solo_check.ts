@@ -5,12 +5,14 @@
 import { check } from "../../engine/errors.ts";
 import { type BenchRecord, recordKey } from "../bench/rundir.ts";
 import { median, quantile } from "../bench/cost.ts";
+import { medianInterval } from "./stats.ts";
 import { comparedKeys, versionChanges } from "../bench/run_key.ts";
 import type { Invocation } from "../bench/timing.ts";
 import { problemDifference, type ProblemTexts } from "./same_problem.ts";
 
 export interface SoloComparison {
   key: string;
+  method: string;
   budget: number;
   /** the cost model's prediction in the shared run */
   predicted_ms: number;
@@ -18,6 +20,30 @@ export interface SoloComparison {
   alone_ms: number;
   /** (predicted - alone) / alone */
   error: number;
+}
+
+/**
+ * One method's checkpoints in the check: the cost model may err more for one method than another (its passes of
+ * other shapes: a view of many blocks, rows of many tokens), so a pooled median says nothing of how it ranks them.
+ */
+export interface MethodError {
+  method: string;
+  /** its runs compared, and their checkpoints */
+  runs: number;
+  checkpoints: number;
+  /**
+   * the median over its runs of each run's median signed error (below 0: solo times too short); a run, not a
+   * checkpoint, is the unit: a run's checkpoints share its passes, so their errors are not independent
+   */
+  signed: number;
+  /**
+   * the doubt on `signed`: a 95% interval of the median of such runs' errors (stats.ts medianInterval: order
+   * statistics, whatever the distribution); undefined under 6 runs, too few for one
+   */
+  interval?: [number, number];
+  /** median and 90th percentile of |error| over its checkpoints */
+  median: number;
+  p90: number;
 }
 
 /** What may differ between the two folders' run keys: which runs each made (ALONE may make fewer). */
@@ -78,16 +104,18 @@ export interface SoloSide extends ProblemTexts {
 
 /**
  * Every (record, checkpoint budget) in both folders, compared (each pair the same problem, or refused); the
- * median and p90 of |error|, and the median signed error (below 0: solo times too short, the axis flatters every
- * method by about as much). A run that ended before its last budgets repeats its last checkpoint at each of them:
- * that one time counts once.
+ * median and p90 of |error|, and the median signed error (below 0: solo times too short), pooled and for each
+ * method with its doubt (`methods`, in the order the shared folder's records first name them): a pooled error
+ * that is small can hide one method's solo times too short and another's too long, which moves the methods
+ * against each other on the time axis. A run that ended before its last budgets repeats its last checkpoint at
+ * each of them: that one time counts once.
  */
 export function soloCheck(
   shared: SoloSide,
   alone: SoloSide,
   /** both run keys' data hash is one */
   sameData: boolean,
-): { rows: SoloComparison[]; median: number; p90: number; signed: number } {
+): { rows: SoloComparison[]; median: number; p90: number; signed: number; methods: MethodError[] } {
   const byKey = new Map(alone.records.map((r) => [recordKey(r), r]));
   const rows: SoloComparison[] = [];
   for (const s of shared.records) {
@@ -112,6 +140,7 @@ export function soloCheck(
       timed.add(work);
       rows.push({
         key: recordKey(s),
+        method: s.method,
         budget: c.budget,
         predicted_ms: c.solo_ms,
         alone_ms: m.shared_ms,
@@ -121,5 +150,48 @@ export function soloCheck(
   }
   const e = rows.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
   const signed = rows.map((r) => r.error).sort((a, b) => a - b);
-  return { rows, median: median(e), p90: quantile(e, 0.9), signed: median(signed) };
+  return {
+    rows,
+    median: median(e),
+    p90: quantile(e, 0.9),
+    signed: median(signed),
+    methods: methodErrors(rows),
+  };
+}
+
+/** Each method's errors (MethodError), its runs' medians the unit of its signed error and interval. */
+function methodErrors(rows: readonly SoloComparison[]): MethodError[] {
+  const byMethod = new Map<string, Map<string, number[]>>();
+  for (const r of rows) {
+    const runs = byMethod.get(r.method) ?? byMethod.set(r.method, new Map()).get(r.method)!;
+    (runs.get(r.key) ?? runs.set(r.key, []).get(r.key)!).push(r.error);
+  }
+  return [...byMethod].map(([method, runs]) => {
+    const perRun = [...runs.values()].map((xs) => median([...xs].sort((a, b) => a - b))).sort((a, b) => a - b);
+    const abs = [...runs.values()].flat().map(Math.abs).sort((a, b) => a - b);
+    const interval = medianInterval(perRun);
+    return {
+      method,
+      runs: runs.size,
+      checkpoints: abs.length,
+      signed: median(perRun),
+      ...(interval ? { interval } : {}),
+      median: quantile(abs, 0.5),
+      p90: quantile(abs, 0.9),
+    };
+  });
+}
+
+/**
+ * Pairs of methods whose errors differ beyond their doubt (each 95% interval wholly below the other's), as
+ * [lower, higher]: the solo times move those methods against each other on the time axis.
+ */
+export function disagreeing(methods: readonly MethodError[]): [MethodError, MethodError][] {
+  const out: [MethodError, MethodError][] = [];
+  for (const a of methods) {
+    for (const b of methods) {
+      if (a.interval && b.interval && a.interval[1] < b.interval[0]) out.push([a, b]);
+    }
+  }
+  return out;
 }

@@ -241,6 +241,27 @@ export function signTest(wins: number, losses: number): number {
 }
 
 /**
+ * A distribution-free interval of the median of the population `sorted` (ascending) was drawn from: its k-th
+ * smallest and k-th largest values, k the largest for which the chance that fewer than k of n draws fall below the
+ * median, twice (both sides), is at most 1 − `level`; it holds the median with at least that chance, whatever the
+ * distribution. Undefined where no k does (under 6 values at 95%: even the smallest and largest are not sure
+ * enough).
+ */
+export function medianInterval(sorted: readonly number[], level = 0.95): [number, number] | undefined {
+  const n = sorted.length;
+  let k = 0;
+  // the chance of at most i of n below the median: C(n, 0..i)/2ⁿ, term by term in logarithms
+  let log = -n * Math.LN2, tail = 0;
+  for (let i = 0; i < n; i++) {
+    tail += Math.exp(log);
+    if (2 * tail > 1 - level + 1e-12) break;
+    k = i + 1;
+    log += Math.log((n - i) / (i + 1));
+  }
+  return k > 0 && k <= n + 1 - k ? [sorted[k - 1], sorted[n - k]] : undefined;
+}
+
+/**
  * A − B on the (problem, seed) pairs both have: per problem the mean difference over its shared seeds, then
  * the mean over problems (the mean over pairs where every problem has the same seeds), with its clustered
  * standard error; undefined when they share no pair.

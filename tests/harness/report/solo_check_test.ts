@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { soloCheck, specDifference } from "../../../harness/report/solo_check.ts";
+import { disagreeing, soloCheck, specDifference } from "../../../harness/report/solo_check.ts";
 import type { BenchRecord } from "../../../harness/bench/rundir.ts";
 import { fakeCheckpoint, fakeInvocation, fakeRecord, runCli, samplingPairs } from "../../helpers.ts";
 
@@ -58,6 +58,44 @@ Deno.test("soloCheck: every checkpoint both runs reached by the same passes, its
   assert.ok(Math.abs(two.signed + 0.1) < 1e-12 && Math.abs(two.median - 0.2) < 1e-12, JSON.stringify(two));
 });
 
+Deno.test("soloCheck: each method's signed error over its runs, with its doubt, where the pooled median hides them", () => {
+  // hogwild:4's solo times 20% short, sequential's 10% long, sc:4's right: the pooled median signed error is near
+  // 0, as if the axis flattered no method, while it moves hogwild:4 against the others
+  const shared: BenchRecord[] = [], alone: BenchRecord[] = [];
+  const bias: Record<string, number> = { "hogwild:4": -0.2, sequential: 0.1, "sc:4": 0 };
+  let seed = 3;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const runs: Record<string, number[]> = {};
+  for (const [method, b] of Object.entries(bias)) {
+    for (let i = 0; i < (method === "sc:4" ? 5 : 12); i++) {
+      // three checkpoints a run, each its own error near the run's
+      const e = [0, 1, 2].map(() => b + (rand() - 0.5) * 0.06), ms = 100 + 1000 * rand();
+      (runs[method] ??= []).push([...e].sort((x, y) => x - y)[1]);
+      shared.push(record(`p${i}`, method, e.map((x, k) => [64 * (k + 1), 4, ms * (k + 1) * (1 + x), 1])));
+      alone.push(record(`p${i}`, method, e.map((_, k) => [64 * (k + 1), 4, 1, ms * (k + 1)])));
+    }
+  }
+  const side = (dir: string, records: BenchRecord[]) => ({ dir, records, texts: new Map<string, string>() });
+  const r = soloCheck(side("s", shared), side("a", alone), true);
+  assert.ok(Math.abs(r.signed) < 0.1, `pooled ${r.signed}`);
+  assert.deepEqual(r.methods.map((m) => [m.method, m.runs, m.checkpoints]), [
+    ["hogwild:4", 12, 36],
+    ["sequential", 12, 36],
+    ["sc:4", 5, 15],
+  ]);
+  for (const m of r.methods) {
+    const perRun = runs[m.method].sort((a, b) => a - b), n = perRun.length;
+    const mid = n % 2 ? perRun[(n - 1) / 2] : (perRun[n / 2 - 1] + perRun[n / 2]) / 2;
+    assert.ok(Math.abs(m.signed - mid) < 1e-9, `${m.method}: ${m.signed} vs ${mid}`);
+    assert.ok(Math.abs(m.signed - bias[m.method]) < 0.03);
+    // 12 runs: the 3rd smallest and 3rd largest of their medians (P(Bin(12, ½) ≤ 2) = 1.9%); 5 runs: none
+    const want = n >= 6 ? [perRun[2], perRun[n - 3]] : undefined;
+    assert.equal(m.interval === undefined, want === undefined, m.method);
+    m.interval?.forEach((x, i) => assert.ok(Math.abs(x - want![i]) < 1e-9, `${m.method}: ${m.interval} vs ${want}`));
+  }
+  assert.deepEqual(disagreeing(r.methods).map(([a, b]) => [a.method, b.method]), [["hogwild:4", "sequential"]]);
+});
+
 Deno.test("deno task solo-check: a table and the median; a folder not run alone, or not the same runs, is refused by name", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-solo-"));
   const key = {
@@ -98,6 +136,27 @@ Deno.test("deno task solo-check: a table and the median; a folder not run alone,
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /\| p hogwild:2 1 \| 512 \| 1100 \| 1000 \| 10\.0% \|/);
   assert.match(ok.stdout, /1 checkpoints: median \|error\| 10\.0%.*median signed error \+10\.0%/);
+  // and by method: one run has no interval
+  assert.match(ok.stdout, /\| hogwild:2 \| 1 \| 1 \| \+10\.0% \| none \(under 6 runs\) \| 10\.0% \| 10\.0% \|/);
+  // six runs of each method, hogwild:2's solo times 20% short and sequential's 10% long: named, pooled or not
+  const runs = (method: string, e: number, k: number) =>
+    Array.from({ length: 6 }, (_, i) => record(`q${i}`, method, [[512, 8, (1000 + i) * (1 + e + i / 1000), k]]));
+  const apart = await runCli("cli/solo_check.ts", [
+    write("shared6", 8, [...runs("hogwild:2", -0.2, 3000), ...runs("sequential", 0.1, 3000)]),
+    write("alone6", 1, [
+      ...runs("hogwild:2", 0, 0).map((r, i) => ({ ...r, checkpoints: [{ ...r.checkpoints[0], shared_ms: 1000 + i }] })),
+      ...runs("sequential", 0, 0).map((r, i) => ({
+        ...r,
+        checkpoints: [{ ...r.checkpoints[0], shared_ms: 1000 + i }],
+      })),
+    ]),
+  ]);
+  assert.equal(apart.code, 0, apart.stderr);
+  assert.match(apart.stdout, /\| hogwild:2 \| 6 \| 6 \| -19\.7% \| -20\.0% to -19\.5% \|/);
+  assert.match(
+    apart.stdout,
+    /hogwild:2's solo times are shorter against its time alone than sequential's \(-19\.7% against \+10\.3%, the 95% intervals apart\): the time axis favours hogwild:2 over sequential by about 30\.0 points/,
+  );
   // another machine's times say nothing of this one's cost model
   const h200 = write("h200", 1, [record("p", "hogwild:2", [[512, 8, 990, 1000]])], key, {
     cpu: "AMD EPYC",

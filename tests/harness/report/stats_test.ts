@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   majorityScore,
+  medianInterval,
   pairedDiff,
   passAtK,
   type Sample,
@@ -196,4 +197,28 @@ Deno.test("where every problem's mean is the same the t interval has no width: W
     assert.ok(s.ci![0] <= s.avg && s.avg <= s.ci![1] && s.ci![1] - s.ci![0] > 0.01, `${s.ci} ${JSON.stringify(grid)}`);
     assert.ok(other.ci![0] <= other.diff && other.diff <= other.ci![1] && other.ci![1] - other.ci![0] > 0.01);
   }
+});
+
+Deno.test("medianInterval: the widest order statistics that hold the median with 95%, by the binomial; none under 6 values", () => {
+  const binom = (n: number, k: number) => {
+    let c = 1;
+    for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+    return c / 2 ** n;
+  };
+  for (let n = 1; n <= 60; n++) {
+    const xs = Array.from({ length: n }, (_, i) => i);
+    // by brute force: the largest k whose two tails of fewer than k below (or above) add up to at most 5%
+    let k = 0;
+    for (let j = 1; 2 * j <= n + 1; j++) {
+      let tail = 0;
+      for (let i = 0; i < j; i++) tail += binom(n, i);
+      if (2 * tail <= 0.05) k = j;
+    }
+    const got = medianInterval(xs);
+    assert.deepEqual(got, k ? [k - 1, n - k] : undefined, `n ${n}`);
+  }
+  assert.equal(medianInterval([1, 2, 3, 4, 5]), undefined);
+  assert.deepEqual(medianInterval([1, 2, 3, 4, 5, 6]), [1, 6]);
+  // at 20 values: the 6th smallest and the 6th largest (P(Bin(20, ½) ≤ 5) = 2.1%)
+  assert.deepEqual(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1)), [6, 15]);
 });
