@@ -1,10 +1,10 @@
 /**
  * The cost model's start-up calibration: forward passes of the shapes a benchmark makes (one to many rows of
  * one new token over a shared context of growing length, that context cut into many small blocks as a Hogwild!
- * run's finished steps are, and prefills), timed on the engine itself, then fitted (cost.ts). Keys' values do not change a pass's time, so contexts are claimed, not prefilled. Rows sample with
- * the run's settings (on a CPU a row's top-p cut costs as much as a small model's pass), and some also take the
- * top-k log-probabilities confidence-weighted methods ask for. A run folder keeps its model and the passes it was
- * fitted on (costModel).
+ * run's finished steps are, and prefills), timed on the engine itself, then fitted (cost.ts). Keys' values do not
+ * change a pass's time, so contexts are claimed, not prefilled. Rows sample with the run's settings (on a CPU a
+ * row's top-p cut costs as much as a small model's pass), and some also take the top-k log-probabilities
+ * confidence-weighted methods ask for. A run folder keeps its model and the passes it was fitted on (costModel).
  */
 import { GREEDY, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
 import type { KVCache } from "../../engine/cache.ts";
@@ -81,8 +81,8 @@ export function contextBlocks(context: number, fragment?: number): number[] {
  */
 function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shape[] {
   const rows = [...new Set([1, 2, 4, 8, 16, 32, o.rows].filter((r) => r <= o.rows))];
-  const out: Shape[] = [];
-  const add = (s: Shape) => {
+  const out: Shape[] = [], plain: Shape[] = [], cut: Shape[] = [];
+  const add = (s: Shape, to: Shape[] = s.fragment ? cut : plain) => {
     const rest = s.rows * (16 + s.tokens + 2 * pageSize);
     if (rest >= capacity) return;
     let context = Math.min(s.context, capacity - rest);
@@ -92,7 +92,7 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
       context = Math.min(context, MAX_FRAGMENTS * s.fragment, Math.floor((capacity - rest) / pages) * s.fragment);
       if (context < 2 * s.fragment) return; // not fragmented
     }
-    out.push({ ...s, context });
+    to.push({ ...s, context });
   };
   const spanning: Shape[] = [
     { rows: o.rows, tokens: 1, context: o.context / 2, sample: true }, // the first: it judges the bound
@@ -105,7 +105,7 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     { rows: 1, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
     { rows: o.rows, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
   ];
-  for (const s of spanning) add(s);
+  for (const s of spanning) add(s, out);
   for (const f of [0, 0.25, 0.5, 1]) {
     for (const r of rows) add({ rows: r, tokens: 1, context: f * o.context, sample: true });
   }
@@ -129,6 +129,10 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
       add({ rows: r, tokens: 16, context: o.context / 2, sample: true, fragment });
     }
   }
+  // After the spanning shapes, the fragmented ones spread among the others, each list in its order: a calibration
+  // cut short by its bound keeps as large a share of both (fitWarning judges the fragmented ones apart).
+  const spread = (list: Shape[]) => list.map((s, i) => ({ s, at: (i + 0.5) / list.length }));
+  out.push(...[...spread(plain), ...spread(cut)].sort((a, b) => a.at - b.at).map((x) => x.s));
   const seen = new Set<string>();
   return out.map((s) => ({ ...s, context: Math.round(s.context) })).filter((s) => {
     const k = JSON.stringify(s);

@@ -26,7 +26,18 @@ export interface CostModel {
    * how it was fitted: passes, their distinct shapes (absent in folders made before it was kept), and the relative
    * error of its predictions on them, each shape held out (fitCost; before the shapes were kept, on its own passes)
    */
-  fit: { passes: number; shapes?: number; median_rel_error: number; p90_rel_error: number };
+  fit: {
+    passes: number;
+    shapes?: number;
+    median_rel_error: number;
+    p90_rel_error: number;
+    /**
+     * the same held-out error over the passes whose views hold many blocks (isFragmented) alone, and their
+     * shapes: the block terms rest on them, and they are the passes that set Hogwild!'s time against the
+     * baselines', a minority the whole median could hide (absent in folders made before the block terms)
+     */
+    fragmented?: { shapes: number; median_rel_error: number };
+  };
   /** the machine that timed them (timing.ts machineName); absent in folders made before it was kept */
   calibrated_on?: string;
   /**
@@ -99,9 +110,16 @@ export function relativeErrors(m: CostModel, passes: readonly TimedPass[]): { me
 }
 
 /**
+ * Whether a pass's views hold many blocks: more than a context block and the rows' own (the calibration's
+ * fragmented shapes; a Hogwild! pass past its first steps).
+ */
+export const isFragmented = (s: PassShape): boolean => (s.blocks ?? 0) > s.rows + 1;
+
+/**
  * The cost model of `passes`. Its error is held out: each shape's passes predicted by the model fitted on the
  * other shapes' (a fit scored on its own passes is exact on as many shapes as it has terms, as a calibration cut
- * short by its bound is, and could never warn); with one shape, nothing is held out and the error is 100%.
+ * short by its bound is, and could never warn); with one shape, nothing is held out and the error is 100%. The
+ * fragmented passes' held-out error is kept apart too (`fit.fragmented`).
  */
 export function fitCost(passes: readonly TimedPass[]): CostModel {
   if (passes.length === 0) throw new RangeError("fitCost: no timed passes");
@@ -112,13 +130,19 @@ export function fitCost(passes: readonly TimedPass[]): CostModel {
     if (group) group.push(p);
     else byShape.set(shapeOf[i], [p]);
   }
-  const errors: number[] = [];
+  const errors: number[] = [], fragmented: number[] = [];
+  let fragmentedShapes = 0;
   for (const [k, own] of byShape) {
     const others = passes.filter((_, i) => shapeOf[i] !== k);
     const held = others.length ? { coef: nnls(others) } : undefined;
-    for (const p of own) errors.push(held ? Math.abs(predictMs(held as CostModel, p.shape) - p.ms) / p.ms : 1);
+    const e = own.map((p) => held ? Math.abs(predictMs(held as CostModel, p.shape) - p.ms) / p.ms : 1);
+    errors.push(...e);
+    if (isFragmented(own[0].shape)) fragmented.push(...e), fragmentedShapes++;
   }
   errors.sort((a, b) => a - b);
+  fragmented.sort((a, b) => a - b);
+  // passes stored before the block terms hold no block counts (read as 0): their refit is the model they gave
+  const counted = passes.some((p) => (p.shape.blocks ?? 0) > 0);
   return {
     coef: nnls(passes),
     fit: {
@@ -126,6 +150,15 @@ export function fitCost(passes: readonly TimedPass[]): CostModel {
       shapes: byShape.size,
       median_rel_error: +median(errors).toFixed(4),
       p90_rel_error: +quantile(errors, 0.9).toFixed(4),
+      // none timed: nothing vouches for the block terms (fitWarning says so)
+      ...(counted
+        ? {
+          fragmented: {
+            shapes: fragmentedShapes,
+            median_rel_error: fragmentedShapes ? +quantile(fragmented, 0.5).toFixed(4) : 1,
+          },
+        }
+        : {}),
     },
   };
 }

@@ -819,6 +819,9 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
         cost.coef.every((c) => Number.isFinite(c) && c >= 0) && isObject(cost.fit) &&
         numbers(cost.fit, ["passes", "median_rel_error", "p90_rel_error"]) &&
         (cost.fit.shapes === undefined || Number.isInteger(cost.fit.shapes)) &&
+        (cost.fit.fragmented === undefined ||
+          (isObject(cost.fit.fragmented) && Number.isInteger(cost.fit.fragmented.shapes) &&
+            numbers(cost.fit.fragmented, ["median_rel_error"]))) &&
         (cost.passes === undefined ||
           (Array.isArray(cost.passes) && cost.passes.length === cost.fit.passes &&
             cost.passes.every((p) => isPackedPass(p, packedFields((cost.coef as unknown[]).length)))))),

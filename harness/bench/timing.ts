@@ -30,6 +30,9 @@ export interface Invocation {
  */
 export const COST_ERROR_WARNING = 0.25;
 
+/** How many of the cost model's terms are the blocks a pass reads (cost.ts COST_TERMS: segments, blocks). */
+const BLOCK_TERMS = 2;
+
 /**
  * The warning an invocation with a cost error past COST_ERROR_WARNING earns, undefined for one within it; `which`
  * names it among a folder's ("invocation 2, of shard s1").
@@ -56,13 +59,25 @@ export function fitWarning(
 ): string | undefined {
   // a model stored before the block terms is judged by its own terms, as it was when it was written
   const few = m.fit.shapes !== undefined && m.fit.shapes < 2 * (m.coef?.length ?? COST_TERMS.length);
-  if (!few && !(m.fit.median_rel_error > COST_ERROR_WARNING)) return undefined;
+  // the block terms rest on the views of many blocks: too few of them, or mispredicted, and the whole median can
+  // still look fine while the methods that read many blocks are timed wrong against the others
+  const f = m.fit.fragmented;
+  const fewBlocks = f !== undefined && f.shapes < 2 * BLOCK_TERMS;
+  const offBlocks = f !== undefined && f.median_rel_error > COST_ERROR_WARNING;
+  if (!few && !(m.fit.median_rel_error > COST_ERROR_WARNING) && !fewBlocks && !offBlocks) return undefined;
+  const many = "so the methods whose views hold many blocks (Hogwild!) may be timed wrong against the others";
   const why = few
     ? `was fitted on ${m.fit.shapes} pass shapes only, too few to check it (the calibration was cut short by its ` +
       "time bound: a slow model or a busy machine)"
-    : `predicts its own ${m.fit.passes} calibration passes${
+    : m.fit.median_rel_error > COST_ERROR_WARNING
+    ? `predicts its own ${m.fit.passes} calibration passes${
       m.fit.shapes === undefined ? "" : ", each shape from the fit of the others,"
-    } only to within ${(100 * m.fit.median_rel_error).toFixed(0)}% (median)`;
+    } only to within ${(100 * m.fit.median_rel_error).toFixed(0)}% (median)`
+    : fewBlocks
+    ? `was fitted on ${f!.shapes} shapes of views cut into many blocks only, too few to check what a block costs ` +
+      `(the calibration was cut short by its time bound: a slow model or a busy machine), ${many}`
+    : "predicts its calibration's views cut into many blocks, each shape from the fit of the others, only to " +
+      `within ${(100 * f!.median_rel_error).toFixed(0)}% (median of ${f!.shapes} shapes), ${many}`;
   // a merged folder's shards each had their own: the warning names the shard whose records it timed
   return `Warning: the cost model${shard ? ` of shard ${shard}` : ""} ${why}, so the solo times (the time axis) ` +
     `are not reliable. Every record of ${shard ? "that shard" : "this folder"} is timed by it: calibrate again on ` +

@@ -147,6 +147,12 @@ Deno.test("the calibration's shapes determine every term of a known law, where t
   const noisy = shapes.map((s) => ({ shape: s, ms: lawMs(s) * (1 + 0.05 * (2 * rng.next() - 1)) }));
   const now = fitCost(noisy);
   assert.ok(now.fit.median_rel_error < 0.05, JSON.stringify(now.fit));
+  assert.equal(now.fit.fragmented!.shapes, shapes.filter((s) => s.blocks > s.rows + 1).length);
+  assert.ok(now.fit.fragmented!.shapes >= 20 && now.fit.fragmented!.median_rel_error < 0.05, JSON.stringify(now.fit));
+  // after the spanning shapes, the fragmented ones are spread among the others: a calibration its bound cuts
+  // short keeps its share of them (here: of the first 16 after the spanning ones, 6 to 10)
+  const next = shapes.slice(COST_TERMS.length, COST_TERMS.length + 16).filter((s) => s.blocks > s.rows + 1).length;
+  assert.ok(next >= 6 && next <= 10, `${next} of 16`);
   // the calibration before the block terms: the same shapes but those of fragmented views, fitted without the terms
   const unfragmented = noisy.filter((p) => p.shape.blocks <= p.shape.rows + 1);
   assert.ok(unfragmented.length >= 20 && unfragmented.length < noisy.length);

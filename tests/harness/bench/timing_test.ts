@@ -299,6 +299,43 @@ Deno.test("a cost model far off the measured passes is a warning in the summary,
   assert.doesNotMatch(timingText({ invocations: [fine] }), /Warning/);
 });
 
+Deno.test("a cost model whose views of many blocks are too few or mispredicted warns, though its whole fit is close", () => {
+  const truth = [0.5, 0.01, 1e-6, 1e-5, 0.2, 0.3, 1e-3, 5e-4];
+  const all = synthetic(truth, 0.02, 200);
+  const isCut = (p: TimedPass) => p.shape.blocks > p.shape.rows + 1;
+  const plain = all.filter((p) => !isCut(p)), cut = all.filter(isCut);
+  assert.ok(plain.length > 60 && cut.length > 60);
+  const fine = fitCost(all);
+  assert.equal(fine.fit.fragmented!.shapes, cut.length);
+  assert.ok(fine.fit.fragmented!.median_rel_error < 0.05);
+  assert.equal(fitWarning(fine), undefined);
+  // a minority of views of many blocks whose times follow no linear law (a busy machine, a kernel's cliff): the
+  // whole median stays under the bound, their own does not
+  const rng = new Rng(5);
+  const wild = [...plain, ...cut.slice(0, 40).map((p) => ({ ...p, ms: p.ms * (0.3 + 3 * rng.next()) }))];
+  const off = fitCost(wild);
+  assert.ok(off.fit.median_rel_error < 0.25, JSON.stringify(off.fit));
+  assert.ok(off.fit.fragmented!.median_rel_error > 0.25, JSON.stringify(off.fit));
+  assert.match(
+    fitWarning(off)!,
+    /predicts its calibration's views cut into many blocks, each shape from the fit of the others, only to within \d+% \(median of 40 shapes\), so the methods whose views hold many blocks \(Hogwild!\) may be timed wrong/,
+  );
+  // three such shapes: too few to check two terms on
+  const few = fitCost([...plain, ...cut.slice(0, 3)]);
+  assert.match(fitWarning(few)!, /was fitted on 3 shapes of views cut into many blocks only, too few to check/);
+  // none at all: nothing vouches for the block terms
+  assert.deepEqual(fitCost(plain).fit.fragmented, { shapes: 0, median_rel_error: 1 });
+  assert.match(fitWarning(fitCost(plain))!, /was fitted on 0 shapes of views cut into many blocks only/);
+  // a folder's model from before the block terms has no such field, and is judged as it was
+  const { fragmented: _, ...before } = fine.fit;
+  assert.equal(fitWarning({ coef: fine.coef.slice(0, 6), fit: before }), undefined);
+  checkMeta("run.json", { cost_model: off });
+  assert.throws(
+    () => checkMeta("run.json", { cost_model: { ...off, fit: { ...off.fit, fragmented: { shapes: 1.5 } } } }),
+    /"cost_model" is damaged/,
+  );
+});
+
 Deno.test("a cost model whose fit of its own calibration is far off warns, at calibration and in the summary", () => {
   // a calibration cut short on a busy machine (seen: 8 passes, 34.7% median, 99.9% p90): an invocation's own
   // error can still fall under the bound (23.7% seen), so the fit is judged by itself
