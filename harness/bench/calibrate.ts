@@ -6,8 +6,8 @@
  * row's top-p cut costs as much as a small model's pass), and some also take the top-k log-probabilities
  * confidence-weighted methods ask for. A run folder keeps its model and the passes it was fitted on (costModel).
  */
-import { GREEDY, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
-import type { KVCache } from "../../engine/cache.ts";
+import { GREEDY, Rng, Sampler, type SamplingOptions } from "../../engine/sampler.ts";
+import type { Block, KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
 import { MAX_LOGPROBS, passShape, type Row } from "../../engine/plan.ts";
 import type { BenchSpec } from "./spec.ts";
@@ -47,10 +47,10 @@ interface Shape {
   /** whether sampled rows also take MAX_LOGPROBS log-probabilities */
   logprobs?: boolean;
   /**
-   * the context cut into blocks of this many tokens (the last one shorter), at most MAX_FRAGMENTS of them; none:
-   * one block
+   * the context cut into blocks of these lengths in turn (the last one shorter), at most MAX_FRAGMENTS of them,
+   * their pages scattered over the cache as a run's finished steps lie (scatter); none: one block
    */
-  fragment?: number;
+  fragment?: readonly number[];
   /** with `fragment`: each row reads its own share of the blocks (every rows-th), not all of them */
   split?: boolean;
 }
@@ -67,11 +67,53 @@ const SPANNING = COST_TERMS.length;
  */
 export const MAX_FRAGMENTS = 2048;
 
+/**
+ * The lengths fragments take in turn: those of steps (5 to 64 tokens), and short ones (2 to 15: the headers, a
+ * step cut at a checkpoint, a Group Think slot). Whole pages or not, as steps fall: on a CPU a block that ends
+ * inside a page costs more than one that fills it, and a run's blocks do not choose.
+ */
+export const STEPS = [5, 12, 19, 26, 33, 40, 47, 54, 61, 64] as const;
+export const SHORT = [2, 9, 5, 15, 3, 11, 7, 13] as const;
+
 /** The context of a shape, as blocks of these lengths (one block, or its fragments). */
-export function contextBlocks(context: number, fragment?: number): number[] {
+export function contextBlocks(context: number, fragment?: readonly number[]): number[] {
   if (!fragment || context <= 0) return [context];
-  const n = Math.min(MAX_FRAGMENTS, Math.ceil(context / fragment));
-  return Array.from({ length: n }, (_, i) => Math.min(fragment, context - i * fragment)).filter((x) => x > 0);
+  const out: number[] = [];
+  for (let left = context; left > 0 && out.length < MAX_FRAGMENTS; left -= out[out.length - 1]) {
+    out.push(Math.min(left, fragment[out.length % fragment.length]));
+  }
+  return out;
+}
+
+/**
+ * `context` tokens claimed in `cache` as new blocks, in view order: one block, or (with `fragment`) blocks of those
+ * lengths in turn, their pages scattered (scatter). The caller frees them.
+ */
+export function contextView(cache: KVCache, context: number, fragment?: readonly number[]): Block[] {
+  const lengths = contextBlocks(context, fragment);
+  const blocks = lengths.map((_, k) => cache.newBlock(`context${k}`));
+  if (fragment) scatter(cache, blocks, lengths);
+  else cache.claimForBenchmark(blocks[0], lengths[0]);
+  return blocks;
+}
+
+/**
+ * Claims `blocks` to `lengths` a page at a time, the blocks in a shuffled order each round: their pages lie
+ * scattered over the cache, none next to the one the view reads before it, as the pages of a run's steps do
+ * (written a token at a time by workers that take pages in turn). Blocks claimed in view order would lie end to
+ * end, one stream a CPU's prefetcher follows: a cheaper view than any run reads.
+ */
+function scatter(cache: KVCache, blocks: readonly Block[], lengths: readonly number[]) {
+  if (blocks.length === 0) return;
+  const rng = new Rng(1), order = blocks.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const page = cache.pageSize;
+  for (let at = page; at - page < Math.max(...lengths); at += page) {
+    for (const i of order) if (lengths[i] > at - page) cache.claimForBenchmark(blocks[i], Math.min(lengths[i], at));
+  }
 }
 
 /**
@@ -87,10 +129,11 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     if (rest >= capacity) return;
     let context = Math.min(s.context, capacity - rest);
     if (s.fragment) {
-      // each fragment takes whole pages, and no more of them than MAX_FRAGMENTS
-      const pages = Math.ceil(s.fragment / pageSize) * pageSize;
-      context = Math.min(context, MAX_FRAGMENTS * s.fragment, Math.floor((capacity - rest) / pages) * s.fragment);
-      if (context < 2 * s.fragment) return; // not fragmented
+      // each fragment takes whole pages (at most those of the longest), and no more of them than MAX_FRAGMENTS
+      const longest = Math.max(...s.fragment), mean = s.fragment.reduce((a, x) => a + x, 0) / s.fragment.length;
+      const pages = Math.ceil(longest / pageSize) * pageSize;
+      context = Math.min(context, MAX_FRAGMENTS * mean, Math.floor((capacity - rest) / pages) * mean);
+      if (context < 2 * longest) return; // not fragmented
     }
     to.push({ ...s, context });
   };
@@ -102,8 +145,8 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
     { rows: 1, tokens: 256, context: 0, sample: false },
     { rows: o.rows, tokens: 1, context: 0, sample: true, logprobs: true },
     // views cut into many blocks: one row (as many segments as blocks), and every row reading all of them
-    { rows: 1, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
-    { rows: o.rows, tokens: 1, context: o.context / 2, sample: true, fragment: 16 },
+    { rows: 1, tokens: 1, context: o.context / 2, sample: true, fragment: SHORT },
+    { rows: o.rows, tokens: 1, context: o.context / 2, sample: true, fragment: STEPS },
   ];
   for (const s of spanning) add(s, out);
   for (const f of [0, 0.25, 0.5, 1]) {
@@ -114,11 +157,11 @@ function shapes(o: CalibrationOptions, capacity: number, pageSize: number): Shap
   for (const tokens of [64, 256]) {
     for (const f of [0, 0.5]) add({ rows: 1, tokens, context: f * o.context, sample: false });
   }
-  // Fragmented views (a Hogwild! worker reads every finished step, a block each): short and long blocks, one to
-  // all rows reading the same blocks, or each row its own share (as many blocks, fewer segments), rows of several
-  // tokens (a segment each per block).
+  // Fragmented views (a Hogwild! worker reads every finished step, a block each): blocks of steps' lengths and
+  // short ones, one to all rows reading the same blocks, or each row its own share (as many blocks, fewer
+  // segments), rows of several tokens (a segment each per block).
   const some = [...new Set([1, 4, o.rows].filter((r) => r <= o.rows))];
-  for (const fragment of [16, 64]) {
+  for (const fragment of [STEPS, SHORT]) {
     for (const r of some) {
       for (const f of [0.25, 1]) {
         add({ rows: r, tokens: 1, context: f * o.context, sample: true, fragment });
@@ -173,11 +216,7 @@ async function timeShapes(
   let bound = Infinity, repeats = o.repeats ?? 5, warmUp = true;
   for (const [i, s] of list.entries()) {
     if (i >= spanning && performance.now() - t0 > bound) break;
-    const context = contextBlocks(s.context, s.fragment).map((n, k) => {
-      const b = cache.newBlock(`context${k}`);
-      cache.claimForBenchmark(b, n);
-      return b;
-    });
+    const context = contextView(cache, s.context, s.fragment);
     const own = Array.from({ length: s.rows }, (_, i) => {
       const b = cache.newBlock(`row${i}`);
       cache.claimForBenchmark(b, 16);

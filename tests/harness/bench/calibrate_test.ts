@@ -98,6 +98,40 @@ Deno.test("the calibration's largest row count is the rows a pass of the experim
   assert.equal(rows("--methods", "sot", "--concurrency", "8"), 64);
 });
 
+Deno.test("the calibration's views of many blocks lie scattered over the cache as a run's steps do, not end to end", async () => {
+  const engine = {
+    allowLongContext: false,
+    forwardSample: (_c: KVCache, r: readonly Row[]) => r.map(() => 0),
+  } as unknown as Engine;
+  const cache = new KVCache({ bytes: 0, pages: 3 * 512, pageSize: 16 });
+  const spy = Object.create(engine) as Engine;
+  // the blocks' pages as they are while the pass runs (calibrate frees them after)
+  const pages: number[][][] = [];
+  spy.forwardSample = (
+    c,
+    rows,
+  ) => (pages.push(rows[0].view.map((b) => [...b.pages])), engine.forwardSample(c, rows));
+  const { passes } = await calibrate(spy, cache, { context: 8192, rows: 4, repeats: 0 });
+  let cut = 0;
+  for (const [i, p] of passes.entries()) {
+    if (p.shape.blocks <= p.shape.rows + 1) continue;
+    cut++;
+    const view = pages[passes.length === pages.length ? i : i + 1];
+    // the page after a block's last is seldom the next block's first, nor a block's next page its own
+    let adjacent = 0, pairs = 0;
+    for (let k = 0; k + 1 < view.length; k++) {
+      const [a, b] = [view[k], view[k + 1]];
+      for (let j = 0; j + 1 < a.length; j++) pairs++, adjacent += a[j + 1] === a[j] + 1 ? 1 : 0;
+      pairs++, adjacent += b[0] === a[a.length - 1] + 1 ? 1 : 0;
+    }
+    assert.ok(adjacent < 0.1 * pairs, `pass ${i}: ${adjacent} of ${pairs} pages next to the one read before`);
+  }
+  assert.ok(cut >= 10, `${cut} fragmented shapes`);
+  // and a context of one block stays whole, end to end, as a prompt written at once is
+  const whole = pages.find((v) => v[0].length > 8)![0];
+  assert.ok(whole.every((x, j) => j === 0 || x === whole[j - 1] + 1));
+});
+
 /** A known law of a pass's time, ms per unit of each term (COST_TERMS): what the fit must find again. */
 const LAW = [0.5, 0.01, 2e-5, 1e-5, 0.05, 0.1, 4e-3, 2e-3];
 const lawMs = (s: PassShape) =>
