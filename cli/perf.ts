@@ -12,6 +12,8 @@
  *                  [--context 512,4096]
  *                  [--iterations 8] [--json FILE] [--skip-engine] [--skip-harness]
  *   deno task perf --paper-table [--model …] [--device …]   the paper's Table 1 on this device (paperTable)
+ *   deno task perf --views [--model …] [--device …] [--iterations 25]   what a view of many blocks costs, measured
+ *                  and predicted by the cost model with and without its block terms (viewsPerf)
  *
  * Then the harness's own cost per forward pass, with a backend that does nothing (plans are built and
  * checked, tokens decoded, steps detected, commits and bookkeeping done) for 1-8 workers and 1-32 problems
@@ -26,6 +28,7 @@ import { enginePerf } from "../harness/perf/engine.ts";
 import { harnessPerf } from "../harness/perf/harness_cost.ts";
 import { paperTable } from "../harness/perf/paper_table.ts";
 import { parseCudaFlag } from "../harness/bench/spec.ts";
+import { viewsPerf } from "../harness/perf/views.ts";
 
 const MAX_WORKERS = 1024;
 
@@ -43,6 +46,9 @@ const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu
   --paper-table: the paper's Table 1 on this device beside the paper's L40S rows;
   --allow-long-context: contexts past the model's max_position_embeddings timed too (a pass's time does not
   depend on its positions: a small shape can stand in at the paper's contexts)
+       deno task perf --views [--model …] [--device …] [--iterations 25] [--json FILE]
+  8192 KV tokens as one block or blocks of 32, 16 or 8, read by 1 and 4 rows: measured, and predicted by the
+  cost model calibrated here with and without its block terms (docs/performance.md)
        deno task perf --code-grading [--model …] [--device …] [--seconds 10]
   programs graded per second (sandboxed and not), and the engine's passes per second with and without grading
        deno task perf --viewer [--records 1000,20000] [--chromium /usr/bin/chromium] [--json FILE]
@@ -63,6 +69,7 @@ export const OPTIONS = {
   "allow-long-context": { type: "boolean" },
   seconds: { type: "string" },
   viewer: { type: "boolean" },
+  views: { type: "boolean" },
   records: { type: "string" },
   chromium: { type: "string" },
 } as const;
@@ -73,7 +80,9 @@ async function main() {
   checkPathFlags(values, { model: "model folder, hub id or random:SHAPE", json: "file", chromium: "file" });
   // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
   // would exit 0 and write nothing)
-  const modes = (["paper-table", "code-grading", "viewer"] as const).filter((m) => values[m]).map((m) => `--${m}`);
+  const modes = (["paper-table", "code-grading", "viewer", "views"] as const).filter((m) => values[m]).map((m) =>
+    `--${m}`
+  );
   check(modes.length <= 1, `${modes.join(" and ")}: one at a time`);
   const mode = modes[0] ?? "";
   // as the bench reads it, before any work: refused on the CPU, a bad option named by the flag
@@ -83,6 +92,7 @@ async function main() {
     "--paper-table": ["iterations"],
     "--code-grading": ["seconds"],
     "--viewer": ["records", "chromium", "json"],
+    "--views": ["iterations", "json"],
   };
   const flags = [
     "workers",
@@ -110,6 +120,12 @@ async function main() {
     const { viewerPerf } = await import("../harness/perf/viewer.ts");
     const timings = await viewerPerf(sizes, values.chromium ?? "/usr/bin/chromium");
     if (values.json) replaceFile(values.json, JSON.stringify({ viewer: timings }, null, 1));
+    return;
+  }
+  if (values.views) {
+    checkOutputFiles({ "--json": values.json });
+    const report = await viewsPerf(values, parseInteger(values.iterations ?? "25", "--iterations", 1));
+    if (values.json) replaceFile(values.json, JSON.stringify({ views: report }, null, 1));
     return;
   }
   const iterations = parseInteger(values.iterations ?? "8", "--iterations", 1);

@@ -70,6 +70,8 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       [["--viewer", "--code-grading"], /^error: --code-grading and --viewer: one at a time\n$/],
       [["--records", "10"], /^error: --records does not apply without --viewer\n$/],
       [["--viewer", "--workers", "2"], /^error: --workers does not apply to --viewer\n$/],
+      [["--views", "--workers", "2"], /^error: --workers does not apply to --views\n$/],
+      [["--views", "--viewer"], /^error: --viewer and --views: one at a time\n$/],
       [["--viewer", "--records", "0"], /^error: --records: expected comma-separated positive integers; in "0"/],
       [
         ["--viewer", "--chromium", "/nonexistent/chromium"],
@@ -137,6 +139,41 @@ Deno.test("perf --paper-table prints the paper's Table 1 on this device beside t
     }
   }
   assert.match(r.stdout, /\| tokens\/s \| 4 \| NVIDIA L40S \| 68\.9 \| 69\.0 \| 69\.1 \| 66\.3 \| 60\.3 \|/);
+});
+
+Deno.test("perf --views: the same KV tokens as one block or many, measured beside the cost model with and without its block terms", async () => {
+  const demo = new URL("../../../engine/models/hogwild-demo", import.meta.url).pathname;
+  // 8192 KV tokens past the demo model's 2048 positions: refused without the flag, as every perf mode does
+  const refused = await perf("--views", "--model", demo, "--iterations", "1");
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--views: its views' KV 8192.*--allow-long-context/);
+  const json = join(mkdtempSync(join(tmpdir(), "hogwild-perf-views-")), "views.json");
+  const r = await perf("--views", "--model", demo, "--iterations", "1", "--allow-long-context", "--json", json);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# 8192 KV tokens as one block or many, on this CPU/m);
+  const { views } = JSON.parse(readFileSync(json, "utf8")).views as {
+    views: { rows: number; blocks: string; shape: { segments: number; blocks: number }; before_ms: number }[];
+  };
+  // one block, blocks of 32, 16 and 8 end to end (the review's repro), blocks of steps' lengths and short ones
+  // scattered (a run's views, as the calibration times them): for one row and four
+  const kinds = [
+    /^1 of 8192$/,
+    /^256 of 32$/,
+    /^512 of 16$/,
+    /^1024 of 8$/,
+    /^\d+ of steps .*scattered$/,
+    /^\d+ of short/,
+  ];
+  assert.equal(views.length, 2 * kinds.length);
+  views.forEach((v, i) => {
+    assert.equal(v.rows, i < kinds.length ? 1 : 4);
+    assert.match(v.blocks, kinds[i % kinds.length]);
+    // every row reads every block and its own
+    assert.equal(v.shape.segments, v.rows * (v.shape.blocks - v.rows + 1));
+    assert.ok(r.stdout.includes(`| ${v.rows} | ${v.blocks} | ${v.shape.segments} |`), v.blocks);
+    // the model without the block terms cannot tell the views apart: it predicts them all alike
+    assert.ok(Math.abs(v.before_ms - views[v.rows === 1 ? 0 : kinds.length].before_ms) < 1e-9, JSON.stringify(v));
+  });
 });
 
 Deno.test("perf --code-grading: programs graded per second, and the engine's passes with and without grading", async () => {
