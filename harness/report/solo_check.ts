@@ -176,7 +176,7 @@ function methodErrors(rows: readonly SoloComparison[]): MethodError[] {
       checkpoints: abs.length,
       signed: median(perRun),
       ...(interval ? { interval } : {}),
-      median: quantile(abs, 0.5),
+      median: median(abs),
       p90: quantile(abs, 0.9),
     };
   });
