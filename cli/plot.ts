@@ -116,7 +116,17 @@ async function main() {
   if (f.reference && refs.length === 0) console.error("plot: the paper has no reference points for these tasks");
   mkdirSync(f.out, { recursive: true });
   const before = new Set(readdirSync(f.out));
-  const note = doubted.length ? timeDoubtNote(doubted) : undefined;
+  // solo times counted by other rules (run.json spec.timing: 3 charges the blocks a pass reads, 2 did not) share
+  // one axis only with a word: merge and solo-check refuse to pair them, a figure must not hide it
+  const timings = metas.map((m) => (m.spec as { timing?: unknown } | undefined)?.timing);
+  const timingNote = f.time === "solo" && new Set(timings.filter((t) => t !== undefined)).size > 1
+    ? `solo times counted by different rules: ${
+      dirs.map((_, i) => `${names[i]} timing ${timings[i] ?? "unknown"}`).join(", ")
+    } (see run-files.md, timing)`
+    : undefined;
+  if (timingNote) console.error(`plot: ${timingNote}`);
+  const note = [doubted.length ? timeDoubtNote(doubted) : undefined, timingNote].filter((x) => x).join("; ") ||
+    undefined;
   const files = await writePlots(
     f.out,
     points,

@@ -155,7 +155,7 @@ export function fitCost(passes: readonly TimedPass[]): CostModel {
         ? {
           fragmented: {
             shapes: fragmentedShapes,
-            median_rel_error: fragmentedShapes ? +quantile(fragmented, 0.5).toFixed(4) : 1,
+            median_rel_error: fragmentedShapes ? +median(fragmented).toFixed(4) : 1,
           },
         }
         : {}),

@@ -15,6 +15,7 @@ import {
   parseMethod,
   textFamilies,
 } from "../generation/methods.ts";
+import { MIN_KV_TOKENS } from "../generation/schedule.ts";
 import {
   checkDataFlags,
   checkGeneratedKnobs,
@@ -357,7 +358,7 @@ export function parseBenchSpec(args: string[]): BenchSpec | null {
     seeds,
     limit: int(f.limit, "limit"),
     concurrency: int(f.concurrency, "concurrency") ?? 4,
-    kvTokens: int(f["kv-tokens"], "kv-tokens", 1024, MAX_KV_TOKENS),
+    kvTokens: int(f["kv-tokens"], "kv-tokens", MIN_KV_TOKENS, MAX_KV_TOKENS),
     out: f.out ?? "results/default",
     shard: parseShard(f.shard),
     data: f.data,

@@ -149,13 +149,16 @@ function outgrown(cache: KVCache, run: Solver): string {
   const pass = (cache.native.pages - cache.freePages + pagesNeeded(cache, run.plan())) * pageSize;
   const at = (step?: number) => Math.max(pageTokens(pass, pageSize), run.kvTokens(pageSize, step));
   const advice = (tokens: number) =>
-    `give --kv-tokens ${tokens} or more, or lower the budgets (the records written are kept)`;
+    `give --kv-tokens ${Math.max(MIN_KV_TOKENS, tokens)} or more, or lower the budgets (the records written are kept)`;
   if (mean === undefined) return advice(at());
   const step = Math.max(1, Math.min(TYPICAL_STEP, mean));
   return `${advice(at(step))}. ${at(step)} is its bound at steps of ${+step.toFixed(1)} generated tokens, the ` +
     `mean of its steps so far (the bound assumes ${TYPICAL_STEP}); at steps of one token, the shortest there ` +
     `are, it is ${at(1)}`;
 }
+
+/** The least cache `--kv-tokens` takes (harness/bench/spec.ts): advice never names a smaller one. */
+export const MIN_KV_TOKENS = 1024;
 
 /** Makes a job's run on the cache (the bench: its solver; tests: scripted ones). */
 export type MakeSolver<J> = (cache: KVCache, job: J) => Solver;

@@ -380,6 +380,26 @@ Deno.test("plot says which folders' solo times their own bench doubted (a cost m
   assert.doesNotMatch(chart("p-shared"), /not reliable/);
 });
 
+Deno.test("plot says where folders' solo times were counted by different rules (run.json spec.timing), on stderr and in the time chart; one rule, nothing", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-plot-timing-"));
+  for (const [name, timing] of [["old", 2], ["new", 3], ["also", 3]] as const) {
+    mkdirSync(join(base, name));
+    writeFileSync(join(base, name, "run.json"), JSON.stringify({ spec: { timing } }));
+    writeFileSync(
+      join(base, name, "records.jsonl"),
+      JSON.stringify(record("aime25", "sequential", "p", 8, true)) + "\n",
+    );
+  }
+  const chart = (out: string) => readFileSync(join(base, out, "accuracy_vs_time.svg"), "utf8");
+  const mixed = await run("plot.ts", join(base, "old"), join(base, "new"), "--out", join(base, "p-mixed"));
+  assert.equal(mixed.code, 0, mixed.stderr);
+  assert.match(mixed.stderr, /plot: solo times counted by different rules: old timing 2, new timing 3/);
+  assert.match(chart("p-mixed"), /solo times counted by different rules/);
+  const same = await run("plot.ts", join(base, "new"), join(base, "also"), "--out", join(base, "p-same"));
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stderr + chart("p-same"), /different rules/);
+});
+
 Deno.test("plot says which folders hold answers the grader did not grade (counted wrong), on stderr and on both charts; a folder without, nothing", async () => {
   const base = mkdtempSync(join(tmpdir(), "hogwild-plot-ungraded-"));
   const failed = (problem: string, how: Partial<BenchRecord["checkpoints"][number]>) => {
