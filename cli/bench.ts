@@ -301,7 +301,8 @@ export async function bench(args: string[]): Promise<void> {
         "--out results/qwen3-8b-aime25",
     );
   }
-  if (live) {
+  if (live?.ended) console.error("bench: done; the viewer had stopped (said above): deno task view serves the folder");
+  else if (live) {
     engine.dispose(); // the viewer may stay for hours: the weights' memory (a GPU's) back now, not at Ctrl-C
     console.error(`bench: done; the viewer stays at ${live.url} (Ctrl-C to stop)`);
     await new Promise(() => {});

@@ -8,6 +8,8 @@ import type { ThreadMessage, ThreadReply } from "./thread.ts";
 
 export type Watch = LiveTap & {
   url: string;
+  /** whether the viewer's thread has stopped (failed): nothing serves `url` any more */
+  readonly ended: boolean;
   /** stops the viewer and its thread */
   close(): Promise<void>;
 };
@@ -19,20 +21,20 @@ export type Watch = LiveTap & {
 export async function watch(out: string, address: { port?: number; hostname?: string }): Promise<Watch> {
   const thread = new Worker(new URL("./thread.ts", import.meta.url), { type: "module" });
   const send = (m: ThreadMessage) => thread.postMessage(m);
-  let closed: () => void = () => {}, ended = false;
+  let closed: () => void = () => {}, ended = false, listened = false;
   const listening = new Promise<string>((resolve, reject) => {
     thread.onmessage = ({ data }: MessageEvent<ThreadReply>) => {
       if ("url" in data) resolve(data.url);
       else if ("refused" in data) reject(new InputError(data.refused));
       else closed();
     };
-    // The viewer's failure is not the bench's: its runs go on, said once.
+    // The viewer's failure once it serves is not the bench's: its runs go on, said once. Before, it is the
+    // bench's error (nothing has run yet).
     thread.onerror = (e) => {
       e.preventDefault();
-      const why = `the viewer stopped (${e.message})`;
-      reject(new Error(why));
-      console.error(`bench: ${why}; the runs go on without it`);
       ended = true;
+      if (!listened) return reject(new Error(`the viewer could not start (${e.message})`));
+      console.error(`bench: the viewer stopped (${e.message}); the runs go on without it`);
       closed();
     };
   });
@@ -40,13 +42,16 @@ export async function watch(out: string, address: { port?: number; hostname?: st
   let url: string;
   try {
     url = await listening;
+    listened = true;
   } catch (e) {
     thread.terminate();
     throw e;
   }
   console.error(`bench: watch the workers at ${url}#tab=live`);
   const tap = new LiveTap((event) => send({ event }));
-  return Object.assign(tap, {
+  // (a getter: Object.assign would copy its value now)
+  Object.defineProperty(tap, "ended", { get: () => ended });
+  return Object.assign(tap as LiveTap & { readonly ended: boolean }, {
     url,
     async close() {
       if (ended) return thread.terminate();
