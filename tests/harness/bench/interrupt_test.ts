@@ -9,15 +9,18 @@ import { root, taskCommands } from "../../helpers.ts";
  * sent during the work must still stop it, through the handler set when it came.
  */
 async function stoppedWhileBusy(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handlerStillSet: boolean, after = false) {
-  const dir = mkdtempSync(join(tmpdir(), "hogwild-signal-")), ready = join(dir, "ready");
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-signal-")), ready = join(dir, "ready"), sent = join(dir, "sent");
   const program = `
     import { onInterrupt } from ${JSON.stringify(new URL("harness/bench/interrupt.ts", root).href)};
     const outer = onInterrupt((s) => { console.log("outer", s); Deno.exit(100); });
     const inner = onInterrupt((s) => { console.log("inner", s); Deno.exit(101); });
     ${after ? "await inner(); await outer();" : ""}
     Deno.writeTextFileSync(${JSON.stringify(ready)}, "");
+    // busy until the signal was sent (the parent writes "sent" after it: a loaded machine delays the parent, not
+    // the order), 30 s at most
     const t0 = Date.now();
-    while (Date.now() - t0 < 1500) {} // the signal comes meanwhile
+    const sentYet = () => { try { Deno.statSync(${JSON.stringify(sent)}); return true; } catch { return false; } };
+    while (!sentYet() && Date.now() - t0 < 30000) {}
     await inner();
     ${handlerStillSet ? "" : "await outer();"}
     ${after ? "await new Promise((r) => setTimeout(r, 1000));" : ""}
@@ -31,6 +34,7 @@ async function stoppedWhileBusy(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler
   while (!existsSync(ready)) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200));
   child.kill(signal);
+  writeFileSync(sent, "");
   const r = await child.output();
   return { code: r.code, signal: r.signal, out: new TextDecoder().decode(r.stdout).trim() };
 }
