@@ -69,7 +69,7 @@ export const MAX_FRAGMENTS = 2048;
 
 /**
  * The lengths fragments take in turn: those of steps (5 to 64 tokens), and short ones (2 to 15: the headers, a
- * step cut at a checkpoint, a Group Think slot). Whole pages or not, as steps fall: on a CPU a block that ends
+ * step cut at a checkpoint, a method's slot). Whole pages or not, as steps fall: on a CPU a block that ends
  * inside a page costs more than one that fills it, and a run's blocks do not choose.
  */
 export const STEPS = [5, 12, 19, 26, 33, 40, 47, 54, 61, 64] as const;
