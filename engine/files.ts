@@ -182,21 +182,8 @@ export function isTempOf(name: string, of: string): boolean {
  * that alone writes `file` (a folder's lock held), never where another may be writing one now.
  */
 export function removeStrayTemps(file: string): void {
-  const dir = dirname(file), name = basename(file);
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir)];
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (!e.isFile || !isTempOf(e.name, name)) continue;
-    try {
-      Deno.removeSync(join(dir, e.name));
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const name = basename(file);
+  removeTemps(dirname(file), (temp) => isTempOf(temp, name));
 }
 
 /**
@@ -205,18 +192,27 @@ export function removeStrayTemps(file: string): void {
  * writer's (a replacement takes moments, never hours).
  */
 export function removeOldTemps(dir: string, ageMs: number): void {
+  const now = Date.now();
+  removeTemps(dir, (temp, path) => {
+    // a temporary of some file, last written that long ago
+    const at = TEMP_END.test(temp.slice(1)) ? Deno.statSync(path).mtime?.getTime() : undefined;
+    return at !== undefined && now - at > ageMs;
+  });
+}
+
+/** Removes the files of `dir` that `which` picks (by name and path); a file gone meanwhile, or no `dir`, is none. */
+function removeTemps(dir: string, which: (name: string, path: string) => boolean): void {
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(dir)];
   } catch {
     return;
   }
-  const now = Date.now();
   for (const e of entries) {
-    if (!e.isFile || !TEMP_END.test(e.name.slice(1))) continue; // a temporary of some file
+    if (!e.isFile) continue;
+    const path = join(dir, e.name);
     try {
-      const f = join(dir, e.name), at = Deno.statSync(f).mtime?.getTime();
-      if (at !== undefined && now - at > ageMs) Deno.removeSync(f);
+      if (which(e.name, path)) Deno.removeSync(path);
     } catch {
       // gone meanwhile
     }
