@@ -29,7 +29,7 @@ const USAGE = `usage: deno task compare RUN_A RUN_B [--methods A,B] [--budget N[
                          [--fail-if-worse POINTS]
        deno task compare RUN --methods A,B [--budget N[,N…]|all] [--score answer|paths|vote] [--fail-if-worse POINTS]
   the paired difference A − B of the strict score on the (task, problem, seed) both have, one table per budget:
-  each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem),
+  each side's mean, the difference in points with its standard error and 95% t interval (clustered by problem; Wilson's near ±100),
   the problems each side does better on, and the exact sign test's p over problems (docs/benchmark.md)
   --methods A,B: A of RUN_A (or RUN) against B of RUN_B (or RUN) [two folders: each method both hold, against
                  itself; or each folder's only method]

@@ -269,7 +269,7 @@ export function comparisonText(records: readonly BenchRecord[], budgets: readonl
     lines.push(
       `### ${task}: each method against ${baseline}, paired on problems × seeds`,
       "",
-      `Cells: the mean difference of the strict score in points, its 95% interval (t, clustered by problem) and ` +
+      `Cells: the mean difference of the strict score in points, its 95% interval (t, clustered by problem; Wilson's near ±100) and ` +
         "the exact sign test's p over problems (McNemar's exact test with one seed).",
       "",
       `| method | ${budgets.map((b) => `${b} passes`).join(" | ")} |`,

@@ -30,7 +30,7 @@ export interface CurvePoint {
   /** avg@k (per problem the mean over its seeds, then the mean over problems) and its error clustered by problem */
   avg_at_k: number;
   avg_se?: number;
-  /** avg@k's 95% t interval (stats.ts); absent below two problems */
+  /** avg@k's 95% interval (t, widened to Wilson's near a bound: stats.ts); absent below two problems */
   avg_ci_low?: number;
   avg_ci_high?: number;
   /** the standard error of the per-seed accuracies; absent below two seeds and where a problem lacks a seed */

@@ -8,12 +8,18 @@
  *  - Standard errors are clustered by problem: each problem's mean over its seeds is one observation, so the
  *    error counts both the problems drawn and the seeds' noise, and seeds of one problem are not taken as
  *    independent. (The error over the k per-seed means, `seedSe`, counts the seeds' noise only.)
- *  - Intervals are Student's t on P − 1 degrees of freedom (P problems): wider than the normal one for few
- *    problems, equal to it for many. Where every problem's mean is the same (all right, all tied) the t interval
- *    has zero width, a certainty no sample gives: there the interval is Wilson's over the P problems, each one's
- *    mean its score (a difference in [−1, 1] mapped onto [0, 1] and back). Wilson's holds for the mean of any
- *    score in [0, 1] (none with mean μ has a variance above μ(1 − μ): conservative for fractions), never has
- *    zero width, and counts problems, the clusters, not samples (3 problems all right under 10 seeds: 44–100%).
+ *  - Intervals are Student's t on P − 1 degrees of freedom (P problems), clipped to [0, 1], widened to Wilson's
+ *    score interval at the error's effective size where that reaches further. The t interval is right away from
+ *    the bounds and fails next to them: all right, it is a point (se 0), a certainty no sample gives, and one
+ *    answer short of that it reaches past 100% and is clipped, so that 29 of 30 right came out surer than 30 of
+ *    30. Wilson's holds there: a mean m in [0, 1] with clustered error se is as sure as n* = m(1 − m)/se²
+ *    right-or-wrong answers (Korn and Graubard's effective size; at most the N samples there are), scaled by
+ *    (z/t)² for few problems as the t interval is; where the problems' means do not spread (se 0) the spread is
+ *    unknown and n* is P, Wilson's over the problems, each one's mean its score (the most a mean of P problems'
+ *    means can vary: each all right or all wrong). The hull of the two never has zero width, never grows surer as
+ *    answers turn wrong, and is never narrower than the t interval: 3 problems all right under 10 seeds give
+ *    43.9–100% (problems are counted, not samples), 30 of 30 right 88.6–100%, 29 of 30 82.1–100%.
+ *    A difference in [−1, 1] is mapped onto [0, 1] and back.
  *  - A fractional score (a list task's fraction of parts right) counts as right for pass@k only when whole
  *    (1: every part right); majority@k scores the winning answer with its own fractional score.
  */
@@ -44,7 +50,7 @@ export interface SeedStats {
   avg: number;
   /** the standard error of avg, clustered by problem; absent below two problems */
   se?: number;
-  /** avg's 95% t interval, within [0, 1] (Wilson's over problems where their means do not spread); absent below two problems */
+  /** avg's 95% interval (t, widened to Wilson's at the error's effective size: the header), within [0, 1]; absent below two problems */
   ci?: [number, number];
   /** the standard error of the k per-seed means; absent below two seeds */
   seedSe?: number;
@@ -61,8 +67,8 @@ export interface PairedDiff {
   meanB: number;
   diff: number;
   /**
-   * diff's standard error clustered by problem and its 95% t interval (within [−1, 1]; Wilson's over problems where
-   * their differences do not spread); absent below 2 problems
+   * diff's standard error clustered by problem and its 95% interval (t, widened to Wilson's at the error's effective
+   * size: the header's; within [−1, 1]); absent below 2 problems
    */
   se?: number;
   ci?: [number, number];
@@ -115,12 +121,6 @@ export function tCritical(df: number, level = 0.95): number {
   return (lo + hi) / 2;
 }
 
-/** A 95% t interval around `center` on `df` degrees of freedom, clipped to [lo, hi]. */
-function tInterval(center: number, se: number, df: number, lo: number, hi: number): [number, number] {
-  const h = tCritical(df) * se;
-  return [Math.max(lo, center - h), Math.min(hi, center + h)];
-}
-
 /**
  * The 95% interval of a mean of scores in [0, 1], each one observation: Wilson's score interval. For right-or-wrong
  * answers it is the usual one; for fractional scores (GSM8K×5's parts, a problem's mean over its seeds) it is
@@ -128,10 +128,14 @@ function tInterval(center: number, se: number, df: number, lo: number, hi: numbe
  * (n = 4 all right: 51–100%, not 100–100%), and below two scores there is none.
  */
 export function wilsonInterval(scores: readonly number[]): [number, number] | undefined {
-  const n = scores.length, z = 1.96;
-  if (n < 2) return undefined;
-  const m = mean(scores);
-  const d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
+  return scores.length < 2 ? undefined : wilson(mean(scores), scores.length);
+}
+
+const Z = 1.959963984540054;
+
+/** Wilson's 95% score interval of a mean m in [0, 1] as sure as n right-or-wrong answers (n > 0, not whole if need be). */
+function wilson(m: number, n: number): [number, number] {
+  const z = Z, d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
   const h = z * Math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
   // at 0 or 1 the bound is the mean itself (c ∓ h there is 0 or 1 but for rounding)
   return [m <= 0 ? 0 : Math.max(0, c - h), m >= 1 ? 1 : Math.min(1, c + h)];
@@ -141,14 +145,22 @@ export function wilsonInterval(scores: readonly number[]): [number, number] | un
 const NO_SPREAD = 1e-12;
 
 /**
- * The 95% interval of a mean over problems of per-problem values `xs` in [lo, hi] with clustered error `se`: the t
- * interval, or where the values do not spread (se 0: the t interval a point) Wilson's over the problems, each value
- * mapped onto [0, 1] (the header's choice).
+ * The 95% interval of a mean over P problems of per-problem values `xs` in [lo, hi], with clustered error `se`, from
+ * `samples` samples: the hull of the clipped t interval and Wilson's at the effective size (the header's choice),
+ * the values mapped onto [0, 1] and back.
  */
-function problemsInterval(xs: readonly number[], se: number, lo: number, hi: number): [number, number] {
-  if (se > NO_SPREAD) return tInterval(mean(xs), se, xs.length - 1, lo, hi);
-  const [a, b] = wilsonInterval(xs.map((x) => (x - lo) / (hi - lo)))!;
-  return [lo + a * (hi - lo), lo + b * (hi - lo)];
+function problemsInterval(
+  xs: readonly number[],
+  se: number,
+  samples: number,
+  lo: number,
+  hi: number,
+): [number, number] {
+  const t = tCritical(xs.length - 1), w = hi - lo, s = se / w, z = Z / t;
+  const m = Math.min(1, Math.max(0, (mean(xs) - lo) / w));
+  const spread = s > NO_SPREAD && m > 0 && m < 1;
+  const [a, b] = wilson(m, spread ? z * z * Math.min(m * (1 - m) / (s * s), samples) : xs.length);
+  return [lo + w * Math.max(0, Math.min(a, m - t * s)), lo + w * Math.min(1, Math.max(b, m + t * s))];
 }
 
 /**
@@ -220,7 +232,7 @@ export function seedStats(
     seeds: k,
     problems: problems.length,
     avg,
-    ...(se === undefined ? {} : { se, ci: problemsInterval(problemMeans, se, 0, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(problemMeans, se, samples.length, 0, 1) }),
     // the seeds' accuracies over one set of problems: a problem short of a seed (a run cut short) leaves none
     ...(seedMeans.length < 2 || k < seedMeans.length ? {} : { seedSe: standardError(seedMeans) }),
     passAtK: mean(problems.map((xs) => passAtK(xs.length, xs.filter((s) => s.score === 1).length, k))),
@@ -285,7 +297,7 @@ export function pairedDiff(a: readonly Sample[], b: readonly Sample[]): PairedDi
     meanA: mean(problems.map((p) => p.a)),
     meanB: mean(problems.map((p) => p.b)),
     diff,
-    ...(se === undefined ? {} : { se, ci: problemsInterval(d, se, -1, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(d, se, shared.length, -1, 1) }),
     wins,
     losses,
     p: signTest(wins, losses),

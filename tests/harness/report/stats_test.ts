@@ -18,6 +18,13 @@ import {
 const near = (a: number | undefined, b: number, tol = 1e-6) =>
   assert.ok(a !== undefined && Math.abs(a - b) < tol, `${a} vs ${b}`);
 
+/** Wilson's 95% score interval of a mean m as sure as n right-or-wrong answers, written out apart from stats.ts. */
+function wilson(m: number, n: number): [number, number] {
+  const z = 1.959964, d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
+  const h = z * Math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
 /** Every k-subset of 0..n−1. */
 function subsets(n: number, k: number): number[][] {
   if (k === 0) return [[]];
@@ -147,7 +154,13 @@ Deno.test("paired difference: per problem over its shared seeds, clustered error
   near(d.meanB, 0.3, 1e-12);
   near(d.diff, 0.3, 1e-12); // problems' differences 1, .5, .5, 0, −.5
   near(d.se, 0.254951);
-  near(d.ci![0], 0.3 - 2.7764451 * 0.254951, 1e-5);
+  // the t interval [0.3 − 2.776 × 0.255, 1.008] is clipped at +1, and Wilson's at the effective size reaches below it:
+  // the differences mapped onto [0, 1] have mean .65 and error .255/2, as sure as .65 × .35/.1275² = 14 answers,
+  // at most the 10 pairs there are, × (z/t)²
+  near(0.65 * 0.35 / (0.254951 / 2) ** 2, 14, 1e-4);
+  const nStar = 10 * (1.959964 / 2.7764451) ** 2;
+  assert.ok(2 * wilson(0.65, nStar)[0] - 1 < 0.3 - 2.7764451 * 0.254951);
+  near(d.ci![0], 2 * wilson(0.65, nStar)[0] - 1, 1e-5);
   assert.equal(d.ci![1], 1, "clipped to the largest difference there can be");
   assert.deepEqual([d.wins, d.losses], [3, 1]);
   near(d.p, 2 * (1 + 4) / 16, 1e-12);
@@ -158,11 +171,7 @@ Deno.test("paired difference: per problem over its shared seeds, clustered error
 });
 
 Deno.test("where every problem's mean is the same the t interval has no width: Wilson's over the problems instead, never a point", () => {
-  const wilson = (m: number, n: number): [number, number] => {
-    const z = 1.959964, d = 1 + z * z / n, c = (m + z * z / (2 * n)) / d;
-    const h = z * Math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
-    return [Math.max(0, c - h), Math.min(1, c + h)];
-  };
+  // at no spread Wilson's as sure as P answers
   // the review's case: A right, B wrong on three problems (one seed): +100 every problem, sign test p 0.25
   const right = samples([[1], [1], [1]]), wrong = samples([[0], [0], [0]]);
   const d = pairedDiff(right, wrong)!;
@@ -197,6 +206,28 @@ Deno.test("where every problem's mean is the same the t interval has no width: W
     assert.ok(s.ci![0] <= s.avg && s.avg <= s.ci![1] && s.ci![1] - s.ci![0] > 0.01, `${s.ci} ${JSON.stringify(grid)}`);
     assert.ok(other.ci![0] <= other.diff && other.diff <= other.ci![1] && other.ci![1] - other.ci![0] > 0.01);
   }
+});
+
+Deno.test("near a bound the interval is never surer with more right, nor narrower than the t interval", () => {
+  for (const problems of [2, 3, 5, 10, 30, 100]) {
+    for (const seeds of [1, 4]) {
+      let last: [number, number] | undefined;
+      for (let right = 0; right <= problems; right++) {
+        // `right` problems right under every seed, the rest wrong
+        const grid = Array.from({ length: problems }, (_, i) => Array(seeds).fill(+(i < right)));
+        const s = seedStats(samples(grid), (a) => a), ci = s.ci!;
+        const where = `${right} of ${problems} right, ${seeds} seeds: ${ci} after ${last}`;
+        if (last) assert.ok(ci[0] >= last[0] - 1e-12 && ci[1] >= last[1] - 1e-12, where);
+        assert.ok(ci[1] - ci[0] > 0, `${where}: never a point`);
+        const h = s.se! * tCritical(problems - 1);
+        assert.ok(ci[0] <= Math.max(0, s.avg - h) + 1e-12 && ci[1] >= Math.min(1, s.avg + h) - 1e-12, where);
+        last = ci;
+      }
+    }
+  }
+  // away from the bounds the t interval itself: 5 of 10 right, .5 ± 2.262 × .1667
+  const mid = seedStats(samples(Array.from({ length: 10 }, (_, i) => [+(i < 5)])), (a) => a);
+  near(mid.ci![0], 0.5 - 2.2621572 * Math.sqrt(0.25 / 9), 1e-6);
 });
 
 Deno.test("medianInterval: the widest order statistics that hold the median with 95%, by the binomial; none under 6 values", () => {
