@@ -127,18 +127,14 @@ async function main() {
   if (timingNote) console.error(`plot: ${timingNote}`);
   const note = [doubted.length ? timeDoubtNote(doubted) : undefined, timingNote].filter((x) => x).join("; ") ||
     undefined;
-  const files = await writePlots(
-    f.out,
-    points,
-    names.join(" vs "),
+  const files = await writePlots(f.out, points, names.join(" vs "), {
     refs,
-    "",
-    f.time,
+    timeAxis: f.time,
     unfinished,
-    note,
+    timeDoubt: note,
     ungraded,
-    gridEndNote(ends, true),
-  );
+    gridEnd: gridEndNote(ends, true),
+  });
   console.error(`plot: wrote ${files.join(", ")}`);
   // The default --out is one folder for every plot: say when an earlier plot was replaced.
   const replaced = files.filter((file) => before.has(basename(file)));

@@ -3,6 +3,9 @@
  * default, or shared). plots.ts renders them to files; the viewer draws the same specs in the browser.
  */
 import { type CurvePoint, shown } from "./curves.ts";
+import { graderFailures, graderFailuresBrief } from "../bench/grading.ts";
+import { type BenchRecord, unfinishedRecords } from "../bench/rundir.ts";
+import { timeDoubts } from "../bench/timing.ts";
 
 /** A point to draw beside the curves: another run's, or the paper's (with its source). */
 export interface ReferencePoint {
@@ -114,7 +117,7 @@ function chart(
   // Runs of several seeds show avg@k and its interval from seeds and problems; a single seed's, Wilson's.
   const line = runs.seeded
     ? "Lines: avg@k, per problem the strict score over its k seeds, averaged over problems; shaded: its 95% t interval " +
-      "clustered by problem (of one seed: Wilson's)"
+      "clustered by problem, Wilson's near 0 and 100% (of one seed: Wilson's)"
     : "Lines: accuracy (strict) over problems; shaded: its 95% interval (Wilson's)";
   const order = xIsBudget ? line : line.replace("shaded:", "bars:") + "; each line joins its budgets in order";
   const subtitle = order +
@@ -154,22 +157,41 @@ export const timeDoubtNote = (runs: readonly string[]) =>
     ? `Warning: the solo times of ${runs.join(", ")} are not reliable (their cost models were off: see each summary.md)`
     : "Warning: the solo times are not reliable (the cost model was off: see summary.md)";
 
+/** What the charts draw besides the curves, and what they say of them. */
+export interface ChartOptions {
+  /** the paper's points and lines, drawn beside the run's */
+  refs?: readonly ReferencePoint[];
+  /** the time axis: solo time (modelled; the default) or shared time (measured) */
+  timeAxis?: "solo" | "shared";
+  /** what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle */
+  unfinished?: readonly string[];
+  /** a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled) */
+  timeDoubt?: string;
+  /** each run's answers the grader did not grade ("2 answers"; ungradedNote), said in the subtitle */
+  ungraded?: readonly string[];
+  /** compare.ts gridEndNote's brief line, said under both titles (runs whose grids' ends change them) */
+  gridEnd?: string;
+}
+
 /**
- * The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time.
- * `unfinished`: what is unfinished of each run unfinished ("3 of 6 planned records"), said in the subtitle;
- * `timeDoubt`: a timeDoubtNote, said under the solo-time chart's title (shared time is measured, not modelled);
- * `ungraded`: each run's answers the grader did not grade ("2 answers"; ungradedNote), said in the subtitle.
- * `gridEnd`: compare.ts gridEndNote's brief line, said under both titles (runs whose grids' ends change them).
+ * What one run folder's charts say of it, wherever they are drawn (report.ts's files, the viewer's page): an
+ * unfinished folder's methods may stand on different problems and seeds; the solo-time chart carries the summary's
+ * doubts on its solo times (a figure is taken without the summary); answers the grader did not grade count wrong.
  */
+export function runChartOptions(records: readonly BenchRecord[], meta: Record<string, unknown>): ChartOptions {
+  const unfinished = unfinishedRecords(records.length, meta), ungraded = graderFailuresBrief(graderFailures(records));
+  return {
+    unfinished: unfinished ? [unfinished] : [],
+    timeDoubt: timeDoubts(meta).length ? timeDoubtNote([]) : undefined,
+    ungraded: ungraded ? [ungraded] : [],
+  };
+}
+
+/** The two charts (vega-lite specs) of a run's curves: accuracy against passes, and against solo or shared time. */
 export function chartSpecs(
   points: readonly CurvePoint[],
   title: string,
-  refs: readonly ReferencePoint[] = [],
-  timeAxis: "solo" | "shared" = "solo",
-  unfinished: readonly string[] = [],
-  timeDoubt?: string,
-  ungraded: readonly string[] = [],
-  gridEnd?: string,
+  { refs = [], timeAxis = "solo", unfinished = [], timeDoubt, ungraded = [], gridEnd }: ChartOptions = {},
 ): { steps: unknown; time: unknown } {
   const ends = gridEnd ? [gridEnd] : [];
   const pct = (x: number) => 100 * x;

@@ -8,7 +8,7 @@ import * as vl from "vega-lite";
 import * as vega from "vega";
 import { Resvg } from "@resvg/resvg-js";
 import { join } from "node:path";
-import { chartSpecs, type ReferencePoint } from "./charts.ts";
+import { type ChartOptions, chartSpecs, type ReferencePoint } from "./charts.ts";
 import type { CurvePoint } from "./curves.ts";
 
 export type { ReferencePoint };
@@ -28,24 +28,15 @@ export async function render(spec: unknown, file: string): Promise<void> {
   replaceFile(`${file}.png`, png);
 }
 
-/**
- * Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir` (or with the `stem` given);
- * `unfinished`, `timeDoubt`, `ungraded` and `gridEnd` as chartSpecs takes them.
- */
+/** Writes accuracy_vs_steps.{svg,png} and accuracy_vs_time.{svg,png} in `dir`; `options` as chartSpecs takes them. */
 export async function writePlots(
   dir: string,
   points: readonly CurvePoint[],
   title: string,
-  refs: readonly ReferencePoint[] = [],
-  stem = "",
-  timeAxis: "solo" | "shared" = "solo",
-  unfinished: readonly string[] = [],
-  timeDoubt?: string,
-  ungraded: readonly string[] = [],
-  gridEnd?: string,
+  options: ChartOptions = {},
 ): Promise<string[]> {
-  const specs = chartSpecs(points, title, refs, timeAxis, unfinished, timeDoubt, ungraded, gridEnd);
-  const steps = join(dir, `${stem}accuracy_vs_steps`), time = join(dir, `${stem}accuracy_vs_time`);
+  const specs = chartSpecs(points, title, options);
+  const steps = join(dir, "accuracy_vs_steps"), time = join(dir, "accuracy_vs_time");
   await render(specs.steps, steps);
   await render(specs.time, time);
   return [steps, time].flatMap((f) => [`${f}.svg`, `${f}.png`]);

@@ -17,10 +17,10 @@ import {
   summaryTable,
 } from "./curves.ts";
 import { writePlots } from "./plots.ts";
-import { timeDoubtNote } from "./charts.ts";
-import { graderFailures, graderFailuresBrief, graderFailuresText } from "../bench/grading.ts";
-import { type BenchRecord, runModel, unfinishedRecords } from "../bench/rundir.ts";
-import { timeDoubts, timingText } from "../bench/timing.ts";
+import { runChartOptions } from "./charts.ts";
+import { graderFailures, graderFailuresText } from "../bench/grading.ts";
+import { type BenchRecord, runModel } from "../bench/rundir.ts";
+import { timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 import { alikeWhenGreedy } from "../generation/methods.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
@@ -123,25 +123,8 @@ export async function report(
   // the spec is run.json's spec_full: its model named as the viewer names it
   const model = runModel({ spec_full: spec }) ?? spec.model;
   const title = `${model} on ${spec.tasks.join(", ")}`;
-  // an unfinished folder's methods may stand on different problems and seeds: said before any figure
-  const unfinished = unfinishedRecords(records.length, meta);
-  // the time chart carries the summary's doubts on its solo times: a figure is taken without the summary
-  const doubt = timeDoubts(meta).length ? timeDoubtNote([]) : undefined;
-  // and its answers the grader did not grade, each counted wrong, as the summary says
-  const ungraded = graderFailuresBrief(graderFailures(records));
-  const files = points.length
-    ? await writePlots(
-      out,
-      points,
-      title,
-      [],
-      "",
-      "solo",
-      unfinished ? [unfinished] : [],
-      doubt,
-      ungraded ? [ungraded] : [],
-    )
-    : [];
+  const charts = runChartOptions(records, meta), unfinished = charts.unfinished?.[0];
+  const files = points.length ? await writePlots(out, points, title, charts) : [];
   const budgets = summaryBudgets(spec.budgets);
   const summary = [
     `# ${title}`,

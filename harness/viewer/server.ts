@@ -9,18 +9,8 @@ import { packageFile } from "../../engine/files.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { curves, duration, specSeeds } from "../report/curves.ts";
-import { chartSpecs, timeDoubtNote } from "../report/charts.ts";
-import { timeDoubts } from "../bench/timing.ts";
-import { graderFailures, graderFailuresBrief } from "../bench/grading.ts";
-import {
-  type BenchRecord,
-  recordKey,
-  runModel,
-  runNames,
-  type Span,
-  type TraceLine,
-  unfinishedRecords,
-} from "../bench/rundir.ts";
+import { chartSpecs, runChartOptions } from "../report/charts.ts";
+import { type BenchRecord, recordKey, runModel, runNames, type Span, type TraceLine } from "../bench/rundir.ts";
 import { type Measures, measuresOrWhy } from "./measures.ts";
 import type { RunData, RunSource, RunSummary } from "./runs.ts";
 import { viewsAt } from "./views.ts";
@@ -135,14 +125,10 @@ function curvesChart(data: RunData): unknown {
   if (charts.has(data)) return charts.get(data);
   const spec = (data.meta.spec ?? {}) as { tasks?: string[] };
   const points = curves(data.records, specSeeds(data.meta));
-  const unfinished = unfinishedRecords(data.records.length, data.meta);
   const title = `${runModel(data.meta) ?? data.name} on ${(spec.tasks ?? []).join(", ")}`;
-  // the bench's doubts of its solo times, as its own chart and plot's say them
-  const doubt = timeDoubts(data.meta as Record<string, unknown>).length ? timeDoubtNote([]) : undefined;
-  // answers the grader did not grade, counted wrong, as its summary and plots say them
-  const ungraded = graderFailuresBrief(graderFailures(data.records));
+  // what the bench's own charts say of the folder (its doubts, what is unfinished, ungraded answers)
   const chart = points.length
-    ? chartSpecs(points, title, [], "solo", unfinished ? [unfinished] : [], doubt, ungraded ? [ungraded] : [])
+    ? chartSpecs(points, title, runChartOptions(data.records, data.meta as Record<string, unknown>))
     : null;
   charts.set(data, chart);
   return chart;

@@ -18,7 +18,7 @@ Deno.test("a reference level is a dashed rule across the chart (no x: the axis k
     { task: "limo-512", label: "paper: a point", budget: 2048, accuracy: 0.5 },
     { task: "limo-512", label: "paper: a level", budget: 16384, accuracy: 0.8965, line: true },
   ];
-  const steps = chartSpecs([point(8, 0.25), point(16, 0.5)], "t", refs).steps as {
+  const steps = chartSpecs([point(8, 0.25), point(16, 0.5)], "t", { refs }).steps as {
     layer: Layer[];
     config: { legend: { labelLimit: number } };
     title: { subtitle: string };
@@ -30,7 +30,7 @@ Deno.test("a reference level is a dashed rule across the chart (no x: the axis k
   assert.ok(steps.layer.some((l) => l.mark.type === "point"), "the point as a diamond");
   assert.match(steps.title.subtitle, /diamonds: reference points; dashed: reference levels/);
   assert.equal(steps.config.legend.labelLimit, 0, "legend labels are not cut");
-  const onlyPoints = chartSpecs([point(8, 0.25)], "t", refs.slice(0, 1)).steps as { layer: Layer[] };
+  const onlyPoints = chartSpecs([point(8, 0.25)], "t", { refs: refs.slice(0, 1) }).steps as { layer: Layer[] };
   assert.ok(!onlyPoints.layer.some((l) => l.mark.type === "rule"));
 });
 
@@ -91,7 +91,7 @@ Deno.test("a run of several seeds draws avg@k where a point's problems have fewe
   type Spec = { data: { values: { accuracy: number }[] }; title: { subtitle: string } };
   const [p] = curves(records, [1, 2]);
   assert.equal(p.seeds, 1);
-  const steps = chartSpecs([p], "t", [], "solo", ["3 of 4 planned records"]).steps as Spec;
+  const steps = chartSpecs([p], "t", { unfinished: ["3 of 4 planned records"] }).steps as Spec;
   assert.deepEqual(steps.data.values.map((r) => r.accuracy), [50]);
   assert.match(steps.title.subtitle, /^Lines: avg@k.*; unfinished: 3 of 4 planned records \(its methods may stand/);
   // a run of one seed: the accuracy over problems, with no word of an unfinished run where it is not
