@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { localConfig } from "../engine/config.ts";
+import { ARCHITECTURES } from "../engine/architectures/registry.ts";
 import { TextTokenizer } from "../engine/tokenizer.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
 import { HELP, parseBenchSpec } from "../harness/bench/spec.ts";
@@ -265,4 +266,21 @@ Deno.test("docs: the paper's-plots section says the protocol texts are the proje
   const flags = [...section.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]);
   for (const flag of ["--protocol", "--collab-prompt", "--plain-prompt"]) assert.ok(flags.includes(flag), flag);
   assert.deepEqual(flags.filter((f) => !HELP.includes(`${f} `)), [], "every flag it names is the bench's");
+});
+
+Deno.test("docs: engine.md's list of random: shapes is every architecture's, and the README's model table names each", () => {
+  const shapes = ARCHITECTURES.flatMap((a) => Object.keys(a.shapes)).sort();
+  const engine = prose(readFileSync(join(ROOT, "docs/engine.md"), "utf8")).join(" ").replace(/\s+/g, " ");
+  const list = engine.match(/`random:SHAPE` \(([^)]*)\)/);
+  assert.ok(list, "engine.md lists the random: shapes after `random:SHAPE` (…)");
+  assert.deepEqual([...list[1].matchAll(/`([a-z0-9.-]+)`/g)].map((m) => m[1]).sort(), shapes);
+  // the README's model table: its last column, each row its architecture's shapes
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8").split("\n");
+  for (const a of ARCHITECTURES) {
+    const type = Object.keys(a.modelTypes)[0];
+    const row = readme.find((l) => l.startsWith(`| \`${type}\` |`));
+    assert.ok(row, `the README's model table has a row for ${type}`);
+    const named = [...row.split("|").at(-2)!.matchAll(/`([a-z0-9.-]+)`/g)].map((m) => m[1]).sort();
+    assert.deepEqual(named, Object.keys(a.shapes).sort(), `the README's ${type} row`);
+  }
 });

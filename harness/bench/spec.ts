@@ -122,10 +122,10 @@ export const HELP = `deno task bench [flags]: methods × tasks × budgets, resum
   --parts K --digits D --count N  the generated tasks' knobs     [chains: 4, 2, 100; synthetic: 2, 1, 6]
   --collab-prompt FILE --plain-prompt FILE --protocol FILE   your own prompt texts (maths tasks)
   --collab-code-prompt FILE --plain-code-prompt FILE   the code tasks' templates (a maths one never serves them)
-  --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
-                                  [harness/generation/prompts/FAMILY.json]
                                   [the model folder's prompts/collab.txt, plain.txt, collab-code.txt and
                                   plain-code.txt where it has them]
+  --texts FAMILY=FILE[,FAMILY=FILE]  a method family's own texts (${textFamilies().join(", ")})
+                                  [harness/generation/prompts/FAMILY.json]
   --allow-long-context            let passes go past the model's max_position_embeddings (refused otherwise; a
                                   method that cannot fit by the largest budget, before any pass)
   --lcb-dates FROM:TO             --task lcb: contest dates (YYYY-MM-DD, inclusive; either may be empty)
