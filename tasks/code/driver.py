@@ -31,10 +31,12 @@ while a `stdin` bound at load (`from sys import stdin`, the prelude's `from sys 
 LiveCodeBench's patched real stdin does. Departures, each where LiveCodeBench's mocks fail a program a real
 judge accepts: both views of stdin share one position; readline() past the end gives "" (not StopIteration); `for
 line in sys.stdin` and sys.stdin.buffer.readline() walk the lines with their newlines; open(0) reads the test's
-input; sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; quit() ends a program as exit()
-does (LiveCodeBench's guard sets it to None, failing the test); the prelude and the program are compiled apart (so
-`from __future__` works); os and subprocess are left whole (the sandbox, not LiveCodeBench's reliability_guard, is
-what confines a program).
+input; sys.stdout.buffer is captured too, and so is the `stdout` the prelude binds; sys.stdout.close() (and its
+buffer's) does nothing, as LiveCodeBench's capture means it to (its stand-in, `lambda x: 1`, takes an argument that
+close() does not pass: a TypeError, failing the test); quit() ends a program as exit() does (LiveCodeBench's guard
+sets it to None, failing the test); the prelude and the program are compiled apart (so `from __future__` works); os,
+shutil and subprocess are left whole, and help (the sandbox, not LiveCodeBench's reliability_guard, is what confines
+a program: its guard sets os.getcwd, os.remove, os.kill, shutil.rmtree, subprocess.Popen, help… to None).
 """
 
 import ast
@@ -139,6 +141,9 @@ class CapturedBytes:
     def flush(self):
         pass
 
+    def close(self):
+        """A no-op, as Capture.close is."""
+
 
 class Capture(io.TextIOBase):
     """sys.stdout for the whole run: keeps what a stdin test writes, within its cap; discards the rest uncounted (a
@@ -159,6 +164,10 @@ class Capture(io.TextIOBase):
 
     def writable(self):
         return True
+
+    def close(self):
+        """A no-op, as LiveCodeBench's capture means closing to be (its `lambda x: 1` raises a TypeError instead, a
+        departure): what is printed after it counts, and a later test never finds the stream closed."""
 
     def write(self, text):
         if not isinstance(text, str):

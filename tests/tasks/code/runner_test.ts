@@ -117,14 +117,48 @@ const LCB_IDIOMS: Record<string, [string, string]> = {
 /** Where the driver departs, each a program a judge accepts (driver.py's docstring). */
 const DEPARTURES: Record<string, string> = { "for line in sys.stdin": "passed", "open(0).read()": "passed" };
 
+/** The verdict of a program on "2\n1\n2\n", whose sum is 3. */
+async function sumVerdict(code: string): Promise<string> {
+  const r = await one(stdin(code), "2\n1\n2\n");
+  if (r.compile) return r.compile.status;
+  const o = r.outcomes[0];
+  return o.status !== "ok" ? o.status : o.out === "3\n" ? "passed" : "wrong_answer";
+}
+
+/** `table`'s verdicts here, by name, beside LiveCodeBench's with `departures` over them. */
+async function idioms(table: Record<string, [string, string]>, departures: Record<string, string>): Promise<void> {
+  const names = Object.keys(table);
+  const got = await Promise.all(names.map((name) => sumVerdict(table[name][0])));
+  const lcb = Object.fromEntries(names.map((name) => [name, table[name][1]]));
+  assert.deepEqual(Object.fromEntries(names.map((name, i) => [name, got[i]])), { ...lcb, ...departures });
+}
+
 Deno.test("stdin idioms: LiveCodeBench's verdicts but for the departures (the docs' table)", async () => {
-  const names = Object.keys(LCB_IDIOMS);
-  const got = await Promise.all(names.map(async (name) => {
-    const o = (await one(stdin(LCB_IDIOMS[name][0]), "2\n1\n2\n")).outcomes[0];
-    return o.status !== "ok" ? o.status : o.out === "3\n" ? "passed" : "wrong_answer";
-  }));
-  const lcb = Object.fromEntries(names.map((name) => [name, LCB_IDIOMS[name][1]]));
-  assert.deepEqual(Object.fromEntries(names.map((name, i) => [name, got[i]])), { ...lcb, ...DEPARTURES });
+  await idioms(LCB_IDIOMS, DEPARTURES);
+});
+
+/**
+ * The docs' second table: programs that read and print as a judge expects but for one call that LiveCodeBench's
+ * guard (reliability_guard) or capture touches, each reading "2\n1\n2\n" and printing 3; LiveCodeBench's verdicts
+ * computed with its testing_util.py.
+ */
+const SUM = "n = int(input())\nprint(sum(int(input()) for _ in range(n)))";
+const GUARD_IDIOMS: Record<string, [string, string]> = {
+  // Capturing's close is `lambda x: 1`, which close() calls without x: TypeError
+  "sys.stdout.close() after printing": [`import sys\n${SUM}\nsys.stdout.close()`, "runtime_error"],
+  // reliability_guard sets os.getcwd (os.remove, os.kill, …) to None: TypeError
+  "os.getcwd()": [`import os\nos.getcwd()\n${SUM}`, "runtime_error"],
+  // and quit to None
+  "quit() at the end": [`${SUM}\nquit()`, "runtime_error"],
+};
+const GUARD_DEPARTURES: Record<string, string> = {
+  "sys.stdout.close() after printing": "passed",
+  "os.getcwd()": "passed",
+  "quit() at the end": "passed",
+};
+
+Deno.test("guard and capture idioms: LiveCodeBench's verdicts but for the departures (the docs' second table)", async () => {
+  await idioms(GUARD_IDIOMS, GUARD_DEPARTURES);
 });
 
 Deno.test("stdin: an empty line is read as one (input() gives '', not EOFError), as in LiveCodeBench", async () => {
@@ -151,6 +185,27 @@ Deno.test("stdin: every way of writing is captured, but not the descriptor itsel
   const code = "import sys, os\nprint('a', end=' ')\nsys.stdout.write('b ')\nsys.stdout.buffer.write(b'c ')\n" +
     "stdout.write('d\\n')\nos.write(1, b'lost\\n')\nprint('e', file=sys.stderr)";
   assert.deepEqual(await outs(stdin(code), [""]), ["a b c d\n"]);
+});
+
+Deno.test("stdin: sys.stdout.close() is a no-op, as LiveCodeBench's capture means it (its stand-in raises instead)", async () => {
+  // LiveCodeBench's Capturing sets close to `lambda x: 1` ("Make closing the StringIO a no-op"), which close() calls
+  // without its x: a TypeError, an artefact of its capture (a departure, driver.py). Here close() does nothing, so
+  // what is printed after it counts and a later test's flush() does not find the stream closed by an earlier test.
+  const sum = "n = int(input())\ns = sum(int(input()) for _ in range(n))\n";
+  const inputs = ["2\n1\n2\n", "3\n1\n2\n3\n"];
+  for (
+    const [code, want] of [
+      [sum + "print(s)\nsys.stdout.close()", ["3\n", "6\n"]],
+      [sum + "print(s)\nsys.stdout.flush()\nsys.stdout.close()", ["3\n", "6\n"]],
+      [sum + "sys.stdout.close()\nprint(s, flush=True)\nsys.stdout.buffer.write(b'.')\nsys.stdout.buffer.close()", [
+        "3\n.",
+        "6\n.",
+      ]],
+      [sum + "with sys.stdout as out:\n    out.write(str(s))\nprint(sys.stdout.closed)", ["3False\n", "6False\n"]],
+    ] as const
+  ) {
+    assert.deepEqual(await outs(stdin("import sys\n" + code), inputs), want, code);
+  }
 });
 
 Deno.test("stdin: a program in `if __name__ == '__main__':`, with and without its own imports", async () => {
