@@ -36,7 +36,8 @@ buffer's) does nothing, as LiveCodeBench's capture means it to (its stand-in, `l
 close() does not pass: a TypeError, failing the test); quit() ends a program as exit() does (LiveCodeBench's guard
 sets it to None, failing the test); the prelude and the program are compiled apart (so `from __future__` works); os,
 shutil and subprocess are left whole, and help (the sandbox, not LiveCodeBench's reliability_guard, is what confines
-a program: its guard sets os.getcwd, os.remove, os.kill, shutil.rmtree, subprocess.Popen, help… to None).
+a program: its guard sets os.getcwd, os.remove, os.kill, shutil.rmtree, subprocess.Popen, help… to None). The
+modules its guard removes (resource, psutil, joblib, ipdb, tkinter) cannot be imported here either: no departure.
 """
 
 import ast
@@ -59,6 +60,11 @@ PRELUDE_MODULES = ["string", "re", "datetime", "collections", "heapq", "bisect",
 # Star imports first (later ones win, `builtins` restoring names like `open`), then the modules by name.
 PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
     f"import {m}\n" for m in PRELUDE_MODULES if m not in ("builtins", "typing")) + "sys.setrecursionlimit(50000)\n"
+
+# The modules LiveCodeBench's reliability_guard removes from sys.modules (set to None): importing one fails there with
+# "import of resource halted; None in sys.modules", and here too (a program raising its stack limit with resource,
+# a judge's idiom, fails as there). The driver took its own `resource` before.
+GUARDED_MODULES = ["ipdb", "joblib", "resource", "psutil", "tkinter"]
 
 ERROR_CHARS = 300
 SAFE_INT = 2**53
@@ -505,6 +511,8 @@ def main():
         sys.set_int_max_str_digits(INT_DIGITS)
     sys.stdin, sys.stdout = loaded_stdin, stdout
     builtins.open = open_stdin_aware
+    for name in GUARDED_MODULES:
+        sys.modules[name] = None
     signal.signal(signal.SIGALRM, on_alarm)
     emit({"ready": True})
     method = load(request)

@@ -12,7 +12,7 @@ import type { CodeRunner, RunResult, TestOutcome } from "./runner.ts";
  * What code grading is, in every record that holds a code verdict: bump it when a change of extraction,
  * comparison or verdicts can change one.
  */
-export const CODE_GRADER_VERSION = "lcb-runner-compatible/7";
+export const CODE_GRADER_VERSION = "lcb-runner-compatible/8";
 
 /** The longest detail a grade keeps (it is for a person reading the records). */
 const DETAIL = 200;

@@ -181,5 +181,5 @@ Deno.test("gradeProgram: no code runs nothing; compile errors, the overall cap, 
     const g = await gradeProgram(spec, "print()", fakeRunner(result).runner);
     assert.deepEqual([g.verdict, g.failed, g.tests], [verdict, failed, 3], JSON.stringify(result));
   }
-  assert.equal(CODE_GRADER_VERSION, "lcb-runner-compatible/7");
+  assert.equal(CODE_GRADER_VERSION, "lcb-runner-compatible/8");
 });

@@ -150,6 +150,12 @@ const GUARD_IDIOMS: Record<string, [string, string]> = {
   "os.getcwd()": [`import os\nos.getcwd()\n${SUM}`, "runtime_error"],
   // and quit to None
   "quit() at the end": [`${SUM}\nquit()`, "runtime_error"],
+  // and sys.modules["resource"] to None: the import fails (here too, not a departure)
+  "raises its stack limit with resource": [
+    "import sys, resource\nresource.setrlimit(resource.RLIMIT_STACK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n" +
+    `sys.setrecursionlimit(10**6)\n${SUM}`,
+    "runtime_error",
+  ],
 };
 const GUARD_DEPARTURES: Record<string, string> = {
   "sys.stdout.close() after printing": "passed",
@@ -205,6 +211,30 @@ Deno.test("stdin: sys.stdout.close() is a no-op, as LiveCodeBench's capture mean
     ] as const
   ) {
     assert.deepEqual(await outs(stdin("import sys\n" + code), inputs), want, code);
+  }
+});
+
+Deno.test("the modules LiveCodeBench's guard removes cannot be imported, at load or in a test, in both modes", async () => {
+  for (const module of ["resource", "psutil", "joblib", "ipdb", "tkinter"]) {
+    // ModuleNotFoundError (an ImportError) since Python 3.6; LiveCodeBench's is the same interpreter's
+    const error = new RegExp(`^(ModuleNotFound|Import)Error: import of ${module} halted; None in sys\\.modules$`);
+    for (
+      const program of [stdin(`import ${module}\nprint(1)`), functional(`import ${module}\ndef f(x):\n    return x`)]
+    ) {
+      const r = await one(program, "1");
+      assert.equal(r.compile?.status, "runtime_error", program.code);
+      assert.match(r.compile?.error ?? "", error, program.code);
+    }
+    for (
+      const program of [
+        stdin(`print(1)\nif True:\n    import ${module}`), // top-level imports load with the program
+        functional(`def f(x):\n    import ${module}\n    return x`),
+      ]
+    ) {
+      const r = await one(program, "1");
+      assert.deepEqual(r.outcomes.map((o) => o.status), ["runtime_error"], program.code);
+      assert.match(r.outcomes[0].error ?? "", error, program.code);
+    }
   }
 });
 
@@ -373,7 +403,12 @@ Deno.test("a driver that stops talking: a signal, CPU time, garbage on the proto
     const cases: [string, string, RegExp][] = [
       ["import os\nos.kill(os.getpid(), 9)", "runtime_error", /killed by SIGKILL/],
       ["import ctypes\nctypes.string_at(0)", "runtime_error", /killed by SIGSEGV/],
-      ["import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", "timeout", /SIGXCPU/],
+      // RLIMIT_CPU (0) through libc: `import resource` fails, as in LiveCodeBench
+      [
+        "import ctypes\nlimit = (ctypes.c_ulong * 2)(1, 2)\nctypes.CDLL(None).setrlimit(0, limit)\nwhile True: pass",
+        "timeout",
+        /SIGXCPU/,
+      ],
       ["import os\nos.write(3, b'not json\\n')\nimport time\ntime.sleep(1)", "runtime_error", /malformed/],
       ['import os\nos.write(3, b\'{"i": 0, "status": "fine", "out": ""}\\n\')', "runtime_error", /malformed/],
     ];
