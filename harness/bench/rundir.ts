@@ -660,11 +660,18 @@ const GENERATED = ["parts", "digits", "count"];
 /** Those that say only where the data is read from: the same file by another spelling, or a node's own copy. */
 const DATA_PATHS = ["data", "dataDir"];
 
-/** The data-choosing flags (those of `names`) as run.json's spec_full has them, by flag name. */
+/**
+ * The data-choosing flags (those of `names`) as run.json's spec_full has them, by flag name: those that apply to its
+ * tasks. spec_full holds the generated tasks' knobs (their defaults) whatever the tasks, so they count only where a
+ * generated task is among them (or where spec_full names no tasks); the other flags are there only when given, and
+ * only with the tasks they serve (--fields with custom, --lcb-dates with lcb: refused otherwise).
+ */
 function dataFlags(full: unknown, names = DATA_FLAGS): Record<string, unknown> {
   const f = (full ?? {}) as Record<string, unknown>, generated = (f.synthetic ?? {}) as Record<string, unknown>;
+  const knobs = !Array.isArray(f.tasks) || f.tasks.some((t) => GENERATED_TASKS.includes(t));
   return Object.fromEntries(
-    names.map((k) => [`--${kebab(k)}`, (GENERATED.includes(k) ? generated : f)[k] ?? "not given"]),
+    names.filter((k) => knobs || !GENERATED.includes(k))
+      .map((k) => [`--${kebab(k)}`, (GENERATED.includes(k) ? generated : f)[k] ?? "not given"]),
   );
 }
 

@@ -719,6 +719,35 @@ Deno.test("a refusal names what differs where a long list's JSON is cut, and a g
   );
 });
 
+Deno.test("a refusal for other data names only the flags that apply to the run's tasks (a generated task's knobs not for custom)", () => {
+  const record = { task: "custom", problem_id: "p", method: "sequential", seed: 1, checkpoints: [] };
+  /** The refusal of a resume whose data hash differs: stored run.json from `was`, the resume's from `now`. */
+  const refusal = (was: string[], now = was) => {
+    const dir = join(mkdtempSync(join(tmpdir(), "hogwild-data-applies-")), "run");
+    mkdirSync(dir);
+    const spec = (args: string[]) => parseBenchSpec([...args, "--methods", "sequential", "--budgets", "8"])!;
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: { data: "aaa" }, spec_full: spec(was) }));
+    writeFileSync(join(dir, "records.jsonl"), JSON.stringify(record) + "\n");
+    try {
+      RunDir.open(dir, { data: "bbb" }, { spec_full: spec(now) }).close();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error("resumed");
+  };
+  const custom = ["--task", "custom", "--data", "/d/c1.jsonl"];
+  const edited = refusal(custom);
+  assert.ok(edited.includes("the task data's content differs: the same data flags (--data /d/c1.jsonl) read"), edited);
+  assert.doesNotMatch(edited, /--parts|--digits|--count/);
+  // read from elsewhere: the paths named, no "same" flag beside them
+  const moved = refusal(custom, ["--task", "custom", "--data", "/e/c1.jsonl"]);
+  assert.ok(moved.includes('(read from --data: was "/d/c1.jsonl", now "/e/c1.jsonl")'), moved);
+  assert.doesNotMatch(moved, /--parts|--digits|--count/);
+  // a generated task among the run's: its knobs choose its problems, so they are named
+  const mixed = refusal(["--task", "custom,chains", "--data-dir", "/d"]);
+  assert.ok(mixed.includes("the same data flags (--data-dir /d, --parts 4, --digits 2, --count 100) read"), mixed);
+});
+
 Deno.test("runModel: the --model given (a local folder's path, which the key leaves out), else the key's, else the source", () => {
   const spec = parseBenchSpec(["--model", "engine/models/hogwild-demo"])!;
   assert.equal(flagsKey(spec).model, undefined, "the key holds a local folder by its content");
