@@ -80,13 +80,18 @@ export function readTemplateFile(file: string): string {
 
 /**
  * Refuses a placeholder in `text` that is not one of `allowed` (the placeholders its filler fills, spelt as
- * written), naming `where`: it would reach the model as written. `braces` 2: whatever a `{{` opens, to the first `}}`
- * after it (`{{ names|join(', ') }}`, `{{}}`; a `{{` never closed) unless a digit, or braces, follow it (LaTeX, code:
- * `{{x}^2}`, `{{1,2},{3,4}}`), and a `{word}` of a word it fills (`{k}` for `{{k}}`); any other single brace is text
- * (`\boxed{answer}`). 1 (the protocol's texts): braces holding one of `words`, the file's placeholders in any field,
- * in any case, alone or as a template language would write it (`{Name}`, `{name.x}`, `{{name}}`, which would fill in
- * as `{Alice}`); braces of another word, or of a sentence, are text there too (`\boxed{answer}`, `\frac{a}{b}`,
- * `\textbf{Step by step}`).
+ * written), naming `where`: it would reach the model as written. `braces` 2: a `{{` opens a placeholder unless a
+ * brace, a backslash or a number follows it (LaTeX, code: `{{{x}}}`, `{{\rm d}}`, `x^{{-1}}`, `{{1,2},{3,4}}`), or it
+ * is LaTeX's `\{` then a brace. The placeholder is its second brace's group: closed by `}}` (`{{…}}`), it must be
+ * exactly one of `allowed` (`{{ names|join(', ') }}`, `{{}}` are not) unless braces or a LaTeX command are inside
+ * (`{{x^{2}}}`, `{{n \choose k}}`); never closed, it is refused; closed by one brace, a word (`{{names}`,
+ * `{{problme}:`) is refused unless LaTeX's group goes on after it (a script, a command, a group, a prime) and the
+ * first brace closes on its line (a group of groups: `{{x}^2}`, `{{a} \over {b}}`), anything else is text
+ * (`{{a,b},{c,d}}`). A refusal names the placeholder a word misspells (nearMiss). A `{word}` of a word it fills is
+ * refused (`{k}` for `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): braces
+ * holding one of `words`, the file's placeholders in any field, in any case, alone or as a template language would
+ * write it (`{Name}`, `{name.x}`, `{{name}}`, which would fill in as `{Alice}`); braces of another word, or of a
+ * sentence, are text there too (`\boxed{answer}`, `\frac{a}{b}`, `\textbf{Step by step}`).
  */
 export function checkPlaceholders(
   text: string,
@@ -95,6 +100,7 @@ export function checkPlaceholders(
   braces: 1 | 2 = 2,
   words: readonly string[] = [],
 ): void {
+  const fills = allowed.length ? allowed.join(", ") : "none";
   if (braces === 2) {
     for (const [whole, inside] of text.matchAll(/(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})/g)) {
       check(
@@ -102,36 +108,60 @@ export function checkPlaceholders(
         `${where}: ${whole} is no placeholder; {{${inside}}} is (with two braces)`,
       );
     }
-  }
-  const fills = allowed.length ? allowed.join(", ") : "none";
-  if (braces === 2) {
-    // every {{ opens a placeholder, to the first }} after it: exactly one the text fills, or refused (a {{ of
-    // LaTeX is written "{ {")
+    const names = allowed.map((a) => a.slice(2, -2));
+    // the placeholder a word misspells, as a hint
+    const meant = (word: string) => {
+      const near = nearMiss(word, names);
+      return near === undefined ? "" : ` ({{${near}}}, misspelt?)`;
+    };
+    const textual = ' (a "{{" of the text is written "{ {")';
     for (let at = text.indexOf("{{"); at !== -1; at = text.indexOf("{{", at)) {
-      const end = text.indexOf("}}", at + 2);
-      // braces inside (but after a placeholder's own name, in any case: `{{names}`), or a digit first, is no
-      // placeholder written otherwise: LaTeX or code (`\frac{1}{{x}^2}`, `{{1,2},{3,4}}`, `x^{{2}}`), left as text
-      const opened = text.slice(at + 2, end === -1 ? undefined : end), name = /^\s*(\w*)/.exec(opened)![1];
-      const own = allowed.some((a) => a.slice(2, -2).toLowerCase() === name.toLowerCase());
-      if ((/[{}]/.test(opened) && !own) || /^\d/.test(opened)) {
+      // LaTeX's \{ (a brace of the text), then a group; a brace, a command or a number after the {{ (LaTeX, code)
+      if ((/\\*$/.exec(text.slice(0, at))![0].length) % 2 === 1) {
+        at += 1;
+        continue;
+      }
+      if (/^(?:[{\\]|[+-]?\.?\d)/.test(text.slice(at + 2))) {
         at += 2;
         continue;
       }
+      const inner = closingBrace(text, at + 1);
       check(
-        end !== -1,
-        `${where}: ${
-          JSON.stringify(text.slice(at, at + 24))
-        } opens a placeholder no "}}" closes (a "{{" of the text is written "{ {")`,
+        inner !== -1,
+        `${where}: ${JSON.stringify(text.slice(at, at + 24))} opens a placeholder no "}}" closes${textual}`,
       );
-      const whole = text.slice(at, end + 2), inside = whole.slice(2, -2).trim();
-      const spaced = whole !== `{{${inside}}}` && allowed.includes(`{{${inside}}}`);
+      const inside = text.slice(at + 2, inner);
+      if (text[inner + 1] === "}") {
+        // {{…}}: a placeholder, unless braces or a LaTeX command (no quotes: no template language's string) are in it
+        const whole = text.slice(at, inner + 2), trimmed = inside.trim();
+        if (!allowed.includes(whole) && (/[{}]/.test(inside) || (inside.includes("\\") && !/['"]/.test(inside)))) {
+          at += 2;
+          continue;
+        }
+        const spaced = whole !== `{{${trimmed}}}` && allowed.includes(`{{${trimmed}}}`);
+        check(
+          allowed.includes(whole),
+          `${where}: ${whole} is no placeholder; it fills ${fills}${
+            spaced ? " (written without spaces)" : meant(trimmed) || textual
+          }`,
+        );
+        at = inner + 2;
+        continue;
+      }
+      // {{word}: a placeholder closed by one brace, unless LaTeX's group of groups: the first group goes on as LaTeX
+      // does after a group (a script, a command, a group, a prime) and closes on its line (`{{x}^2}`, `{{a} \over {b}}`)
+      const word = /^\s*[#^/&>!$~-]?\s*([\p{L}_][\p{L}\p{N}_]*)\s*$/u.exec(inside)?.[1], outer = closingBrace(text, at);
+      const next = /^[ \t]*(.?)/.exec(text.slice(inner + 1))![1];
+      const group = next !== "" && "^_\\{'}".includes(next) && outer !== -1 && !text.slice(inner, outer).includes("\n");
       check(
-        allowed.includes(whole),
-        `${where}: ${whole} is no placeholder; it fills ${fills}${
-          spaced ? " (written without spaces)" : ' (a "{{" of the text is written "{ {")'
+        word === undefined || group,
+        `${where}: ${JSON.stringify(text.slice(at, inner + 1))} opens a placeholder no "}}" closes${
+          allowed.includes(`{{${word}}}`)
+            ? ` ({{${word}}}, with two braces?)`
+            : `, and {{${inside}}} would be none either: it fills ${fills}${meant(word ?? "") || textual}`
         }`,
       );
-      at = end + 2;
+      at += 2;
     }
     return;
   }
@@ -145,6 +175,48 @@ export function checkPlaceholders(
     const hint = allowed.includes(`{${word}}`) && whole.startsWith("{{") ? " (with one brace)" : "";
     check(allowed.includes(whole), `${where}: ${whole} is no placeholder; it fills ${fills}${hint}`);
   }
+}
+
+/** Where the `{` at `open` of `text` is closed: the index of its `}` (a backslash's `\{`, `\}` skipped), else -1. */
+function closingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === "{") depth++;
+    else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * The one of `names` that `word` misspells, if one: the name in another case (`K` for `k`), or, a word of three
+ * letters or more, one letter off a name of four or more (two off one of seven or more) in any case, counting two
+ * letters swapped as one (`nmae`, `nam`, `names` for `name`); a word further off, a shorter one, or one of `names`
+ * itself is none.
+ */
+export function nearMiss(word: string, names: readonly string[]): string | undefined {
+  const w = word.toLowerCase(),
+    near = (n: string, most: number) =>
+      [...w].length >= 3 && Math.abs(w.length - n.length) <= most && swapDistance(w, n) <= most;
+  return names.find((name) => {
+    const n = name.toLowerCase();
+    return word !== name && (w === n || near(n, n.length >= 7 ? 2 : n.length >= 4 ? 1 : 0));
+  });
+}
+
+/** The edit distance of `a` and `b` with two neighbouring letters swapped counted as one edit (optimal alignment). */
+function swapDistance(a: string, b: string): number {
+  const x = [...a], y = [...b];
+  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => i + j));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[x.length][y.length];
 }
 
 /** `text` as a regular expression that matches it literally (its syntax characters escaped). */
