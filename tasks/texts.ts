@@ -89,9 +89,10 @@ export function readTemplateFile(file: string): string {
  * first brace closes on its line (a group of groups: `{{x}^2}`, `{{a} \over {b}}`), anything else is text
  * (`{{a,b},{c,d}}`). A refusal names the placeholder a word misspells (nearMiss). A `{word}` of a word it fills is
  * refused (`{k}` for `{{k}}`); any other single brace is text (`\boxed{answer}`). 1 (the protocol's texts): braces
- * holding one of `words`, the file's placeholders in any field, in any case, alone or as a template language would
- * write it (`{Name}`, `{name.x}`, `{{name}}`, which would fill in as `{Alice}`); braces of another word, or of a
- * sentence, are text there too (`\boxed{answer}`, `\frac{a}{b}`, `\textbf{Step by step}`).
+ * holding one of `words`, the file's placeholders in any field, in any case, or a near miss of one (`{nmae}`,
+ * `{names}`: nearMiss), alone or as a template language would write it (`{Name}`, `{name.x}`, `{{name}}`, which
+ * would fill in as `{Alice}`); braces of another word, or of a sentence, are text there too (`\boxed{answer}`,
+ * `\frac{a}{b}`, `\textbf{Step by step}`, `{stepping}`).
  */
 export function checkPlaceholders(
   text: string,
@@ -165,14 +166,22 @@ export function checkPlaceholders(
     }
     return;
   }
-  // one brace (a protocol's): a group of braces holding one of the file's words, in any case, is one of the
-  // placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}} are not); others are text
+  // one brace (a protocol's): a group of braces holding one of the file's words, in any case, or a near miss of one,
+  // is one of the placeholders this field fills, exactly ({Name}, { name }, {name.x}, {{name}}, {nmae} are not);
+  // others are text
   for (const [whole, inside] of text.matchAll(/\{+([^{}]*)\}+/g)) {
     // the word alone, or with what a template language would add to it (`.x`, `| f`, `[0]`, `+ 1`, `!r`); a word
     // then others is text (`\textbf{Step by step}`, `\text{step size}`)
     const word = /^\s*([A-Za-z_]\w*)\s*(?:$|[^\sA-Za-z0-9_])/.exec(inside)?.[1];
-    if (!word || !words.some((w) => w.toLowerCase() === word.toLowerCase())) continue; // LaTeX, text
-    const hint = allowed.includes(`{${word}}`) && whole.startsWith("{{") ? " (with one brace)" : "";
+    if (!word) continue; // LaTeX, text
+    const own = words.some((w) => w.toLowerCase() === word.toLowerCase()),
+      near = own ? undefined : nearMiss(word, words);
+    if (!own && near === undefined) continue; // another word: LaTeX, text
+    const hint = near !== undefined
+      ? ` ({${near}}, misspelt?)`
+      : allowed.includes(`{${word}}`) && whole.startsWith("{{")
+      ? " (with one brace)"
+      : "";
     check(allowed.includes(whole), `${where}: ${whole} is no placeholder; it fills ${fills}${hint}`);
   }
 }

@@ -152,9 +152,44 @@ Deno.test("the reviewer's one-brace typos in files are refused at load, naming t
   assert.throws(() => loadSot(sot), /field "point": \{\{outlien\}\} is no placeholder; .*\{\{outline\}\}, misspelt\?/);
 });
 
+Deno.test("checkPlaceholders (a protocol's, one brace): a near miss of a word it fills ({nmae}, {stpe}, {names}) is refused, naming the word meant", () => {
+  const words = ["name", "step"], allowed = ["{name}", "{step}"];
+  for (
+    const [bad, meant] of [
+      ["{nmae}", "name"],
+      ["{Nmae}", "name"],
+      ["{nam}", "name"],
+      ["{names}", "name"],
+      ["{stpe}", "step"],
+      ["{setp}", "step"],
+      ["{ steps }", "step"],
+      ["{{nmae}}", "name"],
+      ["{stpe+1}", "step"],
+    ]
+  ) {
+    assert.throws(
+      () => checkPlaceholders(`**{name} [{step}]:** ${bad}`, allowed, "p.json: field", 1, words),
+      new RegExp(
+        `p\\.json: field: ${
+          escapeRegExp(bad)
+        } is no placeholder; it fills \\{name\\}, \\{step\\} \\(\\{${meant}\\}, misspelt\\?\\)$`,
+      ),
+      bad,
+    );
+  }
+  // a word two letters or more away, or a sentence, is the text's own
+  checkPlaceholders(
+    "{stepping} {am} {st} {answer} {the name} \\text{same thing} {sample}",
+    allowed,
+    "p.json: field",
+    1,
+    words,
+  );
+});
+
 Deno.test("checkPlaceholders (a protocol's, one brace): {word.x}, {word|f}, {word[0]}, { word } of a placeholder word are refused", () => {
   const words = ["name", "step"], allowed = ["{name}", "{step}"];
-  checkPlaceholders("**{name} [{step}]:** $\\frac{a}{b}$ {names} {stepping}", allowed, "p.json: field", 1, words);
+  checkPlaceholders("**{name} [{step}]:** $\\frac{a}{b}$ {nameplate} {stepping}", allowed, "p.json: field", 1, words);
   // a placeholder word among others is a sentence, no placeholder
   checkPlaceholders("\\textbf{Step by step}, \\text{step size}, {name and age}", allowed, "p.json: field", 1, words);
   for (
