@@ -174,14 +174,25 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
     check(tok, `--prompt: ${f.model} has no tokenizer.json; use --ids`);
     let text = f.prompt!;
     if (f.chat) {
-      const messages = [...(f.system !== undefined ? [{ role: "system" as const, content: f.system }] : []), {
-        role: "user" as const,
-        content: text,
-      }];
-      text = tok.applyChatTemplate(messages, {
-        addGenerationPrompt: true,
-        enableThinking: f["no-think"] ? false : undefined,
-      });
+      const user = { role: "user" as const, content: text };
+      const render = (system: boolean, enableThinking?: false) =>
+        tok.applyChatTemplate(
+          system && f.system !== undefined ? [{ role: "system", content: f.system }, user] : [user],
+          { addGenerationPrompt: true, enableThinking },
+        );
+      text = render(true, f["no-think"] ? false : undefined);
+      // a flag the template does not read would be dropped, silently: the prompt is the one it renders without it
+      const template = `the chat template (${tok.chatTemplateFile ?? f.model})`;
+      check(
+        !f["no-think"] || text !== render(true),
+        `--no-think: ${template} does not read enable_thinking (it renders the prompt the same without it), ` +
+          "so --no-think would change nothing: drop it",
+      );
+      check(
+        f.system === undefined || text !== render(false, f["no-think"] ? false : undefined),
+        `--system: ${template} renders no system message (the prompt is the same without it), so --system would ` +
+          "change nothing: drop it",
+      );
     }
     // a template writes its own special tokens; plain text gets the tokenizer's (a BOS), as transformers' does
     prompt = tok.encode(text, !f.chat);

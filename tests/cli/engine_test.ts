@@ -4,6 +4,8 @@
  * slow reference path) runs on the CPU only.
  */
 import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
@@ -15,7 +17,11 @@ import { fixtureDir, runCli } from "../helpers.ts";
  * refuse every prompt, naming the prompt's tokens (nothing is generated).
  */
 async function promptTokens(...args: string[]): Promise<number> {
-  const r = await runCli("cli/engine.ts", ["generate", "--model", DEMO_MODEL, "--max-new-tokens", "2048", ...args]);
+  return await modelPromptTokens(DEMO_MODEL, ...args);
+}
+
+async function modelPromptTokens(model: string, ...args: string[]): Promise<number> {
+  const r = await runCli("cli/engine.ts", ["generate", "--model", model, "--max-new-tokens", "2048", ...args]);
   const n = /the prompt's (\d+) tokens/.exec(r.stderr)?.[1];
   assert.ok(r.code === 2 && n !== undefined, `${args.join(" ")}: exit ${r.code}, ${r.stderr}`);
   return Number(n);
@@ -35,6 +41,55 @@ Deno.test("generate --chat: an empty --prompt or --system is a message of that t
         `--prompt ${JSON.stringify(prompt)} --system ${JSON.stringify(system)}`,
       );
     }
+  }
+});
+
+Deno.test("generate --chat: --no-think or --system that the chat template does not read is refused, naming the flag and the template", async () => {
+  const prompt = ["--chat", "--prompt", "Let A be 2 + 3. Find A."];
+  // the demo's template reads no enable_thinking: the reviewer's, which gave the ids it gives without --no-think
+  const r = await runCli("cli/engine.ts", [
+    "generate",
+    "--model",
+    DEMO_MODEL,
+    ...prompt,
+    "--no-think",
+    "--max-new-tokens",
+    "4",
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr.trim(),
+    /^error: --no-think: .*the chat template \(.*hogwild-demo\/tokenizer_config\.json: chat_template\) does not read enable_thinking/,
+  );
+  // a template that reads enable_thinking and renders no system message: --no-think changes the prompt, --system
+  // would change nothing
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-chat-"));
+  for (const f of ["config.json", "generation_config.json", "tokenizer.json", "model.safetensors"]) {
+    copyFileSync(join(DEMO_MODEL, f), join(dir, f));
+  }
+  const config = JSON.parse(readFileSync(join(DEMO_MODEL, "tokenizer_config.json"), "utf8"));
+  config.chat_template =
+    "{% for m in messages %}{% if m.role != 'system' %}<|{{ m.role }}|>\n{{ m.content }}<|end|>\n" +
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>\n" +
+    "{% if enable_thinking is defined and enable_thinking is false %}<|end|>\n{% endif %}{% endif %}";
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(config));
+  assert.ok((await modelPromptTokens(dir, ...prompt, "--no-think")) > (await modelPromptTokens(dir, ...prompt)));
+  for (const system of ["Be brief.", ""]) {
+    const s = await runCli("cli/engine.ts", [
+      "generate",
+      "--model",
+      dir,
+      ...prompt,
+      "--system",
+      system,
+      "--max-new-tokens",
+      "4",
+    ]);
+    assert.equal(s.code, 2, s.stderr);
+    assert.match(
+      s.stderr.trim(),
+      /^error: --system: .*the chat template \(.*tokenizer_config\.json: chat_template\) renders no system message/,
+    );
   }
 });
 
