@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
 import { checkFoldersOnce, checkReadFolder } from "../harness/bench/rundir.ts";
-import { cachedJudge } from "../harness/judge/cache.ts";
+import { cachedJudge, checkCacheFolder } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
@@ -177,6 +177,8 @@ async function main() {
   }
 
   async function judgeWork() {
+    // replies are paid for once: a cache that cannot take them is found now, not after the first reply
+    checkCacheFolder(f.cache);
     if (endpoint && !apiKey) {
       console.error(`judge: ${f["api-key-env"]} is not set: requests go without a key (--api-key-env names another)`);
     }
@@ -200,7 +202,7 @@ async function main() {
         maxTokens,
         texts: [{ where: f["judge-prompt"] ? `--judge-prompt ${template.file}` : template.file, text: template.text }],
       });
-    const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version);
+    const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version, (l) => console.error(l));
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
     const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, endpoint ? concurrency : 1);
     for (const f of failed) failures.push(f);
@@ -211,6 +213,9 @@ async function main() {
       for (const x of unjudgeable.slice(0, 10)) console.error(`  ${x}`);
     }
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
+    if (cached.unkept) {
+      console.error(`judge: ${cached.unkept} of them not kept in --cache ${f.cache} (recorded in judge.jsonl only)`);
+    }
   }
 
   const { bars, all, unfinished } = judgedBars(dirs, files, traces, {

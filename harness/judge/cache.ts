@@ -2,7 +2,8 @@
  * The judge's replies kept on disk, one file per (judge, where it runs, prompt version, prompt text, judge run):
  * a second command over the same traces, or over a copy of them, asks the judge nothing (replies cached under
  * another spelling of where it runs, `formerly`, are found too). Written whole
- * (engine/files.ts), so a kill leaves a reply or none.
+ * (engine/files.ts), so a kill leaves a reply or none. A reply is paid for: one the cache cannot take (a full or
+ * read-only disk met mid-run) is returned all the same, to be recorded in judge.jsonl, with a warning.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -11,8 +12,33 @@ import { check, InputError, oneLine } from "../../engine/errors.ts";
 import { pathExists, removeOldTemps, replaceFile } from "../../engine/files.ts";
 import type { Halt, Judge, Reply } from "./client.ts";
 
-/** `judge` with its replies cached in `dir`; `asked` counts the replies that were not there. */
-export function cachedJudge(judge: Judge, dir: string, promptVersion: string): Judge & { asked: number } {
+/**
+ * Refuses a cache folder this command cannot write (made when not there), naming --cache, before any reply is paid
+ * for: a file is written in it and removed.
+ */
+export function checkCacheFolder(dir: string): void {
+  const probe = join(dir, `.write-check-${Deno.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(probe, "");
+    Deno.removeSync(probe);
+  } catch (e) {
+    throw new InputError(
+      `--cache ${dir}: cannot write in it (${oneLine((e as Error).message)}); name a folder this command can write`,
+    );
+  }
+}
+
+/**
+ * `judge` with its replies cached in `dir`; `asked` counts the replies that were not there, `unkept` those asked
+ * that the cache could not take (`warn` told the first: the reply is returned all the same).
+ */
+export function cachedJudge(
+  judge: Judge,
+  dir: string,
+  promptVersion: string,
+  warn: (line: string) => void = () => {},
+): Judge & { asked: number; unkept: number } {
   // judges on other folders may share the cache and write it now: only a killed one's temporaries (a day old) go
   removeOldTemps(dir, 24 * 3600_000);
   const file = (prompt: string, run: number, where = judge.where) =>
@@ -21,25 +47,36 @@ export function cachedJudge(judge: Judge, dir: string, promptVersion: string): J
     id: judge.id,
     where: judge.where,
     asked: 0,
+    unkept: 0,
     async reply(prompt: string, run: number, halt?: Halt): Promise<Reply> {
       const f = file(prompt, run);
       const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => pathExists(x));
       if (found) return readReply(found);
       const reply = await judge.reply(prompt, run, halt);
       cached.asked++;
-      mkdirSync(dir, { recursive: true });
-      replaceFile(
-        f,
-        JSON.stringify({
-          judge: judge.id,
-          where: judge.where,
-          prompt_version: promptVersion,
-          run,
-          reply: reply.text,
-          cut: reply.cut,
-          ...(reply.model === undefined ? {} : { model: reply.model }),
-        }),
-      );
+      try {
+        mkdirSync(dir, { recursive: true });
+        replaceFile(
+          f,
+          JSON.stringify({
+            judge: judge.id,
+            where: judge.where,
+            prompt_version: promptVersion,
+            run,
+            reply: reply.text,
+            cut: reply.cut,
+            ...(reply.model === undefined ? {} : { model: reply.model }),
+          }),
+        );
+      } catch (e) {
+        // paid for: recorded in judge.jsonl by the caller; only a command without that line would ask it again
+        if (cached.unkept++ === 0) {
+          warn(
+            `judge: --cache ${dir}: cannot keep a reply there (${oneLine((e as Error).message)}); each reply is ` +
+              "recorded in judge.jsonl all the same (only a command without those lines would ask for it again)",
+          );
+        }
+      }
       return reply;
     },
   };

@@ -300,3 +300,30 @@ Deno.test("deno task judge: judge.jsonl's lines keyed on the endpoint and the pr
     await two.close();
   }
 });
+
+Deno.test("deno task judge: a --cache it cannot write is refused before any reply is asked for, naming --cache; a folder judged already needs none", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-cache-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  writeFileSync(join(base, "afile"), "");
+  const s = fakeServer(() => chat("SCORE: 4"));
+  try {
+    // a path through a file: no folder can be made there (as a read-only disk or a folder of another user)
+    const bad = join(base, "afile", "cache");
+    const withCache = (cache: string) =>
+      endpointArgs(dir, s.url, base, 1).map((a) => (a === join(base, "cache") ? cache : a));
+    const r = await runCli("cli/judge.ts", withCache(bad));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: --cache ${bad}: cannot write in it \\(.+\\); name a folder this command can write\\n$`),
+    );
+    assert.equal(s.bodies.length, 0, "nothing asked, nothing paid for");
+    // judged already (a good cache): nothing to ask, so the unwritable cache is never needed
+    assert.equal((await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 1))).code, 0);
+    const again = await runCli("cli/judge.ts", withCache(bad));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /\| run \| hogwild:2 \| 1 \| 4\.00 \|/);
+  } finally {
+    await s.close();
+  }
+});
