@@ -31,9 +31,32 @@ export interface Judge {
   reply(prompt: string, run: number, halt?: Halt): Promise<Reply>;
 }
 
-/** Set when the command stops: requests in flight finish their try (bounded by the time-out), and try no more. */
-export interface Halt {
-  stopped: boolean;
+/**
+ * Stopped when the command stops: requests in flight finish their try (bounded by the time-out), and try no more;
+ * one waiting to be tried again ends its wait at once (no request is sent after a stop).
+ */
+export class Halt {
+  readonly #stop = new AbortController();
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+  stop(): void {
+    this.#stop.abort();
+  }
+  /** Waits `ms`, or until the stop: ended early when it comes. */
+  wait(ms: number): Promise<void> {
+    const signal = this.#stop.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((done) => {
+      const end = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", end);
+        done();
+      };
+      const timer = setTimeout(end, ms);
+      signal.addEventListener("abort", end);
+    });
+  }
 }
 
 /** A request that failed for good: this trace's run is not recorded, and a later run of the command tries it again. */
@@ -199,9 +222,12 @@ export function endpointJudge(o: EndpointOptions): Judge {
           }
           throw new JudgeRequestError(`${url}: ${why}, ${attempt + 1} tries`);
         }
-        if (halt?.stopped) throw new JudgeRequestError(`${url}: ${why}; not tried again: the command is stopping`);
+        const stopping = () => new JudgeRequestError(`${url}: ${why}; not tried again: the command is stopping`);
+        if (halt?.stopped) throw stopping();
         o.log?.(`judge: ${why}; trying again in ${wait} ms`);
-        await new Promise((r) => setTimeout(r, wait));
+        // a stop during the wait ends it, and no try follows (the command exits with what is in flight)
+        await (halt ? halt.wait(wait) : new Promise((r) => setTimeout(r, wait)));
+        if (halt?.stopped) throw stopping();
       }
     },
   };

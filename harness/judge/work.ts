@@ -21,7 +21,7 @@ import {
   type TraceLine,
   unfinishedRecords,
 } from "../bench/rundir.ts";
-import { type Halt, type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
+import { Halt, type Judge, JudgeRequestError, type Reply, UnjudgeableError } from "./client.ts";
 import { judgePrompt, type JudgeTemplate, mergedTranscript } from "./prompt.ts";
 import type { Bar } from "./chart.ts";
 import { groupScore, JudgeFile, type LineJudge, lineScore, type TraceScore, traceScores } from "./scores.ts";
@@ -108,7 +108,7 @@ async function pool<T>(items: readonly T[], n: number, halt: Halt, fn: (x: T) =>
         await fn(items[next++]);
       } catch (e) {
         error ??= { e };
-        halt.stopped = true;
+        halt.stop();
       }
     }
   }));
@@ -243,7 +243,7 @@ export async function judgeAll(
   const failures: string[] = [], unjudgeable: string[] = [];
   // replies recorded after a stop: the requests in flight when another's error stopped the command
   let got = 0, late = 0;
-  const halt: Halt = { stopped: false };
+  const halt = new Halt();
   try {
     await pool(work, concurrency, halt, judgeOne);
   } finally {

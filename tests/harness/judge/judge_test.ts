@@ -23,6 +23,7 @@ import { TextTokenizer } from "../../../engine/tokenizer.ts";
 import {
   endpointJudge,
   type EndpointOptions,
+  Halt,
   JudgeRequestError,
   MOST_FAILED_ALIKE,
   MOST_UNREACHABLE,
@@ -1263,4 +1264,23 @@ Deno.test("judge: a trace changed after the work was planned is that trace's fai
     );
   }
   rmSync(base, { recursive: true });
+});
+
+Deno.test("judge client: a stop that comes while a request waits to be tried again ends the wait: nothing is sent after it", async () => {
+  const s = fakeServer(() => new Response("busy", { status: 503 }));
+  try {
+    const halt = new Halt();
+    const j = endpointJudge(options(s.url, { retries: 3, backoffMs: 1500 }));
+    const t0 = performance.now();
+    const asked = j.reply("p", 0, halt);
+    setTimeout(() => halt.stop(), 200);
+    await assert.rejects(
+      asked,
+      (e) => e instanceof JudgeRequestError && /not tried again: the command is stopping$/.test(e.message),
+    );
+    assert.equal(s.bodies.length, 1, "no request after the stop");
+    assert.ok(performance.now() - t0 < 1000, `the wait ended with the stop (${performance.now() - t0} ms)`);
+  } finally {
+    await s.close();
+  }
 });
