@@ -23,18 +23,22 @@ export interface Bar extends GroupScore {
 export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: readonly string[] = []): unknown {
   const settings = [...new Set(bars.map((b) => b.setting))];
   const runs = new Set(bars.map((b) => b.run));
-  const values = bars.filter((b) => b.n > 0).map((b) => ({
+  // Every setting has its slot and a word at its foot: the mean (a mean of 1.00, the floor, is a bar of no height),
+  // or why there is no bar ("no traces", "no score"): an empty slot would read as either.
+  const values = bars.map((b) => ({
     run: b.run,
     setting: b.setting,
-    mean: b.mean,
+    mean: b.n > 0 ? b.mean : null,
     lo: b.lo ?? null,
     hi: b.hi ?? null,
     n: b.n,
+    label: b.n > 0 ? b.mean.toFixed(2) : b.unscored ? "no score" : "no traces",
   }));
   const x = { field: "setting", type: "nominal", title: "Setting", sort: settings, axis: { labelAngle: 0 } };
   const layer = {
     layer: [
       {
+        transform: [{ filter: "datum.mean !== null" }],
         mark: { type: "bar", width: { band: 0.7 } },
         encoding: {
           x,
@@ -56,6 +60,13 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
         mark: { type: "errorbar", ticks: true },
         encoding: { x, y: { field: "lo", type: "quantitative", title: Y_TITLE }, y2: { field: "hi" } },
       },
+      // at the foot of each slot, above the axis, read whether the bar is tall or of no height: a mean beside its
+      // interval's line, the word for a slot without a bar in its middle
+      ...[["datum.mean !== null", { align: "left", dx: 3 }], ["datum.mean === null", {}]].map(([filter, place]) => ({
+        transform: [{ filter }],
+        mark: { type: "text", baseline: "bottom", dy: -3, fontSize: 11, ...place as object },
+        encoding: { x, y: { datum: 1, type: "quantitative" }, text: { field: "label" } },
+      })),
     ],
   };
   const base = runs.size > 1
@@ -70,7 +81,8 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: title,
-      subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs); lines: 95% intervals" +
+      subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs), written at their foot " +
+        "('no traces', 'no score': none to draw); lines: 95% intervals" +
         (unfinished.length ? `; ${unfinishedNote(unfinished)}` : ""),
       fontSize: 14,
     },

@@ -3,7 +3,10 @@
  * panels of several run folders stand in the order the folders were given, as the table's rows do.
  */
 import assert from "node:assert/strict";
-import { type Bar, scoreChartSpec } from "../../../harness/judge/chart.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Bar, scoreChartSpec, writeScoreChart } from "../../../harness/judge/chart.ts";
 
 const bar = (run: string, setting: string, mean: number): Bar => ({
   run,
@@ -35,5 +38,25 @@ Deno.test("judge chart: several run folders' panels stand in the order given, no
   for (const order of [runs, [...runs].reverse(), [runs[1], runs[2], runs[0]]]) {
     const bars = order.flatMap((r) => [bar(r, "token-wise", 4), bar(r, "no-sync", 2)]);
     assert.deepEqual((scoreChartSpec(bars, "t") as Spec).facet!.column.sort, order);
+  }
+});
+
+Deno.test("judge chart: each setting's mean is written on its bar, a floor mean of 1.00 too; a setting with no traces or no score is marked so, never an empty slot", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-judge-chart-"));
+  try {
+    const bars: Bar[] = [
+      { ...bar("qwq", "token-wise", 3.5) },
+      // every trace scored 1: a bar of no height, which read as a setting with no traces
+      { ...bar("qwq", "step-wise", 1), lo: 1, hi: 1.4 },
+      { ...bar("qwq", "no-sync", NaN), n: 0, lo: undefined, hi: undefined },
+      { ...bar("qwq", "other", NaN), n: 0, lo: undefined, hi: undefined, unscored: 2 },
+    ];
+    const [svg] = await writeScoreChart(join(dir, "c.svg"), bars, "t");
+    const texts = [...readFileSync(svg, "utf8").matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const label of ["3.50", "1.00", "no traces", "no score"]) {
+      assert.ok(texts.includes(label), `${label} in ${JSON.stringify(texts)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });
