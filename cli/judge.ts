@@ -228,14 +228,14 @@ async function main() {
   if (unfinished.length) console.error(`judge: ${unfinishedNote(unfinished)}`);
   console.log(
     `| run | setting | traces | mean score | 95% interval | traces without a score | runs without a score | ` +
-      `traces short of ${runs} runs |`,
+      `traces short of ${runs} runs | problems |`,
   );
-  console.log(`|---|---|---|---|---|---|---|---|`);
+  console.log(`|---|---|---|---|---|---|---|---|---|`);
   for (const b of bars) {
     const ci = b.lo === undefined ? "" : `${b.lo.toFixed(2)}–${b.hi!.toFixed(2)}`;
     console.log(
       `| ${b.run} | ${b.setting} | ${b.n} | ${b.n ? b.mean.toFixed(2) : ""} | ${ci} | ${b.unscored} | ` +
-        `${b.runsUnscored} | ${b.incomplete} |`,
+        `${b.runsUnscored} | ${b.incomplete} | ${b.problems} |`,
     );
   }
   const short = bars.reduce((n, b) => n + b.incomplete, 0);

@@ -32,6 +32,7 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
     lo: b.lo ?? null,
     hi: b.hi ?? null,
     n: b.n,
+    problems: b.problems,
     label: b.n > 0 ? b.mean.toFixed(2) : b.unscored ? "no score" : "no traces",
   }));
   const x = { field: "setting", type: "nominal", title: "Setting", sort: settings, axis: { labelAngle: 0 } };
@@ -52,6 +53,7 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
             { field: "lo", title: "95% low", format: ".2f" },
             { field: "hi", title: "95% high", format: ".2f" },
             { field: "n", title: "traces" },
+            { field: "problems", title: "problems" },
           ],
         },
       },
@@ -82,7 +84,7 @@ export function scoreChartSpec(bars: readonly Bar[], title: string, unfinished: 
     title: {
       text: title,
       subtitle: "Bars: the judge's mean score over traces (each the mean of its judge runs), written at their foot " +
-        "('no traces', 'no score': none to draw); lines: 95% intervals" +
+        "('no traces', 'no score': none to draw); lines: 95% intervals over problems" +
         (unfinished.length ? `; ${unfinishedNote(unfinished)}` : ""),
       fontSize: 14,
     },

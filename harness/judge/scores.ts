@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { check } from "../../engine/errors.ts";
 import { appendLines, pathInfo } from "../../engine/files.ts";
 import { lockJudgeFile, readLines, recordKey } from "../bench/rundir.ts";
-import { mean, standardError, tCritical } from "../report/stats.ts";
+import { mean, problemsInterval, standardError } from "../report/stats.ts";
 import { pearson } from "./correlation.ts";
 import { parseScore } from "./prompt.ts";
 
@@ -153,23 +153,40 @@ export function traceScores(lines: readonly JudgeLine[], judge: LineJudge, runs:
 export interface GroupScore {
   /** traces with a score */
   n: number;
+  /** their problems (task and problem id): the clusters the interval counts */
+  problems: number;
+  /** per problem the mean of its traces' scores (its seeds), then the mean over problems (the report's avg) */
   mean: number;
-  /** the 95% interval (Student's t, within 1–6); absent below two traces */
+  /**
+   * the 95% interval, the report's own (harness/report/stats.ts problemsInterval): clustered by problem, Student's t
+   * within 1–6 widened to Wilson's near a bound; absent below two problems
+   */
   lo?: number;
   hi?: number;
   /** traces whose runs held no score at all */
   unscored: number;
 }
 
+/**
+ * A group's mean and interval as the report computes a method's (stats.ts): a trace's seeds of one problem are not
+ * independent draws, so each problem's mean over its traces is one value, the error clustered by problem.
+ */
 export function groupScore(traces: readonly TraceScore[]): GroupScore {
-  const xs = traces.flatMap((t) => (t.score === null ? [] : [t.score]));
-  const m = xs.length ? mean(xs) : NaN, se = standardError(xs);
-  const h = se === undefined ? undefined : tCritical(xs.length - 1) * se;
+  const byProblem = new Map<string, number[]>();
+  for (const t of traces) {
+    if (t.score === null) continue;
+    const k = JSON.stringify([t.task, t.problem_id]);
+    byProblem.set(k, [...(byProblem.get(k) ?? []), t.score]);
+  }
+  const means = [...byProblem.values()].map(mean), se = standardError(means);
+  const n = [...byProblem.values()].reduce((k, xs) => k + xs.length, 0);
+  const ci = se === undefined ? undefined : problemsInterval(means, se, n, 1, 6); // within the rubric
   return {
-    n: xs.length,
-    mean: m,
-    ...(h === undefined ? {} : { lo: Math.max(1, m - h), hi: Math.min(6, m + h) }), // within the rubric
-    unscored: traces.length - xs.length,
+    n,
+    problems: means.length,
+    mean: means.length ? mean(means) : NaN,
+    ...(ci === undefined ? {} : { lo: ci[0], hi: ci[1] }),
+    unscored: traces.length - n,
   };
 }
 

@@ -147,9 +147,9 @@ const NO_SPREAD = 1e-12;
 /**
  * The 95% interval of a mean over P problems of per-problem values `xs` in [lo, hi], with clustered error `se`, from
  * `samples` samples: the hull of the clipped t interval and Wilson's at the effective size (the header's choice),
- * the values mapped onto [0, 1] and back.
+ * the values mapped onto [0, 1] and back. The report's interval, and the collaboration judge's (its 1–6 scores).
  */
-function problemsInterval(
+export function problemsInterval(
   xs: readonly number[],
   se: number,
   samples: number,

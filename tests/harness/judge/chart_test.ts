@@ -12,6 +12,7 @@ const bar = (run: string, setting: string, mean: number): Bar => ({
   run,
   setting,
   n: 3,
+  problems: 3,
   mean,
   lo: mean - 1,
   hi: mean + 1,
@@ -48,8 +49,8 @@ Deno.test("judge chart: each setting's mean is written on its bar, a floor mean 
       { ...bar("qwq", "token-wise", 3.5) },
       // every trace scored 1: a bar of no height, which read as a setting with no traces
       { ...bar("qwq", "step-wise", 1), lo: 1, hi: 1.4 },
-      { ...bar("qwq", "no-sync", NaN), n: 0, lo: undefined, hi: undefined },
-      { ...bar("qwq", "other", NaN), n: 0, lo: undefined, hi: undefined, unscored: 2 },
+      { ...bar("qwq", "no-sync", NaN), n: 0, problems: 0, lo: undefined, hi: undefined },
+      { ...bar("qwq", "other", NaN), n: 0, problems: 0, lo: undefined, hi: undefined, unscored: 2 },
     ];
     const [svg] = await writeScoreChart(join(dir, "c.svg"), bars, "t");
     const texts = [...readFileSync(svg, "utf8").matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);

@@ -8,8 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../../engine/errors.ts";
+import { seedStats } from "../../../harness/report/stats.ts";
 import {
   agreementText,
+  groupScore,
   humanAgreement,
   type HumanScore,
   JudgeFile,
@@ -182,5 +184,52 @@ Deno.test("judge.jsonl: a lock left by a judge killed (its file, no holder) is t
     new JudgeFile(dir, true).close();
   } finally {
     rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("judge's interval: the report's own, clustered by problem (each problem's mean over its seeds one value), never of zero width", () => {
+  const scored = (problem: string, seed: number, score: number | null) => ({
+    task: "t",
+    problem_id: problem,
+    method: "hogwild:2",
+    seed,
+    score,
+    runs: 3,
+    unscored: score === null ? 3 : 0,
+  });
+  // the seeds of one problem are not independent: 2 problems, 3 seeds each, far apart: t on 1 degree of freedom
+  const two = groupScore([2, 2, 2].map((s, i) => scored("a", i, s)).concat([5, 5, 5].map((s, i) => scored("b", i, s))));
+  assert.deepEqual([two.n, two.problems, two.mean, two.lo, two.hi], [6, 2, 3.5, 1, 6]);
+  // one problem under 4 seeds: one cluster, no interval
+  const one = groupScore([2, 3, 4, 5].map((s, i) => scored("a", i, s)));
+  assert.deepEqual([one.n, one.problems, one.lo, one.hi], [4, 1, undefined, undefined]);
+  // every problem at the floor: Wilson's over the problems (mapped onto [0, 1] and back), not 1.00–1.00
+  const floor = groupScore(["a", "b", "c"].map((p) => scored(p, 1, 1)));
+  assert.equal(floor.lo, 1);
+  assert.ok(floor.hi! > 3.8 && floor.hi! < 3.82, `${floor.hi}`);
+  // against the report's seedStats over the same scores mapped onto [0, 1]: the same mean and interval
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let round = 0; round < 200; round++) {
+    const traces = Array.from({ length: 2 + Math.floor(rand() * 12) }, (_, i) => {
+      const score = rand() < 0.1
+        ? null
+        : round % 5 === 0
+        ? 1 + Math.floor(rand() * 2) * 5
+        : 1 + Math.floor(rand() * 16) / 3;
+      return scored(`p${Math.floor(rand() * 4)}`, i, score);
+    });
+    const g = groupScore(traces);
+    const samples = traces.flatMap((
+      t,
+    ) => (t.score === null ? [] : [{ problem: t.problem_id, seed: t.seed, score: (t.score - 1) / 5 }]));
+    if (samples.length === 0) continue;
+    const report = seedStats(samples, (a) => a);
+    assert.ok(Math.abs(g.mean - (1 + 5 * report.avg)) < 1e-9, `round ${round}`);
+    assert.equal(g.lo === undefined, report.ci === undefined, `round ${round}`);
+    if (report.ci) {
+      assert.ok(Math.abs(g.lo! - (1 + 5 * report.ci[0])) < 1e-9 && Math.abs(g.hi! - (1 + 5 * report.ci[1])) < 1e-9);
+      assert.ok(g.hi! > g.lo!, `round ${round}: zero width ${g.lo}–${g.hi}`);
+    }
   }
 });
