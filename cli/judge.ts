@@ -248,7 +248,7 @@ async function main() {
     console.error(`judge: wrote ${written.join(", ")}`);
   }
   if (human) {
-    console.log(agreementText(humanAgreement(human, all)));
+    console.log(agreementText(humanAgreement(human, all, runs)));
   }
   if (failures.length) {
     console.error(`judge: ${failures.length} replies failed (the same command tries them again):`);

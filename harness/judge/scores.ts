@@ -240,21 +240,26 @@ export function checkHumanTraces(file: string, human: readonly HumanScore[], tra
 
 /**
  * Human scores against the judge's trace scores: Pearson's r over the traces both scored, with how many human
- * scores had no judge score to pair with.
+ * scores had no judge score to pair with, and how many name a trace with fewer than `runs` judge runs recorded
+ * (`short`: then there is no r yet, as no chart is drawn over such traces: its score would change with the rest).
  */
-export function humanAgreement(human: readonly HumanScore[], judged: readonly TraceScore[]) {
+export function humanAgreement(human: readonly HumanScore[], judged: readonly TraceScore[], runs: number) {
   // a human trace in two folders was refused before the judging (checkHumanTraces); others may be in several
   const wanted = new Set(human.map(recordKey)), byKey = new Map<string, TraceScore>();
   for (const t of judged) if (wanted.has(recordKey(t))) byKey.set(recordKey(t), t);
   const pairs: [number, number][] = [];
+  let short = 0;
   for (const h of human) {
-    const j = byKey.get(recordKey(h))?.score;
-    if (j !== undefined && j !== null) pairs.push([h.score, j]);
+    const t = byKey.get(recordKey(h));
+    if (t && t.runs < runs) short++;
+    else if (t && t.score !== null) pairs.push([h.score, t.score]);
   }
   const sides = { human: pairs.map((p) => p[0]), judge: pairs.map((p) => p[1]) };
   return {
     ...pearson(sides.human, sides.judge),
-    unpaired: human.length - pairs.length,
+    runs,
+    short,
+    unpaired: human.length - pairs.length - short,
     /** the sides whose scores are all one value (no r) */
     flat: (["human", "judge"] as const).filter((s) => sides[s].length && sides[s].every((x) => x === sides[s][0])),
   };
@@ -262,6 +267,11 @@ export function humanAgreement(human: readonly HumanScore[], judged: readonly Tr
 
 /** The agreement as a line: r and p where there is one; too few pairs, or a side all equal, said so (never NaN). */
 export function agreementText(a: ReturnType<typeof humanAgreement>): string {
+  if (a.short) {
+    return `human vs judge: no r yet: ${a.short} of the ${a.short + a.unpaired + a.n} human scores' traces have ` +
+      `fewer than ${a.runs} judge runs recorded (as the chart, not drawn over them; the same command asks for the ` +
+      "missing runs)";
+  }
   const left = a.unpaired ? ` (${a.unpaired} human scores without a judge score left out)` : "";
   if (a.n < 3) return `human vs judge: ${a.n} traces paired, too few for Pearson's r (3 at least)${left}`;
   if (a.flat.length) {

@@ -294,7 +294,8 @@ export async function judgeAll(
 
 /**
  * The summary's bars: per run folder and method (or setting, in --settings' order: `settings` maps a method to
- * its label), the mean of its traces' scores by this judge; every trace's score; and the unfinished runs (what
+ * its label), the mean of its traces' scores by this judge; every trace's score (those with no run recorded: none,
+ * 0 runs); and the unfinished runs (what
  * pendingWork found of each), named as the bars name them, as the bench's plots name them.
  */
 export function judgedBars(
@@ -331,7 +332,11 @@ export function judgedBars(
         runsUnscored: mine.reduce((n, s) => n + s.unscored, 0),
       });
     }
-    return scores;
+    // the traces with no run recorded yet too (every reply failed): none of their runs, as the chart counts them
+    return [
+      ...scores,
+      ...folder.filter((t) => !byKey.has(recordKey(t))).map((t) => ({ ...t, score: null, runs: 0, unscored: 0 })),
+    ];
   });
   const unfinished = dirs.flatMap((d, i) => {
     const left = o.unfinished?.get(d);

@@ -327,3 +327,36 @@ Deno.test("deno task judge: a --cache it cannot write is refused before any repl
     await s.close();
   }
 });
+
+Deno.test("deno task judge --human: no r while a human-scored trace lacks judge runs (failed replies), as no chart is drawn; the rerun that completes them gives r", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-human-short-"));
+  const ids = ["t1", "t2", "t3", "t4"];
+  const dir = runFolder(join(base, "run"), ids.map((id) => trace(id, "hogwild:2", `Problem ${id}`)));
+  const human = join(base, "human.jsonl");
+  writeFileSync(
+    human,
+    ids.map((id, i) => JSON.stringify({ task: "chains", problem_id: id, method: "hogwild:2", seed: 1, score: i }))
+      .join("\n"),
+  );
+  let down = true;
+  const s = fakeServer((body) => {
+    const prompt = (body.messages as { content: string }[])[0].content;
+    if (down && prompt.includes("Problem t1")) return new Response("down", { status: 500 });
+    return chat(`SCORE: ${1 + ids.findIndex((id) => prompt.includes(`Problem ${id}`))}`);
+  });
+  try {
+    const args = [...endpointArgs(dir, s.url, base, 2), "--retries", "0", "--human", human];
+    const r = await runCli("cli/judge.ts", args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stdout,
+      /human vs judge: no r yet: 1 of the 4 human scores' traces have fewer than 2 judge runs recorded/,
+    );
+    down = false;
+    const again = await runCli("cli/judge.ts", args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /human vs judge: r = 1\.000, p = [^,]+, n = 4 traces\n/);
+  } finally {
+    await s.close();
+  }
+});

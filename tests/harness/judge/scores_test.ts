@@ -50,7 +50,7 @@ Deno.test("human agreement: r and p from 3 pairs on; fewer, or a side all equal,
         runs: 3,
         unscored: 0,
       }));
-      const text = agreementText(humanAgreement(human, judged));
+      const text = agreementText(humanAgreement(human, judged, 3));
       assert.doesNotMatch(text, /NaN/, `${n} ${flat}: ${text}`);
       assert.match(text, / \(1 human scores without a judge score left out\)$/);
       if (n < 3) {
@@ -232,4 +232,23 @@ Deno.test("judge's interval: the report's own, clustered by problem (each proble
       assert.ok(g.hi! > g.lo!, `round ${round}: zero width ${g.lo}–${g.hi}`);
     }
   }
+});
+
+Deno.test("human agreement: held back while a paired trace lacks some of its judge runs, as the chart is; said how many", () => {
+  const human: HumanScore[] = Array.from({ length: 5 }, (_, i) => ({ ...key(i), score: i }));
+  const judged = (short: number[]) =>
+    Array.from({ length: 5 }, (_, i) => ({
+      ...key(i),
+      score: (i * 7) % 5,
+      runs: short.includes(i) ? 2 : 3,
+      unscored: 0,
+    }));
+  const whole = agreementText(humanAgreement(human, judged([]), 3));
+  assert.match(whole, /^human vs judge: r = -?\d\.\d{3}, p = [\d.<]+, n = 5 traces$/);
+  const text = agreementText(humanAgreement(human, judged([1, 3]), 3));
+  assert.equal(
+    text,
+    "human vs judge: no r yet: 2 of the 5 human scores' traces have fewer than 3 judge runs recorded (as the " +
+      "chart, not drawn over them; the same command asks for the missing runs)",
+  );
 });
