@@ -9,6 +9,7 @@ import { check } from "../../engine/errors.ts";
 import { appendLines, pathInfo } from "../../engine/files.ts";
 import { lockJudgeFile, readLines, recordKey } from "../bench/rundir.ts";
 import { mean, problemsInterval, standardError } from "../report/stats.ts";
+import { pValue } from "../report/compare.ts";
 import { pearson } from "./correlation.ts";
 import { parseScore } from "./prompt.ts";
 
@@ -277,5 +278,6 @@ export function agreementText(a: ReturnType<typeof humanAgreement>): string {
   if (a.flat.length) {
     return `human vs judge: n = ${a.n} traces, no r: the ${a.flat.join(" and the ")} scores are all equal${left}`;
   }
-  return `human vs judge: r = ${a.r.toFixed(3)}, p = ${a.p.toPrecision(3)}, n = ${a.n} traces${left}`;
+  // the report's p formatter: three decimals, more where they would round across 0.05 or 0.01
+  return `human vs judge: r = ${a.r.toFixed(3)}, p = ${pValue(a.p)}, n = ${a.n} traces${left}`;
 }

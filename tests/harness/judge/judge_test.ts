@@ -652,7 +652,7 @@ Deno.test("deno task judge: judge.jsonl per trace × run, means with intervals, 
     assert.match(r.stdout, /\| run \| token-wise \| 2 \| 3\.92 \| 1\.00–6\.00 \| 0 \|/);
     assert.match(r.stdout, /\| run \| step-wise \| 2 \| 2\.67 \| 1\.00–6\.00 \| 0 \|/);
     // humans 2, 5, 3, 2 against 2.5, 5.333, 4, 1.333: r = 6.8333 / √(6 · 9.1319) = 0.923, and with n = 4, p = 1 − r
-    assert.match(r.stdout, /human vs judge: r = 0\.923, p = 0\.0768, n = 4 traces/);
+    assert.match(r.stdout, /human vs judge: r = 0\.923, p = 0\.077, n = 4 traces/);
     const svg = readFileSync(chart, "utf8");
     assert.ok(svg.includes("token-wise") && svg.includes("step-wise") && existsSync(join(base, "fig7.png")));
 

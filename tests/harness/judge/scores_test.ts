@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../../engine/errors.ts";
 import { seedStats } from "../../../harness/report/stats.ts";
+import { pValue } from "../../../harness/report/compare.ts";
 import {
   agreementText,
   groupScore,
@@ -57,7 +58,7 @@ Deno.test("human agreement: r and p from 3 pairs on; fewer, or a side all equal,
         assert.match(text, new RegExp(`^human vs judge: ${n} traces paired, too few for Pearson's r \\(3 at least\\)`));
       } else if (flat !== "none") {
         assert.match(text, new RegExp(`^human vs judge: n = ${n} traces, no r: the ${flat} scores are all equal`));
-      } else assert.match(text, new RegExp(`^human vs judge: r = -?\\d\\.\\d{3}, p = [\\d.e-]+, n = ${n} traces`));
+      } else assert.match(text, new RegExp(`^human vs judge: r = -?\\d\\.\\d{3}, p = <?[\\d.]+, n = ${n} traces`));
     }
   }
 });
@@ -251,4 +252,15 @@ Deno.test("human agreement: held back while a paired trace lacks some of its jud
     "human vs judge: no r yet: 2 of the 5 human scores' traces have fewer than 3 judge runs recorded (as the " +
       "chart, not drawn over them; the same command asks for the missing runs)",
   );
+});
+
+Deno.test("human agreement: p printed by the report's one formatter (compare.ts pValue), never rounded across 0.05 or 0.01", () => {
+  const at = (p: number) => ({ r: 0.2, p, n: 100, runs: 3, short: 0, unpaired: 0, flat: [] });
+  for (const [p, shown] of [[0.049996, "0.049996"], [0.0099996, "0.0099996"], [0.0768, "0.077"], [0.0004, "<0.001"]]) {
+    assert.equal(pValue(p as number), shown);
+    assert.equal(
+      agreementText(at(p as number) as ReturnType<typeof humanAgreement>),
+      `human vs judge: r = 0.200, p = ${shown}, n = 100 traces`,
+    );
+  }
 });
