@@ -8,7 +8,6 @@
  */
 import { check, MAX_TIMER_MS, parseDecimal, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkOutputFiles, checkPathFlags, pathExists, pathInfo } from "../engine/files.ts";
-import { resolve } from "node:path";
 import { scoreChartFiles, writeScoreChart } from "../harness/judge/chart.ts";
 import { unfinishedNote } from "../harness/report/charts.ts";
 import { checkFoldersOnce, checkReadFolder } from "../harness/bench/rundir.ts";
@@ -139,14 +138,17 @@ async function main() {
         "have no traces",
     );
   }
+  // A local model's folder by its real path: "/abs/m", "rel/m/" and a link to it are one judge (its lines and its
+  // cache), as an endpoint's URL is one however it is spelt; a hub id or random:SHAPE as given.
+  const local = endpoint ? undefined : pathExists(f.judge) ? Deno.realPathSync(f.judge) : f.judge;
   // How it samples is part of what judged: another temperature or reply limit is another judge (lines and cache).
   const judgeId = [
-    endpoint ? f["judge-model"]! : f.judge,
+    local ?? f["judge-model"]!,
     ...(temperature === undefined ? [] : [`temperature=${temperature}`]),
     ...(maxTokens === 1024 ? [] : [`max-tokens=${maxTokens}`]),
   ].join(" ");
   // where it runs is part of the judge: two endpoints serving one model name (two local servers' "default") are two
-  const where = endpoint ? endpointUrl(f.judge) : `local:${pathExists(f.judge) ? resolve(f.judge) : f.judge}`;
+  const where = local === undefined ? endpointUrl(f.judge) : `local:${local}`;
   const line = { judge: judgeId, where, prompt_version: template.version, prefix_tokens: prefix };
   // the key is read here, at the command line's edge, and only passed on
   const apiKey = Deno.env.get(f["api-key-env"])?.trim() || undefined;
@@ -196,7 +198,7 @@ async function main() {
         backoffMs,
         log: (l) => console.error(l),
       })
-      : await localJudge(f.judge!, {
+      : await localJudge(local!, {
         device: f.device as "cpu" | "cuda",
         temperature,
         maxTokens,

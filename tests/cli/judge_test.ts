@@ -4,13 +4,13 @@
  * before any judging, and replies in flight recorded when the command stops.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
 import { runCli } from "../helpers.ts";
 import { lockJudgeFile } from "../../harness/bench/rundir.ts";
-import { chat, endpointArgs, fakeServer, runFolder, trace } from "../harness/judge/fake_server.ts";
+import { chat, DEMO, endpointArgs, fakeServer, runFolder, trace } from "../harness/judge/fake_server.ts";
 
 const lines = (dir: string) =>
   readFileSync(join(dir, "judge.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -359,4 +359,31 @@ Deno.test("deno task judge --human: no r while a human-scored trace lacks judge 
   } finally {
     await s.close();
   }
+});
+
+Deno.test("deno task judge: a local judge's folder however it is spelt (absolute, relative with a slash, through a link) is one judge: one line, asked once", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-local-name-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  const link = join(base, "demo-link");
+  symlinkSync(DEMO, link);
+  const real = realpathSync(DEMO);
+  const spellings = [DEMO, `${relative(Deno.cwd(), DEMO)}/`, link];
+  for (const [i, judge] of spellings.entries()) {
+    const r = await runCli("cli/judge.ts", [
+      dir,
+      ...["--judge", judge, "--runs", "1", "--max-tokens", "4", "--cache", join(base, `cache-${i}`)],
+    ]);
+    assert.equal(r.code, 0, `${judge}: ${r.stderr}`);
+    assert.equal(/replies recorded/.test(r.stderr), i === 0, `${judge}: ${r.stderr}`);
+  }
+  const got = lines(dir);
+  assert.equal(got.length, 1, JSON.stringify(got.map((l) => [l.judge, l.where])));
+  assert.deepEqual([got[0].judge, got[0].where], [`${real} max-tokens=4`, `local:${real}`]);
+  // and the cache: another spelling finds the reply the first one cached
+  rmSync(join(dir, "judge.jsonl"));
+  const r = await runCli("cli/judge.ts", [
+    dir,
+    ...["--judge", spellings[1], "--runs", "1", "--max-tokens", "4", "--cache", join(base, "cache-0")],
+  ]);
+  assert.match(r.stderr, /1 replies recorded \(0 asked, 1 from /);
 });
