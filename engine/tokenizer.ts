@@ -133,6 +133,9 @@ export class TextTokenizer {
   readonly #bytes = new Map<number, Uint8Array>();
   readonly #template?: Template;
   readonly #config: Record<string, unknown>;
+  /** tokenizer.json as read, for the tokenizer without added tokens that encodeText builds when first asked */
+  readonly #json: Record<string, unknown>;
+  #plain?: Tokenizer;
   /**
    * Where the chat template came from, for errors: chat_template.jinja's path, or `tokenizer_config.json: chat_template`
    * (undefined: no template).
@@ -163,6 +166,7 @@ export class TextTokenizer {
       throw new InputError(`${source}: tokenizer.json is not a tokenizer (${(e as Error).message})`);
     }
     this.#config = config;
+    this.#json = tokenizerJson;
     const decoder = tokenizerJson.decoder as { type?: string } | undefined;
     this.#byteLevel = decoder?.type === "ByteLevel" ? byteLevelDecoder() : undefined;
     if (template !== undefined) {
@@ -237,6 +241,32 @@ export class TextTokenizer {
   /** Token ids of `text`; special tokens such as <|im_start|> written in the text are recognised. */
   encode(text: string, addSpecialTokens = false): number[] {
     return this.#tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  /**
+   * Token ids of `text` read as text alone, as transformers' `split_special_tokens` reads it: an added token's text in
+   * it (a `</think>` a worker wrote, an `<|im_end|>`) is encoded as the pieces of its characters, never as that token,
+   * so that text a model or a user wrote is data in a prompt, never control. Text without one is encoded as `encode`
+   * encodes it. Added tokens of whitespace only stay (they are the text they encode). Should the vocabulary itself
+   * give an added token's id for such text, it is refused, never encoded as control.
+   */
+  encodeText(text: string): number[] {
+    if (this.addedTokenIn(text) === undefined) return this.encode(text);
+    const added = (this.#json.added_tokens ?? []) as { id: number; content: string }[];
+    this.#plain ??= new Tokenizer(
+      { ...this.#json, added_tokens: added.filter((t) => t.content.trim() === "") },
+      this.#config,
+    );
+    const ids = this.#plain.encode(text, { add_special_tokens: false }).ids;
+    const control = new Set(added.filter((t) => t.content.trim() !== "").map((t) => t.id));
+    const token = ids.find((id) => control.has(id));
+    check(
+      token === undefined,
+      `${join(this.source, "tokenizer.json")}: its vocabulary encodes the text of the added token ${
+        JSON.stringify(this.#tok.id_to_token(token!))
+      } as that token even read as text`,
+    );
+    return ids;
   }
 
   /**

@@ -65,8 +65,8 @@ export class JudgeRequestError extends Error {
 }
 
 /**
- * A prompt this judge can never read, whatever the retries (a local model's positions too few for it, its own
- * added tokens in the text, an endpoint's 400 saying it passes the context): recorded as such, without a score, so that the command does not ask it forever
+ * A prompt this judge can never read, whatever the retries (a local model's positions too few for it, an
+ * endpoint's 400 saying it passes the context): recorded as such, without a score, so that the command does not ask it forever
  * and the table and chart count it as a run without a score.
  */
 export class UnjudgeableError extends Error {

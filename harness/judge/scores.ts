@@ -35,7 +35,7 @@ export interface JudgeLine extends Key {
   reply: string;
   /** the reply stopped at the judge's token limit (absent: it ended, or was recorded before this was marked) */
   cut?: boolean;
-  /** why this judge can never read the prompt (a local model's positions, its own added tokens): no reply, no score */
+  /** why this judge can never read the prompt (a local model's positions, an endpoint's context): no reply, no score */
   unjudgeable?: string;
   /** the rubric's score read from the reply; null when it holds none, was cut or is unjudgeable (never guessed) */
   score: number | null;
@@ -94,6 +94,9 @@ export class JudgeFile {
           typeof l.reply === "string" && (l.score === null || Number.isFinite(l.score)),
         `${this.file}:${i + 1}: not a judge line of this project (run, judge, prompt_version, reply, score)`,
       );
+      // A local judge once refused a trace holding an added token's text (a worker's </think>); it reads it as text
+      // now: such a line is no judgment by today's rule, and the run is asked again (the line stays in the file).
+      if (typeof l.unjudgeable === "string" && FORMER_ADDED_TOKEN_REFUSAL.test(l.unjudgeable)) return;
       // Two commands on one folder at once could both append a trace's run: the first line counts. Its score is
       // read again from its reply, so a line written by an older reader is counted by today's rule.
       if (!this.#done.has(lineKey(l))) this.lines.push({ ...l, score: lineScore(l.reply, l.cut) });
@@ -119,6 +122,10 @@ export class JudgeFile {
     this.#done.add(lineKey(l));
   }
 }
+
+/** What a local judge recorded for a prompt holding one of its added tokens, before it read such text as text. */
+const FORMER_ADDED_TOKEN_REFUSAL =
+  /: the judge's prompt: its text holds .*, an added token of .*: it would be read as that token/;
 
 export interface TraceScore extends Key {
   /** the mean of its runs' scores; null when no run's reply held one */
