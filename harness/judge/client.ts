@@ -331,7 +331,17 @@ async function bodyText(res: Response, url: string): Promise<string> {
 
 const MOST_BODY_BYTES = 8 << 20;
 
-const snippet = (text: string) => oneLine(text).slice(0, 200);
+/**
+ * A server's text as an error quotes it: on one line, its first 200 characters, and every control character (an
+ * escape sequence that would recolour, retitle or rewrite the terminal, a carriage return, a bidirectional
+ * override that reorders what is shown) written as its code, never sent to the terminal.
+ */
+const snippet = (text: string) =>
+  oneLine(text).slice(0, 200).replace(
+    // deno-lint-ignore no-control-regex -- the control characters are what it finds
+    /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 
 /** The reply in a chat-completions response body (a refusal without text is an empty reply: no score in it). */
 function replyText(body: string, url: string): Reply {

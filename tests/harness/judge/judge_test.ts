@@ -1309,3 +1309,24 @@ Deno.test("judge client: a stop that comes while a request waits to be tried aga
     await s.close();
   }
 });
+
+Deno.test("judge client: a server's error text reaches the terminal without its control characters (escapes that would recolour, retitle or rewrite the terminal)", async () => {
+  const body = "\x1b[31mred\x1b[0m \x1b]0;pwned\x07 bad\rover\x08\x7f\x9b2J end";
+  // a refused request, a refused key, and the same failure four times in a row (its message quoted)
+  for (const status of [400, 401, 503]) {
+    const s = fakeServer(() => new Response(body, { status }));
+    try {
+      const j = endpointJudge(options(s.url, { retries: 0 }));
+      let e: Error | undefined;
+      for (let i = 0; i < MOST_FAILED_ALIKE && !(e instanceof InputError); i++) {
+        e = await j.reply("p", 0).then(() => undefined, (e) => e as Error);
+      }
+      assert.ok(e, `${status}: an error`);
+      // deno-lint-ignore no-control-regex -- the control characters are what it looks for
+      assert.doesNotMatch(e.message, /[\x00-\x1f\x7f-\x9f]/, `${status}: ${JSON.stringify(e.message)}`);
+      assert.match(e.message, /red.* bad.*over.* end/, `${status}: the text itself kept`);
+    } finally {
+      await s.close();
+    }
+  }
+});
