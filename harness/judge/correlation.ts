@@ -63,17 +63,30 @@ export function twoSidedP(t: number, df: number): number {
   return incompleteBeta(df / (df + t * t), df / 2, 0.5);
 }
 
+/**
+ * `xs` standardised for summing: divided by their largest magnitude, centred, and the deviations divided by their
+ * largest (r does not change with either scale); all zero where they do not vary. On any scale (1e-300, near the
+ * largest double) no square or sum overflows or underflows.
+ */
+function deviations(xs: readonly number[]): number[] {
+  const most = xs.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  if (most === 0) return xs.map(() => 0);
+  const unit = xs.map((x) => x / most), m = mean(unit);
+  const d = unit.map((x) => x - m), spread = d.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+  return spread === 0 ? d.map(() => 0) : d.map((x) => x / spread);
+}
+
 /** Pearson's r of paired values and its two-sided p-value; NaN where a side does not vary (or n < 3). */
 export function pearson(xs: readonly number[], ys: readonly number[]): { r: number; p: number; n: number } {
   const n = xs.length;
   if (n !== ys.length) throw new RangeError(`pearson: ${n} values against ${ys.length}`);
   if (n < 3) return { r: NaN, p: NaN, n };
-  const mx = mean(xs), my = mean(ys);
+  const dx = deviations(xs), dy = deviations(ys);
   let sxy = 0, sxx = 0, syy = 0;
   for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-    syy += (ys[i] - my) ** 2;
+    sxy += dx[i] * dy[i];
+    sxx += dx[i] ** 2;
+    syy += dy[i] ** 2;
   }
   if (sxx === 0 || syy === 0) return { r: NaN, p: NaN, n };
   const r = Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)));

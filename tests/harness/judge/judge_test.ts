@@ -1330,3 +1330,24 @@ Deno.test("judge client: a server's error text reaches the terminal without its 
     }
   }
 });
+
+Deno.test("judge: Pearson's r is the same on any scale (1e-200, 1e200, near the largest double): standardised before it is summed, never NaN or 0 from overflow", () => {
+  const xs = [1, 2, 4, 3, 7], ys = [2, 1, 5, 3, 6];
+  const base = pearson(xs, ys);
+  for (const scale of [1e-300, 1e-200, 1e150, 1e200, 1e300]) {
+    for (
+      const [a, b] of [[xs.map((x) => x * scale), ys], [xs, ys.map((y) => y * scale)], [
+        xs.map((x) => x * scale),
+        ys.map((y) => -y * scale),
+      ]]
+    ) {
+      const got = pearson(a, b);
+      const want = b[0] < 0 ? -base.r : base.r;
+      assert.ok(Math.abs(got.r - want) < 1e-12, `${scale}: r ${got.r}, want ${want}`);
+      assert.ok(Math.abs(got.p - base.p) < 1e-9, `${scale}: p ${got.p}, want ${base.p}`);
+    }
+  }
+  // values near the largest double: their sum passes it, their mean does not
+  const big = pearson([1.5e308, 1.7e308, 1.6e308], [1, 3, 2]);
+  assert.ok(Math.abs(big.r - 1) < 1e-12, JSON.stringify(big));
+});
