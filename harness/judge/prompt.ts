@@ -100,13 +100,22 @@ export function judgePrompt(template: JudgeTemplate, trace: TraceLine, transcrip
   });
 }
 
+/** A line that is the rubric's `SCORE: N` alone (any case, `=` for `:`, markdown bold, "/6" or "out of 6" after it). */
+const SCORE_LINE = /^[*_#>\s]*(?:final\s+)?score[*_\s]*[:=][*_\s]*([1-6])(?:\s*(?:\/|out of)\s*6)?[*_\s.]*$/i;
+
 /**
  * The score of a reply: its last non-empty line when that line is the rubric's `SCORE: N` (any case, `=` for `:`,
- * markdown bold, "/6" or "out of 6" after it allowed) with N a whole number 1 to 6; null otherwise. Never guessed:
- * a "score: 2" met mid-thought, "SCORE: 3-4", "6/10" or a last line that is not the score is no score.
+ * markdown bold, "/6" or "out of 6" after it allowed) with N a whole number 1 to 6, and no other such line of the
+ * answer gives another N; null otherwise. Never guessed: a "score: 2" met mid-thought, "SCORE: 3-4", "6/10", a last
+ * line that is not the score, or two score lines that differ ("SCORE: 3" then "SCORE: 4") is no score. The answer is
+ * what follows the judge's thought where it closes one (`</think>`): a draft in the thought is not a second score.
  */
 export function parseScore(reply: string): number | null {
-  const last = reply.trimEnd().split("\n").at(-1)!.trim();
-  const m = /^[*_#>\s]*(?:final\s+)?score[*_\s]*[:=][*_\s]*([1-6])(?:\s*(?:\/|out of)\s*6)?[*_\s.]*$/i.exec(last);
-  return m ? Number(m[1]) : null;
+  const thought = reply.lastIndexOf("</think>");
+  const answer = thought === -1 ? reply : reply.slice(thought + "</think>".length);
+  const lines = answer.trimEnd().split("\n").map((l) => l.trim());
+  const m = SCORE_LINE.exec(lines.at(-1)!);
+  if (!m) return null;
+  const scores = new Set(lines.flatMap((l) => SCORE_LINE.exec(l)?.[1] ?? []));
+  return scores.size === 1 ? Number(m[1]) : null;
 }

@@ -72,6 +72,13 @@ Deno.test("judge: a score is the reply's last line SCORE: N with N a whole numbe
     ["SCORE: 4\nLevel score = 1", null],
     ["SCORE: 4\nConfidence score: 0.9", null],
     ["SCORE: 4\nI hope this helps.", null],
+    // two scores that differ: ambiguous, never the last one guessed
+    ["SCORE: 3\nSCORE: 4", null],
+    ["Draft:\nSCORE: 3\nOn reflection, they share more.\nSCORE: 5", null],
+    ["**SCORE: 2**\n\nFinal score: 5", null],
+    // the same score twice, or a draft in the judge's thought before its answer, is one score
+    ["SCORE: 4\n\nSCORE: 4/6", 4],
+    ["<think>\nSCORE: 3\nhmm, Bob reuses A\n</think>\nThey split the work.\nSCORE: 5", 5],
   ];
   for (const [reply, score] of cases) assert.equal(parseScore(reply), score, reply);
 });
