@@ -206,13 +206,21 @@ async function main() {
       });
     const cached = cachedJudge({ ...judge, id: judgeId }, f.cache, template.version, (l) => console.error(l));
     console.error(`judge: ${work.length} replies to get from ${judgeId} (${template.version})`);
-    const { got, failures: failed, unjudgeable } = await judgeAll(cached, work, endpoint ? concurrency : 1);
+    const { got, failures: failed, unjudgeable, empty: blank } = await judgeAll(
+      cached,
+      work,
+      endpoint ? concurrency : 1,
+    );
     for (const f of failed) failures.push(f);
     if (unjudgeable.length) {
       console.error(
         `judge: ${unjudgeable.length} prompts this judge cannot read, recorded so (no score; judge them with another model):`,
       );
       for (const x of unjudgeable.slice(0, 10)) console.error(`  ${x}`);
+    }
+    if (blank.length) {
+      console.error(`judge: ${blank.length} runs not asked: every worker's text is empty (recorded without a score):`);
+      for (const x of blank.slice(0, 10)) console.error(`  ${x}`);
     }
     console.error(`judge: ${got} replies recorded (${cached.asked} asked, ${got - cached.asked} from ${f.cache})`);
     if (cached.unkept) {

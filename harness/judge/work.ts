@@ -79,8 +79,11 @@ export interface Work {
   key: LineJudge;
   trace: TraceHead;
   run: number;
-  /** the prompt and each worker's tokens shown: built from the trace read again, once for all its runs */
-  prompt: () => { prompt: string; tokens: number[] };
+  /**
+   * the prompt and each worker's tokens shown, and whether every worker's text is empty (nothing to judge): built
+   * from the trace read again, once for all its runs
+   */
+  prompt: () => { prompt: string; tokens: number[]; empty: boolean };
 }
 
 /**
@@ -193,7 +196,11 @@ export function pendingWork(
         const prompt = sharedBy(unasked.length, () => {
           const trace = lineAt<TraceLine>(traceFile, span, key);
           const transcript = mergedTranscript(trace, tokenizer, prefix);
-          return { prompt: judgePrompt(template, trace, transcript), tokens: transcript.tokens };
+          return {
+            prompt: judgePrompt(template, trace, transcript),
+            tokens: transcript.tokens,
+            empty: trace.workers.every((w) => w.trim() === ""),
+          };
         });
         for (const run of unasked) work.push({ file, key: judgeKey, trace: head, run, prompt });
       }
@@ -233,14 +240,15 @@ function whyNone(
 
 /**
  * Asks `judge` for every reply of `work`, `concurrency` at once, each appended to its folder as it comes. A prompt
- * the judge can never read is appended too, as such (`unjudgeable`, no reply, no score), and listed.
+ * the judge can never read is appended too, as such (`unjudgeable`, no reply, no score), and listed; so is, without
+ * a request, a trace whose workers all wrote nothing (`empty`): no judge can rate a collaboration in no text.
  */
 export async function judgeAll(
   judge: Judge,
   work: readonly Work[],
   concurrency: number,
-): Promise<{ got: number; failures: string[]; unjudgeable: string[] }> {
-  const failures: string[] = [], unjudgeable: string[] = [];
+): Promise<{ got: number; failures: string[]; unjudgeable: string[]; empty: string[] }> {
+  const failures: string[] = [], unjudgeable: string[] = [], empty: string[] = [];
   // replies recorded after a stop: the requests in flight when another's error stopped the command
   let got = 0, late = 0;
   const halt = new Halt();
@@ -249,7 +257,7 @@ export async function judgeAll(
   } finally {
     if (halt.stopped) console.error(`judge: stopping: ${late} replies in flight recorded`);
   }
-  return { got, failures, unjudgeable };
+  return { got, failures, unjudgeable, empty };
 
   async function judgeOne(w: Work) {
     const { task, problem_id, method, seed } = w.trace;
@@ -257,13 +265,20 @@ export async function judgeAll(
     // a trace's key is its folder's alone
     const named = (e: Error) =>
       `${dirname(w.file.file)}: ${recordKey(w.trace).replaceAll("\t", " / ")}, judge run ${w.run}: ${e.message}`;
-    let prompt: string, tokens: number[], reply: Reply;
+    let prompt: string, tokens: number[], blank: boolean, reply: Reply;
     try {
       // its trace read now: one changed since (a resume's rewrite) is this trace's failure, not every reply's
-      ({ prompt, tokens } = w.prompt());
+      ({ prompt, tokens, empty: blank } = w.prompt());
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       failures.push(named(e));
+      return;
+    }
+    if (blank) {
+      // a score of no text would be a guess about nothing: recorded as unjudgeable, no request paid for
+      const why = "every worker's text is empty: nothing to judge (not sent)";
+      w.file.append({ ...key, reply: "", unjudgeable: why, score: null, tokens });
+      empty.push(named(new Error(why)));
       return;
     }
     try {

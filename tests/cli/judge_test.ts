@@ -387,3 +387,28 @@ Deno.test("deno task judge: a local judge's folder however it is spelt (absolute
   ]);
   assert.match(r.stderr, /1 replies recorded \(0 asked, 1 from /);
 });
+
+Deno.test("deno task judge: a trace whose workers wrote nothing is not sent: recorded without a score, as one no judge can read, and said; a rerun asks nothing", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-empty-"));
+  const empty = { ...trace("t2", "hogwild:2", "Problem t2"), workers: ["", " \n"], steps: [] };
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem t1"), empty]);
+  const s = fakeServer(() => chat("SCORE: 4"));
+  try {
+    const r = await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 2));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.bodies.length, 2, "t1's two runs only");
+    assert.ok(s.bodies.every((b) => JSON.stringify(b).includes("Problem t1")));
+    assert.match(r.stderr, /judge: 2 runs not asked: every worker's text is empty \(recorded without a score\):\n/);
+    assert.ok(r.stderr.includes(`  ${dir}: chains / t2 / hogwild:2 / 1, judge run 0: every worker's text is empty`));
+    const got = lines(dir).filter((l) => l.problem_id === "t2");
+    assert.deepEqual(got.map((l) => [l.run, l.score, l.reply]), [[0, null, ""], [1, null, ""]]);
+    assert.ok(got.every((l) => /every worker's text is empty/.test(l.unjudgeable)));
+    // one trace scored, one without a score (its 2 runs), none short of its runs
+    assert.match(r.stdout, /\| run \| hogwild:2 \| 1 \| 4\.00 \| {2}\| 1 \| 2 \| 0 \|/);
+    const again = await runCli("cli/judge.ts", endpointArgs(dir, s.url, base, 2));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(s.bodies.length, 2);
+  } finally {
+    await s.close();
+  }
+});
