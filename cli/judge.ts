@@ -17,6 +17,7 @@ import { localJudge } from "../harness/judge/local.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
 import { agreementText, checkHumanTraces, humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
 import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
+import { peersRead } from "../harness/generation/methods.ts";
 
 const USAGE = `usage: deno task judge RUN_DIR… --judge URL|MODEL [flags]
   --judge URL --judge-model NAME   an OpenAI-compatible endpoint (http…/v1); the key from the variable
@@ -246,6 +247,22 @@ async function main() {
     console.log(
       `| ${b.run} | ${b.setting} | ${b.n} | ${b.n ? b.mean.toFixed(2) : ""} | ${ci} | ${b.unscored} | ` +
         `${b.runsUnscored} | ${b.incomplete} | ${b.problems} |`,
+    );
+  }
+  // The rubric tells the judge that each worker could read the others' text so far: said of the methods for which
+  // that is not so (their scores are the judge's reading of such traces under that framing; docs/judge.md).
+  const unlike = [...new Map(bars.filter((b) => b.n + b.unscored > 0).map((b) => [b.method, b])).values()]
+    .flatMap((b) => {
+      const reads = peersRead(b.method);
+      const name = b.setting === b.method ? b.method : `${b.setting} (${b.method})`;
+      if (reads === undefined || reads === "all") return [];
+      return [`${name}: its workers read ${reads === "nothing" ? "nothing of each other" : `only ${reads}`}`];
+    });
+  if (unlike.length) {
+    console.log(
+      `note: the rubric tells the judge that each worker could read what the others had written so far; not so ` +
+        `for ${unlike.join("; ")}. Read their scores as the judge's reading of such traces under that framing, ` +
+        "not as measured collaboration (docs/judge.md)",
     );
   }
   const short = bars.reduce((n, b) => n + b.incomplete, 0);

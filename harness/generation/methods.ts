@@ -121,6 +121,12 @@ export interface Family<M extends Method = Method> {
   /** the viewer replays its workers' views pass by pass, over `method.layout` (harness/viewer/views.ts) */
   replaysViews: boolean;
   /**
+   * what a writer reads of the other writers' text as they write: "all" (their tokens as written, or their steps
+   * once finished: the collaboration judge's rubric tells the judge so), a few words saying what it reads, or absent:
+   * nothing (independent writers). The judge names beside its table the methods whose writers do not read "all".
+   */
+  peersRead?: string;
+  /**
    * its own texts, if it has any: the user's file (--texts NAME=FILE) or its default one (harness/generation/prompts/), read
    * and checked (a bad file refused naming it and the field); the run key holds what it returns
    */
@@ -349,6 +355,16 @@ export const familyNames = (): string[] => FAMILIES().map((f) => f.name);
 /** The family of method id `id` (its first part, as MethodId reads it), undefined for one no family reads. */
 export function familyName(id: string): string | undefined {
   return FAMILIES().find((f) => f.prefixes.includes(id.split(":")[0]))?.name;
+}
+
+/**
+ * What a writer of method `id` reads of the other writers' text as they write (its family's `peersRead`): "all", a
+ * few words, "nothing"; undefined for an id no family reads (a method of an older folder: nothing known to say).
+ */
+export function peersRead(id: string): string | undefined {
+  const name = familyName(id);
+  const f = FAMILIES().find((f) => f.name === name);
+  return f && (f.peersRead ?? "nothing");
 }
 
 /** The versions above 1 of the families of `methods`, by family name (the run key's `methods_version`). */

@@ -13,6 +13,8 @@ export interface Bar extends GroupScore {
   /** the run folder's name */
   run: string;
   setting: string;
+  /** the method the setting names */
+  method: string;
   /** the setting's traces with fewer judge runs recorded than asked for (failed replies, tried again later) */
   incomplete: number;
   /** judge runs whose reply held no score (left out of their trace's mean) */

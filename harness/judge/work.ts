@@ -343,6 +343,7 @@ export function judgedBars(
         ...groupScore(mine),
         run: names[i],
         setting: o.settings?.get(method) ?? method,
+        method,
         incomplete: folder.filter((t) => t.method === method && (byKey.get(recordKey(t))?.runs ?? 0) < o.runs).length,
         runsUnscored: mine.reduce((n, s) => n + s.unscored, 0),
       });

@@ -412,3 +412,32 @@ Deno.test("deno task judge: a trace whose workers wrote nothing is not sent: rec
     await s.close();
   }
 });
+
+Deno.test("deno task judge: methods whose workers do not read each other as they write are named in a note under the table: the rubric tells the judge they could", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-peers-"));
+  const dir = runFolder(join(base, "run"), [
+    trace("t1", "hogwild:2", "Problem t1"),
+    trace("t2", "sc:2", "Problem t2"),
+    trace("t3", "hogwild:2:interleaved", "Problem t3"),
+  ]);
+  const s = fakeServer(() => chat("SCORE: 3"));
+  try {
+    for (const settings of [[], ["--settings", "token-wise=hogwild:2,no-sync=sc:2,step-wise=hogwild:2:interleaved"]]) {
+      const r = await runCli("cli/judge.ts", [...endpointArgs(dir, s.url, base, 1), ...settings]);
+      assert.equal(r.code, 0, r.stderr);
+      const note = r.stdout.split("\n").filter((l) => l.startsWith("note:"));
+      assert.equal(note.length, 1, r.stdout);
+      const named = settings.length ? "no-sync (sc:2)" : "sc:2";
+      assert.ok(
+        note[0].startsWith(
+          `note: the rubric tells the judge that each worker could read what the others had written so far; ` +
+            `not so for ${named}: its workers read nothing of each other.`,
+        ),
+        note[0],
+      );
+      assert.doesNotMatch(note[0], /hogwild/);
+    }
+  } finally {
+    await s.close();
+  }
+});

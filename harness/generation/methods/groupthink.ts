@@ -49,6 +49,7 @@ export const groupthink: Family<GroupThinkMethod> = {
   },
   // Its thinkers read slotted views of their own, not a layout's.
   replaysViews: false,
+  peersRead: "all",
   texts: loadGroupThink,
   compared: () => ["groupthink:4"],
   gridEnd: "each thinker's slot is the grid's largest budget long, so every position between thinkers, and every " +

@@ -60,6 +60,8 @@ export const hogwild: Family = {
   // every worker writes every pass; a view holds all their tokens (combined, contiguous) or its own (interleaved)
   minPositions: runPositions,
   replaysViews: true,
+  // the shared cache: every token as written (interleaved: the others' steps once finished)
+  peersRead: "all",
   codeTasks: true,
   compared: () => ["hogwild:2", "hogwild:4"],
   // 2: an answer already written is read from each writer's text alone (1 read the workers' texts joined, where

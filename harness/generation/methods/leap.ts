@@ -106,6 +106,7 @@ export const leap: Family<LeapMethod> = {
   },
   // Its paths are independent sequences with text inserted, not workers over a layout.
   replaysViews: false,
+  peersRead: "the others' summaries, every T tokens",
   samplesAlike: true,
   texts: loadLeap,
   // At least four rounds of summaries within the largest budget: the paper's T (2048) where the grid allows.

@@ -63,6 +63,7 @@ export const sot: Family<SotMethod> = {
   passRows: (m, spec) => m.threadsPerPass || loadSot(spec.texts?.sot).maxPoints,
   // Its writers are an outline, points and a continuation, not workers over a layout.
   replaysViews: false,
+  peersRead: "the outline (the main writer also the points, once written)",
   texts: loadSot,
   compared: () => ["sot"],
   // 2: a box in a point's work no longer answers the problem (1 took the last point's box, in point order, and

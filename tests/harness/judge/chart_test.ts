@@ -11,6 +11,7 @@ import { type Bar, scoreChartSpec, writeScoreChart } from "../../../harness/judg
 const bar = (run: string, setting: string, mean: number): Bar => ({
   run,
   setting,
+  method: setting,
   n: 3,
   problems: 3,
   mean,
