@@ -49,9 +49,23 @@ export function cachedJudge(
     asked: 0,
     unkept: 0,
     async reply(prompt: string, run: number, halt?: Halt): Promise<Reply> {
-      const f = file(prompt, run);
-      const found = [f, ...(judge.formerly ?? []).map((w) => file(prompt, run, w))].find((x) => pathExists(x));
-      if (found) return readReply(found);
+      const f = file(prompt, run), promptHash = sha256(prompt);
+      // each file's stored key checked against the key its name stands for: a file copied or renamed onto another
+      // key's name (another judge's, prompt's or run's reply) is never used, only said and asked again
+      for (const where of [judge.where, ...(judge.formerly ?? [])]) {
+        const x = file(prompt, run, where);
+        if (!pathExists(x)) continue;
+        const { reply, stored } = readReply(x);
+        const want = { judge: judge.id, where, prompt_version: promptVersion, run, prompt_sha256: promptHash };
+        const other = (Object.keys(want) as (keyof typeof want)[]).find((k) =>
+          stored[k] !== want[k] && !(k === "prompt_sha256" && stored[k] === undefined) // kept since: absent before
+        );
+        if (other === undefined) return reply;
+        warn(
+          `judge: ${x}: a cached reply of another key (its ${other} ${JSON.stringify(stored[other])}, its name's ` +
+            `${JSON.stringify(want[other])}): not used; asked again`,
+        );
+      }
       const reply = await judge.reply(prompt, run, halt);
       cached.asked++;
       try {
@@ -63,6 +77,7 @@ export function cachedJudge(
             where: judge.where,
             prompt_version: promptVersion,
             run,
+            prompt_sha256: promptHash,
             reply: reply.text,
             cut: reply.cut,
             ...(reply.model === undefined ? {} : { model: reply.model }),
@@ -85,9 +100,12 @@ export function cachedJudge(
 
 const sha256 = (x: string) => createHash("sha256").update(x).digest("hex");
 
-/** A cached reply (one cached before replies were marked cut says nothing of it: read as not cut). */
-function readReply(file: string): Reply {
-  let v: { reply?: unknown; cut?: unknown; model?: unknown };
+/**
+ * A cached reply (one cached before replies were marked cut says nothing of it: read as not cut), and the key it
+ * stores.
+ */
+function readReply(file: string): { reply: Reply; stored: Record<string, unknown> } {
+  let v: { reply?: unknown; cut?: unknown; model?: unknown } & Record<string, unknown>;
   try {
     v = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
@@ -95,8 +113,7 @@ function readReply(file: string): Reply {
   }
   check(typeof v?.reply === "string", `${file}: a cached reply without its "reply" text; delete it to ask again`);
   return {
-    text: v.reply as string,
-    cut: v.cut === true,
-    ...(typeof v.model === "string" ? { model: v.model } : {}),
+    reply: { text: v.reply as string, cut: v.cut === true, ...(typeof v.model === "string" ? { model: v.model } : {}) },
+    stored: v,
   };
 }

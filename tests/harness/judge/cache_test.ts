@@ -3,7 +3,7 @@
  * reply recorded in judge.jsonl, with a warning naming --cache.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSeam } from "../../../engine/files.ts";
@@ -54,4 +54,45 @@ Deno.test("judge cache: a cache write that fails mid-run loses no reply: each re
     ),
   );
   rmSync(base, { recursive: true });
+});
+
+Deno.test("judge cache: a cached file whose stored key is not its name's (another judge, endpoint, prompt version, run or prompt) is not used: asked again, replaced, said", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-judge-cache-key-"));
+  let asked = 0;
+  const inner = {
+    id: "j",
+    where: "http://h/v1",
+    reply: () => Promise.resolve({ text: `SCORE: ${++asked}`, cut: false }),
+  };
+  const warned: string[] = [];
+  const judge = () => cachedJudge(inner, cache, "v@1", (l) => warned.push(l));
+  assert.equal((await judge().reply("the prompt", 0)).text, "SCORE: 1");
+  const [name] = readdirSync(cache), file = join(cache, name);
+  const good = JSON.parse(readFileSync(file, "utf8"));
+  assert.equal(good.prompt_sha256.length, 64, "the prompt's hash kept beside the reply");
+  for (
+    const [field, value] of [
+      ["judge", "other"],
+      ["where", "http://elsewhere/v1"],
+      ["prompt_version", "v@2"],
+      ["run", 1],
+      ["prompt_sha256", "0".repeat(64)],
+    ] as const
+  ) {
+    writeFileSync(file, JSON.stringify({ ...good, [field]: value, reply: "tampered" }));
+    const before = asked, j = judge();
+    const got = await j.reply("the prompt", 0);
+    assert.notEqual(got.text, "tampered", `${field}: the mislabelled reply not used`);
+    assert.equal(asked, before + 1, `${field}: asked again`);
+    assert.equal(j.asked, 1);
+    assert.match(warned.at(-1)!, new RegExp(`^judge: ${file}: a cached reply of another key \\(its ${field} `));
+    assert.equal(JSON.parse(readFileSync(file, "utf8"))[field], good[field], `${field}: replaced with the right key`);
+  }
+  // a file from before the prompt's hash was kept: used, its other fields matching
+  const { prompt_sha256: _, ...older } = good;
+  writeFileSync(file, JSON.stringify({ ...older, reply: "SCORE: 5" }));
+  const j = judge();
+  assert.equal((await j.reply("the prompt", 0)).text, "SCORE: 5");
+  assert.equal(j.asked, 0);
+  rmSync(cache, { recursive: true });
 });
