@@ -5,8 +5,8 @@
  * the mean of a group of traces with its 95% interval, and the agreement with human scores.
  */
 import { join } from "node:path";
-import { check } from "../../engine/errors.ts";
-import { appendLines, pathInfo } from "../../engine/files.ts";
+import { check, InputError, oneLine } from "../../engine/errors.ts";
+import { appendLines, fileLines, pathInfo } from "../../engine/files.ts";
 import { lockJudgeFile, readLines, recordKey } from "../bench/rundir.ts";
 import { mean, problemsInterval, standardError } from "../report/stats.ts";
 import { pValue } from "../report/compare.ts";
@@ -209,22 +209,53 @@ export function readHumanScores(file: string): HumanScore[] {
     info.isFile,
     `--human ${file}: not a file (${info.isDirectory ? "a folder" : "a device or a pipe"}); name a file`,
   );
-  // written by hand or a script, not appended to: a last line without its newline is a line
-  const human = readLines<Key & { score: unknown }>(file, false, true);
-  const lineOf = new Map<string, number>();
-  human.forEach((h, i) => {
-    check(
-      typeof h.score === "number" && Number.isFinite(h.score),
-      `--human ${file}:${i + 1}: expected a number in "score"`,
-    );
+  // written by hand or a script, not appended to: a last line without its newline is a line; blank lines skipped,
+  // every line named by its own number in the file
+  const human: HumanScore[] = [], lineOf = new Map<string, number>(), decoder = new TextDecoder();
+  let n = 0;
+  for (const bytes of fileLines(file, { unterminated: true })) {
+    const text = decoder.decode(bytes), at = `--human ${file}:${++n}`;
+    if (text.trim() === "") continue;
+    const h = humanLine(text, at);
     // one score per trace: a trace given twice would be paired twice (n and p both wrong)
     const first = lineOf.get(recordKey(h));
-    check(first === undefined, `--human ${file}:${i + 1}: the trace of line ${first} again (one score per trace)`);
-    lineOf.set(recordKey(h), i + 1);
-  });
+    check(first === undefined, `${at}: the trace of line ${first} again (one score per trace)`);
+    lineOf.set(recordKey(h), n);
+    human.push(h);
+  }
   // an empty file would pair nothing, and print an r of NaN
   check(human.length > 0, `--human ${file}: holds no scores`);
-  return human as HumanScore[];
+  return human;
+}
+
+/** What each field of a human score holds, and how a value is checked. */
+const HUMAN_FIELDS = {
+  task: ["a text", (v: unknown) => typeof v === "string"],
+  problem_id: ["a text", (v: unknown) => typeof v === "string"],
+  method: ["a text", (v: unknown) => typeof v === "string"],
+  seed: ["a whole number", (v: unknown) => Number.isInteger(v)],
+  score: ["a number", (v: unknown) => typeof v === "number" && Number.isFinite(v)],
+} as const;
+
+/** One line of a human-scores file, each field checked; `at` (`--human FILE:N`) names it in the refusal. */
+function humanLine(text: string, at: string): HumanScore {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${at}: not JSON (${oneLine((e as Error).message)}); expected one object a line`);
+  }
+  const names = Object.keys(HUMAN_FIELDS).join(", ");
+  check(
+    v !== null && typeof v === "object" && !Array.isArray(v),
+    `${at}: expected a JSON object (${names}), got ${Array.isArray(v) ? "an array" : JSON.stringify(v)}`,
+  );
+  const o = v as Record<string, unknown>;
+  for (const [field, [kind, ok]] of Object.entries(HUMAN_FIELDS)) {
+    check(field in o, `${at}: no "${field}" (${kind}); each line holds ${names}`);
+    check(ok(o[field]), `${at}: "${field}": expected ${kind}, got ${JSON.stringify(o[field])}`);
+  }
+  return o as unknown as HumanScore;
 }
 
 /**

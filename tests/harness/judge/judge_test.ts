@@ -868,7 +868,7 @@ Deno.test("deno task judge: flags it cannot honour are refused before any reply 
         [["--cache", join(base, "a-file")], /--cache .*a-file: not a folder/],
         [["--human", join(base, "missing.jsonl")], /--human .*missing\.jsonl: no such file/],
         [["--human", base], /--human .*hogwild-judge-flags-\w+: not a file \(a folder\)/],
-        [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: expected a number in "score"/],
+        [["--human", join(base, "human.jsonl")], /--human .*human\.jsonl:1: no "score" \(a number\)/],
         // it paired nothing, and printed r = NaN
         [["--human", join(base, "no-scores.jsonl")], /--human .*no-scores\.jsonl: holds no scores/],
         // a trace scored twice would be paired twice: r, n and p all wrong

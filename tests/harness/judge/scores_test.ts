@@ -264,3 +264,30 @@ Deno.test("human agreement: p printed by the report's one formatter (compare.ts 
     );
   }
 });
+
+Deno.test("human scores: a line without a field, or with one of the wrong kind, is refused naming --human, its line and the field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-human-fields-"));
+  const file = join(dir, "h.jsonl");
+  const row = { task: "chains", problem_id: "p1", method: "hogwild:2", seed: 1, score: 4 };
+  const cases: [unknown, string][] = [
+    [{ ...row, seed: undefined }, `no "seed" (a whole number)`],
+    [{ ...row, seed: "1" }, `"seed": expected a whole number, got "1"`],
+    [{ ...row, task: undefined }, `no "task" (a text)`],
+    [{ ...row, problem_id: 7 }, `"problem_id": expected a text, got 7`],
+    [{ ...row, method: null }, `"method": expected a text, got null`],
+    [{ ...row, score: undefined }, `no "score" (a number)`],
+    [{ ...row, score: "4" }, `"score": expected a number, got "4"`],
+    [[1, 2], "expected a JSON object (task, problem_id, method, seed, score), got an array"],
+    ["not json", "not JSON"],
+  ];
+  for (const [bad, why] of cases) {
+    // a blank line before: the line named is the file's own
+    writeFileSync(file, `${JSON.stringify(row)}\n\n${typeof bad === "string" ? bad : JSON.stringify(bad)}\n`);
+    assert.throws(
+      () => readHumanScores(file),
+      (e) => e instanceof InputError && e.message.startsWith(`--human ${file}:3: ${why}`),
+      why,
+    );
+  }
+  rmSync(dir, { recursive: true });
+});
