@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { pathInfo } from "./files.ts";
 import { join } from "node:path";
 import { check, InputError, intField, numberField, oneLine, parseDecimal, parseInteger } from "./errors.ts";
-import { MIN_TEMPERATURE, type SamplingOptions } from "./sampler.ts";
+import { type SamplingOptions, samplingRange, type SamplingSetting } from "./sampler.ts";
 import { architectureFor, ARCHITECTURES, SUPPORTED_MODEL_TYPES } from "./architectures/registry.ts";
 import type { Architecture } from "./architectures/architecture.ts";
 import { shapeConfig } from "./shapes.ts";
@@ -118,12 +118,16 @@ export function parseSamplingFlags(
   const dec = (k: "temperature" | "top-p" | "min-p") => f[k] === undefined ? undefined : parseDecimal(f[k], `--${k}`);
   const temperature = dec("temperature"), topP = dec("top-p"), minP = dec("min-p");
   const topK = f["top-k"] === undefined ? undefined : parseInteger(f["top-k"], "--top-k");
-  check(
-    temperature === undefined || temperature === 0 || temperature >= MIN_TEMPERATURE,
-    `--temperature: expected 0 (greedy) or at least ${MIN_TEMPERATURE}, got "${f.temperature}"`,
-  );
-  check(topP === undefined || (topP > 0 && topP <= 1), `--top-p: expected a number in (0, 1], got "${f["top-p"]}"`);
-  check(minP === undefined || minP < 1, `--min-p: expected a number in [0, 1), got "${f["min-p"]}"`);
+  // each in its range as the sampler reads it (samplingRange, the one check), named by its flag
+  const named: [SamplingSetting, keyof typeof f, number | undefined][] = [
+    ["temperature", "temperature", temperature],
+    ["topP", "top-p", topP],
+    ["minP", "min-p", minP],
+  ];
+  for (const [s, flag, v] of named) {
+    const bad = v === undefined ? undefined : samplingRange(s, v);
+    check(!bad, `--${flag}: expected ${bad?.expected}, got "${f[flag]}"${bad?.note}`);
+  }
   // greedy decoding takes the most likely token whatever the cuts: given with it, they would be dropped unsaid
   const cuts = (["top-k", "top-p", "min-p"] as const).filter((k) => f[k] !== undefined).map((k) => `--${k}`);
   check(
@@ -683,12 +687,12 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
   } catch (e) {
     if (e instanceof InputError) throw e;
   }
-  // Each sampling field in its range, named with its file: a value the sampler would refuse later (after a
-  // run folder was written) or silently misread.
-  const number = (key: string, fallback: number, ok: (v: number) => boolean, expected: string) => {
-    const v = g[key] ?? fallback;
-    check(typeof v === "number" && ok(v), `${file}: field "${key}" must be ${expected}, got ${JSON.stringify(v)}`);
-    return v;
+  // Each sampling field in its range as the sampler reads it (samplingRange, the one check), named with its file:
+  // a value the sampler would refuse later (after a run folder was written) or silently misread.
+  const number = (key: string, s: SamplingSetting, fallback: number) => {
+    const v = g[key] ?? fallback, bad = samplingRange(s, v);
+    check(!bad, `${file}: field "${key}" must be ${bad?.expected}, got ${JSON.stringify(v)}${bad?.note}`);
+    return v as number;
   };
   check(
     g.do_sample === undefined || typeof g.do_sample === "boolean",
@@ -712,15 +716,10 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
     bosTokenId: bos,
     eosTokenIds: eos,
     doSample: g.do_sample === true,
-    temperature: number(
-      "temperature",
-      1,
-      (v) => v === 0 || (Number.isFinite(v) && v >= MIN_TEMPERATURE),
-      `0 (greedy) or a number ≥ ${MIN_TEMPERATURE}`,
-    ),
+    temperature: number("temperature", "temperature", 1),
     // transformers' default when the file has none
-    topK: number("top_k", 50, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0"),
-    topP: number("top_p", 1, (v) => v > 0 && v <= 1, "a number in (0, 1]"),
-    minP: number("min_p", 0, (v) => v >= 0 && v < 1, "a number in [0, 1)"),
+    topK: number("top_k", "topK", 50),
+    topP: number("top_p", "topP", 1),
+    minP: number("min_p", "minP", 0),
   };
 }

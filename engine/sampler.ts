@@ -24,15 +24,53 @@ export const GREEDY: SamplingOptions = { temperature: 0, topK: 0, topP: 1, minP:
 /** The smallest temperature that samples: nothing below it can differ from greedy decoding (0). */
 export const MIN_TEMPERATURE = 1e-6;
 
+/** The sampling settings a range is checked for, by their names in SamplingOptions. */
+export type SamplingSetting = "temperature" | "topK" | "topP" | "minP";
+
+/** Each setting's range, as every refusal of one says it. */
+export const SAMPLING_RANGES: Readonly<Record<SamplingSetting, string>> = {
+  temperature: `0 (greedy) or a number ≥ ${MIN_TEMPERATURE}`,
+  topK: "an integer ≥ 0",
+  topP: "a number in (0, 1]",
+  minP: "a number in [0, 1)",
+};
+
+/**
+ * The one range check of a sampling setting, for the flags, generation_config.json and the samplers alike:
+ * undefined where `v` is in its range as the core reads it, else what it must be. The core reads each setting as
+ * a float32 (Sampler.draw): a number in range as a double but not as that float32 (min-p 0.9999999999 is 1, a
+ * top-p of 1e-50 is 0, a temperature of 1e39 is infinite) is refused here too, the rounding said (`note`), never
+ * left for the core to refuse after a run folder was written.
+ */
+export function samplingRange(s: SamplingSetting, v: unknown): { expected: string; note: string } | undefined {
+  const fail = (note = "") => ({ expected: SAMPLING_RANGES[s], note });
+  if (typeof v !== "number" || Number.isNaN(v)) return fail();
+  const f = Math.fround(v);
+  // below MIN_TEMPERATURE, 1/T overflows float32 in the samplers (0 × ∞ is NaN) long before it could differ from greedy
+  const ok = s === "temperature"
+    ? v === 0 || (v >= MIN_TEMPERATURE && Number.isFinite(v))
+    : s === "topK"
+    ? Number.isInteger(v) && v >= 0
+    : s === "topP"
+    ? v > 0 && v <= 1
+    : v >= 0 && v < 1;
+  if (!ok) return fail();
+  // top-k is written as a count the core bounds by the vocabulary (Sampler.draw), not as this float
+  const okAsFloat = s === "temperature" ? Number.isFinite(f) : s === "topP" ? f > 0 : s === "minP" ? f < 1 : true;
+  return okAsFloat ? undefined : fail(` (the sampler reads it as a float32, in which it is ${f})`);
+}
+
 export function validateSampling(o: SamplingOptions): string | undefined {
-  if (!(o.temperature >= 0 && Number.isFinite(o.temperature))) return `temperature must be ≥ 0, got ${o.temperature}`;
-  // Below this, 1/T overflows float32 in the samplers (0 × ∞ is NaN) long before it could differ from greedy.
-  if (o.temperature > 0 && o.temperature < MIN_TEMPERATURE) {
-    return `temperature must be 0 (greedy) or at least ${MIN_TEMPERATURE}, got ${o.temperature}`;
+  const names: [SamplingSetting, string][] = [
+    ["temperature", "temperature"],
+    ["topK", "top-k"],
+    ["topP", "top-p"],
+    ["minP", "min-p"],
+  ];
+  for (const [s, name] of names) {
+    const bad = samplingRange(s, o[s]);
+    if (bad) return `${name} must be ${bad.expected}, got ${o[s]}${bad.note}`;
   }
-  if (!(Number.isInteger(o.topK) && o.topK >= 0)) return `top-k must be an integer ≥ 0, got ${o.topK}`;
-  if (!(o.topP > 0 && o.topP <= 1)) return `top-p must be in (0, 1], got ${o.topP}`;
-  if (!(o.minP >= 0 && o.minP < 1)) return `min-p must be in [0, 1), got ${o.minP}`;
   // ids as the core reads them (32-bit): 2^32 + 5 must not become 5, NaN 0, or -1 be dropped silently
   if (!Array.isArray(o.suppress)) return `suppress must be a list of token ids, got ${JSON.stringify(o.suppress)}`;
   const bad = o.suppress.find((id) => !(Number.isInteger(id) && id >= 0 && id < 2 ** 31));

@@ -34,6 +34,10 @@ Deno.test("generation_config.json: sampling values out of range and token ids th
     [{ eos_token_id: [2, -1] }, /field "eos_token_id": .*got -1/],
     [{ bos_token_id: 1.5 }, /field "bos_token_id": .*got 1\.5/],
     [{ do_sample: "true" }, /field "do_sample" must be true or false, got "true"/],
+    // in range as doubles, not as the float32s the sampler reads: refused here, not by the core after a run began
+    [{ min_p: 0.99999999999 }, /field "min_p" must be a number in \[0, 1\), got 0\.99999999999 \(.*float32.* 1\)$/],
+    [{ temperature: 1e39 }, /field "temperature" must be 0 \(greedy\) .*got 1e\+39 \(.*float32.* Infinity\)$/],
+    [{ top_p: 1e-50 }, /field "top_p" must be a number in \(0, 1\], got 1e-50 \(.*float32.* 0\)$/],
   ];
   for (const [g, message] of cases) {
     const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
@@ -668,4 +672,27 @@ Deno.test("sampling flags: --temperature 0 (greedy) with --top-k, --top-p or --m
     assert.ok(parseSamplingFlags(cuts), "alone: the generation_config's temperature");
   }
   assert.deepEqual(parseSamplingFlags({ temperature: "0" }), { temperature: 0 });
+});
+
+Deno.test("sampling flags: a value in range as a double but not as the sampler's float32 is refused naming its flag", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ "min-p": "0.9999999999" }, /^--min-p: expected a number in \[0, 1\), got "0\.9999999999" \(.*float32.* 1\)$/],
+    [{ temperature: "1" + "0".repeat(39) }, /^--temperature: expected 0 \(greedy\) .*float32.* Infinity\)$/],
+    [
+      { "top-p": "0." + "0".repeat(49) + "1" },
+      /^--top-p: expected a number in \(0, 1\], got "0\.0+1" \(.*float32.* 0\)$/,
+    ],
+  ];
+  for (const [flags, message] of cases) {
+    assert.throws(
+      () => parseSamplingFlags(flags),
+      (e) => e instanceof InputError && message.test(e.message),
+      message.source,
+    );
+  }
+  // the largest below 1 that a float32 holds, and the smallest temperature: kept
+  assert.deepEqual(parseSamplingFlags({ "min-p": "0.99999994", temperature: "0.000001" }), {
+    temperature: 0.000001,
+    minP: 0.99999994,
+  });
 });

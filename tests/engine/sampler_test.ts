@@ -167,10 +167,15 @@ Deno.test("a top-k at or past the vocabulary keeps every token, 2^31 and past to
 });
 
 Deno.test("bad sampling options are refused", () => {
-  assert.throws(() => new Sampler(opts({ temperature: -1 })), /temperature must be ≥ 0/);
-  assert.throws(() => new Sampler(opts({ topP: 0 })), /top-p must be in \(0, 1\]/);
+  assert.throws(() => new Sampler(opts({ temperature: -1 })), /temperature must be 0 \(greedy\) or a number ≥/);
+  assert.throws(() => new Sampler(opts({ topP: 0 })), /top-p must be a number in \(0, 1\]/);
   assert.throws(() => new Sampler(opts({ topK: 1.5 })), /top-k must be an integer/);
-  assert.throws(() => new Sampler(opts({ minP: 1 })), /min-p must be in \[0, 1\)/);
+  assert.throws(() => new Sampler(opts({ minP: 1 })), /min-p must be a number in \[0, 1\)/);
+  // in range as doubles, out of it as the float32s the core reads: refused by the sampler, not by the core
+  assert.throws(() => new Sampler(opts({ minP: 0.9999999999 })), /min-p must be .*float32, in which it is 1\)$/);
+  assert.throws(() => new Sampler(opts({ topP: 1e-50 })), /top-p must be .*float32, in which it is 0\)$/);
+  assert.throws(() => new Sampler(opts({ temperature: 1e39 })), /temperature must be .*in which it is Infinity\)$/);
+  assert.ok(new Sampler(opts({ minP: 0.99999994, topP: 1e-38, temperature: 3e38 })), "the float32s nearest the ends");
 });
 
 Deno.test("rows of one pass may suppress different ids", async () => {
