@@ -10,7 +10,7 @@
  */
 import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
+import { type GenerationConfig, parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { generate } from "../engine/generate.ts";
@@ -94,11 +94,35 @@ function checkFlagsUsed(command: string, f: Flags): void {
       `--${flag} goes with --chat (the chat template reads it; without --chat the prompt is plain text)`,
     );
   }
-  const sampling = parseSamplingFlags(f);
-  check(
-    f.seed === undefined || f.sample || (sampling && sampling.temperature !== 0),
-    "--seed: generate is greedy without --sample or a sampling flag (or with --temperature 0); a seed changes nothing",
-  );
+  parseSamplingFlags(f); // the flags' own values, before the model's files are read
+}
+
+/** generate's sampler: its options and seed. */
+interface GenerateSampling {
+  options: SamplingOptions;
+  seed: number;
+}
+
+/**
+ * generate's sampling, decided from the model's files before its weights load: greedy unless --sample or a
+ * sampling flag is given, each setting not named the generation_config's (resolveSampling). A --seed is refused
+ * where that resolves to greedy decoding, however it got there (no flag, --temperature 0, or the generation_config's
+ * temperature 0 under --sample): it would change nothing.
+ */
+function generateSampling(f: Flags, g: GenerationConfig): GenerateSampling {
+  const flags = parseSamplingFlags(f);
+  const options: SamplingOptions = f.sample || flags
+    ? { ...resolveSampling(g, flags, true), suppress: [] }
+    : { ...GREEDY };
+  if (f.seed !== undefined && options.temperature === 0) {
+    const why = !f.sample && !flags
+      ? "without --sample or a sampling flag"
+      : flags?.temperature === 0
+      ? "with --temperature 0"
+      : `at the model's temperature 0 (${g.file ?? "its generation_config.json"}); give --temperature to sample`;
+    throw new InputError(`--seed: generate is greedy ${why}; a seed changes nothing`);
+  }
+  return { options, seed: f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1) };
 }
 
 function parseIds(v: string, flag: string): number[] {
@@ -158,8 +182,8 @@ function scriptCommand(engine: Engine, f: Flags): unknown {
   };
 }
 
-/** generate: plain generation from ids or a prompt. */
-async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
+/** generate: plain generation from ids or a prompt, with the sampling generateSampling decided. */
+async function generateCommand(engine: Engine, f: Flags, sampling?: GenerateSampling): Promise<unknown> {
   const max = optionalInteger(f["max-new-tokens"], "max-new-tokens");
   check(max !== undefined && max >= 1, `generate: --max-new-tokens N (N ≥ 1) is required`);
   check(max <= 1 << 24, `generate: --max-new-tokens: at most ${1 << 24}, got ${max}`);
@@ -210,10 +234,7 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
       `max_position_embeddings ${most} (config.json): lower --max-new-tokens or shorten the prompt`,
   );
   const g = engine.generation;
-  const flags = parseSamplingFlags(f);
-  const options: SamplingOptions = f.sample || flags
-    ? { ...resolveSampling(g, flags, true), suppress: [] }
-    : { ...GREEDY };
+  const { options, seed } = sampling ?? generateSampling(f, g);
   options.suppress = f.suppress !== undefined ? parseIds(f.suppress, "suppress") : [];
   checkIds(options.suppress, engine.vocab, "suppress");
   check(
@@ -222,7 +243,7 @@ async function generateCommand(engine: Engine, f: Flags): Promise<unknown> {
   );
   const bad = validateSampling(options);
   check(!bad, `generate: ${bad}`);
-  const sampler = new Sampler(options, f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1));
+  const sampler = new Sampler(options, seed);
   const ids = await generate(engine, prompt, {
     maxNewTokens: max,
     sampler,
@@ -239,7 +260,7 @@ async function main() {
   checkPathFlags(f, { model: "model folder, hub id or random:SHAPE", out: "file", script: "file", record: "file" });
   if (f.help) return console.log(USAGE);
   const command = positionals[0];
-  const commands: Record<string, (engine: Engine, f: Flags) => unknown> = {
+  const commands: Record<string, (engine: Engine, f: Flags, sampling?: GenerateSampling) => unknown> = {
     logits: logitsCommand,
     script: scriptCommand,
     generate: generateCommand,
@@ -258,14 +279,17 @@ async function main() {
   );
   // where the output goes (stdout when no --out), before the model loads
   checkOutputFiles({ "--record": f.record, "--out": f.out }, { "--script": f.script, "--model": f.model });
-  const engine = await Engine.load(await modelFolder(f.model), {
+  // the model's files without its weights: generate's sampling decided from its generation_config, before they load
+  const files = Engine.readFiles(await modelFolder(f.model));
+  const sampling = command === "generate" ? generateSampling(f, files.generation) : undefined;
+  const engine = await Engine.load(files, {
     device: f.device as Device,
     // the refusal of a pass past max_position_embeddings names this command's own knobs
     longContextAdvice: command === "generate"
       ? "lower --max-new-tokens or shorten the prompt"
       : "shorten the input (--ids, --prompt or the script's rows)",
   });
-  const json = JSON.stringify(await commands[command](engine, f));
+  const json = JSON.stringify(await commands[command](engine, f, sampling));
   if (f.out) replaceFile(f.out, json + "\n");
   else console.log(json);
 }

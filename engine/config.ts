@@ -86,6 +86,8 @@ export interface ModelConfig {
 }
 
 export interface GenerationConfig {
+  /** the generation_config.json read; absent where the model has none (transformers' defaults) */
+  file?: string;
   bosTokenId?: number;
   eosTokenIds: number[];
   doSample: boolean;
@@ -680,10 +682,11 @@ const UNAPPLIED_SAMPLING: [string, number][] = [
 /** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
 export function readGenerationConfig(dir: string, modelJson?: Record<string, unknown>): GenerationConfig {
   const file = join(dir, "generation_config.json");
-  let g: Record<string, unknown> = {};
+  let g: Record<string, unknown> = {}, found = false;
   try {
     Deno.statSync(file);
     g = readJson(file);
+    found = true;
   } catch (e) {
     if (e instanceof InputError) throw e;
   }
@@ -713,6 +716,7 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
   const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id, from("eos_token_id"), vocab);
   const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id, from("bos_token_id"), vocab)[0];
   return {
+    ...(found ? { file } : {}),
     bosTokenId: bos,
     eosTokenIds: eos,
     doSample: g.do_sample === true,

@@ -135,3 +135,18 @@ Deno.test("script --key-rotation --device cuda is refused before the model loads
     );
   }
 });
+
+Deno.test("generate --seed: refused where the sampling resolves to greedy decoding (--temperature 0 under --sample too), kept where it samples", async () => {
+  const run = (...args: string[]) =>
+    runCli("cli/engine.ts", ["generate", "--model", DEMO_MODEL, "--ids", "5,6", "--max-new-tokens", "8", ...args]);
+  const greedy = await run("--sample", "--temperature", "0", "--seed", "7");
+  assert.equal(greedy.code, 2, greedy.stderr);
+  assert.match(
+    greedy.stderr.trim(),
+    /^error: --seed: generate is greedy with --temperature 0; a seed changes nothing$/,
+  );
+  // the demo's generation_config does not sample: --sample takes its temperature, 1 (transformers' default)
+  const [a, b] = [await run("--sample", "--seed", "7"), await run("--sample", "--seed", "7")];
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual(a.stdout, b.stdout, "one seed, one text");
+});
