@@ -90,6 +90,8 @@ export interface GenerationConfig {
   file?: string;
   bosTokenId?: number;
   eosTokenIds: number[];
+  /** the file's settings that transformers would act on and this engine does not apply (none: absent) */
+  unapplied?: readonly UnappliedSetting[];
   doSample: boolean;
   temperature: number;
   topK: number;
@@ -668,16 +670,84 @@ function ids(v: unknown, where: string, vocab: unknown): number[] {
   return list as number[];
 }
 
-/** generation_config.json fields that change sampling in transformers and are not implemented here, with their neutral values. */
-const UNAPPLIED_SAMPLING: [string, number][] = [
-  ["repetition_penalty", 1],
-  ["typical_p", 1],
-  ["epsilon_cutoff", 0],
-  ["eta_cutoff", 0],
-  ["no_repeat_ngram_size", 0],
-  ["num_beams", 1],
-  ["encoder_repetition_penalty", 1],
-];
+/**
+ * A generation_config.json setting that transformers' generate acts on, at the value the file gives it, and this
+ * engine does not apply: the decoding departs from transformers' there, and says so (never silently).
+ */
+export interface UnappliedSetting {
+  /** the field, as the file names it */
+  key: string;
+  /** its value there */
+  value: unknown;
+  /**
+   * the decodings transformers acts on it in: every one (a logits processor, another decoding mode), sampling
+   * only (a warper, which greedy decoding skips) or greedy only (contrastive search)
+   */
+  when: "always" | "sampling" | "greedy";
+}
+
+type Acts = (v: unknown, g: Record<string, unknown>, eos: readonly number[]) => boolean;
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** acts at any value but these (null and absent never act) */
+const unless = (...neutral: unknown[]): Acts => (v) => !neutral.some((n) => same(v, n));
+/** acts above `n` (a value that is no number too: transformers would act on it or fail, either way not this) */
+const above = (n: number): Acts => (v) => typeof v !== "number" || v > n;
+const every: Acts = () => true;
+
+/**
+ * The generation_config.json fields transformers turns into behaviour (GenerationMixin._get_logits_processor, its
+ * stopping criteria and GenerationConfig.get_generation_mode, v4.5x–v5) that this engine does not implement, each
+ * with the values at which transformers acts: null, absent and the neutral values (repetition_penalty 1,
+ * suppress_tokens [], min_length 0, …) never do. Each one that acts is a departure: `unapplied`, said where a run
+ * is decoded and recorded with it (unappliedSettings). The engine's own are temperature, top_k, top_p, min_p,
+ * do_sample and the stop tokens. Left out, as changing no token: max_length, max_new_tokens and max_time (the
+ * command's own budget decides how long a run writes); renormalize_logits (a log-softmax of the processed logits:
+ * the same draw); num_beam_groups, diversity_penalty, length_penalty, early_stopping (beam search's: num_beams says
+ * it); num_return_sequences; assisted decoding's (use_mtp, prompt_lookup_num_tokens, assistant_early_exit,
+ * num_assistant_tokens…: a draft the model verifies, the same tokens greedy, the same distribution sampled);
+ * the caches', compilation's and outputs' settings; pad, bos and decoder-start ids (bos_token_id is read).
+ */
+const UNAPPLIED: Readonly<Record<string, { when: UnappliedSetting["when"]; acts: Acts }>> = {
+  // logits processors: greedy decoding and sampling alike
+  guidance_scale: { when: "always", acts: unless(1) },
+  sequence_bias: { when: "always", acts: unless([], {}) },
+  encoder_repetition_penalty: { when: "always", acts: unless(1) },
+  repetition_penalty: { when: "always", acts: unless(1) },
+  no_repeat_ngram_size: { when: "always", acts: above(0) },
+  encoder_no_repeat_ngram_size: { when: "always", acts: above(0) },
+  bad_words_ids: { when: "always", acts: unless([]) },
+  // these hold a stop token back: nothing to hold back without one
+  min_length: { when: "always", acts: (v, g, eos) => eos.length > 0 && above(0)(v, g, eos) },
+  min_new_tokens: { when: "always", acts: (v, g, eos) => eos.length > 0 && above(0)(v, g, eos) },
+  exponential_decay_length_penalty: { when: "always", acts: every },
+  forced_bos_token_id: { when: "always", acts: every },
+  forced_eos_token_id: { when: "always", acts: every },
+  remove_invalid_values: { when: "always", acts: unless(false) },
+  suppress_tokens: { when: "always", acts: unless([]) },
+  begin_suppress_tokens: { when: "always", acts: unless([]) },
+  watermarking_config: { when: "always", acts: every },
+  // the prompt's last token re-tokenized before generating (generate's heal_tokens)
+  token_healing: { when: "always", acts: unless(false) },
+  // a stopping criterion: generation ends where the text appears
+  stop_strings: { when: "always", acts: unless([], "") },
+  // decoding modes other than greedy decoding and sampling
+  num_beams: { when: "always", acts: above(1) },
+  constraints: { when: "always", acts: every },
+  force_words_ids: { when: "always", acts: every },
+  dola_layers: { when: "always", acts: every },
+  // contrastive search: transformers' greedy decoding with top_k > 1 (its default 50)
+  penalty_alpha: { when: "greedy", acts: (v, g, eos) => above(0)(v, g, eos) && Number(g.top_k ?? 50) > 1 },
+  // lossy verification of the drafts of a proposer the generation_config itself names (MTP heads, early exit)
+  assistant_ensemble_weight: {
+    when: "always",
+    acts: (v, g) => unless(1)(v, g, []) && (g.use_mtp === true || (g.assistant_early_exit ?? null) !== null),
+  },
+  // warpers: sampling only
+  top_h: { when: "sampling", acts: every },
+  typical_p: { when: "sampling", acts: (v) => typeof v !== "number" || v < 1 },
+  epsilon_cutoff: { when: "sampling", acts: (v) => typeof v !== "number" || (v > 0 && v < 1) },
+  eta_cutoff: { when: "sampling", acts: (v) => typeof v !== "number" || (v > 0 && v < 1) },
+};
 
 /** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
 export function readGenerationConfig(dir: string, modelJson?: Record<string, unknown>): GenerationConfig {
@@ -701,24 +771,27 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
     g.do_sample === undefined || typeof g.do_sample === "boolean",
     `${file}: field "do_sample" must be true or false, got ${JSON.stringify(g.do_sample)}`,
   );
-  // Settings this engine does not apply: said once at load when they would change sampling, never dropped silently.
-  for (const [key, neutral] of UNAPPLIED_SAMPLING) {
-    const v = g[key];
-    if (v !== undefined && v !== null && v !== neutral) {
-      console.error(
-        `warning: ${file}: field "${key}" is ${JSON.stringify(v)}; this engine samples as if it were ${neutral}`,
-      );
-    }
-  }
   const vocab = modelJson?.vocab_size;
   const from = (key: string) =>
     g[key] !== undefined && g[key] !== null ? `${file}: field "${key}"` : `${join(dir, "config.json")}: field "${key}"`;
   const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id, from("eos_token_id"), vocab);
   const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id, from("bos_token_id"), vocab)[0];
+  // Settings transformers would act on that this engine does not apply: said at load, never dropped silently.
+  const unapplied = Object.entries(UNAPPLIED).flatMap(([key, u]) =>
+    g[key] !== undefined && g[key] !== null && u.acts(g[key], g, eos) ? [{ key, value: g[key], when: u.when }] : []
+  );
+  for (const u of unapplied) {
+    console.error(
+      `warning: ${file}: field "${u.key}" is ${JSON.stringify(u.value)}, which transformers applies${
+        u.when === "always" ? "" : u.when === "sampling" ? " when sampling" : " when decoding greedily"
+      }; this engine does not`,
+    );
+  }
   return {
     ...(found ? { file } : {}),
     bosTokenId: bos,
     eosTokenIds: eos,
+    ...(unapplied.length ? { unapplied } : {}),
     doSample: g.do_sample === true,
     temperature: number("temperature", "temperature", 1),
     // transformers' default when the file has none

@@ -468,21 +468,109 @@ Deno.test("a tokenizer with more tokens than the embedding has rows is refused a
   );
 });
 
-Deno.test("generation_config.json: a sampling setting the engine does not apply is said at load", () => {
+/** readGenerationConfig of a file holding `g`, with what it said on stderr. */
+function readSaying(g: Record<string, unknown>, model: Record<string, unknown> = { eos_token_id: 2 }) {
   const dir = mkdtempSync(join(tmpdir(), "hogwild-gen-"));
-  writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ repetition_penalty: 1.05, typical_p: 1 }));
+  writeFileSync(join(dir, "generation_config.json"), JSON.stringify(g));
   const error = console.error, said: string[] = [];
   console.error = (...a: unknown[]) => void said.push(a.join(" "));
   try {
-    readGenerationConfig(dir, {});
+    return { g: readGenerationConfig(dir, model), said };
   } finally {
     console.error = error;
   }
-  assert.equal(said.length, 1);
+}
+
+Deno.test("generation_config.json: every setting transformers acts on that the engine does not apply is found and said; at neutral values none", () => {
+  // transformers' logits processors, stopping criteria and decoding modes, each at a value it acts on
+  const departs: Record<string, [unknown, "always" | "sampling" | "greedy"]> = {
+    guidance_scale: [1.5, "always"],
+    sequence_bias: [[[[9], -10.0]], "always"],
+    encoder_repetition_penalty: [1.1, "always"],
+    repetition_penalty: [1.05, "always"],
+    no_repeat_ngram_size: [3, "always"],
+    encoder_no_repeat_ngram_size: [2, "always"],
+    bad_words_ids: [[[8]], "always"],
+    min_length: [10, "always"],
+    min_new_tokens: [50, "always"],
+    exponential_decay_length_penalty: [[5, 1.5], "always"],
+    forced_bos_token_id: [1, "always"],
+    forced_eos_token_id: [2, "always"],
+    remove_invalid_values: [true, "always"],
+    suppress_tokens: [[5, 6, 7], "always"],
+    begin_suppress_tokens: [[3], "always"],
+    watermarking_config: [{ greenlist_ratio: 0.25 }, "always"],
+    token_healing: [true, "always"],
+    stop_strings: [["\n\n"], "always"],
+    num_beams: [4, "always"],
+    constraints: [[{}], "always"],
+    force_words_ids: [[[3]], "always"],
+    dola_layers: ["high", "always"],
+    penalty_alpha: [0.6, "greedy"],
+    assistant_ensemble_weight: [0.5, "always"],
+    top_h: [0.5, "sampling"],
+    typical_p: [0.9, "sampling"],
+    epsilon_cutoff: [3e-4, "sampling"],
+    eta_cutoff: [1e-3, "sampling"],
+  };
+  const file = { ...Object.fromEntries(Object.entries(departs).map(([k, [v]]) => [k, v])), use_mtp: true };
+  const { g, said } = readSaying(file);
+  assert.deepEqual(Object.fromEntries((g.unapplied ?? []).map((u) => [u.key, [u.value, u.when]])), departs);
+  assert.equal(said.length, Object.keys(departs).length);
   assert.match(
-    said[0],
-    /^warning: .*generation_config\.json: field "repetition_penalty" is 1\.05; this engine samples as if it were 1$/,
+    said.find((l) => l.includes(`field "repetition_penalty"`))!,
+    /^warning: .*generation_config\.json: field "repetition_penalty" is 1\.05, which transformers applies; this engine does not$/,
   );
+  // neutral values, and settings that act only with another (contrastive search: top_k > 1; ensemble: a proposer)
+  const neutral = readSaying({
+    guidance_scale: 1,
+    sequence_bias: null,
+    encoder_repetition_penalty: 1.0,
+    repetition_penalty: 1.0,
+    no_repeat_ngram_size: 0,
+    encoder_no_repeat_ngram_size: 0,
+    bad_words_ids: null,
+    min_length: 0,
+    min_new_tokens: null,
+    exponential_decay_length_penalty: null,
+    forced_bos_token_id: null,
+    remove_invalid_values: false,
+    suppress_tokens: [],
+    begin_suppress_tokens: null,
+    token_healing: false,
+    stop_strings: null,
+    num_beams: 1,
+    penalty_alpha: 0.6,
+    top_k: 1,
+    top_h: null,
+    typical_p: 1.0,
+    epsilon_cutoff: 0.0,
+    eta_cutoff: 0.0,
+    assistant_ensemble_weight: 0.5,
+    prompt_lookup_num_tokens: 10,
+    // changing no token: a log-softmax at the end, beam search's own settings, a length the command decides
+    renormalize_logits: true,
+    length_penalty: 2,
+    diversity_penalty: 0.5,
+    num_beam_groups: 2,
+    max_length: 100,
+  });
+  assert.deepEqual([neutral.g.unapplied, neutral.said], [undefined, []]);
+  // without a stop token min_length holds nothing back
+  assert.equal(readSaying({ min_new_tokens: 5 }, {}).g.unapplied, undefined);
+  // Qwen2.5-7B-Instruct's file as it ships: its repetition_penalty alone
+  const qwen = readSaying({
+    bos_token_id: 151643,
+    pad_token_id: 151643,
+    do_sample: true,
+    eos_token_id: [151645, 151643],
+    repetition_penalty: 1.05,
+    temperature: 0.7,
+    top_p: 0.8,
+    top_k: 20,
+    transformers_version: "4.37.0",
+  }, {});
+  assert.deepEqual(qwen.g.unapplied, [{ key: "repetition_penalty", value: 1.05, when: "always" }]);
 });
 
 Deno.test("a pass past max_position_embeddings is refused naming it, unless the engine was loaded to allow it", async () => {
