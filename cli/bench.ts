@@ -10,7 +10,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathExists } from "../engine/files.ts";
 import { check, InputError, runMain } from "../engine/errors.ts";
-import { resolveSampling } from "../engine/config.ts";
+import { resolveSampling, unappliedSettings, unappliedWarning } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { KVCache } from "../engine/cache.ts";
 import { type Device, Engine } from "../engine/model.ts";
@@ -215,6 +215,10 @@ export async function bench(args: string[]): Promise<void> {
   );
   const greedy = sampling.temperature === 0 ? greedyNote(spec.methods) : "";
   if (greedy) console.error(`bench: note: ${greedy}`);
+  // the generation_config's settings transformers would apply and the writers do not: said, and kept in run.json
+  const unapplied = unappliedSettings(model.generation, sampling.temperature);
+  const warning = unappliedWarning(model.generation, unapplied);
+  if (warning) console.error(warning);
   const key = folderKey(out, {
     spec,
     source,
@@ -237,7 +241,7 @@ export async function bench(args: string[]): Promise<void> {
   const dir = RunDir.open(out, key, {
     spec_full: spec,
     ...here,
-    sampling,
+    sampling: { ...sampling, unapplied },
     started: new Date().toISOString(),
     // derived from the data, which the key holds by content: kept beside it, not in it
     data_notes: [...loaded.notes, ...(note ? [note] : [])],
@@ -249,6 +253,11 @@ export async function bench(args: string[]): Promise<void> {
   });
   // a folder made before run.json recorded it: the same protocol (the key's hash holds it), recorded now
   if (dir.meta().protocol === undefined) dir.updateMeta({ protocol });
+  // and one made before it recorded the settings not applied: the same generation_config (the key holds it)
+  const stored = dir.meta().sampling;
+  if (stored && typeof stored === "object" && !("unapplied" in stored)) {
+    dir.updateMeta({ sampling: { ...stored, unapplied } });
+  }
   // Ctrl-C (or SIGTERM, SIGHUP) before the runs (calibrating) or after them (the report): the lock goes, and the
   // line says where things stand; while the runs go, execute()'s handler says it with this invocation's throughput.
   const stopListening = onInterrupt((signal) => {

@@ -10,7 +10,14 @@
  */
 import { checkOutputFiles, checkPathFlags, replaceFile } from "../engine/files.ts";
 import { check, InputError, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
-import { type GenerationConfig, parseSamplingFlags, readJson, resolveSampling } from "../engine/config.ts";
+import {
+  type GenerationConfig,
+  parseSamplingFlags,
+  readJson,
+  resolveSampling,
+  unappliedSettings,
+  unappliedWarning,
+} from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { generate } from "../engine/generate.ts";
@@ -122,6 +129,9 @@ function generateSampling(f: Flags, g: GenerationConfig): GenerateSampling {
       : `at the model's temperature 0 (${g.file ?? "its generation_config.json"}); give --temperature to sample`;
     throw new InputError(`--seed: generate is greedy ${why}; a seed changes nothing`);
   }
+  // the generation_config's settings this decoding departs from transformers by, said (never dropped silently)
+  const warning = unappliedWarning(g, unappliedSettings(g, options.temperature));
+  if (warning) console.error(warning);
   return { options, seed: f.seed === undefined ? 0 : parseInteger(f.seed, "--seed", 0, 2 ** 32 - 1) };
 }
 

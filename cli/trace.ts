@@ -12,7 +12,7 @@
  */
 import { check, parseFlags, parseInteger, runMain } from "../engine/errors.ts";
 import { checkPathFlags } from "../engine/files.ts";
-import { parseSamplingFlags } from "../engine/config.ts";
+import { parseSamplingFlags, resolveSampling, unappliedSettings, unappliedWarning } from "../engine/config.ts";
 import { modelFolder } from "../engine/hub.ts";
 import { type Device, Engine } from "../engine/model.ts";
 import { hogwildLayouts, parseMethod, runSpec, runTexts } from "../harness/generation/methods.ts";
@@ -96,6 +96,12 @@ async function main() {
   const unforbidden = forbiddenNote(tok, protocol, protocolFile(f.protocol));
   if (unforbidden) console.error(`trace: note: ${unforbidden}`);
   const seed = int(f.seed, "seed", 0, 2 ** 32 - 1);
+  // the generation_config's settings the workers decode without, where transformers would apply them: said
+  const warning = unappliedWarning(
+    model.generation,
+    unappliedSettings(model.generation, resolveSampling(model.generation, sampling).temperature),
+  );
+  if (warning) console.error(warning);
   using engine = await Engine.load(model, {
     device: f.device as Device,
     allowLongContext: f["allow-long-context"],

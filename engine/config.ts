@@ -749,6 +749,43 @@ const UNAPPLIED: Readonly<Record<string, { when: UnappliedSetting["when"]; acts:
   eta_cutoff: { when: "sampling", acts: (v) => typeof v !== "number" || (v > 0 && v < 1) },
 };
 
+/**
+ * The generation_config's settings that transformers would apply to a decoding at `temperature` (0: greedy) and
+ * this engine does not, by field: what a run records of them (run.json's `sampling.unapplied`), {} where none.
+ */
+export function unappliedSettings(g: GenerationConfig, temperature: number): Record<string, unknown> {
+  const when = temperature > 0 ? "sampling" : "greedy";
+  return Object.fromEntries(
+    (g.unapplied ?? []).filter((u) => u.when === "always" || u.when === when).map((u) => [u.key, u.value]),
+  );
+}
+
+/**
+ * unappliedSettings said in words, undefined where there are none: "repetition_penalty 1.05 and suppress_tokens
+ * [5,6,7], which transformers applies and this engine does not (decoded without them)"; a long value is cut (the
+ * run's record keeps it whole).
+ */
+export function unappliedText(unapplied: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const items = Object.entries(unapplied ?? {}).map(([k, v]) => {
+    const s = JSON.stringify(v) ?? String(v);
+    return `${k} ${s.length > 60 ? `${s.slice(0, 50)}… (${s.length} characters)` : s}`;
+  });
+  if (!items.length) return undefined;
+  const list = items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items.at(-1)}` : items[0];
+  return `${list}, which transformers applies and this engine does not (decoded without ${
+    items.length > 1 ? "them" : "it"
+  })`;
+}
+
+/** The warning line a command decoding with generation config `g` prints on stderr where it departs (else none). */
+export function unappliedWarning(
+  g: GenerationConfig,
+  unapplied: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const text = unappliedText(unapplied);
+  return text && `warning: ${g.file ?? "the model's generation_config.json"} sets ${text}`;
+}
+
 /** generation_config.json: sampling defaults and stop tokens. Absent file = greedy, stop on config's eos. */
 export function readGenerationConfig(dir: string, modelJson?: Record<string, unknown>): GenerationConfig {
   const file = join(dir, "generation_config.json");
@@ -776,17 +813,11 @@ export function readGenerationConfig(dir: string, modelJson?: Record<string, unk
     g[key] !== undefined && g[key] !== null ? `${file}: field "${key}"` : `${join(dir, "config.json")}: field "${key}"`;
   const eos = ids(g.eos_token_id ?? modelJson?.eos_token_id, from("eos_token_id"), vocab);
   const bos = ids(g.bos_token_id ?? modelJson?.bos_token_id, from("bos_token_id"), vocab)[0];
-  // Settings transformers would act on that this engine does not apply: said at load, never dropped silently.
+  // Settings transformers would act on that this engine does not apply: kept, and said by each command that
+  // decodes with them (unappliedSettings), never dropped silently.
   const unapplied = Object.entries(UNAPPLIED).flatMap(([key, u]) =>
     g[key] !== undefined && g[key] !== null && u.acts(g[key], g, eos) ? [{ key, value: g[key], when: u.when }] : []
   );
-  for (const u of unapplied) {
-    console.error(
-      `warning: ${file}: field "${u.key}" is ${JSON.stringify(u.value)}, which transformers applies${
-        u.when === "always" ? "" : u.when === "sampling" ? " when sampling" : " when decoding greedily"
-      }; this engine does not`,
-    );
-  }
   return {
     ...(found ? { file } : {}),
     bosTokenId: bos,

@@ -864,6 +864,10 @@ export function checkMeta(file: string, m: Record<string, unknown>): void {
     `${file}: "sampling" is not the writers' sampling (temperature, topK, topP, minP)`,
   );
   check(
+    !isObject(m.sampling) || m.sampling.unapplied === undefined || isObject(m.sampling.unapplied),
+    `${file}: "sampling.unapplied" is not the generation_config's settings by field (delete it: it only reports)`,
+  );
+  check(
     m.planned === undefined || (Array.isArray(m.planned) && m.planned.every((k) => typeof k === "string")),
     `${file}: "planned" is not a list of record keys`,
   );

@@ -4,6 +4,7 @@
  * Judge run k samples with seed k (greedy at temperature 0); sampling follows the model's generation_config.json
  * unless a temperature is given.
  */
+import { unappliedSettings, unappliedWarning } from "../../engine/config.ts";
 import { check, InputError } from "../../engine/errors.ts";
 import { generate } from "../../engine/generate.ts";
 import { modelFolder } from "../../engine/hub.ts";
@@ -35,6 +36,9 @@ export async function localJudge(source: string, o: LocalOptions): Promise<Judge
   // without do_sample the model's own setting is greedy, as transformers reads it
   const temperature = o.temperature ?? (g.doSample ? g.temperature : 0);
   const options = temperature === 0 ? GREEDY : { temperature, topK: g.topK, topP: g.topP, minP: g.minP, suppress: [] };
+  // the generation_config's settings this judge decodes without, where transformers would apply them: said
+  const warning = unappliedWarning(g, unappliedSettings(g, temperature));
+  if (warning) console.error(warning);
   return {
     id: source,
     where: engine.source,

@@ -24,9 +24,14 @@ import { timingText } from "../bench/timing.ts";
 import { verdictsText } from "./verdicts.ts";
 import { alikeWhenGreedy } from "../generation/methods.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
+import { unappliedText } from "../../engine/config.ts";
 
-/** The writers' sampling as run.json records it (resolved with the model's generation_config.json). */
-export type RunSampling = Omit<SamplingOptions, "suppress">;
+/**
+ * The writers' sampling as run.json records it (resolved with the model's generation_config.json), and the
+ * generation_config's settings transformers would have applied that the writers did not (unappliedSettings; absent
+ * in folders made before it was kept).
+ */
+export type RunSampling = Omit<SamplingOptions, "suppress"> & { unapplied?: Record<string, unknown> };
 
 /**
  * Methods whose paths are one text N times because the writers decode greedily (methods.ts alikeWhenGreedy): a
@@ -104,7 +109,12 @@ function samplingText(sampling: RunSampling | undefined, methods: readonly strin
     }, top-p ${sampling.topP}, ` +
       `min-p ${sampling.minP} (the flags given, the rest the model's generation_config.json).`;
   const note = sampling.temperature === 0 ? greedyNote(methods) : "";
-  return [how + (note ? ` **${note}.**` : ""), ""];
+  const unapplied = unappliedText(sampling.unapplied);
+  return [
+    how + (note ? ` **${note}.**` : "") +
+    (unapplied ? ` **The model's generation_config.json also sets ${unapplied}.**` : ""),
+    "",
+  ];
 }
 
 /**

@@ -937,3 +937,40 @@ Deno.test("what the loader said of the data is kept in run.json and summary.md, 
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /2 already there, 0 to run/);
 });
+
+Deno.test("the generation_config's settings the writers do not apply (transformers would) are said at start, kept in run.json's sampling and summary.md's sampling sentence; a folder from before gets them on resume", async () => {
+  const dir = tmp(), model = join(dir, "model"), out = join(dir, "run");
+  cpSync(DEMO_MODEL, model, { recursive: true });
+  // greedy: its repetition_penalty departs from transformers, its typical_p (a sampling warper) does not
+  writeFileSync(
+    join(model, "generation_config.json"),
+    JSON.stringify({ eos_token_id: 0, do_sample: false, repetition_penalty: 1.05, typical_p: 0.9 }),
+  );
+  const args = ["--model", model, "--task", "chains", "--limit", "1", "--methods", "sequential", "--budgets", "8"];
+  const r = await runBench(...args, "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const said = r.stderr.split("\n").filter((l) => l.includes("transformers applies"));
+  assert.deepEqual(said, [
+    `warning: ${join(model, "generation_config.json")} sets repetition_penalty 1.05, which transformers applies and ` +
+    "this engine does not (decoded without it)",
+  ]);
+  const runFile = join(out, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
+  assert.deepEqual(run.sampling, {
+    temperature: 0,
+    topK: 0,
+    topP: 1,
+    minP: 0,
+    unapplied: { repetition_penalty: 1.05 },
+  });
+  const sentence =
+    /The writers decode greedily \(temperature 0\)\. \*\*The model's generation_config\.json also sets repetition_penalty 1\.05, which transformers applies and this engine does not \(decoded without it\)\.\*\*/;
+  assert.match(readFileSync(join(out, "summary.md"), "utf8"), sentence);
+  // a folder made before run.json kept them: resumed, they are recorded (the key holds the same generation_config)
+  const { unapplied: _, ...before } = run.sampling;
+  writeFileSync(runFile, JSON.stringify({ ...run, sampling: before }));
+  const again = await runBench(...args, "--out", out);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /1 already there, 0 to run/);
+  assert.deepEqual(JSON.parse(readFileSync(runFile, "utf8")).sampling.unapplied, { repetition_penalty: 1.05 });
+  assert.match(readFileSync(join(out, "summary.md"), "utf8"), sentence);
+});

@@ -4,7 +4,7 @@
  * slow reference path) runs on the CPU only.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL } from "../../harness/bench/spec.ts";
@@ -149,4 +149,46 @@ Deno.test("generate --seed: refused where the sampling resolves to greedy decodi
   const [a, b] = [await run("--sample", "--seed", "7"), await run("--sample", "--seed", "7")];
   assert.equal(a.code, 0, a.stderr);
   assert.deepEqual(a.stdout, b.stdout, "one seed, one text");
+});
+
+Deno.test("generate: the generation_config's settings transformers would apply and it does not are one warning line, for the decoding it does (greedy or sampled)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-generate-")), file = join(dir, "generation_config.json");
+  cpSync(DEMO_MODEL, dir, { recursive: true });
+  writeFileSync(
+    file,
+    JSON.stringify({ eos_token_id: 0, do_sample: true, repetition_penalty: 1.05, suppress_tokens: [5, 6], top_h: 0.5 }),
+  );
+  const said = async (...args: string[]) => {
+    const r = await runCli("cli/engine.ts", [
+      "generate",
+      "--model",
+      dir,
+      "--ids",
+      "5,6",
+      "--max-new-tokens",
+      "4",
+      ...args,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
+  };
+  const always = "repetition_penalty 1.05, suppress_tokens [5,6]";
+  assert.deepEqual(await said("--sample"), [
+    `warning: ${file} sets ${always} and top_h 0.5, which transformers applies and this engine does not (decoded without them)`,
+  ]);
+  // greedy decoding: top_h is a sampling warper, which transformers too skips there
+  assert.deepEqual(await said(), [
+    `warning: ${file} sets repetition_penalty 1.05 and suppress_tokens [5,6], which transformers applies and this engine does not (decoded without them)`,
+  ]);
+  // nothing to say where nothing departs (the demo's own generation_config)
+  const plain = await runCli("cli/engine.ts", [
+    "generate",
+    "--model",
+    DEMO_MODEL,
+    "--ids",
+    "5",
+    "--max-new-tokens",
+    "2",
+  ]);
+  assert.equal(plain.stderr, "");
 });

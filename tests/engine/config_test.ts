@@ -12,6 +12,9 @@ import {
   parseSamplingFlags,
   readGenerationConfig,
   resolveSampling,
+  unappliedSettings,
+  unappliedText,
+  unappliedWarning,
 } from "../../engine/config.ts";
 import { Engine } from "../../engine/model.ts";
 import { InputError } from "../../engine/errors.ts";
@@ -516,11 +519,23 @@ Deno.test("generation_config.json: every setting transformers acts on that the e
   const file = { ...Object.fromEntries(Object.entries(departs).map(([k, [v]]) => [k, v])), use_mtp: true };
   const { g, said } = readSaying(file);
   assert.deepEqual(Object.fromEntries((g.unapplied ?? []).map((u) => [u.key, [u.value, u.when]])), departs);
-  assert.equal(said.length, Object.keys(departs).length);
-  assert.match(
-    said.find((l) => l.includes(`field "repetition_penalty"`))!,
-    /^warning: .*generation_config\.json: field "repetition_penalty" is 1\.05, which transformers applies; this engine does not$/,
+  assert.deepEqual(said, [], "said by the command that decodes with them (unappliedSettings), not at load");
+  // a decoding departs by those transformers applies in it: sampling skips contrastive search, greedy the warpers
+  const sampled = unappliedSettings(g, 0.6), greedy = unappliedSettings(g, 0);
+  const keys = (when: string[]) => Object.keys(departs).filter((k) => when.includes(departs[k][1]));
+  assert.deepEqual(Object.keys(sampled), keys(["always", "sampling"]));
+  assert.deepEqual(Object.keys(greedy), keys(["always", "greedy"]));
+  assert.equal(sampled.repetition_penalty, 1.05);
+  assert.equal(
+    unappliedWarning(g, { repetition_penalty: 1.05 }),
+    `warning: ${g.file} sets repetition_penalty 1.05, which transformers applies and this engine does not ` +
+      "(decoded without it)",
   );
+  assert.match(
+    unappliedText({ suppress_tokens: Array.from({ length: 90 }, (_, i) => i), top_h: 0.5 })!,
+    /^suppress_tokens \[0,1,.*… \(\d+ characters\) and top_h 0\.5, which transformers applies and this engine does not \(decoded without them\)$/,
+  );
+  assert.equal(unappliedText({}), undefined);
   // neutral values, and settings that act only with another (contrastive search: top_k > 1; ensemble: a proposer)
   const neutral = readSaying({
     guidance_scale: 1,

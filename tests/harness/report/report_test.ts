@@ -72,6 +72,28 @@ Deno.test("report: the writers' sampling in the summary; methods whose paths are
   assert.match(sampled, /The writers sample at temperature 0\.6, top-k 20, top-p 0\.95, min-p 0/);
   assert.doesNotMatch(sampled, /greedy decoding/);
   assert.doesNotMatch(await summary({}), /The writers/, "a folder from before run.json kept it: nothing said");
+  // the generation_config's settings transformers would have applied and the writers did not: said after it
+  const departing = await summary({
+    sampling: { temperature: 0.7, topK: 20, topP: 0.8, minP: 0, unapplied: { repetition_penalty: 1.05, top_h: 0.5 } },
+  });
+  assert.match(
+    departing,
+    /min-p 0 \(the flags given, the rest the model's generation_config\.json\)\. \*\*The model's generation_config\.json also sets repetition_penalty 1\.05 and top_h 0\.5, which transformers applies and this engine does not \(decoded without them\)\.\*\*\n/,
+  );
+  const greedyDeparting = await summary({
+    sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, unapplied: { suppress_tokens: [5, 6] } },
+  });
+  assert.match(
+    greedyDeparting,
+    /greedy decoding[^\n]*\*\* \*\*The model's generation_config\.json also sets suppress_tokens \[5,6\], which transformers applies and this engine does not \(decoded without it\)\.\*\*\n/,
+  );
+  // none, or a folder from before they were kept: the sentence as it was
+  for (const unapplied of [{}, undefined]) {
+    assert.doesNotMatch(
+      await summary({ sampling: { temperature: 0.6, topK: 20, topP: 0.95, minP: 0, unapplied } }),
+      /also sets/,
+    );
+  }
 });
 
 Deno.test("report: answers the grader did not grade (timed out, failed, paths) are counted in the summary, before any figure", async () => {
