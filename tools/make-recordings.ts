@@ -24,7 +24,7 @@ import { Engine } from "../engine/model.ts";
 import { commitPlan, encodePlan, type Row } from "../engine/plan.ts";
 import { Recorder } from "../engine/record.ts";
 import { parseScript, runScript, scriptTokens } from "../engine/script.ts";
-import { shapeConfig } from "../engine/shapes.ts";
+import { hasQwenVocabulary, shapeConfig } from "../engine/shapes.ts";
 import { encodeSpec } from "../engine/spec.ts";
 import { TextTokenizer } from "../engine/tokenizer.ts";
 import { parseMethod, runSpec } from "../harness/generation/methods.ts";
@@ -286,8 +286,22 @@ export function gappedSets(engine: Engine, cache: KVCache, rec: Recorder, rng: R
   return passes;
 }
 
-/** Timing-only plans, made without running them (the model may be far too big for this machine). */
-function perf(shape: string) {
+/**
+ * Refuses a token id past the shape's vocabulary, where the timing plans are made: the replay refuses such a pass
+ * ("token id … is out of range"), and on the card that refusal would cost the one session.
+ */
+function checkIds(rows: readonly Row[], config: ModelConfig, shape: string) {
+  for (const r of rows) {
+    for (const t of Array.from(r.tokens)) {
+      if (!(Number.isInteger(t) && t >= 0 && t < config.vocab)) {
+        throw new Error(`random:${shape}: token id ${t} recorded, out of its vocabulary [0, ${config.vocab})`);
+      }
+    }
+  }
+}
+
+/** Timing-only plans, made without running them (the model may be far too big for this machine), into `dir`. */
+export function perf(shape: string, dir: string) {
   const config = shapeConfig(shape);
   const pageSize = 16, own = 32;
   const cache = new KVCache({
@@ -297,6 +311,7 @@ function perf(shape: string) {
   });
   const rec = new Recorder(encodeSpec({ config, randomSeed: 0, tensors: [] }), cache.native.pages, pageSize);
   const plan = (rows: Row[]) => {
+    checkIds(rows, config, shape);
     rec.add(encodePlan(cache, rows).plan, new Float32Array(0));
     commitPlan(rows);
   };
@@ -320,21 +335,24 @@ function perf(shape: string) {
   plan([{
     block: prefill,
     view: [prefill],
-    tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * 150000)),
+    tokens: Array.from({ length: 4096 }, () => Math.floor(rng.next() * config.vocab)),
   }]);
   lines.push(`pass ${rec.passes - 1}: prefill of 4096 tokens`);
-  writeFileSync(join(timing, `perf-${shape}.hwrec`), rec.bytes());
-  writeFileSync(join(timing, `perf-${shape}.txt`), lines.join("\n") + "\n");
+  writeFileSync(join(dir, `perf-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(dir, `perf-${shape}.txt`), lines.join("\n") + "\n");
   console.log(`perf-${shape}.hwrec: ${rec.passes} passes`);
 }
 
 /**
  * Timing-only plans of a real run: hogwild:4, hogwild:2 and sc:2 on three problems sharing every pass, with
  * random tokens that end a step about every 30 (so views gain blocks as in a real run) and finishers at two
- * checkpoints. No model runs: the plans are what the harness would send.
+ * checkpoints. No model runs: the plans are what the harness would send. The Qwen3 tokenizer drives the runs (their
+ * prompts, steps and finishers); a shape of another vocabulary (Llama's 128256 ids, Phi-4's 100352) gets the
+ * same plans with each id folded into its vocabulary (id mod vocab): a pass's time does not depend on which
+ * embedding rows it reads. Into `dir`.
  */
-async function sequence(shape: string) {
-  const config = shapeConfig(shape);
+export async function sequence(shape: string, dir: string) {
+  const config = shapeConfig(shape), qwen = hasQwenVocabulary(config);
   const tok = TextTokenizer.qwen3();
   const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
   const cache = new KVCache({ bytes: 0, pages: 2048, pageSize: 16 });
@@ -353,7 +371,12 @@ async function sequence(shape: string) {
   const rng = new Rng(3), stepEnd = tok.encode(".\n\n")[0], close = tok.encode("}")[0];
   const model = {
     forwardSample(c: KVCache, rows: readonly Row[]) {
-      const planned = rows.map((r) => ({ ...r, logits: r.sampler ? "last" as const : "none" as const }));
+      const planned = rows.map((r) => ({
+        ...r,
+        tokens: qwen ? r.tokens : Array.from(r.tokens, (t) => t % config.vocab),
+        logits: r.sampler ? "last" as const : "none" as const,
+      }));
+      checkIds(planned, config, shape);
       rec.add(encodePlan(c, planned).plan, new Float32Array(0));
       commitPlan(rows);
       return rows.map((
@@ -370,10 +393,11 @@ async function sequence(shape: string) {
   };
   while (await step(model, cache, runs));
   const steps = runs.reduce((a, r) => a + r.steps.length, 0);
-  writeFileSync(join(timing, `sequence-${shape}.hwrec`), rec.bytes());
+  writeFileSync(join(dir, `sequence-${shape}.hwrec`), rec.bytes());
   writeFileSync(
-    join(timing, `sequence-${shape}.txt`),
-    `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at passes 64 and 128)\n`,
+    join(dir, `sequence-${shape}.txt`),
+    `${rec.passes} passes of hogwild:4, hogwild:2 and sc:2 sharing passes (${steps} steps committed, finishers at ` +
+      `passes 64 and 128${qwen ? "" : `; the Qwen3 tokenizer's ids folded into the ${config.vocab}-id vocabulary`})\n`,
   );
   console.log(`sequence-${shape}.hwrec: ${rec.passes} passes`);
 }
@@ -405,8 +429,8 @@ async function main() {
   writeFileSync(join(out, "ROOT"), new URL("..", import.meta.url).pathname.replace(/\/$/, "") + "\n");
   await fixtures();
   await random();
-  perf(values["perf-shape"]);
-  await sequence(values["perf-shape"]);
+  perf(values["perf-shape"], timing);
+  await sequence(values["perf-shape"], timing);
 }
 
 if (import.meta.main) runMain(main);

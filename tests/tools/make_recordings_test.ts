@@ -1,13 +1,15 @@
 /**
  * tools/make-recordings.ts: its folders hold only what this preparation records, whatever an earlier one left; the
- * gapped views' expected logits are the slow reference path's.
+ * gapped views' expected logits are the slow reference path's; every shape's timing recordings replay.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clearRecordings, gappedSets } from "../../tools/make-recordings.ts";
+import { clearRecordings, gappedSets, perf, sequence } from "../../tools/make-recordings.ts";
 import { Engine } from "../../engine/model.ts";
+import { REPLAY_PATH } from "../../engine/native.ts";
+import { SHAPES } from "../../engine/shapes.ts";
 import { maxAbsDiff, Rng } from "../helpers.ts";
 
 Deno.test("make-recordings clears the recordings an earlier preparation left, in both folders", () => {
@@ -74,4 +76,27 @@ Deno.test("make-recordings: the gapped views' plans are the fast path's, their e
     differ += maxAbsDiff(f, s) > 0 ? 1 : 0;
   }
   assert.ok(differ > 0, "the two paths' logits differ somewhere (else this test could not tell them apart)");
+});
+
+// device:prepare --perf-shape takes any shape: a Llama's (128256 ids) or Phi-4's (100352) timing recordings held
+// prefill ids up to 150000 and the Qwen3 tokenizer's ids, and the replay on the card refused them ("token id 118563
+// is out of range"). The replay's spec check runs here, on the CPU, without the model (--check-attn-plans).
+Deno.test("make-recordings: every shape's timing recordings replay, their ids inside the shape's vocabulary", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-timing-"));
+  for (const shape of Object.keys(SHAPES)) {
+    perf(shape, dir);
+    await sequence(shape, dir);
+    for (const kind of ["perf", "sequence"]) {
+      const file = join(dir, `${kind}-${shape}.hwrec`);
+      const r = await new Deno.Command(REPLAY_PATH, {
+        args: [file, "--check-attn-plans"],
+        stdout: "piped",
+        stderr: "piped",
+      })
+        .output();
+      const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, `${kind}-${shape}.hwrec: ${text}`);
+      assert.match(text, /every invariant holds/, `${kind}-${shape}.hwrec`);
+    }
+  }
 });
