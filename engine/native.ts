@@ -83,8 +83,15 @@ export interface Native {
   deviceOptions(text: string): string;
   /** the binary formats' tables as the addon was built with them (formats.h) */
   abi(): Abi;
-  /** the canonical tensors the core loads for an encoded model spec; `dtypes` in DTYPE_CODES (none: any float) */
+  /**
+   * the canonical tensors the core loads for an encoded model spec; `dtypes` in DTYPE_CODES (none: any float);
+   * with a device, `bytes`: each one's bytes as that device stores it (what its load will take, weightBytes the sum)
+   */
   expectedTensors(spec: Uint8Array): { name: string; shape: number[]; dtypes: number[] }[];
+  expectedTensors(
+    spec: Uint8Array,
+    device: "cpu" | "cuda",
+  ): { name: string; shape: number[]; dtypes: number[]; bytes: number }[];
 }
 
 /** The addon `deno task build` makes, or HOGWILD_ADDON (one built by plain CMake, as tools/device-check.sh does). */

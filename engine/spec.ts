@@ -76,6 +76,17 @@ function layerModule(layer: string, expert: string | undefined, module: string):
 }
 
 /**
+ * The bytes each canonical tensor ("embed", "L3.e7.gate", "L0.q.qweight", …) takes as `device` stores the model of
+ * `spec` (its checkpoint's tensors, or random weights), from the spec alone: before a load, what it will take; after
+ * it, what it took (the loaded model's weightBytes is their sum: the CPU's load refuses to differ). The core's one
+ * rule (cuda/src/weights.cc stored_bytes): random weights are bf16 on the CPU whatever the config's dtype, a
+ * checkpoint's F16 and F32 tensors float32 there; a GPU stores dense matrices in bf16.
+ */
+export function storedBytes(spec: ModelSpec, device: "cpu" | "cuda"): Map<string, number> {
+  return new Map(loadNative().expectedTensors(encodeSpec(spec), device).map((t) => [t.name, t.bytes]));
+}
+
+/**
  * The canonical tensors of a model with their checkpoint names: the core's list (names, shapes, dtypes;
  * cuda/src/weights.cc, the one list) named as the config's architecture stores them (engine/architectures/),
  * fused projections as row ranges of their fused tensor. A config the list refuses (a layer the quantisation

@@ -170,6 +170,13 @@ Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
   auto bytes = typed<uint8_t>(info[0], "expectedTensors", "spec");
   const hogwild::ModelSpec spec = hogwild::decode_spec(bytes.Data(), bytes.ByteLength());
   const auto list = hogwild::expected_tensors(spec);
+  // with a device: each tensor's bytes as that device stores it (stored_bytes), what its load will take
+  std::string device;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    device = string_arg(info[1], "expectedTensors", "device");
+    if (device != "cpu" && device != "cuda")
+      range_error(info.Env(), "expectedTensors: device must be \"cpu\" or \"cuda\", got \"" + device + "\"");
+  }
   Napi::Array a = Napi::Array::New(info.Env(), list.size());
   for (size_t i = 0; i < list.size(); i++) {
     Napi::Object t = Napi::Object::New(info.Env());
@@ -180,6 +187,7 @@ Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
     t["name"] = Napi::String::New(info.Env(), list[i].name);
     t["shape"] = shape;
     t["dtypes"] = dtypes;  // DType codes; none: any float dtype
+    if (!device.empty()) t["bytes"] = Napi::Number::New(info.Env(), double(hogwild::stored_bytes(spec, list[i], device == "cuda")));
     a[i] = t;
   }
   return a;

@@ -416,6 +416,7 @@ class CpuModel : public Model {
         load(t);
       }
     }
+    if (const std::string why = weight_bytes_mismatch(s_, false, weight_bytes_); !why.empty()) throw Error(why);
   }
 
   const ModelSpec& spec() const override { return s_; }

@@ -242,6 +242,31 @@ void random_tensor(uint64_t seed, const TensorShape& t, uint16_t* dst) {
   }
 }
 
+size_t stored_bytes(const ModelSpec& s, const TensorShape& t, bool cuda) {
+  const size_t n = element_count(t.shape);
+  const bool fp8 = s.quant == Quant::Fp8 && !t.dtypes.empty() && t.dtypes[0] == DType::F8_E4M3;
+  const bool awq = ends_with(t.name, ".qweight") || ends_with(t.name, ".qzeros") || ends_with(t.name, ".scales");
+  if (ends_with(t.name, ".scale_inv")) return n * 4;  // FP8's block scales: floats on both
+  if (fp8 || awq) {
+    // the GPU keeps the checkpoint's packing (quant_tensor's bytes); the CPU repacks AWQ by output row: two
+    // nibbles a byte (8 a word: n words, 4n bytes), a byte a zero (8 a word), a float a scale; FP8 a byte a weight
+    if (cuda) return n * dtype_size(s.random ? t.dtypes.at(0) : find_tensor(s, t).dtype);
+    if (fp8) return n;
+    return ends_with(t.name, ".qzeros") ? n * 8 : n * 4;
+  }
+  if (cuda) return n * (t.shape.size() == 1 ? 4 : 2);  // vectors float32, matrices bf16
+  if (s.random) return n * 2;                          // made as bf16 (random_tensor)
+  return n * (find_tensor(s, t).dtype == DType::BF16 ? 2 : 4);
+}
+
+std::string weight_bytes_mismatch(const ModelSpec& s, bool cuda, size_t allocated) {
+  size_t want = 0;
+  for (const TensorShape& t : expected_tensors(s)) want += stored_bytes(s, t, cuda);
+  if (want == allocated) return "";
+  return std::string(cuda ? "CUDA" : "CPU") + " model: its weights took " + std::to_string(allocated) +
+         " bytes where stored_bytes counts " + std::to_string(want) + " (a loader and the count perf's floors take disagree)";
+}
+
 RawTensor quant_tensor(const ModelSpec& spec, const TensorShape& t) {
   RawTensor r;
   if (!spec.random) {

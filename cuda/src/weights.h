@@ -64,4 +64,14 @@ struct RawTensor {
 };
 RawTensor quant_tensor(const ModelSpec& spec, const TensorShape& t);
 
+// The bytes canonical tensor `t` (of expected_tensors) takes as a backend stores it (`cuda`: the GPU's, else the
+// CPU's), from the spec alone: before a load, what it will take. Random weights: bf16 on the CPU, whatever the
+// spec's dtype; a checkpoint's: bf16 as it is, F16 and F32 as float32 on the CPU; every dense matrix bf16 and every
+// vector float32 on the GPU; quantised layers as each backend packs them. What perf's floors count (the embedding
+// a pass reads one row of, the experts its tokens do not route to), so one rule for both backends' loads:
+// weight_bytes() is the sum of these (the CPU's load refuses to differ, the GPU's says so, check_weight_bytes).
+size_t stored_bytes(const ModelSpec& spec, const TensorShape& t, bool cuda);
+// "" where `allocated` (a load's weight bytes) is the sum of stored_bytes over the spec's tensors, else why not.
+std::string weight_bytes_mismatch(const ModelSpec& spec, bool cuda, size_t allocated);
+
 }  // namespace hogwild

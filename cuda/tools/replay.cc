@@ -36,6 +36,7 @@
 
 #include "attn_meta.h"
 #include "hogwild.h"
+#include "weights.h"
 
 namespace {
 
@@ -91,11 +92,13 @@ double now_ms() {
 }
 
 // The fewest bytes a pass must read: every weight once (the embedding table only as the LM head, when
-// tied) and the keys and values of every distinct block of the plan once.
+// tied: its bytes as this device stores it, stored_bytes) and the keys and values of every distinct block of the
+// plan once.
 double floor_bytes(const hogwild::Model& m, const hogwild::Plan& p, size_t kv_elem_bytes) {
   const auto& s = m.spec();
   double bytes = double(m.weight_bytes());
-  if (!s.tied_embeddings) bytes -= double(s.vocab) * s.hidden * 2;
+  for (const auto& t : hogwild::expected_tensors(s))
+    if (t.name == "embed" && !s.tied_embeddings) bytes -= double(hogwild::stored_bytes(s, t, m.device() == "cuda"));
   for (int b = 0; b < p.B; b++) bytes += double(p.block_len[b]) * s.layers * 2 * s.kv_heads * s.head_dim * kv_elem_bytes;
   return bytes;
 }

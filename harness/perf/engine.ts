@@ -14,39 +14,31 @@ import { modelConfigOf, modelFolder } from "../../engine/hub.ts";
 import { type Device, Engine } from "../../engine/model.ts";
 import { loadNative } from "../../engine/native.ts";
 import type { KVCache } from "../../engine/cache.ts";
+import { storedBytes } from "../../engine/spec.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
 
 /**
- * Bytes a weight of the checkpoint's own dtype (a loaded model's config's: engine/spec.ts decides it where
- * config.json states none) takes as `device` stores it: bf16 as it is; float16 and float32 as float32 on the CPU
- * (cpu_model.cc load), as bf16 on a GPU. An embedding that is not the LM head is stored so, and a pass reads one
- * row of it.
+ * The bytes of weights a pass of `tokens` new tokens reads at the least, as the engine stores them (`stored`:
+ * engine/spec.ts storedBytes, the core's count, which the loaded model's weightBytes sums): every weight once, less
+ * the embedding table where it is not also the LM head (a pass reads one row of it), less the experts its tokens
+ * do not route to (unreadExpertBytes).
  */
-export function denseBytes(c: ModelConfig, device: string): number {
-  return device === "cuda" || c.dtype === "BF16" ? 2 : 4;
+export function weightBytesRead(c: ModelConfig, stored: ReadonlyMap<string, number>, tokens: number): number {
+  let all = 0;
+  for (const b of stored.values()) all += b;
+  return all - (c.tiedEmbeddings ? 0 : stored.get("embed") ?? 0) - unreadExpertBytes(c, stored, tokens);
 }
 
 /**
- * The bytes a quantised layer's weight takes as `device` holds it: bf16 2; FP8 one byte and a float scale per
- * block; AWQ half a byte, and per group of inputs a zero and a scale (the CPU unpacks the zero to a byte and the
- * scale to a float; the GPU keeps the checkpoint's packed nibble and half).
+ * The bytes of the experts a pass of `tokens` new tokens does not read (a mixture of experts reads only those its
+ * tokens route to): with routing near uniform, as random routers make it, E·(1 − k/E)^tokens experts of each sparse
+ * layer go unread on average; each expert's tensors (L{layer}.e{expert}.…) as `stored` counts them.
  */
-export function bytesPerWeight(c: ModelConfig, device: string): number {
-  const q = c.quant;
-  if (!q) return denseBytes(c, device);
-  if (q.method === "fp8") return 1 + 4 / (q.block[0] * q.block[1]);
-  return 0.5 + (device === "cuda" ? 2.5 : 5) / q.groupSize;
-}
-
-/**
- * The bytes of the experts a pass of `tokens` new tokens does not read (a mixture of experts reads only those
- * its tokens route to): with routing near uniform, as random routers make it, E·(1 − k/E)^tokens experts of
- * each sparse layer go unread on average; each weight as `device` stores its format.
- */
-export function unreadExpertBytes(c: ModelConfig, tokens: number, device = "cpu"): number {
+export function unreadExpertBytes(c: ModelConfig, stored: ReadonlyMap<string, number>, tokens: number): number {
   if (!c.moe) return 0;
-  const { experts: E, topK: k, intermediate, sparseLayers } = c.moe;
-  return sparseLayers.length * E * (1 - k / E) ** tokens * 3 * intermediate * c.hidden * bytesPerWeight(c, device);
+  let experts = 0;
+  for (const [name, b] of stored) if (/^L\d+\.e\d+\./.test(name)) experts += b;
+  return experts * (1 - c.moe.topK / c.moe.experts) ** tokens;
 }
 
 /**
@@ -144,9 +136,7 @@ export async function enginePerf(
   const engine = await perfEngine({ ...values, model: folder });
   const loadSeconds = (performance.now() - t0) / 1000;
   const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
-  const embedBytes = c.vocab * c.hidden * denseBytes(c, values.device);
-  // A pass reads every weight once, except the embedding table when it is not also the LM head.
-  const weightBytes = engine.native.weightBytes - (c.tiedEmbeddings ? 0 : embedBytes);
+  const stored = storedBytes(engine.spec, cuda ? "cuda" : "cpu");
 
   console.log(`# perf: ${values.model} on ${engine.native.device} (${native.threads()} threads)`);
   console.log(
@@ -183,7 +173,7 @@ export async function enginePerf(
       const bandwidth = floorBandwidth(values.device);
       const ms = await timePass(engine, cache, C, R, iterations);
       // every block once
-      const bytes = weightBytes - unreadExpertBytes(c, R, values.device) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken;
+      const bytes = weightBytesRead(c, stored, R) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken;
       const floorMs = bytes / bandwidth * 1000;
       const first: number = results.find((r) => r.context === C)?.ms ?? ms;
       results.push({

@@ -483,6 +483,8 @@ const cases: Record<string, () => Promise<void>> = {
     await attempt("loadModel options: number", () => (native.loadModel as Any)(new Uint8Array(4), "cpu", 5));
     await attempt("expectedTensors spec: string", () => (native.expectedTensors as Any)("abc"));
     await attempt("expectedTensors spec: Int32Array", () => (native.expectedTensors as Any)(new Int32Array(4)));
+    const spec = encodeSpec((await tiny()).spec);
+    await attempt("expectedTensors device: number", () => (native.expectedTensors as Any)(spec, 5));
     await attempt("deviceOptions text: number", () => (native.deviceOptions as Any)(5));
   },
 };

@@ -56,6 +56,8 @@ if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 [[ -n \${HANG:-} && "\$*" == *"\${HANG_ON:-}"* ]] && { echo \$\$ >"\$HANG"; exec sleep 60; }
 # as the replay prints it after every CUDA load (STANDIN_GEMM set but empty: no such line)
 [[ \${STANDIN_GEMM-x} ]] && echo "GEMM: \${STANDIN_GEMM:-cuBLAS loaded}"
+# as the CUDA model says a load whose weights the count perf's floors take disagrees with
+[[ -n \${STANDIN_WEIGHTS:-} ]] && echo "warning: CUDA model: its weights took 10 bytes where stored_bytes counts 12 (a loader and the count perf's floors take disagree)" >&2
 [[ "$*" == *--repeat* ]] && { echo "model loaded in 1.0 s"; echo "| 0 | 1 |"; }
 if [[ $1 == *bad* ]]; then echo "replayed 3 passes on stand-in: worst max_abs_diff 0.9 (tol 0.05): FAIL"; exit 1; fi
 echo "replayed 3 passes on stand-in: worst max_abs_diff 0.01 (tol 0.05): ok"
@@ -189,6 +191,19 @@ Deno.test("device-check: a replay that does not say cuBLAS loaded makes it INCOM
   const failed = await check(bad.dir, bad.bin, { STANDIN_GEMM: "cuBLAS not loaded" });
   assert.equal(failed.code, 1, failed.text);
   assert.match(failed.text, /device check \(correctness\): FAILED in/);
+});
+
+// The GPU's load says where its weights and stored_bytes (what perf's floors count) disagree, and runs on: every
+// check's logits still come back, and the check is FAILED, not passed over.
+Deno.test("device-check: a load whose weights stored_bytes does not count makes its check FAILED, the replay's result kept", async () => {
+  const { dir, bin } = machine();
+  const r = await check(dir, bin, { STANDIN_WEIGHTS: "1", TIME_BUDGET: "0" });
+  assert.equal(r.code, 1, r.text);
+  assert.match(
+    r.text,
+    /fixture-qwen3-tiny\s+FAIL\s+\d+s\s+GEMM: cuBLAS loaded warning: CUDA model: its weights took 10 bytes where stored_bytes counts 12 .* replayed 3 passes on stand-in: worst max_abs_diff 0\.01/,
+  );
+  assert.match(r.text, /device check \(correctness\): FAILED in/);
 });
 
 Deno.test("device-check: one failing replay makes it FAILED, listed with its reason as the last lines", async () => {

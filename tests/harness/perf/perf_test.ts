@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { bytesPerWeight, denseBytes, unreadExpertBytes } from "../../../harness/perf/engine.ts";
+import { unreadExpertBytes, weightBytesRead } from "../../../harness/perf/engine.ts";
+import type { ModelConfig } from "../../../engine/config.ts";
+import { Engine } from "../../../engine/model.ts";
+import { encodeSpec, type ModelSpec, storedBytes } from "../../../engine/spec.ts";
 
 const PERF = new URL("../../../cli/perf.ts", import.meta.url).pathname;
 
@@ -189,32 +192,90 @@ Deno.test("perf --code-grading: programs graded per second, and the engine's pas
   ) assert.match(r.stdout, row);
 });
 
+/** A small random model of `shape`'s family and format (its config's dtype, quantisation, experts), loadable here. */
+function small(shape: string, more: Partial<ModelConfig> = {}): ModelConfig {
+  const c = shapeConfig(shape);
+  return {
+    ...c,
+    hidden: 512,
+    intermediate: 1024,
+    layers: 2,
+    heads: 8,
+    kvHeads: 2,
+    headDim: 64,
+    vocab: 32768,
+    tiedEmbeddings: false,
+    ...(c.moe ? { moe: { ...c.moe, experts: 8, topK: 2, intermediate: 128, sparseLayers: [0, 1] } } : {}),
+    ...more,
+  };
+}
+
+// A random float16 shape (random:qwq-32b-awq's embedding and LM head) is stored bf16 on the CPU like every random
+// weight, but perf counted its embedding at 4 bytes a weight (a real float16 checkpoint's float32): the table
+// subtracted was twice what the engine holds, the floor ~8.5% low and the ratio ~9% high at full size.
+Deno.test("perf's floor counts the weights as the engine stores them, random and real, on each device", async () => {
+  const fixture = (name: string) => new URL(`../../fixtures/${name}`, import.meta.url).pathname;
+  const models: [string, ModelSpec][] = [
+    ...([
+      ["random bf16", small("qwq-32b")],
+      ["random float16", small("qwq-32b", { dtype: "F16" })],
+      ["random float32", small("qwq-32b", { dtype: "F32" })],
+      ["random AWQ (float16)", small("qwq-32b-awq")],
+      ["random FP8", small("qwen3-32b-fp8")],
+      ["random mixture of experts", small("qwen3-30b-a3b")],
+      ["random float16 mixture of experts", small("qwen3-30b-a3b", { dtype: "F16" })],
+    ] as const).map(([what, config]): [string, ModelSpec] => [what, { config, randomSeed: 0, tensors: [] }]),
+    ...["qwen2-awq-tiny", "qwen3-fp8-tiny", "qwen3moe-tiny", "llama3-tiny"].map((
+      f,
+    ): [string, ModelSpec] => [f, Engine.readFiles(fixture(f), { tokenizer: false }).spec]),
+  ];
+  for (const [what, spec] of models) {
+    const c = spec.config, engine = await Engine.fromSpec(spec), stored = storedBytes(spec, "cpu");
+    let sum = 0;
+    for (const b of stored.values()) sum += b;
+    assert.equal(sum, engine.native.weightBytes, `${what}: the count against what the load took`);
+    // every random weight is bf16 on the CPU; a checkpoint's float16 and float32 tensors float32, its bf16 bf16
+    const embed = c.vocab * c.hidden * (spec.tensors.length && c.dtype !== "BF16" ? 4 : 2);
+    assert.equal(stored.get("embed"), embed, `${what}: the embedding as stored`);
+    // a pass reads every weight but the embedding table (not the LM head here), and the experts it does not route to
+    const read = weightBytesRead(c, stored, 1);
+    assert.equal(read, sum - (c.tiedEmbeddings ? 0 : embed) - unreadExpertBytes(c, stored, 1), what);
+    assert.equal(unreadExpertBytes(c, stored, 1) > 0, c.moe !== undefined, what);
+    // the GPU stores every dense matrix bf16 and vector float32, whatever the checkpoint's dtype
+    const gpu = storedBytes(spec, "cuda");
+    assert.equal(gpu.get("embed"), c.vocab * c.hidden * 2, `${what}: the embedding on a GPU`);
+    assert.equal(gpu.get("norm"), c.hidden * 4, `${what}: a vector on a GPU`);
+  }
+  assert.throws(
+    () => loadNative().expectedTensors(encodeSpec(models[0][1]), "tpu" as "cpu"),
+    /^RangeError: expectedTensors: device must be "cpu" or "cuda", got "tpu"$/,
+  );
+});
+
 Deno.test("perf's floor for a mixture of experts leaves out the experts a pass's tokens do not route to", () => {
   const moe = shapeConfig("qwen3-30b-a3b"), { experts: E, topK: k, intermediate, sparseLayers } = moe.moe!;
-  const expertBytes = 3 * intermediate * moe.hidden * 2, all = sparseLayers.length * E * expertBytes;
-  assert.equal(unreadExpertBytes(shapeConfig("qwq-32b"), 1), 0, "a dense model reads every weight");
+  const spec = (config: ModelConfig): ModelSpec => ({ config, randomSeed: 0, tensors: [] });
+  const stored = storedBytes(spec(moe), "cpu");
+  const all = sparseLayers.length * E * 3 * intermediate * moe.hidden * 2;
+  const dense = shapeConfig("qwq-32b");
+  assert.equal(unreadExpertBytes(dense, storedBytes(spec(dense), "cpu"), 1), 0, "a dense model reads every weight");
   // one token reads its k experts of each sparse layer; many tokens come near reading them all
-  assert.ok(Math.abs(unreadExpertBytes(moe, 1) - all * (E - k) / E) < 1);
-  assert.ok(
-    unreadExpertBytes(moe, 4) < unreadExpertBytes(moe, 2) && unreadExpertBytes(moe, 2) < unreadExpertBytes(moe, 1),
-  );
-  assert.ok(unreadExpertBytes(moe, 1000) < all * 1e-6);
-  // a quantised checkpoint's experts, as each device holds them (counted in bf16, an FP8 model's unread experts
-  // came to more than the whole model, and its floor went below zero)
+  assert.ok(Math.abs(unreadExpertBytes(moe, stored, 1) - all * (E - k) / E) < 1);
+  const unread = (t: number) => unreadExpertBytes(moe, stored, t);
+  assert.ok(unread(4) < unread(2) && unread(2) < unread(1));
+  assert.ok(unread(1000) < all * 1e-6);
+  // quantised experts as each device would hold them (counted in bf16, an FP8 model's unread experts came to more
+  // than the whole model, and its floor went below zero)
   const fp8 = { ...moe, quant: { method: "fp8" as const, block: [128, 128] as const } };
-  assert.ok(Math.abs(unreadExpertBytes(fp8, 1) / unreadExpertBytes(moe, 1) - (1 + 4 / 16384) / 2) < 1e-12);
-  const awq = { ...moe, quant: { method: "awq" as const, groupSize: 128 } };
-  assert.equal(bytesPerWeight(awq, "cpu"), 0.5 + 5 / 128);
-  assert.equal(bytesPerWeight(awq, "cuda"), 0.5 + 2.5 / 128);
-  assert.ok(
-    Math.abs(unreadExpertBytes(awq, 1, "cuda") / unreadExpertBytes(moe, 1, "cuda") - (0.5 + 2.5 / 128) / 2) < 1e-12,
-  ); // a float16 or float32 checkpoint is float32 on the CPU (its embedding, read one row a pass, too), bf16 on a GPU
-  for (const dtype of ["F16", "F32"] as const) {
-    assert.equal(bytesPerWeight({ ...moe, dtype }, "cpu"), 4, dtype);
-    assert.equal(bytesPerWeight({ ...moe, dtype }, "cuda"), 2, dtype);
-    assert.equal(denseBytes({ ...moe, dtype }, "cpu"), 4, dtype);
-  }
-  assert.equal(denseBytes({ ...moe, dtype: "BF16" }, "cpu"), 2);
+  const ratio = (c: ModelConfig, device: "cpu" | "cuda") =>
+    unreadExpertBytes(c, storedBytes(spec(c), device), 1) / unreadExpertBytes(moe, storedBytes(spec(moe), device), 1);
+  // FP8: a byte a weight and a float per 128×128 block (768 rows: 6 blocks of rows, 2048 columns: 16)
+  assert.ok(Math.abs(ratio(fp8, "cpu") - (1 + 4 * (6 * 16 * 2 + 16 * 6) / (3 * 768 * 2048)) / 2) < 1e-12);
+  const awq = { ...moe, dtype: "F16" as const, quant: { method: "awq" as const, groupSize: 128 } };
+  // AWQ: half a byte a weight, and per group a zero and a scale: a byte and a float on the CPU, the checkpoint's
+  // nibble and half on a GPU
+  assert.ok(Math.abs(ratio(awq, "cpu") - (0.5 + 5 / 128) / 2) < 1e-12);
+  assert.ok(Math.abs(ratio(awq, "cuda") - (0.5 + 2.5 / 128) / 2) < 1e-12);
 });
 
 const CHROMIUM = Deno.env.get("HOGWILD_CHROMIUM") ?? "/usr/bin/chromium";
