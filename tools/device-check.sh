@@ -9,28 +9,35 @@
 # shapes). `deno task bench` and `deno task perf` run from this tree, with a carried Deno and node_modules.
 #
 # Prepare where node is first:  deno task device:prepare --data-dir DATA   (fills .device, prints both calls)
-# A device call carries at most 64 MiB with the tree, so the check is two calls, made back to back:
-# SECTIONS=correctness, then SECTIONS="bench perf", each carrying what device:prepare prints (deviceCalls).
+# A device call carries at most 64 MiB with the tree, so the check is two calls, the second made the moment the
+# first returns (the machine stays warm 30 s idle; a fresh one costs its start and a build from scratch):
+# SECTIONS=correctness, then SECTIONS="bench perf", each carrying what device:prepare prints (deviceCalls) with
+# the CALL_LIMIT it prints (the plan of a session's 15 minutes: docs/engine.md, "The GPU machine").
 # SECTIONS (default all three) picks what runs, in this order:
-#   correctness  bf16 fixtures against transformers; AWQ, FP8, MoE and Phi-3 fixtures and random plans of every
-#                shape and format against the CPU path, with and without graphs and each switch; the sampler on
-#                crafted rows; memcheck
-#   bench        deno task bench --device cuda on random:qwq-32b (8 runs in flight, then the first problem's
-#                runs alone, for the cost model's solo times) and random:qwq-32b-awq, OlympiadBench prompts;
-#                BENCH_RUNS picks runs by name
-#   perf         a real run's passes in order (graphs or not), `deno task perf` on random:qwq-32b (each GEMM
-#                policy), random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
-# In call 2 the bench runs before perf: it is the card's end-to-end check (the sampler and buffers of the blind
-# fixes, cuda/NOTES.md, under many runs in flight), where perf's timings are for the record.
+#   correctness  every fixture (bf16 ones against transformers; AWQ, FP8, MoE and Phi-3 against their float64
+#                references) and random plans of every shape and format (their gapped views against the CPU's
+#                slow path) with graphs and the sampler (top-k log-probabilities, crafted rows), then each with
+#                plain launches, the CUDA-core attention; then, while TIME_BUDGET allows, memcheck and each switch
+#   bench        deno task bench --device cuda on random:qwq-32b, 8 runs in flight; later (TIME_BUDGET) the first
+#                problem's runs alone, for the cost model's solo times, and random:qwq-32b-awq; OlympiadBench
+#                prompts; BENCH_RUNS picks runs by name
+#   perf         `deno task perf --views` (random:qwen3-8b), `deno task perf` on random:qwq-32b (GEMM auto), a
+#                real run's passes in order (graphs=8); later (TIME_BUDGET) the other graph settings and GEMM
+#                policies, random:qwq-32b-awq and random:qwen3-30b-a3b, the paper's Table 1, replays
+# With bench and perf both (call 2), the first parts of both run before the rest of either: the bench first (the
+# card's end-to-end check: the sampler and buffers of the blind fixes, cuda/NOTES.md, under many runs in flight),
+# then perf's; the first parts run whatever TIME_BUDGET says (DEADLINE still stops them).
+# The build (core, addon, replay) is skipped where BUILD holds a whole build of the same sources (by content, not
+# time: a tree sent again has new times): call 2 on call 1's machine builds nothing.
 # Logs go to LOGS (default /tmp/hogwild-device; cleared first, so each call packs its own). Where OUT names a
 # folder (the device tool sets it: the files it brings back) they are packed there after every check,
 # OUT/logs.tar.gz (checks.txt: the checks' lines), and the bench's run folders after every run, OUT/bench.tar.xz:
 # a call killed at its limit still brings back what ran.
 # Each check prints one line as it ends; the last lines are the skipped and failed ones and the verdict.
-# CALL_LIMIT: the seconds this device call may run (default and at most 600; give the device tool's
-# budget_left_s where that is less, less ~120 s when no machine is warm): no step runs past DEADLINE (default
-# CALL_LIMIT - 60), and the timing parts, the opt-in switches' checks and memcheck are skipped once the script has
-# run TIME_BUDGET seconds (default two thirds of DEADLINE); the verdict is then INCOMPLETE (exit 3) unless
+# CALL_LIMIT: the seconds this script may run (default and at most 600; device:prepare prints each call's): no
+# step runs past DEADLINE (default CALL_LIMIT - 20: the logs packed and brought back inside the call), and the
+# parts marked later above are skipped once the script has run TIME_BUDGET seconds (default two thirds of
+# DEADLINE); the verdict is then INCOMPLETE (exit 3) unless
 # something failed (FAILED, exit 1). A replay that does not say "GEMM: cuBLAS loaded" makes it INCOMPLETE too:
 # cuBLAS runs every product above 2 rows, and without it they all ran on the own kernels (the path real runs
 # take went unchecked). Each step is stopped after STEP_TIMEOUT seconds (default 180). A TERM or
@@ -54,7 +61,7 @@ for v in CALL_LIMIT DEADLINE TIME_BUDGET STEP_TIMEOUT BUILD_TIMEOUT; do
   [[ -z ${!v:-} || ${!v} =~ ^[0-9]+$ ]] || { echo "$v: expected whole seconds, got \"${!v}\""; exit 2; }
 done
 CALL_LIMIT=$(( ${CALL_LIMIT:-600} < 600 ? ${CALL_LIMIT:-600} : 600 ))
-DEADLINE=${DEADLINE:-$(( CALL_LIMIT > 60 ? CALL_LIMIT - 60 : 0 ))}
+DEADLINE=${DEADLINE:-$(( CALL_LIMIT > 20 ? CALL_LIMIT - 20 : 0 ))}
 TIME_BUDGET=${TIME_BUDGET:-$(( DEADLINE * 2 / 3 ))}
 STEP_TIMEOUT=${STEP_TIMEOUT:-180}
 # This call's logs only (the first call's would come back again with the second's): LOGS is cleared, where a
@@ -127,14 +134,16 @@ for f in "${need[@]}"; do
   }
 done
 if section perf; then  # the shape device:prepare --perf-shape made them for; two would be two preparations'
-  perf_recs=("$TIM"/perf-*.hwrec)
-  [[ -f ${perf_recs[0]} ]] || perf_recs=()
-  (( ${#perf_recs[@]} == 1 )) || {
-    names=$(for f in "${perf_recs[@]}"; do printf '%s ' "${f##*/}"; done)
-    echo "$TIM holds ${#perf_recs[@]} perf-*.hwrec${names:+ (${names% })}, not one:" \
-      "run \`deno task device:prepare\` where node is, and carry it"
-    exit 2
-  }
+  for kind in perf sequence; do
+    recs=("$TIM"/$kind-*.hwrec)
+    [[ -f ${recs[0]} ]] || recs=()
+    (( ${#recs[@]} == 1 )) || {
+      names=$(for f in "${recs[@]}"; do printf '%s ' "${f##*/}"; done)
+      echo "$TIM holds ${#recs[@]} $kind-*.hwrec${names:+ (${names% })}, not one:" \
+        "run \`deno task device:prepare\` where node is, and carry it"
+      exit 2
+    }
+  done
 fi
 in_time() {
   (( SECONDS - t0 < TIME_BUDGET )) && return 0
@@ -163,14 +172,27 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 # xz may be missing there: Python's lzma reads the same files.
 unxz_to() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+configure=(cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
+           -DCMAKE_JS_INC="$PWD/.device/node-api")
+# What the build reads, by content: a call on the machine an earlier call built on (call 2, made at once) builds
+# nothing when it is unchanged, whatever the files' times (a tree sent again may look new to ninja throughout:
+# minutes of nvcc from scratch). The stamp is written only after a whole build.
+sources=$( { printf '%s\n' "${configure[*]}"
+             find cuda .device/node-api -path cuda/build -prune -o -type f -print 2>/dev/null | LC_ALL=C sort |
+               xargs -r -d '\n' sha256sum; } | sha256sum | cut -d ' ' -f 1)
 t=$SECONDS
-if ! { step cmake -S cuda -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-         -DCMAKE_JS_INC="$PWD/.device/node-api" &&
-       STEP_TIMEOUT=${BUILD_TIMEOUT:-300} step cmake --build "$BUILD" -j "$(nproc)"; } >"$LOGS/build.log" 2>&1; then
-  tail -40 "$LOGS/build.log"; line build FAIL $((SECONDS - t)) "see build.log"; exit 1
+if [[ -x $BUILD/hogwild-replay && $(cat "$BUILD/.hogwild-sources" 2>/dev/null) == "$sources" ]]; then
+  line build ok 0 "$BUILD (unchanged sources: not rebuilt)"
+else
+  rm -f "$BUILD/.hogwild-sources"
+  if ! { step "${configure[@]}" && STEP_TIMEOUT=${BUILD_TIMEOUT:-300} step cmake --build "$BUILD" -j "$(nproc)"; } \
+       >"$LOGS/build.log" 2>&1; then
+    tail -40 "$LOGS/build.log"; line build FAIL $((SECONDS - t)) "see build.log"; exit 1
+  fi
+  grep -q "hogwild: CUDA ON" "$LOGS/build.log" || { line build FAIL $((SECONDS - t)) "CUDA not found by cmake"; exit 1; }
+  echo "$sources" >"$BUILD/.hogwild-sources"
+  line build ok $((SECONDS - t)) "$BUILD"
 fi
-grep -q "hogwild: CUDA ON" "$LOGS/build.log" || { line build FAIL $((SECONDS - t)) "CUDA not found by cmake"; exit 1; }
-line build ok $((SECONDS - t)) "$BUILD"
 if section bench || section perf; then
   t=$SECONDS
   if ! { unxz_to .device/deno.xz >"$BUILD/deno" && chmod +x "$BUILD/deno" &&
@@ -222,13 +244,21 @@ if section correctness; then
   if [ "$listed" != "$recorded" ]; then  # a list from another preparation: no fixture may go unchecked
     line fixtures.tsv FAIL 0 "lists $listed fixtures, $REC holds $recorded (run deno task device:prepare)"
   fi
+  # First every recording with graphs and the sampler (the top-k log-probabilities, the gapped views against the
+  # slow path, the Phi-3 fixture: what must run if nothing else does), then each again with plain launches.
+  tol_of() { if [ "$1" = transformers ]; then tol=(--tol 5e-2); else tol=(--tol 0 --rtol 2e-2); fi; }
   while IFS=$'\t' read -r name kind; do
-    if [ "$kind" = transformers ]; then tol=(--tol 5e-2); else tol=(--tol 0 --rtol 2e-2); fi
+    tol_of "$kind"
     run "$name" "$REC/$name.hwrec" --device cuda --cuda graphs=1 "${tol[@]}" --path-prefix "$ROOT=$PWD" --check-sampling
-    run "$name-nographs" "$REC/$name.hwrec" --device cuda --cuda graphs=0 "${tol[@]}" --path-prefix "$ROOT=$PWD"
   done < "$REC/fixtures.tsv"
   for f in "$REC"/random-*.hwrec; do   # GPU vs this project's CPU path, same plans, every shape and format
     run "$(basename "$f" .hwrec)" "$f" --device cuda --cuda graphs=1 --tol 0 --rtol 2e-2 --check-sampling
+  done
+  while IFS=$'\t' read -r name kind; do
+    tol_of "$kind"
+    run "$name-nographs" "$REC/$name.hwrec" --device cuda --cuda graphs=0 "${tol[@]}" --path-prefix "$ROOT=$PWD"
+  done < "$REC/fixtures.tsv"
+  for f in "$REC"/random-*.hwrec; do
     run "$(basename "$f" .hwrec)-nographs" "$f" --device cuda --cuda graphs=0 --tol 0 --rtol 2e-2
   done
   for f in "$REC"/random-qwen2-hd128-gqa5.hwrec "$REC"/random-llama-hd64-gqa1.hwrec; do  # the CUDA-core attention too
@@ -258,61 +288,78 @@ if section correctness; then
   done
 fi
 
-if section bench; then
-  # The benchmark as a user runs it, on the card: OlympiadBench's prompts (real lengths), the finisher at
-  # every checkpoint, early stopping on (sequential), grading, records, curves. Random weights never answer:
-  # this checks the machinery and times it; accuracy is the real models' business.
-  B=${BENCH_OUT:-/tmp/hogwild-bench}
-  rm -rf "$B"  # a run folder left by an earlier call would resume: nothing timed
-  bench_run() {  # name, then bench's flags
-    local name=$1; shift
-    in_time "bench $name" || return 0
-    local t=$SECONDS r=ok
-    bench --task olympiadbench --data-dir .device/data --out "$B/$name" "$@" >"$LOGS/bench-$name.log" 2>&1 || r=FAIL
-    line "bench $name" $r $((SECONDS - t)) \
-      "$(grep -oE 'Invocation 1 .*' "$B/$name/summary.md" 2>/dev/null || tail -3 "$LOGS/bench-$name.log" | tr '\n' ' ')"
-    pack "$B" bench.tar.xz -J
-  }
+# Call 2 ("bench perf") runs each section's first part before either's rest: the bench with 8 runs in flight
+# (the card's end-to-end check), then perf's (--views, deno task perf's default GEMM policy, a real run's passes
+# with the default graphs=8), each run whatever the time short of DEADLINE; then the rest of the bench and of
+# perf, each part only while the script has run less than TIME_BUDGET.
+B=${BENCH_OUT:-/tmp/hogwild-bench}
+# The benchmark as a user runs it, on the card: OlympiadBench's prompts (real lengths), the finisher at every
+# checkpoint, early stopping on (sequential), grading, records, curves. Random weights never answer: this checks
+# the machinery and times it; accuracy is the real models' business.
+bench_run() {  # first (run whatever TIME_BUDGET says) or rest, the name, then bench's flags
+  local part=$1 name=$2; shift 2
+  [[ $part == first ]] || in_time "bench $name" || return 0
+  local t=$SECONDS r=ok
+  bench --task olympiadbench --data-dir .device/data --out "$B/$name" "$@" >"$LOGS/bench-$name.log" 2>&1 || r=FAIL
+  line "bench $name" $r $((SECONDS - t)) \
+    "$(grep -oE 'Invocation 1 .*' "$B/$name/summary.md" 2>/dev/null || tail -3 "$LOGS/bench-$name.log" | tr '\n' ' ')"
+  pack "$B" bench.tar.xz -J
+}
+bench_part() {  # first or rest: BENCH_RUNS (default all) picks the runs by name
   for name in ${BENCH_RUNS:-qwq-32b-c8 qwq-32b-alone qwq-32b-awq-c8}; do
-    case $name in
-      qwq-32b-c8)
-        bench_run "$name" --model random:qwq-32b --limit 4 --methods hogwild:2,sequential --budgets 512:2048:512 \
-          --concurrency 8 ;;
+    case $1:$name in
+      first:qwq-32b-c8)
+        bench_run first "$name" --model random:qwq-32b --limit 4 --methods hogwild:2,sequential \
+          --budgets 512:2048:512 --concurrency 8 ;;
       # The first problem's runs again, one at a time: their wall time is what the cost model's solo time of
       # the run above predicts (`deno task solo-check` compares them).
-      qwq-32b-alone)
-        bench_run "$name" --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
+      rest:qwq-32b-alone)
+        bench_run rest "$name" --model random:qwq-32b --limit 1 --methods hogwild:2,sequential --budgets 512:1024:512 \
           --concurrency 1 ;;
-      qwq-32b-awq-c8)
-        bench_run "$name" --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
+      rest:qwq-32b-awq-c8)
+        bench_run rest "$name" --model random:qwq-32b-awq --limit 2 --methods hogwild:2,sequential \
           --budgets 256:768:256 --concurrency 8 ;;
-      *) line "bench $name" FAIL 0 "unknown run in BENCH_RUNS" ;;
+      first:qwq-32b-c8 | first:qwq-32b-alone | first:qwq-32b-awq-c8 | rest:qwq-32b-c8) ;;
+      first:*) line "bench $name" FAIL 0 "unknown run in BENCH_RUNS" ;;
     esac
   done
-fi
+}
 
-if section perf; then
-  for f in "$TIM"/sequence-*.hwrec; do  # a real run's passes in order: shapes change from pass to pass
+perf_run() {  # the log's tag, then perf's flags
+  local tag=$1; shift
+  local t=$SECONDS
+  echo; echo "## deno task perf $*"
+  if perf_js "$@" --json "$LOGS/perf-$tag.json" >"$LOGS/perf-$tag.log" 2>&1; then cat "$LOGS/perf-$tag.log"
+  else line "perf $tag" FAIL $((SECONDS - t)) "$(tail -3 "$LOGS/perf-$tag.log" | tr '\n' ' ')"; fi
+}
+sequence_run() {  # a real run's passes in order with one setting: shapes change from pass to pass
+  local f=$1 setting=$2 t=$SECONDS log
+  log="$LOGS/$(basename "$f" .hwrec)-${setting//[,=]/-}.log"
+  if step "$R" "$f" --device cuda --cuda "$setting" --sequence 3 >"$log" 2>&1; then
+    cublas_said "sequence $setting" "$log"
+    echo "$setting: $(tail -1 "$log")"
+  else line "sequence $setting" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
+}
+perf_first() {
+  # What a view of many blocks costs on the card, measured beside the cost model with and without its block terms
+  # (docs/performance.md). random:qwen3-8b: its views' 68k KV tokens (16 GiB for QwQ-32B's shape, beside its 61 GiB
+  # of weights) fit any card lent.
+  perf_run views --views --device cuda --model random:qwen3-8b
+  perf_run gemm-auto --device cuda --cuda gemm=auto --model random:qwq-32b --workers 1,2,4,8 --context 4096,16384 \
+    --skip-harness
+  for f in "$TIM"/sequence-*.hwrec; do
     echo; echo "## hogwild-replay $(basename "$f" .hwrec): $(cat "${f%.hwrec}.txt")"
-    # graphs=8 (the default): a shape is captured once it has held 8 passes; graphs=1: every shape is captured.
-    for setting in graphs=0 graphs=8 graphs=1 graphs=8,gemm=mma,pdl=1; do
-      in_time "sequence, $setting" || continue
-      t=$SECONDS log="$LOGS/$(basename "$f" .hwrec)-${setting//[,=]/-}.log"
-      if step "$R" "$f" --device cuda --cuda "$setting" --sequence 3 >"$log" 2>&1; then
-        cublas_said "sequence $setting" "$log"
-        echo "$setting: $(tail -1 "$log")"
-      else line "sequence $setting" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
+    # graphs=8 (the default): a shape is captured once it has held 8 passes
+    sequence_run "$f" graphs=8
+  done
+}
+perf_rest() {
+  for f in "$TIM"/sequence-*.hwrec; do  # graphs=0: plain launches; graphs=1: every shape captured
+    for setting in graphs=0 graphs=1 graphs=8,gemm=mma,pdl=1; do
+      in_time "sequence, $setting" && sequence_run "$f" "$setting"
     done
   done
-
-  perf_run() {  # the log's tag, then perf's flags
-    local tag=$1; shift
-    local t=$SECONDS
-    echo; echo "## deno task perf $*"
-    if perf_js "$@" --json "$LOGS/perf-$tag.json" >"$LOGS/perf-$tag.log" 2>&1; then cat "$LOGS/perf-$tag.log"
-    else line "perf $tag" FAIL $((SECONDS - t)) "$(tail -3 "$LOGS/perf-$tag.log" | tr '\n' ' ')"; fi
-  }
-  for variant in gemm=auto gemm=mma gemm=mma,pdl=1; do
+  for variant in gemm=mma gemm=mma,pdl=1; do
     in_time "deno task perf, $variant" || continue
     perf_run "$(tr ',=' '_-' <<<"$variant")" --device cuda --cuda "$variant" --model random:qwq-32b --workers 1,2,4,8 \
       --context 4096,16384 --skip-harness
@@ -347,5 +394,13 @@ if section perf; then
       else line "replay $policy g$graphs $attn pdl$pdl" FAIL $((SECONDS - t)) "$(tail -2 "$log" | tr '\n' ' ')"; fi
     done <<<"${PERF_SETTINGS:-$'auto 8 auto 0 0\nauto 0 auto 0 0\nauto 0 auto 1 0'}"
   done
+}
+
+if section bench; then
+  rm -rf "$B"  # a run folder left by an earlier call would resume: nothing timed
+  bench_part first
 fi
+section perf && perf_first
+section bench && bench_part rest
+section perf && perf_rest
 exit "$status"

@@ -49,7 +49,8 @@ function machine(more: string[] = []): { dir: string; bin: string } {
   // cmake: configuring says CUDA is on; building leaves a replay that fails on recordings named "bad"
   script(
     join(bin, "cmake"),
-    `[[ $1 == --build && -n \${HANG_BUILD:-} ]] && { echo \$\$ >"\$HANG_BUILD"; exec sleep 60; }
+    `echo "$*" >>"$0.calls"
+[[ $1 == --build && -n \${HANG_BUILD:-} ]] && { echo \$\$ >"\$HANG_BUILD"; exec sleep 60; }
 if [[ $1 == --build ]]; then mkdir -p "$2"; cat >"$2/hogwild-replay" <<'EOF'
 #!/usr/bin/env bash
 [[ -n \${SLOW:-} ]] && sleep "\$SLOW"
@@ -75,6 +76,7 @@ async function kit(dir: string) {
     stub,
     `[[ -n \${HANG:-} && "$*" == *"\${HANG_ON:-}"* ]] && { echo $$ >"$HANG"; exec sleep 60; }
 env >>"$0.env"
+echo "$*" >>"$0.args"
 while (( $# )); do [[ $1 == --out ]] && { mkdir -p "$2"; echo "Invocation 1 of $2: ok" >"$2/summary.md"; }; shift; done`,
   );
   for (const [from, to] of [[stub, "deno.xz"]]) {
@@ -89,6 +91,8 @@ while (( $# )); do [[ $1 == --out ]] && { mkdir -p "$2"; echo "Invocation 1 of $
   writeFileSync(join(d, "data/olympiadbench/test.jsonl"), "");
   mkdirSync(join(d, "timing"), { recursive: true });
   writeFileSync(join(d, "timing/perf-qwq-32b.hwrec"), "");
+  writeFileSync(join(d, "timing/sequence-qwq-32b.hwrec"), "");
+  writeFileSync(join(d, "timing/sequence-qwq-32b.txt"), "130 passes\n");
 }
 
 /** The names in archive `file` (tar reads gzip and xz alike). */
@@ -250,12 +254,13 @@ Deno.test("device-check: no step runs past DEADLINE, so the script ends (its log
 Deno.test("device-check: DEADLINE and TIME_BUDGET follow CALL_LIMIT (the device time left), at most a call's 600 s", async () => {
   const { dir, bin } = machine();
   const t = performance.now();
-  const r = await check(dir, bin, { SLOW: "2", CALL_LIMIT: "70" });
+  // 20 s before CALL_LIMIT: the logs packed and brought back inside the call
+  const r = await check(dir, bin, { SLOW: "2", CALL_LIMIT: "30" });
   assert.ok((performance.now() - t) / 1000 < 20, r.text);
-  assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 6 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 70 s\)/);
+  assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 6 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 30 s\)/);
   assert.match(r.text, /no time left before DEADLINE=10 s/);
   const capped = await check(dir, bin, { CALL_LIMIT: "900", TIME_BUDGET: "0" });
-  assert.match(capped.text, /limits: DEADLINE 540 s, TIME_BUDGET 0 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 600 s\)/);
+  assert.match(capped.text, /limits: DEADLINE 580 s, TIME_BUDGET 0 s, STEP_TIMEOUT 180 s \(CALL_LIMIT 600 s\)/);
   const bad = await check(dir, bin, { CALL_LIMIT: "5m" });
   assert.equal(bad.code, 2, bad.text);
   assert.match(bad.text, /^CALL_LIMIT: expected whole seconds, got "5m"$/m);
@@ -281,6 +286,79 @@ Deno.test("device-check: perf takes the timing recordings of the shape device:pr
   assert.match((await check(dir, bin, { SECTIONS: "perf" })).text, /\.device\/timing holds 0 perf-\*\.hwrec/);
 });
 
+// The 15 minutes: call 2 gets what call 1 and the machine's start leave. Its first parts (the bench with 8 runs in
+// flight, perf --views, perf's default GEMM policy, a real run's passes with graphs=8) must run before the rest of
+// either section; --views never ran on a card.
+Deno.test("device-check: call 2 runs the bench's first run and perf's first parts, --views among them, whatever TIME_BUDGET, then the rest", async () => {
+  const { dir, bin } = machine();
+  await kit(dir);
+  const args = join(dir, "build/deno.args");
+  const tight = await check(dir, bin, { SECTIONS: "bench perf", TIME_BUDGET: "0", PERF_SETTINGS: "auto 8 auto 0 0" });
+  assert.equal(tight.code, 3, tight.text);
+  assert.match(tight.text, /^bench qwq-32b-c8\s+ok/m);
+  const first = readFileSync(args, "utf8").trim().split("\n");
+  assert.equal(first.length, 3, first.join("\n")); // the bench, perf --views, perf
+  assert.match(
+    first[0],
+    /cli\/bench\.ts --device cuda --task olympiadbench .*--model random:qwq-32b .*--concurrency 8/,
+  );
+  assert.match(first[1], /cli\/perf\.ts --views --device cuda --model random:qwen3-8b --json \S+perf-views\.json$/);
+  assert.match(first[2], /cli\/perf\.ts --device cuda --cuda gemm=auto --model random:qwq-32b /);
+  assert.match(tight.text, /^graphs=8: /m);
+  assert.match(
+    tight.text,
+    /skipped \(past TIME_BUDGET\):\n {2}bench qwq-32b-alone\n {2}bench qwq-32b-awq-c8\n {2}sequence, graphs=0\n/,
+  );
+  rmSync(args);
+  const all = await check(dir, bin, { SECTIONS: "bench perf", PERF_SETTINGS: "auto 8 auto 0 0" });
+  assert.equal(all.code, 0, all.text);
+  const order = readFileSync(args, "utf8").trim().split("\n").map((a) =>
+    /--out \S+\/([\w-]+)|--views|--paper-table --device cuda --model (\S+)|--cuda (\S+)|--model (\S+)/.exec(a)!
+      .slice(0).find((x, i) => i > 0 && x) ?? /--views/.exec(a)![0]
+  );
+  assert.deepEqual(order, [
+    "qwq-32b-c8",
+    "--views",
+    "gemm=auto",
+    "qwq-32b-alone",
+    "qwq-32b-awq-c8",
+    "gemm=mma",
+    "gemm=mma,pdl=1",
+    "random:qwq-32b-awq",
+    "random:qwen3-30b-a3b",
+    "random:qwq-32b",
+    "random:qwq-32b-awq",
+  ]);
+});
+
+// Call 2 on call 1's machine: the tree is sent again, and its files may all look new to ninja (a build from scratch:
+// minutes of the call). The build is skipped by the sources' content, not their times.
+Deno.test("device-check: a second call on the machine builds nothing when the sources are unchanged, whatever their times", async () => {
+  const { dir, bin } = machine();
+  mkdirSync(join(dir, "cuda/src"), { recursive: true });
+  writeFileSync(join(dir, "cuda/src/model.cc"), "int x;\n");
+  const calls = join(bin, "cmake.calls"), builds = () => readFileSync(calls, "utf8").match(/^--build /gm)?.length ?? 0;
+  const first = await check(dir, bin, { TIME_BUDGET: "0" });
+  assert.equal(first.code, 3, first.text);
+  assert.equal(builds(), 1);
+  const later = new Date(Date.now() + 3600_000);
+  Deno.utimeSync(join(dir, "cuda/src/model.cc"), later, later); // sent again: a newer time, the same bytes
+  const second = await check(dir, bin, { TIME_BUDGET: "0" });
+  assert.equal(builds(), 1, second.text);
+  assert.match(
+    second.text,
+    /^build\s+ok\s+0s\s+\S+ \(unchanged sources: not rebuilt\)$/m,
+  );
+  assert.match(second.text, /fixture-qwen3-tiny\s+ok/);
+  writeFileSync(join(dir, "cuda/src/model.cc"), "int y;\n"); // changed: built again
+  const third = await check(dir, bin, { TIME_BUDGET: "0" });
+  assert.equal(builds(), 2, third.text);
+  // a build that failed leaves no stamp: the next call builds
+  rmSync(join(dir, "build/hogwild-replay"));
+  await check(dir, bin, { TIME_BUDGET: "0" });
+  assert.equal(builds(), 3);
+});
+
 Deno.test("device-check: each call device:prepare prints finds what its sections need in what it carries", async () => {
   const kits = [{}, { "no-data": true }, { "no-deno": true }, { "no-data": true, "no-deno": true }];
   for (const flags of kits) {
@@ -289,13 +367,15 @@ Deno.test("device-check: each call device:prepare prints finds what its sections
       await kit(dir); // a whole kit (stand-ins), less what this call does not carry
       const d = join(dir, ".device");
       for (const entry of readdirSync(d)) if (!carry.includes(entry)) rmSync(join(d, entry), { recursive: true });
-      // the command as printed, LEFT the seconds left
+      // the command as printed, with a CALL_LIMIT of 40 s
       const env = Object.fromEntries(
-        [...callCommand(sections).matchAll(/(\w+)=("[^"]*"|\S+) /g)].map(([, k, v]) => [k, v.replace(/^"|"$/g, "")]),
+        [...callCommand(sections, 40).matchAll(/(\w+)=("[^"]*"|\S+) /g)].map((
+          [, k, v],
+        ) => [k, v.replace(/^"|"$/g, "")]),
       );
-      const r = await check(dir, bin, { ...env, CALL_LIMIT: env.CALL_LIMIT.replace("LEFT", "70"), TIME_BUDGET: "0" });
+      const r = await check(dir, bin, { ...env, TIME_BUDGET: "0" });
       const what = `${JSON.stringify(flags)}: SECTIONS="${sections}" carrying ${carry.join(" ")}: ${r.text}`;
-      assert.match(r.text, /limits: DEADLINE 10 s, TIME_BUDGET 0 s/, what);
+      assert.match(r.text, /limits: DEADLINE 20 s, TIME_BUDGET 0 s/, what);
       assert.doesNotMatch(r.text, /no \.device\/\S+ for SECTIONS|FAIL/, what);
       assert.match(r.text, /build\s+ok/, what); // past the needs: it went on to build
     }
