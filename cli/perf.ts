@@ -55,8 +55,8 @@ const USAGE = `usage: deno task perf [--model random:qwen2.5-0.5b] [--device cpu
   how fast the viewer lists a run's records, measures its traces and opens one record, in a headless browser`;
 
 export const OPTIONS = {
-  model: { type: "string", default: "random:qwen2.5-0.5b" },
-  device: { type: "string", default: "cpu" },
+  model: { type: "string" },
+  device: { type: "string" },
   cuda: { type: "string" },
   workers: { type: "string" },
   context: { type: "string" },
@@ -75,24 +75,24 @@ export const OPTIONS = {
 } as const;
 
 async function main() {
-  const { values } = parseFlags(OPTIONS, USAGE);
+  const { values: given } = parseFlags(OPTIONS, USAGE);
   // before any work: "" and the paths Deno will not look at, naming the flag
-  checkPathFlags(values, { model: "model folder, hub id or random:SHAPE", json: "file", chromium: "file" });
+  checkPathFlags(given, { model: "model folder, hub id or random:SHAPE", json: "file", chromium: "file" });
   // each mode's own flags: one given to another mode is refused rather than ignored (--json with --paper-table
   // would exit 0 and write nothing)
-  const modes = (["paper-table", "code-grading", "viewer", "views"] as const).filter((m) => values[m]).map((m) =>
+  const modes = (["paper-table", "code-grading", "viewer", "views"] as const).filter((m) => given[m]).map((m) =>
     `--${m}`
   );
   check(modes.length <= 1, `${modes.join(" and ")}: one at a time`);
   const mode = modes[0] ?? "";
-  // as the bench reads it, before any work: refused on the CPU, a bad option named by the flag
-  parseCudaFlag(values.cuda, values.device);
+  // the model a mode loads, and how: the viewer loads none, nor does the harness timed alone
+  const engine = ["model", "device", "cuda", "allow-long-context"];
   const own: Record<string, string[]> = {
-    "": ["workers", "context", "iterations", "json", "skip-engine", "skip-harness"],
-    "--paper-table": ["iterations"],
-    "--code-grading": ["seconds"],
+    "": ["workers", "context", "iterations", "json", "skip-engine", "skip-harness", ...engine],
+    "--paper-table": ["iterations", ...engine],
+    "--code-grading": ["seconds", ...engine],
     "--viewer": ["records", "chromium", "json"],
-    "--views": ["iterations", "json"],
+    "--views": ["iterations", "json", ...engine],
   };
   const flags = [
     "workers",
@@ -104,15 +104,24 @@ async function main() {
     "seconds",
     "records",
     "chromium",
+    ...engine,
   ];
   for (const flag of flags) {
+    const set = given[flag as keyof typeof given] !== undefined;
     check(
-      values[flag as keyof typeof values] === undefined || own[mode].includes(flag),
+      !set || own[mode].includes(flag),
       `--${flag} does not apply ${
         mode ? `to ${mode}` : `without ${Object.keys(own).filter((m) => own[m].includes(flag)).join(" or ")}`
       }`,
     );
+    check(
+      !set || !given["skip-engine"] || !engine.includes(flag),
+      `--${flag} does not apply with --skip-engine (the harness is timed on a backend that does nothing)`,
+    );
   }
+  const values = { ...given, model: given.model ?? "random:qwen2.5-0.5b", device: given.device ?? "cpu" };
+  // as the bench reads it, before any work: refused on the CPU, a bad option named by the flag
+  parseCudaFlag(values.cuda, values.device);
   if (values.viewer) {
     const sizes = list(values.records ?? "1000,20000", "records");
     checkOutputFiles({ "--json": values.json });

@@ -73,6 +73,19 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       [["--viewer", "--code-grading"], /^error: --code-grading and --viewer: one at a time\n$/],
       [["--records", "10"], /^error: --records does not apply without --viewer\n$/],
       [["--viewer", "--workers", "2"], /^error: --workers does not apply to --viewer\n$/],
+      // the model flags name nothing the viewer or the harness alone times: refused, not ignored
+      [["--viewer", "--model", "random:qwen3-demo"], /^error: --model does not apply to --viewer\n$/],
+      [["--viewer", "--device", "cuda"], /^error: --device does not apply to --viewer\n$/],
+      [["--viewer", "--allow-long-context"], /^error: --allow-long-context does not apply to --viewer\n$/],
+      [
+        ["--skip-engine", "--model", "random:qwen3-demo"],
+        /^error: --model does not apply with --skip-engine \(the harness is timed on a backend that does nothing\)\n$/,
+      ],
+      [
+        ["--skip-engine", "--device", "cuda", "--cuda", "gemm=mma"],
+        /^error: --device does not apply with --skip-engine/,
+      ],
+      [["--skip-engine", "--allow-long-context"], /^error: --allow-long-context does not apply with --skip-engine/],
       [["--views", "--workers", "2"], /^error: --workers does not apply to --views\n$/],
       [["--views", "--viewer"], /^error: --viewer and --views: one at a time\n$/],
       [["--viewer", "--records", "0"], /^error: --records: expected comma-separated positive integers; in "0"/],
@@ -87,7 +100,9 @@ Deno.test("perf refuses bad flags with one line naming the flag", async () => {
       ],
     ] as const
   ) {
-    const r = await perf(...args, ...(args[0] === "--paper-table" || args[0] === "--viewer" ? [] : ["--skip-harness"]));
+    const alone = args[0] === "--paper-table" || args[0] === "--viewer" ||
+      (args[0] === "--skip-engine" && args.length > 1);
+    const r = await perf(...args, ...(alone ? [] : ["--skip-harness"]));
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
