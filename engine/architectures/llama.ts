@@ -21,6 +21,8 @@ export const LLAMA: Architecture = {
       vocab: 128256,
       tiedEmbeddings: true,
       maxPositions: 131072,
+      // Llama 3.x's config.json (LlamaConfig's default, 1e-6, is a config without the field's)
+      rmsEps: 1e-5,
       rope: rope(32),
     },
     "llama3.1-8b": {
@@ -33,6 +35,7 @@ export const LLAMA: Architecture = {
       vocab: 128256,
       tiedEmbeddings: false,
       maxPositions: 131072,
+      rmsEps: 1e-5,
       rope: rope(8),
     },
   },

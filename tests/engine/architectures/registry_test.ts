@@ -47,3 +47,10 @@ Deno.test("every architecture's features reach the config, and each has a random
     for (const s of shapes) assert.equal(SHAPES[s].family, a.name, s);
   }
 });
+
+// A shape states what its checkpoint's config.json states where the architecture's default differs: Llama 3.x's
+// rms_norm_eps is 1e-5 (LlamaConfig's default, 1e-6, is what a config.json without the field gets).
+Deno.test("random shapes carry their checkpoints' RMSNorm eps, not the architecture's default", () => {
+  const eps: Record<string, number> = { "llama3.2-1b": 1e-5, "llama3.1-8b": 1e-5, "phi-4": 1e-5, "qwen3-8b": 1e-6 };
+  for (const [shape, e] of Object.entries(eps)) assert.equal(SHAPES[shape].rmsEps, e, shape);
+});
