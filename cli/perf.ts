@@ -2,10 +2,10 @@
  * deno task perf: the engine's speed, as ratios to the hardware floor.
  *
  * For a model shape (random weights made in memory: no file) and R workers that share one context of C cached
- * tokens, each with its own short block (the Hogwild! decode shape), it times one forward pass (one new
- * token per row) with tinybench and prints the median ms, the bytes a pass must read at the least (weights
- * as stored, packed ones included, less the experts its tokens do not route to; + the KV of every distinct
- * block, once), the floor (bytes / the copy bandwidth measured beside each timing), the ratio, the
+ * tokens, each with its own short block (the Hogwild! decode shape), it times one pass (one new token per row)
+ * as runs make it (forwardSample: sampled where the logits are) and prints the median ms, the bytes a pass must
+ * read at the least (weights as stored, packed ones included, less the experts its tokens do not route to; + the
+ * KV of every distinct block, once), the floor (bytes / the copy bandwidth measured beside each timing), the ratio, the
  * bandwidth achieved (bytes / time) and the time against the first worker count at the same context.
  *
  *   deno task perf [--model random:qwen2.5-0.5b] [--device cpu|cuda] [--cuda gemm=mma,pdl=1] [--workers 1,2,4,8]

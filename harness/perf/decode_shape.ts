@@ -10,16 +10,16 @@ import { GREEDY, Sampler } from "../../engine/sampler.ts";
 export const OWN_TOKENS = 32;
 
 /**
- * The shape's blocks claimed in `cache`; `pass` runs one forward pass and takes its tokens back (blocking, as the
- * engine tables time it), `sampled` the same pass as the bench runs it (sampled, off the JavaScript thread),
- * `free` ends it.
+ * The shape's blocks claimed in `cache`; `sampled` runs one pass as the bench runs it (forwardSample: greedy, off the
+ * JavaScript thread; on a GPU only ids come back) and takes its tokens back, `free` ends it. (engine.forward, which
+ * copies every logits row back and checks it, is no pass a run makes: nothing times it.)
  */
 export function decodeShape(
   engine: Engine,
   cache: KVCache,
   C: number,
   R: number,
-): { pass(): void; sampled(): Promise<void>; free(): void } {
+): { sampled(): Promise<void>; free(): void } {
   const context = cache.newBlock("context");
   cache.claimForBenchmark(context, C);
   const own = Array.from({ length: R }, (_, i) => {
@@ -27,14 +27,14 @@ export function decodeShape(
     cache.claimForBenchmark(b, OWN_TOKENS);
     return b;
   });
-  const rows = (sampler?: Sampler): Row[] =>
+  const sampler = new Sampler(GREEDY);
+  const rows = (): Row[] =>
     own.map((b, i) => ({ block: b, view: [context, ...own.filter((o) => o !== b), b], tokens: [100 + i], sampler }));
   const back = () => {
     for (const b of own) cache.truncate(b, OWN_TOKENS);
   };
   return {
-    pass: () => (engine.forward(cache, rows()), back()),
-    sampled: async () => (await engine.forwardSample(cache, rows(new Sampler(GREEDY))), back()),
+    sampled: async () => (await engine.forwardSample(cache, rows()), back()),
     free: () => {
       for (const b of [context, ...own]) cache.free(b);
     },

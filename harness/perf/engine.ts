@@ -1,7 +1,7 @@
 /**
  * The engine's speed as ratios to the hardware floor (deno task perf): for a model shape and R workers that
- * share one context of C cached tokens, each with its own short block (the Hogwild! decode shape), one forward
- * pass (one new token per row) timed with tinybench: the median ms, the bytes a pass must read at the least
+ * share one context of C cached tokens, each with its own short block (the Hogwild! decode shape), one pass (one
+ * new token per row) made as runs make it (forwardSample) and timed with tinybench: the median ms, the bytes a pass must read at the least
  * (weights as stored, packed ones included, less the experts its tokens do not route to; + the KV of every
  * distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the bandwidth achieved
  * (bytes / time) and the time against the first worker count at the same context.
@@ -204,7 +204,10 @@ export async function enginePerf(
   return { model: values.model, device: engine.native.device, results };
 }
 
-/** The median ms of one pass of R workers over a shared C-token context, each with its own short block. */
+/**
+ * The median ms of one pass of R workers over a shared C-token context, each with its own short block, made as
+ * runs make it (forwardSample: the tokens sampled where the logits are, greedy; on a GPU only ids come back).
+ */
 export async function timePass(
   engine: Engine,
   cache: KVCache,
@@ -214,7 +217,7 @@ export async function timePass(
 ): Promise<number> {
   const shape = decodeShape(engine, cache, C, R);
   const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-  bench.add("pass", shape.pass);
+  bench.add("pass", shape.sampled);
   await bench.run();
   const r = bench.tasks[0].result;
   shape.free();

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { unreadExpertBytes, weightBytesRead } from "../../../harness/perf/engine.ts";
+import { enginePerf, unreadExpertBytes, weightBytesRead } from "../../../harness/perf/engine.ts";
 import type { ModelConfig } from "../../../engine/config.ts";
 import { Engine } from "../../../engine/model.ts";
 import { encodeSpec, type ModelSpec, storedBytes } from "../../../engine/spec.ts";
@@ -309,4 +309,33 @@ Deno.test({
       assert.ok(t.list_ms > 0 && t.measured_ms >= t.list_ms && t.record_ms > 0, JSON.stringify(t));
     }
   },
+});
+
+/** Each pass the engines of this process run while `f` runs: which entry point, and how many rows. */
+async function passesOf(f: () => Promise<unknown>): Promise<{ via: string; rows: number }[]> {
+  const passes: { via: string; rows: number }[] = [];
+  const { forward, forwardSample } = Engine.prototype;
+  Engine.prototype.forward = function (this: Engine, ...a: Parameters<Engine["forward"]>) {
+    passes.push({ via: "forward", rows: a[1].length });
+    return forward.apply(this, a);
+  };
+  Engine.prototype.forwardSample = function (this: Engine, ...a: Parameters<Engine["forwardSample"]>) {
+    passes.push({ via: "forwardSample", rows: a[1].length });
+    return forwardSample.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    Object.assign(Engine.prototype, { forward, forwardSample });
+  }
+  return passes;
+}
+
+// A run's passes go through forwardSample (the token sampled where the logits are: on a GPU only ids come back);
+// perf timed forward, which copies every logits row back (152064 floats a row for QwQ) and checks it for NaN, and
+// cuda/NOTES.md read its gap to the replay as the sampler's.
+Deno.test("perf times a pass as runs make it: forwardSample, never forward", async () => {
+  const passes = await passesOf(() => enginePerf({ model: "random:qwen3-demo", device: "cpu" }, 2, [1, 2], [64]));
+  assert.ok(passes.length >= 4, JSON.stringify(passes));
+  assert.deepEqual(passes.filter((p) => p.via !== "forwardSample"), []);
 });
