@@ -2,7 +2,7 @@
  * The Hogwild! decode shape the speed benchmarks time (deno task perf): R workers sharing one context block of
  * C cached tokens, each with its own OWN_TOKENS-token block; a pass is one new token per worker.
  */
-import type { KVCache } from "../../engine/cache.ts";
+import type { Block, KVCache } from "../../engine/cache.ts";
 import type { Engine } from "../../engine/model.ts";
 import type { Row } from "../../engine/plan.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
@@ -19,9 +19,11 @@ export function decodeShape(
   cache: KVCache,
   C: number,
   R: number,
+  shared?: Block,
 ): { sampled(): Promise<void>; free(): void } {
-  const context = cache.newBlock("context");
-  cache.claimForBenchmark(context, C);
+  // `shared`: a context block of C tokens that several shapes read (timed in turn); theirs to free
+  const context = shared ?? cache.newBlock("context");
+  if (!shared) cache.claimForBenchmark(context, C);
   const own = Array.from({ length: R }, (_, i) => {
     const b = cache.newBlock(`row${i}`);
     cache.claimForBenchmark(b, OWN_TOKENS);
@@ -36,7 +38,7 @@ export function decodeShape(
   return {
     sampled: async () => (await engine.forwardSample(cache, rows()), back()),
     free: () => {
-      for (const b of [context, ...own]) cache.free(b);
+      for (const b of shared ? own : [context, ...own]) cache.free(b);
     },
   };
 }

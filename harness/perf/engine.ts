@@ -1,13 +1,12 @@
 /**
  * The engine's speed as ratios to the hardware floor (deno task perf): for a model shape and R workers that
  * share one context of C cached tokens, each with its own short block (the Hogwild! decode shape), one pass (one
- * new token per row) made as runs make it (forwardSample) and timed with tinybench: the median ms, the bytes a pass must read at the least
+ * new token per row) made as runs make it (forwardSample), the worker counts of a context timed in turn: the median ms, the bytes a pass must read at the least
  * (weights as stored, packed ones included, less the experts its tokens do not route to; + the KV of every
  * distinct block, once), the floor (bytes / measured copy bandwidth), the ratio, the bandwidth achieved
  * (bytes / time) and the time against the first worker count at the same context.
  */
 import { totalmem } from "node:os";
-import { Bench } from "tinybench";
 import { check } from "../../engine/errors.ts";
 import type { ModelConfig } from "../../engine/config.ts";
 import { modelConfigOf, modelFolder } from "../../engine/hub.ts";
@@ -123,7 +122,7 @@ export async function enginePerf(
   const native = loadNative();
   floorBandwidth(values.device); // refuses a missing GPU before loading
   // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
-  const most = Math.max(...workers), cacheTokens = Math.max(...contexts) + most * (OWN_TOKENS + 16) + 64;
+  const most = Math.max(...workers), cacheTokens = turnTokens(contexts, workers);
   const fits = checkFits(await modelConfigOf(values.model), {
     contexts,
     most,
@@ -142,12 +141,13 @@ export async function enginePerf(
   console.log(
     `weights ${(engine.native.weightBytes / 1e9).toFixed(3)} GB (loaded in ${loadSeconds.toFixed(1)} s); ` +
       `KV ${(kvBytesPerToken / 1024).toFixed(1)} KiB/token; the floor: bytes read over the copy bandwidth ` +
-      "(read + write), measured just before each row's timing",
+      "(read + write), measured before each round of passes (the median for each row)",
   );
   // without cuBLAS every product runs on the own kernels (gemm=cublas too): the timings are not the usual ones
   if (engine.native.gemmLibrary) console.log(`GEMM: ${engine.native.gemmLibrary}`);
   console.log(
-    `each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; median of ${iterations} passes\n`,
+    `each worker: the shared context block + its own ${OWN_TOKENS}-token block; one new token per worker per pass; ` +
+      `the worker counts of a context timed in turn, a pass each a round; median of ${iterations} rounds\n`,
   );
   const base = `vs ${workers[0]} worker${workers[0] > 1 ? "s" : ""}`; // the cost of more workers on one context
   console.log(
@@ -165,13 +165,13 @@ export async function enginePerf(
     gbPerS: number;
     vsFirst: number;
   }[] = [];
-  // One cache for every configuration (its blocks freed after each): a 32B model's weights and the largest
-  // configuration's KV must fit on the card together, not every configuration's at once.
+  // One cache for every context in turn (its blocks freed after each): a 32B model's weights and one context's
+  // configurations' KV must fit on the card together, not every context's at once.
   const cache = engine.newCache({ tokens: cacheTokens });
   for (const C of contexts) {
-    for (const R of workers) {
-      const bandwidth = floorBandwidth(values.device);
-      const ms = await timePass(engine, cache, C, R, iterations);
+    const timed = await timeInTurn(engine, cache, C, workers, iterations, () => floorBandwidth(values.device));
+    for (const [i, R] of workers.entries()) {
+      const { ms, beside: bandwidth } = timed[i];
       // every block once
       const bytes = weightBytesRead(c, stored, R) + (C + R * (OWN_TOKENS + 1)) * kvBytesPerToken;
       const floorMs = bytes / bandwidth * 1000;
@@ -204,28 +204,51 @@ export async function enginePerf(
   return { model: values.model, device: engine.native.device, results };
 }
 
+/** Rounds of passes before the timed ones (a shape's first passes pay for buffers, caches and graphs). */
+const WARMUP_ROUNDS = 2;
+
+/** The KV tokens timeInTurn needs at most over `contexts`: the largest and every worker count's own blocks. */
+export function turnTokens(contexts: readonly number[], workers: readonly number[]): number {
+  return Math.max(...contexts) + workers.reduce((a, R) => a + R, 0) * (OWN_TOKENS + 16) + 64;
+}
+
 /**
- * The median ms of one pass of R workers over a shared C-token context, each with its own short block, made as
- * runs make it (forwardSample: the tokens sampled where the logits are, greedy; on a GPU only ids come back).
+ * The median ms of one pass of each of `workers` over one shared context of C cached tokens, each worker with its
+ * own short block, made as runs make it (forwardSample: the tokens sampled where the logits are, greedy; on a GPU
+ * only ids come back). The worker counts are timed in turn, one pass each a round (WARMUP_ROUNDS untimed, then
+ * `iterations`), so that a busy machine's load falls on all of them alike and their ratios compare one minute's
+ * passes (as --views times its views); `beside` (the copy bandwidth) is measured before each timed round and its
+ * median given with each. The cache holds C + every worker count's own blocks at once.
  */
-export async function timePass(
+export async function timeInTurn(
   engine: Engine,
   cache: KVCache,
   C: number,
-  R: number,
+  workers: readonly number[],
   iterations: number,
-): Promise<number> {
-  const shape = decodeShape(engine, cache, C, R);
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-  bench.add("pass", shape.sampled);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  shape.free();
-  if (r.state !== "completed") {
-    // the engine's own refusal (an InputError naming the limit) is the message, not tinybench's state
-    const error = (r as { error?: unknown }).error;
-    if (error instanceof Error) throw error;
-    throw new Error(`benchmark ${R} workers × ${C}: ${r.state}`);
+  beside: () => number = () => NaN,
+): Promise<{ ms: number; beside: number }[]> {
+  const context = cache.newBlock("context");
+  cache.claimForBenchmark(context, C);
+  const shapes: ReturnType<typeof decodeShape>[] = [];
+  const times = workers.map((): number[] => []), measured: number[] = [];
+  try {
+    for (const R of workers) shapes.push(decodeShape(engine, cache, C, R, context));
+    for (let k = -WARMUP_ROUNDS; k < iterations; k++) {
+      if (k >= 0) measured.push(beside());
+      for (const [i, shape] of shapes.entries()) {
+        const t = performance.now();
+        await shape.sampled();
+        if (k >= 0) times[i].push(performance.now() - t);
+      }
+    }
+  } finally {
+    for (const shape of shapes) shape.free();
+    cache.free(context);
   }
-  return r.latency.p50;
+  const median = (xs: number[]) => {
+    const t = [...xs].sort((a, b) => a - b), m = Math.floor(t.length / 2);
+    return t.length % 2 ? t[m] : (t[m - 1] + t[m]) / 2;
+  };
+  return times.map((t) => ({ ms: median(t), beside: median(measured) }));
 }

@@ -1,9 +1,8 @@
 /** The paper's Table 1 on this device, beside the paper's own rows (deno task perf --paper-table). */
 import paper from "../reference/paper.json" with { type: "json" };
 import { loadNative } from "../../engine/native.ts";
-import { OWN_TOKENS } from "./decode_shape.ts";
 import { modelConfigOf } from "../../engine/hub.ts";
-import { checkFits, floorBandwidth, perfEngine, type PerfModel, timePass } from "./engine.ts";
+import { checkFits, floorBandwidth, perfEngine, type PerfModel, timeInTurn, turnTokens } from "./engine.ts";
 
 // Imported, not read from a file: the device kit's bundle carries it.
 const TABLE1 = paper.table1 as {
@@ -25,7 +24,7 @@ export async function paperTable(values: PerfModel, iterations: number) {
   const contexts = TABLE1.contexts, workers = [1, 2, 4];
   floorBandwidth(values.device); // refuses a missing GPU before loading
   // the paper's contexts past the model's positions (or this machine's memory) refused before hours of timing
-  const cacheTokens = Math.max(...contexts) + 4 * (OWN_TOKENS + 16) + 64;
+  const cacheTokens = turnTokens(contexts, workers);
   checkFits(await modelConfigOf(values.model), {
     contexts,
     most: 4,
@@ -37,11 +36,11 @@ export async function paperTable(values: PerfModel, iterations: number) {
   const engine = await perfEngine(values);
   const cache = engine.newCache({ tokens: cacheTokens });
   const points = [0, ...contexts];
-  const latency = new Map<number, number[]>();
-  for (const R of workers) {
-    const ms: number[] = [];
-    for (const C of points) ms.push(await timePass(engine, cache, C, R, iterations));
-    latency.set(R, ms);
+  // each context's worker counts timed in turn (timeInTurn), so that their ratios compare one minute's passes
+  const latency = new Map<number, number[]>(workers.map((R) => [R, []]));
+  for (const C of points) {
+    const timed = await timeInTurn(engine, cache, C, workers, iterations);
+    workers.forEach((R, i) => latency.get(R)!.push(timed[i].ms));
   }
   const at = (R: number, c: number) => {
     const ms = latency.get(R)!, k = Math.max(1, points.findIndex((p) => p >= c));

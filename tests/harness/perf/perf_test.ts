@@ -339,3 +339,12 @@ Deno.test("perf times a pass as runs make it: forwardSample, never forward", asy
   assert.ok(passes.length >= 4, JSON.stringify(passes));
   assert.deepEqual(passes.filter((p) => p.via !== "forwardSample"), []);
 });
+
+// The 'vs 1 worker' column divides one configuration's time by another's: timed one after the other, in blocks,
+// the two came from different minutes of a loaded machine. They are timed in turn, a pass each a round, as --views
+// times its views.
+Deno.test("perf times the worker counts of a context in turn, a pass each a round, not one block after another", async () => {
+  const passes = await passesOf(() => enginePerf({ model: "random:qwen3-demo", device: "cpu" }, 2, [1, 2, 4], [64]));
+  // two rounds to warm up, then the two timed
+  assert.deepEqual(passes.map((p) => p.rows), [1, 2, 4, 1, 2, 4, 1, 2, 4, 1, 2, 4]);
+});
