@@ -10,9 +10,9 @@ import { gradeProgram } from "../../tasks/code/grade.ts";
 import type { CodeSpec } from "../../tasks/code/problem.ts";
 import { CodeRunner } from "../../tasks/code/runner.ts";
 import { decodeShape, OWN_TOKENS } from "./decode_shape.ts";
-import { perfEngine, type PerfModel } from "./engine.ts";
+import { loadPerfModel, type PerfModel } from "./engine.ts";
 
-const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512;
+const TESTS = 5, NUMBERS = 5000, ROWS = 4, CONTEXT = 512, CACHE_TOKENS = CONTEXT + ROWS * (OWN_TOKENS + 16) + 64;
 
 /** The generated problem: sum the numbers of each input. */
 function problem(): CodeSpec {
@@ -43,7 +43,7 @@ async function gradeFor(runner: CodeRunner, spec: CodeSpec, seconds: number, wor
 
 /** Sampled passes per second over `seconds` (ROWS rows on a CONTEXT-token context), run as the bench runs them. */
 async function passesFor(engine: Engine, seconds: number): Promise<number> {
-  const cache = engine.newCache({ tokens: CONTEXT + ROWS * (OWN_TOKENS + 16) + 64 });
+  const cache = engine.newCache({ tokens: CACHE_TOKENS });
   const shape = decodeShape(engine, cache, CONTEXT, ROWS);
   const t0 = performance.now(), until = t0 + seconds * 1000;
   let passes = 0;
@@ -58,9 +58,14 @@ async function passesFor(engine: Engine, seconds: number): Promise<number> {
 
 export async function codeGradingPerf(values: PerfModel, seconds = 10) {
   const workers = 2, spec = problem();
+  const { engine } = await loadPerfModel(values, {
+    contexts: [CONTEXT],
+    most: ROWS,
+    cacheTokens: CACHE_TOKENS,
+    where: "--code-grading: its context",
+  });
   const sandboxed = await CodeRunner.open({ workers });
   const unsafe = await CodeRunner.open({ workers, unsafe: true });
-  const engine = await perfEngine(values);
   try {
     console.log(
       `# code grading beside the engine: ${values.model} on ${engine.native.device}, ${ROWS} rows on a ` +

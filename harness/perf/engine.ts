@@ -55,16 +55,6 @@ export function floorBandwidth(device: string): number {
   return device === "cuda" ? native.deviceCopyBandwidth(1 << 30, 9) : native.copyBandwidth(512 << 20, 7);
 }
 
-/** The model a speed benchmark times: --model on --device, weights only (no tokenizer), --cuda's options. */
-export async function perfEngine(values: PerfModel): Promise<Engine> {
-  return Engine.load(await modelFolder(values.model), {
-    device: values.device as Device,
-    tokenizer: false,
-    cuda: values.cuda,
-    allowLongContext: values["allow-long-context"],
-  });
-}
-
 /** The flags that name the model a speed benchmark times and how. */
 export interface PerfModel {
   model: string;
@@ -74,38 +64,78 @@ export interface PerfModel {
   "allow-long-context"?: boolean;
 }
 
+/** What a speed benchmark's passes read and its KV cache holds: checked against the model before it loads. */
+export interface PerfCache {
+  /** the contexts timed, and the most rows a pass has */
+  contexts: number[];
+  most: number;
+  /** the KV cache's tokens */
+  cacheTokens: number;
+  /** what the contexts are, leading a refusal (default: --context) */
+  where?: string;
+}
+
 /**
- * Refuses a context past the model's positions (it would fail in its first pass, after the others were timed: a
- * row reads the context, every worker's block and its new token) and, on the CPU, a KV cache past the machine's
- * memory (refused here, not by an allocation failure or the OOM killer). Returns the check that adds the weights
- * once they are loaded, which gives the KV bytes per token.
+ * The model a speed benchmark times (--model on --device, weights only, --cuda's options), loaded once its limits
+ * are checked, each as soon as it can be, so that a refusal costs seconds, not a load or a download: its config's
+ * positions (a context past them would fail in its first pass, after the others were timed: a row reads the
+ * context, every worker's block and its new token) and, on the CPU, the KV cache against the machine's memory,
+ * from the config (a hub model's config.json, before the download); then the weights as this device will store
+ * them (storedBytes, from the checkpoint's headers) with the KV, before the load (not an allocation failure or
+ * the OOM killer after minutes of it). On a GPU the card's allocation refuses what does not fit.
  */
-export function checkFits(
-  c: ModelConfig,
-  o: { contexts: number[]; most: number; cacheTokens: number; cuda: boolean; where?: string; allowLong?: boolean },
-): (weightBytes: number) => number {
+export async function loadPerfModel(values: PerfModel, o: PerfCache): Promise<{
+  engine: Engine;
+  /** each tensor's bytes as this device stores it (weightBytesRead) */
+  stored: Map<string, number>;
+  kvBytesPerToken: number;
+  loadSeconds: number;
+}> {
+  const cuda = values.device === "cuda", device: Device = cuda ? "cuda" : "cpu";
+  const c = await modelConfigOf(values.model);
   for (const C of o.contexts) {
     check(
-      o.allowLong || c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
+      values["allow-long-context"] || c.maxPositions === undefined || C + o.most * OWN_TOKENS + 1 <= c.maxPositions,
       `${
         o.where ?? "--context"
       } ${C}: with ${o.most} workers' ${OWN_TOKENS} tokens each, past the model's ${c.maxPositions} ` +
         "positions (max_position_embeddings); --allow-long-context times it anyway",
     );
   }
-  const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (o.cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
-  const fits = (weightBytes: number) => {
-    const kv = o.cacheTokens * kvBytesPerToken;
-    check(
-      o.cuda || kv + weightBytes <= totalmem(),
-      `--context ${Math.max(...o.contexts)} with ${o.most} worker${o.most > 1 ? "s" : ""}: a KV cache of ` +
-        `${o.cacheTokens} tokens (${(kv / 2 ** 30).toFixed(1)} GiB)${weightBytes ? " and the weights" : ""} ` +
-        `do${weightBytes ? "" : "es"} not fit in this machine's ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    );
-    return kvBytesPerToken;
-  };
-  fits(0);
-  return fits;
+  const kvBytesPerToken = c.layers * 2 * c.kvHeads * c.headDim * (cuda ? 2 : 4); // bf16 on a GPU, float32 on the CPU
+  checkMemory(values.model, cuda, o, kvBytesPerToken, 0);
+  const files = Engine.readFiles(await modelFolder(values.model), { tokenizer: false }); // a hub model downloads
+  const stored = storedBytes(files.spec, device);
+  checkMemory(values.model, cuda, o, kvBytesPerToken, [...stored.values()].reduce((a, b) => a + b, 0));
+  const t0 = performance.now();
+  const engine = await Engine.load(files, {
+    device,
+    cuda: values.cuda,
+    allowLongContext: values["allow-long-context"],
+  });
+  return { engine, stored, kvBytesPerToken, loadSeconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Refuses, on the CPU, a KV cache of `o.cacheTokens` tokens and `weightBytes` of weights (0: not yet known) past
+ * `total` bytes of memory, naming the model and each size.
+ */
+export function checkMemory(
+  model: string,
+  cuda: boolean,
+  o: PerfCache,
+  kvBytesPerToken: number,
+  weightBytes: number,
+  total = totalmem(),
+) {
+  const kv = o.cacheTokens * kvBytesPerToken, gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  check(
+    cuda || kv + weightBytes <= total,
+    `${o.where ?? "--context"} ${Math.max(...o.contexts)} with ${o.most} worker${o.most > 1 ? "s" : ""}: a KV cache ` +
+      `of ${o.cacheTokens} tokens (${gib(kv)} GiB)${
+        weightBytes ? ` and the weights (${gib(weightBytes)} GiB as the CPU stores them) do` : " does"
+      } not fit in this machine's ${gib(total)} GiB (${model} on the CPU)`,
+  );
 }
 
 /**
@@ -118,24 +148,15 @@ export async function enginePerf(
   workers: number[],
   contexts: number[],
 ) {
-  const cuda = values.device === "cuda";
   const native = loadNative();
   floorBandwidth(values.device); // refuses a missing GPU before loading
-  // the shape's limits refused before its weights load or download (seconds to hours), from its config alone
-  const most = Math.max(...workers), cacheTokens = turnTokens(contexts, workers);
-  const fits = checkFits(await modelConfigOf(values.model), {
+  const cacheTokens = turnTokens(contexts, workers);
+  const { engine, stored, kvBytesPerToken, loadSeconds } = await loadPerfModel(values, {
     contexts,
-    most,
+    most: Math.max(...workers),
     cacheTokens,
-    cuda,
-    allowLong: values["allow-long-context"],
   });
-  const folder = await modelFolder(values.model); // a hub model's download before the load is timed
-  const t0 = performance.now();
-  const engine = await perfEngine({ ...values, model: folder });
-  const loadSeconds = (performance.now() - t0) / 1000;
-  const c = engine.config, kvBytesPerToken = fits(engine.native.weightBytes);
-  const stored = storedBytes(engine.spec, cuda ? "cuda" : "cpu");
+  const c = engine.config;
 
   console.log(`# perf: ${values.model} on ${engine.native.device} (${native.threads()} threads)`);
   console.log(

@@ -1,8 +1,7 @@
 /** The paper's Table 1 on this device, beside the paper's own rows (deno task perf --paper-table). */
 import paper from "../reference/paper.json" with { type: "json" };
 import { loadNative } from "../../engine/native.ts";
-import { modelConfigOf } from "../../engine/hub.ts";
-import { checkFits, floorBandwidth, perfEngine, type PerfModel, timeInTurn, turnTokens } from "./engine.ts";
+import { floorBandwidth, loadPerfModel, type PerfModel, timeInTurn, turnTokens } from "./engine.ts";
 
 // Imported, not read from a file: the device kit's bundle carries it.
 const TABLE1 = paper.table1 as {
@@ -25,15 +24,12 @@ export async function paperTable(values: PerfModel, iterations: number) {
   floorBandwidth(values.device); // refuses a missing GPU before loading
   // the paper's contexts past the model's positions (or this machine's memory) refused before hours of timing
   const cacheTokens = turnTokens(contexts, workers);
-  checkFits(await modelConfigOf(values.model), {
+  const { engine } = await loadPerfModel(values, {
     contexts,
     most: 4,
     cacheTokens,
-    cuda: values.device === "cuda",
     where: "--paper-table: the paper's context",
-    allowLong: values["allow-long-context"],
   });
-  const engine = await perfEngine(values);
   const cache = engine.newCache({ tokens: cacheTokens });
   const points = [0, ...contexts];
   // each context's worker counts timed in turn (timeInTurn), so that their ratios compare one minute's passes

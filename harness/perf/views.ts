@@ -15,8 +15,7 @@ import { type PassShape, passShape, type Row } from "../../engine/plan.ts";
 import { GREEDY, Sampler } from "../../engine/sampler.ts";
 import { calibrate, contextBlocks, contextView, SHORT, STEPS } from "../../harness/bench/calibrate.ts";
 import { type CostModel, fitCost, isFragmented, predictMs, type TimedPass } from "../../harness/bench/cost.ts";
-import { modelConfigOf } from "../../engine/hub.ts";
-import { checkFits, floorBandwidth, perfEngine, type PerfModel } from "./engine.ts";
+import { floorBandwidth, loadPerfModel, type PerfModel } from "./engine.ts";
 
 /**
  * The KV tokens every configuration reads, and how they are cut: one block, blocks of these lengths end to end,
@@ -96,15 +95,12 @@ export async function viewsPerf(
     Object.values(SCATTERED).reduce((n, f) => n + pages(contextBlocks(VIEW_KV, f)), 0) +
     kinds * VIEW_ROWS.reduce((n, r) => n + 2 * r, 0)
   );
-  checkFits(await modelConfigOf(values.model), {
+  const { engine } = await loadPerfModel(values, {
     contexts: [VIEW_KV],
     most: rows,
     cacheTokens,
-    cuda: values.device === "cuda",
     where: "--views: its views' KV",
-    allowLong: values["allow-long-context"],
   });
-  const engine = await perfEngine(values);
   const passes = await calibrateFastest(engine, calibrationRepeats, 8);
   const before = modelBefore(passes), now = fitCost(passes);
   using cache = engine.newCache({ tokens: cacheTokens, pageSize });

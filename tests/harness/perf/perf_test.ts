@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNative } from "../../../engine/native.ts";
 import { shapeConfig } from "../../../engine/shapes.ts";
-import { enginePerf, unreadExpertBytes, weightBytesRead } from "../../../harness/perf/engine.ts";
+import { checkMemory, enginePerf, unreadExpertBytes, weightBytesRead } from "../../../harness/perf/engine.ts";
+import { paperTable } from "../../../harness/perf/paper_table.ts";
+import { viewsPerf } from "../../../harness/perf/views.ts";
+import { codeGradingPerf } from "../../../harness/perf/code.ts";
+import { totalmem } from "node:os";
 import type { ModelConfig } from "../../../engine/config.ts";
 import { Engine } from "../../../engine/model.ts";
 import { encodeSpec, type ModelSpec, storedBytes } from "../../../engine/spec.ts";
@@ -347,4 +351,41 @@ Deno.test("perf times the worker counts of a context in turn, a pass each a roun
   const passes = await passesOf(() => enginePerf({ model: "random:qwen3-demo", device: "cpu" }, 2, [1, 2, 4], [64]));
   // two rounds to warm up, then the two timed
   assert.deepEqual(passes.map((p) => p.rows), [1, 2, 4, 1, 2, 4, 1, 2, 4, 1, 2, 4]);
+});
+
+// The weights and the KV cache against the machine's memory: checked after the weights loaded in the table's mode
+// (minutes for a large model, or the OOM killer), and never with --views, --paper-table or --code-grading.
+Deno.test("perf checks the weights and the KV cache against the machine's memory before loading, in every mode", async () => {
+  const o = { contexts: [4096], most: 8, cacheTokens: 5000 };
+  assert.doesNotThrow(() => checkMemory("random:x", false, o, 2 ** 20, 2 ** 30, 7 * 2 ** 30));
+  assert.throws(
+    () => checkMemory("random:x", false, o, 2 ** 20, 3 * 2 ** 30, 7 * 2 ** 30),
+    /^InputError: --context 4096 with 8 workers: a KV cache of 5000 tokens \(4\.9 GiB\) and the weights \(3\.0 GiB as the CPU stores them\) do not fit in this machine's 7\.0 GiB \(random:x on the CPU\)$/,
+  );
+  assert.throws(
+    () => checkMemory("random:x", false, { ...o, where: "--views: its views' KV" }, 2 ** 21, 0, 7 * 2 ** 30),
+    /^InputError: --views: its views' KV 4096 with 8 workers: a KV cache of 5000 tokens \(9\.8 GiB\) does not fit/,
+  );
+  assert.doesNotThrow(() => checkMemory("random:x", true, o, 2 ** 21, 2 ** 40, 7 * 2 ** 30)); // a card's own
+  // every mode refuses random:qwen3-32b's 61 GiB of weights here before any load (its KV fits, but for --views')
+  if (totalmem() > 60 * 2 ** 30) return;
+  const { fromSpec } = Engine;
+  let loads = 0;
+  Engine.fromSpec = () => (loads++, Promise.reject(new Error("loaded")));
+  try {
+    const values = { model: "random:qwen3-32b", device: "cpu" };
+    for (
+      const [mode, run] of [
+        ["the table", () => enginePerf(values, 1, [1, 2], [512])],
+        ["--paper-table", () => paperTable(values, 1)],
+        ["--views", () => viewsPerf(values, 1)],
+        ["--code-grading", () => codeGradingPerf(values, 1)],
+      ] as const
+    ) {
+      await assert.rejects(run(), /not fit in this machine's [\d.]+ GiB \(random:qwen3-32b on the CPU\)$/, mode);
+    }
+  } finally {
+    Engine.fromSpec = fromSpec;
+  }
+  assert.equal(loads, 0, "a model was loaded before the check");
 });
