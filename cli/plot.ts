@@ -9,7 +9,7 @@ import { check, parseFlags, runMain } from "../engine/errors.ts";
 import { curves, specSeeds } from "../harness/report/curves.ts";
 import { type ReferencePoint, writePlots } from "../harness/report/plots.ts";
 import { timeDoubtNote } from "../harness/report/charts.ts";
-import { gridEndNote } from "../harness/report/compare.ts";
+import { gridEndNote, largestBudget } from "../harness/report/compare.ts";
 import {
   checkFoldersOnce,
   checkMeta,
@@ -106,7 +106,7 @@ async function main() {
   const ends = dirs.length > 1
     ? read.map((records, i) => ({
       name: names[i],
-      last: Math.max(...records.flatMap((r) => r.checkpoints.map((c) => c.budget))),
+      last: largestBudget(records),
       methods: [...new Set(records.map((r) => r.method))],
     }))
     : [];

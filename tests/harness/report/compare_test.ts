@@ -12,6 +12,7 @@ import {
   compareSides,
   comparisonTable,
   comparisonText,
+  largestBudget,
   points,
   pValue,
 } from "../../../harness/report/compare.ts";
@@ -649,4 +650,11 @@ Deno.test("a p-value is never rounded across 0.05 or 0.01: more digits there; el
     const shown = pValue(p);
     assert.equal(Number(shown) < t, p < t, `${p} printed ${shown}`);
   }
+});
+
+Deno.test("largestBudget reads any number of checkpoints (a spread into Math.max overflowed past ~130k: LIMO × 10 seeds × 16 budgets)", () => {
+  const checkpoints = Array.from({ length: 300_000 }, (_, i) => ({ budget: (i * 7919) % 100_003 }));
+  const record = { checkpoints } as unknown as BenchRecord;
+  assert.equal(largestBudget([record]), 100_002);
+  assert.equal(largestBudget([]), -Infinity);
 });
