@@ -126,7 +126,7 @@ async function rescore(folder: NewRunFolder, dir: string, out: string) {
   ];
   // a time-out is no verdict on the answer, yet counts as wrong (and as a change): said apart, beside the old count
   const old = graderFailures(records), changed = verdicts.map(() => 0);
-  const was = (records.map((r) => r.grader).filter((g, i, a) => a.indexOf(g) === i)).join(", ");
+  const was = [...new Set(records.map((r) => r.grader))].join(", "); // in order of first use
   let first = Infinity;
   // Graded a window at a time, each record's changes counted and its old copy let go as its new one comes: a run's
   // records held once (three copies of 20,000 records took 1.6 GB), the grading workers kept busy.
