@@ -14,6 +14,7 @@ import { checkFoldersOnce, checkReadFolder } from "../harness/bench/rundir.ts";
 import { cachedJudge, checkCacheFolder } from "../harness/judge/cache.ts";
 import { endpointJudge, endpointUrl, type Judge, MOST_WAIT_MS } from "../harness/judge/client.ts";
 import { localJudge } from "../harness/judge/local.ts";
+import { samplingRange } from "../engine/sampler.ts";
 import { loadJudgeTemplate } from "../harness/judge/prompt.ts";
 import { agreementText, checkHumanTraces, humanAgreement, readHumanScores } from "../harness/judge/scores.ts";
 import { judgeAll, judgedBars, pendingWork } from "../harness/judge/work.ts";
@@ -128,6 +129,9 @@ async function main() {
     temperature === undefined || temperature <= 2,
     `--temperature: expected a number from 0 to 2 (as OpenAI's API), got "${f.temperature}"`,
   );
+  // a local judge samples with the engine's sampler: its range (below 1e-6, 1/T overflows), refused before any work
+  const range = endpoint || temperature === undefined ? undefined : samplingRange("temperature", temperature);
+  check(!range, `--temperature: expected ${range?.expected} for a local judge, got "${f.temperature}"${range?.note}`);
   const template = loadJudgeTemplate(f["judge-prompt"]);
   const settings = f.settings === undefined ? undefined : parseSettings(f.settings);
   const methods = f.methods?.split(",") ?? (settings ? [...settings.keys()] : undefined);

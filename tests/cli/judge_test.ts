@@ -4,7 +4,7 @@
  * before any judging, and replies in flight recorded when the command stops.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { TextTokenizer } from "../../engine/tokenizer.ts";
@@ -386,6 +386,23 @@ Deno.test("deno task judge: a local judge's folder however it is spelt (absolute
     ...["--judge", spellings[1], "--runs", "1", "--max-tokens", "4", "--cache", join(base, "cache-0")],
   ]);
   assert.match(r.stderr, /1 replies recorded \(0 asked, 1 from /);
+});
+
+Deno.test("deno task judge: a local judge's --temperature below the sampler's range (0 < T < 1e-6) is refused at start, naming the flag; nothing recorded", async () => {
+  const base = mkdtempSync(join(tmpdir(), "hogwild-judge-cli-local-temp-"));
+  const dir = runFolder(join(base, "run"), [trace("t1", "hogwild:2", "Problem T1")]);
+  for (const t of ["0.0000001", "0.00000099"]) {
+    const r = await runCli("cli/judge.ts", [
+      dir,
+      ...["--judge", DEMO, "--runs", "1", "--max-tokens", "4", "--temperature", t, "--cache", join(base, "c")],
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `error: --temperature: expected 0 (greedy) or a number ≥ 0.000001 for a local judge, got "${t}"\n`,
+    );
+  }
+  assert.equal(existsSync(join(dir, "judge.jsonl")), false);
 });
 
 Deno.test("deno task judge: a trace whose workers wrote nothing is not sent: recorded without a score, as one no judge can read, and said; a rerun asks nothing", async () => {
