@@ -188,7 +188,7 @@ export function groupScore(traces: readonly TraceScore[]): GroupScore {
   }
   const means = [...byProblem.values()].map(mean), se = standardError(means);
   const n = [...byProblem.values()].reduce((k, xs) => k + xs.length, 0);
-  const ci = se === undefined ? undefined : problemsInterval(means, se, n, 1, 6); // within the rubric
+  const ci = se === undefined ? undefined : problemsInterval(means, se, 1, 6); // within the rubric
   return {
     n,
     problems: means.length,

@@ -13,8 +13,12 @@
  *    the bounds and fails next to them: all right, it is a point (se 0), a certainty no sample gives, and one
  *    answer short of that it reaches past 100% and is clipped, so that 29 of 30 right came out surer than 30 of
  *    30. Wilson's holds there: a mean m in [0, 1] with clustered error se is as sure as n* = m(1 − m)/se²
- *    right-or-wrong answers (Korn and Graubard's effective size; at most the N samples there are), scaled by
- *    (z/t)² for few problems as the t interval is; where the problems' means do not spread (se 0) the spread is
+ *    right-or-wrong answers (Korn and Graubard's effective size), scaled by (z/t)² for few problems as the t
+ *    interval is. It is not capped at the samples there are (Korn and Graubard's cap, made for right-or-wrong
+ *    answers): a fraction or a paired difference varies less than a right-or-wrong answer of its mean, and capped,
+ *    a difference of mostly ties (m near 1/2) counted as a coin flip per pair, its interval ~3× the t interval's,
+ *    so wide it never excluded 0 where the sign test beside it did. Away from a bound n* is so large that Wilson's
+ *    is about the t interval; where the problems' means do not spread (se 0) the spread is
  *    unknown and n* is P, Wilson's over the problems, each one's mean its score (the most a mean of P problems'
  *    means can vary: each all right or all wrong). The hull of the two never has zero width, never grows surer as
  *    answers turn wrong, and is never narrower than the t interval: 3 problems all right under 10 seeds give
@@ -145,21 +149,20 @@ function wilson(m: number, n: number): [number, number] {
 const NO_SPREAD = 1e-12;
 
 /**
- * The 95% interval of a mean over P problems of per-problem values `xs` in [lo, hi], with clustered error `se`, from
- * `samples` samples: the hull of the clipped t interval and Wilson's at the effective size (the header's choice),
- * the values mapped onto [0, 1] and back. The report's interval, and the collaboration judge's (its 1–6 scores).
+ * The 95% interval of a mean over P problems of per-problem values `xs` in [lo, hi], with clustered error `se`: the
+ * hull of the clipped t interval and Wilson's at the effective size (the header's choice), the values mapped onto
+ * [0, 1] and back. The report's interval, the paired differences', and the collaboration judge's (its 1–6 scores).
  */
 export function problemsInterval(
   xs: readonly number[],
   se: number,
-  samples: number,
   lo: number,
   hi: number,
 ): [number, number] {
   const t = tCritical(xs.length - 1), w = hi - lo, s = se / w, z = Z / t;
   const m = Math.min(1, Math.max(0, (mean(xs) - lo) / w));
   const spread = s > NO_SPREAD && m > 0 && m < 1;
-  const [a, b] = wilson(m, spread ? z * z * Math.min(m * (1 - m) / (s * s), samples) : xs.length);
+  const [a, b] = wilson(m, spread ? z * z * m * (1 - m) / (s * s) : xs.length);
   return [lo + w * Math.max(0, Math.min(a, m - t * s)), lo + w * Math.min(1, Math.max(b, m + t * s))];
 }
 
@@ -232,7 +235,7 @@ export function seedStats(
     seeds: k,
     problems: problems.length,
     avg,
-    ...(se === undefined ? {} : { se, ci: problemsInterval(problemMeans, se, samples.length, 0, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(problemMeans, se, 0, 1) }),
     // the seeds' accuracies over one set of problems: a problem short of a seed (a run cut short) leaves none
     ...(seedMeans.length < 2 || k < seedMeans.length ? {} : { seedSe: standardError(seedMeans) }),
     passAtK: mean(problems.map((xs) => passAtK(xs.length, xs.filter((s) => s.score === 1).length, k))),
@@ -297,7 +300,7 @@ export function pairedDiff(a: readonly Sample[], b: readonly Sample[]): PairedDi
     meanA: mean(problems.map((p) => p.a)),
     meanB: mean(problems.map((p) => p.b)),
     diff,
-    ...(se === undefined ? {} : { se, ci: problemsInterval(d, se, shared.length, -1, 1) }),
+    ...(se === undefined ? {} : { se, ci: problemsInterval(d, se, -1, 1) }),
     wins,
     losses,
     p: signTest(wins, losses),

@@ -154,13 +154,15 @@ Deno.test("paired difference: per problem over its shared seeds, clustered error
   near(d.meanB, 0.3, 1e-12);
   near(d.diff, 0.3, 1e-12); // problems' differences 1, .5, .5, 0, −.5
   near(d.se, 0.254951);
-  // the t interval [0.3 − 2.776 × 0.255, 1.008] is clipped at +1, and Wilson's at the effective size reaches below it:
-  // the differences mapped onto [0, 1] have mean .65 and error .255/2, as sure as .65 × .35/.1275² = 14 answers,
-  // at most the 10 pairs there are, × (z/t)²
+  // the t interval [0.3 − 2.776 × 0.255, 1.008] is clipped at +1; Wilson's at the effective size (the differences
+  // mapped onto [0, 1] have mean .65 and error .255/2, as sure as .65 × .35/.1275² = 14 answers, × (z/t)²) does
+  // not reach below it: the lower end is the t interval's. Capped at the 10 pairs (Korn and Graubard's cap, for
+  // right-or-wrong answers only) Wilson's reached to −47.3: a pair's difference counted as a coin flip.
   near(0.65 * 0.35 / (0.254951 / 2) ** 2, 14, 1e-4);
-  const nStar = 10 * (1.959964 / 2.7764451) ** 2;
-  assert.ok(2 * wilson(0.65, nStar)[0] - 1 < 0.3 - 2.7764451 * 0.254951);
-  near(d.ci![0], 2 * wilson(0.65, nStar)[0] - 1, 1e-5);
+  const nStar = 0.65 * 0.35 / (0.254951 / 2) ** 2 * (1.959964 / 2.7764451) ** 2;
+  assert.ok(2 * wilson(0.65, nStar)[0] - 1 > 0.3 - 2.7764451 * 0.254951);
+  near(d.ci![0], 0.3 - 2.7764451 * 0.254951, 1e-5);
+  near(2 * wilson(0.65, 10 * (1.959964 / 2.7764451) ** 2)[0] - 1, -0.4734, 1e-4); // the capped one
   assert.equal(d.ci![1], 1, "clipped to the largest difference there can be");
   assert.deepEqual([d.wins, d.losses], [3, 1]);
   near(d.p, 2 * (1 + 4) / 16, 1e-12);
@@ -252,4 +254,49 @@ Deno.test("medianInterval: the widest order statistics that hold the median with
   assert.deepEqual(medianInterval([1, 2, 3, 4, 5, 6]), [1, 6]);
   // at 20 values: the 6th smallest and the 6th largest (P(Bin(20, ½) ≤ 5) = 2.1%)
   assert.deepEqual(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1)), [6, 15]);
+});
+
+Deno.test("away from the bounds an interval is about the t interval, whatever the values' spread (fractions, differences of mostly ties): never widened to a coin flip per sample", () => {
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const tInterval = (xs: number[], se: number) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length, h = tCritical(xs.length - 1) * se;
+    return [m - h, m + h];
+  };
+  for (let c = 0; c < 200; c++) {
+    const problems = 10 + Math.floor(rand() * 190), seeds = 1 + Math.floor(rand() * 4);
+    // paired: A right on a problem's seed more often than B; most pairs tie (both right or both wrong)
+    const pa = 0.3 + 0.4 * rand(), gap = 0.05 + 0.1 * rand();
+    const a: number[][] = [], b: number[][] = [], fractions: number[][] = [];
+    for (let i = 0; i < problems; i++) {
+      const easy = rand();
+      a.push(Array.from({ length: seeds }, () => (rand() < pa + gap ? 1 : 0)));
+      b.push(a[i].map((x) => (rand() < 0.8 ? x : rand() < pa ? 1 : 0)));
+      // a list task's fraction of five parts right
+      fractions.push(Array.from({ length: seeds }, () => Math.round(5 * (0.3 + 0.4 * easy + 0.1 * rand())) / 5));
+    }
+    const d = pairedDiff(samples(a), samples(b))!, s = seedStats(samples(fractions), (x) => x);
+    for (
+      const [what, ci, t] of [[
+        "difference",
+        d.ci!,
+        tInterval(
+          [...Array(problems)].map((_, i) =>
+            a[i].reduce((p, q) => p + q, 0) / seeds - b[i].reduce((p, q) => p + q, 0) / seeds
+          ),
+          d.se!,
+        ),
+      ], [
+        "fraction avg@k",
+        s.ci!,
+        tInterval(fractions.map((f) => f.reduce((p, q) => p + q, 0) / seeds), s.se!),
+      ]] as const
+    ) {
+      const bound = what === "difference" ? [-1, 1] : [0, 1];
+      if (d.se === 0 || t[0] <= bound[0] || t[1] >= bound[1]) continue; // near a bound Wilson's may reach further
+      const case_ = `case ${c} (${problems} problems × ${seeds} seeds), ${what}: ${ci} against t ${t}`;
+      assert.ok(ci[0] <= t[0] + 1e-12 && ci[1] >= t[1] - 1e-12, `never narrower than t: ${case_}`);
+      assert.ok(ci[1] - ci[0] <= 1.15 * (t[1] - t[0]), `about t's width: ${case_}`);
+    }
+  }
 });
