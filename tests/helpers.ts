@@ -671,6 +671,59 @@ export function bigRun(
 }
 
 /**
+ * A run folder at `dir` of task "t" as a finished run writes it: `problems` × hogwild:2 and sc:2 (with paths and
+ * a vote) × `seeds` records, each checkpointed at `budgets` (8, 16, …), its run.json's spec and planned lists them.
+ * Answers, golds and tokens recur as a run's do (a problem's answers at each budget and seed are few): a folder
+ * whose records a reader must not hold as parsed (underHeap). Deterministic.
+ */
+export function manyRecords(dir: string, o: { problems: number; seeds: number; budgets: number }): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  const methods = ["hogwild:2", "sc:2"], seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const budgets = Array.from({ length: o.budgets }, (_, i) => 8 * (i + 1));
+  const keys: string[] = [], lines: string[] = [];
+  let draw = 1;
+  const next = () => (draw = (draw * 48271) % 2147483647) / 2147483647;
+  for (let p = 0; p < o.problems; p++) {
+    const golds = ["A", "B", "C", "D"].map((v, i) => `${v} = ${(p * 7 + i * 3) % 50}`);
+    const right = golds.join(", "), wrong = golds.map((g) => g.replace(/\d+$/, "?")).join(", ");
+    for (const method of methods) {
+      for (const seed of seeds) {
+        keys.push(["t", `p${p}`, method, seed].join("\t"));
+        const checkpoints = budgets.map((budget, i) => {
+          const ok = next() < 0.2 + 0.7 * i / budgets.length, answer = ok ? right : wrong;
+          const c = fakeCheckpoint(budget, ok, {
+            answer,
+            tokens: [budget, budget],
+            solo_ms: Math.round(budget * 420 + next() * 1000) / 100,
+            shared_ms: Math.round(budget * 1970 + next() * 10000) / 100,
+            finisher_passes: 16,
+          });
+          if (method !== "sc:2") return c;
+          const paths = [0, 1].map(() => next() < 0.5 ? right : wrong);
+          return {
+            ...c,
+            vote: answer,
+            vote_equal_strict: ok,
+            vote_score_strict: +ok,
+            paths,
+            paths_equal_strict: paths.map((x) => x === right),
+            paths_score_strict: paths.filter((x) => x === right).length / 2,
+          };
+        });
+        lines.push(JSON.stringify(
+          fakeRecord({ task: "t", problem_id: `p${p}`, method, seed, golds, grading: "parts" }, checkpoints),
+        ));
+      }
+    }
+  }
+  Deno.writeTextFileSync(
+    join(dir, "run.json"),
+    JSON.stringify({ spec: { tasks: ["t"], methods, seeds, budgets }, planned: keys }),
+  );
+  Deno.writeTextFileSync(join(dir, "records.jsonl"), lines.join("\n") + "\n");
+}
+
+/**
  * Runs `code` (a module's text; it imports the project's files by absolute file URL, `root` below) in a Deno whose
  * heap holds at most `mb` MiB: its stdout, and by how many MiB its resident memory grew past what it was once the
  * imports were loaded (bytes outside the heap count there: a file's lines kept as Uint8Arrays). A heap passed is

@@ -129,28 +129,30 @@ function tornLastLine(file: string): boolean {
  * (readers that must not write: the viewer). `whole`: a file written by hand, not by appends (human scores): its
  * last line counts without a newline.
  */
-export function readLines<T>(file: string, repair = true, whole = false): T[] {
+export function readLines<T>(file: string, repair = true, whole = false, each?: (line: T) => T): T[] {
   if (!pathExists(file)) return [];
-  const { lines, end } = readLinesFrom<T>(file, 0, 0, whole);
+  const { lines, end } = readLinesFrom<T>(file, 0, 0, whole, each);
   if (repair && end < statSync(file).size) truncateSync(file, end);
   return lines;
 }
 
 /**
  * The whole lines of `file` from byte `from` (a line's first; `before`: the records above it, for the line
- * numbers errors name), and `end`: the byte after the last newline, where the next read starts.
+ * numbers errors name), and `end`: the byte after the last newline, where the next read starts. `each`: what is
+ * kept of a line, made from it as it is parsed (the line as parsed is not held past it).
  */
 function readLinesFrom<T>(
   file: string,
   from: number,
   before: number,
   unterminated = false,
+  each: (line: T) => T = (line) => line,
 ): { lines: T[]; end: number } {
   const decoder = new TextDecoder(), lines: T[] = [];
   let end = from;
   for (const bytes of fileLines(file, { from, unterminated })) {
     end += bytes.length + 1;
-    if (bytes.length) lines.push(parseLine<T>(file, before + lines.length, decoder.decode(bytes)));
+    if (bytes.length) lines.push(each(parseLine<T>(file, before + lines.length, decoder.decode(bytes))));
   }
   return { lines, end };
 }
@@ -212,11 +214,50 @@ function parseLine<T>(file: string, i: number, l: string): T {
   return v as T;
 }
 
-/** records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them. */
+/**
+ * records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them; one copy of each text
+ * and of each list of plain values among them (sharedValues).
+ */
 export function readRecordLines(file: string, repair = true): BenchRecord[] {
-  const records = readLines<BenchRecord>(file, repair);
+  const share = sharedValues();
+  const records = readLines<BenchRecord>(file, repair, false, share);
   checkRecordLines(file, records, new Set(), 0);
   return records;
+}
+
+/**
+ * A line's reader that keeps one copy of each text and each list of plain values (numbers, texts, booleans, null)
+ * that its lines repeat, in place of the copies JSON.parse makes: a record's task, method, grader and golds, its
+ * checkpoints' answers, sources, votes, tokens and paths' answers and verdicts recur across checkpoints, seeds and
+ * methods, and held once each a folder's records take a fraction of the heap (records.jsonl of 2.75 GB took more
+ * than Deno's 4 GiB read as parsed: plot, compare and the bench's report died). Objects stay each line's own; the
+ * lists shared are frozen (a reader that changed one would change every record holding it: it throws instead).
+ * Values are as parsed (any shape: the checks read them after).
+ */
+export function sharedValues(): <T>(line: T) => T {
+  const texts = new Map<string, string>(), lists = new Map<string, unknown[]>();
+  const plain = (x: unknown) => x === null || (typeof x !== "object" && !Object.is(x, -0));
+  const share = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      const s = texts.get(v);
+      if (s !== undefined) return s;
+      texts.set(v, v);
+      return v;
+    }
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = share(v[i]);
+      if (!v.every(plain)) return v;
+      const key = JSON.stringify(v), list = lists.get(key);
+      if (list) return list;
+      lists.set(key, Object.freeze(v) as unknown[]);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k in o) o[k] = share(o[k]);
+    return o;
+  };
+  return <T>(line: T) => share(line) as T;
 }
 
 /**

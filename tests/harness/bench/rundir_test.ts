@@ -39,6 +39,7 @@ import {
   fakeCheckpoint,
   fakeRecord,
   fakeTrace,
+  manyRecords,
   root,
   samplingPairs,
   underHeap,
@@ -534,6 +535,56 @@ Deno.test("a resume's and rescore's trace filter over traces past the heap: line
     assert.ok(grew < 150, `the filter grew by ${grew} MiB`);
     const expected = lines.map((l, i) => i === 5 ? again : l).filter((_, i) => i !== 3);
     assert.ok(readFileSync(file, "utf8") === expected.join("\n") + "\n", "the kept lines, as they were");
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("plot's, compare's and the report's reader holds a folder's records in less heap than their bytes: each recurring text and list held once, the records as parsed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-records-big-"));
+  // 59 MB of records (10,400 × 16 checkpoints): as parsed they took 110 MiB of heap (a 100 MiB heap ran out),
+  // now about 45 (with the 25 of the reader's imports: 2.75 GB of records passed Deno's 4 GiB)
+  manyRecords(dir, { problems: 260, seeds: 20, budgets: 16 });
+  const file = join(dir, "records.jsonl"), lines = readFileSync(file, "utf8").split("\n").slice(0, -1);
+  try {
+    const { out } = await underHeap(
+      90,
+      `import { readRecords } from "${root}harness/bench/rundir.ts";
+      import { curves } from "${root}harness/report/curves.ts";
+      const records = readRecords(${JSON.stringify(dir)}), points = curves(records);
+      console.log(JSON.stringify([records.length, points.length, points[31]]));
+      // the records as their lines hold them, first, middle and last
+      for (const i of [0, 5200, records.length - 1]) console.log(JSON.stringify(records[i]));`,
+    );
+    const [counts, ...some] = out.trim().split("\n");
+    const [n, points, last] = JSON.parse(counts);
+    assert.deepEqual([n, points, last.method, last.budget, last.n], [10_400, 32, "sc:2", 128, 5200]);
+    assert.deepEqual(some, [lines[0], lines[5200], lines[10_399]]);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("the records' shared texts and lists are each record's values: one list frozen (a reader that changed it would change every record's), texts and -0 kept as parsed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-records-shared-"));
+  try {
+    const keys = [1, 2].map((seed) => ["t", "p", "hogwild:2", seed].join("\t"));
+    const cp = (answer: string | null) => fakeCheckpoint(8, true, { answer, tokens: [8, 8] });
+    writeFileSync(join(dir, "run.json"), JSON.stringify({ spec: {}, planned: keys }));
+    writeFileSync(
+      join(dir, "records.jsonl"),
+      [1, 2].map((seed) =>
+        JSON.stringify(fakeRecord({ problem_id: "p", method: "hogwild:2", seed }, [cp(seed === 1 ? "7" : null)]))
+      ).join("\n").replace('"tokens":[8,8]', '"tokens":[8,-0]') + "\n",
+    );
+    const [a, b] = readRecords(dir);
+    assert.equal(a.golds, b.golds, "one golds list");
+    assert.ok(Object.isFrozen(a.golds));
+    assert.throws(() => (a.golds as string[]).push("5"), TypeError);
+    assert.ok(Object.is(a.checkpoints[0].tokens[1], -0), "-0 as parsed");
+    assert.notEqual(a.checkpoints[0].tokens, b.checkpoints[0].tokens, "[8, -0] is not [8, 8]");
+    assert.deepEqual([a.checkpoints[0].answer, b.checkpoints[0].answer], ["7", null]);
+    assert.notEqual(a.checkpoints[0], b.checkpoints[0], "a record's objects are its own");
   } finally {
     rmSync(dir, { recursive: true });
   }
