@@ -14,7 +14,7 @@ import {
 } from "./config.ts";
 import { check, InputError } from "./errors.ts";
 import { isStateError, loadNative, type LogprobsBuffers, type NativeModel } from "./native.ts";
-import { commitPlan, type EncodedPlan, encodePlan, type Row } from "./plan.ts";
+import { commitPlan, type EncodedPlan, encodePlan, PastContext, type Row } from "./plan.ts";
 import { Recorder } from "./record.ts";
 import { packSamplers, type TokenLogprobs, unpackLogprobs } from "./sampler.ts";
 import { readCheckpoint } from "./safetensors.ts";
@@ -296,12 +296,15 @@ export class Engine {
     try {
       const encoded = encodePlan(cache, rows, keyRotation);
       const limit = this.allowLongContext ? undefined : this.config.maxPositions;
-      check(
-        limit === undefined || encoded.positions <= limit,
-        `${this.source}: a pass needs ${encoded.positions} positions, more than the model's max_position_embeddings ` +
-          `${limit} (${this.source.startsWith("random:") ? "its real checkpoint's" : "config.json"}): ` +
-          this.longContextAdvice,
-      );
+      if (limit !== undefined && encoded.positions > limit) {
+        throw new PastContext(
+          `${this.source}: a pass needs ${encoded.positions} positions, more than the model's ` +
+            `max_position_embeddings ${limit} (${
+              this.source.startsWith("random:") ? "its real checkpoint's" : "config.json"
+            }): ${this.longContextAdvice}`,
+          encoded.widest,
+        );
+      }
       const commit = () => (commitPlan(rows), encoded);
       const ran = pass(encoded);
       return ran instanceof Promise ? ran.then(commit, undo) : commit();

@@ -12,6 +12,7 @@
 import type { Block, KVCache } from "./cache.ts";
 import { ABI_VERSION, PLAN_HEADER, PLAN_MAGIC, PLAN_SECTIONS } from "./formats.ts";
 import type { Sampler } from "./sampler.ts";
+import { InputError } from "./errors.ts";
 
 export interface Row {
   /** where the new tokens are written, appended at its current length */
@@ -47,6 +48,16 @@ export interface EncodedPlan {
   logitCount: number;
   /** the view positions the pass reaches, plus one: the largest of each row's last new token's and last full key's */
   positions: number;
+  /** the first row that reaches `positions` (an error past the model's limit names its run) */
+  widest: number;
+}
+
+/** A pass refused for reaching past the model's max_position_embeddings; `row`: the first row that does (EncodedPlan.widest),
+ * so that a scheduler can name the run it belongs to. */
+export class PastContext extends InputError {
+  constructor(message: string, readonly row: number) {
+    super(message);
+  }
 }
 
 /** Validates rows, reserves pages, and encodes the plan (formats.ts). Block lengths advance only via commitPlan. */
@@ -62,7 +73,7 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
   for (const s of PLAN_SECTIONS) (at[s.name] = size, size += counts[s.count] + s.plus);
   const plan = new Int32Array(size);
   plan.set([PLAN_MAGIC, ABI_VERSION, counts.T, counts.R, counts.B, counts.E, counts.L, keyRotation ? 1 : 0, P]);
-  const { logitRows, positions } = writeRows(plan, at, rows, scan.blockIndex, lenOf);
+  const { logitRows, positions, widest } = writeRows(plan, at, rows, scan.blockIndex, lenOf);
   plan[at.row_token_start + counts.R] = counts.T;
   plan[at.row_view_start + counts.R] = counts.E;
   let p = 0;
@@ -73,7 +84,7 @@ export function encodePlan(cache: KVCache, rows: readonly Row[], keyRotation = f
     for (let k = 0; k < pages; k++) plan[at.block_pages + p++] = b.pages[k];
   }
   plan[at.block_page_start + counts.B] = P;
-  return { plan, logitRows, logitCount: counts.L, positions };
+  return { plan, logitRows, logitCount: counts.L, positions, widest };
 }
 
 /** Checks every row (nothing changes when one is bad); numbers the blocks in the order views name them. */
@@ -161,10 +172,11 @@ function writeRows(
   rows: readonly Row[],
   blockIndex: Map<Block, number>,
   lenOf: (b: Block) => number,
-): { logitRows: [number, number][]; positions: number } {
+): { logitRows: [number, number][]; positions: number; widest: number } {
   const logitRows: [number, number][] = [];
-  let t = 0, e = 0, l = 0, positions = 0;
+  let t = 0, e = 0, l = 0, positions = 0, widest = 0;
   for (const [r, row] of rows.entries()) {
+    const before = positions;
     const n = row.tokens.length;
     plan[at.row_token_start + r] = t;
     plan[at.row_block + r] = blockIndex.get(row.block)!;
@@ -189,8 +201,9 @@ function writeRows(
     logitRows.push([l, n - first]);
     for (let i = first; i < n; i++) plan[at.logit_tokens + l++] = t + i;
     for (let i = 0; i < n; i++) plan[at.tokens + t++] = row.tokens[i];
+    if (positions > before) widest = r;
   }
-  return { logitRows, positions };
+  return { logitRows, positions, widest };
 }
 
 /** Pages the cache must hand out for these rows to be written. */

@@ -8,7 +8,7 @@
  */
 import type { KVCache } from "../../engine/cache.ts";
 import { check, InputError } from "../../engine/errors.ts";
-import { pagesNeeded, type PassShape, passShape, type Row } from "../../engine/plan.ts";
+import { pagesNeeded, type PassShape, passShape, PastContext, type Row } from "../../engine/plan.ts";
 import type { TokenLogprobs } from "../../engine/sampler.ts";
 import { pageTokens, type PlannedRow, type Solver, TYPICAL_STEP } from "./solver.ts";
 
@@ -38,6 +38,13 @@ export interface PassInfo {
 
 /** The predicted time of a pass of this shape on this device (harness/bench/cost.ts), ms. */
 export type CostOf = (shape: PassShape) => number;
+
+/** A pass past the model's max_position_embeddings (engine/plan.ts PastContext), with the run that reached past. */
+export class RunPastContext extends InputError {
+  constructor(message: string, readonly run: Solver) {
+    super(message);
+  }
+}
 
 /** No live run's next pass fits in the KV cache's free pages. */
 export class KVShortage extends Error {
@@ -71,8 +78,18 @@ export async function step(
   const rows = going.flatMap((p) => p.rows);
   const shape = passShape(rows), solo = going.map((p) => (cost ? cost(passShape(p.rows)) : 0));
   const t0 = performance.now();
-  const pass = sample(model, cache, rows), offThread = pass instanceof Promise;
-  const { ids, logprobs } = await pass;
+  let offThread = false, sampled: Sampled;
+  try {
+    const pass = sample(model, cache, rows);
+    offThread = pass instanceof Promise;
+    sampled = await pass;
+  } catch (e) {
+    if (!(e instanceof PastContext)) throw e;
+    // the run whose row reached past the model's positions: the bench names it (runJobs)
+    let first = 0;
+    throw new RunPastContext(e.message, going.find((p) => (first += p.rows.length) > e.row)!.run);
+  }
+  const { ids, logprobs } = sampled;
   const ms = performance.now() - t0;
   let at = 0;
   going.forEach(({ run, rows }, i) => {
@@ -205,6 +222,10 @@ export async function runJobs<J>(model: StepModel, cache: KVCache, jobs: J[], o:
     try {
       info = await step(model, cache, active.map((a) => a.run), o.cost);
     } catch (e) {
+      if (e instanceof RunPastContext) {
+        const job = active.find((a) => a.run === e.run)?.job;
+        throw new InputError(`the run ${job === undefined ? "" : o.name?.(job) ?? ""}stopped: ${e.message}`);
+      }
       if (!(e instanceof KVShortage)) throw e;
       const a = active.pop()!;
       if (active.length === 0) {

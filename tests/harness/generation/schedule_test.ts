@@ -180,3 +180,26 @@ Deno.test("a run that alone outgrows the cache is told a --kv-tokens that is eno
     }
   }
 });
+
+Deno.test("a pass past the model's positions names the run that reached past them, among the runs sharing it", async () => {
+  // the engine's refusal names the first row past its limit (EncodedPlan.widest); runJobs, the run it belongs to
+  const engine = await Engine.load("random:qwen3-demo", { tokenizer: false });
+  const tok = TextTokenizer.qwen3();
+  const generation = { eosTokenIds: [151645], doSample: false, temperature: 1, topK: 0, topP: 1, minP: 0 };
+  const ctx = { tokenizer: tok, generation, budgets: [48], finisherTokens: 8 };
+  const prompts = new Map([["short", "What is 2+2?"], ["long", `${"seven ".repeat(2000)}What is 2+2?`]]);
+  for (const order of [["short", "long"], ["long", "short"]]) {
+    const cache = engine.newCache({ tokens: 8192 });
+    const e = await runJobs(engine, cache, order, {
+      concurrency: 2,
+      solver: (c, name) => newSolver(c, parseMethod("sequential"), prompts.get(name)!, 0, ctx),
+      done: () => {},
+      name: (name) => `(${name}) `,
+    }).then(() => undefined, (e: Error) => e);
+    assert.match(
+      e?.message ?? "",
+      /^the run \(long\) stopped: random:qwen3-demo: a pass needs 2049 positions, more than the model's max_position_embeddings 2048/,
+      order.join(", "),
+    );
+  }
+});
