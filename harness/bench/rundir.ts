@@ -124,6 +124,16 @@ function tornLastLine(file: string): boolean {
 }
 
 /**
+ * Whether a file written by appends (absent: none) holds a line that is not empty, ended by its newline (a record,
+ * as readLines counts them): read up to its first such line, nothing parsed.
+ */
+function holdsLine(file: string): boolean {
+  if (!pathExists(file)) return false;
+  for (const bytes of fileLines(file)) if (bytes.length) return true;
+  return false;
+}
+
+/**
  * Reads a JSONL file written by appends, a line at a time (a file past 512 MiB too). A last line without its
  * newline (a kill, or a write in progress) is cut off the file when `repair`, and only left unread otherwise
  * (readers that must not write: the viewer). `whole`: a file written by hand, not by appends (human scores): its
@@ -1184,7 +1194,8 @@ export class RunDir {
       if (limits) diff.push(limits);
       // A folder whose run never wrote a record (its start failed: a bad flag, a model that would not load)
       // holds nothing to mix with: it is started again with the new spec, not locked to the old one.
-      const empty = readLines<BenchRecord>(join(dir, "records.jsonl")).length === 0;
+      // (whether a record line is there: its first read, none parsed; the records are read once, below)
+      const empty = !holdsLine(join(dir, "records.jsonl"));
       check(
         diff.length === 0 || empty,
         `${dir} holds a run with another spec (${diff.join("; ")}); ${

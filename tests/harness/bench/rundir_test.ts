@@ -848,3 +848,54 @@ Deno.test("a resume whose generated task's problems changed with --seeds (the sm
   // a data set's problems are read as they are: the seed chose none, the content is said
   assert.throws(open([1], [2], ["gsm8k"]), (e: Error) => e.message.includes("the task data's content differs"));
 });
+
+/** `bigRun`'s folder as a bench of this grader resumes it: run.json's spec `{}`, its records this grader's. */
+function resumable(dir: string, o: { n: number; kb: number }): string[] {
+  bigRun(dir, o);
+  const file = join(dir, "records.jsonl");
+  const records = readFileSync(file, "utf8").split("\n").slice(0, -1).map((l) => JSON.parse(l));
+  writeFileSync(file, records.map((r) => JSON.stringify({ ...r, grader: GRADER_VERSION }) + "\n").join(""));
+  return JSON.parse(readFileSync(join(dir, "run.json"), "utf8")).planned;
+}
+
+/** What `f` passed to JSON.parse: each text's length, as a list (the spy is taken off after). */
+function parsed<T>(f: () => T): { value?: T; error?: unknown; texts: string[] } {
+  const parse = JSON.parse, texts: string[] = [];
+  JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    texts.push(String(text));
+    return parse(text, reviver);
+  };
+  try {
+    return { value: f(), texts };
+  } catch (error) {
+    return { error, texts };
+  } finally {
+    JSON.parse = parse;
+  }
+}
+
+Deno.test("a resume parses records.jsonl once, and a folder refused for another spec none of its records (one record line is enough to know it holds a run)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-open-parses-"));
+  try {
+    const planned = resumable(dir, { n: 40, kb: 1 });
+    const records = (texts: string[]) => texts.filter((t) => t.startsWith('{"task"') && t.includes('"checkpoints"'));
+    const same = parsed(() => RunDir.open(dir, {}, { planned }));
+    assert.ok(same.value, String(same.error));
+    same.value.close();
+    assert.equal(same.value.done.size, 40);
+    assert.equal(records(same.texts).length, 40, "each record parsed once");
+    const other = parsed(() => RunDir.open(dir, { x: 1 }, { planned }));
+    assert.match(String(other.error), /holds a run with another spec \(x: was absent, now 1\)/);
+    assert.equal(records(other.texts).length, 0, "refused without parsing the records");
+    // a folder whose records file holds no record line (a torn one at most) is started again with the new spec
+    writeFileSync(join(dir, "records.jsonl"), '\n{"task":"t","probl');
+    writeFileSync(join(dir, "traces.jsonl"), "");
+    const empty = RunDir.open(dir, { x: 1 }, { planned });
+    empty.close();
+    assert.equal(empty.done.size, 0);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")).spec, { x: 1 });
+    assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8"), "\n", "the torn line cut");
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
