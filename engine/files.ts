@@ -286,6 +286,34 @@ export function appendLines(file: string, text: string): void {
 }
 
 /**
+ * Cuts `file` (through a link: the file it names) to its first `size` bytes, durably (synced): the lines before it
+ * kept where they are, with no copy (a resume's traces, GBs). `same`: the file as it was when `size` was found in it
+ * (its inode, size and modification time); another file there, or this one changed since, is refused, never cut.
+ */
+export function cutFile(file: string, size: number, same: FileStamp): void {
+  let f: Deno.FsFile | undefined;
+  try {
+    fault(file);
+    f = Deno.openSync(file, { write: true });
+  } catch (e) {
+    throw failure(file, e);
+  }
+  try {
+    if (!sameStamp(stamp(f.statSync()), same)) {
+      throw new InputError(`${file}: replaced or changed while it was read; run the same command again`);
+    }
+    try {
+      f.truncateSync(size);
+      f.syncSync();
+    } catch (e) {
+      throw failure(file, e);
+    }
+  } finally {
+    f.close();
+  }
+}
+
+/**
  * Refuses a folder named where a file is read (a case file, a data file): opening one succeeds, and the read
  * then fails with EISDIR. Devices and pipes are read (/dev/stdin); a path not there is left to the read to say.
  */

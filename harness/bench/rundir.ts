@@ -23,8 +23,10 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { check, InputError, oneLine } from "../../engine/errors.ts";
 import {
   appendLines,
+  cutFile,
   fileLines,
   fileRanges,
+  type FileStamp,
   isTempOf,
   pathExists,
   pathInfo,
@@ -347,18 +349,28 @@ export function checkTraceLines(file: string, traces: readonly TraceLine[], befo
  * The lines of traces.jsonl `file` (absent: none) that are the traces of records `done`, as bytes, each with its
  * newline: the traces of records that never got written (a kill between the two appends) are dropped, as is a torn
  * last line; the lines kept are kept as they are (a trace twice: its last, in its first's place). `whole`: the file
- * is those lines already. The one filter of a resume and of rescore.
+ * is those lines already. `cut`: where they are the file's first lines, as they lie (a kill's torn line or orphan
+ * traces at its end, the usual case), the byte they end at: the file cut there (cutFile, with `same`) is them,
+ * with no copy of gigabytes. The one filter of a resume and of rescore.
  */
 export function recordsTraces(
   file: string,
   done: ReadonlySet<string>,
-): { lines: Iterable<Uint8Array>; whole: boolean } {
+): { lines: Iterable<Uint8Array>; whole: boolean; cut?: number; same?: FileStamp } {
   if (!pathExists(file)) return { lines: [], whole: true };
   const kept = new Map<string, Span>(), same = stamp(Deno.statSync(file));
   let lines = 0, next = 0;
+  // the kept lines so far are the file's first, as they lie (`prefix`: the byte after them) until a line is dropped,
+  // a blank one passed, or a trace comes twice; a kept one after that makes them another file
+  let prefix = 0, broken = false, prefixed = true;
   for (const { line, span } of eachLine<TraceLine>(file)) {
-    lines++, next = span.end + 1;
+    lines++;
+    if (span.start !== next) broken = true; // blank lines before it
+    next = span.end + 1;
     const key = recordKey(line);
+    if (!done.has(key)) broken = true;
+    else if (broken || kept.has(key)) prefixed = false, broken = true;
+    else prefix = next;
     if (done.has(key)) kept.set(key, span);
   }
   // the lines are read again by their offsets: the file must be the one they were found in
@@ -366,10 +378,12 @@ export function recordsTraces(
     sameStamp(stamp(Deno.statSync(file)), same),
     `${file}: changed while it was read (another command writing it?); run the same command again`,
   );
+  const whole = kept.size === lines && next === same.size;
   return {
     // read again one line at a time as they are written: the kept lines never held at once (5 GB of traces)
     lines: fileRanges(file, [...kept.values()].map((s) => [s.start, s.end + 1]), same),
-    whole: kept.size === lines && next === same.size,
+    whole,
+    ...!whole && prefixed ? { cut: prefix, same } : {},
   };
 }
 
@@ -1221,7 +1235,9 @@ export class RunDir {
     checkBudgets(run.#records, records, spec.budgets);
     for (const r of records) run.done.add(recordKey(r));
     const traces = recordsTraces(run.#traces, run.done);
-    if (!traces.whole) replaceFile(run.#traces, traces.lines);
+    // the lines kept the file's first: cut there in place (a LIMO-sized folder's traces are GBs to copy)
+    if (traces.cut !== undefined) cutFile(run.#traces, traces.cut, traces.same!);
+    else if (!traces.whole) replaceFile(run.#traces, traces.lines);
     return run;
   }
 

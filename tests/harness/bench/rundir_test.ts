@@ -44,7 +44,7 @@ import {
   samplingPairs,
   underHeap,
 } from "../../helpers.ts";
-import { writeSeam } from "../../../engine/files.ts";
+import { cutFile, writeSeam } from "../../../engine/files.ts";
 import { familyVersions, parseMethod } from "../../../harness/generation/methods.ts";
 import { GRADER_VERSION } from "../../../tasks/grading/grader.ts";
 
@@ -895,6 +895,48 @@ Deno.test("a resume parses records.jsonl once, and a folder refused for another 
     assert.equal(empty.done.size, 0);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")).spec, { x: 1 });
     assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8"), "\n", "the torn line cut");
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a resume after a kill cuts traces.jsonl in place where the lines kept are its first (a torn last line, traces of records never written), and rewrites it only to drop a line inside or keep a trace's last", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-open-cut-")), file = join(dir, "traces.jsonl");
+  try {
+    const planned = resumable(dir, { n: 12, kb: 4 });
+    const lines = readFileSync(file, "utf8").split("\n").slice(0, -1);
+    const records = readFileSync(join(dir, "records.jsonl"), "utf8").split("\n").slice(0, -1);
+    const resume = (traces: string, recs: string[], want: string[], inPlace: boolean, why: string) => {
+      writeFileSync(file, traces);
+      writeFileSync(join(dir, "records.jsonl"), recs.map((l) => l + "\n").join(""));
+      const ino = Deno.statSync(file).ino;
+      const run = RunDir.open(dir, {}, { planned });
+      run.close();
+      assert.ok(
+        readFileSync(file, "utf8") === want.map((l) => l + "\n").join(""),
+        `${why}: the lines kept, as they were`,
+      );
+      assert.equal(Deno.statSync(file).ino === ino, inPlace, `${why}: ${inPlace ? "cut in place" : "rewritten"}`);
+    };
+    const all = lines.map((l) => l + "\n").join("");
+    resume(all + lines[3].slice(0, 500), records, lines, true, "a torn last line");
+    // killed between the trace's append and its record's: the last two traces have no record
+    resume(all, records.slice(0, 10), lines.slice(0, 10), true, "traces of records never written");
+    resume(all + lines[0].slice(0, 99), records.slice(0, 11), lines.slice(0, 11), true, "both");
+    resume(all, records, lines, true, "nothing to drop");
+    // a trace without its record inside the file (its lines after it are kept): rewritten
+    resume(all, records.filter((_, i) => i !== 4), lines.filter((_, i) => i !== 4), false, "a line inside");
+    // a trace twice (p2 run again after a kill before its record): its last kept, in its first's place
+    const again = JSON.stringify({ ...JSON.parse(lines[2]), pass_ms: [2] });
+    const twice = lines.map((l, i) => i === 2 ? again : l);
+    resume(all + again + "\n", records, twice, false, "a trace twice");
+    // cut only in the file the lines were found in: one grown or replaced since is refused, never cut
+    writeFileSync(file, all + lines[0].slice(0, 99));
+    const found = recordsTraces(file, new Set(planned));
+    assert.equal(found.cut, all.length);
+    appendFileSync(file, "x");
+    assert.throws(() => cutFile(file, found.cut!, found.same!), /traces\.jsonl: replaced or changed while it was read/);
+    assert.equal(readFileSync(file, "utf8"), all + lines[0].slice(0, 99) + "x", "left as it was");
   } finally {
     rmSync(dir, { recursive: true });
   }
