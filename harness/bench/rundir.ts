@@ -227,6 +227,58 @@ function parseLine<T>(file: string, i: number, l: string): T {
 }
 
 /**
+ * A trace line's key fields at its start, as the bench writes them (JSON.stringify of a TraceLine: task,
+ * problem_id, method, seed first): each string's JSON text, and the seed's digits (an integer's, as JSON writes it).
+ */
+const KEY_HEAD =
+  /^\{"task":("(?:[^"\\]|\\.)*"),"problem_id":("(?:[^"\\]|\\.)*"),"method":("(?:[^"\\]|\\.)*"),"seed":(-?(?:0|[1-9]\d*))[,}]/;
+/** How much of a line's start is decoded to find its key: far more than any key's fields take. */
+const KEY_HEAD_BYTES = 4096;
+/** The key fields' names, as bytes. */
+const KEY_NAMES = ["task", "problem_id", "method", "seed"].map((n) => new TextEncoder().encode(n));
+
+/**
+ * Whether `bytes` name a key field as an object's member (`{"seed":` or `,"seed":`) from byte `from` on: a key field
+ * written twice (JSON.parse keeps the last), or another line's opening (a torn line an append ran on from). Inside a
+ * string a quote is escaped, so only members are found. A scan for colons, no parse.
+ */
+function keyFieldAgain(bytes: Uint8Array, from: number): boolean {
+  for (let i = bytes.indexOf(0x3a, from); i >= 0; i = bytes.indexOf(0x3a, i + 1)) {
+    if (bytes[i - 1] !== 0x22) continue;
+    const named = KEY_NAMES.some((n) => {
+      const at = i - 1 - n.length; // the name's first byte
+      if (at < from + 2 || bytes[at - 1] !== 0x22 || (bytes[at - 2] !== 0x2c && bytes[at - 2] !== 0x7b)) return false;
+      for (let k = 0; k < n.length; k++) if (bytes[at + k] !== n[k]) return false;
+      return true;
+    });
+    if (named) return true;
+  }
+  return false;
+}
+
+/**
+ * The record key of a trace line (`bytes`, line `i` of `file` counted from 0), read from its first fields where they
+ * are as the bench writes them (KEY_HEAD), with no parse of the rest (a trace is MBs of text); else, or where the line
+ * does not end as an object or names a key field again (keyFieldAgain), parsed whole, with parseLine's errors. A line
+ * that is not JSON past its key is not found here: its readers' parse says it, by its line (the viewer, the judge).
+ */
+function lineKey(file: string, i: number, bytes: Uint8Array, decoder: TextDecoder): string {
+  const m = KEY_HEAD.exec(decoder.decode(bytes.subarray(0, KEY_HEAD_BYTES)));
+  // its length in bytes is its text's encoded (bytes not UTF-8 in it, decoded as U+FFFD: parsed whole)
+  const end = m && !m[0].includes("\ufffd") && new TextEncoder().encode(m[0]).length;
+  if (m && end && bytes[bytes.length - 1] === 0x7d && !keyFieldAgain(bytes, end - 1)) {
+    try {
+      // each field's text a JSON string (its escapes read as JSON reads them); a raw control character refused so
+      const [task, problem_id, method] = [m[1], m[2], m[3]].map((t) => JSON.parse(t) as string);
+      return recordKey({ task, problem_id, method, seed: Number(m[4]) });
+    } catch {
+      // below: parsed whole, refused by its line
+    }
+  }
+  return recordKey(parseLine<TraceLine>(file, i, decoder.decode(bytes)));
+}
+
+/**
  * records.jsonl's lines, each with checkpoints as the curves, plots and viewer read them; one copy of each text
  * and of each list of plain values among them (sharedValues).
  */
@@ -363,11 +415,17 @@ export function recordsTraces(
   // the kept lines so far are the file's first, as they lie (`prefix`: the byte after them) until a line is dropped,
   // a blank one passed, or a trace comes twice; a kept one after that makes them another file
   let prefix = 0, broken = false, prefixed = true;
-  for (const { line, span } of eachLine<TraceLine>(file)) {
+  const decoder = new TextDecoder();
+  let at = 0;
+  // each line's key alone (lineKey: its first fields, the MBs of text after them unparsed)
+  for (const bytes of fileLines(file)) {
+    const span = { start: at, end: at + bytes.length };
+    at = span.end + 1;
+    if (!bytes.length) continue;
+    const key = lineKey(file, lines, bytes, decoder);
     lines++;
     if (span.start !== next) broken = true; // blank lines before it
     next = span.end + 1;
-    const key = recordKey(line);
     if (!done.has(key)) broken = true;
     else if (broken || kept.has(key)) prefixed = false, broken = true;
     else prefix = next;

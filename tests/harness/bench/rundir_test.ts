@@ -941,3 +941,41 @@ Deno.test("a resume after a kill cuts traces.jsonl in place where the lines kept
     rmSync(dir, { recursive: true });
   }
 });
+Deno.test("the trace filter reads each trace's key, not its text: no trace parsed whole where it starts with the key as the bench writes it; other orders and escapes keyed by a full parse, a line not JSON refused by its number", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hogwild-trace-keys-")), file = join(dir, "traces.jsonl");
+  try {
+    bigRun(dir, { n: 6, kb: 20 });
+    const lines = readFileSync(file, "utf8").split("\n").slice(0, -1);
+    const key = (id: string) => ["t", id, "hogwild:2", 1].join("\t");
+    const done = new Set(["p0", "p2", "p3", "p5"].map(key));
+    const { value, texts } = parsed(() => recordsTraces(file, done));
+    assert.ok(value && !value.whole);
+    assert.ok(texts.every((t) => t.length < 100), `no trace parsed whole (${Math.max(...texts.map((t) => t.length))})`);
+    const copied = () => new TextDecoder().decode(Buffer.concat([...recordsTraces(file, done).lines]));
+    assert.equal(copied(), [0, 2, 3, 5].map((i) => lines[i] + "\n").join(""));
+    // keys written otherwise: in another order, with escapes, a seed not an integer's text, a key field twice
+    const odd = [
+      { problem_id: "p2", task: "t", method: "hogwild:2", seed: 1, workers: ["x"] },
+      { task: "t", problem_id: 'q"\\\u00e9\u2028', method: "hogwild:2", seed: 1 },
+    ].map((o) => JSON.stringify(o));
+    odd.push('{"task":"\\u0074","problem_id":"p\\u0033","method":"hogwild:2","seed":1}');
+    odd.push('{"task":"t","problem_id":"p5","method":"hogwild:2","seed":1.0,"x":1}');
+    odd.push('{"task":"t","problem_id":"p9","method":"hogwild:2","seed":1,"problem_id":"p0"}');
+    writeFileSync(file, odd.map((l) => l + "\n").join(""));
+    const keys = new Set([key("p2"), key('q"\\\u00e9\u2028'), key("p3"), key("p5"), key("p0")]);
+    const kept = new TextDecoder().decode(Buffer.concat([...recordsTraces(file, keys).lines]));
+    assert.equal(kept, odd.map((l) => l + "\n").join(""), "every line keyed as JSON.parse reads it");
+    assert.equal(recordsTraces(file, new Set([key("p9")])).whole, false, "p9's key field written twice: the last");
+    // a line that is no JSON, or a torn line an append ran on from (its key's line, then another's whole)
+    for (const bad of ["not json", lines[1].slice(0, 300) + lines[2], lines[1].slice(0, -1)]) {
+      writeFileSync(file, [lines[0], bad, lines[3]].map((l) => l + "\n").join(""));
+      assert.throws(
+        () => recordsTraces(file, done),
+        /traces\.jsonl:2: not a JSON record \(the file was changed by hand\?\)/,
+        bad.slice(0, 40),
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
