@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 /**
  * How fast the viewer opens a run (deno task perf --viewer): for sample runs of each size, in a headless browser
- * (Debian's chromium through puppeteer-core), the time until the Records tab lists its rows, until every trace is
- * measured (the overlap and who-answered cells filled in), and to open one record on a click. Medians of a few
- * openings, each in a new page. There is no hardware floor here: the figure to watch is the time per 1,000 records.
+ * (Debian's chromium through puppeteer-core), the time until the Records tab lists its rows, until the traces of
+ * the rows listed are measured (the overlap and who-answered cells filled in), and to open one record on a click.
+ * Medians of a few openings, each in a new page. There is no hardware floor here: the figure to watch is the time per 1,000 records.
  */
 import { existsSync, rmSync } from "node:fs";
 import { dirname } from "node:path";

@@ -87,7 +87,7 @@ function disagreements(records: BenchRecord[]): Set<string> {
   return new Set([...verdicts].filter(([, v]) => v.size > 1).map(([k]) => k));
 }
 
-const summaries = new WeakMap<RunData, Record<string, unknown>[]>();
+const summaries = new WeakMap<RunData, Row[]>();
 /**
  * Each trace's measures while its line, its record and the run's protocol are the ones read: a growing run keeps
  * its traces' spans (runs.ts), so a record appended costs its own measures, not every record's again (and the
@@ -134,12 +134,72 @@ function curvesChart(data: RunData): unknown {
   return chart;
 }
 
+/** A record as the Records tab lists it, before its measures. */
+interface Row {
+  key: string;
+  task: string;
+  problem_id: string;
+  method: string;
+  seed: number;
+  answer: string | null;
+  correct: boolean;
+  score: number;
+  grading: BenchRecord["grading"];
+  passes: number;
+  steps: BenchRecord["steps"];
+  solo_ms: BenchRecord["solo_ms"];
+  disagree: boolean;
+}
+
+/** The Records tab's filters (its selects and checkbox): a row is listed where each given holds. */
+export interface RecordFilter {
+  method?: string;
+  task?: string;
+  verdict?: "correct" | "incorrect" | "partial";
+  disagree?: boolean;
+}
+
+const VERDICTS: Record<NonNullable<RecordFilter["verdict"]>, (r: Row) => boolean> = {
+  correct: (r) => r.correct,
+  incorrect: (r) => !r.correct,
+  partial: (r) => r.score > 0 && r.score < 1,
+};
+
+/** The rows of a window the page asks for: the filtered rows from `offset`, `limit` of them at most. */
+export interface RecordWindow extends RecordFilter {
+  offset: number;
+  limit: number;
+}
+
+/** The most rows one call sends (the page asks for 2,000 at a time). */
+export const RECORDS_LIMIT = 5000;
+
 /**
- * The Records tab's rows, and how many of them are still `measuring`: a run's traces are measured `measureMs`'
- * worth a call (a second), in the records' order, and the page asks again until none is left (a run of 20,000 records lists at
- * once, its measures filling in, instead of after the minutes they take all together).
+ * The window a Records tab's call asks for (`offset`, `limit`, default the first 2,000; `method`, `task`,
+ * `verdict`, `disagree=1`), or undefined where a parameter is not one (the whole list is never the default).
  */
-function recordList(data: RunData, measureMs: number): { records: unknown[]; measuring: number } {
+export function recordWindow(q: URLSearchParams): RecordWindow | undefined {
+  const int = (name: string, fallback: number) => {
+    const v = q.get(name);
+    if (v === null || v === "") return fallback;
+    return /^\d+$/.test(v) ? Number(v) : NaN;
+  };
+  const offset = int("offset", 0), limit = Math.min(int("limit", 2000), RECORDS_LIMIT);
+  const verdict = q.get("verdict") || undefined;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(limit)) return undefined;
+  if (verdict !== undefined && !(verdict in VERDICTS)) return undefined;
+  return {
+    offset,
+    limit,
+    method: q.get("method") || undefined,
+    task: q.get("task") || undefined,
+    verdict: verdict as RecordWindow["verdict"],
+    disagree: q.get("disagree") === "1",
+  };
+}
+
+/** The Records tab's rows of a run as read, before their measures (once: the page asks at every visit). */
+function rowsOf(data: RunData): Row[] {
   if (!summaries.has(data)) {
     const split = disagreements(data.records);
     summaries.set(
@@ -164,20 +224,48 @@ function recordList(data: RunData, measureMs: number): { records: unknown[]; mea
       }),
     );
   }
+  return summaries.get(data)!;
+}
+
+/**
+ * A window of the Records tab's rows: those its filters keep, from `offset`, at most `limit` (the page asks for
+ * what it shows, 2,000 rows at a time: a run of 130,000 records is not sent whole at each call), with how many
+ * the filters keep, the run's methods and tasks (the filters' choices), and how many of the window's rows are still
+ * `measuring`: the traces of the window's rows are measured `measureMs`' worth a call (a second), in order, and
+ * the page asks again until none is left (its rows come at once, their measures filling in).
+ */
+function recordList(data: RunData, w: RecordWindow, measureMs: number) {
+  const rows = rowsOf(data), methods = new Set<string>(), tasks = new Set<string>(), window: number[] = [];
+  const verdict = w.verdict && VERDICTS[w.verdict];
+  let matched = 0;
+  rows.forEach((row, i) => {
+    methods.add(row.method), tasks.add(row.task);
+    const keep = (!w.method || row.method === w.method) && (!w.task || row.task === w.task) &&
+      (!verdict || verdict(row)) && (!w.disagree || row.disagree);
+    if (keep && matched++ >= w.offset && window.length < w.limit) window.push(i);
+  });
   const until = performance.now() + measureMs;
   let measuring = 0, done = 0;
-  const records = summaries.get(data)!.map((row, i) => {
-    const r = data.records[i], key = recordKey(r);
-    // one trace a call at least: a call always brings the list nearer its end
-    let found = measuresOf(data, key, r, undefined, false);
+  const records = window.map((i) => {
+    const row = rows[i], r = data.records[i];
+    // one trace a call at least: a call always brings the window nearer its end
+    let found = measuresOf(data, row.key, r, undefined, false);
     if (found === undefined && (done === 0 || performance.now() < until)) {
-      found = measuresOf(data, key, r), done++;
+      found = measuresOf(data, row.key, r), done++;
     }
     if (found === undefined) measuring++;
     const m = found === undefined || typeof found === "string" ? null : found;
     return { ...row, overlap: m?.overlap ?? null, answer_by: m?.answer_by ?? null, measuring: found === undefined };
   });
-  return { records, measuring };
+  return {
+    records,
+    offset: w.offset,
+    total: rows.length,
+    matched,
+    methods: [...methods],
+    tasks: [...tasks],
+    measuring,
+  };
 }
 
 function runInfo(data: RunSummary, id: number, name: string) {
@@ -294,7 +382,10 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
   if (!m || !source) return notFound();
   const data = source.read();
   if (m[2] === "curves") return json(curvesChart(data));
-  if (m[2] === "records") return json(recordList(data, o.measureMs ?? 1000));
+  if (m[2] === "records") {
+    const w = recordWindow(url.searchParams);
+    return w ? json(recordList(data, w, o.measureMs ?? 1000)) : notFound();
+  }
   const key = url.searchParams.get("key") ?? "";
   const record = data.records.find((r) => recordKey(r) === key), trace = data.trace(key);
   if (!record && !trace) return notFound();

@@ -4,7 +4,17 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 2000; // records listed at a time
-const state = { runs: [], run: 0, records: [], live: new Map(), listed: PAGE, measuring: 0 };
+const state = {
+  runs: [],
+  run: 0,
+  // the rows listed (the filtered records' first `listed`, as the server sent them), and of how many
+  records: [],
+  total: 0,
+  matched: 0,
+  live: new Map(),
+  listed: PAGE,
+  measuring: 0,
+};
 
 /** An element with text (never HTML) and classes. */
 function el(tag, text, cls) {
@@ -119,20 +129,49 @@ function fillSelect(select, values) {
   select.value = values.includes(current) ? current : "";
 }
 
-// The list comes at once; its measures (overlap, who answered) a second's worth a call: asked again until all are in.
+// The server filters the records and sends the rows listed, PAGE at a time (a run of 130,000 records is never sent
+// whole); a window's measures (overlap, who answered) come a second's worth a call: it is asked again until all are
+// in. `listing` marks the latest list asked for: an older one still coming is dropped.
 let listing = 0;
+
+/** The Records tab's filters as the server reads them. */
+function filters() {
+  const q = new URLSearchParams();
+  for (const [name, id] of [["method", "f-method"], ["task", "f-task"], ["verdict", "f-verdict"]]) {
+    if ($(id).value) q.set(name, $(id).value);
+  }
+  if ($("f-disagree").checked) q.set("disagree", "1");
+  return q;
+}
 
 async function showRecords() {
   show("records");
   const mine = ++listing, hash = location.hash;
-  do {
-    const list = await api(`/api/runs/${state.run}/records`);
-    if (mine !== listing || location.hash !== hash) return; // another list or page asked for since
-    state.records = list.records, state.measuring = list.measuring;
-    fillSelect($("f-method"), [...new Set(state.records.map((r) => r.method))]);
-    fillSelect($("f-task"), [...new Set(state.records.map((r) => r.task))]);
+  document.body.dataset.listing = "1";
+  const stale = () => mine !== listing || location.hash !== hash; // another list or page asked for since
+  // the rows listed before stay in place until their window comes again (a run followed keeps the page still)
+  const before = state.records, rows = [];
+  try {
+    for (let offset = 0; offset === 0 || (offset < state.listed && offset < state.matched); offset += PAGE) {
+      let list;
+      do {
+        const q = filters();
+        q.set("offset", String(offset)), q.set("limit", String(Math.min(PAGE, state.listed - offset)));
+        list = await api(`/api/runs/${state.run}/records?${q}`);
+        if (stale()) return;
+        rows.splice(offset, rows.length - offset, ...list.records);
+        state.records = rows.concat(before.slice(rows.length, Math.min(state.listed, list.matched)));
+        state.total = list.total, state.matched = list.matched, state.measuring = list.measuring;
+        fillSelect($("f-method"), list.methods);
+        fillSelect($("f-task"), list.tasks);
+        renderRecords();
+      } while (list.measuring > 0);
+    }
+    state.records = rows;
     renderRecords();
-  } while (state.measuring > 0);
+  } finally {
+    if (mine === listing) delete document.body.dataset.listing;
+  }
 }
 
 /**
@@ -144,26 +183,14 @@ function verdictText(grading, right, score) {
   return grading === "parts" || grading === "list" ? `${mark} ${+score.toFixed(2)}` : mark;
 }
 
-const VERDICTS = {
-  correct: (r) => r.correct,
-  incorrect: (r) => !r.correct,
-  partial: (r) => r.score > 0 && r.score < 1,
-};
-
 function renderRecords() {
-  const method = $("f-method").value, task = $("f-task").value, verdict = $("f-verdict").value;
-  const disagree = $("f-disagree").checked;
-  const shown = state.records.filter((r) =>
-    (!method || r.method === method) && (!task || r.task === task) &&
-    (!verdict || VERDICTS[verdict](r)) && (!disagree || r.disagree)
-  );
   // listed a page at a time (a table of every record of a large run would stall the page), and said so
-  const listed = Math.min(shown.length, state.listed);
-  $("record-count").textContent = `${shown.length} of ${state.records.length} records` +
-    (listed < shown.length ? `; the first ${listed} listed` : "") +
+  const listed = state.records.length;
+  $("record-count").textContent = `${state.matched} of ${state.total} records` +
+    (listed < state.matched ? `; the first ${listed} listed` : "") +
     (state.measuring ? `; measuring the traces (${state.measuring} left)…` : "");
-  $("more-records").hidden = listed === shown.length;
-  const rows = shown.slice(0, listed).map((r) => {
+  $("more-records").hidden = listed >= state.matched;
+  const rows = state.records.map((r) => {
     const tr = el("tr", undefined, "record-row");
     tr.dataset.key = r.key;
     tr.append(
@@ -185,9 +212,9 @@ function renderRecords() {
 }
 
 for (const id of ["f-method", "f-task", "f-verdict", "f-disagree"]) {
-  $(id).addEventListener("change", () => (state.listed = PAGE, renderRecords()));
+  $(id).addEventListener("change", () => (state.listed = PAGE, showRecords().catch(report)));
 }
-$("more-records").addEventListener("click", () => (state.listed += PAGE, renderRecords()));
+$("more-records").addEventListener("click", () => (state.listed += PAGE, showRecords().catch(report)));
 
 // ---------- one record ----------
 

@@ -26,6 +26,12 @@ if (!here) {
 }
 const SHOTS = join(".test-results", "viewer");
 
+/** The Records tab's rows once the list asked for last has come (the server filters and sends them). */
+async function listed(page: Page): Promise<number> {
+  await page.waitForFunction(() => document.body.dataset.listing === undefined);
+  return await page.$$eval(".record-row", (r) => r.length);
+}
+
 function browserTest(name: string, fn: (browser: Browser) => Promise<void>) {
   Deno.test({
     name,
@@ -79,7 +85,7 @@ browserTest("viewer: a run that cannot be read says why in the page, as text", a
     await page.waitForSelector("#error:not([hidden])", { timeout: 20_000 });
     assert.match(
       await page.$eval("#error", (e) => e.textContent ?? ""),
-      /records: 500 error: .*traces\.jsonl:1: a trace whose "steps" is not a list/,
+      /records\?offset=0&limit=2000: 500 error: .*traces\.jsonl:1: a trace whose "steps" is not a list/,
     );
     await shot(page, "error");
   } finally {
@@ -112,16 +118,17 @@ browserTest("viewer: curves, records and filters, a record's worker columns, and
     assert.equal(await page.$$eval(".record-row", (r) => r.length), records);
     assert.equal(await page.$eval("#record-count", (e) => e.textContent), `${records} of ${records} records`);
     await page.select("#f-method", "hogwild:2");
-    assert.equal(await page.$$eval(".record-row", (r) => r.length), 6);
+    assert.equal(await listed(page), 6);
     await page.select("#f-verdict", "correct");
-    assert.equal(await page.$$eval(".record-row", (r) => r.length), 2); // problems 0 and 3
+    assert.equal(await listed(page), 2); // problems 0 and 3
     await page.select("#f-verdict", "");
     await page.select("#f-method", "");
     await page.click("#f-disagree");
-    assert.equal(await page.$$eval(".record-row", (r) => r.length), records); // every problem has one right
+    assert.equal(await listed(page), records); // every problem has one right
     await shot(page, "records");
     // a record of three workers: a column each, its steps, the redundancy checks marked
     await page.select("#f-method", "hogwild:3:contiguous");
+    await listed(page);
     await page.click(".record-row");
     await page.waitForFunction(() => document.querySelectorAll("h4.worker-col").length > 0);
     assert.deepEqual(await page.$$eval("h4.worker-col", (h) => h.map((e) => e.textContent)), ["Alice", "Bob", "Carol"]);
@@ -178,11 +185,12 @@ browserTest(
         ["all", "whole answer right", "whole answer not right", "some parts right, not all"],
       );
       await page.select("#f-verdict", "partial");
-      assert.equal(await page.$$eval(".record-row", (r) => r.length), records - right);
+      assert.equal(await listed(page), records - right);
       await page.select("#f-verdict", "correct");
-      assert.equal(await page.$$eval(".record-row", (r) => r.length), right);
+      assert.equal(await listed(page), right);
       // a record's checkpoints: strict and lenient each with its score
       await page.select("#f-verdict", "incorrect");
+      assert.equal(await listed(page), records - right);
       await page.click(".record-row");
       await page.waitForFunction(() => document.querySelectorAll(".checkpoint-row").length > 0);
       const last = await page.$$eval(".checkpoint-row:last-child td", (c) => c.map((e) => e.textContent));
@@ -221,7 +229,7 @@ browserTest("viewer: the tab of a run being written follows it, the filters kept
     await page.goto(`${viewer.url}#run=0&tab=records`);
     await page.waitForFunction(() => document.querySelectorAll(".record-row").length === 7);
     await page.select("#f-method", "sequential");
-    assert.equal(await page.$$eval(".record-row", (r) => r.length), 2);
+    assert.equal(await listed(page), 2);
     appendFileSync(file, lines.slice(7).join("\n") + "\n");
     await page.waitForFunction(
       (n) => document.querySelector("#record-count")?.textContent?.endsWith(`of ${n} records`),
@@ -323,15 +331,23 @@ browserTest("viewer: a list past 2,000 records says how many it lists and lists 
   const viewer = serveViewer({ runs: [new RunSource(dir)], port: 0 });
   try {
     const page = await browser.newPage();
+    // the rows each call of the list brought: the page asks for the rows it lists, never the whole run
+    const sent: number[] = [];
+    page.on("response", async (r) => {
+      if (/\/api\/runs\/0\/records/.test(r.url())) sent.push((await r.json()).records.length);
+    });
     await page.goto(`${viewer.url}#run=0&tab=records`);
     await page.waitForFunction(() => document.querySelectorAll(".record-row").length > 0, { timeout: 10_000 });
+    await listed(page);
     const count = () => page.$eval("#record-count", (e) => e.textContent);
     assert.equal(await count(), `${records} of ${records} records; the first 2000 listed`);
     assert.equal(await page.$$eval(".record-row", (r) => r.length), 2000);
     await page.click("#more-records");
-    assert.equal(await page.$$eval(".record-row", (r) => r.length), records);
+    assert.equal(await listed(page), records);
     assert.equal(await count(), `${records} of ${records} records`);
     assert.equal(await page.$eval("#more-records", (e) => (e as HTMLElement).hidden), true);
+    assert.ok(sent.length > 0 && sent.every((n) => n <= 2000), `rows a call: ${sent.join(", ")}`);
+    assert.ok(sent.includes(records - 2000), `the rows past the first 2000 asked for alone: ${sent.join(", ")}`);
   } finally {
     await viewer.close();
   }

@@ -662,3 +662,63 @@ Deno.test("viewer server: the run's protocol is read from its run.json; an older
     Deno.chdir(cwd);
   }
 });
+
+Deno.test("viewer server: the Records tab's list is sent a window at a time, filtered on the server: a call's bytes are bounded by its window, not the run", async () => {
+  const small = writeRun(4), large = writeRun(100); // 12 and 300 records
+  const viewer = serveViewer({ runs: [new RunSource(small.dir), new RunSource(large.dir)], port: 0 });
+  type Row = { key: string; method: string; task: string; correct: boolean; score: number; disagree: boolean };
+  type List = { records: Row[]; total: number; matched: number; methods: string[]; tasks: string[] };
+  try {
+    const text = async (run: number, query: string) =>
+      await (await fetch(new URL(`/api/runs/${run}/records?${query}`, viewer.url))).text();
+    const get = async (run: number, query: string) => JSON.parse(await text(run, query)) as List;
+    // ten rows of a run of 12 and of one of 300: the same bytes, give or take a row's digits
+    const [few, many] = [await text(0, "limit=10"), await text(1, "limit=10")];
+    assert.ok(many.length < few.length * 1.2, `${many.length} bytes for 10 rows of 300, ${few.length} of 12`);
+    // (the whole list of the large run, as it was sent at every call: 25 times more)
+    assert.ok((await text(1, "limit=300")).length > many.length * 20);
+    // the windows make the whole list, in the records' order
+    const whole = await get(1, "limit=300");
+    assert.deepEqual([whole.total, whole.matched, whole.records.length], [300, 300, 300]);
+    const windows: Row[] = [];
+    for (let offset = 0; offset < 300; offset += 64) {
+      windows.push(...(await get(1, `offset=${offset}&limit=64`)).records);
+    }
+    assert.deepEqual(windows.map((r) => r.key), whole.records.map((r) => r.key));
+    assert.deepEqual(whole.methods, ["hogwild:2", "hogwild:3:contiguous", "sequential"]);
+    assert.deepEqual(whole.tasks, [...new Set(whole.records.map((r) => r.task))]);
+    // the filters are the server's: what a window holds is what the page filtered out of the whole list before
+    const filters: [string, (r: Row) => boolean][] = [
+      ["method=sequential", (r) => r.method === "sequential"],
+      ["method=hogwild:2&verdict=correct", (r) => r.method === "hogwild:2" && r.correct],
+      ["verdict=incorrect", (r) => !r.correct],
+      ["verdict=partial", (r) => r.score > 0 && r.score < 1],
+      ["disagree=1&method=sequential", (r) => r.disagree && r.method === "sequential"],
+      [`task=${encodeURIComponent(whole.tasks[0])}`, (r) => r.task === whole.tasks[0]],
+      ["task=none", () => false],
+    ];
+    for (const [query, keep] of filters) {
+      const want = whole.records.filter(keep), got = await get(1, `${query}&limit=7&offset=3`);
+      assert.deepEqual([got.total, got.matched], [300, want.length], query);
+      assert.deepEqual(got.records.map((r) => r.key), want.slice(3, 10).map((r) => r.key), query);
+    }
+    // what is not a window or a filter is refused, not taken as the whole list
+    for (const bad of ["offset=-1", "limit=x", "limit=1.5", "verdict=maybe"]) {
+      assert.equal((await fetch(new URL(`/api/runs/1/records?${bad}`, viewer.url))).status, 404, bad);
+    }
+  } finally {
+    await viewer.close();
+  }
+  // a call measures the traces of its window's rows (one a call here), not the run's: the rows the page shows
+  const slow = serveViewer({ runs: [new RunSource(large.dir)], port: 0, measureMs: 0 });
+  try {
+    const measuring = async (query: string) =>
+      (await (await fetch(new URL(`/api/runs/0/records?${query}`, slow.url))).json()).measuring;
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push(await measuring("limit=3"));
+    assert.deepEqual(first, [2, 1, 0, 0]);
+    assert.equal(await measuring("offset=3&limit=3"), 2, "the next window's traces not measured by the first's calls");
+  } finally {
+    await slow.close();
+  }
+});
