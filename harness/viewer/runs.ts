@@ -32,7 +32,16 @@ export interface RunData {
   name: string;
   meta: Record<string, unknown>;
   records: BenchRecord[];
-  /** where each record's trace lies in traces.jsonl, by record key: the traces are read one at a time (trace) */
+  /**
+   * the same object for every read whose records go on from the last's (lines appended: the records read before
+   * are the same objects, in the same places), another once records.jsonl is read whole again: what is kept of a
+   * run's records by it (the Records tab's rows) is extended by the records appended, not made again
+   */
+  lineage: object;
+  /**
+   * where each record's trace lies in traces.jsonl, by record key: the traces are read one at a time (trace). The
+   * one map of the traces' lineage, not a copy a read: a later read's appended traces show in it too
+   */
   traces: ReadonlyMap<string, Span>;
   /** the trace of a record key, read from traces.jsonl (a key without one: undefined) */
   trace: (key: string) => TraceLine | undefined;
@@ -182,6 +191,48 @@ export interface RunSummary {
   waiting?: true;
 }
 
+/**
+ * A run's records checked one at a time, as they are read, as plot checks a whole file (checkPlanned,
+ * checkOneGrader, checkBudgets): each appended record costs its own check, not every record's again. A record that
+ * fails is checked with the records before it by the whole-file check itself, for its words and line.
+ */
+class RunChecks {
+  readonly #planned?: Set<string>;
+  readonly #budgets?: string;
+  /** the grader versions met so far, of the records graded by code and of the rest */
+  readonly #graders = [new Set<string>(), new Set<string>()];
+
+  constructor(readonly file: string, readonly meta: Record<string, unknown>) {
+    const budgets = (meta.spec as { budgets?: unknown } | undefined)?.budgets;
+    // a plan that is not a list of keys is refused whatever the records
+    checkPlanned(file, [], meta.planned);
+    if (meta.planned !== undefined) this.#planned = new Set(meta.planned as string[]);
+    if (Array.isArray(budgets)) this.#budgets = JSON.stringify(budgets);
+  }
+
+  /** Checks `r`, read after `before` (checked already): the whole-file check's error where it fails. */
+  check(before: readonly BenchRecord[], r: BenchRecord): void {
+    const graders = this.#graders[+(r.grading === "code")];
+    graders.add(r.grader);
+    const fails = (this.#planned && !this.#planned.has(recordKey(r))) || graders.size > 1 ||
+      (this.#budgets !== undefined && JSON.stringify(r.checkpoints.map((c) => c.budget)) !== this.#budgets);
+    if (fails) this.#whole([...before, r]);
+  }
+
+  /** Checks every record of `records` (run.json changed). */
+  checkAll(records: readonly BenchRecord[]): void {
+    this.#whole(records);
+    for (const r of records) this.#graders[+(r.grading === "code")].add(r.grader);
+  }
+
+  /** plot's checks of a whole file, in its order. */
+  #whole(records: readonly BenchRecord[]): void {
+    checkPlanned(this.file, records, this.meta.planned);
+    checkOneGrader([{ name: this.file, records }]);
+    checkBudgets(this.file, records, (this.meta.spec as { budgets?: unknown } | undefined)?.budgets);
+  }
+}
+
 type RunFile = "run.json" | "records.jsonl" | "traces.jsonl";
 /** A run's files where they are read from, and why its traces are not, if they are not. */
 type RunFiles = { runJson?: string; records?: string; traces?: string; tracesNone?: string };
@@ -197,6 +248,9 @@ export class RunSource {
   #records = new Tail<BenchRecord>();
   #recordList: BenchRecord[] = [];
   #seen = new Set<string>();
+  #lineage: object = {};
+  /** what each record read is checked against (run.json's plan, budgets) and the grader versions met so far */
+  #against?: RunChecks;
   #traces = new Tail<TraceLine>();
   #spans = new Map<string, Span>();
   readonly name: string;
@@ -315,8 +369,17 @@ export class RunSource {
   read(): RunData {
     if (this.#waiting()) {
       const none = new Map<string, Span>();
-      const protocol = "the run has not started";
-      return { name: this.name, meta: {}, records: [], traces: none, trace: () => undefined, protocol, waiting: true };
+      const protocol = "the run has not started", lineage = {};
+      return {
+        name: this.name,
+        meta: {},
+        records: [],
+        lineage,
+        traces: none,
+        trace: () => undefined,
+        protocol,
+        waiting: true,
+      };
     }
     const files = this.#files(), stamp = this.#stamp(files);
     if (this.#cache?.stamp === stamp) return this.#cache.data;
@@ -334,6 +397,7 @@ export class RunSource {
       name: this.name,
       meta,
       records: records ? this.#readRecords(records, meta) : [],
+      lineage: records ? this.#lineage : {},
       traces: spans,
       trace: (key) => {
         const span = spans.get(key);
@@ -344,19 +408,28 @@ export class RunSource {
     };
   }
 
+  /**
+   * The run's records, the lines appended since the last read parsed and checked (each once, as plot checks a whole
+   * file: read once, planned, at the run's budgets, of one grader version); all of them checked again only where
+   * run.json changed (another plan or budgets) while records.jsonl only grew.
+   */
   #readRecords(file: string, meta: Record<string, unknown>): BenchRecord[] {
     this.#records.update(file, () => {
-      this.#recordList = [], this.#seen = new Set();
+      this.#recordList = [], this.#seen = new Set(), this.#lineage = {};
+      this.#against = new RunChecks(file, meta);
     }, (r, i) => {
       this.#parses++;
       checkRecordLines(file, [r], this.#seen, i);
+      this.#against!.check(this.#recordList, r);
       this.#recordList.push(r);
     });
-    const list = this.#recordList.slice();
-    // as plot refuses them
-    checkPlanned(file, list, meta.planned), checkOneGrader([{ name: file, records: list }]);
-    checkBudgets(file, list, (meta.spec as { budgets?: unknown } | undefined)?.budgets);
-    return list;
+    if (this.#against!.meta !== meta) {
+      // run.json changed, the records did not: every record against the new one
+      const against = new RunChecks(file, meta);
+      against.checkAll(this.#recordList);
+      this.#against = against;
+    }
+    return this.#recordList.slice();
   }
 
   #readTraces(file: string): Map<string, Span> {
@@ -365,6 +438,7 @@ export class RunSource {
       checkTraceLines(file, [t], i);
       this.#spans.set(recordKey(t), span);
     });
-    return new Map(this.#spans);
+    // not copied: a poll of a growing run costs its appended traces, not a copy of every span
+    return this.#spans;
   }
 }

@@ -76,18 +76,6 @@ const notFound = () => new Response("not found", { status: 404, headers: HEADERS
 
 const last = (r: BenchRecord) => r.checkpoints[r.checkpoints.length - 1];
 
-/** Per problem (task, id, seed): whether the methods' final verdicts differ. */
-function disagreements(records: BenchRecord[]): Set<string> {
-  const verdicts = new Map<string, Set<boolean>>();
-  for (const r of records) {
-    const k = [r.task, r.problem_id, r.seed].join("\t");
-    if (!verdicts.has(k)) verdicts.set(k, new Set());
-    verdicts.get(k)!.add(!!last(r)?.equal_strict);
-  }
-  return new Set([...verdicts].filter(([, v]) => v.size > 1).map(([k]) => k));
-}
-
-const summaries = new WeakMap<RunData, Row[]>();
 /**
  * Each trace's measures while its line, its record and the run's protocol are the ones read: a growing run keeps
  * its traces' spans (runs.ts), so a record appended costs its own measures, not every record's again (and the
@@ -148,8 +136,32 @@ interface Row {
   passes: number;
   steps: BenchRecord["steps"];
   solo_ms: BenchRecord["solo_ms"];
-  disagree: boolean;
 }
+
+/** A problem's (task, id, seed) final verdicts so far: its methods disagree where some are right and some not. */
+interface Verdicts {
+  right: number;
+  wrong: number;
+}
+
+const disagree = (v: Verdicts) => v.right > 0 && v.wrong > 0;
+
+/**
+ * The Records tab's rows of a run's records, as they were read: a growing run's appended records add theirs (its
+ * lineage, runs.ts), so a poll of a run a bench is writing costs its new records, not every record's row again.
+ */
+interface Rows {
+  rows: Row[];
+  /** each row's problem's verdicts (shared by the rows of a problem) */
+  verdicts: Verdicts[];
+  byProblem: Map<string, Verdicts>;
+  /** each record's place, by its key */
+  byKey: Map<string, number>;
+  methods: Set<string>;
+  tasks: Set<string>;
+}
+
+const rowsByLineage = new WeakMap<object, Rows>();
 
 /** The Records tab's filters (its selects and checkbox): a row is listed where each given holds. */
 export interface RecordFilter {
@@ -198,33 +210,37 @@ export function recordWindow(q: URLSearchParams): RecordWindow | undefined {
   };
 }
 
-/** The Records tab's rows of a run as read, before their measures (once: the page asks at every visit). */
-function rowsOf(data: RunData): Row[] {
-  if (!summaries.has(data)) {
-    const split = disagreements(data.records);
-    summaries.set(
-      data,
-      data.records.map((r) => {
-        const end = last(r);
-        return {
-          key: recordKey(r),
-          task: r.task,
-          problem_id: r.problem_id,
-          method: r.method,
-          seed: r.seed,
-          answer: end?.answer ?? null,
-          correct: !!end?.equal_strict,
-          score: end?.score_strict ?? 0,
-          grading: r.grading,
-          passes: end?.passes ?? 0,
-          steps: r.steps,
-          solo_ms: r.solo_ms,
-          disagree: split.has([r.task, r.problem_id, r.seed].join("\t")),
-        };
-      }),
-    );
+/** The Records tab's rows of a run as read, before their measures: those of the records read before kept. */
+function rowsOf(data: RunData): Rows {
+  let kept = rowsByLineage.get(data.lineage);
+  if (!kept || kept.rows.length > data.records.length) {
+    kept = { rows: [], verdicts: [], byProblem: new Map(), byKey: new Map(), methods: new Set(), tasks: new Set() };
+    rowsByLineage.set(data.lineage, kept);
   }
-  return summaries.get(data)!;
+  for (let i = kept.rows.length; i < data.records.length; i++) {
+    const r = data.records[i], end = last(r), key = recordKey(r), problem = [r.task, r.problem_id, r.seed].join("\t");
+    const row: Row = {
+      key,
+      task: r.task,
+      problem_id: r.problem_id,
+      method: r.method,
+      seed: r.seed,
+      answer: end?.answer ?? null,
+      correct: !!end?.equal_strict,
+      score: end?.score_strict ?? 0,
+      grading: r.grading,
+      passes: end?.passes ?? 0,
+      steps: r.steps,
+      solo_ms: r.solo_ms,
+    };
+    if (!kept.byProblem.has(problem)) kept.byProblem.set(problem, { right: 0, wrong: 0 });
+    const verdicts = kept.byProblem.get(problem)!;
+    if (row.correct) verdicts.right++;
+    else verdicts.wrong++;
+    kept.rows.push(row), kept.verdicts.push(verdicts), kept.byKey.set(key, i);
+    kept.methods.add(r.method), kept.tasks.add(r.task);
+  }
+  return kept;
 }
 
 /**
@@ -235,13 +251,12 @@ function rowsOf(data: RunData): Row[] {
  * the page asks again until none is left (its rows come at once, their measures filling in).
  */
 function recordList(data: RunData, w: RecordWindow, measureMs: number) {
-  const rows = rowsOf(data), methods = new Set<string>(), tasks = new Set<string>(), window: number[] = [];
+  const { rows, verdicts, methods, tasks } = rowsOf(data), window: number[] = [];
   const verdict = w.verdict && VERDICTS[w.verdict];
   let matched = 0;
   rows.forEach((row, i) => {
-    methods.add(row.method), tasks.add(row.task);
     const keep = (!w.method || row.method === w.method) && (!w.task || row.task === w.task) &&
-      (!verdict || verdict(row)) && (!w.disagree || row.disagree);
+      (!verdict || verdict(row)) && (!w.disagree || disagree(verdicts[i]));
     if (keep && matched++ >= w.offset && window.length < w.limit) window.push(i);
   });
   const until = performance.now() + measureMs;
@@ -255,7 +270,13 @@ function recordList(data: RunData, w: RecordWindow, measureMs: number) {
     }
     if (found === undefined) measuring++;
     const m = found === undefined || typeof found === "string" ? null : found;
-    return { ...row, overlap: m?.overlap ?? null, answer_by: m?.answer_by ?? null, measuring: found === undefined };
+    return {
+      ...row,
+      disagree: disagree(verdicts[i]),
+      overlap: m?.overlap ?? null,
+      answer_by: m?.answer_by ?? null,
+      measuring: found === undefined,
+    };
   });
   return {
     records,
@@ -387,7 +408,8 @@ function handle(req: Request, o: ViewerOptions, feed: Feed): Response {
     return w ? json(recordList(data, w, o.measureMs ?? 1000)) : notFound();
   }
   const key = url.searchParams.get("key") ?? "";
-  const record = data.records.find((r) => recordKey(r) === key), trace = data.trace(key);
+  const at = rowsOf(data).byKey.get(key), record = at === undefined ? undefined : data.records[at];
+  const trace = data.trace(key);
   if (!record && !trace) return notFound();
   if (m[2] === "views") {
     const pass = Number(url.searchParams.get("pass"));

@@ -176,7 +176,7 @@ Deno.test("viewer server: a growing run is read from where the last read stopped
   appendFileSync(traces, JSON.stringify({ ...JSON.parse(traceLine), seed: 7 }) + "\n");
   const grown = source.read();
   assert.equal(grown.records.length, 7);
-  assert.equal(grown.traces.size, first.traces.size + 1);
+  assert.equal(grown.traces.size, 7);
   // what was read is kept, not parsed again (the same objects)
   assert.ok(grown.records.slice(0, 6).every((r, i) => r === first.records[i]));
   // rewritten in place, longer (same inode, as `cat other > records.jsonl` does): read whole, not from the old end
@@ -721,4 +721,101 @@ Deno.test("viewer server: the Records tab's list is sent a window at a time, fil
   } finally {
     await slow.close();
   }
+});
+
+Deno.test("viewer server: a growing run costs its appended lines, not the run: the records read before are not parsed, checked or listed again", async () => {
+  const { dir } = writeRun(101); // 303 records; the last, problem 100's sequential, is its only right one
+  const files = ["records.jsonl", "traces.jsonl"].map((f) => join(dir, f));
+  const [records, traces] = files.map((f) => readFileSync(f, "utf8").trim().split("\n"));
+  const run = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+  run.planned = records.map((l) => recordKey(JSON.parse(l))); // the plan checked too
+  writeFileSync(join(dir, "run.json"), JSON.stringify(run));
+  // the bench has written all but the last
+  files.forEach((f, i) => writeFileSync(f, [records, traces][i].slice(0, -1).join("\n") + "\n"));
+  const source = new RunSource(dir);
+  const viewer = serveViewer({ runs: [source], port: 0 });
+  try {
+    type Row = { key: string; disagree: boolean; measuring: boolean };
+    const list = async (q: string) =>
+      (await (await fetch(new URL(`/api/runs/0/records?${q}`, viewer.url))).json()) as {
+        records: Row[];
+        total: number;
+        measuring: number;
+      };
+    while ((await list("limit=5000")).measuring > 0); // every trace measured: what the spy below sees is the rest
+    const first = await list("offset=297&limit=10");
+    assert.deepEqual(first.records.map((r) => r.disagree), [true, true, true, false, false]);
+    // a spy on every field of the records read: anything that looks at one of them again counts
+    let touched = 0;
+    for (const r of source.read().records) {
+      for (const [k, v] of Object.entries(r)) {
+        Object.defineProperty(r, k, { get: () => (touched++, v), enumerable: true, configurable: true });
+      }
+    }
+    const parses = source.parses;
+    files.forEach((f, i) => appendFileSync(f, [records, traces][i].at(-1) + "\n"));
+    const grown = await list("offset=297&limit=10");
+    assert.equal(grown.total, 303);
+    assert.equal(source.parses, parses + 2, "the appended record and trace parsed, nothing else");
+    // the appended record lists its problem's disagreement on the rows of its problem listed before
+    assert.deepEqual(grown.records.map((r) => r.disagree), [true, true, true, true, true, true]);
+    assert.equal(touched, 0, "the records read before were not looked at again (checked, listed, counted)");
+    // its record is found without a look at the others
+    const key = recordKey(JSON.parse(records.at(-1)!));
+    const one = await (await fetch(new URL(`/api/runs/0/record?key=${encodeURIComponent(key)}`, viewer.url))).json();
+    assert.equal(one.record.problem_id, "synthetic-100");
+    assert.equal(touched, 0, "a record found by its key, not by a look at every record");
+  } finally {
+    await viewer.close();
+  }
+});
+
+Deno.test("viewer server: a growing run's appended records are checked as a whole file is, each error at its line; a run.json changed checks them all again", () => {
+  const { dir } = writeRun(3);
+  const file = join(dir, "records.jsonl"), lines = readFileSync(file, "utf8").trim().split("\n");
+  const runFile = join(dir, "run.json"), run = JSON.parse(readFileSync(runFile, "utf8"));
+  run.planned = lines.map((l) => recordKey(JSON.parse(l)));
+  run.spec.budgets = JSON.parse(lines[0]).checkpoints.map((c: { budget: number }) => c.budget);
+  writeFileSync(runFile, JSON.stringify(run));
+  const source = new RunSource(dir), seven = lines.slice(0, 7).join("\n") + "\n";
+  /** what a read of the whole folder, by a viewer that never saw it, says */
+  const whole = () => {
+    try {
+      new RunSource(dir).read();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail("the whole folder was read");
+  };
+  const line = (patch: (r: Record<string, unknown>) => void) => {
+    const r = JSON.parse(lines[7]);
+    patch(r);
+    return JSON.stringify(r) + "\n";
+  };
+  const faults: [string, RegExp][] = [
+    [line((r) => r.seed = 9), /records\.jsonl:8: the record .* is not one this run planned/],
+    [line((r) => r.grader = "hogwild-grader/1"), /records graded by several grader versions/],
+    [
+      line((r) => (r.checkpoints as { budget: number }[]).forEach((c) => c.budget *= 2)),
+      /records\.jsonl:8: a record checkpointed at .*, not this run's budgets/,
+    ],
+    [lines[3] + "\n", /records\.jsonl:8: the record .* appears twice/],
+  ];
+  for (const [appended, error] of faults) {
+    writeFileSync(file, seven);
+    assert.equal(source.read().records.length, 7);
+    appendFileSync(file, appended);
+    const said = whole();
+    assert.match(said, error);
+    assert.throws(() => source.read(), (e: Error) => e.message === said);
+    // mended by a good line in its place: read on
+    writeFileSync(file, seven + lines[7] + "\n");
+    assert.equal(source.read().records.length, 8);
+  }
+  // run.json changed while the records only grew: the records read before are checked against it too
+  run.planned = run.planned.slice(1);
+  writeFileSync(runFile, JSON.stringify(run));
+  appendFileSync(file, lines[8] + "\n");
+  assert.match(whole(), /records\.jsonl:1: the record .* is not one this run planned/);
+  assert.throws(() => source.read(), (e: Error) => e.message === whole());
 });
