@@ -185,7 +185,10 @@ class LineCount {
 /** What the run list shows of a run: its run.json and how many records it holds (RunSource.summary). */
 export interface RunSummary {
   name: string;
+  /** run.json without its plan (a LIMO run's 130,000 keys, held for every run listed) */
   meta: Record<string, unknown>;
+  /** how many records run.json plans (its `planned`), if it says */
+  planned: number | null;
   records: number;
   tracesNone?: string;
   waiting?: true;
@@ -233,6 +236,42 @@ class RunChecks {
   }
 }
 
+/** How many runs, and how many bytes of their records.jsonl, a viewer holds read at most (RunCache). */
+export const OPEN_RUNS = { runs: 8, bytes: 512 << 20 };
+
+/**
+ * The runs whose read a viewer holds (their records, checked, and their traces' spans; the server's rows and
+ * charts go with them): at most `runs` of them and `bytes` of their records.jsonl (a record held weighs 1.3–2 times
+ * its line), the least recently read let go first, to be read whole again when next asked for. The run read last is
+ * held whatever its size. One cache serves every RunSource of a viewer (a folder of hundreds of runs opened one
+ * after another held each of them, to the heap's end).
+ */
+export class RunCache {
+  readonly #held = new Map<object, { bytes: number; release: () => void }>();
+
+  constructor(readonly limits: { runs: number; bytes: number } = OPEN_RUNS) {}
+
+  /** `run` was read now, holding `bytes`: the runs read least recently let go while there are too many. */
+  touch(run: object, bytes: number, release: () => void): void {
+    this.#held.delete(run);
+    this.#held.set(run, { bytes, release });
+    let total = 0;
+    for (const { bytes } of this.#held.values()) total += bytes;
+    for (const [other, held] of this.#held) {
+      if (other === run || (this.#held.size <= this.limits.runs && total <= this.limits.bytes)) break;
+      this.#held.delete(other), total -= held.bytes, held.release();
+    }
+  }
+
+  /** Whether `run`'s read is held. */
+  holds(run: object): boolean {
+    return this.#held.has(run);
+  }
+}
+
+/** The viewer's runs' cache where a RunSource is given none. */
+const openRuns = new RunCache();
+
 type RunFile = "run.json" | "records.jsonl" | "traces.jsonl";
 /** A run's files where they are read from, and why its traces are not, if they are not. */
 type RunFiles = { runJson?: string; records?: string; traces?: string; tracesNone?: string };
@@ -258,10 +297,32 @@ export class RunSource {
   /** whether the folder was ever there (a folder waited for and then gone is gone) */
   #there = false;
 
-  /** `waited`: the folder of a bench that has not made it yet (--view): until it exists, the run is waiting. */
-  constructor(readonly dir: string, o: { waited?: boolean } = {}) {
+  readonly #held: RunCache;
+
+  /**
+   * `waited`: the folder of a bench that has not made it yet (--view): until it exists, the run is waiting.
+   * `cache`: the runs held read, with this one (default: the process's, OPEN_RUNS).
+   */
+  constructor(readonly dir: string, o: { waited?: boolean; cache?: RunCache } = {}) {
     this.name = basename(dir);
     this.#waited = o.waited ?? false;
+    this.#held = o.cache ?? openRuns;
+  }
+
+  /**
+   * Lets go of what a read holds (the cache's choice): the records, the traces' spans, the files' places; the next
+   * read is a whole one. The run list's summary is kept (it holds no record).
+   */
+  #release(): void {
+    this.#cache = undefined, this.#meta = undefined;
+    this.#records = new Tail(), this.#recordList = [], this.#seen = new Set(), this.#against = undefined;
+    this.#lineage = {};
+    this.#traces = new Tail(), this.#spans = new Map();
+  }
+
+  /** Whether this run's last read is held (not let go for the runs read since). */
+  get held(): boolean {
+    return this.#held.holds(this);
   }
 
   /**
@@ -321,17 +382,22 @@ export class RunSource {
    * hundreds of runs, polled every few seconds); a run whose last read failed, that failure, until its files change.
    */
   summary(): RunSummary {
-    if (this.#waiting()) return { name: this.name, meta: {}, records: 0, waiting: true };
+    if (this.#waiting()) return { name: this.name, meta: {}, planned: null, records: 0, waiting: true };
     const files = this.#files(), stamp = this.#stamp(files), none = files.tracesNone;
     if (this.#failure?.stamp === stamp) throw this.#failure.error;
     if (this.#summary?.stamp === stamp) return this.#summary.summary;
     const data = this.#cache?.stamp === stamp ? this.#cache.data : undefined;
-    const summary = this.#failing(stamp, () => ({
-      name: this.name,
-      meta: data?.meta ?? this.#readMeta(files.runJson),
-      records: data?.records.length ?? (files.records ? this.#count.count(files.records) : 0),
-      ...(none ? { tracesNone: none } : {}),
-    }));
+    const summary = this.#failing(stamp, () => {
+      // a run not read keeps no run.json of its own for the list (RunCache bounds what the runs read hold)
+      const { planned, ...meta } = data?.meta ?? this.#readMeta(files.runJson, false);
+      return {
+        name: this.name,
+        meta,
+        planned: Array.isArray(planned) ? planned.length : null,
+        records: data?.records.length ?? (files.records ? this.#count.count(files.records) : 0),
+        ...(none ? { tracesNone: none } : {}),
+      };
+    });
     this.#summary = { stamp, summary };
     return summary;
   }
@@ -346,8 +412,8 @@ export class RunSource {
     }
   }
 
-  /** run.json, parsed once for each version of the file. */
-  #readMeta(runJson: string | undefined): Record<string, unknown> {
+  /** run.json, parsed once for each version of the file (`keep`: kept for the next read). */
+  #readMeta(runJson: string | undefined, keep = true): Record<string, unknown> {
     const stamp = runJson ? this.#stamp({ runJson }) : "-";
     if (this.#meta?.stamp === stamp) return this.#meta.meta;
     let meta: Record<string, unknown> = {};
@@ -361,7 +427,7 @@ export class RunSource {
       meta !== null && typeof meta === "object" && !Array.isArray(meta),
       `${join(this.dir, "run.json")}: not a run.json of this project`,
     );
-    this.#meta = { stamp, meta };
+    if (keep) this.#meta = { stamp, meta };
     return meta;
   }
 
@@ -382,10 +448,12 @@ export class RunSource {
       };
     }
     const files = this.#files(), stamp = this.#stamp(files);
-    if (this.#cache?.stamp === stamp) return this.#cache.data;
-    if (this.#failure?.stamp === stamp) throw this.#failure.error;
-    const data = this.#failing(stamp, () => this.#read(files));
-    this.#cache = { stamp, data };
+    if (this.#cache?.stamp !== stamp) {
+      if (this.#failure?.stamp === stamp) throw this.#failure.error;
+      this.#cache = { stamp, data: this.#failing(stamp, () => this.#read(files)) };
+    }
+    const data = this.#cache.data;
+    this.#held.touch(this, files.records ? statSync(files.records).size : 0, () => this.#release());
     return data;
   }
 

@@ -303,7 +303,7 @@ function runInfo(data: RunSummary, id: number, name: string) {
     // what of the run is not shown, and why (its traces, where traces.jsonl is a link not followed)
     note: data.tracesNone ?? null,
     // how many records run.json plans (the page follows a run with fewer), not the keys: it asks every few seconds
-    planned: Array.isArray(data.meta.planned) ? data.meta.planned.length : null,
+    planned: data.planned,
     gpu: (data.meta.machine as { gpu?: string } | undefined)?.gpu ?? null,
   };
 }

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RunSource } from "../../../harness/viewer/runs.ts";
+import { RunCache, RunSource } from "../../../harness/viewer/runs.ts";
 import { measuresOf, serveViewer } from "../../../harness/viewer/server.ts";
 import { recordKey } from "../../../harness/bench/rundir.ts";
 import { writeRun } from "./run_fixture.ts";
@@ -141,4 +141,44 @@ Deno.test("runs: the viewer's run list over many runs reads no run's records or 
   } finally {
     await viewer.close();
   }
+});
+
+Deno.test("runs: the viewer holds the records of the runs read last, not of every run ever opened (the least recently read let go)", () => {
+  // a folder of runs opened one after another, as a reader goes down the list
+  const runs = Array.from({ length: 12 }, () => new RunSource(writeRun(2).dir));
+  for (const run of runs) assert.equal(run.read().records.length, 6);
+  const parses = runs.map((r) => r.parses);
+  // the last one read is held: read again, nothing parsed
+  runs.at(-1)!.read();
+  assert.equal(runs.at(-1)!.parses, parses.at(-1));
+  // the first was let go: read again whole (its records and traces parsed again), the same records
+  assert.equal(runs[0].read().records.length, 6);
+  assert.equal(runs[0].parses, parses[0] * 2, "the first run read again whole: it was not held");
+});
+
+Deno.test("runs: a viewer's runs held read are bounded by count and by their records' bytes; the run read last is held whatever its size", () => {
+  const dirs = Array.from({ length: 4 }, (_, i) => writeRun(i === 3 ? 6 : 2).dir);
+  const size = readFileSync(join(dirs[0], "records.jsonl")).length; // the small runs' (the last is three times it)
+  const byCount = new RunCache({ runs: 2, bytes: Infinity });
+  const counted = dirs.map((d) => new RunSource(d, { cache: byCount }));
+  counted.forEach((r) => r.read());
+  assert.deepEqual(counted.map((r) => r.held), [false, false, true, true]);
+  counted[2].read(); // read again: the most recent, so the last-but-one is let go first
+  counted[0].read();
+  assert.deepEqual(counted.map((r) => r.held), [true, false, true, false]);
+  const bySize = new RunCache({ runs: 10, bytes: 2 * size });
+  const sized = dirs.map((d) => new RunSource(d, { cache: bySize }));
+  sized.slice(0, 3).forEach((r) => r.read());
+  assert.deepEqual(sized.map((r) => r.held), [false, true, true, false]);
+  sized[3].read(); // over the bound alone: held, the others let go
+  assert.deepEqual(sized.map((r) => r.held), [false, false, false, true]);
+  // one let go reads whole again, as it reads the first time
+  const parses = sized[1].parses;
+  assert.equal(sized[1].read().records.length, 6);
+  assert.equal(sized[1].parses, parses * 2);
+  // the run list holds no run's plan (a LIMO run.json's 130,000 keys for each run listed), only how many
+  const run = JSON.parse(readFileSync(join(dirs[0], "run.json"), "utf8"));
+  writeFileSync(join(dirs[0], "run.json"), JSON.stringify({ ...run, planned: ["a", "b", "c"] }));
+  const listed = new RunSource(dirs[0]).summary();
+  assert.deepEqual([listed.planned, listed.meta.planned], [3, undefined]);
 });
