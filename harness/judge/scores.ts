@@ -187,8 +187,10 @@ export function groupScore(traces: readonly TraceScore[]): GroupScore {
     byProblem.set(k, [...(byProblem.get(k) ?? []), t.score]);
   }
   const means = [...byProblem.values()].map(mean), se = standardError(means);
-  const n = [...byProblem.values()].reduce((k, xs) => k + xs.length, 0);
-  const ci = se === undefined ? undefined : problemsInterval(means, se, 1, 6); // within the rubric
+  const scores = [...byProblem.values()].flat(), n = scores.length;
+  // within the rubric; its ends alone (1 or 6): right-or-wrong answers, as the report reads them
+  const binary = scores.every((s) => s === 1 || s === 6);
+  const ci = se === undefined ? undefined : problemsInterval(means, se, { n, binary }, 1, 6);
   return {
     n,
     problems: means.length,

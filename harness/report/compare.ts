@@ -186,9 +186,13 @@ function settingsNote(
   return lines.length ? `Settings that differ (run.json's key): ${lines.join("; ")}.\n` : undefined;
 }
 
-/** A difference in points, its sign as written (one that rounds to zero is +0.0, never −0.0). */
+/**
+ * A difference in points to a tenth, halves away from zero, its sign as written (one that rounds to zero is +0.0,
+ * never −0.0). Within 1e-9 of a half is that half: a mean summed in another order (−68.75 came out −68.7499…, and
+ * printed −68.7 beside a −56.3 for −56.25).
+ */
 export const points = (x: number) => {
-  const t = Math.abs(100 * x).toFixed(1);
+  const t = (Math.round(1000 * Math.abs(x) + 1e-6) / 10).toFixed(1);
   return `${x >= 0 || Number(t) === 0 ? "+" : "−"}${t}`;
 };
 /**

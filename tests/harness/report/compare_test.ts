@@ -87,7 +87,7 @@ Deno.test("compare: one folder and two methods, and two folders' same method; a 
   assert.match(r.stdout, ROW_8);
   assert.match(
     r.stdout,
-    /## 16 passes[^]*\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \| 0\.0 \| \[−65\.9, \+65\.9\] \| 0 \/ 0 \| 1\.000 \|/,
+    /## 16 passes[^]*\| t \| 10 \| 5 \| 100\.0% \| 100\.0% \| \+0\.0 \| 0\.0 \| \[−67\.9, \+67\.9\] \| 0 \/ 0 \| 1\.000 \|/,
   );
   const only = await runCli("cli/compare.ts", [one, "--methods", "hogwild:2,sequential", "--budget", "8"]);
   assert.equal(only.code, 0, only.stderr);
@@ -377,10 +377,10 @@ Deno.test("summary.md's paired table: each method against sequential at the summ
   assert.match(text, /### t: each method against sequential, paired on problems × seeds/);
   assert.match(
     text,
-    /\| hogwild:2 \| \+30\.0 \[−40\.8, \+100\.0\], p 0\.625 \| \+0\.0 \[−65\.9, \+65\.9\], p 1\.000 \|/,
+    /\| hogwild:2 \| \+30\.0 \[−40\.8, \+100\.0\], p 0\.625 \| \+0\.0 \[−67\.9, \+67\.9\], p 1\.000 \|/,
   );
   // a tie on every problem: Wilson's over the five problems, not the point [+0.0, +0.0] (stats_test)
-  assert.match(text, /\| sc:2 \| \+0\.0 \[−65\.9, \+65\.9\], p 1\.000 \|/);
+  assert.match(text, /\| sc:2 \| \+0\.0 \[−66\.0, \+66\.0\], p 1\.000 \|/); // 11 pairs: as sure as 10
   assert.doesNotMatch(text, /\| sequential \|/);
   assert.equal(comparisonText(records("hogwild:2", A), [8]), "", "no sequential: no table");
   assert.match(comparisonText(rs, [8], "sc:2"), /against sc:2[^]*\| sequential \| \+0\.0/);
@@ -394,6 +394,12 @@ Deno.test("a difference that rounds to zero is written +0.0, never −0.0; an ex
     "−0.1",
     "+1.2",
   ]);
+  // a half of a tenth rounds away from zero whether the mean came out a hair under it or over it (float noise):
+  // −68.75 and −56.25 both round outward, as 68.75 does
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const noisy = [mean([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9]) + 0.6875 - 0.4625, -0.6875 + 1e-16, -0.5625 - 1e-16];
+  assert.deepEqual(noisy.map(points), ["+68.8", "−68.8", "−56.3"]);
+  assert.deepEqual([points(0.68749), points(-0.0005 + 1e-17)], ["+68.7", "−0.1"]);
   // both means 0.4 / 3, but the differences −0.1, −0.1, +0.2 sum to 2.8e-17 in floating point
   const at = (scores: number[]) => scores.map((score, i) => ({ problem: `p${i}`, seed: 1, score }));
   const d = pairedDiff(at([0, 0.2, 0.2]), at([0.1, 0.3, 0]))!;

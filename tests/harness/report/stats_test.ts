@@ -172,31 +172,32 @@ Deno.test("paired difference: per problem over its shared seeds, clustered error
   assert.deepEqual([reversed.wins, reversed.losses], [1, 3]);
 });
 
-Deno.test("where every problem's mean is the same the t interval has no width: Wilson's over the problems instead, never a point", () => {
-  // at no spread Wilson's as sure as P answers
+Deno.test("where every problem's mean is the same the t interval has no width: Wilson's at the size one sample away would have, never a point", () => {
+  // at no spread Wilson's as sure as N − 1 answers (one of N wrong gives n* = N − 1 exactly), × (z/t)² as ever
+  const zt = (problems: number) => (1.959964 / tCritical(problems - 1)) ** 2;
   // the review's case: A right, B wrong on three problems (one seed): +100 every problem, sign test p 0.25
   const right = samples([[1], [1], [1]]), wrong = samples([[0], [0], [0]]);
   const d = pairedDiff(right, wrong)!;
   assert.deepEqual([d.diff, d.se], [1, 0]);
   near(d.p, 0.25, 1e-12);
-  const [lo, hi] = wilson(1, 3); // Wilson's over the problems of (A − B + 1) / 2, mapped back onto [−1, 1]
+  const [lo, hi] = wilson(1, 2 * zt(3)); // Wilson's of (A − B + 1) / 2, mapped back onto [−1, 1]
   near(d.ci![0], 2 * lo - 1, 1e-4);
   near(d.ci![1], 2 * hi - 1, 1e-9);
   assert.ok(d.ci![0] < 0, `${d.ci}: a difference of 0 is not ruled out, as the sign test's p 0.25 says`);
   // ties on every problem: an interval around 0, not the point 0
   const tie = pairedDiff(right, right)!;
   assert.ok(tie.ci![0] < 0 && tie.ci![1] > 0, `${tie.ci}`);
-  // avg@k of every problem right under every seed: Wilson's over the problems, as many as there are (not seeds)
+  // avg@k of every problem right under every seed: as sure as all the answers but one
   for (const problems of [3, 30]) {
     const all = seedStats(samples(Array.from({ length: problems }, () => Array(10).fill(1))), (a) => a);
     assert.equal(all.se, 0);
-    near(all.ci![0], wilson(1, problems)[0], 1e-4);
+    near(all.ci![0], wilson(1, (10 * problems - 1) * zt(problems))[0], 1e-4);
     assert.equal(all.ci![1], 1);
   }
   // every problem half right: the same (a fractional mean, Wilson's conservative there)
   const half = seedStats(samples([[1, 0], [0, 1], [1, 0], [0, 1]]), (a) => a);
-  near(half.ci![0], wilson(0.5, 4)[0], 1e-4);
-  near(half.ci![1], wilson(0.5, 4)[1], 1e-4);
+  near(half.ci![0], wilson(0.5, 7 * zt(4))[0], 1e-4);
+  near(half.ci![1], wilson(0.5, 7 * zt(4))[1], 1e-4);
   // generated: an interval holds its mean and has width, for any scores of two problems or more
   let seed = 5;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -225,6 +226,17 @@ Deno.test("near a bound the interval is never surer with more right, nor narrowe
         assert.ok(ci[0] <= Math.max(0, s.avg - h) + 1e-12 && ci[1] >= Math.min(1, s.avg + h) - 1e-12, where);
         last = ci;
       }
+    }
+  }
+  // one answer turning wrong never makes it surer, whichever answer and however many seeds: all right under k
+  // seeds was Wilson's over the P problems, one wrong n* = Pk − 1 answers (10 × 4: 72.2–100% all right, 84.3–100%
+  // one wrong)
+  for (const problems of [2, 3, 5, 10, 30, 100]) {
+    for (const seeds of [1, 2, 4, 10]) {
+      const all = Array.from({ length: problems }, () => Array(seeds).fill(1));
+      const one = all.map((r, i) => r.map((x, j) => (i === problems - 1 && j === 0 ? 0 : x)));
+      const [a, b] = [all, one].map((g) => seedStats(samples(g), (x) => x).ci!);
+      assert.ok(b[0] <= a[0] && b[1] <= a[1], `${problems} × ${seeds}: all right ${a}, one wrong ${b}`);
     }
   }
   // away from the bounds the t interval itself: 5 of 10 right, .5 ± 2.262 × .1667
