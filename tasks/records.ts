@@ -48,12 +48,20 @@ export interface ReadOptions {
   jsonl?: boolean;
   /** top-level fields holding model output (a case file's "pred"): any text is its own, no broken escape */
   modelText?: readonly string[];
+  /**
+   * Called with each record kept, in order: true once the caller has what it needs (--limit's first N problems).
+   * The records after that one are then counted (`unread`), never parsed or checked: a JSONL file's rest by a scan
+   * of its bytes for lines that are not blank, a later .json file by its list's length, a parquet file by its rows.
+   */
+  enough?: (r: RawRecord) => boolean;
 }
 
 export interface ReadResult {
   records: RawRecord[];
   /** `index`: its position among every record read, as a record's */
   skipped: (Skipped & { index: number })[];
+  /** records after the one `enough` stopped at: counted, not read (0 where every record was read) */
+  unread: number;
 }
 
 const KINDS = [".jsonl", ".json", ".parquet"];
@@ -73,7 +81,8 @@ export function dataFiles(path: string): string[] {
 }
 
 export async function readRecords(files: readonly string[], opts: ReadOptions = {}): Promise<ReadResult> {
-  const out: ReadResult = { records: [], skipped: [] };
+  const out: ReadResult = { records: [], skipped: [], unread: 0 };
+  let stopped = false;
   const bad = (at: Place, reason: string) => {
     if (!opts.skipBad) throw new InputError(`${recordAt(at)}: ${reason}`);
     out.skipped.push({ ...at, index: out.records.length + out.skipped.length, reason });
@@ -83,12 +92,24 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
     // Some public copies carry broken escapes: "\frac" written with one backslash decodes to a form feed.
     const spoiled = badText(v, opts.modelText);
     if (spoiled) return bad(at, `field "${spoiled.field}" ${spoiled.reason}`);
-    out.records.push({ ...at, index: out.records.length + out.skipped.length, value: v as Record<string, unknown> });
+    const r = { ...at, index: out.records.length + out.skipped.length, value: v as Record<string, unknown> };
+    out.records.push(r);
+    if (opts.enough?.(r)) stopped = true;
+  };
+  /** a whole file's records, each checked until the caller has enough, the rest counted */
+  const addAll = (list: readonly unknown[], at: (i: number) => Place) => {
+    list.forEach((r, i) => stopped ? out.unread++ : add(at(i), r));
   };
   for (const file of files) {
     checkNotFolder(file);
     const ext = opts.jsonl ? ".jsonl" : extname(file);
+    const before = out.records.length + out.skipped.length + out.unread;
     if (ext === ".parquet") {
+      if (stopped) {
+        out.unread += await parquetRows(file);
+        check(out.unread > before, `${file}: holds no records`);
+        continue;
+      }
       let rows: Record<string, unknown>[], inexact: Map<string, string>;
       try {
         const buffer = await asyncBufferFromFile(file);
@@ -98,13 +119,12 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
         throw new InputError(`${file}: not a readable parquet file (${(e as Error).message})`);
       }
       check(rows.length > 0, `${file}: holds no records`);
-      rows.forEach((r, i) => {
-        if (inexact.size && r && typeof r === "object") INEXACT.set(r, inexact);
-        add({ file, line: i + 1, unit: "row" }, r);
+      addAll(rows, (i) => {
+        if (inexact.size && rows[i] && typeof rows[i] === "object") INEXACT.set(rows[i], inexact);
+        return { file, line: i + 1, unit: "row" };
       });
       continue;
     }
-    const before = out.records.length + out.skipped.length;
     if (ext === ".json") {
       const text = readUtf8(file);
       let v: unknown;
@@ -128,25 +148,54 @@ export async function readRecords(files: readonly string[], opts: ReadOptions = 
           }); expected one list of records, or one under "data"`
           : `${file}: expected a JSON list of records (or an object holding one)`,
       );
-      list.forEach((r, i) => add({ file, line: i + 1, unit: "record" }, r));
-      check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
+      addAll(list, (i) => ({ file, line: i + 1, unit: "record" }));
+      check(out.records.length + out.skipped.length + out.unread > before, `${file}: holds no records`);
       continue;
     }
     check(ext === ".jsonl", `${file}: expected a .jsonl, .json or .parquet file`);
-    for (const [i, raw] of jsonlLines(file)) {
+    let i = 0;
+    for (const bytes of fileLines(file, { unterminated: true })) {
+      const line = i++;
+      // past what the caller needs: a line is counted by its bytes, neither decoded nor parsed
+      if (stopped) {
+        if (!blankLine(bytes)) out.unread++;
+        continue;
+      }
+      const raw = utf8Line(bytes, file, line);
       if (raw.trim() === "") continue;
       let v: unknown;
       try {
         v = parseKeepingNumbers(raw);
       } catch (e) {
-        bad({ file, line: i + 1 }, `not valid JSON (${oneLine((e as Error).message)})`);
+        bad({ file, line: line + 1 }, `not valid JSON (${oneLine((e as Error).message)})`);
         continue;
       }
-      add({ file, line: i + 1 }, v);
+      add({ file, line: line + 1 }, v);
     }
-    check(out.records.length + out.skipped.length > before, `${file}: holds no records`);
+    check(out.records.length + out.skipped.length + out.unread > before, `${file}: holds no records`);
   }
   return out;
+}
+
+/** A parquet file's row count, from its metadata alone (a file past --limit's records: counted, not read). */
+async function parquetRows(file: string): Promise<number> {
+  try {
+    return Number((await parquetMetadataAsync(await asyncBufferFromFile(file))).num_rows);
+  } catch (e) {
+    throw new InputError(`${file}: not a readable parquet file (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Whether a line's bytes are blank as `text.trim() === ""` says of its text: ASCII white space alone, or (where a
+ * byte past ASCII comes first) its text trimmed to nothing. A record's line, which opens with "{", is not decoded.
+ */
+function blankLine(bytes: Uint8Array): boolean {
+  for (const b of bytes) {
+    if (b === 0x20 || (b >= 0x09 && b <= 0x0d)) continue;
+    return b >= 0x80 ? new TextDecoder().decode(bytes).trim() === "" : false;
+  }
+  return true;
 }
 
 /**
@@ -206,19 +255,31 @@ export function skippedText(skipped: readonly Place[]): string {
 }
 
 export type EachRecord = <T>(rs: readonly RawRecord[], make: (r: RawRecord) => T) => T[];
+
+/**
+ * A task whose problems are its records', each of one record, in file order: read so, --limit N stops reading at
+ * its Nth problem (ReadOptions.enough).
+ */
+export interface OneByOne<P> {
+  /** a record's problem; undefined: the record is none of the task's (lcb's outside its dates) */
+  make(r: RawRecord): P | undefined;
+  /**
+   * Once read (`unread`: the records after the last one read, counted, not read): the checks of the records read
+   * that a whole read makes of them all, and what is said of them. Returns the set's problem count (undefined
+   * where the records not read leave it unknown); by default, those made and one a record not read.
+   */
+  done?(records: readonly RawRecord[], problems: readonly P[], unread: number): number | undefined;
+}
 export const everyRecord: EachRecord = (rs, make) => rs.map((r) => make(r));
 
 /**
- * A JSONL file's lines (0-based index, text), read in pieces and decoded one line at a time: a file past what one
- * string can hold (~512 MiB; LiveCodeBench's release files come near it) reads as well as a small one. Bytes that
- * are not UTF-8 are an error naming the line, never replacement characters.
+ * A JSONL file's line (read by fileLines, in pieces: a file past what one string can hold, ~512 MiB, as
+ * LiveCodeBench's release files come near, reads as well as a small one), decoded alone. Bytes that are not UTF-8
+ * are an error naming the line (0-based `line`), never replacement characters.
  */
-function* jsonlLines(file: string): Generator<[number, string]> {
-  let line = 0;
-  for (const bytes of fileLines(file, { unterminated: true })) {
-    const at = `${file}:${line + 1}`;
-    yield [line++, utf8Text(bytes, () => at, (mib) => `${at}: a line of ${mib} MiB is ${TOO_LONG}`)];
-  }
+function utf8Line(bytes: Uint8Array, file: string, line: number): string {
+  const at = `${file}:${line + 1}`;
+  return utf8Text(bytes, () => at, (mib) => `${at}: a line of ${mib} MiB is ${TOO_LONG}`);
 }
 
 const MiB = 2 ** 20;

@@ -17,6 +17,7 @@ import {
   type EachRecord,
   idField,
   numberedId,
+  type OneByOne,
   type RawRecord,
   readRecords,
   recordAt,
@@ -27,7 +28,7 @@ import {
 import { type SyntheticOptions, syntheticProblems } from "./synthetic.ts";
 import { chainProblems } from "./chains.ts";
 import { physicsErrorProblem, physicsGold } from "./grading/physics.ts";
-import { type LcbDates, lcbProblems, type LcbTexts } from "./code/lcb.ts";
+import { type LcbDates, lcbOneByOne, lcbProblems, type LcbTexts } from "./code/lcb.ts";
 
 export interface TaskSpec {
   id: string;
@@ -48,6 +49,11 @@ export interface TaskSpec {
   reads?: string;
   /** the records' problems, each record's made by `each` (which may skip one its fields refuse: --skip-bad) */
   problems(records: RawRecord[], o: LoadOptions, each: EachRecord): Problem[];
+  /**
+   * Where each problem is one record's, in file order: the task read record by record, so that --limit N reads
+   * no record past its Nth problem (a task with `take`, or one that combines records, has none)
+   */
+  record?(o: LoadOptions): OneByOne<Problem>;
   /** its answers are programs, run on tests (grading "code"): only the methods that answer code tasks run it */
   code?: boolean;
   /** a generated task: its problems from the knobs (nothing is read) */
@@ -110,6 +116,12 @@ export interface Loaded {
   /** where the records were read */
   files: string[];
   skipped: Skipped[];
+  /**
+   * The set's problem count where --limit stopped the read before its end (the problems read and one a record
+   * after them, counted, not read), undefined where not known (lcb: the records not read have dates); absent
+   * where every record was read (the problems made are the set)
+   */
+  total?: number | undefined;
   /** what the caller must say (a named set read from a file that is not all of it; texts given twice) */
   notes: string[];
 }
@@ -167,6 +179,12 @@ function answerList(r: RawRecord): string[] {
  */
 const numbered = (r: RawRecord) => r.index + 1;
 
+/** A task whose problems are its records', one a record: its `problems` and its `record` from one maker. */
+const oneEach = (make: (r: RawRecord, o: LoadOptions) => Problem): Pick<TaskSpec, "problems" | "record"> => ({
+  problems: (rs, o, each) => each(rs, (r) => make(r, o)),
+  record: (o) => ({ make: (r) => make(r, o) }),
+});
+
 const limo: TaskSpec = {
   id: "limo",
   description: "LIMO: 817 curated competition-level problems (the paper's main task in v4)",
@@ -175,8 +193,7 @@ const limo: TaskSpec = {
   dataDir: { folder: "limo", files: ["limo.jsonl"] },
   hub: { repo: "GAIR/LIMO", file: "limo.jsonl" },
   expected: 817,
-  problems: (rs, _o, each) =>
-    each(rs, (r) => single(idField(r, "id", r.index), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
+  ...oneEach((r) => single(idField(r, "id", r.index), textField(r, ["question", "problem"]), textField(r, ["answer"]))),
 };
 
 const gsm8kGold = (r: RawRecord) => {
@@ -194,7 +211,7 @@ const gsm8k: TaskSpec = {
   dataDir: { folder: "gsm8k", files: ["test.jsonl"] },
   hub: { repo: "openai/gsm8k", file: "main/test-00000-of-00001.parquet" },
   expected: 1319,
-  problems: (rs, _o, each) => each(rs, (r) => single(String(r.index), textField(r, ["question"]), gsm8kGold(r))),
+  ...oneEach((r) => single(String(r.index), textField(r, ["question"]), gsm8kGold(r))),
 };
 
 export const X5_GROUPS = 128, X5_SIZE = 5;
@@ -204,6 +221,8 @@ const gsm8kX5: TaskSpec = {
   id: "gsm8k-x5",
   reads: "gsm8k",
   seeded: true,
+  // its problems group records: each needs the whole set
+  record: undefined,
   description:
     "GSM8K×5: 128 samples of 5 distinct GSM8K test questions answered together (seeded grouping), scored as the fraction right",
   finisherTokens: 64,
@@ -247,24 +266,16 @@ const math500: TaskSpec = {
   dataDir: { folder: "math500", files: ["test.jsonl"] },
   hub: { repo: "HuggingFaceH4/MATH-500", file: "test.jsonl" },
   expected: 500,
-  problems: (rs, _o, each) =>
-    each(rs, (r) => single(idField(r, "unique_id", numbered(r)), textField(r, ["problem"]), textField(r, ["answer"]))),
+  ...oneEach((r) => single(idField(r, "unique_id", numbered(r)), textField(r, ["problem"]), textField(r, ["answer"]))),
 };
 
 /** A competition set: records with an id, a problem text and one answer (numbers given as text). */
 const competition = (o: Omit<TaskSpec, "problems" | "finisherTokens">): TaskSpec => ({
   ...o,
   finisherTokens: 16,
-  problems: (rs, _o, each) =>
-    each(
-      rs,
-      (r) =>
-        single(
-          idField(r, "id", numbered(r)),
-          textField(r, ["problem", "question"]),
-          numberText(textField(r, ["answer"])),
-        ),
-    ),
+  ...oneEach((r) =>
+    single(idField(r, "id", numbered(r)), textField(r, ["problem", "question"]), numberText(textField(r, ["answer"])))
+  ),
 });
 
 const aime24 = competition({
@@ -299,20 +310,19 @@ const olympiadbench: TaskSpec = {
   source: "OlympiadBench (He et al., 2024) via QwenLM/Qwen2.5-Math evaluation/data/olympiadbench",
   dataDir: { folder: "olympiadbench", files: ["test.jsonl"] },
   expected: 675,
-  problems: (rs, _o, each) =>
-    each(rs, (r) => {
-      const answers = answerList(r);
-      const context = optionalText(r, "context") === undefined ? "" : `${textField(r, ["context"])}\n\n`;
-      // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
-      const golds = severalAnswers(r, answers.length) ? [answers.join(", ")] : answers;
-      return {
-        id: idField(r, "id", numbered(r)),
-        task: "",
-        text: context + textField(r, ["question", "problem"]),
-        golds,
-        grading: "single" as const,
-      };
-    }),
+  ...oneEach((r) => {
+    const answers = answerList(r);
+    const context = optionalText(r, "context") === undefined ? "" : `${textField(r, ["context"])}\n\n`;
+    // Several answers make one gold, compared as a set; a single answer may be given in any listed form.
+    const golds = severalAnswers(r, answers.length) ? [answers.join(", ")] : answers;
+    return {
+      id: idField(r, "id", numbered(r)),
+      task: "",
+      text: context + textField(r, ["question", "problem"]),
+      golds,
+      grading: "single" as const,
+    };
+  }),
 };
 
 /** OlympiadBench's optional fields (null, or missing, in many records), as text. */
@@ -362,24 +372,23 @@ const olympiadbenchPhysics: TaskSpec = {
   dataDir: { folder: "olympiadbench-physics", files: ["OE_TO_physics_en_COMP.parquet"] },
   hub: { repo: "Hothan/OlympiadBench", file: "OlympiadBench/OE_TO_physics_en_COMP/OE_TO_physics_en_COMP.parquet" },
   expected: 236,
-  problems: (rs, _o, each) =>
-    each(rs, (r) => {
-      // The judge reads the first listed answer only; several answers are written in it, comma-separated.
-      const answer = answerList(r)[0];
-      const unit = optionalText(r, "unit"), context = optionalText(r, "context"), id = idField(r, "id", numbered(r));
-      // the judge compares a Tuple answer without the problem's error; any other reads it, so it must read as meant
-      const error = /Tuple/.test(optionalText(r, "answer_type") ?? "") ? undefined : optionalText(r, "error");
-      const problem = physicsErrorProblem(answer, error);
-      check(!problem, `${recordAt(r)}: problem ${id}: field "error" ${problem}`);
-      return {
-        id,
-        task: "",
-        text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
-          physicsNote(unit, severalAnswers(r)),
-        golds: [physicsGold({ answer, error, unit })],
-        grading: "single" as const,
-      };
-    }),
+  ...oneEach((r) => {
+    // The judge reads the first listed answer only; several answers are written in it, comma-separated.
+    const answer = answerList(r)[0];
+    const unit = optionalText(r, "unit"), context = optionalText(r, "context"), id = idField(r, "id", numbered(r));
+    // the judge compares a Tuple answer without the problem's error; any other reads it, so it must read as meant
+    const error = /Tuple/.test(optionalText(r, "answer_type") ?? "") ? undefined : optionalText(r, "error");
+    const problem = physicsErrorProblem(answer, error);
+    check(!problem, `${recordAt(r)}: problem ${id}: field "error" ${problem}`);
+    return {
+      id,
+      task: "",
+      text: (context ? `${context}\n\n` : "") + textField(r, ["question"]) +
+        physicsNote(unit, severalAnswers(r)),
+      golds: [physicsGold({ answer, error, unit })],
+      grading: "single" as const,
+    };
+  }),
 };
 
 const LCB_FILES = ["test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl"];
@@ -398,6 +407,7 @@ const lcb: TaskSpec = {
   hub: { repo: "livecodebench/code_generation_lite", file: LCB_FILES[0], rest: LCB_FILES.slice(1) },
   expected: 880,
   problems: (rs, o, each) => lcbProblems(rs, o.lcbDates, o.lcbTexts, each),
+  record: (o) => lcbOneByOne(o.lcbDates, o.lcbTexts),
 };
 
 const synthetic: TaskSpec = {
@@ -428,21 +438,38 @@ const custom: TaskSpec = {
   finisherTokens: 32,
   source: "your file (--data FILE: .jsonl, .json or .parquet) or a hub file (--hub hf:OWNER/NAME:FILE)",
   problems: (rs, o, each) => {
-    const f = o.fields ?? DEFAULT_FIELDS;
-    // an id field named but in no record (a typo) would number the problems instead, silently
-    check(
-      f.id === DEFAULT_FIELDS.id || rs.length === 0 || rs.some((r) => r.value[f.id] != null),
-      `--fields id=${f.id}: no record has a field "${f.id}" (${rs[0]?.file ?? "the data"} holds ${
-        Object.keys(rs[0]?.value ?? {}).map((k) => `"${k}"`).join(", ")
-      })`,
-    );
-    // numbered by its place among every record read: a record skipped (--skip-bad) renumbers no later one
-    return each(
-      rs,
-      (r) => single(idField(r, f.id, r.index), textField(r, [f.question]), textField(r, [f.answer])),
-    );
+    checkIdField(rs, o, 0);
+    return each(rs, customProblem(o));
   },
+  record: (o) => ({
+    make: customProblem(o),
+    done: (rs, problems, unread) => (checkIdField(rs, o, unread), problems.length + unread),
+  }),
 };
+
+// numbered by its place among every record read: a record skipped (--skip-bad) renumbers no later one
+function customProblem(o: LoadOptions): (r: RawRecord) => Problem {
+  const f = o.fields ?? DEFAULT_FIELDS;
+  return (r) => single(idField(r, f.id, r.index), textField(r, [f.question]), textField(r, [f.answer]));
+}
+
+/**
+ * An id field named but in no record (a typo) would number the problems instead, silently: refused. Where --limit
+ * stopped the read (`unread` records after it not read), of the records read.
+ */
+function checkIdField(rs: readonly RawRecord[], o: LoadOptions, unread: number): void {
+  const f = o.fields ?? DEFAULT_FIELDS;
+  check(
+    f.id === DEFAULT_FIELDS.id || rs.length === 0 || rs.some((r) => r.value[f.id] != null),
+    `--fields id=${f.id}: ${
+      unread
+        ? `none of the ${rs.length} records read (--limit ${o.limit}; the ${unread} after them not read)`
+        : "no record"
+    } has a field "${f.id}" (${rs[0]?.file ?? "the data"} holds ${
+      Object.keys(rs[0]?.value ?? {}).map((k) => `"${k}"`).join(", ")
+    })`,
+  );
+}
 
 export const TASKS: Record<string, TaskSpec> = Object.fromEntries(
   [
@@ -600,12 +627,15 @@ export async function loadTask(id: string, options: LoadOptions = {}): Promise<L
   check(!o.fields || t === custom, `--fields goes with --task custom (task ${t.id} knows its own fields)`);
   check(!(o.lcbDates || o.lcbTexts) || t === lcb, `--lcb-dates and --lcb-prompt go with --task lcb, not ${t.id}`);
   const loaded = t.generate ? generated(t, o) : await fromData(t, o);
-  const n = loaded.problems.length;
-  if (o.limit && o.limit > n) loaded.notes.push(`--limit ${o.limit}: ${t.id} has ${n} problems`);
+  // the set's size: its problems, or where --limit stopped the read, as counted (unknown: undefined)
+  const n = "total" in loaded ? loaded.total : loaded.problems.length;
+  if (o.limit && n !== undefined && o.limit > n) loaded.notes.push(`--limit ${o.limit}: ${t.id} has ${n} problems`);
   // a part of the set, as a part-file is: the folder must say so, or its title reads as the whole set's
-  if (o.limit && o.limit < n) {
+  if (o.limit && (n === undefined || o.limit < n)) {
     loaded.notes.push(
-      `--limit ${o.limit}: the first ${o.limit} of ${t.id}'s ${n} problems: these results are not ${t.id}'s whole set`,
+      `--limit ${o.limit}: the first ${o.limit} of ${t.id}'s ${
+        n === undefined ? "problems (the records after them not read)" : `${n} problems`
+      }: these results are not ${t.id}'s whole set`,
     );
   }
   return { ...loaded, problems: o.limit ? loaded.problems.slice(0, o.limit) : loaded.problems };
@@ -639,23 +669,6 @@ function generated(t: TaskSpec, o: LoadOptions & { seed: number }): Loaded {
 /** A data set's problems, from the source the options name. */
 async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
   const files = await sourceFiles(t, o);
-  const { records, skipped } = await readRecords(files, { skipBad: o.skipBad });
-  const notes: string[] = [];
-  if (t.expected !== undefined && records.length + skipped.length !== t.expected) {
-    const count = `${files.join(", ")}: ${records.length + skipped.length} records, task ${t.id} ${
-      t.take ? `takes the first ${t.take} of` : t.reads ? `reads ${t.reads}, which has` : "has"
-    } ${t.expected}`;
-    // The project's own layout must hold the whole set; a file the user names may be a part, said aloud.
-    check(o.data || o.hub, count);
-    const n = records.length + skipped.length;
-    notes.push(
-      t.take && n >= t.take && n < t.expected
-        ? `${count}: its first ${t.take} are ${t.id} only if the file keeps the set's order`
-        : n < t.expected
-        ? `${count}: these results are not ${t.id}'s whole set`
-        : `${count}: more than its whole set (a folder of several copies, or another split?)`,
-    );
-  }
   // A record the task's field readers refuse, or whose maths problem a broken escape spoils, is malformed as one
   // that is not JSON is: with --skip-bad, skipped and counted with its line. Each problem's record is kept, for an
   // id collision's error.
@@ -666,12 +679,13 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         const made = make(r);
         if (made && typeof made === "object") origin.set(made, r);
         const broken = !t.code && isProblem(made) ? brokenEscape(made) : undefined;
-        check(
-          !broken,
-          `${recordAt(r)}: problem "${
-            (made as Problem).id
-          }": ${broken} (a broken escape: \\times written with one backslash?)`,
-        );
+        if (broken) {
+          throw new InputError(
+            `${recordAt(r)}: problem "${
+              (made as Problem).id
+            }": ${broken} (a broken escape: \\times written with one backslash?)`,
+          );
+        }
         return [made];
       } catch (e) {
         if (!o.skipBad || !(e instanceof InputError)) throw e;
@@ -685,12 +699,42 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
         return [];
       }
     });
-  // The set's first `take` records (a skipped one among them leaves its place empty: the next is not the set's)
-  const taken = t.take === undefined ? records : records.filter((r) => r.index < t.take!);
-  const problems = t.problems(taken, o, each);
+  // --limit N where each problem is one record's: each record made as it is read, and the read stopped at the
+  // Nth problem; the records after it are counted (for the set's count), neither parsed nor checked
+  const oneByOne = o.limit && t.take === undefined ? t.record?.(o) : undefined, made: Problem[] = [];
+  const enough = oneByOne && ((r: RawRecord) => {
+    for (const p of each([r], (r) => oneByOne.make(r))) if (p) made.push(p);
+    return made.length >= o.limit!;
+  });
+  const { records, skipped, unread } = await readRecords(files, { skipBad: o.skipBad, ...enough ? { enough } : {} });
+  const notes: string[] = [];
+  const n = records.length + skipped.length + unread;
+  if (t.expected !== undefined && n !== t.expected) {
+    const count = `${files.join(", ")}: ${n} records, task ${t.id} ${
+      t.take ? `takes the first ${t.take} of` : t.reads ? `reads ${t.reads}, which has` : "has"
+    } ${t.expected}`;
+    // The project's own layout must hold the whole set; a file the user names may be a part, said aloud.
+    check(o.data || o.hub, count);
+    notes.push(
+      t.take && n >= t.take && n < t.expected
+        ? `${count}: its first ${t.take} are ${t.id} only if the file keeps the set's order`
+        : n < t.expected
+        ? `${count}: these results are not ${t.id}'s whole set`
+        : `${count}: more than its whole set (a folder of several copies, or another split?)`,
+    );
+  }
+  let problems: Problem[], total: number | undefined;
+  if (oneByOne) {
+    problems = made;
+    total = oneByOne.done ? oneByOne.done(records, made, unread) : made.length + unread;
+  } else {
+    // The set's first `take` records (a skipped one among them leaves its place empty: the next is not the set's)
+    const taken = t.take === undefined ? records : records.filter((r) => r.index < t.take!);
+    problems = t.problems(taken, o, each);
+  }
   // in the files' order, whichever reader refused them (not JSON, or a field); of the set's first `take` only
-  const unread = t.take === undefined ? skipped : skipped.filter((s) => s.index < t.take!);
-  const malformed = [...unread, ...refused].sort((a, b) =>
+  const inTake = t.take === undefined ? skipped : skipped.filter((s) => s.index < t.take!);
+  const malformed = [...inTake, ...refused].sort((a, b) =>
     files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line
   );
   check(
@@ -720,6 +764,7 @@ async function fromData(t: TaskSpec, o: LoadOptions): Promise<Loaded> {
     problems: problems.map((p) => ({ ...p, task: t.id })),
     files,
     skipped: malformed,
+    ...unread ? { total } : {},
     notes,
   };
 

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { check, InputError } from "../../engine/errors.ts";
 import { fillTemplate, textsFile } from "../texts.ts";
 import type { Problem } from "../problem.ts";
-import { type EachRecord, everyRecord, type RawRecord, recordAt, textField } from "../records.ts";
+import { type EachRecord, everyRecord, type OneByOne, type RawRecord, recordAt, textField } from "../records.ts";
 import { unpickleString } from "./pickle.ts";
 import type { CodeSpec, CodeTest } from "./problem.ts";
 
@@ -77,16 +77,60 @@ export function lcbProblems(
   texts = loadLcbTexts(),
   each: EachRecord = everyRecord,
 ): Problem[] {
-  const from = dates.from ? `${dates.from}T00:00:00.000000` : "", to = dates.to ? `${dates.to}T00:00:00.000000` : "";
-  const chosen = each(records, (r) => ({ r, d: contestDate(r) }))
-    .filter(({ d }) => (!from || from <= d) && (!to || d <= to)).map(({ r }) => r);
-  const window = `${dates.from ?? "the first"}..${dates.to ?? "the last"}`;
-  check(
-    chosen.length > 0,
-    `lcb: none of the ${records.length} problems has a contest date in ${window} (--lcb-dates FROM:TO; ":" for all)`,
-  );
+  const within = inDates(dates);
+  const chosen = each(records, (r) => ({ r, d: contestDate(r) })).filter(({ d }) => within(d)).map(({ r }) => r);
+  checkChosen(chosen.length, records.length, dates);
   const problems = each(chosen, (r) => lcbProblem(r, texts));
-  console.error(`lcb: ${chosen.length} of ${records.length} problems, contest dates ${window}`);
+  said(problems, `${chosen.length} of ${records.length} problems`, dates);
+  return problems;
+}
+
+/**
+ * lcbProblems record by record, for --limit N (the loader stops reading at the Nth problem): a record's date is
+ * read, and only a record in `dates` is made a problem, its tests decoded. Read to the end, it says and checks
+ * what lcbProblems does; stopped before, what it took of the records read.
+ */
+export function lcbOneByOne(dates: LcbDates = PAPER_DATES, texts = loadLcbTexts()): OneByOne<Problem> {
+  const within = inDates(dates);
+  return {
+    make: (r) => within(contestDate(r)) ? lcbProblem(r, texts) : undefined,
+    done: (records, problems, unread) => {
+      if (!unread) {
+        checkChosen(problems.length, records.length, dates);
+        said(problems, `${problems.length} of ${records.length} problems`, dates);
+        return problems.length;
+      }
+      said(
+        problems,
+        `the first ${problems.length} problems of ${records.length} records read (--limit; the ${unread} after ` +
+          "them not read)",
+        dates,
+      );
+      return undefined;
+    },
+  };
+}
+
+/** Whether a contest date (contestDate's text) falls in `dates`. */
+function inDates(dates: LcbDates): (d: string) => boolean {
+  const from = dates.from ? `${dates.from}T00:00:00.000000` : "", to = dates.to ? `${dates.to}T00:00:00.000000` : "";
+  return (d) => (!from || from <= d) && (!to || d <= to);
+}
+
+const windowText = (dates: LcbDates) => `${dates.from ?? "the first"}..${dates.to ?? "the last"}`;
+
+function checkChosen(chosen: number, records: number, dates: LcbDates): void {
+  check(
+    chosen > 0,
+    `lcb: none of the ${records} problems has a contest date in ${
+      windowText(dates)
+    } (--lcb-dates FROM:TO; ":" for all)`,
+  );
+}
+
+/** Prints how many problems were taken (`taken`), and those without private tests. */
+function said(problems: readonly Problem[], taken: string, dates: LcbDates): void {
+  console.error(`lcb: ${taken}, contest dates ${windowText(dates)}`);
   // a copy that lost its private tests loads and grades on the samples alone: pass@1 too high, said here
   const samplesOnly = problems.filter((p) => p.code!.tests.length === p.code!.publicTests);
   if (samplesOnly.length) {
@@ -97,7 +141,6 @@ export function lcbProblems(
         }); a copy of the data set that lost them?`,
     );
   }
-  return problems;
 }
 
 /** One record as a problem (no date window): its id is the record's question_id. */
