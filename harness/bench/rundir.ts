@@ -234,24 +234,39 @@ const KEY_HEAD =
   /^\{"task":("(?:[^"\\]|\\.)*"),"problem_id":("(?:[^"\\]|\\.)*"),"method":("(?:[^"\\]|\\.)*"),"seed":(-?(?:0|[1-9]\d*))[,}]/;
 /** How much of a line's start is decoded to find its key: far more than any key's fields take. */
 const KEY_HEAD_BYTES = 4096;
-/** The key fields' names, as bytes. */
-const KEY_NAMES = ["task", "problem_id", "method", "seed"].map((n) => new TextEncoder().encode(n));
+/** The key fields' names. */
+const KEY_NAMES = new Set(["task", "problem_id", "method", "seed"]);
+/** The longest spelling of a key field's name in JSON (each character a \uXXXX escape): a longer name is another. */
+const KEY_NAME_BYTES = 2 + 6 * 10;
+
+/** Whether the quote at `q` is escaped: an odd number of backslashes before it (from `from` on). */
+function escapedAt(bytes: Uint8Array, q: number, from: number): boolean {
+  let n = 0;
+  while (q - 1 - n >= from && bytes[q - 1 - n] === 0x5c) n++;
+  return n % 2 === 1;
+}
 
 /**
- * Whether `bytes` name a key field as an object's member (`{"seed":` or `,"seed":`) from byte `from` on: a key field
- * written twice (JSON.parse keeps the last), or another line's opening (a torn line an append ran on from). Inside a
- * string a quote is escaped, so only members are found. A scan for colons, no parse.
+ * Whether `bytes` hold, from byte `from` on, an object member named as a key field, however it is spelt (escapes,
+ * white space around it): a key field written twice (JSON.parse keeps the last), or another line's opening (a torn
+ * line an append ran on from). A member's name is the one place an unescaped quote is followed, past white space, by
+ * a colon; inside a string a quote is escaped. A scan for colons, no parse of the line: only a short name is parsed.
  */
-function keyFieldAgain(bytes: Uint8Array, from: number): boolean {
+function keyFieldAgain(bytes: Uint8Array, from: number, decoder: TextDecoder): boolean {
+  const space = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
   for (let i = bytes.indexOf(0x3a, from); i >= 0; i = bytes.indexOf(0x3a, i + 1)) {
-    if (bytes[i - 1] !== 0x22) continue;
-    const named = KEY_NAMES.some((n) => {
-      const at = i - 1 - n.length; // the name's first byte
-      if (at < from + 2 || bytes[at - 1] !== 0x22 || (bytes[at - 2] !== 0x2c && bytes[at - 2] !== 0x7b)) return false;
-      for (let k = 0; k < n.length; k++) if (bytes[at + k] !== n[k]) return false;
-      return true;
-    });
-    if (named) return true;
+    let q = i - 1;
+    while (q >= from && space(bytes[q])) q--;
+    if (q < from || bytes[q] !== 0x22 || escapedAt(bytes, q, from)) continue;
+    // the name's opening quote, within the longest spelling of a key field's name
+    let o = q - 1;
+    while (o >= from && q - o < KEY_NAME_BYTES && !(bytes[o] === 0x22 && !escapedAt(bytes, o, from))) o--;
+    if (o < from || bytes[o] !== 0x22) continue;
+    try {
+      if (KEY_NAMES.has(JSON.parse(decoder.decode(bytes.subarray(o, q + 1))))) return true;
+    } catch {
+      return true; // a name JSON cannot read: the whole line's parse says so
+    }
   }
   return false;
 }
@@ -266,7 +281,7 @@ function lineKey(file: string, i: number, bytes: Uint8Array, decoder: TextDecode
   const m = KEY_HEAD.exec(decoder.decode(bytes.subarray(0, KEY_HEAD_BYTES)));
   // its length in bytes is its text's encoded (bytes not UTF-8 in it, decoded as U+FFFD: parsed whole)
   const end = m && !m[0].includes("\ufffd") && new TextEncoder().encode(m[0]).length;
-  if (m && end && bytes[bytes.length - 1] === 0x7d && !keyFieldAgain(bytes, end - 1)) {
+  if (m && end && bytes[bytes.length - 1] === 0x7d && !keyFieldAgain(bytes, end - 1, decoder)) {
     try {
       // each field's text a JSON string (its escapes read as JSON reads them); a raw control character refused so
       const [task, problem_id, method] = [m[1], m[2], m[3]].map((t) => JSON.parse(t) as string);

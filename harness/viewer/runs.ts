@@ -104,9 +104,10 @@ function runProtocol(meta: Record<string, unknown>): Protocol | string {
 /**
  * A file written by appends, followed: each read parses only the lines appended since the last (a run's traces
  * grow to gigabytes, and the viewer reads on every change), and the whole file again when it was replaced, cut,
- * or rewritten in place where bytes sampled over what was read differ (the project's own rewrites rename; an edit
- * by hand that keeps the file's length and falls between the samples shows once the viewer restarts). The lines
- * are given one at a time and not kept: what a reader keeps of each is its own (a trace's key and span).
+ * or rewritten in place where bytes sampled over what was read differ (the project's own rewrites rename; a
+ * resume cuts in place a tail it does not keep, and appends over it, which the samples find; an edit by hand that
+ * keeps the file's length and falls between the samples shows once the viewer restarts). The lines are given one
+ * at a time and not kept: what a reader keeps of each is its own (a trace's key and span).
  */
 class Tail<T> {
   #count = 0;
