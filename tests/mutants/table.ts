@@ -51,9 +51,9 @@ export interface Mutant {
 const CPU = "cuda/src/cpu_model.cc";
 const SWAP_IDS: Edit = {
   file: "harness/generation/schedule.ts",
-  find: "  const { ids, logprobs } = await pass;\n",
+  find: "  const { ids, logprobs } = sampled;\n",
   // the first sampled ids of the first two runs in a pass trade places
-  replace: "  const { ids, logprobs } = await pass;\n" +
+  replace: "  const { ids, logprobs } = sampled;\n" +
     "  if (going.length > 1) [ids[0], ids[going[0].rows.length]] = [ids[going[0].rows.length], ids[0]];\n",
 };
 // every answer graded equal to every gold
