@@ -281,12 +281,28 @@ function auth(r: FileRequest): Record<string, string> {
   return r.accessToken ? { Authorization: `Bearer ${r.accessToken}` } : {};
 }
 
-/** The bytes from `from` on into `file`; a 200 where a range was asked means the hub sent it all again. */
-async function fetchInto(r: FileRequest, file: string, from: number): Promise<void> {
-  const headers = { ...auth(r), ...IDENTITY, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
+/**
+ * An answer that is not the file's bytes (a proxy's error page sent as 200, a range answer for other bytes): no
+ * byte of it is written, the bytes already here are kept, and the file is asked again.
+ */
+class NotTheFile extends Error {}
+
+/** A range answer for other bytes than asked: the next try asks the file whole (the hub's ranges are not kept to). */
+class WrongRange extends NotTheFile {}
+
+/**
+ * The bytes from `from` on into `file`, whose size the hub announced (`size`): a range is asked where bytes are
+ * here, unless `whole` (a hub whose ranges went wrong). Nothing is written, and the bytes here are left as they
+ * are, until the answer is known to be the file's: a 206 whose Content-Range is `bytes from-(size − 1)/size`, or a
+ * 200 whose Content-Length is `size` (the file from its start: only then are the bytes here dropped). A 200 of
+ * another length, or none (an error page a proxy or mirror sent as 200), is not the file, whatever its body.
+ */
+async function fetchInto(r: FileRequest, file: string, from: number, size: number, whole = false): Promise<void> {
+  const asked = whole ? 0 : from;
+  const headers = { ...auth(r), ...IDENTITY, ...(asked > 0 ? { Range: `bytes=${asked}-` } : {}) };
   // A hub (or proxy) that stops sending without closing would hang the download for good: each answer and chunk
   // must come within stallMs.
-  const watch = stallWatch(r.stallMs ?? STALL_MS, `${r.path} from byte ${from}`);
+  const watch = stallWatch(r.stallMs ?? STALL_MS, `${r.path} from byte ${asked}`);
   try {
     const res = await watch.within((r.fetch ?? fetch)(r.url, { headers, signal: watch.signal }));
     if (res.status >= 400) {
@@ -294,25 +310,47 @@ async function fetchInto(r: FileRequest, file: string, from: number): Promise<vo
         ? new CdnError(res)
         : new HubHttpError(res);
     }
+    const notTheFile = (why: string, Kind = NotTheFile) => {
+      res.body?.cancel().catch(() => {});
+      return new Kind(
+        `the hub answered ${r.path}${asked > 0 ? ` from byte ${asked}` : ""} with ${res.status} and ${why}: not the ` +
+          "file; nothing of it written",
+      );
+    };
+    const length = res.headers.get("content-length"), type = res.headers.get("content-type");
+    if (res.status === 206) {
+      const range = res.headers.get("content-range");
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(range ?? "");
+      if (!m || Number(m[1]) !== asked || Number(m[2]) !== size - 1 || Number(m[3]) !== size) {
+        throw notTheFile(
+          `${range === null ? "no Content-Range" : `Content-Range: ${range}`} (bytes ${asked}-${size - 1}/${size} ` +
+            "asked); the file is asked whole next",
+          WrongRange,
+        );
+      }
+      if (length !== null && length !== String(size - asked)) {
+        throw notTheFile(`Content-Length: ${length} for bytes ${asked}-${size - 1}`);
+      }
+    } else if (res.status === 200) {
+      if (length !== String(size)) {
+        throw notTheFile(
+          `${length === null ? "no Content-Length" : `${length} bytes`}${type ? ` (${type})` : ""}, not the ${size} ` +
+            "it announced",
+        );
+      }
+    } else {
+      throw notTheFile(`no file (${res.status} ${res.statusText})`);
+    }
     if (!res.body) throw new Error(`no body in the hub's answer for ${r.path}`);
     const reader = res.body.getReader();
     // a stall cancels the stream, which ends a read in flight whatever its source does
     watch.signal.addEventListener("abort", () => void reader.cancel(watch.signal.reason).catch(() => {}));
     const fd = onDisk(r, "the download", () => openSync(file, "a+"));
     try {
-      // bytes from anywhere but `from` (a 200's whole file, or a range answer starting elsewhere) would be
-      // appended at the wrong place: the part is dropped; a 200 is the file from its start, a wrong range is not
-      const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1]) : 0;
-      if (from > 0 && start !== from) {
+      // the whole file, of its announced length, where bytes are here: they go, and it is written from its start
+      if (asked !== from) {
         onDisk(r, "the download", () => ftruncateSync(fd, 0));
         r.onBytes?.(-from);
-        if (res.status === 206) {
-          throw new Error(
-            `the hub answered a request for ${r.path} from byte ${from} with ${
-              res.headers.get("content-range") ?? "no Content-Range"
-            }: the part is dropped, and the file asked for whole`,
-          );
-        }
       }
       for (;;) {
         const chunk = await reader.read();
@@ -347,6 +385,7 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
   const partial = `${blob}.incomplete`;
   // made here, so that a file of 0 bytes (asked for nothing) is one
   onDisk(r, "the download", () => closeSync(openSync(partial, "a")));
+  let whole = false;
   for (let attempt = 0;; attempt++) {
     let at = existsSync(partial) ? statSync(partial).size : 0;
     if (at === info.size) break;
@@ -356,7 +395,7 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
       at = 0;
     }
     try {
-      await fetchInto(r, partial, at);
+      await fetchInto(r, partial, at, info.size, whole);
       const now = statSync(partial).size;
       if (now > info.size) {
         throw new Error(`the hub sent ${now} bytes of ${r.path}, more than the ${info.size} it announced`);
@@ -365,6 +404,7 @@ async function fetchBlob(r: FileRequest, info: Head, blob: string): Promise<void
     } catch (e) {
       // this machine's fault (onDisk) is said at once: no wait helps it
       if (e instanceof InputError) throw e;
+      if (e instanceof WrongRange) whole = true;
       // a refusal is final; a dropped connection, a busy hub (429) or its fault (5xx) is tried again
       if ((e instanceof HubHttpError && !busy(e)) || attempt >= (r.retries ?? 5)) throw e;
       await backoff(r, attempt, e);

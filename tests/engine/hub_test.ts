@@ -303,7 +303,10 @@ function fakeHub(
     });
     return new Response(stream, {
       status: range ? 206 : 200,
-      headers: range ? { "content-range": `bytes ${from}-${body.length - 1}/${body.length}` } : {},
+      headers: {
+        "content-length": String(body.length - from),
+        ...(range ? { "content-range": `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+      },
     });
   };
   const hub =
@@ -454,7 +457,13 @@ Deno.test("hub: a hub that stops sending (no answer, or a body that stalls) is g
             c.enqueue(body.slice(from, from + 1000));
           },
         }),
-        { status: from ? 206 : 200, headers: from ? { "content-range": `bytes ${from}-4999/5000` } : {} },
+        {
+          status: from ? 206 : 200,
+          headers: {
+            "content-length": String(5000 - from),
+            ...from ? { "content-range": `bytes ${from}-4999/5000` } : {},
+          },
+        },
       ),
     );
   }) as typeof fetch;
@@ -491,7 +500,7 @@ Deno.test("hub: a HEAD that gets no answer is given up after 10 s (huggingface_h
       init?.method === "HEAD"
         ? headStalls ? new Promise<Response>(() => {}) : Promise.resolve(new Response(null, { headers }))
         : Promise.resolve(
-          new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(body.slice(0, 1000)) })),
+          new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(body.slice(0, 1000)) }), { headers }),
         )) as typeof fetch;
   // every timer 1000 times sooner: the defaults are read back from the stall's own words, in milliseconds
   const real = globalThis.setTimeout;
@@ -632,7 +641,7 @@ import { gzipSync } from "node:zlib";
         await new Promise((r) => setTimeout(r, 5));
         if (at >= body.length) return c.close();
         c.enqueue(body.slice(at, at += 10_000));
-      } }), { status: 200 }));
+      } }), { status: 200, headers: { "content-length": String(body.length) } }));
     };
     const path = await hubFile("o/two", "w.bin", { cacheDir: Deno.args[0], fetch: hub, progress: () => {}, retries: 0 });
     const got = Deno.readFileSync(path);
@@ -798,12 +807,13 @@ Deno.test("hub: a revision the hub lacks, one missing offline, and a hub sending
     hubFile("o/d", "x.jsonl", { cacheDir: cache, offline: true, revision: "v1" }),
     /\(hf download --repo-type dataset o\/d x\.jsonl --revision v1\)/,
   );
-  // more bytes than the hub announced: said as that, not as a transfer that stopped short
+  // more bytes than the hub announced (and than its answer's Content-Length says): said as that, not as a
+  // transfer that stopped short
   const long = ((_: RequestInfo | URL, init?: RequestInit) =>
     Promise.resolve(
       init?.method === "HEAD"
         ? new Response(null, { headers: { "x-repo-commit": "2".repeat(40), etag: '"abc"', "content-length": "5000" } })
-        : new Response(new Uint8Array(5100), { status: 200 }),
+        : new Response(new Uint8Array(5100), { status: 200, headers: { "content-length": "5000" } }),
     )) as typeof fetch;
   await assert.rejects(
     hubFile("o/long", "f.bin", { cacheDir: cache, fetch: long, progress: () => {}, retries: 0 }),
@@ -1453,4 +1463,90 @@ Deno.test("hub: hub ids are checked as huggingface_hub's validate_repo_id checks
       id,
     );
   }
+});
+
+Deno.test("hub: a 200 that is not the file (an error page, another length) is never written: a resumed part is kept, a mirror never caches the page; a 206's Content-Range is checked", async () => {
+  const body = new Uint8Array(200_000).map((_, i) => (i * 7) % 251), etag = sha256(body);
+  const page = new TextEncoder().encode("<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+  /** a hub whose GETs answer `bad` (each a Response maker, or undefined: the file as asked) in turn */
+  const hubOf = (tag: string, bad: (((from: number) => Response) | undefined)[]) => {
+    const gets: (string | null)[] = [];
+    const hub = ((_: RequestInfo | URL, init?: RequestInit) => {
+      const range = new Headers(init?.headers).get("range");
+      if (init?.method === "HEAD") {
+        return Promise.resolve(
+          new Response(null, {
+            headers: { "x-repo-commit": "1".repeat(40), etag: `"${tag}"`, "content-length": String(body.length) },
+          }),
+        );
+      }
+      gets.push(range);
+      const from = range ? Number(/^bytes=(\d+)-$/.exec(range)![1]) : 0;
+      const make = bad[gets.length - 1];
+      if (make) return Promise.resolve(make(from));
+      return Promise.resolve(
+        new Response(body.slice(from), {
+          status: range ? 206 : 200,
+          headers: {
+            "content-length": String(body.length - from),
+            ...(range ? { "content-range": `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+          },
+        }),
+      );
+    }) as typeof fetch;
+    return { hub, gets };
+  };
+  const errorPage = () =>
+    new Response(page.slice(), {
+      status: 200,
+      headers: { "content-type": "text/html", "content-length": String(page.length) },
+    });
+  const withPart = (tag: string) => {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-page-"));
+    mkdirSync(join(cache, "datasets--o--set", "blobs"), { recursive: true });
+    writeFileSync(join(cache, "datasets--o--set", "blobs", `${tag}.incomplete`), body.subarray(0, 150_000));
+    return cache;
+  };
+  const o = { progress: () => {}, retryWaitMs: 1 };
+  // a resume answered with an error page sent as 200: the 150,000 bytes here are kept, the next try goes on
+  {
+    const cache = withPart(etag), { hub, gets } = hubOf(etag, [errorPage]);
+    const seen: DownloadProgress[] = [];
+    const path = await hubFile("o/set", "data.bin", {
+      ...o,
+      cacheDir: cache,
+      fetch: hub,
+      progress: (p) => seen.push(p),
+    });
+    assert.deepEqual(new Uint8Array(readFileSync(path)), body);
+    assert.deepEqual(gets, ["bytes=150000-", "bytes=150000-"]);
+    assert.equal(seen.at(-1)!.fetched, 50_000);
+  }
+  // a mirror whose ETag is no hash: the page is not cached as the file (nothing would catch it later)
+  for (const bad of [errorPage, () => new Response(page.slice(), { status: 200 })]) {
+    const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-page-")), { hub, gets } = hubOf("mirror-token-1", [bad]);
+    const path = await hubFile("o/set", "data.bin", { ...o, cacheDir: cache, fetch: hub });
+    assert.deepEqual(new Uint8Array(readFileSync(path)), body);
+    assert.deepEqual(gets, [null, null]);
+  }
+  // a range answer whose Content-Range names another total (another file) or start: not appended, the part
+  // kept until a whole answer of the announced length comes
+  for (const range of ["bytes 150000-199999/999999", "bytes 149000-199999/200000", undefined]) {
+    const cache = withPart("mirror-token-2");
+    const { hub, gets } = hubOf("mirror-token-2", [(from) =>
+      new Response(body.slice(from), {
+        status: 206,
+        headers: range ? { "content-range": range } : {},
+      })]);
+    const path = await hubFile("o/set", "data.bin", { ...o, cacheDir: cache, fetch: hub });
+    assert.deepEqual(new Uint8Array(readFileSync(path)), body, range);
+    assert.deepEqual(gets, ["bytes=150000-", null], range);
+  }
+  // a hub that only ever sends the page: an error naming the file and what came, the part kept for later
+  const cache = withPart(etag), { hub } = hubOf(etag, Array(10).fill(errorPage));
+  await assert.rejects(
+    hubFile("o/set", "data.bin", { ...o, cacheDir: cache, fetch: hub, retries: 2 }),
+    /hf:o\/set: cannot download data\.bin \(the hub answered data\.bin from byte 150000 with 200 and 51 bytes \(text\/html\), not the 200000 it announced: not the file.*150000 of its 200000 bytes are kept/,
+  );
+  assert.equal(readFileSync(join(cache, "datasets--o--set", "blobs", `${etag}.incomplete`)).length, 150_000);
 });
