@@ -280,9 +280,8 @@ async function hubFiles(
       } catch (err) {
         e = err as Error;
         if (e instanceof HubHttpError) sameCommit(say, f.path, e.commit);
-        if (refused(say, f, e) === "absent") {
-          return markAbsent(load.root, load.commit ?? (e as HubHttpError).commit, f.path);
-        }
+        // marked under the commit the hub's answer names (huggingface_hub's .no_exist): sameCommit made it the load's
+        if (refused(say, f, e) === "absent") return markAbsent(load.root, (e as HubHttpError).commit, f.path);
         if (!(e instanceof HubHttpError)) load.unreachable ??= oneLine(e.message);
       }
     }
@@ -428,6 +427,16 @@ function refused({ repo, type, revision, hub, token }: Said, f: Wanted, e: Error
   if (e.code === "RevisionNotFound") {
     throw new InputError(
       `hf:${repo}: the hub has no revision ${revision} of ${repo} (${message}): name a branch, tag or commit it has`,
+    );
+  }
+  // Only the hub's own word (X-Error-Code: EntryNotFound, as huggingface_hub reads it) says the commit lacks the
+  // file: a bare 404 comes from anywhere (a proxy, a mirror not synced yet), and taking it for absent would mark a
+  // generation config (the sampling) or the weights absent for good
+  if (e.code !== "EntryNotFound") {
+    throw new InputError(
+      `hf:${repo}: the hub answered ${f.path} with ${message}, without the hub's word that the ${type} lacks it ` +
+        `(X-Error-Code: EntryNotFound), from ${hub}: a proxy's, or a mirror's not synced yet? nothing is taken ` +
+        `as absent; run the same command again once it serves the file, or ${whatToDo(repo, f.path, type, revision)}`,
     );
   }
   if (f.optional) return "absent";

@@ -249,7 +249,13 @@ function fakeHub(
     }
     const at = revision === "main" && opts.movesTo && log.length > 1 ? opts.movesTo : commit;
     const body = files.get(path);
-    if (!body) return new Response("Entry not found", { status: 404 });
+    // the hub's own answer for a file the commit lacks: its error code and the commit
+    if (!body) {
+      return new Response("Entry not found", {
+        status: 404,
+        headers: { "x-error-code": "EntryNotFound", "x-repo-commit": at },
+      });
+    }
     const etag = sha256(body);
     const status = opts.failOnce?.[path];
     if (status && first(`fail ${method} ${path}`)) {
@@ -1549,4 +1555,34 @@ Deno.test("hub: a 200 that is not the file (an error page, another length) is ne
     /hf:o\/set: cannot download data\.bin \(the hub answered data\.bin from byte 150000 with 200 and 51 bytes \(text\/html\), not the 200000 it announced: not the file.*150000 of its 200000 bytes are kept/,
   );
   assert.equal(readFileSync(join(cache, "datasets--o--set", "blobs", `${etag}.incomplete`)).length, 150_000);
+});
+
+Deno.test("hub: only the hub's own 404 (X-Error-Code: EntryNotFound) makes an optional file absent; a bare 404 (a proxy, a mirror not synced) fails the load naming the file, and marks nothing", async () => {
+  const files = shardedFixture(1).set("model.safetensors", shardedFixture(1).get("model-00001-of-00001.safetensors")!);
+  files.set("generation_config.json", new TextEncoder().encode('{"do_sample": true, "temperature": 0.6}'));
+  const o = { progress: () => {}, retries: 0, retryWaitMs: 1 };
+  for (const path of ["generation_config.json", "model.safetensors", "tokenizer.json"]) {
+    for (const method of ["HEAD", "GET"]) {
+      if (method === "GET" && !files.has(path)) continue;
+      const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-bare404-"));
+      const bare = fakeHub(files, { failing: { path, method, status: 404 } });
+      const said = await hubModel("tiny/bare", { ...o, cacheDir: cache, fetch: bare.hub })
+        .then((dir) => `loaded ${dir}`, (e: Error) => e.message);
+      const what = `${method} ${path}`;
+      assert.match(said, new RegExp(`hf:tiny/bare: .*${path.replace(".", "\\.")}.*404`), what);
+      assert.match(said, /EntryNotFound/, `${what}: ${said}`);
+      const root = join(cache, "models--tiny--bare");
+      assert.ok(!existsSync(join(root, ".no_exist", bare.commit, path)), `${what}: marked absent`);
+      assert.ok(!existsSync(join(root, "refs", "main")), `${what}: the ref written`);
+      // the next load, the hub (or mirror) answering again, has the file
+      const dir = await hubModel("tiny/bare", { ...o, cacheDir: cache, fetch: fakeHub(files).hub });
+      if (files.has(path)) {
+        assert.deepEqual(new Uint8Array(readFileSync(join(dir, path))), files.get(path), what);
+      }
+    }
+  }
+  // the hub's own word marks it, under the commit its answer names, as huggingface_hub does
+  const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-bare404-")), hub = fakeHub(files);
+  await hubModel("tiny/bare", { ...o, cacheDir: cache, fetch: hub.hub });
+  assert.ok(existsSync(join(cache, "models--tiny--bare", ".no_exist", hub.commit, "tokenizer.json")));
 });
