@@ -163,8 +163,14 @@ const hubUrl = (o: HubOptions) =>
  */
 interface Load {
   root: string;
-  /** the commit the cache held the revision at when the load began: a snapshot an earlier load finished */
+  /** the commit the cache held the revision at when the load began (a commit asked for: that commit) */
   cached?: string;
+  /**
+   * whether an earlier load finished the snapshot of `cached` (a ref names it: finishLoad writes refs/REVISION,
+   * refs/COMMIT for a commit asked for), so that a file missing from it is one the repository lacks; a commit's
+   * snapshot no ref names may be an interrupted load's
+   */
+  whole: boolean;
   /**
    * the commit every file comes from: the hub's first answer's (or the revision, a commit), or the cached one
    * when the hub could not give the first file
@@ -179,17 +185,37 @@ const repoRoot = (repo: string, o: HubOptions) =>
 
 function startLoad(repo: string, o: HubOptions): Load {
   const root = repoRoot(repo, o), revision = o.revision ?? "main";
-  return { root, cached: cachedCommit(root, revision), commit: isCommit(revision) ? revision : undefined };
+  const cached = cachedCommit(root, revision);
+  return {
+    root,
+    cached,
+    whole: cached !== undefined && refsName(root, cached),
+    commit: isCommit(revision) ? revision : undefined,
+  };
+}
+
+/** Whether a ref of the repository's folder `root` (refs/main, refs/refs/pr/1, refs/COMMIT) names `commit`. */
+function refsName(root: string, commit: string, dir = join(root, "refs")): boolean {
+  try {
+    return Deno.readDirSync(dir).some((e) =>
+      e.isDirectory
+        ? refsName(root, commit, join(dir, e.name))
+        : e.isFile && readFileSync(join(dir, e.name), "utf8").trim() === commit
+    );
+  } catch {
+    return false; // no refs (or none readable): nothing says a load finished
+  }
 }
 
 /**
  * The ref, once a load has every file of the commit the hub named: written earlier (as each file came), a load
  * cut short would leave it naming a snapshot without some files, which a later offline load would read as a
- * model without them.
+ * model without them. A commit asked for gets refs/COMMIT (naming itself: huggingface_hub reads it as the
+ * commit), the mark that its snapshot is whole.
  */
 function finishLoad(o: HubOptions, load: Load): void {
   const revision = o.revision ?? "main";
-  if (load.commit && load.commit !== revision && load.commit !== cachedCommit(load.root, revision)) {
+  if (load.commit && (load.commit === revision || load.commit !== cachedCommit(load.root, revision))) {
     writeRef(load.root, revision, load.commit);
   }
 }
@@ -304,7 +330,7 @@ async function hubFiles(
     // on the file), nor for the sampling settings: a snapshot an older load or a filtered download left short
     // of them would run greedy; HF_HUB_OFFLINE=1 reads the cache as it is.
     const unsaid = !(e instanceof HubHttpError) && f.path !== "generation_config.json";
-    if (f.optional && unsaid && load.commit !== undefined && load.commit === load.cached) {
+    if (f.optional && unsaid && load.commit !== undefined && load.commit === load.cached && load.whole) {
       return void absent.push(f.path);
     }
     throw cannotDownload(say, f.path, e, undefined, f.optional);

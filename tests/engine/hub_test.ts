@@ -1586,3 +1586,47 @@ Deno.test("hub: only the hub's own 404 (X-Error-Code: EntryNotFound) makes an op
   await hubModel("tiny/bare", { ...o, cacheDir: cache, fetch: hub.hub });
   assert.ok(existsSync(join(cache, "models--tiny--bare", ".no_exist", hub.commit, "tokenizer.json")));
 });
+
+Deno.test("hub: a model pinned to a commit, the hub unreachable, reads its snapshot as whole only where a load finished it: an interrupted one's missing files are errors, not absent", async () => {
+  const files = shardedFixture(1), sha = "7".repeat(40);
+  files.set("chat_template.jinja", new TextEncoder().encode("NEW {{ messages[0].content }}"));
+  const unreachable = (() => Promise.reject(new TypeError("error sending request: dns error"))) as typeof fetch;
+  const o = { progress: () => {}, retries: 0, retryWaitMs: 1 };
+  const log = console.error;
+  const said: string[] = [];
+  console.error = (...a: unknown[]) => void said.push(a.join(" "));
+  try {
+    for (const finished of ["none", "refs/COMMIT", "refs/main"]) {
+      const cache = mkdtempSync(join(tmpdir(), "hogwild-hub-pinned-")), root = join(cache, "models--tiny--pinned");
+      const revision = finished === "refs/main" ? "main" : sha;
+      const dir = await hubModel("tiny/pinned", {
+        ...o,
+        cacheDir: cache,
+        revision,
+        fetch: fakeHub(files, { commit: sha }).hub,
+      });
+      if (finished !== "none") {
+        // the hub's markers gone (as `hf download` leaves a snapshot): an optional file missing is absent only
+        // where the snapshot is known whole
+        Deno.removeSync(join(root, ".no_exist"), { recursive: true });
+      } else {
+        // a load that stopped before chat_template.jinja was linked, and before it finished (its markers kept)
+        Deno.removeSync(join(dir, "chat_template.jinja"));
+        if (existsSync(join(root, "refs"))) Deno.removeSync(join(root, "refs"), { recursive: true });
+      }
+      const got = await hubModel("tiny/pinned", { ...o, cacheDir: cache, revision: sha, fetch: unreachable })
+        .then((d) => d, (e: Error) => e);
+      if (finished === "none") {
+        assert.ok(got instanceof Error, `an interrupted snapshot read as whole: ${got}`);
+        assert.match(got.message, /hf:tiny\/pinned: cannot download chat_template\.jinja .*dns error/);
+        assert.match(got.message, /HF_HUB_OFFLINE=1/);
+      } else {
+        assert.equal(got, dir, finished);
+        assert.match(said.join("\n"), /tokenizer\.json.*taken as absent/, finished);
+      }
+      said.length = 0;
+    }
+  } finally {
+    console.error = log;
+  }
+});
