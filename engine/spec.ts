@@ -224,7 +224,18 @@ export function specFromCheckpoint(config: ModelConfig, tensors: Map<string, Ten
   }
   const list = expectedTensors(config, `${dir}/config.json`);
   const expected = new Set(list.map((t) => t.hf));
-  const unused = [...tensors.keys()].filter((n) => !expected.has(n) && !HARMLESS.some((h) => h.test(n)));
+  // Tied embeddings with an lm_head.weight saved too (a writer that saved both): transformers ties the head to
+  // the embedding and ignores the saved one (as does vLLM), whatever its bytes; so here, said once
+  const tiedHead = config.tiedEmbeddings && !expected.has("lm_head.weight") && tensors.has("lm_head.weight");
+  if (tiedHead) {
+    console.error(
+      `${dir}: config.json says tie_word_embeddings, and the checkpoint holds lm_head.weight too: the output layer ` +
+        "is model.embed_tokens.weight, as transformers ties it; lm_head.weight is ignored",
+    );
+  }
+  const unused = [...tensors.keys()].filter((n) =>
+    !expected.has(n) && !HARMLESS.some((h) => h.test(n)) && !(tiedHead && n === "lm_head.weight")
+  );
   check(
     unused.length === 0,
     `${dir}: the checkpoint holds ${unused.length} tensor${unused.length > 1 ? "s" : ""} the ${config.family} config ` +

@@ -198,3 +198,39 @@ Deno.test("config.json without dtype: the checkpoint's own (its embedding's) is 
     /model\.safetensors: tensor model\.embed_tokens\.weight is F32, config\.json says BF16$/,
   );
 });
+
+Deno.test("tie_word_embeddings with an lm_head.weight in the checkpoint too: tied, the extra tensor ignored as transformers ignores it, said once", async () => {
+  const name = "qwen3-tiny";
+  for (const same of [true, false]) {
+    const dir = mkdtempSync(join(tmpdir(), "hogwild-tied-"));
+    cpSync(fixtureDir(name), dir, { recursive: true });
+    const file = join(dir, "model.safetensors"), bytes = readFileSync(file);
+    const raw = readHeader(file).map((t): [string, RawTensor] => [
+      t.name,
+      { dtype: t.dtype, shape: t.shape, data: bytes.subarray(t.offset, t.offset + t.nbytes) },
+    ]);
+    const embedding = raw.find(([n]) => n === "model.embed_tokens.weight")![1];
+    raw.push(["lm_head.weight", { ...embedding, data: same ? embedding.data : embedding.data.map((b) => b ^ 1) }]);
+    writeFileSync(file, safetensorsBytes(raw));
+    const said: string[] = [], log = console.error;
+    console.error = (...a: unknown[]) => void said.push(a.join(" "));
+    try {
+      assert.deepEqual(await seq0(dir, name), await seq0(fixtureDir(name), name), `same ${same}`);
+    } finally {
+      console.error = log;
+    }
+    const notes = said.filter((l) => /lm_head\.weight/.test(l));
+    assert.equal(notes.length, 1, said.join("\n"));
+    assert.match(notes[0], /tie_word_embeddings.*model\.embed_tokens\.weight.*ignored/);
+  }
+  // untied, an lm_head is read; a tensor no config reads is still refused
+  assert.throws(
+    () =>
+      specFromCheckpoint(
+        readModelConfig(fixtureDir(name)),
+        tensors([...readHeader(join(fixtureDir(name), "model.safetensors")).map((t) => t.name), "lm_head.bias"]),
+        "x",
+      ),
+    /does not use, e\.g\. lm_head\.bias: config\.json and the weights disagree/,
+  );
+});
