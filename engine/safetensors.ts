@@ -60,6 +60,12 @@ export function readHeader(file: string): TensorInfo[] {
       throw new InputError(`${file}: header is not valid JSON (${oneLine((e as Error).message)})`);
     }
     check(json !== null && typeof json === "object" && !Array.isArray(json), `${file}: header is not a JSON object`);
+    const twice = namedTwice(new TextDecoder().decode(bytes));
+    check(
+      twice === undefined,
+      `${file}: tensor ${JSON.stringify(twice)} is named twice in the header (JSON keeps only the last): refused, ` +
+        "as which of its entries is the tensor is unsaid",
+    );
     const dataSize = size - 8 - n;
     const out: TensorInfo[] = [];
     for (const [name, v] of Object.entries(json)) {
@@ -98,6 +104,33 @@ export function readHeader(file: string): TensorInfo[] {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A key the top-level object of `text` (valid JSON) holds twice, if any (JSON.parse keeps the last silently).
+ * Keys are read as JSON reads them, escapes and all.
+ */
+function namedTwice(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      if (depth !== 1) continue;
+      // a key is followed by ":" (after spaces); a value at depth 1 is not
+      let j = i + 1;
+      while (/\s/.test(text[j])) j++;
+      if (text[j] !== ":") continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return undefined;
 }
 
 /**
